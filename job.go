@@ -1,0 +1,90 @@
+package burst
+
+import "time"
+
+// Job is a submitted spec and its aggregate state, as the API and `-o json`
+// show it. Field names are stable.
+type Job struct {
+	ID          int64      `json:"id"`
+	Name        string     `json:"name"`
+	Project     string     `json:"project"`
+	Kind        string     `json:"kind"`
+	State       State      `json:"state"`
+	ExitCode    *int       `json:"exit_code"`
+	Reason      string     `json:"reason,omitempty"`
+	CPUs        int        `json:"cpus"`
+	MemBytes    int64      `json:"mem_bytes"`
+	GPUs        int        `json:"gpus"`
+	TimeLimitS  int64      `json:"time_limit_s,omitempty"`
+	SubmittedAt time.Time  `json:"submitted_at"`
+	StartedAt   *time.Time `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at"`
+	CPUSeconds  float64    `json:"cpu_seconds"`
+	MaxRSSBytes int64      `json:"max_rss_bytes"`
+	Tasks       TaskCounts `json:"tasks"`
+	Spec        *JobSpec   `json:"spec,omitempty"`
+}
+
+// TaskCounts tallies a job's tasks by state.
+type TaskCounts struct {
+	Total     int `json:"total"`
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Cancelled int `json:"cancelled"`
+	Timeout   int `json:"timeout"`
+	Lost      int `json:"lost"`
+}
+
+// Done is the number of tasks in a terminal state.
+func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Cancelled + c.Timeout + c.Lost }
+
+// Task is one unit of execution of a job, as last attempted.
+type Task struct {
+	JobID       int64      `json:"job_id"`
+	Index       int        `json:"index"`
+	State       State      `json:"state"`
+	Attempt     int        `json:"attempt"`
+	Machine     string     `json:"machine,omitempty"`
+	PID         int        `json:"pid,omitempty"`
+	ExitCode    *int       `json:"exit_code"`
+	Signal      int        `json:"signal,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+	GPUIDs      []int      `json:"gpu_ids,omitempty"`
+	StartedAt   *time.Time `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at"`
+	UserSeconds float64    `json:"user_seconds"`
+	SysSeconds  float64    `json:"sys_seconds"`
+	MaxRSSBytes int64      `json:"max_rss_bytes"`
+	Stdout      string     `json:"stdout_path,omitempty"`
+	Stderr      string     `json:"stderr_path,omitempty"`
+}
+
+// Machine is something with resources that runs a burst agent.
+type Machine struct {
+	ID        string     `json:"id"`
+	Cluster   string     `json:"cluster"`
+	Host      string     `json:"host"`
+	State     string     `json:"state"` // pending, running, lost, stopped
+	CPUs      int        `json:"cpus"`
+	MemBytes  int64      `json:"mem_bytes"`
+	GPUs      []GPU      `json:"gpus"`
+	Used      Resources  `json:"used"`
+	AgentPID  int        `json:"agent_pid,omitempty"`
+	StartedAt *time.Time `json:"started_at"`
+	SeenAt    *time.Time `json:"seen_at"`
+}
+
+// GPU is one accelerator of a machine, as nvidia-smi names it.
+type GPU struct {
+	Index    int    `json:"index"`
+	Name     string `json:"name"`
+	UUID     string `json:"uuid,omitempty"`
+	MemBytes int64  `json:"mem_bytes,omitempty"`
+}
+
+// Capacity is a machine's whole resources.
+func (m Machine) Capacity() Resources {
+	return Resources{CPUs: m.CPUs, MemBytes: m.MemBytes, GPUs: len(m.GPUs)}
+}

@@ -1,0 +1,250 @@
+package burst
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Resources is what one task asks for. Zero MemBytes means "not declared": the
+// task is neither limited nor counted against a machine's memory.
+type Resources struct {
+	CPUs      int   `json:"cpus"`
+	MemBytes  int64 `json:"mem_bytes"`
+	GPUs      int   `json:"gpus"`
+	TimeLimit int64 `json:"time_limit_s,omitempty"` // seconds; 0 = none
+}
+
+// Fits reports whether r fits into free.
+func (r Resources) Fits(free Resources) bool {
+	return r.CPUs <= free.CPUs && r.MemBytes <= free.MemBytes && r.GPUs <= free.GPUs
+}
+
+// Job kinds: one task, N tasks over inputs, K co-scheduled stages.
+const (
+	KindRun  = "run"
+	KindMap  = "map"
+	KindPipe = "pipe"
+)
+
+// JobSpec is what a user submits. Argv is run directly (never through a
+// shell); Script, when set, is the text of a batch script that is written to a
+// file and executed with Argv as its arguments.
+type JobSpec struct {
+	Name      string            `json:"name,omitempty"`
+	Project   string            `json:"project,omitempty"`
+	Kind      string            `json:"kind,omitempty"`
+	Argv      []string          `json:"argv,omitempty"`
+	Script    string            `json:"script,omitempty"`
+	ScriptRef string            `json:"script_path,omitempty"` // where the script came from, for people
+	Env       map[string]string `json:"env,omitempty"`
+	Workdir   string            `json:"workdir,omitempty"`
+	Resources Resources         `json:"resources"`
+	Cluster   string            `json:"cluster,omitempty"`
+	Retries   int               `json:"retries,omitempty"`
+	// Stdout and Stderr are output path templates (Slurm's %j %x %A %a %u
+	// expanded at dispatch); empty means burst's own per-task log files.
+	Stdout string `json:"stdout,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
+	Tasks  int    `json:"tasks,omitempty"` // number of tasks; 0 means 1
+	// Batch is set for jobs submitted as #SBATCH scripts: the task then gets
+	// the SLURM_* variables such scripts read.
+	Batch *BatchOptions `json:"batch,omitempty"`
+}
+
+// BatchOptions keeps the Slurm-level facts of a batch script that burst
+// honours or reports back to the script through SLURM_* variables.
+type BatchOptions struct {
+	NTasks      int    `json:"ntasks,omitempty"`
+	CPUsPerTask int    `json:"cpus_per_task,omitempty"`
+	Partition   string `json:"partition,omitempty"`
+	SubmitHost  string `json:"submit_host,omitempty"`
+	User        string `json:"user,omitempty"`
+}
+
+// Defaults fills what the user left out.
+func (s *JobSpec) Defaults() {
+	if s.Project == "" {
+		s.Project = "default"
+	}
+	if s.Kind == "" {
+		s.Kind = KindRun
+	}
+	if s.Resources.CPUs == 0 {
+		s.Resources.CPUs = 1
+	}
+	if s.Tasks == 0 {
+		s.Tasks = 1
+	}
+	if s.Name == "" {
+		switch {
+		case s.ScriptRef != "":
+			s.Name = baseName(s.ScriptRef)
+		case len(s.Argv) > 0:
+			s.Name = baseName(s.Argv[0])
+		}
+	}
+}
+
+// Validate checks a spec after Defaults. Errors are written for people and
+// name the fix.
+func (s *JobSpec) Validate() error {
+	if len(s.Argv) == 0 && s.Script == "" {
+		return errors.New("no command given: put it after --, e.g. `burst run -- python3 fit.py`")
+	}
+	if s.Resources.CPUs < 1 {
+		return fmt.Errorf("--cpus %d: ask for at least 1 CPU", s.Resources.CPUs)
+	}
+	if s.Resources.MemBytes < 0 {
+		return fmt.Errorf("--mem must not be negative")
+	}
+	if s.Resources.GPUs < 0 {
+		return fmt.Errorf("--gpus %d: ask for 0 or more GPUs", s.Resources.GPUs)
+	}
+	if s.Resources.TimeLimit < 0 {
+		return fmt.Errorf("--time must not be negative")
+	}
+	if s.Retries < 0 {
+		return fmt.Errorf("--retries %d: use 0 or more", s.Retries)
+	}
+	if !validName(s.Project) {
+		return fmt.Errorf("project %q: use letters, digits, '-', '_' or '.' (at most 64)", s.Project)
+	}
+	if s.Tasks < 1 {
+		return fmt.Errorf("a job needs at least one task")
+	}
+	return nil
+}
+
+func validName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	if len(p) > 64 {
+		p = p[:64]
+	}
+	return p
+}
+
+// ParseMem parses a memory size as Slurm and people write it: a number with
+// an optional unit K, M, G, T (powers of 1024, optional trailing B or iB,
+// any case). A bare number means megabytes, as in Slurm.
+func ParseMem(s string) (int64, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, fmt.Errorf("memory size is empty: write e.g. 512M or 8G")
+	}
+	t := strings.ToUpper(in)
+	t = strings.TrimSuffix(t, "IB")
+	t = strings.TrimSuffix(t, "B")
+	mult := float64(1 << 20)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult, t = 1<<10, t[:n-1]
+		case 'M':
+			mult, t = 1<<20, t[:n-1]
+		case 'G':
+			mult, t = 1<<30, t[:n-1]
+		case 'T':
+			mult, t = 1<<40, t[:n-1]
+		}
+	}
+	if t == "" && strings.HasSuffix(strings.ToUpper(in), "B") && !strings.ContainsAny(strings.ToUpper(in), "KMGT") {
+		return 0, fmt.Errorf("memory size %q: write e.g. 512M or 8G", s)
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("memory size %q: write a number with a unit K, M, G or T, e.g. 512M or 8G", s)
+	}
+	b := v * mult
+	if b > float64(math.MaxInt64/2) {
+		return 0, fmt.Errorf("memory size %q is too large", s)
+	}
+	return int64(b), nil
+}
+
+// ParseTimeLimit parses a time limit in any of Slurm's formats ("minutes",
+// "minutes:seconds", "hours:minutes:seconds", "days-hours",
+// "days-hours:minutes", "days-hours:minutes:seconds") or as a Go duration
+// ("90s", "10m", "1h30m"). "0", "infinite" and "unlimited" mean no limit.
+func ParseTimeLimit(s string) (time.Duration, error) {
+	in := strings.TrimSpace(s)
+	bad := func() (time.Duration, error) {
+		return 0, fmt.Errorf("time limit %q: write e.g. 10m, 2h, 90 (minutes), 1:30:00 or 2-00:00:00", s)
+	}
+	switch strings.ToLower(in) {
+	case "":
+		return bad()
+	case "infinite", "unlimited":
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(in); err == nil {
+		if d < 0 {
+			return bad()
+		}
+		return d, nil
+	}
+	days := int64(0)
+	rest := in
+	hasDays := false
+	if i := strings.IndexByte(in, '-'); i >= 0 {
+		v, err := strconv.ParseInt(in[:i], 10, 64)
+		if err != nil || v < 0 {
+			return bad()
+		}
+		days, rest, hasDays = v, in[i+1:], true
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) > 3 {
+		return bad()
+	}
+	nums := make([]int64, len(parts))
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || v < 0 || p == "" || p[0] == '+' {
+			return bad()
+		}
+		nums[i] = v
+	}
+	var h, m, sec int64
+	if hasDays {
+		// days-hours[:minutes[:seconds]]
+		h = nums[0]
+		if len(nums) > 1 {
+			m = nums[1]
+		}
+		if len(nums) > 2 {
+			sec = nums[2]
+		}
+	} else {
+		switch len(nums) {
+		case 1:
+			m = nums[0]
+		case 2:
+			m, sec = nums[0], nums[1]
+		case 3:
+			h, m, sec = nums[0], nums[1], nums[2]
+		}
+	}
+	total := ((days*24+h)*60+m)*60 + sec
+	if total < 0 || total > 100*365*24*3600 {
+		return bad()
+	}
+	return time.Duration(total) * time.Second, nil
+}
