@@ -1,0 +1,301 @@
+package sched
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Machine is a snapshot of one machine as the scheduler sees it.
+type Machine struct {
+	ID       string
+	Name     string          // for messages, e.g. "local-1"
+	Cluster  string          // for messages
+	Capacity burst.Resources // whole machine (TimeLimit ignored)
+	// GPUs lists the machine's GPU indices (len == Capacity.GPUs); only
+	// listed indices are handed out.
+	GPUs      []int
+	Running   []Running // what runs (or is assigned) there now
+	Accepting bool      // false: draining, lost, not yet registered — place nothing new
+}
+
+// Running is work that holds resources on a machine. A zero Ends means the
+// work has no time limit, so when it ends is unknown.
+type Running struct {
+	Res    burst.Resources
+	GPUIDs []int
+	Ends   time.Time
+}
+
+// Pending is a run of identical queued tasks of one job. Slice order of
+// pending entries is FIFO priority. Cluster "" means any cluster.
+type Pending struct {
+	JobID   int64
+	Res     burst.Resources
+	Count   int
+	Cluster string
+}
+
+// Assignment places one task of JobID on MachineID with the given GPUs.
+type Assignment struct {
+	JobID     int64
+	MachineID string
+	GPUIDs    []int
+}
+
+// Place returns the tasks to start now, in FIFO order of pending.
+//
+// Each task goes to the accepting machine (of its cluster, if set) whose free
+// resources fit it and leave the fewest free CPUs (best fit; ties go to the
+// earlier machine). Free means capacity minus Running minus what this call
+// placed; MemBytes 0 is not counted, and GPUs are handed out as specific free
+// indices, lowest first.
+//
+// Backfill is EASY: the first task that cannot start now but could start on
+// some machine once running work ends (the head) reserves the machine where it
+// could start earliest, at the shadow time (unknown, i.e. never, when it
+// waits on work with no Ends). Later tasks may use that machine only if they
+// end (by their TimeLimit) no later than the shadow time or fit within what is
+// left free after the head starts. Entries that fit no accepting machine's
+// capacity are skipped and block nothing.
+//
+// Resources are read as admission leaves them: CPUs below 1 count as 1, and
+// negative memory or GPUs as 0. Place does not modify its arguments.
+func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
+	nodes, open := newNodes(machines)
+	var out []Assignment
+	var resv *reservation
+	for _, p := range pending {
+		if open == 0 {
+			break // every task needs a CPU: nothing more fits anywhere
+		}
+		res := normalize(p.Res)
+		if p.Count < 1 || !fitsSomeCapacity(res, p.Cluster, nodes) {
+			continue
+		}
+		placed := 0
+		var n *node
+		for placed < p.Count && open > 0 {
+			// A node that keeps fitting stays the best fit: only its free
+			// CPUs shrank. So search again only when it stops fitting.
+			if n == nil || !n.admits(now, res, resv) {
+				if n = bestFit(now, res, p.Cluster, nodes, resv); n == nil {
+					break
+				}
+			}
+			out = append(out, n.take(now, p.JobID, res, resv))
+			if n.free.CPUs < 1 {
+				open--
+			}
+			placed++
+		}
+		if placed < p.Count && resv == nil && open > 0 {
+			resv = reserve(now, res, p.Cluster, nodes)
+		}
+	}
+	return out
+}
+
+// node is the scheduler's working copy of an accepting machine.
+type node struct {
+	m       *Machine
+	cap     burst.Resources // usable capacity
+	free    burst.Resources
+	gpuIDs  []int    // free GPU indices, ascending
+	running []ending // Running plus what this call placed
+}
+
+// ending is work on a node and when it ends (zero: unknown).
+type ending struct {
+	res burst.Resources
+	end time.Time
+}
+
+// reservation holds the head's place on n from shadow on (zero: unknown,
+// infinitely far); extra is what stays free after the head starts there.
+type reservation struct {
+	n      *node
+	shadow time.Time
+	extra  burst.Resources
+}
+
+// newNodes builds the working copies of the accepting machines and counts
+// those with a free CPU.
+func newNodes(machines []Machine) ([]*node, int) {
+	nodes := make([]*node, 0, len(machines))
+	open := 0
+	for i := range machines {
+		m := &machines[i]
+		if !m.Accepting {
+			continue
+		}
+		n := &node{m: m, cap: capacity(m)}
+		n.free = n.cap
+		used := map[int]bool{}
+		for _, r := range m.Running {
+			n.free = sub(n.free, r.Res)
+			n.running = append(n.running, ending{r.Res, r.Ends})
+			for _, id := range r.GPUIDs {
+				used[id] = true
+			}
+		}
+		for _, id := range gpuIndices(m) {
+			if !used[id] {
+				n.gpuIDs = append(n.gpuIDs, id)
+			}
+		}
+		n.free.GPUs = min(n.free.GPUs, len(n.gpuIDs))
+		if n.free.CPUs >= 1 {
+			open++
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, open
+}
+
+// gpuIndices returns m's distinct GPU indices, ascending.
+func gpuIndices(m *Machine) []int {
+	return slices.Compact(slices.Sorted(slices.Values(m.GPUs)))
+}
+
+// capacity is what m can offer: its Capacity, with no more GPUs than it
+// lists indices for.
+func capacity(m *Machine) burst.Resources {
+	c := m.Capacity
+	c.TimeLimit = 0
+	c.GPUs = min(c.GPUs, len(gpuIndices(m)))
+	return c
+}
+
+// admits reports whether a task of res may start on n now.
+func (n *node) admits(now time.Time, res burst.Resources, resv *reservation) bool {
+	if !fits(res, n.free) {
+		return false
+	}
+	if resv == nil || resv.n != n {
+		return true
+	}
+	return endsBy(taskEnd(now, res), resv.shadow) || fits(res, resv.extra)
+}
+
+// take places one task of res on n and returns its assignment.
+func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reservation) Assignment {
+	a := Assignment{JobID: job, MachineID: n.m.ID}
+	if res.GPUs > 0 {
+		a.GPUIDs = n.gpuIDs[:res.GPUs:res.GPUs]
+		n.gpuIDs = n.gpuIDs[res.GPUs:]
+	}
+	n.free = sub(n.free, res)
+	end := taskEnd(now, res)
+	n.running = append(n.running, ending{res, end})
+	if resv != nil && resv.n == n && !endsBy(end, resv.shadow) {
+		resv.extra = sub(resv.extra, res)
+	}
+	return a
+}
+
+// bestFit returns the node that admits res and has the fewest free CPUs,
+// the earliest on ties; nil if none admits it.
+func bestFit(now time.Time, res burst.Resources, cluster string, nodes []*node, resv *reservation) *node {
+	var best *node
+	for _, n := range nodes {
+		if cluster != "" && n.m.Cluster != cluster {
+			continue
+		}
+		if (best == nil || n.free.CPUs < best.free.CPUs) && n.admits(now, res, resv) {
+			best = n
+		}
+	}
+	return best
+}
+
+// fitsSomeCapacity reports whether some node of cluster could ever hold res.
+func fitsSomeCapacity(res burst.Resources, cluster string, nodes []*node) bool {
+	for _, n := range nodes {
+		if (cluster == "" || n.m.Cluster == cluster) && fits(res, n.cap) {
+			return true
+		}
+	}
+	return false
+}
+
+// reserve finds the node of cluster where a task of res could start
+// earliest once running work ends; nil if there is none.
+func reserve(now time.Time, res burst.Resources, cluster string, nodes []*node) *reservation {
+	var best *reservation
+	for _, n := range nodes {
+		if cluster != "" && n.m.Cluster != cluster || !fits(res, n.cap) {
+			continue
+		}
+		if r := n.shadow(now, res); r != nil && (best == nil || cmpEnd(r.shadow, best.shadow) < 0) {
+			best = r
+		}
+	}
+	return best
+}
+
+// shadow returns when a task of res could start on n if work ends as
+// planned, and what would stay free then; nil if it never could.
+func (n *node) shadow(now time.Time, res burst.Resources) *reservation {
+	run := slices.Clone(n.running)
+	slices.SortStableFunc(run, func(a, b ending) int { return cmpEnd(a.end, b.end) })
+	avail, at := n.free, now
+	for i := 0; !fits(res, avail); i++ {
+		if i == len(run) {
+			return nil
+		}
+		avail, at = add(avail, run[i].res), run[i].end
+	}
+	return &reservation{n: n, shadow: at, extra: sub(avail, res)}
+}
+
+// taskEnd is when a task of res started at now ends; zero if unknown.
+func taskEnd(now time.Time, res burst.Resources) time.Time {
+	if res.TimeLimit <= 0 || res.TimeLimit > math.MaxInt64/int64(time.Second) {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(res.TimeLimit) * time.Second)
+}
+
+// cmpEnd compares end times, a zero (unknown) time being the latest.
+func cmpEnd(a, b time.Time) int {
+	switch {
+	case a.IsZero() && b.IsZero():
+		return 0
+	case a.IsZero():
+		return 1
+	case b.IsZero():
+		return -1
+	}
+	return a.Compare(b)
+}
+
+// endsBy reports whether work ending at end is known to end no later than
+// shadow.
+func endsBy(end, shadow time.Time) bool {
+	return !end.IsZero() && cmpEnd(end, shadow) <= 0
+}
+
+// fits reports whether r fits into free, not counting MemBytes or GPUs of 0.
+func fits(r, free burst.Resources) bool {
+	return r.CPUs <= free.CPUs &&
+		(r.MemBytes == 0 || r.MemBytes <= free.MemBytes) &&
+		(r.GPUs == 0 || r.GPUs <= free.GPUs)
+}
+
+func normalize(r burst.Resources) burst.Resources {
+	r.CPUs = max(r.CPUs, 1)
+	r.MemBytes = max(r.MemBytes, 0)
+	r.GPUs = max(r.GPUs, 0)
+	return r
+}
+
+func add(a, b burst.Resources) burst.Resources {
+	return burst.Resources{CPUs: a.CPUs + b.CPUs, MemBytes: a.MemBytes + b.MemBytes, GPUs: a.GPUs + b.GPUs}
+}
+
+func sub(a, b burst.Resources) burst.Resources {
+	return burst.Resources{CPUs: a.CPUs - b.CPUs, MemBytes: a.MemBytes - b.MemBytes, GPUs: a.GPUs - b.GPUs}
+}

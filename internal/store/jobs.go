@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// ErrNotFound is returned when a job or task does not exist.
+var ErrNotFound = errors.New("not found")
+
+// JobRow is a job with the bookkeeping the server needs beside what users see.
+type JobRow struct {
+	burst.Job
+	Dispatched      int // tasks [0, Dispatched) have rows
+	CancelRequested bool
+}
+
+// TaskRow is a task with the facts used to re-attach to its process.
+type TaskRow struct {
+	burst.Task
+	PIDStart  uint64 // process start time (clock ticks since boot): pid + this identify the process
+	LostCount int    // times the task's machine vanished under it
+}
+
+// InsertJob records a new job (creating its project on first use) and
+// returns its id.
+func InsertJob(tx *sql.Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
+	pid, err := ensureProject(tx, spec.Project, now)
+	if err != nil {
+		return 0, err
+	}
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.Exec(`INSERT INTO jobs (name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
+		time_limit_s, submitted_at, n_tasks) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
+		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks)
+	if err != nil {
+		return 0, fmt.Errorf("insert job: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+func ensureProject(tx *sql.Tx, name string, now time.Time) (int64, error) {
+	if _, err := tx.Exec(`INSERT INTO projects(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+		name, now.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("create project %s: %w", name, err)
+	}
+	var id int64
+	err := tx.QueryRow(`SELECT id FROM projects WHERE name = ?`, name).Scan(&id)
+	return id, err
+}
+
+// SaveJob writes a job's mutable columns.
+func SaveJob(tx *sql.Tx, j *JobRow) error {
+	c := j.Tasks
+	_, err := tx.Exec(`UPDATE jobs SET state=?, exit_code=?, reason=?, started_at=?, ended_at=?,
+		n_dispatched=?, n_running=?, n_succeeded=?, n_failed=?, n_cancelled=?, n_timeout=?, n_lost=?,
+		cpu_us=?, max_rss=?, cancel_requested=? WHERE id=?`,
+		j.State, intPtr(j.ExitCode), j.Reason, toMicros(j.StartedAt), toMicros(j.EndedAt),
+		j.Dispatched, c.Running, c.Succeeded, c.Failed, c.Cancelled, c.Timeout, c.Lost,
+		int64(j.CPUSeconds*1e6), j.MaxRSSBytes, j.CancelRequested, j.ID)
+	if err != nil {
+		return fmt.Errorf("save job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// SaveTask inserts or replaces a task's row.
+func SaveTask(tx *sql.Tx, t *TaskRow) error {
+	_, err := tx.Exec(`INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
+		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
+		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
+		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
+		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
+		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr`,
+		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
+		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
+		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr)
+	if err != nil {
+		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
+	}
+	return nil
+}
+
+const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.reason, j.cpus, j.mem_bytes, j.gpus,
+	j.time_limit_s, j.submitted_at, j.started_at, j.ended_at, j.n_tasks, j.n_dispatched, j.n_running,
+	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested`
+
+type scanner interface{ Scan(...any) error }
+
+func scanJob(row scanner, withSpec bool) (*JobRow, error) {
+	var (
+		j              JobRow
+		spec           string
+		exit           sql.NullInt64
+		sub            int64
+		started, ended sql.NullInt64
+		cpuUS          int64
+		cancel         bool
+	)
+	c := &j.Tasks
+	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
+		&j.MemBytes, &j.GPUs, &j.TimeLimitS, &sub, &started, &ended, &c.Total, &j.Dispatched, &c.Running,
+		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel)
+	if err != nil {
+		return nil, err
+	}
+	if exit.Valid {
+		v := int(exit.Int64)
+		j.ExitCode = &v
+	}
+	j.SubmittedAt = time.UnixMicro(sub).UTC()
+	j.StartedAt, j.EndedAt = fromMicros(started), fromMicros(ended)
+	j.CPUSeconds = float64(cpuUS) / 1e6
+	j.CancelRequested = cancel
+	c.Queued = c.Total - c.Done() - c.Running
+	if c.Queued < 0 {
+		c.Queued = 0
+	}
+	if withSpec {
+		j.Spec = new(burst.JobSpec)
+		if err := json.Unmarshal([]byte(spec), j.Spec); err != nil {
+			return nil, fmt.Errorf("job %d: bad spec: %w", j.ID, err)
+		}
+	}
+	return &j, nil
+}
+
+// GetJob reads one job with its spec.
+func (s *Store) GetJob(ctx context.Context, id int64) (*JobRow, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`, id)
+	j, err := scanJob(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return j, err
+}
+
+// JobFilter selects jobs for ListJobs.
+type JobFilter struct {
+	Project string
+	States  []burst.State
+	Limit   int   // 0 = 100
+	Before  int64 // only ids below this (paging); 0 = none
+}
+
+// ListJobs lists jobs, newest first, without specs.
+func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*JobRow, error) {
+	q := `SELECT ` + jobCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE 1=1`
+	var args []any
+	if f.Project != "" {
+		q += ` AND p.name = ?`
+		args = append(args, f.Project)
+	}
+	if len(f.States) > 0 {
+		q += ` AND j.state IN (` + strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",") + `)`
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.Before > 0 {
+		q += ` AND j.id < ?`
+		args = append(args, f.Before)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY j.id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	return s.queryJobs(ctx, false, q, args...)
+}
+
+// ActiveJobs lists every job that is not finished, oldest first, with specs.
+func (s *Store) ActiveJobs(ctx context.Context) ([]*JobRow, error) {
+	return s.queryJobs(ctx, true, `SELECT `+jobCols+` FROM jobs j JOIN projects p ON p.id = j.project_id
+		WHERE j.state IN ('queued', 'running') ORDER BY j.id`)
+}
+
+func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...any) ([]*JobRow, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*JobRow
+	for rows.Next() {
+		j, err := scanJob(rows, withSpec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
+	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr`
+
+func scanTask(row scanner) (*TaskRow, error) {
+	var (
+		t              TaskRow
+		pidStart       int64
+		exit           sql.NullInt64
+		gpus           string
+		started, ended sql.NullInt64
+		userUS, sysUS  int64
+	)
+	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
+		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	t.PIDStart = uint64(pidStart)
+	if exit.Valid {
+		v := int(exit.Int64)
+		t.ExitCode = &v
+	}
+	t.GPUIDs = splitInts(gpus)
+	t.StartedAt, t.EndedAt = fromMicros(started), fromMicros(ended)
+	t.UserSeconds, t.SysSeconds = float64(userUS)/1e6, float64(sysUS)/1e6
+	return &t, nil
+}
+
+// GetTask reads one task row; ErrNotFound if it was never dispatched.
+func (s *Store) GetTask(ctx context.Context, jobID int64, idx int) (*TaskRow, error) {
+	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE job_id=? AND idx=?`, jobID, idx))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return t, err
+}
+
+// ListTasks lists a job's task rows from index from, at most limit.
+func (s *Store) ListTasks(ctx context.Context, jobID int64, from, limit int) ([]*TaskRow, error) {
+	return s.queryTasks(ctx, `SELECT `+taskCols+` FROM tasks WHERE job_id=? AND idx>=? ORDER BY idx LIMIT ?`, jobID, from, limit)
+}
+
+// ActiveTasks lists every task row that is queued (requeued) or running.
+func (s *Store) ActiveTasks(ctx context.Context) ([]*TaskRow, error) {
+	return s.queryTasks(ctx, `SELECT `+taskCols+` FROM tasks WHERE state IN ('queued', 'running') ORDER BY job_id, idx`)
+}
+
+func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]*TaskRow, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*TaskRow
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func intPtr(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func splitInts(s string) []int {
+	if s == "" {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if v, err := strconv.Atoi(f); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each once, each in its own transaction.
+// Append only: never edit a migration that has shipped.
+var migrations = []string{
+	// 1: projects, jobs, tasks, machines.
+	`CREATE TABLE projects (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE jobs (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		project_id INTEGER NOT NULL REFERENCES projects(id),
+		kind TEXT NOT NULL,
+		spec TEXT NOT NULL,
+		state TEXT NOT NULL,
+		exit_code INTEGER,
+		reason TEXT NOT NULL DEFAULT '',
+		cpus INTEGER NOT NULL,
+		mem_bytes INTEGER NOT NULL,
+		gpus INTEGER NOT NULL,
+		time_limit_s INTEGER NOT NULL DEFAULT 0,
+		submitted_at INTEGER NOT NULL,
+		started_at INTEGER,
+		ended_at INTEGER,
+		n_tasks INTEGER NOT NULL,
+		n_dispatched INTEGER NOT NULL DEFAULT 0,
+		n_running INTEGER NOT NULL DEFAULT 0,
+		n_succeeded INTEGER NOT NULL DEFAULT 0,
+		n_failed INTEGER NOT NULL DEFAULT 0,
+		n_cancelled INTEGER NOT NULL DEFAULT 0,
+		n_timeout INTEGER NOT NULL DEFAULT 0,
+		n_lost INTEGER NOT NULL DEFAULT 0,
+		cpu_us INTEGER NOT NULL DEFAULT 0,
+		max_rss INTEGER NOT NULL DEFAULT 0,
+		cancel_requested INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX jobs_active ON jobs(state) WHERE state IN ('queued', 'running');
+	CREATE INDEX jobs_project ON jobs(project_id, id);
+	-- A task row exists once the task was first dispatched; tasks never
+	-- dispatched are implied by jobs.n_dispatched < jobs.n_tasks, so a map of
+	-- 10^6 inputs costs one row per task only as it runs.
+	CREATE TABLE tasks (
+		job_id INTEGER NOT NULL REFERENCES jobs(id),
+		idx INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		attempt INTEGER NOT NULL,
+		lost_count INTEGER NOT NULL DEFAULT 0,
+		machine TEXT NOT NULL DEFAULT '',
+		pid INTEGER NOT NULL DEFAULT 0,
+		pid_start INTEGER NOT NULL DEFAULT 0,
+		exit_code INTEGER,
+		signal INTEGER NOT NULL DEFAULT 0,
+		reason TEXT NOT NULL DEFAULT '',
+		gpu_ids TEXT NOT NULL DEFAULT '',
+		started_at INTEGER,
+		ended_at INTEGER,
+		user_us INTEGER NOT NULL DEFAULT 0,
+		sys_us INTEGER NOT NULL DEFAULT 0,
+		max_rss INTEGER NOT NULL DEFAULT 0,
+		stdout TEXT NOT NULL DEFAULT '',
+		stderr TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (job_id, idx)
+	) WITHOUT ROWID;
+	CREATE INDEX tasks_active ON tasks(state) WHERE state IN ('queued', 'running');
+	CREATE TABLE machines (
+		id TEXT PRIMARY KEY,
+		cluster TEXT NOT NULL,
+		host TEXT NOT NULL,
+		state TEXT NOT NULL,
+		cpus INTEGER NOT NULL,
+		mem_bytes INTEGER NOT NULL,
+		gpus TEXT NOT NULL DEFAULT '[]',
+		agent_pid INTEGER NOT NULL DEFAULT 0,
+		agent_start INTEGER NOT NULL DEFAULT 0,
+		started_at INTEGER,
+		seen_at INTEGER
+	);`,
+}
+
+func migrate(db *sql.DB) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := db.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return err
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("the state database is at schema version %d but this burst knows only %d: upgrade burst", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the version the database is at.
+func (s *Store) SchemaVersion() (int, error) {
+	var v int
+	err := s.r.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,202 @@
+// Package store keeps burst's durable state (projects, jobs, tasks, machines)
+// in one SQLite file in WAL mode, with versioned migrations and a group-commit
+// writer: every change is committed before it is acknowledged, and concurrent
+// changes share one transaction.
+//
+// It knows the schema and nothing of scheduling; callers decide what to write.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, no cgo
+)
+
+// Store is an open state database.
+type Store struct {
+	path string
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // readers (WAL lets them run beside the writer)
+
+	ops    chan *op
+	closed chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+type op struct {
+	fn   func(*sql.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("store closed")
+
+// maxBatch bounds how many queued writes share one transaction.
+const maxBatch = 512
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate store %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{})}
+	s.wg.Add(1)
+	go s.writer()
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close stops the writer after pending writes and closes the database.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	s.wg.Wait()
+	err1 := s.r.Close()
+	err2 := s.w.Close()
+	return errors.Join(err1, err2)
+}
+
+// Write runs fn in a transaction shared with other concurrent writes and
+// returns once that transaction is committed. If fn fails, its changes alone
+// are rolled back and its error returned.
+func (s *Store) Write(ctx context.Context, fn func(*sql.Tx) error) error {
+	o := &op{fn: fn, done: make(chan struct{})}
+	select {
+	case s.ops <- o:
+	case <-s.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write happens; wait for it even if ctx ends so that
+	// callers never guess whether it was committed.
+	<-o.done
+	return o.err
+}
+
+func (s *Store) writer() {
+	defer s.wg.Done()
+	batch := make([]*op, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+		case <-s.closed:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case o := <-s.ops:
+					batch = append(batch, o)
+					continue
+				default:
+				}
+				break
+			}
+			if len(batch) > 0 {
+				s.commit(batch)
+			}
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*op) {
+	fail := func(err error) {
+		for _, o := range batch {
+			if o.err == nil {
+				o.err = err
+			}
+			close(o.done)
+		}
+	}
+	tx, err := s.w.Begin()
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	for _, o := range batch {
+		if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		if o.err = o.fn(tx); o.err != nil {
+			if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Exec("RELEASE op"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for _, o := range batch {
+		close(o.done)
+	}
+}
+
+// Times are stored as Unix microseconds; NULL for unset.
+func toMicros(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMicro(v.Int64).UTC()
+	return &t
+}

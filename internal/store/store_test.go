@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestJobRoundTripAndReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	spec := &burst.JobSpec{Argv: []string{"echo", "hi"}, Resources: burst.Resources{CPUs: 2, MemBytes: 1 << 30}}
+	spec.Defaults()
+	now := time.Now()
+	var id int64
+	if err := s.Write(ctx, func(tx *sql.Tx) (err error) { id, err = InsertJob(tx, spec, now); return }); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != burst.Queued || j.Project != "default" || j.CPUs != 2 || j.Tasks.Queued != 1 || j.Spec.Argv[1] != "hi" {
+		t.Fatalf("unexpected job %+v", j)
+	}
+	code := 3
+	j.State, j.ExitCode, j.Tasks.Failed, j.Dispatched = burst.Failed, &code, 1, 1
+	task := &TaskRow{Task: burst.Task{JobID: id, Index: 0, State: burst.Failed, Attempt: 1, ExitCode: &code,
+		GPUIDs: []int{0, 2}, UserSeconds: 1.5}, PIDStart: 12345}
+	if err := s.Write(ctx, func(tx *sql.Tx) error {
+		if err := SaveTask(tx, task); err != nil {
+			return err
+		}
+		return SaveJob(tx, j)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s2 := open(t, path)
+	if v, err := s2.SchemaVersion(); err != nil || v != len(migrations) {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	j2, err := s2.GetJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j2.State != burst.Failed || *j2.ExitCode != 3 || j2.Tasks.Queued != 0 || j2.Tasks.Failed != 1 {
+		t.Fatalf("after reopen: %+v", j2)
+	}
+	got, err := s2.GetTask(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PIDStart != 12345 || len(got.GPUIDs) != 2 || got.GPUIDs[1] != 2 || got.UserSeconds != 1.5 {
+		t.Fatalf("task after reopen: %+v", got)
+	}
+	if _, err := s2.GetTask(ctx, id, 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing task: %v", err)
+	}
+	if _, err := s2.GetJob(ctx, id+1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing job: %v", err)
+	}
+}
+
+// A failing write in a shared batch must not take the others with it.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Write(ctx, func(tx *sql.Tx) error {
+				spec := &burst.JobSpec{Argv: []string{"true"}}
+				spec.Defaults()
+				if _, err := InsertJob(tx, spec, time.Now()); err != nil {
+					return err
+				}
+				if i%10 == 0 {
+					return errors.New("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%10 == 0) != (err != nil) {
+			t.Fatalf("write %d: err %v", i, err)
+		}
+	}
+	jobs, err := s.ListJobs(ctx, JobFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 180 {
+		t.Fatalf("want 180 committed jobs, got %d", len(jobs))
+	}
+}
