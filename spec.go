@@ -61,6 +61,7 @@ type BatchOptions struct {
 	NTasks      int    `json:"ntasks,omitempty"`
 	CPUsPerTask int    `json:"cpus_per_task,omitempty"`
 	Partition   string `json:"partition,omitempty"`
+	SubmitDir   string `json:"submit_dir,omitempty"`
 	SubmitHost  string `json:"submit_host,omitempty"`
 	User        string `json:"user,omitempty"`
 }

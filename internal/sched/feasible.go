@@ -133,6 +133,7 @@ func asked(res burst.Resources) []string {
 	return s
 }
 
+// count writes n of unit, e.g. "1 CPU" or "2 CPUs".
 func count(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
@@ -155,6 +156,7 @@ func size(b int64) string {
 	return s + " " + units[i]
 }
 
+// joinAnd joins s as in "a, b and c".
 func joinAnd(s []string) string {
 	if len(s) < 2 {
 		return strings.Join(s, "")

@@ -133,16 +133,12 @@ func newNodes(machines []Machine) ([]*node, int) {
 		}
 		n := &node{m: m, cap: capacity(m)}
 		n.free = n.cap
-		used := map[int]bool{}
 		for _, r := range m.Running {
 			n.free = sub(n.free, r.Res)
 			n.running = append(n.running, ending{r.Res, r.Ends})
-			for _, id := range r.GPUIDs {
-				used[id] = true
-			}
 		}
 		for _, id := range gpuIndices(m) {
-			if !used[id] {
+			if !slices.ContainsFunc(m.Running, func(r Running) bool { return slices.Contains(r.GPUIDs, id) }) {
 				n.gpuIDs = append(n.gpuIDs, id)
 			}
 		}
@@ -285,6 +281,8 @@ func fits(r, free burst.Resources) bool {
 		(r.GPUs == 0 || r.GPUs <= free.GPUs)
 }
 
+// normalize reads r as admission leaves it: at least 1 CPU, no negative
+// memory or GPUs.
 func normalize(r burst.Resources) burst.Resources {
 	r.CPUs = max(r.CPUs, 1)
 	r.MemBytes = max(r.MemBytes, 0)
@@ -292,10 +290,12 @@ func normalize(r burst.Resources) burst.Resources {
 	return r
 }
 
+// add returns a+b, ignoring TimeLimit.
 func add(a, b burst.Resources) burst.Resources {
 	return burst.Resources{CPUs: a.CPUs + b.CPUs, MemBytes: a.MemBytes + b.MemBytes, GPUs: a.GPUs + b.GPUs}
 }
 
+// sub returns a-b, ignoring TimeLimit.
 func sub(a, b burst.Resources) burst.Resources {
 	return burst.Resources{CPUs: a.CPUs - b.CPUs, MemBytes: a.MemBytes - b.MemBytes, GPUs: a.GPUs - b.GPUs}
 }

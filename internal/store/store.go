@@ -102,9 +102,33 @@ func (s *Store) Write(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	// Once queued, the write happens; wait for it even if ctx ends so that
 	// callers never guess whether it was committed.
+	return o.wait()
+}
+
+// Pending is a queued write; Wait returns once it is committed.
+type Pending interface{ Wait() error }
+
+// Enqueue queues fn without waiting for it. Writes are applied in the order
+// they are queued, so a caller that mutates memory under its own lock and
+// enqueues under that same lock gets the store to follow the same order.
+func (s *Store) Enqueue(fn func(*sql.Tx) error) Pending {
+	o := &op{fn: fn, done: make(chan struct{})}
+	select {
+	case s.ops <- o:
+	case <-s.closed:
+		o.err = ErrClosed
+		close(o.done)
+	}
+	return o
+}
+
+func (o *op) wait() error {
 	<-o.done
 	return o.err
 }
+
+// Wait blocks until the write is committed (or failed).
+func (o *op) Wait() error { return o.wait() }
 
 func (s *Store) writer() {
 	defer s.wg.Done()

@@ -1,0 +1,119 @@
+package client
+
+import (
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Health is the server's identity.
+type Health struct {
+	Version string    `json:"version"`
+	PID     int       `json:"pid"`
+	BootID  string    `json:"boot_id"`
+	Home    string    `json:"home"`
+	Addr    string    `json:"addr"`   // http://127.0.0.1:PORT
+	Socket  string    `json:"socket"` // unix socket path
+	Started time.Time `json:"started_at"`
+}
+
+// CancelResult says what a cancel did.
+type CancelResult struct {
+	ID              int64       `json:"id"`
+	State           burst.State `json:"state"`
+	AlreadyFinished bool        `json:"already_finished"`
+}
+
+// TaskRef names one attempt of one task.
+type TaskRef struct {
+	Job     int64 `json:"job"`
+	Index   int   `json:"index"`
+	Attempt int   `json:"attempt"`
+}
+
+// Assignment is a task handed to an agent to run.
+type Assignment struct {
+	TaskRef
+	Argv       []string `json:"argv"`
+	Script     string   `json:"script,omitempty"` // batch script text: write it to a file and run it with Argv as arguments
+	Env        []string `json:"env"`
+	Dir        string   `json:"dir"`
+	Stdout     string   `json:"stdout"`
+	Stderr     string   `json:"stderr"`
+	MemBytes   int64    `json:"mem_bytes,omitempty"`
+	TimeLimitS int64    `json:"time_limit_s,omitempty"`
+	GPUIDs     []int    `json:"gpu_ids,omitempty"`
+}
+
+// TaskEvent is what an agent reports about a task: that it started, or how
+// it ended.
+type TaskEvent struct {
+	TaskRef
+	Kind      string      `json:"kind"` // "started" or "exited"
+	PID       int         `json:"pid,omitempty"`
+	PIDStart  uint64      `json:"pid_start,omitempty"`
+	State     burst.State `json:"state,omitempty"`
+	ExitCode  *int        `json:"exit_code,omitempty"`
+	Signal    int         `json:"signal,omitempty"`
+	Reason    string      `json:"reason,omitempty"`
+	StartedAt *time.Time  `json:"started_at,omitempty"`
+	EndedAt   *time.Time  `json:"ended_at,omitempty"`
+	UserUS    int64       `json:"user_us,omitempty"`
+	SysUS     int64       `json:"sys_us,omitempty"`
+	MaxRSS    int64       `json:"max_rss,omitempty"`
+}
+
+// Event kinds.
+const (
+	EventStarted = "started"
+	EventExited  = "exited"
+)
+
+// RunningTask is a task an agent runs, with the identity of its process.
+type RunningTask struct {
+	TaskRef
+	PID      int    `json:"pid"`
+	PIDStart uint64 `json:"pid_start"`
+}
+
+// Register is an agent announcing itself (again, after a server restart).
+type Register struct {
+	Machine  string        `json:"machine"`
+	Cluster  string        `json:"cluster"`
+	Host     string        `json:"host"`
+	PID      int           `json:"pid"`
+	PIDStart uint64        `json:"pid_start"`
+	CPUs     int           `json:"cpus"`
+	MemBytes int64         `json:"mem_bytes"`
+	GPUs     []burst.GPU   `json:"gpus"`
+	Running  []RunningTask `json:"running"`
+	Events   []TaskEvent   `json:"events"` // not yet reported, applied before Running is reconciled
+}
+
+// Registered is the server's answer to Register.
+type Registered struct {
+	BootID string    `json:"boot_id"`
+	Kill   []TaskRef `json:"kill"` // tasks the agent runs that the server does not want: stop them
+}
+
+// Lease asks for work; the server holds the request up to WaitMS when it has
+// nothing to give.
+type Lease struct {
+	Machine string `json:"machine"`
+	BootID  string `json:"boot_id"`
+	WaitMS  int    `json:"wait_ms"`
+}
+
+// Leased is work for an agent.
+type Leased struct {
+	Tasks  []Assignment `json:"tasks"`
+	Cancel []TaskRef    `json:"cancel"`
+	Exit   bool         `json:"exit,omitempty"` // the server wants this agent to stop
+}
+
+// Report carries task events from an agent.
+type Report struct {
+	Machine string      `json:"machine"`
+	BootID  string      `json:"boot_id"`
+	Events  []TaskEvent `json:"events"`
+}

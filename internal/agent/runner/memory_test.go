@@ -1,0 +1,126 @@
+package runner
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// These tests are not parallel: they switch ForceRSSWatch, which Start reads.
+
+// modes lists the enforcement modes this machine offers.
+func modes(t *testing.T) []string {
+	m := []string{EnforceRSSWatch}
+	if auto := MemoryEnforcement(); auto != EnforceRSSWatch {
+		m = append([]string{auto}, m...)
+	}
+	t.Logf("memory enforcement here: %s", MemoryEnforcement())
+	return m
+}
+
+func withMode(t *testing.T, mode string, f func(t *testing.T)) {
+	t.Run(mode, func(t *testing.T) {
+		ForceRSSWatch = mode == EnforceRSSWatch
+		defer func() { ForceRSSWatch = false }()
+		f(t)
+	})
+}
+
+func python(t *testing.T) string {
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	return p
+}
+
+func TestMemoryLimit(t *testing.T) {
+	py := python(t)
+	for _, mode := range modes(t) {
+		withMode(t, mode, func(t *testing.T) {
+			// Pages are touched (b'x' * n), so the RSS really grows.
+			s := spec(t, py, "-c", "import time\nb = b'x' * (500 << 20)\ntime.sleep(30)")
+			s.MemBytes = 100 << 20
+			s.TimeLimit = 20 * time.Second // a safety net only
+			task := start(t, s)
+			if got := task.Enforcement(); got != mode {
+				t.Fatalf("Enforcement() = %q, want %q", got, mode)
+			}
+			r := task.Wait()
+			if r.State != burst.Failed || r.Reason != "out of memory (limit 100 MiB)" {
+				t.Errorf("got %+v, exit %s; stderr %q", r, code(r), readFile(t, s.Stderr))
+			}
+			assertGroupGone(t, task.PID())
+			if task.cg != nil {
+				if _, err := os.Stat(task.cg.dir); !os.IsNotExist(err) {
+					t.Errorf("cgroup %s not removed: %v", task.cg.dir, err)
+				}
+			}
+
+			// Within the limit: fine.
+			s = spec(t, py, "-c", "b = b'x' * (10 << 20)")
+			s.MemBytes = 100 << 20
+			if r := run(t, s); r.State != burst.Succeeded {
+				t.Errorf("within limit: %+v; stderr %q", r, readFile(t, s.Stderr))
+			}
+		})
+	}
+}
+
+// A child of the task, not the task itself, going over the limit.
+func TestMemoryLimitChild(t *testing.T) {
+	py := python(t)
+	for _, mode := range modes(t) {
+		withMode(t, mode, func(t *testing.T) {
+			s := spec(t, "sh", "-c", py+` -c "import time; b = b'x' * (500 << 20); time.sleep(30)"; echo "child status $?"; exit 1`)
+			s.MemBytes = 100 << 20
+			s.TimeLimit = 20 * time.Second
+			r := run(t, s)
+			// The rss watcher kills the whole group; a cgroup OOM kills the
+			// child and the shell reports it.
+			if r.State != burst.Failed || r.Reason != "out of memory (limit 100 MiB)" {
+				t.Errorf("got %+v, exit %s; stdout %q", r, code(r), readFile(t, s.Stdout))
+			}
+		})
+	}
+}
+
+func TestRSSWatcherStops(t *testing.T) {
+	ForceRSSWatch = true
+	defer func() { ForceRSSWatch = false }()
+	s := spec(t, "true")
+	s.MemBytes = 100 << 20
+	if r := run(t, s); r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	deadline := time.Now().Add(5 * rssInterval)
+	for {
+		watcher.Lock()
+		running := watcher.running
+		watcher.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("RSS watcher still running with no task:\n%s", buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{"17.0.1": "17.0.1", "a/b": "a_b", "..": "task..", "": "task"} {
+		if got := safeName(in); got != want {
+			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if strings.Contains(safeName("x/../y"), "/") {
+		t.Error("slash kept")
+	}
+}

@@ -1,0 +1,504 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/burst-sh/burst"
+)
+
+// Spec says what to run and under which limits.
+type Spec struct {
+	Argv []string // run directly, never through a shell; Argv[0] is looked up in Env's PATH
+	Env  []string // the whole environment, KEY=VALUE; nil means an empty one
+	Dir  string   // working directory; "" inherits the agent's
+
+	// Stdout and Stderr are file paths, created with their parent directories
+	// (0644) and opened for appending. The child writes to them itself; no
+	// output passes through this process. The same path for both gives one
+	// shared file; "" means /dev/null.
+	Stdout, Stderr string
+
+	MemBytes  int64         // memory limit of the whole task; 0 = none
+	TimeLimit time.Duration // 0 = none
+	Grace     time.Duration // between SIGTERM and SIGKILL on timeout and cancel; 0 = DefaultGrace
+	Name      string        // names the task's cgroup, e.g. "17.0.1" (job.task.attempt)
+}
+
+// DefaultGrace is the grace period when Spec.Grace is 0.
+const DefaultGrace = 10 * time.Second
+
+// defaultPath is searched when Env has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Result is how a task ended.
+type Result struct {
+	// State is Succeeded (exit 0), Failed (nonzero exit, signal, out of
+	// memory, or could not start), Timeout or Cancelled.
+	State    burst.State
+	ExitCode *int   // nil when killed by a signal or never started
+	Signal   int    // the signal that killed it, else 0
+	Reason   string // "" or why, for people: "out of memory (limit 100 MiB)", "cancelled", ...
+
+	StartedAt, EndedAt time.Time
+	UserCPU, SysCPU    time.Duration // of the task and the descendants it waited for (wait4 rusage)
+	MaxRSS             int64         // bytes: the largest RSS of one of those processes
+}
+
+// Task is a started task. Its methods are safe for concurrent use.
+type Task struct {
+	spec  Spec
+	grace time.Duration
+	pid   int
+	ticks uint64
+	proc  *os.Process
+	cg    *cgroup // nil unless memory is limited by a cgroup
+	mode  string  // memory enforcement in use; "" when no limit
+
+	mu         sync.Mutex
+	exited     bool        // the process has exited; no signal may be sent any more
+	ending     burst.State // Cancelled or Timeout once termination was asked for
+	oomKilled  bool        // killed by the RSS watcher, or over the limit at start
+	limitTimer *time.Timer
+	graceTimer *time.Timer
+
+	done chan struct{}
+	res  Result
+}
+
+// Start starts the task's process and returns at once. It fails only for
+// problems that are burst's, before the process is created (a log file that
+// cannot be created, an empty Argv). A program that cannot be executed is
+// the task's problem: Start returns a Task whose Result is Failed with exit
+// code 127 and a "cannot start: ..." reason, also written to the stderr file.
+//
+// The process leads its own process group; everything sent to the task goes
+// to the whole group, and when the process exits whatever is left in its
+// group (and cgroup) is killed.
+func Start(spec Spec) (*Task, error) {
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return nil, errors.New("runner: empty argv")
+	}
+	if spec.MemBytes < 0 || spec.TimeLimit < 0 || spec.Grace < 0 {
+		return nil, errors.New("runner: negative limit")
+	}
+	stdout, stderr, err := openLogs(spec.Stdout, spec.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer stdout.Close()
+	defer stderr.Close()
+	stdin, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	defer stdin.Close()
+
+	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{})}
+	if t.grace == 0 {
+		t.grace = DefaultGrace
+	}
+	env := spec.Env
+	if env == nil {
+		env = []string{}
+	}
+	path, err := lookPath(spec.Argv[0], env, spec.Dir)
+	if err != nil {
+		t.failStart(err, stderr)
+		return t, nil
+	}
+
+	if spec.MemBytes > 0 {
+		t.mode = MemoryEnforcement()
+		if t.mode != EnforceRSSWatch {
+			t.cg, err = newCgroup(t.mode, detected.parent, spec.Name, spec.MemBytes)
+			if err != nil {
+				t.mode = EnforceRSSWatch // still limited, if less tightly
+			}
+		}
+	}
+
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if t.cg != nil && !t.cg.v1 {
+		// Born inside its cgroup (clone3 CLONE_INTO_CGROUP): no window.
+		sys.UseCgroupFD, sys.CgroupFD = true, t.cg.fd
+	}
+	attr := &os.ProcAttr{Dir: spec.Dir, Env: env, Files: []*os.File{stdin, stdout, stderr}, Sys: sys}
+	t.res.StartedAt = time.Now()
+	var p *os.Process
+	switch {
+	case t.cg != nil && t.cg.v1:
+		var in bool
+		p, in, err = startFromCgroupV1(t.cg, path, spec.Argv, attr)
+		if err == nil && !in {
+			t.cg.remove()
+			t.cg, t.mode = nil, EnforceRSSWatch
+		}
+	default:
+		p, err = os.StartProcess(path, spec.Argv, attr)
+		if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
+			// Kernel before 5.7, or a cgroup it will not start into: move
+			// the process in after the fork. Children it forks before that
+			// (there is no way to stop it in between) escape the limit,
+			// though not the kill, which follows the process group.
+			sys.UseCgroupFD, sys.CgroupFD = false, 0
+			p, err = os.StartProcess(path, spec.Argv, attr)
+			if err == nil {
+				t.joinCgroup(p.Pid)
+			}
+		}
+	}
+	if t.cg != nil {
+		t.cg.closeFD()
+	}
+	if err != nil {
+		if t.cg != nil {
+			t.cg.remove()
+		}
+		t.failStart(err, stderr)
+		return t, nil
+	}
+	t.proc, t.pid = p, p.Pid
+	overLimit := false
+	if t.cg != nil && t.cg.v1 {
+		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
+			overLimit = true // already using more than its limit
+		} else if err != nil {
+			t.mode = EnforceRSSWatch // the cgroup stays, for the final kill
+		}
+	}
+	// The process cannot have been reaped yet (only t.wait reaps it), so its
+	// /proc entry is there even if it already exited.
+	t.ticks, _ = ProcStartTicks(t.pid)
+	if t.mode == EnforceRSSWatch {
+		watchRSS(t)
+	}
+	if overLimit {
+		t.oomKill()
+	}
+	if spec.TimeLimit > 0 {
+		t.mu.Lock()
+		t.limitTimer = time.AfterFunc(spec.TimeLimit, func() { t.terminate(burst.Timeout) })
+		t.mu.Unlock()
+	}
+	go t.wait()
+	return t, nil
+}
+
+// startFromCgroupV1 starts the process from a thread that was first moved
+// into the task's v1 cgroup (v1 places threads, not processes), so the child
+// is born in it: moving it after the fork would leave out whatever it forked
+// in between, and a shell forks at once. The thread is moved back right after
+// (if that fails, its goroutine ends still locked to it and the Go runtime
+// discards the thread). The limit is set only once the thread is out, so an
+// OOM kill in the cgroup cannot pick the agent; while the thread is in, the
+// cgroup lists the agent's pid, which cgroup.kill never kills. If the thread
+// cannot be moved in, the process is moved after the fork, with the window
+// that implies. inCgroup is false if neither worked.
+func startFromCgroupV1(cg *cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, inCgroup bool, err error) {
+	type started struct {
+		p     *os.Process
+		moved bool
+		err   error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		tid := strconv.Itoa(unix.Gettid())
+		moved := writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
+		p, err := os.StartProcess(path, argv, attr)
+		if !moved || writeFile(filepath.Join(detected.home, "tasks"), tid) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- started{p, moved, err}
+	}()
+	s := <-ch
+	if s.err != nil {
+		return nil, false, s.err
+	}
+	// A no-op when it was born there.
+	added := cg.addProc(s.p.Pid) == nil
+	return s.p, s.moved || added, nil
+}
+
+// joinCgroup moves pid into the task's cgroup; when that fails the RSS
+// watcher enforces the limit instead.
+func (t *Task) joinCgroup(pid int) {
+	if err := t.cg.addProc(pid); err != nil {
+		t.cg.remove()
+		t.cg, t.mode = nil, EnforceRSSWatch
+	}
+}
+
+// cloneIntoCgroupUnsupported reports whether a start failed because the
+// kernel refused clone3 with CLONE_INTO_CGROUP (rather than the exec).
+func cloneIntoCgroupUnsupported(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.ENOSYS, syscall.EINVAL, syscall.EBUSY, syscall.EOPNOTSUPP, syscall.EPERM:
+		return true
+	}
+	return false
+}
+
+// failStart ends a task that could not be started.
+func (t *Task) failStart(err error, stderr *os.File) {
+	now := time.Now()
+	code := 127
+	t.res = Result{
+		State:     burst.Failed,
+		ExitCode:  &code,
+		Reason:    "cannot start: " + err.Error(),
+		StartedAt: now,
+		EndedAt:   now,
+	}
+	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
+	t.exited = true
+	close(t.done)
+}
+
+func openLogs(outPath, errPath string) (stdout, stderr *os.File, err error) {
+	if stdout, err = openLog(outPath); err != nil {
+		return nil, nil, err
+	}
+	if outPath != "" && errPath != "" && filepath.Clean(outPath) == filepath.Clean(errPath) {
+		// One shared file; dup so that each can be closed on its own.
+		fd, err := unix.FcntlInt(stdout.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			stdout.Close()
+			return nil, nil, fmt.Errorf("dup %s: %w", errPath, err)
+		}
+		return stdout, os.NewFile(uintptr(fd), errPath), nil
+	}
+	if stderr, err = openLog(errPath); err != nil {
+		stdout.Close()
+		return nil, nil, err
+	}
+	return stdout, stderr, nil
+}
+
+func openLog(path string) (*os.File, error) {
+	if path == "" {
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// lookPath finds the program as execvp would, but in the task's PATH (from
+// env) and relative to the task's directory, not the agent's.
+func lookPath(name string, env []string, dir string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil // exec reports what is wrong with it
+	}
+	path, found := defaultPath, false
+	for i := len(env) - 1; i >= 0 && !found; i-- {
+		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
+			path, found = v, true
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		cand := filepath.Join(d, name)
+		check := cand
+		if !filepath.IsAbs(cand) {
+			cand = "./" + cand // relative to the task's directory, not searched again
+			if dir != "" {
+				check = filepath.Join(dir, check)
+			}
+		}
+		if fi, err := os.Stat(check); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+// PID is the process id, which is also the process group id; 0 if the task
+// never started.
+func (t *Task) PID() int { return t.pid }
+
+// StartTicks is the process's start time (field 22 of /proc/PID/stat); with
+// PID it identifies the process across pid reuse (see Alive, KillGroup).
+func (t *Task) StartTicks() uint64 { return t.ticks }
+
+// Enforcement says how the task's memory limit is enforced (EnforceCgroup2,
+// EnforceCgroup1 or EnforceRSSWatch), or "" when it has none.
+func (t *Task) Enforcement() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mode
+}
+
+// Wait blocks until the process has exited and everything it left behind
+// (processes in its group or cgroup, the cgroup itself) is cleaned up, and
+// returns how it ended. Every call returns the same Result.
+func (t *Task) Wait() Result {
+	<-t.done
+	r := t.res
+	if r.ExitCode != nil {
+		c := *r.ExitCode
+		r.ExitCode = &c
+	}
+	return r
+}
+
+// Cancel asks the task to stop: SIGTERM to its process group, SIGKILL after
+// the grace period. Its State becomes Cancelled unless it had already exited
+// (or was already being stopped for its time limit). Cancel does not wait.
+func (t *Task) Cancel() { t.terminate(burst.Cancelled) }
+
+func (t *Task) terminate(why burst.State) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited || t.ending != "" {
+		return
+	}
+	t.ending = why
+	if t.limitTimer != nil {
+		t.limitTimer.Stop()
+	}
+	_ = syscall.Kill(-t.pid, syscall.SIGTERM)
+	_ = syscall.Kill(-t.pid, syscall.SIGCONT) // a stopped process could not act on it
+	t.graceTimer = time.AfterFunc(t.grace, t.forceKill)
+}
+
+func (t *Task) forceKill() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.exited {
+		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+	}
+}
+
+// oomKill is the RSS watcher's verdict.
+func (t *Task) oomKill() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.exited {
+		t.oomKilled = true
+		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+	}
+}
+
+// wait is the task's one goroutine. The process is reaped only after its
+// group has been killed: until then its zombie keeps the pid (and so the
+// process group id) from being reused, so no signal can reach a stranger.
+func (t *Task) wait() {
+	var info unix.Siginfo
+	var err error
+	for {
+		err = unix.Waitid(unix.P_PID, t.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	end := time.Now()
+
+	t.mu.Lock()
+	t.exited = true
+	if t.limitTimer != nil {
+		t.limitTimer.Stop()
+	}
+	if t.graceTimer != nil {
+		t.graceTimer.Stop()
+	}
+	ending := t.ending
+	t.mu.Unlock()
+	if t.mode == EnforceRSSWatch {
+		unwatchRSS(t)
+	}
+
+	// Nothing the task started may outlive it.
+	if t.cg != nil {
+		t.cg.kill()
+	}
+	if err == nil {
+		t.reapGroup()
+	} // else it was reaped behind our back (ECHILD): its pid may be anyone's now
+	ps, werr := t.proc.Wait()
+
+	t.mu.Lock()
+	oomKilled := t.oomKilled
+	t.mu.Unlock()
+
+	r := Result{StartedAt: t.res.StartedAt, EndedAt: end}
+	var sig syscall.Signal
+	if ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+			switch {
+			case ws.Exited():
+				code := ws.ExitStatus()
+				r.ExitCode = &code
+			case ws.Signaled():
+				sig = ws.Signal()
+				r.Signal = int(sig)
+			}
+		}
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
+			r.UserCPU = time.Duration(ru.Utime.Nano())
+			r.SysCPU = time.Duration(ru.Stime.Nano())
+			r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+		}
+	}
+	oom := oomKilled
+	if t.cg != nil {
+		oom = oom || t.cg.oomKilled(sig)
+		t.cg.remove()
+	}
+
+	switch {
+	case ending == burst.Timeout:
+		r.State, r.Reason = burst.Timeout, fmt.Sprintf("time limit %s reached", t.spec.TimeLimit)
+	case ending == burst.Cancelled:
+		r.State, r.Reason = burst.Cancelled, "cancelled"
+	case werr != nil:
+		r.State, r.Reason = burst.Failed, "lost the process: "+werr.Error()
+	case r.ExitCode != nil && *r.ExitCode == 0:
+		r.State = burst.Succeeded
+	case oom:
+		r.State, r.Reason = burst.Failed, fmt.Sprintf("out of memory (limit %s)", formatBytes(t.spec.MemBytes))
+	case r.Signal != 0:
+		r.State, r.Reason = burst.Failed, fmt.Sprintf("killed by signal %d (%s)", r.Signal, sig)
+	default:
+		r.State = burst.Failed
+	}
+	t.res = r
+	close(t.done)
+}
+
+// reapGroup kills the task's process group and waits, a few seconds at most,
+// until none of its processes is alive (zombies do not count). The leader
+// must still be unreaped.
+func (t *Task) reapGroup() {
+	deadline := time.Now().Add(5 * time.Second)
+	delay := time.Millisecond
+	for {
+		if err := syscall.Kill(-t.pid, syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if len(groupMembers(t.pid)) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}

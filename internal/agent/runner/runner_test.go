@@ -1,0 +1,436 @@
+package runner
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// spec returns a Spec running argv with the test's environment and log files
+// in a fresh directory.
+func spec(t *testing.T, argv ...string) Spec {
+	t.Helper()
+	dir := t.TempDir()
+	return Spec{
+		Argv:   argv,
+		Env:    os.Environ(),
+		Stdout: filepath.Join(dir, "out.log"),
+		Stderr: filepath.Join(dir, "err.log"),
+		Grace:  300 * time.Millisecond,
+		Name:   strings.ReplaceAll(t.Name(), "/", "_"),
+	}
+}
+
+func start(t *testing.T, s Spec) *Task {
+	t.Helper()
+	task, err := Start(s)
+	if err != nil {
+		t.Fatalf("Start(%q): %v", s.Argv, err)
+	}
+	return task
+}
+
+func run(t *testing.T, s Spec) Result {
+	t.Helper()
+	return start(t, s).Wait()
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func code(r Result) string {
+	if r.ExitCode == nil {
+		return "nil"
+	}
+	return strconv.Itoa(*r.ExitCode)
+}
+
+// assertGroupGone fails if any live process is in process group pgid.
+func assertGroupGone(t *testing.T, pgid int) {
+	t.Helper()
+	if pids := groupMembers(pgid); len(pids) > 0 {
+		t.Errorf("processes of group %d still alive after Wait: %v", pgid, pids)
+	}
+}
+
+// waitGroupSize waits until the group has at least n live processes.
+func waitGroupSize(t *testing.T, pgid, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(groupMembers(pgid)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("group %d never had %d processes: %v", pgid, n, groupMembers(pgid))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	r := run(t, spec(t, "true"))
+	if r.State != burst.Succeeded || code(r) != "0" || r.Signal != 0 || r.Reason != "" {
+		t.Errorf("true: %+v, exit %s", r, code(r))
+	}
+	if r.StartedAt.IsZero() || r.EndedAt.Before(r.StartedAt) {
+		t.Errorf("times: %v .. %v", r.StartedAt, r.EndedAt)
+	}
+	r = run(t, spec(t, "sh", "-c", "exit 3"))
+	if r.State != burst.Failed || code(r) != "3" || r.Signal != 0 {
+		t.Errorf("exit 3: %+v, exit %s", r, code(r))
+	}
+}
+
+func TestKilledBySignal(t *testing.T) {
+	t.Parallel()
+	r := run(t, spec(t, "sh", "-c", "kill -9 $$"))
+	if r.State != burst.Failed || r.ExitCode != nil || r.Signal != 9 || r.Reason != "killed by signal 9 (killed)" {
+		t.Errorf("got %+v, exit %s", r, code(r))
+	}
+}
+
+func TestCannotStart(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "nosuch-burst-program", "x")
+	task := start(t, s)
+	r := task.Wait()
+	want := `cannot start: exec: "nosuch-burst-program": executable file not found in $PATH`
+	if r.State != burst.Failed || code(r) != "127" || r.Reason != want {
+		t.Errorf("got %+v, exit %s; want reason %q", r, code(r), want)
+	}
+	if task.PID() != 0 {
+		t.Errorf("PID = %d for a task that never started", task.PID())
+	}
+	if got := readFile(t, s.Stderr); !strings.Contains(got, want) {
+		t.Errorf("stderr file = %q, want the reason", got)
+	}
+	task.Cancel() // no-op, must not panic
+
+	// A path that exists but is not executable, and a missing directory.
+	s = spec(t, s.Stdout) // the log file itself: not executable
+	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || !strings.HasPrefix(r.Reason, "cannot start: ") {
+		t.Errorf("non-executable: %+v, exit %s", r, code(r))
+	}
+	s = spec(t, "true")
+	s.Dir = "/nonexistent-burst-dir"
+	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || !strings.Contains(r.Reason, "no such file") {
+		t.Errorf("bad dir: %+v, exit %s", r, code(r))
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := Start(Spec{}); err == nil {
+		t.Error("empty argv: no error")
+	}
+	// A log file under a regular file cannot be created: burst's problem.
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(Spec{Argv: []string{"true"}, Stdout: filepath.Join(f, "out")}); err == nil {
+		t.Error("impossible log path: no error")
+	}
+}
+
+func TestLogFiles(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sh", "-c", "echo out; echo err >&2")
+	// Parent directories are created; a second run appends.
+	s.Stdout = filepath.Join(filepath.Dir(s.Stdout), "a", "b", "out.log")
+	for i := 0; i < 2; i++ {
+		if r := run(t, s); r.State != burst.Succeeded {
+			t.Fatalf("got %+v", r)
+		}
+	}
+	if got := readFile(t, s.Stdout); got != "out\nout\n" {
+		t.Errorf("stdout = %q", got)
+	}
+	if got := readFile(t, s.Stderr); got != "err\nerr\n" {
+		t.Errorf("stderr = %q", got)
+	}
+	fi, err := os.Stat(s.Stdout)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("stdout mode: %v %v", fi.Mode(), err)
+	}
+
+	// One file for both, written in order.
+	s = spec(t, "sh", "-c", "echo a; echo b >&2; echo c; echo d >&2")
+	s.Stderr = s.Stdout
+	if r := run(t, s); r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	if got := readFile(t, s.Stdout); got != "a\nb\nc\nd\n" {
+		t.Errorf("shared file = %q", got)
+	}
+
+	// No paths: /dev/null.
+	if r := run(t, Spec{Argv: []string{"sh", "-c", "echo x; echo y >&2"}}); r.State != burst.Succeeded {
+		t.Errorf("no log paths: %+v", r)
+	}
+}
+
+func TestEnvDirAndPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "hello-burst"), []byte("#!/bin/sh\necho \"hello $WHO from $(pwd)\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := spec(t, "hello-burst")
+	// Looked up in the task's PATH, not the agent's; the environment is
+	// exactly Env.
+	s.Env = []string{"PATH=/usr/bin:/bin:" + bin, "WHO=burst"}
+	s.Dir = dir
+	if r := run(t, s); r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	if got, want := readFile(t, s.Stdout), "hello burst from "+dir+"\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+
+	// A relative PATH entry is relative to the task's directory.
+	s = spec(t, "hello-burst")
+	s.Env = []string{"PATH=/usr/bin:/bin:bin"}
+	s.Dir = dir
+	if r := run(t, s); r.State != burst.Succeeded {
+		t.Fatalf("relative PATH: %+v", r)
+	}
+
+	s = spec(t, "sh", "-c", "env")
+	s.Env = []string{"ONLY=1"}
+	if r := run(t, s); r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, s.Stdout)), "\n") {
+		if l != "ONLY=1" && !strings.HasPrefix(l, "PWD=") { // sh adds PWD
+			t.Errorf("unexpected variable %q", l)
+		}
+	}
+}
+
+func TestTimeLimitTermIgnored(t *testing.T) {
+	t.Parallel()
+	// The shell and its sleep both ignore SIGTERM: only SIGKILL, after the
+	// grace period, ends them.
+	s := spec(t, "sh", "-c", `trap "" TERM; sleep 100`)
+	s.TimeLimit = 200 * time.Millisecond
+	s.Grace = 300 * time.Millisecond
+	task := start(t, s)
+	r := task.Wait()
+	if r.State != burst.Timeout || r.Signal != 9 || r.ExitCode != nil || r.Reason != "time limit 200ms reached" {
+		t.Errorf("got %+v, exit %s", r, code(r))
+	}
+	if d := r.EndedAt.Sub(r.StartedAt); d < s.TimeLimit+s.Grace {
+		t.Errorf("ended after %v, before time limit + grace", d)
+	}
+	assertGroupGone(t, task.PID())
+}
+
+func TestTimeLimitTermHonoured(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sleep", "100")
+	s.TimeLimit = 200 * time.Millisecond
+	s.Grace = time.Minute
+	r := run(t, s)
+	if r.State != burst.Timeout || r.Signal != 15 || r.Reason != "time limit 200ms reached" {
+		t.Errorf("got %+v, exit %s", r, code(r))
+	}
+	if d := r.EndedAt.Sub(r.StartedAt); d >= s.Grace {
+		t.Errorf("waited out the grace period (%v) although the task exited on SIGTERM", d)
+	}
+
+	// One that traps TERM and exits by itself keeps its exit code.
+	s = spec(t, "sh", "-c", `trap "exit 7" TERM; sleep 100 & wait`)
+	s.TimeLimit = 200 * time.Millisecond
+	s.Grace = time.Minute
+	task := start(t, s)
+	r = task.Wait()
+	if r.State != burst.Timeout || code(r) != "7" || r.Signal != 0 {
+		t.Errorf("trap: got %+v, exit %s", r, code(r))
+	}
+	assertGroupGone(t, task.PID())
+}
+
+func TestCancelKillsGroup(t *testing.T) {
+	t.Parallel()
+	task := start(t, spec(t, "sh", "-c", "sleep 100 & sleep 100; wait"))
+	waitGroupSize(t, task.PID(), 3)
+	task.Cancel()
+	task.Cancel() // twice is fine
+	r := task.Wait()
+	if r.State != burst.Cancelled || r.Reason != "cancelled" {
+		t.Errorf("got %+v, exit %s", r, code(r))
+	}
+	assertGroupGone(t, task.PID())
+
+	// Cancel after the end changes nothing.
+	task = start(t, spec(t, "true"))
+	r = task.Wait()
+	task.Cancel()
+	if r2 := task.Wait(); r2.State != burst.Succeeded || r2.State != r.State {
+		t.Errorf("after late Cancel: %+v", r2)
+	}
+}
+
+func TestCancelTermIgnored(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sh", "-c", `trap "" TERM; sleep 100 & sleep 100`)
+	task := start(t, s)
+	waitGroupSize(t, task.PID(), 3)
+	task.Cancel()
+	r := task.Wait()
+	if r.State != burst.Cancelled || r.Signal != 9 {
+		t.Errorf("got %+v, exit %s", r, code(r))
+	}
+	assertGroupGone(t, task.PID())
+}
+
+func TestBackgroundChildKilled(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sh", "-c", "sleep 100 & echo $!")
+	task := start(t, s)
+	r := task.Wait()
+	if r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, s.Stdout)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := readStat(pid); err == nil && !st.dead() && st.pgid == task.PID() {
+		t.Errorf("background child %d outlived its task (state %c)", pid, st.state)
+	}
+	assertGroupGone(t, task.PID())
+}
+
+func TestWaitConcurrent(t *testing.T) {
+	t.Parallel()
+	task := start(t, spec(t, "sh", "-c", "sleep 0.1; exit 5"))
+	results := make(chan Result, 4)
+	for i := 0; i < 4; i++ {
+		go func() { results <- task.Wait() }()
+	}
+	for i := 0; i < 4; i++ {
+		if r := <-results; r.State != burst.Failed || code(r) != "5" {
+			t.Errorf("waiter %d: %+v", i, r)
+		}
+	}
+}
+
+func TestRusage(t *testing.T) {
+	t.Parallel()
+	r := run(t, spec(t, "sh", "-c", `i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done`))
+	if r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	if r.UserCPU+r.SysCPU <= 0 {
+		t.Errorf("no CPU time: user %v sys %v", r.UserCPU, r.SysCPU)
+	}
+	if r.MaxRSS < 1<<10 {
+		t.Errorf("MaxRSS = %d bytes", r.MaxRSS)
+	}
+}
+
+func TestStartTicksAndAlive(t *testing.T) {
+	t.Parallel()
+	self, err := ProcStartTicks(os.Getpid())
+	if err != nil || self == 0 {
+		t.Fatalf("ProcStartTicks(self) = %d, %v", self, err)
+	}
+	if !Alive(os.Getpid(), self) {
+		t.Error("Alive(self) = false")
+	}
+	if Alive(os.Getpid(), self+1) {
+		t.Error("Alive with wrong start ticks = true")
+	}
+
+	// A command name with spaces and parentheses.
+	odd := filepath.Join(t.TempDir(), "a) b (c d")
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip(err)
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(odd, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	task := start(t, spec(t, odd, "100"))
+	ticks, err := ProcStartTicks(task.PID())
+	if err != nil || ticks != task.StartTicks() || ticks < self {
+		t.Errorf("ProcStartTicks = %d, %v; StartTicks %d; self %d", ticks, err, task.StartTicks(), self)
+	}
+	if !Alive(task.PID(), task.StartTicks()) {
+		t.Error("Alive(running task) = false")
+	}
+	// KillGroup with the wrong start time must leave it alone.
+	if err := KillGroup(task.PID(), task.StartTicks()+1); err != nil {
+		t.Error(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if !Alive(task.PID(), task.StartTicks()) {
+		t.Fatal("KillGroup with wrong ticks killed the task")
+	}
+	if err := KillGroup(task.PID(), task.StartTicks()); err != nil {
+		t.Error(err)
+	}
+	r := task.Wait()
+	if r.State != burst.Failed || r.Signal != 9 {
+		t.Errorf("after KillGroup: %+v", r)
+	}
+	// Dead and reaped: gone.
+	if Alive(task.PID(), task.StartTicks()) {
+		t.Error("Alive(dead pid) = true")
+	}
+	if err := KillGroup(task.PID(), task.StartTicks()); err != nil {
+		t.Errorf("KillGroup(dead) = %v", err)
+	}
+	if _, err := ProcStartTicks(-1); err == nil {
+		t.Error("ProcStartTicks(-1): no error")
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	line := "4242 (a) b (c) S) R 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 987654 1000000 77 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n"
+	s, err := parseStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.state != 'R' || s.pgid != 4242 || s.startTicks != 987654 || s.rssPages != 77 {
+		t.Errorf("parsed %+v", s)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2"} {
+		if _, err := parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q): no error", bad)
+		}
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{
+		100 << 20: "100 MiB", 2 << 30: "2 GiB", 3 << 29: "1.5 GiB", 1536 << 10: "1.5 MiB", 512: "512 bytes", 4096: "4 KiB",
+	} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent"
+	"github.com/burst-sh/burst/internal/home"
+)
+
+func newAgentCmd() *cobra.Command {
+	var (
+		serverAddr, tokenFile, machine, cluster string
+	)
+	c := &cobra.Command{
+		Use:   "agent",
+		Short: "Serve a machine: run the tasks a burst server places on it",
+		Long: `Run a burst agent. It announces this machine's cores, memory and GPUs
+(from nvidia-smi) to a server, leases tasks, runs each in its own process
+group with its limits, and reports how they ended. The server starts an
+agent for this host by itself; run one by hand only to serve a server from
+another machine or allocation.`,
+		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			token := os.Getenv("BURST_TOKEN")
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return usage("--token-file: %v", err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+			if token == "" {
+				return usage("no token: pass --token-file or set BURST_TOKEN")
+			}
+			cl, err := client.New(serverAddr, token)
+			if err != nil {
+				return usage("--server: %v", err)
+			}
+			host, _ := os.Hostname()
+			if machine == "" {
+				machine = host
+			}
+			h, err := home.Resolve()
+			if err != nil {
+				return usage("%v", err)
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return agent.Run(ctx, agent.Config{
+				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: agent.Detect(ctx),
+				WorkDir: filepath.Join(h.Agents(), machine),
+				Log:     slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
+			})
+		},
+	}
+	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
+	c.Flags().StringVar(&tokenFile, "token-file", "", "file holding the server's token (or set BURST_TOKEN)")
+	c.Flags().StringVar(&machine, "machine", "", "machine name (default: host name)")
+	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")
+	c.MarkFlagRequired("server")
+	return c
+}

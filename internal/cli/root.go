@@ -1,0 +1,104 @@
+// Package cli is burst's command line: one file per command, each parsing
+// its flags, making one client call and rendering the answer for people
+// (tables) or programs (-o json).
+//
+// It holds no scheduling or storage logic; everything goes through the API.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// ExitError ends the program with Code after printing Msg (if any).
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string { return e.Msg }
+
+// usage is an error in what the user typed: exit status 2.
+func usage(format string, a ...any) error {
+	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Main runs the command line and returns the process exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Msg != "" {
+			fmt.Fprintln(stderr, "burst: "+ee.Msg)
+		}
+		return ee.Code
+	}
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		fmt.Fprintln(stderr, "burst: "+ae.Message)
+		if ae.Status >= 400 && ae.Status < 500 {
+			return 2
+		}
+		return 1
+	}
+	fmt.Fprintln(stderr, "burst: "+err.Error())
+	return 1
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "burst",
+		Short: "Run research jobs anywhere: this laptop now, a Slurm cluster or the cloud later",
+		Long: `burst runs your programs as jobs without a scheduler's syntax to learn.
+
+A job is a command (or an existing #SBATCH script) with the resources it
+needs. burst queues it durably, places it on a machine with free CPUs,
+memory and GPUs, runs it in its own process group, keeps its output, and
+records how it ended. Every command talks to a burst server; if none is
+running, the first command starts one in the background for you.
+
+State lives in $BURST_HOME (default ~/.burst). Point the CLI at another
+server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
+		Example: `  burst run -- python3 -c 'print(6*7)'
+  burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
+  burst run -d -- sleep 100
+  burst run job.sbatch
+  burst jobs
+  burst logs 12 -f`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usage("%v (see `%s --help`)", err, c.CommandPath())
+	})
+	root.AddCommand(newRunCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(), newCancelCmd(), newWaitCmd(),
+		newServerCmd(), newAgentCmd(), newVersionCmd())
+	return root
+}
+
+// exitUnless turns a bad-argument count into a usage error.
+func argsAtLeast(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usage("%s: missing %s (see `%s --help`)", c.CommandPath(), what, c.CommandPath())
+		}
+		return nil
+	}
+}
+
+func stderrOf(c *cobra.Command) io.Writer { return c.ErrOrStderr() }
+
+var _ = os.Stdout

@@ -1,0 +1,355 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sbatch"
+)
+
+// resFlags are the resource flags shared by commands that submit work.
+type resFlags struct {
+	cpus    int
+	mem     string
+	gpus    int
+	time    string
+	name    string
+	project string
+	retries int
+	on      string
+}
+
+func (f *resFlags) add(c *cobra.Command) {
+	fl := c.Flags()
+	fl.IntVarP(&f.cpus, "cpus", "c", 1, "CPU cores for each task")
+	fl.StringVar(&f.mem, "mem", "", "memory for each task, e.g. 512M or 8G (enforced; default: not limited)")
+	fl.IntVar(&f.gpus, "gpus", 0, "GPUs for each task (CUDA_VISIBLE_DEVICES names the ones given)")
+	fl.StringVarP(&f.time, "time", "t", "", "time limit, e.g. 90s, 10m, 2h, 1:30:00 or 2-00:00:00 (then SIGTERM, SIGKILL)")
+	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
+	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
+	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
+	fl.StringVar(&f.on, "on", "", "cluster to run on (default: local, this machine)")
+}
+
+// apply puts the flags the user set into spec, over whatever a script's
+// directives put there (command-line flags win, as with sbatch).
+func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
+	ch := c.Flags().Changed
+	if ch("cpus") || spec.Resources.CPUs == 0 {
+		if f.cpus < 1 {
+			return usage("--cpus %d: ask for at least 1 CPU", f.cpus)
+		}
+		spec.Resources.CPUs = f.cpus
+	}
+	if ch("mem") {
+		m, err := burst.ParseMem(f.mem)
+		if err != nil {
+			return usage("--mem: %v", err)
+		}
+		spec.Resources.MemBytes = m
+	}
+	if ch("gpus") {
+		if f.gpus < 0 {
+			return usage("--gpus %d: ask for 0 or more GPUs", f.gpus)
+		}
+		spec.Resources.GPUs = f.gpus
+	}
+	if ch("time") {
+		d, err := burst.ParseTimeLimit(f.time)
+		if err != nil {
+			return usage("--time: %v", err)
+		}
+		spec.Resources.TimeLimit = int64((d + time.Second - 1) / time.Second)
+	}
+	if ch("name") {
+		spec.Name = f.name
+	}
+	if ch("project") {
+		spec.Project = f.project
+	}
+	if ch("retries") {
+		if f.retries < 0 {
+			return usage("--retries %d: use 0 or more", f.retries)
+		}
+		spec.Retries = f.retries
+	}
+	if ch("on") && f.on != "local" {
+		return usage("--on %s: no cluster named %s; the clusters are: local", f.on, f.on)
+	}
+	return nil
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		rf     resFlags
+		detach bool
+	)
+	c := &cobra.Command{
+		Use:   "run [flags] -- COMMAND [ARGS...]\n  burst run [flags] SCRIPT [ARGS...]",
+		Short: "Run one job and follow it to the end",
+		Long: `Run a command, or an existing Slurm batch script, as a job.
+
+The command runs directly (never through a shell) with your environment and
+working directory, on a machine with the resources asked for. Its output
+streams here as it runs; burst exits with the job's exit status (124 if the
+time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
+it). The job id goes to stderr. Ctrl-C cancels the job.
+
+A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
+set resources as they would under sbatch; flags given here override them.
+Directives burst cannot honour (mail, account, qos, ...) are reported, not
+fatal. The script gets the SLURM_* variables it expects.`,
+		Example: `  burst run -- python3 -c 'print(6*7)'
+  burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
+  burst run -- sh -c 'exit 3'; echo $?     # 3
+  burst run -d -- sleep 100               # prints the job id and returns
+  burst run job.sbatch input.csv           # #SBATCH lines honoured`,
+		RunE: func(c *cobra.Command, args []string) error {
+			spec, err := buildRunSpec(c, &rf, args)
+			if err != nil {
+				return err
+			}
+			return submitAndFollow(c, spec, detach)
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	rf.add(c)
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
+	return c
+}
+
+// baseSpec is a spec with the submitter's environment and directory, which
+// tasks inherit (sbatch's --export=ALL).
+func baseSpec() (*burst.JobSpec, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("current directory: %w", err)
+	}
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && !strings.HasPrefix(k, "BURST_") {
+			env[k] = v
+		}
+	}
+	return &burst.JobSpec{Workdir: wd, Env: env}, nil
+}
+
+func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec, error) {
+	spec, err := baseSpec()
+	if err != nil {
+		return nil, err
+	}
+	dash := c.ArgsLenAtDash()
+	switch {
+	case len(args) == 0:
+		return nil, usage("no command given: put it after --, e.g. `burst run -- python3 fit.py`, or name a batch script")
+	case dash == 0:
+		spec.Argv = args
+	case dash > 0:
+		return nil, usage("unexpected %q before --: put the whole command after --", args[0])
+	default:
+		if err := readScript(c, spec, args[0]); err != nil {
+			return nil, err
+		}
+		spec.Argv = args[1:]
+	}
+	if err := rf.apply(c, spec); err != nil {
+		return nil, err
+	}
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return nil, usage("%v", err)
+	}
+	return spec, nil
+}
+
+// readScript loads a batch script and its #SBATCH directives into spec.
+func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usage("%s: no such file; to run a command put it after --, e.g. `burst run -- %s`", path, path)
+	case errors.Is(err, fs.ErrPermission):
+		return usage("%s: cannot read it (permission denied): fix its permissions", path)
+	case err != nil:
+		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+			return usage("%s is a directory, not a script", path)
+		}
+		return usage("%s: %v", path, err)
+	}
+	sc, err := sbatch.Parse(path, data)
+	if err != nil {
+		return usage("%v", err)
+	}
+	for _, w := range sc.Warnings {
+		fmt.Fprintln(c.ErrOrStderr(), "burst: warning: "+w)
+	}
+	if err := sc.Apply(spec); err != nil {
+		return usage("%v", err)
+	}
+	abs, _ := filepath.Abs(path)
+	spec.Script, spec.ScriptRef = sc.Text, abs
+	if spec.Batch == nil {
+		spec.Batch = &burst.BatchOptions{}
+	}
+	spec.Batch.SubmitDir, _ = os.Getwd()
+	spec.Batch.SubmitHost, _ = os.Hostname()
+	if u, err := user.Current(); err == nil {
+		spec.Batch.User = u.Username
+	}
+	if p := spec.Batch.Partition; p != "" && p != "local" {
+		fmt.Fprintf(c.ErrOrStderr(), "burst: warning: %s: partition %q is not a burst cluster; running on local\n", path, p)
+	}
+	return nil
+}
+
+// submitAndFollow submits spec and, unless detached, streams the job's
+// output until it ends and exits with its status.
+func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
+	ctx := c.Context()
+	stderr := c.ErrOrStderr()
+	cl, err := connect(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	job, err := cl.Submit(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if detach {
+		fmt.Fprintln(c.OutOrStdout(), job.ID)
+		return nil
+	}
+	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
+	return follow(ctx, c, cl, job.ID)
+}
+
+// follow streams task 0's stdout and stderr until the job ends; Ctrl-C
+// cancels the job, a second Ctrl-C stops waiting.
+func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64) error {
+	stderr := c.ErrOrStderr()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
+				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				cl.Cancel(cctx, id)
+				cancel()
+				continue
+			}
+			stop()
+			return
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, s := range []struct {
+		name string
+		w    io.Writer
+	}{{"stdout", c.OutOrStdout()}, {"stderr", stderr}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			streamLogs(ctx, cl, id, 0, s.name, s.w)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", id, id)}
+	}
+	job, err := waitJob(ctx, cl, id)
+	if err != nil {
+		return err
+	}
+	return jobExit(job)
+}
+
+// streamLogs follows one stream, reconnecting from where it was if the
+// server goes away (e.g. restarts) in the middle.
+func streamLogs(ctx context.Context, cl *client.Client, id int64, task int, stream string, w io.Writer) {
+	cw := &countWriter{w: w}
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		err := cl.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
+		if err == nil || client.IsNotFound(err) || attempt > 600 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// waitJob waits for the job to end, riding out a server restart.
+func waitJob(ctx context.Context, cl *client.Client, id int64) (*burst.Job, error) {
+	var last error
+	for attempt := 0; attempt < 600; attempt++ {
+		j, err := cl.Wait(ctx, id)
+		if err == nil {
+			return j, nil
+		}
+		var ae *client.Error
+		if errors.As(err, &ae) || ctx.Err() != nil {
+			return nil, err
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, last
+}
+
+// jobExit maps a finished job to burst's exit status, with a one-line note
+// on stderr for anything but success.
+func jobExit(j *burst.Job) error {
+	switch j.State {
+	case burst.Succeeded:
+		return nil
+	case burst.Timeout:
+		return &ExitError{Code: 124, Msg: fmt.Sprintf("job %d timed out: %s", j.ID, j.Reason)}
+	case burst.Cancelled:
+		return &ExitError{Code: 130, Msg: fmt.Sprintf("job %d was cancelled", j.ID)}
+	case burst.Lost:
+		return &ExitError{Code: 125, Msg: fmt.Sprintf("job %d was lost: %s", j.ID, j.Reason)}
+	}
+	code := 1
+	if j.ExitCode != nil {
+		code = *j.ExitCode
+	}
+	msg := ""
+	if j.Reason != "" {
+		msg = fmt.Sprintf("job %d failed: %s", j.ID, j.Reason)
+	}
+	return &ExitError{Code: code, Msg: msg}
+}

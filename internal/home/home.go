@@ -1,0 +1,101 @@
+// Package home knows the layout of burst's state directory ($BURST_HOME,
+// default ~/.burst): the store, token, socket, logs and server files.
+//
+// It creates files and directories there and nothing else.
+package home
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Home is a burst state directory.
+type Home string
+
+// Resolve returns $BURST_HOME, or ~/.burst, as an absolute path.
+func Resolve() (Home, error) {
+	d := os.Getenv("BURST_HOME")
+	if d == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find your home directory (%v): set BURST_HOME", err)
+		}
+		d = filepath.Join(h, ".burst")
+	}
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		return "", err
+	}
+	return Home(abs), nil
+}
+
+func (h Home) path(p ...string) string { return filepath.Join(append([]string{string(h)}, p...)...) }
+
+// Paths of the files in a home.
+func (h Home) DB() string         { return h.path("state.db") }
+func (h Home) Token() string      { return h.path("token") }
+func (h Home) Socket() string     { return h.path("burst.sock") }
+func (h Home) ServerLog() string  { return h.path("server.log") }
+func (h Home) ServerInfo() string { return h.path("server.json") }
+func (h Home) Lock() string       { return h.path("server.lock") }
+func (h Home) Logs() string       { return h.path("logs") }
+func (h Home) Agents() string     { return h.path("agents") }
+
+// Ensure creates the directory (0700) and checks that it is writable.
+func (h Home) Ensure() error {
+	if err := os.MkdirAll(string(h), 0o700); err != nil {
+		return fmt.Errorf("cannot create %s (%v): set BURST_HOME to a writable directory", h, err)
+	}
+	f, err := os.CreateTemp(string(h), ".probe-*")
+	if err != nil {
+		return fmt.Errorf("%s is not writable (%v): fix its permissions or set BURST_HOME to a writable directory", h, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// EnsureToken returns the server token, creating it (0600) on first use.
+func (h Home) EnsureToken() (string, error) {
+	if t, err := h.ReadToken(); err == nil {
+		return t, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b)
+	f, err := os.OpenFile(h.Token(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return h.ReadToken() // another process won the race
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	return tok, f.Close()
+}
+
+// ReadToken reads the server token.
+func (h Home) ReadToken() (string, error) {
+	b, err := os.ReadFile(h.Token())
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("token file %s is empty: delete it and restart the server", h.Token())
+	}
+	return t, nil
+}

@@ -1,0 +1,92 @@
+package sbatch
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// maxArrayIndex is the largest array index Slurm can be configured to allow.
+const maxArrayIndex = 4_000_000
+
+// span is one "lo-hi:step" item of an --array value.
+type span struct{ lo, hi, step int }
+
+// ParseArray parses an --array value such as "0-99", "1,3,5", "0-15:4" or
+// "0-99%10" into its indices, ascending and without repeats, and the limit
+// on tasks running at once (0 when none is given).
+func ParseArray(s string) (indices []int, throttle int, err error) {
+	spans, throttle, err := parseArray(s)
+	if err != nil {
+		return nil, 0, err
+	}
+	top := 0
+	for _, sp := range spans {
+		top = max(top, sp.hi)
+	}
+	seen := make([]bool, top+1)
+	for _, sp := range spans {
+		for i := sp.lo; i <= sp.hi; i += sp.step {
+			seen[i] = true
+		}
+	}
+	for i, ok := range seen {
+		if ok {
+			indices = append(indices, i)
+		}
+	}
+	return indices, throttle, nil
+}
+
+// parseArray validates an --array value without expanding it.
+func parseArray(s string) ([]span, int, error) {
+	bad := func(why string) ([]span, int, error) {
+		return nil, 0, fmt.Errorf("array %q: %s: write e.g. %q, %q, %q or %q", s, why, "0-99", "1,3,5", "0-15:4", "0-99%10")
+	}
+	list, limit, hasLimit := strings.Cut(s, "%")
+	throttle := 0
+	if hasLimit {
+		n, err := strconv.Atoi(limit)
+		if err != nil || n < 1 || !isDigits(limit) {
+			return bad("the limit after % must be a whole number of at least 1")
+		}
+		throttle = n
+	}
+	var spans []span
+	for item := range strings.SplitSeq(list, ",") {
+		rng, step, hasStep := strings.Cut(item, ":")
+		lo, hi, isRange := strings.Cut(rng, "-")
+		if !isRange {
+			hi = lo
+		}
+		sp := span{step: 1}
+		var ok bool
+		if sp.lo, ok = index(lo); !ok {
+			return bad(fmt.Sprintf("%q is not an index from 0 to %d", lo, maxArrayIndex))
+		}
+		if sp.hi, ok = index(hi); !ok {
+			return bad(fmt.Sprintf("%q is not an index from 0 to %d", hi, maxArrayIndex))
+		}
+		if sp.hi < sp.lo {
+			return bad(fmt.Sprintf("range %s ends before it starts", rng))
+		}
+		if hasStep {
+			if !isRange {
+				return bad("a step needs a range")
+			}
+			n, err := strconv.Atoi(step)
+			if err != nil || n < 1 || !isDigits(step) {
+				return bad(fmt.Sprintf("step %q must be a whole number of at least 1", step))
+			}
+			sp.step = n
+		}
+		spans = append(spans, sp)
+	}
+	return spans, throttle, nil
+}
+
+// index parses one array index.
+func index(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && isDigits(s) && n <= maxArrayIndex
+}

@@ -1,0 +1,173 @@
+package sbatch
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// TaskInfo is what the SLURM_* variables and %-patterns are built from.
+type TaskInfo struct {
+	JobID       int64
+	JobName     string
+	ArrayJobID  int64
+	ArrayTaskID int // -1 when not an array
+	NTasks      int
+	CPUsPerTask int
+	MemBytes    int64
+	Partition   string
+	SubmitDir   string
+	SubmitHost  string
+	User        string
+	NodeName    string
+	GPUIDs      []int
+}
+
+// noArrayTask is what Slurm puts for %a in a job that is not an array.
+const noArrayTask = 4294967294
+
+// Env returns the SLURM_* variables a script commonly reads, as sorted
+// "KEY=VALUE" strings. A job runs on one node. String-valued variables are
+// left out when their value is empty; SLURM_CPUS_PER_TASK and SLURM_NTASKS
+// are at least 1; SLURM_MEM_PER_NODE (in MiB) is set when MemBytes is; the
+// array variables when ArrayTaskID >= 0; the GPU variables when GPUIDs is not
+// empty.
+func Env(t TaskInfo) []string {
+	ntasks, cpt := max(1, t.NTasks), max(1, t.CPUsPerTask)
+	env := map[string]string{
+		"SLURM_JOB_ID":        itoa(t.JobID),
+		"SLURM_JOBID":         itoa(t.JobID),
+		"SLURM_JOB_NAME":      t.JobName,
+		"SLURM_CPUS_PER_TASK": strconv.Itoa(cpt),
+		"SLURM_NTASKS":        strconv.Itoa(ntasks),
+		"SLURM_NPROCS":        strconv.Itoa(ntasks),
+		"SLURM_JOB_NUM_NODES": "1",
+		"SLURM_NNODES":        "1",
+		"SLURM_NODELIST":      t.NodeName,
+		"SLURM_JOB_NODELIST":  t.NodeName,
+		"SLURMD_NODENAME":     t.NodeName,
+		"SLURM_SUBMIT_DIR":    t.SubmitDir,
+		"SLURM_SUBMIT_HOST":   t.SubmitHost,
+		"SLURM_JOB_PARTITION": t.Partition,
+		"SLURM_JOB_USER":      t.User,
+		"SLURM_CPUS_ON_NODE":  strconv.Itoa(ntasks * cpt),
+		"SLURM_CLUSTER_NAME":  "burst",
+	}
+	if t.MemBytes > 0 {
+		env["SLURM_MEM_PER_NODE"] = itoa((t.MemBytes-1)>>20 + 1) // MiB, rounded up
+	}
+	if t.ArrayTaskID >= 0 {
+		env["SLURM_ARRAY_JOB_ID"] = itoa(arrayJobID(t))
+		env["SLURM_ARRAY_TASK_ID"] = strconv.Itoa(t.ArrayTaskID)
+	}
+	if len(t.GPUIDs) > 0 {
+		ids := make([]string, len(t.GPUIDs))
+		for i, id := range t.GPUIDs {
+			ids[i] = strconv.Itoa(id)
+		}
+		env["SLURM_JOB_GPUS"] = strings.Join(ids, ",")
+		env["SLURM_GPUS_ON_NODE"] = strconv.Itoa(len(t.GPUIDs))
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		if v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Expand replaces the %-patterns of an --output or --error file name as
+// sbatch does: %j job ID, %x job name, %A array job ID (the job ID when not
+// an array), %a array task ID (4294967294 when not an array, as in Slurm),
+// %b task ID modulo 10, %J job ID, %s "batch", %u user, %N node name, %n and
+// %t 0, %% a '%'. A width such as %5a zero-pads a number, up to 10 digits.
+// Unknown patterns are kept as written, and a name containing a backslash is
+// not expanded at all: its backslashes are removed.
+func Expand(pattern string, t TaskInfo) string {
+	if strings.Contains(pattern, `\`) {
+		return strings.ReplaceAll(pattern, `\`, "")
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '%' {
+			b.WriteByte(pattern[i])
+			continue
+		}
+		j := i + 1
+		for j < len(pattern) && pattern[j] >= '0' && pattern[j] <= '9' {
+			j++
+		}
+		if j == len(pattern) {
+			b.WriteString(pattern[i:])
+			break
+		}
+		if pattern[j] == '%' && j == i+1 {
+			b.WriteByte('%')
+			i = j
+			continue
+		}
+		v, numeric, ok := field(pattern[j], t)
+		switch {
+		case !ok:
+			v = pattern[i : j+1]
+		case numeric:
+			if w := width(pattern[i+1 : j]); len(v) < w {
+				v = strings.Repeat("0", w-len(v)) + v
+			}
+		}
+		b.WriteString(v)
+		i = j
+	}
+	return b.String()
+}
+
+// field returns the value of pattern letter c, whether it is a number, and
+// whether c is a pattern letter at all.
+func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
+	task := int64(noArrayTask)
+	if t.ArrayTaskID >= 0 {
+		task = int64(t.ArrayTaskID)
+	}
+	switch c {
+	case 'j', 'J':
+		return itoa(t.JobID), true, true
+	case 'A':
+		return itoa(arrayJobID(t)), true, true
+	case 'a':
+		return itoa(task), true, true
+	case 'b':
+		return itoa(task % 10), true, true
+	case 'n', 't':
+		return "0", true, true
+	case 'x':
+		return t.JobName, false, true
+	case 'u':
+		return t.User, false, true
+	case 'N':
+		return t.NodeName, false, true
+	case 's':
+		return "batch", false, true
+	}
+	return "", false, false
+}
+
+// width reads a zero-padding width; Slurm caps it at 10.
+func width(digits string) int {
+	if len(digits) > 2 {
+		return 10
+	}
+	n, _ := strconv.Atoi(digits) // "" is 0
+	return min(n, 10)
+}
+
+// arrayJobID is the array's job ID, or the job's own when not an array.
+func arrayJobID(t TaskInfo) int64 {
+	if t.ArrayJobID != 0 {
+		return t.ArrayJobID
+	}
+	return t.JobID
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

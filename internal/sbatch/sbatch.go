@@ -1,0 +1,520 @@
+package sbatch
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	burst "github.com/burst-sh/burst"
+)
+
+// Script is a parsed batch script.
+type Script struct {
+	Path        string        // as given
+	Text        string        // whole file contents
+	JobName     string        // --job-name/-J
+	Output      string        // --output/-o pattern, "" if not set
+	Error       string        // --error/-e pattern
+	NTasks      int           // --ntasks/-n, 0 if not set
+	CPUsPerTask int           // --cpus-per-task/-c, 0 if not set
+	MemBytes    int64         // --mem, 0 if not set
+	MemPerCPU   int64         // --mem-per-cpu, 0 if not set
+	TimeLimit   time.Duration // --time/-t, 0 if not set
+	GPUs        int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
+	GPUType     string
+	Partition   string   // --partition/-p
+	Array       string   // --array raw value, "" if none
+	Chdir       string   // --chdir/-D
+	Export      string   // --export raw value, "" if not set
+	Warnings    []string // one per directive burst cannot honour
+}
+
+// maxCount bounds task, CPU and GPU counts so that products of them stay far
+// from overflowing.
+const maxCount = 1_000_000
+
+// Parse reads #SBATCH directives the way sbatch does: only lines that start
+// with "#SBATCH" before the first line that is neither blank nor a comment
+// (the shebang counts as a comment). Within a directive line, whitespace
+// separates arguments, quotes group them, a backslash escapes the next
+// character, and an unquoted '#' that starts an argument begins a comment.
+// Options take the "--opt=value", "--opt value", "-c 4" and "-c4" forms,
+// several to a line, and long names may be abbreviated as sbatch allows.
+//
+// A malformed directive that burst honours is an error naming PATH:LINE and
+// the fix; options burst does not honour, or that sbatch does not know,
+// become Warnings.
+func Parse(path string, data []byte) (*Script, error) {
+	text := string(data)
+	if !strings.HasPrefix(text, "#!") {
+		return nil, fmt.Errorf("%s:1: not a batch script: the first line must be a shebang such as #!/bin/bash", path)
+	}
+	if i := strings.Index(text, "\r\n"); i >= 0 {
+		return nil, fmt.Errorf("%s:%d: the script has DOS line breaks (\\r\\n): convert it with dos2unix", path, lineOf(text, i))
+	}
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		return nil, fmt.Errorf("%s:%d: the script contains a NUL byte: give the text of a shell script, not a binary", path, lineOf(text, i))
+	}
+	p := &parser{s: &Script{Path: path, Text: text}}
+	for line := range strings.SplitSeq(text, "\n") {
+		p.line++
+		if rest, ok := strings.CutPrefix(line, "#SBATCH"); ok {
+			if err := p.directive(rest); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if t := strings.TrimLeft(line, spaces); t != "" && t[0] != '#' {
+			break // the first command: sbatch reads no further
+		}
+	}
+	if err := p.finish(); err != nil {
+		return nil, err
+	}
+	return p.s, nil
+}
+
+// Apply fills spec from the directives. Only fields a directive sets are
+// touched; the caller applies its command-line flags afterwards, as they
+// override directives. CPUs are ntasks × cpus-per-task; memory is --mem or
+// --mem-per-cpu × CPUs; a relative --chdir is resolved against spec.Workdir
+// (the submit directory); stderr goes where stdout goes unless --error is set,
+// as in sbatch; spec.Env is filtered by --export as sbatch does.
+func (s *Script) Apply(spec *burst.JobSpec) error {
+	if s.Array != "" {
+		return fmt.Errorf("%s: #SBATCH --array is not supported yet: job arrays arrive with `burst map`; remove the line or run the script once per index", s.Path)
+	}
+	cpus := max(1, s.NTasks) * max(1, s.CPUsPerTask)
+	mem := s.MemBytes
+	if s.MemPerCPU > 0 {
+		if s.MemPerCPU > math.MaxInt64/int64(cpus) {
+			return fmt.Errorf("%s: #SBATCH --mem-per-cpu times %d CPUs is too large: ask for less memory", s.Path, cpus)
+		}
+		mem = s.MemPerCPU * int64(cpus)
+	}
+
+	if s.JobName != "" {
+		spec.Name = s.JobName
+	}
+	if s.NTasks > 0 || s.CPUsPerTask > 0 {
+		spec.Resources.CPUs = cpus
+	}
+	if mem > 0 {
+		spec.Resources.MemBytes = mem
+	}
+	if s.GPUs > 0 {
+		spec.Resources.GPUs = s.GPUs
+	}
+	if s.TimeLimit > 0 {
+		secs := int64(s.TimeLimit / time.Second)
+		if s.TimeLimit%time.Second != 0 {
+			secs++ // never cut a limit short
+		}
+		spec.Resources.TimeLimit = secs
+	}
+	if s.Output != "" {
+		spec.Stdout = s.Output
+		spec.Stderr = s.Output
+	}
+	if s.Error != "" {
+		spec.Stderr = s.Error
+	}
+	if s.Chdir != "" {
+		dir := s.Chdir
+		if !filepath.IsAbs(dir) && spec.Workdir != "" {
+			dir = filepath.Join(spec.Workdir, dir)
+		}
+		spec.Workdir = dir
+	}
+	if spec.Batch == nil {
+		spec.Batch = &burst.BatchOptions{}
+	}
+	spec.Batch.NTasks = s.NTasks
+	spec.Batch.CPUsPerTask = s.CPUsPerTask
+	spec.Batch.Partition = s.Partition
+	if s.Export != "" {
+		spec.Env = exportEnv(spec.Env, s.Export)
+	}
+	return nil
+}
+
+// exportEnv applies an --export value to env: ALL keeps every variable, NONE
+// (or NIL) keeps none, NAME keeps that one, NAME=value sets it. With neither
+// ALL nor NONE, only the named variables are kept.
+func exportEnv(env map[string]string, export string) map[string]string {
+	keepAll := false
+	keep := map[string]bool{}
+	set := map[string]string{}
+	for item := range strings.SplitSeq(export, ",") {
+		switch name, value, ok := strings.Cut(item, "="); {
+		case ok:
+			set[name] = value
+		case strings.EqualFold(item, "ALL"):
+			keepAll = true
+		case item != "" && !strings.EqualFold(item, "NONE") && !strings.EqualFold(item, "NIL"):
+			keep[item] = true
+		}
+	}
+	out := map[string]string{}
+	for k, v := range env {
+		if keepAll || keep[k] {
+			out[k] = v
+		}
+	}
+	for k, v := range set {
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// checkExport validates an --export value.
+func checkExport(v string) error {
+	for item := range strings.SplitSeq(v, ",") {
+		name, _, ok := strings.Cut(item, "=")
+		if item == "" || !ok && (strings.EqualFold(item, "ALL") || strings.EqualFold(item, "NONE") || strings.EqualFold(item, "NIL")) {
+			continue
+		}
+		if !isVarName(name) {
+			return fmt.Errorf("%q is not a variable name: write e.g. --export=ALL,OMP_NUM_THREADS=4", name)
+		}
+	}
+	return nil
+}
+
+func isVarName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parser holds the state of one Parse.
+type parser struct {
+	s             *Script
+	line          int
+	ntasksPerNode int
+	memLine       int // line of the last --mem, 0 if none
+	memPerCPULine int // line of the last --mem-per-cpu, 0 if none
+}
+
+func (p *parser) warnf(format string, a ...any) {
+	p.s.Warnings = append(p.s.Warnings, fmt.Sprintf("%s:%d: ", p.s.Path, p.line)+fmt.Sprintf(format, a...))
+}
+
+func (p *parser) errorf(format string, a ...any) error {
+	return fmt.Errorf("%s:%d: %s", p.s.Path, p.line, fmt.Sprintf(format, a...))
+}
+
+// directive handles the text after "#SBATCH" on one line.
+func (p *parser) directive(text string) error {
+	args, err := fields(text)
+	if err != nil {
+		return p.errorf("#SBATCH line %v", err)
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			p.warnf("#SBATCH --: arguments after it are not options; ignored")
+			return nil
+		case strings.HasPrefix(a, "--"):
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			o, candidates := lookupLong(name)
+			switch {
+			case o == nil && len(candidates) > 0:
+				p.warnf("#SBATCH --%s is ambiguous (%s); ignored: write the option in full", name, strings.Join(candidates, ", "))
+			case o == nil:
+				p.warnf("#SBATCH --%s is not an sbatch option; ignored", name)
+			}
+			if o == nil {
+				if !hasValue {
+					skipValue(args, &i)
+				}
+				continue
+			}
+			if o.arg == required && !hasValue {
+				value = nextArg(args, &i)
+			}
+			if err := p.option(o, "--"+name, value); err != nil {
+				return err
+			}
+		case len(a) > 1 && a[0] == '-':
+			if err := p.shortOptions(args, &i); err != nil {
+				return err
+			}
+		default:
+			p.warnf("#SBATCH %q is not an option; ignored", a)
+		}
+	}
+	return nil
+}
+
+// shortOptions handles args[*i], a group of one-letter options such as "-c4"
+// or "-HQ", taking a value from the next argument when the last one needs it.
+func (p *parser) shortOptions(args []string, i *int) error {
+	a := args[*i]
+	for j := 1; j < len(a); j++ {
+		o := lookupShort(a[j])
+		if o == nil {
+			p.warnf("#SBATCH %s is not an sbatch option; ignored", a)
+			if len(a) == 2 {
+				skipValue(args, i)
+			}
+			return nil
+		}
+		written := "-" + a[j:j+1]
+		if o.arg == noArg {
+			if err := p.option(o, written, ""); err != nil {
+				return err
+			}
+			continue
+		}
+		value := a[j+1:]
+		if o.arg == required && value == "" {
+			value = nextArg(args, i)
+		}
+		return p.option(o, written, value)
+	}
+	return nil
+}
+
+// nextArg consumes and returns the argument after args[*i], or "".
+func nextArg(args []string, i *int) string {
+	if *i+1 >= len(args) {
+		return ""
+	}
+	*i++
+	return args[*i]
+}
+
+// skipValue consumes the argument after an option sbatch does not know when
+// it looks like that option's value rather than another option.
+func skipValue(args []string, i *int) {
+	if *i+1 < len(args) && !strings.HasPrefix(args[*i+1], "-") {
+		*i++
+	}
+}
+
+// option applies one option; written is how the script spelled it.
+func (p *parser) option(o *option, written, value string) error {
+	if o.eg == "" {
+		p.warnf("#SBATCH --%s is not supported by burst; ignored", o.names[0])
+		return nil
+	}
+	if value == "" {
+		return p.errorf("#SBATCH %s needs a value, e.g. %s", written, o.eg)
+	}
+	if err := p.set(o.names[0], value); err != nil {
+		return p.errorf("#SBATCH %s: %v", written, err)
+	}
+	return nil
+}
+
+// set records the value of an option burst honours.
+func (p *parser) set(name, v string) error {
+	s := p.s
+	var err error
+	switch name {
+	case "job-name":
+		s.JobName = v
+	case "output":
+		s.Output = devNull(v)
+	case "error":
+		s.Error = devNull(v)
+	case "ntasks":
+		s.NTasks, err = count(v, 1, "--ntasks=4")
+	case "ntasks-per-node":
+		p.ntasksPerNode, err = count(v, 1, "--ntasks-per-node=4")
+	case "cpus-per-task":
+		s.CPUsPerTask, err = count(v, 1, "--cpus-per-task=8")
+	case "mem":
+		s.MemBytes, err = burst.ParseMem(v)
+		p.memLine = p.line
+	case "mem-per-cpu":
+		s.MemPerCPU, err = burst.ParseMem(v)
+		p.memPerCPULine = p.line
+	case "time":
+		s.TimeLimit, err = burst.ParseTimeLimit(v)
+	case "gres":
+		s.GPUs, s.GPUType, err = p.gres(v)
+	case "gpus", "gpus-per-node":
+		s.GPUs, s.GPUType, err = gpus(v, name)
+	case "partition":
+		s.Partition = v
+	case "array":
+		if _, _, err = parseArray(v); err == nil {
+			s.Array = v
+		}
+	case "chdir":
+		s.Chdir = v
+	case "export":
+		if err = checkExport(v); err == nil {
+			s.Export = v
+		}
+	case "nodes":
+		if v != "1" && v != "1-1" {
+			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)
+		}
+	}
+	return err
+}
+
+// finish checks what only the whole script can tell.
+func (p *parser) finish() error {
+	if p.memLine > 0 && p.memPerCPULine > 0 {
+		p.line = max(p.memLine, p.memPerCPULine)
+		return p.errorf("#SBATCH --mem and --mem-per-cpu cannot both be set: keep one of them")
+	}
+	if p.s.NTasks == 0 {
+		p.s.NTasks = p.ntasksPerNode // a job runs on one machine
+	}
+	return nil
+}
+
+// devNull maps sbatch's "none" output file to /dev/null.
+func devNull(v string) string {
+	if strings.EqualFold(v, "none") {
+		return "/dev/null"
+	}
+	return v
+}
+
+// count parses a whole number from lo to maxCount.
+func count(v string, lo int, eg string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || !isDigits(v) || n < lo || n > maxCount {
+		return 0, fmt.Errorf("%q is not a whole number from %d to %d: write e.g. %s", v, lo, maxCount, eg)
+	}
+	return n, nil
+}
+
+// gres reads a --gres list such as "gpu:a100:2,nvme:1": "gpu" alone is one
+// GPU, "gpu:a100" one A100. Only GPUs are honoured; other resources become
+// warnings.
+func (p *parser) gres(v string) (int, string, error) {
+	n, typ := 0, ""
+	for item := range strings.SplitSeq(v, ",") {
+		name, rest, _ := strings.Cut(strings.TrimPrefix(item, "gres/"), ":")
+		switch {
+		case item == "none":
+			continue
+		case name != "gpu":
+			p.warnf("#SBATCH --gres=%s is not supported by burst (only gpu is); ignored", item)
+			continue
+		case rest == "":
+			rest = "1"
+		case !strings.Contains(rest, ":") && !isDigits(rest):
+			rest += ":1"
+		}
+		c, t, err := gpuCount(rest)
+		if err != nil {
+			return 0, "", fmt.Errorf("%q is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2", item)
+		}
+		n, typ = n+c, cmp.Or(typ, t)
+	}
+	if n > maxCount {
+		return 0, "", fmt.Errorf("%q asks for more than %d GPUs", v, maxCount)
+	}
+	return n, typ, nil
+}
+
+// gpus reads a --gpus value: "[type:]N", or a comma-separated list of them.
+func gpus(v, name string) (int, string, error) {
+	n, typ := 0, ""
+	for item := range strings.SplitSeq(v, ",") {
+		c, t, err := gpuCount(item)
+		if err != nil {
+			return 0, "", fmt.Errorf("%q is not a GPU request: write e.g. --%s=2 or --%s=a100:2", item, name, name)
+		}
+		n, typ = n+c, cmp.Or(typ, t)
+	}
+	if n > maxCount {
+		return 0, "", fmt.Errorf("%q asks for more than %d GPUs", v, maxCount)
+	}
+	return n, typ, nil
+}
+
+// gpuCount parses "[type:]N".
+func gpuCount(s string) (int, string, error) {
+	typ, c, hasType := strings.Cut(s, ":")
+	if !hasType {
+		typ, c = "", s
+	}
+	n, err := strconv.Atoi(c)
+	if err != nil || !isDigits(c) || n > maxCount || hasType && typ == "" {
+		return 0, "", errors.New("bad GPU count")
+	}
+	return n, typ, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// spaces are the characters C's isspace accepts, which sbatch splits on.
+const spaces = " \t\n\v\f\r"
+
+// fields splits a directive line into arguments as sbatch does: whitespace
+// separates them, single or double quotes group, a backslash escapes the next
+// character, and an unquoted '#' that starts an argument begins a comment.
+func fields(s string) ([]string, error) {
+	var args []string
+	var b strings.Builder
+	in, quote, escaped := false, byte(0), false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			b.WriteByte(c)
+			escaped = false
+		case c == '\\':
+			escaped, in = true, true
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				b.WriteByte(c)
+			}
+		case strings.IndexByte(spaces, c) >= 0:
+			if in {
+				args = append(args, b.String())
+				b.Reset()
+				in = false
+			}
+		case c == '#' && !in:
+			return args, nil
+		case c == '"' || c == '\'':
+			quote, in = c, true
+		default:
+			b.WriteByte(c)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("has an unmatched %c quote: close it or escape it with a backslash", quote)
+	}
+	if in {
+		args = append(args, b.String())
+	}
+	return args, nil
+}
+
+// lineOf returns the 1-based line number of byte offset i of text.
+func lineOf(text string, i int) int {
+	return 1 + strings.Count(text[:i], "\n")
+}

@@ -1,0 +1,534 @@
+package sbatch
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	burst "github.com/burst-sh/burst"
+)
+
+const path = "job.sbatch"
+
+// script returns a batch script with the given lines after a shebang.
+func script(lines ...string) []byte {
+	return []byte("#!/bin/bash\n" + strings.Join(lines, "\n") + "\n")
+}
+
+func TestParse(t *testing.T) {
+	const gib = 1 << 30
+	tests := []struct {
+		name     string
+		lines    []string
+		want     Script // Path, Text and Warnings are not compared here
+		warnings []string
+	}{
+		{
+			name: "long forms with =",
+			lines: []string{
+				"#SBATCH --job-name=fit",
+				"#SBATCH --output=out-%j.txt",
+				"#SBATCH --error=err-%j.txt",
+				"#SBATCH --ntasks=2",
+				"#SBATCH --cpus-per-task=4",
+				"#SBATCH --mem=8G",
+				"#SBATCH --time=1:00:00",
+				"#SBATCH --gres=gpu:a100:2",
+				"#SBATCH --partition=gpu",
+				"#SBATCH --array=0-99%10",
+				"#SBATCH --chdir=run",
+				"#SBATCH --export=ALL,A=1",
+			},
+			want: Script{JobName: "fit", Output: "out-%j.txt", Error: "err-%j.txt", NTasks: 2, CPUsPerTask: 4,
+				MemBytes: 8 * gib, TimeLimit: time.Hour, GPUs: 2, GPUType: "a100", Partition: "gpu",
+				Array: "0-99%10", Chdir: "run", Export: "ALL,A=1"},
+		},
+		{
+			name: "long forms with a space",
+			lines: []string{
+				"#SBATCH --job-name fit",
+				"#SBATCH --ntasks 2",
+				"#SBATCH --cpus-per-task 4",
+				"#SBATCH --mem-per-cpu 500M",
+				"#SBATCH --time 30",
+				"#SBATCH --gpus 3",
+			},
+			want: Script{JobName: "fit", NTasks: 2, CPUsPerTask: 4, MemPerCPU: 500 << 20, TimeLimit: 30 * time.Minute, GPUs: 3},
+		},
+		{
+			name:  "short forms",
+			lines: []string{"#SBATCH -J fit", "#SBATCH -o o.txt", "#SBATCH -e e.txt", "#SBATCH -n 2", "#SBATCH -c 4", "#SBATCH -t 10", "#SBATCH -p gpu", "#SBATCH -D /scratch", "#SBATCH -G a100:1", "#SBATCH -a 1,3,5"},
+			want:  Script{JobName: "fit", Output: "o.txt", Error: "e.txt", NTasks: 2, CPUsPerTask: 4, TimeLimit: 10 * time.Minute, Partition: "gpu", Chdir: "/scratch", GPUs: 1, GPUType: "a100", Array: "1,3,5"},
+		},
+		{
+			name:  "short forms attached",
+			lines: []string{"#SBATCH -Jfit -n2 -c4 -t5 -pgpu"},
+			want:  Script{JobName: "fit", NTasks: 2, CPUsPerTask: 4, TimeLimit: 5 * time.Minute, Partition: "gpu"},
+		},
+		{
+			name:  "several options on one line",
+			lines: []string{"#SBATCH --ntasks=1 -c 8 --mem 4G --time=2:00:00 -N 1"},
+			want:  Script{NTasks: 1, CPUsPerTask: 8, MemBytes: 4 * gib, TimeLimit: 2 * time.Hour},
+		},
+		{
+			name: "comments",
+			lines: []string{
+				"# a comment",
+				"",
+				"   # an indented comment",
+				"#SBATCH --mem=4G # four gigs",
+				"#SBATCH --job-name=a#b",
+				"#SBATCH --output='a b.out' #--error=ignored",
+				`#SBATCH --error="c # d"`,
+				`#SBATCH --partition=\#x`,
+				"#SBATCH # --cpus-per-task=7",
+				"## SBATCH --ntasks=9",
+				"# SBATCH --ntasks=9",
+				" #SBATCH --ntasks=9",
+				"#sbatch --ntasks=9",
+			},
+			want: Script{MemBytes: 4 * gib, JobName: "a#b", Output: "a b.out", Error: "c # d", Partition: "#x"},
+		},
+		{
+			name:  "directives after the first command are ignored",
+			lines: []string{"#SBATCH -c 2", "", "module load python", "#SBATCH -c 16", "#SBATCH --mail-user=x@y"},
+			want:  Script{CPUsPerTask: 2},
+		},
+		{
+			name:  "an indented command ends the directives",
+			lines: []string{"  echo hi", "#SBATCH -c 16"},
+		},
+		{
+			name:  "last one wins",
+			lines: []string{"#SBATCH -c 2", "#SBATCH --cpus-per-task=3"},
+			want:  Script{CPUsPerTask: 3},
+		},
+		{
+			name:  "abbreviated long option",
+			lines: []string{"#SBATCH --part=debug --job=x --cpus-per-t=2"},
+			want:  Script{Partition: "debug", JobName: "x", CPUsPerTask: 2},
+		},
+		{
+			name:  "aliases",
+			lines: []string{"#SBATCH --tasks=3 --workdir=/w"},
+			want:  Script{NTasks: 3, Chdir: "/w"},
+		},
+		{
+			name:  "output none",
+			lines: []string{"#SBATCH -o none -e NONE"},
+			want:  Script{Output: "/dev/null", Error: "/dev/null"},
+		},
+		{
+			name:  "ntasks-per-node stands for ntasks on one machine",
+			lines: []string{"#SBATCH --nodes=1 --ntasks-per-node=4"},
+			want:  Script{NTasks: 4},
+		},
+		{
+			name:  "ntasks wins over ntasks-per-node",
+			lines: []string{"#SBATCH --ntasks-per-node=4", "#SBATCH --ntasks=2"},
+			want:  Script{NTasks: 2},
+		},
+		{name: "mem bare number is MB", lines: []string{"#SBATCH --mem=4096"}, want: Script{MemBytes: 4 * gib}},
+		{name: "mem K", lines: []string{"#SBATCH --mem=1024K"}, want: Script{MemBytes: 1 << 20}},
+		{name: "mem T", lines: []string{"#SBATCH --mem=1T"}, want: Script{MemBytes: 1 << 40}},
+		{name: "time minutes", lines: []string{"#SBATCH -t 90"}, want: Script{TimeLimit: 90 * time.Minute}},
+		{name: "time minutes:seconds", lines: []string{"#SBATCH -t 30:15"}, want: Script{TimeLimit: 30*time.Minute + 15*time.Second}},
+		{name: "time h:m:s", lines: []string{"#SBATCH -t 1:02:03"}, want: Script{TimeLimit: time.Hour + 2*time.Minute + 3*time.Second}},
+		{name: "time days-hours", lines: []string{"#SBATCH -t 2-3"}, want: Script{TimeLimit: 51 * time.Hour}},
+		{name: "time days-hours:minutes", lines: []string{"#SBATCH -t 2-03:04"}, want: Script{TimeLimit: 51*time.Hour + 4*time.Minute}},
+		{name: "time days-h:m:s", lines: []string{"#SBATCH -t 1-00:00:05"}, want: Script{TimeLimit: 24*time.Hour + 5*time.Second}},
+		{name: "time infinite", lines: []string{"#SBATCH -t infinite"}, want: Script{}},
+		{name: "time UNLIMITED", lines: []string{"#SBATCH -t UNLIMITED"}, want: Script{}},
+		{name: "time go duration", lines: []string{"#SBATCH -t 1h30m"}, want: Script{TimeLimit: 90 * time.Minute}},
+		{name: "gres gpu", lines: []string{"#SBATCH --gres=gpu"}, want: Script{GPUs: 1}},
+		{name: "gres gpu:2", lines: []string{"#SBATCH --gres=gpu:2"}, want: Script{GPUs: 2}},
+		{name: "gres gpu:a100:2", lines: []string{"#SBATCH --gres=gpu:a100:2"}, want: Script{GPUs: 2, GPUType: "a100"}},
+		{name: "gres gpu:a100", lines: []string{"#SBATCH --gres=gpu:a100"}, want: Script{GPUs: 1, GPUType: "a100"}},
+		{name: "gres gres/gpu:1", lines: []string{"#SBATCH --gres=gres/gpu:1"}, want: Script{GPUs: 1}},
+		{name: "gres none", lines: []string{"#SBATCH --gres=none"}, want: Script{}},
+		{
+			name:     "gres non-GPU",
+			lines:    []string{"#SBATCH --gres=nvme:1"},
+			warnings: []string{"job.sbatch:2: #SBATCH --gres=nvme:1 is not supported by burst (only gpu is); ignored"},
+		},
+		{
+			name:     "gres GPU and non-GPU",
+			lines:    []string{"#SBATCH --gres=gpu:2,nvme:1"},
+			want:     Script{GPUs: 2},
+			warnings: []string{"job.sbatch:2: #SBATCH --gres=nvme:1 is not supported by burst (only gpu is); ignored"},
+		},
+		{name: "gpus type", lines: []string{"#SBATCH --gpus=v100:4"}, want: Script{GPUs: 4, GPUType: "v100"}},
+		{name: "gpus-per-node", lines: []string{"#SBATCH --gpus-per-node=2"}, want: Script{GPUs: 2}},
+		{name: "array forms", lines: []string{"#SBATCH --array=0-15:4"}, want: Script{Array: "0-15:4"}},
+		{name: "export NONE", lines: []string{"#SBATCH --export=NONE"}, want: Script{Export: "NONE"}},
+		{name: "export list", lines: []string{"#SBATCH --export=A,B=2"}, want: Script{Export: "A,B=2"}},
+		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}},
+		{
+			name:  "unsupported options warn",
+			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue -H"},
+			warnings: []string{
+				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
+				"job.sbatch:3: #SBATCH --mail-user is not supported by burst; ignored",
+				"job.sbatch:4: #SBATCH --account is not supported by burst; ignored",
+				"job.sbatch:4: #SBATCH --qos is not supported by burst; ignored",
+				"job.sbatch:5: #SBATCH --exclusive is not supported by burst; ignored",
+				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
+				"job.sbatch:7: #SBATCH --nodes=2 is not supported by burst: a job runs on one machine; ignored",
+				"job.sbatch:8: #SBATCH --requeue is not supported by burst; ignored",
+				"job.sbatch:8: #SBATCH --hold is not supported by burst; ignored",
+			},
+		},
+		{
+			name:  "unknown options warn and do not eat the next option",
+			lines: []string{"#SBATCH --frobnicate 3 -c 2 --cpus=4 -Z -Y1 x"},
+			want:  Script{CPUsPerTask: 2},
+			warnings: []string{
+				"job.sbatch:2: #SBATCH --frobnicate is not an sbatch option; ignored",
+				"job.sbatch:2: #SBATCH --cpus is ambiguous (--cpus-per-task, --cpus-per-gpu); ignored: write the option in full",
+				"job.sbatch:2: #SBATCH -Z is not an sbatch option; ignored",
+				"job.sbatch:2: #SBATCH -Y1 is not an sbatch option; ignored",
+				`job.sbatch:2: #SBATCH "x" is not an option; ignored`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := script(tt.lines...)
+			s, err := Parse(path, data)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if s.Path != path || s.Text != string(data) {
+				t.Errorf("Path, Text = %q, %q; want %q and the file", s.Path, s.Text, path)
+			}
+			if !slices.Equal(s.Warnings, tt.warnings) {
+				t.Errorf("Warnings:\n got %q\nwant %q", s.Warnings, tt.warnings)
+			}
+			got := *s
+			got.Path, got.Text, got.Warnings = "", "", nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want string // the whole error
+	}{
+		{"no shebang", "#SBATCH -c 2\necho hi\n", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
+		{"empty file", "", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
+		{"DOS line breaks", "#!/bin/bash\r\n#SBATCH -c 2\r\n", `job.sbatch:1: the script has DOS line breaks (\r\n): convert it with dos2unix`},
+		{"NUL byte", "#!/bin/bash\necho \x00\n", "job.sbatch:2: the script contains a NUL byte: give the text of a shell script, not a binary"},
+		{"bad ntasks", "#!/bin/sh\n#SBATCH --ntasks=abc\n", `job.sbatch:2: #SBATCH --ntasks: "abc" is not a whole number from 1 to 1000000: write e.g. --ntasks=4`},
+		{"zero ntasks", "#!/bin/sh\n#SBATCH -n 0\n", `job.sbatch:2: #SBATCH -n: "0" is not a whole number from 1 to 1000000: write e.g. --ntasks=4`},
+		{"negative cpus", "#!/bin/sh\n#SBATCH -c -2\n", `job.sbatch:2: #SBATCH -c: "-2" is not a whole number from 1 to 1000000: write e.g. --cpus-per-task=8`},
+		{"bad mem", "#!/bin/sh\n\n#SBATCH --mem=lots\n", `job.sbatch:3: #SBATCH --mem: memory size "lots": write a number with a unit K, M, G or T, e.g. 512M or 8G`},
+		{"bad mem-per-cpu", "#!/bin/sh\n#SBATCH --mem-per-cpu=-1G\n", `job.sbatch:2: #SBATCH --mem-per-cpu: memory size "-1G": write a number with a unit K, M, G or T, e.g. 512M or 8G`},
+		{"bad time", "#!/bin/sh\n#SBATCH -t 1:2:3:4\n", `job.sbatch:2: #SBATCH -t: time limit "1:2:3:4": write e.g. 10m, 2h, 90 (minutes), 1:30:00 or 2-00:00:00`},
+		{"bad gres count", "#!/bin/sh\n#SBATCH --gres=gpu:a100:x\n", `job.sbatch:2: #SBATCH --gres: "gpu:a100:x" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},
+		{"gres with too many parts", "#!/bin/sh\n#SBATCH --gres=gpu:a:1:2\n", `job.sbatch:2: #SBATCH --gres: "gpu:a:1:2" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},
+		{"gres empty type", "#!/bin/sh\n#SBATCH --gres=gpu::2\n", `job.sbatch:2: #SBATCH --gres: "gpu::2" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},
+		{"gpus without count", "#!/bin/sh\n#SBATCH --gpus=a100\n", `job.sbatch:2: #SBATCH --gpus: "a100" is not a GPU request: write e.g. --gpus=2 or --gpus=a100:2`},
+		{"missing value at end of line", "#!/bin/sh\n#SBATCH --mem\n", "job.sbatch:2: #SBATCH --mem needs a value, e.g. --mem=16G"},
+		{"missing short value", "#!/bin/sh\n#SBATCH -c\n", "job.sbatch:2: #SBATCH -c needs a value, e.g. --cpus-per-task=8"},
+		{"empty value", "#!/bin/sh\n#SBATCH --job-name=\n", "job.sbatch:2: #SBATCH --job-name needs a value, e.g. --job-name=fit"},
+		{"empty quoted value", "#!/bin/sh\n#SBATCH -J ''\n", "job.sbatch:2: #SBATCH -J needs a value, e.g. --job-name=fit"},
+		{"bad array", "#!/bin/sh\n#SBATCH --array=5-1\n", `job.sbatch:2: #SBATCH --array: array "5-1": range 5-1 ends before it starts: write e.g. "0-99", "1,3,5", "0-15:4" or "0-99%10"`},
+		{"bad export", "#!/bin/sh\n#SBATCH --export=ALL,1A=2\n", `job.sbatch:2: #SBATCH --export: "1A" is not a variable name: write e.g. --export=ALL,OMP_NUM_THREADS=4`},
+		{"unmatched quote", "#!/bin/sh\n#SBATCH --job-name=\"fit\n", `job.sbatch:2: #SBATCH line has an unmatched " quote: close it or escape it with a backslash`},
+		{"mem and mem-per-cpu", "#!/bin/sh\n#SBATCH --mem=1G\n#SBATCH --mem-per-cpu=1G\n", "job.sbatch:3: #SBATCH --mem and --mem-per-cpu cannot both be set: keep one of them"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse(path, []byte(tt.data))
+			if err == nil {
+				t.Fatalf("Parse = %+v, want error %q", s, tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got %q\nwant %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestApply(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		in    burst.JobSpec
+		want  burst.JobSpec
+	}{
+		{
+			name: "no directives touch only Batch",
+			in:   burst.JobSpec{Name: "x", Workdir: "/sub", Resources: burst.Resources{CPUs: 3}},
+			want: burst.JobSpec{Name: "x", Workdir: "/sub", Resources: burst.Resources{CPUs: 3}, Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "resources",
+			lines: []string{"#SBATCH -J fit -n 2 -c 4 --mem-per-cpu=1G --gres=gpu:2 -t 1:00:00 -p big"},
+			in:    burst.JobSpec{Workdir: "/sub"},
+			want: burst.JobSpec{Name: "fit", Workdir: "/sub",
+				Resources: burst.Resources{CPUs: 8, MemBytes: 8 << 30, GPUs: 2, TimeLimit: 3600},
+				Batch:     &burst.BatchOptions{NTasks: 2, CPUsPerTask: 4, Partition: "big"}},
+		},
+		{
+			name:  "mem is per job",
+			lines: []string{"#SBATCH -c 4 --mem=2G"},
+			want:  burst.JobSpec{Resources: burst.Resources{CPUs: 4, MemBytes: 2 << 30}, Batch: &burst.BatchOptions{CPUsPerTask: 4}},
+		},
+		{
+			name:  "time limit rounds up to a second",
+			lines: []string{"#SBATCH -t 1500ms"},
+			want:  burst.JobSpec{Resources: burst.Resources{TimeLimit: 2}, Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "stderr follows stdout",
+			lines: []string{"#SBATCH -o out-%j"},
+			want:  burst.JobSpec{Stdout: "out-%j", Stderr: "out-%j", Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "stderr apart",
+			lines: []string{"#SBATCH -o out-%j -e err-%j"},
+			want:  burst.JobSpec{Stdout: "out-%j", Stderr: "err-%j", Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "relative chdir",
+			lines: []string{"#SBATCH -D runs/a"},
+			in:    burst.JobSpec{Workdir: "/home/u/exp"},
+			want:  burst.JobSpec{Workdir: "/home/u/exp/runs/a", Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "absolute chdir",
+			lines: []string{"#SBATCH -D /scratch/a"},
+			in:    burst.JobSpec{Workdir: "/home/u/exp"},
+			want:  burst.JobSpec{Workdir: "/scratch/a", Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "batch keeps what the caller set",
+			lines: []string{"#SBATCH -n 3"},
+			in:    burst.JobSpec{Batch: &burst.BatchOptions{SubmitHost: "login1", User: "ann"}},
+			want:  burst.JobSpec{Resources: burst.Resources{CPUs: 3}, Batch: &burst.BatchOptions{NTasks: 3, SubmitHost: "login1", User: "ann"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse(path, script(tt.lines...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := tt.in
+			if err := s.Apply(&spec); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(spec, tt.want) {
+				t.Errorf("got  %+v %+v\nwant %+v %+v", spec, spec.Batch, tt.want, tt.want.Batch)
+			}
+		})
+	}
+}
+
+func TestApplyExport(t *testing.T) {
+	env := map[string]string{"A": "a", "B": "b", "PATH": "/bin"}
+	tests := []struct {
+		export string
+		want   map[string]string
+	}{
+		{"", env},
+		{"ALL", env},
+		{"all", env},
+		{"NONE", nil},
+		{"NIL", nil},
+		{"ALL,A=1,B", map[string]string{"A": "1", "B": "b", "PATH": "/bin"}},
+		{"A,B=2", map[string]string{"A": "a", "B": "2"}},
+		{"NONE,PATH", map[string]string{"PATH": "/bin"}},
+		{"NONE,C=3", map[string]string{"C": "3"}},
+		{"MISSING", nil},
+		{"A=x=y", map[string]string{"A": "x=y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.export, func(t *testing.T) {
+			lines := []string{}
+			if tt.export != "" {
+				lines = append(lines, "#SBATCH --export="+tt.export)
+			}
+			s, err := Parse(path, script(lines...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := burst.JobSpec{Env: maps.Clone(env)}
+			if err := s.Apply(&spec); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(spec.Env, tt.want) {
+				t.Errorf("Env = %v, want %v", spec.Env, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyArray(t *testing.T) {
+	s, err := Parse(path, script("#SBATCH --array=0-9", "#SBATCH -c 4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := burst.JobSpec{Name: "keep"}
+	err = s.Apply(&spec)
+	want := "job.sbatch: #SBATCH --array is not supported yet: job arrays arrive with `burst map`; remove the line or run the script once per index"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Apply error = %v, want %q", err, want)
+	}
+	if !reflect.DeepEqual(spec, burst.JobSpec{Name: "keep"}) {
+		t.Errorf("Apply changed the spec on error: %+v", spec)
+	}
+}
+
+func TestApplyMemOverflow(t *testing.T) {
+	s := &Script{Path: path, NTasks: maxCount, CPUsPerTask: maxCount, MemPerCPU: 1 << 40}
+	if err := s.Apply(&burst.JobSpec{}); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("Apply = %v, want a too-large error", err)
+	}
+}
+
+func TestParseArray(t *testing.T) {
+	tests := []struct {
+		in       string
+		want     []int
+		throttle int
+	}{
+		{"0-3", []int{0, 1, 2, 3}, 0},
+		{"7", []int{7}, 0},
+		{"1,3,5", []int{1, 3, 5}, 0},
+		{"0-15:4", []int{0, 4, 8, 12}, 0},
+		{"1-10:4", []int{1, 5, 9}, 0},
+		{"0-4%2", []int{0, 1, 2, 3, 4}, 2},
+		{"5,1-3,2", []int{1, 2, 3, 5}, 0},
+		{"0-2,10-12%1", []int{0, 1, 2, 10, 11, 12}, 1},
+	}
+	for _, tt := range tests {
+		got, throttle, err := ParseArray(tt.in)
+		if err != nil || !slices.Equal(got, tt.want) || throttle != tt.throttle {
+			t.Errorf("ParseArray(%q) = %v, %d, %v; want %v, %d", tt.in, got, throttle, err, tt.want, tt.throttle)
+		}
+	}
+}
+
+func TestParseArrayErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `"" is not an index`},
+		{"a", `"a" is not an index`},
+		{"-1", `"" is not an index`},
+		{"1,,2", `"" is not an index`},
+		{"+1", `"+1" is not an index`},
+		{"0-4000001", `"4000001" is not an index from 0 to 4000000`},
+		{"5-1", "range 5-1 ends before it starts"},
+		{"0-10:0", `step "0" must be a whole number of at least 1`},
+		{"0-10:x", `step "x" must be a whole number of at least 1`},
+		{"3:2", "a step needs a range"},
+		{"0-9%0", "the limit after % must be a whole number of at least 1"},
+		{"0-9%", "the limit after % must be a whole number of at least 1"},
+		{"0-9%2%3", "the limit after % must be a whole number of at least 1"},
+	}
+	for _, tt := range tests {
+		_, _, err := ParseArray(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ParseArray(%q) error = %v, want one line containing %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	job := TaskInfo{JobID: 42, JobName: "fit", ArrayTaskID: -1, User: "ann", NodeName: "n1"}
+	task := TaskInfo{JobID: 57, JobName: "fit", ArrayJobID: 50, ArrayTaskID: 7, User: "ann", NodeName: "n1"}
+	tests := []struct {
+		pattern string
+		t       TaskInfo
+		want    string
+	}{
+		{"slurm-%j.out", job, "slurm-42.out"},
+		{"%x-%j.log", job, "fit-42.log"},
+		{"%x_%A_%a.out", task, "fit_50_7.out"},
+		{"%A_%a", job, "42_4294967294"},
+		{"job%4j.out", job, "job0042.out"},
+		{"t%3a", task, "t007"},
+		{"t%03a", task, "t007"},
+		{"%1j", job, "42"},
+		{"%10j", job, "0000000042"},
+		{"%123j", job, "0000000042"},
+		{"%2t-%n-%t", job, "00-0-0"},
+		{"%b", task, "7"},
+		{"%J.%s", job, "42.batch"},
+		{"%u@%N", job, "ann@n1"},
+		{"%5x", job, "fit"},
+		{"100%%-%j", job, "100%-42"},
+		{"%%j", job, "%j"},
+		{"%q%5z", job, "%q%5z"},
+		{"end%", job, "end%"},
+		{"end%12", job, "end%12"},
+		{`a\%j\b`, job, "a%jb"},
+		{"", job, ""},
+	}
+	for _, tt := range tests {
+		if got := Expand(tt.pattern, tt.t); got != tt.want {
+			t.Errorf("Expand(%q) = %q, want %q", tt.pattern, got, tt.want)
+		}
+	}
+}
+
+func TestEnv(t *testing.T) {
+	got := Env(TaskInfo{
+		JobID: 57, JobName: "fit", ArrayJobID: 50, ArrayTaskID: 7, NTasks: 2, CPUsPerTask: 4, MemBytes: 3<<30 + 1,
+		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
+	})
+	want := []string{
+		"SLURMD_NODENAME=n1",
+		"SLURM_ARRAY_JOB_ID=50",
+		"SLURM_ARRAY_TASK_ID=7",
+		"SLURM_CLUSTER_NAME=burst",
+		"SLURM_CPUS_ON_NODE=8",
+		"SLURM_CPUS_PER_TASK=4",
+		"SLURM_GPUS_ON_NODE=2",
+		"SLURM_JOBID=57",
+		"SLURM_JOB_GPUS=0,3",
+		"SLURM_JOB_ID=57",
+		"SLURM_JOB_NAME=fit",
+		"SLURM_JOB_NODELIST=n1",
+		"SLURM_JOB_NUM_NODES=1",
+		"SLURM_JOB_PARTITION=gpu",
+		"SLURM_JOB_USER=ann",
+		"SLURM_MEM_PER_NODE=3073",
+		"SLURM_NNODES=1",
+		"SLURM_NODELIST=n1",
+		"SLURM_NPROCS=2",
+		"SLURM_NTASKS=2",
+		"SLURM_SUBMIT_DIR=/home/ann/exp",
+		"SLURM_SUBMIT_HOST=login1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Env:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestEnvMinimal(t *testing.T) {
+	got := Env(TaskInfo{JobID: 9, ArrayTaskID: -1})
+	want := []string{
+		"SLURM_CLUSTER_NAME=burst",
+		"SLURM_CPUS_ON_NODE=1",
+		"SLURM_CPUS_PER_TASK=1",
+		"SLURM_JOBID=9",
+		"SLURM_JOB_ID=9",
+		"SLURM_JOB_NUM_NODES=1",
+		"SLURM_NNODES=1",
+		"SLURM_NPROCS=1",
+		"SLURM_NTASKS=1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Env:\n got %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,484 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/sched"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// errBadRequest marks errors that are the caller's to fix (HTTP 400).
+type errBadRequest struct{ msg string }
+
+func (e *errBadRequest) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error { return &errBadRequest{fmt.Sprintf(format, a...)} }
+
+// errConflict asks an agent to register again (HTTP 409).
+var errConflict = errors.New("unknown agent or server restarted: register again")
+
+// commit enqueues b under s.mu (which the caller holds) and returns a
+// handle to wait on after unlocking.
+func (s *Server) commit(b *batch) store.Pending {
+	if b.empty() {
+		return nil
+	}
+	tasks := b.tasks
+	jobs := make([]store.JobRow, 0, len(b.jobs))
+	for j := range b.jobs {
+		jobs = append(jobs, j.row)
+	}
+	machines := b.machines
+	return s.st.Enqueue(func(tx *sql.Tx) error {
+		for i := range machines {
+			if err := store.SaveMachine(tx, &machines[i]); err != nil {
+				return err
+			}
+		}
+		for i := range tasks {
+			if err := store.SaveTask(tx, &tasks[i]); err != nil {
+				return err
+			}
+		}
+		for i := range jobs {
+			if err := store.SaveJob(tx, &jobs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// afterCommit tells waiters about the jobs in b and forgets finished ones.
+// It takes s.mu.
+func (s *Server) afterCommit(b *batch) {
+	if len(b.jobs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j := range b.jobs {
+		if j.finished {
+			delete(s.jobs, j.row.ID)
+		}
+		j.signal()
+	}
+}
+
+// apply commits b (s.mu held on entry, released on return) and signals.
+func (s *Server) apply(b *batch) error {
+	p := s.commit(b)
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := p.Wait(); err != nil {
+		s.log.Error("store write failed", "err", err)
+		return fmt.Errorf("record state: %w", err)
+	}
+	s.afterCommit(b)
+	return nil
+}
+
+// Submit admits a job: validates it, checks that some machine could ever run
+// it, and records it before answering.
+func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, error) {
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return nil, &errBadRequest{err.Error()}
+	}
+	s.mu.Lock()
+	err := sched.Feasible(spec.Resources, "", s.machineViews())
+	s.mu.Unlock()
+	if err != nil {
+		return nil, &errBadRequest{err.Error()}
+	}
+	now := time.Now().UTC()
+	var id int64
+	if err := s.st.Write(ctx, func(tx *sql.Tx) (err error) {
+		id, err = store.InsertJob(tx, spec, now)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("record job: %w", err)
+	}
+	row, err := s.st.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.jobs[id] = newJobRT(*row)
+	s.order = append(s.order, id)
+	s.mu.Unlock()
+	s.kickScheduler()
+	return &row.Job, nil
+}
+
+func (s *Server) kickScheduler() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// scheduleLoop places waiting tasks whenever something changes.
+func (s *Server) scheduleLoop(ctx context.Context) {
+	tick := time.NewTicker(2 * time.Second) // time-based backfill windows move
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-tick.C:
+		}
+		s.scheduleOnce()
+	}
+}
+
+func (s *Server) scheduleOnce() {
+	s.mu.Lock()
+	now := time.Now().UTC()
+	pend, views := s.snapshot()
+	if len(pend) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	as := sched.Place(now, pend, views)
+	if len(as) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	var b batch
+	placed := make([]*taskRT, 0, len(as))
+	for _, a := range as {
+		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
+		if j == nil || m == nil {
+			continue
+		}
+		placed = append(placed, s.dispatch(j, m, a.GPUIDs, now, &b))
+	}
+	p := s.commit(&b)
+	s.mu.Unlock()
+	err := p.Wait()
+	s.mu.Lock()
+	for _, t := range placed {
+		if err != nil {
+			// Not recorded: take it back so that it is placed again.
+			delete(t.job.running, t.row.Index)
+			delete(t.machine.tasks, taskKey{t.row.JobID, t.row.Index})
+			t.job.row.Tasks.Running--
+			t.row.Attempt--
+			t.row.State = burst.Queued
+			t.job.requeue = append(t.job.requeue, t.row)
+			continue
+		}
+		if t.row.State == burst.Running && !t.cancel {
+			t.machine.outbox = append(t.machine.outbox, t)
+			t.machine.poke()
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("dispatch not recorded; tasks requeued", "err", err)
+		return
+	}
+	s.afterCommit(&b)
+}
+
+// Cancel cancels a job's waiting tasks and asks agents to stop its running
+// ones. Cancelling a finished job is not an error.
+func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
+	s.mu.Lock()
+	j := s.jobs[id]
+	if j == nil || j.finished {
+		s.mu.Unlock()
+		row, err := s.st.GetJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &client.CancelResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
+	}
+	now := time.Now().UTC()
+	var b batch
+	j.row.CancelRequested = true
+	j.row.Reason = "cancelled by user"
+	// Tasks never started, or waiting to run again, end here.
+	never := j.row.Tasks.Total - j.row.Dispatched
+	j.row.Dispatched = j.row.Tasks.Total
+	j.row.Tasks.Cancelled += never + len(j.requeue)
+	for _, r := range j.requeue {
+		r.State, r.Reason = burst.Cancelled, "cancelled by user"
+		b.task(r)
+	}
+	j.requeue = nil
+	b.job(j)
+	for _, t := range j.running {
+		t.cancel = true
+		if !t.delivered {
+			s.dropFromOutbox(t)
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: "cancelled by user"}, now, &b)
+			continue
+		}
+		t.machine.cancels = append(t.machine.cancels, t.ref())
+		t.machine.poke()
+	}
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
+	state := j.row.State
+	if err := s.apply(&b); err != nil {
+		return nil, err
+	}
+	return &client.CancelResult{ID: id, State: state}, nil
+}
+
+func (s *Server) dropFromOutbox(t *taskRT) {
+	ob := t.machine.outbox[:0]
+	for _, o := range t.machine.outbox {
+		if o != t {
+			ob = append(ob, o)
+		}
+	}
+	t.machine.outbox = ob
+}
+
+// applyEvents applies agent events for machine m. Called with s.mu held.
+func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
+	for _, ev := range events {
+		j := s.jobs[ev.Job]
+		var t *taskRT
+		if j != nil {
+			t = j.running[ev.Index]
+		}
+		if t == nil || t.row.Attempt != ev.Attempt || t.machine != m {
+			if ev.Kind == client.EventStarted {
+				// A task the server no longer wants (cancelled, or moved on).
+				m.cancels = append(m.cancels, ev.TaskRef)
+				m.poke()
+			}
+			continue
+		}
+		t.delivered = true
+		switch ev.Kind {
+		case client.EventStarted:
+			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
+			t.row.StartedAt = ev.StartedAt
+			if j.row.StartedAt == nil {
+				j.row.StartedAt = ev.StartedAt
+			}
+			if j.row.State == burst.Queued {
+				j.row.State = burst.Running
+			}
+			b.task(t.row)
+			b.job(j)
+		case client.EventExited:
+			if j.row.StartedAt == nil && ev.StartedAt != nil {
+				j.row.StartedAt = ev.StartedAt
+			}
+			if j.row.State == burst.Queued {
+				j.row.State = burst.Running
+			}
+			s.endTask(t, ev, now, b)
+		}
+	}
+}
+
+// Register (re)connects an agent: applies the events it could not report,
+// keeps the tasks it still runs, and marks lost those it does not.
+func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
+	if r.Machine == "" {
+		return nil, badRequest("register: machine name missing")
+	}
+	s.mu.Lock()
+	now := time.Now().UTC()
+	m := s.machines[r.Machine]
+	if m == nil {
+		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
+		s.machines[r.Machine] = m
+	}
+	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, "running"
+	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
+	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
+	m.row.SeenAt = &now
+	m.lastSeen = now
+	var b batch
+	s.applyEvents(m, r.Events, now, &b)
+	reported := map[taskKey]client.RunningTask{}
+	for _, rt := range r.Running {
+		reported[taskKey{rt.Job, rt.Index}] = rt
+	}
+	var kill []client.TaskRef
+	for k, t := range m.tasks {
+		rt, ok := reported[k]
+		switch {
+		case ok && rt.Attempt == t.row.Attempt:
+			delete(reported, k)
+			t.delivered = true
+			if t.row.PID == 0 || t.row.PID != rt.PID {
+				t.row.PID, t.row.PIDStart = rt.PID, rt.PIDStart
+				b.task(t.row)
+			}
+			if t.cancel {
+				m.cancels = append(m.cancels, t.ref())
+			}
+		case !t.delivered:
+			// still in the outbox: it will be leased.
+		default:
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
+				Reason: "agent on " + m.row.ID + " restarted without it"}, now, &b)
+		}
+	}
+	for _, rt := range reported {
+		kill = append(kill, rt.TaskRef)
+	}
+	m.registered = true
+	m.waitUntil = time.Time{}
+	b.machine(m)
+	s.log.Info("agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))
+	if err := s.apply(&b); err != nil {
+		return nil, err
+	}
+	s.kickScheduler()
+	return &client.Registered{BootID: s.bootID, Kill: kill}, nil
+}
+
+// Lease hands an agent its tasks and cancels, waiting up to l.WaitMS for
+// some.
+func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	wait := time.Duration(l.WaitMS) * time.Millisecond
+	if wait > 30*time.Second {
+		wait = 30 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	s.mu.Lock()
+	m := s.machines[l.Machine]
+	if m == nil || !m.registered || l.BootID != s.bootID {
+		s.mu.Unlock()
+		return nil, errConflict
+	}
+	m.leasing++
+	defer func() {
+		s.mu.Lock()
+		m.leasing--
+		m.lastSeen = time.Now()
+		s.mu.Unlock()
+	}()
+	for {
+		m.lastSeen = time.Now()
+		if out := s.takeWork(m); out != nil || !m.registered {
+			s.mu.Unlock()
+			if out == nil {
+				return nil, errConflict
+			}
+			return out, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-m.wake:
+		case <-timer.C:
+			return &client.Leased{}, nil
+		case <-ctx.Done():
+			return &client.Leased{}, nil
+		}
+		s.mu.Lock()
+	}
+}
+
+// takeWork empties m's outbox and cancels into a lease. Called with s.mu held.
+func (s *Server) takeWork(m *machineRT) *client.Leased {
+	if len(m.outbox) == 0 && len(m.cancels) == 0 {
+		return nil
+	}
+	out := &client.Leased{Cancel: m.cancels}
+	for _, t := range m.outbox {
+		t.delivered = true
+		out.Tasks = append(out.Tasks, s.assignment(t))
+	}
+	m.outbox, m.cancels = nil, nil
+	return out
+}
+
+// Report applies task events from an agent; they are committed when it
+// returns nil.
+func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	s.mu.Lock()
+	m := s.machines[r.Machine]
+	if m == nil || !m.registered || r.BootID != s.bootID {
+		s.mu.Unlock()
+		return errConflict
+	}
+	now := time.Now().UTC()
+	m.lastSeen = now
+	var b batch
+	s.applyEvents(m, r.Events, now, &b)
+	if err := s.apply(&b); err != nil {
+		return err
+	}
+	s.kickScheduler()
+	return nil
+}
+
+// machineLost marks every task of m lost (requeuing what may run again),
+// killing their processes first when they run on this host and are still
+// identifiable by pid and start time. Called with s.mu held.
+func (s *Server) machineLost(m *machineRT, why string, b *batch) {
+	now := time.Now().UTC()
+	host, _ := os.Hostname()
+	for _, t := range m.tasks {
+		if m.row.Host == host && t.row.PID > 0 {
+			if err := runner.KillGroup(t.row.PID, t.row.PIDStart); err == nil {
+				s.log.Info("killed orphaned task", "job", t.row.JobID, "task", t.row.Index, "pid", t.row.PID)
+			}
+		}
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
+	}
+	m.outbox, m.cancels = nil, nil
+	m.registered = false
+	m.row.State = "lost"
+	b.machine(m)
+	m.poke()
+	s.log.Warn("machine lost", "machine", m.row.ID, "why", why)
+}
+
+// watch returns a channel closed when job id next changes, or nil if the job
+// is not active (its stored state is final).
+func (s *Server) watch(id int64) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j := s.jobs[id]; j != nil {
+		return j.changed
+	}
+	return nil
+}
+
+// taskActive reports whether task idx of job id may still run or write
+// output, and a channel closed when the job next changes.
+func (s *Server) taskActive(id int64, idx int) (bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil {
+		return false, nil
+	}
+	if j.finished {
+		return false, j.changed
+	}
+	if _, ok := j.running[idx]; ok || idx >= j.row.Dispatched {
+		return true, j.changed
+	}
+	for _, r := range j.requeue {
+		if r.Index == idx {
+			return true, j.changed
+		}
+	}
+	return false, j.changed
+}

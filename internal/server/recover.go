@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// adoptGrace is how long an agent that outlived a server restart has to
+// register again before its tasks are given up as lost.
+const adoptGrace = 10 * time.Second
+
+// recover loads active jobs, their tasks and the machines from the store.
+// Tasks recorded as running stay running on their machine: the machine's
+// agent, if it still lives, registers again and keeps them; otherwise they
+// are lost and requeued. Nothing stays running forever.
+func (s *Server) recover(ctx context.Context) error {
+	ms, err := s.st.ListMachines(ctx)
+	if err != nil {
+		return fmt.Errorf("load machines: %w", err)
+	}
+	for _, row := range ms {
+		if row.State == "lost" || row.State == "stopped" {
+			continue
+		}
+		m := newMachineRT(*row)
+		s.machines[row.ID] = m
+	}
+	jobs, err := s.st.ActiveJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("load jobs: %w", err)
+	}
+	for _, row := range jobs {
+		s.jobs[row.ID] = newJobRT(*row)
+		s.order = append(s.order, row.ID)
+	}
+	tasks, err := s.st.ActiveTasks(ctx)
+	if err != nil {
+		return fmt.Errorf("load tasks: %w", err)
+	}
+	var b batch
+	now := time.Now().UTC()
+	var orphans []*taskRT
+	for _, row := range tasks {
+		j := s.jobs[row.JobID]
+		if j == nil {
+			continue // job already final: a stale row
+		}
+		if row.State == burst.Queued {
+			j.requeue = append(j.requeue, *row)
+			continue
+		}
+		m := s.machines[row.Machine]
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested}
+		j.running[row.Index] = t
+		if m == nil {
+			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
+			t.machine = m
+			orphans = append(orphans, t)
+			continue
+		}
+		t.machine = m
+		m.tasks[taskKey{row.JobID, row.Index}] = t
+	}
+	// Running counts are recomputed from what memory holds.
+	for _, j := range s.jobs {
+		if j.row.Tasks.Running != len(j.running) {
+			j.row.Tasks.Running = len(j.running)
+			b.job(j)
+		}
+	}
+	for _, t := range orphans {
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, &b)
+	}
+	for _, m := range s.machines {
+		if m.row.AgentPID > 0 && m.row.Host == s.host && runner.Alive(m.row.AgentPID, m.row.AgentStart) {
+			m.waitUntil = now.Add(adoptGrace)
+			s.log.Info("agent outlived the server; waiting for it to register", "machine", m.row.ID, "pid", m.row.AgentPID)
+			continue
+		}
+		if m.row.Host != s.host {
+			m.waitUntil = now.Add(3 * adoptGrace) // remote agents retry on their own
+			continue
+		}
+		s.machineLost(m, "agent on "+m.row.ID+" is gone", &b)
+	}
+	s.mu.Lock()
+	err = s.apply(&b)
+	return err
+}

@@ -1,0 +1,215 @@
+// Package server is burst's control plane: it admits jobs, keeps them in the
+// store, places their tasks on machines with the pure scheduler, hands them
+// to agents, records what the agents report, and serves the HTTP API.
+//
+// Placement decisions live in sched; durable state lives in store; process
+// handling lives in the agent. This package wires them and owns the I/O.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// DefaultPort is where the server listens on 127.0.0.1 unless told
+// otherwise.
+const DefaultPort = 7780
+
+// Config configures a server.
+type Config struct {
+	Home home.Home
+	// Port on 127.0.0.1: -1 means DefaultPort, falling back to any free port
+	// if it is taken; 0 means any free port; otherwise exactly that port.
+	Port int
+	Log  *slog.Logger
+	// NoLocalAgent stops the server from running an agent for this host.
+	NoLocalAgent bool
+}
+
+// Server is a running control plane.
+type Server struct {
+	home         home.Home
+	log          *slog.Logger
+	st           *store.Store
+	token        string
+	bootID       string
+	host         string
+	started      time.Time
+	noLocalAgent bool
+
+	mu       sync.Mutex
+	jobs     map[int64]*jobRT
+	order    []int64 // active jobs in submission order
+	machines map[string]*machineRT
+
+	kick        chan struct{}
+	agentExited chan struct{}
+
+	lockFile *os.File
+	unixLn   net.Listener
+	tcpLn    net.Listener
+	addr     string
+}
+
+// Info is what server.json records for clients and people.
+type Info struct {
+	PID     int       `json:"pid"`
+	Addr    string    `json:"addr"`
+	Socket  string    `json:"socket"`
+	Started time.Time `json:"started_at"`
+	Version string    `json:"version"`
+}
+
+// ErrRunning is returned when another server already serves the home.
+var ErrRunning = errors.New("a burst server is already running")
+
+// Start opens the store, recovers state, binds the listeners and starts
+// serving. It returns once the server is ready; Wait blocks until it stops.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	h := cfg.Home
+	if err := h.Ensure(); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(h.Lock(), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", h.Lock(), err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		pid := ""
+		if b, err := os.ReadFile(h.ServerInfo()); err == nil {
+			var in Info
+			if json.Unmarshal(b, &in) == nil {
+				pid = fmt.Sprintf(" (pid %d, %s)", in.PID, in.Addr)
+			}
+		}
+		return nil, fmt.Errorf("%w for %s%s: use it, or stop it first", ErrRunning, h, pid)
+	}
+	s := &Server{
+		home: h, log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
+		jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{},
+		kick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
+	}
+	s.host, _ = os.Hostname()
+	b := make([]byte, 8)
+	rand.Read(b)
+	s.bootID = hex.EncodeToString(b)
+	ok := false
+	defer func() {
+		if !ok {
+			s.close()
+		}
+	}()
+	if s.token, err = h.EnsureToken(); err != nil {
+		return nil, err
+	}
+	if s.st, err = store.Open(h.DB()); err != nil {
+		return nil, err
+	}
+	if err := s.listen(cfg.Port); err != nil {
+		return nil, err
+	}
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	s.ensureLocalMachine()
+	s.serve(ctx)
+	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
+	if err := os.WriteFile(h.ServerInfo(), append(info, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	ok = true
+	s.log.Info("burst server ready", "addr", s.addr, "socket", h.Socket(), "home", string(h), "pid", os.Getpid())
+	return s, nil
+}
+
+func (s *Server) listen(port int) error {
+	sock := s.home.Socket()
+	os.Remove(sock) // stale from a dead server; we hold the lock
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	os.Chmod(sock, 0o600)
+	s.unixLn = ul
+	try := port
+	if port < 0 {
+		try = DefaultPort
+	}
+	tl, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(try))
+	if err != nil && port < 0 {
+		tl, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("port %d on 127.0.0.1 is taken: choose another with --port (or BURST_PORT), or 0 for any free port", try)
+		}
+		return fmt.Errorf("listen on 127.0.0.1:%d: %w", try, err)
+	}
+	s.tcpLn = tl
+	s.addr = "http://" + tl.Addr().String()
+	return nil
+}
+
+func (s *Server) serve(ctx context.Context) {
+	h := s.routes()
+	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			<-ctx.Done()
+			srv.Close()
+		}()
+		go srv.Serve(ln)
+	}
+	go s.scheduleLoop(ctx)
+	go s.superviseLocal(ctx)
+}
+
+// Addr is the TCP address, http://127.0.0.1:PORT.
+func (s *Server) Addr() string { return s.addr }
+
+// Shutdown stops serving and closes the store. Running tasks go on under
+// their agents, which register again with the next server.
+func (s *Server) Shutdown() { s.close() }
+
+func (s *Server) close() {
+	if s.unixLn != nil {
+		s.unixLn.Close()
+	}
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
+	}
+	if s.st != nil {
+		s.st.Close()
+	}
+	os.Remove(s.home.ServerInfo())
+	if s.lockFile != nil {
+		s.lockFile.Close()
+	}
+}
+
+// health describes this server.
+func (s *Server) health() client.Health {
+	return client.Health{Version: burst.Version, PID: os.Getpid(), BootID: s.bootID, Home: string(s.home),
+		Addr: s.addr, Socket: s.home.Socket(), Started: s.started}
+}
