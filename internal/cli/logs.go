@@ -43,8 +43,7 @@ until the task ends.`,
 				if _, err := cl.Job(c.Context(), id); err != nil {
 					return err
 				}
-				streamLogs(c.Context(), cl, id, task, stream, w)
-				return nil
+				return streamLogs(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id, task, stream, w)
 			}
 			return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream}, w)
 		},

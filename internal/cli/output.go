@@ -71,6 +71,9 @@ func ago(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
+	if time.Since(t) < time.Second {
+		return "just now"
+	}
 	return durHuman(time.Since(t).Round(time.Second)) + " ago"
 }
 

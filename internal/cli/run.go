@@ -236,12 +236,47 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 		return nil
 	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
-	return follow(ctx, c, cl, job.ID)
+	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID)
+}
+
+// conn is a client that reconnects (restarting the local server if it has
+// to) when the server goes away, so that following a job survives a server
+// crash.
+type conn struct {
+	mu     sync.Mutex
+	c      *client.Client
+	stderr io.Writer
+}
+
+func (k *conn) get() *client.Client {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.c
+}
+
+// retry reports whether err is worth retrying after reconnecting.
+func (k *conn) retry(ctx context.Context, err error, used *client.Client) bool {
+	var ae *client.Error
+	if errors.As(err, &ae) || ctx.Err() != nil {
+		return false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.c == used { // nobody reconnected meanwhile
+		if c, err := connect(ctx, k.stderr); err == nil {
+			k.c = c
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(100 * time.Millisecond):
+	}
+	return true
 }
 
 // follow streams task 0's stdout and stderr until the job ends; Ctrl-C
 // cancels the job, a second Ctrl-C stops waiting.
-func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64) error {
+func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64) error {
 	stderr := c.ErrOrStderr()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -255,7 +290,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64) 
 			if n == 1 {
 				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
 				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				cl.Cancel(cctx, id)
+				cl.get().Cancel(cctx, id)
 				cancel()
 				continue
 			}
@@ -287,16 +322,13 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64) 
 
 // streamLogs follows one stream, reconnecting from where it was if the
 // server goes away (e.g. restarts) in the middle.
-func streamLogs(ctx context.Context, cl *client.Client, id int64, task int, stream string, w io.Writer) {
+func streamLogs(ctx context.Context, cl *conn, id int64, task int, stream string, w io.Writer) error {
 	cw := &countWriter{w: w}
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		err := cl.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
-		if err == nil || client.IsNotFound(err) || attempt > 600 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
+	for attempt := 0; ; attempt++ {
+		c := cl.get()
+		err := c.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
+		if err == nil || attempt > 300 || !cl.retry(ctx, err, c) {
+			return err
 		}
 	}
 }
@@ -313,21 +345,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // waitJob waits for the job to end, riding out a server restart.
-func waitJob(ctx context.Context, cl *client.Client, id int64) (*burst.Job, error) {
-	var last error
-	for attempt := 0; attempt < 600; attempt++ {
-		j, err := cl.Wait(ctx, id)
-		if err == nil {
-			return j, nil
+func waitJob(ctx context.Context, cl *conn, id int64) (*burst.Job, error) {
+	for attempt := 0; ; attempt++ {
+		c := cl.get()
+		j, err := c.Wait(ctx, id)
+		if err == nil || attempt > 300 || !cl.retry(ctx, err, c) {
+			return j, err
 		}
-		var ae *client.Error
-		if errors.As(err, &ae) || ctx.Err() != nil {
-			return nil, err
-		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
 	}
-	return nil, last
 }
 
 // jobExit maps a finished job to burst's exit status, with a one-line note

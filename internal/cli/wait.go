@@ -33,7 +33,7 @@ job, burst exits with that job's status (as burst run does); with several,
 			}
 			var jobs []*burst.Job
 			for _, id := range ids {
-				j, err := waitJob(c.Context(), cl, id)
+				j, err := waitJob(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id)
 				if err != nil {
 					return err
 				}
