@@ -98,14 +98,20 @@ type Registered struct {
 
 // Lease asks for work; the server holds the request up to WaitMS when it has
 // nothing to give.
+//
+// Ack is the Seq of the last lease the agent received and acted on: the
+// server hands out again whatever a lease the agent never received held, so
+// a response lost on the wire loses no task.
 type Lease struct {
 	Machine string `json:"machine"`
 	BootID  string `json:"boot_id"`
 	WaitMS  int    `json:"wait_ms"`
+	Ack     uint64 `json:"ack"`
 }
 
 // Leased is work for an agent.
 type Leased struct {
+	Seq    uint64       `json:"seq,omitempty"` // acknowledge it in the next Lease
 	Tasks  []Assignment `json:"tasks"`
 	Cancel []TaskRef    `json:"cancel"`
 	Exit   bool         `json:"exit,omitempty"` // the server wants this agent to stop

@@ -51,6 +51,7 @@ type Agent struct {
 	events  []seqEvent
 	seq     uint64
 	bootID  string
+	ack     uint64 // Seq of the last lease received from this registration
 	evWake  chan struct{}
 	pid     int
 	pidTick uint64
@@ -72,6 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid()}
 	a.pidTick, _ = runner.ProcStartTicks(a.pid)
+	a.killLeftovers()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.reportLoop(ctx)
@@ -88,13 +90,16 @@ func (a *Agent) leaseLoop(ctx context.Context) error {
 			err = a.register(ctx)
 		} else {
 			var l *client.Leased
-			l, err = a.cfg.Client.Lease(ctx, &client.Lease{Machine: a.cfg.Machine, BootID: boot, WaitMS: 10000})
+			l, err = a.cfg.Client.Lease(ctx, &client.Lease{Machine: a.cfg.Machine, BootID: boot, WaitMS: 10000, Ack: a.ack})
 			if err == nil {
 				if l.Exit {
 					a.cfg.Log.Info("server asked the agent to exit")
 					return nil
 				}
 				a.handle(l)
+				if l.Seq > 0 {
+					a.ack = l.Seq
+				}
 			}
 		}
 		switch {
@@ -130,16 +135,20 @@ func (a *Agent) boot() string {
 func (a *Agent) setBoot(b string) {
 	a.mu.Lock()
 	a.bootID = b
+	a.ack = 0
 	a.mu.Unlock()
 	if b != "" {
 		a.wakeReporter()
 	}
 }
 
+// idle reports whether nothing runs. Events not yet reported do not keep an
+// agent alive forever: a server that comes back after the agent gave up
+// finds those tasks lost and runs them again.
 func (a *Agent) idle() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.running) == 0 && len(a.events) == 0
+	return len(a.running) == 0
 }
 
 func (a *Agent) register(ctx context.Context) error {
@@ -184,18 +193,26 @@ func (a *Agent) handle(l *client.Leased) {
 		}
 	}
 	for _, as := range l.Tasks {
+		a.mu.Lock()
+		rt := a.running[key{as.Job, as.Index}]
+		a.mu.Unlock()
+		if rt != nil && rt.ref.Attempt == as.Attempt {
+			continue // handed out again: it already runs here
+		}
 		a.start(as)
 	}
 }
 
 func (a *Agent) start(as client.Assignment) {
 	argv := as.Argv
+	script := ""
 	if as.Script != "" {
 		path, err := a.writeScript(as)
 		if err != nil {
 			a.failed(as.TaskRef, "cannot write the batch script: "+err.Error())
 			return
 		}
+		script = path
 		argv = append([]string{path}, as.Argv...)
 	}
 	t, err := runner.Start(runner.Spec{
@@ -209,19 +226,68 @@ func (a *Agent) start(as client.Assignment) {
 	}
 	now := time.Now().UTC()
 	rt := &running{ref: as.TaskRef, task: t}
+	mark := a.markRunning(as.TaskRef, t)
 	a.mu.Lock()
 	a.running[key{as.Job, as.Index}] = rt
+	a.appendEvent(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
 	a.mu.Unlock()
-	a.emit(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
+	a.wakeReporter()
 	go func() {
 		res := t.Wait()
+		// Leaving the running set and queuing the exit happen together, so
+		// that a registration never sees the task in neither.
 		a.mu.Lock()
 		if cur := a.running[key{as.Job, as.Index}]; cur == rt {
 			delete(a.running, key{as.Job, as.Index})
 		}
+		a.appendEvent(exitEvent(as.TaskRef, res))
 		a.mu.Unlock()
-		a.emit(exitEvent(as.TaskRef, res))
+		a.wakeReporter()
+		if mark != "" {
+			os.Remove(mark)
+		}
+		if script != "" {
+			os.Remove(script)
+		}
 	}()
+}
+
+// markRunning records a started task's pid and start time in a file, so
+// that an agent starting after this one died can kill what it left behind.
+func (a *Agent) markRunning(ref client.TaskRef, t *runner.Task) string {
+	dir := filepath.Join(a.cfg.WorkDir, "running")
+	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d", ref.Job, ref.Index, ref.Attempt))
+	data := fmt.Sprintf("%d %d\n", t.PID(), t.StartTicks())
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		if os.MkdirAll(dir, 0o700) != nil || os.WriteFile(path, []byte(data), 0o600) != nil {
+			return ""
+		}
+	}
+	return path
+}
+
+// killLeftovers kills the process groups of tasks that a previous agent for
+// this machine started and did not see end (it died), identified by pid and
+// start time. Their server marks them lost and runs them again.
+func (a *Agent) killLeftovers() {
+	dir := filepath.Join(a.cfg.WorkDir, "running")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		path := filepath.Join(dir, e.Name())
+		var pid int
+		var start uint64
+		if b, err := os.ReadFile(path); err == nil {
+			if _, err := fmt.Sscan(string(b), &pid, &start); err == nil && pid > 0 {
+				if runner.KillGroup(pid, start) == nil {
+					a.cfg.Log.Info("killed a task left behind by a previous agent", "task", e.Name(), "pid", pid)
+				}
+			}
+		}
+		os.Remove(path)
+	}
 }
 
 func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
@@ -255,10 +321,15 @@ func (a *Agent) writeScript(as client.Assignment) (string, error) {
 
 func (a *Agent) emit(ev client.TaskEvent) {
 	a.mu.Lock()
-	a.seq++
-	a.events = append(a.events, seqEvent{a.seq, ev})
+	a.appendEvent(ev)
 	a.mu.Unlock()
 	a.wakeReporter()
+}
+
+// appendEvent queues an event; a.mu must be held.
+func (a *Agent) appendEvent(ev client.TaskEvent) {
+	a.seq++
+	a.events = append(a.events, seqEvent{a.seq, ev})
 }
 
 func (a *Agent) wakeReporter() {
@@ -313,6 +384,13 @@ func (a *Agent) reportLoop(ctx context.Context) {
 				}
 				a.mu.Unlock()
 				break // register carries the events
+			}
+			var ae *client.Error
+			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+				// The server will never take these: say so and move on.
+				a.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", len(evs))
+				a.dropEvents(upTo)
+				continue
 			}
 			select {
 			case <-ctx.Done():

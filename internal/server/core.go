@@ -81,11 +81,19 @@ func (s *Server) apply(b *batch) error {
 		return nil
 	}
 	if err := p.Wait(); err != nil {
-		s.log.Error("store write failed", "err", err)
-		return fmt.Errorf("record state: %w", err)
+		s.storeFailed(err)
 	}
 	s.afterCommit(b)
 	return nil
+}
+
+// storeFailed ends the server when the store refuses a write: memory has
+// moved on and can no longer be trusted to match what is durable, and the
+// only safe state to go on from is the store's. The next server (any CLI
+// command starts one) recovers from it; agents keep running their tasks.
+func (s *Server) storeFailed(err error) {
+	s.log.Error("the store refused a write; exiting so that the next server recovers from the store", "err", err)
+	os.Exit(3)
 }
 
 // Submit admits a job: validates it, checks that some machine could ever run
@@ -109,7 +117,9 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	}); err != nil {
 		return nil, fmt.Errorf("record job: %w", err)
 	}
-	row, err := s.st.GetJob(ctx, id)
+	// The job is committed: it must reach the queue even if the caller has
+	// gone away meanwhile.
+	row, err := s.st.GetJob(context.WithoutCancel(ctx), id)
 	if err != nil {
 		return nil, err
 	}
@@ -167,29 +177,19 @@ func (s *Server) scheduleOnce() {
 	}
 	p := s.commit(&b)
 	s.mu.Unlock()
-	err := p.Wait()
+	if p != nil {
+		if err := p.Wait(); err != nil {
+			s.storeFailed(err)
+		}
+	}
 	s.mu.Lock()
 	for _, t := range placed {
-		if err != nil {
-			// Not recorded: take it back so that it is placed again.
-			delete(t.job.running, t.row.Index)
-			delete(t.machine.tasks, taskKey{t.row.JobID, t.row.Index})
-			t.job.row.Tasks.Running--
-			t.row.Attempt--
-			t.row.State = burst.Queued
-			t.job.requeue = append(t.job.requeue, t.row)
-			continue
-		}
 		if t.row.State == burst.Running && !t.cancel {
 			t.machine.outbox = append(t.machine.outbox, t)
 			t.machine.poke()
 		}
 	}
 	s.mu.Unlock()
-	if err != nil {
-		s.log.Error("dispatch not recorded; tasks requeued", "err", err)
-		return
-	}
 	s.afterCommit(&b)
 }
 
@@ -220,15 +220,14 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 	}
 	j.requeue = nil
 	b.job(j)
+	var stop []*taskRT
 	for _, t := range j.running {
 		t.cancel = true
-		if !t.delivered {
-			s.dropFromOutbox(t)
+		if !t.delivered && s.dropFromOutbox(t) {
 			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: "cancelled by user"}, now, &b)
 			continue
 		}
-		t.machine.cancels = append(t.machine.cancels, t.ref())
-		t.machine.poke()
+		stop = append(stop, t)
 	}
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		s.finishJob(j, store.TaskRow{}, now)
@@ -237,17 +236,32 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
+	// Agents hear of the cancel only once it is durable.
+	s.mu.Lock()
+	for _, t := range stop {
+		if t.row.State == burst.Running {
+			t.machine.cancels = append(t.machine.cancels, t.ref())
+			t.machine.poke()
+		}
+	}
+	s.mu.Unlock()
 	return &client.CancelResult{ID: id, State: state}, nil
 }
 
-func (s *Server) dropFromOutbox(t *taskRT) {
+// dropFromOutbox takes t out of its machine's outbox; false if it was not
+// there (already leased, or not yet placed in it).
+func (s *Server) dropFromOutbox(t *taskRT) bool {
 	ob := t.machine.outbox[:0]
+	found := false
 	for _, o := range t.machine.outbox {
 		if o != t {
 			ob = append(ob, o)
+		} else {
+			found = true
 		}
 	}
 	t.machine.outbox = ob
+	return found
 }
 
 // applyEvents applies agent events for machine m. Called with s.mu held.
@@ -309,6 +323,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
 	m.row.SeenAt = &now
 	m.lastSeen = now
+	m.unlease() // a lease the agent did not acknowledge is handed out again
 	var b batch
 	s.applyEvents(m, r.Events, now, &b)
 	reported := map[taskKey]client.RunningTask{}
@@ -351,12 +366,12 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 }
 
 // Lease hands an agent its tasks and cancels, waiting up to l.WaitMS for
-// some.
+// some. Work stays unacknowledged until the agent's next Lease carries this
+// lease's Seq; until then it is handed out again, so a response lost on the
+// wire loses nothing. A newer Lease from the same machine retires an older
+// one still waiting (e.g. on a half-open connection).
 func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
-	wait := time.Duration(l.WaitMS) * time.Millisecond
-	if wait > 30*time.Second {
-		wait = 30 * time.Second
-	}
+	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	s.mu.Lock()
@@ -364,6 +379,15 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	if m == nil || !m.registered || l.BootID != s.bootID {
 		s.mu.Unlock()
 		return nil, errConflict
+	}
+	m.leaseGen++
+	gen := m.leaseGen
+	m.poke() // retire an older waiter
+	if l.Ack >= m.leaseSeq && m.leaseSeq > 0 {
+		for _, t := range m.unacked {
+			t.delivered = true
+		}
+		m.unacked, m.unackedC = nil, nil
 	}
 	m.leasing++
 	defer func() {
@@ -374,16 +398,22 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	}()
 	for {
 		m.lastSeen = time.Now()
-		if out := s.takeWork(m); out != nil || !m.registered {
+		if !m.registered || m.leaseGen != gen {
 			s.mu.Unlock()
-			if out == nil {
+			if !m.registered {
 				return nil, errConflict
 			}
+			return &client.Leased{}, nil
+		}
+		if out := s.takeWork(m); out != nil {
+			s.mu.Unlock()
 			return out, nil
 		}
+		ch := make(chan struct{})
+		m.waiter = ch
 		s.mu.Unlock()
 		select {
-		case <-m.wake:
+		case <-ch:
 		case <-timer.C:
 			return &client.Leased{}, nil
 		case <-ctx.Done():
@@ -393,17 +423,26 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	}
 }
 
-// takeWork empties m's outbox and cancels into a lease. Called with s.mu held.
+// takeWork builds a lease from what is unacknowledged and what is new.
+// Called with s.mu held.
 func (s *Server) takeWork(m *machineRT) *client.Leased {
-	if len(m.outbox) == 0 && len(m.cancels) == 0 {
+	var live []*taskRT
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			live = append(live, t)
+		}
+	}
+	m.unacked = append(live, m.outbox...)
+	m.unackedC = append(m.unackedC, m.cancels...)
+	m.outbox, m.cancels = nil, nil
+	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
 		return nil
 	}
-	out := &client.Leased{Cancel: m.cancels}
-	for _, t := range m.outbox {
-		t.delivered = true
+	m.leaseSeq++
+	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC}
+	for _, t := range m.unacked {
 		out.Tasks = append(out.Tasks, s.assignment(t))
 	}
-	m.outbox, m.cancels = nil, nil
 	return out
 }
 
@@ -441,7 +480,7 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 		}
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
-	m.outbox, m.cancels = nil, nil
+	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
 	m.registered = false
 	m.row.State = "lost"
 	b.machine(m)

@@ -28,7 +28,7 @@ type taskRT struct {
 	row       store.TaskRow
 	job       *jobRT
 	machine   *machineRT
-	delivered bool // handed to the agent (or recovered after a restart)
+	delivered bool // the agent has it: acknowledged its lease, reported it, or it was running before a restart
 	cancel    bool // a cancel was requested
 }
 
@@ -83,7 +83,11 @@ type machineRT struct {
 	tasks      map[taskKey]*taskRT
 	outbox     []*taskRT
 	cancels    []client.TaskRef
-	wake       chan struct{}
+	unacked    []*taskRT        // tasks of lease leaseSeq, not yet acknowledged
+	unackedC   []client.TaskRef // cancels of lease leaseSeq
+	leaseSeq   uint64
+	waiter     chan struct{} // closed to wake the one lease request that waits
+	leaseGen   uint64        // a newer lease request retires older ones
 	registered bool
 	lastSeen   time.Time
 	leasing    int
@@ -91,14 +95,29 @@ type machineRT struct {
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
-	return &machineRT{row: row, tasks: map[taskKey]*taskRT{}, wake: make(chan struct{}, 1)}
+	return &machineRT{row: row, tasks: map[taskKey]*taskRT{}}
 }
 
+// poke wakes the lease request waiting for this machine, if any.
 func (m *machineRT) poke() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
+	if m.waiter != nil {
+		close(m.waiter)
+		m.waiter = nil
 	}
+}
+
+// unlease puts what an unacknowledged lease held back in line, for an agent
+// that registered again without having received it.
+func (m *machineRT) unlease() {
+	var back []*taskRT
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			back = append(back, t)
+		}
+	}
+	m.outbox = append(back, m.outbox...)
+	m.cancels = append(m.unackedC, m.cancels...)
+	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
 }
 
 func (m *machineRT) schedView() sched.Machine {
@@ -228,8 +247,12 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	}
 	spec := j.row.Spec
 	switch {
-	case ev.State == burst.Lost && !j.row.CancelRequested && row.LostCount+1 < maxLost:
-		row.LostCount++
+	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.delivered || row.LostCount+1 < maxLost):
+		if t.delivered {
+			row.LostCount++
+		} else {
+			row.Attempt-- // it never reached an agent: no machine was lost under it, no attempt used
+		}
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d lost (%s); requeued", row.Attempt, ev.Reason)
 		j.requeue = append(j.requeue, row)

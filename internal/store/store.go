@@ -29,6 +29,10 @@ type Store struct {
 	closed chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
+	// sendMu orders sends on ops against Close: a write is either queued
+	// before the writer's last drain, or refused with ErrClosed.
+	sendMu   sync.RWMutex
+	isClosed bool
 }
 
 type op struct {
@@ -81,7 +85,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close stops the writer after pending writes and closes the database.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.closed) })
+	s.once.Do(func() {
+		s.sendMu.Lock()
+		s.isClosed = true
+		close(s.closed)
+		s.sendMu.Unlock()
+	})
 	s.wg.Wait()
 	err1 := s.r.Close()
 	err2 := s.w.Close()
@@ -92,17 +101,13 @@ func (s *Store) Close() error {
 // returns once that transaction is committed. If fn fails, its changes alone
 // are rolled back and its error returned.
 func (s *Store) Write(ctx context.Context, fn func(*sql.Tx) error) error {
-	o := &op{fn: fn, done: make(chan struct{})}
-	select {
-	case s.ops <- o:
-	case <-s.closed:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	o := s.Enqueue(fn)
 	// Once queued, the write happens; wait for it even if ctx ends so that
 	// callers never guess whether it was committed.
-	return o.wait()
+	return o.Wait()
 }
 
 // Pending is a queued write; Wait returns once it is committed.
@@ -113,12 +118,14 @@ type Pending interface{ Wait() error }
 // enqueues under that same lock gets the store to follow the same order.
 func (s *Store) Enqueue(fn func(*sql.Tx) error) Pending {
 	o := &op{fn: fn, done: make(chan struct{})}
-	select {
-	case s.ops <- o:
-	case <-s.closed:
+	s.sendMu.RLock()
+	defer s.sendMu.RUnlock()
+	if s.isClosed {
 		o.err = ErrClosed
 		close(o.done)
+		return o
 	}
+	s.ops <- o // the writer runs until Close, which waits for this send
 	return o
 }
 
