@@ -2,7 +2,10 @@
 // with the plain shell in the same run, and prints ratios:
 //
 //  1. latency: `burst run -- true` end to end with a warm server, against
-//     `sh -c true` (median, p90 over -n runs each, interleaved);
+//     `sh -c true` (median, p90 over -n runs each, interleaved); beside them
+//     `burst version` (what starting the burst binary alone costs here) and
+//     the same job submitted and awaited through the Go client in-process
+//     (the server's and agent's share);
 //  2. throughput: -submit detached submissions `burst run -d -- true`, then
 //     `burst wait` on all of them, against the same number of sequential
 //     `sh -c true`; and the server's RSS afterwards.
@@ -12,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,7 +27,18 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	burstapi "github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
+
+func apiClient(home string) *client.Client {
+	tok, err := os.ReadFile(filepath.Join(home, "token"))
+	check(err)
+	c, err := client.New("unix://"+filepath.Join(home, "burst.sock"), strings.TrimSpace(string(tok)))
+	check(err)
+	return c
+}
 
 func main() {
 	bin := flag.String("burst", "", "burst binary (default: build one)")
@@ -56,16 +71,30 @@ func main() {
 		mustRun(burst("run", "--", "true"))
 	}
 
-	var tBurst, tShell []time.Duration
+	cl := apiClient(home)
+	ctx := context.Background()
+	var tBurst, tShell, tVersion, tAPI []time.Duration
 	for i := 0; i < *n; i++ {
 		tBurst = append(tBurst, timed(burst("run", "--", "true")))
 		tShell = append(tShell, timed(exec.Command("sh", "-c", "true")))
+		tVersion = append(tVersion, timed(burst("version")))
+		s := time.Now()
+		j, err := cl.Submit(ctx, &burstapi.JobSpec{Argv: []string{"true"}})
+		check(err)
+		_, err = cl.Wait(ctx, j.ID)
+		check(err)
+		tAPI = append(tAPI, time.Since(s))
 	}
 	mb, ms := median(tBurst), median(tShell)
 	fmt.Printf("latency (%d runs each, interleaved)\n", *n)
-	fmt.Printf("  %-28s median %7.2f ms   p90 %7.2f ms\n", "burst run -- true", ms2(mb), ms2(pct(tBurst, 90)))
-	fmt.Printf("  %-28s median %7.2f ms   p90 %7.2f ms\n", "sh -c true", ms2(ms), ms2(pct(tShell, 90)))
-	fmt.Printf("  ratio burst/sh: %.1fx   (goal: burst median <= 15 ms)\n\n", float64(mb)/float64(ms))
+	row := func(name string, d []time.Duration) {
+		fmt.Printf("  %-34s median %7.2f ms   p90 %7.2f ms\n", name, ms2(median(d)), ms2(pct(d, 90)))
+	}
+	row("burst run -- true", tBurst)
+	row("sh -c true", tShell)
+	row("burst version (binary start only)", tVersion)
+	row("Go client: submit + wait (in-proc)", tAPI)
+	fmt.Printf("  ratio burst run / sh: %.1fx   (goal: burst run median <= 15 ms)\n\n", float64(mb)/float64(ms))
 
 	start := time.Now()
 	ids := make([]string, 0, *submit)
