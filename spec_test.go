@@ -1,0 +1,116 @@
+package burst
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestParseMem(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"512M", 512 << 20, true}, {"8G", 8 << 30, true}, {"8g", 8 << 30, true}, {"1.5G", 3 << 29, true},
+		{"100", 100 << 20, true}, {"64K", 64 << 10, true}, {"2T", 2 << 40, true}, {"1GB", 1 << 30, true},
+		{"1GiB", 1 << 30, true}, {" 4G ", 4 << 30, true},
+		{"12Q", 0, false}, {"", 0, false}, {"-1G", 0, false}, {"G", 0, false}, {"B", 0, false},
+		{"1e400G", 0, false}, {"NaN", 0, false}, {"abc", 0, false},
+	} {
+		got, err := ParseMem(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseMem(%q) = %d, %v; want %d, ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestParseTimeLimit(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"10m", 10 * time.Minute, true}, {"90s", 90 * time.Second, true}, {"1h30m", 90 * time.Minute, true},
+		{"90", 90 * time.Minute, true}, {"5:30", 5*time.Minute + 30*time.Second, true},
+		{"1:30:00", 90 * time.Minute, true}, {"2-00:00:00", 48 * time.Hour, true}, {"1-12", 36 * time.Hour, true},
+		{"1-2:30", 26*time.Hour + 30*time.Minute, true}, {"0", 0, true}, {"infinite", 0, true}, {"UNLIMITED", 0, true},
+		{"banana", 0, false}, {"", 0, false}, {"-5m", 0, false}, {"1:2:3:4", 0, false}, {"1-", 0, false},
+		{"x-1", 0, false}, {"1::2", 0, false}, {"+5", 0, false},
+	} {
+		got, err := ParseTimeLimit(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseTimeLimit(%q) = %v, %v; want %v, ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestSpecDefaultsAndValidate(t *testing.T) {
+	s := JobSpec{Argv: []string{"/usr/bin/python3", "fit.py"}}
+	s.Defaults()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "python3" || s.Project != "default" || s.Resources.CPUs != 1 || s.Tasks != 1 || s.Kind != KindRun {
+		t.Errorf("defaults: %+v", s)
+	}
+	for _, bad := range []JobSpec{
+		{},
+		{Argv: []string{"x"}, Resources: Resources{CPUs: -1}},
+		{Argv: []string{"x"}, Resources: Resources{GPUs: -1}},
+		{Argv: []string{"x"}, Resources: Resources{MemBytes: -1}},
+		{Argv: []string{"x"}, Project: "no spaces"},
+		{Argv: []string{"x"}, Retries: -2},
+	} {
+		b := bad
+		b.Defaults()
+		if err := b.Validate(); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+}
+
+// FuzzJobSpec feeds the API's submit body through decoding, defaults and
+// validation: nothing may panic, and what validates has at least one CPU,
+// one task and a command.
+func FuzzJobSpec(f *testing.F) {
+	f.Add(`{"argv":["true"]}`)
+	f.Add(`{"argv":["sh","-c","exit 3"],"resources":{"cpus":2,"mem_bytes":1073741824,"gpus":1,"time_limit_s":60}}`)
+	f.Add(`{"script":"#!/bin/sh\necho hi\n","batch":{"ntasks":2}}`)
+	f.Add(`{"argv":[],"resources":{"cpus":-5}}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		var s JobSpec
+		if json.Unmarshal([]byte(body), &s) != nil {
+			return
+		}
+		s.Defaults()
+		if s.Validate() != nil {
+			return
+		}
+		if s.Resources.CPUs < 1 || s.Tasks < 1 || (len(s.Argv) == 0 && s.Script == "") {
+			t.Fatalf("validated a spec it should not have: %+v", s)
+		}
+	})
+}
+
+func FuzzParseMem(f *testing.F) {
+	for _, s := range []string{"512M", "8G", "1.5T", "100", "12Q", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseMem(s); err == nil && v < 0 {
+			t.Fatalf("ParseMem(%q) = %d", s, v)
+		}
+	})
+}
+
+func FuzzParseTimeLimit(f *testing.F) {
+	for _, s := range []string{"10m", "1:30:00", "2-00:00:00", "90", "banana"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseTimeLimit(s); err == nil && v < 0 {
+			t.Fatalf("ParseTimeLimit(%q) = %v", s, v)
+		}
+	})
+}
