@@ -11,11 +11,11 @@ type Job struct {
 	Kind        string     `json:"kind"`
 	State       State      `json:"state"`
 	ExitCode    *int       `json:"exit_code"`
-	Reason      string     `json:"reason,omitempty"`
+	Reason      string     `json:"reason"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`
-	TimeLimitS  int64      `json:"time_limit_s,omitempty"`
+	TimeLimitS  int64      `json:"time_limit_s"`
 	SubmittedAt time.Time  `json:"submitted_at"`
 	StartedAt   *time.Time `json:"started_at"`
 	EndedAt     *time.Time `json:"ended_at"`
@@ -49,8 +49,8 @@ type Task struct {
 	Machine     string     `json:"machine,omitempty"`
 	PID         int        `json:"pid,omitempty"`
 	ExitCode    *int       `json:"exit_code"`
-	Signal      int        `json:"signal,omitempty"`
-	Reason      string     `json:"reason,omitempty"`
+	Signal      int        `json:"signal"`
+	Reason      string     `json:"reason"`
 	GPUIDs      []int      `json:"gpu_ids,omitempty"`
 	StartedAt   *time.Time `json:"started_at"`
 	EndedAt     *time.Time `json:"ended_at"`

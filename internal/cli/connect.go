@@ -103,11 +103,16 @@ func autostart(ctx context.Context, h home.Home, stderr io.Writer) (*client.Clie
 		}
 		select {
 		case <-exited:
-			// Another CLI may have won the race to start one.
-			if c := tryLocal(ctx, h); c != nil {
-				return c, nil
+			exited = nil
+			// Another CLI may have won the race to start one: it holds the
+			// lock and will answer soon. Anything else is a real failure.
+			tail := logTail(h.ServerLog(), before)
+			if !strings.Contains(tail, "already running") {
+				if c := tryLocal(ctx, h); c != nil {
+					return c, nil
+				}
+				return nil, usage("the server could not start: %s", tail)
 			}
-			return nil, usage("the server could not start: %s", logTail(h.ServerLog(), before))
 		case <-deadline:
 			return nil, errors.New("the server did not answer within 20 s: see " + h.ServerLog())
 		case <-ctx.Done():

@@ -55,6 +55,11 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return usage("--cpus %d: ask for at least 1 CPU", f.cpus)
 		}
 		spec.Resources.CPUs = f.cpus
+		if b := spec.Batch; b != nil && ch("cpus") {
+			// On a batch script --cpus is sbatch's -c: CPUs per Slurm task.
+			b.CPUsPerTask = f.cpus
+			spec.Resources.CPUs = max(1, b.NTasks) * f.cpus
+		}
 	}
 	if ch("mem") {
 		m, err := burst.ParseMem(f.mem)

@@ -126,13 +126,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.st, err = store.Open(h.DB()); err != nil {
 		return nil, err
 	}
-	if err := s.listen(cfg.Port); err != nil {
+	// The port first, so that a taken port fails fast; the socket last, so
+	// that a CLI never finds a half-started server there.
+	if err := s.listenTCP(cfg.Port); err != nil {
 		return nil, err
 	}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
 	s.ensureLocalMachine()
+	if err := s.listenUnix(); err != nil {
+		return nil, err
+	}
 	s.serve(ctx)
 	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
 	if err := os.WriteFile(h.ServerInfo(), append(info, '\n'), 0o600); err != nil {
@@ -143,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) listen(port int) error {
+func (s *Server) listenUnix() error {
 	sock := s.home.Socket()
 	os.Remove(sock) // stale from a dead server; we hold the lock
 	ul, err := net.Listen("unix", sock)
@@ -152,6 +157,10 @@ func (s *Server) listen(port int) error {
 	}
 	os.Chmod(sock, 0o600)
 	s.unixLn = ul
+	return nil
+}
+
+func (s *Server) listenTCP(port int) error {
 	try := port
 	if port < 0 {
 		try = DefaultPort

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// burstBin is the binary under test, built once by TestMain.
+var burstBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	if runtime.GOOS != "linux" {
+		fmt.Println("e2e: skipped: the suite inspects /proc and process groups and needs Linux")
+		return 0
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "burst-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	burstBin = filepath.Join(dir, "burst")
+	// The binary is built normally (no -race), whatever flags the tests got.
+	build := exec.Command("go", "build", "-o", burstBin, "./cmd/burst")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/burst in %s: %v\n%s", root, err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// moduleRoot is the directory of burst's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err == nil {
+		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
+			return filepath.Dir(mod), nil
+		}
+	}
+	// Fall back on the layout: this package lives in <root>/e2e.
+	abs, aerr := filepath.Abs("..")
+	if aerr != nil {
+		return "", aerr
+	}
+	if _, serr := os.Stat(filepath.Join(abs, "go.mod")); serr != nil {
+		return "", fmt.Errorf("cannot find the module root (go env GOMOD: %v; ../go.mod: %v)", err, serr)
+	}
+	return abs, nil
+}
