@@ -56,12 +56,9 @@ func TestBadInput(t *testing.T) {
 	} else {
 		cases = append(cases, tc{"--gpus 1 without a GPU", []string{"run", "--gpus", "1", "--", "true"}, []string{"GPU", "--gpus"}})
 	}
-	if os.Geteuid() == 0 {
-		t.Log("NOTE: running as root, which can read a chmod 000 file: the unreadable-script case is not tested " +
-			"(the directory case stands in for an unreadable path)")
-	} else {
+	if os.Geteuid() != 0 {
 		cases = append(cases, tc{"script without read permission", []string{"run", noread}, []string{noread, "permission"}})
-	}
+	} // as root, TestUnreadableScriptAsAnotherUser covers it
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -86,5 +83,59 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("a job was accepted: %d jobs, want %d", n, before)
 			}
 		})
+	}
+}
+
+// TestUnreadableScriptAsAnotherUser runs the CLI as user nobody (root can
+// read any file, and CI runs as root) on a script it may not read: exit 2,
+// a message naming the file and the fix, and nothing submitted (the CLI
+// fails before it looks for a server).
+func TestUnreadableScriptAsAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: the unreadable-script case runs in TestBadInput instead")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is needed to run the CLI as another user: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "be2e-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "burst")
+	data, err := os.ReadFile(burstBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, bin, string(data), 0o755)
+	script := filepath.Join(dir, "secret.sh")
+	writeFile(t, script, "#!/bin/sh\necho hi\n", 0o000)
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "run", script)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "BURST_HOME=" + filepath.Join(dir, "home")}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if code != 2 || stdout.String() != "" || strings.Contains(msg, "\n") {
+		t.Fatalf("want exit 2 and one line on stderr; got exit %d, stdout %q, stderr %q", code, stdout.String(), msg)
+	}
+	for _, w := range []string{script, "permission"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q should mention %q", msg, w)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "home", "state.db")); err == nil {
+		t.Errorf("a server was started for a script that could not be read")
 	}
 }
