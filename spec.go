@@ -53,6 +53,40 @@ type JobSpec struct {
 	// Batch is set for jobs submitted as #SBATCH scripts: the task then gets
 	// the SLURM_* variables such scripts read.
 	Batch *BatchOptions `json:"batch,omitempty"`
+	// Map, when set, makes this a map: one task per input tuple.
+	Map *MapSpec `json:"map,omitempty"`
+	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;
+	// #SBATCH --array's %N).
+	MaxRunning int `json:"max_running,omitempty"`
+}
+
+// MapSpec is a command template run once per input tuple: the cartesian
+// product of Sources, the last varying fastest (GNU parallel's order).
+type MapSpec struct {
+	Template []string   `json:"template"`
+	Sources  [][]string `json:"sources,omitempty"` // stored apart from the spec; absent when read back
+	Shell    bool       `json:"shell,omitempty"`   // run through sh -c with inputs shell-quoted
+	// Array marks a Slurm job array: the single source holds the array
+	// indices, given to each task as SLURM_ARRAY_TASK_ID, not as arguments.
+	Array bool `json:"array,omitempty"`
+	// MaxFailures stops the map once more tasks than this failed:
+	// MaxFailures if > 0, else MaxFailuresPct percent of the tasks if > 0.
+	MaxFailures    int     `json:"max_failures,omitempty"`
+	MaxFailuresPct float64 `json:"max_failures_pct,omitempty"`
+}
+
+// FailureLimit is how many failed tasks a map of n tasks tolerates; -1 means
+// no limit.
+func (m *MapSpec) FailureLimit(n int) int {
+	switch {
+	case m == nil:
+		return -1
+	case m.MaxFailures > 0:
+		return m.MaxFailures
+	case m.MaxFailuresPct > 0:
+		return int(m.MaxFailuresPct * float64(n) / 100)
+	}
+	return -1
 }
 
 // BatchOptions keeps the Slurm-level facts of a batch script that burst
@@ -80,12 +114,17 @@ func (s *JobSpec) Defaults() {
 	if s.Tasks == 0 {
 		s.Tasks = 1
 	}
+	if s.Map != nil {
+		s.Kind = KindMap
+	}
 	if s.Name == "" {
 		switch {
 		case s.ScriptRef != "":
 			s.Name = baseName(s.ScriptRef)
 		case len(s.Argv) > 0:
 			s.Name = baseName(s.Argv[0])
+		case s.Map != nil && len(s.Map.Template) > 0:
+			s.Name = baseName(s.Map.Template[0])
 		}
 	}
 }
@@ -93,9 +132,25 @@ func (s *JobSpec) Defaults() {
 // Validate checks a spec after Defaults. Errors are written for people and
 // name the fix.
 func (s *JobSpec) Validate() error {
+	if s.Map != nil {
+		if len(s.Map.Template) == 0 && s.Script == "" {
+			return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
+		}
+		if s.Map.MaxFailures < 0 || s.Map.MaxFailuresPct < 0 || s.Map.MaxFailuresPct > 100 {
+			return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+		}
+		if s.MaxRunning < 0 {
+			return errors.New("max running must not be negative")
+		}
+		return s.validateCommon()
+	}
 	if len(s.Argv) == 0 && s.Script == "" {
 		return errors.New("no command given: put it after --, e.g. `burst run -- python3 fit.py`")
 	}
+	return s.validateCommon()
+}
+
+func (s *JobSpec) validateCommon() error {
 	if s.Resources.CPUs < 1 {
 		return fmt.Errorf("--cpus %d: ask for at least 1 CPU", s.Resources.CPUs)
 	}

@@ -155,10 +155,14 @@ func (c *Client) Jobs(ctx context.Context, q JobsQuery) ([]burst.Job, error) {
 	return out, c.do(ctx, "GET", "/v1/jobs?"+v.Encode(), nil, &out)
 }
 
-// Tasks lists a job's tasks from index from (at most limit).
-func (c *Client) Tasks(ctx context.Context, id int64, from, limit int) ([]burst.Task, error) {
+// Tasks lists a job's tasks from index from (at most limit); with states,
+// only the tasks in those states.
+func (c *Client) Tasks(ctx context.Context, id int64, from, limit int, states ...burst.State) ([]burst.Task, error) {
 	var out []burst.Task
 	p := fmt.Sprintf("/v1/jobs/%d/tasks?from=%d&limit=%d", id, from, limit)
+	for _, s := range states {
+		p += "&state=" + url.QueryEscape(string(s))
+	}
 	return out, c.do(ctx, "GET", p, nil, &out)
 }
 
@@ -210,4 +214,30 @@ func (c *Client) Logs(ctx context.Context, id int64, q LogsQuery, w io.Writer) e
 func (c *Client) Machines(ctx context.Context) ([]burst.Machine, error) {
 	var out []burst.Machine
 	return out, c.do(ctx, "GET", "/v1/machines", nil, &out)
+}
+
+// Results lists a job's tasks in input order from index from (at most
+// limit), with their inputs; inline adds each task's stdout (up to 1 MiB).
+func (c *Client) Results(ctx context.Context, id int64, from, limit int, inline bool) ([]Result, error) {
+	var out []Result
+	p := fmt.Sprintf("/v1/jobs/%d/results?from=%d&limit=%d&inline=%t", id, from, limit, inline)
+	return out, c.do(ctx, "GET", p, nil, &out)
+}
+
+// Output copies the stdout of a job's tasks to w in input order from task
+// from; with follow it waits for each task to end, up to the last.
+func (c *Client) Output(ctx context.Context, id int64, from int, follow bool, w io.Writer) error {
+	resp, err := c.request(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/output?from=%d&follow=%t", id, from, follow), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// Resume queues again every task of a finished job that did not succeed.
+func (c *Client) Resume(ctx context.Context, id int64) (*burst.Job, error) {
+	var j burst.Job
+	return &j, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/resume", id), nil, &j)
 }

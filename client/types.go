@@ -31,18 +31,28 @@ type TaskRef struct {
 	Attempt int   `json:"attempt"`
 }
 
+// JobContext is what all tasks of a job share; a lease carries it once per
+// job rather than once per task.
+type JobContext struct {
+	Env        []string `json:"env"`
+	Dir        string   `json:"dir"`
+	Script     string   `json:"script,omitempty"` // batch script text: written to a file and run with the task's argv as arguments
+	CPUs       int      `json:"cpus"`
+	MemBytes   int64    `json:"mem_bytes,omitempty"`
+	TimeLimitS int64    `json:"time_limit_s,omitempty"`
+}
+
 // Assignment is a task handed to an agent to run.
 type Assignment struct {
 	TaskRef
-	Argv       []string `json:"argv"`
-	Script     string   `json:"script,omitempty"` // batch script text: write it to a file and run it with Argv as arguments
-	Env        []string `json:"env"`
-	Dir        string   `json:"dir"`
-	Stdout     string   `json:"stdout"`
-	Stderr     string   `json:"stderr"`
-	MemBytes   int64    `json:"mem_bytes,omitempty"`
-	TimeLimitS int64    `json:"time_limit_s,omitempty"`
-	GPUIDs     []int    `json:"gpu_ids,omitempty"`
+	Argv    []string `json:"argv"`
+	TaskEnv []string `json:"task_env"` // added to (and overriding) the job's Env
+	Stdout  string   `json:"stdout"`
+	Stderr  string   `json:"stderr"`
+	GPUIDs  []int    `json:"gpu_ids,omitempty"`
+	// Queued (prefetched) tasks start when the agent's free resources allow,
+	// in the order given; the others start at once.
+	Queued bool `json:"queued,omitempty"`
 }
 
 // TaskEvent is what an agent reports about a task: that it started, or how
@@ -69,7 +79,8 @@ const (
 	EventExited  = "exited"
 )
 
-// RunningTask is a task an agent runs, with the identity of its process.
+// RunningTask is a task an agent holds, with the identity of its process
+// (PID 0: queued at the agent, not started yet).
 type RunningTask struct {
 	TaskRef
 	PID      int    `json:"pid"`
@@ -111,10 +122,11 @@ type Lease struct {
 
 // Leased is work for an agent.
 type Leased struct {
-	Seq    uint64       `json:"seq,omitempty"` // acknowledge it in the next Lease
-	Tasks  []Assignment `json:"tasks"`
-	Cancel []TaskRef    `json:"cancel"`
-	Exit   bool         `json:"exit,omitempty"` // the server wants this agent to stop
+	Seq    uint64                `json:"seq,omitempty"` // acknowledge it in the next Lease
+	Jobs   map[int64]*JobContext `json:"jobs,omitempty"`
+	Tasks  []Assignment          `json:"tasks"`
+	Cancel []TaskRef             `json:"cancel"`
+	Exit   bool                  `json:"exit,omitempty"` // the server wants this agent to stop
 }
 
 // Report carries task events from an agent.
@@ -122,4 +134,17 @@ type Report struct {
 	Machine string      `json:"machine"`
 	BootID  string      `json:"boot_id"`
 	Events  []TaskEvent `json:"events"`
+}
+
+// Result is one task of a job in input order: its inputs and how it ended.
+type Result struct {
+	Index    int         `json:"index"`
+	Input    []string    `json:"input"`
+	State    burst.State `json:"state"`
+	Attempt  int         `json:"attempt"`
+	ExitCode *int        `json:"exit_code"`
+	Reason   string      `json:"reason"`
+	Stdout   string      `json:"stdout_path"`
+	Stderr   string      `json:"stderr_path"`
+	Output   *string     `json:"stdout,omitempty"` // with inline=true: the task's stdout (up to 1 MiB)
 }

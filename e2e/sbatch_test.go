@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -92,21 +93,42 @@ func TestSbatchScript(t *testing.T) {
 		}
 	})
 
-	t.Run("array_not_supported", func(t *testing.T) {
+	t.Run("array_runs_as_map", func(t *testing.T) {
 		h := h.sub(t)
-		arr := strings.Replace(sbatchScript, "#SBATCH -J myname\n", "#SBATCH -J myname\n#SBATCH --array=0-3\n", 1)
+		arr := "#!/bin/sh\n#SBATCH -J arr\n#SBATCH --array=0-6:2%2\n#SBATCH --output=out-%A_%a.txt\n" +
+			"echo \"task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID\"\n"
 		sub := filepath.Join(dir, "arr")
 		os.Mkdir(sub, 0o755)
-		writeFile(t, filepath.Join(sub, "script.sh"), arr, 0o755)
-		r := h.runIn(sub, "run", "script.sh")
-		if r.code != 2 {
-			t.Errorf("want exit 2:\n%s", r)
+		writeFile(t, filepath.Join(sub, "array.sh"), arr, 0o755)
+		r := h.runIn(sub, "run", "-d", "array.sh")
+		if r.code != 0 {
+			t.Fatalf("want exit 0:\n%s", r)
 		}
-		if !strings.Contains(r.stderr, "not supported yet") || !strings.Contains(r.stderr, "--array") {
-			t.Errorf("want a clear \"--array ... not supported yet\" message:\n%s", r)
+		id := strings.TrimSpace(r.stdout)
+		h.mustRun("wait", id)
+		for _, a := range []string{"0", "2", "4", "6"} {
+			b, err := os.ReadFile(filepath.Join(sub, "out-"+id+"_"+a+".txt"))
+			if err != nil {
+				t.Fatalf("array task %s wrote no output file: %v", a, err)
+			}
+			if want := "task " + a + " of " + id + "\n"; string(b) != want {
+				t.Errorf("out-%s_%s.txt = %q, want %q", id, a, b, want)
+			}
 		}
-		if _, err := os.Stat(filepath.Join(sub, "out-3.txt")); err == nil {
-			t.Errorf("an array script was run anyway")
+		var job struct {
+			Kind  string `json:"kind"`
+			Tasks struct {
+				Total, Succeeded int
+			} `json:"tasks"`
+			Spec struct {
+				MaxRunning int `json:"max_running"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal([]byte(h.mustRun("show", id, "-o", "json").stdout), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.Kind != "map" || job.Tasks.Total != 4 || job.Tasks.Succeeded != 4 || job.Spec.MaxRunning != 2 {
+			t.Errorf("array job: %+v", job)
 		}
 	})
 }

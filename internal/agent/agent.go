@@ -6,13 +6,18 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -35,6 +40,13 @@ type Config struct {
 type running struct {
 	ref  client.TaskRef
 	task *runner.Task
+	ctx  *client.JobContext
+}
+
+// queued is a prefetched task waiting for this machine's resources.
+type queued struct {
+	as  client.Assignment
+	ctx *client.JobContext
 }
 
 type key struct {
@@ -48,6 +60,8 @@ type Agent struct {
 
 	mu      sync.Mutex
 	running map[key]*running
+	queue   []queued // prefetched tasks, started in order as resources free up
+	used    burst.Resources
 	events  []seqEvent
 	seq     uint64
 	bootID  string
@@ -148,7 +162,7 @@ func (a *Agent) setBoot(b string) {
 func (a *Agent) idle() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.running) == 0
+	return len(a.running) == 0 && len(a.queue) == 0
 }
 
 func (a *Agent) register(ctx context.Context) error {
@@ -159,6 +173,9 @@ func (a *Agent) register(ctx context.Context) error {
 	}
 	for _, rt := range a.running {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID(), PIDStart: rt.task.StartTicks()})
+	}
+	for _, q := range a.queue {
+		r.Running = append(r.Running, client.RunningTask{TaskRef: q.as.TaskRef})
 	}
 	var upTo uint64
 	for _, e := range a.events {
@@ -171,13 +188,9 @@ func (a *Agent) register(ctx context.Context) error {
 		return err
 	}
 	a.dropEvents(upTo)
-	a.mu.Lock()
 	for _, ref := range reg.Kill {
-		if rt := a.running[key{ref.Job, ref.Index}]; rt != nil && rt.ref.Attempt == ref.Attempt {
-			rt.task.Cancel()
-		}
+		a.cancel(ref)
 	}
-	a.mu.Unlock()
 	a.cfg.Log.Info("registered", "machine", a.cfg.Machine, "running", len(r.Running), "reported", len(r.Events))
 	a.setBoot(reg.BootID)
 	return nil
@@ -185,29 +198,87 @@ func (a *Agent) register(ctx context.Context) error {
 
 func (a *Agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
-		a.mu.Lock()
-		rt := a.running[key{ref.Job, ref.Index}]
-		a.mu.Unlock()
-		if rt != nil && rt.ref.Attempt == ref.Attempt {
-			rt.task.Cancel()
-		}
+		a.cancel(ref)
 	}
 	for _, as := range l.Tasks {
-		a.mu.Lock()
-		rt := a.running[key{as.Job, as.Index}]
-		a.mu.Unlock()
-		if rt != nil && rt.ref.Attempt == as.Attempt {
-			continue // handed out again: it already runs here
+		ctx := l.Jobs[as.Job]
+		if ctx == nil {
+			a.failed(as.TaskRef, "the server sent no job context for this task")
+			continue
 		}
-		a.start(as)
+		a.mu.Lock()
+		k := key{as.Job, as.Index}
+		if rt := a.running[k]; rt != nil && rt.ref.Attempt == as.Attempt || a.queuedAt(as.TaskRef) >= 0 {
+			a.mu.Unlock()
+			continue // handed out again: it is already here
+		}
+		if as.Queued {
+			a.queue = append(a.queue, queued{as, ctx})
+			a.mu.Unlock()
+			continue
+		}
+		a.mu.Unlock()
+		a.start(as, ctx)
+	}
+	a.pump()
+}
+
+// cancel stops a running task, or drops a queued one (reporting it
+// cancelled).
+func (a *Agent) cancel(ref client.TaskRef) {
+	a.mu.Lock()
+	if i := a.queuedAt(ref); i >= 0 {
+		a.queue = append(a.queue[:i], a.queue[i+1:]...)
+		now := time.Now().UTC()
+		a.appendEvent(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled,
+			Reason: "cancelled before it started", EndedAt: &now})
+		a.mu.Unlock()
+		a.wakeReporter()
+		return
+	}
+	rt := a.running[key{ref.Job, ref.Index}]
+	a.mu.Unlock()
+	if rt != nil && rt.ref.Attempt == ref.Attempt {
+		rt.task.Cancel()
 	}
 }
 
-func (a *Agent) start(as client.Assignment) {
+// queuedAt is the position of ref in the queue, or -1; a.mu must be held.
+func (a *Agent) queuedAt(ref client.TaskRef) int {
+	for i, q := range a.queue {
+		if q.as.TaskRef == ref {
+			return i
+		}
+	}
+	return -1
+}
+
+// pump starts queued tasks, in order, while they fit in what is free.
+func (a *Agent) pump() {
+	for {
+		a.mu.Lock()
+		if len(a.queue) == 0 {
+			a.mu.Unlock()
+			return
+		}
+		q := a.queue[0]
+		need := burst.Resources{CPUs: q.ctx.CPUs, MemBytes: q.ctx.MemBytes}
+		free := burst.Resources{CPUs: a.cfg.Res.CPUs - a.used.CPUs, MemBytes: a.cfg.Res.MemBytes - a.used.MemBytes}
+		if a.used.CPUs > 0 && !need.Fits(free) {
+			a.mu.Unlock()
+			return
+		}
+		a.queue = a.queue[1:]
+		a.mu.Unlock()
+		a.start(q.as, q.ctx)
+	}
+}
+
+func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 	argv := as.Argv
 	script := ""
-	if as.Script != "" {
-		path, err := a.writeScript(as)
+	if ctx.Script != "" {
+		path, err := a.writeScript(as.TaskRef, ctx.Script)
 		if err != nil {
 			a.failed(as.TaskRef, "cannot write the batch script: "+err.Error())
 			return
@@ -216,8 +287,8 @@ func (a *Agent) start(as client.Assignment) {
 		argv = append([]string{path}, as.Argv...)
 	}
 	t, err := runner.Start(runner.Spec{
-		Argv: argv, Env: as.Env, Dir: as.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
-		MemBytes: as.MemBytes, TimeLimit: time.Duration(as.TimeLimitS) * time.Second,
+		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		MemBytes: ctx.MemBytes, TimeLimit: time.Duration(ctx.TimeLimitS) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 	})
 	if err != nil {
@@ -225,10 +296,11 @@ func (a *Agent) start(as client.Assignment) {
 		return
 	}
 	now := time.Now().UTC()
-	rt := &running{ref: as.TaskRef, task: t}
-	mark := a.markRunning(as.TaskRef, t)
+	rt := &running{ref: as.TaskRef, task: t, ctx: ctx}
 	a.mu.Lock()
 	a.running[key{as.Job, as.Index}] = rt
+	a.used.CPUs += ctx.CPUs
+	a.used.MemBytes += ctx.MemBytes
 	a.appendEvent(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
 	a.mu.Unlock()
 	a.wakeReporter()
@@ -240,54 +312,28 @@ func (a *Agent) start(as client.Assignment) {
 		if cur := a.running[key{as.Job, as.Index}]; cur == rt {
 			delete(a.running, key{as.Job, as.Index})
 		}
+		a.used.CPUs -= ctx.CPUs
+		a.used.MemBytes -= ctx.MemBytes
 		a.appendEvent(exitEvent(as.TaskRef, res))
 		a.mu.Unlock()
 		a.wakeReporter()
-		if mark != "" {
-			os.Remove(mark)
-		}
+		a.pump()
 		if script != "" {
 			os.Remove(script)
 		}
 	}()
 }
 
-// markRunning records a started task's pid and start time in a file, so
-// that an agent starting after this one died can kill what it left behind.
-func (a *Agent) markRunning(ref client.TaskRef, t *runner.Task) string {
-	dir := filepath.Join(a.cfg.WorkDir, "running")
-	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d", ref.Job, ref.Index, ref.Attempt))
-	data := fmt.Sprintf("%d %d\n", t.PID(), t.StartTicks())
-	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-		if os.MkdirAll(dir, 0o700) != nil || os.WriteFile(path, []byte(data), 0o600) != nil {
-			return ""
+// mergeEnv is base with extra's variables added or replacing base's.
+func mergeEnv(base, extra []string) []string {
+	out := make([]string, 0, len(base)+len(extra))
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, k+"=") }) {
+			out = append(out, kv)
 		}
 	}
-	return path
-}
-
-// killLeftovers kills the process groups of tasks that a previous agent for
-// this machine started and did not see end (it died), identified by pid and
-// start time. Their server marks them lost and runs them again.
-func (a *Agent) killLeftovers() {
-	dir := filepath.Join(a.cfg.WorkDir, "running")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		path := filepath.Join(dir, e.Name())
-		var pid int
-		var start uint64
-		if b, err := os.ReadFile(path); err == nil {
-			if _, err := fmt.Sscan(string(b), &pid, &start); err == nil && pid > 0 {
-				if runner.KillGroup(pid, start) == nil {
-					a.cfg.Log.Info("killed a task left behind by a previous agent", "task", e.Name(), "pid", pid)
-				}
-			}
-		}
-		os.Remove(path)
-	}
+	return append(out, extra...)
 }
 
 func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
@@ -310,13 +356,13 @@ func (a *Agent) failed(ref client.TaskRef, reason string) {
 	a.emit(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Failed, Reason: reason, StartedAt: &now, EndedAt: &now})
 }
 
-func (a *Agent) writeScript(as client.Assignment) (string, error) {
+func (a *Agent) writeScript(ref client.TaskRef, text string) (string, error) {
 	dir := filepath.Join(a.cfg.WorkDir, "scripts")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d.sh", as.Job, as.Index, as.Attempt))
-	return path, os.WriteFile(path, []byte(as.Script), 0o700)
+	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d.sh", ref.Job, ref.Index, ref.Attempt))
+	return path, os.WriteFile(path, []byte(text), 0o700)
 }
 
 func (a *Agent) emit(ev client.TaskEvent) {
@@ -349,6 +395,9 @@ func (a *Agent) dropEvents(upTo uint64) {
 	a.events = append(a.events[:0:0], a.events[i:]...)
 }
 
+// reportLinger is how long a busy agent gathers events into one report.
+const reportLinger = 5 * time.Millisecond
+
 // reportLoop sends events as they come; events that pile up while a report
 // is in flight go together in the next one.
 func (a *Agent) reportLoop(ctx context.Context) {
@@ -357,6 +406,20 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-a.evWake:
+		}
+		// With tasks queued here (a map of short tasks) the server has
+		// work in hand: gathering a few milliseconds of events into one
+		// report saves it a transaction per task. A lone task is reported
+		// at once.
+		a.mu.Lock()
+		busy := len(a.queue) > 0
+		a.mu.Unlock()
+		if busy {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(reportLinger):
+			}
 		}
 		for {
 			a.mu.Lock()
@@ -397,6 +460,36 @@ func (a *Agent) reportLoop(ctx context.Context) {
 				return
 			case <-time.After(200 * time.Millisecond):
 			}
+		}
+	}
+}
+
+// killLeftovers kills what tasks of a previous agent for this machine left
+// running (that agent died: nobody waits for them, and their server runs
+// them again). Every task carries BURST_AGENT=<this agent's work dir> in its
+// environment, so they are found in /proc at no cost per task.
+func (a *Agent) killLeftovers() {
+	marker := []byte("\x00BURST_AGENT=" + a.cfg.WorkDir + "\x00")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), marker) {
+			continue
+		}
+		pgid, err := syscall.Getpgid(pid)
+		if err != nil || pgid == syscall.Getpgrp() {
+			continue
+		}
+		if syscall.Kill(-pgid, syscall.SIGKILL) == nil {
+			a.cfg.Log.Info("killed a task left behind by a previous agent", "pid", pid, "pgid", pgid)
 		}
 	}
 }

@@ -56,6 +56,7 @@ another machine or allocation.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			defer startProfile("agent")()
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: agent.Detect(ctx),
 				WorkDir: filepath.Join(h.Agents(), machine),

@@ -74,6 +74,8 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -d -- sleep 100
   burst run job.sbatch
+  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
+  burst results 13
   burst jobs
   burst logs 12 -f`,
 		SilenceUsage:  true,
@@ -84,7 +86,7 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage("%v (see `%s --help`)", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(), newCancelCmd(), newWaitCmd(),
+	root.AddCommand(newRunCmd(), newMapCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(), newCancelCmd(), newWaitCmd(),
 		newServerCmd(), newAgentCmd(), newVersionCmd())
 	return root
 }

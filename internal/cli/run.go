@@ -240,6 +240,9 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
 		return nil
 	}
+	if spec.Map != nil { // a job array runs as a map
+		return followMap(ctx, c, &conn{c: cl, stderr: stderr}, job, true, false)
+	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
 	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID)
 }

@@ -51,6 +51,7 @@ and the next server picks them up.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			defer startProfile("server")()
 			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil))
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Log: log})
 			if err != nil {

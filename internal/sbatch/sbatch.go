@@ -85,9 +85,22 @@ func Parse(path string, data []byte) (*Script, error) {
 // --mem-per-cpu × CPUs; a relative --chdir is resolved against spec.Workdir
 // (the submit directory); stderr goes where stdout goes unless --error is set,
 // as in sbatch; spec.Env is filtered by --export as sbatch does.
+//
+// A job array (--array) becomes a map over the array's indices: one task per
+// index, given to the script as SLURM_ARRAY_TASK_ID, with --array's %N as
+// the cap on tasks running at once.
 func (s *Script) Apply(spec *burst.JobSpec) error {
 	if s.Array != "" {
-		return fmt.Errorf("%s: #SBATCH --array is not supported yet: job arrays arrive with `burst map`; remove the line or run the script once per index", s.Path)
+		idx, throttle, err := ParseArray(s.Array)
+		if err != nil {
+			return fmt.Errorf("%s: #SBATCH --array: %v", s.Path, err)
+		}
+		src := make([]string, len(idx))
+		for i, v := range idx {
+			src[i] = strconv.Itoa(v)
+		}
+		spec.Map = &burst.MapSpec{Array: true, Sources: [][]string{src}}
+		spec.MaxRunning = throttle
 	}
 	cpus := max(1, s.NTasks) * max(1, s.CPUsPerTask)
 	mem := s.MemBytes

@@ -374,18 +374,19 @@ func TestApplyExport(t *testing.T) {
 }
 
 func TestApplyArray(t *testing.T) {
-	s, err := Parse(path, script("#SBATCH --array=0-9", "#SBATCH -c 4"))
+	s, err := Parse(path, script("#SBATCH --array=0-9:3%2", "#SBATCH -c 4"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := burst.JobSpec{Name: "keep"}
-	err = s.Apply(&spec)
-	want := "job.sbatch: #SBATCH --array is not supported yet: job arrays arrive with `burst map`; remove the line or run the script once per index"
-	if err == nil || err.Error() != want {
-		t.Fatalf("Apply error = %v, want %q", err, want)
+	var spec burst.JobSpec
+	if err := s.Apply(&spec); err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(spec, burst.JobSpec{Name: "keep"}) {
-		t.Errorf("Apply changed the spec on error: %+v", spec)
+	if spec.Map == nil || !spec.Map.Array || !reflect.DeepEqual(spec.Map.Sources, [][]string{{"0", "3", "6", "9"}}) {
+		t.Fatalf("array did not become a map over its indices: %+v", spec.Map)
+	}
+	if spec.MaxRunning != 2 || spec.Resources.CPUs != 4 {
+		t.Errorf("throttle %d (want 2), cpus %d (want 4)", spec.MaxRunning, spec.Resources.CPUs)
 	}
 }
 

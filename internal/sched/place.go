@@ -19,6 +19,12 @@ type Machine struct {
 	GPUs      []int
 	Running   []Running // what runs (or is assigned) there now
 	Accepting bool      // false: draining, lost, not yet registered — place nothing new
+	// Prefetch is how many tasks without GPUs the machine's agent may hold
+	// queued beyond what fits now, starting each as soon as resources free
+	// up: for short tasks it hides the round trip to the server. Queued is
+	// how many it holds (they are also in Running).
+	Prefetch int
+	Queued   int
 }
 
 // Running is work that holds resources on a machine. A zero Ends means the
@@ -36,13 +42,18 @@ type Pending struct {
 	Res     burst.Resources
 	Count   int
 	Cluster string
+	// Prefetch says the job's tasks are short enough to queue at agents.
+	Prefetch bool
 }
 
 // Assignment places one task of JobID on MachineID with the given GPUs.
+// Queued assignments are prefetched: the agent starts them when its
+// resources allow, in the order given.
 type Assignment struct {
 	JobID     int64
 	MachineID string
 	GPUIDs    []int
+	Queued    bool
 }
 
 // Place returns the tasks to start now, in FIFO order of pending.
@@ -67,7 +78,8 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 	nodes, open := newNodes(machines)
 	var out []Assignment
 	var resv *reservation
-	for _, p := range pending {
+	placedN := make([]int, len(pending))
+	for i, p := range pending {
 		if open == 0 {
 			break // every task needs a CPU: nothing more fits anywhere
 		}
@@ -91,8 +103,50 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 			}
 			placed++
 		}
+		placedN[i] = placed
 		if placed < p.Count && resv == nil && open > 0 {
 			resv = reserve(now, res, p.Cluster, nodes)
+		}
+	}
+	return prefetch(out, pending, placedN, nodes)
+}
+
+// prefetch queues more tasks on machines that offer it, in FIFO order,
+// stopping at the first entry that may not be prefetched (it has GPUs, or
+// its job's tasks are not known to be short) so that queued work never
+// overtakes a task waiting ahead of it.
+func prefetch(out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
+	budget := make([]int, len(nodes))
+	any := false
+	for i, n := range nodes {
+		budget[i] = n.m.Prefetch - n.m.Queued
+		any = any || budget[i] > 0
+	}
+	if !any {
+		return out
+	}
+	for i, p := range pending {
+		res := normalize(p.Res)
+		left := p.Count - placedN[i]
+		if left <= 0 {
+			continue
+		}
+		if !p.Prefetch || res.GPUs > 0 {
+			return out
+		}
+		for k, n := range nodes {
+			if left == 0 {
+				break
+			}
+			if budget[k] <= 0 || (p.Cluster != "" && n.m.Cluster != p.Cluster) || !fits(res, n.cap) {
+				continue
+			}
+			take := min(left, budget[k])
+			for range take {
+				out = append(out, Assignment{JobID: p.JobID, MachineID: n.m.ID, Queued: true})
+			}
+			budget[k] -= take
+			left -= take
 		}
 	}
 	return out

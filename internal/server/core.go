@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -37,7 +37,7 @@ func (s *Server) commit(b *batch) store.Pending {
 		jobs = append(jobs, j.row)
 	}
 	machines := b.machines
-	return s.st.Enqueue(func(tx *sql.Tx) error {
+	return s.st.Enqueue(func(tx *store.Tx) error {
 		for i := range machines {
 			if err := store.SaveMachine(tx, &machines[i]); err != nil {
 				return err
@@ -60,11 +60,24 @@ func (s *Server) commit(b *batch) store.Pending {
 // afterCommit tells waiters about the jobs in b and forgets finished ones.
 // It takes s.mu.
 func (s *Server) afterCommit(b *batch) {
-	if len(b.jobs) == 0 {
+	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, t := range b.placed {
+		if t.row.State == burst.Running && !t.cancel {
+			t.machine.outbox = append(t.machine.outbox, t)
+			t.machine.poke()
+		}
+	}
+	// Agents hear of a cancel only once it is durable.
+	for _, t := range b.stops {
+		if t.row.State == burst.Running {
+			t.machine.cancels = append(t.machine.cancels, t.ref())
+			t.machine.poke()
+		}
+	}
 	for j := range b.jobs {
 		if j.finished {
 			delete(s.jobs, j.row.ID)
@@ -96,12 +109,36 @@ func (s *Server) storeFailed(err error) {
 	os.Exit(3)
 }
 
+// maxTasks bounds one job's tasks.
+const maxTasks = 10_000_000
+
 // Submit admits a job: validates it, checks that some machine could ever run
-// it, and records it before answering.
+// it, and records it (with a map's inputs) before answering.
 func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, error) {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return nil, &errBadRequest{err.Error()}
+	}
+	var sources [][]string
+	if m := spec.Map; m != nil {
+		sources = m.Sources
+		srcs := make([]mapspec.Source, len(sources))
+		for i, src := range sources {
+			srcs[i] = src
+		}
+		n, err := mapspec.Count(srcs, maxTasks)
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		if n == 0 {
+			return nil, badRequest("a map needs inputs: give them after ::: or :::: (or with --over)")
+		}
+		if !m.Array {
+			if err := mapspec.Validate(m.Template, len(sources)); err != nil {
+				return nil, badRequest("%v", err)
+			}
+		}
+		spec.Tasks = int(n)
 	}
 	s.mu.Lock()
 	err := sched.Feasible(spec.Resources, "", s.machineViews())
@@ -111,9 +148,11 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	}
 	now := time.Now().UTC()
 	var id int64
-	if err := s.st.Write(ctx, func(tx *sql.Tx) (err error) {
-		id, err = store.InsertJob(tx, spec, now)
-		return err
+	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		if id, err = store.InsertJob(tx, spec, now); err != nil {
+			return err
+		}
+		return store.SaveInputs(tx, id, sources)
 	}); err != nil {
 		return nil, fmt.Errorf("record job: %w", err)
 	}
@@ -123,8 +162,10 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	if err != nil {
 		return nil, err
 	}
+	j := newJobRT(*row)
+	j.sources = sources
 	s.mu.Lock()
-	s.jobs[id] = newJobRT(*row)
+	s.jobs[id] = j
 	s.order = append(s.order, id)
 	s.mu.Unlock()
 	s.kickScheduler()
@@ -155,42 +196,29 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 
 func (s *Server) scheduleOnce() {
 	s.mu.Lock()
-	now := time.Now().UTC()
+	var b batch
+	s.place(time.Now().UTC(), &b)
+	if err := s.apply(&b); err != nil {
+		s.log.Error("dispatch", "err", err)
+	}
+}
+
+// place puts waiting tasks on machines, into b: they reach their agents once
+// b is committed. Called with s.mu held, by the scheduler and by every
+// report of ended tasks, so that the tasks that follow are dispatched in the
+// same transaction.
+func (s *Server) place(now time.Time, b *batch) {
 	pend, views := s.snapshot()
 	if len(pend) == 0 {
-		s.mu.Unlock()
 		return
 	}
-	as := sched.Place(now, pend, views)
-	if len(as) == 0 {
-		s.mu.Unlock()
-		return
-	}
-	var b batch
-	placed := make([]*taskRT, 0, len(as))
-	for _, a := range as {
+	for _, a := range sched.Place(now, pend, views) {
 		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
 		if j == nil || m == nil {
 			continue
 		}
-		placed = append(placed, s.dispatch(j, m, a.GPUIDs, now, &b))
+		b.placed = append(b.placed, s.dispatch(j, m, a, b))
 	}
-	p := s.commit(&b)
-	s.mu.Unlock()
-	if p != nil {
-		if err := p.Wait(); err != nil {
-			s.storeFailed(err)
-		}
-	}
-	s.mu.Lock()
-	for _, t := range placed {
-		if t.row.State == burst.Running && !t.cancel {
-			t.machine.outbox = append(t.machine.outbox, t)
-			t.machine.poke()
-		}
-	}
-	s.mu.Unlock()
-	s.afterCommit(&b)
 }
 
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
@@ -206,45 +234,14 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 		}
 		return &client.CancelResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 	}
-	now := time.Now().UTC()
 	var b batch
-	j.row.CancelRequested = true
-	j.row.Reason = "cancelled by user"
-	// Tasks never started, or waiting to run again, end here.
-	never := j.row.Tasks.Total - j.row.Dispatched
-	j.row.Dispatched = j.row.Tasks.Total
-	j.row.Tasks.Cancelled += never + len(j.requeue)
-	for _, r := range j.requeue {
-		r.State, r.Reason = burst.Cancelled, "cancelled by user"
-		b.task(r)
-	}
-	j.requeue = nil
-	b.job(j)
-	var stop []*taskRT
-	for _, t := range j.running {
-		t.cancel = true
-		if !t.delivered && s.dropFromOutbox(t) {
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: "cancelled by user"}, now, &b)
-			continue
-		}
-		stop = append(stop, t)
-	}
-	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
-		s.finishJob(j, store.TaskRow{}, now)
+	if !j.row.CancelRequested {
+		s.stopJob(j, "cancelled by user", false, time.Now().UTC(), &b)
 	}
 	state := j.row.State
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
-	// Agents hear of the cancel only once it is durable.
-	s.mu.Lock()
-	for _, t := range stop {
-		if t.row.State == burst.Running {
-			t.machine.cancels = append(t.machine.cancels, t.ref())
-			t.machine.poke()
-		}
-	}
-	s.mu.Unlock()
 	return &client.CancelResult{ID: id, State: state}, nil
 }
 
@@ -285,6 +282,10 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 		case client.EventStarted:
 			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
 			t.row.StartedAt = ev.StartedAt
+			if !t.started {
+				t.started = true
+				j.row.Tasks.Running++
+			}
 			if j.row.StartedAt == nil {
 				j.row.StartedAt = ev.StartedAt
 			}
@@ -337,6 +338,11 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		case ok && rt.Attempt == t.row.Attempt:
 			delete(reported, k)
 			t.delivered = true
+			if !t.started && rt.PID > 0 {
+				t.started = true
+				t.job.row.Tasks.Running++
+				b.job(t.job)
+			}
 			if t.row.PID == 0 || t.row.PID != rt.PID {
 				t.row.PID, t.row.PIDStart = rt.PID, rt.PIDStart
 				b.task(t.row)
@@ -439,9 +445,12 @@ func (s *Server) takeWork(m *machineRT) *client.Leased {
 		return nil
 	}
 	m.leaseSeq++
-	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC}
+	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
 	for _, t := range m.unacked {
 		out.Tasks = append(out.Tasks, s.assignment(t))
+		if out.Jobs[t.row.JobID] == nil {
+			out.Jobs[t.row.JobID] = s.jobContext(t.job)
+		}
 	}
 	return out
 }
@@ -459,11 +468,8 @@ func (s *Server) Report(ctx context.Context, r *client.Report) error {
 	m.lastSeen = now
 	var b batch
 	s.applyEvents(m, r.Events, now, &b)
-	if err := s.apply(&b); err != nil {
-		return err
-	}
-	s.kickScheduler()
-	return nil
+	s.place(now, &b)
+	return s.apply(&b)
 }
 
 // machineLost marks every task of m lost (requeuing what may run again),
@@ -511,13 +517,74 @@ func (s *Server) taskActive(id int64, idx int) (bool, <-chan struct{}) {
 	if j.finished {
 		return false, j.changed
 	}
-	if _, ok := j.running[idx]; ok || idx >= j.row.Dispatched {
+	if _, ok := j.running[idx]; ok {
+		return true, j.changed
+	}
+	if j.row.CancelRequested {
+		return false, j.changed
+	}
+	if idx >= j.row.Dispatched {
 		return true, j.changed
 	}
 	for _, r := range j.requeue {
-		if r.Index == idx {
+		if int(r.index) == idx {
 			return true, j.changed
 		}
 	}
 	return false, j.changed
+}
+
+// Resume reopens a finished job: every task that did not succeed (failed,
+// timed out, cancelled, lost, or never ran) is queued again; a task that
+// succeeded never runs again.
+func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
+	s.mu.Lock()
+	if j := s.jobs[id]; j != nil {
+		s.mu.Unlock()
+		return nil, badRequest("job %d has not finished: wait for it, or cancel it first, then resume", id)
+	}
+	s.mu.Unlock()
+	row, err := s.st.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row.Tasks.Succeeded == row.Tasks.Total {
+		return nil, badRequest("job %d: all %d tasks succeeded; there is nothing to resume", id, row.Tasks.Total)
+	}
+	var sources [][]string
+	if row.Spec.Map != nil {
+		if sources, err = s.st.Inputs(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	j := newJobRT(*row)
+	j.sources = sources
+	var reopened []*store.TaskRow
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobs[id] != nil { // resumed twice at once
+		return nil, badRequest("job %d is being resumed already", id)
+	}
+	err = s.st.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if reopened, err = store.ReopenTasks(tx, id); err != nil {
+			return err
+		}
+		c := &j.row.Tasks
+		c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
+		j.row.State, j.row.ExitCode, j.row.Reason, j.row.EndedAt = burst.Queued, nil, "", nil
+		j.row.CancelRequested, j.row.Stopped = false, false
+		return store.SaveJob(tx, &j.row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resume job %d: %w", id, err)
+	}
+	for _, t := range reopened {
+		j.requeueTask(*t)
+	}
+	s.jobs[id] = j
+	s.order = append(s.order, id) // it waits behind what was queued meanwhile
+	s.kickScheduler()
+	out := j.row.Job
+	return &out, nil
 }

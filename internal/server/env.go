@@ -6,54 +6,71 @@ import (
 	"strings"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/sbatch"
 )
 
-// assignment is what an agent needs to run t. Called with s.mu held.
+// jobContext is what all tasks of j share: the submitter's environment and
+// directory, the script, the limits. Computed once per job.
+func (s *Server) jobContext(j *jobRT) *client.JobContext {
+	if j.ctx != nil {
+		return j.ctx
+	}
+	spec := j.row.Spec
+	env := make([]string, 0, len(spec.Env)+4)
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "BURST_JOB_ID="+strconv.FormatInt(j.row.ID, 10), "BURST_CPUS="+strconv.Itoa(spec.Resources.CPUs),
+		"BURST_PROJECT="+spec.Project)
+	sort.Strings(env)
+	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
+		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit}
+	return j.ctx
+}
+
+// assignment is what an agent needs to run t, beside its job's context.
+// Called with s.mu held.
 func (s *Server) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
+	argv := spec.Argv
+	if m := spec.Map; m != nil && !m.Array {
+		in := mapspec.Tuple(t.job.sourceList(), int64(t.row.Index))
+		argv = mapspec.Expand(m.Template, in, int64(t.row.Index)+1, m.Shell)
+	}
 	return client.Assignment{
-		TaskRef:    t.ref(),
-		Argv:       spec.Argv,
-		Script:     spec.Script,
-		Env:        s.taskEnv(t),
-		Dir:        spec.Workdir,
-		Stdout:     t.row.Stdout,
-		Stderr:     t.row.Stderr,
-		MemBytes:   spec.Resources.MemBytes,
-		TimeLimitS: spec.Resources.TimeLimit,
-		GPUIDs:     t.row.GPUIDs,
+		TaskRef: t.ref(),
+		Argv:    argv,
+		TaskEnv: s.taskEnv(t),
+		Stdout:  t.row.Stdout,
+		Stderr:  t.row.Stderr,
+		GPUIDs:  t.row.GPUIDs,
+		Queued:  t.queued,
 	}
 }
 
-// taskEnv is the submitter's environment plus what burst tells every task:
-// BURST_JOB_ID, BURST_TASK_ID, BURST_CPUS, CUDA_VISIBLE_DEVICES (empty when
-// no GPU was given, so a task never grabs a GPU it was not given), and for
-// batch scripts the SLURM_* variables they read.
+// taskEnv is what burst tells each task beyond its job's environment:
+// BURST_TASK_ID, BURST_ATTEMPT, CUDA_VISIBLE_DEVICES (empty when no GPU was
+// given, so that a task never grabs a GPU it was not given), and for batch
+// scripts the SLURM_* variables they read.
 func (s *Server) taskEnv(t *taskRT) []string {
-	spec := t.job.row.Spec
-	env := make(map[string]string, len(spec.Env)+24)
-	for k, v := range spec.Env {
-		env[k] = v
+	env := []string{
+		"BURST_TASK_ID=" + strconv.Itoa(t.row.Index),
+		"BURST_ATTEMPT=" + strconv.Itoa(t.row.Attempt),
+		"CUDA_VISIBLE_DEVICES=" + joinInts(t.row.GPUIDs),
 	}
-	gpus := joinInts(t.row.GPUIDs)
-	env["BURST_JOB_ID"] = strconv.FormatInt(t.row.JobID, 10)
-	env["BURST_TASK_ID"] = strconv.Itoa(t.row.Index)
-	env["BURST_ATTEMPT"] = strconv.Itoa(t.row.Attempt)
-	env["BURST_CPUS"] = strconv.Itoa(spec.Resources.CPUs)
-	env["BURST_PROJECT"] = spec.Project
-	env["CUDA_VISIBLE_DEVICES"] = gpus
-	if spec.Batch != nil {
-		for _, kv := range sbatch.Env(s.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs)) {
-			k, v, _ := strings.Cut(kv, "=")
-			env[k] = v
-		}
+	if t.job.row.Spec.Batch != nil {
+		env = append(env, sbatch.Env(s.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
 	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
+	return env
+}
+
+// sourceList gives the job's inputs in mapspec's type.
+func (j *jobRT) sourceList() []mapspec.Source {
+	out := make([]mapspec.Source, len(j.sources))
+	for i, s := range j.sources {
+		out[i] = s
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -63,6 +80,10 @@ func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.Ta
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
+	}
+	if m := spec.Map; m != nil && m.Array && len(j.sources) == 1 && idx < len(j.sources[0]) {
+		info.ArrayJobID = j.row.ID
+		info.ArrayTaskID, _ = strconv.Atoi(j.sources[0][idx])
 	}
 	if b := spec.Batch; b != nil {
 		if b.NTasks > 0 {

@@ -27,6 +27,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.handleCancel)
 	mux.HandleFunc("GET /v1/jobs/{id}/wait", s.handleWait)
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleLogs)
+	mux.HandleFunc("GET /v1/jobs/{id}/results", s.handleResults)
+	mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleOutput)
+	mux.HandleFunc("POST /v1/jobs/{id}/resume", s.handleResume)
 	mux.HandleFunc("GET /v1/machines", s.handleMachines)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(s.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(s.Lease))
@@ -187,6 +190,19 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
+	}
+	if states := r.URL.Query()["state"]; len(states) > 0 {
+		rows, err := s.st.TasksInState(r.Context(), j.ID, from, limit, states)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out := make([]burst.Task, len(rows))
+		for i, t := range rows {
+			out[i] = t.Task
+		}
+		writeJSON(w, 200, out)
+		return
 	}
 	rows, err := s.st.ListTasks(r.Context(), j.ID, from, limit)
 	if err != nil {

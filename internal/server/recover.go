@@ -36,7 +36,13 @@ func (s *Server) recover(ctx context.Context) error {
 		return fmt.Errorf("load jobs: %w", err)
 	}
 	for _, row := range jobs {
-		s.jobs[row.ID] = newJobRT(*row)
+		j := newJobRT(*row)
+		if row.Spec.Map != nil {
+			if j.sources, err = s.st.Inputs(ctx, row.ID); err != nil {
+				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
+			}
+		}
+		s.jobs[row.ID] = j
 		s.order = append(s.order, row.ID)
 	}
 	tasks, err := s.st.ActiveTasks(ctx)
@@ -52,11 +58,11 @@ func (s *Server) recover(ctx context.Context) error {
 			continue // job already final: a stale row
 		}
 		if row.State == burst.Queued {
-			j.requeue = append(j.requeue, *row)
+			j.requeueTask(*row)
 			continue
 		}
 		m := s.machines[row.Machine]
-		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested}
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		if m == nil {
 			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
@@ -69,8 +75,14 @@ func (s *Server) recover(ctx context.Context) error {
 	}
 	// Running counts are recomputed from what memory holds.
 	for _, j := range s.jobs {
-		if j.row.Tasks.Running != len(j.running) {
-			j.row.Tasks.Running = len(j.running)
+		n := 0
+		for _, t := range j.running {
+			if t.started {
+				n++
+			}
+		}
+		if j.row.Tasks.Running != n {
+			j.row.Tasks.Running = n
 			b.job(j)
 		}
 	}

@@ -30,6 +30,8 @@ type taskRT struct {
 	machine   *machineRT
 	delivered bool // the agent has it: acknowledged its lease, reported it, or it was running before a restart
 	cancel    bool // a cancel was requested
+	started   bool // its process started (counted in Tasks.Running)
+	queued    bool // prefetched: the agent starts it when its resources allow
 }
 
 func (t *taskRT) ref() client.TaskRef {
@@ -49,26 +51,49 @@ func (t *taskRT) ends() time.Time {
 	return start.Add(time.Duration(lim) * time.Second)
 }
 
+// retry is a task waiting to run again: 12 bytes, so that resuming a map of
+// 10^6 tasks costs megabytes, not a row each.
+type retry struct {
+	index, attempt, lost int32
+}
+
 // jobRT is an active job: its row as last written plus what only memory
 // needs.
 type jobRT struct {
 	row      store.JobRow
-	requeue  []store.TaskRow // tasks to run again, in order
+	sources  [][]string // a map's inputs
+	requeue  []retry    // tasks to run again, in order
 	running  map[int]*taskRT
 	changed  chan struct{} // closed and replaced whenever the job changes
 	finished bool          // every task ended; removed once that is committed
+	// Finished tasks' count and total wall time: a job whose tasks are known
+	// to be short has them prefetched by agents.
+	nEnded  int
+	wallSum time.Duration
+	ctx     *client.JobContext // what its tasks share, built once
 }
 
 func newJobRT(row store.JobRow) *jobRT {
 	return &jobRT{row: row, running: map[int]*taskRT{}, changed: make(chan struct{})}
 }
 
-// pending is the number of tasks waiting to be placed.
+// pending is the number of tasks waiting to be placed, within the job's cap
+// on tasks running at once.
 func (j *jobRT) pending() int {
 	if j.row.CancelRequested || j.finished {
 		return 0
 	}
-	return j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	n := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	if c := j.row.Spec.MaxRunning; c > 0 {
+		n = min(n, c-len(j.running))
+	}
+	return max(n, 0)
+}
+
+// short reports whether the job's tasks have proved short enough (under a
+// second on average, over a few) to be queued at agents ahead of time.
+func (j *jobRT) short() bool {
+	return j.nEnded >= 4 && j.wallSum < time.Duration(j.nEnded)*time.Second && j.row.Spec.Resources.GPUs == 0
 }
 
 func (j *jobRT) signal() {
@@ -131,8 +156,14 @@ func (m *machineRT) schedView() sched.Machine {
 		GPUs:      gpus,
 		Accepting: m.registered && m.row.State == "running",
 	}
+	if m.local {
+		sm.Prefetch = max(32, 8*m.row.CPUs)
+	}
 	for _, t := range m.tasks {
 		sm.Running = append(sm.Running, sched.Running{Res: t.job.row.Spec.Resources, GPUIDs: t.row.GPUIDs, Ends: t.ends()})
+		if t.queued && !t.started {
+			sm.Queued++
+		}
 	}
 	return sm
 }
@@ -153,11 +184,25 @@ func (m *machineRT) used() burst.Resources {
 // same order) and committed before anyone is told.
 type batch struct {
 	tasks    []store.TaskRow
+	taskAt   map[taskKey]int // index in tasks: a task written twice in one batch is written once
 	jobs     map[*jobRT]bool
 	machines []store.MachineRow
+	stops    []*taskRT // tasks to cancel at their agents once this is committed
+	placed   []*taskRT // tasks to hand to their agents once this is committed
 }
 
-func (b *batch) task(t store.TaskRow) { b.tasks = append(b.tasks, t) }
+func (b *batch) task(t store.TaskRow) {
+	k := taskKey{t.JobID, t.Index}
+	if i, ok := b.taskAt[k]; ok {
+		b.tasks[i] = t
+		return
+	}
+	if b.taskAt == nil {
+		b.taskAt = map[taskKey]int{}
+	}
+	b.taskAt[k] = len(b.tasks)
+	b.tasks = append(b.tasks, t)
+}
 
 func (b *batch) job(j *jobRT) {
 	if b.jobs == nil {
@@ -168,13 +213,16 @@ func (b *batch) job(j *jobRT) {
 
 func (b *batch) machine(m *machineRT) { b.machines = append(b.machines, m.row) }
 
-func (b *batch) empty() bool { return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 }
+func (b *batch) empty() bool {
+	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0
+}
 
 // logPaths gives a task's stdout and stderr files.
 func (s *Server) logPaths(j *jobRT, idx int, host string) (string, string) {
 	spec := j.row.Spec
 	if spec.Stdout == "" && spec.Stderr == "" {
-		dir := filepath.Join(s.home.Logs(), strconv.FormatInt(j.row.ID, 10))
+		// A thousand tasks a directory keeps maps of 10^6 tasks browsable.
+		dir := filepath.Join(s.home.Logs(), strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
 		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
 	}
 	info := s.batchInfo(j, idx, host, nil)
@@ -196,31 +244,32 @@ func (s *Server) logPaths(j *jobRT, idx int, host string) (string, string) {
 }
 
 // dispatch takes the next task of j for machine m. Called with s.mu held.
-func (s *Server) dispatch(j *jobRT, m *machineRT, gpus []int, now time.Time, b *batch) *taskRT {
-	var row store.TaskRow
+func (s *Server) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
+	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
 	if len(j.requeue) > 0 {
-		row = j.requeue[0]
+		r := j.requeue[0]
 		j.requeue = j.requeue[1:]
+		row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
 	} else {
-		row = store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: j.row.Dispatched}}
+		row.Index = j.row.Dispatched
 		j.row.Dispatched++
 	}
 	row.Attempt++
 	row.State = burst.Running
 	row.Machine = m.row.ID
-	row.GPUIDs = gpus
-	row.PID, row.PIDStart = 0, 0
-	row.ExitCode, row.Signal = nil, 0
-	row.StartedAt, row.EndedAt = nil, nil
-	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = 0, 0, 0
+	row.GPUIDs = a.GPUIDs
 	row.Stdout, row.Stderr = s.logPaths(j, row.Index, m.row.Host)
-	t := &taskRT{row: row, job: j, machine: m}
+	t := &taskRT{row: row, job: j, machine: m, queued: a.Queued}
 	j.running[row.Index] = t
-	j.row.Tasks.Running++
 	m.tasks[taskKey{row.JobID, row.Index}] = t
 	b.task(t.row)
 	b.job(j)
 	return t
+}
+
+// requeueTask puts a task back in line with its attempt and lost counts.
+func (j *jobRT) requeueTask(row store.TaskRow) {
+	j.requeue = append(j.requeue, retry{int32(row.Index), int32(row.Attempt), int32(row.LostCount)})
 }
 
 // endTask records how a task ended and decides what follows: a retry, a
@@ -229,7 +278,9 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	j, m := t.job, t.machine
 	delete(j.running, t.row.Index)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
-	j.row.Tasks.Running--
+	if t.started {
+		j.row.Tasks.Running--
+	}
 	row := t.row
 	row.State, row.ExitCode, row.Signal, row.Reason = ev.State, ev.ExitCode, ev.Signal, ev.Reason
 	if ev.StartedAt != nil && row.StartedAt == nil {
@@ -242,20 +293,26 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	row.EndedAt = &end
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
+	if row.StartedAt != nil && ev.State != burst.Lost {
+		j.nEnded++
+		j.wallSum += end.Sub(*row.StartedAt)
+	}
 	if row.MaxRSSBytes > j.row.MaxRSSBytes {
 		j.row.MaxRSSBytes = row.MaxRSSBytes
 	}
 	spec := j.row.Spec
 	switch {
-	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.delivered || row.LostCount+1 < maxLost):
-		if t.delivered {
+	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.started || row.LostCount+1 < maxLost):
+		// Only a task whose process ran lost anything with its machine; one
+		// that never started did not even use an attempt.
+		if t.started {
 			row.LostCount++
 		} else {
-			row.Attempt-- // it never reached an agent: no machine was lost under it, no attempt used
+			row.Attempt--
 		}
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d lost (%s); requeued", row.Attempt, ev.Reason)
-		j.requeue = append(j.requeue, row)
+		j.requeueTask(row)
 	case ev.State == burst.Lost:
 		row.LostCount++
 		j.row.Tasks.Lost++
@@ -263,7 +320,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 		row.Attempt-row.LostCount <= spec.Retries:
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d %s (%s); retrying", row.Attempt, ev.State, describeEnd(ev))
-		j.requeue = append(j.requeue, row)
+		j.requeueTask(row)
 	default:
 		switch ev.State {
 		case burst.Succeeded:
@@ -280,10 +337,42 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	t.row = row
 	b.task(row)
 	b.job(j)
-	if row.State != burst.Queued && j.row.Tasks.Done() == j.row.Tasks.Total {
+	c := j.row.Tasks
+	if lim := j.row.Spec.Map.FailureLimit(c.Total); lim >= 0 && !j.row.CancelRequested && c.Failed+c.Timeout > lim {
+		s.stopJob(j, fmt.Sprintf("stopped: %d tasks failed, more than --max-failures allows (%d)", c.Failed+c.Timeout, lim), true, now, b)
+	}
+	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		s.finishJob(j, row, now)
 	}
-	_ = m
+}
+
+// stopJob cancels what of j has not ended: tasks never started end now;
+// tasks at agents are stopped once this batch is committed. failed marks a
+// stop by --max-failures (the job then ends failed, not cancelled). Called
+// with s.mu held.
+func (s *Server) stopJob(j *jobRT, reason string, failed bool, now time.Time, b *batch) {
+	j.row.CancelRequested = true
+	j.row.Stopped = failed
+	j.row.Reason = reason
+	// Tasks never dispatched end here; they keep no row (see handleTasks).
+	j.row.Tasks.Cancelled += j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	for _, r := range j.requeue {
+		b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: int(r.index), State: burst.Cancelled,
+			Attempt: int(r.attempt), Reason: reason}, LostCount: int(r.lost)})
+	}
+	j.requeue = nil
+	b.job(j)
+	for _, t := range j.running {
+		t.cancel = true
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+			continue
+		}
+		b.stops = append(b.stops, t)
+	}
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
 }
 
 func describeEnd(ev client.TaskEvent) string {
@@ -306,6 +395,10 @@ func (s *Server) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	j.row.EndedAt = &now
 	j.row.ExitCode = nil
 	switch {
+	case j.row.CancelRequested && j.row.Stopped:
+		j.row.State = burst.Failed
+		one := 1
+		j.row.ExitCode = &one
 	case j.row.CancelRequested:
 		j.row.State = burst.Cancelled
 		if j.row.Reason == "" {
@@ -347,7 +440,7 @@ func (s *Server) snapshot() ([]sched.Pending, []sched.Machine) {
 		}
 		live = append(live, id)
 		if n := j.pending(); n > 0 {
-			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n})
+			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short()})
 		}
 	}
 	s.order = live

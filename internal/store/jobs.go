@@ -19,8 +19,9 @@ var ErrNotFound = errors.New("not found")
 // JobRow is a job with the bookkeeping the server needs beside what users see.
 type JobRow struct {
 	burst.Job
-	Dispatched      int // tasks [0, Dispatched) have rows
-	CancelRequested bool
+	Dispatched      int  // tasks [0, Dispatched) have rows
+	CancelRequested bool // no task of the job starts any more
+	Stopped         bool // ...because --max-failures was exceeded, not by a user
 }
 
 // TaskRow is a task with the facts used to re-attach to its process.
@@ -32,16 +33,22 @@ type TaskRow struct {
 
 // InsertJob records a new job (creating its project on first use) and
 // returns its id.
-func InsertJob(tx *sql.Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
+func InsertJob(tx *Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
 	pid, err := ensureProject(tx, spec.Project, now)
 	if err != nil {
 		return 0, err
 	}
-	js, err := json.Marshal(spec)
+	stored := *spec
+	if spec.Map != nil { // inputs live in job_inputs
+		m := *spec.Map
+		m.Sources = nil
+		stored.Map = &m
+	}
+	js, err := json.Marshal(&stored)
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.Exec(`INSERT INTO jobs (name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
+	res, err := tx.exec(`INSERT INTO jobs (name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
 		time_limit_s, submitted_at, n_tasks) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
 		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks)
@@ -51,8 +58,8 @@ func InsertJob(tx *sql.Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
 	return res.LastInsertId()
 }
 
-func ensureProject(tx *sql.Tx, name string, now time.Time) (int64, error) {
-	if _, err := tx.Exec(`INSERT INTO projects(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+func ensureProject(tx *Tx, name string, now time.Time) (int64, error) {
+	if _, err := tx.exec(`INSERT INTO projects(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
 		name, now.UnixMicro()); err != nil {
 		return 0, fmt.Errorf("create project %s: %w", name, err)
 	}
@@ -61,31 +68,82 @@ func ensureProject(tx *sql.Tx, name string, now time.Time) (int64, error) {
 	return id, err
 }
 
-// SaveJob writes a job's mutable columns.
-func SaveJob(tx *sql.Tx, j *JobRow) error {
-	c := j.Tasks
-	_, err := tx.Exec(`UPDATE jobs SET state=?, exit_code=?, reason=?, started_at=?, ended_at=?,
+// SaveInputs stores a map's input sources.
+func SaveInputs(tx *Tx, jobID int64, sources [][]string) error {
+	for i, src := range sources {
+		b, err := json.Marshal(src)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO job_inputs(job_id, source, data) VALUES (?, ?, ?)`, jobID, i, b); err != nil {
+			return fmt.Errorf("save inputs of job %d: %w", jobID, err)
+		}
+	}
+	return nil
+}
+
+// Inputs reads a map's input sources (nil for other jobs).
+func (s *Store) Inputs(ctx context.Context, jobID int64) ([][]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM job_inputs WHERE job_id = ? ORDER BY source`, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var src []string
+		if err := json.Unmarshal(b, &src); err != nil {
+			return nil, fmt.Errorf("job %d: bad inputs: %w", jobID, err)
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+const saveJobSQL = `UPDATE jobs SET state=?, exit_code=?, reason=?, started_at=?, ended_at=?,
 		n_dispatched=?, n_running=?, n_succeeded=?, n_failed=?, n_cancelled=?, n_timeout=?, n_lost=?,
-		cpu_us=?, max_rss=?, cancel_requested=? WHERE id=?`,
+		cpu_us=?, max_rss=?, cancel_requested=? WHERE id=?`
+
+// SaveJob writes a job's mutable columns.
+func SaveJob(tx *Tx, j *JobRow) error {
+	c := j.Tasks
+	_, err := tx.exec(saveJobSQL,
 		j.State, intPtr(j.ExitCode), j.Reason, toMicros(j.StartedAt), toMicros(j.EndedAt),
 		j.Dispatched, c.Running, c.Succeeded, c.Failed, c.Cancelled, c.Timeout, c.Lost,
-		int64(j.CPUSeconds*1e6), j.MaxRSSBytes, j.CancelRequested, j.ID)
+		int64(j.CPUSeconds*1e6), j.MaxRSSBytes, cancelCode(j), j.ID)
 	if err != nil {
 		return fmt.Errorf("save job %d: %w", j.ID, err)
 	}
 	return nil
 }
 
-// SaveTask inserts or replaces a task's row.
-func SaveTask(tx *sql.Tx, t *TaskRow) error {
-	_, err := tx.Exec(`INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
+// cancel_requested: 0 no, 1 by a user, 2 stopped by --max-failures.
+func cancelCode(j *JobRow) int {
+	switch {
+	case j.CancelRequested && j.Stopped:
+		return 2
+	case j.CancelRequested:
+		return 1
+	}
+	return 0
+}
+
+const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
 		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
-		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr`,
+		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr`
+
+// SaveTask inserts or replaces a task's row.
+func SaveTask(tx *Tx, t *TaskRow) error {
+	_, err := tx.exec(saveTaskSQL,
 		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
 		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr)
@@ -109,7 +167,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 		sub            int64
 		started, ended sql.NullInt64
 		cpuUS          int64
-		cancel         bool
+		cancel         int
 	)
 	c := &j.Tasks
 	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
@@ -125,7 +183,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	j.SubmittedAt = time.UnixMicro(sub).UTC()
 	j.StartedAt, j.EndedAt = fromMicros(started), fromMicros(ended)
 	j.CPUSeconds = float64(cpuUS) / 1e6
-	j.CancelRequested = cancel
+	j.CancelRequested, j.Stopped = cancel > 0, cancel == 2
 	c.Queued = c.Total - c.Done() - c.Running
 	if c.Queued < 0 {
 		c.Queued = 0
@@ -246,6 +304,41 @@ func (s *Store) GetTask(ctx context.Context, jobID int64, idx int) (*TaskRow, er
 // ListTasks lists a job's task rows from index from, at most limit.
 func (s *Store) ListTasks(ctx context.Context, jobID int64, from, limit int) ([]*TaskRow, error) {
 	return s.queryTasks(ctx, `SELECT `+taskCols+` FROM tasks WHERE job_id=? AND idx>=? ORDER BY idx LIMIT ?`, jobID, from, limit)
+}
+
+// TasksInState lists a job's task rows in the given states, from index
+// from, at most limit.
+func (s *Store) TasksInState(ctx context.Context, jobID int64, from, limit int, states []string) ([]*TaskRow, error) {
+	args := []any{jobID, from}
+	for _, st := range states {
+		args = append(args, st)
+	}
+	args = append(args, limit)
+	return s.queryTasks(ctx, `SELECT `+taskCols+` FROM tasks WHERE job_id=? AND idx>=? AND state IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(states)), ",")+`) ORDER BY idx LIMIT ?`, args...)
+}
+
+// ReopenTasks makes the tasks of a finished job that did not succeed
+// queued again (for resume) and returns them.
+func ReopenTasks(tx *Tx, jobID int64) ([]*TaskRow, error) {
+	if _, err := tx.exec(`UPDATE tasks SET state = 'queued', reason = 'resumed'
+		WHERE job_id = ? AND state NOT IN ('succeeded', 'queued', 'running')`, jobID); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(`SELECT `+taskCols+` FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx`, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*TaskRow
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // ActiveTasks lists every task row that is queued (requeued) or running.

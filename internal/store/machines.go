@@ -16,12 +16,12 @@ type MachineRow struct {
 }
 
 // SaveMachine inserts or replaces a machine.
-func SaveMachine(tx *sql.Tx, m *MachineRow) error {
+func SaveMachine(tx *Tx, m *MachineRow) error {
 	gpus, err := json.Marshal(m.GPUs)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO machines (id, cluster, host, state, cpus, mem_bytes, gpus, agent_pid, agent_start,
+	_, err = tx.exec(`INSERT INTO machines (id, cluster, host, state, cpus, mem_bytes, gpus, agent_pid, agent_start,
 		started_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET cluster=excluded.cluster, host=excluded.host, state=excluded.state,
 		cpus=excluded.cpus, mem_bytes=excluded.mem_bytes, gpus=excluded.gpus, agent_pid=excluded.agent_pid,

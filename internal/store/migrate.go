@@ -84,6 +84,14 @@ var migrations = []string{
 		started_at INTEGER,
 		seen_at INTEGER
 	);`,
+	// 2: a map's inputs, apart from its spec so that reading a job stays
+	// cheap however many inputs it has: one row per source, a JSON array.
+	`CREATE TABLE job_inputs (
+		job_id INTEGER NOT NULL REFERENCES jobs(id),
+		source INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (job_id, source)
+	) WITHOUT ROWID;`,
 }
 
 func migrate(db *sql.DB) error {

@@ -33,10 +33,11 @@ type Store struct {
 	// before the writer's last drain, or refused with ErrClosed.
 	sendMu   sync.RWMutex
 	isClosed bool
+	stmts    map[string]*sql.Stmt // the writer's prepared statements
 }
 
 type op struct {
-	fn   func(*sql.Tx) error
+	fn   func(*Tx) error
 	err  error
 	done chan struct{}
 }
@@ -74,7 +75,16 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{})}
+	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	for _, q := range hot {
+		st, err := w.Prepare(q)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.stmts[q] = st
+	}
 	s.wg.Add(1)
 	go s.writer()
 	return s, nil
@@ -92,6 +102,9 @@ func (s *Store) Close() error {
 		s.sendMu.Unlock()
 	})
 	s.wg.Wait()
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	err1 := s.r.Close()
 	err2 := s.w.Close()
 	return errors.Join(err1, err2)
@@ -100,7 +113,7 @@ func (s *Store) Close() error {
 // Write runs fn in a transaction shared with other concurrent writes and
 // returns once that transaction is committed. If fn fails, its changes alone
 // are rolled back and its error returned.
-func (s *Store) Write(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -116,7 +129,7 @@ type Pending interface{ Wait() error }
 // Enqueue queues fn without waiting for it. Writes are applied in the order
 // they are queued, so a caller that mutates memory under its own lock and
 // enqueues under that same lock gets the store to follow the same order.
-func (s *Store) Enqueue(fn func(*sql.Tx) error) Pending {
+func (s *Store) Enqueue(fn func(*Tx) error) Pending {
 	o := &op{fn: fn, done: make(chan struct{})}
 	s.sendMu.RLock()
 	defer s.sendMu.RUnlock()
@@ -183,25 +196,26 @@ func (s *Store) commit(batch []*op) {
 			close(o.done)
 		}
 	}
-	tx, err := s.w.Begin()
+	stx, err := s.w.Begin()
 	if err != nil {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
+	tx := &Tx{Tx: stx, st: s}
 	for _, o := range batch {
-		if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+		if _, err := tx.exec("SAVEPOINT op"); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
 		if o.err = o.fn(tx); o.err != nil {
-			if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
+			if _, err := tx.exec("ROLLBACK TO op"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.Exec("RELEASE op"); err != nil {
+		if _, err := tx.exec("RELEASE op"); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("release savepoint: %w", err))
 			return
@@ -215,6 +229,26 @@ func (s *Store) commit(batch []*op) {
 		close(o.done)
 	}
 }
+
+// Tx is a write transaction. Its statements are prepared once per store
+// and reused: parsing SQL again for every write costs more than the write.
+type Tx struct {
+	*sql.Tx
+	st *Store
+}
+
+// exec runs query, from its prepared statement when it is one of the hot
+// ones prepared at Open.
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	if st, ok := t.st.stmts[query]; ok {
+		return t.Tx.Stmt(st).Exec(args...)
+	}
+	return t.Tx.Exec(query, args...)
+}
+
+// hot are the statements every task's bookkeeping runs; they are prepared
+// once, when the store opens (the writer's one connection is then free).
+var hot = []string{"SAVEPOINT op", "ROLLBACK TO op", "RELEASE op", saveTaskSQL, saveJobSQL}
 
 // Times are stored as Unix microseconds; NULL for unset.
 func toMicros(t *time.Time) any {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -30,7 +29,7 @@ func TestJobRoundTripAndReopen(t *testing.T) {
 	spec.Defaults()
 	now := time.Now()
 	var id int64
-	if err := s.Write(ctx, func(tx *sql.Tx) (err error) { id, err = InsertJob(tx, spec, now); return }); err != nil {
+	if err := s.Write(ctx, func(tx *Tx) (err error) { id, err = InsertJob(tx, spec, now); return }); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.GetJob(ctx, id)
@@ -44,7 +43,7 @@ func TestJobRoundTripAndReopen(t *testing.T) {
 	j.State, j.ExitCode, j.Tasks.Failed, j.Dispatched = burst.Failed, &code, 1, 1
 	task := &TaskRow{Task: burst.Task{JobID: id, Index: 0, State: burst.Failed, Attempt: 1, ExitCode: &code,
 		GPUIDs: []int{0, 2}, UserSeconds: 1.5}, PIDStart: 12345}
-	if err := s.Write(ctx, func(tx *sql.Tx) error {
+	if err := s.Write(ctx, func(tx *Tx) error {
 		if err := SaveTask(tx, task); err != nil {
 			return err
 		}
@@ -90,7 +89,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Write(ctx, func(tx *sql.Tx) error {
+			errs[i] = s.Write(ctx, func(tx *Tx) error {
 				spec := &burst.JobSpec{Argv: []string{"true"}}
 				spec.Defaults()
 				if _, err := InsertJob(tx, spec, time.Now()); err != nil {

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,7 @@ type Result struct {
 type Task struct {
 	spec  Spec
 	grace time.Duration
+	outs  []*output // copiers of stdout and stderr to their files
 	pid   int
 	ticks uint64
 	proc  *os.Process
@@ -93,19 +95,20 @@ func Start(spec Spec) (*Task, error) {
 	if spec.MemBytes < 0 || spec.TimeLimit < 0 || spec.Grace < 0 {
 		return nil, errors.New("runner: negative limit")
 	}
-	stdout, stderr, err := openLogs(spec.Stdout, spec.Stderr)
+	stdout, stderr, outs, err := openOutputs(spec.Stdout, spec.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer stdout.Close()
-	defer stderr.Close()
-	stdin, err := os.Open(os.DevNull)
+	if stderr != stdout {
+		defer stderr.Close()
+	}
+	stdin, err := devNull()
 	if err != nil {
 		return nil, err
 	}
-	defer stdin.Close()
 
-	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{})}
+	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs}
 	if t.grace == 0 {
 		t.grace = DefaultGrace
 	}
@@ -166,6 +169,7 @@ func Start(spec Spec) (*Task, error) {
 		if t.cg != nil {
 			t.cg.remove()
 		}
+		forgetPath(spec.Argv[0], env, spec.Dir)
 		t.failStart(err, stderr)
 		return t, nil
 	}
@@ -268,37 +272,44 @@ func (t *Task) failStart(err error, stderr *os.File) {
 	}
 	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
 	t.exited = true
-	close(t.done)
+	go func() { // Start closes the pipes' write ends on its way out
+		t.flushOutputs()
+		close(t.done)
+	}()
 }
 
-func openLogs(outPath, errPath string) (stdout, stderr *os.File, err error) {
-	if stdout, err = openLog(outPath); err != nil {
-		return nil, nil, err
+// flushOutputs waits until the task's output is in its files.
+func (t *Task) flushOutputs() {
+	for _, o := range t.outs {
+		o.wait(2 * time.Second)
 	}
-	if outPath != "" && errPath != "" && filepath.Clean(outPath) == filepath.Clean(errPath) {
-		// One shared file; dup so that each can be closed on its own.
-		fd, err := unix.FcntlInt(stdout.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			stdout.Close()
-			return nil, nil, fmt.Errorf("dup %s: %w", errPath, err)
-		}
-		return stdout, os.NewFile(uintptr(fd), errPath), nil
-	}
-	if stderr, err = openLog(errPath); err != nil {
-		stdout.Close()
-		return nil, nil, err
-	}
-	return stdout, stderr, nil
 }
 
 func openLog(path string) (*os.File, error) {
 	if path == "" {
 		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	// Its directory is missing: only then pay for creating it.
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
 	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// devNull is every task's standard input, opened once: children get their
+// own copy of the descriptor.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+
+// pathCache remembers where lookPath found a program in a given PATH and
+// directory, so that a map of 10^6 tasks does not stat the PATH 10^6 times.
+// An entry is dropped when exec fails with it (the program moved).
+var pathCache struct {
+	sync.Mutex
+	m map[[3]string]string
 }
 
 // lookPath finds the program as execvp would, but in the task's PATH (from
@@ -313,6 +324,37 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			path, found = v, true
 		}
 	}
+	key := [3]string{name, path, dir}
+	pathCache.Lock()
+	p, ok := pathCache.m[key]
+	pathCache.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := searchPath(name, path, dir)
+	if err == nil {
+		pathCache.Lock()
+		if pathCache.m == nil || len(pathCache.m) > 4096 {
+			pathCache.m = map[[3]string]string{}
+		}
+		pathCache.m[key] = p
+		pathCache.Unlock()
+	}
+	return p, err
+}
+
+// forgetPath drops a cached lookup that led to a failed exec.
+func forgetPath(name string, env []string, dir string) {
+	pathCache.Lock()
+	defer pathCache.Unlock()
+	for k := range pathCache.m {
+		if k[0] == name && k[2] == dir {
+			delete(pathCache.m, k)
+		}
+	}
+}
+
+func searchPath(name, path, dir string) (string, error) {
 	for _, d := range filepath.SplitList(path) {
 		if d == "" {
 			d = "."
@@ -480,6 +522,12 @@ func (t *Task) wait() {
 		r.State, r.Reason = burst.Failed, fmt.Sprintf("killed by signal %d (%s)", r.Signal, sig)
 	default:
 		r.State = burst.Failed
+	}
+	t.flushOutputs()
+	for _, o := range t.outs {
+		if o.err != nil && r.Reason == "" {
+			r.Reason = "its output could not be saved: " + o.err.Error()
+		}
 	}
 	t.res = r
 	close(t.done)

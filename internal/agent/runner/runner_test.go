@@ -150,8 +150,27 @@ func TestStartErrors(t *testing.T) {
 	if err := os.WriteFile(f, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Start(Spec{Argv: []string{"true"}, Stdout: filepath.Join(f, "out")}); err == nil {
-		t.Error("impossible log path: no error")
+	// Log files are created when the first byte comes: a task that writes
+	// to an impossible path runs, and its result says the output was lost.
+	task, err := Start(Spec{Argv: []string{"sh", "-c", "echo hi"}, Env: os.Environ(), Stdout: filepath.Join(f, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded || !strings.Contains(r.Reason, "output could not be saved") {
+		t.Errorf("impossible log path: got %+v", r)
+	}
+}
+
+func TestNoOutputNoFile(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "true")
+	if r := start(t, s).Wait(); r.State != burst.Succeeded {
+		t.Fatalf("got %+v", r)
+	}
+	for _, p := range []string{s.Stdout, s.Stderr} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists for a task that wrote nothing (err %v)", p, err)
+		}
 	}
 }
 

@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// output carries a task's stdout or stderr to its log file through a pipe,
+// creating the file only when the first byte arrives: on this kind of
+// filesystem creating a file costs far more than a pipe, and most tasks of
+// a map write nothing to stderr (and many nothing at all).
+type output struct {
+	path string
+	r    *os.File
+	done chan struct{}
+	err  error // the file could not be written: the output was dropped
+}
+
+// newOutput returns the write end to give the child and the copier.
+func newOutput(path string) (*os.File, *output, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &output{path: path, r: r, done: make(chan struct{})}
+	go o.copy()
+	return w, o, nil
+}
+
+func (o *output) copy() {
+	defer close(o.done)
+	defer o.r.Close()
+	buf := make([]byte, 64<<10)
+	n, err := o.r.Read(buf)
+	if n == 0 && err != nil {
+		return // no output: no file
+	}
+	f, err := openLog(o.path)
+	if err != nil {
+		o.err = err
+		io.Copy(io.Discard, o.r) // the task must not block on a full pipe
+		return
+	}
+	defer f.Close()
+	if _, err := f.Write(buf[:n]); err != nil {
+		o.err = err
+		io.Copy(io.Discard, o.r)
+		return
+	}
+	if _, err := io.CopyBuffer(f, o.r, buf); err != nil && !errors.Is(err, os.ErrClosed) {
+		o.err = err
+		io.Copy(io.Discard, o.r)
+	}
+}
+
+// wait blocks until everything written was copied (all writers closed the
+// pipe), or until limit: a process that escaped the task's group may hold
+// the pipe open, and the task's end must not wait for it.
+func (o *output) wait(limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-o.done:
+	case <-t.C:
+		o.r.Close()
+		<-o.done
+	}
+}
+
+// openOutputs prepares stdout and stderr (one pipe when both go to the same
+// file).
+func openOutputs(outPath, errPath string) (stdout, stderr *os.File, outs []*output, err error) {
+	stdout, o1, err := newOutputOrNull(outPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if o1 != nil {
+		outs = append(outs, o1)
+	}
+	if outPath != "" && filepath.Clean(outPath) == filepath.Clean(errPath) {
+		return stdout, stdout, outs, nil
+	}
+	stderr, o2, err := newOutputOrNull(errPath)
+	if err != nil {
+		stdout.Close()
+		return nil, nil, nil, err
+	}
+	if o2 != nil {
+		outs = append(outs, o2)
+	}
+	return stdout, stderr, outs, nil
+}
+
+func newOutputOrNull(path string) (*os.File, *output, error) {
+	if path == "" {
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		return f, nil, err
+	}
+	return newOutput(path)
+}

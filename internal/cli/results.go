@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newResultsCmd() *cobra.Command {
+	var (
+		out    string
+		noWait bool
+	)
+	c := &cobra.Command{
+		Use:   "results JOB",
+		Short: "Print every task's output of a job, in input order",
+		Long: `Print the stdout of every task of a job (a map's tasks in input order),
+waiting for tasks that have not finished. With -o json, print one record per
+task instead: its index, inputs, state, attempt, exit code, reason and the
+paths of its stdout and stderr files.`,
+		Example: `  burst results 12 > all.txt
+  burst results 12 -o json | jq -r '.[] | select(.state != "succeeded") | .input[0]'`,
+		Args: argsAtLeast(1, "job id"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			j, err := cl.Job(c.Context(), id)
+			if err != nil {
+				return err
+			}
+			if out == "table" {
+				return cl.Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
+			}
+			if !noWait {
+				if _, err := waitJob(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id); err != nil {
+					return err
+				}
+			}
+			// A JSON array written a page at a time: 10^6 tasks never sit in
+			// memory at once.
+			w := c.OutOrStdout()
+			fmt.Fprint(w, "[")
+			first := true
+			for from := 0; from < j.Tasks.Total; {
+				page, err := cl.Results(c.Context(), id, from, 1000, false)
+				if err != nil {
+					return err
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, r := range page {
+					b, _ := json.Marshal(r)
+					if !first {
+						fmt.Fprint(w, ",")
+					}
+					first = false
+					fmt.Fprintf(w, "\n  %s", b)
+				}
+				from = page[len(page)-1].Index + 1
+			}
+			fmt.Fprintln(w, "\n]")
+			return nil
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().Lookup("output").Usage = "output format: table (the tasks' stdout) or json (one record per task)"
+	c.Flags().BoolVar(&noWait, "no-wait", false, "print only what has finished, in order, up to the first task still to finish")
+	return c
+}

@@ -1,0 +1,487 @@
+package mapspec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Source is one input list: the values of one ::: or :::: group.
+type Source []string
+
+const (
+	sepArgs      = ":::"
+	sepFiles     = "::::"
+	sepArgsLink  = ":::+"
+	sepFilesLink = "::::+"
+)
+
+func isSep(a string) bool {
+	return a == sepArgs || a == sepFiles || a == sepArgsLink || a == sepFilesLink
+}
+
+// Parse splits `burst map` positional arguments (everything after --) into the command template and input
+// groups, as GNU parallel does: "CMD ARGS... ::: a b c ::: x y" or ":::: file" (one input per line of the file;
+// several files after one :::: are concatenated as one source, like parallel's ::::). readFile is called for
+// :::: arguments ("-" means standard input, which the caller's readFile handles). Lines: trailing "\n" or
+// "\r\n" stripped; a final empty line ignored; empty lines in the middle are inputs (parallel keeps them).
+// Errors for people (one line, naming the fix): no command before the first :::, a ::: with no values
+// ("::: needs at least one input after it"), a file that cannot be read (wrap readFile's error with the path).
+// It is legal to have no ::: at all (inputs come from elsewhere, e.g. --over): then sources is empty.
+//
+// Lines split as bufio.ScanLines does, so a "\r" ending a last line that has no "\n" is dropped too. No
+// arguments at all is an error (no command). A :::: group whose files are all empty gives an empty Source
+// (and so Count 0), as in parallel.
+// Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values.
+func Parse(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, err error) {
+	first := slices.IndexFunc(args, isSep)
+	if first < 0 {
+		first = len(args)
+	}
+	if first == 0 {
+		if len(args) == 0 {
+			return nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
+		}
+		return nil, nil, fmt.Errorf("no command before the first %s: put the command first, e.g. `burst map -- ./simulate {} ::: 1 2 3`", args[0])
+	}
+	template = slices.Clone(args[:first])
+	for i := first; i < len(args); {
+		sep := args[i]
+		j := i + 1
+		for j < len(args) && !isSep(args[j]) {
+			j++
+		}
+		vals := args[i+1 : j]
+		switch sep {
+		case sepArgs:
+			if len(vals) == 0 {
+				return nil, nil, errors.New("::: needs at least one input after it: write `::: a b c`, or remove the empty :::")
+			}
+			sources = append(sources, Source(slices.Clone(vals)))
+		case sepFiles:
+			if len(vals) == 0 {
+				return nil, nil, errors.New(":::: needs at least one file after it: write `:::: inputs.txt` (one input per line), or `:::: -` for standard input")
+			}
+			if readFile == nil {
+				return nil, nil, errors.New(":::: input files cannot be read here: pass the inputs with ::: instead")
+			}
+			src := Source{}
+			for _, p := range vals {
+				data, err := readFile(p)
+				if err != nil {
+					name := strconv.Quote(p)
+					if p == "-" {
+						name = "standard input (-)"
+					}
+					return nil, nil, fmt.Errorf(":::: cannot read inputs from %s: %s; check the path or give the inputs with :::", name, oneLine(err))
+				}
+				src = appendLines(src, data)
+			}
+			sources = append(sources, src)
+		default: // :::+ and ::::+
+			return nil, nil, fmt.Errorf("%s (linking inputs pairwise) is not supported: use %s for the cartesian product, or put each combination on one line of a :::: file", sep, strings.TrimSuffix(sep, "+"))
+		}
+		i = j
+	}
+	return template, sources, nil
+}
+
+// oneLine renders err on a single line so the caller's message stays one line.
+func oneLine(err error) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(err.Error())
+}
+
+// appendLines appends the lines of data to src, split as bufio.ScanLines does: each line's "\n" or "\r\n" is
+// stripped (and a "\r" ending the last line when it has no "\n"), the empty text after a final newline is not
+// a line, and empty lines elsewhere are kept as empty inputs.
+func appendLines(src Source, data []byte) Source {
+	s := string(data)
+	for len(s) > 0 {
+		line, rest, _ := strings.Cut(s, "\n")
+		src = append(src, strings.TrimSuffix(line, "\r"))
+		s = rest
+	}
+	return src
+}
+
+// Count is the number of tasks: the product of the sources' lengths (cartesian product), or 0 if no source.
+// It returns an error if the product overflows int64 or exceeds limit.
+//
+// A limit <= 0 means no limit other than int64. A source with no values makes the product 0, which is
+// never an error.
+func Count(sources []Source, limit int64) (int64, error) {
+	if len(sources) == 0 {
+		return 0, nil
+	}
+	for _, s := range sources {
+		if len(s) == 0 {
+			return 0, nil
+		}
+	}
+	n := int64(1)
+	for _, s := range sources {
+		l := int64(len(s))
+		if n > math.MaxInt64/l {
+			return 0, fmt.Errorf("the input groups (%s values) make more than %d tasks: use fewer or shorter ::: groups", sizes(sources), int64(math.MaxInt64))
+		}
+		n *= l
+	}
+	if limit > 0 && n > limit {
+		return 0, fmt.Errorf("the input groups (%s values) make %d tasks, more than the limit of %d: split the inputs over several `burst map` runs", sizes(sources), n, limit)
+	}
+	return n, nil
+}
+
+// sizes renders the group lengths as "3 x 4 x 5", shortened when there are many groups.
+func sizes(sources []Source) string {
+	const most = 8
+	parts := make([]string, 0, most+1)
+	for i, s := range sources {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("... (%d groups)", len(sources)))
+			break
+		}
+		parts = append(parts, strconv.Itoa(len(s)))
+	}
+	return strings.Join(parts, " x ")
+}
+
+// Tuple returns the inputs of task i (0-based) of the cartesian product, the LAST source varying fastest
+// (GNU parallel order: "::: a b ::: 1 2" gives (a,1) (a,2) (b,1) (b,2)). O(len(sources)), no allocation besides
+// the result.
+//
+// i must be in [0, Count(sources)); Tuple panics otherwise, as indexing out of range does.
+func Tuple(sources []Source, i int64) []string {
+	if i < 0 {
+		panic("mapspec.Tuple: negative task index")
+	}
+	out := make([]string, len(sources))
+	for k := len(sources) - 1; k >= 0; k-- {
+		l := int64(len(sources[k]))
+		if l == 0 {
+			panic("mapspec.Tuple: a source has no values, so there are no tasks")
+		}
+		out[k] = sources[k][i%l]
+		i /= l
+	}
+	if i != 0 {
+		panic("mapspec.Tuple: task index beyond the number of tasks")
+	}
+	return out
+}
+
+// token kinds.
+const (
+	kAll  = iota // {} {.} {/} {//} {/.}: every input of the task
+	kPos         // {n} {n.} ... and {-n} ...: one input
+	kSeq         // {#}
+	kSlot        // {%}
+)
+
+// token is one replacement string found in a template argument.
+type token struct {
+	kind int
+	pos  int    // for kPos: n for {n}, -n for {-n}, 0 for {0}; saturates at ±maxPos
+	mod  string // "", ".", "/", "//" or "/."
+}
+
+const maxPos = 1 << 30
+
+// matchToken reports whether s starts with a replacement string, and how long it is. The grammar is
+// exactly: {} {.} {/} {//} {/.} {#} {%} and {N} {N.} {N/} {N//} {N/.} with N an optionally negative
+// decimal number. Anything else (e.g. "{foo}", "{", "{1", "{ 1}") is literal text.
+func matchToken(s string) (t token, n int, ok bool) {
+	if len(s) < 2 || s[0] != '{' {
+		return token{}, 0, false
+	}
+	i := 1
+	switch s[i] {
+	case '#', '%':
+		if len(s) > 2 && s[2] == '}' {
+			if s[i] == '#' {
+				return token{kind: kSeq}, 3, true
+			}
+			return token{kind: kSlot}, 3, true
+		}
+		return token{}, 0, false
+	}
+	neg := false
+	if s[i] == '-' {
+		neg = true
+		i++
+	}
+	digits := i
+	pos := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		if pos < maxPos {
+			pos = pos*10 + int(s[i]-'0')
+		}
+		i++
+	}
+	pos = min(pos, maxPos)
+	kind := kPos
+	if i == digits {
+		if neg {
+			return token{}, 0, false
+		}
+		kind = kAll
+	}
+	if neg {
+		pos = -pos
+	}
+	rest := s[i:]
+	for _, m := range [...]string{"", ".", "/", "//", "/."} {
+		if len(rest) > len(m) && rest[:len(m)] == m && rest[len(m)] == '}' {
+			return token{kind: kind, pos: pos, mod: m}, i + len(m) + 1, true
+		}
+	}
+	return token{}, 0, false
+}
+
+// pieces calls lit for each run of literal text and tok for each replacement string of arg, in order.
+func pieces(arg string, lit func(string), tok func(token, string)) {
+	start := 0
+	for i := 0; i < len(arg); {
+		if arg[i] != '{' {
+			i++
+			continue
+		}
+		t, n, ok := matchToken(arg[i:])
+		if !ok {
+			i++
+			continue
+		}
+		if i > start {
+			lit(arg[start:i])
+		}
+		tok(t, arg[i:i+n])
+		i += n
+		start = i
+	}
+	if start < len(arg) {
+		lit(arg[start:])
+	}
+}
+
+// hasReplacement reports whether any argument contains a replacement string, valid or not.
+func hasReplacement(template []string) bool {
+	for _, a := range template {
+		for i := strings.IndexByte(a, '{'); i >= 0; {
+			if _, _, ok := matchToken(a[i:]); ok {
+				return true
+			}
+			j := strings.IndexByte(a[i+1:], '{')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+	}
+	return false
+}
+
+// Expand builds task i's argv from the template: GNU parallel replacement strings inside each argument, as text
+// substitution within that argument — an input never splits into several arguments and is never shell text:
+//
+//	{}    all inputs of the task joined by a single space (for one source: the input)
+//	{.}   input without its extension: the last ".ext" of the last path element ("a.tar.gz" -> "a.tar")
+//	{/}   basename (everything after the last "/"); {//} dirname (Perl's, as parallel: "a" -> ".", "dir/" -> ".")
+//	{/.}  basename without extension
+//	{#}   sequence number of the task, 1-based (seq is passed as is)
+//	{n} {n.} {n/} {n//} {n/.}   the same for the n-th input (1-based); {-n} counts from the last source
+//
+// If the template contains no replacement string at all, the task's inputs are appended as extra arguments
+// (parallel's default).
+// With shell=true the result is []string{"sh", "-c", script} where script is the template arguments joined by
+// single spaces with each replacement string replaced by the shell-quoted value, and inputs appended
+// shell-quoted when there is no replacement string. The literal text of the template is shell text; {} is one
+// quoted word even with several sources, so both modes give the command the same arguments.
+//
+// Strings Validate rejects ({%}, {0}, {n} beyond the inputs) are left in the result as written.
+func Expand(template []string, inputs []string, seq int64, shell bool) []string {
+	has := hasReplacement(template)
+	quote := func(s string) string { return s }
+	if shell {
+		quote = ShellQuote
+	}
+	words := make([]string, 0, len(template)+len(inputs))
+	var b strings.Builder
+	for _, arg := range template {
+		b.Reset()
+		pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
+			v, ok := value(t, inputs, seq)
+			if !ok {
+				b.WriteString(raw)
+				return
+			}
+			b.WriteString(quote(v))
+		})
+		words = append(words, b.String())
+	}
+	if !has {
+		for _, in := range inputs {
+			words = append(words, quote(in))
+		}
+	}
+	if shell {
+		return []string{"sh", "-c", strings.Join(words, " ")}
+	}
+	return words
+}
+
+// value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
+func value(t token, inputs []string, seq int64) (string, bool) {
+	switch t.kind {
+	case kSeq:
+		return strconv.FormatInt(seq, 10), true
+	case kSlot:
+		return "", false
+	case kAll:
+		if len(inputs) == 1 {
+			return modify(inputs[0], t.mod), true
+		}
+		parts := make([]string, len(inputs))
+		for i, in := range inputs {
+			parts[i] = modify(in, t.mod)
+		}
+		return strings.Join(parts, " "), true
+	}
+	idx, ok := resolve(t.pos, len(inputs))
+	if !ok {
+		return "", false
+	}
+	return modify(inputs[idx], t.mod), true
+}
+
+// resolve maps a positional number to an index into n inputs.
+func resolve(pos, n int) (int, bool) {
+	switch {
+	case pos > 0 && pos <= n:
+		return pos - 1, true
+	case pos < 0 && pos >= -n:
+		return n + pos, true
+	}
+	return 0, false
+}
+
+func modify(s, mod string) string {
+	switch mod {
+	case ".":
+		return stripExt(s)
+	case "/":
+		return basename(s)
+	case "//":
+		return dirname(s)
+	case "/.":
+		return stripExt(basename(s))
+	}
+	return s
+}
+
+// stripExt is parallel's s:\.[^/.]*$:: — drop the last "." and what follows, unless a "/" follows it.
+// Like parallel, ".bashrc" gives "" and "a." gives "a".
+func stripExt(s string) string {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 || strings.IndexByte(s[i:], '/') >= 0 {
+		return s
+	}
+	return s[:i]
+}
+
+// basename is parallel's s:.*/:: — everything after the last "/" ("dir/" gives "").
+func basename(s string) string {
+	return s[strings.LastIndexByte(s, '/')+1:]
+}
+
+// dirname is Perl's File::Basename::dirname on Unix, which parallel uses for {//}: trailing slashes are
+// ignored, no slash gives ".", and the root stays "/". Unlike path.Dir it does not clean the path.
+func dirname(s string) string {
+	dir, base := fileparse(s)
+	dir = stripTrailingSep(dir)
+	if base == "" {
+		dir, _ = fileparse(dir)
+		dir = stripTrailingSep(dir)
+	}
+	return dir
+}
+
+// fileparse is File::Basename::fileparse for Unix: m{^(.*/)?(.*)}s, with "./" for an empty directory part.
+func fileparse(s string) (dir, base string) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return "./", s
+	}
+	return s[:i+1], s[i+1:]
+}
+
+// stripTrailingSep is s{(.)/*\z}{$1}s: drop trailing slashes but keep the first character.
+func stripTrailingSep(s string) string {
+	t := strings.TrimRight(s, "/")
+	if t == "" && s != "" {
+		return s[:1]
+	}
+	return t
+}
+
+// Validate checks the template against the number of sources before any task runs. It rejects an empty
+// template and replacement strings that Expand cannot fill: {%} (the job slot is not known when a task is
+// built), {0}, and {n} or {-n} beyond nsources. Only text matching the replacement grammar exactly is a
+// replacement string; everything else, like "{foo}", "{", "}", "{1" and "a{b", is literal text and valid.
+func Validate(template []string, nsources int) error {
+	if len(template) == 0 {
+		return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
+	}
+	for _, arg := range template {
+		var err error
+		pieces(arg, func(string) {}, func(t token, raw string) {
+			if err != nil {
+				return
+			}
+			err = checkToken(t, raw, nsources)
+		})
+		if err != nil {
+			return fmt.Errorf("%q: %w", arg, err)
+		}
+	}
+	return nil
+}
+
+func checkToken(t token, raw string, nsources int) error {
+	switch t.kind {
+	case kSeq, kAll:
+		return nil
+	case kSlot:
+		return errors.New("{%} (job slot) is not supported by burst map: use {#} for the task number")
+	}
+	if t.pos == 0 {
+		return fmt.Errorf("%s refers to no input: input groups are numbered from {1}", raw)
+	}
+	if _, ok := resolve(t.pos, nsources); ok {
+		return nil
+	}
+	if nsources == 0 {
+		return fmt.Errorf("%s needs an input group: add `::: VALUES` or `:::: FILE` after the command", raw)
+	}
+	if t.pos < 0 {
+		return fmt.Errorf("%s counts back from the last input group, but there %s: use {-1} to {-%d}", raw, groups(nsources), nsources)
+	}
+	return fmt.Errorf("%s refers to input group %s, but there %s: use {1} to {%d}", raw, raw[1:len(raw)-1-len(t.mod)], groups(nsources), nsources)
+}
+
+func groups(n int) string {
+	if n == 1 {
+		return "is only 1 (::: or ::::)"
+	}
+	return "are only " + strconv.Itoa(n) + " (::: or ::::)"
+}
+
+// ShellQuote quotes s for a POSIX shell: always in single quotes, also when s is empty or needs none, and
+// each single quote closed, escaped and reopened:
+//
+//	it's  ->  'it'\''s'
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

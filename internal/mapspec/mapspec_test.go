@@ -1,0 +1,795 @@
+package mapspec
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// files is a fake readFile over an in-memory map.
+func files(m map[string]string) func(string) ([]byte, error) {
+	return func(p string) ([]byte, error) {
+		s, ok := m[p]
+		if !ok {
+			return nil, fmt.Errorf("open %s: no such file or directory", p)
+		}
+		return []byte(s), nil
+	}
+}
+
+func oneLineErr(t *testing.T, err error) {
+	t.Helper()
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Errorf("error is not one line: %q", err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	fs := files(map[string]string{
+		"in.txt":    "a\nb\n",
+		"f2":        "c\nd",
+		"crlf.txt":  "a\r\nb\r\n",
+		"crlfmid":   "a\r\n\r\nb",
+		"mid.txt":   "a\n\nb\n",
+		"endblank":  "a\n\n",
+		"nl":        "\n",
+		"empty":     "",
+		"cr":        "a\r",
+		"crcr":      "a\r\r\nb",
+		"-":         "s1\ns2\n",
+		"looks":     "{}\n:::\n",
+		"sp":        "  x y  \n",
+		"wide.list": "1\n2\n3\n",
+	})
+	tests := []struct {
+		name    string
+		args    []string
+		tmpl    []string
+		sources []Source
+		err     string // substring; "" means success
+	}{
+		{"one group", []string{"echo", "{}", ":::", "a", "b", "c"}, []string{"echo", "{}"}, []Source{{"a", "b", "c"}}, ""},
+		{"several groups", []string{"cmd", "-x", ":::", "a", "b", "c", ":::", "x", "y"}, []string{"cmd", "-x"}, []Source{{"a", "b", "c"}, {"x", "y"}}, ""},
+		{"no groups", []string{"cmd", "{}"}, []string{"cmd", "{}"}, nil, ""},
+		{"file", []string{"cmd", "::::", "in.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
+		{"files concatenated", []string{"cmd", "::::", "in.txt", "f2"}, []string{"cmd"}, []Source{{"a", "b", "c", "d"}}, ""},
+		{"mixed", []string{"cmd", "{1}", "{2}", "{3}", ":::", "a", "b", "::::", "wide.list", ":::", "z"}, []string{"cmd", "{1}", "{2}", "{3}"},
+			[]Source{{"a", "b"}, {"1", "2", "3"}, {"z"}}, ""},
+		{"file then group", []string{"cmd", "::::", "f2", ":::", "q"}, []string{"cmd"}, []Source{{"c", "d"}, {"q"}}, ""},
+		{"stdin", []string{"cmd", "::::", "-"}, []string{"cmd"}, []Source{{"s1", "s2"}}, ""},
+		{"crlf", []string{"cmd", "::::", "crlf.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
+		{"crlf empty middle", []string{"cmd", "::::", "crlfmid"}, []string{"cmd"}, []Source{{"a", "", "b"}}, ""},
+		{"empty middle line kept", []string{"cmd", "::::", "mid.txt"}, []string{"cmd"}, []Source{{"a", "", "b"}}, ""},
+		{"blank line before final newline kept", []string{"cmd", "::::", "endblank"}, []string{"cmd"}, []Source{{"a", ""}}, ""},
+		{"single newline is one empty input", []string{"cmd", "::::", "nl"}, []string{"cmd"}, []Source{{""}}, ""},
+		{"empty file is an empty source", []string{"cmd", "::::", "empty"}, []string{"cmd"}, []Source{{}}, ""},
+		{"final cr without newline", []string{"cmd", "::::", "cr"}, []string{"cmd"}, []Source{{"a"}}, ""},
+		{"only one cr stripped", []string{"cmd", "::::", "crcr"}, []string{"cmd"}, []Source{{"a\r", "b"}}, ""},
+		{"file lines are values", []string{"cmd", "::::", "looks"}, []string{"cmd"}, []Source{{"{}", ":::"}}, ""},
+		{"spaces kept", []string{"cmd", "::::", "sp"}, []string{"cmd"}, []Source{{"  x y  "}}, ""},
+		{"values that look like strings", []string{"cmd", ":::", "{}", "{1}", "-", "::"}, []string{"cmd"}, []Source{{"{}", "{1}", "-", "::"}}, ""},
+		{"empty value", []string{"cmd", ":::", ""}, []string{"cmd"}, []Source{{""}}, ""},
+
+		{"nothing", nil, nil, nil, "no command given"},
+		{"no command", []string{":::", "a", "b"}, nil, nil, "no command before the first :::"},
+		{"no command files", []string{"::::", "in.txt"}, nil, nil, "no command before the first ::::"},
+		{"empty group at end", []string{"cmd", ":::"}, nil, nil, "::: needs at least one input after it"},
+		{"empty group in middle", []string{"cmd", ":::", ":::", "a"}, nil, nil, "::: needs at least one input after it"},
+		{"empty file group", []string{"cmd", "::::", ":::", "a"}, nil, nil, ":::: needs at least one file after it"},
+		{"missing file", []string{"cmd", "::::", "in.txt", "nope.txt"}, nil, nil, `:::: cannot read inputs from "nope.txt": open nope.txt: no such file or directory`},
+		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, ":::+ (linking inputs pairwise) is not supported"},
+		{"linked files", []string{"cmd", "::::+", "in.txt"}, nil, nil, "::::+ (linking inputs pairwise) is not supported"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, sources, err := Parse(tc.args, fs)
+			if tc.err != "" {
+				if err == nil {
+					t.Fatalf("Parse(%q) = %q, %q; want error %q", tc.args, tmpl, sources, tc.err)
+				}
+				if !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Parse(%q) error %q; want it to contain %q", tc.args, err, tc.err)
+				}
+				oneLineErr(t, err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.args, err)
+			}
+			if !reflect.DeepEqual(tmpl, tc.tmpl) {
+				t.Errorf("template = %q, want %q", tmpl, tc.tmpl)
+			}
+			if len(sources) != len(tc.sources) {
+				t.Fatalf("sources = %q, want %q", sources, tc.sources)
+			}
+			for i := range sources {
+				if !slices.Equal(sources[i], tc.sources[i]) {
+					t.Errorf("source %d = %q, want %q", i, sources[i], tc.sources[i])
+				}
+			}
+		})
+	}
+}
+
+func TestParseErrorWrapsReadFile(t *testing.T) {
+	sentinel := errors.New("permission denied")
+	_, _, err := Parse([]string{"cmd", "::::", "-"}, func(string) ([]byte, error) { return nil, sentinel })
+	if err == nil || !strings.Contains(err.Error(), "standard input") || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("err = %v", err)
+	}
+	_, _, err = Parse([]string{"cmd", "::::", "x"}, func(string) ([]byte, error) { return nil, errors.New("line1\nline2") })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	oneLineErr(t, err)
+	if _, _, err := Parse([]string{"cmd", "::::", "x"}, nil); err == nil {
+		t.Fatal("nil readFile with :::: should be an error")
+	}
+}
+
+func TestParseDoesNotAlias(t *testing.T) {
+	args := []string{"cmd", "{}", ":::", "a", "b"}
+	tmpl, sources, err := Parse(args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args[0], args[3] = "changed", "changed"
+	if tmpl[0] != "cmd" || sources[0][0] != "a" {
+		t.Fatalf("Parse results alias args: %q %q", tmpl, sources)
+	}
+}
+
+func repeat(n, size int) []Source {
+	s := make([]Source, n)
+	for i := range s {
+		s[i] = make(Source, size)
+	}
+	return s
+}
+
+func TestCount(t *testing.T) {
+	tests := []struct {
+		name    string
+		sources []Source
+		limit   int64
+		want    int64
+		err     string
+	}{
+		{"none", nil, 10, 0, ""},
+		{"one", []Source{{"a", "b", "c"}}, 10, 3, ""},
+		{"product", []Source{{"a", "b"}, {"1", "2", "3"}, {"x", "y"}}, 100, 12, ""},
+		{"empty source", []Source{{"a", "b"}, {}}, 100, 0, ""},
+		{"at limit", []Source{{"a", "b"}, {"1", "2", "3"}}, 6, 6, ""},
+		{"over limit", []Source{{"a", "b"}, {"1", "2", "3"}}, 5, 0, "make 6 tasks, more than the limit of 5"},
+		{"no limit", repeat(40, 2), 0, 1 << 40, ""},
+		{"negative limit is no limit", repeat(3, 2), -1, 8, ""},
+		{"2^62", repeat(62, 2), 0, 1 << 62, ""},
+		{"2^63 overflows", repeat(63, 2), 0, 0, "more than 9223372036854775807 tasks"},
+		{"2^64 overflows", repeat(64, 2), math.MaxInt64, 0, "more than 9223372036854775807 tasks"},
+		{"overflow but empty", append(repeat(64, 2), Source{}), 10, 0, ""},
+		{"big limit error", repeat(40, 2), 1 << 39, 0, "more than the limit of 549755813888"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Count(tc.sources, tc.limit)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Count = %d, %v; want error containing %q", got, err, tc.err)
+				}
+				oneLineErr(t, err)
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("Count = %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTupleOrder(t *testing.T) {
+	// The GNU parallel order for "::: a b ::: 1 2": (a,1) (a,2) (b,1) (b,2).
+	two := []Source{{"a", "b"}, {"1", "2"}}
+	var got [][]string
+	for i := int64(0); i < 4; i++ {
+		got = append(got, Tuple(two, i))
+	}
+	want := [][]string{{"a", "1"}, {"a", "2"}, {"b", "1"}, {"b", "2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+
+	// Three sources: the last varies fastest, like nested loops with the first outermost.
+	srcs := []Source{{"a", "b"}, {"1", "2", "3"}, {"x", "y"}}
+	n, err := Count(srcs, 0)
+	if err != nil || n != 12 {
+		t.Fatalf("Count = %d, %v", n, err)
+	}
+	var wantAll [][]string
+	for _, p := range srcs[0] {
+		for _, q := range srcs[1] {
+			for _, r := range srcs[2] {
+				wantAll = append(wantAll, []string{p, q, r})
+			}
+		}
+	}
+	for i := int64(0); i < n; i++ {
+		if g := Tuple(srcs, i); !slices.Equal(g, wantAll[i]) {
+			t.Errorf("Tuple(%d) = %q, want %q", i, g, wantAll[i])
+		}
+	}
+	if g := Tuple(srcs, 0); !slices.Equal(g, []string{"a", "1", "x"}) {
+		t.Errorf("first = %q", g)
+	}
+	if g := Tuple(srcs, 11); !slices.Equal(g, []string{"b", "3", "y"}) {
+		t.Errorf("last = %q", g)
+	}
+	if g := Tuple(nil, 0); len(g) != 0 {
+		t.Errorf("Tuple(nil, 0) = %q", g)
+	}
+}
+
+func TestTupleHuge(t *testing.T) {
+	srcs := repeat(62, 2)
+	for i := range srcs {
+		srcs[i] = Source{"0", "1"}
+	}
+	i := int64(1)<<62 - 1 - 5 // ...111010 in binary
+	got := strings.Join(Tuple(srcs, i), "")
+	want := fmt.Sprintf("%062b", i)
+	if got != want {
+		t.Fatalf("Tuple = %s, want %s", got, want)
+	}
+}
+
+var tupleSink []string
+
+func TestTupleAllocs(t *testing.T) {
+	srcs := []Source{{"a", "b"}, {"1", "2", "3"}, {"x", "y"}}
+	allocs := testing.AllocsPerRun(100, func() { tupleSink = Tuple(srcs, 7) })
+	if allocs > 1 {
+		t.Fatalf("Tuple allocates %v times, want 1 (the result)", allocs)
+	}
+}
+
+func TestTuplePanics(t *testing.T) {
+	srcs := []Source{{"a", "b"}, {"1", "2"}}
+	for _, i := range []int64{-1, 4, math.MaxInt64} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Tuple(%d) did not panic", i)
+				}
+			}()
+			Tuple(srcs, i)
+		}()
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("Tuple with an empty source did not panic")
+			}
+		}()
+		Tuple([]Source{{"a"}, {}}, 0)
+	}()
+}
+
+func TestExpandPathModifiers(t *testing.T) {
+	// input, {.}, {/}, {//}, {/.} — GNU parallel's definitions: {.} s:\.[^/.]*$::, {/} s:.*/::,
+	// {//} File::Basename::dirname, {/.} both.
+	tests := [][5]string{
+		{"/a/b/c.tar.gz", "/a/b/c.tar", "c.tar.gz", "/a/b", "c.tar"},
+		{"c", "c", "c", ".", "c"},
+		{"./x", "./x", "x", ".", "x"},
+		{"dir/", "dir/", "", ".", ""},
+		{"a.tar.gz", "a.tar", "a.tar.gz", ".", "a.tar"},
+		{"dir.d/file", "dir.d/file", "file", "dir.d", "file"},
+		{".bashrc", "", ".bashrc", ".", ""},
+		{"x/.hidden", "x/", ".hidden", "x", ""},
+		{"/", "/", "", "/", ""},
+		{"", "", "", ".", ""},
+		{"a//b", "a//b", "b", "a", "b"},
+		{"//a", "//a", "a", "/", "a"},
+		{"a/b/", "a/b/", "", "a", ""},
+		{"a/b//", "a/b//", "", "a", ""},
+		{"/a", "/a", "a", "/", "a"},
+		{"a.", "a", "a.", ".", "a"},
+		{"a..", "a.", "a..", ".", "a."},
+		{"..", ".", "..", ".", "."},
+		{"../x.y", "../x", "x.y", "..", "x"},
+		{"a/./b.c", "a/./b", "b.c", "a/.", "b"},
+		{"with space/f i.le", "with space/f i", "f i.le", "with space", "f i"},
+	}
+	for _, tc := range tests {
+		in := tc[0]
+		for k, rs := range []string{"{.}", "{/}", "{//}", "{/.}"} {
+			want := tc[k+1]
+			if got := Expand([]string{rs}, []string{in}, 1, false); !slices.Equal(got, []string{want}) {
+				t.Errorf("%s of %q = %q, want %q", rs, in, got, want)
+			}
+			// The positional form on the second of two sources gives the same.
+			pos := "{2" + rs[1:]
+			if got := Expand([]string{pos}, []string{"other.x/y.z", in}, 1, false); !slices.Equal(got, []string{want}) {
+				t.Errorf("%s of %q = %q, want %q", pos, in, got, want)
+			}
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	tests := []struct {
+		name   string
+		tmpl   []string
+		inputs []string
+		seq    int64
+		want   []string
+	}{
+		{"plain", []string{"gzip", "{}"}, []string{"a b.txt"}, 1, []string{"gzip", "a b.txt"}},
+		{"inside an argument", []string{"cp", "{}", "out/{/.}.bak"}, []string{"/data/x.csv"}, 1, []string{"cp", "/data/x.csv", "out/x.bak"}},
+		{"all of them", []string{"{}|{.}|{/}|{//}|{/.}|{#}"}, []string{"/a/b/c.tar.gz"}, 7, []string{"/a/b/c.tar.gz|/a/b/c.tar|c.tar.gz|/a/b|c.tar|7"}},
+		{"seq", []string{"run", "--id={#}", "{#}{#}"}, []string{"x"}, 42, []string{"run", "--id=42", "4242"}},
+		{"multiple sources {}", []string{"echo", "{}"}, []string{"a", "b c", "d"}, 1, []string{"echo", "a b c d"}},
+		{"multiple sources {.}", []string{"echo", "{.}"}, []string{"a.x", "b/c.y"}, 1, []string{"echo", "a b/c"}},
+		{"multiple sources {/}", []string{"echo", "{/}"}, []string{"p/a", "q/b"}, 1, []string{"echo", "a b"}},
+		{"positional", []string{"cmd", "{1}", "{2}", "{3}", "{1}-{3}"}, []string{"a", "b", "c"}, 1, []string{"cmd", "a", "b", "c", "a-c"}},
+		{"positional modifiers", []string{"{1.}", "{1/}", "{1//}", "{1/.}", "{2.}"}, []string{"/x/y.z", "q.r"}, 1, []string{"/x/y", "y.z", "/x", "y", "q"}},
+		{"negative positional", []string{"{-1}", "{-2}", "{-1/.}"}, []string{"a", "b/c.d"}, 1, []string{"b/c.d", "a", "c"}},
+		{"leading zeros", []string{"{01}", "{002}"}, []string{"a", "b"}, 1, []string{"a", "b"}},
+		{"no placeholder appends", []string{"wc", "-l"}, []string{"a", "b"}, 1, []string{"wc", "-l", "a", "b"}},
+		{"no placeholder, literal braces", []string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+/}", "{..}", "${x}"}, []string{"v"}, 1,
+			[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+/}", "{..}", "${x}", "v"}},
+		{"nested braces", []string{"{{}}", "{{1}}"}, []string{"v"}, 1, []string{"{v}", "{v}"}},
+		{"no inputs", []string{"echo", "{}", "x{}x"}, nil, 1, []string{"echo", "", "xx"}},
+		{"no inputs no placeholder", []string{"date"}, nil, 1, []string{"date"}},
+		{"empty input", []string{"echo", "[{}]"}, []string{""}, 1, []string{"echo", "[]"}},
+		{"only {#} counts as a placeholder", []string{"echo", "{#}"}, []string{"a"}, 3, []string{"echo", "3"}},
+		{"input is not re-expanded", []string{"echo", "{}"}, []string{"{#} {1} {}"}, 3, []string{"echo", "{#} {1} {}"}},
+		{"unsupported left as written", []string{"echo", "{%}", "{0}", "{3}", "{-3}"}, []string{"a", "b"}, 1, []string{"echo", "{%}", "{0}", "{3}", "{-3}"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Expand(tc.tmpl, tc.inputs, tc.seq, false)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("Expand(%q, %q) = %q, want %q", tc.tmpl, tc.inputs, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExpandShellForm(t *testing.T) {
+	tests := []struct {
+		tmpl   []string
+		inputs []string
+		want   string
+	}{
+		{[]string{"gzip", "{}"}, []string{"a b"}, `gzip 'a b'`},
+		{[]string{"gzip", "-c", "{}", ">", "{}.gz"}, []string{"it's"}, `gzip -c 'it'\''s' > 'it'\''s'.gz`},
+		{[]string{"wc", "-l"}, []string{"a", "$b"}, `wc -l 'a' '$b'`},
+		{[]string{"echo", "{#}", "{2/.}"}, []string{"x", "d/f.c"}, `echo '9' 'f'`},
+		{[]string{"echo", "{}"}, []string{"a", "b"}, `echo 'a b'`},
+		{[]string{"echo $HOME | tr a-z A-Z"}, nil, `echo $HOME | tr a-z A-Z`},
+	}
+	for _, tc := range tests {
+		got := Expand(tc.tmpl, tc.inputs, 9, true)
+		if !slices.Equal(got, []string{"sh", "-c", tc.want}) {
+			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c %q", tc.tmpl, tc.inputs, got, tc.want)
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"":       `''`,
+		"a":      `'a'`,
+		"it's":   `'it'\''s'`,
+		"'":      `''\'''`,
+		"a b\nc": "'a b\nc'",
+		`\$"`:    `'\$"'`,
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// nasty inputs for the injection tests; marker is replaced by a file the shell must never create.
+var nasty = []string{
+	"plain",
+	"",
+	" ",
+	"  two  spaces  ",
+	"it's",
+	"'",
+	"''",
+	`'\''`,
+	`"double"`,
+	`"`,
+	"$HOME",
+	"${HOME}",
+	"$(touch MARKER)",
+	"`touch MARKER`",
+	`back\slash`,
+	`\`,
+	`\'`,
+	"; touch MARKER",
+	"& touch MARKER &",
+	"| touch MARKER",
+	"&& touch MARKER",
+	"line1\nline2",
+	"\ntouch MARKER\n",
+	"tab\there",
+	"*",
+	"~",
+	"#comment",
+	"> MARKER",
+	"< /etc/passwd",
+	"!",
+	"{}",
+	"a=b",
+	"-n",
+	"%s",
+	"ünïcødé ✓",
+}
+
+func TestExpandInjection(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "pwned")
+	for _, raw := range nasty {
+		in := strings.ReplaceAll(raw, "MARKER", marker)
+		got := Expand([]string{"echo", "{}"}, []string{in}, 1, false)
+		if !slices.Equal(got, []string{"echo", in}) {
+			t.Errorf("Expand(echo {}) with %q = %q", in, got)
+		}
+		got = Expand([]string{"echo", "pre-{}-post"}, []string{in}, 1, false)
+		if !slices.Equal(got, []string{"echo", "pre-" + in + "-post"}) {
+			t.Errorf("Expand(echo pre-{}-post) with %q = %q", in, got)
+		}
+		got = Expand([]string{"echo"}, []string{in, in}, 1, false)
+		if !slices.Equal(got, []string{"echo", in, in}) {
+			t.Errorf("Expand(echo) with %q = %q", in, got)
+		}
+	}
+}
+
+// TestExpandShellRuns runs the shell form with sh and checks that every input arrives literally.
+func TestExpandShellRuns(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh:", err)
+	}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "pwned")
+	run := func(argv []string) string {
+		t.Helper()
+		if argv[0] != "sh" || argv[1] != "-c" || len(argv) != 3 {
+			t.Fatalf("shell form = %q", argv)
+		}
+		cmd := exec.Command(sh, argv[1:]...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=/home/should-not-appear", "PATH=" + os.Getenv("PATH")}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sh -c %q: %v: %s", argv[2], err, stderr.String())
+		}
+		return string(out)
+	}
+	for _, raw := range nasty {
+		in := strings.ReplaceAll(raw, "MARKER", marker)
+		other := "2nd " + in
+
+		// One source, {} as a whole word.
+		if got := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in}, 1, true)); got != "<"+in+">" {
+			t.Errorf("{} of %q printed %q", in, got)
+		}
+		// Two sources, positional strings glued to literal text, and {#}.
+		argv := Expand([]string{"printf", "'<%s>'", "{1}", "x{2}y", "{#}"}, []string{in, other}, 5, true)
+		if got, want := run(argv), "<"+in+"><x"+other+"y><5>"; got != want {
+			t.Errorf("positional of %q printed %q, want %q", in, got, want)
+		}
+		// {} over two sources is one word, as in argv mode.
+		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, true)), "<"+in+" "+other+">"; got != want {
+			t.Errorf("{} of %q, %q printed %q, want %q", in, other, got, want)
+		}
+		// No replacement string: inputs appended, each one word.
+		if got, want := run(Expand([]string{"printf", "'<%s>'"}, []string{in, other}, 1, true)), "<"+in+"><"+other+">"; got != want {
+			t.Errorf("appended %q printed %q, want %q", in, got, want)
+		}
+		// The mini parser used by the fuzzer agrees with sh on these scripts.
+		tmpl := []string{"printf", "%s", "{1}", "x{2}y", "{#}"}
+		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, true)[2])
+		if err != nil {
+			t.Fatalf("splitShell: %v", err)
+		}
+		if want := Expand(tmpl, []string{in, other}, 5, false); !slices.Equal(words, want) {
+			t.Errorf("splitShell = %q, want %q", words, want)
+		}
+		if got, want := run(Expand(tmpl, []string{in, other}, 5, true)), strings.Join(words[2:], ""); got != want {
+			t.Errorf("sh printed %q, splitShell says %q", got, want)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("an input was run as shell code: the marker file exists")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := []struct {
+		tmpl []string
+		n    int
+	}{
+		{[]string{"echo", "{}"}, 0},
+		{[]string{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}"}, 1},
+		{[]string{"echo", "{1}", "{2/.}", "{-1}", "{-2//}", "{2.}", "{1/}"}, 2},
+		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{=uc=}", "{##}", "${x}"}, 0},
+		{[]string{"date"}, 3},
+	}
+	for _, tc := range ok {
+		if err := Validate(tc.tmpl, tc.n); err != nil {
+			t.Errorf("Validate(%q, %d) = %v", tc.tmpl, tc.n, err)
+		}
+	}
+	bad := []struct {
+		tmpl []string
+		n    int
+		err  string
+	}{
+		{nil, 1, "no command given"},
+		{[]string{}, 1, "no command given"},
+		{[]string{"echo", "{%}"}, 1, `"{%}": {%} (job slot) is not supported by burst map: use {#}`},
+		{[]string{"echo", "slot-{%}.log"}, 1, `"slot-{%}.log": {%}`},
+		{[]string{"echo", "{0}"}, 2, "{0} refers to no input: input groups are numbered from {1}"},
+		{[]string{"echo", "{00/}"}, 2, "{00/} refers to no input"},
+		{[]string{"echo", "{-0}"}, 2, "{-0} refers to no input"},
+		{[]string{"echo", "{1}", "{3}"}, 2, `"{3}": {3} refers to input group 3, but there are only 2 (::: or ::::): use {1} to {2}`},
+		{[]string{"echo", "{2.}"}, 1, "{2.} refers to input group 2, but there is only 1 (::: or ::::): use {1} to {1}"},
+		{[]string{"echo", "{-3}"}, 2, "{-3} counts back from the last input group, but there are only 2"},
+		{[]string{"echo", "{1}"}, 0, "{1} needs an input group: add `::: VALUES` or `:::: FILE` after the command"},
+		{[]string{"echo", "{99999999999999999999999}"}, 2, "{99999999999999999999999} refers to input group 99999999999999999999999"},
+	}
+	for _, tc := range bad {
+		err := Validate(tc.tmpl, tc.n)
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Validate(%q, %d) = %v; want error containing %q", tc.tmpl, tc.n, err, tc.err)
+			continue
+		}
+		oneLineErr(t, err)
+	}
+}
+
+// --- fuzzing ---
+
+// splitNUL splits s into fields each terminated by NUL (a last unterminated field counts too), so that ""
+// is no field and "\x00" is one empty field.
+func splitNUL(s string) []string {
+	f := strings.Split(s, "\x00")
+	if f[len(f)-1] == "" {
+		f = f[:len(f)-1]
+	}
+	return f
+}
+
+// replRE is the replacement-string grammar, written independently of the scanner under test.
+var replRE = regexp.MustCompile(`\{(?:#|%|(?:-?[0-9]+)?(?:|\.|/|//|/\.))\}`)
+
+// safeLiteral is template text that means itself to sh and to splitShell.
+var safeLiteral = regexp.MustCompile(`^[A-Za-z0-9_./%:,+@-]*$`)
+
+// splitShell splits a script into words the way a POSIX shell would, for the subset Expand produces: unquoted
+// safe text, single-quoted strings, backslash escapes and blanks. Any other unquoted shell syntax is an error,
+// so a value that escaped its quotes is caught.
+func splitShell(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("unterminated single quote at %d in %q", i, s)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += 1 + j
+			inWord = true
+		case c == '\\':
+			if i+1 >= len(s) {
+				return nil, fmt.Errorf("trailing backslash in %q", s)
+			}
+			i++
+			if s[i] == '\n' { // line continuation
+				continue
+			}
+			cur.WriteByte(s[i])
+			inWord = true
+		case strings.IndexByte("\"$`;&|<>()*?[]~#!{}=\r\x00", c) >= 0:
+			return nil, fmt.Errorf("unquoted shell syntax %q at %d in %q", c, i, s)
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+func FuzzExpand(f *testing.F) {
+	f.Add("echo\x00{}\x00", "a b\x00", int64(1))
+	f.Add("cp\x00{1}\x00out/{2/.}.{#}\x00", "/a/b/c.tar.gz\x00it's\x00", int64(3))
+	f.Add("wc\x00-l\x00", "; touch /tmp/x\x00$(id)\x00", int64(0))
+	f.Add("{{}}\x00{1\x00{-1//}\x00{%}\x00{0}\x00", "x\x00", int64(-5))
+	f.Add("printf\x00%s\x00x{.}y\x00", "'\\''\x00\n\x00", int64(9))
+	f.Fuzz(func(t *testing.T, tmplS, inputsS string, seq int64) {
+		tmpl, inputs := splitNUL(tmplS), splitNUL(inputsS)
+		has := false
+		for _, a := range tmpl {
+			if replRE.MatchString(a) {
+				has = true
+			}
+		}
+		valid := Validate(tmpl, len(inputs)) == nil
+
+		// argv mode: one element per template argument, plus the inputs when there is no placeholder.
+		argv := Expand(tmpl, inputs, seq, false)
+		want := len(tmpl)
+		if !has {
+			want += len(inputs)
+		}
+		if len(argv) != want {
+			t.Fatalf("Expand(%q, %q) has %d elements, want %d: %q", tmpl, inputs, len(argv), want, argv)
+		}
+		for k, a := range tmpl {
+			if !replRE.MatchString(a) && argv[k] != a {
+				t.Fatalf("literal argument %q became %q", a, argv[k])
+			}
+		}
+		if !has && !slices.Equal(argv[len(tmpl):], inputs) {
+			t.Fatalf("appended inputs %q, want %q", argv[len(tmpl):], inputs)
+		}
+
+		// Every input survives quoting.
+		for _, in := range inputs {
+			words, err := splitShell(ShellQuote(in))
+			if err != nil || len(words) != 1 || words[0] != in {
+				t.Fatalf("ShellQuote(%q) = %s splits to %q, %v", in, ShellQuote(in), words, err)
+			}
+		}
+
+		// shell mode: sh -c SCRIPT; when the template's own text is plain, the script's words are exactly the
+		// argv-mode arguments.
+		sh := Expand(tmpl, inputs, seq, true)
+		if len(sh) != 3 || sh[0] != "sh" || sh[1] != "-c" {
+			t.Fatalf("shell form = %q", sh)
+		}
+		if !valid {
+			return
+		}
+		for _, a := range tmpl {
+			if a == "" {
+				return
+			}
+			for _, lit := range replRE.Split(a, -1) {
+				if !safeLiteral.MatchString(lit) {
+					return
+				}
+			}
+		}
+		words, err := splitShell(sh[2])
+		if err != nil {
+			t.Fatalf("script %q: %v", sh[2], err)
+		}
+		if !slices.Equal(words, argv) {
+			t.Fatalf("script %q splits to %q, argv mode gives %q", sh[2], words, argv)
+		}
+	})
+}
+
+// scanLines is the line splitting Parse promises, by bufio.ScanLines.
+func scanLines(data []byte) []string {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, len(data)+1)
+	lines := []string{}
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("echo\x00{}\x00:::\x00a\x00b\x00", []byte("x\ny\n"))
+	f.Add("cmd\x00::::\x00f\x00-\x00:::\x00z\x00", []byte("a\r\n\r\nb"))
+	f.Add(":::\x00a\x00", []byte(""))
+	f.Add("cmd\x00:::\x00", []byte("\n"))
+	f.Add("cmd\x00::::\x00missing\x00", []byte("a"))
+	f.Add("cmd\x00:::+\x00a\x00", []byte("a\r"))
+	f.Fuzz(func(t *testing.T, argsS string, file []byte) {
+		args := splitNUL(argsS)
+		readFile := func(p string) ([]byte, error) {
+			if p == "missing" {
+				return nil, errors.New("open missing: no such file or directory")
+			}
+			return file, nil
+		}
+		tmpl, sources, err := Parse(args, readFile)
+
+		// When must it fail?
+		isSep := func(a string) bool { return a == ":::" || a == "::::" || a == ":::+" || a == "::::+" }
+		first := slices.IndexFunc(args, isSep)
+		if first < 0 {
+			first = len(args)
+		}
+		wantErr := first == 0
+		for i := first; i < len(args); i++ {
+			if !isSep(args[i]) {
+				continue
+			}
+			j := i + 1
+			for j < len(args) && !isSep(args[j]) {
+				j++
+			}
+			if strings.HasSuffix(args[i], "+") || j == i+1 || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
+				wantErr = true
+			}
+		}
+		if err != nil {
+			if !wantErr {
+				t.Fatalf("Parse(%q): unexpected error %v", args, err)
+			}
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		if wantErr {
+			t.Fatalf("Parse(%q) = %q, %q; want an error", args, tmpl, sources)
+		}
+		if !slices.Equal(tmpl, args[:first]) {
+			t.Fatalf("template %q, want %q", tmpl, args[:first])
+		}
+		lines := scanLines(file)
+		k := 0
+		for i := first; i < len(args); {
+			j := i + 1
+			for j < len(args) && !isSep(args[j]) {
+				j++
+			}
+			if k >= len(sources) {
+				t.Fatalf("too few sources: %q", sources)
+			}
+			var want []string
+			if args[i] == ":::" {
+				want = args[i+1 : j]
+			} else {
+				for range j - i - 1 {
+					want = append(want, lines...)
+				}
+			}
+			if !slices.Equal(sources[k], want) && !(len(sources[k]) == 0 && len(want) == 0) {
+				t.Fatalf("source %d = %q, want %q", k, sources[k], want)
+			}
+			k++
+			i = j
+		}
+		if k != len(sources) {
+			t.Fatalf("%d sources, want %d", len(sources), k)
+		}
+	})
+}

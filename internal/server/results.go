@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// maxInline bounds the stdout a results request returns inline per task.
+const maxInline = 1 << 20
+
+// taskPage walks a job's tasks in index order, a page of rows at a time,
+// filling in the tasks that have no row (never dispatched).
+type taskPage struct {
+	s    *Server
+	job  *store.JobRow
+	rows []*store.TaskRow
+	next int // index of the first row of rows
+}
+
+// at returns task idx as stored now (re-reading its page if needed).
+func (p *taskPage) at(ctx context.Context, idx int, fresh bool) (*store.TaskRow, error) {
+	if fresh || idx < p.next || idx >= p.next+len(p.rows) || len(p.rows) == 0 {
+		rows, err := p.s.st.ListTasks(ctx, p.job.ID, idx, 1000)
+		if err != nil {
+			return nil, err
+		}
+		p.rows, p.next = rows, idx
+	}
+	for _, r := range p.rows {
+		if r.Index == idx {
+			return r, nil
+		}
+		if r.Index > idx {
+			break
+		}
+	}
+	return nil, nil
+}
+
+// handleResults lists tasks in input order with their inputs, how they
+// ended and where their output is; inline=true adds stdout (up to 1 MiB).
+func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.getJob(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	from, _ := strconv.Atoi(q.Get("from"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	inline := q.Get("inline") == "true"
+	sources, err := s.st.Inputs(r.Context(), j.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	srcs := make([]mapspec.Source, len(sources))
+	for i, src := range sources {
+		srcs[i] = src
+	}
+	p := &taskPage{s: s, job: j}
+	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
+	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
+		row, err := p.at(r.Context(), idx, false)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		res := client.Result{Index: idx, State: burst.Queued}
+		if len(srcs) > 0 {
+			res.Input = mapspec.Tuple(srcs, int64(idx))
+		}
+		switch {
+		case row != nil:
+			res.State, res.Attempt, res.ExitCode, res.Reason = row.State, row.Attempt, row.ExitCode, row.Reason
+			res.Stdout, res.Stderr = row.Stdout, row.Stderr
+			if inline && row.State.Terminal() {
+				res.Output = readInline(row.Stdout)
+			}
+		case j.CancelRequested || j.State.Terminal():
+			res.State = burst.Cancelled
+		}
+		out = append(out, res)
+	}
+	writeJSON(w, 200, out)
+}
+
+func readInline(path string) *string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, maxInline))
+	s := string(b)
+	return &s
+}
+
+// handleOutput streams the stdout of the job's tasks, in input order, from
+// task `from`. With follow=true it waits for each task to end before
+// sending its output, until the last; without, it stops at the first task
+// that has not ended. The X-Burst-Next-Task trailer says where to resume.
+func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.getJob(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	from, _ := strconv.Atoi(q.Get("from"))
+	follow := q.Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Trailer", "X-Burst-Next-Task")
+	flusher, _ := w.(http.Flusher)
+	p := &taskPage{s: s, job: j}
+	buf := make([]byte, 64<<10)
+	idx := max(from, 0)
+	defer func() { w.Header().Set("X-Burst-Next-Task", strconv.Itoa(idx)) }()
+	w.WriteHeader(200)
+	fresh := false
+	for idx < j.Tasks.Total {
+		ch := s.watch(j.ID)
+		row, err := p.at(r.Context(), idx, fresh)
+		if err != nil {
+			return
+		}
+		fresh = false
+		switch {
+		case row != nil && row.State.Terminal():
+			if err := copyFile(w, row.Stdout, buf); err != nil {
+				return
+			}
+			idx++
+			continue
+		case row == nil && ch == nil: // never ran and never will (the job ended)
+			idx++
+			continue
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if !follow {
+			return
+		}
+		if ch == nil { // the job ended meanwhile: read its final rows
+			fresh = true
+			continue
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+		t.Stop()
+		fresh = true
+	}
+}
+
+func copyFile(w io.Writer, path string, buf []byte) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) || path == "" {
+		return nil
+	}
+	if err != nil {
+		return nil // unreadable output is skipped, not fatal to the stream
+	}
+	defer f.Close()
+	_, err = io.CopyBuffer(w, f, buf)
+	return err
+}
+
+func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	j, err := s.Resume(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, 404, client.Error{Message: "no job " + strconv.FormatInt(id, 10) + ": see `burst jobs` for the jobs that exist"})
+		return
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, j)
+}
