@@ -17,13 +17,9 @@ Cancelling a job that already finished is not an error: burst says so.`,
   burst cancel 12 13 14`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			ids := make([]int64, len(args))
-			for i, a := range args {
-				id, err := parseJobID(a)
-				if err != nil {
-					return err
-				}
-				ids[i] = id
+			ids, err := parseJobIDs(args)
+			if err != nil {
+				return err
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {

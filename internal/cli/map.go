@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -225,25 +223,8 @@ func followMap(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, ke
 	if show {
 		fmt.Fprintf(stderr, "burst: job %d: %d tasks\n", j.ID, j.Tasks.Total)
 	}
-	ctx, stop := context.WithCancel(ctx)
+	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
 	defer stop()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			if n++; n == 1 {
-				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", j.ID)
-				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				cl.get().Cancel(cctx, j.ID)
-				cancel()
-				continue
-			}
-			stop()
-			return
-		}
-	}()
 	outDone := make(chan error, 1)
 	if keepOrder {
 		go func() { outDone <- cl.get().Output(ctx, j.ID, 0, true, c.OutOrStdout()) }()

@@ -286,26 +286,8 @@ func (k *conn) retry(ctx context.Context, err error, used *client.Client) bool {
 // cancels the job, a second Ctrl-C stops waiting.
 func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64) error {
 	stderr := c.ErrOrStderr()
-	ctx, stop := context.WithCancel(ctx)
+	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, id)
 	defer stop()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n == 1 {
-				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
-				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				cl.get().Cancel(cctx, id)
-				cancel()
-				continue
-			}
-			stop()
-			return
-		}
-	}()
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		name string
@@ -326,6 +308,47 @@ func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64) error {
 		return err
 	}
 	return jobExit(job)
+}
+
+// cancelOnInterrupt makes the first Ctrl-C (or SIGTERM) cancel job id and
+// the second stop waiting for it: the returned context ends then. Call
+// stop when done waiting.
+func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64) (context.Context, func()) {
+	ctx, cancelCtx := context.WithCancel(ctx)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range sigs {
+			if n++; n == 1 {
+				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
+				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				cl.get().Cancel(cctx, id)
+				cancel()
+				continue
+			}
+			cancelCtx()
+			return
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(sigs)
+		cancelCtx()
+	}
+}
+
+// parseJobIDs reads job id arguments.
+func parseJobIDs(args []string) ([]int64, error) {
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		id, err := parseJobID(a)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // streamLogs follows one stream, reconnecting from where it was if the

@@ -19,13 +19,9 @@ job, burst exits with that job's status (as burst run does); with several,
   burst wait 12 13 14`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			ids := make([]int64, len(args))
-			for i, a := range args {
-				id, err := parseJobID(a)
-				if err != nil {
-					return err
-				}
-				ids[i] = id
+			ids, err := parseJobIDs(args)
+			if err != nil {
+				return err
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {

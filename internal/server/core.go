@@ -228,7 +228,7 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 	j := s.jobs[id]
 	if j == nil || j.finished {
 		s.mu.Unlock()
-		row, err := s.st.GetJob(ctx, id)
+		row, err := s.readJob(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -544,7 +544,7 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 		return nil, badRequest("job %d has not finished: wait for it, or cancel it first, then resume", id)
 	}
 	s.mu.Unlock()
-	row, err := s.st.GetJob(ctx, id)
+	row, err := s.readJob(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -103,9 +103,27 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeJSON(w, 409, client.Error{Message: err.Error()})
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, 404, client.Error{Message: err.Error()})
+	case errors.As(err, new(*errNoJob)):
+		writeJSON(w, 404, client.Error{Message: err.Error()})
 	default:
 		writeJSON(w, 500, client.Error{Message: err.Error()})
 	}
+}
+
+// errNoJob is a job id that does not exist (HTTP 404).
+type errNoJob struct{ id int64 }
+
+func (e *errNoJob) Error() string {
+	return "no job " + strconv.FormatInt(e.id, 10) + ": see `burst jobs` for the jobs that exist"
+}
+
+// readJob reads a job from the store, with errNoJob for an unknown id.
+func (s *Server) readJob(ctx context.Context, id int64) (*store.JobRow, error) {
+	j, err := s.st.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &errNoJob{id}
+	}
+	return j, err
 }
 
 func jobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
@@ -122,11 +140,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) (*store.JobRow, 
 	if !ok {
 		return nil, false
 	}
-	j, err := s.st.GetJob(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, 404, client.Error{Message: "no job " + strconv.FormatInt(id, 10) + ": see `burst jobs` for the jobs that exist"})
-		return nil, false
-	}
+	j, err := s.readJob(r.Context(), id)
 	if err != nil {
 		writeErr(w, err)
 		return nil, false
@@ -232,10 +246,6 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Cancel(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, 404, client.Error{Message: "no job " + strconv.FormatInt(id, 10) + ": see `burst jobs` for the jobs that exist"})
-		return
-	}
 	if err != nil {
 		writeErr(w, err)
 		return

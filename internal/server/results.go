@@ -189,10 +189,6 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := s.Resume(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, 404, client.Error{Message: "no job " + strconv.FormatInt(id, 10) + ": see `burst jobs` for the jobs that exist"})
-		return
-	}
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -325,20 +325,7 @@ func ReopenTasks(tx *Tx, jobID int64) ([]*TaskRow, error) {
 		WHERE job_id = ? AND state NOT IN ('succeeded', 'queued', 'running')`, jobID); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(`SELECT `+taskCols+` FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx`, jobID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*TaskRow
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanTasks(tx.Query(`SELECT `+taskCols+` FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx`, jobID))
 }
 
 // ActiveTasks lists every task row that is queued (requeued) or running.
@@ -347,7 +334,10 @@ func (s *Store) ActiveTasks(ctx context.Context) ([]*TaskRow, error) {
 }
 
 func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]*TaskRow, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	return scanTasks(s.r.QueryContext(ctx, q, args...))
+}
+
+func scanTasks(rows *sql.Rows, err error) ([]*TaskRow, error) {
 	if err != nil {
 		return nil, err
 	}
