@@ -586,5 +586,6 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	s.order = append(s.order, id) // it waits behind what was queued meanwhile
 	s.kickScheduler()
 	out := j.row.Job
+	out.Tasks.Queued = out.Tasks.Total - out.Tasks.Done() - out.Tasks.Running
 	return &out, nil
 }
