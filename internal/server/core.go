@@ -64,9 +64,16 @@ func (s *Server) afterCommit(b *batch) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	// A task placed while its job was being stopped never reaches an agent:
+	// it ends here (its cancel went to an agent that never had it).
+	var dropped batch
+	now := time.Now().UTC()
 	for _, t := range b.placed {
-		if t.row.State == burst.Running && !t.cancel {
+		switch {
+		case t.row.State != burst.Running:
+		case t.cancel:
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, &dropped)
+		default:
 			t.machine.outbox = append(t.machine.outbox, t)
 			t.machine.poke()
 		}
@@ -84,6 +91,11 @@ func (s *Server) afterCommit(b *batch) {
 		}
 		j.signal()
 	}
+	if dropped.empty() {
+		s.mu.Unlock()
+		return
+	}
+	s.apply(&dropped) // unlocks
 }
 
 // apply commits b (s.mu held on entry, released on return) and signals.

@@ -1,0 +1,153 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/burst-sh/burst/internal/home"
+)
+
+// SetupError is a problem with the user's setup (no token, an unwritable
+// $BURST_HOME, a server that cannot start); its message says what to fix.
+type SetupError struct{ Msg string }
+
+func (e *SetupError) Error() string { return e.Msg }
+
+func setup(format string, a ...any) error { return &SetupError{fmt.Sprintf(format, a...)} }
+
+// Discover returns a client for the configured burst server: BURST_SERVER
+// (with BURST_TOKEN, or the token file of $BURST_HOME) if set; else the
+// local server of $BURST_HOME (default ~/.burst) through its unix socket.
+// If no local server listens, it runs `serverExe server` detached (its log
+// in $BURST_HOME, a line saying so on stderr) and waits for it to answer;
+// with serverExe "" it returns a SetupError instead. It sends no request:
+// the first real one finds out whether the token is right.
+func Discover(ctx context.Context, serverExe string, stderr io.Writer) (*Client, error) {
+	if addr := os.Getenv("BURST_SERVER"); addr != "" {
+		token := os.Getenv("BURST_TOKEN")
+		if token == "" {
+			if h, err := home.Resolve(); err == nil {
+				token, _ = h.ReadToken()
+			}
+		}
+		if token == "" {
+			return nil, setup("BURST_SERVER is set but no token: set BURST_TOKEN to the server's token")
+		}
+		c, err := New(addr, token)
+		if err != nil {
+			return nil, setup("BURST_SERVER: %v", err)
+		}
+		return c, nil
+	}
+	h, err := home.Resolve()
+	if err != nil {
+		return nil, setup("%v", err)
+	}
+	if c := tryLocal(ctx, h); c != nil {
+		return c, nil
+	}
+	if serverExe == "" {
+		return nil, setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
+	}
+	return autostart(ctx, h, serverExe, stderr)
+}
+
+// tryLocal is a client for the server of h if one listens on its socket: a
+// connect says so without a request.
+func tryLocal(ctx context.Context, h home.Home) *Client {
+	token := os.Getenv("BURST_TOKEN")
+	if token == "" {
+		token, _ = h.ReadToken()
+	}
+	if token == "" {
+		return nil
+	}
+	conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "unix", h.Socket())
+	if err != nil {
+		return nil
+	}
+	conn.Close()
+	c, err := New("unix://"+h.Socket(), token)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// autostart runs `exe server` in its own session, with its log in h, and
+// waits until it answers.
+func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (*Client, error) {
+	if err := h.Ensure(); err != nil {
+		return nil, setup("cannot start a server: %v", err)
+	}
+	logf, err := os.OpenFile(h.ServerLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, setup("cannot start a server: %v: set BURST_HOME to a writable directory", err)
+	}
+	defer logf.Close()
+	before, _ := logf.Seek(0, io.SeekEnd)
+	cmd := exec.Command(exe, "server")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start `%s server`: %w", exe, err)
+	}
+	fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		if c := tryLocal(ctx, h); c != nil {
+			return c, nil
+		}
+		select {
+		case <-exited:
+			exited = nil
+			// Another process may have won the race to start one: it holds
+			// the lock and will answer soon. Anything else is a failure.
+			tail := logTail(h.ServerLog(), before)
+			if !strings.Contains(tail, "already running") {
+				if c := tryLocal(ctx, h); c != nil {
+					return c, nil
+				}
+				return nil, setup("the server could not start: %s", tail)
+			}
+		case <-deadline.C:
+			return nil, errors.New("the server did not answer within 20 s: see " + h.ServerLog())
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// logTail is the last meaningful line the server wrote after offset.
+func logTail(path string, offset int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return "see " + path
+	}
+	lines := strings.Split(strings.TrimSpace(string(b[offset:])), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" {
+			continue
+		}
+		l = strings.TrimPrefix(l, "burst: ")
+		if j := strings.Index(l, "msg="); j >= 0 {
+			l = l[j+4:]
+		}
+		return l + " (log: " + path + ")"
+	}
+	return "see " + path
+}
