@@ -153,7 +153,7 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 		spec.Tasks = int(n)
 	}
 	s.mu.Lock()
-	err := sched.Feasible(spec.Resources, "", s.machineViews())
+	err := sched.Feasible(spec.Resources, "", s.admissionViews())
 	s.mu.Unlock()
 	if err != nil {
 		return nil, &errBadRequest{err.Error()}
@@ -182,6 +182,19 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	s.mu.Unlock()
 	s.kickScheduler()
 	return &row.Job, nil
+}
+
+// admissionViews are the machines a new job may count on: all but lost
+// remote ones (the local machine comes back by itself). Called with s.mu
+// held.
+func (s *Server) admissionViews() []sched.Machine {
+	var out []sched.Machine
+	for _, v := range s.machineViews() {
+		if m := s.machines[v.ID]; m.local || m.row.State != "lost" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (s *Server) kickScheduler() {
