@@ -53,6 +53,8 @@ type Assignment struct {
 	// Queued (prefetched) tasks start when the agent's free resources allow,
 	// in the order given; the others start at once.
 	Queued bool `json:"queued,omitempty"`
+	// Truncate: the log files hold an earlier attempt's output; replace it.
+	Truncate bool `json:"truncate,omitempty"`
 }
 
 // TaskEvent is what an agent reports about a task: that it started, or how

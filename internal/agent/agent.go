@@ -288,6 +288,7 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		Truncate: as.Truncate,
 		MemBytes: ctx.MemBytes, TimeLimit: time.Duration(ctx.TimeLimitS) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 	})

@@ -46,6 +46,10 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 		Stderr:  t.row.Stderr,
 		GPUIDs:  t.row.GPUIDs,
 		Queued:  t.queued,
+		// A map's results are each input's final attempt, so a retried map
+		// task's own log files start afresh; a run's logs keep every attempt
+		// (and files named by an #SBATCH pattern may be shared: left alone).
+		Truncate: t.row.Attempt > 1 && spec.Map != nil && spec.Stdout == "" && spec.Stderr == "",
 	}
 }
 

@@ -433,11 +433,13 @@ func (s *Server) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 func (s *Server) snapshot() ([]sched.Pending, []sched.Machine) {
 	var pend []sched.Pending
 	live := s.order[:0]
+	seen := make(map[int64]bool, len(s.order))
 	for _, id := range s.order {
 		j := s.jobs[id]
-		if j == nil {
+		if j == nil || seen[id] { // gone, or resumed before its old place was dropped
 			continue
 		}
+		seen[id] = true
 		live = append(live, id)
 		if n := j.pending(); n > 0 {
 			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short()})

@@ -13,19 +13,20 @@ import (
 // filesystem creating a file costs far more than a pipe, and most tasks of
 // a map write nothing to stderr (and many nothing at all).
 type output struct {
-	path string
-	r    *os.File
-	done chan struct{}
-	err  error // the file could not be written: the output was dropped
+	path     string
+	truncate bool
+	r        *os.File
+	done     chan struct{}
+	err      error // the file could not be written: the output was dropped
 }
 
 // newOutput returns the write end to give the child and the copier.
-func newOutput(path string) (*os.File, *output, error) {
+func newOutput(path string, truncate bool) (*os.File, *output, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	o := &output{path: path, r: r, done: make(chan struct{})}
+	o := &output{path: path, truncate: truncate, r: r, done: make(chan struct{})}
 	go o.copy()
 	return w, o, nil
 }
@@ -38,7 +39,7 @@ func (o *output) copy() {
 	if n == 0 && err != nil {
 		return // no output: no file
 	}
-	f, err := openLog(o.path)
+	f, err := openLog(o.path, o.truncate)
 	if err != nil {
 		o.err = err
 		io.Copy(io.Discard, o.r) // the task must not block on a full pipe
@@ -72,8 +73,8 @@ func (o *output) wait(limit time.Duration) {
 
 // openOutputs prepares stdout and stderr (one pipe when both go to the same
 // file).
-func openOutputs(outPath, errPath string) (stdout, stderr *os.File, outs []*output, err error) {
-	stdout, o1, err := newOutputOrNull(outPath)
+func openOutputs(outPath, errPath string, truncate bool) (stdout, stderr *os.File, outs []*output, err error) {
+	stdout, o1, err := newOutputOrNull(outPath, truncate)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -83,7 +84,7 @@ func openOutputs(outPath, errPath string) (stdout, stderr *os.File, outs []*outp
 	if outPath != "" && filepath.Clean(outPath) == filepath.Clean(errPath) {
 		return stdout, stdout, outs, nil
 	}
-	stderr, o2, err := newOutputOrNull(errPath)
+	stderr, o2, err := newOutputOrNull(errPath, truncate)
 	if err != nil {
 		stdout.Close()
 		return nil, nil, nil, err
@@ -94,10 +95,10 @@ func openOutputs(outPath, errPath string) (stdout, stderr *os.File, outs []*outp
 	return stdout, stderr, outs, nil
 }
 
-func newOutputOrNull(path string) (*os.File, *output, error) {
+func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
 	if path == "" {
 		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		return f, nil, err
 	}
-	return newOutput(path)
+	return newOutput(path, truncate)
 }

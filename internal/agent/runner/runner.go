@@ -35,6 +35,9 @@ type Spec struct {
 	TimeLimit time.Duration // 0 = none
 	Grace     time.Duration // between SIGTERM and SIGKILL on timeout and cancel; 0 = DefaultGrace
 	Name      string        // names the task's cgroup, e.g. "17.0.1" (job.task.attempt)
+	// Truncate replaces what the log files hold (an earlier attempt\'s output)
+	// instead of appending to it.
+	Truncate bool
 }
 
 // DefaultGrace is the grace period when Spec.Grace is 0.
@@ -95,7 +98,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.MemBytes < 0 || spec.TimeLimit < 0 || spec.Grace < 0 {
 		return nil, errors.New("runner: negative limit")
 	}
-	stdout, stderr, outs, err := openOutputs(spec.Stdout, spec.Stderr)
+	stdout, stderr, outs, err := openOutputs(spec.Stdout, spec.Stderr, spec.Truncate)
 	if err != nil {
 		return nil, err
 	}
@@ -285,11 +288,15 @@ func (t *Task) flushOutputs() {
 	}
 }
 
-func openLog(path string) (*os.File, error) {
+func openLog(path string, truncate bool) (*os.File, error) {
 	if path == "" {
 		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	flags := os.O_WRONLY | os.O_APPEND | os.O_CREATE
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return f, err
 	}
@@ -297,7 +304,7 @@ func openLog(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	return os.OpenFile(path, flags, 0o644)
 }
 
 // devNull is every task's standard input, opened once: children get their

@@ -1,0 +1,776 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ---- helpers for `burst map` (names chosen not to clash with mapcore_test.go) ----
+
+// mapRecord is one element of `burst results -o json`.
+type mapRecord struct {
+	Index      int      `json:"index"`
+	Input      []string `json:"input"`
+	State      string   `json:"state"`
+	Attempt    int      `json:"attempt"`
+	ExitCode   *int     `json:"exit_code"`
+	Reason     string   `json:"reason"`
+	StdoutPath string   `json:"stdout_path"`
+	StderrPath string   `json:"stderr_path"`
+}
+
+// mapJob is `burst show -o json` with the task counts.
+type mapJob struct {
+	ID       int64  `json:"id"`
+	State    string `json:"state"`
+	Reason   string `json:"reason"`
+	ExitCode *int   `json:"exit_code"`
+	Tasks    struct {
+		Total, Queued, Running, Succeeded, Failed, Cancelled, Timeout, Lost int
+	} `json:"tasks"`
+	TaskList []taskJSON `json:"task_list"`
+}
+
+func (h *harness) mapShow(id int64) mapJob {
+	h.t.Helper()
+	r := h.mustRun("show", "-o", "json", idArg(id))
+	var j mapJob
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
+		h.t.Fatalf("show -o json: %v\n%s", err, r)
+	}
+	if j.ID != id {
+		h.t.Fatalf("show %d -o json answered about job %d", id, j.ID)
+	}
+	return j
+}
+
+// mapRecords is `burst results ID -o json`, decoded; it also checks that
+// every record carries every documented key.
+func (h *harness) mapRecords(id int64) []mapRecord {
+	h.t.Helper()
+	r := h.mustRun("results", idArg(id), "-o", "json")
+	var recs []mapRecord
+	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
+		h.t.Fatalf("results -o json: %v\n%s", err, r)
+	}
+	var raw []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		h.t.Fatalf("results -o json: %v\n%s", err, r)
+	}
+	for i, m := range raw {
+		for _, k := range []string{"index", "input", "state", "attempt", "exit_code", "stdout_path", "stderr_path"} {
+			if _, ok := m[k]; !ok {
+				h.t.Errorf("results -o json: record %d has no %q: %s", i, k, tail(r.stdout, 500))
+			}
+		}
+	}
+	return recs
+}
+
+var mapIDOnly = regexp.MustCompile(`^[1-9][0-9]*\n$`)
+
+// mapDetached runs `burst map -d ARGS...` and returns the job id, checking
+// that stdout is the id and nothing else.
+func (h *harness) mapDetached(args ...string) int64 {
+	h.t.Helper()
+	r := h.mustRun(append([]string{"map", "-d"}, args...)...)
+	if !mapIDOnly.MatchString(r.stdout) {
+		h.t.Fatalf("map -d: stdout should be the job id and a newline, nothing else:\n%s", r)
+	}
+	id, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+	return id
+}
+
+var mapSummaryJob = regexp.MustCompile(`job ([0-9]+): `)
+
+// mapJobFromSummary finds the job id in a failed map's summary on stderr.
+func mapJobFromSummary(t *testing.T, r result) int64 {
+	t.Helper()
+	m := mapSummaryJob.FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no \"job N: \" in the summary on stderr:\n%s", r)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	return id
+}
+
+// mapNewestJob is the id of the job submitted last.
+func (h *harness) mapNewestJob() int64 {
+	h.t.Helper()
+	js := h.jobsJSON()
+	if len(js) == 0 {
+		h.t.Fatalf("jobs -o json: no job")
+	}
+	var id int64
+	if err := json.Unmarshal(js[0]["id"], &id); err != nil {
+		h.t.Fatalf("jobs -o json: id: %v", err)
+	}
+	return id
+}
+
+// mapSeq is "0" ... "n-1".
+func mapSeq(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}
+
+// mapLineCounts counts how often each line appears in the file at path.
+func mapLineCounts(t *testing.T, path string) (map[string]int, int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		counts[l]++
+		n++
+	}
+	return counts, n
+}
+
+func mapArgs(parts ...any) []string {
+	var out []string
+	for _, p := range parts {
+		switch v := p.(type) {
+		case string:
+			out = append(out, v)
+		case []string:
+			out = append(out, v...)
+		default:
+			panic(fmt.Sprintf("args: %T", p))
+		}
+	}
+	return out
+}
+
+// ---- 1. replacement strings and input sources ----
+
+// GNU parallel's replacement strings and input sources give exactly what
+// parallel gives, in input order.
+func TestMapPlaceholdersAndInputs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+
+	t.Run("replacement_strings", func(t *testing.T) {
+		h := h.sub(t)
+		r := h.mustRun("map", "-k", "--", "echo", "{#}", "{}", "{.}", "{/}", "{//}", "{/.}", ":::", "/a/b/c.tar.gz", "x.y")
+		// What `parallel -k echo {#} {} {.} {/} {//} {/.} ::: /a/b/c.tar.gz x.y` prints.
+		if want := "1 /a/b/c.tar.gz /a/b/c.tar c.tar.gz /a/b c.tar\n2 x.y x x.y . x\n"; r.stdout != want {
+			t.Errorf("replacement strings:\n got %q\nwant %q", r.stdout, want)
+		}
+	})
+
+	t.Run("cartesian_product", func(t *testing.T) {
+		h := h.sub(t)
+		r := h.mustRun("map", "-k", "--", "echo", "{1}", "{2}", ":::", "a", "b", ":::", "1", "2", "3")
+		if want := "a 1\na 2\na 3\nb 1\nb 2\nb 3\n"; r.stdout != want {
+			t.Errorf("{1} {2} over two groups (last fastest):\n got %q\nwant %q", r.stdout, want)
+		}
+		r = h.mustRun("map", "-k", "--", "echo", "{2}/{1/}", "{#}", ":::", "x/p", "y/q", ":::", "u", "v")
+		if want := "u/p 1\nv/p 2\nu/q 3\nv/q 4\n"; r.stdout != want {
+			t.Errorf("{2}/{1/} {#}:\n got %q\nwant %q", r.stdout, want)
+		}
+	})
+
+	t.Run("no_placeholder_appends", func(t *testing.T) {
+		h := h.sub(t)
+		r := h.mustRun("map", "-k", "--", "echo", "pre", ":::", "a", "b c")
+		if want := "pre a\npre b c\n"; r.stdout != want {
+			t.Errorf("no replacement string: got %q, want %q", r.stdout, want)
+		}
+		// Each input is appended as its own argument.
+		r = h.mustRun("map", "-k", "--", "sh", "-c", `echo "$#:$1|$2"`, "_", ":::", "a b", ":::", "1")
+		if want := "2:a b|1\n"; r.stdout != want {
+			t.Errorf("two groups appended as two arguments: got %q, want %q", r.stdout, want)
+		}
+	})
+
+	t.Run("input_file", func(t *testing.T) {
+		h := h.sub(t)
+		f := filepath.Join(h.dir, "inputs.txt")
+		writeFile(t, f, "l1\nl 2\n\nlast", 0o644)
+		r := h.mustRun("map", "-k", "--", "printf", `[%s]\n`, "{}", "::::", f)
+		if want := "[l1]\n[l 2]\n[]\n[last]\n"; r.stdout != want {
+			t.Errorf(":::: FILE (one input per line, empty lines kept):\n got %q\nwant %q", r.stdout, want)
+		}
+	})
+
+	t.Run("over_glob", func(t *testing.T) {
+		h := h.sub(t)
+		d := filepath.Join(h.dir, "d")
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"b.txt", "a.txt", "x y.txt", "c.log"} {
+			writeFile(t, filepath.Join(d, n), "", 0o644)
+		}
+		// Relative pattern, expanded by burst in the working directory.
+		r := h.mustRun("map", "-k", "--over", "d/*.txt", "--", "printf", `[%s]\n`, "{/.}")
+		if want := "[a]\n[b]\n[x y]\n"; r.stdout != want {
+			t.Errorf("--over 'd/*.txt':\n got %q\nwant %q", r.stdout, want)
+		}
+		if r := h.run("map", "--over", "d/*.nothing", "--", "echo"); r.code != 2 {
+			t.Errorf("--over matching nothing: want exit 2:\n%s", r)
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		h := h.sub(t)
+		c := h.command("map", "-k", "--", "echo", "X")
+		c.Stdin = strings.NewReader("s1\ns 2\n")
+		r := h.exec(c)
+		if r.code != 0 || r.stdout != "X s1\nX s 2\n" {
+			t.Errorf("inputs from stdin with no ::: (want %q):\n%s", "X s1\nX s 2\n", r)
+		}
+		c = h.command("map", "-k", "--", "echo", "{}", "{#}", "::::", "-")
+		c.Stdin = strings.NewReader("p\nq\n")
+		r = h.exec(c)
+		if r.code != 0 || r.stdout != "p 1\nq 2\n" {
+			t.Errorf(":::: - (want %q):\n%s", "p 1\nq 2\n", r)
+		}
+	})
+}
+
+// ---- 2. ordering and results ----
+
+// With -k, outputs come in input order even when tasks end in another
+// order; `burst results` prints them in input order too, and -o json
+// describes every task.
+func TestMapKeepOrderAndResults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// Task i sleeps 0.(5-i) s: the later inputs end first.
+	script := `sleep 0.$((5-$1)); echo "out $1"; echo "err $1" >&2`
+	in := []string{"1", "2", "3", "4", "5"}
+	want := "out 1\nout 2\nout 3\nout 4\nout 5\n"
+
+	r := h.mustRun(mapArgs("map", "-k", "--", "sh", "-c", script, "_", "{}", ":::", in)...)
+	if r.stdout != want {
+		t.Errorf("-k: got %q, want %q (input order)", r.stdout, want)
+	}
+	if strings.Contains(r.stderr, "err ") {
+		t.Errorf("-k: the tasks' stderr reached the map's stderr:\n%s", r)
+	}
+
+	id := h.mapDetached(mapArgs("--", "sh", "-c", script, "_", "{}", ":::", in)...)
+	// results waits for the tasks that have not finished.
+	if out := h.mustRun("results", idArg(id)).stdout; out != want {
+		t.Errorf("burst results: got %q, want %q", out, want)
+	}
+	recs := h.mapRecords(id)
+	if len(recs) != len(in) {
+		t.Fatalf("results -o json: %d records, want %d", len(recs), len(in))
+	}
+	for i, rec := range recs {
+		if rec.Index != i || !slices.Equal(rec.Input, []string{in[i]}) || rec.State != "succeeded" ||
+			rec.ExitCode == nil || *rec.ExitCode != 0 || rec.Attempt != 1 {
+			t.Errorf("record %d = %+v; want index %d, input [%s], succeeded, exit_code 0, attempt 1", i, rec, i, in[i])
+			continue
+		}
+		if b, err := os.ReadFile(rec.StdoutPath); err != nil || string(b) != "out "+in[i]+"\n" {
+			t.Errorf("record %d: stdout_path %q holds %q (%v), want %q", i, rec.StdoutPath, b, err, "out "+in[i]+"\n")
+		}
+		if b, err := os.ReadFile(rec.StderrPath); err != nil || string(b) != "err "+in[i]+"\n" {
+			t.Errorf("record %d: stderr_path %q holds %q (%v), want %q", i, rec.StderrPath, b, err, "err "+in[i]+"\n")
+		}
+	}
+}
+
+// ---- 3. injection safety ----
+
+// An input is one argument and never shell text; with --shell it is quoted.
+// Either way nothing in an input runs.
+func TestMapInputsAreNeverShellText(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := func(n int) string { return filepath.Join(h.dir, "pwned"+strconv.Itoa(n)) }
+	evil := []string{
+		"; touch " + p(1),
+		"$(touch " + p(2) + ")",
+		"`touch " + p(3) + "`",
+		"x && touch " + p(4),
+		"| touch " + p(5),
+		"it's \"quoted\" \\ two  spaces",
+		"*",
+	}
+	want := strings.Join(evil, "\n") + "\n"
+	check := func(t *testing.T, what string) {
+		t.Helper()
+		for n := 1; n <= 5; n++ {
+			if _, err := os.Stat(p(n)); err == nil {
+				t.Errorf("%s: an input ran as shell code: %s exists", what, p(n))
+				os.Remove(p(n))
+			}
+		}
+	}
+
+	r := h.mustRun(mapArgs("map", "-k", "--", "printf", `%s\n`, "{}", ":::", evil)...)
+	if r.stdout != want {
+		t.Errorf("argv mode: inputs not passed literally as one argument each:\n got %q\nwant %q", r.stdout, want)
+	}
+	check(t, "argv mode")
+
+	r = h.mustRun(mapArgs("map", "-k", "--", "sh", "-c", `echo $#`, "_", "{}", ":::", evil)...)
+	if want1 := strings.Repeat("1\n", len(evil)); r.stdout != want1 {
+		t.Errorf("argv mode: each input should be exactly one argument: got %q", r.stdout)
+	}
+
+	r = h.mustRun(mapArgs("map", "-k", "--shell", "--", `printf '%s\n'`, "{}", ":::", evil)...)
+	if r.stdout != want {
+		t.Errorf("--shell: inputs not quoted:\n got %q\nwant %q", r.stdout, want)
+	}
+	check(t, "--shell")
+
+	// --shell with no replacement string: the inputs are appended quoted.
+	r = h.mustRun(mapArgs("map", "-k", "--shell", "--", `printf '%s\n'`, ":::", evil)...)
+	if r.stdout != want {
+		t.Errorf("--shell, inputs appended: not quoted:\n got %q\nwant %q", r.stdout, want)
+	}
+	check(t, "--shell (appended)")
+}
+
+// ---- 4. exit status ----
+
+// 0 when every task succeeded; 1 with a summary naming the failed tasks and
+// how to read their logs; 2 for bad input, with no job created.
+func TestMapExitStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server, so that its note is not part of what the cases print
+
+	t.Run("all_succeed", func(t *testing.T) {
+		h := h.sub(t)
+		r := h.run("map", "--", "true", ":::", "a", "b", "c")
+		if r.code != 0 || r.stdout != "" || r.stderr != "" {
+			t.Errorf("every task succeeded: want exit 0 and no output:\n%s", r)
+		}
+	})
+
+	t.Run("some_fail", func(t *testing.T) {
+		h := h.sub(t)
+		// Inputs 3 and 6 (task indices 2 and 5) fail.
+		r := h.run("map", "--", "sh", "-c", `if [ $(( $1 % 3 )) = 0 ]; then echo "boom $1" >&2; exit 1; fi`, "_", "{}",
+			":::", "1", "2", "3", "4", "5", "6", "7")
+		if r.code != 1 {
+			t.Fatalf("some tasks failed: want exit 1:\n%s", r)
+		}
+		if r.stdout != "" {
+			t.Errorf("stdout should be empty without -k:\n%s", r)
+		}
+		line := oneLine(t, r)
+		id := mapJobFromSummary(t, r)
+		hint := fmt.Sprintf("burst logs %d --task 2 --stderr", id)
+		for _, w := range []string{"2 of 7", "tasks 2, 5", hint, fmt.Sprintf("--resume %d", id)} {
+			if !strings.Contains(line, w) {
+				t.Errorf("summary should contain %q:\n%s", w, r)
+			}
+		}
+		// The hint works.
+		if lr := h.run("logs", idArg(id), "--task", "2", "--stderr"); lr.code != 0 || lr.stdout != "boom 3\n" {
+			t.Errorf("the hinted command: want exit 0 and %q:\n%s", "boom 3\n", lr)
+		}
+		if j := h.mapShow(id); j.State != "failed" || j.Tasks.Failed != 2 || j.Tasks.Succeeded != 5 {
+			t.Errorf("job %s, %d failed, %d succeeded; want failed, 2, 5", j.State, j.Tasks.Failed, j.Tasks.Succeeded)
+		}
+	})
+
+	t.Run("bad_input", func(t *testing.T) {
+		h := h.sub(t)
+		before := len(h.jobsJSON())
+		for _, c := range [][]string{
+			{"map"},
+			{"map", "--"},
+			{"map", "--", ":::", "a"},
+			{"map", "echo", "{}", ":::", "a"}, // command not after --
+			{"map", "--", "echo", "{}", ":::"},
+			{"map", "--", "echo", "{}", ":::", "a", ":::"},
+			{"map", "--", "echo", "{%}", ":::", "a"},
+			{"map", "--", "echo", "{3}", ":::", "a"},
+			{"map", "--", "echo", "{0}", ":::", "a"},
+			{"map", "--", "echo", "{1}", "{3}", ":::", "a", ":::", "b"},
+			{"map", "--", "echo", "{-2}", ":::", "a"},
+			{"map", "--", "echo", ":::", "a", ":::+", "b"},
+			{"map", "--", "echo", "{}", "::::", filepath.Join(h.dir, "no-such-file")},
+			{"map", "--max-failures", "abc", "--", "echo", ":::", "a"},
+			{"map", "--max-failures", "-1", "--", "echo", ":::", "a"},
+			{"map", "--max-failures", "150%", "--", "echo", ":::", "a"},
+			{"map", "-j", "-1", "--", "echo", ":::", "a"},
+			{"map", "--resume", "999"},
+		} {
+			r := h.run(c...)
+			if r.code != 2 || r.stdout != "" {
+				t.Errorf("bad input: want exit 2 and nothing on stdout:\n%s", r)
+				continue
+			}
+			oneLine(t, r)
+		}
+		if after := len(h.jobsJSON()); after != before {
+			t.Errorf("bad input created %d job(s)", after-before)
+		}
+	})
+}
+
+// ---- 5. retries ----
+
+// --retries reruns a task that failed; the task succeeds on attempt 2 and
+// the map exits 0.
+func TestMapRetries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// Even inputs fail on their first attempt.
+	r := h.run("map", "--retries", "2", "--", "sh", "-c",
+		`[ "$BURST_ATTEMPT" -ge 2 ] || [ $(( $1 % 2 )) = 1 ]`, "_", "{}", ":::", "0", "1", "2", "3", "4", "5")
+	if r.code != 0 {
+		t.Fatalf("want exit 0 (every task succeeds by its 2nd attempt):\n%s", r)
+	}
+	j := h.mapShow(h.mapNewestJob())
+	if j.State != "succeeded" || j.Tasks.Succeeded != 6 || len(j.TaskList) != 6 {
+		t.Fatalf("job %s, %d of %d succeeded, %d in task_list; want succeeded, 6 of 6", j.State, j.Tasks.Succeeded, j.Tasks.Total, len(j.TaskList))
+	}
+	for _, tk := range j.TaskList {
+		want := 1 + (1 - tk.Index%2)
+		if tk.State != "succeeded" || tk.Attempt != want {
+			t.Errorf("task %d: %s on attempt %d, want succeeded on attempt %d", tk.Index, tk.State, tk.Attempt, want)
+		}
+	}
+	// Retries exhausted: the task fails on its last attempt.
+	r = h.run("map", "--retries", "1", "--", "sh", "-c", `[ $1 = ok ]`, "_", "{}", ":::", "ok", "bad")
+	if r.code != 1 || !strings.Contains(r.stderr, "tasks 1;") {
+		t.Errorf("retries exhausted: want exit 1 naming task 1:\n%s", r)
+	}
+	if j := h.mapShow(mapJobFromSummary(t, r)); len(j.TaskList) != 2 || j.TaskList[1].Attempt != 2 || j.TaskList[1].State != "failed" {
+		t.Errorf("retries exhausted: task_list %+v; want task 1 failed on attempt 2", j.TaskList)
+	}
+}
+
+// With --retries, -k and `burst results` give each task's output once, from
+// the attempt that counted, as GNU parallel does (`parallel -k --retries 2`
+// prints nothing of a failed attempt that is retried). A failed attempt's
+// output mixed into the results would corrupt `burst map -k ... > out`.
+func TestMapRetryOutputIsTheFinalAttempts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.run("map", "-k", "--retries", "1", "--", "sh", "-c",
+		`echo "attempt $BURST_ATTEMPT $1"; [ "$BURST_ATTEMPT" -ge 2 ]`, "_", "{}", ":::", "a", "b")
+	if r.code != 0 {
+		t.Fatalf("want exit 0:\n%s", r)
+	}
+	want := "attempt 2 a\nattempt 2 b\n"
+	if r.stdout != want {
+		t.Errorf("-k with a retried task: got %q, want %q (only the final attempt's output)", r.stdout, want)
+	}
+	if out := h.mustRun("results", idArg(h.mapNewestJob())).stdout; out != want {
+		t.Errorf("burst results with a retried task: got %q, want %q", out, want)
+	}
+}
+
+// ---- 6. --max-failures ----
+
+// --max-failures N stops the map once more than N tasks failed: the rest is
+// cancelled and the job fails, saying why.
+func TestMapMaxFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ran := filepath.Join(h.dir, "ran")
+	r := h.run(mapArgs("map", "--max-failures", "3", "--", "sh", "-c", `echo $1 >> "$0"; exit 1`, ran, "{}", ":::", mapSeq(40))...)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "stopped") || !strings.Contains(r.stderr, "--max-failures") {
+		t.Errorf("the summary should say the map stopped because of --max-failures:\n%s", r)
+	}
+	id := mapJobFromSummary(t, r)
+	j := h.mapShow(id)
+	if j.State != "failed" || !strings.Contains(j.Reason, "max-failures") {
+		t.Errorf("job %s (%q); want failed with a reason naming --max-failures", j.State, j.Reason)
+	}
+	c := j.Tasks
+	if c.Total != 40 || c.Failed < 4 || c.Cancelled == 0 || c.Succeeded != 0 || c.Failed+c.Cancelled != 40 {
+		t.Errorf("tasks %+v; want 40 = failed (at least 4) + cancelled (some)", c)
+	}
+	if _, n := mapLineCounts(t, ran); n >= 40 {
+		t.Errorf("%d tasks ran: the map should have stopped before running all 40", n)
+	}
+	recs := h.mapRecords(id)
+	if len(recs) != 40 {
+		t.Fatalf("results -o json: %d records, want 40", len(recs))
+	}
+	failed := 0
+	for _, rec := range recs {
+		switch rec.State {
+		case "failed":
+			failed++
+		case "cancelled":
+		default:
+			t.Errorf("record %d is %s; want failed or cancelled", rec.Index, rec.State)
+		}
+	}
+	if failed != c.Failed {
+		t.Errorf("results has %d failed tasks, show says %d", failed, c.Failed)
+	}
+}
+
+// ---- 7. resume ----
+
+// `burst map --resume ID` reruns what did not succeed, never what did. The
+// resume is issued right after the map ends, as a user would.
+func TestMapResume(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ran := filepath.Join(h.dir, "ran")
+	ok := ran + ".ok"
+	const n = 40
+	// Even indices fail until ran.ok exists; every run appends its index to ran.
+	script := `echo $1 >> "$0"; [ $(( $1 % 2 )) = 1 ] || [ -e "$0.ok" ]`
+	r := h.run(mapArgs("map", "--", "sh", "-c", script, ran, "{}", ":::", mapSeq(n))...)
+	if r.code != 1 {
+		t.Fatalf("want exit 1 (even tasks fail):\n%s", r)
+	}
+	id := mapJobFromSummary(t, r)
+	writeFile(t, ok, "", 0o644)
+
+	resume := h.start("map", "--resume", idArg(id))
+	select {
+	case <-resume.done:
+	case <-time.After(30 * time.Second):
+		resume.p.cmd.Process.Kill()
+		_, runs := mapLineCounts(t, ran)
+		t.Fatalf("burst map --resume %d, issued right after the map ended, did not end within 30 s (%d task runs so far, %d expected in all)",
+			id, runs, n+n/2)
+	}
+	if r := resume.result(t); r.code != 0 {
+		t.Fatalf("resume: want exit 0:\n%s", r)
+	}
+	counts, _ := mapLineCounts(t, ran)
+	for i := range n {
+		want := 1
+		if i%2 == 0 {
+			want = 2
+		}
+		if got := counts[strconv.Itoa(i)]; got != want {
+			t.Errorf("task %d ran %d times, want %d (resume reruns the failed, never the succeeded)", i, got, want)
+		}
+	}
+	for l := range counts {
+		if k, err := strconv.Atoi(l); err != nil || k < 0 || k >= n {
+			t.Errorf("a task ran with input %q, which is not one of the map's", l)
+		}
+	}
+	j := h.mapShow(id)
+	if j.State != "succeeded" || j.Tasks.Succeeded != n || j.Tasks.Total != n {
+		t.Errorf("after resume: job %s, tasks %+v; want succeeded, %d of %d", j.State, j.Tasks, n, n)
+	}
+	recs := h.mapRecords(id)
+	if len(recs) != n {
+		t.Fatalf("results -o json: %d records, want %d", len(recs), n)
+	}
+	for _, rec := range recs {
+		want := 1 + (1 - rec.Index%2)
+		if rec.State != "succeeded" || rec.Attempt != want {
+			t.Errorf("task %d: %s on attempt %d; want succeeded on attempt %d", rec.Index, rec.State, rec.Attempt, want)
+		}
+	}
+	if r := h.run("map", "--resume", idArg(id)); r.code != 2 || !strings.Contains(r.stderr, "nothing to resume") {
+		t.Errorf("resuming a map that fully succeeded: want exit 2, nothing to resume:\n%s", r)
+	}
+	if r := h.run("map", "--resume", idArg(id), "--", "echo"); r.code != 2 {
+		t.Errorf("--resume with a command: want exit 2:\n%s", r)
+	}
+}
+
+// ---- 8. kill -9 during a map ----
+
+const mapKillTasks = 60
+
+// mapStartKill submits a map of mapKillTasks tasks that each append their
+// index to a file and print "out INDEX", and returns its id and the file.
+func mapStartKill(h *harness) (int64, string) {
+	h.t.Helper()
+	done := filepath.Join(h.dir, "done")
+	id := h.mapDetached(mapArgs("--", "sh", "-c", `sleep 0.1; echo $1 >> "$0"; echo "out $1"`, done, "{}", ":::", mapSeq(mapKillTasks))...)
+	return id, done
+}
+
+// mapWaitLines waits until the file has at least n lines.
+func mapWaitLines(h *harness, path string, n int) {
+	h.t.Helper()
+	h.waitFor(fmt.Sprintf("%d tasks to have run", n), 30*time.Second, func() bool {
+		_, got := mapLineCounts(h.t, path)
+		return got >= n
+	})
+}
+
+// mapRestartServer lets the next command start a new server after old was
+// killed, and waits until server.json names it (it is written just after
+// the new server starts answering).
+func mapRestartServer(h *harness, old int) {
+	h.t.Helper()
+	h.mustRun("jobs")
+	h.waitFor("server.json to name the new server", 10*time.Second, func() bool {
+		var in serverInfo
+		b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
+		if err != nil || json.Unmarshal(b, &in) != nil {
+			return false
+		}
+		return in.PID != old && alive(in.PID) && hasTag(in.PID, h.tag)
+	})
+}
+
+// mapCheckKillEnd waits for the map and checks that it ended succeeded,
+// every task succeeded and recorded once: one record each, and its output
+// once in `burst results`. It returns the records and how often each index
+// ran.
+func mapCheckKillEnd(t *testing.T, h *harness, id int64, done string) ([]mapRecord, map[string]int) {
+	t.Helper()
+	if r := h.run("wait", idArg(id)); r.code != 0 {
+		t.Fatalf("wait: want the map to succeed:\n%s", r)
+	}
+	j := h.mapShow(id)
+	if j.State != "succeeded" || j.Tasks.Total != mapKillTasks || j.Tasks.Succeeded != mapKillTasks {
+		t.Errorf("job %s, tasks %+v; want succeeded, %d of %d", j.State, j.Tasks, mapKillTasks, mapKillTasks)
+	}
+	recs := h.mapRecords(id)
+	if len(recs) != mapKillTasks {
+		t.Fatalf("results -o json: %d records, want %d", len(recs), mapKillTasks)
+	}
+	for i, rec := range recs {
+		if rec.Index != i || rec.State != "succeeded" {
+			t.Errorf("record %d: index %d, %s; want succeeded", i, rec.Index, rec.State)
+		}
+	}
+	var want strings.Builder
+	for i := range mapKillTasks {
+		fmt.Fprintf(&want, "out %d\n", i)
+	}
+	if out := h.mustRun("results", idArg(id)).stdout; out != want.String() {
+		var dup []string
+		seen := map[string]int{}
+		for _, l := range strings.Split(out, "\n") {
+			if seen[l]++; seen[l] == 2 {
+				dup = append(dup, l)
+			}
+		}
+		t.Errorf("burst results should hold each task's output once, in order; lines more than once: %q\n got %q", dup, tail(out, 600))
+	}
+	counts, _ := mapLineCounts(t, done)
+	for l := range counts {
+		if k, err := strconv.Atoi(l); err != nil || k < 0 || k >= mapKillTasks {
+			t.Errorf("a task ran with input %q, which is not one of the map's", l)
+		}
+	}
+	return recs, counts
+}
+
+// SIGKILLing the server three times during a map while the agent lives:
+// the tasks are re-attached, never rerun; the job ends succeeded with every
+// task recorded once, on attempt 1.
+func TestMapServerKill9(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id, done := mapStartKill(h)
+	agent := h.agentPID()
+	for _, at := range []int{10, 25, 40} {
+		mapWaitLines(h, done, at)
+		old := h.serverPID()
+		h.kill9(old, "server")
+		mapRestartServer(h, old)
+	}
+	recs, counts := mapCheckKillEnd(t, h, id, done)
+	for _, rec := range recs {
+		if rec.Attempt != 1 {
+			t.Errorf("task %d on attempt %d; want 1 (re-attached, not rerun: the agent lived)", rec.Index, rec.Attempt)
+		}
+	}
+	for i := range mapKillTasks {
+		if c := counts[strconv.Itoa(i)]; c != 1 {
+			t.Errorf("task %d ran %d times, want exactly once", i, c)
+		}
+	}
+	if a := h.agentPID(); a != agent {
+		t.Errorf("the agent was replaced (%d -> %d); it should have outlived the servers", agent, a)
+	}
+}
+
+// SIGKILLing server and agent during a map: the job still ends succeeded
+// with every task succeeded and recorded once; a task lost with its agent
+// may run again, but none more than twice. The agent dies a little after
+// the server, having run tasks that no server heard of (as when a machine
+// goes down during a server restart).
+func TestMapServerAndAgentKill9(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id, done := mapStartKill(h)
+	mapWaitLines(h, done, 10)
+	old := h.serverPID()
+	h.kill9(old, "server")
+	mapRestartServer(h, old)
+
+	mapWaitLines(h, done, 25)
+	old, agent := h.serverPID(), h.agentPID()
+	// Server first, so that it cannot see the agent die and act on it.
+	h.kill9(old, "server")
+	_, before := mapLineCounts(t, done)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, n := mapLineCounts(t, done)
+		if n >= before+3 || n >= mapKillTasks {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Logf("the agent ran no task while the server was down (%d lines)", n)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.kill9(agent, "agent")
+	mapRestartServer(h, old)
+
+	recs, counts := mapCheckKillEnd(t, h, id, done)
+	for _, rec := range recs {
+		if rec.Attempt < 1 || rec.Attempt > 2 {
+			t.Errorf("task %d on attempt %d; want 1 or 2 (one agent was lost)", rec.Index, rec.Attempt)
+		}
+	}
+	for i := range mapKillTasks {
+		if c := counts[strconv.Itoa(i)]; c < 1 || c > 2 {
+			t.Errorf("task %d ran %d times, want once or twice", i, c)
+		}
+	}
+}
+
+// ---- 10. quiet when not on a terminal ----
+
+// Not on a terminal, `burst map` prints nothing but the tasks' outputs with
+// -k, and nothing at all without; the tasks' stderr stays in their logs.
+func TestMapPrintsNothingOffTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	script := `echo "out $1"; echo "err $1" >&2`
+	r := h.run("map", "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("without -k: want exit 0 and nothing on stdout or stderr:\n%s", r)
+	}
+	for _, flags := range [][]string{{"-k"}, {"-k", "-q"}} {
+		r = h.run(mapArgs("map", flags, "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")...)
+		if r.code != 0 || r.stdout != "out a\nout b\nout c\n" || r.stderr != "" {
+			t.Errorf("map %v: want exit 0, the outputs on stdout and nothing on stderr:\n%s", flags, r)
+		}
+	}
+}
