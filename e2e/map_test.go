@@ -663,10 +663,14 @@ func mapCheckKillEnd(t *testing.T, h *harness, id int64, done string) ([]mapReco
 		seen := map[string]int{}
 		for _, l := range strings.Split(out, "\n") {
 			if seen[l]++; seen[l] == 2 {
+				k, _ := strconv.Atoi(strings.TrimPrefix(l, "out "))
+				if k >= 0 && k < len(recs) {
+					l += fmt.Sprintf(" (attempt %d)", recs[k].Attempt)
+				}
 				dup = append(dup, l)
 			}
 		}
-		t.Errorf("burst results should hold each task's output once, in order; lines more than once: %q\n got %q", dup, tail(out, 600))
+		t.Errorf("burst results should hold each task's output once, in input order; lines there more than once: %q", dup)
 	}
 	counts, _ := mapLineCounts(t, done)
 	for l := range counts {
@@ -684,7 +688,7 @@ func TestMapServerKill9(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	id, done := mapStartKill(h)
-	agent := h.agentPID()
+	agent := h.waitAgent(0)
 	for _, at := range []int{10, 25, 40} {
 		mapWaitLines(h, done, at)
 		old := h.serverPID()

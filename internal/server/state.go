@@ -303,11 +303,15 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	spec := j.row.Spec
 	switch {
 	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.started || row.LostCount+1 < maxLost):
-		// Only a task whose process ran lost anything with its machine; one
-		// that never started did not even use an attempt.
+		// Only a task known to have started counts a lost machine; one that
+		// never reached an agent did not even use an attempt. One an agent
+		// held keeps its attempt number: the agent may have started it and
+		// died before saying so, and the next attempt must not be mistaken
+		// for it (its output file starts afresh).
 		if t.started {
 			row.LostCount++
-		} else {
+		}
+		if !t.delivered {
 			row.Attempt--
 		}
 		row.State = burst.Queued
