@@ -346,6 +346,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	}
 	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, "running"
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
+	// The same agent process registering again (the server restarted) had
+	// every task it does not report never handed to it.
+	sameAgent := m.row.AgentPID == r.PID && m.row.AgentStart == r.PIDStart && r.PID > 0
 	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
 	m.row.SeenAt = &now
 	m.lastSeen = now
@@ -377,6 +380,11 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 			}
 		case !t.delivered:
 			// still in the outbox: it will be leased.
+		case sameAgent && !t.started:
+			// Dispatched, but the server died before handing it over:
+			// hand it over now, on the same attempt.
+			t.delivered = false
+			m.outbox = append(m.outbox, t)
 		default:
 			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
 				Reason: "agent on " + m.row.ID + " restarted without it"}, now, &b)

@@ -135,14 +135,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ensureLocalMachine()
+	// server.json names this server before any client can reach it, and is
+	// replaced whole (rename), never seen half-written.
+	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
+	tmp := h.ServerInfo() + ".tmp"
+	if err := os.WriteFile(tmp, append(info, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, h.ServerInfo()); err != nil {
+		return nil, err
+	}
 	if err := s.listenUnix(); err != nil {
 		return nil, err
 	}
 	s.serve(ctx)
-	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
-	if err := os.WriteFile(h.ServerInfo(), append(info, '\n'), 0o600); err != nil {
-		return nil, err
-	}
 	ok = true
 	s.log.Info("burst server ready", "addr", s.addr, "socket", h.Socket(), "home", string(h), "pid", os.Getpid())
 	return s, nil
