@@ -62,24 +62,13 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
   burst map --resume 12                                     # rerun what failed or never ran`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			stderr := c.ErrOrStderr()
 			if resume > 0 {
 				if len(args) > 0 {
 					return usage("--resume %d takes no command: the job keeps its own", resume)
 				}
-				cl, err := connect(ctx, stderr)
-				if err != nil {
-					return err
-				}
-				j, err := cl.Resume(ctx, resume)
-				if err != nil {
-					return err
-				}
-				if detach {
-					fmt.Fprintln(c.OutOrStdout(), j.ID)
-					return nil
-				}
-				return followMap(ctx, c, &conn{c: cl, stderr: stderr}, j, keepOrder, quiet)
+				return startMap(c, detach, keepOrder, quiet, func(cl *client.Client) (*burst.Job, error) {
+					return cl.Resume(ctx, resume)
+				})
 			}
 			spec, err := baseSpec()
 			if err != nil {
@@ -143,19 +132,9 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 			if err := mapspec.Validate(tmpl, len(sources)); err != nil {
 				return usage("%v", err)
 			}
-			cl, err := connect(ctx, stderr)
-			if err != nil {
-				return err
-			}
-			j, err := cl.Submit(ctx, spec)
-			if err != nil {
-				return err
-			}
-			if detach {
-				fmt.Fprintln(c.OutOrStdout(), j.ID)
-				return nil
-			}
-			return followMap(ctx, c, &conn{c: cl, stderr: stderr}, j, keepOrder, quiet)
+			return startMap(c, detach, keepOrder, quiet, func(cl *client.Client) (*burst.Job, error) {
+				return cl.Submit(ctx, spec)
+			})
 		},
 	}
 	c.Flags().SetInterspersed(false)
@@ -170,6 +149,25 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
 	return c
+}
+
+// startMap connects, starts the map with start (a submit or a resume), and
+// prints its id (-d) or follows it to the end.
+func startMap(c *cobra.Command, detach, keepOrder, quiet bool, start func(*client.Client) (*burst.Job, error)) error {
+	ctx, stderr := c.Context(), c.ErrOrStderr()
+	cl, err := connect(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	j, err := start(cl)
+	if err != nil {
+		return err
+	}
+	if detach {
+		fmt.Fprintln(c.OutOrStdout(), j.ID)
+		return nil
+	}
+	return followMap(ctx, c, &conn{c: cl, stderr: stderr}, j, keepOrder, quiet)
 }
 
 // readInputFile reads a :::: file, "-" being standard input.

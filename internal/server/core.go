@@ -429,28 +429,32 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 		m.unacked, m.unackedC = nil, nil
 	}
 	m.leasing++
+	// One way out, whether it returns or panics: the lock is released
+	// exactly once, so a bug in here cannot wedge every later request.
+	locked := true
 	defer func() {
-		s.mu.Lock()
+		if !locked {
+			s.mu.Lock()
+		}
 		m.leasing--
 		m.lastSeen = time.Now()
 		s.mu.Unlock()
 	}()
 	for {
 		m.lastSeen = time.Now()
-		if !m.registered || m.leaseGen != gen {
-			s.mu.Unlock()
-			if !m.registered {
-				return nil, errConflict
-			}
+		if !m.registered {
+			return nil, errConflict
+		}
+		if m.leaseGen != gen {
 			return &client.Leased{}, nil
 		}
 		if out := s.takeWork(m); out != nil {
-			s.mu.Unlock()
 			return out, nil
 		}
 		ch := make(chan struct{})
 		m.waiter = ch
 		s.mu.Unlock()
+		locked = false
 		select {
 		case <-ch:
 		case <-timer.C:
@@ -459,6 +463,7 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 			return &client.Leased{}, nil
 		}
 		s.mu.Lock()
+		locked = true
 	}
 }
 

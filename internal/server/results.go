@@ -182,16 +182,3 @@ func copyFile(w io.Writer, path string, buf []byte) error {
 	_, err = io.CopyBuffer(w, f, buf)
 	return err
 }
-
-func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
-	id, ok := jobID(w, r)
-	if !ok {
-		return
-	}
-	j, err := s.Resume(r.Context(), id)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 200, j)
-}
