@@ -9,6 +9,7 @@ type Job struct {
 	Name        string     `json:"name"`
 	Project     string     `json:"project"`
 	Kind        string     `json:"kind"`
+	User        string     `json:"user"`
 	State       State      `json:"state"`
 	ExitCode    *int       `json:"exit_code"`
 	Reason      string     `json:"reason"`
@@ -22,6 +23,7 @@ type Job struct {
 	CPUSeconds  float64    `json:"cpu_seconds"`
 	MaxRSSBytes int64      `json:"max_rss_bytes"`
 	Tasks       TaskCounts `json:"tasks"`
+	CostUSD     float64    `json:"cost_usd"` // its tasks' share of the machines they ran on, so far
 	Spec        *JobSpec   `json:"spec,omitempty"`
 }
 
@@ -66,7 +68,11 @@ type Machine struct {
 	ID        string     `json:"id"`
 	Cluster   string     `json:"cluster"`
 	Host      string     `json:"host"`
-	State     string     `json:"state"` // pending, running, lost, stopped
+	State     string     `json:"state"` // pending, running, stopping, stopped, terminated; lost
+	Provider  string     `json:"provider"`
+	Type      string     `json:"type,omitempty"`
+	Project   string     `json:"project"` // the project its idle time is charged to
+	Spot      bool       `json:"spot,omitempty"`
 	CPUs      int        `json:"cpus"`
 	MemBytes  int64      `json:"mem_bytes"`
 	GPUs      []GPU      `json:"gpus"`
@@ -74,7 +80,28 @@ type Machine struct {
 	AgentPID  int        `json:"agent_pid,omitempty"`
 	StartedAt *time.Time `json:"started_at"`
 	SeenAt    *time.Time `json:"seen_at"`
+	StoppedAt *time.Time `json:"stopped_at,omitempty"`
+	// Price per hour while it runs, and how it was set (catalog, configured
+	// rates, or the shadow price of the cheapest cloud type that fits).
+	PriceUSDPerHour float64 `json:"price_usd_per_hour"`
+	PriceBasis      string  `json:"price_basis,omitempty"`
+	// PerUse machines (this host, owned) charge only what tasks use; others
+	// charge every hour they run, idle time to their project.
+	PerUse  bool    `json:"per_use,omitempty"`
+	CostUSD float64 `json:"cost_usd"`         // metered so far
+	Tasks   int     `json:"tasks"`            // tasks it holds now
+	Handle  string  `json:"handle,omitempty"` // the provider's name for it (pid, Slurm job id)
 }
+
+// Machine states.
+const (
+	MachinePending    = "pending"
+	MachineRunning    = "running"
+	MachineStopping   = "stopping"
+	MachineStopped    = "stopped"
+	MachineTerminated = "terminated"
+	MachineLost       = "lost"
+)
 
 // GPU is one accelerator of a machine, as nvidia-smi names it.
 type GPU struct {

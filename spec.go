@@ -166,7 +166,7 @@ func (s *JobSpec) validateCommon() error {
 	if s.Retries < 0 {
 		return fmt.Errorf("--retries %d: use 0 or more", s.Retries)
 	}
-	if !validName(s.Project) {
+	if !ValidName(s.Project) {
 		return fmt.Errorf("project %q: use letters, digits, '-', '_' or '.' (at most 64)", s.Project)
 	}
 	if s.Tasks < 1 {
@@ -175,7 +175,9 @@ func (s *JobSpec) validateCommon() error {
 	return nil
 }
 
-func validName(n string) bool {
+// ValidName reports whether n may name a project, cluster or job: letters,
+// digits, '-', '_' or '.', at most 64.
+func ValidName(n string) bool {
 	if n == "" || len(n) > 64 {
 		return false
 	}

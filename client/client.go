@@ -15,12 +15,22 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	osuser "os/user"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 )
+
+// user is who this process acts for, as the audit trail records it.
+var user = func() string {
+	if u, err := osuser.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}()
 
 // Client talks to one burst server.
 type Client struct {
@@ -78,6 +88,9 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if user != "" {
+		req.Header.Set("X-Burst-User", user)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

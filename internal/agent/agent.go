@@ -91,7 +91,48 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.reportLoop(ctx)
-	return a.leaseLoop(ctx)
+	err := a.leaseLoop(ctx)
+	a.stopAll(stopGrace)
+	return err
+}
+
+// stopGrace is how long tasks get between SIGTERM and SIGKILL when their
+// agent stops: a machine going down waits no longer than that.
+const stopGrace = 2 * time.Second
+
+// stopAll ends every task this agent runs, as powering off a machine would:
+// SIGTERM to each process group, SIGKILL to what is left after grace. The
+// server requeues them (it stopped the machine) or finds them lost.
+func (a *Agent) stopAll(grace time.Duration) {
+	a.mu.Lock()
+	a.queue = nil
+	var tasks []*runner.Task
+	for _, r := range a.running {
+		if r.task != nil {
+			tasks = append(tasks, r.task)
+		}
+	}
+	a.mu.Unlock()
+	if len(tasks) == 0 {
+		return
+	}
+	a.cfg.Log.Info("stopping: ending the tasks that run here", "tasks", len(tasks))
+	for _, t := range tasks {
+		t.Cancel()
+	}
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		a.mu.Lock()
+		n := len(a.running)
+		a.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, t := range tasks {
+		runner.KillGroup(t.PID(), t.StartTicks())
+	}
 }
 
 func (a *Agent) leaseLoop(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/home"
@@ -19,6 +20,8 @@ import (
 func newAgentCmd() *cobra.Command {
 	var (
 		serverAddr, tokenFile, machine, cluster string
+		cpus                                    int
+		mem                                     string
 	)
 	c := &cobra.Command{
 		Use:   "agent",
@@ -57,8 +60,29 @@ another machine or allocation.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			defer startProfile("agent")()
+			res := agent.Detect(ctx)
+			if cpus > 0 || mem != "" {
+				// A slice of this host: a machine of a local cluster.
+				if cpus > res.CPUs {
+					return usage("--cpus %d: this host has %d cores", cpus, res.CPUs)
+				}
+				if cpus > 0 {
+					res.CPUs = cpus
+				}
+				if mem != "" {
+					b, err := burst.ParseMem(mem)
+					if err != nil {
+						return usage("--mem: %v", err)
+					}
+					if b > res.MemBytes {
+						return usage("--mem %s: this host has %d bytes", mem, res.MemBytes)
+					}
+					res.MemBytes = b
+				}
+				res.GPUs = nil
+			}
 			return agent.Run(ctx, agent.Config{
-				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: agent.Detect(ctx),
+				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
 				WorkDir: filepath.Join(h.Agents(), machine),
 				Log:     slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 			})
@@ -68,6 +92,8 @@ another machine or allocation.`,
 	c.Flags().StringVar(&tokenFile, "token-file", "", "file holding the server's token (or set BURST_TOKEN)")
 	c.Flags().StringVar(&machine, "machine", "", "machine name (default: host name)")
 	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")
+	c.Flags().IntVar(&cpus, "cpus", 0, "announce this many cores instead of the host's (a slice of the host)")
+	c.Flags().StringVar(&mem, "mem", "", "announce this much memory instead of the host's, e.g. 4G")
 	c.MarkFlagRequired("server")
 	return c
 }

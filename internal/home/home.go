@@ -46,6 +46,7 @@ func (h Home) ServerInfo() string { return h.path("server.json") }
 func (h Home) Lock() string       { return h.path("server.lock") }
 func (h Home) Logs() string       { return h.path("logs") }
 func (h Home) Agents() string     { return h.path("agents") }
+func (h Home) Prices() string     { return h.path("prices.yaml") }
 
 // Ensure creates the directory (0700) and checks that it is writable.
 func (h Home) Ensure() error {

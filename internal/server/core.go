@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -36,8 +38,18 @@ func (s *Server) commit(b *batch) store.Pending {
 	for j := range b.jobs {
 		jobs = append(jobs, j.row)
 	}
-	machines := b.machines
+	machines, projects, events := b.machines, b.projects, b.events
 	return s.st.Enqueue(func(tx *store.Tx) error {
+		for i := range projects {
+			if err := store.SaveProject(tx, &projects[i]); err != nil {
+				return err
+			}
+		}
+		for i := range events {
+			if err := store.AppendEvent(tx, &events[i]); err != nil {
+				return err
+			}
+		}
 		for i := range machines {
 			if err := store.SaveMachine(tx, &machines[i]); err != nil {
 				return err
@@ -60,10 +72,14 @@ func (s *Server) commit(b *batch) store.Pending {
 // afterCommit tells waiters about the jobs in b and forgets finished ones.
 // It takes s.mu.
 func (s *Server) afterCommit(b *batch) {
-	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 {
+	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 {
 		return
 	}
 	s.mu.Lock()
+	if len(b.events) > 0 {
+		close(s.events)
+		s.events = make(chan struct{})
+	}
 	// A task placed while its job was being stopped never reaches an agent:
 	// it ends here (its cancel went to an agent that never had it).
 	var dropped batch
@@ -126,7 +142,7 @@ const maxTasks = 10_000_000
 
 // Submit admits a job: validates it, checks that some machine could ever run
 // it, and records it (with a map's inputs) before answering.
-func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, error) {
+func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return nil, &errBadRequest{err.Error()}
@@ -152,16 +168,19 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 		}
 		spec.Tasks = int(n)
 	}
-	s.mu.Lock()
-	err := sched.Feasible(spec.Resources, "", s.admissionViews())
-	s.mu.Unlock()
-	if err != nil {
-		return nil, &errBadRequest{err.Error()}
+	if err := s.admit(actor, spec); err != nil {
+		return nil, err
 	}
 	now := time.Now().UTC()
 	var id int64
+	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
-		if id, err = store.InsertJob(tx, spec, now); err != nil {
+		if id, err = store.InsertJob(tx, spec, actor, now); err != nil {
+			return err
+		}
+		ev.Target = "job " + strconv.FormatInt(id, 10)
+		ev.Message = fmt.Sprintf("job %d (%s, %d tasks) on %s", id, spec.Name, spec.Tasks, clusterName(spec.Cluster))
+		if err := store.AppendEvent(tx, &ev); err != nil {
 			return err
 		}
 		return store.SaveInputs(tx, id, sources)
@@ -179,9 +198,65 @@ func (s *Server) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	s.mu.Lock()
 	s.jobs[id] = j
 	s.order = append(s.order, id)
+	close(s.events)
+	s.events = make(chan struct{})
 	s.mu.Unlock()
 	s.kickScheduler()
+	s.kickScale()
 	return &row.Job, nil
+}
+
+func clusterName(c string) string {
+	if c == "" {
+		return localCluster
+	}
+	return c
+}
+
+// admit checks that the job's project exists and may spend, and that its
+// cluster could ever run it. A refusal is recorded in the audit trail.
+func (s *Server) admit(actor string, spec *burst.JobSpec) error {
+	s.mu.Lock()
+	err := s.admitLocked(spec)
+	if err != nil {
+		var b batch
+		ev := s.newEvent(actor, "job.submit", spec.Project, "", err.Error())
+		ev.Result = "refused"
+		b.event(ev)
+		s.apply(&b) // unlocks
+		return err
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) admitLocked(spec *burst.JobSpec) error {
+	p := s.projects[spec.Project]
+	if p == nil {
+		s.mu.Unlock()
+		err := s.noProject(spec.Project)
+		s.mu.Lock()
+		return &errBadRequest{err.Error()}
+	}
+	name := clusterName(spec.Cluster)
+	c := s.clusters[name]
+	views := s.admissionViews()
+	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name }) {
+		// Agents that joined by themselves with --cluster NAME make a
+		// cluster of that name too.
+		s.mu.Unlock()
+		err := s.noCluster(name)
+		s.mu.Lock()
+		return &errBadRequest{err.Error()}
+	}
+	if c != nil && !c.def.BuiltIn && c.def.Max > 0 {
+		// The cluster can grow: a machine of its type counts, running or not.
+		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: c.typ.Name, Cluster: name, Capacity: c.res()})
+	}
+	if err := sched.Feasible(spec.Resources, name, views); err != nil {
+		return &errBadRequest{err.Error()}
+	}
+	return s.forecastJob(p, spec)
 }
 
 // admissionViews are the machines a new job may count on: all but lost
@@ -340,12 +415,41 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	s.mu.Lock()
 	now := time.Now().UTC()
 	m := s.machines[r.Machine]
+	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)
+	}
+	if m != nil && m.row.State == burst.MachineStopping {
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
+	}
 	if m == nil {
 		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
 		s.machines[r.Machine] = m
 	}
-	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, "running"
+	if m.row.State != burst.MachineRunning {
+		// The meter starts when the machine is up.
+		s.accrue(m, now)
+		m.row.StartedAt = &now
+		m.row.StoppedAt = nil
+		m.meterAt = now
+		m.idleSince = now
+	}
+	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
+	if m.cluster == nil {
+		m.cluster = s.clusters[r.Cluster]
+	}
+	if m.row.Provider == "" || m.local {
+		// This host, or an agent that joined by itself: owned, priced per use.
+		s.priceOwned(m)
+		if m.row.Project == "" {
+			m.row.Project = "default"
+			if m.cluster != nil {
+				m.row.Project = m.cluster.def.Project
+			}
+		}
+	}
 	// The same agent process registering again (the server restarted) had
 	// every task it does not report never handed to it.
 	sameAgent := m.row.AgentPID == r.PID && m.row.AgentStart == r.PIDStart && r.PID > 0
@@ -515,6 +619,7 @@ func (s *Server) Report(ctx context.Context, r *client.Report) error {
 // identifiable by pid and start time. Called with s.mu held.
 func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 	now := time.Now().UTC()
+	s.accrue(m, now)
 	host, _ := os.Hostname()
 	for _, t := range m.tasks {
 		if m.row.Host == host && t.row.PID > 0 {
@@ -526,8 +631,12 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 	}
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
 	m.registered = false
-	m.row.State = "lost"
+	m.row.State = burst.MachineLost
+	m.row.StoppedAt = &now
 	b.machine(m)
+	if !m.local {
+		b.event(s.newEvent("server", "machine.lost", m.row.Project, m.row.ID, m.row.ID+" lost: "+why))
+	}
 	m.poke()
 	s.log.Warn("machine lost", "machine", m.row.ID, "why", why)
 }

@@ -30,7 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/jobs/{id}/results", s.handleResults)
 	mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleOutput)
 	mux.HandleFunc("POST /v1/jobs/{id}/resume", jobAction(s.Resume))
-	mux.HandleFunc("GET /v1/machines", s.handleMachines)
+	s.moneyRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(s.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(s.Lease))
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
@@ -59,8 +59,25 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, client.Error{Message: "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the token from " + s.home.Token()})
 			return
 		}
-		next.ServeHTTP(w, r)
+		user := r.Header.Get("X-Burst-User")
+		if !burst.ValidName(user) {
+			user = s.user
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, user)))
 	})
+}
+
+type actorKey struct{}
+
+// actorOf is who made a request: the user the client names (it holds the
+// server's token, so it is trusted to), else the server's own user.
+func actorOf(r *http.Request) string { return actorFrom(r.Context()) }
+
+func actorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok {
+		return a
+	}
+	return "server"
 }
 
 func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http.HandlerFunc {
@@ -103,7 +120,7 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeJSON(w, 409, client.Error{Message: err.Error()})
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, 404, client.Error{Message: err.Error()})
-	case errors.As(err, new(*errNoJob)):
+	case errors.As(err, new(*errNoJob)), errors.As(err, new(*errNotFoundMsg)):
 		writeJSON(w, 404, client.Error{Message: err.Error()})
 	default:
 		writeJSON(w, 500, client.Error{Message: err.Error()})
@@ -153,7 +170,7 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &spec) {
 		return
 	}
-	j, err := s.Submit(r.Context(), &spec)
+	j, err := s.Submit(r.Context(), actorOf(r), &spec)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -181,14 +198,24 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]burst.Job, len(rows))
+	ptrs := make([]*burst.Job, len(rows))
 	for i, row := range rows {
 		out[i] = row.Job
+		ptrs[i] = &out[i]
+	}
+	if err := s.jobCosts(r.Context(), ptrs); err != nil {
+		writeErr(w, err)
+		return
 	}
 	writeJSON(w, 200, out)
 }
 
 func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := s.getJob(w, r); ok {
+		if err := s.jobCosts(r.Context(), []*burst.Job{&j.Job}); err != nil {
+			writeErr(w, err)
+			return
+		}
 		writeJSON(w, 200, j.Job)
 	}
 }
@@ -383,17 +410,4 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 	}
-}
-
-func (s *Server) handleMachines(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	out := make([]burst.Machine, 0, len(s.machines))
-	for _, v := range s.machineViews() {
-		m := s.machines[v.ID]
-		bm := m.row.Machine
-		bm.Used = m.used()
-		out = append(out, bm)
-	}
-	s.mu.Unlock()
-	writeJSON(w, 200, out)
 }

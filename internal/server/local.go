@@ -2,17 +2,13 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -22,7 +18,20 @@ import (
 const (
 	localMachine = "local-1"
 	localCluster = "local"
+	// pendingLimit is how long a started machine may take to register.
+	pendingLimit = 2 * time.Minute
 )
+
+// priceOwned prices a machine burst did not rent (this host, an agent that
+// joined by itself): configured local rates, else the shadow price of the
+// cheapest catalog type that fits it; charged per use. Called with s.mu
+// held.
+func (s *Server) priceOwned(m *machineRT) {
+	res := m.row.Capacity()
+	m.row.PriceUSDPerHour, m.row.PriceBasis = s.catalog.LocalPrice(res, false)
+	m.row.PerUse = true
+	m.gpuShare = s.catalog.GPUShare(res.CPUs, res.GPUs)
+}
 
 // ensureLocalMachine registers this host's resources so that admission can
 // judge requests before the agent has connected.
@@ -37,10 +46,12 @@ func (s *Server) ensureLocalMachine() {
 		s.machines[localMachine] = m
 	}
 	m.local = true
-	m.row.Cluster, m.row.Host = localCluster, s.host
+	m.cluster = s.clusters[localCluster]
+	m.row.Cluster, m.row.Host, m.row.Provider, m.row.Project = localCluster, s.host, "local", "default"
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = res.CPUs, res.MemBytes, res.GPUs
+	s.priceOwned(m)
 	if m.row.State == "" {
-		m.row.State = "pending"
+		m.row.State = burst.MachinePending
 	}
 }
 
@@ -68,9 +79,18 @@ func (s *Server) checkMachines() {
 	startLocal := false
 	for _, m := range s.machines {
 		alive := true
+		prov := s.machineProvider(m)
 		switch {
 		case m.local:
 			alive = m.row.AgentPID > 0 && runner.Alive(m.row.AgentPID, m.row.AgentStart)
+		case !live(m.row.State) || m.row.State == burst.MachineStopping:
+			continue // the stop in progress (or done) settles it
+		case prov != nil && m.handle != (provider.Handle{}):
+			alive = prov.Alive(m.handle)
+			if m.row.State == burst.MachinePending && !m.registered && alive && now.Sub(m.startedBy) > pendingLimit {
+				s.stopMachine(m, "its agent did not register within "+pendingLimit.String(), "server", false, &b)
+				continue
+			}
 		case m.registered:
 			alive = m.leasing > 0 || now.Sub(m.lastSeen) < 30*time.Second
 		}
@@ -82,7 +102,7 @@ func (s *Server) checkMachines() {
 			m.waitUntil = time.Time{}
 			s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", &b)
 			startLocal = startLocal || m.local
-		case !alive && (m.registered || m.row.State == "running"):
+		case !alive && (m.registered || m.row.State == burst.MachineRunning || m.row.State == burst.MachinePending):
 			s.machineLost(m, "agent on "+m.row.ID+" exited", &b)
 			startLocal = startLocal || m.local
 		case m.local && !alive && m.waitUntil.IsZero():
@@ -95,7 +115,7 @@ func (s *Server) checkMachines() {
 		if err := s.startLocalAgent(m); err != nil {
 			s.log.Error("cannot start the local agent", "err", err)
 		} else {
-			m.row.State = "pending"
+			m.row.State = burst.MachinePending
 			b.machine(m)
 		}
 	}
@@ -107,37 +127,21 @@ func (s *Server) checkMachines() {
 // startLocalAgent runs `burst agent` for the local machine in its own
 // session, so that it outlives the server. Called with s.mu held.
 func (s *Server) startLocalAgent(m *machineRT) error {
-	exe, err := os.Executable()
+	c := s.connect()
+	h, err := provider.Spawn(c, m.row.ID, []string{"agent", "--server", c.Server, "--token-file", c.TokenFile,
+		"--machine", m.row.ID, "--cluster", m.row.Cluster})
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.home.Agents(), 0o700); err != nil {
-		return err
-	}
-	logPath := filepath.Join(s.home.Agents(), m.row.ID+".log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, "agent", "--server", "unix://"+s.home.Socket(), "--token-file", s.home.Token(),
-		"--machine", m.row.ID, "--cluster", m.row.Cluster)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "BURST_HOME="+string(s.home))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start agent: %w", err)
-	}
-	pid := cmd.Process.Pid
-	start, err := runner.ProcStartTicks(pid)
-	if err != nil {
-		return fmt.Errorf("identify agent %d: %w", pid, err)
-	}
-	m.row.AgentPID, m.row.AgentStart = pid, start
-	os.WriteFile(filepath.Join(s.home.Agents(), m.row.ID+".pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600)
-	s.log.Info("started local agent", "machine", m.row.ID, "pid", pid, "log", logPath)
+	m.handle = h
+	m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
+	s.log.Info("started local agent", "machine", m.row.ID, "pid", h.PID)
 	go func() {
-		cmd.Wait() // reap it; a dead agent is noticed at once
+		// Notice its death at once: poll its pid quickly (it is our child,
+		// reaped by Spawn).
+		for runner.Alive(h.PID, h.PIDStart) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		select {
 		case s.agentExited <- struct{}{}:
 		default:

@@ -8,6 +8,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -24,12 +25,23 @@ func (s *Server) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load machines: %w", err)
 	}
+	var gone []*machineRT // stopped, terminated or lost: listed, not served
 	for _, row := range ms {
-		if row.State == "lost" || row.State == "stopped" {
-			continue
-		}
 		m := newMachineRT(*row)
+		m.cluster = s.clusters[row.Cluster]
+		m.handle = provider.Handle{PID: row.AgentPID, PIDStart: row.AgentStart}
+		if row.Handle != "" && row.AgentPID == 0 {
+			m.handle.External = row.Handle
+		}
+		m.gpuShare = s.catalog.GPUShare(row.CPUs, len(row.GPUs))
+		m.idleSince = time.Now()
+		if row.MeteredUntil != nil {
+			m.meterAt = *row.MeteredUntil // the meter goes on from its last mark
+		}
 		s.machines[row.ID] = m
+		if !live(row.State) && row.ID != localMachine {
+			gone = append(gone, m)
+		}
 	}
 	jobs, err := s.st.ActiveJobs(ctx)
 	if err != nil {
@@ -89,13 +101,31 @@ func (s *Server) recover(ctx context.Context) error {
 	for _, t := range orphans {
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, &b)
 	}
+	for _, m := range gone {
+		m.meterAt = time.Time{}
+	}
 	for _, m := range s.machines {
+		if !live(m.row.State) && m.row.ID != localMachine {
+			continue
+		}
+		if m.row.State == burst.MachineStopping {
+			// The server died while stopping it: finish the stop.
+			if prov := s.machineProvider(m); prov != nil {
+				prov.Stop(ctx, m.handle)
+			}
+			s.machineGone(m, false, now, &b)
+			continue
+		}
 		if m.row.AgentPID > 0 && m.row.Host == s.host && runner.Alive(m.row.AgentPID, m.row.AgentStart) {
 			m.waitUntil = now.Add(adoptGrace)
 			s.log.Info("agent outlived the server; waiting for it to register", "machine", m.row.ID, "pid", m.row.AgentPID)
 			continue
 		}
-		if m.row.Host != s.host {
+		if prov := s.machineProvider(m); prov != nil && m.row.State == burst.MachinePending && prov.Alive(m.handle) {
+			m.waitUntil = now.Add(pendingLimit) // started, not yet registered
+			continue
+		}
+		if m.row.Host != s.host && m.row.Host != "" {
 			m.waitUntil = now.Add(3 * adoptGrace) // remote agents retry on their own
 			continue
 		}

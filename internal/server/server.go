@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"strconv"
 	"sync"
 	"syscall"
@@ -24,7 +25,9 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -41,6 +44,9 @@ type Config struct {
 	Log  *slog.Logger
 	// NoLocalAgent stops the server from running an agent for this host.
 	NoLocalAgent bool
+	// Prices is a price file overlaid on the built-in catalog; "" means
+	// $BURST_HOME/prices.yaml (if it exists).
+	Prices string
 }
 
 // Server is a running control plane.
@@ -51,6 +57,7 @@ type Server struct {
 	token        string
 	bootID       string
 	host         string
+	user         string // the OS user the server runs as
 	started      time.Time
 	noLocalAgent bool
 
@@ -58,8 +65,20 @@ type Server struct {
 	jobs     map[int64]*jobRT
 	order    []int64 // active jobs in submission order
 	machines map[string]*machineRT
+	clusters map[string]*clusterRT
+	projects map[string]*projectRT
+
+	catalog   *cost.Catalog
+	providers provider.Registry
+	hostRes   burst.Resources
+	// Charges not yet in the store's ledger, and storage bytes not yet
+	// counted there: flushed by the meter with the machines' meter marks.
+	unflushed map[store.CostKey]int64
+	newBytes  map[[2]string]int64
+	events    chan struct{} // closed and replaced when an event is recorded
 
 	kick        chan struct{}
+	scaleKick   chan struct{}
 	agentExited chan struct{}
 
 	lockFile *os.File
@@ -108,9 +127,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		home: h, log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
 		jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{},
-		kick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
+		clusters: map[string]*clusterRT{}, projects: map[string]*projectRT{},
+		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
+		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 	}
 	s.host, _ = os.Hostname()
+	s.user = "server"
+	if u, err := user.Current(); err == nil && burst.ValidName(u.Username) {
+		s.user = u.Username
+	}
 	b := make([]byte, 8)
 	rand.Read(b)
 	s.bootID = hex.EncodeToString(b)
@@ -129,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The port first, so that a taken port fails fast; the socket last, so
 	// that a CLI never finds a half-started server there.
 	if err := s.listenTCP(cfg.Port); err != nil {
+		return nil, err
+	}
+	if err := s.loadFleet(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := s.recover(ctx); err != nil {
@@ -198,6 +226,8 @@ func (s *Server) serve(ctx context.Context) {
 	}
 	go s.scheduleLoop(ctx)
 	go s.superviseLocal(ctx)
+	go s.meterLoop(ctx)
+	go s.scaleLoop(ctx)
 }
 
 // Addr is the TCP address, http://127.0.0.1:PORT.

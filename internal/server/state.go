@@ -9,6 +9,8 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -28,10 +30,11 @@ type taskRT struct {
 	row       store.TaskRow
 	job       *jobRT
 	machine   *machineRT
-	delivered bool // the agent has it: acknowledged its lease, reported it, or it was running before a restart
-	cancel    bool // a cancel was requested
-	started   bool // its process started (counted in Tasks.Running)
-	queued    bool // prefetched: the agent starts it when its resources allow
+	delivered bool   // the agent has it: acknowledged its lease, reported it, or it was running before a restart
+	cancel    bool   // a cancel was requested
+	started   bool   // its process started (counted in Tasks.Running)
+	queued    bool   // prefetched: the agent starts it when its resources allow
+	preempt   string // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
 }
 
 func (t *taskRT) ref() client.TaskRef {
@@ -71,6 +74,7 @@ type jobRT struct {
 	nEnded  int
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
+	cost    cost.NUSD          // charged while this server ran it (the ledger has the rest)
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -117,6 +121,14 @@ type machineRT struct {
 	lastSeen   time.Time
 	leasing    int
 	waitUntil  time.Time // an agent that survived a server restart gets until then to register
+
+	cluster   *clusterRT      // nil for an agent that joined by itself with an unknown cluster name
+	handle    provider.Handle // how its provider knows it
+	meterAt   time.Time       // charged up to here
+	gpuShare  float64         // fraction of its price due to GPUs
+	idleSince time.Time       // when it last had no task
+	drain     bool            // takes no new task; stops once idle
+	startedBy time.Time       // when it was asked to start (pending since)
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
@@ -154,7 +166,7 @@ func (m *machineRT) schedView() sched.Machine {
 		ID: m.row.ID, Name: m.row.ID, Cluster: m.row.Cluster,
 		Capacity:  m.row.Capacity(),
 		GPUs:      gpus,
-		Accepting: m.registered && m.row.State == "running",
+		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
 	}
 	if m.local {
 		sm.Prefetch = max(32, 8*m.row.CPUs)
@@ -187,6 +199,8 @@ type batch struct {
 	taskAt   map[taskKey]int // index in tasks: a task written twice in one batch is written once
 	jobs     map[*jobRT]bool
 	machines []store.MachineRow
+	projects []store.ProjectRow
+	events   []burst.Event
 	stops    []*taskRT // tasks to cancel at their agents once this is committed
 	placed   []*taskRT // tasks to hand to their agents once this is committed
 }
@@ -211,10 +225,20 @@ func (b *batch) job(j *jobRT) {
 	b.jobs[j] = true
 }
 
-func (b *batch) machine(m *machineRT) { b.machines = append(b.machines, m.row) }
+func (b *batch) machine(m *machineRT) {
+	row := m.row
+	if !m.meterAt.IsZero() {
+		at := m.meterAt
+		row.MeteredUntil = &at
+	}
+	b.machines = append(b.machines, row)
+}
+
+func (b *batch) event(e burst.Event) { b.events = append(b.events, e) }
 
 func (b *batch) empty() bool {
-	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0
+	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0 &&
+		len(b.projects) == 0 && len(b.events) == 0
 }
 
 // logPaths gives a task's stdout and stderr files.
@@ -276,8 +300,15 @@ func (j *jobRT) requeueTask(row store.TaskRow) {
 // requeue after a lost machine, or a final state. Called with s.mu held.
 func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
 	j, m := t.job, t.machine
+	if t.started {
+		s.accrue(m, now) // what ran so far is charged to it before it goes
+	}
 	delete(j.running, t.row.Index)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
+	if len(m.tasks) == 0 {
+		m.idleSince = now
+	}
+	s.countStorage(t, ev)
 	if t.started {
 		j.row.Tasks.Running--
 	}
@@ -302,6 +333,13 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	}
 	spec := j.row.Spec
 	switch {
+	case t.preempt != "" && !j.row.CancelRequested && ev.State != burst.Succeeded:
+		// Not the program's doing: its attempt does not count against
+		// --retries, and its output so far stays until the next attempt.
+		row.LostCount++
+		row.State = burst.Queued
+		row.Reason = fmt.Sprintf("attempt %d stopped (%s); requeued", row.Attempt, t.preempt)
+		j.requeueTask(row)
 	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.started || row.LostCount+1 < maxLost):
 		// Only a task known to have started counts a lost machine; one that
 		// never reached an agent did not even use an attempt. One an agent
@@ -445,8 +483,9 @@ func (s *Server) snapshot() ([]sched.Pending, []sched.Machine) {
 		}
 		seen[id] = true
 		live = append(live, id)
-		if n := j.pending(); n > 0 {
-			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short()})
+		if n := j.pending(); n > 0 && !s.held(j) {
+			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
+				Cluster: s.jobCluster(j)})
 		}
 	}
 	s.order = live

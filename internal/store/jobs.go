@@ -33,7 +33,7 @@ type TaskRow struct {
 
 // InsertJob records a new job (creating its project on first use) and
 // returns its id.
-func InsertJob(tx *Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
+func InsertJob(tx *Tx, spec *burst.JobSpec, user string, now time.Time) (int64, error) {
 	pid, err := ensureProject(tx, spec.Project, now)
 	if err != nil {
 		return 0, err
@@ -49,9 +49,9 @@ func InsertJob(tx *Tx, spec *burst.JobSpec, now time.Time) (int64, error) {
 		return 0, err
 	}
 	res, err := tx.exec(`INSERT INTO jobs (name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
-		time_limit_s, submitted_at, n_tasks) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		time_limit_s, submitted_at, n_tasks, user) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
-		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks)
+		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks, user)
 	if err != nil {
 		return 0, fmt.Errorf("insert job: %w", err)
 	}
@@ -155,7 +155,7 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 
 const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.reason, j.cpus, j.mem_bytes, j.gpus,
 	j.time_limit_s, j.submitted_at, j.started_at, j.ended_at, j.n_tasks, j.n_dispatched, j.n_running,
-	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested`
+	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user`
 
 type scanner interface{ Scan(...any) error }
 
@@ -172,7 +172,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	c := &j.Tasks
 	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
 		&j.MemBytes, &j.GPUs, &j.TimeLimitS, &sub, &started, &ended, &c.Total, &j.Dispatched, &c.Running,
-		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel)
+		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel, &j.User)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,73 @@ var migrations = []string{
 		data BLOB NOT NULL,
 		PRIMARY KEY (job_id, source)
 	) WITHOUT ROWID;`,
+	// 3: budgets, clusters, metered cost, storage and the audit trail.
+	`ALTER TABLE projects ADD COLUMN description TEXT NOT NULL DEFAULT '';
+	ALTER TABLE projects ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE projects ADD COLUMN budget_nusd INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE projects ADD COLUMN ends_at INTEGER;
+	ALTER TABLE projects ADD COLUMN warn TEXT NOT NULL DEFAULT '';
+	ALTER TABLE projects ADD COLUMN on_exhausted TEXT NOT NULL DEFAULT 'stop';
+	ALTER TABLE projects ADD COLUMN exhausted INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN user TEXT NOT NULL DEFAULT '';
+	CREATE TABLE clusters (
+		name TEXT PRIMARY KEY,
+		provider TEXT NOT NULL,
+		type TEXT NOT NULL,
+		project TEXT NOT NULL,
+		min INTEGER NOT NULL,
+		max INTEGER NOT NULL,
+		idle_stop_s INTEGER NOT NULL,
+		spot INTEGER NOT NULL,
+		sched_off TEXT NOT NULL DEFAULT '[]',
+		sched_on TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL
+	);
+	ALTER TABLE machines ADD COLUMN provider TEXT NOT NULL DEFAULT 'local';
+	ALTER TABLE machines ADD COLUMN type TEXT NOT NULL DEFAULT '';
+	ALTER TABLE machines ADD COLUMN project TEXT NOT NULL DEFAULT 'default';
+	ALTER TABLE machines ADD COLUMN spot INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE machines ADD COLUMN price REAL NOT NULL DEFAULT 0;
+	ALTER TABLE machines ADD COLUMN price_basis TEXT NOT NULL DEFAULT '';
+	ALTER TABLE machines ADD COLUMN per_use INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE machines ADD COLUMN handle TEXT NOT NULL DEFAULT '';
+	ALTER TABLE machines ADD COLUMN stopped_at INTEGER;
+	ALTER TABLE machines ADD COLUMN metered_until INTEGER;
+	-- The meter's ledger: every nano-dollar a machine cost, by day, project,
+	-- machine, user and job (job 0: idle or storage). Rows only grow.
+	CREATE TABLE costs (
+		day TEXT NOT NULL,
+		project TEXT NOT NULL,
+		machine TEXT NOT NULL,
+		user TEXT NOT NULL,
+		job_id INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		nusd INTEGER NOT NULL,
+		PRIMARY KEY (day, project, machine, user, job_id, kind)
+	) WITHOUT ROWID;
+	CREATE INDEX costs_job ON costs(job_id) WHERE job_id > 0;
+	CREATE INDEX costs_project ON costs(project);
+	CREATE TABLE storage (
+		project TEXT NOT NULL,
+		tier TEXT NOT NULL,
+		bytes INTEGER NOT NULL,
+		PRIMARY KEY (project, tier)
+	) WITHOUT ROWID;
+	CREATE TABLE events (
+		id INTEGER PRIMARY KEY,
+		at INTEGER NOT NULL,
+		actor TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		project TEXT NOT NULL DEFAULT '',
+		target TEXT NOT NULL DEFAULT '',
+		message TEXT NOT NULL,
+		result TEXT NOT NULL
+	);
+	CREATE INDEX events_project ON events(project, id);
+	CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+	CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
 }
 
 func migrate(db *sql.DB) error {

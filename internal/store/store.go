@@ -248,7 +248,7 @@ func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 
 // hot are the statements every task's bookkeeping runs; they are prepared
 // once, when the store opens (the writer's one connection is then free).
-var hot = []string{"SAVEPOINT op", "ROLLBACK TO op", "RELEASE op", saveTaskSQL, saveJobSQL}
+var hot = []string{"SAVEPOINT op", "ROLLBACK TO op", "RELEASE op", saveTaskSQL, saveJobSQL, saveMachineSQL, addCostSQL}
 
 // Times are stored as Unix microseconds; NULL for unset.
 func toMicros(t *time.Time) any {

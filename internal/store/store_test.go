@@ -29,7 +29,7 @@ func TestJobRoundTripAndReopen(t *testing.T) {
 	spec.Defaults()
 	now := time.Now()
 	var id int64
-	if err := s.Write(ctx, func(tx *Tx) (err error) { id, err = InsertJob(tx, spec, now); return }); err != nil {
+	if err := s.Write(ctx, func(tx *Tx) (err error) { id, err = InsertJob(tx, spec, "", now); return }); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.GetJob(ctx, id)
@@ -92,7 +92,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			errs[i] = s.Write(ctx, func(tx *Tx) error {
 				spec := &burst.JobSpec{Argv: []string{"true"}}
 				spec.Defaults()
-				if _, err := InsertJob(tx, spec, time.Now()); err != nil {
+				if _, err := InsertJob(tx, spec, "", time.Now()); err != nil {
 					return err
 				}
 				if i%10 == 0 {

@@ -1,0 +1,86 @@
+// Package provider is how burst gets machines: a Provider starts a machine
+// (whose agent then registers with the server by itself), stops it, and says
+// whether it still exists. The server's autoscaler and the machine commands
+// go through this interface only; the local provider (agents on this host,
+// each owning a slice of it) is one implementation, Slurm pilots and cloud
+// APIs are others.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/burst-sh/burst"
+)
+
+// Spec is a machine to start.
+type Spec struct {
+	ID      string          // the machine's name, unique in the server
+	Cluster string          // the cluster it belongs to
+	Type    string          // catalog type name
+	Res     burst.Resources // what the machine offers (the type's)
+	Spot    bool
+}
+
+// Connect is how a started agent reaches its server.
+type Connect struct {
+	Server    string // URL: unix:///path or http://host:port
+	TokenFile string
+	Exe       string // the burst binary
+	Home      string // BURST_HOME for the agent
+	LogDir    string // where agent logs go
+}
+
+// Handle identifies a started machine to its provider: a process, a Slurm
+// job, a VM id. It is stored with the machine and survives server restarts.
+type Handle struct {
+	PID      int
+	PIDStart uint64
+	External string // provider's own id (Slurm job id, instance id)
+}
+
+func (h Handle) String() string {
+	if h.External != "" {
+		return h.External
+	}
+	if h.PID > 0 {
+		return fmt.Sprintf("pid %d", h.PID)
+	}
+	return ""
+}
+
+// Provider starts and stops machines.
+type Provider interface {
+	// Name is the provider's name as users give it with --provider.
+	Name() string
+	// Check says whether a cluster of machines of res could ever run here;
+	// its error is for people and names the fix.
+	Check(res burst.Resources, max int) error
+	// Start asks for a machine. It returns once the request is made; the
+	// machine's agent registers with the server when it is up.
+	Start(ctx context.Context, s Spec, c Connect) (Handle, error)
+	// Stop ends the machine and everything it runs, as powering it off
+	// does. It returns once the machine is gone or the request is made.
+	Stop(ctx context.Context, h Handle) error
+	// Alive reports whether the machine still exists (it may not have
+	// registered yet).
+	Alive(h Handle) bool
+}
+
+// Registry holds the providers by name.
+type Registry map[string]Provider
+
+// Get returns a provider or an error naming the known ones.
+func (r Registry) Get(name string) (Provider, error) {
+	if p, ok := r[name]; ok {
+		return p, nil
+	}
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("unknown provider %q: use one of %s", name, strings.Join(names, ", "))
+}

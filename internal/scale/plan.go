@@ -1,0 +1,288 @@
+package scale
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Cluster is what the autoscaler needs to know about one cluster now.
+type Cluster struct {
+	Name     string
+	Min, Max int
+	IdleStop time.Duration   // 0 = never stop idle machines
+	Capacity burst.Resources // one machine of the cluster's type
+	On       bool            // the schedule says on now
+	// Why describes the schedule's state for the reason of stops while
+	// off, e.g. Schedule.Status: "off until Mon 08:00". Empty: "off".
+	Why string
+	// Blocked, when not empty, says why no machine may start (e.g. "budget
+	// exhausted: $100.00 of $100.00 spent"); it is the reason of stops too.
+	Blocked string
+	// StopBlocked, with Blocked, also stops every live machine now.
+	StopBlocked bool
+}
+
+// Machine states. Only pending and running machines are live: they cost
+// money and count towards Min and Max.
+const (
+	Pending    = "pending"
+	Running    = "running"
+	Stopping   = "stopping"
+	Stopped    = "stopped"
+	Terminated = "terminated"
+	Lost       = "lost"
+)
+
+// Live reports whether a machine in state counts as live.
+func Live(state string) bool { return state == Pending || state == Running }
+
+// Machine is what the autoscaler needs to know about one machine.
+type Machine struct {
+	ID, Cluster string
+	State       string    // Pending, Running, Stopping, Stopped, Terminated or Lost
+	Busy        bool      // runs or holds tasks
+	IdleSince   time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
+	// Manual marks a machine a person started or stopped. A manually started
+	// machine is stopped for idleness like any other. A manually stopped one
+	// (Stopping or Stopped) still counts towards Min, so the autoscaler does
+	// not start another to undo the person's decision; waiting work still
+	// starts machines.
+	Manual bool
+}
+
+// Demand is Count tasks of one shape that wait in Cluster and that no live
+// machine can take now.
+type Demand struct {
+	Cluster string
+	Res     burst.Resources
+	Count   int
+}
+
+// Action is one decision: start a machine in Cluster, or stop Machine.
+type Action struct {
+	Start   bool   // true: start one new machine in Cluster; false: stop Machine
+	Cluster string // always set
+	Machine string // the machine to stop; empty for starts
+	// Reason is for people and the audit trail, e.g. "3 tasks wait (1 CPU
+	// each); 1 machine of 2 CPUs takes 2", "idle 5m0s (idle-stop 5m0s)",
+	// "schedule: off until Mon 08:00", "below min 1".
+	Reason string
+}
+
+// Fits returns how many tasks of res fit on one machine of capacity at
+// once. A task asking for less than one CPU counts as one. Memory is counted
+// only when both the task and the machine declare it (zero: not declared);
+// GPUs only when the task asks for some. TimeLimit plays no part. 0 means a
+// task of res never fits this machine.
+func Fits(res, capacity burst.Resources) int {
+	n := capacity.CPUs / max(res.CPUs, 1)
+	if res.MemBytes > 0 && capacity.MemBytes > 0 {
+		n = min(n, int(capacity.MemBytes/res.MemBytes))
+	}
+	if res.GPUs > 0 {
+		n = min(n, capacity.GPUs/res.GPUs)
+	}
+	return max(n, 0)
+}
+
+// Plan decides which machines to start and stop now. It is a pure function
+// of its arguments; the server applies the actions. Machines and demand of
+// clusters not listed are ignored. Rules, per cluster:
+//
+//   - Blocked with StopBlocked: stop every live machine (reason: Blocked),
+//     start none.
+//   - Not On (the schedule says off): stop every live machine, busy or not
+//     (reason "schedule: " + Why), start none; Min does not apply. The server
+//     requeues what ran there.
+//   - Starts, unless Blocked: the larger of
+//     (a) Min minus the live machines and the manually stopped ones
+//     (reason "below min N"), and
+//     (b) for waiting work: per Demand entry, ceil(Count / Fits(Res,
+//     Capacity)) machines, summed over the entries, minus the pending
+//     machines, which will take work when they come up. An entry that fits
+//     no machine of this type is ignored: admission tells the user.
+//     Never more than Max minus the live machines: Max 0 means the cluster
+//     never grows.
+//   - Stops for idleness, only when nothing starts and no Demand entry that
+//     fits the type waits: with IdleStop > 0, a running machine that is not
+//     Busy and has been idle for at least IdleStop is stopped, oldest idle
+//     first, as long as the live machines stay at least Min (Min does not
+//     hold while Blocked: no work can start anyway).
+//
+// So a cluster never gets both starts and stops in one Plan. Output order is
+// deterministic: clusters in the order given; within a cluster, starts, or
+// stops ordered by machine ID.
+func Plan(now time.Time, clusters []Cluster, machines []Machine, demand []Demand) []Action {
+	ms := map[string][]Machine{}
+	for _, m := range machines {
+		ms[m.Cluster] = append(ms[m.Cluster], m)
+	}
+	ds := map[string][]Demand{}
+	for _, d := range demand {
+		ds[d.Cluster] = append(ds[d.Cluster], d)
+	}
+	var out []Action
+	seen := map[string]bool{}
+	for _, c := range clusters {
+		if seen[c.Name] {
+			continue // a name listed twice is planned once
+		}
+		seen[c.Name] = true
+		out = append(out, planCluster(now, c, ms[c.Name], ds[c.Name])...)
+	}
+	return out
+}
+
+func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) []Action {
+	machines = slices.Clone(machines)
+	slices.SortFunc(machines, func(a, b Machine) int { return cmp.Compare(a.ID, b.ID) })
+	live, pending, manualStopped := 0, 0, 0
+	for _, m := range machines {
+		switch {
+		case m.State == Pending:
+			live++
+			pending++
+		case m.State == Running:
+			live++
+		case m.Manual && (m.State == Stopped || m.State == Stopping):
+			manualStopped++
+		}
+	}
+
+	stopAll := func(reason string) []Action {
+		var out []Action
+		for _, m := range machines {
+			if Live(m.State) {
+				out = append(out, Action{Cluster: c.Name, Machine: m.ID, Reason: reason})
+			}
+		}
+		return out
+	}
+	if c.Blocked != "" && c.StopBlocked {
+		return stopAll(c.Blocked)
+	}
+	if !c.On {
+		why := c.Why
+		if why == "" {
+			why = "off"
+		}
+		return stopAll("schedule: " + why)
+	}
+
+	need, waiting, why := demandNeed(c, demand)
+	if c.Blocked == "" {
+		floor := c.Min - live - manualStopped
+		grow := need - pending
+		want, reason := floor, fmt.Sprintf("below min %d", c.Min)
+		if grow > floor {
+			want, reason = grow, why
+			if pending > 0 {
+				reason += fmt.Sprintf("; %d pending", pending)
+			}
+		}
+		n := min(want, c.Max-live)
+		if n > 0 {
+			if n < want {
+				reason += fmt.Sprintf("; capped at max %d", c.Max)
+			}
+			out := make([]Action, n)
+			for i := range out {
+				out[i] = Action{Start: true, Cluster: c.Name, Reason: reason}
+			}
+			return out
+		}
+	}
+
+	if waiting || c.IdleStop <= 0 {
+		return nil
+	}
+	room := live - c.Min
+	if c.Blocked != "" {
+		room = live
+	}
+	var idle []Machine
+	for _, m := range machines {
+		if m.State == Running && !m.Busy && !m.IdleSince.IsZero() && now.Sub(m.IdleSince) >= c.IdleStop {
+			idle = append(idle, m)
+		}
+	}
+	if room <= 0 || len(idle) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(idle, func(a, b Machine) int { return a.IdleSince.Compare(b.IdleSince) })
+	idle = idle[:min(room, len(idle))]
+	slices.SortFunc(idle, func(a, b Machine) int { return cmp.Compare(a.ID, b.ID) })
+	out := make([]Action, len(idle))
+	for i, m := range idle {
+		out[i] = Action{Cluster: c.Name, Machine: m.ID,
+			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)}
+	}
+	return out
+}
+
+// demandNeed returns how many machines of c's type the waiting work needs,
+// whether any work that fits the type waits, and the reason for people.
+func demandNeed(c Cluster, demand []Demand) (need int, waiting bool, reason string) {
+	var parts []string
+	for _, d := range demand {
+		per := Fits(d.Res, c.Capacity)
+		if d.Count <= 0 || per == 0 {
+			continue
+		}
+		waiting = true
+		n := (d.Count + per - 1) / per
+		need += n
+		verb := "tasks wait"
+		if d.Count == 1 {
+			verb = "task waits"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s each); 1 machine of %s takes %d",
+			d.Count, verb, describe(d.Res, true), describe(c.Capacity, false), per))
+	}
+	return need, waiting, strings.Join(parts, "; ")
+}
+
+// describe renders resources for people: "1 CPU", "2 CPUs, 4 GiB, 1 GPU".
+// For a task, fewer than one CPU shows as one.
+func describe(r burst.Resources, task bool) string {
+	cpus := r.CPUs
+	if task {
+		cpus = max(cpus, 1)
+	}
+	parts := []string{plural(cpus, "CPU")}
+	if r.MemBytes > 0 {
+		parts = append(parts, bytesString(r.MemBytes))
+	}
+	if r.GPUs > 0 {
+		parts = append(parts, plural(r.GPUs, "GPU"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+func bytesString(b int64) string {
+	const ki, mi, gi = 1 << 10, 1 << 20, 1 << 30
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{gi, "GiB"}, {mi, "MiB"}, {ki, "KiB"}} {
+		if b >= u.size {
+			if b%u.size == 0 {
+				return fmt.Sprintf("%d %s", b/u.size, u.name)
+			}
+			return fmt.Sprintf("%.1f %s", float64(b)/float64(u.size), u.name)
+		}
+	}
+	return fmt.Sprintf("%d B", b)
+}

@@ -1,0 +1,710 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent"
+	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/scale"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// clusterRT is a cluster and what is resolved from its definition.
+type clusterRT struct {
+	def   burst.Cluster
+	typ   cost.Type
+	sched scale.Schedule
+	prov  provider.Provider
+}
+
+func (c *clusterRT) res() burst.Resources { return c.typ.Resources() }
+
+// price is what one machine of the cluster costs per hour, and why.
+func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
+	if c.def.Provider == "local" && s.catalog.Local.Configured {
+		return s.catalog.LocalPrice(c.res(), c.def.Spot)
+	}
+	kind := "on-demand"
+	if c.def.Spot && c.typ.Spot > 0 {
+		kind = "spot"
+	}
+	return c.typ.Price(c.def.Spot), fmt.Sprintf("%s %s (%s, %s)", c.typ.Name, kind, c.typ.Source, c.typ.Date)
+}
+
+// projectRT is a project with its live money figures.
+type projectRT struct {
+	row       store.ProjectRow
+	spent     cost.NUSD // everything charged, in the ledger or not yet flushed
+	idle      cost.NUSD
+	storage   cost.NUSD
+	lastSpent cost.NUSD // as of the guardrail's last look
+	bytes     map[string]int64
+}
+
+func (p *projectRT) budget() cost.Budget {
+	b := cost.Budget{Amount: cost.NUSD(p.row.BudgetNUSD), Start: p.row.CreatedAt, Warn: p.row.Warn}
+	if p.row.Ends != nil {
+		b.Ends = *p.row.Ends
+	}
+	return b
+}
+
+// loadFleet reads the price catalog, the projects with what they spent, and
+// the clusters, before machines and jobs are recovered.
+func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
+	prices := cfg.Prices
+	if prices == "" {
+		prices = s.home.Prices()
+	}
+	var err error
+	if s.catalog, err = cost.Load(prices); err != nil {
+		return err
+	}
+	host := agent.Detect(ctx)
+	s.hostRes = burst.Resources{CPUs: host.CPUs, MemBytes: host.MemBytes, GPUs: len(host.GPUs)}
+	s.providers = provider.Registry{"local": &provider.Local{Host: s.hostRes, Used: s.localSlices}}
+	ps, err := s.st.ListProjects(ctx)
+	if err != nil {
+		return fmt.Errorf("load projects: %w", err)
+	}
+	costs, err := s.st.ProjectCosts(ctx)
+	if err != nil {
+		return fmt.Errorf("load costs: %w", err)
+	}
+	bytes, err := s.st.Storage(ctx)
+	if err != nil {
+		return fmt.Errorf("load storage: %w", err)
+	}
+	for _, row := range ps {
+		p := &projectRT{row: *row, bytes: bytes[row.Name]}
+		for kind, n := range costs[row.Name] {
+			p.spent += cost.NUSD(n)
+			switch kind {
+			case "idle":
+				p.idle += cost.NUSD(n)
+			case "storage":
+				p.storage += cost.NUSD(n)
+			}
+		}
+		p.lastSpent = p.spent
+		if p.bytes == nil {
+			p.bytes = map[string]int64{}
+		}
+		s.projects[row.Name] = p
+	}
+	if s.projects["default"] == nil {
+		p := &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default", Tags: []string{},
+			OnExhausted: burst.OnExhaustedStop, CreatedAt: time.Now().UTC()}}, bytes: map[string]int64{}}
+		if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.SaveProject(tx, &p.row) }); err != nil {
+			return err
+		}
+		s.projects["default"] = p
+	}
+	cs, err := s.st.ListClusters(ctx)
+	if err != nil {
+		return fmt.Errorf("load clusters: %w", err)
+	}
+	for _, def := range cs {
+		c, err := s.resolveCluster(*def)
+		if err != nil {
+			// A price file changed under it: keep the cluster, say why.
+			s.log.Error("cluster cannot be used", "cluster", def.Name, "err", err)
+			continue
+		}
+		s.clusters[def.Name] = c
+	}
+	s.clusters[localCluster] = s.builtinCluster()
+	return nil
+}
+
+// builtinCluster is this host: one machine, always on, priced per use.
+func (s *Server) builtinCluster() *clusterRT {
+	return &clusterRT{
+		def: burst.Cluster{Name: localCluster, Provider: "local", Project: "default", Min: 1, Max: 1, BuiltIn: true},
+		typ: cost.Type{Name: "host", VCPUs: s.hostRes.CPUs, MemBytes: s.hostRes.MemBytes, GPUs: s.hostRes.GPUs},
+	}
+}
+
+// resolveCluster checks a definition and resolves its type, schedule and
+// provider. Its errors are for people.
+func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
+	prov, err := s.providers.Get(def.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if def.Type == "" {
+		return nil, errors.New("a cluster needs a machine type: give --type (burst types lists them)")
+	}
+	typ, err := s.catalog.Type(def.Type)
+	if err != nil {
+		return nil, err
+	}
+	sch, err := scale.ParseSchedule(def.Off, def.On)
+	if err != nil {
+		return nil, err
+	}
+	if err := prov.Check(typ.Resources(), def.Max); err != nil {
+		return nil, fmt.Errorf("type %s on provider %s: %w", typ.Name, def.Provider, err)
+	}
+	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
+}
+
+// localSlices is what the local provider's machines hold of this host (the
+// built-in machine, which is the whole host, is not a slice).
+func (s *Server) localSlices() burst.Resources {
+	var u burst.Resources
+	for _, m := range s.machines {
+		if m.cluster != nil && !m.cluster.def.BuiltIn && m.row.Provider == "local" && live(m.row.State) {
+			u.CPUs += m.row.CPUs
+			u.MemBytes += m.row.MemBytes
+		}
+	}
+	return u
+}
+
+func live(state string) bool {
+	return state == burst.MachinePending || state == burst.MachineRunning || state == burst.MachineStopping
+}
+
+// CreateCluster validates and records a cluster. Nothing is created when
+// anything is wrong.
+func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.ClusterSpec) (*burst.Cluster, error) {
+	if !burst.ValidName(spec.Name) {
+		return nil, badRequest("cluster name %q: use letters, digits, '-', '_' or '.' (at most 64)", spec.Name)
+	}
+	if spec.Provider == "" {
+		spec.Provider = "local"
+	}
+	if spec.Project == "" {
+		spec.Project = "default"
+	}
+	switch {
+	case spec.Min < 0 || spec.Max < 0:
+		return nil, badRequest("--min and --max cannot be negative")
+	case spec.Max == 0 && spec.Min == 0:
+		spec.Max = 1
+	}
+	if spec.Min > spec.Max {
+		return nil, badRequest("--min %d is more than --max %d: give --max at least %d", spec.Min, spec.Max, spec.Min)
+	}
+	if spec.IdleStopS < 0 {
+		return nil, badRequest("--idle-stop cannot be negative: give e.g. 5m, or 0 to never stop idle machines")
+	}
+	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
+		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
+		CreatedAt: time.Now().UTC()}
+	c, err := s.resolveCluster(def)
+	if err != nil {
+		return nil, &errBadRequest{err.Error()}
+	}
+	c.def.Off, c.def.On = c.sched.Spec()
+	s.mu.Lock()
+	if s.clusters[spec.Name] != nil {
+		s.mu.Unlock()
+		return nil, badRequest("cluster %s exists already: pick another name, or delete it first (burst cluster delete %s)", spec.Name, spec.Name)
+	}
+	if s.projects[spec.Project] == nil {
+		s.mu.Unlock()
+		return nil, s.noProject(spec.Project)
+	}
+	s.mu.Unlock()
+	ev := s.newEvent(actor, "cluster.create", spec.Project, spec.Name, fmt.Sprintf("cluster %s: %s on %s, %d–%d machines", spec.Name, c.typ.Name, spec.Provider, spec.Min, spec.Max))
+	if err := s.st.Write(ctx, func(tx *store.Tx) error {
+		if err := store.SaveCluster(tx, &c.def); err != nil {
+			return err
+		}
+		return store.AppendEvent(tx, &ev)
+	}); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.clusters[spec.Name] = c
+	out := s.clusterView(c)
+	s.mu.Unlock()
+	s.signalEvents()
+	s.kickScale()
+	return &out, nil
+}
+
+// DeleteCluster stops a cluster's machines and forgets it; its jobs that
+// wait are refused nothing, they wait for a cluster of that name.
+func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
+	s.mu.Lock()
+	c := s.clusters[name]
+	if c == nil {
+		s.mu.Unlock()
+		return s.noCluster(name)
+	}
+	if c.def.BuiltIn {
+		s.mu.Unlock()
+		return badRequest("cluster %s is this host, built in: it cannot be deleted", name)
+	}
+	var b batch
+	for _, m := range s.sortedMachines() {
+		if m.cluster == c && live(m.row.State) {
+			s.stopMachine(m, "its cluster is deleted", actor, true, &b)
+		}
+	}
+	delete(s.clusters, name)
+	b.event(s.newEvent(actor, "cluster.delete", c.def.Project, name, "cluster "+name+" deleted"))
+	s.apply(&b)
+	return s.st.Write(ctx, func(tx *store.Tx) error { return store.DeleteCluster(tx, name) })
+}
+
+func (s *Server) noCluster(name string) error {
+	names := make([]string, 0, len(s.clusters))
+	s.mu.Lock()
+	for n := range s.clusters {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	sort.Strings(names)
+	return &errNotFoundMsg{fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)", name, strings.Join(names, ", "))}
+}
+
+// errNotFoundMsg is a named thing that does not exist (HTTP 404).
+type errNotFoundMsg struct{ msg string }
+
+func (e *errNotFoundMsg) Error() string { return e.msg }
+
+// clusterView is a cluster with its live figures. Called with s.mu held.
+func (s *Server) clusterView(c *clusterRT) burst.Cluster {
+	out := c.def
+	r := c.res()
+	out.CPUs, out.MemBytes, out.GPUs = r.CPUs, r.MemBytes, r.GPUs
+	if c.def.BuiltIn {
+		if m := s.machines[localMachine]; m != nil {
+			out.PriceUSDPerHour, out.PriceBasis = m.row.PriceUSDPerHour, m.row.PriceBasis
+		}
+	} else {
+		out.PriceUSDPerHour, out.PriceBasis = s.clusterPrice(c)
+	}
+	for _, m := range s.machines {
+		if m.cluster == c && live(m.row.State) {
+			out.Live++
+		}
+	}
+	for _, j := range s.jobs {
+		if s.jobCluster(j) == c.def.Name {
+			out.Queued += j.pending()
+		}
+	}
+	out.Schedule = c.sched.String()
+	out.ScheduleOn = c.sched.On(time.Now())
+	return out
+}
+
+// Clusters lists the clusters with their live figures.
+func (s *Server) Clusters() []burst.Cluster {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.clusters))
+	for n := range s.clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]burst.Cluster, 0, len(names))
+	for _, n := range names {
+		out = append(out, s.clusterView(s.clusters[n]))
+	}
+	return out
+}
+
+// jobCluster is the cluster a job runs on: the one it names, else this host.
+func (s *Server) jobCluster(j *jobRT) string {
+	if c := j.row.Spec.Cluster; c != "" {
+		return c
+	}
+	return localCluster
+}
+
+func (s *Server) sortedMachines() []*machineRT {
+	out := make([]*machineRT, 0, len(s.machines))
+	for _, m := range s.machines {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].row.ID < out[k].row.ID })
+	return out
+}
+
+// newEvent stamps an audit event.
+func (s *Server) newEvent(actor, kind, project, target, msg string) burst.Event {
+	if actor == "" {
+		actor = "server"
+	}
+	return burst.Event{At: time.Now().UTC(), Actor: actor, Kind: kind, Project: project, Target: target, Message: msg, Result: "ok"}
+}
+
+func (s *Server) signalEvents() {
+	s.mu.Lock()
+	close(s.events)
+	s.events = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Server) kickScale() {
+	select {
+	case s.scaleKick <- struct{}{}:
+	default:
+	}
+}
+
+// connect is how agents this server starts reach it.
+func (s *Server) connect() provider.Connect {
+	exe, _ := os.Executable()
+	return provider.Connect{Server: "unix://" + s.home.Socket(), TokenFile: s.home.Token(), Exe: exe,
+		Home: string(s.home), LogDir: s.home.Agents()}
+}
+
+// nextMachineID names a new machine of cluster c: c-1, c-2, ...
+func (s *Server) nextMachineID(c *clusterRT) string {
+	n := 0
+	prefix := c.def.Name + "-"
+	for id := range s.machines {
+		if k, err := strconv.Atoi(strings.TrimPrefix(id, prefix)); err == nil && strings.HasPrefix(id, prefix) && k > n {
+			n = k
+		}
+	}
+	return prefix + strconv.Itoa(n+1)
+}
+
+// StartMachine starts a stopped machine again (id set) or a new one of a
+// cluster. The forecast guard refuses it when its expected cost (an hour,
+// or its idle-stop if shorter) would exceed what the project has left.
+func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Machine, error) {
+	s.mu.Lock()
+	m := s.machines[id]
+	switch {
+	case m == nil:
+		s.mu.Unlock()
+		return nil, s.noMachine(id)
+	case m.cluster == nil || m.cluster.def.BuiltIn:
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", id)
+	case m.row.State == burst.MachineTerminated:
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", id, m.row.Cluster)
+	case live(m.row.State):
+		out := m.row.Machine
+		s.mu.Unlock()
+		return &out, nil
+	}
+	c := m.cluster
+	s.mu.Unlock()
+	return s.startMachine(c, id, actor, "started by "+actor)
+}
+
+// StartInCluster starts a new machine in a cluster (or a stopped one again).
+func (s *Server) StartInCluster(ctx context.Context, actor, cluster string) (*burst.Machine, error) {
+	s.mu.Lock()
+	c := s.clusters[cluster]
+	s.mu.Unlock()
+	if c == nil {
+		return nil, s.noCluster(cluster)
+	}
+	if c.def.BuiltIn {
+		return nil, badRequest("cluster %s is this host: it has one machine, always on", cluster)
+	}
+	return s.startMachine(c, "", actor, "started by "+actor)
+}
+
+// startMachine starts machine id of c (a new one if id is ""), through its
+// provider. The machine is pending until its agent registers.
+func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machine, error) {
+	s.mu.Lock()
+	p := s.projects[c.def.Project]
+	price, basis := s.clusterPrice(c)
+	if err := s.forecastMachine(p, c, price); err != nil {
+		var b batch
+		ev := s.newEvent(actor, "machine.start", c.def.Project, c.def.Name, err.Error())
+		ev.Result = "refused"
+		b.event(ev)
+		s.apply(&b)
+		return nil, err
+	}
+	n := 0
+	for _, m := range s.machines {
+		if m.cluster == c && live(m.row.State) {
+			n++
+		}
+	}
+	if n >= c.def.Max {
+		s.mu.Unlock()
+		return nil, badRequest("cluster %s runs %d machines, its --max: raise it, or stop one first", c.def.Name, n)
+	}
+	if id == "" {
+		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
+			if m.cluster == c && m.row.State == burst.MachineStopped {
+				id = m.row.ID
+				break
+			}
+		}
+	}
+	if id == "" {
+		id = s.nextMachineID(c)
+	}
+	m := s.machines[id]
+	now := time.Now().UTC()
+	if m == nil {
+		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: id}})
+		s.machines[id] = m
+	}
+	r := c.res()
+	m.cluster = c
+	m.row.Cluster, m.row.Provider, m.row.Type, m.row.Project, m.row.Spot = c.def.Name, c.def.Provider, c.typ.Name, c.def.Project, c.def.Spot
+	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, nil
+	m.row.PriceUSDPerHour, m.row.PriceBasis, m.row.PerUse = price, basis, false
+	m.row.State, m.row.StoppedAt, m.row.StartedAt = burst.MachinePending, nil, nil
+	m.gpuShare = s.catalog.GPUShare(r.CPUs, r.GPUs)
+	m.startedBy, m.drain, m.meterAt = now, false, time.Time{}
+	var b batch
+	b.machine(m)
+	b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, $%.4f/h): %s", id, c.typ.Name, price, why)))
+	handleErr := error(nil)
+	h, err := c.prov.Start(context.Background(), provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot}, s.connect())
+	if err != nil {
+		handleErr = err
+		m.row.State = burst.MachineStopped
+		stopped := now
+		m.row.StoppedAt = &stopped
+		b.machine(m)
+		ev := s.newEvent(actor, "machine.start", c.def.Project, id, "cannot start "+id+": "+err.Error())
+		ev.Result = "failed"
+		b.event(ev)
+	} else {
+		m.handle = h
+		m.row.Handle = h.String()
+		m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
+		b.machine(m)
+	}
+	out := m.row.Machine
+	s.apply(&b)
+	if handleErr != nil {
+		return nil, &errBadRequest{"cannot start a machine in cluster " + c.def.Name + ": " + handleErr.Error()}
+	}
+	return &out, nil
+}
+
+func (s *Server) noMachine(id string) error {
+	return &errNotFoundMsg{fmt.Sprintf("no machine %q: see `burst machine list` for the machines that exist", id)}
+}
+
+// StopMachine stops a machine: at once, requeuing the tasks it runs (they
+// run again elsewhere or when it is back; their output so far is kept), or
+// with drain once its tasks end (it takes no new ones meanwhile).
+// terminate also forgets it: it cannot start again.
+func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, terminate bool) (*burst.Machine, error) {
+	s.mu.Lock()
+	m := s.machines[id]
+	if m == nil {
+		s.mu.Unlock()
+		return nil, s.noMachine(id)
+	}
+	if m.cluster != nil && m.cluster.def.BuiltIn {
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is this host, the built-in default: it cannot be stopped (cancel its jobs instead)", id)
+	}
+	var b batch
+	verb := "stop"
+	if terminate {
+		verb = "terminate"
+	}
+	switch {
+	case drain && len(m.tasks) > 0 && live(m.row.State):
+		m.drain = true
+		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
+	case live(m.row.State):
+		s.stopMachine(m, verb+"ped by "+actor, actor, terminate, &b)
+	case terminate && m.row.State != burst.MachineTerminated:
+		m.row.State = burst.MachineTerminated
+		b.machine(m)
+		b.event(s.newEvent(actor, "machine.terminate", m.row.Project, id, id+" terminated"))
+	}
+	out := m.row.Machine
+	s.apply(&b)
+	return &out, nil
+}
+
+// stopMachine takes m out of service now: its tasks are requeued, its
+// provider stops it (asynchronously), and the meter charges it until it is
+// gone. Called with s.mu held.
+func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b *batch) {
+	now := time.Now().UTC()
+	s.accrue(m, now)
+	s.requeueMachineTasks(m, why, now, b)
+	m.registered = false
+	m.drain = false
+	m.row.State = burst.MachineStopping
+	m.poke()
+	kind := "machine.stop"
+	if terminate {
+		kind = "machine.terminate"
+	}
+	b.machine(m)
+	b.event(s.newEvent(actor, kind, m.row.Project, m.row.ID, m.row.ID+": "+why))
+	h, prov := m.handle, s.machineProvider(m)
+	go func() {
+		var err error
+		if prov != nil {
+			err = prov.Stop(context.Background(), h)
+		}
+		s.mu.Lock()
+		var b batch
+		s.machineGone(m, terminate, time.Now().UTC(), &b)
+		if err != nil {
+			ev := s.newEvent(actor, kind, m.row.Project, m.row.ID, "provider could not stop "+m.row.ID+": "+err.Error())
+			ev.Result = "failed"
+			b.event(ev)
+		}
+		s.apply(&b)
+		s.kickScale()
+	}()
+}
+
+// machineGone records that m no longer runs: the meter stops. Called with
+// s.mu held.
+func (s *Server) machineGone(m *machineRT, terminate bool, now time.Time, b *batch) {
+	s.accrue(m, now)
+	if m.row.State == burst.MachineStopping || m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning {
+		m.row.State = burst.MachineStopped
+	}
+	if terminate {
+		m.row.State = burst.MachineTerminated
+	}
+	m.row.StoppedAt = &now
+	m.registered = false
+	b.machine(m)
+	b.event(s.newEvent("server", "machine."+m.row.State, m.row.Project, m.row.ID, m.row.ID+" is "+m.row.State))
+}
+
+// requeueMachineTasks ends every task of m as stopped by its machine: they
+// go back in line. Called with s.mu held.
+func (s *Server) requeueMachineTasks(m *machineRT, why string, now time.Time, b *batch) {
+	for _, t := range m.sortedTasks() {
+		t.preempt = why
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: why}, now, b)
+	}
+	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
+}
+
+func (m *machineRT) sortedTasks() []*taskRT {
+	out := make([]*taskRT, 0, len(m.tasks))
+	for _, t := range m.tasks {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, k int) bool {
+		if out[i].row.JobID != out[k].row.JobID {
+			return out[i].row.JobID < out[k].row.JobID
+		}
+		return out[i].row.Index < out[k].row.Index
+	})
+	return out
+}
+
+func (s *Server) machineProvider(m *machineRT) provider.Provider {
+	if p, err := s.providers.Get(m.row.Provider); err == nil {
+		return p
+	}
+	return nil
+}
+
+// scaleLoop runs the autoscaler every second and whenever work arrives.
+func (s *Server) scaleLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.scaleKick:
+		}
+		s.scaleOnce(time.Now())
+	}
+}
+
+// scaleOnce asks the pure autoscaler what to start and stop, and does it.
+func (s *Server) scaleOnce(now time.Time) {
+	s.mu.Lock()
+	var cl []scale.Cluster
+	var ms []scale.Machine
+	var dem []scale.Demand
+	for _, name := range s.clusterNames() {
+		c := s.clusters[name]
+		if c.def.BuiltIn {
+			continue
+		}
+		sc := scale.Cluster{Name: name, Min: c.def.Min, Max: c.def.Max, IdleStop: time.Duration(c.def.IdleStopS) * time.Second,
+			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
+		if p := s.projects[c.def.Project]; p != nil && p.row.Exhausted {
+			sc.Blocked, sc.StopBlocked = "budget of project "+p.row.Name+" exhausted", true
+		}
+		cl = append(cl, sc)
+	}
+	for _, m := range s.sortedMachines() {
+		if m.cluster == nil || m.cluster.def.BuiltIn {
+			continue
+		}
+		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.row.State,
+			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince})
+	}
+	for _, id := range s.order {
+		j := s.jobs[id]
+		if j == nil || s.held(j) {
+			continue
+		}
+		if n := j.pending(); n > 0 {
+			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
+		}
+	}
+	actions := scale.Plan(now, cl, ms, dem)
+	var b batch
+	var starts []scale.Action
+	for _, a := range actions {
+		if a.Start {
+			starts = append(starts, a)
+			continue
+		}
+		if m := s.machines[a.Machine]; m != nil && live(m.row.State) && m.row.State != burst.MachineStopping {
+			s.stopMachine(m, a.Reason, "autoscaler", false, &b)
+		}
+	}
+	s.apply(&b)
+	for _, a := range starts {
+		s.mu.Lock()
+		c := s.clusters[a.Cluster]
+		s.mu.Unlock()
+		if c == nil {
+			continue
+		}
+		if _, err := s.startMachine(c, "", "autoscaler", a.Reason); err != nil {
+			s.log.Warn("autoscaler could not start a machine", "cluster", a.Cluster, "err", err)
+			break
+		}
+	}
+}
+
+func (s *Server) clusterNames() []string {
+	names := make([]string, 0, len(s.clusters))
+	for n := range s.clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// held reports whether a job's project has spent its budget: its tasks wait.
+func (s *Server) held(j *jobRT) bool {
+	p := s.projects[j.row.Project]
+	return p != nil && p.row.Exhausted
+}

@@ -1,0 +1,405 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// Projects, budgets, cost reports, the price catalog and the audit trail,
+// as the API serves them.
+
+func (s *Server) noProject(name string) error {
+	names := s.projectNamesLocked()
+	return &errNotFoundMsg{fmt.Sprintf("no project %q: the projects are %s (create one with `burst project create %s --budget AMOUNT`)",
+		name, strings.Join(names, ", "), name)}
+}
+
+func (s *Server) projectNamesLocked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.projectNames()
+}
+
+// applyProjectSpec validates spec's set fields into row. Nothing changes
+// when it fails.
+func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.Time) error {
+	out := *row
+	if spec.Description != nil {
+		out.Description = *spec.Description
+	}
+	if spec.Tags != nil {
+		tags := []string{}
+		seen := map[string]bool{}
+		for _, t := range *spec.Tags {
+			t = strings.TrimSpace(t)
+			if t == "" || seen[t] {
+				continue
+			}
+			if len(t) > 64 || strings.ContainsAny(t, ",\n") {
+				return badRequest("tag %q: tags are single words or short phrases without commas (at most 64 characters)", t)
+			}
+			seen[t] = true
+			tags = append(tags, t)
+		}
+		out.Tags = tags
+	}
+	if spec.BudgetUSD != nil {
+		v := *spec.BudgetUSD
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return badRequest("budget %v: give a positive amount in US dollars, e.g. --budget 100 (0 for no budget)", v)
+		}
+		out.BudgetNUSD = int64(cost.USD(v))
+		out.BudgetUSD = v
+	}
+	if spec.Ends != nil {
+		if *spec.Ends == "" {
+			out.Ends = nil
+		} else {
+			d, err := time.Parse("2006-01-02", *spec.Ends)
+			if err != nil {
+				return badRequest("end date %q: give it as YYYY-MM-DD, e.g. --ends 2027-05-10", *spec.Ends)
+			}
+			if !d.After(now) {
+				return badRequest("end date %s is in the past: give a later date (YYYY-MM-DD)", *spec.Ends)
+			}
+			d = d.UTC()
+			out.Ends = &d
+		}
+	}
+	if spec.Warn != nil {
+		w, err := cost.ParseThresholds(*spec.Warn)
+		if err != nil {
+			return &errBadRequest{err.Error()}
+		}
+		out.Warn = w
+	}
+	if spec.OnExhausted != nil {
+		switch *spec.OnExhausted {
+		case burst.OnExhaustedStop, burst.OnExhaustedCancel:
+			out.OnExhausted = *spec.OnExhausted
+		default:
+			return badRequest("--on-exhausted %q: use stop (hold work, stop machines) or cancel (also cancel running jobs)", *spec.OnExhausted)
+		}
+	}
+	*row = out
+	return nil
+}
+
+// CreateProject records a new project.
+func (s *Server) CreateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error) {
+	if !burst.ValidName(spec.Name) {
+		return nil, badRequest("project name %q: use letters, digits, '-', '_' or '.' (at most 64)", spec.Name)
+	}
+	now := time.Now().UTC()
+	row := store.ProjectRow{Project: burst.Project{Name: spec.Name, Tags: []string{}, OnExhausted: burst.OnExhaustedStop,
+		CreatedAt: now, Warn: append([]float64(nil), cost.DefaultWarn...)}}
+	if err := applyProjectSpec(&row, spec, now); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.projects[spec.Name] != nil {
+		s.mu.Unlock()
+		return nil, badRequest("project %s exists already: change it with `burst project set %s ...`", spec.Name, spec.Name)
+	}
+	p := &projectRT{row: row, bytes: map[string]int64{}}
+	s.projects[spec.Name] = p
+	var b batch
+	b.projects = append(b.projects, row)
+	b.event(s.newEvent(actor, "project.create", spec.Name, spec.Name, "project "+spec.Name+" created"+describeBudget(row)))
+	out := s.projectView(p, time.Now())
+	s.apply(&b)
+	return &out, nil
+}
+
+func describeBudget(row store.ProjectRow) string {
+	if row.BudgetNUSD <= 0 {
+		return ", no budget"
+	}
+	out := ", budget " + cost.NUSD(row.BudgetNUSD).String()
+	if row.Ends != nil {
+		out += " until " + row.Ends.Format("2006-01-02")
+	}
+	return out
+}
+
+// UpdateProject changes a project. Raising a spent budget above what was
+// spent lifts the guardrail: held work runs again.
+func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error) {
+	s.mu.Lock()
+	p := s.projects[spec.Name]
+	if p == nil {
+		s.mu.Unlock()
+		return nil, s.noProject(spec.Name)
+	}
+	row := p.row
+	if err := applyProjectSpec(&row, spec, time.Now().UTC()); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	var b batch
+	var changes []string
+	if row.BudgetNUSD != p.row.BudgetNUSD {
+		changes = append(changes, fmt.Sprintf("budget %s → %s", cost.NUSD(p.row.BudgetNUSD), cost.NUSD(row.BudgetNUSD)))
+	}
+	if row.Description != p.row.Description {
+		changes = append(changes, "description")
+	}
+	if fmt.Sprint(row.Tags) != fmt.Sprint(p.row.Tags) {
+		changes = append(changes, "tags "+strings.Join(row.Tags, ","))
+	}
+	if fmt.Sprint(row.Ends) != fmt.Sprint(p.row.Ends) {
+		changes = append(changes, "end date")
+	}
+	if fmt.Sprint(row.Warn) != fmt.Sprint(p.row.Warn) || row.OnExhausted != p.row.OnExhausted {
+		changes = append(changes, "guardrail")
+	}
+	lifted := row.Exhausted && (row.BudgetNUSD == 0 || cost.NUSD(row.BudgetNUSD) > p.spent)
+	if lifted {
+		row.Exhausted = false
+		changes = append(changes, "guardrail lifted: held work runs again")
+	}
+	p.row = row
+	p.lastSpent = p.spent
+	b.projects = append(b.projects, row)
+	b.event(s.newEvent(actor, "project.set", spec.Name, spec.Name, "project "+spec.Name+": "+strings.Join(changes, ", ")))
+	out := s.projectView(p, time.Now())
+	s.apply(&b)
+	if lifted {
+		s.kickScheduler()
+		s.kickScale()
+	}
+	return &out, nil
+}
+
+// Project shows one project with its budget report.
+func (s *Server) Project(name string) (*burst.Project, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projects[name]
+	if p == nil {
+		s.mu.Unlock()
+		err := s.noProject(name)
+		s.mu.Lock()
+		return nil, err
+	}
+	out := s.projectView(p, time.Now())
+	return &out, nil
+}
+
+// Projects lists every project with its budget report.
+func (s *Server) Projects() []burst.Project {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	out := []burst.Project{}
+	for _, n := range s.projectNames() {
+		out = append(out, s.projectView(s.projects[n], now))
+	}
+	return out
+}
+
+// projectView is a project with its live budget. Called with s.mu held.
+func (s *Server) projectView(p *projectRT, now time.Time) burst.Project {
+	out := p.row.Project
+	out.Tags = append([]string{}, p.row.Tags...)
+	rep := s.budgetReport(p, now)
+	out.Budget = &rep
+	return out
+}
+
+// budgetReport is everything `burst budget` shows. Called with s.mu held.
+func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
+	burn := s.burn(p)
+	st := cost.Assess(p.budget(), p.spent, burn, now)
+	rep := burst.BudgetReport{
+		Project: p.row.Name, BudgetUSD: st.Budget.Dollars(), SpentUSD: st.Spent.Dollars(), IdleUSD: p.idle.Dollars(),
+		StorageUSD: p.storage.Dollars(), ForecastUSD: st.Forecast.Dollars(), RemainingUSD: st.Remaining.Dollars(),
+		BurnUSDPerHour: burn, Ends: p.row.Ends, DaysRemaining: st.DaysRemaining, Fraction: st.Fraction,
+		Level: string(st.Level), Threshold: st.Threshold, ExhaustedAt: st.ExhaustedAt, At: now.UTC(),
+		Running: []burst.Machine{}, Stopped: []burst.Machine{}, Storage: []burst.StorageLine{},
+	}
+	switch {
+	case p.row.Exhausted && p.row.OnExhausted == burst.OnExhaustedCancel:
+		rep.Guard = "exhausted: admission stopped, machines stopped, jobs cancelled"
+		rep.Level = string(cost.LevelExhausted)
+	case p.row.Exhausted:
+		rep.Guard = "exhausted: admission stopped, work held, machines stopped"
+		rep.Level = string(cost.LevelExhausted)
+	case st.Level == cost.LevelWarn:
+		rep.Guard = fmt.Sprintf("warning: %.0f%% of the budget spent", st.Threshold*100)
+	case st.Level == cost.LevelNone:
+		rep.Guard = "no budget"
+	default:
+		rep.Guard = "ok"
+	}
+	for _, m := range s.sortedMachines() {
+		if m.row.Project != p.row.Name || (m.cluster != nil && m.cluster.def.BuiltIn) {
+			continue
+		}
+		v := s.machineView(m)
+		switch {
+		case live(m.row.State):
+			rep.Running = append(rep.Running, v)
+		case m.row.State == burst.MachineStopped:
+			rep.Stopped = append(rep.Stopped, v)
+		}
+	}
+	tiers := make([]string, 0, len(p.bytes))
+	for t := range p.bytes {
+		tiers = append(tiers, t)
+	}
+	sort.Strings(tiers)
+	for _, name := range tiers {
+		line := burst.StorageLine{Tier: name, Bytes: p.bytes[name]}
+		if t, err := s.catalog.Tier(name); err == nil {
+			line.USDPerGBMonth = t.PerGBMonth
+			line.USDPerMonth = float64(line.Bytes) / 1e9 * t.PerGBMonth
+		}
+		rep.Storage = append(rep.Storage, line)
+	}
+	return rep
+}
+
+// Budget is a project's budget report.
+func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
+	p, err := s.Project(name)
+	if err != nil {
+		return nil, err
+	}
+	return p.Budget, nil
+}
+
+// machineView is a machine as the API shows it. Called with s.mu held.
+func (s *Server) machineView(m *machineRT) burst.Machine {
+	out := m.row.Machine
+	out.Used = m.used()
+	out.Tasks = len(m.tasks)
+	return out
+}
+
+// Machines lists machines, of one cluster or all, with what each cost.
+func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine, error) {
+	costs, err := s.st.MachineCosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cluster != "" && s.clusters[cluster] == nil {
+		s.mu.Unlock()
+		err := s.noCluster(cluster)
+		s.mu.Lock()
+		return nil, err
+	}
+	pend := map[string]int64{}
+	for k, n := range s.unflushed {
+		if k.Kind != "storage" {
+			pend[k.Machine] += n
+		}
+	}
+	out := []burst.Machine{}
+	for _, m := range s.sortedMachines() {
+		if cluster != "" && m.row.Cluster != cluster {
+			continue
+		}
+		v := s.machineView(m)
+		v.CostUSD = cost.NUSD(costs[m.row.ID] + pend[m.row.ID]).Dollars()
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Cost totals the ledger (with what is not yet flushed) by one key.
+func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostReport, error) {
+	if by == "" {
+		by = "job"
+	}
+	s.mu.Lock()
+	if project != "" && s.projects[project] == nil {
+		s.mu.Unlock()
+		return nil, s.noProject(project)
+	}
+	// Flush first so that the ledger holds everything up to now.
+	s.mu.Unlock()
+	s.meterOnce(time.Now().UTC(), 0)
+	groups, err := s.st.CostBy(ctx, by, project)
+	if err != nil {
+		return nil, &errBadRequest{err.Error()}
+	}
+	rep := &burst.CostReport{By: by, Project: project, Lines: []burst.CostLine{}}
+	for _, g := range groups {
+		rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, NUSD: g.NUSD, USD: cost.NUSD(g.NUSD).Dollars()})
+		rep.TotalNUSD += g.NUSD
+	}
+	rep.TotalUSD = cost.NUSD(rep.TotalNUSD).Dollars()
+	return rep, nil
+}
+
+// Types lists the price catalog.
+func (s *Server) Types(gpu bool) []burst.MachineType {
+	out := []burst.MachineType{}
+	for _, t := range s.catalog.Filter(gpu) {
+		out = append(out, burst.MachineType{Name: t.Name, VCPUs: t.VCPUs, MemBytes: t.MemBytes, GPUs: t.GPUs,
+			GPUModel: t.GPUModel, OnDemandUSD: t.OnDemand, SpotUSD: t.Spot, Source: t.Source, Date: t.Date})
+	}
+	return out
+}
+
+// Events lists audit events after id, waiting up to wait for one when
+// there are none yet.
+func (s *Server) Events(ctx context.Context, f store.EventFilter, wait time.Duration) ([]burst.Event, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		s.mu.Lock()
+		ch := s.events
+		s.mu.Unlock()
+		evs, err := s.st.ListEvents(ctx, f)
+		if err != nil || len(evs) > 0 || wait <= 0 || time.Now().After(deadline) {
+			if evs == nil {
+				evs = []burst.Event{}
+			}
+			return evs, err
+		}
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return []burst.Event{}, nil
+		}
+		t.Stop()
+	}
+}
+
+// jobCosts fills in CostUSD of jobs: the ledger plus what memory holds.
+func (s *Server) jobCosts(ctx context.Context, jobs []*burst.Job) error {
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	costs, err := s.st.JobCosts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	pend := map[int64]int64{}
+	for k, n := range s.unflushed {
+		if k.Job > 0 {
+			pend[k.Job] += n
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range jobs {
+		j.CostUSD = cost.NUSD(costs[j.ID] + pend[j.ID]).Dollars()
+	}
+	return nil
+}

@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// ProjectRow is a project as stored: money in exact nano-dollars.
+type ProjectRow struct {
+	burst.Project
+	BudgetNUSD int64
+	Exhausted  bool // its guardrail stopped it; cleared when the budget is raised
+}
+
+const projectCols = `name, description, tags, budget_nusd, ends_at, warn, on_exhausted, exhausted, created_at`
+
+func scanProject(row scanner) (*ProjectRow, error) {
+	var (
+		p       ProjectRow
+		tags    string
+		warn    string
+		ends    sql.NullInt64
+		created int64
+	)
+	if err := row.Scan(&p.Name, &p.Description, &tags, &p.BudgetNUSD, &ends, &warn, &p.OnExhausted,
+		&p.Exhausted, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
+		return nil, fmt.Errorf("project %s: bad tags: %w", p.Name, err)
+	}
+	if p.Tags == nil {
+		p.Tags = []string{}
+	}
+	for _, f := range strings.Split(warn, ",") {
+		if v, err := strconv.ParseFloat(f, 64); err == nil {
+			p.Warn = append(p.Warn, v)
+		}
+	}
+	p.BudgetUSD = float64(p.BudgetNUSD) / 1e9
+	p.Ends = fromMicros(ends)
+	p.CreatedAt = time.UnixMicro(created).UTC()
+	return &p, nil
+}
+
+// SaveProject inserts or updates a project.
+func SaveProject(tx *Tx, p *ProjectRow) error {
+	tags, _ := json.Marshal(p.Tags)
+	warn := make([]string, len(p.Warn))
+	for i, w := range p.Warn {
+		warn[i] = strconv.FormatFloat(w, 'g', -1, 64)
+	}
+	_, err := tx.exec(`INSERT INTO projects (name, description, tags, budget_nusd, ends_at, warn, on_exhausted,
+		exhausted, created_at) VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(name) DO UPDATE SET description=excluded.description, tags=excluded.tags,
+		budget_nusd=excluded.budget_nusd, ends_at=excluded.ends_at, warn=excluded.warn,
+		on_exhausted=excluded.on_exhausted, exhausted=excluded.exhausted`,
+		p.Name, p.Description, string(tags), p.BudgetNUSD, toMicros(p.Ends), strings.Join(warn, ","),
+		p.OnExhausted, p.Exhausted, p.CreatedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("save project %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// GetProject reads one project; ErrNotFound if there is none.
+func (s *Store) GetProject(ctx context.Context, name string) (*ProjectRow, error) {
+	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return p, err
+}
+
+// ListProjects lists every project by name.
+func (s *Store) ListProjects(ctx context.Context) ([]*ProjectRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+projectCols+` FROM projects ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ProjectRow
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// SaveCluster inserts a cluster or replaces its definition.
+func SaveCluster(tx *Tx, c *burst.Cluster) error {
+	off, _ := json.Marshal(c.Off)
+	on, _ := json.Marshal(c.On)
+	_, err := tx.exec(`INSERT INTO clusters (name, provider, type, project, min, max, idle_stop_s, spot, sched_off,
+		sched_on, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(name) DO UPDATE SET provider=excluded.provider, type=excluded.type, project=excluded.project,
+		min=excluded.min, max=excluded.max, idle_stop_s=excluded.idle_stop_s, spot=excluded.spot,
+		sched_off=excluded.sched_off, sched_on=excluded.sched_on`,
+		c.Name, c.Provider, c.Type, c.Project, c.Min, c.Max, c.IdleStopS, c.Spot, string(off), string(on),
+		c.CreatedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("save cluster %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// DeleteCluster removes a cluster's definition (its machines' rows stay,
+// for the record and the meter).
+func DeleteCluster(tx *Tx, name string) error {
+	_, err := tx.exec(`DELETE FROM clusters WHERE name = ?`, name)
+	return err
+}
+
+// ListClusters lists every cluster by name.
+func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, provider, type, project, min, max, idle_stop_s, spot,
+		sched_off, sched_on, created_at FROM clusters ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*burst.Cluster
+	for rows.Next() {
+		var (
+			c       burst.Cluster
+			off, on string
+			created int64
+		)
+		if err := rows.Scan(&c.Name, &c.Provider, &c.Type, &c.Project, &c.Min, &c.Max, &c.IdleStopS, &c.Spot,
+			&off, &on, &created); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(off), &c.Off)
+		json.Unmarshal([]byte(on), &c.On)
+		c.CreatedAt = time.UnixMicro(created).UTC()
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// AppendEvent adds an entry to the audit trail and returns its id.
+func AppendEvent(tx *Tx, e *burst.Event) error {
+	res, err := tx.exec(`INSERT INTO events (at, actor, kind, project, target, message, result) VALUES (?,?,?,?,?,?,?)`,
+		e.At.UnixMicro(), e.Actor, e.Kind, e.Project, e.Target, e.Message, e.Result)
+	if err != nil {
+		return fmt.Errorf("record event %s: %w", e.Kind, err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// EventFilter selects events.
+type EventFilter struct {
+	Project string
+	After   int64 // only ids above
+	Limit   int   // 0 = 200; the newest Limit events, oldest first
+}
+
+// ListEvents lists events, oldest first.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]burst.Event, error) {
+	q := `SELECT id, at, actor, kind, project, target, message, result FROM events WHERE id > ?`
+	args := []any{f.After}
+	if f.Project != "" {
+		q += ` AND project = ?`
+		args = append(args, f.Project)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 200
+	}
+	q = `SELECT * FROM (` + q + ` ORDER BY id DESC LIMIT ?) ORDER BY id`
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []burst.Event
+	for rows.Next() {
+		var (
+			e  burst.Event
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Kind, &e.Project, &e.Target, &e.Message, &e.Result); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMicro(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CostKey says whom a charge goes to. Job 0 is no job: Kind tells idle
+// machine time from storage.
+type CostKey struct {
+	Day     string // YYYY-MM-DD, UTC
+	Project string
+	Machine string
+	User    string
+	Job     int64
+	Kind    string // task, idle, storage
+}
+
+const addCostSQL = `INSERT INTO costs (day, project, machine, user, job_id, kind, nusd) VALUES (?,?,?,?,?,?,?)
+	ON CONFLICT(day, project, machine, user, job_id, kind) DO UPDATE SET nusd = nusd + excluded.nusd`
+
+// AddCost adds a charge to the ledger.
+func AddCost(tx *Tx, k CostKey, nusd int64) error {
+	_, err := tx.exec(addCostSQL, k.Day, k.Project, k.Machine, k.User, k.Job, k.Kind, nusd)
+	return err
+}
+
+// AddStorage adds bytes a project keeps on a tier.
+func AddStorage(tx *Tx, project, tier string, bytes int64) error {
+	_, err := tx.exec(`INSERT INTO storage (project, tier, bytes) VALUES (?,?,?)
+		ON CONFLICT(project, tier) DO UPDATE SET bytes = bytes + excluded.bytes`, project, tier, bytes)
+	return err
+}
+
+// Storage lists bytes kept per project and tier.
+func (s *Store) Storage(ctx context.Context) (map[string]map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT project, tier, bytes FROM storage`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var (
+			p, t string
+			b    int64
+		)
+		if err := rows.Scan(&p, &t, &b); err != nil {
+			return nil, err
+		}
+		if out[p] == nil {
+			out[p] = map[string]int64{}
+		}
+		out[p][t] = b
+	}
+	return out, rows.Err()
+}
+
+// CostGroup is a ledger total for one key of a grouping.
+type CostGroup struct {
+	Key  string
+	NUSD int64
+}
+
+// costGroupBy maps a grouping to its SQL expression.
+var costGroupBy = map[string]string{
+	"job":     `CASE WHEN job_id > 0 THEN CAST(job_id AS TEXT) ELSE kind END`,
+	"machine": `CASE WHEN kind = 'storage' THEN 'storage' ELSE machine END`,
+	"user":    `CASE WHEN user != '' THEN user ELSE kind END`,
+	"day":     `day`,
+	"project": `project`,
+	"kind":    `kind`,
+}
+
+// CostBy totals the ledger by job, machine, user, day, project or kind,
+// for one project or all ("").
+func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, error) {
+	expr, ok := costGroupBy[by]
+	if !ok {
+		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project or kind", by)
+	}
+	q := `SELECT ` + expr + ` AS k, SUM(nusd) FROM costs`
+	var args []any
+	if project != "" {
+		q += ` WHERE project = ?`
+		args = append(args, project)
+	}
+	q += ` GROUP BY k ORDER BY k`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CostGroup
+	for rows.Next() {
+		var g CostGroup
+		if err := rows.Scan(&g.Key, &g.NUSD); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// ProjectCosts totals the ledger per project and kind: project → kind → nusd.
+func (s *Store) ProjectCosts(ctx context.Context) (map[string]map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT project, kind, SUM(nusd) FROM costs GROUP BY project, kind`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var (
+			p, k string
+			n    int64
+		)
+		if err := rows.Scan(&p, &k, &n); err != nil {
+			return nil, err
+		}
+		if out[p] == nil {
+			out[p] = map[string]int64{}
+		}
+		out[p][k] = n
+	}
+	return out, rows.Err()
+}
+
+// JobCosts totals the ledger for the given jobs.
+func (s *Store) JobCosts(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT job_id, SUM(nusd) FROM costs WHERE job_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) GROUP BY job_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// MachineCosts totals the ledger per machine (storage excluded).
+func (s *Store) MachineCosts(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT machine, SUM(nusd) FROM costs WHERE kind != 'storage' GROUP BY machine`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var m string
+		var n int64
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, err
+		}
+		out[m] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,156 @@
+package burst
+
+import "time"
+
+// Project owns jobs, clusters and their machines, and storage; it has a
+// budget, an end date, tags and a description. Every job belongs to one.
+type Project struct {
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Tags        []string   `json:"tags"`
+	BudgetUSD   float64    `json:"budget_usd"` // 0: no budget
+	Ends        *time.Time `json:"ends"`       // end date (midnight UTC); nil: open-ended
+	Warn        []float64  `json:"warn"`       // warning thresholds as fractions of the budget
+	OnExhausted string     `json:"on_exhausted"`
+	CreatedAt   time.Time  `json:"created_at"`
+	// Budget is the live budget report, filled in by show and list.
+	Budget *BudgetReport `json:"budget,omitempty"`
+}
+
+// What a guardrail does when a project's budget is spent.
+const (
+	// OnExhaustedStop refuses new work, holds what waits, and stops the
+	// project's machines; tasks that ran on them are requeued (their output
+	// so far is kept), to run again once the budget is raised.
+	OnExhaustedStop = "stop"
+	// OnExhaustedCancel does the same and also cancels the project's jobs.
+	OnExhaustedCancel = "cancel"
+)
+
+// ProjectSpec creates a project or changes one: in an update, only the
+// fields that are set change.
+type ProjectSpec struct {
+	Name        string    `json:"name"`
+	Description *string   `json:"description,omitempty"`
+	Tags        *[]string `json:"tags,omitempty"`
+	BudgetUSD   *float64  `json:"budget_usd,omitempty"`
+	Ends        *string   `json:"ends,omitempty"` // YYYY-MM-DD; "" clears
+	Warn        *string   `json:"warn,omitempty"` // e.g. "50%,80%"
+	OnExhausted *string   `json:"on_exhausted,omitempty"`
+}
+
+// BudgetReport is a project's money at a glance: what `burst budget` and
+// the dashboard show.
+type BudgetReport struct {
+	Project        string        `json:"project"`
+	BudgetUSD      float64       `json:"budget_usd"`
+	SpentUSD       float64       `json:"spent_usd"`
+	IdleUSD        float64       `json:"idle_usd"`    // part of spent: machines running with nothing to do
+	StorageUSD     float64       `json:"storage_usd"` // part of spent: logs and outputs kept
+	ForecastUSD    float64       `json:"forecast_usd"`
+	RemainingUSD   float64       `json:"remaining_usd"`
+	BurnUSDPerHour float64       `json:"burn_usd_per_hour"` // what runs now, storage included
+	Ends           *time.Time    `json:"ends"`
+	DaysRemaining  float64       `json:"days_remaining"` // -1: open-ended
+	Fraction       float64       `json:"fraction"`       // spent / budget
+	Level          string        `json:"level"`          // none, ok, warn, exhausted
+	Threshold      float64       `json:"threshold"`      // highest threshold crossed
+	Guard          string        `json:"guard"`          // what the guardrail does now, in words
+	ExhaustedAt    *time.Time    `json:"exhausted_at"`   // when spending reaches the budget at this rate
+	Running        []Machine     `json:"running"`
+	Stopped        []Machine     `json:"stopped"`
+	Storage        []StorageLine `json:"storage"`
+	At             time.Time     `json:"at"`
+}
+
+// StorageLine is what a project keeps on one storage tier.
+type StorageLine struct {
+	Tier          string  `json:"tier"`
+	Bytes         int64   `json:"bytes"`
+	USDPerGBMonth float64 `json:"usd_per_gb_month"`
+	USDPerMonth   float64 `json:"usd_per_month"`
+}
+
+// Cluster is a provider, a machine type, bounds on how many machines run,
+// an idle timeout, a spot flag and a schedule.
+type Cluster struct {
+	Name      string    `json:"name"`
+	Provider  string    `json:"provider"`
+	Type      string    `json:"type"`
+	Project   string    `json:"project"`
+	Min       int       `json:"min"`
+	Max       int       `json:"max"`
+	IdleStopS int64     `json:"idle_stop_s"` // 0: machines never stop for idleness
+	Spot      bool      `json:"spot"`
+	Off       []string  `json:"off,omitempty"` // weekly switch points, e.g. "Fri 18:00"
+	On        []string  `json:"on,omitempty"`
+	BuiltIn   bool      `json:"built_in,omitempty"` // the embedded default: this host
+	CreatedAt time.Time `json:"created_at"`
+	// Live figures, filled in by list and show.
+	CPUs            int     `json:"cpus"`
+	MemBytes        int64   `json:"mem_bytes"`
+	GPUs            int     `json:"gpus"`
+	PriceUSDPerHour float64 `json:"price_usd_per_hour"` // one machine
+	PriceBasis      string  `json:"price_basis,omitempty"`
+	Live            int     `json:"live"`   // machines pending or running
+	Queued          int     `json:"queued"` // tasks waiting for it
+	Schedule        string  `json:"schedule,omitempty"`
+	ScheduleOn      bool    `json:"schedule_on"`
+}
+
+// ClusterSpec creates a cluster.
+type ClusterSpec struct {
+	Name      string   `json:"name"`
+	Provider  string   `json:"provider"`
+	Type      string   `json:"type"`
+	Project   string   `json:"project"`
+	Min       int      `json:"min"`
+	Max       int      `json:"max"`
+	IdleStopS int64    `json:"idle_stop_s"`
+	Spot      bool     `json:"spot"`
+	Off       []string `json:"off,omitempty"`
+	On        []string `json:"on,omitempty"`
+}
+
+// Event is one entry of the audit trail: who did what, when, and how it
+// ended. Events are never edited.
+type Event struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"` // a user, or "guardrail", "autoscaler", "server"
+	Kind    string    `json:"kind"`  // e.g. job.submit, machine.stop, guardrail.exhausted
+	Project string    `json:"project,omitempty"`
+	Target  string    `json:"target,omitempty"`
+	Message string    `json:"message"`
+	Result  string    `json:"result"` // ok, refused, failed: ...
+}
+
+// CostReport is where the money went, grouped one way.
+type CostReport struct {
+	By       string     `json:"by"` // job, machine, user, day, project, kind
+	Project  string     `json:"project,omitempty"`
+	Lines    []CostLine `json:"lines"`
+	TotalUSD float64    `json:"total_usd"`
+	// TotalNUSD is the exact total in nano-dollars: lines add up to it.
+	TotalNUSD int64 `json:"total_nusd"`
+}
+
+// CostLine is one group of a CostReport.
+type CostLine struct {
+	Key  string  `json:"key"` // job id, machine, user, day; "idle" and "storage" for what no job used
+	USD  float64 `json:"usd"`
+	NUSD int64   `json:"nusd"`
+}
+
+// MachineType is one entry of the price catalog.
+type MachineType struct {
+	Name        string  `json:"name"`
+	VCPUs       int     `json:"vcpus"`
+	MemBytes    int64   `json:"mem_bytes"`
+	GPUs        int     `json:"gpus"`
+	GPUModel    string  `json:"gpu_model,omitempty"`
+	OnDemandUSD float64 `json:"on_demand_usd_per_hour"`
+	SpotUSD     float64 `json:"spot_usd_per_hour"`
+	Source      string  `json:"source"`
+	Date        string  `json:"date"`
+}
