@@ -296,6 +296,10 @@ type jobJSON struct {
 	StartedAt   *string    `json:"started_at"`
 	EndedAt     *string    `json:"ended_at"`
 	TaskList    []taskJSON `json:"task_list"`
+	Tasks       struct {
+		Total, Queued, Running, Succeeded, Failed int
+	} `json:"tasks"`
+	CostUSD float64 `json:"cost_usd"`
 }
 
 type taskJSON struct {

@@ -59,7 +59,7 @@ func (l *Local) Start(ctx context.Context, s Spec, c Connect) (Handle, error) {
 		args = append(args, "--cpus", strconv.Itoa(s.Res.CPUs))
 	}
 	if s.Res.MemBytes > 0 {
-		args = append(args, "--mem", strconv.FormatInt(s.Res.MemBytes, 10))
+		args = append(args, "--mem", strconv.FormatInt(s.Res.MemBytes>>10, 10)+"K")
 	}
 	return Spawn(c, s.ID, args)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -391,6 +392,9 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 			}
 			if j.row.State == burst.Queued {
 				j.row.State = burst.Running
+				if strings.HasPrefix(j.row.Reason, "waiting: ") {
+					j.row.Reason = ""
+				}
 			}
 			b.task(t.row)
 			b.job(j)
@@ -499,6 +503,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	}
 	m.registered = true
 	m.waitUntil = time.Time{}
+	if m.cluster != nil {
+		m.cluster.failures = 0
+	}
 	b.machine(m)
 	s.log.Info("agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))
 	if err := s.apply(&b); err != nil {
@@ -630,6 +637,10 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
+	if m.row.State == burst.MachinePending && m.cluster != nil {
+		d := m.cluster.startFailed(now)
+		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.home.Agents(), m.row.ID, d)
+	}
 	m.registered = false
 	m.row.State = burst.MachineLost
 	m.row.StoppedAt = &now

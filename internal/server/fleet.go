@@ -25,6 +25,19 @@ type clusterRT struct {
 	typ   cost.Type
 	sched scale.Schedule
 	prov  provider.Provider
+	// Machines that died before they registered make the autoscaler wait
+	// longer each time (up to 5 minutes) before it tries again.
+	failures int
+	retryAt  time.Time
+}
+
+// startFailed records a machine of c that never came up. Called with s.mu
+// held.
+func (c *clusterRT) startFailed(now time.Time) time.Duration {
+	c.failures++
+	d := min(time.Second<<min(c.failures, 9), 5*time.Minute)
+	c.retryAt = now.Add(d)
+	return d
 }
 
 func (c *clusterRT) res() burst.Resources { return c.typ.Resources() }
@@ -426,6 +439,9 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	price, basis := s.clusterPrice(c)
 	if err := s.forecastMachine(p, c, price); err != nil {
 		var b batch
+		if actor == "autoscaler" {
+			err = fmt.Errorf("%w (the autoscaler tries again in %s, or when the budget changes)", err, c.startFailed(time.Now()))
+		}
 		ev := s.newEvent(actor, "machine.start", c.def.Project, c.def.Name, err.Error())
 		ev.Result = "refused"
 		b.event(ev)
@@ -444,7 +460,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	if id == "" {
 		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
-			if m.cluster == c && m.row.State == burst.MachineStopped {
+			if m.cluster == c && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineLost) {
 				id = m.row.ID
 				break
 			}
@@ -464,28 +480,30 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.row.Cluster, m.row.Provider, m.row.Type, m.row.Project, m.row.Spot = c.def.Name, c.def.Provider, c.typ.Name, c.def.Project, c.def.Spot
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, nil
 	m.row.PriceUSDPerHour, m.row.PriceBasis, m.row.PerUse = price, basis, false
-	m.row.State, m.row.StoppedAt, m.row.StartedAt = burst.MachinePending, nil, nil
+	m.row.StoppedAt, m.row.StartedAt = nil, nil
 	m.gpuShare = s.catalog.GPUShare(r.CPUs, r.GPUs)
 	m.startedBy, m.drain, m.meterAt = now, false, time.Time{}
 	var b batch
-	b.machine(m)
-	b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, $%.4f/h): %s", id, c.typ.Name, price, why)))
 	handleErr := error(nil)
+	// The provider sees the machines that exist, not this one yet.
+	m.row.State = burst.MachineStopped
 	h, err := c.prov.Start(context.Background(), provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot}, s.connect())
 	if err != nil {
 		handleErr = err
-		m.row.State = burst.MachineStopped
 		stopped := now
 		m.row.StoppedAt = &stopped
 		b.machine(m)
-		ev := s.newEvent(actor, "machine.start", c.def.Project, id, "cannot start "+id+": "+err.Error())
+		d := c.startFailed(now)
+		ev := s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("cannot start %s: %v (next try in %s)", id, err, d))
 		ev.Result = "failed"
 		b.event(ev)
 	} else {
+		m.row.State = burst.MachinePending
 		m.handle = h
 		m.row.Handle = h.String()
 		m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
 		b.machine(m)
+		b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, %s/h): %s", id, c.typ.Name, cost.USD(price), why)))
 	}
 	out := m.row.Machine
 	s.apply(&b)
@@ -648,6 +666,8 @@ func (s *Server) scaleOnce(now time.Time) {
 			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
 		if p := s.projects[c.def.Project]; p != nil && p.row.Exhausted {
 			sc.Blocked, sc.StopBlocked = "budget of project "+p.row.Name+" exhausted", true
+		} else if now.Before(c.retryAt) {
+			sc.Blocked = fmt.Sprintf("%d machines failed to start; next try at %s", c.failures, c.retryAt.Format(time.TimeOnly))
 		}
 		cl = append(cl, sc)
 	}

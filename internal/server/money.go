@@ -168,6 +168,11 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 	}
 	p.row = row
 	p.lastSpent = p.spent
+	for _, c := range s.clusters {
+		if c.def.Project == row.Name {
+			c.failures, c.retryAt = 0, time.Time{} // the autoscaler may try again at once
+		}
+	}
 	b.projects = append(b.projects, row)
 	b.event(s.newEvent(actor, "project.set", spec.Name, spec.Name, "project "+spec.Name+": "+strings.Join(changes, ", ")))
 	out := s.projectView(p, time.Now())

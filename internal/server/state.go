@@ -340,6 +340,10 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d stopped (%s); requeued", row.Attempt, t.preempt)
 		j.requeueTask(row)
+		if j.row.Tasks.Running == 0 && len(j.running) == 0 {
+			j.row.State = burst.Queued
+			j.row.Reason = "waiting: " + row.Reason
+		}
 	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.started || row.LostCount+1 < maxLost):
 		// Only a task known to have started counts a lost machine; one that
 		// never reached an agent did not even use an attempt. One an agent

@@ -1,0 +1,312 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// The tests of projects, budgets, clusters, the meter and guardrails run
+// the real binary: clusters of the local provider start real agent
+// processes (each owning a slice of this host), and the meter charges their
+// real running time. Prices are set by a prices.yaml in the test's home, so
+// that a budget is spent in seconds.
+
+// writePrices writes a price override into the harness's home.
+func (h *harness) writePrices(yaml string) {
+	h.t.Helper()
+	if err := os.MkdirAll(h.home, 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.home, "prices.yaml"), []byte(yaml), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func decodeJSON[T any](t *testing.T, r result) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("decode JSON: %v\n%s", err, r)
+	}
+	return v
+}
+
+func (h *harness) machines(cluster string) []burst.Machine {
+	h.t.Helper()
+	args := []string{"machine", "list", "-o", "json"}
+	if cluster != "" {
+		args = append(args, "--cluster", cluster)
+	}
+	return decodeJSON[[]burst.Machine](h.t, h.mustRun(args...))
+}
+
+func countState(ms []burst.Machine, states ...string) int {
+	n := 0
+	for _, m := range ms {
+		for _, s := range states {
+			if m.State == s {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (h *harness) events(project string) []burst.Event {
+	h.t.Helper()
+	args := []string{"events", "-o", "json", "--limit", "1000"}
+	if project != "" {
+		args = append(args, "--project", project)
+	}
+	return decodeJSON[[]burst.Event](h.t, h.mustRun(args...))
+}
+
+func hasEvent(evs []burst.Event, kind, result string) bool {
+	for _, e := range evs {
+		if e.Kind == kind && (result == "" || e.Result == result) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) cost(by, project string) burst.CostReport {
+	h.t.Helper()
+	args := []string{"cost", "--by", by, "-o", "json"}
+	if project != "" {
+		args = append(args, "--project", project)
+	}
+	return decodeJSON[burst.CostReport](h.t, h.mustRun(args...))
+}
+
+// checkLedger checks that the cost report adds up: lines to the total, and
+// every grouping to the same total, to the nano-dollar.
+func (h *harness) checkLedger(project string) burst.CostReport {
+	h.t.Helper()
+	var want int64 = -1
+	var byJob burst.CostReport
+	for _, by := range []string{"job", "machine", "user", "day", "kind"} {
+		rep := h.cost(by, project)
+		var sum int64
+		for _, l := range rep.Lines {
+			sum += l.NUSD
+		}
+		if sum != rep.TotalNUSD {
+			h.t.Errorf("cost --by %s: lines add up to %d nUSD, total says %d", by, sum, rep.TotalNUSD)
+		}
+		if want >= 0 && rep.TotalNUSD != want {
+			h.t.Errorf("cost --by %s totals %d nUSD, --by job totals %d", by, rep.TotalNUSD, want)
+		}
+		if by == "job" {
+			want, byJob = rep.TotalNUSD, rep
+		}
+	}
+	return byJob
+}
+
+// TestBudgetExhaustedStopsMachinesAndRefusesWork drives a project's budget
+// to exhaustion with a real cluster, and checks the guardrail: warnings at
+// 50% and 80%, machines stopped, tasks requeued (not failed), new work
+// refused with what was spent and how to raise the budget; raising it lets
+// the held work finish; per-job costs add up to machine costs.
+func TestBudgetExhaustedStopsMachinesAndRefusesWork(t *testing.T) {
+	h := newHarness(t)
+	// $36/h = 1 cent a second per machine.
+	h.writePrices("types:\n  t2.micro: {on_demand: 36}\n")
+	h.mustRun("project", "create", "mars", "--budget", "0.04", "--description", "Life on Mars", "--tag", "nasa")
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--project", "mars", "--max", "2", "--idle-stop", "2s")
+	marker := newMarker()
+	// Each task needs 20 s the first time: the budget ends long before.
+	script := "if [ -e done-$1 ]; then exit 0; fi; touch done-$1; sleep 20 # " + marker
+	r := h.mustRun("map", "-d", "--on", "work", "--project", "mars", "--", "sh", "-c", script, "sh", "{}", ":::", "a", "b")
+	id, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+	if id == 0 {
+		t.Fatalf("map -d printed no job id:\n%s", r)
+	}
+	h.waitFor("the budget to be spent", 60*time.Second, func() bool { return hasEvent(h.events("mars"), "guardrail.exhausted", "") })
+	evs := h.events("mars")
+	for _, k := range []string{"guardrail.warn", "project.create", "cluster.create", "job.submit", "machine.start", "machine.stop"} {
+		if !hasEvent(evs, k, "") {
+			t.Errorf("no %s event in the audit trail: %+v", k, evs)
+		}
+	}
+	h.waitFor("every machine of work to stop", 10*time.Second, func() bool {
+		ms := h.machines("work")
+		return len(ms) > 0 && countState(ms, burst.MachinePending, burst.MachineRunning, burst.MachineStopping) == 0
+	})
+	h.waitFor("the tasks' processes to end", 10*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+	j := h.show(id)
+	if j.State != "queued" || j.Tasks.Failed != 0 {
+		t.Errorf("after the guardrail the map should wait (queued, nothing failed): %+v", j)
+	}
+	// New work is refused, saying what was spent and how to raise it.
+	r = h.run("run", "--on", "work", "--project", "mars", "--", "true")
+	if r.code != 2 || !strings.Contains(r.stderr, "spent") || !strings.Contains(r.stderr, "burst project set mars --budget") {
+		t.Errorf("work for a spent project should be refused with what was spent and the fix:\n%s", r)
+	}
+	b := decodeJSON[burst.BudgetReport](t, h.mustRun("budget", "mars", "-o", "json"))
+	if b.Level != "exhausted" || b.SpentUSD < 0.04 || len(b.Running) != 0 || len(b.Stopped) == 0 {
+		t.Errorf("budget report after exhaustion: %+v", b)
+	}
+	// Raising the budget lifts the guardrail: the held map runs again and
+	// finishes (its second attempts exit at once).
+	h.mustRun("project", "set", "mars", "--budget", "100")
+	h.waitFor("the map to finish", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	if j := h.show(id); j.State != "succeeded" {
+		t.Errorf("after the budget was raised the map should succeed: %+v", j)
+	}
+	rep := h.checkLedger("mars")
+	byMachine := h.cost("machine", "mars")
+	var machines int64
+	for _, l := range byMachine.Lines {
+		if strings.HasPrefix(l.Key, "work-") {
+			machines += l.NUSD
+		}
+	}
+	var jobs int64
+	for _, l := range rep.Lines {
+		if l.Key != "storage" {
+			jobs += l.NUSD
+		}
+	}
+	if jobs != machines || machines == 0 {
+		t.Errorf("jobs and idle time cost %d nUSD, the machines %d: they must be equal", jobs, machines)
+	}
+	job := decodeJSON[burst.Job](t, h.mustRun("show", idArg(id), "-o", "json"))
+	if job.CostUSD <= 0 {
+		t.Errorf("show: cost_usd should be positive: %+v", job)
+	}
+}
+
+// TestClusterScalesOutAndBackToZero: a map on an empty cluster starts
+// machines (up to --max), runs on them, and the machines stop once idle.
+func TestClusterScalesOutAndBackToZero(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--min", "0", "--max", "2", "--idle-stop", "2s")
+	if ms := h.machines("work"); countState(ms, burst.MachinePending, burst.MachineRunning) != 0 {
+		t.Fatalf("a new cluster with --min 0 should have no machine: %+v", ms)
+	}
+	r := h.mustRun("map", "-d", "--on", "work", "--", "sh", "-c", "sleep 2; echo $BURST_MACHINE", ":::", "1", "2", "3", "4")
+	id, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+	most := 0
+	h.waitFor("the map to finish", 60*time.Second, func() bool {
+		most = max(most, countState(h.machines("work"), burst.MachinePending, burst.MachineRunning))
+		return terminal(h.show(id).State)
+	})
+	if j := h.show(id); j.State != "succeeded" {
+		t.Fatalf("map on the cluster: %+v", j)
+	}
+	if most != 2 {
+		t.Errorf("the cluster should have scaled out to its --max of 2 machines, saw at most %d", most)
+	}
+	h.waitFor("the cluster to scale back to zero", 30*time.Second, func() bool {
+		return countState(h.machines("work"), burst.MachinePending, burst.MachineRunning, burst.MachineStopping) == 0
+	})
+	evs := h.events("")
+	if !hasEvent(evs, "machine.start", "ok") || !hasEvent(evs, "machine.stop", "ok") {
+		t.Errorf("the audit trail should hold the autoscaler's starts and stops: %+v", evs)
+	}
+	h.checkLedger("")
+}
+
+// TestMachineStopRequeuesAndDrainWaits: `machine stop` ends the tasks on
+// the machine and requeues them (not counted as a retry); `--drain` lets
+// them finish first.
+func TestMachineStopRequeuesAndDrainWaits(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	marker := newMarker()
+	script := "if [ -e first ]; then exit 0; fi; touch first; sleep 30 # " + marker
+	id := h.submit("--on", "work", "--", "sh", "-c", script)
+	h.waitRunning(id)
+	h.mustRun("machine", "stop", "work-1")
+	h.waitFor("the task's process to end", 10*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+	// The autoscaler starts the machine again for the waiting task; its
+	// second run exits 0 at once.
+	h.waitFor("the job to finish", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	j := h.show(id)
+	if j.State != "succeeded" {
+		t.Fatalf("a task requeued by a machine stop should run again and succeed: %+v", j)
+	}
+	if a := j.task0(t).Attempt; a != 2 {
+		t.Errorf("task attempt = %d, want 2 (the stopped attempt, then the one that ran)", a)
+	}
+
+	// --drain: the task finishes, then the machine stops.
+	id = h.submit("--on", "work", "--", "sleep", "2")
+	h.waitRunning(id)
+	var m string
+	for _, mm := range h.machines("work") {
+		if mm.State == burst.MachineRunning {
+			m = mm.ID
+		}
+	}
+	if m == "" {
+		t.Fatalf("no running machine in work: %+v", h.machines("work"))
+	}
+	h.mustRun("machine", "stop", "--drain", m)
+	h.waitFor("the drained job to finish", 30*time.Second, func() bool { return terminal(h.show(id).State) })
+	if j := h.show(id); j.State != "succeeded" || j.task0(t).Attempt != 1 {
+		t.Errorf("a drained machine lets its task finish on its first attempt: %+v", j)
+	}
+	h.waitFor("the drained machine to stop", 15*time.Second, func() bool {
+		for _, mm := range h.machines("work") {
+			if mm.ID == m {
+				return mm.State == burst.MachineStopped
+			}
+		}
+		return false
+	})
+	if r := h.run("machine", "stop", "nosuch-9"); r.code != 2 || !strings.Contains(r.stderr, "burst machine list") {
+		t.Errorf("stopping a machine that does not exist should say so and name the fix:\n%s", r)
+	}
+}
+
+// TestMoneyBadInput: each mistake is one line naming the fix, and nothing
+// is half-created.
+func TestMoneyBadInput(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("project", "create", "mars", "--budget", "10")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"project", "create", "p1", "--budget", "-5"}, "positive amount"},
+		{[]string{"project", "create", "p2", "--budget", "lots"}, "--budget"},
+		{[]string{"project", "create", "p3", "--ends", "2001-01-01"}, "past"},
+		{[]string{"project", "create", "p4", "--ends", "next week"}, "YYYY-MM-DD"},
+		{[]string{"cluster", "create", "c1", "--type", "c5.xlarg"}, "c5.xlarge"},
+		{[]string{"cluster", "create", "c2", "--type", "t2.micro", "--min", "3", "--max", "1"}, "--max"},
+		{[]string{"cluster", "create", "c3", "--type", "m5.24xlarge"}, "does not fit this host"},
+		{[]string{"cluster", "create", "c4", "--type", "t2.micro", "--off", "Fry 18:00", "--on", "Mon 08:00"}, "Mon..Sun"},
+		{[]string{"cluster", "create", "c5", "--type", "t2.micro", "--project", "nosuch"}, "burst project create"},
+		{[]string{"run", "--on", "nosuch", "--", "true"}, "burst cluster create"},
+		{[]string{"run", "--project", "nosuch", "--", "true"}, "burst project create"},
+	}
+	for _, c := range cases {
+		r := h.run(c.args...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) || len(lines) > 2 {
+			t.Errorf("burst %s: want exit 2 and a short message containing %q:\n%s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
+	ps := decodeJSON[[]burst.Project](t, h.mustRun("project", "list", "-o", "json"))
+	for _, p := range ps {
+		if p.Name != "mars" && p.Name != "default" {
+			t.Errorf("a refused create left project %s behind", p.Name)
+		}
+	}
+	cs := decodeJSON[[]burst.Cluster](t, h.mustRun("cluster", "list", "-o", "json"))
+	for _, c := range cs {
+		if c.Name != "local" {
+			t.Errorf("a refused create left cluster %s behind", c.Name)
+		}
+	}
+}
