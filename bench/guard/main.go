@@ -122,7 +122,7 @@ func main() {
 	fmt.Printf("\ncrossing → all machines stopped: median %s, worst %s (goal: under 1 s)\n",
 		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 	fmt.Printf("for comparison, AWS Budgets evaluates spend about every 8–12 h: %.0f× slower than this median\n",
-		(8 * time.Hour).Seconds()/lat[len(lat)/2].Seconds())
+		(8*time.Hour).Seconds()/lat[len(lat)/2].Seconds())
 }
 
 func check(err error) {
