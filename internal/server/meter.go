@@ -152,6 +152,7 @@ func (s *Server) meterOnce(now time.Time, dt time.Duration) {
 	if len(costs) > 0 {
 		for _, m := range s.machines {
 			if metering(m) {
+				m.flushedAt = m.meterAt
 				row := m.row
 				at := m.meterAt
 				row.MeteredUntil = &at

@@ -37,6 +37,7 @@ func (s *Server) recover(ctx context.Context) error {
 		m.idleSince = time.Now()
 		if row.MeteredUntil != nil {
 			m.meterAt = *row.MeteredUntil // the meter goes on from its last mark
+			m.flushedAt = m.meterAt
 		}
 		s.machines[row.ID] = m
 		if !live(row.State) && row.ID != localMachine {

@@ -125,6 +125,7 @@ type machineRT struct {
 	cluster   *clusterRT      // nil for an agent that joined by itself with an unknown cluster name
 	handle    provider.Handle // how its provider knows it
 	meterAt   time.Time       // charged up to here
+	flushedAt time.Time       // the ledger holds its charges up to here
 	gpuShare  float64         // fraction of its price due to GPUs
 	idleSince time.Time       // when it last had no task
 	drain     bool            // takes no new task; stops once idle
@@ -227,8 +228,10 @@ func (b *batch) job(j *jobRT) {
 
 func (b *batch) machine(m *machineRT) {
 	row := m.row
-	if !m.meterAt.IsZero() {
-		at := m.meterAt
+	if !m.flushedAt.IsZero() {
+		// The mark the ledger holds charges up to, not the meter's latest:
+		// charges not yet flushed would be lost with a crash otherwise.
+		at := m.flushedAt
 		row.MeteredUntil = &at
 	}
 	b.machines = append(b.machines, row)

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+func TestEventsAreAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	e := burst.Event{At: time.Now(), Actor: "ann", Kind: "project.create", Project: "mars", Message: "created", Result: "ok"}
+	if err := s.Write(ctx, func(tx *Tx) error { return AppendEvent(tx, &e) }); err != nil {
+		t.Fatal(err)
+	}
+	if e.ID == 0 {
+		t.Fatal("AppendEvent set no id")
+	}
+	for _, q := range []string{`UPDATE events SET message = 'edited'`, `DELETE FROM events`} {
+		err := s.Write(ctx, func(tx *Tx) error { _, err := tx.Exec(q); return err })
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: want the append-only refusal, got %v", q, err)
+		}
+	}
+	evs, err := s.ListEvents(ctx, EventFilter{Project: "mars"})
+	if err != nil || len(evs) != 1 || evs[0].Message != "created" || evs[0].Actor != "ann" {
+		t.Fatalf("events after refused edits: %+v, %v", evs, err)
+	}
+	if evs, _ := s.ListEvents(ctx, EventFilter{After: e.ID}); len(evs) != 0 {
+		t.Errorf("events after the last id: %+v", evs)
+	}
+}
+
+func TestCostLedgerGroupsAddUp(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	charges := []struct {
+		k CostKey
+		n int64
+	}{
+		{CostKey{"2026-11-24", "mars", "work-1", "ann", 1, "task"}, 700},
+		{CostKey{"2026-11-24", "mars", "work-1", "", 0, "idle"}, 300},
+		{CostKey{"2026-11-25", "mars", "work-2", "bob", 2, "task"}, 1000},
+		{CostKey{"2026-11-25", "mars", "work-2", "bob", 2, "task"}, 5}, // adds to the row above
+		{CostKey{"2026-11-25", "mars", "storage:ssd", "", 0, "storage"}, 11},
+		{CostKey{"2026-11-25", "venus", "work-9", "cy", 3, "task"}, 99},
+	}
+	if err := s.Write(ctx, func(tx *Tx) error {
+		for _, c := range charges {
+			if err := AddCost(tx, c.k, c.n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int64{
+		"job":     {"1": 700, "2": 1005, "idle": 300, "storage": 11},
+		"machine": {"work-1": 1000, "work-2": 1005, "storage": 11},
+		"user":    {"ann": 700, "bob": 1005, "idle": 300, "storage": 11},
+		"day":     {"2026-11-24": 1000, "2026-11-25": 1016},
+		"kind":    {"task": 1705, "idle": 300, "storage": 11},
+	}
+	for by, exp := range want {
+		got, err := s.CostBy(ctx, by, "mars")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int64{}
+		for _, g := range got {
+			m[g.Key] = g.NUSD
+		}
+		if len(m) != len(exp) {
+			t.Errorf("by %s: %v, want %v", by, m, exp)
+		}
+		for k, v := range exp {
+			if m[k] != v {
+				t.Errorf("by %s: %s = %d, want %d", by, k, m[k], v)
+			}
+		}
+	}
+	if _, err := s.CostBy(ctx, "colour", ""); err == nil || !strings.Contains(err.Error(), "use job, machine") {
+		t.Errorf("unknown grouping: %v", err)
+	}
+	jc, _ := s.JobCosts(ctx, []int64{1, 2, 3, 4})
+	if jc[1] != 700 || jc[2] != 1005 || jc[3] != 99 || jc[4] != 0 {
+		t.Errorf("JobCosts = %v", jc)
+	}
+	pc, _ := s.ProjectCosts(ctx)
+	if pc["mars"]["task"] != 1705 || pc["venus"]["task"] != 99 {
+		t.Errorf("ProjectCosts = %v", pc)
+	}
+}
+
+func TestProjectAndClusterRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	ends := time.Date(2027, 5, 10, 0, 0, 0, 0, time.UTC)
+	p := ProjectRow{Project: burst.Project{Name: "mars", Description: "Life on Mars", Tags: []string{"nasa", "decades"},
+		Ends: &ends, Warn: []float64{0.5, 0.8}, OnExhausted: "cancel", CreatedAt: time.Now().UTC()}, BudgetNUSD: 100e9}
+	c := burst.Cluster{Name: "work", Provider: "local", Type: "c5.large", Project: "mars", Max: 4, IdleStopS: 300,
+		Off: []string{"Fri 18:00"}, On: []string{"Mon 08:00"}, CreatedAt: time.Now().UTC()}
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if err := SaveProject(tx, &p); err != nil {
+			return err
+		}
+		return SaveCluster(tx, &c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetProject(ctx, "mars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BudgetNUSD != 100e9 || got.BudgetUSD != 100 || got.Description != p.Description || len(got.Tags) != 2 ||
+		!got.Ends.Equal(ends) || len(got.Warn) != 2 || got.Warn[1] != 0.8 || got.OnExhausted != "cancel" {
+		t.Errorf("project round trip: %+v", got)
+	}
+	if _, err := s.GetProject(ctx, "nosuch"); err != ErrNotFound {
+		t.Errorf("unknown project: %v", err)
+	}
+	cs, err := s.ListClusters(ctx)
+	if err != nil || len(cs) != 1 || cs[0].Off[0] != "Fri 18:00" || cs[0].IdleStopS != 300 || cs[0].Project != "mars" {
+		t.Errorf("clusters: %+v, %v", cs, err)
+	}
+}
