@@ -237,6 +237,9 @@ func TestMapSquares(t *testing.T) {
 	for i := range in {
 		in[i] = i - 5 // negative inputs too: "-5" must not look like a flag
 	}
+	if _, err := c.CreateProject(testCtx(t), &burst.ProjectSpec{Name: "sdk-test"}); err != nil {
+		t.Fatal(err)
+	}
 	outs, errs, err := sdk.Map(testCtx(t), c, square, in, sdk.WithName("squares-test"), sdk.WithProject("sdk-test"))
 	if err != nil {
 		t.Fatal(err)

@@ -52,11 +52,11 @@ func newJobsCmd() *cobra.Command {
 				return writeJSON(c.OutOrStdout(), jobs)
 			}
 			tw := table(c.OutOrStdout())
-			fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tEXIT")
+			fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT")
 			for _, j := range jobs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", j.ID, truncate(j.Name, 24),
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, truncate(j.Name, 24),
 					truncate(j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
-					ago(j.SubmittedAt), jobDuration(j), exitText(j.ExitCode))
+					ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode))
 			}
 			return tw.Flush()
 		},

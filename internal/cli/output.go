@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst/internal/cost"
 )
 
 // outFlag adds -o/--output (table or json).
@@ -97,4 +100,52 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// usd writes an amount of US dollars for people: $12.34, and below a cent
+// enough digits that a small charge never reads as zero ($0.0042).
+func usd(dollars float64) string { return cost.USD(dollars).String() }
+
+// usdOrDash is usd, or "-" for zero (no price known, no budget).
+func usdOrDash(dollars float64) string {
+	if dollars == 0 {
+		return "-"
+	}
+	return usd(dollars)
+}
+
+// rate writes a price per hour (or per GB-month) as exactly as the price
+// catalog gives it, at least to the cent: $0.0116, $0.085, $3.06. Rounding
+// it to the cent as amounts are would make cheap types look alike.
+func rate(dollars float64) string {
+	s := strconv.FormatFloat(math.Round(dollars*1e6)/1e6, 'f', -1, 64)
+	whole, frac, _ := strings.Cut(s, ".")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	if strings.HasPrefix(whole, "-") {
+		return "-$" + strings.TrimPrefix(whole, "-") + "." + frac
+	}
+	return "$" + whole + "." + frac
+}
+
+// parseSeconds reads a duration flag given as a Go duration (90s, 5m, 1h30m)
+// or as plain seconds (300), rounding up to whole seconds.
+func parseSeconds(flag, s string) (int64, error) {
+	hint := fmt.Sprintf("give a duration such as %s 5m, 90s or 1h, or seconds (0: never)", flag)
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return 0, usage("%s %s cannot be negative: %s", flag, s, hint)
+		}
+		return n, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, usage("%s %q: %s", flag, s, hint)
+	}
+	if d < 0 {
+		return 0, usage("%s %s cannot be negative: %s", flag, s, hint)
+	}
+	return int64((d + time.Second - 1) / time.Second), nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -86,8 +87,27 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage("%v (see `%s --help`)", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(), newMapCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(), newCancelCmd(), newWaitCmd(),
-		newServerCmd(), newAgentCmd(), newVersionCmd())
+	root.AddGroup(
+		&cobra.Group{ID: "jobs", Title: "Jobs:"},
+		&cobra.Group{ID: "money", Title: "Projects, budgets and machines:"},
+		&cobra.Group{ID: "admin", Title: "Server and agents:"},
+	)
+	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
+		newCancelCmd(), newWaitCmd()} {
+		c.GroupID = "jobs"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
+		newCostCmd(), newEventsCmd()} {
+		c.GroupID = "money"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newVersionCmd()} {
+		c.GroupID = "admin"
+		root.AddCommand(c)
+	}
+	root.SetHelpCommandGroupID("admin")
+	root.SetCompletionCommandGroupID("admin")
 	return root
 }
 
@@ -104,3 +124,18 @@ func argsAtLeast(n int, what string) cobra.PositionalArgs {
 func stderrOf(c *cobra.Command) io.Writer { return c.ErrOrStderr() }
 
 var _ = os.Stdout
+
+// parentRun is the RunE of a command that only groups subcommands: with no
+// argument it prints its help, with one it says the subcommand is unknown.
+func parentRun(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return c.Help()
+	}
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return usage("%s: unknown command %q: use %s (see `%s --help`)", c.CommandPath(), args[0], strings.Join(names, ", "), c.CommandPath())
+}

@@ -43,7 +43,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
-	fl.StringVar(&f.on, "on", "", "cluster to run on (default: local, this machine)")
+	fl.StringVar(&f.on, "on", "", "cluster to run on (default: local, this machine; `burst cluster list` shows the others)")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
@@ -93,8 +93,11 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		}
 		spec.Retries = f.retries
 	}
-	if ch("on") && f.on != "local" {
-		return usage("--on %s: no cluster named %s; the clusters are: local", f.on, f.on)
+	if ch("on") {
+		if f.on == "" {
+			return usage("--on needs a cluster name: see `burst cluster list`")
+		}
+		spec.Cluster = f.on
 	}
 	return nil
 }

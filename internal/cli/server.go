@@ -8,9 +8,11 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/server"
 )
@@ -64,5 +66,52 @@ and the next server picks them up.`,
 		},
 	}
 	c.Flags().IntVar(&port, "port", server.DefaultPort, "TCP port on 127.0.0.1 (0: any free port; env BURST_PORT)")
+	c.AddCommand(newServerStopCmd())
 	return c
+}
+
+func newServerStopCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local server of $BURST_HOME",
+		Long: `Stop the server of $BURST_HOME (the one the CLI starts by itself) and wait
+until it has exited. Running jobs go on: their agents keep running them,
+and the next burst command starts a server again, which picks them up.`,
+		Example: `  burst server stop
+  BURST_HOME=/scratch/me/burst burst server stop`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if os.Getenv("BURST_SERVER") != "" {
+				return usage("BURST_SERVER is set: burst server stop stops only the local server of $BURST_HOME; stop that one where it runs, or unset BURST_SERVER")
+			}
+			h, err := home.Resolve()
+			if err != nil {
+				return usage("%v", err)
+			}
+			token, _ := h.ReadToken()
+			cl, err := client.New("unix://"+h.Socket(), token)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), 5*time.Second)
+			defer cancel()
+			info, err := cl.Health(ctx)
+			if err != nil || info.PID <= 0 {
+				fmt.Fprintf(c.OutOrStdout(), "no burst server runs for %s\n", h)
+				return nil
+			}
+			if err := syscall.Kill(info.PID, syscall.SIGTERM); err != nil {
+				return fmt.Errorf("stop the server (pid %d): %w", info.PID, err)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for syscall.Kill(info.PID, 0) == nil {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the server (pid %d) did not exit within 20 s: see %s", info.PID, h.ServerLog())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "burst server (pid %d) stopped; running jobs go on\n", info.PID)
+			return nil
+		},
+	}
 }

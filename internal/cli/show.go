@@ -55,6 +55,12 @@ func newShowCmd() *cobra.Command {
 			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 			row("Job:", fmt.Sprintf("%d (%s)", j.ID, j.Name))
 			row("Project:", j.Project)
+			if j.User != "" {
+				row("User:", j.User)
+			}
+			if s := j.Spec; s != nil {
+				row("Cluster:", clusterOrLocal(s.Cluster))
+			}
 			row("State:", string(j.State))
 			if j.Reason != "" {
 				row("Reason:", j.Reason)
@@ -83,6 +89,7 @@ func newShowCmd() *cobra.Command {
 			row("Duration:", jobDuration(*j))
 			row("CPU time:", fmt.Sprintf("%.2fs", j.CPUSeconds))
 			row("Peak memory:", bytesHuman(j.MaxRSSBytes))
+			row("Cost:", usd(j.CostUSD)+" (its tasks' share of the machines they ran on, so far)")
 			tc := j.Tasks
 			row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
 				tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
@@ -115,6 +122,13 @@ func newShowCmd() *cobra.Command {
 	outFlag(c, &out)
 	c.Flags().IntVar(&tasks, "tasks", 20, "show at most this many tasks")
 	return c
+}
+
+func clusterOrLocal(s string) string {
+	if s == "" {
+		return "local"
+	}
+	return s
 }
 
 func dash(s string) string {

@@ -242,7 +242,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 	name := clusterName(spec.Cluster)
 	c := s.clusters[name]
 	views := s.admissionViews()
-	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name }) {
+	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
 		// Agents that joined by themselves with --cluster NAME make a
 		// cluster of that name too.
 		s.mu.Unlock()
@@ -637,7 +637,7 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
-	if m.row.State == burst.MachinePending && m.cluster != nil {
+	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
 		d := m.cluster.startFailed(now)
 		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.home.Agents(), m.row.ID, d)
 	}

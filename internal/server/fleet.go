@@ -446,7 +446,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		ev.Result = "refused"
 		b.event(ev)
 		s.apply(&b)
-		return nil, err
+		return nil, &errBadRequest{err.Error()}
 	}
 	n := 0
 	for _, m := range s.machines {
@@ -471,7 +471,8 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	m := s.machines[id]
 	now := time.Now().UTC()
-	if m == nil {
+	fresh := m == nil
+	if fresh {
 		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: id}})
 		s.machines[id] = m
 	}
@@ -492,7 +493,11 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		handleErr = err
 		stopped := now
 		m.row.StoppedAt = &stopped
-		b.machine(m)
+		if fresh {
+			delete(s.machines, id) // it never existed; the event keeps the record
+		} else {
+			b.machine(m)
+		}
 		d := c.startFailed(now)
 		ev := s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("cannot start %s: %v (next try in %s)", id, err, d))
 		ev.Result = "failed"
@@ -503,7 +508,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		m.row.Handle = h.String()
 		m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
 		b.machine(m)
-		b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, %s/h): %s", id, c.typ.Name, cost.USD(price), why)))
+		b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, $%.4g/h): %s", id, c.typ.Name, price, why)))
 	}
 	out := m.row.Machine
 	s.apply(&b)
@@ -533,16 +538,13 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		return nil, badRequest("machine %s is this host, the built-in default: it cannot be stopped (cancel its jobs instead)", id)
 	}
 	var b batch
-	verb := "stop"
-	if terminate {
-		verb = "terminate"
-	}
 	switch {
 	case drain && len(m.tasks) > 0 && live(m.row.State):
 		m.drain = true
 		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
 	case live(m.row.State):
-		s.stopMachine(m, verb+"ped by "+actor, actor, terminate, &b)
+		done := map[bool]string{false: "stopped", true: "terminated"}[terminate]
+		s.stopMachine(m, done+" by "+actor, actor, terminate, &b)
 	case terminate && m.row.State != burst.MachineTerminated:
 		m.row.State = burst.MachineTerminated
 		b.machine(m)
@@ -654,6 +656,14 @@ func (s *Server) scaleLoop(ctx context.Context) {
 // scaleOnce asks the pure autoscaler what to start and stop, and does it.
 func (s *Server) scaleOnce(now time.Time) {
 	s.mu.Lock()
+	var drained batch
+	for _, m := range s.sortedMachines() {
+		if m.drain && len(m.tasks) == 0 && live(m.row.State) && m.row.State != burst.MachineStopping {
+			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
+		}
+	}
+	s.apply(&drained)
+	s.mu.Lock()
 	var cl []scale.Cluster
 	var ms []scale.Machine
 	var dem []scale.Demand
@@ -685,6 +695,31 @@ func (s *Server) scaleOnce(now time.Time) {
 		}
 		if n := j.pending(); n > 0 {
 			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
+		}
+	}
+	// Tasks that machines up now can take (the scheduler places them on its
+	// next round) are no reason to start another.
+	free := map[string]burst.Resources{}
+	for _, m := range s.machines {
+		if m.registered && m.row.State == burst.MachineRunning && !m.drain && m.cluster != nil {
+			u, c := m.used(), m.row.Capacity()
+			free[m.row.ID] = burst.Resources{CPUs: c.CPUs - u.CPUs, MemBytes: c.MemBytes - u.MemBytes, GPUs: c.GPUs - u.GPUs}
+		}
+	}
+	for i := range dem {
+		for id, f := range free {
+			if s.machines[id].row.Cluster != dem[i].Cluster || dem[i].Count == 0 {
+				continue
+			}
+			k := min(scale.Fits(dem[i].Res, f), dem[i].Count)
+			if k <= 0 {
+				continue
+			}
+			dem[i].Count -= k
+			f.CPUs -= k * max(dem[i].Res.CPUs, 1)
+			f.MemBytes -= int64(k) * dem[i].Res.MemBytes
+			f.GPUs -= k * dem[i].Res.GPUs
+			free[id] = f
 		}
 	}
 	actions := scale.Plan(now, cl, ms, dem)

@@ -102,7 +102,7 @@ func (s *Server) checkMachines() {
 			m.waitUntil = time.Time{}
 			s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", &b)
 			startLocal = startLocal || m.local
-		case !alive && (m.registered || m.row.State == burst.MachineRunning || m.row.State == burst.MachinePending):
+		case !alive && (m.registered || m.row.State == burst.MachineRunning || (m.row.State == burst.MachinePending && !m.local)):
 			s.machineLost(m, "agent on "+m.row.ID+" exited", &b)
 			startLocal = startLocal || m.local
 		case m.local && !alive && m.waitUntil.IsZero():

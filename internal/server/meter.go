@@ -390,9 +390,9 @@ func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 	want := per * cost.NUSD(max(spec.Tasks, 1))
 	left := cost.NUSD(p.row.BudgetNUSD) - p.spent
 	if want > left {
-		return &errBadRequest{fmt.Sprintf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × %s/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",
+		return &errBadRequest{fmt.Sprintf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × $%.4g/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",
 			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), left, want, max(spec.Tasks, 1),
-			time.Duration(spec.Resources.TimeLimit)*time.Second, cost.USD(price*share), name, p.row.Name)}
+			time.Duration(spec.Resources.TimeLimit)*time.Second, price*share, name, p.row.Name)}
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func AppendEvent(tx *Tx, e *burst.Event) error {
 type EventFilter struct {
 	Project string
 	After   int64 // only ids above
-	Limit   int   // 0 = 200; the newest Limit events, oldest first
+	Limit   int   // 0 = 200: the newest Limit events (with After: the oldest Limit after it), oldest first
 }
 
 // ListEvents lists events, oldest first.
@@ -178,7 +178,13 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]burst.Event, e
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
-	q = `SELECT * FROM (` + q + ` ORDER BY id DESC LIMIT ?) ORDER BY id`
+	if f.After > 0 {
+		// Following: the oldest events after the last one seen, so that
+		// none is skipped however many arrive between two polls.
+		q += ` ORDER BY id LIMIT ?`
+	} else {
+		q = `SELECT * FROM (` + q + ` ORDER BY id DESC LIMIT ?) ORDER BY id`
+	}
 	args = append(args, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {

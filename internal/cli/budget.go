@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+)
+
+func newBudgetCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "budget PROJECT",
+		Short: "Show a project's money: spent, forecast, burn rate, guardrail, machines, storage",
+		Long: `Show a project's budget at a glance: what it spent (and how much of that
+was idle machines and storage), the forecast to its end date at the
+current burn rate (the cost per hour of what runs now), what remains, the
+guardrail's state, when the budget runs out at this rate, the machines that
+run or are stopped, and the storage its logs and outputs take.`,
+		Example: `  burst budget mars
+  burst budget mars -o json | jq .forecast_usd`,
+		Args: argsAtLeast(1, "project name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			r, err := cl.Budget(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(c.OutOrStdout(), r)
+			}
+			w := c.OutOrStdout()
+			tw := table(w)
+			fmt.Fprintf(tw, "Project:\t%s\n", r.Project)
+			budgetRows(tw, r)
+			tw.Flush()
+			return budgetTables(w, r)
+		},
+	}
+	outFlag(c, &out)
+	return c
+}
+
+// budgetRows writes a budget report's figures as "Key:\tvalue" rows.
+func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	ends := ""
+	if r.Ends != nil {
+		ends = r.Ends.UTC().Format("2006-01-02")
+	}
+	left := ""
+	switch {
+	case r.DaysRemaining < 0:
+	case r.DaysRemaining == 0:
+		left = " (ended)"
+	case r.DaysRemaining >= 2:
+		left = fmt.Sprintf(" (%.0f days left)", r.DaysRemaining)
+	default:
+		left = " (" + durHuman(time.Duration(r.DaysRemaining*24*float64(time.Hour)).Round(time.Minute)) + " left)"
+	}
+	if r.BudgetUSD > 0 {
+		b := usd(r.BudgetUSD)
+		if ends != "" {
+			b += " until " + ends + left
+		} else {
+			b += ", open-ended"
+		}
+		row("Budget:", b)
+	} else {
+		b := "none (set one with `burst project set " + r.Project + " --budget AMOUNT`)"
+		if ends != "" {
+			b += "; ends " + ends + left
+		}
+		row("Budget:", b)
+	}
+	spent := usd(r.SpentUSD)
+	if r.BudgetUSD > 0 {
+		spent += fmt.Sprintf(" (%.1f%%)", r.Fraction*100)
+	}
+	row("Spent:", spent+fmt.Sprintf(", of which idle machines %s, storage %s", usd(r.IdleUSD), usd(r.StorageUSD)))
+	if ends != "" && r.DaysRemaining > 0 {
+		row("Forecast:", usd(r.ForecastUSD)+" by "+ends+" at this rate")
+	} else {
+		row("Forecast:", usd(r.ForecastUSD)+" (no end date to forecast to)")
+	}
+	if r.BudgetUSD > 0 {
+		row("Remaining:", usd(r.RemainingUSD))
+	}
+	row("Burn:", rate(r.BurnUSDPerHour)+"/h (cost per hour of what runs now)")
+	row("Guardrail:", dash(r.Guard))
+	if r.BudgetUSD > 0 {
+		row("Runs out:", runsOutText(r))
+	}
+}
+
+// runsOutText says when the budget is spent at the current burn.
+func runsOutText(r *burst.BudgetReport) string {
+	switch {
+	case r.Level == "exhausted" || r.RemainingUSD <= 0:
+		return "already spent"
+	case r.ExhaustedAt == nil && r.BurnUSDPerHour <= 0:
+		return "not at this rate (nothing that costs runs now)"
+	case r.ExhaustedAt == nil:
+		return "not at this rate"
+	}
+	at := r.ExhaustedAt
+	s := at.Local().Format("2006-01-02 15:04:05") + " (in " + durHuman(time.Until(*at).Round(time.Second)) + ") at this rate"
+	if r.Ends != nil && at.After(*r.Ends) {
+		s += ", after the end date"
+	}
+	return s
+}
+
+// budgetTables writes a report's machines and storage.
+func budgetTables(w io.Writer, r *burst.BudgetReport) error {
+	fmt.Fprintln(w)
+	if len(r.Running) == 0 {
+		fmt.Fprintln(w, "Running machines: none")
+	} else {
+		fmt.Fprintln(w, "Running machines:")
+		tw := table(w)
+		fmt.Fprintln(tw, "  ID\tTYPE\tSTATE\t$/H\tUPTIME\tTASKS")
+		for _, m := range r.Running {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\n", m.ID, dash(m.Type), m.State, rate(m.PriceUSDPerHour), uptime(m), m.Tasks)
+		}
+		tw.Flush()
+	}
+	if len(r.Stopped) == 0 {
+		fmt.Fprintln(w, "Stopped machines: none")
+	} else {
+		fmt.Fprintln(w, "Stopped machines (they cost nothing until started again):")
+		tw := table(w)
+		fmt.Fprintln(tw, "  ID\tTYPE\t$/H\tSTOPPED")
+		for _, m := range r.Stopped {
+			stopped := "-"
+			if m.StoppedAt != nil {
+				stopped = ago(*m.StoppedAt)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), stopped)
+		}
+		tw.Flush()
+	}
+	if len(r.Storage) == 0 {
+		fmt.Fprintln(w, "Storage: none")
+		return nil
+	}
+	fmt.Fprintln(w, "Storage:")
+	tw := table(w)
+	fmt.Fprintln(tw, "  TIER\tSIZE\t$/GB-MONTH\t$/MONTH")
+	for _, s := range r.Storage {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Tier, bytesHuman(s.Bytes), rate(s.USDPerGBMonth), usd(s.USDPerMonth))
+	}
+	return tw.Flush()
+}
+
+// uptime is how long a machine has run: until now if it runs, else until
+// it stopped.
+func uptime(m burst.Machine) string {
+	if m.StartedAt == nil {
+		return "-"
+	}
+	end := time.Now()
+	if m.StoppedAt != nil && (m.State == burst.MachineStopped || m.State == burst.MachineTerminated || m.State == burst.MachineLost) {
+		end = *m.StoppedAt
+	}
+	return durHuman(end.Sub(*m.StartedAt).Round(time.Second))
+}

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+)
+
+func newClusterCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "cluster",
+		Short: "Create, list and delete clusters: machines of one type that start and stop with the work",
+		Long: `A cluster is a provider (local: agents on this host, each owning a slice of
+it), a machine type from the price catalog (burst types), the project its
+machines are charged to, and bounds on how many machines run: --min always,
+up to --max while work waits. The autoscaler starts a machine when queued
+work fits none that runs, and stops one that was idle for --idle-stop. A
+schedule (--off/--on, weekly) switches the cluster off: its machines stop and
+none start until it is on again.
+
+Jobs go to a cluster with ` + "`burst run --on NAME`" + `. The built-in cluster local is
+this host: one machine, always on, priced per use.`,
+		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
+  burst cluster list
+  burst cluster delete work`,
+		RunE: parentRun,
+	}
+	c.AddCommand(newClusterCreateCmd(), newClusterListCmd(), newClusterDeleteCmd())
+	return c
+}
+
+func newClusterCreateCmd() *cobra.Command {
+	var (
+		spec     burst.ClusterSpec
+		idleStop string
+		out      string
+	)
+	c := &cobra.Command{
+		Use:   "create NAME --type TYPE",
+		Short: "Create a cluster",
+		Long: `Create a cluster. Nothing starts until work waits for it (or --min asks for
+machines that always run). Its machines are charged to --project for every
+hour they run: what tasks use goes to their jobs, the rest is idle.
+
+--off and --on take weekly switch points: a day (Mon..Sun, or daily,
+weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.`,
+		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
+  burst cluster create gpu --type g4dn.xlarge --spot --max 2
+  burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'`,
+		Args: argsAtLeast(1, "cluster name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			spec.Name = args[0]
+			if spec.Type == "" {
+				return usage("a cluster needs a machine type: give --type (`burst types` lists them)")
+			}
+			if spec.Min < 0 {
+				return usage("--min %d: use 0 or more", spec.Min)
+			}
+			if !c.Flags().Changed("max") {
+				spec.Max = max(spec.Min, 1)
+			} else if spec.Max < 1 {
+				return usage("--max %d: use 1 or more", spec.Max)
+			}
+			n, err := parseSeconds("--idle-stop", idleStop)
+			if err != nil {
+				return err
+			}
+			spec.IdleStopS = n
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			k, err := cl.CreateCluster(c.Context(), &spec)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(c.OutOrStdout(), k)
+			}
+			idle := "idle machines never stop"
+			if k.IdleStopS > 0 {
+				idle = "idle machines stop after " + durText(k.IdleStopS)
+			}
+			spot := ""
+			if k.Spot {
+				spot = " spot"
+			}
+			fmt.Fprintf(c.OutOrStdout(), "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
+				k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
+			if k.Schedule != "" && k.Schedule != "always on" {
+				fmt.Fprintf(c.OutOrStdout(), "schedule: %s\n", k.Schedule)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "run work on it with `burst run --on %s -- COMMAND`\n", k.Name)
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from (local: agents on this host)")
+	fl.StringVar(&spec.Type, "type", "", "machine type from the price catalog, e.g. c5.xlarge (see `burst types`)")
+	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
+	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
+	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
+	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never)")
+	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (the type's spot price)")
+	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
+	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")
+	outFlag(c, &out)
+	return c
+}
+
+func newClusterListCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List clusters: machines running, work waiting, price per machine-hour",
+		Example: `  burst cluster list
+  burst cluster list -o json | jq '.[] | {name, live, queued}'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			cs, err := cl.Clusters(c.Context())
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				if cs == nil {
+					cs = []burst.Cluster{}
+				}
+				return writeJSON(c.OutOrStdout(), cs)
+			}
+			tw := table(c.OutOrStdout())
+			fmt.Fprintln(tw, "NAME\tPROVIDER\tTYPE\tPROJECT\tMACHINES\tQUEUED\t$/H\tIDLE-STOP\tSCHEDULE")
+			for _, k := range cs {
+				typ := k.Type
+				if k.BuiltIn {
+					typ = "this host"
+				} else if k.Spot {
+					typ += " (spot)"
+				}
+				idle := "-"
+				if k.IdleStopS > 0 {
+					idle = durText(k.IdleStopS)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
+					k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
+			}
+			return tw.Flush()
+		},
+	}
+	outFlag(c, &out)
+	return c
+}
+
+// scheduleText is a cluster's schedule and whether it is on now.
+func scheduleText(k burst.Cluster) string {
+	if k.Schedule == "" || k.Schedule == "always on" {
+		return "always on"
+	}
+	now := "off now"
+	if k.ScheduleOn {
+		now = "on now"
+	}
+	return k.Schedule + " (" + now + ")"
+}
+
+func newClusterDeleteCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a cluster: its machines stop, the tasks they ran are requeued",
+		Long: `Delete a cluster. Its machines stop (the tasks they ran are requeued, their
+output so far kept) and the cluster is forgotten; its jobs that wait go on
+waiting for a cluster of that name.`,
+		Example: `  burst cluster delete work`,
+		Args:    argsAtLeast(1, "cluster name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := cl.DeleteCluster(c.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "cluster %s deleted; its machines are stopping\n", args[0])
+			return nil
+		},
+	}
+	return c
+}

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+)
+
+func newCostCmd() *cobra.Command {
+	var (
+		out     string
+		project string
+		by      string
+	)
+	c := &cobra.Command{
+		Use:   "cost",
+		Short: "Where the money went: cost by job, machine, user, day, project or kind",
+		Long: `Total what was spent, grouped one way (--by, default job), for one project or
+all. The lines add up exactly to the total: every charge is kept in
+nano-dollars, so nothing is lost to rounding (the total is shown exactly
+too). Beside jobs (or users, ...) two keys hold what no job used: "idle" is
+machine time no task used, charged to the cluster's project, and "storage"
+is what keeping logs and outputs costs.`,
+		Example: `  burst cost
+  burst cost --project mars --by machine
+  burst cost --by day -o json | jq .total_usd`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			switch by {
+			case "job", "machine", "user", "day", "project", "kind":
+			default:
+				return usage("--by %s: use job, machine, user, day, project or kind", by)
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			r, err := cl.Cost(c.Context(), by, project)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				if r.Lines == nil {
+					r.Lines = []burst.CostLine{}
+				}
+				return writeJSON(c.OutOrStdout(), r)
+			}
+			tw := table(c.OutOrStdout())
+			fmt.Fprintf(tw, "%s\tCOST\n", strings.ToUpper(by))
+			for _, l := range r.Lines {
+				fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))
+			}
+			fmt.Fprintf(tw, "TOTAL\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
+			return tw.Flush()
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().StringVar(&project, "project", "", "only this project's costs")
+	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, storage)")
+	return c
+}
+
+// exactUSD writes nano-dollars with every digit: $0.004213576.
+func exactUSD(n int64) string {
+	sign := ""
+	u := uint64(n)
+	if n < 0 {
+		sign, u = "-", uint64(-(n+1))+1
+	}
+	return fmt.Sprintf("%s$%d.%09d", sign, u/1_000_000_000, u%1_000_000_000)
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func newEventsCmd() *cobra.Command {
+	var (
+		out     string
+		project string
+		follow  bool
+		limit   int
+	)
+	c := &cobra.Command{
+		Use:   "events",
+		Short: "Show the audit trail: who did what, when, and how it ended",
+		Long: `Show the audit trail, oldest first: every project and cluster change, every
+machine started or stopped (by a user, the autoscaler or the guardrail),
+every budget warning, and every submission refused. Events are never
+edited. -f keeps following new events until Ctrl-C.
+
+With -o json: a JSON array, or with -f one JSON object per line.`,
+		Example: `  burst events
+  burst events --project mars --limit 20
+  burst events -f
+  burst events -f -o json | jq -r 'select(.result != "ok") | .message'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			if limit < 1 {
+				return usage("--limit %d: use 1 or more", limit)
+			}
+			ctx := c.Context()
+			if follow {
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+			}
+			cl, err := connect(ctx, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			evs, err := cl.Events(ctx, client.EventsQuery{Project: project, Limit: limit})
+			if err != nil {
+				if follow && ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			w := c.OutOrStdout()
+			if !follow {
+				if out == "json" {
+					if evs == nil {
+						evs = []burst.Event{}
+					}
+					return writeJSON(w, evs)
+				}
+				tw := table(w)
+				fmt.Fprintln(tw, "TIME\tACTOR\tKIND\tTARGET\tRESULT\tMESSAGE")
+				for _, e := range evs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Kind,
+						dash(e.Target), e.Result, e.Message)
+				}
+				return tw.Flush()
+			}
+			return followEvents(ctx, &conn{c: cl, stderr: c.ErrOrStderr()}, w, project, out == "json", evs)
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().StringVar(&project, "project", "", "only this project's events")
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until Ctrl-C")
+	c.Flags().IntVar(&limit, "limit", 50, "show at most the newest this many (then follow from there with -f)")
+	return c
+}
+
+// followEvents prints first, then every newer event as it comes, until ctx
+// ends (Ctrl-C: not an error). Columns have fixed widths, as the lines come
+// one by one.
+func followEvents(ctx context.Context, cl *conn, w io.Writer, project string, asJSON bool, first []burst.Event) error {
+	enc := json.NewEncoder(w)
+	print := func(e burst.Event) {
+		if asJSON {
+			enc.Encode(e)
+			return
+		}
+		fmt.Fprintf(w, "%-19s  %-10s  %-20s  %-14s  %-7s  %s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor,
+			e.Kind, dash(e.Target), e.Result, e.Message)
+	}
+	if !asJSON {
+		fmt.Fprintf(w, "%-19s  %-10s  %-20s  %-14s  %-7s  %s\n", "TIME", "ACTOR", "KIND", "TARGET", "RESULT", "MESSAGE")
+	}
+	var last int64
+	for _, e := range first {
+		print(e)
+		last = e.ID
+	}
+	for attempt := 0; ctx.Err() == nil; {
+		c := cl.get()
+		evs, err := c.Events(ctx, client.EventsQuery{Project: project, After: last, Limit: 10000, WaitMS: 25000})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if attempt++; attempt > 300 || !cl.retry(ctx, err, c) {
+				return err
+			}
+			continue
+		}
+		attempt = 0
+		for _, e := range evs {
+			print(e)
+			last = e.ID
+		}
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func newMachineCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "machine",
+		Short: "List, start, stop and terminate machines",
+		Long: `A machine runs a burst agent and the tasks it is given. Machines of a
+cluster go pending → running → stopping → stopped (they can start again) or
+terminated (gone for good); the autoscaler starts and stops them with the
+work, and these commands do it by hand.
+
+A running machine is charged for every hour it runs: each task pays its
+share (its CPUs and GPUs as a part of the machine), what no task used is
+idle time, charged to the cluster's project. The built-in machine local-1
+(this host) is charged per use only.`,
+		Example: `  burst machine list
+  burst machine start --cluster work
+  burst machine stop work-1 --drain
+  burst machine terminate work-1`,
+		RunE: parentRun,
+	}
+	c.AddCommand(newMachineListCmd(), newMachineStartCmd(), newMachineStopCmd(), newMachineTerminateCmd())
+	return c
+}
+
+func newMachineListCmd() *cobra.Command {
+	var (
+		out     string
+		cluster string
+	)
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List machines with their state, tasks, price and cost so far",
+		Example: `  burst machine list
+  burst machine list --cluster work -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ms, err := cl.MachinesIn(c.Context(), cluster)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				if ms == nil {
+					ms = []burst.Machine{}
+				}
+				return writeJSON(c.OutOrStdout(), ms)
+			}
+			tw := table(c.OutOrStdout())
+			fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME")
+			for _, m := range ms {
+				typ := m.Type
+				if typ == "" && m.PerUse {
+					typ = "this host"
+				}
+				price := rate(m.PriceUSDPerHour)
+				if m.PerUse {
+					price += " per use"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
+					m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m))
+			}
+			return tw.Flush()
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().StringVar(&cluster, "cluster", "", "only the machines of this cluster")
+	return c
+}
+
+func newMachineStartCmd() *cobra.Command {
+	var (
+		out     string
+		cluster string
+	)
+	c := &cobra.Command{
+		Use:   "start MACHINE\n  burst machine start --cluster CLUSTER",
+		Short: "Start a stopped machine again, or a new machine in a cluster",
+		Long: `Start a stopped machine again, or with --cluster a machine in that cluster
+(a stopped one again if it has one, else a new one). The machine is pending
+until its agent registers. It is refused when the cluster runs its --max, or
+when an hour of the machine (or its idle-stop, if shorter) would cost more
+than its project has left.`,
+		Example: `  burst machine start work-1
+  burst machine start --cluster work`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			switch {
+			case cluster == "" && len(args) == 0:
+				return usage("say which machine: `burst machine start MACHINE`, or `burst machine start --cluster CLUSTER` for one in a cluster")
+			case cluster != "" && len(args) > 0:
+				return usage("give a machine or --cluster, not both")
+			case len(args) > 1:
+				return usage("start one machine at a time: `burst machine start MACHINE`")
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var m *burst.Machine
+			if cluster != "" {
+				m, err = cl.StartInCluster(c.Context(), cluster)
+			} else {
+				m, err = cl.StartMachine(c.Context(), args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(c.OutOrStdout(), m)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)
+			return nil
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().StringVar(&cluster, "cluster", "", "start a machine in this cluster")
+	return c
+}
+
+func newMachineStopCmd() *cobra.Command {
+	var (
+		out   string
+		drain bool
+	)
+	c := &cobra.Command{
+		Use:   "stop MACHINE...",
+		Short: "Stop machines: their tasks are requeued, or with --drain finish first",
+		Long: `Stop machines. A machine stops at once: the tasks it runs are requeued (their
+output so far is kept) and run again on another machine or when it is back;
+that does not count as one of a job's --retries. With --drain the machine
+takes no new task, lets the ones it runs finish, then stops. A stopped
+machine costs nothing and can start again (burst machine start).`,
+		Example: `  burst machine stop work-1
+  burst machine stop work-1 work-2 --drain`,
+		Args: argsAtLeast(1, "machine id (see `burst machine list`)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return machineAction(c, args, out, func(ctx context.Context, cl *client.Client, id string) (*burst.Machine, error) {
+				return cl.StopMachine(ctx, id, drain)
+			}, func(m *burst.Machine) string {
+				if drain && (m.State == burst.MachineRunning || m.State == burst.MachinePending) {
+					return fmt.Sprintf("machine %s drains: it takes no new task and stops once its tasks end", m.ID)
+				}
+				if m.State == burst.MachineStopping {
+					return fmt.Sprintf("machine %s is stopping (any tasks it ran are requeued)", m.ID)
+				}
+				return fmt.Sprintf("machine %s is %s", m.ID, m.State)
+			})
+		},
+	}
+	outFlag(c, &out)
+	c.Flags().BoolVar(&drain, "drain", false, "let the machine's tasks finish first (it takes no new ones)")
+	return c
+}
+
+func newMachineTerminateCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "terminate MACHINE...",
+		Short: "Stop machines for good: they cannot start again",
+		Long: `Terminate machines: as stop, and the machine cannot start again (its tasks
+are requeued). A cluster that needs one starts a new machine.`,
+		Example: `  burst machine terminate work-1`,
+		Args:    argsAtLeast(1, "machine id (see `burst machine list`)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return machineAction(c, args, out, func(ctx context.Context, cl *client.Client, id string) (*burst.Machine, error) {
+				return cl.TerminateMachine(ctx, id)
+			}, func(m *burst.Machine) string {
+				if m.State == burst.MachineStopping {
+					return fmt.Sprintf("machine %s is terminating (any tasks it ran are requeued)", m.ID)
+				}
+				return fmt.Sprintf("machine %s is %s", m.ID, m.State)
+			})
+		},
+	}
+	outFlag(c, &out)
+	return c
+}
+
+// machineAction does act to each machine, printing what became of it; it
+// goes on past a machine it fails on, and then exits 2.
+func machineAction(c *cobra.Command, ids []string, out string, act func(context.Context, *client.Client, string) (*burst.Machine, error),
+	say func(*burst.Machine) string) error {
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	cl, err := connect(c.Context(), c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	var failed error
+	done := []*burst.Machine{}
+	for _, id := range ids {
+		m, err := act(c.Context(), cl, id)
+		if err != nil {
+			if len(ids) == 1 {
+				return err
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "burst: %v\n", err)
+			failed = &ExitError{Code: 2}
+			continue
+		}
+		if out == "json" {
+			done = append(done, m)
+			continue
+		}
+		fmt.Fprintln(c.OutOrStdout(), say(m))
+	}
+	if out == "json" {
+		if len(ids) == 1 && len(done) == 1 {
+			if err := writeJSON(c.OutOrStdout(), done[0]); err != nil {
+				return err
+			}
+		} else if err := writeJSON(c.OutOrStdout(), done); err != nil {
+			return err
+		}
+	}
+	return failed
+}

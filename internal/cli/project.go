@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/cost"
+)
+
+func newProjectCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "project",
+		Short: "Create, change and list projects: budgets, end dates, guardrails",
+		Long: `A project owns jobs, clusters and their machines, and the storage their
+output takes; it has a budget in US dollars, an end date, tags and a
+description. Every job belongs to one (--project; default: default).
+
+Spending is metered as it happens. Warnings go to the audit trail when it
+crosses the --warn thresholds (default 50% and 80%); at 100% the guardrail
+stops new work, holds what waits and stops the project's machines (their
+tasks are requeued), and with --on-exhausted cancel also cancels its jobs.
+Raising the budget lifts the guardrail: held work runs again.`,
+		Example: `  burst project create mars --budget 100 --ends 2027-05-10 --tag nasa
+  burst project set mars --budget 150
+  burst project list
+  burst project show mars`,
+		RunE: parentRun,
+	}
+	c.AddCommand(newProjectCreateCmd(), newProjectSetCmd(), newProjectListCmd(), newProjectShowCmd())
+	return c
+}
+
+// projectFlags are the flags that create or change a project.
+type projectFlags struct {
+	budget      string
+	ends        string
+	tags        []string
+	description string
+	warn        string
+	onExhausted string
+	out         string
+}
+
+func (f *projectFlags) add(c *cobra.Command, set bool) {
+	fl := c.Flags()
+	fl.StringVar(&f.budget, "budget", "", "budget in US dollars, e.g. 100 or 2500.50 (0: no budget)")
+	if set {
+		fl.StringVar(&f.ends, "ends", "", "end date, YYYY-MM-DD ('' clears it)")
+		fl.StringArrayVar(&f.tags, "tag", nil, "tag (repeatable; the tags given replace the project's, --tag '' clears them)")
+	} else {
+		fl.StringVar(&f.ends, "ends", "", "end date, YYYY-MM-DD (default: open-ended)")
+		fl.StringArrayVar(&f.tags, "tag", nil, "tag (repeatable)")
+	}
+	fl.StringVar(&f.description, "description", "", "what the project is, in a few words")
+	fl.StringVar(&f.warn, "warn", "", "warning thresholds, e.g. 50%,80%,95% (default 50%,80%)")
+	fl.StringVar(&f.onExhausted, "on-exhausted", "", "what happens when the budget is spent: stop (hold work, stop machines; default) or cancel (also cancel the project's jobs)")
+	outFlag(c, &f.out)
+}
+
+// spec is a ProjectSpec with the fields of the flags given set, and only
+// those.
+func (f *projectFlags) spec(c *cobra.Command, name string) (*burst.ProjectSpec, error) {
+	ch := c.Flags().Changed
+	spec := &burst.ProjectSpec{Name: name}
+	if ch("budget") {
+		n, err := cost.ParseUSD(f.budget)
+		if err != nil {
+			msg := err.Error()
+			if q := fmt.Sprintf("budget %q", f.budget); strings.HasPrefix(msg, q) {
+				msg = "--budget " + f.budget + strings.TrimPrefix(msg, q)
+			} else {
+				msg = "--budget: " + msg
+			}
+			return nil, usage("%s", msg)
+		}
+		v := n.Dollars()
+		spec.BudgetUSD = &v
+	}
+	if ch("ends") {
+		spec.Ends = &f.ends
+	}
+	if ch("tag") {
+		tags := append([]string{}, f.tags...)
+		spec.Tags = &tags
+	}
+	if ch("description") {
+		spec.Description = &f.description
+	}
+	if ch("warn") {
+		spec.Warn = &f.warn
+	}
+	if ch("on-exhausted") {
+		spec.OnExhausted = &f.onExhausted
+	}
+	return spec, nil
+}
+
+func newProjectCreateCmd() *cobra.Command {
+	var f projectFlags
+	c := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a project, with a budget and an end date if it has them",
+		Example: `  burst project create mars --budget 100 --ends 2027-05-10 --tag nasa --tag decades --description "Life on Mars"
+  burst project create thesis --budget 250 --warn 50%,80%,95% --on-exhausted cancel
+  burst project create scratch                  # no budget, open-ended`,
+		Args: argsAtLeast(1, "project name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(f.out); err != nil {
+				return err
+			}
+			spec, err := f.spec(c, args[0])
+			if err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			p, err := cl.CreateProject(c.Context(), spec)
+			if err != nil {
+				return err
+			}
+			if f.out == "json" {
+				return writeJSON(c.OutOrStdout(), p)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "project %s created: %s\n", p.Name, projectSummary(p))
+			return nil
+		},
+	}
+	f.add(c, false)
+	return c
+}
+
+func newProjectSetCmd() *cobra.Command {
+	var f projectFlags
+	c := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Change a project: only the flags given change",
+		Long: `Change a project's budget, end date, tags, description or guardrail. Only
+the flags given change. Raising the budget of a project that spent it
+lifts the guardrail: its held work runs again.`,
+		Example: `  burst project set mars --budget 150
+  burst project set mars --ends 2028-01-31 --warn 50%,90%
+  burst project set mars --ends ''              # open-ended again
+  burst project set mars --tag nasa --tag rovers # replaces the tags`,
+		Args: argsAtLeast(1, "project name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(f.out); err != nil {
+				return err
+			}
+			spec, err := f.spec(c, args[0])
+			if err != nil {
+				return err
+			}
+			if spec.BudgetUSD == nil && spec.Ends == nil && spec.Tags == nil && spec.Description == nil &&
+				spec.Warn == nil && spec.OnExhausted == nil {
+				return usage("nothing to change: give --budget, --ends, --tag, --description, --warn or --on-exhausted (see `burst project set --help`)")
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			p, err := cl.UpdateProject(c.Context(), spec)
+			if err != nil {
+				return err
+			}
+			if f.out == "json" {
+				return writeJSON(c.OutOrStdout(), p)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "project %s: %s\n", p.Name, projectSummary(p))
+			return nil
+		},
+	}
+	f.add(c, true)
+	return c
+}
+
+func newProjectListCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List projects with their budget, spending and forecast",
+		Example: `  burst project list
+  burst project list -o json | jq '.[] | {name, spent: .budget.spent_usd}'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ps, err := cl.Projects(c.Context())
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				if ps == nil {
+					ps = []burst.Project{}
+				}
+				return writeJSON(c.OutOrStdout(), ps)
+			}
+			tw := table(c.OutOrStdout())
+			fmt.Fprintln(tw, "NAME\tBUDGET\tSPENT\tFORECAST\tENDS\tGUARDRAIL\tTAGS\tDESCRIPTION")
+			for _, p := range ps {
+				r := p.Budget
+				if r == nil {
+					r = &burst.BudgetReport{}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
+					usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
+					dash(truncate(p.Description, 32)))
+			}
+			return tw.Flush()
+		},
+	}
+	outFlag(c, &out)
+	return c
+}
+
+func newProjectShowCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a project: its settings and its budget report",
+		Example: `  burst project show mars
+  burst project show mars -o json | jq .budget.forecast_usd`,
+		Args: argsAtLeast(1, "project name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(out); err != nil {
+				return err
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			p, err := cl.Project(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(c.OutOrStdout(), p)
+			}
+			w := c.OutOrStdout()
+			tw := table(w)
+			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+			row("Project:", p.Name)
+			if p.Description != "" {
+				row("Description:", p.Description)
+			}
+			row("Tags:", dash(strings.Join(p.Tags, ", ")))
+			row("Created:", p.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+			row("Warnings at:", warnText(p.Warn))
+			row("When spent:", onExhaustedText(p.OnExhausted))
+			if p.Budget == nil {
+				return tw.Flush()
+			}
+			budgetRows(tw, p.Budget)
+			tw.Flush()
+			return budgetTables(w, p.Budget)
+		},
+	}
+	outFlag(c, &out)
+	return c
+}
+
+// projectSummary is a project's settings in one line.
+func projectSummary(p *burst.Project) string {
+	var parts []string
+	if p.BudgetUSD > 0 {
+		b := "budget " + usd(p.BudgetUSD)
+		if p.Ends != nil {
+			b += " until " + p.Ends.UTC().Format("2006-01-02")
+		}
+		parts = append(parts, b)
+	} else {
+		parts = append(parts, "no budget")
+		if p.Ends != nil {
+			parts = append(parts, "ends "+p.Ends.UTC().Format("2006-01-02"))
+		}
+	}
+	if p.BudgetUSD > 0 {
+		parts = append(parts, "warnings at "+warnText(p.Warn), "when spent: "+p.OnExhausted)
+	}
+	if len(p.Tags) > 0 {
+		parts = append(parts, "tags "+strings.Join(p.Tags, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func dateOrDash(p burst.Project) string {
+	if p.Ends == nil {
+		return "-"
+	}
+	return p.Ends.UTC().Format("2006-01-02")
+}
+
+// warnText writes thresholds as percentages: 50%, 80%.
+func warnText(w []float64) string {
+	if len(w) == 0 {
+		return "-"
+	}
+	out := make([]string, len(w))
+	for i, x := range w {
+		out[i] = fmt.Sprintf("%.4g%%", x*100)
+	}
+	return strings.Join(out, ", ")
+}
+
+func onExhaustedText(s string) string {
+	switch s {
+	case burst.OnExhaustedStop:
+		return "stop: no new work, held work waits, machines stop (their tasks are requeued)"
+	case burst.OnExhaustedCancel:
+		return "cancel: no new work, machines stop, the project's jobs are cancelled"
+	}
+	return dash(s)
+}
+
+// levelText is where spending stands, in a word or two.
+func levelText(r *burst.BudgetReport) string {
+	switch r.Level {
+	case "warn":
+		return fmt.Sprintf("warn (%.4g%%)", r.Threshold*100)
+	case "none", "":
+		return "no budget"
+	}
+	return r.Level
+}
