@@ -20,6 +20,7 @@ test:
 bench: build
 	$(GO) run ./bench/run -burst $(BIN)
 	$(GO) run ./bench/map -burst $(BIN)
+	$(GO) run ./bench/guard -burst $(BIN)
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch
