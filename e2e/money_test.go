@@ -383,3 +383,48 @@ func TestScheduleOffHoldsTheCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterMachineSurvivesServerKillAndAgentKill: kill -9 of the server
+// loses nothing on a cluster machine (its agent keeps the task, the meter
+// goes on from its last mark); kill -9 of the machine's agent requeues its
+// task, and the autoscaler brings a machine back to run it.
+func TestClusterMachineSurvivesServerKillAndAgentKill(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	marker := newMarker()
+	// First attempt runs 4 s; were it to run again, it would exit 1.
+	script := "if [ -e ran ]; then exit 1; fi; touch ran; sleep 4; echo ok # " + marker
+	id := h.submit("--on", "work", "--", "sh", "-c", script)
+	h.waitRunning(id)
+	before := h.machines("work")
+	old := h.serverPID()
+	h.kill9(old, "server")
+	h.mustRun("jobs") // starts a new server
+	h.waitFor("the job to finish", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	j := h.show(id)
+	if j.State != "succeeded" || j.task0(t).Attempt != 1 {
+		t.Fatalf("the task on the cluster machine should survive the server's death and finish on attempt 1: %+v", j)
+	}
+	after := h.machines("work")
+	if len(before) != 1 || len(after) != 1 || after[0].AgentPID != before[0].AgentPID || after[0].State != burst.MachineRunning {
+		t.Errorf("the same machine and agent should go on serving: before %+v, after %+v", before, after)
+	}
+	if after[0].CostUSD <= before[0].CostUSD {
+		t.Errorf("the meter should go on across the restart: cost %v then %v", before[0].CostUSD, after[0].CostUSD)
+	}
+
+	// Now the agent dies under a task: the task is requeued and runs again
+	// on a machine the autoscaler starts.
+	marker2 := newMarker()
+	id2 := h.submit("--on", "work", "--", "sh", "-c", "if [ -e ran2 ]; then exit 0; fi; touch ran2; sleep 60 # "+marker2)
+	h.waitRunning(id2)
+	h.kill9(after[0].AgentPID, "agent of work-1")
+	h.waitFor("the requeued task to finish", 60*time.Second, func() bool { return terminal(h.show(id2).State) })
+	if j := h.show(id2); j.State != "succeeded" {
+		t.Errorf("a task whose machine's agent died should run again and succeed: %+v", j)
+	}
+	h.waitFor("the orphaned task to be killed", 10*time.Second, func() bool { return len(sleepers(marker2)) == 0 })
+	if !hasEvent(h.events(""), "machine.lost", "") {
+		t.Errorf("the lost machine should be in the audit trail")
+	}
+}
