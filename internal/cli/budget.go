@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newBudgetCmd() *cobra.Command {
@@ -25,30 +27,25 @@ run or are stopped, and the storage its logs and outputs take.`,
   burst budget mars -o json | jq .forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			r, err := cl.Budget(c.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				return writeJSON(c.OutOrStdout(), r)
-			}
-			w := c.OutOrStdout()
-			tw := table(w)
-			fmt.Fprintf(tw, "Project:\t%s\n", r.Project)
-			budgetRows(tw, r)
-			tw.Flush()
-			return budgetTables(w, r)
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
+				return cl.Budget(ctx, args[0])
+			}, func(w io.Writer, r *burst.BudgetReport) error {
+				tw := table(w)
+				fmt.Fprintf(tw, "Project:\t%s\n", r.Project)
+				return budgetReport(w, tw, r)
+			})
 		},
 	}
 	outFlag(c, &out)
 	return c
+}
+
+// budgetReport ends a table of "Key:\tvalue" rows with a budget report's
+// figures, then writes its machines and storage.
+func budgetReport(w io.Writer, tw *tabwriter.Writer, r *burst.BudgetReport) error {
+	budgetRows(tw, r)
+	tw.Flush()
+	return budgetTables(w, r)
 }
 
 // budgetRows writes a budget report's figures as "Key:\tvalue" rows.

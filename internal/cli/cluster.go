@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newClusterCmd() *cobra.Command {
@@ -71,32 +74,25 @@ weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.`,
 				return err
 			}
 			spec.IdleStopS = n
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			k, err := cl.CreateCluster(c.Context(), &spec)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				return writeJSON(c.OutOrStdout(), k)
-			}
-			idle := "idle machines never stop"
-			if k.IdleStopS > 0 {
-				idle = "idle machines stop after " + durText(k.IdleStopS)
-			}
-			spot := ""
-			if k.Spot {
-				spot = " spot"
-			}
-			fmt.Fprintf(c.OutOrStdout(), "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
-				k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
-			if k.Schedule != "" && k.Schedule != "always on" {
-				fmt.Fprintf(c.OutOrStdout(), "schedule: %s\n", k.Schedule)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "run work on it with `burst run --on %s -- COMMAND`\n", k.Name)
-			return nil
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Cluster, error) {
+				return cl.CreateCluster(ctx, &spec)
+			}, func(w io.Writer, k *burst.Cluster) error {
+				idle := "idle machines never stop"
+				if k.IdleStopS > 0 {
+					idle = "idle machines stop after " + durText(k.IdleStopS)
+				}
+				spot := ""
+				if k.Spot {
+					spot = " spot"
+				}
+				fmt.Fprintf(w, "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
+					k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
+				if k.Schedule != "" && k.Schedule != "always on" {
+					fmt.Fprintf(w, "schedule: %s\n", k.Schedule)
+				}
+				fmt.Fprintf(w, "run work on it with `burst run --on %s -- COMMAND`\n", k.Name)
+				return nil
+			})
 		},
 	}
 	fl := c.Flags()
@@ -122,44 +118,33 @@ func newClusterListCmd() *cobra.Command {
   burst cluster list -o json | jq '.[] | {name, live, queued}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			cs, err := cl.Clusters(c.Context())
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				if cs == nil {
-					cs = []burst.Cluster{}
-				}
-				return writeJSON(c.OutOrStdout(), cs)
-			}
-			tw := table(c.OutOrStdout())
-			fmt.Fprintln(tw, "NAME\tPROVIDER\tTYPE\tPROJECT\tMACHINES\tQUEUED\t$/H\tIDLE-STOP\tSCHEDULE")
-			for _, k := range cs {
-				typ := k.Type
-				if k.BuiltIn {
-					typ = "this host"
-				} else if k.Spot {
-					typ += " (spot)"
-				}
-				idle := "-"
-				if k.IdleStopS > 0 {
-					idle = durText(k.IdleStopS)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
-					k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
-			}
-			return tw.Flush()
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Cluster, error) {
+				return cl.Clusters(ctx)
+			}, clusterTable)
 		},
 	}
 	outFlag(c, &out)
 	return c
+}
+
+func clusterTable(w io.Writer, cs []burst.Cluster) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "NAME\tPROVIDER\tTYPE\tPROJECT\tMACHINES\tQUEUED\t$/H\tIDLE-STOP\tSCHEDULE")
+	for _, k := range cs {
+		typ := k.Type
+		if k.BuiltIn {
+			typ = "this host"
+		} else if k.Spot {
+			typ += " (spot)"
+		}
+		idle := "-"
+		if k.IdleStopS > 0 {
+			idle = durText(k.IdleStopS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
+			k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
+	}
+	return tw.Flush()
 }
 
 // scheduleText is a cluster's schedule and whether it is on now.

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newCostCmd() *cobra.Command {
@@ -37,27 +40,21 @@ is what keeping logs and outputs costs.`,
 			default:
 				return usage("--by %s: use job, machine, user, day, project or kind", by)
 			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			r, err := cl.Cost(c.Context(), by, project)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				if r.Lines == nil {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.CostReport, error) {
+				r, err := cl.Cost(ctx, by, project)
+				if err == nil && r.Lines == nil {
 					r.Lines = []burst.CostLine{}
 				}
-				return writeJSON(c.OutOrStdout(), r)
-			}
-			tw := table(c.OutOrStdout())
-			fmt.Fprintf(tw, "%s\tCOST\n", strings.ToUpper(by))
-			for _, l := range r.Lines {
-				fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))
-			}
-			fmt.Fprintf(tw, "TOTAL\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
-			return tw.Flush()
+				return r, err
+			}, func(w io.Writer, r *burst.CostReport) error {
+				tw := table(w)
+				fmt.Fprintf(tw, "%s\tCOST\n", strings.ToUpper(by))
+				for _, l := range r.Lines {
+					fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))
+				}
+				fmt.Fprintf(tw, "TOTAL\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
+				return tw.Flush()
+			})
 		},
 	}
 	outFlag(c, &out)

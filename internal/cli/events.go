@@ -43,40 +43,26 @@ With -o json: a JSON array, or with -f one JSON object per line.`,
 			if limit < 1 {
 				return usage("--limit %d: use 1 or more", limit)
 			}
-			ctx := c.Context()
-			if follow {
-				var stop context.CancelFunc
-				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-				defer stop()
+			q := client.EventsQuery{Project: project, Limit: limit}
+			if !follow {
+				return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Event, error) {
+					return cl.Events(ctx, q)
+				}, eventsTable)
 			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			evs, err := cl.Events(ctx, client.EventsQuery{Project: project, Limit: limit})
+			evs, err := cl.Events(ctx, q)
 			if err != nil {
-				if follow && ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
-			w := c.OutOrStdout()
-			if !follow {
-				if out == "json" {
-					if evs == nil {
-						evs = []burst.Event{}
-					}
-					return writeJSON(w, evs)
-				}
-				tw := table(w)
-				fmt.Fprintln(tw, "TIME\tACTOR\tKIND\tTARGET\tRESULT\tMESSAGE")
-				for _, e := range evs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Kind,
-						dash(e.Target), e.Result, e.Message)
-				}
-				return tw.Flush()
-			}
-			return followEvents(ctx, &conn{c: cl, stderr: c.ErrOrStderr()}, w, project, out == "json", evs)
+			return followEvents(ctx, &conn{c: cl, stderr: c.ErrOrStderr()}, c.OutOrStdout(), project, out == "json", evs)
 		},
 	}
 	outFlag(c, &out)
@@ -84,6 +70,16 @@ With -o json: a JSON array, or with -f one JSON object per line.`,
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until Ctrl-C")
 	c.Flags().IntVar(&limit, "limit", 50, "show at most the newest this many (then follow from there with -f)")
 	return c
+}
+
+func eventsTable(w io.Writer, evs []burst.Event) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "TIME\tACTOR\tKIND\tTARGET\tRESULT\tMESSAGE")
+	for _, e := range evs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Kind,
+			dash(e.Target), e.Result, e.Message)
+	}
+	return tw.Flush()
 }
 
 // followEvents prints first, then every newer event as it comes, until ctx

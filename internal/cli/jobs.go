@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -37,28 +39,9 @@ func newJobsCmd() *cobra.Command {
 				}
 				q.States = append(q.States, st)
 			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			jobs, err := cl.Jobs(c.Context(), q)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				if jobs == nil {
-					jobs = []burst.Job{}
-				}
-				return writeJSON(c.OutOrStdout(), jobs)
-			}
-			tw := table(c.OutOrStdout())
-			fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT")
-			for _, j := range jobs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, truncate(j.Name, 24),
-					truncate(j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
-					ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode))
-			}
-			return tw.Flush()
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
+				return cl.Jobs(ctx, q)
+			}, jobsTable)
 		},
 	}
 	outFlag(c, &out)
@@ -66,6 +49,17 @@ func newJobsCmd() *cobra.Command {
 	c.Flags().StringArrayVar(&states, "state", nil, "only jobs in this state (repeatable)")
 	c.Flags().IntVar(&limit, "limit", 50, "at most this many jobs")
 	return c
+}
+
+func jobsTable(w io.Writer, jobs []burst.Job) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, truncate(j.Name, 24),
+			truncate(j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
+			ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode))
+	}
+	return tw.Flush()
 }
 
 func validState(s burst.State) bool {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -45,43 +46,32 @@ func newMachineListCmd() *cobra.Command {
   burst machine list --cluster work -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			ms, err := cl.MachinesIn(c.Context(), cluster)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				if ms == nil {
-					ms = []burst.Machine{}
-				}
-				return writeJSON(c.OutOrStdout(), ms)
-			}
-			tw := table(c.OutOrStdout())
-			fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME")
-			for _, m := range ms {
-				typ := m.Type
-				if typ == "" && m.PerUse {
-					typ = "this host"
-				}
-				price := rate(m.PriceUSDPerHour)
-				if m.PerUse {
-					price += " per use"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
-					m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m))
-			}
-			return tw.Flush()
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Machine, error) {
+				return cl.MachinesIn(ctx, cluster)
+			}, machineTable)
 		},
 	}
 	outFlag(c, &out)
 	c.Flags().StringVar(&cluster, "cluster", "", "only the machines of this cluster")
 	return c
+}
+
+func machineTable(w io.Writer, ms []burst.Machine) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME")
+	for _, m := range ms {
+		typ := m.Type
+		if typ == "" && m.PerUse {
+			typ = "this host"
+		}
+		price := rate(m.PriceUSDPerHour)
+		if m.PerUse {
+			price += " per use"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
+			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m))
+	}
+	return tw.Flush()
 }
 
 func newMachineStartCmd() *cobra.Command {
@@ -111,24 +101,15 @@ than its project has left.`,
 			case len(args) > 1:
 				return usage("start one machine at a time: `burst machine start MACHINE`")
 			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			var m *burst.Machine
-			if cluster != "" {
-				m, err = cl.StartInCluster(c.Context(), cluster)
-			} else {
-				m, err = cl.StartMachine(c.Context(), args[0])
-			}
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				return writeJSON(c.OutOrStdout(), m)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)
-			return nil
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Machine, error) {
+				if cluster != "" {
+					return cl.StartInCluster(ctx, cluster)
+				}
+				return cl.StartMachine(ctx, args[0])
+			}, func(w io.Writer, m *burst.Machine) error {
+				fmt.Fprintf(w, "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)
+				return nil
+			})
 		},
 	}
 	outFlag(c, &out)

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cost"
 )
 
@@ -31,6 +34,32 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// fetch is what a command that asks the server one thing does: check -o,
+// connect, get the answer, and write it as JSON with -o json (a nil slice as
+// [], not null) or else with render. A command that checks other flags
+// first calls checkOut before them, so that a bad -o is the error it gives.
+func fetch[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
+	render func(io.Writer, T) error) error {
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	cl, err := connect(c.Context(), c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	v, err := get(c.Context(), cl)
+	if err != nil {
+		return err
+	}
+	if out == "json" {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+			return writeJSON(c.OutOrStdout(), reflect.MakeSlice(rv.Type(), 0, 0).Interface())
+		}
+		return writeJSON(c.OutOrStdout(), v)
+	}
+	return render(c.OutOrStdout(), v)
 }
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cost"
 )
 
@@ -44,7 +47,37 @@ type projectFlags struct {
 	out         string
 }
 
-func (f *projectFlags) add(c *cobra.Command, set bool) {
+// projectCmd makes c, the command that creates a project (set false) or
+// changes one (set true), with the flags that say how.
+func projectCmd(c *cobra.Command, set bool) *cobra.Command {
+	var f projectFlags
+	c.Args = argsAtLeast(1, "project name")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if err := checkOut(f.out); err != nil {
+			return err
+		}
+		spec, err := f.spec(c, args[0])
+		if err != nil {
+			return err
+		}
+		done := " created"
+		if set {
+			if spec.BudgetUSD == nil && spec.Ends == nil && spec.Tags == nil && spec.Description == nil &&
+				spec.Warn == nil && spec.OnExhausted == nil {
+				return usage("nothing to change: give --budget, --ends, --tag, --description, --warn or --on-exhausted (see `burst project set --help`)")
+			}
+			done = ""
+		}
+		return fetch(c, f.out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
+			if set {
+				return cl.UpdateProject(ctx, spec)
+			}
+			return cl.CreateProject(ctx, spec)
+		}, func(w io.Writer, p *burst.Project) error {
+			fmt.Fprintf(w, "project %s%s: %s\n", p.Name, done, projectSummary(p))
+			return nil
+		})
+	}
 	fl := c.Flags()
 	fl.StringVar(&f.budget, "budget", "", "budget in US dollars, e.g. 100 or 2500.50 (0: no budget)")
 	if set {
@@ -58,6 +91,7 @@ func (f *projectFlags) add(c *cobra.Command, set bool) {
 	fl.StringVar(&f.warn, "warn", "", "warning thresholds, e.g. 50%,80%,95% (default 50%,80%)")
 	fl.StringVar(&f.onExhausted, "on-exhausted", "", "what happens when the budget is spent: stop (hold work, stop machines; default) or cancel (also cancel the project's jobs)")
 	outFlag(c, &f.out)
+	return c
 }
 
 // spec is a ProjectSpec with the fields of the flags given set, and only
@@ -99,44 +133,17 @@ func (f *projectFlags) spec(c *cobra.Command, name string) (*burst.ProjectSpec, 
 }
 
 func newProjectCreateCmd() *cobra.Command {
-	var f projectFlags
-	c := &cobra.Command{
+	return projectCmd(&cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a project, with a budget and an end date if it has them",
 		Example: `  burst project create mars --budget 100 --ends 2027-05-10 --tag nasa --tag decades --description "Life on Mars"
   burst project create thesis --budget 250 --warn 50%,80%,95% --on-exhausted cancel
   burst project create scratch                  # no budget, open-ended`,
-		Args: argsAtLeast(1, "project name"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(f.out); err != nil {
-				return err
-			}
-			spec, err := f.spec(c, args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			p, err := cl.CreateProject(c.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if f.out == "json" {
-				return writeJSON(c.OutOrStdout(), p)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "project %s created: %s\n", p.Name, projectSummary(p))
-			return nil
-		},
-	}
-	f.add(c, false)
-	return c
+	}, false)
 }
 
 func newProjectSetCmd() *cobra.Command {
-	var f projectFlags
-	c := &cobra.Command{
+	return projectCmd(&cobra.Command{
 		Use:   "set NAME",
 		Short: "Change a project: only the flags given change",
 		Long: `Change a project's budget, end date, tags, description or guardrail. Only
@@ -146,36 +153,7 @@ lifts the guardrail: its held work runs again.`,
   burst project set mars --ends 2028-01-31 --warn 50%,90%
   burst project set mars --ends ''              # open-ended again
   burst project set mars --tag nasa --tag rovers # replaces the tags`,
-		Args: argsAtLeast(1, "project name"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(f.out); err != nil {
-				return err
-			}
-			spec, err := f.spec(c, args[0])
-			if err != nil {
-				return err
-			}
-			if spec.BudgetUSD == nil && spec.Ends == nil && spec.Tags == nil && spec.Description == nil &&
-				spec.Warn == nil && spec.OnExhausted == nil {
-				return usage("nothing to change: give --budget, --ends, --tag, --description, --warn or --on-exhausted (see `burst project set --help`)")
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			p, err := cl.UpdateProject(c.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if f.out == "json" {
-				return writeJSON(c.OutOrStdout(), p)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "project %s: %s\n", p.Name, projectSummary(p))
-			return nil
-		},
-	}
-	f.add(c, true)
-	return c
+	}, true)
 }
 
 func newProjectListCmd() *cobra.Command {
@@ -187,35 +165,9 @@ func newProjectListCmd() *cobra.Command {
   burst project list -o json | jq '.[] | {name, spent: .budget.spent_usd}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			ps, err := cl.Projects(c.Context())
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				if ps == nil {
-					ps = []burst.Project{}
-				}
-				return writeJSON(c.OutOrStdout(), ps)
-			}
-			tw := table(c.OutOrStdout())
-			fmt.Fprintln(tw, "NAME\tBUDGET\tSPENT\tFORECAST\tENDS\tGUARDRAIL\tTAGS\tDESCRIPTION")
-			for _, p := range ps {
-				r := p.Budget
-				if r == nil {
-					r = &burst.BudgetReport{}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
-					usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
-					dash(truncate(p.Description, 32)))
-			}
-			return tw.Flush()
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Project, error) {
+				return cl.Projects(ctx)
+			}, projectTable)
 		},
 	}
 	outFlag(c, &out)
@@ -231,41 +183,43 @@ func newProjectShowCmd() *cobra.Command {
   burst project show mars -o json | jq .budget.forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
-				return err
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			p, err := cl.Project(c.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				return writeJSON(c.OutOrStdout(), p)
-			}
-			w := c.OutOrStdout()
-			tw := table(w)
-			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-			row("Project:", p.Name)
-			if p.Description != "" {
-				row("Description:", p.Description)
-			}
-			row("Tags:", dash(strings.Join(p.Tags, ", ")))
-			row("Created:", p.CreatedAt.Local().Format("2006-01-02 15:04:05"))
-			row("Warnings at:", warnText(p.Warn))
-			row("When spent:", onExhaustedText(p.OnExhausted))
-			if p.Budget == nil {
-				return tw.Flush()
-			}
-			budgetRows(tw, p.Budget)
-			tw.Flush()
-			return budgetTables(w, p.Budget)
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
+				return cl.Project(ctx, args[0])
+			}, func(w io.Writer, p *burst.Project) error {
+				tw := table(w)
+				row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+				row("Project:", p.Name)
+				if p.Description != "" {
+					row("Description:", p.Description)
+				}
+				row("Tags:", dash(strings.Join(p.Tags, ", ")))
+				row("Created:", p.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+				row("Warnings at:", warnText(p.Warn))
+				row("When spent:", onExhaustedText(p.OnExhausted))
+				if p.Budget == nil {
+					return tw.Flush()
+				}
+				return budgetReport(w, tw, p.Budget)
+			})
 		},
 	}
 	outFlag(c, &out)
 	return c
+}
+
+func projectTable(w io.Writer, ps []burst.Project) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "NAME\tBUDGET\tSPENT\tFORECAST\tENDS\tGUARDRAIL\tTAGS\tDESCRIPTION")
+	for _, p := range ps {
+		r := p.Budget
+		if r == nil {
+			r = &burst.BudgetReport{}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
+			usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
+			dash(truncate(p.Description, 32)))
+	}
+	return tw.Flush()
 }
 
 // projectSummary is a project's settings in one line.

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newShowCmd() *cobra.Command {
@@ -29,99 +32,102 @@ func newShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			j, err := cl.Job(c.Context(), id)
-			if err != nil {
-				return err
-			}
-			ts, err := cl.Tasks(c.Context(), id, 0, tasks)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
+				j, err := cl.Job(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				ts, err := cl.Tasks(ctx, id, 0, tasks)
+				if err != nil {
+					return nil, err
+				}
 				if ts == nil {
 					ts = []burst.Task{}
 				}
-				return writeJSON(c.OutOrStdout(), struct {
-					*burst.Job
-					TaskList []burst.Task `json:"task_list"`
-				}{j, ts})
-			}
-			w := c.OutOrStdout()
-			tw := table(w)
-			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-			row("Job:", fmt.Sprintf("%d (%s)", j.ID, j.Name))
-			row("Project:", j.Project)
-			if j.User != "" {
-				row("User:", j.User)
-			}
-			if s := j.Spec; s != nil {
-				row("Cluster:", clusterOrLocal(s.Cluster))
-			}
-			row("State:", string(j.State))
-			if j.Reason != "" {
-				row("Reason:", j.Reason)
-			}
-			row("Exit code:", exitText(j.ExitCode))
-			if s := j.Spec; s != nil {
-				if s.ScriptRef != "" {
-					row("Script:", s.ScriptRef+" "+shellJoin(s.Argv))
-				} else {
-					row("Command:", shellJoin(s.Argv))
-				}
-				row("Workdir:", s.Workdir)
-			}
-			res := fmt.Sprintf("%d CPU, %s memory, %d GPU", j.CPUs, memText(j.MemBytes), j.GPUs)
-			if j.TimeLimitS > 0 {
-				res += ", time limit " + durText(j.TimeLimitS)
-			}
-			row("Resources:", res)
-			row("Submitted:", j.SubmittedAt.Local().Format("2006-01-02 15:04:05"))
-			if j.StartedAt != nil {
-				row("Started:", j.StartedAt.Local().Format("2006-01-02 15:04:05.000"))
-			}
-			if j.EndedAt != nil {
-				row("Ended:", j.EndedAt.Local().Format("2006-01-02 15:04:05.000"))
-			}
-			row("Duration:", jobDuration(*j))
-			row("CPU time:", fmt.Sprintf("%.2fs", j.CPUSeconds))
-			row("Peak memory:", bytesHuman(j.MaxRSSBytes))
-			row("Cost:", usd(j.CostUSD)+" (its tasks' share of the machines they ran on, so far)")
-			tc := j.Tasks
-			row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
-				tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
-			tw.Flush()
-			if len(ts) == 0 {
-				return nil
-			}
-			fmt.Fprintln(w)
-			tw = table(w)
-			fmt.Fprintln(tw, "TASK\tSTATE\tATTEMPT\tMACHINE\tPID\tEXIT\tCPU\tPEAK RSS\tGPUS\tREASON")
-			for _, t := range ts {
-				gpus := "-"
-				if len(t.GPUIDs) > 0 {
-					gpus = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(t.GPUIDs)), ","), "[]")
-				}
-				pid := "-"
-				if t.PID > 0 {
-					pid = fmt.Sprint(t.PID)
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", t.Index, t.State, t.Attempt,
-					dash(t.Machine), pid, exitText(t.ExitCode), t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes),
-					gpus, t.Reason)
-			}
-			if j.Tasks.Total > len(ts) {
-				fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
-			}
-			return tw.Flush()
+				return &jobWithTasks{j, ts}, nil
+			}, showJob)
 		},
 	}
 	outFlag(c, &out)
 	c.Flags().IntVar(&tasks, "tasks", 20, "show at most this many tasks")
 	return c
+}
+
+// jobWithTasks is a job with its first tasks: what burst show -o json writes.
+type jobWithTasks struct {
+	*burst.Job
+	TaskList []burst.Task `json:"task_list"`
+}
+
+// showJob writes a job and its first tasks for people.
+func showJob(w io.Writer, jt *jobWithTasks) error {
+	j, ts := jt.Job, jt.TaskList
+	tw := table(w)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("Job:", fmt.Sprintf("%d (%s)", j.ID, j.Name))
+	row("Project:", j.Project)
+	if j.User != "" {
+		row("User:", j.User)
+	}
+	if s := j.Spec; s != nil {
+		row("Cluster:", clusterOrLocal(s.Cluster))
+	}
+	row("State:", string(j.State))
+	if j.Reason != "" {
+		row("Reason:", j.Reason)
+	}
+	row("Exit code:", exitText(j.ExitCode))
+	if s := j.Spec; s != nil {
+		if s.ScriptRef != "" {
+			row("Script:", s.ScriptRef+" "+shellJoin(s.Argv))
+		} else {
+			row("Command:", shellJoin(s.Argv))
+		}
+		row("Workdir:", s.Workdir)
+	}
+	res := fmt.Sprintf("%d CPU, %s memory, %d GPU", j.CPUs, memText(j.MemBytes), j.GPUs)
+	if j.TimeLimitS > 0 {
+		res += ", time limit " + durText(j.TimeLimitS)
+	}
+	row("Resources:", res)
+	row("Submitted:", j.SubmittedAt.Local().Format("2006-01-02 15:04:05"))
+	if j.StartedAt != nil {
+		row("Started:", j.StartedAt.Local().Format("2006-01-02 15:04:05.000"))
+	}
+	if j.EndedAt != nil {
+		row("Ended:", j.EndedAt.Local().Format("2006-01-02 15:04:05.000"))
+	}
+	row("Duration:", jobDuration(*j))
+	row("CPU time:", fmt.Sprintf("%.2fs", j.CPUSeconds))
+	row("Peak memory:", bytesHuman(j.MaxRSSBytes))
+	row("Cost:", usd(j.CostUSD)+" (its tasks' share of the machines they ran on, so far)")
+	tc := j.Tasks
+	row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
+		tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
+	tw.Flush()
+	if len(ts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = table(w)
+	fmt.Fprintln(tw, "TASK\tSTATE\tATTEMPT\tMACHINE\tPID\tEXIT\tCPU\tPEAK RSS\tGPUS\tREASON")
+	for _, t := range ts {
+		gpus := "-"
+		if len(t.GPUIDs) > 0 {
+			gpus = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(t.GPUIDs)), ","), "[]")
+		}
+		pid := "-"
+		if t.PID > 0 {
+			pid = fmt.Sprint(t.PID)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", t.Index, t.State, t.Attempt,
+			dash(t.Machine), pid, exitText(t.ExitCode), t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes),
+			gpus, t.Reason)
+	}
+	if j.Tasks.Total > len(ts) {
+		fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
+	}
+	return tw.Flush()
 }
 
 func clusterOrLocal(s string) string {
