@@ -382,6 +382,16 @@ func TestScheduleOffHoldsTheCluster(t *testing.T) {
 			t.Errorf("cluster list should show ice off with 1 task queued: %+v", c)
 		}
 	}
+	h.mustRun("cancel", idArg(id))
+	found := false
+	for _, e := range h.events("") {
+		if e.Kind == "job.cancel" && e.Target == "job "+idArg(id) && e.Actor != "" && e.Result == "ok" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the cancel should be in the audit trail with its actor: %+v", h.events(""))
+	}
 }
 
 // TestClusterMachineSurvivesServerKillAndAgentKill: kill -9 of the server

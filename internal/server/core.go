@@ -337,7 +337,10 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 	}
 	var b batch
 	if !j.row.CancelRequested {
-		s.stopJob(j, "cancelled by user", false, time.Now().UTC(), &b)
+		actor := actorFrom(ctx)
+		s.stopJob(j, "cancelled by "+actor, false, time.Now().UTC(), &b)
+		b.event(s.newEvent(actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
 	}
 	state := j.row.State
 	if err := s.apply(&b); err != nil {
@@ -732,11 +735,18 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 		c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
 		j.row.State, j.row.ExitCode, j.row.Reason, j.row.EndedAt = burst.Queued, nil, "", nil
 		j.row.CancelRequested, j.row.Stopped = false, false
-		return store.SaveJob(tx, &j.row)
+		if err := store.SaveJob(tx, &j.row); err != nil {
+			return err
+		}
+		ev := s.newEvent(actorFrom(ctx), "job.resume", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)+j.row.Tasks.Total-j.row.Dispatched))
+		return store.AppendEvent(tx, &ev)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resume job %d: %w", id, err)
 	}
+	close(s.events) // the resume event is recorded
+	s.events = make(chan struct{})
 	for _, t := range reopened {
 		j.requeueTask(*t)
 	}
