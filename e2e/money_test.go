@@ -438,3 +438,22 @@ func TestClusterMachineSurvivesServerKillAndAgentKill(t *testing.T) {
 		t.Errorf("the lost machine should be in the audit trail")
 	}
 }
+
+// TestManualStopIsNotUndone: --min keeps a machine up, but a machine a
+// person stopped stays stopped; starting it again by hand brings it back.
+func TestManualStopIsNotUndone(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "warm", "--type", "t2.micro", "--min", "1", "--max", "1")
+	h.waitFor("--min to start a machine", 30*time.Second, func() bool {
+		return countState(h.machines("warm"), burst.MachineRunning) == 1
+	})
+	h.mustRun("machine", "stop", "warm-1")
+	time.Sleep(3 * time.Second) // several autoscaler rounds
+	if ms := h.machines("warm"); len(ms) != 1 || ms[0].State != burst.MachineStopped {
+		t.Fatalf("a machine stopped by a person should stay stopped: %+v", ms)
+	}
+	h.mustRun("machine", "start", "warm-1")
+	h.waitFor("warm-1 to run again", 30*time.Second, func() bool {
+		return countState(h.machines("warm"), burst.MachineRunning) == 1
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -40,6 +41,12 @@ func (s *Server) commit(b *batch) store.Pending {
 		jobs = append(jobs, j.row)
 	}
 	machines, projects, events := b.machines, b.projects, b.events
+	var flush func(*store.Tx) error
+	if len(machines) > 0 {
+		// A machine changed state: what the meter charged it so far is
+		// written with it (a stop's last charges are not left to a tick).
+		flush = s.takeFlush()
+	}
 	return s.st.Enqueue(func(tx *store.Tx) error {
 		for i := range projects {
 			if err := store.SaveProject(tx, &projects[i]); err != nil {
@@ -65,6 +72,9 @@ func (s *Server) commit(b *batch) store.Pending {
 			if err := store.SaveJob(tx, &jobs[i]); err != nil {
 				return err
 			}
+		}
+		if flush != nil {
+			return flush(tx) // after the machines: its marks are the latest
 		}
 		return nil
 	})
@@ -387,6 +397,7 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
 			t.row.StartedAt = ev.StartedAt
 			if !t.started {
+				s.accrue(m, now) // what ran before it is not its to pay
 				t.started = true
 				j.row.Tasks.Running++
 			}
@@ -439,7 +450,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		s.accrue(m, now)
 		m.row.StartedAt = &now
 		m.row.StoppedAt = nil
-		m.meterAt = now
+		m.meterAt, m.flushedAt = now, now
 		m.idleSince = now
 	}
 	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
@@ -478,6 +489,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 			delete(reported, k)
 			t.delivered = true
 			if !t.started && rt.PID > 0 {
+				s.accrue(m, now)
 				t.started = true
 				t.job.row.Tasks.Running++
 				b.job(t.job)
@@ -643,6 +655,11 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
 		d := m.cluster.startFailed(now)
 		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.home.Agents(), m.row.ID, d)
+	}
+	if prov := s.machineProvider(m); prov != nil && !m.local && m.handle != (provider.Handle{}) {
+		// Whatever is left of it (a hung agent, an allocation, a VM) must
+		// not go on holding resources or costing money unmetered.
+		go prov.Stop(context.Background(), m.handle)
 	}
 	m.registered = false
 	m.row.State = burst.MachineLost

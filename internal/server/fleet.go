@@ -275,8 +275,8 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 }
 
 func (s *Server) noCluster(name string) error {
-	names := make([]string, 0, len(s.clusters))
 	s.mu.Lock()
+	names := make([]string, 0, len(s.clusters))
 	for n := range s.clusters {
 		names = append(names, n)
 	}
@@ -448,6 +448,18 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		s.apply(&b)
 		return nil, &errBadRequest{err.Error()}
 	}
+	if s.clusters[c.def.Name] != c {
+		s.mu.Unlock()
+		return nil, s.noCluster(c.def.Name)
+	}
+	if m := s.machines[id]; id != "" && m != nil && (live(m.row.State) || m.row.State == burst.MachineTerminated) {
+		out := m.row.Machine // started meanwhile (or terminated): nothing to do
+		s.mu.Unlock()
+		if out.State == burst.MachineTerminated {
+			return nil, badRequest("machine %s is terminated and cannot start again", id)
+		}
+		return &out, nil
+	}
 	n := 0
 	for _, m := range s.machines {
 		if m.cluster == c && live(m.row.State) {
@@ -483,7 +495,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.row.PriceUSDPerHour, m.row.PriceBasis, m.row.PerUse = price, basis, false
 	m.row.StoppedAt, m.row.StartedAt = nil, nil
 	m.gpuShare = s.catalog.GPUShare(r.CPUs, r.GPUs)
-	m.startedBy, m.drain, m.meterAt = now, false, time.Time{}
+	m.startedBy, m.drain, m.meterAt, m.manual, m.stopWhy = now, false, time.Time{}, actor != "autoscaler", ""
 	var b batch
 	handleErr := error(nil)
 	// The provider sees the machines that exist, not this one yet.
@@ -543,6 +555,7 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		m.drain = true
 		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
 	case live(m.row.State):
+		m.manual = true // the autoscaler does not undo a person's stop
 		done := map[bool]string{false: "stopped", true: "terminated"}[terminate]
 		s.stopMachine(m, done+" by "+actor, actor, terminate, &b)
 	case terminate && m.row.State != burst.MachineTerminated:
@@ -561,7 +574,16 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b *batch) {
 	now := time.Now().UTC()
 	s.accrue(m, now)
-	s.requeueMachineTasks(m, why, now, b)
+	// Tasks it never started go back in line now; those it runs are
+	// requeued once the machine is gone (machineGone), so that no second
+	// attempt starts while the first is still being stopped.
+	for _, t := range m.sortedTasks() {
+		t.preempt = why
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: why}, now, b)
+		}
+	}
+	m.stopWhy = why
 	m.registered = false
 	m.drain = false
 	m.row.State = burst.MachineStopping
@@ -595,6 +617,11 @@ func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b 
 // s.mu held.
 func (s *Server) machineGone(m *machineRT, terminate bool, now time.Time, b *batch) {
 	s.accrue(m, now)
+	why := m.stopWhy
+	if why == "" {
+		why = m.row.ID + " stopped"
+	}
+	s.requeueMachineTasks(m, why, now, b)
 	if m.row.State == burst.MachineStopping || m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning {
 		m.row.State = burst.MachineStopped
 	}
@@ -686,7 +713,7 @@ func (s *Server) scaleOnce(now time.Time) {
 			continue
 		}
 		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.row.State,
-			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince})
+			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
 	}
 	for _, id := range s.order {
 		j := s.jobs[id]

@@ -91,19 +91,31 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 	}
 }
 
-// countStorage adds what a task wrote to its project's storage. Logs live
-// on this host under BURST_HOME (or where the job asked): their size is
-// read when the task ends. Called with s.mu held.
-func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
-	if t.row.Stdout == "" || !t.started {
+// countStorage adds what a task's logs take to its project's storage, once
+// it ended for good (a retry's log replaces the one before). Logs live on
+// this host under BURST_HOME, or where the job asked: a file its tasks share
+// is counted once. Called with s.mu held.
+func (s *Server) countStorage(t *taskRT) {
+	if t.row.Stdout == "" || t.row.StartedAt == nil {
 		return
 	}
+	j := t.job
+	shared := j.row.Spec.Stdout != "" || j.row.Spec.Stderr != ""
 	var n int64
-	if fi, err := os.Stat(t.row.Stdout); err == nil {
-		n += fi.Size()
-	}
-	if t.row.Stderr != t.row.Stdout {
-		if fi, err := os.Stat(t.row.Stderr); err == nil {
+	for i, path := range []string{t.row.Stdout, t.row.Stderr} {
+		if i == 1 && path == t.row.Stdout {
+			break
+		}
+		if shared {
+			if j.counted[path] {
+				continue
+			}
+			if j.counted == nil {
+				j.counted = map[string]bool{}
+			}
+			j.counted[path] = true
+		}
+		if fi, err := os.Stat(path); err == nil {
 			n += fi.Size()
 		}
 	}
@@ -111,8 +123,8 @@ func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
 		return
 	}
 	tier := s.catalog.LogsTier
-	s.newBytes[[2]string{t.job.row.Project, tier}] += n
-	if p := s.projects[t.job.row.Project]; p != nil {
+	s.newBytes[[2]string{j.row.Project, tier}] += n
+	if p := s.projects[j.row.Project]; p != nil {
 		p.bytes[tier] += n
 	}
 }
@@ -143,49 +155,56 @@ func (s *Server) meterOnce(now time.Time, dt time.Duration) {
 	s.accrueStorage(now, dt)
 	var b batch
 	s.guard(now, &b)
-	// The charges and the machines' meter marks go to the store together:
-	// after a crash the meter resumes from the marks, charging nothing twice
-	// and losing nothing.
-	costs, bytes := s.unflushed, s.newBytes
-	s.unflushed, s.newBytes = map[store.CostKey]int64{}, map[[2]string]int64{}
-	var marks []store.MachineRow
-	if len(costs) > 0 {
-		for _, m := range s.machines {
-			if metering(m) {
-				m.flushedAt = m.meterAt
-				row := m.row
-				at := m.meterAt
-				row.MeteredUntil = &at
-				marks = append(marks, row)
-			}
-		}
-	}
 	var p store.Pending
-	if len(costs) > 0 || len(bytes) > 0 {
-		p = s.st.Enqueue(func(tx *store.Tx) error {
-			for k, n := range costs {
-				if err := store.AddCost(tx, k, n); err != nil {
-					return err
-				}
-			}
-			for k, n := range bytes {
-				if err := store.AddStorage(tx, k[0], k[1], n); err != nil {
-					return err
-				}
-			}
-			for i := range marks {
-				if err := store.SaveMachine(tx, &marks[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	if f := s.takeFlush(); f != nil {
+		p = s.st.Enqueue(f)
 	}
 	s.apply(&b)
 	if p != nil {
 		if err := p.Wait(); err != nil {
 			s.storeFailed(err)
 		}
+	}
+}
+
+// takeFlush takes the charges not yet in the ledger and returns what writes
+// them, with every metering machine's meter mark: charges and marks go to
+// the store together, so that after a crash the meter resumes from the
+// marks, charging nothing twice and losing nothing. nil when there is
+// nothing to write. Called with s.mu held.
+func (s *Server) takeFlush() func(*store.Tx) error {
+	costs, bytes := s.unflushed, s.newBytes
+	if len(costs) == 0 && len(bytes) == 0 {
+		return nil
+	}
+	s.unflushed, s.newBytes = map[store.CostKey]int64{}, map[[2]string]int64{}
+	var marks []store.MachineRow
+	for _, m := range s.machines {
+		if metering(m) {
+			m.flushedAt = m.meterAt
+			row := m.row
+			at := m.meterAt
+			row.MeteredUntil = &at
+			marks = append(marks, row)
+		}
+	}
+	return func(tx *store.Tx) error {
+		for k, n := range costs {
+			if err := store.AddCost(tx, k, n); err != nil {
+				return err
+			}
+		}
+		for k, n := range bytes {
+			if err := store.AddStorage(tx, k[0], k[1], n); err != nil {
+				return err
+			}
+		}
+		for i := range marks {
+			if err := store.SaveMachine(tx, &marks[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 

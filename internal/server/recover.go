@@ -35,6 +35,7 @@ func (s *Server) recover(ctx context.Context) error {
 		}
 		m.gpuShare = s.catalog.GPUShare(row.CPUs, len(row.GPUs))
 		m.idleSince = time.Now()
+		m.startedBy = time.Now() // a pending machine gets its full time to register
 		if row.MeteredUntil != nil {
 			m.meterAt = *row.MeteredUntil // the meter goes on from its last mark
 			m.flushedAt = m.meterAt
@@ -85,6 +86,9 @@ func (s *Server) recover(ctx context.Context) error {
 		}
 		t.machine = m
 		m.tasks[taskKey{row.JobID, row.Index}] = t
+		if p := s.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
+			t.preempt = "budget of project " + p.row.Name + " spent" // it was being stopped: requeue it when it ends
+		}
 	}
 	// Running counts are recomputed from what memory holds.
 	for _, j := range s.jobs {
@@ -130,6 +134,9 @@ func (s *Server) recover(ctx context.Context) error {
 			m.waitUntil = now.Add(3 * adoptGrace) // remote agents retry on their own
 			continue
 		}
+		// When it died is unknown: the meter stops at its last mark rather
+		// than charge the time the server was down.
+		m.meterAt = time.Time{}
 		s.machineLost(m, "agent on "+m.row.ID+" is gone", &b)
 	}
 	s.mu.Lock()

@@ -75,6 +75,7 @@ type jobRT struct {
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
 	cost    cost.NUSD          // charged while this server ran it (the ledger has the rest)
+	counted map[string]bool    // log files shared by its tasks (#SBATCH -o) already counted as storage
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -130,6 +131,8 @@ type machineRT struct {
 	idleSince time.Time       // when it last had no task
 	drain     bool            // takes no new task; stops once idle
 	startedBy time.Time       // when it was asked to start (pending since)
+	stopWhy   string          // why it is stopping: its tasks are requeued with this once it is gone
+	manual    bool            // a person started or stopped it last
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
@@ -311,7 +314,6 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	if len(m.tasks) == 0 {
 		m.idleSince = now
 	}
-	s.countStorage(t, ev)
 	if t.started {
 		j.row.Tasks.Running--
 	}
@@ -386,6 +388,9 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	t.row = row
 	b.task(row)
 	b.job(j)
+	if row.State != burst.Queued {
+		s.countStorage(t) // its logs as they stay: the final attempt's
+	}
 	c := j.row.Tasks
 	if lim := j.row.Spec.Map.FailureLimit(c.Total); lim >= 0 && !j.row.CancelRequested && c.Failed+c.Timeout > lim {
 		s.stopJob(j, fmt.Sprintf("stopped: %d tasks failed, more than --max-failures allows (%d)", c.Failed+c.Timeout, lim), true, now, b)
