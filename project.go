@@ -74,18 +74,26 @@ type StorageLine struct {
 // Cluster is a provider, a machine type, bounds on how many machines run,
 // an idle timeout, a spot flag and a schedule.
 type Cluster struct {
-	Name      string    `json:"name"`
-	Provider  string    `json:"provider"`
-	Type      string    `json:"type"`
-	Project   string    `json:"project"`
-	Min       int       `json:"min"`
-	Max       int       `json:"max"`
-	IdleStopS int64     `json:"idle_stop_s"` // 0: machines never stop for idleness
-	Spot      bool      `json:"spot"`
-	Off       []string  `json:"off,omitempty"` // weekly switch points, e.g. "Fri 18:00"
-	On        []string  `json:"on,omitempty"`
-	BuiltIn   bool      `json:"built_in,omitempty"` // the embedded default: this host
-	CreatedAt time.Time `json:"created_at"`
+	Name      string   `json:"name"`
+	Provider  string   `json:"provider"`
+	Type      string   `json:"type"`
+	Project   string   `json:"project"`
+	Min       int      `json:"min"`
+	Max       int      `json:"max"`
+	IdleStopS int64    `json:"idle_stop_s"` // 0: machines never stop for idleness
+	Spot      bool     `json:"spot"`
+	Off       []string `json:"off,omitempty"` // weekly switch points, e.g. "Fri 18:00"
+	On        []string `json:"on,omitempty"`
+	BuiltIn   bool     `json:"built_in,omitempty"` // the embedded default: this host
+	// Where the provider puts machines and for how long (Slurm: partition
+	// and the pilot allocation's time limit).
+	Partition  string `json:"partition,omitempty"`
+	TimeLimitS int64  `json:"time_limit_s,omitempty"`
+	// Machine size when no Type is given (Slurm pilots).
+	MachineCPUs     int       `json:"machine_cpus,omitempty"`
+	MachineMemBytes int64     `json:"machine_mem_bytes,omitempty"`
+	MachineGPUs     int       `json:"machine_gpus,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 	// Live figures, filled in by list and show.
 	CPUs            int     `json:"cpus"`
 	MemBytes        int64   `json:"mem_bytes"`
@@ -110,6 +118,13 @@ type ClusterSpec struct {
 	Spot      bool     `json:"spot"`
 	Off       []string `json:"off,omitempty"`
 	On        []string `json:"on,omitempty"`
+	// For providers that place machines themselves (Slurm): the partition,
+	// the allocation's time limit, and a machine's size when no Type gives it.
+	Partition       string `json:"partition,omitempty"`
+	TimeLimitS      int64  `json:"time_limit_s,omitempty"`
+	MachineCPUs     int    `json:"machine_cpus,omitempty"`
+	MachineMemBytes int64  `json:"machine_mem_bytes,omitempty"`
+	MachineGPUs     int    `json:"machine_gpus,omitempty"`
 }
 
 // Event is one entry of the audit trail: who did what, when, and how it

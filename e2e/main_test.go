@@ -42,6 +42,10 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/burst in %s: %v\n%s", root, err, out)
 		return 1
 	}
+	defer startSlurm(root)()
+	if slurmConf == "" {
+		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
+	}
 	return m.Run()
 }
 

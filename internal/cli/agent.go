@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ func newAgentCmd() *cobra.Command {
 	var (
 		serverAddr, tokenFile, machine, cluster string
 		cpus                                    int
+		timeLimit                               time.Duration
 		mem                                     string
 	)
 	c := &cobra.Command{
@@ -81,6 +83,14 @@ another machine or allocation.`,
 				}
 				res.GPUs = nil
 			}
+			if timeLimit > 0 {
+				// A pilot in an allocation: end the tasks (the server requeues
+				// them) and exit a little before the allocation ends.
+				margin := min(time.Minute, max(5*time.Second, timeLimit/20))
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeLimit-margin)
+				defer cancel()
+			}
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
 				WorkDir: filepath.Join(h.Agents(), machine),
@@ -94,6 +104,7 @@ another machine or allocation.`,
 	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")
 	c.Flags().IntVar(&cpus, "cpus", 0, "announce this many cores instead of the host's (a slice of the host)")
 	c.Flags().StringVar(&mem, "mem", "", "announce this much memory instead of the host's, e.g. 4G")
+	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
 	c.MarkFlagRequired("server")
 	return c
 }

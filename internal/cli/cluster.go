@@ -36,9 +36,11 @@ this host: one machine, always on, priced per use.`,
 
 func newClusterCreateCmd() *cobra.Command {
 	var (
-		spec     burst.ClusterSpec
-		idleStop string
-		out      string
+		spec      burst.ClusterSpec
+		idleStop  string
+		timeLimit string
+		mem       string
+		out       string
 	)
 	c := &cobra.Command{
 		Use:   "create NAME --type TYPE",
@@ -48,18 +50,40 @@ machines that always run). Its machines are charged to --project for every
 hour they run: what tasks use goes to their jobs, the rest is idle.
 
 --off and --on take weekly switch points: a day (Mon..Sun, or daily,
-weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.`,
+weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.
+
+With --provider slurm each machine is a pilot: a Slurm job (in --partition,
+for at most --time-limit) that runs a burst agent, which pulls tasks from
+this server. Its size is --type's, or --cpus/--mem/--gpus; without a type it
+is priced at the local rates of the price file, else the shadow price of the
+cheapest catalog type that holds it. Pilots reach this server over TCP
+(127.0.0.1 unless the server listens elsewhere).`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
-  burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'`,
+  burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
+  burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m`,
 		Args: argsAtLeast(1, "cluster name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(out); err != nil {
 				return err
 			}
 			spec.Name = args[0]
-			if spec.Type == "" {
+			if spec.Type == "" && spec.Provider == "local" {
 				return usage("a cluster needs a machine type: give --type (`burst types` lists them)")
+			}
+			if timeLimit != "" {
+				n, err := parseSeconds("--time-limit", timeLimit)
+				if err != nil {
+					return err
+				}
+				spec.TimeLimitS = n
+			}
+			if mem != "" {
+				b, err := burst.ParseMem(mem)
+				if err != nil {
+					return usage("--mem: %v", err)
+				}
+				spec.MachineMemBytes = b
 			}
 			if spec.Min < 0 {
 				return usage("--min %d: use 0 or more", spec.Min)
@@ -98,6 +122,11 @@ weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.`,
 	fl := c.Flags()
 	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from (local: agents on this host)")
 	fl.StringVar(&spec.Type, "type", "", "machine type from the price catalog, e.g. c5.xlarge (see `burst types`)")
+	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
+	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")
+	fl.IntVar(&spec.MachineCPUs, "cpus", 0, "slurm without --type: CPUs of each pilot (default 1)")
+	fl.StringVar(&mem, "mem", "", "slurm without --type: memory of each pilot, e.g. 2G")
+	fl.IntVar(&spec.MachineGPUs, "gpus", 0, "slurm without --type: GPUs of each pilot")
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")

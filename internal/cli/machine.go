@@ -58,7 +58,7 @@ func newMachineListCmd() *cobra.Command {
 
 func machineTable(w io.Writer, ms []burst.Machine) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME")
+	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME\tHANDLE")
 	for _, m := range ms {
 		typ := m.Type
 		if typ == "" && m.PerUse {
@@ -68,8 +68,8 @@ func machineTable(w io.Writer, ms []burst.Machine) error {
 		if m.PerUse {
 			price += " per use"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
-			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
+			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), dash(m.Handle))
 	}
 	return tw.Flush()
 }

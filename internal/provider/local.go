@@ -27,8 +27,9 @@ type Local struct {
 // Name implements Provider.
 func (l *Local) Name() string { return "local" }
 
-// Check implements Provider: one machine of res must fit the host.
-func (l *Local) Check(res burst.Resources, max int) error {
+// Check implements Provider: one machine must fit the host.
+func (l *Local) Check(s Spec) error {
+	res := s.Res
 	switch {
 	case res.CPUs > l.Host.CPUs:
 		return fmt.Errorf("a machine of %d vCPUs does not fit this host (%d cores): choose a type with at most %d vCPUs (burst types), or another provider",

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -22,6 +23,10 @@ type Spec struct {
 	Type    string          // catalog type name
 	Res     burst.Resources // what the machine offers (the type's)
 	Spot    bool
+	// Where the provider should put it and for how long it may live (a
+	// Slurm partition and allocation time limit); zero: its defaults.
+	Partition string
+	TimeLimit time.Duration
 }
 
 // Connect is how a started agent reaches its server.
@@ -55,9 +60,9 @@ func (h Handle) String() string {
 type Provider interface {
 	// Name is the provider's name as users give it with --provider.
 	Name() string
-	// Check says whether a cluster of machines of res could ever run here;
-	// its error is for people and names the fix.
-	Check(res burst.Resources, max int) error
+	// Check says whether machines like s could ever run here (s.ID is
+	// empty); its error is for people and names the fix.
+	Check(s Spec) error
 	// Start asks for a machine. It returns once the request is made; the
 	// machine's agent registers with the server when it is up.
 	Start(ctx context.Context, s Spec, c Connect) (Handle, error)
@@ -67,6 +72,12 @@ type Provider interface {
 	// Alive reports whether the machine still exists (it may not have
 	// registered yet).
 	Alive(h Handle) bool
+}
+
+// Patient is implemented by providers whose machines may wait long before
+// they come up (a Slurm queue): how long a started machine may stay pending.
+type Patient interface {
+	PendingLimit() time.Duration
 }
 
 // Registry holds the providers by name.

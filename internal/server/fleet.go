@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,7 +45,9 @@ func (c *clusterRT) res() burst.Resources { return c.typ.Resources() }
 
 // price is what one machine of the cluster costs per hour, and why.
 func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
-	if c.def.Provider == "local" && s.catalog.Local.Configured {
+	if c.def.Type == "" || (c.def.Provider == "local" && s.catalog.Local.Configured) {
+		// Machines of no catalog type (Slurm allocations on an on-prem
+		// cluster): the configured local rates, else a shadow price.
 		return s.catalog.LocalPrice(c.res(), c.def.Spot)
 	}
 	kind := "on-demand"
@@ -85,7 +88,10 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 	}
 	host := agent.Detect(ctx)
 	s.hostRes = burst.Resources{CPUs: host.CPUs, MemBytes: host.MemBytes, GPUs: len(host.GPUs)}
-	s.providers = provider.Registry{"local": &provider.Local{Host: s.hostRes, Used: s.localSlices}}
+	s.providers = provider.Registry{
+		"local": &provider.Local{Host: s.hostRes, Used: s.localSlices},
+		"slurm": &provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
+	}
 	ps, err := s.st.ListProjects(ctx)
 	if err != nil {
 		return fmt.Errorf("load projects: %w", err)
@@ -155,18 +161,32 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	if err != nil {
 		return nil, err
 	}
-	if def.Type == "" {
-		return nil, errors.New("a cluster needs a machine type: give --type (burst types lists them)")
-	}
-	typ, err := s.catalog.Type(def.Type)
-	if err != nil {
-		return nil, err
+	var typ cost.Type
+	switch {
+	case def.Type != "":
+		if typ, err = s.catalog.Type(def.Type); err != nil {
+			return nil, err
+		}
+	case def.Provider == "local":
+		return nil, errors.New("a cluster of the local provider needs a machine type: give --type (burst types lists them)")
+	default:
+		// The provider places machines of the size asked for (a Slurm
+		// allocation of --cpus and --mem).
+		typ = cost.Type{VCPUs: max(def.MachineCPUs, 1), MemBytes: def.MachineMemBytes, GPUs: def.MachineGPUs}
+		typ.Name = fmt.Sprintf("%d CPUs", typ.VCPUs)
+		if typ.MemBytes > 0 {
+			typ.Name += fmt.Sprintf(", %.4g GiB", float64(typ.MemBytes)/(1<<30))
+		}
+		if typ.GPUs > 0 {
+			typ.Name += fmt.Sprintf(", %d GPUs", typ.GPUs)
+		}
 	}
 	sch, err := scale.ParseSchedule(def.Off, def.On)
 	if err != nil {
 		return nil, err
 	}
-	if err := prov.Check(typ.Resources(), def.Max); err != nil {
+	if err := prov.Check(provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
+		Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second}); err != nil {
 		return nil, fmt.Errorf("type %s on provider %s: %w", typ.Name, def.Provider, err)
 	}
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
@@ -215,7 +235,14 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
 		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
-		CreatedAt: time.Now().UTC()}
+		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
+		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, CreatedAt: time.Now().UTC()}
+	if spec.TimeLimitS < 0 || spec.MachineCPUs < 0 || spec.MachineMemBytes < 0 || spec.MachineGPUs < 0 {
+		return nil, badRequest("--time-limit, --cpus, --mem and --gpus cannot be negative")
+	}
+	if spec.Provider == "local" && (spec.Partition != "" || spec.TimeLimitS > 0) {
+		return nil, badRequest("--partition and --time-limit are for the slurm provider: the local provider's machines are slices of this host")
+	}
 	c, err := s.resolveCluster(def)
 	if err != nil {
 		return nil, &errBadRequest{err.Error()}
@@ -293,6 +320,9 @@ func (e *errNotFoundMsg) Error() string { return e.msg }
 // clusterView is a cluster with its live figures. Called with s.mu held.
 func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 	out := c.def
+	if out.Type == "" && !c.def.BuiltIn {
+		out.Type = c.typ.Name // the size asked for
+	}
 	r := c.res()
 	out.CPUs, out.MemBytes, out.GPUs = r.CPUs, r.MemBytes, r.GPUs
 	if c.def.BuiltIn {
@@ -377,6 +407,16 @@ func (s *Server) connect() provider.Connect {
 	exe, _ := os.Executable()
 	return provider.Connect{Server: "unix://" + s.home.Socket(), TokenFile: s.home.Token(), Exe: exe,
 		Home: string(s.home), LogDir: s.home.Agents()}
+}
+
+// connectFor is how agents of cluster c reach this server: the unix socket
+// on this host, TCP for providers whose machines may be elsewhere.
+func (s *Server) connectFor(c *clusterRT) provider.Connect {
+	conn := s.connect()
+	if c.def.Provider != "local" {
+		conn.Server = s.addr
+	}
+	return conn
 }
 
 // nextMachineID names a new machine of cluster c: c-1, c-2, ...
@@ -500,7 +540,8 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	handleErr := error(nil)
 	// The provider sees the machines that exist, not this one yet.
 	m.row.State = burst.MachineStopped
-	h, err := c.prov.Start(context.Background(), provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot}, s.connect())
+	h, err := c.prov.Start(context.Background(), provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
+		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}, s.connectFor(c))
 	if err != nil {
 		handleErr = err
 		stopped := now

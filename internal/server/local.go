@@ -87,8 +87,12 @@ func (s *Server) checkMachines() {
 			continue // the stop in progress (or done) settles it
 		case prov != nil && m.handle != (provider.Handle{}):
 			alive = prov.Alive(m.handle)
-			if m.row.State == burst.MachinePending && !m.registered && alive && now.Sub(m.startedBy) > pendingLimit {
-				s.stopMachine(m, "its agent did not register within "+pendingLimit.String(), "server", false, &b)
+			limit := pendingLimit
+			if p, ok := prov.(provider.Patient); ok {
+				limit = p.PendingLimit()
+			}
+			if m.row.State == burst.MachinePending && !m.registered && alive && now.Sub(m.startedBy) > limit {
+				s.stopMachine(m, "its agent did not register within "+limit.String(), "server", false, &b)
 				continue
 			}
 		case m.registered:

@@ -159,6 +159,8 @@ var migrations = []string{
 		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 	CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
+	// 4: provider options of a cluster (partition, time limit, machine size).
+	`ALTER TABLE clusters ADD COLUMN options TEXT NOT NULL DEFAULT '{}';`,
 }
 
 func migrate(db *sql.DB) error {

@@ -102,17 +102,27 @@ func (s *Store) ListProjects(ctx context.Context) ([]*ProjectRow, error) {
 func SaveCluster(tx *Tx, c *burst.Cluster) error {
 	off, _ := json.Marshal(c.Off)
 	on, _ := json.Marshal(c.On)
+	opts, _ := json.Marshal(clusterOptions{c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs})
 	_, err := tx.exec(`INSERT INTO clusters (name, provider, type, project, min, max, idle_stop_s, spot, sched_off,
-		sched_on, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+		sched_on, created_at, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(name) DO UPDATE SET provider=excluded.provider, type=excluded.type, project=excluded.project,
 		min=excluded.min, max=excluded.max, idle_stop_s=excluded.idle_stop_s, spot=excluded.spot,
-		sched_off=excluded.sched_off, sched_on=excluded.sched_on`,
+		sched_off=excluded.sched_off, sched_on=excluded.sched_on, options=excluded.options`,
 		c.Name, c.Provider, c.Type, c.Project, c.Min, c.Max, c.IdleStopS, c.Spot, string(off), string(on),
-		c.CreatedAt.UnixMicro())
+		c.CreatedAt.UnixMicro(), string(opts))
 	if err != nil {
 		return fmt.Errorf("save cluster %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// clusterOptions are a cluster's provider options, stored as JSON.
+type clusterOptions struct {
+	Partition  string `json:"partition,omitempty"`
+	TimeLimitS int64  `json:"time_limit_s,omitempty"`
+	CPUs       int    `json:"cpus,omitempty"`
+	MemBytes   int64  `json:"mem_bytes,omitempty"`
+	GPUs       int    `json:"gpus,omitempty"`
 }
 
 // DeleteCluster removes a cluster's definition (its machines' rows stay,
@@ -125,7 +135,7 @@ func DeleteCluster(tx *Tx, name string) error {
 // ListClusters lists every cluster by name.
 func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, provider, type, project, min, max, idle_stop_s, spot,
-		sched_off, sched_on, created_at FROM clusters ORDER BY name`)
+		sched_off, sched_on, created_at, options FROM clusters ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +143,17 @@ func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
 	var out []*burst.Cluster
 	for rows.Next() {
 		var (
-			c       burst.Cluster
-			off, on string
-			created int64
+			c             burst.Cluster
+			off, on, opts string
+			created       int64
+			o             clusterOptions
 		)
 		if err := rows.Scan(&c.Name, &c.Provider, &c.Type, &c.Project, &c.Min, &c.Max, &c.IdleStopS, &c.Spot,
-			&off, &on, &created); err != nil {
+			&off, &on, &created, &opts); err != nil {
 			return nil, err
 		}
+		json.Unmarshal([]byte(opts), &o)
+		c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs = o.Partition, o.TimeLimitS, o.CPUs, o.MemBytes, o.GPUs
 		json.Unmarshal([]byte(off), &c.Off)
 		json.Unmarshal([]byte(on), &c.On)
 		c.CreatedAt = time.UnixMicro(created).UTC()

@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// The Slurm tests run against a real Slurm: scripts/slurm-dev.sh installs it
+// from Debian's packages when missing and starts slurmctld and two slurmd
+// (nodes c1 and c2) on this host, once for the whole suite. Without root
+// they skip, saying so loudly; with BURST_CI set they fail instead.
+
+var (
+	slurmConf string // SLURM_CONF of the suite's cluster; "" when there is none
+	slurmWhy  string // why there is none
+	slurmDir  string
+)
+
+// startSlurm starts the suite's Slurm; stopSlurm is returned for the end.
+func startSlurm(root string) func() {
+	if os.Getuid() != 0 {
+		slurmWhy = "not root: scripts/slurm-dev.sh must run as root to install and start Slurm"
+		return func() {}
+	}
+	dir, err := os.MkdirTemp("", "burst-e2e-slurm-")
+	if err != nil {
+		slurmWhy = err.Error()
+		return func() {}
+	}
+	slurmDir = dir
+	script := filepath.Join(root, "scripts", "slurm-dev.sh")
+	cmd := exec.Command(script, "start", dir)
+	cmd.Env = append(os.Environ(), "BURST_SLURM_PORT=26817")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		slurmWhy = fmt.Sprintf("scripts/slurm-dev.sh start failed: %v\n%s", err, stderr.String())
+		return func() { os.RemoveAll(dir) }
+	}
+	if m := regexp.MustCompile(`export SLURM_CONF=(\S+)`).FindStringSubmatch(string(out)); m != nil {
+		slurmConf = strings.Trim(m[1], `'"`)
+	} else {
+		slurmWhy = "scripts/slurm-dev.sh printed no SLURM_CONF: " + string(out)
+	}
+	return func() {
+		exec.Command(script, "stop", dir).Run()
+		os.RemoveAll(dir)
+	}
+}
+
+// needSlurm skips (loudly) or, under CI, fails a test when there is no
+// Slurm; otherwise it points the harness at it and cancels every job the
+// test leaves.
+func needSlurm(t *testing.T, h *harness) {
+	t.Helper()
+	if slurmConf == "" {
+		msg := "SKIPPED: no Slurm for this test: " + slurmWhy
+		if os.Getenv("BURST_CI") != "" {
+			t.Fatal(msg + " (BURST_CI is set: CI must not skip)")
+		}
+		fmt.Fprintln(os.Stderr, "!!!", msg)
+		t.Skip(msg)
+	}
+	h.setEnv("SLURM_CONF", slurmConf)
+	t.Cleanup(func() { exec.Command("scancel", "-u", "root").Run() })
+	os.Setenv("SLURM_CONF", slurmConf) // for the squeue/scontrol the test itself runs
+}
+
+func slurmJobs(t *testing.T) map[string]string {
+	t.Helper()
+	out, err := exec.Command("squeue", "-h", "-t", "all", "-o", "%i %T %N").Output()
+	if err != nil {
+		t.Fatalf("squeue: %v", err)
+	}
+	jobs := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 {
+			jobs[f[0]] = strings.Join(f[1:], " ")
+		}
+	}
+	return jobs
+}
+
+// pilotJob is the Slurm job id of a pilot machine.
+func pilotJob(m burst.Machine) string { return strings.TrimPrefix(m.Handle, "slurm job ") }
+
+func (h *harness) createHPC(extra ...string) {
+	h.t.Helper()
+	args := append([]string{"cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug",
+		"--cpus", "2", "--mem", "256M", "--max", "2", "--time-limit", "10m", "--idle-stop", "3s"}, extra...)
+	h.mustRun(args...)
+}
+
+// TestSlurmRunAndMapAcrossNodes: run and map on pilots; a map fans out over
+// both nodes, and the pilots are cancelled once idle.
+func TestSlurmRunAndMapAcrossNodes(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.createHPC()
+	r := h.mustRun("run", "--on", "hpc", "--", "echo", "hello from a pilot")
+	if r.stdout != "hello from a pilot\n" {
+		t.Fatalf("run on a pilot:\n%s", r)
+	}
+	ms := h.machines("hpc")
+	if len(ms) == 0 || !strings.HasPrefix(ms[0].Handle, "slurm job ") {
+		t.Fatalf("a pilot machine should name its Slurm job: %+v", ms)
+	}
+	if _, ok := slurmJobs(t)[pilotJob(ms[0])]; !ok {
+		t.Errorf("the pilot's Slurm job %s is not in squeue", pilotJob(ms[0]))
+	}
+	r = h.mustRun("map", "-d", "--on", "hpc", "--", "sh", "-c", "sleep 2; echo $0", ":::", "1", "2", "3", "4", "5", "6")
+	id := jobIDFromStdout(t, r)
+	nodes := map[string]bool{}
+	h.waitFor("the map to finish", 90*time.Second, func() bool {
+		for _, m := range h.machines("hpc") {
+			if st := slurmJobs(t)[pilotJob(m)]; strings.HasPrefix(st, "RUNNING ") {
+				nodes[strings.Fields(st)[1]] = true
+			}
+		}
+		return terminal(h.show(id).State)
+	})
+	if j := h.show(id); j.State != "succeeded" {
+		t.Fatalf("map on pilots: %+v", j)
+	}
+	if !nodes["c1"] || !nodes["c2"] {
+		t.Errorf("two pilots of 2 CPUs should have run on both nodes; saw %v", nodes)
+	}
+	out := h.mustRun("results", idArg(id)).stdout
+	for _, k := range []string{"1", "2", "3", "4", "5", "6"} {
+		if !strings.Contains(out, k+"\n") {
+			t.Errorf("results lack %s:\n%s", k, out)
+		}
+	}
+	h.waitIdleCluster("hpc", 60*time.Second)
+	h.waitFor("the pilots' Slurm jobs to end", 30*time.Second, func() bool {
+		jobs := slurmJobs(t)
+		for _, m := range h.machines("hpc") {
+			if st := jobs[pilotJob(m)]; strings.HasPrefix(st, "RUNNING") || strings.HasPrefix(st, "PENDING") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func jobIDFromStdout(t *testing.T, r result) int64 {
+	t.Helper()
+	var id int64
+	if _, err := fmt.Sscan(strings.TrimSpace(r.stdout), &id); err != nil || id <= 0 {
+		t.Fatalf("expected a job id on stdout:\n%s", r)
+	}
+	return id
+}
+
+// TestSlurmCancelTimeLimitAndPilotKilled: cancel ends the task inside the
+// pilot; a time limit ends it with 124; a pilot cancelled under a task
+// (scancel, as an admin or a node failure would) loses nothing: the task is
+// requeued and runs again on a new pilot.
+func TestSlurmCancelTimeLimitAndPilotKilled(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.createHPC("--min", "1")
+	marker := newMarker()
+	id := h.submit("--on", "hpc", "--", "sh", "-c", "sleep 60 # "+marker)
+	h.waitRunning(id)
+	h.mustRun("cancel", idArg(id))
+	h.waitFor("the cancelled task's process to end", 15*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+	if j := h.show(id); j.State != "cancelled" {
+		t.Errorf("cancelled job: %+v", j)
+	}
+	if r := h.run("run", "--on", "hpc", "--time", "2s", "--", "sleep", "30"); r.code != 124 {
+		t.Errorf("a task past its time limit on a pilot should exit 124:\n%s", r)
+	}
+
+	marker2 := newMarker()
+	id = h.submit("--on", "hpc", "--", "sh", "-c", "if [ -e ran ]; then echo second; exit 0; fi; touch ran; sleep 60 # "+marker2)
+	j := h.waitRunning(id)
+	var victim string
+	for _, m := range h.machines("hpc") {
+		if m.ID == j.task0(t).Machine {
+			victim = pilotJob(m)
+		}
+	}
+	if victim == "" {
+		t.Fatalf("no pilot runs the task: %+v", h.machines("hpc"))
+	}
+	if out, err := exec.Command("scancel", victim).CombinedOutput(); err != nil {
+		t.Fatalf("scancel %s: %v %s", victim, err, out)
+	}
+	h.waitFor("the requeued task to finish", 90*time.Second, func() bool { return terminal(h.show(id).State) })
+	if j := h.show(id); j.State != "succeeded" {
+		t.Errorf("a task whose pilot was cancelled should run again and succeed: %+v", j)
+	}
+	h.waitFor("the first attempt's process to end", 15*time.Second, func() bool { return len(sleepers(marker2)) == 0 })
+	if !hasEvent(h.events(""), "machine.lost", "") {
+		t.Errorf("the cancelled pilot should be a lost machine in the audit trail")
+	}
+}
+
+// TestSlurmBudgetGuardrailCancelsPilots: a project's budget spent on
+// pilots: the guardrail scancels them and holds the work.
+func TestSlurmBudgetGuardrailCancelsPilots(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	// Pilots have no catalog type: they are priced at the local rates,
+	// here $18 per core-hour, so a 2-CPU pilot spends a cent a second.
+	h.writePrices("local: {core_hour: 18}\n")
+	h.mustRun("project", "create", "mars", "--budget", "0.03")
+	h.createHPC("--project", "mars")
+	marker := newMarker()
+	id := h.submit("--on", "hpc", "--project", "mars", "--", "sh", "-c", "sleep 60 # "+marker)
+	h.waitRunning(id)
+	h.waitFor("the budget to be spent", 60*time.Second, func() bool { return hasEvent(h.events("mars"), "guardrail.exhausted", "") })
+	h.waitIdleCluster("hpc", 30*time.Second)
+	h.waitFor("the pilot's Slurm job to end", 30*time.Second, func() bool {
+		jobs := slurmJobs(t)
+		for _, m := range h.machines("hpc") {
+			if st := jobs[pilotJob(m)]; strings.HasPrefix(st, "RUNNING") || strings.HasPrefix(st, "PENDING") {
+				return false
+			}
+		}
+		return true
+	})
+	h.waitFor("the task's process to end", 15*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+	if j := h.show(id); j.State != "queued" {
+		t.Errorf("the job should wait for more budget: %+v", j)
+	}
+}

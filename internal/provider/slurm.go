@@ -1,0 +1,244 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Slurm runs machines as pilot jobs: each machine is one `sbatch`
+// allocation whose script runs `burst agent`, which connects back to the
+// server, announces the allocation's resources and pulls tasks. Stopping a
+// machine is `scancel`; a machine exists while its job is pending or
+// running in `squeue`. The Slurm commands are found on PATH and reach the
+// cluster as the server's environment says (SLURM_CONF).
+type Slurm struct {
+	Dir string // pilot scripts and their output files
+
+	mu     sync.Mutex
+	states map[string]string    // job id → state, from the last squeue
+	at     time.Time            // of the last squeue
+	fresh  map[string]time.Time // jobs just submitted: pending even if a squeue begun before missed them
+}
+
+// Name implements Provider.
+func (s *Slurm) Name() string { return "slurm" }
+
+// PendingLimit implements Patient: a pilot may wait in the Slurm queue
+// behind other people's work for a long time.
+func (s *Slurm) PendingLimit() time.Duration { return 24 * time.Hour }
+
+func slurmCmd(ctx context.Context, name string, args ...string) (string, error) {
+	if _, err := exec.LookPath(name); err != nil {
+		return "", fmt.Errorf("%s not found: install Slurm's client commands (Debian: slurm-client) and set SLURM_CONF, or use another provider", name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	c := exec.CommandContext(ctx, name, args...)
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out.String(), fmt.Errorf("%s: %s", name, msg)
+	}
+	return out.String(), nil
+}
+
+// Check implements Provider: some node of the partition (all nodes when
+// none is named) must have the machine's CPUs and memory.
+func (s *Slurm) Check(sp Spec) error {
+	args := []string{"-h", "-N", "-o", "%N %c %m %P"}
+	if sp.Partition != "" {
+		args = append(args, "-p", sp.Partition)
+	}
+	out, err := slurmCmd(context.Background(), "sinfo", args...)
+	if err != nil {
+		return fmt.Errorf("cannot reach Slurm: %v", err)
+	}
+	var most burst.Resources
+	nodes := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 {
+			continue
+		}
+		nodes++
+		cpus, _ := strconv.Atoi(f[1])
+		mb, _ := strconv.ParseInt(strings.TrimSuffix(f[2], "+"), 10, 64)
+		if cpus >= sp.Res.CPUs && (sp.Res.MemBytes == 0 || mb<<20 >= sp.Res.MemBytes) {
+			return nil
+		}
+		most.CPUs, most.MemBytes = max(most.CPUs, cpus), max(most.MemBytes, mb<<20)
+	}
+	if nodes == 0 {
+		if sp.Partition != "" {
+			return fmt.Errorf("Slurm has no partition %q: see `sinfo -s` for the partitions", sp.Partition)
+		}
+		return errors.New("Slurm reports no nodes: see `sinfo`")
+	}
+	return fmt.Errorf("no Slurm node has %d CPUs and %.1f GiB (the largest has %d CPUs and %.1f GiB): ask for a smaller machine with --cpus/--mem",
+		sp.Res.CPUs, gib(sp.Res.MemBytes), most.CPUs, gib(most.MemBytes))
+}
+
+// Start implements Provider: it submits the pilot job.
+func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return Handle{}, err
+	}
+	script := filepath.Join(s.Dir, sp.ID+".sbatch")
+	if err := os.WriteFile(script, []byte(PilotScript(sp, c, filepath.Join(s.Dir, sp.ID+".log"))), 0o700); err != nil {
+		return Handle{}, err
+	}
+	out, err := slurmCmd(ctx, "sbatch", "--parsable", script)
+	if err != nil {
+		return Handle{}, err
+	}
+	id := strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), ";", 2)[0])
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return Handle{}, fmt.Errorf("sbatch answered %q, not a job id", out)
+	}
+	s.mu.Lock()
+	if s.states == nil {
+		s.states, s.fresh = map[string]string{}, map[string]time.Time{}
+	}
+	s.states[id] = "PENDING" // until the next squeue says otherwise
+	s.fresh[id] = time.Now()
+	s.mu.Unlock()
+	return Handle{External: "slurm job " + id}, nil
+}
+
+// jobID is the Slurm job id of a pilot's handle.
+func jobID(h Handle) string { return strings.TrimPrefix(h.External, "slurm job ") }
+
+// PilotScript is the batch script of a pilot: #SBATCH lines for the
+// machine's size, partition and time limit, then the agent. The agent gets
+// the allocation's time limit so that it ends its tasks (which the server
+// requeues) and exits before Slurm kills it.
+func PilotScript(sp Spec, c Connect, logPath string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	fmt.Fprintf(&b, "#SBATCH --job-name=burst-%s\n#SBATCH --output=%s\n#SBATCH --ntasks=1\n", sp.ID, logPath)
+	fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", max(sp.Res.CPUs, 1))
+	if sp.Res.MemBytes > 0 {
+		fmt.Fprintf(&b, "#SBATCH --mem=%dM\n", (sp.Res.MemBytes+(1<<20)-1)>>20)
+	}
+	if sp.Res.GPUs > 0 {
+		fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", sp.Res.GPUs)
+	}
+	if sp.Partition != "" {
+		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", sp.Partition)
+	}
+	if sp.TimeLimit > 0 {
+		fmt.Fprintf(&b, "#SBATCH --time=%d\n", max(int(sp.TimeLimit/time.Minute), 1))
+	}
+	fmt.Fprintf(&b, "# a burst pilot: this allocation is machine %s of cluster %s\n", sp.ID, sp.Cluster)
+	fmt.Fprintf(&b, "export BURST_HOME=%s\n", shq(c.Home))
+	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", sp.ID,
+		"--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1))}
+	if sp.Res.MemBytes > 0 {
+		args = append(args, "--mem", strconv.FormatInt(sp.Res.MemBytes>>10, 10)+"K")
+	}
+	if sp.TimeLimit > 0 {
+		args = append(args, "--time-limit", sp.TimeLimit.String())
+	}
+	b.WriteString("exec")
+	for _, a := range args {
+		b.WriteString(" " + shq(a))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func shq(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Stop implements Provider: scancel, then wait (up to 30 s) for the job to
+// leave the running states.
+func (s *Slurm) Stop(ctx context.Context, h Handle) error {
+	if h.External == "" {
+		return nil
+	}
+	if _, err := slurmCmd(ctx, "scancel", jobID(h)); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		s.refresh(0)
+		if !s.alive(jobID(h)) {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("job %s still in the queue 30 s after scancel", h.External)
+}
+
+// Alive implements Provider from one squeue of all jobs, at most every
+// second however many machines ask.
+func (s *Slurm) Alive(h Handle) bool {
+	if h.External == "" {
+		return false
+	}
+	s.refresh(time.Second)
+	return s.alive(jobID(h))
+}
+
+func (s *Slurm) alive(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.states[id] {
+	case "PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "COMPLETING", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT":
+		return true
+	}
+	return false
+}
+
+// refresh reads every job's state with squeue, unless the last read is
+// younger than maxAge. On failure it keeps what it knew: a slurmctld that
+// does not answer for a moment loses no machine.
+func (s *Slurm) refresh(maxAge time.Duration) {
+	s.mu.Lock()
+	fresh := maxAge > 0 && time.Since(s.at) < maxAge
+	s.mu.Unlock()
+	if fresh {
+		return
+	}
+	out, err := slurmCmd(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T")
+	if err != nil {
+		return
+	}
+	states := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			states[f[0]] = f[1]
+		}
+	}
+	s.mu.Lock()
+	for id, at := range s.fresh {
+		if _, ok := states[id]; !ok && time.Since(at) < 10*time.Second {
+			states[id] = "PENDING"
+		} else {
+			delete(s.fresh, id)
+		}
+	}
+	s.states, s.at = states, time.Now()
+	s.mu.Unlock()
+}
