@@ -330,9 +330,29 @@ do_stop() {
 	done
 	stop_pid "$CTLD_PID" slurmctld
 	if [ -e "$MUNGE_PID" ]; then
-		stop_pid "$MUNGE_PID" munged
+		if other_slurm_daemons; then
+			# Another cluster on this host came up meanwhile and uses our munged:
+			# leave it running (it is then nobody's to stop).
+			log "munged left running: other Slurm daemons on this host use it"
+			rm -f "$MUNGE_PID"
+		else
+			stop_pid "$MUNGE_PID" munged
+		fi
 	fi
 	return 0
+}
+
+# other_slurm_daemons: is any slurmctld or slurmd running (not a zombie)?
+# Called after this cluster's daemons were stopped.
+other_slurm_daemons() {
+	local d comm state
+	for d in /proc/[0-9]*; do
+		comm=$(cat "$d/comm" 2>/dev/null) || continue
+		case $comm in slurmctld | slurmd) ;; *) continue ;; esac
+		state=$(awk '/^State:/ {print $2}' "$d/status" 2>/dev/null) || continue
+		[ "$state" != Z ] && return 0
+	done
+	return 1
 }
 
 # --------------------------------------------------------------------------------------------- start
