@@ -44,7 +44,10 @@ type JobSpec struct {
 	Workdir   string            `json:"workdir,omitempty"`
 	Resources Resources         `json:"resources"`
 	Cluster   string            `json:"cluster,omitempty"`
-	Retries   int               `json:"retries,omitempty"`
+	// Native submits the job to the cluster's own scheduler (sbatch on a
+	// Slurm cluster) rather than to burst's agents there.
+	Native  bool `json:"native,omitempty"`
+	Retries int  `json:"retries,omitempty"`
 	// Stdout and Stderr are output path templates (Slurm's %j %x %A %a %u
 	// expanded at dispatch); empty means burst's own per-task log files.
 	Stdout string `json:"stdout,omitempty"`

@@ -40,6 +40,8 @@ type JobContext struct {
 	CPUs       int      `json:"cpus"`
 	MemBytes   int64    `json:"mem_bytes,omitempty"`
 	TimeLimitS int64    `json:"time_limit_s,omitempty"`
+	GPUs       int      `json:"gpus,omitempty"`
+	Name       string   `json:"name,omitempty"` // the job's name
 }
 
 // Assignment is a task handed to an agent to run.

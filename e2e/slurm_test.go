@@ -235,3 +235,47 @@ func TestSlurmBudgetGuardrailCancelsPilots(t *testing.T) {
 		t.Errorf("the job should wait for more budget: %+v", j)
 	}
 }
+
+// TestSlurmNative: --native submits the script itself with sbatch (its
+// #SBATCH lines intact), burst follows it in Slurm, shows its output and
+// exit status, and cancels it with scancel.
+func TestSlurmNative(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.createHPC()
+	script := filepath.Join(h.dir, "job.sbatch")
+	os.WriteFile(script, []byte("#!/bin/sh\n#SBATCH --job-name=mine\necho \"native on $SLURMD_NODENAME in $SLURM_JOB_ID\"\nexit 3\n"), 0o755)
+	var r result
+	h.waitFor("the native agent to be ready", 30*time.Second, func() bool {
+		r = h.run("run", "--on", "hpc", "--native", script)
+		return r.code != 2 // admission waits for nothing; 2 would be a refusal
+	})
+	if r.code != 3 || !regexp.MustCompile(`native on c[12] in [0-9]+`).MatchString(r.stdout) {
+		t.Fatalf("a native job's output and exit status should come back:\n%s", r)
+	}
+	id := jobIDFrom(t, r)
+	j := h.show(id)
+	slurmID := fmt.Sprint(j.task0(t).PID)
+	out, err := exec.Command("scontrol", "show", "job", "-o", slurmID).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "JobState=FAILED") || !strings.Contains(string(out), "ExitCode=3:0") {
+		t.Errorf("the job should be Slurm job %s, FAILED with exit 3, in Slurm's records: %v\n%s", slurmID, err, out)
+	}
+
+	marker := newMarker()
+	id = h.submit("--on", "hpc", "--native", "--", "sh", "-c", "sleep 60 # "+marker)
+	h.waitFor("the native job to run", 30*time.Second, func() bool { return h.show(id).State == "running" })
+	slurmID = fmt.Sprint(h.show(id).task0(t).PID)
+	h.mustRun("cancel", idArg(id))
+	h.waitFor("the native job to end", 30*time.Second, func() bool { return terminal(h.show(id).State) })
+	if j := h.show(id); j.State != "cancelled" {
+		t.Errorf("a cancelled native job: %+v", j)
+	}
+	h.waitFor("Slurm to cancel it", 15*time.Second, func() bool {
+		return strings.HasPrefix(slurmJobs(t)[slurmID], "CANCELLED")
+	})
+	arr := filepath.Join(h.dir, "array.sbatch")
+	os.WriteFile(arr, []byte("#!/bin/sh\n#SBATCH --array=0-3\ntrue\n"), 0o755)
+	if r := h.run("run", "--on", "hpc", "--native", arr); r.code != 2 || !strings.Contains(r.stderr, "pilots") {
+		t.Errorf("--native with an array script should be refused, naming the fix:\n%s", r)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/provider"
 )
 
 func newAgentCmd() *cobra.Command {
@@ -86,9 +87,8 @@ another machine or allocation.`,
 			if timeLimit > 0 {
 				// A pilot in an allocation: end the tasks (the server requeues
 				// them) and exit a little before the allocation ends.
-				margin := min(time.Minute, max(5*time.Second, timeLimit/20))
 				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeLimit-margin)
+				ctx, cancel = context.WithTimeout(ctx, timeLimit-provider.PilotMargin(timeLimit))
 				defer cancel()
 			}
 			return agent.Run(ctx, agent.Config{

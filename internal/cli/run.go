@@ -106,6 +106,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		rf     resFlags
 		detach bool
+		native bool
 	)
 	c := &cobra.Command{
 		Use:   "run [flags] -- COMMAND [ARGS...]\n  burst run [flags] SCRIPT [ARGS...]",
@@ -129,6 +130,12 @@ fatal. The script gets the SLURM_* variables it expects.`,
   burst run job.sbatch input.csv           # #SBATCH lines honoured`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)
+			if err == nil && native {
+				if spec.Cluster == "" {
+					return usage("--native needs --on CLUSTER: a cluster of the slurm provider (`burst cluster list`)")
+				}
+				spec.Native = true
+			}
 			if err != nil {
 				return err
 			}
@@ -138,6 +145,7 @@ fatal. The script gets the SLURM_* variables it expects.`,
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
+	c.Flags().BoolVar(&native, "native", false, "with --on a Slurm cluster: submit the job to Slurm itself (sbatch), to live in Slurm's accounting, instead of running it in a pilot")
 	return c
 }
 

@@ -162,6 +162,13 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	return b.String()
 }
 
+// PilotMargin is how long before its allocation ends a pilot stops: its
+// agent ends what still runs and exits, and the scheduler places there no
+// task whose time limit reaches past that.
+func PilotMargin(limit time.Duration) time.Duration {
+	return min(time.Minute, max(5*time.Second, limit/20))
+}
+
 func shq(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))

@@ -25,6 +25,10 @@ type Machine struct {
 	// how many it holds (they are also in Running).
 	Prefetch int
 	Queued   int
+	// Until is when the machine goes away (a pilot's allocation ends);
+	// zero: not known to. A task with a time limit is placed there only if
+	// it ends by then; one without is placed (it is requeued if cut off).
+	Until time.Time
 }
 
 // Running is work that holds resources on a machine. A zero Ends means the
@@ -108,14 +112,14 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 			resv = reserve(now, res, p.Cluster, nodes)
 		}
 	}
-	return prefetch(out, pending, placedN, nodes)
+	return prefetch(now, out, pending, placedN, nodes)
 }
 
 // prefetch queues more tasks on machines that offer it, in FIFO order,
 // stopping at the first entry that may not be prefetched (it has GPUs, or
 // its job's tasks are not known to be short) so that queued work never
 // overtakes a task waiting ahead of it.
-func prefetch(out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
+func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
 	budget := make([]int, len(nodes))
 	any := false
 	for i, n := range nodes {
@@ -138,7 +142,7 @@ func prefetch(out []Assignment, pending []Pending, placedN []int, nodes []*node)
 			if left == 0 {
 				break
 			}
-			if budget[k] <= 0 || (p.Cluster != "" && n.m.Cluster != p.Cluster) || !fits(res, n.cap) {
+			if budget[k] <= 0 || (p.Cluster != "" && n.m.Cluster != p.Cluster) || !fits(res, n.cap) || !n.outlives(now, res) {
 				continue
 			}
 			take := min(left, budget[k])
@@ -221,13 +225,19 @@ func capacity(m *Machine) burst.Resources {
 
 // admits reports whether a task of res may start on n now.
 func (n *node) admits(now time.Time, res burst.Resources, resv *reservation) bool {
-	if !fits(res, n.free) {
+	if !fits(res, n.free) || !n.outlives(now, res) {
 		return false
 	}
 	if resv == nil || resv.n != n {
 		return true
 	}
 	return endsBy(taskEnd(now, res), resv.shadow) || fits(res, resv.extra)
+}
+
+// outlives reports whether a task of res started now ends before n goes
+// away.
+func (n *node) outlives(now time.Time, res burst.Resources) bool {
+	return n.m.Until.IsZero() || res.TimeLimit <= 0 || !now.Add(time.Duration(res.TimeLimit)*time.Second).After(n.m.Until)
 }
 
 // take places one task of res on n and returns its assignment.

@@ -275,3 +275,28 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// A machine that goes away (a pilot's allocation ends) takes only tasks
+// whose time limit ends before it; tasks without a limit may go there.
+func TestPlaceUntil(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	pilot := Machine{ID: "p", Capacity: burst.Resources{CPUs: 4}, Accepting: true, Until: now.Add(10 * time.Minute)}
+	pend := []Pending{
+		{JobID: 1, Res: burst.Resources{CPUs: 1, TimeLimit: 3600}, Count: 1}, // an hour: cannot finish
+		{JobID: 2, Res: burst.Resources{CPUs: 1, TimeLimit: 300}, Count: 1},  // 5 min: fits
+		{JobID: 3, Res: burst.Resources{CPUs: 1}, Count: 1},                  // unknown: placed
+	}
+	got := map[int64]bool{}
+	for _, a := range Place(now, pend, []Machine{pilot}) {
+		got[a.JobID] = true
+	}
+	if got[1] || !got[2] || !got[3] {
+		t.Errorf("placed %v; want jobs 2 and 3, not 1", got)
+	}
+	// The same hour-long task goes to a machine with no end.
+	other := Machine{ID: "q", Capacity: burst.Resources{CPUs: 1}, Accepting: true}
+	as := Place(now, pend[:1], []Machine{pilot, other})
+	if len(as) != 1 || as[0].MachineID != "q" {
+		t.Errorf("the hour-long task should go to q: %+v", as)
+	}
+}

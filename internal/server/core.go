@@ -252,6 +252,21 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 	name := clusterName(spec.Cluster)
 	c := s.clusters[name]
 	views := s.admissionViews()
+	if spec.Native {
+		if c == nil || c.def.Provider != "slurm" {
+			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
+		}
+		if spec.Kind == burst.KindMap {
+			return badRequest("--native runs single jobs: run maps and #SBATCH --array scripts on the cluster's pilots (drop --native)")
+		}
+		nat := nativeCluster(name)
+		if slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == nat && m.Accepting }) {
+			if err := sched.Feasible(spec.Resources, nat, views); err != nil {
+				return &errBadRequest{err.Error()}
+			}
+		}
+		return s.forecastJob(p, spec)
+	}
 	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
 		// Agents that joined by themselves with --cluster NAME make a
 		// cluster of that name too.
@@ -461,6 +476,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	if m.row.Provider == "" || m.local {
 		// This host, or an agent that joined by itself: owned, priced per use.
 		s.priceOwned(m)
+		if strings.HasSuffix(r.Cluster, ":native") {
+			m.row.Type = "Slurm's own jobs"
+		}
 		if m.row.Project == "" {
 			m.row.Project = "default"
 			if m.cluster != nil {
@@ -520,6 +538,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
 		m.cluster.failures = 0
+		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
+			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
+		}
 	}
 	b.machine(m)
 	s.log.Info("agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))

@@ -25,7 +25,7 @@ func (s *Server) jobContext(j *jobRT) *client.JobContext {
 		"BURST_PROJECT="+spec.Project)
 	sort.Strings(env)
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
-		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit}
+		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name}
 	return j.ctx
 }
 

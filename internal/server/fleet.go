@@ -30,6 +30,8 @@ type clusterRT struct {
 	// longer each time (up to 5 minutes) before it tries again.
 	failures int
 	retryAt  time.Time
+	// stopNative ends the native-mode agent of a Slurm cluster.
+	stopNative context.CancelFunc
 }
 
 // startFailed records a machine of c that never came up. Called with s.mu
@@ -269,6 +271,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	s.mu.Lock()
 	s.clusters[spec.Name] = c
+	s.startNative(c)
 	out := s.clusterView(c)
 	s.mu.Unlock()
 	s.signalEvents()
@@ -296,6 +299,9 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 		}
 	}
 	delete(s.clusters, name)
+	if c.stopNative != nil {
+		c.stopNative()
+	}
 	b.event(s.newEvent(actor, "cluster.delete", c.def.Project, name, "cluster "+name+" deleted"))
 	s.apply(&b)
 	return s.st.Write(ctx, func(tx *store.Tx) error { return store.DeleteCluster(tx, name) })
@@ -365,8 +371,12 @@ func (s *Server) Clusters() []burst.Cluster {
 
 // jobCluster is the cluster a job runs on: the one it names, else this host.
 func (s *Server) jobCluster(j *jobRT) string {
-	if c := j.row.Spec.Cluster; c != "" {
-		return c
+	spec := j.row.Spec
+	switch {
+	case spec.Native:
+		return nativeCluster(spec.Cluster)
+	case spec.Cluster != "":
+		return spec.Cluster
 	}
 	return localCluster
 }

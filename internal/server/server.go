@@ -77,6 +77,7 @@ type Server struct {
 	newBytes  map[[2]string]int64
 	events    chan struct{} // closed and replaced when an event is recorded
 
+	ctx         context.Context // the server's life: background work ends with it
 	kick        chan struct{}
 	scaleKick   chan struct{}
 	agentExited chan struct{}
@@ -224,6 +225,12 @@ func (s *Server) serve(ctx context.Context) {
 		}()
 		go srv.Serve(ln)
 	}
+	s.mu.Lock()
+	s.ctx = ctx
+	for _, c := range s.clusters {
+		s.startNative(c)
+	}
+	s.mu.Unlock()
 	go s.scheduleLoop(ctx)
 	go s.superviseLocal(ctx)
 	go s.meterLoop(ctx)

@@ -133,6 +133,7 @@ type machineRT struct {
 	startedBy time.Time       // when it was asked to start (pending since)
 	stopWhy   string          // why it is stopping: its tasks are requeued with this once it is gone
 	manual    bool            // a person started or stopped it last
+	until     time.Time       // it goes away then (a pilot's allocation ends); zero: not known
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
@@ -171,6 +172,7 @@ func (m *machineRT) schedView() sched.Machine {
 		Capacity:  m.row.Capacity(),
 		GPUs:      gpus,
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
+		Until:     m.until,
 	}
 	if m.local {
 		sm.Prefetch = max(32, 8*m.row.CPUs)

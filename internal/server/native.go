@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/slurm"
+)
+
+// Native mode: each Slurm cluster has, beside its pilots, one machine
+// "<cluster>-native" served by an agent inside this server that submits its
+// tasks with sbatch and tracks them in Slurm (internal/slurm). Jobs asking
+// for --native go to it through the same queue, scheduler, meter and
+// guardrails as every other job; it speaks the agent protocol over the
+// server's own socket, so a server restart finds its Slurm jobs again by
+// name.
+
+// nativeCluster is the name the native machine of cluster c registers with.
+func nativeCluster(c string) string { return c + ":native" }
+
+// startNative runs the native agent of a Slurm cluster until its cluster is
+// deleted or the server stops. Called with s.mu held.
+func (s *Server) startNative(c *clusterRT) {
+	if c.def.Provider != "slurm" || s.ctx == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	c.stopNative = cancel
+	go func() {
+		log := s.log.With("native", c.def.Name)
+		for ctx.Err() == nil {
+			if err := s.runNative(ctx, c, log); err != nil && ctx.Err() == nil {
+				log.Warn("native agent stopped; starting it again", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+}
+
+func (s *Server) runNative(ctx context.Context, c *clusterRT, log *slog.Logger) error {
+	res, err := slurm.Capacity(ctx, c.def.Partition)
+	if err != nil {
+		return err
+	}
+	cl, err := client.New("unix://"+s.home.Socket(), s.token)
+	if err != nil {
+		return err
+	}
+	return slurm.Run(ctx, slurm.Config{
+		Client: cl, Machine: c.def.Name + "-native", Cluster: nativeCluster(c.def.Name), Partition: c.def.Partition,
+		Dir: filepath.Join(string(s.home), "native", c.def.Name), Res: res, Log: log,
+	})
+}
