@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/slurmtest"
 )
 
 // The Slurm tests run against a real Slurm: scripts/slurm-dev.sh installs it
@@ -21,40 +22,13 @@ import (
 var (
 	slurmConf string // SLURM_CONF of the suite's cluster; "" when there is none
 	slurmWhy  string // why there is none
-	slurmDir  string
 )
 
-// startSlurm starts the suite's Slurm; stopSlurm is returned for the end.
+// startSlurm starts the suite's Slurm; the function returned stops it.
 func startSlurm(root string) func() {
-	if os.Getuid() != 0 {
-		slurmWhy = "not root: scripts/slurm-dev.sh must run as root to install and start Slurm"
-		return func() {}
-	}
-	dir, err := os.MkdirTemp("", "burst-e2e-slurm-")
-	if err != nil {
-		slurmWhy = err.Error()
-		return func() {}
-	}
-	slurmDir = dir
-	script := filepath.Join(root, "scripts", "slurm-dev.sh")
-	cmd := exec.Command(script, "start", dir)
-	cmd.Env = append(os.Environ(), "BURST_SLURM_PORT=26817")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		slurmWhy = fmt.Sprintf("scripts/slurm-dev.sh start failed: %v\n%s", err, stderr.String())
-		return func() { os.RemoveAll(dir) }
-	}
-	if m := regexp.MustCompile(`export SLURM_CONF=(\S+)`).FindStringSubmatch(string(out)); m != nil {
-		slurmConf = strings.Trim(m[1], `'"`)
-	} else {
-		slurmWhy = "scripts/slurm-dev.sh printed no SLURM_CONF: " + string(out)
-	}
-	return func() {
-		exec.Command(script, "stop", dir).Run()
-		os.RemoveAll(dir)
-	}
+	conf, stop, why := slurmtest.Start(root, 26817)
+	slurmConf, slurmWhy = conf, why
+	return stop
 }
 
 // needSlurm skips (loudly) or, under CI, fails a test when there is no
@@ -63,12 +37,7 @@ func startSlurm(root string) func() {
 func needSlurm(t *testing.T, h *harness) {
 	t.Helper()
 	if slurmConf == "" {
-		msg := "SKIPPED: no Slurm for this test: " + slurmWhy
-		if os.Getenv("BURST_CI") != "" {
-			t.Fatal(msg + " (BURST_CI is set: CI must not skip)")
-		}
-		fmt.Fprintln(os.Stderr, "!!!", msg)
-		t.Skip(msg)
+		slurmtest.Skip(t, slurmWhy)
 	}
 	h.setEnv("SLURM_CONF", slurmConf)
 	t.Cleanup(func() { exec.Command("scancel", "-u", "root").Run() })

@@ -22,6 +22,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/slurmtest"
 )
 
 // ---------------------------------------------------------------- pure parts
@@ -997,11 +998,27 @@ func needSlurm(t *testing.T) {
 		why = fmt.Sprintf("sinfo does not answer (%v)", err)
 	}
 	if why != "" {
-		msg := "SKIPPED: no Slurm for this test: " + why +
-			`; start one as root with: eval "$(BURST_SLURM_PORT=36817 scripts/slurm-dev.sh start /tmp/native-dev)"`
-		fmt.Fprintln(os.Stderr, "!!!", msg)
-		t.Skip(msg)
+		slurmtest.Skip(t, why+` (as root, TestMain starts one with scripts/slurm-dev.sh)`)
 	}
+}
+
+// TestMain starts a real Slurm for the tests that need one, unless
+// SLURM_CONF already names one.
+func TestMain(m *testing.M) {
+	if os.Getenv("SLURM_CONF") == "" {
+		if root, err := filepath.Abs("../.."); err == nil {
+			conf, stop, why := slurmtest.Start(root, 36817)
+			if conf != "" {
+				os.Setenv("SLURM_CONF", conf)
+			} else {
+				fmt.Fprintln(os.Stderr, "!!! internal/slurm: the real-Slurm tests will skip (or fail under BURST_CI):", why)
+			}
+			code := m.Run()
+			stop()
+			os.Exit(code)
+		}
+	}
+	os.Exit(m.Run())
 }
 
 func TestRealCapacity(t *testing.T) {
