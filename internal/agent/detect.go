@@ -147,3 +147,27 @@ func ParseListGPUs(out []byte) []burst.GPU {
 	}
 	return gpus
 }
+
+// AllowedGPUs is the part of a host's GPUs a slice of it may use: at most n,
+// those that visible (CUDA_VISIBLE_DEVICES, as Slurm sets it for an
+// allocation's GPUs: indices or UUIDs) names when it is set, else the first
+// ones.
+func AllowedGPUs(all []burst.GPU, n int, visible string) []burst.GPU {
+	if n <= 0 {
+		return nil
+	}
+	var out []burst.GPU
+	if v := strings.TrimSpace(visible); v != "" && v != "NoDevFiles" {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			for _, g := range all {
+				if strconv.Itoa(g.Index) == f || (g.UUID != "" && g.UUID == f) {
+					out = append(out, g)
+				}
+			}
+		}
+	} else {
+		out = all
+	}
+	return out[:min(n, len(out))]
+}

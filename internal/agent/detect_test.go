@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"testing"
+
+	"github.com/burst-sh/burst"
 )
 
 // The outputs below have the shape nvidia-smi prints (format documented by
@@ -38,5 +41,35 @@ func TestDetectThisHost(t *testing.T) {
 	r := Detect(context.Background())
 	if r.CPUs < 1 || r.MemBytes < 64<<20 {
 		t.Fatalf("implausible resources for this host: %+v", r)
+	}
+}
+
+func TestAllowedGPUs(t *testing.T) {
+	all := []burst.GPU{{Index: 0, UUID: "GPU-a"}, {Index: 1, UUID: "GPU-b"}, {Index: 2, UUID: "GPU-c"}}
+	ids := func(gs []burst.GPU) []int {
+		var out []int
+		for _, g := range gs {
+			out = append(out, g.Index)
+		}
+		return out
+	}
+	cases := []struct {
+		n       int
+		visible string
+		want    []int
+	}{
+		{0, "", nil},
+		{2, "", []int{0, 1}},
+		{5, "", []int{0, 1, 2}},
+		{1, "2", []int{2}},
+		{2, "2,0", []int{2, 0}},
+		{2, "GPU-b", []int{1}},
+		{1, "7", nil},
+		{1, "NoDevFiles", []int{0}},
+	}
+	for _, c := range cases {
+		if got := ids(AllowedGPUs(all, c.n, c.visible)); !slices.Equal(got, c.want) {
+			t.Errorf("AllowedGPUs(n=%d, %q) = %v, want %v", c.n, c.visible, got, c.want)
+		}
 	}
 }

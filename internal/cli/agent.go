@@ -24,6 +24,7 @@ func newAgentCmd() *cobra.Command {
 		serverAddr, tokenFile, machine, cluster string
 		cpus                                    int
 		timeLimit                               time.Duration
+		gpus                                    int
 		mem                                     string
 	)
 	c := &cobra.Command{
@@ -82,7 +83,7 @@ another machine or allocation.`,
 					}
 					res.MemBytes = b
 				}
-				res.GPUs = nil
+				res.GPUs = agent.AllowedGPUs(res.GPUs, gpus, os.Getenv("CUDA_VISIBLE_DEVICES"))
 			}
 			if timeLimit > 0 {
 				// A pilot in an allocation: end the tasks (the server requeues
@@ -104,6 +105,7 @@ another machine or allocation.`,
 	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")
 	c.Flags().IntVar(&cpus, "cpus", 0, "announce this many cores instead of the host's (a slice of the host)")
 	c.Flags().StringVar(&mem, "mem", "", "announce this much memory instead of the host's, e.g. 4G")
+	c.Flags().IntVar(&gpus, "gpus", 0, "with --cpus/--mem: this many of the host's GPUs (those CUDA_VISIBLE_DEVICES names, as Slurm sets it for an allocation, else the first ones)")
 	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
 	c.MarkFlagRequired("server")
 	return c

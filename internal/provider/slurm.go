@@ -151,6 +151,9 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	if sp.Res.MemBytes > 0 {
 		args = append(args, "--mem", strconv.FormatInt(sp.Res.MemBytes>>10, 10)+"K")
 	}
+	if sp.Res.GPUs > 0 {
+		args = append(args, "--gpus", strconv.Itoa(sp.Res.GPUs))
+	}
 	if sp.TimeLimit > 0 {
 		args = append(args, "--time-limit", sp.TimeLimit.String())
 	}
