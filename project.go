@@ -90,10 +90,14 @@ type Cluster struct {
 	Partition  string `json:"partition,omitempty"`
 	TimeLimitS int64  `json:"time_limit_s,omitempty"`
 	// Machine size when no Type is given (Slurm pilots).
-	MachineCPUs     int       `json:"machine_cpus,omitempty"`
-	MachineMemBytes int64     `json:"machine_mem_bytes,omitempty"`
-	MachineGPUs     int       `json:"machine_gpus,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
+	MachineCPUs     int   `json:"machine_cpus,omitempty"`
+	MachineMemBytes int64 `json:"machine_mem_bytes,omitempty"`
+	MachineGPUs     int   `json:"machine_gpus,omitempty"`
+	// SlurmNodes: the machines are elastic Slurm nodes, started and stopped
+	// by Slurm's ResumeProgram/SuspendProgram (burst slurm resume|suspend),
+	// each running a slurmd named after the machine.
+	SlurmNodes bool      `json:"slurm_nodes,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 	// Live figures, filled in by list and show.
 	CPUs            int     `json:"cpus"`
 	MemBytes        int64   `json:"mem_bytes"`
@@ -125,6 +129,7 @@ type ClusterSpec struct {
 	MachineCPUs     int    `json:"machine_cpus,omitempty"`
 	MachineMemBytes int64  `json:"machine_mem_bytes,omitempty"`
 	MachineGPUs     int    `json:"machine_gpus,omitempty"`
+	SlurmNodes      bool   `json:"slurm_nodes,omitempty"`
 }
 
 // Event is one entry of the audit trail: who did what, when, and how it

@@ -62,6 +62,13 @@ func (c *Client) StartInCluster(ctx context.Context, cluster string) (*burst.Mac
 	return &out, c.do(ctx, "POST", "/v1/clusters/"+url.PathEscape(cluster)+"/start", nil, &out)
 }
 
+// StartNamed starts machine name of a cluster of elastic Slurm nodes (the
+// node Slurm resumes); it does nothing if it runs already.
+func (c *Client) StartNamed(ctx context.Context, cluster, name string) (*burst.Machine, error) {
+	var out burst.Machine
+	return &out, c.do(ctx, "POST", "/v1/clusters/"+url.PathEscape(cluster)+"/start?machine="+url.QueryEscape(name), nil, &out)
+}
+
 // MachinesIn lists the machines of one cluster ("" for all), with cost.
 func (c *Client) MachinesIn(ctx context.Context, cluster string) ([]burst.Machine, error) {
 	var out []burst.Machine

@@ -13,6 +13,9 @@ import (
 // burstBin is the binary under test, built once by TestMain.
 var burstBin string
 
+// moduleDir is the repository's root.
+var moduleDir string
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -42,6 +45,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/burst in %s: %v\n%s", root, err, out)
 		return 1
 	}
+	moduleDir = root
 	defer startSlurm(root)()
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)

@@ -248,3 +248,68 @@ func TestSlurmNative(t *testing.T) {
 		t.Errorf("--native with an array script should be refused, naming the fix:\n%s", r)
 	}
 }
+
+// TestSlurmElasticCloudNodes: Slurm's power saving drives a burst cluster.
+// A job for a State=CLOUD node makes slurmctld run `burst slurm resume`,
+// which starts the node's machine (here a slurmd on this host, through the
+// local provider); the job runs there; once the node is idle slurmctld runs
+// `burst slurm suspend` and the machine stops. Needs its own Slurm, with
+// cloud nodes.
+func TestSlurmElasticCloudNodes(t *testing.T) {
+	h := newHarness(t)
+	if os.Getuid() != 0 {
+		slurmtest.Skip(t, "not root: scripts/slurm-dev.sh must run as root")
+	}
+	prog := func(name, body string) string {
+		p := filepath.Join(h.root, name)
+		script := fmt.Sprintf("#!/bin/sh\nexec env BURST_HOME=%s BURST_PORT=0 %s=%s %s slurm %s \"$@\" >>%s.log 2>&1\n",
+			h.home, tagVar, h.tag, burstBin, body, p)
+		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	resume, suspend := prog("resume", "resume --cluster elastic"), prog("suspend", "suspend")
+	conf, stop, why := slurmtest.Start(moduleDir, 56817, "BURST_SLURM_RESUME="+resume, "BURST_SLURM_SUSPEND="+suspend)
+	defer stop()
+	if conf == "" {
+		slurmtest.Skip(t, why)
+	}
+	h.setEnv("SLURM_CONF", conf)
+	defer os.Setenv("SLURM_CONF", os.Getenv("SLURM_CONF"))
+	os.Setenv("SLURM_CONF", conf)
+	h.mustRun("cluster", "create", "elastic", "--type", "t2.micro", "--slurm-nodes", "--max", "2")
+	out, err := exec.Command("sbatch", "--parsable", "-p", "cloud", "-o", "/dev/null", "--wrap", "hostname").CombinedOutput()
+	if err != nil {
+		t.Fatalf("sbatch -p cloud: %v %s", err, out)
+	}
+	job := strings.TrimSpace(string(out))
+	defer func() {
+		if t.Failed() {
+			for _, f := range []string{resume + ".log", suspend + ".log"} {
+				b, _ := os.ReadFile(f)
+				t.Logf("--- %s:\n%s", f, b)
+			}
+			b, _ := exec.Command("sh", "-c", "tail -20 $(dirname $SLURM_CONF)/log/slurmctld.log; sinfo; squeue").CombinedOutput()
+			t.Logf("--- slurm:\n%s", b)
+		}
+	}()
+	h.waitFor("Slurm to resume a cloud node through burst", 60*time.Second, func() bool {
+		return countState(h.machines("elastic"), burst.MachineRunning) == 1
+	})
+	h.waitFor("the job to run on the cloud node", 120*time.Second, func() bool {
+		return strings.HasPrefix(slurmJobs(t)[job], "COMPLETED")
+	})
+	h.waitFor("Slurm to suspend the idle node through burst", 120*time.Second, func() bool {
+		ms := h.machines("elastic")
+		return len(ms) == 1 && ms[0].State == burst.MachineStopped
+	})
+	m := h.machines("elastic")[0]
+	if !strings.HasPrefix(m.ID, "cl") || m.CostUSD <= 0 {
+		t.Errorf("the machine should be named after its node and have cost something: %+v", m)
+	}
+	evs := h.events("")
+	if !hasEvent(evs, "machine.start", "ok") || !hasEvent(evs, "machine.stop", "ok") {
+		t.Errorf("resume and suspend should be in the audit trail: %+v", evs)
+	}
+}

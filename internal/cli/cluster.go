@@ -127,6 +127,7 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 	fl.IntVar(&spec.MachineCPUs, "cpus", 0, "slurm without --type: CPUs of each pilot (default 1)")
 	fl.StringVar(&mem, "mem", "", "slurm without --type: memory of each pilot, e.g. 2G")
 	fl.IntVar(&spec.MachineGPUs, "gpus", 0, "slurm without --type: GPUs of each pilot")
+	fl.BoolVar(&spec.SlurmNodes, "slurm-nodes", false, "its machines are elastic Slurm nodes, started and stopped by Slurm through `burst slurm resume|suspend` (see `burst slurm --help`)")
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")

@@ -55,6 +55,9 @@ func (l *Local) Start(ctx context.Context, s Spec, c Connect) (Handle, error) {
 				u.CPUs, l.Host.CPUs, gib(u.MemBytes), gib(l.Host.MemBytes), s.ID, s.Res.CPUs, gib(s.Res.MemBytes))
 		}
 	}
+	if len(s.Command) > 0 {
+		return spawn(c, s.ID, s.Command[0], s.Command[1:])
+	}
 	args := []string{"agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", s.ID, "--cluster", s.Cluster}
 	if s.Res.CPUs > 0 {
 		args = append(args, "--cpus", strconv.Itoa(s.Res.CPUs))
@@ -67,7 +70,9 @@ func (l *Local) Start(ctx context.Context, s Spec, c Connect) (Handle, error) {
 
 // Spawn starts a burst agent process with args, logging to LogDir/ID.log,
 // in its own session. Shared by every provider that runs agents here.
-func Spawn(c Connect, id string, args []string) (Handle, error) {
+func Spawn(c Connect, id string, args []string) (Handle, error) { return spawn(c, id, c.Exe, args) }
+
+func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 	if err := os.MkdirAll(c.LogDir, 0o700); err != nil {
 		return Handle{}, err
 	}
@@ -77,7 +82,7 @@ func Spawn(c Connect, id string, args []string) (Handle, error) {
 		return Handle{}, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(c.Exe, args...)
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "BURST_HOME="+c.Home)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -27,6 +27,10 @@ type Spec struct {
 	// Slurm partition and allocation time limit); zero: its defaults.
 	Partition string
 	TimeLimit time.Duration
+	// Command, when set, is what the machine runs instead of a burst agent
+	// (a slurmd for an elastic Slurm node): the machine has no agent, and is
+	// running from the moment it starts.
+	Command []string
 }
 
 // Connect is how a started agent reaches its server.

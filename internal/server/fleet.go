@@ -238,7 +238,11 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
 		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
-		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, CreatedAt: time.Now().UTC()}
+		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, SlurmNodes: spec.SlurmNodes,
+		CreatedAt: time.Now().UTC()}
+	if spec.SlurmNodes && spec.Provider != "local" {
+		return nil, badRequest("--slurm-nodes machines run a slurmd started by burst: use --provider local (a cloud provider would start slurmd on its VMs)")
+	}
 	if spec.TimeLimitS < 0 || spec.MachineCPUs < 0 || spec.MachineMemBytes < 0 || spec.MachineGPUs < 0 {
 		return nil, badRequest("--time-limit, --cpus, --mem and --gpus cannot be negative")
 	}
@@ -419,6 +423,18 @@ func (s *Server) connect() provider.Connect {
 		Home: string(s.home), LogDir: s.home.Agents()}
 }
 
+// slurmdCommand runs the slurmd of elastic Slurm node name, as the local
+// stand-in for a cloud VM that boots one. Two quirks of Slurm 22.05 (see
+// scripts/slurm-dev.sh): slurmctld ignores a resumed node whose boot time is
+// older than the resume request, so slurmd runs in a new time namespace
+// whose boot clock starts now, a moment after the request; and it must not
+// inherit slurmctld's blocked signals, which os/exec already clears.
+func slurmdCommand(name string) []string {
+	return []string{"sh", "-c", `sleep 2; slurmd=$(command -v slurmd || echo /usr/sbin/slurmd)
+exec unshare --time --boottime "-$(cut -d. -f1 /proc/uptime)" --fork --kill-child=SIGTERM "$slurmd" -D -N "$1"`,
+		"slurmd-" + name, name}
+}
+
 // connectFor is how agents of cluster c reach this server: the unix socket
 // on this host, TCP for providers whose machines may be elsewhere.
 func (s *Server) connectFor(c *clusterRT) provider.Connect {
@@ -468,7 +484,9 @@ func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Mac
 }
 
 // StartInCluster starts a new machine in a cluster (or a stopped one again).
-func (s *Server) StartInCluster(ctx context.Context, actor, cluster string) (*burst.Machine, error) {
+// name chooses the machine's name, for clusters of elastic Slurm nodes: the
+// node Slurm resumes; starting a node that runs already does nothing.
+func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string) (*burst.Machine, error) {
 	s.mu.Lock()
 	c := s.clusters[cluster]
 	s.mu.Unlock()
@@ -478,7 +496,22 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster string) (*bu
 	if c.def.BuiltIn {
 		return nil, badRequest("cluster %s is this host: it has one machine, always on", cluster)
 	}
-	return s.startMachine(c, "", actor, "started by "+actor)
+	if name != "" {
+		if !c.def.SlurmNodes {
+			return nil, badRequest("machines of cluster %s are named by burst; a name is for clusters of --slurm-nodes", cluster)
+		}
+		if !burst.ValidName(name) {
+			return nil, badRequest("machine name %q: use letters, digits, '-', '_' or '.'", name)
+		}
+		s.mu.Lock()
+		m := s.machines[name]
+		if m != nil && m.cluster != c {
+			s.mu.Unlock()
+			return nil, badRequest("machine %s belongs to cluster %s", name, m.row.Cluster)
+		}
+		s.mu.Unlock()
+	}
+	return s.startMachine(c, name, actor, "started by "+actor)
 }
 
 // startMachine starts machine id of c (a new one if id is ""), through its
@@ -550,8 +583,12 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	handleErr := error(nil)
 	// The provider sees the machines that exist, not this one yet.
 	m.row.State = burst.MachineStopped
-	h, err := c.prov.Start(context.Background(), provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
-		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}, s.connectFor(c))
+	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
+		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
+	if c.def.SlurmNodes {
+		spec.Command = slurmdCommand(id)
+	}
+	h, err := c.prov.Start(context.Background(), spec, s.connectFor(c))
 	if err != nil {
 		handleErr = err
 		stopped := now
@@ -567,6 +604,11 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		b.event(ev)
 	} else {
 		m.row.State = burst.MachinePending
+		if len(spec.Command) > 0 {
+			// No agent will register: it runs from now, and the meter with it.
+			m.row.State, m.row.StartedAt, m.row.Host = burst.MachineRunning, &now, s.host
+			m.meterAt, m.flushedAt, m.idleSince = now, now, now
+		}
 		m.handle = h
 		m.row.Handle = h.String()
 		m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
@@ -747,8 +789,8 @@ func (s *Server) scaleOnce(now time.Time) {
 	var dem []scale.Demand
 	for _, name := range s.clusterNames() {
 		c := s.clusters[name]
-		if c.def.BuiltIn {
-			continue
+		if c.def.BuiltIn || c.def.SlurmNodes {
+			continue // Slurm starts and stops elastic nodes itself
 		}
 		sc := scale.Cluster{Name: name, Min: c.def.Min, Max: c.def.Max, IdleStop: time.Duration(c.def.IdleStopS) * time.Second,
 			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
@@ -760,7 +802,7 @@ func (s *Server) scaleOnce(now time.Time) {
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {
-		if m.cluster == nil || m.cluster.def.BuiltIn {
+		if m.cluster == nil || m.cluster.def.BuiltIn || m.cluster.def.SlurmNodes {
 			continue
 		}
 		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.row.State,

@@ -47,7 +47,7 @@ func (s *Server) moneyRoutes(mux *http.ServeMux) {
 		writeJSON(w, 200, struct{}{})
 	})
 	mux.HandleFunc("POST /v1/clusters/{name}/start", func(w http.ResponseWriter, r *http.Request) {
-		respond(w, 201)(s.StartInCluster(r.Context(), actorOf(r), r.PathValue("name")))
+		respond(w, 201)(s.StartInCluster(r.Context(), actorOf(r), r.PathValue("name"), r.URL.Query().Get("machine")))
 	})
 	mux.HandleFunc("GET /v1/machines", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(s.Machines(r.Context(), r.URL.Query().Get("cluster")))

@@ -113,6 +113,12 @@ func (s *Server) recover(ctx context.Context) error {
 		if !live(m.row.State) && m.row.ID != localMachine {
 			continue
 		}
+		if m.cluster != nil && m.cluster.def.SlurmNodes {
+			// An elastic Slurm node has no agent: it lives while its slurmd does.
+			if prov := s.machineProvider(m); prov != nil && prov.Alive(m.handle) && m.row.State != burst.MachineStopping {
+				continue
+			}
+		}
 		if m.row.State == burst.MachineStopping {
 			// The server died while stopping it: finish the stop.
 			if prov := s.machineProvider(m); prov != nil {

@@ -18,8 +18,9 @@ import (
 // Start starts a Slurm for a test binary, its controller on port (and the
 // next four). It returns the SLURM_CONF to use and a function that stops
 // it; or, when there can be none (not root, the script failed), the
-// reason. The script lives at <root>/scripts/slurm-dev.sh.
-func Start(root string, port int) (conf string, stop func(), why string) {
+// reason. The script lives at <root>/scripts/slurm-dev.sh; env is added to
+// its environment (e.g. BURST_SLURM_RESUME=... for cloud nodes).
+func Start(root string, port int, env ...string) (conf string, stop func(), why string) {
 	stop = func() {}
 	if os.Getuid() != 0 {
 		return "", stop, "not root: scripts/slurm-dev.sh must run as root to install and start Slurm"
@@ -30,7 +31,7 @@ func Start(root string, port int) (conf string, stop func(), why string) {
 	}
 	script := filepath.Join(root, "scripts", "slurm-dev.sh")
 	cmd := exec.Command(script, "start", dir)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("BURST_SLURM_PORT=%d", port))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("BURST_SLURM_PORT=%d", port)), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func newSlurmCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "slurm",
+		Short: "Make a Slurm cluster elastic: ResumeProgram and SuspendProgram for its cloud nodes",
+		Long: `Slurm's power saving starts nodes declared State=CLOUD when jobs wait for
+them (ResumeProgram) and stops them when idle (SuspendProgram). Point those
+at burst, and burst starts and stops a machine of a --slurm-nodes cluster for
+each node, through its provider, metered and under its project's budget:
+
+  burst cluster create elastic --type c5.large --slurm-nodes --max 10
+
+  # slurm.conf
+  ResumeProgram=/etc/slurm/burst-resume      # exec env BURST_HOME=... burst slurm resume --cluster elastic "$@"
+  SuspendProgram=/etc/slurm/burst-suspend    # exec env BURST_HOME=... burst slurm suspend "$@"
+  NodeName=cl[1-10] State=CLOUD ...
+
+Each machine is named after its node and runs that node's slurmd (on the
+local provider, here on this host; a cloud provider would boot a VM whose
+slurmd registers as the node).`,
+	}
+	c.AddCommand(newSlurmResumeCmd(), newSlurmSuspendCmd())
+	return c
+}
+
+// hostnames expands a Slurm hostlist such as cl[1-3],gpu1 with scontrol.
+func hostnames(list string) ([]string, error) {
+	scontrol := "scontrol"
+	if _, err := exec.LookPath(scontrol); err != nil {
+		// slurmctld runs ResumeProgram and SuspendProgram with no PATH.
+		for _, p := range []string{"/usr/bin/scontrol", "/usr/local/bin/scontrol", "/opt/slurm/bin/scontrol"} {
+			if _, err := os.Stat(p); err == nil {
+				scontrol = p
+				break
+			}
+		}
+	}
+	out, err := exec.Command(scontrol, "show", "hostnames", list).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return nil, usage("scontrol show hostnames %s: %s", list, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return nil, usage("scontrol show hostnames %s: %v (is Slurm's client installed?)", list, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+func newSlurmResumeCmd() *cobra.Command {
+	var cluster string
+	c := &cobra.Command{
+		Use:     "resume NODELIST --cluster CLUSTER",
+		Short:   "Start the machines of Slurm cloud nodes (Slurm's ResumeProgram)",
+		Example: `  burst slurm resume 'cl[1-2]' --cluster elastic`,
+		Args:    argsAtLeast(1, "node list"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if cluster == "" {
+				return usage("--cluster: name the cluster of --slurm-nodes whose machines serve these nodes")
+			}
+			return eachNode(c, args, "start", func(cl *client.Client, n string) (*burst.Machine, error) {
+				return cl.StartNamed(c.Context(), cluster, n)
+			})
+		},
+	}
+	c.Flags().StringVar(&cluster, "cluster", "", "the cluster of --slurm-nodes whose machines serve these nodes")
+	return c
+}
+
+func newSlurmSuspendCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "suspend NODELIST",
+		Short:   "Stop the machines of Slurm cloud nodes (Slurm's SuspendProgram)",
+		Example: `  burst slurm suspend 'cl[1-2]'`,
+		Args:    argsAtLeast(1, "node list"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return eachNode(c, args, "stop", func(cl *client.Client, n string) (*burst.Machine, error) {
+				return cl.StopMachine(c.Context(), n, false)
+			})
+		},
+	}
+}
+
+// eachNode applies act to the machine of every node the node lists name,
+// printing each machine's state; it goes on past failures and fails at the
+// end if any did (Slurm then marks those nodes down).
+func eachNode(c *cobra.Command, lists []string, verb string, act func(*client.Client, string) (*burst.Machine, error)) error {
+	cl, err := connect(c.Context(), c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, list := range lists {
+		nodes, err := hostnames(list)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			m, err := act(cl, n)
+			if err != nil {
+				fmt.Fprintf(c.ErrOrStderr(), "burst: %s: %v\n", n, err)
+				failed = append(failed, n)
+				continue
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s %s\n", m.ID, m.State)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("could not %s %s", verb, strings.Join(failed, ", "))
+	}
+	return nil
+}
