@@ -66,7 +66,7 @@ func (s *Slurm) Check(sp Spec) error {
 	}
 	out, err := slurmCmd(context.Background(), "sinfo", args...)
 	if err != nil {
-		return fmt.Errorf("cannot reach Slurm: %v", err)
+		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs", err)
 	}
 	var most burst.Resources
 	nodes := 0
@@ -85,7 +85,9 @@ func (s *Slurm) Check(sp Spec) error {
 	}
 	if nodes == 0 {
 		if sp.Partition != "" {
-			return fmt.Errorf("Slurm has no partition %q: see `sinfo -s` for the partitions", sp.Partition)
+			parts, _ := slurmCmd(context.Background(), "sinfo", "-h", "-o", "%R")
+			return fmt.Errorf("Slurm has no partition %q: the partitions are %s", sp.Partition,
+				strings.Join(strings.Fields(parts), ", "))
 		}
 		return errors.New("Slurm reports no nodes: see `sinfo`")
 	}

@@ -189,6 +189,9 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	}
 	if err := prov.Check(provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
 		Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second}); err != nil {
+		if def.Type == "" {
+			return nil, fmt.Errorf("provider %s: %w", def.Provider, err)
+		}
 		return nil, fmt.Errorf("type %s on provider %s: %w", typ.Name, def.Provider, err)
 	}
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
