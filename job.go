@@ -91,6 +91,9 @@ type Machine struct {
 	CostUSD float64 `json:"cost_usd"`         // metered so far
 	Tasks   int     `json:"tasks"`            // tasks it holds now
 	Handle  string  `json:"handle,omitempty"` // the provider's name for it (pid, Slurm job id)
+	// Waiting says why a pending machine is not up yet, as its provider
+	// tells (a Slurm pilot's pending reason).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // Machine states.

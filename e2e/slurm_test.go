@@ -313,3 +313,31 @@ func TestSlurmElasticCloudNodes(t *testing.T) {
 		t.Errorf("resume and suspend should be in the audit trail: %+v", evs)
 	}
 }
+
+// TestSlurmPilotWaitingSaysWhy: a pilot that cannot start (the nodes are
+// busy with other people's jobs) shows Slurm's pending reason.
+func TestSlurmPilotWaitingSaysWhy(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	for range 2 { // fill c1 and c2
+		if out, err := exec.Command("sbatch", "-p", "debug", "-c", "2", "-o", "/dev/null", "--wrap", "sleep 120").CombinedOutput(); err != nil {
+			t.Fatalf("sbatch: %v %s", err, out)
+		}
+	}
+	h.createHPC()
+	id := h.submit("--on", "hpc", "--", "true")
+	var waiting string
+	h.waitFor("the pilot to say why it waits", 30*time.Second, func() bool {
+		for _, m := range h.machines("hpc") {
+			if m.State == burst.MachinePending && strings.HasPrefix(m.Waiting, "Slurm: ") {
+				waiting = m.Waiting
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(h.mustRun("machine", "list", "--cluster", "hpc").stdout, waiting) {
+		t.Errorf("machine list should show %q", waiting)
+	}
+	h.mustRun("cancel", idArg(id))
+}

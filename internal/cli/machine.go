@@ -68,8 +68,9 @@ func machineTable(w io.Writer, ms []burst.Machine) error {
 		if m.PerUse {
 			price += " per use"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), m.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), machineState(m),
 			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), dash(m.Handle))
+
 	}
 	return tw.Flush()
 }
@@ -215,4 +216,13 @@ func machineAction(c *cobra.Command, ids []string, out string, act func(context.
 		}
 	}
 	return failed
+}
+
+// machineState is a machine's state, with why it waits when its provider
+// says (a Slurm pilot's pending reason).
+func machineState(m burst.Machine) string {
+	if m.Waiting != "" {
+		return m.State + " (" + m.Waiting + ")"
+	}
+	return m.State
 }

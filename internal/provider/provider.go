@@ -84,6 +84,12 @@ type Patient interface {
 	PendingLimit() time.Duration
 }
 
+// Explainer is implemented by providers that can say why a machine is not
+// up yet (a Slurm job's pending reason).
+type Explainer interface {
+	Why(h Handle) string
+}
+
 // Registry holds the providers by name.
 type Registry map[string]Provider
 

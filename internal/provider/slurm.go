@@ -27,6 +27,7 @@ type Slurm struct {
 
 	mu     sync.Mutex
 	states map[string]string    // job id → state, from the last squeue
+	why    map[string]string    // job id → Slurm's reason it is pending
 	at     time.Time            // of the last squeue
 	fresh  map[string]time.Time // jobs just submitted: pending even if a squeue begun before missed them
 }
@@ -213,6 +214,17 @@ func (s *Slurm) Alive(h Handle) bool {
 	return s.alive(jobID(h))
 }
 
+// Why implements Explainer: Slurm's reason a pilot waits in the queue
+// (Resources, Priority, PartitionConfig, ...).
+func (s *Slurm) Why(h Handle) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.why[jobID(h)]; r != "" {
+		return "Slurm: " + r
+	}
+	return ""
+}
+
 func (s *Slurm) alive(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -233,14 +245,17 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 	if fresh {
 		return
 	}
-	out, err := slurmCmd(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T")
+	out, err := slurmCmd(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
 	if err != nil {
 		return
 	}
-	states := map[string]string{}
+	states, why := map[string]string{}, map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if f := strings.Fields(l); len(f) == 2 {
+		if f := strings.Fields(l); len(f) >= 2 {
 			states[f[0]] = f[1]
+			if len(f) >= 3 && f[1] == "PENDING" && f[2] != "None" {
+				why[f[0]] = strings.Join(f[2:], " ")
+			}
 		}
 	}
 	s.mu.Lock()
@@ -251,6 +266,6 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 			delete(s.fresh, id)
 		}
 	}
-	s.states, s.at = states, time.Now()
+	s.states, s.why, s.at = states, why, time.Now()
 	s.mu.Unlock()
 }

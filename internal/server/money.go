@@ -10,6 +10,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -287,6 +288,11 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out := m.row.Machine
 	out.Used = m.used()
 	out.Tasks = len(m.tasks)
+	if m.row.State == burst.MachinePending {
+		if e, ok := s.machineProvider(m).(provider.Explainer); ok {
+			out.Waiting = e.Why(m.handle)
+		}
+	}
 	return out
 }
 
