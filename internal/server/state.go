@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -174,7 +175,9 @@ func (m *machineRT) schedView() sched.Machine {
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
 		Until:     m.until,
 	}
-	if m.local {
+	if !strings.HasSuffix(m.row.Cluster, ":native") {
+		// Every burst agent keeps a queue of short tasks ready (the native
+		// agent submits what it gets to Slurm at once: nothing to queue).
 		sm.Prefetch = max(32, 8*m.row.CPUs)
 	}
 	for _, t := range m.tasks {
