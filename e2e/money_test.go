@@ -457,3 +457,31 @@ func TestManualStopIsNotUndone(t *testing.T) {
 		return countState(h.machines("warm"), burst.MachineRunning) == 1
 	})
 }
+
+// TestServerListenElsewhere: --listen serves the API on another address
+// (for agents on other machines), advertised by host name, still behind the
+// token.
+func TestServerListenElsewhere(t *testing.T) {
+	h := newHarness(t)
+	h.start("server", "--listen", "0.0.0.0:0")
+	h.waitFor("the server to write server.json", 20*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(h.home, "server.json"))
+		return err == nil
+	})
+	addr := h.serverInfo().Addr
+	host, _ := os.Hostname()
+	if !strings.HasPrefix(addr, "http://"+host+":") {
+		t.Fatalf("a server listening on all addresses should advertise http://%s:PORT, got %s", host, addr)
+	}
+	tok, _ := os.ReadFile(filepath.Join(h.home, "token"))
+	c := h.command("jobs")
+	c.Env = append(c.Env, "BURST_SERVER="+addr, "BURST_TOKEN="+strings.TrimSpace(string(tok)))
+	if r := h.exec(c); r.code != 0 {
+		t.Errorf("the CLI through the advertised address:\n%s", r)
+	}
+	c = h.command("jobs")
+	c.Env = append(c.Env, "BURST_SERVER="+addr, "BURST_TOKEN=wrong")
+	if r := h.exec(c); r.code == 0 || !strings.Contains(r.stderr, "token") {
+		t.Errorf("a wrong token must be refused:\n%s", r)
+	}
+}

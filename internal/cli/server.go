@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -18,7 +19,10 @@ import (
 )
 
 func newServerCmd() *cobra.Command {
-	var port int
+	var (
+		port   int
+		listen string
+	)
 	c := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane in the foreground",
@@ -55,7 +59,12 @@ and the next server picks them up.`,
 			defer stop()
 			defer startProfile("server")()
 			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil))
-			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Log: log})
+			if listen != "" {
+				if _, _, err := net.SplitHostPort(listen); err != nil {
+					return usage("--listen %s: give HOST:PORT, e.g. 0.0.0.0:7780 or 10.0.0.5:7780", listen)
+				}
+			}
+			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log})
 			if err != nil {
 				return usage("cannot start the server: %v", err)
 			}
@@ -66,6 +75,7 @@ and the next server picks them up.`,
 		},
 	}
 	c.Flags().IntVar(&port, "port", server.DefaultPort, "TCP port on 127.0.0.1 (0: any free port; env BURST_PORT)")
+	c.Flags().StringVar(&listen, "listen", "", "listen on this HOST:PORT instead of 127.0.0.1 (e.g. 0.0.0.0:7780), so that agents on other machines (Slurm pilots on compute nodes) reach the server; every request still needs the token")
 	c.AddCommand(newServerStopCmd())
 	return c
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Log  *slog.Logger
 	// NoLocalAgent stops the server from running an agent for this host.
 	NoLocalAgent bool
+	// Listen, when set, is the HOST:PORT to listen on instead of
+	// 127.0.0.1:Port, for agents on other machines.
+	Listen string
 	// Prices is a price file overlaid on the built-in catalog; "" means
 	// $BURST_HOME/prices.yaml (if it exists).
 	Prices string
@@ -154,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The port first, so that a taken port fails fast; the socket last, so
 	// that a CLI never finds a half-started server there.
-	if err := s.listenTCP(cfg.Port); err != nil {
+	if err := s.listenTCP(cfg.Port, cfg.Listen); err != nil {
 		return nil, err
 	}
 	if err := s.loadFleet(ctx, cfg); err != nil {
@@ -195,7 +198,20 @@ func (s *Server) listenUnix() error {
 	return nil
 }
 
-func (s *Server) listenTCP(port int) error {
+func (s *Server) listenTCP(port int, listen string) error {
+	if listen != "" {
+		tl, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", listen, err)
+		}
+		s.tcpLn = tl
+		host, p, _ := net.SplitHostPort(tl.Addr().String())
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = s.host // all addresses: agents elsewhere find it by this host's name
+		}
+		s.addr = "http://" + net.JoinHostPort(host, p)
+		return nil
+	}
 	try := port
 	if port < 0 {
 		try = DefaultPort
