@@ -341,3 +341,30 @@ func TestSlurmPilotWaitingSaysWhy(t *testing.T) {
 	}
 	h.mustRun("cancel", idArg(id))
 }
+
+// TestSlurmPilotTimeLimitRequeues: a pilot whose allocation runs out ends
+// the task it runs before Slurm kills it; the task is requeued (not
+// failed) and finishes on a new pilot. Takes about a minute: Slurm's
+// shortest time limit is one minute.
+func TestSlurmPilotTimeLimitRequeues(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "1", "--mem", "256M",
+		"--max", "1", "--time-limit", "1m", "--idle-stop", "3s")
+	marker := newMarker()
+	id := h.submit("--on", "hpc", "--", "sh", "-c", "if [ -e ran ]; then exit 0; fi; touch ran; sleep 300 # "+marker)
+	h.waitRunning(id)
+	h.waitFor("the pilot's time to run out and the task to finish on another", 150*time.Second, func() bool {
+		return terminal(h.show(id).State)
+	})
+	j := h.show(id)
+	if j.State != "succeeded" || j.task0(t).Attempt != 2 {
+		t.Errorf("the task cut off by its pilot's time limit should be requeued and succeed on a new pilot: %+v", j)
+	}
+	if !hasEvent(h.events(""), "machine.lost", "") {
+		t.Errorf("the expired pilot should be in the audit trail")
+	}
+	if len(sleepers(marker)) != 0 {
+		t.Errorf("the first attempt's process outlived its pilot")
+	}
+}
