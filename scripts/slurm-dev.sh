@@ -446,8 +446,14 @@ start)
 		log "partly running: stopping the rest before a fresh start"
 		do_stop
 	fi
+	# One start at a time on this host: apt-get and dpkg take a lock of their own
+	# and fail rather than wait, and two clusters may share one munged (test
+	# packages run in parallel, each with its own cluster).
+	exec 8>>/tmp/burst-slurm-dev.lock
+	flock -w 600 8 || die "timed out waiting for another $ME start on this host"
 	install_slurm
 	do_start
+	exec 8>&-
 	print_export
 	;;
 stop)
