@@ -38,11 +38,7 @@ func main() {
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "burst-guard-")
 	check(err)
-	if os.Getenv("GUARD_KEEP") == "" {
-		defer os.RemoveAll(tmp)
-	} else {
-		fmt.Println("home:", tmp)
-	}
+	defer os.RemoveAll(tmp)
 	if *bin == "" {
 		*bin = filepath.Join(tmp, "burst")
 		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()

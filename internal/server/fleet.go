@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -316,12 +318,8 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 
 func (s *Server) noCluster(name string) error {
 	s.mu.Lock()
-	names := make([]string, 0, len(s.clusters))
-	for n := range s.clusters {
-		names = append(names, n)
-	}
+	names := s.clusterNames()
 	s.mu.Unlock()
-	sort.Strings(names)
 	return &errNotFoundMsg{fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)", name, strings.Join(names, ", "))}
 }
 
@@ -364,11 +362,7 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 func (s *Server) Clusters() []burst.Cluster {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.clusters))
-	for n := range s.clusters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := s.clusterNames()
 	out := make([]burst.Cluster, 0, len(names))
 	for _, n := range names {
 		out = append(out, s.clusterView(s.clusters[n]))
@@ -872,14 +866,7 @@ func (s *Server) scaleOnce(now time.Time) {
 	}
 }
 
-func (s *Server) clusterNames() []string {
-	names := make([]string, 0, len(s.clusters))
-	for n := range s.clusters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (s *Server) clusterNames() []string { return slices.Sorted(maps.Keys(s.clusters)) }
 
 // held reports whether a job's project has spent its budget: its tasks wait.
 func (s *Server) held(j *jobRT) bool {

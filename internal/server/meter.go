@@ -3,8 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -64,7 +65,6 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 	for i, t := range ts {
 		j := t.job
 		s.charge(store.CostKey{Day: day, Project: j.row.Project, Machine: m.row.ID, User: j.row.User, Job: j.row.ID, Kind: "task"}, shares[i])
-		j.cost += shares[i]
 	}
 	if !m.row.PerUse && rest > 0 {
 		s.charge(store.CostKey{Day: day, Project: m.row.Project, Machine: m.row.ID, Kind: "idle"}, rest)
@@ -336,14 +336,7 @@ func (s *Server) exhaust(p *projectRT, now time.Time, b *batch) {
 	s.log.Warn("budget exhausted", "project", name, "spent", p.spent.String())
 }
 
-func (s *Server) projectNames() []string {
-	names := make([]string, 0, len(s.projects))
-	for n := range s.projects {
-		names = append(names, n)
-	}
-	sortStrings(names)
-	return names
-}
+func (s *Server) projectNames() []string { return slices.Sorted(maps.Keys(s.projects)) }
 
 // forecastMachine is the forecast guard for a new machine: refused when an
 // hour of it (or its idle-stop, if shorter: the least it runs once its
@@ -414,12 +407,4 @@ func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 			time.Duration(spec.Resources.TimeLimit)*time.Second, price*share, name, p.row.Name)}
 	}
 	return nil
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for k := i; k > 0 && strings.Compare(s[k-1], s[k]) > 0; k-- {
-			s[k-1], s[k] = s[k], s[k-1]
-		}
-	}
 }

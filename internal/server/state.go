@@ -10,7 +10,6 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
-	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
@@ -75,7 +74,6 @@ type jobRT struct {
 	nEnded  int
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
-	cost    cost.NUSD          // charged while this server ran it (the ledger has the rest)
 	counted map[string]bool    // log files shared by its tasks (#SBATCH -o) already counted as storage
 }
 
