@@ -1,12 +1,10 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/slurm"
 )
 
 // Slurm runs machines as pilot jobs: each machine is one `sbatch`
@@ -39,54 +38,23 @@ func (s *Slurm) Name() string { return "slurm" }
 // behind other people's work for a long time.
 func (s *Slurm) PendingLimit() time.Duration { return 24 * time.Hour }
 
-func slurmCmd(ctx context.Context, name string, args ...string) (string, error) {
-	if _, err := exec.LookPath(name); err != nil {
-		return "", fmt.Errorf("%s not found: install Slurm's client commands (Debian: slurm-client) and set SLURM_CONF, or use another provider", name)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out, errb bytes.Buffer
-	c := exec.CommandContext(ctx, name, args...)
-	c.Stdout, c.Stderr = &out, &errb
-	if err := c.Run(); err != nil {
-		msg := strings.TrimSpace(errb.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return out.String(), fmt.Errorf("%s: %s", name, msg)
-	}
-	return out.String(), nil
-}
-
-// Check implements Provider: some node of the partition (all nodes when
-// none is named) must have the machine's CPUs and memory.
+// Check implements Provider: some node of the partition (Slurm's default
+// one when none is named) must have the machine's CPUs and memory.
 func (s *Slurm) Check(sp Spec) error {
-	args := []string{"-h", "-N", "-o", "%N %c %m %P"}
-	if sp.Partition != "" {
-		args = append(args, "-p", sp.Partition)
-	}
-	out, err := slurmCmd(context.Background(), "sinfo", args...)
+	nodes, err := slurm.Nodes(context.Background(), sp.Partition)
 	if err != nil {
 		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs", err)
 	}
 	var most burst.Resources
-	nodes := 0
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 3 {
-			continue
-		}
-		nodes++
-		cpus, _ := strconv.Atoi(f[1])
-		mb, _ := strconv.ParseInt(strings.TrimSuffix(f[2], "+"), 10, 64)
-		if cpus >= sp.Res.CPUs && (sp.Res.MemBytes == 0 || mb<<20 >= sp.Res.MemBytes) {
+	for _, n := range nodes {
+		if n.CPUs >= sp.Res.CPUs && (sp.Res.MemBytes == 0 || n.MemBytes >= sp.Res.MemBytes) {
 			return nil
 		}
-		most.CPUs, most.MemBytes = max(most.CPUs, cpus), max(most.MemBytes, mb<<20)
+		most.CPUs, most.MemBytes = max(most.CPUs, n.CPUs), max(most.MemBytes, n.MemBytes)
 	}
-	if nodes == 0 {
+	if len(nodes) == 0 {
 		if sp.Partition != "" {
-			parts, _ := slurmCmd(context.Background(), "sinfo", "-h", "-o", "%R")
+			parts, _ := slurm.Command(context.Background(), "sinfo", "-h", "-o", "%R")
 			return fmt.Errorf("Slurm has no partition %q: the partitions are %s", sp.Partition,
 				strings.Join(strings.Fields(parts), ", "))
 		}
@@ -105,7 +73,7 @@ func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
 	if err := os.WriteFile(script, []byte(PilotScript(sp, c, filepath.Join(s.Dir, sp.ID+".log"))), 0o700); err != nil {
 		return Handle{}, err
 	}
-	out, err := slurmCmd(ctx, "sbatch", "--parsable", script)
+	out, err := slurm.Command(ctx, "sbatch", "--parsable", script)
 	if err != nil {
 		return Handle{}, err
 	}
@@ -148,7 +116,7 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 		fmt.Fprintf(&b, "#SBATCH --time=%d\n", max(int(sp.TimeLimit/time.Minute), 1))
 	}
 	fmt.Fprintf(&b, "# a burst pilot: this allocation is machine %s of cluster %s\n", sp.ID, sp.Cluster)
-	fmt.Fprintf(&b, "export BURST_HOME=%s\n", shq(c.Home))
+	fmt.Fprintf(&b, "export BURST_HOME=%s\n", slurm.ShellQuote(c.Home))
 	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", sp.ID,
 		"--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1))}
 	if sp.Res.MemBytes > 0 {
@@ -162,7 +130,7 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	}
 	b.WriteString("exec")
 	for _, a := range args {
-		b.WriteString(" " + shq(a))
+		b.WriteString(" " + slurm.ShellQuote(a))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -175,22 +143,13 @@ func PilotMargin(limit time.Duration) time.Duration {
 	return min(time.Minute, max(5*time.Second, limit/20))
 }
 
-func shq(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // Stop implements Provider: scancel, then wait (up to 30 s) for the job to
 // leave the running states.
 func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 	if h.External == "" {
 		return nil
 	}
-	if _, err := slurmCmd(ctx, "scancel", jobID(h)); err != nil {
+	if _, err := slurm.Command(ctx, "scancel", jobID(h)); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -245,7 +204,7 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 	if fresh {
 		return
 	}
-	out, err := slurmCmd(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
+	out, err := slurm.Command(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
 	if err != nil {
 		return
 	}

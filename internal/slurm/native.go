@@ -525,12 +525,14 @@ func slurmPath(p string) string { return strings.ReplaceAll(p, "%", "%%") }
 func shellJoin(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		out[i] = shellQuote(a)
+		out[i] = ShellQuote(a)
 	}
 	return strings.Join(out, " ")
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s for sh: as itself when it is a plain word, else in
+// single quotes.
+func ShellQuote(s string) string {
 	plain := s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
 	})
@@ -1275,20 +1277,37 @@ func (cli) cancel(ctx context.Context, id int64) error {
 
 // ---------------------------------------------------------------- capacity
 
-// Capacity is what the nodes of partition ("" = Slurm's default partition,
-// or every node when none is the default) hold together, from
+// Node is one Slurm node as sinfo lists it.
+type Node struct {
+	Name     string
+	CPUs     int
+	MemBytes int64
+	GPUs     int
+}
+
+// Nodes lists the nodes of partition ("" = Slurm's default partition, or
+// every node when none is the default), each once, from
 // `sinfo -h -N -o "%N %c %m %G %P"`: CPUs, memory (MB → bytes) and GPUs
-// (gres "gpu:N" or "gpu:TYPE:N"). A node listed twice counts once.
-func Capacity(ctx context.Context, partition string) (burst.Resources, error) {
+// (gres "gpu:N" or "gpu:TYPE:N").
+func Nodes(ctx context.Context, partition string) ([]Node, error) {
 	args := []string{"-h", "-N", "-o", "%N %c %m %G %P"}
 	if partition != "" {
 		args = append(args, "-p", partition)
 	}
-	out, err := slurmCmd(ctx, cmdTimeout, nil, "sinfo", args...)
+	out, err := Command(ctx, "sinfo", args...)
 	if err != nil {
-		return burst.Resources{}, fmt.Errorf("sinfo: %w", err)
+		return nil, err
 	}
-	r := parseSinfo(out, partition)
+	return parseNodes(out, partition), nil
+}
+
+// Capacity is what the nodes of partition (as Nodes) hold together.
+func Capacity(ctx context.Context, partition string) (burst.Resources, error) {
+	nodes, err := Nodes(ctx, partition)
+	if err != nil {
+		return burst.Resources{}, err
+	}
+	r := sum(nodes)
 	if r.CPUs == 0 {
 		where := "the default partition"
 		if partition != "" {
@@ -1299,30 +1318,54 @@ func Capacity(ctx context.Context, partition string) (burst.Resources, error) {
 	return r, nil
 }
 
-type sinfoNode struct {
-	name       string
-	cpus       int
-	memMB      int64
-	gpus       int
-	part       string
-	defaultPar bool
+// Command runs a Slurm command (sinfo, sbatch, ...) as this process's
+// environment finds the cluster; its error names a missing command's fix,
+// or carries the command's stderr.
+func Command(ctx context.Context, name string, args ...string) (string, error) {
+	if _, err := exec.LookPath(name); err != nil {
+		return "", fmt.Errorf("%s not found: install Slurm's client commands (Debian: slurm-client) and set SLURM_CONF, or use another provider", name)
+	}
+	out, err := slurmCmd(ctx, cmdTimeout, nil, name, args...)
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
 }
 
-// parseSinfo sums the nodes of sinfo -h -N -o "%N %c %m %G %P". With
-// partition "", only the default partition's (marked '*') count, or every
-// node when there is no default.
-func parseSinfo(out, partition string) burst.Resources {
-	var nodes []sinfoNode
+func sum(nodes []Node) burst.Resources {
+	var r burst.Resources
+	for _, n := range nodes {
+		r.CPUs += n.CPUs
+		r.MemBytes += n.MemBytes
+		r.GPUs += n.GPUs
+	}
+	return r
+}
+
+// parseSinfo sums parseNodes.
+func parseSinfo(out, partition string) burst.Resources { return sum(parseNodes(out, partition)) }
+
+// parseNodes reads sinfo -h -N -o "%N %c %m %G %P". With partition "",
+// only the default partition's nodes (marked '*') count, or every node when
+// there is no default. A node listed twice counts once.
+func parseNodes(out, partition string) []Node {
+	type line struct {
+		Node
+		part       string
+		defaultPar bool
+	}
+	var lines []line
 	hasDefault := false
-	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
+	for l := range strings.Lines(out) {
+		f := strings.Fields(l)
 		if len(f) < 4 {
 			continue
 		}
-		n := sinfoNode{name: f[0]}
-		n.cpus, _ = strconv.Atoi(strings.TrimRight(f[1], "+"))
-		n.memMB, _ = strconv.ParseInt(strings.TrimRight(f[2], "+"), 10, 64)
-		n.gpus = gresGPUs(f[3])
+		n := line{Node: Node{Name: f[0]}}
+		n.CPUs, _ = strconv.Atoi(strings.TrimRight(f[1], "+"))
+		mb, _ := strconv.ParseInt(strings.TrimRight(f[2], "+"), 10, 64)
+		n.MemBytes = mb << 20
+		n.GPUs = gresGPUs(f[3])
 		if len(f) >= 5 {
 			n.part = f[4]
 			if strings.HasSuffix(n.part, "*") {
@@ -1330,25 +1373,23 @@ func parseSinfo(out, partition string) burst.Resources {
 				n.part = strings.TrimSuffix(n.part, "*")
 			}
 		}
-		nodes = append(nodes, n)
+		lines = append(lines, n)
 	}
-	var r burst.Resources
+	var out2 []Node
 	seen := map[string]bool{}
-	for _, n := range nodes {
+	for _, n := range lines {
 		switch {
 		case partition != "" && n.part != "" && n.part != partition:
 			continue
 		case partition == "" && hasDefault && !n.defaultPar:
 			continue
-		case seen[n.name]:
+		case seen[n.Name]:
 			continue
 		}
-		seen[n.name] = true
-		r.CPUs += n.cpus
-		r.MemBytes += n.memMB << 20
-		r.GPUs += n.gpus
+		seen[n.Name] = true
+		out2 = append(out2, n.Node)
 	}
-	return r
+	return out2
 }
 
 // gresGPUs counts the GPUs of a node's gres ("gpu:2", "gpu:a100:4(S:0-1)",

@@ -265,11 +265,11 @@ func TestScriptShape(t *testing.T) {
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{"abc": "abc", "": "''", "a b": "'a b'", "it's": `'it'"'"'s'`, "$HOME": "'$HOME'",
 		"a/b.c:d=e@f%g+h,i-j_k": "a/b.c:d=e@f%g+h,i-j_k", "*": "'*'", "x\ny": "'x\ny'"} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s want %s", in, got, want)
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s want %s", in, got, want)
 		}
 		// sh reads the quoted word back unchanged.
-		if out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(in)).Output(); err == nil && string(out) != in {
+		if out, err := exec.Command("sh", "-c", "printf %s "+ShellQuote(in)).Output(); err == nil && string(out) != in {
 			t.Errorf("sh read %q back as %q", in, out)
 		}
 	}
