@@ -298,9 +298,13 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 
 // Machines lists machines, of one cluster or all, with what each cost.
 func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine, error) {
-	costs, err := s.st.MachineCosts(ctx)
+	groups, err := s.st.CostBy(ctx, "machine", "") // storage is its own key, never a machine's
 	if err != nil {
 		return nil, err
+	}
+	costs := map[string]int64{}
+	for _, g := range groups {
+		costs[g.Key] = g.NUSD
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

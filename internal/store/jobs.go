@@ -249,19 +249,7 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]*JobRow, error) {
 
 func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...any) ([]*JobRow, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*JobRow
-	for rows.Next() {
-		j, err := scanJob(rows, withSpec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return collect(rows, err, func(r scanner) (*JobRow, error) { return scanJob(r, withSpec) })
 }
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
@@ -337,18 +325,21 @@ func (s *Store) queryTasks(ctx context.Context, q string, args ...any) ([]*TaskR
 	return scanTasks(s.r.QueryContext(ctx, q, args...))
 }
 
-func scanTasks(rows *sql.Rows, err error) ([]*TaskRow, error) {
+func scanTasks(rows *sql.Rows, err error) ([]*TaskRow, error) { return collect(rows, err, scanTask) }
+
+// collect reads every row of a query with scan, and closes the rows.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*TaskRow
+	var out []T
 	for rows.Next() {
-		t, err := scanTask(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

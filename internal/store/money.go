@@ -83,19 +83,7 @@ func (s *Store) GetProject(ctx context.Context, name string) (*ProjectRow, error
 // ListProjects lists every project by name.
 func (s *Store) ListProjects(ctx context.Context) ([]*ProjectRow, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+projectCols+` FROM projects ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ProjectRow
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanProject)
 }
 
 // SaveCluster inserts a cluster or replaces its definition.
@@ -250,7 +238,12 @@ func AddStorage(tx *Tx, project, tier string, bytes int64) error {
 
 // Storage lists bytes kept per project and tier.
 func (s *Store) Storage(ctx context.Context) (map[string]map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT project, tier, bytes FROM storage`)
+	return s.byTwoKeys(ctx, `SELECT project, tier, bytes FROM storage`)
+}
+
+// byTwoKeys reads rows of (key, key, number) into nested maps.
+func (s *Store) byTwoKeys(ctx context.Context, q string) (map[string]map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -258,16 +251,16 @@ func (s *Store) Storage(ctx context.Context) (map[string]map[string]int64, error
 	out := map[string]map[string]int64{}
 	for rows.Next() {
 		var (
-			p, t string
-			b    int64
+			a, b string
+			n    int64
 		)
-		if err := rows.Scan(&p, &t, &b); err != nil {
+		if err := rows.Scan(&a, &b, &n); err != nil {
 			return nil, err
 		}
-		if out[p] == nil {
-			out[p] = map[string]int64{}
+		if out[a] == nil {
+			out[a] = map[string]int64{}
 		}
-		out[p][t] = b
+		out[a][b] = n
 	}
 	return out, rows.Err()
 }
@@ -320,26 +313,7 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 
 // ProjectCosts totals the ledger per project and kind: project → kind → nusd.
 func (s *Store) ProjectCosts(ctx context.Context) (map[string]map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT project, kind, SUM(nusd) FROM costs GROUP BY project, kind`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]map[string]int64{}
-	for rows.Next() {
-		var (
-			p, k string
-			n    int64
-		)
-		if err := rows.Scan(&p, &k, &n); err != nil {
-			return nil, err
-		}
-		if out[p] == nil {
-			out[p] = map[string]int64{}
-		}
-		out[p][k] = n
-	}
-	return out, rows.Err()
+	return s.byTwoKeys(ctx, `SELECT project, kind, SUM(nusd) FROM costs GROUP BY project, kind`)
 }
 
 // JobCosts totals the ledger for the given jobs.
@@ -364,25 +338,6 @@ func (s *Store) JobCosts(ctx context.Context, ids []int64) (map[int64]int64, err
 			return nil, err
 		}
 		out[id] = n
-	}
-	return out, rows.Err()
-}
-
-// MachineCosts totals the ledger per machine (storage excluded).
-func (s *Store) MachineCosts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT machine, SUM(nusd) FROM costs WHERE kind != 'storage' GROUP BY machine`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var m string
-		var n int64
-		if err := rows.Scan(&m, &n); err != nil {
-			return nil, err
-		}
-		out[m] = n
 	}
 	return out, rows.Err()
 }
