@@ -447,42 +447,40 @@ func sortedKeys[V any](m map[string]V) []string {
 // Type looks up the machine type name. An unknown name is an error that
 // suggests the nearest known names.
 func (c *Catalog) Type(name string) (Type, error) {
-	for _, t := range c.Types {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	names := make([]string, len(c.Types))
-	for i, t := range c.Types {
-		names[i] = t.Name
-	}
-	msg := fmt.Sprintf("unknown machine type %q", name)
-	if s := nearest(name, names, 3); len(s) > 0 {
-		msg += ": did you mean " + strings.Join(s, ", ") + "?"
-	}
-	return Type{}, errors.New(msg + " (burst types lists them all)")
+	return byName(c.Types, func(t Type) string { return t.Name }, name, "machine type",
+		func([]string) string { return "burst types lists them all" })
 }
 
 // Tier looks up the storage tier name. An unknown name is an error that
 // suggests the nearest known names and lists them all.
 func (c *Catalog) Tier(name string) (Tier, error) {
-	for _, t := range c.Tiers {
-		if t.Name == name {
-			return t, nil
+	return byName(c.Tiers, func(t Tier) string { return t.Name }, name, "storage tier",
+		func(names []string) string {
+			if len(names) == 0 {
+				return "no tiers are known"
+			}
+			return "tiers: " + strings.Join(names, ", ")
+		})
+}
+
+// byName finds the item called name; an unknown name is an error that
+// suggests the nearest names and ends with hint (given all the names).
+func byName[T any](items []T, nameOf func(T) string, name, what string, hint func([]string) string) (T, error) {
+	for _, it := range items {
+		if nameOf(it) == name {
+			return it, nil
 		}
 	}
-	names := make([]string, len(c.Tiers))
-	for i, t := range c.Tiers {
-		names[i] = t.Name
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = nameOf(it)
 	}
-	msg := fmt.Sprintf("unknown storage tier %q", name)
+	msg := fmt.Sprintf("unknown %s %q", what, name)
 	if s := nearest(name, names, 3); len(s) > 0 {
 		msg += ": did you mean " + strings.Join(s, ", ") + "?"
 	}
-	if len(names) == 0 {
-		return Tier{}, errors.New(msg + " (no tiers are known)")
-	}
-	return Tier{}, errors.New(msg + " (tiers: " + strings.Join(names, ", ") + ")")
+	var zero T
+	return zero, errors.New(msg + " (" + hint(names) + ")")
 }
 
 // nearest returns up to n of names close to name by edit distance (ignoring
