@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -173,11 +172,9 @@ func (m *machineRT) schedView() sched.Machine {
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
 		Until:     m.until,
 	}
-	if !strings.HasSuffix(m.row.Cluster, ":native") {
-		// Every burst agent keeps a queue of short tasks ready (the native
-		// agent submits what it gets to Slurm at once: nothing to queue).
-		sm.Prefetch = max(32, 8*m.row.CPUs)
-	}
+	// Every agent keeps a queue of short tasks ready (the native Slurm agent
+	// submits queued tasks at once, as it does every task).
+	sm.Prefetch = max(32, 8*m.row.CPUs)
 	for _, t := range m.tasks {
 		sm.Running = append(sm.Running, sched.Running{Res: t.job.row.Spec.Resources, GPUIDs: t.row.GPUIDs, Ends: t.ends()})
 		if t.queued && !t.started {
