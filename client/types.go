@@ -75,6 +75,7 @@ type TaskEvent struct {
 	UserUS    int64       `json:"user_us,omitempty"`
 	SysUS     int64       `json:"sys_us,omitempty"`
 	MaxRSS    int64       `json:"max_rss,omitempty"`
+	OutBytes  int64       `json:"out_bytes,omitempty"` // written to its log files: the storage its logs take
 }
 
 // Event kinds.

@@ -207,7 +207,7 @@ func TestClusterScalesOutAndBackToZero(t *testing.T) {
 	if ms := h.machines("work"); countState(ms, burst.MachinePending, burst.MachineRunning) != 0 {
 		t.Fatalf("a new cluster with --min 0 should have no machine: %+v", ms)
 	}
-	r := h.mustRun("map", "-d", "--on", "work", "--", "sh", "-c", "sleep 2; echo $BURST_MACHINE", ":::", "1", "2", "3", "4")
+	r := h.mustRun("map", "-d", "--on", "work", "--", "sh", "-c", "sleep 2; echo output", ":::", "1", "2", "3", "4")
 	id, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
 	most := 0
 	h.waitFor("the map to finish", 60*time.Second, func() bool {
@@ -219,6 +219,15 @@ func TestClusterScalesOutAndBackToZero(t *testing.T) {
 	}
 	if most != 2 {
 		t.Errorf("the cluster should have scaled out to its --max of 2 machines, saw at most %d", most)
+	}
+	// Each task wrote "output\n" (7 bytes) to its log: the project keeps that much.
+	b := decodeJSON[burst.BudgetReport](t, h.mustRun("budget", "default", "-o", "json"))
+	var kept int64
+	for _, l := range b.Storage {
+		kept += l.Bytes
+	}
+	if kept < 4*7 {
+		t.Errorf("storage of project default: %d bytes, want at least the 28 the map wrote (%+v)", kept, b.Storage)
 	}
 	h.waitIdleCluster("work", 30*time.Second)
 	evs := h.events("")

@@ -381,7 +381,7 @@ func mergeEnv(base, extra []string) []string {
 func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
 	ev := client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: r.State, ExitCode: r.ExitCode,
 		Signal: r.Signal, Reason: r.Reason, UserUS: r.UserCPU.Microseconds(), SysUS: r.SysCPU.Microseconds(),
-		MaxRSS: r.MaxRSS}
+		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes}
 	if !r.StartedAt.IsZero() {
 		s := r.StartedAt.UTC()
 		ev.StartedAt = &s

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
@@ -92,40 +91,16 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 }
 
 // countStorage adds what a task's logs take to its project's storage, once
-// it ended for good (a retry's log replaces the one before). Logs live on
-// this host under BURST_HOME, or where the job asked: a file its tasks share
-// is counted once. Called with s.mu held.
-func (s *Server) countStorage(t *taskRT) {
-	if t.row.Stdout == "" || t.row.StartedAt == nil {
-		return
-	}
-	j := t.job
-	shared := j.row.Spec.Stdout != "" || j.row.Spec.Stderr != ""
-	var n int64
-	for i, path := range []string{t.row.Stdout, t.row.Stderr} {
-		if i == 1 && path == t.row.Stdout {
-			break
-		}
-		if shared {
-			if j.counted[path] {
-				continue
-			}
-			if j.counted == nil {
-				j.counted = map[string]bool{}
-			}
-			j.counted[path] = true
-		}
-		if fi, err := os.Stat(path); err == nil {
-			n += fi.Size()
-		}
-	}
-	if n == 0 {
+// it ended for good (a retry's log replaces the one before): the bytes its
+// agent wrote to them, wherever they are. Called with s.mu held.
+func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
+	if ev.OutBytes <= 0 {
 		return
 	}
 	tier := s.catalog.LogsTier
-	s.newBytes[[2]string{j.row.Project, tier}] += n
-	if p := s.projects[j.row.Project]; p != nil {
-		p.bytes[tier] += n
+	s.newBytes[[2]string{t.job.row.Project, tier}] += ev.OutBytes
+	if p := s.projects[t.job.row.Project]; p != nil {
+		p.bytes[tier] += ev.OutBytes
 	}
 }
 

@@ -73,7 +73,6 @@ type jobRT struct {
 	nEnded  int
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
-	counted map[string]bool    // log files shared by its tasks (#SBATCH -o) already counted as storage
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -389,7 +388,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	b.task(row)
 	b.job(j)
 	if row.State != burst.Queued {
-		s.countStorage(t) // its logs as they stay: the final attempt's
+		s.countStorage(t, ev) // its logs as they stay: the final attempt's
 	}
 	c := j.row.Tasks
 	if lim := j.row.Spec.Map.FailureLimit(c.Total); lim >= 0 && !j.row.CancelRequested && c.Failed+c.Timeout > lim {

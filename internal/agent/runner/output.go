@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,8 @@ type output struct {
 	truncate bool
 	r        *os.File
 	done     chan struct{}
-	err      error // the file could not be written: the output was dropped
+	err      error        // the file could not be written: the output was dropped
+	written  atomic.Int64 // bytes written to the file
 }
 
 // newOutput returns the write end to give the child and the copier.
@@ -51,7 +53,10 @@ func (o *output) copy() {
 		io.Copy(io.Discard, o.r)
 		return
 	}
-	if _, err := io.CopyBuffer(f, o.r, buf); err != nil && !errors.Is(err, os.ErrClosed) {
+	o.written.Add(int64(n))
+	m, err := io.CopyBuffer(f, o.r, buf)
+	o.written.Add(m)
+	if err != nil && !errors.Is(err, os.ErrClosed) {
 		o.err = err
 		io.Copy(io.Discard, o.r)
 	}

@@ -58,6 +58,7 @@ type Result struct {
 	StartedAt, EndedAt time.Time
 	UserCPU, SysCPU    time.Duration // of the task and the descendants it waited for (wait4 rusage)
 	MaxRSS             int64         // bytes: the largest RSS of one of those processes
+	OutBytes           int64         // bytes it wrote to its log files (stdout and stderr)
 }
 
 // Task is a started task. Its methods are safe for concurrent use.
@@ -532,6 +533,7 @@ func (t *Task) wait() {
 	}
 	t.flushOutputs()
 	for _, o := range t.outs {
+		r.OutBytes += o.written.Load()
 		if o.err != nil && r.Reason == "" {
 			r.Reason = "its output could not be saved: " + o.err.Error()
 		}

@@ -464,3 +464,20 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+// OutBytes is what the task wrote to its logs, stdout and stderr together:
+// the storage its logs take.
+func TestOutBytes(t *testing.T) {
+	s := spec(t, "sh", "-c", "printf 12345; printf abc >&2; head -c 100000 /dev/zero")
+	r := run(t, s)
+	if r.State != burst.Succeeded {
+		t.Fatalf("state %s: %s", r.State, r.Reason)
+	}
+	got := int64(len(readFile(t, s.Stdout)) + len(readFile(t, s.Stderr)))
+	if got != 100008 || r.OutBytes != got {
+		t.Errorf("OutBytes = %d; the logs hold %d bytes (want 100008)", r.OutBytes, got)
+	}
+	if r := run(t, spec(t, "true")); r.OutBytes != 0 {
+		t.Errorf("a silent task reports OutBytes %d", r.OutBytes)
+	}
+}
