@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,16 @@ func slurmJobs(t *testing.T) map[string]string {
 		}
 	}
 	return jobs
+}
+
+// handles are the machines' ids with their provider handles, sorted.
+func handles(ms []burst.Machine) []string {
+	var hs []string
+	for _, m := range ms {
+		hs = append(hs, m.ID+"="+m.Handle)
+	}
+	sort.Strings(hs)
+	return hs
 }
 
 // pilotJob is the Slurm job id of a pilot machine.
@@ -148,6 +159,22 @@ func TestSlurmCancelTimeLimitAndPilotKilled(t *testing.T) {
 	}
 	if r := h.run("run", "--on", "hpc", "--time", "2s", "--", "sleep", "30"); r.code != 124 {
 		t.Errorf("a task past its time limit on a pilot should exit 124:\n%s", r)
+	}
+
+	// A server restarted under a running pilot adopts it: the task goes on,
+	// the machine is not lost and no second pilot is submitted for it.
+	id = h.submit("--on", "hpc", "--", "sh", "-c", "sleep 3; echo survived")
+	h.waitRunning(id)
+	before := h.machines("hpc")
+	h.mustRun("server", "stop")
+	if r := h.mustRun("wait", idArg(id)); !strings.Contains(r.stdout+r.stderr, "succeeded") {
+		t.Errorf("a task on a pilot should survive a server restart:\n%s", r)
+	}
+	if after := h.machines("hpc"); fmt.Sprint(handles(after)) != fmt.Sprint(handles(before)) {
+		t.Errorf("the restarted server should adopt its pilots, not start others: before %+v, after %+v", before, after)
+	}
+	if hasEvent(h.events(""), "machine.lost", "") {
+		t.Errorf("a pilot was lost across a server restart: %+v", h.events(""))
 	}
 
 	marker2 := newMarker()

@@ -44,9 +44,14 @@ func (h Home) Socket() string     { return h.path("burst.sock") }
 func (h Home) ServerLog() string  { return h.path("server.log") }
 func (h Home) ServerInfo() string { return h.path("server.json") }
 func (h Home) Lock() string       { return h.path("server.lock") }
-func (h Home) Logs() string       { return h.path("logs") }
-func (h Home) Agents() string     { return h.path("agents") }
-func (h Home) Prices() string     { return h.path("prices.yaml") }
+
+// LastAddr holds the TCP address the last server listened on: a server
+// restarted without a fixed port takes it again, so that agents elsewhere
+// (Slurm pilots) that know only that address find it.
+func (h Home) LastAddr() string { return h.path("last-addr") }
+func (h Home) Logs() string     { return h.path("logs") }
+func (h Home) Agents() string   { return h.path("agents") }
+func (h Home) Prices() string   { return h.path("prices.yaml") }
 
 // Ensure creates the directory (0700) and checks that it is writable.
 func (h Home) Ensure() error {

@@ -60,6 +60,17 @@ func (h Handle) String() string {
 	return ""
 }
 
+// RestoreHandle is the inverse of Handle.String for a machine whose
+// agent's process (pid, start) is also known: what a server restarting
+// reads back from its store. A provider's own id is kept whatever the pid.
+func RestoreHandle(s string, pid int, pidStart uint64) Handle {
+	h := Handle{PID: pid, PIDStart: pidStart}
+	if s != "" && !strings.HasPrefix(s, "pid ") {
+		h.External = s
+	}
+	return h
+}
+
 // Provider starts and stops machines.
 type Provider interface {
 	// Name is the provider's name as users give it with --provider.

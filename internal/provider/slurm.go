@@ -83,7 +83,10 @@ func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
 	}
 	s.mu.Lock()
 	if s.states == nil {
-		s.states, s.fresh = map[string]string{}, map[string]time.Time{}
+		s.states = map[string]string{}
+	}
+	if s.fresh == nil {
+		s.fresh = map[string]time.Time{}
 	}
 	s.states[id] = "PENDING" // until the next squeue says otherwise
 	s.fresh[id] = time.Now()

@@ -29,10 +29,7 @@ func (s *Server) recover(ctx context.Context) error {
 	for _, row := range ms {
 		m := newMachineRT(*row)
 		m.cluster = s.clusters[row.Cluster]
-		m.handle = provider.Handle{PID: row.AgentPID, PIDStart: row.AgentStart}
-		if row.Handle != "" && row.AgentPID == 0 {
-			m.handle.External = row.Handle
-		}
+		m.handle = provider.RestoreHandle(row.Handle, row.AgentPID, row.AgentStart)
 		m.gpuShare = s.catalog.GPUShare(row.CPUs, len(row.GPUs))
 		m.idleSince = time.Now()
 		m.startedBy = time.Now() // a pending machine gets its full time to register

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -205,6 +206,7 @@ func (s *Server) listenTCP(port int, listen string) error {
 			return fmt.Errorf("listen on %s: %w", listen, err)
 		}
 		s.tcpLn = tl
+		os.WriteFile(s.home.LastAddr(), []byte(tl.Addr().String()+"\n"), 0o600)
 		host, p, _ := net.SplitHostPort(tl.Addr().String())
 		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 			host = s.host // all addresses: agents elsewhere find it by this host's name
@@ -216,7 +218,20 @@ func (s *Server) listenTCP(port int, listen string) error {
 	if port < 0 {
 		try = DefaultPort
 	}
-	tl, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(try))
+	var tl net.Listener
+	err := errors.New("no previous port")
+	if port <= 0 {
+		// Any port will do: the last one first, where pilots that outlived
+		// the last server knock.
+		if b, rerr := os.ReadFile(s.home.LastAddr()); rerr == nil {
+			if _, p, serr := net.SplitHostPort(strings.TrimSpace(string(b))); serr == nil && p != "0" {
+				tl, err = net.Listen("tcp", "127.0.0.1:"+p)
+			}
+		}
+	}
+	if err != nil {
+		tl, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(try))
+	}
 	if err != nil && port < 0 {
 		tl, err = net.Listen("tcp", "127.0.0.1:0")
 	}
@@ -228,6 +243,7 @@ func (s *Server) listenTCP(port int, listen string) error {
 	}
 	s.tcpLn = tl
 	s.addr = "http://" + tl.Addr().String()
+	os.WriteFile(s.home.LastAddr(), []byte(tl.Addr().String()+"\n"), 0o600)
 	return nil
 }
 
