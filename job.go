@@ -59,8 +59,12 @@ type Task struct {
 	UserSeconds float64    `json:"user_seconds"`
 	SysSeconds  float64    `json:"sys_seconds"`
 	MaxRSSBytes int64      `json:"max_rss_bytes"`
-	Stdout      string     `json:"stdout_path,omitempty"`
-	Stderr      string     `json:"stderr_path,omitempty"`
+	// A pipe stage's reads and writes through any descriptor, its pipes
+	// included (the process's own, from /proc/PID/io).
+	ReadBytes  int64  `json:"read_bytes,omitempty"`
+	WroteBytes int64  `json:"wrote_bytes,omitempty"`
+	Stdout     string `json:"stdout_path,omitempty"`
+	Stderr     string `json:"stderr_path,omitempty"`
 }
 
 // Machine is something with resources that runs a burst agent.

@@ -61,6 +61,8 @@ type JobSpec struct {
 	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;
 	// #SBATCH --array's %N).
 	MaxRunning int `json:"max_running,omitempty"`
+	// Pipe, when set, makes this a pipe: co-scheduled streaming stages.
+	Pipe *PipeSpec `json:"pipe,omitempty"`
 }
 
 // MapSpec is a command template run once per input tuple: the cartesian
@@ -120,6 +122,24 @@ func (s *JobSpec) Defaults() {
 	if s.Map != nil {
 		s.Kind = KindMap
 	}
+	if s.Pipe != nil {
+		s.Kind = KindPipe
+		s.Tasks = s.Pipe.Tasks()
+		// A stage that names no --cpus reserves none: it shares the CPUs
+		// of the machine it lands on, as the commands of a shell pipeline
+		// do. A pipe reserves at least one CPU: its first stage's, if no
+		// stage names any.
+		reserved := false
+		for _, st := range s.Pipe.Stages {
+			reserved = reserved || st.Resources.CPUs > 0
+		}
+		if !reserved && len(s.Pipe.Stages) > 0 {
+			s.Pipe.Stages[0].Resources.CPUs = 1
+		}
+		if s.Name == "" && len(s.Pipe.Stages) > 0 {
+			s.Name = "pipe-" + s.Pipe.Stages[0].Name
+		}
+	}
 	if s.Name == "" {
 		switch {
 		case s.ScriptRef != "":
@@ -144,6 +164,18 @@ func (s *JobSpec) Validate() error {
 		}
 		if s.MaxRunning < 0 {
 			return errors.New("max running must not be negative")
+		}
+		return s.validateCommon()
+	}
+	if s.Pipe != nil {
+		if s.Map != nil || s.Script != "" || len(s.Argv) > 0 || s.Native {
+			return errors.New("a pipe is given by its stages alone (no argv, script, map or --native)")
+		}
+		if err := s.Pipe.validate(); err != nil {
+			return err
+		}
+		if s.Tasks != s.Pipe.Tasks() {
+			return fmt.Errorf("a pipe of %d processes cannot have %d tasks", s.Pipe.Tasks(), s.Tasks)
 		}
 		return s.validateCommon()
 	}

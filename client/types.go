@@ -57,6 +57,44 @@ type Assignment struct {
 	Queued bool `json:"queued,omitempty"`
 	// Truncate: the log files hold an earlier attempt's output; replace it.
 	Truncate bool `json:"truncate,omitempty"`
+	// Res, when set, is what this task asks for instead of the job's (a
+	// pipe's stages differ).
+	Res *burst.Resources `json:"res,omitempty"`
+	// Pipe says how a pipe's task connects to the stages beside it.
+	Pipe *Plumbing `json:"pipe,omitempty"`
+}
+
+// Plumbing connects one task of a pipe: where its stdin comes from, where
+// its stdout goes, and the line junctions its agent runs for the pipe.
+type Plumbing struct {
+	Stage     string     `json:"stage"`
+	Stdin     End        `json:"stdin"`
+	Stdout    End        `json:"stdout"`
+	Junctions []Junction `json:"junctions,omitempty"`
+}
+
+// End is one end of a stream. Zero: /dev/null for stdin, the task's own
+// stdout log for stdout.
+//
+// A Stream with neither Dial nor Accept is an OS pipe on this machine,
+// shared by the two tasks (or junctions) that name its key; Dial connects
+// the producing side to the consuming agent's stream listener; Accept waits
+// there for the producer's connection.
+type End struct {
+	File   string `json:"file,omitempty"`
+	Append bool   `json:"append,omitempty"`
+	Log    bool   `json:"log,omitempty"` // a junction's output: the hosting task's stdout log
+	Stream string `json:"stream,omitempty"`
+	Dial   string `json:"dial,omitempty"`
+	Accept bool   `json:"accept,omitempty"`
+}
+
+// Junction deals the lines read from its inputs, in blocks of whole lines,
+// to whichever of its outputs is ready: the splitter and merger of stages
+// run with --parallel.
+type Junction struct {
+	In  []End `json:"in"`
+	Out []End `json:"out"`
 }
 
 // TaskEvent is what an agent reports about a task: that it started, or how
@@ -76,6 +114,9 @@ type TaskEvent struct {
 	SysUS     int64       `json:"sys_us,omitempty"`
 	MaxRSS    int64       `json:"max_rss,omitempty"`
 	OutBytes  int64       `json:"out_bytes,omitempty"` // written to its log files: the storage its logs take
+	// A pipe stage's own reads and writes, in bytes (its pipes included).
+	ReadBytes  int64 `json:"read_bytes,omitempty"`
+	WroteBytes int64 `json:"wrote_bytes,omitempty"`
 }
 
 // Event kinds.
@@ -104,6 +145,9 @@ type Register struct {
 	GPUs     []burst.GPU   `json:"gpus"`
 	Running  []RunningTask `json:"running"`
 	Events   []TaskEvent   `json:"events"` // not yet reported, applied before Running is reconciled
+	// StreamAddr is where the agent accepts pipe streams from other agents
+	// (HOST:PORT); "" when it takes none.
+	StreamAddr string `json:"stream_addr,omitempty"`
 }
 
 // Registered is the server's answer to Register.

@@ -35,6 +35,11 @@ type Config struct {
 	WorkDir  string        // where batch scripts are written
 	IdleExit time.Duration // exit when the server is unreachable this long with nothing running
 	Log      *slog.Logger
+	// Pipe streams from other agents: accepted on StreamListen (HOST:PORT,
+	// e.g. 0.0.0.0:0), announced as StreamHost with the port it got, and
+	// authenticated with StreamSecret (the server's token). No secret: no
+	// listener (stages of a pipe placed here then join only local ones).
+	StreamListen, StreamHost, StreamSecret string
 }
 
 type running struct {
@@ -69,6 +74,14 @@ type Agent struct {
 	evWake  chan struct{}
 	pid     int
 	pidTick uint64
+	hub     *hub
+	opening map[key]*opening // pipe stages waiting for their streams
+}
+
+// opening is a pipe stage whose ends are being connected.
+type opening struct {
+	ref       client.TaskRef
+	cancelled bool
 }
 
 type seqEvent struct {
@@ -85,8 +98,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid()}
+	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid(),
+		opening: map[key]*opening{}}
 	a.pidTick, _ = runner.ProcStartTicks(a.pid)
+	if cfg.StreamSecret != "" {
+		h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
+		if err != nil {
+			return err
+		}
+		defer h.close()
+		a.hub = h
+	}
 	a.killLeftovers()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -203,7 +225,7 @@ func (a *Agent) setBoot(b string) {
 func (a *Agent) idle() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.running) == 0 && len(a.queue) == 0
+	return len(a.running) == 0 && len(a.queue) == 0 && len(a.opening) == 0
 }
 
 func (a *Agent) register(ctx context.Context) error {
@@ -217,6 +239,12 @@ func (a *Agent) register(ctx context.Context) error {
 	}
 	for _, q := range a.queue {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: q.as.TaskRef})
+	}
+	for _, o := range a.opening {
+		r.Running = append(r.Running, client.RunningTask{TaskRef: o.ref})
+	}
+	if a.hub != nil {
+		r.StreamAddr = a.hub.addr
 	}
 	var upTo uint64
 	for _, e := range a.events {
@@ -249,7 +277,8 @@ func (a *Agent) handle(l *client.Leased) {
 		}
 		a.mu.Lock()
 		k := key{as.Job, as.Index}
-		if rt := a.running[k]; rt != nil && rt.ref.Attempt == as.Attempt || a.queuedAt(as.TaskRef) >= 0 {
+		if rt := a.running[k]; rt != nil && rt.ref.Attempt == as.Attempt || a.queuedAt(as.TaskRef) >= 0 ||
+			a.opening[k] != nil && a.opening[k].ref == as.TaskRef {
 			a.mu.Unlock()
 			continue // handed out again: it is already here
 		}
@@ -276,6 +305,9 @@ func (a *Agent) cancel(ref client.TaskRef) {
 		a.mu.Unlock()
 		a.wakeReporter()
 		return
+	}
+	if o := a.opening[key{ref.Job, ref.Index}]; o != nil && o.ref == ref {
+		o.cancelled = true // it ends as soon as its streams are settled
 	}
 	rt := a.running[key{ref.Job, ref.Index}]
 	a.mu.Unlock()
@@ -315,7 +347,126 @@ func (a *Agent) pump() {
 	}
 }
 
+// taskRes is what a task asks for: its own resources (a pipe's stage) or
+// its job's.
+func taskRes(as client.Assignment, ctx *client.JobContext) burst.Resources {
+	if as.Res != nil {
+		return *as.Res
+	}
+	return burst.Resources{CPUs: ctx.CPUs, MemBytes: ctx.MemBytes, GPUs: ctx.GPUs, TimeLimit: ctx.TimeLimitS}
+}
+
 func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
+	if as.Pipe != nil {
+		a.mu.Lock()
+		o := &opening{ref: as.TaskRef}
+		a.opening[key{as.Job, as.Index}] = o
+		a.mu.Unlock()
+		go a.startStage(as, ctx, o)
+		return
+	}
+	a.launch(as, ctx, nil, nil, nil)
+}
+
+// startStage connects a pipe stage's stdin and stdout (waiting, if need
+// be, for a stage on another machine to connect), starts the junctions it
+// hosts, and then its process.
+func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *opening) {
+	k := key{as.Job, as.Index}
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // a cancel while it waits for a stream ends the wait
+		for cctx.Err() == nil {
+			a.mu.Lock()
+			c := o.cancelled
+			a.mu.Unlock()
+			if c {
+				cancel()
+				return
+			}
+			select {
+			case <-cctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	var files []*os.File
+	fail := func(why string) {
+		for _, f := range files {
+			f.Close()
+		}
+		a.mu.Lock()
+		delete(a.opening, k)
+		cancelled := o.cancelled
+		a.mu.Unlock()
+		if cancelled {
+			now := time.Now().UTC()
+			a.emit(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Cancelled,
+				Reason: "cancelled before it started", EndedAt: &now})
+			return
+		}
+		a.failed(as.TaskRef, "stage "+as.Pipe.Stage+": "+why)
+	}
+	if a.hub == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
+		fail("this agent takes no streams from other machines (it has no stream listener)")
+		return
+	}
+	open := func(e client.End, write bool) (*os.File, error) {
+		if a.hub == nil {
+			return (&hub{pipes: map[string]*osPipe{}}).open(cctx, e, write, as.Stdout)
+		}
+		return a.hub.open(cctx, e, write, as.Stdout)
+	}
+	var juncs []*junction
+	for _, jn := range as.Pipe.Junctions {
+		j := &junction{}
+		for _, e := range jn.In {
+			f, err := open(e, false)
+			if err != nil {
+				fail(err.Error())
+				return
+			}
+			files = append(files, f)
+			j.in = append(j.in, f)
+		}
+		for _, e := range jn.Out {
+			f, err := open(e, true)
+			if err != nil {
+				fail(err.Error())
+				return
+			}
+			files = append(files, f)
+			j.out = append(j.out, f)
+		}
+		juncs = append(juncs, j)
+	}
+	in, err := open(as.Pipe.Stdin, false)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	files = append(files, in)
+	var out *os.File
+	if as.Pipe.Stdout != (client.End{}) {
+		if out, err = open(as.Pipe.Stdout, true); err != nil {
+			fail(err.Error())
+			return
+		}
+		files = append(files, out)
+	}
+	for _, j := range juncs {
+		go j.run()
+	}
+	a.launch(as, ctx, in, out, o)
+}
+
+func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
+
+// launch starts a task's process: with in and out (a pipe's stage) as its
+// stdin and stdout when given. A pipe's stage stays in opening until it is
+// running, so that a cancel meanwhile is never lost.
+func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening) {
+	res := taskRes(as, ctx)
 	argv := as.Argv
 	script := ""
 	if ctx.Script != "" {
@@ -330,33 +481,45 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate,
-		MemBytes: ctx.MemBytes, TimeLimit: time.Duration(ctx.TimeLimitS) * time.Second,
+		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
+		In:   in, Out: out, IOStats: as.Pipe != nil,
 	})
 	if err != nil {
+		if o != nil {
+			a.mu.Lock()
+			delete(a.opening, key{as.Job, as.Index})
+			a.mu.Unlock()
+		}
 		a.failed(as.TaskRef, err.Error())
 		return
 	}
 	now := time.Now().UTC()
 	rt := &running{ref: as.TaskRef, task: t, ctx: ctx}
 	a.mu.Lock()
+	if o != nil {
+		delete(a.opening, key{as.Job, as.Index})
+		if o.cancelled {
+			defer t.Cancel()
+		}
+	}
 	a.running[key{as.Job, as.Index}] = rt
-	a.used.CPUs += ctx.CPUs
-	a.used.MemBytes += ctx.MemBytes
+	a.used.CPUs += res.CPUs
+	a.used.MemBytes += res.MemBytes
 	a.appendEvent(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
 	a.mu.Unlock()
 	a.wakeReporter()
 	go func() {
-		res := t.Wait()
+		r := t.Wait()
 		// Leaving the running set and queuing the exit happen together, so
 		// that a registration never sees the task in neither.
 		a.mu.Lock()
 		if cur := a.running[key{as.Job, as.Index}]; cur == rt {
 			delete(a.running, key{as.Job, as.Index})
 		}
-		a.used.CPUs -= ctx.CPUs
-		a.used.MemBytes -= ctx.MemBytes
-		a.appendEvent(exitEvent(as.TaskRef, res))
+		a.used.CPUs -= res.CPUs
+		a.used.MemBytes -= res.MemBytes
+		a.appendEvent(exitEvent(as.TaskRef, r))
 		a.mu.Unlock()
 		a.wakeReporter()
 		a.pump()
@@ -381,7 +544,7 @@ func mergeEnv(base, extra []string) []string {
 func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
 	ev := client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: r.State, ExitCode: r.ExitCode,
 		Signal: r.Signal, Reason: r.Reason, UserUS: r.UserCPU.Microseconds(), SysUS: r.SysCPU.Microseconds(),
-		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes}
+		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes, ReadBytes: r.ReadBytes, WroteBytes: r.WroteBytes}
 	if !r.StartedAt.IsZero() {
 		s := r.StartedAt.UTC()
 		ev.StartedAt = &s

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -27,6 +29,7 @@ func newAgentCmd() *cobra.Command {
 		gpus                                    int
 		mem                                     string
 	)
+	var streamHost string
 	c := &cobra.Command{
 		Use:   "agent",
 		Short: "Serve a machine: run the tasks a burst server places on it",
@@ -92,10 +95,12 @@ another machine or allocation.`,
 				ctx, cancel = context.WithTimeout(ctx, timeLimit-provider.PilotMargin(timeLimit))
 				defer cancel()
 			}
+			listen, advertise := streamAddrs(serverAddr, streamHost)
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
-				WorkDir: filepath.Join(h.Agents(), machine),
-				Log:     slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
+				WorkDir:      filepath.Join(h.Agents(), machine),
+				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
+				StreamListen: listen, StreamHost: advertise, StreamSecret: token,
 			})
 		},
 	}
@@ -107,6 +112,30 @@ another machine or allocation.`,
 	c.Flags().StringVar(&mem, "mem", "", "announce this much memory instead of the host's, e.g. 4G")
 	c.Flags().IntVar(&gpus, "gpus", 0, "with --cpus/--mem: this many of the host's GPUs (those CUDA_VISIBLE_DEVICES names, as Slurm sets it for an allocation, else the first ones)")
 	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
+	c.Flags().StringVar(&streamHost, "stream-host", "", "address other agents reach this one at for pipe streams (default: the address this machine reaches the server from; 127.0.0.1 for a server on a unix socket)")
 	c.MarkFlagRequired("server")
 	return c
+}
+
+// streamAddrs is where an agent listens for pipe streams and the host it
+// announces: with a server on a unix socket, only this host's agents can
+// talk to it, so loopback; otherwise all interfaces, announced as the
+// local address this machine reaches the server from (or --stream-host).
+func streamAddrs(server, host string) (listen, advertise string) {
+	if strings.HasPrefix(server, "unix://") {
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		return net.JoinHostPort(host, "0"), host
+	}
+	if host == "" {
+		host = "127.0.0.1"
+		if u, err := url.Parse(server); err == nil {
+			if c, err := net.DialTimeout("tcp", u.Host, 5*time.Second); err == nil {
+				host, _, _ = net.SplitHostPort(c.LocalAddr().String())
+				c.Close()
+			}
+		}
+	}
+	return ":0", host
 }

@@ -92,7 +92,7 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 		&cobra.Group{ID: "money", Title: "Projects, budgets and machines:"},
 		&cobra.Group{ID: "admin", Title: "Server and agents:"},
 	)
-	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
+	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newPipeCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
 		newCancelCmd(), newWaitCmd()} {
 		c.GroupID = "jobs"
 		root.AddCommand(c)

@@ -254,6 +254,9 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	if spec.Map != nil { // a job array runs as a map
 		return followMap(ctx, c, &conn{c: cl, stderr: stderr}, job, true, false)
 	}
+	if spec.Pipe != nil {
+		return followPipe(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, spec.Pipe)
+	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
 	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID)
 }

@@ -78,7 +78,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	}
 	row("Exit code:", exitText(j.ExitCode))
 	if s := j.Spec; s != nil {
-		if s.ScriptRef != "" {
+		if s.Pipe != nil {
+			row("Pipe:", s.Pipe.Text)
+		} else if s.ScriptRef != "" {
 			row("Script:", s.ScriptRef+" "+shellJoin(s.Argv))
 		} else {
 			row("Command:", shellJoin(s.Argv))
@@ -107,6 +109,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	tw.Flush()
 	if len(ts) == 0 {
 		return nil
+	}
+	if s := j.Spec; s != nil && s.Pipe != nil {
+		return showStages(w, s.Pipe, ts)
 	}
 	fmt.Fprintln(w)
 	tw = table(w)
@@ -156,3 +161,36 @@ func durText(sec int64) string {
 }
 
 func time_(sec int64) time.Duration { return time.Duration(sec) * time.Second }
+
+// showStages writes a pipe's stages: per copy, where it ran, how it ended,
+// what it read and wrote (its own reads and writes, pipes included) and
+// at what rate.
+func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
+	fmt.Fprintln(w)
+	tw := table(w)
+	fmt.Fprintln(tw, "STAGE\tCPUS\tSTATE\tMACHINE\tEXIT\tREAD\tWRITTEN\tRATE OUT\tCPU TIME\tPEAK RSS\tREASON")
+	for _, t := range ts {
+		st, cp := p.StageOf(t.Index)
+		if st < 0 {
+			continue
+		}
+		name := p.Stages[st].Name
+		if p.Stages[st].Copies() > 1 {
+			name = fmt.Sprintf("%s#%d", name, cp+1)
+		}
+		rate := "-"
+		if t.StartedAt != nil && t.EndedAt != nil {
+			if d := t.EndedAt.Sub(*t.StartedAt).Seconds(); d > 0 && t.WroteBytes > 0 {
+				rate = bytesHuman(int64(float64(t.WroteBytes)/d)) + "/s"
+			}
+		}
+		cpus := "shared"
+		if c := p.Stages[st].Resources.CPUs; c > 0 {
+			cpus = fmt.Sprint(c)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%s\t%s\n", name, cpus, t.State, dash(t.Machine),
+			exitText(t.ExitCode), bytesHuman(t.ReadBytes), bytesHuman(t.WroteBytes), rate,
+			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), t.Reason)
+	}
+	return tw.Flush()
+}

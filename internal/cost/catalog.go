@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/suggest"
 	"io"
 	"io/fs"
 	"math"
@@ -497,7 +498,7 @@ func nearest(name string, names []string, n int) []string {
 	var cs []cand
 	for i, cand0 := range names {
 		l := strings.ToLower(cand0)
-		d := editDistance(low, l)
+		d := suggest.Distance(low, l)
 		if low != "" && strings.HasPrefix(l, low+".") {
 			d = min(d, 1)
 		}
@@ -527,28 +528,6 @@ func nearest(name string, names []string, n int) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Fit is the cheapest type (by Price(spot), then by name) that holds res.

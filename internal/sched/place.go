@@ -48,6 +48,18 @@ type Pending struct {
 	Cluster string
 	// Prefetch says the job's tasks are short enough to queue at agents.
 	Prefetch bool
+	// Gang, when set, makes the entry a gang (a pipe's stages): its parts
+	// start all together or not at all, Res and Cluster of the entry are
+	// ignored, and Count must be the parts' total. A part of 0 CPUs takes
+	// none (it shares the machine).
+	Gang []Part
+}
+
+// Part is one group of identical tasks of a gang.
+type Part struct {
+	Res     burst.Resources
+	Cluster string
+	Count   int
 }
 
 // Assignment places one task of JobID on MachineID with the given GPUs.
@@ -58,6 +70,7 @@ type Assignment struct {
 	MachineID string
 	GPUIDs    []int
 	Queued    bool
+	Part      int // the gang part it belongs to (0 for other entries)
 }
 
 // Place returns the tasks to start now, in FIFO order of pending.
@@ -87,6 +100,19 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 		if open == 0 {
 			break // every task needs a CPU: nothing more fits anywhere
 		}
+		if len(p.Gang) > 0 {
+			if got := placeGang(now, p, nodes, resv); got != nil {
+				out = append(out, got...)
+				placedN[i] = len(got)
+				open = 0
+				for _, n := range nodes {
+					if n.free.CPUs >= 1 {
+						open++
+					}
+				}
+			}
+			continue
+		}
 		res := normalize(p.Res)
 		if p.Count < 1 || !fitsSomeCapacity(res, p.Cluster, nodes) {
 			continue
@@ -113,6 +139,68 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 		}
 	}
 	return prefetch(now, out, pending, placedN, nodes)
+}
+
+// placeGang places every task of a gang, each part's tasks by best fit
+// (parts with GPUs first, then those bound to a cluster, then the
+// largest), or nothing: on failure the
+// nodes are left as they were. A gang that cannot start now reserves
+// nothing, and waits until all its parts fit at once.
+func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Assignment {
+	type saved struct {
+		free    burst.Resources
+		gpuIDs  []int
+		running int
+	}
+	before := make([]saved, len(nodes))
+	for i, n := range nodes {
+		before[i] = saved{n.free, n.gpuIDs, len(n.running)}
+	}
+	var extra burst.Resources
+	if resv != nil {
+		extra = resv.extra
+	}
+	order := make([]int, len(p.Gang))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ra, rb := normalize(p.Gang[a].Res), normalize(p.Gang[b].Res)
+		ca, cb := p.Gang[a].Cluster != "", p.Gang[b].Cluster != ""
+		switch {
+		case ra.GPUs != rb.GPUs:
+			return rb.GPUs - ra.GPUs
+		case ca != cb && ca:
+			return -1 // bound to a cluster: before parts that may go anywhere
+		case ca != cb:
+			return 1
+		}
+		return rb.CPUs - ra.CPUs
+	})
+	out := make([]Assignment, 0, p.Count)
+	for _, k := range order {
+		part := p.Gang[k]
+		res := normalize(part.Res)
+		if part.Res.CPUs == 0 {
+			res.CPUs = 0 // a stage that reserves no CPU shares its machine's
+		}
+		for range part.Count {
+			n := bestFit(now, res, part.Cluster, nodes, resv)
+			if n == nil {
+				for i, n := range nodes {
+					n.free, n.gpuIDs, n.running = before[i].free, before[i].gpuIDs, n.running[:before[i].running]
+				}
+				if resv != nil {
+					resv.extra = extra
+				}
+				return nil
+			}
+			a := n.take(now, p.JobID, res, resv)
+			a.Part = k
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // prefetch queues more tasks on machines that offer it, in FIFO order,

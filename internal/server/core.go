@@ -267,22 +267,41 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 		}
 		return s.forecastJob(p, spec)
 	}
+	if spec.Pipe != nil {
+		if err := s.admitPipe(spec, func(res burst.Resources, cluster string) error {
+			return s.feasibleOn(res, clusterName(cluster), views)
+		}); err != nil {
+			return err
+		}
+		if err := s.gangFeasible(spec, views); err != nil {
+			return err
+		}
+		return s.forecastJob(p, spec)
+	}
+	if err := s.feasibleOn(spec.Resources, name, views); err != nil {
+		return &errBadRequest{err.Error()}
+	}
+	return s.forecastJob(p, spec)
+}
+
+// feasibleOn says whether some machine of cluster name, running or one the
+// cluster could start, could ever run a task of res. Called with s.mu held
+// (which it releases for a moment when the cluster does not exist).
+func (s *Server) feasibleOn(res burst.Resources, name string, views []sched.Machine) error {
+	c := s.clusters[name]
 	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
 		// Agents that joined by themselves with --cluster NAME make a
 		// cluster of that name too.
 		s.mu.Unlock()
 		err := s.noCluster(name)
 		s.mu.Lock()
-		return &errBadRequest{err.Error()}
+		return err
 	}
 	if c != nil && !c.def.BuiltIn && c.def.Max > 0 {
 		// The cluster can grow: a machine of its type counts, running or not.
 		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: c.typ.Name, Cluster: name, Capacity: c.res()})
 	}
-	if err := sched.Feasible(spec.Resources, name, views); err != nil {
-		return &errBadRequest{err.Error()}
-	}
-	return s.forecastJob(p, spec)
+	return sched.Feasible(res, name, views)
 }
 
 // admissionViews are the machines a new job may count on: all but lost
@@ -338,9 +357,17 @@ func (s *Server) place(now time.Time, b *batch) {
 	if len(pend) == 0 {
 		return
 	}
-	for _, a := range sched.Place(now, pend, views) {
+	as := sched.Place(now, pend, views)
+	for i := 0; i < len(as); i++ {
+		a := as[i]
 		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
 		if j == nil || m == nil {
+			continue
+		}
+		if j.row.Spec.Pipe != nil {
+			n := j.row.Spec.Pipe.Tasks() // a gang's assignments come together
+			s.dispatchPipe(j, as[i:i+n], b)
+			i += n - 1
 			continue
 		}
 		b.placed = append(b.placed, s.dispatch(j, m, a, b))
@@ -460,6 +487,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
 		s.machines[r.Machine] = m
 	}
+	m.streamAddr = r.StreamAddr
 	if m.row.State != burst.MachineRunning {
 		// The meter starts when the machine is up.
 		s.accrue(m, now)

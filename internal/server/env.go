@@ -38,7 +38,7 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 		in := mapspec.Tuple(t.job.sourceList(), int64(t.row.Index))
 		argv = mapspec.Expand(m.Template, in, int64(t.row.Index)+1, m.Shell)
 	}
-	return client.Assignment{
+	a := client.Assignment{
 		TaskRef: t.ref(),
 		Argv:    argv,
 		TaskEnv: s.taskEnv(t),
@@ -51,6 +51,13 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 		// (and files named by an #SBATCH pattern may be shared: left alone).
 		Truncate: t.row.Attempt > 1 && spec.Map != nil && spec.Stdout == "" && spec.Stderr == "",
 	}
+	if p := spec.Pipe; p != nil {
+		st, _ := p.StageOf(t.row.Index)
+		res := p.Stages[st].Resources
+		a.Argv, a.Res, a.Pipe = p.Stages[st].Argv, &res, t.pipe
+		a.Truncate = true // a pipe restarts whole: its logs start afresh
+	}
+	return a
 }
 
 // taskEnv is what burst tells each task beyond its job's environment:

@@ -810,7 +810,13 @@ func (s *Server) scaleOnce(now time.Time) {
 		if j == nil || s.held(j) {
 			continue
 		}
-		if n := j.pending(); n > 0 {
+		if n := j.pending(); n > 0 && j.row.Spec.Pipe != nil {
+			if len(j.running) == 0 {
+				for _, p := range s.pipeParts(j) {
+					dem = append(dem, scale.Demand{Cluster: p.Cluster, Res: p.Res, Count: p.Count})
+				}
+			}
+		} else if n > 0 {
 			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
 		}
 	}

@@ -55,7 +55,7 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 	)
 	for _, t := range m.tasks {
 		if t.started {
-			r := t.job.row.Spec.Resources
+			r := t.res()
 			ws = append(ws, cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare))
 			ts = append(ts, t)
 		}
@@ -218,7 +218,7 @@ func (s *Server) burn(p *projectRT) float64 {
 			if !t.started {
 				continue
 			}
-			r := t.job.row.Spec.Resources
+			r := t.res()
 			w := cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare)
 			used += w
 			if t.job.row.Project == p.row.Name {

@@ -29,12 +29,16 @@ type taskRT struct {
 	row       store.TaskRow
 	job       *jobRT
 	machine   *machineRT
-	delivered bool   // the agent has it: acknowledged its lease, reported it, or it was running before a restart
-	cancel    bool   // a cancel was requested
-	started   bool   // its process started (counted in Tasks.Running)
-	queued    bool   // prefetched: the agent starts it when its resources allow
-	preempt   string // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
+	delivered bool             // the agent has it: acknowledged its lease, reported it, or it was running before a restart
+	cancel    bool             // a cancel was requested
+	started   bool             // its process started (counted in Tasks.Running)
+	queued    bool             // prefetched: the agent starts it when its resources allow
+	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
+	pipe      *client.Plumbing // a pipe stage's streams
 }
+
+// res is what the task asks for: its stage's resources in a pipe.
+func (t *taskRT) res() burst.Resources { return t.job.row.Spec.TaskResources(t.row.Index) }
 
 func (t *taskRT) ref() client.TaskRef {
 	return client.TaskRef{Job: t.row.JobID, Index: t.row.Index, Attempt: t.row.Attempt}
@@ -42,7 +46,7 @@ func (t *taskRT) ref() client.TaskRef {
 
 // ends is when the task's time limit runs out; zero if unknown.
 func (t *taskRT) ends() time.Time {
-	lim := t.job.row.Spec.Resources.TimeLimit
+	lim := t.res().TimeLimit
 	if lim == 0 {
 		return time.Time{}
 	}
@@ -73,6 +77,11 @@ type jobRT struct {
 	nEnded  int
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
+	// A pipe's stages that did not succeed in its current attempt, and why
+	// it restarts whole (a stage's machine was lost or stopped).
+	pipeFailed []pipeFailure
+	restart    string
+	restarts   int
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -120,17 +129,18 @@ type machineRT struct {
 	leasing    int
 	waitUntil  time.Time // an agent that survived a server restart gets until then to register
 
-	cluster   *clusterRT      // nil for an agent that joined by itself with an unknown cluster name
-	handle    provider.Handle // how its provider knows it
-	meterAt   time.Time       // charged up to here
-	flushedAt time.Time       // the ledger holds its charges up to here
-	gpuShare  float64         // fraction of its price due to GPUs
-	idleSince time.Time       // when it last had no task
-	drain     bool            // takes no new task; stops once idle
-	startedBy time.Time       // when it was asked to start (pending since)
-	stopWhy   string          // why it is stopping: its tasks are requeued with this once it is gone
-	manual    bool            // a person started or stopped it last
-	until     time.Time       // it goes away then (a pilot's allocation ends); zero: not known
+	cluster    *clusterRT      // nil for an agent that joined by itself with an unknown cluster name
+	handle     provider.Handle // how its provider knows it
+	meterAt    time.Time       // charged up to here
+	flushedAt  time.Time       // the ledger holds its charges up to here
+	gpuShare   float64         // fraction of its price due to GPUs
+	idleSince  time.Time       // when it last had no task
+	drain      bool            // takes no new task; stops once idle
+	startedBy  time.Time       // when it was asked to start (pending since)
+	streamAddr string          // where its agent accepts pipe streams
+	stopWhy    string          // why it is stopping: its tasks are requeued with this once it is gone
+	manual     bool            // a person started or stopped it last
+	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
@@ -175,7 +185,7 @@ func (m *machineRT) schedView() sched.Machine {
 	// submits queued tasks at once, as it does every task).
 	sm.Prefetch = max(32, 8*m.row.CPUs)
 	for _, t := range m.tasks {
-		sm.Running = append(sm.Running, sched.Running{Res: t.job.row.Spec.Resources, GPUIDs: t.row.GPUIDs, Ends: t.ends()})
+		sm.Running = append(sm.Running, sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends()})
 		if t.queued && !t.started {
 			sm.Queued++
 		}
@@ -186,7 +196,7 @@ func (m *machineRT) schedView() sched.Machine {
 func (m *machineRT) used() burst.Resources {
 	var u burst.Resources
 	for _, t := range m.tasks {
-		r := t.job.row.Spec.Resources
+		r := t.res()
 		u.CPUs += r.CPUs
 		u.MemBytes += r.MemBytes
 		u.GPUs += r.GPUs
@@ -283,6 +293,11 @@ func (s *Server) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) 
 		row.Index = j.row.Dispatched
 		j.row.Dispatched++
 	}
+	return s.dispatchAt(j, m, a, row, b)
+}
+
+// dispatchAt hands task row (its index, attempt and lost count set) to m.
+func (s *Server) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row store.TaskRow, b *batch) *taskRT {
 	row.Attempt++
 	row.State = burst.Running
 	row.Machine = m.row.ID
@@ -327,6 +342,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	}
 	row.EndedAt = &end
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
+	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++
@@ -336,6 +352,15 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 		j.row.MaxRSSBytes = row.MaxRSSBytes
 	}
 	spec := j.row.Spec
+	if spec.Pipe != nil {
+		if s.pipeEnded(t, &ev, &row, now, b) {
+			t.row = row
+			b.task(row)
+			b.job(j)
+			return
+		}
+		row.State, row.Reason = ev.State, ev.Reason
+	}
 	switch {
 	case t.preempt != "" && !j.row.CancelRequested && ev.State != burst.Succeeded:
 		// Not the program's doing: its attempt does not count against
@@ -447,6 +472,9 @@ func (s *Server) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	j.finished = true
 	j.row.EndedAt = &now
 	j.row.ExitCode = nil
+	if finishPipe(j) {
+		return
+	}
 	switch {
 	case j.row.CancelRequested && j.row.Stopped:
 		j.row.State = burst.Failed
@@ -495,6 +523,12 @@ func (s *Server) snapshot() ([]sched.Pending, []sched.Machine) {
 		seen[id] = true
 		live = append(live, id)
 		if n := j.pending(); n > 0 && !s.held(j) {
+			if j.row.Spec.Pipe != nil {
+				if len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: s.pipeParts(j)})
+				}
+				continue
+			}
 			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
 				Cluster: s.jobCluster(j)})
 		}

@@ -133,20 +133,22 @@ func cancelCode(j *JobRow) int {
 }
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
-		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
+		read_bytes, wrote_bytes)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
 		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
-		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr`
+		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
+		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
 	_, err := tx.exec(saveTaskSQL,
 		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
-		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr)
+		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes)
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
@@ -253,7 +255,7 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 }
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
-	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr`
+	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -265,7 +267,8 @@ func scanTask(row scanner) (*TaskRow, error) {
 		userUS, sysUS  int64
 	)
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
-		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr)
+		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
+		&t.ReadBytes, &t.WroteBytes)
 	if err != nil {
 		return nil, err
 	}

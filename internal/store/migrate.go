@@ -161,6 +161,9 @@ var migrations = []string{
 		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
 	// 4: provider options of a cluster (partition, time limit, machine size).
 	`ALTER TABLE clusters ADD COLUMN options TEXT NOT NULL DEFAULT '{}';`,
+	// 5: what a pipe's stage read and wrote.
+	`ALTER TABLE tasks ADD COLUMN read_bytes INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tasks ADD COLUMN wrote_bytes INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {

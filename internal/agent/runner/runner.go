@@ -38,6 +38,16 @@ type Spec struct {
 	// Truncate replaces what the log files hold (an earlier attempt\'s output)
 	// instead of appending to it.
 	Truncate bool
+
+	// In and Out, when set, are the child's stdin and stdout (a pipe, a
+	// socket, a file: a stage of a pipe), instead of /dev/null and the
+	// Stdout path. Start owns them: it closes them once the child has its
+	// copies, so that end-of-file and EPIPE reach the other side as soon as
+	// the child is gone.
+	In, Out *os.File
+	// IOStats asks for the process's read and written bytes (rchar, wchar
+	// of /proc/PID/io) at its end.
+	IOStats bool
 }
 
 // DefaultGrace is the grace period when Spec.Grace is 0.
@@ -59,6 +69,9 @@ type Result struct {
 	UserCPU, SysCPU    time.Duration // of the task and the descendants it waited for (wait4 rusage)
 	MaxRSS             int64         // bytes: the largest RSS of one of those processes
 	OutBytes           int64         // bytes it wrote to its log files (stdout and stderr)
+	// With Spec.IOStats: bytes the process read and wrote through any file
+	// descriptor (its pipes included), its own only.
+	ReadBytes, WroteBytes int64
 }
 
 // Task is a started task. Its methods are safe for concurrent use.
@@ -99,7 +112,17 @@ func Start(spec Spec) (*Task, error) {
 	if spec.MemBytes < 0 || spec.TimeLimit < 0 || spec.Grace < 0 {
 		return nil, errors.New("runner: negative limit")
 	}
-	stdout, stderr, outs, err := openOutputs(spec.Stdout, spec.Stderr, spec.Truncate)
+	if spec.In != nil {
+		defer spec.In.Close()
+	}
+	if spec.Out != nil {
+		defer spec.Out.Close()
+	}
+	outPath := spec.Stdout
+	if spec.Out != nil {
+		outPath = ""
+	}
+	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +130,14 @@ func Start(spec Spec) (*Task, error) {
 	if stderr != stdout {
 		defer stderr.Close()
 	}
-	stdin, err := devNull()
-	if err != nil {
-		return nil, err
+	if spec.Out != nil {
+		stdout = spec.Out
+	}
+	stdin := spec.In
+	if stdin == nil {
+		if stdin, err = devNull(); err != nil {
+			return nil, err
+		}
 	}
 
 	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs}
@@ -462,6 +490,10 @@ func (t *Task) wait() {
 		}
 	}
 	end := time.Now()
+	var rchar, wchar int64
+	if t.spec.IOStats && err == nil {
+		rchar, wchar = procIO(t.pid) // the zombie still has its counters
+	}
 
 	t.mu.Lock()
 	t.exited = true
@@ -490,7 +522,7 @@ func (t *Task) wait() {
 	oomKilled := t.oomKilled
 	t.mu.Unlock()
 
-	r := Result{StartedAt: t.res.StartedAt, EndedAt: end}
+	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: rchar, WroteBytes: wchar}
 	var sig syscall.Signal
 	if ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Pipes through the real binary: stages are real processes joined by real
+// OS pipes (one machine) or TCP streams between two agents (two machines).
+
+// TestPipeStreamsAndSums: a two-stage pipe on this host gives what the same
+// shell pipeline gives, and burst show lists its stages with their I/O.
+func TestPipeStreamsAndSums(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("pipe", `seq 1 100000 | --cpus 1 --name sum awk "{s+=\$1} END {printf \"%.0f\\n\", s}"`)
+	if r.stdout != "5000050000\n" {
+		t.Fatalf("sum of 1..100000 through a pipe:\n%s", r)
+	}
+	j := h.show(jobIDFrom(t, r))
+	if j.State != "succeeded" || len(j.TaskList) != 2 {
+		t.Fatalf("a pipe of two stages should be one job of two tasks, succeeded: %+v", j)
+	}
+	if j.TaskList[0].Machine != j.TaskList[1].Machine {
+		t.Errorf("both stages fit on this host and should share it (an OS pipe): %+v", j.TaskList)
+	}
+	out := h.mustRun("show", idArg(j.ID)).stdout
+	for _, want := range []string{"Pipe:", "seq 1 100000 | --name sum", "STAGE", "sum", "WRITTEN", "575 KiB", "shared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("burst show of a pipe lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestPipeEarlyExitAndPipefail: a stage that stops reading stops the
+// stages before it with SIGPIPE, which is no failure; otherwise the pipe's
+// status is that of the last stage that failed, and the summary names the
+// failed stages.
+func TestPipeEarlyExitAndPipefail(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	start := time.Now()
+	r := h.mustRun("pipe", "yes | head -n 3")
+	if r.stdout != "y\ny\ny\n" {
+		t.Errorf("yes | head -n 3:\n%s", r)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("yes should have stopped when head exited; the pipe took %s", d)
+	}
+	j := h.show(jobIDFrom(t, r))
+	if j.TaskList[0].State != "succeeded" || !strings.Contains(j.TaskList[0].Reason, "SIGPIPE") {
+		t.Errorf("yes should end by SIGPIPE, as no failure: %+v", j.TaskList[0])
+	}
+
+	r = h.run("pipe", `sh -c "echo a; exit 3" | --name middle sh -c "cat; exit 4" | --name last cat`)
+	if r.code != 4 || r.stdout != "a\n" {
+		t.Errorf("pipefail: the last failing stage (middle, 4) gives the status:\n%s", r)
+	}
+	for _, want := range []string{"sh (exit 3)", "middle (exit 4)", "pipefail"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the summary should name %q:\n%s", want, r)
+		}
+	}
+}
+
+// TestPipeParallelSplitsLines: --parallel deals the input's lines to the
+// copies and merges their outputs, whole lines only; each copy's stderr
+// comes back prefixed with its name.
+func TestPipeParallelSplitsLines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("pipe", `seq 1 20000 | --parallel 3 --name double sh -c "echo started >&2; awk '{print \$1*2}'" | sort -n | awk "{s+=\$1; n++} END {print n, s}"`)
+	if r.stdout != "20000 400020000\n" {
+		t.Fatalf("every line doubled exactly once:\n%s", r)
+	}
+	for _, want := range []string{"[double#1] started", "[double#2] started", "[double#3] started"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr should carry %q:\n%s", want, r.stderr)
+		}
+	}
+	j := h.show(jobIDFrom(t, r))
+	if len(j.TaskList) != 6 {
+		t.Fatalf("1 + 3 copies + 1 + 1 = 6 tasks: %+v", j.TaskList)
+	}
+	h.mustRun("show", idArg(j.ID))
+}
+
+// TestPipeFilesAndYAML: < and > at the ends, and the same pipe from a YAML
+// file.
+func TestPipeFilesAndYAML(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "in.txt"), "b\na\nc\na\n", 0o644)
+	r := h.runIn(dir, "pipe", "sort < in.txt | uniq -c > counts.txt")
+	if r.code != 0 || r.stdout != "" {
+		t.Fatalf("a pipe writing a file prints nothing:\n%s", r)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "counts.txt"))
+	if strings.Join(strings.Fields(string(got)), " ") != "2 a 1 b 1 c" {
+		t.Errorf("counts.txt = %q", got)
+	}
+	writeFile(t, filepath.Join(dir, "p.yaml"), `name: counting
+stdin: in.txt
+stdout: counts2.txt
+stages:
+  - run: sort
+    cpus: 1
+  - run: uniq -c
+    name: count
+`, 0o644)
+	if r := h.runIn(dir, "pipe", "-f", "p.yaml"); r.code != 0 {
+		t.Fatalf("pipe -f:\n%s", r)
+	}
+	got2, _ := os.ReadFile(filepath.Join(dir, "counts2.txt"))
+	if string(got2) != string(got) {
+		t.Errorf("the YAML pipe wrote %q, the string one %q", got2, got)
+	}
+}
+
+// TestPipeAcrossMachines: a stage placed on another machine (a machine of
+// a local cluster: its own agent) gets its input over a TCP stream between
+// the two agents.
+func TestPipeAcrossMachines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	r := h.mustRun("pipe", `seq 1 200000 | --on work --name remote awk "{s+=\$1} END {printf \"%.0f\\n\", s}"`)
+	if r.stdout != "20000100000\n" {
+		t.Fatalf("sum across machines:\n%s", r)
+	}
+	j := h.show(jobIDFrom(t, r))
+	if j.TaskList[0].Machine == j.TaskList[1].Machine || !strings.HasPrefix(j.TaskList[1].Machine, "work-") {
+		t.Errorf("the second stage should run on the cluster's machine, the first elsewhere: %+v", j.TaskList)
+	}
+	// Early exit across machines: head on the remote machine stops yes here.
+	r = h.mustRun("pipe", `yes | --on work head -n 2`)
+	if r.stdout != "y\ny\n" {
+		t.Errorf("yes | head across machines:\n%s", r)
+	}
+}
+
+// TestPipeBadInput: every refusal names the problem and the fix, and
+// nothing is queued.
+func TestPipeBadInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, c := range []struct {
+		pipe string
+		want []string
+	}{
+		{`seq 3 | | cat`, []string{"column", "stage"}},
+		{`echo 'oops | cat`, []string{"column 6", "quote"}},
+		{`seq 3 | --cpu 2 cat`, []string{"--cpu", "--cpus"}},
+		{`seq 3 && echo done`, []string{"&&"}},
+		{`seq 3 | --gpus 1 cat`, []string{"stage cat", "GPU", "local"}},
+		{`seq 3 | --on nowhere cat`, []string{"nowhere", "cluster"}},
+	} {
+		r := h.run("pipe", c.pipe)
+		if r.code == 0 {
+			t.Errorf("burst pipe %q should be refused:\n%s", c.pipe, r)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("burst pipe %q: the message should mention %q:\n%s", c.pipe, w, r.stderr)
+			}
+		}
+	}
+	if n := len(h.jobsJSON()); n != 0 {
+		t.Errorf("refused pipes must queue nothing; %d jobs exist", n)
+	}
+
+	// A command that does not exist fails fast, naming its stage, and
+	// stops the stages that would wait for it.
+	start := time.Now()
+	r := h.run("pipe", `sleep 60 | --name ghost no-such-program-here | cat`)
+	if r.code == 0 || !strings.Contains(r.stderr, "ghost") || !strings.Contains(r.stderr, "no-such-program-here") {
+		t.Errorf("a missing command should fail the pipe naming the stage:\n%s", r)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("the pipe should stop at once when a stage cannot start; it took %s", d)
+	}
+
+	// A stage over its memory limit: said so, the pipe stopped.
+	prog := "import sys\nb = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nsys.stdout.write('survived')\n"
+	r = h.run("pipe", `seq 1 10 | --mem 60M --name hog python3 -c '`+prog+`' | cat`)
+	if r.code == 0 || !strings.Contains(r.stderr, "hog") || !strings.Contains(r.stderr, "out of memory") {
+		t.Errorf("a stage out of memory should stop the pipe, naming it:\n%s", r)
+	}
+}

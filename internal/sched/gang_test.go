@@ -1,0 +1,95 @@
+package sched
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/burst-sh/burst"
+)
+
+// gang is a pending pipe: one part per entry of cpus (with gpus when > 0).
+func gang(job int64, parts ...Part) Pending {
+	p := Pending{JobID: job, Gang: parts}
+	for _, pt := range parts {
+		p.Count += pt.Count
+	}
+	return p
+}
+
+func part(cpus, gpus, count int, cluster string) Part {
+	return Part{Res: burst.Resources{CPUs: cpus, GPUs: gpus}, Cluster: cluster, Count: count}
+}
+
+// showParts writes assignments as "job/part@machine".
+func showParts(as []Assignment) []string {
+	s := []string{}
+	for _, a := range as {
+		s = append(s, fmt.Sprintf("%d/%d@%s", a.JobID, a.Part, a.MachineID))
+	}
+	slices.Sort(s)
+	return s
+}
+
+func TestPlaceGang(t *testing.T) {
+	gpuBox := with(mach("g", 4, 1), func(m *Machine) { m.Cluster = "gpu" })
+	tests := []struct {
+		name     string
+		machines []Machine
+		pending  []Pending
+		want     []string
+	}{
+		{"all stages on one machine when they fit",
+			[]Machine{mach("a", 4, 0), mach("b", 4, 0)},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(2, 0, 1, ""), part(1, 0, 1, ""))},
+			[]string{"1/0@a", "1/1@a", "1/2@a"}},
+		{"spread over machines when one is not enough",
+			[]Machine{mach("a", 2, 0), mach("b", 2, 0)},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(2, 0, 1, ""), part(1, 0, 1, ""))},
+			[]string{"1/0@b", "1/1@a", "1/2@b"}},
+		{"nothing when one part cannot start, and later work still places",
+			[]Machine{mach("a", 2, 0)},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(2, 0, 1, "")), task(2, 1, 0, 1)},
+			[]string{"2/0@a"}},
+		{"a part on its own cluster",
+			[]Machine{mach("a", 2, 0), gpuBox},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(1, 1, 1, "gpu"), part(1, 0, 2, "local"))},
+			[]string{"1/0@g", "1/1@g", "1/2@a", "1/2@a"}},
+		{"no GPU machine: the gang waits whole",
+			[]Machine{mach("a", 8, 0)},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(1, 1, 1, ""))},
+			[]string{}},
+		{"parallel copies take what is left, or the gang waits",
+			[]Machine{mach("a", 2, 0, busy(1, 0)), mach("b", 2, 0)},
+			[]Pending{gang(1, part(1, 0, 1, ""), part(1, 0, 3, ""))},
+			[]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := showParts(Place(t0, tt.pending, tt.machines))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPlaceGangRollback: a gang that fails part-way leaves the machines as
+// they were, so that the next entry sees all of their free resources.
+func TestPlaceGangRollback(t *testing.T) {
+	ms := []Machine{mach("a", 4, 1), mach("b", 1, 0)}
+	got := Place(t0, []Pending{
+		gang(1, part(3, 1, 1, ""), part(1, 0, 1, ""), part(4, 0, 1, "")), // the 4-CPU part fits nowhere after the first
+		task(2, 4, 0, 1),
+	}, ms)
+	if s := showParts(got); !slices.Equal(s, []string{"2/0@a"}) {
+		t.Fatalf("got %v, want the second job alone on a", s)
+	}
+	got = Place(t0, []Pending{
+		gang(1, part(3, 1, 1, ""), part(2, 0, 1, "")),
+		with(task(2, 1, 0, 1), func(p *Pending) { p.Res.GPUs = 1 }),
+	}, ms)
+	if s := showParts(got); !slices.Equal(s, []string{"2/0@a"}) || !slices.Equal(got[0].GPUIDs, []int{0}) {
+		t.Fatalf("a GPU taken by a failed gang must be free again: %v %+v", s, got)
+	}
+}

@@ -1,0 +1,244 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/plumb"
+	"github.com/burst-sh/burst/internal/sched"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// A pipe goes through the same spine as run and map: one job, one task per
+// process (each stage's copies), placed by the scheduler, run by agents,
+// metered per task. What is particular to it lives here: its stages are
+// placed as a gang (all or none), their streams are planned (plumb.Plan)
+// when they are placed, it ends as a shell with pipefail would, and it
+// restarts whole when one of its machines is lost.
+
+// pipeFailure is a stage copy that did not succeed.
+type pipeFailure struct {
+	stage  int
+	name   string
+	code   int // the pipe's exit status if this is the last failing stage
+	reason string
+}
+
+// stageCluster is the cluster stage i of j runs on.
+func (s *Server) stageCluster(j *jobRT, i int) string {
+	if c := j.row.Spec.Pipe.Stages[i].Cluster; c != "" {
+		return c
+	}
+	return s.jobCluster(j)
+}
+
+// pipeParts is the gang of j's stages for the scheduler.
+func (s *Server) pipeParts(j *jobRT) []sched.Part {
+	p := j.row.Spec.Pipe
+	parts := make([]sched.Part, len(p.Stages))
+	for i, st := range p.Stages {
+		parts[i] = sched.Part{Res: st.Resources, Cluster: s.stageCluster(j, i), Count: st.Copies()}
+	}
+	return parts
+}
+
+// dispatchPipe hands every task of pipe j to the machines of as (the
+// gang's assignments, Part = stage) and plans their streams. Called with
+// s.mu held.
+func (s *Server) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
+	p := j.row.Spec.Pipe
+	n := p.Tasks()
+	prev := map[int]retry{}
+	for _, r := range j.requeue {
+		prev[int(r.index)] = r
+	}
+	j.requeue = nil
+	j.row.Dispatched = n
+	j.pipeFailed = nil
+	next := make([]int, len(p.Stages))
+	at := make([]string, n)
+	tasks := make([]*taskRT, n)
+	for _, a := range as {
+		m := s.machines[a.MachineID]
+		idx := p.FirstTask(a.Part) + next[a.Part]
+		next[a.Part]++
+		row := store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx}}
+		if r, ok := prev[idx]; ok {
+			row.Attempt, row.LostCount = int(r.attempt), int(r.lost)
+		}
+		at[idx] = m.row.ID
+		tasks[idx] = s.dispatchAt(j, m, a, row, b)
+	}
+	addr := map[string]string{}
+	for _, id := range at {
+		addr[id] = s.machines[id].streamAddr
+	}
+	for i, pl := range plumb.Plan(p, j.row.ID, tasks[0].row.Attempt, at, addr) {
+		tasks[i].pipe = pl
+		b.placed = append(b.placed, tasks[i])
+	}
+	j.row.State, j.row.Reason = burst.Running, ""
+}
+
+// pipeEnded decides what a pipe's task's end means, before endTask counts
+// it: true when the pipe restarts (the task is then requeued with the rest
+// and not counted). Called with s.mu held.
+func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, now time.Time, b *batch) bool {
+	j := t.job
+	p := j.row.Spec.Pipe
+	st, _ := p.StageOf(t.row.Index)
+	name := p.Stages[st].Name
+	if j.row.CancelRequested && j.restart == "" {
+		return false
+	}
+	if j.restart == "" && (t.preempt != "" || ev.State == burst.Lost) {
+		why := t.preempt
+		if why == "" {
+			why = ev.Reason
+		}
+		j.restart = fmt.Sprintf("stage %s stopped (%s)", name, why)
+		for _, o := range j.running {
+			if o != t {
+				o.preempt = j.restart
+				b.stops = append(b.stops, o)
+			}
+		}
+	}
+	if j.restart != "" {
+		row.State = burst.Queued
+		row.Reason = "the pipe restarts: " + j.restart
+		if len(j.running) == 0 { // the last of this attempt: start again, whole
+			s.restartPipe(j, row, now, b)
+		}
+		return true
+	}
+	switch {
+	case ev.State == burst.Failed && st < len(p.Stages)-1 &&
+		(ev.Signal == int(syscall.SIGPIPE) || ev.ExitCode != nil && *ev.ExitCode == 128+int(syscall.SIGPIPE)):
+		// A later stage stopped reading: as in a shell, this one stops
+		// too, and that is not a failure of the pipe.
+		ev.State = burst.Succeeded
+		ev.Reason = "stopped by SIGPIPE: a later stage stopped reading"
+	case ev.State != burst.Succeeded:
+		f := pipeFailure{stage: st, name: name, code: 1, reason: describeEnd(*ev)}
+		switch {
+		case ev.ExitCode != nil:
+			f.code = *ev.ExitCode
+		case ev.Signal != 0:
+			f.code = 128 + ev.Signal
+		}
+		j.pipeFailed = append(j.pipeFailed, f)
+		// A stage that never ran or was killed from outside (out of memory,
+		// time limit) stops the pipe at once, naming it; a stage that exits
+		// non-zero lets the others end as they would in a shell.
+		if !j.row.CancelRequested && (ev.ExitCode == nil || strings.HasPrefix(ev.Reason, "cannot start") ||
+			strings.HasPrefix(ev.Reason, "stage ") || ev.State == burst.Timeout) {
+			s.stopJob(j, fmt.Sprintf("stage %s: %s; the pipe was stopped", name, describeEnd(*ev)), true, now, b)
+		}
+	}
+	return false
+}
+
+// restartPipe requeues every task of pipe j for a new attempt of the whole
+// pipe, or ends it once it was lost too often.
+func (s *Server) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
+	why := j.restart
+	j.restart = ""
+	j.restarts++
+	c := &j.row.Tasks
+	c.Succeeded, c.Failed, c.Timeout, c.Cancelled, c.Lost = 0, 0, 0, 0, 0
+	if j.restarts >= maxLost {
+		c.Lost = c.Total
+		last.State, last.Reason = burst.Lost, why
+		j.row.Reason = fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
+		j.requeue = nil
+		s.finishJob(j, *last, now)
+		j.row.State, j.row.Reason = burst.Failed, fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
+		return
+	}
+	for i := 0; i < c.Total; i++ {
+		att := last.Attempt
+		j.requeue = append(j.requeue, retry{int32(i), int32(att), int32(j.restarts)})
+	}
+	j.row.State = burst.Queued
+	j.row.Reason = "waiting to restart whole: " + why
+	b.job(j)
+}
+
+// finishPipe sets a finished pipe's state as `set -o pipefail` would: the
+// status of the last stage that failed, naming every failed stage.
+func finishPipe(j *jobRT) bool {
+	if j.row.Spec.Pipe == nil || j.row.CancelRequested || len(j.pipeFailed) == 0 {
+		return false
+	}
+	lastF := j.pipeFailed[0]
+	var names []string
+	for _, f := range j.pipeFailed {
+		if f.stage >= lastF.stage {
+			lastF = f
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", f.name, f.reason))
+	}
+	code := lastF.code
+	j.row.State = burst.Failed
+	j.row.ExitCode = &code
+	j.row.Reason = fmt.Sprintf("failed stages: %s; the pipe's status is %d, that of %s (pipefail)",
+		strings.Join(names, ", "), code, lastF.name)
+	return true
+}
+
+// gangFeasible checks that all stages of a pipe could run at once on the
+// machines that exist and those their clusters could start, all idle: a
+// pipe that could never start whole is refused rather than left waiting.
+// Called with s.mu held.
+func (s *Server) gangFeasible(spec *burst.JobSpec, views []sched.Machine) error {
+	var world []sched.Machine
+	live := map[string]int{}
+	for _, v := range views {
+		v.Running, v.Accepting, v.Until, v.Prefetch, v.Queued = nil, true, time.Time{}, 0, 0
+		world = append(world, v)
+		live[v.Cluster]++
+	}
+	for name, c := range s.clusters {
+		if c.def.BuiltIn || c.def.SlurmNodes {
+			continue
+		}
+		for i := live[name]; i < c.def.Max; i++ {
+			world = append(world, sched.Machine{ID: fmt.Sprintf("%s (new %d)", name, i), Cluster: name, Capacity: c.res(), Accepting: true})
+		}
+	}
+	j := &jobRT{row: store.JobRow{Job: burst.Job{Spec: spec}}}
+	parts := s.pipeParts(j)
+	n := 0
+	var need []string
+	for i, p := range parts {
+		n += p.Count
+		if p.Res.CPUs > 0 {
+			need = append(need, fmt.Sprintf("%s: %d x %d CPU on %s", spec.Pipe.Stages[i].Name, p.Count, p.Res.CPUs, p.Cluster))
+		}
+	}
+	if len(sched.Place(time.Now(), []sched.Pending{{JobID: 1, Count: n, Gang: parts}}, world)) > 0 {
+		return nil
+	}
+	return badRequest("the pipe's stages cannot all run at once on the machines there are or could be (they reserve %s): ask for fewer CPUs (a stage without --cpus reserves none), fewer --parallel copies, or put stages --on a larger cluster (`burst cluster list`)",
+		strings.Join(need, ", "))
+}
+
+// admitPipe checks that some cluster could run each stage, naming the
+// stage and what exists when none can. Called with s.mu held.
+func (s *Server) admitPipe(spec *burst.JobSpec, feasible func(res burst.Resources, cluster string) error) error {
+	for _, st := range spec.Pipe.Stages {
+		c := st.Cluster
+		if c == "" {
+			c = spec.Cluster
+		}
+		if err := feasible(st.Resources, c); err != nil {
+			return badRequest("stage %s cannot run: %v", st.Name, err)
+		}
+	}
+	return nil
+}
