@@ -86,6 +86,12 @@ func TestPipeParallelSplitsLines(t *testing.T) {
 		t.Fatalf("1 + 3 copies + 1 + 1 = 6 tasks: %+v", j.TaskList)
 	}
 	h.mustRun("show", idArg(j.ID))
+	if out := h.mustRun("logs", idArg(j.ID), "--stage", "double#2", "--stderr").stdout; out != "started\n" {
+		t.Errorf("burst logs --stage double#2 --stderr = %q", out)
+	}
+	if r := h.run("logs", idArg(j.ID), "--stage", "nope"); r.code != 2 || !strings.Contains(r.stderr, "seq, double, sort, awk") {
+		t.Errorf("an unknown stage should list the stages:\n%s", r)
+	}
 }
 
 // TestPipeFilesAndYAML: < and > at the ends, and the same pipe from a YAML
@@ -191,4 +197,48 @@ func TestPipeBadInput(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "hog") || !strings.Contains(r.stderr, "out of memory") {
 		t.Errorf("a stage out of memory should stop the pipe, naming it:\n%s", r)
 	}
+}
+
+// TestPipeRestartsWhenMachineLost: the agent of the machine under one stage
+// is killed mid-stream; the pipe restarts whole (the stage that had ended
+// runs again too) and its output is complete, once.
+func TestPipeRestartsWhenMachineLost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	marker := newMarker()
+	id := h.submitPipe(`seq 1 5 | --on work --name slow sh -c "if [ -e attempt1 ]; then cat; else touch attempt1; sleep ` + marker + `; fi"`)
+	h.waitFor("the slow stage to sleep", 60*time.Second, func() bool { return len(sleepers(marker)) > 0 })
+	var victim int
+	for _, m := range h.machines("work") {
+		if m.State == "running" {
+			victim = m.AgentPID
+		}
+	}
+	if victim == 0 {
+		t.Fatalf("no running machine in work: %+v", h.machines("work"))
+	}
+	h.kill9(victim, "the work machine's agent")
+	h.waitFor("the pipe to finish", 90*time.Second, func() bool { return terminal(h.show(id).State) })
+	j := h.show(id)
+	if j.State != "succeeded" {
+		t.Fatalf("the pipe should restart whole and succeed: %+v", j)
+	}
+	for _, tk := range j.TaskList {
+		if tk.Attempt != 2 {
+			t.Errorf("every stage should be on its second attempt: %+v", j.TaskList)
+		}
+	}
+	if out := h.mustRun("logs", idArg(id), "--stage", "slow").stdout; out != "1\n2\n3\n4\n5\n" {
+		t.Errorf("the restarted pipe's output: %q", out)
+	}
+	if !hasEvent(h.events(""), "machine.lost", "") {
+		t.Errorf("the killed machine should be lost in the audit trail")
+	}
+}
+
+// submitPipe submits a pipe detached and returns its job id.
+func (h *harness) submitPipe(p string) int64 {
+	h.t.Helper()
+	return jobIDFromStdout(h.t, h.mustRun("pipe", "-d", p))
 }

@@ -395,3 +395,24 @@ func TestSlurmPilotTimeLimitRequeues(t *testing.T) {
 		t.Errorf("the first attempt's process outlived its pilot")
 	}
 }
+
+// TestSlurmPipe: a pipe on Slurm pilots, its two stages on two pilots (each
+// reserves a whole pilot) streaming over TCP between their agents.
+func TestSlurmPipe(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.createHPC()
+	r := h.mustRun("pipe", "--on", "hpc", "--", `--cpus 2 seq 1 100000 | --cpus 2 --name sum awk "{s+=\$1} END {printf \"%.0f\\n\", s}"`)
+	if r.stdout != "5000050000\n" {
+		t.Fatalf("a pipe across two pilots:\n%s", r)
+	}
+	j := h.show(jobIDFrom(t, r))
+	if len(j.TaskList) != 2 || j.TaskList[0].Machine == j.TaskList[1].Machine {
+		t.Errorf("each stage reserves a whole pilot: they should run on two: %+v", j.TaskList)
+	}
+	for _, tk := range j.TaskList {
+		if !strings.HasPrefix(tk.Machine, "hpc-") {
+			t.Errorf("stage on %s, not a pilot of hpc", tk.Machine)
+		}
+	}
+}

@@ -275,7 +275,11 @@ func (h *hub) accept(ctx context.Context, key string) (*os.File, error) {
 }
 
 // connFile turns a connection into a file for a child process (a blocking
-// descriptor of its own) and closes the connection's.
+// descriptor of its own) and closes the connection's. The process reads or
+// writes the socket itself: on this kind of machine (2 cores) that beat
+// relaying through an OS pipe with splice(2) in the agent, which costs a
+// thread on each side (2 GiB of 128 KiB writes: 1.2 s direct, 1.9 s
+// spliced; of head's 8 KiB writes: 3.6 s direct, 4.8 s spliced).
 func connFile(c *net.TCPConn) (*os.File, error) {
 	f, err := c.File()
 	c.Close()

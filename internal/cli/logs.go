@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -11,6 +15,7 @@ func newLogsCmd() *cobra.Command {
 		followF bool
 		stderrF bool
 		task    int
+		stage   string
 	)
 	c := &cobra.Command{
 		Use:   "logs JOB",
@@ -21,7 +26,8 @@ while the job runs and after it ended. With -f, keep printing new output
 until the task ends.`,
 		Example: `  burst logs 12
   burst logs 12 -f
-  burst logs 12 --stderr`,
+  burst logs 12 --stderr
+  burst logs 14 --stage align --stderr    # a pipe's stage (NAME#2: its second copy)`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
@@ -34,6 +40,15 @@ until the task ends.`,
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if stage != "" {
+				j, err := cl.Job(c.Context(), id)
+				if err != nil {
+					return err
+				}
+				if task, err = stageTask(j.Spec, stage); err != nil {
+					return err
+				}
 			}
 			stream, w := "stdout", c.OutOrStdout()
 			if stderrF {
@@ -51,5 +66,31 @@ until the task ends.`,
 	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")
 	c.Flags().BoolVar(&stderrF, "stderr", false, "print stderr instead of stdout")
 	c.Flags().IntVar(&task, "task", 0, "which task of the job (from 0)")
+	c.Flags().StringVar(&stage, "stage", "", "which stage of a pipe (NAME, or NAME#K for the K-th copy of a --parallel stage)")
 	return c
+}
+
+// stageTask is the task of a pipe's stage NAME or NAME#K.
+func stageTask(spec *burst.JobSpec, stage string) (int, error) {
+	if spec == nil || spec.Pipe == nil {
+		return 0, usage("--stage: this job is not a pipe; use --task N")
+	}
+	name, copyS, hasCopy := strings.Cut(stage, "#")
+	var names []string
+	for i, st := range spec.Pipe.Stages {
+		names = append(names, st.Name)
+		if st.Name != name {
+			continue
+		}
+		k := 1
+		if hasCopy {
+			n, err := strconv.Atoi(copyS)
+			if err != nil || n < 1 || n > st.Copies() {
+				return 0, usage("--stage %s: stage %s has copies #1 to #%d", stage, name, st.Copies())
+			}
+			k = n
+		}
+		return spec.Pipe.FirstTask(i) + k - 1, nil
+	}
+	return 0, usage("--stage %s: the pipe's stages are %s", stage, strings.Join(names, ", "))
 }

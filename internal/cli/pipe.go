@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -101,6 +102,13 @@ whole.`,
 			return submitAndFollow(c, spec, detach)
 		},
 	}
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "unknown flag: --") && strings.ContainsAny(err.Error(), " |") {
+			// The pipeline itself starts with a stage option.
+			return usage("a pipeline that starts with a stage option goes after --: burst pipe [flags] -- '--cpus 2 gen | ...'")
+		}
+		return usage("%v (see `%s --help`)", err, c.CommandPath())
+	})
 	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (see `burst help pipe`)")
 	c.Flags().StringVarP(&name, "name", "J", "", "job name (default: pipe-FIRSTSTAGE)")
 	c.Flags().StringVar(&project, "project", "", "project the job belongs to (default: default)")
