@@ -61,10 +61,11 @@ type Task struct {
 	MaxRSSBytes int64      `json:"max_rss_bytes"`
 	// A pipe stage's reads and writes through any descriptor, its pipes
 	// included (the process's own, from /proc/PID/io).
-	ReadBytes  int64  `json:"read_bytes,omitempty"`
-	WroteBytes int64  `json:"wrote_bytes,omitempty"`
-	Stdout     string `json:"stdout_path,omitempty"`
-	Stderr     string `json:"stderr_path,omitempty"`
+	ReadBytes  int64   `json:"read_bytes,omitempty"`
+	WroteBytes int64   `json:"wrote_bytes,omitempty"`
+	CostUSD    float64 `json:"cost_usd"` // its last attempt's share of its machine, as metered (set when it ends)
+	Stdout     string  `json:"stdout_path,omitempty"`
+	Stderr     string  `json:"stderr_path,omitempty"`
 }
 
 // Machine is something with resources that runs a burst agent.

@@ -303,14 +303,15 @@ type jobJSON struct {
 }
 
 type taskJSON struct {
-	Index    int    `json:"index"`
-	State    string `json:"state"`
-	Attempt  int    `json:"attempt"`
-	Machine  string `json:"machine"`
-	PID      int    `json:"pid"`
-	ExitCode *int   `json:"exit_code"`
-	Reason   string `json:"reason"`
-	GPUIDs   []int  `json:"gpu_ids"`
+	Index    int     `json:"index"`
+	State    string  `json:"state"`
+	Attempt  int     `json:"attempt"`
+	Machine  string  `json:"machine"`
+	PID      int     `json:"pid"`
+	ExitCode *int    `json:"exit_code"`
+	Reason   string  `json:"reason"`
+	GPUIDs   []int   `json:"gpu_ids"`
+	CostUSD  float64 `json:"cost_usd"`
 }
 
 // task0 is the job's first task; it fails the test if there is none.

@@ -27,6 +27,14 @@ func TestPipeStreamsAndSums(t *testing.T) {
 	if j.TaskList[0].Machine != j.TaskList[1].Machine {
 		t.Errorf("both stages fit on this host and should share it (an OS pipe): %+v", j.TaskList)
 	}
+	// The stage that reserves the CPU carries the pipe's cost, and the
+	// stages' costs add up to the job's, as metered.
+	if j.TaskList[1].CostUSD <= 0 || j.TaskList[0].CostUSD != 0 {
+		t.Errorf("the sum stage (--cpus 1) should cost something, seq (no reservation) nothing: %+v", j.TaskList)
+	}
+	if d := j.TaskList[0].CostUSD + j.TaskList[1].CostUSD - j.CostUSD; d > 1e-9 || d < -1e-9 {
+		t.Errorf("stage costs %v + %v should add up to the job's %v", j.TaskList[0].CostUSD, j.TaskList[1].CostUSD, j.CostUSD)
+	}
 	out := h.mustRun("show", idArg(j.ID)).stdout
 	for _, want := range []string{"Pipe:", "seq 1 100000 | --name sum", "STAGE", "sum", "WRITTEN", "575 KiB", "shared"} {
 		if !strings.Contains(out, want) {

@@ -168,7 +168,7 @@ func time_(sec int64) time.Duration { return time.Duration(sec) * time.Second }
 func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 	fmt.Fprintln(w)
 	tw := table(w)
-	fmt.Fprintln(tw, "STAGE\tCPUS\tSTATE\tMACHINE\tEXIT\tREAD\tWRITTEN\tRATE OUT\tCPU TIME\tPEAK RSS\tREASON")
+	fmt.Fprintln(tw, "STAGE\tCPUS\tSTATE\tMACHINE\tEXIT\tREAD\tWRITTEN\tRATE OUT\tCPU TIME\tPEAK RSS\tCOST\tREASON")
 	for _, t := range ts {
 		st, cp := p.StageOf(t.Index)
 		if st < 0 {
@@ -188,9 +188,13 @@ func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 		if c := p.Stages[st].Resources.CPUs; c > 0 {
 			cpus = fmt.Sprint(c)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%s\t%s\n", name, cpus, t.State, dash(t.Machine),
+		cost := "-"
+		if t.EndedAt != nil {
+			cost = usd(t.CostUSD)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", name, cpus, t.State, dash(t.Machine),
 			exitText(t.ExitCode), bytesHuman(t.ReadBytes), bytesHuman(t.WroteBytes), rate,
-			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), t.Reason)
+			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, t.Reason)
 	}
 	return tw.Flush()
 }

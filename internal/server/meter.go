@@ -64,6 +64,7 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 	for i, t := range ts {
 		j := t.job
 		s.charge(store.CostKey{Day: day, Project: j.row.Project, Machine: m.row.ID, User: j.row.User, Job: j.row.ID, Kind: "task"}, shares[i])
+		t.nusd += int64(shares[i])
 	}
 	if !m.row.PerUse && rest > 0 {
 		s.charge(store.CostKey{Day: day, Project: m.row.Project, Machine: m.row.ID, Kind: "idle"}, rest)

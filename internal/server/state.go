@@ -35,6 +35,7 @@ type taskRT struct {
 	queued    bool             // prefetched: the agent starts it when its resources allow
 	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
 	pipe      *client.Plumbing // a pipe stage's streams
+	nusd      int64            // what this attempt was charged so far (nano-dollars)
 }
 
 // res is what the task asks for: its stage's resources in a pipe.
@@ -343,6 +344,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	row.EndedAt = &end
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
+	row.CostUSD = float64(t.nusd) / 1e9
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -134,21 +135,22 @@ func cancelCode(j *JobRow) int {
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
-		read_bytes, wrote_bytes)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		read_bytes, wrote_bytes, cost_nusd)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
 		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
 		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
-		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes`
+		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
 	_, err := tx.exec(saveTaskSQL,
 		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
-		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes)
+		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes,
+		int64(math.Round(t.CostUSD*1e9)))
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
@@ -255,7 +257,7 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 }
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
-	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes`
+	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -265,14 +267,16 @@ func scanTask(row scanner) (*TaskRow, error) {
 		gpus           string
 		started, ended sql.NullInt64
 		userUS, sysUS  int64
+		costNUSD       int64
 	)
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
 		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
-		&t.ReadBytes, &t.WroteBytes)
+		&t.ReadBytes, &t.WroteBytes, &costNUSD)
 	if err != nil {
 		return nil, err
 	}
 	t.PIDStart = uint64(pidStart)
+	t.CostUSD = float64(costNUSD) / 1e9
 	if exit.Valid {
 		v := int(exit.Int64)
 		t.ExitCode = &v

@@ -164,6 +164,8 @@ var migrations = []string{
 	// 5: what a pipe's stage read and wrote.
 	`ALTER TABLE tasks ADD COLUMN read_bytes INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE tasks ADD COLUMN wrote_bytes INTEGER NOT NULL DEFAULT 0;`,
+	// 6: what a task's last attempt cost.
+	`ALTER TABLE tasks ADD COLUMN cost_nusd INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
