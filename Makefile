@@ -21,10 +21,13 @@ bench: build
 	$(GO) run ./bench/run -burst $(BIN)
 	$(GO) run ./bench/map -burst $(BIN)
 	$(GO) run ./bench/guard -burst $(BIN)
+	$(GO) run ./bench/pipe -burst $(BIN)
+	$(GO) run ./bench/ui
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch
 	$(GO) test -run XXX -fuzz FuzzPlace -fuzztime 30s ./internal/sched
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/pipe
 
 clean:
 	rm -rf bin

@@ -254,3 +254,9 @@ func (c *Client) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	var j burst.Job
 	return &j, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/resume", id), nil, &j)
 }
+
+// UICode asks for a one-time sign-in link to the dashboard.
+func (c *Client) UICode(ctx context.Context) (*UICode, error) {
+	var u UICode
+	return &u, c.do(ctx, "POST", "/v1/ui/code", struct{}{}, &u)
+}

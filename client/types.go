@@ -150,6 +150,12 @@ type Register struct {
 	StreamAddr string `json:"stream_addr,omitempty"`
 }
 
+// UICode is a one-time sign-in link to the dashboard (`burst ui`).
+type UICode struct {
+	Code string `json:"code"`
+	URL  string `json:"url"`
+}
+
 // Registered is the server's answer to Register.
 type Registered struct {
 	BootID string    `json:"boot_id"`

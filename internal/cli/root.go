@@ -98,7 +98,7 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
-		newCostCmd(), newEventsCmd()} {
+		newCostCmd(), newEventsCmd(), newUICmd()} {
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}

@@ -32,6 +32,7 @@ var errConflict = errors.New("unknown agent or server restarted: register again"
 // commit enqueues b under s.mu (which the caller holds) and returns a
 // handle to wait on after unlocking.
 func (s *Server) commit(b *batch) store.Pending {
+	s.uiVersion.Add(1)
 	if b.empty() {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 
 	"time"
 
@@ -17,8 +18,11 @@ import (
 	"github.com/burst-sh/burst/internal/store"
 )
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
+	if err := s.uiRoutes(mux); err != nil {
+		return nil, err
+	}
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.health()) })
 	mux.HandleFunc("POST /v1/jobs", s.handleSubmit)
 	mux.HandleFunc("GET /v1/jobs", s.handleJobs)
@@ -47,15 +51,25 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
 	})
-	return s.auth(mux)
+	return s.auth(mux), nil
 }
 
 // auth refuses every request without the server's bearer token.
 func (s *Server) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/ui/") || r.URL.Path == "/ui" {
+			next.ServeHTTP(w, r) // the dashboard checks its sessions itself
+			return
+		}
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
+			if actor, ok := s.uiAPI(w, r); ok {
+				if actor != "" { // a signed-in page calls the API
+					next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+				}
+				return
+			}
 			writeJSON(w, http.StatusUnauthorized, client.Error{Message: "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the token from " + s.home.Token()})
 			return
 		}

@@ -74,6 +74,7 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 // charge adds n to the ledger (at the next flush) and to the project's
 // live total. Called with s.mu held.
 func (s *Server) charge(k store.CostKey, n cost.NUSD) {
+	s.uiVersion.Add(1)
 	if n == 0 {
 		return
 	}

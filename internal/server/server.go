@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,6 +86,9 @@ type Server struct {
 	kick        chan struct{}
 	scaleKick   chan struct{}
 	agentExited chan struct{}
+
+	ui        *uiState
+	uiVersion atomic.Uint64 // bumped by every change a dashboard page may show
 
 	lockFile *os.File
 	unixLn   net.Listener
@@ -181,7 +185,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.listenUnix(); err != nil {
 		return nil, err
 	}
-	s.serve(ctx)
+	if err := s.serve(ctx); err != nil {
+		return nil, err
+	}
 	ok = true
 	s.log.Info("burst server ready", "addr", s.addr, "socket", h.Socket(), "home", string(h), "pid", os.Getpid())
 	return s, nil
@@ -247,8 +253,11 @@ func (s *Server) listenTCP(port int, listen string) error {
 	return nil
 }
 
-func (s *Server) serve(ctx context.Context) {
-	h := s.routes()
+func (s *Server) serve(ctx context.Context) error {
+	h, err := s.routes()
+	if err != nil {
+		return err
+	}
 	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -267,6 +276,7 @@ func (s *Server) serve(ctx context.Context) {
 	go s.superviseLocal(ctx)
 	go s.meterLoop(ctx)
 	go s.scaleLoop(ctx)
+	return nil
 }
 
 // Addr is the TCP address, http://127.0.0.1:PORT.

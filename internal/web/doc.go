@@ -1,0 +1,16 @@
+// Package web renders burst's web dashboard: the sign-in page, the projects
+// overview with each project's budget at a glance, a project's page (its
+// spending chart, machines, storage, jobs and audit trail), the clusters
+// page and a job's page with its output.
+//
+// Pages are rendered on the server from views (view.go): burst's own API
+// types gathered for one page, so that rendering is a pure function of a
+// view. Templates, the stylesheet, the script and the icon are embedded
+// with go:embed; there is no build step and nothing is fetched from the
+// network. Pages stay live by server-sent events: app.js listens on
+// /ui/events and, on a change, fetches the page's fragment (the contents
+// of <main id="live">, rendered with Page.Fragment set) and swaps it in.
+// Buttons and forms that change things call the HTTP API with the
+// session's CSRF token; the script is plain and inline-free, so a
+// Content-Security-Policy of script-src 'self' holds.
+package web
