@@ -45,11 +45,11 @@ type SpendPoint struct {
 // ProjectView is one project's page.
 type ProjectView struct {
 	Page
-	Project  burst.Project // with Budget (running and stopped machines, storage)
-	Spend    []SpendPoint  // ascending days, from the project's first spending to today
-	Jobs     []burst.Job   // newest first (at most 50), each with Spec for pipes' stages
+	Project  burst.Project          // with Budget (running and stopped machines, storage)
+	Spend    []SpendPoint           // ascending days, from the project's first spending to today
+	Jobs     []burst.Job            // newest first (at most 50), each with Spec for pipes' stages
 	JobTasks map[int64][]burst.Task // for pipes: their stages' tasks, to show per-stage state
-	Events   []burst.Event // newest first (at most 20)
+	Events   []burst.Event          // newest first (at most 20)
 }
 
 // ClusterBox is one cluster with its machines and what happened to it.
