@@ -64,6 +64,7 @@ func main() {
 	port := flag.Int("port", 46817, "first of 5 TCP ports for the benchmark's Slurm (BURST_SLURM_PORT)")
 	limit := flag.Duration("timeout", 15*time.Minute, "give up on a run after this long")
 	burstOnly := flag.Bool("burst-only", false, "time burst alone (any -n; no native array to compare with)")
+	pilotCPUs := flag.Int("pilot-cpus", 2, "CPUs of each of the 2 pilots")
 	flag.Parse()
 	if *n < 1 || (*n > maxArray && !*burstOnly) {
 		fail(fmt.Errorf("-n %d: use 1..%d (a Slurm job array holds at most %d elements by default)", *n, maxArray, maxArray))
@@ -120,10 +121,10 @@ func main() {
 	}
 	check(os.WriteFile(inputs, []byte(b.String()), 0o600))
 
-	bres := runBurst(*bin, filepath.Join(tmp, "home"), inputs, *n, *limit)
+	bres := runBurst(*bin, filepath.Join(tmp, "home"), inputs, *n, *pilotCPUs, *limit)
 	if *burstOnly {
-		fmt.Printf("burst map --on hpc (2 pilots x 2 CPUs): %d tasks in %.2fs (first task after %.2fs): %.1f tasks/s, %.1f ms per task\n",
-			*n, bres.wall.Seconds(), bres.first.Seconds(), float64(*n)/bres.wall.Seconds(), bres.wall.Seconds()*1000/float64(*n))
+		fmt.Printf("burst map --on hpc (2 pilots x %d CPUs): %d tasks in %.2fs (first task after %.2fs): %.1f tasks/s, %.1f ms per task\n",
+			*pilotCPUs, *n, bres.wall.Seconds(), bres.first.Seconds(), float64(*n)/bres.wall.Seconds(), bres.wall.Seconds()*1000/float64(*n))
 		cleanup()
 		return
 	}
@@ -134,7 +135,7 @@ func main() {
 		fmt.Printf("  %-44s %8.2fs %11.2fs %9.1f %8.1f ms\n", name, r.wall.Seconds(), r.first.Seconds(),
 			float64(*n)/r.wall.Seconds(), r.wall.Seconds()*1000/float64(*n))
 	}
-	row("burst map --on hpc (2 pilots x 2 CPUs)", bres)
+	row(fmt.Sprintf("burst map --on hpc (2 pilots x %d CPUs)", *pilotCPUs), bres)
 	row(fmt.Sprintf("sbatch --array=0-%d --wrap true (native)", *n-1), nres)
 	fmt.Println()
 	fmt.Printf("burst, pilot start-up included, is %.1fx native Slurm (native wall / burst wall: %.2fs / %.2fs)\n",
@@ -161,7 +162,7 @@ type result struct {
 // with a fresh home and a fresh cluster of Slurm pilots, then stops the
 // server and cancels the pilots so that the queue is empty for the native
 // run.
-func runBurst(bin, home, inputs string, n int, limit time.Duration) result {
+func runBurst(bin, home, inputs string, n, pilotCPUs int, limit time.Duration) result {
 	check(os.MkdirAll(home, 0o700))
 	env := []string{"BURST_HOME=" + home, "BURST_PORT=0"}
 	for _, e := range os.Environ() { // never another server's address or token
@@ -187,7 +188,7 @@ func runBurst(bin, home, inputs string, n int, limit time.Duration) result {
 	atExit(stop)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	mustRun(cmd(ctx, "cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "2",
+	mustRun(cmd(ctx, "cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", strconv.Itoa(pilotCPUs),
 		"--mem", "512M", "--max", "2", "--time-limit", "30m", "--idle-stop", "30s"), home)
 
 	start := time.Now()
