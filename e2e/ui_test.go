@@ -324,6 +324,29 @@ func TestDashboardSecurity(t *testing.T) {
 	if p := h.mustRun("project", "show", "default", "-o", "json").stdout; !strings.Contains(p, `"budget_usd": 5`) {
 		t.Errorf("the dashboard's change should be the API's:\n%s", p)
 	}
+	// A job's log as server-sent events goes on from Last-Event-ID (the
+	// offset a browser that reconnects sends back), not from the start.
+	id := h.submit("--", "sh", "-c", "echo abc; echo def")
+	h.mustRun("wait", idArg(id))
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/ui/jobs/%d/log?task=0", base, id), nil)
+	req.Header.Set("Last-Event-ID", "4")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	if ev := sb.String(); !strings.Contains(ev, `"def\n"`) || strings.Contains(ev, "abc") || !strings.Contains(ev, "event: end") || !strings.Contains(ev, "id: 8") {
+		t.Errorf("log events from offset 4:\n%s", ev)
+	}
 	// The token never appears in the server's log.
 	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(b), readToken(t, h)) {
 		t.Errorf("the server's log holds the token")

@@ -404,10 +404,13 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	htmlOut(w, s.ui.r.Job(w, v))
 }
 
-// sseLog frames what the log follower writes as server-sent events.
+// sseLog frames what the log follower writes as server-sent events, each
+// with the log's offset after it as its id: a browser that reconnects
+// sends it back (Last-Event-ID) and the log goes on from there.
 type sseLog struct {
-	w http.ResponseWriter
-	h http.Header // the follower's own headers, not sent
+	w   http.ResponseWriter
+	h   http.Header // the follower's own headers, not sent
+	off int64
 }
 
 func (l *sseLog) Header() http.Header { return l.h }
@@ -415,7 +418,8 @@ func (l *sseLog) WriteHeader(int)     {}
 func (l *sseLog) Flush()              { l.w.(http.Flusher).Flush() }
 func (l *sseLog) Write(b []byte) (int, error) {
 	data, _ := json.Marshal(string(b))
-	if _, err := fmt.Fprintf(l.w, "event: log\ndata: %s\n\n", data); err != nil {
+	l.off += int64(len(b))
+	if _, err := fmt.Fprintf(l.w, "id: %d\nevent: log\ndata: %s\n\n", l.off, data); err != nil {
 		return 0, err
 	}
 	l.Flush()
@@ -431,8 +435,13 @@ func (s *Server) uiJobLog(w http.ResponseWriter, r *http.Request, _ *session) {
 	w.WriteHeader(200)
 	q := r.URL.Query()
 	q.Set("follow", "true")
+	var off int64
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		off, _ = strconv.ParseInt(id, 10, 64)
+		q.Set("offset", strconv.FormatInt(off, 10))
+	}
 	r.URL.RawQuery = q.Encode()
-	s.handleLogs(&sseLog{w: w, h: http.Header{}}, r)
+	s.handleLogs(&sseLog{w: w, h: http.Header{}, off: off}, r)
 	fmt.Fprint(w, "event: end\ndata: {}\n\n")
 	w.(http.Flusher).Flush()
 }

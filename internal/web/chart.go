@@ -162,7 +162,6 @@ func (c *chart) svg() string {
 	fmt.Fprintf(&b, `<svg class="spend-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="%s" font-size="12">`,
 		chartW, chartH, template.HTMLEscapeString(label))
 	b.WriteString(`<title>Spending over time</title>`)
-	fmt.Fprintf(&b, `<desc>%s</desc>`, template.HTMLEscapeString(label))
 
 	// Grid and $ ticks.
 	b.WriteString(`<g class="axis y" aria-hidden="true">`)
@@ -196,8 +195,11 @@ func (c *chart) svg() string {
 	}
 	tx := c.x(c.now)
 	anchor, dx := "middle", "0"
-	if tx > chartW-chartRight-24 {
+	switch {
+	case tx > chartW-chartRight-24:
 		anchor, dx = "end", "-4"
+	case tx < chartLeft+24: // clear of the $ labels
+		anchor, dx = "start", "4"
 	}
 	fmt.Fprintf(&b, `<g class="today" aria-hidden="true"><line x1="%s" x2="%s" y1="%d" y2="%s" stroke="#8c959f" stroke-dasharray="2 3"/><text x="%s" dx="%s" y="%d" text-anchor="%s" fill="#57606a">today</text></g>`,
 		n(tx), n(tx), chartTop, base, n(tx), dx, chartTop-6, anchor)

@@ -145,13 +145,32 @@
     follow();
   }
 
-  if (live && document.body.classList.contains('app') && 'EventSource' in window) {
-    const es = new EventSource('/ui/events');
+  let changes = null;
+  function listen() {
+    if (!live || !document.body.classList.contains('app') || !('EventSource' in window)) return;
+    changes = new EventSource('/ui/events');
     let opened = false;
-    es.addEventListener('change', refresh);
+    changes.addEventListener('change', refresh);
     // After a reconnect, changes may have been missed: catch up once.
-    es.addEventListener('open', () => { if (opened) refresh(); opened = true; });
+    changes.addEventListener('open', () => { if (opened) refresh(); opened = true; });
   }
+  listen();
+
+  // A page put away in the back/forward cache holds no connection; when it
+  // comes back it catches up (a followed log starts over: reload).
+  window.addEventListener('pagehide', () => {
+    changes?.close();
+    changes = null;
+    const el = document.querySelector('#log[data-follow]');
+    const es = el && streams.get(el);
+    if (es && es.readyState !== EventSource.CLOSED) { es.close(); el.dataset.cut = '1'; }
+  });
+  window.addEventListener('pageshow', (e) => {
+    if (!e.persisted) return;
+    if (document.querySelector('#log[data-cut]')) { location.reload(); return; }
+    listen();
+    refresh();
+  });
 
   // ---- Actions: <button class="act" data-method data-url [data-confirm]> --
 
