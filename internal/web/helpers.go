@@ -132,6 +132,11 @@ func levelBadge(b *burst.BudgetReport) badge {
 		}
 		return badge{"warn", "warning: " + Percent(f) + " spent", b.Guard}
 	case "ok":
+		if b.BudgetUSD > 0 && b.ForecastUSD > b.BudgetUSD {
+			// Nothing crossed yet, but at this rate the budget runs out
+			// before the project ends: say so before it happens.
+			return badge{"warn", "forecast over budget", b.Guard}
+		}
 		return badge{"ok", "budget ok", b.Guard}
 	}
 	return badge{"muted", "no budget", b.Guard}

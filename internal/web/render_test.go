@@ -583,3 +583,20 @@ func BenchmarkOverview(b *testing.B) {
 		}
 	}
 }
+
+// A project with nothing crossed yet but a forecast past its budget is a
+// warning already; without a budget there is nothing to exceed.
+func TestLevelBadgeForecastOverBudget(t *testing.T) {
+	for _, c := range []struct {
+		b    burst.BudgetReport
+		text string
+	}{
+		{burst.BudgetReport{Level: "ok", BudgetUSD: 100, ForecastUSD: 150}, "forecast over budget"},
+		{burst.BudgetReport{Level: "ok", BudgetUSD: 100, ForecastUSD: 90}, "budget ok"},
+		{burst.BudgetReport{Level: "none", BudgetUSD: 0, ForecastUSD: 90}, "no budget"},
+	} {
+		if got := levelBadge(&c.b); got.Text != c.text {
+			t.Errorf("%+v: badge %q, want %q", c.b, got.Text, c.text)
+		}
+	}
+}
