@@ -75,4 +75,10 @@ func TestGPUsWithStandInNvidiaSmi(t *testing.T) {
 	if msg := oneLine(t, r); !strings.Contains(msg, "2 GPUs") {
 		t.Errorf("message should say what exists (2 GPUs): %q", msg)
 	}
+
+	// A pipe's GPU stage gets one GPU of its own; its other stages none.
+	r = h.run("pipe", `sh -c 'echo in:[$CUDA_VISIBLE_DEVICES]' | --gpus 1 --name gpu sh -c 'cat; echo gpu:[$CUDA_VISIBLE_DEVICES]'`)
+	if r.code != 0 || !strings.Contains(r.stdout, "in:[]") || !(strings.Contains(r.stdout, "gpu:[0]") || strings.Contains(r.stdout, "gpu:[1]")) {
+		t.Errorf("a pipe's --gpus 1 stage should see one GPU and the others none:\n%s", r)
+	}
 }
