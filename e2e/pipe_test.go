@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,26 @@ func TestPipeParallelSplitsLines(t *testing.T) {
 	}
 	if r := h.run("logs", idArg(j.ID), "--stage", "nope"); r.code != 2 || !strings.Contains(r.stderr, "seq, double, sort, awk") {
 		t.Errorf("an unknown stage should list the stages:\n%s", r)
+	}
+}
+
+// TestPipeParallelLastStage: a --parallel last stage's copies are merged
+// into the pipe's output, all of it, even when the copy that hosts the
+// merge ends first.
+func TestPipeParallelLastStage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("pipe", `sh -c "sleep 0.5; echo data; echo more" | --parallel 2 --name last sh -c 'while read l; do sleep 1; echo got-$l; done'`)
+	got := strings.Fields(r.stdout)
+	sort.Strings(got)
+	if strings.Join(got, " ") != "got-data got-more" {
+		t.Errorf("both lines through the parallel last stage should reach the output:\n%s", r)
+	}
+	// A pipe cannot be resumed: it runs whole or not at all.
+	r = h.run("pipe", `sh -c "echo x" | sh -c "cat; exit 3"`)
+	id := jobIDFrom(t, r)
+	if r := h.run("map", "--resume", idArg(id)); r.code == 0 || !strings.Contains(r.stderr, "burst pipe") {
+		t.Errorf("resuming a pipe should be refused with the way to run it again:\n%s", r)
 	}
 }
 
@@ -243,6 +264,35 @@ func TestPipeRestartsWhenMachineLost(t *testing.T) {
 	}
 	if !hasEvent(h.events(""), "machine.lost", "") {
 		t.Errorf("the killed machine should be lost in the audit trail")
+	}
+}
+
+// TestPipeCancelledWhileRestarting: a pipe whose machine was lost and
+// that is cancelled before its other stages have ended ends cancelled, not
+// queued forever.
+func TestPipeCancelledWhileRestarting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	m1, m2 := newMarker(), newMarker()
+	// The local stage ignores SIGTERM for a while, so that the pipe waits
+	// to restart when the cancel comes.
+	id := h.submitPipe(`sh -c 'trap "" TERM; sleep ` + m1 + `' | --on work sh -c 'sleep ` + m2 + `'`)
+	h.waitFor("both stages to run", 60*time.Second, func() bool { return len(sleepers(m1)) > 0 && len(sleepers(m2)) > 0 })
+	var victim int
+	for _, m := range h.machines("work") {
+		if m.State == "running" {
+			victim = m.AgentPID
+		}
+	}
+	h.kill9(victim, "the work machine's agent")
+	h.waitFor("the pipe to wait for its restart", 30*time.Second, func() bool {
+		return strings.Contains(h.show(id).Reason, "restart") || h.show(id).State == "queued"
+	})
+	h.mustRun("cancel", idArg(id))
+	h.waitFor("the cancelled pipe to end", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	if j := h.show(id); j.State != "cancelled" {
+		t.Errorf("a pipe cancelled while waiting to restart should end cancelled: %+v", j)
 	}
 }
 

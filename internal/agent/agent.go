@@ -101,19 +101,17 @@ func Run(ctx context.Context, cfg Config) error {
 	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid(),
 		opening: map[key]*opening{}}
 	a.pidTick, _ = runner.ProcStartTicks(a.pid)
-	if cfg.StreamSecret != "" {
-		h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
-		if err != nil {
-			return err
-		}
-		defer h.close()
-		a.hub = h
+	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
+	if err != nil {
+		return err
 	}
+	defer h.close()
+	a.hub = h
 	a.killLeftovers()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.reportLoop(ctx)
-	err := a.leaseLoop(ctx)
+	err = a.leaseLoop(ctx)
 	a.stopAll(stopGrace)
 	return err
 }
@@ -243,9 +241,7 @@ func (a *Agent) register(ctx context.Context) error {
 	for _, o := range a.opening {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: o.ref})
 	}
-	if a.hub != nil {
-		r.StreamAddr = a.hub.addr
-	}
+	r.StreamAddr = a.hub.addr
 	var upTo uint64
 	for _, e := range a.events {
 		r.Events = append(r.Events, e.ev)
@@ -365,7 +361,7 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 		go a.startStage(as, ctx, o)
 		return
 	}
-	a.launch(as, ctx, nil, nil, nil)
+	a.launch(as, ctx, nil, nil, nil, nil)
 }
 
 // startStage connects a pipe stage's stdin and stdout (waiting, if need
@@ -407,16 +403,11 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		}
 		a.failed(as.TaskRef, "stage "+as.Pipe.Stage+": "+why)
 	}
-	if a.hub == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
+	if a.hub.ln == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
 		fail("this agent takes no streams from other machines (it has no stream listener)")
 		return
 	}
-	open := func(e client.End, write bool) (*os.File, error) {
-		if a.hub == nil {
-			return (&hub{pipes: map[string]*osPipe{}}).open(cctx, e, write, as.Stdout)
-		}
-		return a.hub.open(cctx, e, write, as.Stdout)
-	}
+	open := func(e client.End, write bool) (*os.File, error) { return a.hub.open(cctx, e, write, as.Stdout) }
 	var juncs []*junction
 	for _, jn := range as.Pipe.Junctions {
 		j := &junction{}
@@ -454,10 +445,17 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		}
 		files = append(files, out)
 	}
+	// The task ends when its process and the junctions it hosts have: a
+	// merge junction may still be writing the pipe's output.
+	var jw sync.WaitGroup
 	for _, j := range juncs {
-		go j.run()
+		jw.Add(1)
+		go func() {
+			defer jw.Done()
+			j.run()
+		}()
 	}
-	a.launch(as, ctx, in, out, o)
+	a.launch(as, ctx, in, out, o, jw.Wait)
 }
 
 func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
@@ -465,7 +463,7 @@ func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
 // launch starts a task's process: with in and out (a pipe's stage) as its
 // stdin and stdout when given. A pipe's stage stays in opening until it is
 // running, so that a cancel meanwhile is never lost.
-func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening) {
+func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening, after func()) {
 	res := taskRes(as, ctx)
 	argv := as.Argv
 	script := ""
@@ -511,6 +509,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.wakeReporter()
 	go func() {
 		r := t.Wait()
+		if after != nil {
+			after()
+		}
 		// Leaving the running set and queuing the exit happen together, so
 		// that a registration never sees the task in neither.
 		a.mu.Lock()

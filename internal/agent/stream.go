@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -9,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -54,8 +52,12 @@ type hub struct {
 type osPipe struct{ r, w *os.File }
 
 // newHub listens for streams on listen (HOST:PORT; port 0: any) and
-// advertises advertise's host with the port it got.
+// advertises advertise's host with the port it got. Without a secret it
+// listens nowhere: it joins only stages on this machine.
 func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
+	if secret == "" {
+		return &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}, nil
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen for pipe streams on %s: %w", listen, err)
@@ -67,7 +69,11 @@ func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
 	return h, nil
 }
 
-func (h *hub) close() { h.ln.Close() }
+func (h *hub) close() {
+	if h.ln != nil {
+		h.ln.Close()
+	}
+}
 
 func (h *hub) mac(key string) string {
 	m := hmac.New(sha256.New, []byte(h.secret))
@@ -102,9 +108,12 @@ func (h *hub) handshake(c *net.TCPConn) {
 	h.mu.Lock()
 	if ch := h.wait[key]; ch != nil {
 		delete(h.wait, key)
+		ch <- c // buffered, and only this sender: it never blocks
 		h.mu.Unlock()
-		ch <- c
 		return
+	}
+	if old := h.parked[key]; old != nil {
+		old.Close() // a second producer for one stream: the last one wins
 	}
 	h.parked[key] = c
 	h.mu.Unlock()
@@ -191,6 +200,23 @@ func (h *hub) open(ctx context.Context, e client.End, write bool, logPath string
 		unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeBuf)
 		p = &osPipe{r, w}
 		h.pipes[e.Stream] = p
+		key := e.Stream
+		time.AfterFunc(streamWait, func() {
+			// The other stage never took its end (it failed or was
+			// cancelled first): close what is left, so that the stage
+			// that did take one gets EOF or EPIPE.
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.pipes[key] == p {
+				delete(h.pipes, key)
+				if p.r != nil {
+					p.r.Close()
+				}
+				if p.w != nil {
+					p.w.Close()
+				}
+			}
+		})
 	}
 	var f *os.File
 	if write {
@@ -262,12 +288,12 @@ func (h *hub) accept(ctx context.Context, key string) (*os.File, error) {
 	}
 	h.mu.Lock()
 	delete(h.wait, key)
-	h.mu.Unlock()
 	select {
-	case c := <-ch: // it came just now
+	case c := <-ch: // it came just now (sent under h.mu, so not after this)
 		c.Close()
 	default:
 	}
+	h.mu.Unlock()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -349,38 +375,39 @@ func (j *junction) run() {
 	halt()
 }
 
-// readLines sends what f gives in blocks that end at a line's end (the last
-// one may not, if the input does not).
+// readLines sends what f gives in blocks of whole lines, as soon as a read
+// completes one or more; a line longer than a read is gathered whole
+// first. A last line without its newline gets one: it is a record like the
+// others, and must not run into another input's block on the same output.
 func readLines(f *os.File, blocks chan<- []byte, stop <-chan struct{}) {
-	r := bufio.NewReaderSize(f, junctionBlock)
-	var carry []byte
+	buf := make([]byte, junctionBlock)
+	var pending []byte
+	send := func(b []byte) bool {
+		select {
+		case blocks <- b:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	for {
-		buf := make([]byte, junctionBlock)
-		n := copy(buf, carry)
-		m, err := r.Read(buf[n:])
-		buf = buf[:n+m]
-		carry = nil
-		if err == nil {
-			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 && i < len(buf)-1 {
-				carry = append([]byte(nil), buf[i+1:]...)
-				buf = buf[:i+1]
-			} else if i < 0 && len(buf) < junctionBlock {
-				carry = buf // no line's end yet: read on
-				continue
-			}
-		}
-		if len(buf) > 0 {
-			select {
-			case blocks <- buf:
-			case <-stop:
-				return
-			}
-		}
+		n, err := f.Read(buf)
+		pending = append(pending, buf[:n]...)
 		if err != nil {
-			if err != io.EOF {
-				return
+			if len(pending) > 0 {
+				if pending[len(pending)-1] != '\n' {
+					pending = append(pending, '\n')
+				}
+				send(pending)
 			}
 			return
+		}
+		if i := bytes.LastIndexByte(pending, '\n'); i >= 0 {
+			out := pending[:i+1]
+			pending = append([]byte(nil), pending[i+1:]...)
+			if !send(out) {
+				return
+			}
 		}
 	}
 }

@@ -776,6 +776,9 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if row.Spec != nil && row.Spec.Pipe != nil {
+		return nil, badRequest("job %d is a pipe: its stages stream into each other and run only together; run it again with `burst pipe '%s'`", id, row.Spec.Pipe.Text)
+	}
 	if row.Tasks.Succeeded == row.Tasks.Total {
 		return nil, badRequest("job %d: all %d tasks succeeded; there is nothing to resume", id, row.Tasks.Total)
 	}

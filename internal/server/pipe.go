@@ -101,12 +101,22 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 			why = ev.Reason
 		}
 		j.restart = fmt.Sprintf("stage %s stopped (%s)", name, why)
+		row.State = burst.Queued
+		row.Reason = "the pipe restarts: " + j.restart
 		for _, o := range j.running {
-			if o != t {
-				o.preempt = j.restart
-				b.stops = append(b.stops, o)
+			o.preempt = j.restart
+			if !o.delivered && s.dropFromOutbox(o) {
+				// Never reached its agent: it ends here, not by a cancel
+				// that would arrive with it and be ignored.
+				s.endTask(o, client.TaskEvent{TaskRef: o.ref(), State: burst.Cancelled, Reason: j.restart}, now, b)
+				continue
 			}
+			b.stops = append(b.stops, o)
 		}
+		if len(j.running) == 0 && j.restart != "" {
+			s.restartPipe(j, row, now, b)
+		}
+		return true
 	}
 	if j.restart != "" {
 		row.State = burst.Queued
@@ -144,20 +154,39 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 }
 
 // restartPipe requeues every task of pipe j for a new attempt of the whole
-// pipe, or ends it once it was lost too often.
+// pipe; or, when the pipe was cancelled meanwhile or lost too often, ends
+// it with every stage's row saying so.
 func (s *Server) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
 	why := j.restart
 	j.restart = ""
 	j.restarts++
 	c := &j.row.Tasks
 	c.Succeeded, c.Failed, c.Timeout, c.Cancelled, c.Lost = 0, 0, 0, 0, 0
-	if j.restarts >= maxLost {
-		c.Lost = c.Total
-		last.State, last.Reason = burst.Lost, why
-		j.row.Reason = fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
+	if j.row.CancelRequested || j.restarts >= maxLost {
+		state, reason := burst.Lost, fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
+		if j.row.CancelRequested {
+			state, reason = burst.Cancelled, "cancelled while the pipe waited to restart"
+			if j.row.Reason != "" {
+				reason = j.row.Reason
+			}
+			c.Cancelled = c.Total
+		} else {
+			c.Lost = c.Total
+		}
+		for i := 0; i < c.Total; i++ {
+			if i == last.Index {
+				continue
+			}
+			b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: i, State: state, Attempt: last.Attempt, Reason: reason},
+				LostCount: j.restarts})
+		}
+		last.State, last.Reason = state, reason
 		j.requeue = nil
 		s.finishJob(j, *last, now)
-		j.row.State, j.row.Reason = burst.Failed, fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
+		if !j.row.CancelRequested {
+			j.row.State, j.row.Reason = burst.Failed, reason
+		}
+		b.job(j)
 		return
 	}
 	for i := 0; i < c.Total; i++ {

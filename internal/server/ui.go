@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -245,7 +246,7 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimSpace(r.FormValue("token"))
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
 		time.Sleep(200 * time.Millisecond) // guesses cost time
-		s.renderLogin(w, r, "Wrong token: paste the contents of "+s.home.Token()+", or run `burst ui` for a sign-in link.")
+		s.renderLogin(w, r, "Wrong token: paste the server's token (the file token in its BURST_HOME), or run `burst ui` for a sign-in link.")
 		return
 	}
 	s.newSession(w)
@@ -408,22 +409,39 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 // with the log's offset after it as its id: a browser that reconnects
 // sends it back (Last-Event-ID) and the log goes on from there.
 type sseLog struct {
-	w   http.ResponseWriter
-	h   http.Header // the follower's own headers, not sent
-	off int64
+	w     http.ResponseWriter
+	h     http.Header // the follower's own headers, not sent
+	off   int64
+	carry []byte // the start of a character cut at a read's end
 }
 
 func (l *sseLog) Header() http.Header { return l.h }
 func (l *sseLog) WriteHeader(int)     {}
 func (l *sseLog) Flush()              { l.w.(http.Flusher).Flush() }
 func (l *sseLog) Write(b []byte) (int, error) {
+	n := len(b)
+	b = append(l.carry, b...)
+	cut := len(b)
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				cut = i // send it whole with what follows
+			}
+			break
+		}
+	}
+	l.carry = append([]byte(nil), b[cut:]...)
+	b = b[:cut]
+	if len(b) == 0 {
+		return n, nil
+	}
 	data, _ := json.Marshal(string(b))
 	l.off += int64(len(b))
 	if _, err := fmt.Fprintf(l.w, "id: %d\nevent: log\ndata: %s\n\n", l.off, data); err != nil {
 		return 0, err
 	}
 	l.Flush()
-	return len(b), nil
+	return n, nil
 }
 
 func (s *Server) uiJobLog(w http.ResponseWriter, r *http.Request, _ *session) {
@@ -441,7 +459,12 @@ func (s *Server) uiJobLog(w http.ResponseWriter, r *http.Request, _ *session) {
 		q.Set("offset", strconv.FormatInt(off, 10))
 	}
 	r.URL.RawQuery = q.Encode()
-	s.handleLogs(&sseLog{w: w, h: http.Header{}, off: off}, r)
+	sl := &sseLog{w: w, h: http.Header{}, off: off}
+	s.handleLogs(sl, r)
+	if len(sl.carry) > 0 { // the log ends inside a character: send its bytes anyway
+		data, _ := json.Marshal(string(sl.carry))
+		fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", sl.off+int64(len(sl.carry)), data)
+	}
 	fmt.Fprint(w, "event: end\ndata: {}\n\n")
 	w.(http.Flusher).Flush()
 }
