@@ -27,7 +27,7 @@ run or are stopped, and the storage its logs and outputs take.`,
   burst budget mars -o json | jq .forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
+			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
 				return cl.Budget(ctx, args[0])
 			}, func(w io.Writer, r *burst.BudgetReport) error {
 				tw := table(w)

@@ -45,7 +45,7 @@ With -o json: a JSON array, or with -f one JSON object per line.`,
 			}
 			q := client.EventsQuery{Project: project, Limit: limit}
 			if !follow {
-				return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Event, error) {
+				return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Event, error) {
 					return cl.Events(ctx, q)
 				}, eventsTable)
 			}

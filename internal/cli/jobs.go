@@ -39,7 +39,7 @@ func newJobsCmd() *cobra.Command {
 				}
 				q.States = append(q.States, st)
 			}
-			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
+			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
 				return cl.Jobs(ctx, q)
 			}, jobsTable)
 		},

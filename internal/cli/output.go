@@ -42,6 +42,19 @@ func writeJSON(w io.Writer, v any) error {
 // first calls checkOut before them, so that a bad -o is the error it gives.
 func fetch[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
 	render func(io.Writer, T) error) error {
+	return fetchTries(c, out, get, render, 1)
+}
+
+// fetchRead is fetch for a request that changes nothing: if the server goes
+// away under it (killed, restarting), it reconnects, starting a local
+// server again if need be, and asks again.
+func fetchRead[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
+	render func(io.Writer, T) error) error {
+	return fetchTries(c, out, get, render, 4)
+}
+
+func fetchTries[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
+	render func(io.Writer, T) error, tries int) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
@@ -49,7 +62,14 @@ func fetch[T any](c *cobra.Command, out string, get func(context.Context, *clien
 	if err != nil {
 		return err
 	}
-	v, err := get(c.Context(), cl)
+	k := &conn{c: cl, stderr: c.ErrOrStderr()}
+	var v T
+	for attempt := 1; ; attempt++ {
+		used := k.get()
+		if v, err = get(c.Context(), used); err == nil || attempt >= tries || !k.retry(c.Context(), err, used) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}

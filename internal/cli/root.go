@@ -76,6 +76,8 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
   burst run -d -- sleep 100
   burst run job.sbatch
   burst map -- ./simulate --seed {} ::: $(seq 1 1000)
+  burst pipe 'zcat reads.fq.gz | --cpus 4 ./align - | sort -k3 > out.txt'
+  burst ui
   burst results 13
   burst jobs
   burst logs 12 -f`,

@@ -32,7 +32,7 @@ func newShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
+			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
 				j, err := cl.Job(ctx, id)
 				if err != nil {
 					return nil, err

@@ -29,7 +29,7 @@ machines.`,
   burst types -o json | jq '.[] | select(.vcpus >= 8) | {name, on_demand_usd_per_hour}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.MachineType, error) {
+			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.MachineType, error) {
 				return cl.Types(ctx, gpu)
 			}, typesTable)
 		},
