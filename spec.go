@@ -136,6 +136,17 @@ func (s *JobSpec) Defaults() {
 		if !reserved && len(s.Pipe.Stages) > 0 {
 			s.Pipe.Stages[0].Resources.CPUs = 1
 		}
+		// The job's resources are what its stages reserve together (what
+		// burst jobs and show print, and what the forecast guard prices).
+		var all Resources
+		for _, st := range s.Pipe.Stages {
+			n := st.Copies()
+			all.CPUs += n * st.Resources.CPUs
+			all.MemBytes += int64(n) * st.Resources.MemBytes
+			all.GPUs += n * st.Resources.GPUs
+			all.TimeLimit = max(all.TimeLimit, st.Resources.TimeLimit)
+		}
+		s.Resources = all
 		if s.Name == "" && len(s.Pipe.Stages) > 0 {
 			s.Name = "pipe-" + s.Pipe.Stages[0].Name
 		}

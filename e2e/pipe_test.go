@@ -37,6 +37,12 @@ func TestPipeStreamsAndSums(t *testing.T) {
 	if d := j.TaskList[0].CostUSD + j.TaskList[1].CostUSD - j.CostUSD; d > 1e-9 || d < -1e-9 {
 		t.Errorf("stage costs %v + %v should add up to the job's %v", j.TaskList[0].CostUSD, j.TaskList[1].CostUSD, j.CostUSD)
 	}
+	if out := h.mustRun("logs", idArg(j.ID)).stdout; out != "5000050000\n" {
+		t.Errorf("burst logs of a pipe should print its output (the last stage's): %q", out)
+	}
+	if r := h.mustRun("pipe", `echo hi | --cpus 2 sh -c 'cat >/dev/null; echo $BURST_CPUS'`); r.stdout != "2\n" {
+		t.Errorf("a --cpus 2 stage should see BURST_CPUS=2:\n%s", r)
+	}
 	out := h.mustRun("show", idArg(j.ID)).stdout
 	for _, want := range []string{"Pipe:", "seq 1 100000 | --name sum", "STAGE", "sum", "WRITTEN", "575 KiB", "shared"} {
 		if !strings.Contains(out, want) {
@@ -214,7 +220,7 @@ func TestPipeBadInput(t *testing.T) {
 	// stops the stages that would wait for it.
 	start := time.Now()
 	r := h.run("pipe", `sleep 60 | --name ghost no-such-program-here | cat`)
-	if r.code == 0 || !strings.Contains(r.stderr, "ghost") || !strings.Contains(r.stderr, "no-such-program-here") {
+	if r.code != 127 || !strings.Contains(r.stderr, "ghost") || !strings.Contains(r.stderr, "no-such-program-here") {
 		t.Errorf("a missing command should fail the pipe naming the stage:\n%s", r)
 	}
 	if d := time.Since(start); d > 30*time.Second {
@@ -224,8 +230,14 @@ func TestPipeBadInput(t *testing.T) {
 	// A stage over its memory limit: said so, the pipe stopped.
 	prog := "import sys\nb = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nsys.stdout.write('survived')\n"
 	r = h.run("pipe", `seq 1 10 | --mem 60M --name hog python3 -c '`+prog+`' | cat`)
-	if r.code == 0 || !strings.Contains(r.stderr, "hog") || !strings.Contains(r.stderr, "out of memory") {
-		t.Errorf("a stage out of memory should stop the pipe, naming it:\n%s", r)
+	if r.code != 137 || !strings.Contains(r.stderr, "hog") || !strings.Contains(r.stderr, "out of memory") {
+		t.Errorf("a stage out of memory should stop the pipe with 137, naming it:\n%s", r)
+	}
+
+	// A stage past its time limit: the pipe ends timed out, 124.
+	r = h.run("pipe", `seq 3 | --time 2s --name slow sleep 30`)
+	if j := h.show(jobIDFrom(t, r)); r.code != 124 || j.State != "timeout" || !strings.Contains(r.stderr, "slow") {
+		t.Errorf("a stage past its --time should end the pipe with 124 (state %s):\n%s", j.State, r)
 	}
 }
 

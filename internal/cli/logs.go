@@ -41,13 +41,19 @@ until the task ends.`,
 			if err != nil {
 				return err
 			}
-			if stage != "" {
+			if stage != "" || !c.Flags().Changed("task") {
 				j, err := cl.Job(c.Context(), id)
 				if err != nil {
 					return err
 				}
-				if task, err = stageTask(j.Spec, stage); err != nil {
-					return err
+				switch {
+				case stage != "":
+					if task, err = stageTask(j.Spec, stage); err != nil {
+						return err
+					}
+				case j.Spec != nil && j.Spec.Pipe != nil:
+					// A pipe's output is its last stage's.
+					task = j.Spec.Pipe.FirstTask(len(j.Spec.Pipe.Stages) - 1)
 				}
 			}
 			stream, w := "stdout", c.OutOrStdout()
@@ -65,7 +71,7 @@ until the task ends.`,
 	}
 	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")
 	c.Flags().BoolVar(&stderrF, "stderr", false, "print stderr instead of stdout")
-	c.Flags().IntVar(&task, "task", 0, "which task of the job (from 0)")
+	c.Flags().IntVar(&task, "task", 0, "which task of the job (from 0; default: the first, or a pipe's last stage)")
 	c.Flags().StringVar(&stage, "stage", "", "which stage of a pipe (NAME, or NAME#K for the K-th copy of a --parallel stage)")
 	return c
 }

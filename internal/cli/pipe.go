@@ -45,9 +45,25 @@ with its column and a hint, never handed to a shell.
 
 As with set -o pipefail, the pipe fails with the status of the last stage
 that failed; a stage stopped by SIGPIPE because a later one stopped reading
-is not a failure. A stage that cannot start, runs out of memory or out of
-time stops the whole pipe. If a stage's machine is lost, the pipe restarts
-whole.`,
+is not a failure. A stage that cannot start (127), runs out of memory (137)
+or out of time (124) stops the whole pipe, which ends with that status. If
+a stage's machine is lost, the pipe restarts whole. The pipe's stdin is
+/dev/null unless the first stage reads a file with <.
+
+A pipeline file (-f) holds the same pipe as YAML:
+
+  name: counts            # job name
+  on: hpc                 # default cluster of the stages
+  stdin: reads.txt        # like <
+  stdout: counts.txt      # like > (append: true for >>)
+  stages:
+    - run: ./align -      # one command line, same quoting rules
+      cpus: 4
+      mem: 8G
+    - run: sort -k3
+      parallel: 2         # also: gpus, time, on, name
+
+or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 		Example: `  burst pipe 'seq 1 1000000 | --cpus 2 awk "{s+=\$1} END {print s}"'
   burst pipe 'zcat reads/*.fq.gz | --cpus 4 --mem 8G ./align - | sort -k3 | uniq -c > counts.txt'
   burst pipe 'gen | --parallel 4 --cpus 1 ./score | sort -n'
@@ -61,7 +77,7 @@ whole.`,
 			case file == "" && len(args) == 0:
 				return usage("no pipeline given: burst pipe 'gen | --cpus 2 filter > out.txt' (quote it, so that your shell leaves the | to burst)")
 			case len(args) > 1:
-				return usage("give the pipeline as one quoted argument: burst pipe '%s'", shellJoin(args))
+				return usage("give the whole pipeline as one argument in single quotes, or your shell takes its | and > for itself: burst pipe '%s | ...'", strings.Join(args, " "))
 			}
 			return nil
 		},
@@ -103,13 +119,19 @@ whole.`,
 		},
 	}
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		if strings.Contains(err.Error(), "unknown flag: --") && strings.ContainsAny(err.Error(), " |") {
+		msg := err.Error()
+		if strings.Contains(msg, "unknown flag: --") && strings.ContainsAny(msg, " |") {
 			// The pipeline itself starts with a stage option.
 			return usage("a pipeline that starts with a stage option goes after --: burst pipe [flags] -- '--cpus 2 gen | ...'")
 		}
+		for _, o := range []string{"cpus", "mem", "gpus", "time", "parallel"} {
+			if strings.Contains(msg, "unknown flag: --"+o) || o == "cpus" && strings.Contains(msg, "shorthand flag: 'c'") {
+				return usage("burst pipe has no --%s of its own: each stage asks for its resources, before its command, inside the quotes: burst pipe 'gen | --%s N filter'", o, o)
+			}
+		}
 		return usage("%v (see `%s --help`)", err, c.CommandPath())
 	})
-	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (see `burst help pipe`)")
+	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (its format: burst help pipe)")
 	c.Flags().StringVarP(&name, "name", "J", "", "job name (default: pipe-FIRSTSTAGE)")
 	c.Flags().StringVar(&project, "project", "", "project the job belongs to (default: default)")
 	c.Flags().StringVar(&on, "on", "", "cluster for the stages that do not name one with --on (default: local)")

@@ -73,6 +73,9 @@ func (s *Server) taskEnv(t *taskRT) []string {
 	if t.job.row.Spec.Batch != nil {
 		env = append(env, sbatch.Env(s.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
 	}
+	if t.job.row.Spec.Pipe != nil { // a stage's own CPUs (one for a stage that reserves none)
+		env = append(env, "BURST_CPUS="+strconv.Itoa(max(t.res().CPUs, 1)))
+	}
 	return env
 }
 

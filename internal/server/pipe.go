@@ -24,8 +24,10 @@ import (
 type pipeFailure struct {
 	stage  int
 	name   string
-	code   int // the pipe's exit status if this is the last failing stage
+	code   int         // the pipe's exit status if this stage decides it
+	state  burst.State // failed or timeout
 	reason string
+	stops  bool // it stopped the pipe (could not start, out of memory or time)
 }
 
 // stageCluster is the cluster stage i of j runs on.
@@ -134,20 +136,28 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 		ev.State = burst.Succeeded
 		ev.Reason = "stopped by SIGPIPE: a later stage stopped reading"
 	case ev.State != burst.Succeeded:
-		f := pipeFailure{stage: st, name: name, code: 1, reason: describeEnd(*ev)}
+		f := pipeFailure{stage: st, name: name, code: 1, state: burst.Failed, reason: describeEnd(*ev)}
 		switch {
+		case ev.State == burst.Timeout:
+			f.code, f.state = 124, burst.Timeout
 		case ev.ExitCode != nil:
 			f.code = *ev.ExitCode
 		case ev.Signal != 0:
 			f.code = 128 + ev.Signal
 		}
-		j.pipeFailed = append(j.pipeFailed, f)
 		// A stage that never ran or was killed from outside (out of memory,
-		// time limit) stops the pipe at once, naming it; a stage that exits
-		// non-zero lets the others end as they would in a shell.
-		if !j.row.CancelRequested && (ev.ExitCode == nil || strings.HasPrefix(ev.Reason, "cannot start") ||
-			strings.HasPrefix(ev.Reason, "stage ") || ev.State == burst.Timeout) {
-			s.stopJob(j, fmt.Sprintf("stage %s: %s; the pipe was stopped", name, describeEnd(*ev)), true, now, b)
+		// time limit) stops the pipe at once, naming it, and gives the
+		// pipe its status (127, 137, 124); a stage that exits non-zero
+		// lets the others end as they would in a shell.
+		f.stops = !j.row.CancelRequested && (ev.ExitCode == nil || strings.HasPrefix(ev.Reason, "cannot start") ||
+			strings.HasPrefix(ev.Reason, "stage ") || ev.State == burst.Timeout)
+		j.pipeFailed = append(j.pipeFailed, f)
+		if f.stops {
+			why := describeEnd(*ev)
+			if !strings.HasPrefix(why, "stage "+name+":") {
+				why = "stage " + name + ": " + why
+			}
+			s.stopJob(j, why+"; the pipe was stopped", true, now, b)
 		}
 	}
 	return false
@@ -201,8 +211,15 @@ func (s *Server) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *ba
 // finishPipe sets a finished pipe's state as `set -o pipefail` would: the
 // status of the last stage that failed, naming every failed stage.
 func finishPipe(j *jobRT) bool {
-	if j.row.Spec.Pipe == nil || j.row.CancelRequested || len(j.pipeFailed) == 0 {
+	if j.row.Spec.Pipe == nil || len(j.pipeFailed) == 0 || j.row.CancelRequested && !j.row.Stopped {
 		return false
+	}
+	for _, f := range j.pipeFailed {
+		if f.stops { // the stage that stopped the pipe decides its status
+			code := f.code
+			j.row.State, j.row.ExitCode = f.state, &code
+			return true // j.row.Reason says which stage and why
+		}
 	}
 	lastF := j.pipeFailed[0]
 	var names []string
