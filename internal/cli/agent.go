@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -63,6 +65,17 @@ another machine or allocation.`,
 			h, err := home.Resolve()
 			if err != nil {
 				return usage("%v", err)
+			}
+			// One agent per machine: a second one (a restarted server
+			// starting another before the first registered) would take
+			// the first one's tasks for leftovers and kill them.
+			if err := os.MkdirAll(h.Agents(), 0o700); err == nil {
+				if lf, err := os.OpenFile(filepath.Join(h.Agents(), machine+".lock"), os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+					if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+						return &ExitError{Code: 1, Msg: fmt.Sprintf("another agent already serves machine %s from %s: it goes on", machine, h)}
+					}
+					defer lf.Close() // held while this agent lives
+				}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
