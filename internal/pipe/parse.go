@@ -821,6 +821,13 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 			continue
 		}
 		w := t.w
+		if inOpts && len(w.parts) > 0 && w.parts[0].lit && !w.parts[0].q && len(w.parts[0].s) > 1 &&
+			w.parts[0].s[0] == '-' && w.parts[0].s[1] != '-' {
+			// -c 2 as burst run takes it: here it would be run as a
+			// program named -c.
+			return s, false, nil, ps.errAt(w.start, "stage options are written long: "+ps.text(w)+" is not one",
+				"write e.g. --cpus 2: stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N and --name NAME, before the command; to run a program whose name starts with -, write -- before it")
+		}
 		if !inOpts || !w.optionLike() {
 			inOpts = false
 			words = append(words, w)
@@ -1350,7 +1357,7 @@ func (p *Pipeline) String() string {
 		for k, a := range s.Argv {
 			if k == 0 {
 				switch {
-				case strings.HasPrefix(a, "--"):
+				case strings.HasPrefix(a, "-") && a != "-":
 					ws = append(ws, "--", quote(a))
 					continue
 				case reserved[a] || (strings.IndexByte(a, '=') > 0 && isName(a[:strings.IndexByte(a, '=')])):

@@ -90,7 +90,7 @@ func TestParseAccepted(t *testing.T) {
 		{"-- ends options", "-- --weird-program --cpus 2", Options{}, nil, pl(st(1, "weird-program", "--weird-program", "--cpus", "2"))},
 		{"options then --", "--cpus 2 -- --x", Options{}, nil, pl(st(1, "x", "--x").cpus(2))},
 		{"quoted -- word is a command", "'--cpus' 2", Options{}, nil, pl(st(1, "cpus", "--cpus", "2"))},
-		{"single dash command", "-x y", Options{}, nil, pl(st(1, "x", "-x", "y"))},
+		{"single dash command after --", "-- -x y", Options{}, nil, pl(st(1, "x", "-x", "y"))},
 
 		// quoting
 		{"adjacent parts join", `echo a'b'"c"d`, Options{}, nil, pl(st(1, "echo", "echo", "abcd"))},
@@ -316,6 +316,7 @@ func TestParseRefused(t *testing.T) {
 		{"a 'b\nc", Options{}, 0, 3, "unterminated single quote"},
 		{`a \`, Options{}, 0, 3, "backslash at the end"},
 		{"--xyz a", Options{}, 0, 1, "unknown stage option --xyz"},
+		{"seq 3 | -c 2 wc -l", Options{}, 0, 9, "stage options are written long: -c is not one"},
 		{"--xyz a", Options{}, 0, 1, "write -- before it"},
 		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N and --name NAME"},
 		{"a | --cpus 2 --nope b", Options{}, 0, 14, "unknown stage option --nope"},
