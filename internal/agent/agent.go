@@ -76,6 +76,7 @@ type Agent struct {
 	pidTick uint64
 	hub     *hub
 	opening map[key]*opening // pipe stages waiting for their streams
+	stopped <-chan struct{}  // closed when the agent is told to stop (its machine goes away)
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -99,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid(),
-		opening: map[key]*opening{}}
+		opening: map[key]*opening{}, stopped: ctx.Done()}
 	a.pidTick, _ = runner.ProcStartTicks(a.pid)
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
@@ -511,6 +512,16 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		r := t.Wait()
 		if after != nil {
 			after()
+		}
+		if r.State == burst.Failed && (r.Signal == int(syscall.SIGTERM) || r.Signal == int(syscall.SIGKILL)) {
+			// The machine going away (scancel of a pilot, a shutdown)
+			// signals every process at once: the task's death is its
+			// machine's, not the program's, and it runs again elsewhere.
+			select {
+			case <-a.stopped:
+				r.State, r.Reason = burst.Lost, "its machine went away ("+r.Reason+")"
+			case <-time.After(300 * time.Millisecond):
+			}
 		}
 		// Leaving the running set and queuing the exit happen together, so
 		// that a registration never sees the task in neither.
