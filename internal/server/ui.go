@@ -263,10 +263,12 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ *session) {
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 
-func htmlOut(w http.ResponseWriter, err error) {
+// htmlOut ends a page: the renderer writes nothing when it fails, so the
+// answer is then a plain 500, and the log says why.
+func (s *Server) htmlOut(w http.ResponseWriter, err error) {
 	if err != nil {
-		// Headers are gone; the page is cut short. Say so in the log only.
-		fmt.Fprintf(w, "<!-- render error -->")
+		s.log.Error("render a dashboard page", "err", err)
+		http.Error(w, "the page could not be drawn: see the server's log", http.StatusInternalServerError)
 	}
 }
 
@@ -292,18 +294,18 @@ func (s *Server) uiOverview(w http.ResponseWriter, r *http.Request, ss *session)
 	v := s.OverviewView()
 	v.Page = s.page(r, ss, "Projects", "projects")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	htmlOut(w, s.ui.r.Overview(w, v))
+	s.htmlOut(w, s.ui.r.Overview(w, v))
 }
 
 func (s *Server) uiProject(w http.ResponseWriter, r *http.Request, ss *session) {
 	name := r.PathValue("name")
 	var p *burst.Project
-	for _, pr := range s.Projects() {
-		if pr.Name == name {
-			p = &pr
-			break
-		}
+	s.mu.Lock()
+	if pr := s.projects[name]; pr != nil { // this project's report alone, not every project's
+		v := s.projectView(pr, time.Now())
+		p = &v
 	}
+	s.mu.Unlock()
 	if p == nil {
 		http.Error(w, "no project "+name, http.StatusNotFound)
 		return
@@ -349,7 +351,7 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request, ss *session) 
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	htmlOut(w, s.ui.r.Project(w, v))
+	s.htmlOut(w, s.ui.r.Project(w, v))
 }
 
 func (s *Server) uiClusters(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -373,7 +375,7 @@ func (s *Server) uiClusters(w http.ResponseWriter, r *http.Request, ss *session)
 		v.Clusters = append(v.Clusters, box)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	htmlOut(w, s.ui.r.Clusters(w, v))
+	s.htmlOut(w, s.ui.r.Clusters(w, v))
 }
 
 func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -402,7 +404,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	htmlOut(w, s.ui.r.Job(w, v))
+	s.htmlOut(w, s.ui.r.Job(w, v))
 }
 
 // sseLog frames what the log follower writes as server-sent events, each
