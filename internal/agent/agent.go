@@ -83,6 +83,8 @@ type Agent struct {
 type opening struct {
 	ref       client.TaskRef
 	cancelled bool
+	ctx       context.Context    // ends its waits for streams
+	stop      context.CancelFunc // called by a cancel
 }
 
 type seqEvent struct {
@@ -305,6 +307,7 @@ func (a *Agent) cancel(ref client.TaskRef) {
 	}
 	if o := a.opening[key{ref.Job, ref.Index}]; o != nil && o.ref == ref {
 		o.cancelled = true // it ends as soon as its streams are settled
+		o.stop()
 	}
 	rt := a.running[key{ref.Job, ref.Index}]
 	a.mu.Unlock()
@@ -357,6 +360,7 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 	if as.Pipe != nil {
 		a.mu.Lock()
 		o := &opening{ref: as.TaskRef}
+		o.ctx, o.stop = context.WithCancel(context.Background())
 		a.opening[key{as.Job, as.Index}] = o
 		a.mu.Unlock()
 		go a.startStage(as, ctx, o)
@@ -370,23 +374,8 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
 // hosts, and then its process.
 func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *opening) {
 	k := key{as.Job, as.Index}
-	cctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { // a cancel while it waits for a stream ends the wait
-		for cctx.Err() == nil {
-			a.mu.Lock()
-			c := o.cancelled
-			a.mu.Unlock()
-			if c {
-				cancel()
-				return
-			}
-			select {
-			case <-cctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
+	defer o.stop()
+	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	var files []*os.File
 	fail := func(why string) {
 		for _, f := range files {

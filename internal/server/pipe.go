@@ -97,14 +97,14 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 	if j.row.CancelRequested && j.restart == "" {
 		return false
 	}
-	if j.restart == "" && (t.preempt != "" || ev.State == burst.Lost) {
-		why := t.preempt
-		if why == "" {
-			why = ev.Reason
+	why := j.restart
+	if why == "" && (t.preempt != "" || ev.State == burst.Lost) {
+		cause := t.preempt
+		if cause == "" {
+			cause = ev.Reason
 		}
-		j.restart = fmt.Sprintf("stage %s stopped (%s)", name, why)
-		row.State = burst.Queued
-		row.Reason = "the pipe restarts: " + j.restart
+		why = fmt.Sprintf("stage %s stopped (%s)", name, cause)
+		j.restart = why
 		for _, o := range j.running {
 			o.preempt = j.restart
 			if !o.delivered && s.dropFromOutbox(o) {
@@ -115,15 +115,13 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 			}
 			b.stops = append(b.stops, o)
 		}
-		if len(j.running) == 0 && j.restart != "" {
-			s.restartPipe(j, row, now, b)
-		}
-		return true
 	}
-	if j.restart != "" {
+	if why != "" {
 		row.State = burst.Queued
-		row.Reason = "the pipe restarts: " + j.restart
-		if len(j.running) == 0 { // the last of this attempt: start again, whole
+		row.Reason = "the pipe restarts: " + why
+		// The last of this attempt starts it again, whole (unless one that
+		// ended just above, never delivered, already did).
+		if len(j.running) == 0 && j.restart != "" {
 			s.restartPipe(j, row, now, b)
 		}
 		return true
