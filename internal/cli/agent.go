@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,12 @@ another machine or allocation.`,
 						return &ExitError{Code: 1, Msg: fmt.Sprintf("another agent already serves machine %s from %s: it goes on", machine, h)}
 					}
 					defer lf.Close() // held while this agent lives
+					// The pid file names the agent that holds the lock,
+					// written by that agent: a server killed between
+					// starting an agent and recording it cannot leave it
+					// naming a dead one.
+					pidFile := filepath.Join(h.Agents(), machine+".pid")
+					os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 				}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

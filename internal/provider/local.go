@@ -94,7 +94,6 @@ func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 	if err != nil {
 		return Handle{}, fmt.Errorf("identify agent %d: %w", pid, err)
 	}
-	os.WriteFile(filepath.Join(c.LogDir, id+".pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600)
 	go cmd.Wait() // reap it
 	return Handle{PID: pid, PIDStart: start}, nil
 }
