@@ -41,8 +41,17 @@ until the task ends.`,
 			if err != nil {
 				return err
 			}
+			// A read: asked again if the server goes away under it.
+			k := &conn{c: cl, stderr: c.ErrOrStderr()}
+			job := func() (j *burst.Job, err error) {
+				err = k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
+					j, err = cl.Job(c.Context(), id)
+					return err
+				})
+				return j, err
+			}
 			if stage != "" || !c.Flags().Changed("task") {
-				j, err := cl.Job(c.Context(), id)
+				j, err := job()
 				if err != nil {
 					return err
 				}
@@ -61,12 +70,15 @@ until the task ends.`,
 				stream = "stderr"
 			}
 			if followF {
-				if _, err := cl.Job(c.Context(), id); err != nil {
+				if _, err := job(); err != nil {
 					return err
 				}
-				return streamLogs(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id, task, stream, w)
+				return streamLogs(c.Context(), k, id, task, stream, w)
 			}
-			return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream}, w)
+			cw := &countWriter{w: w} // asked again, it goes on from where it was
+			return k.do(c.Context(), readTries, func(cl *client.Client) error {
+				return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream, Offset: cw.n}, cw)
+			})
 		},
 	}
 	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")

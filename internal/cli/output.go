@@ -50,8 +50,12 @@ func fetch[T any](c *cobra.Command, out string, get func(context.Context, *clien
 // server again if need be, and asks again.
 func fetchRead[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
 	render func(io.Writer, T) error) error {
-	return fetchTries(c, out, get, render, 4)
+	return fetchTries(c, out, get, render, readTries)
 }
+
+// readTries is how many times a read is asked in all when the server goes
+// away under it.
+const readTries = 4
 
 func fetchTries[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
 	render func(io.Writer, T) error, tries int) error {
@@ -64,12 +68,10 @@ func fetchTries[T any](c *cobra.Command, out string, get func(context.Context, *
 	}
 	k := &conn{c: cl, stderr: c.ErrOrStderr()}
 	var v T
-	for attempt := 1; ; attempt++ {
-		used := k.get()
-		if v, err = get(c.Context(), used); err == nil || attempt >= tries || !k.retry(c.Context(), err, used) {
-			break
-		}
-	}
+	err = k.do(c.Context(), tries, func(used *client.Client) (err error) {
+		v, err = get(c.Context(), used)
+		return err
+	})
 	if err != nil {
 		return err
 	}

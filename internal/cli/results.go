@@ -5,6 +5,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newResultsCmd() *cobra.Command {
@@ -34,15 +37,20 @@ paths of its stdout and stderr files.`,
 			if err != nil {
 				return err
 			}
-			j, err := cl.Job(c.Context(), id)
-			if err != nil {
+			// Reads: each is asked again if the server goes away under it.
+			k := &conn{c: cl, stderr: c.ErrOrStderr()}
+			var j *burst.Job
+			if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
+				j, err = cl.Job(c.Context(), id)
+				return err
+			}); err != nil {
 				return err
 			}
 			if out == "table" {
 				return cl.Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
 			}
 			if !noWait {
-				if _, err := waitJob(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id); err != nil {
+				if _, err := waitJob(c.Context(), k, id); err != nil {
 					return err
 				}
 			}
@@ -52,7 +60,11 @@ paths of its stdout and stderr files.`,
 			fmt.Fprint(w, "[")
 			first := true
 			for from := 0; from < j.Tasks.Total; {
-				page, err := cl.Results(c.Context(), id, from, 1000, false)
+				var page []client.Result
+				err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
+					page, err = cl.Results(c.Context(), id, from, 1000, false)
+					return err
+				})
 				if err != nil {
 					return err
 				}

@@ -276,6 +276,19 @@ func (k *conn) get() *client.Client {
 	return k.c
 }
 
+// do calls f with the current client, and again (up to tries calls in all)
+// after reconnecting while it fails because the server went away. Only for
+// requests that may be asked twice: reads, and follows that resume.
+func (k *conn) do(ctx context.Context, tries int, f func(*client.Client) error) error {
+	for attempt := 1; ; attempt++ {
+		used := k.get()
+		err := f(used)
+		if err == nil || attempt >= tries || !k.retry(ctx, err, used) {
+			return err
+		}
+	}
+}
+
 // retry reports whether err is worth retrying after reconnecting.
 func (k *conn) retry(ctx context.Context, err error, used *client.Client) bool {
 	var ae *client.Error
@@ -369,14 +382,14 @@ func parseJobIDs(args []string) ([]int64, error) {
 // server goes away (e.g. restarts) in the middle.
 func streamLogs(ctx context.Context, cl *conn, id int64, task int, stream string, w io.Writer) error {
 	cw := &countWriter{w: w}
-	for attempt := 0; ; attempt++ {
-		c := cl.get()
-		err := c.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
-		if err == nil || attempt > 300 || !cl.retry(ctx, err, c) {
-			return err
-		}
-	}
+	return cl.do(ctx, rideOut, func(c *client.Client) error {
+		return c.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
+	})
 }
+
+// rideOut is how many times a follow asks again across server restarts
+// (with 100 ms between tries: half a minute and more).
+const rideOut = 300
 
 type countWriter struct {
 	w io.Writer
@@ -391,13 +404,12 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // waitJob waits for the job to end, riding out a server restart.
 func waitJob(ctx context.Context, cl *conn, id int64) (*burst.Job, error) {
-	for attempt := 0; ; attempt++ {
-		c := cl.get()
-		j, err := c.Wait(ctx, id)
-		if err == nil || attempt > 300 || !cl.retry(ctx, err, c) {
-			return j, err
-		}
-	}
+	var j *burst.Job
+	err := cl.do(ctx, rideOut, func(c *client.Client) (err error) {
+		j, err = c.Wait(ctx, id)
+		return err
+	})
+	return j, err
 }
 
 // jobExit maps a finished job to burst's exit status, with a one-line note
