@@ -22,7 +22,7 @@ bench: build
 	$(GO) run ./bench/map -burst $(BIN)
 	$(GO) run ./bench/guard -burst $(BIN)
 	$(GO) run ./bench/pipe -burst $(BIN)
-	$(GO) run ./bench/ui
+	$(GO) run ./bench/ui -burst $(BIN)
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch

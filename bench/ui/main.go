@@ -12,7 +12,10 @@
 // median, the 90th percentile and the worst are printed against the goal,
 // with the time to render the fragment alone (?fragment=1).
 //
-// Usage: go run ./bench/ui [-n 50] [-jobs 10000]
+// Then, unless -map 0, the pages are measured while a map of 100,000 tasks
+// updates them (see live).
+//
+// Usage: go run ./bench/ui [-n 50] [-jobs 10000] [-map 100000] [-window 30s] [-burst bin/burst]
 package main
 
 import (
@@ -36,7 +39,13 @@ import (
 func main() {
 	n := flag.Int("n", 50, "requests per page")
 	jobs := flag.Int("jobs", 10000, "jobs")
+	mapN := flag.Int("map", 100000, "tasks of the map that updates the pages in the second part (0: skip it)")
+	window := flag.Duration("window", 30*time.Second, "how long the pages are measured while the map runs")
+	bin := flag.String("burst", "", "burst binary for the second part (default: build one)")
 	flag.Parse()
+	if *mapN > 0 {
+		defer live(*bin, *mapN, *window)
+	}
 	dir, err := os.MkdirTemp("", "burst-bench-ui-")
 	check(err)
 	defer os.RemoveAll(dir)
