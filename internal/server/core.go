@@ -145,6 +145,12 @@ func (s *Server) apply(b *batch) error {
 // only safe state to go on from is the store's. The next server (any CLI
 // command starts one) recovers from it; agents keep running their tasks.
 func (s *Server) storeFailed(err error) {
+	if s.closing.Load() {
+		// Stopping: the store was closed under a request whose answer
+		// cannot reach anyone any more (see close).
+		s.log.Info("a write came after the store closed; the server is stopping", "err", err)
+		return
+	}
 	s.log.Error("the store refused a write; exiting so that the next server recovers from the store", "err", err)
 	os.Exit(3)
 }

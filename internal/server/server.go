@@ -94,6 +94,13 @@ type Server struct {
 	unixLn   net.Listener
 	tcpLn    net.Listener
 	addr     string
+
+	// Stopping: end the background work (cancel), close the HTTP servers
+	// (https), wait for the loops, then close the store.
+	cancel  context.CancelFunc
+	https   []*http.Server
+	loops   sync.WaitGroup
+	closing atomic.Bool
 }
 
 // Info is what server.json records for clients and people.
@@ -148,6 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	s.bootID = hex.EncodeToString(b)
+	ctx, s.cancel = context.WithCancel(ctx)
 	ok := false
 	defer func() {
 		if !ok {
@@ -260,10 +268,7 @@ func (s *Server) serve(ctx context.Context) error {
 	}
 	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			<-ctx.Done()
-			srv.Close()
-		}()
+		s.https = append(s.https, srv)
 		go srv.Serve(ln)
 	}
 	s.mu.Lock()
@@ -272,10 +277,10 @@ func (s *Server) serve(ctx context.Context) error {
 		s.startNative(c)
 	}
 	s.mu.Unlock()
-	go s.scheduleLoop(ctx)
-	go s.superviseLocal(ctx)
-	go s.meterLoop(ctx)
-	go s.scaleLoop(ctx)
+	s.loops.Go(func() { s.scheduleLoop(ctx) })
+	s.loops.Go(func() { s.superviseLocal(ctx) })
+	s.loops.Go(func() { s.meterLoop(ctx) })
+	s.loops.Go(func() { s.scaleLoop(ctx) })
 	return nil
 }
 
@@ -286,7 +291,20 @@ func (s *Server) Addr() string { return s.addr }
 // their agents, which register again with the next server.
 func (s *Server) Shutdown() { s.close() }
 
+// close stops the server in an order that loses nothing: the background
+// loops end and no request is answered any more before the store closes.
+// A request still being handled then may find the store closed, but has
+// nobody left to answer: what it did is lost with its answer, and the
+// agent or client asks the next server again.
 func (s *Server) close() {
+	s.closing.Store(true)
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, srv := range s.https {
+		srv.Close() // the listeners and every connection
+	}
+	s.loops.Wait()
 	if s.unixLn != nil {
 		s.unixLn.Close()
 	}
