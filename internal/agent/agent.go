@@ -8,7 +8,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/agent/session"
 )
 
 // Config says which server to serve and as which machine.
@@ -67,13 +67,7 @@ type Agent struct {
 	running map[key]*running
 	queue   []queued // prefetched tasks, started in order as resources free up
 	used    burst.Resources
-	events  []seqEvent
-	seq     uint64
-	bootID  string
-	ack     uint64 // Seq of the last lease received from this registration
-	evWake  chan struct{}
-	pid     int
-	pidTick uint64
+	sess    *session.Session // its events are guarded by mu too
 	hub     *hub
 	opening map[key]*opening // pipe stages waiting for their streams
 	stopped <-chan struct{}  // closed when the agent is told to stop (its machine goes away)
@@ -87,11 +81,6 @@ type opening struct {
 	stop      context.CancelFunc // called by a cancel
 }
 
-type seqEvent struct {
-	seq uint64
-	ev  client.TaskEvent
-}
-
 // Run serves until ctx ends, the server asks the agent to exit, or the
 // server stays unreachable for IdleExit while nothing runs.
 func Run(ctx context.Context, cfg Config) error {
@@ -101,20 +90,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &Agent{cfg: cfg, running: map[key]*running{}, evWake: make(chan struct{}, 1), pid: os.Getpid(),
-		opening: map[key]*opening{}, stopped: ctx.Done()}
-	a.pidTick, _ = runner.ProcStartTicks(a.pid)
+	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done()}
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
 	}
 	defer h.close()
 	a.hub = h
+	pid := os.Getpid()
+	pidStart, _ := runner.ProcStartTicks(pid)
+	a.sess = session.New(session.Config{
+		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
+		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host, PID: pid, PIDStart: pidStart,
+			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
+		Linger: a.linger,
+		GiveUp: func(err error, unreachable time.Duration) error {
+			if a.idle() && unreachable > cfg.IdleExit {
+				return fmt.Errorf("server unreachable for %s with nothing to run: %w", cfg.IdleExit, err)
+			}
+			return nil
+		},
+	}, (*owner)(a))
 	a.killLeftovers()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go a.reportLoop(ctx)
-	err = a.leaseLoop(ctx)
+	err = a.sess.Run(ctx)
 	a.stopAll(stopGrace)
 	return err
 }
@@ -158,68 +156,6 @@ func (a *Agent) stopAll(grace time.Duration) {
 	}
 }
 
-func (a *Agent) leaseLoop(ctx context.Context) error {
-	lastContact := time.Now()
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		boot := a.boot()
-		var err error
-		if boot == "" {
-			err = a.register(ctx)
-		} else {
-			var l *client.Leased
-			l, err = a.cfg.Client.Lease(ctx, &client.Lease{Machine: a.cfg.Machine, BootID: boot, WaitMS: 10000, Ack: a.ack})
-			if err == nil {
-				if l.Exit {
-					a.cfg.Log.Info("server asked the agent to exit")
-					return nil
-				}
-				a.handle(l)
-				if l.Seq > 0 {
-					a.ack = l.Seq
-				}
-			}
-		}
-		switch {
-		case err == nil:
-			lastContact, backoff = time.Now(), 50*time.Millisecond
-			continue
-		case errors.Is(err, client.ErrReregister):
-			a.setBoot("")
-			continue
-		case ctx.Err() != nil:
-			return nil
-		}
-		if a.idle() && time.Since(lastContact) > a.cfg.IdleExit {
-			return fmt.Errorf("server unreachable for %s with nothing to run: %w", a.cfg.IdleExit, err)
-		}
-		a.cfg.Log.Warn("server unreachable; retrying", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
-	return nil
-}
-
-func (a *Agent) boot() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.bootID
-}
-
-func (a *Agent) setBoot(b string) {
-	a.mu.Lock()
-	a.bootID = b
-	a.ack = 0
-	a.mu.Unlock()
-	if b != "" {
-		a.wakeReporter()
-	}
-}
-
 // idle reports whether nothing runs. Events not yet reported do not keep an
 // agent alive forever: a server that comes back after the agent gave up
 // finds those tasks lost and runs them again.
@@ -229,12 +165,13 @@ func (a *Agent) idle() bool {
 	return len(a.running) == 0 && len(a.queue) == 0 && len(a.opening) == 0
 }
 
-func (a *Agent) register(ctx context.Context) error {
-	a.mu.Lock()
-	r := &client.Register{
-		Machine: a.cfg.Machine, Cluster: a.cfg.Cluster, Host: a.cfg.Host, PID: a.pid, PIDStart: a.pidTick,
-		CPUs: a.cfg.Res.CPUs, MemBytes: a.cfg.Res.MemBytes, GPUs: a.cfg.Res.GPUs,
-	}
+// owner is the agent as its session sees it.
+type owner Agent
+
+// Registration implements session.Owner: what runs, is queued here or
+// waits for its streams.
+func (o *owner) Registration(r *client.Register) {
+	a := (*Agent)(o)
 	for _, rt := range a.running {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID(), PIDStart: rt.task.StartTicks()})
 	}
@@ -244,24 +181,23 @@ func (a *Agent) register(ctx context.Context) error {
 	for _, o := range a.opening {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: o.ref})
 	}
-	r.StreamAddr = a.hub.addr
-	var upTo uint64
-	for _, e := range a.events {
-		r.Events = append(r.Events, e.ev)
-		upTo = e.seq
+}
+
+// Handle implements session.Owner.
+func (o *owner) Handle(l *client.Leased) { (*Agent)(o).handle(l) }
+
+// Kill implements session.Owner.
+func (o *owner) Kill(ref client.TaskRef) { (*Agent)(o).cancel(ref) }
+
+// linger is how long to gather events before a report (a.mu held): with
+// tasks queued here (a map of short tasks) the server has work in hand,
+// and a few milliseconds of events in one report save it a transaction
+// per task; a lone task is reported at once.
+func (a *Agent) linger() time.Duration {
+	if len(a.queue) > 0 {
+		return reportLinger
 	}
-	a.mu.Unlock()
-	reg, err := a.cfg.Client.Register(ctx, r)
-	if err != nil {
-		return err
-	}
-	a.dropEvents(upTo)
-	for _, ref := range reg.Kill {
-		a.cancel(ref)
-	}
-	a.cfg.Log.Info("registered", "machine", a.cfg.Machine, "running", len(r.Running), "reported", len(r.Events))
-	a.setBoot(reg.BootID)
-	return nil
+	return 0
 }
 
 func (a *Agent) handle(l *client.Leased) {
@@ -299,10 +235,10 @@ func (a *Agent) cancel(ref client.TaskRef) {
 	if i := a.queuedAt(ref); i >= 0 {
 		a.queue = append(a.queue[:i], a.queue[i+1:]...)
 		now := time.Now().UTC()
-		a.appendEvent(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled,
+		a.sess.EmitLocked(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled,
 			Reason: "cancelled before it started", EndedAt: &now})
 		a.mu.Unlock()
-		a.wakeReporter()
+		a.sess.Wake()
 		return
 	}
 	if o := a.opening[key{ref.Job, ref.Index}]; o != nil && o.ref == ref {
@@ -494,9 +430,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.running[key{as.Job, as.Index}] = rt
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
-	a.appendEvent(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
+	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
 	a.mu.Unlock()
-	a.wakeReporter()
+	a.sess.Wake()
 	go func() {
 		r := t.Wait()
 		if after != nil {
@@ -520,9 +456,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		}
 		a.used.CPUs -= res.CPUs
 		a.used.MemBytes -= res.MemBytes
-		a.appendEvent(exitEvent(as.TaskRef, r))
+		a.sess.EmitLocked(exitEvent(as.TaskRef, r))
 		a.mu.Unlock()
-		a.wakeReporter()
+		a.sess.Wake()
 		a.pump()
 		if script != "" {
 			os.Remove(script)
@@ -571,104 +507,10 @@ func (a *Agent) writeScript(ref client.TaskRef, text string) (string, error) {
 	return path, os.WriteFile(path, []byte(text), 0o700)
 }
 
-func (a *Agent) emit(ev client.TaskEvent) {
-	a.mu.Lock()
-	a.appendEvent(ev)
-	a.mu.Unlock()
-	a.wakeReporter()
-}
-
-// appendEvent queues an event; a.mu must be held.
-func (a *Agent) appendEvent(ev client.TaskEvent) {
-	a.seq++
-	a.events = append(a.events, seqEvent{a.seq, ev})
-}
-
-func (a *Agent) wakeReporter() {
-	select {
-	case a.evWake <- struct{}{}:
-	default:
-	}
-}
-
-func (a *Agent) dropEvents(upTo uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	i := 0
-	for i < len(a.events) && a.events[i].seq <= upTo {
-		i++
-	}
-	a.events = append(a.events[:0:0], a.events[i:]...)
-}
+func (a *Agent) emit(ev client.TaskEvent) { a.sess.Emit(ev) }
 
 // reportLinger is how long a busy agent gathers events into one report.
 const reportLinger = 5 * time.Millisecond
-
-// reportLoop sends events as they come; events that pile up while a report
-// is in flight go together in the next one.
-func (a *Agent) reportLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.evWake:
-		}
-		// With tasks queued here (a map of short tasks) the server has
-		// work in hand: gathering a few milliseconds of events into one
-		// report saves it a transaction per task. A lone task is reported
-		// at once.
-		a.mu.Lock()
-		busy := len(a.queue) > 0
-		a.mu.Unlock()
-		if busy {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(reportLinger):
-			}
-		}
-		for {
-			a.mu.Lock()
-			boot := a.bootID
-			n := len(a.events)
-			if n == 0 || boot == "" {
-				a.mu.Unlock()
-				break
-			}
-			evs := make([]client.TaskEvent, n)
-			for i, e := range a.events {
-				evs[i] = e.ev
-			}
-			upTo := a.events[n-1].seq
-			a.mu.Unlock()
-			err := a.cfg.Client.ReportEvents(ctx, &client.Report{Machine: a.cfg.Machine, BootID: boot, Events: evs})
-			if err == nil {
-				a.dropEvents(upTo)
-				continue
-			}
-			if errors.Is(err, client.ErrReregister) {
-				a.mu.Lock()
-				if a.bootID == boot {
-					a.bootID = ""
-				}
-				a.mu.Unlock()
-				break // register carries the events
-			}
-			var ae *client.Error
-			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
-				// The server will never take these: say so and move on.
-				a.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", len(evs))
-				a.dropEvents(upTo)
-				continue
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
-}
 
 // killLeftovers kills what tasks of a previous agent for this machine left
 // running (that agent died: nobody waits for them, and their server runs

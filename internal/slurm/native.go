@@ -56,6 +56,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/sbatch"
 )
 
@@ -128,31 +129,20 @@ type task struct {
 	cancelAt time.Time // when scancel was last sent
 }
 
-type seqEvent struct {
-	seq uint64
-	ev  client.TaskEvent
-}
-
 type agent struct {
-	cfg      Config
-	sl       slurmAPI
-	tag      string
-	host     string
-	pid      int
-	pidStart uint64
+	cfg  Config
+	sl   slurmAPI
+	tag  string
+	sess *session.Session // its events are guarded by mu too
 
-	mu     sync.Mutex
-	tasks  map[client.TaskRef]*task
-	byID   map[int64]*task
-	queue  []*task                      // waiting for sbatch, in order
-	ended  map[client.TaskRef]time.Time // tasks reported ended: a resent one is ignored
-	gone   map[int64]time.Time          // Slurm jobs done with (ended or disowned): when last scancelled
-	events []seqEvent
-	seq    uint64
-	bootID string
-	ack    uint64
+	mu    sync.Mutex
+	tasks map[client.TaskRef]*task
+	byID  map[int64]*task
+	queue []*task                      // waiting for sbatch, in order
+	ended map[client.TaskRef]time.Time // tasks reported ended: a resent one is ignored
+	gone  map[int64]time.Time          // Slurm jobs done with (ended or disowned): when last scancelled
 
-	evWake, subWake, pollWake chan struct{}
+	subWake, pollWake chan struct{}
 }
 
 func newAgent(cfg Config, sl slurmAPI) *agent {
@@ -171,17 +161,30 @@ func newAgent(cfg Config, sl slurmAPI) *agent {
 	}
 	a := &agent{
 		cfg: cfg, sl: sl, tag: tagFor(cfg.Machine, cfg.Dir),
+		tasks: map[client.TaskRef]*task{}, byID: map[int64]*task{},
+		ended: map[client.TaskRef]time.Time{}, gone: map[int64]time.Time{},
+		subWake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
+	}
+	pid := os.Getpid()
+	pidStart, _ := runner.ProcStartTicks(pid)
+	reg := client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, PID: pid, PIDStart: pidStart,
 		// Not this host's name: the server treats a machine on its own host
 		// as a local process (it checks the agent's pid when it restarts,
 		// and kills task pids when the machine is lost); ':' is in no
 		// hostname.
-		host:  "slurm:" + part,
-		pid:   os.Getpid(),
-		tasks: map[client.TaskRef]*task{}, byID: map[int64]*task{},
-		ended: map[client.TaskRef]time.Time{}, gone: map[int64]time.Time{},
-		evWake: make(chan struct{}, 1), subWake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
+		Host: "slurm:" + part,
+		CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes}
+	for i := range cfg.Res.GPUs {
+		reg.GPUs = append(reg.GPUs, burst.GPU{Index: i, Name: "Slurm GPU"})
 	}
-	a.pidStart, _ = runner.ProcStartTicks(a.pid)
+	a.sess = session.New(session.Config{Client: cfg.Client, Mu: &a.mu, Register: reg, LeaseWait: leaseWait, Log: cfg.Log,
+		GiveUp: func(err error, _ time.Duration) error {
+			var ae *client.Error
+			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+				return fmt.Errorf("the server refused the native agent: %w", err) // asking again changes nothing
+			}
+			return nil
+		}}, (*owner)(a))
 	return a
 }
 
@@ -192,10 +195,9 @@ func run(ctx context.Context, cfg Config, sl slurmAPI) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { a.reportLoop(ctx) })
 	wg.Go(func() { a.submitLoop(ctx) })
 	wg.Go(func() { a.pollLoop(ctx) })
-	err := a.leaseLoop(ctx)
+	err := a.sess.Run(ctx)
 	cancel()
 	wg.Wait() // an sbatch in flight finishes: the next Run finds its job
 	return err
@@ -590,103 +592,26 @@ func (m *mergedEnv) set(kv string) {
 
 // ---------------------------------------------------------------- protocol
 
-func (a *agent) leaseLoop(ctx context.Context) error {
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		var err error
-		if boot := a.boot(); boot == "" {
-			err = a.register(ctx)
-		} else {
-			var l *client.Leased
-			a.mu.Lock()
-			ack := a.ack
-			a.mu.Unlock()
-			l, err = a.cfg.Client.Lease(ctx, &client.Lease{Machine: a.cfg.Machine, BootID: boot,
-				WaitMS: int(leaseWait / time.Millisecond), Ack: ack})
-			if err == nil {
-				if l.Exit {
-					a.cfg.Log.Info("server asked the native agent to exit")
-					return nil
-				}
-				a.handle(l)
-				a.mu.Lock()
-				if l.Seq > 0 && a.bootID == boot {
-					a.ack = l.Seq
-				}
-				a.mu.Unlock()
-			}
-		}
-		switch {
-		case err == nil:
-			backoff = 50 * time.Millisecond
-			continue
-		case errors.Is(err, client.ErrReregister):
-			a.setBoot("")
-			continue
-		case ctx.Err() != nil:
-			return nil
-		}
-		var ae *client.Error
-		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
-			return fmt.Errorf("the server refused the native agent: %w", err) // asking again changes nothing
-		}
-		a.cfg.Log.Warn("server unreachable; retrying", "err", err)
-		if !sleep(ctx, backoff) {
-			return nil
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
-	return nil
-}
+// owner is the agent as its session sees it.
+type owner agent
 
-func (a *agent) boot() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.bootID
-}
-
-func (a *agent) setBoot(b string) {
-	a.mu.Lock()
-	a.bootID, a.ack = b, 0
-	a.mu.Unlock()
-	if b != "" {
-		wake(a.evWake)
-	}
-}
-
-func (a *agent) register(ctx context.Context) error {
-	r := &client.Register{Machine: a.cfg.Machine, Cluster: a.cfg.Cluster, Host: a.host, PID: a.pid, PIDStart: a.pidStart,
-		CPUs: a.cfg.Res.CPUs, MemBytes: a.cfg.Res.MemBytes}
-	for i := range a.cfg.Res.GPUs {
-		r.GPUs = append(r.GPUs, burst.GPU{Index: i, Name: "Slurm GPU"})
-	}
-	a.mu.Lock()
-	for _, t := range a.tasks {
+// Registration implements session.Owner: the jobs this agent tracks (PID
+// = Slurm job id once it runs; 0 before).
+func (o *owner) Registration(r *client.Register) {
+	for _, t := range o.tasks {
 		rt := client.RunningTask{TaskRef: t.ref}
 		if t.phase == submitted && t.running {
 			rt.PID = int(t.id)
 		}
 		r.Running = append(r.Running, rt)
 	}
-	var upTo uint64
-	for _, e := range a.events {
-		r.Events = append(r.Events, e.ev)
-		upTo = e.seq
-	}
-	a.mu.Unlock()
-	reg, err := a.cfg.Client.Register(ctx, r)
-	if err != nil {
-		return err
-	}
-	a.dropEvents(upTo)
-	for _, ref := range reg.Kill {
-		a.cancel(ref, "the server does not want it")
-	}
-	a.cfg.Log.Info("native agent registered", "machine", a.cfg.Machine, "cluster", a.cfg.Cluster,
-		"running", len(r.Running), "reported", len(r.Events), "kill", len(reg.Kill))
-	a.setBoot(reg.BootID)
-	return nil
 }
+
+// Handle implements session.Owner.
+func (o *owner) Handle(l *client.Leased) { (*agent)(o).handle(l) }
+
+// Kill implements session.Owner.
+func (o *owner) Kill(ref client.TaskRef) { (*agent)(o).cancel(ref, "the server does not want it") }
 
 func (a *agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
@@ -750,74 +675,8 @@ func (a *agent) failLocked(ref client.TaskRef, reason string) {
 
 // emitLocked queues an event; a.mu must be held.
 func (a *agent) emitLocked(ev client.TaskEvent) {
-	a.seq++
-	a.events = append(a.events, seqEvent{a.seq, ev})
-	wake(a.evWake)
-}
-
-func (a *agent) dropEvents(upTo uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	i := 0
-	for i < len(a.events) && a.events[i].seq <= upTo {
-		i++
-	}
-	a.events = append(a.events[:0:0], a.events[i:]...)
-}
-
-// reportLoop sends events until the server takes them; those that pile up
-// while a report is in flight go together in the next one.
-func (a *agent) reportLoop(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.evWake:
-		}
-		for {
-			a.mu.Lock()
-			boot, n := a.bootID, len(a.events)
-			if n == 0 || boot == "" {
-				a.mu.Unlock()
-				break // registering carries them
-			}
-			evs := make([]client.TaskEvent, n)
-			for i, e := range a.events {
-				evs[i] = e.ev
-			}
-			upTo := a.events[n-1].seq
-			a.mu.Unlock()
-			err := a.cfg.Client.ReportEvents(ctx, &client.Report{Machine: a.cfg.Machine, BootID: boot, Events: evs})
-			if err == nil {
-				a.dropEvents(upTo)
-				backoff = 100 * time.Millisecond
-				continue
-			}
-			if errors.Is(err, client.ErrReregister) {
-				a.mu.Lock()
-				if a.bootID == boot {
-					a.bootID, a.ack = "", 0
-				}
-				a.mu.Unlock()
-				break
-			}
-			var ae *client.Error
-			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
-				a.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", n)
-				a.dropEvents(upTo)
-				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			a.cfg.Log.Warn("reporting task events failed; retrying", "err", err, "events", n)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(backoff*2, 5*time.Second)
-		}
-	}
+	a.sess.EmitLocked(ev)
+	a.sess.Wake() // a wake-up only: the reporter waits for the lock
 }
 
 // ---------------------------------------------------------------- Slurm side

@@ -1,0 +1,297 @@
+// Package session is an agent's side of the agent protocol: it registers a
+// machine with a server, leases tasks for it, and reports task events until
+// the server has taken them, riding out server restarts (a registration
+// carries what runs and every event not yet taken). Both burst's agents
+// use it: the one that runs tasks as processes (internal/agent) and the one
+// that submits them to Slurm (internal/slurm).
+//
+// It runs nothing itself: what a lease hands out and what runs are its
+// owner's, reached through Owner.
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// Owner is the agent a session serves.
+type Owner interface {
+	// Registration adds what runs here to r (Running; anything else that
+	// changes between registrations). It is called with the owner's lock
+	// held, so that what runs and the events not yet reported are seen at
+	// one instant: a task is never in neither.
+	Registration(r *client.Register)
+	// Handle takes a lease's cancels and tasks. Called without the lock.
+	Handle(l *client.Leased)
+	// Kill ends a task the server no longer wants (a registration's Kill
+	// list). Called without the lock.
+	Kill(ref client.TaskRef)
+}
+
+// Config says which server to serve and as which machine.
+type Config struct {
+	Client *client.Client
+	// Mu is the owner's lock. It guards the session's state as well, so
+	// that the owner can queue an event in the same critical section in
+	// which it changes what runs (EmitLocked).
+	Mu *sync.Mutex
+	// Register is what every registration says: the machine, its cluster,
+	// host, the agent's pid and the machine's resources.
+	Register client.Register
+	// LeaseWait is how long a lease waits for work at the server.
+	LeaseWait time.Duration
+	// Linger, when set, says (called with Mu held) how long to gather
+	// events before the next report: a few milliseconds while a busy
+	// agent's tasks end one after the other saves the server a
+	// transaction each; 0 reports at once.
+	Linger func() time.Duration
+	// GiveUp, when set, is asked after each failed contact with the
+	// server; an error ends Run with it. unreachable is how long since the
+	// server last answered.
+	GiveUp func(err error, unreachable time.Duration) error
+	Log    *slog.Logger
+}
+
+// Session is a machine's registration with a server and its event queue.
+type Session struct {
+	cfg   Config
+	owner Owner
+	wake  chan struct{}
+
+	// guarded by cfg.Mu
+	bootID string
+	ack    uint64 // Seq of the last lease received in this registration
+	events []seqEvent
+	seq    uint64
+}
+
+type seqEvent struct {
+	seq uint64
+	ev  client.TaskEvent
+}
+
+// New returns a session for owner; Run starts it.
+func New(cfg Config, owner Owner) *Session {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.LeaseWait <= 0 {
+		cfg.LeaseWait = 10 * time.Second
+	}
+	return &Session{cfg: cfg, owner: owner, wake: make(chan struct{}, 1)}
+}
+
+// EmitLocked queues an event for the server; cfg.Mu must be held. Call
+// Wake once the lock is released.
+func (s *Session) EmitLocked(ev client.TaskEvent) {
+	s.seq++
+	s.events = append(s.events, seqEvent{s.seq, ev})
+}
+
+// Emit queues an event and wakes the reporter.
+func (s *Session) Emit(ev client.TaskEvent) {
+	s.cfg.Mu.Lock()
+	s.EmitLocked(ev)
+	s.cfg.Mu.Unlock()
+	s.Wake()
+}
+
+// Wake tells the reporter that events are waiting.
+func (s *Session) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run registers, leases and reports until ctx ends, the server asks the
+// agent to exit (nil), or GiveUp gives up (its error).
+func (s *Session) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.reportLoop(ctx) })
+	err := s.leaseLoop(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *Session) leaseLoop(ctx context.Context) error {
+	lastContact := time.Now()
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		var err error
+		if boot := s.boot(); boot == "" {
+			err = s.register(ctx)
+		} else {
+			s.cfg.Mu.Lock()
+			ack := s.ack
+			s.cfg.Mu.Unlock()
+			var l *client.Leased
+			l, err = s.cfg.Client.Lease(ctx, &client.Lease{Machine: s.cfg.Register.Machine, BootID: boot,
+				WaitMS: int(s.cfg.LeaseWait / time.Millisecond), Ack: ack})
+			if err == nil {
+				if l.Exit {
+					s.cfg.Log.Info("server asked the agent to exit")
+					return nil
+				}
+				s.owner.Handle(l)
+				s.cfg.Mu.Lock()
+				if l.Seq > 0 && s.bootID == boot {
+					s.ack = l.Seq
+				}
+				s.cfg.Mu.Unlock()
+			}
+		}
+		switch {
+		case err == nil:
+			lastContact, backoff = time.Now(), 50*time.Millisecond
+			continue
+		case errors.Is(err, client.ErrReregister):
+			s.setBoot("")
+			continue
+		case ctx.Err() != nil:
+			return nil
+		}
+		if s.cfg.GiveUp != nil {
+			if err := s.cfg.GiveUp(err, time.Since(lastContact)); err != nil {
+				return err
+			}
+		}
+		s.cfg.Log.Warn("server unreachable; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	return nil
+}
+
+func (s *Session) boot() string {
+	s.cfg.Mu.Lock()
+	defer s.cfg.Mu.Unlock()
+	return s.bootID
+}
+
+func (s *Session) setBoot(b string) {
+	s.cfg.Mu.Lock()
+	s.bootID, s.ack = b, 0
+	s.cfg.Mu.Unlock()
+	if b != "" {
+		s.Wake() // events that came while it registered
+	}
+}
+
+func (s *Session) register(ctx context.Context) error {
+	r := s.cfg.Register
+	r.Running, r.Events = nil, nil
+	s.cfg.Mu.Lock()
+	s.owner.Registration(&r)
+	var upTo uint64
+	for _, e := range s.events {
+		r.Events = append(r.Events, e.ev)
+		upTo = e.seq
+	}
+	s.cfg.Mu.Unlock()
+	reg, err := s.cfg.Client.Register(ctx, &r)
+	if err != nil {
+		return err
+	}
+	s.drop(upTo)
+	for _, ref := range reg.Kill {
+		s.owner.Kill(ref)
+	}
+	s.cfg.Log.Info("registered", "machine", r.Machine, "cluster", r.Cluster, "running", len(r.Running),
+		"reported", len(r.Events), "kill", len(reg.Kill))
+	s.setBoot(reg.BootID)
+	return nil
+}
+
+// drop forgets the events up to seq upTo: the server has them.
+func (s *Session) drop(upTo uint64) {
+	s.cfg.Mu.Lock()
+	defer s.cfg.Mu.Unlock()
+	i := 0
+	for i < len(s.events) && s.events[i].seq <= upTo {
+		i++
+	}
+	s.events = append(s.events[:0:0], s.events[i:]...)
+}
+
+// reportLoop sends events as they come; those that pile up while a report
+// is in flight go together in the next one. Without a registration it
+// waits: registering carries them.
+func (s *Session) reportLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		if s.cfg.Linger != nil {
+			s.cfg.Mu.Lock()
+			d := s.cfg.Linger()
+			s.cfg.Mu.Unlock()
+			if d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+		}
+		for {
+			s.cfg.Mu.Lock()
+			boot, n := s.bootID, len(s.events)
+			if n == 0 || boot == "" {
+				s.cfg.Mu.Unlock()
+				break
+			}
+			evs := make([]client.TaskEvent, n)
+			for i, e := range s.events {
+				evs[i] = e.ev
+			}
+			upTo := s.events[n-1].seq
+			s.cfg.Mu.Unlock()
+			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
+			if err == nil {
+				s.drop(upTo)
+				backoff = 100 * time.Millisecond
+				continue
+			}
+			if errors.Is(err, client.ErrReregister) {
+				s.cfg.Mu.Lock()
+				if s.bootID == boot {
+					s.bootID, s.ack = "", 0
+				}
+				s.cfg.Mu.Unlock()
+				break // the lease loop registers again, with the events
+			}
+			var ae *client.Error
+			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+				// The server will never take these: say so and move on.
+				s.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", n)
+				s.drop(upTo)
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.cfg.Log.Warn("reporting task events failed; retrying", "err", err, "events", n)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 2*time.Second)
+		}
+	}
+}
