@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,4 +315,43 @@ func TestPipeCancelledWhileRestarting(t *testing.T) {
 func (h *harness) submitPipe(p string) int64 {
 	h.t.Helper()
 	return jobIDFromStdout(h.t, h.mustRun("pipe", "-d", p))
+}
+
+// TestPipeNotOvertaken: a pipe waiting for CPUs holds its machine: a map
+// submitted after it does not take the CPUs it waits for one by one (it
+// would never start while the map lasts), and runs once the pipe is done.
+func TestPipeNotOvertaken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	all := runtime.NumCPU()
+	holder := h.submit("--cpus", "1", "--", "sh", "-c", `while [ ! -e release ]; do sleep 0.05; done`, newMarker())
+	h.waitRunning(holder)
+	pipe := h.submitPipe(fmt.Sprintf(`echo piped | --cpus %d cat`, all))
+	inputs := make([]string, 8)
+	for i := range inputs {
+		inputs[i] = strconv.Itoa(i)
+	}
+	m := jobIDFromStdout(t, h.mustRun(append([]string{"map", "-d", "--cpus", "1", "--", "sh", "-c", "sleep 0.2", "_", "{}", ":::"}, inputs...)...))
+	time.Sleep(time.Second) // the scheduler has had many passes
+	if j := h.show(m); j.Tasks.Running > 0 || j.State != "queued" {
+		t.Fatalf("the map submitted after the waiting pipe took the CPUs it waits for: %s, %d running", j.State, j.Tasks.Running)
+	}
+	writeFile(t, filepath.Join(h.dir, "release"), "", 0o644)
+	for _, id := range []int64{holder, pipe, m} {
+		if r := h.run("wait", idArg(id)); r.code != 0 {
+			t.Fatalf("wait %d: %s", id, r)
+		}
+	}
+	p, mj := h.show(pipe), h.show(m)
+	ps, err1 := time.Parse(time.RFC3339Nano, *p.StartedAt)
+	ms, err2 := time.Parse(time.RFC3339Nano, *mj.StartedAt)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("start times: %v %v", err1, err2)
+	}
+	if !ps.Before(ms) {
+		t.Errorf("the pipe started at %s, after the younger map (%s)", ps, ms)
+	}
+	if out := h.mustRun("logs", idArg(pipe)).stdout; out != "piped\n" {
+		t.Errorf("pipe output %q", out)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -91,5 +92,53 @@ func TestPlaceGangRollback(t *testing.T) {
 	}, ms)
 	if s := showParts(got); !slices.Equal(s, []string{"2/0@a"}) || !slices.Equal(got[0].GPUIDs, []int{0}) {
 		t.Fatalf("a GPU taken by a failed gang must be free again: %v %+v", s, got)
+	}
+}
+
+// A gang that cannot start holds the machines it waits for: younger work
+// may only use what it leaves free, or finish before it could start.
+func TestPlaceGangReserves(t *testing.T) {
+	tests := []struct {
+		name     string
+		machines []Machine
+		pending  []Pending
+		want     []string
+	}{
+		{"younger tasks do not take the CPU a waiting gang needs",
+			[]Machine{mach("a", 2, 0, busy(1, 0))},
+			[]Pending{gang(1, part(1, 0, 2, "")), task(2, 1, 0, 5)},
+			[]string{}},
+		{"younger tasks use what the gang leaves free",
+			[]Machine{mach("a", 4, 0, busy(2, 0))},
+			[]Pending{gang(1, part(3, 0, 1, "")), task(2, 1, 0, 5)},
+			[]string{"2/0@a"}},
+		{"younger tasks that end before the gang could start backfill",
+			[]Machine{mach("a", 2, 0, busy(1, time.Hour))},
+			[]Pending{gang(1, part(2, 0, 1, "")), task(2, 1, 600, 1), task(3, 1, 0, 1)},
+			[]string{"2/0@a"}},
+		{"a gang over two machines holds both",
+			[]Machine{mach("a", 2, 0, busy(1, 0)), mach("b", 2, 0, busy(1, 0))},
+			[]Pending{gang(1, part(2, 0, 1, ""), part(2, 0, 1, "")), task(2, 1, 0, 4)},
+			[]string{}},
+		{"machines the gang does not need stay open",
+			[]Machine{mach("a", 2, 0, busy(1, 0)), with(mach("b", 2, 0), func(m *Machine) { m.Cluster = "other" })},
+			[]Pending{gang(1, part(2, 0, 1, "local")), task(2, 1, 0, 4)},
+			[]string{"2/0@b", "2/0@b"}},
+		{"a gang that could never start reserves nothing",
+			[]Machine{mach("a", 2, 0, busy(1, 0))},
+			[]Pending{gang(1, part(2, 0, 1, ""), part(1, 0, 1, "")), task(2, 1, 0, 4)},
+			[]string{"2/0@a"}},
+		{"an older waiting task keeps the reservation: the gang does not add one",
+			[]Machine{mach("a", 2, 0, busy(1, 0)), mach("b", 2, 0, busy(1, 0))},
+			[]Pending{task(1, 2, 0, 1), gang(2, part(2, 0, 1, "")), task(3, 1, 0, 4)},
+			[]string{"3/0@b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := showParts(Place(t0, tt.pending, tt.machines))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -86,8 +87,11 @@ type Assignment struct {
 // could start earliest, at the shadow time (unknown, i.e. never, when it
 // waits on work with no Ends). Later tasks may use that machine only if they
 // end (by their TimeLimit) no later than the shadow time or fit within what is
-// left free after the head starts. Entries that fit no accepting machine's
-// capacity are skipped and block nothing.
+// left free after the head starts. A gang that cannot start is a head too: it
+// reserves every machine its parts would start on earliest, from when the
+// last of them could (so later, smaller work cannot keep overtaking a pipe).
+// Entries that fit no accepting machine's capacity are skipped and block
+// nothing.
 //
 // Resources are read as admission leaves them: CPUs below 1 count as 1, and
 // negative memory or GPUs as 0. Place does not modify its arguments.
@@ -110,6 +114,8 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 						open++
 					}
 				}
+			} else if resv == nil {
+				resv = reserveGang(now, p, nodes)
 			}
 			continue
 		}
@@ -141,11 +147,9 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 	return prefetch(now, out, pending, placedN, nodes)
 }
 
-// placeGang places every task of a gang, each part's tasks by best fit
-// (parts with GPUs first, then those bound to a cluster, then the
-// largest), or nothing: on failure the
-// nodes are left as they were. A gang that cannot start now reserves
-// nothing, and waits until all its parts fit at once.
+// placeGang places every task of a gang, each part's tasks by best fit (in
+// gangOrder), or nothing: on failure the nodes (and resv) are left as they
+// were.
 func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Assignment {
 	type saved struct {
 		free    burst.Resources
@@ -156,34 +160,14 @@ func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Ass
 	for i, n := range nodes {
 		before[i] = saved{n.free, n.gpuIDs, len(n.running)}
 	}
-	var extra burst.Resources
+	var extra map[*node]burst.Resources
 	if resv != nil {
-		extra = resv.extra
+		extra = maps.Clone(resv.extra)
 	}
-	order := make([]int, len(p.Gang))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ra, rb := normalize(p.Gang[a].Res), normalize(p.Gang[b].Res)
-		ca, cb := p.Gang[a].Cluster != "", p.Gang[b].Cluster != ""
-		switch {
-		case ra.GPUs != rb.GPUs:
-			return rb.GPUs - ra.GPUs
-		case ca != cb && ca:
-			return -1 // bound to a cluster: before parts that may go anywhere
-		case ca != cb:
-			return 1
-		}
-		return rb.CPUs - ra.CPUs
-	})
 	out := make([]Assignment, 0, p.Count)
-	for _, k := range order {
+	for _, k := range gangOrder(p) {
 		part := p.Gang[k]
-		res := normalize(part.Res)
-		if part.Res.CPUs == 0 {
-			res.CPUs = 0 // a stage that reserves no CPU shares its machine's
-		}
+		res := partRes(part)
 		for range part.Count {
 			n := bestFit(now, res, part.Cluster, nodes, resv)
 			if n == nil {
@@ -201,6 +185,83 @@ func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Ass
 		}
 	}
 	return out
+}
+
+// gangOrder is the order in which a gang's parts are placed: parts with
+// GPUs first, then those bound to a cluster, then the largest.
+func gangOrder(p Pending) []int {
+	order := make([]int, len(p.Gang))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ra, rb := normalize(p.Gang[a].Res), normalize(p.Gang[b].Res)
+		ca, cb := p.Gang[a].Cluster != "", p.Gang[b].Cluster != ""
+		switch {
+		case ra.GPUs != rb.GPUs:
+			return rb.GPUs - ra.GPUs
+		case ca != cb && ca:
+			return -1 // bound to a cluster: before parts that may go anywhere
+		case ca != cb:
+			return 1
+		}
+		return rb.CPUs - ra.CPUs
+	})
+	return order
+}
+
+// partRes is what one task of a gang's part takes.
+func partRes(part Part) burst.Resources {
+	res := normalize(part.Res)
+	if part.Res.CPUs == 0 {
+		res.CPUs = 0 // a stage that reserves no CPU shares its machine's
+	}
+	return res
+}
+
+// reserveGang reserves for a gang that cannot start now: each task, in
+// gangOrder, claims the node where it (with what the gang already claimed
+// there) could start earliest; the gang starts when the last of those
+// nodes could hold its claim. nil if some task could never start.
+func reserveGang(now time.Time, p Pending, nodes []*node) *reservation {
+	claims := map[*node]burst.Resources{}
+	var order []*node // the claimed nodes, in the order claimed
+	for _, k := range gangOrder(p) {
+		part := p.Gang[k]
+		res := partRes(part)
+		for range part.Count {
+			var best *node
+			var bestAt time.Time
+			for _, n := range nodes {
+				if part.Cluster != "" && n.m.Cluster != part.Cluster {
+					continue
+				}
+				want := add(claims[n], res)
+				if !fits(want, n.cap) {
+					continue
+				}
+				if at, _, ok := n.shadow(now, want); ok && (best == nil || cmpEnd(at, bestAt) < 0) {
+					best, bestAt = n, at
+				}
+			}
+			if best == nil {
+				return nil
+			}
+			if _, ok := claims[best]; !ok {
+				order = append(order, best)
+			}
+			claims[best] = add(claims[best], res)
+		}
+	}
+	r := &reservation{extra: map[*node]burst.Resources{}}
+	for i, n := range order {
+		at, extra, _ := n.shadow(now, claims[n])
+		r.extra[n] = extra
+		if i == 0 || cmpEnd(at, r.shadow) > 0 {
+			r.shadow = at
+		}
+	}
+	return r
 }
 
 // prefetch queues more tasks on machines that offer it, in FIFO order,
@@ -259,12 +320,22 @@ type ending struct {
 	end time.Time
 }
 
-// reservation holds the head's place on n from shadow on (zero: unknown,
-// infinitely far); extra is what stays free after the head starts there.
+// reservation holds the head's place from shadow on (zero: unknown,
+// infinitely far) on the nodes it needs; extra is, for each of them, what
+// stays free there after the head starts.
 type reservation struct {
-	n      *node
 	shadow time.Time
-	extra  burst.Resources
+	extra  map[*node]burst.Resources
+}
+
+// on is what stays free on n once the head starts; false if the head does
+// not need n (or there is no head).
+func (r *reservation) on(n *node) (burst.Resources, bool) {
+	if r == nil {
+		return burst.Resources{}, false
+	}
+	e, ok := r.extra[n]
+	return e, ok
 }
 
 // newNodes builds the working copies of the accepting machines and counts
@@ -316,10 +387,11 @@ func (n *node) admits(now time.Time, res burst.Resources, resv *reservation) boo
 	if !fits(res, n.free) || !n.outlives(now, res) {
 		return false
 	}
-	if resv == nil || resv.n != n {
+	extra, reserved := resv.on(n)
+	if !reserved {
 		return true
 	}
-	return endsBy(taskEnd(now, res), resv.shadow) || fits(res, resv.extra)
+	return endsBy(taskEnd(now, res), resv.shadow) || fits(res, extra)
 }
 
 // outlives reports whether a task of res started now ends before n goes
@@ -338,8 +410,8 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 	n.free = sub(n.free, res)
 	end := taskEnd(now, res)
 	n.running = append(n.running, ending{res, end})
-	if resv != nil && resv.n == n && !endsBy(end, resv.shadow) {
-		resv.extra = sub(resv.extra, res)
+	if extra, reserved := resv.on(n); reserved && !endsBy(end, resv.shadow) {
+		resv.extra[n] = sub(extra, res)
 	}
 	return a
 }
@@ -372,31 +444,36 @@ func fitsSomeCapacity(res burst.Resources, cluster string, nodes []*node) bool {
 // reserve finds the node of cluster where a task of res could start
 // earliest once running work ends; nil if there is none.
 func reserve(now time.Time, res burst.Resources, cluster string, nodes []*node) *reservation {
-	var best *reservation
+	var best *node
+	var bestAt time.Time
+	var bestExtra burst.Resources
 	for _, n := range nodes {
 		if cluster != "" && n.m.Cluster != cluster || !fits(res, n.cap) {
 			continue
 		}
-		if r := n.shadow(now, res); r != nil && (best == nil || cmpEnd(r.shadow, best.shadow) < 0) {
-			best = r
+		if at, extra, ok := n.shadow(now, res); ok && (best == nil || cmpEnd(at, bestAt) < 0) {
+			best, bestAt, bestExtra = n, at, extra
 		}
 	}
-	return best
+	if best == nil {
+		return nil
+	}
+	return &reservation{shadow: bestAt, extra: map[*node]burst.Resources{best: bestExtra}}
 }
 
-// shadow returns when a task of res could start on n if work ends as
-// planned, and what would stay free then; nil if it never could.
-func (n *node) shadow(now time.Time, res burst.Resources) *reservation {
+// shadow returns when res could start on n if work ends as planned, and
+// what would stay free then; false if it never could.
+func (n *node) shadow(now time.Time, res burst.Resources) (time.Time, burst.Resources, bool) {
 	run := slices.Clone(n.running)
 	slices.SortStableFunc(run, func(a, b ending) int { return cmpEnd(a.end, b.end) })
 	avail, at := n.free, now
 	for i := 0; !fits(res, avail); i++ {
 		if i == len(run) {
-			return nil
+			return time.Time{}, burst.Resources{}, false
 		}
 		avail, at = add(avail, run[i].res), run[i].end
 	}
-	return &reservation{n: n, shadow: at, extra: sub(avail, res)}
+	return at, sub(avail, res), true
 }
 
 // taskEnd is when a task of res started at now ends; zero if unknown.
