@@ -372,3 +372,86 @@ func csrfOf(t *testing.T, c *http.Client, base string) string {
 	s = s[i+len(`name="csrf" content="`):]
 	return s[:strings.IndexByte(s, '"')]
 }
+
+// A signed-in browser stays signed in when the server is killed and
+// another starts (the session is in the store, by its hash only); signing
+// out ends it for good, restarts included.
+func TestDashboardSessionSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
+	base := func() string { return h.serverInfo().Addr }
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(base())
+	var cookie string
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "burst_session" {
+			cookie = ck.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatal("no session cookie after signing in")
+	}
+	page := func() int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base()+"/ui/", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	restart := func() {
+		t.Helper()
+		old := h.serverPID()
+		h.kill9(old, "server")
+		h.mustRun("jobs") // starts another
+		if h.serverPID() == old {
+			t.Fatal("the server was not replaced")
+		}
+	}
+	if code := page(); code != 200 {
+		t.Fatalf("GET /ui/ signed in: %d", code)
+	}
+	restart()
+	if code := page(); code != 200 {
+		t.Fatalf("GET /ui/ after the server was killed and restarted: %d, want 200 (still signed in)", code)
+	}
+	for _, f := range []string{"state.db", "state.db-wal"} {
+		if b, err := os.ReadFile(filepath.Join(h.home, f)); err == nil && strings.Contains(string(b), cookie) {
+			t.Errorf("%s holds the session's id itself", f)
+		}
+	}
+	csrf := csrfOf(t, c, base())
+	req, _ := http.NewRequest("POST", base()+"/ui/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base())
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 {
+		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+	// The browser forgets the cookie; one kept elsewhere must not work.
+	stolen := &http.Client{CheckRedirect: c.CheckRedirect}
+	restart()
+	req, _ = http.NewRequest("GET", base()+"/ui/", nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(&http.Cookie{Name: "burst_session", Value: cookie})
+	if resp, err = stolen.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 || !strings.HasSuffix(resp.Header.Get("Location"), "/ui/login") {
+		t.Errorf("a signed-out session's cookie after a restart: %d %s, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

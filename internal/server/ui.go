@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +32,9 @@ import (
 // URL without it). A session is a random id in an HttpOnly, SameSite=Strict
 // cookie; state-changing requests also need the session's CSRF token in
 // X-CSRF-Token (or a csrf form field), and a foreign Origin is refused.
+// Sessions are kept in the store (by the id's hash), so that a restarted
+// server keeps its signed-in browsers; one made under another token than
+// the server's is refused.
 
 const (
 	sessionCookie = "burst_session"
@@ -97,20 +101,40 @@ func uiHeaders(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// sessionOf is the live session of a request, or nil.
+// sessionOf is the live session of a request, or nil: from memory, or
+// from the store when an earlier server made it.
 func (s *Server) sessionOf(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil
 	}
 	s.ui.mu.Lock()
-	defer s.ui.mu.Unlock()
 	ss := s.ui.sessions[c.Value]
-	if ss == nil || time.Now().After(ss.expires) {
+	if ss != nil && time.Now().After(ss.expires) {
 		delete(s.ui.sessions, c.Value)
+		ss = nil
+	}
+	s.ui.mu.Unlock()
+	if ss != nil {
+		return ss
+	}
+	row, err := s.st.GetSession(r.Context(), hashHex(c.Value))
+	if err != nil || row == nil || time.Now().After(row.Expires) ||
+		subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(hashHex(s.token))) != 1 {
 		return nil
 	}
+	ss = &session{user: row.User, csrf: row.CSRF, expires: row.Expires}
+	s.ui.mu.Lock()
+	s.ui.sessions[c.Value] = ss
+	s.ui.mu.Unlock()
 	return ss
+}
+
+// hashHex is the SHA-256 of v, in hex: how the store knows session ids and
+// the token, without holding them.
+func hashHex(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:])
 }
 
 // sameOrigin refuses a request that a browser says comes from another
@@ -185,20 +209,31 @@ func (s *Server) page(r *http.Request, ss *session, title, active string) web.Pa
 	return p
 }
 
-func (s *Server) newSession(w http.ResponseWriter) {
+// newSession signs a browser in: the session is recorded (memory and
+// store) before its cookie is sent.
+func (s *Server) newSession(w http.ResponseWriter, r *http.Request) error {
 	id := randomHex(32)
-	s.ui.mu.Lock()
 	now := time.Now()
+	ss := &session{user: "ui-" + s.user, csrf: randomHex(16), expires: now.Add(sessionTTL)}
+	if err := s.st.Write(r.Context(), func(tx *store.Tx) error {
+		return tx.SaveSession(store.SessionRow{IDHash: hashHex(id), User: ss.user, CSRF: ss.csrf,
+			TokenHash: hashHex(s.token), Expires: ss.expires}, now)
+	}); err != nil {
+		s.log.Error("record a dashboard session", "err", err)
+		return err
+	}
+	s.ui.mu.Lock()
 	for k, v := range s.ui.sessions { // forget expired ones
 		if now.After(v.expires) {
 			delete(s.ui.sessions, k)
 		}
 	}
-	s.ui.sessions[id] = &session{user: "ui-" + s.user, csrf: randomHex(16), expires: now.Add(sessionTTL)}
+	s.ui.sessions[id] = ss
 	s.ui.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/ui/login", MaxAge: -1})
+	return nil
 }
 
 func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +244,10 @@ func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 		delete(s.ui.codes, code) // one use, whatever happens
 		s.ui.mu.Unlock()
 		if ok && time.Now().Before(exp) {
-			s.newSession(w)
+			if err := s.newSession(w, r); err != nil {
+				http.Error(w, "cannot record the session: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
 			http.Redirect(w, r, "/ui/", http.StatusSeeOther) // the code leaves the address bar
 			return
 		}
@@ -249,7 +287,10 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, "Wrong token: paste the server's token (the file token in its BURST_HOME), or run `burst ui` for a sign-in link.")
 		return
 	}
-	s.newSession(w)
+	if err := s.newSession(w, r); err != nil {
+		http.Error(w, "cannot record the session: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
@@ -258,6 +299,9 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ *session) {
 		s.ui.mu.Lock()
 		delete(s.ui.sessions, c.Value)
 		s.ui.mu.Unlock()
+		if err := s.st.Write(r.Context(), func(tx *store.Tx) error { return tx.DeleteSession(hashHex(c.Value)) }); err != nil {
+			s.log.Error("forget a dashboard session", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)

@@ -166,6 +166,15 @@ var migrations = []string{
 	ALTER TABLE tasks ADD COLUMN wrote_bytes INTEGER NOT NULL DEFAULT 0;`,
 	// 6: what a task's last attempt cost.
 	`ALTER TABLE tasks ADD COLUMN cost_nusd INTEGER NOT NULL DEFAULT 0;`,
+	// 7: the dashboard's sessions, so that a restarted server keeps its
+	// signed-in browsers (see sessions.go).
+	`CREATE TABLE ui_sessions (
+		id_hash TEXT PRIMARY KEY,
+		user TEXT NOT NULL,
+		csrf TEXT NOT NULL,
+		token_hash TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	);`,
 }
 
 func migrate(db *sql.DB) error {
