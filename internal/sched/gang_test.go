@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +21,11 @@ func gang(job int64, parts ...Part) Pending {
 
 func part(cpus, gpus, count int, cluster string) Part {
 	return Part{Res: burst.Resources{CPUs: cpus, GPUs: gpus}, Cluster: cluster, Count: count}
+}
+
+// memPart is one task of cpus and mem bytes.
+func memPart(cpus int, mem int64) Part {
+	return Part{Res: burst.Resources{CPUs: cpus, MemBytes: mem}, Count: 1}
 }
 
 // showParts writes assignments as "job/part@machine".
@@ -128,6 +134,14 @@ func TestPlaceGangReserves(t *testing.T) {
 			[]Machine{mach("a", 2, 0, busy(1, 0))},
 			[]Pending{gang(1, part(2, 0, 1, ""), part(1, 0, 1, "")), task(2, 1, 0, 4)},
 			[]string{"2/0@a"}},
+		{"a gang best fit packs badly still starts, by its plan",
+			[]Machine{with(mach("y", 3, 0), func(m *Machine) { m.Capacity.MemBytes = gib }), with(mach("x", 2, 0), func(m *Machine) { m.Capacity.MemBytes = 8 * gib })},
+			[]Pending{gang(1, memPart(2, gib), memPart(2, 8*gib)), task(2, 1, 0, 4)},
+			[]string{"1/0@y", "1/1@x", "2/0@y"}},
+		{"a machine going away before the gang would end is not held",
+			[]Machine{mach("a", 2, 0, busy(1, 0)), with(mach("p", 2, 0, busy(1, 0)), func(m *Machine) { m.Until = t0.Add(time.Minute) })},
+			[]Pending{gang(1, with(part(2, 0, 1, ""), func(p *Part) { p.Res.TimeLimit = 3600 })), task(2, 1, 0, 4)},
+			[]string{"2/0@p"}},
 		{"an older waiting task keeps the reservation: the gang does not add one",
 			[]Machine{mach("a", 2, 0, busy(1, 0)), mach("b", 2, 0, busy(1, 0))},
 			[]Pending{task(1, 2, 0, 1), gang(2, part(2, 0, 1, "")), task(3, 1, 0, 4)},
@@ -140,5 +154,80 @@ func TestPlaceGangReserves(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPlaceGangRandom: over random snapshots with gangs among the pending
+// entries, no machine is oversubscribed, no GPU is given twice, and every
+// gang starts whole or not at all.
+func TestPlaceGangRandom(t *testing.T) {
+	for seed := range uint64(3000) {
+		pending, machines := snapshot(seed)
+		r := rand.New(rand.NewPCG(seed, 11))
+		for i := range pending {
+			if r.IntN(3) > 0 {
+				continue
+			}
+			var parts []Part
+			for range 1 + r.IntN(3) {
+				cl := []string{"", "a", "b"}[r.IntN(3)]
+				pt := Part{Res: burst.Resources{CPUs: r.IntN(5), GPUs: max(0, r.IntN(5)-3), MemBytes: int64(r.IntN(8)) * gib}, Cluster: cl, Count: 1 + r.IntN(3)}
+				if r.IntN(2) == 0 {
+					pt.Res.TimeLimit = int64(r.IntN(7200))
+				}
+				parts = append(parts, pt)
+			}
+			pending[i] = gang(pending[i].JobID, parts...)
+		}
+		got := Place(t0, pending, machines)
+		used := map[string]burst.Resources{}
+		gpus := map[string]map[int]bool{}
+		for _, m := range machines {
+			gpus[m.ID] = map[int]bool{}
+			for _, rn := range m.Running {
+				used[m.ID] = add(used[m.ID], rn.Res)
+				for _, g := range rn.GPUIDs {
+					gpus[m.ID][g] = true
+				}
+			}
+		}
+		entry := map[int64]Pending{}
+		for _, p := range pending {
+			entry[p.JobID] = p
+		}
+		placed := map[int64]int{}
+		for _, a := range got {
+			p := entry[a.JobID]
+			res := normalize(p.Res)
+			cluster := p.Cluster
+			if len(p.Gang) > 0 {
+				res, cluster = partRes(p.Gang[a.Part]), p.Gang[a.Part].Cluster
+			}
+			var m *Machine
+			for i := range machines {
+				if machines[i].ID == a.MachineID {
+					m = &machines[i]
+				}
+			}
+			if m == nil || !m.Accepting || cluster != "" && m.Cluster != cluster {
+				t.Fatalf("seed %d: %+v on a machine it may not use", seed, a)
+			}
+			used[m.ID] = add(used[m.ID], res)
+			if u := used[m.ID]; u.CPUs > m.Capacity.CPUs || u.MemBytes > m.Capacity.MemBytes || u.GPUs > m.Capacity.GPUs {
+				t.Fatalf("seed %d: machine %s oversubscribed: %+v of %+v", seed, m.ID, u, m.Capacity)
+			}
+			for _, g := range a.GPUIDs {
+				if gpus[m.ID][g] || !slices.Contains(m.GPUs, g) {
+					t.Fatalf("seed %d: GPU %d of %s given twice or not there", seed, g, m.ID)
+				}
+				gpus[m.ID][g] = true
+			}
+			placed[a.JobID]++
+		}
+		for id, n := range placed {
+			if p := entry[id]; len(p.Gang) > 0 && n != p.Count {
+				t.Fatalf("seed %d: gang %d started %d of its %d tasks", seed, id, n, p.Count)
+			}
+		}
 	}
 }

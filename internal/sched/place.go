@@ -108,14 +108,22 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 			if got := placeGang(now, p, nodes, resv); got != nil {
 				out = append(out, got...)
 				placedN[i] = len(got)
-				open = 0
-				for _, n := range nodes {
-					if n.free.CPUs >= 1 {
-						open++
-					}
-				}
+				open = countOpen(nodes)
 			} else if resv == nil {
-				resv = reserveGang(now, p, nodes)
+				// Best fit found no way to start it now. The plan packs
+				// it by earliest start instead: either that starts it now
+				// (best fit packed badly), or it is the head and holds the
+				// machines it waits for.
+				plan, r, fitsNow := planGang(now, p, nodes)
+				switch {
+				case fitsNow:
+					got := startPlan(now, p, plan)
+					out = append(out, got...)
+					placedN[i] = len(got)
+					open = countOpen(nodes)
+				case r != nil:
+					resv = r
+				}
 			}
 			continue
 		}
@@ -219,11 +227,13 @@ func partRes(part Part) burst.Resources {
 	return res
 }
 
-// reserveGang reserves for a gang that cannot start now: each task, in
+// planGang plans a gang that best fit could not start: each task, in
 // gangOrder, claims the node where it (with what the gang already claimed
-// there) could start earliest; the gang starts when the last of those
-// nodes could hold its claim. nil if some task could never start.
-func reserveGang(now time.Time, p Pending, nodes []*node) *reservation {
+// there) could start earliest, among those it would not outlive. plan holds
+// each task's node in that order; the reservation starts when the last of
+// the claimed nodes could hold its claim; fitsNow says every claim fits in
+// what its node has free now. nil if some task could never start.
+func planGang(now time.Time, p Pending, nodes []*node) (plan []*node, r *reservation, fitsNow bool) {
 	claims := map[*node]burst.Resources{}
 	var order []*node // the claimed nodes, in the order claimed
 	for _, k := range gangOrder(p) {
@@ -233,7 +243,7 @@ func reserveGang(now time.Time, p Pending, nodes []*node) *reservation {
 			var best *node
 			var bestAt time.Time
 			for _, n := range nodes {
-				if part.Cluster != "" && n.m.Cluster != part.Cluster {
+				if part.Cluster != "" && n.m.Cluster != part.Cluster || !n.outlives(now, res) {
 					continue
 				}
 				want := add(claims[n], res)
@@ -245,23 +255,54 @@ func reserveGang(now time.Time, p Pending, nodes []*node) *reservation {
 				}
 			}
 			if best == nil {
-				return nil
+				return nil, nil, false
 			}
 			if _, ok := claims[best]; !ok {
 				order = append(order, best)
 			}
 			claims[best] = add(claims[best], res)
+			plan = append(plan, best)
 		}
 	}
-	r := &reservation{extra: map[*node]burst.Resources{}}
+	r = &reservation{extra: map[*node]burst.Resources{}}
+	fitsNow = true
 	for i, n := range order {
 		at, extra, _ := n.shadow(now, claims[n])
 		r.extra[n] = extra
 		if i == 0 || cmpEnd(at, r.shadow) > 0 {
 			r.shadow = at
 		}
+		fitsNow = fitsNow && fits(claims[n], n.free)
 	}
-	return r
+	return plan, r, fitsNow
+}
+
+// startPlan starts a gang on the nodes planGang chose, which hold it now.
+func startPlan(now time.Time, p Pending, plan []*node) []Assignment {
+	out := make([]Assignment, 0, len(plan))
+	i := 0
+	for _, k := range gangOrder(p) {
+		part := p.Gang[k]
+		res := partRes(part)
+		for range part.Count {
+			a := plan[i].take(now, p.JobID, res, nil)
+			a.Part = k
+			out = append(out, a)
+			i++
+		}
+	}
+	return out
+}
+
+// countOpen is how many nodes have a free CPU.
+func countOpen(nodes []*node) int {
+	open := 0
+	for _, n := range nodes {
+		if n.free.CPUs >= 1 {
+			open++
+		}
+	}
+	return open
 }
 
 // prefetch queues more tasks on machines that offer it, in FIFO order,
