@@ -222,8 +222,9 @@ func (a *Agent) handle(l *client.Leased) {
 			a.mu.Unlock()
 			continue
 		}
+		o := a.openLocked(as)
 		a.mu.Unlock()
-		a.start(as, ctx)
+		a.start(as, ctx, o)
 	}
 	a.pump()
 }
@@ -278,9 +279,41 @@ func (a *Agent) pump() {
 			return
 		}
 		a.queue = a.queue[1:]
+		o := a.openLocked(q.as)
 		a.mu.Unlock()
-		a.start(q.as, q.ctx)
+		a.start(q.as, q.ctx, o)
 	}
+}
+
+// openLocked records a task as being started (a.mu held): from when it
+// leaves the queue or the lease until it runs or its exit is queued, a
+// registration lists it, so that a restarted server never finds it in
+// neither and runs it again.
+func (a *Agent) openLocked(as client.Assignment) *opening {
+	o := &opening{ref: as.TaskRef}
+	o.ctx, o.stop = context.WithCancel(context.Background())
+	a.opening[key{as.Job, as.Index}] = o
+	return o
+}
+
+// endOpening ends a task that never ran: it leaves opening and its exit
+// (failed for why, or cancelled if a cancel came meanwhile) is queued in
+// one critical section.
+func (a *Agent) endOpening(as client.Assignment, o *opening, why string) {
+	now := time.Now().UTC()
+	ev := client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Failed, Reason: why,
+		StartedAt: &now, EndedAt: &now}
+	a.mu.Lock()
+	if k := (key{as.Job, as.Index}); a.opening[k] == o {
+		delete(a.opening, k)
+	}
+	if o.cancelled {
+		ev = client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Cancelled,
+			Reason: "cancelled before it started", EndedAt: &now}
+	}
+	a.sess.EmitLocked(ev)
+	a.mu.Unlock()
+	a.sess.Wake()
 }
 
 // taskRes is what a task asks for: its own resources (a pipe's stage) or
@@ -292,24 +325,21 @@ func taskRes(as client.Assignment, ctx *client.JobContext) burst.Resources {
 	return burst.Resources{CPUs: ctx.CPUs, MemBytes: ctx.MemBytes, GPUs: ctx.GPUs, TimeLimit: ctx.TimeLimitS}
 }
 
-func (a *Agent) start(as client.Assignment, ctx *client.JobContext) {
+// start starts a task recorded in opening (o): a pipe's stage once its
+// streams are connected, anything else at once.
+func (a *Agent) start(as client.Assignment, ctx *client.JobContext, o *opening) {
 	if as.Pipe != nil {
-		a.mu.Lock()
-		o := &opening{ref: as.TaskRef}
-		o.ctx, o.stop = context.WithCancel(context.Background())
-		a.opening[key{as.Job, as.Index}] = o
-		a.mu.Unlock()
 		go a.startStage(as, ctx, o)
 		return
 	}
-	a.launch(as, ctx, nil, nil, nil, nil)
+	defer o.stop()
+	a.launch(as, ctx, nil, nil, o, nil)
 }
 
 // startStage connects a pipe stage's stdin and stdout (waiting, if need
 // be, for a stage on another machine to connect), starts the junctions it
 // hosts, and then its process.
 func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *opening) {
-	k := key{as.Job, as.Index}
 	defer o.stop()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	var files []*os.File
@@ -317,17 +347,7 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		for _, f := range files {
 			f.Close()
 		}
-		a.mu.Lock()
-		delete(a.opening, k)
-		cancelled := o.cancelled
-		a.mu.Unlock()
-		if cancelled {
-			now := time.Now().UTC()
-			a.emit(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Cancelled,
-				Reason: "cancelled before it started", EndedAt: &now})
-			return
-		}
-		a.failed(as.TaskRef, "stage "+as.Pipe.Stage+": "+why)
+		a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+why)
 	}
 	if a.hub.ln == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
 		fail("this agent takes no streams from other machines (it has no stream listener)")
@@ -387,7 +407,7 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
 
 // launch starts a task's process: with in and out (a pipe's stage) as its
-// stdin and stdout when given. A pipe's stage stays in opening until it is
+// stdin and stdout when given. The task stays in opening (o) until it is
 // running, so that a cancel meanwhile is never lost.
 func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening, after func()) {
 	res := taskRes(as, ctx)
@@ -396,7 +416,12 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	if ctx.Script != "" {
 		path, err := a.writeScript(as.TaskRef, ctx.Script)
 		if err != nil {
-			a.failed(as.TaskRef, "cannot write the batch script: "+err.Error())
+			for _, f := range []*os.File{in, out} {
+				if f != nil {
+					f.Close()
+				}
+			}
+			a.endOpening(as, o, "cannot write the batch script: "+err.Error())
 			return
 		}
 		script = path
@@ -410,22 +435,15 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		In:   in, Out: out, IOStats: as.Pipe != nil,
 	})
 	if err != nil {
-		if o != nil {
-			a.mu.Lock()
-			delete(a.opening, key{as.Job, as.Index})
-			a.mu.Unlock()
-		}
-		a.failed(as.TaskRef, err.Error())
+		a.endOpening(as, o, err.Error())
 		return
 	}
 	now := time.Now().UTC()
 	rt := &running{ref: as.TaskRef, task: t, ctx: ctx}
 	a.mu.Lock()
-	if o != nil {
-		delete(a.opening, key{as.Job, as.Index})
-		if o.cancelled {
-			defer t.Cancel()
-		}
+	delete(a.opening, key{as.Job, as.Index})
+	if o.cancelled {
+		defer t.Cancel()
 	}
 	a.running[key{as.Job, as.Index}] = rt
 	a.used.CPUs += res.CPUs

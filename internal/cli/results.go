@@ -47,7 +47,8 @@ paths of its stdout and stderr files.`,
 				return err
 			}
 			if out == "table" {
-				return cl.Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
+				// Not asked again: the output has no offset to go on from.
+				return k.get().Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
 			}
 			if !noWait {
 				if _, err := waitJob(c.Context(), k, id); err != nil {

@@ -145,9 +145,10 @@ func (s *Server) apply(b *batch) error {
 // only safe state to go on from is the store's. The next server (any CLI
 // command starts one) recovers from it; agents keep running their tasks.
 func (s *Server) storeFailed(err error) {
-	if s.closing.Load() {
+	if s.closing.Load() && errors.Is(err, store.ErrClosed) {
 		// Stopping: the store was closed under a request whose answer
-		// cannot reach anyone any more (see close).
+		// cannot reach anyone any more (see close). Any other failure
+		// still ends the server at once, answering nobody.
 		s.log.Info("a write came after the store closed; the server is stopping", "err", err)
 		return
 	}
