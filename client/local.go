@@ -82,6 +82,10 @@ func tryLocal(ctx context.Context, h home.Home) *Client {
 	return c
 }
 
+// ExitServerRunning is the exit status of `burst server` when another
+// server already serves its home.
+const ExitServerRunning = 10
+
 // autostart runs `exe server` in its own session, with its log in h, and
 // waits until it answers.
 func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (*Client, error) {
@@ -111,10 +115,14 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			return c, nil
 		}
 		select {
-		case <-exited:
+		case err := <-exited:
 			exited = nil
 			// Another process may have won the race to start one: it holds
 			// the lock and will answer soon. Anything else is a failure.
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() == ExitServerRunning {
+				continue
+			}
 			tail := logTail(h.ServerLog(), before)
 			if !strings.Contains(tail, "already running") {
 				if c := tryLocal(ctx, h); c != nil {

@@ -259,3 +259,26 @@ func TestServerKillKeepsQueuedJob(t *testing.T) {
 		t.Errorf("logs -f started while the job was queued, across a server crash:\n%s", r)
 	}
 }
+
+// Commands started together with no server running all get one: the
+// servers that lose the race to start exit with their own status and the
+// commands that started them use the one that won, whatever the shared
+// server log says last.
+func TestAutostartRace(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for round := 0; round < 3; round++ {
+		if round > 0 {
+			h.kill9(h.serverPID(), "server")
+		}
+		var bs []*bg
+		for range 4 {
+			bs = append(bs, h.start("jobs"))
+		}
+		for _, b := range bs {
+			if r := b.result(t); r.code != 0 {
+				t.Fatalf("round %d: a command started with others and no server failed:\n%s", round, r)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -65,6 +66,11 @@ and the next server picks them up.`,
 				}
 			}
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log})
+			if errors.Is(err, server.ErrRunning) {
+				// A CLI that started this one in a race with another sees
+				// the code and uses the server that won.
+				return &ExitError{Code: client.ExitServerRunning, Msg: "cannot start the server: " + err.Error()}
+			}
 			if err != nil {
 				return usage("cannot start the server: %v", err)
 			}
