@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -415,4 +417,54 @@ func TestSlurmPipe(t *testing.T) {
 			t.Errorf("stage on %s, not a pilot of hpc", tk.Machine)
 		}
 	}
+}
+
+// A slurmctld that is gone does not stall the server: while the
+// autoscaler's sbatch waits for it (about 9 s before it gives up here),
+// commands are answered; the failed start is then recorded. Needs its own
+// Slurm, whose controller it kills.
+func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
+	h := newHarness(t)
+	if os.Getuid() != 0 {
+		slurmtest.Skip(t, "not root: scripts/slurm-dev.sh must run as root")
+	}
+	conf, stop, why := slurmtest.Start(moduleDir, 36817)
+	defer stop()
+	if conf == "" {
+		slurmtest.Skip(t, why)
+	}
+	h.setEnv("SLURM_CONF", conf)
+	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "1", "--mem", "256M", "--max", "1")
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(conf), "run", "slurmctld.pid"))
+	ctld, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || ctld <= 0 {
+		t.Fatalf("slurmctld pid file: %v %q", err, b)
+	}
+	syscall.Kill(ctld, syscall.SIGKILL)
+	h.waitFor("slurmctld to die", 10*time.Second, func() bool { return !alive(ctld) })
+
+	id := h.submit("--on", "hpc", "--", "true")
+	sbatch := 0
+	h.waitFor("the autoscaler's sbatch of a pilot", 30*time.Second, func() bool {
+		for _, pid := range allPIDs() {
+			args := procArgs(pid)
+			if len(args) > 0 && filepath.Base(args[0]) == "sbatch" && strings.HasPrefix(args[len(args)-1], h.home) {
+				sbatch = pid
+				return true
+			}
+		}
+		return false
+	})
+	h.mustRun("jobs")
+	ms := h.machines("hpc")
+	if !alive(sbatch) {
+		t.Fatalf("burst jobs and machine list were answered only once the sbatch for a dead slurmctld had given up: the server waited on it")
+	}
+	if len(ms) != 1 || ms[0].State != "pending" {
+		t.Errorf("while its provider starts it, the machine should be listed pending: %+v", ms)
+	}
+	h.waitFor("the failed start to be recorded", 60*time.Second, func() bool {
+		return strings.Contains(h.mustRun("events").stdout, "cannot start hpc-1")
+	})
+	h.mustRun("cancel", idArg(id))
 }

@@ -483,6 +483,10 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	s.mu.Lock()
 	now := time.Now().UTC()
 	m := s.machines[r.Machine]
+	if m != nil && m.starting {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("machine %s is still being started by its provider: register again in a moment", r.Machine)
+	}
 	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
 		s.mu.Unlock()
 		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)

@@ -532,8 +532,8 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		s.mu.Unlock()
 		return nil, s.noCluster(c.def.Name)
 	}
-	if m := s.machines[id]; id != "" && m != nil && (live(m.row.State) || m.row.State == burst.MachineTerminated) {
-		out := m.row.Machine // started meanwhile (or terminated): nothing to do
+	if m := s.machines[id]; id != "" && m != nil && (live(m.row.State) || m.row.State == burst.MachineTerminated || m.starting) {
+		out := m.row.Machine // started meanwhile, being started (or terminated): nothing to do
 		s.mu.Unlock()
 		if out.State == burst.MachineTerminated {
 			return nil, badRequest("machine %s is terminated and cannot start again", id)
@@ -542,7 +542,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	n := 0
 	for _, m := range s.machines {
-		if m.cluster == c && live(m.row.State) {
+		if m.cluster == c && (live(m.row.State) || m.starting) {
 			n++
 		}
 	}
@@ -552,7 +552,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	if id == "" {
 		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
-			if m.cluster == c && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineLost) {
+			if m.cluster == c && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineLost) && !m.starting {
 				id = m.row.ID
 				break
 			}
@@ -578,14 +578,28 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.startedBy, m.drain, m.meterAt, m.manual, m.stopWhy = now, false, time.Time{}, actor != "autoscaler", ""
 	var b batch
 	handleErr := error(nil)
-	// The provider sees the machines that exist, not this one yet.
+	// Stopped, and starting, while the provider starts it: the server's lock
+	// is not held meanwhile (an sbatch may wait seconds on a slow or dead
+	// slurmctld, and everything else waits for that lock), so the machine
+	// counts towards --max, cannot be started twice, stopped or restarted
+	// as a stopped one, and its agent waits to register.
 	m.row.State = burst.MachineStopped
+	m.starting = true
 	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
 		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
 	if c.def.SlurmNodes {
 		spec.Command = slurmdCommand(id)
 	}
-	h, err := c.prov.Start(context.Background(), spec, s.connectFor(c))
+	prov, conn := c.prov, s.connectFor(c)
+	s.mu.Unlock()
+	h, err := prov.Start(context.Background(), spec, conn)
+	s.mu.Lock()
+	m.starting = false
+	now = time.Now().UTC()
+	if err == nil && s.clusters[c.def.Name] != c {
+		go prov.Stop(context.Background(), h) // its cluster was deleted meanwhile
+		err = errors.New("its cluster was deleted meanwhile")
+	}
 	if err != nil {
 		handleErr = err
 		stopped := now
@@ -638,6 +652,10 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 	if m.cluster != nil && m.cluster.def.BuiltIn {
 		s.mu.Unlock()
 		return nil, badRequest("machine %s is this host, the built-in default: it cannot be stopped (cancel its jobs instead)", id)
+	}
+	if m.starting {
+		s.mu.Unlock()
+		return nil, badRequest("machine %s is being started by its provider: stop it in a moment, once `burst machine list` shows it pending", id)
 	}
 	var b batch
 	switch {
@@ -802,7 +820,11 @@ func (s *Server) scaleOnce(now time.Time) {
 		if m.cluster == nil || m.cluster.def.BuiltIn || m.cluster.def.SlurmNodes {
 			continue
 		}
-		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.row.State,
+		st := m.row.State
+		if m.starting {
+			st = burst.MachinePending
+		}
+		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: st,
 			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
 	}
 	for _, id := range s.order {

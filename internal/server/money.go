@@ -288,6 +288,9 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out := m.row.Machine
 	out.Used = m.used()
 	out.Tasks = len(m.tasks)
+	if m.starting {
+		out.State, out.Waiting = burst.MachinePending, "its provider is starting it"
+	}
 	if m.row.State == burst.MachinePending {
 		if e, ok := s.machineProvider(m).(provider.Explainer); ok {
 			out.Waiting = e.Why(m.handle)

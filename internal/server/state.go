@@ -142,6 +142,7 @@ type machineRT struct {
 	stopWhy    string          // why it is stopping: its tasks are requeued with this once it is gone
 	manual     bool            // a person started or stopped it last
 	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known
+	starting   bool            // its provider is starting it (see startMachine)
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {
