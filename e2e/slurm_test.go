@@ -419,10 +419,11 @@ func TestSlurmPipe(t *testing.T) {
 	}
 }
 
-// A slurmctld that is gone does not stall the server: while the
-// autoscaler's sbatch waits for it (about 9 s before it gives up here),
-// commands are answered; the failed start is then recorded. Needs its own
-// Slurm, whose controller it kills.
+// A slurmctld that is gone does not stall the server: while the squeue
+// that watches its pilots, then the autoscaler's sbatch of another pilot,
+// wait for it (about 9 s each before they give up here), commands are
+// answered; the failed start is then recorded. Needs its own Slurm, whose
+// controller it kills.
 func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
 	h := newHarness(t)
 	if os.Getuid() != 0 {
@@ -434,7 +435,10 @@ func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
 		slurmtest.Skip(t, why)
 	}
 	h.setEnv("SLURM_CONF", conf)
-	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "1", "--mem", "256M", "--max", "1")
+	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "1", "--mem", "256M", "--max", "2")
+	first := h.submit("--on", "hpc", "--", "sleep", newMarker())
+	h.waitRunning(first)
+
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(conf), "run", "slurmctld.pid"))
 	ctld, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || ctld <= 0 {
@@ -442,29 +446,39 @@ func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
 	}
 	syscall.Kill(ctld, syscall.SIGKILL)
 	h.waitFor("slurmctld to die", 10*time.Second, func() bool { return !alive(ctld) })
-
-	id := h.submit("--on", "hpc", "--", "true")
-	sbatch := 0
-	h.waitFor("the autoscaler's sbatch of a pilot", 30*time.Second, func() bool {
-		for _, pid := range allPIDs() {
-			args := procArgs(pid)
-			if len(args) > 0 && filepath.Base(args[0]) == "sbatch" && strings.HasPrefix(args[len(args)-1], h.home) {
-				sbatch = pid
-				return true
+	// waiting finds a Slurm command of the server's (its last argument
+	// tells it apart) that is still waiting for the dead controller.
+	waiting := func(what, cmd string, last func(string) bool) int {
+		pid := 0
+		h.waitFor(what, 30*time.Second, func() bool {
+			for _, p := range allPIDs() {
+				args := procArgs(p)
+				if len(args) > 1 && filepath.Base(args[0]) == cmd && last(args[len(args)-1]) && hasTag(p, h.tag) {
+					pid = p
+					return true
+				}
 			}
-		}
-		return false
-	})
+			return false
+		})
+		return pid
+	}
+	squeue := waiting("the server's squeue of its pilots", "squeue", func(a string) bool { return a == "%i %T %r" })
 	h.mustRun("jobs")
+	if !alive(squeue) {
+		t.Fatalf("burst jobs was answered only once the squeue for a dead slurmctld had given up: the server waited on it")
+	}
+
+	second := h.submit("--on", "hpc", "--", "true") // the first pilot is busy: the autoscaler submits another
+	sbatch := waiting("the autoscaler's sbatch of a second pilot", "sbatch", func(a string) bool { return strings.HasPrefix(a, h.home) })
 	ms := h.machines("hpc")
 	if !alive(sbatch) {
-		t.Fatalf("burst jobs and machine list were answered only once the sbatch for a dead slurmctld had given up: the server waited on it")
+		t.Fatalf("burst machine list was answered only once the sbatch for a dead slurmctld had given up: the server waited on it")
 	}
-	if len(ms) != 1 || ms[0].State != "pending" {
-		t.Errorf("while its provider starts it, the machine should be listed pending: %+v", ms)
+	if countState(ms, "pending") != 1 {
+		t.Errorf("while its provider starts it, the new machine should be listed pending: %+v", ms)
 	}
 	h.waitFor("the failed start to be recorded", 60*time.Second, func() bool {
-		return strings.Contains(h.mustRun("events").stdout, "cannot start hpc-1")
+		return strings.Contains(h.mustRun("events").stdout, "cannot start hpc-2")
 	})
-	h.mustRun("cancel", idArg(id))
+	h.mustRun("cancel", idArg(first), idArg(second))
 }

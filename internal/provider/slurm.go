@@ -29,6 +29,8 @@ type Slurm struct {
 	why    map[string]string    // job id → Slurm's reason it is pending
 	at     time.Time            // of the last squeue
 	fresh  map[string]time.Time // jobs just submitted: pending even if a squeue begun before missed them
+	tried  bool                 // a squeue was tried (Alive waits for the first one only)
+	busy   bool                 // a squeue runs in the background
 }
 
 // Name implements Provider.
@@ -167,12 +169,33 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 }
 
 // Alive implements Provider from one squeue of all jobs, at most every
-// second however many machines ask.
+// second however many machines ask. Only the first call waits for squeue
+// (a restarted server learns which pilots live); after it the squeue runs
+// in the background and Alive answers from the last one, because its
+// caller holds the server's lock and a slurmctld that is gone or hung
+// makes squeue wait (9 s here) before it fails.
 func (s *Slurm) Alive(h Handle) bool {
 	if h.External == "" {
 		return false
 	}
-	s.refresh(time.Second)
+	s.mu.Lock()
+	first, stale := !s.tried, !s.busy && time.Since(s.at) >= time.Second
+	s.tried = true
+	if !first && stale {
+		s.busy = true
+	}
+	s.mu.Unlock()
+	switch {
+	case first:
+		s.refresh(0)
+	case stale:
+		go func() {
+			s.refresh(0)
+			s.mu.Lock()
+			s.busy = false
+			s.mu.Unlock()
+		}()
+	}
 	return s.alive(jobID(h))
 }
 
