@@ -27,6 +27,9 @@ type Local struct {
 // Name implements Provider.
 func (l *Local) Name() string { return "local" }
 
+// Immediate implements Immediate: Start forks an agent and reads Used.
+func (l *Local) Immediate() {}
+
 // Check implements Provider: one machine must fit the host.
 func (l *Local) Check(s Spec) error {
 	res := s.Res

@@ -116,3 +116,10 @@ func (r Registry) Get(name string) (Provider, error) {
 	sort.Strings(names)
 	return nil, fmt.Errorf("unknown provider %q: use one of %s", name, strings.Join(names, ", "))
 }
+
+// Immediate is a Provider whose Start returns at once and may look at the
+// server's machines (Local checks the host's free share through Used): the
+// server calls its Start holding its lock, so that what Start sees cannot
+// change under it. Other providers' Start (an sbatch, a cloud API call)
+// runs without the server's lock.
+type Immediate interface{ Immediate() }

@@ -27,7 +27,8 @@ type Slurm struct {
 	mu     sync.Mutex
 	states map[string]string    // job id → state, from the last squeue
 	why    map[string]string    // job id → Slurm's reason it is pending
-	at     time.Time            // of the last squeue
+	at     time.Time            // when the last squeue applied answered; zero: none has
+	begun  time.Time            // when the last squeue applied began
 	fresh  map[string]time.Time // jobs just submitted: pending even if a squeue begun before missed them
 	tried  bool                 // a squeue was tried (Alive waits for the first one only)
 	busy   bool                 // a squeue runs in the background
@@ -196,6 +197,12 @@ func (s *Slurm) Alive(h Handle) bool {
 			s.mu.Unlock()
 		}()
 	}
+	s.mu.Lock()
+	known := !s.at.IsZero()
+	s.mu.Unlock()
+	if !known {
+		return true // no squeue has answered yet: nothing is known to be gone
+	}
 	return s.alive(jobID(h))
 }
 
@@ -230,6 +237,7 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 	if fresh {
 		return
 	}
+	begun := time.Now()
 	out, err := slurm.Command(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
 	if err != nil {
 		return
@@ -244,13 +252,22 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 		}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if begun.Before(s.begun) {
+		return // a squeue begun later has answered already: this one knows less
+	}
 	for id, at := range s.fresh {
-		if _, ok := states[id]; !ok && time.Since(at) < 10*time.Second {
-			states[id] = "PENDING"
+		if _, seen := states[id]; seen {
+			if begun.After(at) {
+				delete(s.fresh, id) // Slurm knows it: squeue tells from now on
+			}
+			continue
+		}
+		if !begun.After(at) || time.Since(at) < 10*time.Second {
+			states[id] = "PENDING" // this squeue may have begun before Slurm had it
 		} else {
 			delete(s.fresh, id)
 		}
 	}
-	s.states, s.why, s.at = states, why, time.Now()
-	s.mu.Unlock()
+	s.states, s.why, s.at, s.begun = states, why, time.Now(), begun
 }

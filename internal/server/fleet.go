@@ -200,7 +200,8 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 }
 
 // localSlices is what the local provider's machines hold of this host (the
-// built-in machine, which is the whole host, is not a slice).
+// built-in machine, which is the whole host, is not a slice). The provider
+// asks from Start, which the server calls with s.mu held (Immediate).
 func (s *Server) localSlices() burst.Resources {
 	var u burst.Resources
 	for _, m := range s.machines {
@@ -344,7 +345,7 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 		out.PriceUSDPerHour, out.PriceBasis = s.clusterPrice(c)
 	}
 	for _, m := range s.machines {
-		if m.cluster == c && live(m.row.State) {
+		if m.cluster == c && (live(m.row.State) || m.starting) {
 			out.Live++
 		}
 	}
@@ -533,7 +534,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		return nil, s.noCluster(c.def.Name)
 	}
 	if m := s.machines[id]; id != "" && m != nil && (live(m.row.State) || m.row.State == burst.MachineTerminated || m.starting) {
-		out := m.row.Machine // started meanwhile, being started (or terminated): nothing to do
+		out := s.machineView(m) // started meanwhile, being started (or terminated): nothing to do
 		s.mu.Unlock()
 		if out.State == burst.MachineTerminated {
 			return nil, badRequest("machine %s is terminated and cannot start again", id)
@@ -578,11 +579,12 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.startedBy, m.drain, m.meterAt, m.manual, m.stopWhy = now, false, time.Time{}, actor != "autoscaler", ""
 	var b batch
 	handleErr := error(nil)
-	// Stopped, and starting, while the provider starts it: the server's lock
-	// is not held meanwhile (an sbatch may wait seconds on a slow or dead
-	// slurmctld, and everything else waits for that lock), so the machine
-	// counts towards --max, cannot be started twice, stopped or restarted
-	// as a stopped one, and its agent waits to register.
+	// Stopped, and starting, while the provider starts it. Unless the
+	// provider starts machines at once, the server's lock is not held
+	// meanwhile (an sbatch may wait seconds on a slow or dead slurmctld, and
+	// everything else waits for that lock), so the machine counts towards
+	// --max, cannot be started twice, stopped or restarted as a stopped
+	// one, and its agent waits to register.
 	m.row.State = burst.MachineStopped
 	m.starting = true
 	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
@@ -591,9 +593,14 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		spec.Command = slurmdCommand(id)
 	}
 	prov, conn := c.prov, s.connectFor(c)
-	s.mu.Unlock()
+	_, atOnce := prov.(provider.Immediate)
+	if !atOnce {
+		s.mu.Unlock()
+	}
 	h, err := prov.Start(context.Background(), spec, conn)
-	s.mu.Lock()
+	if !atOnce {
+		s.mu.Lock()
+	}
 	m.starting = false
 	now = time.Now().UTC()
 	if err == nil && s.clusters[c.def.Name] != c {
@@ -620,11 +627,18 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 			m.row.State, m.row.StartedAt, m.row.Host = burst.MachineRunning, &now, s.host
 			m.meterAt, m.flushedAt, m.idleSince = now, now, now
 		}
+		m.startedBy = now // its agent's time to register runs from here, not from before the provider's start
 		m.handle = h
 		m.row.Handle = h.String()
 		m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
 		b.machine(m)
 		b.event(s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("%s (%s, $%.4g/h): %s", id, c.typ.Name, price, why)))
+		if p := s.projects[c.def.Project]; p != nil && p.row.Exhausted {
+			// The budget ran out while the provider started it: the
+			// guardrail, which stopped the project's machines then,
+			// could not see this one.
+			s.stopMachine(m, "budget of project "+p.row.Name+" spent while it started", "guardrail", false, &b)
+		}
 	}
 	out := m.row.Machine
 	s.apply(&b)
