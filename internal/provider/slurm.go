@@ -251,6 +251,12 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 			}
 		}
 	}
+	s.apply(states, why, begun, time.Now())
+}
+
+// apply takes what a squeue begun at begun answered (at now): every job's
+// state, and why those pending wait.
+func (s *Slurm) apply(states, why map[string]string, begun, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if begun.Before(s.begun) {
@@ -263,11 +269,11 @@ func (s *Slurm) refresh(maxAge time.Duration) {
 			}
 			continue
 		}
-		if !begun.After(at) || time.Since(at) < 10*time.Second {
+		if !begun.After(at) || now.Sub(at) < 10*time.Second {
 			states[id] = "PENDING" // this squeue may have begun before Slurm had it
 		} else {
 			delete(s.fresh, id)
 		}
 	}
-	s.states, s.why, s.at, s.begun = states, why, time.Now(), begun
+	s.states, s.why, s.at, s.begun = states, why, now, begun
 }
