@@ -34,7 +34,8 @@ $BURST_HOME/token, created on first start.
 
 You rarely need this: any burst command starts a server in the background
 when none runs. Stopping the server does not stop running jobs; they go on
-and the next server picks them up.`,
+and the next server picks them up. One server serves a $BURST_HOME: a
+second one exits with status 10.`,
 		Example: `  burst server
   burst server --port 8080
   BURST_HOME=/scratch/me/burst burst server --port 0   # any free port`,
