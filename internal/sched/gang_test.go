@@ -179,55 +179,6 @@ func TestPlaceGangRandom(t *testing.T) {
 			}
 			pending[i] = gang(pending[i].JobID, parts...)
 		}
-		got := Place(t0, pending, machines)
-		used := map[string]burst.Resources{}
-		gpus := map[string]map[int]bool{}
-		for _, m := range machines {
-			gpus[m.ID] = map[int]bool{}
-			for _, rn := range m.Running {
-				used[m.ID] = add(used[m.ID], rn.Res)
-				for _, g := range rn.GPUIDs {
-					gpus[m.ID][g] = true
-				}
-			}
-		}
-		entry := map[int64]Pending{}
-		for _, p := range pending {
-			entry[p.JobID] = p
-		}
-		placed := map[int64]int{}
-		for _, a := range got {
-			p := entry[a.JobID]
-			res := normalize(p.Res)
-			cluster := p.Cluster
-			if len(p.Gang) > 0 {
-				res, cluster = partRes(p.Gang[a.Part]), p.Gang[a.Part].Cluster
-			}
-			var m *Machine
-			for i := range machines {
-				if machines[i].ID == a.MachineID {
-					m = &machines[i]
-				}
-			}
-			if m == nil || !m.Accepting || cluster != "" && m.Cluster != cluster {
-				t.Fatalf("seed %d: %+v on a machine it may not use", seed, a)
-			}
-			used[m.ID] = add(used[m.ID], res)
-			if u := used[m.ID]; u.CPUs > m.Capacity.CPUs || u.MemBytes > m.Capacity.MemBytes || u.GPUs > m.Capacity.GPUs {
-				t.Fatalf("seed %d: machine %s oversubscribed: %+v of %+v", seed, m.ID, u, m.Capacity)
-			}
-			for _, g := range a.GPUIDs {
-				if gpus[m.ID][g] || !slices.Contains(m.GPUs, g) {
-					t.Fatalf("seed %d: GPU %d of %s given twice or not there", seed, g, m.ID)
-				}
-				gpus[m.ID][g] = true
-			}
-			placed[a.JobID]++
-		}
-		for id, n := range placed {
-			if p := entry[id]; len(p.Gang) > 0 && n != p.Count {
-				t.Fatalf("seed %d: gang %d started %d of its %d tasks", seed, id, n, p.Count)
-			}
-		}
+		checkAssignments(t, seed, pending, machines, Place(t0, pending, machines))
 	}
 }

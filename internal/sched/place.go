@@ -105,25 +105,23 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 			break // every task needs a CPU: nothing more fits anywhere
 		}
 		if len(p.Gang) > 0 {
-			if got := placeGang(now, p, nodes, resv); got != nil {
-				out = append(out, got...)
-				placedN[i] = len(got)
-				open = countOpen(nodes)
-			} else if resv == nil {
+			got := placeGang(now, p, nodes, resv)
+			if got == nil && resv == nil {
 				// Best fit found no way to start it now. The plan packs
 				// it by earliest start instead: either that starts it now
 				// (best fit packed badly), or it is the head and holds the
 				// machines it waits for.
 				plan, r, fitsNow := planGang(now, p, nodes)
-				switch {
-				case fitsNow:
-					got := startPlan(now, p, plan)
-					out = append(out, got...)
-					placedN[i] = len(got)
-					open = countOpen(nodes)
-				case r != nil:
+				if fitsNow {
+					got = startPlan(now, p, plan)
+				} else {
 					resv = r
 				}
+			}
+			if got != nil {
+				out = append(out, got...)
+				placedN[i] = len(got)
+				open = countOpen(nodes)
 			}
 			continue
 		}

@@ -75,6 +75,19 @@ func checkPlace(t *testing.T, seed uint64) {
 	if p, m := snapshot(seed); !reflect.DeepEqual(p, pending) || !reflect.DeepEqual(m, machines) {
 		t.Fatalf("seed %d: Place modified its arguments", seed)
 	}
+	checkAssignments(t, seed, pending, machines, got)
+	if want := placeSlowly(t0, pending, machines); !reflect.DeepEqual(got, want) {
+		t.Fatalf("seed %d: Place = %v, plain rescan = %v", seed, show(got), show(want))
+	}
+}
+
+// checkAssignments asserts what any placement must hold: each assignment
+// names a pending job and an accepting machine of its cluster (its part's,
+// for a gang) and carries as many GPUs as it asked for; no job gets more
+// tasks than it has; no machine is oversubscribed; no GPU is given twice;
+// and a gang starts whole or not at all.
+func checkAssignments(t *testing.T, seed uint64, pending []Pending, machines []Machine, got []Assignment) {
+	t.Helper()
 	entry := map[int64]Pending{}
 	for _, p := range pending {
 		entry[p.JobID] = p
@@ -98,23 +111,26 @@ func checkPlace(t *testing.T, seed uint64) {
 	for _, a := range got {
 		p, ok := entry[a.JobID]
 		m := byID[a.MachineID]
+		res, cluster := normalize(p.Res), p.Cluster
+		if len(p.Gang) > 0 {
+			res, cluster = partRes(p.Gang[a.Part]), p.Gang[a.Part].Cluster
+		}
 		switch {
 		case !ok:
 			t.Fatalf("seed %d: %+v names no pending job", seed, a)
 		case m == nil || !m.Accepting:
 			t.Fatalf("seed %d: %+v names no accepting machine", seed, a)
-		case p.Cluster != "" && m.Cluster != p.Cluster:
-			t.Fatalf("seed %d: %+v is outside cluster %q", seed, a, p.Cluster)
-		case len(a.GPUIDs) != max(p.Res.GPUs, 0):
-			t.Fatalf("seed %d: %+v has %d GPUs, want %d", seed, a, len(a.GPUIDs), p.Res.GPUs)
+		case cluster != "" && m.Cluster != cluster:
+			t.Fatalf("seed %d: %+v is outside cluster %q", seed, a, cluster)
+		case len(a.GPUIDs) != res.GPUs:
+			t.Fatalf("seed %d: %+v has %d GPUs, want %d", seed, a, len(a.GPUIDs), res.GPUs)
 		}
 		placed[a.JobID]++
 		if placed[a.JobID] > p.Count {
 			t.Fatalf("seed %d: job %d placed %d times, count %d", seed, a.JobID, placed[a.JobID], p.Count)
 		}
-		used[m.ID] = add(used[m.ID], normalize(p.Res))
-		u := used[m.ID]
-		if u.CPUs > m.Capacity.CPUs || u.MemBytes > m.Capacity.MemBytes || u.GPUs > m.Capacity.GPUs {
+		used[m.ID] = add(used[m.ID], res)
+		if u := used[m.ID]; u.CPUs > m.Capacity.CPUs || u.MemBytes > m.Capacity.MemBytes || u.GPUs > m.Capacity.GPUs {
 			t.Fatalf("seed %d: machine %s oversubscribed: uses %+v of %+v", seed, m.ID, u, m.Capacity)
 		}
 		for _, g := range a.GPUIDs {
@@ -124,8 +140,10 @@ func checkPlace(t *testing.T, seed uint64) {
 			gpus[m.ID][g] = true
 		}
 	}
-	if want := placeSlowly(t0, pending, machines); !reflect.DeepEqual(got, want) {
-		t.Fatalf("seed %d: Place = %v, plain rescan = %v", seed, show(got), show(want))
+	for id, n := range placed {
+		if p := entry[id]; len(p.Gang) > 0 && n != p.Count {
+			t.Fatalf("seed %d: gang %d started %d of its %d tasks", seed, id, n, p.Count)
+		}
 	}
 }
 
