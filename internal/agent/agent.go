@@ -97,11 +97,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer h.close()
 	a.hub = h
-	pid := os.Getpid()
-	pidStart, _ := runner.ProcStartTicks(pid)
 	a.sess = session.New(session.Config{
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
-		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host, PID: pid, PIDStart: pidStart,
+		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
 		Linger: a.linger,
 		GiveUp: func(err error, unreachable time.Duration) error {
@@ -207,7 +205,7 @@ func (a *Agent) handle(l *client.Leased) {
 	for _, as := range l.Tasks {
 		ctx := l.Jobs[as.Job]
 		if ctx == nil {
-			a.failed(as.TaskRef, "the server sent no job context for this task")
+			a.sess.Emit(failedEvent(as.TaskRef, "the server sent no job context for this task"))
 			continue
 		}
 		a.mu.Lock()
@@ -235,16 +233,16 @@ func (a *Agent) cancel(ref client.TaskRef) {
 	a.mu.Lock()
 	if i := a.queuedAt(ref); i >= 0 {
 		a.queue = append(a.queue[:i], a.queue[i+1:]...)
-		now := time.Now().UTC()
-		a.sess.EmitLocked(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled,
-			Reason: "cancelled before it started", EndedAt: &now})
+		a.sess.EmitLocked(cancelledEvent(ref))
 		a.mu.Unlock()
 		a.sess.Wake()
 		return
 	}
 	if o := a.opening[key{ref.Job, ref.Index}]; o != nil && o.ref == ref {
 		o.cancelled = true // it ends as soon as its streams are settled
-		o.stop()
+		if o.stop != nil {
+			o.stop()
+		}
 	}
 	rt := a.running[key{ref.Job, ref.Index}]
 	a.mu.Unlock()
@@ -288,10 +286,13 @@ func (a *Agent) pump() {
 // openLocked records a task as being started (a.mu held): from when it
 // leaves the queue or the lease until it runs or its exit is queued, a
 // registration lists it, so that a restarted server never finds it in
-// neither and runs it again.
+// neither and runs it again. A pipe's stage also gets a context that a
+// cancel ends, for its waits for streams.
 func (a *Agent) openLocked(as client.Assignment) *opening {
 	o := &opening{ref: as.TaskRef}
-	o.ctx, o.stop = context.WithCancel(context.Background())
+	if as.Pipe != nil {
+		o.ctx, o.stop = context.WithCancel(context.Background())
+	}
 	a.opening[key{as.Job, as.Index}] = o
 	return o
 }
@@ -300,16 +301,13 @@ func (a *Agent) openLocked(as client.Assignment) *opening {
 // (failed for why, or cancelled if a cancel came meanwhile) is queued in
 // one critical section.
 func (a *Agent) endOpening(as client.Assignment, o *opening, why string) {
-	now := time.Now().UTC()
-	ev := client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Failed, Reason: why,
-		StartedAt: &now, EndedAt: &now}
 	a.mu.Lock()
 	if k := (key{as.Job, as.Index}); a.opening[k] == o {
 		delete(a.opening, k)
 	}
+	ev := failedEvent(as.TaskRef, why)
 	if o.cancelled {
-		ev = client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventExited, State: burst.Cancelled,
-			Reason: "cancelled before it started", EndedAt: &now}
+		ev = cancelledEvent(as.TaskRef)
 	}
 	a.sess.EmitLocked(ev)
 	a.mu.Unlock()
@@ -332,7 +330,6 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext, o *opening) 
 		go a.startStage(as, ctx, o)
 		return
 	}
-	defer o.stop()
 	a.launch(as, ctx, nil, nil, o, nil)
 }
 
@@ -511,9 +508,16 @@ func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
 	return ev
 }
 
-func (a *Agent) failed(ref client.TaskRef, reason string) {
+// failedEvent is the end of a task that failed before its process ran.
+func failedEvent(ref client.TaskRef, reason string) client.TaskEvent {
 	now := time.Now().UTC()
-	a.emit(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Failed, Reason: reason, StartedAt: &now, EndedAt: &now})
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Failed, Reason: reason, StartedAt: &now, EndedAt: &now}
+}
+
+// cancelledEvent is the end of a task cancelled before its process ran.
+func cancelledEvent(ref client.TaskRef) client.TaskEvent {
+	now := time.Now().UTC()
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled, Reason: "cancelled before it started", EndedAt: &now}
 }
 
 func (a *Agent) writeScript(ref client.TaskRef, text string) (string, error) {
@@ -524,8 +528,6 @@ func (a *Agent) writeScript(ref client.TaskRef, text string) (string, error) {
 	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d.sh", ref.Job, ref.Index, ref.Attempt))
 	return path, os.WriteFile(path, []byte(text), 0o700)
 }
-
-func (a *Agent) emit(ev client.TaskEvent) { a.sess.Emit(ev) }
 
 // reportLinger is how long a busy agent gathers events into one report.
 const reportLinger = 5 * time.Millisecond

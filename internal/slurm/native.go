@@ -55,7 +55,6 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
-	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/sbatch"
 )
@@ -165,9 +164,7 @@ func newAgent(cfg Config, sl slurmAPI) *agent {
 		ended: map[client.TaskRef]time.Time{}, gone: map[int64]time.Time{},
 		subWake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
 	}
-	pid := os.Getpid()
-	pidStart, _ := runner.ProcStartTicks(pid)
-	reg := client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, PID: pid, PIDStart: pidStart,
+	reg := client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster,
 		// Not this host's name: the server treats a machine on its own host
 		// as a local process (it checks the agent's pid when it restarts,
 		// and kills task pids when the machine is lost); ':' is in no

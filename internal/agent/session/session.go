@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent/runner"
 )
 
 // Owner is the agent a session serves.
@@ -41,7 +43,8 @@ type Config struct {
 	// which it changes what runs (EmitLocked).
 	Mu *sync.Mutex
 	// Register is what every registration says: the machine, its cluster,
-	// host, the agent's pid and the machine's resources.
+	// host and the machine's resources. New fills in the agent's pid (this
+	// process's) and its start time.
 	Register client.Register
 	// LeaseWait is how long a lease waits for work at the server.
 	LeaseWait time.Duration
@@ -83,6 +86,8 @@ func New(cfg Config, owner Owner) *Session {
 	if cfg.LeaseWait <= 0 {
 		cfg.LeaseWait = 10 * time.Second
 	}
+	cfg.Register.PID = os.Getpid()
+	cfg.Register.PIDStart, _ = runner.ProcStartTicks(cfg.Register.PID)
 	return &Session{cfg: cfg, owner: owner, wake: make(chan struct{}, 1)}
 }
 
