@@ -123,13 +123,10 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			if errors.As(err, &ee) && ee.ExitCode() == ExitServerRunning {
 				continue
 			}
-			tail := logTail(h.ServerLog(), before)
-			if !strings.Contains(tail, "already running") {
-				if c := tryLocal(ctx, h); c != nil {
-					return c, nil
-				}
-				return nil, setup("the server could not start: %s", tail)
+			if c := tryLocal(ctx, h); c != nil {
+				return c, nil
 			}
+			return nil, setup("the server could not start: %s", logTail(h.ServerLog(), before))
 		case <-deadline.C:
 			return nil, errors.New("the server did not answer within 20 s: see " + h.ServerLog())
 		case <-ctx.Done():

@@ -41,17 +41,9 @@ until the task ends.`,
 			if err != nil {
 				return err
 			}
-			// A read: asked again if the server goes away under it.
 			k := &conn{c: cl, stderr: c.ErrOrStderr()}
-			job := func() (j *burst.Job, err error) {
-				err = k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
-					j, err = cl.Job(c.Context(), id)
-					return err
-				})
-				return j, err
-			}
 			if stage != "" || !c.Flags().Changed("task") {
-				j, err := job()
+				j, err := k.job(c.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -70,7 +62,7 @@ until the task ends.`,
 				stream = "stderr"
 			}
 			if followF {
-				if _, err := job(); err != nil {
+				if _, err := k.job(c.Context(), id); err != nil {
 					return err
 				}
 				return streamLogs(c.Context(), k, id, task, stream, w)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -39,11 +38,8 @@ paths of its stdout and stderr files.`,
 			}
 			// Reads: each is asked again if the server goes away under it.
 			k := &conn{c: cl, stderr: c.ErrOrStderr()}
-			var j *burst.Job
-			if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
-				j, err = cl.Job(c.Context(), id)
-				return err
-			}); err != nil {
+			j, err := k.job(c.Context(), id)
+			if err != nil {
 				return err
 			}
 			if out == "table" {

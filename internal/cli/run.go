@@ -387,6 +387,16 @@ func streamLogs(ctx context.Context, cl *conn, id int64, task int, stream string
 	})
 }
 
+// job reads a job, asked again if the server goes away under the read.
+func (k *conn) job(ctx context.Context, id int64) (*burst.Job, error) {
+	var j *burst.Job
+	err := k.do(ctx, readTries, func(c *client.Client) (err error) {
+		j, err = c.Job(ctx, id)
+		return err
+	})
+	return j, err
+}
+
 // rideOut is how many times a follow asks again across server restarts
 // (with 100 ms between tries: half a minute and more).
 const rideOut = 300

@@ -160,7 +160,7 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		s.refresh(0)
+		s.refresh()
 		if !s.alive(jobID(h)) {
 			return nil
 		}
@@ -188,10 +188,10 @@ func (s *Slurm) Alive(h Handle) bool {
 	s.mu.Unlock()
 	switch {
 	case first:
-		s.refresh(0)
+		s.refresh()
 	case stale:
 		go func() {
-			s.refresh(0)
+			s.refresh()
 			s.mu.Lock()
 			s.busy = false
 			s.mu.Unlock()
@@ -227,16 +227,9 @@ func (s *Slurm) alive(id string) bool {
 	return false
 }
 
-// refresh reads every job's state with squeue, unless the last read is
-// younger than maxAge. On failure it keeps what it knew: a slurmctld that
-// does not answer for a moment loses no machine.
-func (s *Slurm) refresh(maxAge time.Duration) {
-	s.mu.Lock()
-	fresh := maxAge > 0 && time.Since(s.at) < maxAge
-	s.mu.Unlock()
-	if fresh {
-		return
-	}
+// refresh reads every job's state with squeue. On failure it keeps what it
+// knew: a slurmctld that does not answer for a moment loses no machine.
+func (s *Slurm) refresh() {
 	begun := time.Now()
 	out, err := slurm.Command(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
 	if err != nil {
