@@ -345,7 +345,7 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 		out.PriceUSDPerHour, out.PriceBasis = s.clusterPrice(c)
 	}
 	for _, m := range s.machines {
-		if m.cluster == c && (live(m.row.State) || m.starting) {
+		if m.cluster == c && live(m.state()) {
 			out.Live++
 		}
 	}
@@ -533,7 +533,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		s.mu.Unlock()
 		return nil, s.noCluster(c.def.Name)
 	}
-	if m := s.machines[id]; id != "" && m != nil && (live(m.row.State) || m.row.State == burst.MachineTerminated || m.starting) {
+	if m := s.machines[id]; id != "" && m != nil && (live(m.state()) || m.row.State == burst.MachineTerminated) {
 		out := s.machineView(m) // started meanwhile, being started (or terminated): nothing to do
 		s.mu.Unlock()
 		if out.State == burst.MachineTerminated {
@@ -543,7 +543,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	n := 0
 	for _, m := range s.machines {
-		if m.cluster == c && (live(m.row.State) || m.starting) {
+		if m.cluster == c && live(m.state()) {
 			n++
 		}
 	}
@@ -553,7 +553,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	if id == "" {
 		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
-			if m.cluster == c && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineLost) && !m.starting {
+			if st := m.state(); m.cluster == c && (st == burst.MachineStopped || st == burst.MachineLost) {
 				id = m.row.ID
 				break
 			}
@@ -834,11 +834,7 @@ func (s *Server) scaleOnce(now time.Time) {
 		if m.cluster == nil || m.cluster.def.BuiltIn || m.cluster.def.SlurmNodes {
 			continue
 		}
-		st := m.row.State
-		if m.starting {
-			st = burst.MachinePending
-		}
-		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: st,
+		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.state(),
 			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
 	}
 	for _, id := range s.order {

@@ -288,8 +288,8 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out := m.row.Machine
 	out.Used = m.used()
 	out.Tasks = len(m.tasks)
-	if m.starting {
-		out.State, out.Waiting = burst.MachinePending, "its provider is starting it"
+	if out.State = m.state(); m.starting {
+		out.Waiting = "its provider is starting it"
 	}
 	if m.row.State == burst.MachinePending {
 		if e, ok := s.machineProvider(m).(provider.Explainer); ok {

@@ -149,6 +149,15 @@ func newMachineRT(row store.MachineRow) *machineRT {
 	return &machineRT{row: row, tasks: map[taskKey]*taskRT{}}
 }
 
+// state is the machine's state as seen from outside: pending while its
+// provider starts it (its row says stopped until the provider answers).
+func (m *machineRT) state() string {
+	if m.starting {
+		return burst.MachinePending
+	}
+	return m.row.State
+}
+
 // poke wakes the lease request waiting for this machine, if any.
 func (m *machineRT) poke() {
 	if m.waiter != nil {

@@ -51,10 +51,11 @@ type session struct {
 
 // uiState is the dashboard's part of the server.
 type uiState struct {
-	r        *web.Renderer
-	mu       sync.Mutex
-	sessions map[string]*session
-	codes    map[string]time.Time // one-time sign-in codes and when they expire
+	r         *web.Renderer
+	mu        sync.Mutex
+	sessions  map[string]*session
+	codes     map[string]time.Time // one-time sign-in codes and when they expire
+	tokenHash string               // of the server's token: the one sessions must have been made under
 }
 
 func randomHex(n int) string {
@@ -68,7 +69,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("dashboard templates: %w", err)
 	}
-	s.ui = &uiState{r: r, sessions: map[string]*session{}, codes: map[string]time.Time{}}
+	s.ui = &uiState{r: r, sessions: map[string]*session{}, codes: map[string]time.Time{}, tokenHash: hashHex(s.token)}
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", web.Static()))
 	mux.HandleFunc("GET /ui/login", s.uiLoginPage)
 	mux.HandleFunc("POST /ui/login", s.uiLogin)
@@ -120,7 +121,7 @@ func (s *Server) sessionOf(r *http.Request) *session {
 	}
 	row, err := s.st.GetSession(r.Context(), hashHex(c.Value))
 	if err != nil || row == nil || time.Now().After(row.Expires) ||
-		subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(hashHex(s.token))) != 1 {
+		subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(s.ui.tokenHash)) != 1 {
 		return nil
 	}
 	ss = &session{user: row.User, csrf: row.CSRF, expires: row.Expires}
@@ -217,7 +218,7 @@ func (s *Server) newSession(w http.ResponseWriter, r *http.Request) error {
 	ss := &session{user: "ui-" + s.user, csrf: randomHex(16), expires: now.Add(sessionTTL)}
 	if err := s.st.Write(r.Context(), func(tx *store.Tx) error {
 		return tx.SaveSession(store.SessionRow{IDHash: hashHex(id), User: ss.user, CSRF: ss.csrf,
-			TokenHash: hashHex(s.token), Expires: ss.expires}, now)
+			TokenHash: s.ui.tokenHash, Expires: ss.expires}, now)
 	}); err != nil {
 		s.log.Error("record a dashboard session", "err", err)
 		return err
