@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -39,20 +40,14 @@ func main() {
 	tmp, err := os.MkdirTemp("", "burst-guard-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "burst")
-		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-			os.Exit(1)
-		}
-	}
+	*bin, err = burstbin.Binary(*bin, tmp)
+	check(err)
 	const price = 360.0 // $/h: 10 cents a second
 	budget := price / 3600 * after.Seconds()
 	home := filepath.Join(tmp, "home")
 	check(os.MkdirAll(home, 0o700))
 	check(os.WriteFile(filepath.Join(home, "prices.yaml"), []byte(fmt.Sprintf("types:\n  t2.micro: {on_demand: %g}\n", price)), 0o600))
-	env := append(os.Environ(), "BURST_HOME="+home, "BURST_PORT=0")
+	env := burstbin.Env(home)
 	srv := exec.Command(*bin, "server")
 	srv.Env = env
 	check(srv.Start())

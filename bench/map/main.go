@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 )
 
 func main() {
@@ -31,16 +33,10 @@ func main() {
 	tmp, err := os.MkdirTemp("", "burst-bench-map-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "burst")
-		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-			os.Exit(1)
-		}
-	}
+	*bin, err = burstbin.Binary(*bin, tmp)
+	check(err)
 	home := filepath.Join(tmp, "home")
-	env := append(os.Environ(), "BURST_HOME="+home, "BURST_PORT=0")
+	env := burstbin.Env(home)
 	defer stop(home)
 	warm := exec.Command(*bin, "run", "--", "true")
 	warm.Env = env

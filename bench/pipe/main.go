@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 )
 
 func main() {
@@ -58,19 +59,12 @@ func main() {
 	tmp, err := os.MkdirTemp("", "burst-bench-pipe-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "burst")
-		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()
-		if err != nil {
-			fail(fmt.Errorf("build: %v\n%s", err, out))
-		}
-	} else if *bin, err = filepath.Abs(*bin); err != nil {
-		fail(err)
-	}
+	*bin, err = burstbin.Binary(*bin, tmp)
+	check(err)
 	self, err := os.Executable()
 	check(err)
 	home := filepath.Join(tmp, "home")
-	env := append(os.Environ(), "BURST_HOME="+home, "BURST_PORT=0")
+	env := burstbin.Env(home)
 	burstCmd := func(args ...string) *exec.Cmd {
 		c := exec.Command(*bin, args...)
 		c.Env = env

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	burstapi "github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -49,16 +50,10 @@ func main() {
 	tmp, err := os.MkdirTemp("", "burst-bench-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "burst")
-		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-			os.Exit(1)
-		}
-	}
+	*bin, err = burstbin.Binary(*bin, tmp)
+	check(err)
 	home := filepath.Join(tmp, "home")
-	env := append(os.Environ(), "BURST_HOME="+home, "BURST_PORT=0")
+	env := burstbin.Env(home)
 	defer stopServer(home)
 
 	burst := func(args ...string) *exec.Cmd {

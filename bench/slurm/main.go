@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 )
 
 // maxArray is Slurm's default MaxArraySize (1001): indices 0..1000.
@@ -88,15 +89,8 @@ func main() {
 	tmp, err := os.MkdirTemp("", "burst-bench-slurm-")
 	check(err)
 	atExit(func() { os.RemoveAll(tmp) })
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "burst")
-		out, err := exec.Command("go", "build", "-o", *bin, "./cmd/burst").CombinedOutput()
-		if err != nil {
-			fail(fmt.Errorf("build: %v\n%s", err, out))
-		}
-	} else if *bin, err = filepath.Abs(*bin); err != nil {
-		fail(err)
-	}
+	*bin, err = burstbin.Binary(*bin, tmp)
+	check(err)
 
 	// Slurm.
 	sdir := filepath.Join(tmp, "slurm")
@@ -164,12 +158,7 @@ type result struct {
 // run.
 func runBurst(bin, home, inputs string, n, pilotCPUs int, limit time.Duration) result {
 	check(os.MkdirAll(home, 0o700))
-	env := []string{"BURST_HOME=" + home, "BURST_PORT=0"}
-	for _, e := range os.Environ() { // never another server's address or token
-		if !strings.HasPrefix(e, "BURST_") {
-			env = append(env, e)
-		}
-	}
+	env := burstbin.Env(home)
 	cmd := func(ctx context.Context, args ...string) *exec.Cmd {
 		c := exec.CommandContext(ctx, bin, args...)
 		c.Env = env

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/burst-sh/burst/bench/internal/burstbin"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/home"
 )
@@ -31,19 +32,10 @@ func live(bin string, n int, window time.Duration) {
 	tmp, err := os.MkdirTemp("", "burst-bench-ui-live-")
 	check(err)
 	defer os.RemoveAll(tmp)
-	if bin == "" {
-		bin = filepath.Join(tmp, "burst")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/burst").CombinedOutput(); err != nil {
-			fail(fmt.Errorf("build: %v\n%s", err, out))
-		}
-	}
+	bin, err = burstbin.Binary(bin, tmp)
+	check(err)
 	dir := filepath.Join(tmp, "home")
-	env := []string{"BURST_HOME=" + dir, "BURST_PORT=0"}
-	for _, e := range os.Environ() { // never another server's address or token
-		if !strings.HasPrefix(e, "BURST_") {
-			env = append(env, e)
-		}
-	}
+	env := burstbin.Env(dir)
 	burstCmd := func(args ...string) *exec.Cmd {
 		c := exec.Command(bin, args...)
 		c.Env = env
