@@ -200,10 +200,7 @@ func (s *Session) register(ctx context.Context) error {
 	s.cfg.Mu.Lock()
 	s.owner.Registration(&r)
 	var upTo uint64
-	for _, e := range s.events {
-		r.Events = append(r.Events, e.ev)
-		upTo = e.seq
-	}
+	r.Events, upTo = s.pendingLocked()
 	s.cfg.Mu.Unlock()
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
@@ -217,6 +214,19 @@ func (s *Session) register(ctx context.Context) error {
 		"reported", len(r.Events), "kill", len(reg.Kill))
 	s.setBoot(reg.BootID)
 	return nil
+}
+
+// pendingLocked is the events the server has not taken, and the seq of
+// the last of them (cfg.Mu held).
+func (s *Session) pendingLocked() ([]client.TaskEvent, uint64) {
+	if len(s.events) == 0 {
+		return nil, 0
+	}
+	evs := make([]client.TaskEvent, len(s.events))
+	for i, e := range s.events {
+		evs[i] = e.ev
+	}
+	return evs, s.events[len(s.events)-1].seq
 }
 
 // drop forgets the events up to seq upTo: the server has them.
@@ -255,17 +265,13 @@ func (s *Session) reportLoop(ctx context.Context) {
 		}
 		for {
 			s.cfg.Mu.Lock()
-			boot, n := s.bootID, len(s.events)
+			boot := s.bootID
+			evs, upTo := s.pendingLocked()
+			s.cfg.Mu.Unlock()
+			n := len(evs)
 			if n == 0 || boot == "" {
-				s.cfg.Mu.Unlock()
 				break
 			}
-			evs := make([]client.TaskEvent, n)
-			for i, e := range s.events {
-				evs[i] = e.ev
-			}
-			upTo := s.events[n-1].seq
-			s.cfg.Mu.Unlock()
 			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
 			if err == nil {
 				s.drop(upTo)
