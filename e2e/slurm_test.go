@@ -29,6 +29,12 @@ var (
 
 // startSlurm starts the suite's Slurm; the function returned stops it.
 func startSlurm(root string) func() {
+	if os.Getenv("BURST_TEST_NO_SLURM") != "" {
+		// For a quick run of non-Slurm tests (or several at once: each
+		// Slurm here takes port 26817).
+		slurmWhy = "BURST_TEST_NO_SLURM is set"
+		return func() {}
+	}
 	conf, stop, why := slurmtest.Start(root, 26817)
 	slurmConf, slurmWhy = conf, why
 	return stop
