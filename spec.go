@@ -99,7 +99,11 @@ func (m *MapSpec) FailureLimit(n int) int {
 type BatchOptions struct {
 	NTasks      int    `json:"ntasks,omitempty"`
 	CPUsPerTask int    `json:"cpus_per_task,omitempty"`
+	MemPerCPU   int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
 	Partition   string `json:"partition,omitempty"`
+	// Append keeps what the output files hold (--open-mode=append);
+	// otherwise each run of a task truncates them, as sbatch does.
+	Append bool `json:"append,omitempty"`
 	SubmitDir   string `json:"submit_dir,omitempty"`
 	SubmitHost  string `json:"submit_host,omitempty"`
 	User        string `json:"user,omitempty"`

@@ -71,6 +71,7 @@ type Agent struct {
 	hub     *hub
 	opening map[key]*opening // pipe stages waiting for their streams
 	stopped <-chan struct{}  // closed when the agent is told to stop (its machine goes away)
+	scripts scripts          // the batch scripts of the tasks that run here
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -90,7 +91,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done()}
+	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
+		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}}
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
@@ -411,7 +413,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	argv := as.Argv
 	script := ""
 	if ctx.Script != "" {
-		path, err := a.writeScript(as.TaskRef, ctx.Script)
+		path, sargv, err := a.scripts.acquire(ctx.Script, as.Argv)
 		if err != nil {
 			for _, f := range []*os.File{in, out} {
 				if f != nil {
@@ -421,8 +423,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			a.endOpening(as, o, "cannot write the batch script: "+err.Error())
 			return
 		}
-		script = path
-		argv = append([]string{path}, as.Argv...)
+		script, argv = path, sargv
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
@@ -476,7 +477,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		a.sess.Wake()
 		a.pump()
 		if script != "" {
-			os.Remove(script)
+			a.scripts.release(script)
 		}
 	}()
 }
@@ -518,15 +519,6 @@ func failedEvent(ref client.TaskRef, reason string) client.TaskEvent {
 func cancelledEvent(ref client.TaskRef) client.TaskEvent {
 	now := time.Now().UTC()
 	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled, Reason: "cancelled before it started", EndedAt: &now}
-}
-
-func (a *Agent) writeScript(ref client.TaskRef, text string) (string, error) {
-	dir := filepath.Join(a.cfg.WorkDir, "scripts")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, fmt.Sprintf("%d.%d.%d.sh", ref.Job, ref.Index, ref.Attempt))
-	return path, os.WriteFile(path, []byte(text), 0o700)
 }
 
 // reportLinger is how long a busy agent gathers events into one report.

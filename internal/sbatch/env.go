@@ -1,6 +1,7 @@
 package sbatch
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -8,14 +9,17 @@ import (
 
 // TaskInfo is what the SLURM_* variables and %-patterns are built from.
 type TaskInfo struct {
-	JobID       int64
+	JobID       int64 // the task's own: an array's tasks each have one, as in Slurm
 	JobName     string
 	ArrayJobID  int64
-	ArrayTaskID int // -1 when not an array
+	ArrayTaskID int   // -1 when not an array
+	Array       []int // an array's indices, ascending (for the COUNT/MIN/MAX/STEP variables)
 	NTasks      int
 	CPUsPerTask int
 	MemBytes    int64
+	MemPerCPU   int64 // --mem-per-cpu: then SLURM_MEM_PER_CPU, and no SLURM_MEM_PER_NODE
 	Partition   string
+	Cluster     string // SLURM_CLUSTER_NAME
 	SubmitDir   string
 	SubmitHost  string
 	User        string
@@ -26,14 +30,16 @@ type TaskInfo struct {
 // noArrayTask is what Slurm puts for %a in a job that is not an array.
 const noArrayTask = 4294967294
 
-// Env returns the SLURM_* variables a script commonly reads, as sorted
-// "KEY=VALUE" strings. A job runs on one node. String-valued variables are
-// left out when their value is empty; SLURM_CPUS_PER_TASK and SLURM_NTASKS
-// are at least 1; SLURM_MEM_PER_NODE (in MiB) is set when MemBytes is; the
-// array variables when ArrayTaskID >= 0; the GPU variables when GPUIDs is not
-// empty.
+// Env returns the SLURM_* variables of a batch step, as sorted "KEY=VALUE"
+// strings (the list is in the README). A job runs on one node, and the script
+// is its task 0. String-valued variables are left out when their value is
+// empty; SLURM_CPUS_PER_TASK and SLURM_NTASKS are at least 1; memory is
+// SLURM_MEM_PER_CPU when --mem-per-cpu was given, else SLURM_MEM_PER_NODE when
+// MemBytes is set (in MiB, rounded up); the array variables are set when
+// ArrayTaskID >= 0; the GPU variables when GPUIDs is not empty.
 func Env(t TaskInfo) []string {
 	ntasks, cpt := max(1, t.NTasks), max(1, t.CPUsPerTask)
+	cpus := strconv.Itoa(ntasks * cpt)
 	env := map[string]string{
 		"SLURM_JOB_ID":        itoa(t.JobID),
 		"SLURM_JOBID":         itoa(t.JobID),
@@ -50,15 +56,30 @@ func Env(t TaskInfo) []string {
 		"SLURM_SUBMIT_HOST":   t.SubmitHost,
 		"SLURM_JOB_PARTITION": t.Partition,
 		"SLURM_JOB_USER":      t.User,
-		"SLURM_CPUS_ON_NODE":  strconv.Itoa(ntasks * cpt),
-		"SLURM_CLUSTER_NAME":  "burst",
+		"SLURM_CPUS_ON_NODE":      cpus,
+		"SLURM_JOB_CPUS_PER_NODE": cpus,
+		"SLURM_TASKS_PER_NODE":    strconv.Itoa(ntasks),
+		"SLURM_CLUSTER_NAME":      cmp.Or(t.Cluster, "burst"),
+		"SLURM_PROCID":            "0",
+		"SLURM_LOCALID":           "0",
+		"SLURM_NODEID":            "0",
+		"SLURM_GTIDS":             "0",
 	}
-	if t.MemBytes > 0 {
-		env["SLURM_MEM_PER_NODE"] = itoa((t.MemBytes-1)>>20 + 1) // MiB, rounded up
+	switch {
+	case t.MemPerCPU > 0:
+		env["SLURM_MEM_PER_CPU"] = mib(t.MemPerCPU)
+	case t.MemBytes > 0:
+		env["SLURM_MEM_PER_NODE"] = mib(t.MemBytes)
 	}
 	if t.ArrayTaskID >= 0 {
 		env["SLURM_ARRAY_JOB_ID"] = itoa(arrayJobID(t))
 		env["SLURM_ARRAY_TASK_ID"] = strconv.Itoa(t.ArrayTaskID)
+		if n := len(t.Array); n > 0 {
+			env["SLURM_ARRAY_TASK_COUNT"] = strconv.Itoa(n)
+			env["SLURM_ARRAY_TASK_MIN"] = strconv.Itoa(t.Array[0])
+			env["SLURM_ARRAY_TASK_MAX"] = strconv.Itoa(t.Array[n-1])
+			env["SLURM_ARRAY_TASK_STEP"] = strconv.Itoa(arrayStep(t.Array))
+		}
 	}
 	if len(t.GPUIDs) > 0 {
 		ids := make([]string, len(t.GPUIDs))
@@ -171,3 +192,21 @@ func arrayJobID(t TaskInfo) int64 {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// mib is a size in MiB, rounded up, as Slurm gives memory.
+func mib(b int64) string { return itoa((b-1)>>20 + 1) }
+
+// arrayStep is the distance between an array's indices when they are evenly
+// spaced ("0-15:4", "1,3,5"), else 1.
+func arrayStep(idx []int) int {
+	if len(idx) < 2 {
+		return 1
+	}
+	step := idx[1] - idx[0]
+	for i := 2; i < len(idx); i++ {
+		if idx[i]-idx[i-1] != step {
+			return 1
+		}
+	}
+	return step
+}

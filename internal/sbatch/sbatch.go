@@ -31,6 +31,8 @@ type Script struct {
 	Array       string   // --array raw value, "" if none
 	Chdir       string   // --chdir/-D
 	Export      string   // --export raw value, "" if not set
+	OpenMode    string   // --open-mode: "append" or "truncate" (the default), "" if not set
+	GetUserEnv  bool     // --get-user-env: start from the user's login environment
 	Warnings    []string // one per directive burst cannot honour
 }
 
@@ -42,7 +44,7 @@ const maxCount = 1_000_000
 // with "#SBATCH" before the first line that is neither blank nor a comment
 // (the shebang counts as a comment). Within a directive line, whitespace
 // separates arguments, quotes group them, a backslash escapes the next
-// character, and an unquoted '#' that starts an argument begins a comment.
+// character, and an unquoted '#' begins a comment, even inside an argument.
 // Options take the "--opt=value", "--opt value", "-c 4" and "-c4" forms,
 // several to a line, and long names may be abbreviated as sbatch allows.
 //
@@ -77,6 +79,52 @@ func Parse(path string, data []byte) (*Script, error) {
 		return nil, err
 	}
 	return p.s, nil
+}
+
+// SetOption sets one option given on the command line (long name without
+// "--", as sbatch spells it, e.g. "array", "output", "ntasks"), over what the
+// directives said: sbatch's command-line options override the script's. An
+// error names the option and the fix.
+func (s *Script) SetOption(name, value string) error {
+	o, _ := lookupLong(name)
+	if o == nil || o.eg == "" {
+		return fmt.Errorf("--%s is not an sbatch option burst honours", name)
+	}
+	if o.arg != required && value == "" {
+		value = "set"
+	}
+	if value == "" {
+		return fmt.Errorf("--%s needs a value, e.g. %s", name, o.eg)
+	}
+	p := &parser{s: s}
+	if err := p.set(o.names[0], value); err != nil {
+		return fmt.Errorf("--%s: %v", name, err)
+	}
+	switch o.names[0] { // one memory option wins: the command line's
+	case "mem":
+		s.MemPerCPU = 0
+	case "mem-per-cpu":
+		s.MemBytes = 0
+	}
+	if p.ntasksPerNode > 0 && s.NTasks == 0 {
+		s.NTasks = p.ntasksPerNode
+	}
+	return nil
+}
+
+// WantsUserEnv reports whether the job starts from the user's login
+// environment rather than the submitter's: --get-user-env, or --export=NONE
+// (which sbatch documents as "as if --get-user-env was specified").
+func (s *Script) WantsUserEnv() bool {
+	if s.GetUserEnv {
+		return true
+	}
+	for item := range strings.SplitSeq(s.Export, ",") {
+		if strings.EqualFold(item, "NONE") {
+			return true
+		}
+	}
+	return false
 }
 
 // Apply fills spec from the directives. Only fields a directive sets are
@@ -124,11 +172,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		spec.Resources.GPUs = s.GPUs
 	}
 	if s.TimeLimit > 0 {
-		secs := int64(s.TimeLimit / time.Second)
-		if s.TimeLimit%time.Second != 0 {
-			secs++ // never cut a limit short
-		}
-		spec.Resources.TimeLimit = secs
+		spec.Resources.TimeLimit = MinuteLimit(s.TimeLimit)
 	}
 	if s.Output != "" {
 		spec.Stdout = s.Output
@@ -149,11 +193,22 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	spec.Batch.NTasks = s.NTasks
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
+	spec.Batch.MemPerCPU = s.MemPerCPU
 	spec.Batch.Partition = s.Partition
+	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	if s.Export != "" {
 		spec.Env = exportEnv(spec.Env, s.Export)
 	}
 	return nil
+}
+
+// MinuteLimit is a time limit in seconds rounded up to a whole minute, as
+// Slurm keeps them ("--time=0:30" is one minute); 0 stays 0 (no limit).
+func MinuteLimit(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d+time.Minute-1)/time.Minute) * 60
 }
 
 // exportEnv applies an --export value to env: ALL keeps every variable, NONE
@@ -324,6 +379,9 @@ func (p *parser) option(o *option, written, value string) error {
 		p.warnf("#SBATCH --%s is not supported by burst; ignored", o.names[0])
 		return nil
 	}
+	if value == "" && o.arg == optional {
+		value = "set" // a flag such as --get-user-env with its value left out
+	}
 	if value == "" {
 		return p.errorf("#SBATCH %s needs a value, e.g. %s", written, o.eg)
 	}
@@ -374,6 +432,17 @@ func (p *parser) set(name, v string) error {
 		if err = checkExport(v); err == nil {
 			s.Export = v
 		}
+	case "open-mode":
+		switch strings.ToLower(v) {
+		case "append", "a":
+			s.OpenMode = "append"
+		case "truncate", "t":
+			s.OpenMode = "truncate"
+		default:
+			err = fmt.Errorf("%q: write --open-mode=append or --open-mode=truncate", v)
+		}
+	case "get-user-env":
+		s.GetUserEnv = true
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)
@@ -484,7 +553,7 @@ const spaces = " \t\n\v\f\r"
 
 // fields splits a directive line into arguments as sbatch does: whitespace
 // separates them, single or double quotes group, a backslash escapes the next
-// character, and an unquoted '#' that starts an argument begins a comment.
+// character, and an unquoted '#' begins a comment, wherever it is.
 func fields(s string) ([]string, error) {
 	var args []string
 	var b strings.Builder
@@ -509,7 +578,12 @@ func fields(s string) ([]string, error) {
 				b.Reset()
 				in = false
 			}
-		case c == '#' && !in:
+		case c == '#':
+			// sbatch's _get_argument: an unquoted, unescaped '#' ends the
+			// line, even inside an argument ("--time=10 #min", "-J a#b").
+			if in {
+				args = append(args, b.String())
+			}
 			return args, nil
 		case c == '"' || c == '\'':
 			quote, in = c, true

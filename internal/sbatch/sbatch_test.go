@@ -80,7 +80,7 @@ func TestParse(t *testing.T) {
 				"",
 				"   # an indented comment",
 				"#SBATCH --mem=4G # four gigs",
-				"#SBATCH --job-name=a#b",
+				"#SBATCH --job-name=a#b", // sbatch: an unquoted # ends the line even inside an argument
 				"#SBATCH --output='a b.out' #--error=ignored",
 				`#SBATCH --error="c # d"`,
 				`#SBATCH --partition=\#x`,
@@ -90,7 +90,7 @@ func TestParse(t *testing.T) {
 				" #SBATCH --ntasks=9",
 				"#sbatch --ntasks=9",
 			},
-			want: Script{MemBytes: 4 * gib, JobName: "a#b", Output: "a b.out", Error: "c # d", Partition: "#x"},
+			want: Script{MemBytes: 4 * gib, JobName: "a", Output: "a b.out", Error: "c # d", Partition: "#x"},
 		},
 		{
 			name:  "directives after the first command are ignored",
@@ -276,7 +276,7 @@ func TestApply(t *testing.T) {
 			in:    burst.JobSpec{Workdir: "/sub"},
 			want: burst.JobSpec{Name: "fit", Workdir: "/sub",
 				Resources: burst.Resources{CPUs: 8, MemBytes: 8 << 30, GPUs: 2, TimeLimit: 3600},
-				Batch:     &burst.BatchOptions{NTasks: 2, CPUsPerTask: 4, Partition: "big"}},
+				Batch:     &burst.BatchOptions{NTasks: 2, CPUsPerTask: 4, MemPerCPU: 1 << 30, Partition: "big"}},
 		},
 		{
 			name:  "mem is per job",
@@ -284,9 +284,21 @@ func TestApply(t *testing.T) {
 			want:  burst.JobSpec{Resources: burst.Resources{CPUs: 4, MemBytes: 2 << 30}, Batch: &burst.BatchOptions{CPUsPerTask: 4}},
 		},
 		{
-			name:  "time limit rounds up to a second",
-			lines: []string{"#SBATCH -t 1500ms"},
-			want:  burst.JobSpec{Resources: burst.Resources{TimeLimit: 2}, Batch: &burst.BatchOptions{}},
+			// sbatch --time: "A time limit of zero requests that no time limit be
+			// imposed"; Slurm keeps limits in minutes, so seconds round up.
+			name:  "time limit rounds up to a minute",
+			lines: []string{"#SBATCH -t 0:30"},
+			want:  burst.JobSpec{Resources: burst.Resources{TimeLimit: 60}, Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "time limit of 61 seconds is two minutes",
+			lines: []string{"#SBATCH -t 1:01"},
+			want:  burst.JobSpec{Resources: burst.Resources{TimeLimit: 120}, Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "open mode append",
+			lines: []string{"#SBATCH --open-mode=append"},
+			want:  burst.JobSpec{Batch: &burst.BatchOptions{Append: true}},
 		},
 		{
 			name:  "stderr follows stdout",
@@ -495,7 +507,9 @@ func TestEnv(t *testing.T) {
 		"SLURM_CPUS_ON_NODE=8",
 		"SLURM_CPUS_PER_TASK=4",
 		"SLURM_GPUS_ON_NODE=2",
+		"SLURM_GTIDS=0",
 		"SLURM_JOBID=57",
+		"SLURM_JOB_CPUS_PER_NODE=8",
 		"SLURM_JOB_GPUS=0,3",
 		"SLURM_JOB_ID=57",
 		"SLURM_JOB_NAME=fit",
@@ -503,13 +517,17 @@ func TestEnv(t *testing.T) {
 		"SLURM_JOB_NUM_NODES=1",
 		"SLURM_JOB_PARTITION=gpu",
 		"SLURM_JOB_USER=ann",
+		"SLURM_LOCALID=0",
 		"SLURM_MEM_PER_NODE=3073",
 		"SLURM_NNODES=1",
+		"SLURM_NODEID=0",
 		"SLURM_NODELIST=n1",
 		"SLURM_NPROCS=2",
 		"SLURM_NTASKS=2",
+		"SLURM_PROCID=0",
 		"SLURM_SUBMIT_DIR=/home/ann/exp",
 		"SLURM_SUBMIT_HOST=login1",
+		"SLURM_TASKS_PER_NODE=2",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Env:\n got %q\nwant %q", got, want)
@@ -522,14 +540,73 @@ func TestEnvMinimal(t *testing.T) {
 		"SLURM_CLUSTER_NAME=burst",
 		"SLURM_CPUS_ON_NODE=1",
 		"SLURM_CPUS_PER_TASK=1",
+		"SLURM_GTIDS=0",
 		"SLURM_JOBID=9",
+		"SLURM_JOB_CPUS_PER_NODE=1",
 		"SLURM_JOB_ID=9",
 		"SLURM_JOB_NUM_NODES=1",
+		"SLURM_LOCALID=0",
 		"SLURM_NNODES=1",
+		"SLURM_NODEID=0",
 		"SLURM_NPROCS=1",
 		"SLURM_NTASKS=1",
+		"SLURM_PROCID=0",
+		"SLURM_TASKS_PER_NODE=1",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Env:\n got %q\nwant %q", got, want)
+	}
+}
+
+// Slurm's batch step environment for arrays (sbatch(1), OUTPUT ENVIRONMENT
+// VARIABLES: SLURM_ARRAY_TASK_COUNT, _MAX, _MIN, _STEP) and --mem-per-cpu
+// (SLURM_MEM_PER_CPU, with no SLURM_MEM_PER_NODE).
+func TestEnvArrayAndMemPerCPU(t *testing.T) {
+	idx, _, err := ParseArray("1-9:4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env(TaskInfo{JobID: 102, ArrayJobID: 100, ArrayTaskID: 5, Array: idx, MemPerCPU: 2 << 30, MemBytes: 4 << 30, NTasks: 1, CPUsPerTask: 2})
+	for _, want := range []string{"SLURM_JOB_ID=102", "SLURM_ARRAY_JOB_ID=100", "SLURM_ARRAY_TASK_ID=5",
+		"SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=9", "SLURM_ARRAY_TASK_STEP=4",
+		"SLURM_MEM_PER_CPU=2048"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("missing %s in %q", want, env)
+		}
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "SLURM_MEM_PER_NODE=") {
+			t.Errorf("--mem-per-cpu given, yet %s", kv)
+		}
+	}
+	for _, c := range []struct {
+		idx  []int
+		step int
+	}{{[]int{3}, 1}, {[]int{1, 3, 5}, 2}, {[]int{1, 2, 5}, 1}, {[]int{0, 10}, 10}} {
+		if got := arrayStep(c.idx); got != c.step {
+			t.Errorf("arrayStep(%v) = %d, want %d", c.idx, got, c.step)
+		}
+	}
+}
+
+// Command-line options override the script's directives (sbatch(1): "options
+// on the command line take precedence"), through the same parser.
+func TestSetOption(t *testing.T) {
+	s, err := Parse("job.sh", []byte("#!/bin/sh\n#SBATCH --mem=4G -o a.out --array=0-3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range [][2]string{{"mem-per-cpu", "1G"}, {"output", "b-%j.out"}, {"array", "1-10%2"}, {"open-mode", "append"}, {"ntasks", "3"}} {
+		if err := s.SetOption(o[0], o[1]); err != nil {
+			t.Fatalf("SetOption(%s, %s): %v", o[0], o[1], err)
+		}
+	}
+	if s.MemBytes != 0 || s.MemPerCPU != 1<<30 || s.Output != "b-%j.out" || s.Array != "1-10%2" || s.OpenMode != "append" || s.NTasks != 3 {
+		t.Errorf("after the command line's options: %+v", s)
+	}
+	for _, bad := range [][2]string{{"array", "5-1"}, {"open-mode", "sometimes"}, {"ntasks", "0"}, {"mail-user", "x@y"}, {"array", ""}} {
+		if err := s.SetOption(bad[0], bad[1]); err == nil {
+			t.Errorf("SetOption(%s, %q): no error", bad[0], bad[1])
+		}
 	}
 }
