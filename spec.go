@@ -103,10 +103,10 @@ type BatchOptions struct {
 	Partition   string `json:"partition,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
-	Append bool `json:"append,omitempty"`
-	SubmitDir   string `json:"submit_dir,omitempty"`
-	SubmitHost  string `json:"submit_host,omitempty"`
-	User        string `json:"user,omitempty"`
+	Append     bool   `json:"append,omitempty"`
+	SubmitDir  string `json:"submit_dir,omitempty"`
+	SubmitHost string `json:"submit_host,omitempty"`
+	User       string `json:"user,omitempty"`
 }
 
 // Defaults fills what the user left out.
