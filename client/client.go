@@ -186,6 +186,19 @@ func (c *Client) Cancel(ctx context.Context, id int64) (*CancelResult, error) {
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel", id), nil, &r)
 }
 
+// CancelTask cancels one task of job id (one task of a job array).
+func (c *Client) CancelTask(ctx context.Context, id int64, task int) (*CancelResult, error) {
+	var r CancelResult
+	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?task=%d", id, task), nil, &r)
+}
+
+// ResolveID says which job (and which task of a job array) ref names: a
+// job id, an array task's own id, or ARRAYID_INDEX.
+func (c *Client) ResolveID(ctx context.Context, ref string) (*IDRef, error) {
+	var r IDRef
+	return &r, c.do(ctx, "GET", "/v1/ids/"+url.PathEscape(ref), nil, &r)
+}
+
 // Wait blocks until the job is finished or ctx ends.
 func (c *Client) Wait(ctx context.Context, id int64) (*burst.Job, error) {
 	for {

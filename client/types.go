@@ -24,6 +24,15 @@ type CancelResult struct {
 	AlreadyFinished bool        `json:"already_finished"`
 }
 
+// IDRef is what a job id names: a job (Task -1) or one task of a job array
+// (every array task has an id of its own, as in Slurm), with its array index
+// (-1 when not an array task).
+type IDRef struct {
+	JobID      int64 `json:"job_id"`
+	Task       int   `json:"task"`
+	ArrayIndex int   `json:"array_index"`
+}
+
 // TaskRef names one attempt of one task.
 type TaskRef struct {
 	Job     int64 `json:"job"`
@@ -57,6 +66,9 @@ type Assignment struct {
 	Queued bool `json:"queued,omitempty"`
 	// Truncate: the log files hold an earlier attempt's output; replace it.
 	Truncate bool `json:"truncate,omitempty"`
+	// Direct: open Stdout and Stderr at the start and give them to the
+	// process itself, failing if their directory is missing (sbatch's files).
+	Direct bool `json:"direct,omitempty"`
 	// Res, when set, is what this task asks for instead of the job's (a
 	// pipe's stages differ).
 	Res *burst.Resources `json:"res,omitempty"`

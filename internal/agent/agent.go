@@ -427,7 +427,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
-		Truncate: as.Truncate,
+		Truncate: as.Truncate, Direct: as.Direct,
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil,

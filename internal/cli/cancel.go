@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/burst-sh/burst/client"
 
 	"github.com/spf13/cobra"
 )
@@ -12,31 +15,47 @@ func newCancelCmd() *cobra.Command {
 		Short: "Cancel jobs: queued tasks never start, running ones are stopped",
 		Long: `Cancel jobs. Running tasks get SIGTERM to their whole process group and
 SIGKILL after a grace period, so nothing they started is left behind.
-Cancelling a job that already finished is not an error: burst says so.`,
+Cancelling a job that already finished is not an error: burst says so.
+The id of one task of a job array (each has its own, as in Slurm: the
+SLURM_JOB_ID it saw), or ARRAYID_INDEX, cancels that task alone.`,
 		Example: `  burst cancel 12
-  burst cancel 12 13 14`,
+  burst cancel 12 13 14
+  burst cancel 40_7          # index 7 of job array 40 alone`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			ids, err := parseJobIDs(args)
-			if err != nil {
-				return err
+			for _, a := range args { // bad input before anything is cancelled
+				if !strings.Contains(a, "_") {
+					if _, err := parseJobID(a); err != nil {
+						return err
+					}
+				}
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			var failed error
-			for _, id := range ids {
-				r, err := cl.Cancel(c.Context(), id)
+			for _, a := range args {
+				ref, err := resolveJob(c.Context(), cl, a)
+				var r *client.CancelResult
+				if err == nil && ref.Task >= 0 {
+					r, err = cl.CancelTask(c.Context(), ref.JobID, ref.Task)
+				} else if err == nil {
+					r, err = cl.Cancel(c.Context(), ref.JobID)
+				}
 				if err != nil {
 					fmt.Fprintf(c.ErrOrStderr(), "burst: %v\n", err)
 					failed = &ExitError{Code: 2}
 					continue
 				}
+				what := fmt.Sprintf("job %s", a)
+				if ref.Task >= 0 {
+					what = fmt.Sprintf("job %s (task %d of array job %d, index %d)", a, ref.Task, ref.JobID, ref.ArrayIndex)
+				}
 				if r.AlreadyFinished {
-					fmt.Fprintf(c.OutOrStdout(), "job %d had already finished (%s)\n", id, r.State)
+					fmt.Fprintf(c.OutOrStdout(), "%s had already finished (%s)\n", what, r.State)
 				} else {
-					fmt.Fprintf(c.OutOrStdout(), "job %d cancelled\n", id)
+					fmt.Fprintf(c.OutOrStdout(), "%s cancelled\n", what)
 				}
 			}
 			return failed

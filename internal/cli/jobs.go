@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,6 +91,19 @@ func exitText(p *int) string {
 		return "-"
 	}
 	return strconv.Itoa(*p)
+}
+
+// resolveJob asks the server what a job id argument names: a job, or one
+// task of a job array (its own id, or ARRAYID_INDEX as in Slurm).
+func resolveJob(ctx context.Context, cl *client.Client, arg string) (*client.IDRef, error) {
+	if strings.Contains(arg, "_") {
+		return cl.ResolveID(ctx, arg)
+	}
+	id, err := parseJobID(arg)
+	if err != nil {
+		return nil, err
+	}
+	return cl.ResolveID(ctx, strconv.FormatInt(id, 10))
 }
 
 // parseJobID reads a job id argument.

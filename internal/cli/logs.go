@@ -26,13 +26,15 @@ while the job runs and after it ended. With -f, keep printing new output
 until the task ends.`,
 		Example: `  burst logs 12
   burst logs 12 -f
+  burst logs 40_7                          # index 7 of job array 40 (or its own job id)
   burst logs 12 --stderr
   burst logs 14 --stage align --stderr    # a pipe's stage (NAME#2: its second copy)`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
+			if !strings.Contains(args[0], "_") {
+				if _, err := parseJobID(args[0]); err != nil {
+					return err
+				}
 			}
 			if task < 0 {
 				return usage("--task %d: tasks are numbered from 0", task)
@@ -42,6 +44,21 @@ until the task ends.`,
 				return err
 			}
 			k := &conn{c: cl, stderr: c.ErrOrStderr()}
+			var ref *client.IDRef
+			if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
+				ref, err = resolveJob(c.Context(), cl, args[0])
+				return err
+			}); err != nil {
+				return err
+			}
+			id := ref.JobID
+			if ref.Task >= 0 { // an array task's own id
+				if c.Flags().Changed("task") {
+					return usage("%s is one task of job array %d already: drop --task", args[0], id)
+				}
+				task = ref.Task
+				c.Flags().Set("task", strconv.Itoa(task))
+			}
 			if stage != "" || !c.Flags().Changed("task") {
 				j, err := k.job(c.Context(), id)
 				if err != nil {

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,7 +28,7 @@ import (
 type resFlags struct {
 	cpus    int
 	mem     string
-	gpus    int
+	gpus    string
 	time    string
 	name    string
 	project string
@@ -38,7 +40,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl := c.Flags()
 	fl.IntVarP(&f.cpus, "cpus", "c", 1, "CPU cores for each task")
 	fl.StringVar(&f.mem, "mem", "", "memory for each task, e.g. 512M or 8G (enforced; default: not limited)")
-	fl.IntVar(&f.gpus, "gpus", 0, "GPUs for each task (CUDA_VISIBLE_DEVICES names the ones given)")
+	fl.StringVarP(&f.gpus, "gpus", "G", "0", "GPUs for each task, N or TYPE:N (CUDA_VISIBLE_DEVICES names the ones given)")
 	fl.StringVarP(&f.time, "time", "t", "", "time limit, e.g. 90s, 10m, 2h, 1:30:00 or 2-00:00:00 (then SIGTERM, SIGKILL)")
 	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
@@ -69,10 +71,11 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		spec.Resources.MemBytes = m
 	}
 	if ch("gpus") {
-		if f.gpus < 0 {
-			return usage("--gpus %d: ask for 0 or more GPUs", f.gpus)
+		n, err := parseGPUs(f.gpus)
+		if err != nil {
+			return err
 		}
-		spec.Resources.GPUs = f.gpus
+		spec.Resources.GPUs = n
 	}
 	if ch("time") {
 		d, err := burst.ParseTimeLimit(f.time)
@@ -80,6 +83,9 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return usage("--time: %v", err)
 		}
 		spec.Resources.TimeLimit = int64((d + time.Second - 1) / time.Second)
+		if spec.Batch != nil {
+			spec.Resources.TimeLimit = sbatch.MinuteLimit(d) // as sbatch keeps it
+		}
 	}
 	if ch("name") {
 		spec.Name = f.name
@@ -100,6 +106,42 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		spec.Cluster = f.on
 	}
 	return nil
+}
+
+// parseGPUs reads --gpus: N, or TYPE:N as sbatch's --gpus takes it (the
+// type is not matched: any GPU of the machine serves).
+func parseGPUs(v string) (int, error) {
+	c := v
+	if _, n, ok := strings.Cut(v, ":"); ok {
+		c = n
+	}
+	n, err := strconv.Atoi(c)
+	if err != nil || n < 0 {
+		return 0, usage("--gpus %s: give a number of GPUs (0 or more), e.g. --gpus 1 or --gpus a100:2", v)
+	}
+	return n, nil
+}
+
+// batchFlags are sbatch's options that `burst run SCRIPT` takes on its
+// command line, where (as with sbatch) they override the script's #SBATCH
+// lines. They go through the directives' own parser.
+var batchFlags = []struct {
+	name, short string
+	takes       bool   // takes a value
+	usage       string // its back-quoted word is the value's name in --help
+}{
+	{"array", "a", true, "batch scripts: run as a job array over `INDEXES`, e.g. 0-99, 1,3,5, 0-15:4, or 0-99%10 (10 at once)"},
+	{"output", "o", true, "batch scripts: write stdout (and stderr, without --error) to `PATTERN`, e.g. out-%j.txt (default slurm-%j.out; arrays slurm-%A_%a.out)"},
+	{"error", "e", true, "batch scripts: write stderr to `PATTERN`, e.g. err-%j.txt"},
+	{"ntasks", "n", true, "batch scripts: `N` Slurm tasks; the job gets N times --cpus CPUs on one machine"},
+	{"nodes", "N", true, "batch scripts: `N` nodes; a job runs on one machine, more is warned about"},
+	{"export", "", true, "batch scripts: environment `VARS`: ALL (default), NONE (a fresh login's), or NAME,NAME=value,..."},
+	{"partition", "p", true, "batch scripts: Slurm `PARTITION`, accepted with a warning (choose where to run with --on)"},
+	{"open-mode", "", true, "batch scripts: `MODE` append or truncate (default) for the output files"},
+	{"chdir", "D", true, "batch scripts: working `DIR` of the script (relative to this one)"},
+	{"gres", "", true, "batch scripts: generic resources `LIST`; gpu[:TYPE]:N gives GPUs, others are warned about"},
+	{"mem-per-cpu", "", true, "batch scripts: memory per CPU, a `SIZE` such as 2G (instead of --mem)"},
+	{"get-user-env", "", false, "batch scripts: start from your login environment, as --export=NONE does"},
 }
 
 func newRunCmd() *cobra.Command {
@@ -144,6 +186,13 @@ fatal. The script gets the SLURM_* variables it expects.`,
 	}
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
+	for _, f := range batchFlags {
+		if f.takes {
+			c.Flags().StringP(f.name, f.short, "", f.usage)
+		} else {
+			c.Flags().BoolP(f.name, f.short, false, f.usage)
+		}
+	}
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	c.Flags().BoolVar(&native, "native", false, "with --on a Slurm cluster: submit the job to Slurm itself (sbatch), to live in Slurm's accounting, instead of running it in a pilot")
 	return c
@@ -184,6 +233,13 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 		}
 		spec.Argv = args[1:]
 	}
+	if spec.Batch == nil {
+		for _, f := range batchFlags {
+			if c.Flags().Changed(f.name) {
+				return nil, usage("--%s is sbatch's and applies to batch scripts: name one (`burst run --%s ... job.sbatch`); for many inputs use `burst map`", f.name, f.name)
+			}
+		}
+	}
 	if err := rf.apply(c, spec); err != nil {
 		return nil, err
 	}
@@ -212,11 +268,26 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 	if err != nil {
 		return usage("%v", err)
 	}
+	for _, f := range batchFlags { // the command line overrides the directives
+		if !c.Flags().Changed(f.name) {
+			continue
+		}
+		v := c.Flags().Lookup(f.name).Value.String()
+		if !f.takes {
+			v = ""
+		}
+		if err := sc.SetOption(f.name, v); err != nil {
+			return usage("%v", err)
+		}
+	}
 	for _, w := range sc.Warnings {
 		fmt.Fprintln(c.ErrOrStderr(), "burst: warning: "+w)
 	}
 	if err := sc.Apply(spec); err != nil {
 		return usage("%v", err)
+	}
+	if sc.WantsUserEnv() {
+		spec.Env = loginEnv(c.Context(), sc.Export)
 	}
 	abs, _ := filepath.Abs(path)
 	spec.Script, spec.ScriptRef = sc.Text, abs
@@ -258,7 +329,11 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 		return followPipe(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, spec.Pipe)
 	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
-	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID)
+	streams := []string{"stdout", "stderr"}
+	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
+		streams = streams[:1] // one file holds both (sbatch's default): show each line once
+	}
+	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, streams...)
 }
 
 // conn is a client that reconnects (restarting the local server if it has
@@ -311,15 +386,21 @@ func (k *conn) retry(ctx context.Context, err error, used *client.Client) bool {
 
 // follow streams task 0's stdout and stderr until the job ends; Ctrl-C
 // cancels the job, a second Ctrl-C stops waiting.
-func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64) error {
+func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64, streams ...string) error {
 	stderr := c.ErrOrStderr()
 	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, id)
 	defer stop()
+	if len(streams) == 0 {
+		streams = []string{"stdout", "stderr"}
+	}
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		name string
 		w    io.Writer
 	}{{"stdout", c.OutOrStdout()}, {"stderr", stderr}} {
+		if !slices.Contains(streams, s.name) {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

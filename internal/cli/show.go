@@ -28,23 +28,36 @@ func newShowCmd() *cobra.Command {
 			if err := checkOut(out); err != nil {
 				return err
 			}
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
+			if !strings.Contains(args[0], "_") {
+				if _, err := parseJobID(args[0]); err != nil {
+					return err
+				}
 			}
 			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
+				ref, err := resolveJob(ctx, cl, args[0])
+				if err != nil {
+					return nil, err
+				}
+				id, from, n := ref.JobID, 0, tasks
+				if ref.Task >= 0 { // one task of a job array: that task
+					from, n = ref.Task, 1
+				}
 				j, err := cl.Job(ctx, id)
 				if err != nil {
 					return nil, err
 				}
-				ts, err := cl.Tasks(ctx, id, 0, tasks)
+				ts, err := cl.Tasks(ctx, id, from, n)
 				if err != nil {
 					return nil, err
 				}
 				if ts == nil {
 					ts = []burst.Task{}
 				}
-				return &jobWithTasks{j, ts}, nil
+				jt := &jobWithTasks{Job: j, TaskList: ts}
+				if ref.Task >= 0 {
+					jt.ArrayTask = ref
+				}
+				return jt, nil
 			}, showJob)
 		},
 	}
@@ -57,6 +70,8 @@ func newShowCmd() *cobra.Command {
 type jobWithTasks struct {
 	*burst.Job
 	TaskList []burst.Task `json:"task_list"`
+	// ArrayTask is set when the id shown was one task's of a job array.
+	ArrayTask *client.IDRef `json:"array_task,omitempty"`
 }
 
 // showJob writes a job and its first tasks for people.
@@ -65,6 +80,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	tw := table(w)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("Job:", fmt.Sprintf("%d (%s)", j.ID, j.Name))
+	if a := jt.ArrayTask; a != nil {
+		row("Array task:", fmt.Sprintf("job %d = index %d of array job %d (task %d); the array's other tasks: burst show %d", j.ID+int64(a.Task), a.ArrayIndex, j.ID, a.Task, j.ID))
+	}
 	row("Project:", j.Project)
 	if j.User != "" {
 		row("User:", j.User)
@@ -129,7 +147,7 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 			dash(t.Machine), pid, exitText(t.ExitCode), t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes),
 			gpus, t.Reason)
 	}
-	if j.Tasks.Total > len(ts) {
+	if j.Tasks.Total > len(ts) && jt.ArrayTask == nil {
 		fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
 	}
 	return tw.Flush()

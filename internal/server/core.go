@@ -187,6 +187,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		}
 		spec.Tasks = int(n)
 	}
+	if err := s.checkOutputs(spec); err != nil {
+		return nil, err
+	}
 	if err := s.admit(actor, spec); err != nil {
 		return nil, err
 	}

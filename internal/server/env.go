@@ -51,6 +51,11 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 		// (and files named by an #SBATCH pattern may be shared: left alone).
 		Truncate: t.row.Attempt > 1 && spec.Map != nil && spec.Stdout == "" && spec.Stderr == "",
 	}
+	if b := spec.Batch; b != nil && !spec.Native {
+		// sbatch's files: opened at the start, truncated at every start
+		// unless --open-mode=append.
+		a.Direct, a.Truncate = true, !b.Append
+	}
 	if p := spec.Pipe; p != nil {
 		st, _ := p.StageOf(t.row.Index)
 		res := p.Stages[st].Resources
@@ -88,16 +93,25 @@ func (j *jobRT) sourceList() []mapspec.Source {
 	return out
 }
 
+// batchInfo is what task idx of a batch job is told through SLURM_* and
+// its %-patterns. Each task of an array is a job of its own to the script,
+// as in Slurm: its SLURM_JOB_ID (and %j) is the array's id plus its index,
+// ids the array holds (store.IDSpan) and that show, logs and cancel accept.
 func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.TaskInfo {
 	spec := j.row.Spec
 	info := sbatch.TaskInfo{
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
+		Cluster: clusterName(spec.Cluster), Partition: clusterName(spec.Cluster),
 	}
-	if m := spec.Map; m != nil && m.Array && len(j.sources) == 1 && idx < len(j.sources[0]) {
+	if idx := j.arrayIndices(); idx != nil {
+		info.Array = idx
+	}
+	if info.Array != nil && idx < len(info.Array) {
+		info.JobID = j.row.ID + int64(idx)
 		info.ArrayJobID = j.row.ID
-		info.ArrayTaskID, _ = strconv.Atoi(j.sources[0][idx])
+		info.ArrayTaskID = info.Array[idx]
 	}
 	if b := spec.Batch; b != nil {
 		if b.NTasks > 0 {
@@ -108,7 +122,10 @@ func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.Ta
 		} else {
 			info.CPUsPerTask = max(1, spec.Resources.CPUs/info.NTasks)
 		}
-		info.Partition, info.SubmitHost, info.User = b.Partition, b.SubmitHost, b.User
+		if b.Partition != "" {
+			info.Partition = b.Partition
+		}
+		info.SubmitHost, info.User, info.MemPerCPU = b.SubmitHost, b.User, b.MemPerCPU
 		if b.SubmitDir != "" {
 			info.SubmitDir = b.SubmitDir
 		}
@@ -124,4 +141,21 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// arrayIndices are a job array's indices, ascending (nil for other jobs),
+// read from its inputs once.
+func (j *jobRT) arrayIndices() []int {
+	m := j.row.Spec.Map
+	if m == nil || !m.Array || len(j.sources) != 1 {
+		return nil
+	}
+	if j.array == nil {
+		idx := make([]int, len(j.sources[0]))
+		for i, v := range j.sources[0] {
+			idx[i], _ = strconv.Atoi(v)
+		}
+		j.array = idx
+	}
+	return j.array
 }

@@ -28,7 +28,15 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /v1/jobs", s.handleJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.handleJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", s.handleTasks)
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", jobAction(s.Cancel))
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.handleCancel)
+	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		ref, err := s.ResolveID(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
 	mux.HandleFunc("GET /v1/jobs/{id}/wait", s.handleWait)
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleLogs)
 	mux.HandleFunc("GET /v1/jobs/{id}/results", s.handleResults)
@@ -282,6 +290,32 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 }
 
 // jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.
+// handleCancel cancels a job, or with ?task=N one task of it (an array
+// task, named by its own id: see ResolveID).
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var res *client.CancelResult
+	var err error
+	if t := r.URL.Query().Get("task"); t != "" {
+		idx, perr := strconv.Atoi(t)
+		if perr != nil {
+			writeErr(w, badRequest("task %q is not a task number", t))
+			return
+		}
+		res, err = s.CancelTask(r.Context(), id, idx)
+	} else {
+		res, err = s.Cancel(r.Context(), id)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, res)
+}
+
 func jobAction[T any](fn func(context.Context, int64) (T, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := jobID(w, r)

@@ -69,6 +69,7 @@ type retry struct {
 type jobRT struct {
 	row      store.JobRow
 	sources  [][]string // a map's inputs
+	array    []int      // a job array's indices (arrayIndices), parsed once
 	requeue  []retry    // tasks to run again, in order
 	running  map[int]*taskRT
 	changed  chan struct{} // closed and replaced whenever the job changes
@@ -270,15 +271,18 @@ func (b *batch) empty() bool {
 // logPaths gives a task's stdout and stderr files.
 func (s *Server) logPaths(j *jobRT, idx int, host string) (string, string) {
 	spec := j.row.Spec
-	if spec.Stdout == "" && spec.Stderr == "" {
+	if spec.Stdout == "" && spec.Stderr == "" && (spec.Batch == nil || spec.Native) {
 		// A thousand tasks a directory keeps maps of 10^6 tasks browsable.
 		dir := filepath.Join(s.home.Logs(), strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
 		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
 	}
 	info := s.batchInfo(j, idx, host, nil)
 	out, errp := spec.Stdout, spec.Stderr
-	if out == "" {
+	if out == "" { // sbatch's defaults, in the job's working directory
 		out = "slurm-%j.out"
+		if info.ArrayTaskID >= 0 {
+			out = "slurm-%A_%a.out"
+		}
 	}
 	if errp == "" {
 		errp = out // as sbatch: stderr goes with stdout unless --error is given
@@ -373,8 +377,9 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 		}
 		row.State, row.Reason = ev.State, ev.Reason
 	}
+	stopping := j.row.CancelRequested || t.cancel // the whole job, or this task alone
 	switch {
-	case t.preempt != "" && !j.row.CancelRequested && ev.State != burst.Succeeded:
+	case t.preempt != "" && !stopping && ev.State != burst.Succeeded:
 		// Not the program's doing: its attempt does not count against
 		// --retries, and its output so far stays until the next attempt.
 		row.LostCount++
@@ -385,7 +390,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 			j.row.State = burst.Queued
 			j.row.Reason = "waiting: " + row.Reason
 		}
-	case ev.State == burst.Lost && !j.row.CancelRequested && (!t.started || row.LostCount+1 < maxLost):
+	case ev.State == burst.Lost && !stopping && (!t.started || row.LostCount+1 < maxLost):
 		// Only a task known to have started counts a lost machine; one that
 		// never reached an agent did not even use an attempt. One an agent
 		// held keeps its attempt number: the agent may have started it and
@@ -403,7 +408,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	case ev.State == burst.Lost:
 		row.LostCount++
 		j.row.Tasks.Lost++
-	case (ev.State == burst.Failed || ev.State == burst.Timeout) && !j.row.CancelRequested &&
+	case (ev.State == burst.Failed || ev.State == burst.Timeout) && !stopping &&
 		row.Attempt-row.LostCount <= spec.Retries:
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d %s (%s); retrying", row.Attempt, ev.State, describeEnd(ev))

@@ -49,14 +49,44 @@ func InsertJob(tx *Tx, spec *burst.JobSpec, user string, now time.Time) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.exec(`INSERT INTO jobs (name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
-		time_limit_s, submitted_at, n_tasks, user) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
+	// Ids are handed out after the last job's span, so that an array's
+	// tasks own the ids after their job's (see ResolveID).
+	res, err := tx.exec(`INSERT INTO jobs (id, id_span, name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
+		time_limit_s, submitted_at, n_tasks, user) VALUES (
+		COALESCE((SELECT id + id_span FROM jobs ORDER BY id DESC LIMIT 1), 1),?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		IDSpan(spec), spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
 		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks, user)
 	if err != nil {
 		return 0, fmt.Errorf("insert job: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// IDSpan is how many job ids a job holds: one per task for a Slurm job
+// array, whose every task is a job to the script (SLURM_JOB_ID, %j), else 1.
+func IDSpan(spec *burst.JobSpec) int {
+	if spec.Map != nil && spec.Map.Array && spec.Tasks > 1 {
+		return spec.Tasks
+	}
+	return 1
+}
+
+// ResolveID finds the job holding id: the job itself (index -1), or the
+// array job whose task index holds it. ErrNotFound when none does.
+func (s *Store) ResolveID(ctx context.Context, id int64) (job int64, index int, err error) {
+	var span int64
+	err = s.r.QueryRowContext(ctx, `SELECT id, id_span FROM jobs WHERE id <= ? ORDER BY id DESC LIMIT 1`, id).Scan(&job, &span)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, ErrNotFound
+	case err != nil:
+		return 0, 0, err
+	case job == id:
+		return job, -1, nil
+	case id < job+span:
+		return job, int(id - job), nil
+	}
+	return 0, 0, ErrNotFound
 }
 
 func ensureProject(tx *Tx, name string, now time.Time) (int64, error) {

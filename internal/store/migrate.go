@@ -175,6 +175,9 @@ var migrations = []string{
 		token_hash TEXT NOT NULL,
 		expires INTEGER NOT NULL
 	);`,
+	// 8: how many job ids a job holds: an #SBATCH --array of N tasks holds
+	// N (its tasks' SLURM_JOB_IDs, as in Slurm), every other job one.
+	`ALTER TABLE jobs ADD COLUMN id_span INTEGER NOT NULL DEFAULT 1;`,
 }
 
 func migrate(db *sql.DB) error {

@@ -116,3 +116,48 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Fatalf("want 180 committed jobs, got %d", len(jobs))
 	}
 }
+
+// An array of N tasks holds N job ids, one per task (its SLURM_JOB_IDs), and
+// ResolveID finds the task of each; the next job's id comes after them, also
+// after the store is reopened.
+func TestArrayJobIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	insert := func(s *Store, spec *burst.JobSpec) int64 {
+		t.Helper()
+		spec.Defaults()
+		var id int64
+		if err := s.Write(ctx, func(tx *Tx) (err error) { id, err = InsertJob(tx, spec, "", time.Now()); return }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	plain := func() *burst.JobSpec { return &burst.JobSpec{Argv: []string{"true"}} }
+	a := insert(s, plain())
+	arr := insert(s, &burst.JobSpec{Script: "#!/bin/sh\n", Tasks: 5, Map: &burst.MapSpec{Array: true}})
+	after := insert(s, plain())
+	if arr != a+1 || after != arr+5 {
+		t.Fatalf("ids %d, %d, %d: want the job after a 5-task array 5 ids on", a, arr, after)
+	}
+	for _, c := range []struct {
+		id, job int64
+		index   int
+	}{{a, a, -1}, {arr, arr, -1}, {arr + 1, arr, 1}, {arr + 4, arr, 4}, {after, after, -1}} {
+		job, idx, err := s.ResolveID(ctx, c.id)
+		if err != nil || job != c.job || idx != c.index {
+			t.Errorf("ResolveID(%d) = %d, %d, %v; want %d, %d", c.id, job, idx, err, c.job, c.index)
+		}
+	}
+	if _, _, err := s.ResolveID(ctx, after+1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveID of an id no job holds: %v, want ErrNotFound", err)
+	}
+	s.Close()
+	s2 := open(t, path)
+	if next := insert(s2, &burst.JobSpec{Script: "#!/bin/sh\n", Tasks: 3, Map: &burst.MapSpec{Array: true}}); next != after+1 {
+		t.Errorf("after reopening: id %d, want %d", next, after+1)
+	}
+	if next := insert(s2, plain()); next != after+4 {
+		t.Errorf("after a reopened 3-task array: id %d, want %d", next, after+4)
+	}
+}

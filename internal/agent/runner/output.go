@@ -2,7 +2,9 @@ package runner
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,6 +22,8 @@ type output struct {
 	done     chan struct{}
 	err      error        // the file could not be written: the output was dropped
 	written  atomic.Int64 // bytes written to the file
+	direct   bool         // the child writes to the file itself (newDirect)
+	start    int64        // a direct file's size when the task started
 }
 
 // newOutput returns the write end to give the child and the copier.
@@ -62,6 +66,40 @@ func (o *output) copy() {
 	}
 }
 
+// newDirect opens path for the child to write to itself, as sbatch's
+// slurmstepd does: the file exists (empty unless appending) from the start,
+// and a missing directory fails the task instead of being created. Its
+// output's written count is what the file grew by, read when it ends.
+func newDirect(path string, truncate bool) (*os.File, *output, error) {
+	flags := os.O_WRONLY | os.O_APPEND | os.O_CREATE
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("cannot open output file %s: its directory %s does not exist (sbatch does not create it either): create it first", path, filepath.Dir(path))
+		}
+		return nil, nil, fmt.Errorf("cannot open output file: %w", err)
+	}
+	o := &output{path: path, done: make(chan struct{}), direct: true}
+	if st, err := f.Stat(); err == nil {
+		o.start = st.Size()
+	}
+	close(o.done)
+	return f, o, nil
+}
+
+// settle records what a direct output's file grew by.
+func (o *output) settle() {
+	if !o.direct {
+		return
+	}
+	if st, err := os.Stat(o.path); err == nil && st.Mode().IsRegular() && st.Size() > o.start {
+		o.written.Store(st.Size() - o.start)
+	}
+}
+
 // wait blocks until everything written was copied (all writers closed the
 // pipe), or until limit: a process that escaped the task's group may hold
 // the pipe open, and the task's end must not wait for it.
@@ -78,8 +116,12 @@ func (o *output) wait(limit time.Duration) {
 
 // openOutputs prepares stdout and stderr (one pipe when both go to the same
 // file).
-func openOutputs(outPath, errPath string, truncate bool) (stdout, stderr *os.File, outs []*output, err error) {
-	stdout, o1, err := newOutputOrNull(outPath, truncate)
+func openOutputs(outPath, errPath string, truncate, direct bool) (stdout, stderr *os.File, outs []*output, err error) {
+	open := newOutputOrNull
+	if direct {
+		open = newDirectOrNull
+	}
+	stdout, o1, err := open(outPath, truncate)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -89,7 +131,7 @@ func openOutputs(outPath, errPath string, truncate bool) (stdout, stderr *os.Fil
 	if outPath != "" && filepath.Clean(outPath) == filepath.Clean(errPath) {
 		return stdout, stdout, outs, nil
 	}
-	stderr, o2, err := newOutputOrNull(errPath, truncate)
+	stderr, o2, err := open(errPath, truncate)
 	if err != nil {
 		stdout.Close()
 		return nil, nil, nil, err
@@ -106,4 +148,12 @@ func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
 		return f, nil, err
 	}
 	return newOutput(path, truncate)
+}
+
+func newDirectOrNull(path string, truncate bool) (*os.File, *output, error) {
+	if path == "" {
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		return f, nil, err
+	}
+	return newDirect(path, truncate)
 }

@@ -38,6 +38,11 @@ type Spec struct {
 	// Truncate replaces what the log files hold (an earlier attempt\'s output)
 	// instead of appending to it.
 	Truncate bool
+	// Direct gives the child its Stdout and Stderr files themselves, opened
+	// at the start, as sbatch does: they exist from the start, and a missing
+	// directory fails the task rather than being created. Otherwise output
+	// passes through a pipe and a file is created at its first byte.
+	Direct bool
 
 	// In and Out, when set, are the child's stdin and stdout (a pipe, a
 	// socket, a file: a stage of a pipe), instead of /dev/null and the
@@ -122,7 +127,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.Out != nil {
 		outPath = ""
 	}
-	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate)
+	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct)
 	if err != nil {
 		return nil, err
 	}
@@ -565,6 +570,7 @@ func (t *Task) wait() {
 	}
 	t.flushOutputs()
 	for _, o := range t.outs {
+		o.settle()
 		r.OutBytes += o.written.Load()
 		if o.err != nil && r.Reason == "" {
 			r.Reason = "its output could not be saved: " + o.err.Error()

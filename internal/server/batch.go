@@ -1,0 +1,217 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// checkOutputs refuses a job whose output files would land inside burst's
+// own directory ($BURST_HOME), where a task could overwrite the store, the
+// token or another job's logs. The patterns are expanded as at dispatch
+// (ids and indices are digits, so they cannot move a path elsewhere) and
+// symbolic links in the existing part of the path are followed.
+func (s *Server) checkOutputs(spec *burst.JobSpec) error {
+	if spec.Stdout == "" && spec.Stderr == "" && spec.Batch == nil {
+		return nil // burst's own log files
+	}
+	home := resolvePath(string(s.home))
+	info := sbatch.TaskInfo{JobID: 1, JobName: spec.Name, ArrayTaskID: -1}
+	if b := spec.Batch; b != nil {
+		info.User = b.User
+	}
+	for _, p := range []string{spec.Stdout, spec.Stderr} {
+		if p == "" {
+			continue
+		}
+		path := sbatch.Expand(p, info)
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(spec.Workdir, path)
+		}
+		if within(resolvePath(path), home) {
+			return badRequest("output file %s is inside burst's own directory %s: write it elsewhere, e.g. -o slurm-%%j.out in your working directory", p, s.home)
+		}
+	}
+	if within(resolvePath(spec.Workdir), home) && (spec.Stdout == "" || spec.Stderr == "") {
+		return badRequest("the job's working directory %s is inside burst's own directory %s, where its slurm-%%j.out would go: run it from another directory or give --chdir", spec.Workdir, s.home)
+	}
+	return nil
+}
+
+// resolvePath follows the symbolic links of the longest existing prefix of
+// path, which is made absolute and clean.
+func resolvePath(path string) string {
+	path = filepath.Clean(path)
+	rest := ""
+	for dir := path; ; {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+	}
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+string(os.PathSeparator))
+}
+
+// ResolveID says which job, and which task of it, ref names: a job id, the
+// id of one task of a job array (each holds its own, as in Slurm), or
+// Slurm's ARRAYID_INDEX form (e.g. 100_7: array job 100's index 7).
+func (s *Server) ResolveID(ctx context.Context, ref string) (*client.IDRef, error) {
+	bad := badRequest("%q is not a job id: job ids are numbers (12), or an array's id and index (12_3); see `burst jobs`", ref)
+	arr, index, isArray := strings.Cut(ref, "_")
+	id, err := strconv.ParseInt(arr, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, bad
+	}
+	if !isArray {
+		job, idx, err := s.st.ResolveID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &errNoJob{id}
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := &client.IDRef{JobID: job, Task: idx, ArrayIndex: -1}
+		if idx >= 0 {
+			if r.ArrayIndex, err = s.arrayIndexOf(ctx, job, idx); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	a, err := strconv.Atoi(index)
+	if err != nil || a < 0 {
+		return nil, bad
+	}
+	idx, err := s.arrayIndices(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if idx == nil {
+		return nil, badRequest("job %d is not a job array: name it by its id alone (%d)", id, id)
+	}
+	pos, ok := slices.BinarySearch(idx, a)
+	if !ok {
+		return nil, badRequest("job array %d has no index %d (its indices run from %d to %d)", id, a, idx[0], idx[len(idx)-1])
+	}
+	return &client.IDRef{JobID: id, Task: pos, ArrayIndex: a}, nil
+}
+
+// arrayIndices are the indices of job array id (nil if it is not one).
+func (s *Server) arrayIndices(ctx context.Context, id int64) ([]int, error) {
+	s.mu.Lock()
+	if j := s.jobs[id]; j != nil {
+		idx := j.arrayIndices()
+		s.mu.Unlock()
+		return idx, nil
+	}
+	s.mu.Unlock()
+	row, err := s.readJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row.Spec == nil || row.Spec.Map == nil || !row.Spec.Map.Array {
+		return nil, nil
+	}
+	src, err := s.st.Inputs(ctx, id)
+	if err != nil || len(src) != 1 {
+		return nil, err
+	}
+	idx := make([]int, len(src[0]))
+	for i, v := range src[0] {
+		idx[i], _ = strconv.Atoi(v)
+	}
+	return idx, nil
+}
+
+func (s *Server) arrayIndexOf(ctx context.Context, job int64, task int) (int, error) {
+	idx, err := s.arrayIndices(ctx, job)
+	if err != nil || task >= len(idx) {
+		return -1, err
+	}
+	return idx[task], nil
+}
+
+// CancelTask cancels one task of a job (one task of a job array, named by
+// its own id, as scancel does): a running one is stopped, a waiting one never
+// starts; the rest of the job goes on.
+func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
+	s.mu.Lock()
+	j := s.jobs[id]
+	if j == nil || j.finished || j.row.CancelRequested || idx < 0 || idx >= j.row.Tasks.Total {
+		s.mu.Unlock()
+		if j != nil && (idx < 0 || idx >= j.row.Tasks.Total) {
+			return nil, badRequest("job %d has no task %d", id, idx)
+		}
+		return s.Cancel(ctx, id) // the job as a whole has ended or is ending
+	}
+	var b batch
+	now := time.Now().UTC()
+	actor := actorFrom(ctx)
+	reason := "cancelled by " + actor
+	done := false
+	switch t := j.running[idx]; {
+	case t != nil:
+		t.cancel = true
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, &b)
+		} else {
+			b.stops = append(b.stops, t)
+		}
+	case idx >= j.row.Dispatched:
+		// Never dispatched: the tasks before it keep their turn (as queued
+		// rows, which a restarted server finds again) and it ends here.
+		for k := j.row.Dispatched; k < idx; k++ {
+			row := store.TaskRow{Task: burst.Task{JobID: id, Index: k, State: burst.Queued}}
+			b.task(row)
+			j.requeueTask(row)
+		}
+		j.row.Dispatched = idx + 1
+		done = true
+	default:
+		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
+		if at < 0 {
+			s.mu.Unlock()
+			return &client.CancelResult{ID: id, State: j.row.State, AlreadyFinished: true}, nil
+		}
+		r := j.requeue[at]
+		j.requeue = slices.Delete(j.requeue, at, at+1)
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
+			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
+		j.row.Tasks.Cancelled++
+	}
+	if done {
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
+		j.row.Tasks.Cancelled++
+	}
+	b.job(j)
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
+	b.event(s.newEvent(actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
+	state := j.row.State
+	if err := s.apply(&b); err != nil {
+		return nil, err
+	}
+	return &client.CancelResult{ID: id, State: state}, nil
+}
