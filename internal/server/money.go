@@ -110,7 +110,7 @@ func (s *Server) CreateProject(ctx context.Context, actor string, spec *burst.Pr
 		s.mu.Unlock()
 		return nil, badRequest("project %s exists already: change it with `burst project set %s ...`", spec.Name, spec.Name)
 	}
-	p := &projectRT{row: row, bytes: map[string]int64{}}
+	p := &projectRT{row: row, bytes: map[string]int64{}, recent: recentSpend{}}
 	s.projects[spec.Name] = p
 	var b batch
 	b.projects = append(b.projects, row)
@@ -225,12 +225,16 @@ func (s *Server) projectView(p *projectRT, now time.Time) burst.Project {
 func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 	burn := s.burn(p)
 	st := cost.Assess(p.budget(), p.spent, burn, now)
+	fc := cost.Forecasting(s.forecastInput(p, now))
+	by := fc.By.UTC()
 	rep := burst.BudgetReport{
 		Project: p.row.Name, BudgetUSD: st.Budget.Dollars(), SpentUSD: st.Spent.Dollars(), IdleUSD: p.idle.Dollars(),
-		StorageUSD: p.storage.Dollars(), ForecastUSD: st.Forecast.Dollars(), RemainingUSD: st.Remaining.Dollars(),
+		StorageUSD: p.storage.Dollars(), ForecastUSD: fc.NUSD.Dollars(), RemainingUSD: st.Remaining.Dollars(),
 		BurnUSDPerHour: burn, Ends: p.row.Ends, DaysRemaining: st.DaysRemaining, Fraction: st.Fraction,
 		Level: string(st.Level), Threshold: st.Threshold, ExhaustedAt: st.ExhaustedAt, At: now.UTC(),
 		Running: []burst.Machine{}, Stopped: []burst.Machine{}, Storage: []burst.StorageLine{},
+		ForecastBy: &by, ForecastRunningUSD: fc.Committed.Dollars(), ForecastTrendUSDPerDay: fc.TrendPerDay,
+		ForecastTrendDays: fc.TrendDays, ForecastDays: fc.Days, ForecastMethod: fc.Method(),
 	}
 	switch {
 	case p.row.Exhausted && p.row.OnExhausted == burst.OnExhaustedCancel:
