@@ -168,9 +168,20 @@ type CostReport struct {
 
 // CostLine is one group of a CostReport.
 type CostLine struct {
-	Key  string  `json:"key"` // job id, machine, user, day; "idle" and "storage" for what no job used
+	Key  string  `json:"key"`            // job id, machine, user, day; "idle" and "storage" for what no job used
+	Name string  `json:"name,omitempty"` // the job's name (by job)
 	USD  float64 `json:"usd"`
 	NUSD int64   `json:"nusd"`
+}
+
+// StorageTier is a storage tier of the price catalog.
+type StorageTier struct {
+	Name          string  `json:"name"`
+	USDPerGBMonth float64 `json:"usd_per_gb_month"`
+	Description   string  `json:"description,omitempty"`
+	Source        string  `json:"source,omitempty"`
+	Date          string  `json:"date,omitempty"`
+	Logs          bool    `json:"logs,omitempty"` // logs and outputs are kept on it
 }
 
 // MachineType is one entry of the price catalog.
