@@ -45,9 +45,9 @@ type BudgetReport struct {
 	Project        string        `json:"project"`
 	BudgetUSD      float64       `json:"budget_usd"`
 	SpentUSD       float64       `json:"spent_usd"`
-	IdleUSD        float64       `json:"idle_usd"`    // part of spent: machines running with nothing to do
-	StorageUSD     float64       `json:"storage_usd"` // part of spent: logs and outputs kept
-	ForecastUSD    float64       `json:"forecast_usd"`
+	IdleUSD        float64       `json:"idle_usd"`     // part of spent: machines running with nothing to do
+	StorageUSD     float64       `json:"storage_usd"`  // part of spent: logs and outputs kept
+	ForecastUSD    float64       `json:"forecast_usd"` // by forecast_by: spent + running work + trend
 	RemainingUSD   float64       `json:"remaining_usd"`
 	BurnUSDPerHour float64       `json:"burn_usd_per_hour"` // what runs now, storage included
 	Ends           *time.Time    `json:"ends"`
@@ -61,6 +61,17 @@ type BudgetReport struct {
 	Stopped        []Machine     `json:"stopped"`
 	Storage        []StorageLine `json:"storage"`
 	At             time.Time     `json:"at"`
+	// How forecast_usd was computed: what running work will cost until it
+	// is expected to stop, plus the average daily spend of new work over
+	// forecast_trend_days complete days of history (divided by at least 7)
+	// times forecast_days, the days from at to forecast_by (the end date, or
+	// 30 days ahead when open-ended). ForecastMethod says it in one line.
+	ForecastBy             *time.Time `json:"forecast_by"`
+	ForecastRunningUSD     float64    `json:"forecast_running_usd"`
+	ForecastTrendUSDPerDay float64    `json:"forecast_trend_usd_per_day"`
+	ForecastTrendDays      int        `json:"forecast_trend_days"`
+	ForecastDays           float64    `json:"forecast_days"`
+	ForecastMethod         string     `json:"forecast_method"`
 }
 
 // StorageLine is what a project keeps on one storage tier.
@@ -157,9 +168,20 @@ type CostReport struct {
 
 // CostLine is one group of a CostReport.
 type CostLine struct {
-	Key  string  `json:"key"` // job id, machine, user, day; "idle" and "storage" for what no job used
+	Key  string  `json:"key"`            // job id, machine, user, day; "idle" and "storage" for what no job used
+	Name string  `json:"name,omitempty"` // the job's name (by job)
 	USD  float64 `json:"usd"`
 	NUSD int64   `json:"nusd"`
+}
+
+// StorageTier is a storage tier of the price catalog.
+type StorageTier struct {
+	Name          string  `json:"name"`
+	USDPerGBMonth float64 `json:"usd_per_gb_month"`
+	Description   string  `json:"description,omitempty"`
+	Source        string  `json:"source,omitempty"`
+	Date          string  `json:"date,omitempty"`
+	Logs          bool    `json:"logs,omitempty"` // logs and outputs are kept on it
 }
 
 // MachineType is one entry of the price catalog.

@@ -112,6 +112,13 @@ func (c *Client) Types(ctx context.Context, gpu bool) ([]burst.MachineType, erro
 	return out, c.do(ctx, "GET", path, nil, &out)
 }
 
+// Tiers lists the storage tiers of the price catalog with their price per
+// GB-month.
+func (c *Client) Tiers(ctx context.Context) ([]burst.StorageTier, error) {
+	var out []burst.StorageTier
+	return out, c.do(ctx, "GET", "/v1/tiers", nil, &out)
+}
+
 // Cost totals what was spent by job, machine, user, day, project or kind,
 // for one project or all ("").
 func (c *Client) Cost(ctx context.Context, by, project string) (*burst.CostReport, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/cost"
 )
 
 func newBudgetCmd() *cobra.Command {
@@ -19,10 +20,21 @@ func newBudgetCmd() *cobra.Command {
 		Use:   "budget PROJECT",
 		Short: "Show a project's money: spent, forecast, burn rate, guardrail, machines, storage",
 		Long: `Show a project's budget at a glance: what it spent (and how much of that
-was idle machines and storage), the forecast to its end date at the
-current burn rate (the cost per hour of what runs now), what remains, the
+was idle machines and storage), the forecast to its end date, what
+remains, the burn rate (the cost per hour of what runs now), the
 guardrail's state, when the budget runs out at this rate, the machines that
-run or are stopped, and the storage its logs and outputs take.`,
+run or are stopped, and the storage its logs and outputs take.
+
+The forecast is spent + running work + trend, and says so in one line:
+running work is what the machines and tasks running now will cost until
+they are expected to stop (a task at its --time limit, or after running as
+long again as it has so far; a machine its idle-stop after its last task,
+or at the end when its cluster keeps it; this host only while tasks run),
+plus storage kept to the end; the trend is the average daily spend of new
+work over the last 14 complete days (UTC; today and the days before the
+project began left out, divided by at least 7), times the days left. An
+open-ended project is forecast 30 days ahead. Days left count calendar
+days (UTC) to the end date, today included; below two days, hours.`,
 		Example: `  burst budget mars
   burst budget mars -o json | jq .forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
@@ -56,14 +68,11 @@ func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
 		ends = r.Ends.UTC().Format("2006-01-02")
 	}
 	left := ""
-	switch {
-	case r.DaysRemaining < 0:
-	case r.DaysRemaining == 0:
-		left = " (ended)"
-	case r.DaysRemaining >= 2:
-		left = fmt.Sprintf(" (%.0f days left)", r.DaysRemaining)
-	default:
-		left = " (" + durHuman(time.Duration(r.DaysRemaining*24*float64(time.Hour)).Round(time.Minute)) + " left)"
+	if r.DaysRemaining >= 0 {
+		left = " (" + cost.DaysLeftText(r.DaysRemaining) + " left)"
+		if r.DaysRemaining == 0 {
+			left = " (ended)"
+		}
 	}
 	if r.BudgetUSD > 0 {
 		b := usd(r.BudgetUSD)
@@ -85,10 +94,10 @@ func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
 		spent += fmt.Sprintf(" (%.1f%%)", r.Fraction*100)
 	}
 	row("Spent:", spent+fmt.Sprintf(", of which idle machines %s, storage %s", usd(r.IdleUSD), usd(r.StorageUSD)))
-	if ends != "" && r.DaysRemaining > 0 {
-		row("Forecast:", usd(r.ForecastUSD)+" by "+ends+" at this rate")
-	} else {
-		row("Forecast:", usd(r.ForecastUSD)+" (no end date to forecast to)")
+	if r.ForecastMethod != "" {
+		row("Forecast:", r.ForecastMethod)
+	} else { // a server from before the forecast said how
+		row("Forecast:", usd(r.ForecastUSD))
 	}
 	if r.BudgetUSD > 0 {
 		row("Remaining:", usd(r.RemainingUSD))

@@ -24,9 +24,10 @@ func newCostCmd() *cobra.Command {
 		Long: `Total what was spent, grouped one way (--by, default job), for one project or
 all. The lines add up exactly to the total: every charge is kept in
 nano-dollars, so nothing is lost to rounding (the total is shown exactly
-too). Beside jobs (or users, ...) two keys hold what no job used: "idle" is
-machine time no task used, charged to the cluster's project, and "storage"
-is what keeping logs and outputs costs.`,
+too). By job, jobs come in the order of their ids, with their names. Beside
+jobs (or users, ...) two keys hold what no job used: "idle" is machine time
+no task used, charged to the cluster's project, and "storage" is what
+keeping logs and outputs costs.`,
 		Example: `  burst cost
   burst cost --project mars --by machine
   burst cost --by day -o json | jq .total_usd`,
@@ -48,6 +49,14 @@ is what keeping logs and outputs costs.`,
 				return r, err
 			}, func(w io.Writer, r *burst.CostReport) error {
 				tw := table(w)
+				if by == "job" { // in the order of their ids, with their names
+					fmt.Fprintln(tw, "JOB\tNAME\tCOST")
+					for _, l := range r.Lines {
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Key, dash(l.Name), usd(l.USD))
+					}
+					fmt.Fprintf(tw, "TOTAL\t\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
+					return tw.Flush()
+				}
 				fmt.Fprintf(tw, "%s\tCOST\n", strings.ToUpper(by))
 				for _, l := range r.Lines {
 					fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))

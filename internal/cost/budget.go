@@ -35,14 +35,12 @@ type Status struct {
 	Budget    NUSD
 	Spent     NUSD
 	Remaining NUSD // Budget − Spent; negative when overspent
-	// Forecast is Spent plus the current burn until Ends; just Spent when
-	// the budget is open-ended or Ends has passed.
-	Forecast         NUSD
-	BurnPerHour      float64 // $/h, as given
-	DaysRemaining    float64 // until Ends: 0 when passed, -1 when open-ended
-	Fraction         float64 // Spent / Budget (0 without a budget)
-	ForecastFraction float64 // Forecast / Budget (0 without a budget)
-	Level            Level
+	// (What it will have spent by Ends is Forecasting's: the burn of one
+	// instant says nothing of the days to come.)
+	BurnPerHour   float64 // $/h, as given
+	DaysRemaining float64 // until Ends (DaysLeft): 0 when passed, -1 when open-ended
+	Fraction      float64 // Spent / Budget (0 without a budget)
+	Level         Level
 	// Threshold is the highest warning threshold crossed, 1 when exhausted,
 	// 0 when none.
 	Threshold float64
@@ -78,15 +76,7 @@ func (b Budget) mark(t float64) NUSD {
 
 // Assess grades spending of spent, burning burnPerHour $/h, against b at now.
 func Assess(b Budget, spent NUSD, burnPerHour float64, now time.Time) Status {
-	s := Status{Spent: spent, BurnPerHour: burnPerHour, Forecast: spent, DaysRemaining: -1}
-	if !b.Ends.IsZero() {
-		if left := b.Ends.Sub(now); left > 0 {
-			s.DaysRemaining = left.Hours() / 24
-			s.Forecast = spent + Accrue(burnPerHour, left)
-		} else {
-			s.DaysRemaining = 0
-		}
-	}
+	s := Status{Spent: spent, BurnPerHour: burnPerHour, DaysRemaining: DaysLeft(now, b.Ends)}
 	if b.Amount <= 0 {
 		s.Level = LevelNone
 		return s
@@ -94,7 +84,6 @@ func Assess(b Budget, spent NUSD, burnPerHour float64, now time.Time) Status {
 	s.Budget = b.Amount
 	s.Remaining = b.Amount - spent
 	s.Fraction = float64(spent) / float64(b.Amount)
-	s.ForecastFraction = float64(s.Forecast) / float64(b.Amount)
 	s.Level = LevelOK
 	if spent >= b.Amount {
 		s.Level, s.Threshold = LevelExhausted, 1

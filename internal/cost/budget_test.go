@@ -26,61 +26,61 @@ func TestAssess(t *testing.T) {
 	}{
 		{
 			name: "mid-way, on track", b: thirtyDays, spent: USD(400), burn: 1, now: t0.Add(15 * day),
-			want: Status{Budget: USD(1000), Spent: USD(400), Remaining: USD(600), Forecast: USD(400 + 360),
-				BurnPerHour: 1, DaysRemaining: 15, Fraction: 0.4, ForecastFraction: 0.76, Level: LevelOK},
+			want: Status{Budget: USD(1000), Spent: USD(400), Remaining: USD(600),
+				BurnPerHour: 1, DaysRemaining: 15, Fraction: 0.4, Level: LevelOK},
 			exhaustedIn: 600 * time.Hour,
 		},
 		{
 			name: "mid-way, past the first warning, forecast over", b: thirtyDays, spent: USD(600), burn: 2, now: t0.Add(15 * day),
-			want: Status{Budget: USD(1000), Spent: USD(600), Remaining: USD(400), Forecast: USD(600 + 720),
-				BurnPerHour: 2, DaysRemaining: 15, Fraction: 0.6, ForecastFraction: 1.32, Level: LevelWarn, Threshold: 0.5},
+			want: Status{Budget: USD(1000), Spent: USD(600), Remaining: USD(400),
+				BurnPerHour: 2, DaysRemaining: 15, Fraction: 0.6, Level: LevelWarn, Threshold: 0.5},
 			exhaustedIn: 200 * time.Hour,
 		},
 		{
 			name: "exactly at a threshold", b: thirtyDays, spent: USD(800), burn: 0, now: t0.Add(15 * day),
-			want: Status{Budget: USD(1000), Spent: USD(800), Remaining: USD(200), Forecast: USD(800),
-				DaysRemaining: 15, Fraction: 0.8, ForecastFraction: 0.8, Level: LevelWarn, Threshold: 0.8},
+			want: Status{Budget: USD(1000), Spent: USD(800), Remaining: USD(200),
+				DaysRemaining: 15, Fraction: 0.8, Level: LevelWarn, Threshold: 0.8},
 		},
 		{
 			name: "exhausted", b: thirtyDays, spent: USD(1000), burn: 3, now: t0.Add(20 * day),
-			want: Status{Budget: USD(1000), Spent: USD(1000), Remaining: 0, Forecast: USD(1000 + 720),
-				BurnPerHour: 3, DaysRemaining: 10, Fraction: 1, ForecastFraction: 1.72, Level: LevelExhausted, Threshold: 1},
+			want: Status{Budget: USD(1000), Spent: USD(1000), Remaining: 0,
+				BurnPerHour: 3, DaysRemaining: 10, Fraction: 1, Level: LevelExhausted, Threshold: 1},
 		},
 		{
 			name: "overspent", b: thirtyDays, spent: USD(1200), burn: 0, now: t0.Add(20 * day),
-			want: Status{Budget: USD(1000), Spent: USD(1200), Remaining: USD(-200), Forecast: USD(1200),
-				DaysRemaining: 10, Fraction: 1.2, ForecastFraction: 1.2, Level: LevelExhausted, Threshold: 1},
+			want: Status{Budget: USD(1000), Spent: USD(1200), Remaining: USD(-200),
+				DaysRemaining: 10, Fraction: 1.2, Level: LevelExhausted, Threshold: 1},
 		},
 		{
 			name: "no end date", b: Budget{Amount: USD(100), Start: t0}, spent: USD(10), burn: 0.5, now: t0.Add(day),
-			want: Status{Budget: USD(100), Spent: USD(10), Remaining: USD(90), Forecast: USD(10),
-				BurnPerHour: 0.5, DaysRemaining: -1, Fraction: 0.1, ForecastFraction: 0.1, Level: LevelOK},
+			want: Status{Budget: USD(100), Spent: USD(10), Remaining: USD(90),
+				BurnPerHour: 0.5, DaysRemaining: -1, Fraction: 0.1, Level: LevelOK},
 			exhaustedIn: 180 * time.Hour,
 		},
 		{
 			name: "end date passed", b: thirtyDays, spent: USD(900), burn: 1, now: t0.Add(31 * day),
-			want: Status{Budget: USD(1000), Spent: USD(900), Remaining: USD(100), Forecast: USD(900),
-				BurnPerHour: 1, DaysRemaining: 0, Fraction: 0.9, ForecastFraction: 0.9, Level: LevelWarn, Threshold: 0.8},
+			want: Status{Budget: USD(1000), Spent: USD(900), Remaining: USD(100),
+				BurnPerHour: 1, DaysRemaining: 0, Fraction: 0.9, Level: LevelWarn, Threshold: 0.8},
 			exhaustedIn: 100 * time.Hour,
 		},
 		{
 			name: "zero burn", b: thirtyDays, spent: USD(100), burn: 0, now: t0.Add(10 * day),
-			want: Status{Budget: USD(1000), Spent: USD(100), Remaining: USD(900), Forecast: USD(100),
-				DaysRemaining: 20, Fraction: 0.1, ForecastFraction: 0.1, Level: LevelOK},
+			want: Status{Budget: USD(1000), Spent: USD(100), Remaining: USD(900),
+				DaysRemaining: 20, Fraction: 0.1, Level: LevelOK},
 		},
 		{
 			name: "custom thresholds", b: Budget{Amount: USD(100), Warn: []float64{0.95, 0.25, 2, -1}}, spent: USD(30), now: t0,
-			want: Status{Budget: USD(100), Spent: USD(30), Remaining: USD(70), Forecast: USD(30),
-				DaysRemaining: -1, Fraction: 0.3, ForecastFraction: 0.3, Level: LevelWarn, Threshold: 0.25},
+			want: Status{Budget: USD(100), Spent: USD(30), Remaining: USD(70),
+				DaysRemaining: -1, Fraction: 0.3, Level: LevelWarn, Threshold: 0.25},
 		},
 		{
 			name: "no warnings", b: Budget{Amount: USD(100), Warn: []float64{}}, spent: USD(99), now: t0,
-			want: Status{Budget: USD(100), Spent: USD(99), Remaining: USD(1), Forecast: USD(99),
-				DaysRemaining: -1, Fraction: 0.99, ForecastFraction: 0.99, Level: LevelOK},
+			want: Status{Budget: USD(100), Spent: USD(99), Remaining: USD(1),
+				DaysRemaining: -1, Fraction: 0.99, Level: LevelOK},
 		},
 		{
 			name: "no budget", b: Budget{Ends: t0.Add(2 * day)}, spent: USD(50), burn: 1, now: t0.Add(day),
-			want: Status{Spent: USD(50), Forecast: USD(74), BurnPerHour: 1, DaysRemaining: 1, Level: LevelNone},
+			want: Status{Spent: USD(50), BurnPerHour: 1, DaysRemaining: 1, Level: LevelNone},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,9 +89,9 @@ func TestAssess(t *testing.T) {
 			got.ExhaustedAt = nil
 			near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 			w := tc.want
-			if got.Budget != w.Budget || got.Spent != w.Spent || got.Remaining != w.Remaining || got.Forecast != w.Forecast ||
+			if got.Budget != w.Budget || got.Spent != w.Spent || got.Remaining != w.Remaining ||
 				got.BurnPerHour != w.BurnPerHour || !near(got.DaysRemaining, w.DaysRemaining) || !near(got.Fraction, w.Fraction) ||
-				!near(got.ForecastFraction, w.ForecastFraction) || got.Level != w.Level || got.Threshold != w.Threshold {
+				got.Level != w.Level || got.Threshold != w.Threshold {
 				t.Errorf("Assess =\n %+v\nwant\n %+v", got, w)
 			}
 			if tc.exhaustedIn == 0 {

@@ -69,6 +69,7 @@ type projectRT struct {
 	storage   cost.NUSD
 	lastSpent cost.NUSD // as of the guardrail's last look
 	bytes     map[string]int64
+	recent    recentSpend // the last days of the ledger, for the forecast's trend
 }
 
 func (p *projectRT) budget() cost.Budget {
@@ -108,8 +109,12 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("load storage: %w", err)
 	}
+	recent, err := s.st.CostsSince(ctx, time.Now().UTC().AddDate(0, 0, -recentDays).Format("2006-01-02"))
+	if err != nil {
+		return fmt.Errorf("load recent costs: %w", err)
+	}
 	for _, row := range ps {
-		p := &projectRT{row: *row, bytes: bytes[row.Name]}
+		p := &projectRT{row: *row, bytes: bytes[row.Name], recent: recentSpend{}}
 		for kind, n := range costs[row.Name] {
 			p.spent += cost.NUSD(n)
 			switch kind {
@@ -125,9 +130,14 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		}
 		s.projects[row.Name] = p
 	}
+	for _, c := range recent {
+		if p := s.projects[c.Project]; p != nil {
+			p.recent.add(c.Day, spendKey{c.Machine, c.Job}, cost.NUSD(c.NUSD))
+		}
+	}
 	if s.projects["default"] == nil {
 		p := &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default", Tags: []string{},
-			OnExhausted: burst.OnExhaustedStop, CreatedAt: time.Now().UTC()}}, bytes: map[string]int64{}}
+			OnExhausted: burst.OnExhaustedStop, CreatedAt: time.Now().UTC()}}, bytes: map[string]int64{}, recent: recentSpend{}}
 		if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.SaveProject(tx, &p.row) }); err != nil {
 			return err
 		}

@@ -65,6 +65,9 @@ func (s *Server) moneyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, s.Types(r.URL.Query().Get("gpu") != ""))
 	})
+	mux.HandleFunc("GET /v1/tiers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, s.Tiers())
+	})
 	mux.HandleFunc("GET /v1/cost", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		respond(w, 200)(s.Cost(r.Context(), q.Get("by"), q.Get("project")))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -84,6 +85,7 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 		return
 	}
 	p.spent += n
+	p.recent.add(k.Day, spendKey{k.Machine, k.Job}, n)
 	switch k.Kind {
 	case "idle":
 		p.idle += n
@@ -231,12 +233,7 @@ func (s *Server) burn(p *projectRT) float64 {
 			perHour += (1 - used) * m.row.PriceUSDPerHour
 		}
 	}
-	for tier, n := range p.bytes {
-		if t, err := s.catalog.Tier(tier); err == nil {
-			perHour += float64(n) / 1e9 * t.PerGBMonth / hoursPerMonth
-		}
-	}
-	return perHour
+	return perHour + s.storagePerHour(p)
 }
 
 // guard is the guardrail: it records each threshold crossed, and acts when
@@ -384,4 +381,123 @@ func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 			time.Duration(spec.Resources.TimeLimit)*time.Second, price*share, name, p.row.Name)}
 	}
 	return nil
+}
+
+// recentDays is how many days of the ledger a project keeps in memory: the
+// forecast's trend window, and a day on either side.
+const recentDays = cost.TrendWindow + 2
+
+// spendKey is who spent: a machine, and the job (0: idle or storage).
+type spendKey struct {
+	machine string
+	job     int64
+}
+
+// recentSpend is a project's ledger of its last recentDays days:
+// day (YYYY-MM-DD, UTC) → who → nano-dollars.
+type recentSpend map[string]map[spendKey]cost.NUSD
+
+// add records n spent on day by k, and forgets days that fell out of the
+// window when a new day begins.
+func (r recentSpend) add(day string, k spendKey, n cost.NUSD) {
+	d := r[day]
+	if d == nil {
+		if t, err := time.Parse("2006-01-02", day); err == nil {
+			cut := t.AddDate(0, 0, -recentDays).Format("2006-01-02")
+			for old := range r {
+				if old < cut {
+					delete(r, old)
+				}
+			}
+		}
+		d = map[spendKey]cost.NUSD{}
+		r[day] = d
+	}
+	d[k] += n
+}
+
+// forecastInput is the snapshot the forecast of p is computed from: its
+// spending, its recent days, and the machines and tasks that run for it
+// now. Called with s.mu held.
+func (s *Server) forecastInput(p *projectRT, now time.Time) cost.ForecastInput {
+	in := cost.ForecastInput{Now: now, Start: p.row.CreatedAt, Spent: p.spent, Min: map[string]int{}}
+	if p.row.Ends != nil {
+		in.Ends = *p.row.Ends
+	}
+	machines := map[string]bool{} // whose future is running work: their past is not the trend's
+	jobs := map[int64]bool{}
+	for _, m := range s.sortedMachines() {
+		if m.row.State != burst.MachineRunning {
+			continue // a stopping machine is charged until it is gone, seconds from now
+		}
+		owned := !m.row.PerUse && m.row.Project == p.row.Name
+		rm := cost.RunningMachine{IdleSince: m.idleSince, Stops: m.until}
+		if owned {
+			rm.PerHour = m.row.PriceUSDPerHour
+		}
+		if c := m.cluster; c != nil && !c.def.BuiltIn {
+			rm.Cluster = c.def.Name
+			rm.IdleStop = time.Duration(c.def.IdleStopS) * time.Second
+			in.Min[c.def.Name] = c.def.Min
+			if at, on, ok := c.sched.Next(now); ok && !on && (rm.Stops.IsZero() || at.Before(rm.Stops)) {
+				rm.Stops = at // switched off then
+			}
+		}
+		if m.drain {
+			rm.Cluster, rm.IdleStop = "", time.Nanosecond // it stops once its tasks end
+		}
+		for _, t := range m.sortedTasks() {
+			mine := t.job.row.Project == p.row.Name
+			if !t.started || (!owned && !mine) {
+				continue
+			}
+			r := t.res()
+			rt := cost.RunningTask{Limit: time.Duration(r.TimeLimit) * time.Second}
+			if t.row.StartedAt != nil {
+				rt.Started = *t.row.StartedAt
+			}
+			if !owned {
+				rt.PerHour = cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare) * m.row.PriceUSDPerHour
+			}
+			if j := t.job; mine && j.row.Tasks.Total-j.row.Dispatched+len(j.requeue) <= 0 {
+				jobs[j.row.ID] = true // all of its work runs now; with tasks still to come, its past is the trend's
+			}
+			rm.Tasks = append(rm.Tasks, rt)
+		}
+		if rm.PerHour == 0 && len(rm.Tasks) == 0 {
+			continue
+		}
+		if owned {
+			machines[m.row.ID] = true
+		}
+		in.Machines = append(in.Machines, rm)
+	}
+	in.StoragePerHour = s.storagePerHour(p)
+	for day, spent := range p.recent {
+		t, err := time.Parse("2006-01-02", day)
+		if err != nil {
+			continue
+		}
+		d := cost.DaySpend{Day: t}
+		for k, n := range spent {
+			d.NUSD += n
+			if machines[k.machine] || jobs[k.job] || strings.HasPrefix(k.machine, "storage:") {
+				d.Running += n
+			}
+		}
+		in.Days = append(in.Days, d)
+	}
+	return in
+}
+
+// storagePerHour is what keeping p's storage costs per hour. Called with
+// s.mu held.
+func (s *Server) storagePerHour(p *projectRT) float64 {
+	var perHour float64
+	for tier, n := range p.bytes {
+		if t, err := s.catalog.Tier(tier); err == nil {
+			perHour += float64(n) / 1e9 * t.PerGBMonth / hoursPerMonth
+		}
+	}
+	return perHour
 }

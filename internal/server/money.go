@@ -1,10 +1,13 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,7 +113,7 @@ func (s *Server) CreateProject(ctx context.Context, actor string, spec *burst.Pr
 		s.mu.Unlock()
 		return nil, badRequest("project %s exists already: change it with `burst project set %s ...`", spec.Name, spec.Name)
 	}
-	p := &projectRT{row: row, bytes: map[string]int64{}}
+	p := &projectRT{row: row, bytes: map[string]int64{}, recent: recentSpend{}}
 	s.projects[spec.Name] = p
 	var b batch
 	b.projects = append(b.projects, row)
@@ -225,12 +228,16 @@ func (s *Server) projectView(p *projectRT, now time.Time) burst.Project {
 func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 	burn := s.burn(p)
 	st := cost.Assess(p.budget(), p.spent, burn, now)
+	fc := cost.Forecasting(s.forecastInput(p, now))
+	by := fc.By.UTC()
 	rep := burst.BudgetReport{
 		Project: p.row.Name, BudgetUSD: st.Budget.Dollars(), SpentUSD: st.Spent.Dollars(), IdleUSD: p.idle.Dollars(),
-		StorageUSD: p.storage.Dollars(), ForecastUSD: st.Forecast.Dollars(), RemainingUSD: st.Remaining.Dollars(),
+		StorageUSD: p.storage.Dollars(), ForecastUSD: fc.NUSD.Dollars(), RemainingUSD: st.Remaining.Dollars(),
 		BurnUSDPerHour: burn, Ends: p.row.Ends, DaysRemaining: st.DaysRemaining, Fraction: st.Fraction,
 		Level: string(st.Level), Threshold: st.Threshold, ExhaustedAt: st.ExhaustedAt, At: now.UTC(),
 		Running: []burst.Machine{}, Stopped: []burst.Machine{}, Storage: []burst.StorageLine{},
+		ForecastBy: &by, ForecastRunningUSD: fc.Committed.Dollars(), ForecastTrendUSDPerDay: fc.TrendPerDay,
+		ForecastTrendDays: fc.TrendDays, ForecastDays: fc.Days, ForecastMethod: fc.Method(),
 	}
 	switch {
 	case p.row.Exhausted && p.row.OnExhausted == burst.OnExhaustedCancel:
@@ -357,6 +364,38 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 		rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, NUSD: g.NUSD, USD: cost.NUSD(g.NUSD).Dollars()})
 		rep.TotalNUSD += g.NUSD
 	}
+	if by == "job" {
+		// Jobs in the order of their ids (job 10 after job 9), with their
+		// names; then idle and storage.
+		var ids []int64
+		for _, l := range rep.Lines {
+			if id, err := strconv.ParseInt(l.Key, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		names, err := s.st.JobNames(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(rep.Lines, func(a, b burst.CostLine) int {
+			x, errA := strconv.ParseInt(a.Key, 10, 64)
+			y, errB := strconv.ParseInt(b.Key, 10, 64)
+			switch {
+			case errA == nil && errB == nil:
+				return cmp.Compare(x, y)
+			case errA == nil:
+				return -1
+			case errB == nil:
+				return 1
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		for i, l := range rep.Lines {
+			if id, err := strconv.ParseInt(l.Key, 10, 64); err == nil {
+				rep.Lines[i].Name = names[id]
+			}
+		}
+	}
 	rep.TotalUSD = cost.NUSD(rep.TotalNUSD).Dollars()
 	return rep, nil
 }
@@ -367,6 +406,16 @@ func (s *Server) Types(gpu bool) []burst.MachineType {
 	for _, t := range s.catalog.Filter(gpu) {
 		out = append(out, burst.MachineType{Name: t.Name, VCPUs: t.VCPUs, MemBytes: t.MemBytes, GPUs: t.GPUs,
 			GPUModel: t.GPUModel, OnDemandUSD: t.OnDemand, SpotUSD: t.Spot, Source: t.Source, Date: t.Date})
+	}
+	return out
+}
+
+// Tiers lists the storage tiers of the price catalog, most expensive first.
+func (s *Server) Tiers() []burst.StorageTier {
+	out := []burst.StorageTier{}
+	for _, t := range s.catalog.Tiers {
+		out = append(out, burst.StorageTier{Name: t.Name, USDPerGBMonth: t.PerGBMonth, Description: t.Description,
+			Source: t.Source, Date: t.Date, Logs: t.Name == s.catalog.LogsTier})
 	}
 	return out
 }

@@ -341,3 +341,53 @@ func (s *Store) JobCosts(ctx context.Context, ids []int64) (map[int64]int64, err
 	}
 	return out, rows.Err()
 }
+
+// DayCost is a ledger total of one day, project, machine and job.
+type DayCost struct {
+	Day     string
+	Project string
+	Machine string
+	Job     int64
+	NUSD    int64
+}
+
+// CostsSince totals the ledger from day since (YYYY-MM-DD) on, per day,
+// project, machine and job: the recent history a forecast reads.
+func (s *Store) CostsSince(ctx context.Context, since string) ([]DayCost, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT day, project, machine, job_id, SUM(nusd) FROM costs WHERE day >= ?
+		GROUP BY day, project, machine, job_id`, since)
+	return collect(rows, err, func(r scanner) (DayCost, error) {
+		var c DayCost
+		err := r.Scan(&c.Day, &c.Project, &c.Machine, &c.Job, &c.NUSD)
+		return c, err
+	})
+}
+
+// JobNames reads the names of the given jobs.
+func (s *Store) JobNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name FROM jobs WHERE id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   int64
+			name string
+		)
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

@@ -129,3 +129,44 @@ func TestProjectAndClusterRoundTrip(t *testing.T) {
 		t.Errorf("clusters: %+v, %v", cs, err)
 	}
 }
+
+// TestCostsSince reads the recent ledger the forecast's trend needs: per
+// day, project, machine and job, from a day on.
+func TestCostsSince(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	if err := s.Write(ctx, func(tx *Tx) error {
+		for _, c := range []struct {
+			k CostKey
+			n int64
+		}{
+			{CostKey{"2026-11-10", "mars", "work-1", "ann", 1, "task"}, 7},
+			{CostKey{"2026-11-24", "mars", "work-1", "ann", 2, "task"}, 700},
+			{CostKey{"2026-11-24", "mars", "work-1", "bob", 2, "task"}, 5}, // same day, machine and job
+			{CostKey{"2026-11-25", "venus", "storage:ssd", "", 0, "storage"}, 11},
+		} {
+			if err := AddCost(tx, c.k, c.n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CostsSince(ctx, "2026-11-20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[DayCost]bool{
+		{Day: "2026-11-24", Project: "mars", Machine: "work-1", Job: 2, NUSD: 705}:      true,
+		{Day: "2026-11-25", Project: "venus", Machine: "storage:ssd", Job: 0, NUSD: 11}: true,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("CostsSince = %+v, want %v", got, want)
+	}
+	for _, c := range got {
+		if !want[c] {
+			t.Errorf("CostsSince: unexpected %+v", c)
+		}
+	}
+}

@@ -267,7 +267,7 @@ func (c *chart) describe() string {
 	case c.end.Before(c.now):
 		fmt.Fprintf(&b, " The project ended on %s.", Date(c.end))
 	case c.openEnded:
-		fmt.Fprintf(&b, " Open-ended; at the current rate %s by %s.", Money(c.forecast), Date(c.end))
+		fmt.Fprintf(&b, " Open-ended; forecast %s by %s.", Money(c.forecast), Date(c.end))
 	default:
 		fmt.Fprintf(&b, " Forecast %s by %s.", Money(c.forecast), Date(c.end))
 	}

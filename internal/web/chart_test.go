@@ -288,7 +288,7 @@ func TestChartOpenEnded(t *testing.T) {
 	if want := sampleNow.Add(30 * 24 * time.Hour); !c.x1.Equal(want) {
 		t.Errorf("open-ended axis ends %v, want %v", c.x1, want)
 	}
-	if !strings.Contains(label(es), "Open-ended; at the current rate $400.00 by Apr 17, 2026.") {
+	if !strings.Contains(label(es), "Open-ended; forecast $400.00 by Apr 17, 2026.") {
 		t.Errorf("aria-label %q", label(es))
 	}
 }

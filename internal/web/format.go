@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/cost"
 )
 
 // The formatters the templates use. They are written for people: amounts
@@ -220,18 +222,7 @@ func DateTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// Days writes how many days are left: "open-ended" for -1, "ended" at 0,
-// "<1 day", "1 day", "12 days".
-func Days(d float64) string {
-	switch {
-	case d < 0:
-		return "open-ended"
-	case d == 0:
-		return "ended"
-	case d < 1:
-		return "<1 day"
-	case d < 2:
-		return "1 day"
-	}
-	return Count(int(d)) + " days"
-}
+// Days writes how many days are left as the CLI does (cost.DaysLeftText):
+// "open-ended" for -1, "ended" at 0, hours below two days ("36 h"), else
+// calendar days (UTC) to the end date, today included ("157 days").
+func Days(d float64) string { return cost.DaysLeftText(d) }

@@ -102,7 +102,7 @@ func TestAgo(t *testing.T) {
 }
 
 func TestDaysAndDates(t *testing.T) {
-	for in, want := range map[float64]string{-1: "open-ended", 0: "ended", 0.4: "<1 day", 1.5: "1 day", 42.4: "42 days", 1200: "1,200 days"} {
+	for in, want := range map[float64]string{-1: "open-ended", 0: "ended", 0.01: "<1 h", 0.4: "9 h", 1.5: "36 h", 42.4: "43 days", 1200: "1200 days"} {
 		if got := Days(in); got != want {
 			t.Errorf("Days(%v) = %q, want %q", in, got, want)
 		}

@@ -28,34 +28,32 @@ var funcs = template.FuncMap{
 	"asset":    asset,
 	"numval":   numval,
 
-	"report":    report,
-	"level":     levelBadge,
-	"state":     stateBadge,
-	"result":    resultBadge,
-	"schedule":  scheduleBadge,
-	"budgetbar": budgetBar,
-	"progress":  progressOf,
-	"pills":     pipePills,
-	"stages":    stageRows,
-	"uptime":    uptime,
-	"jobdur":    jobDuration,
-	"timeline":  timelineOf,
-	"chart":     projectChart,
-	"command":   commandOf,
-	"exit":      exitText,
-	"terminal":  func(s burst.State) bool { return s.Terminal() },
-	"machines":  machinesTable,
-	"events":    eventsTable,
-	"totals":    overviewTotals,
-	"shape":     machineShape,
-	"tasktable": taskTable,
-	"tasklabel": taskLabel,
-	"taskdur":   taskDuration,
-	"add":       func(a, b float64) float64 { return a + b },
-	"mul":       func(a float64, b int) float64 { return a * float64(b) },
-	"forecast30": func(b *burst.BudgetReport) float64 {
-		return b.SpentUSD + b.BurnUSDPerHour*24*30
-	},
+	"report":        report,
+	"level":         levelBadge,
+	"state":         stateBadge,
+	"result":        resultBadge,
+	"schedule":      scheduleBadge,
+	"budgetbar":     budgetBar,
+	"progress":      progressOf,
+	"pills":         pipePills,
+	"stages":        stageRows,
+	"uptime":        uptime,
+	"jobdur":        jobDuration,
+	"timeline":      timelineOf,
+	"chart":         projectChart,
+	"command":       commandOf,
+	"exit":          exitText,
+	"terminal":      func(s burst.State) bool { return s.Terminal() },
+	"machines":      machinesTable,
+	"events":        eventsTable,
+	"totals":        overviewTotals,
+	"shape":         machineShape,
+	"tasktable":     taskTable,
+	"tasklabel":     taskLabel,
+	"taskdur":       taskDuration,
+	"add":           func(a, b float64) float64 { return a + b },
+	"mul":           func(a float64, b int) float64 { return a * float64(b) },
+	"forecastparts": forecastParts,
 }
 
 // toTime takes a time.Time or a *time.Time (nil: the zero time).
@@ -515,11 +513,20 @@ func projectChart(v *ProjectView) template.HTML {
 	if budget == 0 && v.Project.Budget == nil {
 		budget = v.Project.BudgetUSD
 	}
-	fc := b.ForecastUSD
-	if end.IsZero() { // open-ended: what 30 more days at this rate add
-		fc = b.SpentUSD + b.BurnUSDPerHour*24*30
+	return SpendChart(v.Spend, budget, b.ForecastUSD, v.Project.CreatedAt, end, v.Now)
+}
+
+// forecastParts is how a report's forecast was computed, after its amount
+// and date: "= spent $3.10 + running work $0.30 + trend $0.06/day × 150.2
+// days (last 14 days)".
+func forecastParts(b *burst.BudgetReport) string {
+	if _, parts, ok := strings.Cut(b.ForecastMethod, " = "); ok {
+		return "= " + parts
 	}
-	return SpendChart(v.Spend, budget, fc, v.Project.CreatedAt, end, v.Now)
+	if _, why, ok := strings.Cut(b.ForecastMethod, ": "); ok {
+		return why
+	}
+	return b.ForecastMethod
 }
 
 // commandOf is a job's command as a person would type it.

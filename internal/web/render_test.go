@@ -119,7 +119,7 @@ func TestOverview(t *testing.T) {
 		`<dd class="num">$0.0042</dd>`, // never $0.00 for a little
 		`<dd class="num muted">none</dd>`,
 		// Days, machines, jobs, burn.
-		`<dt>Days left</dt><dd>42 days</dd>`,
+		`<dt>Days left</dt><dd>43 days</dd>`,
 		`<dt>Days left</dt><dd>open-ended</dd>`,
 		`<dt>Running machines</dt><dd class="num">2</dd>`,
 		`<dt>Active jobs</dt><dd class="num">5</dd>`,
@@ -164,7 +164,7 @@ func TestProjectPage(t *testing.T) {
 		`Ends <time datetime="2026-04-30T00:00:00Z">Apr 30, 2026</time>`,
 		`<line class="today" x1="51.6"`,
 		`<strong>Today</strong>, Mar 18, 2026`,
-		`<strong>42 days left</strong>`,
+		`<strong>43 days left</strong>`,
 		// Figures and chart.
 		`<dt>Spent</dt><dd class="num">$312.47</dd>`,
 		`<svg class="spend-chart"`, `role="img"`, `<title>Spending over time</title>`,
@@ -599,4 +599,19 @@ func TestLevelBadgeForecastOverBudget(t *testing.T) {
 			t.Errorf("%+v: badge %q, want %q", c.b, got.Text, c.text)
 		}
 	}
+}
+
+// TestForecastSaysHow: the dashboard shows how the forecast was computed,
+// in small text under it and in full as its tooltip, as `burst budget` does.
+func TestForecastSaysHow(t *testing.T) {
+	r := newRenderer(t)
+	v := sampleOverview()
+	b := *v.Projects[1].Budget
+	b.ForecastMethod = "$96.35 by 2026-06-01 = spent $41.20 + running work $0.50 + trend $0.72/day × 75.3 days (last 14 days)"
+	v.Projects[1].Budget = &b
+	s := renderString(t, func(w io.Writer) error { return r.Overview(w, v) })
+	mustContain(t, "overview", s,
+		`title="$96.35 by 2026-06-01 = spent $41.20 &#43; running work $0.50 &#43; trend $0.72/day × 75.3 days (last 14 days)">$96.35</dd>`,
+		`<dd class="sub method">= spent $41.20 &#43; running work $0.50 &#43; trend $0.72/day × 75.3 days (last 14 days)</dd>`,
+	)
 }
