@@ -67,8 +67,11 @@ type Result struct {
 
 	StartedAt, EndedAt time.Time
 	UserCPU, SysCPU    time.Duration // of the task and the descendants it waited for (wait4 rusage)
-	MaxRSS             int64         // bytes: the largest RSS of one of those processes
-	OutBytes           int64         // bytes it wrote to its log files (stdout and stderr)
+	// MaxRSS is the largest RSS, in bytes, of the task's process or of one
+	// of its descendants: ru_maxrss where that is the task's own, else the
+	// largest VmHWM sampled (see peak.go); 0 when unknown.
+	MaxRSS   int64
+	OutBytes int64 // bytes it wrote to its log files (stdout and stderr)
 	// With Spec.IOStats: bytes the process read and wrote through any file
 	// descriptor (its pipes included), its own only.
 	ReadBytes, WroteBytes int64
@@ -84,6 +87,7 @@ type Task struct {
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
+	peakHolder
 
 	mu         sync.Mutex
 	exited     bool        // the process has exited; no signal may be sent any more
@@ -206,6 +210,10 @@ func Start(spec Spec) (*Task, error) {
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
+	t.execAt = time.Now() // os.StartProcess returns once the exec is done
+	// At once: a task of a millisecond may be gone by the sampler's first
+	// tick. It has just exec'd, so this is at least a sign of its size.
+	t.samplePeak(false)
 	overLimit := false
 	if t.cg != nil && t.cg.v1 {
 		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
@@ -481,6 +489,7 @@ func (t *Task) oomKill() {
 // group has been killed: until then its zombie keeps the pid (and so the
 // process group id) from being reused, so no signal can reach a stranger.
 func (t *Task) wait() {
+	samplePeaks(t)
 	var info unix.Siginfo
 	var err error
 	for {
@@ -490,6 +499,7 @@ func (t *Task) wait() {
 		}
 	}
 	end := time.Now()
+	unsamplePeaks(t)
 	var rchar, wchar int64
 	if t.spec.IOStats && err == nil {
 		rchar, wchar = procIO(t.pid) // the zombie still has its counters
@@ -538,7 +548,7 @@ func (t *Task) wait() {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
 			r.UserCPU = time.Duration(ru.Utime.Nano())
 			r.SysCPU = time.Duration(ru.Stime.Nano())
-			r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+			r.MaxRSS = peakOf(ru.Maxrss*1024, agentHWMSince(t.execAt), t.hwm.Load()) // KiB on Linux
 		}
 	}
 	oom := oomKilled
