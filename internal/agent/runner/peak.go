@@ -53,31 +53,35 @@ func peakOf(ru, agent, sampled int64) int64 {
 }
 
 // vmHWM returns VmHWM of /proc/PID/status in bytes ("self" for this
-// process); false when it cannot be read, or the process has exited (a
-// zombie has no memory, hence no VmHWM line).
-func vmHWM(pid string) (int64, bool) {
+// process) and its number of threads; false when it cannot be read, or the
+// process has exited (a zombie has no memory, hence no VmHWM line).
+func vmHWM(pid string) (hwm int64, threads int, ok bool) {
 	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	defer f.Close()
 	var buf [4096]byte
 	n, _ := f.Read(buf[:])
 	b := buf[:n]
-	i := bytes.Index(b, []byte("\nVmHWM:"))
+	hwm, ok = statusField(b, "\nVmHWM:")
+	threads64, _ := statusField(b, "\nThreads:")
+	return hwm << 10, int(threads64), ok // VmHWM is in kB
+}
+
+// statusField is the number after key in a /proc/PID/status text.
+func statusField(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
 	if i < 0 {
 		return 0, false
 	}
-	b = b[i+len("\nVmHWM:"):]
+	b = b[i+len(key):]
 	if j := bytes.IndexByte(b, '\n'); j >= 0 {
 		b = b[:j]
 	}
 	b = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(b), []byte("kB")))
-	kb, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return kb << 10, true
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	return v, err == nil
 }
 
 // agentHWM is this process's VmHWM as read at or after since. It is read
@@ -98,7 +102,7 @@ func agentHWMSince(since time.Time) int64 {
 	now := time.Now()
 	// Reading our own /proc file under the lock: a few microseconds, and
 	// it spares the tasks that end meanwhile a read each.
-	if v, ok := vmHWM("self"); ok {
+	if v, _, ok := vmHWM("self"); ok {
 		agentHWM.val, agentHWM.at = v, now
 	} else {
 		// Unknown: take ru_maxrss for nothing of the task's.
@@ -116,7 +120,8 @@ var peakSampler struct {
 	sync.Mutex
 	tasks   map[*Task]*peakDue
 	running bool
-	wake    chan struct{} // a task was registered
+	nextAt  time.Time     // when the loop wakes next
+	wake    chan struct{} // a task is due before nextAt
 }
 
 type peakDue struct {
@@ -147,24 +152,30 @@ func (t *Task) samplePeak(tree bool) {
 		pid := pids[len(pids)-1]
 		pids = pids[:len(pids)-1]
 		s := strconv.Itoa(pid)
-		if v, ok := vmHWM(s); ok {
-			t.notePeak(v)
+		v, threads, ok := vmHWM(s)
+		if !ok {
+			continue
 		}
+		t.notePeak(v)
 		if tree {
-			pids = appendChildren(pids, s)
+			pids = appendChildren(pids, s, threads)
 		}
 	}
 }
 
 // appendChildren appends the children of process pid, as listed by each of
-// its threads in /proc/PID/task/TID/children.
-func appendChildren(pids []int, pid string) []int {
-	d, err := os.Open("/proc/" + pid + "/task")
-	if err != nil {
-		return pids
+// its threads in /proc/PID/task/TID/children (by the main thread alone
+// when it has no other: one read instead of a directory listing too).
+func appendChildren(pids []int, pid string, threads int) []int {
+	tids := []string{pid}
+	if threads > 1 {
+		d, err := os.Open("/proc/" + pid + "/task")
+		if err != nil {
+			return pids
+		}
+		tids, _ = d.Readdirnames(-1)
+		d.Close()
 	}
-	tids, _ := d.Readdirnames(-1)
-	d.Close()
 	for _, tid := range tids {
 		b, err := os.ReadFile("/proc/" + pid + "/task/" + tid + "/children")
 		if err != nil {
@@ -187,12 +198,18 @@ func samplePeaks(t *Task) {
 		peakSampler.wake = make(chan struct{}, 1)
 	}
 	now := time.Now()
-	peakSampler.tasks[t] = &peakDue{next: now.Add(firstPeakGap), dense: now.Add(denseFor), gap: firstPeakGap}
+	d := &peakDue{next: now.Add(firstPeakGap), dense: now.Add(denseFor), gap: firstPeakGap}
+	peakSampler.tasks[t] = d
 	if !peakSampler.running {
 		peakSampler.running = true
+		peakSampler.nextAt = d.next
 		go peakLoop()
 		return
 	}
+	if !d.next.Before(peakSampler.nextAt) {
+		return // the loop wakes in time for it
+	}
+	peakSampler.nextAt = d.next
 	select {
 	case peakSampler.wake <- struct{}{}:
 	default:
@@ -236,6 +253,7 @@ func peakLoop() {
 				next = d.next
 			}
 		}
+		peakSampler.nextAt = next
 		peakSampler.Unlock()
 		for _, t := range due {
 			// The task's pid is not reaped before it leaves the map (t.wait

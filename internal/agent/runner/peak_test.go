@@ -52,7 +52,7 @@ func TestPeakMemoryMatchesGNUTime(t *testing.T) {
 		ballast[i] = 1
 	}
 	defer runtime.KeepAlive(ballast)
-	self, ok := vmHWM("self")
+	self, _, ok := vmHWM("self")
 	if !ok {
 		t.Fatal("cannot read VmHWM of /proc/self/status")
 	}
