@@ -45,8 +45,11 @@ type Spec struct {
 	// copies, so that end-of-file and EPIPE reach the other side as soon as
 	// the child is gone.
 	In, Out *os.File
-	// IOStats asks for the process's read and written bytes (rchar, wchar
-	// of /proc/PID/io) at its end.
+	// IOStats asks for the bytes that passed through In and Out where
+	// burst can count them: a regular file's (the pipe's input file, its
+	// output file or log), as the distance its offset moved while the
+	// process ran. Through an OS pipe or a socket the bytes go from process
+	// to process without burst; those are not counted (0).
 	IOStats bool
 }
 
@@ -72,8 +75,9 @@ type Result struct {
 	// largest VmHWM sampled (see peak.go); 0 when unknown.
 	MaxRSS   int64
 	OutBytes int64 // bytes it wrote to its log files (stdout and stderr)
-	// With Spec.IOStats: bytes the process read and wrote through any file
-	// descriptor (its pipes included), its own only.
+	// With Spec.IOStats: bytes the process (and whatever shared its
+	// descriptors) read from In and wrote to Out, where these are regular
+	// files; 0 otherwise.
 	ReadBytes, WroteBytes int64
 }
 
@@ -88,6 +92,7 @@ type Task struct {
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
 	peakHolder
+	inCount, outCount offsetCounter // Spec.IOStats
 
 	mu         sync.Mutex
 	exited     bool        // the process has exited; no signal may be sent any more
@@ -119,6 +124,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.In != nil {
 		defer spec.In.Close()
 	}
+
 	if spec.Out != nil {
 		defer spec.Out.Close()
 	}
@@ -144,7 +150,11 @@ func Start(spec Spec) (*Task, error) {
 		}
 	}
 
-	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs}
+	var inCount, outCount offsetCounter
+	if spec.IOStats {
+		inCount, outCount = newOffsetCounter(spec.In), newOffsetCounter(spec.Out)
+	}
+	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs, inCount: inCount, outCount: outCount}
 	if t.grace == 0 {
 		t.grace = DefaultGrace
 	}
@@ -311,6 +321,8 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		EndedAt:   now,
 	}
 	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
+	t.inCount.done()
+	t.outCount.done()
 	t.exited = true
 	go func() { // Start closes the pipes' write ends on its way out
 		t.flushOutputs()
@@ -500,10 +512,6 @@ func (t *Task) wait() {
 	}
 	end := time.Now()
 	unsamplePeaks(t)
-	var rchar, wchar int64
-	if t.spec.IOStats && err == nil {
-		rchar, wchar = procIO(t.pid) // the zombie still has its counters
-	}
 
 	t.mu.Lock()
 	t.exited = true
@@ -532,7 +540,7 @@ func (t *Task) wait() {
 	oomKilled := t.oomKilled
 	t.mu.Unlock()
 
-	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: rchar, WroteBytes: wchar}
+	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: t.inCount.done(), WroteBytes: t.outCount.done()}
 	var sig syscall.Signal
 	if ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
