@@ -582,6 +582,10 @@ func (t *Task) wait() {
 		r.State = burst.Failed
 	}
 	t.flushOutputs()
+	if t.spec.IOStats && t.spec.Out == nil && stdoutAlone(t.spec) && len(t.outs) > 0 {
+		// Its stdout went through burst's copier to its log: counted there.
+		r.WroteBytes = t.outs[0].written.Load()
+	}
 	for _, o := range t.outs {
 		r.OutBytes += o.written.Load()
 		if o.err != nil && r.Reason == "" {
@@ -590,6 +594,12 @@ func (t *Task) wait() {
 	}
 	t.res = r
 	close(t.done)
+}
+
+// stdoutAlone reports whether the task's stdout goes to a log file of its
+// own (openOutputs then makes its copier the first of Task.outs).
+func stdoutAlone(s Spec) bool {
+	return s.Stdout != "" && filepath.Clean(s.Stdout) != filepath.Clean(s.Stderr)
 }
 
 // reapGroup sends SIGKILL to the task's process group. It does not wait for
