@@ -181,8 +181,10 @@ func durText(sec int64) string {
 func time_(sec int64) time.Duration { return time.Duration(sec) * time.Second }
 
 // showStages writes a pipe's stages: per copy, where it ran, how it ended,
-// what it read and wrote (its own reads and writes, pipes included) and
-// at what rate.
+// what went through its stdin and stdout and at what rate. Those bytes are
+// counted only where burst can see them (a file: the pipe's input, its
+// output, the log of the last stage); through an OS pipe or a TCP stream
+// between stages they are not counted, and show as "-".
 func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 	fmt.Fprintln(w)
 	tw := table(w)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -142,28 +141,4 @@ func groupMembers(pgid int) []int {
 		}
 	})
 	return pids
-}
-
-// procIO returns the bytes process pid read and wrote through read(2) and
-// write(2) and their kin (rchar, wchar of /proc/PID/io); zeros when that
-// cannot be read.
-func procIO(pid int) (rchar, wchar int64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		switch k {
-		case "rchar":
-			rchar = n
-		case "wchar":
-			wchar = n
-		}
-	}
-	return rchar, wchar
 }

@@ -50,8 +50,11 @@ type Spec struct {
 	// copies, so that end-of-file and EPIPE reach the other side as soon as
 	// the child is gone.
 	In, Out *os.File
-	// IOStats asks for the process's read and written bytes (rchar, wchar
-	// of /proc/PID/io) at its end.
+	// IOStats asks for the bytes that passed through In and Out where
+	// burst can count them: a regular file's (the pipe's input file, its
+	// output file or log), as the distance its offset moved while the
+	// process ran. Through an OS pipe or a socket the bytes go from process
+	// to process without burst; those are not counted (0).
 	IOStats bool
 }
 
@@ -72,10 +75,14 @@ type Result struct {
 
 	StartedAt, EndedAt time.Time
 	UserCPU, SysCPU    time.Duration // of the task and the descendants it waited for (wait4 rusage)
-	MaxRSS             int64         // bytes: the largest RSS of one of those processes
-	OutBytes           int64         // bytes it wrote to its log files (stdout and stderr)
-	// With Spec.IOStats: bytes the process read and wrote through any file
-	// descriptor (its pipes included), its own only.
+	// MaxRSS is the largest RSS, in bytes, of the task's process or of one
+	// of its descendants: ru_maxrss where that is the task's own, else the
+	// largest VmHWM sampled (see peak.go); 0 when unknown.
+	MaxRSS   int64
+	OutBytes int64 // bytes it wrote to its log files (stdout and stderr)
+	// With Spec.IOStats: bytes the process (and whatever shared its
+	// descriptors) read from In and wrote to Out, where these are regular
+	// files; 0 otherwise.
 	ReadBytes, WroteBytes int64
 }
 
@@ -89,6 +96,8 @@ type Task struct {
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
+	peakHolder
+	inCount, outCount offsetCounter // Spec.IOStats
 
 	mu         sync.Mutex
 	exited     bool        // the process has exited; no signal may be sent any more
@@ -120,6 +129,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.In != nil {
 		defer spec.In.Close()
 	}
+
 	if spec.Out != nil {
 		defer spec.Out.Close()
 	}
@@ -145,7 +155,11 @@ func Start(spec Spec) (*Task, error) {
 		}
 	}
 
-	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs}
+	var inCount, outCount offsetCounter
+	if spec.IOStats {
+		inCount, outCount = newOffsetCounter(spec.In), newOffsetCounter(spec.Out)
+	}
+	t := &Task{spec: spec, grace: spec.Grace, done: make(chan struct{}), outs: outs, inCount: inCount, outCount: outCount}
 	if t.grace == 0 {
 		t.grace = DefaultGrace
 	}
@@ -211,6 +225,10 @@ func Start(spec Spec) (*Task, error) {
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
+	t.execAt = time.Now() // os.StartProcess returns once the exec is done
+	// At once: a task of a millisecond may be gone by the sampler's first
+	// tick. It has just exec'd, so this is at least a sign of its size.
+	t.samplePeak(false)
 	overLimit := false
 	if t.cg != nil && t.cg.v1 {
 		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
@@ -308,6 +326,8 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		EndedAt:   now,
 	}
 	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
+	t.inCount.done()
+	t.outCount.done()
 	t.exited = true
 	go func() { // Start closes the pipes' write ends on its way out
 		t.flushOutputs()
@@ -486,6 +506,7 @@ func (t *Task) oomKill() {
 // group has been killed: until then its zombie keeps the pid (and so the
 // process group id) from being reused, so no signal can reach a stranger.
 func (t *Task) wait() {
+	samplePeaks(t)
 	var info unix.Siginfo
 	var err error
 	for {
@@ -495,10 +516,7 @@ func (t *Task) wait() {
 		}
 	}
 	end := time.Now()
-	var rchar, wchar int64
-	if t.spec.IOStats && err == nil {
-		rchar, wchar = procIO(t.pid) // the zombie still has its counters
-	}
+	unsamplePeaks(t)
 
 	t.mu.Lock()
 	t.exited = true
@@ -527,7 +545,7 @@ func (t *Task) wait() {
 	oomKilled := t.oomKilled
 	t.mu.Unlock()
 
-	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: rchar, WroteBytes: wchar}
+	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: t.inCount.done(), WroteBytes: t.outCount.done()}
 	var sig syscall.Signal
 	if ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
@@ -543,7 +561,7 @@ func (t *Task) wait() {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
 			r.UserCPU = time.Duration(ru.Utime.Nano())
 			r.SysCPU = time.Duration(ru.Stime.Nano())
-			r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+			r.MaxRSS = peakOf(ru.Maxrss*1024, agentHWMSince(t.execAt), t.hwm.Load()) // KiB on Linux
 		}
 	}
 	oom := oomKilled
@@ -569,6 +587,10 @@ func (t *Task) wait() {
 		r.State = burst.Failed
 	}
 	t.flushOutputs()
+	if t.spec.IOStats && t.spec.Out == nil && stdoutAlone(t.spec) && len(t.outs) > 0 {
+		// Its stdout went through burst's copier to its log: counted there.
+		r.WroteBytes = t.outs[0].written.Load()
+	}
 	for _, o := range t.outs {
 		o.settle()
 		r.OutBytes += o.written.Load()
@@ -578,6 +600,12 @@ func (t *Task) wait() {
 	}
 	t.res = r
 	close(t.done)
+}
+
+// stdoutAlone reports whether the task's stdout goes to a log file of its
+// own (openOutputs then makes its copier the first of Task.outs).
+func stdoutAlone(s Spec) bool {
+	return s.Stdout != "" && filepath.Clean(s.Stdout) != filepath.Clean(s.Stderr)
 }
 
 // reapGroup sends SIGKILL to the task's process group. It does not wait for

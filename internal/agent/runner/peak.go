@@ -1,0 +1,274 @@
+package runner
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Peak memory of a task.
+//
+// The kernel's figure (ru_maxrss of wait4, what /usr/bin/time -v prints as
+// "Maximum resident set size") is the largest RSS high-water mark of the
+// process and of the descendants it waited for. But Go starts processes
+// with clone(CLONE_VM|CLONE_VFORK): until its exec the child runs in the
+// agent's memory, and exec records the high-water mark of the memory it
+// leaves, the agent's, in the child's figure (fs/exec.c, exec_mmap:
+// setmax_mm_hiwater_rss). So ru_maxrss is max(the agent's peak RSS at that
+// moment, the task's own peak): `true` would show the agent's ~15-20 MiB.
+//
+// The runner therefore takes ru_maxrss only where it exceeds the agent's own
+// high-water mark (VmHWM of /proc/self/status, read after the exec; it only
+// grows, and a small margin covers the kernel's approximate per-CPU RSS
+// counters): then it can only be the task's. Below that, the task's peak is
+// what sampling saw: VmHWM (the high-water mark of the process's own
+// memory since its exec) of the task's process read once as soon as it
+// runs, and of it and its descendants every peakInterval while it runs. A
+// process that grows in its last moments after the last sample, under the
+// agent's own peak, is under-reported; a task that was gone before any
+// sample has no figure (0).
+//
+// No cgroup is needed, so it is the same figure on every machine, a Slurm
+// pilot run as a normal user included; a cgroup's memory.peak would count
+// page cache as well, which neither ps nor /usr/bin/time nor Slurm's MaxRSS
+// does.
+
+// peakInterval is how often running tasks' VmHWM is sampled.
+const peakInterval = 100 * time.Millisecond
+
+// peakOf decides a task's peak RSS from its wait4 figure ru, the agent's
+// high-water mark agent read after the task's exec, and the largest VmHWM
+// sampled from the task's processes (0: none).
+func peakOf(ru, agent, sampled int64) int64 {
+	if ru > agent+agent/16+1<<20 {
+		return ru
+	}
+	if sampled > ru && ru > 0 {
+		return ru // a sample cannot exceed what the kernel saw
+	}
+	return sampled
+}
+
+// vmHWM returns VmHWM of /proc/PID/status in bytes ("self" for this
+// process) and its number of threads; false when it cannot be read, or the
+// process has exited (a zombie has no memory, hence no VmHWM line).
+func vmHWM(pid string) (hwm int64, threads int, ok bool) {
+	f, err := os.Open("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	var buf [4096]byte
+	n, _ := f.Read(buf[:])
+	b := buf[:n]
+	hwm, ok = statusField(b, "\nVmHWM:")
+	threads64, _ := statusField(b, "\nThreads:")
+	return hwm << 10, int(threads64), ok // VmHWM is in kB
+}
+
+// statusField is the number after key in a /proc/PID/status text.
+func statusField(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	b = b[i+len(key):]
+	if j := bytes.IndexByte(b, '\n'); j >= 0 {
+		b = b[:j]
+	}
+	b = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(b), []byte("kB")))
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	return v, err == nil
+}
+
+// agentHWM is this process's VmHWM as read at or after since. It is read
+// again only when the cached value is older: at a thousand tasks a second,
+// tasks that end close together share one read.
+var agentHWM struct {
+	sync.Mutex
+	val int64
+	at  time.Time
+}
+
+func agentHWMSince(since time.Time) int64 {
+	agentHWM.Lock()
+	defer agentHWM.Unlock()
+	if agentHWM.at.After(since) {
+		return agentHWM.val
+	}
+	now := time.Now()
+	// Reading our own /proc file under the lock: a few microseconds, and
+	// it spares the tasks that end meanwhile a read each.
+	if v, _, ok := vmHWM("self"); ok {
+		agentHWM.val, agentHWM.at = v, now
+	} else {
+		// Unknown: take ru_maxrss for nothing of the task's.
+		agentHWM.val, agentHWM.at = 1<<62, now
+	}
+	return agentHWM.val
+}
+
+// peakSampler samples the VmHWM of every registered task's processes:
+// every firstPeakGap while the task is younger than denseFor, then at
+// doubling gaps up to peakInterval, so that a task of a few milliseconds is
+// seen near its end and a long one costs a few reads a second. Its goroutine runs only while some task is
+// registered.
+var peakSampler struct {
+	sync.Mutex
+	tasks   map[*Task]*peakDue
+	running bool
+	nextAt  time.Time     // when the loop wakes next
+	wake    chan struct{} // a task is due before nextAt
+}
+
+type peakDue struct {
+	next, dense time.Time // next sample; gaps grow after dense
+	gap         time.Duration
+}
+
+const (
+	firstPeakGap = time.Millisecond      // the gap between a young task's samples
+	denseFor     = 32 * time.Millisecond // how long a task is young
+)
+
+// notePeak raises t's sampled peak to v.
+func (t *Task) notePeak(v int64) {
+	for {
+		old := t.hwm.Load()
+		if v <= old || t.hwm.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// samplePeak reads the VmHWM of the task's process and, with tree, of its
+// descendants.
+func (t *Task) samplePeak(tree bool) {
+	pids := []int{t.pid}
+	for len(pids) > 0 {
+		pid := pids[len(pids)-1]
+		pids = pids[:len(pids)-1]
+		s := strconv.Itoa(pid)
+		v, threads, ok := vmHWM(s)
+		if !ok {
+			continue
+		}
+		t.notePeak(v)
+		if tree {
+			pids = appendChildren(pids, s, threads)
+		}
+	}
+}
+
+// appendChildren appends the children of process pid, as listed by each of
+// its threads in /proc/PID/task/TID/children (by the main thread alone
+// when it has no other: one read instead of a directory listing too).
+func appendChildren(pids []int, pid string, threads int) []int {
+	tids := []string{pid}
+	if threads > 1 {
+		d, err := os.Open("/proc/" + pid + "/task")
+		if err != nil {
+			return pids
+		}
+		tids, _ = d.Readdirnames(-1)
+		d.Close()
+	}
+	for _, tid := range tids {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + tid + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range bytes.Fields(b) {
+			if c, err := strconv.Atoi(string(f)); err == nil && c > 0 {
+				pids = append(pids, c)
+			}
+		}
+	}
+	return pids
+}
+
+func samplePeaks(t *Task) {
+	peakSampler.Lock()
+	defer peakSampler.Unlock()
+	if peakSampler.tasks == nil {
+		peakSampler.tasks = map[*Task]*peakDue{}
+		peakSampler.wake = make(chan struct{}, 1)
+	}
+	now := time.Now()
+	d := &peakDue{next: now.Add(firstPeakGap), dense: now.Add(denseFor), gap: firstPeakGap}
+	peakSampler.tasks[t] = d
+	if !peakSampler.running {
+		peakSampler.running = true
+		peakSampler.nextAt = d.next
+		go peakLoop()
+		return
+	}
+	if !d.next.Before(peakSampler.nextAt) {
+		return // the loop wakes in time for it
+	}
+	peakSampler.nextAt = d.next
+	select {
+	case peakSampler.wake <- struct{}{}:
+	default:
+	}
+}
+
+func unsamplePeaks(t *Task) {
+	peakSampler.Lock()
+	delete(peakSampler.tasks, t)
+	peakSampler.Unlock()
+}
+
+func peakLoop() {
+	timer := time.NewTimer(firstPeakGap)
+	defer timer.Stop()
+	var due []*Task
+	for {
+		select {
+		case <-timer.C:
+		case <-peakSampler.wake:
+			timer.Stop()
+		}
+		peakSampler.Lock()
+		if len(peakSampler.tasks) == 0 {
+			peakSampler.running = false
+			peakSampler.Unlock()
+			return
+		}
+		now := time.Now()
+		due = due[:0]
+		next := now.Add(peakInterval)
+		for t, d := range peakSampler.tasks {
+			if !d.next.After(now) {
+				due = append(due, t)
+				if now.After(d.dense) {
+					d.gap = min(2*d.gap, peakInterval)
+				}
+				d.next = now.Add(d.gap)
+			}
+			if d.next.Before(next) {
+				next = d.next
+			}
+		}
+		peakSampler.nextAt = next
+		peakSampler.Unlock()
+		for _, t := range due {
+			// The task's pid is not reaped before it leaves the map (t.wait
+			// unregisters it first), so it names the task's process. A
+			// descendant's pid could in theory be reused between reading
+			// /proc/PID/task/TID/children and its status; peakOf caps a
+			// sample by the kernel's own figure.
+			t.samplePeak(true)
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// peakHolder is embedded in Task.
+type peakHolder struct {
+	hwm    atomic.Int64 // largest VmHWM sampled from the task's processes
+	execAt time.Time    // when the process had exec'd (Start returned from it)
+}
