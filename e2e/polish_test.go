@@ -90,3 +90,37 @@ func TestServerStopAllStopsAgents(t *testing.T) {
 	}
 	h.mustRun("cancel", idArg(id))
 }
+
+// A prices file the server cannot read stops the server from starting, and
+// the command that started it says so in one line naming the file, the line
+// and the fix, never "started a local server" first. Exit 2: the user's
+// setup is wrong.
+func TestBadPricesFileOneMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := os.MkdirAll(h.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	prices := filepath.Join(h.home, "prices.yaml")
+	writeFile(t, prices, "types:\n  c5.large:\n    on_demandd: 0.1\n", 0o600)
+	r := h.run("run", "--", "true")
+	if r.code != 2 {
+		t.Errorf("want exit 2:\n%s", r)
+	}
+	msg := oneLine(t, r)
+	for _, want := range []string{prices, "line 3", "unknown key on_demandd", "on_demand", "fix it"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the message should say %q:\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.stderr, "started") {
+		t.Errorf("a server that did not start was said to have started:\n%s", r)
+	}
+
+	// Fixed, the next command starts the server and says so once.
+	writeFile(t, prices, "types:\n  c5.large:\n    on_demand: 0.1\n", 0o600)
+	r = h.mustRun("run", "--", "true")
+	if n := strings.Count(r.stderr, "burst: started a local server"); n != 1 {
+		t.Errorf("want one line saying the server started:\n%s", r)
+	}
+}
