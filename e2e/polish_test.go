@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // An idle agent whose server is gone exits after BURST_AGENT_IDLE_EXIT
@@ -122,5 +127,109 @@ func TestBadPricesFileOneMessage(t *testing.T) {
 	r = h.mustRun("run", "--", "true")
 	if n := strings.Count(r.stderr, "burst: started a local server"); n != 1 {
 		t.Errorf("want one line saying the server started:\n%s", r)
+	}
+}
+
+// The dashboard offers a machine's Stop or Start button only when the API
+// would take it: local-1 (this host) cannot be stopped, so it has none; a
+// machine of a cluster has Stop while it runs and Start once stopped. Its
+// error pages (not found, forbidden) are drawn in its own layout.
+func TestDashboardButtonsAndErrorPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--min", "1", "--idle-stop", "0")
+	h.waitFor("work-1 to run", 60*time.Second, func() bool {
+		return countState(h.machines("work"), burst.MachineRunning) == 1
+	})
+	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
+	base := link[:strings.Index(link, "/ui/")]
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(link) // signs in, lands on /ui/
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	get := func(path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const (
+		stopLocal = `data-url="/v1/machines/local-1/stop"`
+		stopWork  = `data-url="/v1/machines/work-1/stop"`
+		startWork = `data-url="/v1/machines/work-1/start"`
+	)
+	_, page := get("/ui/clusters")
+	if strings.Contains(page, stopLocal) {
+		t.Errorf("the clusters page offers to stop local-1, which the API refuses")
+	}
+	if !strings.Contains(page, stopWork) || strings.Contains(page, startWork) {
+		t.Errorf("the clusters page should offer Stop (only) for the running work-1:\n%s", tail(page, 4000))
+	}
+	// The API agrees: it refuses to stop local-1.
+	if r := h.run("machine", "stop", "local-1"); r.code != 2 || !strings.Contains(r.stderr, "cannot be stopped") {
+		t.Errorf("stopping local-1 should be refused:\n%s", r)
+	}
+	h.mustRun("machine", "stop", "work-1")
+	h.waitFor("work-1 to stop", 60*time.Second, func() bool {
+		return countState(h.machines("work"), burst.MachineStopped) == 1
+	})
+	_, page = get("/ui/clusters")
+	if !strings.Contains(page, startWork) || strings.Contains(page, stopWork) || strings.Contains(page, stopLocal) {
+		t.Errorf("the clusters page should offer Start (only) for the stopped work-1, and nothing for local-1:\n%s", tail(page, 4000))
+	}
+	// The project page lists work-1 under its project (default) the same way.
+	if _, page = get("/ui/projects/default"); !strings.Contains(page, startWork) {
+		t.Errorf("the project page should offer Start for the stopped work-1:\n%s", tail(page, 4000))
+	}
+
+	// Error pages: the dashboard's layout (its header and navigation), the
+	// status, and a message that says what is wrong.
+	layout := []string{`<header class="top">`, `<a href="/ui/clusters"`, `<main id="live"`, `<link rel="stylesheet"`}
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/ui/no-such-page", 404, "There is no page /ui/no-such-page"},
+		{"/ui/projects/no-such-project", 404, "There is no project no-such-project"},
+		{"/ui/jobs/999", 404, "999"},
+		{"/ui/jobs/abc", 404, "not a job id"},
+	} {
+		code, body := get(tc.path)
+		if code != tc.status {
+			t.Errorf("GET %s: %d, want %d", tc.path, code, tc.status)
+		}
+		for _, w := range append([]string{tc.want}, layout...) {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: the page lacks %q:\n%s", tc.path, w, tail(body, 2000))
+			}
+		}
+	}
+	// A form posted without its CSRF token: forbidden, as a page.
+	req, _ := http.NewRequest("POST", base+"/ui/logout", strings.NewReader("csrf=wrong"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("POST /ui/logout without the CSRF token: %d, want 403", resp.StatusCode)
+	}
+	for _, w := range append([]string{"CSRF token"}, layout...) {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("the forbidden page lacks %q:\n%s", w, tail(string(b), 2000))
+		}
 	}
 }
