@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -231,5 +233,68 @@ func TestDashboardButtonsAndErrorPages(t *testing.T) {
 		if !strings.Contains(string(b), w) {
 			t.Errorf("the forbidden page lacks %q:\n%s", w, tail(string(b), 2000))
 		}
+	}
+}
+
+// The README's pipeline file gives the counts the same stages give in a
+// shell. Its first stage (./align, a program of the reader's) becomes cat,
+// its cluster (on: hpc) this host, and its sizes go; the rest runs as
+// written, with the stage it splits over copies.
+func TestREADMEPipelineFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b, err := os.ReadFile(filepath.Join(moduleDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i := strings.Index(readme, "A pipeline file:\n\n```yaml\n")
+	if i < 0 {
+		t.Fatal("README.md has no pipeline file example (\"A pipeline file:\" and a yaml block)")
+	}
+	yml := readme[i+len("A pipeline file:\n\n```yaml\n"):]
+	yml = yml[:strings.Index(yml, "```")]
+	if !strings.Contains(yml, "parallel:") {
+		t.Fatalf("the example should show a stage split over copies:\n%s", yml)
+	}
+	var lines []string
+	for _, l := range strings.Split(yml, "\n") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(l, "on:") || strings.HasPrefix(t, "cpus:") || strings.HasPrefix(t, "mem:") {
+			continue // this host may be smaller than the reader's cluster
+		}
+		lines = append(lines, strings.Replace(l, "run: ./align -", "run: cat", 1))
+	}
+	writeFile(t, filepath.Join(h.dir, "pipeline.yaml"), strings.Join(lines, "\n"), 0o644)
+	// Reads whose third field repeats, in no order: enough lines that each
+	// copy of the split stage gets several blocks of them.
+	var in strings.Builder
+	for k := range 60000 {
+		fmt.Fprintf(&in, "read%d\t+\tchr%d\n", k, (k*7919)%13)
+	}
+	writeFile(t, filepath.Join(h.dir, "reads.txt"), in.String(), 0o644)
+	h.mustRun("pipe", "-f", "pipeline.yaml")
+	got, err := os.ReadFile(filepath.Join(h.dir, "counts.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same stages in a shell: what the file means.
+	var stages []string
+	for _, l := range lines {
+		if s := strings.TrimSpace(l); strings.HasPrefix(s, "- run: ") {
+			cmd := strings.TrimPrefix(s, "- run: ")
+			if j := strings.Index(cmd, "#"); j >= 0 {
+				cmd = cmd[:j]
+			}
+			stages = append(stages, strings.TrimSpace(cmd))
+		}
+	}
+	sh := exec.Command("sh", "-c", "< reads.txt "+strings.Join(stages, " | "))
+	sh.Dir = h.dir
+	want, err := sh.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", sh, err)
+	}
+	if string(got) != string(want) || len(want) == 0 {
+		t.Errorf("the README's pipeline file counts\n%s\nwhere its stages in a shell (%s) count\n%s", got, strings.Join(stages, " | "), want)
 	}
 }
