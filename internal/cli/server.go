@@ -36,7 +36,7 @@ $BURST_HOME/token, created on first start.
 
 You rarely need this: any burst command starts a server in the background
 when none runs. Stopping the server does not stop running jobs; they go on
-and the next server picks them up. One server serves a $BURST_HOME: a
+and the next server picks them up ('burst server stop --all' stops them). One server serves a $BURST_HOME: a
 second one exits with status 10.`,
 		Example: `  burst server
   burst server --port 8080
