@@ -1,6 +1,9 @@
 package burst
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Job is a submitted spec and its aggregate state, as the API and `-o json`
 // show it. Field names are stable.
@@ -99,7 +102,19 @@ type Machine struct {
 	// Waiting says why a pending machine is not up yet, as its provider
 	// tells (a Slurm pilot's pending reason).
 	Waiting string `json:"waiting,omitempty"`
+	// Actions is what a person may ask of it now (ActionStop, ActionStart):
+	// the API refuses the others, or they would change nothing.
+	Actions []string `json:"actions,omitempty"`
 }
+
+// Actions on a machine (Machine.Actions).
+const (
+	ActionStop  = "stop"
+	ActionStart = "start"
+)
+
+// Can reports whether action is one of m's Actions.
+func (m Machine) Can(action string) bool { return slices.Contains(m.Actions, action) }
 
 // Machine states.
 const (

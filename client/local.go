@@ -105,13 +105,21 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start `%s server`: %w", exe, err)
 	}
-	fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
+	// Said once it answers, or while it is slow to: a server that cannot
+	// start (a bad prices file) gets one line, not "started" and then
+	// "could not start".
+	said := false
+	slow := time.NewTimer(time.Second)
+	defer slow.Stop()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	for {
 		if c := tryLocal(ctx, h); c != nil {
+			if !said && exited != nil {
+				fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
+			}
 			return c, nil
 		}
 		select {
@@ -126,7 +134,10 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			if c := tryLocal(ctx, h); c != nil {
 				return c, nil
 			}
-			return nil, setup("the server could not start: %s", logTail(h.ServerLog(), before))
+			return nil, setup("cannot start a local server: %s", logTail(h.ServerLog(), before))
+		case <-slow.C:
+			fmt.Fprintf(stderr, "burst: starting a local server (log: %s)\n", h.ServerLog())
+			said = true
 		case <-deadline.C:
 			return nil, errors.New("the server did not answer within 20 s: see " + h.ServerLog())
 		case <-ctx.Done():
@@ -149,6 +160,7 @@ func logTail(path string, offset int64) string {
 			continue
 		}
 		l = strings.TrimPrefix(l, "burst: ")
+		l = strings.TrimPrefix(l, "cannot start the server: ")
 		if j := strings.Index(l, "msg="); j >= 0 {
 			l = l[j+4:]
 		}

@@ -104,9 +104,10 @@ func Run(ctx context.Context, cfg Config) error {
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
 		Linger: a.linger,
+		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
 			if a.idle() && unreachable > cfg.IdleExit {
-				return fmt.Errorf("server unreachable for %s with nothing to run: %w", cfg.IdleExit, err)
+				return fmt.Errorf("server unreachable for %s with nothing to run: the agent exits (a server starts its agents again when it needs them): %w", cfg.IdleExit, err)
 			}
 			return nil
 		},

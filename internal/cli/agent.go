@@ -28,7 +28,7 @@ func newAgentCmd() *cobra.Command {
 	var (
 		serverAddr, tokenFile, machine, cluster string
 		cpus                                    int
-		timeLimit                               time.Duration
+		timeLimit, idleExit                     time.Duration
 		gpus                                    int
 		mem                                     string
 	)
@@ -40,7 +40,12 @@ func newAgentCmd() *cobra.Command {
 (from nvidia-smi) to a server, leases tasks, runs each in its own process
 group with its limits, and reports how they ended. The server starts an
 agent for this host by itself; run one by hand only to serve a server from
-another machine or allocation.`,
+another machine or allocation.
+
+An agent outlives its server: it goes on running its tasks and reports
+them to the next server. An agent with nothing to run whose server stays
+unreachable for --idle-exit (default 2m) exits; it logs the outage once
+when it starts, then once a minute.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -71,7 +76,7 @@ another machine or allocation.`,
 			// starting another before the first registered) would take
 			// the first one's tasks for leftovers and kill them.
 			if err := os.MkdirAll(h.Agents(), 0o700); err == nil {
-				if lf, err := os.OpenFile(filepath.Join(h.Agents(), machine+".lock"), os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+				if lf, err := os.OpenFile(h.AgentLock(machine), os.O_CREATE|os.O_RDWR, 0o600); err == nil {
 					if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
 						return &ExitError{Code: 1, Msg: fmt.Sprintf("another agent already serves machine %s from %s: it goes on", machine, h)}
 					}
@@ -80,8 +85,7 @@ another machine or allocation.`,
 					// written by that agent: a server killed between
 					// starting an agent and recording it cannot leave it
 					// naming a dead one.
-					pidFile := filepath.Join(h.Agents(), machine+".pid")
-					os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+					os.WriteFile(h.AgentPID(machine), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 				}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -115,10 +119,23 @@ another machine or allocation.`,
 				ctx, cancel = context.WithTimeout(ctx, timeLimit-provider.PilotMargin(timeLimit))
 				defer cancel()
 			}
+			if !c.Flags().Changed("idle-exit") {
+				if v := os.Getenv("BURST_AGENT_IDLE_EXIT"); v != "" {
+					d, err := time.ParseDuration(v)
+					if err != nil || d <= 0 {
+						return usage("BURST_AGENT_IDLE_EXIT=%s: give a duration such as 2m or 30s", v)
+					}
+					idleExit = d
+				}
+			}
+			if idleExit <= 0 {
+				return usage("--idle-exit %s: give a duration above 0, such as 2m or 30s", idleExit)
+			}
 			listen, advertise := streamAddrs(serverAddr, streamHost)
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
 				WorkDir:      filepath.Join(h.Agents(), machine),
+				IdleExit:     idleExit,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise, StreamSecret: token,
 			})
@@ -132,6 +149,7 @@ another machine or allocation.`,
 	c.Flags().StringVar(&mem, "mem", "", "announce this much memory instead of the host's, e.g. 4G")
 	c.Flags().IntVar(&gpus, "gpus", 0, "with --cpus/--mem: this many of the host's GPUs (those CUDA_VISIBLE_DEVICES names, as Slurm sets it for an allocation, else the first ones)")
 	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
+	c.Flags().DurationVar(&idleExit, "idle-exit", 2*time.Minute, "exit when the server has been unreachable this long and nothing runs here (env BURST_AGENT_IDLE_EXIT)")
 	c.Flags().StringVar(&streamHost, "stream-host", "", "address other agents reach this one at for pipe streams (default: the address this machine reaches the server from; 127.0.0.1 for a server on a unix socket)")
 	c.MarkFlagRequired("server")
 	return c

@@ -45,7 +45,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
-	fl.StringVar(&f.on, "on", "", "cluster to run on (default: local, this machine; `burst cluster list` shows the others)")
+	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's

@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,7 +36,7 @@ $BURST_HOME/token, created on first start.
 
 You rarely need this: any burst command starts a server in the background
 when none runs. Stopping the server does not stop running jobs; they go on
-and the next server picks them up. One server serves a $BURST_HOME: a
+and the next server picks them up ('burst server stop --all' stops them). One server serves a $BURST_HOME: a
 second one exits with status 10.`,
 		Example: `  burst server
   burst server --port 8080
@@ -88,13 +90,21 @@ second one exits with status 10.`,
 }
 
 func newServerStopCmd() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	c := &cobra.Command{
 		Use:   "stop",
-		Short: "Stop the local server of $BURST_HOME",
+		Short: "Stop the local server of $BURST_HOME (--all: and its agents)",
 		Long: `Stop the server of $BURST_HOME (the one the CLI starts by itself) and wait
 until it has exited. Running jobs go on: their agents keep running them,
-and the next burst command starts a server again, which picks them up.`,
+and the next burst command starts a server again, which picks them up. An
+agent with nothing to run exits once its server has been gone 2 minutes.
+
+With --all the agents of this host's machines stop too (local-1 and the
+machines of local clusters): the tasks they run get SIGTERM, then SIGKILL
+after 2 s, and run again from the beginning when a server next starts (as
+tasks whose machine was lost: a task lost a third time fails).`,
 		Example: `  burst server stop
+  burst server stop --all
   BURST_HOME=/scratch/me/burst burst server stop`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -105,6 +115,7 @@ and the next burst command starts a server again, which picks them up.`,
 			if err != nil {
 				return usage("%v", err)
 			}
+			w := c.OutOrStdout()
 			token, _ := h.ReadToken()
 			cl, err := client.New("unix://"+h.Socket(), token)
 			if err != nil {
@@ -113,22 +124,176 @@ and the next burst command starts a server again, which picks them up.`,
 			ctx, cancel := context.WithTimeout(c.Context(), 5*time.Second)
 			defer cancel()
 			info, err := cl.Health(ctx)
-			if err != nil || info.PID <= 0 {
-				fmt.Fprintf(c.OutOrStdout(), "no burst server runs for %s\n", h)
+			running := info != nil && err == nil && info.PID > 0
+			tasks := map[string]int{} // machine -> tasks it runs, as the server knows
+			if running && all {
+				if ms, err := cl.Machines(ctx); err == nil {
+					for _, m := range ms {
+						tasks[m.ID] = m.Tasks
+					}
+				}
+			}
+			if running {
+				if err := stopPID(info.PID, 20*time.Second); err != nil {
+					return fmt.Errorf("the server (pid %d) %v: see %s", info.PID, err, h.ServerLog())
+				}
+			}
+			if !all {
+				if running {
+					fmt.Fprintf(w, "burst server (pid %d) stopped; running jobs go on\n", info.PID)
+				} else {
+					fmt.Fprintf(w, "no burst server runs for %s\n", h)
+				}
 				return nil
 			}
-			if err := syscall.Kill(info.PID, syscall.SIGTERM); err != nil {
-				return fmt.Errorf("stop the server (pid %d): %w", info.PID, err)
+			// Only once the server is gone: a live server would see its
+			// agents die, requeue their tasks and start new agents.
+			agents := localAgents(h)
+			var names []string
+			n, unknown := 0, false
+			for _, a := range agents {
+				syscall.Kill(a.pid, syscall.SIGTERM) // it ends its tasks and exits
+				names = append(names, a.machine)
+				k, ok := tasks[a.machine]
+				n += k
+				unknown = unknown || !ok
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for syscall.Kill(info.PID, 0) == nil {
-				if time.Now().After(deadline) {
-					return fmt.Errorf("the server (pid %d) did not exit within 20 s: see %s", info.PID, h.ServerLog())
+			for _, a := range agents {
+				// Its lock goes with its last file descriptor: exited,
+				// reaped or not.
+				deadline := time.Now().Add(15 * time.Second)
+				for agentLockHeld(h.AgentLock(a.machine)) {
+					if time.Now().After(deadline) {
+						return fmt.Errorf("the agent of %s (pid %d) did not exit within 15 s: see %s", a.machine, a.pid, filepath.Join(h.Agents(), a.machine+".log"))
+					}
+					time.Sleep(20 * time.Millisecond)
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "burst server (pid %d) stopped; running jobs go on\n", info.PID)
+			what := "no burst server ran for " + string(h)
+			if running {
+				what = fmt.Sprintf("burst server (pid %d) stopped", info.PID)
+			}
+			fmt.Fprintln(w, what+"; "+agentsStopped(names, n, unknown))
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "stop this host's agents too, ending the tasks they run (they run again when a server starts)")
+	return c
+}
+
+// agentsStopped says what stopping these agents did to their tasks: n
+// tasks, as the server counted them (unknown: some agent's count was not
+// known, its server being gone already).
+func agentsStopped(names []string, n int, unknown bool) string {
+	switch {
+	case len(names) == 0:
+		return "no agent ran"
+	case n == 0 && !unknown:
+		return fmt.Sprintf("stopped %s (%s), which ran no task", plural(len(names), "agent"), strings.Join(names, ", "))
+	}
+	whose := "its"
+	if len(names) > 1 {
+		whose = "their"
+	}
+	tasks := whose + " " + plural(n, "running task") + " were"
+	if n == 1 {
+		tasks = whose + " running task was"
+	}
+	if unknown {
+		// Their server was gone already: nobody counted what they ran.
+		tasks = "the tasks it ran, if any, were"
+		if len(names) > 1 {
+			tasks = "the tasks they ran, if any, were"
+		}
+	}
+	return fmt.Sprintf("stopped %s (%s): %s ended (SIGTERM, then SIGKILL after 2 s) and will run again from the beginning when a server starts",
+		plural(len(names), "agent"), strings.Join(names, ", "), tasks)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// localAgent is an agent of this host serving a machine of $BURST_HOME.
+type localAgent struct {
+	machine string
+	pid     int
+}
+
+// localAgents finds the agents that serve machines of h from this host: a
+// pid file under agents/ whose lock an agent holds, naming a live `burst
+// agent --machine NAME` here (a pilot on another node of a shared
+// $BURST_HOME writes a pid of its own host).
+func localAgents(h home.Home) []localAgent {
+	files, _ := filepath.Glob(filepath.Join(h.Agents(), "*.pid"))
+	var out []localAgent
+	for _, f := range files {
+		machine := strings.TrimSuffix(filepath.Base(f), ".pid")
+		if !agentLockHeld(h.AgentLock(machine)) {
+			continue // no agent serves it
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || !isAgentOf(pid, machine) {
+			continue
+		}
+		out = append(out, localAgent{machine, pid})
+	}
+	return out
+}
+
+// agentLockHeld reports whether some agent holds the lock file at path.
+func agentLockHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
+
+// isAgentOf reports whether pid is a `burst agent --machine machine`.
+func isAgentOf(pid int, machine string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	if len(args) < 2 || args[1] != "agent" {
+		return false
+	}
+	for i, a := range args {
+		if a == "--machine="+machine || a == "--machine" && i+1 < len(args) && args[i+1] == machine {
+			return true
+		}
+	}
+	return false
+}
+
+// stopPID sends SIGTERM to pid and waits until it has exited.
+func stopPID(pid int, wait time.Duration) error {
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		return err
+	}
+	deadline := time.Now().Add(wait)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("did not exit within %s", wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,6 +163,9 @@ type fileType struct {
 	Date     *string  `yaml:"date"`
 }
 
+// unknownField is yaml's "field X not found", said as a key of the file.
+var unknownField = regexp.MustCompile(`field (\S+) not found`)
+
 // overlay applies the YAML document data (read from name) to c. builtin
 // asks for the stricter checks of the built-in file: every price has its
 // source and date.
@@ -183,13 +187,14 @@ func (c *Catalog) overlay(data []byte, name string, builtin bool) error {
 		for _, t := range []string{"fileCatalog", "fileType", "fileTier", "fileRates"} {
 			msg = strings.ReplaceAll(msg, " in type cost."+t, "")
 		}
-		if strings.Contains(msg, " not found") {
+		msg = unknownField.ReplaceAllString(msg, "unknown key $1")
+		if strings.Contains(msg, "unknown key ") {
 			msg += " (known keys: types, tiers, local, reference, logs_tier;" +
 				" of a type: vcpus, mem, gpus, gpu_model, on_demand, spot, source, date;" +
 				" of a tier: per_gb_month, description, source, date;" +
 				" of local and reference: core_hour, gpu_hour)"
 		}
-		return bad("%s", msg)
+		return bad("%s: fix it, or move the file away to use the built-in prices", msg)
 	}
 	// A price given without its source comes from this file.
 	source := func(s *string) string {

@@ -53,6 +53,11 @@ func (h Home) Logs() string     { return h.path("logs") }
 func (h Home) Agents() string   { return h.path("agents") }
 func (h Home) Prices() string   { return h.path("prices.yaml") }
 
+// AgentLock is the file a machine's agent holds locked (flock) while it
+// lives; AgentPID names that agent's pid, written by the agent itself.
+func (h Home) AgentLock(machine string) string { return h.path("agents", machine+".lock") }
+func (h Home) AgentPID(machine string) string  { return h.path("agents", machine+".pid") }
+
 // Ensure creates the directory (0700) and checks that it is writable.
 func (h Home) Ensure() error {
 	if err := os.MkdirAll(string(h), 0o700); err != nil {

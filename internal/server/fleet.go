@@ -475,12 +475,9 @@ func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Mac
 	case m == nil:
 		s.mu.Unlock()
 		return nil, s.noMachine(id)
-	case m.cluster == nil || m.cluster.def.BuiltIn:
+	case startRefusal(m) != nil:
 		s.mu.Unlock()
-		return nil, badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", id)
-	case m.row.State == burst.MachineTerminated:
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", id, m.row.Cluster)
+		return nil, startRefusal(m)
 	case live(m.row.State):
 		out := m.row.Machine
 		s.mu.Unlock()
@@ -489,6 +486,45 @@ func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Mac
 	c := m.cluster
 	s.mu.Unlock()
 	return s.startMachine(c, id, actor, "started by "+actor)
+}
+
+// startRefusal is why the API refuses to start machine m, or nil: the
+// rule StartMachine applies and the dashboard's Start button follows.
+// Called with s.mu held.
+func startRefusal(m *machineRT) error {
+	switch {
+	case m.cluster == nil || m.cluster.def.BuiltIn:
+		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
+	case m.row.State == burst.MachineTerminated:
+		return badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", m.row.ID, m.row.Cluster)
+	}
+	return nil
+}
+
+// stopRefusal is why the API refuses to stop machine m, or nil: the rule
+// StopMachine applies and the dashboard's Stop button follows. Called
+// with s.mu held.
+func stopRefusal(m *machineRT) error {
+	switch {
+	case m.cluster != nil && m.cluster.def.BuiltIn:
+		return badRequest("machine %s is this host, the built-in default: it cannot be stopped (cancel its jobs instead)", m.row.ID)
+	case m.starting:
+		return badRequest("machine %s is being started by its provider: stop it in a moment, once `burst machine list` shows it pending", m.row.ID)
+	}
+	return nil
+}
+
+// machineActions is what the API would do for m if asked now (stopping a
+// machine that does not run, or starting one that does, changes nothing):
+// the dashboard offers these and no other. Called with s.mu held.
+func machineActions(m *machineRT) []string {
+	var out []string
+	if st := m.state(); live(st) && stopRefusal(m) == nil {
+		out = append(out, burst.ActionStop)
+	} else if !live(st) && startRefusal(m) == nil {
+		out = append(out, burst.ActionStart)
+	}
+	return out
 }
 
 // StartInCluster starts a new machine in a cluster (or a stopped one again).
@@ -673,13 +709,9 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		s.mu.Unlock()
 		return nil, s.noMachine(id)
 	}
-	if m.cluster != nil && m.cluster.def.BuiltIn {
+	if err := stopRefusal(m); err != nil {
 		s.mu.Unlock()
-		return nil, badRequest("machine %s is this host, the built-in default: it cannot be stopped (cancel its jobs instead)", id)
-	}
-	if m.starting {
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is being started by its provider: stop it in a moment, once `burst machine list` shows it pending", id)
+		return nil, err
 	}
 	var b batch
 	switch {

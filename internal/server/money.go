@@ -295,6 +295,7 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out := m.row.Machine
 	out.Used = m.used()
 	out.Tasks = len(m.tasks)
+	out.Actions = machineActions(m)
 	if out.State = m.state(); m.starting {
 		out.Waiting = "its provider is starting it"
 	}

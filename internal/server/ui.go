@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -81,6 +82,9 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	mux.HandleFunc("GET /ui/jobs/{id}", s.uiPage(s.uiJob))
 	mux.HandleFunc("GET /ui/jobs/{id}/log", s.uiPage(s.uiJobLog))
 	mux.HandleFunc("GET /ui/events", s.uiPage(s.uiEvents))
+	mux.HandleFunc("GET /ui/", s.uiPage(func(w http.ResponseWriter, r *http.Request, ss *session) {
+		s.uiError(w, r, ss, http.StatusNotFound, "There is no page "+r.URL.Path+" on this dashboard.")
+	}))
 	mux.HandleFunc("POST /v1/ui/code", func(w http.ResponseWriter, r *http.Request) {
 		code := randomHex(16)
 		s.ui.mu.Lock()
@@ -168,7 +172,7 @@ func (s *Server) uiPage(h func(http.ResponseWriter, *http.Request, *session)) ht
 		uiHeaders(w)
 		ss := s.sessionOf(r)
 		if ss == nil {
-			if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			if r.Method == http.MethodGet && wantsHTML(r) {
 				http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 				return
 			}
@@ -176,11 +180,35 @@ func (s *Server) uiPage(h func(http.ResponseWriter, *http.Request, *session)) ht
 			return
 		}
 		if r.Method != http.MethodGet && !checkCSRF(r, ss) {
-			writeJSON(w, http.StatusForbidden, client.Error{Message: "refused: missing or wrong CSRF token, or a request from another site"})
+			const msg = "refused: missing or wrong CSRF token, or a request from another site"
+			if wantsHTML(r) { // a form a browser posted
+				s.uiError(w, r, ss, http.StatusForbidden, msg+". Reload the page and try again.")
+				return
+			}
+			writeJSON(w, http.StatusForbidden, client.Error{Message: msg})
 			return
 		}
 		h(w, r, ss)
 	}
+}
+
+// wantsHTML says whether a request comes from a browser's page (a link or
+// a form), which gets an error as a page; scripts get JSON.
+func wantsHTML(r *http.Request) bool { return strings.Contains(r.Header.Get("Accept"), "text/html") }
+
+// uiError answers with an error page in the dashboard's layout (ss may be
+// nil: not signed in). If even that cannot be drawn, plain text.
+func (s *Server) uiError(w http.ResponseWriter, r *http.Request, ss *session, status int, msg string) {
+	v := &web.ErrorView{Page: s.page(r, ss, http.StatusText(status), ""), Status: status, Heading: http.StatusText(status), Message: msg}
+	var b bytes.Buffer
+	if err := s.ui.r.Error(&b, v); err != nil {
+		s.log.Error("render a dashboard error page", "err", err)
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }
 
 // uiAPI lets a signed-in browser call the API: a session cookie stands for
@@ -246,7 +274,7 @@ func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 		s.ui.mu.Unlock()
 		if ok && time.Now().Before(exp) {
 			if err := s.newSession(w, r); err != nil {
-				http.Error(w, "cannot record the session: "+err.Error(), http.StatusInternalServerError)
+				s.uiError(w, r, nil, http.StatusInternalServerError, "cannot record the session: "+err.Error())
 				return
 			}
 			http.Redirect(w, r, "/ui/", http.StatusSeeOther) // the code leaves the address bar
@@ -289,7 +317,7 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.newSession(w, r); err != nil {
-		http.Error(w, "cannot record the session: "+err.Error(), http.StatusInternalServerError)
+		s.uiError(w, r, nil, http.StatusInternalServerError, "cannot record the session: "+err.Error())
 		return
 	}
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
@@ -310,10 +338,10 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ *session) {
 
 // htmlOut ends a page: the renderer writes nothing when it fails, so the
 // answer is then a plain 500, and the log says why.
-func (s *Server) htmlOut(w http.ResponseWriter, err error) {
+func (s *Server) htmlOut(w http.ResponseWriter, r *http.Request, ss *session, err error) {
 	if err != nil {
 		s.log.Error("render a dashboard page", "err", err)
-		http.Error(w, "the page could not be drawn: see the server's log", http.StatusInternalServerError)
+		s.uiError(w, r, ss, http.StatusInternalServerError, "This page could not be drawn: the server's log ("+s.home.ServerLog()+") says why.")
 	}
 }
 
@@ -339,7 +367,7 @@ func (s *Server) uiOverview(w http.ResponseWriter, r *http.Request, ss *session)
 	v := s.OverviewView()
 	v.Page = s.page(r, ss, "Projects", "projects")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	s.htmlOut(w, s.ui.r.Overview(w, v))
+	s.htmlOut(w, r, ss, s.ui.r.Overview(w, v))
 }
 
 func (s *Server) uiProject(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -352,7 +380,7 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request, ss *session) 
 	}
 	s.mu.Unlock()
 	if p == nil {
-		http.Error(w, "no project "+name, http.StatusNotFound)
+		s.uiError(w, r, ss, http.StatusNotFound, "There is no project "+name+": the projects page lists those that exist.")
 		return
 	}
 	ctx := r.Context()
@@ -396,7 +424,7 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request, ss *session) 
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	s.htmlOut(w, s.ui.r.Project(w, v))
+	s.htmlOut(w, r, ss, s.ui.r.Project(w, v))
 }
 
 func (s *Server) uiClusters(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -420,19 +448,19 @@ func (s *Server) uiClusters(w http.ResponseWriter, r *http.Request, ss *session)
 		v.Clusters = append(v.Clusters, box)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	s.htmlOut(w, s.ui.r.Clusters(w, v))
+	s.htmlOut(w, r, ss, s.ui.r.Clusters(w, v))
 }
 
 func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		http.Error(w, "bad job id", http.StatusBadRequest)
+		s.uiError(w, r, ss, http.StatusNotFound, fmt.Sprintf("%q is not a job id: job ids are numbers.", r.PathValue("id")))
 		return
 	}
 	ctx := r.Context()
 	row, err := s.readJob(ctx, id)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		s.uiError(w, r, ss, http.StatusNotFound, err.Error())
 		return
 	}
 	job := row.Job
@@ -449,7 +477,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	s.htmlOut(w, s.ui.r.Job(w, v))
+	s.htmlOut(w, r, ss, s.ui.r.Job(w, v))
 }
 
 // sseLog frames what the log follower writes as server-sent events, each

@@ -39,6 +39,7 @@ const (
 	pageProject  = "project"
 	pageClusters = "clusters"
 	pageJob      = "job"
+	pageError    = "error"
 )
 
 // New parses the embedded templates, once for all the renderer's pages.
@@ -48,7 +49,7 @@ func New() (*Renderer, error) {
 		return nil, fmt.Errorf("web: parse layout: %w", err)
 	}
 	r := &Renderer{pages: map[string]*template.Template{}}
-	for _, p := range []string{pageLogin, pageOverview, pageProject, pageClusters, pageJob} {
+	for _, p := range []string{pageLogin, pageOverview, pageProject, pageClusters, pageJob, pageError} {
 		t, err := base.Clone()
 		if err != nil {
 			return nil, fmt.Errorf("web: %s: %w", p, err)
@@ -90,6 +91,12 @@ func (r *Renderer) Clusters(w io.Writer, v *ClustersView) error {
 // Job renders one job's page (/ui/jobs/ID).
 func (r *Renderer) Job(w io.Writer, v *JobView) error {
 	return r.render(w, pageJob, v, v.Fragment)
+}
+
+// Error renders an error page (not found, forbidden, a failure) in the
+// dashboard's layout.
+func (r *Renderer) Error(w io.Writer, v *ErrorView) error {
+	return r.render(w, pageError, v, false)
 }
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -207,7 +207,7 @@ func TestProjectPage(t *testing.T) {
 		`<span class="badge bad">failed: provider timeout</span>`,
 		`started m-3 for 16 queued tasks`,
 	)
-	// Start buttons only for stopped machines, stop buttons only for live ones.
+	// The buttons the server offers (Machine.Actions), no others.
 	mustNotContain(t, "project", s, `/v1/machines/m-1/start`, `/v1/machines/m-0/stop`)
 }
 
@@ -226,12 +226,14 @@ func TestClustersPage(t *testing.T) {
 		`after 10m 00s`,
 		`data-url="/v1/machines/m-1/stop"`,
 		`data-url="/v1/machines/m-0/start"`,
-		`data-url="/v1/machines/local/stop"`,
 		`per use`,
 		`<td class="r num">3d 0h</td>`,
 		`machine.start <span class="muted">m-3</span>`,
 		"Nothing yet.",
 	)
+	// The server offers no action on this host's machine (the API
+	// refuses to stop it): no button.
+	mustNotContain(t, "clusters", s, `/v1/machines/local/stop`, `/v1/machines/local/start`)
 	if n := strings.Count(s, `<section class="card cluster"`); n != 2 {
 		t.Errorf("clusters: %d sections, want 2", n)
 	}
@@ -614,4 +616,18 @@ func TestForecastSaysHow(t *testing.T) {
 		`title="$96.35 by 2026-06-01 = spent $41.20 &#43; running work $0.50 &#43; trend $0.72/day × 75.3 days (last 14 days)">$96.35</dd>`,
 		`<dd class="sub method">= spent $41.20 &#43; running work $0.50 &#43; trend $0.72/day × 75.3 days (last 14 days)</dd>`,
 	)
+}
+
+// An error page is drawn in the layout (header, navigation, stylesheet),
+// with its status and message escaped, and without the live refresh of the
+// other pages (its body is not .app).
+func TestErrorPage(t *testing.T) {
+	r := newRenderer(t)
+	v := &ErrorView{Page: samplePage("Not Found", ""), Status: 404, Heading: "Not Found", Message: "There is no project <b>x</b>."}
+	s := renderString(t, func(w io.Writer) error { return r.Error(w, v) })
+	mustContain(t, "error", s,
+		`<title>Not Found · burst</title>`, `<header class="top">`, `<a href="/ui/clusters"`, `<link rel="stylesheet"`,
+		`<h1 id="error-title">Not Found</h1>`, `There is no project &lt;b&gt;x&lt;/b&gt;.`, `HTTP 404`,
+		`<body class="error-page">`)
+	mustNotContain(t, "error", s, `<b>x</b>`, `class="app"`)
 }

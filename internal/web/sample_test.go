@@ -28,7 +28,10 @@ func sampleMachine(id, cluster, state string, price float64, started time.Durati
 		Project: "mars", CPUs: 16, MemBytes: 32 << 30, Used: burst.Resources{CPUs: tasks * 2},
 		StartedAt: at(-started), SeenAt: at(-5 * time.Second), PriceUSDPerHour: price,
 		CostUSD: price * started.Hours(), Tasks: tasks}
+	// What the server offers for a machine of a cluster burst started.
+	m.Actions = []string{burst.ActionStop}
 	if state == burst.MachineStopped {
+		m.Actions = []string{burst.ActionStart}
 		m.StoppedAt = at(-started / 2)
 		m.CostUSD = price * started.Hours() / 2
 	}

@@ -27,6 +27,15 @@ type LoginView struct {
 	Error string
 }
 
+// ErrorView is an error page: its HTTP status, a heading and the message
+// that says what went wrong and what to do.
+type ErrorView struct {
+	Page
+	Status  int
+	Heading string
+	Message string
+}
+
 // OverviewView is the projects overview (/ui/).
 type OverviewView struct {
 	Page

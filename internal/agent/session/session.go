@@ -12,6 +12,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -57,8 +58,18 @@ type Config struct {
 	// server; an error ends Run with it. unreachable is how long since the
 	// server last answered.
 	GiveUp func(err error, unreachable time.Duration) error
+	// Outage, when set, is added to the line logged when the server stops
+	// answering (what the owner will do about it, e.g. when it exits).
+	Outage string
 	Log    *slog.Logger
 }
+
+// outageLogEvery is how often a server that stays unreachable is logged
+// again: once when it stops answering, then rarely, never at every retry.
+const outageLogEvery = time.Minute
+
+// retryMax is the longest wait between two tries to reach the server.
+const retryMax = 2 * time.Second
 
 // Session is a machine's registration with a server and its event queue.
 type Session struct {
@@ -129,6 +140,7 @@ func (s *Session) Run(ctx context.Context) error {
 func (s *Session) leaseLoop(ctx context.Context) error {
 	lastContact := time.Now()
 	backoff := 50 * time.Millisecond
+	var loggedAt time.Time // when the current outage was last logged; zero: none
 	for ctx.Err() == nil {
 		var err error
 		if boot := s.boot(); boot == "" {
@@ -155,6 +167,10 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 		}
 		switch {
 		case err == nil:
+			if !loggedAt.IsZero() {
+				s.cfg.Log.Info("server answers again", "after", time.Since(lastContact).Round(time.Millisecond))
+				loggedAt = time.Time{}
+			}
 			lastContact, backoff = time.Now(), 50*time.Millisecond
 			continue
 		case errors.Is(err, client.ErrReregister):
@@ -168,13 +184,24 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 				return err
 			}
 		}
-		s.cfg.Log.Warn("server unreachable; retrying", "err", err)
+		switch now := time.Now(); {
+		case loggedAt.IsZero():
+			msg := fmt.Sprintf("server unreachable; retrying every %s at most, logged again each minute", retryMax)
+			if s.cfg.Outage != "" {
+				msg += "; " + s.cfg.Outage
+			}
+			s.cfg.Log.Warn(msg, "err", err)
+			loggedAt = now
+		case now.Sub(loggedAt) >= outageLogEvery:
+			s.cfg.Log.Warn("server still unreachable; retrying", "for", now.Sub(lastContact).Round(time.Second), "err", err)
+			loggedAt = now
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 2*time.Second)
+		backoff = min(backoff*2, retryMax)
 	}
 	return nil
 }
@@ -245,6 +272,7 @@ func (s *Session) drop(upTo uint64) {
 // waits: registering carries them.
 func (s *Session) reportLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
+	var warnedAt time.Time // the last failed report logged: one line a minute at most
 	for {
 		select {
 		case <-ctx.Done():
@@ -296,13 +324,16 @@ func (s *Session) reportLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.cfg.Log.Warn("reporting task events failed; retrying", "err", err, "events", n)
+			if now := time.Now(); now.Sub(warnedAt) >= outageLogEvery {
+				s.cfg.Log.Warn("reporting task events failed; retrying", "err", err, "events", n)
+				warnedAt = now
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 2*time.Second)
+			backoff = min(backoff*2, retryMax)
 		}
 	}
 }
