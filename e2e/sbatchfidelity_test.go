@@ -132,3 +132,161 @@ func TestArrayTasksAreJobs(t *testing.T) {
 	}
 	h.mustRun("cancel", idArg(b))
 }
+
+// The variables of a batch step (sbatch(1), OUTPUT ENVIRONMENT VARIABLES),
+// for a job that runs on one node as task 0 of its step.
+func TestBatchStepEnvironment(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	vars := []string{"SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP",
+		"SLURM_MEM_PER_CPU", "SLURM_MEM_PER_NODE", "SLURM_JOB_CPUS_PER_NODE", "SLURM_TASKS_PER_NODE", "SLURM_NPROCS",
+		"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NNODES", "SLURM_NODELIST", "SLURM_CLUSTER_NAME",
+		"SLURM_JOB_PARTITION", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS"}
+	var body strings.Builder
+	body.WriteString("#!/bin/sh\n#SBATCH --array=0-9:3\n#SBATCH -n 2 -c 1 --mem-per-cpu=100M\n#SBATCH -o env-%a.txt\n")
+	for _, v := range vars {
+		fmt.Fprintf(&body, "echo %s=${%s-unset}\n", v, v)
+	}
+	writeFile(t, filepath.Join(h.dir, "env.sh"), body.String(), 0o755)
+	r := h.runIn(h.dir, "run", "-d", "env.sh")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	h.mustRun("wait", strings.TrimSpace(r.stdout))
+	b, err := os.ReadFile(filepath.Join(h.dir, "env-6.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		got[k] = v
+	}
+	host, _ := os.Hostname()
+	want := map[string]string{
+		"SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "9", "SLURM_ARRAY_TASK_STEP": "3",
+		"SLURM_MEM_PER_CPU": "100", "SLURM_MEM_PER_NODE": "unset", // --mem-per-cpu: no MEM_PER_NODE
+		"SLURM_JOB_CPUS_PER_NODE": "2", "SLURM_TASKS_PER_NODE": "2", "SLURM_NPROCS": "2", "SLURM_NTASKS": "2",
+		"SLURM_CPUS_PER_TASK": "1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NNODES": "1",
+		"SLURM_NODELIST": host, "SLURM_CLUSTER_NAME": "local", "SLURM_JOB_PARTITION": "local",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// Output files as sbatch writes them (sbatch(1) --output, --error,
+// --open-mode): slurm-%j.out by default, in the job's working directory; the
+// file exists from the start; truncated unless --open-mode=append; stderr
+// goes with stdout unless --error is given (and the terminal shows each line
+// once); a directory that does not exist fails the job, as under Slurm, and
+// is not created; a path inside $BURST_HOME is refused.
+func TestBatchOutputFiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := h.dir
+
+	// The file exists, empty, while the script has not written yet.
+	gate := filepath.Join(dir, "gate")
+	writeFile(t, filepath.Join(dir, "wait.sh"), "#!/bin/sh\nwhile [ ! -e "+gate+" ]; do sleep 0.05; done\necho done\n", 0o755)
+	r := h.runIn(dir, "run", "-d", "wait.sh")
+	id := mustID(t, r.stdout)
+	out := filepath.Join(dir, "slurm-"+idArg(id)+".out")
+	h.waitFor("the job to run", 30*time.Second, func() bool { return h.show(id).State == "running" })
+	if st, err := os.Stat(out); err != nil || st.Size() != 0 {
+		t.Errorf("while the script runs and has written nothing, %s should exist, empty: %v", out, err)
+	}
+	writeFile(t, gate, "", 0o644)
+	h.mustRun("wait", idArg(id))
+	if b, _ := os.ReadFile(out); string(b) != "done\n" {
+		t.Errorf("%s = %q", out, b)
+	}
+
+	// -o without -e: one file, and burst run prints each line once.
+	writeFile(t, filepath.Join(dir, "both.sh"), "#!/bin/sh\necho to-out\necho to-err >&2\n", 0o755)
+	r = h.runIn(dir, "run", "-o", "same.txt", "both.sh")
+	if r.code != 0 || strings.Count(r.stdout+r.stderr, "to-out") != 1 || strings.Count(r.stdout+r.stderr, "to-err") != 1 {
+		t.Errorf("each line should reach the terminal once:\n%s", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "same.txt")); string(b) != "to-out\nto-err\n" {
+		t.Errorf("same.txt = %q", b)
+	}
+
+	// Truncated at each run, unless --open-mode=append.
+	h.runIn(dir, "run", "-o", "same.txt", "both.sh")
+	if b, _ := os.ReadFile(filepath.Join(dir, "same.txt")); string(b) != "to-out\nto-err\n" {
+		t.Errorf("a second run should truncate same.txt: %q", b)
+	}
+	h.runIn(dir, "run", "-o", "same.txt", "--open-mode=append", "both.sh")
+	if b, _ := os.ReadFile(filepath.Join(dir, "same.txt")); string(b) != "to-out\nto-err\nto-out\nto-err\n" {
+		t.Errorf("--open-mode=append should append: %q", b)
+	}
+
+	// A directory that does not exist fails the job, naming it; burst does
+	// not create it.
+	r = h.runIn(dir, "run", "-o", "nodir/out-%j.txt", "both.sh")
+	if r.code == 0 || !strings.Contains(r.stderr, "nodir") || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("an --output in a missing directory should fail the job, naming it:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nodir")); !os.IsNotExist(err) {
+		t.Errorf("burst created the missing directory: %v", err)
+	}
+
+	// Inside $BURST_HOME: refused before anything runs.
+	r = h.runIn(dir, "run", "-o", filepath.Join(h.home, "state.db"), "both.sh")
+	if r.code != 2 || !strings.Contains(r.stderr, "inside burst's own directory") {
+		t.Errorf("an --output inside BURST_HOME should be refused:\n%s", r)
+	}
+	if st, err := os.Stat(filepath.Join(h.home, "state.db")); err != nil || st.Size() == 0 {
+		t.Fatalf("the store was harmed: %v", err)
+	}
+}
+
+// sbatch's command-line options work on burst run SCRIPT and override the
+// directives (sbatch(1): "options on the command line take precedence"), and
+// --export=NONE gives a login environment (sbatch(1) --export: "as if
+// --get-user-env was specified") rather than none at all.
+func TestSbatchCommandLineOptions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := h.dir
+	writeFile(t, filepath.Join(dir, "job.sh"), "#!/bin/sh\n#SBATCH -J fromscript\n#SBATCH -o wrong-%j.txt\n#SBATCH -t 0:30\n"+
+		"echo \"$SLURM_JOB_NAME $SLURM_ARRAY_TASK_ID $SLURM_NTASKS ${MYVAR-unset} ${HOME:+home} $(pwd)\"\n", 0o755)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	h.setEnv("MYVAR", "mine")
+	r := h.runIn(dir, "run", "-d", "--array=1-2", "-o", "ok-%a.txt", "-J", "fromflag", "-n", "2", "-D", "sub", "job.sh")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	id := mustID(t, r.stdout)
+	h.mustRun("wait", idArg(id))
+	for _, a := range []string{"1", "2"} {
+		b, err := os.ReadFile(filepath.Join(dir, "sub", "ok-"+a+".txt"))
+		if err != nil {
+			t.Fatalf("--array and -o from the command line, -D sub: %v", err)
+		}
+		if want := "fromflag " + a + " 2 mine home " + filepath.Join(dir, "sub") + "\n"; string(b) != want {
+			t.Errorf("ok-%s.txt = %q, want %q", a, b, want)
+		}
+	}
+	if j := h.show(id); j.TimeLimitS != 60 {
+		t.Errorf("#SBATCH -t 0:30 gives a limit of %d s; Slurm's limits are whole minutes: want 60", j.TimeLimitS)
+	}
+
+	// --export=NONE: the submitter's variables are gone, but the job runs
+	// with a login's PATH and HOME (it used to fail with 127).
+	r = h.runIn(dir, "run", "--export=NONE", "-o", "none.txt", "job.sh")
+	if r.code != 0 {
+		t.Fatalf("--export=NONE: %s", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "none.txt")); !strings.HasPrefix(string(b), "fromscript  1 unset home ") {
+		t.Errorf("--export=NONE: none.txt = %q, want MYVAR unset and HOME set", b)
+	}
+
+	// An sbatch option with a plain command is refused with the fix.
+	if r := h.run("run", "--array", "1-3", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, "batch script") {
+		t.Errorf("--array on a plain command: %s", r)
+	}
+}
