@@ -47,11 +47,12 @@ type Machine struct {
 	State       string    // Pending, Running, Stopping, Stopped, Terminated or Lost
 	Busy        bool      // runs or holds tasks
 	IdleSince   time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
-	// Manual marks a machine a person started or stopped. A manually started
-	// machine is stopped for idleness like any other. A manually stopped one
-	// (Stopping or Stopped) still counts towards Min, so the autoscaler does
-	// not start another to undo the person's decision; waiting work still
-	// starts machines.
+	// Manual marks a machine a person started or stopped last. A manually
+	// started machine is stopped for idleness like any other. A manually
+	// stopped one (Stopping or Stopped) stays stopped until a person starts
+	// it: the autoscaler never starts it again, and it still counts towards
+	// Min, so that no other machine starts to undo the person's decision.
+	// Waiting work may still start other machines, within Max.
 	Manual bool
 }
 
@@ -65,9 +66,11 @@ type Demand struct {
 
 // Action is one decision: start a machine in Cluster, or stop Machine.
 type Action struct {
-	Start   bool   // true: start one new machine in Cluster; false: stop Machine
+	Start   bool   // true: start a machine in Cluster; false: stop Machine
 	Cluster string // always set
-	Machine string // the machine to stop; empty for starts
+	// Machine is the machine to stop, or the stopped (or lost) machine to
+	// start again; empty: start a new one.
+	Machine string
 	// Reason is for people and the audit trail, e.g. "3 tasks wait (1 CPU
 	// each); 1 machine of 2 CPUs takes 2", "idle 5m0s (idle-stop 5m0s)",
 	// "schedule: off until Mon 08:00", "below min 1".
@@ -107,7 +110,9 @@ func Fits(res, capacity burst.Resources) int {
 //     machines, which will take work when they come up. An entry that fits
 //     no machine of this type is ignored: admission tells the user.
 //     Never more than Max minus the live machines: Max 0 means the cluster
-//     never grows.
+//     never grows. A start reuses a stopped or lost machine of the cluster,
+//     lowest ID first, but never one a person stopped (Manual); else it
+//     starts a new one.
 //   - Stops for idleness, only when nothing starts and no Demand entry that
 //     fits the type waits: with IdleStop > 0, a running machine that is not
 //     Busy and has been idle for at least IdleStop is stopped, oldest idle
@@ -191,8 +196,12 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 				reason += fmt.Sprintf("; capped at max %d", c.Max)
 			}
 			out := make([]Action, n)
+			reuse := restartable(machines)
 			for i := range out {
 				out[i] = Action{Start: true, Cluster: c.Name, Reason: reason}
+				if i < len(reuse) {
+					out[i].Machine = reuse[i]
+				}
 			}
 			return out
 		}
@@ -221,6 +230,18 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	for i, m := range idle {
 		out[i] = Action{Cluster: c.Name, Machine: m.ID,
 			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)}
+	}
+	return out
+}
+
+// restartable lists the machines (sorted by ID) the autoscaler may start
+// again: stopped or lost ones, except those a person stopped.
+func restartable(machines []Machine) []string {
+	var out []string
+	for _, m := range machines {
+		if m.State == Lost || m.State == Stopped && !m.Manual {
+			out = append(out, m.ID)
+		}
 	}
 	return out
 }

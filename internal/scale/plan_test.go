@@ -139,7 +139,11 @@ func TestPlan(t *testing.T) {
 				{ID: "e", Cluster: "c", State: Stopping},
 			},
 			demand: []Demand{{Cluster: "c", Res: oneCPU, Count: 9}},
-			want:   starts(2, "c", "9 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; capped at max 2"),
+			want: func() []Action {
+				out := starts(2, "c", "9 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; capped at max 2")
+				out[0].Machine, out[1].Machine = "a", "d"
+				return out
+			}(),
 		},
 		{
 			name:     "idle stop after IdleStop",
@@ -214,6 +218,38 @@ func TestPlan(t *testing.T) {
 				{ID: "m1", Cluster: "c", State: Running, Busy: true},
 				{ID: "m2", Cluster: "c", State: Stopped, Manual: true},
 			},
+		},
+		{
+			// A person's `burst machine stop` holds: waiting work starts a
+			// new machine within max, never the one the person stopped.
+			name:     "a manually stopped machine is not started again while work waits",
+			clusters: []Cluster{cpuCluster("c", 0, 2)},
+			machines: []Machine{{ID: "m1", Cluster: "c", State: Stopped, Manual: true}},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 3}},
+			want:     starts(2, "c", "3 tasks wait (2 CPUs each); 1 machine of 2 CPUs, 4 GiB takes 1; capped at max 2"),
+		},
+		{
+			name:     "a manually stopped machine and max 1: work starts a new one",
+			clusters: []Cluster{cpuCluster("c", 0, 1)},
+			machines: []Machine{{ID: "m1", Cluster: "c", State: Stopped, Manual: true}},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 1}, Count: 1}},
+			want:     starts(1, "c", "1 task waits (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:     "starts reuse stopped and lost machines, never a manually stopped one",
+			clusters: []Cluster{cpuCluster("c", 0, 4)},
+			machines: []Machine{
+				{ID: "m1", Cluster: "c", State: Stopped, Manual: true},
+				{ID: "m2", Cluster: "c", State: Lost, Manual: true},
+				{ID: "m3", Cluster: "c", State: Stopped},
+				{ID: "m4", Cluster: "c", State: Terminated},
+			},
+			demand: []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 3}},
+			want: func() []Action {
+				out := starts(3, "c", "3 tasks wait (2 CPUs each); 1 machine of 2 CPUs, 4 GiB takes 1")
+				out[0].Machine, out[1].Machine = "m2", "m3"
+				return out
+			}(),
 		},
 		{
 			name:     "a manually started machine idles out like any other",
@@ -340,7 +376,7 @@ func show(as []Action) string {
 	var b strings.Builder
 	for _, a := range as {
 		if a.Start {
-			fmt.Fprintf(&b, "\n  start %s: %s", a.Cluster, a.Reason)
+			fmt.Fprintf(&b, "\n  start %s/%s: %s", a.Cluster, a.Machine, a.Reason)
 		} else {
 			fmt.Fprintf(&b, "\n  stop %s/%s: %s", a.Cluster, a.Machine, a.Reason)
 		}
@@ -430,6 +466,14 @@ func checkPlan(t *testing.T, r *rand.Rand, cs []Cluster, ms []Machine, ds []Dema
 		}
 		if a.Start {
 			nStart[a.Cluster]++
+			if a.Machine != "" {
+				m, ok := byID[a.Machine]
+				if !ok || m.Cluster != a.Cluster || stopped[a.Machine] ||
+					!(m.State == Lost || m.State == Stopped && !m.Manual) {
+					t.Fatalf("bad start %+v (machine %+v): only a stopped or lost machine no person stopped may start again", a, m)
+				}
+				stopped[a.Machine] = true
+			}
 			continue
 		}
 		m, ok := byID[a.Machine]

@@ -551,8 +551,11 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		s.mu.Unlock()
 		return nil, badRequest("cluster %s runs %d machines, its --max: raise it, or stop one first", c.def.Name, n)
 	}
-	if id == "" {
-		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
+	if id == "" && !system(actor) {
+		// A person's start: a stopped machine starts again before a new one
+		// is made. The autoscaler names the one it restarts (scale.Plan: never
+		// one a person stopped).
+		for _, m := range s.sortedMachines() {
 			if st := m.state(); m.cluster == c && (st == burst.MachineStopped || st == burst.MachineLost) {
 				id = m.row.ID
 				break
@@ -672,12 +675,15 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		return nil, badRequest("machine %s is being started by its provider: stop it in a moment, once `burst machine list` shows it pending", id)
 	}
 	var b batch
+	held := -1
 	switch {
 	case drain && len(m.tasks) > 0 && live(m.row.State):
 		m.drain = true
+		m.manual = true // once drained it stays stopped, as a person's stop
 		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
 	case live(m.row.State):
-		m.manual = true // the autoscaler does not undo a person's stop
+		m.manual = true // the autoscaler does not undo a person's stop (scale.Plan)
+		held = len(m.tasks)
 		done := map[bool]string{false: "stopped", true: "terminated"}[terminate]
 		s.stopMachine(m, done+" by "+actor, actor, terminate, &b)
 	case terminate && m.row.State != burst.MachineTerminated:
@@ -685,7 +691,10 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		b.machine(m)
 		b.event(s.newEvent(actor, "machine.terminate", m.row.Project, id, id+" terminated"))
 	}
-	out := m.row.Machine
+	out := s.machineView(m)
+	if held >= 0 {
+		out.Tasks = held // what it ran when stopped: they are requeued
+	}
 	s.apply(&b)
 	return &out, nil
 }
@@ -695,6 +704,9 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 // gone. Called with s.mu held.
 func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b *batch) {
 	now := time.Now().UTC()
+	if system(actor) && !m.drain {
+		m.manual = false // burst's own stop: the autoscaler may start it again
+	}
 	s.accrue(m, now)
 	// Tasks it never started go back in line now; those it runs are
 	// requeued once the machine is gone (machineGone), so that no second
@@ -897,11 +909,16 @@ func (s *Server) scaleOnce(now time.Time) {
 		if c == nil {
 			continue
 		}
-		if _, err := s.startMachine(c, "", "autoscaler", a.Reason); err != nil {
+		if _, err := s.startMachine(c, a.Machine, "autoscaler", a.Reason); err != nil {
 			s.log.Warn("autoscaler could not start a machine", "cluster", a.Cluster, "err", err)
 			break
 		}
 	}
+}
+
+// system reports whether actor is burst itself, not a person.
+func system(actor string) bool {
+	return actor == "autoscaler" || actor == "guardrail" || actor == "server"
 }
 
 func (s *Server) clusterNames() []string { return slices.Sorted(maps.Keys(s.clusters)) }
