@@ -1,9 +1,16 @@
 package e2e
 
 import (
+	"bufio"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst"
 )
@@ -66,4 +73,174 @@ func TestStoppedMachineStaysStopped(t *testing.T) {
 		return tk.State == "running" && tk.Machine == "work-2"
 	})
 	h.mustRun("cancel", idArg(id))
+}
+
+// waitJSON is what tests read of `burst show -o json` here.
+type waitJSON struct {
+	State    string `json:"state"`
+	Waiting  string `json:"waiting"`
+	TaskList []struct {
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	} `json:"task_list"`
+}
+
+func (h *harness) waiting(id int64) waitJSON {
+	h.t.Helper()
+	return decodeJSON[waitJSON](h.t, h.mustRun("show", "-o", "json", idArg(id)))
+}
+
+// hostCPUs is how many CPUs this host's built-in machine has.
+func (h *harness) hostCPUs() int {
+	h.t.Helper()
+	for _, m := range h.machines("local") {
+		if m.ID == "local-1" {
+			return m.CPUs
+		}
+	}
+	h.t.Fatal("no local-1 in `burst machine list`")
+	return 0
+}
+
+// openPTY opens a pseudo-terminal: what the command writes to tty, the
+// test reads from ptm.
+func openPTY(t *testing.T) (ptm, tty *os.File) {
+	t.Helper()
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptm.Close(); tty.Close() })
+	return ptm, tty
+}
+
+// TestQueuedTaskSaysWhy: a task that waits says why, from the server, in
+// `burst show` (the job's Waits line and the task's REASON column, as
+// squeue's NODELIST(REASON) column does for a pending job), in the API,
+// and on the terminal of the `burst run` that waits for it, after a second.
+func TestQueuedTaskSaysWhy(t *testing.T) {
+	h := newHarness(t)
+	n := strconv.Itoa(h.hostCPUs())
+	marker := newMarker()
+	first := h.submit("--cpus", n, "--", "sh", "-c", "sleep 60 # "+marker)
+	h.waitRunning(first)
+	second := h.submit("--cpus", n, "--", "true")
+	want := "needs " + n + " CPUs: local-1 has 0 of " + n + " CPUs free, held by job " + idArg(first)
+	h.waitFor("the second job to say why it waits", 15*time.Second, func() bool {
+		return h.waiting(second).Waiting == want
+	})
+	w := h.waiting(second)
+	if w.State != "queued" || len(w.TaskList) != 1 || w.TaskList[0].State != "queued" || w.TaskList[0].Reason != want {
+		t.Errorf("the queued task's reason should be %q: %+v", want, w)
+	}
+	if r := h.mustRun("show", idArg(second)); !strings.Contains(r.stdout, "Waits:") || !strings.Contains(r.stdout, want) {
+		t.Errorf("burst show should say why the job waits:\n%s", r)
+	}
+
+	// An attached run on a terminal tells, after a second, why it waits.
+	ptm, tty := openPTY(t)
+	c := h.command("run", "--cpus", n, "--", "echo", "third ran")
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, tty
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	lines := make(chan string, 100)
+	go func() {
+		r := bufio.NewReader(ptm)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				close(lines)
+				return
+			}
+			lines <- l
+		}
+	}()
+	re := regexp.MustCompile(`burst: job ([0-9]+) waits: needs ` + n + ` CPUs: local-1 has 0 of ` + n + ` CPUs free, held by job ` + idArg(first))
+	deadline := time.After(30 * time.Second)
+	var seen []string
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the run's terminal closed before it said why it waits: %q", seen)
+			}
+			seen = append(seen, l)
+			if re.MatchString(l) {
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("the run did not say on its terminal why it waits; it wrote %q", seen)
+		}
+	}
+	h.mustRun("cancel", idArg(first))
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "third ran") {
+			t.Errorf("the run should go on once the CPUs are free: %v, stdout %q", err, out.String())
+		}
+	case <-time.After(cmdTimeout):
+		c.Process.Kill()
+		t.Fatal("the run did not finish after the first job was cancelled")
+	}
+	for l := range lines {
+		if strings.Contains(l, "waits:") && !re.MatchString(l) {
+			t.Errorf("once the job ran, nothing more about waiting should be printed: %q", l)
+		}
+	}
+}
+
+// TestLocalClusterSharesTheHost: the built-in machine local-1 and the
+// machines of a local cluster share this host's CPUs: a cluster machine
+// does not start while local-1's tasks hold every core (its work says so),
+// and local-1 offers only what the cluster's machines leave. A --min that
+// this host cannot hold is refused at create.
+func TestLocalClusterSharesTheHost(t *testing.T) {
+	h := newHarness(t)
+	cpus := h.hostCPUs()
+	n := strconv.Itoa(cpus)
+	r := h.run("cluster", "create", "big", "--type", "t2.micro", "--min", strconv.Itoa(cpus+1), "--max", strconv.Itoa(cpus+1))
+	if r.code == 0 || !strings.Contains(r.stderr, "cannot all run on this host") || !strings.Contains(r.stderr, "give --min "+n+" or less") {
+		t.Errorf("a --min this host cannot hold should be refused, naming the fix:\n%s", r)
+	}
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+
+	marker := newMarker()
+	hog := h.submit("--cpus", n, "--", "sh", "-c", "sleep 60 # "+marker)
+	h.waitRunning(hog)
+	onWork := h.submit("--on", "work", "--", "sh", "-c", "sleep 60 # "+marker)
+	// The reason comes from the autoscaler's own view of the host: with it
+	// shown, the autoscaler has seen that there is no room.
+	h.waitFor("the cluster's job to say it waits for room on this host", 15*time.Second, func() bool {
+		return strings.Contains(h.waiting(onWork).Waiting, "cluster work waits for room to start a machine: this host has 0 of its "+n+" cores")
+	})
+	if ms := h.machines("work"); countState(ms, burst.MachinePending, burst.MachineRunning) != 0 {
+		t.Errorf("no machine of work should start while local-1's tasks hold every core: %+v", ms)
+	}
+	h.mustRun("cancel", idArg(hog))
+	h.waitRunning(onWork)
+
+	// Now work-1 holds a core of this host: local-1 offers the rest.
+	third := h.submit("--cpus", n, "--", "true")
+	want := "needs " + n + " CPUs: local-1 has " + strconv.Itoa(cpus-1) + " of " + n + " CPUs free, held by cluster work's machines"
+	h.waitFor("the local job to say the cluster's machine holds part of the host", 15*time.Second, func() bool {
+		return h.waiting(third).Waiting == want
+	})
+	h.mustRun("cancel", idArg(onWork), idArg(third))
 }

@@ -174,7 +174,15 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
 			k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, k := range cs {
+		if k.BelowMin != "" {
+			fmt.Fprintf(w, "cluster %s runs %d of its --min %d machines: %s\n", k.Name, k.Live, k.Min, k.BelowMin)
+		}
+	}
+	return nil
 }
 
 // scheduleText is a cluster's schedule and whether it is on now.

@@ -315,6 +315,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64) error {
 	stderr := c.ErrOrStderr()
 	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, id)
 	defer stop()
+	defer showWaiting(ctx, cl, id, stderr)()
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		name string

@@ -25,6 +25,10 @@ type Cluster struct {
 	Blocked string
 	// StopBlocked, with Blocked, also stops every live machine now.
 	StopBlocked bool
+	// NoRoom, when not empty, says why no machine fits where the cluster
+	// starts them now (its host is full); unlike Blocked, Min and idle
+	// stops apply as usual.
+	NoRoom string
 }
 
 // Machine states. Only pending and running machines are live: they cost
@@ -102,7 +106,7 @@ func Fits(res, capacity burst.Resources) int {
 //   - Not On (the schedule says off): stop every live machine, busy or not
 //     (reason "schedule: " + Why), start none; Min does not apply. The server
 //     requeues what ran there.
-//   - Starts, unless Blocked: the larger of
+//   - Starts, unless Blocked or NoRoom: the larger of
 //     (a) Min minus the live machines and the manually stopped ones
 //     (reason "below min N"), and
 //     (b) for waiting work: per Demand entry, ceil(Count / Fits(Res,
@@ -180,7 +184,7 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	}
 
 	need, waiting, why := demandNeed(c, demand)
-	if c.Blocked == "" {
+	if c.Blocked == "" && c.NoRoom == "" {
 		floor := c.Min - live - manualStopped
 		grow := need - pending
 		want, reason := floor, fmt.Sprintf("below min %d", c.Min)
@@ -306,4 +310,46 @@ func bytesString(b int64) string {
 		}
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+// Waiting says, for people, what cluster c does for work that waits for it
+// and that no live machine takes now, e.g. "cluster work is starting a
+// machine for it (work-2)" or "cluster work runs its --max of 2 machines".
+// It reads the same snapshot as Plan.
+func Waiting(c Cluster, machines []Machine) string {
+	var pending []string
+	live := 0
+	for _, m := range machines {
+		if m.Cluster != c.Name {
+			continue
+		}
+		if Live(m.State) {
+			live++
+		}
+		if m.State == Pending {
+			pending = append(pending, m.ID)
+		}
+	}
+	slices.Sort(pending)
+	switch {
+	case c.Blocked != "":
+		return fmt.Sprintf("cluster %s starts no machine: %s", c.Name, c.Blocked)
+	case !c.On:
+		why := c.Why
+		if why == "" {
+			why = "off"
+		}
+		return fmt.Sprintf("cluster %s is switched off by its schedule (%s)", c.Name, why)
+	case len(pending) == 1:
+		return fmt.Sprintf("cluster %s is starting a machine for it (%s)", c.Name, pending[0])
+	case len(pending) > 1:
+		return fmt.Sprintf("cluster %s is starting %d machines for it (%s)", c.Name, len(pending), strings.Join(pending, ", "))
+	case c.Max <= 0:
+		return fmt.Sprintf("cluster %s never starts a machine (--max 0)", c.Name)
+	case live < c.Max && c.NoRoom != "":
+		return fmt.Sprintf("cluster %s waits for room to start a machine: %s", c.Name, c.NoRoom)
+	case live >= c.Max:
+		return fmt.Sprintf("cluster %s runs its --max of %s", c.Name, plural(c.Max, "machine"))
+	}
+	return fmt.Sprintf("cluster %s starts a machine for it at the autoscaler's next round", c.Name)
 }

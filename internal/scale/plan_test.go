@@ -252,6 +252,14 @@ func TestPlan(t *testing.T) {
 			}(),
 		},
 		{
+			// A local cluster on a full host: nothing starts, and min
+			// still keeps its idle machine.
+			name:     "no room: no start, min holds",
+			clusters: []Cluster{with(cpuCluster("c", 1, 3), func(c *Cluster) { c.NoRoom = "this host is full" })},
+			machines: []Machine{running("m1", "c", time.Hour)},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 2}},
+		},
+		{
 			name:     "a manually started machine idles out like any other",
 			clusters: []Cluster{cpuCluster("c", 0, 4)},
 			machines: []Machine{{ID: "m1", Cluster: "c", State: Running, Manual: true, IdleSince: t0.Add(-time.Hour)}},
@@ -539,3 +547,35 @@ func FuzzPlan(f *testing.F) {
 		checkPlan(t, r, cs, ms, ds)
 	})
 }
+
+func TestWaiting(t *testing.T) {
+	c := cpuCluster("work", 0, 2)
+	for _, tc := range []struct {
+		name     string
+		cluster  Cluster
+		machines []Machine
+		want     string
+	}{
+		{"starting one", c, []Machine{{ID: "work-1", Cluster: "work", State: Running}, {ID: "work-2", Cluster: "work", State: Pending}},
+			"cluster work is starting a machine for it (work-2)"},
+		{"starting two", c, []Machine{{ID: "work-3", Cluster: "work", State: Pending}, {ID: "work-2", Cluster: "work", State: Pending}},
+			"cluster work is starting 2 machines for it (work-2, work-3)"},
+		{"at max", c, []Machine{{ID: "work-1", Cluster: "work", State: Running}, {ID: "work-2", Cluster: "work", State: Running},
+			{ID: "x-1", Cluster: "x", State: Pending}}, "cluster work runs its --max of 2 machines"},
+		{"a person's stop leaves room", with(c, func(c *Cluster) { c.Max = 1 }), []Machine{{ID: "work-1", Cluster: "work", State: Stopped, Manual: true}},
+			"cluster work starts a machine for it at the autoscaler's next round"},
+		{"blocked", with(c, func(c *Cluster) { c.Blocked = "budget of project mars exhausted" }), nil,
+			"cluster work starts no machine: budget of project mars exhausted"},
+		{"off", with(c, func(c *Cluster) { c.On, c.Why = false, "off until Mon 08:00" }), nil,
+			"cluster work is switched off by its schedule (off until Mon 08:00)"},
+		{"max 0", with(c, func(c *Cluster) { c.Max = 0 }), nil, "cluster work never starts a machine (--max 0)"},
+		{"no room", with(c, func(c *Cluster) { c.NoRoom = "this host is full" }), nil,
+			"cluster work waits for room to start a machine: this host is full"},
+	} {
+		if got := Waiting(tc.cluster, tc.machines); got != tc.want {
+			t.Errorf("%s: Waiting = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func with[T any](v T, f func(*T)) T { f(&v); return v }

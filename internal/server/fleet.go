@@ -199,16 +199,17 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
 }
 
-// localSlices is what the local provider's machines hold of this host (the
-// built-in machine, which is the whole host, is not a slice). The provider
-// asks from Start, which the server calls with s.mu held (Immediate).
+// localSlices is what of this host the local provider may not hand to a
+// new machine: the slices its live machines hold, and what the tasks of
+// the built-in machine (the rest of the host) use now. The provider asks
+// from Start, which the server calls with s.mu held (Immediate).
 func (s *Server) localSlices() burst.Resources {
-	var u burst.Resources
-	for _, m := range s.machines {
-		if m.cluster != nil && !m.cluster.def.BuiltIn && m.row.Provider == "local" && live(m.row.State) {
-			u.CPUs += m.row.CPUs
-			u.MemBytes += m.row.MemBytes
-		}
+	u := burst.Resources{}
+	for _, r := range s.sliceHolders() {
+		u = addRes(u, r.Res)
+	}
+	if m := s.machines[localMachine]; m != nil {
+		u = addRes(u, m.used())
 	}
 	return u
 }
@@ -261,6 +262,10 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	c.def.Off, c.def.On = c.sched.Spec()
 	s.mu.Lock()
+	if err := s.minFits(c); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
 	if s.clusters[spec.Name] != nil {
 		s.mu.Unlock()
 		return nil, badRequest("cluster %s exists already: pick another name, or delete it first (burst cluster delete %s)", spec.Name, spec.Name)
@@ -356,7 +361,32 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 	}
 	out.Schedule = c.sched.String()
 	out.ScheduleOn = c.sched.On(time.Now())
+	if !c.def.BuiltIn && !c.def.SlurmNodes && out.Live < c.def.Min {
+		out.BelowMin = s.belowMin(c)
+	}
 	return out
+}
+
+// belowMin says why cluster c runs fewer machines than its --min: what
+// the autoscaler sees of it (scale.Waiting). Called with s.mu held.
+func (s *Server) belowMin(c *clusterRT) string {
+	cl, ms := s.scaleView(time.Now())
+	for _, sc := range cl {
+		if sc.Name != c.def.Name {
+			continue
+		}
+		held := 0
+		for _, m := range ms {
+			if m.Cluster == sc.Name && m.Manual && (m.State == scale.Stopped || m.State == scale.Stopping) {
+				held++
+			}
+		}
+		if held > 0 {
+			return fmt.Sprintf("%d of its machines were stopped by a person and count towards --min %d until started again (burst machine start)", held, c.def.Min)
+		}
+		return scale.Waiting(sc, ms)
+	}
+	return ""
 }
 
 // Clusters lists the clusters with their live figures.
@@ -814,20 +844,9 @@ func (s *Server) scaleLoop(ctx context.Context) {
 	}
 }
 
-// scaleOnce asks the pure autoscaler what to start and stop, and does it.
-func (s *Server) scaleOnce(now time.Time) {
-	s.mu.Lock()
-	var drained batch
-	for _, m := range s.sortedMachines() {
-		if m.drain && len(m.tasks) == 0 && live(m.row.State) && m.row.State != burst.MachineStopping {
-			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
-		}
-	}
-	s.apply(&drained)
-	s.mu.Lock()
-	var cl []scale.Cluster
-	var ms []scale.Machine
-	var dem []scale.Demand
+// scaleView is the autoscaler's snapshot of the clusters it scales and
+// their machines. Called with s.mu held.
+func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machine) {
 	for _, name := range s.clusterNames() {
 		c := s.clusters[name]
 		if c.def.BuiltIn || c.def.SlurmNodes {
@@ -840,6 +859,9 @@ func (s *Server) scaleOnce(now time.Time) {
 		} else if now.Before(c.retryAt) {
 			sc.Blocked = fmt.Sprintf("%d machines failed to start; next try at %s", c.failures, c.retryAt.Format(time.TimeOnly))
 		}
+		if c.def.Provider == "local" {
+			sc.NoRoom = s.hostFull(c)
+		}
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {
@@ -849,6 +871,22 @@ func (s *Server) scaleOnce(now time.Time) {
 		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.state(),
 			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
 	}
+	return cl, ms
+}
+
+// scaleOnce asks the pure autoscaler what to start and stop, and does it.
+func (s *Server) scaleOnce(now time.Time) {
+	s.mu.Lock()
+	var drained batch
+	for _, m := range s.sortedMachines() {
+		if m.drain && len(m.tasks) == 0 && live(m.row.State) && m.row.State != burst.MachineStopping {
+			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
+		}
+	}
+	s.apply(&drained)
+	s.mu.Lock()
+	cl, ms := s.scaleView(now)
+	var dem []scale.Demand
 	for _, id := range s.order {
 		j := s.jobs[id]
 		if j == nil || s.held(j) {
