@@ -49,6 +49,10 @@ func newClusterCreateCmd() *cobra.Command {
 machines that always run). Its machines are charged to --project for every
 hour they run: what tasks use goes to their jobs, the rest is idle.
 
+With --provider local each machine is a slice of this host, shared with the
+built-in local-1 (which offers what the slices leave): a --min this host cannot
+hold is refused, and a slice starts only when the host has room for it.
+
 --off and --on take weekly switch points: a day (Mon..Sun, or daily,
 weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.
 

@@ -166,7 +166,10 @@ func (s *Server) startLocalAgent(m *machineRT) error {
 func (s *Server) sliceHolders() []sched.Running {
 	by := map[string]burst.Resources{}
 	for _, m := range s.machines {
-		if m.local || m.cluster == nil || m.cluster.def.BuiltIn || m.row.Provider != "local" || !live(m.state()) {
+		// Its row's state, not state(): the local provider starts machines
+		// with s.mu held (Immediate), and asks this while it starts one,
+		// which must not count itself.
+		if m.local || m.cluster == nil || m.cluster.def.BuiltIn || m.row.Provider != "local" || !live(m.row.State) {
 			continue
 		}
 		r := m.cluster.res()
