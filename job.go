@@ -8,14 +8,18 @@ import (
 // Job is a submitted spec and its aggregate state, as the API and `-o json`
 // show it. Field names are stable.
 type Job struct {
-	ID          int64      `json:"id"`
-	Name        string     `json:"name"`
-	Project     string     `json:"project"`
-	Kind        string     `json:"kind"`
-	User        string     `json:"user"`
-	State       State      `json:"state"`
-	ExitCode    *int       `json:"exit_code"`
-	Reason      string     `json:"reason"`
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Project  string `json:"project"`
+	Kind     string `json:"kind"`
+	User     string `json:"user"`
+	State    State  `json:"state"`
+	ExitCode *int   `json:"exit_code"`
+	Reason   string `json:"reason"`
+	// Waiting says why its queued tasks wait, live from the server's
+	// scheduler and autoscaler, e.g. "needs 2 CPUs: local-1 has 0 of 2 CPUs
+	// free, held by job 11"; empty when none waits.
+	Waiting     string     `json:"waiting,omitempty"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

@@ -119,6 +119,9 @@ type Cluster struct {
 	Queued          int     `json:"queued"` // tasks waiting for it
 	Schedule        string  `json:"schedule,omitempty"`
 	ScheduleOn      bool    `json:"schedule_on"`
+	// BelowMin says why fewer machines than Min are live, e.g. "this host
+	// has 0 of its 2 cores free ..."; empty when Min is met.
+	BelowMin string `json:"below_min,omitempty"`
 }
 
 // ClusterSpec creates a cluster.

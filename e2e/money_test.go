@@ -249,8 +249,8 @@ func TestMachineStopRequeuesAndDrainWaits(t *testing.T) {
 	h.waitRunning(id)
 	h.mustRun("machine", "stop", "work-1")
 	h.waitFor("the task's process to end", 10*time.Second, func() bool { return len(sleepers(marker)) == 0 })
-	// The autoscaler starts the machine again for the waiting task; its
-	// second run exits 0 at once.
+	// The autoscaler starts another machine (never the one a person
+	// stopped) for the waiting task; its second run exits 0 at once.
 	h.waitFor("the job to finish", 60*time.Second, func() bool { return terminal(h.show(id).State) })
 	j := h.show(id)
 	if j.State != "succeeded" {

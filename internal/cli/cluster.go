@@ -49,6 +49,10 @@ func newClusterCreateCmd() *cobra.Command {
 machines that always run). Its machines are charged to --project for every
 hour they run: what tasks use goes to their jobs, the rest is idle.
 
+With --provider local each machine is a slice of this host, shared with the
+built-in local-1 (which offers what the slices leave): a --min this host cannot
+hold is refused, and a slice starts only when the host has room for it.
+
 --off and --on take weekly switch points: a day (Mon..Sun, or daily,
 weekdays, weekends) and a time, e.g. --off 'Fri 18:00' --on 'Mon 08:00'.
 
@@ -174,7 +178,15 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
 			k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, k := range cs {
+		if k.BelowMin != "" {
+			fmt.Fprintf(w, "cluster %s runs %d of its --min %d machines: %s\n", k.Name, k.Live, k.Min, k.BelowMin)
+		}
+	}
+	return nil
 }
 
 // scheduleText is a cluster's schedule and whether it is on now.

@@ -130,7 +130,10 @@ func newMachineStopCmd() *cobra.Command {
 output so far is kept) and run again on another machine or when it is back;
 that does not count as one of a job's --retries. With --drain the machine
 takes no new task, lets the ones it runs finish, then stops. A stopped
-machine costs nothing and can start again (burst machine start).`,
+machine costs nothing and stays stopped until you start it again (burst
+machine start): the autoscaler never restarts a machine a person stopped,
+though waiting work may start another machine of its cluster, within --max.
+A requeued task restarts from the beginning.`,
 		Example: `  burst machine stop work-1
   burst machine stop work-1 work-2 --drain`,
 		Args: argsAtLeast(1, "machine id (see `burst machine list`)"),
@@ -142,7 +145,7 @@ machine costs nothing and can start again (burst machine start).`,
 					return fmt.Sprintf("machine %s drains: it takes no new task and stops once its tasks end", m.ID)
 				}
 				if m.State == burst.MachineStopping {
-					return fmt.Sprintf("machine %s is stopping (any tasks it ran are requeued)", m.ID)
+					return stopMessage(m)
 				}
 				return fmt.Sprintf("machine %s is %s", m.ID, m.State)
 			})
@@ -225,4 +228,16 @@ func machineState(m burst.Machine) string {
 		return m.State + " (" + m.Waiting + ")"
 	}
 	return m.State
+}
+
+// stopMessage says what a person's stop does to machine m and its work.
+func stopMessage(m *burst.Machine) string {
+	msg := fmt.Sprintf("machine %s is stopping; it stays stopped until you start it again (burst machine start %s)", m.ID, m.ID)
+	switch m.Tasks {
+	case 0:
+		return msg
+	case 1:
+		return msg + "; its 1 task is requeued and restarts from the beginning on another machine (or when you start this one again)"
+	}
+	return msg + fmt.Sprintf("; its %d tasks are requeued and restart from the beginning on another machine (or when you start this one again)", m.Tasks)
 }

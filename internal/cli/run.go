@@ -393,6 +393,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64, streams .
 	if len(streams) == 0 {
 		streams = []string{"stdout", "stderr"}
 	}
+	defer showWaiting(ctx, cl, id, stderr)()
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		name string

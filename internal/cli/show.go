@@ -94,6 +94,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	if j.Reason != "" {
 		row("Reason:", j.Reason)
 	}
+	if j.Waiting != "" {
+		row("Waits:", j.Waiting)
+	}
 	row("Exit code:", exitText(j.ExitCode))
 	if s := j.Spec; s != nil {
 		if s.Pipe != nil {

@@ -25,6 +25,10 @@ type Cluster struct {
 	Blocked string
 	// StopBlocked, with Blocked, also stops every live machine now.
 	StopBlocked bool
+	// NoRoom, when not empty, says why no machine fits where the cluster
+	// starts them now (its host is full); unlike Blocked, Min and idle
+	// stops apply as usual.
+	NoRoom string
 }
 
 // Machine states. Only pending and running machines are live: they cost
@@ -47,11 +51,12 @@ type Machine struct {
 	State       string    // Pending, Running, Stopping, Stopped, Terminated or Lost
 	Busy        bool      // runs or holds tasks
 	IdleSince   time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
-	// Manual marks a machine a person started or stopped. A manually started
-	// machine is stopped for idleness like any other. A manually stopped one
-	// (Stopping or Stopped) still counts towards Min, so the autoscaler does
-	// not start another to undo the person's decision; waiting work still
-	// starts machines.
+	// Manual marks a machine a person started or stopped last. A manually
+	// started machine is stopped for idleness like any other. A manually
+	// stopped one (Stopping or Stopped) stays stopped until a person starts
+	// it: the autoscaler never starts it again, and it still counts towards
+	// Min, so that no other machine starts to undo the person's decision.
+	// Waiting work may still start other machines, within Max.
 	Manual bool
 }
 
@@ -65,9 +70,11 @@ type Demand struct {
 
 // Action is one decision: start a machine in Cluster, or stop Machine.
 type Action struct {
-	Start   bool   // true: start one new machine in Cluster; false: stop Machine
+	Start   bool   // true: start a machine in Cluster; false: stop Machine
 	Cluster string // always set
-	Machine string // the machine to stop; empty for starts
+	// Machine is the machine to stop, or the stopped (or lost) machine to
+	// start again; empty: start a new one.
+	Machine string
 	// Reason is for people and the audit trail, e.g. "3 tasks wait (1 CPU
 	// each); 1 machine of 2 CPUs takes 2", "idle 5m0s (idle-stop 5m0s)",
 	// "schedule: off until Mon 08:00", "below min 1".
@@ -99,7 +106,7 @@ func Fits(res, capacity burst.Resources) int {
 //   - Not On (the schedule says off): stop every live machine, busy or not
 //     (reason "schedule: " + Why), start none; Min does not apply. The server
 //     requeues what ran there.
-//   - Starts, unless Blocked: the larger of
+//   - Starts, unless Blocked or NoRoom: the larger of
 //     (a) Min minus the live machines and the manually stopped ones
 //     (reason "below min N"), and
 //     (b) for waiting work: per Demand entry, ceil(Count / Fits(Res,
@@ -107,7 +114,9 @@ func Fits(res, capacity burst.Resources) int {
 //     machines, which will take work when they come up. An entry that fits
 //     no machine of this type is ignored: admission tells the user.
 //     Never more than Max minus the live machines: Max 0 means the cluster
-//     never grows.
+//     never grows. A start reuses a stopped or lost machine of the cluster,
+//     lowest ID first, but never one a person stopped (Manual); else it
+//     starts a new one.
 //   - Stops for idleness, only when nothing starts and no Demand entry that
 //     fits the type waits: with IdleStop > 0, a running machine that is not
 //     Busy and has been idle for at least IdleStop is stopped, oldest idle
@@ -175,7 +184,7 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	}
 
 	need, waiting, why := demandNeed(c, demand)
-	if c.Blocked == "" {
+	if c.Blocked == "" && c.NoRoom == "" {
 		floor := c.Min - live - manualStopped
 		grow := need - pending
 		want, reason := floor, fmt.Sprintf("below min %d", c.Min)
@@ -191,8 +200,12 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 				reason += fmt.Sprintf("; capped at max %d", c.Max)
 			}
 			out := make([]Action, n)
+			reuse := restartable(machines)
 			for i := range out {
 				out[i] = Action{Start: true, Cluster: c.Name, Reason: reason}
+				if i < len(reuse) {
+					out[i].Machine = reuse[i]
+				}
 			}
 			return out
 		}
@@ -221,6 +234,18 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	for i, m := range idle {
 		out[i] = Action{Cluster: c.Name, Machine: m.ID,
 			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)}
+	}
+	return out
+}
+
+// restartable lists the machines (sorted by ID) the autoscaler may start
+// again: stopped or lost ones, except those a person stopped.
+func restartable(machines []Machine) []string {
+	var out []string
+	for _, m := range machines {
+		if m.State == Lost || m.State == Stopped && !m.Manual {
+			out = append(out, m.ID)
+		}
 	}
 	return out
 }
@@ -285,4 +310,46 @@ func bytesString(b int64) string {
 		}
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+// Waiting says, for people, what cluster c does for work that waits for it
+// and that no live machine takes now, e.g. "cluster work is starting a
+// machine for it (work-2)" or "cluster work runs its --max of 2 machines".
+// It reads the same snapshot as Plan.
+func Waiting(c Cluster, machines []Machine) string {
+	var pending []string
+	live := 0
+	for _, m := range machines {
+		if m.Cluster != c.Name {
+			continue
+		}
+		if Live(m.State) {
+			live++
+		}
+		if m.State == Pending {
+			pending = append(pending, m.ID)
+		}
+	}
+	slices.Sort(pending)
+	switch {
+	case c.Blocked != "":
+		return fmt.Sprintf("cluster %s starts no machine: %s", c.Name, c.Blocked)
+	case !c.On:
+		why := c.Why
+		if why == "" {
+			why = "off"
+		}
+		return fmt.Sprintf("cluster %s is switched off by its schedule (%s)", c.Name, why)
+	case len(pending) == 1:
+		return fmt.Sprintf("cluster %s is starting a machine for it (%s)", c.Name, pending[0])
+	case len(pending) > 1:
+		return fmt.Sprintf("cluster %s is starting %d machines for it (%s)", c.Name, len(pending), strings.Join(pending, ", "))
+	case c.Max <= 0:
+		return fmt.Sprintf("cluster %s never starts a machine (--max 0)", c.Name)
+	case live < c.Max && c.NoRoom != "":
+		return fmt.Sprintf("cluster %s waits for room to start a machine: %s", c.Name, c.NoRoom)
+	case live >= c.Max:
+		return fmt.Sprintf("cluster %s runs its --max of %s", c.Name, plural(c.Max, "machine"))
+	}
+	return fmt.Sprintf("cluster %s starts a machine for it at the autoscaler's next round", c.Name)
 }

@@ -139,7 +139,11 @@ func TestPlan(t *testing.T) {
 				{ID: "e", Cluster: "c", State: Stopping},
 			},
 			demand: []Demand{{Cluster: "c", Res: oneCPU, Count: 9}},
-			want:   starts(2, "c", "9 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; capped at max 2"),
+			want: func() []Action {
+				out := starts(2, "c", "9 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; capped at max 2")
+				out[0].Machine, out[1].Machine = "a", "d"
+				return out
+			}(),
 		},
 		{
 			name:     "idle stop after IdleStop",
@@ -214,6 +218,46 @@ func TestPlan(t *testing.T) {
 				{ID: "m1", Cluster: "c", State: Running, Busy: true},
 				{ID: "m2", Cluster: "c", State: Stopped, Manual: true},
 			},
+		},
+		{
+			// A person's `burst machine stop` holds: waiting work starts a
+			// new machine within max, never the one the person stopped.
+			name:     "a manually stopped machine is not started again while work waits",
+			clusters: []Cluster{cpuCluster("c", 0, 2)},
+			machines: []Machine{{ID: "m1", Cluster: "c", State: Stopped, Manual: true}},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 3}},
+			want:     starts(2, "c", "3 tasks wait (2 CPUs each); 1 machine of 2 CPUs, 4 GiB takes 1; capped at max 2"),
+		},
+		{
+			name:     "a manually stopped machine and max 1: work starts a new one",
+			clusters: []Cluster{cpuCluster("c", 0, 1)},
+			machines: []Machine{{ID: "m1", Cluster: "c", State: Stopped, Manual: true}},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 1}, Count: 1}},
+			want:     starts(1, "c", "1 task waits (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:     "starts reuse stopped and lost machines, never a manually stopped one",
+			clusters: []Cluster{cpuCluster("c", 0, 4)},
+			machines: []Machine{
+				{ID: "m1", Cluster: "c", State: Stopped, Manual: true},
+				{ID: "m2", Cluster: "c", State: Lost, Manual: true},
+				{ID: "m3", Cluster: "c", State: Stopped},
+				{ID: "m4", Cluster: "c", State: Terminated},
+			},
+			demand: []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 3}},
+			want: func() []Action {
+				out := starts(3, "c", "3 tasks wait (2 CPUs each); 1 machine of 2 CPUs, 4 GiB takes 1")
+				out[0].Machine, out[1].Machine = "m2", "m3"
+				return out
+			}(),
+		},
+		{
+			// A local cluster on a full host: nothing starts, and min
+			// still keeps its idle machine.
+			name:     "no room: no start, min holds",
+			clusters: []Cluster{with(cpuCluster("c", 1, 3), func(c *Cluster) { c.NoRoom = "this host is full" })},
+			machines: []Machine{running("m1", "c", time.Hour)},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 2}, Count: 2}},
 		},
 		{
 			name:     "a manually started machine idles out like any other",
@@ -340,7 +384,7 @@ func show(as []Action) string {
 	var b strings.Builder
 	for _, a := range as {
 		if a.Start {
-			fmt.Fprintf(&b, "\n  start %s: %s", a.Cluster, a.Reason)
+			fmt.Fprintf(&b, "\n  start %s/%s: %s", a.Cluster, a.Machine, a.Reason)
 		} else {
 			fmt.Fprintf(&b, "\n  stop %s/%s: %s", a.Cluster, a.Machine, a.Reason)
 		}
@@ -430,6 +474,14 @@ func checkPlan(t *testing.T, r *rand.Rand, cs []Cluster, ms []Machine, ds []Dema
 		}
 		if a.Start {
 			nStart[a.Cluster]++
+			if a.Machine != "" {
+				m, ok := byID[a.Machine]
+				if !ok || m.Cluster != a.Cluster || stopped[a.Machine] ||
+					!(m.State == Lost || m.State == Stopped && !m.Manual) {
+					t.Fatalf("bad start %+v (machine %+v): only a stopped or lost machine no person stopped may start again", a, m)
+				}
+				stopped[a.Machine] = true
+			}
 			continue
 		}
 		m, ok := byID[a.Machine]
@@ -495,3 +547,35 @@ func FuzzPlan(f *testing.F) {
 		checkPlan(t, r, cs, ms, ds)
 	})
 }
+
+func TestWaiting(t *testing.T) {
+	c := cpuCluster("work", 0, 2)
+	for _, tc := range []struct {
+		name     string
+		cluster  Cluster
+		machines []Machine
+		want     string
+	}{
+		{"starting one", c, []Machine{{ID: "work-1", Cluster: "work", State: Running}, {ID: "work-2", Cluster: "work", State: Pending}},
+			"cluster work is starting a machine for it (work-2)"},
+		{"starting two", c, []Machine{{ID: "work-3", Cluster: "work", State: Pending}, {ID: "work-2", Cluster: "work", State: Pending}},
+			"cluster work is starting 2 machines for it (work-2, work-3)"},
+		{"at max", c, []Machine{{ID: "work-1", Cluster: "work", State: Running}, {ID: "work-2", Cluster: "work", State: Running},
+			{ID: "x-1", Cluster: "x", State: Pending}}, "cluster work runs its --max of 2 machines"},
+		{"a person's stop leaves room", with(c, func(c *Cluster) { c.Max = 1 }), []Machine{{ID: "work-1", Cluster: "work", State: Stopped, Manual: true}},
+			"cluster work starts a machine for it at the autoscaler's next round"},
+		{"blocked", with(c, func(c *Cluster) { c.Blocked = "budget of project mars exhausted" }), nil,
+			"cluster work starts no machine: budget of project mars exhausted"},
+		{"off", with(c, func(c *Cluster) { c.On, c.Why = false, "off until Mon 08:00" }), nil,
+			"cluster work is switched off by its schedule (off until Mon 08:00)"},
+		{"max 0", with(c, func(c *Cluster) { c.Max = 0 }), nil, "cluster work never starts a machine (--max 0)"},
+		{"no room", with(c, func(c *Cluster) { c.NoRoom = "this host is full" }), nil,
+			"cluster work waits for room to start a machine: this host is full"},
+	} {
+		if got := Waiting(tc.cluster, tc.machines); got != tc.want {
+			t.Errorf("%s: Waiting = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func with[T any](v T, f func(*T)) T { f(&v); return v }

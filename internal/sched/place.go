@@ -38,6 +38,11 @@ type Running struct {
 	Res    burst.Resources
 	GPUIDs []int
 	Ends   time.Time
+	// JobID is the job it belongs to, or Holder (for messages) says what
+	// holds the resources when it is no job's, e.g. "machines of cluster
+	// work" on a host they share.
+	JobID  int64
+	Holder string
 }
 
 // Pending is a run of identical queued tasks of one job. Slice order of
@@ -96,13 +101,51 @@ type Assignment struct {
 // Resources are read as admission leaves them: CPUs below 1 count as 1, and
 // negative memory or GPUs as 0. Place does not modify its arguments.
 func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
+	return place(now, pending, machines, nil)
+}
+
+// Explain is Place, and also says why the tasks it leaves waiting wait: for
+// each of the first max entries of pending that it does not start whole,
+// one line for people, e.g. "needs 2 CPUs: local-1 has 0 of 2 free, held by
+// job 11", keyed by job (the first entry of a job that waits). It costs
+// about as much as Place; Place itself computes no reasons.
+func Explain(now time.Time, pending []Pending, machines []Machine, max int) ([]Assignment, map[int64]string) {
+	why := &explainer{left: max, reasons: map[int64]string{}}
+	return place(now, pending, machines, why), why.reasons
+}
+
+// explainer collects the reasons of Explain.
+type explainer struct {
+	left    int
+	reasons map[int64]string
+}
+
+// note records reason for job unless it has one or enough were recorded.
+func (e *explainer) note(job int64, reason func() string) {
+	if e == nil || e.left <= 0 {
+		return
+	}
+	if _, ok := e.reasons[job]; ok {
+		return
+	}
+	e.reasons[job] = reason()
+	e.left--
+}
+
+func place(now time.Time, pending []Pending, machines []Machine, why *explainer) []Assignment {
 	nodes, open := newNodes(machines)
 	var out []Assignment
 	var resv *reservation
 	placedN := make([]int, len(pending))
 	for i, p := range pending {
 		if open == 0 {
-			break // every task needs a CPU: nothing more fits anywhere
+			// Every task needs a CPU: nothing more fits anywhere.
+			for _, p := range pending[i:] {
+				if p.Count > 0 {
+					why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
+				}
+			}
+			break
 		}
 		if len(p.Gang) > 0 {
 			got := placeGang(now, p, nodes, resv)
@@ -116,17 +159,26 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 					got = startPlan(now, p, plan)
 				} else {
 					resv = r
+					if r != nil {
+						r.job = p.JobID
+					}
 				}
 			}
 			if got != nil {
 				out = append(out, got...)
 				placedN[i] = len(got)
 				open = countOpen(nodes)
+			} else {
+				why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 			}
 			continue
 		}
 		res := normalize(p.Res)
-		if p.Count < 1 || !fitsSomeCapacity(res, p.Cluster, nodes) {
+		if p.Count < 1 {
+			continue
+		}
+		if !fitsSomeCapacity(res, p.Cluster, nodes) {
+			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 			continue
 		}
 		placed := 0
@@ -146,8 +198,13 @@ func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 			placed++
 		}
 		placedN[i] = placed
+		if placed < p.Count {
+			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
+		}
 		if placed < p.Count && resv == nil && open > 0 {
-			resv = reserve(now, res, p.Cluster, nodes)
+			if resv = reserve(now, res, p.Cluster, nodes); resv != nil {
+				resv.job = p.JobID
+			}
 		}
 	}
 	return prefetch(now, out, pending, placedN, nodes)
@@ -353,10 +410,13 @@ type node struct {
 	running []ending // Running plus what this call placed
 }
 
-// ending is work on a node and when it ends (zero: unknown).
+// ending is work on a node and when it ends (zero: unknown), with whose
+// it is (for Explain).
 type ending struct {
-	res burst.Resources
-	end time.Time
+	res    burst.Resources
+	end    time.Time
+	job    int64
+	holder string
 }
 
 // reservation holds the head's place from shadow on (zero: unknown,
@@ -365,6 +425,7 @@ type ending struct {
 type reservation struct {
 	shadow time.Time
 	extra  map[*node]burst.Resources
+	job    int64 // the head's
 }
 
 // on is what stays free on n once the head starts; false if the head does
@@ -391,7 +452,7 @@ func newNodes(machines []Machine) ([]*node, int) {
 		n.free = n.cap
 		for _, r := range m.Running {
 			n.free = sub(n.free, r.Res)
-			n.running = append(n.running, ending{r.Res, r.Ends})
+			n.running = append(n.running, ending{r.Res, r.Ends, r.JobID, r.Holder})
 		}
 		for _, id := range gpuIndices(m) {
 			if !slices.ContainsFunc(m.Running, func(r Running) bool { return slices.Contains(r.GPUIDs, id) }) {
@@ -448,7 +509,7 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 	}
 	n.free = sub(n.free, res)
 	end := taskEnd(now, res)
-	n.running = append(n.running, ending{res, end})
+	n.running = append(n.running, ending{res: res, end: end, job: job})
 	if extra, reserved := resv.on(n); reserved && !endsBy(end, resv.shadow) {
 		resv.extra[n] = sub(extra, res)
 	}

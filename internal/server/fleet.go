@@ -209,16 +209,17 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
 }
 
-// localSlices is what the local provider's machines hold of this host (the
-// built-in machine, which is the whole host, is not a slice). The provider
-// asks from Start, which the server calls with s.mu held (Immediate).
+// localSlices is what of this host the local provider may not hand to a
+// new machine: the slices its live machines hold, and what the tasks of
+// the built-in machine (the rest of the host) use now. The provider asks
+// from Start, which the server calls with s.mu held (Immediate).
 func (s *Server) localSlices() burst.Resources {
-	var u burst.Resources
-	for _, m := range s.machines {
-		if m.cluster != nil && !m.cluster.def.BuiltIn && m.row.Provider == "local" && live(m.row.State) {
-			u.CPUs += m.row.CPUs
-			u.MemBytes += m.row.MemBytes
-		}
+	u := burst.Resources{}
+	for _, r := range s.sliceHolders() {
+		u = addRes(u, r.Res)
+	}
+	if m := s.machines[localMachine]; m != nil {
+		u = addRes(u, m.used())
 	}
 	return u
 }
@@ -271,6 +272,10 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	c.def.Off, c.def.On = c.sched.Spec()
 	s.mu.Lock()
+	if err := s.minFits(c); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
 	if s.clusters[spec.Name] != nil {
 		s.mu.Unlock()
 		return nil, badRequest("cluster %s exists already: pick another name, or delete it first (burst cluster delete %s)", spec.Name, spec.Name)
@@ -366,7 +371,32 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 	}
 	out.Schedule = c.sched.String()
 	out.ScheduleOn = c.sched.On(time.Now())
+	if !c.def.BuiltIn && !c.def.SlurmNodes && out.Live < c.def.Min {
+		out.BelowMin = s.belowMin(c)
+	}
 	return out
+}
+
+// belowMin says why cluster c runs fewer machines than its --min: what
+// the autoscaler sees of it (scale.Waiting). Called with s.mu held.
+func (s *Server) belowMin(c *clusterRT) string {
+	cl, ms := s.scaleView(time.Now())
+	for _, sc := range cl {
+		if sc.Name != c.def.Name {
+			continue
+		}
+		held := 0
+		for _, m := range ms {
+			if m.Cluster == sc.Name && m.Manual && (m.State == scale.Stopped || m.State == scale.Stopping) {
+				held++
+			}
+		}
+		if held > 0 {
+			return fmt.Sprintf("%d of its machines were stopped by a person and count towards --min %d until started again (burst machine start)", held, c.def.Min)
+		}
+		return scale.Waiting(sc, ms)
+	}
+	return ""
 }
 
 // Clusters lists the clusters with their live figures.
@@ -597,8 +627,11 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		s.mu.Unlock()
 		return nil, badRequest("cluster %s runs %d machines, its --max: raise it, or stop one first", c.def.Name, n)
 	}
-	if id == "" {
-		for _, m := range s.sortedMachines() { // a stopped machine starts again before a new one is made
+	if id == "" && !system(actor) {
+		// A person's start: a stopped machine starts again before a new one
+		// is made. The autoscaler names the one it restarts (scale.Plan: never
+		// one a person stopped).
+		for _, m := range s.sortedMachines() {
 			if st := m.state(); m.cluster == c && (st == burst.MachineStopped || st == burst.MachineLost) {
 				id = m.row.ID
 				break
@@ -714,12 +747,15 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		return nil, err
 	}
 	var b batch
+	held := -1
 	switch {
 	case drain && len(m.tasks) > 0 && live(m.row.State):
 		m.drain = true
+		m.manual = true // once drained it stays stopped, as a person's stop
 		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
 	case live(m.row.State):
-		m.manual = true // the autoscaler does not undo a person's stop
+		m.manual = true // the autoscaler does not undo a person's stop (scale.Plan)
+		held = len(m.tasks)
 		done := map[bool]string{false: "stopped", true: "terminated"}[terminate]
 		s.stopMachine(m, done+" by "+actor, actor, terminate, &b)
 	case terminate && m.row.State != burst.MachineTerminated:
@@ -727,7 +763,10 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		b.machine(m)
 		b.event(s.newEvent(actor, "machine.terminate", m.row.Project, id, id+" terminated"))
 	}
-	out := m.row.Machine
+	out := s.machineView(m)
+	if held >= 0 {
+		out.Tasks = held // what it ran when stopped: they are requeued
+	}
 	s.apply(&b)
 	return &out, nil
 }
@@ -737,6 +776,9 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 // gone. Called with s.mu held.
 func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b *batch) {
 	now := time.Now().UTC()
+	if system(actor) && !m.drain {
+		m.manual = false // burst's own stop: the autoscaler may start it again
+	}
 	s.accrue(m, now)
 	// Tasks it never started go back in line now; those it runs are
 	// requeued once the machine is gone (machineGone), so that no second
@@ -844,20 +886,9 @@ func (s *Server) scaleLoop(ctx context.Context) {
 	}
 }
 
-// scaleOnce asks the pure autoscaler what to start and stop, and does it.
-func (s *Server) scaleOnce(now time.Time) {
-	s.mu.Lock()
-	var drained batch
-	for _, m := range s.sortedMachines() {
-		if m.drain && len(m.tasks) == 0 && live(m.row.State) && m.row.State != burst.MachineStopping {
-			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
-		}
-	}
-	s.apply(&drained)
-	s.mu.Lock()
-	var cl []scale.Cluster
-	var ms []scale.Machine
-	var dem []scale.Demand
+// scaleView is the autoscaler's snapshot of the clusters it scales and
+// their machines. Called with s.mu held.
+func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machine) {
 	for _, name := range s.clusterNames() {
 		c := s.clusters[name]
 		if c.def.BuiltIn || c.def.SlurmNodes {
@@ -870,6 +901,9 @@ func (s *Server) scaleOnce(now time.Time) {
 		} else if now.Before(c.retryAt) {
 			sc.Blocked = fmt.Sprintf("%d machines failed to start; next try at %s", c.failures, c.retryAt.Format(time.TimeOnly))
 		}
+		if c.def.Provider == "local" {
+			sc.NoRoom = s.hostFull(c)
+		}
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {
@@ -879,6 +913,22 @@ func (s *Server) scaleOnce(now time.Time) {
 		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.state(),
 			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
 	}
+	return cl, ms
+}
+
+// scaleOnce asks the pure autoscaler what to start and stop, and does it.
+func (s *Server) scaleOnce(now time.Time) {
+	s.mu.Lock()
+	var drained batch
+	for _, m := range s.sortedMachines() {
+		if m.drain && len(m.tasks) == 0 && live(m.row.State) && m.row.State != burst.MachineStopping {
+			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
+		}
+	}
+	s.apply(&drained)
+	s.mu.Lock()
+	cl, ms := s.scaleView(now)
+	var dem []scale.Demand
 	for _, id := range s.order {
 		j := s.jobs[id]
 		if j == nil || s.held(j) {
@@ -939,11 +989,16 @@ func (s *Server) scaleOnce(now time.Time) {
 		if c == nil {
 			continue
 		}
-		if _, err := s.startMachine(c, "", "autoscaler", a.Reason); err != nil {
+		if _, err := s.startMachine(c, a.Machine, "autoscaler", a.Reason); err != nil {
 			s.log.Warn("autoscaler could not start a machine", "cluster", a.Cluster, "err", err)
 			break
 		}
 	}
+}
+
+// system reports whether actor is burst itself, not a person.
+func system(actor string) bool {
+	return actor == "autoscaler" || actor == "guardrail" || actor == "server"
 }
 
 func (s *Server) clusterNames() []string { return slices.Sorted(maps.Keys(s.clusters)) }

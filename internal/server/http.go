@@ -229,6 +229,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.fillWaiting(ptrs)
 	writeJSON(w, 200, out)
 }
 
@@ -238,6 +239,7 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		s.fillWaiting([]*burst.Job{&j.Job})
 		writeJSON(w, 200, j.Job)
 	}
 }
@@ -264,7 +266,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		for i, t := range rows {
 			out[i] = t.Task
 		}
-		writeJSON(w, 200, out)
+		writeJSON(w, 200, s.queuedWhy(j.ID, out))
 		return
 	}
 	rows, err := s.st.ListTasks(r.Context(), j.ID, from, limit)
@@ -286,7 +288,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, s.queuedWhy(j.ID, out))
 }
 
 // jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.

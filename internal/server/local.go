@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -152,4 +157,90 @@ func (s *Server) startLocalAgent(m *machineRT) error {
 		}
 	}()
 	return nil
+}
+
+// sliceHolders is what the machines of local clusters hold of this host,
+// one entry per cluster (sorted by name), for the scheduler's view of the
+// built-in machine: it offers what they leave, so that the host's cores,
+// memory and GPUs are never handed out twice. Called with s.mu held.
+func (s *Server) sliceHolders() []sched.Running {
+	by := map[string]burst.Resources{}
+	for _, m := range s.machines {
+		// Its row's state, not state(): the local provider starts machines
+		// with s.mu held (Immediate), and asks this while it starts one,
+		// which must not count itself.
+		if m.local || m.cluster == nil || m.cluster.def.BuiltIn || m.row.Provider != "local" || !live(m.row.State) {
+			continue
+		}
+		r := m.cluster.res()
+		by[m.row.Cluster] = addRes(by[m.row.Cluster], burst.Resources{CPUs: r.CPUs, MemBytes: r.MemBytes, GPUs: r.GPUs})
+	}
+	var out []sched.Running
+	for _, name := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, sched.Running{Res: by[name], Holder: "cluster " + name + "'s machines"})
+	}
+	return out
+}
+
+// hostFull says why this host has no room to start another machine of
+// local cluster c now; "" if it has. Called with s.mu held.
+func (s *Server) hostFull(c *clusterRT) string {
+	var slices burst.Resources
+	for _, r := range s.sliceHolders() {
+		slices = addRes(slices, r.Res)
+	}
+	var tasks burst.Resources
+	if m := s.machines[localMachine]; m != nil {
+		tasks = m.used()
+	}
+	need, host := c.res(), s.hostRes
+	free := burst.Resources{CPUs: host.CPUs - slices.CPUs - tasks.CPUs, MemBytes: host.MemBytes - slices.MemBytes - tasks.MemBytes}
+	if need.CPUs <= free.CPUs && (need.MemBytes == 0 || need.MemBytes <= free.MemBytes) {
+		return ""
+	}
+	return fmt.Sprintf("this host has %d of its %d cores and %.1f of %.1f GiB free (tasks on %s hold %d cores, local clusters' machines %d), and a machine of %s takes %d and %.1f GiB",
+		max(free.CPUs, 0), host.CPUs, gib(max(free.MemBytes, 0)), gib(host.MemBytes), localMachine, tasks.CPUs, slices.CPUs,
+		c.def.Name, need.CPUs, gib(need.MemBytes))
+}
+
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
+
+// addRes is a+b, without TimeLimit.
+func addRes(a, b burst.Resources) burst.Resources {
+	return burst.Resources{CPUs: a.CPUs + b.CPUs, MemBytes: a.MemBytes + b.MemBytes, GPUs: a.GPUs + b.GPUs}
+}
+
+// minFits refuses a local cluster whose --min machines, with those the
+// other local clusters keep by their --min, would need more of this host
+// than it has. Called with s.mu held.
+func (s *Server) minFits(c *clusterRT) error {
+	if c.def.Provider != "local" || c.def.SlurmNodes || c.def.Min == 0 {
+		return nil
+	}
+	var others burst.Resources
+	var names []string
+	for _, name := range s.clusterNames() {
+		o := s.clusters[name]
+		if o.def.BuiltIn || o.def.Provider != "local" || o.def.SlurmNodes || o.def.Min == 0 || name == c.def.Name {
+			continue
+		}
+		r := o.res()
+		others = addRes(others, burst.Resources{CPUs: o.def.Min * r.CPUs, MemBytes: int64(o.def.Min) * r.MemBytes})
+		names = append(names, name)
+	}
+	r, host := c.res(), s.hostRes
+	want := burst.Resources{CPUs: c.def.Min * r.CPUs, MemBytes: int64(c.def.Min) * r.MemBytes}
+	if others.CPUs+want.CPUs <= host.CPUs && others.MemBytes+want.MemBytes <= host.MemBytes {
+		return nil
+	}
+	fit := c.def.Min
+	for fit > 0 && (others.CPUs+fit*r.CPUs > host.CPUs || others.MemBytes+int64(fit)*r.MemBytes > host.MemBytes) {
+		fit--
+	}
+	kept := ""
+	if len(names) > 0 {
+		kept = fmt.Sprintf(", of which the --min of %s keeps %d cores and %.1f GiB", strings.Join(names, ", "), others.CPUs, gib(others.MemBytes))
+	}
+	return badRequest("--min %d machines of %s (%d cores, %.1f GiB each) cannot all run on this host: it has %d cores and %.1f GiB%s; give --min %d or less, or a smaller --type",
+		c.def.Min, c.typ.Name, r.CPUs, gib(r.MemBytes), host.CPUs, gib(host.MemBytes), kept, fit)
 }

@@ -73,6 +73,10 @@ type Server struct {
 	clusters map[string]*clusterRT
 	projects map[string]*projectRT
 
+	// Why active jobs' tasks wait, as last computed (waitReasons).
+	waits   map[int64]string
+	waitsAt time.Time
+
 	catalog   *cost.Catalog
 	providers provider.Registry
 	hostRes   burst.Resources

@@ -197,7 +197,7 @@ func (m *machineRT) schedView() sched.Machine {
 	// submits queued tasks at once, as it does every task).
 	sm.Prefetch = max(32, 8*m.row.CPUs)
 	for _, t := range m.tasks {
-		sm.Running = append(sm.Running, sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends()})
+		sm.Running = append(sm.Running, sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends(), JobID: t.row.JobID})
 		if t.queued && !t.started {
 			sm.Queued++
 		}
@@ -562,7 +562,13 @@ func (s *Server) machineViews() []sched.Machine {
 	sort.Strings(ids)
 	out := make([]sched.Machine, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, s.machines[id].schedView())
+		m := s.machines[id]
+		v := m.schedView()
+		if m.local {
+			// This host less what local clusters' machines hold of it.
+			v.Running = append(v.Running, s.sliceHolders()...)
+		}
+		out = append(out, v)
 	}
 	return out
 }

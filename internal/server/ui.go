@@ -465,6 +465,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	job := row.Job
 	s.jobCosts(ctx, []*burst.Job{&job})
+	s.fillWaiting([]*burst.Job{&job})
 	task, _ := strconv.Atoi(r.URL.Query().Get("task"))
 	if p := job.Spec; p != nil && p.Pipe != nil && r.URL.Query().Get("task") == "" {
 		task = p.Pipe.FirstTask(len(p.Pipe.Stages) - 1) // the pipe's output
@@ -475,6 +476,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		for _, t := range ts {
 			v.Tasks = append(v.Tasks, t.Task)
 		}
+		v.Tasks = s.queuedWhy(id, v.Tasks)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	s.htmlOut(w, r, ss, s.ui.r.Job(w, v))

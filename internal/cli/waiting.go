@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+// waitingAfter is how long a job may wait before a terminal is told why.
+const waitingAfter = time.Second
+
+// showWaiting tells a person at a terminal why job id waits: once it has
+// been queued for a second, it prints the server's reason to w (stderr) as
+// one line, e.g. "burst: job 12 waits: needs 2 CPUs: local-1 has 0 of 2
+// CPUs free, held by job 11", and a new line whenever the reason changes,
+// until the job leaves the queue. Nothing is printed when w is not a
+// terminal. stop ends it and waits for it to end; call it before writing to
+// w again.
+func showWaiting(ctx context.Context, cl *conn, id int64, w io.Writer) (stop func()) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTimer(waitingAfter)
+		defer tick.Stop()
+		last := ""
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var j *burst.Job
+			err := cl.do(ctx, 1, func(c *client.Client) (err error) {
+				j, err = c.Job(ctx, id)
+				return err
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				if j.State != burst.Queued {
+					return
+				}
+				if j.Waiting != "" && j.Waiting != last {
+					last = j.Waiting
+					fmt.Fprintf(w, "burst: job %d waits: %s\n", id, last)
+				}
+			}
+			tick.Reset(time.Second)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

@@ -1,0 +1,154 @@
+package sched
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// maxWhy is how many machines a wait reason names.
+const maxWhy = 3
+
+// waitReason says why entry p waits, given the nodes as Place left them.
+func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) string {
+	if len(p.Gang) == 0 {
+		return taskReason(now, normalize(p.Res), p.Cluster, p.JobID, nodes, resv)
+	}
+	for _, k := range gangOrder(p) {
+		part := p.Gang[k]
+		res := partRes(part)
+		if part.Count < 1 || bestFit(now, res, part.Cluster, nodes, nil) != nil {
+			continue
+		}
+		return "its stages start together; one " + taskReason(now, normalize(part.Res), part.Cluster, p.JobID, nodes, resv)
+	}
+	if resv != nil && resv.job != p.JobID {
+		return fmt.Sprintf("its stages start together, and the machines they need are kept for job %d, ahead in line", resv.job)
+	}
+	return "its stages start together, and they do not all fit on the machines that are up at once"
+}
+
+// taskReason says why a task of res (normalized) of job, bound to cluster
+// unless "", cannot start now.
+func taskReason(now time.Time, res burst.Resources, cluster string, job int64, nodes []*node, resv *reservation) string {
+	var mine []*node
+	for _, n := range nodes {
+		if cluster == "" || n.m.Cluster == cluster {
+			mine = append(mine, n)
+		}
+	}
+	if len(mine) == 0 {
+		if cluster == "" {
+			return "no machine is up"
+		}
+		return "no machine of cluster " + cluster + " is up"
+	}
+	need := "needs " + joinAnd(asked(res))
+	var parts []string
+	for _, n := range mine {
+		if fits(res, n.cap) {
+			parts = append(parts, n.why(now, res, job, resv))
+		}
+	}
+	if len(parts) == 0 {
+		ms := make([]Machine, len(mine))
+		for i, n := range mine {
+			ms[i] = *n.m
+		}
+		return need + ", more than any machine that is up has: " + listMachines(ms)
+	}
+	if more := len(parts) - maxWhy; more > 0 {
+		parts = append(parts[:maxWhy], fmt.Sprintf("and %d more machines", more))
+	}
+	return need + ": " + strings.Join(parts, "; ")
+}
+
+// why says why a task of res of job cannot start on n now, n being large
+// enough to hold it.
+func (n *node) why(now time.Time, res burst.Resources, job int64, resv *reservation) string {
+	name := n.m.Name
+	if name == "" {
+		name = n.m.ID
+	}
+	if !n.outlives(now, res) {
+		return fmt.Sprintf("%s goes away in %s, before the task's time limit would end", name, n.m.Until.Sub(now).Round(time.Second))
+	}
+	if fits(res, n.free) {
+		if _, ok := resv.on(n); ok && resv.job != job {
+			return fmt.Sprintf("%s is kept for job %d, ahead in line", name, resv.job)
+		}
+		return name + " has room for it now"
+	}
+	var have, total string
+	var amount func(burst.Resources) int64
+	switch {
+	case res.CPUs > n.free.CPUs:
+		have, total = strconv.Itoa(max(n.free.CPUs, 0)), count(n.cap.CPUs, "CPU")
+		amount = func(r burst.Resources) int64 { return int64(r.CPUs) }
+	case res.MemBytes > 0 && res.MemBytes > n.free.MemBytes:
+		have, total = size(max(n.free.MemBytes, 0)), size(n.cap.MemBytes)+" memory"
+		amount = func(r burst.Resources) int64 { return r.MemBytes }
+	default:
+		have, total = strconv.Itoa(max(n.free.GPUs, 0)), count(n.cap.GPUs, "GPU")
+		amount = func(r burst.Resources) int64 { return int64(r.GPUs) }
+	}
+	s := fmt.Sprintf("%s has %s of %s free", name, have, total)
+	if h := n.holders(amount); h != "" {
+		s += ", held by " + h
+	}
+	return s
+}
+
+// holders names what holds the resource amount measures on n, the largest
+// holders first, e.g. "job 11", "jobs 11, 12 and 3 more" or "machines of
+// cluster work and job 11".
+func (n *node) holders(amount func(burst.Resources) int64) string {
+	type holder struct {
+		job  int64
+		name string
+		n    int64
+	}
+	var hs []holder
+	for _, e := range n.running {
+		a := amount(e.res)
+		if a <= 0 {
+			continue
+		}
+		i := slices.IndexFunc(hs, func(h holder) bool { return h.job == e.job && h.name == e.holder })
+		if i < 0 {
+			hs = append(hs, holder{job: e.job, name: e.holder})
+			i = len(hs) - 1
+		}
+		hs[i].n += a
+	}
+	slices.SortFunc(hs, func(a, b holder) int {
+		if c := cmp.Compare(b.n, a.n); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.job, b.job)
+	})
+	var others, jobs []string
+	for _, h := range hs {
+		if h.name != "" {
+			others = append(others, h.name)
+		} else if len(jobs) < maxWhy {
+			jobs = append(jobs, strconv.FormatInt(h.job, 10))
+		}
+	}
+	if nJobs := len(hs) - len(others); nJobs > 0 {
+		word := "job "
+		if nJobs > 1 {
+			word = "jobs "
+		}
+		if more := nJobs - len(jobs); more > 0 {
+			jobs = append(jobs, fmt.Sprintf("%d more", more))
+		}
+		others = append(others, word+joinAnd(jobs))
+	}
+	return joinAnd(others)
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/scale"
+	"github.com/burst-sh/burst/internal/sched"
+)
+
+const (
+	// waitTTL is how long computed wait reasons serve reads: they cost a
+	// scheduling round, which the many readers of a busy queue share.
+	waitTTL = 500 * time.Millisecond
+	// maxExplained is how many waiting jobs, from the head of the queue,
+	// the scheduler explains; those behind are said to wait behind them.
+	maxExplained = 200
+)
+
+// waitReasons says why the queued tasks of each active job wait, by job id,
+// from one scheduling round over the current snapshot (sched.Explain) and
+// the autoscaler's view of the job's cluster (scale.Waiting). It is computed
+// when asked, at most every waitTTL, so that placement itself pays nothing
+// for it. Called with s.mu held.
+func (s *Server) waitReasons(now time.Time) map[int64]string {
+	if s.waits != nil && now.Sub(s.waitsAt) < waitTTL {
+		return s.waits
+	}
+	pend, views := s.snapshot()
+	as, why := sched.Explain(now, pend, views, maxExplained)
+	placed := map[int64]int{}
+	for _, a := range as {
+		placed[a.JobID]++
+	}
+	cl, ms := s.scaleView(now)
+	clusters := make(map[string]scale.Cluster, len(cl))
+	for _, c := range cl {
+		clusters[c.Name] = c
+	}
+	out := map[int64]string{}
+	ahead := 0 // jobs with waiting tasks ahead in the queue
+	for _, id := range s.order {
+		j := s.jobs[id]
+		if j == nil || j.finished || j.row.CancelRequested {
+			continue
+		}
+		if r := s.jobWait(j, why, placed, ahead, clusters, ms); r != "" {
+			out[id] = r
+			ahead++
+		}
+	}
+	s.waits, s.waitsAt = out, now
+	return out
+}
+
+// jobWait says why j's queued tasks wait; "" if none waits or they start
+// at the scheduler's next round.
+func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, ahead int,
+	clusters map[string]scale.Cluster, ms []scale.Machine) string {
+	queued := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	if queued <= 0 {
+		return ""
+	}
+	spec := j.row.Spec
+	switch n := j.pending(); {
+	case s.held(j):
+		return fmt.Sprintf("project %s has spent its budget: raise it with `burst project set %s --budget AMOUNT`", j.row.Project, j.row.Project)
+	case spec.Pipe != nil && len(j.running) > 0:
+		return "a pipe starts whole: it waits for the stages of its last attempt to end"
+	case n == 0 && spec.MaxRunning > 0:
+		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
+	}
+	r, ok := why[j.row.ID]
+	if !ok {
+		if spec.Pipe != nil && placed[j.row.ID] > 0 || spec.Pipe == nil && placed[j.row.ID] >= j.pending() {
+			return "" // it starts now
+		}
+		r = fmt.Sprintf("%d jobs wait ahead of it", ahead)
+	}
+	name := s.jobCluster(j)
+	if spec.Pipe != nil {
+		name = "" // its stages may name several clusters
+	}
+	if c, ok := clusters[name]; ok {
+		r += "; " + scale.Waiting(c, ms)
+	}
+	return r
+}
+
+// waitingFor is why job id's queued tasks wait ("" when none does).
+func (s *Server) waitingFor(id int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobs[id] == nil {
+		return ""
+	}
+	return s.waitReasons(time.Now().UTC())[id]
+}
+
+// fillWaiting sets Waiting on the active jobs of js.
+func (s *Server) fillWaiting(js []*burst.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var w map[int64]string
+	for _, j := range js {
+		if j.State.Terminal() || s.jobs[j.ID] == nil {
+			continue
+		}
+		if w == nil {
+			w = s.waitReasons(time.Now().UTC())
+		}
+		j.Waiting = w[j.ID]
+	}
+}
+
+// queuedWhy adds to the reason of each queued task of job id why it waits.
+func (s *Server) queuedWhy(id int64, ts []burst.Task) []burst.Task {
+	why := ""
+	for i := range ts {
+		if ts[i].State != burst.Queued {
+			continue
+		}
+		if why == "" {
+			if why = s.waitingFor(id); why == "" {
+				return ts
+			}
+		}
+		if ts[i].Reason == "" {
+			ts[i].Reason = why
+		} else {
+			ts[i].Reason += "; waits: " + why
+		}
+	}
+	return ts
+}
