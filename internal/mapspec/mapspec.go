@@ -29,8 +29,8 @@ func isSep(a string) bool {
 // combinations of their lines). readFile is called for
 // :::: arguments ("-" means standard input, which the caller's readFile handles). Lines: trailing "\n" or
 // "\r\n" stripped; a final empty line ignored; empty lines in the middle are inputs (parallel keeps them).
-// Errors for people (one line, naming the fix): no command before the first :::, a ::: with no values
-// ("::: needs at least one input after it"), a file that cannot be read (wrap readFile's error with the path).
+// Errors for people (one line, naming the fix): no command before the first :::, a file that cannot be read
+// (wrap readFile's error with the path). A ::: with no values is an empty group (so Count 0), as in parallel.
 // It is legal to have no ::: at all (inputs come from elsewhere, e.g. --over): then sources is empty.
 //
 // Lines split as bufio.ScanLines does, so a "\r" ending a last line that has no "\n" is dropped too. No
@@ -58,9 +58,7 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 		vals := args[i+1 : j]
 		switch sep {
 		case sepArgs:
-			if len(vals) == 0 {
-				return nil, nil, errors.New("::: needs at least one input after it: write `::: a b c`, or remove the empty :::")
-			}
+			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			sources = append(sources, Source(slices.Clone(vals)))
 		case sepFiles:
 			if len(vals) == 0 {

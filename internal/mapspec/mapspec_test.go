@@ -61,6 +61,9 @@ func TestParse(t *testing.T) {
 		{"one group", []string{"echo", "{}", ":::", "a", "b", "c"}, []string{"echo", "{}"}, []Source{{"a", "b", "c"}}, ""},
 		{"several groups", []string{"cmd", "-x", ":::", "a", "b", "c", ":::", "x", "y"}, []string{"cmd", "-x"}, []Source{{"a", "b", "c"}, {"x", "y"}}, ""},
 		{"no groups", []string{"cmd", "{}"}, []string{"cmd", "{}"}, nil, ""},
+		// `parallel echo :::` runs nothing and exits 0: an empty group.
+		{"empty group at end", []string{"cmd", ":::"}, []string{"cmd"}, []Source{{}}, ""},
+		{"empty group in middle", []string{"cmd", ":::", ":::", "a"}, []string{"cmd"}, []Source{{}, {"a"}}, ""},
 		{"file", []string{"cmd", "::::", "in.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
 		// parallel: `:::: f1 f2` is `-a f1 -a f2`, two input sources (all combinations).
 		{"files are groups", []string{"cmd", "::::", "in.txt", "f2"}, []string{"cmd"}, []Source{{"a", "b"}, {"c", "d"}}, ""},
@@ -84,8 +87,6 @@ func TestParse(t *testing.T) {
 		{"nothing", nil, nil, nil, "no command given"},
 		{"no command", []string{":::", "a", "b"}, nil, nil, "no command before the first :::"},
 		{"no command files", []string{"::::", "in.txt"}, nil, nil, "no command before the first ::::"},
-		{"empty group at end", []string{"cmd", ":::"}, nil, nil, "::: needs at least one input after it"},
-		{"empty group in middle", []string{"cmd", ":::", ":::", "a"}, nil, nil, "::: needs at least one input after it"},
 		{"empty file group", []string{"cmd", "::::", ":::", "a"}, nil, nil, ":::: needs at least one file after it"},
 		{"missing file", []string{"cmd", "::::", "in.txt", "nope.txt"}, nil, nil, `:::: cannot read inputs from "nope.txt": open nope.txt: no such file or directory`},
 		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, ":::+ (linking inputs pairwise) is not supported"},
@@ -758,7 +759,7 @@ func FuzzParse(f *testing.F) {
 			for j < len(args) && !isSep(args[j]) {
 				j++
 			}
-			if strings.HasSuffix(args[i], "+") || j == i+1 || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
+			if strings.HasSuffix(args[i], "+") || (j == i+1 && args[i] == "::::") || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
 				wantErr = true
 			}
 		}
