@@ -121,6 +121,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 				_, src, _ := mapspec.Parse([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil })
 				sources = src
 			}
+			sources = mapspec.FillEmpty(sources)
 			m := &burst.MapSpec{Template: tmpl, Shell: shell}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)

@@ -104,6 +104,21 @@ func appendLines(src Source, data []byte) Source {
 	return src
 }
 
+// FillEmpty gives each empty source one empty value when some source is not empty, as GNU parallel does
+// (`parallel echo {1}-{2} ::: a b :::: empty-file` runs "a-" and "b-"); when every source is empty it
+// returns them as they are (no task runs). It changes sources in place and returns them.
+func FillEmpty(sources []Source) []Source {
+	if !slices.ContainsFunc(sources, func(s Source) bool { return len(s) > 0 }) {
+		return sources
+	}
+	for i, s := range sources {
+		if len(s) == 0 {
+			sources[i] = Source{""}
+		}
+	}
+	return sources
+}
+
 // Count is the number of tasks: the product of the sources' lengths (cartesian product), or 0 if no source.
 // It returns an error if the product overflows int64 or exceeds limit.
 //

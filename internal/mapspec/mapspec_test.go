@@ -844,3 +844,20 @@ func TestExpandShellUsesSHELL(t *testing.T) {
 		}
 	}
 }
+
+// parallel 20221122: `parallel echo [{1}] [{2}] ::: a b :::: empty` prints "[a] []" and "[b] []"; with every
+// source empty it runs nothing.
+func TestFillEmpty(t *testing.T) {
+	for _, tc := range []struct{ in, want []Source }{
+		{[]Source{{"a", "b"}, {}}, []Source{{"a", "b"}, {""}}},
+		{[]Source{{}, {"a"}}, []Source{{""}, {"a"}}},
+		{[]Source{{}}, []Source{{}}},
+		{[]Source{{}, {}}, []Source{{}, {}}},
+		{nil, nil},
+	} {
+		in := slices.Clone(tc.in)
+		if got := FillEmpty(in); !slices.EqualFunc(got, tc.want, func(a, b Source) bool { return slices.Equal(a, b) }) {
+			t.Errorf("FillEmpty(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
