@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ---- helpers for `burst map` (names chosen not to clash with mapcore_test.go) ----
@@ -848,5 +853,192 @@ func TestMapOutputAsTasksEnd(t *testing.T) {
 	}
 	if err := c.Wait(); err != nil {
 		t.Errorf("map: %v; stderr: %q", err, errb.String())
+	}
+}
+
+// ---- 11. on a terminal ----
+
+// mapOpenPTY opens a pseudo-terminal 200 columns wide: the master to read
+// what a program writes, the slave to give it as its terminal.
+func mapOpenPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("SKIPPED: no pseudo-terminal: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 200}); err != nil {
+		t.Fatalf("pty size: %v", err)
+	}
+	return m, s
+}
+
+// mapScreen is what a terminal shows after out: carriage returns go to the
+// line's start, ESC [K erases to its end, characters overwrite.
+func mapScreen(out string) []string {
+	var lines []string
+	var cur []rune
+	col := 0
+	for i := 0; i < len(out); {
+		switch {
+		case strings.HasPrefix(out[i:], "\x1b[K"):
+			cur = cur[:min(col, len(cur))]
+			i += 3
+			continue
+		case out[i] == '\r':
+			col = 0
+		case out[i] == '\n':
+			lines = append(lines, string(cur))
+			cur, col = nil, 0
+		default:
+			r, n := []rune(out[i:])[0], len(string([]rune(out[i:])[0]))
+			if col < len(cur) {
+				cur[col] = r
+			} else {
+				cur = append(cur, r)
+			}
+			col++
+			i += n
+			continue
+		}
+		i++
+	}
+	return append(lines, string(cur))
+}
+
+var mapBarLine = regexp.MustCompile(`^\[[#.]{20}\] (\d+)/(\d+) · ok (\d+)(?: · failed (\d+))?(?: · cancelled (\d+))?.* · \$[0-9.]+$`)
+
+// On a terminal the progress line sits below the tasks' output and never
+// mixes with it: every output line is whole on the screen, and the last
+// line is the bar, whose done count is ok + failed and which shows the cost
+// so far. Stdout and stderr are the same terminal, as in a shell.
+func TestMapProgressOnTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	master, slave := mapOpenPTY(t)
+	defer master.Close()
+	c := h.command("map", "-j", "1", "--", "sh", "-c", `echo "out $1"; sleep 0.3; echo "err $1" >&2; [ $1 != c ]`, "_", "{}", ":::", "a", "b", "c", "d")
+	c.Stdout, c.Stderr = slave, slave
+	var got strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			got.Write(b[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	err := c.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("want exit 1 (one task failed), got %v", err)
+	}
+	<-read
+	screen := mapScreen(got.String())
+	for len(screen) > 0 && screen[len(screen)-1] == "" {
+		screen = screen[:len(screen)-1]
+	}
+	t.Logf("screen:\n%s", strings.Join(screen, "\n"))
+	for _, in := range []string{"a", "b", "c", "d"} {
+		for _, w := range []string{"out " + in, "err " + in} {
+			if !slices.Contains(screen, w) {
+				t.Errorf("the line %q is not whole on the screen (mixed with the progress line?)", w)
+			}
+		}
+	}
+	var bar string
+	for _, l := range screen {
+		if strings.Contains(l, "· ok ") {
+			bar = l
+		}
+	}
+	m := mapBarLine.FindStringSubmatch(bar)
+	if m == nil {
+		t.Fatalf("no progress line with done/total, ok, failed and cost on the screen")
+	}
+	if i := slices.Index(screen, bar); i < slices.Index(screen, "err d") {
+		t.Errorf("the progress line is above the last task's output")
+	}
+	if m[1] != "4" || m[2] != "4" || m[3] != "3" || m[4] != "1" {
+		t.Errorf("final progress line %q: want 4/4 · ok 3 · failed 1", bar)
+	}
+}
+
+// `burst map --resume` honours --max-failures and -j given with it and
+// refuses flags it cannot honour; a map stopped by --max-failures goes past
+// its old failures when resumed with a higher limit. A resume prints the
+// output of the tasks it runs, not again that of the tasks that had
+// succeeded.
+func TestMapResumeWithFlags(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	lock, overlap := filepath.Join(h.dir, "lock"), filepath.Join(h.dir, "overlap")
+	// Multiples of 3 fail; a task running beside another notes it in overlap.
+	script := `mkdir "$0.lock" 2>/dev/null || echo $1 >> "$0.overlap"; echo "out $1"; sleep 0.05; rmdir "$0.lock" 2>/dev/null; [ $(( $1 % 3 )) != 0 ]`
+	base := strings.TrimSuffix(lock, ".lock")
+	base = filepath.Join(h.dir, "x")
+	lock, overlap = base+".lock", base+".overlap"
+	_ = lock
+	r := h.run(mapArgs("map", "-j", "1", "--max-failures", "2", "--", "sh", "-c", script, base, "{}", ":::", mapSeq(30)[1:])...)
+	if r.code < 3 || r.code > 10 {
+		t.Fatalf("want the map stopped by --max-failures, exit 3 or more:\n%s", r)
+	}
+	id := mapJobFromSummary(t, r)
+	if j := h.mapShow(id); j.Tasks.Cancelled == 0 {
+		t.Fatalf("the map should have stopped with tasks left: %+v", j.Tasks)
+	}
+	firstOut := r.stdout
+
+	for _, bad := range [][]string{{"--cpus", "2"}, {"--retries", "1"}, {"--shell"}, {"--over", "*"}} {
+		r := h.run(append([]string{"map", "--resume", idArg(id)}, bad...)...)
+		if r.code != 255 || !strings.Contains(r.stderr, bad[0]) || !strings.Contains(r.stderr, "--resume") {
+			t.Errorf("--resume with %v: want exit 255 and a message naming %s:\n%s", bad, bad[0], r)
+		}
+	}
+
+	os.Remove(overlap)
+	r = h.run("map", "--resume", idArg(id), "--max-failures", "100%", "-j", "1")
+	if r.code != 9 {
+		t.Errorf("resumed with --max-failures 100%%: want every task run and exit 9 (inputs 3, 6, ... 27 fail):\n%s", r)
+	}
+	j := h.mapShow(id)
+	if j.Tasks.Succeeded != 20 || j.Tasks.Failed != 9 || j.Tasks.Cancelled != 0 {
+		t.Errorf("after the resume: tasks %+v; want 20 succeeded, 9 failed, none cancelled", j.Tasks)
+	}
+	if b, err := os.ReadFile(overlap); err == nil {
+		t.Errorf("resumed with -j 1, tasks ran side by side (inputs %q)", b)
+	}
+	succeeded := 0 // before the resume
+	for _, l := range strings.Split(strings.TrimSpace(firstOut), "\n") {
+		k, err := strconv.Atoi(strings.TrimPrefix(l, "out "))
+		if err != nil || k%3 == 0 {
+			continue
+		}
+		succeeded++
+		if strings.Contains(r.stdout, l+"\n") {
+			t.Errorf("the resume printed again the output of input %d, which had succeeded before", k)
+		}
+	}
+	if n := strings.Count(r.stdout, "out "); n != 29-succeeded {
+		t.Errorf("the resume printed %d outputs, want %d (one per task it ran):\n%s", n, 29-succeeded, r)
 	}
 }

@@ -74,7 +74,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 				if err != nil {
 					return err
 				}
-				return startMap(c, detach, o, func(cl *client.Client) (*burst.Job, error) {
+				return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
 					if !detach && o.output != outputNone {
 						// Its earlier successes printed their output then: not again.
 						skip, err := succeededTasks(ctx, cl, resume)
@@ -149,7 +149,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 			} else if n == 0 {
 				return nil // no input runs nothing, as with GNU parallel
 			}
-			return startMap(c, detach, o, func(cl *client.Client) (*burst.Job, error) {
+			return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
 				return cl.Submit(ctx, spec)
 			})
 		},
@@ -176,7 +176,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 
 // startMap connects, starts the map with start (a submit or a resume), and
 // prints its id (-d) or follows it to the end.
-func startMap(c *cobra.Command, detach bool, o followOpts, start func(*client.Client) (*burst.Job, error)) error {
+func startMap(c *cobra.Command, detach bool, o *followOpts, start func(*client.Client) (*burst.Job, error)) error {
 	ctx, stderr := c.Context(), c.ErrOrStderr()
 	cl, err := connect(ctx, stderr)
 	if err != nil {
@@ -190,7 +190,7 @@ func startMap(c *cobra.Command, detach bool, o followOpts, start func(*client.Cl
 		fmt.Fprintln(c.OutOrStdout(), j.ID)
 		return nil
 	}
-	return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, j, o)
+	return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, j, *o) // o as start left it
 }
 
 // mapStatusError is how a map's tasks ended, as its exit status says.
