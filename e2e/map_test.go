@@ -1042,3 +1042,59 @@ func TestMapResumeWithFlags(t *testing.T) {
 		t.Errorf("the resume printed %d outputs, want %d (one per task it ran):\n%s", n, 29-succeeded, r)
 	}
 }
+
+// A job array (`burst run` of an #SBATCH --array script) runs as a map but
+// prints none of its tasks' output: as with sbatch, that goes to the
+// --output files. Its failure summary names the failed array indices.
+func TestMapArrayPrintsNoTaskOutput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the run's
+	script := "#!/bin/sh\n#SBATCH --array=1-3\n#SBATCH --output=out-%a.txt\n" +
+		"echo \"task $SLURM_ARRAY_TASK_ID\"; echo \"err $SLURM_ARRAY_TASK_ID\" >&2; [ $SLURM_ARRAY_TASK_ID != 2 ]\n"
+	writeFile(t, filepath.Join(h.dir, "array.sh"), script, 0o755)
+	r := h.run("run", "array.sh")
+	if taskLine := regexp.MustCompile(`(?m)^(task|err) [0-9]$`); r.code == 0 || r.stdout != "" || taskLine.MatchString(r.stderr) {
+		t.Errorf("an array that failed: want a failure exit and none of its tasks' output on the terminal:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "failed array indices: 2;") {
+		t.Errorf("the summary should name array index 2:\n%s", r)
+	}
+	for _, a := range []string{"1", "2", "3"} {
+		if b, err := os.ReadFile(filepath.Join(h.dir, "out-"+a+".txt")); err != nil || !strings.Contains(string(b), "task "+a+"\n") {
+			t.Errorf("out-%s.txt = %q (%v), want the task's output", a, b, err)
+		}
+	}
+}
+
+// The follower prints each task's output once across server restarts:
+// SIGKILLing the server twice while `burst map` follows loses no task's
+// output and prints none twice.
+func TestMapOutputAcrossServerRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	done := filepath.Join(h.dir, "done")
+	follow := h.start(mapArgs("map", "--", "sh", "-c", `sleep 0.1; echo $1 >> "$0"; echo "out $1"`, done, "{}", ":::", mapSeq(mapKillTasks))...)
+	for _, at := range []int{15, 35} {
+		mapWaitLines(h, done, at)
+		old := h.serverPID()
+		h.kill9(old, "server")
+		mapRestartServer(h, old)
+	}
+	r := follow.result(t)
+	if r.code != 0 {
+		t.Fatalf("want exit 0:\n%s", r)
+	}
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		seen[l]++
+	}
+	for i := range mapKillTasks {
+		if n := seen[fmt.Sprintf("out %d", i)]; n != 1 {
+			t.Errorf("the output of input %d was printed %d times, want once", i, n)
+		}
+	}
+	if len(seen) != mapKillTasks {
+		t.Errorf("%d distinct lines on stdout, want %d:\n%s", len(seen), mapKillTasks, r)
+	}
+}
