@@ -33,24 +33,38 @@ func newMapCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
 		Short: "Run a command once per input, in parallel (GNU parallel's syntax)",
-		Long: `Run a command over many inputs: one task per input, as many at once as the
-machines' free resources allow. The inputs follow ::: (as arguments) or ::::
-(one per line of a file, - for standard input), or come from --over GLOB;
-with none of these, lines of standard input are the inputs. Several :::
-groups make every combination (the last varies fastest).
+		Long: `Run a command over many inputs, as GNU parallel does: one task per input, as
+many at once as the machines' free resources allow (-j caps them). The inputs
+follow ::: (as arguments) or :::: (one per line of each file, - for standard
+input), or come from --over GLOB; with none of these, lines of standard input
+are the inputs. Several ::: groups, and each file after ::::, make every
+combination (the last varies fastest). No input runs nothing and exits 0.
 
 Replacement strings in the command, as in GNU parallel:
-  {}     the input          {.}   without extension     {/}  basename
-  {//}   dirname            {/.}  basename, no extension
-  {#}    task number (1-based)
+  {}     the input (one argument per input group)
+  {.}    without extension     {/}  basename     {//}  dirname
+  {/.}   basename, no extension                  {#}   task number (1-based)
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
-With none of them, the inputs are appended as arguments. Each input is one
-argument, never shell text: an input '; rm -rf ~' is just a strange file
-name. --shell runs the command through sh -c with every input shell-quoted.
+With none of them, the inputs are appended as arguments.
 
-On a terminal a progress bar shows done, failed, running and queued tasks,
-the rate and the time left. Exit status: 0 if every task succeeded, 1 if any
-failed (the summary says which and how to see their logs), 2 for bad input.`,
+Unlike parallel, an input is one argument, never shell text: burst map -- CMD
+is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
+--shell runs the command as shell text in $SHELL (sh where that is no POSIX
+shell) with every input shell-quoted.
+
+Each task's output is printed when it ends, whole: its stdout, then its stderr
+(parallel's default --group); -k prints in input order instead. stderr starts
+with "burst: job N (M tasks)". On a terminal a progress line on stderr, below
+the output, shows done of total (ok, failed, cancelled), running, queued, the
+rate, the time left and the cost so far; -q hides it.
+
+Exit status, as parallel's: 0 if every task succeeded; else the number of
+tasks that failed, up to 100; 101 if more did (the summary names their inputs
+and how to see their logs); 130 if cancelled; 255 for any other error.
+
+--resume JOB runs again the tasks of map JOB that failed or never ran, printing
+their output only; --max-failures and -j given with it replace the map's own,
+and flags that would change its tasks are refused.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
   burst map -- gzip -9 {} ::: data/*.csv
@@ -59,7 +73,9 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
   burst map -- ./sweep {1} {2} ::: 0.1 0.2 0.3 ::: a b
   burst map --retries 2 --max-failures 5% -- ./flaky {} ::: $(seq 100)
   burst map -k -- sh -c 'echo $1 | md5sum' _ {} ::: a b c   # outputs in input order
-  burst map --resume 12                                     # rerun what failed or never ran`,
+  burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
+  burst map --resume 12                                     # rerun what failed or never ran
+  burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			o := followOpts{output: outputDone, quiet: quiet, parallelStatus: true}
@@ -163,12 +179,12 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	f := c.Flags()
-	f.BoolVar(&shell, "shell", false, "run the command through sh -c, inputs shell-quoted")
-	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print each task's output in input order as tasks finish")
+	f.BoolVar(&shell, "shell", false, "run the command as shell text in $SHELL (else sh), inputs shell-quoted")
+	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map JOB that failed or never ran")
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching GLOB (burst expands it; repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar, even on a terminal")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
 	return c
