@@ -132,19 +132,20 @@ type taskPrinter struct {
 	bar    *progress
 	local  bool // the server runs here: its log files are read directly
 
-	taken  []bool // printed, waiting for earlier ones (-k), or skipped
-	ended  []bool // -k: ended and waiting
-	next   int    // every task below next is taken
-	base   int    // tasks ended before this follow (skipped)
-	nTaken int    // tasks of this follow taken
-	open   bool   // the last byte printed was no newline
+	taken  []bool             // printed, waiting for earlier ones (-k), or skipped
+	ended  []bool             // -k: ended and waiting
+	wait   map[int]burst.Task // -k: the rows of the tasks waiting
+	next   int                // every task below next is taken
+	base   int                // tasks ended before this follow (skipped)
+	nTaken int                // tasks of this follow taken
+	open   bool               // the last byte printed was no newline
 }
 
 func newTaskPrinter(cl *conn, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
 	p := &taskPrinter{cl: cl, id: j.ID, o: o, stdout: stdout, stderr: stderr, bar: bar,
 		local: os.Getenv("BURST_SERVER") == "", taken: make([]bool, j.Tasks.Total)}
 	if o.output == outputOrdered {
-		p.ended = make([]bool, j.Tasks.Total)
+		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
 	}
 	for i, s := range o.skip {
 		if s && i < len(p.taken) {
@@ -203,11 +204,10 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) error {
 		p.advance()
 		return nil
 	}
-	rows := map[int]burst.Task{}
 	for _, t := range fresh {
 		p.take(t.Index)
 		p.ended[t.Index] = true
-		rows[t.Index] = t
+		p.wait[t.Index] = t
 	}
 	for p.next < len(p.taken) && (p.ended[p.next] || final || p.taken[p.next] && !p.ended[p.next]) {
 		i := p.next
@@ -216,10 +216,8 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) error {
 			continue // skipped, or (final) never ran
 		}
 		p.ended[i] = false
-		t, ok := rows[i]
-		if !ok {
-			t = burst.Task{Index: i}
-		}
+		t := p.wait[i]
+		delete(p.wait, i)
 		if err := p.print(ctx, t); err != nil {
 			return err
 		}
