@@ -273,3 +273,10 @@ func (c *Client) UICode(ctx context.Context) (*UICode, error) {
 	var u UICode
 	return &u, c.do(ctx, "POST", "/v1/ui/code", struct{}{}, &u)
 }
+
+// ResumeWith is Resume with some of the map's settings changed for the
+// tasks it runs again: nil fields keep the job's own.
+func (c *Client) ResumeWith(ctx context.Context, id int64, o ResumeOptions) (*burst.Job, error) {
+	var j burst.Job
+	return &j, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/resume", id), o, &j)
+}

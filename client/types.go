@@ -215,3 +215,13 @@ type Result struct {
 	Stderr   string      `json:"stderr_path"`
 	Output   *string     `json:"stdout,omitempty"` // with inline=true: the task's stdout (up to 1 MiB)
 }
+
+// ResumeOptions change a resumed job's settings; a nil field keeps the
+// job's own. MaxFailures and MaxFailuresPct are set together, as
+// burst.MapSpec holds them.
+type ResumeOptions struct {
+	MaxFailures    *int     `json:"max_failures,omitempty"`
+	MaxFailuresPct *float64 `json:"max_failures_pct,omitempty"`
+	Retries        *int     `json:"retries,omitempty"`
+	MaxRunning     *int     `json:"max_running,omitempty"`
+}

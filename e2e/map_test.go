@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ---- helpers for `burst map` (names chosen not to clash with mapcore_test.go) ----
@@ -225,8 +230,8 @@ func TestMapPlaceholdersAndInputs(t *testing.T) {
 		if want := "[a]\n[b]\n[x y]\n"; r.stdout != want {
 			t.Errorf("--over 'd/*.txt':\n got %q\nwant %q", r.stdout, want)
 		}
-		if r := h.run("map", "--over", "d/*.nothing", "--", "echo"); r.code != 2 {
-			t.Errorf("--over matching nothing: want exit 2:\n%s", r)
+		if r := h.run("map", "--over", "d/*.nothing", "--", "echo"); r.code != 255 {
+			t.Errorf("--over matching nothing: want exit 255:\n%s", r)
 		}
 	})
 
@@ -264,8 +269,8 @@ func TestMapKeepOrderAndResults(t *testing.T) {
 	if r.stdout != want {
 		t.Errorf("-k: got %q, want %q (input order)", r.stdout, want)
 	}
-	if strings.Contains(r.stderr, "err ") {
-		t.Errorf("-k: the tasks' stderr reached the map's stderr:\n%s", r)
+	if !strings.HasSuffix(r.stderr, "err 1\nerr 2\nerr 3\nerr 4\nerr 5\n") {
+		t.Errorf("-k: the tasks' stderr should follow on stderr in input order:\n%s", r)
 	}
 
 	id := h.mapDetached(mapArgs("--", "sh", "-c", script, "_", "{}", ":::", in)...)
@@ -357,8 +362,8 @@ func TestMapExitStatus(t *testing.T) {
 	t.Run("all_succeed", func(t *testing.T) {
 		h := h.sub(t)
 		r := h.run("map", "--", "true", ":::", "a", "b", "c")
-		if r.code != 0 || r.stdout != "" || r.stderr != "" {
-			t.Errorf("every task succeeded: want exit 0 and no output:\n%s", r)
+		if r.code != 0 || r.stdout != "" || !mapJobLine.MatchString(r.stderr) {
+			t.Errorf("every task succeeded: want exit 0, no output but the job line on stderr:\n%s", r)
 		}
 	})
 
@@ -367,16 +372,20 @@ func TestMapExitStatus(t *testing.T) {
 		// Inputs 3 and 6 (task indices 2 and 5) fail.
 		r := h.run("map", "--", "sh", "-c", `if [ $(( $1 % 3 )) = 0 ]; then echo "boom $1" >&2; exit 1; fi`, "_", "{}",
 			":::", "1", "2", "3", "4", "5", "6", "7")
-		if r.code != 1 {
-			t.Fatalf("some tasks failed: want exit 1:\n%s", r)
+		// GNU parallel (man parallel, EXIT STATUS): "1-100 Some of the jobs failed. The exit status
+		// gives the number of failed jobs".
+		if r.code != 2 {
+			t.Fatalf("two tasks failed: want exit 2:\n%s", r)
 		}
 		if r.stdout != "" {
-			t.Errorf("stdout should be empty without -k:\n%s", r)
+			t.Errorf("the tasks printed nothing on stdout:\n%s", r)
 		}
-		line := oneLine(t, r)
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		line := lines[len(lines)-1]
 		id := mapJobFromSummary(t, r)
 		hint := fmt.Sprintf("burst logs %d --task 2 --stderr", id)
-		for _, w := range []string{"2 of 7", "tasks 2, 5", hint, fmt.Sprintf("--resume %d", id)} {
+		// The summary names the inputs that failed (3 and 6), not 0-based task numbers.
+		for _, w := range []string{"2 of 7", "failed inputs: 3, 6;", hint, fmt.Sprintf("--resume %d", id)} {
 			if !strings.Contains(line, w) {
 				t.Errorf("summary should contain %q:\n%s", w, r)
 			}
@@ -398,8 +407,6 @@ func TestMapExitStatus(t *testing.T) {
 			{"map", "--"},
 			{"map", "--", ":::", "a"},
 			{"map", "echo", "{}", ":::", "a"}, // command not after --
-			{"map", "--", "echo", "{}", ":::"},
-			{"map", "--", "echo", "{}", ":::", "a", ":::"},
 			{"map", "--", "echo", "{%}", ":::", "a"},
 			{"map", "--", "echo", "{3}", ":::", "a"},
 			{"map", "--", "echo", "{0}", ":::", "a"},
@@ -413,9 +420,10 @@ func TestMapExitStatus(t *testing.T) {
 			{"map", "-j", "-1", "--", "echo", ":::", "a"},
 			{"map", "--resume", "999"},
 		} {
+			// man parallel, EXIT STATUS: "255 Other error".
 			r := h.run(c...)
-			if r.code != 2 || r.stdout != "" {
-				t.Errorf("bad input: want exit 2 and nothing on stdout:\n%s", r)
+			if r.code != 255 || r.stdout != "" {
+				t.Errorf("bad input: want exit 255 and nothing on stdout:\n%s", r)
 				continue
 			}
 			oneLine(t, r)
@@ -451,8 +459,8 @@ func TestMapRetries(t *testing.T) {
 	}
 	// Retries exhausted: the task fails on its last attempt.
 	r = h.run("map", "--retries", "1", "--", "sh", "-c", `[ $1 = ok ]`, "_", "{}", ":::", "ok", "bad")
-	if r.code != 1 || !strings.Contains(r.stderr, "tasks 1;") {
-		t.Errorf("retries exhausted: want exit 1 naming task 1:\n%s", r)
+	if r.code != 1 || !strings.Contains(r.stderr, "failed inputs: bad;") {
+		t.Errorf("retries exhausted: want exit 1 naming input bad:\n%s", r)
 	}
 	if j := h.mapShow(mapJobFromSummary(t, r)); len(j.TaskList) != 2 || j.TaskList[1].Attempt != 2 || j.TaskList[1].State != "failed" {
 		t.Errorf("retries exhausted: task_list %+v; want task 1 failed on attempt 2", j.TaskList)
@@ -489,8 +497,8 @@ func TestMapMaxFailures(t *testing.T) {
 	h := newHarness(t)
 	ran := filepath.Join(h.dir, "ran")
 	r := h.run(mapArgs("map", "--max-failures", "3", "--", "sh", "-c", `echo $1 >> "$0"; exit 1`, ran, "{}", ":::", mapSeq(40))...)
-	if r.code != 1 {
-		t.Fatalf("want exit 1:\n%s", r)
+	if r.code < 4 || r.code > 40 {
+		t.Fatalf("want exit 4 or more (the number of failed tasks):\n%s", r)
 	}
 	if !strings.Contains(r.stderr, "stopped") || !strings.Contains(r.stderr, "--max-failures") {
 		t.Errorf("the summary should say the map stopped because of --max-failures:\n%s", r)
@@ -539,8 +547,8 @@ func TestMapResume(t *testing.T) {
 	// Even indices fail until ran.ok exists; every run appends its index to ran.
 	script := `echo $1 >> "$0"; [ $(( $1 % 2 )) = 1 ] || [ -e "$0.ok" ]`
 	r := h.run(mapArgs("map", "--", "sh", "-c", script, ran, "{}", ":::", mapSeq(n))...)
-	if r.code != 1 {
-		t.Fatalf("want exit 1 (even tasks fail):\n%s", r)
+	if r.code != n/2 {
+		t.Fatalf("want exit %d (the even tasks fail):\n%s", n/2, r)
 	}
 	id := mapJobFromSummary(t, r)
 	writeFile(t, ok, "", 0o644)
@@ -586,11 +594,11 @@ func TestMapResume(t *testing.T) {
 			t.Errorf("task %d: %s on attempt %d; want succeeded on attempt %d", rec.Index, rec.State, rec.Attempt, want)
 		}
 	}
-	if r := h.run("map", "--resume", idArg(id)); r.code != 2 || !strings.Contains(r.stderr, "nothing to resume") {
-		t.Errorf("resuming a map that fully succeeded: want exit 2, nothing to resume:\n%s", r)
+	if r := h.run("map", "--resume", idArg(id)); r.code != 255 || !strings.Contains(r.stderr, "nothing to resume") {
+		t.Errorf("resuming a map that fully succeeded: want exit 255, nothing to resume:\n%s", r)
 	}
-	if r := h.run("map", "--resume", idArg(id), "--", "echo"); r.code != 2 {
-		t.Errorf("--resume with a command: want exit 2:\n%s", r)
+	if r := h.run("map", "--resume", idArg(id), "--", "echo"); r.code != 255 {
+		t.Errorf("--resume with a command: want exit 255:\n%s", r)
 	}
 }
 
@@ -758,23 +766,335 @@ func TestMapServerAndAgentKill9(t *testing.T) {
 	}
 }
 
-// ---- 10. quiet when not on a terminal ----
+// ---- 10. output off a terminal ----
 
-// Not on a terminal, `burst map` prints nothing but the tasks' outputs with
-// -k, and nothing at all without; the tasks' stderr stays in their logs.
-func TestMapPrintsNothingOffTerminal(t *testing.T) {
+var mapJobLine = regexp.MustCompile(`^burst: job [1-9][0-9]* \([0-9]+ tasks\)\n`)
+
+// Off a terminal, `burst map` prints the tasks' output (stdout then stderr,
+// each task's whole, as GNU parallel's default --group: man parallel,
+// --group: "Output from each job is grouped together and is only printed
+// when the command is finished. Stdout (standard output) first followed by
+// stderr"), the job line on stderr (for scripts) and no progress line.
+func TestMapOutputOffTerminal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.jobsJSON() // start the server first: its note is not the map's
-	script := `echo "out $1"; echo "err $1" >&2`
-	r := h.run("map", "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")
-	if r.code != 0 || r.stdout != "" || r.stderr != "" {
-		t.Errorf("without -k: want exit 0 and nothing on stdout or stderr:\n%s", r)
-	}
-	for _, flags := range [][]string{{"-k"}, {"-k", "-q"}} {
-		r = h.run(mapArgs("map", flags, "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")...)
-		if r.code != 0 || r.stdout != "out a\nout b\nout c\n" || r.stderr != "" {
-			t.Errorf("map %v: want exit 0, the outputs on stdout and nothing on stderr:\n%s", flags, r)
+	script := `echo "out $1"; echo "err $1" >&2; echo "out2 $1"`
+	for _, flags := range [][]string{nil, {"-q"}, {"-k"}, {"-k", "-q"}} {
+		r := h.run(mapArgs("map", flags, "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")...)
+		if r.code != 0 || !mapJobLine.MatchString(r.stderr) {
+			t.Errorf("map %v: want exit 0 and the job line first on stderr:\n%s", flags, r)
+			continue
 		}
+		outs := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		errs := strings.Split(strings.TrimSuffix(mapJobLine.ReplaceAllString(r.stderr, ""), "\n"), "\n")
+		if len(outs) != 6 || len(errs) != 3 {
+			t.Errorf("map %v: want 6 lines on stdout and 3 task lines on stderr:\n%s", flags, r)
+			continue
+		}
+		for i := 0; i < 6; i += 2 { // a task's stdout stays together
+			in := strings.TrimPrefix(outs[i], "out ")
+			if outs[i+1] != "out2 "+in || errs[i/2] != "err "+in {
+				t.Errorf("map %v: task %s's output is not grouped:\n%s", flags, in, r)
+			}
+		}
+		if slices.Contains(flags, "-k") && r.stdout != "out a\nout2 a\nout b\nout2 b\nout c\nout2 c\n" {
+			t.Errorf("map %v: want input order:\n%s", flags, r)
+		}
+	}
+}
+
+// Without -k each task's output comes as the task ends: a fast task's
+// output is printed while a slow one still runs. The slow task waits for a
+// file that the test writes only once it has read the fast task's output.
+func TestMapOutputAsTasksEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gate := filepath.Join(h.dir, "gate")
+	c := h.command("map", "--", "sh", "-c", `if [ $1 = slow ]; then while [ ! -e "$0" ]; do sleep 0.05; done; fi; echo "done $1"`, gate, "{}", ":::", "slow", "fast")
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Process.Kill()
+	lines := make(chan string, 4)
+	go func() {
+		b := make([]byte, 0, 64)
+		one := make([]byte, 1)
+		for {
+			if _, err := out.Read(one); err != nil {
+				close(lines)
+				return
+			}
+			if one[0] == '\n' {
+				lines <- string(b)
+				b = b[:0]
+				continue
+			}
+			b = append(b, one[0])
+		}
+	}()
+	select {
+	case l := <-lines:
+		if l != "done fast" {
+			t.Fatalf("first line %q, want %q (the task that ended first)", l, "done fast")
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no output from the fast task while the slow one runs; stderr: %q", errb.String())
+	}
+	writeFile(t, gate, "", 0o644)
+	if l, ok := <-lines; !ok || l != "done slow" {
+		t.Errorf("second line %q, want %q", l, "done slow")
+	}
+	if err := c.Wait(); err != nil {
+		t.Errorf("map: %v; stderr: %q", err, errb.String())
+	}
+}
+
+// ---- 11. on a terminal ----
+
+// mapOpenPTY opens a pseudo-terminal 200 columns wide: the master to read
+// what a program writes, the slave to give it as its terminal.
+func mapOpenPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("SKIPPED: no pseudo-terminal: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 200}); err != nil {
+		t.Fatalf("pty size: %v", err)
+	}
+	return m, s
+}
+
+// mapScreen is what a terminal shows after out: carriage returns go to the
+// line's start, ESC [K erases to its end, characters overwrite.
+func mapScreen(out string) []string {
+	var lines []string
+	var cur []rune
+	col := 0
+	for i := 0; i < len(out); {
+		switch {
+		case strings.HasPrefix(out[i:], "\x1b[K"):
+			cur = cur[:min(col, len(cur))]
+			i += 3
+			continue
+		case out[i] == '\r':
+			col = 0
+		case out[i] == '\n':
+			lines = append(lines, string(cur))
+			cur, col = nil, 0
+		default:
+			r, n := []rune(out[i:])[0], len(string([]rune(out[i:])[0]))
+			if col < len(cur) {
+				cur[col] = r
+			} else {
+				cur = append(cur, r)
+			}
+			col++
+			i += n
+			continue
+		}
+		i++
+	}
+	return append(lines, string(cur))
+}
+
+var mapBarLine = regexp.MustCompile(`^\[[#.]{20}\] (\d+)/(\d+) · ok (\d+)(?: · failed (\d+))?(?: · cancelled (\d+))?.* · \$[0-9.]+$`)
+
+// On a terminal the progress line sits below the tasks' output and never
+// mixes with it: every output line is whole on the screen, and the last
+// line is the bar, whose done count is ok + failed and which shows the cost
+// so far. Stdout and stderr are the same terminal, as in a shell.
+func TestMapProgressOnTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	master, slave := mapOpenPTY(t)
+	defer master.Close()
+	c := h.command("map", "-j", "1", "--", "sh", "-c", `echo "out $1"; sleep 0.3; echo "err $1" >&2; [ $1 != c ]`, "_", "{}", ":::", "a", "b", "c", "d")
+	c.Stdout, c.Stderr = slave, slave
+	var got strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			got.Write(b[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	err := c.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("want exit 1 (one task failed), got %v", err)
+	}
+	<-read
+	screen := mapScreen(got.String())
+	for len(screen) > 0 && screen[len(screen)-1] == "" {
+		screen = screen[:len(screen)-1]
+	}
+	t.Logf("screen:\n%s", strings.Join(screen, "\n"))
+	for _, in := range []string{"a", "b", "c", "d"} {
+		for _, w := range []string{"out " + in, "err " + in} {
+			if !slices.Contains(screen, w) {
+				t.Errorf("the line %q is not whole on the screen (mixed with the progress line?)", w)
+			}
+		}
+	}
+	var bar string
+	for _, l := range screen {
+		if strings.Contains(l, "· ok ") {
+			bar = l
+		}
+	}
+	m := mapBarLine.FindStringSubmatch(bar)
+	if m == nil {
+		t.Fatalf("no progress line with done/total, ok, failed and cost on the screen")
+	}
+	if i := slices.Index(screen, bar); i < slices.Index(screen, "err d") {
+		t.Errorf("the progress line is above the last task's output")
+	}
+	if m[1] != "4" || m[2] != "4" || m[3] != "3" || m[4] != "1" {
+		t.Errorf("final progress line %q: want 4/4 · ok 3 · failed 1", bar)
+	}
+}
+
+// `burst map --resume` honours --max-failures and -j given with it and
+// refuses flags it cannot honour; a map stopped by --max-failures goes past
+// its old failures when resumed with a higher limit. A resume prints the
+// output of the tasks it runs, not again that of the tasks that had
+// succeeded.
+func TestMapResumeWithFlags(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	lock, overlap := filepath.Join(h.dir, "lock"), filepath.Join(h.dir, "overlap")
+	// Multiples of 3 fail; a task running beside another notes it in overlap.
+	script := `mkdir "$0.lock" 2>/dev/null || echo $1 >> "$0.overlap"; echo "out $1"; sleep 0.05; rmdir "$0.lock" 2>/dev/null; [ $(( $1 % 3 )) != 0 ]`
+	base := strings.TrimSuffix(lock, ".lock")
+	base = filepath.Join(h.dir, "x")
+	lock, overlap = base+".lock", base+".overlap"
+	_ = lock
+	r := h.run(mapArgs("map", "-j", "1", "--max-failures", "2", "--", "sh", "-c", script, base, "{}", ":::", mapSeq(30)[1:])...)
+	if r.code < 3 || r.code > 10 {
+		t.Fatalf("want the map stopped by --max-failures, exit 3 or more:\n%s", r)
+	}
+	id := mapJobFromSummary(t, r)
+	if j := h.mapShow(id); j.Tasks.Cancelled == 0 {
+		t.Fatalf("the map should have stopped with tasks left: %+v", j.Tasks)
+	}
+	firstOut := r.stdout
+
+	for _, bad := range [][]string{{"--cpus", "2"}, {"--retries", "1"}, {"--shell"}, {"--over", "*"}} {
+		r := h.run(append([]string{"map", "--resume", idArg(id)}, bad...)...)
+		if r.code != 255 || !strings.Contains(r.stderr, bad[0]) || !strings.Contains(r.stderr, "--resume") {
+			t.Errorf("--resume with %v: want exit 255 and a message naming %s:\n%s", bad, bad[0], r)
+		}
+	}
+
+	os.Remove(overlap)
+	r = h.run("map", "--resume", idArg(id), "--max-failures", "100%", "-j", "1")
+	if r.code != 9 {
+		t.Errorf("resumed with --max-failures 100%%: want every task run and exit 9 (inputs 3, 6, ... 27 fail):\n%s", r)
+	}
+	j := h.mapShow(id)
+	if j.Tasks.Succeeded != 20 || j.Tasks.Failed != 9 || j.Tasks.Cancelled != 0 {
+		t.Errorf("after the resume: tasks %+v; want 20 succeeded, 9 failed, none cancelled", j.Tasks)
+	}
+	if b, err := os.ReadFile(overlap); err == nil {
+		t.Errorf("resumed with -j 1, tasks ran side by side (inputs %q)", b)
+	}
+	succeeded := 0 // before the resume
+	for _, l := range strings.Split(strings.TrimSpace(firstOut), "\n") {
+		k, err := strconv.Atoi(strings.TrimPrefix(l, "out "))
+		if err != nil || k%3 == 0 {
+			continue
+		}
+		succeeded++
+		if strings.Contains(r.stdout, l+"\n") {
+			t.Errorf("the resume printed again the output of input %d, which had succeeded before", k)
+		}
+	}
+	if n := strings.Count(r.stdout, "out "); n != 29-succeeded {
+		t.Errorf("the resume printed %d outputs, want %d (one per task it ran):\n%s", n, 29-succeeded, r)
+	}
+}
+
+// A job array (`burst run` of an #SBATCH --array script) runs as a map but
+// prints none of its tasks' output: as with sbatch, that goes to the
+// --output files. Its failure summary names the failed array indices.
+func TestMapArrayPrintsNoTaskOutput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the run's
+	script := "#!/bin/sh\n#SBATCH --array=1-3\n#SBATCH --output=out-%a.txt\n" +
+		"echo \"task $SLURM_ARRAY_TASK_ID\"; echo \"err $SLURM_ARRAY_TASK_ID\" >&2; [ $SLURM_ARRAY_TASK_ID != 2 ]\n"
+	writeFile(t, filepath.Join(h.dir, "array.sh"), script, 0o755)
+	r := h.run("run", "array.sh")
+	if taskLine := regexp.MustCompile(`(?m)^(task|err) [0-9]$`); r.code == 0 || r.stdout != "" || taskLine.MatchString(r.stderr) {
+		t.Errorf("an array that failed: want a failure exit and none of its tasks' output on the terminal:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "failed array indices: 2;") {
+		t.Errorf("the summary should name array index 2:\n%s", r)
+	}
+	for _, a := range []string{"1", "2", "3"} {
+		if b, err := os.ReadFile(filepath.Join(h.dir, "out-"+a+".txt")); err != nil || !strings.Contains(string(b), "task "+a+"\n") {
+			t.Errorf("out-%s.txt = %q (%v), want the task's output", a, b, err)
+		}
+	}
+}
+
+// The follower prints each task's output once across server restarts:
+// SIGKILLing the server twice while `burst map` follows loses no task's
+// output and prints none twice.
+func TestMapOutputAcrossServerRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	done := filepath.Join(h.dir, "done")
+	follow := h.start(mapArgs("map", "--", "sh", "-c", `sleep 0.1; echo $1 >> "$0"; echo "out $1"`, done, "{}", ":::", mapSeq(mapKillTasks))...)
+	for _, at := range []int{15, 35} {
+		mapWaitLines(h, done, at)
+		old := h.serverPID()
+		h.kill9(old, "server")
+		mapRestartServer(h, old)
+	}
+	r := follow.result(t)
+	if r.code != 0 {
+		t.Fatalf("want exit 0:\n%s", r)
+	}
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		seen[l]++
+	}
+	for i := range mapKillTasks {
+		if n := seen[fmt.Sprintf("out %d", i)]; n != 1 {
+			t.Errorf("the output of input %d was printed %d times, want once", i, n)
+		}
+	}
+	if len(seen) != mapKillTasks {
+		t.Errorf("%d distinct lines on stdout, want %d:\n%s", len(seen), mapKillTasks, r)
 	}
 }

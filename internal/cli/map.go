@@ -2,13 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -33,24 +33,38 @@ func newMapCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
 		Short: "Run a command once per input, in parallel (GNU parallel's syntax)",
-		Long: `Run a command over many inputs: one task per input, as many at once as the
-machines' free resources allow. The inputs follow ::: (as arguments) or ::::
-(one per line of a file, - for standard input), or come from --over GLOB;
-with none of these, lines of standard input are the inputs. Several :::
-groups make every combination (the last varies fastest).
+		Long: `Run a command over many inputs, as GNU parallel does: one task per input, as
+many at once as the machines' free resources allow (-j caps them). The inputs
+follow ::: (as arguments) or :::: (one per line of each file, - for standard
+input), or come from --over GLOB; with none of these, lines of standard input
+are the inputs. Several ::: groups, and each file after ::::, make every
+combination (the last varies fastest). No input runs nothing and exits 0.
 
 Replacement strings in the command, as in GNU parallel:
-  {}     the input          {.}   without extension     {/}  basename
-  {//}   dirname            {/.}  basename, no extension
-  {#}    task number (1-based)
+  {}     the input (one argument per input group)
+  {.}    without extension     {/}  basename     {//}  dirname
+  {/.}   basename, no extension                  {#}   task number (1-based)
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
-With none of them, the inputs are appended as arguments. Each input is one
-argument, never shell text: an input '; rm -rf ~' is just a strange file
-name. --shell runs the command through sh -c with every input shell-quoted.
+With none of them, the inputs are appended as arguments.
 
-On a terminal a progress bar shows done, failed, running and queued tasks,
-the rate and the time left. Exit status: 0 if every task succeeded, 1 if any
-failed (the summary says which and how to see their logs), 2 for bad input.`,
+Unlike parallel, an input is one argument, never shell text: burst map -- CMD
+is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
+--shell runs the command as shell text in $SHELL (sh where that is no POSIX
+shell) with every input shell-quoted.
+
+Each task's output is printed when it ends, whole: its stdout, then its stderr
+(parallel's default --group); -k prints in input order instead. stderr starts
+with "burst: job N (M tasks)". On a terminal a progress line on stderr, below
+the output, shows done of total (ok, failed, cancelled), running, queued, the
+rate, the time left and the cost so far; -q hides it.
+
+Exit status, as parallel's: 0 if every task succeeded; else the number of
+tasks that failed, up to 100; 101 if more did (the summary names their inputs
+and how to see their logs); 130 if cancelled; 255 for any other error.
+
+--resume JOB runs again the tasks of map JOB that failed or never ran, printing
+their output only; --max-failures and -j given with it replace the map's own,
+and flags that would change its tasks are refused.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
   burst map -- gzip -9 {} ::: data/*.csv
@@ -59,15 +73,33 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
   burst map -- ./sweep {1} {2} ::: 0.1 0.2 0.3 ::: a b
   burst map --retries 2 --max-failures 5% -- ./flaky {} ::: $(seq 100)
   burst map -k -- sh -c 'echo $1 | md5sum' _ {} ::: a b c   # outputs in input order
-  burst map --resume 12                                     # rerun what failed or never ran`,
+  burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
+  burst map --resume 12                                     # rerun what failed or never ran
+  burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
+			o := followOpts{output: outputDone, quiet: quiet, parallelStatus: true}
+			if keepOrder {
+				o.output = outputOrdered
+			}
 			if resume > 0 {
 				if len(args) > 0 {
 					return usage("--resume %d takes no command: the job keeps its own", resume)
 				}
-				return startMap(c, detach, keepOrder, quiet, func(cl *client.Client) (*burst.Job, error) {
-					return cl.Resume(ctx, resume)
+				opts, err := resumeOptions(c, maxFailures, jobs)
+				if err != nil {
+					return err
+				}
+				return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
+					if !detach && o.output != outputNone {
+						// Its earlier successes printed their output then: not again.
+						skip, err := succeededTasks(ctx, cl, resume)
+						if err != nil {
+							return nil, err
+						}
+						o.skip = skip
+					}
+					return cl.ResumeWith(ctx, resume, opts)
 				})
 			}
 			spec, err := baseSpec()
@@ -105,6 +137,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 				_, src, _ := mapspec.Parse([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil })
 				sources = src
 			}
+			sources = mapspec.FillEmpty(sources)
 			m := &burst.MapSpec{Template: tmpl, Shell: shell}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
@@ -124,28 +157,34 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 			if err := spec.Validate(); err != nil {
 				return usage("%v", err)
 			}
-			if n, err := mapspec.Count(sources, 10_000_000); err != nil {
-				return usage("%v", err)
-			} else if n == 0 {
-				return usage("no inputs: the input groups are empty")
-			}
 			if err := mapspec.Validate(tmpl, len(sources)); err != nil {
 				return usage("%v", err)
 			}
-			return startMap(c, detach, keepOrder, quiet, func(cl *client.Client) (*burst.Job, error) {
+			if n, err := mapspec.Count(sources, 10_000_000); err != nil {
+				return usage("%v", err)
+			} else if n == 0 {
+				return nil // no input runs nothing, as with GNU parallel
+			}
+			return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
 				return cl.Submit(ctx, spec)
 			})
 		},
 	}
+	// Any error but the tasks' failures exits 255, GNU parallel's "other error".
+	run := c.RunE
+	c.RunE = func(c *cobra.Command, args []string) error { return parallelStatus(run(c, args)) }
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("%v; see `burst help map`", err)}
+	})
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	f := c.Flags()
-	f.BoolVar(&shell, "shell", false, "run the command through sh -c, inputs shell-quoted")
-	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print each task's output in input order as tasks finish")
+	f.BoolVar(&shell, "shell", false, "run the command as shell text in $SHELL (else sh), inputs shell-quoted")
+	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map JOB that failed or never ran")
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching GLOB (burst expands it; repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar, even on a terminal")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
 	return c
@@ -153,7 +192,7 @@ failed (the summary says which and how to see their logs), 2 for bad input.`,
 
 // startMap connects, starts the map with start (a submit or a resume), and
 // prints its id (-d) or follows it to the end.
-func startMap(c *cobra.Command, detach, keepOrder, quiet bool, start func(*client.Client) (*burst.Job, error)) error {
+func startMap(c *cobra.Command, detach bool, o *followOpts, start func(*client.Client) (*burst.Job, error)) error {
 	ctx, stderr := c.Context(), c.ErrOrStderr()
 	cl, err := connect(ctx, stderr)
 	if err != nil {
@@ -167,7 +206,92 @@ func startMap(c *cobra.Command, detach, keepOrder, quiet bool, start func(*clien
 		fmt.Fprintln(c.OutOrStdout(), j.ID)
 		return nil
 	}
-	return followMap(ctx, c, &conn{c: cl, stderr: stderr}, j, keepOrder, quiet)
+	return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, j, *o) // o as start left it
+}
+
+// mapStatusError is how a map's tasks ended, as its exit status says.
+type mapStatusError struct{ *ExitError }
+
+func (e mapStatusError) Unwrap() error { return e.ExitError }
+
+// parallelStatus turns every error but the tasks' own failures (and an
+// interrupt) into exit status 255, GNU parallel's "Other error".
+func parallelStatus(err error) error {
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mapStatusError{}):
+		return err
+	case errors.As(err, &ee):
+		if ee.Code == 130 {
+			return err
+		}
+		return &ExitError{Code: 255, Msg: ee.Msg}
+	}
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return &ExitError{Code: 255, Msg: ae.Message}
+	}
+	return &ExitError{Code: 255, Msg: err.Error()}
+}
+
+// resumeOptions are the flags given with --resume that change how the rest
+// of the map runs; flags that would change what its tasks are (their
+// command, inputs or resources) are refused.
+func resumeOptions(c *cobra.Command, maxFailures string, jobs int) (client.ResumeOptions, error) {
+	var o client.ResumeOptions
+	var bad []string
+	for _, name := range []string{"cpus", "mem", "gpus", "time", "name", "project", "on", "shell", "over"} {
+		if c.Flags().Changed(name) {
+			bad = append(bad, "--"+name)
+		}
+	}
+	if len(bad) > 0 {
+		return o, usage("%s cannot change on --resume: the resumed tasks keep their command, inputs and resources; with --resume give only --max-failures, -j, -k, -q or -d", strings.Join(bad, ", "))
+	}
+	if c.Flags().Changed("max-failures") {
+		var m burst.MapSpec
+		if err := parseMaxFailures(maxFailures, &m); err != nil {
+			return o, err
+		}
+		o.MaxFailures, o.MaxFailuresPct = &m.MaxFailures, &m.MaxFailuresPct
+	}
+	if c.Flags().Changed("retries") {
+		return o, usage("--retries cannot change on --resume: submit the map again with the --retries it needs")
+	}
+	if c.Flags().Changed("jobs") {
+		if jobs < 0 {
+			return o, usage("--jobs %d: use 0 (no cap) or more", jobs)
+		}
+		o.MaxRunning = &jobs
+	}
+	return o, nil
+}
+
+// succeededTasks marks, by index, the tasks of job id that succeeded.
+func succeededTasks(ctx context.Context, cl *client.Client, id int64) ([]bool, error) {
+	j, err := cl.Job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	done := make([]bool, j.Tasks.Total)
+	for from := 0; from < j.Tasks.Total; {
+		page, err := cl.Tasks(ctx, id, from, 10000, burst.Succeeded)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			if t.Index >= 0 && t.Index < len(done) {
+				done[t.Index] = true
+			}
+		}
+		if len(page) < 10000 {
+			break
+		}
+		from = page[len(page)-1].Index + 1
+	}
+	return done, nil
 }
 
 // readInputFile reads a :::: file, "-" being standard input.
@@ -207,88 +331,4 @@ func parseMaxFailures(s string, m *burst.MapSpec) error {
 	}
 	m.MaxFailures = v
 	return nil
-}
-
-// followMap shows a map's progress until it ends (with -k, its outputs in
-// input order on stdout) and exits 0 if every task succeeded, 1 otherwise.
-func followMap(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, keepOrder, quiet bool) error {
-	stderr := c.ErrOrStderr()
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	show := tty && !quiet
-	if show {
-		fmt.Fprintf(stderr, "burst: job %d: %d tasks\n", j.ID, j.Tasks.Total)
-	}
-	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
-	defer stop()
-	outDone := make(chan error, 1)
-	if keepOrder {
-		go func() { outDone <- cl.get().Output(ctx, j.ID, 0, true, c.OutOrStdout()) }()
-	} else {
-		outDone <- nil
-	}
-	var bar *progress
-	if show {
-		bar = newProgress(stderr, j.Tasks.Total)
-	}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	last := j
-	for !last.State.Terminal() {
-		select {
-		case <-ctx.Done():
-			return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", j.ID, j.ID)}
-		case <-tick.C:
-		}
-		cur := cl.get()
-		nj, err := cur.Job(ctx, j.ID)
-		if err != nil {
-			if !cl.retry(ctx, err, cur) {
-				return err
-			}
-			continue
-		}
-		last = nj
-		if bar != nil {
-			bar.update(last.Tasks)
-		}
-	}
-	if bar != nil {
-		bar.finish(last.Tasks)
-	}
-	<-outDone
-	return mapExit(ctx, cl.get(), last)
-}
-
-// mapExit is 0 if every task succeeded; otherwise 1 with a summary naming
-// the first failed tasks and how to read their logs.
-func mapExit(ctx context.Context, cl *client.Client, j *burst.Job) error {
-	c := j.Tasks
-	if j.State == burst.Succeeded {
-		return nil
-	}
-	if j.State == burst.Cancelled {
-		return &ExitError{Code: 130, Msg: fmt.Sprintf("job %d was cancelled: %d of %d tasks had succeeded; `burst map --resume %d` runs the rest", j.ID, c.Succeeded, c.Total, j.ID)}
-	}
-	bad, _ := cl.Tasks(ctx, j.ID, 0, 0, burst.Failed, burst.Timeout, burst.Lost)
-	var ids []string
-	for i, t := range bad {
-		if i == 10 {
-			ids = append(ids, "...")
-			break
-		}
-		ids = append(ids, strconv.Itoa(t.Index))
-	}
-	msg := fmt.Sprintf("job %d: %d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
-		j.ID, c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
-	if j.Reason != "" && strings.HasPrefix(j.Reason, "stopped") {
-		msg += "; " + j.Reason
-	}
-	if len(ids) > 0 {
-		msg += fmt.Sprintf("; tasks %s; see `burst logs %d --task %d --stderr`", strings.Join(ids, ", "), j.ID, bad[0].Index)
-	}
-	msg += fmt.Sprintf("; `burst map --resume %d` reruns them", j.ID)
-	return &ExitError{Code: 1, Msg: msg}
 }

@@ -25,11 +25,12 @@ func isSep(a string) bool {
 
 // Parse splits `burst map` positional arguments (everything after --) into the command template and input
 // groups, as GNU parallel does: "CMD ARGS... ::: a b c ::: x y" or ":::: file" (one input per line of the file;
-// several files after one :::: are concatenated as one source, like parallel's ::::). readFile is called for
+// each file after a :::: is an input group of its own, as parallel's `:::: f1 f2` is `-a f1 -a f2`: all
+// combinations of their lines). readFile is called for
 // :::: arguments ("-" means standard input, which the caller's readFile handles). Lines: trailing "\n" or
 // "\r\n" stripped; a final empty line ignored; empty lines in the middle are inputs (parallel keeps them).
-// Errors for people (one line, naming the fix): no command before the first :::, a ::: with no values
-// ("::: needs at least one input after it"), a file that cannot be read (wrap readFile's error with the path).
+// Errors for people (one line, naming the fix): no command before the first :::, a file that cannot be read
+// (wrap readFile's error with the path). A ::: with no values is an empty group (so Count 0), as in parallel.
 // It is legal to have no ::: at all (inputs come from elsewhere, e.g. --over): then sources is empty.
 //
 // Lines split as bufio.ScanLines does, so a "\r" ending a last line that has no "\n" is dropped too. No
@@ -57,9 +58,7 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 		vals := args[i+1 : j]
 		switch sep {
 		case sepArgs:
-			if len(vals) == 0 {
-				return nil, nil, errors.New("::: needs at least one input after it: write `::: a b c`, or remove the empty :::")
-			}
+			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			sources = append(sources, Source(slices.Clone(vals)))
 		case sepFiles:
 			if len(vals) == 0 {
@@ -68,7 +67,6 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 			if readFile == nil {
 				return nil, nil, errors.New(":::: input files cannot be read here: pass the inputs with ::: instead")
 			}
-			src := Source{}
 			for _, p := range vals {
 				data, err := readFile(p)
 				if err != nil {
@@ -78,9 +76,8 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 					}
 					return nil, nil, fmt.Errorf(":::: cannot read inputs from %s: %s; check the path or give the inputs with :::", name, oneLine(err))
 				}
-				src = appendLines(src, data)
+				sources = append(sources, appendLines(Source{}, data))
 			}
-			sources = append(sources, src)
 		default: // :::+ and ::::+
 			return nil, nil, fmt.Errorf("%s (linking inputs pairwise) is not supported: use %s for the cartesian product, or put each combination on one line of a :::: file", sep, strings.TrimSuffix(sep, "+"))
 		}
@@ -105,6 +102,21 @@ func appendLines(src Source, data []byte) Source {
 		s = rest
 	}
 	return src
+}
+
+// FillEmpty gives each empty source one empty value when some source is not empty, as GNU parallel does
+// (`parallel echo {1}-{2} ::: a b :::: empty-file` runs "a-" and "b-"); when every source is empty it
+// returns them as they are (no task runs). It changes sources in place and returns them.
+func FillEmpty(sources []Source) []Source {
+	if !slices.ContainsFunc(sources, func(s Source) bool { return len(s) > 0 }) {
+		return sources
+	}
+	for i, s := range sources {
+		if len(s) == 0 {
+			sources[i] = Source{""}
+		}
+	}
+	return sources
 }
 
 // Count is the number of tasks: the product of the sources' lengths (cartesian product), or 0 if no source.
@@ -284,9 +296,10 @@ func hasReplacement(template []string) bool {
 }
 
 // Expand builds task i's argv from the template: GNU parallel replacement strings inside each argument, as text
-// substitution within that argument — an input never splits into several arguments and is never shell text:
+// substitution within that argument; an input is never shell text:
 //
-//	{}    all inputs of the task joined by a single space (for one source: the input)
+//	{}    the task's inputs, one argument per input group, as parallel gives one quoted word per input source
+//	      ("x{}y" over inputs a and 1 gives "xa" and "1y"); for one group: the input
 //	{.}   input without its extension: the last ".ext" of the last path element ("a.tar.gz" -> "a.tar")
 //	{/}   basename (everything after the last "/"); {//} dirname (Perl's, as parallel: "a" -> ".", "dir/" -> ".")
 //	{/.}  basename without extension
@@ -295,10 +308,12 @@ func hasReplacement(template []string) bool {
 //
 // If the template contains no replacement string at all, the task's inputs are appended as extra arguments
 // (parallel's default).
-// With shell=true the result is []string{"sh", "-c", script} where script is the template arguments joined by
-// single spaces with each replacement string replaced by the shell-quoted value, and inputs appended
-// shell-quoted when there is no replacement string. The literal text of the template is shell text; {} is one
-// quoted word even with several sources, so both modes give the command the same arguments.
+// With shell=true the script is the template arguments joined by single spaces with each replacement string
+// replaced by the shell-quoted value ({} by each input quoted, joined by spaces), and inputs appended
+// shell-quoted when there is no replacement string. The literal text of the template is shell text; both modes
+// give the command the same arguments. The script runs in $SHELL, as parallel's does, when $SHELL (in the
+// task's environment) names an executable POSIX shell (sh, bash, dash, ksh, mksh, yash or zsh; their quoting is
+// the one ShellQuote writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER choosing.
 //
 // Strings Validate rejects ({%}, {0}, {n} beyond the inputs) are left in the result as written.
 func Expand(template []string, inputs []string, seq int64, shell bool) []string {
@@ -312,6 +327,20 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 	for _, arg := range template {
 		b.Reset()
 		pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
+			if t.kind == kAll && len(inputs) > 1 {
+				for i, in := range inputs {
+					switch {
+					case i == 0:
+					case shell:
+						b.WriteByte(' ')
+					default: // a new argument per input group
+						words = append(words, b.String())
+						b.Reset()
+					}
+					b.WriteString(quote(modify(in, t.mod)))
+				}
+				return
+			}
 			v, ok := value(t, inputs, seq)
 			if !ok {
 				b.WriteString(raw)
@@ -327,10 +356,13 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 		}
 	}
 	if shell {
-		return []string{"sh", "-c", strings.Join(words, " ")}
+		return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(words, " ")}
 	}
 	return words
 }
+
+// ShellLauncher runs the script in $1 with $SHELL when that is an executable POSIX shell, else with sh.
+const ShellLauncher = `s=$SHELL; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
 
 // value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
 func value(t token, inputs []string, seq int64) (string, bool) {
@@ -339,15 +371,11 @@ func value(t token, inputs []string, seq int64) (string, bool) {
 		return strconv.FormatInt(seq, 10), true
 	case kSlot:
 		return "", false
-	case kAll:
-		if len(inputs) == 1 {
-			return modify(inputs[0], t.mod), true
+	case kAll: // several inputs are several arguments: see Expand
+		if len(inputs) == 0 {
+			return "", true
 		}
-		parts := make([]string, len(inputs))
-		for i, in := range inputs {
-			parts[i] = modify(in, t.mod)
-		}
-		return strings.Join(parts, " "), true
+		return modify(inputs[0], t.mod), true
 	}
 	idx, ok := resolve(t.pos, len(inputs))
 	if !ok {

@@ -61,8 +61,12 @@ func TestParse(t *testing.T) {
 		{"one group", []string{"echo", "{}", ":::", "a", "b", "c"}, []string{"echo", "{}"}, []Source{{"a", "b", "c"}}, ""},
 		{"several groups", []string{"cmd", "-x", ":::", "a", "b", "c", ":::", "x", "y"}, []string{"cmd", "-x"}, []Source{{"a", "b", "c"}, {"x", "y"}}, ""},
 		{"no groups", []string{"cmd", "{}"}, []string{"cmd", "{}"}, nil, ""},
+		// `parallel echo :::` runs nothing and exits 0: an empty group.
+		{"empty group at end", []string{"cmd", ":::"}, []string{"cmd"}, []Source{{}}, ""},
+		{"empty group in middle", []string{"cmd", ":::", ":::", "a"}, []string{"cmd"}, []Source{{}, {"a"}}, ""},
 		{"file", []string{"cmd", "::::", "in.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
-		{"files concatenated", []string{"cmd", "::::", "in.txt", "f2"}, []string{"cmd"}, []Source{{"a", "b", "c", "d"}}, ""},
+		// parallel: `:::: f1 f2` is `-a f1 -a f2`, two input sources (all combinations).
+		{"files are groups", []string{"cmd", "::::", "in.txt", "f2"}, []string{"cmd"}, []Source{{"a", "b"}, {"c", "d"}}, ""},
 		{"mixed", []string{"cmd", "{1}", "{2}", "{3}", ":::", "a", "b", "::::", "wide.list", ":::", "z"}, []string{"cmd", "{1}", "{2}", "{3}"},
 			[]Source{{"a", "b"}, {"1", "2", "3"}, {"z"}}, ""},
 		{"file then group", []string{"cmd", "::::", "f2", ":::", "q"}, []string{"cmd"}, []Source{{"c", "d"}, {"q"}}, ""},
@@ -83,8 +87,6 @@ func TestParse(t *testing.T) {
 		{"nothing", nil, nil, nil, "no command given"},
 		{"no command", []string{":::", "a", "b"}, nil, nil, "no command before the first :::"},
 		{"no command files", []string{"::::", "in.txt"}, nil, nil, "no command before the first ::::"},
-		{"empty group at end", []string{"cmd", ":::"}, nil, nil, "::: needs at least one input after it"},
-		{"empty group in middle", []string{"cmd", ":::", ":::", "a"}, nil, nil, "::: needs at least one input after it"},
 		{"empty file group", []string{"cmd", "::::", ":::", "a"}, nil, nil, ":::: needs at least one file after it"},
 		{"missing file", []string{"cmd", "::::", "in.txt", "nope.txt"}, nil, nil, `:::: cannot read inputs from "nope.txt": open nope.txt: no such file or directory`},
 		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, ":::+ (linking inputs pairwise) is not supported"},
@@ -337,9 +339,12 @@ func TestExpand(t *testing.T) {
 		{"inside an argument", []string{"cp", "{}", "out/{/.}.bak"}, []string{"/data/x.csv"}, 1, []string{"cp", "/data/x.csv", "out/x.bak"}},
 		{"all of them", []string{"{}|{.}|{/}|{//}|{/.}|{#}"}, []string{"/a/b/c.tar.gz"}, 7, []string{"/a/b/c.tar.gz|/a/b/c.tar|c.tar.gz|/a/b|c.tar|7"}},
 		{"seq", []string{"run", "--id={#}", "{#}{#}"}, []string{"x"}, 42, []string{"run", "--id=42", "4242"}},
-		{"multiple sources {}", []string{"echo", "{}"}, []string{"a", "b c", "d"}, 1, []string{"echo", "a b c d"}},
-		{"multiple sources {.}", []string{"echo", "{.}"}, []string{"a.x", "b/c.y"}, 1, []string{"echo", "a b/c"}},
-		{"multiple sources {/}", []string{"echo", "{/}"}, []string{"p/a", "q/b"}, 1, []string{"echo", "a b"}},
+		// parallel gives {} of several input sources as one quoted word per source (`parallel printf
+		// '[%s]\n' {} ::: a ::: 1` prints [a] and [1]): as argv, one argument per group.
+		{"multiple sources {}", []string{"echo", "{}"}, []string{"a", "b c", "d"}, 1, []string{"echo", "a", "b c", "d"}},
+		{"multiple sources {.}", []string{"echo", "{.}"}, []string{"a.x", "b/c.y"}, 1, []string{"echo", "a", "b/c"}},
+		{"multiple sources {/}", []string{"echo", "{/}"}, []string{"p/a", "q/b"}, 1, []string{"echo", "a", "b"}},
+		{"multiple sources glued", []string{"x{}y", "{}{}"}, []string{"a", "1"}, 1, []string{"xa", "1y", "a", "1a", "1"}},
 		{"positional", []string{"cmd", "{1}", "{2}", "{3}", "{1}-{3}"}, []string{"a", "b", "c"}, 1, []string{"cmd", "a", "b", "c", "a-c"}},
 		{"positional modifiers", []string{"{1.}", "{1/}", "{1//}", "{1/.}", "{2.}"}, []string{"/x/y.z", "q.r"}, 1, []string{"/x/y", "y.z", "/x", "y", "q"}},
 		{"negative positional", []string{"{-1}", "{-2}", "{-1/.}"}, []string{"a", "b/c.d"}, 1, []string{"b/c.d", "a", "c"}},
@@ -375,13 +380,13 @@ func TestExpandShellForm(t *testing.T) {
 		{[]string{"gzip", "-c", "{}", ">", "{}.gz"}, []string{"it's"}, `gzip -c 'it'\''s' > 'it'\''s'.gz`},
 		{[]string{"wc", "-l"}, []string{"a", "$b"}, `wc -l 'a' '$b'`},
 		{[]string{"echo", "{#}", "{2/.}"}, []string{"x", "d/f.c"}, `echo '9' 'f'`},
-		{[]string{"echo", "{}"}, []string{"a", "b"}, `echo 'a b'`},
+		{[]string{"echo", "{}"}, []string{"a", "b"}, `echo 'a' 'b'`},
 		{[]string{"echo $HOME | tr a-z A-Z"}, nil, `echo $HOME | tr a-z A-Z`},
 	}
 	for _, tc := range tests {
 		got := Expand(tc.tmpl, tc.inputs, 9, true)
-		if !slices.Equal(got, []string{"sh", "-c", tc.want}) {
-			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c %q", tc.tmpl, tc.inputs, got, tc.want)
+		if !slices.Equal(got, []string{"sh", "-c", ShellLauncher, "sh", tc.want}) {
+			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c LAUNCHER sh %q", tc.tmpl, tc.inputs, got, tc.want)
 		}
 	}
 }
@@ -469,7 +474,7 @@ func TestExpandShellRuns(t *testing.T) {
 	marker := filepath.Join(dir, "pwned")
 	run := func(argv []string) string {
 		t.Helper()
-		if argv[0] != "sh" || argv[1] != "-c" || len(argv) != 3 {
+		if len(argv) != 5 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != ShellLauncher {
 			t.Fatalf("shell form = %q", argv)
 		}
 		cmd := exec.Command(sh, argv[1:]...)
@@ -479,7 +484,7 @@ func TestExpandShellRuns(t *testing.T) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("sh -c %q: %v: %s", argv[2], err, stderr.String())
+			t.Fatalf("sh -c %q: %v: %s", argv[4], err, stderr.String())
 		}
 		return string(out)
 	}
@@ -496,8 +501,8 @@ func TestExpandShellRuns(t *testing.T) {
 		if got, want := run(argv), "<"+in+"><x"+other+"y><5>"; got != want {
 			t.Errorf("positional of %q printed %q, want %q", in, got, want)
 		}
-		// {} over two sources is one word, as in argv mode.
-		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, true)), "<"+in+" "+other+">"; got != want {
+		// {} over two sources is one word per source, as in argv mode.
+		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, true)), "<"+in+"><"+other+">"; got != want {
 			t.Errorf("{} of %q, %q printed %q, want %q", in, other, got, want)
 		}
 		// No replacement string: inputs appended, each one word.
@@ -506,7 +511,7 @@ func TestExpandShellRuns(t *testing.T) {
 		}
 		// The mini parser used by the fuzzer agrees with sh on these scripts.
 		tmpl := []string{"printf", "%s", "{1}", "x{2}y", "{#}"}
-		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, true)[2])
+		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, true)[4])
 		if err != nil {
 			t.Fatalf("splitShell: %v", err)
 		}
@@ -647,21 +652,30 @@ func FuzzExpand(f *testing.F) {
 		}
 		valid := Validate(tmpl, len(inputs)) == nil
 
-		// argv mode: one element per template argument, plus the inputs when there is no placeholder.
+		// argv mode: one element per template argument, one more per input beyond the first for each {}
+		// (one argument per input group), plus the inputs when there is no placeholder.
 		argv := Expand(tmpl, inputs, seq, false)
-		want := len(tmpl)
+		want, k := 0, 0
+		for _, a := range tmpl {
+			extra := 0
+			pieces(a, func(string) {}, func(t token, _ string) {
+				if t.kind == kAll && len(inputs) > 1 {
+					extra += len(inputs) - 1
+				}
+			})
+			if !replRE.MatchString(a) && (k >= len(argv) || argv[k] != a) {
+				t.Fatalf("literal argument %q became %q", a, argv)
+			}
+			k += 1 + extra
+			want += 1 + extra
+		}
 		if !has {
 			want += len(inputs)
 		}
 		if len(argv) != want {
 			t.Fatalf("Expand(%q, %q) has %d elements, want %d: %q", tmpl, inputs, len(argv), want, argv)
 		}
-		for k, a := range tmpl {
-			if !replRE.MatchString(a) && argv[k] != a {
-				t.Fatalf("literal argument %q became %q", a, argv[k])
-			}
-		}
-		if !has && !slices.Equal(argv[len(tmpl):], inputs) {
+		if !has && !slices.Equal(argv[k:], inputs) {
 			t.Fatalf("appended inputs %q, want %q", argv[len(tmpl):], inputs)
 		}
 
@@ -676,7 +690,7 @@ func FuzzExpand(f *testing.F) {
 		// shell mode: sh -c SCRIPT; when the template's own text is plain, the script's words are exactly the
 		// argv-mode arguments.
 		sh := Expand(tmpl, inputs, seq, true)
-		if len(sh) != 3 || sh[0] != "sh" || sh[1] != "-c" {
+		if len(sh) != 5 || sh[0] != "sh" || sh[1] != "-c" || sh[2] != ShellLauncher || sh[3] != "sh" {
 			t.Fatalf("shell form = %q", sh)
 		}
 		if !valid {
@@ -692,12 +706,12 @@ func FuzzExpand(f *testing.F) {
 				}
 			}
 		}
-		words, err := splitShell(sh[2])
+		words, err := splitShell(sh[4])
 		if err != nil {
-			t.Fatalf("script %q: %v", sh[2], err)
+			t.Fatalf("script %q: %v", sh[4], err)
 		}
 		if !slices.Equal(words, argv) {
-			t.Fatalf("script %q splits to %q, argv mode gives %q", sh[2], words, argv)
+			t.Fatalf("script %q splits to %q, argv mode gives %q", sh[4], words, argv)
 		}
 	})
 }
@@ -745,7 +759,7 @@ func FuzzParse(f *testing.F) {
 			for j < len(args) && !isSep(args[j]) {
 				j++
 			}
-			if strings.HasSuffix(args[i], "+") || j == i+1 || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
+			if strings.HasSuffix(args[i], "+") || (j == i+1 && args[i] == "::::") || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
 				wantErr = true
 			}
 		}
@@ -778,9 +792,18 @@ func FuzzParse(f *testing.F) {
 			if args[i] == ":::" {
 				want = args[i+1 : j]
 			} else {
+				// Each file is an input group of its own (parallel: `:::: f1 f2` is `-a f1 -a f2`).
 				for range j - i - 1 {
-					want = append(want, lines...)
+					if k >= len(sources) {
+						t.Fatalf("too few sources: %q", sources)
+					}
+					if !slices.Equal(sources[k], lines) && !(len(sources[k]) == 0 && len(lines) == 0) {
+						t.Fatalf("source %d = %q, want %q", k, sources[k], lines)
+					}
+					k++
 				}
+				i = j
+				continue
 			}
 			if !slices.Equal(sources[k], want) && !(len(sources[k]) == 0 && len(want) == 0) {
 				t.Fatalf("source %d = %q, want %q", k, sources[k], want)
@@ -792,4 +815,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d sources, want %d", len(sources), k)
 		}
 	})
+}
+
+// --shell runs the script in $SHELL, as GNU parallel does (man parallel, ENVIRONMENT VARIABLES,
+// $PARALLEL_SHELL: "$SHELL. If undefined use: /bin/sh"), when $SHELL is a POSIX shell that exists; in sh
+// otherwise.
+func TestExpandShellUsesSHELL(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash:", err)
+	}
+	argv := Expand([]string{"echo", "${BASH_VERSION:+bash}", "{}"}, []string{"x y"}, 1, true)
+	for _, tc := range []struct{ shell, want string }{
+		{bash, "bash x y\n"},
+		{"", "x y\n"},                               // unset: sh
+		{"/no/such/bash", "x y\n"},                  // missing here: sh
+		{"/usr/bin/fish", "x y\n"},                  // not a POSIX shell: its quoting differs
+		{filepath.Join(t.TempDir(), "sh"), "x y\n"}, // not there
+	} {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		if tc.shell != "" {
+			cmd.Env = append(cmd.Env, "SHELL="+tc.shell)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != tc.want {
+			t.Errorf("SHELL=%q: printed %q (%v), want %q", tc.shell, out, err, tc.want)
+		}
+	}
+}
+
+// parallel 20221122: `parallel echo [{1}] [{2}] ::: a b :::: empty` prints "[a] []" and "[b] []"; with every
+// source empty it runs nothing.
+func TestFillEmpty(t *testing.T) {
+	for _, tc := range []struct{ in, want []Source }{
+		{[]Source{{"a", "b"}, {}}, []Source{{"a", "b"}, {""}}},
+		{[]Source{{}, {"a"}}, []Source{{""}, {"a"}}},
+		{[]Source{{}}, []Source{{}}},
+		{[]Source{{}, {}}, []Source{{}, {}}},
+		{nil, nil},
+	} {
+		in := slices.Clone(tc.in)
+		if got := FillEmpty(in); !slices.EqualFunc(got, tc.want, func(a, b Source) bool { return slices.Equal(a, b) }) {
+			t.Errorf("FillEmpty(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -780,6 +780,43 @@ func (s *Server) taskActive(id int64, idx int) (bool, <-chan struct{}) {
 // timed out, cancelled, lost, or never ran) is queued again; a task that
 // succeeded never runs again.
 func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
+	return s.ResumeWith(ctx, id, client.ResumeOptions{})
+}
+
+// ResumeWith is Resume with the settings of o (a map's --max-failures, its
+// -j) replacing the job's own from now on.
+// resumeSpec puts o's settings into spec, and says whether any changed.
+func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
+	changed := false
+	if o.MaxFailures != nil || o.MaxFailuresPct != nil {
+		if spec.Map == nil {
+			return false, badRequest("--max-failures is for maps; this job is not one")
+		}
+		m := *spec.Map
+		if o.MaxFailures != nil {
+			m.MaxFailures = *o.MaxFailures
+		}
+		if o.MaxFailuresPct != nil {
+			m.MaxFailuresPct = *o.MaxFailuresPct
+		}
+		if m.MaxFailures < 0 || m.MaxFailuresPct < 0 || m.MaxFailuresPct > 100 {
+			return false, badRequest("--max-failures: give a count (5) or a share of the tasks (5%%)")
+		}
+		spec.Map, changed = &m, true
+	}
+	if o.MaxRunning != nil {
+		if *o.MaxRunning < 0 {
+			return false, badRequest("--jobs %d: use 0 (no cap) or more", *o.MaxRunning)
+		}
+		spec.MaxRunning, changed = *o.MaxRunning, true
+	}
+	if o.Retries != nil {
+		return false, badRequest("--retries cannot change on --resume: submit the map again with the --retries it needs")
+	}
+	return changed, nil
+}
+
+func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error) {
 	s.mu.Lock()
 	if j := s.jobs[id]; j != nil {
 		s.mu.Unlock()
@@ -795,6 +832,10 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	}
 	if row.Tasks.Succeeded == row.Tasks.Total {
 		return nil, badRequest("job %d: all %d tasks succeeded; there is nothing to resume", id, row.Tasks.Total)
+	}
+	changed, err := resumeSpec(row.Spec, o)
+	if err != nil {
+		return nil, err
 	}
 	var sources [][]string
 	if row.Spec.Map != nil {
@@ -821,6 +862,11 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 		j.row.CancelRequested, j.row.Stopped = false, false
 		if err := store.SaveJob(tx, &j.row); err != nil {
 			return err
+		}
+		if changed {
+			if err := store.SaveSpec(tx, id, j.row.Spec); err != nil {
+				return err
+			}
 		}
 		ev := s.newEvent(actorFrom(ctx), "job.resume", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)+j.row.Tasks.Total-j.row.Dispatched))

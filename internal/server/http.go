@@ -41,7 +41,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleLogs)
 	mux.HandleFunc("GET /v1/jobs/{id}/results", s.handleResults)
 	mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleOutput)
-	mux.HandleFunc("POST /v1/jobs/{id}/resume", jobAction(s.Resume))
+	mux.HandleFunc("POST /v1/jobs/{id}/resume", s.handleResume)
 	s.moneyRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(s.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(s.Lease))
@@ -289,6 +289,25 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
 	writeJSON(w, 200, s.queuedWhy(j.ID, out))
+}
+
+// handleResume serves POST /v1/jobs/{id}/resume; a body, if any, holds
+// client.ResumeOptions.
+func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var o client.ResumeOptions
+	if r.ContentLength != 0 && !decode(w, r, &o) {
+		return
+	}
+	j, err := s.ResumeWith(r.Context(), id, o)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, j)
 }
 
 // jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.

@@ -152,6 +152,25 @@ func SaveJob(tx *Tx, j *JobRow) error {
 	return nil
 }
 
+// SaveSpec replaces a job's stored spec (a resume's new settings); a map's
+// inputs stay where they are.
+func SaveSpec(tx *Tx, id int64, spec *burst.JobSpec) error {
+	stored := *spec
+	if spec.Map != nil {
+		m := *spec.Map
+		m.Sources = nil
+		stored.Map = &m
+	}
+	js, err := json.Marshal(&stored)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE jobs SET spec = ? WHERE id = ?`, string(js), id); err != nil {
+		return fmt.Errorf("save job %d's spec: %w", id, err)
+	}
+	return nil
+}
+
 // cancel_requested: 0 no, 1 by a user, 2 stopped by --max-failures.
 func cancelCode(j *JobRow) int {
 	switch {

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests run GNU parallel and `burst map` on the same command and
+// inputs and compare what they print and how they exit. Each names the
+// place in parallel's manual (man parallel) that it checks. parallel runs
+// with -q ("Quote command": the command's words reach it as they are, not
+// as shell text), which is what `burst map -- COMMAND` does without --shell.
+
+// parallelRun runs GNU parallel with args in dir and returns its stdout,
+// stderr and exit status; it skips the test (fails it under BURST_CI, whose
+// .ci/run installs parallel) when parallel is not installed.
+func parallelRun(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	bin, err := exec.LookPath("parallel")
+	if err != nil {
+		if os.Getenv("BURST_CI") != "" {
+			t.Fatalf("GNU parallel is not installed (apt-get install parallel): this test compares burst map with it")
+		}
+		t.Skip("SKIPPED: GNU parallel is not installed (apt-get install parallel); burst map is not compared with it")
+	}
+	c := exec.Command(bin, append([]string{"--will-cite"}, args...)...)
+	c.Dir = dir
+	home := t.TempDir() // parallel keeps its own files in ~/.parallel
+	c.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, env...)
+	var out, errb strings.Builder
+	c.Stdout, c.Stderr = &out, &errb
+	err = c.Run()
+	r := result{args: args, stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("parallel %q: %v", args, err)
+	}
+	return r
+}
+
+// burstMap runs `burst map` with flags, then -- and args (parallel's
+// command and inputs), with env added.
+func (h *harness) burstMap(env []string, flags []string, args ...string) result {
+	h.t.Helper()
+	c := h.command(append(append(append([]string{"map"}, flags...), "--"), args...)...)
+	c.Env = append(c.Env, env...)
+	return h.exec(c)
+}
+
+// taskStderr is a map's stderr without its job line and summary: what its
+// tasks wrote.
+func taskStderr(s string) string {
+	s = mapJobLine.ReplaceAllString(s, "")
+	var keep []string
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if !strings.HasPrefix(l, "burst: ") && l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
+func TestMapAsGNUParallel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	f1, f2, empty := filepath.Join(h.dir, "f1"), filepath.Join(h.dir, "f2"), filepath.Join(h.dir, "empty")
+	writeFile(t, f1, "x\ny\n", 0o644)
+	writeFile(t, f2, "1\n2\n3\n", 0o644)
+	writeFile(t, empty, "", 0o644)
+
+	same := func(t *testing.T, flags []string, args ...string) {
+		t.Helper()
+		p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), args...)...)
+		b := h.burstMap(nil, flags, args...)
+		if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+			t.Errorf("burst map and GNU parallel differ on %q:\nparallel: exit %d, stdout %q, stderr %q\nburst:    exit %d, stdout %q, stderr %q",
+				append(flags, args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+		}
+	}
+
+	// man parallel, :::: argfiles: "Another way to write --arg-file argfile1 --arg-file argfile2 ...";
+	// --arg-file: "If multiple --arg-file are given, each input-file will be treated as an input source,
+	// and all combinations of input sources will be generated."
+	t.Run("argfiles_are_groups", func(t *testing.T) {
+		same(t, []string{"-k"}, "echo", "{1}-{2}", "::::", f1, f2)
+	})
+
+	// man parallel, {}: replaced by the input; with several input sources each input is its own quoted
+	// word, so the command gets one argument per source.
+	t.Run("braces_over_two_groups", func(t *testing.T) {
+		same(t, []string{"-k"}, "printf", `[%s]\n`, "{}", ":::", "a b", "c", ":::", "1", "2")
+		same(t, []string{"-k"}, "printf", `[%s]\n`, "x{}y", ":::", "a", ":::", "1")
+	})
+
+	// No input runs nothing, and parallel exits 0; an empty source beside others that are not gives
+	// one empty value (as parallel 20221122 does).
+	t.Run("empty_input", func(t *testing.T) {
+		same(t, nil, "echo", "{}", "::::", empty)
+		same(t, nil, "echo", "{}", ":::")
+		same(t, []string{"-k"}, "echo", "[{1}]", "[{2}]", ":::", "a", "b", "::::", empty)
+		same(t, []string{"-k"}, "echo", "[{1}]", "[{2}]", ":::", ":::", "a", "b")
+	})
+
+	// man parallel, EXIT STATUS: "1-100 Some of the jobs failed. The exit status gives the number of
+	// failed jobs. 101 More than 100 jobs failed."
+	t.Run("exit_status", func(t *testing.T) {
+		same(t, nil, "sh", "-c", `exit $(( $1 % 2 ))`, "_", "{}", ":::", "1", "2", "3", "4", "5")
+		var many []string
+		for i := range 102 {
+			many = append(many, "x"+string(rune('a'+i%26)))
+		}
+		same(t, []string{"-j", "16"}, append([]string{"false", ":::"}, many...)...)
+	})
+
+	// man parallel, --group: "Output from each job is grouped together and is only printed when the
+	// command is finished. Stdout (standard output) first followed by stderr". With -k in input order.
+	t.Run("grouped_output", func(t *testing.T) {
+		same(t, []string{"-k"}, "sh", "-c", `echo "o $1"; echo "e $1" >&2; echo "o2 $1"`, "_", ":::", "a", "b", "c")
+	})
+
+	// man parallel, $PARALLEL_SHELL: the shell that runs the command is, failing the others, "$SHELL. If
+	// undefined use: /bin/sh". (parallel's first choice, the shell that started it, is none here: the
+	// test starts it.)
+	t.Run("shell_is_SHELL", func(t *testing.T) {
+		bash, err := exec.LookPath("bash")
+		if err != nil {
+			t.Skip("SKIPPED: no bash")
+		}
+		env := []string{"SHELL=" + bash}
+		script := `echo ${BASH_VERSION:+bash} {}`
+		p := parallelRun(t, h.dir, env, "-k", script, ":::", "a", "it's")
+		b := h.burstMap(env, []string{"-k", "--shell"}, script, ":::", "a", "it's")
+		if p.stdout != "bash a\nbash it's\n" || b.stdout != p.stdout || b.code != 0 {
+			t.Errorf("SHELL=%s: parallel printed %q, burst map --shell %q (exit %d); want both %q", bash, p.stdout, b.stdout, b.code, "bash a\nbash it's\n")
+		}
+	})
+}

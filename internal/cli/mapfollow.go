@@ -1,0 +1,370 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+// mapOutput says what a map's follower prints of its tasks' output.
+type mapOutput int
+
+const (
+	outputNone    mapOutput = iota // a job array: its tasks write to files, as sbatch's do
+	outputDone                     // each task's as it ends, whole (GNU parallel's default --group)
+	outputOrdered                  // each task's whole, in input order (-k)
+)
+
+// followOpts says how to follow a map.
+type followOpts struct {
+	output mapOutput
+	quiet  bool   // no progress line
+	skip   []bool // tasks whose output is not this follow's (a resume's earlier successes), by index
+	// parallelStatus exits as GNU parallel does (the number of failed
+	// tasks, up to 101); else 1 for any failure, as job arrays do.
+	parallelStatus bool
+}
+
+// followMap follows a job array submitted by `burst run`: its progress,
+// none of its tasks' output (sbatch writes that to files), exit 1 if any
+// task failed. keepOrder and quiet are kept for callers of the older form;
+// a map that is no array prints its tasks' output as `burst map` does.
+func followMap(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, keepOrder, quiet bool) error {
+	o := followOpts{output: outputNone, quiet: quiet}
+	if j.Spec != nil && j.Spec.Map != nil && !j.Spec.Map.Array {
+		o.output, o.parallelStatus = outputDone, true
+		if keepOrder {
+			o.output = outputOrdered
+		}
+	}
+	return followTasks(ctx, c, cl, j, o)
+}
+
+// followTasks shows a map's progress until it ends, prints its tasks'
+// output as o says, and exits as mapExit says.
+func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, o followOpts) error {
+	stderr := c.ErrOrStderr()
+	fmt.Fprintf(stderr, "burst: job %d (%d tasks)\n", j.ID, j.Tasks.Total)
+	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
+	defer stop()
+	var bar *progress
+	if f, ok := stderr.(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
+		width := func() int {
+			w, _, err := term.GetSize(int(f.Fd()))
+			if err != nil {
+				return 80
+			}
+			return w
+		}
+		bar = newProgress(stderr, width, time.Now(), j.Tasks)
+	}
+	p := newTaskPrinter(cl, j, o, c.OutOrStdout(), stderr, bar)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	last := j
+	for {
+		if o.output != outputNone && last.Tasks.Done() > p.base+p.nTaken {
+			if err := p.scan(ctx, last.State.Terminal()); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				return err
+			}
+		}
+		if last.State.Terminal() {
+			break
+		}
+		if bar != nil {
+			bar.draw(last.Tasks, last.CostUSD, time.Now())
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		cur := cl.get()
+		nj, err := cur.Job(ctx, j.ID)
+		if err != nil {
+			if !cl.retry(ctx, err, cur) {
+				return err
+			}
+			continue
+		}
+		last = nj
+	}
+	if ctx.Err() != nil {
+		if bar != nil {
+			bar.clear()
+		}
+		return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", j.ID, j.ID)}
+	}
+	if bar != nil {
+		p.endLine()
+		bar.finish(last.Tasks, last.CostUSD, time.Now())
+	}
+	return mapExit(ctx, cl, last, o.parallelStatus)
+}
+
+// taskPrinter prints each ended task's stdout and then its stderr, whole
+// and once, as GNU parallel's --group does: in the order the tasks ended,
+// or in input order. It learns which tasks ended from the server's task
+// list and reads their logs again from where it was if the server goes
+// away meanwhile.
+type taskPrinter struct {
+	cl     *conn
+	id     int64
+	o      followOpts
+	stdout io.Writer
+	stderr io.Writer
+	bar    *progress
+	local  bool // the server runs here: its log files are read directly
+
+	taken  []bool             // printed, waiting for earlier ones (-k), or skipped
+	ended  []bool             // -k: ended and waiting
+	wait   map[int]burst.Task // -k: the rows of the tasks waiting
+	next   int                // every task below next is taken
+	base   int                // tasks ended before this follow (skipped)
+	nTaken int                // tasks of this follow taken
+	open   bool               // the last byte printed was no newline
+}
+
+func newTaskPrinter(cl *conn, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
+	p := &taskPrinter{cl: cl, id: j.ID, o: o, stdout: stdout, stderr: stderr, bar: bar,
+		local: os.Getenv("BURST_SERVER") == "", taken: make([]bool, j.Tasks.Total)}
+	if o.output == outputOrdered {
+		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
+	}
+	for i, s := range o.skip {
+		if s && i < len(p.taken) {
+			p.taken[i] = true
+			p.base++
+		}
+	}
+	p.advance()
+	return p
+}
+
+func (p *taskPrinter) advance() {
+	for p.next < len(p.taken) && p.taken[p.next] && (p.ended == nil || !p.ended[p.next]) {
+		p.next++
+	}
+}
+
+var endedStates = []burst.State{burst.Succeeded, burst.Failed, burst.Timeout, burst.Lost, burst.Cancelled}
+
+// scan prints the tasks that ended since the last scan; final: the job
+// has ended, so -k prints every task left, past those that never ran.
+func (p *taskPrinter) scan(ctx context.Context, final bool) error {
+	var fresh []burst.Task
+	for from := p.next; from < len(p.taken); {
+		var page []burst.Task
+		err := p.cl.do(ctx, rideOut, func(c *client.Client) (err error) {
+			page, err = c.Tasks(ctx, p.id, from, 10000, endedStates...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if t.Index >= 0 && t.Index < len(p.taken) && !p.taken[t.Index] {
+				fresh = append(fresh, t)
+			}
+		}
+		if len(page) < 10000 {
+			break
+		}
+		from = page[len(page)-1].Index + 1
+	}
+	if p.o.output == outputDone {
+		slices.SortStableFunc(fresh, func(a, b burst.Task) int {
+			if a.EndedAt != nil && b.EndedAt != nil && !a.EndedAt.Equal(*b.EndedAt) {
+				return a.EndedAt.Compare(*b.EndedAt)
+			}
+			return a.Index - b.Index
+		})
+		for _, t := range fresh {
+			p.take(t.Index)
+			if err := p.print(ctx, t); err != nil {
+				return err
+			}
+		}
+		p.advance()
+		return nil
+	}
+	for _, t := range fresh {
+		p.take(t.Index)
+		p.ended[t.Index] = true
+		p.wait[t.Index] = t
+	}
+	for p.next < len(p.taken) && (p.ended[p.next] || final || p.taken[p.next] && !p.ended[p.next]) {
+		i := p.next
+		p.next++
+		if !p.ended[i] {
+			continue // skipped, or (final) never ran
+		}
+		p.ended[i] = false
+		t := p.wait[i]
+		delete(p.wait, i)
+		if err := p.print(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *taskPrinter) take(i int) {
+	p.taken[i] = true
+	p.nTaken++
+}
+
+// print writes task t's stdout to stdout, then its stderr to stderr, the
+// progress line out of the way meanwhile.
+func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
+	if p.bar != nil {
+		p.bar.clear()
+	}
+	for _, s := range []struct {
+		name, path string
+		w          io.Writer
+	}{{"stdout", t.Stdout, p.stdout}, {"stderr", t.Stderr, p.stderr}} {
+		w := &countWriter{w: p.trackNewline(s.w)}
+		if p.local && s.path != "" {
+			if err := copyLocal(s.path, w); err == nil {
+				continue
+			} else if w.n > 0 {
+				return fmt.Errorf("read the output of task %d of job %d: %w", t.Index, p.id, err)
+			}
+		}
+		err := p.cl.do(ctx, rideOut, func(c *client.Client) error {
+			return c.Logs(ctx, p.id, client.LogsQuery{Task: t.Index, Stream: s.name, Offset: w.n}, w)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyLocal copies the file at path to w.
+func copyLocal(path string, w io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// trackNewline wraps w to remember whether the last byte printed ended a
+// line, so that the progress line is drawn on a line of its own.
+func (p *taskPrinter) trackNewline(w io.Writer) io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		if len(b) > 0 {
+			p.open = b[len(b)-1] != '\n'
+		}
+		return w.Write(b)
+	})
+}
+
+// endLine ends a last output line that had no newline before the progress
+// line is drawn below it.
+func (p *taskPrinter) endLine() {
+	if p.open {
+		fmt.Fprintln(p.stderr)
+		p.open = false
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// mapExit is 0 if every task succeeded. Otherwise, with parallelStatus, the
+// number of tasks that failed (timed out and lost count as failed), 101 if
+// more than 100 did, as GNU parallel's EXIT STATUS says; else 1. Its
+// summary names the failed tasks' inputs (an array's indices) and how to
+// read their logs.
+func mapExit(ctx context.Context, cl *conn, j *burst.Job, parallelStatus bool) error {
+	c := j.Tasks
+	if j.State == burst.Succeeded {
+		return nil
+	}
+	if j.State == burst.Cancelled {
+		return &ExitError{Code: 130, Msg: fmt.Sprintf("job %d was cancelled: %d of %d tasks had succeeded; `burst map --resume %d` runs the rest", j.ID, c.Succeeded, c.Total, j.ID)}
+	}
+	failed := c.Failed + c.Timeout + c.Lost
+	code := 1
+	if parallelStatus {
+		code = min(failed, 101)
+		if code == 0 {
+			code = 255
+		}
+	}
+	var bad []burst.Task
+	cl.do(ctx, readTries, func(k *client.Client) (err error) {
+		bad, err = k.Tasks(ctx, j.ID, 0, 11, burst.Failed, burst.Timeout, burst.Lost)
+		return err
+	})
+	array := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Array
+	var names []string
+	for i, t := range bad {
+		if i == 10 {
+			names = append(names, "...")
+			break
+		}
+		var rs []client.Result
+		cl.do(ctx, readTries, func(k *client.Client) (err error) {
+			rs, err = k.Results(ctx, j.ID, t.Index, 1, false)
+			return err
+		})
+		if len(rs) == 1 && rs[0].Index == t.Index && len(rs[0].Input) > 0 {
+			names = append(names, inputName(rs[0].Input))
+		} else {
+			names = append(names, "task "+strconv.Itoa(t.Index))
+		}
+	}
+	msg := fmt.Sprintf("job %d: %d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
+		j.ID, c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
+	if j.Reason != "" && strings.HasPrefix(j.Reason, "stopped") {
+		msg += "; " + j.Reason
+	}
+	if len(names) > 0 {
+		what := "failed inputs"
+		if array {
+			what = "failed array indices"
+		}
+		msg += fmt.Sprintf("; %s: %s; see `burst logs %d --task %d --stderr`", what, strings.Join(names, ", "), j.ID, bad[0].Index)
+	}
+	msg += fmt.Sprintf("; `burst map --resume %d` reruns them", j.ID)
+	return mapStatusError{&ExitError{Code: code, Msg: msg}}
+}
+
+// inputName writes a task's inputs for a person: the input as it is (quoted
+// when it holds a space, a comma or nothing), several groups' as (a, b).
+func inputName(in []string) string {
+	q := make([]string, len(in))
+	for i, s := range in {
+		q[i] = s
+		if s == "" || strings.ContainsAny(s, " ,()\"'\t\n\r") || strconv.Quote(s) != `"`+s+`"` {
+			q[i] = strconv.Quote(s)
+		}
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}
