@@ -70,6 +70,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 		bar = newProgress(stderr, width, time.Now(), j.Tasks)
 	}
 	p := newTaskPrinter(cl, j, o, c.OutOrStdout(), stderr, bar)
+	started, waiting := time.Now(), ""
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := j
@@ -86,6 +87,13 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 			break
 		}
 		if bar != nil {
+			// Why it waits, once queued for a second (on a terminal, as
+			// burst run says it), above the bar.
+			if last.State == burst.Queued && last.Waiting != "" && last.Waiting != waiting && time.Since(started) >= waitingAfter {
+				waiting = last.Waiting
+				bar.clear()
+				fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
+			}
 			bar.draw(last.Tasks, last.CostUSD, time.Now())
 		}
 		select {
