@@ -162,14 +162,21 @@ time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
 it). The job id goes to stderr. Ctrl-C cancels the job.
 
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
-set resources as they would under sbatch; flags given here override them.
-Directives burst cannot honour (mail, account, qos, ...) are reported, not
-fatal. The script gets the SLURM_* variables it expects.`,
+set resources as they would under sbatch; sbatch's options given here
+(--array, -o, -e, -n, -N, --export, -p, --open-mode, -D, --gres, ...)
+override them, as with sbatch. Directives burst cannot honour (mail,
+account, qos, ...) are reported, not fatal. The script gets the SLURM_*
+variables it expects; its output goes to sbatch's files (slurm-%j.out by
+default) and streams here too. Each task of an --array is a job of its own
+to the script (its SLURM_JOB_ID), which show, logs and cancel accept.
+Deliberately different: a job runs on one machine, and --partition does not
+choose it (--on does).`,
 		Example: `  burst run -- python3 -c 'print(6*7)'
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -- sh -c 'exit 3'; echo $?     # 3
   burst run -d -- sleep 100               # prints the job id and returns
-  burst run job.sbatch input.csv           # #SBATCH lines honoured`,
+  burst run job.sbatch input.csv           # #SBATCH lines honoured
+  burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)
 			if err == nil && native {
