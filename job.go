@@ -93,6 +93,11 @@ type Machine struct {
 	StartedAt *time.Time `json:"started_at"`
 	SeenAt    *time.Time `json:"seen_at"`
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
+	// StoppedBy is the person who stopped it (a stop by hand, or the end of
+	// a drain they asked for): the autoscaler does not start it again, across
+	// server restarts too, until someone starts it. Empty when burst stopped
+	// it (idle, schedule, budget) or once it is started again.
+	StoppedBy string `json:"stopped_by,omitempty"`
 	// Price per hour while it runs, and how it was set (catalog, configured
 	// rates, or the shadow price of the cheapest cloud type that fits).
 	PriceUSDPerHour float64 `json:"price_usd_per_hour"`

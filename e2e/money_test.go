@@ -285,6 +285,11 @@ func TestMachineStopRequeuesAndDrainWaits(t *testing.T) {
 		}
 		return false
 	})
+	// The stop that ends a drain is the person's who asked for it: it is
+	// theirs in the list and across restarts, not the autoscaler's.
+	if by := h.machineByID(m).StoppedBy; by == "" || by == "autoscaler" {
+		t.Errorf("a drained machine should be stopped by the person who drained it, stopped_by %q", by)
+	}
 	if r := h.run("machine", "stop", "nosuch-9"); r.code != 2 || !strings.Contains(r.stderr, "burst machine list") {
 		t.Errorf("stopping a machine that does not exist should say so and name the fix:\n%s", r)
 	}

@@ -132,6 +132,7 @@ that does not count as one of a job's --retries. With --drain the machine
 takes no new task, lets the ones it runs finish, then stops. A stopped
 machine costs nothing and stays stopped until you start it again (burst
 machine start): the autoscaler never restarts a machine a person stopped,
+after a server restart too (burst machine list shows who stopped it),
 though waiting work may start another machine of its cluster, within --max.
 A requeued task restarts from the beginning.`,
 		Example: `  burst machine stop work-1
@@ -224,8 +225,11 @@ func machineAction(c *cobra.Command, ids []string, out string, act func(context.
 // machineState is a machine's state, with why it waits when its provider
 // says (a Slurm pilot's pending reason).
 func machineState(m burst.Machine) string {
-	if m.Waiting != "" {
+	switch {
+	case m.Waiting != "":
 		return m.State + " (" + m.Waiting + ")"
+	case m.StoppedBy != "" && (m.State == burst.MachineStopped || m.State == burst.MachineStopping):
+		return m.State + " (by " + m.StoppedBy + ")"
 	}
 	return m.State
 }

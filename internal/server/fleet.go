@@ -656,6 +656,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.row.StoppedAt, m.row.StartedAt = nil, nil
 	m.gpuShare = s.catalog.GPUShare(r.CPUs, r.GPUs)
 	m.startedBy, m.drain, m.meterAt, m.manual, m.stopWhy = now, false, time.Time{}, actor != "autoscaler", ""
+	m.row.StoppedBy, m.drainBy = "", "" // started again: the autoscaler may stop and start it as any other
 	var b batch
 	handleErr := error(nil)
 	// Stopped, and starting, while the provider starts it. Unless the
@@ -750,7 +751,7 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 	held := -1
 	switch {
 	case drain && len(m.tasks) > 0 && live(m.row.State):
-		m.drain = true
+		m.drain, m.drainBy = true, actor
 		m.manual = true // once drained it stays stopped, as a person's stop
 		b.event(s.newEvent(actor, "machine.drain", m.row.Project, id, fmt.Sprintf("%s drains: it takes no new task and stops when its %d tasks end", id, len(m.tasks))))
 	case live(m.row.State):
@@ -776,8 +777,16 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 // gone. Called with s.mu held.
 func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b *batch) {
 	now := time.Now().UTC()
-	if system(actor) && !m.drain {
+	// Who stopped it is saved with the stop (the same group commit), so
+	// that a restarted server leaves it stopped too (recover).
+	switch {
+	case !system(actor):
+		m.row.StoppedBy = actor
+	case m.drain:
+		m.row.StoppedBy = m.drainBy // the end of a drain a person asked for
+	default:
 		m.manual = false // burst's own stop: the autoscaler may start it again
+		m.row.StoppedBy = ""
 	}
 	s.accrue(m, now)
 	// Tasks it never started go back in line now; those it runs are

@@ -33,6 +33,9 @@ func (s *Server) recover(ctx context.Context) error {
 		m.gpuShare = s.catalog.GPUShare(row.CPUs, len(row.GPUs))
 		m.idleSince = time.Now()
 		m.startedBy = time.Now() // a pending machine gets its full time to register
+		// A machine a person stopped stays stopped across the restart: the
+		// autoscaler reads manual (scale.Plan).
+		m.manual = row.StoppedBy != ""
 		if row.MeteredUntil != nil {
 			m.meterAt = *row.MeteredUntil // the meter goes on from its last mark
 			m.flushedAt = m.meterAt

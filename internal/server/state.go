@@ -138,10 +138,11 @@ type machineRT struct {
 	gpuShare   float64         // fraction of its price due to GPUs
 	idleSince  time.Time       // when it last had no task
 	drain      bool            // takes no new task; stops once idle
+	drainBy    string          // who asked for the drain: the stop is theirs
 	startedBy  time.Time       // when it was asked to start (pending since)
 	streamAddr string          // where its agent accepts pipe streams
 	stopWhy    string          // why it is stopping: its tasks are requeued with this once it is gone
-	manual     bool            // a person started or stopped it last
+	manual     bool            // a person started or stopped it last (row.StoppedBy: who stopped it)
 	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known
 	starting   bool            // its provider is starting it (see startMachine)
 }

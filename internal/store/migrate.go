@@ -178,6 +178,10 @@ var migrations = []string{
 	// 8: how many job ids a job holds: an #SBATCH --array of N tasks holds
 	// N (its tasks' SLURM_JOB_IDs, as in Slurm), every other job one.
 	`ALTER TABLE jobs ADD COLUMN id_span INTEGER NOT NULL DEFAULT 1;`,
+	// 9: who stopped a machine by hand ('' when burst stopped it or once it
+	// is started again): the autoscaler leaves such a machine stopped, and a
+	// restarted server must know it.
+	`ALTER TABLE machines ADD COLUMN stopped_by TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {
