@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"testing"
+
+	"github.com/burst-sh/burst/internal/gnutime"
 )
 
 // figuresJSON is the part of `burst show -o json` these tests read.
@@ -32,27 +33,20 @@ func (h *harness) figures(id int64) figuresJSON {
 	return f
 }
 
-// gnuTimeRSS is "Maximum resident set size (kbytes)" of /usr/bin/time -v
-// for argv, in bytes (GNU time's manual: %M, "maximum resident set size of
-// the process during its lifetime").
+// gnuTimeRSS is GNU time's peak memory of argv (see package gnutime).
 func gnuTimeRSS(t *testing.T, argv ...string) int64 {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
+	rss, err := gnutime.MaxRSS(argv...)
+	if errors.Is(err, gnutime.ErrMissing) {
 		if os.Getenv("BURST_CI") != "" {
-			t.Fatal("/usr/bin/time is missing: install the package time")
+			t.Fatal(err.Error() + "; CI must not skip the peak-memory tests")
 		}
-		t.Skip("SKIPPED LOUDLY: no /usr/bin/time (apt-get install time) to compare peak memory with")
+		t.Skip("SKIPPED LOUDLY: " + err.Error() + " to compare peak memory with")
 	}
-	out, err := exec.Command("/usr/bin/time", append([]string{"-v"}, argv...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("/usr/bin/time -v %q: %v\n%s", argv, err, out)
+		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no maximum RSS in:\n%s", out)
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
+	return rss
 }
 
 // The peak memory of a task is the task's own. The agent starts tasks with

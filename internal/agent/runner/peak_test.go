@@ -1,37 +1,29 @@
 package runner
 
 import (
+	"errors"
 	"os"
-	"os/exec"
-	"regexp"
 	"runtime"
-	"strconv"
 	"testing"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/gnutime"
 )
 
-// gnuTimeMaxRSS runs argv under GNU time's -v and returns its "Maximum
-// resident set size (kbytes)" in bytes: ru_maxrss of wait4, from a process
-// (time) that forks, not vforks, and is itself small.
+// gnuTimeMaxRSS is GNU time's peak memory of argv (see package gnutime).
 func gnuTimeMaxRSS(t *testing.T, argv ...string) int64 {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
+	rss, err := gnutime.MaxRSS(argv...)
+	if errors.Is(err, gnutime.ErrMissing) {
 		if os.Getenv("BURST_CI") != "" {
-			t.Fatal("/usr/bin/time is missing: install the package time; CI must not skip the peak-memory tests")
+			t.Fatal(err.Error() + "; CI must not skip the peak-memory tests")
 		}
-		t.Skip("SKIPPED LOUDLY: no /usr/bin/time (apt-get install time) to compare peak memory with")
+		t.Skip("SKIPPED LOUDLY: " + err.Error() + " to compare peak memory with")
 	}
-	out, err := exec.Command("/usr/bin/time", append([]string{"-v"}, argv...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("/usr/bin/time -v %q: %v\n%s", argv, err, out)
+		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no maximum RSS in /usr/bin/time -v's output:\n%s", out)
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
+	return rss
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

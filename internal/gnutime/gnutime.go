@@ -1,0 +1,37 @@
+// Package gnutime runs a program under GNU time (/usr/bin/time -v) and reads
+// the peak memory it reports: the reference the tests hold burst's own peak
+// memory figures to. It is for tests; nothing in burst's binary uses it.
+package gnutime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+)
+
+// ErrMissing says /usr/bin/time is not installed (Debian's package time).
+var ErrMissing = errors.New("/usr/bin/time is missing: install the package time")
+
+var maxRSS = regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`)
+
+// MaxRSS runs argv under `/usr/bin/time -v` and returns its "Maximum
+// resident set size (kbytes)" in bytes (GNU time's %M: ru_maxrss of wait4,
+// from a process that forks, not vforks, and is itself small).
+func MaxRSS(argv ...string) (int64, error) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return 0, ErrMissing
+	}
+	out, err := exec.Command("/usr/bin/time", append([]string{"-v"}, argv...)...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("/usr/bin/time -v %q: %v\n%s", argv, err, out)
+	}
+	m := maxRSS.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no maximum RSS in /usr/bin/time -v's output:\n%s", out)
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return kb << 10, nil
+}
