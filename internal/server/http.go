@@ -238,6 +238,7 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		s.liveJobFigures(&j.Job)
 		writeJSON(w, 200, j.Job)
 	}
 }
@@ -264,6 +265,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		for i, t := range rows {
 			out[i] = t.Task
 		}
+		s.liveFigures(j.ID, out)
 		writeJSON(w, 200, out)
 		return
 	}
@@ -286,6 +288,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
+	s.liveFigures(j.ID, out)
 	writeJSON(w, 200, out)
 }
 

@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A running stage's figures are readable while it runs: CPU time from
+// /proc, bytes from its descriptors' offsets. Before Progress, a running
+// stage showed 0 until it exited.
+func TestProgressWhileRunning(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.WriteFile(in, []byte(strings.Repeat("x", 3000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inF, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outF, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It copies its input, then burns CPU in a child (a descendant's time
+	// counts) until cancelled.
+	s := spec(t, "sh", "-c", `head -c 2000; sh -c 'while :; do :; done'`)
+	s.In, s.Out, s.IOStats = inF, outF, true
+	task, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Wait()
+	defer task.Cancel()
+	deadline := time.Now().Add(20 * time.Second)
+	var p Progress
+	for time.Now().Before(deadline) {
+		var ok bool
+		if p, ok = task.Progress(); !ok {
+			t.Fatalf("Progress: not running; result %+v", task.Wait())
+		}
+		if p.UserCPU+p.SysCPU > 0 && p.WroteBytes == 2000 && p.ReadBytes >= 2000 && p.MaxRSS > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p.UserCPU+p.SysCPU <= 0 || p.WroteBytes != 2000 || p.ReadBytes < 2000 || p.ReadBytes > 3000 || p.MaxRSS <= 0 {
+		t.Fatalf("progress %+v; want CPU > 0, 2000 bytes written, 2000-3000 read, a peak RSS", p)
+	}
+	task.Cancel()
+	task.Wait()
+	if _, ok := task.Progress(); ok {
+		t.Errorf("Progress after the task ended: still running")
+	}
+}
