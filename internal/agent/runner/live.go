@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"bytes"
+	"os"
 	"strconv"
 	"time"
 )
@@ -44,19 +46,24 @@ func (t *Task) Progress() (Progress, bool) {
 	for len(pids) > 0 {
 		pid := pids[len(pids)-1]
 		pids = pids[:len(pids)-1]
-		st, err := readStat(pid)
+		s := strconv.Itoa(pid)
+		b, err := os.ReadFile("/proc/" + s + "/stat")
+		if err != nil {
+			continue
+		}
+		st, err := parseStat(b)
 		if err != nil {
 			continue
 		}
 		if pid == t.pid && st.startTicks != t.ticks {
 			return Progress{}, false // reaped meanwhile: the pid is another process's now
 		}
-		user += st.userTicks
-		sys += st.sysTicks
+		u, sy := statCPU(b)
+		user += u
+		sys += sy
 		if st.dead() {
 			continue // a zombie has no children of its own left to list
 		}
-		s := strconv.Itoa(pid)
 		hwm, threads, ok := vmHWM(s)
 		if ok {
 			t.notePeak(hwm)
@@ -73,4 +80,31 @@ func (t *Task) Progress() (Progress, bool) {
 		p.WroteBytes = t.outs[0].written.Load() // through burst's copier to its log, as Result counts it
 	}
 	return p, true
+}
+
+// statCPU is a /proc/PID/stat text's CPU times in clock ticks: user (utime
+// and cutime, fields 14 and 16) and system (stime and cstime, 15 and 17),
+// the c- ones being the children it waited for. 0 where it is malformed.
+// (parseStat, which every task's start calls, leaves them alone.)
+func statCPU(b []byte) (user, sys int64) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3
+	if len(f) < 15 {
+		return 0, 0
+	}
+	for k, c := range f[11:15] {
+		v, err := strconv.ParseInt(string(c), 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		if k%2 == 0 {
+			user += v
+		} else {
+			sys += v
+		}
+	}
+	return user, sys
 }

@@ -57,3 +57,16 @@ func TestProgressWhileRunning(t *testing.T) {
 		t.Errorf("Progress after the task ended: still running")
 	}
 }
+
+func TestStatCPU(t *testing.T) {
+	t.Parallel()
+	line := "4242 (a) b (c) S) R 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 7 8 20 0 1 0 987654 1000000 77 18446744073709551615 0\n"
+	if u, s := statCPU([]byte(line)); u != 5+7 || s != 6+8 {
+		t.Errorf("statCPU: user %d, sys %d ticks; want 12, 14", u, s)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) R 1 1 1 0 -1 0 0 0 0 0 x 6 7 8 20"} {
+		if u, s := statCPU([]byte(bad)); u != 0 || s != 0 {
+			t.Errorf("statCPU(%q) = %d, %d; want 0, 0", bad, u, s)
+		}
+	}
+}

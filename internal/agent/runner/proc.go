@@ -13,8 +13,6 @@ import (
 type procStat struct {
 	state      byte   // field 3: R, S, D, Z, X, ...
 	pgid       int    // field 5
-	userTicks  int64  // fields 14 and 16: utime + cutime (its waited-for children's), in clock ticks
-	sysTicks   int64  // fields 15 and 17: stime + cstime
 	startTicks uint64 // field 22: start time, clock ticks since boot
 	rssPages   int64  // field 24
 }
@@ -40,17 +38,6 @@ func parseStat(b []byte) (procStat, error) {
 	s.state = f[0][0]
 	if s.pgid, err = strconv.Atoi(string(f[2])); err != nil {
 		return procStat{}, fmt.Errorf("malformed stat: pgrp: %w", err)
-	}
-	for i, c := range f[11:15] {
-		v, err := strconv.ParseInt(string(c), 10, 64)
-		if err != nil {
-			return procStat{}, fmt.Errorf("malformed stat: cpu times: %w", err)
-		}
-		if i%2 == 0 {
-			s.userTicks += v
-		} else {
-			s.sysTicks += v
-		}
 	}
 	if s.startTicks, err = strconv.ParseUint(string(f[19]), 10, 64); err != nil {
 		return procStat{}, fmt.Errorf("malformed stat: starttime: %w", err)

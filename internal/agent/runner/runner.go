@@ -97,7 +97,7 @@ type Task struct {
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
 	peakHolder
-	ioMu              sync.Mutex    // guards the counters: Progress peeks at them while it runs
+	ioMu              sync.Mutex    // keeps the counters' descriptors open while Progress seeks them (one lseek, not a wait)
 	inCount, outCount offsetCounter // Spec.IOStats
 
 	mu         sync.Mutex
