@@ -30,6 +30,7 @@ func TestProgressWhileRunning(t *testing.T) {
 	// counts) until cancelled.
 	s := spec(t, "sh", "-c", `head -c 2000; sh -c 'while :; do :; done'`)
 	s.In, s.Out, s.IOStats = inF, outF, true
+	began := time.Now()
 	task, err := Start(s)
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,17 @@ func TestProgressWhileRunning(t *testing.T) {
 	}
 	if p.UserCPU+p.SysCPU <= 0 || p.WroteBytes != 2000 || p.ReadBytes < 2000 || p.ReadBytes > 3000 || p.MaxRSS <= 0 {
 		t.Fatalf("progress %+v; want CPU > 0, 2000 bytes written, 2000-3000 read, a peak RSS", p)
+	}
+	// One process of the tree burns CPU at a time: its CPU time so far
+	// cannot exceed the wall time (a process counted twice would).
+	for time.Now().Before(deadline) {
+		if p, _ = task.Progress(); p.UserCPU+p.SysCPU >= 300*time.Millisecond {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cpu, wall := p.UserCPU+p.SysCPU, time.Since(began); cpu < 300*time.Millisecond || cpu > wall+20*time.Millisecond {
+		t.Errorf("CPU time %s after %s of wall time; want 300ms to the wall time", cpu, wall)
 	}
 	task.Cancel()
 	task.Wait()
