@@ -66,8 +66,10 @@ type Task struct {
 	UserSeconds float64    `json:"user_seconds"`
 	SysSeconds  float64    `json:"sys_seconds"`
 	MaxRSSBytes int64      `json:"max_rss_bytes"`
-	// A pipe stage's reads and writes through any descriptor, its pipes
-	// included (the process's own, from /proc/PID/io).
+	// A pipe stage's bytes through the streams burst can count: its `<`
+	// input file, its `>` output file, the last stage's output log (0 for
+	// OS pipes and sockets between stages, which burst does not relay).
+	// While it runs, the figures of its last progress report.
 	ReadBytes  int64   `json:"read_bytes,omitempty"`
 	WroteBytes int64   `json:"wrote_bytes,omitempty"`
 	CostUSD    float64 `json:"cost_usd"` // its last attempt's share of its machine, as metered (set when it ends)

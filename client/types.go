@@ -109,11 +109,11 @@ type Junction struct {
 	Out []End `json:"out"`
 }
 
-// TaskEvent is what an agent reports about a task: that it started, or how
-// it ended.
+// TaskEvent is what an agent reports about a task: that it started, what it
+// used so far while it runs (progress), or how it ended.
 type TaskEvent struct {
 	TaskRef
-	Kind      string      `json:"kind"` // "started" or "exited"
+	Kind      string      `json:"kind"` // "started", "progress" or "exited""
 	PID       int         `json:"pid,omitempty"`
 	PIDStart  uint64      `json:"pid_start,omitempty"`
 	State     burst.State `json:"state,omitempty"`
@@ -135,6 +135,11 @@ type TaskEvent struct {
 const (
 	EventStarted = "started"
 	EventExited  = "exited"
+	// EventProgress carries a running task's figures so far (UserUS, SysUS,
+	// MaxRSS, ReadBytes, WroteBytes): the agent samples a pipe's stages
+	// about once a second. The server keeps them in memory only; the
+	// exited event's figures are the ones stored.
+	EventProgress = "progress"
 )
 
 // RunningTask is a task an agent holds, with the identity of its process

@@ -43,9 +43,10 @@ type Config struct {
 }
 
 type running struct {
-	ref  client.TaskRef
-	task *runner.Task
-	ctx  *client.JobContext
+	ref   client.TaskRef
+	task  *runner.Task
+	ctx   *client.JobContext
+	stage bool // a pipe's stage: its figures are sent while it runs
 }
 
 // queued is a prefetched task waiting for this machine's resources.
@@ -72,6 +73,11 @@ type Agent struct {
 	opening map[key]*opening // pipe stages waiting for their streams
 	stopped <-chan struct{}  // closed when the agent is told to stop (its machine goes away)
 	scripts scripts          // the batch scripts of the tasks that run here
+	// sampling: the sampler of running pipe stages runs (sampleStages);
+	// bg waits for it when the agent stops.
+	sampling bool
+	bg       sync.WaitGroup
+	quit     chan struct{} // closed when Run returns: ends the sampler
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -92,7 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
-		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}}
+		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{})}
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
@@ -114,7 +120,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}, (*owner)(a))
 	a.killLeftovers()
 	err = a.sess.Run(ctx)
+	a.mu.Lock()
+	close(a.quit) // under a.mu: no sampler starts after it (launch checks it under a.mu)
+	a.mu.Unlock()
 	a.stopAll(stopGrace)
+	a.bg.Wait()
 	return err
 }
 
@@ -438,7 +448,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		return
 	}
 	now := time.Now().UTC()
-	rt := &running{ref: as.TaskRef, task: t, ctx: ctx}
+	rt := &running{ref: as.TaskRef, task: t, ctx: ctx, stage: as.Pipe != nil}
 	a.mu.Lock()
 	delete(a.opening, key{as.Job, as.Index})
 	if o.cancelled {
@@ -448,6 +458,10 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
 	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
+	if rt.stage && !a.sampling && !isClosed(a.quit) {
+		a.sampling = true
+		a.bg.Go(a.sampleStages)
+	}
 	a.mu.Unlock()
 	a.sess.Wake()
 	go func() {
@@ -481,6 +495,81 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			a.scripts.release(script)
 		}
 	}()
+}
+
+// progressInterval is how often the figures of running pipe stages are
+// sampled and sent.
+const progressInterval = time.Second
+
+// sampleStages sends, every progressInterval, what each running pipe stage
+// has used so far (CPU time, peak RSS, bytes through its stdin and stdout),
+// as a progress event that replaces the stage's last one not yet reported:
+// a stage that runs for hours shows live figures instead of zeros. It runs
+// only while some stage runs here (the tasks of run and map are not
+// sampled: they are many and short, and their figures come at their end)
+// and until the agent stops.
+func (a *Agent) sampleStages() {
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	var stages []*running
+	var figs []runner.Progress
+	var live []bool
+	for {
+		select {
+		case <-a.quit:
+			a.mu.Lock()
+			a.sampling = false
+			a.mu.Unlock()
+			return
+		case <-tick.C:
+		}
+		a.mu.Lock()
+		stages = stages[:0]
+		for _, rt := range a.running {
+			if rt.stage {
+				stages = append(stages, rt)
+			}
+		}
+		if len(stages) == 0 {
+			a.sampling = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		figs, live = figs[:0], live[:0]
+		for _, rt := range stages { // reading /proc: not under a.mu
+			p, ok := rt.task.Progress()
+			figs, live = append(figs, p), append(live, ok)
+		}
+		sent := false
+		a.mu.Lock()
+		for i, rt := range stages {
+			// A stage whose exit is queued (it left running) sends no more:
+			// its exit's figures are the last word.
+			if live[i] && a.running[key{rt.ref.Job, rt.ref.Index}] == rt {
+				a.sess.ReplaceLocked(progressEvent(rt.ref, figs[i]))
+				sent = true
+			}
+		}
+		a.mu.Unlock()
+		if sent {
+			a.sess.Wake()
+		}
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func progressEvent(ref client.TaskRef, p runner.Progress) client.TaskEvent {
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventProgress, UserUS: p.UserCPU.Microseconds(),
+		SysUS: p.SysCPU.Microseconds(), MaxRSS: p.MaxRSS, ReadBytes: p.ReadBytes, WroteBytes: p.WroteBytes}
 }
 
 // mergeEnv is base with extra's variables added or replacing base's.

@@ -187,7 +187,9 @@ func time_(sec int64) time.Duration { return time.Duration(sec) * time.Second }
 // what went through its stdin and stdout and at what rate. Those bytes are
 // counted only where burst can see them (a file: the pipe's input, its
 // output, the log of the last stage); through an OS pipe or a TCP stream
-// between stages they are not counted, and show as "-".
+// between stages they are not counted, and show as "-". A running stage
+// shows what it used so far (its agent sends its figures about once a
+// second).
 func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 	fmt.Fprintln(w)
 	tw := table(w)
@@ -202,8 +204,12 @@ func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 			name = fmt.Sprintf("%s#%d", name, cp+1)
 		}
 		rate := "-"
-		if t.StartedAt != nil && t.EndedAt != nil {
-			if d := t.EndedAt.Sub(*t.StartedAt).Seconds(); d > 0 && t.WroteBytes > 0 {
+		if t.StartedAt != nil {
+			end := time.Now() // running: its figures so far, sent by its agent about once a second
+			if t.EndedAt != nil {
+				end = *t.EndedAt
+			}
+			if d := end.Sub(*t.StartedAt).Seconds(); d > 0 && t.WroteBytes > 0 {
 				rate = bytesHuman(int64(float64(t.WroteBytes)/d)) + "/s"
 			}
 		}

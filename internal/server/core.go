@@ -465,6 +465,8 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 			}
 			b.task(t.row)
 			b.job(j)
+		case client.EventProgress:
+			applyProgress(t, ev)
 		case client.EventExited:
 			if j.row.StartedAt == nil && ev.StartedAt != nil {
 				j.row.StartedAt = ev.StartedAt
@@ -473,6 +475,66 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 				j.row.State = burst.Running
 			}
 			s.endTask(t, ev, now, b)
+		}
+	}
+}
+
+// applyProgress raises a running task's figures to what its agent sampled
+// (s.mu held). They stay in memory: a store write a second per stage would
+// cost a transaction each for figures that the task's exit replaces. The
+// figures only grow (a descendant that left the task's tree takes its CPU
+// time with it): a sample never lowers them. A task whose process has not
+// started (its started event was lost) takes none.
+func applyProgress(t *taskRT, ev client.TaskEvent) {
+	if !t.started || t.row.State != burst.Running {
+		return
+	}
+	r := &t.row
+	r.UserSeconds = max(r.UserSeconds, float64(ev.UserUS)/1e6)
+	r.SysSeconds = max(r.SysSeconds, float64(ev.SysUS)/1e6)
+	r.MaxRSSBytes = max(r.MaxRSSBytes, ev.MaxRSS)
+	r.ReadBytes = max(r.ReadBytes, ev.ReadBytes)
+	r.WroteBytes = max(r.WroteBytes, ev.WroteBytes)
+}
+
+// liveFigures fills in, for the tasks of job id that run, the figures their
+// agents sent so far (progress events), which the store does not hold:
+// ts are rows read from the store. It takes s.mu.
+func (s *Server) liveFigures(id int64, ts []burst.Task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil || j.row.Spec.Pipe == nil { // only a pipe's stages send progress
+		return
+	}
+	for i := range ts {
+		x := &ts[i]
+		if x.State != burst.Running {
+			continue
+		}
+		t := j.running[x.Index]
+		if t == nil || t.row.Attempt != x.Attempt || !t.started {
+			continue
+		}
+		x.UserSeconds, x.SysSeconds, x.MaxRSSBytes = t.row.UserSeconds, t.row.SysSeconds, t.row.MaxRSSBytes
+		x.ReadBytes, x.WroteBytes = t.row.ReadBytes, t.row.WroteBytes
+	}
+}
+
+// liveJobFigures adds to a running pipe's CPU time and peak memory (job,
+// as read from the store: its ended tasks') what its running stages used
+// so far. It takes s.mu.
+func (s *Server) liveJobFigures(job *burst.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[job.ID]
+	if j == nil || j.row.Spec.Pipe == nil {
+		return
+	}
+	for _, t := range j.running {
+		if t.started {
+			job.CPUSeconds += t.row.UserSeconds + t.row.SysSeconds
+			job.MaxRSSBytes = max(job.MaxRSSBytes, t.row.MaxRSSBytes)
 		}
 	}
 }

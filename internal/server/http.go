@@ -240,6 +240,7 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.fillWaiting([]*burst.Job{&j.Job})
+		s.liveJobFigures(&j.Job)
 		writeJSON(w, 200, j.Job)
 	}
 }
@@ -266,6 +267,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		for i, t := range rows {
 			out[i] = t.Task
 		}
+		s.liveFigures(j.ID, out)
 		writeJSON(w, 200, s.queuedWhy(j.ID, out))
 		return
 	}
@@ -288,6 +290,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
+	s.liveFigures(j.ID, out)
 	writeJSON(w, 200, s.queuedWhy(j.ID, out))
 }
 

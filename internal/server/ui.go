@@ -466,6 +466,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	job := row.Job
 	s.jobCosts(ctx, []*burst.Job{&job})
 	s.fillWaiting([]*burst.Job{&job})
+	s.liveJobFigures(&job)
 	task, _ := strconv.Atoi(r.URL.Query().Get("task"))
 	if p := job.Spec; p != nil && p.Pipe != nil && r.URL.Query().Get("task") == "" {
 		task = p.Pipe.FirstTask(len(p.Pipe.Stages) - 1) // the pipe's output
@@ -476,6 +477,7 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		for _, t := range ts {
 			v.Tasks = append(v.Tasks, t.Task)
 		}
+		s.liveFigures(id, v.Tasks)
 		v.Tasks = s.queuedWhy(id, v.Tasks)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

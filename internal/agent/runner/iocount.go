@@ -58,3 +58,16 @@ func (c *offsetCounter) done() int64 {
 	}
 	return end - c.start
 }
+
+// peek is the bytes counted so far, while the process runs; 0 when not
+// counted or done.
+func (c *offsetCounter) peek() int64 {
+	if !c.on {
+		return 0
+	}
+	cur, err := unix.Seek(c.fd, 0, 1)
+	if err != nil || cur < c.start {
+		return 0
+	}
+	return cur - c.start
+}

@@ -97,6 +97,7 @@ type Task struct {
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
 	peakHolder
+	ioMu              sync.Mutex    // keeps the counters' descriptors open while Progress seeks them (one lseek, not a wait)
 	inCount, outCount offsetCounter // Spec.IOStats
 
 	mu         sync.Mutex
@@ -545,7 +546,10 @@ func (t *Task) wait() {
 	oomKilled := t.oomKilled
 	t.mu.Unlock()
 
-	r := Result{StartedAt: t.res.StartedAt, EndedAt: end, ReadBytes: t.inCount.done(), WroteBytes: t.outCount.done()}
+	r := Result{StartedAt: t.res.StartedAt, EndedAt: end}
+	t.ioMu.Lock()
+	r.ReadBytes, r.WroteBytes = t.inCount.done(), t.outCount.done()
+	t.ioMu.Unlock()
 	var sig syscall.Signal
 	if ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {

@@ -109,6 +109,21 @@ func (s *Session) EmitLocked(ev client.TaskEvent) {
 	s.events = append(s.events, seqEvent{s.seq, ev})
 }
 
+// ReplaceLocked queues ev in place of an event of the same kind for the
+// same task attempt that the server has not taken yet (cfg.Mu held): a
+// running task's progress figures supersede the last ones, so that a
+// server out of reach for a while is not sent a backlog of them. The new
+// event goes last: it keeps its order after the events queued before it.
+func (s *Session) ReplaceLocked(ev client.TaskEvent) {
+	for i, e := range s.events {
+		if e.ev.Kind == ev.Kind && e.ev.TaskRef == ev.TaskRef {
+			s.events = append(s.events[:i], s.events[i+1:]...)
+			break
+		}
+	}
+	s.EmitLocked(ev)
+}
+
 // Emit queues an event and wakes the reporter.
 func (s *Session) Emit(ev client.TaskEvent) {
 	s.cfg.Mu.Lock()
