@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -289,4 +290,185 @@ func TestSbatchCommandLineOptions(t *testing.T) {
 	if r := h.run("run", "--array", "1-3", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, "batch script") {
 		t.Errorf("--array on a plain command: %s", r)
 	}
+}
+
+// Cancelling one array task (scancel of its own id) is durable: a task
+// cancelled while it ran is still stopped after a kill -9 of the server even
+// if its agent never heard of the cancel before, a task cancelled before its
+// turn never runs, and the array's other tasks run on.
+func TestArrayTaskCancelSurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "c.sh"), "#!/bin/sh\n#SBATCH --array=0-5%2\n#SBATCH -o /dev/null\n"+
+		"case $SLURM_ARRAY_TASK_ID in 0|1) sleep 120;; esac\n", 0o755)
+	a := mustID(t, h.runIn(h.dir, "run", "-d", "c.sh").stdout)
+	h.waitFor("tasks 0 and 1 to run", 30*time.Second, func() bool { return h.show(a).Tasks.Running == 2 })
+	agent := h.agentPID()
+	if err := syscall.Kill(agent, syscall.SIGSTOP); err != nil { // it hears of no cancel before the crash
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			syscall.Kill(agent, syscall.SIGCONT)
+		}
+	}()
+	h.mustRun("cancel", idArg(a+1), idArg(a)+"_4")
+	h.kill9(h.serverPID(), "server")
+	syscall.Kill(agent, syscall.SIGCONT)
+	stopped = false
+	state := func(idx int) taskJSON {
+		for _, tk := range h.show(a).TaskList {
+			if tk.Index == idx {
+				return tk
+			}
+		}
+		t.Fatalf("no task %d", idx)
+		return taskJSON{}
+	}
+	h.waitFor("task 1 to be stopped by the restarted server", 60*time.Second, func() bool { return state(1).State == "cancelled" })
+	h.waitFor("tasks 2, 3 and 5 to run and succeed", 60*time.Second, func() bool { return h.show(a).Tasks.Succeeded == 3 })
+	if tk := state(4); tk.State != "cancelled" || tk.Attempt != 0 {
+		t.Errorf("task 4, cancelled before its turn, must never run: %+v", tk)
+	}
+	if tk := state(0); tk.State != "running" {
+		t.Errorf("task 0 was not cancelled and must run on: %+v", tk)
+	}
+	h.mustRun("cancel", idArg(a))
+	h.run("wait", idArg(a))
+}
+
+// A running array task cancelled alone stays cancelled when the server dies
+// before its agent heard of it, and the agent dies too: the restarted server
+// does not run it again (it would, for a task whose machine was lost).
+func TestArrayTaskCancelIsDurable(t *testing.T) {
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "d.sh"), "#!/bin/sh\n#SBATCH --array=0-1\n#SBATCH -o /dev/null\nsleep 120\n", 0o755)
+	a := mustID(t, h.runIn(h.dir, "run", "-d", "d.sh").stdout)
+	h.waitFor("both tasks to run", 30*time.Second, func() bool { return h.show(a).Tasks.Running == 2 })
+	agent := h.agentPID()
+	if err := syscall.Kill(agent, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("cancel", idArg(a+1))
+	h.kill9(h.serverPID(), "server")
+	h.kill9(agent, "agent") // its tasks are orphans now: a new agent kills them and they are lost
+	h.waitFor("task 1 to end cancelled, not to run again", 60*time.Second, func() bool {
+		for _, tk := range h.show(a).TaskList {
+			if tk.Index == 1 {
+				if tk.Attempt > 1 {
+					t.Fatalf("task 1 was cancelled, yet it runs again: %+v", tk)
+				}
+				return tk.State == "cancelled"
+			}
+		}
+		return false
+	})
+	h.waitFor("task 0 to run again (its machine was lost)", 60*time.Second, func() bool {
+		for _, tk := range h.show(a).TaskList {
+			if tk.Index == 0 {
+				return tk.State == "running" && tk.Attempt >= 1
+			}
+		}
+		return false
+	})
+	h.mustRun("cancel", idArg(a))
+}
+
+// Edge cases of batch scripts, each once broken: output files reached
+// through links into $BURST_HOME, output kept across a retry (Slurm reopens
+// a requeued job's files to append), --get-user-env keeping the submitter's
+// variables over the login's, --mem-per-cpu times a command-line -c, and no
+// script file left behind by a task that could not start.
+func TestBatchEdgeCases(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := h.dir
+	writeFile(t, filepath.Join(dir, "hi.sh"), "#!/bin/sh\necho hi\n", 0o755)
+	h.mustRun("run", "-o", "/dev/null", filepath.Join(dir, "hi.sh")) // the server is up: its home exists
+
+	t.Run("links_into_home", func(t *testing.T) {
+		os.Symlink(filepath.Join(h.home, "agents"), filepath.Join(dir, "L"))
+		r := h.runIn(dir, "run", "-o", dir+"/L/../pwned.out", "hi.sh") // not Join: it would clean the ..
+		if r.code != 2 || !strings.Contains(r.stderr, "inside burst's own directory") {
+			t.Errorf("-o through a link and .. into BURST_HOME should be refused:\n%s", r)
+		}
+		host, _ := os.Hostname()
+		os.Symlink(h.home, filepath.Join(dir, "x"+host))
+		r = h.runIn(dir, "run", "-o", filepath.Join(dir, "x%N", "pwned.out"), "hi.sh")
+		if r.code != 2 || !strings.Contains(r.stderr, "inside burst's own directory") {
+			t.Errorf("-o x%%N/... leading into BURST_HOME should be refused:\n%s", r)
+		}
+		// A link made after the job was accepted: the agent checks the file it opened.
+		os.Mkdir(filepath.Join(dir, "o0"), 0o755)
+		gate := filepath.Join(dir, "gate")
+		writeFile(t, filepath.Join(dir, "arr.sh"), "#!/bin/sh\n#SBATCH --array=0-1%1\nwhile [ ! -e "+gate+" ]; do sleep 0.05; done\n", 0o755)
+		a := mustID(t, h.runIn(dir, "run", "-d", "-o", "o%a/x.out", "arr.sh").stdout)
+		h.waitFor("task 0 to run", 30*time.Second, func() bool { return h.show(a).Tasks.Running == 1 })
+		os.Symlink(h.home, filepath.Join(dir, "o1"))
+		writeFile(t, gate, "", 0o644)
+		h.run("wait", idArg(a))
+		j := h.show(a)
+		if j.Tasks.Succeeded != 1 || j.Tasks.Failed != 1 || !strings.Contains(j.TaskList[1].Reason, "inside burst's own directory") {
+			t.Errorf("task 1's output, a link into BURST_HOME made after submission, must be refused: %+v", j.TaskList)
+		}
+		for _, p := range []string{"pwned.out", "x.out"} {
+			if _, err := os.Stat(filepath.Join(h.home, p)); !os.IsNotExist(err) {
+				t.Errorf("%s was written into BURST_HOME: %v", p, err)
+			}
+		}
+	})
+
+	t.Run("retry_appends", func(t *testing.T) {
+		mark := filepath.Join(dir, "tried")
+		writeFile(t, filepath.Join(dir, "r.sh"), "#!/bin/sh\nif [ -e "+mark+" ]; then echo second; exit 0; fi\ntouch "+mark+"\necho first; exit 1\n", 0o755)
+		r := h.runIn(dir, "run", "--retries", "1", "-o", "r.out", "r.sh")
+		if r.code != 0 {
+			t.Fatalf("the retry should succeed:\n%s", r)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "r.out")); string(b) != "first\nsecond\n" {
+			t.Errorf("r.out = %q: a task run again appends to its file (Slurm reopens a requeued job's in append mode)", b)
+		}
+		if !strings.Contains(r.stdout, "second") {
+			t.Errorf("burst run should print the retry's output:\n%s", r)
+		}
+	})
+
+	t.Run("get_user_env_keeps_submitter_vars", func(t *testing.T) {
+		h := h.sub(t)
+		h.setEnv("FROMSUBMIT", "yes")
+		writeFile(t, filepath.Join(dir, "e.sh"), "#!/bin/sh\necho \"${FROMSUBMIT-unset} ${HOME:+home}\"\n", 0o755)
+		h.runIn(dir, "run", "--get-user-env", "-o", "gue.out", "e.sh")
+		if b, _ := os.ReadFile(filepath.Join(dir, "gue.out")); string(b) != "yes home\n" {
+			t.Errorf("--get-user-env: %q; sbatch(1): variables set in sbatch's environment take precedence over the login's", b)
+		}
+		h.runIn(dir, "run", "--get-user-env=10L", "-o", "gue2.out", "e.sh")
+		if b, _ := os.ReadFile(filepath.Join(dir, "gue2.out")); string(b) != "yes home\n" {
+			t.Errorf("--get-user-env=10L (sbatch's form with a timeout): %q", b)
+		}
+	})
+
+	t.Run("mem_per_cpu_times_cli_cpus", func(t *testing.T) {
+		writeFile(t, filepath.Join(dir, "m.sh"), "#!/bin/sh\n#SBATCH --mem-per-cpu=100M\ntrue\n", 0o755)
+		r := h.runIn(dir, "run", "-d", "-c", "2", "-o", "/dev/null", "m.sh")
+		if r.code != 0 {
+			t.Skipf("this host cannot give 2 CPUs: %s", r)
+		}
+		if j := h.show(mustID(t, r.stdout)); j.MemBytes != 200<<20 {
+			t.Errorf("--mem-per-cpu=100M with -c 2: %d bytes, want %d", j.MemBytes, 200<<20)
+		}
+		if r := h.runIn(dir, "run", "--mem", "1G", "--mem-per-cpu", "1G", "m.sh"); r.code != 2 {
+			t.Errorf("--mem with --mem-per-cpu should be refused (sbatch: mutually exclusive):\n%s", r)
+		}
+	})
+
+	t.Run("no_script_left_by_a_failed_start", func(t *testing.T) {
+		r := h.runIn(dir, "run", "-o", "missing/x.out", "hi.sh")
+		if r.code == 0 {
+			t.Fatalf("a missing output directory should fail the job:\n%s", r)
+		}
+		h.waitFor("the agent's scripts directory to be empty", 10*time.Second, func() bool {
+			ents, _ := os.ReadDir(filepath.Join(h.home, "agents", "local-1", "scripts"))
+			return len(ents) == 0
+		})
+	})
 }

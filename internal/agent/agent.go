@@ -33,6 +33,9 @@ type Config struct {
 	Host     string
 	Res      Resources
 	WorkDir  string        // where batch scripts are written
+	// Private is burst's own directory ($BURST_HOME): no task may open an
+	// output file inside it (the store, the token, other jobs' logs).
+	Private string
 	IdleExit time.Duration // exit when the server is unreachable this long with nothing running
 	Log      *slog.Logger
 	// Pipe streams from other agents: accepted on StreamListen (HOST:PORT,
@@ -438,12 +441,15 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
-		Truncate: as.Truncate, Direct: as.Direct,
+		Truncate: as.Truncate, Direct: as.Direct, Private: a.cfg.Private,
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil,
 	})
 	if err != nil {
+		if script != "" {
+			a.scripts.release(script)
+		}
 		a.endOpening(as, o, err.Error())
 		return
 	}

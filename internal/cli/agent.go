@@ -135,6 +135,7 @@ when it starts, then once a minute.`,
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
 				WorkDir:      filepath.Join(h.Agents(), machine),
+				Private:      realPath(string(h)),
 				IdleExit:     idleExit,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise, StreamSecret: token,
@@ -176,4 +177,12 @@ func streamAddrs(server, host string) (listen, advertise string) {
 		}
 	}
 	return ":0", host
+}
+
+// realPath is path with its symbolic links resolved, or path itself.
+func realPath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return path
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -52,6 +53,9 @@ func (f *resFlags) add(c *cobra.Command) {
 // directives put there (command-line flags win, as with sbatch).
 func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 	ch := c.Flags().Changed
+	if ch("mem") && ch("mem-per-cpu") {
+		return usage("--mem and --mem-per-cpu cannot both be given (as with sbatch): keep one of them")
+	}
 	if ch("cpus") || spec.Resources.CPUs == 0 {
 		if f.cpus < 1 {
 			return usage("--cpus %d: ask for at least 1 CPU", f.cpus)
@@ -61,6 +65,9 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			// On a batch script --cpus is sbatch's -c: CPUs per Slurm task.
 			b.CPUsPerTask = f.cpus
 			spec.Resources.CPUs = max(1, b.NTasks) * f.cpus
+			if b.MemPerCPU > 0 { // --mem-per-cpu is per CPU: of the CPUs given here
+				spec.Resources.MemBytes = b.MemPerCPU * int64(spec.Resources.CPUs)
+			}
 		}
 	}
 	if ch("mem") {
@@ -69,6 +76,9 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return usage("--mem: %v", err)
 		}
 		spec.Resources.MemBytes = m
+		if b := spec.Batch; b != nil {
+			b.MemPerCPU = 0 // --mem wins over a directive's --mem-per-cpu
+		}
 	}
 	if ch("gpus") {
 		n, err := parseGPUs(f.gpus)
@@ -141,7 +151,7 @@ var batchFlags = []struct {
 	{"chdir", "D", true, "batch scripts: working `DIR` of the script (relative to this one)"},
 	{"gres", "", true, "batch scripts: generic resources `LIST`; gpu[:TYPE]:N gives GPUs, others are warned about"},
 	{"mem-per-cpu", "", true, "batch scripts: memory per CPU, a `SIZE` such as 2G (instead of --mem)"},
-	{"get-user-env", "", false, "batch scripts: start from your login environment, as --export=NONE does"},
+	{"get-user-env", "", false, "batch scripts: start from your login environment (read within `TIMEOUT` seconds, 8), with your variables over it"},
 }
 
 func newRunCmd() *cobra.Command {
@@ -194,10 +204,9 @@ choose it (--on does).`,
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	for _, f := range batchFlags {
-		if f.takes {
-			c.Flags().StringP(f.name, f.short, "", f.usage)
-		} else {
-			c.Flags().BoolP(f.name, f.short, false, f.usage)
+		c.Flags().StringP(f.name, f.short, "", f.usage)
+		if !f.takes { // a value is optional, as sbatch's --get-user-env[=TIMEOUT]
+			c.Flags().Lookup(f.name).NoOptDefVal = "8"
 		}
 	}
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
@@ -280,9 +289,6 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 			continue
 		}
 		v := c.Flags().Lookup(f.name).Value.String()
-		if !f.takes {
-			v = ""
-		}
 		if err := sc.SetOption(f.name, v); err != nil {
 			return usage("%v", err)
 		}
@@ -294,7 +300,14 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 		return usage("%v", err)
 	}
 	if sc.WantsUserEnv() {
-		spec.Env = loginEnv(c.Context(), sc.Export)
+		// sbatch(1): --export=NONE starts from the login environment alone;
+		// with --get-user-env "environment variables already set in sbatch's
+		// environment will take precedence" over the login's.
+		env := loginEnv(c.Context(), sc.Export)
+		if !sc.ExportsNone() {
+			maps.Copy(env, spec.Env)
+		}
+		spec.Env = env
 	}
 	abs, _ := filepath.Abs(path)
 	spec.Script, spec.ScriptRef = sc.Text, abs

@@ -56,6 +56,9 @@ func Parse(path string, data []byte) (*Script, error) {
 	if !strings.HasPrefix(text, "#!") {
 		return nil, fmt.Errorf("%s:1: not a batch script: the first line must be a shebang such as #!/bin/bash", path)
 	}
+	if first, _, _ := strings.Cut(text[2:], "\n"); strings.Trim(first, " \t") == "" {
+		return nil, fmt.Errorf("%s:1: the #! line names no interpreter: write e.g. #!/bin/bash", path)
+	}
 	if i := strings.Index(text, "\r\n"); i >= 0 {
 		return nil, fmt.Errorf("%s:%d: the script has DOS line breaks (\\r\\n): convert it with dos2unix", path, lineOf(text, i))
 	}
@@ -116,9 +119,12 @@ func (s *Script) SetOption(name, value string) error {
 // environment rather than the submitter's: --get-user-env, or --export=NONE
 // (which sbatch documents as "as if --get-user-env was specified").
 func (s *Script) WantsUserEnv() bool {
-	if s.GetUserEnv {
-		return true
-	}
+	return s.GetUserEnv || s.ExportsNone()
+}
+
+// ExportsNone reports whether --export names NONE: the submitter's own
+// variables are not passed.
+func (s *Script) ExportsNone() bool {
 	for item := range strings.SplitSeq(s.Export, ",") {
 		if strings.EqualFold(item, "NONE") {
 			return true
@@ -276,7 +282,12 @@ type parser struct {
 }
 
 func (p *parser) warnf(format string, a ...any) {
-	p.s.Warnings = append(p.s.Warnings, fmt.Sprintf("%s:%d: ", p.s.Path, p.line)+fmt.Sprintf(format, a...))
+	where := fmt.Sprintf("%s:%d: ", p.s.Path, p.line)
+	if p.line == 0 { // an option given on the command line (SetOption)
+		where = "command line: "
+		format = strings.TrimPrefix(format, "#SBATCH ")
+	}
+	p.s.Warnings = append(p.s.Warnings, where+fmt.Sprintf(format, a...))
 }
 
 func (p *parser) errorf(format string, a ...any) error {

@@ -21,13 +21,16 @@ import (
 // own directory ($BURST_HOME), where a task could overwrite the store, the
 // token or another job's logs. The patterns are expanded as at dispatch
 // (ids and indices are digits, so they cannot move a path elsewhere) and
-// symbolic links in the existing part of the path are followed.
+// symbolic links in the existing part of the path are followed. This is the
+// early, friendly refusal; the agent checks again the file it really opened
+// (runner's Private), which no link made later can get around.
 func (s *Server) checkOutputs(spec *burst.JobSpec) error {
 	if spec.Stdout == "" && spec.Stderr == "" && spec.Batch == nil {
 		return nil // burst's own log files
 	}
 	home := resolvePath(string(s.home))
 	info := sbatch.TaskInfo{JobID: 1, JobName: spec.Name, ArrayTaskID: -1}
+	info.NodeName, _ = os.Hostname() // %N where it runs: this host's name is the likeliest (agents check again)
 	if b := spec.Batch; b != nil {
 		info.User = b.User
 	}
@@ -49,22 +52,33 @@ func (s *Server) checkOutputs(spec *burst.JobSpec) error {
 	return nil
 }
 
-// resolvePath follows the symbolic links of the longest existing prefix of
-// path, which is made absolute and clean.
+// resolvePath is where path leads on this machine: its components are
+// followed one by one, symbolic links resolved as they are met and ".."
+// taken from where they led (as the kernel does, which filepath.Clean
+// before resolving would not); the part that does not exist yet is kept as
+// written.
 func resolvePath(path string) string {
-	path = filepath.Clean(path)
-	rest := ""
-	for dir := path; ; {
-		if r, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(r, rest)
+	cur := "/"
+	exists := true
+	for _, c := range strings.Split(path, "/") {
+		switch {
+		case c == "" || c == ".":
+			continue
+		case c == "..":
+			cur = filepath.Dir(cur)
+			continue
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return path
+		next := filepath.Join(cur, c)
+		if exists {
+			if r, err := filepath.EvalSymlinks(next); err == nil {
+				cur = r
+				continue
+			}
+			exists = false
 		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-		dir = parent
+		cur = next
 	}
+	return cur
 }
 
 // within reports whether path is dir or inside it.
@@ -168,39 +182,42 @@ func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.Can
 	now := time.Now().UTC()
 	actor := actorFrom(ctx)
 	reason := "cancelled by " + actor
-	done := false
 	switch t := j.running[idx]; {
 	case t != nil:
-		t.cancel = true
+		t.cancel, t.row.CancelRequested = true, true
 		if !t.delivered && s.dropFromOutbox(t) {
 			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, &b)
 		} else {
+			b.task(t.row) // a restarted server still stops it
 			b.stops = append(b.stops, t)
 		}
 	case idx >= j.row.Dispatched:
-		// Never dispatched: the tasks before it keep their turn (as queued
-		// rows, which a restarted server finds again) and it ends here.
-		for k := j.row.Dispatched; k < idx; k++ {
-			row := store.TaskRow{Task: burst.Task{JobID: id, Index: k, State: burst.Queued}}
-			b.task(row)
-			j.requeueTask(row)
+		// Never dispatched: its row says it was cancelled, and the
+		// dispatcher skips it (a restarted server finds it again).
+		if j.skip[idx] {
+			s.mu.Unlock()
+			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
 		}
-		j.row.Dispatched = idx + 1
-		done = true
+		if j.skip == nil {
+			j.skip = map[int]bool{}
+		}
+		j.skip[idx] = true
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
+		j.row.Tasks.Cancelled++
 	default:
 		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
-		if at < 0 {
+		if at < 0 { // it has ended
 			s.mu.Unlock()
-			return &client.CancelResult{ID: id, State: j.row.State, AlreadyFinished: true}, nil
+			state := burst.State("ended")
+			if row, err := s.st.GetTask(ctx, id, idx); err == nil {
+				state = row.State
+			}
+			return &client.CancelResult{ID: id, State: state, AlreadyFinished: true}, nil
 		}
 		r := j.requeue[at]
 		j.requeue = slices.Delete(j.requeue, at, at+1)
 		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
 			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
-		j.row.Tasks.Cancelled++
-	}
-	if done {
-		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
 		j.row.Tasks.Cancelled++
 	}
 	b.job(j)

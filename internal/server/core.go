@@ -909,10 +909,15 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	j.sources = sources
 	var reopened []*store.TaskRow
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.jobs[id] != nil { // resumed twice at once
+	if s.jobs[id] != nil || s.resuming[id] { // resumed twice at once
+		s.mu.Unlock()
 		return nil, badRequest("job %d is being resumed already", id)
 	}
+	if s.resuming == nil {
+		s.resuming = map[int64]bool{}
+	}
+	s.resuming[id] = true // the write below runs without the lock
+	s.mu.Unlock()
 	err = s.st.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		if reopened, err = store.ReopenTasks(tx, id); err != nil {
@@ -930,17 +935,28 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 				return err
 			}
 		}
+		ahead := 0 // tasks cancelled before their turn: the dispatcher reaches them in order
+		for _, t := range reopened {
+			if t.Index >= j.row.Dispatched {
+				ahead++
+			}
+		}
 		ev := s.newEvent(actorFrom(ctx), "job.resume", j.row.Project, "job "+strconv.FormatInt(id, 10),
-			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)+j.row.Tasks.Total-j.row.Dispatched))
+			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)-ahead+j.row.Tasks.Total-j.row.Dispatched))
 		return store.AppendEvent(tx, &ev)
 	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.resuming, id)
 	if err != nil {
 		return nil, fmt.Errorf("resume job %d: %w", id, err)
 	}
 	close(s.events) // the resume event is recorded
 	s.events = make(chan struct{})
 	for _, t := range reopened {
-		j.requeueTask(*t)
+		if t.Index < j.row.Dispatched {
+			j.requeueTask(*t)
+		}
 	}
 	s.jobs[id] = j
 	s.order = append(s.order, id) // it waits behind what was queued meanwhile

@@ -52,9 +52,10 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 		Truncate: t.row.Attempt > 1 && spec.Map != nil && spec.Stdout == "" && spec.Stderr == "",
 	}
 	if b := spec.Batch; b != nil && !spec.Native {
-		// sbatch's files: opened at the start, truncated at every start
-		// unless --open-mode=append.
-		a.Direct, a.Truncate = true, !b.Append
+		// sbatch's files: opened at the start, truncated unless
+		// --open-mode=append; a task run again appends, as Slurm reopens a
+		// requeued job's files in append mode, so its output so far is kept.
+		a.Direct, a.Truncate = true, !b.Append && t.row.Attempt <= 1
 	}
 	if p := spec.Pipe; p != nil {
 		st, _ := p.StageOf(t.row.Index)
@@ -109,7 +110,9 @@ func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.Ta
 		info.Array = idx
 	}
 	if info.Array != nil && idx < len(info.Array) {
-		info.JobID = j.row.ID + int64(idx)
+		if j.row.IDSpan > idx { // it holds its tasks' ids (not so for arrays submitted before ids were spanned)
+			info.JobID = j.row.ID + int64(idx)
+		}
 		info.ArrayJobID = j.row.ID
 		info.ArrayTaskID = info.Array[idx]
 	}

@@ -56,6 +56,18 @@ func (s *Server) recover(ctx context.Context) error {
 				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
 			}
 		}
+		if row.IDSpan > 1 && !row.CancelRequested { // tasks of an array cancelled alone before their turn
+			idx, err := s.st.CancelledAhead(ctx, row.ID, row.Dispatched)
+			if err != nil {
+				return fmt.Errorf("load cancelled tasks of job %d: %w", row.ID, err)
+			}
+			for _, i := range idx {
+				if j.skip == nil {
+					j.skip = map[int]bool{}
+				}
+				j.skip[i] = true
+			}
+		}
 		s.jobs[row.ID] = j
 		s.order = append(s.order, row.ID)
 	}
@@ -76,7 +88,7 @@ func (s *Server) recover(ctx context.Context) error {
 			continue
 		}
 		m := s.machines[row.Machine]
-		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested, started: row.StartedAt != nil}
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		if m == nil {
 			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})

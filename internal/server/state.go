@@ -70,6 +70,7 @@ type jobRT struct {
 	row      store.JobRow
 	sources  [][]string // a map's inputs
 	array    []int      // a job array's indices (arrayIndices), parsed once
+	skip     map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
 	requeue  []retry    // tasks to run again, in order
 	running  map[int]*taskRT
 	changed  chan struct{} // closed and replaced whenever the job changes
@@ -96,7 +97,7 @@ func (j *jobRT) pending() int {
 	if j.row.CancelRequested || j.finished {
 		return 0
 	}
-	n := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	n := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
 	if c := j.row.Spec.MaxRunning; c > 0 {
 		n = min(n, c-len(j.running))
 	}
@@ -306,6 +307,10 @@ func (s *Server) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) 
 		j.requeue = j.requeue[1:]
 		row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
 	} else {
+		for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
+			delete(j.skip, j.row.Dispatched)
+			j.row.Dispatched++
+		}
 		row.Index = j.row.Dispatched
 		j.row.Dispatched++
 	}
@@ -406,6 +411,12 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d lost (%s); requeued", row.Attempt, ev.Reason)
 		j.requeueTask(row)
+	case ev.State == burst.Lost && t.cancel:
+		// Its cancel was asked for: that its machine went first changes
+		// nothing for the user.
+		row.LostCount++
+		row.State, row.Reason = burst.Cancelled, "cancelled (its machine went away before it stopped: "+ev.Reason+")"
+		j.row.Tasks.Cancelled++
 	case ev.State == burst.Lost:
 		row.LostCount++
 		j.row.Tasks.Lost++
@@ -451,7 +462,8 @@ func (s *Server) stopJob(j *jobRT, reason string, failed bool, now time.Time, b 
 	j.row.Stopped = failed
 	j.row.Reason = reason
 	// Tasks never dispatched end here; they keep no row (see handleTasks).
-	j.row.Tasks.Cancelled += j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	j.row.Tasks.Cancelled += j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
+	j.skip = nil
 	for _, r := range j.requeue {
 		b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: int(r.index), State: burst.Cancelled,
 			Attempt: int(r.attempt), Reason: reason}, LostCount: int(r.lost)})

@@ -23,6 +23,7 @@ type JobRow struct {
 	Dispatched      int  // tasks [0, Dispatched) have rows
 	CancelRequested bool // no task of the job starts any more
 	Stopped         bool // ...because --max-failures was exceeded, not by a user
+	IDSpan          int  // job ids it holds (IDSpan): an array's tasks' own ids follow its id
 }
 
 // TaskRow is a task with the facts used to re-attach to its process.
@@ -30,6 +31,9 @@ type TaskRow struct {
 	burst.Task
 	PIDStart  uint64 // process start time (clock ticks since boot): pid + this identify the process
 	LostCount int    // times the task's machine vanished under it
+	// CancelRequested: this task alone was cancelled while it ran (see
+	// the server's CancelTask); it must not run again.
+	CancelRequested bool
 }
 
 // InsertJob records a new job (creating its project on first use) and
@@ -184,14 +188,15 @@ func cancelCode(j *JobRow) int {
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
-		read_bytes, wrote_bytes, cost_nusd)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		read_bytes, wrote_bytes, cost_nusd, cancel)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
 		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
 		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
-		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd`
+		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd,
+		cancel=excluded.cancel`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
@@ -199,7 +204,7 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
 		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes,
-		int64(math.Round(t.CostUSD*1e9)))
+		int64(math.Round(t.CostUSD*1e9)), t.CancelRequested)
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
@@ -208,7 +213,8 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 
 const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.reason, j.cpus, j.mem_bytes, j.gpus,
 	j.time_limit_s, j.submitted_at, j.started_at, j.ended_at, j.n_tasks, j.n_dispatched, j.n_running,
-	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user`
+	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user,
+	j.id_span`
 
 type scanner interface{ Scan(...any) error }
 
@@ -225,7 +231,8 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	c := &j.Tasks
 	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
 		&j.MemBytes, &j.GPUs, &j.TimeLimitS, &sub, &started, &ended, &c.Total, &j.Dispatched, &c.Running,
-		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel, &j.User)
+		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel, &j.User,
+		&j.IDSpan)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +313,7 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 }
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
-	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd`
+	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd, cancel`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -320,7 +327,7 @@ func scanTask(row scanner) (*TaskRow, error) {
 	)
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
 		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
-		&t.ReadBytes, &t.WroteBytes, &costNUSD)
+		&t.ReadBytes, &t.WroteBytes, &costNUSD, &t.CancelRequested)
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +377,26 @@ func ReopenTasks(tx *Tx, jobID int64) ([]*TaskRow, error) {
 		return nil, err
 	}
 	return scanTasks(tx.Query(`SELECT `+taskCols+` FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx`, jobID))
+}
+
+// CancelledAhead lists the indices of job's tasks at or after from that were
+// cancelled before they were ever dispatched (one task of an array, cancelled
+// alone): the dispatcher skips them.
+func (s *Store) CancelledAhead(ctx context.Context, jobID int64, from int) ([]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT idx FROM tasks WHERE job_id=? AND idx>=? AND state='cancelled' ORDER BY idx`, jobID, from)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
 }
 
 // ActiveTasks lists every task row that is queued (requeued) or running.

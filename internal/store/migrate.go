@@ -182,6 +182,9 @@ var migrations = []string{
 	// is started again): the autoscaler leaves such a machine stopped, and a
 	// restarted server must know it.
 	`ALTER TABLE machines ADD COLUMN stopped_by TEXT NOT NULL DEFAULT '';`,
+	// 10: a cancel asked for one task alone (one task of a job array), so
+	// that a restarted server still stops it.
+	`ALTER TABLE tasks ADD COLUMN cancel INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {

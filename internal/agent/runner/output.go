@@ -6,6 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -70,17 +73,38 @@ func (o *output) copy() {
 // slurmstepd does: the file exists (empty unless appending) from the start,
 // and a missing directory fails the task instead of being created. Its
 // output's written count is what the file grew by, read when it ends.
-func newDirect(path string, truncate bool) (*os.File, *output, error) {
-	flags := os.O_WRONLY | os.O_APPEND | os.O_CREATE
-	if truncate {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("cannot open output file %s: its directory %s does not exist (sbatch does not create it either): create it first", path, filepath.Dir(path))
-		}
+//
+// A file that turns out, once open, to lie inside private (whatever links
+// and ".." led there) is closed, removed if this call created it, and
+// refused; it is truncated only after that check.
+func newDirect(path string, truncate bool, private string) (*os.File, *output, error) {
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("cannot open output file %s: its directory %s does not exist (sbatch does not create it either): create it first", path, filepath.Dir(path))
+	case errors.Is(err, syscall.EISDIR):
+		return nil, nil, fmt.Errorf("cannot open output file %s: it is a directory: give a file name, e.g. %s", path, filepath.Join(path, "slurm-%j.out"))
+	case err != nil:
 		return nil, nil, fmt.Errorf("cannot open output file: %w", err)
+	}
+	if private != "" {
+		real, rerr := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+		if rerr == nil && (real == private || strings.HasPrefix(real, private+"/")) {
+			f.Close()
+			if errors.Is(statErr, fs.ErrNotExist) {
+				os.Remove(real)
+			}
+			return nil, nil, fmt.Errorf("output file %s is inside burst's own directory %s: write it elsewhere", path, private)
+		}
+	}
+	if truncate {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if err := f.Truncate(0); err != nil {
+				f.Close()
+				return nil, nil, fmt.Errorf("cannot truncate output file %s: %w", path, err)
+			}
+		}
 	}
 	o := &output{path: path, done: make(chan struct{}), direct: true}
 	if st, err := f.Stat(); err == nil {
@@ -116,10 +140,16 @@ func (o *output) wait(limit time.Duration) {
 
 // openOutputs prepares stdout and stderr (one pipe when both go to the same
 // file).
-func openOutputs(outPath, errPath string, truncate, direct bool) (stdout, stderr *os.File, outs []*output, err error) {
+func openOutputs(outPath, errPath string, truncate, direct bool, private string) (stdout, stderr *os.File, outs []*output, err error) {
 	open := newOutputOrNull
 	if direct {
-		open = newDirectOrNull
+		open = func(path string, truncate bool) (*os.File, *output, error) {
+			if path == "" {
+				f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+				return f, nil, err
+			}
+			return newDirect(path, truncate, private)
+		}
 	}
 	stdout, o1, err := open(outPath, truncate)
 	if err != nil {
@@ -150,10 +180,3 @@ func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
 	return newOutput(path, truncate)
 }
 
-func newDirectOrNull(path string, truncate bool) (*os.File, *output, error) {
-	if path == "" {
-		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		return f, nil, err
-	}
-	return newDirect(path, truncate)
-}

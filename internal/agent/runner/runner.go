@@ -43,6 +43,9 @@ type Spec struct {
 	// directory fails the task rather than being created. Otherwise output
 	// passes through a pipe and a file is created at its first byte.
 	Direct bool
+	// Private, when set, is a directory no Direct output file may be in,
+	// whatever links its path goes through (burst's own $BURST_HOME).
+	Private string
 
 	// In and Out, when set, are the child's stdin and stdout (a pipe, a
 	// socket, a file: a stage of a pipe), instead of /dev/null and the
@@ -138,7 +141,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.Out != nil {
 		outPath = ""
 	}
-	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct)
+	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct, spec.Private)
 	if err != nil {
 		return nil, err
 	}
