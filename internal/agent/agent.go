@@ -27,15 +27,15 @@ import (
 
 // Config says which server to serve and as which machine.
 type Config struct {
-	Client   *client.Client
-	Machine  string
-	Cluster  string
-	Host     string
-	Res      Resources
-	WorkDir  string        // where batch scripts are written
+	Client  *client.Client
+	Machine string
+	Cluster string
+	Host    string
+	Res     Resources
+	WorkDir string // where batch scripts are written
 	// Private is burst's own directory ($BURST_HOME): no task may open an
 	// output file inside it (the store, the token, other jobs' logs).
-	Private string
+	Private  string
 	IdleExit time.Duration // exit when the server is unreachable this long with nothing running
 	Log      *slog.Logger
 	// Pipe streams from other agents: accepted on StreamListen (HOST:PORT,

@@ -69,7 +69,7 @@ type Server struct {
 	mu       sync.Mutex
 	jobs     map[int64]*jobRT
 	resuming map[int64]bool // jobs whose resume is being written (outside the lock)
-	order    []int64 // active jobs in submission order
+	order    []int64        // active jobs in submission order
 	machines map[string]*machineRT
 	clusters map[string]*clusterRT
 	projects map[string]*projectRT

@@ -68,10 +68,10 @@ type retry struct {
 // needs.
 type jobRT struct {
 	row      store.JobRow
-	sources  [][]string // a map's inputs
-	array    []int      // a job array's indices (arrayIndices), parsed once
+	sources  [][]string   // a map's inputs
+	array    []int        // a job array's indices (arrayIndices), parsed once
 	skip     map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
-	requeue  []retry    // tasks to run again, in order
+	requeue  []retry      // tasks to run again, in order
 	running  map[int]*taskRT
 	changed  chan struct{} // closed and replaced whenever the job changes
 	finished bool          // every task ended; removed once that is committed

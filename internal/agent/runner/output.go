@@ -6,11 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -179,4 +179,3 @@ func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
 	}
 	return newOutput(path, truncate)
 }
-
