@@ -102,6 +102,10 @@ func TestArrayTasksAreJobs(t *testing.T) {
 			}
 		}
 	}
+	// burst wait takes an array task's id too.
+	if r := h.run("wait", idArg(a+2)); r.code != 0 || !strings.Contains(r.stdout, "job "+idArg(a+2)+" succeeded") {
+		t.Errorf("burst wait of an array task's id: %s", r)
+	}
 	// The array holds its tasks' ids: the next job's id comes after them.
 	next := h.submit("--", "true")
 	if next != a+3 {

@@ -467,18 +467,6 @@ func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64
 	}
 }
 
-// parseJobIDs reads job id arguments.
-func parseJobIDs(args []string) ([]int64, error) {
-	ids := make([]int64, len(args))
-	for i, a := range args {
-		id, err := parseJobID(a)
-		if err != nil {
-			return nil, err
-		}
-		ids[i] = id
-	}
-	return ids, nil
-}
 
 // streamLogs follows one stream, reconnecting from where it was if the
 // server goes away (e.g. restarts) in the middle.

@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 func newWaitCmd() *cobra.Command {
@@ -16,20 +20,37 @@ func newWaitCmd() *cobra.Command {
 job, burst exits with that job's status (as burst run does); with several,
 0 if all succeeded and 1 otherwise.`,
 		Example: `  id=$(burst run -d -- ./fit.sh); burst wait $id
-  burst wait 12 13 14`,
+  burst wait 12 13 14
+  burst wait 40_7            # one task of job array 40 (or its own job id)`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			ids, err := parseJobIDs(args)
-			if err != nil {
-				return err
+			for _, a := range args { // bad input before waiting for anything
+				if !strings.Contains(a, "_") {
+					if _, err := parseJobID(a); err != nil {
+						return err
+					}
+				}
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			k := &conn{c: cl, stderr: c.ErrOrStderr()}
 			var jobs []*burst.Job
-			for _, id := range ids {
-				j, err := waitJob(c.Context(), &conn{c: cl, stderr: c.ErrOrStderr()}, id)
+			for _, a := range args {
+				var ref *client.IDRef
+				if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
+					ref, err = resolveJob(c.Context(), cl, a)
+					return err
+				}); err != nil {
+					return err
+				}
+				var j *burst.Job
+				if ref.Task >= 0 {
+					j, err = waitArrayTask(c.Context(), k, ref)
+				} else {
+					j, err = waitJob(c.Context(), k, ref.JobID)
+				}
 				if err != nil {
 					return err
 				}
@@ -51,6 +72,29 @@ job, burst exits with that job's status (as burst run does); with several,
 		},
 	}
 	return c
+}
+
+// waitArrayTask waits for one task of a job array, named by its own id,
+// and gives how it ended as a job of its own (as the script saw it).
+func waitArrayTask(ctx context.Context, k *conn, ref *client.IDRef) (*burst.Job, error) {
+	for {
+		var ts []burst.Task
+		if err := k.do(ctx, rideOut, func(c *client.Client) (err error) {
+			ts, err = c.Tasks(ctx, ref.JobID, ref.Task, 1)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if len(ts) == 1 && ts[0].State.Terminal() {
+			t := ts[0]
+			return &burst.Job{ID: ref.JobID + int64(ref.Task), State: t.State, ExitCode: t.ExitCode, Reason: t.Reason}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func exitSuffix(j *burst.Job) string {
