@@ -75,6 +75,13 @@ type Task struct {
 	CostUSD    float64 `json:"cost_usd"` // its last attempt's share of its machine, as metered (set when it ends)
 	Stdout     string  `json:"stdout_path,omitempty"`
 	Stderr     string  `json:"stderr_path,omitempty"`
+	// Where in those files this task's output begins: above 0 when it
+	// appends to a file that held output before (--open-mode=append).
+	StdoutFrom int64 `json:"stdout_from,omitempty"`
+	StderrFrom int64 `json:"stderr_from,omitempty"`
+	// ...and where it ends, once the task has (0: the end of the file).
+	StdoutTo int64 `json:"stdout_to,omitempty"`
+	StderrTo int64 `json:"stderr_to,omitempty"`
 }
 
 // Machine is something with resources that runs a burst agent.

@@ -126,6 +126,12 @@ type TaskEvent struct {
 	SysUS     int64       `json:"sys_us,omitempty"`
 	MaxRSS    int64       `json:"max_rss,omitempty"`
 	OutBytes  int64       `json:"out_bytes,omitempty"` // written to its log files: the storage its logs take
+	// With "started": where its output begins in files it appends to.
+	OutFrom int64 `json:"out_from,omitempty"`
+	ErrFrom int64 `json:"err_from,omitempty"`
+	// With "exited": where its output ends in those files.
+	OutTo int64 `json:"out_to,omitempty"`
+	ErrTo int64 `json:"err_to,omitempty"`
 	// A pipe stage's own reads and writes, in bytes (its pipes included).
 	ReadBytes  int64 `json:"read_bytes,omitempty"`
 	WroteBytes int64 `json:"wrote_bytes,omitempty"`

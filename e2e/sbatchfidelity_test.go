@@ -476,3 +476,27 @@ func TestBatchEdgeCases(t *testing.T) {
 		})
 	})
 }
+
+// --open-mode=append: each run adds to the file, and burst run and burst
+// logs show the job's own output, not what earlier runs left in the file.
+func TestAppendShowsOwnOutput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "ap.sh"), "#!/bin/sh\n#SBATCH -o app.log\n#SBATCH --open-mode=append\necho \"run $SLURM_JOB_ID\"\n", 0o755)
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		r := h.runIn(h.dir, "run", "ap.sh")
+		id := jobIDFrom(t, r)
+		ids = append(ids, id)
+		if want := "run " + idArg(id) + "\n"; r.stdout != want {
+			t.Errorf("run %d printed %q, want only its own %q", i+1, r.stdout, want)
+		}
+	}
+	if out := h.mustRun("logs", idArg(ids[1])).stdout; out != "run "+idArg(ids[1])+"\n" {
+		t.Errorf("burst logs of the second run: %q", out)
+	}
+	b, _ := os.ReadFile(filepath.Join(h.dir, "app.log"))
+	if strings.Count(string(b), "run ") != 3 {
+		t.Errorf("app.log should hold the three runs: %q", b)
+	}
+}

@@ -463,7 +463,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.running[key{as.Job, as.Index}] = rt
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
-	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now})
+	outFrom, errFrom := t.OutputStarts()
+	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now,
+		OutFrom: outFrom, ErrFrom: errFrom})
 	if rt.stage && !a.sampling && !isClosed(a.quit) {
 		a.sampling = true
 		a.bg.Go(a.sampleStages)
@@ -593,7 +595,8 @@ func mergeEnv(base, extra []string) []string {
 func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
 	ev := client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: r.State, ExitCode: r.ExitCode,
 		Signal: r.Signal, Reason: r.Reason, UserUS: r.UserCPU.Microseconds(), SysUS: r.SysCPU.Microseconds(),
-		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes, ReadBytes: r.ReadBytes, WroteBytes: r.WroteBytes}
+		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes, ReadBytes: r.ReadBytes, WroteBytes: r.WroteBytes,
+		OutTo: r.StdoutTo, ErrTo: r.StderrTo}
 	if !r.StartedAt.IsZero() {
 		s := r.StartedAt.UTC()
 		ev.StartedAt = &s

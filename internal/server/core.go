@@ -449,6 +449,7 @@ func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.T
 		case client.EventStarted:
 			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
 			t.row.StartedAt = ev.StartedAt
+			t.row.StdoutFrom, t.row.StderrFrom = ev.OutFrom, ev.ErrFrom
 			if !t.started {
 				s.accrue(m, now) // what ran before it is not its to pay
 				t.started = true

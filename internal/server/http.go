@@ -425,26 +425,48 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}()
 	buf := make([]byte, 64<<10)
 	wrote := false
+	var end, pos int64 // where the task's output ends in its file, when known (others may append after it); where we are
 	for {
 		active, ch := s.taskActive(j.ID, idx)
 		if f == nil {
 			if t, err := s.st.GetTask(r.Context(), j.ID, idx); err == nil {
-				path := t.Stdout
+				path, from, to := t.Stdout, t.StdoutFrom, t.StdoutTo
 				if stream == "stderr" {
-					path = t.Stderr
+					path, from, to = t.Stderr, t.StderrFrom, t.StderrTo
+				}
+				end = to
+				// offset counts from where this task's output begins (a
+				// file appended to holds earlier jobs' output before it,
+				// known once the task has started).
+				if t.StartedAt == nil && !t.State.Terminal() {
+					path = ""
 				}
 				if path != "" {
-					if f, err = os.Open(path); err == nil && offset > 0 {
-						f.Seek(offset, io.SeekStart)
+					if f, err = os.Open(path); err == nil && offset+from > 0 {
+						f.Seek(offset+from, io.SeekStart)
 					}
+					pos = offset + from
+				}
+			}
+		} else if !active && end == 0 {
+			// It has ended: where its output ends is known now.
+			if t, err := s.st.GetTask(r.Context(), j.ID, idx); err == nil {
+				end = t.StdoutTo
+				if stream == "stderr" {
+					end = t.StderrTo
 				}
 			}
 		}
 		if f != nil {
-			for {
-				n, err := f.Read(buf)
+			for end == 0 || pos < end {
+				b := buf
+				if end > 0 && int64(len(b)) > end-pos {
+					b = b[:end-pos]
+				}
+				n, err := f.Read(b)
+				pos += int64(n)
 				if n > 0 {
-					if _, werr := w.Write(buf[:n]); werr != nil {
+					if _, werr := w.Write(b[:n]); werr != nil {
 						return
 					}
 					wrote = true

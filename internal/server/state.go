@@ -364,6 +364,7 @@ func (s *Server) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch
 	row.EndedAt = &end
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
+	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
 	row.CostUSD = float64(t.nusd) / 1e9
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {

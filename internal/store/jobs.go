@@ -188,15 +188,16 @@ func cancelCode(j *JobRow) int {
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
-		read_bytes, wrote_bytes, cost_nusd, cancel)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		read_bytes, wrote_bytes, cost_nusd, cancel, out_from, err_from, out_to, err_to)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
 		started_at=excluded.started_at, ended_at=excluded.ended_at, user_us=excluded.user_us,
 		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
 		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd,
-		cancel=excluded.cancel`
+		cancel=excluded.cancel, out_from=excluded.out_from, err_from=excluded.err_from,
+		out_to=excluded.out_to, err_to=excluded.err_to`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
@@ -204,7 +205,8 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 		t.JobID, t.Index, t.State, t.Attempt, t.LostCount, t.Machine, t.PID, int64(t.PIDStart),
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
 		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes,
-		int64(math.Round(t.CostUSD*1e9)), t.CancelRequested)
+		int64(math.Round(t.CostUSD*1e9)), t.CancelRequested, t.StdoutFrom, t.StderrFrom,
+		t.StdoutTo, t.StderrTo)
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
@@ -313,7 +315,8 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 }
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
-	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd, cancel`
+	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd, cancel,
+	out_from, err_from, out_to, err_to`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -327,7 +330,8 @@ func scanTask(row scanner) (*TaskRow, error) {
 	)
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
 		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
-		&t.ReadBytes, &t.WroteBytes, &costNUSD, &t.CancelRequested)
+		&t.ReadBytes, &t.WroteBytes, &costNUSD, &t.CancelRequested, &t.StdoutFrom, &t.StderrFrom,
+		&t.StdoutTo, &t.StderrTo)
 	if err != nil {
 		return nil, err
 	}

@@ -185,6 +185,11 @@ var migrations = []string{
 	// 10: a cancel asked for one task alone (one task of a job array), so
 	// that a restarted server still stops it.
 	`ALTER TABLE tasks ADD COLUMN cancel INTEGER NOT NULL DEFAULT 0;`,
+	// 11: where a task's output begins and ends in files others append to.
+	`ALTER TABLE tasks ADD COLUMN out_from INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tasks ADD COLUMN err_from INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tasks ADD COLUMN out_to INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE tasks ADD COLUMN err_to INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {

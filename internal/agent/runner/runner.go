@@ -83,6 +83,9 @@ type Result struct {
 	// largest VmHWM sampled (see peak.go); 0 when unknown.
 	MaxRSS   int64
 	OutBytes int64 // bytes it wrote to its log files (stdout and stderr)
+	// StdoutTo and StderrTo are where its output ends in its Direct files
+	// (their sizes when it ended); 0 for other outputs.
+	StdoutTo, StderrTo int64
 	// With Spec.IOStats: bytes the process (and whatever shared its
 	// descriptors) read from In and wrote to Out, where these are regular
 	// files; 0 otherwise.
@@ -601,12 +604,38 @@ func (t *Task) wait() {
 	for _, o := range t.outs {
 		o.settle()
 		r.OutBytes += o.written.Load()
+		if o.direct {
+			end := o.start + o.written.Load()
+			if o.path == t.spec.Stdout {
+				r.StdoutTo = end
+			}
+			if o.path == t.spec.Stderr {
+				r.StderrTo = end
+			}
+		}
 		if o.err != nil && r.Reason == "" {
 			r.Reason = "its output could not be saved: " + o.err.Error()
 		}
 	}
 	t.res = r
 	close(t.done)
+}
+
+// OutputStarts gives where the task's output begins in its Direct files
+// (their sizes when it started, 0 after a truncation), stdout then stderr.
+func (t *Task) OutputStarts() (stdout, stderr int64) {
+	for _, o := range t.outs {
+		if !o.direct {
+			continue
+		}
+		if o.path == t.spec.Stdout {
+			stdout = o.start
+		}
+		if o.path == t.spec.Stderr {
+			stderr = o.start
+		}
+	}
+	return stdout, stderr
 }
 
 // stdoutAlone reports whether the task's stdout goes to a log file of its
