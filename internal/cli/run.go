@@ -467,7 +467,6 @@ func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64
 	}
 }
 
-
 // streamLogs follows one stream, reconnecting from where it was if the
 // server goes away (e.g. restarts) in the middle.
 func streamLogs(ctx context.Context, cl *conn, id int64, task int, stream string, w io.Writer) error {
