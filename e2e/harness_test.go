@@ -265,7 +265,7 @@ func (h *harness) submit(args ...string) int64 {
 	return id
 }
 
-var jobLine = regexp.MustCompile(`(?m)^burst: job ([0-9]+)$`)
+var jobLine = regexp.MustCompile(`(?m)^burst: job ([0-9]+)( \(.*\))?$`)
 
 // jobIDFrom finds "burst: job N" in an attached run's stderr.
 func jobIDFrom(t *testing.T, r result) int64 {

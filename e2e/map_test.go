@@ -1098,3 +1098,24 @@ func TestMapOutputAcrossServerRestart(t *testing.T) {
 		t.Errorf("%d distinct lines on stdout, want %d:\n%s", len(seen), mapKillTasks, r)
 	}
 }
+
+// A map's exit status is GNU parallel's ("EXIT STATUS": the number of failed
+// jobs) wherever it is read: burst map, burst wait, burst show and burst jobs.
+func TestMapStatusSameEverywhere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.run("map", "-q", "--", "sh", "-c", "exit $1", "_", ":::", "0", "1", "2", "3", "0")
+	if r.code != 3 {
+		t.Fatalf("burst map with 3 failing tasks: exit %d, want 3:\n%s", r.code, r)
+	}
+	id := jobIDFrom(t, r)
+	if w := h.run("wait", idArg(id)); w.code != 3 {
+		t.Errorf("burst wait: exit %d, want 3 as burst map gave", w.code)
+	}
+	if j := h.show(id); j.ExitCode == nil || *j.ExitCode != 3 {
+		t.Errorf("burst show: exit_code %v, want 3", j.ExitCode)
+	}
+	if out := h.mustRun("show", idArg(id)).stdout; !strings.Contains(out, "sh -c 'exit $1' _ :::") {
+		t.Errorf("burst show should give the map's command:\n%s", out)
+	}
+}

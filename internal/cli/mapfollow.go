@@ -55,7 +55,7 @@ func followMap(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, ke
 // output as o says, and exits as mapExit says.
 func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, o followOpts) error {
 	stderr := c.ErrOrStderr()
-	fmt.Fprintf(stderr, "burst: job %d (%d tasks)\n", j.ID, j.Tasks.Total)
+	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
 	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
 	defer stop()
 	var bar *progress

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/server"
@@ -189,13 +190,13 @@ func agentsStopped(names []string, n int, unknown bool) string {
 	case len(names) == 0:
 		return "no agent ran"
 	case n == 0 && !unknown:
-		return fmt.Sprintf("stopped %s (%s), which ran no task", plural(len(names), "agent"), strings.Join(names, ", "))
+		return fmt.Sprintf("stopped %s (%s), which ran no task", burst.Plural(len(names), "agent"), strings.Join(names, ", "))
 	}
 	whose := "its"
 	if len(names) > 1 {
 		whose = "their"
 	}
-	tasks := whose + " " + plural(n, "running task") + " were"
+	tasks := whose + " " + burst.Plural(n, "running task") + " were"
 	if n == 1 {
 		tasks = whose + " running task was"
 	}
@@ -207,14 +208,7 @@ func agentsStopped(names []string, n int, unknown bool) string {
 		}
 	}
 	return fmt.Sprintf("stopped %s (%s): %s ended (SIGTERM, then SIGKILL after 2 s) and will run again from the beginning when a server starts",
-		plural(len(names), "agent"), strings.Join(names, ", "), tasks)
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
+		burst.Plural(len(names), "agent"), strings.Join(names, ", "), tasks)
 }
 
 // localAgent is an agent of this host serving a machine of $BURST_HOME.

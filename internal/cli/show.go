@@ -102,7 +102,13 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 		if s.Pipe != nil {
 			row("Pipe:", s.Pipe.Text)
 		} else if s.ScriptRef != "" {
-			row("Script:", s.ScriptRef+" "+shellJoin(s.Argv))
+			row("Script:", strings.TrimSpace(s.ScriptRef+" "+shellJoin(s.Argv)))
+		} else if m := s.Map; m != nil && len(m.Template) > 0 {
+			how := " ::: (one task per input)"
+			if m.Shell {
+				how = " ::: (one task per input, through a shell)"
+			}
+			row("Command:", shellJoin(m.Template)+how)
 		} else {
 			row("Command:", shellJoin(s.Argv))
 		}

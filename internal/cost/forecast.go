@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // The forecast: what a project will have spent by its end date. It is the
@@ -246,7 +248,7 @@ func (f Forecast) Method() string {
 	s += fmt.Sprintf(" + trend %s/day × %s days (", perDay(f.TrendPerDay), strconv.FormatFloat(f.Days, 'f', 1, 64))
 	switch {
 	case f.TrendDivisor > f.TrendDays:
-		s += fmt.Sprintf("%s of history, spread over %d days)", plural(f.TrendDays, "day"), f.TrendDivisor)
+		s += fmt.Sprintf("%s of history, spread over %d days)", burst.Plural(f.TrendDays, "day"), f.TrendDivisor)
 	default:
 		s += fmt.Sprintf("last %d days)", f.TrendDays)
 	}
@@ -255,13 +257,6 @@ func (f Forecast) Method() string {
 
 // perDay writes a daily rate with two significant figures below a cent.
 func perDay(dollars float64) string { return USD(dollars).String() }
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
-}
 
 // DaysLeft is how many days are left until ends (fractional): 0 once it
 // passed, -1 when ends is zero (open-ended).

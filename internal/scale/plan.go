@@ -279,21 +279,14 @@ func describe(r burst.Resources, task bool) string {
 	if task {
 		cpus = max(cpus, 1)
 	}
-	parts := []string{plural(cpus, "CPU")}
+	parts := []string{burst.Plural(cpus, "CPU")}
 	if r.MemBytes > 0 {
 		parts = append(parts, bytesString(r.MemBytes))
 	}
 	if r.GPUs > 0 {
-		parts = append(parts, plural(r.GPUs, "GPU"))
+		parts = append(parts, burst.Plural(r.GPUs, "GPU"))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 func bytesString(b int64) string {
@@ -349,7 +342,7 @@ func Waiting(c Cluster, machines []Machine) string {
 	case live < c.Max && c.NoRoom != "":
 		return fmt.Sprintf("cluster %s waits for room to start a machine: %s", c.Name, c.NoRoom)
 	case live >= c.Max:
-		return fmt.Sprintf("cluster %s runs its --max of %s", c.Name, plural(c.Max, "machine"))
+		return fmt.Sprintf("cluster %s runs its --max of %s", c.Name, burst.Plural(c.Max, "machine"))
 	}
 	return fmt.Sprintf("cluster %s starts a machine for it at the autoscaler's next round", c.Name)
 }

@@ -201,7 +201,7 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 			return err
 		}
 		ev.Target = "job " + strconv.FormatInt(id, 10)
-		ev.Message = fmt.Sprintf("job %d (%s, %d tasks) on %s", id, spec.Name, spec.Tasks, clusterName(spec.Cluster))
+		ev.Message = fmt.Sprintf("job %d (%s, %s) on %s", id, spec.Name, burst.Plural(spec.Tasks, "task"), clusterName(spec.Cluster))
 		if err := store.AppendEvent(tx, &ev); err != nil {
 			return err
 		}

@@ -509,8 +509,7 @@ func (s *Server) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	switch {
 	case j.row.CancelRequested && j.row.Stopped:
 		j.row.State = burst.Failed
-		one := 1
-		j.row.ExitCode = &one
+		j.row.ExitCode = failedStatus(j)
 	case j.row.CancelRequested:
 		j.row.State = burst.Cancelled
 		if j.row.Reason == "" {
@@ -534,11 +533,25 @@ func (s *Server) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		}
 	default:
 		j.row.State = burst.Failed
-		one := 1
-		j.row.ExitCode = &one
+		j.row.ExitCode = failedStatus(j)
 		j.row.Reason = fmt.Sprintf("%d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
 			c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
 	}
+}
+
+// failedStatus is the exit status of a job of several tasks that did not
+// all succeed: for a map, GNU parallel's (the number of tasks that failed,
+// timed out or were lost, up to 100; 101 for more), which burst map also
+// exits with; else 1.
+func failedStatus(j *jobRT) *int {
+	code := 1
+	if m := j.row.Spec.Map; m != nil && !m.Array {
+		c := j.row.Tasks
+		if n := c.Failed + c.Timeout + c.Lost; n > 0 {
+			code = min(n, 101)
+		}
+	}
+	return &code
 }
 
 // snapshot builds the scheduler's view. Called with s.mu held.
