@@ -90,6 +90,9 @@ and flags that would change its tasks are refused.`,
 				if err != nil {
 					return err
 				}
+				if j, err := doneMap(ctx, c, resume); err != nil || j != nil {
+					return err // nothing to resume is no failure (exit 0), as in parallel --resume-failed
+				}
 				return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
 					if !detach && o.output != outputNone {
 						// Its earlier successes printed their output then: not again.
@@ -182,8 +185,8 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&shell, "shell", false, "run the command as shell text in $SHELL (else sh), inputs shell-quoted")
 	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
-	f.Int64Var(&resume, "resume", 0, "run again the tasks of map JOB that failed or never ran")
-	f.StringArrayVar(&over, "over", nil, "inputs: the files matching GLOB (burst expands it; repeatable)")
+	f.Int64Var(&resume, "resume", 0, "run again the tasks of map `JOB` that failed or never ran")
+	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
@@ -331,4 +334,19 @@ func parseMaxFailures(s string, m *burst.MapSpec) error {
 	}
 	m.MaxFailures = v
 	return nil
+}
+
+// doneMap returns map id when every one of its tasks succeeded (there is
+// nothing to resume), after saying so; nil when there is something to run.
+func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error) {
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return nil, err
+	}
+	j, err := (&conn{c: cl, stderr: c.ErrOrStderr()}).job(ctx, id)
+	if err != nil || j.Tasks.Total == 0 || j.Tasks.Succeeded != j.Tasks.Total {
+		return nil, nil // the resume itself says what is wrong, if anything
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "burst: job %d: all %s succeeded; there is nothing to resume\n", id, burst.Plural(j.Tasks.Total, "task"))
+	return j, nil
 }

@@ -60,8 +60,9 @@ A pipeline file (-f) holds the same pipe as YAML:
     - run: ./align -      # one command line, same quoting rules
       cpus: 4
       mem: 8G
-    - run: sort -k3
+    - run: cut -f3        # line by line: safe to split over copies
       parallel: 2         # also: gpus, time, on, name
+    - run: sort           # one copy: a sort split in two sorts each half alone
 
 or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 		Example: `  burst pipe 'seq 1 1000000 | --cpus 2 awk "{s+=\$1} END {print s}"'
@@ -134,7 +135,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (its format: burst help pipe)")
 	c.Flags().StringVarP(&name, "name", "J", "", "job name (default: pipe-FIRSTSTAGE)")
 	c.Flags().StringVar(&project, "project", "", "project the job belongs to (default: default)")
-	c.Flags().StringVar(&on, "on", "", "cluster for the stages that do not name one with --on (default: local)")
+	c.Flags().StringVar(&on, "on", "", "`CLUSTER` for the stages that do not name one with --on (default: local)")
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	return c
 }

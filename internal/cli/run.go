@@ -41,7 +41,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl := c.Flags()
 	fl.IntVarP(&f.cpus, "cpus", "c", 1, "CPU cores for each task")
 	fl.StringVar(&f.mem, "mem", "", "memory for each task, e.g. 512M or 8G (enforced; default: not limited)")
-	fl.StringVarP(&f.gpus, "gpus", "G", "0", "GPUs for each task, N or TYPE:N (CUDA_VISIBLE_DEVICES names the ones given)")
+	fl.StringVarP(&f.gpus, "gpus", "G", "", "`N` GPUs for each task, or TYPE:N (default 0; CUDA_VISIBLE_DEVICES names the ones given)")
 	fl.StringVarP(&f.time, "time", "t", "", "time limit, e.g. 90s, 10m, 2h, 1:30:00 or 2-00:00:00 (then SIGTERM, SIGKILL)")
 	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
@@ -151,8 +151,16 @@ var batchFlags = []struct {
 	{"chdir", "D", true, "batch scripts: working `DIR` of the script (relative to this one)"},
 	{"gres", "", true, "batch scripts: generic resources `LIST`; gpu[:TYPE]:N gives GPUs, others are warned about"},
 	{"mem-per-cpu", "", true, "batch scripts: memory per CPU, a `SIZE` such as 2G (instead of --mem)"},
-	{"get-user-env", "", false, "batch scripts: start from your login environment (read within `TIMEOUT` seconds, 8), with your variables over it"},
+	{"get-user-env", "", false, "batch scripts: start from your login environment, with your variables over it (sbatch's =TIMEOUT is accepted)"},
 }
+
+// switchValue is a flag given alone or with any value, kept as written.
+type switchValue struct{ v string }
+
+func (s *switchValue) String() string     { return s.v }
+func (s *switchValue) Set(v string) error { s.v = v; return nil }
+func (s *switchValue) Type() string       { return "bool" } // so --help shows no value
+func (s *switchValue) IsBoolFlag() bool   { return true }
 
 func newRunCmd() *cobra.Command {
 	var (
@@ -204,10 +212,13 @@ choose it (--on does).`,
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	for _, f := range batchFlags {
-		c.Flags().StringP(f.name, f.short, "", f.usage)
-		if !f.takes { // a value is optional, as sbatch's --get-user-env[=TIMEOUT]
-			c.Flags().Lookup(f.name).NoOptDefVal = "8"
+		if f.takes {
+			c.Flags().StringP(f.name, f.short, "", f.usage)
+			continue
 		}
+		// A switch that also takes sbatch's optional value
+		// (--get-user-env=10L): shown in --help as a plain switch.
+		c.Flags().VarPF(&switchValue{}, f.name, f.short, f.usage).NoOptDefVal = "true"
 	}
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	c.Flags().BoolVar(&native, "native", false, "with --on a Slurm cluster: submit the job to Slurm itself (sbatch), to live in Slurm's accounting, instead of running it in a pilot")

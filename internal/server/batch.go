@@ -42,6 +42,10 @@ func (s *Server) checkOutputs(spec *burst.JobSpec) error {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(spec.Workdir, path)
 		}
+		switch filepath.Clean(path) {
+		case "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2":
+			return badRequest("output file %s: a job's output cannot go to a terminal (it runs on a machine of its own): leave --output out, and burst run shows it as it runs and burst logs JOB later", p)
+		}
 		if within(resolvePath(path), home) {
 			return badRequest("output file %s is inside burst's own directory %s: write it elsewhere, e.g. -o slurm-%%j.out in your working directory", p, s.home)
 		}
@@ -95,6 +99,12 @@ func (s *Server) ResolveID(ctx context.Context, ref string) (*client.IDRef, erro
 	id, err := strconv.ParseInt(arr, 10, 64)
 	if err != nil || id <= 0 {
 		return nil, bad
+	}
+	if isArray {
+		// ARRAYID_INDEX names an array by its own id, not a task's.
+		if job, idx, err := s.st.ResolveID(ctx, id); err == nil && idx >= 0 {
+			return nil, badRequest("%d is a task of job array %d, not an array: write %d_INDEX, or %d alone for that task", id, job, job, id)
+		}
 	}
 	if !isArray {
 		job, idx, err := s.st.ResolveID(ctx, id)
