@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -250,7 +252,11 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	}{{"stdout", t.Stdout, p.stdout}, {"stderr", t.Stderr, p.stderr}} {
 		w := &countWriter{w: p.trackNewline(s.w)}
 		if p.local && s.path != "" {
-			if err := copyLocal(s.path, w); err == nil {
+			err := copyLocal(s.path, w)
+			// No file: the task wrote nothing (its files are made at its
+			// first byte, and are complete before its end is reported).
+			// Asking the server would cost two requests per silent task.
+			if err == nil || errors.Is(err, fs.ErrNotExist) {
 				continue
 			} else if w.n > 0 {
 				return fmt.Errorf("read the output of task %d of job %d: %w", t.Index, p.id, err)
