@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
 	"os/exec"
 	"testing"
 
@@ -36,17 +34,7 @@ func (h *harness) figures(id int64) figuresJSON {
 // gnuTimeRSS is GNU time's peak memory of argv (see package gnutime).
 func gnuTimeRSS(t *testing.T, argv ...string) int64 {
 	t.Helper()
-	rss, err := gnutime.MaxRSS(argv...)
-	if errors.Is(err, gnutime.ErrMissing) {
-		if os.Getenv("BURST_CI") != "" {
-			t.Fatal(err.Error() + "; CI must not skip the peak-memory tests")
-		}
-		t.Skip("SKIPPED LOUDLY: " + err.Error() + " to compare peak memory with")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rss
+	return gnutime.ForTest(t, argv...)
 }
 
 // The peak memory of a task is the task's own. The agent starts tasks with

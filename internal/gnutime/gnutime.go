@@ -35,3 +35,28 @@ func MaxRSS(argv ...string) (int64, error) {
 	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	return kb << 10, nil
 }
+
+// TB is the part of testing.TB that ForTest uses.
+type TB interface {
+	Helper()
+	Fatal(...any)
+	Skip(...any)
+}
+
+// ForTest is MaxRSS for a test: it fails the test on an error, and when GNU
+// time is missing it skips loudly, or fails under BURST_CI (CI must not skip).
+func ForTest(t TB, argv ...string) int64 {
+	t.Helper()
+	rss, err := MaxRSS(argv...)
+	if errors.Is(err, ErrMissing) {
+		if os.Getenv("BURST_CI") != "" {
+			t.Fatal(err.Error() + "; CI must not skip the peak-memory tests")
+		}
+		fmt.Fprintln(os.Stderr, "!!! SKIPPED:", err)
+		t.Skip("SKIPPED LOUDLY: " + err.Error() + " to compare peak memory with")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rss
+}

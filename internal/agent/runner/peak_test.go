@@ -1,8 +1,6 @@
 package runner
 
 import (
-	"errors"
-	"os"
 	"runtime"
 	"testing"
 
@@ -13,17 +11,7 @@ import (
 // gnuTimeMaxRSS is GNU time's peak memory of argv (see package gnutime).
 func gnuTimeMaxRSS(t *testing.T, argv ...string) int64 {
 	t.Helper()
-	rss, err := gnutime.MaxRSS(argv...)
-	if errors.Is(err, gnutime.ErrMissing) {
-		if os.Getenv("BURST_CI") != "" {
-			t.Fatal(err.Error() + "; CI must not skip the peak-memory tests")
-		}
-		t.Skip("SKIPPED LOUDLY: " + err.Error() + " to compare peak memory with")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rss
+	return gnutime.ForTest(t, argv...)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
