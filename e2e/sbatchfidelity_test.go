@@ -114,6 +114,11 @@ func TestArrayTasksAreJobs(t *testing.T) {
 	if r := h.run("show", idArg(a)+"_2"); r.code != 2 || !strings.Contains(r.stderr, "no index 2") {
 		t.Errorf("an index the array does not have: %s", r)
 	}
+	for _, bad := range []string{idArg(a) + "_x", "_1", "0", idArg(a) + "_"} {
+		if r := h.run("cancel", bad); r.code != 2 || !strings.Contains(r.stderr, "job id") {
+			t.Errorf("burst cancel %q should be refused as bad input naming the forms a job id takes: %s", bad, r)
+		}
+	}
 
 	// scancel of one array task's id cancels that task alone.
 	writeFile(t, filepath.Join(h.dir, "sl.sh"), "#!/bin/sh\n#SBATCH --array=0-3\n#SBATCH -o /dev/null\nsleep 60\n", 0o755)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/burst-sh/burst/client"
 
@@ -23,12 +22,8 @@ SLURM_JOB_ID it saw), or ARRAYID_INDEX, cancels that task alone.`,
   burst cancel 40_7          # index 7 of job array 40 alone`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			for _, a := range args { // bad input before anything is cancelled
-				if !strings.Contains(a, "_") {
-					if _, err := parseJobID(a); err != nil {
-						return err
-					}
-				}
+			if err := checkJobRefs(args); err != nil { // bad input before anything is done
+				return err
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {

@@ -93,17 +93,26 @@ func exitText(p *int) string {
 	return strconv.Itoa(*p)
 }
 
-// resolveJob asks the server what a job id argument names: a job, or one
-// task of a job array (its own id, or ARRAYID_INDEX as in Slurm).
+// checkJobRefs refuses, before anything is asked of the server, an argument
+// that is neither a job id nor Slurm's ARRAYID_INDEX.
+func checkJobRefs(args []string) error {
+	for _, a := range args {
+		id, index, isArray := strings.Cut(a, "_")
+		if _, err := parseJobID(id); err != nil {
+			return err
+		}
+		if n, err := strconv.Atoi(index); isArray && (err != nil || n < 0) {
+			return usage("%q is not a job id: write a job's id (12), or a job array's id and index (12_3)", a)
+		}
+	}
+	return nil
+}
+
+// resolveJob asks the server what a job id argument (checked by
+// checkJobRefs) names: a job, or one task of a job array (its own id, or
+// ARRAYID_INDEX as in Slurm).
 func resolveJob(ctx context.Context, cl *client.Client, arg string) (*client.IDRef, error) {
-	if strings.Contains(arg, "_") {
-		return cl.ResolveID(ctx, arg)
-	}
-	id, err := parseJobID(arg)
-	if err != nil {
-		return nil, err
-	}
-	return cl.ResolveID(ctx, strconv.FormatInt(id, 10))
+	return cl.ResolveID(ctx, arg)
 }
 
 // parseJobID reads a job id argument.

@@ -31,10 +31,8 @@ until the task ends.`,
   burst logs 14 --stage align --stderr    # a pipe's stage (NAME#2: its second copy)`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if !strings.Contains(args[0], "_") {
-				if _, err := parseJobID(args[0]); err != nil {
-					return err
-				}
+			if err := checkJobRefs(args[:1]); err != nil {
+				return err
 			}
 			if task < 0 {
 				return usage("--task %d: tasks are numbered from 0", task)

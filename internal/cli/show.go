@@ -28,10 +28,8 @@ func newShowCmd() *cobra.Command {
 			if err := checkOut(out); err != nil {
 				return err
 			}
-			if !strings.Contains(args[0], "_") {
-				if _, err := parseJobID(args[0]); err != nil {
-					return err
-				}
+			if err := checkJobRefs(args[:1]); err != nil {
+				return err
 			}
 			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
 				ref, err := resolveJob(ctx, cl, args[0])

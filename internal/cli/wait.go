@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,12 +23,8 @@ job, burst exits with that job's status (as burst run does); with several,
   burst wait 40_7            # one task of job array 40 (or its own job id)`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			for _, a := range args { // bad input before waiting for anything
-				if !strings.Contains(a, "_") {
-					if _, err := parseJobID(a); err != nil {
-						return err
-					}
-				}
+			if err := checkJobRefs(args); err != nil { // bad input before anything is done
+				return err
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {

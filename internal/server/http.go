@@ -313,33 +313,23 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, j)
 }
 
-// jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.
 // handleCancel cancels a job, or with ?task=N one task of it (an array
 // task, named by its own id: see ResolveID).
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
-	id, ok := jobID(w, r)
-	if !ok {
-		return
-	}
-	var res *client.CancelResult
-	var err error
-	if t := r.URL.Query().Get("task"); t != "" {
-		idx, perr := strconv.Atoi(t)
-		if perr != nil {
-			writeErr(w, badRequest("task %q is not a task number", t))
-			return
+	jobAction(func(ctx context.Context, id int64) (*client.CancelResult, error) {
+		t := r.URL.Query().Get("task")
+		if t == "" {
+			return s.Cancel(ctx, id)
 		}
-		res, err = s.CancelTask(r.Context(), id, idx)
-	} else {
-		res, err = s.Cancel(r.Context(), id)
-	}
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 200, res)
+		idx, err := strconv.Atoi(t)
+		if err != nil {
+			return nil, badRequest("task %q is not a task number", t)
+		}
+		return s.CancelTask(ctx, id, idx)
+	})(w, r)
 }
 
+// jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.
 func jobAction[T any](fn func(context.Context, int64) (T, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := jobID(w, r)
