@@ -28,7 +28,7 @@ func (s *Server) checkOutputs(spec *burst.JobSpec) error {
 	if spec.Stdout == "" && spec.Stderr == "" && spec.Batch == nil {
 		return nil // burst's own log files
 	}
-	home := resolvePath(string(s.home))
+	home := s.realHome
 	info := sbatch.TaskInfo{JobID: 1, JobName: spec.Name, ArrayTaskID: -1}
 	info.NodeName, _ = os.Hostname() // %N where it runs: this host's name is the likeliest (agents check again)
 	if b := spec.Batch; b != nil {

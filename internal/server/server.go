@@ -57,6 +57,7 @@ type Config struct {
 // Server is a running control plane.
 type Server struct {
 	home         home.Home
+	realHome     string // home with its links resolved, where no job may write (checkOutputs)
 	log          *slog.Logger
 	st           *store.Store
 	token        string
@@ -146,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w for %s%s: use it, or stop it first", ErrRunning, h, pid)
 	}
 	s := &Server{
-		home: h, log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
+		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
 		jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{},
 		clusters: map[string]*clusterRT{}, projects: map[string]*projectRT{},
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
