@@ -185,6 +185,11 @@ func TestBatchStepEnvironment(t *testing.T) {
 			t.Errorf("%s=%q, want %q", k, got[k], v)
 		}
 	}
+	// Without -n or -c, sbatch sets none of these (checked with Slurm 22.05).
+	writeFile(t, filepath.Join(h.dir, "plain.sh"), "#!/bin/sh\necho ${SLURM_NTASKS-unset} ${SLURM_NPROCS-unset} ${SLURM_CPUS_PER_TASK-unset}\n", 0o755)
+	if r := h.runIn(h.dir, "run", "plain.sh"); r.stdout != "unset unset unset\n" {
+		t.Errorf("a script without -n or -c: %q, want them unset as sbatch leaves them", r.stdout)
+	}
 }
 
 // Output files as sbatch writes them (sbatch(1) --output, --error,
@@ -291,7 +296,8 @@ func TestSbatchCommandLineOptions(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--export=NONE: %s", r)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "none.txt")); !strings.HasPrefix(string(b), "fromscript  1 unset home ") {
+	// No -n: no SLURM_NTASKS, as with sbatch.
+	if b, _ := os.ReadFile(filepath.Join(dir, "none.txt")); !strings.HasPrefix(string(b), "fromscript   unset home ") {
 		t.Errorf("--export=NONE: none.txt = %q, want MYVAR unset and HOME set", b)
 	}
 

@@ -16,6 +16,9 @@ type TaskInfo struct {
 	Array       []int // an array's indices, ascending (for the COUNT/MIN/MAX/STEP variables)
 	NTasks      int
 	CPUsPerTask int
+	// Asked for: sbatch sets SLURM_NTASKS and SLURM_NPROCS only with
+	// --ntasks, and SLURM_CPUS_PER_TASK only with --cpus-per-task.
+	NTasksGiven, CPUsPerTaskGiven bool
 	MemBytes    int64
 	MemPerCPU   int64 // --mem-per-cpu: then SLURM_MEM_PER_CPU, and no SLURM_MEM_PER_NODE
 	Partition   string
@@ -31,9 +34,11 @@ type TaskInfo struct {
 const noArrayTask = 4294967294
 
 // Env returns the SLURM_* variables of a batch step, as sorted "KEY=VALUE"
-// strings (the list is in the README). A job runs on one node, and the script
-// is its task 0. String-valued variables are left out when their value is
-// empty; SLURM_CPUS_PER_TASK and SLURM_NTASKS are at least 1; memory is
+// strings (the list is in the README), as Slurm 22.05's sbatch sets them
+// (checked against it). A job runs on one node, and the script is its task 0.
+// String-valued variables are left out when their value is empty;
+// SLURM_CPUS_PER_TASK is set only when asked for, SLURM_NTASKS and
+// SLURM_NPROCS only with --ntasks (each at least 1); memory is
 // SLURM_MEM_PER_CPU when --mem-per-cpu was given, else SLURM_MEM_PER_NODE when
 // MemBytes is set (in MiB, rounded up); the array variables are set when
 // ArrayTaskID >= 0; the GPU variables when GPUIDs is not empty.
@@ -44,9 +49,6 @@ func Env(t TaskInfo) []string {
 		"SLURM_JOB_ID":            itoa(t.JobID),
 		"SLURM_JOBID":             itoa(t.JobID),
 		"SLURM_JOB_NAME":          t.JobName,
-		"SLURM_CPUS_PER_TASK":     strconv.Itoa(cpt),
-		"SLURM_NTASKS":            strconv.Itoa(ntasks),
-		"SLURM_NPROCS":            strconv.Itoa(ntasks),
 		"SLURM_JOB_NUM_NODES":     "1",
 		"SLURM_NNODES":            "1",
 		"SLURM_NODELIST":          t.NodeName,
@@ -64,6 +66,13 @@ func Env(t TaskInfo) []string {
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",
 		"SLURM_GTIDS":             "0",
+	}
+	if t.CPUsPerTaskGiven {
+		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(cpt)
+	}
+	if t.NTasksGiven {
+		env["SLURM_NTASKS"] = strconv.Itoa(ntasks)
+		env["SLURM_NPROCS"] = strconv.Itoa(ntasks)
 	}
 	switch {
 	case t.MemPerCPU > 0:

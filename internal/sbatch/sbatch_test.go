@@ -497,6 +497,7 @@ func TestExpand(t *testing.T) {
 func TestEnv(t *testing.T) {
 	got := Env(TaskInfo{
 		JobID: 57, JobName: "fit", ArrayJobID: 50, ArrayTaskID: 7, NTasks: 2, CPUsPerTask: 4, MemBytes: 3<<30 + 1,
+		NTasksGiven: true, CPUsPerTaskGiven: true,
 		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
 	})
 	want := []string{
@@ -534,12 +535,13 @@ func TestEnv(t *testing.T) {
 	}
 }
 
+// Without --ntasks or --cpus-per-task, sbatch sets neither SLURM_NTASKS,
+// SLURM_NPROCS nor SLURM_CPUS_PER_TASK (checked with Slurm 22.05's sbatch).
 func TestEnvMinimal(t *testing.T) {
 	got := Env(TaskInfo{JobID: 9, ArrayTaskID: -1})
 	want := []string{
 		"SLURM_CLUSTER_NAME=burst",
 		"SLURM_CPUS_ON_NODE=1",
-		"SLURM_CPUS_PER_TASK=1",
 		"SLURM_GTIDS=0",
 		"SLURM_JOBID=9",
 		"SLURM_JOB_CPUS_PER_NODE=1",
@@ -548,8 +550,6 @@ func TestEnvMinimal(t *testing.T) {
 		"SLURM_LOCALID=0",
 		"SLURM_NNODES=1",
 		"SLURM_NODEID=0",
-		"SLURM_NPROCS=1",
-		"SLURM_NTASKS=1",
 		"SLURM_PROCID=0",
 		"SLURM_TASKS_PER_NODE=1",
 	}

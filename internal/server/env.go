@@ -117,6 +117,7 @@ func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.Ta
 		info.ArrayTaskID = info.Array[idx]
 	}
 	if b := spec.Batch; b != nil {
+		info.NTasksGiven, info.CPUsPerTaskGiven = b.NTasks > 0, b.CPUsPerTask > 0
 		if b.NTasks > 0 {
 			info.NTasks = b.NTasks
 		}
