@@ -19,15 +19,15 @@ type TaskInfo struct {
 	// Asked for: sbatch sets SLURM_NTASKS and SLURM_NPROCS only with
 	// --ntasks, and SLURM_CPUS_PER_TASK only with --cpus-per-task.
 	NTasksGiven, CPUsPerTaskGiven bool
-	MemBytes    int64
-	MemPerCPU   int64 // --mem-per-cpu: then SLURM_MEM_PER_CPU, and no SLURM_MEM_PER_NODE
-	Partition   string
-	Cluster     string // SLURM_CLUSTER_NAME
-	SubmitDir   string
-	SubmitHost  string
-	User        string
-	NodeName    string
-	GPUIDs      []int
+	MemBytes                      int64
+	MemPerCPU                     int64 // --mem-per-cpu: then SLURM_MEM_PER_CPU, and no SLURM_MEM_PER_NODE
+	Partition                     string
+	Cluster                       string // SLURM_CLUSTER_NAME
+	SubmitDir                     string
+	SubmitHost                    string
+	User                          string
+	NodeName                      string
+	GPUIDs                        []int
 }
 
 // noArrayTask is what Slurm puts for %a in a job that is not an array.
