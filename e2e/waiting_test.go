@@ -2,15 +2,12 @@ package e2e
 
 import (
 	"bufio"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst"
 )
@@ -100,29 +97,6 @@ func (h *harness) hostCPUs() int {
 	}
 	h.t.Fatal("no local-1 in `burst machine list`")
 	return 0
-}
-
-// openPTY opens a pseudo-terminal: what the command writes to tty, the
-// test reads from ptm.
-func openPTY(t *testing.T) (ptm, tty *os.File) {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ptm.Close(); tty.Close() })
-	return ptm, tty
 }
 
 // TestQueuedTaskSaysWhy: a task that waits says why, from the server, in
