@@ -1125,3 +1125,41 @@ func TestMapStatusSameEverywhere(t *testing.T) {
 		t.Errorf("burst show should give the map's command:\n%s", out)
 	}
 }
+
+// A task's last line without a newline stays on a terminal: the progress
+// line is drawn below it, not over it.
+func TestMapOutputWithoutNewlineOnTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON()
+	master, slave := openPTY(t)
+	c := h.command("map", "-j", "1", "--", "sh", "-c", `printf "nonl-$1"; sleep 0.3`, "_", ":::", "a", "b", "c")
+	c.Stdout, c.Stderr = slave, slave
+	var got strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			got.Write(b[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	if err := c.Wait(); err != nil {
+		t.Errorf("burst map: %v", err)
+	}
+	<-read
+	screen := strings.Join(mapScreen(got.String()), "\n")
+	for _, w := range []string{"nonl-a", "nonl-b", "nonl-c"} {
+		if !strings.Contains(screen, w) {
+			t.Errorf("%q was drawn over; the screen:\n%s", w, screen)
+		}
+	}
+}

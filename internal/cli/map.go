@@ -78,7 +78,7 @@ and flags that would change its tasks are refused.`,
   burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			o := followOpts{output: outputDone, quiet: quiet, parallelStatus: true}
+			o := followOpts{output: outputDone, quiet: quiet}
 			if keepOrder {
 				o.output = outputOrdered
 			}

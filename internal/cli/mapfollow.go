@@ -33,24 +33,6 @@ type followOpts struct {
 	output mapOutput
 	quiet  bool   // no progress line
 	skip   []bool // tasks whose output is not this follow's (a resume's earlier successes), by index
-	// parallelStatus exits as GNU parallel does (the number of failed
-	// tasks, up to 101); else 1 for any failure, as job arrays do.
-	parallelStatus bool
-}
-
-// followMap follows a job array submitted by `burst run`: its progress,
-// none of its tasks' output (sbatch writes that to files), exit 1 if any
-// task failed. keepOrder and quiet are kept for callers of the older form;
-// a map that is no array prints its tasks' output as `burst map` does.
-func followMap(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, keepOrder, quiet bool) error {
-	o := followOpts{output: outputNone, quiet: quiet}
-	if j.Spec != nil && j.Spec.Map != nil && !j.Spec.Map.Array {
-		o.output, o.parallelStatus = outputDone, true
-		if keepOrder {
-			o.output = outputOrdered
-		}
-	}
-	return followTasks(ctx, c, cl, j, o)
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -96,6 +78,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 				bar.clear()
 				fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
 			}
+			p.endLine() // a task's last line without a newline would be drawn over
 			bar.draw(last.Tasks, last.CostUSD, time.Now())
 		}
 		select {
@@ -125,7 +108,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 		p.endLine()
 		bar.finish(last.Tasks, last.CostUSD, time.Now())
 	}
-	return mapExit(ctx, cl, last, o.parallelStatus)
+	return mapExit(ctx, cl, last)
 }
 
 // taskPrinter prints each ended task's stdout and then its stderr, whole
@@ -307,12 +290,12 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
-// mapExit is 0 if every task succeeded. Otherwise, with parallelStatus, the
-// number of tasks that failed (timed out and lost count as failed), 101 if
-// more than 100 did, as GNU parallel's EXIT STATUS says; else 1. Its
-// summary names the failed tasks' inputs (an array's indices) and how to
-// read their logs.
-func mapExit(ctx context.Context, cl *conn, j *burst.Job, parallelStatus bool) error {
+// mapExit is 0 if every task succeeded, 130 if the map was cancelled, else
+// the job's exit status as the server set it (for a map GNU parallel's: the
+// number of tasks that failed, timed out or were lost, 101 if more than 100;
+// 1 for a job array). Its summary names the failed tasks' inputs (an array's
+// indices) and how to read their logs.
+func mapExit(ctx context.Context, cl *conn, j *burst.Job) error {
 	c := j.Tasks
 	if j.State == burst.Succeeded {
 		return nil
@@ -320,13 +303,9 @@ func mapExit(ctx context.Context, cl *conn, j *burst.Job, parallelStatus bool) e
 	if j.State == burst.Cancelled {
 		return &ExitError{Code: 130, Msg: fmt.Sprintf("job %d was cancelled: %d of %d tasks had succeeded; `burst map --resume %d` runs the rest", j.ID, c.Succeeded, c.Total, j.ID)}
 	}
-	failed := c.Failed + c.Timeout + c.Lost
 	code := 1
-	if parallelStatus {
-		code = min(failed, 101)
-		if code == 0 {
-			code = 255
-		}
+	if j.ExitCode != nil && *j.ExitCode > 0 {
+		code = *j.ExitCode
 	}
 	var bad []burst.Task
 	cl.do(ctx, readTries, func(k *client.Client) (err error) {

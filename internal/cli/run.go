@@ -354,7 +354,7 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 		return nil
 	}
 	if spec.Map != nil { // a job array runs as a map
-		return followMap(ctx, c, &conn{c: cl, stderr: stderr}, job, true, false)
+		return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, job, followOpts{}) // no task output: sbatch writes it to files
 	}
 	if spec.Pipe != nil {
 		return followPipe(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, spec.Pipe)
