@@ -459,7 +459,7 @@ func (s *Server) forecastInput(p *projectRT, now time.Time) cost.ForecastInput {
 			if !owned {
 				rt.PerHour = cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare) * m.row.PriceUSDPerHour
 			}
-			if j := t.job; mine && j.row.Tasks.Total-j.row.Dispatched+len(j.requeue) <= 0 {
+			if j := t.job; mine && j.queued() <= 0 {
 				jobs[j.row.ID] = true // all of its work runs now; with tasks still to come, its past is the trend's
 			}
 			rm.Tasks = append(rm.Tasks, rt)

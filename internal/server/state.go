@@ -91,13 +91,19 @@ func newJobRT(row store.JobRow) *jobRT {
 	return &jobRT{row: row, running: map[int]*taskRT{}, changed: make(chan struct{})}
 }
 
+// queued is the number of the job's tasks that wait for their turn: never
+// dispatched (less those cancelled alone before it) or requeued.
+func (j *jobRT) queued() int {
+	return j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
+}
+
 // pending is the number of tasks waiting to be placed, within the job's cap
 // on tasks running at once.
 func (j *jobRT) pending() int {
 	if j.row.CancelRequested || j.finished {
 		return 0
 	}
-	n := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
+	n := j.queued()
 	if c := j.row.Spec.MaxRunning; c > 0 {
 		n = min(n, c-len(j.running))
 	}
@@ -463,7 +469,7 @@ func (s *Server) stopJob(j *jobRT, reason string, failed bool, now time.Time, b 
 	j.row.Stopped = failed
 	j.row.Reason = reason
 	// Tasks never dispatched end here; they keep no row (see handleTasks).
-	j.row.Tasks.Cancelled += j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
+	j.row.Tasks.Cancelled += j.queued()
 	j.skip = nil
 	for _, r := range j.requeue {
 		b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: int(r.index), State: burst.Cancelled,

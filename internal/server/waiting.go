@@ -58,7 +58,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 // at the scheduler's next round.
 func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, ahead int,
 	clusters map[string]scale.Cluster, ms []scale.Machine) string {
-	queued := j.row.Tasks.Total - j.row.Dispatched + len(j.requeue)
+	queued := j.queued()
 	if queued <= 0 {
 		return ""
 	}
