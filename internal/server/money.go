@@ -1,13 +1,10 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -362,40 +359,8 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 	}
 	rep := &burst.CostReport{By: by, Project: project, Lines: []burst.CostLine{}}
 	for _, g := range groups {
-		rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, NUSD: g.NUSD, USD: cost.NUSD(g.NUSD).Dollars()})
+		rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, Name: g.Name, NUSD: g.NUSD, USD: cost.NUSD(g.NUSD).Dollars()})
 		rep.TotalNUSD += g.NUSD
-	}
-	if by == "job" {
-		// Jobs in the order of their ids (job 10 after job 9), with their
-		// names; then idle and storage.
-		var ids []int64
-		for _, l := range rep.Lines {
-			if id, err := strconv.ParseInt(l.Key, 10, 64); err == nil {
-				ids = append(ids, id)
-			}
-		}
-		names, err := s.st.JobNames(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		slices.SortStableFunc(rep.Lines, func(a, b burst.CostLine) int {
-			x, errA := strconv.ParseInt(a.Key, 10, 64)
-			y, errB := strconv.ParseInt(b.Key, 10, 64)
-			switch {
-			case errA == nil && errB == nil:
-				return cmp.Compare(x, y)
-			case errA == nil:
-				return -1
-			case errB == nil:
-				return 1
-			}
-			return strings.Compare(a.Key, b.Key)
-		})
-		for i, l := range rep.Lines {
-			if id, err := strconv.ParseInt(l.Key, 10, 64); err == nil {
-				rep.Lines[i].Name = names[id]
-			}
-		}
 	}
 	rep.TotalUSD = cost.NUSD(rep.TotalNUSD).Dollars()
 	return rep, nil

@@ -269,16 +269,17 @@ func (s *Store) byTwoKeys(ctx context.Context, q string) (map[string]map[string]
 type CostGroup struct {
 	Key  string
 	NUSD int64
+	Name string // by job: the job's name
 }
 
 // costGroupBy maps a grouping to its SQL expression.
 var costGroupBy = map[string]string{
-	"job":     `CASE WHEN job_id > 0 THEN CAST(job_id AS TEXT) ELSE kind END`,
-	"machine": `CASE WHEN kind = 'storage' THEN 'storage' ELSE machine END`,
-	"user":    `CASE WHEN user != '' THEN user ELSE kind END`,
-	"day":     `day`,
-	"project": `project`,
-	"kind":    `kind`,
+	"job":     `CASE WHEN c.job_id > 0 THEN CAST(c.job_id AS TEXT) ELSE c.kind END`,
+	"machine": `CASE WHEN c.kind = 'storage' THEN 'storage' ELSE c.machine END`,
+	"user":    `CASE WHEN c.user != '' THEN c.user ELSE c.kind END`,
+	"day":     `c.day`,
+	"project": `c.project`,
+	"kind":    `c.kind`,
 }
 
 // CostBy totals the ledger by job, machine, user, day, project or kind,
@@ -288,13 +289,19 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 	if !ok {
 		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project or kind", by)
 	}
-	q := `SELECT ` + expr + ` AS k, SUM(nusd) FROM costs`
+	// By job: jobs in the order of their ids (10 after 9), with their
+	// names, then what no job used (idle, storage) by name.
+	name, order := `''`, `k`
+	if by == "job" {
+		name, order = `COALESCE(MAX(j.name), '')`, `MAX(c.job_id) = 0, MAX(c.job_id), k`
+	}
+	q := `SELECT ` + expr + ` AS k, SUM(c.nusd), ` + name + ` FROM costs c LEFT JOIN jobs j ON j.id = c.job_id`
 	var args []any
 	if project != "" {
-		q += ` WHERE project = ?`
+		q += ` WHERE c.project = ?`
 		args = append(args, project)
 	}
-	q += ` GROUP BY k ORDER BY k`
+	q += ` GROUP BY k ORDER BY ` + order
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -303,7 +310,7 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 	var out []CostGroup
 	for rows.Next() {
 		var g CostGroup
-		if err := rows.Scan(&g.Key, &g.NUSD); err != nil {
+		if err := rows.Scan(&g.Key, &g.NUSD, &g.Name); err != nil {
 			return nil, err
 		}
 		out = append(out, g)
@@ -363,31 +370,3 @@ func (s *Store) CostsSince(ctx context.Context, since string) ([]DayCost, error)
 	})
 }
 
-// JobNames reads the names of the given jobs.
-func (s *Store) JobNames(ctx context.Context, ids []int64) (map[int64]string, error) {
-	out := map[int64]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name FROM jobs WHERE id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			id   int64
-			name string
-		)
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
-}

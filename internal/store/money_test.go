@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,53 @@ func TestCostsSince(t *testing.T) {
 		if !want[c] {
 			t.Errorf("CostsSince: unexpected %+v", c)
 		}
+	}
+}
+
+// By job, the ledger lists jobs by id as numbers (10 after 9) with their
+// names, then idle and storage; with more jobs than SQLite takes variables
+// in one statement (32,766), as a long-lived server has.
+func TestCostByJobOrderAndNames(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	const n = 33000
+	if err := s.Write(ctx, func(tx *Tx) error {
+		for i := 1; i <= 12; i++ { // named jobs 1..12; the others' rows are the ledger's alone
+			spec := &burst.JobSpec{Name: "job" + strconv.Itoa(i), Argv: []string{"true"}}
+			spec.Defaults()
+			if _, err := InsertJob(tx, spec, "", time.Now()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < ?)
+			INSERT INTO costs (day, project, machine, user, job_id, kind, nusd)
+			SELECT '2026-11-25', 'default', 'local-1', 'ann', x, 'task', 1 FROM seq`, n); err != nil {
+			return err
+		}
+		if err := AddCost(tx, CostKey{"2026-11-25", "default", "local-1", "", 0, "idle"}, 5); err != nil {
+			return err
+		}
+		return AddCost(tx, CostKey{"2026-11-25", "default", "storage:ssd", "", 0, "storage"}, 7)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CostBy(ctx, "job", "")
+	if err != nil {
+		t.Fatalf("CostBy job over %d jobs: %v", n, err)
+	}
+	if len(got) != n+2 {
+		t.Fatalf("%d lines, want %d", len(got), n+2)
+	}
+	for i, g := range got[:n] {
+		want, name := strconv.Itoa(i+1), ""
+		if i < 12 {
+			name = "job" + want
+		}
+		if g.Key != want || g.Name != name {
+			t.Fatalf("line %d: %+v, want job %s named %q", i, g, want, name)
+		}
+	}
+	if got[n].Key != "idle" || got[n+1].Key != "storage" || got[n].Name != "" {
+		t.Errorf("after the jobs: %+v, %+v", got[n], got[n+1])
 	}
 }
