@@ -369,4 +369,3 @@ func (s *Store) CostsSince(ctx context.Context, since string) ([]DayCost, error)
 		return c, err
 	})
 }
-
