@@ -141,5 +141,12 @@ func TestMapAsGNUParallel(t *testing.T) {
 		if p.stdout != "bash a\nbash it's\n" || b.stdout != p.stdout || b.code != 0 {
 			t.Errorf("SHELL=%s: parallel printed %q, burst map --shell %q (exit %d); want both %q", bash, p.stdout, b.stdout, b.code, "bash a\nbash it's\n")
 		}
+		// $PARALLEL_SHELL wins over $SHELL (man parallel, $PARALLEL_SHELL).
+		env = []string{"SHELL=/bin/sh", "PARALLEL_SHELL=" + bash}
+		p = parallelRun(t, h.dir, env, "-k", script, ":::", "a", "it's")
+		b = h.burstMap(env, []string{"-k", "--shell"}, script, ":::", "a", "it's")
+		if p.stdout != "bash a\nbash it's\n" || b.stdout != p.stdout || b.code != 0 {
+			t.Errorf("PARALLEL_SHELL=%s: parallel printed %q, burst map --shell %q (exit %d); want both %q", bash, p.stdout, b.stdout, b.code, "bash a\nbash it's\n")
+		}
 	})
 }

@@ -49,8 +49,9 @@ With none of them, the inputs are appended as arguments.
 
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
 is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
---shell runs the command as shell text in $SHELL (sh where that is no POSIX
-shell) with every input shell-quoted.
+--shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
+parallel does (sh where that is no POSIX shell), with every input
+shell-quoted.
 
 Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts
@@ -182,7 +183,7 @@ and flags that would change its tasks are refused.`,
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	f := c.Flags()
-	f.BoolVar(&shell, "shell", false, "run the command as shell text in $SHELL (else sh), inputs shell-quoted")
+	f.BoolVar(&shell, "shell", false, "run the command as shell text in $PARALLEL_SHELL or $SHELL (else sh), inputs shell-quoted")
 	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map `JOB` that failed or never ran")

@@ -311,7 +311,8 @@ func hasReplacement(template []string) bool {
 // With shell=true the script is the template arguments joined by single spaces with each replacement string
 // replaced by the shell-quoted value ({} by each input quoted, joined by spaces), and inputs appended
 // shell-quoted when there is no replacement string. The literal text of the template is shell text; both modes
-// give the command the same arguments. The script runs in $SHELL, as parallel's does, when $SHELL (in the
+// give the command the same arguments. The script runs in $PARALLEL_SHELL, else $SHELL, as parallel's does
+// (man parallel, $PARALLEL_SHELL; the step "the shell that started parallel" is left out), when that (in the
 // task's environment) names an executable POSIX shell (sh, bash, dash, ksh, mksh, yash or zsh; their quoting is
 // the one ShellQuote writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER choosing.
 //
@@ -361,8 +362,9 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 	return words
 }
 
-// ShellLauncher runs the script in $1 with $SHELL when that is an executable POSIX shell, else with sh.
-const ShellLauncher = `s=$SHELL; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+// ShellLauncher runs the script in $1 with $PARALLEL_SHELL, else $SHELL, when that is an executable POSIX
+// shell, else with sh.
+const ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
 
 // value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
 func value(t token, inputs []string, seq int64) (string, bool) {
