@@ -233,6 +233,5 @@ type Result struct {
 type ResumeOptions struct {
 	MaxFailures    *int     `json:"max_failures,omitempty"`
 	MaxFailuresPct *float64 `json:"max_failures_pct,omitempty"`
-	Retries        *int     `json:"retries,omitempty"`
 	MaxRunning     *int     `json:"max_running,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/burst-sh/burst"
@@ -246,11 +247,13 @@ func parallelStatus(err error) error {
 func resumeOptions(c *cobra.Command, maxFailures string, jobs int) (client.ResumeOptions, error) {
 	var o client.ResumeOptions
 	var bad []string
-	for _, name := range []string{"cpus", "mem", "gpus", "time", "name", "project", "on", "shell", "over"} {
-		if c.Flags().Changed(name) {
-			bad = append(bad, "--"+name)
+	c.Flags().Visit(func(f *pflag.Flag) { // every flag given, so that none added later is silently ignored
+		switch f.Name {
+		case "resume", "max-failures", "jobs", "keep-order", "quiet", "detach":
+		default:
+			bad = append(bad, "--"+f.Name)
 		}
-	}
+	})
 	if len(bad) > 0 {
 		return o, usage("%s cannot change on --resume: the resumed tasks keep their command, inputs and resources; with --resume give only --max-failures, -j, -k, -q or -d", strings.Join(bad, ", "))
 	}
@@ -260,9 +263,6 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs int) (client.Resum
 			return o, err
 		}
 		o.MaxFailures, o.MaxFailuresPct = &m.MaxFailures, &m.MaxFailuresPct
-	}
-	if c.Flags().Changed("retries") {
-		return o, usage("--retries cannot change on --resume: submit the map again with the --retries it needs")
 	}
 	if c.Flags().Changed("jobs") {
 		if jobs < 0 {

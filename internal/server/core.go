@@ -873,9 +873,6 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 		}
 		spec.MaxRunning, changed = *o.MaxRunning, true
 	}
-	if o.Retries != nil {
-		return false, badRequest("--retries cannot change on --resume: submit the map again with the --retries it needs")
-	}
 	return changed, nil
 }
 
