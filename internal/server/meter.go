@@ -467,7 +467,12 @@ func (s *Server) forecastInput(p *projectRT, now time.Time) cost.ForecastInput {
 		if rm.PerHour == 0 && len(rm.Tasks) == 0 {
 			continue
 		}
-		if owned {
+		// A machine its cluster's --min keeps but that stops on a date
+		// (a schedule's switch-off, a pilot's time limit) comes back, or a
+		// replacement does: its spending goes on past that date, so its
+		// past stays the trend's instead of ending with its running work.
+		comesBack := m.cluster != nil && m.cluster.def.Min > 0 && !rm.Stops.IsZero()
+		if owned && !comesBack {
 			machines[m.row.ID] = true
 		}
 		in.Machines = append(in.Machines, rm)
