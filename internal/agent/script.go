@@ -3,12 +3,12 @@ package agent
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+
+	"github.com/burst-sh/burst/internal/sbatch"
 )
 
 // scripts keeps the batch scripts of the jobs whose tasks run here: one file
@@ -40,7 +40,7 @@ type scriptFile struct {
 // task holds one, and the argv that runs it with args. Call release(path)
 // when the task has ended.
 func (s *scripts) acquire(text string, args []string) (path string, argv []string, err error) {
-	interp, err := interpreter(text)
+	interp, err := sbatch.Interpreter(text)
 	if err != nil {
 		return "", nil, err
 	}
@@ -100,36 +100,4 @@ func writeScript(path, text string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// interpreter reads a script's "#!" line as Linux's execve does: the
-// interpreter's path, then everything after it up to the end of the line, with
-// the blanks around it removed, as one optional argument. "#!/usr/bin/env
-// bash" gives [/usr/bin/env bash]; "#!/bin/bash -l -x" gives [/bin/bash "-l
-// -x"], exactly what the kernel passes.
-func interpreter(text string) ([]string, error) {
-	line, ok := strings.CutPrefix(text, "#!")
-	if !ok {
-		return nil, errors.New("the batch script has no #! line: start it with e.g. #!/bin/bash")
-	}
-	if i := strings.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	line = strings.Trim(line, " \t")
-	if line == "" {
-		return nil, errors.New("the batch script's #! line names no interpreter: write e.g. #!/bin/bash")
-	}
-	cmd, arg, _ := strings.Cut(strings.Map(tabToSpace, line), " ")
-	cmd = line[:len(cmd)]
-	if arg = strings.Trim(line[len(cmd):], " \t"); arg != "" {
-		return []string{cmd, arg}, nil
-	}
-	return []string{cmd}, nil
-}
-
-func tabToSpace(r rune) rune {
-	if r == '\t' {
-		return ' '
-	}
-	return r
 }

@@ -8,33 +8,6 @@ import (
 	"testing"
 )
 
-// The kernel's rules for "#!" lines (execve(2), "Interpreter scripts"): the
-// interpreter, then at most one optional argument, the rest of the line.
-func TestInterpreter(t *testing.T) {
-	for _, c := range []struct {
-		text string
-		want []string
-	}{
-		{"#!/bin/bash\necho hi\n", []string{"/bin/bash"}},
-		{"#!/bin/sh", []string{"/bin/sh"}},
-		{"#! /bin/bash -l\n", []string{"/bin/bash", "-l"}},
-		{"#!/usr/bin/env bash\n", []string{"/usr/bin/env", "bash"}},
-		{"#!/bin/bash -l -x \n", []string{"/bin/bash", "-l -x"}},
-		{"#!/bin/bash\t-e\n", []string{"/bin/bash", "-e"}},
-		{"#!/usr/bin/env python3\nprint(1)\n", []string{"/usr/bin/env", "python3"}},
-	} {
-		got, err := interpreter(c.text)
-		if err != nil || !slices.Equal(got, c.want) {
-			t.Errorf("interpreter(%q) = %q, %v; want %q", c.text, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"echo hi\n", "#!\n", "#!   \n", ""} {
-		if _, err := interpreter(bad); err == nil {
-			t.Errorf("interpreter(%q): no error", bad)
-		}
-	}
-}
-
 // Tasks of one script share one file, written once; the last to end removes it.
 func TestScriptsShared(t *testing.T) {
 	s := &scripts{dir: filepath.Join(t.TempDir(), "scripts")}

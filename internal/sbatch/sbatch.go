@@ -53,11 +53,8 @@ const maxCount = 1_000_000
 // become Warnings.
 func Parse(path string, data []byte) (*Script, error) {
 	text := string(data)
-	if !strings.HasPrefix(text, "#!") {
-		return nil, fmt.Errorf("%s:1: not a batch script: the first line must be a shebang such as #!/bin/bash", path)
-	}
-	if first, _, _ := strings.Cut(text[2:], "\n"); strings.Trim(first, " \t") == "" {
-		return nil, fmt.Errorf("%s:1: the #! line names no interpreter: write e.g. #!/bin/bash", path)
+	if _, err := Interpreter(text); err != nil {
+		return nil, fmt.Errorf("%s:1: %v", path, err)
 	}
 	if i := strings.Index(text, "\r\n"); i >= 0 {
 		return nil, fmt.Errorf("%s:%d: the script has DOS line breaks (\\r\\n): convert it with dos2unix", path, lineOf(text, i))
@@ -131,6 +128,31 @@ func (s *Script) ExportsNone() bool {
 		}
 	}
 	return false
+}
+
+// Interpreter reads a script's "#!" line as Linux's execve does: the
+// interpreter's path, then everything after it up to the end of the line,
+// with the blanks around it removed, as one optional argument.
+// "#!/usr/bin/env bash" gives [/usr/bin/env bash]; "#!/bin/bash -l -x"
+// gives [/bin/bash "-l -x"], exactly what the kernel passes. Agents run
+// batch scripts through it, so that no task execs a file another may hold
+// open for writing.
+func Interpreter(text string) ([]string, error) {
+	line, ok := strings.CutPrefix(text, "#!")
+	if !ok {
+		return nil, errors.New("not a batch script: the first line must be a shebang such as #!/bin/bash")
+	}
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = strings.Trim(line, " \t")
+	if line == "" {
+		return nil, errors.New("the #! line names no interpreter: write e.g. #!/bin/bash")
+	}
+	if i := strings.IndexAny(line, " \t"); i >= 0 {
+		return []string{line[:i], strings.Trim(line[i:], " \t")}, nil
+	}
+	return []string{line}, nil
 }
 
 // Apply fills spec from the directives. Only fields a directive sets are

@@ -610,3 +610,30 @@ func TestSetOption(t *testing.T) {
 		}
 	}
 }
+
+// The kernel's rules for "#!" lines (execve(2), "Interpreter scripts"): the
+// interpreter, then at most one optional argument, the rest of the line.
+func TestInterpreter(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		{"#!/bin/bash\necho hi\n", []string{"/bin/bash"}},
+		{"#!/bin/sh", []string{"/bin/sh"}},
+		{"#! /bin/bash -l\n", []string{"/bin/bash", "-l"}},
+		{"#!/usr/bin/env bash\n", []string{"/usr/bin/env", "bash"}},
+		{"#!/bin/bash -l -x \n", []string{"/bin/bash", "-l -x"}},
+		{"#!/bin/bash\t-e\n", []string{"/bin/bash", "-e"}},
+		{"#!/usr/bin/env python3\nprint(1)\n", []string{"/usr/bin/env", "python3"}},
+	} {
+		got, err := Interpreter(c.text)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("Interpreter(%q) = %q, %v; want %q", c.text, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"echo hi\n", "#!\n", "#!   \n", ""} {
+		if _, err := Interpreter(bad); err == nil {
+			t.Errorf("Interpreter(%q): no error", bad)
+		}
+	}
+}
