@@ -416,10 +416,24 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 64<<10)
 	wrote := false
 	var end, pos int64 // where the task's output ends in its file, when known (others may append after it); where we are
+	settle := 0
 	for {
 		active, ch := s.taskActive(j.ID, idx)
 		if f == nil {
-			if t, err := s.st.GetTask(r.Context(), j.ID, idx); err == nil {
+			t, err := s.st.GetTask(r.Context(), j.ID, idx)
+			if err == nil && !active && t.State == burst.Running && settle < 50 {
+				// It has ended, and its row says so once the end is
+				// committed, a moment from now: its byte range and path
+				// are final then.
+				settle++
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				continue
+			}
+			if err == nil {
 				path, from, to := t.Stdout, t.StdoutFrom, t.StdoutTo
 				if stream == "stderr" {
 					path, from, to = t.Stderr, t.StderrFrom, t.StderrTo
