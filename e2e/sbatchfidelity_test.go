@@ -257,6 +257,26 @@ func TestBatchOutputFiles(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(h.home, "state.db")); err != nil || st.Size() == 0 {
 		t.Fatalf("the store was harmed: %v", err)
 	}
+
+	// An array's default is slurm-%A_%a.out (sbatch(1) --output: "for job
+	// arrays, the default file name is slurm-%A_%a.out"), one per task.
+	arr := filepath.Join(dir, "arr")
+	if err := os.Mkdir(arr, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(arr, "arr.sh"), "#!/bin/sh\n#SBATCH --array=3,5\necho task $SLURM_ARRAY_TASK_ID\n", 0o755)
+	r = h.runIn(arr, "run", "-d", "arr.sh")
+	aid := mustID(t, r.stdout)
+	h.mustRun("wait", idArg(aid))
+	for _, i := range []string{"3", "5"} {
+		f := filepath.Join(arr, "slurm-"+idArg(aid)+"_"+i+".out")
+		if b, err := os.ReadFile(f); err != nil || string(b) != "task "+i+"\n" {
+			t.Errorf("%s = %q, %v; want \"task %s\\n\"", f, b, err, i)
+		}
+	}
+	if ents, _ := os.ReadDir(arr); len(ents) != 3 {
+		t.Errorf("the array's directory should hold arr.sh and two slurm-%%A_%%a.out files: %v", ents)
+	}
 }
 
 // sbatch's command-line options work on burst run SCRIPT and override the
