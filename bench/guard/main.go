@@ -172,10 +172,7 @@ func main() {
 			fail("round %d: `burst events -f` printed no guardrail.exhausted within 30 s of the machine stopping", r)
 		}
 		seen.stop()
-		window := func(t time.Time) span {
-			return span{lo: t.Sub(up.Add(*after)), hi: t.Sub(submitted.Add(*after))}
-		}
-		det, stp := window(detected), window(stopped)
+		det, stp := window(submitted, up, *after, detected), window(submitted, up, *after, stopped)
 		detectHi, stopHi = append(detectHi, det.hi), append(stopHi, stp.hi)
 		fmt.Printf("%-6d %-10s %-22s %-22s $%.4f\n", r, up.Sub(submitted).Round(time.Millisecond), det, stp, m.CostUSD-budget)
 	}
@@ -191,6 +188,15 @@ func main() {
 	fmt.Printf("(\"up\" is submission -> task first seen running; the state is polled every %s, the event followed by `burst events -f --project P -o json`)\n", *poll)
 	fmt.Printf("for comparison, AWS Budgets evaluates spend about every 8-12 h: %.0fx slower than this median\n",
 		(8*time.Hour).Seconds()/med.Seconds())
+}
+
+// window is how long after the crossing t is, seen from outside: the
+// crossing is no earlier than submitted + after (the machine cannot start
+// before the submission) and no later than up + after (the machine is
+// metered before its task is seen running), so t is at most t-(submitted
+// + after) and at least t-(up + after) after it.
+func window(submitted, up time.Time, after time.Duration, t time.Time) span {
+	return span{lo: t.Sub(up.Add(after)), hi: t.Sub(submitted.Add(after))}
 }
 
 // follower is a running `burst events -f` for one project.

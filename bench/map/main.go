@@ -205,10 +205,7 @@ func roundsRun(sides []*side, n, rounds int) {
 		ratio[wi] = make([][]float64, len(methods))
 	}
 	for r := range rounds {
-		order := make([]int, len(methods))
-		for i := range order {
-			order[i] = (i + r) % len(methods)
-		}
+		order := rotation(r, len(methods))
 		names := make([]string, len(order))
 		for i, mi := range order {
 			names[i] = methods[mi].name
@@ -254,6 +251,16 @@ func roundsRun(sides []*side, n, rounds int) {
 			fmt.Printf("    burst / burst (before): %.2fx the rate (median of the rounds)\n", medianOfRatios(rate[wi][first], rate[wi][first+1]))
 		}
 	}
+}
+
+// rotation is the order of n methods in round r (from 0): each round
+// starts one method later than the one before.
+func rotation(r, n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (i + r) % n
+	}
+	return order
 }
 
 // medianOfRatios is the median over rounds of a[r]/b[r].
