@@ -1,35 +1,37 @@
 // Command run benchmarks `burst run` on the embedded default, side by side
 // with the plain shell in the same run, and prints ratios:
 //
-//  1. latency: `burst run -- true` end to end with a warm server, against
-//     `sh -c true` (median, p90 over -n runs each, interleaved); beside them
-//     `burst version` (what starting the burst binary alone costs here) and
-//     the same job submitted and awaited through the Go client in-process
-//     (the server's and agent's share);
+//  1. latency: `burst run -- true` end to end with a warm server (median
+//     and p90 over -n runs), with beside it `burst version` (the binary's
+//     bare start: what starting the burst binary alone costs here), the
+//     same job submitted and awaited through the Go client in-process (the
+//     server's and agent's share) and `sh -c true`, all interleaved;
 //  2. throughput: -submit detached submissions `burst run -d -- true`, then
 //     `burst wait` on all of them, against the same number of sequential
 //     `sh -c true`; and the server's RSS afterwards.
 //
-// Usage: go run ./bench/run [-burst bin/burst] [-n 200] [-submit 1000]
+// With -burst-before a second binary (its own fresh home and warm server)
+// is measured in the same run, interleaved with the first, so that before
+// and after figures come from one run.
+//
+// Usage: go run ./bench/run [-burst bin/burst] [-burst-before OLD] [-n 200] [-submit 1000]
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	burstapi "github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/bench/internal/burstbin"
+	"github.com/burst-sh/burst/bench/internal/stat"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -41,81 +43,144 @@ func apiClient(home string) *client.Client {
 	return c
 }
 
+// side is one burst binary under test, with its own home and warm server.
+type side struct {
+	label, bin, home string
+	env              []string
+	api              *client.Client
+}
+
+func (s *side) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(s.bin, args...)
+	c.Env = s.env
+	return c
+}
+
 func main() {
-	bin := flag.String("burst", "", "burst binary (default: build one)")
+	bin := flag.String("burst", "", "burst binary (default: build one from ./cmd/burst)")
+	before := flag.String("burst-before", "", `a second burst binary, measured in the same run and labelled "burst (before)"`)
 	n := flag.Int("n", 200, "latency samples per method")
-	submit := flag.Int("submit", 1000, "detached submissions for the throughput test")
+	submit := flag.Int("submit", 1000, "detached submissions for the throughput test (0: none)")
 	flag.Parse()
+	if *n < 1 || *submit < 0 {
+		fail("-n must be at least 1 and -submit at least 0")
+	}
 
 	tmp, err := os.MkdirTemp("", "burst-bench-")
 	check(err)
-	defer os.RemoveAll(tmp)
+	tmpDir = tmp
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		cleanup()
+		os.Exit(130)
+	}()
+	defer cleanup()
 	*bin, err = burstbin.Binary(*bin, tmp)
 	check(err)
-	home := filepath.Join(tmp, "home")
-	env := burstbin.Env(home)
-	defer stopServer(home)
-
-	burst := func(args ...string) *exec.Cmd {
-		c := exec.Command(*bin, args...)
-		c.Env = env
-		return c
+	sides = []*side{{label: "burst", bin: *bin}}
+	if *before != "" {
+		b, err := filepath.Abs(*before)
+		check(err)
+		if _, err := os.Stat(b); err != nil {
+			fail("-burst-before: %v", err)
+		}
+		sides = append(sides, &side{label: "burst (before)", bin: b})
 	}
-	// Warm up: start the server and the agent, fill caches.
-	for i := 0; i < 5; i++ {
-		mustRun(burst("run", "--", "true"))
+	for i, s := range sides {
+		s.home = filepath.Join(tmp, fmt.Sprintf("home%d", i))
+		s.env = burstbin.Env(s.home)
+		// Warm up: start the server and the agent, fill caches.
+		for range 5 {
+			mustRun(s.cmd("run", "--", "true"))
+		}
+		s.api = apiClient(s.home)
 	}
 
-	cl := apiClient(home)
 	ctx := context.Background()
-	var tBurst, tShell, tVersion, tAPI []time.Duration
-	for i := 0; i < *n; i++ {
-		tBurst = append(tBurst, timed(burst("run", "--", "true")))
+	tRun := make([][]time.Duration, len(sides))
+	tVersion := make([][]time.Duration, len(sides))
+	tAPI := make([][]time.Duration, len(sides))
+	var tShell []time.Duration
+	for i := range *n {
+		for k := range sides {
+			si := (k + i) % len(sides) // alternate which binary goes first
+			s := sides[si]
+			tRun[si] = append(tRun[si], timed(s.cmd("run", "--", "true")))
+			tVersion[si] = append(tVersion[si], timed(s.cmd("version")))
+			t0 := time.Now()
+			j, err := s.api.Submit(ctx, &burstapi.JobSpec{Argv: []string{"true"}})
+			check(err)
+			_, err = s.api.Wait(ctx, j.ID)
+			check(err)
+			tAPI[si] = append(tAPI[si], time.Since(t0))
+		}
 		tShell = append(tShell, timed(exec.Command("sh", "-c", "true")))
-		tVersion = append(tVersion, timed(burst("version")))
-		s := time.Now()
-		j, err := cl.Submit(ctx, &burstapi.JobSpec{Argv: []string{"true"}})
-		check(err)
-		_, err = cl.Wait(ctx, j.ID)
-		check(err)
-		tAPI = append(tAPI, time.Since(s))
 	}
-	mb, ms := median(tBurst), median(tShell)
-	fmt.Printf("latency (%d runs each, interleaved)\n", *n)
-	row := func(name string, d []time.Duration) {
-		fmt.Printf("  %-34s median %7.2f ms   p90 %7.2f ms\n", name, ms2(median(d)), ms2(pct(d, 90)))
+	fmt.Printf("latency with a warm server (%d runs each, interleaved)\n", *n)
+	row := func(name string, d []time.Duration, goal string) {
+		fmt.Printf("  %-54s median %7.2f ms   p90 %7.2f ms%s\n", name, ms2(stat.Median(d)), ms2(stat.Pct(d, 90)), goal)
 	}
-	row("burst run -- true", tBurst)
-	row("sh -c true", tShell)
-	row("burst version (binary start only)", tVersion)
-	row("Go client: submit + wait (in-proc)", tAPI)
-	fmt.Printf("  ratio burst run / sh: %.1fx   (goal: burst run median <= 15 ms)\n\n", float64(mb)/float64(ms))
+	for si, s := range sides {
+		goal := "   goal <= 10 ms: met"
+		if stat.Median(tRun[si]) > 10*time.Millisecond {
+			goal = "   goal <= 10 ms: NOT met"
+		}
+		row(s.label+" run -- true", tRun[si], goal)
+		row(s.label+" version (the binary's bare start)", tVersion[si], "")
+		row(s.label+": Go client submit + wait (in-process)", tAPI[si], "")
+	}
+	row("sh -c true", tShell, "")
+	for si, s := range sides {
+		fmt.Printf("  ratio %s run / sh: %.1fx\n", s.label, float64(stat.Median(tRun[si]))/float64(stat.Median(tShell)))
+	}
+	if len(sides) == 2 {
+		fmt.Printf("  burst run / burst (before) run: %.2fx the median time\n", float64(stat.Median(tRun[0]))/float64(stat.Median(tRun[1])))
+	}
+	fmt.Println()
+	if *submit == 0 {
+		return
+	}
 
+	fmt.Printf("throughput (%d jobs; each binary in turn, then the shell)\n", *submit)
+	for _, s := range sides {
+		start := time.Now()
+		ids := make([]string, 0, *submit)
+		for range *submit {
+			out, err := s.cmd("run", "-d", "--", "true").Output()
+			check(err)
+			ids = append(ids, strings.TrimSpace(string(out)))
+		}
+		submitted := time.Since(start)
+		mustRun(s.cmd(append([]string{"wait"}, ids...)...))
+		total := time.Since(start)
+		fmt.Printf("  %-36s %7.0f jobs/s  (submitted in %.2fs, all done in %.2fs); server RSS after: %.1f MiB\n",
+			s.label+" run -d -- true; wait", float64(*submit)/total.Seconds(), submitted.Seconds(), total.Seconds(),
+			float64(burstbin.Status(burstbin.ServerPID(s.home), "VmRSS"))/(1<<20))
+	}
 	start := time.Now()
-	ids := make([]string, 0, *submit)
-	for i := 0; i < *submit; i++ {
-		out, err := burst("run", "-d", "--", "true").Output()
-		check(err)
-		ids = append(ids, strings.TrimSpace(string(out)))
-	}
-	submitted := time.Since(start)
-	w := burst(append([]string{"wait"}, ids...)...)
-	w.Stdout = nil
-	check(w.Run())
-	total := time.Since(start)
-
-	start = time.Now()
-	for i := 0; i < *submit; i++ {
+	for range *submit {
 		check(exec.Command("sh", "-c", "true").Run())
 	}
 	shell := time.Since(start)
-	rss := serverRSS(home)
-	fmt.Printf("throughput (%d jobs)\n", *submit)
-	fmt.Printf("  %-28s %7.0f jobs/s  (submitted in %.2fs, all done in %.2fs)\n", "burst run -d -- true; wait",
-		float64(*submit)/total.Seconds(), submitted.Seconds(), total.Seconds())
-	fmt.Printf("  %-28s %7.0f runs/s  (%.2fs)\n", "sh -c true (sequential)", float64(*submit)/shell.Seconds(), shell.Seconds())
-	fmt.Printf("  ratio burst/sh time: %.1fx\n", total.Seconds()/shell.Seconds())
-	fmt.Printf("  server RSS after: %.1f MiB\n", float64(rss)/(1<<20))
+	fmt.Printf("  %-36s %7.0f runs/s  (%.2fs)\n", "sh -c true (sequential)", float64(*submit)/shell.Seconds(), shell.Seconds())
+}
+
+var (
+	tmpDir string
+	sides  []*side
+)
+
+// cleanup stops the servers the benchmark started, by pid, and removes
+// their files.
+func cleanup() {
+	for _, s := range sides {
+		burstbin.Stop(s.home)
+	}
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
 }
 
 func timed(c *exec.Cmd) time.Duration {
@@ -126,66 +191,22 @@ func timed(c *exec.Cmd) time.Duration {
 
 func mustRun(c *exec.Cmd) {
 	if out, err := c.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "%v: %v\n%s", c.Args, err, out)
-		os.Exit(1)
+		fail("%v: %v\n%s", c.Args, err, out)
 	}
-}
-
-func median(d []time.Duration) time.Duration { return pct(d, 50) }
-
-func pct(d []time.Duration, p int) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[(len(s)-1)*p/100]
 }
 
 func ms2(d time.Duration) float64 { return float64(d) / 1e6 }
 
-type info struct {
-	PID int `json:"pid"`
-}
-
-func serverPID(home string) int {
-	b, err := os.ReadFile(filepath.Join(home, "server.json"))
-	if err != nil {
-		return 0
-	}
-	var in info
-	json.Unmarshal(b, &in)
-	return in.PID
-}
-
-func serverRSS(home string) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", serverPID(home)))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// stopServer kills the bench's server and its agent.
-func stopServer(home string) {
-	if pid := serverPID(home); pid > 0 {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if b, err := os.ReadFile(filepath.Join(home, "agents", "local-1.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
 func check(err error) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fail("%v", err)
 	}
+}
+
+// fail prints the error, stops the servers and exits 1 (deferred calls do
+// not run on os.Exit).
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "run: "+format+"\n", a...)
+	cleanup()
+	os.Exit(1)
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst/bench/internal/burstbin"
@@ -47,8 +48,11 @@ func live(bin string, n int, window time.Duration) {
 			burstCmd("cancel", strconv.FormatInt(id, 10)).Run()
 		}
 		burstCmd("server", "stop").Run()
-		// The agent outlives a stopped server (for a while): end it too.
-		exec.Command("pkill", "-f", "--", "--token-file "+filepath.Join(dir, "token")).Run()
+		// The agent outlives a stopped server (for a while): end it too,
+		// by its pid.
+		for _, pid := range burstbin.AgentPIDs(dir) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 	defer cleanup()
 	fail := func(err error) { cleanup(); fail(err) }

@@ -1,0 +1,34 @@
+package burstbin
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestStatusOfThisProcess(t *testing.T) {
+	rss, hwm := Status(os.Getpid(), "VmRSS"), Status(os.Getpid(), "VmHWM")
+	if rss <= 0 || hwm <= 0 {
+		t.Fatalf("VmRSS %d, VmHWM %d of this process: want both > 0", rss, hwm)
+	}
+	if Status(os.Getpid(), "NoSuchField") != 0 {
+		t.Error("a missing field should read 0")
+	}
+}
+
+func TestPIDs(t *testing.T) {
+	home := t.TempDir()
+	if ServerPID(home) != 0 || len(AgentPIDs(home)) != 0 {
+		t.Fatal("an empty home has no pids")
+	}
+	os.MkdirAll(filepath.Join(home, "agents"), 0o700)
+	os.WriteFile(filepath.Join(home, "server.json"), []byte(`{"pid":4242,"addr":"http://127.0.0.1:1"}`), 0o600)
+	os.WriteFile(filepath.Join(home, "agents", "local-1.pid"), []byte("4243\n"), 0o600)
+	os.WriteFile(filepath.Join(home, "agents", "work-1.pid"), []byte("4244"), 0o600)
+	if got := ServerPID(home); got != 4242 {
+		t.Errorf("server pid %d, want 4242", got)
+	}
+	if got := AgentPIDs(home); len(got) != 2 || got[0] != 4243 || got[1] != 4244 {
+		t.Errorf("agent pids %v, want [4243 4244]", got)
+	}
+}
