@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch
 	$(GO) test -run XXX -fuzz FuzzPlace -fuzztime 30s ./internal/sched
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/pipe
+	$(GO) test -run XXX -fuzz FuzzQuote -fuzztime 30s ./internal/shellquote
 
 clean:
 	rm -rf bin
