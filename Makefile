@@ -1,9 +1,9 @@
 # burst: `make demo` builds burst and runs a job on this machine;
-# `make test` runs the whole test suite (what .ci/run runs).
+# `make test` checks go.mod is tidy and runs the whole test suite (what .ci/run runs).
 GO    ?= go
 BIN   := bin/burst
 
-.PHONY: build demo test bench fuzz clean
+.PHONY: build demo test tidy bench fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/burst
@@ -11,11 +11,17 @@ build:
 demo: build
 	$(BIN) run -- sh -c 'echo "hello from burst job $$BURST_JOB_ID on $$(hostname): $$BURST_CPUS CPU, GPUs [$$CUDA_VISIBLE_DEVICES]"'
 
-test:
+test: tidy
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# go.mod and go.sum must be what `go mod tidy` makes of them: no stale or
+# missing requirement, no checksum left over from a removed module.
+tidy:
+	@$(GO) mod tidy -diff || { \
+	  echo "go.mod/go.sum are not tidy (diff above): run 'go mod tidy' and commit the result"; exit 1; }
 
 bench: build
 	$(GO) run ./bench/run -burst $(BIN)
@@ -28,6 +34,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch
 	$(GO) test -run XXX -fuzz FuzzPlace -fuzztime 30s ./internal/sched
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/pipe
+	$(GO) test -run XXX -fuzz FuzzQuote -fuzztime 30s ./internal/shellquote
 
 clean:
 	rm -rf bin

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Source is one input list: the values of one ::: or :::: group.
@@ -314,14 +316,15 @@ func hasReplacement(template []string) bool {
 // give the command the same arguments. The script runs in $PARALLEL_SHELL, else $SHELL, as parallel's does
 // (man parallel, $PARALLEL_SHELL; the step "the shell that started parallel" is left out), when that (in the
 // task's environment) names an executable POSIX shell (sh, bash, dash, ksh, mksh, yash or zsh; their quoting is
-// the one ShellQuote writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER choosing.
+// the one shellquote.Always writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER
+// choosing.
 //
 // Strings Validate rejects ({%}, {0}, {n} beyond the inputs) are left in the result as written.
 func Expand(template []string, inputs []string, seq int64, shell bool) []string {
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
 	if shell {
-		quote = ShellQuote
+		quote = shellquote.Always // an input may stand next to template text: $X{}, ~{}
 	}
 	words := make([]string, 0, len(template)+len(inputs))
 	var b strings.Builder
@@ -506,12 +509,4 @@ func groups(n int) string {
 		return "is only 1 (::: or ::::)"
 	}
 	return "are only " + strconv.Itoa(n) + " (::: or ::::)"
-}
-
-// ShellQuote quotes s for a POSIX shell: always in single quotes, also when s is empty or needs none, and
-// each single quote closed, escaped and reopened:
-//
-//	it's  ->  'it'\''s'
-func ShellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

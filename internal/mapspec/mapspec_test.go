@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // files is a fake readFile over an in-memory map.
@@ -377,7 +379,7 @@ func TestExpandShellForm(t *testing.T) {
 		want   string
 	}{
 		{[]string{"gzip", "{}"}, []string{"a b"}, `gzip 'a b'`},
-		{[]string{"gzip", "-c", "{}", ">", "{}.gz"}, []string{"it's"}, `gzip -c 'it'\''s' > 'it'\''s'.gz`},
+		{[]string{"gzip", "-c", "{}", ">", "{}.gz"}, []string{"it's"}, `gzip -c 'it'"'"'s' > 'it'"'"'s'.gz`},
 		{[]string{"wc", "-l"}, []string{"a", "$b"}, `wc -l 'a' '$b'`},
 		{[]string{"echo", "{#}", "{2/.}"}, []string{"x", "d/f.c"}, `echo '9' 'f'`},
 		{[]string{"echo", "{}"}, []string{"a", "b"}, `echo 'a' 'b'`},
@@ -387,21 +389,6 @@ func TestExpandShellForm(t *testing.T) {
 		got := Expand(tc.tmpl, tc.inputs, 9, true)
 		if !slices.Equal(got, []string{"sh", "-c", ShellLauncher, "sh", tc.want}) {
 			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c LAUNCHER sh %q", tc.tmpl, tc.inputs, got, tc.want)
-		}
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"":       `''`,
-		"a":      `'a'`,
-		"it's":   `'it'\''s'`,
-		"'":      `''\'''`,
-		"a b\nc": "'a b\nc'",
-		`\$"`:    `'\$"'`,
-	} {
-		if got := ShellQuote(in); got != want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
 		}
 	}
 }
@@ -590,8 +577,8 @@ var replRE = regexp.MustCompile(`\{(?:#|%|(?:-?[0-9]+)?(?:|\.|/|//|/\.))\}`)
 var safeLiteral = regexp.MustCompile(`^[A-Za-z0-9_./%:,+@-]*$`)
 
 // splitShell splits a script into words the way a POSIX shell would, for the subset Expand produces: unquoted
-// safe text, single-quoted strings, backslash escapes and blanks. Any other unquoted shell syntax is an error,
-// so a value that escaped its quotes is caught.
+// safe text, single-quoted strings, double-quoted ones without expansions, backslash escapes and blanks. Any
+// other unquoted shell syntax is an error, so a value that escaped its quotes is caught.
 func splitShell(s string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
@@ -613,6 +600,26 @@ func splitShell(s string) ([]string, error) {
 			cur.WriteString(s[i+1 : i+1+j])
 			i += 1 + j
 			inWord = true
+		case c == '"': // POSIX: in double quotes a backslash escapes only $ ` " \ and newline
+			j := i + 1
+			for ; j < len(s) && s[j] != '"'; j++ {
+				switch {
+				case s[j] == '\\' && j+1 < len(s) && strings.IndexByte("$`\"\\\n", s[j+1]) >= 0:
+					j++
+					if s[j] != '\n' {
+						cur.WriteByte(s[j])
+					}
+				case s[j] == '$' || s[j] == '`':
+					return nil, fmt.Errorf("expansion %q in double quotes at %d in %q", s[j], j, s)
+				default:
+					cur.WriteByte(s[j])
+				}
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("unterminated double quote at %d in %q", i, s)
+			}
+			i = j
+			inWord = true
 		case c == '\\':
 			if i+1 >= len(s) {
 				return nil, fmt.Errorf("trailing backslash in %q", s)
@@ -623,7 +630,7 @@ func splitShell(s string) ([]string, error) {
 			}
 			cur.WriteByte(s[i])
 			inWord = true
-		case strings.IndexByte("\"$`;&|<>()*?[]~#!{}=\r\x00", c) >= 0:
+		case strings.IndexByte("$`;&|<>()*?[]~#!{}=\r\x00", c) >= 0:
 			return nil, fmt.Errorf("unquoted shell syntax %q at %d in %q", c, i, s)
 		default:
 			cur.WriteByte(c)
@@ -681,9 +688,9 @@ func FuzzExpand(f *testing.F) {
 
 		// Every input survives quoting.
 		for _, in := range inputs {
-			words, err := splitShell(ShellQuote(in))
+			words, err := splitShell(shellquote.Always(in))
 			if err != nil || len(words) != 1 || words[0] != in {
-				t.Fatalf("ShellQuote(%q) = %s splits to %q, %v", in, ShellQuote(in), words, err)
+				t.Fatalf("shellquote.Always(%q) = %s splits to %q, %v", in, shellquote.Always(in), words, err)
 			}
 		}
 

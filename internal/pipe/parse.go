@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Pipeline is a parsed pipe.
@@ -1355,15 +1356,8 @@ func (p *Pipeline) String() string {
 			ws = append(ws, "--parallel", strconv.Itoa(s.Parallel))
 		}
 		for k, a := range s.Argv {
-			if k == 0 {
-				switch {
-				case strings.HasPrefix(a, "-") && a != "-":
-					ws = append(ws, "--", quote(a))
-					continue
-				case reserved[a] || (strings.IndexByte(a, '=') > 0 && isName(a[:strings.IndexByte(a, '=')])):
-					ws = append(ws, forceQuote(a))
-					continue
-				}
+			if k == 0 && strings.HasPrefix(a, "-") && a != "-" {
+				ws = append(ws, "--") // else read as a stage option
 			}
 			ws = append(ws, quote(a))
 		}
@@ -1394,26 +1388,10 @@ func (p *Pipeline) Copies() int {
 	return n
 }
 
-func safeByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0
-}
-
-// quote writes a word so that Parse reads it back unchanged.
-func quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for i := 0; i < len(s); i++ {
-		if !safeByte(s[i]) {
-			return forceQuote(s)
-		}
-	}
-	return s
-}
-
-func forceQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// quote writes a word so that Parse reads it back unchanged, also as a
+// command name (a reserved word or NAME=value is quoted): the quoting of sh,
+// which Parse follows.
+func quote(s string) string { return shellquote.Quote(s) }
 
 // formatMem writes a byte count that burst.ParseMem reads back exactly (a
 // bare number would mean megabytes).

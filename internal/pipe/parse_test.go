@@ -464,18 +464,18 @@ func TestString(t *testing.T) {
 		{"generate_data | --cpus 8 filter1 --threshold 3 | --gpus 1 filter2 > result.bin",
 			"generate_data | --cpus 8 filter1 --threshold 3 | --gpus 1 filter2 > result.bin"},
 		{`--parallel=4 --on hpc --time 1:30:00 --gpus 2 --mem 1.5G --cpus=8 --name step x "a b" '' it\'s`,
-			`--name step --cpus 8 --mem 1536M --gpus 2 --time 5400s --on hpc --parallel 4 x 'a b' '' 'it'\''s'`},
+			`--name step --cpus 8 --mem 1536M --gpus 2 --time 5400s --on hpc --parallel 4 x 'a b' '' 'it'"'"'s'`},
 		{"--mem 3000 a | --mem 1.5K b | --mem 2T c | --mem 0.001K d | --time 1 e | --time 1-0 f",
 			"--mem 3000M a | --mem 1.5K b | --mem 2T c | --mem 0.0009765625K d | --time 60s e | --time 86400s f"},
 		{"--parallel 1 --gpus 0 x", "x"},
 		{"-- --weird x", "-- --weird x"},
 		{"'if' x | 'A=1' | \\! | '{'", "'if' x | 'A=1' | '!' | '{'"},
 		{`echo '*' '~' '$x' '#c' '<' a=b --x -y '' "a'b" "x\ny" é`,
-			`echo '*' '~' '$x' '#c' '<' a=b --x -y '' 'a'\''b' 'x\ny' 'é'`},
+			`echo '*' '~' '$x' '#c' '<' 'a=b' --x -y '' 'a'"'"'b' 'x\ny' 'é'`},
 		{"echo 'a\nb' \"c\nd\"", "echo 'a\nb' 'c\nd'"},
 		{"cat | --name cat x | cat", "--name cat-2 cat | --name cat x | cat"},
 		{"< 'in file' cat | sort >> out", "cat < 'in file' | sort >> out"},
-		{"a <in >out", "a < in > out"},
+		{"a <in >out", "a < 'in' > out"}, // in is a reserved word: quoted wherever it stands,
 	}
 	for _, tt := range tests {
 		p, err := Parse(tt.in, Options{})

@@ -57,6 +57,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Config says which server to serve, as which machine, on which partition.
@@ -529,17 +530,9 @@ func shellJoin(argv []string) string {
 	return strings.Join(out, " ")
 }
 
-// ShellQuote quotes s for sh: as itself when it is a plain word, else in
-// single quotes.
-func ShellQuote(s string) string {
-	plain := s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-	})
-	if plain {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
-}
+// ShellQuote quotes s as one word for sh: burst's one quoter, shellquote.Quote
+// (a plain word as itself, else in single quotes).
+func ShellQuote(s string) string { return shellquote.Quote(s) }
 
 // sbatchEnv is sbatch's environment (exported to the job with
 // --export=ALL): base (the server's), then the job's, then the task's, later

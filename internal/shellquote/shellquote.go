@@ -1,0 +1,66 @@
+// Package shellquote writes a string as one word, or part of one, of a POSIX
+// shell command line: the one quoter burst uses wherever it hands text to sh
+// (burst map's shell mode, sbatch --wrap and pilot scripts, burst pipe's
+// canonical form, which Parse reads with sh's quoting rules).
+package shellquote
+
+import "strings"
+
+// Quote returns s as one word that sh (and bash, dash, ksh, mksh, yash, zsh)
+// reads back as exactly s, in any position of a command line. A plain word is
+// left as it is: non-empty, only ASCII letters, digits and _ @ % + = : , . / -,
+// and not read as syntax at the start of a command (a reserved word such as if
+// or done, a variable assignment NAME=..., or zsh's =cmd). Anything else goes
+// in single quotes, inside which only ' itself needs care: it is closed, given
+// in double quotes, and reopened (it's -> 'it'"'"'s'). A string holding a NUL
+// cannot be an argument at all; Quote does not check for one.
+func Quote(s string) string {
+	if plain(s) {
+		return s
+	}
+	return Always(s)
+}
+
+// Always returns s in single quotes, plain or not, for text that goes next to
+// other shell text in one word: there a plain word could join with what is
+// around it ($X then a is $Xa, ~ then root is ~root, A then =1 is an
+// assignment), a quoted one cannot ($X'a', ~'root', 'A'=1).
+func Always(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+func plain(s string) bool {
+	if s == "" || s[0] == '=' || reserved[s] {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
+			return false
+		}
+	}
+	if i := strings.IndexByte(s, '='); i > 0 && isName(s[:i]) {
+		return false // NAME=value would be an assignment before a command
+	}
+	return true
+}
+
+// reserved are the words POSIX sh, bash, ksh and zsh read as syntax at the
+// start of a command (those made only of plain characters; ! { } [[ ]] are
+// quoted anyway).
+var reserved = map[string]bool{
+	"case": true, "do": true, "done": true, "elif": true, "else": true, "esac": true, "fi": true, "for": true,
+	"if": true, "in": true, "then": true, "until": true, "while": true, "function": true, "select": true,
+	"coproc": true, "time": true, "repeat": true, "foreach": true, "end": true, "nocorrect": true, "noglob": true,
+}
+
+// isName reports whether s is a shell variable name.
+func isName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
