@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"math/big"
 	"os"
 	"os/exec"
@@ -633,17 +634,7 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-func shellQuote(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`&;|<>(){}*?!#~") {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(out, " ")
-}
+func shellQuote(args []string) string { return shellquote.Join(args) }
 
 // oneLine fails the test unless s is exactly one non-empty line.
 func oneLine(t *testing.T, r result) string {

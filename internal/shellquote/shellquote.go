@@ -64,3 +64,13 @@ func isName(s string) bool {
 	}
 	return s != ""
 }
+
+// Join quotes each word of argv with Quote and joins them with spaces: a
+// command line sh runs as exactly argv.
+func Join(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = Quote(a)
+	}
+	return strings.Join(out, " ")
+}

@@ -164,3 +164,19 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+// TestJoin: sh runs Join(argv) as exactly argv, word for word (printf '[%s]'
+// shows each argument it gets).
+func TestJoin(t *testing.T) {
+	argv := []string{"printf", "[%s]", "a b", "", "it's", "$HOME", "x=1", "*", "tab\there", "new\nline"}
+	for _, sh := range shells(t) {
+		out, err := exec.Command(sh, "-c", Join(argv)).Output()
+		if err != nil {
+			t.Fatalf("%s -c %s: %v", sh, Join(argv), err)
+		}
+		want := "[a b][][it's][$HOME][x=1][*][tab\there][new\nline]"
+		if string(out) != want {
+			t.Errorf("%s ran %q as %q, want %q", sh, Join(argv), out, want)
+		}
+	}
+}
