@@ -84,10 +84,13 @@ func (s *Server) commit(b *batch) store.Pending {
 // afterCommit tells waiters about the jobs in b and forgets finished ones.
 // It takes s.mu.
 func (s *Server) afterCommit(b *batch) {
-	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 {
+	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 && len(b.wakes) == 0 {
 		return
 	}
 	s.mu.Lock()
+	for _, m := range b.wakes {
+		m.poke()
+	}
 	if len(b.events) > 0 {
 		close(s.events)
 		s.events = make(chan struct{})
@@ -126,18 +129,47 @@ func (s *Server) afterCommit(b *batch) {
 	s.apply(&dropped) // unlocks
 }
 
-// apply commits b (s.mu held on entry, released on return) and signals.
+// apply commits b (s.mu held on entry, released on return) and runs its
+// effects: those that need no commit (kills, halts, logs) as soon as the
+// lock is released, the others (hand-overs, cancels, wakes, watchers) once
+// b is durable.
 func (s *Server) apply(b *batch) error {
 	p := s.commit(b)
 	s.mu.Unlock()
-	if p == nil {
-		return nil
-	}
-	if err := p.Wait(); err != nil {
-		s.storeFailed(err)
+	s.outsideEffects(b)
+	if p != nil {
+		if err := p.Wait(); err != nil {
+			s.storeFailed(err)
+		}
 	}
 	s.afterCommit(b)
 	return nil
+}
+
+// outsideEffects runs what b asks of the world outside memory. It runs
+// without s.mu.
+func (s *Server) outsideEffects(b *batch) {
+	for _, o := range b.kills {
+		if err := runner.KillGroup(o.pid, o.pidStart); err == nil {
+			s.log.Info("killed orphaned task", "job", o.ref.Job, "task", o.ref.Index, "pid", o.pid)
+		}
+	}
+	for _, m := range b.halts {
+		s.mu.Lock()
+		prov, h := s.machineProvider(m), m.handle
+		s.mu.Unlock()
+		if prov != nil {
+			go prov.Stop(context.Background(), h)
+		}
+	}
+	for _, l := range b.logs {
+		s.log.Log(context.Background(), l.level, l.msg, l.args...)
+	}
+}
+
+// machineLost is control's loseMachine now. Called with s.mu held.
+func (s *Server) machineLost(m *machineRT, why string, b *batch) {
+	s.loseMachine(m, why, time.Now().UTC(), b)
 }
 
 // storeFailed ends the server when the store refuses a write: memory has
@@ -190,10 +222,10 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
-	if err := s.admit(actor, spec); err != nil {
+	now := time.Now().UTC()
+	if err := s.admit(actor, spec, now); err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
 	var id int64
 	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
@@ -237,9 +269,9 @@ func clusterName(c string) string {
 
 // admit checks that the job's project exists and may spend, and that its
 // cluster could ever run it. A refusal is recorded in the audit trail.
-func (s *Server) admit(actor string, spec *burst.JobSpec) error {
+func (s *Server) admit(actor string, spec *burst.JobSpec, now time.Time) error {
 	s.mu.Lock()
-	err := s.admitLocked(spec)
+	err := s.admitLocked(spec, now)
 	if err != nil {
 		var b batch
 		ev := s.newEvent(actor, "job.submit", spec.Project, "", err.Error())
@@ -252,7 +284,7 @@ func (s *Server) admit(actor string, spec *burst.JobSpec) error {
 	return nil
 }
 
-func (s *Server) admitLocked(spec *burst.JobSpec) error {
+func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 	p := s.projects[spec.Project]
 	if p == nil {
 		s.mu.Unlock()
@@ -262,7 +294,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 	}
 	name := clusterName(spec.Cluster)
 	c := s.clusters[name]
-	views := s.admissionViews()
+	views := s.admissionViews(now)
 	if spec.Native {
 		if c == nil || c.def.Provider != "slurm" {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
@@ -284,7 +316,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 		}); err != nil {
 			return err
 		}
-		if err := s.gangFeasible(spec, views); err != nil {
+		if err := s.gangFeasible(spec, views, now); err != nil {
 			return err
 		}
 		return s.forecastJob(p, spec)
@@ -318,9 +350,9 @@ func (s *Server) feasibleOn(res burst.Resources, name string, views []sched.Mach
 // admissionViews are the machines a new job may count on: all but lost
 // remote ones (the local machine comes back by itself). Called with s.mu
 // held.
-func (s *Server) admissionViews() []sched.Machine {
+func (s *Server) admissionViews(now time.Time) []sched.Machine {
 	var out []sched.Machine
-	for _, v := range s.machineViews() {
+	for _, v := range s.machineViews(now) {
 		if m := s.machines[v.ID]; m.local || m.row.State != "lost" {
 			out = append(out, v)
 		}
@@ -359,32 +391,6 @@ func (s *Server) scheduleOnce() {
 	}
 }
 
-// place puts waiting tasks on machines, into b: they reach their agents once
-// b is committed. Called with s.mu held, by the scheduler and by every
-// report of ended tasks, so that the tasks that follow are dispatched in the
-// same transaction.
-func (s *Server) place(now time.Time, b *batch) {
-	pend, views := s.snapshot()
-	if len(pend) == 0 {
-		return
-	}
-	as := sched.Place(now, pend, views)
-	for i := 0; i < len(as); i++ {
-		a := as[i]
-		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
-		if j == nil || m == nil {
-			continue
-		}
-		if j.row.Spec.Pipe != nil {
-			n := j.row.Spec.Pipe.Tasks() // a gang's assignments come together
-			s.dispatchPipe(j, as[i:i+n], b)
-			i += n - 1
-			continue
-		}
-		b.placed = append(b.placed, s.dispatch(j, m, a, b))
-	}
-}
-
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
@@ -410,92 +416,6 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 		return nil, err
 	}
 	return &client.CancelResult{ID: id, State: state}, nil
-}
-
-// dropFromOutbox takes t out of its machine's outbox; false if it was not
-// there (already leased, or not yet placed in it).
-func (s *Server) dropFromOutbox(t *taskRT) bool {
-	ob := t.machine.outbox[:0]
-	found := false
-	for _, o := range t.machine.outbox {
-		if o != t {
-			ob = append(ob, o)
-		} else {
-			found = true
-		}
-	}
-	t.machine.outbox = ob
-	return found
-}
-
-// applyEvents applies agent events for machine m. Called with s.mu held.
-func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
-	for _, ev := range events {
-		j := s.jobs[ev.Job]
-		var t *taskRT
-		if j != nil {
-			t = j.running[ev.Index]
-		}
-		if t == nil || t.row.Attempt != ev.Attempt || t.machine != m {
-			if ev.Kind == client.EventStarted {
-				// A task the server no longer wants (cancelled, or moved on).
-				m.cancels = append(m.cancels, ev.TaskRef)
-				m.poke()
-			}
-			continue
-		}
-		t.delivered = true
-		switch ev.Kind {
-		case client.EventStarted:
-			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
-			t.row.StartedAt = ev.StartedAt
-			t.row.StdoutFrom, t.row.StderrFrom = ev.OutFrom, ev.ErrFrom
-			if !t.started {
-				s.accrue(m, now) // what ran before it is not its to pay
-				t.started = true
-				j.row.Tasks.Running++
-			}
-			if j.row.StartedAt == nil {
-				j.row.StartedAt = ev.StartedAt
-			}
-			if j.row.State == burst.Queued {
-				j.row.State = burst.Running
-				if strings.HasPrefix(j.row.Reason, "waiting: ") {
-					j.row.Reason = ""
-				}
-			}
-			b.task(t.row)
-			b.job(j)
-		case client.EventProgress:
-			applyProgress(t, ev)
-		case client.EventExited:
-			if j.row.StartedAt == nil && ev.StartedAt != nil {
-				j.row.StartedAt = ev.StartedAt
-			}
-			if j.row.State == burst.Queued {
-				j.row.State = burst.Running
-			}
-			s.endTask(t, ev, now, b)
-		}
-	}
-}
-
-// applyProgress raises a running task's figures to what its agent sampled
-// (s.mu held). They stay in memory: a store write a second per stage would
-// cost a transaction each for figures that the task's exit replaces. The
-// figures only grow (a descendant that left the task's tree takes its CPU
-// time with it): a sample never lowers them. A task whose process has not
-// started (its started event was lost) takes none.
-func applyProgress(t *taskRT, ev client.TaskEvent) {
-	if !t.started || t.row.State != burst.Running {
-		return
-	}
-	r := &t.row
-	r.UserSeconds = max(r.UserSeconds, float64(ev.UserUS)/1e6)
-	r.SysSeconds = max(r.SysSeconds, float64(ev.SysUS)/1e6)
-	r.MaxRSSBytes = max(r.MaxRSSBytes, ev.MaxRSS)
-	r.ReadBytes = max(r.ReadBytes, ev.ReadBytes)
-	r.WroteBytes = max(r.WroteBytes, ev.WroteBytes)
 }
 
 // liveFigures fills in, for the tasks of job id that run, the figures their
@@ -720,32 +640,6 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	}
 }
 
-// takeWork builds a lease from what is unacknowledged and what is new.
-// Called with s.mu held.
-func (s *Server) takeWork(m *machineRT) *client.Leased {
-	var live []*taskRT
-	for _, t := range m.unacked {
-		if t.row.State == burst.Running && !t.delivered {
-			live = append(live, t)
-		}
-	}
-	m.unacked = append(live, m.outbox...)
-	m.unackedC = append(m.unackedC, m.cancels...)
-	m.outbox, m.cancels = nil, nil
-	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
-		return nil
-	}
-	m.leaseSeq++
-	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
-	for _, t := range m.unacked {
-		out.Tasks = append(out.Tasks, s.assignment(t))
-		if out.Jobs[t.row.JobID] == nil {
-			out.Jobs[t.row.JobID] = s.jobContext(t.job)
-		}
-	}
-	return out
-}
-
 // Report applies task events from an agent; they are committed when it
 // returns nil.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
@@ -761,42 +655,6 @@ func (s *Server) Report(ctx context.Context, r *client.Report) error {
 	s.applyEvents(m, r.Events, now, &b)
 	s.place(now, &b)
 	return s.apply(&b)
-}
-
-// machineLost marks every task of m lost (requeuing what may run again),
-// killing their processes first when they run on this host and are still
-// identifiable by pid and start time. Called with s.mu held.
-func (s *Server) machineLost(m *machineRT, why string, b *batch) {
-	now := time.Now().UTC()
-	s.accrue(m, now)
-	host, _ := os.Hostname()
-	for _, t := range m.tasks {
-		if m.row.Host == host && t.row.PID > 0 {
-			if err := runner.KillGroup(t.row.PID, t.row.PIDStart); err == nil {
-				s.log.Info("killed orphaned task", "job", t.row.JobID, "task", t.row.Index, "pid", t.row.PID)
-			}
-		}
-		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
-	}
-	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
-	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
-		d := m.cluster.startFailed(now)
-		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.home.Agents(), m.row.ID, d)
-	}
-	if prov := s.machineProvider(m); prov != nil && !m.local && m.handle != (provider.Handle{}) {
-		// Whatever is left of it (a hung agent, an allocation, a VM) must
-		// not go on holding resources or costing money unmetered.
-		go prov.Stop(context.Background(), m.handle)
-	}
-	m.registered = false
-	m.row.State = burst.MachineLost
-	m.row.StoppedAt = &now
-	b.machine(m)
-	if !m.local {
-		b.event(s.newEvent("server", "machine.lost", m.row.Project, m.row.ID, m.row.ID+" lost: "+why))
-	}
-	m.poke()
-	s.log.Warn("machine lost", "machine", m.row.ID, "why", why)
 }
 
 // watch returns a channel closed when job id next changes, or nil if the job

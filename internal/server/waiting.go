@@ -27,7 +27,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 	if s.waits != nil && now.Sub(s.waitsAt) < waitTTL {
 		return s.waits
 	}
-	pend, views := s.snapshot()
+	pend, views := s.snapshot(now)
 	as, why := sched.Explain(now, pend, views, maxExplained)
 	placed := map[int64]int{}
 	for _, a := range as {
