@@ -7,14 +7,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/mapspec"
-	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -88,40 +86,12 @@ func (s *Server) afterCommit(b *batch) {
 		return
 	}
 	s.mu.Lock()
-	for _, m := range b.wakes {
-		m.poke()
-	}
 	if len(b.events) > 0 {
 		close(s.events)
 		s.events = make(chan struct{})
 	}
-	// A task placed while its job was being stopped never reaches an agent:
-	// it ends here (its cancel went to an agent that never had it).
 	var dropped batch
-	now := time.Now().UTC()
-	for _, t := range b.placed {
-		switch {
-		case t.row.State != burst.Running:
-		case t.cancel:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, &dropped)
-		default:
-			t.machine.outbox = append(t.machine.outbox, t)
-			t.machine.poke()
-		}
-	}
-	// Agents hear of a cancel only once it is durable.
-	for _, t := range b.stops {
-		if t.row.State == burst.Running {
-			t.machine.cancels = append(t.machine.cancels, t.ref())
-			t.machine.poke()
-		}
-	}
-	for j := range b.jobs {
-		if j.finished {
-			delete(s.jobs, j.row.ID)
-		}
-		j.signal()
-	}
+	s.committed(b, time.Now().UTC(), &dropped)
 	if dropped.empty() {
 		s.mu.Unlock()
 		return
@@ -247,11 +217,8 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err != nil {
 		return nil, err
 	}
-	j := newJobRT(*row)
-	j.sources = sources
 	s.mu.Lock()
-	s.jobs[id] = j
-	s.order = append(s.order, id)
+	s.submit(*row, sources)
 	close(s.events)
 	s.events = make(chan struct{})
 	s.mu.Unlock()
@@ -394,9 +361,11 @@ func (s *Server) scheduleOnce() {
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
+	now := time.Now().UTC()
 	s.mu.Lock()
-	j := s.jobs[id]
-	if j == nil || j.finished {
+	var b batch
+	state, ok := s.cancelJob(id, actorFrom(ctx), now, &b)
+	if !ok {
 		s.mu.Unlock()
 		row, err := s.readJob(ctx, id)
 		if err != nil {
@@ -404,14 +373,6 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 		}
 		return &client.CancelResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 	}
-	var b batch
-	if !j.row.CancelRequested {
-		actor := actorFrom(ctx)
-		s.stopJob(j, "cancelled by "+actor, false, time.Now().UTC(), &b)
-		b.event(s.newEvent(actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
-			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
-	}
-	state := j.row.State
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
@@ -463,113 +424,14 @@ func (s *Server) liveJobFigures(job *burst.Job) {
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
-	if r.Machine == "" {
-		return nil, badRequest("register: machine name missing")
-	}
-	s.mu.Lock()
 	now := time.Now().UTC()
-	m := s.machines[r.Machine]
-	if m != nil && m.starting {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("machine %s is still being started by its provider: register again in a moment", r.Machine)
-	}
-	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)
-	}
-	if m != nil && m.row.State == burst.MachineStopping {
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
-	}
-	if m == nil {
-		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
-		s.machines[r.Machine] = m
-	}
-	m.streamAddr = r.StreamAddr
-	if m.row.State != burst.MachineRunning {
-		// The meter starts when the machine is up.
-		s.accrue(m, now)
-		m.row.StartedAt = &now
-		m.row.StoppedAt = nil
-		m.meterAt, m.flushedAt = now, now
-		m.idleSince = now
-	}
-	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
-	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
-	if m.cluster == nil {
-		m.cluster = s.clusters[r.Cluster]
-	}
-	if m.row.Provider == "" || m.local {
-		// This host, or an agent that joined by itself: owned, priced per use.
-		s.priceOwned(m)
-		if strings.HasSuffix(r.Cluster, ":native") {
-			m.row.Type = "Slurm's own jobs"
-		}
-		if m.row.Project == "" {
-			m.row.Project = "default"
-			if m.cluster != nil {
-				m.row.Project = m.cluster.def.Project
-			}
-		}
-	}
-	// The same agent process registering again (the server restarted) had
-	// every task it does not report never handed to it.
-	sameAgent := m.row.AgentPID == r.PID && m.row.AgentStart == r.PIDStart && r.PID > 0
-	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
-	m.row.SeenAt = &now
-	m.lastSeen = now
-	m.unlease() // a lease the agent did not acknowledge is handed out again
+	s.mu.Lock()
 	var b batch
-	s.applyEvents(m, r.Events, now, &b)
-	reported := map[taskKey]client.RunningTask{}
-	for _, rt := range r.Running {
-		reported[taskKey{rt.Job, rt.Index}] = rt
+	kill, err := s.register(r, now, &b)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
 	}
-	var kill []client.TaskRef
-	for k, t := range m.tasks {
-		rt, ok := reported[k]
-		switch {
-		case ok && rt.Attempt == t.row.Attempt:
-			delete(reported, k)
-			t.delivered = true
-			if !t.started && rt.PID > 0 {
-				s.accrue(m, now)
-				t.started = true
-				t.job.row.Tasks.Running++
-				b.job(t.job)
-			}
-			if t.row.PID == 0 || t.row.PID != rt.PID {
-				t.row.PID, t.row.PIDStart = rt.PID, rt.PIDStart
-				b.task(t.row)
-			}
-			if t.cancel {
-				m.cancels = append(m.cancels, t.ref())
-			}
-		case !t.delivered:
-			// still in the outbox: it will be leased.
-		case sameAgent && !t.started:
-			// Dispatched, but the server died before handing it over:
-			// hand it over now, on the same attempt.
-			t.delivered = false
-			m.outbox = append(m.outbox, t)
-		default:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
-				Reason: "agent on " + m.row.ID + " restarted without it"}, now, &b)
-		}
-	}
-	for _, rt := range reported {
-		kill = append(kill, rt.TaskRef)
-	}
-	m.registered = true
-	m.waitUntil = time.Time{}
-	if m.cluster != nil {
-		m.cluster.failures = 0
-		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
-			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
-		}
-	}
-	b.machine(m)
-	s.log.Info("agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
@@ -586,46 +448,29 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	now := time.Now()
 	s.mu.Lock()
-	m := s.machines[l.Machine]
-	if m == nil || !m.registered || l.BootID != s.bootID {
+	m, gen, err := s.beginLease(l, now)
+	if err != nil {
 		s.mu.Unlock()
-		return nil, errConflict
+		return nil, err
 	}
-	m.leaseGen++
-	gen := m.leaseGen
-	m.poke() // retire an older waiter
-	if l.Ack >= m.leaseSeq && m.leaseSeq > 0 {
-		for _, t := range m.unacked {
-			t.delivered = true
-		}
-		m.unacked, m.unackedC = nil, nil
-	}
-	m.leasing++
 	// One way out, whether it returns or panics: the lock is released
 	// exactly once, so a bug in here cannot wedge every later request.
 	locked := true
 	defer func() {
 		if !locked {
+			now = time.Now()
 			s.mu.Lock()
 		}
-		m.leasing--
-		m.lastSeen = time.Now()
+		s.endLease(m, now)
 		s.mu.Unlock()
 	}()
 	for {
-		m.lastSeen = time.Now()
-		if !m.registered {
-			return nil, errConflict
+		out, ch, err := s.leaseWork(m, gen, now)
+		if out != nil || err != nil {
+			return out, err
 		}
-		if m.leaseGen != gen {
-			return &client.Leased{}, nil
-		}
-		if out := s.takeWork(m); out != nil {
-			return out, nil
-		}
-		ch := make(chan struct{})
-		m.waiter = ch
 		s.mu.Unlock()
 		locked = false
 		select {
@@ -635,6 +480,7 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 		case <-ctx.Done():
 			return &client.Leased{}, nil
 		}
+		now = time.Now()
 		s.mu.Lock()
 		locked = true
 	}
@@ -643,17 +489,13 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 // Report applies task events from an agent; they are committed when it
 // returns nil.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
-	s.mu.Lock()
-	m := s.machines[r.Machine]
-	if m == nil || !m.registered || r.BootID != s.bootID {
-		s.mu.Unlock()
-		return errConflict
-	}
 	now := time.Now().UTC()
-	m.lastSeen = now
+	s.mu.Lock()
 	var b batch
-	s.applyEvents(m, r.Events, now, &b)
-	s.place(now, &b)
+	if err := s.report(r, now, &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	return s.apply(&b)
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -170,4 +171,83 @@ func failedStatus(j *jobRT) *int {
 		}
 	}
 	return &code
+}
+
+// submit queues a job the store has recorded (row, with a map's inputs).
+func (s *control) submit(row store.JobRow, sources [][]string) *jobRT {
+	j := newJobRT(row)
+	j.sources = sources
+	s.jobs[row.ID] = j
+	s.order = append(s.order, row.ID)
+	return j
+}
+
+// cancelJob cancels job id's waiting tasks and has its running ones stopped,
+// for actor. It returns the job's state, or false when the job is not
+// active (finished, or unknown: the store knows).
+func (s *control) cancelJob(id int64, actor string, now time.Time, b *batch) (burst.State, bool) {
+	j := s.jobs[id]
+	if j == nil || j.finished {
+		return "", false
+	}
+	if !j.row.CancelRequested {
+		s.stopJob(j, "cancelled by "+actor, false, now, b)
+		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
+	}
+	return j.row.State, true
+}
+
+// cancelTask cancels task idx of job id alone, for actor. It returns nil
+// when the job as a whole has ended or is being cancelled (cancel the job
+// instead), and AlreadyFinished with no state when the task has ended (its
+// row says how).
+func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *batch) (*client.CancelResult, error) {
+	j := s.jobs[id]
+	if j != nil && (idx < 0 || idx >= j.row.Tasks.Total) {
+		return nil, badRequest("job %d has no task %d", id, idx)
+	}
+	if j == nil || j.finished || j.row.CancelRequested {
+		return nil, nil
+	}
+	reason := "cancelled by " + actor
+	switch t := j.running[idx]; {
+	case t != nil:
+		t.cancel, t.row.CancelRequested = true, true
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+		} else {
+			b.task(t.row) // a restarted server still stops it
+			b.stops = append(b.stops, t)
+		}
+	case idx >= j.row.Dispatched:
+		// Never dispatched: its row says it was cancelled, and the
+		// dispatcher skips it (a restarted server finds it again).
+		if j.skip[idx] {
+			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
+		}
+		if j.skip == nil {
+			j.skip = map[int]bool{}
+		}
+		j.skip[idx] = true
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
+		j.row.Tasks.Cancelled++
+	default:
+		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
+		if at < 0 {
+			return &client.CancelResult{ID: id, AlreadyFinished: true}, nil
+		}
+		r := j.requeue[at]
+		j.requeue = slices.Delete(j.requeue, at, at+1)
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
+			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
+		j.row.Tasks.Cancelled++
+	}
+	b.job(j)
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
+	b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
+	return &client.CancelResult{ID: id, State: j.row.State}, nil
 }
