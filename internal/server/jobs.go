@@ -251,3 +251,67 @@ func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
 	return &client.CancelResult{ID: id, State: j.row.State}, nil
 }
+
+// restore rebuilds the active jobs and their tasks from the store's rows,
+// after a restart: jobs (queued or running), a map's inputs and an array's
+// tasks cancelled before their turn by job, and the tasks queued or
+// running. The machines must be restored first. A task recorded as
+// running stays running on its machine, whose agent, if it still lives,
+// registers again and keeps it; one whose machine is unknown is lost.
+func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahead map[int64][]int,
+	tasks []*store.TaskRow, now time.Time, b *batch) {
+	for _, row := range jobs {
+		j := newJobRT(*row)
+		j.sources = inputs[row.ID]
+		for _, i := range ahead[row.ID] {
+			if j.skip == nil {
+				j.skip = map[int]bool{}
+			}
+			j.skip[i] = true
+		}
+		s.jobs[row.ID] = j
+		s.order = append(s.order, row.ID)
+	}
+	var orphans []*taskRT
+	for _, row := range tasks {
+		j := s.jobs[row.JobID]
+		if j == nil {
+			continue // job already final: a stale row
+		}
+		if row.State == burst.Queued {
+			j.requeueTask(*row)
+			continue
+		}
+		m := s.machines[row.Machine]
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
+		j.running[row.Index] = t
+		if m == nil {
+			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
+			t.machine = m
+			orphans = append(orphans, t)
+			continue
+		}
+		t.machine = m
+		m.tasks[taskKey{row.JobID, row.Index}] = t
+		if p := s.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
+			t.preempt = "budget of project " + p.row.Name + " spent" // it was being stopped: requeue it when it ends
+		}
+	}
+	// Running counts are recomputed from what memory holds.
+	for _, id := range s.order {
+		j := s.jobs[id]
+		n := 0
+		for _, t := range j.running {
+			if t.started {
+				n++
+			}
+		}
+		if j.row.Tasks.Running != n {
+			j.row.Tasks.Running = n
+			b.job(j)
+		}
+	}
+	for _, t := range orphans {
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
+	}
+}
