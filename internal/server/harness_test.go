@@ -91,10 +91,10 @@ func (h *harness) do(ev func(b *batch)) {
 
 type jobOpt func(*burst.JobSpec)
 
-func retries(n int) jobOpt       { return func(s *burst.JobSpec) { s.Retries = n } }
-func maxFailures(n int) jobOpt   { return func(s *burst.JobSpec) { s.Map.MaxFailures = n } }
+func retries(n int) jobOpt        { return func(s *burst.JobSpec) { s.Retries = n } }
+func maxFailures(n int) jobOpt    { return func(s *burst.JobSpec) { s.Map.MaxFailures = n } }
 func maxFailPct(p float64) jobOpt { return func(s *burst.JobSpec) { s.Map.MaxFailuresPct = p } }
-func maxRunning(n int) jobOpt    { return func(s *burst.JobSpec) { s.MaxRunning = n } }
+func maxRunning(n int) jobOpt     { return func(s *burst.JobSpec) { s.MaxRunning = n } }
 
 // submit queues a map of n tasks (echo {} over 0..n-1) of 1 CPU each.
 func (h *harness) submit(n int, opts ...jobOpt) int64 {
