@@ -334,3 +334,36 @@ func TestMaxRunning(t *testing.T) {
 		t.Fatalf("pending %d with 2 running", j.pending())
 	}
 }
+
+// A pipe's stages are placed as a gang; a stage that fails from outside
+// (killed, its exit unknown) stops the whole pipe, which ends with that
+// stage's status, and nothing of it runs again.
+func TestPipeStageFailureStopsTheGang(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	spec := &burst.JobSpec{Kind: burst.KindPipe, Name: "p", Project: "default", Tasks: 2,
+		Pipe: &burst.PipeSpec{Text: "gen | sum", Stages: []burst.PipeStage{
+			{Name: "gen", Argv: []string{"gen"}}, {Name: "sum", Argv: []string{"sum"}}}}}
+	id := h.nextID
+	h.nextID++
+	row := h.submitSpec(id, spec)
+	h.place()
+	seq, refs := h.startAll("a", 0)
+	if len(refs) != 2 {
+		t.Fatalf("the gang was not placed whole: %v", refs)
+	}
+	// Stage gen is killed by a signal: no exit code.
+	h.report("a", client.TaskEvent{TaskRef: refs[0], Kind: client.EventExited, State: burst.Failed, Signal: 9, EndedAt: &h.now})
+	if l := h.lease("a", seq); l == nil || len(l.Cancel) != 1 || l.Cancel[0] != refs[1] {
+		t.Fatalf("stage sum was not stopped with its gang: %+v", l)
+	}
+	h.report("a", client.TaskEvent{TaskRef: refs[1], Kind: client.EventExited, State: burst.Cancelled, EndedAt: &h.now})
+	h.wantJob(id, burst.Failed, 137)
+	if !h.job(id).Stopped || h.job(id).Reason == row.Reason {
+		t.Fatalf("the pipe does not say its stage stopped it: %+v", h.job(id))
+	}
+	h.place()
+	if l := h.lease("a", seq+1); l != nil && len(l.Tasks) > 0 {
+		t.Fatalf("a stopped pipe ran again: %+v", l)
+	}
+}

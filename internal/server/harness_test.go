@@ -311,3 +311,12 @@ func (h *harness) wantTask(id int64, idx int, state burst.State, attempt, lost i
 }
 
 func (r retry) String() string { return fmt.Sprintf("%d@%d/%d", r.index, r.attempt, r.lost) }
+
+// submitSpec queues job id as spec says (no inputs).
+func (h *harness) submitSpec(id int64, spec *burst.JobSpec) store.JobRow {
+	row := store.JobRow{Job: burst.Job{ID: id, Name: spec.Name, Project: spec.Project, State: burst.Queued, Spec: spec,
+		Tasks: burst.TaskCounts{Total: spec.Tasks}, SubmittedAt: h.now}, IDSpan: 1}
+	h.jobs[id] = row
+	h.c.submit(row, nil)
+	return row
+}
