@@ -85,13 +85,14 @@ func (s *Server) afterCommit(b *batch) {
 	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 && len(b.wakes) == 0 {
 		return
 	}
+	now := time.Now().UTC()
 	s.mu.Lock()
 	if len(b.events) > 0 {
 		close(s.events)
 		s.events = make(chan struct{})
 	}
 	var dropped batch
-	s.committed(b, time.Now().UTC(), &dropped)
+	s.committed(b, now, &dropped)
 	if dropped.empty() {
 		s.mu.Unlock()
 		return
@@ -350,9 +351,10 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 }
 
 func (s *Server) scheduleOnce() {
+	now := time.Now().UTC()
 	s.mu.Lock()
 	var b batch
-	s.place(time.Now().UTC(), &b)
+	s.place(now, &b)
 	if err := s.apply(&b); err != nil {
 		s.log.Error("dispatch", "err", err)
 	}
@@ -651,13 +653,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	}
 	close(s.events) // the resume event is recorded
 	s.events = make(chan struct{})
-	for _, t := range reopened {
-		if t.Index < j.row.Dispatched {
-			j.requeueTask(*t)
-		}
-	}
-	s.jobs[id] = j
-	s.order = append(s.order, id) // it waits behind what was queued meanwhile
+	s.resumed(j, reopened)
 	s.kickScheduler()
 	out := j.row.Job
 	out.Tasks.Queued = out.Tasks.Total - out.Tasks.Done() - out.Tasks.Running

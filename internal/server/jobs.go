@@ -315,3 +315,16 @@ func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
 	}
 }
+
+// resumed queues again job j, reopened in the store: its tasks whose rows
+// were reopened run again (those never dispatched come in their turn). It
+// waits behind what was queued meanwhile.
+func (s *control) resumed(j *jobRT, reopened []*store.TaskRow) {
+	for _, t := range reopened {
+		if t.Index < j.row.Dispatched {
+			j.requeueTask(*t)
+		}
+	}
+	s.jobs[j.row.ID] = j
+	s.order = append(s.order, j.row.ID)
+}
