@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,66 +178,29 @@ func (s *Server) arrayIndexOf(ctx context.Context, job int64, task int) (int, er
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.
 func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
-	s.mu.Lock()
-	j := s.jobs[id]
-	if j == nil || j.finished || j.row.CancelRequested || idx < 0 || idx >= j.row.Tasks.Total {
-		s.mu.Unlock()
-		if j != nil && (idx < 0 || idx >= j.row.Tasks.Total) {
-			return nil, badRequest("job %d has no task %d", id, idx)
-		}
-		return s.Cancel(ctx, id) // the job as a whole has ended or is ending
-	}
-	var b batch
 	now := time.Now().UTC()
-	actor := actorFrom(ctx)
-	reason := "cancelled by " + actor
-	switch t := j.running[idx]; {
-	case t != nil:
-		t.cancel, t.row.CancelRequested = true, true
-		if !t.delivered && s.dropFromOutbox(t) {
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, &b)
-		} else {
-			b.task(t.row) // a restarted server still stops it
-			b.stops = append(b.stops, t)
-		}
-	case idx >= j.row.Dispatched:
-		// Never dispatched: its row says it was cancelled, and the
-		// dispatcher skips it (a restarted server finds it again).
-		if j.skip[idx] {
-			s.mu.Unlock()
-			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
-		}
-		if j.skip == nil {
-			j.skip = map[int]bool{}
-		}
-		j.skip[idx] = true
-		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
-		j.row.Tasks.Cancelled++
-	default:
-		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
-		if at < 0 { // it has ended
-			s.mu.Unlock()
-			state := burst.State("ended")
+	s.mu.Lock()
+	var b batch
+	res, err := s.cancelTask(id, idx, actorFrom(ctx), now, &b)
+	switch {
+	case err != nil:
+		s.mu.Unlock()
+		return nil, err
+	case res == nil: // the job as a whole has ended or is ending
+		s.mu.Unlock()
+		return s.Cancel(ctx, id)
+	case res.AlreadyFinished:
+		s.mu.Unlock()
+		if res.State == "" { // it has ended: its row says how
+			res.State = "ended"
 			if row, err := s.st.GetTask(ctx, id, idx); err == nil {
-				state = row.State
+				res.State = row.State
 			}
-			return &client.CancelResult{ID: id, State: state, AlreadyFinished: true}, nil
 		}
-		r := j.requeue[at]
-		j.requeue = slices.Delete(j.requeue, at, at+1)
-		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
-			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
-		j.row.Tasks.Cancelled++
+		return res, nil
 	}
-	b.job(j)
-	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
-		s.finishJob(j, store.TaskRow{}, now)
-	}
-	b.event(s.newEvent(actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
-		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
-	state := j.row.State
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
-	return &client.CancelResult{ID: id, State: state}, nil
+	return res, nil
 }

@@ -7,14 +7,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/mapspec"
-	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -84,41 +82,17 @@ func (s *Server) commit(b *batch) store.Pending {
 // afterCommit tells waiters about the jobs in b and forgets finished ones.
 // It takes s.mu.
 func (s *Server) afterCommit(b *batch) {
-	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 {
+	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 && len(b.wakes) == 0 {
 		return
 	}
+	now := time.Now().UTC()
 	s.mu.Lock()
 	if len(b.events) > 0 {
 		close(s.events)
 		s.events = make(chan struct{})
 	}
-	// A task placed while its job was being stopped never reaches an agent:
-	// it ends here (its cancel went to an agent that never had it).
 	var dropped batch
-	now := time.Now().UTC()
-	for _, t := range b.placed {
-		switch {
-		case t.row.State != burst.Running:
-		case t.cancel:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, &dropped)
-		default:
-			t.machine.outbox = append(t.machine.outbox, t)
-			t.machine.poke()
-		}
-	}
-	// Agents hear of a cancel only once it is durable.
-	for _, t := range b.stops {
-		if t.row.State == burst.Running {
-			t.machine.cancels = append(t.machine.cancels, t.ref())
-			t.machine.poke()
-		}
-	}
-	for j := range b.jobs {
-		if j.finished {
-			delete(s.jobs, j.row.ID)
-		}
-		j.signal()
-	}
+	s.committed(b, now, &dropped)
 	if dropped.empty() {
 		s.mu.Unlock()
 		return
@@ -126,18 +100,47 @@ func (s *Server) afterCommit(b *batch) {
 	s.apply(&dropped) // unlocks
 }
 
-// apply commits b (s.mu held on entry, released on return) and signals.
+// apply commits b (s.mu held on entry, released on return) and runs its
+// effects: those that need no commit (kills, halts, logs) as soon as the
+// lock is released, the others (hand-overs, cancels, wakes, watchers) once
+// b is durable.
 func (s *Server) apply(b *batch) error {
 	p := s.commit(b)
 	s.mu.Unlock()
-	if p == nil {
-		return nil
-	}
-	if err := p.Wait(); err != nil {
-		s.storeFailed(err)
+	s.outsideEffects(b)
+	if p != nil {
+		if err := p.Wait(); err != nil {
+			s.storeFailed(err)
+		}
 	}
 	s.afterCommit(b)
 	return nil
+}
+
+// outsideEffects runs what b asks of the world outside memory. It runs
+// without s.mu.
+func (s *Server) outsideEffects(b *batch) {
+	for _, o := range b.kills {
+		if err := runner.KillGroup(o.pid, o.pidStart); err == nil {
+			s.log.Info("killed orphaned task", "job", o.ref.Job, "task", o.ref.Index, "pid", o.pid)
+		}
+	}
+	for _, m := range b.halts {
+		s.mu.Lock()
+		prov, h := s.machineProvider(m), m.handle
+		s.mu.Unlock()
+		if prov != nil {
+			go prov.Stop(context.Background(), h)
+		}
+	}
+	for _, l := range b.logs {
+		s.log.Log(context.Background(), l.level, l.msg, l.args...)
+	}
+}
+
+// machineLost is control's loseMachine now. Called with s.mu held.
+func (s *Server) machineLost(m *machineRT, why string, b *batch) {
+	s.loseMachine(m, why, time.Now().UTC(), b)
 }
 
 // storeFailed ends the server when the store refuses a write: memory has
@@ -190,10 +193,10 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
-	if err := s.admit(actor, spec); err != nil {
+	now := time.Now().UTC()
+	if err := s.admit(actor, spec, now); err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
 	var id int64
 	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
@@ -215,11 +218,8 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err != nil {
 		return nil, err
 	}
-	j := newJobRT(*row)
-	j.sources = sources
 	s.mu.Lock()
-	s.jobs[id] = j
-	s.order = append(s.order, id)
+	s.submit(*row, sources)
 	close(s.events)
 	s.events = make(chan struct{})
 	s.mu.Unlock()
@@ -237,9 +237,9 @@ func clusterName(c string) string {
 
 // admit checks that the job's project exists and may spend, and that its
 // cluster could ever run it. A refusal is recorded in the audit trail.
-func (s *Server) admit(actor string, spec *burst.JobSpec) error {
+func (s *Server) admit(actor string, spec *burst.JobSpec, now time.Time) error {
 	s.mu.Lock()
-	err := s.admitLocked(spec)
+	err := s.admitLocked(spec, now)
 	if err != nil {
 		var b batch
 		ev := s.newEvent(actor, "job.submit", spec.Project, "", err.Error())
@@ -252,7 +252,7 @@ func (s *Server) admit(actor string, spec *burst.JobSpec) error {
 	return nil
 }
 
-func (s *Server) admitLocked(spec *burst.JobSpec) error {
+func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 	p := s.projects[spec.Project]
 	if p == nil {
 		s.mu.Unlock()
@@ -262,7 +262,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 	}
 	name := clusterName(spec.Cluster)
 	c := s.clusters[name]
-	views := s.admissionViews()
+	views := s.admissionViews(now)
 	if spec.Native {
 		if c == nil || c.def.Provider != "slurm" {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
@@ -284,7 +284,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 		}); err != nil {
 			return err
 		}
-		if err := s.gangFeasible(spec, views); err != nil {
+		if err := s.gangFeasible(spec, views, now); err != nil {
 			return err
 		}
 		return s.forecastJob(p, spec)
@@ -318,9 +318,9 @@ func (s *Server) feasibleOn(res burst.Resources, name string, views []sched.Mach
 // admissionViews are the machines a new job may count on: all but lost
 // remote ones (the local machine comes back by itself). Called with s.mu
 // held.
-func (s *Server) admissionViews() []sched.Machine {
+func (s *Server) admissionViews(now time.Time) []sched.Machine {
 	var out []sched.Machine
-	for _, v := range s.machineViews() {
+	for _, v := range s.machineViews(now) {
 		if m := s.machines[v.ID]; m.local || m.row.State != "lost" {
 			out = append(out, v)
 		}
@@ -351,46 +351,23 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 }
 
 func (s *Server) scheduleOnce() {
+	now := time.Now().UTC()
 	s.mu.Lock()
 	var b batch
-	s.place(time.Now().UTC(), &b)
+	s.place(now, &b)
 	if err := s.apply(&b); err != nil {
 		s.log.Error("dispatch", "err", err)
-	}
-}
-
-// place puts waiting tasks on machines, into b: they reach their agents once
-// b is committed. Called with s.mu held, by the scheduler and by every
-// report of ended tasks, so that the tasks that follow are dispatched in the
-// same transaction.
-func (s *Server) place(now time.Time, b *batch) {
-	pend, views := s.snapshot()
-	if len(pend) == 0 {
-		return
-	}
-	as := sched.Place(now, pend, views)
-	for i := 0; i < len(as); i++ {
-		a := as[i]
-		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
-		if j == nil || m == nil {
-			continue
-		}
-		if j.row.Spec.Pipe != nil {
-			n := j.row.Spec.Pipe.Tasks() // a gang's assignments come together
-			s.dispatchPipe(j, as[i:i+n], b)
-			i += n - 1
-			continue
-		}
-		b.placed = append(b.placed, s.dispatch(j, m, a, b))
 	}
 }
 
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
+	now := time.Now().UTC()
 	s.mu.Lock()
-	j := s.jobs[id]
-	if j == nil || j.finished {
+	var b batch
+	state, ok := s.cancelJob(id, actorFrom(ctx), now, &b)
+	if !ok {
 		s.mu.Unlock()
 		row, err := s.readJob(ctx, id)
 		if err != nil {
@@ -398,104 +375,10 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 		}
 		return &client.CancelResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 	}
-	var b batch
-	if !j.row.CancelRequested {
-		actor := actorFrom(ctx)
-		s.stopJob(j, "cancelled by "+actor, false, time.Now().UTC(), &b)
-		b.event(s.newEvent(actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
-			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
-	}
-	state := j.row.State
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
 	return &client.CancelResult{ID: id, State: state}, nil
-}
-
-// dropFromOutbox takes t out of its machine's outbox; false if it was not
-// there (already leased, or not yet placed in it).
-func (s *Server) dropFromOutbox(t *taskRT) bool {
-	ob := t.machine.outbox[:0]
-	found := false
-	for _, o := range t.machine.outbox {
-		if o != t {
-			ob = append(ob, o)
-		} else {
-			found = true
-		}
-	}
-	t.machine.outbox = ob
-	return found
-}
-
-// applyEvents applies agent events for machine m. Called with s.mu held.
-func (s *Server) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
-	for _, ev := range events {
-		j := s.jobs[ev.Job]
-		var t *taskRT
-		if j != nil {
-			t = j.running[ev.Index]
-		}
-		if t == nil || t.row.Attempt != ev.Attempt || t.machine != m {
-			if ev.Kind == client.EventStarted {
-				// A task the server no longer wants (cancelled, or moved on).
-				m.cancels = append(m.cancels, ev.TaskRef)
-				m.poke()
-			}
-			continue
-		}
-		t.delivered = true
-		switch ev.Kind {
-		case client.EventStarted:
-			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
-			t.row.StartedAt = ev.StartedAt
-			t.row.StdoutFrom, t.row.StderrFrom = ev.OutFrom, ev.ErrFrom
-			if !t.started {
-				s.accrue(m, now) // what ran before it is not its to pay
-				t.started = true
-				j.row.Tasks.Running++
-			}
-			if j.row.StartedAt == nil {
-				j.row.StartedAt = ev.StartedAt
-			}
-			if j.row.State == burst.Queued {
-				j.row.State = burst.Running
-				if strings.HasPrefix(j.row.Reason, "waiting: ") {
-					j.row.Reason = ""
-				}
-			}
-			b.task(t.row)
-			b.job(j)
-		case client.EventProgress:
-			applyProgress(t, ev)
-		case client.EventExited:
-			if j.row.StartedAt == nil && ev.StartedAt != nil {
-				j.row.StartedAt = ev.StartedAt
-			}
-			if j.row.State == burst.Queued {
-				j.row.State = burst.Running
-			}
-			s.endTask(t, ev, now, b)
-		}
-	}
-}
-
-// applyProgress raises a running task's figures to what its agent sampled
-// (s.mu held). They stay in memory: a store write a second per stage would
-// cost a transaction each for figures that the task's exit replaces. The
-// figures only grow (a descendant that left the task's tree takes its CPU
-// time with it): a sample never lowers them. A task whose process has not
-// started (its started event was lost) takes none.
-func applyProgress(t *taskRT, ev client.TaskEvent) {
-	if !t.started || t.row.State != burst.Running {
-		return
-	}
-	r := &t.row
-	r.UserSeconds = max(r.UserSeconds, float64(ev.UserUS)/1e6)
-	r.SysSeconds = max(r.SysSeconds, float64(ev.SysUS)/1e6)
-	r.MaxRSSBytes = max(r.MaxRSSBytes, ev.MaxRSS)
-	r.ReadBytes = max(r.ReadBytes, ev.ReadBytes)
-	r.WroteBytes = max(r.WroteBytes, ev.WroteBytes)
 }
 
 // liveFigures fills in, for the tasks of job id that run, the figures their
@@ -543,113 +426,14 @@ func (s *Server) liveJobFigures(job *burst.Job) {
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
-	if r.Machine == "" {
-		return nil, badRequest("register: machine name missing")
-	}
-	s.mu.Lock()
 	now := time.Now().UTC()
-	m := s.machines[r.Machine]
-	if m != nil && m.starting {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("machine %s is still being started by its provider: register again in a moment", r.Machine)
-	}
-	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)
-	}
-	if m != nil && m.row.State == burst.MachineStopping {
-		s.mu.Unlock()
-		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
-	}
-	if m == nil {
-		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
-		s.machines[r.Machine] = m
-	}
-	m.streamAddr = r.StreamAddr
-	if m.row.State != burst.MachineRunning {
-		// The meter starts when the machine is up.
-		s.accrue(m, now)
-		m.row.StartedAt = &now
-		m.row.StoppedAt = nil
-		m.meterAt, m.flushedAt = now, now
-		m.idleSince = now
-	}
-	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
-	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
-	if m.cluster == nil {
-		m.cluster = s.clusters[r.Cluster]
-	}
-	if m.row.Provider == "" || m.local {
-		// This host, or an agent that joined by itself: owned, priced per use.
-		s.priceOwned(m)
-		if strings.HasSuffix(r.Cluster, ":native") {
-			m.row.Type = "Slurm's own jobs"
-		}
-		if m.row.Project == "" {
-			m.row.Project = "default"
-			if m.cluster != nil {
-				m.row.Project = m.cluster.def.Project
-			}
-		}
-	}
-	// The same agent process registering again (the server restarted) had
-	// every task it does not report never handed to it.
-	sameAgent := m.row.AgentPID == r.PID && m.row.AgentStart == r.PIDStart && r.PID > 0
-	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
-	m.row.SeenAt = &now
-	m.lastSeen = now
-	m.unlease() // a lease the agent did not acknowledge is handed out again
+	s.mu.Lock()
 	var b batch
-	s.applyEvents(m, r.Events, now, &b)
-	reported := map[taskKey]client.RunningTask{}
-	for _, rt := range r.Running {
-		reported[taskKey{rt.Job, rt.Index}] = rt
+	kill, err := s.register(r, now, &b)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
 	}
-	var kill []client.TaskRef
-	for k, t := range m.tasks {
-		rt, ok := reported[k]
-		switch {
-		case ok && rt.Attempt == t.row.Attempt:
-			delete(reported, k)
-			t.delivered = true
-			if !t.started && rt.PID > 0 {
-				s.accrue(m, now)
-				t.started = true
-				t.job.row.Tasks.Running++
-				b.job(t.job)
-			}
-			if t.row.PID == 0 || t.row.PID != rt.PID {
-				t.row.PID, t.row.PIDStart = rt.PID, rt.PIDStart
-				b.task(t.row)
-			}
-			if t.cancel {
-				m.cancels = append(m.cancels, t.ref())
-			}
-		case !t.delivered:
-			// still in the outbox: it will be leased.
-		case sameAgent && !t.started:
-			// Dispatched, but the server died before handing it over:
-			// hand it over now, on the same attempt.
-			t.delivered = false
-			m.outbox = append(m.outbox, t)
-		default:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
-				Reason: "agent on " + m.row.ID + " restarted without it"}, now, &b)
-		}
-	}
-	for _, rt := range reported {
-		kill = append(kill, rt.TaskRef)
-	}
-	m.registered = true
-	m.waitUntil = time.Time{}
-	if m.cluster != nil {
-		m.cluster.failures = 0
-		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
-			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
-		}
-	}
-	b.machine(m)
-	s.log.Info("agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
@@ -666,46 +450,29 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	now := time.Now()
 	s.mu.Lock()
-	m := s.machines[l.Machine]
-	if m == nil || !m.registered || l.BootID != s.bootID {
+	m, gen, err := s.beginLease(l, now)
+	if err != nil {
 		s.mu.Unlock()
-		return nil, errConflict
+		return nil, err
 	}
-	m.leaseGen++
-	gen := m.leaseGen
-	m.poke() // retire an older waiter
-	if l.Ack >= m.leaseSeq && m.leaseSeq > 0 {
-		for _, t := range m.unacked {
-			t.delivered = true
-		}
-		m.unacked, m.unackedC = nil, nil
-	}
-	m.leasing++
 	// One way out, whether it returns or panics: the lock is released
 	// exactly once, so a bug in here cannot wedge every later request.
 	locked := true
 	defer func() {
 		if !locked {
+			now = time.Now()
 			s.mu.Lock()
 		}
-		m.leasing--
-		m.lastSeen = time.Now()
+		s.endLease(m, now)
 		s.mu.Unlock()
 	}()
 	for {
-		m.lastSeen = time.Now()
-		if !m.registered {
-			return nil, errConflict
+		out, ch, err := s.leaseWork(m, gen, now)
+		if out != nil || err != nil {
+			return out, err
 		}
-		if m.leaseGen != gen {
-			return &client.Leased{}, nil
-		}
-		if out := s.takeWork(m); out != nil {
-			return out, nil
-		}
-		ch := make(chan struct{})
-		m.waiter = ch
 		s.mu.Unlock()
 		locked = false
 		select {
@@ -715,88 +482,23 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 		case <-ctx.Done():
 			return &client.Leased{}, nil
 		}
+		now = time.Now()
 		s.mu.Lock()
 		locked = true
 	}
 }
 
-// takeWork builds a lease from what is unacknowledged and what is new.
-// Called with s.mu held.
-func (s *Server) takeWork(m *machineRT) *client.Leased {
-	var live []*taskRT
-	for _, t := range m.unacked {
-		if t.row.State == burst.Running && !t.delivered {
-			live = append(live, t)
-		}
-	}
-	m.unacked = append(live, m.outbox...)
-	m.unackedC = append(m.unackedC, m.cancels...)
-	m.outbox, m.cancels = nil, nil
-	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
-		return nil
-	}
-	m.leaseSeq++
-	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
-	for _, t := range m.unacked {
-		out.Tasks = append(out.Tasks, s.assignment(t))
-		if out.Jobs[t.row.JobID] == nil {
-			out.Jobs[t.row.JobID] = s.jobContext(t.job)
-		}
-	}
-	return out
-}
-
 // Report applies task events from an agent; they are committed when it
 // returns nil.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	now := time.Now().UTC()
 	s.mu.Lock()
-	m := s.machines[r.Machine]
-	if m == nil || !m.registered || r.BootID != s.bootID {
-		s.mu.Unlock()
-		return errConflict
-	}
-	now := time.Now().UTC()
-	m.lastSeen = now
 	var b batch
-	s.applyEvents(m, r.Events, now, &b)
-	s.place(now, &b)
+	if err := s.report(r, now, &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	return s.apply(&b)
-}
-
-// machineLost marks every task of m lost (requeuing what may run again),
-// killing their processes first when they run on this host and are still
-// identifiable by pid and start time. Called with s.mu held.
-func (s *Server) machineLost(m *machineRT, why string, b *batch) {
-	now := time.Now().UTC()
-	s.accrue(m, now)
-	host, _ := os.Hostname()
-	for _, t := range m.tasks {
-		if m.row.Host == host && t.row.PID > 0 {
-			if err := runner.KillGroup(t.row.PID, t.row.PIDStart); err == nil {
-				s.log.Info("killed orphaned task", "job", t.row.JobID, "task", t.row.Index, "pid", t.row.PID)
-			}
-		}
-		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
-	}
-	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
-	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
-		d := m.cluster.startFailed(now)
-		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.home.Agents(), m.row.ID, d)
-	}
-	if prov := s.machineProvider(m); prov != nil && !m.local && m.handle != (provider.Handle{}) {
-		// Whatever is left of it (a hung agent, an allocation, a VM) must
-		// not go on holding resources or costing money unmetered.
-		go prov.Stop(context.Background(), m.handle)
-	}
-	m.registered = false
-	m.row.State = burst.MachineLost
-	m.row.StoppedAt = &now
-	b.machine(m)
-	if !m.local {
-		b.event(s.newEvent("server", "machine.lost", m.row.Project, m.row.ID, m.row.ID+" lost: "+why))
-	}
-	m.poke()
-	s.log.Warn("machine lost", "machine", m.row.ID, "why", why)
 }
 
 // watch returns a channel closed when job id next changes, or nil if the job
@@ -951,13 +653,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	}
 	close(s.events) // the resume event is recorded
 	s.events = make(chan struct{})
-	for _, t := range reopened {
-		if t.Index < j.row.Dispatched {
-			j.requeueTask(*t)
-		}
-	}
-	s.jobs[id] = j
-	s.order = append(s.order, id) // it waits behind what was queued meanwhile
+	s.resumed(j, reopened)
 	s.kickScheduler()
 	out := j.row.Job
 	out.Tasks.Queued = out.Tasks.Total - out.Tasks.Done() - out.Tasks.Running

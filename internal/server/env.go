@@ -12,7 +12,7 @@ import (
 
 // jobContext is what all tasks of j share: the submitter's environment and
 // directory, the script, the limits. Computed once per job.
-func (s *Server) jobContext(j *jobRT) *client.JobContext {
+func (s *control) jobContext(j *jobRT) *client.JobContext {
 	if j.ctx != nil {
 		return j.ctx
 	}
@@ -31,7 +31,7 @@ func (s *Server) jobContext(j *jobRT) *client.JobContext {
 
 // assignment is what an agent needs to run t, beside its job's context.
 // Called with s.mu held.
-func (s *Server) assignment(t *taskRT) client.Assignment {
+func (s *control) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
 	argv := spec.Argv
 	if m := spec.Map; m != nil && !m.Array {
@@ -70,7 +70,7 @@ func (s *Server) assignment(t *taskRT) client.Assignment {
 // BURST_TASK_ID, BURST_ATTEMPT, CUDA_VISIBLE_DEVICES (empty when no GPU was
 // given, so that a task never grabs a GPU it was not given), and for batch
 // scripts the SLURM_* variables they read.
-func (s *Server) taskEnv(t *taskRT) []string {
+func (s *control) taskEnv(t *taskRT) []string {
 	env := []string{
 		"BURST_TASK_ID=" + strconv.Itoa(t.row.Index),
 		"BURST_ATTEMPT=" + strconv.Itoa(t.row.Attempt),
@@ -98,7 +98,7 @@ func (j *jobRT) sourceList() []mapspec.Source {
 // its %-patterns. Each task of an array is a job of its own to the script,
 // as in Slurm: its SLURM_JOB_ID (and %j) is the array's id plus its index,
 // ids the array holds (store.IDSpan) and that show, logs and cancel accept.
-func (s *Server) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.TaskInfo {
+func (s *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.TaskInfo {
 	spec := j.row.Spec
 	info := sbatch.TaskInfo{
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,

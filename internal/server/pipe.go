@@ -31,15 +31,15 @@ type pipeFailure struct {
 }
 
 // stageCluster is the cluster stage i of j runs on.
-func (s *Server) stageCluster(j *jobRT, i int) string {
+func (s *control) stageCluster(j *jobRT, i int) string {
 	if c := j.row.Spec.Pipe.Stages[i].Cluster; c != "" {
 		return c
 	}
-	return s.jobCluster(j)
+	return s.x.jobCluster(j)
 }
 
 // pipeParts is the gang of j's stages for the scheduler.
-func (s *Server) pipeParts(j *jobRT) []sched.Part {
+func (s *control) pipeParts(j *jobRT) []sched.Part {
 	p := j.row.Spec.Pipe
 	parts := make([]sched.Part, len(p.Stages))
 	for i, st := range p.Stages {
@@ -51,7 +51,7 @@ func (s *Server) pipeParts(j *jobRT) []sched.Part {
 // dispatchPipe hands every task of pipe j to the machines of as (the
 // gang's assignments, Part = stage) and plans their streams. Called with
 // s.mu held.
-func (s *Server) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
+func (s *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 	p := j.row.Spec.Pipe
 	n := p.Tasks()
 	prev := map[int]retry{}
@@ -89,7 +89,7 @@ func (s *Server) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 // pipeEnded decides what a pipe's task's end means, before endTask counts
 // it: true when the pipe restarts (the task is then requeued with the rest
 // and not counted). Called with s.mu held.
-func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, now time.Time, b *batch) bool {
+func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, now time.Time, b *batch) bool {
 	j := t.job
 	p := j.row.Spec.Pipe
 	st, _ := p.StageOf(t.row.Index)
@@ -164,7 +164,7 @@ func (s *Server) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, 
 // restartPipe requeues every task of pipe j for a new attempt of the whole
 // pipe; or, when the pipe was cancelled meanwhile or lost too often, ends
 // it with every stage's row saying so.
-func (s *Server) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
+func (s *control) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
 	why := j.restart
 	j.restart = ""
 	j.restarts++
@@ -239,7 +239,7 @@ func finishPipe(j *jobRT) bool {
 // machines that exist and those their clusters could start, all idle: a
 // pipe that could never start whole is refused rather than left waiting.
 // Called with s.mu held.
-func (s *Server) gangFeasible(spec *burst.JobSpec, views []sched.Machine) error {
+func (s *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now time.Time) error {
 	var world []sched.Machine
 	live := map[string]int{}
 	for _, v := range views {
@@ -265,7 +265,7 @@ func (s *Server) gangFeasible(spec *burst.JobSpec, views []sched.Machine) error 
 			need = append(need, fmt.Sprintf("%s: %d x %d CPU on %s", spec.Pipe.Stages[i].Name, p.Count, p.Res.CPUs, p.Cluster))
 		}
 	}
-	if len(sched.Place(time.Now(), []sched.Pending{{JobID: 1, Count: n, Gang: parts}}, world)) > 0 {
+	if len(sched.Place(now, []sched.Pending{{JobID: 1, Count: n, Gang: parts}}, world)) > 0 {
 		return nil
 	}
 	return badRequest("the pipe's stages cannot all run at once on the machines there are or could be (they reserve %s): ask for fewer CPUs (a stage without --cpus reserves none), fewer --parallel copies, or put stages --on a larger cluster (`burst cluster list`)",
@@ -274,7 +274,7 @@ func (s *Server) gangFeasible(spec *burst.JobSpec, views []sched.Machine) error 
 
 // admitPipe checks that some cluster could run each stage, naming the
 // stage and what exists when none can. Called with s.mu held.
-func (s *Server) admitPipe(spec *burst.JobSpec, feasible func(res burst.Resources, cluster string) error) error {
+func (s *control) admitPipe(spec *burst.JobSpec, feasible func(res burst.Resources, cluster string) error) error {
 	for _, st := range spec.Pipe.Stages {
 		c := st.Cluster
 		if c == "" {

@@ -12,7 +12,8 @@ import (
 // progressHarness is a server holding one running pipe (job 7) with stage 0
 // on machine m, attempt 2, started.
 func progressHarness() (*Server, *machineRT, *taskRT) {
-	s := &Server{jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{}}
+	s := &Server{}
+	s.control = newControl("boot", "host", "/logs", "/agents", s)
 	m := &machineRT{tasks: map[taskKey]*taskRT{}, registered: true}
 	s.machines["m"] = m
 	j := newJobRT(store.JobRow{Job: burst.Job{ID: 7, State: burst.Running,

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
-	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/provider"
-	"github.com/burst-sh/burst/internal/store"
 )
 
 // adoptGrace is how long an agent that outlived a server restart has to
@@ -49,27 +47,19 @@ func (s *Server) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load jobs: %w", err)
 	}
+	inputs := map[int64][][]string{}
+	ahead := map[int64][]int{}
 	for _, row := range jobs {
-		j := newJobRT(*row)
 		if row.Spec.Map != nil {
-			if j.sources, err = s.st.Inputs(ctx, row.ID); err != nil {
+			if inputs[row.ID], err = s.st.Inputs(ctx, row.ID); err != nil {
 				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
 			}
 		}
 		if row.IDSpan > 1 && !row.CancelRequested { // tasks of an array cancelled alone before their turn
-			idx, err := s.st.CancelledAhead(ctx, row.ID, row.Dispatched)
-			if err != nil {
+			if ahead[row.ID], err = s.st.CancelledAhead(ctx, row.ID, row.Dispatched); err != nil {
 				return fmt.Errorf("load cancelled tasks of job %d: %w", row.ID, err)
 			}
-			for _, i := range idx {
-				if j.skip == nil {
-					j.skip = map[int]bool{}
-				}
-				j.skip[i] = true
-			}
 		}
-		s.jobs[row.ID] = j
-		s.order = append(s.order, row.ID)
 	}
 	tasks, err := s.st.ActiveTasks(ctx)
 	if err != nil {
@@ -77,47 +67,7 @@ func (s *Server) recover(ctx context.Context) error {
 	}
 	var b batch
 	now := time.Now().UTC()
-	var orphans []*taskRT
-	for _, row := range tasks {
-		j := s.jobs[row.JobID]
-		if j == nil {
-			continue // job already final: a stale row
-		}
-		if row.State == burst.Queued {
-			j.requeueTask(*row)
-			continue
-		}
-		m := s.machines[row.Machine]
-		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
-		j.running[row.Index] = t
-		if m == nil {
-			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
-			t.machine = m
-			orphans = append(orphans, t)
-			continue
-		}
-		t.machine = m
-		m.tasks[taskKey{row.JobID, row.Index}] = t
-		if p := s.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
-			t.preempt = "budget of project " + p.row.Name + " spent" // it was being stopped: requeue it when it ends
-		}
-	}
-	// Running counts are recomputed from what memory holds.
-	for _, j := range s.jobs {
-		n := 0
-		for _, t := range j.running {
-			if t.started {
-				n++
-			}
-		}
-		if j.row.Tasks.Running != n {
-			j.row.Tasks.Running = n
-			b.job(j)
-		}
-	}
-	for _, t := range orphans {
-		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, &b)
-	}
+	s.restore(jobs, inputs, ahead, tasks, now, &b)
 	for _, m := range gone {
 		m.meterAt = time.Time{}
 	}

@@ -56,28 +56,18 @@ type Config struct {
 
 // Server is a running control plane.
 type Server struct {
+	control // the state and its rules, under mu
+
 	home         home.Home
 	realHome     string // home with its links resolved, where no job may write (checkOutputs)
 	log          *slog.Logger
 	st           *store.Store
 	token        string
-	bootID       string
-	host         string
 	user         string // the OS user the server runs as
 	started      time.Time
 	noLocalAgent bool
 
-	mu       sync.Mutex
-	jobs     map[int64]*jobRT
-	resuming map[int64]bool // jobs whose resume is being written (outside the lock)
-	order    []int64        // active jobs in submission order
-	machines map[string]*machineRT
-	clusters map[string]*clusterRT
-	projects map[string]*projectRT
-
-	// Why active jobs' tasks wait, as last computed (waitReasons).
-	waits   map[int64]string
-	waitsAt time.Time
+	mu sync.Mutex
 
 	catalog   *cost.Catalog
 	providers provider.Registry
@@ -148,19 +138,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
-		jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{},
-		clusters: map[string]*clusterRT{}, projects: map[string]*projectRT{},
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 	}
-	s.host, _ = os.Hostname()
+	host, _ := os.Hostname()
 	s.user = "server"
 	if u, err := user.Current(); err == nil && burst.ValidName(u.Username) {
 		s.user = u.Username
 	}
 	b := make([]byte, 8)
 	rand.Read(b)
-	s.bootID = hex.EncodeToString(b)
+	s.control = newControl(hex.EncodeToString(b), host, h.Logs(), h.Agents(), s)
 	ctx, s.cancel = context.WithCancel(ctx)
 	ok := false
 	defer func() {

@@ -27,7 +27,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 	if s.waits != nil && now.Sub(s.waitsAt) < waitTTL {
 		return s.waits
 	}
-	pend, views := s.snapshot()
+	pend, views := s.snapshot(now)
 	as, why := sched.Explain(now, pend, views, maxExplained)
 	placed := map[int64]int{}
 	for _, a := range as {
@@ -90,16 +90,18 @@ func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, a
 
 // waitingFor is why job id's queued tasks wait ("" when none does).
 func (s *Server) waitingFor(id int64) string {
+	now := time.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.jobs[id] == nil {
 		return ""
 	}
-	return s.waitReasons(time.Now().UTC())[id]
+	return s.waitReasons(now)[id]
 }
 
 // fillWaiting sets Waiting on the active jobs of js.
 func (s *Server) fillWaiting(js []*burst.Job) {
+	now := time.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var w map[int64]string
@@ -108,7 +110,7 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 			continue
 		}
 		if w == nil {
-			w = s.waitReasons(time.Now().UTC())
+			w = s.waitReasons(now)
 		}
 		j.Waiting = w[j.ID]
 	}

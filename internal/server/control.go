@@ -1,0 +1,73 @@
+package server
+
+import (
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sched"
+)
+
+// control is the control plane's state and its rules: jobs, their tasks,
+// the machines that run them and the leases that hand tasks over. Its
+// methods take an event (a submit, a cancel, an agent's register, lease or
+// report, a lost machine, a tick of the scheduler) and the time it
+// happens, change memory, and fill a batch with what to write and what to
+// do once it is written (effects). It holds no handle on the outside world:
+// no store, no provider, no logger, no clock. The Server around it owns the
+// lock, commits the batch and runs the effects after releasing the lock
+// (see apply). control_test.go checks that its files call out to nothing.
+type control struct {
+	bootID string // this server's life: agents that registered with another must register again
+	host   string // this host's name: processes of lost agents here are killed
+	logs   string // where tasks' own log files go ($BURST_HOME/logs)
+	agents string // where agents this server starts log ($BURST_HOME/agents)
+
+	jobs     map[int64]*jobRT
+	resuming map[int64]bool // jobs whose resume is being written (outside the lock)
+	order    []int64        // active jobs in submission order
+	machines map[string]*machineRT
+	clusters map[string]*clusterRT
+	projects map[string]*projectRT
+
+	// Why active jobs' tasks wait, as last computed (waitReasons).
+	waits   map[int64]string
+	waitsAt time.Time
+
+	// The rules that other parts of the server hold (the meter, the
+	// fleet): functions over this same memory, reached through x until
+	// they move in.
+	x outside
+}
+
+// outside is what control asks of the server's other rules. Each is a
+// function over memory held under the same lock; none does I/O.
+type outside interface {
+	// accrue charges m's time up to now (the meter), before what runs on
+	// it changes.
+	accrue(m *machineRT, now time.Time)
+	// countStorage adds the bytes a task's logs took to its project.
+	countStorage(t *taskRT, ev client.TaskEvent)
+	// held reports whether j's project has spent its budget.
+	held(j *jobRT) bool
+	// jobCluster is the cluster j runs on.
+	jobCluster(j *jobRT) string
+	// sliceHolders is what local clusters' machines hold of this host.
+	sliceHolders() []sched.Running
+	// priceOwned prices a machine burst did not rent.
+	priceOwned(m *machineRT)
+}
+
+func newControl(bootID, host, logs, agents string, x outside) control {
+	return control{bootID: bootID, host: host, logs: logs, agents: agents, x: x,
+		jobs: map[int64]*jobRT{}, machines: map[string]*machineRT{},
+		clusters: map[string]*clusterRT{}, projects: map[string]*projectRT{}}
+}
+
+// eventAt stamps an audit event at now.
+func eventAt(now time.Time, actor, kind, project, target, msg string) burst.Event {
+	if actor == "" {
+		actor = "server"
+	}
+	return burst.Event{At: now, Actor: actor, Kind: kind, Project: project, Target: target, Message: msg, Result: "ok"}
+}

@@ -1,0 +1,369 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func always(code int) func(client.TaskRef) int { return func(client.TaskRef) int { return code } }
+
+// failFirst fails a task's first n attempts (exit 3), then succeeds.
+func failFirst(n int) func(client.TaskRef) int {
+	return func(r client.TaskRef) int {
+		if r.Attempt <= n {
+			return 3
+		}
+		return 0
+	}
+}
+
+// --retries N runs a failing task up to N+1 times in all; the attempt that
+// ends it is the one its row keeps, and a job of one task exits with its
+// status.
+func TestRetryAccounting(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		retries, fails int
+		state          burst.State
+		attempt, exit  int
+	}{
+		{"no retries, fails", 0, 1, burst.Failed, 1, 3},
+		{"no retries, succeeds", 0, 0, burst.Succeeded, 1, 0},
+		{"one retry used", 1, 1, burst.Succeeded, 2, 0},
+		{"one retry, fails twice", 1, 2, burst.Failed, 2, 3},
+		{"two retries, the last succeeds", 2, 2, burst.Succeeded, 3, 0},
+		{"two retries, all fail", 2, 5, burst.Failed, 3, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.register("a", 4)
+			id := h.submit(1, retries(c.retries))
+			h.drive("a", 10, failFirst(c.fails))
+			h.wantTask(id, 0, c.state, c.attempt, 0)
+			h.wantJob(id, c.state, c.exit)
+		})
+	}
+}
+
+// A lost machine requeues a started task without using one of its
+// --retries, keeping its attempt number, and gives it up after maxLost
+// losses.
+func TestLostMachine(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1, retries(1))
+	for lost := 1; lost <= maxLost; lost++ {
+		m := "m" + string(rune('0'+lost))
+		h.register(m, 1)
+		h.place()
+		if _, refs := h.startAll(m, 0); len(refs) != 1 {
+			if _, refs = h.startAll("a", 0); len(refs) != 1 {
+				t.Fatalf("loss %d: no machine got the task", lost)
+			}
+			m = "a"
+		}
+		h.do(func(b *batch) { h.c.loseMachine(h.c.machines[m], "gone", h.now, b) })
+		if lost < maxLost {
+			h.wantTask(id, 0, burst.Queued, lost, lost)
+			h.register("a", 1) // a lost machine's agent comes back (the only way a lost "a" serves again)
+			continue
+		}
+		h.wantTask(id, 0, burst.Lost, lost, lost)
+		h.wantJob(id, burst.Lost, -1)
+	}
+	if len(h.kills) != maxLost {
+		t.Errorf("kills of orphaned processes on this host: %d, want %d", len(h.kills), maxLost)
+	}
+}
+
+// Lost attempts do not count against --retries: a task lost once and then
+// failing once still has its retry.
+func TestLostDoesNotUseARetry(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1, retries(1))
+	h.place()
+	h.startAll("a", 0)
+	h.do(func(b *batch) { h.c.loseMachine(h.c.machines["a"], "gone", h.now, b) })
+	h.wantTask(id, 0, burst.Queued, 1, 1)
+	h.register("a", 1)
+	h.drive("a", 10, failFirst(2)) // attempts 2 (fails: its retry) and 3 (succeeds)
+	h.wantTask(id, 0, burst.Succeeded, 3, 1)
+	h.wantJob(id, burst.Succeeded, 0)
+}
+
+// A task leased but never acknowledged nor started, whose machine is
+// lost, did not use an attempt: its next attempt has the same number.
+func TestLostBeforeDelivery(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1)
+	h.place()
+	if l := h.lease("a", 0); l == nil || len(l.Tasks) != 1 {
+		t.Fatalf("lease: %+v", l)
+	}
+	h.do(func(b *batch) { h.c.loseMachine(h.c.machines["a"], "gone", h.now, b) })
+	h.wantTask(id, 0, burst.Queued, 0, 0)
+	h.register("b", 1)
+	h.drive("b", 5, always(0))
+	h.wantTask(id, 0, burst.Succeeded, 1, 0)
+}
+
+// A task its machine's stop preempts is requeued: not a failure, not a
+// retry, and its lost count says so.
+func TestPreemptedRequeues(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1)
+	h.place()
+	h.startAll("a", 0)
+	a := h.c.machines["a"]
+	a.row.State = burst.MachineStopping // as stopMachine leaves it: it takes no new task
+	h.do(func(b *batch) { h.srv.requeueMachineTasks(a, "machine a stops", h.now, b) })
+	h.wantTask(id, 0, burst.Queued, 1, 1)
+	if h.job(id).Tasks.Failed != 0 {
+		t.Fatalf("a preempted task counted as failed: %+v", h.job(id).Tasks)
+	}
+	h.register("b", 1)
+	h.drive("b", 5, always(0))
+	h.wantTask(id, 0, burst.Succeeded, 2, 1)
+	h.wantJob(id, burst.Succeeded, 0)
+}
+
+// Cancelling a job ends its waiting tasks at once and has its running ones
+// stopped by their agents; the job ends cancelled once they have.
+func TestCancelJob(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(3, retries(2))
+	h.place()
+	seq, refs := h.startAll("a", 0)
+	h.do(func(b *batch) {
+		if st, ok := h.c.cancelJob(id, "ann", h.now, b); !ok || st != burst.Running {
+			t.Fatalf("cancel: %s %v", st, ok)
+		}
+	})
+	l := h.lease("a", seq)
+	if l == nil || len(l.Cancel) != 1 || l.Cancel[0] != refs[0] {
+		t.Fatalf("the agent was not told to stop %v: %+v", refs, l)
+	}
+	if h.job(id).State != burst.Running {
+		t.Fatalf("job ended before its running task: %s", h.job(id).State)
+	}
+	// Its process dies of the cancel: not a failure, and no retry.
+	h.report("a", client.TaskEvent{TaskRef: refs[0], Kind: client.EventExited, State: burst.Cancelled, EndedAt: &h.now})
+	h.wantTask(id, 0, burst.Cancelled, 1, 0)
+	h.wantJob(id, burst.Cancelled, -1)
+	if c := h.job(id).Tasks; c.Cancelled != 3 {
+		t.Fatalf("counts %+v, want 3 cancelled", c)
+	}
+}
+
+// Cancelling one task of a job: one never dispatched is skipped, a running
+// one stopped; the others run, and the job did not all succeed.
+func TestCancelTask(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(3)
+	h.place()
+	seq, refs := h.startAll("a", 0)
+	h.do(func(b *batch) {
+		if _, err := h.c.cancelTask(id, 2, "ann", h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.wantTask(id, 2, burst.Cancelled, 0, 0)
+	if _, err := h.c.cancelTask(id, 3, "ann", h.now, &batch{}); err == nil {
+		t.Fatal("task 3 of a job of 3 was cancelled")
+	}
+	h.do(func(b *batch) {
+		if _, err := h.c.cancelTask(id, 0, "ann", h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if l := h.lease("a", seq); l == nil || len(l.Cancel) != 1 || l.Cancel[0] != refs[0] {
+		t.Fatalf("the agent was not told to stop task 0: %+v", l)
+	}
+	h.report("a", client.TaskEvent{TaskRef: refs[0], Kind: client.EventExited, State: burst.Cancelled, EndedAt: &h.now})
+	h.wantTask(id, 0, burst.Cancelled, 1, 0)
+	h.drive("a", 5, always(0))
+	h.wantTask(id, 1, burst.Succeeded, 1, 0)
+	if c := h.job(id).Tasks; c.Succeeded != 1 || c.Cancelled != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+	h.wantJob(id, burst.Failed, 1)
+}
+
+// --max-failures N stops a map once more than N tasks failed, as GNU
+// parallel's --halt soon,fail=N+1 would (burst map's help); as a share of
+// the tasks, N% of them. The map exits with the number that failed.
+func TestMaxFailures(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		opt      jobOpt
+		failed   int
+		finished int // tasks that ran before the stop
+	}{
+		{"count 2", maxFailures(2), 3, 3},
+		{"count 9 of 10", maxFailures(9), 10, 10},
+		{"20% of 10", maxFailPct(20), 3, 3},
+		{"25% of 10 is 2", maxFailPct(25), 3, 3},
+		{"none", func(*burst.JobSpec) {}, 10, 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.register("a", 1)
+			id := h.submit(10, c.opt)
+			h.drive("a", 20, always(1))
+			row := h.job(id)
+			if row.Tasks.Failed != c.failed || row.Tasks.Cancelled != 10-c.finished {
+				t.Fatalf("counts %+v (%s), want %d failed, %d cancelled", row.Tasks, row.Reason, c.failed, 10-c.finished)
+			}
+			h.wantJob(id, burst.Failed, c.failed)
+			if c.failed < 10 && !row.Stopped {
+				t.Fatal("the job does not say --max-failures stopped it")
+			}
+		})
+	}
+}
+
+// A lease stays unacknowledged until the agent's next lease carries its
+// seq: until then what it held is handed out again, and an agent that
+// registers again without it gets it again, on the same attempt.
+func TestLeaseAckUnlease(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(2)
+	h.place()
+	l1 := h.lease("a", 0)
+	if l1 == nil || len(l1.Tasks) != 2 {
+		t.Fatalf("first lease: %+v", l1)
+	}
+	l2 := h.lease("a", 0) // the answer was lost: no ack
+	if l2 == nil || len(l2.Tasks) != 2 || l2.Seq == l1.Seq {
+		t.Fatalf("an unacknowledged lease was not handed out again: %+v", l2)
+	}
+	if l3 := h.lease("a", l2.Seq); l3 != nil {
+		t.Fatalf("an acknowledged lease was handed out again: %+v", l3)
+	}
+	// The same agent registers again (a server restart it survived) not
+	// running task 1: it never started it, and gets it again.
+	h.register("a", 2, client.RunningTask{TaskRef: l2.Tasks[0].TaskRef, PID: 1000})
+	l4 := h.lease("a", 0)
+	if l4 == nil || len(l4.Tasks) != 1 || l4.Tasks[0].TaskRef != l2.Tasks[1].TaskRef {
+		t.Fatalf("the task the agent did not have was not handed over again: %+v", l4)
+	}
+	h.report("a", exited(l2.Tasks[0].TaskRef, 0, h.now), started(l4.Tasks[0].TaskRef, h.now))
+	h.report("a", exited(l4.Tasks[0].TaskRef, 0, h.now))
+	h.wantTask(id, 0, burst.Succeeded, 1, 0)
+	h.wantTask(id, 1, burst.Succeeded, 1, 0)
+	h.wantJob(id, burst.Succeeded, 0)
+	// An agent that reports a task the server no longer wants is told to
+	// stop it.
+	ghost := client.TaskRef{Job: 99, Index: 0, Attempt: 1}
+	h.report("a", started(ghost, h.now))
+	if l := h.lease("a", l4.Seq); l == nil || len(l.Cancel) != 1 || l.Cancel[0] != ghost {
+		t.Fatalf("a task nobody wants was not cancelled: %+v", l)
+	}
+}
+
+// A restart rebuilds the control from the rows alone: a running task whose
+// agent registers again with it goes on; one whose agent comes back
+// without it is lost and requeued; queued ones and the job's progress stay.
+func TestRecoveryAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(4)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	if len(refs) != 2 {
+		t.Fatalf("started %v", refs)
+	}
+	h.restart()
+	if j := h.c.jobs[id]; j == nil || len(j.running) != 2 || j.row.Dispatched != 2 {
+		t.Fatalf("restored job: %+v", j)
+	}
+	// The agent kept task 0 only (another agent: its pid changed).
+	kill := h.register("a", 2, client.RunningTask{TaskRef: refs[0], PID: 1000})
+	if len(kill) != 0 {
+		t.Fatalf("kill %v", kill)
+	}
+	h.wantTask(id, 1, burst.Queued, 1, 1)
+	h.report("a", exited(refs[0], 0, h.now))
+	h.drive("a", 10, always(0))
+	h.wantTask(id, 0, burst.Succeeded, 1, 0)
+	h.wantTask(id, 1, burst.Succeeded, 2, 1)
+	h.wantTask(id, 3, burst.Succeeded, 1, 0)
+	h.wantJob(id, burst.Succeeded, 0)
+}
+
+// A restart with a task cancelled alone before its turn does not run it.
+func TestRecoveryKeepsTasksCancelledAhead(t *testing.T) {
+	h := newHarness(t)
+	id := h.submit(3)
+	h.do(func(b *batch) {
+		if _, err := h.c.cancelTask(id, 1, "ann", h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.restart()
+	h.register("a", 1)
+	ran := map[int]bool{}
+	h.drive("a", 10, func(r client.TaskRef) int { ran[r.Index] = true; return 0 })
+	if ran[1] || !ran[0] || !ran[2] {
+		t.Fatalf("ran %v: want 0 and 2 only", ran)
+	}
+	h.wantTask(id, 1, burst.Cancelled, 0, 0)
+	h.wantJob(id, burst.Failed, 1)
+}
+
+// -j N: no more than N tasks of the job run at once.
+func TestMaxRunning(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 8)
+	id := h.submit(5, maxRunning(2))
+	h.place()
+	if _, refs := h.startAll("a", 0); len(refs) != 2 {
+		t.Fatalf("%d tasks started at once, want 2", len(refs))
+	}
+	h.tick(time.Second)
+	if j := h.c.jobs[id]; j.pending() != 0 {
+		t.Fatalf("pending %d with 2 running", j.pending())
+	}
+}
+
+// A pipe's stages are placed as a gang; a stage that fails from outside
+// (killed, its exit unknown) stops the whole pipe, which ends with that
+// stage's status, and nothing of it runs again.
+func TestPipeStageFailureStopsTheGang(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	spec := &burst.JobSpec{Kind: burst.KindPipe, Name: "p", Project: "default", Tasks: 2,
+		Pipe: &burst.PipeSpec{Text: "gen | sum", Stages: []burst.PipeStage{
+			{Name: "gen", Argv: []string{"gen"}}, {Name: "sum", Argv: []string{"sum"}}}}}
+	id := h.nextID
+	h.nextID++
+	row := h.submitSpec(id, spec)
+	h.place()
+	seq, refs := h.startAll("a", 0)
+	if len(refs) != 2 {
+		t.Fatalf("the gang was not placed whole: %v", refs)
+	}
+	// Stage gen is killed by a signal: no exit code.
+	h.report("a", client.TaskEvent{TaskRef: refs[0], Kind: client.EventExited, State: burst.Failed, Signal: 9, EndedAt: &h.now})
+	if l := h.lease("a", seq); l == nil || len(l.Cancel) != 1 || l.Cancel[0] != refs[1] {
+		t.Fatalf("stage sum was not stopped with its gang: %+v", l)
+	}
+	h.report("a", client.TaskEvent{TaskRef: refs[1], Kind: client.EventExited, State: burst.Cancelled, EndedAt: &h.now})
+	h.wantJob(id, burst.Failed, 137)
+	if !h.job(id).Stopped || h.job(id).Reason == row.Reason {
+		t.Fatalf("the pipe does not say its stage stopped it: %+v", h.job(id))
+	}
+	h.place()
+	if l := h.lease("a", seq+1); l != nil && len(l.Tasks) > 0 {
+		t.Fatalf("a stopped pipe ran again: %+v", l)
+	}
+}

@@ -1,0 +1,330 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// jobRT is an active job: its row as last written plus what only memory
+// needs.
+type jobRT struct {
+	row      store.JobRow
+	sources  [][]string   // a map's inputs
+	array    []int        // a job array's indices (arrayIndices), parsed once
+	skip     map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
+	requeue  []retry      // tasks to run again, in order
+	running  map[int]*taskRT
+	changed  chan struct{} // closed and replaced whenever the job changes
+	finished bool          // every task ended; removed once that is committed
+	// Finished tasks' count and total wall time: a job whose tasks are known
+	// to be short has them prefetched by agents.
+	nEnded  int
+	wallSum time.Duration
+	ctx     *client.JobContext // what its tasks share, built once
+	// A pipe's stages that did not succeed in its current attempt, and why
+	// it restarts whole (a stage's machine was lost or stopped).
+	pipeFailed []pipeFailure
+	restart    string
+	restarts   int
+}
+
+func newJobRT(row store.JobRow) *jobRT {
+	return &jobRT{row: row, running: map[int]*taskRT{}, changed: make(chan struct{})}
+}
+
+// queued is the number of the job's tasks that wait for their turn: never
+// dispatched (less those cancelled alone before it) or requeued.
+func (j *jobRT) queued() int {
+	return j.row.Tasks.Total - j.row.Dispatched + len(j.requeue) - len(j.skip)
+}
+
+// pending is the number of tasks waiting to be placed, within the job's cap
+// on tasks running at once.
+func (j *jobRT) pending() int {
+	if j.row.CancelRequested || j.finished {
+		return 0
+	}
+	n := j.queued()
+	if c := j.row.Spec.MaxRunning; c > 0 {
+		n = min(n, c-len(j.running))
+	}
+	return max(n, 0)
+}
+
+// short reports whether the job's tasks have proved short enough (under a
+// second on average, over a few) to be queued at agents ahead of time.
+func (j *jobRT) short() bool {
+	return j.nEnded >= 4 && j.wallSum < time.Duration(j.nEnded)*time.Second && j.row.Spec.Resources.GPUs == 0
+}
+
+func (j *jobRT) signal() {
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+// requeueTask puts a task back in line with its attempt and lost counts.
+func (j *jobRT) requeueTask(row store.TaskRow) {
+	j.requeue = append(j.requeue, retry{int32(row.Index), int32(row.Attempt), int32(row.LostCount)})
+}
+
+// stopJob cancels what of j has not ended: tasks never started end now;
+// tasks at agents are stopped once this batch is committed. failed marks a
+// stop by --max-failures (the job then ends failed, not cancelled). Called
+// with s.mu held.
+func (s *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b *batch) {
+	j.row.CancelRequested = true
+	j.row.Stopped = failed
+	j.row.Reason = reason
+	// Tasks never dispatched end here; they keep no row (see handleTasks).
+	j.row.Tasks.Cancelled += j.queued()
+	j.skip = nil
+	for _, r := range j.requeue {
+		b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: int(r.index), State: burst.Cancelled,
+			Attempt: int(r.attempt), Reason: reason}, LostCount: int(r.lost)})
+	}
+	j.requeue = nil
+	b.job(j)
+	for _, t := range j.running {
+		t.cancel = true
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+			continue
+		}
+		b.stops = append(b.stops, t)
+	}
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
+}
+
+func describeEnd(ev client.TaskEvent) string {
+	switch {
+	case ev.Reason != "":
+		return ev.Reason
+	case ev.ExitCode != nil:
+		return "exit " + strconv.Itoa(*ev.ExitCode)
+	case ev.Signal != 0:
+		return "signal " + strconv.Itoa(ev.Signal)
+	}
+	return string(ev.State)
+}
+
+// finishJob sets a job's final state once all its tasks ended; last is the
+// task that ended last.
+func (s *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
+	c := j.row.Tasks
+	j.finished = true
+	j.row.EndedAt = &now
+	j.row.ExitCode = nil
+	if finishPipe(j) {
+		return
+	}
+	switch {
+	case j.row.CancelRequested && j.row.Stopped:
+		j.row.State = burst.Failed
+		j.row.ExitCode = failedStatus(j)
+	case j.row.CancelRequested:
+		j.row.State = burst.Cancelled
+		if j.row.Reason == "" {
+			j.row.Reason = "cancelled"
+		}
+	case c.Succeeded == c.Total:
+		j.row.State = burst.Succeeded
+		zero := 0
+		j.row.ExitCode = &zero
+		j.row.Reason = ""
+	case c.Total == 1:
+		j.row.State = last.State
+		j.row.Reason = last.Reason
+		switch {
+		case last.ExitCode != nil:
+			v := *last.ExitCode
+			j.row.ExitCode = &v
+		case last.Signal != 0 && last.State == burst.Failed:
+			v := 128 + last.Signal
+			j.row.ExitCode = &v
+		}
+	default:
+		j.row.State = burst.Failed
+		j.row.ExitCode = failedStatus(j)
+		j.row.Reason = fmt.Sprintf("%d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
+			c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
+	}
+}
+
+// failedStatus is the exit status of a job of several tasks that did not
+// all succeed: for a map, GNU parallel's (the number of tasks that failed,
+// timed out or were lost, up to 100; 101 for more), which burst map also
+// exits with; else 1.
+func failedStatus(j *jobRT) *int {
+	code := 1
+	if m := j.row.Spec.Map; m != nil && !m.Array {
+		c := j.row.Tasks
+		if n := c.Failed + c.Timeout + c.Lost; n > 0 {
+			code = min(n, 101)
+		}
+	}
+	return &code
+}
+
+// submit queues a job the store has recorded (row, with a map's inputs).
+func (s *control) submit(row store.JobRow, sources [][]string) *jobRT {
+	j := newJobRT(row)
+	j.sources = sources
+	s.jobs[row.ID] = j
+	s.order = append(s.order, row.ID)
+	return j
+}
+
+// cancelJob cancels job id's waiting tasks and has its running ones stopped,
+// for actor. It returns the job's state, or false when the job is not
+// active (finished, or unknown: the store knows).
+func (s *control) cancelJob(id int64, actor string, now time.Time, b *batch) (burst.State, bool) {
+	j := s.jobs[id]
+	if j == nil || j.finished {
+		return "", false
+	}
+	if !j.row.CancelRequested {
+		s.stopJob(j, "cancelled by "+actor, false, now, b)
+		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
+	}
+	return j.row.State, true
+}
+
+// cancelTask cancels task idx of job id alone, for actor. It returns nil
+// when the job as a whole has ended or is being cancelled (cancel the job
+// instead), and AlreadyFinished with no state when the task has ended (its
+// row says how).
+func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *batch) (*client.CancelResult, error) {
+	j := s.jobs[id]
+	if j != nil && (idx < 0 || idx >= j.row.Tasks.Total) {
+		return nil, badRequest("job %d has no task %d", id, idx)
+	}
+	if j == nil || j.finished || j.row.CancelRequested {
+		return nil, nil
+	}
+	reason := "cancelled by " + actor
+	switch t := j.running[idx]; {
+	case t != nil:
+		t.cancel, t.row.CancelRequested = true, true
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+		} else {
+			b.task(t.row) // a restarted server still stops it
+			b.stops = append(b.stops, t)
+		}
+	case idx >= j.row.Dispatched:
+		// Never dispatched: its row says it was cancelled, and the
+		// dispatcher skips it (a restarted server finds it again).
+		if j.skip[idx] {
+			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
+		}
+		if j.skip == nil {
+			j.skip = map[int]bool{}
+		}
+		j.skip[idx] = true
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
+		j.row.Tasks.Cancelled++
+	default:
+		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
+		if at < 0 {
+			return &client.CancelResult{ID: id, AlreadyFinished: true}, nil
+		}
+		r := j.requeue[at]
+		j.requeue = slices.Delete(j.requeue, at, at+1)
+		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
+			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
+		j.row.Tasks.Cancelled++
+	}
+	b.job(j)
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, store.TaskRow{}, now)
+	}
+	b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
+	return &client.CancelResult{ID: id, State: j.row.State}, nil
+}
+
+// restore rebuilds the active jobs and their tasks from the store's rows,
+// after a restart: jobs (queued or running), a map's inputs and an array's
+// tasks cancelled before their turn by job, and the tasks queued or
+// running. The machines must be restored first. A task recorded as
+// running stays running on its machine, whose agent, if it still lives,
+// registers again and keeps it; one whose machine is unknown is lost.
+func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahead map[int64][]int,
+	tasks []*store.TaskRow, now time.Time, b *batch) {
+	for _, row := range jobs {
+		j := newJobRT(*row)
+		j.sources = inputs[row.ID]
+		for _, i := range ahead[row.ID] {
+			if j.skip == nil {
+				j.skip = map[int]bool{}
+			}
+			j.skip[i] = true
+		}
+		s.jobs[row.ID] = j
+		s.order = append(s.order, row.ID)
+	}
+	var orphans []*taskRT
+	for _, row := range tasks {
+		j := s.jobs[row.JobID]
+		if j == nil {
+			continue // job already final: a stale row
+		}
+		if row.State == burst.Queued {
+			j.requeueTask(*row)
+			continue
+		}
+		m := s.machines[row.Machine]
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
+		j.running[row.Index] = t
+		if m == nil {
+			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
+			t.machine = m
+			orphans = append(orphans, t)
+			continue
+		}
+		t.machine = m
+		m.tasks[taskKey{row.JobID, row.Index}] = t
+		if p := s.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
+			t.preempt = "budget of project " + p.row.Name + " spent" // it was being stopped: requeue it when it ends
+		}
+	}
+	// Running counts are recomputed from what memory holds.
+	for _, id := range s.order {
+		j := s.jobs[id]
+		n := 0
+		for _, t := range j.running {
+			if t.started {
+				n++
+			}
+		}
+		if j.row.Tasks.Running != n {
+			j.row.Tasks.Running = n
+			b.job(j)
+		}
+	}
+	for _, t := range orphans {
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
+	}
+}
+
+// resumed queues again job j, reopened in the store: its tasks whose rows
+// were reopened run again (those never dispatched come in their turn). It
+// waits behind what was queued meanwhile.
+func (s *control) resumed(j *jobRT, reopened []*store.TaskRow) {
+	for _, t := range reopened {
+		if t.Index < j.row.Dispatched {
+			j.requeueTask(*t)
+		}
+	}
+	s.jobs[j.row.ID] = j
+	s.order = append(s.order, j.row.ID)
+}

@@ -1,0 +1,304 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// unlease puts what an unacknowledged lease held back in line, for an agent
+// that registered again without having received it.
+func (m *machineRT) unlease() {
+	var back []*taskRT
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			back = append(back, t)
+		}
+	}
+	m.outbox = append(back, m.outbox...)
+	m.cancels = append(m.unackedC, m.cancels...)
+	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
+}
+
+// takeWork builds a lease from what is unacknowledged and what is new.
+// Called with s.mu held.
+func (s *control) takeWork(m *machineRT) *client.Leased {
+	var live []*taskRT
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			live = append(live, t)
+		}
+	}
+	m.unacked = append(live, m.outbox...)
+	m.unackedC = append(m.unackedC, m.cancels...)
+	m.outbox, m.cancels = nil, nil
+	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
+		return nil
+	}
+	m.leaseSeq++
+	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
+	for _, t := range m.unacked {
+		out.Tasks = append(out.Tasks, s.assignment(t))
+		if out.Jobs[t.row.JobID] == nil {
+			out.Jobs[t.row.JobID] = s.jobContext(t.job)
+		}
+	}
+	return out
+}
+
+// dropFromOutbox takes t out of its machine's outbox; false if it was not
+// there (already leased, or not yet placed in it).
+func (s *control) dropFromOutbox(t *taskRT) bool {
+	ob := t.machine.outbox[:0]
+	found := false
+	for _, o := range t.machine.outbox {
+		if o != t {
+			ob = append(ob, o)
+		} else {
+			found = true
+		}
+	}
+	t.machine.outbox = ob
+	return found
+}
+
+// loseMachine marks every task of m lost (requeuing what may run again).
+// Their processes, when they run on this host and are still identifiable
+// by pid and start time, are killed (an effect, before the commit is
+// waited for), and whatever is left of m is stopped by its provider.
+func (s *control) loseMachine(m *machineRT, why string, now time.Time, b *batch) {
+	s.x.accrue(m, now)
+	for _, t := range m.sortedTasks() {
+		if m.row.Host == s.host && t.row.PID > 0 {
+			b.kills = append(b.kills, orphan{t.ref(), t.row.PID, t.row.PIDStart})
+		}
+		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
+	}
+	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
+	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
+		d := m.cluster.startFailed(now)
+		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.agents, m.row.ID, d)
+	}
+	if !m.local && m.handle != (provider.Handle{}) {
+		// Whatever is left of it (a hung agent, an allocation, a VM) must
+		// not go on holding resources or costing money unmetered.
+		b.halts = append(b.halts, m)
+	}
+	m.registered = false
+	m.row.State = burst.MachineLost
+	m.row.StoppedAt = &now
+	b.machine(m)
+	if !m.local {
+		b.event(eventAt(now, "server", "machine.lost", m.row.Project, m.row.ID, m.row.ID+" lost: "+why))
+	}
+	b.wake(m)
+	b.log(slog.LevelWarn, "machine lost", "machine", m.row.ID, "why", why)
+}
+
+// register (re)connects an agent: applies the events it could not report,
+// keeps the tasks it still runs, and marks lost those it does not. It
+// returns the tasks the agent runs that the server no longer wants.
+func (s *control) register(r *client.Register, now time.Time, b *batch) ([]client.TaskRef, error) {
+	if r.Machine == "" {
+		return nil, badRequest("register: machine name missing")
+	}
+	m := s.machines[r.Machine]
+	if m != nil && m.starting {
+		return nil, fmt.Errorf("machine %s is still being started by its provider: register again in a moment", r.Machine)
+	}
+	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
+		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)
+	}
+	if m != nil && m.row.State == burst.MachineStopping {
+		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
+	}
+	if m == nil {
+		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
+		s.machines[r.Machine] = m
+	}
+	m.streamAddr = r.StreamAddr
+	if m.row.State != burst.MachineRunning {
+		// The meter starts when the machine is up.
+		s.x.accrue(m, now)
+		m.row.StartedAt = &now
+		m.row.StoppedAt = nil
+		m.meterAt, m.flushedAt = now, now
+		m.idleSince = now
+	}
+	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
+	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
+	if m.cluster == nil {
+		m.cluster = s.clusters[r.Cluster]
+	}
+	if m.row.Provider == "" || m.local {
+		// This host, or an agent that joined by itself: owned, priced per use.
+		s.x.priceOwned(m)
+		if strings.HasSuffix(r.Cluster, ":native") {
+			m.row.Type = "Slurm's own jobs"
+		}
+		if m.row.Project == "" {
+			m.row.Project = "default"
+			if m.cluster != nil {
+				m.row.Project = m.cluster.def.Project
+			}
+		}
+	}
+	// The same agent process registering again (the server restarted) had
+	// every task it does not report never handed to it.
+	sameAgent := m.row.AgentPID == r.PID && m.row.AgentStart == r.PIDStart && r.PID > 0
+	m.row.AgentPID, m.row.AgentStart = r.PID, r.PIDStart
+	m.row.SeenAt = &now
+	m.lastSeen = now
+	m.unlease() // a lease the agent did not acknowledge is handed out again
+	s.applyEvents(m, r.Events, now, b)
+	reported := map[taskKey]client.RunningTask{}
+	for _, rt := range r.Running {
+		reported[taskKey{rt.Job, rt.Index}] = rt
+	}
+	var kill []client.TaskRef
+	for k, t := range m.tasks {
+		rt, ok := reported[k]
+		switch {
+		case ok && rt.Attempt == t.row.Attempt:
+			delete(reported, k)
+			t.delivered = true
+			if !t.started && rt.PID > 0 {
+				s.x.accrue(m, now)
+				t.started = true
+				t.job.row.Tasks.Running++
+				b.job(t.job)
+			}
+			if t.row.PID == 0 || t.row.PID != rt.PID {
+				t.row.PID, t.row.PIDStart = rt.PID, rt.PIDStart
+				b.task(t.row)
+			}
+			if t.cancel {
+				m.cancels = append(m.cancels, t.ref())
+			}
+		case !t.delivered:
+			// still in the outbox: it will be leased.
+		case sameAgent && !t.started:
+			// Dispatched, but the server died before handing it over:
+			// hand it over now, on the same attempt.
+			t.delivered = false
+			m.outbox = append(m.outbox, t)
+		default:
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
+				Reason: "agent on " + m.row.ID + " restarted without it"}, now, b)
+		}
+	}
+	for _, rt := range reported {
+		kill = append(kill, rt.TaskRef)
+	}
+	m.registered = true
+	m.waitUntil = time.Time{}
+	if m.cluster != nil {
+		m.cluster.failures = 0
+		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
+			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
+		}
+	}
+	b.machine(m)
+	b.log(slog.LevelInfo, "agent registered", "machine", m.row.ID, "pid", r.PID, "running", len(r.Running), "kill", len(kill))
+	return kill, nil
+}
+
+// beginLease starts a lease request of an agent: it retires an older
+// request of the same machine still waiting, and takes the
+// acknowledgement of the last lease (l.Ack). It returns the machine and
+// the request's generation, for leaseWork.
+func (s *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64, error) {
+	m := s.machines[l.Machine]
+	if m == nil || !m.registered || l.BootID != s.bootID {
+		return nil, 0, errConflict
+	}
+	m.leaseGen++
+	m.poke() // retire an older waiter
+	if l.Ack >= m.leaseSeq && m.leaseSeq > 0 {
+		for _, t := range m.unacked {
+			t.delivered = true
+		}
+		m.unacked, m.unackedC = nil, nil
+	}
+	m.leasing++
+	m.lastSeen = now
+	return m, m.leaseGen, nil
+}
+
+// leaseWork is what lease request gen of m gets now: a lease, an empty
+// answer (a newer request retired it), an error (its agent must register
+// again), or nothing yet and a channel closed when there may be some.
+func (s *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Leased, <-chan struct{}, error) {
+	m.lastSeen = now
+	switch {
+	case !m.registered:
+		return nil, nil, errConflict
+	case m.leaseGen != gen:
+		return &client.Leased{}, nil, nil
+	}
+	if out := s.takeWork(m); out != nil {
+		return out, nil, nil
+	}
+	ch := make(chan struct{})
+	m.waiter = ch
+	return nil, ch, nil
+}
+
+// endLease ends a lease request of m.
+func (s *control) endLease(m *machineRT, now time.Time) {
+	m.leasing--
+	m.lastSeen = now
+}
+
+// report applies task events from an agent and places the tasks that may
+// follow, in the same batch.
+func (s *control) report(r *client.Report, now time.Time, b *batch) error {
+	m := s.machines[r.Machine]
+	if m == nil || !m.registered || r.BootID != s.bootID {
+		return errConflict
+	}
+	m.lastSeen = now
+	s.applyEvents(m, r.Events, now, b)
+	s.place(now, b)
+	return nil
+}
+
+// committed is what follows once b is durable: placed tasks go to their
+// machines' outboxes and cancels to their agents, lease requests wake,
+// finished jobs are forgotten and their watchers told. A task placed while
+// its job was being stopped never reaches an agent: it ends here, into
+// next (its cancel went to an agent that never had it).
+func (s *control) committed(b *batch, now time.Time, next *batch) {
+	for _, m := range b.wakes {
+		m.poke()
+	}
+	for _, t := range b.placed {
+		switch {
+		case t.row.State != burst.Running:
+		case t.cancel:
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, next)
+		default:
+			t.machine.outbox = append(t.machine.outbox, t)
+			t.machine.poke()
+		}
+	}
+	// Agents hear of a cancel only once it is durable.
+	for _, t := range b.stops {
+		if t.row.State == burst.Running {
+			t.machine.cancels = append(t.machine.cancels, t.ref())
+			t.machine.poke()
+		}
+	}
+	for j := range b.jobs {
+		if j.finished {
+			delete(s.jobs, j.row.ID)
+		}
+		j.signal()
+	}
+}

@@ -1,0 +1,387 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sched"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// maxLost is how often a task may lose its machine before it is given up
+// as lost for good: a task that kills every machine it lands on must not
+// loop forever.
+const maxLost = 3
+
+type taskKey struct {
+	job   int64
+	index int
+}
+
+// taskRT is a dispatched task that has not ended yet.
+type taskRT struct {
+	row       store.TaskRow
+	job       *jobRT
+	machine   *machineRT
+	delivered bool             // the agent has it: acknowledged its lease, reported it, or it was running before a restart
+	cancel    bool             // a cancel was requested
+	started   bool             // its process started (counted in Tasks.Running)
+	queued    bool             // prefetched: the agent starts it when its resources allow
+	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
+	pipe      *client.Plumbing // a pipe stage's streams
+	nusd      int64            // what this attempt was charged so far (nano-dollars)
+}
+
+// res is what the task asks for: its stage's resources in a pipe.
+func (t *taskRT) res() burst.Resources { return t.job.row.Spec.TaskResources(t.row.Index) }
+
+func (t *taskRT) ref() client.TaskRef {
+	return client.TaskRef{Job: t.row.JobID, Index: t.row.Index, Attempt: t.row.Attempt}
+}
+
+// ends is when the task's time limit runs out (counted from now if it has
+// not started yet); zero if unknown.
+func (t *taskRT) ends(now time.Time) time.Time {
+	lim := t.res().TimeLimit
+	if lim == 0 {
+		return time.Time{}
+	}
+	start := now
+	if t.row.StartedAt != nil {
+		start = *t.row.StartedAt
+	}
+	return start.Add(time.Duration(lim) * time.Second)
+}
+
+// retry is a task waiting to run again: 12 bytes, so that resuming a map of
+// 10^6 tasks costs megabytes, not a row each.
+type retry struct {
+	index, attempt, lost int32
+}
+
+// logPaths gives a task's stdout and stderr files.
+func (s *control) logPaths(j *jobRT, idx int, host string) (string, string) {
+	spec := j.row.Spec
+	if spec.Stdout == "" && spec.Stderr == "" && (spec.Batch == nil || spec.Native) {
+		// A thousand tasks a directory keeps maps of 10^6 tasks browsable.
+		dir := filepath.Join(s.logs, strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
+		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
+	}
+	info := s.batchInfo(j, idx, host, nil)
+	out, errp := spec.Stdout, spec.Stderr
+	if out == "" { // sbatch's defaults, in the job's working directory
+		out = "slurm-%j.out"
+		if info.ArrayTaskID >= 0 {
+			out = "slurm-%A_%a.out"
+		}
+	}
+	if errp == "" {
+		errp = out // as sbatch: stderr goes with stdout unless --error is given
+	}
+	abs := func(p string) string {
+		p = expandPattern(p, info)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(spec.Workdir, p)
+		}
+		return p
+	}
+	return abs(out), abs(errp)
+}
+
+// dispatch takes the next task of j for machine m. Called with s.mu held.
+func (s *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
+	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
+	if len(j.requeue) > 0 {
+		r := j.requeue[0]
+		j.requeue = j.requeue[1:]
+		row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
+	} else {
+		for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
+			delete(j.skip, j.row.Dispatched)
+			j.row.Dispatched++
+		}
+		row.Index = j.row.Dispatched
+		j.row.Dispatched++
+	}
+	return s.dispatchAt(j, m, a, row, b)
+}
+
+// dispatchAt hands task row (its index, attempt and lost count set) to m.
+func (s *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row store.TaskRow, b *batch) *taskRT {
+	row.Attempt++
+	row.State = burst.Running
+	row.Machine = m.row.ID
+	row.GPUIDs = a.GPUIDs
+	row.Stdout, row.Stderr = s.logPaths(j, row.Index, m.row.Host)
+	t := &taskRT{row: row, job: j, machine: m, queued: a.Queued}
+	j.running[row.Index] = t
+	m.tasks[taskKey{row.JobID, row.Index}] = t
+	b.task(t.row)
+	b.job(j)
+	return t
+}
+
+// endTask records how a task ended and decides what follows: a retry, a
+// requeue after a lost machine, or a final state. Called with s.mu held.
+func (s *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
+	j, m := t.job, t.machine
+	if t.started {
+		s.x.accrue(m, now) // what ran so far is charged to it before it goes
+	}
+	delete(j.running, t.row.Index)
+	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
+	if len(m.tasks) == 0 {
+		m.idleSince = now
+	}
+	if t.started {
+		j.row.Tasks.Running--
+	}
+	row := t.row
+	row.State, row.ExitCode, row.Signal, row.Reason = ev.State, ev.ExitCode, ev.Signal, ev.Reason
+	if ev.StartedAt != nil && row.StartedAt == nil {
+		row.StartedAt = ev.StartedAt
+	}
+	end := now
+	if ev.EndedAt != nil {
+		end = *ev.EndedAt
+	}
+	row.EndedAt = &end
+	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
+	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
+	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
+	row.CostUSD = float64(t.nusd) / 1e9
+	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
+	if row.StartedAt != nil && ev.State != burst.Lost {
+		j.nEnded++
+		j.wallSum += end.Sub(*row.StartedAt)
+	}
+	if row.MaxRSSBytes > j.row.MaxRSSBytes {
+		j.row.MaxRSSBytes = row.MaxRSSBytes
+	}
+	spec := j.row.Spec
+	if spec.Pipe != nil {
+		if s.pipeEnded(t, &ev, &row, now, b) {
+			t.row = row
+			b.task(row)
+			b.job(j)
+			return
+		}
+		row.State, row.Reason = ev.State, ev.Reason
+	}
+	stopping := j.row.CancelRequested || t.cancel // the whole job, or this task alone
+	switch {
+	case t.preempt != "" && !stopping && ev.State != burst.Succeeded:
+		// Not the program's doing: its attempt does not count against
+		// --retries, and its output so far stays until the next attempt.
+		row.LostCount++
+		row.State = burst.Queued
+		row.Reason = fmt.Sprintf("attempt %d stopped (%s); requeued", row.Attempt, t.preempt)
+		j.requeueTask(row)
+		if j.row.Tasks.Running == 0 && len(j.running) == 0 {
+			j.row.State = burst.Queued
+			j.row.Reason = "waiting: " + row.Reason
+		}
+	case ev.State == burst.Lost && !stopping && (!t.started || row.LostCount+1 < maxLost):
+		// Only a task known to have started counts a lost machine; one that
+		// never reached an agent did not even use an attempt. One an agent
+		// held keeps its attempt number: the agent may have started it and
+		// died before saying so, and the next attempt must not be mistaken
+		// for it (its output file starts afresh).
+		if t.started {
+			row.LostCount++
+		}
+		if !t.delivered {
+			row.Attempt--
+		}
+		row.State = burst.Queued
+		row.Reason = fmt.Sprintf("attempt %d lost (%s); requeued", row.Attempt, ev.Reason)
+		j.requeueTask(row)
+	case ev.State == burst.Lost && t.cancel:
+		// Its cancel was asked for: that its machine went first changes
+		// nothing for the user.
+		row.LostCount++
+		row.State, row.Reason = burst.Cancelled, "cancelled (its machine went away before it stopped: "+ev.Reason+")"
+		j.row.Tasks.Cancelled++
+	case ev.State == burst.Lost:
+		row.LostCount++
+		j.row.Tasks.Lost++
+	case (ev.State == burst.Failed || ev.State == burst.Timeout) && !stopping &&
+		row.Attempt-row.LostCount <= spec.Retries:
+		row.State = burst.Queued
+		row.Reason = fmt.Sprintf("attempt %d %s (%s); retrying", row.Attempt, ev.State, describeEnd(ev))
+		j.requeueTask(row)
+	default:
+		switch ev.State {
+		case burst.Succeeded:
+			j.row.Tasks.Succeeded++
+		case burst.Timeout:
+			j.row.Tasks.Timeout++
+		case burst.Cancelled:
+			j.row.Tasks.Cancelled++
+		default:
+			row.State = burst.Failed
+			j.row.Tasks.Failed++
+		}
+	}
+	t.row = row
+	b.task(row)
+	b.job(j)
+	if row.State != burst.Queued {
+		s.x.countStorage(t, ev) // its logs as they stay: the final attempt's
+	}
+	c := j.row.Tasks
+	if lim := j.row.Spec.Map.FailureLimit(c.Total); lim >= 0 && !j.row.CancelRequested && c.Failed+c.Timeout > lim {
+		s.stopJob(j, fmt.Sprintf("stopped: %d tasks failed, more than --max-failures allows (%d)", c.Failed+c.Timeout, lim), true, now, b)
+	}
+	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		s.finishJob(j, row, now)
+	}
+}
+
+// snapshot builds the scheduler's view. Called with s.mu held.
+func (s *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
+	var pend []sched.Pending
+	live := s.order[:0]
+	seen := make(map[int64]bool, len(s.order))
+	for _, id := range s.order {
+		j := s.jobs[id]
+		if j == nil || seen[id] { // gone, or resumed before its old place was dropped
+			continue
+		}
+		seen[id] = true
+		live = append(live, id)
+		if n := j.pending(); n > 0 && !s.x.held(j) {
+			if j.row.Spec.Pipe != nil {
+				if len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: s.pipeParts(j)})
+				}
+				continue
+			}
+			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
+				Cluster: s.x.jobCluster(j)})
+		}
+	}
+	s.order = live
+	return pend, s.machineViews(now)
+}
+
+func (s *control) machineViews(now time.Time) []sched.Machine {
+	ids := make([]string, 0, len(s.machines))
+	for id := range s.machines {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]sched.Machine, 0, len(ids))
+	for _, id := range ids {
+		m := s.machines[id]
+		v := m.schedView(now)
+		if m.local {
+			// This host less what local clusters' machines hold of it.
+			v.Running = append(v.Running, s.x.sliceHolders()...)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// place puts waiting tasks on machines, into b: they reach their agents once
+// b is committed. Called with s.mu held, by the scheduler and by every
+// report of ended tasks, so that the tasks that follow are dispatched in the
+// same transaction.
+func (s *control) place(now time.Time, b *batch) {
+	pend, views := s.snapshot(now)
+	if len(pend) == 0 {
+		return
+	}
+	as := sched.Place(now, pend, views)
+	for i := 0; i < len(as); i++ {
+		a := as[i]
+		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
+		if j == nil || m == nil {
+			continue
+		}
+		if j.row.Spec.Pipe != nil {
+			n := j.row.Spec.Pipe.Tasks() // a gang's assignments come together
+			s.dispatchPipe(j, as[i:i+n], b)
+			i += n - 1
+			continue
+		}
+		b.placed = append(b.placed, s.dispatch(j, m, a, b))
+	}
+}
+
+// applyEvents applies agent events for machine m. Called with s.mu held.
+func (s *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
+	for _, ev := range events {
+		j := s.jobs[ev.Job]
+		var t *taskRT
+		if j != nil {
+			t = j.running[ev.Index]
+		}
+		if t == nil || t.row.Attempt != ev.Attempt || t.machine != m {
+			if ev.Kind == client.EventStarted {
+				// A task the server no longer wants (cancelled, or moved on).
+				m.cancels = append(m.cancels, ev.TaskRef)
+				m.poke()
+			}
+			continue
+		}
+		t.delivered = true
+		switch ev.Kind {
+		case client.EventStarted:
+			t.row.PID, t.row.PIDStart = ev.PID, ev.PIDStart
+			t.row.StartedAt = ev.StartedAt
+			t.row.StdoutFrom, t.row.StderrFrom = ev.OutFrom, ev.ErrFrom
+			if !t.started {
+				s.x.accrue(m, now) // what ran before it is not its to pay
+				t.started = true
+				j.row.Tasks.Running++
+			}
+			if j.row.StartedAt == nil {
+				j.row.StartedAt = ev.StartedAt
+			}
+			if j.row.State == burst.Queued {
+				j.row.State = burst.Running
+				if strings.HasPrefix(j.row.Reason, "waiting: ") {
+					j.row.Reason = ""
+				}
+			}
+			b.task(t.row)
+			b.job(j)
+		case client.EventProgress:
+			applyProgress(t, ev)
+		case client.EventExited:
+			if j.row.StartedAt == nil && ev.StartedAt != nil {
+				j.row.StartedAt = ev.StartedAt
+			}
+			if j.row.State == burst.Queued {
+				j.row.State = burst.Running
+			}
+			s.endTask(t, ev, now, b)
+		}
+	}
+}
+
+// applyProgress raises a running task's figures to what its agent sampled
+// (s.mu held). They stay in memory: a store write a second per stage would
+// cost a transaction each for figures that the task's exit replaces. The
+// figures only grow (a descendant that left the task's tree takes its CPU
+// time with it): a sample never lowers them. A task whose process has not
+// started (its started event was lost) takes none.
+func applyProgress(t *taskRT, ev client.TaskEvent) {
+	if !t.started || t.row.State != burst.Running {
+		return
+	}
+	r := &t.row
+	r.UserSeconds = max(r.UserSeconds, float64(ev.UserUS)/1e6)
+	r.SysSeconds = max(r.SysSeconds, float64(ev.SysUS)/1e6)
+	r.MaxRSSBytes = max(r.MaxRSSBytes, ev.MaxRSS)
+	r.ReadBytes = max(r.ReadBytes, ev.ReadBytes)
+	r.WroteBytes = max(r.WroteBytes, ev.WroteBytes)
+}
