@@ -179,6 +179,14 @@ func exhaust(a Account, s Snapshot) []Action {
 	return append(out, Action{Kind: ActExhaust, Project: name, Message: msg})
 }
 
+// Lifts reports whether changing the budget of a project whose budget is
+// spent (spent so far) to amount lifts its guardrail: held work runs again.
+// It does with no budget, or one above what was spent; one that is only
+// reached would be exhausted again at once.
+func Lifts(amount, spent NUSD) bool {
+	return amount <= 0 || amount > spent
+}
+
 // Burn is what project spends per hour now: its share of the metering
 // machines its started tasks use, the part of its own machines (not
 // priced per use) that no task uses, and storagePerHour.

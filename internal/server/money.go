@@ -162,7 +162,7 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 	if fmt.Sprint(row.Warn) != fmt.Sprint(p.row.Warn) || row.OnExhausted != p.row.OnExhausted {
 		changes = append(changes, "guardrail")
 	}
-	lifted := row.Exhausted && (row.BudgetNUSD == 0 || cost.NUSD(row.BudgetNUSD) > p.spent)
+	lifted := row.Exhausted && cost.Lifts(cost.NUSD(row.BudgetNUSD), p.spent)
 	if lifted {
 		row.Exhausted = false
 		changes = append(changes, "guardrail lifted: held work runs again")
