@@ -326,7 +326,9 @@ func TestGuardEndDatePassing(t *testing.T) {
 func TestAdmitMachine(t *testing.T) {
 	const price = 6.0 // $/h: $6 an hour, $1 for 10 minutes
 	hour, tenMin := Accrue(price, time.Hour), Accrue(price, 10*time.Minute)
-	left := func(n NUSD) Account { return Account{Name: "mars", Budget: Budget{Amount: USD(100)}, Spent: USD(100) - n} }
+	left := func(n NUSD) Account {
+		return Account{Name: "mars", Budget: Budget{Amount: USD(100)}, Spent: USD(100) - n}
+	}
 	for _, tc := range []struct {
 		name     string
 		a        Account
@@ -360,7 +362,9 @@ func TestAdmitMachine(t *testing.T) {
 func TestAdmitJob(t *testing.T) {
 	// 10 tasks of 1 CPU of a 4-CPU $4/h machine for an hour: $1 each.
 	ask := JobAsk{Tasks: 10, CPUs: 1, TimeLimit: time.Hour, Cluster: "gpu", PerHour: 4, CapCPUs: 4}
-	left := func(n NUSD) Account { return Account{Name: "mars", Budget: Budget{Amount: USD(100)}, Spent: USD(100) - n} }
+	left := func(n NUSD) Account {
+		return Account{Name: "mars", Budget: Budget{Amount: USD(100)}, Spent: USD(100) - n}
+	}
 	with := func(f func(*JobAsk)) JobAsk { j := ask; f(&j); return j }
 	for _, tc := range []struct {
 		name    string
