@@ -1,7 +1,9 @@
 // Package cost prices what burst runs: a catalog of machine types and storage
 // tiers with their prices (built in, overridable from $BURST_HOME/prices.yaml),
 // exact money arithmetic for metering machines and charging each task its
-// share, and the budget arithmetic behind forecasts and guardrails.
+// share, the budget arithmetic behind forecasts, and the guards' decisions:
+// the guardrail and the forecast guards (guard.go) take a snapshot and
+// return what the server should do.
 //
 // It is pure: nothing here reads a clock or does I/O, except Load, which reads
 // the override file. Callers pass the time in.

@@ -79,7 +79,7 @@ func (s *Server) moneyRoutes(mux *http.ServeMux) {
 		f.Limit, _ = strconv.Atoi(q.Get("limit"))
 		wait, _ := strconv.Atoi(q.Get("wait_ms"))
 		if f.Project != "" {
-			if _, err := s.Project(f.Project); err != nil {
+			if err := s.hasProject(f.Project); err != nil {
 				writeErr(w, err)
 				return
 			}

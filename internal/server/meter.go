@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -133,16 +132,19 @@ func (s *Server) meterOnce(now time.Time, dt time.Duration) {
 	}
 	s.accrueStorage(now, dt)
 	var b batch
-	s.guard(now, &b)
+	exhausted := s.guard(now, &b)
 	var p store.Pending
 	if f := s.takeFlush(); f != nil {
-		p = s.st.Enqueue(f)
+		p = s.st.Enqueue(f) // in order with the batches: the group commit's queue, no I/O here
 	}
-	s.apply(&b)
+	s.apply(&b) // unlocks
 	if p != nil {
 		if err := p.Wait(); err != nil {
 			s.storeFailed(err)
 		}
+	}
+	for _, a := range exhausted {
+		s.log.Warn("budget exhausted", "project", a.Project, "acted", a.Message)
 	}
 }
 
@@ -210,175 +212,160 @@ func (s *Server) accrueStorage(now time.Time, dt time.Duration) {
 const hoursPerMonth = 730
 
 // burn is what a project spends per hour now: its share of machines in
-// use, its clusters' idle machines, its storage. Called with s.mu held.
+// use, its clusters' idle machines, its storage (cost.Burn). Called with
+// s.mu held.
 func (s *Server) burn(p *projectRT) float64 {
-	var perHour float64
-	for _, m := range s.machines {
-		if !metering(m) {
-			continue
-		}
-		used := 0.0
-		for _, t := range m.tasks {
-			if !t.started {
-				continue
-			}
-			r := t.res()
-			w := cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare)
-			used += w
-			if t.job.row.Project == p.row.Name {
-				perHour += w * m.row.PriceUSDPerHour
-			}
-		}
-		if !m.row.PerUse && m.row.Project == p.row.Name && used < 1 {
-			perHour += (1 - used) * m.row.PriceUSDPerHour
-		}
-	}
-	return perHour + s.storagePerHour(p)
+	return cost.Burn(p.row.Name, s.machineUses(), s.storagePerHour(p))
 }
 
-// guard is the guardrail: it records each threshold crossed, and acts when
-// a budget is spent. Called with s.mu held.
-func (s *Server) guard(now time.Time, b *batch) {
-	for _, name := range s.projectNames() {
-		p := s.projects[name]
-		if p.row.BudgetNUSD <= 0 {
-			p.lastSpent = p.spent
-			continue
-		}
-		bud := p.budget()
-		for _, th := range cost.Crossed(bud, p.lastSpent, p.spent) {
-			if th >= 1 {
-				continue // below, with what was done
-			}
-			ev := s.newEvent("guardrail", "guardrail.warn", name, name,
-				fmt.Sprintf("project %s has spent %s, %.0f%% of its %s budget", name, p.spent, th*100, cost.NUSD(p.row.BudgetNUSD)))
-			ev.Result = "warned"
-			b.event(ev)
-		}
-		p.lastSpent = p.spent
-		if p.spent >= cost.NUSD(p.row.BudgetNUSD) && !p.row.Exhausted {
-			s.exhaust(p, now, b)
-		}
-	}
+// account is p as the guards see it. Called with s.mu held.
+func (p *projectRT) account() cost.Account {
+	return cost.Account{Name: p.row.Name, Budget: p.budget(), Spent: p.spent, LastSpent: p.lastSpent,
+		Exhausted: p.row.Exhausted, Cancel: p.row.OnExhausted == burst.OnExhaustedCancel}
 }
 
-// exhaust applies a spent budget: no new work is admitted, what waits is
-// held, the project's machines stop, its tasks elsewhere are requeued (or,
-// with on-exhausted cancel, its jobs are cancelled). Called with s.mu held.
-func (s *Server) exhaust(p *projectRT, now time.Time, b *batch) {
-	p.row.Exhausted = true
-	b.projects = append(b.projects, p.row)
-	name := p.row.Name
-	why := fmt.Sprintf("budget of project %s spent (%s of %s)", name, p.spent, cost.NUSD(p.row.BudgetNUSD))
-	stopped, requeued, cancelled := 0, 0, 0
-	if p.row.OnExhausted == burst.OnExhaustedCancel {
-		for _, id := range s.order {
-			if j := s.jobs[id]; j != nil && j.row.Project == name && !j.row.CancelRequested && !j.finished {
-				s.stopJob(j, "cancelled: "+why, false, now, b)
-				cancelled++
-			}
-		}
-	}
+// machineUses is the machines as the meter and the guardrail see them, in
+// the order of their names. Called with s.mu held.
+func (s *Server) machineUses() []cost.MachineUse {
+	out := make([]cost.MachineUse, 0, len(s.machines))
 	for _, m := range s.sortedMachines() {
-		if m.cluster != nil && !m.cluster.def.BuiltIn && m.row.Project == name && live(m.row.State) && m.row.State != burst.MachineStopping {
-			requeued += len(m.tasks)
-			s.stopMachine(m, why, "guardrail", false, b)
-			stopped++
-			continue
-		}
-		// Its tasks on machines it does not own stop; the machines go on.
+		u := cost.MachineUse{ID: m.row.ID, Project: m.row.Project, PerHour: m.row.PriceUSDPerHour, PerUse: m.row.PerUse,
+			Metering: metering(m), CPUs: m.row.CPUs, GPUs: len(m.row.GPUs), GPUShare: m.gpuShare,
+			Stoppable: m.cluster != nil && !m.cluster.def.BuiltIn && live(m.row.State) && m.row.State != burst.MachineStopping}
 		for _, t := range m.sortedTasks() {
-			if t.job.row.Project != name || t.preempt != "" || t.cancel {
-				continue
-			}
-			t.preempt = why
-			requeued++
-			if !t.delivered && s.dropFromOutbox(t) {
-				s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: why}, now, b)
-				continue
-			}
-			b.stops = append(b.stops, t)
+			r := t.res()
+			u.Tasks = append(u.Tasks, cost.TaskUse{Job: t.row.JobID, Index: t.row.Index, Project: t.job.row.Project,
+				CPUs: r.CPUs, GPUs: r.GPUs, Started: t.started, Ending: t.preempt != "" || t.cancel})
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// guardSnapshot is what the guardrail looks at. Machines and jobs are
+// only of use when a budget is to be exhausted, so they are left out
+// otherwise: the meter's tick stays cheap with many jobs. Called with s.mu
+// held.
+func (s *Server) guardSnapshot() cost.Snapshot {
+	var snap cost.Snapshot
+	exhausting := false
+	for _, name := range s.projectNames() {
+		a := s.projects[name].account()
+		exhausting = exhausting || a.Exhausting()
+		snap.Accounts = append(snap.Accounts, a)
+	}
+	if !exhausting {
+		return snap
+	}
+	snap.Machines = s.machineUses()
+	for _, id := range s.order {
+		if j := s.jobs[id]; j != nil && !j.row.CancelRequested && !j.finished {
+			snap.Jobs = append(snap.Jobs, cost.JobUse{ID: j.row.ID, Project: j.row.Project})
 		}
 	}
-	msg := fmt.Sprintf("%s: admission stopped, %d machines stopped, %d tasks requeued", why, stopped, requeued)
-	if cancelled > 0 {
-		msg += fmt.Sprintf(", %d jobs cancelled", cancelled)
+	return snap
+}
+
+// guard is the guardrail: it applies what cost.Guard decides over a
+// snapshot of now, records each project's spending as seen, and returns
+// what it did when it exhausted a budget (to log once s.mu is released).
+// Called with s.mu held.
+func (s *Server) guard(now time.Time, b *batch) (exhausted []cost.Action) {
+	for _, a := range cost.Guard(s.guardSnapshot()) {
+		if s.act(a, now, b) {
+			exhausted = append(exhausted, a)
+		}
 	}
-	ev := s.newEvent("guardrail", "guardrail.exhausted", name, name, msg+"; raise the budget with `burst project set "+name+" --budget AMOUNT`")
-	ev.Result = "acted"
-	b.event(ev)
-	s.log.Warn("budget exhausted", "project", name, "spent", p.spent.String())
+	for _, p := range s.projects {
+		p.lastSpent = p.spent
+	}
+	return exhausted
+}
+
+// act applies one of the guardrail's actions to memory and to b; it
+// reports whether a budget was exhausted. What no longer exists, or has
+// ended since the snapshot, is left alone. Provider calls happen after the
+// commit (stopMachine's). Called with s.mu held.
+func (s *Server) act(a cost.Action, now time.Time, b *batch) bool {
+	switch a.Kind {
+	case cost.ActWarn:
+		ev := s.newEvent("guardrail", "guardrail.warn", a.Project, a.Project, a.Message)
+		ev.At, ev.Result = now, "warned"
+		b.event(ev)
+	case cost.ActCancelJob:
+		if j := s.jobs[a.Job]; j != nil && !j.row.CancelRequested && !j.finished {
+			s.stopJob(j, a.Message, false, now, b)
+		}
+	case cost.ActStopMachine:
+		if m := s.machines[a.Machine]; m != nil && live(m.row.State) && m.row.State != burst.MachineStopping {
+			s.stopMachine(m, a.Message, "guardrail", false, b)
+		}
+	case cost.ActStopTask:
+		m := s.machines[a.Machine]
+		if m == nil {
+			break
+		}
+		t := m.tasks[taskKey{a.Job, a.Task}]
+		if t == nil || t.preempt != "" || t.cancel {
+			break
+		}
+		t.preempt = a.Message
+		if !t.delivered && s.dropFromOutbox(t) {
+			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: a.Message}, now, b)
+			break
+		}
+		b.stops = append(b.stops, t)
+	case cost.ActExhaust:
+		p := s.projects[a.Project]
+		if p == nil {
+			break
+		}
+		p.row.Exhausted = true
+		b.projects = append(b.projects, p.row)
+		ev := s.newEvent("guardrail", "guardrail.exhausted", a.Project, a.Project, a.Message)
+		ev.At, ev.Result = now, "acted"
+		b.event(ev)
+		return true
+	}
+	return false
 }
 
 func (s *Server) projectNames() []string { return slices.Sorted(maps.Keys(s.projects)) }
 
-// forecastMachine is the forecast guard for a new machine: refused when an
-// hour of it (or its idle-stop, if shorter: the least it runs once its
-// work ends) would cost more than its project has left. Called with s.mu
-// held; on error it returns with s.mu still held.
+// forecastMachine is the forecast guard for a new machine of c, priced
+// price (cost.AdmitMachine). Called with s.mu held; on error it returns
+// with s.mu still held.
 func (s *Server) forecastMachine(p *projectRT, c *clusterRT, price float64) error {
 	if p == nil {
 		return nil
 	}
-	if p.row.Exhausted {
-		return fmt.Errorf("project %s has spent its budget (%s of %s): no machine starts for it. Raise it with `burst project set %s --budget AMOUNT`",
-			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), p.row.Name)
-	}
-	if p.row.BudgetNUSD <= 0 {
-		return nil
-	}
-	d := time.Hour
-	if c.def.IdleStopS > 0 && time.Duration(c.def.IdleStopS)*time.Second < d {
-		d = time.Duration(c.def.IdleStopS) * time.Second
-	}
-	want := cost.Accrue(price, d)
-	left := cost.NUSD(p.row.BudgetNUSD) - p.spent
-	if want > left {
-		return fmt.Errorf("project %s has spent %s of its %s budget (%s left); a %s machine for %s would cost %s: raise the budget with `burst project set %s --budget AMOUNT`, or pick a cheaper --type",
-			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), left, c.typ.Name, d, want, p.row.Name)
-	}
-	return nil
+	return cost.AdmitMachine(p.account(), cost.MachineAsk{Type: c.typ.Name, PerHour: price,
+		IdleStop: time.Duration(c.def.IdleStopS) * time.Second})
 }
 
-// forecastJob is the forecast guard for a new job with a time limit: its
-// tasks, each at most its time limit on its share of the cheapest machine
-// of its cluster, must fit in what its project has left. Jobs without a
-// time limit cannot be forecast; the guardrail stops them when the budget
-// is spent. Called with s.mu held.
+// forecastJob is the forecast guard for a new job (cost.AdmitJob): its
+// tasks are forecast on their share of the cheapest machine of its
+// cluster. Called with s.mu held.
 func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
-	if p.row.Exhausted {
-		return &errBadRequest{fmt.Sprintf("project %s has spent its budget (%s of %s): no new work is admitted. Raise it with `burst project set %s --budget AMOUNT`",
-			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), p.row.Name)}
+	ask := cost.JobAsk{Tasks: spec.Tasks, CPUs: spec.Resources.CPUs, GPUs: spec.Resources.GPUs,
+		TimeLimit: time.Duration(spec.Resources.TimeLimit) * time.Second, Cluster: spec.Cluster}
+	if ask.Cluster == "" {
+		ask.Cluster = localCluster
 	}
-	if p.row.BudgetNUSD <= 0 || spec.Resources.TimeLimit <= 0 {
-		return nil
-	}
-	name := spec.Cluster
-	if name == "" {
-		name = localCluster
-	}
-	c := s.clusters[name]
-	if c == nil {
-		return nil
-	}
-	var price float64
-	var capCPUs, capGPUs int
-	if c.def.BuiltIn {
+	switch c := s.clusters[ask.Cluster]; {
+	case c == nil:
+		ask.TimeLimit = 0 // nothing to forecast on; exhaustion still refuses
+	case c.def.BuiltIn:
 		if m := s.machines[localMachine]; m != nil {
-			price, capCPUs, capGPUs = m.row.PriceUSDPerHour, m.row.CPUs, len(m.row.GPUs)
+			ask.PerHour, ask.CapCPUs, ask.CapGPUs = m.row.PriceUSDPerHour, m.row.CPUs, len(m.row.GPUs)
 		}
-	} else {
-		price, _ = s.clusterPrice(c)
-		capCPUs, capGPUs = c.typ.VCPUs, c.typ.GPUs
+	default:
+		ask.PerHour, _ = s.clusterPrice(c)
+		ask.CapCPUs, ask.CapGPUs = c.typ.VCPUs, c.typ.GPUs
 	}
-	share := cost.Weight(spec.Resources.CPUs, spec.Resources.GPUs, capCPUs, capGPUs, s.catalog.GPUShare(capCPUs, capGPUs))
-	per := cost.Accrue(price*share, time.Duration(spec.Resources.TimeLimit)*time.Second)
-	want := per * cost.NUSD(max(spec.Tasks, 1))
-	left := cost.NUSD(p.row.BudgetNUSD) - p.spent
-	if want > left {
-		return &errBadRequest{fmt.Sprintf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × $%.4g/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",
-			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), left, want, max(spec.Tasks, 1),
-			time.Duration(spec.Resources.TimeLimit)*time.Second, price*share, name, p.row.Name)}
+	ask.GPUShare = s.catalog.GPUShare(ask.CapCPUs, ask.CapGPUs)
+	if err := cost.AdmitJob(p.account(), ask); err != nil {
+		return &errBadRequest{err.Error()}
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 	if fmt.Sprint(row.Warn) != fmt.Sprint(p.row.Warn) || row.OnExhausted != p.row.OnExhausted {
 		changes = append(changes, "guardrail")
 	}
-	lifted := row.Exhausted && (row.BudgetNUSD == 0 || cost.NUSD(row.BudgetNUSD) > p.spent)
+	lifted := row.Exhausted && cost.Lifts(cost.NUSD(row.BudgetNUSD), p.spent)
 	if lifted {
 		row.Exhausted = false
 		changes = append(changes, "guardrail lifted: held work runs again")
@@ -188,16 +188,26 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 // Project shows one project with its budget report.
 func (s *Server) Project(name string) (*burst.Project, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.projects[name]
 	if p == nil {
 		s.mu.Unlock()
-		err := s.noProject(name)
-		s.mu.Lock()
-		return nil, err
+		return nil, s.noProject(name)
 	}
 	out := s.projectView(p, time.Now())
+	s.mu.Unlock()
 	return &out, nil
+}
+
+// hasProject says whether project name exists, with the message that
+// names the projects when it does not.
+func (s *Server) hasProject(name string) error {
+	s.mu.Lock()
+	ok := s.projects[name] != nil
+	s.mu.Unlock()
+	if !ok {
+		return s.noProject(name)
+	}
+	return nil
 }
 
 // Projects lists every project with its budget report.
@@ -345,13 +355,12 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 	if by == "" {
 		by = "job"
 	}
-	s.mu.Lock()
-	if project != "" && s.projects[project] == nil {
-		s.mu.Unlock()
-		return nil, s.noProject(project)
+	if project != "" {
+		if err := s.hasProject(project); err != nil {
+			return nil, err
+		}
 	}
 	// Flush first so that the ledger holds everything up to now.
-	s.mu.Unlock()
 	s.meterOnce(time.Now().UTC(), 0)
 	groups, err := s.st.CostBy(ctx, by, project)
 	if err != nil {
