@@ -264,7 +264,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec) error {
 	c := s.clusters[name]
 	views := s.admissionViews()
 	if spec.Native {
-		if c == nil || c.def.Provider != "slurm" {
+		if c == nil || !c.caps().Native {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
 		}
 		if spec.Kind == burst.KindMap {
@@ -644,7 +644,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
 		m.cluster.failures = 0
-		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
+		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.cluster.caps().TimeLimit && m.row.StartedAt != nil {
 			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
 		}
 	}

@@ -248,7 +248,7 @@ func (s *Server) gangFeasible(spec *burst.JobSpec, views []sched.Machine) error 
 		live[v.Cluster]++
 	}
 	for name, c := range s.clusters {
-		if c.def.BuiltIn || c.def.SlurmNodes {
+		if c.def.BuiltIn || c.caps().ScaledOutside {
 			continue
 		}
 		for i := live[name]; i < c.def.Max; i++ {
