@@ -786,7 +786,8 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 	if prov := s.machineProvider(m); prov != nil && !m.local && m.handle != (provider.Handle{}) {
 		// Whatever is left of it (a hung agent, an allocation, a VM) must
 		// not go on holding resources or costing money unmetered.
-		go prov.Stop(context.Background(), m.handle)
+		h := m.handle
+		s.background(func(ctx context.Context) { prov.Stop(ctx, h) })
 	}
 	m.registered = false
 	m.row.State = burst.MachineLost

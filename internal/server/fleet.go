@@ -489,7 +489,9 @@ func (s *Server) connect() provider.Connect {
 }
 
 // connectFor is how agents of cluster c reach this server: the unix socket
-// on this host, TCP for providers whose machines may be elsewhere.
+// on this host, TCP for providers whose machines may be elsewhere. It reads
+// only what does not change while the server runs; call it without s.mu
+// (connect looks up the executable).
 func (s *Server) connectFor(c *clusterRT) provider.Connect {
 	conn := s.connect()
 	if !c.caps().SharesHost {
@@ -689,11 +691,12 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.starting = true
 	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
 		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
-	prov, conn, ctx := c.prov, s.connectFor(c), s.ctx
+	prov, ctx := c.prov, s.ctx
 	if ctx == nil {
 		ctx = context.Background() // not serving yet
 	}
 	s.mu.Unlock()
+	conn := s.connectFor(c) // reads the executable's path: not under s.mu
 	var h provider.Handle
 	var err error
 	if full != "" {

@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/cost"
@@ -122,5 +124,93 @@ func TestCreateClusterRacingDelete(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// fakeProvider records its calls, and those made holding the server's
+// lock: the lock stays taken for as long as the call lasts when its caller
+// holds it, whereas another goroutine holding it for a moment lets go.
+type fakeProvider struct {
+	s      *Server
+	mu     sync.Mutex
+	calls  []string
+	locked []string
+	alive  bool
+}
+
+func (f *fakeProvider) note(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if f.s.mu.TryLock() {
+			f.s.mu.Unlock()
+			return
+		}
+	}
+	f.locked = append(f.locked, call)
+}
+
+func (f *fakeProvider) Name() string        { return "fake" }
+func (f *fakeProvider) Caps() provider.Caps { return provider.Caps{Agent: true, Sized: true} }
+func (f *fakeProvider) Check(ctx context.Context, sp provider.Spec) error {
+	f.note("check")
+	return nil
+}
+func (f *fakeProvider) Start(ctx context.Context, sp provider.Spec, c provider.Connect) (provider.Handle, error) {
+	f.note("start")
+	return provider.Handle{External: "fake " + sp.ID}, nil
+}
+func (f *fakeProvider) Stop(ctx context.Context, h provider.Handle) error { f.note("stop"); return nil }
+func (f *fakeProvider) Alive(ctx context.Context, h provider.Handle) bool {
+	f.note("alive")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.alive
+}
+
+// No provider call runs under the server's lock: start, the liveness
+// check, the stop, and the stop of a machine found gone.
+func TestNoProviderCallUnderLock(t *testing.T) {
+	s := fleetServer(t)
+	fake := &fakeProvider{s: s, alive: true}
+	s.providers[fake.Name()] = fake
+	ctx := context.Background()
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "f", Provider: "fake", Max: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m1, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.checkMachines(ctx) // alive: nothing changes
+	if _, err := s.StopMachine(ctx, "ann", m1.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	s.loops.Wait() // the stop runs in the background: nothing else may hold the lock meanwhile
+	m2, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	fake.alive = false
+	fake.mu.Unlock()
+	s.checkMachines(ctx) // gone: lost, and what is left of it stopped
+	s.loops.Wait()
+	s.mu.Lock()
+	st := s.machines[m2.ID].row.State
+	s.mu.Unlock()
+	if st != burst.MachineLost {
+		t.Errorf("machine %s whose provider says it is gone is %s, want lost", m2.ID, st)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	for _, want := range []string{"check", "start", "alive", "stop"} {
+		if !slices.Contains(fake.calls, want) {
+			t.Errorf("the provider was never asked to %s (calls: %v)", want, fake.calls)
+		}
+	}
+	if len(fake.locked) > 0 {
+		t.Errorf("provider calls made holding the server's lock: %v (all calls: %v)", fake.locked, fake.calls)
 	}
 }

@@ -42,9 +42,9 @@ func (s *Server) priceOwned(m *machineRT) {
 // ensureLocalMachine registers this host's resources so that admission can
 // judge requests before the agent has connected.
 func (s *Server) ensureLocalMachine() {
+	res := agent.Detect(context.Background()) // nvidia-smi: not under s.mu
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res := agent.Detect(context.Background())
 	m := s.machines[localMachine]
 	if m == nil {
 		now := time.Now().UTC()
