@@ -72,7 +72,14 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 				return err
 			}
 			spec.Name = args[0]
-			if spec.Type == "" && spec.Provider == "local" {
+			if spec.SlurmNodes {
+				if c.Flags().Changed("provider") && spec.Provider != "slurm-nodes" {
+					return usage("--slurm-nodes means --provider slurm-nodes: give one of them, not --provider %s", spec.Provider)
+				}
+				spec.Provider, spec.SlurmNodes = "slurm-nodes", false
+				fmt.Fprintln(c.ErrOrStderr(), "note: --slurm-nodes is --provider slurm-nodes")
+			}
+			if spec.Type == "" && (spec.Provider == "local" || spec.Provider == "slurm-nodes") {
 				return usage("a cluster needs a machine type: give --type (`burst types` lists them)")
 			}
 			if timeLimit != "" {
@@ -124,14 +131,14 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from (local: agents on this host)")
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes; see docs/providers.md)")
 	fl.StringVar(&spec.Type, "type", "", "machine `TYPE` from the price catalog, e.g. c5.xlarge (see 'burst types')")
 	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
 	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")
 	fl.IntVar(&spec.MachineCPUs, "cpus", 0, "slurm without --type: CPUs of each pilot (default 1)")
 	fl.StringVar(&mem, "mem", "", "slurm without --type: memory of each pilot, e.g. 2G")
 	fl.IntVar(&spec.MachineGPUs, "gpus", 0, "slurm without --type: GPUs of each pilot")
-	fl.BoolVar(&spec.SlurmNodes, "slurm-nodes", false, "its machines are elastic Slurm nodes, started and stopped by Slurm through 'burst slurm resume|suspend' (see 'burst slurm --help')")
+	fl.BoolVar(&spec.SlurmNodes, "slurm-nodes", false, "the same as --provider slurm-nodes: elastic Slurm nodes, started and stopped by Slurm through 'burst slurm resume|suspend' (see 'burst slurm --help')")
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")

@@ -18,10 +18,10 @@ func newSlurmCmd() *cobra.Command {
 		Short: "Make a Slurm cluster elastic: ResumeProgram and SuspendProgram for its cloud nodes",
 		Long: `Slurm's power saving starts nodes declared State=CLOUD when jobs wait for
 them (ResumeProgram) and stops them when idle (SuspendProgram). Point those
-at burst, and burst starts and stops a machine of a --slurm-nodes cluster for
+at burst, and burst starts and stops a machine of a slurm-nodes cluster for
 each node, through its provider, metered and under its project's budget:
 
-  burst cluster create elastic --type c5.large --slurm-nodes --max 10
+  burst cluster create elastic --type c5.large --provider slurm-nodes --max 10
 
   # slurm.conf
   ResumeProgram=/etc/slurm/burst-resume      # exec env BURST_HOME=... burst slurm resume --cluster elastic "$@"
@@ -67,14 +67,14 @@ func newSlurmResumeCmd() *cobra.Command {
 		Args:    argsAtLeast(1, "node list"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if cluster == "" {
-				return usage("--cluster: name the cluster of --slurm-nodes whose machines serve these nodes")
+				return usage("--cluster: name the cluster of --provider slurm-nodes whose machines serve these nodes")
 			}
 			return eachNode(c, args, "start", func(cl *client.Client, n string) (*burst.Machine, error) {
 				return cl.StartNamed(c.Context(), cluster, n)
 			})
 		},
 	}
-	c.Flags().StringVar(&cluster, "cluster", "", "the cluster of --slurm-nodes whose machines serve these nodes")
+	c.Flags().StringVar(&cluster, "cluster", "", "the cluster of --provider slurm-nodes whose machines serve these nodes")
 	return c
 }
 

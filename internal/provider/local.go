@@ -16,32 +16,41 @@ import (
 
 // Local runs machines as agents on this host, each announcing a slice of
 // the host's cores and memory. Slices are not fenced from each other (no VM,
-// no cgroup per machine): the scheduler keeps each within its size, and
-// Local refuses to start more slices than the host holds.
+// no cgroup per machine): the scheduler keeps each within its size, and the
+// server, which counts the slices (Caps.SharesHost), starts no more than the
+// host holds.
 type Local struct {
 	Host burst.Resources // this host's cores and memory
-	// Used returns the resources held by this provider's live machines.
-	Used func() burst.Resources
 }
 
 // Name implements Provider.
-func (l *Local) Name() string { return "local" }
+func (l *Local) Name() string { return LocalName }
 
-// Immediate implements Immediate: Start forks an agent and reads Used.
-func (l *Local) Immediate() {}
+// Caps implements Provider: slices of this host, each running an agent.
+func (l *Local) Caps() Caps { return Caps{SharesHost: true, Agent: true} }
 
-// Check implements Provider: one machine must fit the host.
-func (l *Local) Check(s Spec) error {
-	res := s.Res
+// Check implements Provider: one machine must fit the host, and the
+// options of providers that place machines elsewhere are refused.
+func (l *Local) Check(ctx context.Context, s Spec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.Partition != "" || s.TimeLimit > 0 {
+		return fmt.Errorf("--partition and --time-limit are for the slurm provider: the %s provider's machines are slices of this host (drop them, or give --provider slurm)", l.Name())
+	}
+	return fitsHost(l.Host, s.Res)
+}
+
+func fitsHost(host, res burst.Resources) error {
 	switch {
-	case res.CPUs > l.Host.CPUs:
+	case res.CPUs > host.CPUs:
 		return fmt.Errorf("a machine of %d vCPUs does not fit this host (%d cores): choose a type with at most %d vCPUs (burst types), or another provider",
-			res.CPUs, l.Host.CPUs, l.Host.CPUs)
-	case res.MemBytes > l.Host.MemBytes:
+			res.CPUs, host.CPUs, host.CPUs)
+	case res.MemBytes > host.MemBytes:
 		return fmt.Errorf("a machine of %.1f GiB does not fit this host (%.1f GiB of memory): choose a type with less memory (burst types), or another provider",
-			gib(res.MemBytes), gib(l.Host.MemBytes))
-	case res.GPUs > l.Host.GPUs:
-		return fmt.Errorf("a machine with %d GPUs does not fit this host (%d GPUs): choose a type without GPUs, or another provider", res.GPUs, l.Host.GPUs)
+			gib(res.MemBytes), gib(host.MemBytes))
+	case res.GPUs > host.GPUs:
+		return fmt.Errorf("a machine with %d GPUs does not fit this host (%d GPUs): choose a type without GPUs, or another provider", res.GPUs, host.GPUs)
 	}
 	return nil
 }
@@ -51,15 +60,8 @@ func gib(b int64) float64 { return float64(b) / (1 << 30) }
 // Start implements Provider: it runs `burst agent` for the machine in its
 // own session, so that it outlives the server.
 func (l *Local) Start(ctx context.Context, s Spec, c Connect) (Handle, error) {
-	if l.Used != nil {
-		u := l.Used()
-		if u.CPUs+s.Res.CPUs > l.Host.CPUs || u.MemBytes+s.Res.MemBytes > l.Host.MemBytes {
-			return Handle{}, fmt.Errorf("this host is full: its machines hold %d of %d cores and %.1f of %.1f GiB, and %s needs %d cores and %.1f GiB more",
-				u.CPUs, l.Host.CPUs, gib(u.MemBytes), gib(l.Host.MemBytes), s.ID, s.Res.CPUs, gib(s.Res.MemBytes))
-		}
-	}
-	if len(s.Command) > 0 {
-		return spawn(c, s.ID, s.Command[0], s.Command[1:])
+	if err := ctx.Err(); err != nil {
+		return Handle{}, err
 	}
 	args := []string{"agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", s.ID, "--cluster", s.Cluster}
 	if s.Res.CPUs > 0 {
@@ -97,27 +99,41 @@ func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 	if err != nil {
 		return Handle{}, fmt.Errorf("identify agent %d: %w", pid, err)
 	}
-	go cmd.Wait() // reap it
+	// Reap it when it exits. This goroutine lives as long as the agent,
+	// which outlives the server by design (a server restart loses no task),
+	// so nothing of the server's can stop it: it ends with the process.
+	go cmd.Wait()
 	return Handle{PID: pid, PIDStart: start}, nil
 }
 
 // Stop implements Provider: SIGTERM to the agent, which ends its tasks
 // (SIGTERM, then SIGKILL after its grace) and exits; SIGKILL if it is
-// still there after 5 s.
-func (l *Local) Stop(ctx context.Context, h Handle) error {
+// still there after 5 s, or at once when ctx ends first.
+func (l *Local) Stop(ctx context.Context, h Handle) error { return stopProcess(ctx, h) }
+
+func stopProcess(ctx context.Context, h Handle) error {
 	if h.PID <= 0 || !runner.Alive(h.PID, h.PIDStart) {
 		return nil
 	}
 	syscall.Kill(h.PID, syscall.SIGTERM)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if !runner.Alive(h.PID, h.PIDStart) {
-			return nil
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for runner.Alive(h.PID, h.PIDStart) {
+		select {
+		case <-tick.C:
+			continue
+		case <-deadline.C:
+		case <-ctx.Done():
 		}
-		time.Sleep(10 * time.Millisecond)
+		runner.KillGroup(h.PID, h.PIDStart)
+		return ctx.Err()
 	}
-	return runner.KillGroup(h.PID, h.PIDStart)
+	return nil
 }
 
 // Alive implements Provider.
-func (l *Local) Alive(h Handle) bool { return h.PID > 0 && runner.Alive(h.PID, h.PIDStart) }
+func (l *Local) Alive(ctx context.Context, h Handle) bool {
+	return h.PID > 0 && runner.Alive(h.PID, h.PIDStart)
+}

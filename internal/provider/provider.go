@@ -27,10 +27,6 @@ type Spec struct {
 	// Slurm partition and allocation time limit); zero: its defaults.
 	Partition string
 	TimeLimit time.Duration
-	// Command, when set, is what the machine runs instead of a burst agent
-	// (a slurmd for an elastic Slurm node): the machine has no agent, and is
-	// running from the moment it starts.
-	Command []string
 }
 
 // Connect is how a started agent reaches its server.
@@ -71,32 +67,77 @@ func RestoreHandle(s string, pid int, pidStart uint64) Handle {
 	return h
 }
 
-// Provider starts and stops machines.
+// Provider starts and stops machines. It is the whole contract between the
+// server and where machines come from (docs/providers.md): the server holds
+// no provider's name in its logic, only what Caps declares. Every call takes
+// a context, and the server never calls a provider holding its lock, so a
+// call may block (an sbatch on a slow slurmctld, a cloud API) as long as it
+// honours ctx.
 type Provider interface {
 	// Name is the provider's name as users give it with --provider.
 	Name() string
+	// Caps is what the provider can do; the server reads nothing else.
+	Caps() Caps
 	// Check says whether machines like s could ever run here (s.ID is
-	// empty); its error is for people and names the fix.
-	Check(s Spec) error
+	// empty): the size fits, and the provider's options in s (Partition,
+	// TimeLimit, Spot) are ones it takes. Its error is for people and names
+	// the fix.
+	Check(ctx context.Context, s Spec) error
 	// Start asks for a machine. It returns once the request is made; the
-	// machine's agent registers with the server when it is up.
+	// machine's agent registers with the server when it is up (Caps.Agent),
+	// or the machine runs from then on (no agent).
 	Start(ctx context.Context, s Spec, c Connect) (Handle, error)
 	// Stop ends the machine and everything it runs, as powering it off
 	// does. It returns once the machine is gone or the request is made.
+	// Stopping a machine that is gone already is no error.
 	Stop(ctx context.Context, h Handle) error
 	// Alive reports whether the machine still exists (it may not have
-	// registered yet).
-	Alive(h Handle) bool
+	// registered yet). When it cannot tell (ctx ends, the provider does not
+	// answer) it says true: a machine is given up only on evidence.
+	Alive(ctx context.Context, h Handle) bool
 }
 
-// Patient is implemented by providers whose machines may wait long before
-// they come up (a Slurm queue): how long a started machine may stay pending.
-type Patient interface {
-	PendingLimit() time.Duration
+// Caps is what a provider declares it can do. The server decides from
+// these, never from a provider's name.
+type Caps struct {
+	// SharesHost: machines are slices of the server's own host. The server
+	// counts them against the host's cores and memory (a cluster's --min
+	// must fit, the autoscaler waits for room) and their agents reach it on
+	// its unix socket; other providers' agents get its TCP address.
+	SharesHost bool
+	// Agent: a machine runs a burst agent that registers with the server
+	// and takes its tasks. Without one (Spec.Command: a slurmd) a machine
+	// runs from the moment Start returns and lives while Alive says so.
+	Agent bool
+	// TimeLimit: a machine lives for a limited time (an allocation's time
+	// limit, Spec.TimeLimit): its agent leaves PilotMargin before the end and
+	// the scheduler places no task whose limit reaches past that.
+	TimeLimit bool
+	// Native: the provider's own batch system also takes jobs (burst run
+	// --native): the server runs one native agent per cluster beside its
+	// machines.
+	Native bool
+	// Patient is how long a started machine may stay pending before it is
+	// given up (a Slurm queue can hold it for hours); zero: the server's
+	// default (two minutes).
+	Patient time.Duration
+	// Explains: the provider implements Explainer (why a machine is not up
+	// yet).
+	Explains bool
+	// Spot: the provider can rent spot (preemptible) machines.
+	Spot bool
+	// ScaledOutside: someone else starts and stops the machines, naming
+	// them (Slurm's power saving through burst slurm resume|suspend): the
+	// autoscaler leaves the cluster alone and --min does not apply.
+	ScaledOutside bool
+	// Sized: machines may be sized by the cluster's --cpus/--mem/--gpus
+	// instead of a catalog --type (a Slurm allocation of that size).
+	// Without it a cluster needs a --type.
+	Sized bool
 }
 
 // Explainer is implemented by providers that can say why a machine is not
-// up yet (a Slurm job's pending reason).
+// up yet (a Slurm job's pending reason); Caps.Explains says so.
 type Explainer interface {
 	Why(h Handle) string
 }
@@ -117,9 +158,10 @@ func (r Registry) Get(name string) (Provider, error) {
 	return nil, fmt.Errorf("unknown provider %q: use one of %s", name, strings.Join(names, ", "))
 }
 
-// Immediate is a Provider whose Start returns at once and may look at the
-// server's machines (Local checks the host's free share through Used): the
-// server calls its Start holding its lock, so that what Start sees cannot
-// change under it. Other providers' Start (an sbatch, a cloud API call)
-// runs without the server's lock.
-type Immediate interface{ Immediate() }
+// Names of the built-in providers, for defaults and aliases only: the
+// server decides from Caps.
+const (
+	LocalName      = "local"
+	SlurmName      = "slurm"
+	SlurmNodesName = "slurm-nodes"
+)

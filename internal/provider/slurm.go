@@ -30,21 +30,27 @@ type Slurm struct {
 	at     time.Time            // when the last squeue applied answered; zero: none has
 	begun  time.Time            // when the last squeue applied began
 	fresh  map[string]time.Time // jobs just submitted: pending even if a squeue begun before missed them
-	tried  bool                 // a squeue was tried (Alive waits for the first one only)
-	busy   bool                 // a squeue runs in the background
+	tried  bool                 // Alive was asked
+	busy   bool                 // a squeue runs for one caller of Alive: the others answer from the last one
 }
 
 // Name implements Provider.
-func (s *Slurm) Name() string { return "slurm" }
+func (s *Slurm) Name() string { return SlurmName }
 
-// PendingLimit implements Patient: a pilot may wait in the Slurm queue
-// behind other people's work for a long time.
-func (s *Slurm) PendingLimit() time.Duration { return 24 * time.Hour }
+// Caps implements Provider: pilots run agents for a limited time, may wait
+// in the Slurm queue behind other people's work for a long time (and say
+// why), and the cluster also takes native sbatch jobs.
+func (s *Slurm) Caps() Caps {
+	return Caps{Agent: true, TimeLimit: true, Native: true, Patient: 24 * time.Hour, Explains: true, Sized: true}
+}
 
 // Check implements Provider: some node of the partition (Slurm's default
 // one when none is named) must have the machine's CPUs and memory.
-func (s *Slurm) Check(sp Spec) error {
-	nodes, err := slurm.Nodes(context.Background(), sp.Partition)
+func (s *Slurm) Check(ctx context.Context, sp Spec) error {
+	if sp.Spot {
+		return errors.New("Slurm has no spot machines: drop --spot")
+	}
+	nodes, err := slurm.Nodes(ctx, sp.Partition)
 	if err != nil {
 		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs", err)
 	}
@@ -57,7 +63,7 @@ func (s *Slurm) Check(sp Spec) error {
 	}
 	if len(nodes) == 0 {
 		if sp.Partition != "" {
-			parts, _ := slurm.Command(context.Background(), "sinfo", "-h", "-o", "%R")
+			parts, _ := slurm.Command(ctx, "sinfo", "-h", "-o", "%R")
 			return fmt.Errorf("Slurm has no partition %q: the partitions are %s", sp.Partition,
 				strings.Join(strings.Fields(parts), ", "))
 		}
@@ -69,6 +75,9 @@ func (s *Slurm) Check(sp Spec) error {
 
 // Start implements Provider: it submits the pilot job.
 func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
+	if err := ctx.Err(); err != nil {
+		return Handle{}, err
+	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return Handle{}, err
 	}
@@ -149,8 +158,8 @@ func PilotMargin(limit time.Duration) time.Duration {
 	return min(time.Minute, max(5*time.Second, limit/20))
 }
 
-// Stop implements Provider: scancel, then wait (up to 30 s) for the job to
-// leave the running states.
+// Stop implements Provider: scancel, then wait (up to 30 s, or until ctx
+// ends) for the job to leave the running states.
 func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 	if h.External == "" {
 		return nil
@@ -158,44 +167,46 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 	if _, err := slurm.Command(ctx, "scancel", jobID(h)); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		s.refresh()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		s.refresh(ctx)
 		if !s.alive(jobID(h)) {
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("job %s still in the queue 30 s after scancel", h.External)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return fmt.Errorf("job %s still in the queue 30 s after scancel", h.External)
 }
 
 // Alive implements Provider from one squeue of all jobs, at most every
-// second however many machines ask. Only the first call waits for squeue
-// (a restarted server learns which pilots live); after it the squeue runs
-// in the background and Alive answers from the last one, because its
-// caller holds the server's lock and a slurmctld that is gone or hung
-// makes squeue wait (9 s here) before it fails.
-func (s *Slurm) Alive(h Handle) bool {
+// second however many machines ask: the caller that finds the last answer
+// a second old runs squeue (bounded by ctx), the others answer from the
+// last one meanwhile. Until a squeue has answered no pilot is taken for
+// gone. The server calls it without its lock, from its own loop, so a
+// slurmctld that is gone or hung (squeue waits 9 s before it fails) holds
+// up nothing else.
+func (s *Slurm) Alive(ctx context.Context, h Handle) bool {
 	if h.External == "" {
 		return false
 	}
 	s.mu.Lock()
-	first, stale := !s.tried, !s.busy && time.Since(s.at) >= time.Second
+	stale := !s.busy && time.Since(s.at) >= time.Second
 	s.tried = true
-	if !first && stale {
+	if stale {
 		s.busy = true
 	}
 	s.mu.Unlock()
-	switch {
-	case first:
-		s.refresh()
-	case stale:
-		go func() {
-			s.refresh()
-			s.mu.Lock()
-			s.busy = false
-			s.mu.Unlock()
-		}()
+	if stale {
+		s.refresh(ctx)
+		s.mu.Lock()
+		s.busy = false
+		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	known := !s.at.IsZero()
@@ -229,9 +240,9 @@ func (s *Slurm) alive(id string) bool {
 
 // refresh reads every job's state with squeue. On failure it keeps what it
 // knew: a slurmctld that does not answer for a moment loses no machine.
-func (s *Slurm) refresh() {
+func (s *Slurm) refresh(ctx context.Context) {
 	begun := time.Now()
-	out, err := slurm.Command(context.Background(), "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
+	out, err := slurm.Command(ctx, "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
 	if err != nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -18,7 +19,7 @@ func TestSlurmSqueueApply(t *testing.T) {
 	s.states = map[string]string{"7": "PENDING"}
 	s.fresh = map[string]time.Time{"7": t0.Add(2 * time.Second)}
 	s.mu.Unlock()
-	if !s.Alive(h("99")) {
+	if !s.Alive(context.Background(), h("99")) {
 		t.Fatal("before any squeue answered, a pilot must not be taken for gone")
 	}
 
@@ -51,7 +52,7 @@ func TestSlurmSqueueApply(t *testing.T) {
 	s.fresh["8"] = t0.Add(9 * time.Second)
 	s.mu.Unlock()
 	s.apply(map[string]string{}, nil, t0.Add(10*time.Second), t0.Add(25*time.Second))
-	if s.alive("8") || s.Alive(h("8")) {
+	if s.alive("8") || s.Alive(context.Background(), h("8")) {
 		t.Fatalf("a pilot no squeue has listed 16 s after its submission is gone: %v", s.states)
 	}
 }

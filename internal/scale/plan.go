@@ -31,26 +31,16 @@ type Cluster struct {
 	NoRoom string
 }
 
-// Machine states. Only pending and running machines are live: they cost
-// money and count towards Min and Max.
-const (
-	Pending    = "pending"
-	Running    = "running"
-	Stopping   = "stopping"
-	Stopped    = "stopped"
-	Terminated = "terminated"
-	Lost       = "lost"
-)
-
-// Live reports whether a machine in state counts as live.
-func Live(state string) bool { return state == Pending || state == Running }
-
 // Machine is what the autoscaler needs to know about one machine.
 type Machine struct {
 	ID, Cluster string
-	State       string    // Pending, Running, Stopping, Stopped, Terminated or Lost
-	Busy        bool      // runs or holds tasks
-	IdleSince   time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
+	State       State // Pending, Running, Stopping, Stopped, Terminated or Lost
+	Busy        bool  // runs or holds tasks
+	// Free is what the machine can take now: its capacity less what its
+	// tasks hold, for a running machine that takes tasks (registered, not
+	// draining); zero otherwise. Plan nets waiting work against it.
+	Free      burst.Resources
+	IdleSince time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
 	// Manual marks a machine a person started or stopped last. A manually
 	// started machine is stopped for idleness like any other. A manually
 	// stopped one (Stopping or Stopped) stays stopped until a person starts
@@ -60,8 +50,9 @@ type Machine struct {
 	Manual bool
 }
 
-// Demand is Count tasks of one shape that wait in Cluster and that no live
-// machine can take now.
+// Demand is Count tasks of one shape that wait in Cluster. Plan takes off
+// what running machines can take now (their Free), and counts the pending
+// machines as taking work when they come up.
 type Demand struct {
 	Cluster string
 	Res     burst.Resources
@@ -106,15 +97,19 @@ func Fits(res, capacity burst.Resources) int {
 //   - Not On (the schedule says off): stop every live machine, busy or not
 //     (reason "schedule: " + Why), start none; Min does not apply. The server
 //     requeues what ran there.
+//   - Demand is netted first: what the cluster's running machines can take
+//     now (Free, machines by ID, entries in order) does not wait for a new
+//     machine; the scheduler places it on its next round.
 //   - Starts, unless Blocked or NoRoom: the larger of
-//     (a) Min minus the live machines and the manually stopped ones
-//     (reason "below min N"), and
+//     (a) Min minus the serving machines (State.Serving) and the manually
+//     stopped ones (reason "below min N"), and
 //     (b) for waiting work: per Demand entry, ceil(Count / Fits(Res,
 //     Capacity)) machines, summed over the entries, minus the pending
-//     machines, which will take work when they come up. An entry that fits
-//     no machine of this type is ignored: admission tells the user.
-//     Never more than Max minus the live machines: Max 0 means the cluster
-//     never grows. A start reuses a stopped or lost machine of the cluster,
+//     machines (those being started included), which will take work when
+//     they come up. An entry that fits no machine of this type is ignored:
+//     admission tells the user.
+//     Never more than Max minus the serving machines: Max 0 means the
+//     cluster never grows. A start reuses a stopped or lost machine of the cluster,
 //     lowest ID first, but never one a person stopped (Manual); else it
 //     starts a new one.
 //   - Stops for idleness, only when nothing starts and no Demand entry that
@@ -134,6 +129,9 @@ func Plan(now time.Time, clusters []Cluster, machines []Machine, demand []Demand
 	ds := map[string][]Demand{}
 	for _, d := range demand {
 		ds[d.Cluster] = append(ds[d.Cluster], d)
+	}
+	for name := range ds {
+		ds[name] = Net(ds[name], ms[name])
 	}
 	var out []Action
 	seen := map[string]bool{}
@@ -156,7 +154,7 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 		case m.State == Pending:
 			live++
 			pending++
-		case m.State == Running:
+		case m.State.Serving():
 			live++
 		case m.Manual && (m.State == Stopped || m.State == Stopping):
 			manualStopped++
@@ -166,7 +164,7 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	stopAll := func(reason string) []Action {
 		var out []Action
 		for _, m := range machines {
-			if Live(m.State) {
+			if m.State.Serving() {
 				out = append(out, Action{Cluster: c.Name, Machine: m.ID, Reason: reason})
 			}
 		}
@@ -234,6 +232,37 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	for i, m := range idle {
 		out[i] = Action{Cluster: c.Name, Machine: m.ID,
 			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)}
+	}
+	return out
+}
+
+// Net returns demand less what machines can take now: per entry in order,
+// the running machines (by ID) take as many of its tasks as their Free
+// holds. A task asking for less than one CPU takes one (as Fits counts).
+// demand and machines are left as they are.
+func Net(demand []Demand, machines []Machine) []Demand {
+	out := slices.Clone(demand)
+	ms := slices.Clone(machines)
+	slices.SortFunc(ms, func(a, b Machine) int { return cmp.Compare(a.ID, b.ID) })
+	for i := range out {
+		d := &out[i]
+		for k := range ms {
+			f := &ms[k].Free
+			if d.Count <= 0 || ms[k].State != Running {
+				continue
+			}
+			n := min(Fits(d.Res, *f), d.Count)
+			if n <= 0 {
+				continue
+			}
+			d.Count -= n
+			f.CPUs -= n * max(d.Res.CPUs, 1)
+			f.MemBytes -= int64(n) * d.Res.MemBytes
+			f.GPUs -= n * d.Res.GPUs
+			if d.Res.MemBytes > 0 && f.MemBytes <= 0 {
+				f.CPUs = 0 // its memory is taken (Fits would read 0 as undeclared)
+			}
+		}
 	}
 	return out
 }
@@ -316,7 +345,7 @@ func Waiting(c Cluster, machines []Machine) string {
 		if m.Cluster != c.Name {
 			continue
 		}
-		if Live(m.State) {
+		if m.State.Serving() {
 			live++
 		}
 		if m.State == Pending {

@@ -398,7 +398,7 @@ func show(as []Action) string {
 // randomScene makes a snapshot of a few clusters with random settings,
 // machines and demand.
 func randomScene(r *rand.Rand) ([]Cluster, []Machine, []Demand) {
-	states := []string{Pending, Running, Running, Running, Stopping, Stopped, Terminated, Lost}
+	states := []State{Pending, Running, Running, Running, Stopping, Stopped, Terminated, Lost}
 	var cs []Cluster
 	var ms []Machine
 	var ds []Demand
@@ -485,7 +485,7 @@ func checkPlan(t *testing.T, r *rand.Rand, cs []Cluster, ms []Machine, ds []Dema
 			continue
 		}
 		m, ok := byID[a.Machine]
-		if !ok || m.Cluster != a.Cluster || !Live(m.State) || stopped[a.Machine] {
+		if !ok || m.Cluster != a.Cluster || !m.State.Serving() || stopped[a.Machine] {
 			t.Fatalf("bad stop %+v (machine %+v)", a, m)
 		}
 		if a.Machine <= lastID {
@@ -498,7 +498,7 @@ func checkPlan(t *testing.T, r *rand.Rand, cs []Cluster, ms []Machine, ds []Dema
 	for _, c := range cs {
 		live := 0
 		for _, m := range ms {
-			if m.Cluster == c.Name && Live(m.State) {
+			if m.Cluster == c.Name && m.State.Serving() {
 				live++
 			}
 		}

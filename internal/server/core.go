@@ -130,7 +130,9 @@ func (s *Server) outsideEffects(b *batch) {
 		prov, h := s.machineProvider(m), m.handle
 		s.mu.Unlock()
 		if prov != nil {
-			go prov.Stop(context.Background(), h)
+			// Whatever is left of it (a hung agent, an allocation, a VM)
+			// must not go on holding resources or costing money unmetered.
+			s.background(func(ctx context.Context) { prov.Stop(ctx, h) })
 		}
 	}
 	for _, l := range b.logs {
@@ -264,7 +266,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 	c := s.clusters[name]
 	views := s.admissionViews(now)
 	if spec.Native {
-		if c == nil || c.def.Provider != "slurm" {
+		if c == nil || !c.caps().Native {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
 		}
 		if spec.Kind == burst.KindMap {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -47,9 +48,18 @@ func (c *clusterRT) startFailed(now time.Time) time.Duration {
 
 func (c *clusterRT) res() burst.Resources { return c.typ.Resources() }
 
+// caps is what the cluster's provider can do: the server decides from
+// these, never from the provider's name.
+func (c *clusterRT) caps() provider.Caps {
+	if c == nil || c.prov == nil {
+		return provider.Caps{}
+	}
+	return c.prov.Caps()
+}
+
 // price is what one machine of the cluster costs per hour, and why.
 func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
-	if c.def.Type == "" || (c.def.Provider == "local" && s.catalog.Local.Configured) {
+	if c.def.Type == "" || (c.caps().SharesHost && s.catalog.Local.Configured) {
 		// Machines of no catalog type (Slurm allocations on an on-prem
 		// cluster): the configured local rates, else a shadow price.
 		return s.catalog.LocalPrice(c.res(), c.def.Spot)
@@ -93,9 +103,13 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 	}
 	host := agent.Detect(ctx)
 	s.hostRes = burst.Resources{CPUs: host.CPUs, MemBytes: host.MemBytes, GPUs: len(host.GPUs)}
-	s.providers = provider.Registry{
-		"local": &provider.Local{Host: s.hostRes, Used: s.localSlices},
-		"slurm": &provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
+	s.providers = provider.Registry{}
+	for _, p := range []provider.Provider{
+		&provider.Local{Host: s.hostRes},
+		&provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
+		&provider.SlurmNodes{Host: s.hostRes},
+	} {
+		s.providers[p.Name()] = p
 	}
 	ps, err := s.st.ListProjects(ctx)
 	if err != nil {
@@ -148,7 +162,11 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load clusters: %w", err)
 	}
 	for _, def := range cs {
-		c, err := s.resolveCluster(*def)
+		if def.SlurmNodes {
+			// Stored before elastic Slurm nodes were a provider of their own.
+			def.Provider, def.SlurmNodes = provider.SlurmNodesName, false
+		}
+		c, err := s.resolveCluster(ctx, *def)
 		if err != nil {
 			// A price file changed under it: keep the cluster, say why.
 			s.log.Error("cluster cannot be used", "cluster", def.Name, "err", err)
@@ -163,14 +181,15 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 // builtinCluster is this host: one machine, always on, priced per use.
 func (s *Server) builtinCluster() *clusterRT {
 	return &clusterRT{
-		def: burst.Cluster{Name: localCluster, Provider: "local", Project: "default", Min: 1, Max: 1, BuiltIn: true},
-		typ: cost.Type{Name: "host", VCPUs: s.hostRes.CPUs, MemBytes: s.hostRes.MemBytes, GPUs: s.hostRes.GPUs},
+		def:  burst.Cluster{Name: localCluster, Provider: provider.LocalName, Project: "default", Min: 1, Max: 1, BuiltIn: true},
+		typ:  cost.Type{Name: "host", VCPUs: s.hostRes.CPUs, MemBytes: s.hostRes.MemBytes, GPUs: s.hostRes.GPUs},
+		prov: s.providers[provider.LocalName],
 	}
 }
 
 // resolveCluster checks a definition and resolves its type, schedule and
 // provider. Its errors are for people.
-func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
+func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*clusterRT, error) {
 	prov, err := s.providers.Get(def.Provider)
 	if err != nil {
 		return nil, err
@@ -181,8 +200,8 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 		if typ, err = s.catalog.Type(def.Type); err != nil {
 			return nil, err
 		}
-	case def.Provider == "local":
-		return nil, errors.New("a cluster of the local provider needs a machine type: give --type (burst types lists them)")
+	case !prov.Caps().Sized:
+		return nil, fmt.Errorf("a cluster of the %s provider needs a machine type: give --type (burst types lists them)", prov.Name())
 	default:
 		// The provider places machines of the size asked for (a Slurm
 		// allocation of --cpus and --mem).
@@ -199,7 +218,7 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := prov.Check(provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
+	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
 		Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second}); err != nil {
 		if def.Type == "" {
 			return nil, fmt.Errorf("provider %s: %w", def.Provider, err)
@@ -209,23 +228,28 @@ func (s *Server) resolveCluster(def burst.Cluster) (*clusterRT, error) {
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
 }
 
-// localSlices is what of this host the local provider may not hand to a
-// new machine: the slices its live machines hold, and what the tasks of
-// the built-in machine (the rest of the host) use now. The provider asks
-// from Start, which the server calls with s.mu held (Immediate).
-func (s *Server) localSlices() burst.Resources {
-	u := burst.Resources{}
-	for _, r := range s.sliceHolders() {
-		u = addRes(u, r.Res)
-	}
-	if m := s.machines[localMachine]; m != nil {
-		u = addRes(u, m.used())
-	}
-	return u
+// live reports whether a machine in state exists at its provider
+// (scale.State.Live: the one definition).
+func live(state string) bool { return scale.State(state).Live() }
+
+// clusterGates serialise the creation and deletion of each cluster name:
+// the check that a name is free (or taken), the store write and the change
+// in memory cannot all happen under s.mu, which no store write outside the
+// group commit may hold. Without them two creates of one name could both
+// pass the check, and a create racing a delete could leave memory and
+// store disagreeing.
+var clusterGates sync.Map // clusterGate → *sync.Mutex
+
+type clusterGate struct {
+	s    *Server
+	name string
 }
 
-func live(state string) bool {
-	return state == burst.MachinePending || state == burst.MachineRunning || state == burst.MachineStopping
+// gateCluster holds the gate of cluster name until the returned func.
+func (s *Server) gateCluster(name string) func() {
+	mu, _ := clusterGates.LoadOrStore(clusterGate{s, name}, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // CreateCluster validates and records a cluster. Nothing is created when
@@ -235,7 +259,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 		return nil, badRequest("cluster name %q: use letters, digits, '-', '_' or '.' (at most 64)", spec.Name)
 	}
 	if spec.Provider == "" {
-		spec.Provider = "local"
+		spec.Provider = provider.LocalName
 	}
 	if spec.Project == "" {
 		spec.Project = "default"
@@ -252,25 +276,27 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	if spec.IdleStopS < 0 {
 		return nil, badRequest("--idle-stop cannot be negative: give e.g. 5m, or 0 to never stop idle machines")
 	}
+	if spec.SlurmNodes {
+		// --slurm-nodes is what --provider slurm-nodes was called first.
+		if spec.Provider != provider.LocalName && spec.Provider != provider.SlurmNodesName {
+			return nil, badRequest("--slurm-nodes means --provider slurm-nodes: give one of them, not --provider %s", spec.Provider)
+		}
+		spec.Provider, spec.SlurmNodes = provider.SlurmNodesName, false
+	}
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
 		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
-		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, SlurmNodes: spec.SlurmNodes,
+		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs,
 		CreatedAt: time.Now().UTC()}
-	if spec.SlurmNodes && spec.Provider != "local" {
-		return nil, badRequest("--slurm-nodes machines run a slurmd started by burst: use --provider local (a cloud provider would start slurmd on its VMs)")
-	}
 	if spec.TimeLimitS < 0 || spec.MachineCPUs < 0 || spec.MachineMemBytes < 0 || spec.MachineGPUs < 0 {
 		return nil, badRequest("--time-limit, --cpus, --mem and --gpus cannot be negative")
 	}
-	if spec.Provider == "local" && (spec.Partition != "" || spec.TimeLimitS > 0) {
-		return nil, badRequest("--partition and --time-limit are for the slurm provider: the local provider's machines are slices of this host")
-	}
-	c, err := s.resolveCluster(def)
+	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
 		return nil, &errBadRequest{err.Error()}
 	}
 	c.def.Off, c.def.On = c.sched.Spec()
+	defer s.gateCluster(spec.Name)()
 	s.mu.Lock()
 	if err := s.minFits(c); err != nil {
 		s.mu.Unlock()
@@ -307,6 +333,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 // DeleteCluster stops a cluster's machines and forgets it; its jobs that
 // wait are refused nothing, they wait for a cluster of that name.
 func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
+	defer s.gateCluster(name)()
 	s.mu.Lock()
 	c := s.clusters[name]
 	if c == nil {
@@ -319,7 +346,7 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 	}
 	var b batch
 	for _, m := range s.sortedMachines() {
-		if m.cluster == c && live(m.row.State) {
+		if m.cluster == c && scale.State(m.row.State).Serving() {
 			s.stopMachine(m, "its cluster is deleted", actor, true, &b)
 		}
 	}
@@ -371,7 +398,7 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 	}
 	out.Schedule = c.sched.String()
 	out.ScheduleOn = c.sched.On(time.Now())
-	if !c.def.BuiltIn && !c.def.SlurmNodes && out.Live < c.def.Min {
+	if !c.def.BuiltIn && !c.caps().ScaledOutside && out.Live < c.def.Min {
 		out.BelowMin = s.belowMin(c)
 	}
 	return out
@@ -461,23 +488,13 @@ func (s *Server) connect() provider.Connect {
 		Home: string(s.home), LogDir: s.home.Agents()}
 }
 
-// slurmdCommand runs the slurmd of elastic Slurm node name, as the local
-// stand-in for a cloud VM that boots one. Two quirks of Slurm 22.05 (see
-// scripts/slurm-dev.sh): slurmctld ignores a resumed node whose boot time is
-// older than the resume request, so slurmd runs in a new time namespace
-// whose boot clock starts now, a moment after the request; and it must not
-// inherit slurmctld's blocked signals, which os/exec already clears.
-func slurmdCommand(name string) []string {
-	return []string{"sh", "-c", `sleep 2; slurmd=$(command -v slurmd || echo /usr/sbin/slurmd)
-exec unshare --time --boottime "-$(cut -d. -f1 /proc/uptime)" --fork --kill-child=SIGTERM "$slurmd" -D -N "$1"`,
-		"slurmd-" + name, name}
-}
-
 // connectFor is how agents of cluster c reach this server: the unix socket
-// on this host, TCP for providers whose machines may be elsewhere.
+// on this host, TCP for providers whose machines may be elsewhere. It reads
+// only what does not change while the server runs; call it without s.mu
+// (connect looks up the executable).
 func (s *Server) connectFor(c *clusterRT) provider.Connect {
 	conn := s.connect()
-	if c.def.Provider != "local" {
+	if !c.caps().SharesHost {
 		conn.Server = s.addr
 	}
 	return conn
@@ -571,8 +588,8 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 		return nil, badRequest("cluster %s is this host: it has one machine, always on", cluster)
 	}
 	if name != "" {
-		if !c.def.SlurmNodes {
-			return nil, badRequest("machines of cluster %s are named by burst; a name is for clusters of --slurm-nodes", cluster)
+		if !c.caps().ScaledOutside {
+			return nil, badRequest("machines of cluster %s are named by burst; a name is for clusters whose machines Slurm starts (--provider slurm-nodes)", cluster)
 		}
 		if !burst.ValidName(name) {
 			return nil, badRequest("machine name %q: use letters, digits, '-', '_' or '.'", name)
@@ -659,32 +676,39 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.row.StoppedBy, m.drainBy = "", "" // started again: the autoscaler may stop and start it as any other
 	var b batch
 	handleErr := error(nil)
-	// Stopped, and starting, while the provider starts it. Unless the
-	// provider starts machines at once, the server's lock is not held
-	// meanwhile (an sbatch may wait seconds on a slow or dead slurmctld, and
-	// everything else waits for that lock), so the machine counts towards
-	// --max, cannot be started twice, stopped or restarted as a stopped
-	// one, and its agent waits to register.
+	// Stopped, and starting, while the provider starts it. The server's
+	// lock is not held meanwhile (an sbatch may wait seconds on a slow or
+	// dead slurmctld, a fork takes a while, and everything else waits for
+	// that lock), so the machine counts towards --max and towards the host's
+	// slices (sliceHolders), cannot be started twice, stopped or restarted
+	// as a stopped one, and its agent waits to register.
+	caps := c.caps()
+	var full string
+	if caps.SharesHost {
+		full = s.hostFull(c) // before it counts itself
+	}
 	m.row.State = burst.MachineStopped
 	m.starting = true
 	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
 		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
-	if c.def.SlurmNodes {
-		spec.Command = slurmdCommand(id)
+	prov, ctx := c.prov, s.ctx
+	if ctx == nil {
+		ctx = context.Background() // not serving yet
 	}
-	prov, conn := c.prov, s.connectFor(c)
-	_, atOnce := prov.(provider.Immediate)
-	if !atOnce {
-		s.mu.Unlock()
+	s.mu.Unlock()
+	conn := s.connectFor(c) // reads the executable's path: not under s.mu
+	var h provider.Handle
+	var err error
+	if full != "" {
+		err = errors.New(full)
+	} else {
+		h, err = prov.Start(ctx, spec, conn)
 	}
-	h, err := prov.Start(context.Background(), spec, conn)
-	if !atOnce {
-		s.mu.Lock()
-	}
+	s.mu.Lock()
 	m.starting = false
 	now = time.Now().UTC()
 	if err == nil && s.clusters[c.def.Name] != c {
-		go prov.Stop(context.Background(), h) // its cluster was deleted meanwhile
+		s.background(func(ctx context.Context) { prov.Stop(ctx, h) }) // its cluster was deleted meanwhile
 		err = errors.New("its cluster was deleted meanwhile")
 	}
 	if err != nil {
@@ -702,7 +726,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		b.event(ev)
 	} else {
 		m.row.State = burst.MachinePending
-		if len(spec.Command) > 0 {
+		if !caps.Agent {
 			// No agent will register: it runs from now, and the meter with it.
 			m.row.State, m.row.StartedAt, m.row.Host = burst.MachineRunning, &now, s.host
 			m.meterAt, m.flushedAt, m.idleSince = now, now, now
@@ -810,10 +834,13 @@ func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b 
 	b.machine(m)
 	b.event(s.newEvent(actor, kind, m.row.Project, m.row.ID, m.row.ID+": "+why))
 	h, prov := m.handle, s.machineProvider(m)
-	go func() {
+	s.background(func(ctx context.Context) {
 		var err error
 		if prov != nil {
-			err = prov.Stop(context.Background(), h)
+			err = prov.Stop(ctx, h)
+		}
+		if ctx.Err() != nil {
+			return // the server stops: the next one finishes the stop (recover)
 		}
 		s.mu.Lock()
 		var b batch
@@ -825,7 +852,18 @@ func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b 
 		}
 		s.apply(&b)
 		s.kickScale()
-	}()
+	})
+}
+
+// background runs f in a goroutine the server owns: its ctx ends when the
+// server stops, and the server waits for it before closing the store.
+// Called with s.mu held.
+func (s *Server) background(f func(ctx context.Context)) {
+	ctx := s.ctx
+	if ctx == nil {
+		ctx = context.Background() // not serving yet
+	}
+	s.loops.Go(func() { f(ctx) })
 }
 
 // machineGone records that m no longer runs: the meter stops. Called with
@@ -900,8 +938,8 @@ func (s *Server) scaleLoop(ctx context.Context) {
 func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machine) {
 	for _, name := range s.clusterNames() {
 		c := s.clusters[name]
-		if c.def.BuiltIn || c.def.SlurmNodes {
-			continue // Slurm starts and stops elastic nodes itself
+		if c.def.BuiltIn || c.caps().ScaledOutside {
+			continue // someone else (Slurm) starts and stops them
 		}
 		sc := scale.Cluster{Name: name, Min: c.def.Min, Max: c.def.Max, IdleStop: time.Duration(c.def.IdleStopS) * time.Second,
 			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
@@ -910,17 +948,22 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 		} else if now.Before(c.retryAt) {
 			sc.Blocked = fmt.Sprintf("%d machines failed to start; next try at %s", c.failures, c.retryAt.Format(time.TimeOnly))
 		}
-		if c.def.Provider == "local" {
+		if c.caps().SharesHost {
 			sc.NoRoom = s.hostFull(c)
 		}
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {
-		if m.cluster == nil || m.cluster.def.BuiltIn || m.cluster.def.SlurmNodes {
+		if m.cluster == nil || m.cluster.def.BuiltIn || m.cluster.caps().ScaledOutside {
 			continue
 		}
-		ms = append(ms, scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: m.state(),
-			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual})
+		sm := scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: scale.State(m.state()),
+			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual}
+		if m.registered && m.row.State == burst.MachineRunning && !m.drain {
+			u, c := m.used(), m.row.Capacity()
+			sm.Free = burst.Resources{CPUs: c.CPUs - u.CPUs, MemBytes: c.MemBytes - u.MemBytes, GPUs: c.GPUs - u.GPUs}
+		}
+		ms = append(ms, sm)
 	}
 	return cl, ms
 }
@@ -953,31 +996,8 @@ func (s *Server) scaleOnce(now time.Time) {
 			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
 		}
 	}
-	// Tasks that machines up now can take (the scheduler places them on its
-	// next round) are no reason to start another.
-	free := map[string]burst.Resources{}
-	for _, m := range s.machines {
-		if m.registered && m.row.State == burst.MachineRunning && !m.drain && m.cluster != nil {
-			u, c := m.used(), m.row.Capacity()
-			free[m.row.ID] = burst.Resources{CPUs: c.CPUs - u.CPUs, MemBytes: c.MemBytes - u.MemBytes, GPUs: c.GPUs - u.GPUs}
-		}
-	}
-	for i := range dem {
-		for id, f := range free {
-			if s.machines[id].row.Cluster != dem[i].Cluster || dem[i].Count == 0 {
-				continue
-			}
-			k := min(scale.Fits(dem[i].Res, f), dem[i].Count)
-			if k <= 0 {
-				continue
-			}
-			dem[i].Count -= k
-			f.CPUs -= k * max(dem[i].Res.CPUs, 1)
-			f.MemBytes -= int64(k) * dem[i].Res.MemBytes
-			f.GPUs -= k * dem[i].Res.GPUs
-			free[id] = f
-		}
-	}
+	// scale.Plan nets the demand against what machines up now can take
+	// (the scheduler places it on its next round) and those starting.
 	actions := scale.Plan(now, cl, ms, dem)
 	var b batch
 	var starts []scale.Action

@@ -200,7 +200,7 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
 		m.cluster.failures = 0
-		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider == "slurm" && m.row.StartedAt != nil {
+		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.cluster.caps().TimeLimit && m.row.StartedAt != nil {
 			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/sched"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -41,9 +42,9 @@ func (s *Server) priceOwned(m *machineRT) {
 // ensureLocalMachine registers this host's resources so that admission can
 // judge requests before the agent has connected.
 func (s *Server) ensureLocalMachine() {
+	res := agent.Detect(context.Background()) // nvidia-smi: not under s.mu
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res := agent.Detect(context.Background())
 	m := s.machines[localMachine]
 	if m == nil {
 		now := time.Now().UTC()
@@ -52,7 +53,7 @@ func (s *Server) ensureLocalMachine() {
 	}
 	m.local = true
 	m.cluster = s.clusters[localCluster]
-	m.row.Cluster, m.row.Host, m.row.Provider, m.row.Project = localCluster, s.host, "local", "default"
+	m.row.Cluster, m.row.Host, m.row.Provider, m.row.Project = localCluster, s.host, provider.LocalName, "default"
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = res.CPUs, res.MemBytes, res.GPUs
 	s.priceOwned(m)
 	if m.row.State == "" {
@@ -62,12 +63,14 @@ func (s *Server) ensureLocalMachine() {
 
 // superviseLocal keeps the local agent alive: it starts one when none runs,
 // and notices within a quarter of a second when it dies (at once when this
-// server started it: it is our child).
+// server started it: it is our child). Beside it runs watchMachines, for the
+// machines of providers.
 func (s *Server) superviseLocal(ctx context.Context) {
+	s.loops.Go(func() { s.watchMachines(ctx) })
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		s.checkMachines()
+		s.checkLocal(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -77,86 +80,193 @@ func (s *Server) superviseLocal(ctx context.Context) {
 	}
 }
 
-func (s *Server) checkMachines() {
+// watchMachines asks the providers, four times a second, whether their
+// machines still exist. It runs apart from superviseLocal so that a
+// provider slow to answer (a hung slurmctld makes squeue wait 9 s) delays
+// no restart of the local agent.
+func (s *Server) watchMachines(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.checkMachines(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// checkLocal looks at the local agent's process and starts one when none
+// runs. The process is looked at, killed and started without s.mu: what
+// is seen is applied under it only if the machine's agent is still the one
+// looked at.
+func (s *Server) checkLocal(ctx context.Context) {
+	s.mu.Lock()
+	m := s.machines[localMachine]
+	if m == nil {
+		s.mu.Unlock()
+		return
+	}
+	pid, start := m.row.AgentPID, m.row.AgentStart
+	s.mu.Unlock()
+
+	alive := pid > 0 && runner.Alive(pid, start)
+
+	s.mu.Lock()
+	if m.row.AgentPID != pid || m.row.AgentStart != start {
+		s.mu.Unlock() // another agent registered meanwhile: the next round looks at it
+		return
+	}
+	now := time.Now()
+	var b batch
+	startLocal, kill := false, false
+	switch {
+	case !m.registered && !m.waitUntil.IsZero() && now.After(m.waitUntil):
+		kill = alive
+		m.waitUntil = time.Time{}
+		s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", &b)
+		startLocal = true
+	case !alive && (m.registered || m.row.State == burst.MachineRunning):
+		s.machineLost(m, "agent on "+m.row.ID+" exited", &b)
+		startLocal = true
+	case !alive && m.waitUntil.IsZero():
+		startLocal = true
+	}
+	if err := s.apply(&b); err != nil {
+		s.log.Error("record machine state", "err", err)
+	}
+	if kill {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if startLocal && !s.noLocalAgent && ctx.Err() == nil {
+		s.startLocalAgent(ctx, m)
+	}
+}
+
+// checkMachines asks each live machine's provider whether it still exists:
+// a snapshot under s.mu, the questions without it (a provider may take
+// seconds), and the answers applied under it to the machines that did not
+// change meanwhile (the next round asks again about those that did).
+func (s *Server) checkMachines(ctx context.Context) {
+	type probe struct {
+		m          *machineRT
+		prov       provider.Provider
+		h          provider.Handle
+		state      string
+		registered bool
+	}
+	var probes []probe
 	s.mu.Lock()
 	now := time.Now()
 	var b batch
-	startLocal := false
 	for _, m := range s.machines {
-		alive := true
-		prov := s.machineProvider(m)
-		switch {
-		case m.local:
-			alive = m.row.AgentPID > 0 && runner.Alive(m.row.AgentPID, m.row.AgentStart)
-		case !live(m.row.State) || m.row.State == burst.MachineStopping:
+		if m.local || m.starting || !scale.State(m.row.State).Serving() {
 			continue // the stop in progress (or done) settles it
-		case prov != nil && m.handle != (provider.Handle{}):
-			alive = prov.Alive(m.handle)
-			limit := pendingLimit
-			if p, ok := prov.(provider.Patient); ok {
-				limit = p.PendingLimit()
-			}
-			if m.row.State == burst.MachinePending && !m.registered && alive && now.Sub(m.startedBy) > limit {
-				s.stopMachine(m, "its agent did not register within "+limit.String(), "server", false, &b)
-				continue
-			}
-		case m.registered:
-			alive = m.leasing > 0 || now.Sub(m.lastSeen) < 30*time.Second
 		}
-		switch {
-		case !m.registered && !m.waitUntil.IsZero() && now.After(m.waitUntil):
-			if m.local && alive {
-				syscall.Kill(m.row.AgentPID, syscall.SIGKILL)
-			}
-			m.waitUntil = time.Time{}
-			s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", &b)
-			startLocal = startLocal || m.local
-		case !alive && (m.registered || m.row.State == burst.MachineRunning || (m.row.State == burst.MachinePending && !m.local)):
-			s.machineLost(m, "agent on "+m.row.ID+" exited", &b)
-			startLocal = startLocal || m.local
-		case m.local && !alive && m.waitUntil.IsZero():
-			startLocal = true
+		if prov := s.machineProvider(m); prov != nil && m.handle != (provider.Handle{}) {
+			probes = append(probes, probe{m, prov, m.handle, m.row.State, m.registered})
+			continue
 		}
+		// An agent that joined by itself: alive while it asks for work.
+		alive := !m.registered || m.leasing > 0 || now.Sub(m.lastSeen) < 30*time.Second
+		s.judgeMachine(m, alive, now, &b)
 	}
-	var m *machineRT
-	if startLocal && !s.noLocalAgent {
-		m = s.machines[localMachine]
-		if err := s.startLocalAgent(m); err != nil {
-			s.log.Error("cannot start the local agent", "err", err)
-		} else {
-			m.row.State = burst.MachinePending
-			b.machine(m)
+	if err := s.apply(&b); err != nil {
+		s.log.Error("record machine state", "err", err)
+	}
+	if len(probes) == 0 {
+		return
+	}
+	alive := make([]bool, len(probes))
+	for i, p := range probes {
+		alive[i] = p.prov.Alive(ctx, p.h)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	now = time.Now()
+	b = batch{}
+	for i, p := range probes {
+		m := p.m
+		if s.machines[m.row.ID] != m || m.handle != p.h || m.row.State != p.state || m.registered != p.registered || m.starting {
+			continue // it changed meanwhile: the next round asks again
 		}
+		limit := pendingLimit
+		if pl := p.prov.Caps().Patient; pl > 0 {
+			limit = pl
+		}
+		if m.row.State == burst.MachinePending && !m.registered && alive[i] && now.Sub(m.startedBy) > limit {
+			s.stopMachine(m, "its agent did not register within "+limit.String(), "server", false, &b)
+			continue
+		}
+		s.judgeMachine(m, alive[i], now, &b)
 	}
 	if err := s.apply(&b); err != nil {
 		s.log.Error("record machine state", "err", err)
 	}
 }
 
+// judgeMachine marks m lost when its agent is gone (alive: whether it
+// still exists), or did not come back in time after a server restart.
+// Called with s.mu held.
+func (s *Server) judgeMachine(m *machineRT, alive bool, now time.Time, b *batch) {
+	switch {
+	case !m.registered && !m.waitUntil.IsZero() && now.After(m.waitUntil):
+		m.waitUntil = time.Time{}
+		s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", b)
+	case !alive && (m.registered || m.row.State == burst.MachineRunning || m.row.State == burst.MachinePending):
+		s.machineLost(m, "agent on "+m.row.ID+" exited", b)
+	}
+}
+
 // startLocalAgent runs `burst agent` for the local machine in its own
-// session, so that it outlives the server. Called with s.mu held.
-func (s *Server) startLocalAgent(m *machineRT) error {
+// session, so that it outlives the server, and watches its process. Called
+// without s.mu: the fork happens outside it.
+func (s *Server) startLocalAgent(ctx context.Context, m *machineRT) {
 	c := s.connect()
 	h, err := provider.Spawn(c, m.row.ID, []string{"agent", "--server", c.Server, "--token-file", c.TokenFile,
-		"--machine", m.row.ID, "--cluster", m.row.Cluster})
+		"--machine", m.row.ID, "--cluster", localCluster})
 	if err != nil {
-		return err
+		s.log.Error("cannot start the local agent", "err", err)
+		return
+	}
+	s.mu.Lock()
+	if m.registered && m.row.AgentPID != h.PID {
+		// Another agent registered for this host meanwhile: it serves.
+		s.mu.Unlock()
+		syscall.Kill(h.PID, syscall.SIGTERM)
+		return
 	}
 	m.handle = h
 	m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
-	s.log.Info("started local agent", "machine", m.row.ID, "pid", h.PID)
-	go func() {
+	var b batch
+	if !m.registered {
+		m.row.State = burst.MachinePending
+		b.machine(m)
+	}
+	s.loops.Go(func() {
 		// Notice its death at once: poll its pid quickly (it is our child,
-		// reaped by Spawn).
+		// reaped by Spawn), until it dies or the server stops.
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
 		for runner.Alive(h.PID, h.PIDStart) {
-			time.Sleep(50 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 		select {
 		case s.agentExited <- struct{}{}:
 		default:
 		}
-	}()
-	return nil
+	})
+	if err := s.apply(&b); err != nil {
+		s.log.Error("record machine state", "err", err)
+	}
+	s.log.Info("started local agent", "machine", m.row.ID, "pid", h.PID)
 }
 
 // sliceHolders is what the machines of local clusters hold of this host,
@@ -166,10 +276,9 @@ func (s *Server) startLocalAgent(m *machineRT) error {
 func (s *Server) sliceHolders() []sched.Running {
 	by := map[string]burst.Resources{}
 	for _, m := range s.machines {
-		// Its row's state, not state(): the local provider starts machines
-		// with s.mu held (Immediate), and asks this while it starts one,
-		// which must not count itself.
-		if m.local || m.cluster == nil || m.cluster.def.BuiltIn || m.row.Provider != "local" || !live(m.row.State) {
+		// state(), not the row's: a machine its provider is starting holds
+		// its slice already.
+		if m.local || m.cluster == nil || m.cluster.def.BuiltIn || !m.cluster.caps().SharesHost || !live(m.state()) {
 			continue
 		}
 		r := m.cluster.res()
@@ -214,14 +323,14 @@ func addRes(a, b burst.Resources) burst.Resources {
 // other local clusters keep by their --min, would need more of this host
 // than it has. Called with s.mu held.
 func (s *Server) minFits(c *clusterRT) error {
-	if c.def.Provider != "local" || c.def.SlurmNodes || c.def.Min == 0 {
+	if caps := c.caps(); !caps.SharesHost || caps.ScaledOutside || c.def.Min == 0 {
 		return nil
 	}
 	var others burst.Resources
 	var names []string
 	for _, name := range s.clusterNames() {
 		o := s.clusters[name]
-		if o.def.BuiltIn || o.def.Provider != "local" || o.def.SlurmNodes || o.def.Min == 0 || name == c.def.Name {
+		if caps := o.caps(); o.def.BuiltIn || !caps.SharesHost || caps.ScaledOutside || o.def.Min == 0 || name == c.def.Name {
 			continue
 		}
 		r := o.res()

@@ -10,6 +10,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -29,7 +30,7 @@ const meterTick = 200 * time.Millisecond
 
 // metering reports whether m costs money now.
 func metering(m *machineRT) bool {
-	return m.row.State == burst.MachineRunning || m.row.State == burst.MachineStopping
+	return scale.State(m.row.State).Metered()
 }
 
 // accrue charges m's time up to now. Called with s.mu held, before any

@@ -21,15 +21,16 @@ import (
 // nativeCluster is the name the native machine of cluster c registers with.
 func nativeCluster(c string) string { return c + ":native" }
 
-// startNative runs the native agent of a Slurm cluster until its cluster is
-// deleted or the server stops. Called with s.mu held.
+// startNative runs the native agent of a cluster whose provider takes
+// native jobs (Caps.Native: Slurm) until its cluster is deleted or the
+// server stops, which waits for it. Called with s.mu held.
 func (s *Server) startNative(c *clusterRT) {
-	if c.def.Provider != "slurm" || s.ctx == nil {
+	if !c.caps().Native || s.ctx == nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	c.stopNative = cancel
-	go func() {
+	s.loops.Go(func() {
 		log := s.log.With("native", c.def.Name)
 		for ctx.Err() == nil {
 			if err := s.runNative(ctx, c, log); err != nil && ctx.Err() == nil {
@@ -40,7 +41,7 @@ func (s *Server) startNative(c *clusterRT) {
 			case <-time.After(5 * time.Second):
 			}
 		}
-	}()
+	})
 }
 
 func (s *Server) runNative(ctx context.Context, c *clusterRT, log *slog.Logger) error {

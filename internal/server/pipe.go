@@ -248,7 +248,7 @@ func (s *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now t
 		live[v.Cluster]++
 	}
 	for name, c := range s.clusters {
-		if c.def.BuiltIn || c.def.SlurmNodes {
+		if c.def.BuiltIn || c.caps().ScaledOutside {
 			continue
 		}
 		for i := live[name]; i < c.def.Max; i++ {

@@ -75,9 +75,10 @@ func (s *Server) recover(ctx context.Context) error {
 		if !live(m.row.State) && m.row.ID != localMachine {
 			continue
 		}
-		if m.cluster != nil && m.cluster.def.SlurmNodes {
-			// An elastic Slurm node has no agent: it lives while its slurmd does.
-			if prov := s.machineProvider(m); prov != nil && prov.Alive(m.handle) && m.row.State != burst.MachineStopping {
+		if m.cluster != nil && !m.cluster.caps().Agent && !m.cluster.def.BuiltIn {
+			// A machine without an agent (an elastic Slurm node's slurmd)
+			// lives while its provider says so.
+			if prov := s.machineProvider(m); prov != nil && prov.Alive(ctx, m.handle) && m.row.State != burst.MachineStopping {
 				continue
 			}
 		}
@@ -94,7 +95,7 @@ func (s *Server) recover(ctx context.Context) error {
 			s.log.Info("agent outlived the server; waiting for it to register", "machine", m.row.ID, "pid", m.row.AgentPID)
 			continue
 		}
-		if prov := s.machineProvider(m); prov != nil && m.row.State == burst.MachinePending && prov.Alive(m.handle) {
+		if prov := s.machineProvider(m); prov != nil && m.row.State == burst.MachinePending && prov.Alive(ctx, m.handle) {
 			m.waitUntil = now.Add(pendingLimit) // started, not yet registered
 			continue
 		}

@@ -1,0 +1,133 @@
+package scale
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/burst-sh/burst"
+)
+
+// The autoscaler's demand: what waits, less what running machines take now
+// and what pending (or being started) machines will take, within --min and
+// --max, never undoing a person's stop.
+func TestPlanDemand(t *testing.T) {
+	oneCPU := burst.Resources{CPUs: 1}
+	free := func(id string, cpus int) Machine {
+		m := running(id, "c", 0)
+		m.Busy, m.Free = true, burst.Resources{CPUs: cpus, MemBytes: int64(cpus) * 2 * gib}
+		return m
+	}
+	for _, tc := range []struct {
+		name     string
+		cluster  Cluster
+		machines []Machine
+		demand   []Demand
+		want     []Action
+	}{
+		{
+			name:    "queued work starts machines for what waits",
+			cluster: cpuCluster("c", 0, 5),
+			demand:  []Demand{{Cluster: "c", Res: oneCPU, Count: 5}},
+			want:    starts(3, "c", "5 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:     "work a running machine can take now starts nothing",
+			cluster:  cpuCluster("c", 0, 5),
+			machines: []Machine{free("c-1", 2)},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 2}},
+		},
+		{
+			name:     "what free room does not take starts machines",
+			cluster:  cpuCluster("c", 0, 5),
+			machines: []Machine{free("c-1", 1), free("c-2", 0)},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 4}},
+			want:     starts(2, "c", "3 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:    "a stopping machine's room takes nothing",
+			cluster: cpuCluster("c", 0, 5),
+			machines: []Machine{{ID: "c-1", Cluster: "c", State: Stopping, Busy: true,
+				Free: burst.Resources{CPUs: 2, MemBytes: 4 * gib}}},
+			demand: []Demand{{Cluster: "c", Res: oneCPU, Count: 2}},
+			want:   starts(1, "c", "2 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:     "starting machines count as taking work when they come up",
+			cluster:  cpuCluster("c", 0, 5),
+			machines: []Machine{{ID: "c-1", Cluster: "c", State: Pending}, {ID: "c-2", Cluster: "c", State: Pending}},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 5}},
+			want:     starts(1, "c", "5 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; 2 pending"),
+		},
+		{
+			name:     "--max caps the starts",
+			cluster:  cpuCluster("c", 0, 2),
+			machines: []Machine{free("c-1", 0)},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 10}},
+			want:     starts(1, "c", "10 tasks wait (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2; capped at max 2"),
+		},
+		{
+			name:    "--min starts machines with nothing queued",
+			cluster: cpuCluster("c", 2, 4),
+			want:    starts(2, "c", "below min 2"),
+		},
+		{
+			name:     "a machine a person stopped counts towards --min and is not started again",
+			cluster:  cpuCluster("c", 1, 3),
+			machines: []Machine{{ID: "c-1", Cluster: "c", State: Stopped, Manual: true}, {ID: "c-2", Cluster: "c", State: Stopped}},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 1}},
+			want: []Action{{Start: true, Cluster: "c", Machine: "c-2",
+				Reason: "1 task waits (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"}},
+		},
+		{
+			name:     "memory, not CPUs, can be what free room lacks",
+			cluster:  cpuCluster("c", 0, 4),
+			machines: []Machine{free("c-1", 2)}, // 2 CPUs, 4 GiB free
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 1, MemBytes: 3 * gib}, Count: 2}},
+			want:     starts(1, "c", "1 task waits (1 CPU, 3 GiB each); 1 machine of 2 CPUs, 4 GiB takes 1"),
+		},
+	} {
+		got := Plan(t0, []Cluster{tc.cluster}, tc.machines, tc.demand)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, show(got), show(tc.want))
+		}
+	}
+}
+
+// Net leaves its arguments as they are: the server's snapshot is read, not
+// changed.
+func TestNetKeepsItsInputs(t *testing.T) {
+	ms := []Machine{{ID: "a", Cluster: "c", State: Running, Free: burst.Resources{CPUs: 4}}}
+	ds := []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 1}, Count: 6}}
+	got := Net(ds, ms)
+	if got[0].Count != 2 || ds[0].Count != 6 || ms[0].Free.CPUs != 4 {
+		t.Fatalf("Net = %+v (inputs now %+v, %+v); want 2 left and the inputs unchanged", got, ds, ms)
+	}
+}
+
+// One definition of each question asked of a machine's state.
+func TestStates(t *testing.T) {
+	for _, tc := range []struct {
+		s                            State
+		live, serving, metered, gone bool
+	}{
+		{Pending, true, true, false, false},
+		{Running, true, true, true, false},
+		{Stopping, true, false, true, false},
+		{Stopped, false, false, false, true},
+		{Terminated, false, false, false, true},
+		{Lost, false, false, false, true},
+		{"", false, false, false, false},
+	} {
+		if tc.s.Live() != tc.live || tc.s.Serving() != tc.serving || tc.s.Metered() != tc.metered || tc.s.Gone() != tc.gone {
+			t.Errorf("%q: live %v serving %v metered %v gone %v; want %v %v %v %v", tc.s,
+				tc.s.Live(), tc.s.Serving(), tc.s.Metered(), tc.s.Gone(), tc.live, tc.serving, tc.metered, tc.gone)
+		}
+	}
+	// The words are burst's own.
+	for s, w := range map[State]string{Pending: burst.MachinePending, Running: burst.MachineRunning, Stopping: burst.MachineStopping,
+		Stopped: burst.MachineStopped, Terminated: burst.MachineTerminated, Lost: burst.MachineLost} {
+		if string(s) != w {
+			t.Errorf("state %q is %q in burst", s, w)
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// fleetServer is a server with a real store and the local provider, serving
+// nothing: enough for cluster create and delete.
+func fleetServer(t *testing.T) *Server {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "burst.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cat, err := cost.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{st: st, catalog: cat, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
+		events: make(chan struct{}), kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1),
+		hostRes: burst.Resources{CPUs: 64, MemBytes: 256 << 30}}
+	s.control = newControl("boot", "host", t.TempDir(), t.TempDir(), s)
+	s.providers = provider.Registry{provider.LocalName: &provider.Local{Host: s.hostRes}}
+	s.projects["default"] = &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default"}}, bytes: map[string]int64{}, recent: recentSpend{}}
+	return s
+}
+
+func storedClusters(t *testing.T, s *Server) map[string]bool {
+	t.Helper()
+	cs, err := s.st.ListClusters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, c := range cs {
+		out[c.Name] = true
+	}
+	return out
+}
+
+// Two creates of one name at once: one wins, the other is told the name is
+// taken. The check and the insert used to be split by the store write, so
+// both passed the check and both said "created".
+func TestCreateClusterConcurrentSameName(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	for round := range 20 {
+		name := "c" + string(rune('a'+round))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, taken := 0, 0
+		for range 8 {
+			wg.Go(func() {
+				_, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: name, Type: "t3.micro", Max: 1})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case strings.Contains(err.Error(), "exists already"):
+					taken++
+				default:
+					t.Errorf("create %s: %v", name, err)
+				}
+			})
+		}
+		wg.Wait()
+		if created != 1 || taken != 7 {
+			t.Fatalf("8 creates of cluster %s at once: %d created, %d told it exists; want 1 and 7", name, created, taken)
+		}
+	}
+}
+
+// A create racing a delete of the same name leaves memory and the store
+// agreeing on whether the cluster exists. The delete's store write used to
+// land after the create's, dropping a cluster memory still had.
+func TestCreateClusterRacingDelete(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	spec := func() *burst.ClusterSpec { return &burst.ClusterSpec{Name: "w", Type: "t3.micro", Max: 1} }
+	if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 30 {
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := s.DeleteCluster(ctx, "ann", "w"); err != nil {
+				var nf *errNotFoundMsg
+				if !errors.As(err, &nf) {
+					t.Errorf("delete: %v", err)
+				}
+			}
+		})
+		wg.Go(func() {
+			if _, err := s.CreateCluster(ctx, "bob", spec()); err != nil && !strings.Contains(err.Error(), "exists already") {
+				t.Errorf("create: %v", err)
+			}
+		})
+		wg.Wait()
+		s.mu.Lock()
+		inMemory := s.clusters["w"] != nil
+		s.mu.Unlock()
+		if stored := storedClusters(t, s)["w"]; stored != inMemory {
+			t.Fatalf("round %d: cluster w in memory %v, in the store %v", round, inMemory, stored)
+		}
+		if !inMemory {
+			if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// fakeProvider records its calls, and those made holding the server's
+// lock: the lock stays taken for as long as the call lasts when its caller
+// holds it, whereas another goroutine holding it for a moment lets go.
+type fakeProvider struct {
+	s      *Server
+	mu     sync.Mutex
+	calls  []string
+	locked []string
+	alive  bool
+}
+
+func (f *fakeProvider) note(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if f.s.mu.TryLock() {
+			f.s.mu.Unlock()
+			return
+		}
+	}
+	f.locked = append(f.locked, call)
+}
+
+func (f *fakeProvider) Name() string        { return "fake" }
+func (f *fakeProvider) Caps() provider.Caps { return provider.Caps{Agent: true, Sized: true} }
+func (f *fakeProvider) Check(ctx context.Context, sp provider.Spec) error {
+	f.note("check")
+	return nil
+}
+func (f *fakeProvider) Start(ctx context.Context, sp provider.Spec, c provider.Connect) (provider.Handle, error) {
+	f.note("start")
+	return provider.Handle{External: "fake " + sp.ID}, nil
+}
+func (f *fakeProvider) Stop(ctx context.Context, h provider.Handle) error { f.note("stop"); return nil }
+func (f *fakeProvider) Alive(ctx context.Context, h provider.Handle) bool {
+	f.note("alive")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.alive
+}
+
+// No provider call runs under the server's lock: start, the liveness
+// check, the stop, and the stop of a machine found gone.
+func TestNoProviderCallUnderLock(t *testing.T) {
+	s := fleetServer(t)
+	fake := &fakeProvider{s: s, alive: true}
+	s.providers[fake.Name()] = fake
+	ctx := context.Background()
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "f", Provider: "fake", Max: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m1, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.checkMachines(ctx) // alive: nothing changes
+	if _, err := s.StopMachine(ctx, "ann", m1.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	s.loops.Wait() // the stop runs in the background: nothing else may hold the lock meanwhile
+	m2, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	fake.alive = false
+	fake.mu.Unlock()
+	s.checkMachines(ctx) // gone: lost, and what is left of it stopped
+	s.loops.Wait()
+	s.mu.Lock()
+	st := s.machines[m2.ID].row.State
+	s.mu.Unlock()
+	if st != burst.MachineLost {
+		t.Errorf("machine %s whose provider says it is gone is %s, want lost", m2.ID, st)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	for _, want := range []string{"check", "start", "alive", "stop"} {
+		if !slices.Contains(fake.calls, want) {
+			t.Errorf("the provider was never asked to %s (calls: %v)", want, fake.calls)
+		}
+	}
+	if len(fake.locked) > 0 {
+		t.Errorf("provider calls made holding the server's lock: %v (all calls: %v)", fake.locked, fake.calls)
+	}
+}
