@@ -347,7 +347,7 @@ func (s *Server) forecastMachine(p *projectRT, c *clusterRT, price float64) erro
 // is spent. Called with s.mu held.
 func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 	if p.row.Exhausted {
-		return &errBadRequest{fmt.Sprintf("project %s has spent its budget (%s of %s): no new work is admitted. Raise it with `burst project set %s --budget AMOUNT`",
+		return &errBadRequest{Msg: fmt.Sprintf("project %s has spent its budget (%s of %s): no new work is admitted. Raise it with `burst project set %s --budget AMOUNT`",
 			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), p.row.Name)}
 	}
 	if p.row.BudgetNUSD <= 0 || spec.Resources.TimeLimit <= 0 {
@@ -376,7 +376,7 @@ func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 	want := per * cost.NUSD(max(spec.Tasks, 1))
 	left := cost.NUSD(p.row.BudgetNUSD) - p.spent
 	if want > left {
-		return &errBadRequest{fmt.Sprintf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × $%.4g/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",
+		return &errBadRequest{Msg: fmt.Sprintf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × $%.4g/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",
 			p.row.Name, p.spent, cost.NUSD(p.row.BudgetNUSD), left, want, max(spec.Tasks, 1),
 			time.Duration(spec.Resources.TimeLimit)*time.Second, price*share, name, p.row.Name)}
 	}
