@@ -123,7 +123,8 @@ type Dashboard interface {
 	Changes() uint64
 	// Session is the stored session of that id hash; nil if none.
 	Session(ctx context.Context, idHash string) (*store.SessionRow, error)
-	SaveSession(ctx context.Context, r store.SessionRow) error
+	// SaveSession records a session, and forgets those expired by now.
+	SaveSession(ctx context.Context, r store.SessionRow, now time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
 }
 

@@ -239,7 +239,7 @@ func (h *handler) newSession(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now()
 	ss := &session{user: "ui-" + h.o.User, csrf: randomHex(16), expires: now.Add(sessionTTL)}
 	if err := h.b.SaveSession(r.Context(), store.SessionRow{IDHash: hashHex(id), User: ss.user, CSRF: ss.csrf,
-		TokenHash: h.ui.tokenHash, Expires: ss.expires}); err != nil {
+		TokenHash: h.ui.tokenHash, Expires: ss.expires}, now); err != nil {
 		h.log.Error("record a dashboard session", "err", err)
 		return err
 	}

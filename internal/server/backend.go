@@ -84,10 +84,7 @@ func (b backend) Session(ctx context.Context, idHash string) (*store.SessionRow,
 	return b.st.GetSession(ctx, idHash)
 }
 
-// SaveSession records a signed-in browser, and forgets the sessions that
-// expired.
-func (b backend) SaveSession(ctx context.Context, r store.SessionRow) error {
-	now := time.Now()
+func (b backend) SaveSession(ctx context.Context, r store.SessionRow, now time.Time) error {
 	return b.st.Write(ctx, func(tx *store.Tx) error { return tx.SaveSession(r, now) })
 }
 
