@@ -108,7 +108,7 @@ func (s *Server) ResolveID(ctx context.Context, ref string) (*client.IDRef, erro
 	if !isArray {
 		job, idx, err := s.st.ResolveID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &errNoJob{id}
+			return nil, &errNoJob{ID: id}
 		}
 		if err != nil {
 			return nil, err

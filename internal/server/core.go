@@ -17,16 +17,6 @@ import (
 	"github.com/burst-sh/burst/internal/store"
 )
 
-// errBadRequest marks errors that are the caller's to fix (HTTP 400).
-type errBadRequest struct{ msg string }
-
-func (e *errBadRequest) Error() string { return e.msg }
-
-func badRequest(format string, a ...any) error { return &errBadRequest{fmt.Sprintf(format, a...)} }
-
-// errConflict asks an agent to register again (HTTP 409).
-var errConflict = errors.New("unknown agent or server restarted: register again")
-
 // commit enqueues b under s.mu (which the caller holds) and returns a
 // handle to wait on after unlocking.
 func (s *Server) commit(b *batch) store.Pending {
@@ -169,7 +159,7 @@ const maxTasks = 10_000_000
 func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
-		return nil, &errBadRequest{err.Error()}
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	var sources [][]string
 	if m := spec.Map; m != nil {
@@ -260,7 +250,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 		s.mu.Unlock()
 		err := s.noProject(spec.Project)
 		s.mu.Lock()
-		return &errBadRequest{err.Error()}
+		return &errBadRequest{Msg: err.Error()}
 	}
 	name := clusterName(spec.Cluster)
 	c := s.clusters[name]
@@ -275,7 +265,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 		nat := nativeCluster(name)
 		if slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == nat && m.Accepting }) {
 			if err := sched.Feasible(spec.Resources, nat, views); err != nil {
-				return &errBadRequest{err.Error()}
+				return &errBadRequest{Msg: err.Error()}
 			}
 		}
 		return s.forecastJob(p, spec)
@@ -292,7 +282,7 @@ func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 		return s.forecastJob(p, spec)
 	}
 	if err := s.feasibleOn(spec.Resources, name, views); err != nil {
-		return &errBadRequest{err.Error()}
+		return &errBadRequest{Msg: err.Error()}
 	}
 	return s.forecastJob(p, spec)
 }

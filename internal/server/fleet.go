@@ -293,7 +293,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
-		return nil, &errBadRequest{err.Error()}
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	c.def.Off, c.def.On = c.sched.Spec()
 	defer s.gateCluster(spec.Name)()
@@ -363,13 +363,8 @@ func (s *Server) noCluster(name string) error {
 	s.mu.Lock()
 	names := s.clusterNames()
 	s.mu.Unlock()
-	return &errNotFoundMsg{fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)", name, strings.Join(names, ", "))}
+	return &errNotFoundMsg{Msg: fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)", name, strings.Join(names, ", "))}
 }
-
-// errNotFoundMsg is a named thing that does not exist (HTTP 404).
-type errNotFoundMsg struct{ msg string }
-
-func (e *errNotFoundMsg) Error() string { return e.msg }
 
 // clusterView is a cluster with its live figures. Called with s.mu held.
 func (s *Server) clusterView(c *clusterRT) burst.Cluster {
@@ -620,7 +615,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 		ev.Result = "refused"
 		b.event(ev)
 		s.apply(&b)
-		return nil, &errBadRequest{err.Error()}
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	if s.clusters[c.def.Name] != c {
 		s.mu.Unlock()
@@ -747,13 +742,13 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	out := m.row.Machine
 	s.apply(&b)
 	if handleErr != nil {
-		return nil, &errBadRequest{"cannot start a machine in cluster " + c.def.Name + ": " + handleErr.Error()}
+		return nil, &errBadRequest{Msg: "cannot start a machine in cluster " + c.def.Name + ": " + handleErr.Error()}
 	}
 	return &out, nil
 }
 
 func (s *Server) noMachine(id string) error {
-	return &errNotFoundMsg{fmt.Sprintf("no machine %q: see `burst machine list` for the machines that exist", id)}
+	return &errNotFoundMsg{Msg: fmt.Sprintf("no machine %q: see `burst machine list` for the machines that exist", id)}
 }
 
 // StopMachine stops a machine: at once, requeuing the tasks it runs (they

@@ -366,7 +366,7 @@ func (s *Server) forecastJob(p *projectRT, spec *burst.JobSpec) error {
 	}
 	ask.GPUShare = s.catalog.GPUShare(ask.CapCPUs, ask.CapGPUs)
 	if err := cost.AdmitJob(p.account(), ask); err != nil {
-		return &errBadRequest{err.Error()}
+		return &errBadRequest{Msg: err.Error()}
 	}
 	return nil
 }

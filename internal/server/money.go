@@ -19,7 +19,7 @@ import (
 
 func (s *Server) noProject(name string) error {
 	names := s.projectNamesLocked()
-	return &errNotFoundMsg{fmt.Sprintf("no project %q: the projects are %s (create one with `burst project create %s --budget AMOUNT`)",
+	return &errNotFoundMsg{Msg: fmt.Sprintf("no project %q: the projects are %s (create one with `burst project create %s --budget AMOUNT`)",
 		name, strings.Join(names, ", "), name)}
 }
 
@@ -78,7 +78,7 @@ func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.T
 	if spec.Warn != nil {
 		w, err := cost.ParseThresholds(*spec.Warn)
 		if err != nil {
-			return &errBadRequest{err.Error()}
+			return &errBadRequest{Msg: err.Error()}
 		}
 		out.Warn = w
 	}
@@ -364,7 +364,7 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 	s.meterOnce(time.Now().UTC(), 0)
 	groups, err := s.st.CostBy(ctx, by, project)
 	if err != nil {
-		return nil, &errBadRequest{err.Error()}
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	rep := &burst.CostReport{By: by, Project: project, Lines: []burst.CostLine{}}
 	for _, g := range groups {

@@ -1,6 +1,7 @@
 // Package server is burst's control plane: it admits jobs, keeps them in the
 // store, places their tasks on machines with the pure scheduler, hands them
-// to agents, records what the agents report, and serves the HTTP API.
+// to agents, records what the agents report, and serves the HTTP API
+// (internal/api) over it.
 //
 // Placement decisions live in sched; durable state lives in store; process
 // handling lives in the agent. This package wires them and owns the I/O.
@@ -83,7 +84,6 @@ type Server struct {
 	scaleKick   chan struct{}
 	agentExited chan struct{}
 
-	ui        *uiState
 	uiVersion atomic.Uint64 // bumped by every change a dashboard page may show
 
 	lockFile *os.File
@@ -256,7 +256,7 @@ func (s *Server) listenTCP(port int, listen string) error {
 }
 
 func (s *Server) serve(ctx context.Context) error {
-	h, err := s.routes()
+	h, err := s.handler()
 	if err != nil {
 		return err
 	}

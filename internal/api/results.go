@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -21,7 +21,7 @@ const maxInline = 1 << 20
 // taskPage walks a job's tasks in index order, a page of rows at a time,
 // filling in the tasks that have no row (never dispatched).
 type taskPage struct {
-	s    *Server
+	b    Backend
 	job  *store.JobRow
 	rows []*store.TaskRow
 	next int // index of the first row of rows
@@ -30,7 +30,7 @@ type taskPage struct {
 // at returns task idx as stored now (re-reading its page if needed).
 func (p *taskPage) at(ctx context.Context, idx int, fresh bool) (*store.TaskRow, error) {
 	if fresh || idx < p.next || idx >= p.next+len(p.rows) || len(p.rows) == 0 {
-		rows, err := p.s.st.ListTasks(ctx, p.job.ID, idx, 1000)
+		rows, err := p.b.TaskRows(ctx, p.job.ID, idx, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -49,8 +49,8 @@ func (p *taskPage) at(ctx context.Context, idx int, fresh bool) (*store.TaskRow,
 
 // handleResults lists tasks in input order with their inputs, how they
 // ended and where their output is; inline=true adds stdout (up to 1 MiB).
-func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.getJob(w, r)
+func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.getJob(w, r)
 	if !ok {
 		return
 	}
@@ -61,7 +61,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 		limit = 1000
 	}
 	inline := q.Get("inline") == "true"
-	sources, err := s.st.Inputs(r.Context(), j.ID)
+	sources, err := h.b.Inputs(r.Context(), j.ID)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -70,7 +70,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 	for i, src := range sources {
 		srcs[i] = src
 	}
-	p := &taskPage{s: s, job: j}
+	p := &taskPage{b: h.b, job: j}
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
 	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
 		row, err := p.at(r.Context(), idx, false)
@@ -112,8 +112,8 @@ func readInline(path string) *string {
 // task `from`. With follow=true it waits for each task to end before
 // sending its output, until the last; without, it stops at the first task
 // that has not ended. The X-Burst-Next-Task trailer says where to resume.
-func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.getJob(w, r)
+func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.getJob(w, r)
 	if !ok {
 		return
 	}
@@ -123,14 +123,14 @@ func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Trailer", "X-Burst-Next-Task")
 	flusher, _ := w.(http.Flusher)
-	p := &taskPage{s: s, job: j}
+	p := &taskPage{b: h.b, job: j}
 	buf := make([]byte, 64<<10)
 	idx := max(from, 0)
 	defer func() { w.Header().Set("X-Burst-Next-Task", strconv.Itoa(idx)) }()
 	w.WriteHeader(200)
 	fresh := false
 	for idx < j.Tasks.Total {
-		ch := s.watch(j.ID)
+		ch := h.b.Watch(j.ID)
 		row, err := p.at(r.Context(), idx, fresh)
 		if err != nil {
 			return

@@ -1,0 +1,315 @@
+// Package api is burst's HTTP API and dashboard: the routes of docs/api.md,
+// the bearer-token check, the JSON in and out, the streaming of logs and
+// results, and the dashboard (/ui/: sign-in, sessions, CSRF, pages and
+// server-sent events). It holds no state of the control plane: every
+// handler asks a Backend (the server) and writes its answer, so that the
+// handlers can be tested without a server.
+//
+// Errors from the Backend become statuses here (writeErr): the kinds of
+// internal/apierr, and store.ErrNotFound, are 4xx; any other is a 500.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/store"
+	"github.com/burst-sh/burst/internal/web"
+)
+
+// Backend is what the handlers ask of the control plane. The server
+// implements it; its methods are named after what a handler wants, and
+// the store is reached only through them.
+type Backend interface {
+	Jobs
+	Agents
+	Fleet
+	Money
+	Dashboard
+
+	// Health describes the server (GET /v1/health).
+	Health() client.Health
+}
+
+// Jobs submits, cancels, resumes and reads jobs and their tasks.
+type Jobs interface {
+	Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error)
+	Cancel(ctx context.Context, id int64) (*client.CancelResult, error)
+	CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error)
+	ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error)
+	ResolveID(ctx context.Context, ref string) (*client.IDRef, error)
+
+	// Job is a job as stored; *apierr.NoJob when there is none.
+	Job(ctx context.Context, id int64) (*store.JobRow, error)
+	// JobList lists jobs as stored.
+	JobList(ctx context.Context, f store.JobFilter) ([]*store.JobRow, error)
+	// TaskRows are the stored tasks of job from index from on (tasks never
+	// dispatched have no row).
+	TaskRows(ctx context.Context, job int64, from, limit int) ([]*store.TaskRow, error)
+	// TaskRowsIn are those of TaskRows in one of states.
+	TaskRowsIn(ctx context.Context, job int64, from, limit int, states []string) ([]*store.TaskRow, error)
+	// TaskRow is one stored task; store.ErrNotFound when it has no row.
+	TaskRow(ctx context.Context, job int64, idx int) (*store.TaskRow, error)
+	// Inputs are a map's input sources, one list of values each.
+	Inputs(ctx context.Context, job int64) ([][]string, error)
+
+	// JobCosts fills in what the jobs cost so far.
+	JobCosts(ctx context.Context, jobs []*burst.Job) error
+	// FillWaiting says, of the active jobs, what they wait for.
+	FillWaiting(jobs []*burst.Job)
+	// LiveJobFigures adds what a running pipe's stages used so far.
+	LiveJobFigures(job *burst.Job)
+	// LiveTasks adds to stored tasks of a job what only memory knows: the
+	// figures running tasks sent so far, and why queued ones wait.
+	LiveTasks(job int64, ts []burst.Task) []burst.Task
+
+	// Watch is closed when job id next changes; nil when it is not active.
+	Watch(id int64) <-chan struct{}
+	// TaskActive says whether a task may still run or write output, and
+	// gives a channel closed when its job next changes.
+	TaskActive(id int64, idx int) (bool, <-chan struct{})
+}
+
+// Agents is the agents' side: register, lease, report.
+type Agents interface {
+	Register(ctx context.Context, r *client.Register) (*client.Registered, error)
+	Lease(ctx context.Context, l *client.Lease) (*client.Leased, error)
+	Report(ctx context.Context, r *client.Report) error
+}
+
+// Fleet is clusters and their machines.
+type Fleet interface {
+	Clusters() []burst.Cluster
+	CreateCluster(ctx context.Context, actor string, spec *burst.ClusterSpec) (*burst.Cluster, error)
+	DeleteCluster(ctx context.Context, actor, name string) error
+	StartInCluster(ctx context.Context, actor, cluster, name string) (*burst.Machine, error)
+	Machines(ctx context.Context, cluster string) ([]burst.Machine, error)
+	StartMachine(ctx context.Context, actor, id string) (*burst.Machine, error)
+	StopMachine(ctx context.Context, actor, id string, drain, terminate bool) (*burst.Machine, error)
+}
+
+// Money is projects, budgets, prices, cost reports and the audit trail.
+type Money interface {
+	Projects() []burst.Project
+	Project(name string) (*burst.Project, error)
+	// HasProject is nil when the project exists, else a not-found error
+	// naming the known ones (cheaper than Project: no budget report).
+	HasProject(name string) error
+	CreateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error)
+	UpdateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error)
+	Budget(name string) (*burst.BudgetReport, error)
+	Types(gpu bool) []burst.MachineType
+	Tiers() []burst.StorageTier
+	Cost(ctx context.Context, by, project string) (*burst.CostReport, error)
+	// Events are the audit events after f.After, waiting up to wait for one.
+	Events(ctx context.Context, f store.EventFilter, wait time.Duration) ([]burst.Event, error)
+	// RecentEvents are the stored events f selects, at once.
+	RecentEvents(ctx context.Context, f store.EventFilter) ([]burst.Event, error)
+}
+
+// Dashboard is what only the dashboard reads: its overview, a counter of
+// changes, and its signed-in sessions.
+type Dashboard interface {
+	Overview() *web.OverviewView
+	// Changes grows with every change a dashboard page may show.
+	Changes() uint64
+	// Session is the stored session of that id hash; nil if none.
+	Session(ctx context.Context, idHash string) (*store.SessionRow, error)
+	// SaveSession records a session, and forgets those expired by now.
+	SaveSession(ctx context.Context, r store.SessionRow, now time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+}
+
+// Options are what the handlers know of the server besides its state.
+type Options struct {
+	Token     string       // the bearer token every API request needs
+	TokenFile string       // where the token is kept, named when it is missing
+	ServerLog string       // the server's log, named when a page cannot be drawn
+	User      string       // who acts when a client names nobody (X-Burst-User)
+	Addr      string       // the server's http://HOST:PORT, in sign-in links
+	Log       *slog.Logger // nil: slog.Default()
+}
+
+type handler struct {
+	b   Backend
+	o   Options
+	log *slog.Logger
+	ui  *uiState
+}
+
+// New builds the handler of every route of docs/api.md and the dashboard.
+func New(b Backend, o Options) (http.Handler, error) {
+	h := &handler{b: b, o: o, log: o.Log}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	if err := h.uiRoutes(mux); err != nil {
+		return nil, err
+	}
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, b.Health()) })
+	h.jobRoutes(mux)
+	h.moneyRoutes(mux)
+	h.fleetRoutes(mux)
+	mux.HandleFunc("POST /v1/agent/register", agentHandler(b.Register))
+	mux.HandleFunc("POST /v1/agent/lease", agentHandler(b.Lease))
+	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
+		var rep client.Report
+		if !decode(w, r, &rep) {
+			return
+		}
+		if err := b.Report(r.Context(), &rep); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, struct{}{})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 404, client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
+	})
+	return h.auth(mux), nil
+}
+
+// auth refuses every request without the server's bearer token.
+func (h *handler) auth(next http.Handler) http.Handler {
+	want := []byte("Bearer " + h.o.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/ui/") || r.URL.Path == "/ui" {
+			next.ServeHTTP(w, r) // the dashboard checks its sessions itself
+			return
+		}
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			if actor, ok := h.uiAPI(w, r); ok {
+				if actor != "" { // a signed-in page calls the API
+					next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), actor)))
+				}
+				return
+			}
+			writeJSON(w, http.StatusUnauthorized, client.Error{Message: "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the token from " + h.o.TokenFile})
+			return
+		}
+		user := r.Header.Get("X-Burst-User")
+		if !burst.ValidName(user) {
+			user = h.o.User
+		}
+		next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), user)))
+	})
+}
+
+type actorKey struct{}
+
+// WithActor is ctx for a request made by actor.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// Actor is who made the request of ctx: the user the client names (it
+// holds the server's token, so it is trusted to), else the server's own
+// user; "server" for work no request asked for.
+func Actor(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok {
+		return a
+	}
+	return "server"
+}
+
+func actorOf(r *http.Request) string { return Actor(r.Context()) }
+
+func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if !decode(w, r, &in) {
+			return
+		}
+		out, err := fn(r.Context(), &in)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, out)
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Status is the HTTP status the API answers err with.
+func Status(err error) int {
+	switch {
+	case errors.As(err, new(*apierr.BadRequest)):
+		return http.StatusBadRequest
+	case errors.Is(err, apierr.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, store.ErrNotFound), errors.As(err, new(*apierr.NoJob)), errors.As(err, new(*apierr.NotFound)):
+		return http.StatusNotFound
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	msg := err.Error()
+	var br *apierr.BadRequest
+	if errors.As(err, &br) {
+		msg = br.Msg // what to fix, without what wrapped it
+	}
+	writeJSON(w, Status(err), client.Error{Message: msg})
+}
+
+// respond writes a handler's result, or its error.
+func respond(w http.ResponseWriter, status int) func(any, error) {
+	return func(v any, err error) {
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+func jobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSON(w, 400, client.Error{Message: "job id " + strconv.Quote(r.PathValue("id")) + " is not a job number: see `burst jobs`"})
+		return 0, false
+	}
+	return id, true
+}
+
+func (h *handler) getJob(w http.ResponseWriter, r *http.Request) (*store.JobRow, bool) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return nil, false
+	}
+	j, err := h.b.Job(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return nil, false
+	}
+	return j, true
+}

@@ -1,0 +1,282 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// standIn is a stand-in for the server: the Backend methods a test sets
+// answer; any other panics (the embedded interface is nil), so that a
+// handler reaching for more than the test expects fails loudly.
+type standIn struct {
+	Backend
+	submit  func(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error)
+	lease   func(ctx context.Context, l *client.Lease) (*client.Leased, error)
+	job     func(ctx context.Context, id int64) (*store.JobRow, error)
+	session func(ctx context.Context, idHash string) (*store.SessionRow, error)
+}
+
+func (f *standIn) Health() client.Health { return client.Health{Version: "test"} }
+
+func (f *standIn) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
+	return f.submit(ctx, actor, spec)
+}
+
+func (f *standIn) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	return f.lease(ctx, l)
+}
+
+func (f *standIn) Job(ctx context.Context, id int64) (*store.JobRow, error) { return f.job(ctx, id) }
+
+func (f *standIn) Session(ctx context.Context, idHash string) (*store.SessionRow, error) {
+	if f.session == nil {
+		return nil, nil
+	}
+	return f.session(ctx, idHash)
+}
+
+const (
+	token     = "s3cret"
+	tokenFile = "/home/ada/.burst/token"
+)
+
+func newTest(t *testing.T, b Backend) http.Handler {
+	t.Helper()
+	h, err := New(b, Options{Token: token, TokenFile: tokenFile, ServerLog: "/tmp/server.log", User: "ada", Addr: "http://127.0.0.1:7780"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// call serves one request and returns its status and body.
+func call(h http.Handler, method, path, body string, hdr map[string]string) (int, string) {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if _, ok := hdr["Authorization"]; !ok {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		if v != "" {
+			r.Header.Set(k, v)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	b, _ := io.ReadAll(w.Result().Body)
+	return w.Code, string(b)
+}
+
+func errMessage(t *testing.T, body string) string {
+	t.Helper()
+	var e client.Error
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("body %q is not an error in JSON: %v", body, err)
+	}
+	return e.Message
+}
+
+// Every API route wants the bearer token (docs/api.md, "Authentication");
+// without it the answer is a 401 that says what to send and where the
+// token is.
+func TestAuth(t *testing.T) {
+	h := newTest(t, &standIn{})
+	for _, tc := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"missing", "", 401},
+		{"wrong token", "Bearer nope", 401},
+		{"not bearer", token, 401},
+		{"right token", "Bearer " + token, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call(h, "GET", "/v1/health", "", map[string]string{"Authorization": tc.auth})
+			if code != tc.want {
+				t.Fatalf("status %d, want %d (%s)", code, tc.want, body)
+			}
+			if code == 401 {
+				msg := errMessage(t, body)
+				if !strings.Contains(msg, `"Authorization: Bearer TOKEN"`) || !strings.Contains(msg, tokenFile) {
+					t.Fatalf("401 says %q: want the header to send and the token's file", msg)
+				}
+			}
+		})
+	}
+}
+
+// Errors the server returns become the statuses docs/api.md lists, with
+// the server's message as the body.
+func TestErrorStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+		msg  string
+	}{
+		{"bad request", apierr.BadRequestf("--cpus %d: give 1 or more", 0), 400, "--cpus 0: give 1 or more"},
+		{"bad request wrapped", fmt.Errorf("admit: %w", &apierr.BadRequest{Msg: "raise the budget"}), 400, "raise the budget"},
+		{"no job", &apierr.NoJob{ID: 42}, 404, "no job 42: see `burst jobs` for the jobs that exist"},
+		{"named thing missing", &apierr.NotFound{Msg: "no project \"x\""}, 404, "no project \"x\""},
+		{"store row missing", store.ErrNotFound, 404, store.ErrNotFound.Error()},
+		{"conflict", apierr.ErrConflict, 409, apierr.ErrConflict.Error()},
+		{"anything else", errors.New("disk full"), 500, "disk full"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &standIn{submit: func(context.Context, string, *burst.JobSpec) (*burst.Job, error) { return nil, tc.err }}
+			code, body := call(newTest(t, b), "POST", "/v1/jobs", `{"argv":["true"]}`, nil)
+			if code != tc.code {
+				t.Fatalf("status %d, want %d (%s)", code, tc.code, body)
+			}
+			if got := errMessage(t, body); got != tc.msg {
+				t.Fatalf("message %q, want %q", got, tc.msg)
+			}
+			if Status(tc.err) != tc.code {
+				t.Fatalf("Status(%v) = %d, want %d", tc.err, Status(tc.err), tc.code)
+			}
+		})
+	}
+}
+
+// A body the API cannot read is the client's to fix: 400, naming what is
+// wrong, and the backend is never asked.
+func TestDecodeErrors(t *testing.T) {
+	asked := false
+	b := &standIn{
+		submit: func(context.Context, string, *burst.JobSpec) (*burst.Job, error) {
+			asked = true
+			return &burst.Job{}, nil
+		},
+		lease: func(context.Context, *client.Lease) (*client.Leased, error) {
+			asked = true
+			return &client.Leased{}, nil
+		},
+	}
+	h := newTest(t, b)
+	for _, tc := range []struct {
+		name, path, body, want string
+	}{
+		{"unknown field", "/v1/jobs", `{"argv":["true"],"colour":"red"}`, `unknown field "colour"`},
+		{"not JSON", "/v1/jobs", `{"argv":`, "unexpected EOF"},
+		{"wrong type", "/v1/agent/lease", `{"machine":7}`, "cannot unmarshal number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call(h, "POST", tc.path, tc.body, nil)
+			msg := errMessage(t, body)
+			if code != 400 || !strings.HasPrefix(msg, "bad request body: ") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("status %d %q, want 400 with %q", code, msg, tc.want)
+			}
+		})
+	}
+	if asked {
+		t.Fatal("the backend was asked with a body that could not be read")
+	}
+}
+
+// The actor is the user the client names in X-Burst-User when that is a
+// valid name, else the server's own user.
+func TestActor(t *testing.T) {
+	var got string
+	b := &standIn{submit: func(ctx context.Context, actor string, _ *burst.JobSpec) (*burst.Job, error) {
+		got = actor
+		return &burst.Job{ID: 1}, nil
+	}}
+	h := newTest(t, b)
+	for _, tc := range []struct{ user, want string }{{"", "ada"}, {"grace", "grace"}, {"no such/user", "ada"}} {
+		code, body := call(h, "POST", "/v1/jobs", `{"argv":["true"]}`, map[string]string{"X-Burst-User": tc.user})
+		if code != 201 || got != tc.want {
+			t.Fatalf("X-Burst-User %q: status %d (%s), actor %q; want 201 and %q", tc.user, code, body, got, tc.want)
+		}
+	}
+}
+
+// Paths that name no job, and paths that name no endpoint.
+func TestPaths(t *testing.T) {
+	b := &standIn{job: func(_ context.Context, id int64) (*store.JobRow, error) { return nil, &apierr.NoJob{ID: id} }}
+	h := newTest(t, b)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		msg          string
+	}{
+		{"GET", "/v1/jobs/abc", 400, `job id "abc" is not a job number: see ` + "`burst jobs`"},
+		{"GET", "/v1/jobs/0/tasks", 400, `job id "0" is not a job number: see ` + "`burst jobs`"},
+		{"GET", "/v1/jobs/9/results", 404, "no job 9: see `burst jobs` for the jobs that exist"},
+		{"GET", "/v1/nothing", 404, "no such endpoint: GET /v1/nothing (see docs/api.md)"},
+	} {
+		code, body := call(h, tc.method, tc.path, "", nil)
+		if code != tc.code || errMessage(t, body) != tc.msg {
+			t.Fatalf("%s %s: status %d %s; want %d %q", tc.method, tc.path, code, body, tc.code, tc.msg)
+		}
+	}
+}
+
+// The dashboard wants a session: a browser without one is sent to sign
+// in, a script gets 401; a signed-in page may call the API with its
+// cookie, but a POST without the session's CSRF token is refused.
+func TestDashboardSession(t *testing.T) {
+	const id, csrf = "cookie-id", "csrf-token"
+	b := &standIn{
+		session: func(_ context.Context, idHash string) (*store.SessionRow, error) {
+			made := token
+			switch idHash {
+			case hashHex(id):
+			case hashHex("old"): // made before the token changed
+				made = "the old token"
+			default:
+				return nil, nil
+			}
+			return &store.SessionRow{IDHash: idHash, User: "ui-ada", CSRF: csrf, TokenHash: hashHex(made), Expires: time.Now().Add(time.Hour)}, nil
+		},
+		submit: func(_ context.Context, actor string, _ *burst.JobSpec) (*burst.Job, error) {
+			return &burst.Job{ID: 7, Project: actor}, nil
+		},
+	}
+	h := newTest(t, b)
+	cookie := sessionCookie + "=" + id
+	for _, tc := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		code               int
+		want               string // in the body, or the Location
+	}{
+		{"browser signs in first", "GET", "/ui/", map[string]string{"Accept": "text/html"}, 303, "/ui/login"},
+		{"script signs in first", "GET", "/ui/clusters", nil, 401, "sign in first"},
+		{"no token, no session", "POST", "/v1/jobs", map[string]string{"Authorization": ""}, 401, "missing or wrong token"},
+		{"page without CSRF", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": cookie}, 403, "CSRF"},
+		{"page with wrong CSRF", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": cookie, "X-CSRF-Token": "nope"}, 403, "CSRF"},
+		{"page from another site", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": cookie, "X-CSRF-Token": csrf, "Origin": "http://evil.example"}, 403, "CSRF"},
+		{"page with CSRF", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": cookie, "X-CSRF-Token": csrf}, 201, `"project":"ui-ada"`},
+		{"unknown session", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": sessionCookie + "=other", "X-CSRF-Token": csrf}, 401, "missing or wrong token"},
+		{"session of another token", "POST", "/v1/jobs", map[string]string{"Authorization": "", "Cookie": sessionCookie + "=old", "X-CSRF-Token": csrf}, 401, "missing or wrong token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{"argv":["true"]}`))
+			r.Header.Set("Authorization", "Bearer "+token)
+			for k, v := range tc.hdr {
+				r.Header.Del(k)
+				if v != "" {
+					r.Header.Set(k, v)
+				}
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			got := w.Body.String() + w.Header().Get("Location")
+			if w.Code != tc.code || !strings.Contains(got, tc.want) {
+				t.Fatalf("status %d %q; want %d with %q", w.Code, got, tc.code, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,358 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// jobRoutes serves jobs, their tasks, logs and results.
+func (h *handler) jobRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/jobs", h.handleSubmit)
+	mux.HandleFunc("GET /v1/jobs", h.handleJobs)
+	mux.HandleFunc("GET /v1/jobs/{id}", h.handleJob)
+	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.handleCancel)
+	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}/wait", h.handleWait)
+	mux.HandleFunc("GET /v1/jobs/{id}/logs", h.handleLogs)
+	mux.HandleFunc("GET /v1/jobs/{id}/results", h.handleResults)
+	mux.HandleFunc("GET /v1/jobs/{id}/output", h.handleOutput)
+	mux.HandleFunc("POST /v1/jobs/{id}/resume", h.handleResume)
+}
+
+func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	var spec burst.JobSpec
+	if !decode(w, r, &spec) {
+		return
+	}
+	j, err := h.b.Submit(r.Context(), actorOf(r), &spec)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 201, j)
+}
+
+func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.JobFilter{Project: q.Get("project")}
+	for _, st := range q["state"] {
+		f.States = append(f.States, burst.State(st))
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			writeJSON(w, 400, client.Error{Message: "limit must be a positive number"})
+			return
+		}
+		f.Limit = n
+	}
+	rows, err := h.b.JobList(r.Context(), f)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]burst.Job, len(rows))
+	ptrs := make([]*burst.Job, len(rows))
+	for i, row := range rows {
+		out[i] = row.Job
+		ptrs[i] = &out[i]
+	}
+	if err := h.b.JobCosts(r.Context(), ptrs); err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.b.FillWaiting(ptrs)
+	writeJSON(w, 200, out)
+}
+
+func (h *handler) handleJob(w http.ResponseWriter, r *http.Request) {
+	if j, ok := h.getJob(w, r); ok {
+		if err := h.b.JobCosts(r.Context(), []*burst.Job{&j.Job}); err != nil {
+			writeErr(w, err)
+			return
+		}
+		h.b.FillWaiting([]*burst.Job{&j.Job})
+		h.b.LiveJobFigures(&j.Job)
+		writeJSON(w, 200, j.Job)
+	}
+}
+
+// handleTasks lists task rows and fills in the tasks never dispatched as
+// queued, so that every index in range is shown.
+func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.getJob(w, r)
+	if !ok {
+		return
+	}
+	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	if states := r.URL.Query()["state"]; len(states) > 0 {
+		rows, err := h.b.TaskRowsIn(r.Context(), j.ID, from, limit, states)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out := make([]burst.Task, len(rows))
+		for i, t := range rows {
+			out[i] = t.Task
+		}
+		writeJSON(w, 200, h.b.LiveTasks(j.ID, out))
+		return
+	}
+	rows, err := h.b.TaskRows(r.Context(), j.ID, from, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]burst.Task, 0, limit)
+	next := 0
+	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
+		if next < len(rows) && rows[next].Index == idx {
+			out = append(out, rows[next].Task)
+			next++
+			continue
+		}
+		st := burst.Queued
+		if j.CancelRequested || j.State.Terminal() {
+			st = burst.Cancelled
+		}
+		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
+	}
+	writeJSON(w, 200, h.b.LiveTasks(j.ID, out))
+}
+
+// handleResume serves POST /v1/jobs/{id}/resume; a body, if any, holds
+// client.ResumeOptions.
+func (h *handler) handleResume(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var o client.ResumeOptions
+	if r.ContentLength != 0 && !decode(w, r, &o) {
+		return
+	}
+	j, err := h.b.ResumeWith(r.Context(), id, o)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, j)
+}
+
+// handleCancel cancels a job, or with ?task=N one task of it (an array
+// task, named by its own id: see ResolveID).
+func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
+	jobAction(func(ctx context.Context, id int64) (*client.CancelResult, error) {
+		t := r.URL.Query().Get("task")
+		if t == "" {
+			return h.b.Cancel(ctx, id)
+		}
+		idx, err := strconv.Atoi(t)
+		if err != nil {
+			return nil, apierr.BadRequestf("task %q is not a task number", t)
+		}
+		return h.b.CancelTask(ctx, id, idx)
+	})(w, r)
+}
+
+// jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.
+func jobAction[T any](fn func(context.Context, int64) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := jobID(w, r)
+		if !ok {
+			return
+		}
+		res, err := fn(r.Context(), id)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, res)
+	}
+}
+
+// handleWait answers when the job is finished, or with its current state
+// after timeout_ms (default 25 s) so that clients can poll without holding
+// a connection forever.
+func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	timeout := 25 * time.Second
+	if v, err := strconv.Atoi(r.URL.Query().Get("timeout_ms")); err == nil && v >= 0 {
+		timeout = min(time.Duration(v)*time.Millisecond, 60*time.Second)
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		ch := h.b.Watch(id)
+		j, ok := h.getJob(w, r)
+		if !ok {
+			return
+		}
+		if j.State.Terminal() || ch == nil {
+			writeJSON(w, 200, j.Job)
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			writeJSON(w, 200, j.Job)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// handleLogs streams a task's stdout or stderr file from offset. With
+// follow it keeps streaming until the task has ended, reading the file in
+// small chunks so that output of any size costs the server no memory.
+func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.getJob(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	idx, _ := strconv.Atoi(q.Get("task"))
+	if idx < 0 || idx >= j.Tasks.Total {
+		writeJSON(w, 404, client.Error{Message: "job " + strconv.FormatInt(j.ID, 10) + " has no task " + strconv.Itoa(idx) + " (tasks are numbered from 0)"})
+		return
+	}
+	stream := q.Get("stream")
+	if stream == "" {
+		stream = "stdout"
+	}
+	if stream != "stdout" && stream != "stderr" {
+		writeJSON(w, 400, client.Error{Message: "stream must be stdout or stderr"})
+		return
+	}
+	follow := q.Get("follow") == "true" || q.Get("follow") == "1"
+	offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	flusher, _ := w.(http.Flusher)
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	wrote := false
+	var end, pos int64 // where the task's output ends in its file, when known (others may append after it); where we are
+	settle := 0
+	for {
+		active, ch := h.b.TaskActive(j.ID, idx)
+		if f == nil {
+			t, err := h.b.TaskRow(r.Context(), j.ID, idx)
+			if err == nil && !active && t.State == burst.Running && settle < 50 {
+				// It has ended, and its row says so once the end is
+				// committed, a moment from now: its byte range and path
+				// are final then.
+				settle++
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				continue
+			}
+			if err == nil {
+				path, from, to := t.Stdout, t.StdoutFrom, t.StdoutTo
+				if stream == "stderr" {
+					path, from, to = t.Stderr, t.StderrFrom, t.StderrTo
+				}
+				end = to
+				// offset counts from where this task's output begins (a
+				// file appended to holds earlier jobs' output before it,
+				// known once the task has started).
+				if t.StartedAt == nil && !t.State.Terminal() {
+					path = ""
+				}
+				if path != "" {
+					if f, err = os.Open(path); err == nil && offset+from > 0 {
+						f.Seek(offset+from, io.SeekStart)
+					}
+					pos = offset + from
+				}
+			}
+		} else if !active && end == 0 {
+			// It has ended: where its output ends is known now.
+			if t, err := h.b.TaskRow(r.Context(), j.ID, idx); err == nil {
+				end = t.StdoutTo
+				if stream == "stderr" {
+					end = t.StderrTo
+				}
+			}
+		}
+		if f != nil {
+			for end == 0 || pos < end {
+				b := buf
+				if end > 0 && int64(len(b)) > end-pos {
+					b = b[:end-pos]
+				}
+				n, err := f.Read(b)
+				pos += int64(n)
+				if n > 0 {
+					if _, werr := w.Write(b[:n]); werr != nil {
+						return
+					}
+					wrote = true
+				}
+				if err != nil {
+					break
+				}
+			}
+			if flusher != nil && wrote {
+				flusher.Flush()
+			}
+		}
+		if !follow || !active {
+			if f == nil && !follow {
+				if !wrote {
+					w.WriteHeader(200)
+				}
+			}
+			return
+		}
+		if !wrote {
+			w.WriteHeader(200) // let the client know the stream is open
+			if flusher != nil {
+				flusher.Flush()
+			}
+			wrote = true
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+		t.Stop()
+	}
+}
