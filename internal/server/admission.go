@@ -1,50 +1,42 @@
 package server
 
 import (
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/sched"
 )
 
-func clusterName(c string) string {
-	if c == "" {
-		return localCluster
-	}
-	return c
-}
-
-// admit checks that the job's project exists and may spend, and that its
-// cluster could ever run it. A refusal is recorded in the audit trail.
-func (s *Server) admit(actor string, spec *burst.JobSpec, now time.Time) error {
-	s.mu.Lock()
-	err := s.admitLocked(spec, now)
+// admit is the submit event's decision, before the job is recorded: its
+// project exists and may spend (not exhausted, and a job with a time limit
+// fits in what is left), and its cluster (each stage's, for a pipe) could
+// ever run it, with the machines there are or that the cluster could
+// start. A refusal is written to b's audit trail, for actor; the error
+// says what to change.
+func (c *control) admit(spec *burst.JobSpec, actor string, now time.Time, b *batch) error {
+	err := c.admission(spec, now)
 	if err != nil {
-		var b batch
-		ev := s.newEvent(actor, "job.submit", spec.Project, "", err.Error())
+		ev := eventAt(now, actor, "job.submit", spec.Project, "", err.Error())
 		ev.Result = "refused"
 		b.event(ev)
-		s.apply(&b) // unlocks
-		return err
 	}
-	s.mu.Unlock()
-	return nil
+	return err
 }
 
-func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
-	p := s.projects[spec.Project]
+func (c *control) admission(spec *burst.JobSpec, now time.Time) error {
+	p := c.projects[spec.Project]
 	if p == nil {
-		s.mu.Unlock()
-		err := s.noProject(spec.Project)
-		s.mu.Lock()
-		return &errBadRequest{err.Error()}
+		return badRequest("no project %q: the projects are %s (create one with `burst project create %s --budget AMOUNT`)",
+			spec.Project, strings.Join(slices.Sorted(maps.Keys(c.projects)), ", "), spec.Project)
 	}
 	name := clusterName(spec.Cluster)
-	c := s.clusters[name]
-	views := s.admissionViews(now)
+	views := c.admissionViews(now)
 	if spec.Native {
-		if c == nil || c.def.Provider != "slurm" {
+		if cl := c.clusters[name]; cl == nil || cl.def.Provider != "slurm" {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
 		}
 		if spec.Kind == burst.KindMap {
@@ -56,52 +48,56 @@ func (s *Server) admitLocked(spec *burst.JobSpec, now time.Time) error {
 				return &errBadRequest{err.Error()}
 			}
 		}
-		return s.forecastJob(p, spec)
+		return c.x.forecastJob(p, spec)
 	}
 	if spec.Pipe != nil {
-		if err := s.admitPipe(spec, func(res burst.Resources, cluster string) error {
-			return s.feasibleOn(res, clusterName(cluster), views)
+		if err := c.admitPipe(spec, func(res burst.Resources, cluster string) error {
+			return c.feasibleOn(res, clusterName(cluster), views)
 		}); err != nil {
 			return err
 		}
-		if err := s.gangFeasible(spec, views, now); err != nil {
+		if err := c.gangFeasible(spec, views, now); err != nil {
 			return err
 		}
-		return s.forecastJob(p, spec)
+		return c.x.forecastJob(p, spec)
 	}
-	if err := s.feasibleOn(spec.Resources, name, views); err != nil {
+	if err := c.feasibleOn(spec.Resources, name, views); err != nil {
 		return &errBadRequest{err.Error()}
 	}
-	return s.forecastJob(p, spec)
+	return c.x.forecastJob(p, spec)
+}
+
+// clusterName is the cluster a job or stage that names none runs on.
+func clusterName(c string) string {
+	if c == "" {
+		return localCluster
+	}
+	return c
 }
 
 // feasibleOn says whether some machine of cluster name, running or one the
-// cluster could start, could ever run a task of res. Called with s.mu held
-// (which it releases for a moment when the cluster does not exist).
-func (s *Server) feasibleOn(res burst.Resources, name string, views []sched.Machine) error {
-	c := s.clusters[name]
-	if c == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
+// cluster could start, could ever run a task of res.
+func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Machine) error {
+	cl := c.clusters[name]
+	if cl == nil && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
 		// Agents that joined by themselves with --cluster NAME make a
 		// cluster of that name too.
-		s.mu.Unlock()
-		err := s.noCluster(name)
-		s.mu.Lock()
-		return err
+		return fmt.Errorf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)",
+			name, strings.Join(slices.Sorted(maps.Keys(c.clusters)), ", "))
 	}
-	if c != nil && !c.def.BuiltIn && c.def.Max > 0 {
+	if cl != nil && !cl.def.BuiltIn && cl.def.Max > 0 {
 		// The cluster can grow: a machine of its type counts, running or not.
-		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: c.typ.Name, Cluster: name, Capacity: c.res()})
+		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})
 	}
 	return sched.Feasible(res, name, views)
 }
 
 // admissionViews are the machines a new job may count on: all but lost
-// remote ones (the local machine comes back by itself). Called with s.mu
-// held.
-func (s *Server) admissionViews(now time.Time) []sched.Machine {
+// remote ones (the local machine comes back by itself).
+func (c *control) admissionViews(now time.Time) []sched.Machine {
 	var out []sched.Machine
-	for _, v := range s.machineViews(now) {
-		if m := s.machines[v.ID]; m.local || m.row.State != "lost" {
+	for _, v := range c.machineViews(now) {
+		if m := c.machines[v.ID]; m.local || m.row.State != "lost" {
 			out = append(out, v)
 		}
 	}

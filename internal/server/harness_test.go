@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"testing"
@@ -47,9 +48,31 @@ func newHarness(t *testing.T) *harness {
 
 // fresh gives the harness a new, empty control, as a server starting.
 func (h *harness) fresh() {
-	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}}
+	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
+		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot-"+strconv.FormatInt(h.now.UnixNano(), 36), "thishost", "/logs", "/agents", s)
 	h.srv, h.c = s, &s.control
+	h.c.clusters[localCluster] = &clusterRT{def: burst.Cluster{Name: localCluster, Provider: "local", BuiltIn: true}}
+	h.project("default", 0, "")
+}
+
+// project adds project name with a budget of usd dollars (0: none) and
+// what its guardrail does when it is spent ("" for the default, stop).
+func (h *harness) project(name string, usd float64, onExhausted string) *projectRT {
+	p := &projectRT{row: store.ProjectRow{Project: burst.Project{Name: name, CreatedAt: h.now.Add(-time.Hour),
+		OnExhausted: onExhausted}, BudgetNUSD: int64(usd * 1e9)},
+		bytes: map[string]int64{}, recent: recentSpend{}}
+	h.c.projects[name] = p
+	return p
+}
+
+// admit runs the submit event's admission for spec (refusals write to
+// the audit trail).
+func (h *harness) admit(spec *burst.JobSpec) error {
+	h.t.Helper()
+	var err error
+	h.do(func(b *batch) { err = h.c.admit(spec, "ann", h.now, b) })
+	return err
 }
 
 func (h *harness) tick(d time.Duration) { h.now = h.now.Add(d) }

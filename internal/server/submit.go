@@ -46,9 +46,13 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		return nil, err
 	}
 	now := time.Now().UTC()
-	if err := s.admit(actor, spec, now); err != nil {
+	s.mu.Lock()
+	var refused batch
+	if err := s.control.admit(spec, actor, now, &refused); err != nil {
+		s.apply(&refused) // unlocks
 		return nil, err
 	}
+	s.mu.Unlock()
 	var id int64
 	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
