@@ -937,22 +937,7 @@ func (s *Server) scaleOnce(now time.Time) {
 	s.apply(&drained)
 	s.mu.Lock()
 	cl, ms := s.scaleView(now)
-	var dem []scale.Demand
-	for _, id := range s.order {
-		j := s.jobs[id]
-		if j == nil || s.held(j) {
-			continue
-		}
-		if n := j.pending(); n > 0 && j.row.Spec.Pipe != nil {
-			if len(j.running) == 0 {
-				for _, p := range s.pipeParts(j) {
-					dem = append(dem, scale.Demand{Cluster: p.Cluster, Res: p.Res, Count: p.Count})
-				}
-			}
-		} else if n > 0 {
-			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
-		}
-	}
+	dem := s.demand()
 	// Tasks that machines up now can take (the scheduler places them on its
 	// next round) are no reason to start another.
 	free := map[string]burst.Resources{}
