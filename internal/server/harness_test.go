@@ -28,6 +28,7 @@ type harness struct {
 	jobs     map[int64]store.JobRow
 	tasks    map[taskKey]store.TaskRow
 	machines map[string]store.MachineRow
+	projects map[string]store.ProjectRow
 	inputs   map[int64][][]string
 	nextID   int64
 
@@ -41,7 +42,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), nextID: 1,
 		jobs: map[int64]store.JobRow{}, tasks: map[taskKey]store.TaskRow{}, machines: map[string]store.MachineRow{},
-		inputs: map[int64][][]string{}}
+		projects: map[string]store.ProjectRow{}, inputs: map[int64][][]string{}}
 	h.fresh()
 	return h
 }
@@ -89,6 +90,9 @@ func (h *harness) apply(b *batch) {
 		}
 		for _, m := range b.machines {
 			h.machines[m.ID] = m
+		}
+		for _, p := range b.projects {
+			h.projects[p.Name] = p
 		}
 		h.events = append(h.events, b.events...)
 		h.kills = append(h.kills, b.kills...)
