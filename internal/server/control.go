@@ -56,6 +56,9 @@ type outside interface {
 	sliceHolders() []sched.Running
 	// priceOwned prices a machine burst did not rent.
 	priceOwned(m *machineRT)
+	// forecastJob refuses a job that p has no budget left for (spent,
+	// or a time limit that could cost more than what is left).
+	forecastJob(p *projectRT, spec *burst.JobSpec) error
 }
 
 func newControl(bootID, host, logs, agents string, x outside) control {

@@ -12,7 +12,7 @@ import (
 
 // jobContext is what all tasks of j share: the submitter's environment and
 // directory, the script, the limits. Computed once per job.
-func (s *control) jobContext(j *jobRT) *client.JobContext {
+func (c *control) jobContext(j *jobRT) *client.JobContext {
 	if j.ctx != nil {
 		return j.ctx
 	}
@@ -31,7 +31,7 @@ func (s *control) jobContext(j *jobRT) *client.JobContext {
 
 // assignment is what an agent needs to run t, beside its job's context.
 // Called with s.mu held.
-func (s *control) assignment(t *taskRT) client.Assignment {
+func (c *control) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
 	argv := spec.Argv
 	if m := spec.Map; m != nil && !m.Array {
@@ -41,7 +41,7 @@ func (s *control) assignment(t *taskRT) client.Assignment {
 	a := client.Assignment{
 		TaskRef: t.ref(),
 		Argv:    argv,
-		TaskEnv: s.taskEnv(t),
+		TaskEnv: c.taskEnv(t),
 		Stdout:  t.row.Stdout,
 		Stderr:  t.row.Stderr,
 		GPUIDs:  t.row.GPUIDs,
@@ -70,14 +70,14 @@ func (s *control) assignment(t *taskRT) client.Assignment {
 // BURST_TASK_ID, BURST_ATTEMPT, CUDA_VISIBLE_DEVICES (empty when no GPU was
 // given, so that a task never grabs a GPU it was not given), and for batch
 // scripts the SLURM_* variables they read.
-func (s *control) taskEnv(t *taskRT) []string {
+func (c *control) taskEnv(t *taskRT) []string {
 	env := []string{
 		"BURST_TASK_ID=" + strconv.Itoa(t.row.Index),
 		"BURST_ATTEMPT=" + strconv.Itoa(t.row.Attempt),
 		"CUDA_VISIBLE_DEVICES=" + joinInts(t.row.GPUIDs),
 	}
 	if t.job.row.Spec.Batch != nil {
-		env = append(env, sbatch.Env(s.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
+		env = append(env, sbatch.Env(c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
 	}
 	if t.job.row.Spec.Pipe != nil { // a stage's own CPUs (one for a stage that reserves none)
 		env = append(env, "BURST_CPUS="+strconv.Itoa(max(t.res().CPUs, 1)))
@@ -98,7 +98,7 @@ func (j *jobRT) sourceList() []mapspec.Source {
 // its %-patterns. Each task of an array is a job of its own to the script,
 // as in Slurm: its SLURM_JOB_ID (and %j) is the array's id plus its index,
 // ids the array holds (store.IDSpan) and that show, logs and cancel accept.
-func (s *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.TaskInfo {
+func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.TaskInfo {
 	spec := j.row.Spec
 	info := sbatch.TaskInfo{
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,

@@ -975,22 +975,7 @@ func (s *Server) scaleOnce(now time.Time) {
 	s.apply(&drained)
 	s.mu.Lock()
 	cl, ms := s.scaleView(now)
-	var dem []scale.Demand
-	for _, id := range s.order {
-		j := s.jobs[id]
-		if j == nil || s.held(j) {
-			continue
-		}
-		if n := j.pending(); n > 0 && j.row.Spec.Pipe != nil {
-			if len(j.running) == 0 {
-				for _, p := range s.pipeParts(j) {
-					dem = append(dem, scale.Demand{Cluster: p.Cluster, Res: p.Res, Count: p.Count})
-				}
-			}
-		} else if n > 0 {
-			dem = append(dem, scale.Demand{Cluster: s.jobCluster(j), Res: j.row.Spec.Resources, Count: n})
-		}
-	}
+	dem := s.demand()
 	// scale.Plan nets the demand against what machines up now can take
 	// (the scheduler places it on its next round) and those starting.
 	actions := scale.Plan(now, cl, ms, dem)

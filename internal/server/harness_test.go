@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"testing"
@@ -27,6 +28,7 @@ type harness struct {
 	jobs     map[int64]store.JobRow
 	tasks    map[taskKey]store.TaskRow
 	machines map[string]store.MachineRow
+	projects map[string]store.ProjectRow
 	inputs   map[int64][][]string
 	nextID   int64
 
@@ -40,16 +42,38 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), nextID: 1,
 		jobs: map[int64]store.JobRow{}, tasks: map[taskKey]store.TaskRow{}, machines: map[string]store.MachineRow{},
-		inputs: map[int64][][]string{}}
+		projects: map[string]store.ProjectRow{}, inputs: map[int64][][]string{}}
 	h.fresh()
 	return h
 }
 
 // fresh gives the harness a new, empty control, as a server starting.
 func (h *harness) fresh() {
-	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}}
+	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
+		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot-"+strconv.FormatInt(h.now.UnixNano(), 36), "thishost", "/logs", "/agents", s)
 	h.srv, h.c = s, &s.control
+	h.c.clusters[localCluster] = &clusterRT{def: burst.Cluster{Name: localCluster, Provider: "local", BuiltIn: true}}
+	h.project("default", 0, "")
+}
+
+// project adds project name with a budget of usd dollars (0: none) and
+// what its guardrail does when it is spent ("" for the default, stop).
+func (h *harness) project(name string, usd float64, onExhausted string) *projectRT {
+	p := &projectRT{row: store.ProjectRow{Project: burst.Project{Name: name, CreatedAt: h.now.Add(-time.Hour),
+		OnExhausted: onExhausted}, BudgetNUSD: int64(usd * 1e9)},
+		bytes: map[string]int64{}, recent: recentSpend{}}
+	h.c.projects[name] = p
+	return p
+}
+
+// admit runs the submit event's admission for spec (refusals write to
+// the audit trail).
+func (h *harness) admit(spec *burst.JobSpec) error {
+	h.t.Helper()
+	var err error
+	h.do(func(b *batch) { err = h.c.admit(spec, "ann", h.now, b) })
+	return err
 }
 
 func (h *harness) tick(d time.Duration) { h.now = h.now.Add(d) }
@@ -66,6 +90,9 @@ func (h *harness) apply(b *batch) {
 		}
 		for _, m := range b.machines {
 			h.machines[m.ID] = m
+		}
+		for _, p := range b.projects {
+			h.projects[p.Name] = p
 		}
 		h.events = append(h.events, b.events...)
 		h.kills = append(h.kills, b.kills...)

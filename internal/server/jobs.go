@@ -77,7 +77,7 @@ func (j *jobRT) requeueTask(row store.TaskRow) {
 // tasks at agents are stopped once this batch is committed. failed marks a
 // stop by --max-failures (the job then ends failed, not cancelled). Called
 // with s.mu held.
-func (s *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b *batch) {
+func (c *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b *batch) {
 	j.row.CancelRequested = true
 	j.row.Stopped = failed
 	j.row.Reason = reason
@@ -92,14 +92,14 @@ func (s *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b
 	b.job(j)
 	for _, t := range j.running {
 		t.cancel = true
-		if !t.delivered && s.dropFromOutbox(t) {
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+		if !t.delivered && c.dropFromOutbox(t) {
+			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
 			continue
 		}
 		b.stops = append(b.stops, t)
 	}
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
-		s.finishJob(j, store.TaskRow{}, now)
+		c.finishJob(j, store.TaskRow{}, now)
 	}
 }
 
@@ -117,8 +117,8 @@ func describeEnd(ev client.TaskEvent) string {
 
 // finishJob sets a job's final state once all its tasks ended; last is the
 // task that ended last.
-func (s *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
-	c := j.row.Tasks
+func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
+	n := j.row.Tasks
 	j.finished = true
 	j.row.EndedAt = &now
 	j.row.ExitCode = nil
@@ -134,12 +134,12 @@ func (s *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		if j.row.Reason == "" {
 			j.row.Reason = "cancelled"
 		}
-	case c.Succeeded == c.Total:
+	case n.Succeeded == n.Total:
 		j.row.State = burst.Succeeded
 		zero := 0
 		j.row.ExitCode = &zero
 		j.row.Reason = ""
-	case c.Total == 1:
+	case n.Total == 1:
 		j.row.State = last.State
 		j.row.Reason = last.Reason
 		switch {
@@ -154,7 +154,7 @@ func (s *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		j.row.State = burst.Failed
 		j.row.ExitCode = failedStatus(j)
 		j.row.Reason = fmt.Sprintf("%d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
-			c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
+			n.Total-n.Succeeded, n.Total, n.Failed, n.Timeout, n.Lost, n.Cancelled)
 	}
 }
 
@@ -174,24 +174,24 @@ func failedStatus(j *jobRT) *int {
 }
 
 // submit queues a job the store has recorded (row, with a map's inputs).
-func (s *control) submit(row store.JobRow, sources [][]string) *jobRT {
+func (c *control) submit(row store.JobRow, sources [][]string) *jobRT {
 	j := newJobRT(row)
 	j.sources = sources
-	s.jobs[row.ID] = j
-	s.order = append(s.order, row.ID)
+	c.jobs[row.ID] = j
+	c.order = append(c.order, row.ID)
 	return j
 }
 
 // cancelJob cancels job id's waiting tasks and has its running ones stopped,
 // for actor. It returns the job's state, or false when the job is not
 // active (finished, or unknown: the store knows).
-func (s *control) cancelJob(id int64, actor string, now time.Time, b *batch) (burst.State, bool) {
-	j := s.jobs[id]
+func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (burst.State, bool) {
+	j := c.jobs[id]
 	if j == nil || j.finished {
 		return "", false
 	}
 	if !j.row.CancelRequested {
-		s.stopJob(j, "cancelled by "+actor, false, now, b)
+		c.stopJob(j, "cancelled by "+actor, false, now, b)
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
 	}
@@ -202,8 +202,8 @@ func (s *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 // when the job as a whole has ended or is being cancelled (cancel the job
 // instead), and AlreadyFinished with no state when the task has ended (its
 // row says how).
-func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *batch) (*client.CancelResult, error) {
-	j := s.jobs[id]
+func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *batch) (*client.CancelResult, error) {
+	j := c.jobs[id]
 	if j != nil && (idx < 0 || idx >= j.row.Tasks.Total) {
 		return nil, badRequest("job %d has no task %d", id, idx)
 	}
@@ -214,8 +214,8 @@ func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 	switch t := j.running[idx]; {
 	case t != nil:
 		t.cancel, t.row.CancelRequested = true, true
-		if !t.delivered && s.dropFromOutbox(t) {
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
+		if !t.delivered && c.dropFromOutbox(t) {
+			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
 		} else {
 			b.task(t.row) // a restarted server still stops it
 			b.stops = append(b.stops, t)
@@ -245,7 +245,7 @@ func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 	}
 	b.job(j)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
-		s.finishJob(j, store.TaskRow{}, now)
+		c.finishJob(j, store.TaskRow{}, now)
 	}
 	b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
@@ -258,7 +258,7 @@ func (s *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 // running. The machines must be restored first. A task recorded as
 // running stays running on its machine, whose agent, if it still lives,
 // registers again and keeps it; one whose machine is unknown is lost.
-func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahead map[int64][]int,
+func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahead map[int64][]int,
 	tasks []*store.TaskRow, now time.Time, b *batch) {
 	for _, row := range jobs {
 		j := newJobRT(*row)
@@ -269,12 +269,12 @@ func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 			}
 			j.skip[i] = true
 		}
-		s.jobs[row.ID] = j
-		s.order = append(s.order, row.ID)
+		c.jobs[row.ID] = j
+		c.order = append(c.order, row.ID)
 	}
 	var orphans []*taskRT
 	for _, row := range tasks {
-		j := s.jobs[row.JobID]
+		j := c.jobs[row.JobID]
 		if j == nil {
 			continue // job already final: a stale row
 		}
@@ -282,7 +282,7 @@ func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 			j.requeueTask(*row)
 			continue
 		}
-		m := s.machines[row.Machine]
+		m := c.machines[row.Machine]
 		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		if m == nil {
@@ -293,13 +293,13 @@ func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 		t.machine = m
 		m.tasks[taskKey{row.JobID, row.Index}] = t
-		if p := s.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
+		if p := c.projects[j.row.Project]; p != nil && p.row.Exhausted && !j.row.CancelRequested {
 			t.preempt = "budget of project " + p.row.Name + " spent" // it was being stopped: requeue it when it ends
 		}
 	}
 	// Running counts are recomputed from what memory holds.
-	for _, id := range s.order {
-		j := s.jobs[id]
+	for _, id := range c.order {
+		j := c.jobs[id]
 		n := 0
 		for _, t := range j.running {
 			if t.started {
@@ -312,19 +312,19 @@ func (s *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 	}
 	for _, t := range orphans {
-		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
+		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
 	}
 }
 
 // resumed queues again job j, reopened in the store: its tasks whose rows
 // were reopened run again (those never dispatched come in their turn). It
 // waits behind what was queued meanwhile.
-func (s *control) resumed(j *jobRT, reopened []*store.TaskRow) {
+func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
 	for _, t := range reopened {
 		if t.Index < j.row.Dispatched {
 			j.requeueTask(*t)
 		}
 	}
-	s.jobs[j.row.ID] = j
-	s.order = append(s.order, j.row.ID)
+	c.jobs[j.row.ID] = j
+	c.order = append(c.order, j.row.ID)
 }

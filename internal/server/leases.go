@@ -28,7 +28,7 @@ func (m *machineRT) unlease() {
 
 // takeWork builds a lease from what is unacknowledged and what is new.
 // Called with s.mu held.
-func (s *control) takeWork(m *machineRT) *client.Leased {
+func (c *control) takeWork(m *machineRT) *client.Leased {
 	var live []*taskRT
 	for _, t := range m.unacked {
 		if t.row.State == burst.Running && !t.delivered {
@@ -44,9 +44,9 @@ func (s *control) takeWork(m *machineRT) *client.Leased {
 	m.leaseSeq++
 	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
 	for _, t := range m.unacked {
-		out.Tasks = append(out.Tasks, s.assignment(t))
+		out.Tasks = append(out.Tasks, c.assignment(t))
 		if out.Jobs[t.row.JobID] == nil {
-			out.Jobs[t.row.JobID] = s.jobContext(t.job)
+			out.Jobs[t.row.JobID] = c.jobContext(t.job)
 		}
 	}
 	return out
@@ -54,7 +54,7 @@ func (s *control) takeWork(m *machineRT) *client.Leased {
 
 // dropFromOutbox takes t out of its machine's outbox; false if it was not
 // there (already leased, or not yet placed in it).
-func (s *control) dropFromOutbox(t *taskRT) bool {
+func (c *control) dropFromOutbox(t *taskRT) bool {
 	ob := t.machine.outbox[:0]
 	found := false
 	for _, o := range t.machine.outbox {
@@ -72,18 +72,18 @@ func (s *control) dropFromOutbox(t *taskRT) bool {
 // Their processes, when they run on this host and are still identifiable
 // by pid and start time, are killed (an effect, before the commit is
 // waited for), and whatever is left of m is stopped by its provider.
-func (s *control) loseMachine(m *machineRT, why string, now time.Time, b *batch) {
-	s.x.accrue(m, now)
+func (c *control) loseMachine(m *machineRT, why string, now time.Time, b *batch) {
+	c.x.accrue(m, now)
 	for _, t := range m.sortedTasks() {
-		if m.row.Host == s.host && t.row.PID > 0 {
+		if m.row.Host == c.host && t.row.PID > 0 {
 			b.kills = append(b.kills, orphan{t.ref(), t.row.PID, t.row.PIDStart})
 		}
-		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
+		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
 	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
 		d := m.cluster.startFailed(now)
-		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", s.agents, m.row.ID, d)
+		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", c.agents, m.row.ID, d)
 	}
 	if !m.local && m.handle != (provider.Handle{}) {
 		// Whatever is left of it (a hung agent, an allocation, a VM) must
@@ -104,11 +104,11 @@ func (s *control) loseMachine(m *machineRT, why string, now time.Time, b *batch)
 // register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not. It
 // returns the tasks the agent runs that the server no longer wants.
-func (s *control) register(r *client.Register, now time.Time, b *batch) ([]client.TaskRef, error) {
+func (c *control) register(r *client.Register, now time.Time, b *batch) ([]client.TaskRef, error) {
 	if r.Machine == "" {
 		return nil, badRequest("register: machine name missing")
 	}
-	m := s.machines[r.Machine]
+	m := c.machines[r.Machine]
 	if m != nil && m.starting {
 		return nil, fmt.Errorf("machine %s is still being started by its provider: register again in a moment", r.Machine)
 	}
@@ -120,12 +120,12 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	}
 	if m == nil {
 		m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: r.Machine, StartedAt: &now}})
-		s.machines[r.Machine] = m
+		c.machines[r.Machine] = m
 	}
 	m.streamAddr = r.StreamAddr
 	if m.row.State != burst.MachineRunning {
 		// The meter starts when the machine is up.
-		s.x.accrue(m, now)
+		c.x.accrue(m, now)
 		m.row.StartedAt = &now
 		m.row.StoppedAt = nil
 		m.meterAt, m.flushedAt = now, now
@@ -134,11 +134,11 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
 	if m.cluster == nil {
-		m.cluster = s.clusters[r.Cluster]
+		m.cluster = c.clusters[r.Cluster]
 	}
 	if m.row.Provider == "" || m.local {
 		// This host, or an agent that joined by itself: owned, priced per use.
-		s.x.priceOwned(m)
+		c.x.priceOwned(m)
 		if strings.HasSuffix(r.Cluster, ":native") {
 			m.row.Type = "Slurm's own jobs"
 		}
@@ -156,7 +156,7 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.row.SeenAt = &now
 	m.lastSeen = now
 	m.unlease() // a lease the agent did not acknowledge is handed out again
-	s.applyEvents(m, r.Events, now, b)
+	c.applyEvents(m, r.Events, now, b)
 	reported := map[taskKey]client.RunningTask{}
 	for _, rt := range r.Running {
 		reported[taskKey{rt.Job, rt.Index}] = rt
@@ -169,7 +169,7 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 			delete(reported, k)
 			t.delivered = true
 			if !t.started && rt.PID > 0 {
-				s.x.accrue(m, now)
+				c.x.accrue(m, now)
 				t.started = true
 				t.job.row.Tasks.Running++
 				b.job(t.job)
@@ -189,7 +189,7 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 			t.delivered = false
 			m.outbox = append(m.outbox, t)
 		default:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
+			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
 				Reason: "agent on " + m.row.ID + " restarted without it"}, now, b)
 		}
 	}
@@ -213,9 +213,9 @@ func (s *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 // request of the same machine still waiting, and takes the
 // acknowledgement of the last lease (l.Ack). It returns the machine and
 // the request's generation, for leaseWork.
-func (s *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64, error) {
-	m := s.machines[l.Machine]
-	if m == nil || !m.registered || l.BootID != s.bootID {
+func (c *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64, error) {
+	m := c.machines[l.Machine]
+	if m == nil || !m.registered || l.BootID != c.bootID {
 		return nil, 0, errConflict
 	}
 	m.leaseGen++
@@ -234,7 +234,7 @@ func (s *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64
 // leaseWork is what lease request gen of m gets now: a lease, an empty
 // answer (a newer request retired it), an error (its agent must register
 // again), or nothing yet and a channel closed when there may be some.
-func (s *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Leased, <-chan struct{}, error) {
+func (c *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Leased, <-chan struct{}, error) {
 	m.lastSeen = now
 	switch {
 	case !m.registered:
@@ -242,7 +242,7 @@ func (s *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Le
 	case m.leaseGen != gen:
 		return &client.Leased{}, nil, nil
 	}
-	if out := s.takeWork(m); out != nil {
+	if out := c.takeWork(m); out != nil {
 		return out, nil, nil
 	}
 	ch := make(chan struct{})
@@ -251,21 +251,21 @@ func (s *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Le
 }
 
 // endLease ends a lease request of m.
-func (s *control) endLease(m *machineRT, now time.Time) {
+func (c *control) endLease(m *machineRT, now time.Time) {
 	m.leasing--
 	m.lastSeen = now
 }
 
 // report applies task events from an agent and places the tasks that may
 // follow, in the same batch.
-func (s *control) report(r *client.Report, now time.Time, b *batch) error {
-	m := s.machines[r.Machine]
-	if m == nil || !m.registered || r.BootID != s.bootID {
+func (c *control) report(r *client.Report, now time.Time, b *batch) error {
+	m := c.machines[r.Machine]
+	if m == nil || !m.registered || r.BootID != c.bootID {
 		return errConflict
 	}
 	m.lastSeen = now
-	s.applyEvents(m, r.Events, now, b)
-	s.place(now, b)
+	c.applyEvents(m, r.Events, now, b)
+	c.place(now, b)
 	return nil
 }
 
@@ -274,7 +274,7 @@ func (s *control) report(r *client.Report, now time.Time, b *batch) error {
 // finished jobs are forgotten and their watchers told. A task placed while
 // its job was being stopped never reaches an agent: it ends here, into
 // next (its cancel went to an agent that never had it).
-func (s *control) committed(b *batch, now time.Time, next *batch) {
+func (c *control) committed(b *batch, now time.Time, next *batch) {
 	for _, m := range b.wakes {
 		m.poke()
 	}
@@ -282,7 +282,7 @@ func (s *control) committed(b *batch, now time.Time, next *batch) {
 		switch {
 		case t.row.State != burst.Running:
 		case t.cancel:
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, next)
+			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.job.row.Reason}, now, next)
 		default:
 			t.machine.outbox = append(t.machine.outbox, t)
 			t.machine.poke()
@@ -297,7 +297,7 @@ func (s *control) committed(b *batch, now time.Time, next *batch) {
 	}
 	for j := range b.jobs {
 		if j.finished {
-			delete(s.jobs, j.row.ID)
+			delete(c.jobs, j.row.ID)
 		}
 		j.signal()
 	}

@@ -31,19 +31,19 @@ type pipeFailure struct {
 }
 
 // stageCluster is the cluster stage i of j runs on.
-func (s *control) stageCluster(j *jobRT, i int) string {
-	if c := j.row.Spec.Pipe.Stages[i].Cluster; c != "" {
-		return c
+func (c *control) stageCluster(j *jobRT, i int) string {
+	if cl := j.row.Spec.Pipe.Stages[i].Cluster; cl != "" {
+		return cl
 	}
-	return s.x.jobCluster(j)
+	return c.x.jobCluster(j)
 }
 
 // pipeParts is the gang of j's stages for the scheduler.
-func (s *control) pipeParts(j *jobRT) []sched.Part {
+func (c *control) pipeParts(j *jobRT) []sched.Part {
 	p := j.row.Spec.Pipe
 	parts := make([]sched.Part, len(p.Stages))
 	for i, st := range p.Stages {
-		parts[i] = sched.Part{Res: st.Resources, Cluster: s.stageCluster(j, i), Count: st.Copies()}
+		parts[i] = sched.Part{Res: st.Resources, Cluster: c.stageCluster(j, i), Count: st.Copies()}
 	}
 	return parts
 }
@@ -51,7 +51,7 @@ func (s *control) pipeParts(j *jobRT) []sched.Part {
 // dispatchPipe hands every task of pipe j to the machines of as (the
 // gang's assignments, Part = stage) and plans their streams. Called with
 // s.mu held.
-func (s *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
+func (c *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 	p := j.row.Spec.Pipe
 	n := p.Tasks()
 	prev := map[int]retry{}
@@ -65,7 +65,7 @@ func (s *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 	at := make([]string, n)
 	tasks := make([]*taskRT, n)
 	for _, a := range as {
-		m := s.machines[a.MachineID]
+		m := c.machines[a.MachineID]
 		idx := p.FirstTask(a.Part) + next[a.Part]
 		next[a.Part]++
 		row := store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx}}
@@ -73,11 +73,11 @@ func (s *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 			row.Attempt, row.LostCount = int(r.attempt), int(r.lost)
 		}
 		at[idx] = m.row.ID
-		tasks[idx] = s.dispatchAt(j, m, a, row, b)
+		tasks[idx] = c.dispatchAt(j, m, a, row, b)
 	}
 	addr := map[string]string{}
 	for _, id := range at {
-		addr[id] = s.machines[id].streamAddr
+		addr[id] = c.machines[id].streamAddr
 	}
 	for i, pl := range plumb.Plan(p, j.row.ID, tasks[0].row.Attempt, at, addr) {
 		tasks[i].pipe = pl
@@ -89,7 +89,7 @@ func (s *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 // pipeEnded decides what a pipe's task's end means, before endTask counts
 // it: true when the pipe restarts (the task is then requeued with the rest
 // and not counted). Called with s.mu held.
-func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, now time.Time, b *batch) bool {
+func (c *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow, now time.Time, b *batch) bool {
 	j := t.job
 	p := j.row.Spec.Pipe
 	st, _ := p.StageOf(t.row.Index)
@@ -107,10 +107,10 @@ func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow,
 		j.restart = why
 		for _, o := range j.running {
 			o.preempt = j.restart
-			if !o.delivered && s.dropFromOutbox(o) {
+			if !o.delivered && c.dropFromOutbox(o) {
 				// Never reached its agent: it ends here, not by a cancel
 				// that would arrive with it and be ignored.
-				s.endTask(o, client.TaskEvent{TaskRef: o.ref(), State: burst.Cancelled, Reason: j.restart}, now, b)
+				c.endTask(o, client.TaskEvent{TaskRef: o.ref(), State: burst.Cancelled, Reason: j.restart}, now, b)
 				continue
 			}
 			b.stops = append(b.stops, o)
@@ -122,7 +122,7 @@ func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow,
 		// The last of this attempt starts it again, whole (unless one that
 		// ended just above, never delivered, already did).
 		if len(j.running) == 0 && j.restart != "" {
-			s.restartPipe(j, row, now, b)
+			c.restartPipe(j, row, now, b)
 		}
 		return true
 	}
@@ -155,7 +155,7 @@ func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow,
 			if !strings.HasPrefix(why, "stage "+name+":") {
 				why = "stage " + name + ": " + why
 			}
-			s.stopJob(j, why+"; the pipe was stopped", true, now, b)
+			c.stopJob(j, why+"; the pipe was stopped", true, now, b)
 		}
 	}
 	return false
@@ -164,12 +164,12 @@ func (s *control) pipeEnded(t *taskRT, ev *client.TaskEvent, row *store.TaskRow,
 // restartPipe requeues every task of pipe j for a new attempt of the whole
 // pipe; or, when the pipe was cancelled meanwhile or lost too often, ends
 // it with every stage's row saying so.
-func (s *control) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
+func (c *control) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *batch) {
 	why := j.restart
 	j.restart = ""
 	j.restarts++
-	c := &j.row.Tasks
-	c.Succeeded, c.Failed, c.Timeout, c.Cancelled, c.Lost = 0, 0, 0, 0, 0
+	n := &j.row.Tasks
+	n.Succeeded, n.Failed, n.Timeout, n.Cancelled, n.Lost = 0, 0, 0, 0, 0
 	if j.row.CancelRequested || j.restarts >= maxLost {
 		state, reason := burst.Lost, fmt.Sprintf("%s; the pipe was restarted %d times and is given up", why, j.restarts-1)
 		if j.row.CancelRequested {
@@ -177,11 +177,11 @@ func (s *control) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *b
 			if j.row.Reason != "" {
 				reason = j.row.Reason
 			}
-			c.Cancelled = c.Total
+			n.Cancelled = n.Total
 		} else {
-			c.Lost = c.Total
+			n.Lost = n.Total
 		}
-		for i := 0; i < c.Total; i++ {
+		for i := 0; i < n.Total; i++ {
 			if i == last.Index {
 				continue
 			}
@@ -190,14 +190,14 @@ func (s *control) restartPipe(j *jobRT, last *store.TaskRow, now time.Time, b *b
 		}
 		last.State, last.Reason = state, reason
 		j.requeue = nil
-		s.finishJob(j, *last, now)
+		c.finishJob(j, *last, now)
 		if !j.row.CancelRequested {
 			j.row.State, j.row.Reason = burst.Failed, reason
 		}
 		b.job(j)
 		return
 	}
-	for i := 0; i < c.Total; i++ {
+	for i := 0; i < n.Total; i++ {
 		att := last.Attempt
 		j.requeue = append(j.requeue, retry{int32(i), int32(att), int32(j.restarts)})
 	}
@@ -239,7 +239,7 @@ func finishPipe(j *jobRT) bool {
 // machines that exist and those their clusters could start, all idle: a
 // pipe that could never start whole is refused rather than left waiting.
 // Called with s.mu held.
-func (s *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now time.Time) error {
+func (c *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now time.Time) error {
 	var world []sched.Machine
 	live := map[string]int{}
 	for _, v := range views {
@@ -247,16 +247,16 @@ func (s *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now t
 		world = append(world, v)
 		live[v.Cluster]++
 	}
-	for name, c := range s.clusters {
-		if c.def.BuiltIn || c.caps().ScaledOutside {
+	for name, cl := range c.clusters {
+		if cl.def.BuiltIn || cl.caps().ScaledOutside {
 			continue
 		}
-		for i := live[name]; i < c.def.Max; i++ {
-			world = append(world, sched.Machine{ID: fmt.Sprintf("%s (new %d)", name, i), Cluster: name, Capacity: c.res(), Accepting: true})
+		for i := live[name]; i < cl.def.Max; i++ {
+			world = append(world, sched.Machine{ID: fmt.Sprintf("%s (new %d)", name, i), Cluster: name, Capacity: cl.res(), Accepting: true})
 		}
 	}
 	j := &jobRT{row: store.JobRow{Job: burst.Job{Spec: spec}}}
-	parts := s.pipeParts(j)
+	parts := c.pipeParts(j)
 	n := 0
 	var need []string
 	for i, p := range parts {
@@ -274,13 +274,13 @@ func (s *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now t
 
 // admitPipe checks that some cluster could run each stage, naming the
 // stage and what exists when none can. Called with s.mu held.
-func (s *control) admitPipe(spec *burst.JobSpec, feasible func(res burst.Resources, cluster string) error) error {
+func (c *control) admitPipe(spec *burst.JobSpec, feasible func(res burst.Resources, cluster string) error) error {
 	for _, st := range spec.Pipe.Stages {
-		c := st.Cluster
-		if c == "" {
-			c = spec.Cluster
+		cl := st.Cluster
+		if cl == "" {
+			cl = spec.Cluster
 		}
-		if err := feasible(st.Resources, c); err != nil {
+		if err := feasible(st.Resources, cl); err != nil {
 			return badRequest("stage %s cannot run: %v", st.Name, err)
 		}
 	}

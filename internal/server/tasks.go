@@ -66,14 +66,14 @@ type retry struct {
 }
 
 // logPaths gives a task's stdout and stderr files.
-func (s *control) logPaths(j *jobRT, idx int, host string) (string, string) {
+func (c *control) logPaths(j *jobRT, idx int, host string) (string, string) {
 	spec := j.row.Spec
 	if spec.Stdout == "" && spec.Stderr == "" && (spec.Batch == nil || spec.Native) {
 		// A thousand tasks a directory keeps maps of 10^6 tasks browsable.
-		dir := filepath.Join(s.logs, strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
+		dir := filepath.Join(c.logs, strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
 		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
 	}
-	info := s.batchInfo(j, idx, host, nil)
+	info := c.batchInfo(j, idx, host, nil)
 	out, errp := spec.Stdout, spec.Stderr
 	if out == "" { // sbatch's defaults, in the job's working directory
 		out = "slurm-%j.out"
@@ -95,7 +95,7 @@ func (s *control) logPaths(j *jobRT, idx int, host string) (string, string) {
 }
 
 // dispatch takes the next task of j for machine m. Called with s.mu held.
-func (s *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
+func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
 	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
 	if len(j.requeue) > 0 {
 		r := j.requeue[0]
@@ -109,16 +109,16 @@ func (s *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch)
 		row.Index = j.row.Dispatched
 		j.row.Dispatched++
 	}
-	return s.dispatchAt(j, m, a, row, b)
+	return c.dispatchAt(j, m, a, row, b)
 }
 
 // dispatchAt hands task row (its index, attempt and lost count set) to m.
-func (s *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row store.TaskRow, b *batch) *taskRT {
+func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row store.TaskRow, b *batch) *taskRT {
 	row.Attempt++
 	row.State = burst.Running
 	row.Machine = m.row.ID
 	row.GPUIDs = a.GPUIDs
-	row.Stdout, row.Stderr = s.logPaths(j, row.Index, m.row.Host)
+	row.Stdout, row.Stderr = c.logPaths(j, row.Index, m.row.Host)
 	t := &taskRT{row: row, job: j, machine: m, queued: a.Queued}
 	j.running[row.Index] = t
 	m.tasks[taskKey{row.JobID, row.Index}] = t
@@ -129,10 +129,10 @@ func (s *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row sto
 
 // endTask records how a task ended and decides what follows: a retry, a
 // requeue after a lost machine, or a final state. Called with s.mu held.
-func (s *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
+func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
 	j, m := t.job, t.machine
 	if t.started {
-		s.x.accrue(m, now) // what ran so far is charged to it before it goes
+		c.x.accrue(m, now) // what ran so far is charged to it before it goes
 	}
 	delete(j.running, t.row.Index)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
@@ -166,7 +166,7 @@ func (s *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	}
 	spec := j.row.Spec
 	if spec.Pipe != nil {
-		if s.pipeEnded(t, &ev, &row, now, b) {
+		if c.pipeEnded(t, &ev, &row, now, b) {
 			t.row = row
 			b.task(row)
 			b.job(j)
@@ -233,57 +233,57 @@ func (s *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	b.task(row)
 	b.job(j)
 	if row.State != burst.Queued {
-		s.x.countStorage(t, ev) // its logs as they stay: the final attempt's
+		c.x.countStorage(t, ev) // its logs as they stay: the final attempt's
 	}
-	c := j.row.Tasks
-	if lim := j.row.Spec.Map.FailureLimit(c.Total); lim >= 0 && !j.row.CancelRequested && c.Failed+c.Timeout > lim {
-		s.stopJob(j, fmt.Sprintf("stopped: %d tasks failed, more than --max-failures allows (%d)", c.Failed+c.Timeout, lim), true, now, b)
+	n := j.row.Tasks
+	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
+		c.stopJob(j, fmt.Sprintf("stopped: %d tasks failed, more than --max-failures allows (%d)", n.Failed+n.Timeout, lim), true, now, b)
 	}
 	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
-		s.finishJob(j, row, now)
+		c.finishJob(j, row, now)
 	}
 }
 
 // snapshot builds the scheduler's view. Called with s.mu held.
-func (s *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
+func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 	var pend []sched.Pending
-	live := s.order[:0]
-	seen := make(map[int64]bool, len(s.order))
-	for _, id := range s.order {
-		j := s.jobs[id]
+	live := c.order[:0]
+	seen := make(map[int64]bool, len(c.order))
+	for _, id := range c.order {
+		j := c.jobs[id]
 		if j == nil || seen[id] { // gone, or resumed before its old place was dropped
 			continue
 		}
 		seen[id] = true
 		live = append(live, id)
-		if n := j.pending(); n > 0 && !s.x.held(j) {
+		if n := j.pending(); n > 0 && !c.x.held(j) {
 			if j.row.Spec.Pipe != nil {
 				if len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
-					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: s.pipeParts(j)})
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j)})
 				}
 				continue
 			}
 			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
-				Cluster: s.x.jobCluster(j)})
+				Cluster: c.x.jobCluster(j)})
 		}
 	}
-	s.order = live
-	return pend, s.machineViews(now)
+	c.order = live
+	return pend, c.machineViews(now)
 }
 
-func (s *control) machineViews(now time.Time) []sched.Machine {
-	ids := make([]string, 0, len(s.machines))
-	for id := range s.machines {
+func (c *control) machineViews(now time.Time) []sched.Machine {
+	ids := make([]string, 0, len(c.machines))
+	for id := range c.machines {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	out := make([]sched.Machine, 0, len(ids))
 	for _, id := range ids {
-		m := s.machines[id]
+		m := c.machines[id]
 		v := m.schedView(now)
 		if m.local {
 			// This host less what local clusters' machines hold of it.
-			v.Running = append(v.Running, s.x.sliceHolders()...)
+			v.Running = append(v.Running, c.x.sliceHolders()...)
 		}
 		out = append(out, v)
 	}
@@ -294,32 +294,32 @@ func (s *control) machineViews(now time.Time) []sched.Machine {
 // b is committed. Called with s.mu held, by the scheduler and by every
 // report of ended tasks, so that the tasks that follow are dispatched in the
 // same transaction.
-func (s *control) place(now time.Time, b *batch) {
-	pend, views := s.snapshot(now)
+func (c *control) place(now time.Time, b *batch) {
+	pend, views := c.snapshot(now)
 	if len(pend) == 0 {
 		return
 	}
 	as := sched.Place(now, pend, views)
 	for i := 0; i < len(as); i++ {
 		a := as[i]
-		j, m := s.jobs[a.JobID], s.machines[a.MachineID]
+		j, m := c.jobs[a.JobID], c.machines[a.MachineID]
 		if j == nil || m == nil {
 			continue
 		}
 		if j.row.Spec.Pipe != nil {
 			n := j.row.Spec.Pipe.Tasks() // a gang's assignments come together
-			s.dispatchPipe(j, as[i:i+n], b)
+			c.dispatchPipe(j, as[i:i+n], b)
 			i += n - 1
 			continue
 		}
-		b.placed = append(b.placed, s.dispatch(j, m, a, b))
+		b.placed = append(b.placed, c.dispatch(j, m, a, b))
 	}
 }
 
 // applyEvents applies agent events for machine m. Called with s.mu held.
-func (s *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
+func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.Time, b *batch) {
 	for _, ev := range events {
-		j := s.jobs[ev.Job]
+		j := c.jobs[ev.Job]
 		var t *taskRT
 		if j != nil {
 			t = j.running[ev.Index]
@@ -339,7 +339,7 @@ func (s *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			t.row.StartedAt = ev.StartedAt
 			t.row.StdoutFrom, t.row.StderrFrom = ev.OutFrom, ev.ErrFrom
 			if !t.started {
-				s.x.accrue(m, now) // what ran before it is not its to pay
+				c.x.accrue(m, now) // what ran before it is not its to pay
 				t.started = true
 				j.row.Tasks.Running++
 			}
@@ -363,7 +363,7 @@ func (s *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			if j.row.State == burst.Queued {
 				j.row.State = burst.Running
 			}
-			s.endTask(t, ev, now, b)
+			c.endTask(t, ev, now, b)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -172,35 +171,4 @@ func (s *Server) arrayIndexOf(ctx context.Context, job int64, task int) (int, er
 		return -1, err
 	}
 	return idx[task], nil
-}
-
-// CancelTask cancels one task of a job (one task of a job array, named by
-// its own id, as scancel does): a running one is stopped, a waiting one never
-// starts; the rest of the job goes on.
-func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
-	now := time.Now().UTC()
-	s.mu.Lock()
-	var b batch
-	res, err := s.cancelTask(id, idx, actorFrom(ctx), now, &b)
-	switch {
-	case err != nil:
-		s.mu.Unlock()
-		return nil, err
-	case res == nil: // the job as a whole has ended or is ending
-		s.mu.Unlock()
-		return s.Cancel(ctx, id)
-	case res.AlreadyFinished:
-		s.mu.Unlock()
-		if res.State == "" { // it has ended: its row says how
-			res.State = "ended"
-			if row, err := s.st.GetTask(ctx, id, idx); err == nil {
-				res.State = row.State
-			}
-		}
-		return res, nil
-	}
-	if err := s.apply(&b); err != nil {
-		return nil, err
-	}
-	return res, nil
 }

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// Register (re)connects an agent: applies the events it could not report,
+// keeps the tasks it still runs, and marks lost those it does not.
+func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
+	now := time.Now().UTC()
+	s.mu.Lock()
+	var b batch
+	kill, err := s.register(r, now, &b)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if err := s.apply(&b); err != nil {
+		return nil, err
+	}
+	s.kickScheduler()
+	return &client.Registered{BootID: s.bootID, Kill: kill}, nil
+}
+
+// Lease hands an agent its tasks and cancels, waiting up to l.WaitMS for
+// some. Work stays unacknowledged until the agent's next Lease carries this
+// lease's Seq; until then it is handed out again, so a response lost on the
+// wire loses nothing. A newer Lease from the same machine retires an older
+// one still waiting (e.g. on a half-open connection).
+func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	now := time.Now()
+	s.mu.Lock()
+	m, gen, err := s.beginLease(l, now)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	// One way out, whether it returns or panics: the lock is released
+	// exactly once, so a bug in here cannot wedge every later request.
+	locked := true
+	defer func() {
+		if !locked {
+			now = time.Now()
+			s.mu.Lock()
+		}
+		s.endLease(m, now)
+		s.mu.Unlock()
+	}()
+	for {
+		out, ch, err := s.leaseWork(m, gen, now)
+		if out != nil || err != nil {
+			return out, err
+		}
+		s.mu.Unlock()
+		locked = false
+		select {
+		case <-ch:
+		case <-timer.C:
+			return &client.Leased{}, nil
+		case <-ctx.Done():
+			return &client.Leased{}, nil
+		}
+		now = time.Now()
+		s.mu.Lock()
+		locked = true
+	}
+}
+
+// Report applies task events from an agent; they are committed when it
+// returns nil.
+func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	now := time.Now().UTC()
+	s.mu.Lock()
+	var b batch
+	if err := s.report(r, now, &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	return s.apply(&b)
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// commit enqueues b under s.mu (which the caller holds) and returns a
+// handle to wait on after unlocking.
+func (s *Server) commit(b *batch) store.Pending {
+	s.uiVersion.Add(1)
+	if b.empty() {
+		return nil
+	}
+	tasks := b.tasks
+	jobs := make([]store.JobRow, 0, len(b.jobs))
+	for j := range b.jobs {
+		jobs = append(jobs, j.row)
+	}
+	machines, projects, events := b.machines, b.projects, b.events
+	var flush func(*store.Tx) error
+	if len(machines) > 0 {
+		// A machine changed state: what the meter charged it so far is
+		// written with it (a stop's last charges are not left to a tick).
+		flush = s.takeFlush()
+	}
+	return s.st.Enqueue(func(tx *store.Tx) error {
+		for i := range projects {
+			if err := store.SaveProject(tx, &projects[i]); err != nil {
+				return err
+			}
+		}
+		for i := range events {
+			if err := store.AppendEvent(tx, &events[i]); err != nil {
+				return err
+			}
+		}
+		for i := range machines {
+			if err := store.SaveMachine(tx, &machines[i]); err != nil {
+				return err
+			}
+		}
+		for i := range tasks {
+			if err := store.SaveTask(tx, &tasks[i]); err != nil {
+				return err
+			}
+		}
+		for i := range jobs {
+			if err := store.SaveJob(tx, &jobs[i]); err != nil {
+				return err
+			}
+		}
+		if flush != nil {
+			return flush(tx) // after the machines: its marks are the latest
+		}
+		return nil
+	})
+}
+
+// afterCommit tells waiters about the jobs in b and forgets finished ones.
+// It takes s.mu.
+func (s *Server) afterCommit(b *batch) {
+	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 && len(b.wakes) == 0 {
+		return
+	}
+	now := time.Now().UTC()
+	s.mu.Lock()
+	if len(b.events) > 0 {
+		close(s.events)
+		s.events = make(chan struct{})
+	}
+	var dropped batch
+	s.committed(b, now, &dropped)
+	if dropped.empty() {
+		s.mu.Unlock()
+		return
+	}
+	s.apply(&dropped) // unlocks
+}
+
+// apply commits b (s.mu held on entry, released on return) and runs its
+// effects: those that need no commit (kills, halts, logs) as soon as the
+// lock is released, the others (hand-overs, cancels, wakes, watchers) once
+// b is durable.
+func (s *Server) apply(b *batch) error {
+	p := s.commit(b)
+	s.mu.Unlock()
+	s.outsideEffects(b)
+	if p != nil {
+		if err := p.Wait(); err != nil {
+			s.storeFailed(err)
+		}
+	}
+	s.afterCommit(b)
+	return nil
+}
+
+// outsideEffects runs what b asks of the world outside memory. It runs
+// without s.mu.
+func (s *Server) outsideEffects(b *batch) {
+	for _, o := range b.kills {
+		if err := runner.KillGroup(o.pid, o.pidStart); err == nil {
+			s.log.Info("killed orphaned task", "job", o.ref.Job, "task", o.ref.Index, "pid", o.pid)
+		}
+	}
+	for _, m := range b.halts {
+		s.mu.Lock()
+		prov, h := s.machineProvider(m), m.handle
+		s.mu.Unlock()
+		if prov != nil {
+			// Whatever is left of it (a hung agent, an allocation, a VM)
+			// must not go on holding resources or costing money unmetered.
+			s.background(func(ctx context.Context) { prov.Stop(ctx, h) })
+		}
+	}
+	for _, l := range b.logs {
+		s.log.Log(context.Background(), l.level, l.msg, l.args...)
+	}
+}
+
+// machineLost is control's loseMachine now. Called with s.mu held.
+func (s *Server) machineLost(m *machineRT, why string, b *batch) {
+	s.loseMachine(m, why, time.Now().UTC(), b)
+}
+
+// storeFailed ends the server when the store refuses a write: memory has
+// moved on and can no longer be trusted to match what is durable, and the
+// only safe state to go on from is the store's. The next server (any CLI
+// command starts one) recovers from it; agents keep running their tasks.
+func (s *Server) storeFailed(err error) {
+	if s.closing.Load() && errors.Is(err, store.ErrClosed) {
+		// Stopping: the store was closed under a request whose answer
+		// cannot reach anyone any more (see close). Any other failure
+		// still ends the server at once, answering nobody.
+		s.log.Info("a write came after the store closed; the server is stopping", "err", err)
+		return
+	}
+	s.log.Error("the store refused a write; exiting so that the next server recovers from the store", "err", err)
+	os.Exit(3)
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// Resume reopens a finished job: every task that did not succeed (failed,
+// timed out, cancelled, lost, or never ran) is queued again; a task that
+// succeeded never runs again.
+func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
+	return s.ResumeWith(ctx, id, client.ResumeOptions{})
+}
+
+// resumeSpec puts o's settings into spec, and says whether any changed.
+func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
+	changed := false
+	if o.MaxFailures != nil || o.MaxFailuresPct != nil {
+		if spec.Map == nil {
+			return false, badRequest("--max-failures is for maps; this job is not one")
+		}
+		m := *spec.Map
+		if o.MaxFailures != nil {
+			m.MaxFailures = *o.MaxFailures
+		}
+		if o.MaxFailuresPct != nil {
+			m.MaxFailuresPct = *o.MaxFailuresPct
+		}
+		if m.MaxFailures < 0 || m.MaxFailuresPct < 0 || m.MaxFailuresPct > 100 {
+			return false, badRequest("--max-failures: give a count (5) or a share of the tasks (5%%)")
+		}
+		spec.Map, changed = &m, true
+	}
+	if o.MaxRunning != nil {
+		if *o.MaxRunning < 0 {
+			return false, badRequest("--jobs %d: use 0 (no cap) or more", *o.MaxRunning)
+		}
+		spec.MaxRunning, changed = *o.MaxRunning, true
+	}
+	return changed, nil
+}
+
+// ResumeWith is Resume with the settings of o (a map's --max-failures, its
+// -j) replacing the job's own from now on.
+func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error) {
+	s.mu.Lock()
+	if j := s.jobs[id]; j != nil {
+		s.mu.Unlock()
+		return nil, badRequest("job %d has not finished: wait for it, or cancel it first, then resume", id)
+	}
+	s.mu.Unlock()
+	row, err := s.readJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row.Spec != nil && row.Spec.Pipe != nil {
+		return nil, badRequest("job %d is a pipe: its stages stream into each other and run only together; run it again with `burst pipe '%s'`", id, row.Spec.Pipe.Text)
+	}
+	if row.Tasks.Succeeded == row.Tasks.Total {
+		return nil, badRequest("job %d: all %d tasks succeeded; there is nothing to resume", id, row.Tasks.Total)
+	}
+	changed, err := resumeSpec(row.Spec, o)
+	if err != nil {
+		return nil, err
+	}
+	var sources [][]string
+	if row.Spec.Map != nil {
+		if sources, err = s.st.Inputs(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	j := newJobRT(*row)
+	j.sources = sources
+	var reopened []*store.TaskRow
+	s.mu.Lock()
+	if s.jobs[id] != nil || s.resuming[id] { // resumed twice at once
+		s.mu.Unlock()
+		return nil, badRequest("job %d is being resumed already", id)
+	}
+	if s.resuming == nil {
+		s.resuming = map[int64]bool{}
+	}
+	s.resuming[id] = true // the write below runs without the lock
+	s.mu.Unlock()
+	err = s.st.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if reopened, err = store.ReopenTasks(tx, id); err != nil {
+			return err
+		}
+		c := &j.row.Tasks
+		c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
+		j.row.State, j.row.ExitCode, j.row.Reason, j.row.EndedAt = burst.Queued, nil, "", nil
+		j.row.CancelRequested, j.row.Stopped = false, false
+		if err := store.SaveJob(tx, &j.row); err != nil {
+			return err
+		}
+		if changed {
+			if err := store.SaveSpec(tx, id, j.row.Spec); err != nil {
+				return err
+			}
+		}
+		ahead := 0 // tasks cancelled before their turn: the dispatcher reaches them in order
+		for _, t := range reopened {
+			if t.Index >= j.row.Dispatched {
+				ahead++
+			}
+		}
+		ev := s.newEvent(actorFrom(ctx), "job.resume", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)-ahead+j.row.Tasks.Total-j.row.Dispatched))
+		return store.AppendEvent(tx, &ev)
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.resuming, id)
+	if err != nil {
+		return nil, fmt.Errorf("resume job %d: %w", id, err)
+	}
+	close(s.events) // the resume event is recorded
+	s.events = make(chan struct{})
+	s.resumed(j, reopened)
+	s.kickScheduler()
+	out := j.row.Job
+	out.Tasks.Queued = out.Tasks.Total - out.Tasks.Done() - out.Tasks.Running
+	return &out, nil
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// maxTasks bounds one job's tasks.
+const maxTasks = 10_000_000
+
+// Submit admits a job: validates it, checks that some machine could ever run
+// it, and records it (with a map's inputs) before answering.
+func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return nil, &errBadRequest{Msg: err.Error()}
+	}
+	var sources [][]string
+	if m := spec.Map; m != nil {
+		sources = m.Sources
+		srcs := make([]mapspec.Source, len(sources))
+		for i, src := range sources {
+			srcs[i] = src
+		}
+		n, err := mapspec.Count(srcs, maxTasks)
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		if n == 0 {
+			return nil, badRequest("a map needs inputs: give them after ::: or :::: (or with --over)")
+		}
+		if !m.Array {
+			if err := mapspec.Validate(m.Template, len(sources)); err != nil {
+				return nil, badRequest("%v", err)
+			}
+		}
+		spec.Tasks = int(n)
+	}
+	if err := s.checkOutputs(spec); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	s.mu.Lock()
+	var refused batch
+	if err := s.control.admit(spec, actor, now, &refused); err != nil {
+		s.apply(&refused) // unlocks
+		return nil, err
+	}
+	s.mu.Unlock()
+	var id int64
+	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
+	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		if id, err = store.InsertJob(tx, spec, actor, now); err != nil {
+			return err
+		}
+		ev.Target = "job " + strconv.FormatInt(id, 10)
+		ev.Message = fmt.Sprintf("job %d (%s, %s) on %s", id, spec.Name, burst.Plural(spec.Tasks, "task"), clusterName(spec.Cluster))
+		if err := store.AppendEvent(tx, &ev); err != nil {
+			return err
+		}
+		return store.SaveInputs(tx, id, sources)
+	}); err != nil {
+		return nil, fmt.Errorf("record job: %w", err)
+	}
+	// The job is committed: it must reach the queue even if the caller has
+	// gone away meanwhile.
+	row, err := s.st.GetJob(context.WithoutCancel(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.submit(*row, sources)
+	close(s.events)
+	s.events = make(chan struct{})
+	s.mu.Unlock()
+	s.kickScheduler()
+	s.kickScale()
+	return &row.Job, nil
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// batch collects what one change writes, so that it is enqueued as one
+// store operation under the server's lock (keeping memory and store in the
+// same order) and committed before anyone is told.
+type batch struct {
+	tasks    []store.TaskRow
+	taskAt   map[taskKey]int // index in tasks: a task written twice in one batch is written once
+	jobs     map[*jobRT]bool
+	machines []store.MachineRow
+	projects []store.ProjectRow
+	events   []burst.Event
+	stops    []*taskRT // tasks to cancel at their agents once this is committed
+	placed   []*taskRT // tasks to hand to their agents once this is committed
+
+	// Effects: what the server does once the lock is released (kills,
+	// halts, logs: before waiting for the commit) or once the batch is
+	// committed (wakes, with stops and placed).
+	wakes []*machineRT // lease requests to wake: their machine has news
+	kills []orphan     // processes on this host that must not outlive a lost machine
+	halts []*machineRT // machines whose provider must stop what is left of them
+	logs  []logLine
+}
+
+// orphan is a task's process left by a lost agent on this host.
+type orphan struct {
+	ref      client.TaskRef
+	pid      int
+	pidStart uint64
+}
+
+// logLine is a line for the server's log.
+type logLine struct {
+	level slog.Level
+	msg   string
+	args  []any
+}
+
+func (b *batch) wake(m *machineRT) { b.wakes = append(b.wakes, m) }
+
+func (b *batch) log(level slog.Level, msg string, args ...any) {
+	b.logs = append(b.logs, logLine{level, msg, args})
+}
+
+func (b *batch) task(t store.TaskRow) {
+	k := taskKey{t.JobID, t.Index}
+	if i, ok := b.taskAt[k]; ok {
+		b.tasks[i] = t
+		return
+	}
+	if b.taskAt == nil {
+		b.taskAt = map[taskKey]int{}
+	}
+	b.taskAt[k] = len(b.tasks)
+	b.tasks = append(b.tasks, t)
+}
+
+func (b *batch) job(j *jobRT) {
+	if b.jobs == nil {
+		b.jobs = map[*jobRT]bool{}
+	}
+	b.jobs[j] = true
+}
+
+func (b *batch) machine(m *machineRT) {
+	row := m.row
+	if !m.flushedAt.IsZero() {
+		// The mark the ledger holds charges up to, not the meter's latest:
+		// charges not yet flushed would be lost with a crash otherwise.
+		at := m.flushedAt
+		row.MeteredUntil = &at
+	}
+	b.machines = append(b.machines, row)
+}
+
+func (b *batch) event(e burst.Event) { b.events = append(b.events, e) }
+
+func (b *batch) empty() bool {
+	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0 &&
+		len(b.projects) == 0 && len(b.events) == 0
+}
