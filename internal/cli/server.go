@@ -119,7 +119,8 @@ tasks whose machine was lost: a task lost a third time fails).`,
 			}
 			w := c.OutOrStdout()
 			token, _ := h.ReadToken()
-			cl, err := client.New("unix://"+h.Socket(), token)
+			// Asked once: no answer means no server to stop.
+			cl, err := client.New("unix://"+h.Socket(), token, client.WithRetry(client.Retry{}))
 			if err != nil {
 				return err
 			}
