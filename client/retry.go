@@ -16,8 +16,9 @@ import (
 // running yet, restarting, or killed and started again.
 type Retry struct {
 	// Patience is how long a call goes on asking once the server stopped
-	// answering it; 0 asks once. A Reconnect that starts the server counts
-	// toward it, and a call always asks once more after one.
+	// answering it; 0 asks once. A call always asks once more after its
+	// Reconnect ran, however long that took (starting a server can take
+	// seconds).
 	Patience time.Duration
 	// First and Max are the waits between two tries: First, then twice
 	// as long each time up to Max. Zero: 50 ms and 1 s.
