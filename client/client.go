@@ -2,7 +2,27 @@
 // jobs, read logs, cancel; and the agent protocol (register, lease, report)
 // that every burst agent speaks to the server.
 //
-// It only speaks HTTP; it starts no servers and reads no configuration files.
+// It only speaks HTTP: it starts no servers and reads no configuration
+// files. Finding the local server (and starting it) is sdk.Connect's, which
+// returns a Client that starts the server again should it go away.
+//
+// A Client rides out a server it cannot reach for a while (one restarting,
+// or killed and started again), as its Retry says: DefaultRetry unless
+// WithRetry says otherwise. What it asks again:
+//
+//   - A read (every GET: Job, Jobs, Tasks, Wait, Results, Events, ...) is
+//     asked again whenever its answer did not come whole: the connection
+//     was refused, broke, or closed mid-answer. Logs goes on from the byte
+//     it had reached; Output, which has no offset, only if it had copied
+//     nothing yet.
+//   - A request that changes something (POST, PATCH, DELETE: Submit,
+//     Cancel, Resume, the agent protocol, ...) is asked again only when it
+//     was never sent: the connection could not be made. The server cannot
+//     tell a submit sent twice from two submits, so a Submit whose
+//     connection broke after it was sent is never sent again: its error
+//     says it may have been taken.
+//   - An answer from the server (an *Error, any status) is never asked
+//     again, nor is anything once ctx ends.
 package client
 
 import (
@@ -19,6 +39,8 @@ import (
 	osuser "os/user"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -32,8 +54,23 @@ var user = func() string {
 	return os.Getenv("USER")
 }()
 
-// Client talks to one burst server.
+// Client talks to one burst server. It is safe for concurrent use; a copy
+// made by WithRetry shares its connection.
 type Client struct {
+	conn  *conn
+	retry Retry
+}
+
+// conn is where the server is, shared by a Client and its copies, and
+// what finds it again when it stops answering.
+type conn struct {
+	ep        atomic.Pointer[endpoint]
+	mu        sync.Mutex // one reconnect at a time
+	reconnect func(ctx context.Context) (addr, token string, err error)
+}
+
+// endpoint is one address of the server, with its token.
+type endpoint struct {
 	base  string // http://host:port or http://unix
 	token string
 	hc    *http.Client
@@ -53,11 +90,43 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// Option changes how New's Client works.
+type Option func(*Client)
+
+// WithRetry sets how the Client rides out a server it cannot reach;
+// Retry{} never asks again.
+func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
+
+// WithReconnect sets what the Client calls when the server stopped
+// answering, before it asks again: it makes the server reachable again if
+// it can (sdk.Connect's starts the local server anew) and says where it
+// listens now. An error leaves the Client where it was; it asks again all
+// the same, until its Retry's patience runs out. One call at a time runs
+// it, and a call that failed on an address another already replaced just
+// asks again.
+func WithReconnect(fn func(ctx context.Context) (addr, token string, err error)) Option {
+	return func(c *Client) { c.conn.reconnect = fn }
+}
+
 // New returns a client for addr, which is "unix:///path/to/socket" or
-// "http://host:port", authenticating with token.
-func New(addr, token string) (*Client, error) {
+// "http://host:port", authenticating with token. It retries as
+// DefaultRetry says unless an option says otherwise.
+func New(addr, token string, opts ...Option) (*Client, error) {
+	ep, err := newEndpoint(addr, token)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{conn: &conn{}, retry: DefaultRetry}
+	c.conn.ep.Store(ep)
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+func newEndpoint(addr, token string) (*endpoint, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
-	c := &Client{token: token, hc: &http.Client{Transport: tr}}
+	ep := &endpoint{token: token, hc: &http.Client{Transport: tr}}
 	switch {
 	case strings.HasPrefix(addr, "unix://"):
 		path := strings.TrimPrefix(addr, "unix://")
@@ -65,36 +134,42 @@ func New(addr, token string) (*Client, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}
-		c.base = "http://unix"
+		ep.base = "http://unix"
 	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
-		c.base = strings.TrimRight(addr, "/")
+		ep.base = strings.TrimRight(addr, "/")
 	default:
 		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock or http://host:port", addr)
 	}
-	return c, nil
+	return ep, nil
 }
 
-func (c *Client) request(ctx context.Context, method, path string, body any) (*http.Response, error) {
+// WithRetry returns a Client that retries as r says and shares c's
+// connection (a reconnect by one serves both): e.g. a follow that rides
+// out a restart for longer than the reads around it, or Retry{} for a
+// caller with a retry loop of its own.
+func (c *Client) WithRetry(r Retry) *Client {
+	return &Client{conn: c.conn, retry: r}
+}
+
+// request sends one request and returns the answer, or the server's error
+// answer as an *Error. It does not retry.
+func (ep *endpoint) request(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
 	var r io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, r)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+ep.token)
 	if user != "" {
 		req.Header.Set("X-Burst-User", user)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := ep.hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -110,20 +185,52 @@ func (c *Client) request(ctx context.Context, method, path string, body any) (*h
 	return resp, nil
 }
 
+// do sends a request and decodes its JSON answer into out (nil: none),
+// asking again as the package comment says: a GET whenever the answer did
+// not come whole, anything else only when it was never sent.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := c.request(ctx, method, path, body)
-	if err != nil {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	return c.retrying(ctx, method, path, nil, func(ep *endpoint) error {
+		resp, err := ep.request(ctx, method, path, b)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if out == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			return err
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("decode %s %s: %w", method, path, err)
+		}
+		return nil
+	})
+}
+
+// stream sends a GET and copies its answer to w. resume says whether a
+// broken answer can go on from where it was: path(n) then asks for the
+// answer past the n bytes copied so far; otherwise it is asked again only
+// if nothing was copied.
+func (c *Client) stream(ctx context.Context, path func(n int64) string, resume bool, w io.Writer) error {
+	cw := &countWriter{w: w}
+	return c.retrying(ctx, "GET", path(0), cw, func(ep *endpoint) error {
+		resp, err := ep.request(ctx, "GET", path(cw.n), nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(cw, resp.Body)
+		if err != nil && !resume && cw.n > 0 {
+			return &final{err}
+		}
 		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
-	}
-	return nil
+	})
 }
 
 // Health returns the server's identity; it fails if the server is not
@@ -221,19 +328,15 @@ type LogsQuery struct {
 }
 
 // Logs copies a task's output to w; with Follow it returns when the task has
-// ended and all its output was copied.
+// ended and all its output was copied. Should the server go away in the
+// middle, it asks again from the byte it had reached: w gets each byte once.
 func (c *Client) Logs(ctx context.Context, id int64, q LogsQuery, w io.Writer) error {
 	if q.Stream == "" {
 		q.Stream = "stdout"
 	}
-	p := fmt.Sprintf("/v1/jobs/%d/logs?task=%d&stream=%s&offset=%d&follow=%t", id, q.Task, url.QueryEscape(q.Stream), q.Offset, q.Follow)
-	resp, err := c.request(ctx, "GET", p, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.stream(ctx, func(n int64) string {
+		return fmt.Sprintf("/v1/jobs/%d/logs?task=%d&stream=%s&offset=%d&follow=%t", id, q.Task, url.QueryEscape(q.Stream), q.Offset+n, q.Follow)
+	}, true, w)
 }
 
 // Machines lists the machines the server knows.
@@ -251,15 +354,13 @@ func (c *Client) Results(ctx context.Context, id int64, from, limit int, inline 
 }
 
 // Output copies the stdout of a job's tasks to w in input order from task
-// from; with follow it waits for each task to end, up to the last.
+// from; with follow it waits for each task to end, up to the last. It is
+// asked again only if the server went away before the first byte: its
+// answer has no offset to go on from.
 func (c *Client) Output(ctx context.Context, id int64, from int, follow bool, w io.Writer) error {
-	resp, err := c.request(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/output?from=%d&follow=%t", id, from, follow), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.stream(ctx, func(int64) string {
+		return fmt.Sprintf("/v1/jobs/%d/output?from=%d&follow=%t", id, from, follow)
+	}, false, w)
 }
 
 // Resume queues again every task of a finished job that did not succeed.

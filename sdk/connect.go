@@ -7,6 +7,7 @@ import (
 	"os/exec"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/discover"
 )
 
 // Connect returns a client for the burst server, found as the burst CLI
@@ -16,13 +17,20 @@ import (
 // answers, Connect starts `burst server` (the burst found on PATH) in the
 // background, as the CLI does, and says so on stderr; the server outlives
 // the program. It checks that the server answers before it returns.
+//
+// The client rides out a server that goes away later (client.DefaultRetry):
+// it finds it again as Connect did, starting the local server anew if none
+// answers, and asks again (a read always, a change such as a submit only
+// if it was never sent: see the client package).
 func Connect(ctx context.Context) (*client.Client, error) {
-	exe, _ := exec.LookPath("burst") // "": Discover says to run `burst server`
-	c, err := client.Discover(ctx, exe, os.Stderr)
+	exe, _ := exec.LookPath("burst") // "": Find says to run `burst server`
+	c, err := discover.Connect(ctx, exe, os.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("burst: %w", err)
 	}
-	if _, err := c.Health(ctx); err != nil {
+	// Asked once: a server that does not answer now is a setup problem,
+	// said at once.
+	if _, err := c.WithRetry(client.Retry{}).Health(ctx); err != nil {
 		where := "its server"
 		if addr := os.Getenv("BURST_SERVER"); addr != "" {
 			where = "the server at BURST_SERVER=" + addr

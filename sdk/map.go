@@ -30,10 +30,6 @@ const maxSubmit = 60 << 20
 // resultsPage is how many results Map reads per request.
 const resultsPage = 256
 
-// serverPatience is how long Map rides out a server that does not answer
-// (a restart) before it gives up.
-const serverPatience = 30 * time.Second
-
 // Option changes how Map runs its job.
 type Option func(*config)
 
@@ -178,11 +174,10 @@ func Map[In, Out any](ctx context.Context, c *client.Client, f *Func[In, Out], i
 		return nil, nil, fmt.Errorf("sdk.Map: submit: %w", err)
 	}
 	id := job.ID
-	err = retry(ctx, id, func() error {
-		j, err := c.Wait(ctx, id)
-		job = j
-		return err
-	})
+	// Each read below rides out a server restart as c's Retry says
+	// (client.DefaultRetry: half a minute) and starts a local server anew
+	// if c came from Connect.
+	job, err = c.Wait(ctx, id)
 	if err != nil {
 		if ctx.Err() != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -190,18 +185,14 @@ func Map[In, Out any](ctx context.Context, c *client.Client, f *Func[In, Out], i
 			cancel()
 			return nil, nil, fmt.Errorf("sdk.Map: job %d cancelled: %w", id, ctx.Err())
 		}
-		return nil, nil, err
+		return nil, nil, unreachable(id, err)
 	}
 	outs := make([]Out, len(inputs))
 	errs := make([]error, len(inputs))
 	for from := 0; from < len(inputs); {
-		var page []client.Result
-		err := retry(ctx, id, func() (err error) {
-			page, err = c.Results(ctx, id, from, resultsPage, true)
-			return err
-		})
+		page, err := c.Results(ctx, id, from, resultsPage, true)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sdk.Map: read the results of job %d: %w", id, err)
+			return nil, nil, fmt.Errorf("sdk.Map: read the results of job %d: %w", id, unreachable(id, err))
 		}
 		if len(page) == 0 {
 			return nil, nil, fmt.Errorf("sdk.Map: job %d has %d tasks, not %d: was it submitted by this program?", id, from, len(inputs))
@@ -291,40 +282,18 @@ func taskStdout(ctx context.Context, c *client.Client, id int64, r client.Result
 		return nil, errors.New("no output")
 	}
 	var buf bytes.Buffer
-	err := retry(ctx, id, func() error {
-		buf.Reset()
-		return c.Logs(ctx, id, client.LogsQuery{Task: r.Index}, &buf)
-	})
-	return buf.Bytes(), err
+	err := c.Logs(ctx, id, client.LogsQuery{Task: r.Index}, &buf) // goes on from where it was if asked again
+	return buf.Bytes(), unreachable(id, err)
 }
 
-// retry calls fn until it succeeds, riding out a server that does not
-// answer for up to serverPatience; the server's own error answers and the
-// end of ctx are returned at once.
-func retry(ctx context.Context, id int64, fn func() error) error {
-	var since time.Time
-	for {
-		err := fn()
-		var ae *client.Error
-		switch {
-		case err == nil:
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.As(err, &ae):
-			return err
-		case since.IsZero():
-			since = time.Now()
-		case time.Since(since) > serverPatience:
-			return fmt.Errorf("the burst server stopped answering (%w); job %d goes on if it comes back: "+
-				"`burst results %d` shows its results", err, id, id)
-		}
-		t := time.NewTimer(200 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+// unreachable says what to do when the server stopped answering for
+// longer than the client rides out: the job goes on without this program.
+// The server's own answers pass unchanged.
+func unreachable(id int64, err error) error {
+	var ae *client.Error
+	if err == nil || errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
+	return fmt.Errorf("the burst server stopped answering (%w); job %d goes on if it comes back: "+
+		"`burst results %d` shows its results", err, id, id)
 }

@@ -39,7 +39,7 @@ days (UTC) to the end date, today included; below two days, hours.`,
   burst budget mars -o json | jq .forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
 				return cl.Budget(ctx, args[0])
 			}, func(w io.Writer, r *burst.BudgetReport) error {
 				tw := table(w)

@@ -159,7 +159,7 @@ func newClusterListCmd() *cobra.Command {
   burst cluster list -o json | jq '.[] | {name, live, queued}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Cluster, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Cluster, error) {
 				return cl.Clusters(ctx)
 			}, clusterTable)
 		},

@@ -41,7 +41,7 @@ keeping logs and outputs costs.`,
 			default:
 				return usage("--by %s: use job, machine, user, day, project or kind", by)
 			}
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*burst.CostReport, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.CostReport, error) {
 				r, err := cl.Cost(ctx, by, project)
 				if err == nil && r.Lines == nil {
 					r.Lines = []burst.CostLine{}

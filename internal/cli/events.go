@@ -45,7 +45,7 @@ With -o json: a JSON array, or with -f one JSON object per line.`,
 			}
 			q := client.EventsQuery{Project: project, Limit: limit}
 			if !follow {
-				return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Event, error) {
+				return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Event, error) {
 					return cl.Events(ctx, q)
 				}, eventsTable)
 			}
@@ -62,7 +62,7 @@ With -o json: a JSON array, or with -f one JSON object per line.`,
 				}
 				return err
 			}
-			return followEvents(ctx, &conn{c: cl, stderr: c.ErrOrStderr()}, c.OutOrStdout(), project, out == "json", evs)
+			return followEvents(ctx, follows(cl), c.OutOrStdout(), project, out == "json", evs)
 		},
 	}
 	outFlag(c, &out)
@@ -85,7 +85,7 @@ func eventsTable(w io.Writer, evs []burst.Event) error {
 // followEvents prints first, then every newer event as it comes, until ctx
 // ends (Ctrl-C: not an error). Columns have fixed widths, as the lines come
 // one by one.
-func followEvents(ctx context.Context, cl *conn, w io.Writer, project string, asJSON bool, first []burst.Event) error {
+func followEvents(ctx context.Context, cl *client.Client, w io.Writer, project string, asJSON bool, first []burst.Event) error {
 	enc := json.NewEncoder(w)
 	print := func(e burst.Event) {
 		if asJSON {
@@ -103,19 +103,14 @@ func followEvents(ctx context.Context, cl *conn, w io.Writer, project string, as
 		print(e)
 		last = e.ID
 	}
-	for attempt := 0; ctx.Err() == nil; {
-		c := cl.get()
-		evs, err := c.Events(ctx, client.EventsQuery{Project: project, After: last, Limit: 10000, WaitMS: 25000})
+	for ctx.Err() == nil {
+		evs, err := cl.Events(ctx, client.EventsQuery{Project: project, After: last, Limit: 10000, WaitMS: 25000})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if attempt++; attempt > 300 || !cl.retry(ctx, err, c) {
-				return err
-			}
-			continue
+			return err
 		}
-		attempt = 0
 		for _, e := range evs {
 			print(e)
 			last = e.ID

@@ -40,7 +40,7 @@ func newJobsCmd() *cobra.Command {
 				}
 				q.States = append(q.States, st)
 			}
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
 				return cl.Jobs(ctx, q)
 			}, jobsTable)
 		},

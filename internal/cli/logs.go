@@ -41,12 +41,8 @@ until the task ends.`,
 			if err != nil {
 				return err
 			}
-			k := &conn{c: cl, stderr: c.ErrOrStderr()}
-			var ref *client.IDRef
-			if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
-				ref, err = resolveJob(c.Context(), cl, args[0])
-				return err
-			}); err != nil {
+			ref, err := resolveJob(c.Context(), cl, args[0])
+			if err != nil {
 				return err
 			}
 			id := ref.JobID
@@ -58,7 +54,7 @@ until the task ends.`,
 				c.Flags().Set("task", strconv.Itoa(task))
 			}
 			if stage != "" || !c.Flags().Changed("task") {
-				j, err := k.job(c.Context(), id)
+				j, err := cl.Job(c.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -77,15 +73,13 @@ until the task ends.`,
 				stream = "stderr"
 			}
 			if followF {
-				if _, err := k.job(c.Context(), id); err != nil {
+				if _, err := cl.Job(c.Context(), id); err != nil {
 					return err
 				}
-				return streamLogs(c.Context(), k, id, task, stream, w)
+				return streamLogs(c.Context(), follows(cl), id, task, stream, w)
 			}
-			cw := &countWriter{w: w} // asked again, it goes on from where it was
-			return k.do(c.Context(), readTries, func(cl *client.Client) error {
-				return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream, Offset: cw.n}, cw)
-			})
+			// Asked again, it goes on from where it was.
+			return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream}, w)
 		},
 	}
 	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")

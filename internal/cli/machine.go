@@ -46,7 +46,7 @@ func newMachineListCmd() *cobra.Command {
   burst machine list --cluster work -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Machine, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Machine, error) {
 				return cl.MachinesIn(ctx, cluster)
 			}, machineTable)
 		},

@@ -211,7 +211,7 @@ func startMap(c *cobra.Command, detach bool, o *followOpts, start func(*client.C
 		fmt.Fprintln(c.OutOrStdout(), j.ID)
 		return nil
 	}
-	return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, j, *o) // o as start left it
+	return followTasks(ctx, c, follows(cl), j, *o) // o as start left it
 }
 
 // mapStatusError is how a map's tasks ended, as its exit status says.
@@ -344,7 +344,7 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 	if err != nil {
 		return nil, err
 	}
-	j, err := (&conn{c: cl, stderr: c.ErrOrStderr()}).job(ctx, id)
+	j, err := cl.Job(ctx, id)
 	if err != nil || j.Tasks.Total == 0 || j.Tasks.Succeeded != j.Tasks.Total {
 		return nil, nil // the resume itself says what is wrong, if anything
 	}

@@ -37,7 +37,7 @@ type followOpts struct {
 
 // followTasks shows a map's progress until it ends, prints its tasks'
 // output as o says, and exits as mapExit says.
-func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, o followOpts) error {
+func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *burst.Job, o followOpts) error {
 	stderr := c.ErrOrStderr()
 	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
 	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
@@ -88,13 +88,12 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 		if ctx.Err() != nil {
 			break
 		}
-		cur := cl.get()
-		nj, err := cur.Job(ctx, j.ID)
+		nj, err := cl.Job(ctx, j.ID)
 		if err != nil {
-			if !cl.retry(ctx, err, cur) {
-				return err
+			if ctx.Err() != nil {
+				break
 			}
-			continue
+			return err
 		}
 		last = nj
 	}
@@ -117,7 +116,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *conn, j *burst.Job, 
 // list and reads their logs again from where it was if the server goes
 // away meanwhile.
 type taskPrinter struct {
-	cl     *conn
+	cl     *client.Client // a follow's (follows)
 	id     int64
 	o      followOpts
 	stdout io.Writer
@@ -134,7 +133,7 @@ type taskPrinter struct {
 	open   bool               // the last byte printed was no newline
 }
 
-func newTaskPrinter(cl *conn, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
+func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
 	p := &taskPrinter{cl: cl, id: j.ID, o: o, stdout: stdout, stderr: stderr, bar: bar,
 		local: os.Getenv("BURST_SERVER") == "", taken: make([]bool, j.Tasks.Total)}
 	if o.output == outputOrdered {
@@ -163,11 +162,7 @@ var endedStates = []burst.State{burst.Succeeded, burst.Failed, burst.Timeout, bu
 func (p *taskPrinter) scan(ctx context.Context, final bool) error {
 	var fresh []burst.Task
 	for from := p.next; from < len(p.taken); {
-		var page []burst.Task
-		err := p.cl.do(ctx, rideOut, func(c *client.Client) (err error) {
-			page, err = c.Tasks(ctx, p.id, from, 10000, endedStates...)
-			return err
-		})
+		page, err := p.cl.Tasks(ctx, p.id, from, 10000, endedStates...)
 		if err != nil {
 			return err
 		}
@@ -245,10 +240,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 				return fmt.Errorf("read the output of task %d of job %d: %w", t.Index, p.id, err)
 			}
 		}
-		err := p.cl.do(ctx, rideOut, func(c *client.Client) error {
-			return c.Logs(ctx, p.id, client.LogsQuery{Task: t.Index, Stream: s.name, Offset: w.n}, w)
-		})
-		if err != nil {
+		if err := p.cl.Logs(ctx, p.id, client.LogsQuery{Task: t.Index, Stream: s.name, Offset: w.n}, w); err != nil {
 			return err
 		}
 	}
@@ -295,7 +287,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // number of tasks that failed, timed out or were lost, 101 if more than 100;
 // 1 for a job array). Its summary names the failed tasks' inputs (an array's
 // indices) and how to read their logs.
-func mapExit(ctx context.Context, cl *conn, j *burst.Job) error {
+func mapExit(ctx context.Context, cl *client.Client, j *burst.Job) error {
 	c := j.Tasks
 	if j.State == burst.Succeeded {
 		return nil
@@ -308,10 +300,7 @@ func mapExit(ctx context.Context, cl *conn, j *burst.Job) error {
 		code = *j.ExitCode
 	}
 	var bad []burst.Task
-	cl.do(ctx, readTries, func(k *client.Client) (err error) {
-		bad, err = k.Tasks(ctx, j.ID, 0, 11, burst.Failed, burst.Timeout, burst.Lost)
-		return err
-	})
+	bad, _ = cl.Tasks(ctx, j.ID, 0, 11, burst.Failed, burst.Timeout, burst.Lost)
 	array := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Array
 	var names []string
 	for i, t := range bad {
@@ -319,11 +308,7 @@ func mapExit(ctx context.Context, cl *conn, j *burst.Job) error {
 			names = append(names, "...")
 			break
 		}
-		var rs []client.Result
-		cl.do(ctx, readTries, func(k *client.Client) (err error) {
-			rs, err = k.Results(ctx, j.ID, t.Index, 1, false)
-			return err
-		})
+		rs, _ := cl.Results(ctx, j.ID, t.Index, 1, false)
 		if len(rs) == 1 && rs[0].Index == t.Index && len(rs[0].Input) > 0 {
 			names = append(names, inputName(rs[0].Input))
 		} else {

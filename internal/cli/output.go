@@ -40,25 +40,11 @@ func writeJSON(w io.Writer, v any) error {
 // connect, get the answer, and write it as JSON with -o json (a nil slice as
 // [], not null) or else with render. A command that checks other flags
 // first calls checkOut before them, so that a bad -o is the error it gives.
+// If the server goes away under it (killed, restarting), the client finds
+// it again (starting a local server anew if need be) and asks again as its
+// package comment says: a read always, a change only if it was never sent.
 func fetch[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
 	render func(io.Writer, T) error) error {
-	return fetchTries(c, out, get, render, 1)
-}
-
-// fetchRead is fetch for a request that changes nothing: if the server goes
-// away under it (killed, restarting), it reconnects, starting a local
-// server again if need be, and asks again.
-func fetchRead[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
-	render func(io.Writer, T) error) error {
-	return fetchTries(c, out, get, render, readTries)
-}
-
-// readTries is how many times a read is asked in all when the server goes
-// away under it.
-const readTries = 4
-
-func fetchTries[T any](c *cobra.Command, out string, get func(context.Context, *client.Client) (T, error),
-	render func(io.Writer, T) error, tries int) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
@@ -66,12 +52,7 @@ func fetchTries[T any](c *cobra.Command, out string, get func(context.Context, *
 	if err != nil {
 		return err
 	}
-	k := &conn{c: cl, stderr: c.ErrOrStderr()}
-	var v T
-	err = k.do(c.Context(), tries, func(used *client.Client) (err error) {
-		v, err = get(c.Context(), used)
-		return err
-	})
+	v, err := get(c.Context(), cl)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/pipe"
 )
 
@@ -161,7 +162,7 @@ func pipeSpec(p *pipe.Pipeline, wd string) *burst.PipeSpec {
 
 // followPipe follows a pipe: the last stage's output to stdout, every
 // stage's stderr prefixed with its name; Ctrl-C cancels it.
-func followPipe(ctx context.Context, c *cobra.Command, k *conn, id int64, p *burst.PipeSpec) error {
+func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int64, p *burst.PipeSpec) error {
 	stderr := c.ErrOrStderr()
 	fmt.Fprintf(stderr, "burst: job %d\n", id)
 	ctx, stop := cancelOnInterrupt(ctx, stderr, k, id)

@@ -165,7 +165,7 @@ func newProjectListCmd() *cobra.Command {
   burst project list -o json | jq '.[] | {name, spent: .budget.spent_usd}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Project, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Project, error) {
 				return cl.Projects(ctx)
 			}, projectTable)
 		},
@@ -183,7 +183,7 @@ func newProjectShowCmd() *cobra.Command {
   burst project show mars -o json | jq .budget.forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
 				return cl.Project(ctx, args[0])
 			}, func(w io.Writer, p *burst.Project) error {
 				tw := table(w)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/burst-sh/burst/client"
 )
 
 func newResultsCmd() *cobra.Command {
@@ -37,17 +35,17 @@ paths of its stdout and stderr files.`,
 				return err
 			}
 			// Reads: each is asked again if the server goes away under it.
-			k := &conn{c: cl, stderr: c.ErrOrStderr()}
-			j, err := k.job(c.Context(), id)
+			j, err := cl.Job(c.Context(), id)
 			if err != nil {
 				return err
 			}
 			if out == "table" {
-				// Not asked again: the output has no offset to go on from.
-				return k.get().Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
+				// Asked again only before its first byte: the output has no
+				// offset to go on from.
+				return cl.Output(c.Context(), id, 0, !noWait, c.OutOrStdout())
 			}
 			if !noWait {
-				if _, err := waitJob(c.Context(), k, id); err != nil {
+				if _, err := waitJob(c.Context(), cl, id); err != nil {
 					return err
 				}
 			}
@@ -57,11 +55,7 @@ paths of its stdout and stderr files.`,
 			fmt.Fprint(w, "[")
 			first := true
 			for from := 0; from < j.Tasks.Total; {
-				var page []client.Result
-				err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
-					page, err = cl.Results(c.Context(), id, from, 1000, false)
-					return err
-				})
+				page, err := cl.Results(c.Context(), id, from, 1000, false)
 				if err != nil {
 					return err
 				}

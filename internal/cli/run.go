@@ -354,70 +354,23 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 		return nil
 	}
 	if spec.Map != nil { // a job array runs as a map
-		return followTasks(ctx, c, &conn{c: cl, stderr: stderr}, job, followOpts{}) // no task output: sbatch writes it to files
+		return followTasks(ctx, c, follows(cl), job, followOpts{}) // no task output: sbatch writes it to files
 	}
 	if spec.Pipe != nil {
-		return followPipe(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, spec.Pipe)
+		return followPipe(ctx, c, follows(cl), job.ID, spec.Pipe)
 	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
 	streams := []string{"stdout", "stderr"}
 	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once
 	}
-	return follow(ctx, c, &conn{c: cl, stderr: stderr}, job.ID, streams...)
-}
-
-// conn is a client that reconnects (restarting the local server if it has
-// to) when the server goes away, so that following a job survives a server
-// crash.
-type conn struct {
-	mu     sync.Mutex
-	c      *client.Client
-	stderr io.Writer
-}
-
-func (k *conn) get() *client.Client {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.c
-}
-
-// do calls f with the current client, and again (up to tries calls in all)
-// after reconnecting while it fails because the server went away. Only for
-// requests that may be asked twice: reads, and follows that resume.
-func (k *conn) do(ctx context.Context, tries int, f func(*client.Client) error) error {
-	for attempt := 1; ; attempt++ {
-		used := k.get()
-		err := f(used)
-		if err == nil || attempt >= tries || !k.retry(ctx, err, used) {
-			return err
-		}
-	}
-}
-
-// retry reports whether err is worth retrying after reconnecting.
-func (k *conn) retry(ctx context.Context, err error, used *client.Client) bool {
-	var ae *client.Error
-	if errors.As(err, &ae) || ctx.Err() != nil {
-		return false
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.c == used { // nobody reconnected meanwhile
-		if c, err := connect(ctx, k.stderr); err == nil {
-			k.c = c
-		}
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(100 * time.Millisecond):
-	}
-	return true
+	return follow(ctx, c, follows(cl), job.ID, streams...)
 }
 
 // follow streams task 0's stdout and stderr until the job ends; Ctrl-C
-// cancels the job, a second Ctrl-C stops waiting.
-func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64, streams ...string) error {
+// cancels the job, a second Ctrl-C stops waiting. cl is a follow's client
+// (follows): the output goes on across a server restart.
+func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, streams ...string) error {
 	stderr := c.ErrOrStderr()
 	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, id)
 	defer stop()
@@ -453,7 +406,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *conn, id int64, streams .
 // cancelOnInterrupt makes the first Ctrl-C (or SIGTERM) cancel job id and
 // the second stop waiting for it: the returned context ends then. Call
 // stop when done waiting.
-func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64) (context.Context, func()) {
+func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *client.Client, id int64) (context.Context, func()) {
 	ctx, cancelCtx := context.WithCancel(ctx)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -463,7 +416,7 @@ func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64
 			if n++; n == 1 {
 				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
 				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				cl.get().Cancel(cctx, id)
+				cl.Cancel(cctx, id)
 				cancel()
 				continue
 			}
@@ -478,28 +431,11 @@ func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *conn, id int64
 	}
 }
 
-// streamLogs follows one stream, reconnecting from where it was if the
-// server goes away (e.g. restarts) in the middle.
-func streamLogs(ctx context.Context, cl *conn, id int64, task int, stream string, w io.Writer) error {
-	cw := &countWriter{w: w}
-	return cl.do(ctx, rideOut, func(c *client.Client) error {
-		return c.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true, Offset: cw.n}, cw)
-	})
+// streamLogs follows one stream; the client goes on from where it was if
+// the server goes away (e.g. restarts) in the middle.
+func streamLogs(ctx context.Context, cl *client.Client, id int64, task int, stream string, w io.Writer) error {
+	return cl.Logs(ctx, id, client.LogsQuery{Task: task, Stream: stream, Follow: true}, w)
 }
-
-// job reads a job, asked again if the server goes away under the read.
-func (k *conn) job(ctx context.Context, id int64) (*burst.Job, error) {
-	var j *burst.Job
-	err := k.do(ctx, readTries, func(c *client.Client) (err error) {
-		j, err = c.Job(ctx, id)
-		return err
-	})
-	return j, err
-}
-
-// rideOut is how many times a follow asks again across server restarts
-// (with 100 ms between tries: half a minute and more).
-const rideOut = 300
 
 type countWriter struct {
 	w io.Writer
@@ -513,13 +449,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // waitJob waits for the job to end, riding out a server restart.
-func waitJob(ctx context.Context, cl *conn, id int64) (*burst.Job, error) {
-	var j *burst.Job
-	err := cl.do(ctx, rideOut, func(c *client.Client) (err error) {
-		j, err = c.Wait(ctx, id)
-		return err
-	})
-	return j, err
+func waitJob(ctx context.Context, cl *client.Client, id int64) (*burst.Job, error) {
+	return follows(cl).Wait(ctx, id)
 }
 
 // jobExit maps a finished job to burst's exit status, with a one-line note

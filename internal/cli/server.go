@@ -18,6 +18,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/server"
 )
@@ -73,7 +74,7 @@ second one exits with status 10.`,
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
-				return &ExitError{Code: client.ExitServerRunning, Msg: "cannot start the server: " + err.Error()}
+				return &ExitError{Code: discover.ExitServerRunning, Msg: "cannot start the server: " + err.Error()}
 			}
 			if err != nil {
 				return usage("cannot start the server: %v", err)
@@ -118,7 +119,8 @@ tasks whose machine was lost: a task lost a third time fails).`,
 			}
 			w := c.OutOrStdout()
 			token, _ := h.ReadToken()
-			cl, err := client.New("unix://"+h.Socket(), token)
+			// Asked once: no answer means no server to stop.
+			cl, err := client.New("unix://"+h.Socket(), token, client.WithRetry(client.Retry{}))
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func newShowCmd() *cobra.Command {
 			if err := checkJobRefs(args[:1]); err != nil {
 				return err
 			}
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
 				ref, err := resolveJob(ctx, cl, args[0])
 				if err != nil {
 					return nil, err

@@ -40,7 +40,7 @@ adds types and prices your own machines.
 				if gpu {
 					return usage("--gpu and --tiers: --gpu lists machine types, --tiers storage tiers; give one")
 				}
-				return fetchRead(c, out, func(ctx context.Context, cl *client.Client) ([]burst.StorageTier, error) {
+				return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.StorageTier, error) {
 					return cl.Tiers(ctx)
 				}, func(w io.Writer, ts []burst.StorageTier) error {
 					if err := tiersTable(w, ts); err != nil {
@@ -50,7 +50,7 @@ adds types and prices your own machines.
 					return nil
 				})
 			}
-			return fetchRead(c, out, func(ctx context.Context, cl *client.Client) (catalog, error) {
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (catalog, error) {
 				ts, err := cl.Types(ctx, gpu)
 				if err != nil || gpu {
 					return catalog{types: ts}, err

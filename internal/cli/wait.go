@@ -30,21 +30,17 @@ job, burst exits with that job's status (as burst run does); with several,
 			if err != nil {
 				return err
 			}
-			k := &conn{c: cl, stderr: c.ErrOrStderr()}
 			var jobs []*burst.Job
 			for _, a := range args {
-				var ref *client.IDRef
-				if err := k.do(c.Context(), readTries, func(cl *client.Client) (err error) {
-					ref, err = resolveJob(c.Context(), cl, a)
-					return err
-				}); err != nil {
+				ref, err := resolveJob(c.Context(), cl, a)
+				if err != nil {
 					return err
 				}
 				var j *burst.Job
 				if ref.Task >= 0 {
-					j, err = waitArrayTask(c.Context(), k, ref)
+					j, err = waitArrayTask(c.Context(), follows(cl), ref)
 				} else {
-					j, err = waitJob(c.Context(), k, ref.JobID)
+					j, err = waitJob(c.Context(), cl, ref.JobID)
 				}
 				if err != nil {
 					return err
@@ -71,13 +67,10 @@ job, burst exits with that job's status (as burst run does); with several,
 
 // waitArrayTask waits for one task of a job array, named by its own id,
 // and gives how it ended as a job of its own (as the script saw it).
-func waitArrayTask(ctx context.Context, k *conn, ref *client.IDRef) (*burst.Job, error) {
+func waitArrayTask(ctx context.Context, cl *client.Client, ref *client.IDRef) (*burst.Job, error) {
 	for {
-		var ts []burst.Task
-		if err := k.do(ctx, rideOut, func(c *client.Client) (err error) {
-			ts, err = c.Tasks(ctx, ref.JobID, ref.Task, 1)
-			return err
-		}); err != nil {
+		ts, err := cl.Tasks(ctx, ref.JobID, ref.Task, 1)
+		if err != nil {
 			return nil, err
 		}
 		if len(ts) == 1 && ts[0].State.Terminal() {

@@ -23,7 +23,7 @@ const waitingAfter = time.Second
 // until the job leaves the queue. Nothing is printed when w is not a
 // terminal. stop ends it and waits for it to end; call it before writing to
 // w again.
-func showWaiting(ctx context.Context, cl *conn, id int64, w io.Writer) (stop func()) {
+func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) (stop func()) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return func() {}
@@ -41,11 +41,7 @@ func showWaiting(ctx context.Context, cl *conn, id int64, w io.Writer) (stop fun
 				return
 			case <-tick.C:
 			}
-			var j *burst.Job
-			err := cl.do(ctx, 1, func(c *client.Client) (err error) {
-				j, err = c.Job(ctx, id)
-				return err
-			})
+			j, err := cl.WithRetry(client.Retry{}).Job(ctx, id) // asked again at the next tick
 			if ctx.Err() != nil {
 				return
 			}

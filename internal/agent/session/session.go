@@ -20,6 +20,7 @@ import (
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/backoff"
 )
 
 // Owner is the agent a session serves.
@@ -97,6 +98,11 @@ func New(cfg Config, owner Owner) *Session {
 	if cfg.LeaseWait <= 0 {
 		cfg.LeaseWait = 10 * time.Second
 	}
+	// The session's loops own the retrying (and log the outage): its
+	// requests are asked once each.
+	if cfg.Client != nil {
+		cfg.Client = cfg.Client.WithRetry(client.Retry{})
+	}
 	cfg.Register.PID = os.Getpid()
 	cfg.Register.PIDStart, _ = runner.ProcStartTicks(cfg.Register.PID)
 	return &Session{cfg: cfg, owner: owner, wake: make(chan struct{}, 1)}
@@ -154,7 +160,7 @@ func (s *Session) Run(ctx context.Context) error {
 
 func (s *Session) leaseLoop(ctx context.Context) error {
 	lastContact := time.Now()
-	backoff := 50 * time.Millisecond
+	wait := backoff.New(50*time.Millisecond, retryMax)
 	var loggedAt time.Time // when the current outage was last logged; zero: none
 	for ctx.Err() == nil {
 		var err error
@@ -186,7 +192,8 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 				s.cfg.Log.Info("server answers again", "after", time.Since(lastContact).Round(time.Millisecond))
 				loggedAt = time.Time{}
 			}
-			lastContact, backoff = time.Now(), 50*time.Millisecond
+			lastContact = time.Now()
+			wait.Reset()
 			continue
 		case errors.Is(err, client.ErrReregister):
 			s.setBoot("")
@@ -211,12 +218,9 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			s.cfg.Log.Warn("server still unreachable; retrying", "for", now.Sub(lastContact).Round(time.Second), "err", err)
 			loggedAt = now
 		}
-		select {
-		case <-ctx.Done():
+		if wait.Wait(ctx) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, retryMax)
 	}
 	return nil
 }
@@ -286,7 +290,7 @@ func (s *Session) drop(upTo uint64) {
 // is in flight go together in the next one. Without a registration it
 // waits: registering carries them.
 func (s *Session) reportLoop(ctx context.Context) {
-	backoff := 100 * time.Millisecond
+	wait := backoff.New(100*time.Millisecond, retryMax)
 	var warnedAt time.Time // the last failed report logged: one line a minute at most
 	for {
 		select {
@@ -298,12 +302,8 @@ func (s *Session) reportLoop(ctx context.Context) {
 			s.cfg.Mu.Lock()
 			d := s.cfg.Linger()
 			s.cfg.Mu.Unlock()
-			if d > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(d):
-				}
+			if d > 0 && backoff.Sleep(ctx, d) != nil {
+				return
 			}
 		}
 		for {
@@ -318,7 +318,7 @@ func (s *Session) reportLoop(ctx context.Context) {
 			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
 			if err == nil {
 				s.drop(upTo)
-				backoff = 100 * time.Millisecond
+				wait.Reset()
 				continue
 			}
 			if errors.Is(err, client.ErrReregister) {
@@ -343,12 +343,9 @@ func (s *Session) reportLoop(ctx context.Context) {
 				s.cfg.Log.Warn("reporting task events failed; retrying", "err", err, "events", n)
 				warnedAt = now
 			}
-			select {
-			case <-ctx.Done():
+			if wait.Wait(ctx) != nil {
 				return
-			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, retryMax)
 		}
 	}
 }
