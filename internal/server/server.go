@@ -263,7 +263,7 @@ func (s *Server) serve(ctx context.Context) error {
 	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		s.https = append(s.https, srv)
-		go srv.Serve(ln)
+		s.loops.Go(func() { srv.Serve(ln) }) // returns once close closes srv
 	}
 	s.mu.Lock()
 	s.ctx = ctx
