@@ -1,8 +1,12 @@
 package provider
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -53,5 +57,27 @@ func TestSlurmSqueueApply(t *testing.T) {
 	s.apply(map[string]string{}, nil, t0.Add(10*time.Second), t0.Add(25*time.Second))
 	if s.alive("8") || s.Alive(h("8")) {
 		t.Fatalf("a pilot no squeue has listed 16 s after its submission is gone: %v", s.states)
+	}
+}
+
+// A pilot's allocation: one task with the machine's CPUs and memory, its
+// GPUs per node, and the time limit rounded up to whole minutes (sbatch(1)
+// --time takes minutes): a 90 s pilot asks for 2 minutes, since Slurm must
+// not end the allocation before the agent, which stops at 90 s less
+// PilotMargin. A '%' in the log path is burst's, not a Slurm pattern.
+func TestPilotBatch(t *testing.T) {
+	sp := Spec{ID: "hpc-1", Cluster: "hpc", Partition: "debug", TimeLimit: 90 * time.Second,
+		Res: burst.Resources{CPUs: 2, MemBytes: 1<<30 + 1, GPUs: 1}}
+	got, err := pilotBatch(sp, "/h/pilots/hpc-1.sbatch", "/h/100%/hpc-1.log").Args()
+	want := []string{"--parsable", "--job-name=burst-hpc-1", "--output=/h/100%%/hpc-1.log", "--ntasks=1", "--cpus-per-task=2",
+		"--mem=1025M", "--time=2", "--gres=gpu:1", "--partition=debug", "/h/pilots/hpc-1.sbatch"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("pilot sbatch:\n got %q %v\nwant %q", got, err, want)
+	}
+	script := PilotScript(sp, Connect{Exe: "/bin/burst", Server: "http://h:1", TokenFile: "/h/token", Home: "/h/my home"}, "/h/l")
+	if !strings.HasPrefix(script, "#!/bin/sh\n") || !strings.Contains(script, "export BURST_HOME='/h/my home'\n") ||
+		!strings.HasSuffix(script, "exec /bin/burst agent --server http://h:1 --token-file /h/token --machine hpc-1 --cluster hpc "+
+			"--cpus 2 --mem 1048576K --gpus 1 --time-limit 1m30s\n") {
+		t.Errorf("pilot script:\n%s", script)
 	}
 }
