@@ -1,6 +1,10 @@
-// Package slurm is burst's agent for Slurm's native mode.
+// Package slurm is how burst reaches Slurm: a Client (client.go) that runs
+// Slurm's commands, reads their answers (parse.go) and builds sbatch
+// submissions (batch.go), used by the pilot provider and by native mode;
+// and the agent of native mode (this file). It holds no policy of the
+// server's: which jobs to start or stop is decided elsewhere.
 //
-// A pilot agent runs burst's tasks as processes inside a Slurm allocation;
+// Native mode. A pilot agent runs burst's tasks as processes inside a Slurm allocation;
 // in native mode there is no pilot: every task handed to this agent becomes
 // one Slurm job of its own, submitted with sbatch, so that it lives in
 // Slurm's queue, limits and accounting like any job a user submits by hand.

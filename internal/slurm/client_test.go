@@ -1,0 +1,118 @@
+package slurm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A missing command names its fix; one that does not answer in time says
+// so, instead of a bare "signal: killed".
+func TestClientErrors(t *testing.T) {
+	_, err := Client{}.Run(context.Background(), "no-such-slurm-command")
+	if err == nil || !strings.Contains(err.Error(), "install Slurm's client commands") {
+		t.Errorf("a missing command: %v", err)
+	}
+	_, err = Client{Timeout: 50 * time.Millisecond}.Run(context.Background(), "sleep", "5")
+	if err == nil || err.Error() != "sleep: no answer within 50ms: is slurmctld up?" {
+		t.Errorf("a command that hangs: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err = (Client{}).Run(ctx, "sleep", "5"); err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("a cancelled context: %v", err)
+	}
+}
+
+// The client against a real Slurm: what Batch asks for is what slurmctld
+// records, Queue lists the job with its comment and, while it waits, why;
+// Cancel ends it; Accounting without a database is nothing, not an error.
+func TestRealClient(t *testing.T) {
+	needSlurm(t)
+	ctx := context.Background()
+	c := Client{}
+	dir := filepath.Join(t.TempDir(), "100%")
+	os.MkdirAll(dir, 0o755)
+	tag := tagFor("test-client", dir)
+	t.Cleanup(func() { cancelTagged(tag) })
+
+	// One that runs: its output goes to the path as burst wrote it ('%'
+	// is no Slurm pattern there), appended to what was there.
+	log := dir + "/o-%j.log"
+	os.WriteFile(log, []byte("before\n"), 0o644)
+	ran, err := c.Submit(ctx, Batch{Name: "burst-client-0", Comment: tag, Output: log, Append: true, Dir: dir,
+		CPUsPerTask: 1, Wrap: []string{"sh", "-c", "echo \"it's $0\"", "here"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to end", 60*time.Second, func() bool {
+		j, err := c.Show(ctx, ran)
+		return err == nil && j != nil && Terminal(j.State)
+	})
+	if j, _ := c.Show(ctx, ran); j.State != "COMPLETED" || !j.Ran() || j.Start.IsZero() || j.End.IsZero() {
+		t.Errorf("a job that ran: %+v", j)
+	}
+	if b, err := os.ReadFile(log); string(b) != "before\nit's here\n" {
+		t.Errorf("output %q %v", b, err)
+	}
+
+	// One that asks for more CPUs than a node has: it waits, and says why.
+	id, err := c.Submit(ctx, Batch{Name: "burst-client-1", Comment: tag, Output: log, Append: true, Dir: dir,
+		NTasks: 1, CPUsPerTask: 64, MemBytes: 100 << 20, Time: 90 * time.Second, Wrap: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Run(ctx, "scontrol", "show", "job", "-o", strconv.FormatInt(id, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := scontrolFields(out)
+	want := map[string]string{"JobName": "burst-client-1", "TimeLimit": "00:02:00", "CPUs/Task": "64", "NumTasks": "1",
+		"WorkDir": dir, "MinMemoryNode": "100M"}
+	for k, v := range want {
+		if kv[k] != v {
+			t.Errorf("scontrol %s=%q, want %q (line: %s)", k, kv[k], v, out)
+		}
+	}
+	var q Job
+	waitFor(t, "squeue to say why the job waits", 30*time.Second, func() bool {
+		jobs, err := c.Queue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(jobs, func(j Job) bool { return j.ID == id })
+		if i >= 0 {
+			q = jobs[i]
+		}
+		return q.Reason != "" && q.Reason != "None"
+	})
+	if q.Name != "burst-client-1" || q.Comment != tag || q.State != "PENDING" || !Live(q.State) {
+		t.Errorf("squeue: %+v", q)
+	}
+	t.Logf("squeue says the job waits for %q", q.Reason)
+	if err := c.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cancel", 30*time.Second, func() bool {
+		j, err := c.Show(ctx, id)
+		return err == nil && j != nil && Terminal(j.State)
+	})
+	if j, _ := c.Show(ctx, id); j.State != "CANCELLED" || j.Ran() {
+		t.Errorf("a job cancelled while pending: %+v", j)
+	}
+	if err := c.Cancel(ctx, id); err != nil {
+		t.Errorf("cancelling an ended job again: %v", err)
+	}
+	if j, err := c.Accounting(ctx, id); j != nil || err != nil {
+		t.Errorf("accounting on a cluster without a database: %+v %v", j, err)
+	}
+	if _, err := c.Submit(ctx, Batch{Partition: "no-such-partition", Wrap: []string{"true"}}); err == nil ||
+		!strings.HasPrefix(err.Error(), "sbatch: error: ") {
+		t.Errorf("sbatch's refusal should be its own message: %v", err)
+	}
+}
