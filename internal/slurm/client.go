@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +152,16 @@ func (c Client) Partitions(ctx context.Context) ([]string, error) {
 	return strings.Fields(out), nil
 }
 
+// Hostnames expands a Slurm hostlist such as "cl[1-3],gpu1" into node
+// names (`scontrol show hostnames`).
+func (c Client) Hostnames(ctx context.Context, list string) ([]string, error) {
+	out, err := c.Run(ctx, "scontrol", "show", "hostnames", list)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
 // Capacity is what the nodes of partition (as Nodes) hold together.
 func (c Client) Capacity(ctx context.Context, partition string) (burst.Resources, error) {
 	nodes, err := c.Nodes(ctx, partition)
@@ -180,7 +192,7 @@ func (c Client) run(ctx context.Context, timeout, def time.Duration, env []strin
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, command(name), args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -206,6 +218,25 @@ func (c Client) run(ctx context.Context, timeout, def time.Duration, env []strin
 		return stdout.String(), errors.New(msg) // sbatch: error: ...
 	}
 	return stdout.String(), errors.New(name + ": " + msg)
+}
+
+// commandDirs are where Slurm's commands are looked for when they are not
+// on PATH: slurmctld runs ResumeProgram and SuspendProgram with no PATH.
+var commandDirs = []string{"/usr/bin", "/usr/local/bin", "/opt/slurm/bin"}
+
+// command is the path to run Slurm command name by: name itself when it is
+// on PATH, else the first of commandDirs that has it.
+func command(name string) string {
+	if _, err := exec.LookPath(name); err == nil {
+		return name
+	}
+	for _, d := range commandDirs {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name // exec says it is not found
 }
 
 // Command runs a Slurm command as the zero Client does.

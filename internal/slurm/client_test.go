@@ -116,3 +116,14 @@ func TestRealClient(t *testing.T) {
 		t.Errorf("sbatch's refusal should be its own message: %v", err)
 	}
 }
+
+// slurmctld runs ResumeProgram and SuspendProgram (burst slurm resume and
+// suspend) with no PATH: the client still finds scontrol.
+func TestRealHostnamesWithoutPATH(t *testing.T) {
+	needSlurm(t)
+	t.Setenv("PATH", "")
+	got, err := Client{}.Hostnames(context.Background(), "cl[1-3],gpu1")
+	if want := []string{"cl1", "cl2", "cl3", "gpu1"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Hostnames = %q %v, want %q", got, err, want)
+	}
+}
