@@ -1,7 +1,9 @@
 package slurm
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,3 +209,43 @@ func TestLive(t *testing.T) {
 
 // parseSinfo sums parseNodes.
 func parseSinfo(out, partition string) burst.Resources { return sum(parseNodes(out, partition)) }
+
+// Any squeue output reads without a panic; a line squeue writes for a job
+// whose name has no '|' reads back as that job.
+func FuzzParseSqueue(f *testing.F) {
+	f.Add(squeue22, int64(7), "RUNNING", "None", "burst-1-2-3", "burst:m:0000abcd")
+	f.Add("", int64(1), "PENDING", "Priority", "a b", "(null)")
+	f.Fuzz(func(t *testing.T, out string, id int64, state, reason, name, comment string) {
+		parseSqueue(out)
+		for _, s := range []string{state, reason, name} {
+			if strings.ContainsAny(s, "|\r\n") || strings.TrimSpace(s) != s {
+				return
+			}
+		}
+		if id <= 0 || strings.ContainsAny(comment, "\r\n") || strings.ContainsAny(state, " +") {
+			return
+		}
+		line := fmt.Sprintf("%d|%s|%s|N/A|%s|%s\n", id, state, reason, name, comment)
+		got := parseSqueue(line)
+		want := Job{ID: id, State: strings.ToUpper(state), Reason: reason, Name: name, Comment: comment}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("parseSqueue(%q) = %+v, want %+v", line, got, want)
+		}
+	})
+}
+
+// Any scontrol line reads without a panic; JobId and ExitCode read back.
+func FuzzParseScontrol(f *testing.F) {
+	f.Add(scontrolLine, int64(5), 3, 9)
+	f.Add("JobId=", int64(1), 0, 0)
+	f.Fuzz(func(t *testing.T, line string, id int64, exit, sig int) {
+		parseScontrol(line)
+		if id <= 0 || exit < 0 || sig < 0 {
+			return
+		}
+		j, err := parseScontrol(fmt.Sprintf("JobId=%d JobName=x y ExitCode=%d:%d NodeList=c1", id, exit, sig))
+		if err != nil || j.ID != id || j.Name != "x y" || j.ExitStatus != exit || j.Signal != sig || !j.Ran() {
+			t.Errorf("read back %+v %v", j, err)
+		}
+	})
+}
