@@ -169,7 +169,11 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 		if !s.alive(jobID(h)) {
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("job %s scancelled, not yet gone from the queue: %w", h.External, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	return fmt.Errorf("job %s still in the queue 30 s after scancel", h.External)
 }

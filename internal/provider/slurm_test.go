@@ -1,6 +1,10 @@
 package provider
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -79,5 +83,36 @@ func TestPilotBatch(t *testing.T) {
 		!strings.HasSuffix(script, "exec /bin/burst agent --server http://h:1 --token-file /h/token --machine hpc-1 --cluster hpc "+
 			"--cpus 2 --mem 1048576K --gpus 1 --time-limit 1m30s\n") {
 		t.Errorf("pilot script:\n%s", script)
+	}
+}
+
+// Stop waits for the pilot to leave the queue only as long as its caller's
+// context lets it: here scancel answers but the job stays listed (a
+// slurmctld slow to end it), and Stop gives up when the context ends, not
+// 30 s later. Slurm's commands are stand-ins on PATH.
+func TestSlurmStopHonoursContext(t *testing.T) {
+	bin := t.TempDir()
+	for name, body := range map[string]string{
+		"scancel": "exit 0",
+		"squeue":  "echo '5|RUNNING|None|2026-12-03T16:37:19|burst-hpc-1|(null)'",
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	s := &Slurm{Dir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	begun := time.Now()
+	err := s.Stop(ctx, Handle{External: "slurm job 5"})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop of a job that stays in the queue: %v, want the context's deadline", err)
+	}
+	if took := time.Since(begun); took > 10*time.Second {
+		t.Errorf("Stop took %s after its context ended", took)
+	}
+	if err := s.Stop(ctx, Handle{External: "slurm job x"}); err == nil || !strings.Contains(err.Error(), "not a Slurm job") {
+		t.Errorf("Stop of a handle that is not a job id: %v", err)
 	}
 }
