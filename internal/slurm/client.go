@@ -43,9 +43,13 @@ type Job struct {
 }
 
 // Ran reports whether Slurm gave the job a node (a job cancelled while
-// pending never ran).
+// pending never ran: scontrol lists no node, sacct "None assigned").
 func (j *Job) Ran() bool {
-	return j.NodeList != "" && j.NodeList != "(null)" && j.NodeList != "None"
+	switch j.NodeList {
+	case "", "(null)", "None", "None assigned":
+		return false
+	}
+	return true
 }
 
 // Node is one Slurm node as sinfo lists it.

@@ -207,6 +207,45 @@ func TestLive(t *testing.T) {
 	}
 }
 
+// sacct22 is what Slurm 22.05's `sacct -n -P -X -o
+// JobIDRaw,JobName,State,ExitCode,Start,End,NodeList` printed (with
+// slurmdbd and MariaDB) for a job that exited 3, one scancelled while it
+// ran, one scancelled while pending, one killed by signal 9 and one that
+// succeeded. `sacct --json` reported the first as exit_code SUCCESS/0 and
+// `squeue --json` as 768 (the raw wait status): -P is the form to read.
+const sacct22 = "46|burst-9-0-1|FAILED|3:0|2026-12-03T16:56:00|2026-12-03T16:56:01|c1\n" +
+	"47|wrap|CANCELLED by 0|0:0|2026-12-03T16:56:00|2026-12-03T16:56:03|c1\n" +
+	"48|wrap|CANCELLED by 0|0:0|None|2026-12-03T16:56:03|None assigned\n" +
+	"49|wrap|FAILED|0:9|2026-12-03T16:56:00|2026-12-03T16:56:00|c2\n" +
+	"50|wrap|COMPLETED|0:0|2026-12-03T16:56:00|2026-12-03T16:56:00|c2\n"
+
+func TestParseSacct22(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2026, 12, 3, 16, 56, s, 0, time.Local) }
+	cases := []struct {
+		id        int64
+		state     string
+		exit, sig int
+		ran       bool
+		start     time.Time
+	}{
+		{46, "FAILED", 3, 0, true, at(0)},
+		{47, "CANCELLED", 0, 0, true, at(0)},
+		{48, "CANCELLED", 0, 0, false, time.Time{}},
+		{49, "FAILED", 0, 9, true, at(0)},
+		{50, "COMPLETED", 0, 0, true, at(0)},
+	}
+	for _, c := range cases {
+		j := parseSacct(sacct22, c.id)
+		if j == nil || j.ID != c.id || j.State != c.state || j.ExitStatus != c.exit || j.Signal != c.sig || j.Ran() != c.ran ||
+			!j.Start.Equal(c.start) || j.End.IsZero() {
+			t.Errorf("parseSacct(%d) = %+v (ran %v); want %s exit %d signal %d ran %v", c.id, j, j != nil && j.Ran(), c.state, c.exit, c.sig, c.ran)
+		}
+	}
+	if j := parseSacct(sacct22, 4); j != nil {
+		t.Errorf("parseSacct(4) = %+v, want nil: only whole ids match", j)
+	}
+}
+
 // parseSinfo sums parseNodes.
 func parseSinfo(out, partition string) burst.Resources { return sum(parseNodes(out, partition)) }
 
