@@ -3,6 +3,7 @@ package slurm
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,29 @@ func FuzzParseScontrol(f *testing.F) {
 		if err != nil || j.ID != id || j.Name != "x y" || j.ExitStatus != exit || j.Signal != sig || !j.Ran() {
 			t.Errorf("read back %+v %v", j, err)
 		}
+	})
+}
+
+// No output of sinfo, sacct or sbatch, however odd, makes a reader panic,
+// and what they read is within what the text can say.
+func FuzzParsers(f *testing.F) {
+	f.Add("c1 2 2000 (null) debug*\ng1 32 256000+ gpu:a100:4(S:0-1) gpu\n", "debug")
+	f.Add(sacct22, "46")
+	f.Add("sbatch: warning: w\n43;cluster\n", "")
+	f.Fuzz(func(t *testing.T, out, arg string) {
+		for _, n := range parseNodes(out, arg) {
+			if n.Name == "" {
+				t.Errorf("a node without a name from %q", out)
+			}
+		}
+		id, _ := strconv.ParseInt(arg, 10, 64)
+		if j := parseSacct(out, id); j != nil && j.ID != id {
+			t.Errorf("parseSacct(%d) read job %d", id, j.ID)
+		}
+		if n, err := parseSbatchID(out); err == nil && n <= 0 {
+			t.Errorf("parseSbatchID(%q) = %d", out, n)
+		}
+		gresGPUs(out)
+		parseExitCode(out)
 	})
 }
