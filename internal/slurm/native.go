@@ -4,10 +4,11 @@
 // and the agent of native mode (this file). It holds no policy of the
 // server's: which jobs to start or stop is decided elsewhere.
 //
-// Native mode. A pilot agent runs burst's tasks as processes inside a Slurm allocation;
-// in native mode there is no pilot: every task handed to this agent becomes
-// one Slurm job of its own, submitted with sbatch, so that it lives in
-// Slurm's queue, limits and accounting like any job a user submits by hand.
+// Native mode. A pilot agent runs burst's tasks as processes inside a
+// Slurm allocation; in native mode there is no pilot: every task handed to
+// this agent becomes one Slurm job of its own, submitted with sbatch, so
+// that it lives in Slurm's queue, limits and accounting like any job a user
+// submits by hand.
 // The agent runs inside the burst server (as a goroutine, with a client
 // pointed at the server itself) and speaks the ordinary agent protocol:
 // register, lease, report.
@@ -24,7 +25,7 @@
 // DEADLINE timed out, CANCELLED cancelled, NODE_FAIL, BOOT_FAIL, PREEMPTED and
 // REVOKED lost (the server requeues lost tasks).
 //
-// Tracking. One `squeue --me -h -t all` per poll lists every job of this
+// Tracking. One squeue per poll (Client.Queue) lists every job of this
 // user; the agent keeps those with its tag. A job first seen running (or
 // past it) is reported started; a job that reached a final state, or left
 // the queue, is read once with `scontrol show job -o ID` (then sacct, where
