@@ -468,7 +468,7 @@ func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
 		})
 		return pid
 	}
-	squeue := waiting("the server's squeue of its pilots", "squeue", func(a string) bool { return a == "%i %T %r" })
+	squeue := waiting("the server's squeue of its pilots", "squeue", func(a string) bool { return a == "%i|%T|%r|%S|%j|%k" })
 	h.mustRun("jobs")
 	if !alive(squeue) {
 		t.Fatalf("burst jobs was answered only once the squeue for a dead slurmctld had given up: the server waited on it")

@@ -1,15 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/slurm"
 )
 
 func newSlurmCmd() *cobra.Command {
@@ -37,25 +38,12 @@ slurmd registers as the node).`,
 }
 
 // hostnames expands a Slurm hostlist such as cl[1-3],gpu1 with scontrol.
-func hostnames(list string) ([]string, error) {
-	scontrol := "scontrol"
-	if _, err := exec.LookPath(scontrol); err != nil {
-		// slurmctld runs ResumeProgram and SuspendProgram with no PATH.
-		for _, p := range []string{"/usr/bin/scontrol", "/usr/local/bin/scontrol", "/opt/slurm/bin/scontrol"} {
-			if _, err := os.Stat(p); err == nil {
-				scontrol = p
-				break
-			}
-		}
-	}
-	out, err := exec.Command(scontrol, "show", "hostnames", list).Output()
+func hostnames(ctx context.Context, list string) ([]string, error) {
+	names, err := slurm.Client{Timeout: 30 * time.Second}.Hostnames(ctx, list)
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return nil, usage("scontrol show hostnames %s: %s", list, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return nil, usage("scontrol show hostnames %s: %v (is Slurm's client installed?)", list, err)
+		return nil, usage("cannot read the node list %q: %v", list, err)
 	}
-	return strings.Fields(string(out)), nil
+	return names, nil
 }
 
 func newSlurmResumeCmd() *cobra.Command {
@@ -102,7 +90,7 @@ func eachNode(c *cobra.Command, lists []string, verb string, act func(*client.Cl
 	}
 	var failed []string
 	for _, list := range lists {
-		nodes, err := hostnames(list)
+		nodes, err := hostnames(c.Context(), list)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +51,7 @@ func (s *Slurm) Check(ctx context.Context, sp Spec) error {
 	if sp.Spot {
 		return errors.New("Slurm has no spot machines: drop --spot")
 	}
-	nodes, err := slurm.Nodes(ctx, sp.Partition)
+	nodes, err := slurm.Client{}.Nodes(ctx, sp.Partition)
 	if err != nil {
 		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs", err)
 	}
@@ -63,9 +64,8 @@ func (s *Slurm) Check(ctx context.Context, sp Spec) error {
 	}
 	if len(nodes) == 0 {
 		if sp.Partition != "" {
-			parts, _ := slurm.Command(ctx, "sinfo", "-h", "-o", "%R")
-			return fmt.Errorf("Slurm has no partition %q: the partitions are %s", sp.Partition,
-				strings.Join(strings.Fields(parts), ", "))
+			parts, _ := slurm.Client{}.Partitions(ctx)
+			return fmt.Errorf("Slurm has no partition %q: the partitions are %s", sp.Partition, strings.Join(parts, ", "))
 		}
 		return errors.New("Slurm reports no nodes: see `sinfo`")
 	}
@@ -81,18 +81,15 @@ func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return Handle{}, err
 	}
-	script := filepath.Join(s.Dir, sp.ID+".sbatch")
-	if err := os.WriteFile(script, []byte(PilotScript(sp, c, filepath.Join(s.Dir, sp.ID+".log"))), 0o700); err != nil {
+	script, logPath := filepath.Join(s.Dir, sp.ID+".sbatch"), filepath.Join(s.Dir, sp.ID+".log")
+	if err := os.WriteFile(script, []byte(PilotScript(sp, c, logPath)), 0o700); err != nil {
 		return Handle{}, err
 	}
-	out, err := slurm.Command(ctx, "sbatch", "--parsable", script)
+	n, err := slurm.Client{}.Submit(ctx, pilotBatch(sp, script, logPath))
 	if err != nil {
 		return Handle{}, err
 	}
-	id := strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), ";", 2)[0])
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		return Handle{}, fmt.Errorf("sbatch answered %q, not a job id", out)
-	}
+	id := strconv.FormatInt(n, 10)
 	s.mu.Lock()
 	if s.states == nil {
 		s.states = map[string]string{}
@@ -109,29 +106,33 @@ func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
 // jobID is the Slurm job id of a pilot's handle.
 func jobID(h Handle) string { return strings.TrimPrefix(h.External, "slurm job ") }
 
-// PilotScript is the batch script of a pilot: #SBATCH lines for the
-// machine's size, partition and time limit, then the agent. The agent gets
-// the allocation's time limit so that it ends its tasks (which the server
-// requeues) and exits before Slurm kills it.
+// pilotBatch is the sbatch submission of a pilot: the machine's size,
+// partition and time limit, and script (PilotScript) to run. The time
+// limit is rounded up to whole minutes: the agent stops before it anyway.
+func pilotBatch(sp Spec, script, logPath string) slurm.Batch {
+	b := slurm.Batch{Name: "burst-" + sp.ID, Output: logPath, NTasks: 1, CPUsPerTask: max(sp.Res.CPUs, 1),
+		MemBytes: sp.Res.MemBytes, Partition: sp.Partition, Time: sp.TimeLimit, Script: script}
+	if sp.Res.GPUs > 0 {
+		b.GRES = "gpu:" + strconv.Itoa(sp.Res.GPUs) // per node: a pilot is one node
+	}
+	return b
+}
+
+// PilotScript is the batch script of a pilot: it runs the agent. The
+// agent gets the allocation's time limit so that it ends its tasks (which
+// the server requeues) and exits before Slurm kills it. The allocation's
+// options are given on sbatch's command line (see pilotBatch); a comment
+// repeats them for whoever reads the script.
 func PilotScript(sp Spec, c Connect, logPath string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
-	fmt.Fprintf(&b, "#SBATCH --job-name=burst-%s\n#SBATCH --output=%s\n#SBATCH --ntasks=1\n", sp.ID, logPath)
-	fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", max(sp.Res.CPUs, 1))
-	if sp.Res.MemBytes > 0 {
-		fmt.Fprintf(&b, "#SBATCH --mem=%dM\n", (sp.Res.MemBytes+(1<<20)-1)>>20)
-	}
-	if sp.Res.GPUs > 0 {
-		fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", sp.Res.GPUs)
-	}
-	if sp.Partition != "" {
-		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", sp.Partition)
-	}
-	if sp.TimeLimit > 0 {
-		fmt.Fprintf(&b, "#SBATCH --time=%d\n", max(int(sp.TimeLimit/time.Minute), 1))
-	}
 	fmt.Fprintf(&b, "# a burst pilot: this allocation is machine %s of cluster %s\n", sp.ID, sp.Cluster)
-	fmt.Fprintf(&b, "export BURST_HOME=%s\n", slurm.ShellQuote(c.Home))
+	b.WriteString("# submitted with: sbatch")
+	for _, o := range pilotBatch(sp, "", logPath).Options() {
+		b.WriteString(" " + shellquote.Quote(o))
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "export BURST_HOME=%s\n", shellquote.Quote(c.Home))
 	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", sp.ID,
 		"--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1))}
 	if sp.Res.MemBytes > 0 {
@@ -145,7 +146,7 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	}
 	b.WriteString("exec")
 	for _, a := range args {
-		b.WriteString(" " + slurm.ShellQuote(a))
+		b.WriteString(" " + shellquote.Quote(a))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -164,7 +165,11 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 	if h.External == "" {
 		return nil
 	}
-	if _, err := slurm.Command(ctx, "scancel", jobID(h)); err != nil {
+	id, err := strconv.ParseInt(jobID(h), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a Slurm job: cannot scancel it", h.External)
+	}
+	if err := (slurm.Client{}).Cancel(ctx, id); err != nil {
 		return err
 	}
 	deadline := time.NewTimer(30 * time.Second)
@@ -176,7 +181,7 @@ func (s *Slurm) Stop(ctx context.Context, h Handle) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("job %s scancelled, not yet gone from the queue: %w", h.External, ctx.Err())
 		case <-deadline.C:
 			return fmt.Errorf("job %s still in the queue 30 s after scancel", h.External)
 		case <-time.After(100 * time.Millisecond):
@@ -231,28 +236,23 @@ func (s *Slurm) Why(h Handle) string {
 func (s *Slurm) alive(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch s.states[id] {
-	case "PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "COMPLETING", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT":
-		return true
-	}
-	return false
+	return slurm.Live(s.states[id])
 }
 
 // refresh reads every job's state with squeue. On failure it keeps what it
 // knew: a slurmctld that does not answer for a moment loses no machine.
 func (s *Slurm) refresh(ctx context.Context) {
 	begun := time.Now()
-	out, err := slurm.Command(ctx, "squeue", "-h", "-a", "-t", "all", "-o", "%i %T %r")
+	jobs, err := slurm.Client{}.Queue(ctx)
 	if err != nil {
 		return
 	}
 	states, why := map[string]string{}, map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 {
-			states[f[0]] = f[1]
-			if len(f) >= 3 && f[1] == "PENDING" && f[2] != "None" {
-				why[f[0]] = strings.Join(f[2:], " ")
-			}
+	for _, j := range jobs {
+		id := strconv.FormatInt(j.ID, 10)
+		states[id] = j.State
+		if j.State == "PENDING" && j.Reason != "" && j.Reason != "None" {
+			why[id] = j.Reason
 		}
 	}
 	s.apply(states, why, begun, time.Now())

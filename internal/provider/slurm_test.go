@@ -2,8 +2,15 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -54,5 +61,58 @@ func TestSlurmSqueueApply(t *testing.T) {
 	s.apply(map[string]string{}, nil, t0.Add(10*time.Second), t0.Add(25*time.Second))
 	if s.alive("8") || s.Alive(context.Background(), h("8")) {
 		t.Fatalf("a pilot no squeue has listed 16 s after its submission is gone: %v", s.states)
+	}
+}
+
+// A pilot's allocation: one task with the machine's CPUs and memory, its
+// GPUs per node, and the time limit rounded up to whole minutes (sbatch(1)
+// --time takes minutes): a 90 s pilot asks for 2 minutes, since Slurm must
+// not end the allocation before the agent, which stops at 90 s less
+// PilotMargin. A '%' in the log path is burst's, not a Slurm pattern.
+func TestPilotBatch(t *testing.T) {
+	sp := Spec{ID: "hpc-1", Cluster: "hpc", Partition: "debug", TimeLimit: 90 * time.Second,
+		Res: burst.Resources{CPUs: 2, MemBytes: 1<<30 + 1, GPUs: 1}}
+	got, err := pilotBatch(sp, "/h/pilots/hpc-1.sbatch", "/h/100%/hpc-1.log").Args()
+	want := []string{"--parsable", "--job-name=burst-hpc-1", "--output=/h/100%%/hpc-1.log", "--ntasks=1", "--cpus-per-task=2",
+		"--mem=1025M", "--time=2", "--gres=gpu:1", "--partition=debug", "/h/pilots/hpc-1.sbatch"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("pilot sbatch:\n got %q %v\nwant %q", got, err, want)
+	}
+	script := PilotScript(sp, Connect{Exe: "/bin/burst", Server: "http://h:1", TokenFile: "/h/token", Home: "/h/my home"}, "/h/l")
+	if !strings.HasPrefix(script, "#!/bin/sh\n") || !strings.Contains(script, "export BURST_HOME='/h/my home'\n") ||
+		!strings.HasSuffix(script, "exec /bin/burst agent --server http://h:1 --token-file /h/token --machine hpc-1 --cluster hpc "+
+			"--cpus 2 --mem 1048576K --gpus 1 --time-limit 1m30s\n") {
+		t.Errorf("pilot script:\n%s", script)
+	}
+}
+
+// Stop waits for the pilot to leave the queue only as long as its caller's
+// context lets it: here scancel answers but the job stays listed (a
+// slurmctld slow to end it), and Stop gives up when the context ends, not
+// 30 s later. Slurm's commands are stand-ins on PATH.
+func TestSlurmStopHonoursContext(t *testing.T) {
+	bin := t.TempDir()
+	for name, body := range map[string]string{
+		"scancel": "exit 0",
+		"squeue":  "echo '5|RUNNING|None|2026-12-03T16:37:19|burst-hpc-1|(null)'",
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	s := &Slurm{Dir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	begun := time.Now()
+	err := s.Stop(ctx, Handle{External: "slurm job 5"})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop of a job that stays in the queue: %v, want the context's deadline", err)
+	}
+	if took := time.Since(begun); took > 10*time.Second {
+		t.Errorf("Stop took %s after its context ended", took)
+	}
+	if err := s.Stop(ctx, Handle{External: "slurm job x"}); err == nil || !strings.Contains(err.Error(), "not a Slurm job") {
+		t.Errorf("Stop of a handle that is not a job id: %v", err)
 	}
 }

@@ -1,9 +1,14 @@
-// Package slurm is burst's agent for Slurm's native mode.
+// Package slurm is how burst reaches Slurm: a Client (client.go) that runs
+// Slurm's commands, reads their answers (parse.go) and builds sbatch
+// submissions (batch.go), used by the pilot provider and by native mode;
+// and the agent of native mode (this file). It holds no policy of the
+// server's: which jobs to start or stop is decided elsewhere.
 //
-// A pilot agent runs burst's tasks as processes inside a Slurm allocation;
-// in native mode there is no pilot: every task handed to this agent becomes
-// one Slurm job of its own, submitted with sbatch, so that it lives in
-// Slurm's queue, limits and accounting like any job a user submits by hand.
+// Native mode. A pilot agent runs burst's tasks as processes inside a
+// Slurm allocation; in native mode there is no pilot: every task handed to
+// this agent becomes one Slurm job of its own, submitted with sbatch, so
+// that it lives in Slurm's queue, limits and accounting like any job a user
+// submits by hand.
 // The agent runs inside the burst server (as a goroutine, with a client
 // pointed at the server itself) and speaks the ordinary agent protocol:
 // register, lease, report.
@@ -20,7 +25,7 @@
 // DEADLINE timed out, CANCELLED cancelled, NODE_FAIL, BOOT_FAIL, PREEMPTED and
 // REVOKED lost (the server requeues lost tasks).
 //
-// Tracking. One `squeue --me -h -t all` per poll lists every job of this
+// Tracking. One squeue per poll (Client.Queue) lists every job of this
 // user; the agent keeps those with its tag. A job first seen running (or
 // past it) is reported started; a job that reached a final state, or left
 // the queue, is read once with `scontrol show job -o ID` (then sacct, where
@@ -38,14 +43,12 @@
 package slurm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -57,7 +60,6 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/sbatch"
-	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Config says which server to serve, as which machine, on which partition.
@@ -74,11 +76,9 @@ type Config struct {
 
 // Timings. Variables so that tests can shorten them.
 var (
-	leaseWait     = 10 * time.Second // how long a lease waits for work at the server
-	cancelResend  = 10 * time.Second // scancel again while a cancelled job still runs
-	forgetAfter   = 15 * time.Minute // how long ended tasks are remembered (a resent task is ignored)
-	cmdTimeout    = time.Minute      // squeue, scontrol, scancel, sinfo
-	submitTimeout = 2 * time.Minute  // sbatch
+	leaseWait    = 10 * time.Second // how long a lease waits for work at the server
+	cancelResend = 10 * time.Second // scancel again while a cancelled job still runs
+	forgetAfter  = 15 * time.Minute // how long ended tasks are remembered (a resent task is ignored)
 )
 
 // Run serves until ctx ends or the server asks the agent to exit (nil), or
@@ -88,23 +88,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Client == nil {
 		return errors.New("slurm native agent: no client")
 	}
-	return run(ctx, cfg, cli{})
+	return run(ctx, cfg, Client{})
 }
 
-// slurmAPI is how the agent reaches Slurm: cli runs its commands, tests
-// replace it.
+// slurmAPI is how the agent reaches Slurm: a Client, or a fake in tests.
 type slurmAPI interface {
-	// submit runs sbatch with args and env and returns the job id; the
-	// error's text is sbatch's own message.
-	submit(ctx context.Context, args, env []string) (int64, error)
-	// queue lists this user's jobs, all states.
-	queue(ctx context.Context) ([]qjob, error)
-	// show reads one job from slurmctld; nil, nil when it is unknown there.
-	show(ctx context.Context, id int64) (*jobInfo, error)
-	// acct reads one job from the accounting database; nil, nil when there
-	// is none or it does not know the job.
-	acct(ctx context.Context, id int64) (*jobInfo, error)
-	cancel(ctx context.Context, id int64) error
+	Submit(ctx context.Context, b Batch) (int64, error)
+	Queue(ctx context.Context) ([]Job, error)
+	Show(ctx context.Context, id int64) (*Job, error)
+	Accounting(ctx context.Context, id int64) (*Job, error)
+	Cancel(ctx context.Context, id int64) error
 }
 
 type phase int
@@ -241,33 +234,9 @@ func tagFor(machine, dir string) string {
 
 // ---------------------------------------------------------------- states
 
-// terminalStates are the Slurm job states after which nothing happens.
-var terminalStates = map[string]bool{
-	"COMPLETED": true, "FAILED": true, "CANCELLED": true, "TIMEOUT": true, "NODE_FAIL": true,
-	"OUT_OF_MEMORY": true, "PREEMPTED": true, "BOOT_FAIL": true, "DEADLINE": true, "REVOKED": true,
-}
-
-// runningStates are those of a job that runs, or ran and is ending.
-var runningStates = map[string]bool{
-	"RUNNING": true, "COMPLETING": true, "SUSPENDED": true, "STOPPED": true, "SIGNALING": true,
-	"STAGE_OUT": true, "RESIZING": true,
-}
-
-// baseState is the state's name alone: sacct writes "CANCELLED by 1000",
-// some tools a trailing '+'.
-func baseState(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), " ")
-	return strings.TrimRight(strings.ToUpper(s), "+")
-}
-
-func terminal(s string) bool { return terminalStates[baseState(s)] }
-
-// runningOrPast: Slurm started the job (it may have ended since).
-func runningOrPast(s string) bool { return runningStates[baseState(s)] || terminal(s) }
-
 // outcome is the task state a finished Slurm job maps to. cancelled: burst
 // asked for the cancel (the server's request), rather than someone's scancel.
-func outcome(j *jobInfo, cancelled bool) (st burst.State, exit *int, sig int, reason string) {
+func outcome(j *Job, cancelled bool) (st burst.State, exit *int, sig int, reason string) {
 	code := func(v int) *int { return &v }
 	why := ""
 	if r := j.Reason; r != "" && r != "None" && r != "NonZeroExitCode" && r != "(null)" {
@@ -305,144 +274,9 @@ func outcome(j *jobInfo, cancelled bool) (st burst.State, exit *int, sig int, re
 	return burst.Lost, nil, 0, fmt.Sprintf("Slurm job %d ended in state %q", j.ID, j.State)
 }
 
-// ---------------------------------------------------------------- parsing
-
-// qjob is one line of squeue.
-type qjob struct {
-	ID      int64
-	State   string
-	Start   time.Time
-	Name    string
-	Comment string
-}
-
-// squeueFormat: the comment last, since it may hold anything.
-const squeueFormat = "%i|%T|%S|%j|%k"
-
-// parseSqueue reads squeue -h -o squeueFormat; lines it cannot read (array
-// elements "12_3", other users' odd names) are skipped.
-func parseSqueue(out string) []qjob {
-	var qs []qjob
-	for line := range strings.Lines(out) {
-		f := strings.SplitN(strings.TrimRight(line, "\r\n"), "|", 5)
-		if len(f) != 5 {
-			continue
-		}
-		id, err := strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64)
-		if err != nil {
-			continue
-		}
-		qs = append(qs, qjob{ID: id, State: strings.TrimSpace(f[1]), Start: parseTime(f[2]), Name: f[3], Comment: f[4]})
-	}
-	return qs
-}
-
-// jobInfo is what the agent reads about a finished job.
-type jobInfo struct {
-	ID         int64
-	Name       string
-	State      string
-	Reason     string
-	ExitStatus int // X of ExitCode=X:Y
-	Signal     int // Y
-	Start, End time.Time
-	NodeList   string
-}
-
-// ran reports whether Slurm gave the job a node (a job cancelled while
-// pending never ran).
-func (j *jobInfo) ran() bool {
-	return j.NodeList != "" && j.NodeList != "(null)" && j.NodeList != "None"
-}
-
-// parseScontrol reads one line of `scontrol show job -o`: Key=Value fields
-// separated by blanks (a value with blanks, such as Command or Comment, goes
-// on until the next Key=).
-func parseScontrol(line string) (*jobInfo, error) {
-	kv := scontrolFields(line)
-	id, err := strconv.ParseInt(kv["JobId"], 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("scontrol: no JobId in %q", truncate(line, 200))
-	}
-	j := &jobInfo{ID: id, Name: kv["JobName"], State: baseState(kv["JobState"]), Reason: kv["Reason"],
-		Start: parseTime(kv["StartTime"]), End: parseTime(kv["EndTime"]), NodeList: kv["NodeList"]}
-	j.ExitStatus, j.Signal = parseExitCode(kv["ExitCode"])
-	return j, nil
-}
-
-func scontrolFields(line string) map[string]string {
-	kv := map[string]string{}
-	key := ""
-	for tok := range strings.FieldsSeq(line) {
-		k, v, ok := strings.Cut(tok, "=")
-		if ok && isKey(k) {
-			key = k
-			if _, dup := kv[k]; !dup {
-				kv[k] = v
-			} else {
-				key = "" // the first one counts
-			}
-			continue
-		}
-		if key != "" {
-			kv[key] += " " + tok
-		}
-	}
-	return kv
-}
-
-// isKey: scontrol's keys are words such as JobId, CPUs/Task, ReqB:S:C:T.
-func isKey(k string) bool {
-	if k == "" || !(k[0] >= 'A' && k[0] <= 'Z' || k[0] >= 'a' && k[0] <= 'z') {
-		return false
-	}
-	return !strings.ContainsFunc(k, func(r rune) bool {
-		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("_/:", r))
-	})
-}
-
-// parseExitCode reads Slurm's "X:Y" (exit status X, signal Y).
-func parseExitCode(s string) (exit, sig int) {
-	x, y, _ := strings.Cut(strings.TrimSpace(s), ":")
-	exit, _ = strconv.Atoi(x)
-	sig, _ = strconv.Atoi(y)
-	return exit, sig
-}
-
-// parseTime reads Slurm's local timestamps (2024-05-01T10:00:00); "Unknown",
-// "None", "N/A" and the like are the zero time.
-func parseTime(s string) time.Time {
-	t, err := time.ParseInLocation("2006-01-02T15:04:05", strings.TrimSpace(s), time.Local)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
-
-// parseSacct reads `sacct -n -P -X -o JobIDRaw,JobName,State,ExitCode,Start,End,NodeList`.
-func parseSacct(out string, id int64) *jobInfo {
-	for line := range strings.Lines(out) {
-		f := strings.Split(strings.TrimRight(line, "\r\n"), "|")
-		if len(f) < 7 || f[0] != strconv.FormatInt(id, 10) {
-			continue
-		}
-		j := &jobInfo{ID: id, Name: f[1], State: baseState(f[2]), Start: parseTime(f[4]), End: parseTime(f[5]), NodeList: f[6]}
-		j.ExitStatus, j.Signal = parseExitCode(f[3])
-		return j
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
 // ---------------------------------------------------------------- sbatch
 
-// shape is what sbatchArgs must know of a batch script's own #SBATCH lines
+// shape is what taskBatch must know of a batch script's own #SBATCH lines
 // so that its options agree with them.
 type shape struct {
 	NTasks    int  // --ntasks (or --ntasks-per-node): the job's CPUs are split among them
@@ -459,80 +293,38 @@ func scriptShape(text string) shape {
 	return shape{NTasks: s.NTasks, MemPerCPU: s.MemPerCPU > 0}
 }
 
-// sbatchArgs are the arguments of sbatch (after "sbatch") for one task
-// attempt. script is the path of the job's batch script (sh its shape), ""
-// to run the task's argv with --wrap. Command-line options override the
-// script's #SBATCH lines, as sbatch does; the job's CPUs and memory are
-// totals, given per task (and per CPU) where the script asks that way.
-func sbatchArgs(as client.Assignment, jc *client.JobContext, partition, tag, script string, sh shape) ([]string, error) {
+// taskBatch is the sbatch submission of one task attempt. script is the
+// path of the job's batch script (sh its shape), "" to run the task's argv
+// with --wrap. The script's #SBATCH lines keep what burst does not set; the
+// job's CPUs and memory are totals, given per task (and per CPU) where the
+// script asks that way.
+func taskBatch(as client.Assignment, jc *client.JobContext, partition, tag, script string, sh shape) (Batch, error) {
 	if script == "" && len(as.Argv) == 0 {
-		return nil, errors.New("nothing to run: no command and no batch script")
+		return Batch{}, errors.New("nothing to run: no command and no batch script")
 	}
-	args := []string{"--parsable", "--job-name=" + jobName(as.TaskRef)}
-	if tag != "" {
-		args = append(args, "--comment="+tag)
-	}
-	if as.Stdout != "" {
-		args = append(args, "--output="+slurmPath(as.Stdout))
-	}
-	if as.Stderr != "" {
-		args = append(args, "--error="+slurmPath(as.Stderr))
-	}
-	// An attempt's output goes after the earlier ones' (Slurm would
-	// truncate); Truncate removes the files before submitting.
-	args = append(args, "--open-mode=append")
-	if jc.Dir != "" {
-		args = append(args, "--chdir="+jc.Dir)
-	}
+	b := Batch{Name: jobName(as.TaskRef), Comment: tag, Output: as.Stdout, Error: as.Stderr,
+		// An attempt's output goes after the earlier ones' (Slurm would
+		// truncate); Truncate removes the files before submitting.
+		Append: true, Dir: jc.Dir, Time: time.Duration(jc.TimeLimitS) * time.Second, GPUs: jc.GPUs,
+		Partition: partition, Export: "ALL"}
 	cpus, ntasks := max(jc.CPUs, 1), 1
 	if script != "" && sh.NTasks > 1 {
 		ntasks = sh.NTasks
-		args = append(args, "--ntasks="+strconv.Itoa(ntasks))
+		b.NTasks = ntasks
 	}
-	args = append(args, "--cpus-per-task="+strconv.Itoa((cpus+ntasks-1)/ntasks))
-	if jc.MemBytes > 0 {
-		if script != "" && sh.MemPerCPU {
-			args = append(args, fmt.Sprintf("--mem-per-cpu=%dM", mib((jc.MemBytes+int64(cpus)-1)/int64(cpus))))
-		} else {
-			args = append(args, fmt.Sprintf("--mem=%dM", mib(jc.MemBytes)))
-		}
+	b.CPUsPerTask = (cpus + ntasks - 1) / ntasks
+	if script != "" && sh.MemPerCPU {
+		b.MemPerCPU = (jc.MemBytes + int64(cpus) - 1) / int64(cpus)
+	} else {
+		b.MemBytes = jc.MemBytes
 	}
-	if jc.TimeLimitS > 0 {
-		args = append(args, fmt.Sprintf("--time=%d", (jc.TimeLimitS+59)/60))
-	}
-	if jc.GPUs > 0 {
-		args = append(args, "--gpus="+strconv.Itoa(jc.GPUs))
-	}
-	if partition != "" {
-		args = append(args, "--partition="+partition)
-	}
-	args = append(args, "--export=ALL")
 	if script != "" {
-		return append(append(args, script), as.Argv...), nil
+		b.Script, b.ScriptArgs = script, as.Argv
+	} else {
+		b.Wrap = as.Argv
 	}
-	return append(args, "--wrap="+shellJoin(as.Argv)), nil
+	return b, nil
 }
-
-// mib is n bytes in MiB, rounded up.
-func mib(n int64) int64 { return (n + (1 << 20) - 1) >> 20 }
-
-// slurmPath escapes '%' in a path for --output/--error, where Slurm expands
-// %j and the like (burst expanded them already).
-func slurmPath(p string) string { return strings.ReplaceAll(p, "%", "%%") }
-
-// shellJoin quotes argv for sh: each word as itself when it is plain,
-// otherwise in single quotes.
-func shellJoin(argv []string) string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		out[i] = ShellQuote(a)
-	}
-	return strings.Join(out, " ")
-}
-
-// ShellQuote quotes s as one word for sh: burst's one quoter, shellquote.Quote
-// (a plain word as itself, else in single quotes).
-func ShellQuote(s string) string { return shellquote.Quote(s) }
 
 // sbatchEnv is sbatch's environment (exported to the job with
 // --export=ALL): base (the server's), then the job's, then the task's, later
@@ -677,7 +469,7 @@ func (a *agent) emitLocked(ev client.TaskEvent) {
 func (a *agent) adopt(ctx context.Context) bool {
 	backoff := 500 * time.Millisecond
 	for {
-		qs, err := a.sl.queue(ctx)
+		qs, err := a.sl.Queue(ctx)
 		if err == nil {
 			a.adoptJobs(ctx, qs)
 			return true
@@ -690,9 +482,9 @@ func (a *agent) adopt(ctx context.Context) bool {
 	}
 }
 
-func (a *agent) adoptJobs(ctx context.Context, qs []qjob) {
+func (a *agent) adoptJobs(ctx context.Context, qs []Job) {
 	var finished []*task
-	finishedQ := map[int64]qjob{}
+	finishedQ := map[int64]Job{}
 	var dups []int64
 	a.mu.Lock()
 	for _, q := range qs {
@@ -701,14 +493,14 @@ func (a *agent) adoptJobs(ctx context.Context, qs []qjob) {
 			continue
 		}
 		if t := a.tasks[ref]; t != nil {
-			if !terminal(q.State) {
+			if !Terminal(q.State) {
 				dups = append(dups, q.ID) // the same attempt twice: keep one
 			}
 			continue
 		}
-		t := &task{ref: ref, phase: submitted, id: q.ID, at: time.Now(), running: runningOrPast(q.State)}
+		t := &task{ref: ref, phase: submitted, id: q.ID, at: time.Now(), running: Started(q.State)}
 		a.tasks[ref], a.byID[q.ID] = t, t
-		if terminal(q.State) {
+		if Terminal(q.State) {
 			// Most were reported before the restart: the exit event
 			// alone (with its start time) settles any the server still
 			// runs, and a started event for a task the server has moved
@@ -798,14 +590,13 @@ func (a *agent) submit(t *task) {
 		}
 		os.MkdirAll(filepath.Dir(p), 0o755)
 	}
-	args, err := sbatchArgs(as, jc, a.cfg.Partition, a.tag, script, scriptShape(jc.Script))
+	b, err := taskBatch(as, jc, a.cfg.Partition, a.tag, script, scriptShape(jc.Script))
 	if err != nil {
 		fail(err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), submitTimeout)
-	id, err := a.sl.submit(ctx, args, sbatchEnv(os.Environ(), jc.Env, as.TaskEnv))
-	cancel()
+	b.Env = sbatchEnv(os.Environ(), jc.Env, as.TaskEnv)
+	id, err := a.sl.Submit(context.Background(), b) // bounded by the client's submit timeout
 	if err != nil {
 		a.cfg.Log.Warn("sbatch failed", "job", as.Job, "task", as.Index, "attempt", as.Attempt, "err", err)
 		fail(sbatchReason(err))
@@ -866,14 +657,14 @@ func (a *agent) poll(ctx context.Context) {
 	}
 
 	snap := time.Now()
-	qs, err := a.sl.queue(ctx)
+	qs, err := a.sl.Queue(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.cfg.Log.Warn("squeue failed", "err", err)
 		}
 		return
 	}
-	seen := map[int64]qjob{}
+	seen := map[int64]Job{}
 	for _, q := range qs {
 		if q.Comment == a.tag {
 			if _, ok := parseJobName(q.Name); ok {
@@ -883,7 +674,7 @@ func (a *agent) poll(ctx context.Context) {
 	}
 	type end struct {
 		t    *task
-		q    qjob
+		q    Job
 		gone bool
 	}
 	var ends []end
@@ -899,9 +690,9 @@ func (a *agent) poll(ctx context.Context) {
 			if t.at.Before(snap) { // not a job squeue could not have listed yet
 				ends = append(ends, end{t, q, true})
 			}
-		case terminal(q.State):
+		case Terminal(q.State):
 			ends = append(ends, end{t, q, false})
-		case runningOrPast(q.State):
+		case Started(q.State):
 			t.running = true
 			if !t.started {
 				t.started = true
@@ -917,7 +708,7 @@ func (a *agent) poll(ctx context.Context) {
 	// task (an sbatch that failed late), one it reported failed, or one
 	// Slurm requeued after it ended. The server does not count on them.
 	for id, q := range seen {
-		if a.byID[id] != nil || terminal(q.State) {
+		if a.byID[id] != nil || Terminal(q.State) {
 			continue
 		}
 		ref, _ := parseJobName(q.Name)
@@ -957,28 +748,28 @@ func (a *agent) startedLocked(t *task, at time.Time) {
 
 // finish reports how t's Slurm job ended. q is its last squeue line; gone:
 // it is no longer in squeue. Read errors leave it for the next poll.
-func (a *agent) finish(ctx context.Context, t *task, q qjob, gone bool) {
-	info, err := a.sl.show(ctx, t.id)
+func (a *agent) finish(ctx context.Context, t *task, q Job, gone bool) {
+	info, err := a.sl.Show(ctx, t.id)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.cfg.Log.Warn("scontrol failed", "slurm_job", t.id, "err", err)
 		}
 		return
 	}
-	if info != nil && !terminal(info.State) {
+	if info != nil && !Terminal(info.State) {
 		if gone {
 			return // squeue missed it, slurmctld has it: look again next time
 		}
 		info = nil // squeue saw the end first
 	}
 	if info == nil && gone {
-		info, err = a.sl.acct(ctx, t.id)
-		if err != nil || info != nil && !terminal(info.State) {
+		info, err = a.sl.Accounting(ctx, t.id)
+		if err != nil || info != nil && !Terminal(info.State) {
 			info = nil
 		}
 	}
 	if info == nil && !gone {
-		info = &jobInfo{ID: t.id, State: baseState(q.State), Start: q.Start}
+		info = &Job{ID: t.id, State: baseState(q.State), Start: q.Start}
 	}
 	now := time.Now().UTC()
 	ev := client.TaskEvent{TaskRef: t.ref, Kind: client.EventExited, EndedAt: &now}
@@ -987,7 +778,7 @@ func (a *agent) finish(ctx context.Context, t *task, q qjob, gone bool) {
 		ev.Reason = fmt.Sprintf("Slurm job %d is gone: squeue, scontrol and sacct do not know it", t.id)
 	} else {
 		ev.State, ev.ExitCode, ev.Signal, ev.Reason = outcome(info, t.cancel)
-		if !info.Start.IsZero() && (info.ran() || t.started) {
+		if !info.Start.IsZero() && (info.Ran() || t.started) {
 			s := info.Start.UTC()
 			ev.StartedAt = &s
 		}
@@ -1013,7 +804,7 @@ func (a *agent) finish(ctx context.Context, t *task, q qjob, gone bool) {
 }
 
 func (a *agent) scancel(ctx context.Context, id int64) {
-	if err := a.sl.cancel(ctx, id); err != nil && ctx.Err() == nil {
+	if err := a.sl.Cancel(ctx, id); err != nil && ctx.Err() == nil {
 		a.cfg.Log.Warn("scancel failed", "slurm_job", id, "err", err)
 	}
 }
@@ -1034,238 +825,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// ---------------------------------------------------------------- commands
-
-// cli is slurmAPI over Slurm's commands (sbatch, squeue, scontrol, sacct,
-// scancel), as this process's environment (SLURM_CONF) finds the cluster.
-type cli struct{}
-
-// slurmCmd runs a Slurm command; its error carries the command's stderr.
-func slurmCmd(ctx context.Context, timeout time.Duration, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if msg == "" {
-			return stdout.String(), fmt.Errorf("%s: %w", name, err)
-		}
-		return stdout.String(), errors.New(msg)
-	}
-	return stdout.String(), nil
-}
-
-func (cli) submit(ctx context.Context, args, env []string) (int64, error) {
-	out, err := slurmCmd(ctx, submitTimeout, env, "sbatch", args...)
-	if err != nil {
-		return 0, err
-	}
-	return parseSbatchID(out)
-}
-
-// parseSbatchID reads sbatch --parsable: "ID" or "ID;CLUSTER".
-func parseSbatchID(out string) (int64, error) {
-	s := strings.TrimSpace(out)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	s, _, _ = strings.Cut(s, ";")
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("answered %q, not a job id", strings.TrimSpace(out))
-	}
-	return id, nil
-}
-
-func (cli) queue(ctx context.Context) ([]qjob, error) {
-	// Plain squeue honours -t and --me (squeue --json ignores its filters).
-	out, err := slurmCmd(ctx, cmdTimeout, nil, "squeue", "--me", "-h", "-t", "all", "-o", squeueFormat)
-	if err != nil {
-		return nil, fmt.Errorf("squeue: %w", err)
-	}
-	return parseSqueue(out), nil
-}
-
-func (cli) show(ctx context.Context, id int64) (*jobInfo, error) {
-	out, err := slurmCmd(ctx, cmdTimeout, nil, "scontrol", "show", "job", "-o", strconv.FormatInt(id, 10))
-	if err != nil {
-		if strings.Contains(err.Error(), "Invalid job id") {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("scontrol show job %d: %w", id, err)
-	}
-	for line := range strings.Lines(out) {
-		if j, err := parseScontrol(line); err == nil && j.ID == id {
-			return j, nil
-		}
-	}
-	return nil, nil
-}
-
-func (cli) acct(ctx context.Context, id int64) (*jobInfo, error) {
-	out, err := slurmCmd(ctx, cmdTimeout, nil, "sacct", "-n", "-P", "-X", "-j", strconv.FormatInt(id, 10),
-		"-o", "JobIDRaw,JobName,State,ExitCode,Start,End,NodeList")
-	if err != nil {
-		return nil, nil // no accounting (or no sacct): nothing more to learn
-	}
-	return parseSacct(out, id), nil
-}
-
-func (cli) cancel(ctx context.Context, id int64) error {
-	_, err := slurmCmd(ctx, cmdTimeout, nil, "scancel", strconv.FormatInt(id, 10))
-	return err
-}
-
-// ---------------------------------------------------------------- capacity
-
-// Node is one Slurm node as sinfo lists it.
-type Node struct {
-	Name     string
-	CPUs     int
-	MemBytes int64
-	GPUs     int
-}
-
-// Nodes lists the nodes of partition ("" = Slurm's default partition, or
-// every node when none is the default), each once, from
-// `sinfo -h -N -o "%N %c %m %G %P"`: CPUs, memory (MB → bytes) and GPUs
-// (gres "gpu:N" or "gpu:TYPE:N").
-func Nodes(ctx context.Context, partition string) ([]Node, error) {
-	args := []string{"-h", "-N", "-o", "%N %c %m %G %P"}
-	if partition != "" {
-		args = append(args, "-p", partition)
-	}
-	out, err := Command(ctx, "sinfo", args...)
-	if err != nil {
-		return nil, err
-	}
-	return parseNodes(out, partition), nil
-}
-
-// Capacity is what the nodes of partition (as Nodes) hold together.
-func Capacity(ctx context.Context, partition string) (burst.Resources, error) {
-	nodes, err := Nodes(ctx, partition)
-	if err != nil {
-		return burst.Resources{}, err
-	}
-	r := sum(nodes)
-	if r.CPUs == 0 {
-		where := "the default partition"
-		if partition != "" {
-			where = "partition " + partition
-		}
-		return r, fmt.Errorf("sinfo lists no nodes with CPUs in %s", where)
-	}
-	return r, nil
-}
-
-// Command runs a Slurm command (sinfo, sbatch, ...) as this process's
-// environment finds the cluster; its error names a missing command's fix,
-// or carries the command's stderr.
-func Command(ctx context.Context, name string, args ...string) (string, error) {
-	if _, err := exec.LookPath(name); err != nil {
-		return "", fmt.Errorf("%s not found: install Slurm's client commands (Debian: slurm-client) and set SLURM_CONF, or use another provider", name)
-	}
-	out, err := slurmCmd(ctx, cmdTimeout, nil, name, args...)
-	if err != nil {
-		return out, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
-}
-
-func sum(nodes []Node) burst.Resources {
-	var r burst.Resources
-	for _, n := range nodes {
-		r.CPUs += n.CPUs
-		r.MemBytes += n.MemBytes
-		r.GPUs += n.GPUs
-	}
-	return r
-}
-
-// parseSinfo sums parseNodes.
-func parseSinfo(out, partition string) burst.Resources { return sum(parseNodes(out, partition)) }
-
-// parseNodes reads sinfo -h -N -o "%N %c %m %G %P". With partition "",
-// only the default partition's nodes (marked '*') count, or every node when
-// there is no default. A node listed twice counts once.
-func parseNodes(out, partition string) []Node {
-	type line struct {
-		Node
-		part       string
-		defaultPar bool
-	}
-	var lines []line
-	hasDefault := false
-	for l := range strings.Lines(out) {
-		f := strings.Fields(l)
-		if len(f) < 4 {
-			continue
-		}
-		n := line{Node: Node{Name: f[0]}}
-		n.CPUs, _ = strconv.Atoi(strings.TrimRight(f[1], "+"))
-		mb, _ := strconv.ParseInt(strings.TrimRight(f[2], "+"), 10, 64)
-		n.MemBytes = mb << 20
-		n.GPUs = gresGPUs(f[3])
-		if len(f) >= 5 {
-			n.part = f[4]
-			if strings.HasSuffix(n.part, "*") {
-				n.defaultPar, hasDefault = true, true
-				n.part = strings.TrimSuffix(n.part, "*")
-			}
-		}
-		lines = append(lines, n)
-	}
-	var out2 []Node
-	seen := map[string]bool{}
-	for _, n := range lines {
-		switch {
-		case partition != "" && n.part != "" && n.part != partition:
-			continue
-		case partition == "" && hasDefault && !n.defaultPar:
-			continue
-		case seen[n.Name]:
-			continue
-		}
-		seen[n.Name] = true
-		out2 = append(out2, n.Node)
-	}
-	return out2
-}
-
-// gresGPUs counts the GPUs of a node's gres ("gpu:2", "gpu:a100:4(S:0-1)",
-// "gpu:a100:2,gpu:v100:1", "(null)").
-func gresGPUs(s string) int {
-	// Drop the socket lists in parentheses, which may hold commas.
-	var b strings.Builder
-	depth := 0
-	for _, r := range s {
-		switch {
-		case r == '(':
-			depth++
-		case r == ')':
-			depth = max(depth-1, 0)
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	n := 0
-	for item := range strings.SplitSeq(b.String(), ",") {
-		f := strings.Split(item, ":")
-		if len(f) < 2 || f[0] != "gpu" {
-			continue
-		}
-		if c, err := strconv.Atoi(f[len(f)-1]); err == nil {
-			n += c
-		}
-	}
-	return n
 }

@@ -56,134 +56,29 @@ func TestTag(t *testing.T) {
 	}
 }
 
-// A line as Slurm 22.05's `scontrol show job -o` prints it (shortened), with
-// a comment holding blanks and '='.
-const scontrolLine = `JobId=1 JobName=burst-1-0-1 UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901759 Nice=0 ` +
-	`Account=(null) QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 ` +
-	`Reboot=0 ExitCode=3:0 RunTime=00:00:00 TimeLimit=UNLIMITED TimeMin=N/A SubmitTime=2026-11-25T14:44:04 ` +
-	`EligibleTime=2026-11-25T14:44:04 AccrueTime=2026-11-25T14:44:04 StartTime=2026-11-25T14:44:05 EndTime=2026-11-25T14:44:09 ` +
-	`Deadline=N/A SuspendTime=None SecsPreSuspend=0 Partition=debug AllocNode:Sid=localhost:8365 ReqNodeList=(null) ` +
-	`NodeList=c1 BatchHost=c1 NumNodes=1 NumCPUs=1 NumTasks=1 CPUs/Task=1 ReqB:S:C:T=0:0:*:* TRES=cpu=1,mem=256M,node=1,billing=1 ` +
-	`Command=(null) WorkDir=/tmp/my dir Comment=a b=c  StdErr=/tmp/nt/o StdIn=/dev/null StdOut=/tmp/nt/o Power= `
-
-func TestParseScontrol(t *testing.T) {
-	j, err := parseScontrol(scontrolLine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &jobInfo{ID: 1, Name: "burst-1-0-1", State: "FAILED", Reason: "NonZeroExitCode", ExitStatus: 3,
-		Start: time.Date(2026, 11, 25, 14, 44, 5, 0, time.Local), End: time.Date(2026, 11, 25, 14, 44, 9, 0, time.Local), NodeList: "c1"}
-	if !reflect.DeepEqual(j, want) {
-		t.Errorf("parseScontrol =\n %+v\nwant\n %+v", j, want)
-	}
-	kv := scontrolFields(scontrolLine)
-	if kv["WorkDir"] != "/tmp/my dir" || kv["CPUs/Task"] != "1" || kv["Power"] != "" || kv["TRES"] != "cpu=1,mem=256M,node=1,billing=1" {
-		t.Errorf("fields: WorkDir %q CPUs/Task %q TRES %q", kv["WorkDir"], kv["CPUs/Task"], kv["TRES"])
-	}
-
-	// A job cancelled while pending: never ran, killed by signal 15.
-	j, err = parseScontrol("JobId=77 JobName=burst-2-0-1 JobState=CANCELLED Reason=None ExitCode=0:15 StartTime=2026-01-02T03:04:05 EndTime=Unknown NodeList=(null)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j.ID != 77 || j.State != "CANCELLED" || j.ExitStatus != 0 || j.Signal != 15 || j.ran() || !j.End.IsZero() || j.Start.IsZero() {
-		t.Errorf("cancelled job: %+v", j)
-	}
-	if _, err := parseScontrol("slurm_load_jobs error: Invalid job id specified"); err == nil {
-		t.Error("want an error for a line without JobId")
-	}
-}
-
-func TestParseExitCodeAndTime(t *testing.T) {
-	for in, want := range map[string][2]int{"0:0": {0, 0}, "3:0": {3, 0}, "0:9": {0, 9}, "255:0": {255, 0}, "": {0, 0}, "x": {0, 0}} {
-		if e, s := parseExitCode(in); e != want[0] || s != want[1] {
-			t.Errorf("parseExitCode(%q) = %d,%d want %v", in, e, s, want)
-		}
-	}
-	for _, s := range []string{"Unknown", "None", "N/A", "", "2026-13-01T00:00:00"} {
-		if !parseTime(s).IsZero() {
-			t.Errorf("parseTime(%q) should be zero", s)
-		}
-	}
-	if got := parseTime("2026-01-02T03:04:05"); !got.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)) {
-		t.Errorf("parseTime = %v", got)
-	}
-}
-
-func TestParseSqueue(t *testing.T) {
-	out := "12|RUNNING|2026-01-02T03:04:05|burst-1-0-1|burst:hpc-native:0000abcd\n" +
-		"13|PENDING|N/A|burst-1-1-1|(null)\n" +
-		"14_3|RUNNING|2026-01-02T03:04:05|arr|x\n" + // array element: not a plain job id
-		"garbage\n" +
-		"15|COMPLETED|2026-01-02T03:04:05|my|job|a comment | with bars\n"
-	got := parseSqueue(out)
-	want := []qjob{
-		{ID: 12, State: "RUNNING", Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local), Name: "burst-1-0-1", Comment: "burst:hpc-native:0000abcd"},
-		{ID: 13, State: "PENDING", Name: "burst-1-1-1", Comment: "(null)"},
-		{ID: 15, State: "COMPLETED", Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local), Name: "my", Comment: "a comment | with bars"},
-	}
-	got[2].Comment = strings.TrimPrefix(got[2].Comment, "job|") // a name with '|' shifts; only burst's own names matter
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseSqueue =\n %+v\nwant\n %+v", got, want)
-	}
-}
-
-func TestParseSacct(t *testing.T) {
-	out := "41|burst-3-0-1|CANCELLED by 0|0:15|2026-01-02T03:04:05|2026-01-02T03:04:09|c2\n42|x|COMPLETED|0:0|Unknown|Unknown|None\n"
-	j := parseSacct(out, 41)
-	if j == nil || j.State != "CANCELLED" || j.Signal != 15 || !j.ran() || j.End.IsZero() {
-		t.Errorf("parseSacct(41) = %+v", j)
-	}
-	if j := parseSacct(out, 42); j == nil || j.ran() || j.State != "COMPLETED" {
-		t.Errorf("parseSacct(42) = %+v", j)
-	}
-	if parseSacct(out, 43) != nil {
-		t.Error("parseSacct(43) should be nil")
-	}
-}
-
-func TestStates(t *testing.T) {
-	for _, s := range []string{"COMPLETED", "FAILED", "CANCELLED", "CANCELLED by 1000", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
-		"PREEMPTED", "BOOT_FAIL", "DEADLINE", "completed"} {
-		if !terminal(s) || !runningOrPast(s) {
-			t.Errorf("%q should be terminal", s)
-		}
-	}
-	for _, s := range []string{"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "RESV_DEL_HOLD", "SPECIAL_EXIT"} {
-		if terminal(s) || runningOrPast(s) {
-			t.Errorf("%q has not started", s)
-		}
-	}
-	for _, s := range []string{"RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT"} {
-		if terminal(s) || !runningOrPast(s) {
-			t.Errorf("%q should be running, not terminal", s)
-		}
-	}
-}
-
 func TestOutcome(t *testing.T) {
 	ip := func(v int) *int { return &v }
 	cases := []struct {
-		info      jobInfo
+		info      Job
 		cancelled bool
 		state     burst.State
 		exit      *int
 		sig       int
 		reason    string
 	}{
-		{jobInfo{State: "COMPLETED"}, false, burst.Succeeded, ip(0), 0, ""},
-		{jobInfo{State: "FAILED", ExitStatus: 3, Reason: "NonZeroExitCode"}, false, burst.Failed, ip(3), 0, ""},
-		{jobInfo{State: "FAILED", Signal: 9}, false, burst.Failed, nil, 9, "killed by signal 9"},
-		{jobInfo{State: "FAILED", Reason: "JobLaunchFailure"}, false, burst.Failed, nil, 0, "failed in Slurm (Slurm: JobLaunchFailure)"},
-		{jobInfo{State: "OUT_OF_MEMORY", Signal: 125}, false, burst.Failed, nil, 0, "out of memory (Slurm)"},
-		{jobInfo{State: "TIMEOUT", Signal: 15}, false, burst.Timeout, nil, 0, "time limit reached (Slurm)"},
-		{jobInfo{State: "DEADLINE"}, false, burst.Timeout, nil, 0, "deadline reached (Slurm)"},
-		{jobInfo{State: "CANCELLED", Signal: 15}, false, burst.Cancelled, nil, 0, "scancel"},
-		{jobInfo{State: "CANCELLED", Signal: 15}, true, burst.Cancelled, nil, 0, "cancelled"},
-		{jobInfo{State: "NODE_FAIL"}, false, burst.Lost, nil, 0, "Slurm NODE_FAIL: the job's node failed"},
-		{jobInfo{State: "BOOT_FAIL"}, false, burst.Lost, nil, 0, "Slurm BOOT_FAIL: the job's node failed"},
-		{jobInfo{State: "PREEMPTED"}, false, burst.Lost, nil, 0, "preempted by Slurm"},
-		{jobInfo{State: "COMPLETED"}, true, burst.Succeeded, ip(0), 0, ""}, // ended before the cancel reached it
+		{Job{State: "COMPLETED"}, false, burst.Succeeded, ip(0), 0, ""},
+		{Job{State: "FAILED", ExitStatus: 3, Reason: "NonZeroExitCode"}, false, burst.Failed, ip(3), 0, ""},
+		{Job{State: "FAILED", Signal: 9}, false, burst.Failed, nil, 9, "killed by signal 9"},
+		{Job{State: "FAILED", Reason: "JobLaunchFailure"}, false, burst.Failed, nil, 0, "failed in Slurm (Slurm: JobLaunchFailure)"},
+		{Job{State: "OUT_OF_MEMORY", Signal: 125}, false, burst.Failed, nil, 0, "out of memory (Slurm)"},
+		{Job{State: "TIMEOUT", Signal: 15}, false, burst.Timeout, nil, 0, "time limit reached (Slurm)"},
+		{Job{State: "DEADLINE"}, false, burst.Timeout, nil, 0, "deadline reached (Slurm)"},
+		{Job{State: "CANCELLED", Signal: 15}, false, burst.Cancelled, nil, 0, "scancel"},
+		{Job{State: "CANCELLED", Signal: 15}, true, burst.Cancelled, nil, 0, "cancelled"},
+		{Job{State: "NODE_FAIL"}, false, burst.Lost, nil, 0, "Slurm NODE_FAIL: the job's node failed"},
+		{Job{State: "BOOT_FAIL"}, false, burst.Lost, nil, 0, "Slurm BOOT_FAIL: the job's node failed"},
+		{Job{State: "PREEMPTED"}, false, burst.Lost, nil, 0, "preempted by Slurm"},
+		{Job{State: "COMPLETED"}, true, burst.Succeeded, ip(0), 0, ""}, // ended before the cancel reached it
 	}
 	for _, c := range cases {
 		st, exit, sig, reason := outcome(&c.info, c.cancelled)
@@ -201,7 +96,7 @@ func deref(p *int) any {
 	return *p
 }
 
-func TestSbatchArgs(t *testing.T) {
+func TestTaskBatch(t *testing.T) {
 	as := client.Assignment{TaskRef: client.TaskRef{Job: 7, Index: 2, Attempt: 1}, Argv: []string{"python3", "-c", "print('hi there')", "a$b"},
 		Stdout: "/logs/7/2.out", Stderr: "/logs/7/2.err"}
 	jc := &client.JobContext{Dir: "/work", CPUs: 4, MemBytes: 1<<30 + 1, TimeLimitS: 61, GPUs: 2}
@@ -231,7 +126,7 @@ func TestSbatchArgs(t *testing.T) {
 			[]string{"--ntasks=4", "--cpus-per-task=2", "--mem-per-cpu=1024M", "--export=ALL", "/d/job-7.sh"}},
 	}
 	for _, c := range cases {
-		got, err := sbatchArgs(c.as, c.jc, c.partition, "TAG", c.script, c.shape)
+		got, err := args(taskBatch(c.as, c.jc, c.partition, "TAG", c.script, c.shape))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -241,13 +136,21 @@ func TestSbatchArgs(t *testing.T) {
 		}
 	}
 	// '%' in a log path is burst's, not a Slurm pattern; no --chdir without a directory.
-	got, _ := sbatchArgs(client.Assignment{TaskRef: as.TaskRef, Argv: []string{"true"}, Stdout: "/l/100%.out"}, &client.JobContext{}, "", "", "", shape{})
+	got, _ := args(taskBatch(client.Assignment{TaskRef: as.TaskRef, Argv: []string{"true"}, Stdout: "/l/100%.out"}, &client.JobContext{}, "", "", "", shape{}))
 	if want := []string{"--parsable", "--job-name=burst-7-2-1", "--output=/l/100%%.out", "--open-mode=append", "--cpus-per-task=1", "--export=ALL", "--wrap=true"}; !slices.Equal(got, want) {
 		t.Errorf("minimal:\n got %q\nwant %q", got, want)
 	}
-	if _, err := sbatchArgs(client.Assignment{}, &client.JobContext{}, "", "", "", shape{}); err == nil {
+	if _, err := taskBatch(client.Assignment{}, &client.JobContext{}, "", "", "", shape{}); err == nil {
 		t.Error("no argv and no script: want an error")
 	}
+}
+
+// args is sbatch's argv for a batch taskBatch built.
+func args(b Batch, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return b.Args()
 }
 
 func TestScriptShape(t *testing.T) {
@@ -262,19 +165,6 @@ func TestScriptShape(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{"abc": "abc", "": "''", "a b": "'a b'", "it's": `'it'"'"'s'`, "$HOME": "'$HOME'",
-		"a/b.c:d=e@f%g+h,i-j_k": "a/b.c:d=e@f%g+h,i-j_k", "*": "'*'", "x\ny": "'x\ny'"} {
-		if got := ShellQuote(in); got != want {
-			t.Errorf("ShellQuote(%q) = %s want %s", in, got, want)
-		}
-		// sh reads the quoted word back unchanged.
-		if out, err := exec.Command("sh", "-c", "printf %s "+ShellQuote(in)).Output(); err == nil && string(out) != in {
-			t.Errorf("sh read %q back as %q", in, out)
-		}
-	}
-}
-
 func TestSbatchEnv(t *testing.T) {
 	base := []string{"PATH=/bin", "SLURM_CONF=/etc/slurm.conf", "HOME=/root"}
 	job := []string{"HOME=/home/u", "SLURM_CONF=/elsewhere", "SLURM_MEM_PER_NODE=100", "FOO=job", "SBATCH_ACCOUNT=a"}
@@ -286,7 +176,7 @@ func TestSbatchEnv(t *testing.T) {
 	}
 }
 
-func TestSbatchReasonAndID(t *testing.T) {
+func TestSbatchReason(t *testing.T) {
 	err := errors.New("sbatch: error: Batch job submission failed: Invalid partition name specified\n")
 	if r := sbatchReason(err); r != "sbatch: error: Batch job submission failed: Invalid partition name specified" {
 		t.Errorf("reason %q", r)
@@ -294,49 +184,13 @@ func TestSbatchReasonAndID(t *testing.T) {
 	if r := sbatchReason(errors.New("sbatch: warning: x\nsbatch: error: y")); r != "sbatch: warning: x; error: y" {
 		t.Errorf("reason %q", r)
 	}
-	for in, want := range map[string]int64{"42\n": 42, "42;cluster\n": 42, "sbatch: warning: w\n43\n": 43} {
-		if id, err := parseSbatchID(in); err != nil || id != want {
-			t.Errorf("parseSbatchID(%q) = %d, %v", in, id, err)
-		}
-	}
-	for _, in := range []string{"", "Submitted batch job 42", "0"} {
-		if _, err := parseSbatchID(in); err == nil {
-			t.Errorf("parseSbatchID(%q): want an error", in)
-		}
-	}
-}
-
-func TestParseSinfo(t *testing.T) {
-	out := "c1 2 2000 (null) debug*\nc2 2 2000 (null) debug*\nc1 2 2000 (null) all\n" +
-		"g1 32 256000 gpu:a100:4(S:0-1) gpu\ng2 32 256000+ gpu:2,gpu:v100:1(S:0,1),mps:100 gpu\n"
-	cases := map[string]burst.Resources{
-		"":      {CPUs: 4, MemBytes: 4000 << 20},
-		"debug": {CPUs: 4, MemBytes: 4000 << 20},
-		"all":   {CPUs: 2, MemBytes: 2000 << 20},
-		"gpu":   {CPUs: 64, MemBytes: 512000 << 20, GPUs: 7},
-		"none":  {},
-	}
-	for part, want := range cases {
-		if got := parseSinfo(out, part); got != want {
-			t.Errorf("parseSinfo(%q) = %+v want %+v", part, got, want)
-		}
-	}
-	// No default partition: every node, once.
-	if got := parseSinfo("a 4 100 (null) p1\na 4 100 (null) p2\nb 2 50 gpu:1 p2\n", ""); got != (burst.Resources{CPUs: 6, MemBytes: 150 << 20, GPUs: 1}) {
-		t.Errorf("no default: %+v", got)
-	}
-	for in, want := range map[string]int{"(null)": 0, "gpu:2": 2, "gpu:a100:4(S:0-1)": 4, "gpu:2,gpu:v100:1(S:0,1),mps:100": 3, "gpu": 0, "shard:8": 0} {
-		if got := gresGPUs(in); got != want {
-			t.Errorf("gresGPUs(%q) = %d want %d", in, got, want)
-		}
-	}
 }
 
 // ---------------------------------------------------------------- a fake Slurm
 
 type fakeJob struct {
-	q       qjob
-	info    jobInfo
+	q       Job
+	info    Job
 	hidden  bool // gone from squeue
 	unknown bool // unknown to scontrol
 	args    []string
@@ -354,7 +208,11 @@ type fakeSlurm struct {
 
 func newFakeSlurm() *fakeSlurm { return &fakeSlurm{next: 100, jobs: map[int64]*fakeJob{}} }
 
-func (f *fakeSlurm) submit(ctx context.Context, args, env []string) (int64, error) {
+func (f *fakeSlurm) Submit(ctx context.Context, b Batch) (int64, error) {
+	args, err := b.Args()
+	if err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
 	block := f.block
 	f.mu.Unlock()
@@ -367,7 +225,7 @@ func (f *fakeSlurm) submit(ctx context.Context, args, env []string) (int64, erro
 		return 0, f.submitErr
 	}
 	f.next++
-	j := &fakeJob{q: qjob{ID: f.next, State: "PENDING"}, args: args, env: env}
+	j := &fakeJob{q: Job{ID: f.next, State: "PENDING"}, args: args, env: b.Env}
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, "--job-name="); ok {
 			j.q.Name = v
@@ -376,7 +234,7 @@ func (f *fakeSlurm) submit(ctx context.Context, args, env []string) (int64, erro
 			j.q.Comment = v
 		}
 	}
-	j.info = jobInfo{ID: f.next, Name: j.q.Name, State: "PENDING", NodeList: "(null)"}
+	j.info = Job{ID: f.next, Name: j.q.Name, State: "PENDING", NodeList: "(null)"}
 	f.jobs[f.next] = j
 	return f.next, nil
 }
@@ -386,8 +244,8 @@ func (f *fakeSlurm) add(name, comment, state string) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
-	f.jobs[f.next] = &fakeJob{q: qjob{ID: f.next, Name: name, Comment: comment, State: state},
-		info: jobInfo{ID: f.next, Name: name, State: state, NodeList: "n1", Start: time.Now().Add(-time.Minute).Truncate(time.Second)}}
+	f.jobs[f.next] = &fakeJob{q: Job{ID: f.next, Name: name, Comment: comment, State: state},
+		info: Job{ID: f.next, Name: name, State: state, NodeList: "n1", Start: time.Now().Add(-time.Minute).Truncate(time.Second)}}
 	return f.next
 }
 
@@ -396,11 +254,11 @@ func (f *fakeSlurm) set(id int64, state string, exit, sig int) {
 	defer f.mu.Unlock()
 	j := f.jobs[id]
 	j.q.State, j.info.State, j.info.ExitStatus, j.info.Signal = state, state, exit, sig
-	if runningOrPast(state) && j.info.Start.IsZero() {
+	if Started(state) && j.info.Start.IsZero() {
 		j.info.Start, j.info.NodeList = time.Now().Truncate(time.Second), "n1"
 		j.q.Start = j.info.Start
 	}
-	if terminal(state) {
+	if Terminal(state) {
 		j.info.End = time.Now().Truncate(time.Second)
 	}
 }
@@ -423,10 +281,10 @@ func (f *fakeSlurm) byName(name string) int64 {
 	return 0
 }
 
-func (f *fakeSlurm) queue(ctx context.Context) ([]qjob, error) {
+func (f *fakeSlurm) Queue(ctx context.Context) ([]Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []qjob
+	var out []Job
 	for _, j := range f.jobs {
 		if !j.hidden {
 			out = append(out, j.q)
@@ -435,7 +293,7 @@ func (f *fakeSlurm) queue(ctx context.Context) ([]qjob, error) {
 	return out, nil
 }
 
-func (f *fakeSlurm) show(ctx context.Context, id int64) (*jobInfo, error) {
+func (f *fakeSlurm) Show(ctx context.Context, id int64) (*Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j := f.jobs[id]
@@ -446,9 +304,9 @@ func (f *fakeSlurm) show(ctx context.Context, id int64) (*jobInfo, error) {
 	return &info, nil
 }
 
-func (f *fakeSlurm) acct(ctx context.Context, id int64) (*jobInfo, error) { return nil, nil }
+func (f *fakeSlurm) Accounting(ctx context.Context, id int64) (*Job, error) { return nil, nil }
 
-func (f *fakeSlurm) cancel(ctx context.Context, id int64) error {
+func (f *fakeSlurm) Cancel(ctx context.Context, id int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cancelled = append(f.cancelled, id)
@@ -456,7 +314,7 @@ func (f *fakeSlurm) cancel(ctx context.Context, id int64) error {
 	if j == nil {
 		return errors.New("Invalid job id specified")
 	}
-	if !terminal(j.q.State) {
+	if !Terminal(j.q.State) {
 		j.q.State, j.info.State, j.info.Signal, j.info.End = "CANCELLED", "CANCELLED", 15, time.Now()
 	}
 	return nil
@@ -819,7 +677,7 @@ func TestAgentCancel(t *testing.T) {
 	r2 := ref(2, 0, 1)
 	srv.give(jc, client.Assignment{TaskRef: r2, Argv: []string{"sleep", "100"}})
 	waitFor(t, "submitted", 5*time.Second, func() bool { return sl.byName("burst-2-0-1") > 0 })
-	sl.cancel(context.Background(), sl.byName("burst-2-0-1"))
+	sl.Cancel(context.Background(), sl.byName("burst-2-0-1"))
 	waitFor(t, "cancelled", 5*time.Second, func() bool { return srv.event(r2, client.EventExited) != nil })
 	if ev := srv.event(r2, client.EventExited); ev.State != burst.Cancelled || ev.Reason != "scancel" || ev.StartedAt != nil {
 		t.Errorf("exit event %+v", ev)
@@ -994,7 +852,7 @@ func needSlurm(t *testing.T) {
 		why = "sbatch is not on PATH"
 	} else if os.Getenv("SLURM_CONF") == "" {
 		why = "SLURM_CONF is not set"
-	} else if out, err := slurmCmd(context.Background(), 10*time.Second, nil, "sinfo", "-h", "-o", "%T"); err != nil || strings.TrimSpace(out) == "" {
+	} else if out, err := (Client{Timeout: 10 * time.Second}).Run(context.Background(), "sinfo", "-h", "-o", "%T"); err != nil || strings.TrimSpace(out) == "" {
 		why = fmt.Sprintf("sinfo does not answer (%v)", err)
 	}
 	if why != "" {
@@ -1041,21 +899,22 @@ func TestRealSubmitPoll(t *testing.T) {
 	needSlurm(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	sl := cli{}
+	sl := Client{}
 	tag := tagFor("test-native", dir)
 	as := client.Assignment{TaskRef: ref(1, 0, 1), Argv: []string{"sh", "-c", "echo hi; exit 3"}, Stdout: dir + "/o", Stderr: dir + "/e"}
-	args, err := sbatchArgs(as, &client.JobContext{Dir: dir, CPUs: 1, TimeLimitS: 60, MemBytes: 64 << 20}, "", tag, "", shape{})
+	b, err := taskBatch(as, &client.JobContext{Dir: dir, CPUs: 1, TimeLimitS: 60, MemBytes: 64 << 20}, "", tag, "", shape{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := sl.submit(ctx, args, sbatchEnv(os.Environ(), nil, nil))
+	b.Env = sbatchEnv(os.Environ(), nil, nil)
+	id, err := sl.Submit(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sl.cancel(ctx, id) })
-	var last qjob
+	t.Cleanup(func() { sl.Cancel(ctx, id) })
+	var last Job
 	waitFor(t, "the job to end", 60*time.Second, func() bool {
-		qs, err := sl.queue(ctx)
+		qs, err := sl.Queue(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1064,48 +923,48 @@ func TestRealSubmitPoll(t *testing.T) {
 				last = q
 			}
 		}
-		return terminal(last.State)
+		return Terminal(last.State)
 	})
 	if last.Name != "burst-1-0-1" || last.Comment != tag {
 		t.Errorf("squeue line %+v", last)
 	}
-	info, err := sl.show(ctx, id)
+	info, err := sl.Show(ctx, id)
 	if err != nil || info == nil {
 		t.Fatalf("show: %v %v", info, err)
 	}
 	st, exit, _, _ := outcome(info, false)
-	if st != burst.Failed || exit == nil || *exit != 3 || info.Start.IsZero() || info.End.IsZero() || !info.ran() {
+	if st != burst.Failed || exit == nil || *exit != 3 || info.Start.IsZero() || info.End.IsZero() || !info.Ran() {
 		t.Errorf("job %+v: %s exit %v", info, st, deref(exit))
 	}
 	if b, _ := os.ReadFile(dir + "/o"); string(b) != "hi\n" {
 		t.Errorf("stdout %q", b)
 	}
-	if info, err := sl.show(ctx, 999999999); info != nil || err != nil {
+	if info, err := sl.Show(ctx, 999999999); info != nil || err != nil {
 		t.Errorf("show of an unknown job: %v %v", info, err)
 	}
 
 	// Cancel one.
 	as = client.Assignment{TaskRef: ref(1, 1, 1), Argv: []string{"sleep", "300"}, Stdout: dir + "/o2"}
-	args, _ = sbatchArgs(as, &client.JobContext{Dir: dir, CPUs: 1}, "", tag, "", shape{})
-	id2, err := sl.submit(ctx, args, os.Environ())
+	b, _ = taskBatch(as, &client.JobContext{Dir: dir, CPUs: 1}, "", tag, "", shape{})
+	id2, err := sl.Submit(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sl.cancel(ctx, id2); err != nil {
+	if err := sl.Cancel(ctx, id2); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the cancel", 30*time.Second, func() bool {
-		info, err := sl.show(ctx, id2)
-		return err == nil && info != nil && terminal(info.State)
+		info, err := sl.Show(ctx, id2)
+		return err == nil && info != nil && Terminal(info.State)
 	})
-	info, _ = sl.show(ctx, id2)
+	info, _ = sl.Show(ctx, id2)
 	if st, _, _, reason := outcome(info, true); st != burst.Cancelled || reason != "cancelled" {
 		t.Errorf("cancelled job: %+v", info)
 	}
 
 	// sbatch refuses: its message is kept.
-	args, _ = sbatchArgs(as, &client.JobContext{Dir: dir, CPUs: 1}, "no-such-partition", tag, "", shape{})
-	_, err = sl.submit(ctx, args, os.Environ())
+	b, _ = taskBatch(as, &client.JobContext{Dir: dir, CPUs: 1}, "no-such-partition", tag, "", shape{})
+	_, err = sl.Submit(ctx, b)
 	if err == nil || !strings.HasPrefix(sbatchReason(err), "sbatch: error: ") {
 		t.Errorf("sbatch to a missing partition: %v", err)
 	}
@@ -1121,7 +980,7 @@ func TestRealAgent(t *testing.T) {
 	cfg.Poll = 200 * time.Millisecond
 	logs := t.TempDir()
 	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.Dir)) })
-	stop := startAgent(t, cfg, cli{})
+	stop := startAgent(t, cfg, Client{})
 
 	jc := &client.JobContext{Dir: logs, CPUs: 1, MemBytes: 64 << 20, TimeLimitS: 60, Env: []string{"GREETING=hello there"}}
 	rExit, rOK, rCancel, rBad := ref(1, 0, 1), ref(1, 1, 1), ref(1, 2, 1), ref(4, 0, 1)
@@ -1181,7 +1040,7 @@ func TestRealAgent(t *testing.T) {
 	srv.mu.Lock()
 	srv.boot, srv.events, srv.regs, srv.kill = "boot-2", nil, nil, []client.TaskRef{rLong}
 	srv.mu.Unlock()
-	startAgent(t, cfg, cli{})
+	startAgent(t, cfg, Client{})
 	waitFor(t, "registration", 30*time.Second, func() bool { return len(srv.registrations()) == 1 })
 	reg := srv.registrations()[0]
 	if !slices.Contains(reg.Running, client.RunningTask{TaskRef: rLong, PID: longID}) {
@@ -1200,7 +1059,7 @@ func TestRealAgent(t *testing.T) {
 	if ev := srv.event(rLong, client.EventExited); ev.State != burst.Cancelled {
 		t.Errorf("exit event %+v", ev)
 	}
-	info, err := cli{}.show(context.Background(), int64(slurmID))
+	info, err := Client{}.Show(context.Background(), int64(slurmID))
 	if err != nil || info == nil || info.State != "CANCELLED" {
 		t.Errorf("Slurm's view of the cancelled job: %+v %v", info, err)
 	}
@@ -1208,10 +1067,10 @@ func TestRealAgent(t *testing.T) {
 
 // cancelTagged scancels every live job with tag (what a failed test left).
 func cancelTagged(tag string) {
-	qs, _ := cli{}.queue(context.Background())
+	qs, _ := Client{}.Queue(context.Background())
 	for _, q := range qs {
-		if q.Comment == tag && !terminal(q.State) {
-			cli{}.cancel(context.Background(), q.ID)
+		if q.Comment == tag && !Terminal(q.State) {
+			Client{}.Cancel(context.Background(), q.ID)
 		}
 	}
 }
@@ -1255,7 +1114,7 @@ func TestRealServer(t *testing.T) {
 	cfg := Config{Client: c, Machine: "x-native", Cluster: "x:native", Dir: filepath.Join(home, "native", "x"), Poll: 200 * time.Millisecond,
 		Res: burst.Resources{CPUs: 4, MemBytes: 4 << 30}}
 	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.Dir)) })
-	startAgent(t, cfg, cli{})
+	startAgent(t, cfg, Client{})
 	waitFor(t, "the machine", 30*time.Second, func() bool {
 		ms, err := c.Machines(context.Background())
 		return err == nil && slices.ContainsFunc(ms, func(m burst.Machine) bool { return m.ID == "x-native" && m.State == burst.MachineRunning })
@@ -1279,7 +1138,7 @@ func TestRealServer(t *testing.T) {
 	if err != nil || len(tasks) != 1 {
 		t.Fatalf("tasks: %v %v", tasks, err)
 	}
-	info, err := cli{}.show(context.Background(), int64(tasks[0].PID))
+	info, err := Client{}.Show(context.Background(), int64(tasks[0].PID))
 	if err != nil || info == nil || info.Name != jobName(ref(job.ID, 0, 1)) || info.ExitStatus != 3 {
 		t.Errorf("Slurm job %d: %+v %v", tasks[0].PID, info, err)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/burst-sh/burst/internal/shellquote"
 	"html/template"
 	"math"
 	"strconv"
@@ -356,7 +357,7 @@ func stageRows(j burst.Job, tasks []burst.Task) []stageRow {
 	}
 	out := make([]stageRow, len(by))
 	for i, st := range j.Spec.Pipe.Stages {
-		r := stageRow{Name: st.Name, Command: shellJoin(st.Argv), Cluster: st.Cluster, Copies: st.Copies(),
+		r := stageRow{Name: st.Name, Command: shellquote.Join(st.Argv), Cluster: st.Cluster, Copies: st.Copies(),
 			CPUs: st.Resources.CPUs, MemBytes: st.Resources.MemBytes, State: stateBadge(stageState(j, by[i]))}
 		var machines, exits []string
 		seen := map[string]bool{}
@@ -540,31 +541,18 @@ func commandOf(s *burst.JobSpec) string {
 		}
 		parts := make([]string, len(s.Pipe.Stages))
 		for i, st := range s.Pipe.Stages {
-			parts[i] = shellJoin(st.Argv)
+			parts[i] = shellquote.Join(st.Argv)
 		}
 		return strings.Join(parts, " | ")
 	case s.Map != nil && len(s.Map.Template) > 0:
 		if s.Map.Shell {
 			return strings.Join(s.Map.Template, " ")
 		}
-		return shellJoin(s.Map.Template)
+		return shellquote.Join(s.Map.Template)
 	case s.ScriptRef != "":
-		return shellJoin(append([]string{s.ScriptRef}, s.Argv...))
+		return shellquote.Join(append([]string{s.ScriptRef}, s.Argv...))
 	}
-	return shellJoin(s.Argv)
-}
-
-// shellJoin quotes what a shell would need quoted.
-func shellJoin(argv []string) string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%{}") == "" {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(out, " ")
+	return shellquote.Join(s.Argv)
 }
 
 func exitText(code *int) string {

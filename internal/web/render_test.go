@@ -285,7 +285,7 @@ func TestJobPageFinishedAndMap(t *testing.T) {
 	mustContain(t, "job", s,
 		`<span class="badge ok">succeeded</span>`,
 		`<dt>Exit code</dt><dd class="num">0</dd>`,
-		`<pre class="cmd"><code>./simulate --seed {}</code></pre>`,
+		`<pre class="cmd"><code>./simulate --seed &#39;{}&#39;</code></pre>`,
 		`aria-valuenow="412"`,
 		`572 queued · 16 running · 409 succeeded · 3 failed`,
 		`50 more tasks not listed.`,
