@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/burst-sh/burst/internal/shellquote"
 	"math/big"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 const (

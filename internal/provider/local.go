@@ -108,7 +108,7 @@ func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 
 // Stop implements Provider: SIGTERM to the agent, which ends its tasks
 // (SIGTERM, then SIGKILL after its grace) and exits; SIGKILL if it is
-// still there after 5 s, or at once when ctx ends first.
+// still there after 5 s. When ctx ends first it returns without killing.
 func (l *Local) Stop(ctx context.Context, h Handle) error { return stopProcess(ctx, h) }
 
 func stopProcess(ctx context.Context, h Handle) error {
@@ -125,10 +125,14 @@ func stopProcess(ctx context.Context, h Handle) error {
 		case <-tick.C:
 			continue
 		case <-deadline.C:
+			runner.KillGroup(h.PID, h.PIDStart)
+			return nil
 		case <-ctx.Done():
+			// The server is stopping: leave the agent its grace, in which
+			// it ends its tasks' own process groups; the next server
+			// finishes the stop. Killing it now would orphan them.
+			return ctx.Err()
 		}
-		runner.KillGroup(h.PID, h.PIDStart)
-		return ctx.Err()
 	}
 	return nil
 }

@@ -69,14 +69,16 @@ func RestoreHandle(s string, pid int, pidStart uint64) Handle {
 
 // Provider starts and stops machines. It is the whole contract between the
 // server and where machines come from (docs/providers.md): the server holds
-// no provider's name in its logic, only what Caps declares. Every call takes
-// a context, and the server never calls a provider holding its lock, so a
-// call may block (an sbatch on a slow slurmctld, a cloud API) as long as it
-// honours ctx.
+// no provider's name in its logic, only what Caps declares. Every call that
+// may block takes a context, and the server never makes one holding its
+// lock, so it may block (an sbatch on a slow slurmctld, a cloud API) as long
+// as it honours ctx. Name and Caps are constant answers, and Explainer's Why
+// a read of what the provider already knows: they must not block.
 type Provider interface {
 	// Name is the provider's name as users give it with --provider.
 	Name() string
-	// Caps is what the provider can do; the server reads nothing else.
+	// Caps is what the provider can do; the server reads nothing else. It
+	// returns the same value every time, without I/O.
 	Caps() Caps
 	// Check says whether machines like s could ever run here (s.ID is
 	// empty): the size fits, and the provider's options in s (Partition,
@@ -137,7 +139,9 @@ type Caps struct {
 }
 
 // Explainer is implemented by providers that can say why a machine is not
-// up yet (a Slurm job's pending reason); Caps.Explains says so.
+// up yet (a Slurm job's pending reason); Caps.Explains says so. Why answers
+// from what the provider already knows (its last look at its queue), without
+// I/O: the server asks it while listing machines.
 type Explainer interface {
 	Why(h Handle) string
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/burst-sh/burst/internal/shellquote"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/slurm"

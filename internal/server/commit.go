@@ -96,6 +96,9 @@ func (s *Server) apply(b *batch) error {
 			s.storeFailed(err)
 		}
 	}
+	for _, f := range b.durable {
+		f()
+	}
 	s.afterCommit(b)
 	return nil
 }
@@ -108,11 +111,9 @@ func (s *Server) outsideEffects(b *batch) {
 			s.log.Info("killed orphaned task", "job", o.ref.Job, "task", o.ref.Index, "pid", o.pid)
 		}
 	}
-	for _, m := range b.halts {
-		s.mu.Lock()
-		prov, h := s.machineProvider(m), m.handle
-		s.mu.Unlock()
-		if prov != nil {
+	for _, hl := range b.halts {
+		if prov, err := s.providers.Get(hl.provider); err == nil {
+			h := hl.h
 			// Whatever is left of it (a hung agent, an allocation, a VM)
 			// must not go on holding resources or costing money unmetered.
 			s.background(func(ctx context.Context) { prov.Stop(ctx, h) })

@@ -829,31 +829,42 @@ func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b 
 	b.machine(m)
 	b.event(s.newEvent(actor, kind, m.row.Project, m.row.ID, m.row.ID+": "+why))
 	h, prov := m.handle, s.machineProvider(m)
-	s.background(func(ctx context.Context) {
-		var err error
-		if prov != nil {
-			err = prov.Stop(ctx, h)
-		}
-		if ctx.Err() != nil {
-			return // the server stops: the next one finishes the stop (recover)
-		}
-		s.mu.Lock()
-		var b batch
-		s.machineGone(m, terminate, time.Now().UTC(), &b)
-		if err != nil {
-			ev := s.newEvent(actor, kind, m.row.Project, m.row.ID, "provider could not stop "+m.row.ID+": "+err.Error())
-			ev.Result = "failed"
-			b.event(ev)
-		}
-		s.apply(&b)
-		s.kickScale()
+	// The provider is asked once the stop is durable: a server killed in
+	// between would otherwise find the machine gone with nobody recorded as
+	// having stopped it, and start it again.
+	b.durable = append(b.durable, func() {
+		s.background(func(ctx context.Context) {
+			var err error
+			if prov != nil {
+				err = prov.Stop(ctx, h)
+			}
+			if ctx.Err() != nil {
+				return // the server stops: the next one finishes the stop (recover)
+			}
+			s.mu.Lock()
+			var b batch
+			s.machineGone(m, terminate, time.Now().UTC(), &b)
+			if err != nil {
+				ev := s.newEvent(actor, kind, m.row.Project, m.row.ID, "provider could not stop "+m.row.ID+": "+err.Error())
+				ev.Result = "failed"
+				b.event(ev)
+			}
+			s.apply(&b)
+			s.kickScale()
+		})
 	})
 }
 
 // background runs f in a goroutine the server owns: its ctx ends when the
-// server stops, and the server waits for it before closing the store.
-// Called with s.mu held.
+// server stops, and the server waits for it before closing the store. Once
+// the server is closing, f is not run (the next server finishes what it
+// would have done: recover).
 func (s *Server) background(f func(ctx context.Context)) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing.Load() {
+		return
+	}
 	ctx := s.ctx
 	if ctx == nil {
 		ctx = context.Background() // not serving yet

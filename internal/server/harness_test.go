@@ -97,7 +97,7 @@ func (h *harness) apply(b *batch) {
 		h.events = append(h.events, b.events...)
 		h.kills = append(h.kills, b.kills...)
 		for _, m := range b.halts {
-			h.halts = append(h.halts, m.row.ID)
+			h.halts = append(h.halts, m.id)
 		}
 		var next batch
 		h.c.committed(b, h.now, &next)

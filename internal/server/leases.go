@@ -88,7 +88,7 @@ func (c *control) loseMachine(m *machineRT, why string, now time.Time, b *batch)
 	if !m.local && m.handle != (provider.Handle{}) {
 		// Whatever is left of it (a hung agent, an allocation, a VM) must
 		// not go on holding resources or costing money unmetered.
-		b.halts = append(b.halts, m)
+		b.halts = append(b.halts, halt{id: m.row.ID, provider: m.row.Provider, h: m.handle})
 	}
 	m.registered = false
 	m.row.State = burst.MachineLost
@@ -114,6 +114,9 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	}
 	if m != nil && !m.local && m.row.Provider != "" && !live(m.row.State) {
 		return nil, badRequest("machine %s is %s: its agent should exit (start it with `burst machine start %s`)", r.Machine, m.row.State, r.Machine)
+	}
+	if m != nil && m.doomed != 0 && r.PID == m.doomed {
+		return nil, badRequest("agent %d on %s came back too late and is being stopped: a new agent serves this host", r.PID, r.Machine)
 	}
 	if m != nil && m.row.State == burst.MachineStopping {
 		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
@@ -200,7 +203,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
 		m.cluster.failures = 0
-		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.cluster.caps().TimeLimit && m.row.StartedAt != nil {
+		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider != "" && m.cluster.caps().TimeLimit && m.row.StartedAt != nil {
 			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
 		}
 	}

@@ -124,6 +124,9 @@ func (s *Server) checkLocal(ctx context.Context) {
 	switch {
 	case !m.registered && !m.waitUntil.IsZero() && now.After(m.waitUntil):
 		kill = alive
+		if kill {
+			m.doomed = pid // should it register before it is killed, it is refused
+		}
 		m.waitUntil = time.Time{}
 		s.machineLost(m, "agent on "+m.row.ID+" did not come back after the server restarted", &b)
 		startLocal = true
@@ -137,7 +140,7 @@ func (s *Server) checkLocal(ctx context.Context) {
 		s.log.Error("record machine state", "err", err)
 	}
 	if kill {
-		syscall.Kill(pid, syscall.SIGKILL)
+		runner.KillGroup(pid, start)
 	}
 	if startLocal && !s.noLocalAgent && ctx.Err() == nil {
 		s.startLocalAgent(ctx, m)
@@ -240,6 +243,7 @@ func (s *Server) startLocalAgent(ctx context.Context, m *machineRT) {
 		return
 	}
 	m.handle = h
+	m.doomed = 0 // killed before this one was started
 	m.row.AgentPID, m.row.AgentStart = h.PID, h.PIDStart
 	var b batch
 	if !m.registered {

@@ -26,6 +26,7 @@ type machineRT struct {
 	lastSeen   time.Time
 	leasing    int
 	waitUntil  time.Time // an agent that survived a server restart gets until then to register
+	doomed     int       // the pid of this host's agent being killed (too late back): it may not register
 
 	cluster    *clusterRT      // nil for an agent that joined by itself with an unknown cluster name
 	handle     provider.Handle // how its provider knows it

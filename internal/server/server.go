@@ -97,6 +97,7 @@ type Server struct {
 	https   []*http.Server
 	loops   sync.WaitGroup
 	closing atomic.Bool
+	bgMu    sync.Mutex // orders background's check of closing with close
 }
 
 // Info is what server.json records for clients and people.
@@ -291,7 +292,9 @@ func (s *Server) Shutdown() { s.close() }
 // nobody left to answer: what it did is lost with its answer, and the
 // agent or client asks the next server again.
 func (s *Server) close() {
+	s.bgMu.Lock()
 	s.closing.Store(true)
+	s.bgMu.Unlock()
 	if s.cancel != nil {
 		s.cancel()
 	}

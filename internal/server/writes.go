@@ -5,6 +5,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -26,8 +27,11 @@ type batch struct {
 	// committed (wakes, with stops and placed).
 	wakes []*machineRT // lease requests to wake: their machine has news
 	kills []orphan     // processes on this host that must not outlive a lost machine
-	halts []*machineRT // machines whose provider must stop what is left of them
+	halts []halt       // machines whose provider must stop what is left of them
 	logs  []logLine
+	// durable is shell work to start once the batch is committed (a
+	// machine's provider stop, once the stop and who asked are saved).
+	durable []func()
 }
 
 // orphan is a task's process left by a lost agent on this host.
@@ -86,4 +90,13 @@ func (b *batch) event(e burst.Event) { b.events = append(b.events, e) }
 func (b *batch) empty() bool {
 	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0 &&
 		len(b.projects) == 0 && len(b.events) == 0
+}
+
+// halt is a machine whose provider must stop what is left of it, by the
+// handle it had when the batch was made: the same machine may be started
+// again before the effect runs, and that new one must not be stopped.
+type halt struct {
+	id       string
+	provider string
+	h        provider.Handle
 }

@@ -3,10 +3,11 @@ package slurm
 import (
 	"errors"
 	"fmt"
-	"github.com/burst-sh/burst/internal/shellquote"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Batch is one sbatch submission: the options burst sets and what runs.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"github.com/burst-sh/burst/internal/shellquote"
 	"html/template"
 	"math"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // funcs are the templates' helpers: the formatters of format.go, and small
