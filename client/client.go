@@ -3,8 +3,9 @@
 // that every burst agent speaks to the server.
 //
 // It only speaks HTTP: it starts no servers and reads no configuration
-// files. Finding the local server (and starting it) is sdk.Connect's, which
-// returns a Client that starts the server again should it go away.
+// files. Finding the server (and starting the local one) is internal/discover's,
+// used by the CLI and by sdk.Connect, whose Client starts the server again
+// should it go away.
 //
 // A Client rides out a server it cannot reach for a while (one restarting,
 // or killed and started again), as its Retry says: DefaultRetry unless

@@ -1,9 +1,10 @@
 // Package backoff is how burst waits between tries to reach something that
 // does not answer (a server restarting, a socket not listening yet): waits
 // that double from a first one up to a longest one, cut short when the
-// context ends. Every retry loop in burst uses it: the client's (a read
-// that rides out a server restart), the agent session's (lease and report
-// across an outage) and autostart's (waiting for a new server to answer).
+// context ends. The client's retry loop (a read that rides out a server
+// restart), the agent session's (lease and report across an outage),
+// autostart's (waiting for a new server to answer) and Slurm native mode's
+// (adopting its jobs) use it.
 //
 // A Backoff is one streak of failures: Reset it after a success.
 package backoff

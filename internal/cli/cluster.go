@@ -16,7 +16,7 @@ func newClusterCmd() *cobra.Command {
 		Use:   "cluster",
 		Short: "Create, list and delete clusters: machines of one type that start and stop with the work",
 		Long: `A cluster is a provider (local: agents on this host, each owning a slice of
-it), a machine type from the price catalog (burst types), the project its
+it; slurm: pilot jobs that run agents; slurm-nodes: elastic Slurm nodes), a machine type from the price catalog (burst types), the project its
 machines are charged to, and bounds on how many machines run: --min always,
 up to --max while work waits. The autoscaler starts a machine when queued
 work fits none that runs, and stops one that was idle for --idle-stop. A
@@ -43,7 +43,7 @@ func newClusterCreateCmd() *cobra.Command {
 		out       string
 	)
 	c := &cobra.Command{
-		Use:   "create NAME --type TYPE",
+		Use:   "create NAME (--type TYPE | --provider slurm [--cpus N --mem SIZE])",
 		Short: "Create a cluster",
 		Long: `Create a cluster. Nothing starts until work waits for it (or --min asks for
 machines that always run). Its machines are charged to --project for every
@@ -78,9 +78,6 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 				}
 				spec.Provider, spec.SlurmNodes = "slurm-nodes", false
 				fmt.Fprintln(c.ErrOrStderr(), "note: --slurm-nodes is --provider slurm-nodes")
-			}
-			if spec.Type == "" && (spec.Provider == "local" || spec.Provider == "slurm-nodes") {
-				return usage("a cluster needs a machine type: give --type (`burst types` lists them)")
 			}
 			if timeLimit != "" {
 				n, err := parseSeconds("--time-limit", timeLimit)
@@ -124,6 +121,11 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 					k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
 				if k.Schedule != "" && k.Schedule != "always on" {
 					fmt.Fprintf(w, "schedule: %s\n", k.Schedule)
+				}
+				if k.Provider == "slurm-nodes" {
+					// Its machines are Slurm's nodes, started by Slurm for its jobs.
+					fmt.Fprintf(w, "Slurm starts its machines: point slurm.conf's ResumeProgram at `burst slurm resume --cluster %s` and SuspendProgram at `burst slurm suspend` (see `burst slurm --help`); jobs reach it through Slurm, not `burst run --on`\n", k.Name)
+					return nil
 				}
 				fmt.Fprintf(w, "run work on it with `burst run --on %s -- COMMAND`\n", k.Name)
 				return nil

@@ -29,9 +29,9 @@ each node, through its provider, metered and under its project's budget:
   SuspendProgram=/etc/slurm/burst-suspend    # exec env BURST_HOME=... burst slurm suspend "$@"
   NodeName=cl[1-10] State=CLOUD ...
 
-Each machine is named after its node and runs that node's slurmd (on the
-local provider, here on this host; a cloud provider would boot a VM whose
-slurmd registers as the node).`,
+Each machine is named after its node and runs that node's slurmd (the
+slurm-nodes provider runs it on this host, in a time namespace of its own; a
+cloud provider would boot a VM whose slurmd registers as the node).`,
 	}
 	c.AddCommand(newSlurmResumeCmd(), newSlurmSuspendCmd())
 	return c

@@ -1,9 +1,10 @@
 // Package provider is how burst gets machines: a Provider starts a machine
 // (whose agent then registers with the server by itself), stops it, and says
 // whether it still exists. The server's autoscaler and the machine commands
-// go through this interface only; the local provider (agents on this host,
-// each owning a slice of it) is one implementation, Slurm pilots and cloud
-// APIs are others.
+// go through this interface only, and decide from what each provider's Caps
+// declares (docs/providers.md): local (agents on this host, each owning a
+// slice of it), slurm (pilot jobs) and slurm-nodes (elastic Slurm nodes)
+// implement it, and providertest checks a new one against the contract.
 package provider
 
 import (
@@ -108,7 +109,7 @@ type Caps struct {
 	// its unix socket; other providers' agents get its TCP address.
 	SharesHost bool
 	// Agent: a machine runs a burst agent that registers with the server
-	// and takes its tasks. Without one (Spec.Command: a slurmd) a machine
+	// and takes its tasks. Without one (slurm-nodes: a slurmd) a machine
 	// runs from the moment Start returns and lives while Alive says so.
 	Agent bool
 	// TimeLimit: a machine lives for a limited time (an allocation's time

@@ -85,6 +85,12 @@ func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Mac
 		return fmt.Errorf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)",
 			name, strings.Join(slices.Sorted(maps.Keys(c.clusters)), ", "))
 	}
+	if cl != nil && cl.prov != nil && !cl.caps().Agent {
+		// Its machines run no burst agent (elastic Slurm nodes: Slurm starts
+		// them for its own jobs): nothing of burst's can ever run there.
+		return fmt.Errorf("cluster %s is made of %s machines, which run no burst agent: Slurm starts them for its own jobs (sbatch), and burst's work goes to another cluster (`burst cluster list`)",
+			name, cl.def.Provider)
+	}
 	if cl != nil && !cl.def.BuiltIn && cl.def.Max > 0 {
 		// The cluster can grow: a machine of its type counts, running or not.
 		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/provider"
 )
 
 // job is a run of one task of cpus CPUs on cluster (local when "") for
@@ -47,6 +48,10 @@ func TestAdmission(t *testing.T) {
 		{"beyond what its type has", func(h *harness) {
 			h.c.clusters["big"] = &clusterRT{def: burst.Cluster{Name: "big", Max: 2}, typ: cost.Type{Name: "x.large", VCPUs: 16, MemBytes: 64 << 30}}
 		}, job("default", "big", 17), []string{"no machine can offer 17 CPUs", "ask for at most 16 CPUs"}},
+		{"a cluster whose machines run no agent (elastic Slurm nodes)", func(h *harness) {
+			h.c.clusters["elastic"] = &clusterRT{def: burst.Cluster{Name: "elastic", Provider: provider.SlurmNodesName, Max: 2},
+				typ: cost.Type{Name: "x.large", VCPUs: 16, MemBytes: 64 << 30}, prov: &provider.SlurmNodes{}}
+		}, job("default", "elastic", 1), []string{"cluster elastic is made of slurm-nodes machines, which run no burst agent", "`burst cluster list`"}},
 		{"--native on a cluster not of slurm", nil, func() *burst.JobSpec { s := job("default", "", 1); s.Native = true; return s }(),
 			[]string{"--native runs a job with sbatch on a cluster of the slurm provider; local is not one"}},
 	} {

@@ -16,7 +16,7 @@ import (
 // do once it is written (effects). It holds no handle on the outside world:
 // no store, no provider, no logger, no clock. The Server around it owns the
 // lock, commits the batch and runs the effects after releasing the lock
-// (see apply). control_test.go checks that its files call out to nothing.
+// (see apply). purity_test.go checks that its files call out to nothing.
 type control struct {
 	bootID string // this server's life: agents that registered with another must register again
 	host   string // this host's name: processes of lost agents here are killed

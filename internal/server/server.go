@@ -3,8 +3,11 @@
 // to agents, records what the agents report, and serves the HTTP API
 // (internal/api) over it.
 //
-// Placement decisions live in sched; durable state lives in store; process
-// handling lives in the agent. This package wires them and owns the I/O.
+// Its rules live in a state machine, control (control.go; see
+// docs/control-plane.md), which does no I/O; the rest of the package is the
+// shell that owns the lock, the store, the providers, the HTTP servers (their
+// handlers are internal/api's) and the clock. Placement decisions live in
+// sched, durable state in store, process handling in the agent.
 package server
 
 import (

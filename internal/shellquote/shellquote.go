@@ -1,7 +1,8 @@
 // Package shellquote writes a string as one word, or part of one, of a POSIX
 // shell command line: the one quoter burst uses wherever it hands text to sh
 // (burst map's shell mode, sbatch --wrap and pilot scripts, burst pipe's
-// canonical form, which Parse reads with sh's quoting rules).
+// canonical form, which Parse reads with sh's quoting rules, and the
+// dashboard's command lines).
 package shellquote
 
 import "strings"

@@ -59,6 +59,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/session"
+	"github.com/burst-sh/burst/internal/backoff"
 	"github.com/burst-sh/burst/internal/sbatch"
 )
 
@@ -467,7 +468,7 @@ func (a *agent) emitLocked(ev client.TaskEvent) {
 // live ones are tracked again, finished ones reported. It retries until
 // squeue answers (false: ctx ended first).
 func (a *agent) adopt(ctx context.Context) bool {
-	backoff := 500 * time.Millisecond
+	wait := backoff.New(500*time.Millisecond, 10*time.Second)
 	for {
 		qs, err := a.sl.Queue(ctx)
 		if err == nil {
@@ -475,10 +476,9 @@ func (a *agent) adopt(ctx context.Context) bool {
 			return true
 		}
 		a.cfg.Log.Warn("squeue failed; retrying before registering", "err", err)
-		if !sleep(ctx, backoff) {
+		if wait.Wait(ctx) != nil {
 			return false
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
@@ -813,16 +813,5 @@ func wake(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
