@@ -265,7 +265,15 @@ func (c *control) report(r *client.Report, now time.Time, b *batch) error {
 	}
 	m.lastSeen = now
 	c.applyEvents(m, r.Events, now, b)
-	c.place(now, b)
+	// Only an ended task frees room; the tasks that follow it are placed in
+	// the same batch. Reports of starts and progress alone place nothing
+	// (a start frees a prefetch slot at most: the next end refills it).
+	for _, ev := range r.Events {
+		if ev.Kind == client.EventExited {
+			c.place(now, b)
+			break
+		}
+	}
 	return nil
 }
 

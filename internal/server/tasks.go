@@ -268,6 +268,9 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 		}
 	}
 	c.order = live
+	if len(pend) == 0 {
+		return nil, nil // nothing waits: no view to build
+	}
 	return pend, c.machineViews(now)
 }
 
