@@ -12,94 +12,160 @@ import (
 	"github.com/burst-sh/burst/internal/store"
 )
 
-// BenchmarkMapTask is the control's share of one map task's way through
-// the server, as an agent with 2 CPUs drives a map of `true`: the report
-// of the task's exit (which places the next), the lease that hands it
-// over, the report of its start. No store, no HTTP: what the lock holds.
-// go test -run '^$' -bench MapTask -benchmem ./internal/server
-func BenchmarkMapTask(b *testing.B) {
+// mapDriver plays an agent with 2 CPUs running a map of n tasks through a
+// control, as the server's hot path sees it: reports of exits (which place
+// the tasks that follow), leases woken by what was placed, reports of
+// starts. No store, no HTTP: what the lock holds. The agent runs 2 tasks
+// at once and holds the rest of what it leased (prefetched) until a slot
+// frees, as internal/agent does.
+type mapDriver struct {
+	tb      testing.TB
+	c       *control
+	now     time.Time
+	seq     uint64
+	held    []client.TaskRef // leased, not started: the agent's queue
+	running []client.TaskRef
+	leases  int             // leases that carried work
+	wait    <-chan struct{} // the waiting lease request's: closed when it should look again
+}
+
+func newMapDriver(tb testing.TB, n int, spec func(*burst.JobSpec)) *mapDriver {
 	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
 		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot", "thishost", "/logs", "/agents", s)
-	c := &s.control
+	d := &mapDriver{tb: tb, c: &s.control, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := d.c
 	c.clusters[localCluster] = &clusterRT{def: burst.Cluster{Name: localCluster, Provider: "local", BuiltIn: true}}
 	c.projects["default"] = &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default"}},
 		bytes: map[string]int64{}, recent: recentSpend{}}
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	n := b.N + 2
 	in := make([]string, n)
 	for i := range in {
 		in[i] = strconv.Itoa(i)
 	}
-	spec := &burst.JobSpec{Kind: burst.KindMap, Name: "m", Project: "default", Tasks: n,
+	js := &burst.JobSpec{Kind: burst.KindMap, Name: "m", Project: "default", Tasks: n,
 		Resources: burst.Resources{CPUs: 1}, Map: &burst.MapSpec{Template: []string{"true", "{}"}}}
-	c.submit(store.JobRow{Job: burst.Job{ID: 1, Name: "m", Project: "default", State: burst.Queued, Spec: spec,
-		Tasks: burst.TaskCounts{Total: n}, SubmittedAt: now}, IDSpan: 1}, [][]string{in})
-	commit := func(bt *batch) {
-		for {
-			var next batch
-			c.committed(bt, now, &next)
-			if next.empty() {
-				return
-			}
-			bt = &next
-		}
+	if spec != nil {
+		spec(js)
 	}
-	var bt batch
+	c.submit(store.JobRow{Job: burst.Job{ID: 1, Name: "m", Project: "default", State: burst.Queued, Spec: js,
+		Tasks: burst.TaskCounts{Total: n}, SubmittedAt: d.now}, IDSpan: 1}, [][]string{in})
+	var b batch
 	if _, err := c.register(&client.Register{Machine: "a", Host: "thishost", Cluster: localCluster, CPUs: 2,
-		MemBytes: 8 << 30, PID: 100, PIDStart: 1}, now, &bt); err != nil {
-		b.Fatal(err)
+		MemBytes: 8 << 30, PID: 100, PIDStart: 1}, d.now, &b); err != nil {
+		tb.Fatal(err)
 	}
-	commit(&bt)
-	bt = batch{}
-	c.place(now, &bt)
-	commit(&bt)
-	var seq uint64
-	lease := func() []client.TaskRef {
-		m, gen, err := c.beginLease(&client.Lease{Machine: "a", BootID: c.bootID, Ack: seq}, now)
-		if err != nil {
-			b.Fatal(err)
+	d.commit(&b)
+	b = batch{}
+	c.place(d.now, &b)
+	d.commit(&b)
+	d.lease()
+	d.startHeld()
+	return d
+}
+
+func (d *mapDriver) commit(b *batch) {
+	for {
+		var next batch
+		d.c.committed(b, d.now, &next)
+		if next.empty() {
+			return
 		}
-		out, _, _ := c.leaseWork(m, gen, now)
-		c.endLease(m, now)
-		if out == nil {
-			return nil
-		}
-		seq = out.Seq
-		refs := make([]client.TaskRef, len(out.Tasks))
-		for i, a := range out.Tasks {
-			refs[i] = a.TaskRef
-		}
-		return refs
+		b = &next
 	}
-	report := func(evs ...client.TaskEvent) {
-		var bt batch
-		if err := c.report(&client.Report{Machine: "a", BootID: c.bootID, Events: evs}, now, &bt); err != nil {
-			b.Fatal(err)
-		}
-		commit(&bt)
-	}
-	// The agent runs 2 at once and holds the rest of what it leased
-	// (prefetched) until a slot frees.
-	var held, running []client.TaskRef
-	startHeld := func() {
-		for len(running) < 2 && len(held) > 0 {
-			r := held[0]
-			held = held[1:]
-			running = append(running, r)
-			report(started(r, now))
+}
+
+// lease is the agent's lease request looking again, if it was woken.
+func (d *mapDriver) lease() {
+	if d.wait != nil {
+		select {
+		case <-d.wait:
+		default:
+			return // still waiting
 		}
 	}
-	held = lease()
-	startHeld()
+	m, gen, err := d.c.beginLease(&client.Lease{Machine: "a", BootID: d.c.bootID, Ack: d.seq}, d.now)
+	if err != nil {
+		d.tb.Fatal(err)
+	}
+	out, ch, _ := d.c.leaseWork(m, gen, d.now, false)
+	d.c.endLease(m, d.now)
+	d.wait = ch
+	if out == nil {
+		return
+	}
+	d.leases++
+	d.seq = out.Seq
+	for _, a := range out.Tasks {
+		d.held = append(d.held, a.TaskRef)
+	}
+}
+
+func (d *mapDriver) report(evs ...client.TaskEvent) {
+	var b batch
+	if err := d.c.report(&client.Report{Machine: "a", BootID: d.c.bootID, Events: evs}, d.now, &b); err != nil {
+		d.tb.Fatal(err)
+	}
+	d.commit(&b)
+}
+
+func (d *mapDriver) startHeld() {
+	for len(d.running) < 2 && len(d.held) > 0 {
+		r := d.held[0]
+		d.held = d.held[1:]
+		d.running = append(d.running, r)
+		d.report(started(r, d.now))
+	}
+}
+
+// step ends the oldest running task a millisecond on, and goes on as the
+// agent does; false when nothing runs.
+func (d *mapDriver) step() bool {
+	if len(d.running) == 0 {
+		return false
+	}
+	r := d.running[0]
+	d.running = d.running[1:]
+	d.now = d.now.Add(time.Millisecond)
+	d.report(exited(r, 0, d.now))
+	d.lease()
+	d.startHeld()
+	d.lease() // a start may have woken it too
+	return true
+}
+
+// BenchmarkMapTask is the control's share of one map task.
+// go test -run '^$' -bench MapTask -benchmem ./internal/server
+func BenchmarkMapTask(b *testing.B) {
+	d := newMapDriver(b, b.N+2, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r := running[0]
-		running = running[1:]
-		now = now.Add(time.Millisecond)
-		report(exited(r, 0, now))
-		held = append(held, lease()...)
-		startHeld()
+	for range b.N {
+		d.step()
+	}
+}
+
+// A map of short tasks is prefetched: the agent holds a queue, refilled as
+// tasks end. The refills are handed over in bunches once that queue runs
+// low, not in a lease each, and the agent's queue never runs dry before
+// the map's end.
+func TestPrefetchHandedInBunches(t *testing.T) {
+	const n = 2000
+	d := newMapDriver(t, n, nil)
+	ended := 0
+	for d.step() {
+		ended++
+		if len(d.running) < 2 && ended < n-40 {
+			t.Fatalf("after %d tasks the agent runs %d with %d queued: its queue ran dry", ended, len(d.running), len(d.held))
+		}
+	}
+	if ended != n {
+		t.Fatalf("%d of %d tasks ran", ended, n)
+	}
+	// About n / (prefetch/2) = 125 leases; one a task before.
+	if d.leases > n/10 {
+		t.Errorf("%d leases for %d tasks: prefetched tasks are handed over one at a time", d.leases, n)
+	}
+	if j := d.c.jobs[1]; j != nil && !j.finished {
+		t.Errorf("job not finished: %+v", j.row.Tasks)
 	}
 }

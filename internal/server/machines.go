@@ -78,7 +78,7 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 	}
 	// Every agent keeps a queue of short tasks ready (the native Slurm agent
 	// submits queued tasks at once, as it does every task).
-	sm.Prefetch = max(32, 8*m.row.CPUs)
+	sm.Prefetch = m.prefetch()
 	// Tasks of one job that hold no GPU and end at the same time are one
 	// entry holding their sum: the scheduler frees and names them alike,
 	// and a machine's prefetched queue of a map's tasks costs one entry a
@@ -109,6 +109,9 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 	}
 	return sm
 }
+
+// prefetch is how many short tasks m's agent may hold queued.
+func (m *machineRT) prefetch() int { return max(32, 8*m.row.CPUs) }
 
 func (m *machineRT) used() burst.Resources {
 	var u burst.Resources
