@@ -20,6 +20,7 @@ import (
 // frees, as internal/agent does.
 type mapDriver struct {
 	tb      testing.TB
+	cpus    int // the agent's: it runs as many tasks at once
 	c       *control
 	now     time.Time
 	seq     uint64
@@ -29,11 +30,11 @@ type mapDriver struct {
 	wait    <-chan struct{} // the waiting lease request's: closed when it should look again
 }
 
-func newMapDriver(tb testing.TB, n int, spec func(*burst.JobSpec)) *mapDriver {
+func newMapDriver(tb testing.TB, n, cpus int, spec func(*burst.JobSpec)) *mapDriver {
 	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
 		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot", "thishost", "/logs", "/agents", s)
-	d := &mapDriver{tb: tb, c: &s.control, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	d := &mapDriver{tb: tb, cpus: cpus, c: &s.control, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	c := d.c
 	c.clusters[localCluster] = &clusterRT{def: burst.Cluster{Name: localCluster, Provider: "local", BuiltIn: true}}
 	c.projects["default"] = &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default"}},
@@ -50,7 +51,7 @@ func newMapDriver(tb testing.TB, n int, spec func(*burst.JobSpec)) *mapDriver {
 	c.submit(store.JobRow{Job: burst.Job{ID: 1, Name: "m", Project: "default", State: burst.Queued, Spec: js,
 		Tasks: burst.TaskCounts{Total: n}, SubmittedAt: d.now}, IDSpan: 1}, [][]string{in})
 	var b batch
-	if _, err := c.register(&client.Register{Machine: "a", Host: "thishost", Cluster: localCluster, CPUs: 2,
+	if _, err := c.register(&client.Register{Machine: "a", Host: "thishost", Cluster: localCluster, CPUs: cpus,
 		MemBytes: 8 << 30, PID: 100, PIDStart: 1}, d.now, &b); err != nil {
 		tb.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func (d *mapDriver) report(evs ...client.TaskEvent) {
 }
 
 func (d *mapDriver) startHeld() {
-	for len(d.running) < 2 && len(d.held) > 0 {
+	for len(d.running) < d.cpus && len(d.held) > 0 {
 		r := d.held[0]
 		d.held = d.held[1:]
 		d.running = append(d.running, r)
@@ -136,7 +137,7 @@ func (d *mapDriver) step() bool {
 // BenchmarkMapTask is the control's share of one map task.
 // go test -run '^$' -bench MapTask -benchmem ./internal/server
 func BenchmarkMapTask(b *testing.B) {
-	d := newMapDriver(b, b.N+2, nil)
+	d := newMapDriver(b, b.N+2, 2, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -150,11 +151,11 @@ func BenchmarkMapTask(b *testing.B) {
 // the map's end.
 func TestPrefetchHandedInBunches(t *testing.T) {
 	const n = 2000
-	d := newMapDriver(t, n, nil)
+	d := newMapDriver(t, n, 2, nil)
 	ended := 0
 	for d.step() {
 		ended++
-		if len(d.running) < 2 && ended < n-40 {
+		if len(d.running) < d.cpus && ended < n-40 {
 			t.Fatalf("after %d tasks the agent runs %d with %d queued: its queue ran dry", ended, len(d.running), len(d.held))
 		}
 	}
@@ -167,5 +168,35 @@ func TestPrefetchHandedInBunches(t *testing.T) {
 	}
 	if j := d.c.jobs[1]; j != nil && !j.finished {
 		t.Errorf("job not finished: %+v", j.row.Tasks)
+	}
+}
+
+// burst map -j 2 on a machine of 2 CPUs: the cap cannot bind there, so the
+// job's tasks are prefetched as an uncapped job's are (GNU parallel's -j
+// is how many run at once: see `man parallel`, --jobs); with -j 2 on 4
+// CPUs the cap binds, and the agent never holds more than 2 tasks of it.
+func TestCappedMapPrefetchedWhereCapCannotBind(t *testing.T) {
+	const n = 500
+	d := newMapDriver(t, n, 2, func(s *burst.JobSpec) { s.MaxRunning = 2 })
+	for d.step() {
+	}
+	if j := d.c.jobs[1]; j != nil && !j.finished { // a finished job is forgotten once committed
+		t.Fatalf("-j 2: map not finished: %+v", j.row.Tasks)
+	}
+	if d.leases > n/10 {
+		t.Errorf("-j 2 on 2 CPUs: %d leases for %d tasks, want bunches (prefetched)", d.leases, n)
+	}
+
+	d = newMapDriver(t, n, 4, func(s *burst.JobSpec) { s.MaxRunning = 2 })
+	for ended := 0; ; ended++ {
+		if got := len(d.running) + len(d.held); got > 2 {
+			t.Fatalf("-j 2 on 4 CPUs: after %d tasks the agent holds %d of the job's tasks", ended, got)
+		}
+		if !d.step() {
+			break
+		}
+	}
+	if j := d.c.jobs[1]; j != nil && !j.finished {
+		t.Fatalf("-j 2 on 4 CPUs: map not finished: %+v", j.row.Tasks)
 	}
 }
