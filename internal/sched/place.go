@@ -448,7 +448,7 @@ func newNodes(machines []Machine) ([]*node, int) {
 		if !m.Accepting {
 			continue
 		}
-		n := &node{m: m, cap: capacity(m)}
+		n := &node{m: m, cap: capacity(m), running: make([]ending, 0, len(m.Running)+4)}
 		n.free = n.cap
 		for _, r := range m.Running {
 			n.free = sub(n.free, r.Res)
@@ -470,6 +470,9 @@ func newNodes(machines []Machine) ([]*node, int) {
 
 // gpuIndices returns m's distinct GPU indices, ascending.
 func gpuIndices(m *Machine) []int {
+	if len(m.GPUs) == 0 {
+		return nil
+	}
 	return slices.Compact(slices.Sorted(slices.Values(m.GPUs)))
 }
 

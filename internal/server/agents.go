@@ -52,17 +52,21 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 		s.endLease(m, now)
 		s.mu.Unlock()
 	}()
+	last := false
 	for {
-		out, ch, err := s.leaseWork(m, gen, now)
+		out, ch, err := s.leaseWork(m, gen, now, last)
 		if out != nil || err != nil {
 			return out, err
+		}
+		if last {
+			return &client.Leased{}, nil
 		}
 		s.mu.Unlock()
 		locked = false
 		select {
 		case <-ch:
 		case <-timer.C:
-			return &client.Leased{}, nil
+			last = true // what was held back goes now
 		case <-ctx.Done():
 			return &client.Leased{}, nil
 		}

@@ -171,7 +171,7 @@ func (h *harness) lease(id string, ack uint64) *client.Leased {
 		h.t.Fatalf("lease %s: %v", id, err)
 	}
 	defer h.c.endLease(m, h.now)
-	out, _, err := h.c.leaseWork(m, gen, h.now)
+	out, _, err := h.c.leaseWork(m, gen, h.now, true) // all there is, as at the end of a lease's wait
 	if err != nil {
 		h.t.Fatalf("lease %s: %v", id, err)
 	}

@@ -26,9 +26,13 @@ func (m *machineRT) unlease() {
 	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
 }
 
-// takeWork builds a lease from what is unacknowledged and what is new.
-// Called with s.mu held.
-func (c *control) takeWork(m *machineRT) *client.Leased {
+// takeWork builds a lease from what is unacknowledged and what is new;
+// nil if there is none, or if all of it is prefetched tasks that the agent
+// does not need yet (see urgent) and force is false. Called with s.mu held.
+func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
+	if !force && !m.urgent() {
+		return nil
+	}
 	var live []*taskRT
 	for _, t := range m.unacked {
 		if t.row.State == burst.Running && !t.delivered {
@@ -50,6 +54,37 @@ func (c *control) takeWork(m *machineRT) *client.Leased {
 		}
 	}
 	return out
+}
+
+// urgent reports whether m's agent should be handed its news now: a
+// cancel, a task to start now, a lease it did not acknowledge, or
+// prefetched tasks once the queue it holds runs low. Prefetched tasks
+// placed one at a time (one a task that ends) are handed over in bunches
+// of about half the queue: a lease a bunch, not a lease a task.
+func (m *machineRT) urgent() bool {
+	if len(m.cancels) > 0 || len(m.unackedC) > 0 {
+		return true
+	}
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			return true
+		}
+	}
+	if len(m.outbox) == 0 {
+		return false
+	}
+	for _, t := range m.outbox {
+		if !t.queued {
+			return true
+		}
+	}
+	held := -len(m.outbox) // queued tasks the agent holds, not yet started
+	for _, t := range m.tasks {
+		if t.queued && !t.started {
+			held++
+		}
+	}
+	return held < m.prefetch()/2
 }
 
 // dropFromOutbox takes t out of its machine's outbox; false if it was not
@@ -237,7 +272,9 @@ func (c *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64
 // leaseWork is what lease request gen of m gets now: a lease, an empty
 // answer (a newer request retired it), an error (its agent must register
 // again), or nothing yet and a channel closed when there may be some.
-func (c *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Leased, <-chan struct{}, error) {
+// last is the request's last look before it answers empty: it takes the
+// prefetched tasks held back too.
+func (c *control) leaseWork(m *machineRT, gen uint64, now time.Time, last bool) (*client.Leased, <-chan struct{}, error) {
 	m.lastSeen = now
 	switch {
 	case !m.registered:
@@ -245,7 +282,7 @@ func (c *control) leaseWork(m *machineRT, gen uint64, now time.Time) (*client.Le
 	case m.leaseGen != gen:
 		return &client.Leased{}, nil, nil
 	}
-	if out := c.takeWork(m); out != nil {
+	if out := c.takeWork(m, last); out != nil {
 		return out, nil, nil
 	}
 	ch := make(chan struct{})
@@ -268,7 +305,18 @@ func (c *control) report(r *client.Report, now time.Time, b *batch) error {
 	}
 	m.lastSeen = now
 	c.applyEvents(m, r.Events, now, b)
-	c.place(now, b)
+	// Only an ended task frees room; the tasks that follow it are placed in
+	// the same batch. Reports of starts and progress alone place nothing
+	// (a start frees a prefetch slot at most: the next end refills it).
+	for _, ev := range r.Events {
+		if ev.Kind == client.EventExited {
+			c.place(now, b)
+			break
+		}
+	}
+	if m.waiter != nil && len(m.outbox) > 0 && m.urgent() {
+		m.poke() // the queue the agent holds ran low: hand over what was held back
+	}
 	return nil
 }
 

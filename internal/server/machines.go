@@ -79,15 +79,40 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 	}
 	// Every agent keeps a queue of short tasks ready (the native Slurm agent
 	// submits queued tasks at once, as it does every task).
-	sm.Prefetch = max(32, 8*m.row.CPUs)
+	sm.Prefetch = m.prefetch()
+	// Tasks of one job that hold no GPU and end at the same time are one
+	// entry holding their sum: the scheduler frees and names them alike,
+	// and a machine's prefetched queue of a map's tasks costs one entry a
+	// round, not one a task.
+	type runKey struct {
+		job  int64
+		ends time.Time
+	}
+	var at map[runKey]int
 	for _, t := range m.tasks {
-		sm.Running = append(sm.Running, sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends(now), JobID: t.row.JobID})
 		if t.queued && !t.started {
 			sm.Queued++
 		}
+		r := sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends(now), JobID: t.row.JobID}
+		if len(r.GPUIDs) == 0 {
+			k := runKey{r.JobID, r.Ends}
+			if i, ok := at[k]; ok {
+				e := &sm.Running[i].Res
+				e.CPUs, e.MemBytes, e.GPUs = e.CPUs+r.Res.CPUs, e.MemBytes+r.Res.MemBytes, e.GPUs+r.Res.GPUs
+				continue
+			}
+			if at == nil {
+				at = map[runKey]int{}
+			}
+			at[k] = len(sm.Running)
+		}
+		sm.Running = append(sm.Running, r)
 	}
 	return sm
 }
+
+// prefetch is how many short tasks m's agent may hold queued.
+func (m *machineRT) prefetch() int { return max(32, 8*m.row.CPUs) }
 
 func (m *machineRT) used() burst.Resources {
 	var u burst.Resources

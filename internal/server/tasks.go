@@ -256,19 +256,65 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 		}
 		seen[id] = true
 		live = append(live, id)
-		if n := j.pending(); n > 0 && !c.x.held(j) {
+		if n := j.pending(); (n > 0 || j.row.Spec.MaxRunning > 0) && !c.x.held(j) {
 			if j.row.Spec.Pipe != nil {
-				if len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
+				if n > 0 && len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
 					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j)})
 				}
 				continue
 			}
-			pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
-				Cluster: c.x.jobCluster(j)})
+			cl := c.x.jobCluster(j)
+			if m := c.capFree(j); m != nil {
+				// Its -j cap cannot bind where it runs: its tasks are
+				// prefetched there as an uncapped job's are.
+				n, cl = j.queued(), m.row.Cluster
+			}
+			if n > 0 {
+				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
+					Cluster: cl})
+			}
 		}
 	}
 	c.order = live
+	if len(pend) == 0 {
+		return nil, nil // nothing waits: no view to build
+	}
 	return pend, c.machineViews(now)
+}
+
+// capFree is, for a job capped by -j whose tasks are short, the machine
+// where its cap cannot bind, or nil: the one machine of its cluster, where
+// all its tasks run and nothing else does, and which could not run more of
+// them at once than the cap allows (-j 2 on 2 CPUs). The agent there starts
+// prefetched tasks only as its CPUs free, so queueing the job's tasks there
+// ahead of time keeps the cap, and spares each task a round trip between
+// its predecessor's end and its start.
+func (c *control) capFree(j *jobRT) *machineRT {
+	spec := j.row.Spec
+	if spec.MaxRunning <= 0 || spec.Pipe != nil || len(j.running) == 0 || !j.short() || j.row.CancelRequested || j.finished {
+		return nil
+	}
+	var m *machineRT
+	for _, t := range j.running {
+		if m == nil {
+			m = t.machine
+		} else if t.machine != m {
+			return nil
+		}
+	}
+	if !m.registered || strings.HasSuffix(m.row.Cluster, ":native") || // Slurm's own queue runs what it is given
+		max(spec.Resources.CPUs, 1)*spec.MaxRunning < m.row.CPUs || len(m.tasks) != len(j.running) {
+		return nil
+	}
+	if cl := c.x.jobCluster(j); cl != "" && cl != m.row.Cluster {
+		return nil
+	}
+	for _, o := range c.machines {
+		if o != m && o.row.Cluster == m.row.Cluster && live(o.row.State) {
+			return nil // the cluster names more than this machine
+		}
+	}
+	return m
 }
 
 func (c *control) machineViews(now time.Time) []sched.Machine {
