@@ -320,6 +320,17 @@ func (c *Client) Wait(ctx context.Context, id int64) (*burst.Job, error) {
 	}
 }
 
+// WaitFor waits up to d for job id to end and returns it as it is then:
+// ended, or as far as it got. It answers as soon as the job ends, where
+// polling Job every d would answer up to d later.
+func (c *Client) WaitFor(ctx context.Context, id int64, d time.Duration) (*burst.Job, error) {
+	var j burst.Job
+	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/wait?timeout_ms=%d", id, d.Milliseconds()), nil, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
 // LogsQuery selects a task's output stream.
 type LogsQuery struct {
 	Task   int

@@ -55,8 +55,6 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 	}
 	p := newTaskPrinter(cl, j, o, c.OutOrStdout(), stderr, bar)
 	started, waiting := time.Now(), ""
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
 	last := j
 	for {
 		if o.output != outputNone && last.Tasks.Done() > p.base+p.nTaken {
@@ -81,14 +79,8 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 			p.endLine() // a task's last line without a newline would be drawn over
 			bar.draw(last.Tasks, last.CostUSD, time.Now())
 		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		nj, err := cl.Job(ctx, j.ID)
+		// The job as it is 200 ms from now, or the moment it ends.
+		nj, err := cl.WaitFor(ctx, j.ID, 200*time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
