@@ -61,6 +61,9 @@ type Spec struct {
 	IOStats bool
 }
 
+// pageSize is the unit of /proc/PID/stat's RSS.
+var pageSize = int64(os.Getpagesize())
+
 // DefaultGrace is the grace period when Spec.Grace is 0.
 const DefaultGrace = 10 * time.Second
 
@@ -233,9 +236,16 @@ func Start(spec Spec) (*Task, error) {
 	}
 	t.proc, t.pid = p, p.Pid
 	t.execAt = time.Now() // os.StartProcess returns once the exec is done
-	// At once: a task of a millisecond may be gone by the sampler's first
-	// tick. It has just exec'd, so this is at least a sign of its size.
-	t.samplePeak(false)
+	// One read of its /proc/PID/stat, at once, gives its start time (with
+	// the pid, its identity; the process cannot have been reaped yet, only
+	// t.wait reaps it, so its entry is there even if it already exited)
+	// and its first peak sample: a task of a millisecond may be gone by the
+	// sampler's first tick. It has just exec'd, so its RSS now is its
+	// high-water mark so far, at least a sign of its size.
+	if st, err := readStat(t.pid); err == nil {
+		t.ticks = st.startTicks
+		t.notePeak(st.rssPages * pageSize)
+	}
 	overLimit := false
 	if t.cg != nil && t.cg.v1 {
 		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
@@ -244,9 +254,6 @@ func Start(spec Spec) (*Task, error) {
 			t.mode = EnforceRSSWatch // the cgroup stays, for the final kill
 		}
 	}
-	// The process cannot have been reaped yet (only t.wait reaps it), so its
-	// /proc entry is there even if it already exited.
-	t.ticks, _ = ProcStartTicks(t.pid)
 	if t.mode == EnforceRSSWatch {
 		watchRSS(t)
 	}
@@ -571,7 +578,7 @@ func (t *Task) wait() {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
 			r.UserCPU = time.Duration(ru.Utime.Nano())
 			r.SysCPU = time.Duration(ru.Stime.Nano())
-			r.MaxRSS = peakOf(ru.Maxrss*1024, agentHWMSince(t.execAt), t.hwm.Load()) // KiB on Linux
+			r.MaxRSS = taskPeak(ru.Maxrss*1024, t.execAt, t.hwm.Load()) // KiB on Linux
 		}
 	}
 	oom := oomKilled
