@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
-		Linger: a.linger,
+		Linger: a.linger, StartLinger: reportLinger,
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
 			if a.idle() && unreachable > cfg.IdleExit {

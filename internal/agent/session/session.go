@@ -54,6 +54,11 @@ type Config struct {
 	// agent's tasks end one after the other saves the server a
 	// transaction each; 0 reports at once.
 	Linger func() time.Duration
+	// StartLinger, when set, is how long a report waits while it would
+	// carry nothing but started (or progress) events: a task that ends
+	// meanwhile sends its start and its exit together, one report and
+	// one write at the server instead of two. An exit is never held.
+	StartLinger time.Duration
 	// GiveUp, when set, is asked after each failed contact with the
 	// server; an error ends Run with it. unreachable is how long since the
 	// server last answered.
@@ -282,6 +287,61 @@ func (s *Session) drop(upTo uint64) {
 	s.events = append(s.events[:0:0], s.events[i:]...)
 }
 
+// gather waits, before a report, for more events to go with it: for
+// Linger, or while only started and progress events wait, until
+// StartLinger has passed or an event that must not wait comes. false: ctx
+// ended.
+func (s *Session) gather(ctx context.Context) bool {
+	s.cfg.Mu.Lock()
+	var d time.Duration
+	if s.cfg.Linger != nil {
+		d = s.cfg.Linger()
+	}
+	hold := d == 0 && s.cfg.StartLinger > 0 && s.onlyStartsLocked()
+	s.cfg.Mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	if !hold {
+		return true
+	}
+	t := time.NewTimer(s.cfg.StartLinger)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-s.wake:
+			s.cfg.Mu.Lock()
+			hold = s.onlyStartsLocked()
+			s.cfg.Mu.Unlock()
+			if !hold {
+				return true
+			}
+		}
+	}
+}
+
+// onlyStartsLocked reports whether events wait and all of them are
+// started or progress events (cfg.Mu held).
+func (s *Session) onlyStartsLocked() bool {
+	for _, e := range s.events {
+		if e.ev.Kind != client.EventStarted && e.ev.Kind != client.EventProgress {
+			return false
+		}
+	}
+	return len(s.events) > 0
+}
+
 // reportLoop sends events as they come; those that pile up while a report
 // is in flight go together in the next one. Without a registration it
 // waits: registering carries them.
@@ -294,17 +354,8 @@ func (s *Session) reportLoop(ctx context.Context) {
 			return
 		case <-s.wake:
 		}
-		if s.cfg.Linger != nil {
-			s.cfg.Mu.Lock()
-			d := s.cfg.Linger()
-			s.cfg.Mu.Unlock()
-			if d > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(d):
-				}
-			}
+		if !s.gather(ctx) {
+			return
 		}
 		for {
 			s.cfg.Mu.Lock()
