@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
-		Linger: a.linger, StartLinger: reportLinger,
+		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
 			if a.idle() && unreachable > cfg.IdleExit {
@@ -464,7 +464,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
 	outFrom, errFrom := t.OutputStarts()
-	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now,
+	// Its start time (PIDStart) is read when the event is sent, if it
+	// still runs then (complete): most tasks of a map have ended by then.
+	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), StartedAt: &now,
 		OutFrom: outFrom, ErrFrom: errFrom})
 	if rt.stage && !a.sampling && !isClosed(a.quit) {
 		a.sampling = true
@@ -503,6 +505,28 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			a.scripts.release(script)
 		}
 	}()
+}
+
+// complete fills in the start times of the started events about to be
+// sent (the session calls it without a.mu): read now for the tasks that
+// still run, from /proc outside the lock. A task that has ended needs
+// none: its pid is about to be anyone's, and its exit says the rest.
+func (a *Agent) complete(evs []client.TaskEvent) {
+	var at []int
+	var tasks []*runner.Task
+	a.mu.Lock()
+	for i, ev := range evs {
+		if ev.Kind != client.EventStarted || ev.PIDStart != 0 || ev.PID <= 0 {
+			continue
+		}
+		if rt := a.running[key{ev.Job, ev.Index}]; rt != nil && rt.ref == ev.TaskRef {
+			at, tasks = append(at, i), append(tasks, rt.task)
+		}
+	}
+	a.mu.Unlock()
+	for k, t := range tasks {
+		evs[at[k]].PIDStart = t.StartTicks()
+	}
 }
 
 // progressInterval is how often the figures of running pipe stages are

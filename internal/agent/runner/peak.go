@@ -25,8 +25,8 @@ import (
 // grows, and a small margin covers the kernel's approximate per-CPU RSS
 // counters): then it can only be the task's. Below that, the task's peak is
 // what sampling saw: VmHWM (the high-water mark of the process's own
-// memory since its exec) of the task's process read once as soon as it
-// runs, and of it and its descendants every peakInterval while it runs. A
+// memory since its exec) of the task's process and its descendants, at
+// gaps that double from a millisecond after its start up to peakInterval. A
 // process that grows in its last moments after the last sample, under the
 // agent's own peak, is under-reported; a task that was gone before any
 // sample has no figure (0).

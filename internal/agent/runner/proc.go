@@ -163,20 +163,28 @@ func ProcStartTicks(pid int) (uint64, error) {
 
 // Alive reports whether process pid exists and started at startTicks, that is
 // whether it is still the process that was recorded (a zombie counts: it still
-// holds its pid and process group).
+// holds its pid and process group). A startTicks of 0 is an identity never
+// recorded (a task that ended before it was asked for): never alive.
 func Alive(pid int, startTicks uint64) bool {
+	if startTicks == 0 {
+		return false
+	}
 	t, err := ProcStartTicks(pid)
 	return err == nil && t == startTicks
 }
 
 // KillGroup sends SIGKILL to the process group led by pid, but only if
-// Alive(pid, startTicks); otherwise it does nothing and returns nil. It is
+// Alive(pid, startTicks); otherwise (startTicks 0 included) it does nothing
+// and returns nil. It is
 // meant for tasks left running by an agent that died. The check and the kill
 // are two steps: a pid freed and reused in between is not detected (the
 // window is microseconds; pids are not reused that fast in practice).
 func KillGroup(pid int, startTicks uint64) error {
 	if pid <= 1 {
 		return fmt.Errorf("invalid pid %d", pid)
+	}
+	if startTicks == 0 {
+		return nil // no identity recorded: nothing is known to be it
 	}
 	s, err := readStat(pid)
 	if err != nil || s.startTicks != startTicks {

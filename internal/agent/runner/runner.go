@@ -61,9 +61,6 @@ type Spec struct {
 	IOStats bool
 }
 
-// pageSize is the unit of /proc/PID/stat's RSS.
-var pageSize = int64(os.Getpagesize())
-
 // DefaultGrace is the grace period when Spec.Grace is 0.
 const DefaultGrace = 10 * time.Second
 
@@ -101,7 +98,7 @@ type Task struct {
 	grace time.Duration
 	outs  []*output // copiers of stdout and stderr to their files
 	pid   int
-	ticks uint64
+	ticks uint64 // read lazily (StartTicks), under mu
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
@@ -236,16 +233,11 @@ func Start(spec Spec) (*Task, error) {
 	}
 	t.proc, t.pid = p, p.Pid
 	t.execAt = time.Now() // os.StartProcess returns once the exec is done
-	// One read of its /proc/PID/stat, at once, gives its start time (with
-	// the pid, its identity; the process cannot have been reaped yet, only
-	// t.wait reaps it, so its entry is there even if it already exited)
-	// and its first peak sample: a task of a millisecond may be gone by the
-	// sampler's first tick. It has just exec'd, so its RSS now is its
-	// high-water mark so far, at least a sign of its size.
-	if st, err := readStat(t.pid); err == nil {
-		t.ticks = st.startTicks
-		t.notePeak(st.rssPages * pageSize)
-	}
+	// Its start time (StartTicks) is read when first asked for, and its
+	// peak memory first sampled a millisecond in: most tasks of a map are
+	// gone by then and need neither. (A sample at once, just after the
+	// exec, saw a few KiB, before the program had even loaded its
+	// libraries, at the cost of a /proc read per task.)
 	overLimit := false
 	if t.cg != nil && t.cg.v1 {
 		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
@@ -455,7 +447,21 @@ func (t *Task) PID() int { return t.pid }
 
 // StartTicks is the process's start time (field 22 of /proc/PID/stat); with
 // PID it identifies the process across pid reuse (see Alive, KillGroup).
-func (t *Task) StartTicks() uint64 { return t.ticks }
+// It is read at the first call made before the process has exited; after
+// that, 0 if it was never asked for: the process is gone, and its pid is
+// about to be anyone's.
+func (t *Task) StartTicks() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Not exited (t.mu held): t.wait has not reaped it, so the pid is
+	// still the task's, a zombie's at worst.
+	if t.ticks == 0 && !t.exited && t.pid > 0 {
+		if st, err := readStat(t.pid); err == nil {
+			t.ticks = st.startTicks
+		}
+	}
+	return t.ticks
+}
 
 // Enforcement says how the task's memory limit is enforced (EnforceCgroup2,
 // EnforceCgroup1 or EnforceRSSWatch), or "" when it has none.

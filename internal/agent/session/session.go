@@ -59,6 +59,11 @@ type Config struct {
 	// meanwhile sends its start and its exit together, one report and
 	// one write at the server instead of two. An exit is never held.
 	StartLinger time.Duration
+	// Complete, when set, fills in what the events about to be sent leave
+	// out (a started event's PIDStart, which the process agent reads only
+	// for the tasks still running then). It is called without Mu, on a
+	// copy of the events.
+	Complete func(evs []client.TaskEvent)
 	// GiveUp, when set, is asked after each failed contact with the
 	// server; an error ends Run with it. unreachable is how long since the
 	// server last answered.
@@ -249,6 +254,9 @@ func (s *Session) register(ctx context.Context) error {
 	var upTo uint64
 	r.Events, upTo = s.pendingLocked()
 	s.cfg.Mu.Unlock()
+	if s.cfg.Complete != nil {
+		s.cfg.Complete(r.Events)
+	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
 		return err
@@ -365,6 +373,9 @@ func (s *Session) reportLoop(ctx context.Context) {
 			n := len(evs)
 			if n == 0 || boot == "" {
 				break
+			}
+			if s.cfg.Complete != nil {
+				s.cfg.Complete(evs)
 			}
 			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
 			if err == nil {
