@@ -183,11 +183,12 @@ func (a *Agent) idle() bool {
 type owner Agent
 
 // Registration implements session.Owner: what runs, is queued here or
-// waits for its streams.
+// waits for its streams. The start times of what runs are filled in by
+// complete, outside a.mu.
 func (o *owner) Registration(r *client.Register) {
 	a := (*Agent)(o)
 	for _, rt := range a.running {
-		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID(), PIDStart: rt.task.StartTicks()})
+		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID()})
 	}
 	for _, q := range a.queue {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: q.as.TaskRef})
@@ -507,25 +508,34 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}()
 }
 
-// complete fills in the start times of the started events about to be
-// sent (the session calls it without a.mu): read now for the tasks that
-// still run, from /proc outside the lock. A task that has ended needs
-// none: its pid is about to be anyone's, and its exit says the rest.
-func (a *Agent) complete(evs []client.TaskEvent) {
-	var at []int
+// complete fills in the start times of the started events and running
+// tasks about to be sent (the session calls it without a.mu): read now,
+// from /proc outside the lock, for the tasks that still run. A task that
+// has ended needs none: its pid is about to be anyone's, and its exit
+// says the rest.
+func (a *Agent) complete(evs []client.TaskEvent, running []client.RunningTask) {
+	var starts []*uint64
 	var tasks []*runner.Task
 	a.mu.Lock()
-	for i, ev := range evs {
-		if ev.Kind != client.EventStarted || ev.PIDStart != 0 || ev.PID <= 0 {
-			continue
+	find := func(ref client.TaskRef, pid int, start *uint64) {
+		if *start != 0 || pid <= 0 {
+			return
 		}
-		if rt := a.running[key{ev.Job, ev.Index}]; rt != nil && rt.ref == ev.TaskRef {
-			at, tasks = append(at, i), append(tasks, rt.task)
+		if rt := a.running[key{ref.Job, ref.Index}]; rt != nil && rt.ref == ref {
+			starts, tasks = append(starts, start), append(tasks, rt.task)
 		}
+	}
+	for i := range evs {
+		if evs[i].Kind == client.EventStarted {
+			find(evs[i].TaskRef, evs[i].PID, &evs[i].PIDStart)
+		}
+	}
+	for i := range running {
+		find(running[i].TaskRef, running[i].PID, &running[i].PIDStart)
 	}
 	a.mu.Unlock()
 	for k, t := range tasks {
-		evs[at[k]].PIDStart = t.StartTicks()
+		*starts[k] = t.StartTicks()
 	}
 }
 

@@ -59,11 +59,11 @@ type Config struct {
 	// meanwhile sends its start and its exit together, one report and
 	// one write at the server instead of two. An exit is never held.
 	StartLinger time.Duration
-	// Complete, when set, fills in what the events about to be sent leave
-	// out (a started event's PIDStart, which the process agent reads only
-	// for the tasks still running then). It is called without Mu, on a
-	// copy of the events.
-	Complete func(evs []client.TaskEvent)
+	// Complete, when set, fills in what the events and the running tasks
+	// about to be sent leave out (their PIDStart, which the process agent
+	// reads only for the tasks still running then, and not under its
+	// lock). It is called without Mu, on copies.
+	Complete func(evs []client.TaskEvent, running []client.RunningTask)
 	// GiveUp, when set, is asked after each failed contact with the
 	// server; an error ends Run with it. unreachable is how long since the
 	// server last answered.
@@ -255,7 +255,7 @@ func (s *Session) register(ctx context.Context) error {
 	r.Events, upTo = s.pendingLocked()
 	s.cfg.Mu.Unlock()
 	if s.cfg.Complete != nil {
-		s.cfg.Complete(r.Events)
+		s.cfg.Complete(r.Events, r.Running)
 	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
@@ -375,7 +375,7 @@ func (s *Session) reportLoop(ctx context.Context) {
 				break
 			}
 			if s.cfg.Complete != nil {
-				s.cfg.Complete(evs)
+				s.cfg.Complete(evs, nil)
 			}
 			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
 			if err == nil {
