@@ -23,21 +23,26 @@ func (quiet) Registration(*client.Register) {}
 func (quiet) Handle(*client.Leased)         {}
 func (quiet) Kill(client.TaskRef)           {}
 
-// TestStartWaitsForItsExit checks that a task's started event waits
-// (StartLinger) for its exit, so that a short task costs its server one
-// report and one write, not two; and that the exit itself is not held.
-func TestStartWaitsForItsExit(t *testing.T) {
-	var mu sync.Mutex
-	var reports [][]client.TaskEvent
-	got := make(chan struct{}, 16)
-	registered := make(chan struct{})
+// fakeServer answers an agent's session: it registers it, leases it
+// nothing, and records each report's events. The first report waits for
+// hold, when set, before it is answered.
+type fakeServer struct {
+	mu      sync.Mutex
+	reports [][]client.TaskEvent
+	got     chan struct{}
+	reg     chan struct{}
+	hold    chan struct{}
+}
+
+func newFake(t *testing.T, hold chan struct{}) (*fakeServer, *session.Session) {
+	f := &fakeServer{got: make(chan struct{}, 16), reg: make(chan struct{}), hold: hold}
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/agent/register":
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`{"boot_id":"b"}`))
-			once.Do(func() { close(registered) })
+			once.Do(func() { close(f.reg) })
 		case "/v1/agent/lease":
 			select { // nothing to hand out
 			case <-r.Context().Done():
@@ -49,15 +54,19 @@ func TestStartWaitsForItsExit(t *testing.T) {
 			if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
 				t.Errorf("report: %v", err)
 			}
-			mu.Lock()
-			reports = append(reports, rep.Events)
-			mu.Unlock()
-			got <- struct{}{}
+			f.mu.Lock()
+			f.reports = append(f.reports, rep.Events)
+			first := len(f.reports) == 1
+			f.mu.Unlock()
+			f.got <- struct{}{}
+			if first && f.hold != nil {
+				<-f.hold
+			}
 		default:
 			http.NotFound(w, r)
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	cl, err := client.New(srv.URL, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -71,33 +80,76 @@ func TestStartWaitsForItsExit(t *testing.T) {
 		defer close(done)
 		s.Run(ctx)
 	}()
-	defer func() { cancel(); <-done }()
-	<-registered
+	t.Cleanup(func() { cancel(); <-done })
+	<-f.reg
+	return f, s
+}
 
-	ref := client.TaskRef{Job: 1, Index: 0, Attempt: 1}
+// waitEvents waits until n events in all were reported, and returns the
+// reports.
+func (f *fakeServer) waitEvents(t *testing.T, n int) [][]client.TaskEvent {
+	t.Helper()
+	for {
+		f.mu.Lock()
+		got := 0
+		for _, r := range f.reports {
+			got += len(r)
+		}
+		reports := append([][]client.TaskEvent(nil), f.reports...)
+		f.mu.Unlock()
+		if got >= n {
+			return reports
+		}
+		select {
+		case <-f.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d events not reported within 10s: %v", n, reports)
+		}
+	}
+}
+
+func started(ref client.TaskRef) client.TaskEvent {
 	now := time.Now().UTC()
-	s.Emit(client.TaskEvent{TaskRef: ref, Kind: client.EventStarted, PID: 42, StartedAt: &now})
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventStarted, PID: 42, StartedAt: &now}
+}
+
+func exited(ref client.TaskRef) client.TaskEvent {
+	now, code := time.Now().UTC(), 0
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Succeeded, ExitCode: &code, EndedAt: &now}
+}
+
+// TestStartWaitsForItsExit checks that a task's started event waits
+// (StartLinger) for its exit, so that a short task costs its server one
+// report and one write, not two; and that the exit itself is not held
+// (StartLinger is an hour here).
+func TestStartWaitsForItsExit(t *testing.T) {
+	f, s := newFake(t, nil)
+	ref := client.TaskRef{Job: 1, Index: 0, Attempt: 1}
+	s.Emit(started(ref))
 	// Time enough for a reporter that does not wait to send the start alone.
 	time.Sleep(50 * time.Millisecond)
-	code := 0
-	s.Emit(client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Succeeded, ExitCode: &code, EndedAt: &now})
-	n := 0
-	for n < 2 { // both events reported: the exit was not held (StartLinger is an hour)
-		select {
-		case <-got:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("events not reported within 10s: %v", reports)
-		}
-		mu.Lock()
-		n = 0
-		for _, r := range reports {
-			n += len(r)
-		}
-		mu.Unlock()
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(reports) != 1 {
+	s.Emit(exited(ref))
+	if reports := f.waitEvents(t, 2); len(reports) != 1 {
 		t.Errorf("a task's start and exit went in %d reports, want 1: %v", len(reports), reports)
+	}
+}
+
+// TestStartWaitsAfterAReportInFlight: a task started while the report
+// before it is in flight (under -j 2, the next task of a map starts while
+// the last one's exit is being reported) also waits for its exit: it used
+// to go alone, in the report that followed at once.
+func TestStartWaitsAfterAReportInFlight(t *testing.T) {
+	hold := make(chan struct{})
+	f, s := newFake(t, hold)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(exited(a))
+	f.waitEvents(t, 1) // the first report is in flight, held by the server
+	s.Emit(started(b))
+	close(hold)
+	time.Sleep(50 * time.Millisecond) // time enough to send the start alone
+	s.Emit(exited(b))
+	reports := f.waitEvents(t, 3)
+	if len(reports) != 2 || len(reports[1]) != 2 {
+		t.Errorf("want b's start and exit in the second report: %v", reports)
 	}
 }

@@ -296,13 +296,13 @@ func (s *Session) drop(upTo uint64) {
 }
 
 // gather waits, before a report, for more events to go with it: for
-// Linger, or while only started and progress events wait, until
-// StartLinger has passed or an event that must not wait comes. false: ctx
-// ended.
-func (s *Session) gather(ctx context.Context) bool {
+// Linger (before the first report after a wake), or while only started
+// and progress events wait, until StartLinger has passed or an event that
+// must not wait comes. false: ctx ended.
+func (s *Session) gather(ctx context.Context, first bool) bool {
 	s.cfg.Mu.Lock()
 	var d time.Duration
-	if s.cfg.Linger != nil {
+	if s.cfg.Linger != nil && first {
 		d = s.cfg.Linger()
 	}
 	hold := d == 0 && s.cfg.StartLinger > 0 && s.onlyStartsLocked()
@@ -362,10 +362,13 @@ func (s *Session) reportLoop(ctx context.Context) {
 			return
 		case <-s.wake:
 		}
-		if !s.gather(ctx) {
-			return
-		}
-		for {
+		for first := true; ; first = false {
+			// Every report, not only the first after a wake, holds back
+			// starts alone: those of the tasks started while the last
+			// report was in flight would otherwise go on their own.
+			if !s.gather(ctx, first) {
+				return
+			}
 			s.cfg.Mu.Lock()
 			boot := s.bootID
 			evs, upTo := s.pendingLocked()
