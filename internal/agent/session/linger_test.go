@@ -34,7 +34,7 @@ type fakeServer struct {
 	hold    chan struct{}
 }
 
-func newFake(t *testing.T, hold chan struct{}) (*fakeServer, *session.Session) {
+func newFake(t *testing.T, hold chan struct{}, linger time.Duration) (*fakeServer, *session.Session) {
 	f := &fakeServer{got: make(chan struct{}, 16), reg: make(chan struct{}), hold: hold}
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +72,7 @@ func newFake(t *testing.T, hold chan struct{}) (*fakeServer, *session.Session) {
 		t.Fatal(err)
 	}
 	var lock sync.Mutex
-	s := session.New(session.Config{Client: cl, Mu: &lock, StartLinger: time.Hour, Register: client.Register{Machine: "m"},
+	s := session.New(session.Config{Client: cl, Mu: &lock, StartLinger: linger, Register: client.Register{Machine: "m"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, quiet{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -123,7 +123,7 @@ func exited(ref client.TaskRef) client.TaskEvent {
 // report and one write, not two; and that the exit itself is not held
 // (StartLinger is an hour here).
 func TestStartWaitsForItsExit(t *testing.T) {
-	f, s := newFake(t, nil)
+	f, s := newFake(t, nil, time.Hour)
 	ref := client.TaskRef{Job: 1, Index: 0, Attempt: 1}
 	s.Emit(started(ref))
 	// Time enough for a reporter that does not wait to send the start alone.
@@ -140,7 +140,7 @@ func TestStartWaitsForItsExit(t *testing.T) {
 // to go alone, in the report that followed at once.
 func TestStartWaitsAfterAReportInFlight(t *testing.T) {
 	hold := make(chan struct{})
-	f, s := newFake(t, hold)
+	f, s := newFake(t, hold, time.Hour)
 	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
 	s.Emit(exited(a))
 	f.waitEvents(t, 1) // the first report is in flight, held by the server
@@ -151,5 +151,36 @@ func TestStartWaitsAfterAReportInFlight(t *testing.T) {
 	reports := f.waitEvents(t, 3)
 	if len(reports) != 2 || len(reports[1]) != 2 {
 		t.Errorf("want b's start and exit in the second report: %v", reports)
+	}
+}
+
+// TestStartStaysQueuedPastOtherExits: under -j 2 a task's exit is reported
+// while the next task runs; that task's start stays queued for its own
+// exit (or StartLinger) instead of riding along, which would cost a read
+// of its process's start time and a second write of its row.
+func TestStartStaysQueuedPastOtherExits(t *testing.T) {
+	f, s := newFake(t, nil, time.Hour)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(started(b))
+	s.Emit(exited(a))
+	f.waitEvents(t, 1)
+	s.Emit(exited(b))
+	reports := f.waitEvents(t, 3)
+	if len(reports) != 2 || len(reports[0]) != 1 || reports[0][0].TaskRef != a ||
+		len(reports[1]) != 2 || reports[1][0].Kind != client.EventStarted || reports[1][1].Kind != client.EventExited {
+		t.Errorf("want [a's exit] then [b's start, b's exit]: %v", reports)
+	}
+}
+
+// TestStartOfALongTaskIsReported: a start whose task goes on running is
+// reported once StartLinger has passed, with nothing else to wake it.
+func TestStartOfALongTaskIsReported(t *testing.T) {
+	f, s := newFake(t, nil, 20*time.Millisecond)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(started(b))
+	s.Emit(exited(a)) // reported at once, b's start left queued
+	reports := f.waitEvents(t, 2)
+	if len(reports) != 2 || reports[1][0].TaskRef != b || reports[1][0].Kind != client.EventStarted {
+		t.Errorf("want [a's exit] then [b's start]: %v", reports)
 	}
 }
