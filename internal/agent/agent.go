@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
-		Linger: a.linger,
+		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
 			if a.idle() && unreachable > cfg.IdleExit {
@@ -183,11 +183,12 @@ func (a *Agent) idle() bool {
 type owner Agent
 
 // Registration implements session.Owner: what runs, is queued here or
-// waits for its streams.
+// waits for its streams. The start times of what runs are filled in by
+// complete, outside a.mu.
 func (o *owner) Registration(r *client.Register) {
 	a := (*Agent)(o)
 	for _, rt := range a.running {
-		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID(), PIDStart: rt.task.StartTicks()})
+		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID()})
 	}
 	for _, q := range a.queue {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: q.as.TaskRef})
@@ -464,7 +465,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
 	outFrom, errFrom := t.OutputStarts()
-	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), PIDStart: t.StartTicks(), StartedAt: &now,
+	// Its start time (PIDStart) is read when the event is sent, if it
+	// still runs then (complete): most tasks of a map have ended by then.
+	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), StartedAt: &now,
 		OutFrom: outFrom, ErrFrom: errFrom})
 	if rt.stage && !a.sampling && !isClosed(a.quit) {
 		a.sampling = true
@@ -503,6 +506,37 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			a.scripts.release(script)
 		}
 	}()
+}
+
+// complete fills in the start times of the started events and running
+// tasks about to be sent (the session calls it without a.mu): read now,
+// from /proc outside the lock, for the tasks that still run. A task that
+// has ended needs none: its pid is about to be anyone's, and its exit
+// says the rest.
+func (a *Agent) complete(evs []client.TaskEvent, running []client.RunningTask) {
+	var starts []*uint64
+	var tasks []*runner.Task
+	a.mu.Lock()
+	find := func(ref client.TaskRef, pid int, start *uint64) {
+		if *start != 0 || pid <= 0 {
+			return
+		}
+		if rt := a.running[key{ref.Job, ref.Index}]; rt != nil && rt.ref == ref {
+			starts, tasks = append(starts, start), append(tasks, rt.task)
+		}
+	}
+	for i := range evs {
+		if evs[i].Kind == client.EventStarted {
+			find(evs[i].TaskRef, evs[i].PID, &evs[i].PIDStart)
+		}
+	}
+	for i := range running {
+		find(running[i].TaskRef, running[i].PID, &running[i].PIDStart)
+	}
+	a.mu.Unlock()
+	for k, t := range tasks {
+		*starts[k] = t.StartTicks()
+	}
 }
 
 // progressInterval is how often the figures of running pipe stages are

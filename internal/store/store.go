@@ -202,6 +202,23 @@ func (s *Store) commit(batch []*op) {
 		return
 	}
 	tx := &Tx{Tx: stx, st: s}
+	if len(batch) == 1 {
+		// Alone in its transaction: if it fails, rolling the transaction
+		// back undoes its changes and nothing else, without the SAVEPOINT
+		// and RELEASE statements that cost a write as much as a row.
+		o := batch[0]
+		if o.err = o.fn(tx); o.err != nil {
+			tx.Rollback()
+			close(o.done)
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			fail(fmt.Errorf("commit: %w", err))
+			return
+		}
+		close(o.done)
+		return
+	}
 	for _, o := range batch {
 		if _, err := tx.exec("SAVEPOINT op"); err != nil {
 			tx.Rollback()

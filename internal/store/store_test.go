@@ -117,6 +117,38 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 }
 
+// A write alone in its transaction (no SAVEPOINT then) that fails leaves
+// nothing behind, and the writes after it commit.
+func TestLoneFailedWriteLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	insert := func(fail bool) error {
+		return s.Write(ctx, func(tx *Tx) error {
+			spec := &burst.JobSpec{Argv: []string{"true"}}
+			spec.Defaults()
+			if _, err := InsertJob(tx, spec, "", time.Now()); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("boom")
+			}
+			return nil
+		})
+	}
+	for i := range 6 {
+		if err := insert(i%2 == 1); (err != nil) != (i%2 == 1) {
+			t.Fatalf("write %d: err %v", i, err)
+		}
+	}
+	jobs, err := s.ListJobs(ctx, JobFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("want the 3 writes that succeeded, got %d jobs", len(jobs))
+	}
+}
+
 // An array of N tasks holds N job ids, one per task (its SLURM_JOB_IDs), and
 // ResolveID finds the task of each; the next job's id comes after them, also
 // after the store is reopened.

@@ -40,6 +40,7 @@ func (t *Task) Progress() (Progress, bool) {
 	if exited || t.pid <= 0 {
 		return Progress{}, false
 	}
+	ticks := t.StartTicks()
 	var p Progress
 	var user, sys int64
 	pids := []int{t.pid}
@@ -55,7 +56,7 @@ func (t *Task) Progress() (Progress, bool) {
 		if err != nil {
 			continue
 		}
-		if pid == t.pid && st.startTicks != t.ticks {
+		if pid == t.pid && st.startTicks != ticks {
 			return Progress{}, false // reaped meanwhile: the pid is another process's now
 		}
 		u, sy := statCPU(b)

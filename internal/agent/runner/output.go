@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,10 +41,17 @@ func newOutput(path string, truncate bool) (*os.File, *output, error) {
 	return w, o, nil
 }
 
+// copyBufs are the copiers' buffers: a map's tasks each have one or two
+// copiers, most of which see nothing but the end of their pipe, and a
+// buffer of their own each would be most of what the agent allocates.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 func (o *output) copy() {
 	defer close(o.done)
 	defer o.r.Close()
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	n, err := o.r.Read(buf)
 	if n == 0 && err != nil {
 		return // no output: no file

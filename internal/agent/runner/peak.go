@@ -25,8 +25,8 @@ import (
 // grows, and a small margin covers the kernel's approximate per-CPU RSS
 // counters): then it can only be the task's. Below that, the task's peak is
 // what sampling saw: VmHWM (the high-water mark of the process's own
-// memory since its exec) of the task's process read once as soon as it
-// runs, and of it and its descendants every peakInterval while it runs. A
+// memory since its exec) of the task's process and its descendants, at
+// gaps that double from a millisecond after its start up to peakInterval. A
 // process that grows in its last moments after the last sample, under the
 // agent's own peak, is under-reported; a task that was gone before any
 // sample has no figure (0).
@@ -43,7 +43,7 @@ const peakInterval = 100 * time.Millisecond
 // high-water mark agent read after the task's exec, and the largest VmHWM
 // sampled from the task's processes (0: none).
 func peakOf(ru, agent, sampled int64) int64 {
-	if ru > agent+agent/16+1<<20 {
+	if aboveAgent(ru, agent) {
 		return ru
 	}
 	if sampled > ru && ru > 0 {
@@ -52,18 +52,20 @@ func peakOf(ru, agent, sampled int64) int64 {
 	return sampled
 }
 
+// aboveAgent reports whether a wait4 figure ru exceeds the agent's
+// high-water mark agent by more than the kernel's counters could be off,
+// so that it can only be the task's own.
+func aboveAgent(ru, agent int64) bool { return ru > agent+agent/16+1<<20 }
+
 // vmHWM returns VmHWM of /proc/PID/status in bytes ("self" for this
 // process) and its number of threads; false when it cannot be read, or the
 // process has exited (a zombie has no memory, hence no VmHWM line).
 func vmHWM(pid string) (hwm int64, threads int, ok bool) {
-	f, err := os.Open("/proc/" + pid + "/status")
+	var buf [4096]byte
+	b, err := readProc("/proc/"+pid+"/status", buf[:])
 	if err != nil {
 		return 0, 0, false
 	}
-	defer f.Close()
-	var buf [4096]byte
-	n, _ := f.Read(buf[:])
-	b := buf[:n]
 	hwm, ok = statusField(b, "\nVmHWM:")
 	threads64, _ := statusField(b, "\nThreads:")
 	return hwm << 10, int(threads64), ok // VmHWM is in kB
@@ -80,19 +82,37 @@ func statusField(b []byte, key string) (int64, bool) {
 		b = b[:j]
 	}
 	b = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(b), []byte("kB")))
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	return v, err == nil
+	return atoi(b)
 }
 
-// agentHWM is this process's VmHWM as read at or after since. It is read
-// again only when the cached value is older: at a thousand tasks a second,
-// tasks that end close together share one read.
+// agentHWM is this process's VmHWM as last read, and when.
 var agentHWM struct {
 	sync.Mutex
 	val int64
 	at  time.Time
 }
 
+// taskPeak is peakOf(ru, the agent's VmHWM read at or after since,
+// sampled). The agent's VmHWM only grows, so a figure read before since
+// is a lower bound of it: when ru is not above that figure's threshold it
+// is not above the current one's either, and the file is not read again.
+// Only an ru above it (a task bigger than the agent, or an agent that grew
+// since) costs a read: a map of a million small tasks reads it a handful
+// of times, not once a task.
+func taskPeak(ru int64, since time.Time, sampled int64) int64 {
+	agentHWM.Lock()
+	val, at := agentHWM.val, agentHWM.at
+	agentHWM.Unlock()
+	if !at.IsZero() && (at.After(since) || !aboveAgent(ru, val)) {
+		return peakOf(ru, val, sampled)
+	}
+	return peakOf(ru, agentHWMSince(since), sampled)
+}
+
+// agentHWMReads counts the reads of the agent's own VmHWM (for tests).
+var agentHWMReads atomic.Int64
+
+// agentHWMSince is this process's VmHWM as read at or after since.
 func agentHWMSince(since time.Time) int64 {
 	agentHWM.Lock()
 	defer agentHWM.Unlock()
@@ -100,6 +120,7 @@ func agentHWMSince(since time.Time) int64 {
 		return agentHWM.val
 	}
 	now := time.Now()
+	agentHWMReads.Add(1)
 	// Reading our own /proc file under the lock: a few microseconds, and
 	// it spares the tasks that end meanwhile a read each.
 	if v, _, ok := vmHWM("self"); ok {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // procStat is the part of /proc/PID/stat the runner uses.
@@ -22,34 +24,123 @@ func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' || s.sta
 
 // parseStat parses the text of /proc/PID/stat. The command name (field 2) is
 // in parentheses and may itself contain spaces and parentheses, so the fields
-// are counted from the last ')'.
+// are counted from the last ')'. It allocates nothing: every task's start
+// reads its process's stat once.
 func parseStat(b []byte) (procStat, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return procStat{}, errors.New("malformed stat: no ')'")
 	}
-	f := bytes.Fields(b[i+1:])
-	// f[0] is field 3 (state); field n is f[n-3].
-	if len(f) < 22 || len(f[0]) == 0 {
-		return procStat{}, fmt.Errorf("malformed stat: %d fields after comm", len(f))
-	}
 	var s procStat
-	var err error
-	s.state = f[0][0]
-	if s.pgid, err = strconv.Atoi(string(f[2])); err != nil {
-		return procStat{}, fmt.Errorf("malformed stat: pgrp: %w", err)
+	rest := b[i+1:]
+	n := 3 // the number of the next field
+	var pgid, start, rss []byte
+	for n <= 24 {
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\n') {
+			rest = rest[1:]
+		}
+		if len(rest) == 0 {
+			break
+		}
+		j := bytes.IndexAny(rest, " \n")
+		if j < 0 {
+			j = len(rest)
+		}
+		f := rest[:j]
+		rest = rest[j:]
+		switch n {
+		case 3:
+			s.state = f[0]
+		case 5:
+			pgid = f
+		case 22:
+			start = f
+		case 24:
+			rss = f
+		}
+		n++
 	}
-	if s.startTicks, err = strconv.ParseUint(string(f[19]), 10, 64); err != nil {
-		return procStat{}, fmt.Errorf("malformed stat: starttime: %w", err)
+	if n <= 24 {
+		return procStat{}, fmt.Errorf("malformed stat: %d fields after comm", n-3)
 	}
-	if s.rssPages, err = strconv.ParseInt(string(f[21]), 10, 64); err != nil {
-		return procStat{}, fmt.Errorf("malformed stat: rss: %w", err)
+	var ok bool
+	var v int64
+	if v, ok = atoi(pgid); !ok {
+		return procStat{}, fmt.Errorf("malformed stat: pgrp %q", pgid)
+	}
+	s.pgid = int(v)
+	if v, ok = atoi(start); !ok || v < 0 {
+		return procStat{}, fmt.Errorf("malformed stat: starttime %q", start)
+	}
+	s.startTicks = uint64(v)
+	if s.rssPages, ok = atoi(rss); !ok {
+		return procStat{}, fmt.Errorf("malformed stat: rss %q", rss)
 	}
 	return s, nil
 }
 
+// atoi parses a decimal integer (with an optional '-') without allocating.
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// readProc reads a /proc file into buf with plain system calls: an
+// os.File would also try to register it with the poller and set a
+// cleanup on it, which costs more than the read itself, and every task
+// reads one.
+func readProc(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], nil
+}
+
+// procPath is "/proc/PID/name".
+func procPath(pid int, name string) string {
+	var b [64]byte
+	p := append(b[:0], "/proc/"...)
+	p = strconv.AppendInt(p, int64(pid), 10)
+	p = append(p, '/')
+	p = append(p, name...)
+	return string(p)
+}
+
 func readStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [1024]byte // a stat line is a few hundred bytes
+	b, err := readProc(procPath(pid, "stat"), buf[:])
 	if err != nil {
 		return procStat{}, err
 	}
@@ -72,20 +163,28 @@ func ProcStartTicks(pid int) (uint64, error) {
 
 // Alive reports whether process pid exists and started at startTicks, that is
 // whether it is still the process that was recorded (a zombie counts: it still
-// holds its pid and process group).
+// holds its pid and process group). A startTicks of 0 is an identity never
+// recorded (a task that ended before it was asked for): never alive.
 func Alive(pid int, startTicks uint64) bool {
+	if startTicks == 0 {
+		return false
+	}
 	t, err := ProcStartTicks(pid)
 	return err == nil && t == startTicks
 }
 
 // KillGroup sends SIGKILL to the process group led by pid, but only if
-// Alive(pid, startTicks); otherwise it does nothing and returns nil. It is
+// Alive(pid, startTicks); otherwise (startTicks 0 included) it does nothing
+// and returns nil. It is
 // meant for tasks left running by an agent that died. The check and the kill
 // are two steps: a pid freed and reused in between is not detected (the
 // window is microseconds; pids are not reused that fast in practice).
 func KillGroup(pid int, startTicks uint64) error {
 	if pid <= 1 {
 		return fmt.Errorf("invalid pid %d", pid)
+	}
+	if startTicks == 0 {
+		return nil // no identity recorded: nothing is known to be it
 	}
 	s, err := readStat(pid)
 	if err != nil || s.startTicks != startTicks {

@@ -98,7 +98,7 @@ type Task struct {
 	grace time.Duration
 	outs  []*output // copiers of stdout and stderr to their files
 	pid   int
-	ticks uint64
+	ticks uint64 // read lazily (StartTicks), under mu
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
@@ -233,9 +233,11 @@ func Start(spec Spec) (*Task, error) {
 	}
 	t.proc, t.pid = p, p.Pid
 	t.execAt = time.Now() // os.StartProcess returns once the exec is done
-	// At once: a task of a millisecond may be gone by the sampler's first
-	// tick. It has just exec'd, so this is at least a sign of its size.
-	t.samplePeak(false)
+	// Its start time (StartTicks) is read when first asked for, and its
+	// peak memory first sampled a millisecond in: most tasks of a map are
+	// gone by then and need neither. (A sample at once, just after the
+	// exec, saw a few KiB, before the program had even loaded its
+	// libraries, at the cost of a /proc read per task.)
 	overLimit := false
 	if t.cg != nil && t.cg.v1 {
 		if err := t.cg.setLimitV1(spec.MemBytes); errors.Is(err, syscall.EBUSY) {
@@ -244,9 +246,6 @@ func Start(spec Spec) (*Task, error) {
 			t.mode = EnforceRSSWatch // the cgroup stays, for the final kill
 		}
 	}
-	// The process cannot have been reaped yet (only t.wait reaps it), so its
-	// /proc entry is there even if it already exited.
-	t.ticks, _ = ProcStartTicks(t.pid)
 	if t.mode == EnforceRSSWatch {
 		watchRSS(t)
 	}
@@ -448,7 +447,21 @@ func (t *Task) PID() int { return t.pid }
 
 // StartTicks is the process's start time (field 22 of /proc/PID/stat); with
 // PID it identifies the process across pid reuse (see Alive, KillGroup).
-func (t *Task) StartTicks() uint64 { return t.ticks }
+// It is read at the first call made before the process has exited; after
+// that, 0 if it was never asked for: the process is gone, and its pid is
+// about to be anyone's.
+func (t *Task) StartTicks() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Not exited (t.mu held): t.wait has not reaped it, so the pid is
+	// still the task's, a zombie's at worst.
+	if t.ticks == 0 && !t.exited && t.pid > 0 {
+		if st, err := readStat(t.pid); err == nil {
+			t.ticks = st.startTicks
+		}
+	}
+	return t.ticks
+}
 
 // Enforcement says how the task's memory limit is enforced (EnforceCgroup2,
 // EnforceCgroup1 or EnforceRSSWatch), or "" when it has none.
@@ -571,7 +584,7 @@ func (t *Task) wait() {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
 			r.UserCPU = time.Duration(ru.Utime.Nano())
 			r.SysCPU = time.Duration(ru.Stime.Nano())
-			r.MaxRSS = peakOf(ru.Maxrss*1024, agentHWMSince(t.execAt), t.hwm.Load()) // KiB on Linux
+			r.MaxRSS = taskPeak(ru.Maxrss*1024, t.execAt, t.hwm.Load()) // KiB on Linux
 		}
 	}
 	oom := oomKilled

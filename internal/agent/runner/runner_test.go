@@ -481,3 +481,32 @@ func TestOutBytes(t *testing.T) {
 		t.Errorf("a silent task reports OutBytes %d", r.OutBytes)
 	}
 }
+
+// TestStartTicksReadWhenAsked: a task's start time is read from /proc at
+// the first call while it runs, not at every start (a read per task of a
+// map, most of which end before anyone asks); one that has ended without
+// being asked has none (0), which Alive and KillGroup never match.
+func TestStartTicksReadWhenAsked(t *testing.T) {
+	t.Parallel()
+	short := start(t, spec(t, "true"))
+	short.Wait()
+	if got := short.StartTicks(); got != 0 {
+		t.Errorf("StartTicks of an ended task never asked for = %d, want 0", got)
+	}
+	if Alive(short.PID(), 0) || KillGroup(short.PID(), 0) != nil {
+		t.Error("Alive or KillGroup matched a start time of 0")
+	}
+	long := start(t, spec(t, "sleep", "100"))
+	want, err := ProcStartTicks(long.PID())
+	if err != nil || want == 0 {
+		t.Fatalf("ProcStartTicks = %d, %v", want, err)
+	}
+	if got := long.StartTicks(); got != want {
+		t.Errorf("StartTicks of a running task = %d, want %d", got, want)
+	}
+	long.Cancel()
+	long.Wait()
+	if got := long.StartTicks(); got != want {
+		t.Errorf("StartTicks once ended = %d, want %d (read while it ran)", got, want)
+	}
+}

@@ -55,6 +55,18 @@ type Config struct {
 	// agent's tasks end one after the other saves the server a
 	// transaction each; 0 reports at once.
 	Linger func() time.Duration
+	// StartLinger, when set, is how long a task's started event waits
+	// for its exit before it is reported: a task that ends meanwhile
+	// sends its start and its exit together, one report and one write at
+	// the server instead of two, and the start time of its process is
+	// never read (Complete). Reports sent meanwhile (other tasks' exits)
+	// leave it queued. An exit is never held.
+	StartLinger time.Duration
+	// Complete, when set, fills in what the events and the running tasks
+	// about to be sent leave out (their PIDStart, which the process agent
+	// reads only for the tasks still running then, and not under its
+	// lock). It is called without Mu, on copies.
+	Complete func(evs []client.TaskEvent, running []client.RunningTask)
 	// GiveUp, when set, is asked after each failed contact with the
 	// server; an error ends Run with it. unreachable is how long since the
 	// server last answered.
@@ -88,6 +100,7 @@ type Session struct {
 type seqEvent struct {
 	seq uint64
 	ev  client.TaskEvent
+	at  time.Time // when it was queued
 }
 
 // New returns a session for owner; Run starts it.
@@ -112,7 +125,7 @@ func New(cfg Config, owner Owner) *Session {
 // Wake once the lock is released.
 func (s *Session) EmitLocked(ev client.TaskEvent) {
 	s.seq++
-	s.events = append(s.events, seqEvent{s.seq, ev})
+	s.events = append(s.events, seqEvent{s.seq, ev, time.Now()})
 }
 
 // ReplaceLocked queues ev in place of an event of the same kind for the
@@ -248,6 +261,9 @@ func (s *Session) register(ctx context.Context) error {
 	var upTo uint64
 	r.Events, upTo = s.pendingLocked()
 	s.cfg.Mu.Unlock()
+	if s.cfg.Complete != nil {
+		s.cfg.Complete(r.Events, r.Running)
+	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
 		return err
@@ -286,6 +302,94 @@ func (s *Session) drop(upTo uint64) {
 	s.events = append(s.events[:0:0], s.events[i:]...)
 }
 
+// dropSent forgets the events whose seqs (in increasing order) were
+// sent: the server has them.
+func (s *Session) dropSent(seqs []uint64) {
+	s.cfg.Mu.Lock()
+	defer s.cfg.Mu.Unlock()
+	kept := s.events[:0:0]
+	for _, e := range s.events {
+		for len(seqs) > 0 && seqs[0] < e.seq {
+			seqs = seqs[1:]
+		}
+		if len(seqs) == 0 || seqs[0] != e.seq {
+			kept = append(kept, e)
+		}
+	}
+	s.events = kept
+}
+
+// heldLocked reports whether e is a start that waits for its task's exit
+// (cfg.Mu held): younger than StartLinger, with no exit of its task
+// queued after it. Until then its task's start time is not even read.
+func (s *Session) heldLocked(i int, now time.Time) bool {
+	e := s.events[i]
+	if e.ev.Kind != client.EventStarted || s.cfg.StartLinger <= 0 || now.Sub(e.at) >= s.cfg.StartLinger {
+		return false
+	}
+	for _, x := range s.events[i+1:] {
+		if x.ev.Kind == client.EventExited && x.ev.TaskRef == e.ev.TaskRef {
+			return false
+		}
+	}
+	return true
+}
+
+// dueLocked is what to report now (cfg.Mu held): every event queued but
+// the starts still held (heldLocked), with their seqs; and when the first
+// of those held becomes due (zero: none held).
+func (s *Session) dueLocked(now time.Time) (evs []client.TaskEvent, seqs []uint64, next time.Time) {
+	for i, e := range s.events {
+		if s.heldLocked(i, now) {
+			if at := e.at.Add(s.cfg.StartLinger); next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
+		}
+		evs, seqs = append(evs, e.ev), append(seqs, e.seq)
+	}
+	return evs, seqs, next
+}
+
+// gather waits, before a report, for more events to go with it: for
+// Linger (before the first report after a wake), then while every event
+// queued is a start still held (heldLocked), until one is due or an event
+// that is comes. false: ctx ended.
+func (s *Session) gather(ctx context.Context, first bool) bool {
+	s.cfg.Mu.Lock()
+	var d time.Duration
+	if s.cfg.Linger != nil && first {
+		d = s.cfg.Linger()
+	}
+	s.cfg.Mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	for {
+		s.cfg.Mu.Lock()
+		evs, _, next := s.dueLocked(time.Now())
+		s.cfg.Mu.Unlock()
+		if len(evs) > 0 || next.IsZero() {
+			return true
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		case <-s.wake:
+			t.Stop()
+		}
+	}
+}
+
 // reportLoop sends events as they come; those that pile up while a report
 // is in flight go together in the next one. Without a registration it
 // waits: registering carries them.
@@ -298,26 +402,31 @@ func (s *Session) reportLoop(ctx context.Context) {
 			return
 		case <-s.wake:
 		}
-		if s.cfg.Linger != nil {
-			s.cfg.Mu.Lock()
-			d := s.cfg.Linger()
-			s.cfg.Mu.Unlock()
-			if d > 0 && backoff.Sleep(ctx, d) != nil {
+		for first := true; ; first = false {
+			// Every report, not only the first after a wake, holds back
+			// starts alone: those of the tasks started while the last
+			// report was in flight would otherwise go on their own.
+			if !s.gather(ctx, first) {
 				return
 			}
-		}
-		for {
 			s.cfg.Mu.Lock()
 			boot := s.bootID
-			evs, upTo := s.pendingLocked()
+			evs, sent, _ := s.dueLocked(time.Now())
+			queued := len(s.events)
 			s.cfg.Mu.Unlock()
 			n := len(evs)
-			if n == 0 || boot == "" {
+			if queued == 0 || boot == "" {
 				break
+			}
+			if n == 0 {
+				continue // only starts still held: gather waits for them
+			}
+			if s.cfg.Complete != nil {
+				s.cfg.Complete(evs, nil)
 			}
 			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
 			if err == nil {
-				s.drop(upTo)
+				s.dropSent(sent)
 				wait.Reset()
 				continue
 			}
@@ -333,7 +442,7 @@ func (s *Session) reportLoop(ctx context.Context) {
 			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
 				// The server will never take these: say so and move on.
 				s.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", n)
-				s.drop(upTo)
+				s.dropSent(sent)
 				continue
 			}
 			if ctx.Err() != nil {

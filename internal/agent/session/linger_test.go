@@ -1,0 +1,186 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent/session"
+)
+
+// quiet is an owner with nothing to run.
+type quiet struct{}
+
+func (quiet) Registration(*client.Register) {}
+func (quiet) Handle(*client.Leased)         {}
+func (quiet) Kill(client.TaskRef)           {}
+
+// fakeServer answers an agent's session: it registers it, leases it
+// nothing, and records each report's events. The first report waits for
+// hold, when set, before it is answered.
+type fakeServer struct {
+	mu      sync.Mutex
+	reports [][]client.TaskEvent
+	got     chan struct{}
+	reg     chan struct{}
+	hold    chan struct{}
+}
+
+func newFake(t *testing.T, hold chan struct{}, linger time.Duration) (*fakeServer, *session.Session) {
+	f := &fakeServer{got: make(chan struct{}, 16), reg: make(chan struct{}), hold: hold}
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/agent/register":
+			io.Copy(io.Discard, r.Body)
+			w.Write([]byte(`{"boot_id":"b"}`))
+			once.Do(func() { close(f.reg) })
+		case "/v1/agent/lease":
+			select { // nothing to hand out
+			case <-r.Context().Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			w.Write([]byte(`{"tasks":[]}`))
+		case "/v1/agent/report":
+			var rep client.Report
+			if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+				t.Errorf("report: %v", err)
+			}
+			f.mu.Lock()
+			f.reports = append(f.reports, rep.Events)
+			first := len(f.reports) == 1
+			f.mu.Unlock()
+			f.got <- struct{}{}
+			if first && f.hold != nil {
+				<-f.hold
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cl, err := client.New(srv.URL, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock sync.Mutex
+	s := session.New(session.Config{Client: cl, Mu: &lock, StartLinger: linger, Register: client.Register{Machine: "m"},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, quiet{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	<-f.reg
+	return f, s
+}
+
+// waitEvents waits until n events in all were reported, and returns the
+// reports.
+func (f *fakeServer) waitEvents(t *testing.T, n int) [][]client.TaskEvent {
+	t.Helper()
+	for {
+		f.mu.Lock()
+		got := 0
+		for _, r := range f.reports {
+			got += len(r)
+		}
+		reports := append([][]client.TaskEvent(nil), f.reports...)
+		f.mu.Unlock()
+		if got >= n {
+			return reports
+		}
+		select {
+		case <-f.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d events not reported within 10s: %v", n, reports)
+		}
+	}
+}
+
+func started(ref client.TaskRef) client.TaskEvent {
+	now := time.Now().UTC()
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventStarted, PID: 42, StartedAt: &now}
+}
+
+func exited(ref client.TaskRef) client.TaskEvent {
+	now, code := time.Now().UTC(), 0
+	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Succeeded, ExitCode: &code, EndedAt: &now}
+}
+
+// TestStartWaitsForItsExit checks that a task's started event waits
+// (StartLinger) for its exit, so that a short task costs its server one
+// report and one write, not two; and that the exit itself is not held
+// (StartLinger is an hour here).
+func TestStartWaitsForItsExit(t *testing.T) {
+	f, s := newFake(t, nil, time.Hour)
+	ref := client.TaskRef{Job: 1, Index: 0, Attempt: 1}
+	s.Emit(started(ref))
+	// Time enough for a reporter that does not wait to send the start alone.
+	time.Sleep(50 * time.Millisecond)
+	s.Emit(exited(ref))
+	if reports := f.waitEvents(t, 2); len(reports) != 1 {
+		t.Errorf("a task's start and exit went in %d reports, want 1: %v", len(reports), reports)
+	}
+}
+
+// TestStartWaitsAfterAReportInFlight: a task started while the report
+// before it is in flight (under -j 2, the next task of a map starts while
+// the last one's exit is being reported) also waits for its exit: it used
+// to go alone, in the report that followed at once.
+func TestStartWaitsAfterAReportInFlight(t *testing.T) {
+	hold := make(chan struct{})
+	f, s := newFake(t, hold, time.Hour)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(exited(a))
+	f.waitEvents(t, 1) // the first report is in flight, held by the server
+	s.Emit(started(b))
+	close(hold)
+	time.Sleep(50 * time.Millisecond) // time enough to send the start alone
+	s.Emit(exited(b))
+	reports := f.waitEvents(t, 3)
+	if len(reports) != 2 || len(reports[1]) != 2 {
+		t.Errorf("want b's start and exit in the second report: %v", reports)
+	}
+}
+
+// TestStartStaysQueuedPastOtherExits: under -j 2 a task's exit is reported
+// while the next task runs; that task's start stays queued for its own
+// exit (or StartLinger) instead of riding along, which would cost a read
+// of its process's start time and a second write of its row.
+func TestStartStaysQueuedPastOtherExits(t *testing.T) {
+	f, s := newFake(t, nil, time.Hour)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(started(b))
+	s.Emit(exited(a))
+	f.waitEvents(t, 1)
+	s.Emit(exited(b))
+	reports := f.waitEvents(t, 3)
+	if len(reports) != 2 || len(reports[0]) != 1 || reports[0][0].TaskRef != a ||
+		len(reports[1]) != 2 || reports[1][0].Kind != client.EventStarted || reports[1][1].Kind != client.EventExited {
+		t.Errorf("want [a's exit] then [b's start, b's exit]: %v", reports)
+	}
+}
+
+// TestStartOfALongTaskIsReported: a start whose task goes on running is
+// reported once StartLinger has passed, with nothing else to wake it.
+func TestStartOfALongTaskIsReported(t *testing.T) {
+	f, s := newFake(t, nil, 20*time.Millisecond)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	s.Emit(started(b))
+	s.Emit(exited(a)) // reported at once, b's start left queued
+	reports := f.waitEvents(t, 2)
+	if len(reports) != 2 || reports[1][0].TaskRef != b || reports[1][0].Kind != client.EventStarted {
+		t.Errorf("want [a's exit] then [b's start]: %v", reports)
+	}
+}
