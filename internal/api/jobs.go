@@ -206,24 +206,23 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	for {
-		ch := h.b.Watch(id)
-		j, ok := h.getJob(w, r)
-		if !ok {
-			return
-		}
-		if j.State.Terminal() || ch == nil {
-			writeJSON(w, 200, j.Job)
-			return
-		}
+	// The job is read from the store once, when it has ended or the wait is
+	// over: a busy map changes hundreds of times a second, and reading it at
+	// each change cost the server more than running its tasks.
+	ch := h.b.Watch(id)
+	for ch != nil {
 		select {
 		case <-ch:
+			ch = h.b.Watch(id) // nil: no longer active, its row is final
+			continue
 		case <-deadline.C:
-			writeJSON(w, 200, j.Job)
-			return
 		case <-r.Context().Done():
 			return
 		}
+		break
+	}
+	if j, ok := h.getJob(w, r); ok {
+		writeJSON(w, 200, j.Job)
 	}
 }
 

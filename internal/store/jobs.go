@@ -261,13 +261,15 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 
 // GetJob reads one job with its spec.
 func (s *Store) GetJob(ctx context.Context, id int64) (*JobRow, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`, id)
+	row := s.getJob.QueryRowContext(ctx, id)
 	j, err := scanJob(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return j, err
 }
+
+const getJobSQL = `SELECT ` + jobCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`
 
 // JobFilter selects jobs for ListJobs.
 type JobFilter struct {

@@ -34,6 +34,7 @@ type Store struct {
 	sendMu   sync.RWMutex
 	isClosed bool
 	stmts    map[string]*sql.Stmt // the writer's prepared statements
+	getJob   *sql.Stmt            // the one read every job view and wait makes, prepared once
 }
 
 type op struct {
@@ -85,6 +86,11 @@ func Open(path string) (*Store, error) {
 		}
 		s.stmts[q] = st
 	}
+	if s.getJob, err = r.Prepare(getJobSQL); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("prepare %q: %w", getJobSQL, err)
+	}
 	s.wg.Add(1)
 	go s.writer()
 	return s, nil
@@ -105,6 +111,7 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	s.getJob.Close()
 	err1 := s.r.Close()
 	err2 := s.w.Close()
 	return errors.Join(err1, err2)
