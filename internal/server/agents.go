@@ -10,8 +10,8 @@ import (
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var b batch
 	kill, err := s.register(r, now, &b)
 	if err != nil {
@@ -34,8 +34,8 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	now := time.Now()
 	s.mu.Lock()
+	now := time.Now()
 	m, gen, err := s.beginLease(l, now)
 	if err != nil {
 		s.mu.Unlock()
@@ -46,8 +46,8 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	locked := true
 	defer func() {
 		if !locked {
-			now = time.Now()
 			s.mu.Lock()
+			now = time.Now()
 		}
 		s.endLease(m, now)
 		s.mu.Unlock()
@@ -70,8 +70,8 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 		case <-ctx.Done():
 			return &client.Leased{}, nil
 		}
-		now = time.Now()
 		s.mu.Lock()
+		now = time.Now()
 		locked = true
 	}
 }
@@ -79,8 +79,8 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 // Report applies task events from an agent; they are committed when it
 // returns nil.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var b batch
 	if err := s.report(r, now, &b); err != nil {
 		s.mu.Unlock()

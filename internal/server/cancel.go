@@ -10,8 +10,8 @@ import (
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var b batch
 	state, ok := s.cancelJob(id, actorFrom(ctx), now, &b)
 	if !ok {
@@ -32,8 +32,8 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.
 func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var b batch
 	res, err := s.cancelTask(id, idx, actorFrom(ctx), now, &b)
 	switch {

@@ -68,8 +68,8 @@ func (s *Server) afterCommit(b *batch) {
 	if len(b.jobs) == 0 && len(b.stops) == 0 && len(b.placed) == 0 && len(b.events) == 0 && len(b.wakes) == 0 {
 		return
 	}
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	if len(b.events) > 0 {
 		close(s.events)
 		s.events = make(chan struct{})

@@ -28,8 +28,8 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 }
 
 func (s *Server) scheduleOnce() {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var b batch
 	s.place(now, &b)
 	if err := s.apply(&b); err != nil {

@@ -45,8 +45,8 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	var refused batch
 	if err := s.control.admit(spec, actor, now, &refused); err != nil {
 		s.apply(&refused) // unlocks

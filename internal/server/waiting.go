@@ -90,8 +90,8 @@ func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, a
 
 // waitingFor is why job id's queued tasks wait ("" when none does).
 func (s *Server) waitingFor(id int64) string {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	defer s.mu.Unlock()
 	if s.jobs[id] == nil {
 		return ""
@@ -101,8 +101,8 @@ func (s *Server) waitingFor(id int64) string {
 
 // fillWaiting sets Waiting on the active jobs of js.
 func (s *Server) fillWaiting(js []*burst.Job) {
-	now := time.Now().UTC()
 	s.mu.Lock()
+	now := time.Now().UTC()
 	defer s.mu.Unlock()
 	var w map[int64]string
 	for _, j := range js {
