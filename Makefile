@@ -5,8 +5,11 @@ BIN   := bin/burst
 
 .PHONY: build demo test tidy bench fuzz clean
 
+# Built without cgo: nothing in burst needs it (SQLite is pure Go), and a
+# static binary starts faster (burst version 3.8 -> 3.2 ms here) and runs on
+# any Linux of its architecture.
 build:
-	$(GO) build -o $(BIN) ./cmd/burst
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/burst
 
 demo: build
 	$(BIN) run -- sh -c 'echo "hello from burst job $$BURST_JOB_ID on $$(hostname): $$BURST_CPUS CPU, GPUs [$$CUDA_VISIBLE_DEVICES]"'

@@ -266,17 +266,22 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	for {
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
+			changed := h.b.Watch(j.ID) // before the read: a commit after it closes this
 			t, err := h.b.TaskRow(r.Context(), j.ID, idx)
 			if err == nil && !active && t.State == burst.Running && settle < 50 {
 				// It has ended, and its row says so once the end is
-				// committed, a moment from now: its byte range and path
-				// are final then.
+				// committed, a moment from now (the job's watch fires
+				// then): its byte range and path are final then.
 				settle++
+				timer := time.NewTimer(20 * time.Millisecond)
 				select {
 				case <-r.Context().Done():
+					timer.Stop()
 					return
-				case <-time.After(20 * time.Millisecond):
+				case <-changed:
+				case <-timer.C:
 				}
+				timer.Stop()
 				continue
 			}
 			if err == nil {
