@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -232,24 +231,16 @@ func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*cluste
 // (scale.State.Live: the one definition).
 func live(state string) bool { return scale.State(state).Live() }
 
-// clusterGates serialise the creation and deletion of each cluster name:
-// the check that a name is free (or taken), the store write and the change
-// in memory cannot all happen under s.mu, which no store write outside the
-// group commit may hold. Without them two creates of one name could both
-// pass the check, and a create racing a delete could leave memory and
-// store disagreeing.
-var clusterGates sync.Map // clusterGate → *sync.Mutex
-
-type clusterGate struct {
-	s    *Server
-	name string
-}
-
-// gateCluster holds the gate of cluster name until the returned func.
-func (s *Server) gateCluster(name string) func() {
-	mu, _ := clusterGates.LoadOrStore(clusterGate{s, name}, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	return mu.(*sync.Mutex).Unlock
+// gateCluster serialises the creation and deletion of clusters until the
+// returned func: the check that a name is free (or taken), the store write
+// and the change in memory cannot all happen under s.mu, which no store
+// write outside the group commit may hold. Without it two creates of one
+// name could both pass the check, and a create racing a delete could leave
+// memory and store disagreeing. Creates and deletes are rare: one gate
+// serves every name.
+func (s *Server) gateCluster(string) func() {
+	s.clusterGate.Lock()
+	return s.clusterGate.Unlock
 }
 
 // CreateCluster validates and records a cluster. Nothing is created when

@@ -101,6 +101,8 @@ type Server struct {
 	loops   sync.WaitGroup
 	closing atomic.Bool
 	bgMu    sync.Mutex // orders background's check of closing with close
+
+	clusterGate sync.Mutex // cluster create and delete, one at a time (gateCluster)
 }
 
 // Info is what server.json records for clients and people.
