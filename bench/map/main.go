@@ -41,12 +41,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	burstapi "github.com/burst-sh/burst"
@@ -76,23 +74,6 @@ func (s *side) start() {
 	}
 }
 
-var (
-	cleanMu sync.Mutex
-	homes   []string
-)
-
-// cleanup stops every server the benchmark started (by pid) and removes
-// its files.
-func cleanup(tmp string) {
-	cleanMu.Lock()
-	defer cleanMu.Unlock()
-	for _, h := range homes {
-		burstbin.Stop(h)
-	}
-	homes = nil
-	os.RemoveAll(tmp)
-}
-
 func main() {
 	bin := flag.String("burst", "", "burst binary (default: build one from ./cmd/burst)")
 	before := flag.String("burst-before", "", `a second burst binary, measured in the same run and labelled "burst (before)"`)
@@ -106,35 +87,17 @@ func main() {
 		fail("-n, -rounds and -big-sample must be at least 1, -big at least 0")
 	}
 
-	tmp, err := os.MkdirTemp("", "burst-bench-map-")
+	sc, err := burstbin.NewScratch("burst-bench-map-")
 	check(err)
-	tmpDir = tmp
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		cleanup(tmp)
-		os.Exit(130)
-	}()
-	defer cleanup(tmp)
-
-	*bin, err = burstbin.Binary(*bin, tmp)
+	scratch = sc
+	defer sc.Close()
+	tmp := sc.Dir
+	builds, err := burstbin.Builds(*bin, *before, tmp)
 	check(err)
-	sides := []*side{{label: "burst", bin: *bin}}
-	if *before != "" {
-		b, err := filepath.Abs(*before)
-		check(err)
-		if _, err := os.Stat(b); err != nil {
-			fail("-burst-before: %v", err)
-		}
-		sides = append(sides, &side{label: "burst (before)", bin: b})
-	}
-	for i, s := range sides {
-		s.home = filepath.Join(tmp, fmt.Sprintf("home%d", i))
-		s.env = burstbin.Env(s.home)
-		cleanMu.Lock()
-		homes = append(homes, s.home)
-		cleanMu.Unlock()
+	var sides []*side
+	for i, b := range builds {
+		home := sc.Home(fmt.Sprintf("home%d", i))
+		sides = append(sides, &side{label: b.Label, bin: b.Bin, home: home, env: burstbin.Env(home)})
 	}
 	if *big > 0 {
 		bigRun(tmp, sides, *big, min(*sample, *big), *every)
@@ -555,10 +518,9 @@ func check(err error) {
 // cleanup does not run on os.Exit, so it is called here.
 func fail(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "map: "+format+"\n", a...)
-	if tmpDir != "" {
-		cleanup(tmpDir)
-	}
+	scratch.Close()
 	os.Exit(1)
 }
 
-var tmpDir string
+// scratch holds the benchmark's files and servers, for fail to clean up.
+var scratch *burstbin.Scratch

@@ -23,10 +23,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	burstapi "github.com/burst-sh/burst"
@@ -66,31 +64,16 @@ func main() {
 		fail("-n must be at least 1 and -submit at least 0")
 	}
 
-	tmp, err := os.MkdirTemp("", "burst-bench-")
+	sc, err := burstbin.NewScratch("burst-bench-")
 	check(err)
-	tmpDir = tmp
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		cleanup()
-		os.Exit(130)
-	}()
-	defer cleanup()
-	*bin, err = burstbin.Binary(*bin, tmp)
+	scratch = sc
+	defer sc.Close()
+	builds, err := burstbin.Builds(*bin, *before, sc.Dir)
 	check(err)
-	sides = []*side{{label: "burst", bin: *bin}}
-	if *before != "" {
-		b, err := filepath.Abs(*before)
-		check(err)
-		if _, err := os.Stat(b); err != nil {
-			fail("-burst-before: %v", err)
-		}
-		sides = append(sides, &side{label: "burst (before)", bin: b})
-	}
-	for i, s := range sides {
-		s.home = filepath.Join(tmp, fmt.Sprintf("home%d", i))
+	for i, b := range builds {
+		s := &side{label: b.Label, bin: b.Bin, home: sc.Home(fmt.Sprintf("home%d", i))}
 		s.env = burstbin.Env(s.home)
+		sides = append(sides, s)
 		// Warm up: start the server and the agent, fill caches.
 		for range 5 {
 			mustRun(s.cmd("run", "--", "true"))
@@ -168,20 +151,9 @@ func main() {
 }
 
 var (
-	tmpDir string
-	sides  []*side
+	scratch *burstbin.Scratch // the benchmark's files and servers, for fail to clean up
+	sides   []*side
 )
-
-// cleanup stops the servers the benchmark started, by pid, and removes
-// their files.
-func cleanup() {
-	for _, s := range sides {
-		burstbin.Stop(s.home)
-	}
-	if tmpDir != "" {
-		os.RemoveAll(tmpDir)
-	}
-}
 
 func timed(c *exec.Cmd) time.Duration {
 	s := time.Now()
@@ -207,6 +179,6 @@ func check(err error) {
 // not run on os.Exit).
 func fail(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "run: "+format+"\n", a...)
-	cleanup()
+	scratch.Close()
 	os.Exit(1)
 }
