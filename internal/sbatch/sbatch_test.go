@@ -637,3 +637,37 @@ func TestInterpreter(t *testing.T) {
 		}
 	}
 }
+
+// The rest of the options `burst run SCRIPT` takes from its command line
+// (sbatch(1): "options on the command line take precedence over the
+// directives"): --error, --nodes, --partition, --gres and --gpus override
+// what the script's #SBATCH lines say.
+func TestSetOptionOverridesDirectives(t *testing.T) {
+	s, err := Parse("job.sh", []byte("#!/bin/sh\n#SBATCH -e old.err -p old -N 1 --gres=gpu:1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range [][2]string{{"error", "new-%j.err"}, {"partition", "gpu"}, {"gres", "gpu:a100:2"}} {
+		if err := s.SetOption(o[0], o[1]); err != nil {
+			t.Fatalf("SetOption(%s, %s): %v", o[0], o[1], err)
+		}
+	}
+	if s.Error != "new-%j.err" || s.Partition != "gpu" || s.GPUs != 2 || s.GPUType != "a100" {
+		t.Errorf("after --error, --partition and --gres: %+v", s)
+	}
+	if err := s.SetOption("gpus", "v100:3"); err != nil || s.GPUs != 3 || s.GPUType != "v100" {
+		t.Errorf("--gpus v100:3: GPUs %d type %q, %v", s.GPUs, s.GPUType, err)
+	}
+	n := len(s.Warnings)
+	if err := s.SetOption("nodes", "2"); err != nil {
+		t.Fatalf("--nodes 2: %v", err)
+	}
+	if len(s.Warnings) != n+1 || !strings.Contains(s.Warnings[n], "one machine") {
+		t.Errorf("--nodes 2 should be warned about (a job runs on one machine): %q", s.Warnings)
+	}
+	for _, bad := range [][2]string{{"gpus", "many"}, {"gres", "gpu:x:y"}} {
+		if err := s.SetOption(bad[0], bad[1]); err == nil {
+			t.Errorf("SetOption(%s, %q): no error", bad[0], bad[1])
+		}
+	}
+}
