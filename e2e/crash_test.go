@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -280,5 +282,31 @@ func TestAutostartRace(t *testing.T) {
 				t.Fatalf("round %d: a command started with others and no server failed:\n%s", round, r)
 			}
 		}
+	}
+}
+
+// A server just killed holds its home's lock until its last thread has
+// exited, a moment after it looks dead; a server started meanwhile finds the
+// home locked and exits. The command that started it must start another
+// once the lock is free, not wait 20 s for an answer that never comes (it
+// did: `burst jobs` right after a kill -9 of a busy server failed so once).
+func TestAutostartAfterLockReleased(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := os.MkdirAll(h.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(h.home, "server.lock")
+	// flock(1) holds the lock for a second, as the dying server did.
+	holder := exec.Command("flock", lock, "sleep", "1")
+	if err := holder.Start(); err != nil {
+		t.Fatalf("flock(1) is needed for this test: %v", err)
+	}
+	defer holder.Wait()
+	h.waitFor("flock(1) to hold the lock", 10*time.Second, func() bool {
+		return exec.Command("flock", "-n", lock, "true").Run() != nil
+	})
+	if r := h.run("jobs"); r.code != 0 {
+		t.Fatalf("a command run while a dead server's lock is still held should start a server once it is free:\n%s", r)
 	}
 }

@@ -162,7 +162,57 @@ wait:
 			t.Fatalf("the run did not say on its terminal why it waits; it wrote %q", seen)
 		}
 	}
+	// So does a map, above its progress line.
+	mptm, mtty := openPTY(t)
+	mc := h.command("map", "--cpus", n, "--", "echo", "map ran", ":::", "x")
+	var mout strings.Builder
+	mc.Stdout, mc.Stderr = &mout, mtty
+	if err := mc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mtty.Close()
+	mdone := make(chan error, 1)
+	go func() { mdone <- mc.Wait() }()
+	mlines := make(chan string, 100)
+	go func() {
+		r := bufio.NewReader(mptm)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				close(mlines)
+				return
+			}
+			mlines <- l
+		}
+	}()
+	deadline = time.After(30 * time.Second)
+	seen = nil
+mapWait:
+	for {
+		select {
+		case l, ok := <-mlines:
+			if !ok {
+				t.Fatalf("the map's terminal closed before it said why it waits: %q", seen)
+			}
+			seen = append(seen, l)
+			if re.MatchString(l) {
+				break mapWait
+			}
+		case <-deadline:
+			t.Fatalf("the map did not say on its terminal why it waits; it wrote %q", seen)
+		}
+	}
+
 	h.mustRun("cancel", idArg(first))
+	select {
+	case err := <-mdone:
+		if err != nil || !strings.Contains(mout.String(), "map ran") {
+			t.Errorf("the map should go on once the CPUs are free: %v, stdout %q", err, mout.String())
+		}
+	case <-time.After(cmdTimeout):
+		mc.Process.Kill()
+		t.Fatal("the map did not finish after the first job was cancelled")
+	}
 	select {
 	case err := <-done:
 		if err != nil || !strings.Contains(out.String(), "third ran") {

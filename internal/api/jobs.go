@@ -84,14 +84,20 @@ func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) handleJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := h.getJob(w, r); ok {
-		if err := h.b.JobCosts(r.Context(), []*burst.Job{&j.Job}); err != nil {
-			writeErr(w, err)
-			return
-		}
-		h.b.FillWaiting([]*burst.Job{&j.Job})
-		h.b.LiveJobFigures(&j.Job)
-		writeJSON(w, 200, j.Job)
+		h.writeJob(w, r, &j.Job)
 	}
+}
+
+// writeJob answers with the job as people see it: its stored row with what
+// it cost so far, why it waits and the figures of its running tasks.
+func (h *handler) writeJob(w http.ResponseWriter, r *http.Request, j *burst.Job) {
+	if err := h.b.JobCosts(r.Context(), []*burst.Job{j}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	h.b.FillWaiting([]*burst.Job{j})
+	h.b.LiveJobFigures(j)
+	writeJSON(w, 200, *j)
 }
 
 // handleTasks lists task rows and fills in the tasks never dispatched as
@@ -222,7 +228,7 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	if j, ok := h.getJob(w, r); ok {
-		writeJSON(w, 200, j.Job)
+		h.writeJob(w, r, &j.Job) // what the job view says: burst map's follower draws its progress from it
 	}
 }
 

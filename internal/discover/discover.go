@@ -116,27 +116,41 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	}
 	defer logf.Close()
 	before, _ := logf.Seek(0, io.SeekEnd)
-	cmd := exec.Command(exe, "server")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start `%s server`: %w", exe, err)
+	start := func() (<-chan error, error) {
+		cmd := exec.Command(exe, "server")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start `%s server`: %w", exe, err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return exited, nil
 	}
+	exited, err := start()
+	if err != nil {
+		return "", err
+	}
+	started := true // a server of ours ran (for the "started" line)
 	// Said once it answers, or while it is slow to: a server that cannot
 	// start (a bad prices file) gets one line, not "started" and then
 	// "could not start".
 	said := false
 	slow := time.NewTimer(time.Second)
 	defer slow.Stop()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	poll := backoff.New(5*time.Millisecond, 50*time.Millisecond) // a server answers in tens of ms, or takes seconds
+	// again is when to start a server once more after ours found the home
+	// locked and nobody answers: the lock's holder may be a server that is
+	// still starting, or one just killed whose threads have not all exited
+	// (it holds the lock until the last does), which will never answer.
+	var again <-chan time.Time
+	retry := backoff.New(100*time.Millisecond, 2*time.Second)
 	for {
 		if token, ok := tryLocal(ctx, h); ok {
-			if !said && exited != nil {
+			if !said && started {
 				fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
 			}
 			return token, nil
@@ -144,16 +158,22 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		select {
 		case err := <-exited:
 			exited = nil
-			// Another process may have won the race to start one: it holds
-			// the lock and will answer soon. Anything else is a failure.
 			var ee *exec.ExitError
 			if errors.As(err, &ee) && ee.ExitCode() == ExitServerRunning {
+				started = false
+				again = time.After(retry.Next())
 				continue
 			}
 			if token, ok := tryLocal(ctx, h); ok {
 				return token, nil
 			}
 			return "", setup("cannot start a local server: %s", logTail(h.ServerLog(), before))
+		case <-again:
+			again = nil
+			if exited, err = start(); err != nil {
+				return "", err
+			}
+			started = true
 		case <-slow.C:
 			fmt.Fprintf(stderr, "burst: starting a local server (log: %s)\n", h.ServerLog())
 			said = true
