@@ -267,24 +267,26 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}()
 	buf := make([]byte, 64<<10)
 	wrote := false
-	var end, pos int64 // where the task's output ends in its file, when known (others may append after it); where we are
-	settle := 0
+	var end, pos int64   // where the task's output ends in its file, when known (others may append after it); where we are
+	var settle time.Time // until when an ended task's row is waited for
 	for {
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
-			changed := h.b.Watch(j.ID) // before the read: a commit after it closes this
 			t, err := h.b.TaskRow(r.Context(), j.ID, idx)
-			if err == nil && !active && t.State == burst.Running && settle < 50 {
+			if err == nil && !active && t.State == burst.Running && (settle.IsZero() || time.Now().Before(settle)) {
 				// It has ended, and its row says so once the end is
-				// committed, a moment from now (the job's watch fires
-				// then): its byte range and path are final then.
-				settle++
+				// committed, a moment from now (the job's next change,
+				// ch, taken before the read): its byte range and path
+				// are final then. A second at most.
+				if settle.IsZero() {
+					settle = time.Now().Add(time.Second)
+				}
 				timer := time.NewTimer(20 * time.Millisecond)
 				select {
 				case <-r.Context().Done():
 					timer.Stop()
 					return
-				case <-changed:
+				case <-ch:
 				case <-timer.C:
 				}
 				timer.Stop()

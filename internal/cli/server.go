@@ -165,7 +165,7 @@ tasks whose machine was lost: a task lost a third time fails).`,
 				// Its lock goes with its last file descriptor: exited,
 				// reaped or not.
 				deadline := time.Now().Add(15 * time.Second)
-				for agentLockHeld(h.AgentLock(a.machine)) {
+				for discover.LockHeld(h.AgentLock(a.machine)) {
 					if time.Now().After(deadline) {
 						return fmt.Errorf("the agent of %s (pid %d) did not exit within 15 s: see %s", a.machine, a.pid, filepath.Join(h.Agents(), a.machine+".log"))
 					}
@@ -228,7 +228,7 @@ func localAgents(h home.Home) []localAgent {
 	var out []localAgent
 	for _, f := range files {
 		machine := strings.TrimSuffix(filepath.Base(f), ".pid")
-		if !agentLockHeld(h.AgentLock(machine)) {
+		if !discover.LockHeld(h.AgentLock(machine)) {
 			continue // no agent serves it
 		}
 		b, err := os.ReadFile(f)
@@ -242,20 +242,6 @@ func localAgents(h home.Home) []localAgent {
 		out = append(out, localAgent{machine, pid})
 	}
 	return out
-}
-
-// agentLockHeld reports whether some agent holds the lock file at path.
-func agentLockHeld(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	}
-	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
 // isAgentOf reports whether pid is a `burst agent --machine machine`.

@@ -169,6 +169,12 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			}
 			return "", setup("cannot start a local server: %s", logTail(h.ServerLog(), before))
 		case <-again:
+			if LockHeld(h.Lock()) {
+				// Still held: its server may yet answer (the poll sees it);
+				// start ours only once the lock is free.
+				again = time.After(retry.Next())
+				continue
+			}
 			again = nil
 			if exited, err = start(); err != nil {
 				return "", err
@@ -184,6 +190,21 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		case <-time.After(poll.Next()):
 		}
 	}
+}
+
+// LockHeld reports whether some process holds the lock file at path (a
+// server, starting, serving or just killed; an agent of this host).
+func LockHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
 // logTail is the last meaningful line the server wrote after offset.
