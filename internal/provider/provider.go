@@ -127,8 +127,6 @@ type Caps struct {
 	// Explains: the provider implements Explainer (why a machine is not up
 	// yet).
 	Explains bool
-	// Spot: the provider can rent spot (preemptible) machines.
-	Spot bool
 	// ScaledOutside: someone else starts and stops the machines, naming
 	// them (Slurm's power saving through burst slurm resume|suspend): the
 	// autoscaler leaves the cluster alone and --min does not apply.

@@ -15,15 +15,21 @@ import (
 // unlease puts what an unacknowledged lease held back in line, for an agent
 // that registered again without having received it.
 func (m *machineRT) unlease() {
-	var back []*taskRT
-	for _, t := range m.unacked {
-		if t.row.State == burst.Running && !t.delivered {
-			back = append(back, t)
-		}
-	}
-	m.outbox = append(back, m.outbox...)
+	m.outbox = append(m.undelivered(), m.outbox...)
 	m.cancels = append(m.unackedC, m.cancels...)
 	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
+}
+
+// undelivered are the tasks of the unacknowledged lease that still run and
+// that the agent has not yet said it has.
+func (m *machineRT) undelivered() []*taskRT {
+	var out []*taskRT
+	for _, t := range m.unacked {
+		if t.row.State == burst.Running && !t.delivered {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // takeWork builds a lease from what is unacknowledged and what is new;
@@ -33,13 +39,7 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 	if !force && !m.urgent() {
 		return nil
 	}
-	var live []*taskRT
-	for _, t := range m.unacked {
-		if t.row.State == burst.Running && !t.delivered {
-			live = append(live, t)
-		}
-	}
-	m.unacked = append(live, m.outbox...)
+	m.unacked = append(m.undelivered(), m.outbox...)
 	m.unackedC = append(m.unackedC, m.cancels...)
 	m.outbox, m.cancels = nil, nil
 	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
