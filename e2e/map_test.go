@@ -861,6 +861,35 @@ func TestMapOutputAsTasksEnd(t *testing.T) {
 // openPTY opens a pseudo-terminal 200 columns wide: the master to read
 // what a program writes, the slave to give it as its terminal. Without one
 // the test skips loudly, or fails under BURST_CI (CI must not skip).
+// onTerminal runs c with a terminal as its stdout and stderr, as in a shell,
+// and returns all it wrote there once it has exited.
+func onTerminal(t *testing.T, c *exec.Cmd) (string, error) {
+	t.Helper()
+	master, slave := openPTY(t)
+	defer master.Close()
+	c.Stdout, c.Stderr = slave, slave
+	var got strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			got.Write(b[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	err := c.Wait()
+	<-read
+	return got.String(), err
+}
+
 func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
@@ -932,34 +961,12 @@ func TestMapProgressOnTerminal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.jobsJSON() // start the server first: its note is not the map's
-	master, slave := openPTY(t)
-	defer master.Close()
-	c := h.command("map", "-j", "1", "--", "sh", "-c", `echo "out $1"; sleep 0.3; echo "err $1" >&2; [ $1 != c ]`, "_", "{}", ":::", "a", "b", "c", "d")
-	c.Stdout, c.Stderr = slave, slave
-	var got strings.Builder
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		b := make([]byte, 4096)
-		for {
-			n, err := master.Read(b)
-			got.Write(b[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	err := c.Wait()
+	out, err := onTerminal(t, h.command("map", "-j", "1", "--", "sh", "-c", `echo "out $1"; sleep 0.3; echo "err $1" >&2; [ $1 != c ]`, "_", "{}", ":::", "a", "b", "c", "d"))
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("want exit 1 (one task failed), got %v", err)
 	}
-	<-read
-	screen := mapScreen(got.String())
+	screen := mapScreen(out)
 	for len(screen) > 0 && screen[len(screen)-1] == "" {
 		screen = screen[:len(screen)-1]
 	}
@@ -1129,31 +1136,11 @@ func TestMapOutputWithoutNewlineOnTerminal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.jobsJSON()
-	master, slave := openPTY(t)
-	c := h.command("map", "-j", "1", "--", "sh", "-c", `printf "nonl-$1"; sleep 0.3`, "_", ":::", "a", "b", "c")
-	c.Stdout, c.Stderr = slave, slave
-	var got strings.Builder
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		b := make([]byte, 4096)
-		for {
-			n, err := master.Read(b)
-			got.Write(b[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	if err := c.Wait(); err != nil {
+	out, err := onTerminal(t, h.command("map", "-j", "1", "--", "sh", "-c", `printf "nonl-$1"; sleep 0.3`, "_", ":::", "a", "b", "c"))
+	if err != nil {
 		t.Errorf("burst map: %v", err)
 	}
-	<-read
-	screen := strings.Join(mapScreen(got.String()), "\n")
+	screen := strings.Join(mapScreen(out), "\n")
 	for _, w := range []string{"nonl-a", "nonl-b", "nonl-c"} {
 		if !strings.Contains(screen, w) {
 			t.Errorf("%q was drawn over; the screen:\n%s", w, screen)

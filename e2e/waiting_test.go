@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -122,107 +123,17 @@ func TestQueuedTaskSaysWhy(t *testing.T) {
 	}
 
 	// An attached run on a terminal tells, after a second, why it waits.
-	ptm, tty := openPTY(t)
-	c := h.command("run", "--cpus", n, "--", "echo", "third ran")
-	var out strings.Builder
-	c.Stdout, c.Stderr = &out, tty
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	lines := make(chan string, 100)
-	go func() {
-		r := bufio.NewReader(ptm)
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				close(lines)
-				return
-			}
-			lines <- l
-		}
-	}()
 	re := regexp.MustCompile(`burst: job ([0-9]+) waits: needs ` + n + ` CPUs: local-1 has 0 of ` + n + ` CPUs free, held by job ` + idArg(first))
-	deadline := time.After(30 * time.Second)
-	var seen []string
-wait:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the run's terminal closed before it said why it waits: %q", seen)
-			}
-			seen = append(seen, l)
-			if re.MatchString(l) {
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("the run did not say on its terminal why it waits; it wrote %q", seen)
-		}
-	}
+	run := startOnTerminal(t, h.command("run", "--cpus", n, "--", "echo", "third ran"))
+	run.waitLine(t, re, "the run")
 	// So does a map, above its progress line.
-	mptm, mtty := openPTY(t)
-	mc := h.command("map", "--cpus", n, "--", "echo", "map ran", ":::", "x")
-	var mout strings.Builder
-	mc.Stdout, mc.Stderr = &mout, mtty
-	if err := mc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	mtty.Close()
-	mdone := make(chan error, 1)
-	go func() { mdone <- mc.Wait() }()
-	mlines := make(chan string, 100)
-	go func() {
-		r := bufio.NewReader(mptm)
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				close(mlines)
-				return
-			}
-			mlines <- l
-		}
-	}()
-	deadline = time.After(30 * time.Second)
-	seen = nil
-mapWait:
-	for {
-		select {
-		case l, ok := <-mlines:
-			if !ok {
-				t.Fatalf("the map's terminal closed before it said why it waits: %q", seen)
-			}
-			seen = append(seen, l)
-			if re.MatchString(l) {
-				break mapWait
-			}
-		case <-deadline:
-			t.Fatalf("the map did not say on its terminal why it waits; it wrote %q", seen)
-		}
-	}
+	mapRun := startOnTerminal(t, h.command("map", "--cpus", n, "--", "echo", "map ran", ":::", "x"))
+	mapRun.waitLine(t, re, "the map")
 
 	h.mustRun("cancel", idArg(first))
-	select {
-	case err := <-mdone:
-		if err != nil || !strings.Contains(mout.String(), "map ran") {
-			t.Errorf("the map should go on once the CPUs are free: %v, stdout %q", err, mout.String())
-		}
-	case <-time.After(cmdTimeout):
-		mc.Process.Kill()
-		t.Fatal("the map did not finish after the first job was cancelled")
-	}
-	select {
-	case err := <-done:
-		if err != nil || !strings.Contains(out.String(), "third ran") {
-			t.Errorf("the run should go on once the CPUs are free: %v, stdout %q", err, out.String())
-		}
-	case <-time.After(cmdTimeout):
-		c.Process.Kill()
-		t.Fatal("the run did not finish after the first job was cancelled")
-	}
-	for l := range lines {
+	mapRun.finish(t, "map ran", "the map")
+	run.finish(t, "third ran", "the run")
+	for l := range run.lines {
 		if strings.Contains(l, "waits:") && !re.MatchString(l) {
 			t.Errorf("once the job ran, nothing more about waiting should be printed: %q", l)
 		}
@@ -266,4 +177,72 @@ func TestLocalClusterSharesTheHost(t *testing.T) {
 		return h.waiting(third).Waiting == want
 	})
 	h.mustRun("cancel", idArg(onWork), idArg(third))
+}
+
+// termRun is a command whose stderr is a terminal (its stdout is kept), as
+// when a person runs it: what it says there is read line by line.
+type termRun struct {
+	c     *exec.Cmd
+	out   strings.Builder
+	done  chan error
+	lines chan string
+}
+
+func startOnTerminal(t *testing.T, c *exec.Cmd) *termRun {
+	t.Helper()
+	ptm, tty := openPTY(t)
+	r := &termRun{c: c, done: make(chan error, 1), lines: make(chan string, 100)}
+	c.Stdout, c.Stderr = &r.out, tty
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	go func() { r.done <- c.Wait() }()
+	go func() {
+		br := bufio.NewReader(ptm)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				close(r.lines)
+				return
+			}
+			r.lines <- l
+		}
+	}()
+	return r
+}
+
+// waitLine waits (30 s at most) for a line on the terminal that re matches.
+func (r *termRun) waitLine(t *testing.T, re *regexp.Regexp, what string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l, ok := <-r.lines:
+			if !ok {
+				t.Fatalf("%s's terminal closed before it said why it waits: %q", what, seen)
+			}
+			seen = append(seen, l)
+			if re.MatchString(l) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s did not say on its terminal why it waits; it wrote %q", what, seen)
+		}
+	}
+}
+
+// finish waits for the command to succeed with want in its stdout.
+func (r *termRun) finish(t *testing.T, want, what string) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		if err != nil || !strings.Contains(r.out.String(), want) {
+			t.Errorf("%s should go on once the CPUs are free: %v, stdout %q", what, err, r.out.String())
+		}
+	case <-time.After(cmdTimeout):
+		r.c.Process.Kill()
+		t.Fatalf("%s did not finish after the first job was cancelled", what)
+	}
 }
