@@ -50,7 +50,9 @@ func runMain(m *testing.M) int {
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
 	}
-	return m.Run()
+	code := m.Run()
+	printFaults()
+	return code
 }
 
 // moduleRoot is the directory of burst's go.mod.
