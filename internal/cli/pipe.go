@@ -30,14 +30,17 @@ with options written before its command (like env or nice), so a program's
 own flags are never mistaken for burst's:
 
   --cpus N  --mem SIZE  --gpus N  --time DURATION  --on CLUSTER
-  --parallel N  (N copies; input lines are dealt to them, outputs merged)
+  --parallel N  (N copies; input lines are dealt to them, outputs merged
+                 whole lines at a time, in the order the copies give them)
   --name NAME   (how the stage is named in burst show and in logs)
 
 All stages start together or not at all. Stages placed on one machine are
 joined by plain OS pipes; stages on different machines by direct TCP
 streams between their agents (no copy through the server). The last
-stage's output streams here (or goes to the file after >); each stage's
-stderr is kept apart and shown here prefixed with the stage's name.
+stage's output streams here (or goes to the file after >), byte for byte
+what the same shell pipeline writes (no newline added; with --parallel,
+the same lines in any order); each stage's stderr is kept apart and shown
+here prefixed with the stage's name.
 
 Quotes, escapes, $VARIABLES, ~ and globs behave as in a POSIX shell; < FILE
 before the first stage's end and > FILE / >> FILE at the end are allowed.
