@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Byte-exact streams: a pipe's output is what the same shell pipeline
@@ -185,4 +187,86 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// lockedBuffer is a command's stdout that a test reads while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFaultBytesPipeRestart: the machine under a pipe's last stage is lost
+// after `burst pipe` has printed part of its output; the pipe restarts
+// whole, and its log starts afresh. Before, the follower went on at the
+// byte it had reached, in the new attempt's output: 9 bytes of "partial2\n"
+// then "\n", the tenth byte of "1\n2\n3\n4\n5\n". Now a restarted pipe that
+// writes the same bytes again (a deterministic one) gives its output once,
+// exactly; one that writes others never ends with exit 0 and a splice.
+func TestFaultBytesPipeRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	row := faultRow{Fault: "pipe restarted mid-output: stdout bytes"}
+	for _, c := range []struct {
+		name, first string // what the first attempt writes before its machine is lost
+		same        bool
+	}{
+		{name: "same", first: "head -n 2", same: true},
+		{name: "other", first: "echo partial"},
+	} {
+		marker := newMarker()
+		cmd := h.command("pipe", `seq 1 5 | --on work --name `+c.name+` sh -c "if [ -e attempt-`+c.name+` ]; then cat; else touch attempt-`+c.name+`; `+c.first+`; sleep `+marker+`; fi"`)
+		var out lockedBuffer
+		cmd.Stdout = &out
+		p, err := startCmd(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{true: "1\n2\n", false: "partial\n"}[c.same]
+		h.waitFor("burst pipe to print the first attempt's output", 60*time.Second, func() bool { return out.String() == want })
+		var victim int
+		for _, m := range h.machines("work") {
+			if m.State == "running" {
+				victim = m.AgentPID
+			}
+		}
+		if victim == 0 {
+			t.Fatalf("no running machine in work: %+v", h.machines("work"))
+		}
+		h.kill9(victim, "the work machine's agent")
+		r, err := p.wait()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, r)
+		}
+		got := out.String()
+		j := h.show(jobIDFrom(t, r))
+		row.Tasks += len(j.TaskList)
+		for _, tk := range j.TaskList {
+			if tk.State != "succeeded" {
+				row.FailedWrongly++
+			}
+		}
+		switch {
+		case c.same && (r.code != 0 || got != "1\n2\n3\n4\n5\n"):
+			t.Errorf("a restarted pipe that writes the same bytes: exit %d, stdout %q; want exit 0 and %q", r.code, got, "1\n2\n3\n4\n5\n")
+			row.FailedWrongly++
+		case !c.same && r.code == 0 && got != "1\n2\n3\n4\n5\n":
+			t.Errorf("a restarted pipe whose output changed: exit 0 with stdout %q, neither its output nor a failure", got)
+			row.FailedWrongly++
+		}
+		t.Logf("%s: exit %d, stdout %q, stderr %q", c.name, r.code, got, r.stderr)
+	}
+	recordFault(t, row)
 }

@@ -179,8 +179,13 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 			streamLogs(ctx, k, id, task, stream, w)
 		}()
 	}
+	var outErr error // the output's stream: it failed, so what was printed is not the output
 	if p.Stdout == "" {
-		follow(p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outErr = streamLogs(ctx, k, id, p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
+		}()
 	}
 	var prefixed []*prefixWriter
 	for i, st := range p.Stages {
@@ -204,6 +209,9 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	j, err := waitJob(ctx, k, id)
 	if err != nil {
 		return err
+	}
+	if outErr != nil && ctx.Err() == nil {
+		return &ExitError{Code: 1, Msg: fmt.Sprintf("job %d's output was not printed whole: %v", id, outErr)}
 	}
 	return jobExit(j)
 }
