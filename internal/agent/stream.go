@@ -319,6 +319,14 @@ func connFile(c *net.TCPConn) (*os.File, error) {
 // junction deals blocks of whole lines from its inputs to whichever output
 // is free; it closes everything once the inputs end, or once no output
 // takes data any more (so that the producers get EPIPE, as in a shell).
+//
+// It passes every byte on as it came, and adds none: a record is a line
+// with its newline, as GNU parallel's --pipe cuts them (--recend '\n'). An
+// input that ends without a newline keeps that last piece as it is, and
+// the junction writes it after every whole line of every input, so that it
+// never runs into another input's line; should several inputs end so, their
+// pieces are written one after another (input order), as a shell pipeline
+// or GNU parallel joins the outputs of commands that do not end a line.
 type junction struct {
 	in, out []*os.File
 }
@@ -336,15 +344,22 @@ func (j *junction) run() {
 		})
 	}
 	var readers sync.WaitGroup
-	for _, f := range j.in {
+	tails := make([][]byte, len(j.in))
+	for k, f := range j.in {
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			readLines(f, blocks, stop)
+			tails[k] = readLines(f, blocks, stop)
 		}()
 	}
 	go func() {
 		readers.Wait()
+		if tail := bytes.Join(tails, nil); len(tail) > 0 {
+			select {
+			case blocks <- tail:
+			case <-stop:
+			}
+		}
 		close(blocks)
 	}()
 	var writers sync.WaitGroup
@@ -377,37 +392,28 @@ func (j *junction) run() {
 
 // readLines sends what f gives in blocks of whole lines, as soon as a read
 // completes one or more; a line longer than a read is gathered whole
-// first. A last line without its newline gets one: it is a record like the
-// others, and must not run into another input's block on the same output.
-func readLines(f *os.File, blocks chan<- []byte, stop <-chan struct{}) {
+// first. It returns what follows the last newline when f ends (a last line
+// without its newline, or nothing), for the junction to write last.
+func readLines(f *os.File, blocks chan<- []byte, stop <-chan struct{}) (tail []byte) {
 	buf := make([]byte, junctionBlock)
 	var pending []byte
-	send := func(b []byte) bool {
-		select {
-		case blocks <- b:
-			return true
-		case <-stop:
-			return false
-		}
-	}
 	for {
 		n, err := f.Read(buf)
-		pending = append(pending, buf[:n]...)
-		if err != nil {
-			if len(pending) > 0 {
-				if pending[len(pending)-1] != '\n' {
-					pending = append(pending, '\n')
-				}
-				send(pending)
+		// Only the bytes just read can hold a new line end: searching the
+		// whole of a long line at each read would cost its length squared.
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			out := append(pending, buf[:i+1]...) // a copy: buf is read into again
+			pending = append([]byte(nil), buf[i+1:n]...)
+			select {
+			case blocks <- out:
+			case <-stop:
+				return nil
 			}
-			return
+		} else {
+			pending = append(pending, buf[:n]...)
 		}
-		if i := bytes.LastIndexByte(pending, '\n'); i >= 0 {
-			out := pending[:i+1]
-			pending = append([]byte(nil), pending[i+1:]...)
-			if !send(out) {
-				return
-			}
+		if err != nil {
+			return pending
 		}
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"os"
@@ -269,6 +270,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	wrote := false
 	var end, pos int64   // where the task's output ends in its file, when known (others may append after it); where we are
 	var settle time.Time // until when an ended task's row is waited for
+	var rs restartCheck
 	for {
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
@@ -304,11 +306,23 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 				if t.StartedAt == nil && !t.State.Terminal() {
 					path = ""
 				}
+				if offset > 0 && t.Attempt > 1 && j.Spec != nil && j.Spec.Pipe != nil {
+					// Asked again from the middle (the connection broke) of a
+					// pipe that ran again: the bytes the reader has may be an
+					// earlier attempt's, which this one's must not be spliced to.
+					if wrote {
+						panic(http.ErrAbortHandler)
+					}
+					writeJSON(w, 409, client.Error{Message: "job " + strconv.FormatInt(j.ID, 10) + " ran again (a machine was lost) after part of its output had been streamed: " +
+						"what was printed may be the earlier attempt's; its whole output: burst logs " + strconv.FormatInt(j.ID, 10)})
+					return
+				}
 				if path != "" {
 					if f, err = os.Open(path); err == nil && offset+from > 0 {
 						f.Seek(offset+from, io.SeekStart)
 					}
 					pos = offset + from
+					rs.begin(t.Attempt, pos, ch)
 				}
 			}
 		} else if !active && end == 0 {
@@ -320,6 +334,14 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
+		if f != nil && follow && rs.verifying {
+			if ok, done := rs.verify(f, pos, buf); !done && active {
+				goto wait // the new attempt has not written as much yet
+			} else if !ok {
+				h.log.Warn("a task's output changed when it ran again, after part of it was streamed: stream ended", "job", j.ID, "task", idx, "streamed", pos-rs.start)
+				panic(http.ErrAbortHandler) // the client must not take this for the whole output
+			}
+		}
 		if f != nil {
 			for end == 0 || pos < end {
 				b := buf
@@ -327,11 +349,19 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					b = b[:end-pos]
 				}
 				n, err := f.Read(b)
+				if n > 0 && follow && rs.changed(r.Context(), h.b, j.ID, idx) {
+					// The task runs again (a pipe restarts whole): its log
+					// starts afresh, and what was read may be the new
+					// attempt's bytes at the old attempt's offset.
+					f.Seek(pos, io.SeekStart)
+					goto wait
+				}
 				pos += int64(n)
 				if n > 0 {
 					if _, werr := w.Write(b[:n]); werr != nil {
 						return
 					}
+					rs.sent.Write(b[:n])
 					wrote = true
 				}
 				if err != nil {
@@ -350,6 +380,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+	wait:
 		if !wrote {
 			w.WriteHeader(200) // let the client know the stream is open
 			if flusher != nil {
@@ -367,4 +398,66 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 	}
+}
+
+// restartCheck keeps a followed log honest when its task runs again (a
+// pipe restarts whole after a machine is lost; a map task is retried): the
+// new attempt's log starts afresh at the same path, so the bytes already
+// streamed belong to an attempt that is gone. The stream goes on only if
+// the new attempt writes the same bytes first (a deterministic pipeline
+// does): then the reader gets each byte once, exactly as the shell would
+// have written them. Otherwise the stream breaks off rather than splice
+// two attempts' outputs at an offset.
+type restartCheck struct {
+	attempt   int             // the attempt whose bytes were streamed
+	start     int64           // where in the file the stream began
+	seen      <-chan struct{} // the job's change channel when attempt was read
+	sent      maphash.Hash    // of the bytes streamed
+	verifying bool            // a new attempt's first bytes are being compared
+	at        int64           // how far they were
+	again     maphash.Hash    // of them
+}
+
+func (c *restartCheck) begin(attempt int, start int64, ch <-chan struct{}) {
+	c.attempt, c.start, c.seen = attempt, start, ch
+	c.sent.SetSeed(maphash.MakeSeed())
+}
+
+// changed says whether the task now runs as another attempt, looking at
+// its row only when the job changed since the last look.
+func (c *restartCheck) changed(ctx context.Context, b Backend, job int64, idx int) bool {
+	if c.seen == nil || c.attempt == 0 {
+		return false
+	}
+	select {
+	case <-c.seen:
+	default:
+		return false
+	}
+	_, c.seen = b.TaskActive(job, idx)
+	t, err := b.TaskRow(ctx, job, idx)
+	if err != nil || t.Attempt == c.attempt {
+		return false
+	}
+	c.attempt, c.verifying, c.at = t.Attempt, true, c.start
+	c.again.SetSeed(c.sent.Seed())
+	return true
+}
+
+// verify compares the new attempt's bytes up to pos with those streamed:
+// done once it has them all (ok: they are the same).
+func (c *restartCheck) verify(f *os.File, pos int64, buf []byte) (ok, done bool) {
+	for c.at < pos {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), pos-c.at)], c.at)
+		c.again.Write(buf[:n])
+		c.at += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	if c.at < pos {
+		return false, false
+	}
+	c.verifying = false
+	return c.again.Sum64() == c.sent.Sum64(), true
 }

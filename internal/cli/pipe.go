@@ -30,14 +30,17 @@ with options written before its command (like env or nice), so a program's
 own flags are never mistaken for burst's:
 
   --cpus N  --mem SIZE  --gpus N  --time DURATION  --on CLUSTER
-  --parallel N  (N copies; input lines are dealt to them, outputs merged)
+  --parallel N  (N copies; input lines are dealt to them, outputs merged
+                 whole lines at a time, in the order the copies give them)
   --name NAME   (how the stage is named in burst show and in logs)
 
 All stages start together or not at all. Stages placed on one machine are
 joined by plain OS pipes; stages on different machines by direct TCP
 streams between their agents (no copy through the server). The last
-stage's output streams here (or goes to the file after >); each stage's
-stderr is kept apart and shown here prefixed with the stage's name.
+stage's output streams here (or goes to the file after >), byte for byte
+what the same shell pipeline writes (no newline added; with --parallel,
+the same lines in any order); each stage's stderr is kept apart and shown
+here prefixed with the stage's name.
 
 Quotes, escapes, $VARIABLES, ~ and globs behave as in a POSIX shell; < FILE
 before the first stage's end and > FILE / >> FILE at the end are allowed.
@@ -176,8 +179,13 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 			streamLogs(ctx, k, id, task, stream, w)
 		}()
 	}
+	var outErr error // the output's stream: it failed, so what was printed is not the output
 	if p.Stdout == "" {
-		follow(p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outErr = streamLogs(ctx, k, id, p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
+		}()
 	}
 	var prefixed []*prefixWriter
 	for i, st := range p.Stages {
@@ -201,6 +209,9 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	j, err := waitJob(ctx, k, id)
 	if err != nil {
 		return err
+	}
+	if outErr != nil && ctx.Err() == nil {
+		return &ExitError{Code: 1, Msg: fmt.Sprintf("job %d's output was not printed whole: %v", id, outErr)}
 	}
 	return jobExit(j)
 }
