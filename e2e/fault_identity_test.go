@@ -97,10 +97,10 @@ func TestFaultCopiedStore(t *testing.T) {
 		if agentC == agentA {
 			t.Fatalf("the copy adopted A's agent %d", agentA)
 		}
-		for _, id := range []int64{long, mapID} {
+		for id, rerun := range map[int64]string{long: "submit it again", mapID: "burst map --resume " + idArg(mapID)} {
 			j := c.mapShow(id)
-			if j.State != "lost" || j.Tasks.Running != 0 || !strings.Contains(j.Reason, "copy of "+a.home) || !strings.Contains(j.Reason, "burst resume "+idArg(id)) {
-				t.Errorf("job %d in the copy: %s %+v %q; want lost, nothing running, a reason naming %s and burst resume", id, j.State, j.Tasks, j.Reason, a.home)
+			if j.State != "lost" || j.Tasks.Running != 0 || !strings.Contains(j.Reason, "copy of "+a.home) || !strings.Contains(j.Reason, rerun) {
+				t.Errorf("job %d in the copy: %s %+v %q; want lost, nothing running, a reason naming %s and %q", id, j.State, j.Tasks, j.Reason, a.home, rerun)
 			}
 		}
 		log, _ := os.ReadFile(filepath.Join(c.home, "server.log"))
@@ -179,4 +179,55 @@ func TestFaultCopiedStore(t *testing.T) {
 		}
 	}
 	recordFault(t, row)
+
+	// Asked, a copy runs a map of the original's: --resume reruns what did
+	// not finish here (all of it, as the copy ran nothing).
+	if r := c.run("map", "--resume", idArg(mapID)); r.code != 0 {
+		t.Fatalf("map --resume in the copy:\n%s", r)
+	}
+	lines, _ = os.ReadFile(runs)
+	for _, name := range []string{"m1", "m2", "m3"} {
+		if n := strings.Count(string(lines), name+"\n"); n != 2 {
+			t.Errorf("after map --resume in the copy, task %s ran %d times, want 2 (in A, then in the copy)", name, n)
+		}
+	}
+}
+
+// An agent started by another home's server (it carries that home's id, as
+// the agents of a store's original do when they knock on a server that
+// took its port) is refused at registration, with a message naming both
+// homes; it gets no machine and no task, and the home goes on working.
+func TestFaultAgentOfAnotherHome(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("jobs") // starts the server and its agent
+	logPath := filepath.Join(h.root, "stranger.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c := h.command("agent", "--server", "unix://"+filepath.Join(h.home, "burst.sock"), "--token-file", filepath.Join(h.home, "token"),
+		"--machine", "stranger-1", "--cpus", "1")
+	c.Env = append(c.Env, "BURST_HOME_ID=0123456789abcdef01234567")
+	c.Stdout, c.Stderr = f, f
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	waitFor(t, "the stranger agent to be refused", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), "belongs to another home (id 0123456789abcdef01234567")
+	})
+	if out := h.mustRun("machine", "list").stdout; strings.Contains(out, "stranger-1") {
+		t.Errorf("the refused agent has a machine:\n%s", out)
+	}
+	id := h.submit("--", "true")
+	if r := h.run("wait", idArg(id)); r.code != 0 {
+		t.Errorf("a job after the refusal:\n%s", r)
+	}
+	if j := h.show(id); j.task0(t).Machine != "local-1" {
+		t.Errorf("the job ran on %q, want local-1", j.task0(t).Machine)
+	}
+	recordFault(t, faultRow{Fault: "agent of another home registers", Tasks: 1})
 }

@@ -121,7 +121,7 @@ func (s *Server) recover(ctx context.Context) error {
 // acted on (store.Claim). A store copied from another home takes a new
 // home id and lets go of that home's jobs, tasks and machines in flight:
 // they run there, and nothing here waits for, signals, stops or reruns
-// them (`burst resume ID` runs a job here, on request). From here on the
+// them (`burst map --resume ID` runs a map here, on request). From here on the
 // server signals only processes that carry its home id (runner.KillGroup,
 // the local provider's Stop), and starts agents that carry it.
 func (s *Server) identify(ctx context.Context) error {
@@ -141,7 +141,7 @@ func (s *Server) identify(ctx context.Context) error {
 		s.log.Warn("this store is a copy of another home's: it took a new home id and touches nothing of that home",
 			"copy_of", c.Identity.CopiedHome, "home_id", s.homeID, "was", c.Was.HomeID,
 			"jobs_let_go", c.Detached.Jobs, "tasks_let_go", c.Detached.Tasks, "machines_let_go", c.Detached.Machines,
-			"rerun", "burst resume ID runs one of those jobs here")
+			"rerun", "burst map --resume ID runs one of those maps here; submit others again")
 	case store.Moved:
 		s.log.Info("the home moved: its store keeps its identity", "from", c.Was.Home, "to", c.Identity.Home, "home_id", s.homeID)
 	default:

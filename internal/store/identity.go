@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // A store knows whose it is. It records, once, a random home id and where
@@ -199,25 +201,28 @@ func newHomeID() string {
 // detach lets go of what was in flight in the home a copied store came
 // from (original: where it lives). Its jobs that were queued or running
 // end lost, with a reason that says where they run and how to run them
-// here (`burst resume`): their tasks that were running there, or waiting to
+// here (`burst map --resume ID` for a map): their tasks that were running there, or waiting to
 // run again, end lost; those never dispatched count as cancelled, as a
 // cancel counts them. Its live machines end lost and forget their agent's
 // process, so that nothing here waits for, adopts, signals or stops them.
 // A copy reruns nothing by itself: the original home runs its jobs.
 func detach(tx *Tx, original string, now time.Time) (Detached, error) {
 	var d Detached
-	rows, err := tx.Query(`SELECT id FROM jobs WHERE state IN ('queued', 'running') ORDER BY id`)
+	rows, err := tx.Query(`SELECT id, kind FROM jobs WHERE state IN ('queued', 'running') ORDER BY id`)
 	if err != nil {
 		return d, fmt.Errorf("list active jobs: %w", err)
 	}
 	var ids []int64
+	kinds := map[int64]string{}
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
 			rows.Close()
 			return d, err
 		}
 		ids = append(ids, id)
+		kinds[id] = kind
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -225,7 +230,13 @@ func detach(tx *Tx, original string, now time.Time) (Detached, error) {
 	}
 	at := now.UnixMicro()
 	for _, id := range ids {
-		reason := fmt.Sprintf("in another home: this store is a copy of %s, where this job was queued or running; nothing of it runs here unless you run `burst resume %d`", original, id)
+		// Nothing of it runs here unless asked: a map with --resume (the
+		// API's resume does any job but a pipe), others submitted again.
+		rerun := "submit it again to run it here"
+		if kinds[id] == string(burst.KindMap) {
+			rerun = fmt.Sprintf("`burst map --resume %d` runs what did not finish here", id)
+		}
+		reason := fmt.Sprintf("in another home: this store is a copy of %s, where this job was queued or running; nothing of it runs here unless asked: %s", original, rerun)
 		var n int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM tasks WHERE job_id = ? AND state IN ('queued', 'running')`, id).Scan(&n); err != nil {
 			return d, fmt.Errorf("count tasks of job %d: %w", id, err)
@@ -252,7 +263,7 @@ func detach(tx *Tx, original string, now time.Time) (Detached, error) {
 	n, _ := res.RowsAffected()
 	d.Machines = int(n)
 	_, err = tx.Exec(`INSERT INTO events (at, actor, kind, project, target, message, result) VALUES (?, 'server', 'store.copy', '', 'store', ?, 'ok')`,
-		at, fmt.Sprintf("this store is a copy of %s: it took a new home id and let go of %d jobs, %d tasks and %d machines of that home, which run there; `burst resume ID` runs a job here",
+		at, fmt.Sprintf("this store is a copy of %s: it took a new home id and let go of %d jobs, %d tasks and %d machines of that home, which run there; `burst map --resume ID` runs a map here",
 			original, d.Jobs, d.Tasks, d.Machines))
 	if err != nil {
 		return d, fmt.Errorf("record the copy: %w", err)
