@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Log = slog.Default()
 	}
 	// The home that started this agent: it carries its id, and so does
-	// every task it starts (taskEnv); its own kills spare what does not.
+	// every task it starts (launch); its own kills spare what does not.
 	homeID := os.Getenv(runner.HomeIDEnv)
 	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
