@@ -171,6 +171,10 @@ type Register struct {
 	// StreamAddr is where the agent accepts pipe streams from other agents
 	// (HOST:PORT); "" when it takes none.
 	StreamAddr string `json:"stream_addr,omitempty"`
+	// HomeID is the identity of the home whose server started the agent
+	// (BURST_HOME_ID); "" for an agent started by hand. A server refuses
+	// an agent of another home.
+	HomeID string `json:"home_id,omitempty"`
 }
 
 // UICode is a one-time sign-in link to the dashboard (`burst ui`).

@@ -100,6 +100,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// The home that started this agent: it carries its id, and so does
+	// every task it starts (launch); its own kills spare what does not.
+	homeID := os.Getenv(runner.HomeIDEnv)
+	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
 		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{})}
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
@@ -111,7 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	a.sess = session.New(session.Config{
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
-			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr},
+			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID},
 		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
@@ -441,7 +445,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		script, argv = path, sargv
 	}
 	t, err := runner.Start(runner.Spec{
-		Argv: argv, Env: append(mergeEnv(ctx.Env, as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir, runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: a.cfg.Private,
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),

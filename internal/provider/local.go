@@ -89,7 +89,9 @@ func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 	defer logf.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "BURST_HOME="+c.Home)
+	// Its home id last: the one this server inherited (it was started
+	// from a task of another home) must not stand.
+	cmd.Env = append(os.Environ(), "BURST_HOME="+c.Home, runner.HomeIDEnv+"="+c.HomeID)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return Handle{}, fmt.Errorf("start agent: %w", err)
@@ -114,6 +116,9 @@ func (l *Local) Stop(ctx context.Context, h Handle) error { return stopProcess(c
 func stopProcess(ctx context.Context, h Handle) error {
 	if h.PID <= 0 || !runner.Alive(h.PID, h.PIDStart) {
 		return nil
+	}
+	if !runner.Ours(h.PID) {
+		return runner.ErrNotOurs // another home's agent (a copied store): left alone, logged
 	}
 	syscall.Kill(h.PID, syscall.SIGTERM)
 	deadline := time.NewTimer(5 * time.Second)

@@ -37,6 +37,10 @@ type Connect struct {
 	Exe       string // the burst binary
 	Home      string // BURST_HOME for the agent
 	LogDir    string // where agent logs go
+	// HomeID is the home's identity (store.Identity), which the agent and
+	// its tasks carry (runner.HomeIDEnv): its server signals no process
+	// without it.
+	HomeID string
 }
 
 // Handle identifies a started machine to its provider: a process, a Slurm

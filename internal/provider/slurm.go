@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/shellquote"
 
 	"github.com/burst-sh/burst"
@@ -134,6 +135,9 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "export BURST_HOME=%s\n", shellquote.Quote(c.Home))
+	if c.HomeID != "" {
+		fmt.Fprintf(&b, "export %s=%s\n", runner.HomeIDEnv, shellquote.Quote(c.HomeID))
+	}
 	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", sp.ID,
 		"--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1))}
 	if sp.Res.MemBytes > 0 {

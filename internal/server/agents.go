@@ -10,6 +10,12 @@ import (
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
+	if r.HomeID != "" && r.HomeID != s.homeID {
+		// Started by the server of another home (this store may be a copy
+		// of its store, or it knocks on a port this server took over).
+		return nil, badRequest("agent %d on %s belongs to another home (id %s; this home is %s): it should exit, or be started by this home's server",
+			r.PID, r.Machine, r.HomeID, s.homeID)
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch

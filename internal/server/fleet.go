@@ -471,7 +471,7 @@ func (s *Server) kickScale() {
 func (s *Server) connect() provider.Connect {
 	exe, _ := os.Executable()
 	return provider.Connect{Server: "unix://" + s.home.Socket(), TokenFile: s.home.Token(), Exe: exe,
-		Home: string(s.home), LogDir: s.home.Agents()}
+		Home: string(s.home), LogDir: s.home.Agents(), HomeID: s.homeID}
 }
 
 // connectFor is how agents of cluster c reach this server: the unix socket

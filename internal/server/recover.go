@@ -8,6 +8,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // adoptGrace is how long an agent that outlived a server restart has to
@@ -19,6 +20,9 @@ const adoptGrace = 10 * time.Second
 // agent, if it still lives, registers again and keeps them; otherwise they
 // are lost and requeued. Nothing stays running forever.
 func (s *Server) recover(ctx context.Context) error {
+	if err := s.identify(ctx); err != nil {
+		return err
+	}
 	ms, err := s.st.ListMachines(ctx)
 	if err != nil {
 		return fmt.Errorf("load machines: %w", err)
@@ -111,4 +115,37 @@ func (s *Server) recover(ctx context.Context) error {
 	s.mu.Lock()
 	err = s.apply(&b)
 	return err
+}
+
+// identify records whose the store is before anything recorded in it is
+// acted on (store.Claim). A store copied from another home takes a new
+// home id and lets go of that home's jobs, tasks and machines in flight:
+// they run there, and nothing here waits for, signals, stops or reruns
+// them (`burst map --resume ID` runs a map here, on request). From here on the
+// server signals only processes that carry its home id (runner.KillGroup,
+// the local provider's Stop), and starts agents that carry it.
+func (s *Server) identify(ctx context.Context) error {
+	here, err := s.st.Here(s.realHome, s.host)
+	if err != nil {
+		return err
+	}
+	c, err := s.st.Claim(ctx, here, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	s.homeID = c.Identity.HomeID
+	runner.SetIdentity(s.homeID, s.log)
+	switch c.Verdict {
+	case store.Copy:
+		s.copyOf = c.Identity.CopiedHome
+		s.log.Warn("this store is a copy of another home's: it took a new home id and touches nothing of that home",
+			"copy_of", c.Identity.CopiedHome, "home_id", s.homeID, "was", c.Was.HomeID,
+			"jobs_let_go", c.Detached.Jobs, "tasks_let_go", c.Detached.Tasks, "machines_let_go", c.Detached.Machines,
+			"rerun", "burst map --resume ID runs one of those maps here; submit others again")
+	case store.Moved:
+		s.log.Info("the home moved: its store keeps its identity", "from", c.Was.Home, "to", c.Identity.Home, "home_id", s.homeID)
+	default:
+		s.log.Info("store identity", "home_id", s.homeID, "verdict", c.Verdict.String())
+	}
+	return nil
 }

@@ -103,6 +103,12 @@ type Server struct {
 	bgMu    sync.Mutex // orders background's check of closing with close
 
 	clusterGate sync.Mutex // cluster create and delete, one at a time (gateCluster)
+
+	// The store's identity (identify, in recover.go): homeID is what this
+	// home's agents and tasks carry; copyOf, where the store was copied
+	// from when it is a copy ("" otherwise).
+	homeID string
+	copyOf string
 }
 
 // Info is what server.json records for clients and people.

@@ -190,6 +190,20 @@ var migrations = []string{
 	ALTER TABLE tasks ADD COLUMN err_from INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE tasks ADD COLUMN out_to INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE tasks ADD COLUMN err_to INTEGER NOT NULL DEFAULT 0;`,
+	// 12: whose the store is (identity.go): one row, the home's id and
+	// where the store lives, so that a copy knows it is one.
+	`CREATE TABLE home_identity (
+		one INTEGER PRIMARY KEY CHECK (one = 1),
+		home_id TEXT NOT NULL,
+		home TEXT NOT NULL,
+		host TEXT NOT NULL,
+		dev INTEGER NOT NULL,
+		ino INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		copied_from TEXT NOT NULL DEFAULT '',
+		copied_home TEXT NOT NULL DEFAULT '',
+		copied_at INTEGER
+	);`,
 }
 
 func migrate(db *sql.DB) error {

@@ -175,7 +175,8 @@ func Alive(pid int, startTicks uint64) bool {
 
 // KillGroup sends SIGKILL to the process group led by pid, but only if
 // Alive(pid, startTicks); otherwise (startTicks 0 included) it does nothing
-// and returns nil. It is
+// and returns nil. A process that does not carry this home's identity
+// (SetIdentity) is left alone: ErrNotOurs. It is
 // meant for tasks left running by an agent that died. The check and the kill
 // are two steps: a pid freed and reused in between is not detected (the
 // window is microseconds; pids are not reused that fast in practice).
@@ -189,6 +190,9 @@ func KillGroup(pid int, startTicks uint64) error {
 	s, err := readStat(pid)
 	if err != nil || s.startTicks != startTicks {
 		return nil
+	}
+	if !ours(pid) {
+		return ErrNotOurs // it may be another home's (a copied store): see owner.go
 	}
 	err = syscall.Kill(-pid, syscall.SIGKILL)
 	if s.pgid != pid {

@@ -1,0 +1,117 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync/atomic"
+)
+
+// HomeIDEnv names the environment variable that says which home (which
+// store) a process belongs to: a server gives it to the agents it starts,
+// an agent to every task it starts. A pid and its start time name a process
+// but not whose it is: a server started on a copy of another home's store
+// finds that home's live processes under the very pids and start times it
+// recorded, and must not signal them.
+const HomeIDEnv = "BURST_HOME_ID"
+
+// ErrNotOurs is returned by KillGroup for a process that does not carry
+// this process's home identity (see SetIdentity): it was left alone.
+var ErrNotOurs = errors.New("the process does not carry this home's identity: left alone")
+
+type identity struct {
+	id  string
+	log *slog.Logger
+}
+
+var owner atomic.Pointer[identity]
+
+// SetIdentity makes KillGroup signal only processes whose environment
+// carries HomeIDEnv=id; log, when not nil, hears of each process left
+// alone. An empty id lifts the check (an agent that joined by itself knows
+// no home identity, and neither do the processes it starts).
+func SetIdentity(id string, log *slog.Logger) {
+	if id == "" {
+		owner.Store(nil)
+		return
+	}
+	owner.Store(&identity{id: id, log: log})
+}
+
+// Identity is the home identity set by SetIdentity ("" when none).
+func Identity() string {
+	if o := owner.Load(); o != nil {
+		return o.id
+	}
+	return ""
+}
+
+// Carries reports whether process pid carries home identity id: its
+// environment (/proc/PID/environ, as it was exec'ed) holds HomeIDEnv=id and
+// no other value of HomeIDEnv. An error means it could not be told (the
+// process is gone, or belongs to another user: its environment is readable
+// only by its owner and root); a caller must then not signal it.
+func Carries(pid int, id string) (bool, error) {
+	if pid <= 0 {
+		return false, fmt.Errorf("invalid pid %d", pid)
+	}
+	if id == "" {
+		return false, nil
+	}
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false, err
+	}
+	return carries(env, id), nil
+}
+
+// carries reports whether env (NUL-separated KEY=VALUE entries) sets
+// HomeIDEnv to id, and only to id: a process given two values is not
+// known to be anyone's.
+func carries(env []byte, id string) bool {
+	if id == "" {
+		return false
+	}
+	prefix := []byte(HomeIDEnv + "=")
+	found := false
+	for kv := range bytes.SplitSeq(env, []byte{0}) {
+		v, ok := bytes.CutPrefix(kv, prefix)
+		if !ok {
+			continue
+		}
+		if string(v) != id {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
+// ours reports whether pid may be signalled: always when no identity is
+// set, else only when it carries it (Carries). A process left alone is
+// logged.
+func ours(pid int) bool {
+	o := owner.Load()
+	if o == nil {
+		return true
+	}
+	ok, err := Carries(pid, o.id)
+	if ok {
+		return true
+	}
+	if o.log != nil {
+		why := "it does not carry " + HomeIDEnv + "=" + o.id
+		if err != nil {
+			why = "its environment cannot be read: " + err.Error()
+		}
+		o.log.Warn("left a process alone: it is not known to belong to this home", "pid", pid, "why", why)
+	}
+	return false
+}
+
+// Ours reports whether this home may signal process pid (see SetIdentity),
+// logging when it may not.
+func Ours(pid int) bool { return ours(pid) }
