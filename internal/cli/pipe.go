@@ -169,11 +169,14 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	defer stop()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var cut firstErr
 	follow := func(task int, stream string, w io.Writer) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			streamLogs(ctx, k, id, task, stream, w)
+			if err := streamLogs(ctx, k, id, task, stream, w); ctx.Err() == nil {
+				cut.set(err)
+			}
 		}()
 	}
 	if p.Stdout == "" {
@@ -202,7 +205,7 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	if err != nil {
 		return err
 	}
-	return jobExit(j)
+	return followEnd(stderr, j, cut.get())
 }
 
 // prefixWriter writes whole lines, each behind a prefix, to a writer that
