@@ -102,7 +102,8 @@ func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
 // answering, before it asks again: it makes the server reachable again if
 // it can (sdk.Connect's starts the local server anew) and says where it
 // listens now. An error leaves the Client where it was; it asks again all
-// the same, until its Retry's patience runs out. One call at a time runs
+// the same, until its Retry's patience runs out, unless the error wraps
+// ErrNoServer: then the call ends at once with it. One call at a time runs
 // it, and a call that failed on an address another already replaced just
 // asks again.
 func WithReconnect(fn func(ctx context.Context) (addr, token string, err error)) Option {
@@ -214,6 +215,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	})
 }
 
+// ErrorTrailer is the HTTP trailer by which the server reports an error
+// it met after a stream's answer had begun (its status is sent then): a
+// store that cannot be read, an output file that cannot. A stream that
+// carries it fails with the server's message, even though every byte
+// sent arrived: what is missing must not look like the end.
+const ErrorTrailer = "X-Burst-Error"
+
 // stream sends a GET and copies its answer to w. resume says whether a
 // broken answer can go on from where it was: path(n) then asks for the
 // answer past the n bytes copied so far; otherwise it is asked again only
@@ -229,6 +237,11 @@ func (c *Client) stream(ctx context.Context, path func(n int64) string, resume b
 		_, err = io.Copy(cw, resp.Body)
 		if err != nil && !resume && cw.n > 0 {
 			return &final{err}
+		}
+		if msg := resp.Trailer.Get(ErrorTrailer); err == nil && msg != "" {
+			// The trailer is read once the body has ended: the server's
+			// own word, not asked again.
+			return &Error{Status: http.StatusInternalServerError, Message: msg}
 		}
 		return err
 	})

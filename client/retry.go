@@ -29,6 +29,13 @@ type Retry struct {
 // restart and recover its jobs.
 var DefaultRetry = Retry{Patience: 30 * time.Second, First: 50 * time.Millisecond, Max: time.Second}
 
+// ErrNoServer, wrapped by the error of a Client's Reconnect, says that the
+// server cannot be made reachable again (the local server could not be
+// started: internal/discover says why). The call that reconnected ends at
+// once with that error, instead of asking again until its patience runs
+// out: a command says why and exits, it does not wait for nothing.
+var ErrNoServer = errors.New("no server")
+
 // final marks an error that must not be asked again, whatever it wraps.
 type final struct{ err error }
 
@@ -78,7 +85,9 @@ func (c *Client) retrying(ctx context.Context, method, path string, cw *countWri
 		if b.Elapsed() > c.retry.Patience {
 			return err
 		}
-		c.conn.reconnectFrom(ctx, ep)
+		if rerr := c.conn.reconnectFrom(ctx, ep); errors.Is(rerr, ErrNoServer) {
+			return rerr
+		}
 		if b.Wait(ctx) != nil {
 			return err
 		}
@@ -86,24 +95,26 @@ func (c *Client) retrying(ctx context.Context, method, path string, cw *countWri
 }
 
 // reconnectFrom asks the Client's Reconnect where the server is now,
-// unless another call already did since it used ep.
-func (k *conn) reconnectFrom(ctx context.Context, ep *endpoint) {
+// unless another call already did since it used ep. It returns the
+// Reconnect's error.
+func (k *conn) reconnectFrom(ctx context.Context, ep *endpoint) error {
 	if k.reconnect == nil {
-		return
+		return nil
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.ep.Load() != ep {
-		return // another call reconnected meanwhile
+		return nil // another call reconnected meanwhile
 	}
 	addr, token, err := k.reconnect(ctx)
 	if err != nil {
-		return
+		return err
 	}
 	if nep, err := newEndpoint(addr, token); err == nil {
 		k.ep.Store(nep)
 		ep.hc.CloseIdleConnections()
 	}
+	return nil
 }
 
 // retriable says whether err, the failure of one try, is worth another:

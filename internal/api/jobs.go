@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"io"
 	"net/http"
@@ -259,6 +261,14 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// An error met once the answer has begun goes in this trailer: the
+	// client fails with it rather than take a cut log for the whole one.
+	w.Header().Set("Trailer", client.ErrorTrailer)
+	failed := func(format string, a ...any) {
+		if r.Context().Err() == nil {
+			w.Header().Set(client.ErrorTrailer, fmt.Sprintf(format, a...))
+		}
+	}
 	flusher, _ := w.(http.Flusher)
 	var f *os.File
 	defer func() {
@@ -275,6 +285,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
 			t, err := h.b.TaskRow(r.Context(), j.ID, idx)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				failed("job %d: reading task %d: %v", j.ID, idx, err)
+				return
+			}
 			if err == nil && !active && t.State == burst.Running && (settle.IsZero() || time.Now().Before(settle)) {
 				// It has ended, and its row says so once the end is
 				// committed, a moment from now (the job's next change,
@@ -365,6 +379,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					wrote = true
 				}
 				if err != nil {
+					if err != io.EOF {
+						failed("job %d: the %s of task %d could not be read: %v", j.ID, stream, idx, err)
+						return
+					}
 					break
 				}
 			}

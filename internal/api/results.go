@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -121,9 +122,16 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	from, _ := strconv.Atoi(q.Get("from"))
 	follow := q.Get("follow") == "true"
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Trailer", "X-Burst-Next-Task")
+	w.Header().Set("Trailer", "X-Burst-Next-Task, "+client.ErrorTrailer)
 	flusher, _ := w.(http.Flusher)
 	p := &taskPage{b: h.b, job: j}
+	// failed reports an error met once the answer has begun: the client
+	// fails with it rather than take a cut stream for the whole one.
+	failed := func(format string, a ...any) {
+		if w.Header().Get(client.ErrorTrailer) == "" {
+			w.Header().Set(client.ErrorTrailer, fmt.Sprintf(format, a...))
+		}
+	}
 	buf := make([]byte, 64<<10)
 	idx := max(from, 0)
 	defer func() { w.Header().Set("X-Burst-Next-Task", strconv.Itoa(idx)) }()
@@ -133,13 +141,22 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		ch := h.b.Watch(j.ID)
 		row, err := p.at(r.Context(), idx, fresh)
 		if err != nil {
+			if r.Context().Err() == nil {
+				failed("job %d: reading task %d: %v", j.ID, idx, err)
+			}
 			return
 		}
 		fresh = false
 		switch {
 		case row != nil && row.State.Terminal():
 			if err := copyFile(w, row.Stdout, buf); err != nil {
-				return
+				var re *readError
+				if !errors.As(err, &re) {
+					return // the client went away
+				}
+				// The rest of the job's output still comes; the client
+				// fails at its end, naming what it missed.
+				failed("job %d: the output of task %d could not be read: %v", j.ID, idx, re.err)
 			}
 			idx++
 			continue
@@ -170,15 +187,35 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// copyFile copies the file at path to w; a file that does not exist (a
+// task that wrote nothing, output removed) is empty. An error of the file
+// is a *readError, one of w is not.
 func copyFile(w io.Writer, path string, buf []byte) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) || path == "" {
 		return nil
 	}
 	if err != nil {
-		return nil // unreadable output is skipped, not fatal to the stream
+		return &readError{err}
 	}
 	defer f.Close()
-	_, err = io.CopyBuffer(w, f, buf)
+	_, err = io.CopyBuffer(w, readerOnly{f}, buf)
 	return err
+}
+
+// readError is an error reading a task's output file.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+
+// readerOnly marks the errors of a file read as readErrors (and hides its
+// WriteTo, so that io.CopyBuffer reads through Read).
+type readerOnly struct{ f *os.File }
+
+func (r readerOnly) Read(p []byte) (int, error) {
+	n, err := r.f.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
 }

@@ -199,6 +199,11 @@ and flags that would change its tasks are refused.`,
 // prints its id (-d) or follows it to the end.
 func startMap(c *cobra.Command, detach bool, o *followOpts, start func(*client.Client) (*burst.Job, error)) error {
 	ctx, stderr := c.Context(), c.ErrOrStderr()
+	if !detach {
+		var release func()
+		ctx, release = holdSignals(ctx)
+		defer release()
+	}
 	cl, err := connect(ctx, stderr)
 	if err != nil {
 		return err

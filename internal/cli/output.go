@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +66,12 @@ func fetch[T any](c *cobra.Command, out string, get func(context.Context, *clien
 	return render(c.OutOrStdout(), v)
 }
 
-func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+// table is a tabwriter for a table for people; what it writes reaches w
+// with control characters escaped (safeWriter): clean the cells that come
+// from users (names, commands, reasons) to keep their columns aligned too.
+func table(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(safeWriter{w}, 0, 0, 2, ' ', 0)
+}
 
 // bytesHuman writes a byte count in binary units: 512 MiB, 1.5 GiB.
 func bytesHuman(b int64) string {
@@ -113,6 +119,9 @@ func ago(t time.Time) string {
 }
 
 // shellJoin quotes argv for display so that it can be pasted into a shell.
+// An argument with control characters is written in bash's $'...' quoting
+// (\x1b, \n), so that none reaches the terminal raw and the paste is still
+// the same argument.
 func shellJoin(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
@@ -122,16 +131,23 @@ func shellJoin(argv []string) string {
 			out[i] = a
 			continue
 		}
+		if needsEscape(a) {
+			out[i] = "$'" + clean(strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(a)) + "'"
+			continue
+		}
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
 }
 
+// truncate shortens s to n characters (not bytes: a character is never
+// cut in two), the last one an ellipsis.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // usd writes an amount of US dollars for people: $12.34, and below a cent

@@ -172,20 +172,18 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	defer stop()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var cut firstErr
 	follow := func(task int, stream string, w io.Writer) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			streamLogs(ctx, k, id, task, stream, w)
+			if err := streamLogs(ctx, k, id, task, stream, w); ctx.Err() == nil {
+				cut.set(err)
+			}
 		}()
 	}
-	var outErr error // the output's stream: it failed, so what was printed is not the output
 	if p.Stdout == "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outErr = streamLogs(ctx, k, id, p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
-		}()
+		follow(p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
 	}
 	var prefixed []*prefixWriter
 	for i, st := range p.Stages {
@@ -210,10 +208,7 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	if err != nil {
 		return err
 	}
-	if outErr != nil && ctx.Err() == nil {
-		return &ExitError{Code: 1, Msg: fmt.Sprintf("job %d's output was not printed whole: %v", id, outErr)}
-	}
-	return jobExit(j)
+	return followEnd(stderr, j, cut.get())
 }
 
 // prefixWriter writes whole lines, each behind a prefix, to a writer that

@@ -177,7 +177,8 @@ The command runs directly (never through a shell) with your environment and
 working directory, on a machine with the resources asked for. Its output
 streams here as it runs; burst exits with the job's exit status (124 if the
 time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
-it). The job id goes to stderr. Ctrl-C cancels the job.
+it). The job id goes to stderr. Ctrl-C cancels the job, and so do SIGTERM
+and SIGHUP (a closed terminal); a second one stops waiting.
 
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
 set resources as they would under sbatch; sbatch's options given here
@@ -341,6 +342,11 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
+	if !detach {
+		var release func()
+		ctx, release = holdSignals(ctx)
+		defer release()
+	}
 	cl, err := connect(ctx, stderr)
 	if err != nil {
 		return err
@@ -378,6 +384,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 		streams = []string{"stdout", "stderr"}
 	}
 	defer showWaiting(ctx, cl, id, stderr)()
+	var cut firstErr
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		name string
@@ -389,7 +396,9 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			streamLogs(ctx, cl, id, 0, s.name, s.w)
+			if err := streamLogs(ctx, cl, id, 0, s.name, s.w); ctx.Err() == nil {
+				cut.set(err)
+			}
 		}()
 	}
 	wg.Wait()
@@ -400,19 +409,87 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	if err != nil {
 		return err
 	}
-	return jobExit(job)
+	return followEnd(stderr, job, cut.get())
 }
 
-// cancelOnInterrupt makes the first Ctrl-C (or SIGTERM) cancel job id and
-// the second stop waiting for it: the returned context ends then. Call
+// firstErr keeps the first error of the streams a follow copies.
+type firstErr struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstErr) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstErr) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// followEnd is how a follow of job j ends: with the job's exit status
+// (jobExit), unless the output it copied was cut by an error of the server
+// (a store or a log file it could not read): a job that succeeded then
+// exits 1, as the output printed is not all of it; one that failed keeps
+// its own status, with a line on the cut.
+func followEnd(stderr io.Writer, j *burst.Job, cut error) error {
+	exit := jobExit(j)
+	if cut == nil {
+		return exit
+	}
+	msg := fmt.Sprintf("job %d %s, but its output shown here is incomplete: %v (burst logs %d)", j.ID, j.State, cut, j.ID)
+	if exit == nil {
+		return &ExitError{Code: 1, Msg: msg}
+	}
+	fmt.Fprintln(stderr, "burst: "+msg)
+	return exit
+}
+
+// cancelSignals cancel an attached job: Ctrl-C (SIGINT), and what a shell,
+// a batch system or `timeout` sends (SIGTERM) or a closed terminal or SSH
+// session does (SIGHUP). Left to their default, the last two would end
+// the command and leave its job queued or running with nobody to see it.
+var cancelSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+type heldKey struct{}
+
+// holdSignals catches cancelSignals from now on, before the job they would
+// cancel has an id: one that comes while the job is submitted is kept and
+// acted on by cancelOnInterrupt once the id is known (a command killed in
+// the middle of its submit would leave its job queued). release stops
+// holding them; call it when the command ends (cancelOnInterrupt takes the
+// held ones over).
+func holdSignals(ctx context.Context) (_ context.Context, release func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, cancelSignals...)
+	return context.WithValue(ctx, heldKey{}, ch), func() { signal.Stop(ch) }
+}
+
+// cancelOnInterrupt makes the first Ctrl-C (or SIGTERM, or SIGHUP) cancel
+// job id and the second stop waiting for it: the returned context ends
+// then. Signals holdSignals held for ctx count as if they came now. Call
 // stop when done waiting.
 func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *client.Client, id int64) (context.Context, func()) {
+	sigs, held := ctx.Value(heldKey{}).(chan os.Signal)
+	if !held {
+		sigs = make(chan os.Signal, 2)
+		signal.Notify(sigs, cancelSignals...)
+	}
 	ctx, cancelCtx := context.WithCancel(ctx)
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
 		n := 0
-		for range sigs {
+		for {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
 			if n++; n == 1 {
 				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
 				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -426,7 +503,7 @@ func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *client.Client,
 	}()
 	return ctx, func() {
 		signal.Stop(sigs)
-		close(sigs)
+		close(done)
 		cancelCtx()
 	}
 }

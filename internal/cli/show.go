@@ -76,7 +76,7 @@ type jobWithTasks struct {
 func showJob(w io.Writer, jt *jobWithTasks) error {
 	j, ts := jt.Job, jt.TaskList
 	tw := table(w)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, clean(v)) }
 	row("Job:", fmt.Sprintf("%d (%s)", j.ID, j.Name))
 	if a := jt.ArrayTask; a != nil {
 		row("Array task:", fmt.Sprintf("job %d = index %d of array job %d (task %d); the array's other tasks: burst show %d", j.ID+int64(a.Task), a.ArrayIndex, j.ID, a.Task, j.ID))
@@ -152,7 +152,7 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", t.Index, t.State, t.Attempt,
 			dash(t.Machine), pid, exitText(t.ExitCode), t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes),
-			gpus, t.Reason)
+			gpus, clean(t.Reason))
 	}
 	if j.Tasks.Total > len(ts) && jt.ArrayTask == nil {
 		fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
@@ -227,7 +227,7 @@ func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", name, cpus, t.State, dash(t.Machine),
 			exitText(t.ExitCode), bytesHuman(t.ReadBytes), bytesHuman(t.WroteBytes), rate,
-			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, t.Reason)
+			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, clean(t.Reason))
 	}
 	return tw.Flush()
 }

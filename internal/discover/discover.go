@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,18 +33,55 @@ func setup(format string, a ...any) error { return &SetupError{fmt.Sprintf(forma
 // Connect returns a client for the configured server (as Find says) that
 // finds it again (Find again, so a local server that went away is started
 // anew) when it stops answering, before it asks again as its Retry says.
+//
+// It starts the local server at most MaxStarts times in all, and never again
+// once a start failed (the server exited before it answered, or did not
+// answer in time): a server that cannot start (a full disk, a damaged store)
+// is started once, and the client's call ends with why (the server log's
+// last line), as an error that wraps client.ErrNoServer.
 func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...client.Option) (*client.Client, error) {
-	addr, token, err := Find(ctx, serverExe, stderr)
+	st := &starts{}
+	addr, token, err := find(ctx, serverExe, stderr, st)
 	if err != nil {
 		return nil, err
 	}
-	reconnect := func(ctx context.Context) (string, string, error) { return Find(ctx, serverExe, stderr) }
+	reconnect := func(ctx context.Context) (string, string, error) {
+		addr, token, err := find(ctx, serverExe, stderr, st)
+		var se *SetupError
+		if errors.As(err, &se) {
+			// The server it had went away and none can be had: the call
+			// ends now, saying why.
+			err = &NoServerError{Msg: se.Msg}
+		}
+		return addr, token, err
+	}
 	c, err := client.New(addr, token, append([]client.Option{client.WithReconnect(reconnect)}, opts...)...)
 	if err != nil {
 		return nil, setup("BURST_SERVER: %v", err)
 	}
 	return c, nil
 }
+
+// MaxStarts is how many times one Connect's client starts the local server:
+// the first when none runs, then again only after the one it found went
+// away (a kill -9, a crash), which an attached run or wait rides out.
+const MaxStarts = 3
+
+// starts is what one Connect's client has started: how many servers, and
+// the failure that ends its starting.
+type starts struct {
+	mu     sync.Mutex // one start at a time
+	n      int
+	failed error
+}
+
+// NoServerError is why a client cannot start the local server again: the
+// last start failed, or it started MaxStarts already. It wraps
+// client.ErrNoServer.
+type NoServerError struct{ Msg string }
+
+func (e *NoServerError) Error() string { return e.Msg }
+func (e *NoServerError) Unwrap() error { return client.ErrNoServer }
 
 // Find says where the configured burst server listens and its token:
 // BURST_SERVER (with BURST_TOKEN, or the token file of $BURST_HOME) if set;
@@ -53,6 +91,11 @@ func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...cl
 // answer; with serverExe "" it returns a SetupError instead. It sends no
 // request: the first real one finds out whether the token is right.
 func Find(ctx context.Context, serverExe string, stderr io.Writer) (addr, token string, err error) {
+	return find(ctx, serverExe, stderr, nil)
+}
+
+// find is Find, counting the servers it starts in st (nil: no bound).
+func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (addr, token string, err error) {
 	if addr := os.Getenv("BURST_SERVER"); addr != "" {
 		token := os.Getenv("BURST_TOKEN")
 		if token == "" {
@@ -75,11 +118,37 @@ func Find(ctx context.Context, serverExe string, stderr io.Writer) (addr, token 
 	if serverExe == "" {
 		return "", "", setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
 	}
-	token, err = autostart(ctx, h, serverExe, stderr)
+	if st == nil {
+		token, err = autostart(ctx, h, serverExe, stderr)
+	} else {
+		token, err = st.start(ctx, h, serverExe, stderr)
+	}
 	if err != nil {
 		return "", "", err
 	}
 	return "unix://" + h.Socket(), token, nil
+}
+
+// start runs autostart unless this client may start no more servers; a
+// start that fails is the last.
+func (st *starts) start(ctx context.Context, h home.Home, exe string, stderr io.Writer) (string, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if token, ok := tryLocal(ctx, h); ok { // another call's start won meanwhile
+		return token, nil
+	}
+	if st.failed != nil {
+		return "", &NoServerError{Msg: st.failed.Error()}
+	}
+	if st.n >= MaxStarts {
+		return "", &NoServerError{Msg: fmt.Sprintf("the local server went away again after this command had started it %d times: not starting it again (see %s)", st.n, h.ServerLog())}
+	}
+	st.n++
+	token, err := autostart(ctx, h, exe, stderr)
+	if err != nil && ctx.Err() == nil {
+		st.failed = err
+	}
+	return token, err
 }
 
 // tryLocal is the token of the server of h if one listens on its socket: a
@@ -121,6 +190,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
+		closeOnExec()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start `%s server`: %w", exe, err)
 		}
@@ -184,7 +254,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			fmt.Fprintf(stderr, "burst: starting a local server (log: %s)\n", h.ServerLog())
 			said = true
 		case <-deadline.C:
-			return "", errors.New("the server did not answer within 20 s: see " + h.ServerLog())
+			return "", setup("the local server did not answer within 20 s: see %s", h.ServerLog())
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-time.After(poll.Next()):
