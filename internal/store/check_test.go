@@ -132,7 +132,8 @@ func TestCheckRefusesForeignFiles(t *testing.T) {
 
 // TestCheckTimeOn100kTasks measures the check at open on a store of
 // 100,000 tasks: it must stay well within a second (the figure is in
-// docs/guarantees-store.md).
+// docs/guarantees-store.md); under the race detector the time is only
+// reported.
 func TestCheckTimeOn100kTasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 100k-task store")
@@ -152,7 +153,7 @@ func TestCheckTimeOn100kTasks(t *testing.T) {
 	}
 	took := time.Since(start)
 	t.Logf("quick_check of a 100,000-task store (%.1f MB): %s", float64(fi.Size())/1e6, took)
-	if took > time.Second {
+	if took > time.Second && !raceEnabled {
 		t.Errorf("the check took %s; want under a second", took)
 	}
 }
