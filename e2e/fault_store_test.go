@@ -65,9 +65,17 @@ func TestFaultStoreCorruptRestore(t *testing.T) {
 		t.Error("the damaged store was not kept aside")
 	}
 
+	recordFault(t, servedInFull(t, h, id, n, "corrupt store: 4 KiB garbage in state.db, restored"))
+}
+
+// servedInFull counts how the results of id, a map of `echo {}` over 1..n,
+// come back: each line once, in order, every task succeeded at its first
+// attempt.
+func servedInFull(t *testing.T, h *harness, id string, n int, fault string) faultRow {
+	t.Helper()
 	out := h.mustRun("results", id).stdout
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	row := faultRow{Fault: "corrupt store: 4 KiB garbage in state.db, restored", Tasks: n}
+	row := faultRow{Fault: fault, Tasks: n}
 	seen := map[string]int{}
 	for _, l := range lines {
 		seen[l]++
@@ -91,7 +99,77 @@ func TestFaultStoreCorruptRestore(t *testing.T) {
 			row.FailedWrongly++
 		}
 	}
-	recordFault(t, row)
+	return row
+}
+
+// A store damaged under a running server (garbage over the middle half of
+// state.db, as a failing disk leaves it) is not served in part: the server
+// exits once a read or its snapshot meets a damaged page, a command never
+// prints part of the results and exits 0, the next command names the
+// snapshot to restore, and the restore serves everything again.
+func TestFaultStoreCorruptWhileServing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setEnv("BURST_SNAPSHOT_EVERY", "1s")
+	const n = 2000
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	id := strings.TrimSpace(h.mustRun(args...).stdout)
+	h.mustRun("wait", id)
+	ended := time.Now()
+	backups := filepath.Join(h.home, "backups")
+	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
+		for _, s := range snaps {
+			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
+				return true
+			}
+		}
+		return false
+	})
+	pid := h.serverPID()
+	path := filepath.Join(h.home, "state.db")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, fi.Size()/2/4096*4096)
+	for i := range junk {
+		junk[i] = byte(i*131 + 7)
+	}
+	if _, err := f.WriteAt(junk, fi.Size()/4/4096*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	// Whatever this read meets, it is all of the results or a failure.
+	r := h.run("results", id)
+	want := ""
+	for i := 1; i <= n; i++ {
+		want += strconv.Itoa(i) + "\n"
+	}
+	if r.code == 0 && r.stdout != want {
+		t.Errorf("results from a store damaged under its server exited 0 with %d of %d lines", strings.Count(r.stdout, "\n"), n)
+	}
+	// The snapshot reads every page: the server finds the damage and goes.
+	h.waitFor("the server to exit on the damaged store", 30*time.Second, func() bool { return !alive(pid) })
+	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); !strings.Contains(string(b), "the store is damaged") {
+		t.Errorf("the server's log does not say why it exited")
+	}
+	r = h.run("results", id)
+	m := regexp.MustCompile("burst server restore (\\S+)`").FindStringSubmatch(r.stderr)
+	if r.code == 0 || m == nil || r.stdout != "" {
+		t.Fatalf("after the server left, results must fail and name the snapshot to restore:\n%s", r)
+	}
+	h.mustRun("server", "stop", "--all")
+	h.mustRun("server", "restore", m[1])
+	recordFault(t, servedInFull(t, h, id, n, "corrupt store under a running server, restored"))
 }
 
 // garbage writes 4 KiB of bytes that are no SQLite page over the middle

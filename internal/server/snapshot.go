@@ -72,7 +72,19 @@ func (s *Server) openStore(ctx context.Context) (*store.Store, error) {
 		}
 		return nil, err
 	}
+	store.OnCorrupt(s.storeCorrupt)
 	return store.Open(h.DB())
+}
+
+// storeCorrupt ends the server when a statement finds the store damaged
+// while it serves: the answer being written is cut (its client sees a
+// broken answer, not a short one that looks whole), and nothing more is
+// served from a store that may answer each read with a different part of
+// the truth. The next server's Check refuses the store with the steps to
+// recover, which any command then shows.
+func (s *Server) storeCorrupt(err error) {
+	s.log.Error("the store is damaged; exiting rather than serving part of it", "err", err, "recover", RecoverySteps(s.home, err))
+	os.Exit(3)
 }
 
 // RecoverySteps is the one line that says the store is damaged and how to

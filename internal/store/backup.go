@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +37,9 @@ func backup(ctx context.Context, src, dst string) error {
 	}()
 	// A connection of its own: the writer's stays free for the server's
 	// writes, and the readers' are query_only, which VACUUM INTO refuses.
-	db, err := sql.Open("sqlite", "file:"+src+"?_pragma=busy_timeout(10000)")
+	// Through openDB: a snapshot reads every page, so it finds a damaged
+	// one even where no request has looked yet.
+	db, err := openDB("file:" + src + "?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("back up %s: %w", src, err)
 	}
