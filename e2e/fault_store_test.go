@@ -304,3 +304,43 @@ func TestFaultStoreForeignHome(t *testing.T) {
 		t.Error("a store was created in another user's home")
 	}
 }
+
+// burst server backup copies the store while a map writes to it, and the
+// copy restores; the commands refuse what they must (an existing file, a
+// restore while a server runs, a file that is no burst store).
+func TestStoreBackupRestoreCommands(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= 500; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	first := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "before").stdout)
+	h.mustRun("wait", first)
+	busy := strings.TrimSpace(h.mustRun(args...).stdout)
+	copy1 := filepath.Join(h.root, "copy1.db")
+	r := h.mustRun("server", "backup", copy1) // while the map runs
+	if !strings.Contains(r.stdout, "burst server restore "+copy1) {
+		t.Errorf("backup does not say how to restore: %s", r)
+	}
+	if fi, err := os.Stat(copy1); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v, %v; want a 0600 file", fi, err)
+	}
+	if r := h.run("server", "backup", copy1); r.code != 2 || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("a backup over an existing file: want exit 2 naming it:\n%s", r)
+	}
+	if r := h.run("server", "restore", copy1); r.code != 2 || !strings.Contains(r.stderr, "burst server stop") {
+		t.Errorf("a restore while the server runs: want exit 2 naming burst server stop:\n%s", r)
+	}
+	h.mustRun("wait", busy)
+	h.mustRun("server", "stop", "--all")
+	notes := filepath.Join(h.root, "notes.txt")
+	writeFile(t, notes, strings.Repeat("not a store\n", 1000), 0o600)
+	if r := h.run("server", "restore", notes); r.code != 2 || !strings.Contains(r.stderr, "cannot restore") {
+		t.Errorf("a restore from a text file: want exit 2:\n%s", r)
+	}
+	h.mustRun("server", "restore", copy1)
+	if out := h.mustRun("results", first).stdout; out != "before\n" {
+		t.Errorf("the restored store's first job: %q, want %q", out, "before\n")
+	}
+}

@@ -64,6 +64,13 @@ func backup(ctx context.Context, src, dst string) error {
 // open: the caller checks that none runs.
 func Restore(ctx context.Context, src, dst string, now time.Time) (aside string, err error) {
 	if err := CheckBackup(ctx, src); err != nil {
+		var ce *CorruptError
+		switch {
+		case errors.As(err, &ce):
+			return "", fmt.Errorf("cannot restore from %s: it is not a whole burst store (%s): choose another backup or snapshot", src, ce.Detail)
+		case errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("cannot restore from %s: no such file", src)
+		}
 		return "", fmt.Errorf("cannot restore from %s: %w", src, err)
 	}
 	tmp := dst + ".restore"
