@@ -20,6 +20,8 @@ var ErrNotYours = errors.New("belongs to another user")
 // The directory and every directory under it lose their group and other
 // permissions (0755 becomes 0700), and so does every file (0644 becomes
 // 0600; an owner's execute bit stays). Links are left alone, not followed.
+// A directory below the home that is private already is not entered:
+// nobody else can reach what it holds.
 //
 // A home that another user owns is refused, with the fix named: burst would
 // otherwise write files there that its owner cannot read, or read theirs.
@@ -56,6 +58,12 @@ func (h Home) Private() error {
 		}
 		mode := info.Mode().Perm()
 		if mode&0o077 == 0 {
+			if d.IsDir() && p != string(h) {
+				// Nobody else can enter it, whatever lies below: a home
+				// burst keeps costs a stat per entry of its top level,
+				// not one per task log.
+				return fs.SkipDir
+			}
 			return nil
 		}
 		if err := os.Chmod(p, mode&^0o077); err != nil && !errors.Is(err, fs.ErrNotExist) {

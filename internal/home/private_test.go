@@ -97,3 +97,28 @@ func TestCreatePrivateIgnoresUmask(t *testing.T) {
 		t.Errorf("CreatePrivate of an existing file changed it: %q", b)
 	}
 }
+
+// A home burst keeps is checked at its top level only: a directory that is
+// private already is not entered (nobody else can reach what it holds),
+// while a file at the top level, such as a store an older burst made 0644,
+// is tightened.
+func TestPrivateEntersOnlyOpenDirectories(t *testing.T) {
+	h := Home(t.TempDir())
+	os.Chmod(string(h), 0o700)
+	deep := filepath.Join(string(h), "logs", "1", "0", "0.out")
+	os.MkdirAll(filepath.Dir(deep), 0o700)
+	os.WriteFile(deep, nil, 0o644)
+	os.Chmod(deep, 0o644)
+	db := filepath.Join(string(h), "state.db")
+	os.WriteFile(db, nil, 0o644)
+	os.Chmod(db, 0o644)
+	if err := h.Private(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(db); fi.Mode().Perm() != 0o600 {
+		t.Errorf("state.db at the top level is %v; want 0600", fi.Mode().Perm())
+	}
+	if fi, _ := os.Stat(deep); fi.Mode().Perm() != 0o644 {
+		t.Errorf("a file under a private directory was visited (now %v)", fi.Mode().Perm())
+	}
+}
