@@ -45,9 +45,9 @@ when none runs. Stopping the server does not stop running jobs; they go on
 and the next server picks them up ('burst server stop --all' stops them). One server serves a $BURST_HOME: a
 second one exits with status 10.
 
-$BURST_HOME is kept private: at start it and everything in it lose their
-group and other permissions (0700 directories, 0600 files), and a home
-that another user owns is refused. The store is checked at start (SQLite's
+$BURST_HOME is kept private: at start it and everything in it that others
+could reach lose their group and other permissions (0700 directories, 0600
+files), and a home that another user owns is refused. The store is checked at start (SQLite's
 quick_check); a damaged one is not served, and the message names the
 snapshot to restore (burst server restore). While the store is written, a
 snapshot of it goes to $BURST_HOME/backups every --snapshot-every (15m),
