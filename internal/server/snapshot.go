@@ -100,8 +100,23 @@ func RecoverySteps(h home.Home, err error) string {
 		return fmt.Sprintf("the state database %s is damaged (%s) and will not be served; there is no snapshot in %s: restore a copy you made with `burst server restore FILE`, or move %s aside to start with an empty one",
 			h.DB(), detail, h.Backups(), h.DB())
 	}
-	return fmt.Sprintf("the state database %s is damaged (%s) and will not be served: run `burst server restore %s` (the newest of %d snapshots in %s; the damaged store is kept aside), then run your command again",
-		h.DB(), detail, snaps[len(snaps)-1], len(snaps), h.Backups())
+	return fmt.Sprintf("the state database %s is damaged (%s) and will not be served: run `burst server restore %s` (the damaged store is kept aside), then run your command again; snapshots in %s, newest first: %s",
+		h.DB(), detail, snaps[len(snaps)-1], h.Backups(), listSnapshots(snaps))
+}
+
+// listSnapshots names snapshots, newest first, by their file names: eight
+// at most, then how many more.
+func listSnapshots(snaps []string) string {
+	const most = 8
+	var names []string
+	for i := len(snaps) - 1; i >= 0 && len(names) < most; i-- {
+		names = append(names, filepath.Base(snaps[i]))
+	}
+	s := strings.Join(names, ", ")
+	if len(snaps) > most {
+		s += fmt.Sprintf(" and %d older", len(snaps)-most)
+	}
+	return s
 }
 
 // Snapshots lists the snapshots in h's backups directory, oldest first.
@@ -197,8 +212,8 @@ func (s *Server) snapshotStore(ctx context.Context, now time.Time) (string, erro
 	return name, nil
 }
 
-// pruneSnapshots removes all but the newest keep snapshots, and copies
-// left half-made by a server that died while writing them.
+// pruneSnapshots removes all but the newest keep snapshots, and, an hour
+// old, copies left half-made by a server that died while writing them.
 func pruneSnapshots(h home.Home, keep int) {
 	snaps := Snapshots(h)
 	for len(snaps) > keep {
@@ -206,7 +221,9 @@ func pruneSnapshots(h home.Home, keep int) {
 		snaps = snaps[1:]
 	}
 	tmps, _ := filepath.Glob(filepath.Join(h.Backups(), snapshotPrefix+"*"+snapshotSuffix+".tmp"))
-	for _, t := range tmps {
+	// and copies a server that died while sending them left (api/backup.go)
+	downloads, _ := filepath.Glob(filepath.Join(h.Backups(), ".download-*.db"))
+	for _, t := range append(tmps, downloads...) {
 		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
 			os.Remove(t)
 		}

@@ -25,6 +25,9 @@ func TestPruneSnapshotsKeepsTheNewest(t *testing.T) {
 	long := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(stale, long, long)
 	os.WriteFile(filepath.Join(h.Backups(), "mine.db"), nil, 0o600) // not a snapshot: left alone
+	download := filepath.Join(h.Backups(), ".download-abc.db")
+	os.WriteFile(download, nil, 0o600)
+	os.Chtimes(download, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
 
 	pruneSnapshots(h, 3)
 	got := Snapshots(h)
@@ -33,6 +36,9 @@ func TestPruneSnapshotsKeepsTheNewest(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); err == nil {
 		t.Error("a half-made snapshot an hour old was kept")
+	}
+	if _, err := os.Stat(download); err == nil {
+		t.Error("a backup download left an hour ago was kept")
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Error("a snapshot being written was removed")
@@ -53,8 +59,9 @@ func TestRecoveryStepsNameTheNewestSnapshot(t *testing.T) {
 		os.WriteFile(filepath.Join(h.Backups(), n), nil, 0o600)
 	}
 	s := RecoverySteps(h, err)
-	if !strings.Contains(s, "burst server restore "+filepath.Join(h.Backups(), "state-20270510T130000.000Z.db")) || strings.Contains(s, "\n") {
-		t.Errorf("with snapshots: %q; want one line naming the newest", s)
+	if !strings.Contains(s, "burst server restore "+filepath.Join(h.Backups(), "state-20270510T130000.000Z.db")) || strings.Contains(s, "\n") ||
+		!strings.Contains(s, "newest first: state-20270510T130000.000Z.db, state-20270510T120000.000Z.db") {
+		t.Errorf("with snapshots: %q; want one line naming the newest to restore and listing them all", s)
 	}
 }
 
