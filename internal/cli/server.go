@@ -34,7 +34,7 @@ func newServerCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane in the foreground",
+		Short: "Run the control plane in the foreground; stop, back up or restore it",
 		Long: `Run burst's control plane: the HTTP API (under /v1/) on a unix socket in
 $BURST_HOME and on 127.0.0.1, the durable job queue, the scheduler and an
 agent for this machine. Every request needs the bearer token kept (0600) in
@@ -47,11 +47,13 @@ second one exits with status 10.
 
 $BURST_HOME is kept private: at start it and everything in it that others
 could reach lose their group and other permissions (0700 directories, 0600
-files), and a home that another user owns is refused. The store is checked at start (SQLite's
-quick_check); a damaged one is not served, and the message names the
-snapshot to restore (burst server restore). While the store is written, a
-snapshot of it goes to $BURST_HOME/backups every --snapshot-every (15m),
-keeping the newest --snapshot-keep (8).`,
+files), and a home that another user owns is refused.
+
+The store is checked at start (SQLite's quick_check); a damaged one is not
+served, and the message names the snapshot to restore (burst server
+restore). While the store is written, a snapshot of it goes to
+$BURST_HOME/backups every --snapshot-every (15m), keeping the newest
+--snapshot-keep (8); 'burst server backup FILE' makes one when you ask.`,
 		Example: `  burst server
   burst server --port 8080
   BURST_HOME=/scratch/me/burst burst server --port 0   # any free port
