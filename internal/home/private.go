@@ -39,7 +39,13 @@ func (h Home) Private() error {
 		return fmt.Errorf("%s %w (%s), not to you (%s): run `sudo chown -R %s %s`, or set BURST_HOME to a directory of your own",
 			h, ErrNotYours, userName(uid), userName(os.Getuid()), userName(os.Getuid()), h)
 	}
-	return filepath.WalkDir(string(h), func(p string, d fs.DirEntry, err error) error {
+	// A home that is a link (BURST_HOME=/scratch/me/burst, itself a link)
+	// is walked where it leads: WalkDir does not follow its root.
+	root, err := filepath.EvalSymlinks(string(h))
+	if err != nil {
+		return fmt.Errorf("cannot read %s (%v): set BURST_HOME to a directory of your own", h, err)
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // removed while we walked (a task's log, a socket)
@@ -58,7 +64,7 @@ func (h Home) Private() error {
 		}
 		mode := info.Mode().Perm()
 		if mode&0o077 == 0 {
-			if d.IsDir() && p != string(h) {
+			if d.IsDir() && p != root {
 				// Nobody else can enter it, whatever lies below: a home
 				// burst keeps costs a stat per entry of its top level,
 				// not one per task log.

@@ -122,3 +122,22 @@ func TestPrivateEntersOnlyOpenDirectories(t *testing.T) {
 		t.Errorf("a file under a private directory was visited (now %v)", fi.Mode().Perm())
 	}
 }
+
+func TestPrivateFollowsAHomeThatIsALink(t *testing.T) {
+	root := t.TempDir()
+	real := filepath.Join(root, "scratch")
+	os.Mkdir(real, 0o755)
+	os.Chmod(real, 0o755)
+	os.WriteFile(filepath.Join(real, "token"), []byte("t\n"), 0o644)
+	os.Chmod(filepath.Join(real, "token"), 0o644)
+	link := filepath.Join(root, "home")
+	os.Symlink(real, link)
+	if err := Home(link).Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{real: 0o700, filepath.Join(real, "token"): 0o600} {
+		if fi, _ := os.Stat(p); fi.Mode().Perm() != want {
+			t.Errorf("%s is %v; want %v", p, fi.Mode().Perm(), want)
+		}
+	}
+}
