@@ -171,10 +171,12 @@ func (h *hub) open(ctx context.Context, e client.End, write bool, logPath string
 		if e.Append {
 			flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
 		}
-		if e.Log {
-			os.MkdirAll(dirOf(path), 0o755)
+		mode := os.FileMode(0o644)
+		if e.Log { // burst's own log of the task, in $BURST_HOME/logs: private
+			os.MkdirAll(dirOf(path), 0o700)
+			mode = 0o600
 		}
-		f, err := os.OpenFile(path, flags, 0o644)
+		f, err := os.OpenFile(path, flags, mode)
 		if err != nil {
 			return nil, fmt.Errorf("cannot write the pipe's output: %w", err)
 		}

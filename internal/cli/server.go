@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -21,16 +22,19 @@ import (
 	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/server"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 func newServerCmd() *cobra.Command {
 	var (
 		port   int
 		listen string
+		every  time.Duration
+		keep   int
 	)
 	c := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane in the foreground",
+		Short: "Run the control plane in the foreground; stop, back up or restore it",
 		Long: `Run burst's control plane: the HTTP API (under /v1/) on a unix socket in
 $BURST_HOME and on 127.0.0.1, the durable job queue, the scheduler and an
 agent for this machine. Every request needs the bearer token kept (0600) in
@@ -39,10 +43,21 @@ $BURST_HOME/token, created on first start.
 You rarely need this: any burst command starts a server in the background
 when none runs. Stopping the server does not stop running jobs; they go on
 and the next server picks them up ('burst server stop --all' stops them). One server serves a $BURST_HOME: a
-second one exits with status 10.`,
+second one exits with status 10.
+
+$BURST_HOME is kept private: at start it and everything in it that others
+could reach lose their group and other permissions (0700 directories, 0600
+files), and a home that another user owns is refused.
+
+The store is checked at start (SQLite's quick_check); a damaged one is not
+served, and the message names the snapshot to restore (burst server
+restore). While the store is written, a snapshot of it goes to
+$BURST_HOME/backups every --snapshot-every (15m), keeping the newest
+--snapshot-keep (8); 'burst server backup FILE' makes one when you ask.`,
 		Example: `  burst server
   burst server --port 8080
-  BURST_HOME=/scratch/me/burst burst server --port 0   # any free port`,
+  BURST_HOME=/scratch/me/burst burst server --port 0   # any free port
+  burst server --snapshot-every 5m --snapshot-keep 24`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			h, err := home.Resolve()
@@ -61,6 +76,23 @@ second one exits with status 10.`,
 			} else if port < 0 || port > 65535 {
 				return usage("--port %d: use a port number from 0 to 65535", port)
 			}
+			envEvery, envKeep, err := server.SnapshotConfig()
+			if err != nil {
+				return usage("%v", err)
+			}
+			if !c.Flags().Changed("snapshot-every") {
+				every = envEvery
+			} else if every < 0 || every > 0 && every < time.Second {
+				return usage("--snapshot-every %s: give a duration of 1s or more, e.g. 15m, or 0 for no snapshots", every)
+			}
+			if !c.Flags().Changed("snapshot-keep") {
+				keep = envKeep
+			} else if keep < 1 {
+				return usage("--snapshot-keep %d: keep at least 1 snapshot (--snapshot-every 0 turns them off)", keep)
+			}
+			if every == 0 {
+				every = -1 // Config's "none"
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			defer startProfile("server")()
@@ -70,7 +102,8 @@ second one exits with status 10.`,
 					return usage("--listen %s: give HOST:PORT, e.g. 0.0.0.0:7780 or 10.0.0.5:7780", listen)
 				}
 			}
-			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log})
+			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log,
+				SnapshotEvery: every, SnapshotKeep: keep})
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
@@ -87,7 +120,9 @@ second one exits with status 10.`,
 	}
 	c.Flags().IntVar(&port, "port", server.DefaultPort, "TCP port on 127.0.0.1 (0: any free port; env BURST_PORT)")
 	c.Flags().StringVar(&listen, "listen", "", "listen on this HOST:PORT instead of 127.0.0.1 (e.g. 0.0.0.0:7780), so that agents on other machines (Slurm pilots on compute nodes) reach the server; every request still needs the token")
-	c.AddCommand(newServerStopCmd())
+	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
+	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
+	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd())
 	return c
 }
 
@@ -278,4 +313,138 @@ func stopPID(pid int, wait time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return nil
+}
+
+func newServerBackupCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the server's store to FILE",
+		Long: `Ask the running server for a consistent copy of its store (every job,
+task, machine and charge; SQLite's VACUUM INTO, taken while the server goes
+on serving) and write it to FILE, a new file, 0600: the store holds every
+job's environment. The copy is checked (quick_check) before it is kept.
+Restore it with 'burst server restore FILE'.
+
+The server also keeps snapshots of its own in $BURST_HOME/backups (see
+'burst server --help').`,
+		Example: `  burst server backup ~/burst-$(date +%F).db
+  BURST_HOME=/scratch/me/burst burst server backup /safe/place/burst.db`,
+		Args: oneFile("the file to write, e.g. burst server backup ~/burst-backup.db"),
+		RunE: func(c *cobra.Command, args []string) error {
+			dst := args[0]
+			if _, err := os.Lstat(dst); err == nil {
+				return usage("%s exists: name a new file, or remove it first", dst)
+			}
+			part := dst + ".part"
+			f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
+				return usage("%s exists (a backup cut short?): remove it first", part)
+			}
+			if err != nil {
+				return usage("cannot write %s: %v", part, errors.Unwrap(err))
+			}
+			ok := false
+			defer func() {
+				if !ok {
+					f.Close()
+					os.Remove(part)
+				}
+			}()
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := cl.Backup(c.Context(), f); err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("backup: write %s: %w", part, err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("backup: write %s: %w", part, err)
+			}
+			if err := store.CheckBackup(c.Context(), part); err != nil {
+				return fmt.Errorf("backup: the copy received is not whole: %w", err)
+			}
+			if err := os.Rename(part, dst); err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			ok = true
+			fi, _ := os.Stat(dst)
+			fmt.Fprintf(c.OutOrStdout(), "backed up the store to %s (%s); restore it with: burst server restore %s\n", dst, mib(fi), dst)
+			return nil
+		},
+	}
+}
+
+func newServerRestoreCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Replace $BURST_HOME's store with a backup or snapshot",
+		Long: `Replace the store of $BURST_HOME with FILE, a copy made by 'burst server
+backup' or a snapshot from $BURST_HOME/backups. FILE must be a burst store
+that passes SQLite's quick_check. The store it replaces is not deleted: it
+is moved aside as state.db.damaged-TIME (with its -wal and -shm files).
+No server may run meanwhile (stop it with 'burst server stop'); the next
+burst command starts one on the restored store. Jobs, tasks and charges
+recorded after FILE was made are not in it: tasks that were running then
+and still run are found again by their agents; the rest is lost.`,
+		Example: `  burst server restore ~/.burst/backups/state-20270510T120000.000Z.db
+  burst server stop && burst server restore ~/burst-2027-05-10.db`,
+		Args: oneFile("the backup to restore, e.g. burst server restore ~/.burst/backups/state-….db (ls ~/.burst/backups)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if os.Getenv("BURST_SERVER") != "" {
+				return usage("BURST_SERVER is set: burst server restore restores the store of $BURST_HOME only; run it where that server's home is, or unset BURST_SERVER")
+			}
+			h, err := home.Resolve()
+			if err != nil {
+				return usage("%v", err)
+			}
+			if err := h.Ensure(); err != nil {
+				return usage("%v", err)
+			}
+			src := args[0]
+			// The server's own lock, held while the store is replaced: a
+			// server that starts meanwhile finds the home taken and exits.
+			lock, err := os.OpenFile(h.Lock(), os.O_CREATE|os.O_RDWR, 0o600)
+			if err != nil {
+				return usage("cannot open %s: %v", h.Lock(), errors.Unwrap(err))
+			}
+			defer lock.Close()
+			if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				return usage("a burst server runs for %s: stop it first (burst server stop), then restore", h)
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), time.Minute)
+			defer cancel()
+			aside, err := store.Restore(ctx, src, h.DB(), time.Now())
+			if err != nil {
+				return usage("%v", err)
+			}
+			w := c.OutOrStdout()
+			fmt.Fprintf(w, "restored %s from %s", h.DB(), src)
+			if aside != "" {
+				fmt.Fprintf(w, "; the store it replaced is kept as %s", aside)
+			}
+			fmt.Fprintln(w, "; the next burst command starts a server on it")
+			return nil
+		},
+	}
+}
+
+// mib is a file's size for people.
+func mib(fi os.FileInfo) string {
+	if fi == nil {
+		return "size unknown"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20))
+}
+
+// oneFile takes exactly one argument, a file.
+func oneFile(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usage("%s: give one file: %s", c.CommandPath(), what)
+		}
+		return nil
+	}
 }

@@ -58,10 +58,17 @@ func (h Home) Prices() string   { return h.path("prices.yaml") }
 func (h Home) AgentLock(machine string) string { return h.path("agents", machine+".lock") }
 func (h Home) AgentPID(machine string) string  { return h.path("agents", machine+".pid") }
 
-// Ensure creates the directory (0700) and checks that it is writable.
+// Backups holds the server's periodic snapshots of the store.
+func (h Home) Backups() string { return h.path("backups") }
+
+// Ensure creates the directory (0700), makes it private to its owner
+// (Private) and checks that it is writable.
 func (h Home) Ensure() error {
 	if err := os.MkdirAll(string(h), 0o700); err != nil {
 		return fmt.Errorf("cannot create %s (%v): set BURST_HOME to a writable directory", h, err)
+	}
+	if err := h.Private(); err != nil {
+		return err
 	}
 	f, err := os.CreateTemp(string(h), ".probe-*")
 	if err != nil {

@@ -56,6 +56,13 @@ type Config struct {
 	// Prices is a price file overlaid on the built-in catalog; "" means
 	// $BURST_HOME/prices.yaml (if it exists).
 	Prices string
+
+	// SnapshotEvery is how often the store is copied into
+	// $BURST_HOME/backups while it is written (snapshot.go): 0 means
+	// DefaultSnapshotEvery, a negative value no snapshots. SnapshotKeep is
+	// how many are kept: 0 means DefaultSnapshotKeep.
+	SnapshotEvery time.Duration
+	SnapshotKeep  int
 }
 
 // Server is a running control plane.
@@ -171,9 +178,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.token, err = h.EnsureToken(); err != nil {
 		return nil, err
 	}
-	if s.st, err = store.Open(h.DB()); err != nil {
+	// Checked before it is served: a damaged store is refused with the
+	// steps to recover (snapshot.go), and snapshots are taken while it runs.
+	if s.st, err = s.openStore(ctx); err != nil {
 		return nil, err
 	}
+	every, keep := cfg.SnapshotEvery, cfg.SnapshotKeep
+	if every == 0 {
+		every = DefaultSnapshotEvery
+	}
+	if keep <= 0 {
+		keep = DefaultSnapshotKeep
+	}
+	s.loops.Go(func() { s.snapshotLoop(ctx, every, keep) })
 	// The port first, so that a taken port fails fast; the socket last, so
 	// that a CLI never finds a half-started server there.
 	if err := s.listenTCP(cfg.Port, cfg.Listen); err != nil {

@@ -56,7 +56,7 @@ func Open(path string) (*Store, error) {
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
+	w, err := openDB(dsn) // corrupt.go: a damaged file is noticed
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -70,7 +70,7 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
+	r, err := openDB("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

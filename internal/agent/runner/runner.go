@@ -26,7 +26,8 @@ type Spec struct {
 	Dir  string   // working directory; "" inherits the agent's
 
 	// Stdout and Stderr are file paths, created with their parent directories
-	// (0644) and opened for appending. The child writes to them itself; no
+	// (0644, or 0600 in a private directory: privateModes) and opened for
+	// appending. The child writes to them itself; no
 	// output passes through this process. The same path for both gives one
 	// shared file; "" means /dev/null.
 	Stdout, Stderr string
@@ -356,15 +357,38 @@ func openLog(path string, truncate bool) (*os.File, error) {
 	if truncate {
 		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	dirMode, mode := privateModes(filepath.Dir(path))
+	f, err := os.OpenFile(path, flags, mode)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return f, err
 	}
 	// Its directory is missing: only then pay for creating it.
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, flags, 0o644)
+	return os.OpenFile(path, flags, mode)
+}
+
+// privateModes returns the modes for directories and files created in dir:
+// 0700 and 0600 where dir (or, while it does not exist, the nearest
+// directory above it) is closed to group and others, as $BURST_HOME/logs
+// is (task logs hold what tasks printed, secrets included); 0755 and 0644
+// elsewhere, as a user's own output files would be.
+func privateModes(dir string) (os.FileMode, os.FileMode) {
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if fi.Mode().Perm()&0o077 == 0 {
+				return 0o700, 0o600
+			}
+			return 0o755, 0o644
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return 0o755, 0o644
+		}
+		dir = up
+	}
 }
 
 // devNull is every task's standard input, opened once: children get their

@@ -1,0 +1,346 @@
+package e2e
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A store damaged while its server was stopped (4 KiB of garbage in the
+// middle of state.db, under a 5,000-task map's results) is never served:
+// the next command fails, exits non-zero and names the snapshot to restore;
+// `burst server restore` of that snapshot serves every result again.
+func TestFaultStoreCorruptRestore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setEnv("BURST_SNAPSHOT_EVERY", "1s")
+	const n = 5000
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	id := strings.TrimSpace(h.mustRun(args...).stdout)
+	h.mustRun("wait", id)
+	ended := time.Now()
+
+	// A snapshot taken after the map ended holds all of it.
+	backups := filepath.Join(h.home, "backups")
+	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
+		for _, s := range snaps {
+			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
+				return true
+			}
+		}
+		return false
+	})
+	h.mustRun("server", "stop", "--all")
+	if _, err := os.Stat(filepath.Join(h.home, "state.db-wal")); err == nil {
+		t.Log("note: a WAL file outlived the stopped server")
+	}
+	garbage(t, filepath.Join(h.home, "state.db"))
+
+	r := h.run("results", id)
+	if r.code == 0 {
+		t.Fatalf("results from a damaged store exited 0 with %d lines; want a refusal:\n%s", strings.Count(r.stdout, "\n"), r)
+	}
+	m := regexp.MustCompile("burst server restore (\\S+)`").FindStringSubmatch(r.stderr)
+	if m == nil || !strings.Contains(r.stderr, "damaged") || !strings.HasPrefix(m[1], backups) {
+		t.Fatalf("the refusal does not name a snapshot to restore:\n%s", r)
+	}
+	if r.stdout != "" {
+		t.Errorf("a refused store still printed results: %q", tail(r.stdout, 200))
+	}
+	r = h.mustRun("server", "restore", m[1])
+	if !strings.Contains(r.stdout, "state.db.damaged-") {
+		t.Errorf("restore does not say where the damaged store went: %s", r)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(h.home, "state.db.damaged-*")); len(aside) == 0 {
+		t.Error("the damaged store was not kept aside")
+	}
+
+	recordFault(t, servedInFull(t, h, id, n, "corrupt store: 4 KiB garbage in state.db, restored"))
+}
+
+// servedInFull counts how the results of id, a map of `echo {}` over 1..n,
+// come back: each line once, in order, every task succeeded at its first
+// attempt.
+func servedInFull(t *testing.T, h *harness, id string, n int, fault string) faultRow {
+	t.Helper()
+	out := h.mustRun("results", id).stdout
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	row := faultRow{Fault: fault, Tasks: n}
+	seen := map[string]int{}
+	for _, l := range lines {
+		seen[l]++
+	}
+	for i := 1; i <= n; i++ {
+		switch c := seen[strconv.Itoa(i)]; {
+		case c == 0:
+			row.Lost++
+		case c > 1:
+			row.Duplicated++
+		}
+	}
+	for i, l := range lines {
+		if l != strconv.Itoa(i+1) {
+			t.Errorf("restored results: line %d is %q, want %d", i+1, l, i+1)
+			break
+		}
+	}
+	for _, res := range h.results(id) {
+		if res.State != "succeeded" || res.Attempt != 1 {
+			row.FailedWrongly++
+		}
+	}
+	return row
+}
+
+// A store damaged under a running server (garbage over the middle half of
+// state.db, as a failing disk leaves it) is not served in part: the server
+// exits once a read or its snapshot meets a damaged page, a command never
+// prints part of the results and exits 0, the next command names the
+// snapshot to restore, and the restore serves everything again.
+func TestFaultStoreCorruptWhileServing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setEnv("BURST_SNAPSHOT_EVERY", "1s")
+	const n = 2000
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	id := strings.TrimSpace(h.mustRun(args...).stdout)
+	h.mustRun("wait", id)
+	ended := time.Now()
+	backups := filepath.Join(h.home, "backups")
+	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
+		for _, s := range snaps {
+			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
+				return true
+			}
+		}
+		return false
+	})
+	pid := h.serverPID()
+	path := filepath.Join(h.home, "state.db")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, fi.Size()/2/4096*4096)
+	for i := range junk {
+		junk[i] = byte(i*131 + 7)
+	}
+	if _, err := f.WriteAt(junk, fi.Size()/4/4096*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	// Whatever this read meets, it is all of the results or a failure.
+	r := h.run("results", id)
+	want := ""
+	for i := 1; i <= n; i++ {
+		want += strconv.Itoa(i) + "\n"
+	}
+	if r.code == 0 && r.stdout != want {
+		t.Errorf("results from a store damaged under its server exited 0 with %d of %d lines", strings.Count(r.stdout, "\n"), n)
+	}
+	// The snapshot reads every page: the server finds the damage and goes.
+	h.waitFor("the server to exit on the damaged store", 30*time.Second, func() bool { return !alive(pid) })
+	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); !strings.Contains(string(b), "the store is damaged") {
+		t.Errorf("the server's log does not say why it exited")
+	}
+	r = h.run("results", id)
+	m := regexp.MustCompile("burst server restore (\\S+)`").FindStringSubmatch(r.stderr)
+	if r.code == 0 || m == nil || r.stdout != "" {
+		t.Fatalf("after the server left, results must fail and name the snapshot to restore:\n%s", r)
+	}
+	h.mustRun("server", "stop", "--all")
+	h.mustRun("server", "restore", m[1])
+	recordFault(t, servedInFull(t, h, id, n, "corrupt store under a running server, restored"))
+}
+
+// garbage writes 4 KiB of bytes that are no SQLite page over the middle
+// of the file at path (page-aligned, as a torn or misdirected write is).
+func garbage(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, 4096)
+	for i := range junk {
+		junk[i] = byte(i*131 + 7)
+	}
+	off := fi.Size() / 2 / 4096 * 4096
+	if _, err := f.WriteAt(junk, off); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote 4 KiB of garbage at offset %d of %s (%d bytes)", off, path, fi.Size())
+}
+
+// A home made beforehand with 0755 and files 0644 (as mkdir and a umask of
+// 022 leave them) is private after the first command: the home and every
+// directory in it 0700, every file 0600, the store, its WAL, the logs of
+// tasks and the snapshots included, even under a umask of 000.
+func TestFaultStorePrivateHome(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setEnv("BURST_SNAPSHOT_EVERY", "1s")
+	logs := filepath.Join(h.home, "logs", "old")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{h.home, filepath.Join(h.home, "logs"), logs} {
+		os.Chmod(p, 0o755)
+	}
+	writeFile(t, filepath.Join(logs, "1.out"), "an old task's output\n", 0o644)
+	writeFile(t, filepath.Join(h.home, "token"), randHex(32)+"\n", 0o644)
+	writeFile(t, filepath.Join(h.home, "server.log"), "", 0o644)
+
+	const n = 20
+	args := []string{"map", "--", "sh", "-c", `echo out $1; echo err $1 >&2`, "_", "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	c := h.command(args...)
+	c.Path, c.Args = "/bin/sh", append([]string{"sh", "-c", `umask 000; exec "$0" "$@"`, burstBin}, args...)
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("map under umask 000: %s", r)
+	}
+	h.waitFor("a snapshot", 30*time.Second, func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(h.home, "backups", "state-*.db"))
+		return len(snaps) > 0
+	})
+
+	row := faultRow{Fault: "pre-made 0755 home, 0644 files, umask 000", Tasks: n}
+	got := map[string]bool{}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		got[l] = true
+	}
+	for i := 1; i <= n; i++ {
+		if !got["out "+strconv.Itoa(i)] {
+			row.Lost++
+		}
+	}
+	var open []string
+	kinds := map[string]int{}
+	filepath.WalkDir(h.home, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			open = append(open, fi.Mode().Perm().String()+" "+p)
+		}
+		switch {
+		case strings.HasSuffix(p, ".out") || strings.HasSuffix(p, ".err"):
+			kinds["task logs"]++
+		case strings.Contains(p, "state.db"):
+			kinds["store files"]++
+		case strings.Contains(p, "backups"):
+			kinds["snapshots"]++
+		}
+		return nil
+	})
+	if len(open) > 0 {
+		t.Errorf("open to group or others after the first command:\n%s", strings.Join(open, "\n"))
+	}
+	// What the walk covered: the check is only as good as the files it saw.
+	if kinds["task logs"] < 2*n || kinds["store files"] < 2 || kinds["snapshots"] < 1 {
+		t.Errorf("the walk saw %v; want %d task logs and more, the store's files and a snapshot", kinds, 2*n)
+	}
+	recordFault(t, row)
+}
+
+// A home that another user owns is refused, with the fix named, and no
+// server starts there.
+func TestFaultStoreForeignHome(t *testing.T) {
+	t.Parallel()
+	if os.Getuid() != 0 {
+		t.Skip("giving a home to another user needs root")
+	}
+	h := newHarness(t)
+	if err := os.Mkdir(h.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(h.home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("run", "--", "true")
+	if r.code == 0 {
+		t.Fatalf("a command in another user's home succeeded: %s", r)
+	}
+	msg := strings.TrimSpace(r.stderr)
+	if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "chown") || !strings.Contains(msg, "BURST_HOME") || !strings.Contains(msg, "another user") {
+		t.Errorf("want one line naming the owner and the fix (chown, or a BURST_HOME of your own):\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "server.json")); err == nil {
+		t.Error("a server started in another user's home")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(h.home, "state.db"), &st); err == nil {
+		t.Error("a store was created in another user's home")
+	}
+}
+
+// burst server backup copies the store while a map writes to it, and the
+// copy restores; the commands refuse what they must (an existing file, a
+// restore while a server runs, a file that is no burst store).
+func TestStoreBackupRestoreCommands(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= 500; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	first := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "before").stdout)
+	h.mustRun("wait", first)
+	busy := strings.TrimSpace(h.mustRun(args...).stdout)
+	copy1 := filepath.Join(h.root, "copy1.db")
+	r := h.mustRun("server", "backup", copy1) // while the map runs
+	if !strings.Contains(r.stdout, "burst server restore "+copy1) {
+		t.Errorf("backup does not say how to restore: %s", r)
+	}
+	if fi, err := os.Stat(copy1); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v, %v; want a 0600 file", fi, err)
+	}
+	if r := h.run("server", "backup", copy1); r.code != 2 || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("a backup over an existing file: want exit 2 naming it:\n%s", r)
+	}
+	if r := h.run("server", "restore", copy1); r.code != 2 || !strings.Contains(r.stderr, "burst server stop") {
+		t.Errorf("a restore while the server runs: want exit 2 naming burst server stop:\n%s", r)
+	}
+	h.mustRun("wait", busy)
+	h.mustRun("server", "stop", "--all")
+	notes := filepath.Join(h.root, "notes.txt")
+	writeFile(t, notes, strings.Repeat("not a store\n", 1000), 0o600)
+	if r := h.run("server", "restore", notes); r.code != 2 || !strings.Contains(r.stderr, "cannot restore") {
+		t.Errorf("a restore from a text file: want exit 2:\n%s", r)
+	}
+	h.mustRun("server", "restore", copy1)
+	if out := h.mustRun("results", first).stdout; out != "before\n" {
+		t.Errorf("the restored store's first job: %q, want %q", out, "before\n")
+	}
+}
