@@ -33,7 +33,7 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyStoreFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -111,9 +111,9 @@ func TestClaimCopyDetaches(t *testing.T) {
 	}
 	// Copied while A is open: state.db and state.db-wal, as an attacker's cp.
 	pathB := filepath.Join(homeB, "state.db")
-	copyFile(t, pathA, pathB)
+	copyStoreFile(t, pathA, pathB)
 	if _, err := os.Stat(pathA + "-wal"); err == nil {
-		copyFile(t, pathA+"-wal", pathB+"-wal")
+		copyStoreFile(t, pathA+"-wal", pathB+"-wal")
 	}
 	b := open(t, pathB)
 	hereB, err := b.Here(homeB, "n1")
