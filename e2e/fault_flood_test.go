@@ -48,8 +48,8 @@ func startFlood(t *testing.T, addr string, holders int, sources []string) *flood
 				f.tries.Add(1)
 				c, err := d.DialContext(ctx, "tcp", addr)
 				if err != nil {
-					// Refused: on loopback the reset comes before connect
-					// returns. A moment, then again.
+					// Turned away: on loopback the reset often comes before
+					// connect returns. A moment, then again.
 					select {
 					case <-ctx.Done():
 					case <-time.After(20 * time.Millisecond):
@@ -171,6 +171,11 @@ func TestFaultFloodAPIAndStreamPorts(t *testing.T) {
 			t.Fatalf("pid %d has a descriptor limit of %d, want %d: the flood would not test exhaustion", p, got, floodFiles)
 		}
 	}
+	tb, err := os.ReadFile(filepath.Join(h.home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(tb))
 	u, err := url.Parse(h.serverInfo().Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +189,8 @@ func TestFaultFloodAPIAndStreamPorts(t *testing.T) {
 		return streamPort != 0
 	})
 
-	// Strangers from 127.0.0.1 (where the agents' own connections come
-	// from) and from 40 other loopback addresses.
+	// Strangers from 127.0.0.1 (where the CLI's TCP connections come
+	// from too) and from 40 other loopback addresses.
 	sources := []string{"127.0.0.1"}
 	for i := range 40 {
 		sources = append(sources, fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200))
@@ -231,6 +236,13 @@ func TestFaultFloodAPIAndStreamPorts(t *testing.T) {
 		cliCalls++
 		if r := h.run("jobs"); r.code != 0 {
 			t.Fatalf("burst jobs failed during the flood: %s", r)
+		}
+		// And over the flooded TCP port itself, from 127.0.0.1 like part
+		// of the flood: a new connection that shows the token.
+		c := h.command("jobs")
+		c.Env = append(c.Env, "BURST_SERVER="+h.serverInfo().Addr, "BURST_TOKEN="+token)
+		if r := h.exec(c); r.code != 0 {
+			t.Fatalf("burst jobs over TCP failed during the flood: %s", r)
 		}
 		return terminal(h.show(mustID(t, id)).State) // burst show, which must succeed too
 	})

@@ -1,9 +1,12 @@
 // Package netlimit bounds what strangers can take from a TCP listener: a
 // cap on all connections open at once, a smaller cap on those that have not
 // yet proven who they are (pending), and a cap per source address on those.
-// A connection over a cap is closed at once, so that a flood costs the
-// process a few descriptors for microseconds instead of queueing until the
-// process has none left for its store, its logs and its tasks' pipes.
+// Over a cap, a connection is closed at once: the oldest pending one of the
+// address that holds the most (a flood's), so that a newcomer from a quiet
+// address always gets its turn to show its token, or the newcomer itself
+// when every connection has authenticated. A flood costs the process a few
+// descriptors for microseconds instead of queueing until the process has
+// none left for its store, its logs and its tasks' pipes.
 //
 // It reads no bytes and knows no tokens: its user says when a connection has
 // authenticated (Authenticated, or Listener.HTTP for an http.Server).
@@ -76,15 +79,32 @@ func (lim Limits) withDefaults() Limits {
 type Counts struct {
 	Open      int   // connections accepted and not yet closed
 	Pending   int   // of those, not yet authenticated
-	Refused   int64 // connections closed at once since it started, over a cap
+	Refused   int64 // connections closed at once since it started, over a cap (newcomers or evicted)
 	PerSource int   // the most pending from one address
 }
 
-// Admit decides whether a new connection from an address that already has
-// fromSource pending connections may stay, given what the listener holds
-// (c). It is pure: the listener applies its answer.
-func Admit(lim Limits, c Counts, fromSource int) bool {
-	return c.Open < lim.MaxConns && c.Pending < lim.MaxPending && fromSource < lim.MaxPendingPerSource
+// Admit decides what becomes of a new connection from src, given what the
+// listener holds (c) and how many pending connections each address has
+// (pending): refused (ok false), admitted (evict ""), or admitted in place
+// of the oldest pending connection of address evict. An address at its own
+// cap makes room among its own connections; over the caps on all, the
+// address with the most pending ones makes room (the smallest such address,
+// so that the answer is one); when none is pending, the newcomer is
+// refused. It is pure: the listener applies its answer.
+func Admit(lim Limits, c Counts, pending map[string]int, src string) (ok bool, evict string) {
+	if pending[src] >= lim.MaxPendingPerSource {
+		return true, src
+	}
+	if c.Pending < lim.MaxPending && c.Open < lim.MaxConns {
+		return true, ""
+	}
+	most := 0
+	for a, n := range pending {
+		if n > most || n == most && a < evict {
+			most, evict = n, a
+		}
+	}
+	return most > 0, evict
 }
 
 // Listener is a net.Listener that applies Limits. Accept returns the
@@ -97,7 +117,7 @@ type Listener struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]*entry
 	pending int
-	sources map[string]int // pending connections per address
+	sources map[string][]*entry // pending connections per address, oldest first
 	refused atomic.Int64
 
 	done      chan struct{}
@@ -107,6 +127,7 @@ type Listener struct {
 }
 
 type entry struct {
+	c       net.Conn
 	src     string
 	since   time.Time
 	pending bool
@@ -129,7 +150,7 @@ func Listen(network, address string, lim Limits) (*Listener, error) {
 // closes ln.
 func Wrap(ln net.Listener, lim Limits) *Listener {
 	return &Listener{Listener: ln, lim: lim.withDefaults(), conns: map[net.Conn]*entry{},
-		sources: map[string]int{}, done: make(chan struct{})}
+		sources: map[string][]*entry{}, done: make(chan struct{})}
 }
 
 // Limits are the caps the listener applies, zero ones filled in.
@@ -161,13 +182,27 @@ func (l *Listener) Accept() (net.Conn, error) {
 		l.sweepOnce.Do(func() { l.sweeper.Go(l.sweep) })
 		src := source(c.RemoteAddr())
 		l.mu.Lock()
-		ok := Admit(l.lim, Counts{Open: len(l.conns), Pending: l.pending}, l.sources[src])
+		counts := make(map[string]int, len(l.sources))
+		for a, es := range l.sources {
+			counts[a] = len(es)
+		}
+		ok, evict := Admit(l.lim, Counts{Open: len(l.conns), Pending: l.pending}, counts, src)
+		var victim net.Conn
+		if ok && evict != "" {
+			victim = l.sources[evict][0].c
+			l.forgetLocked(victim)
+		}
 		if ok {
-			l.conns[c] = &entry{src: src, since: time.Now(), pending: true}
+			e := &entry{c: c, src: src, since: time.Now(), pending: true}
+			l.conns[c] = e
 			l.pending++
-			l.sources[src]++
+			l.sources[src] = append(l.sources[src], e)
 		}
 		l.mu.Unlock()
+		if victim != nil {
+			l.refused.Add(1)
+			refuse(victim)
+		}
 		if ok {
 			return c, nil
 		}
@@ -199,8 +234,8 @@ func (l *Listener) Counts() Counts {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := Counts{Open: len(l.conns), Pending: l.pending, Refused: l.refused.Load()}
-	for _, n := range l.sources {
-		c.PerSource = max(c.PerSource, n)
+	for _, es := range l.sources {
+		c.PerSource = max(c.PerSource, len(es))
 	}
 	return c
 }
@@ -228,8 +263,17 @@ func (l *Listener) forgetLocked(c net.Conn) {
 func (l *Listener) unpendLocked(e *entry) {
 	e.pending = false
 	l.pending--
-	if l.sources[e.src]--; l.sources[e.src] <= 0 {
+	es := l.sources[e.src]
+	for i, x := range es {
+		if x == e {
+			es = append(es[:i], es[i+1:]...)
+			break
+		}
+	}
+	if len(es) == 0 {
 		delete(l.sources, e.src)
+	} else {
+		l.sources[e.src] = es
 	}
 }
 

@@ -12,19 +12,24 @@ import (
 func TestAdmit(t *testing.T) {
 	lim := Limits{MaxConns: 10, MaxPending: 4, MaxPendingPerSource: 2}
 	for _, c := range []struct {
-		name string
-		c    Counts
-		src  int
-		want bool
+		name    string
+		c       Counts
+		pending map[string]int
+		src     string
+		ok      bool
+		evict   string
 	}{
-		{"empty", Counts{}, 0, true},
-		{"below every cap", Counts{Open: 9, Pending: 3}, 1, true},
-		{"all connections", Counts{Open: 10, Pending: 0}, 0, false},
-		{"pending cap", Counts{Open: 5, Pending: 4}, 0, false},
-		{"per source", Counts{Open: 5, Pending: 2}, 2, false},
+		{"empty", Counts{}, nil, "a", true, ""},
+		{"below every cap", Counts{Open: 9, Pending: 3}, map[string]int{"a": 1, "b": 1, "c": 1}, "a", true, ""},
+		{"its address at its cap: its oldest goes", Counts{Open: 3, Pending: 2}, map[string]int{"a": 2}, "a", true, "a"},
+		{"pending cap: the busiest address's oldest goes", Counts{Open: 5, Pending: 4}, map[string]int{"a": 1, "b": 2, "c": 1}, "d", true, "b"},
+		{"pending cap, a tie: the smallest address", Counts{Open: 5, Pending: 4}, map[string]int{"c": 2, "b": 2}, "d", true, "b"},
+		{"all connections, some pending", Counts{Open: 10, Pending: 1}, map[string]int{"x": 1}, "a", true, "x"},
+		{"all connections authenticated: refused", Counts{Open: 10}, nil, "a", false, ""},
 	} {
-		if got := Admit(lim, c.c, c.src); got != c.want {
-			t.Errorf("%s: Admit(%+v, %d) = %v, want %v", c.name, c.c, c.src, got, c.want)
+		ok, evict := Admit(lim, c.c, c.pending, c.src)
+		if ok != c.ok || evict != c.evict {
+			t.Errorf("%s: Admit = %v, %q; want %v, %q", c.name, ok, evict, c.ok, c.evict)
 		}
 	}
 }
@@ -119,6 +124,30 @@ func refused(t *testing.T, addr, from string) {
 	}
 }
 
+// closedByPeer checks that the listener closed c (it reads EOF or a reset
+// at once).
+func closedByPeer(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("an evicted connection delivered a byte")
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a connection that should have been evicted was kept open")
+	}
+}
+
+// open checks that c is still open: a short read times out.
+func stillOpen(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err := c.Read(make([]byte, 1))
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("a connection within the caps was closed: %v", err)
+	}
+}
+
 func TestCapsPerSourceAndPending(t *testing.T) {
 	l, err := Listen("tcp", "127.0.0.1:0", Limits{MaxConns: 10, MaxPending: 4, MaxPendingPerSource: 2})
 	if err != nil {
@@ -126,53 +155,62 @@ func TestCapsPerSourceAndPending(t *testing.T) {
 	}
 	acc := held(t, l)
 	addr := l.Addr().String()
-	a1, a2 := dial(t, addr, "127.0.0.1"), dial(t, addr, "127.0.0.1")
+	a1 := dial(t, addr, "127.0.0.1")
 	<-acc
+	a2 := dial(t, addr, "127.0.0.1")
 	<-acc
-	refused(t, addr, "127.0.0.1") // a third from the same address
-	waitFor(t, "one refusal", func() bool { return l.Counts().Refused == 1 })
-	// Another address still gets in, up to the pending cap.
-	dial(t, addr, "127.0.0.2")
-	dial(t, addr, "127.0.0.2")
+	// A third from the same address takes the place of its oldest.
+	a3 := dial(t, addr, "127.0.0.1")
 	<-acc
+	closedByPeer(t, a1)
+	stillOpen(t, a2)
+	stillOpen(t, a3)
+	// Another address gets in, up to the pending cap...
+	b1 := dial(t, addr, "127.0.0.2")
 	<-acc
-	if c := l.Counts(); c.Pending != 4 || c.Open != 4 {
-		t.Fatalf("counts %+v, want 4 pending of 4 open", c)
+	b2 := dial(t, addr, "127.0.0.2")
+	<-acc
+	if c := l.Counts(); c.Pending != 4 || c.Open != 4 || c.Refused != 1 {
+		t.Fatalf("counts %+v, want 4 pending of 4 open, 1 refused", c)
 	}
-	refused(t, addr, "127.0.0.3") // the pending cap
-	_, _ = a1, a2
+	// ...and past it a third address still does, in place of the oldest
+	// of the busiest (127.0.0.1 and .2 hold 2 each: the smaller, .1).
+	c1 := dial(t, addr, "127.0.0.3")
+	<-acc
+	closedByPeer(t, a2)
+	for _, c := range []net.Conn{a3, b1, b2, c1} {
+		stillOpen(t, c)
+	}
 }
 
+// Authenticated connections are never evicted; with all of them
+// authenticated and the cap on all connections reached, a newcomer is
+// refused; a connection its user closed frees its place.
 func TestAuthenticatedAndClosedFreeTheirPlace(t *testing.T) {
-	l, err := Listen("tcp", "127.0.0.1:0", Limits{MaxConns: 3, MaxPending: 1, MaxPendingPerSource: 1})
+	l, err := Listen("tcp", "127.0.0.1:0", Limits{MaxConns: 2, MaxPending: 2, MaxPendingPerSource: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	acc := held(t, l)
 	addr := l.Addr().String()
-	dial(t, addr, "")
-	s1 := <-acc
-	refused(t, addr, "") // one pending already
-	l.Authenticated(s1)
-	dial(t, addr, "")
+	c1 := dial(t, addr, "")
+	l.Authenticated(<-acc)
+	c2 := dial(t, addr, "")
 	s2 := <-acc
-	if c := l.Counts(); c.Open != 2 || c.Pending != 1 {
-		t.Fatalf("counts %+v, want 2 open, 1 pending", c)
-	}
+	l.Authenticated(s2)
+	refused(t, addr, "127.0.0.2")
+	stillOpen(t, c1)
+	stillOpen(t, c2)
 	// Closed by its user without Forget: the sweeper notices it.
 	s2.Close()
+	closedByPeer(t, c2)
 	waitFor(t, "the closed connection to be forgotten", func() bool { return l.Counts().Open == 1 })
-	dial(t, addr, "")
-	s3 := <-acc
-	l.Authenticated(s3)
-	dial(t, addr, "")
+	c3 := dial(t, addr, "127.0.0.2")
 	<-acc
-	// Three open: the cap on all connections refuses a fourth, though
-	// only one is pending... and its place is taken.
-	if c := l.Counts(); c.Open != 3 {
-		t.Fatalf("counts %+v, want 3 open", c)
+	stillOpen(t, c3)
+	if c := l.Counts(); c.Open != 2 || c.Pending != 1 || c.Refused != 1 {
+		t.Fatalf("counts %+v, want 2 open, 1 pending, 1 refused", c)
 	}
-	refused(t, addr, "127.0.0.2")
 }
 
 func TestSettle(t *testing.T) {
