@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/netlimit"
 )
 
 // Streams between the stages of a pipe (see internal/plumb): OS pipes
@@ -58,7 +59,7 @@ func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
 	if secret == "" {
 		return &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}, nil
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := netlimit.Listen("tcp", listen, netlimit.Limits{Settle: 15 * time.Second}) // past its handshake's deadline, an open connection passed it
 	if err != nil {
 		return nil, fmt.Errorf("listen for pipe streams on %s: %w", listen, err)
 	}

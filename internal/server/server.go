@@ -13,6 +13,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/netlimit"
 	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -242,7 +244,7 @@ func (s *Server) listenTCP(port int, listen string) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", listen, err)
 		}
-		s.tcpLn = tl
+		s.tcpLn = netlimit.Wrap(tl, netlimit.Limits{})
 		os.WriteFile(s.home.LastAddr(), []byte(tl.Addr().String()+"\n"), 0o600)
 		host, p, _ := net.SplitHostPort(tl.Addr().String())
 		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
@@ -278,7 +280,10 @@ func (s *Server) listenTCP(port int, listen string) error {
 		}
 		return fmt.Errorf("listen on 127.0.0.1:%d: %w", try, err)
 	}
-	s.tcpLn = tl
+	// Strangers can reach this port: at most so many connections that have
+	// not shown the token (netlimit), so that a flood never takes the
+	// descriptors the store, the logs and the agents need.
+	s.tcpLn = netlimit.Wrap(tl, netlimit.Limits{})
 	s.addr = "http://" + tl.Addr().String()
 	os.WriteFile(s.home.LastAddr(), []byte(tl.Addr().String()+"\n"), 0o600)
 	return nil
@@ -291,6 +296,17 @@ func (s *Server) serve(ctx context.Context) error {
 	}
 	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		if nl, ok := ln.(*netlimit.Listener); ok {
+			// A connection that has not sent its headers in 5 s, or sends
+			// no next request in 2 minutes (longer than a client keeps an
+			// idle one: 90 s), is closed; one whose request holds the token
+			// no longer counts against the caps on strangers.
+			srv.ReadHeaderTimeout, srv.IdleTimeout = 5*time.Second, 2*time.Minute
+			want := []byte("Bearer " + s.token)
+			nl.HTTP(srv, func(r *http.Request) bool {
+				return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
+			})
+		}
 		s.https = append(s.https, srv)
 		s.loops.Go(func() { srv.Serve(ln) }) // returns once close closes srv
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -127,6 +128,28 @@ func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row sto
 	return t
 }
 
+// machineShort reports whether ev is a task that failed to start because its
+// machine was short of descriptors, memory or processes (EMFILE, ENFILE,
+// ENOMEM, EAGAIN on pipe2, fork, exec or opening its files), not because of
+// the task (a missing command, EACCES, a bad directory): a failure the
+// runner reports as "cannot start: ..." with exit 127, or one the agent
+// reports before the process existed (no exit code, no signal). Agents
+// that know better report such a start as lost themselves.
+func machineShort(ev client.TaskEvent) bool {
+	if ev.State != burst.Failed || ev.Signal != 0 {
+		return false
+	}
+	if !strings.HasPrefix(ev.Reason, "cannot start: ") && ev.ExitCode != nil {
+		return false // it ran, and ended so
+	}
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		if strings.HasSuffix(ev.Reason, ": "+e.Error()) {
+			return true
+		}
+	}
+	return false
+}
+
 // endTask records how a task ended and decides what follows: a retry, a
 // requeue after a lost machine, or a final state. Called with s.mu held.
 func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
@@ -141,6 +164,11 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	}
 	if t.started {
 		j.row.Tasks.Running--
+	}
+	if machineShort(ev) {
+		// Not the task's doing: its machine could not start it. It runs
+		// again as after a lost machine, without using a retry.
+		ev.State, ev.ExitCode = burst.Lost, nil
 	}
 	row := t.row
 	row.State, row.ExitCode, row.Signal, row.Reason = ev.State, ev.ExitCode, ev.Signal, ev.Reason

@@ -165,12 +165,40 @@ func ProcStartTicks(pid int) (uint64, error) {
 // whether it is still the process that was recorded (a zombie counts: it still
 // holds its pid and process group). A startTicks of 0 is an identity never
 // recorded (a task that ended before it was asked for): never alive.
+//
+// Only "no such process" (ENOENT or ESRCH from /proc/PID/stat) or another
+// start time means gone. Any other failure to look (EMFILE, ENFILE, ENOMEM,
+// EACCES) says nothing about the process: it counts as alive, and the
+// caller asks again later. (Taking EMFILE for a death once killed a live
+// agent's tasks during a connection flood.)
 func Alive(pid int, startTicks uint64) bool {
-	if startTicks == 0 {
+	if startTicks == 0 || pid <= 0 {
 		return false
 	}
 	t, err := ProcStartTicks(pid)
-	return err == nil && t == startTicks
+	if err != nil {
+		return !Gone(err)
+	}
+	return t == startTicks
+}
+
+// MachineShort reports whether err, from starting a process (pipe2, fork,
+// exec, opening its files), is a shortage of the machine rather than a fault
+// of the task: out of descriptors (EMFILE, ENFILE), memory (ENOMEM) or
+// processes (EAGAIN).
+func MachineShort(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Gone reports whether err, from reading a process's /proc entry, says the
+// process does not exist: ENOENT or ESRCH, nothing else.
+func Gone(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH)
 }
 
 // KillGroup sends SIGKILL to the process group led by pid, but only if

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,7 +72,8 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // Result is how a task ended.
 type Result struct {
 	// State is Succeeded (exit 0), Failed (nonzero exit, signal, out of
-	// memory, or could not start), Timeout or Cancelled.
+	// memory, or could not start), Timeout or Cancelled; Lost when it could
+	// not start for want of its machine's resources (failStart).
 	State    burst.State
 	ExitCode *int   // nil when killed by a signal or never started
 	Signal   int    // the signal that killed it, else 0
@@ -321,7 +323,11 @@ func cloneIntoCgroupUnsupported(err error) bool {
 	return false
 }
 
-// failStart ends a task that could not be started.
+// failStart ends a task that could not be started: Failed with exit code
+// 127 when the reason is the task's (no such command, not executable, no
+// such directory), Lost when it is its machine's (out of descriptors,
+// memory or processes: see MachineShort), so that it runs again without
+// using one of its retries.
 func (t *Task) failStart(err error, stderr *os.File) {
 	now := time.Now()
 	code := 127
@@ -331,6 +337,10 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		Reason:    "cannot start: " + err.Error(),
 		StartedAt: now,
 		EndedAt:   now,
+	}
+	if MachineShort(err) {
+		t.res.State, t.res.ExitCode = burst.Lost, nil
+		t.res.Reason += " (this machine is short of resources, not the task's fault)"
 	}
 	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
 	t.inCount.done()
@@ -392,8 +402,23 @@ func privateModes(dir string) (os.FileMode, os.FileMode) {
 }
 
 // devNull is every task's standard input, opened once: children get their
-// own copy of the descriptor.
-var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+// own copy of the descriptor. A failed open (EMFILE during a flood) is not
+// remembered: the next task tries again.
+func devNull() (*os.File, error) {
+	if f := devNullFile.Load(); f != nil {
+		return f, nil
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	if !devNullFile.CompareAndSwap(nil, f) {
+		f.Close()
+	}
+	return devNullFile.Load(), nil
+}
+
+var devNullFile atomic.Pointer[os.File]
 
 // pathCache remembers where lookPath found a program in a given PATH and
 // directory, so that a map of 10^6 tasks does not stat the PATH 10^6 times.
