@@ -13,12 +13,15 @@ import (
 )
 
 // Byte-exact streams: a pipe's output is what the same shell pipeline
-// writes, for any bytes. A --parallel stage may give its lines in another
-// order, as GNU parallel --pipe does without --keep-order (man parallel:
-// --keep-order, "Normally the output of a job will be printed as soon as the
-// job completes"), but the records (lines with their newline; the last one
-// as it is, as --pipe passes "the final partial record", man parallel
-// --pipe and --recend) and the bytes are the same.
+// writes, for any bytes. A --parallel stage interleaves its copies' whole
+// lines as GNU parallel --line-buffer does (man parallel, --line-buffer:
+// "will print a full line, but will allow for mixing lines of different
+// jobs"; not the default --group, which prints a job's output together when
+// it ends), but the records (lines with their newline; the last one as it
+// is, as --pipe passes "the final partial record", man parallel --pipe and
+// --recend) and the bytes are the same. Unlike --line-buffer, which prints a
+// job's unfinished last line when the job ends so that the next job's output
+// runs on after it, burst holds that piece to the end.
 
 // bytesData is a few MB of seeded random bytes (any value: NUL, \r, bytes
 // that are not UTF-8) with a 1 MiB line in the middle and no newline at
@@ -161,12 +164,12 @@ func TestFaultBytesExactPipes(t *testing.T) {
 			wrong = true
 		}
 		if c.gnu != "" && gnuParallel == nil {
-			// Compared as records in any order, with parallel's -k: without
-			// it, parallel prints a job's output as soon as the job ends, so
-			// a last line without a newline may run into the next job's
-			// first line (printf 'a\nb\nc' | parallel --pipe -N1 -j3 cat
-			// can print "cb\na\n"); burst writes that piece last, where -k
-			// puts it.
+			// Compared as records in any order, with parallel's -k: with
+			// --line-buffer (the order burst's merge resembles) or the
+			// default --group, a job's last line without a newline may run
+			// into the next job's output (printf 'a\nb\nc' | parallel
+			// --pipe -N1 -j3 cat can print "cb\na\n"); burst writes that
+			// piece last, where -k puts it.
 			if g := shellOut(t, h.dir, c.gnu); len(got) != len(g) || !slices.Equal(lineRecords(got), lineRecords(g)) {
 				t.Errorf("burst pipe %q: %d bytes out, %s gives %d; the lines are not the same (in any order)", c.pipe, len(got), c.gnu, len(g))
 				wrong = true

@@ -281,6 +281,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	var end, pos int64   // where the task's output ends in its file, when known (others may append after it); where we are
 	var settle time.Time // until when an ended task's row is waited for
 	var rs restartCheck
+	// Only a task whose log starts afresh when it runs again (a pipe's
+	// stage, a map task in burst's own logs) can have its streamed bytes
+	// overwritten: the check of both halves below is armed for those alone.
+	fresh := startsAfresh(j.Spec)
 	for {
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
@@ -320,15 +324,14 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 				if t.StartedAt == nil && !t.State.Terminal() {
 					path = ""
 				}
-				if offset > 0 && t.Attempt > 1 && j.Spec != nil && j.Spec.Pipe != nil {
+				if offset > 0 && t.Attempt > 1 && fresh {
 					// Asked again from the middle (the connection broke) of a
-					// pipe that ran again: the bytes the reader has may be an
+					// task that ran again: the bytes the reader has may be an
 					// earlier attempt's, which this one's must not be spliced to.
 					if wrote {
 						panic(http.ErrAbortHandler)
 					}
-					writeJSON(w, 409, client.Error{Message: "job " + strconv.FormatInt(j.ID, 10) + " ran again (a machine was lost) after part of its output had been streamed: " +
-						"what was printed may be the earlier attempt's; its whole output: burst logs " + strconv.FormatInt(j.ID, 10)})
+					writeJSON(w, 409, client.Error{Message: ranAgain(&j.Job, idx)})
 					return
 				}
 				if path != "" {
@@ -336,7 +339,9 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 						f.Seek(offset+from, io.SeekStart)
 					}
 					pos = offset + from
-					rs.begin(t.Attempt, pos, ch)
+					if follow && fresh {
+						rs.begin(t.Attempt, pos, ch)
+					}
 				}
 			}
 		} else if !active && end == 0 {
@@ -353,7 +358,8 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 				goto wait // the new attempt has not written as much yet
 			} else if !ok {
 				h.log.Warn("a task's output changed when it ran again, after part of it was streamed: stream ended", "job", j.ID, "task", idx, "streamed", pos-rs.start)
-				panic(http.ErrAbortHandler) // the client must not take this for the whole output
+				failed("%s", ranAgain(&j.Job, idx)) // the client must not take this for the whole output
+				return
 			}
 		}
 		if f != nil {
@@ -363,7 +369,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					b = b[:end-pos]
 				}
 				n, err := f.Read(b)
-				if n > 0 && follow && rs.changed(r.Context(), h.b, j.ID, idx) {
+				if n > 0 && rs.changed(r.Context(), h.b, j.ID, idx, active) {
 					// The task runs again (a pipe restarts whole): its log
 					// starts afresh, and what was read may be the new
 					// attempt's bytes at the old attempt's offset.
@@ -418,6 +424,36 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// startsAfresh says whether a task's log files start afresh when it runs
+// again, as the server assigns them (internal/server/env.go): a pipe
+// restarts whole; a map task retried or requeued gets its own logs anew
+// unless they were named (--output, an #SBATCH pattern), which keep every
+// attempt's bytes one after the other.
+func startsAfresh(spec *burst.JobSpec) bool {
+	if spec == nil {
+		return false
+	}
+	if spec.Pipe != nil {
+		return true
+	}
+	return spec.Map != nil && spec.Stdout == "" && spec.Stderr == "" && (spec.Batch == nil || spec.Native)
+}
+
+// ranAgain is what a reader of task idx is told when the bytes it was sent
+// may be an attempt's that is gone, with the command that prints the task's
+// output as it is now.
+func ranAgain(j *burst.Job, idx int) string {
+	id := strconv.FormatInt(j.ID, 10)
+	cmd := "burst logs " + id
+	what := "job " + id
+	if j.Spec == nil || j.Spec.Pipe == nil {
+		cmd += " --task " + strconv.Itoa(idx)
+		what += " task " + strconv.Itoa(idx)
+	}
+	return what + " ran again after part of its output had been streamed, and its new attempt wrote other bytes: " +
+		"what was printed is an earlier attempt's; the output as it is now: " + cmd
+}
+
 // restartCheck keeps a followed log honest when its task runs again (a
 // pipe restarts whole after a machine is lost; a map task is retried): the
 // new attempt's log starts afresh at the same path, so the bytes already
@@ -441,11 +477,23 @@ func (c *restartCheck) begin(attempt int, start int64, ch <-chan struct{}) {
 	c.sent.SetSeed(maphash.MakeSeed())
 }
 
-// changed says whether the task now runs as another attempt, looking at
-// its row only when the job changed since the last look.
-func (c *restartCheck) changed(ctx context.Context, b Backend, job int64, idx int) bool {
+// changed says whether the task now runs as another attempt. It asks
+// the server's memory first (no store read: a busy map's job changes with
+// every task, and a read at each change was a store read per chunk); the
+// task's row is read only when the task no longer runs as the attempt
+// streamed and its job changed since the last look. A task that ended and
+// will not run again disarms the check.
+func (c *restartCheck) changed(ctx context.Context, b Backend, job int64, idx int, active bool) bool {
 	if c.seen == nil || c.attempt == 0 {
 		return false
+	}
+	if m, ok := b.(taskAttempts); ok {
+		if a, running := m.TaskAttempt(job, idx); running && a == c.attempt {
+			// It still runs as the attempt streamed: the next one, which
+			// starts the file afresh, has not begun, so the bytes just
+			// read are this one's.
+			return false
+		}
 	}
 	select {
 	case <-c.seen:
@@ -455,11 +503,20 @@ func (c *restartCheck) changed(ctx context.Context, b Backend, job int64, idx in
 	_, c.seen = b.TaskActive(job, idx)
 	t, err := b.TaskRow(ctx, job, idx)
 	if err != nil || t.Attempt == c.attempt {
+		if err == nil && !active {
+			c.attempt = 0 // it has ended for good as the attempt streamed
+		}
 		return false
 	}
 	c.attempt, c.verifying, c.at = t.Attempt, true, c.start
 	c.again.SetSeed(c.sent.Seed())
 	return true
+}
+
+// taskAttempts is what a backend can say from memory, at no cost, of the
+// attempt a task runs as (running false: as none).
+type taskAttempts interface {
+	TaskAttempt(job int64, idx int) (attempt int, running bool)
 }
 
 // verify compares the new attempt's bytes up to pos with those streamed:

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// taskLog stands in for the server under a followed log: one task whose
+// row says attempt, running until its log has been read through; its job
+// changes all the time (closed channel), as a busy map's does.
+type taskLog struct {
+	*standIn
+	mu       sync.Mutex
+	row      store.TaskRow
+	running  int // the attempt it runs as in memory (0: none)
+	active   int // TaskActive answers true this many times more
+	rowReads int
+}
+
+func (f *taskLog) TaskRow(ctx context.Context, job int64, idx int) (*store.TaskRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rowReads++
+	r := f.row
+	return &r, nil
+}
+
+func (f *taskLog) TaskActive(id int64, idx int) (bool, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan struct{})
+	close(ch)
+	f.active--
+	if f.active < 0 {
+		f.running = 0
+		f.row.State = burst.Succeeded
+	}
+	return f.active >= 0, ch
+}
+
+func (f *taskLog) TaskAttempt(job int64, idx int) (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.running, f.running != 0
+}
+
+func newTaskLog(t *testing.T, spec *burst.JobSpec, attempt int, data []byte) *taskLog {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "0.out")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	f := &taskLog{standIn: &standIn{}, running: attempt, active: 1,
+		row: store.TaskRow{Task: burst.Task{Index: 0, Attempt: attempt, State: burst.Running, Stdout: path, StartedAt: &now}}}
+	f.job = func(ctx context.Context, id int64) (*store.JobRow, error) {
+		return &store.JobRow{Job: burst.Job{ID: id, State: burst.Running, Spec: spec, Tasks: burst.TaskCounts{Total: 1, Running: 1}}}, nil
+	}
+	return f
+}
+
+func logsRequest(t *testing.T, f *taskLog, query string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", "/v1/jobs/7/logs?task=0&"+query, nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	newTest(t, f).ServeHTTP(w, r)
+	return w
+}
+
+// Following a running map task's 4 MiB log while its job changes at every
+// chunk reads its row a bounded number of times, not once per 64 KiB
+// chunk: before, each change of the job cost a store read while the log
+// was streamed (64 and more here).
+func TestLogsFollowNoStoreReadPerChunk(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef\n"), (4<<20)/17)
+	for _, c := range []struct {
+		name string
+		spec *burst.JobSpec
+	}{
+		{"map", &burst.JobSpec{Map: &burst.MapSpec{}}},
+		{"run", &burst.JobSpec{}},
+	} {
+		f := newTaskLog(t, c.spec, 1, data)
+		w := logsRequest(t, f, "follow=true")
+		if !bytes.Equal(w.Body.Bytes(), data) {
+			t.Fatalf("%s: %d bytes streamed, want the log's %d", c.name, w.Body.Len(), len(data))
+		}
+		if f.rowReads > 4 {
+			t.Errorf("%s: %d store reads of the task's row to follow %d chunks; want a few, none per chunk", c.name, f.rowReads, len(data)>>16)
+		}
+	}
+}
+
+// A resumed request (offset > 0, the connection broke) for a map task that
+// ran again is refused as a pipe's is, naming the command that prints the
+// task's output as it is now: before, it got the new attempt's bytes from
+// the old attempt's offset, spliced, with status 200.
+func TestLogsResumeAfterRetryRefused(t *testing.T) {
+	f := newTaskLog(t, &burst.JobSpec{Map: &burst.MapSpec{}}, 2, []byte("second attempt\n"))
+	w := logsRequest(t, f, "follow=true&offset=6")
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "burst logs 7 --task 0") {
+		t.Fatalf("resumed request of a retried map task: status %d, body %q; want 409 naming burst logs 7 --task 0", w.Code, w.Body.String())
+	}
+	// A run's logs keep every attempt: nothing to refuse.
+	f = newTaskLog(t, &burst.JobSpec{}, 2, []byte("first\nsecond\n"))
+	if w := logsRequest(t, f, "follow=true&offset=6"); w.Code != 200 || w.Body.String() != "second\n" {
+		t.Fatalf("resumed request of a run: status %d, body %q; want 200 and %q", w.Code, w.Body.String(), "second\n")
+	}
+}
+
+// When a followed map task runs again and its new attempt writes other
+// bytes, the stream ends with the error trailer naming burst logs JOB
+// --task N, not spliced and not a clean end.
+func TestLogsFollowRetryChangedOutput(t *testing.T) {
+	f := newTaskLog(t, &burst.JobSpec{Map: &burst.MapSpec{}}, 1, []byte("first\n"))
+	f.active = 3
+	var once sync.Once
+	h := newTest(t, &retryOnRead{taskLog: f, retry: func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.row.Attempt, f.running = 2, 2
+			f.mu.Unlock()
+			os.WriteFile(f.row.Stdout, []byte("other bytes\n"), 0o600)
+		})
+	}})
+	r := httptest.NewRequest("GET", "/v1/jobs/7/logs?task=0&follow=true", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if got := w.Body.String(); got != "first\n" {
+		t.Errorf("streamed %q, want the first attempt's %q alone", got, "first\n")
+	}
+	if msg := w.Result().Trailer.Get(client.ErrorTrailer); !strings.Contains(msg, "burst logs 7 --task 0") {
+		t.Errorf("trailer %q, want the error naming burst logs 7 --task 0", msg)
+	}
+}
+
+// retryOnRead retries the task (attempt 2, other bytes) the second time
+// the handler asks whether it is active: after the first attempt's bytes
+// were sent.
+type retryOnRead struct {
+	*taskLog
+	retry func()
+	calls int
+}
+
+func (f *retryOnRead) TaskActive(id int64, idx int) (bool, <-chan struct{}) {
+	f.calls++
+	if f.calls == 2 {
+		f.retry()
+	}
+	return f.taskLog.TaskActive(id, idx)
+}
