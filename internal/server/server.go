@@ -103,6 +103,10 @@ type Server struct {
 	bgMu    sync.Mutex // orders background's check of closing with close
 
 	clusterGate sync.Mutex // cluster create and delete, one at a time (gateCluster)
+
+	// disk is the last reading of the free space under the home: new work
+	// is refused below a threshold (disk.go).
+	disk atomic.Pointer[diskCheck]
 }
 
 // Info is what server.json records for clients and people.
