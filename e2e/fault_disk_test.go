@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// diskHarness is a harness whose BURST_HOME is a small tmpfs of its own.
+// Mounting needs root: without it the test is skipped, loudly, and under
+// BURST_CI=1 it fails.
+func diskHarness(t *testing.T, size string) *harness {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("BURST_CI") == "1" {
+			t.Fatal("the full-disk fault tests need root to mount a small tmpfs, and BURST_CI=1 asks that they run")
+		}
+		t.Skip("SKIPPED: the full-disk fault tests need root to mount a small tmpfs as BURST_HOME")
+	}
+	h := newHarness(t)
+	mountTmpfs(t, h, h.home, size)
+	return h
+}
+
+// mountTmpfs mounts a tmpfs of size on dir; at cleanup the test's
+// processes are killed first, then it is unmounted.
+func mountTmpfs(t *testing.T, h *harness, dir, size string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs on %s: %v: %s", dir, err, out)
+	}
+	t.Cleanup(func() {
+		h.killTagged()
+		exec.Command("umount", "-l", dir).Run()
+	})
+}
+
+// fillDisk writes path until its filesystem has no room left.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling %s: %v", path, err)
+			}
+			return
+		}
+	}
+}
+
+// A full BURST_HOME in the middle of a map: new work is refused with a
+// message naming the filesystem and the space to free, reads go on, the
+// server does not exit (nor does any command start another), and once
+// space returns every task of the map has ended exactly once.
+func TestFaultDiskFullDuringMap(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	out := filepath.Join(h.dir, "done") // outside the full filesystem
+	const n = 60
+	inputs := make([]string, n)
+	for i := range inputs {
+		inputs[i] = strconv.Itoa(i)
+	}
+	id := strings.TrimSpace(h.mustRun(append([]string{"map", "-d", "--", "sh", "-c",
+		`sleep 0.05; echo $1 >> ` + out, "_", "{}", ":::"}, inputs...)...).stdout)
+	h.waitFor("a few tasks done", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Count(string(b), "\n") >= 8
+	})
+	server := h.serverPID()
+	fillDisk(t, filepath.Join(h.home, "filler"))
+
+	// New work is refused, naming the filesystem and what to free.
+	var refused result
+	h.waitFor("a submit refused for the full disk", 10*time.Second, func() bool {
+		refused = h.run("run", "-d", "--", "true")
+		return refused.code != 0
+	})
+	if msg := refused.stderr; !strings.Contains(msg, h.home) || !strings.Contains(msg, "free at least") {
+		t.Errorf("the refusal does not name the filesystem %s and the space to free: %s", h.home, refused)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(refused.stderr))
+	// Reads work on a full disk.
+	for _, args := range [][]string{{"jobs"}, {"show", id}, {"results", id, "--no-wait"}, {"results", id, "-o", "json", "--no-wait"}} {
+		if r := h.run(args...); r.code != 0 {
+			t.Errorf("a read on a full disk failed: %s", r)
+		}
+	}
+	if got := h.serverPID(); got != server || !alive(server) {
+		t.Fatalf("the server changed on a full disk: pid %d, then %d (alive: %v)", server, got, alive(server))
+	}
+
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("wait", id); r.code != 0 {
+		t.Errorf("wait after space returned: %s", r)
+	}
+	if got := h.serverPID(); got != server || !alive(server) {
+		t.Errorf("the server was restarted: pid %d, then %d", server, got)
+	}
+	row := faultRow{Fault: "full disk (tmpfs BURST_HOME) during a map", Tasks: n}
+	b, _ := os.ReadFile(out)
+	ran := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		ran[l]++
+	}
+	seen := map[int]bool{}
+	for _, res := range h.results(id) {
+		c := ran[strconv.Itoa(res.Index)]
+		switch {
+		case seen[res.Index] || c > 1 || res.Attempt != 1:
+			row.Duplicated++
+			t.Errorf("task %d: ran %d times, attempt %d, seen before: %v", res.Index, c, res.Attempt, seen[res.Index])
+		case res.State != "succeeded" || c != 1:
+			row.FailedWrongly++
+			t.Errorf("task %d ended %s, ran %d times", res.Index, res.State, c)
+		}
+		seen[res.Index] = true
+	}
+	row.Lost = n - len(seen)
+	recordFault(t, row)
+	// New work is taken again.
+	if r := h.run("run", "--", "true"); r.code != 0 {
+		t.Errorf("a run once space returned: %s", r)
+	}
+}
