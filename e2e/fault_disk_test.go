@@ -140,3 +140,40 @@ func TestFaultDiskFullDuringMap(t *testing.T) {
 		t.Errorf("a run once space returned: %s", r)
 	}
 }
+
+// Output that could not be saved fails its task, with the reason shown by
+// burst run and burst show: a file given with --output on a full
+// filesystem. sbatch's manual (--output) has the step write the file
+// itself; burst does the same, so it cannot see the failed writes, and a
+// filesystem full when the task ends counts as output lost.
+func TestFaultDiskFullOutputFails(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	full := filepath.Join(h.dir, "full")
+	mountTmpfs(t, h, full, "1m")
+	fillDisk(t, filepath.Join(full, "filler"))
+	script := filepath.Join(h.dir, "job.sbatch")
+	writeFile(t, script, "#!/bin/sh\necho hello\n", 0o755)
+	r := h.run("run", "--output", filepath.Join(full, "out.txt"), script)
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "may be incomplete") {
+		t.Errorf("a run whose --output file is on a full filesystem: want a failure naming the lost output, got %s", r)
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(h.mustRun("run", "-d", "--output", filepath.Join(full, "out2.txt"), script).stdout), 10, 64)
+	if err != nil {
+		t.Fatalf("run -d printed no job id: %v", err)
+	}
+	h.run("wait", idArg(id))
+	j := h.show(id)
+	task := j.task0(t)
+	if j.State != "failed" || task.State != "failed" || !strings.Contains(task.Reason, "full") {
+		t.Errorf("burst show: job %s, task %s (%q); want failed with the reason", j.State, task.State, task.Reason)
+	}
+	if r := h.run("show", idArg(id)); !strings.Contains(r.stdout, "may be incomplete") {
+		t.Errorf("burst show does not say why the task failed: %s", r)
+	}
+	row := faultRow{Fault: "--output on a full filesystem fails the task", Tasks: 1}
+	if task.State == "succeeded" {
+		row.Lost++ // its output is lost, and the result says nothing of it
+	}
+	recordFault(t, row)
+}
