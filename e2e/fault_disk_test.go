@@ -177,3 +177,60 @@ func TestFaultDiskFullOutputFails(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// A server starts on a full disk, in the refusing mode: reads work, new
+// work is refused with the message, and once space returns it takes work
+// again, without another start.
+func TestFaultDiskFullServerStarts(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	id := strings.TrimSpace(h.mustRun("run", "-d", "--", "true").stdout)
+	h.mustRun("wait", id)
+	h.mustRun("server", "stop")
+	fillDisk(t, filepath.Join(h.home, "filler"))
+
+	r := h.run("show", id)
+	if r.code != 0 {
+		t.Fatalf("a read with a full BURST_HOME, no server running: %s", r)
+	}
+	server := serverProc(t, h) // no server.json: no room for it
+	r = h.run("run", "-d", "--", "true")
+	if r.code == 0 || !strings.Contains(r.stderr, h.home) || !strings.Contains(r.stderr, "free at least") {
+		t.Errorf("a submit on a full disk: want a refusal naming %s and the space to free, got %s", h.home, r)
+	}
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("new work taken once space returned", 10*time.Second, func() bool {
+		r := h.run("run", "--", "true")
+		if r.code != 0 {
+			t.Logf("not yet: %s", strings.TrimSpace(r.stderr))
+		}
+		return r.code == 0
+	})
+	if got := serverProc(t, h); got != server {
+		t.Errorf("the server changed: pid %d, then %d", server, got)
+	}
+	row := faultRow{Fault: "server start on a full disk", Tasks: 1}
+	if j := h.show(mustID(t, id)); j.State != "succeeded" {
+		row.Lost++
+		t.Errorf("job %s is %s after a start on a full disk", id, j.State)
+	}
+	recordFault(t, row)
+}
+
+// serverProc is the pid of the test's one server process (`burst server`),
+// found by its tag: on a full disk there may be no server.json to say it.
+func serverProc(t *testing.T, h *harness) int {
+	t.Helper()
+	var found []int
+	for _, pid := range taggedPIDs(h.tag) {
+		if a := procArgs(pid); len(a) >= 2 && a[1] == "server" {
+			found = append(found, pid)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one server process, found %v", found)
+	}
+	return found[0]
+}

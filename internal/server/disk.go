@@ -150,3 +150,26 @@ func unescapeMount(s string) string {
 	}
 	return b.String()
 }
+
+// writeInfo writes server.json whole (a temporary file renamed over it).
+// On a full disk it goes on without one rather than fail to start: clients
+// find the server by its socket; a stale file of a killed server is
+// removed rather than left naming a process that is gone.
+func (s *Server) writeInfo(path string, info []byte) error {
+	tmp := path + ".tmp"
+	err := os.WriteFile(tmp, info, 0o600)
+	if err != nil && store.IsFull(err) {
+		os.Remove(tmp)
+		os.Remove(path) // its room may be enough for the new one
+		err = os.WriteFile(tmp, info, 0o600)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if store.IsFull(err) {
+			s.log.Warn("no room for server.json on a full disk: clients find this server by its socket", "err", err)
+			return nil
+		}
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -187,11 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
 	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
-	tmp := h.ServerInfo() + ".tmp"
-	if err := os.WriteFile(tmp, append(info, '\n'), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, h.ServerInfo()); err != nil {
+	if err := s.writeInfo(h.ServerInfo(), append(info, '\n')); err != nil {
 		return nil, err
 	}
 	if err := s.listenUnix(); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"syscall"
@@ -81,6 +82,27 @@ func (s *Store) Try(ctx context.Context, fn func(*Tx) error) error {
 	o := &op{fn: fn, done: make(chan struct{}), refusable: true}
 	s.enqueue(o)
 	return o.wait()
+}
+
+// persistWAL asks SQLite to keep the WAL and its index (-wal, -shm) when
+// the store closes, instead of deleting them: a server that starts again
+// on a full disk can then open the store (the index must be allocated
+// before the first read) and even commit into the WAL's room. The writer's
+// one connection is the last to close (Close), so its setting decides.
+func persistWAL(w *sql.DB) error {
+	c, err := w.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		fc, ok := dc.(sqlite.FileControl)
+		if !ok {
+			return nil
+		}
+		_, err := fc.FileControlPersistWAL("main", 1)
+		return err
+	})
 }
 
 // fullRetryFirst and fullRetryMax bound the waits between two tries of a

@@ -69,6 +69,10 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := persistWAL(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	if err := migrate(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
