@@ -234,3 +234,58 @@ func serverProc(t *testing.T, h *harness) int {
 	}
 	return found[0]
 }
+
+// burst server stop while a full disk holds writes stops the server (its
+// held writes were never acknowledged: the store keeps what it had), and
+// the next server, once space returns, finishes the map with every task
+// ended once.
+func TestFaultDiskFullServerStop(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	out := filepath.Join(h.dir, "done")
+	const n = 40
+	inputs := make([]string, n)
+	for i := range inputs {
+		inputs[i] = strconv.Itoa(i)
+	}
+	id := strings.TrimSpace(h.mustRun(append([]string{"map", "-d", "--", "sh", "-c",
+		`sleep 0.05; echo $1 >> ` + out, "_", "{}", ":::"}, inputs...)...).stdout)
+	h.waitFor("a few tasks done", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Count(string(b), "\n") >= 5
+	})
+	fillDisk(t, filepath.Join(h.home, "filler"))
+	h.waitFor("the store holding writes", 20*time.Second, func() bool {
+		r := h.run("run", "-d", "--", "true")
+		return r.code != 0 && strings.Contains(r.stderr, "is full since")
+	})
+	if r := h.run("server", "stop"); r.code != 0 {
+		t.Fatalf("server stop on a full disk: %s", r)
+	}
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("wait", id); r.code != 0 {
+		t.Errorf("wait after space returned: %s", r)
+	}
+	row := faultRow{Fault: "server stop while a full disk holds writes", Tasks: n}
+	b, _ := os.ReadFile(out)
+	ran := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		ran[l]++
+	}
+	seen := map[int]bool{}
+	for _, res := range h.results(id) {
+		switch c := ran[strconv.Itoa(res.Index)]; {
+		case seen[res.Index]:
+			row.Duplicated++
+			t.Errorf("task %d has two results", res.Index)
+		case res.State != "succeeded" || c < 1:
+			row.FailedWrongly++
+			t.Errorf("task %d ended %s, ran %d times", res.Index, res.State, c)
+		}
+		seen[res.Index] = true
+	}
+	row.Lost = n - len(seen)
+	recordFault(t, row)
+}

@@ -306,6 +306,9 @@ func (s *Server) close() {
 	for _, srv := range s.https {
 		srv.Close() // the listeners and every connection
 	}
+	if s.st != nil {
+		s.st.ReleaseHeld() // a full disk must not keep the loops waiting (disk.go)
+	}
 	s.loops.Wait()
 	if s.unixLn != nil {
 		s.unixLn.Close()

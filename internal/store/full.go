@@ -157,15 +157,30 @@ func (s *Store) commitHolding(batch, held []*op) []*op {
 			case <-t.C:
 				break hold
 			case <-s.closed:
+				s.fail(batch, held, fe)
+				return nil
+			case <-s.release:
 				// Stopping with the disk still full: these were never
 				// acknowledged, and the store keeps what it had.
 				t.Stop()
-				for _, o := range append(batch, held...) {
-					o.err = fe
-					close(o.done)
-				}
+				s.fail(batch, held, fe)
 				return nil
 			}
 		}
 	}
+}
+
+func (s *Store) fail(batch, held []*op, err error) {
+	for _, o := range append(batch, held...) {
+		o.err = err
+		close(o.done)
+	}
+}
+
+// ReleaseHeld answers the writes held for a full disk with their
+// *FullError, and every later write that meets one, instead of holding
+// them: for a server that stops (its loops must not wait for space). They
+// were never acknowledged, and the store keeps what it had.
+func (s *Store) ReleaseHeld() {
+	s.releaseOnce.Do(func() { close(s.release) })
 }

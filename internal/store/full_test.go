@@ -126,3 +126,49 @@ func TestFullDiskHoldsWritesUntilSpaceReturns(t *testing.T) {
 		t.Fatalf("%d rows (%d of the refused Try), want %d and 0", rows, refused, n)
 	}
 }
+
+// A server that stops while a full disk holds writes is not kept waiting:
+// ReleaseHeld answers them with the full-disk error (they were never
+// acknowledged), and the store closes.
+func TestReleaseHeldAnswersHeldWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := smallDisk(t, "4m")
+	s := open(t, filepath.Join(dir, "state.db"))
+	if err := s.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec("CREATE TABLE filler (b BLOB)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, filepath.Join(dir, "filler"))
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil { // until one meets the full disk and is held, then released
+			err = s.Write(ctx, func(tx *Tx) error {
+				_, err := tx.Exec("INSERT INTO filler VALUES (randomblob(65536))")
+				return err
+			})
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Full() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the store never noticed the full disk")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.ReleaseHeld()
+	select {
+	case err := <-done:
+		if !IsFull(err) {
+			t.Fatalf("a released write answered %v, want the full-disk error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a held write was not released")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -37,6 +37,9 @@ type Store struct {
 	stmts    map[string]*sql.Stmt      // the writer's prepared statements
 	getJob   *sql.Stmt                 // the one read every job view and wait makes, prepared once
 	full     atomic.Pointer[FullError] // set while a full disk holds writes (full.go)
+	// release is closed by ReleaseHeld: held writes fail instead.
+	release     chan struct{}
+	releaseOnce sync.Once
 }
 
 type op struct {
@@ -83,7 +86,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	for _, q := range hot {
 		st, err := w.Prepare(q)
 		if err != nil {
