@@ -289,3 +289,29 @@ func TestFaultDiskFullServerStop(t *testing.T) {
 	row.Lost = n - len(seen)
 	recordFault(t, row)
 }
+
+// A map whose task's log cannot be written (its logs directory is not
+// usable: a file stands where the job's directory goes) fails that task,
+// retried under --retries, with the reason in burst map's summary and in
+// burst show. No root needed.
+func TestFaultLogUnusableFailsTask(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := os.MkdirAll(filepath.Join(h.home, "logs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.home, "logs", "1"), "", 0o600) // job 1's log directory cannot be made
+	r := h.run("map", "--retries", "1", "--", "echo", "{}", ":::", "a")
+	if r.code == 0 || !strings.Contains(r.stderr, "could not be saved") {
+		t.Errorf("burst map of a task whose log cannot be written: want a failure with the reason, got %s", r)
+	}
+	task := h.show(1).task0(t)
+	if task.State != "failed" || task.Attempt != 2 || !strings.Contains(task.Reason, "could not be saved") {
+		t.Errorf("task: %s, attempt %d, %q; want failed after its retry, with the reason", task.State, task.Attempt, task.Reason)
+	}
+	row := faultRow{Fault: "log file cannot be written: the task fails", Tasks: 1}
+	if task.State == "succeeded" {
+		row.Lost++ // its output is gone and its result says it succeeded
+	}
+	recordFault(t, row)
+}
