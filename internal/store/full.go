@@ -68,6 +68,15 @@ func (s *Store) Full() error {
 	return nil
 }
 
+// LastHold is when the store last held writes for a full disk, from and
+// until; zero times if it never did since it opened.
+func (s *Store) LastHold() (from, until time.Time) {
+	if h := s.lastHold.Load(); h != nil {
+		return h[0], h[1]
+	}
+	return time.Time{}, time.Time{}
+}
+
 // Try runs fn as Write does, unless the disk is full: then it is refused
 // with a *FullError (IsFull) instead of waiting for space. It is for writes
 // that nothing in memory depends on yet (a new job), which the caller can
@@ -121,7 +130,9 @@ func (s *Store) commitHolding(batch, held []*op) []*op {
 	for {
 		err := s.commit(batch)
 		if err == nil {
-			s.full.Store(nil)
+			if fe := s.full.Swap(nil); fe != nil {
+				s.lastHold.Store(&[2]time.Time{fe.Since, time.Now()})
+			}
 			return held
 		}
 		fe := s.full.Load()

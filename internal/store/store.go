@@ -34,9 +34,10 @@ type Store struct {
 	// before the writer's last drain, or refused with ErrClosed.
 	sendMu   sync.RWMutex
 	isClosed bool
-	stmts    map[string]*sql.Stmt      // the writer's prepared statements
-	getJob   *sql.Stmt                 // the one read every job view and wait makes, prepared once
-	full     atomic.Pointer[FullError] // set while a full disk holds writes (full.go)
+	stmts    map[string]*sql.Stmt         // the writer's prepared statements
+	getJob   *sql.Stmt                    // the one read every job view and wait makes, prepared once
+	full     atomic.Pointer[FullError]    // set while a full disk holds writes (full.go)
+	lastHold atomic.Pointer[[2]time.Time] // the last hold's from and until (LastHold)
 	// release is closed by ReleaseHeld: held writes fail instead.
 	release     chan struct{}
 	releaseOnce sync.Once
