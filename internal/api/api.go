@@ -266,6 +266,8 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, apierr.ErrConflict):
 		return http.StatusConflict
+	case errors.As(err, new(*apierr.NoSpace)):
+		return http.StatusInsufficientStorage
 	case errors.Is(err, store.ErrNotFound), errors.As(err, new(*apierr.NoJob)), errors.As(err, new(*apierr.NotFound)):
 		return http.StatusNotFound
 	default:
@@ -276,8 +278,11 @@ func Status(err error) int {
 func writeErr(w http.ResponseWriter, err error) {
 	msg := err.Error()
 	var br *apierr.BadRequest
+	var ns *apierr.NoSpace
 	if errors.As(err, &br) {
 		msg = br.Msg // what to fix, without what wrapped it
+	} else if errors.As(err, &ns) {
+		msg = ns.Msg
 	}
 	writeJSON(w, Status(err), client.Error{Message: msg})
 }

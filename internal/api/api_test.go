@@ -132,6 +132,7 @@ func TestErrorStatus(t *testing.T) {
 		{"named thing missing", &apierr.NotFound{Msg: "no project \"x\""}, 404, "no project \"x\""},
 		{"store row missing", store.ErrNotFound, 404, store.ErrNotFound.Error()},
 		{"conflict", apierr.ErrConflict, 409, apierr.ErrConflict.Error()},
+		{"disk full", fmt.Errorf("submit: %w", &apierr.NoSpace{Msg: "free 1 MiB on /srv"}), 507, "free 1 MiB on /srv"},
 		{"anything else", errors.New("disk full"), 500, "disk full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,3 +36,10 @@ func (e *NoJob) Error() string {
 
 // ErrConflict asks an agent to register again (HTTP 409).
 var ErrConflict = errors.New("unknown agent or server restarted: register again")
+
+// NoSpace is work refused because the disk that holds burst's state is
+// full or nearly so (HTTP 507 Insufficient Storage). Msg names the
+// filesystem and the space to free; reads and running tasks go on.
+type NoSpace struct{ Msg string }
+
+func (e *NoSpace) Error() string { return e.Msg }

@@ -318,6 +318,9 @@ func mapExit(ctx context.Context, cl *client.Client, j *burst.Job) error {
 			what = "failed array indices"
 		}
 		msg += fmt.Sprintf("; %s: %s; see `burst logs %d --task %d --stderr`", what, strings.Join(names, ", "), j.ID, bad[0].Index)
+		if bad[0].Reason != "" {
+			msg += fmt.Sprintf(" (task %d: %s)", bad[0].Index, bad[0].Reason)
+		}
 	}
 	msg += fmt.Sprintf("; `burst map --resume %d` reruns them", j.ID)
 	return mapStatusError{&ExitError{Code: code, Msg: msg}}

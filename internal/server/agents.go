@@ -16,6 +16,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		return nil, badRequest("agent %d on %s belongs to another home (id %s; this home is %s): it should exit, or be started by this home's server",
 			r.PID, r.Machine, r.HomeID, s.homeID)
 	}
+	if err := s.refuseAgent(); err != nil {
+		return nil, err // the agent keeps its events and registers again
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -37,6 +40,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 // wire loses nothing. A newer Lease from the same machine retires an older
 // one still waiting (e.g. on a half-open connection).
 func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	if err := s.refuseAgent(); err != nil {
+		return nil, err // what was leased stays unacknowledged: handed out again
+	}
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -83,8 +89,13 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 }
 
 // Report applies task events from an agent; they are committed when it
-// returns nil.
+// returns nil. While the store holds writes for a full disk it refuses
+// them (507) before they touch memory: the agent keeps them and sends them
+// again, so an answer never runs ahead of the store.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	if err := s.refuseAgent(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch

@@ -133,8 +133,11 @@ func (s *Server) machineLost(m *machineRT, why string, b *batch) {
 // moved on and can no longer be trusted to match what is durable, and the
 // only safe state to go on from is the store's. The next server (any CLI
 // command starts one) recovers from it; agents keep running their tasks.
+// A full disk is not such a refusal: the store holds the write until there
+// is room (store/full.go), and answers it with an error only when it
+// closes, the server stopping.
 func (s *Server) storeFailed(err error) {
-	if s.closing.Load() && errors.Is(err, store.ErrClosed) {
+	if s.closing.Load() && (errors.Is(err, store.ErrClosed) || store.IsFull(err)) {
 		// Stopping: the store was closed under a request whose answer
 		// cannot reach anyone any more (see close). Any other failure
 		// still ends the server at once, answering nobody.

@@ -46,6 +46,9 @@ type outside interface {
 	// accrue charges m's time up to now (the meter), before what runs on
 	// it changes.
 	accrue(m *machineRT, now time.Time)
+	// accrueEnd is accrue for t's machine before t leaves it, giving back
+	// what t was charged after it ended if its exit came late.
+	accrueEnd(t *taskRT, ev client.TaskEvent, now time.Time)
 	// countStorage adds the bytes a task's logs took to its project.
 	countStorage(t *taskRT, ev client.TaskEvent)
 	// held reports whether j's project has spent its budget.

@@ -72,6 +72,75 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 	}
 }
 
+// lateReport is how long after its end a task's exit may reach the server
+// before the meter gives back what the task was charged since: a report
+// is normally in within milliseconds, and an agent retries every 2 s at
+// most; a gap past that is clocks, or an outage (a full disk refused the
+// report), that the task did not run.
+const lateReport = 2 * time.Second
+
+// accrueEnd charges t's machine up to now before t leaves it, then gives
+// back what t was charged after it ended when its exit came late (its
+// agent kept it while the server refused reports): a task pays for the
+// time it ran, not for the server's outage. On a machine priced by the
+// hour the time stays charged, as idle: the machine was up. Called with
+// s.mu held.
+func (s *Server) accrueEnd(t *taskRT, ev client.TaskEvent, now time.Time) {
+	m := t.machine
+	s.accrue(m, now)
+	if ev.EndedAt == nil || !t.started {
+		return
+	}
+	from := *ev.EndedAt
+	if st := t.row.StartedAt; st != nil && st.After(from) {
+		from = *st
+	}
+	if now.Sub(from) <= lateReport || !s.outageAfter(from) {
+		return
+	}
+	var ws []float64
+	at := -1
+	for _, o := range m.tasks {
+		if o.started {
+			if o == t {
+				at = len(ws)
+			}
+			r := o.res()
+			ws = append(ws, cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare))
+		}
+	}
+	if at < 0 {
+		return
+	}
+	shares, _ := cost.Split(cost.Accrue(m.row.PriceUSDPerHour, now.Sub(from)), ws)
+	back := min(shares[at], cost.NUSD(max(t.nusd, 0)))
+	if back <= 0 {
+		return
+	}
+	j := t.job
+	day := now.UTC().Format("2006-01-02")
+	s.charge(store.CostKey{Day: day, Project: j.row.Project, Machine: m.row.ID, User: j.row.User, Job: j.row.ID, Kind: "task"}, -back)
+	t.nusd -= int64(back)
+	if !m.row.PerUse {
+		s.charge(store.CostKey{Day: day, Project: m.row.Project, Machine: m.row.ID, Kind: "idle"}, back)
+	}
+}
+
+// outageAfter reports whether the server was out after a task ended at
+// end: this server started after it (the last one was down or stopped), or
+// the store held writes for a full disk then. Only then is a late exit
+// the outage's and not the agent's clock.
+func (s *Server) outageAfter(end time.Time) bool {
+	if end.Before(s.started) {
+		return true
+	}
+	if s.st == nil {
+		return false
+	}
+	from, until := s.st.LastHold()
+	return !until.IsZero() && !end.After(until) && !end.Before(from.Add(-lateReport))
+}
+
 // charge adds n to the ledger (at the next flush) and to the project's
 // live total. Called with s.mu held.
 func (s *Server) charge(k store.CostKey, n cost.NUSD) {

@@ -48,6 +48,9 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 // ResumeWith is Resume with the settings of o (a map's --max-failures, its
 // -j) replacing the job's own from now on.
 func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error) {
+	if err := s.refuseNewWork(); err != nil {
+		return nil, err // a full disk (disk.go)
+	}
 	s.mu.Lock()
 	if j := s.jobs[id]; j != nil {
 		s.mu.Unlock()

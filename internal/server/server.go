@@ -118,6 +118,10 @@ type Server struct {
 	// from when it is a copy ("" otherwise).
 	homeID string
 	copyOf string
+
+	// disk is the last reading of the free space under the home: new work
+	// is refused below a threshold (disk.go).
+	disk atomic.Pointer[diskCheck]
 }
 
 // Info is what server.json records for clients and people.
@@ -208,11 +212,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
 	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
-	tmp := h.ServerInfo() + ".tmp"
-	if err := os.WriteFile(tmp, append(info, '\n'), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, h.ServerInfo()); err != nil {
+	if err := s.writeInfo(h.ServerInfo(), append(info, '\n')); err != nil {
 		return nil, err
 	}
 	if err := s.listenUnix(); err != nil {
@@ -344,6 +344,9 @@ func (s *Server) close() {
 	}
 	for _, srv := range s.https {
 		srv.Close() // the listeners and every connection
+	}
+	if s.st != nil {
+		s.st.ReleaseHeld() // a full disk must not keep the loops waiting (disk.go)
 	}
 	s.loops.Wait()
 	if s.unixLn != nil {

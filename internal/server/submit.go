@@ -45,6 +45,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
+	if err := s.refuseNewWork(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var refused batch
@@ -55,7 +58,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	s.mu.Unlock()
 	var id int64
 	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
-	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+	// Try: a job that meets a full disk is refused, not held (nothing in
+	// memory waits for it yet).
+	if err := s.st.Try(ctx, func(tx *store.Tx) (err error) {
 		if id, err = store.InsertJob(tx, spec, actor, now); err != nil {
 			return err
 		}
@@ -66,6 +71,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		}
 		return store.SaveInputs(tx, id, sources)
 	}); err != nil {
+		if store.IsFull(err) {
+			return nil, s.noSpace(err)
+		}
 		return nil, fmt.Errorf("record job: %w", err)
 	}
 	// The job is committed: it must reach the queue even if the caller has

@@ -155,7 +155,7 @@ func machineShort(ev client.TaskEvent) bool {
 func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batch) {
 	j, m := t.job, t.machine
 	if t.started {
-		c.x.accrue(m, now) // what ran so far is charged to it before it goes
+		c.x.accrueEnd(t, ev, now) // what ran so far is charged to it before it goes, and no more (meter.go)
 	}
 	delete(j.running, t.row.Index)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})

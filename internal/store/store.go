@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, no cgo
@@ -33,14 +34,20 @@ type Store struct {
 	// before the writer's last drain, or refused with ErrClosed.
 	sendMu   sync.RWMutex
 	isClosed bool
-	stmts    map[string]*sql.Stmt // the writer's prepared statements
-	getJob   *sql.Stmt            // the one read every job view and wait makes, prepared once
+	stmts    map[string]*sql.Stmt         // the writer's prepared statements
+	getJob   *sql.Stmt                    // the one read every job view and wait makes, prepared once
+	full     atomic.Pointer[FullError]    // set while a full disk holds writes (full.go)
+	lastHold atomic.Pointer[[2]time.Time] // the last hold's from and until (LastHold)
+	// release is closed by ReleaseHeld: held writes fail instead.
+	release     chan struct{}
+	releaseOnce sync.Once
 }
 
 type op struct {
-	fn   func(*Tx) error
-	err  error
-	done chan struct{}
+	fn        func(*Tx) error
+	err       error
+	done      chan struct{}
+	refusable bool // Try: refused, not held, when the disk is full
 }
 
 // ErrClosed is returned by Write after Close.
@@ -66,6 +73,10 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := persistWAL(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	if err := migrate(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
@@ -76,7 +87,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	for _, q := range hot {
 		st, err := w.Prepare(q)
 		if err != nil {
@@ -138,15 +149,19 @@ type Pending interface{ Wait() error }
 // enqueues under that same lock gets the store to follow the same order.
 func (s *Store) Enqueue(fn func(*Tx) error) Pending {
 	o := &op{fn: fn, done: make(chan struct{})}
+	s.enqueue(o)
+	return o
+}
+
+func (s *Store) enqueue(o *op) {
 	s.sendMu.RLock()
 	defer s.sendMu.RUnlock()
 	if s.isClosed {
 		o.err = ErrClosed
 		close(o.done)
-		return o
+		return
 	}
 	s.ops <- o // the writer runs until Close, which waits for this send
-	return o
 }
 
 func (o *op) wait() error {
@@ -160,8 +175,16 @@ func (o *op) Wait() error { return o.wait() }
 func (s *Store) writer() {
 	defer s.wg.Done()
 	batch := make([]*op, 0, maxBatch)
+	var held []*op // queued while a full disk held a batch: they go next, in order
 	for {
 		batch = batch[:0]
+		if len(held) > 0 {
+			n := min(len(held), maxBatch)
+			batch = append(batch, held[:n]...)
+			held = held[n:]
+			held = s.commitHolding(batch, held)
+			continue
+		}
 		select {
 		case o := <-s.ops:
 			batch = append(batch, o)
@@ -177,7 +200,7 @@ func (s *Store) writer() {
 				break
 			}
 			if len(batch) > 0 {
-				s.commit(batch)
+				s.commitHolding(batch, nil)
 			}
 			return
 		}
@@ -190,23 +213,32 @@ func (s *Store) writer() {
 				break fill
 			}
 		}
-		s.commit(batch)
+		held = s.commitHolding(batch, held)
 	}
 }
 
-func (s *Store) commit(batch []*op) {
-	fail := func(err error) {
+// commit commits batch in one transaction and tells its callers, except
+// when the disk is full: then it rolls everything back, tells nobody, and
+// returns the error (commitHolding retries the batch).
+func (s *Store) commit(batch []*op) (full error) {
+	fail := func(err error) error {
+		if IsFull(err) {
+			// A COMMIT that failed may leave its transaction open on the
+			// one writer connection: end it, so the retry can begin.
+			s.w.Exec("ROLLBACK")
+			return err
+		}
 		for _, o := range batch {
 			if o.err == nil {
 				o.err = err
 			}
 			close(o.done)
 		}
+		return nil
 	}
 	stx, err := s.w.Begin()
 	if err != nil {
-		fail(fmt.Errorf("begin: %w", err))
-		return
+		return fail(fmt.Errorf("begin: %w", err))
 	}
 	tx := &Tx{Tx: stx, st: s}
 	if len(batch) == 1 {
@@ -216,42 +248,45 @@ func (s *Store) commit(batch []*op) {
 		o := batch[0]
 		if o.err = o.fn(tx); o.err != nil {
 			tx.Rollback()
+			if IsFull(o.err) {
+				return o.err
+			}
 			close(o.done)
-			return
+			return nil
 		}
 		if err := tx.Commit(); err != nil {
-			fail(fmt.Errorf("commit: %w", err))
-			return
+			return fail(fmt.Errorf("commit: %w", err))
 		}
 		close(o.done)
-		return
+		return nil
 	}
 	for _, o := range batch {
 		if _, err := tx.exec("SAVEPOINT op"); err != nil {
 			tx.Rollback()
-			fail(fmt.Errorf("savepoint: %w", err))
-			return
+			return fail(fmt.Errorf("savepoint: %w", err))
 		}
 		if o.err = o.fn(tx); o.err != nil {
+			if IsFull(o.err) {
+				tx.Rollback()
+				return o.err
+			}
 			if _, err := tx.exec("ROLLBACK TO op"); err != nil {
 				tx.Rollback()
-				fail(fmt.Errorf("rollback to savepoint: %w", err))
-				return
+				return fail(fmt.Errorf("rollback to savepoint: %w", err))
 			}
 		}
 		if _, err := tx.exec("RELEASE op"); err != nil {
 			tx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
-			return
+			return fail(fmt.Errorf("release savepoint: %w", err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("commit: %w", err))
-		return
+		return fail(fmt.Errorf("commit: %w", err))
 	}
 	for _, o := range batch {
 		close(o.done)
 	}
+	return nil
 }
 
 // Tx is a write transaction. Its statements are prepared once per store

@@ -187,3 +187,34 @@ func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
 	}
 	return newOutput(path, truncate)
 }
+
+// lostOutput says why some of a task's output could not be saved, or "":
+// a log file burst could not create or write (a full filesystem, a logs
+// directory that is not usable), or an output file the task wrote itself
+// (sbatch's --output) on a filesystem that was full when it ended: burst
+// does not see those writes, and a full filesystem means some may have
+// failed. Such a task fails: its result is not whole.
+func lostOutput(outs []*output) string {
+	for _, o := range outs {
+		if o.err != nil {
+			return "its output could not be saved: " + o.err.Error()
+		}
+		if o.direct && fullFS(filepath.Dir(o.path)) {
+			return fmt.Sprintf("its output file %s may be incomplete: the filesystem that holds it is full (free space there and run it again)", o.path)
+		}
+	}
+	return ""
+}
+
+// fullFS reports whether the filesystem that holds dir has no room left
+// for this process (root may use the blocks kept for it).
+func fullFS(dir string) bool {
+	var fs syscall.Statfs_t
+	if syscall.Statfs(dir, &fs) != nil {
+		return false
+	}
+	if os.Geteuid() == 0 {
+		return fs.Bfree == 0
+	}
+	return fs.Bavail == 0
+}

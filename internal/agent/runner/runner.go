@@ -675,9 +675,9 @@ func (t *Task) wait() {
 				r.StderrTo = end
 			}
 		}
-		if o.err != nil && r.Reason == "" {
-			r.Reason = "its output could not be saved: " + o.err.Error()
-		}
+	}
+	if why := lostOutput(t.outs); why != "" && (r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
+		r.State, r.Reason = burst.Failed, why // output.go
 	}
 	t.res = r
 	close(t.done)

@@ -151,12 +151,12 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Log files are created when the first byte comes: a task that writes
-	// to an impossible path runs, and its result says the output was lost.
+	// to an impossible path runs, and fails: its output was lost.
 	task, err := Start(Spec{Argv: []string{"sh", "-c", "echo hi"}, Env: os.Environ(), Stdout: filepath.Join(f, "out")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := task.Wait(); r.State != burst.Succeeded || !strings.Contains(r.Reason, "output could not be saved") {
+	if r := task.Wait(); r.State != burst.Failed || !strings.Contains(r.Reason, "output could not be saved") {
 		t.Errorf("impossible log path: got %+v", r)
 	}
 }

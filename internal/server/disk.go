@@ -1,0 +1,175 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/store"
+	"github.com/burst-sh/burst/internal/web"
+)
+
+// A full disk under BURST_HOME degrades the server, it does not end it.
+// New work (submit, map, pipe, resume) is refused with 507 while the
+// filesystem has less than minFree left, or while the store holds writes
+// for a full disk; reads go on; agents' reports, registrations and leases
+// are refused (507) only while the store holds writes, and agents keep
+// their results and send them again until it commits (store/full.go).
+
+// minFree is the free space below which new work is refused: 5% of the
+// filesystem, at most 64 MiB. Room for what is already accepted (its tasks'
+// rows, their logs) is what it keeps.
+func minFree(size uint64) uint64 { return min(64<<20, size/20) }
+
+// diskEvery is how often the free space is read: the refusal costs one
+// statfs a second at most, not one per request or task.
+const diskEvery = time.Second
+
+// diskCheck is the last reading of the home's filesystem.
+type diskCheck struct {
+	at  time.Time
+	err error // *apierr.NoSpace, or nil
+}
+
+// refuseNewWork says why new work cannot be taken now: a *apierr.NoSpace
+// naming the filesystem and what to free, or nil. It makes no system call
+// more than once per diskEvery, and none under a lock.
+func (s *Server) refuseNewWork() error {
+	if err := s.st.Full(); err != nil {
+		return s.noSpace(err)
+	}
+	now := time.Now()
+	if c := s.disk.Load(); c != nil && now.Sub(c.at) < diskEvery {
+		return c.err
+	}
+	c := &diskCheck{at: now, err: s.checkFree()}
+	s.disk.Store(c)
+	if c.err != nil {
+		s.log.Warn("refusing new work: the disk is nearly full", "err", c.err)
+	}
+	return c.err
+}
+
+// refuseAgent answers an agent's report, registration or lease while the
+// store holds writes for a full disk: 507, and the agent keeps its events
+// and sends them again (nothing is applied to memory meanwhile).
+func (s *Server) refuseAgent() error {
+	if err := s.st.Full(); err != nil {
+		return s.noSpace(err)
+	}
+	return nil
+}
+
+// checkFree reads the free space under the home.
+func (s *Server) checkFree() error {
+	dir := filepath.Dir(s.st.Path())
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return nil // unreadable: the store's own errors will say
+	}
+	free := fs.Bavail * uint64(fs.Bsize)
+	need := minFree(fs.Blocks * uint64(fs.Bsize))
+	if free >= need {
+		return nil
+	}
+	return &apierr.NoSpace{Msg: fmt.Sprintf(
+		"the filesystem %s, which holds burst's state (%s), has %s free: burst takes no new work below %s; free at least %s there (jobs already accepted go on, and reads work)",
+		mountPoint(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))}
+}
+
+// noSpace is the refusal while the store holds writes for a full disk.
+func (s *Server) noSpace(err error) error {
+	dir := filepath.Dir(s.st.Path())
+	need := uint64(64 << 20)
+	var fs syscall.Statfs_t
+	if syscall.Statfs(dir, &fs) == nil {
+		need = minFree(fs.Blocks * uint64(fs.Bsize))
+	}
+	since := ""
+	var fe *store.FullError
+	if errors.As(err, &fe) {
+		since = " since " + fe.Since.Format("15:04:05")
+	}
+	return &apierr.NoSpace{Msg: fmt.Sprintf(
+		"the filesystem %s, which holds burst's state (%s), is full%s: burst takes no new work and holds what running tasks report until there is room; free at least %s there",
+		mountPoint(dir), dir, since, web.Bytes(int64(need)))}
+}
+
+// mountPoint is the mount point of the filesystem that holds path (the
+// longest mount point in /proc/self/mountinfo that contains it), or path
+// itself when that cannot be read.
+func mountPoint(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return path
+	}
+	defer f.Close()
+	best := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if (path == mp || mp == "/" || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
+			best = mp
+		}
+	}
+	if best == "" {
+		return path
+	}
+	return best
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// writeInfo writes server.json whole (a temporary file renamed over it).
+// On a full disk it goes on without one rather than fail to start: clients
+// find the server by its socket; a stale file of a killed server is
+// removed rather than left naming a process that is gone.
+func (s *Server) writeInfo(path string, info []byte) error {
+	tmp := path + ".tmp"
+	err := os.WriteFile(tmp, info, 0o600)
+	if err != nil && store.IsFull(err) {
+		os.Remove(tmp)
+		os.Remove(path) // its room may be enough for the new one
+		err = os.WriteFile(tmp, info, 0o600)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if store.IsFull(err) {
+			s.log.Warn("no room for server.json on a full disk: clients find this server by its socket", "err", err)
+			return nil
+		}
+		return err
+	}
+	return os.Rename(tmp, path)
+}
