@@ -102,6 +102,12 @@ type Task struct {
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
+	// box is the task's containment cgroup (ContainCgroup2) when cg is
+	// not one already: everything the task starts is born in it.
+	box *cgroup
+	// mark is the task's marker (ContainSubreaper): its processes carry
+	// it in their environment.
+	mark string
 	peakHolder
 	ioMu              sync.Mutex    // keeps the counters' descriptors open while Progress seeks them (one lseek, not a wait)
 	inCount, outCount offsetCounter // Spec.IOStats
@@ -124,8 +130,10 @@ type Task struct {
 // code 127 and a "cannot start: ..." reason, also written to the stderr file.
 //
 // The process leads its own process group; everything sent to the task goes
-// to the whole group, and when the process exits whatever is left in its
-// group (and cgroup) is killed.
+// to the whole group (and to the processes in its cgroup that left the
+// group). When the process exits, whatever it started is killed, wherever
+// it went (see Containment): its cgroup, or in subreaper mode everything
+// that carries its marker, and its process group.
 func Start(spec Spec) (*Task, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return nil, errors.New("runner: empty argv")
@@ -190,42 +198,62 @@ func Start(spec Spec) (*Task, error) {
 		}
 	}
 
+	switch Containment() {
+	case ContainCgroup2:
+		if t.cg == nil || t.cg.v1 {
+			// Without a box it is still in its process group.
+			t.box, _ = newBox(spec.Name)
+		}
+	case ContainSubreaper:
+		t.mark = newMark()
+		env = append(env[:len(env):len(env)], markerVar+"="+t.mark)
+	}
+
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if t.cg != nil && !t.cg.v1 {
+	if into := t.v2(); into != nil {
 		// Born inside its cgroup (clone3 CLONE_INTO_CGROUP): no window.
-		sys.UseCgroupFD, sys.CgroupFD = true, t.cg.fd
+		sys.UseCgroupFD, sys.CgroupFD = true, into.fd
 	}
 	attr := &os.ProcAttr{Dir: spec.Dir, Env: env, Files: []*os.File{stdin, stdout, stderr}, Sys: sys}
 	t.res.StartedAt = time.Now()
 	var p *os.Process
-	switch {
-	case t.cg != nil && t.cg.v1:
-		var in bool
-		p, in, err = startFromCgroupV1(t.cg, path, spec.Argv, attr)
-		if err == nil && !in {
-			t.cg.remove()
-			t.cg, t.mode = nil, EnforceRSSWatch
-		}
-	default:
-		p, err = os.StartProcess(path, spec.Argv, attr)
-		if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
-			// Kernel before 5.7, or a cgroup it will not start into: move
-			// the process in after the fork. Children it forks before that
-			// (there is no way to stop it in between) escape the limit,
-			// though not the kill, which follows the process group.
-			sys.UseCgroupFD, sys.CgroupFD = false, 0
-			p, err = os.StartProcess(path, spec.Argv, attr)
-			if err == nil {
-				t.joinCgroup(p.Pid)
+	start := func() {
+		if t.cg != nil && t.cg.v1 {
+			var in bool
+			p, in, err = startFromCgroupV1(t.cg, path, spec.Argv, attr)
+			if err == nil && !in {
+				t.cg.remove()
+				t.cg, t.mode = nil, EnforceRSSWatch
 			}
+			return
+		}
+		p, err = os.StartProcess(path, spec.Argv, attr)
+	}
+	start()
+	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
+		// Kernel before 5.7, or a cgroup it will not start into: move
+		// the process in after the fork. Children it forks before that
+		// (there is no way to stop it in between) escape the cgroup,
+		// though not the kill of its process group.
+		sys.UseCgroupFD, sys.CgroupFD = false, 0
+		start()
+		if err == nil && t.v2() != nil {
+			t.joinCgroup(p.Pid)
 		}
 	}
 	if t.cg != nil {
 		t.cg.closeFD()
 	}
+	if t.box != nil {
+		t.box.closeFD()
+	}
 	if err != nil {
 		if t.cg != nil {
 			t.cg.remove()
+		}
+		if t.box != nil {
+			t.box.remove()
+			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
 		t.failStart(err, stderr)
@@ -297,9 +325,28 @@ func startFromCgroupV1(cg *cgroup, path string, argv []string, attr *os.ProcAttr
 	return s.p, s.moved || added, nil
 }
 
-// joinCgroup moves pid into the task's cgroup; when that fails the RSS
-// watcher enforces the limit instead.
+// v2 is the cgroup v2 the task is born in: its box, or its memory cgroup.
+func (t *Task) v2() *cgroup {
+	switch {
+	case t.box != nil:
+		return t.box
+	case t.cg != nil && !t.cg.v1:
+		return t.cg
+	}
+	return nil
+}
+
+// joinCgroup moves pid into the task's cgroup v2 (after the fork); when
+// that fails the RSS watcher enforces the limit instead, and without its
+// box the task is contained by its process group only.
 func (t *Task) joinCgroup(pid int) {
+	if t.box != nil {
+		if err := t.box.addProc(pid); err != nil {
+			t.box.remove()
+			t.box = nil
+		}
+		return
+	}
 	if err := t.cg.addProc(pid); err != nil {
 		t.cg.remove()
 		t.cg, t.mode = nil, EnforceRSSWatch
@@ -501,7 +548,23 @@ func (t *Task) terminate(why burst.State) {
 	}
 	_ = syscall.Kill(-t.pid, syscall.SIGTERM)
 	_ = syscall.Kill(-t.pid, syscall.SIGCONT) // a stopped process could not act on it
+	// And to those that left the group (setsid, setpgid): the signal
+	// goes where the group's goes. Under t.mu, as the group's: the
+	// cgroup is still the task's (wait removes it once exited is set).
+	if cg := t.container(); cg != nil {
+		cg.signalAll(syscall.SIGTERM)
+		cg.signalAll(syscall.SIGCONT)
+	}
 	t.graceTimer = time.AfterFunc(t.grace, t.forceKill)
+}
+
+// container is the cgroup that holds all of the task: its box or its
+// memory cgroup; nil when it has none.
+func (t *Task) container() *cgroup {
+	if t.box != nil {
+		return t.box
+	}
+	return t.cg
 }
 
 func (t *Task) forceKill() {
@@ -509,6 +572,9 @@ func (t *Task) forceKill() {
 	defer t.mu.Unlock()
 	if !t.exited {
 		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+		if cg := t.container(); cg != nil {
+			cg.kill()
+		}
 	}
 }
 
@@ -552,12 +618,21 @@ func (t *Task) wait() {
 		unwatchRSS(t)
 	}
 
-	// Nothing the task started may outlive it.
+	// Nothing the task started may outlive it; its end is reported once
+	// all of it is dead. The box goes at once where the process left
+	// nothing behind (almost always: one rmdir), else after a kill.
+	if t.box != nil {
+		t.box.empty()
+	}
 	if t.cg != nil {
 		t.cg.kill()
 	}
 	if err == nil {
 		t.reapGroup()
+		if t.mark != "" {
+			// Before the reap: its zombie keeps its pid and group id.
+			killMarked(t.pid, t.mark)
+		}
 	} // else it was reaped behind our back (ECHILD): its pid may be anyone's now
 	ps, werr := t.proc.Wait()
 
