@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Escaped process trees: a task that starts a process outside its process
+// group (setsid), one its shell no longer knows (a double fork), or one
+// that ignores hangups (nohup) leaves nothing running once it has ended,
+// whether its main process exited, it was cancelled or it ran out of time,
+// with and without --mem, in each containment the agent can use (the cgroup
+// it detects, and the subreaper burst falls back to). Its end is recorded
+// only once all of it is dead: the check right after the recorded end needs
+// no wait.
+//
+// Slurm does the same: with ProctrackType=proctrack/cgroup, "all processes
+// of a job step are killed when the step ends" (slurm.conf, ProctrackType;
+// cgroup.conf), whether they called setsid or not.
+func TestFaultEscapedProcessTrees(t *testing.T) {
+	t.Parallel()
+	escapes := []struct{ name, start string }{
+		{"setsid", "setsid sleep %s &"},
+		{"double fork", "( (sleep %s &) & )"},
+		{"nohup", "nohup sleep %s >/dev/null 2>&1 &"},
+	}
+	ends := []string{"exit", "cancel", "timeout"}
+	want := map[string]string{"exit": "succeeded", "cancel": "cancelled", "timeout": "timeout"}
+
+	var mu sync.Mutex
+	var tasks, wrong, survived int
+	for _, mode := range []string{"", "subreaper"} {
+		name := mode
+		if name == "" {
+			name = "detected"
+		}
+		t.Run("containment="+name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			if mode != "" {
+				h.setEnv("BURST_CONTAIN", mode)
+			}
+			// The local agent runs as many tasks at once as it has CPUs:
+			// no more are started at once, so each runs when submitted.
+			slots := make(chan struct{}, 2)
+			var wg sync.WaitGroup
+			for _, esc := range escapes {
+				for _, end := range ends {
+					for _, mem := range []bool{false, true} {
+						esc, end, mem := esc, end, mem
+						wg.Add(1)
+						slots <- struct{}{}
+						go func() {
+							defer wg.Done()
+							defer func() { <-slots }()
+							state, left, desc := escapeOnce(h, esc.start, end, mem)
+							mu.Lock()
+							defer mu.Unlock()
+							tasks++
+							if state != want[end] {
+								wrong++
+								t.Errorf("%s, %s, --mem %v: job ended %s, want %s", esc.name, end, mem, state, want[end])
+							}
+							if len(left) > 0 {
+								survived++
+								t.Errorf("%s, %s, --mem %v: processes outlived the task's recorded end:%s", esc.name, end, mem, desc)
+							}
+						}()
+					}
+				}
+			}
+			wg.Wait()
+		})
+	}
+	t.Cleanup(func() {
+		recordFault(t, faultRow{Fault: "escaped process trees: setsid, double fork, nohup at exit, cancel, time-out", Tasks: tasks, FailedWrongly: wrong})
+		if survived > 0 {
+			t.Errorf("%d of %d tasks left processes running", survived, tasks)
+		}
+	})
+}
+
+// escapeOnce runs one task that leaves `sleep MARKER` behind by start, ends
+// it as end says, and returns the job's recorded state and the sleeps still
+// running right after that state was recorded (and what they were).
+func escapeOnce(h *harness, start, end string, mem bool) (string, []int, string) {
+	marker := newMarker()
+	gate := filepath.Join(h.root, "gate-"+marker)
+	script := fmt.Sprintf(start, marker) + "\n"
+	switch end {
+	case "exit":
+		// Waits for the test to have seen the escaped sleep, then exits 0.
+		script += "while [ ! -e " + gate + " ]; do sleep 0.02; done"
+	default:
+		script += "exec sleep 600"
+	}
+	args := []string{}
+	if mem {
+		args = append(args, "--mem", "256M")
+	}
+	if end == "timeout" {
+		args = append(args, "--time", "3s")
+	}
+	id := h.submit(append(args, "--", "sh", "-c", script)...)
+	seen := false
+	h.waitFor("the task's escaped sleep "+marker, 30*time.Second, func() bool {
+		seen = seen || len(sleepers(marker)) == 1
+		return seen || terminal(h.show(id).State)
+	})
+	if !seen {
+		h.t.Errorf("job %d (%s) ended before its escaped sleep was seen", id, end)
+	}
+	switch end {
+	case "exit":
+		writeFile(h.t, gate, "", 0o644)
+	case "cancel":
+		h.mustRun("cancel", idArg(id))
+	}
+	var j jobJSON
+	h.waitFor("job "+strconv.FormatInt(id, 10)+" to end", 60*time.Second, func() bool {
+		j = h.show(id)
+		return terminal(j.State)
+	})
+	left := sleepers(marker)
+	desc := describePIDs(left)
+	for _, pid := range left { // do not leave them to the next test
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}
+	return j.State, left, desc
+}
