@@ -130,6 +130,7 @@ func Run(ctx context.Context, cfg Config) error {
 	a.mu.Unlock()
 	a.stopAll(stopGrace)
 	a.bg.Wait()
+	runner.Shutdown()
 	return err
 }
 

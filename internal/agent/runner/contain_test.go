@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -84,8 +85,8 @@ func TestEscapedProcessesDieWithTask(t *testing.T) {
 					t.Fatalf("%d processes of the task outlived it (%v), containment %s", len(left), left, Containment())
 				}
 				if task.box != nil {
-					if _, err := os.Stat(task.box.dir); !os.IsNotExist(err) {
-						t.Fatalf("its cgroup %s is still there (%v)", task.box.dir, err)
+					if b, err := os.ReadFile(filepath.Join(task.box.dir, "cgroup.procs")); err == nil && len(b) > 0 {
+						t.Fatalf("its cgroup %s still holds %q", task.box.dir, b)
 					}
 				}
 			})
@@ -140,4 +141,82 @@ func TestLeftoverCgroupsCleaned(t *testing.T) {
 	if _, err := os.Stat(contained.dir); err != nil {
 		t.Fatalf("the live agent's directory is gone: %v", err)
 	}
+}
+
+// TestShutdownRemovesCgroups: once its tasks have ended and it shuts down,
+// an agent leaves no cgroup behind.
+func TestShutdownRemovesCgroups(t *testing.T) {
+	if Containment() != ContainCgroup2 {
+		t.Skipf("containment is %s here", Containment())
+	}
+	var dirs []string
+	for range 3 {
+		task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + uniqueSleep() + " & echo"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task.Wait()
+		dirs = append(dirs, task.box.dir)
+	}
+	Shutdown()
+	for _, d := range append(dirs, contained.dir) {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after Shutdown (%v)", d, err)
+		}
+	}
+	// A task after Shutdown (tests, an agent that goes on) still runs,
+	// contained.
+	agentDirs.Lock()
+	agentDirs.m = nil
+	agentDirs.Unlock()
+	dir, err := agentDir(filepath.Dir(contained.dir), false)
+	if err != nil || dir != contained.dir {
+		t.Fatalf("agent directory again: %q, %v", dir, err)
+	}
+}
+
+// BenchmarkStartTrue is the cost of one tiny task from start to end in the
+// containment this machine allows (BURST_CONTAIN=process-group for the
+// cost without any).
+func BenchmarkStartTrue(b *testing.B) {
+	b.Logf("containment: %s", Containment())
+	for i := 0; i < b.N; i++ {
+		task, err := Start(Spec{Argv: []string{"/bin/true"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r := task.Wait(); r.State != burst.Succeeded {
+			b.Fatal(r.State, r.Reason)
+		}
+	}
+}
+
+// TestBoxesReused: tasks one after another, some of them leaving a process
+// behind (their box is then killed), all run to their own end: a box that
+// was killed is not reused (this kernel kills at birth whatever is cloned
+// into a cgroup once sent cgroup.kill), and the others are.
+func TestBoxesReused(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				argv := []string{"true"}
+				if (i+g)%3 == 0 {
+					argv = []string{"sh", "-c", "sleep 0.2 & exit 0"}
+				}
+				task, err := Start(Spec{Argv: argv})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r := task.Wait(); r.State != burst.Succeeded {
+					t.Errorf("task %d.%d %q: %s (%s)", g, i, argv, r.State, r.Reason)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -243,6 +243,10 @@ type cgroup struct {
 	v1  bool
 	dir string
 	fd  int // v2: open directory, for CLONE_INTO_CGROUP; -1 when closed
+	// killed: kill was called. Linux 6.18 kills at birth every process
+	// cloned into a cgroup (CLONE_INTO_CGROUP) that was ever sent
+	// cgroup.kill, so such a cgroup is never used again (see release).
+	killed bool
 }
 
 // safeName makes s usable as a directory name.
@@ -370,6 +374,7 @@ func (cg *cgroup) procs() []int {
 // such file: the pids are read and killed one by one, which could in theory
 // hit a pid that exited and was reused between the read and the kill.
 func (cg *cgroup) kill() {
+	cg.killed = true
 	if !cg.v1 && writeFile(filepath.Join(cg.dir, "cgroup.kill"), "1") == nil {
 		return
 	}

@@ -202,7 +202,7 @@ func Start(spec Spec) (*Task, error) {
 	case ContainCgroup2:
 		if t.cg == nil || t.cg.v1 {
 			// Without a box it is still in its process group.
-			t.box, _ = newBox(spec.Name)
+			t.box, _ = newBox()
 		}
 	case ContainSubreaper:
 		t.mark = newMark()
@@ -244,15 +244,12 @@ func Start(spec Spec) (*Task, error) {
 	if t.cg != nil {
 		t.cg.closeFD()
 	}
-	if t.box != nil {
-		t.box.closeFD()
-	}
 	if err != nil {
 		if t.cg != nil {
 			t.cg.remove()
 		}
 		if t.box != nil {
-			t.box.remove()
+			t.box.release()
 			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
@@ -619,10 +616,10 @@ func (t *Task) wait() {
 	}
 
 	// Nothing the task started may outlive it; its end is reported once
-	// all of it is dead. The box goes at once where the process left
-	// nothing behind (almost always: one rmdir), else after a kill.
+	// all of it is dead. The box is free at once where the process left
+	// nothing behind (almost always: one read), else after a kill.
 	if t.box != nil {
-		t.box.empty()
+		t.box.release()
 	}
 	if t.cg != nil {
 		t.cg.kill()
