@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +20,11 @@ import (
 // only once all of it is dead: the check right after the recorded end needs
 // no wait.
 //
-// Slurm does the same: with ProctrackType=proctrack/cgroup, "all processes
-// of a job step are killed when the step ends" (slurm.conf, ProctrackType;
-// cgroup.conf), whether they called setsid or not.
+// Slurm does the same where it tracks processes by cgroup: with
+// ProctrackType=proctrack/cgroup (slurm.conf(5), ProctrackType; "Control
+// Group in Slurm", slurm.schedmd.com/cgroups.html) a step's processes are
+// found through its cgroup, not its process tree or session, and are
+// killed when the step ends.
 func TestFaultEscapedProcessTrees(t *testing.T) {
 	t.Parallel()
 	escapes := []struct{ name, start string }{
@@ -134,4 +137,78 @@ func escapeOnce(h *harness, start, end string, mem bool) (string, []int, string)
 		}
 	}
 	return j.State, left, desc
+}
+
+// TestFaultAgentKilledLeavesNoCgroup: an agent killed with kill -9 while its
+// task has a process outside the task's process group leaves its cgroups
+// behind; the next agent removes them, and what still ran in them, before
+// it runs anything. The task itself runs again (its first run was lost with
+// the agent) and succeeds.
+func TestFaultAgentKilledLeavesNoCgroup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	marker := newMarker()
+	gate := filepath.Join(h.root, "gate")
+	id := h.submit("--", "sh", "-c", "setsid sleep "+marker+" &\nwhile [ ! -e "+gate+" ]; do sleep 0.02; done")
+	var escaped []int
+	h.waitFor("the task's escaped sleep", 30*time.Second, func() bool {
+		escaped = sleepers(marker)
+		return len(escaped) == 1
+	})
+	box := cgroupDir(escaped[0])
+	if box == "" {
+		t.Fatalf("the task's escaped sleep %d is in no cgroup of burst's: %s", escaped[0], procCgroup(escaped[0]))
+	}
+	agentDir := filepath.Dir(box)
+	agent := h.agentPID()
+	if !strings.HasPrefix(filepath.Base(agentDir), "agent-"+strconv.Itoa(agent)+"-") {
+		t.Fatalf("the task's cgroup %s is not in a directory of agent %d", box, agent)
+	}
+	h.kill9(agent, "agent")
+	h.waitAgent(agent)
+	h.waitFor("the dead agent's cgroups to be removed", 30*time.Second, func() bool {
+		_, err := os.Stat(agentDir)
+		return os.IsNotExist(err)
+	})
+	h.waitFor("the escaped sleep of the lost run to die", 10*time.Second, func() bool { return !alive(escaped[0]) })
+
+	writeFile(t, gate, "", 0o644)
+	var j jobJSON
+	h.waitFor("the job to end", 60*time.Second, func() bool {
+		j = h.show(id)
+		return terminal(j.State)
+	})
+	r := faultRow{Fault: "agent kill -9 with an escaped process: the next agent removes its cgroups", Tasks: 1}
+	switch j.State {
+	case "succeeded":
+	case "failed":
+		r.FailedWrongly = 1
+	default:
+		r.Lost = 1
+	}
+	recordFault(t, r)
+	h.waitFor("the rerun's escaped sleep to be gone", 10*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+}
+
+// procCgroup is /proc/PID/cgroup.
+func procCgroup(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	return string(b)
+}
+
+// cgroupDir is the directory of pid's cgroup v2 when that is one of burst's
+// (under a "burst" cgroup), else "".
+func cgroupDir(pid int) string {
+	for _, line := range strings.Split(procCgroup(pid), "\n") {
+		path, ok := strings.CutPrefix(line, "0::")
+		if !ok || !strings.Contains(path, "/burst/") {
+			continue
+		}
+		for _, mnt := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+			if _, err := os.Stat(filepath.Join(mnt, path, "cgroup.procs")); err == nil {
+				return filepath.Join(mnt, path)
+			}
+		}
+	}
+	return ""
 }
