@@ -104,10 +104,16 @@ func setupContainV2() (string, error) {
 	return dir, nil
 }
 
-// agentDirs caches the agent's directory under each parent.
+// agentDirs caches the agent's directory under each parent, and whether
+// the memory controller is enabled for its children.
 var agentDirs struct {
 	sync.Mutex
-	m map[string]string
+	m map[string]agentDirState
+}
+
+type agentDirState struct {
+	dir    string
+	memory bool
 }
 
 // agentDir returns this agent's own directory under a "burst" parent
@@ -118,28 +124,32 @@ var agentDirs struct {
 func agentDir(parent string, memory bool) (string, error) {
 	agentDirs.Lock()
 	defer agentDirs.Unlock()
-	if d, ok := agentDirs.m[parent]; ok {
-		return d, nil
+	st, ok := agentDirs.m[parent]
+	if ok && (st.memory || !memory) {
+		return st.dir, nil
 	}
-	self, err := ProcStartTicks(os.Getpid())
-	if err != nil {
-		return "", err
-	}
-	cleanLeftovers(parent)
-	d := filepath.Join(parent, fmt.Sprintf("agent-%d-%d", os.Getpid(), self))
-	if err := mkdirOK(d); err != nil {
-		return "", err
-	}
-	if memory {
-		if err := writeFile(filepath.Join(d, "cgroup.subtree_control"), "+memory"); err != nil {
+	if !ok {
+		self, err := ProcStartTicks(os.Getpid())
+		if err != nil {
+			return "", err
+		}
+		cleanLeftovers(parent)
+		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d", os.Getpid(), self))
+		if err := mkdirOK(st.dir); err != nil {
 			return "", err
 		}
 	}
-	if agentDirs.m == nil {
-		agentDirs.m = map[string]string{}
+	if memory {
+		if err := writeFile(filepath.Join(st.dir, "cgroup.subtree_control"), "+memory"); err != nil {
+			return "", err
+		}
+		st.memory = true
 	}
-	agentDirs.m[parent] = d
-	return d, nil
+	if agentDirs.m == nil {
+		agentDirs.m = map[string]agentDirState{}
+	}
+	agentDirs.m[parent] = st
+	return st.dir, nil
 }
 
 // cleanLeftovers removes the agent directories under parent whose agent
@@ -222,7 +232,11 @@ func newBox() (*cgroup, error) {
 	boxes.n++
 	name := "box-" + strconv.Itoa(boxes.n)
 	boxes.Unlock()
-	cg, err := makeCgroupDir(contained.dir, name, false)
+	dir, err := agentDir(filepath.Dir(contained.dir), false) // made again after a Shutdown
+	if err != nil {
+		return nil, err
+	}
+	cg, err := makeCgroupDir(dir, name, false)
 	if err != nil {
 		return nil, err
 	}
@@ -302,9 +316,10 @@ func Shutdown() {
 	}
 	agentDirs.Lock()
 	dirs := make([]string, 0, len(agentDirs.m))
-	for _, d := range agentDirs.m {
-		dirs = append(dirs, d)
+	for _, st := range agentDirs.m {
+		dirs = append(dirs, st.dir)
 	}
+	agentDirs.m = nil // a task after this makes them again
 	agentDirs.Unlock()
 	for _, d := range dirs {
 		_ = os.Remove(d) // fails while a task's cgroup is in it

@@ -164,14 +164,15 @@ func TestShutdownRemovesCgroups(t *testing.T) {
 			t.Errorf("%s is still there after Shutdown (%v)", d, err)
 		}
 	}
-	// A task after Shutdown (tests, an agent that goes on) still runs,
+	// A task after Shutdown (tests, an agent that goes on) is still
 	// contained.
-	agentDirs.Lock()
-	agentDirs.m = nil
-	agentDirs.Unlock()
-	dir, err := agentDir(filepath.Dir(contained.dir), false)
-	if err != nil || dir != contained.dir {
-		t.Fatalf("agent directory again: %q, %v", dir, err)
+	task, err := Start(Spec{Argv: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task.Wait()
+	if task.box == nil || filepath.Dir(task.box.dir) != contained.dir {
+		t.Fatalf("a task after Shutdown has box %+v, want one in %s", task.box, contained.dir)
 	}
 }
 
