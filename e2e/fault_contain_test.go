@@ -16,7 +16,8 @@ import (
 // that ignores hangups (nohup) leaves nothing running once it has ended,
 // whether its main process exited, it was cancelled or it ran out of time,
 // with and without --mem, in each containment the agent can use (the cgroup
-// it detects, and the subreaper burst falls back to). Its end is recorded
+// it detects, a v1 freezer cgroup where one is mounted, and the subreaper
+// burst falls back to). Its end is recorded
 // only once all of it is dead: the check right after the recorded end needs
 // no wait.
 //
@@ -37,7 +38,11 @@ func TestFaultEscapedProcessTrees(t *testing.T) {
 
 	var mu sync.Mutex
 	var tasks, wrong, survived int
-	for _, mode := range []string{"", "subreaper"} {
+	modes := []string{"", "subreaper"}
+	if _, err := os.Stat("/sys/fs/cgroup/freezer/cgroup.procs"); err == nil {
+		modes = append(modes, "cgroup1") // a v1 freezer beside the detected mode
+	}
+	for _, mode := range modes {
 		name := mode
 		if name == "" {
 			name = "detected"
@@ -78,6 +83,10 @@ func TestFaultEscapedProcessTrees(t *testing.T) {
 				}
 			}
 			wg.Wait()
+			log, _ := os.ReadFile(filepath.Join(h.home, "agents", "local-1.log"))
+			if mode != "" && !strings.Contains(string(log), "containment="+mode) {
+				t.Errorf("the agent did not use containment %s:\n%s", mode, tail(string(log), 2000))
+			}
 		})
 	}
 	t.Cleanup(func() {

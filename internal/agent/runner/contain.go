@@ -23,6 +23,10 @@ const (
 	// beside it), born in it; cgroup.kill ends all of it, setsid and
 	// double forks included.
 	ContainCgroup2 = "cgroup2"
+	// ContainCgroup1 puts every task in a v1 freezer cgroup of its own,
+	// born in it (the starting thread joins it for the fork); at the end
+	// the cgroup is frozen, every process in it killed, then thawed.
+	ContainCgroup1 = "cgroup1"
 	// ContainSubreaper makes the agent a child subreaper: whatever a task
 	// orphans is re-parented to the agent, which knows it by a variable
 	// in its environment (burst's task marker) and kills it with the task.
@@ -44,7 +48,8 @@ const markerVar = "BURST_TASK_MARK"
 var contained struct {
 	once sync.Once
 	mode string
-	dir  string // ContainCgroup2: this agent's directory of task cgroups
+	dir  string // ContainCgroup2, ContainCgroup1: this agent's directory of task cgroups
+	home string // ContainCgroup1: this process's own freezer cgroup
 }
 
 // Containment says how tasks started now are contained: ContainCgroup2,
@@ -61,6 +66,12 @@ func detectContainment() {
 	if want == "" || want == ContainCgroup2 {
 		if dir, err := setupContainV2(); err == nil {
 			contained.mode, contained.dir = ContainCgroup2, dir
+			return
+		}
+	}
+	if want == "" || want == ContainCgroup1 {
+		if dir, home, err := setupContainV1(); err == nil {
+			contained.mode, contained.dir, contained.home = ContainCgroup1, dir, home
 			return
 		}
 	}
@@ -102,6 +113,51 @@ func setupContainV2() (string, error) {
 		return "", fmt.Errorf("no cgroup.kill (Linux 5.14 or later): %w", err)
 	}
 	return dir, nil
+}
+
+// setupContainV1 finds the v1 freezer hierarchy and returns this agent's
+// directory there, and this process's own freezer cgroup.
+func setupContainV1() (dir, home string, err error) {
+	mp, root, err := cgroupMount("freezer", "")
+	if err != nil {
+		return "", "", err
+	}
+	own, err := ownCgroup("freezer")
+	if err != nil {
+		own = "/"
+	}
+	home = ownCgroupDir(mp, root, own)
+	parent := filepath.Join(home, "burst")
+	if err := mkdirOK(parent); err != nil {
+		return "", "", err
+	}
+	if dir, err = agentDir(parent, false); err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "freezer.state")); err != nil {
+		return "", "", err
+	}
+	return dir, home, nil
+}
+
+// freezeKill kills everything in a v1 freezer cgroup: frozen first, so
+// that nothing forks between the read of its processes and their kill,
+// then thawed so that they die. It reports whether the freeze worked.
+func (cg *cgroup) freezeKill() bool {
+	state := filepath.Join(cg.dir, "freezer.state")
+	if writeFile(state, "FROZEN") != nil {
+		return false
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		b, err := os.ReadFile(state)
+		if err == nil && strings.TrimSpace(string(b)) == "FROZEN" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	cg.signalAll(syscall.SIGKILL)
+	return writeFile(state, "THAWED") == nil
 }
 
 // agentDirs caches the agent's directory under each parent, and whether
@@ -173,6 +229,8 @@ func cleanLeftovers(parent string) {
 				cg := &cgroup{dir: filepath.Join(dir, tk.Name()), fd: -1}
 				_, err := os.Stat(filepath.Join(cg.dir, "cgroup.kill"))
 				cg.v1 = err != nil
+				_, err = os.Stat(filepath.Join(cg.dir, "freezer.state"))
+				cg.freezer = err == nil
 				cg.remove()
 			}
 		}
@@ -236,9 +294,13 @@ func newBox() (*cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	cg, err := makeCgroupDir(dir, name, false)
+	cg, err := makeCgroupDir(dir, name, contained.mode == ContainCgroup1)
 	if err != nil {
 		return nil, err
+	}
+	if cg.v1 {
+		cg.home, cg.freezer = contained.home, true
+		return cg, nil
 	}
 	cg.fd, err = unix.Open(cg.dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -279,9 +341,14 @@ func (cg *cgroup) release() {
 	}
 }
 
-// populated reports whether a process runs in the cgroup (cgroup.events);
-// when that cannot be read, it answers true: the caller kills and waits.
+// populated reports whether a process runs in the cgroup (cgroup.events;
+// cgroup.procs in v1); when that cannot be read, it answers true: the
+// caller kills and waits.
 func (cg *cgroup) populated() bool {
+	if cg.v1 {
+		b, err := os.ReadFile(filepath.Join(cg.dir, "cgroup.procs"))
+		return err != nil || len(strings.TrimSpace(string(b))) > 0
+	}
 	var b []byte
 	var err error
 	if cg.fd >= 0 {

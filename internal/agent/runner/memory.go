@@ -247,6 +247,11 @@ type cgroup struct {
 	// cloned into a cgroup (CLONE_INTO_CGROUP) that was ever sent
 	// cgroup.kill, so such a cgroup is never used again (see release).
 	killed bool
+	// home (v1) is this process's own cgroup in the same hierarchy,
+	// where the starting thread goes back to.
+	home string
+	// freezer (v1): a freezer cgroup, frozen while it is killed.
+	freezer bool
 }
 
 // safeName makes s usable as a directory name.
@@ -280,6 +285,7 @@ func newCgroup(mode, parent, name string, limit int64) (*cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	cg.home = detected.home
 	lim := strconv.FormatInt(limit, 10)
 	if cg.v1 {
 		// The limit is set by setLimitV1 once the task is in, and the
@@ -376,6 +382,9 @@ func (cg *cgroup) procs() []int {
 func (cg *cgroup) kill() {
 	cg.killed = true
 	if !cg.v1 && writeFile(filepath.Join(cg.dir, "cgroup.kill"), "1") == nil {
+		return
+	}
+	if cg.freezer && cg.freezeKill() {
 		return
 	}
 	self := os.Getpid()

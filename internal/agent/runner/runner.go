@@ -199,7 +199,7 @@ func Start(spec Spec) (*Task, error) {
 	}
 
 	switch Containment() {
-	case ContainCgroup2:
+	case ContainCgroup2, ContainCgroup1:
 		if t.cg == nil || t.cg.v1 {
 			// Without a box it is still in its process group.
 			t.box, _ = newBox()
@@ -218,16 +218,29 @@ func Start(spec Spec) (*Task, error) {
 	t.res.StartedAt = time.Now()
 	var p *os.Process
 	start := func() {
-		if t.cg != nil && t.cg.v1 {
-			var in bool
-			p, in, err = startFromCgroupV1(t.cg, path, spec.Argv, attr)
-			if err == nil && !in {
+		var v1 []*cgroup
+		for _, cg := range []*cgroup{t.cg, t.box} {
+			if cg != nil && cg.v1 {
+				v1 = append(v1, cg)
+			}
+		}
+		if len(v1) == 0 {
+			p, err = os.StartProcess(path, spec.Argv, attr)
+			return
+		}
+		var in []bool
+		p, in, err = startFromCgroupV1(v1, path, spec.Argv, attr)
+		for i, cg := range v1 {
+			switch {
+			case err != nil || in[i]:
+			case cg == t.box:
+				t.box.remove()
+				t.box = nil
+			default:
 				t.cg.remove()
 				t.cg, t.mode = nil, EnforceRSSWatch
 			}
-			return
 		}
-		p, err = os.StartProcess(path, spec.Argv, attr)
 	}
 	start()
 	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
@@ -287,45 +300,57 @@ func Start(spec Spec) (*Task, error) {
 }
 
 // startFromCgroupV1 starts the process from a thread that was first moved
-// into the task's v1 cgroup (v1 places threads, not processes), so the child
-// is born in it: moving it after the fork would leave out whatever it forked
-// in between, and a shell forks at once. The thread is moved back right after
-// (if that fails, its goroutine ends still locked to it and the Go runtime
-// discards the thread). The limit is set only once the thread is out, so an
-// OOM kill in the cgroup cannot pick the agent; while the thread is in, the
-// cgroup lists the agent's pid, which cgroup.kill never kills. If the thread
-// cannot be moved in, the process is moved after the fork, with the window
-// that implies. inCgroup is false if neither worked.
-func startFromCgroupV1(cg *cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, inCgroup bool, err error) {
+// into the task's v1 cgroups (v1 places threads, not processes), so the
+// child is born in them: moving it after the fork would leave out whatever
+// it forked in between, and a shell forks at once. The thread is moved back
+// right after (if that fails, its goroutine ends still locked to it and the
+// Go runtime discards the thread). The limit is set only once the thread is
+// out, so an OOM kill in the cgroup cannot pick the agent; while the thread
+// is in, the cgroup lists the agent's pid, which cgroup.kill never kills.
+// If the thread cannot be moved in, the process is moved after the fork,
+// with the window that implies. in[i] is false if neither worked for cgs[i].
+func startFromCgroupV1(cgs []*cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, in []bool, err error) {
 	type started struct {
 		p     *os.Process
-		moved bool
+		moved []bool
 		err   error
 	}
 	ch := make(chan started, 1)
 	go func() {
 		runtime.LockOSThread()
 		tid := strconv.Itoa(unix.Gettid())
-		moved := writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
+		moved := make([]bool, len(cgs))
+		for i, cg := range cgs {
+			moved[i] = writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
+		}
 		p, err := os.StartProcess(path, argv, attr)
-		if !moved || writeFile(filepath.Join(detected.home, "tasks"), tid) == nil {
+		back := true
+		for i, cg := range cgs {
+			if moved[i] && writeFile(filepath.Join(cg.home, "tasks"), tid) != nil {
+				back = false
+			}
+		}
+		if back {
 			runtime.UnlockOSThread()
 		}
 		ch <- started{p, moved, err}
 	}()
 	s := <-ch
 	if s.err != nil {
-		return nil, false, s.err
+		return nil, nil, s.err
 	}
-	// A no-op when it was born there.
-	added := cg.addProc(s.p.Pid) == nil
-	return s.p, s.moved || added, nil
+	in = make([]bool, len(cgs))
+	for i, cg := range cgs {
+		// A no-op when it was born there.
+		in[i] = cg.addProc(s.p.Pid) == nil || s.moved[i]
+	}
+	return s.p, in, nil
 }
 
 // v2 is the cgroup v2 the task is born in: its box, or its memory cgroup.
 func (t *Task) v2() *cgroup {
 	switch {
-	case t.box != nil:
+	case t.box != nil && !t.box.v1:
 		return t.box
 	case t.cg != nil && !t.cg.v1:
 		return t.cg
