@@ -125,6 +125,8 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		},
 	}, (*owner)(a))
+	// Probed now, not at the first task: this removes the cgroups of agents that are gone.
+	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
 	err = a.sess.Run(ctx)
 	a.mu.Lock()
@@ -132,6 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	a.mu.Unlock()
 	a.stopAll(stopGrace)
 	a.bg.Wait()
+	runner.Shutdown()
 	return err
 }
 

@@ -243,6 +243,15 @@ type cgroup struct {
 	v1  bool
 	dir string
 	fd  int // v2: open directory, for CLONE_INTO_CGROUP; -1 when closed
+	// killed: kill was called. Linux 6.18 kills at birth every process
+	// cloned into a cgroup (CLONE_INTO_CGROUP) that was ever sent
+	// cgroup.kill, so such a cgroup is never used again (see release).
+	killed bool
+	// home (v1) is this process's own cgroup in the same hierarchy,
+	// where the starting thread goes back to.
+	home string
+	// freezer (v1): a freezer cgroup, frozen while it is killed.
+	freezer bool
 }
 
 // safeName makes s usable as a directory name.
@@ -265,35 +274,19 @@ var taskSeq struct {
 	n int
 }
 
-// newCgroup creates the task's cgroup under parent and sets its memory limit.
+// newCgroup creates the task's cgroup under parent (the "burst" cgroup; the
+// task's goes in this agent's directory there) and sets its memory limit.
 func newCgroup(mode, parent, name string, limit int64) (*cgroup, error) {
-	if name == "" {
-		taskSeq.Lock()
-		taskSeq.n++
-		name = fmt.Sprintf("task-%d-%d", os.Getpid(), taskSeq.n)
-		taskSeq.Unlock()
+	dir, err := agentDir(parent, mode == EnforceCgroup2)
+	if err != nil {
+		return nil, err
 	}
-	base := safeName(name)
-	cg := &cgroup{v1: mode == EnforceCgroup1, fd: -1}
-	for i := 0; ; i++ {
-		cg.dir = filepath.Join(parent, base)
-		if i > 0 {
-			cg.dir += "~" + strconv.Itoa(i)
-		}
-		err := os.Mkdir(cg.dir, 0o755)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) || i >= 20 {
-			return nil, err
-		}
-		// Left over by an earlier run: reuse the name if it is empty.
-		if os.Remove(cg.dir) == nil && os.Mkdir(cg.dir, 0o755) == nil {
-			break
-		}
+	cg, err := makeCgroupDir(dir, name, mode == EnforceCgroup1)
+	if err != nil {
+		return nil, err
 	}
+	cg.home = detected.home
 	lim := strconv.FormatInt(limit, 10)
-	var err error
 	if cg.v1 {
 		// The limit is set by setLimitV1 once the task is in, and the
 		// agent's thread that started it is out.
@@ -312,6 +305,36 @@ func newCgroup(mode, parent, name string, limit int64) (*cgroup, error) {
 		return nil, fmt.Errorf("set up cgroup %s: %w", cg.dir, err)
 	}
 	return cg, nil
+}
+
+// makeCgroupDir creates a task's cgroup directory in dir, named after the
+// task (name) or, without a name, after this process and a sequence number.
+func makeCgroupDir(dir, name string, v1 bool) (*cgroup, error) {
+	if name == "" {
+		taskSeq.Lock()
+		taskSeq.n++
+		name = fmt.Sprintf("task-%d-%d", os.Getpid(), taskSeq.n)
+		taskSeq.Unlock()
+	}
+	base := safeName(name)
+	cg := &cgroup{v1: v1, fd: -1}
+	for i := 0; ; i++ {
+		cg.dir = filepath.Join(dir, base)
+		if i > 0 {
+			cg.dir += "~" + strconv.Itoa(i)
+		}
+		err := os.Mkdir(cg.dir, 0o755)
+		if err == nil {
+			return cg, nil
+		}
+		if !errors.Is(err, os.ErrExist) || i >= 20 {
+			return nil, err
+		}
+		// Left over by an earlier task: reuse the name if it is empty.
+		if os.Remove(cg.dir) == nil && os.Mkdir(cg.dir, 0o755) == nil {
+			return cg, nil
+		}
+	}
 }
 
 // setLimitV1 sets the v1 cgroup's limit. The kernel refuses (EBUSY) a limit
@@ -357,7 +380,11 @@ func (cg *cgroup) procs() []int {
 // such file: the pids are read and killed one by one, which could in theory
 // hit a pid that exited and was reused between the read and the kill.
 func (cg *cgroup) kill() {
+	cg.killed = true
 	if !cg.v1 && writeFile(filepath.Join(cg.dir, "cgroup.kill"), "1") == nil {
+		return
+	}
+	if cg.freezer && cg.freezeKill() {
 		return
 	}
 	self := os.Getpid()

@@ -105,6 +105,12 @@ type Task struct {
 	proc  *os.Process
 	cg    *cgroup // nil unless memory is limited by a cgroup
 	mode  string  // memory enforcement in use; "" when no limit
+	// box is the task's containment cgroup (ContainCgroup2) when cg is
+	// not one already: everything the task starts is born in it.
+	box *cgroup
+	// mark is the task's marker (ContainSubreaper): its processes carry
+	// it in their environment.
+	mark string
 	peakHolder
 	ioMu              sync.Mutex    // keeps the counters' descriptors open while Progress seeks them (one lseek, not a wait)
 	inCount, outCount offsetCounter // Spec.IOStats
@@ -127,8 +133,10 @@ type Task struct {
 // code 127 and a "cannot start: ..." reason, also written to the stderr file.
 //
 // The process leads its own process group; everything sent to the task goes
-// to the whole group, and when the process exits whatever is left in its
-// group (and cgroup) is killed.
+// to the whole group (and to the processes in its cgroup that left the
+// group). When the process exits, whatever it started is killed, wherever
+// it went (see Containment): its cgroup, or in subreaper mode everything
+// that carries its marker, and its process group.
 func Start(spec Spec) (*Task, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return nil, errors.New("runner: empty argv")
@@ -193,34 +201,60 @@ func Start(spec Spec) (*Task, error) {
 		}
 	}
 
+	switch Containment() {
+	case ContainCgroup2, ContainCgroup1:
+		if t.cg == nil || t.cg.v1 {
+			// Without a box it is still in its process group.
+			t.box, _ = newBox()
+		}
+	case ContainSubreaper:
+		t.mark = newMark()
+		env = append(env[:len(env):len(env)], markerVar+"="+t.mark)
+	}
+
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if t.cg != nil && !t.cg.v1 {
+	if into := t.v2(); into != nil {
 		// Born inside its cgroup (clone3 CLONE_INTO_CGROUP): no window.
-		sys.UseCgroupFD, sys.CgroupFD = true, t.cg.fd
+		sys.UseCgroupFD, sys.CgroupFD = true, into.fd
 	}
 	attr := &os.ProcAttr{Dir: spec.Dir, Env: env, Files: []*os.File{stdin, stdout, stderr}, Sys: sys}
 	t.res.StartedAt = time.Now()
 	var p *os.Process
-	switch {
-	case t.cg != nil && t.cg.v1:
-		var in bool
-		p, in, err = startFromCgroupV1(t.cg, path, spec.Argv, attr)
-		if err == nil && !in {
-			t.cg.remove()
-			t.cg, t.mode = nil, EnforceRSSWatch
-		}
-	default:
-		p, err = os.StartProcess(path, spec.Argv, attr)
-		if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
-			// Kernel before 5.7, or a cgroup it will not start into: move
-			// the process in after the fork. Children it forks before that
-			// (there is no way to stop it in between) escape the limit,
-			// though not the kill, which follows the process group.
-			sys.UseCgroupFD, sys.CgroupFD = false, 0
-			p, err = os.StartProcess(path, spec.Argv, attr)
-			if err == nil {
-				t.joinCgroup(p.Pid)
+	start := func() {
+		var v1 []*cgroup
+		for _, cg := range []*cgroup{t.cg, t.box} {
+			if cg != nil && cg.v1 {
+				v1 = append(v1, cg)
 			}
+		}
+		if len(v1) == 0 {
+			p, err = os.StartProcess(path, spec.Argv, attr)
+			return
+		}
+		var in []bool
+		p, in, err = startFromCgroupV1(v1, path, spec.Argv, attr)
+		for i, cg := range v1 {
+			switch {
+			case err != nil || in[i]:
+			case cg == t.box:
+				t.box.remove()
+				t.box = nil
+			default:
+				t.cg.remove()
+				t.cg, t.mode = nil, EnforceRSSWatch
+			}
+		}
+	}
+	start()
+	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
+		// Kernel before 5.7, or a cgroup it will not start into: move
+		// the process in after the fork. Children it forks before that
+		// (there is no way to stop it in between) escape the cgroup,
+		// though not the kill of its process group.
+		sys.UseCgroupFD, sys.CgroupFD = false, 0
+		start()
+		if err == nil && t.v2() != nil {
+			t.joinCgroup(p.Pid)
 		}
 	}
 	if t.cg != nil {
@@ -229,6 +263,10 @@ func Start(spec Spec) (*Task, error) {
 	if err != nil {
 		if t.cg != nil {
 			t.cg.remove()
+		}
+		if t.box != nil {
+			t.box.release()
+			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
 		t.failStart(err, stderr)
@@ -265,44 +303,75 @@ func Start(spec Spec) (*Task, error) {
 }
 
 // startFromCgroupV1 starts the process from a thread that was first moved
-// into the task's v1 cgroup (v1 places threads, not processes), so the child
-// is born in it: moving it after the fork would leave out whatever it forked
-// in between, and a shell forks at once. The thread is moved back right after
-// (if that fails, its goroutine ends still locked to it and the Go runtime
-// discards the thread). The limit is set only once the thread is out, so an
-// OOM kill in the cgroup cannot pick the agent; while the thread is in, the
-// cgroup lists the agent's pid, which cgroup.kill never kills. If the thread
-// cannot be moved in, the process is moved after the fork, with the window
-// that implies. inCgroup is false if neither worked.
-func startFromCgroupV1(cg *cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, inCgroup bool, err error) {
+// into the task's v1 cgroups (v1 places threads, not processes), so the
+// child is born in them: moving it after the fork would leave out whatever
+// it forked in between, and a shell forks at once. The thread is moved back
+// right after (if that fails, its goroutine ends still locked to it and the
+// Go runtime discards the thread). The limit is set only once the thread is
+// out, so an OOM kill in the cgroup cannot pick the agent; while the thread
+// is in, the cgroup lists the agent's pid, which cgroup.kill never kills.
+// If the thread cannot be moved in, the process is moved after the fork,
+// with the window that implies. in[i] is false if neither worked for cgs[i].
+func startFromCgroupV1(cgs []*cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, in []bool, err error) {
 	type started struct {
 		p     *os.Process
-		moved bool
+		moved []bool
 		err   error
 	}
 	ch := make(chan started, 1)
 	go func() {
 		runtime.LockOSThread()
 		tid := strconv.Itoa(unix.Gettid())
-		moved := writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
+		moved := make([]bool, len(cgs))
+		for i, cg := range cgs {
+			moved[i] = writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
+		}
 		p, err := os.StartProcess(path, argv, attr)
-		if !moved || writeFile(filepath.Join(detected.home, "tasks"), tid) == nil {
+		back := true
+		for i, cg := range cgs {
+			if moved[i] && writeFile(filepath.Join(cg.home, "tasks"), tid) != nil {
+				back = false
+			}
+		}
+		if back {
 			runtime.UnlockOSThread()
 		}
 		ch <- started{p, moved, err}
 	}()
 	s := <-ch
 	if s.err != nil {
-		return nil, false, s.err
+		return nil, nil, s.err
 	}
-	// A no-op when it was born there.
-	added := cg.addProc(s.p.Pid) == nil
-	return s.p, s.moved || added, nil
+	in = make([]bool, len(cgs))
+	for i, cg := range cgs {
+		// A no-op when it was born there.
+		in[i] = cg.addProc(s.p.Pid) == nil || s.moved[i]
+	}
+	return s.p, in, nil
 }
 
-// joinCgroup moves pid into the task's cgroup; when that fails the RSS
-// watcher enforces the limit instead.
+// v2 is the cgroup v2 the task is born in: its box, or its memory cgroup.
+func (t *Task) v2() *cgroup {
+	switch {
+	case t.box != nil && !t.box.v1:
+		return t.box
+	case t.cg != nil && !t.cg.v1:
+		return t.cg
+	}
+	return nil
+}
+
+// joinCgroup moves pid into the task's cgroup v2 (after the fork); when
+// that fails the RSS watcher enforces the limit instead, and without its
+// box the task is contained by its process group only.
 func (t *Task) joinCgroup(pid int) {
+	if t.box != nil {
+		if err := t.box.addProc(pid); err != nil {
+			t.box.remove()
+			t.box = nil
+		}
+		return
+	}
 	if err := t.cg.addProc(pid); err != nil {
 		t.cg.remove()
 		t.cg, t.mode = nil, EnforceRSSWatch
@@ -550,7 +619,23 @@ func (t *Task) terminate(why burst.State) {
 	}
 	_ = syscall.Kill(-t.pid, syscall.SIGTERM)
 	_ = syscall.Kill(-t.pid, syscall.SIGCONT) // a stopped process could not act on it
+	// And to those that left the group (setsid, setpgid): the signal
+	// goes where the group's goes. Under t.mu, as the group's: the
+	// cgroup is still the task's (wait removes it once exited is set).
+	if cg := t.container(); cg != nil {
+		cg.signalAll(syscall.SIGTERM)
+		cg.signalAll(syscall.SIGCONT)
+	}
 	t.graceTimer = time.AfterFunc(t.grace, t.forceKill)
+}
+
+// container is the cgroup that holds all of the task: its box or its
+// memory cgroup; nil when it has none.
+func (t *Task) container() *cgroup {
+	if t.box != nil {
+		return t.box
+	}
+	return t.cg
 }
 
 func (t *Task) forceKill() {
@@ -558,6 +643,9 @@ func (t *Task) forceKill() {
 	defer t.mu.Unlock()
 	if !t.exited {
 		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+		if cg := t.container(); cg != nil {
+			cg.kill()
+		}
 	}
 }
 
@@ -601,12 +689,21 @@ func (t *Task) wait() {
 		unwatchRSS(t)
 	}
 
-	// Nothing the task started may outlive it.
+	// Nothing the task started may outlive it; its end is reported once
+	// all of it is dead. The box is free at once where the process left
+	// nothing behind (almost always: one read), else after a kill.
+	if t.box != nil {
+		t.box.release()
+	}
 	if t.cg != nil {
 		t.cg.kill()
 	}
 	if err == nil {
 		t.reapGroup()
+		if t.mark != "" {
+			// Before the reap: its zombie keeps its pid and group id.
+			killMarked(t.pid, t.mark)
+		}
 	} // else it was reaped behind our back (ECHILD): its pid may be anyone's now
 	ps, werr := t.proc.Wait()
 

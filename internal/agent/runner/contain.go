@@ -1,0 +1,535 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Containment modes: how the runner finds everything a task started, so that
+// nothing outlives it (see Containment).
+const (
+	// ContainCgroup2 puts every task in a cgroup v2 leaf of its own (in
+	// the unified hierarchy, also where the v1 controllers are mounted
+	// beside it), born in it; cgroup.kill ends all of it, setsid and
+	// double forks included.
+	ContainCgroup2 = "cgroup2"
+	// ContainCgroup1 puts every task in a v1 freezer cgroup of its own,
+	// born in it (the starting thread joins it for the fork); at the end
+	// the cgroup is frozen, every process in it killed, then thawed.
+	ContainCgroup1 = "cgroup1"
+	// ContainSubreaper makes the agent a child subreaper: whatever a task
+	// orphans is re-parented to the agent, which knows it by a variable
+	// in its environment (burst's task marker) and kills it with the task.
+	ContainSubreaper = "subreaper"
+	// ContainGroup is the last resort: the task's process group only. A
+	// process that calls setsid or setpgid escapes it.
+	ContainGroup = "process-group"
+)
+
+// ContainEnv names the variable that chooses a containment mode other than
+// the best one the machine allows ("subreaper", "process-group"): for tests,
+// and for machines where cgroups misbehave.
+const ContainEnv = "BURST_CONTAIN"
+
+// markerVar is the environment variable that marks a task's processes in
+// ContainSubreaper mode; its value names the agent and the task.
+const markerVar = "BURST_TASK_MARK"
+
+var contained struct {
+	once sync.Once
+	mode string
+	dir  string // ContainCgroup2, ContainCgroup1: this agent's directory of task cgroups
+	home string // ContainCgroup1: this process's own freezer cgroup
+}
+
+// Containment says how tasks started now are contained: ContainCgroup2,
+// ContainSubreaper or ContainGroup. The first call probes the machine (and
+// creates the agent's cgroup directory, removing those of agents that are
+// gone); the answer is cached.
+func Containment() string {
+	contained.once.Do(detectContainment)
+	return contained.mode
+}
+
+func detectContainment() {
+	want := os.Getenv(ContainEnv)
+	if want == "" || want == ContainCgroup2 {
+		if dir, err := setupContainV2(); err == nil {
+			contained.mode, contained.dir = ContainCgroup2, dir
+			return
+		}
+	}
+	if want == "" || want == ContainCgroup1 {
+		if dir, home, err := setupContainV1(); err == nil {
+			contained.mode, contained.dir, contained.home = ContainCgroup1, dir, home
+			return
+		}
+	}
+	if want != ContainGroup {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err == nil {
+			contained.mode = ContainSubreaper
+			return
+		}
+	}
+	contained.mode = ContainGroup
+}
+
+// setupContainV2 finds a cgroup2 hierarchy this process can create cgroups
+// in (mounted at /sys/fs/cgroup, or beside v1 controllers at
+// /sys/fs/cgroup/unified) and returns its agent directory there.
+func setupContainV2() (string, error) {
+	own, err := ownCgroup("")
+	if err != nil {
+		return "", err
+	}
+	var mp, root string
+	for _, at := range []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")} {
+		if mp, root, err = cgroupMount("", at); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	parent := filepath.Join(ownCgroupDir(mp, root, own), "burst")
+	if err := mkdirOK(parent); err != nil {
+		return "", err
+	}
+	dir, err := agentDir(parent, false)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+		return "", fmt.Errorf("no cgroup.kill (Linux 5.14 or later): %w", err)
+	}
+	return dir, nil
+}
+
+// setupContainV1 finds the v1 freezer hierarchy and returns this agent's
+// directory there, and this process's own freezer cgroup.
+func setupContainV1() (dir, home string, err error) {
+	mp, root, err := cgroupMount("freezer", "")
+	if err != nil {
+		return "", "", err
+	}
+	own, err := ownCgroup("freezer")
+	if err != nil {
+		own = "/"
+	}
+	home = ownCgroupDir(mp, root, own)
+	parent := filepath.Join(home, "burst")
+	if err := mkdirOK(parent); err != nil {
+		return "", "", err
+	}
+	if dir, err = agentDir(parent, false); err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "freezer.state")); err != nil {
+		return "", "", err
+	}
+	return dir, home, nil
+}
+
+// freezeKill kills everything in a v1 freezer cgroup: frozen first, so
+// that nothing forks between the read of its processes and their kill,
+// then thawed so that they die. It reports whether the freeze worked.
+func (cg *cgroup) freezeKill() bool {
+	state := filepath.Join(cg.dir, "freezer.state")
+	if writeFile(state, "FROZEN") != nil {
+		return false
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		b, err := os.ReadFile(state)
+		if err == nil && strings.TrimSpace(string(b)) == "FROZEN" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	cg.signalAll(syscall.SIGKILL)
+	return writeFile(state, "THAWED") == nil
+}
+
+// agentDirs caches the agent's directory under each parent, and whether
+// the memory controller is enabled for its children.
+var agentDirs struct {
+	sync.Mutex
+	m map[string]agentDirState
+}
+
+type agentDirState struct {
+	dir    string
+	memory bool
+}
+
+// agentDir returns this agent's own directory under a "burst" parent
+// cgroup, creating it at the first call and removing first the directories
+// left by agents that are gone (killed, or ended with tasks stuck), after
+// killing whatever still runs in them. memory enables the v2 memory
+// controller for its children.
+func agentDir(parent string, memory bool) (string, error) {
+	agentDirs.Lock()
+	defer agentDirs.Unlock()
+	st, ok := agentDirs.m[parent]
+	if ok && (st.memory || !memory) {
+		return st.dir, nil
+	}
+	if !ok {
+		self, err := ProcStartTicks(os.Getpid())
+		if err != nil {
+			return "", err
+		}
+		cleanLeftovers(parent)
+		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d", os.Getpid(), self))
+		if err := mkdirOK(st.dir); err != nil {
+			return "", err
+		}
+	}
+	if memory {
+		if err := writeFile(filepath.Join(st.dir, "cgroup.subtree_control"), "+memory"); err != nil {
+			return "", err
+		}
+		st.memory = true
+	}
+	if agentDirs.m == nil {
+		agentDirs.m = map[string]agentDirState{}
+	}
+	agentDirs.m[parent] = st
+	return st.dir, nil
+}
+
+// cleanLeftovers removes the agent directories under parent whose agent
+// (pid and start time, in the name) no longer runs, and the task cgroups in
+// them, killing what is left there first: those tasks ended with their
+// agent.
+func cleanLeftovers(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pid, ticks, ok := parseAgentDir(e.Name())
+		if !ok || !e.IsDir() || agentRuns(pid, ticks) {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		tasks, _ := os.ReadDir(dir)
+		for _, tk := range tasks {
+			if tk.IsDir() {
+				cg := &cgroup{dir: filepath.Join(dir, tk.Name()), fd: -1}
+				_, err := os.Stat(filepath.Join(cg.dir, "cgroup.kill"))
+				cg.v1 = err != nil
+				_, err = os.Stat(filepath.Join(cg.dir, "freezer.state"))
+				cg.freezer = err == nil
+				cg.remove()
+			}
+		}
+		_ = os.Remove(dir)
+	}
+}
+
+// parseAgentDir reads "agent-PID-TICKS".
+func parseAgentDir(name string) (pid int, ticks uint64, ok bool) {
+	rest, found := strings.CutPrefix(name, "agent-")
+	if !found {
+		return 0, 0, false
+	}
+	p, t, found := strings.Cut(rest, "-")
+	if !found {
+		return 0, 0, false
+	}
+	pid, err1 := strconv.Atoi(p)
+	ticks, err2 := strconv.ParseUint(t, 10, 64)
+	return pid, ticks, err1 == nil && err2 == nil && pid > 0
+}
+
+// agentRuns reports whether the agent that made a directory still runs. Only
+// "no such process" (or a new process on its pid) says it does not: a
+// failure to read /proc for another reason (too many open files) keeps its
+// directory.
+func agentRuns(pid int, ticks uint64) bool {
+	t, err := ProcStartTicks(pid)
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH)
+	}
+	return t == ticks
+}
+
+// Boxes are kept for the next task once empty, with their directory open:
+// creating and removing a cgroup costs about 60 µs, a map of tiny tasks
+// runs thousands a second, and reading whether one is empty costs a tenth
+// of that. At most maxFreeBoxes wait; Shutdown removes them.
+var boxes struct {
+	sync.Mutex
+	free []*cgroup
+	n    int // boxes made, for their names
+}
+
+const maxFreeBoxes = 64
+
+// newBox returns an empty containment cgroup (ContainCgroup2), open for
+// CLONE_INTO_CGROUP.
+func newBox() (*cgroup, error) {
+	boxes.Lock()
+	if k := len(boxes.free); k > 0 {
+		cg := boxes.free[k-1]
+		boxes.free = boxes.free[:k-1]
+		boxes.Unlock()
+		return cg, nil
+	}
+	boxes.n++
+	name := "box-" + strconv.Itoa(boxes.n)
+	boxes.Unlock()
+	dir, err := agentDir(filepath.Dir(contained.dir), false) // made again after a Shutdown
+	if err != nil {
+		return nil, err
+	}
+	cg, err := makeCgroupDir(dir, name, contained.mode == ContainCgroup1)
+	if err != nil {
+		return nil, err
+	}
+	if cg.v1 {
+		cg.home, cg.freezer = contained.home, true
+		return cg, nil
+	}
+	cg.fd, err = unix.Open(cg.dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		cg.remove()
+		return nil, err
+	}
+	return cg, nil
+}
+
+// release is a box's end, at its task's end: if anything still runs in it
+// (the task's main process has exited: a zombie does not count), it is
+// killed, and release returns once all of it has died. The box then waits
+// for the next task, or is removed (always after a kill: see
+// cgroup.killed). One that cannot be emptied (a process
+// stuck in uninterruptible sleep) is left to remove's retries.
+func (cg *cgroup) release() {
+	if cg.populated() {
+		cg.kill()
+		deadline := time.Now().Add(5 * time.Second)
+		delay := 100 * time.Microsecond
+		for cg.populated() {
+			if time.Now().After(deadline) {
+				cg.remove()
+				return
+			}
+			time.Sleep(delay)
+			delay = min(2*delay, 50*time.Millisecond)
+		}
+	}
+	boxes.Lock()
+	if len(boxes.free) < maxFreeBoxes && !cg.killed {
+		boxes.free = append(boxes.free, cg)
+		cg = nil
+	}
+	boxes.Unlock()
+	if cg != nil {
+		cg.remove()
+	}
+}
+
+// populated reports whether a process runs in the cgroup (cgroup.events;
+// cgroup.procs in v1); when that cannot be read, it answers true: the
+// caller kills and waits.
+func (cg *cgroup) populated() bool {
+	if cg.v1 {
+		b, err := os.ReadFile(filepath.Join(cg.dir, "cgroup.procs"))
+		return err != nil || len(strings.TrimSpace(string(b))) > 0
+	}
+	var b []byte
+	var err error
+	if cg.fd >= 0 {
+		var fd int
+		if fd, err = unix.Openat(cg.fd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			var buf [128]byte
+			var n int
+			n, err = unix.Read(fd, buf[:])
+			unix.Close(fd)
+			b = buf[:max(n, 0)]
+		}
+	} else {
+		b, err = os.ReadFile(filepath.Join(cg.dir, "cgroup.events"))
+	}
+	if err != nil {
+		return true
+	}
+	return !strings.Contains(string(b), "populated 0")
+}
+
+// Shutdown removes the cgroups this agent keeps for its next tasks, and its
+// own cgroup directories if nothing is left in them. An agent calls it as
+// it exits; what it leaves (a killed agent leaves everything) the next agent
+// removes.
+func Shutdown() {
+	boxes.Lock()
+	free := boxes.free
+	boxes.free = nil
+	boxes.Unlock()
+	for _, cg := range free {
+		cg.remove()
+	}
+	agentDirs.Lock()
+	dirs := make([]string, 0, len(agentDirs.m))
+	for _, st := range agentDirs.m {
+		dirs = append(dirs, st.dir)
+	}
+	agentDirs.m = nil // a task after this makes them again
+	agentDirs.Unlock()
+	for _, d := range dirs {
+		_ = os.Remove(d) // fails while a task's cgroup is in it
+	}
+}
+
+// signalAll sends sig to every process in the cgroup (those that left the
+// task's process group included). A pid read from cgroup.procs could in
+// theory exit and be reused before the signal: the same window as kill(2)
+// on any pid read from /proc.
+func (cg *cgroup) signalAll(sig syscall.Signal) {
+	self := os.Getpid()
+	for _, pid := range cg.procs() {
+		if pid != self {
+			_ = syscall.Kill(pid, sig)
+		}
+	}
+}
+
+// Subreaper mode: a task's marker, and the processes that carry it.
+
+var markSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newMark returns a value unique to one task of this agent.
+func newMark() string {
+	markSeq.Lock()
+	defer markSeq.Unlock()
+	markSeq.n++
+	return fmt.Sprintf("%d.%d", os.Getpid(), markSeq.n)
+}
+
+// hasMark reports whether process pid's environment holds markerVar=mark.
+func hasMark(pid int, mark string) bool {
+	b, err := os.ReadFile(procPath(pid, "environ"))
+	if err != nil {
+		return false
+	}
+	want := markerVar + "=" + mark
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if kv == want {
+			return true
+		}
+	}
+	return false
+}
+
+// killMarked kills everything the task left behind in subreaper mode: the
+// agent's adopted children that carry the task's mark or are in its process
+// group, and all of their descendants (which are re-parented to the agent
+// as their parents die, and reaped here). leader is the task's process,
+// which the caller reaps. It returns once none is left, or after a few
+// seconds (a process stuck in uninterruptible sleep).
+func killMarked(leader int, mark string) {
+	self := os.Getpid()
+	killed := map[int]bool{}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		children := map[int][]int{}
+		var roots []int
+		scanProcParents(func(pid, ppid, pgid int, dead bool) {
+			children[ppid] = append(children[ppid], pid)
+			if ppid != self || pid == leader {
+				return
+			}
+			if killed[pid] || pgid == leader || (!dead && hasMark(pid, mark)) {
+				roots = append(roots, pid)
+			}
+		})
+		if len(roots) == 0 {
+			return
+		}
+		for stack := append([]int(nil), roots...); len(stack) > 0; {
+			pid := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed[pid] = true
+			stack = append(stack, children[pid]...)
+		}
+		reaped := false
+		for _, pid := range roots {
+			var ws unix.WaitStatus
+			// Our child, SIGKILLed: it dies now. WNOHANG: one stuck in
+			// uninterruptible sleep does not hold the task's end forever.
+			if n, _ := unix.Wait4(pid, &ws, unix.WNOHANG, nil); n == pid {
+				reaped = true
+			}
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		if !reaped {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// scanProcParents calls fn for every process with its parent and process
+// group, and whether it has exited (a zombie).
+func scanProcParents(fn func(pid, ppid, pgid int, dead bool)) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	var buf [1024]byte
+	for {
+		names, err := d.Readdirnames(512)
+		for _, name := range names {
+			if name == "" || name[0] < '1' || name[0] > '9' {
+				continue
+			}
+			pid, perr := strconv.Atoi(name)
+			if perr != nil {
+				continue
+			}
+			b, rerr := readProc(procPath(pid, "stat"), buf[:])
+			if rerr != nil {
+				continue
+			}
+			if ppid, pgid, state, ok := parseParent(b); ok {
+				fn(pid, ppid, pgid, state == 'Z' || state == 'X')
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// parseParent reads the state, parent and process group of a /proc/PID/stat.
+func parseParent(b []byte) (ppid, pgid int, state byte, ok bool) {
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 3 {
+		return 0, 0, 0, false
+	}
+	p, err1 := strconv.Atoi(f[1])
+	g, err2 := strconv.Atoi(f[2])
+	return p, g, f[0][0], err1 == nil && err2 == nil
+}

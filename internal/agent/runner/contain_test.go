@@ -1,0 +1,224 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// withMarker lists the live processes whose command line holds marker.
+func withMarker(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		// The sleeps, not the shells whose scripts name them.
+		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || string(comm) != "sleep\n" || !bytes.Contains(b, []byte(marker)) {
+			continue
+		}
+		if st, err := readStat(pid); err == nil && !st.dead() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// escapes are the ways a task's process leaves its session and process
+// group (setsid) or its parent (double fork, nohup in the background): each leaves a sleep behind whose argv holds %s, a unique marker
+// (a duration of 300 s and a unique fraction).
+var escapes = map[string]string{
+	"setsid":      `setsid sleep %s & echo started`,
+	"double fork": `( (sleep %s &) & ); echo started`,
+	"nohup":       `nohup sleep %s >/dev/null 2>&1 & echo started`,
+}
+
+// TestEscapedProcessesDieWithTask: whatever a task started is dead when Wait
+// returns, whether the task's own process exited, was cancelled or ran out
+// of time, in whatever containment this machine allows.
+func TestEscapedProcessesDieWithTask(t *testing.T) {
+	t.Logf("containment: %s", Containment())
+	for name, script := range escapes {
+		for _, end := range []string{"exit", "cancel", "timeout"} {
+			t.Run(name+"/"+end, func(t *testing.T) {
+				marker := uniqueSleep()
+				sh := fmt.Sprintf(script, marker)
+				spec := Spec{Argv: []string{"sh", "-c", sh}, Stdout: filepath.Join(t.TempDir(), "out"), Grace: time.Second}
+				if end != "exit" {
+					sh += "; exec sleep 300"
+				}
+				if end == "timeout" {
+					spec.TimeLimit = 500 * time.Millisecond
+				}
+				spec.Argv[2] = sh
+				t.Cleanup(func() {
+					for _, pid := range withMarker(marker) {
+						_ = syscallKill(pid)
+					}
+				})
+				task, err := Start(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if end == "cancel" {
+					waitFor(t, func() bool { return len(withMarker(marker)) > 0 })
+					task.Cancel()
+				}
+				r := task.Wait()
+				want := map[string]burst.State{"exit": burst.Succeeded, "cancel": burst.Cancelled, "timeout": burst.Timeout}[end]
+				if r.State != want {
+					t.Fatalf("state %s (%s), want %s", r.State, r.Reason, want)
+				}
+				if left := withMarker(marker); len(left) > 0 {
+					t.Fatalf("%d processes of the task outlived it (%v), containment %s", len(left), left, Containment())
+				}
+				if task.box != nil {
+					if b, err := os.ReadFile(filepath.Join(task.box.dir, "cgroup.procs")); err == nil && len(b) > 0 {
+						t.Fatalf("its cgroup %s still holds %q", task.box.dir, b)
+					}
+				}
+			})
+		}
+	}
+}
+
+// uniqueSleep is a duration for sleep(1) of about 300 s that no other
+// process has in its argv.
+func uniqueSleep() string { return fmt.Sprintf("300.%d", time.Now().UnixNano()) }
+
+func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLeftoverCgroupsCleaned: the directory an agent that is gone left
+// behind, with a process still in a task cgroup of it, is emptied and
+// removed by the next agent's first use.
+func TestLeftoverCgroupsCleaned(t *testing.T) {
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", Containment())
+	}
+	parent := filepath.Dir(contained.dir)
+	// pid 1 runs, but did not start at tick 1: an agent that is gone.
+	dead := filepath.Join(parent, "agent-1-1")
+	task := filepath.Join(dead, "9.0.1")
+	if err := os.MkdirAll(task, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := uniqueSleep()
+	// A process left by the dead agent.
+	p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "echo $$ > " + filepath.Join(task, "cgroup.procs") + " && exec sleep " + marker}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Wait()
+	waitFor(t, func() bool { return len(withMarker(marker)) == 1 })
+	cleanLeftovers(parent)
+	waitFor(t, func() bool { return len(withMarker(marker)) == 0 })
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatalf("%s still there (%v)", dead, err)
+	}
+	if _, err := os.Stat(contained.dir); err != nil {
+		t.Fatalf("the live agent's directory is gone: %v", err)
+	}
+}
+
+// TestShutdownRemovesCgroups: once its tasks have ended and it shuts down,
+// an agent leaves no cgroup behind.
+func TestShutdownRemovesCgroups(t *testing.T) {
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", Containment())
+	}
+	var dirs []string
+	for range 3 {
+		task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + uniqueSleep() + " & echo"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task.Wait()
+		dirs = append(dirs, task.box.dir)
+	}
+	Shutdown()
+	for _, d := range append(dirs, contained.dir) {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after Shutdown (%v)", d, err)
+		}
+	}
+	// A task after Shutdown (tests, an agent that goes on) is still
+	// contained.
+	task, err := Start(Spec{Argv: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task.Wait()
+	if task.box == nil || filepath.Dir(task.box.dir) != contained.dir {
+		t.Fatalf("a task after Shutdown has box %+v, want one in %s", task.box, contained.dir)
+	}
+	Shutdown()
+}
+
+// BenchmarkStartTrue is the cost of one tiny task from start to end in the
+// containment this machine allows (BURST_CONTAIN=process-group for the
+// cost without any).
+func BenchmarkStartTrue(b *testing.B) {
+	b.Logf("containment: %s", Containment())
+	for i := 0; i < b.N; i++ {
+		task, err := Start(Spec{Argv: []string{"/bin/true"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r := task.Wait(); r.State != burst.Succeeded {
+			b.Fatal(r.State, r.Reason)
+		}
+	}
+}
+
+// TestBoxesReused: tasks one after another, some of them leaving a process
+// behind (their box is then killed), all run to their own end: a box that
+// was killed is not reused (this kernel kills at birth whatever is cloned
+// into a cgroup once sent cgroup.kill), and the others are.
+func TestBoxesReused(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				argv := []string{"true"}
+				if (i+g)%3 == 0 {
+					argv = []string{"sh", "-c", "sleep 0.2 & exit 0"}
+				}
+				task, err := Start(Spec{Argv: argv})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r := task.Wait(); r.State != burst.Succeeded {
+					t.Errorf("task %d.%d %q: %s (%s)", g, i, argv, r.State, r.Reason)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
