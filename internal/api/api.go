@@ -14,7 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -197,7 +197,9 @@ func (h *handler) auth(next http.Handler) http.Handler {
 				}
 				return
 			}
-			writeJSON(w, http.StatusUnauthorized, client.Error{Message: "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the token from " + h.o.TokenFile})
+			// The answer goes to whoever asks, so it names no path of the
+			// server's host: only where a user who may read it finds it.
+			writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
 			return
 		}
 		user := r.Header.Get("X-Burst-User")
@@ -242,10 +244,24 @@ func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http
 	}
 }
 
+// unauthorized is the body of a 401.
+const unauthorized = "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the server's token, " +
+	"which the user who runs the server finds in the file token of its BURST_HOME (docs/api.md, Authentication)"
+
+// MaxBody bounds a request's body: room for a map of 1,000,000 inputs of
+// up to 60 bytes each, sent in its submit request, and well below what
+// would make the server hold hundreds of megabytes for one request.
+const MaxBody = 64 << 20
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
+				"the request body is more than %d bytes (64 MiB), the limit: split a map's inputs over several `burst map` runs, or pass large data in files", MaxBody)})
+			return false
+		}
 		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
 		return false
 	}
