@@ -54,7 +54,101 @@ const (
 	MaxTimeLimitS = 100 * 365 * 24 * 3600
 	// MaxRetries bounds --retries.
 	MaxRetries = 10_000
+	// MaxDescriptionBytes bounds a project's description, MaxTags its
+	// tags and MaxWordBytes each tag, provider, type and schedule entry.
+	MaxDescriptionBytes = 4096
+	MaxTags             = 64
+	MaxWordBytes        = 64
+	// MaxBudgetUSD bounds a budget: what a nano-dollar int64 holds with
+	// room to spare (cost's ParseUSD takes no more).
+	MaxBudgetUSD = 9_000_000_000
+	// MaxMachines bounds a cluster's --min and --max.
+	MaxMachines = 100_000
 )
+
+// Validate checks the sizes, characters and ranges of a project's fields;
+// the server checks their meaning (dates, thresholds) after.
+func (p *ProjectSpec) Validate() error {
+	if p.Description != nil {
+		if err := checkLines("the description", *p.Description, MaxDescriptionBytes); err != nil {
+			return err
+		}
+	}
+	if p.Tags != nil {
+		if len(*p.Tags) > MaxTags {
+			return fmt.Errorf("%d tags; the limit is %d", len(*p.Tags), MaxTags)
+		}
+		for _, t := range *p.Tags {
+			if err := checkText("a tag", t, MaxWordBytes, "give a short word"); err != nil {
+				return err
+			}
+		}
+	}
+	if b := p.BudgetUSD; b != nil && *b > MaxBudgetUSD {
+		return fmt.Errorf("budget $%.0f: the limit is $%d", *b, MaxBudgetUSD)
+	}
+	for _, f := range []struct {
+		what string
+		v    *string
+	}{{"--ends", p.Ends}, {"--warn", p.Warn}, {"--on-exhausted", p.OnExhausted}} {
+		if f.v != nil {
+			if err := checkText(f.what, *f.v, MaxNameBytes, "see `burst project set --help`"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the sizes, characters and ranges of a cluster's fields;
+// the server checks their meaning (provider, type, schedule) after.
+func (c *ClusterSpec) Validate() error {
+	for _, f := range []struct{ what, v string }{
+		{"--provider", c.Provider}, {"--type", c.Type}, {"--partition", c.Partition}, {"--project", c.Project},
+	} {
+		if err := checkText(f.what, f.v, MaxNameBytes, "see `burst cluster create --help`"); err != nil {
+			return err
+		}
+	}
+	for _, l := range []struct {
+		what string
+		v    []string
+	}{{"--off", c.Off}, {"--on", c.On}} {
+		if len(l.v) > MaxTags {
+			return fmt.Errorf("%s has %d entries; the limit is %d", l.what, len(l.v), MaxTags)
+		}
+		for _, e := range l.v {
+			if err := checkText(l.what, e, MaxWordBytes, "write e.g. 'Fri 18:00'"); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case c.Min > MaxMachines || c.Max > MaxMachines:
+		return fmt.Errorf("--min %d --max %d: the limit is %d machines", c.Min, c.Max, MaxMachines)
+	case c.IdleStopS > MaxTimeLimitS:
+		return fmt.Errorf("--idle-stop is %d s; the limit is %d s (100 years)", c.IdleStopS, MaxTimeLimitS)
+	case c.TimeLimitS > MaxTimeLimitS:
+		return fmt.Errorf("--time-limit is %d s; the limit is %d s (100 years)", c.TimeLimitS, MaxTimeLimitS)
+	case c.MachineCPUs > MaxCPUs || c.MachineGPUs > MaxGPUs || c.MachineMemBytes > MaxMemBytes:
+		return fmt.Errorf("a machine of %d CPUs, %d GPUs and %d bytes: the limits are %d CPUs, %d GPUs and 1 PiB",
+			c.MachineCPUs, c.MachineGPUs, c.MachineMemBytes, MaxCPUs, MaxGPUs)
+	}
+	return nil
+}
+
+// checkLines is checkText for text that may span lines and hold tabs.
+func checkLines(what, v string, limit int) error {
+	if len(v) > limit {
+		return fmt.Errorf("%s is %d bytes; the limit is %d", what, len(v), limit)
+	}
+	for _, line := range strings.Split(v, "\n") {
+		if err := checkText(what, strings.ReplaceAll(line, "\t", " "), limit, "write it without control characters"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // checkText refuses what must not reach a terminal or a file name raw: more
 // than limit bytes, bytes that are not UTF-8, control characters (escape

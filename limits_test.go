@@ -156,3 +156,44 @@ func TestDefaultName(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectAndClusterLimits checks the limits on a project's and a
+// cluster's fields from both sides, as TestLimits does for jobs.
+func TestProjectAndClusterLimits(t *testing.T) {
+	str := func(s string) *string { return &s }
+	usd := func(v float64) *float64 { return &v }
+	tags := func(n int) *[]string {
+		t := make([]string, n)
+		for i := range t {
+			t[i] = "t" + strconv.Itoa(i)
+		}
+		return &t
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"description over lines", (&ProjectSpec{Description: str("Mars rover\n\tdata")}).Validate(), ""},
+		{"description of 1 MB", (&ProjectSpec{Description: str(strings.Repeat("x", 1<<20))}).Validate(), "1048576 bytes; the limit is 4096"},
+		{"description with an escape", (&ProjectSpec{Description: str("\x1b[2J")}).Validate(), "control character U+001B"},
+		{"64 tags", (&ProjectSpec{Tags: tags(64)}).Validate(), ""},
+		{"65 tags", (&ProjectSpec{Tags: tags(65)}).Validate(), "65 tags; the limit is 64"},
+		{"tag with a bell", (&ProjectSpec{Tags: &[]string{"a\x07"}}).Validate(), "control character U+0007"},
+		{"budget of $9 billion", (&ProjectSpec{BudgetUSD: usd(9e9)}).Validate(), ""},
+		{"budget of $1e300", (&ProjectSpec{BudgetUSD: usd(1e300)}).Validate(), "the limit is $9000000000"},
+		{"huge --warn", (&ProjectSpec{Warn: str(strings.Repeat("5", 1000))}).Validate(), "--warn is 1000 bytes; the limit is 255"},
+		{"cluster", (&ClusterSpec{Name: "gpu", Provider: "local", Max: 4, Off: []string{"Fri 18:00"}}).Validate(), ""},
+		{"cluster of 584-year pilots", (&ClusterSpec{TimeLimitS: 18_446_744_074}).Validate(), "--time-limit is 18446744074 s; the limit is 3153600000 s"},
+		{"cluster of too many machines", (&ClusterSpec{Max: 1 << 40}).Validate(), "the limit is 100000 machines"},
+		{"cluster type with an escape", (&ClusterSpec{Type: "\x1b]0;x"}).Validate(), "--type holds the control character"},
+		{"cluster of huge machines", (&ClusterSpec{MachineMemBytes: 1 << 62}).Validate(), "the limits are"},
+	} {
+		switch {
+		case c.want == "" && c.err != nil:
+			t.Errorf("%s: refused: %v", c.name, c.err)
+		case c.want != "" && (c.err == nil || !strings.Contains(c.err.Error(), c.want)):
+			t.Errorf("%s: error %v; want one that says %q", c.name, c.err, c.want)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package burst
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // PipeSpec makes a job a pipe: K stages that start together and stream
@@ -127,13 +126,5 @@ func (p *PipeSpec) validate() error {
 // checkPipeText checks the pipeline as written, which burst show prints:
 // text that may span lines and hold tabs, but no other control character.
 func checkPipeText(t string) error {
-	if len(t) > MaxTextBytes {
-		return fmt.Errorf("the pipeline's text is %d bytes; the limit is %d", len(t), MaxTextBytes)
-	}
-	for _, line := range strings.Split(t, "\n") {
-		if err := checkText("the pipeline's text", strings.ReplaceAll(line, "\t", " "), MaxTextBytes, "write it without control characters"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkLines("the pipeline's text", t, MaxTextBytes)
 }
