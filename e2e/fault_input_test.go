@@ -93,7 +93,9 @@ func TestFaultInputRawHTTP(t *testing.T) {
 	}{
 		{"input: 60 MB job name", spec(func(m map[string]any) { m["name"] = big }), 400, "job name is 60000000 bytes; the limit is 255"},
 		{"input: 100 MB request body", hundredMB, 413, "more than 67108864 bytes (64 MiB), the limit"},
-		{"input: time limit of 584 years", spec(func(m map[string]any) { m["resources"] = map[string]any{"cpus": 1, "time_limit_s": int64(18_446_744_074)} }),
+		{"input: time limit of 584 years", spec(func(m map[string]any) {
+			m["resources"] = map[string]any{"cpus": 1, "time_limit_s": int64(18_446_744_074)}
+		}),
 			400, "the limit is 3153600000 s (100 years)"},
 		{"input: time limit past int64", []byte(`{"argv":["true"],"resources":{"cpus":1,"time_limit_s":1e30}}`), 400, "time_limit_s"},
 		{"input: 2^40 CPUs", spec(func(m map[string]any) { m["resources"] = map[string]any{"cpus": int64(1) << 40} }), 400, "ask for 1 to 65536 CPUs"},
