@@ -228,3 +228,39 @@ func TestMapMillionInputsWithinBodyLimit(t *testing.T) {
 		t.Errorf("the map has %d tasks, want 1000000", j.Tasks.Total)
 	}
 }
+
+// A job whose working directory is missing on its machine fails with the
+// directory named (before: "fork/exec /usr/bin/true: no such file or
+// directory", which blamed the program); a 401 names no path of the
+// server's host.
+func TestInputWorkdirAnd401(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	status, msg := rawSubmit(t, h, []byte(`{"argv":["true"],"workdir":"/nonexistent-burst-wd/x","resources":{"cpus":1}}`))
+	if status != 201 {
+		t.Fatalf("submit: status %d %q", status, msg)
+	}
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(msg), &created); err != nil || created.ID == 0 {
+		t.Fatalf("submit answered %q: no job id", msg)
+	}
+	var j jobJSON
+	waitFor(t, "the job to end", cmdTimeout, func() bool { j = h.show(created.ID); return terminal(j.State) })
+	want := "working directory /nonexistent-burst-wd/x does not exist on this machine"
+	if j.State != "failed" || !strings.Contains(j.Reason, want) {
+		t.Errorf("job %d: state %s, reason %q; want failed, saying %q", j.ID, j.State, j.Reason, want)
+	}
+
+	resp, err := http.Post(h.serverInfo().Addr+"/v1/jobs", "application/json", strings.NewReader(`{"argv":["true"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || strings.Contains(string(b), h.root) || strings.Contains(string(b), "/token") {
+		t.Errorf("without the token: status %d %q; want 401 naming no path", resp.StatusCode, b)
+	}
+}
