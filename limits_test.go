@@ -59,6 +59,9 @@ func TestLimits(t *testing.T) {
 		{"project ..", run(func(s *JobSpec) { s.Project = ".." }), "not . or .."},
 		{"project of 1 MB", run(func(s *JobSpec) { s.Project = big(1 << 20) }), "(1048576 bytes)"},
 
+		// execve(2), "Limits on size of arguments and environment": one
+		// string at most MAX_ARG_STRLEN (32 pages: 128 KiB); all of them
+		// together at most a quarter of the stack limit (2 MiB usually).
 		{"empty argv[0]", run(func(s *JobSpec) { s.Argv = []string{"", "x"} }), "names no program"},
 		{"empty argv[0] of a script", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n"; s.Argv = []string{""} }), ""},
 		{"NUL in an argument", run(func(s *JobSpec) { s.Argv = []string{"echo", "a\x00b"} }), "argument 2 holds a NUL byte"},
@@ -78,6 +81,8 @@ func TestLimits(t *testing.T) {
 		{"env past the limit", run(func(s *JobSpec) { s.Env = envOf(9, 128<<10-8) }), "; the limit is 1048576"},
 		{"too many env variables", run(func(s *JobSpec) { s.Env = envOf(16385, 0) }), "16385 variables; the limit is 16384"},
 
+		// slurm.conf(5), SchedulerParameters max_script_size: 4 MB unless
+		// set otherwise.
 		{"script past the limit", run(func(s *JobSpec) { s.Script = big(4<<20 + 1) }), "4194305 bytes; the limit is 4194304"},
 		{"script with NUL", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n\x00" }), "NUL"},
 		{"relative working directory", run(func(s *JobSpec) { s.Workdir = "x/y" }), "not an absolute path"},
