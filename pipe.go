@@ -85,27 +85,46 @@ func (p *PipeSpec) validate() error {
 	if len(p.Stages) == 0 {
 		return errors.New("a pipe needs at least one stage: burst pipe 'gen | filter'")
 	}
+	if len(p.Stages) > MaxStages {
+		return fmt.Errorf("the pipe has %d stages; the limit is %d: split it into several pipes that meet in files", len(p.Stages), MaxStages)
+	}
+	for _, f := range []struct{ what, v string }{{"the pipe's input file", p.Stdin}, {"the pipe's output file", p.Stdout}} {
+		if err := checkPath(f.what, f.v); err != nil {
+			return err
+		}
+	}
+	if err := checkPipeText(p.Text); err != nil {
+		return err
+	}
 	names := map[string]bool{}
 	for i, st := range p.Stages {
+		if !ValidName(st.Name) || names[st.Name] {
+			return fmt.Errorf("stage %d (%s): stage names must be distinct and use letters, digits, '-', '_' or '.' (at most 64; not . or ..); set one with --name",
+				i+1, quoteShort(st.Name))
+		}
+		names[st.Name] = true
 		what := fmt.Sprintf("stage %d (%s)", i+1, st.Name)
 		if len(st.Argv) == 0 || st.Argv[0] == "" {
 			return fmt.Errorf("%s has no command", what)
 		}
-		if !ValidName(st.Name) || names[st.Name] {
-			return fmt.Errorf("%s: stage names must be distinct and use letters, digits, '-', '_' or '.'; set one with --name", what)
+		if err := checkArgv(what, st.Argv, true); err != nil {
+			return err
 		}
-		names[st.Name] = true
-		r := st.Resources
+		if err := checkResources(what+": ", st.Resources, 0); err != nil {
+			return err
+		}
 		switch {
-		case r.CPUs < 0:
-			return fmt.Errorf("%s: --cpus %d: ask for at least 1 CPU", what, r.CPUs)
-		case r.MemBytes < 0 || r.GPUs < 0 || r.TimeLimit < 0:
-			return fmt.Errorf("%s: --mem, --gpus and --time must not be negative", what)
-		case st.Parallel < 0 || st.Parallel > 1024:
-			return fmt.Errorf("%s: --parallel %d: give 1 to 1024 copies", what, st.Parallel)
+		case st.Parallel < 0 || st.Parallel > MaxParallel:
+			return fmt.Errorf("%s: --parallel %d: give 1 to %d copies", what, st.Parallel, MaxParallel)
 		case st.Cluster != "" && !ValidName(st.Cluster):
-			return fmt.Errorf("%s: --on %q is not a cluster name", what, st.Cluster)
+			return fmt.Errorf("%s: --on %s is not a cluster name", what, quoteShort(st.Cluster))
 		}
 	}
 	return nil
+}
+
+// checkPipeText checks the pipeline as written, which burst show prints:
+// text that may span lines and hold tabs, but no other control character.
+func checkPipeText(t string) error {
+	return checkLines("the pipeline's text", t, MaxTextBytes)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Resources is what one task asks for. Zero MemBytes means "not declared": the
@@ -168,17 +170,22 @@ func (s *JobSpec) Defaults() {
 }
 
 // Validate checks a spec after Defaults. Errors are written for people and
-// name the fix.
+// name the fix; a field over its limit (limits.go) is named with the limit.
 func (s *JobSpec) Validate() error {
+	// Sizes first: a message may quote a field only once it is known to
+	// be short.
+	if err := s.validateFields(); err != nil {
+		return err
+	}
 	if s.Map != nil {
 		if len(s.Map.Template) == 0 && s.Script == "" {
 			return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 		}
-		if s.Map.MaxFailures < 0 || s.Map.MaxFailuresPct < 0 || s.Map.MaxFailuresPct > 100 {
-			return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+		if err := s.Map.validate(s.Script == ""); err != nil {
+			return err
 		}
-		if s.MaxRunning < 0 {
-			return errors.New("max running must not be negative")
+		if err := checkResources("", s.Resources, 1); err != nil {
+			return err
 		}
 		return s.validateCommon()
 	}
@@ -197,27 +204,84 @@ func (s *JobSpec) Validate() error {
 	if len(s.Argv) == 0 && s.Script == "" {
 		return errors.New("no command given: put it after --, e.g. `burst run -- python3 fit.py`")
 	}
+	if err := checkResources("", s.Resources, 1); err != nil {
+		return err
+	}
 	return s.validateCommon()
 }
 
+// validateFields checks the size and the characters of every field a job
+// of any kind may carry.
+func (s *JobSpec) validateFields() error {
+	if s.Name != "" {
+		if err := checkName("job name", s.Name); err != nil {
+			return err
+		}
+	}
+	if err := checkArgv("the command", s.Argv, s.Script == ""); err != nil {
+		return err
+	}
+	if err := checkEnv(s.Env); err != nil {
+		return err
+	}
+	if len(s.Script) > MaxScriptBytes {
+		return fmt.Errorf("the batch script is %d bytes; the limit is %d: keep data in files the script reads", len(s.Script), MaxScriptBytes)
+	}
+	if strings.IndexByte(s.Script, 0) >= 0 {
+		return errors.New("the batch script holds a NUL byte: it is not a text file; give a shell script")
+	}
+	for _, p := range []struct{ what, v string }{
+		{"the script's path", s.ScriptRef}, {"the working directory", s.Workdir},
+		{"--output", s.Stdout}, {"--error", s.Stderr},
+	} {
+		if err := checkPath(p.what, p.v); err != nil {
+			return err
+		}
+	}
+	if s.Workdir != "" && !strings.HasPrefix(s.Workdir, "/") {
+		return fmt.Errorf("the working directory %s is not an absolute path: give one that starts with /", quoteShort(s.Workdir))
+	}
+	if s.Cluster != "" {
+		if err := checkText("cluster name", s.Cluster, MaxNameBytes, "see `burst cluster list`"); err != nil {
+			return err
+		}
+	}
+	if err := checkCount("--retries", s.Retries, MaxRetries); err != nil {
+		return err
+	}
+	if err := checkCount("the number of tasks", s.Tasks, MaxTasks); err != nil {
+		return err
+	}
+	if err := checkCount("max running", s.MaxRunning, MaxTasks); err != nil {
+		return err
+	}
+	if b := s.Batch; b != nil {
+		for _, f := range []struct{ what, v string }{
+			{"--partition", b.Partition}, {"the submit host", b.SubmitHost}, {"the user", b.User},
+		} {
+			if err := checkText(f.what, f.v, MaxNameBytes, "give a shorter one"); err != nil {
+				return err
+			}
+		}
+		if err := checkPath("the submit directory", b.SubmitDir); err != nil {
+			return err
+		}
+		if err := checkCount("--ntasks", b.NTasks, MaxTasks); err != nil {
+			return err
+		}
+		if err := checkCount("--cpus-per-task", b.CPUsPerTask, MaxCPUs); err != nil {
+			return err
+		}
+		if b.MemPerCPU < 0 || b.MemPerCPU > MaxMemBytes {
+			return fmt.Errorf("--mem-per-cpu is %d bytes: give 0 to %d (1 PiB)", b.MemPerCPU, int64(MaxMemBytes))
+		}
+	}
+	return nil
+}
+
 func (s *JobSpec) validateCommon() error {
-	if s.Resources.CPUs < 1 {
-		return fmt.Errorf("--cpus %d: ask for at least 1 CPU", s.Resources.CPUs)
-	}
-	if s.Resources.MemBytes < 0 {
-		return fmt.Errorf("--mem must not be negative")
-	}
-	if s.Resources.GPUs < 0 {
-		return fmt.Errorf("--gpus %d: ask for 0 or more GPUs", s.Resources.GPUs)
-	}
-	if s.Resources.TimeLimit < 0 {
-		return fmt.Errorf("--time must not be negative")
-	}
-	if s.Retries < 0 {
-		return fmt.Errorf("--retries %d: use 0 or more", s.Retries)
-	}
 	if !ValidName(s.Project) {
-		return fmt.Errorf("project %q: use letters, digits, '-', '_' or '.' (at most 64)", s.Project)
+		return fmt.Errorf("project %s: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", quoteShort(s.Project))
 	}
 	if s.Tasks < 1 {
 		return fmt.Errorf("a job needs at least one task")
@@ -225,10 +289,41 @@ func (s *JobSpec) validateCommon() error {
 	return nil
 }
 
-// ValidName reports whether n may name a project, cluster or job: letters,
-// digits, '-', '_' or '.', at most 64.
+// validate checks a map's template, inputs and failure limit. command says
+// the template must name a program (no script runs it).
+func (m *MapSpec) validate(command bool) error {
+	if err := checkArgv("the command", m.Template, command); err != nil {
+		return err
+	}
+	if len(m.Sources) > MaxInputGroups {
+		return fmt.Errorf("the map has %d input groups (::: or ::::); the limit is %d", len(m.Sources), MaxInputGroups)
+	}
+	n := 0
+	for g, src := range m.Sources {
+		n += len(src)
+		if n > MaxTasks {
+			return fmt.Errorf("the map has more than %d inputs; the limit is %d: split them over several `burst map` runs", MaxTasks, MaxTasks)
+		}
+		for i, v := range src {
+			if len(v) > MaxArgBytes {
+				return fmt.Errorf("input %d of group %d is %d bytes; the limit is %d (exec refuses longer arguments): pass a file name instead", i+1, g+1, len(v), MaxArgBytes)
+			}
+			if strings.IndexByte(v, 0) >= 0 {
+				return fmt.Errorf("input %d of group %d holds a NUL byte, which no program can receive: remove it from the inputs", i+1, g+1)
+			}
+		}
+	}
+	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
+		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	return nil
+}
+
+// ValidName reports whether n may name a project, cluster, machine or pipe
+// stage: letters, digits, '-', '_' or '.', at most 64, and neither "." nor
+// "..", which a URL path cannot carry (it would be cleaned away).
 func ValidName(n string) bool {
-	if n == "" || len(n) > 64 {
+	if n == "" || len(n) > 64 || n == "." || n == ".." {
 		return false
 	}
 	for _, c := range n {
@@ -239,14 +334,26 @@ func ValidName(n string) bool {
 	return true
 }
 
+// baseName is the name a job gets from a path: its last element, at most
+// 64 bytes, with what checkName refuses replaced by '_' ("" for . and ..).
 func baseName(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		p = p[i+1:]
 	}
-	if len(p) > 64 {
-		p = p[:64]
+	if p == "." || p == ".." {
+		return ""
 	}
-	return p
+	var b strings.Builder
+	for _, r := range p {
+		if r == utf8.RuneError || unicode.IsControl(r) || isBidi(r) {
+			r = '_'
+		}
+		if b.Len()+utf8.RuneLen(r) > 64 {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // ParseMem parses a memory size as Slurm and people write it: a number with

@@ -2,8 +2,10 @@ package burst
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 func TestParseMem(t *testing.T) {
@@ -78,6 +80,8 @@ func FuzzJobSpec(f *testing.F) {
 	f.Add(`{"argv":["sh","-c","exit 3"],"resources":{"cpus":2,"mem_bytes":1073741824,"gpus":1,"time_limit_s":60}}`)
 	f.Add(`{"script":"#!/bin/sh\necho hi\n","batch":{"ntasks":2}}`)
 	f.Add(`{"argv":[],"resources":{"cpus":-5}}`)
+	f.Add(`{"argv":["true"],"name":"\u001b[2J","resources":{"time_limit_s":18446744074}}`)
+	f.Add(`{"pipe":{"stages":[{"name":"a","argv":["seq","3"],"resources":{"mem_bytes":4611686018427387904}}]}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var s JobSpec
 		if json.Unmarshal([]byte(body), &s) != nil {
@@ -87,8 +91,15 @@ func FuzzJobSpec(f *testing.F) {
 		if s.Validate() != nil {
 			return
 		}
-		if s.Resources.CPUs < 1 || s.Tasks < 1 || (len(s.Argv) == 0 && s.Script == "") {
+		if s.Resources.CPUs < 1 || s.Tasks < 1 || (len(s.Argv) == 0 && s.Script == "" && s.Map == nil && s.Pipe == nil) {
 			t.Fatalf("validated a spec it should not have: %+v", s)
+		}
+		// Within the limits of limits.go: nothing that can wrap or reach a
+		// terminal raw.
+		if len(s.Name) > MaxNameBytes || s.Name == "." || s.Name == ".." || strings.ContainsFunc(s.Name, unicode.IsControl) ||
+			s.Resources.TimeLimit > MaxTimeLimitS || s.Tasks > MaxTasks || s.Retries > MaxRetries ||
+			(len(s.Argv) > 0 && s.Script == "" && s.Argv[0] == "") {
+			t.Fatalf("validated a spec past its limits: %+v", s)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func errMessage(t *testing.T, body string) string {
 
 // Every API route wants the bearer token (docs/api.md, "Authentication");
 // without it the answer is a 401 that says what to send and where the
-// token is.
+// token is, without the path of the token's file: whoever asks learns no
+// path of the server's host.
 func TestAuth(t *testing.T) {
 	h := newTest(t, &standIn{})
 	for _, tc := range []struct {
@@ -109,8 +111,11 @@ func TestAuth(t *testing.T) {
 			}
 			if code == 401 {
 				msg := errMessage(t, body)
-				if !strings.Contains(msg, `"Authorization: Bearer TOKEN"`) || !strings.Contains(msg, tokenFile) {
-					t.Fatalf("401 says %q: want the header to send and the token's file", msg)
+				if !strings.Contains(msg, `"Authorization: Bearer TOKEN"`) || !strings.Contains(msg, "token of its BURST_HOME") {
+					t.Fatalf("401 says %q: want the header to send and where the token is", msg)
+				}
+				if strings.Contains(body, tokenFile) || strings.Contains(body, filepath.Dir(tokenFile)) {
+					t.Fatalf("401 says %q: it names the token file's path", msg)
 				}
 			}
 		})
@@ -183,6 +188,44 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	if asked {
 		t.Fatal("the backend was asked with a body that could not be read")
+	}
+}
+
+// A body past MaxBody is answered 413 with the limit named, and the
+// backend is never asked; one just within it is read whole. (Before, the
+// body was cut at the limit and answered 400 "unexpected EOF".)
+func TestBodyLimit(t *testing.T) {
+	var got int
+	b := &standIn{submit: func(_ context.Context, _ string, s *burst.JobSpec) (*burst.Job, error) {
+		got = len(s.Script)
+		return &burst.Job{ID: 1}, nil
+	}}
+	h := newTest(t, b)
+	body := func(n int) string {
+		const head, tail = `{"argv":["true"],"script":"`, `"}`
+		return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
+	}
+	code, out := call(h, "POST", "/v1/jobs", body(MaxBody+1), nil)
+	if msg := errMessage(t, out); code != 413 || !strings.Contains(msg, "more than 67108864 bytes (64 MiB), the limit") {
+		t.Fatalf("a body of MaxBody+1 bytes: status %d %q; want 413 naming the limit", code, msg)
+	}
+	if got != 0 {
+		t.Fatal("the backend was asked with a body past the limit")
+	}
+	if code, out := call(h, "POST", "/v1/jobs", body(MaxBody), nil); code != 201 || got != MaxBody-len(`{"argv":["true"],"script":""}`) {
+		t.Fatalf("a body of MaxBody bytes: status %d (%.200s), script of %d bytes read", code, out, got)
+	}
+}
+
+// Resume's options have the limits a submitted map has: a count past
+// burst.MaxTasks is refused before the backend is asked.
+func TestResumeLimits(t *testing.T) {
+	h := newTest(t, &standIn{}) // no ResumeWith: asking it would panic
+	for _, body := range []string{`{"max_running":20000000}`, `{"max_failures":20000000}`} {
+		code, out := call(h, "POST", "/v1/jobs/1/resume", body, nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "20000000: the limit is 10000000") {
+			t.Errorf("%s: status %d %q; want 400 naming the limit", body, code, msg)
+		}
 	}
 }
 

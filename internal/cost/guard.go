@@ -2,6 +2,7 @@ package cost
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -282,6 +283,9 @@ func AdmitJob(a Account, j JobAsk) error {
 	per := Accrue(j.PerHour*share, j.TimeLimit)
 	n := max(j.Tasks, 1)
 	want := per * NUSD(n)
+	if per > 0 && NUSD(n) > math.MaxInt64/per {
+		want = math.MaxInt64 // more than any budget; the product would wrap
+	}
 	left := a.Budget.Amount - a.Spent
 	if want > left {
 		return fmt.Errorf("project %s has spent %s of its %s budget (%s left); this job could cost up to %s (%d tasks × %s × $%.4g/h on %s): raise the budget with `burst project set %s --budget AMOUNT`, or ask for less time",

@@ -378,6 +378,10 @@ func TestAdmitJob(t *testing.T) {
 		{"one task counts as one", left(USD(1) - 1), with(func(j *JobAsk) { j.Tasks = 0 }), "up to $1.00"},
 		{"a GPU weighs its share", left(USD(2) - 1), with(func(j *JobAsk) { j.Tasks, j.CPUs, j.GPUs, j.CapGPUs, j.GPUShare = 1, 0, 1, 2, 1 }), "up to $2.00"},
 		{"no budget", Account{Name: "mars", Spent: USD(500)}, ask, ""},
+		// $876,000 a task for 100 years; 15,000 of them is more than an
+		// int64 of nano-dollars holds, which once wrapped to a negative.
+		{"100 years of 15,000 tasks does not wrap", left(USD(100)),
+			with(func(j *JobAsk) { j.Tasks, j.TimeLimit = 15_000, 100*365*24*time.Hour }), "this job could cost up to"},
 		{"exhausted, even without a time limit", Account{Name: "mars", Budget: Budget{Amount: USD(100)}, Spent: USD(100), Exhausted: true},
 			with(func(j *JobAsk) { j.TimeLimit = 0 }), "no new work is admitted"},
 	} {

@@ -1228,7 +1228,7 @@ func defaultBase(argv0 string) string {
 	}
 	var b strings.Builder
 	for _, r := range argv0 {
-		if r < 0x80 && burst.ValidName(string(r)) {
+		if r < 0x80 && (r == '.' || burst.ValidName(string(r))) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')

@@ -247,7 +247,10 @@ func (s *Server) gateCluster(string) func() {
 // anything is wrong.
 func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.ClusterSpec) (*burst.Cluster, error) {
 	if !burst.ValidName(spec.Name) {
-		return nil, badRequest("cluster name %q: use letters, digits, '-', '_' or '.' (at most 64)", spec.Name)
+		return nil, badRequest("cluster name %.80q: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", spec.Name)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, badRequest("%v", err)
 	}
 	if spec.Provider == "" {
 		spec.Provider = provider.LocalName

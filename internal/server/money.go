@@ -32,6 +32,9 @@ func (s *Server) projectNamesLocked() []string {
 // applyProjectSpec validates spec's set fields into row. Nothing changes
 // when it fails.
 func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.Time) error {
+	if err := spec.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
 	out := *row
 	if spec.Description != nil {
 		out.Description = *spec.Description
@@ -97,7 +100,7 @@ func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.T
 // CreateProject records a new project.
 func (s *Server) CreateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error) {
 	if !burst.ValidName(spec.Name) {
-		return nil, badRequest("project name %q: use letters, digits, '-', '_' or '.' (at most 64)", spec.Name)
+		return nil, badRequest("project name %.80q: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", spec.Name)
 	}
 	now := time.Now().UTC()
 	row := store.ProjectRow{Project: burst.Project{Name: spec.Name, Tags: []string{}, OnExhausted: burst.OnExhaustedStop,

@@ -269,7 +269,7 @@ func Start(spec Spec) (*Task, error) {
 			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
-		t.failStart(err, stderr)
+		t.failStart(badDir(err, spec.Dir), stderr)
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
@@ -526,6 +526,22 @@ func lookPath(name string, env []string, dir string) (string, error) {
 		pathCache.Unlock()
 	}
 	return p, err
+}
+
+// badDir names a working directory that is missing or no directory as
+// such: exec blames the program for it ("fork/exec /usr/bin/true: no such
+// file or directory"), which sends a person looking in the wrong place.
+func badDir(err error, dir string) error {
+	if dir == "" || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+		return err
+	}
+	switch fi, serr := os.Stat(dir); {
+	case errors.Is(serr, fs.ErrNotExist):
+		return fmt.Errorf("working directory %s does not exist on this machine: create it, or submit from a directory the machine has", dir)
+	case serr == nil && !fi.IsDir():
+		return fmt.Errorf("working directory %s is not a directory: submit from a directory", dir)
+	}
+	return err
 }
 
 // forgetPath drops a cached lookup that led to a failed exec.

@@ -133,10 +133,20 @@ func TestCannotStart(t *testing.T) {
 	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || !strings.HasPrefix(r.Reason, "cannot start: ") {
 		t.Errorf("non-executable: %+v, exit %s", r, code(r))
 	}
+	// A missing working directory is named as such, not as the program
+	// exec blames ("fork/exec /usr/bin/true: no such file or directory").
 	s = spec(t, "true")
 	s.Dir = "/nonexistent-burst-dir"
-	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || !strings.Contains(r.Reason, "no such file") {
+	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || r.Reason != "cannot start: working directory /nonexistent-burst-dir does not exist on this machine: create it, or submit from a directory the machine has" {
 		t.Errorf("bad dir: %+v, exit %s", r, code(r))
+	}
+	s = spec(t, "true")
+	s.Dir = filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(s.Dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, s); r.State != burst.Failed || !strings.Contains(r.Reason, "working directory "+s.Dir+" is not a directory") {
+		t.Errorf("dir that is a file: %+v, exit %s", r, code(r))
 	}
 }
 

@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Hostile and oversize input (issue #14, item 8): every field of a submitted
+// job has a limit and every number a range (docs/guarantees-input.md), the
+// server refuses what is past them with the limit named, whether the CLI or a
+// raw HTTP client with the token sends it, and it stays small and fast after.
+// Each attack records a row of Tasks 0; a job the server accepted from it
+// counts as FailedWrongly (it should have been refused).
+
+// rawSubmit posts body to the server's /v1/jobs with the token and returns
+// the status and the error message of the answer.
+func rawSubmit(t *testing.T, h *harness, body []byte) (int, string) {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(h.home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", h.serverInfo().Addr+"/v1/jobs", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/jobs (%d bytes): %v", len(body), err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(b, &e)
+	if e.Error == "" {
+		e.Error = string(b)
+	}
+	return resp.StatusCode, e.Error
+}
+
+// jobCount is how many jobs `burst jobs` lists, and how long it took.
+func jobCount(t *testing.T, h *harness) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	r := h.mustRun("jobs", "-o", "json")
+	took := time.Since(start)
+	var jobs []json.RawMessage
+	if err := json.Unmarshal([]byte(r.stdout), &jobs); err != nil {
+		t.Fatalf("burst jobs -o json: %v: %q", err, tail(r.stdout, 300))
+	}
+	if len(r.stdout) > 1<<20 {
+		t.Errorf("burst jobs printed %d bytes for %d jobs", len(r.stdout), len(jobs))
+	}
+	return len(jobs), took
+}
+
+func TestFaultInputRawHTTP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true") // starts the server; one job
+	before, _ := jobCount(t, h)
+
+	spec := func(f func(m map[string]any)) []byte {
+		m := map[string]any{"argv": []string{"true"}, "resources": map[string]any{"cpus": 1}}
+		f(m)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	big := strings.Repeat("n", 60_000_000)
+	hundredMB := append([]byte(`{"argv":["true"],"script":"`), bytes.Repeat([]byte("x"), 100_000_000)...)
+	hundredMB = append(hundredMB, `"}`...)
+	for _, a := range []struct {
+		fault  string
+		body   []byte
+		status int
+		want   string
+	}{
+		{"input: 60 MB job name", spec(func(m map[string]any) { m["name"] = big }), 400, "job name is 60000000 bytes; the limit is 255"},
+		{"input: 100 MB request body", hundredMB, 413, "more than 67108864 bytes (64 MiB), the limit"},
+		{"input: time limit of 584 years", spec(func(m map[string]any) {
+			m["resources"] = map[string]any{"cpus": 1, "time_limit_s": int64(18_446_744_074)}
+		}),
+			400, "the limit is 3153600000 s (100 years)"},
+		{"input: time limit past int64", []byte(`{"argv":["true"],"resources":{"cpus":1,"time_limit_s":1e30}}`), 400, "time_limit_s"},
+		{"input: 2^40 CPUs", spec(func(m map[string]any) { m["resources"] = map[string]any{"cpus": int64(1) << 40} }), 400, "ask for 1 to 65536 CPUs"},
+		{"input: 10^9 retries", spec(func(m map[string]any) { m["retries"] = 1_000_000_000 }), 400, "give 0 to 10000"},
+		{"input: empty argv[0]", spec(func(m map[string]any) { m["argv"] = []string{"", "x"} }), 400, "names no program"},
+		{"input: NUL in argv", spec(func(m map[string]any) { m["argv"] = []string{"echo", "a\x00b"} }), 400, "holds a NUL byte"},
+		{"input: env key with =", spec(func(m map[string]any) { m["env"] = map[string]string{"A=B": "1"} }), 400, "cannot hold '=' or NUL"},
+		{"input: env key with NUL", spec(func(m map[string]any) { m["env"] = map[string]string{"A\x00B": "1"} }), 400, "cannot hold '=' or NUL"},
+		{"input: job name .", spec(func(m map[string]any) { m["name"] = "." }), 400, "names no file"},
+		{"input: job name ..", spec(func(m map[string]any) { m["name"] = ".." }), 400, "names no file"},
+		{"input: escape sequence in a name", spec(func(m map[string]any) { m["name"] = "\x1b]0;owned\x07\x1b[2J" }), 400, "control character U+001B"},
+		{"input: 2 MB map input", spec(func(m map[string]any) {
+			delete(m, "argv")
+			m["map"] = map[string]any{"template": []string{"echo", "{}"}, "sources": [][]string{{"a", strings.Repeat("i", 2<<20)}}}
+		}), 400, "input 2 of group 1 is 2097152 bytes; the limit is 131072"},
+		{"input: pipe stage ..", spec(func(m map[string]any) {
+			delete(m, "argv")
+			m["pipe"] = map[string]any{"stages": []map[string]any{{"name": "..", "argv": []string{"true"}}}}
+		}), 400, "not . or .."},
+	} {
+		status, msg := rawSubmit(t, h, a.body)
+		accepted := 0
+		if status == 201 {
+			accepted = 1
+		}
+		if status != a.status || !strings.Contains(msg, a.want) {
+			t.Errorf("%s: status %d %q; want %d saying %q", a.fault, status, tail(msg, 300), a.status, a.want)
+		}
+		if len(msg) > 1000 {
+			t.Errorf("%s: the message is %d bytes; want one short line", a.fault, len(msg))
+		}
+		recordFault(t, faultRow{Fault: a.fault + " (raw HTTP)", FailedWrongly: accepted})
+	}
+	big, hundredMB = "", nil
+
+	// Nothing was stored: the listing has the one job it had, and is fast.
+	after, took := jobCount(t, h)
+	if after != before {
+		t.Errorf("burst jobs lists %d jobs after the attacks, %d before: some were accepted", after, before)
+	}
+	if took > 5*time.Second {
+		t.Errorf("burst jobs took %v after the attacks", took)
+	}
+	// The server holds none of it: its memory comes back (the 60 MB name
+	// once stayed, three times over, for good: 835 MB).
+	pid := h.serverPID()
+	const most = 100 << 20
+	rss := vmRSS(t, pid)
+	t.Logf("the server's RSS after the attacks: %d MiB", rss>>20)
+	waitFor(t, fmt.Sprintf("the server's RSS below %d MiB", most>>20), 30*time.Second, func() bool { rss = vmRSS(t, pid); return rss < most })
+	t.Logf("the server's RSS: %d MiB", rss>>20)
+	// And it still serves.
+	if r := h.run("run", "--", "echo", "still here"); r.code != 0 || r.stdout != "still here\n" {
+		t.Errorf("a job after the attacks:\n%s", r)
+	}
+}
+
+// The same refusals through the CLI: the message names the limit, the
+// command exits non-zero, and no job is made.
+func TestFaultInputCLI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	before, _ := jobCount(t, h)
+
+	longLine := filepath.Join(h.dir, "long-line")
+	writeFile(t, longLine, "a\n"+strings.Repeat("i", 200_000)+"\n", 0o644)
+	// A map whose request is past the body limit: 1,100,000 inputs of 60
+	// bytes (one input each line, as :::: reads them).
+	var sb strings.Builder
+	for i := range 1_100_000 {
+		fmt.Fprintf(&sb, "%060d\n", i)
+	}
+	tooMany := filepath.Join(h.dir, "too-many")
+	writeFile(t, tooMany, sb.String(), 0o644)
+	sb = strings.Builder{}
+
+	for _, a := range []struct {
+		fault string
+		args  []string
+		want  string
+	}{
+		{"input: 100 KB job name", []string{"run", "--name", strings.Repeat("n", 100_000), "--", "true"}, "job name is 100000 bytes; the limit is 255"},
+		{"input: escape sequence in a name", []string{"run", "--name", "\x1b[2Jowned", "--", "true"}, "control character U+001B"},
+		{"input: job name ..", []string{"run", "--name", "..", "--", "true"}, "names no file"},
+		{"input: empty command", []string{"run", "--", ""}, "names no program"},
+		{"input: 200 KB map input line", []string{"map", "--", "echo", "{}", "::::", longLine}, "input 2 of group 1 is 200000 bytes; the limit is 131072"},
+		{"input: 70 MB map request", []string{"map", "-d", "--", "true", "{}", "::::", tooMany}, "more than 67108864 bytes (64 MiB), the limit"},
+	} {
+		r := h.run(a.args...)
+		accepted := 0
+		if r.code == 0 {
+			accepted = 1
+		}
+		if r.code == 0 || !strings.Contains(r.stderr, a.want) {
+			t.Errorf("%s: want a non-zero exit and a message saying %q:\n%s", a.fault, a.want, r)
+		}
+		if strings.Contains(r.stderr, "\x1b") {
+			t.Errorf("%s: the message holds the escape character raw: %q", a.fault, tail(r.stderr, 300))
+		}
+		recordFault(t, faultRow{Fault: a.fault + " (CLI)", FailedWrongly: accepted})
+	}
+	if after, _ := jobCount(t, h); after != before {
+		t.Errorf("burst jobs lists %d jobs after the refusals, %d before", after, before)
+	}
+}
+
+// A map of 1,000,000 inputs of 60 bytes each, sent whole in its submit
+// request, is within the body limit: the limit refuses attacks, not work.
+func TestMapMillionInputsWithinBodyLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("submits a map of 1,000,000 inputs")
+	}
+	t.Parallel()
+	h := newHarness(t)
+	var sb strings.Builder
+	for i := range 1_000_000 {
+		fmt.Fprintf(&sb, "%060d\n", i)
+	}
+	inputs := filepath.Join(h.dir, "inputs")
+	writeFile(t, inputs, sb.String(), 0o644)
+	sb = strings.Builder{}
+	r := h.mustRun("map", "-d", "-j", "1", "--", "true", "{}", "::::", inputs)
+	id, err := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+	if err != nil {
+		t.Fatalf("map -d: stdout should be the job id:\n%s", r)
+	}
+	h.mustRun("cancel", idArg(id))
+	if j := h.show(id); j.Tasks.Total != 1_000_000 {
+		t.Errorf("the map has %d tasks, want 1000000", j.Tasks.Total)
+	}
+}
+
+// A job whose working directory is missing on its machine fails with the
+// directory named (before: "fork/exec /usr/bin/true: no such file or
+// directory", which blamed the program); a 401 names no path of the
+// server's host.
+func TestInputWorkdirAnd401(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	status, msg := rawSubmit(t, h, []byte(`{"argv":["true"],"workdir":"/nonexistent-burst-wd/x","resources":{"cpus":1}}`))
+	if status != 201 {
+		t.Fatalf("submit: status %d %q", status, msg)
+	}
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(msg), &created); err != nil || created.ID == 0 {
+		t.Fatalf("submit answered %q: no job id", msg)
+	}
+	var j jobJSON
+	waitFor(t, "the job to end", cmdTimeout, func() bool { j = h.show(created.ID); return terminal(j.State) })
+	want := "working directory /nonexistent-burst-wd/x does not exist on this machine"
+	if j.State != "failed" || !strings.Contains(j.Reason, want) {
+		t.Errorf("job %d: state %s, reason %q; want failed, saying %q", j.ID, j.State, j.Reason, want)
+	}
+
+	resp, err := http.Post(h.serverInfo().Addr+"/v1/jobs", "application/json", strings.NewReader(`{"argv":["true"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || strings.Contains(string(b), h.root) || strings.Contains(string(b), "/token") {
+		t.Errorf("without the token: status %d %q; want 401 naming no path", resp.StatusCode, b)
+	}
+}
