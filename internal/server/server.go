@@ -106,7 +106,8 @@ type Server struct {
 
 	// The store's identity (identify, in recover.go): homeID is what this
 	// home's agents and tasks carry; copyOf, where the store was copied
-	// from when it is a copy ("" otherwise).
+	// from when this server found it a copy ("" otherwise), which health
+	// and server.json say.
 	homeID string
 	copyOf string
 }
@@ -118,6 +119,9 @@ type Info struct {
 	Socket  string    `json:"socket"`
 	Started time.Time `json:"started_at"`
 	Version string    `json:"version"`
+	// CopyOf: see client.Health. The CLI that started this server says
+	// so on its stderr (internal/discover).
+	CopyOf string `json:"copy_of,omitempty"`
 }
 
 // ErrRunning is returned when another server already serves the home.
@@ -188,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ensureLocalMachine()
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
-	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
+	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf})
 	tmp := h.ServerInfo() + ".tmp"
 	if err := os.WriteFile(tmp, append(info, '\n'), 0o600); err != nil {
 		return nil, err
@@ -331,5 +335,5 @@ func (s *Server) close() {
 // health describes this server.
 func (s *Server) health() client.Health {
 	return client.Health{Version: burst.Version, PID: os.Getpid(), BootID: s.bootID, Home: string(s.home),
-		Addr: s.addr, Socket: s.home.Socket(), Started: s.started}
+		Addr: s.addr, Socket: s.home.Socket(), Started: s.started, CopyOf: s.copyOf}
 }
