@@ -333,6 +333,9 @@ func TestFaultHandStartedAgentLost(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		h.waitFor(machine+" to register", 30*time.Second, func() bool {
+			return strings.Contains(h.mustRun("machine", "list").stdout, machine)
+		})
 		return c
 	}
 	first := startAgent("hand-1")
