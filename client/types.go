@@ -15,6 +15,10 @@ type Health struct {
 	Addr    string    `json:"addr"`   // http://127.0.0.1:PORT
 	Socket  string    `json:"socket"` // unix socket path
 	Started time.Time `json:"started_at"`
+	// CopyOf is where this home's store was copied from (HOST:PATH, or
+	// PATH on this host) when this server found it a copy at its start:
+	// that home's jobs in flight were let go, not rerun. "" otherwise.
+	CopyOf string `json:"copy_of,omitempty"`
 }
 
 // CancelResult says what a cancel did.
@@ -187,6 +191,11 @@ type UICode struct {
 type Registered struct {
 	BootID string    `json:"boot_id"`
 	Kill   []TaskRef `json:"kill"` // tasks the agent runs that the server does not want: stop them
+	// HomeID is the identity of the server's home. An agent that came
+	// with none (started by hand, or by a Slurm pilot) takes it before it
+	// leases a task, and gives it to every task it starts, so that the
+	// server may stop them when the agent is lost.
+	HomeID string `json:"home_id,omitempty"`
 }
 
 // Lease asks for work; the server holds the request up to WaitMS when it has

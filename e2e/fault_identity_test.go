@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,7 +78,16 @@ func TestFaultCopiedStore(t *testing.T) {
 	// agent for not coming back), and checks that it let go of A's work.
 	checkCopy := func(t *testing.T, c *harness) {
 		t.Helper()
-		jobs := c.jobsJSON() // starts the copy's server
+		// The first command, which starts the copy's server, says on its
+		// stderr that the store is a copy; the next ones do not repeat it.
+		r := c.mustRun("jobs", "-o", "json")
+		if want := "burst: this home's store is a copy of " + a.home; !strings.Contains(r.stderr, want) {
+			t.Errorf("the first command in the copy does not say %q:\n%s", want, r)
+		}
+		jobs := c.jobsJSON()
+		if r := c.mustRun("jobs"); strings.Contains(r.stderr, "is a copy") {
+			t.Errorf("a later command in the copy says it again:\n%s", r)
+		}
 		if len(jobs) != 2 {
 			t.Fatalf("the copy lists %d jobs, want A's 2", len(jobs))
 		}
@@ -214,11 +225,24 @@ func TestFaultAgentOfAnotherHome(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	t.Cleanup(func() { c.Process.Kill() })
 	waitFor(t, "the stranger agent to be refused", 30*time.Second, func() bool {
 		b, _ := os.ReadFile(logPath)
 		return strings.Contains(string(b), "belongs to another home (id 0123456789abcdef01234567")
 	})
+	// Refused, it stops asking and exits at once (before, it asked again
+	// until its idle exit, 2 minutes later).
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil {
+			t.Errorf("the refused agent exited 0, want an error")
+		}
+	case <-time.After(30 * time.Second):
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("the refused agent still runs 30 s after its refusal:\n%s", tail(string(b), 2000))
+	}
 	if out := h.mustRun("machine", "list").stdout; strings.Contains(out, "stranger-1") {
 		t.Errorf("the refused agent has a machine:\n%s", out)
 	}
@@ -230,4 +254,119 @@ func TestFaultAgentOfAnotherHome(t *testing.T) {
 		t.Errorf("the job ran on %q, want local-1", j.task0(t).Machine)
 	}
 	recordFault(t, faultRow{Fault: "agent of another home registers", Tasks: 1})
+}
+
+// The host renamed under a live home (a laptop renamed, a container
+// restarted with BURST_HOME on a volume): the server that starts under the
+// new name finds the same state.db (path, device and inode) and keeps its
+// work: its running job goes on, once. Before, path and host had to match
+// both: the store was judged a copy and every queued or running job was
+// marked lost. The new name is
+// given in a user and UTS namespace (unshare -Uru, then hostname), as a
+// container's is.
+func TestFaultHostRenamed(t *testing.T) {
+	t.Parallel()
+	if out, err := exec.Command("unshare", "-Uru", "sh", "-c", "hostname burst-renamed && hostname").CombinedOutput(); err != nil ||
+		strings.TrimSpace(string(out)) != "burst-renamed" {
+		t.Skipf("cannot rename the host in a namespace here (unshare -Uru: %v, %s)", err, out)
+	}
+	h := newHarness(t)
+	runs := filepath.Join(h.dir, "runs")
+	release := filepath.Join(h.dir, "release")
+	wait := fmt.Sprintf(`echo "$1" >> %s; while [ ! -e %s ]; do sleep 0.05; done`, shellQuote([]string{runs}), shellQuote([]string{release}))
+	running := h.submit("--", "sh", "-c", wait, "_", "running")
+	h.waitRunning(running)
+	task := h.show(running).task0(t).PID
+	h.kill9(h.serverPID(), "server")
+
+	// The next command, under the new host name, starts the server there.
+	c := h.command("jobs")
+	c.Args = append([]string{"unshare", "-Uru", "sh", "-c", `hostname burst-renamed && exec "$0" "$@"`}, c.Args...)
+	c.Path, _ = exec.LookPath("unshare")
+	if r := h.exec(c); r.code != 0 {
+		t.Fatalf("burst jobs under the new host name:\n%s", r)
+	}
+	if j := h.show(running); j.State != "running" || j.task0(t).PID != task || j.task0(t).Attempt != 1 {
+		t.Fatalf("the running job after the rename: %s, task %+v; want running, pid %d, attempt 1 (reason %q)", j.State, j.task0(t), task, j.Reason)
+	}
+	if log, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(log), "this store is a copy") {
+		t.Fatalf("the renamed host's server took its store for a copy:\n%s", tail(string(log), 2000))
+	}
+	writeFile(t, release, "", 0o644)
+	row := faultRow{Fault: "host renamed under a live home (same state.db)", Tasks: 1}
+	if r := h.run("wait", idArg(running)); r.code != 0 {
+		row.Lost++
+		t.Errorf("wait:\n%s", r)
+	}
+	if a := h.show(running).task0(t).Attempt; a != 1 {
+		row.Duplicated += a - 1
+	}
+	lines, _ := os.ReadFile(runs)
+	if got := strings.Fields(string(lines)); len(got) != 1 {
+		row.Duplicated += max(0, len(got)-1)
+		t.Errorf("the task ran %v, want once", got)
+	}
+	recordFault(t, row)
+}
+
+// An agent started by hand (no BURST_HOME_ID: a person's `burst agent`, a
+// pilot script of one's own) takes its server's home id when it
+// registers, and so do its tasks. When it is lost (kill -9), the server
+// kills its task before running it again elsewhere. Before, the task
+// carried an empty id, the server refused to signal it, and it ran twice.
+func TestFaultHandStartedAgentLost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("jobs") // starts the server and its agent
+	startAgent := func(machine string) *exec.Cmd {
+		t.Helper()
+		f, err := os.Create(filepath.Join(h.root, machine+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		c := h.command("agent", "--server", "unix://"+filepath.Join(h.home, "burst.sock"), "--token-file", filepath.Join(h.home, "token"),
+			"--machine", machine, "--cluster", "hand", "--cpus", "1")
+		c.Stdout, c.Stderr = f, f
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // its tasks are not killed with it
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		h.waitFor(machine+" to register", 30*time.Second, func() bool {
+			return strings.Contains(h.mustRun("machine", "list").stdout, machine)
+		})
+		return c
+	}
+	first := startAgent("hand-1")
+	runs := filepath.Join(h.dir, "runs")
+	release := filepath.Join(h.dir, "release")
+	wait := fmt.Sprintf(`echo "$1" >> %s; while [ ! -e %s ]; do sleep 0.05; done`, shellQuote([]string{runs}), shellQuote([]string{release}))
+	id := h.submit("--on", "hand", "--", "sh", "-c", wait, "_", "hand")
+	j := h.waitRunning(id)
+	task := j.task0(t).PID
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", task)); err != nil || !strings.Contains(string(env), "\x00BURST_HOME_ID=") ||
+		strings.Contains(string(env), "\x00BURST_HOME_ID=\x00") {
+		t.Errorf("the hand-started agent's task %d does not carry the home id (%v)", task, err)
+	}
+	h.kill9(first.Process.Pid, "hand-started agent")
+	first.Wait()
+	// The server finds the agent silent (30 s), marks its machine lost and
+	// kills its task.
+	h.waitFor("the lost agent's task to be killed", 90*time.Second, func() bool { return !alive(task) })
+	startAgent("hand-2")
+	h.waitFor("the task to run again on hand-2", 30*time.Second, func() bool {
+		tk := h.show(id).task0(t)
+		return tk.State == "running" && tk.Machine == "hand-2"
+	})
+	writeFile(t, release, "", 0o644)
+	row := faultRow{Fault: "hand-started agent (no BURST_HOME_ID) killed -9 while its task runs", Tasks: 1}
+	if r := h.run("wait", idArg(id)); r.code != 0 {
+		row.Lost++
+		t.Errorf("wait:\n%s", r)
+	}
+	if alive(task) {
+		row.Duplicated++
+	}
+	recordFault(t, row)
 }

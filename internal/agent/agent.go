@@ -117,6 +117,13 @@ func Run(ctx context.Context, cfg Config) error {
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID},
 		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
+		Adopt: func(id string) {
+			// Started by hand (or by a Slurm pilot): it takes the id of
+			// the home it serves, so that its tasks carry it and that
+			// home's server may stop them if this agent is lost.
+			runner.SetIdentity(id, cfg.Log)
+			cfg.Log.Info("took the home id of the server it serves", "home_id", id)
+		},
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
 			if a.idle() && unreachable > cfg.IdleExit {

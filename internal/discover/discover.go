@@ -6,6 +6,7 @@ package discover
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -223,6 +224,9 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			if !said && started {
 				fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
 			}
+			if started {
+				sayCopy(h, stderr)
+			}
 			return token, nil
 		}
 		select {
@@ -260,6 +264,23 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		case <-time.After(poll.Next()):
 		}
 	}
+}
+
+// sayCopy tells the person whose command started the server of h that
+// its store is a copy of another home's (server.json says so only when
+// that server found it so: once per copy).
+func sayCopy(h home.Home, stderr io.Writer) {
+	b, err := os.ReadFile(h.ServerInfo())
+	if err != nil {
+		return
+	}
+	var info struct {
+		CopyOf string `json:"copy_of"`
+	}
+	if json.Unmarshal(b, &info) != nil || info.CopyOf == "" {
+		return
+	}
+	fmt.Fprintf(stderr, "burst: this home's store is a copy of %s: its jobs queued or running there were not rerun here (`burst events` lists them; `burst map --resume ID` runs a map here)\n", info.CopyOf)
 }
 
 // LockHeld reports whether some process holds the lock file at path (a

@@ -114,23 +114,26 @@ func spawn(c Connect, id, exe string, args []string) (Handle, error) {
 func (l *Local) Stop(ctx context.Context, h Handle) error { return stopProcess(ctx, h) }
 
 func stopProcess(ctx context.Context, h Handle) error {
-	if h.PID <= 0 || !runner.Alive(h.PID, h.PIDStart) {
+	if h.PID <= 0 {
 		return nil
 	}
-	if !runner.Ours(h.PID) {
-		return runner.ErrNotOurs // another home's agent (a copied store): left alone, logged
+	// Checked once: another home's agent (a copied store) is left alone,
+	// and logged, here; SIGTERM and SIGKILL then go to what was checked.
+	p, err := runner.Own(h.PID, h.PIDStart)
+	if p == nil {
+		return err
 	}
-	syscall.Kill(h.PID, syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM)
 	deadline := time.NewTimer(5 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for runner.Alive(h.PID, h.PIDStart) {
+	for p.Alive() {
 		select {
 		case <-tick.C:
 			continue
 		case <-deadline.C:
-			runner.KillGroup(h.PID, h.PIDStart)
+			p.KillGroup()
 			return nil
 		case <-ctx.Done():
 			// The server is stopping: leave the agent its grace, in which

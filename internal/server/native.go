@@ -55,6 +55,6 @@ func (s *Server) runNative(ctx context.Context, c *clusterRT, log *slog.Logger) 
 	}
 	return slurm.Run(ctx, slurm.Config{
 		Client: cl, Machine: c.def.Name + "-native", Cluster: nativeCluster(c.def.Name), Partition: c.def.Partition,
-		Dir: filepath.Join(string(s.home), "native", c.def.Name), Res: res, Log: log,
+		Dir: filepath.Join(string(s.home), "native", c.def.Name), HomeID: s.homeID, Res: res, Log: log,
 	})
 }

@@ -115,7 +115,8 @@ type Server struct {
 
 	// The store's identity (identify, in recover.go): homeID is what this
 	// home's agents and tasks carry; copyOf, where the store was copied
-	// from when it is a copy ("" otherwise).
+	// from when this server found it a copy ("" otherwise), which health
+	// and server.json say.
 	homeID string
 	copyOf string
 
@@ -131,6 +132,9 @@ type Info struct {
 	Socket  string    `json:"socket"`
 	Started time.Time `json:"started_at"`
 	Version string    `json:"version"`
+	// CopyOf: see client.Health. The CLI that started this server says
+	// so on its stderr (internal/discover).
+	CopyOf string `json:"copy_of,omitempty"`
 }
 
 // ErrRunning is returned when another server already serves the home.
@@ -211,7 +215,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ensureLocalMachine()
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
-	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version})
+	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf})
 	if err := s.writeInfo(h.ServerInfo(), append(info, '\n')); err != nil {
 		return nil, err
 	}
@@ -367,5 +371,5 @@ func (s *Server) close() {
 // health describes this server.
 func (s *Server) health() client.Health {
 	return client.Health{Version: burst.Version, PID: os.Getpid(), BootID: s.bootID, Home: string(s.home),
-		Addr: s.addr, Socket: s.home.Socket(), Started: s.started}
+		Addr: s.addr, Socket: s.home.Socket(), Started: s.started, CopyOf: s.copyOf}
 }

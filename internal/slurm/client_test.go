@@ -38,7 +38,7 @@ func TestRealClient(t *testing.T) {
 	c := Client{}
 	dir := filepath.Join(t.TempDir(), "100%")
 	os.MkdirAll(dir, 0o755)
-	tag := tagFor("test-client", dir)
+	tag := tagFor("test-client", "", dir)
 	t.Cleanup(func() { cancelTagged(tag) })
 
 	// One that runs: its output goes to the path as burst wrote it ('%'

@@ -17,8 +17,9 @@
 // burst-J-I-A (see jobName), submitted with the job's resources (one task,
 // --cpus-per-task, --mem, --time, --gpus), its directory, its environment and
 // the task's log files. The job also carries a comment (the agent's tag,
-// "burst:<machine>:<hash of Dir>") that tells this agent's jobs from those of
-// another agent, or another burst server, submitting as the same user. The
+// "burst:<machine>:<hash of Dir>:<home id>") that tells this agent's jobs
+// from those of another agent, or another burst server (a copy of this
+// home's store at the same path included), submitting as the same user. The
 // Slurm job id is reported as the task's PID. Slurm's final state becomes the
 // task's: COMPLETED succeeded, FAILED failed (with the exit status or signal
 // of `scontrol show job`'s ExitCode=X:Y), OUT_OF_MEMORY failed, TIMEOUT and
@@ -70,6 +71,7 @@ type Config struct {
 	Cluster   string          // the name it registers with, e.g. "hpc:native"
 	Partition string          // "" = Slurm's default
 	Dir       string          // where scripts for sbatch are written
+	HomeID    string          // the identity of the server's home: part of the tag (tagFor)
 	Res       burst.Resources // what it announces: the Slurm cluster's CPUs, memory and GPUs
 	Poll      time.Duration   // how often Slurm is polled (default 1s)
 	Log       *slog.Logger
@@ -154,7 +156,7 @@ func newAgent(cfg Config, sl slurmAPI) *agent {
 		part = "default"
 	}
 	a := &agent{
-		cfg: cfg, sl: sl, tag: tagFor(cfg.Machine, cfg.Dir),
+		cfg: cfg, sl: sl, tag: tagFor(cfg.Machine, cfg.HomeID, cfg.Dir),
 		tasks: map[client.TaskRef]*task{}, byID: map[int64]*task{},
 		ended: map[client.TaskRef]time.Time{}, gone: map[int64]time.Time{},
 		subWake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
@@ -225,12 +227,19 @@ func parseJobName(name string) (client.TaskRef, bool) {
 	return client.TaskRef{Job: n[0], Index: int(n[1]), Attempt: int(n[2])}, true
 }
 
-// tagFor is the comment on every job of the agent for machine that writes
-// to dir (dir is under the server's home: two servers never share it).
-func tagFor(machine, dir string) string {
+// tagFor is the comment on every job of the agent for machine of the home
+// homeID that writes to dir (dir is under the server's home). The home id
+// tells apart two homes at the same path: a copy of a home's store on
+// another login node, under the same path, takes a new home id (see
+// store.Claim), and must neither adopt nor scancel the original's jobs.
+//
+// A job tagged by a burst from before home ids (burst:MACHINE:HASH) is
+// not recognised: recognising it would let any copy adopt it again. No
+// release of burst tagged jobs that way, so no upgrade finds any.
+func tagFor(machine, homeID, dir string) string {
 	h := fnv.New32a()
 	h.Write([]byte(dir))
-	return fmt.Sprintf("burst:%s:%08x", strings.Join(strings.Fields(machine), "_"), h.Sum32())
+	return fmt.Sprintf("burst:%s:%08x:%s", strings.Join(strings.Fields(machine), "_"), h.Sum32(), strings.Join(strings.Fields(homeID), "_"))
 }
 
 // ---------------------------------------------------------------- states

@@ -47,12 +47,45 @@ func TestJobNameRoundTrip(t *testing.T) {
 }
 
 func TestTag(t *testing.T) {
-	a, b := tagFor("hpc-native", "/h1/native/hpc"), tagFor("hpc-native", "/h2/native/hpc")
+	a, b := tagFor("hpc-native", "", "/h1/native/hpc"), tagFor("hpc-native", "", "/h2/native/hpc")
 	if a == b || !strings.HasPrefix(a, "burst:hpc-native:") || strings.ContainsAny(a, " |") {
 		t.Errorf("tags %q %q: want distinct burst:MACHINE:HASH without blanks", a, b)
 	}
-	if tagFor("hpc-native", "/h1/native/hpc") != a {
+	if tagFor("hpc-native", "", "/h1/native/hpc") != a {
 		t.Error("tag not stable")
+	}
+	// A copy of the home at the same path (another login node) has
+	// another home id, hence another tag.
+	if tagFor("hpc-native", "id-a", "/h1/native/hpc") == tagFor("hpc-native", "id-b", "/h1/native/hpc") {
+		t.Error("two homes at the same path share a tag")
+	}
+}
+
+// The native agent of a copy of a home's store, at the same path on
+// another login node (same machine name, same directory, another home id),
+// neither adopts nor scancels the original's Slurm jobs, even when the
+// copy's server (which let go of that home's tasks) wants both tasks
+// killed: the copy's own job is scancelled, the original's is not.
+func TestAgentLeavesAnotherHomesJobs(t *testing.T) {
+	srv, c := newFakeServer(t)
+	sl := newFakeSlurm()
+	orig := testConfig(t, c)
+	orig.HomeID = "home-original"
+	theirs := sl.add(jobName(ref(7, 0, 1)), tagFor(orig.Machine, orig.HomeID, orig.Dir), "RUNNING")
+	cp := orig
+	cp.HomeID = "home-copy"
+	mine := sl.add(jobName(ref(7, 1, 1)), tagFor(cp.Machine, cp.HomeID, cp.Dir), "RUNNING")
+	srv.kill = []client.TaskRef{ref(7, 0, 1), ref(7, 1, 1)}
+	startAgent(t, cp, sl)
+	waitFor(t, "registration", 5*time.Second, func() bool { return len(srv.registrations()) == 1 })
+	for _, rt := range srv.registrations()[0].Running {
+		if rt.PID == int(theirs) {
+			t.Errorf("the copy's agent adopted the original's Slurm job %d: %+v", theirs, rt)
+		}
+	}
+	waitFor(t, "the copy's own job scancelled", 10*time.Second, func() bool { return sl.wasCancelled(mine) })
+	if sl.wasCancelled(theirs) {
+		t.Errorf("the copy's agent scancelled the original's Slurm job %d", theirs)
 	}
 }
 
@@ -524,7 +557,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func testConfig(t *testing.T, c *client.Client) Config {
-	return Config{Client: c, Machine: "x-native", Cluster: "x:native", Dir: t.TempDir(), Poll: 10 * time.Millisecond,
+	return Config{Client: c, Machine: "x-native", Cluster: "x:native", Dir: t.TempDir(), HomeID: "home-x", Poll: 10 * time.Millisecond,
 		Res: burst.Resources{CPUs: 8, MemBytes: 16 << 30, GPUs: 2}}
 }
 
@@ -555,7 +588,7 @@ func TestAgentLifecycle(t *testing.T) {
 	waitFor(t, "both submitted", 5*time.Second, func() bool { return sl.byName("burst-5-0-1") > 0 && sl.byName("burst-5-1-1") > 0 })
 	id1, id2 := sl.byName("burst-5-0-1"), sl.byName("burst-5-1-1")
 	j1 := sl.job(id1)
-	if j1.q.Comment != tagFor("x-native", cfg.Dir) || !slices.Contains(j1.args, "--cpus-per-task=2") ||
+	if j1.q.Comment != tagFor("x-native", cfg.HomeID, cfg.Dir) || !slices.Contains(j1.args, "--cpus-per-task=2") ||
 		!slices.Contains(j1.env, "A=job") || !slices.Contains(j1.env, "BURST_TASK_ID=0") || slices.Contains(j1.env, "SLURM_JOB_ID=fake") {
 		t.Errorf("submitted with args %q comment %q env has A=job %v", j1.args, j1.q.Comment, slices.Contains(j1.env, "A=job"))
 	}
@@ -773,7 +806,7 @@ func TestAgentReportsUntilTaken(t *testing.T) {
 	srv.boot = "boot-2"
 	srv.mu.Unlock()
 	r2 := ref(1, 1, 1)
-	id2 := sl.add(jobName(r2), tagFor("x-native", "other"), "RUNNING") // not this agent's: ignored
+	id2 := sl.add(jobName(r2), tagFor("x-native", "", "other"), "RUNNING") // not this agent's: ignored
 	sl.set(sl.byName("burst-1-0-1"), "COMPLETED", 0, 0)
 	waitFor(t, "registration 2", 10*time.Second, func() bool { return len(srv.registrations()) >= 2 })
 	waitFor(t, "exit", 5*time.Second, func() bool { return srv.event(r, client.EventExited) != nil })
@@ -789,7 +822,7 @@ func TestAgentAdoptsAfterRestart(t *testing.T) {
 	srv, c := newFakeServer(t)
 	sl := newFakeSlurm()
 	cfg := testConfig(t, c)
-	tag := tagFor(cfg.Machine, cfg.Dir)
+	tag := tagFor(cfg.Machine, cfg.HomeID, cfg.Dir)
 	rRun, rPend, rDone, rFail, rKill := ref(4, 0, 1), ref(4, 1, 1), ref(4, 2, 1), ref(4, 3, 2), ref(4, 4, 1)
 	idRun := sl.add(jobName(rRun), tag, "RUNNING")
 	idPend := sl.add(jobName(rPend), tag, "PENDING")
@@ -900,7 +933,7 @@ func TestRealSubmitPoll(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	sl := Client{}
-	tag := tagFor("test-native", dir)
+	tag := tagFor("test-native", "", dir)
 	as := client.Assignment{TaskRef: ref(1, 0, 1), Argv: []string{"sh", "-c", "echo hi; exit 3"}, Stdout: dir + "/o", Stderr: dir + "/e"}
 	b, err := taskBatch(as, &client.JobContext{Dir: dir, CPUs: 1, TimeLimitS: 60, MemBytes: 64 << 20}, "", tag, "", shape{})
 	if err != nil {
@@ -979,7 +1012,7 @@ func TestRealAgent(t *testing.T) {
 	cfg := testConfig(t, c)
 	cfg.Poll = 200 * time.Millisecond
 	logs := t.TempDir()
-	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.Dir)) })
+	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.HomeID, cfg.Dir)) })
 	stop := startAgent(t, cfg, Client{})
 
 	jc := &client.JobContext{Dir: logs, CPUs: 1, MemBytes: 64 << 20, TimeLimitS: 60, Env: []string{"GREETING=hello there"}}
@@ -1113,7 +1146,7 @@ func TestRealServer(t *testing.T) {
 	})
 	cfg := Config{Client: c, Machine: "x-native", Cluster: "x:native", Dir: filepath.Join(home, "native", "x"), Poll: 200 * time.Millisecond,
 		Res: burst.Resources{CPUs: 4, MemBytes: 4 << 30}}
-	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.Dir)) })
+	t.Cleanup(func() { cancelTagged(tagFor(cfg.Machine, cfg.HomeID, cfg.Dir)) })
 	startAgent(t, cfg, Client{})
 	waitFor(t, "the machine", 30*time.Second, func() bool {
 		ms, err := c.Machines(context.Background())

@@ -50,14 +50,17 @@ const (
 	// New: the store recorded no identity yet (just created, or made by a
 	// burst that did not record one).
 	New Verdict = iota
-	// Same: the home it recorded. Its file may have been replaced in
-	// place (a restore from a backup): the path and host decide.
+	// Same: the home it recorded: the same file at the same path,
+	// whatever the host is called now (a renamed laptop, a container
+	// restarted with its home on a volume), or another file at the same
+	// path on the same host (replaced in place: a restore from a backup).
 	Same
 	// Moved: the same file, reached by another path (the home was renamed
 	// or mounted elsewhere on this host).
 	Moved
-	// Copy: another file at another path, or on another host: a copy of
-	// the store it recorded.
+	// Copy: another file at another path, or on another host; or the
+	// same device and inode at another path on another host (device
+	// numbers say little across hosts): a copy of the store it recorded.
 	Copy
 )
 
@@ -68,14 +71,18 @@ func (v Verdict) String() string {
 // Judge says what a store that recorded rec (nil: nothing) is when opened
 // at here. A home moved to another filesystem (a new file at a new path)
 // is judged a copy: nothing tells it from one, and a copy touches nothing
-// of what it recorded, which is the safe mistake.
+// of what it recorded, which is the safe mistake. The host name alone
+// never makes a copy: the file it names did not change. (A disk image
+// cloned whole to another machine keeps path, device and inode, and is
+// judged the same home: nothing on the machine tells it from a rename.)
 func Judge(rec *Identity, here Place) Verdict {
+	sameFile := rec != nil && rec.Dev == here.Dev && rec.Ino == here.Ino
 	switch {
 	case rec == nil:
 		return New
-	case rec.Home == here.Home && rec.Host == here.Host:
+	case rec.Home == here.Home && (sameFile || rec.Host == here.Host):
 		return Same
-	case rec.Host == here.Host && rec.Dev == here.Dev && rec.Ino == here.Ino:
+	case rec.Host == here.Host && sameFile:
 		return Moved
 	}
 	return Copy

@@ -25,6 +25,10 @@ func TestJudge(t *testing.T) {
 		{"copied to another home", rec, Place{Home: "/h/b", Host: "n1", Dev: 1, Ino: 11}, Copy},
 		{"copied to another filesystem", rec, Place{Home: "/h/b", Host: "n1", Dev: 2, Ino: 10}, Copy},
 		{"same path on another host", rec, Place{Home: "/h/a", Host: "n2", Dev: 1, Ino: 77}, Copy},
+		// The host renamed (a laptop, a container restarted with its home
+		// on a volume): the same file at the same path is the same home.
+		{"same file, host renamed", rec, Place{Home: "/h/a", Host: "n1-renamed", Dev: 1, Ino: 10}, Same},
+		{"same path, another device, host renamed", rec, Place{Home: "/h/a", Host: "n2", Dev: 2, Ino: 10}, Copy},
 		{"same inode on another host", rec, Place{Home: "/h/b", Host: "n2", Dev: 1, Ino: 10}, Copy},
 	} {
 		if got := Judge(c.rec, c.here); got != c.want {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 )
 
 // HomeIDEnv names the environment variable that says which home (which
@@ -112,6 +113,53 @@ func ours(pid int) bool {
 	return false
 }
 
-// Ours reports whether this home may signal process pid (see SetIdentity),
-// logging when it may not.
-func Ours(pid int) bool { return ours(pid) }
+// Owned is a live process of this home's, checked once (Own): stopping it
+// in steps (SIGTERM, a grace, SIGKILL) reads its environment, and logs a
+// refusal, once.
+type Owned struct {
+	pid        int
+	startTicks uint64
+}
+
+// Own checks that process pid is still the one that started at
+// startTicks and that this home may signal it (see SetIdentity). It
+// returns nil and no error when the process is gone (or its pid is
+// another process's now), and nil and ErrNotOurs, logged, when it does not
+// carry this home's identity.
+func Own(pid int, startTicks uint64) (*Owned, error) {
+	if pid <= 1 {
+		return nil, fmt.Errorf("invalid pid %d", pid)
+	}
+	if !Alive(pid, startTicks) {
+		return nil, nil
+	}
+	if !ours(pid) {
+		return nil, ErrNotOurs
+	}
+	return &Owned{pid: pid, startTicks: startTicks}, nil
+}
+
+// Signal sends sig to the process (not its group) if it is still the one
+// Own checked.
+func (p *Owned) Signal(sig syscall.Signal) error {
+	if !Alive(p.pid, p.startTicks) {
+		return nil
+	}
+	if err := syscall.Kill(p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// Alive reports whether the process is still the one Own checked.
+func (p *Owned) Alive() bool { return Alive(p.pid, p.startTicks) }
+
+// KillGroup is KillGroup without a second look at the process's
+// identity: SIGKILL to its group if it is still the one Own checked.
+func (p *Owned) KillGroup() error {
+	s, err := readStat(p.pid)
+	if err != nil || s.startTicks != p.startTicks {
+		return nil
+	}
+	return killStat(p.pid, s)
+}

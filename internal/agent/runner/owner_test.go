@@ -1,8 +1,15 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -77,5 +84,76 @@ func TestKillGroupLeavesAnotherHomesProcess(t *testing.T) {
 	SetIdentity("", nil)
 	if err := KillGroup(other.Process.Pid, otherTicks); err != nil {
 		t.Fatalf("KillGroup with no identity set: %v", err)
+	}
+}
+
+// Own checks a process once: another home's is refused with one warning
+// and never signalled; this home's is signalled (SIGTERM, then its group
+// SIGKILLed) without its environment being read again, so a process whose
+// environment turned unreadable meanwhile is still stopped.
+func TestOwn(t *testing.T) {
+	defer SetIdentity("", nil)
+	var logged bytes.Buffer
+	SetIdentity("home-b", slog.New(slog.NewTextHandler(&logged, nil)))
+	start := func(id string, script string) (*exec.Cmd, uint64) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", HomeIDEnv + "=" + id}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		ticks, err := ProcStartTicks(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cmd, ticks
+	}
+	other, otherTicks := start("home-a", "exec sleep 60")
+	if p, err := Own(other.Process.Pid, otherTicks); p != nil || !errors.Is(err, ErrNotOurs) {
+		t.Fatalf("Own of another home's process: %v, %v; want nil, ErrNotOurs", p, err)
+	}
+	if n := strings.Count(logged.String(), "left a process alone"); n != 1 {
+		t.Fatalf("%d warnings for one refusal, want 1:\n%s", n, logged.String())
+	}
+	if p, err := Own(other.Process.Pid, otherTicks+1); p != nil || err != nil {
+		t.Fatalf("Own of a pid whose start time differs: %v, %v; want nil, nil", p, err)
+	}
+
+	// Ours ignores SIGTERM: the SIGKILL of its group ends it.
+	mine, mineTicks := start("home-b", "trap '' TERM; while :; do sleep 0.05; done")
+	p, err := Own(mine.Process.Pid, mineTicks)
+	if p == nil || err != nil {
+		t.Fatalf("Own of this home's process: %v, %v", p, err)
+	}
+	// Wait until the shell ignores SIGTERM (SigIgn bit 15 set).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", mine.Process.Pid))
+		if m := regexp.MustCompile(`SigIgn:\s*([0-9a-f]+)`).FindSubmatch(b); m != nil {
+			if v, _ := strconv.ParseUint(string(m[1]), 16, 64); v&(1<<(syscall.SIGTERM-1)) != 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shell never ignored SIGTERM")
+		}
+	}
+	SetIdentity("home-c", nil) // a second look would now refuse it
+	if err := p.Signal(syscall.SIGTERM); err != nil || !p.Alive() {
+		t.Fatalf("SIGTERM: %v, alive %v; want it ignored", err, p.Alive())
+	}
+	if err := p.KillGroup(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mine.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("this home's process outlived Owned.KillGroup")
+	}
+	if !Alive(other.Process.Pid, otherTicks) {
+		t.Fatal("another home's process died")
 	}
 }

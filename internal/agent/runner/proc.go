@@ -222,7 +222,13 @@ func KillGroup(pid int, startTicks uint64) error {
 	if !ours(pid) {
 		return ErrNotOurs // it may be another home's (a copied store): see owner.go
 	}
-	err = syscall.Kill(-pid, syscall.SIGKILL)
+	return killStat(pid, s)
+}
+
+// killStat sends SIGKILL to the group of pid, whose stat is s, and to pid
+// itself if it left its group. Its identity was checked.
+func killStat(pid int, s procStat) error {
+	err := syscall.Kill(-pid, syscall.SIGKILL)
 	if s.pgid != pid {
 		// It left its own group; it is still the recorded process.
 		if err2 := syscall.Kill(pid, syscall.SIGKILL); err2 == nil {

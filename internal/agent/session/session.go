@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -74,7 +75,13 @@ type Config struct {
 	// Outage, when set, is added to the line logged when the server stops
 	// answering (what the owner will do about it, e.g. when it exits).
 	Outage string
-	Log    *slog.Logger
+	// Adopt, when set, is called with the server's home id when the
+	// first registration answers and Register.HomeID is empty (an agent
+	// started by hand), before any lease: the agent takes the home's
+	// identity, and later registrations carry it (a server of another
+	// home then refuses them).
+	Adopt func(homeID string)
+	Log   *slog.Logger
 }
 
 // outageLogEvery is how often a server that stays unreachable is logged
@@ -213,6 +220,9 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			continue
 		case ctx.Err() != nil:
 			return nil
+		case errors.As(err, new(*refusedError)):
+			s.cfg.Log.Error("the server refused this agent: it stops asking and exits", "err", err)
+			return err
 		}
 		if s.cfg.GiveUp != nil {
 			if err := s.cfg.GiveUp(err, time.Since(lastContact)); err != nil {
@@ -266,7 +276,20 @@ func (s *Session) register(ctx context.Context) error {
 	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
+		var ae *client.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// The server refuses this agent (it belongs to another home,
+			// or its machine is stopped or lost): asking again changes
+			// nothing.
+			return &refusedError{err}
+		}
 		return err
+	}
+	if r.HomeID == "" && reg.HomeID != "" {
+		s.cfg.Register.HomeID = reg.HomeID
+		if s.cfg.Adopt != nil {
+			s.cfg.Adopt(reg.HomeID)
+		}
 	}
 	s.drop(upTo)
 	for _, ref := range reg.Kill {
@@ -277,6 +300,12 @@ func (s *Session) register(ctx context.Context) error {
 	s.setBoot(reg.BootID)
 	return nil
 }
+
+// refusedError is a registration the server refused (HTTP 400).
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return "the server refused this agent: " + e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
 
 // pendingLocked is the events the server has not taken, and the seq of
 // the last of them (cfg.Mu held).

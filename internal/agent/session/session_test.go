@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,4 +201,53 @@ func waitState(t *testing.T, cl *client.Client, id int64, ok func(*burst.Job) bo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// An agent that came with no home id (started by hand) takes the server's
+// from its first registration, before it leases anything, and carries it
+// in its later registrations. One with another home's id is refused, and
+// Run ends at once with the refusal instead of asking again.
+func TestSessionAdoptsHomeID(t *testing.T) {
+	h := home.Home(t.TempDir())
+	srv := startServer(t, h)
+	defer srv.Shutdown()
+	cl := newClient(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	o := &owner{running: map[client.TaskRef]bool{}, handed: make(chan client.TaskRef, 8), killed: make(chan client.TaskRef, 8)}
+	adopted := make(chan string, 1)
+	o.sess = session.New(session.Config{Client: cl, Mu: &o.mu, LeaseWait: time.Second,
+		Register: client.Register{Machine: "s1", Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30},
+		Adopt:    func(id string) { adopted <- id }, Log: quiet}, o)
+	done := make(chan error, 1)
+	go func() { done <- o.sess.Run(ctx) }()
+	var id string
+	select {
+	case id = <-adopted:
+	case <-ctx.Done():
+		t.Fatal("the session never took the server's home id")
+	}
+	if id == "" {
+		t.Fatal("adopted an empty home id")
+	}
+	if _, err := cl.Submit(ctx, &burst.JobSpec{Argv: []string{"true"}, Workdir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, o.handed, "task handed to the session")
+
+	// Another home's agent: refused, and Run returns without retrying.
+	var mu sync.Mutex
+	stranger := &owner{running: map[client.TaskRef]bool{}}
+	s := session.New(session.Config{Client: cl, Mu: &mu, LeaseWait: time.Second,
+		Register: client.Register{Machine: "s2", Cluster: "local", Host: "test", CPUs: 1, MemBytes: 1 << 30, HomeID: id + "-other"},
+		Adopt:    func(string) { t.Error("an agent with a home id adopted another") }, Log: quiet}, stranger)
+	stranger.sess = s
+	err := s.Run(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "belongs to another home") {
+		t.Fatalf("Run of another home's agent = %v (context: %v), want the refusal at once", err, ctx.Err())
+	}
+	cancel()
+	<-done
 }
