@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -133,6 +136,10 @@ func TestFaultCLISignalCancels(t *testing.T) {
 		// parallel(1), --term-seq: on "abnormal termination of GNU parallel"
 		// (its SIGTERM) the running jobs are killed; burst map cancels.
 		{"map SIGTERM", syscall.SIGTERM, false, func(m string) []string { return []string{"map", "--", "sleep", "{}", ":::", m, m} }},
+		// nohup(1) (coreutils): "Run COMMAND, ignoring hangup signals": the
+		// command started with SIGHUP ignored must outlive the terminal, so
+		// its SIGHUP (sent first, below) cancels nothing; its SIGTERM does.
+		{"nohup run SIGHUP then SIGTERM", syscall.SIGTERM, false, func(m string) []string { return []string{"run", "--", "sleep", m} }},
 	}
 	blocker := newMarker()
 	notCancelled := 0
@@ -145,7 +152,19 @@ func TestFaultCLISignalCancels(t *testing.T) {
 			id = b + 1
 		}
 		marker := newMarker()
-		cmd := h.start(c.args(marker)...)
+		nohup := strings.HasPrefix(c.name, "nohup")
+		var cmd *bg
+		if nohup {
+			path, err := exec.LookPath("nohup")
+			if err != nil {
+				t.Fatalf("nohup: %v", err)
+			}
+			nc := h.command(c.args(marker)...)
+			nc.Path, nc.Args = path, append([]string{"nohup", burstBin}, c.args(marker)...)
+			cmd = h.startCmd(nc)
+		} else {
+			cmd = h.start(c.args(marker)...)
+		}
 		if c.queued {
 			h.waitFor(c.name+": the job to be queued", 30*time.Second, func() bool {
 				r := h.run("show", "-o", "json", idArg(id))
@@ -155,12 +174,23 @@ func TestFaultCLISignalCancels(t *testing.T) {
 		} else {
 			h.waitFor(c.name+": the job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) > 0 })
 		}
+		if nohup {
+			// nohup execs burst: its pid is burst's. Were SIGHUP caught, it
+			// would cancel the job and the SIGTERM after it would stop the
+			// wait ("stopped waiting"), leaving the exit to no job's end.
+			if err := cmd.p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := cmd.p.cmd.Process.Signal(c.sig); err != nil {
 			t.Fatal(err)
 		}
 		r := cmd.result(t)
 		if r.code != 130 {
 			t.Errorf("%s: want exit 130 (cancelled):\n%s", c.name, r)
+		}
+		if nohup && (strings.Contains(r.stderr, "stopped waiting") || !strings.Contains(r.stderr, "was cancelled")) {
+			t.Errorf("%s: SIGHUP of a command run under nohup was caught (want it ignored, the SIGTERM alone cancelling):\n%s", c.name, r)
 		}
 		h.waitFor(c.name+": the job to end", 30*time.Second, func() bool { return terminal(h.show(id).State) })
 		if j := h.show(id); j.State != "cancelled" {
@@ -322,5 +352,179 @@ func TestFaultCLIEscapes(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(h.mustRun("show", "-o", "json", idArg(id)).stdout), &j); err != nil || len(j.Spec.Argv) != 2 || j.Spec.Argv[1] != hostile {
 		t.Errorf("show -o json: argv %q (%v), want it exact", j.Spec.Argv, err)
+	}
+}
+
+// startCmd starts c (made by h.command, then changed) in the background.
+func (h *harness) startCmd(c *exec.Cmd) *bg {
+	h.t.Helper()
+	p, err := startCmd(c)
+	if err != nil {
+		h.t.Fatalf("start %s: %v", shellQuote(c.Args), err)
+	}
+	b := &bg{p: p, done: make(chan struct{})}
+	go func() {
+		b.res, b.err = p.wait()
+		close(b.done)
+	}()
+	return b
+}
+
+// When nobody reads an attached command's output any more, its job is
+// cancelled, as a local pipeline's writer dies of SIGPIPE when its reader
+// exits: `burst run -- LOOP | head -1` ended 141 and left the job running
+// for ever (an SSH session closed without a terminal gives the command no
+// SIGHUP, only EPIPE). The command exits 141 (128+SIGPIPE), as the writer
+// of `yes | head -1` does, once the cancel is sent. For `burst map` the
+// output is written when a task ends: its first write fails, and the
+// cancel must be sent before the command exits (it used to return at
+// once, its cancel still in flight).
+func TestFaultCLIClosedPipeCancels(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cases := []struct {
+		name     string
+		headLine bool // read one line first, as head -1 does; else the reader is gone from the start
+		args     func(marker string) []string
+	}{
+		{"run | head -1", true, func(m string) []string {
+			return []string{"run", "--", "sh", "-c", `echo first; while :; do echo more; sleep 0.05; done; : ` + m}
+		}},
+		{"map | closed", false, func(m string) []string {
+			return []string{"map", "--", "sh", "-c", `echo $1; [ $1 = 0 ] || exec sleep ` + m, "_", "{}", ":::", "0", "1"}
+		}},
+	}
+	notCancelled := 0
+	for i, c := range cases {
+		id := int64(i + 1)
+		marker := newMarker()
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := h.command(c.args(marker)...)
+		cmd.Stdout = pw
+		b := h.startCmd(cmd)
+		pw.Close()
+		if !c.headLine {
+			pr.Close() // nobody reads its output from the start
+		}
+		if c.headLine {
+			line := make([]byte, len("first\n"))
+			if _, err := io.ReadFull(pr, line); err != nil || string(line) != "first\n" {
+				t.Fatalf("%s: read the first line: %q, %v", c.name, line, err)
+			}
+			pr.Close() // head exits
+		}
+		r := b.result(t)
+		if r.code != 141 || !strings.Contains(r.stderr, "reader went away") {
+			t.Errorf("%s: want exit 141 saying the output's reader went away:\n%s", c.name, r)
+		}
+		h.waitFor(c.name+": the job to end", 30*time.Second, func() bool { return terminal(h.show(id).State) })
+		if j := h.show(id); j.State != "cancelled" {
+			t.Errorf("%s: job %d is %s, want cancelled", c.name, id, j.State)
+			notCancelled++
+		}
+		h.waitFor(c.name+": its tasks to be killed", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 0 })
+	}
+	recordFault(t, faultRow{Fault: "cli: reader of an attached run's or map's output gone (EPIPE)", Tasks: len(cases), Lost: notCancelled})
+}
+
+// A submit that hangs (a server that accepts and never answers) can be
+// stopped: the first Ctrl-C is held, to cancel the job once it has an id,
+// and a second one stops the command (130), as `burst help run` says ("a
+// second one stops waiting"). Three Ctrl-C used to do nothing.
+func TestFaultCLIInterruptHungSubmit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sock := filepath.Join(h.root, "mute.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	t.Cleanup(func() {
+		for {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	h.setEnv("BURST_SERVER", "unix://"+sock)
+	h.setEnv("BURST_TOKEN", "mute")
+	for _, args := range [][]string{{"run", "--", "true"}, {"map", "--", "true", ":::", "a"}} {
+		cmd := h.command(args...)
+		errR, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan int, 1)
+		lines := make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(errR)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+			cmd.Wait()
+			exited <- cmd.ProcessState.ExitCode()
+		}()
+		select {
+		case c := <-accepted:
+			defer c.Close()
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("burst %s never connected to the server", strings.Join(args, " "))
+		}
+		var said []string
+		waitLine := func(want string) bool {
+			timeout := time.After(15 * time.Second)
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						return false
+					}
+					said = append(said, l)
+					if strings.Contains(l, want) {
+						return true
+					}
+				case <-timeout:
+					return false
+				}
+			}
+		}
+		cmd.Process.Signal(os.Interrupt)
+		if !waitLine("cancelled as soon as it is submitted") {
+			cmd.Process.Kill()
+			t.Fatalf("burst %s: the first Ctrl-C during a submit was not held with a line saying so; stderr: %q", strings.Join(args, " "), said)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		waitLine("stopped before")
+		select {
+		case code := <-exited:
+			if code != 130 {
+				t.Errorf("burst %s: a second Ctrl-C during a hung submit: exit %d, want 130; stderr: %q", strings.Join(args, " "), code, said)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("burst %s: still waiting on a submit that hangs 15 s after a second Ctrl-C; stderr: %q", strings.Join(args, " "), said)
+		}
 	}
 }
