@@ -324,6 +324,25 @@ func TestFaultCLIStreamErrorExitsNonZero(t *testing.T) {
 			silent++
 		}
 	}
+	// Task 4's output cannot even be opened (a link to itself: ELOOP, as a
+	// file of another user would be EACCES): logs and logs -f used to take
+	// the error for "nothing written yet" and exit 0.
+	loop := recs[4].Stdout
+	if err := os.Remove(loop); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"logs", id, "--task", "4"}, {"logs", "-f", id, "--task", "4"}} {
+		r := h.run(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "task 4") || !strings.Contains(r.stderr, "could not be opened") {
+			t.Errorf("%s of a task whose output cannot be opened: want a non-zero exit naming it:\n%s", strings.Join(args, " "), r)
+			if r.code == 0 {
+				silent++
+			}
+		}
+	}
 	recordFault(t, faultRow{Fault: "cli: server error mid-stream (results, logs)", Tasks: len(recs), Lost: silent})
 }
 
