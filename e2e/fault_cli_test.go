@@ -547,3 +547,52 @@ func TestFaultCLIInterruptHungSubmit(t *testing.T) {
 		}
 	}
 }
+
+// `burst server` and its agents close what they inherited above stderr,
+// however they were started: here a script ran `burst server 3>pipe &`,
+// and the reader of that pipe must see its end once the script's own
+// copy is closed, not when the server exits.
+func TestFaultCLIServerClosesInheritedFds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	extraR, extraW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extraR.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(extraR.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	pipe := fmt.Sprintf("pipe:[%d]", st.Ino)
+	cmd := h.command("server")
+	cmd.ExtraFiles = []*os.File{extraW}
+	srv := h.startCmd(cmd)
+	extraW.Close()
+	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
+	for _, p := range []struct {
+		what string
+		pid  int
+	}{{"server", h.serverPID()}, {"agent", h.waitAgent(0)}} {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.pid, e.Name())); link == pipe {
+				t.Errorf("the %s (pid %d) holds fd %s, the %s its starter passed on as fd 3", p.what, p.pid, e.Name(), pipe)
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadAll(extraR); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("read the pipe: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("no end of file on the pipe passed to `burst server` 10 s after its starter closed it: the server or agent holds it")
+		extraR.Close()
+	}
+}

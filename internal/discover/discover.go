@@ -190,7 +190,6 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
-		closeOnExec()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start `%s server`: %w", exe, err)
 		}
