@@ -90,9 +90,12 @@ func TestFaultCLIServerCannotStart(t *testing.T) {
 	marker := newMarker()
 	run := h.start("run", "--", "sh", "-c", `while [ ! -e release ]; do sleep 0.05; done; echo done`, marker)
 	h.waitFor("the attached job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 1 })
-	h.kill9(h.serverPID(), "server")
+	// The store is broken before the kill (the running server keeps the
+	// files it has open), so that the run's restart cannot win a race
+	// with the break and start on the good store.
 	restore := breakStore(t, h)
 	before := serverStarts(h)
+	h.kill9(h.serverPID(), "server")
 	start := time.Now()
 	r := run.result(t)
 	took := time.Since(start)
@@ -172,7 +175,9 @@ func TestFaultCLISignalCancels(t *testing.T) {
 				return r.code == 0 && json.Unmarshal([]byte(r.stdout), &j) == nil && j.State == "queued"
 			})
 		} else {
-			h.waitFor(c.name+": the job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) > 0 })
+			// sleepers: the task's own `sleep MARKER`, not a nohup that has
+			// not yet become burst (its arguments hold the marker too).
+			h.waitFor(c.name+": the job to run", 30*time.Second, func() bool { return len(sleepers(marker)) > 0 })
 		}
 		if nohup {
 			// nohup execs burst: its pid is burst's. Were SIGHUP caught, it
@@ -595,4 +600,46 @@ func TestFaultCLIServerClosesInheritedFds(t *testing.T) {
 		t.Errorf("no end of file on the pipe passed to `burst server` 10 s after its starter closed it: the server or agent holds it")
 		extraR.Close()
 	}
+}
+
+// A server that dies on every start (here killed -9 as soon as it is
+// ready, as an OOM killer would) is started at most discover.MaxStarts (3)
+// times by one attached run: once, then again only after one that had
+// answered went away, and never after one that died before it answered.
+// The run then says how the last one ended (killed), with its log's last
+// line, and that its job goes on (`burst wait N`); the job is not lost.
+func TestFaultCLIServerDiesOnEveryStart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	marker := newMarker()
+	run := h.start("run", "--", "sleep", marker)
+	h.waitFor("the attached job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 1 })
+	killed := map[int]bool{}
+	for !run.exited() {
+		// Each server this run starts, killed once it has answered (it
+		// writes server.json then).
+		b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
+		var in serverInfo
+		if err == nil && json.Unmarshal(b, &in) == nil && in.PID > 0 && !killed[in.PID] && alive(in.PID) && hasTag(in.PID, h.tag) {
+			syscall.Kill(in.PID, syscall.SIGKILL)
+			killed[in.PID] = true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := run.result(t)
+	t.Logf("%d servers started and killed; the run said: %s", len(killed), r.stderr)
+	if n := len(killed); n > 3 {
+		t.Errorf("one attached run started %d servers, want at most 3", n)
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, "job 1 goes on: burst wait 1") || !strings.Contains(r.stderr, "killed") {
+		t.Errorf("attached run whose server dies on every start: want a non-zero exit saying how it ended and that job 1 goes on:\n%s", r)
+	}
+	lost := 0
+	if len(markerPIDs(marker)) != 1 {
+		t.Errorf("the job's task did not outlive its server")
+		lost = 1
+	}
+	h.mustRun("cancel", "1")
+	h.waitFor("the job to end", 30*time.Second, func() bool { return terminal(h.show(1).State) })
+	recordFault(t, faultRow{Fault: "cli: server answers then dies on every start (attached run)", Tasks: 1, Lost: lost})
 }

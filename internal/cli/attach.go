@@ -240,3 +240,14 @@ func (g *goneWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// serverGone is err, a follow of job id's, with what became of the job
+// when the client can have no server any more (client.ErrNoServer: the
+// one it started kept dying, or could not start again): the job is in the
+// store and goes on, and `burst wait` follows it again later.
+func serverGone(err error, id int64) error {
+	if !errors.Is(err, client.ErrNoServer) {
+		return err
+	}
+	return &ExitError{Code: 1, Msg: fmt.Sprintf("%v; job %d goes on: burst wait %d", err, id, id)}
+}

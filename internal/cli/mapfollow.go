@@ -62,7 +62,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 				if ctx.Err() != nil {
 					break
 				}
-				return err
+				return serverGone(err, j.ID)
 			}
 		}
 		if last.State.Terminal() {
@@ -85,7 +85,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 			if ctx.Err() != nil {
 				break
 			}
-			return err
+			return serverGone(err, j.ID)
 		}
 		last = nj
 	}

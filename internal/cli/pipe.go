@@ -206,7 +206,7 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	}
 	j, err := waitJob(ctx, k, id)
 	if err != nil {
-		return err
+		return serverGone(err, id)
 	}
 	return followEnd(stderr, j, cut.get())
 }

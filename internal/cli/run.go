@@ -407,7 +407,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	}
 	job, err := waitJob(ctx, cl, id)
 	if err != nil {
-		return err
+		return serverGone(err, id)
 	}
 	return followEnd(stderr, job, cut.get())
 }
