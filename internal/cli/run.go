@@ -177,7 +177,10 @@ working directory, on a machine with the resources asked for. Its output
 streams here as it runs; burst exits with the job's exit status (124 if the
 time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
 it). The job id goes to stderr. Ctrl-C cancels the job, and so do SIGTERM
-and SIGHUP (a closed terminal); a second one stops waiting.
+and SIGHUP (a closed terminal); a second one stops waiting (or a submit
+that hangs). Under nohup, SIGHUP is left ignored. When nobody reads the
+output any more (| head -1, a closed SSH session) the job is cancelled and
+burst exits 141, as a pipeline's writer dies of SIGPIPE.
 
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
 set resources as they would under sbatch; sbatch's options given here
