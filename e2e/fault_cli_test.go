@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -87,9 +90,12 @@ func TestFaultCLIServerCannotStart(t *testing.T) {
 	marker := newMarker()
 	run := h.start("run", "--", "sh", "-c", `while [ ! -e release ]; do sleep 0.05; done; echo done`, marker)
 	h.waitFor("the attached job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 1 })
-	h.kill9(h.serverPID(), "server")
+	// The store is broken before the kill (the running server keeps the
+	// files it has open), so that the run's restart cannot win a race
+	// with the break and start on the good store.
 	restore := breakStore(t, h)
 	before := serverStarts(h)
+	h.kill9(h.serverPID(), "server")
 	start := time.Now()
 	r := run.result(t)
 	took := time.Since(start)
@@ -133,6 +139,10 @@ func TestFaultCLISignalCancels(t *testing.T) {
 		// parallel(1), --term-seq: on "abnormal termination of GNU parallel"
 		// (its SIGTERM) the running jobs are killed; burst map cancels.
 		{"map SIGTERM", syscall.SIGTERM, false, func(m string) []string { return []string{"map", "--", "sleep", "{}", ":::", m, m} }},
+		// nohup(1) (coreutils): "Run COMMAND, ignoring hangup signals": the
+		// command started with SIGHUP ignored must outlive the terminal, so
+		// its SIGHUP (sent first, below) cancels nothing; its SIGTERM does.
+		{"nohup run SIGHUP then SIGTERM", syscall.SIGTERM, false, func(m string) []string { return []string{"run", "--", "sleep", m} }},
 	}
 	blocker := newMarker()
 	notCancelled := 0
@@ -145,7 +155,19 @@ func TestFaultCLISignalCancels(t *testing.T) {
 			id = b + 1
 		}
 		marker := newMarker()
-		cmd := h.start(c.args(marker)...)
+		nohup := strings.HasPrefix(c.name, "nohup")
+		var cmd *bg
+		if nohup {
+			path, err := exec.LookPath("nohup")
+			if err != nil {
+				t.Fatalf("nohup: %v", err)
+			}
+			nc := h.command(c.args(marker)...)
+			nc.Path, nc.Args = path, append([]string{"nohup", burstBin}, c.args(marker)...)
+			cmd = h.startCmd(nc)
+		} else {
+			cmd = h.start(c.args(marker)...)
+		}
 		if c.queued {
 			h.waitFor(c.name+": the job to be queued", 30*time.Second, func() bool {
 				r := h.run("show", "-o", "json", idArg(id))
@@ -153,7 +175,17 @@ func TestFaultCLISignalCancels(t *testing.T) {
 				return r.code == 0 && json.Unmarshal([]byte(r.stdout), &j) == nil && j.State == "queued"
 			})
 		} else {
-			h.waitFor(c.name+": the job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) > 0 })
+			// sleepers: the task's own `sleep MARKER`, not a nohup that has
+			// not yet become burst (its arguments hold the marker too).
+			h.waitFor(c.name+": the job to run", 30*time.Second, func() bool { return len(sleepers(marker)) > 0 })
+		}
+		if nohup {
+			// nohup execs burst: its pid is burst's. Were SIGHUP caught, it
+			// would cancel the job and the SIGTERM after it would stop the
+			// wait ("stopped waiting"), leaving the exit to no job's end.
+			if err := cmd.p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := cmd.p.cmd.Process.Signal(c.sig); err != nil {
 			t.Fatal(err)
@@ -161,6 +193,9 @@ func TestFaultCLISignalCancels(t *testing.T) {
 		r := cmd.result(t)
 		if r.code != 130 {
 			t.Errorf("%s: want exit 130 (cancelled):\n%s", c.name, r)
+		}
+		if nohup && (strings.Contains(r.stderr, "stopped waiting") || !strings.Contains(r.stderr, "was cancelled")) {
+			t.Errorf("%s: SIGHUP of a command run under nohup was caught (want it ignored, the SIGTERM alone cancelling):\n%s", c.name, r)
 		}
 		h.waitFor(c.name+": the job to end", 30*time.Second, func() bool { return terminal(h.show(id).State) })
 		if j := h.show(id); j.State != "cancelled" {
@@ -294,6 +329,25 @@ func TestFaultCLIStreamErrorExitsNonZero(t *testing.T) {
 			silent++
 		}
 	}
+	// Task 4's output cannot even be opened (a link to itself: ELOOP, as a
+	// file of another user would be EACCES): logs and logs -f used to take
+	// the error for "nothing written yet" and exit 0.
+	loop := recs[4].Stdout
+	if err := os.Remove(loop); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"logs", id, "--task", "4"}, {"logs", "-f", id, "--task", "4"}} {
+		r := h.run(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "task 4") || !strings.Contains(r.stderr, "could not be opened") {
+			t.Errorf("%s of a task whose output cannot be opened: want a non-zero exit naming it:\n%s", strings.Join(args, " "), r)
+			if r.code == 0 {
+				silent++
+			}
+		}
+	}
 	recordFault(t, faultRow{Fault: "cli: server error mid-stream (results, logs)", Tasks: len(recs), Lost: silent})
 }
 
@@ -323,4 +377,269 @@ func TestFaultCLIEscapes(t *testing.T) {
 	if err := json.Unmarshal([]byte(h.mustRun("show", "-o", "json", idArg(id)).stdout), &j); err != nil || len(j.Spec.Argv) != 2 || j.Spec.Argv[1] != hostile {
 		t.Errorf("show -o json: argv %q (%v), want it exact", j.Spec.Argv, err)
 	}
+}
+
+// startCmd starts c (made by h.command, then changed) in the background.
+func (h *harness) startCmd(c *exec.Cmd) *bg {
+	h.t.Helper()
+	p, err := startCmd(c)
+	if err != nil {
+		h.t.Fatalf("start %s: %v", shellQuote(c.Args), err)
+	}
+	b := &bg{p: p, done: make(chan struct{})}
+	go func() {
+		b.res, b.err = p.wait()
+		close(b.done)
+	}()
+	return b
+}
+
+// When nobody reads an attached command's output any more, its job is
+// cancelled, as a local pipeline's writer dies of SIGPIPE when its reader
+// exits: `burst run -- LOOP | head -1` ended 141 and left the job running
+// for ever (an SSH session closed without a terminal gives the command no
+// SIGHUP, only EPIPE). The command exits 141 (128+SIGPIPE), as the writer
+// of `yes | head -1` does, once the cancel is sent. For `burst map` the
+// output is written when a task ends: its first write fails, and the
+// cancel must be sent before the command exits (it used to return at
+// once, its cancel still in flight).
+func TestFaultCLIClosedPipeCancels(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cases := []struct {
+		name     string
+		headLine bool // read one line first, as head -1 does; else the reader is gone from the start
+		args     func(marker string) []string
+	}{
+		{"run | head -1", true, func(m string) []string {
+			return []string{"run", "--", "sh", "-c", `echo first; while :; do echo more; sleep 0.05; done; : ` + m}
+		}},
+		{"map | closed", false, func(m string) []string {
+			return []string{"map", "--", "sh", "-c", `echo $1; [ $1 = 0 ] || exec sleep ` + m, "_", "{}", ":::", "0", "1"}
+		}},
+	}
+	notCancelled := 0
+	for i, c := range cases {
+		id := int64(i + 1)
+		marker := newMarker()
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := h.command(c.args(marker)...)
+		cmd.Stdout = pw
+		b := h.startCmd(cmd)
+		pw.Close()
+		if !c.headLine {
+			pr.Close() // nobody reads its output from the start
+		}
+		if c.headLine {
+			line := make([]byte, len("first\n"))
+			if _, err := io.ReadFull(pr, line); err != nil || string(line) != "first\n" {
+				t.Fatalf("%s: read the first line: %q, %v", c.name, line, err)
+			}
+			pr.Close() // head exits
+		}
+		r := b.result(t)
+		if r.code != 141 || !strings.Contains(r.stderr, "reader went away") {
+			t.Errorf("%s: want exit 141 saying the output's reader went away:\n%s", c.name, r)
+		}
+		h.waitFor(c.name+": the job to end", 30*time.Second, func() bool { return terminal(h.show(id).State) })
+		if j := h.show(id); j.State != "cancelled" {
+			t.Errorf("%s: job %d is %s, want cancelled", c.name, id, j.State)
+			notCancelled++
+		}
+		h.waitFor(c.name+": its tasks to be killed", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 0 })
+	}
+	recordFault(t, faultRow{Fault: "cli: reader of an attached run's or map's output gone (EPIPE)", Tasks: len(cases), Lost: notCancelled})
+}
+
+// A submit that hangs (a server that accepts and never answers) can be
+// stopped: the first Ctrl-C is held, to cancel the job once it has an id,
+// and a second one stops the command (130), as `burst help run` says ("a
+// second one stops waiting"). Three Ctrl-C used to do nothing.
+func TestFaultCLIInterruptHungSubmit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sock := filepath.Join(h.root, "mute.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	t.Cleanup(func() {
+		for {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	h.setEnv("BURST_SERVER", "unix://"+sock)
+	h.setEnv("BURST_TOKEN", "mute")
+	for _, args := range [][]string{{"run", "--", "true"}, {"map", "--", "true", ":::", "a"}} {
+		cmd := h.command(args...)
+		errR, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan int, 1)
+		lines := make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(errR)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+			cmd.Wait()
+			exited <- cmd.ProcessState.ExitCode()
+		}()
+		select {
+		case c := <-accepted:
+			defer c.Close()
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("burst %s never connected to the server", strings.Join(args, " "))
+		}
+		var said []string
+		waitLine := func(want string) bool {
+			timeout := time.After(15 * time.Second)
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						return false
+					}
+					said = append(said, l)
+					if strings.Contains(l, want) {
+						return true
+					}
+				case <-timeout:
+					return false
+				}
+			}
+		}
+		cmd.Process.Signal(os.Interrupt)
+		if !waitLine("cancelled as soon as it is submitted") {
+			cmd.Process.Kill()
+			t.Fatalf("burst %s: the first Ctrl-C during a submit was not held with a line saying so; stderr: %q", strings.Join(args, " "), said)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		waitLine("stopped before")
+		select {
+		case code := <-exited:
+			if code != 130 {
+				t.Errorf("burst %s: a second Ctrl-C during a hung submit: exit %d, want 130; stderr: %q", strings.Join(args, " "), code, said)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("burst %s: still waiting on a submit that hangs 15 s after a second Ctrl-C; stderr: %q", strings.Join(args, " "), said)
+		}
+	}
+}
+
+// `burst server` and its agents close what they inherited above stderr,
+// however they were started: here a script ran `burst server 3>pipe &`,
+// and the reader of that pipe must see its end once the script's own
+// copy is closed, not when the server exits.
+func TestFaultCLIServerClosesInheritedFds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	extraR, extraW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extraR.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(extraR.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	pipe := fmt.Sprintf("pipe:[%d]", st.Ino)
+	cmd := h.command("server")
+	cmd.ExtraFiles = []*os.File{extraW}
+	srv := h.startCmd(cmd)
+	extraW.Close()
+	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
+	for _, p := range []struct {
+		what string
+		pid  int
+	}{{"server", h.serverPID()}, {"agent", h.waitAgent(0)}} {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.pid, e.Name())); link == pipe {
+				t.Errorf("the %s (pid %d) holds fd %s, the %s its starter passed on as fd 3", p.what, p.pid, e.Name(), pipe)
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadAll(extraR); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("read the pipe: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("no end of file on the pipe passed to `burst server` 10 s after its starter closed it: the server or agent holds it")
+		extraR.Close()
+	}
+}
+
+// A server that dies on every start (here killed -9 as soon as it is
+// ready, as an OOM killer would) is started at most discover.MaxStarts (3)
+// times by one attached run: once, then again only after one that had
+// answered went away, and never after one that died before it answered.
+// The run then says how the last one ended (killed), with its log's last
+// line, and that its job goes on (`burst wait N`); the job is not lost.
+func TestFaultCLIServerDiesOnEveryStart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	marker := newMarker()
+	run := h.start("run", "--", "sleep", marker)
+	h.waitFor("the attached job to run", 30*time.Second, func() bool { return len(markerPIDs(marker)) == 1 })
+	killed := map[int]bool{}
+	for !run.exited() {
+		// Each server this run starts, killed once it has answered (it
+		// writes server.json then).
+		b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
+		var in serverInfo
+		if err == nil && json.Unmarshal(b, &in) == nil && in.PID > 0 && !killed[in.PID] && alive(in.PID) && hasTag(in.PID, h.tag) {
+			syscall.Kill(in.PID, syscall.SIGKILL)
+			killed[in.PID] = true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := run.result(t)
+	t.Logf("%d servers started and killed; the run said: %s", len(killed), r.stderr)
+	if n := len(killed); n > 3 {
+		t.Errorf("one attached run started %d servers, want at most 3", n)
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, "job 1 goes on: burst wait 1") || !strings.Contains(r.stderr, "killed") {
+		t.Errorf("attached run whose server dies on every start: want a non-zero exit saying how it ended and that job 1 goes on:\n%s", r)
+	}
+	lost := 0
+	if len(markerPIDs(marker)) != 1 {
+		t.Errorf("the job's task did not outlive its server")
+		lost = 1
+	}
+	h.mustRun("cancel", "1")
+	h.waitFor("the job to end", 30*time.Second, func() bool { return terminal(h.show(1).State) })
+	recordFault(t, faultRow{Fault: "cli: server answers then dies on every start (attached run)", Tasks: 1, Lost: lost})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
@@ -273,11 +274,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	// An error met once the answer has begun goes in this trailer: the
 	// client fails with it rather than take a cut log for the whole one.
 	w.Header().Set("Trailer", client.ErrorTrailer)
-	failed := func(format string, a ...any) {
-		if r.Context().Err() == nil {
-			w.Header().Set(client.ErrorTrailer, fmt.Sprintf(format, a...))
-		}
-	}
+	failed := streamFailed(w, r)
 	flusher, _ := w.(http.Flusher)
 	var f *os.File
 	defer func() {
@@ -344,8 +341,18 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				if path != "" {
-					if f, err = os.Open(path); err == nil && offset+from > 0 {
-						f.Seek(offset+from, io.SeekStart)
+					f, err = os.Open(path)
+					switch {
+					case err == nil:
+						if offset+from > 0 {
+							f.Seek(offset+from, io.SeekStart)
+						}
+					case errors.Is(err, fs.ErrNotExist):
+						// Not written yet: a task's files are made at its
+						// first byte.
+					default:
+						failed("job %d: the %s of task %d could not be opened: %v", j.ID, stream, idx, err)
+						return
 					}
 					pos = offset + from
 					if follow && fresh {
@@ -355,7 +362,12 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 			}
 		} else if !active && end == 0 {
 			// It has ended: where its output ends is known now.
-			if t, err := h.b.TaskRow(r.Context(), j.ID, idx); err == nil {
+			t, err := h.b.TaskRow(r.Context(), j.ID, idx)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				failed("job %d: reading task %d: %v", j.ID, idx, err)
+				return
+			}
+			if err == nil {
 				end = t.StdoutTo
 				if stream == "stderr" {
 					end = t.StderrTo

@@ -98,6 +98,20 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, out)
 }
 
+// streamFailed returns how a streaming handler reports an error it met
+// once its answer had begun (its status sent): in the client.ErrorTrailer
+// trailer, which the handler declared, so that the client fails with it
+// rather than take a cut stream for the whole one. The first error is
+// kept; none is set once the client has gone (its request's context
+// ended: the error is then the client's own leaving).
+func streamFailed(w http.ResponseWriter, r *http.Request) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		if r.Context().Err() == nil && w.Header().Get(client.ErrorTrailer) == "" {
+			w.Header().Set(client.ErrorTrailer, fmt.Sprintf(format, a...))
+		}
+	}
+}
+
 func readInline(path string) *string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -125,13 +139,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Trailer", "X-Burst-Next-Task, "+client.ErrorTrailer)
 	flusher, _ := w.(http.Flusher)
 	p := &taskPage{b: h.b, job: j}
-	// failed reports an error met once the answer has begun: the client
-	// fails with it rather than take a cut stream for the whole one.
-	failed := func(format string, a ...any) {
-		if w.Header().Get(client.ErrorTrailer) == "" {
-			w.Header().Set(client.ErrorTrailer, fmt.Sprintf(format, a...))
-		}
-	}
+	failed := streamFailed(w, r)
 	buf := make([]byte, 64<<10)
 	idx := max(from, 0)
 	defer func() { w.Header().Set("X-Burst-Next-Task", strconv.Itoa(idx)) }()
@@ -141,9 +149,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		ch := h.b.Watch(j.ID)
 		row, err := p.at(r.Context(), idx, fresh)
 		if err != nil {
-			if r.Context().Err() == nil {
-				failed("job %d: reading task %d: %v", j.ID, idx, err)
-			}
+			failed("job %d: reading task %d: %v", j.ID, idx, err)
 			return
 		}
 		fresh = false

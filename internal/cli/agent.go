@@ -20,6 +20,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent"
+	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/provider"
 )
@@ -49,6 +50,7 @@ when it starts, then once a minute.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			discover.CloseInherited() // nothing of whoever started it is held, or passed to its tasks
 			token := os.Getenv("BURST_TOKEN")
 			if tokenFile != "" {
 				b, err := os.ReadFile(tokenFile)

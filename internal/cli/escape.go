@@ -21,13 +21,74 @@ func clean(s string) string {
 		return s
 	}
 	var b strings.Builder
+	eachPiece(s, func(p string) bool {
+		b.WriteString(p)
+		return true
+	})
+	return b.String()
+}
+
+// cleanCut is clean(s) shortened to n characters, the last an ellipsis, as
+// truncate does; an escape is kept whole or left out, never cut in half (a
+// cut `\x1` would read as other characters).
+func cleanCut(s string, n int) string {
+	c := clean(s)
+	if utf8.RuneCountInString(c) <= n {
+		return c
+	}
+	var b strings.Builder
+	w := 0
+	eachPiece(s, func(p string) bool {
+		pw := utf8.RuneCountInString(p)
+		if w+pw > n-1 {
+			return false
+		}
+		b.WriteString(p)
+		w += pw
+		return true
+	})
+	return b.String() + "…"
+}
+
+// eachPiece calls f with each character of s as clean writes it: as it is,
+// or as one escape; f returns false to stop.
+func eachPiece(s string, f func(piece string) bool) {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		p := s[i : i+n]
+		switch {
+		case r == utf8.RuneError && n == 1:
+			p = fmt.Sprintf(`\x%02x`, s[i])
+		case escaped(r):
+			p = escapeRune(r)
+		}
+		if !f(p) {
+			return
+		}
+		i += n
+	}
+}
+
+// shellEscaped is the inside of bash's $'...' quoting for s. A character
+// clean would escape is written as one \xHH per byte of its UTF-8
+// encoding, as bash's printf %q writes it (in octal, \302\233) and as
+// bash reads it back whatever the locale: `\x9b` for U+009B would be read
+// back as the single byte 0x9B, not the two bytes of its encoding, and
+// `\u202e` depends on the reader's locale.
+func shellEscaped(s string) string {
+	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case escaped(r):
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n' || r == '\t' || r == '\r':
 			b.WriteString(escapeRune(r))
+		case r == utf8.RuneError && n == 1, escaped(r):
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -37,10 +98,14 @@ func clean(s string) string {
 }
 
 // needsEscape says whether clean would change s.
-func needsEscape(s string) bool {
+func needsEscape(s string) bool { return needsEscapeBut(s, false) }
+
+// needsEscapeBut is needsEscape, with newlines and tabs left alone when
+// table says so (a table's own).
+func needsEscapeBut(s string, table bool) bool {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || escaped(r) {
+		if r == utf8.RuneError && n == 1 || escaped(r) && !(table && (r == '\n' || r == '\t')) {
 			return true
 		}
 		i += n
@@ -82,7 +147,7 @@ type safeWriter struct{ w io.Writer }
 
 func (s safeWriter) Write(p []byte) (int, error) {
 	str := string(p)
-	if !needsEscape(strings.NewReplacer("\n", "", "\t", "").Replace(str)) {
+	if !needsEscapeBut(str, true) {
 		return s.w.Write(p)
 	}
 	var b strings.Builder

@@ -61,12 +61,19 @@ func TestJobsTableEscapes(t *testing.T) {
 }
 
 // A command with control characters is shown in bash's $'...' quoting:
-// nothing raw reaches the terminal, and pasting it gives the same argv.
+// nothing raw reaches the terminal, and pasting it gives the same argv,
+// byte for byte. bash(1), QUOTING, ANSI-C Quoting: "\xHH the eight-bit
+// character whose value is the hexadecimal value HH": one byte, so a
+// character of two or three bytes (a C1 control, U+202E) is written as one
+// \xHH per byte, as bash's printf %q does (\302\233), whatever the locale.
 func TestShellJoinControl(t *testing.T) {
-	argv := []string{"printf", "\x1b[31mred\\n'quoted'\n", "plain", "two words"}
+	argv := []string{"printf", "\x1b[31mred\\n'quoted'\n", "plain", "two words", "a\u009bb", "abc\u202edcba", "bad\xffbyte"}
 	got := shellJoin(argv)
-	if strings.ContainsAny(got, "\x1b\n") {
+	if strings.ContainsAny(got, "\x1b\n\u009b\u202e") || !utf8.ValidString(got) {
 		t.Fatalf("shellJoin left a control character raw: %q", got)
+	}
+	if !strings.Contains(got, `$'a\xc2\x9bb'`) {
+		t.Errorf("shellJoin(%q) = %s, want U+009B as the bytes of its encoding, $'a\\xc2\\x9bb'", argv[4], got)
 	}
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -78,5 +85,42 @@ func TestShellJoinControl(t *testing.T) {
 	}
 	if back := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00"); strings.Join(back, "|") != strings.Join(argv, "|") {
 		t.Errorf("bash reads %q back as %q, want %q", got, back, argv)
+	}
+}
+
+// A cell cut to its width keeps an escape whole or leaves it out: a cut
+// `\x1` would read as other characters.
+func TestCleanCut(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 24, "short"},
+		{"abcdefghijklmnopqrstuvwxyz", 10, "abcdefghi…"},
+		{"abcdefg\x1bxyz", 10, "abcdefg…"},   // \x1b would end at 11: left out
+		{"abcd\x1bxyzxyz", 10, `abcd\x1bx…`}, // whole
+		{"ab\u202ecdefghij", 8, "ab…"},       // \u202e is 6 characters
+		{"é\u009b" + "zzzzzzzzzz", 6, `é\x9b…`},
+	} {
+		got := cleanCut(c.in, c.n)
+		if got != c.want {
+			t.Errorf("cleanCut(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+		if utf8.RuneCountInString(got) > c.n {
+			t.Errorf("cleanCut(%q, %d) = %q: longer than %d", c.in, c.n, got, c.n)
+		}
+	}
+}
+
+// safeWriter passes a clean table through as it is, its newlines and tabs
+// included, and escapes a raw control character in it.
+func TestSafeWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := safeWriter{&b}
+	w.Write([]byte("A\tB\nok\tfine\n"))
+	w.Write([]byte("x\x1b[2J\ty\n"))
+	if want := "A\tB\nok\tfine\n" + `x\x1b[2J` + "\ty\n"; b.String() != want {
+		t.Errorf("safeWriter wrote %q, want %q", b.String(), want)
 	}
 }

@@ -56,8 +56,8 @@ func jobsTable(w io.Writer, jobs []burst.Job) error {
 	tw := table(w)
 	fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT")
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, truncate(clean(j.Name), 24),
-			truncate(clean(j.Project), 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, cleanCut(j.Name, 24),
+			cleanCut(j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
 			ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode))
 	}
 	return tw.Flush()

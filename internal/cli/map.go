@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,7 +96,7 @@ and flags that would change its tasks are refused.`,
 				if j, err := doneMap(ctx, c, resume); err != nil || j != nil {
 					return err // nothing to resume is no failure (exit 0), as in parallel --resume-failed
 				}
-				return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
+				return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
 					if !detach && o.output != outputNone {
 						// Its earlier successes printed their output then: not again.
 						skip, err := succeededTasks(ctx, cl, resume)
@@ -170,7 +171,7 @@ and flags that would change its tasks are refused.`,
 			} else if n == 0 {
 				return nil // no input runs nothing, as with GNU parallel
 			}
-			return startMap(c, detach, &o, func(cl *client.Client) (*burst.Job, error) {
+			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
 				return cl.Submit(ctx, spec)
 			})
 		},
@@ -197,26 +198,26 @@ and flags that would change its tasks are refused.`,
 
 // startMap connects, starts the map with start (a submit or a resume), and
 // prints its id (-d) or follows it to the end.
-func startMap(c *cobra.Command, detach bool, o *followOpts, start func(*client.Client) (*burst.Job, error)) error {
+func startMap(c *cobra.Command, detach bool, o *followOpts, start func(context.Context, *client.Client) (*burst.Job, error)) error {
 	ctx, stderr := c.Context(), c.ErrOrStderr()
+	var in *interrupts
 	if !detach {
-		var release func()
-		ctx, release = holdSignals(ctx)
-		defer release()
+		ctx, in = holdSignals(ctx, stderr)
+		defer in.release()
 	}
 	cl, err := connect(ctx, stderr)
 	if err != nil {
-		return err
+		return cmp.Or(submitStopped(ctx), err)
 	}
-	j, err := start(cl)
+	j, err := start(ctx, cl)
 	if err != nil {
-		return err
+		return cmp.Or(submitStopped(ctx), err)
 	}
 	if detach {
 		fmt.Fprintln(c.OutOrStdout(), j.ID)
 		return nil
 	}
-	return followTasks(ctx, c, follows(cl), j, *o) // o as start left it
+	return followTasks(ctx, c, follows(cl), j, *o, in) // o as start left it
 }
 
 // mapStatusError is how a map's tasks ended, as its exit status says.
@@ -225,7 +226,7 @@ type mapStatusError struct{ *ExitError }
 func (e mapStatusError) Unwrap() error { return e.ExitError }
 
 // parallelStatus turns every error but the tasks' own failures (and an
-// interrupt) into exit status 255, GNU parallel's "Other error".
+// interrupt, or a closed output) into exit status 255, GNU parallel's "Other error".
 func parallelStatus(err error) error {
 	var ee *ExitError
 	switch {
@@ -234,7 +235,7 @@ func parallelStatus(err error) error {
 	case errors.As(err, &mapStatusError{}):
 		return err
 	case errors.As(err, &ee):
-		if ee.Code == 130 {
+		if ee.Code == 130 || ee.Code == 141 { // cancelled; its output's reader gone (as parallel dies of SIGPIPE)
 			return err
 		}
 		return &ExitError{Code: 255, Msg: ee.Msg}

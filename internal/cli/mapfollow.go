@@ -37,13 +37,13 @@ type followOpts struct {
 
 // followTasks shows a map's progress until it ends, prints its tasks'
 // output as o says, and exits as mapExit says.
-func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *burst.Job, o followOpts) error {
-	stderr := c.ErrOrStderr()
-	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
-	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, j.ID)
+func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *burst.Job, o followOpts, in *interrupts) error {
+	ctx, out, stop := cancelOnInterrupt(ctx, c.OutOrStdout(), c.ErrOrStderr(), cl, j.ID, in)
 	defer stop()
+	stderr := out.stderr
+	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
 	var bar *progress
-	if f, ok := stderr.(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := c.ErrOrStderr().(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
 		width := func() int {
 			w, _, err := term.GetSize(int(f.Fd()))
 			if err != nil {
@@ -53,7 +53,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		}
 		bar = newProgress(stderr, width, time.Now(), j.Tasks)
 	}
-	p := newTaskPrinter(cl, j, o, c.OutOrStdout(), stderr, bar)
+	p := newTaskPrinter(cl, j, o, out.stdout, stderr, bar)
 	started, waiting := time.Now(), ""
 	last := j
 	for {
@@ -62,7 +62,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 				if ctx.Err() != nil {
 					break
 				}
-				return err
+				return serverGone(err, j.ID)
 			}
 		}
 		if last.State.Terminal() {
@@ -85,7 +85,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 			if ctx.Err() != nil {
 				break
 			}
-			return err
+			return serverGone(err, j.ID)
 		}
 		last = nj
 	}
@@ -93,7 +93,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		if bar != nil {
 			bar.clear()
 		}
-		return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", j.ID, j.ID)}
+		return stoppedWaiting(ctx, j.ID)
 	}
 	if bar != nil {
 		p.endLine()

@@ -132,7 +132,7 @@ func shellJoin(argv []string) string {
 			continue
 		}
 		if needsEscape(a) {
-			out[i] = "$'" + clean(strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(a)) + "'"
+			out[i] = "$'" + shellEscaped(a) + "'"
 			continue
 		}
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"

@@ -165,11 +165,11 @@ func pipeSpec(p *pipe.Pipeline, wd string) *burst.PipeSpec {
 
 // followPipe follows a pipe: the last stage's output to stdout, every
 // stage's stderr prefixed with its name; Ctrl-C cancels it.
-func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int64, p *burst.PipeSpec) error {
-	stderr := c.ErrOrStderr()
-	fmt.Fprintf(stderr, "burst: job %d\n", id)
-	ctx, stop := cancelOnInterrupt(ctx, stderr, k, id)
+func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int64, p *burst.PipeSpec, in *interrupts) error {
+	ctx, out, stop := cancelOnInterrupt(ctx, c.OutOrStdout(), c.ErrOrStderr(), k, id, in)
 	defer stop()
+	stderr := out.stderr
+	fmt.Fprintf(stderr, "burst: job %d\n", id)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var cut firstErr
@@ -183,7 +183,7 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 		}()
 	}
 	if p.Stdout == "" {
-		follow(p.FirstTask(len(p.Stages)-1), "stdout", c.OutOrStdout())
+		follow(p.FirstTask(len(p.Stages)-1), "stdout", out.stdout)
 	}
 	var prefixed []*prefixWriter
 	for i, st := range p.Stages {
@@ -202,11 +202,11 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 		pw.flush()
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", id, id)}
+		return stoppedWaiting(ctx, id)
 	}
 	j, err := waitJob(ctx, k, id)
 	if err != nil {
-		return err
+		return serverGone(err, id)
 	}
 	return followEnd(stderr, j, cut.get())
 }

@@ -217,7 +217,7 @@ func projectTable(w io.Writer, ps []burst.Project) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
 			usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
-			dash(truncate(p.Description, 32)))
+			dash(cleanCut(p.Description, 32)))
 	}
 	return tw.Flush()
 }

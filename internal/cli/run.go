@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,14 +9,12 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/signal"
 	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -178,7 +177,10 @@ working directory, on a machine with the resources asked for. Its output
 streams here as it runs; burst exits with the job's exit status (124 if the
 time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
 it). The job id goes to stderr. Ctrl-C cancels the job, and so do SIGTERM
-and SIGHUP (a closed terminal); a second one stops waiting.
+and SIGHUP (a closed terminal); a second one stops waiting (or a submit
+that hangs). Under nohup, SIGHUP is left ignored. When nobody reads the
+output any more (| head -1, a closed SSH session) the job is cancelled and
+burst exits 141, as a pipeline's writer dies of SIGPIPE.
 
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
 set resources as they would under sbatch; sbatch's options given here
@@ -342,44 +344,45 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
+	var in *interrupts
 	if !detach {
-		var release func()
-		ctx, release = holdSignals(ctx)
-		defer release()
+		ctx, in = holdSignals(ctx, stderr)
+		defer in.release()
 	}
 	cl, err := connect(ctx, stderr)
 	if err != nil {
-		return err
+		return cmp.Or(submitStopped(ctx), err)
 	}
 	job, err := cl.Submit(ctx, spec)
 	if err != nil {
-		return err
+		return cmp.Or(submitStopped(ctx), err)
 	}
 	if detach {
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
 		return nil
 	}
 	if spec.Map != nil { // a job array runs as a map
-		return followTasks(ctx, c, follows(cl), job, followOpts{}) // no task output: sbatch writes it to files
+		return followTasks(ctx, c, follows(cl), job, followOpts{}, in) // no task output: sbatch writes it to files
 	}
 	if spec.Pipe != nil {
-		return followPipe(ctx, c, follows(cl), job.ID, spec.Pipe)
+		return followPipe(ctx, c, follows(cl), job.ID, spec.Pipe, in)
 	}
 	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
 	streams := []string{"stdout", "stderr"}
 	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once
 	}
-	return follow(ctx, c, follows(cl), job.ID, streams...)
+	return follow(ctx, c, follows(cl), job.ID, in, streams...)
 }
 
 // follow streams task 0's stdout and stderr until the job ends; Ctrl-C
-// cancels the job, a second Ctrl-C stops waiting. cl is a follow's client
-// (follows): the output goes on across a server restart.
-func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, streams ...string) error {
-	stderr := c.ErrOrStderr()
-	ctx, stop := cancelOnInterrupt(ctx, stderr, cl, id)
+// cancels the job, a second Ctrl-C stops waiting (in: the signals held
+// while it was submitted). cl is a follow's client (follows): the output
+// goes on across a server restart.
+func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, in *interrupts, streams ...string) error {
+	ctx, out, stop := cancelOnInterrupt(ctx, c.OutOrStdout(), c.ErrOrStderr(), cl, id, in)
 	defer stop()
+	stderr := out.stderr
 	if len(streams) == 0 {
 		streams = []string{"stdout", "stderr"}
 	}
@@ -389,7 +392,7 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	for _, s := range []struct {
 		name string
 		w    io.Writer
-	}{{"stdout", c.OutOrStdout()}, {"stderr", stderr}} {
+	}{{"stdout", out.stdout}, {"stderr", stderr}} {
 		if !slices.Contains(streams, s.name) {
 			continue
 		}
@@ -403,11 +406,11 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", id, id)}
+		return stoppedWaiting(ctx, id)
 	}
 	job, err := waitJob(ctx, cl, id)
 	if err != nil {
-		return err
+		return serverGone(err, id)
 	}
 	return followEnd(stderr, job, cut.get())
 }
@@ -448,64 +451,6 @@ func followEnd(stderr io.Writer, j *burst.Job, cut error) error {
 	}
 	fmt.Fprintln(stderr, "burst: "+msg)
 	return exit
-}
-
-// cancelSignals cancel an attached job: Ctrl-C (SIGINT), and what a shell,
-// a batch system or `timeout` sends (SIGTERM) or a closed terminal or SSH
-// session does (SIGHUP). Left to their default, the last two would end
-// the command and leave its job queued or running with nobody to see it.
-var cancelSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
-type heldKey struct{}
-
-// holdSignals catches cancelSignals from now on, before the job they would
-// cancel has an id: one that comes while the job is submitted is kept and
-// acted on by cancelOnInterrupt once the id is known (a command killed in
-// the middle of its submit would leave its job queued). release stops
-// holding them; call it when the command ends (cancelOnInterrupt takes the
-// held ones over).
-func holdSignals(ctx context.Context) (_ context.Context, release func()) {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, cancelSignals...)
-	return context.WithValue(ctx, heldKey{}, ch), func() { signal.Stop(ch) }
-}
-
-// cancelOnInterrupt makes the first Ctrl-C (or SIGTERM, or SIGHUP) cancel
-// job id and the second stop waiting for it: the returned context ends
-// then. Signals holdSignals held for ctx count as if they came now. Call
-// stop when done waiting.
-func cancelOnInterrupt(ctx context.Context, stderr io.Writer, cl *client.Client, id int64) (context.Context, func()) {
-	sigs, held := ctx.Value(heldKey{}).(chan os.Signal)
-	if !held {
-		sigs = make(chan os.Signal, 2)
-		signal.Notify(sigs, cancelSignals...)
-	}
-	ctx, cancelCtx := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-sigs:
-			case <-done:
-				return
-			}
-			if n++; n == 1 {
-				fmt.Fprintf(stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
-				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				cl.Cancel(cctx, id)
-				cancel()
-				continue
-			}
-			cancelCtx()
-			return
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancelCtx()
-	}
 }
 
 // streamLogs follows one stream; the client goes on from where it was if

@@ -60,6 +60,7 @@ $BURST_HOME/backups every --snapshot-every (15m), keeping the newest
   burst server --snapshot-every 5m --snapshot-keep 24`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			discover.CloseInherited() // nothing of whoever started it is held, or passed to its agents
 			h, err := home.Resolve()
 			if err != nil {
 				return usage("%v", err)

@@ -64,16 +64,22 @@ func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...cl
 }
 
 // MaxStarts is how many times one Connect's client starts the local server:
-// the first when none runs, then again only after the one it found went
-// away (a kill -9, a crash), which an attached run or wait rides out.
+// once when none runs, then again only after a server that had answered
+// went away (a kill -9, a crash, the OOM killer), which an attached run or
+// wait rides out: at most two restarts over a command's life, and none
+// after a start that failed. A server that answers and dies each time is
+// so given up on after three starts, with how the last one ended and its
+// log's last line.
 const MaxStarts = 3
 
-// starts is what one Connect's client has started: how many servers, and
-// the failure that ends its starting.
+// starts is what one Connect's client has started: how many servers, the
+// failure that ends its starting, and the end of the last one it started.
 type starts struct {
 	mu     sync.Mutex // one start at a time
 	n      int
 	failed error
+	last   <-chan error // the last server's exit (cmd.Wait's error), once it exits
+	before int64        // where the server log ended before the last start
 }
 
 // NoServerError is why a client cannot start the local server again: the
@@ -120,7 +126,7 @@ func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (
 		return "", "", setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
 	}
 	if st == nil {
-		token, err = autostart(ctx, h, serverExe, stderr)
+		token, _, _, err = autostart(ctx, h, serverExe, stderr)
 	} else {
 		token, err = st.start(ctx, h, serverExe, stderr)
 	}
@@ -142,13 +148,28 @@ func (st *starts) start(ctx context.Context, h home.Home, exe string, stderr io.
 		return "", &NoServerError{Msg: st.failed.Error()}
 	}
 	if st.n >= MaxStarts {
-		return "", &NoServerError{Msg: fmt.Sprintf("the local server went away again after this command had started it %d times: not starting it again (see %s)", st.n, h.ServerLog())}
+		how := "went away"
+		// It went away a moment ago: its exit, if it is gone, is known
+		// within that moment.
+		t := time.NewTimer(time.Second)
+		select {
+		case err := <-st.last:
+			how = "exited (status 0)"
+			if err != nil {
+				how = "ended (" + err.Error() + ")"
+			}
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		return "", &NoServerError{Msg: fmt.Sprintf("the local server this command started %d times %s again; not starting it again: %s", st.n, how, logTail(h.ServerLog(), st.before))}
 	}
 	st.n++
-	token, err := autostart(ctx, h, exe, stderr)
+	token, exited, before, err := autostart(ctx, h, exe, stderr)
 	if err != nil && ctx.Err() == nil {
 		st.failed = err
 	}
+	st.last, st.before = exited, before
 	return token, err
 }
 
@@ -175,23 +196,23 @@ func tryLocal(ctx context.Context, h home.Home) (token string, ok bool) {
 const ExitServerRunning = 10
 
 // autostart runs `exe server` in its own session, with its log in h, and
-// waits until it answers; it returns the server's token.
-func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (string, error) {
+// waits until it answers; it returns the server's token, its exit (nil if
+// another server answered), and where the log ended before the start.
+func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (token string, _ <-chan error, before int64, _ error) {
 	if err := h.Ensure(); err != nil {
-		return "", setup("cannot start a server: %v", err)
+		return "", nil, 0, setup("cannot start a server: %v", err)
 	}
 	logf, err := os.OpenFile(h.ServerLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return "", setup("cannot start a server: %v: set BURST_HOME to a writable directory", err)
+		return "", nil, 0, setup("cannot start a server: %v: set BURST_HOME to a writable directory", err)
 	}
 	defer logf.Close()
-	before, _ := logf.Seek(0, io.SeekEnd)
+	before, _ = logf.Seek(0, io.SeekEnd)
 	start := func() (<-chan error, error) {
 		cmd := exec.Command(exe, "server")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
-		closeOnExec()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start `%s server`: %w", exe, err)
 		}
@@ -201,7 +222,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	}
 	exited, err := start()
 	if err != nil {
-		return "", err
+		return "", nil, before, err
 	}
 	started := true // a server of ours ran (for the "started" line)
 	// Said once it answers, or while it is slow to: a server that cannot
@@ -227,7 +248,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			if started {
 				sayCopy(h, stderr)
 			}
-			return token, nil
+			return token, exited, before, nil
 		}
 		select {
 		case err := <-exited:
@@ -239,9 +260,13 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 				continue
 			}
 			if token, ok := tryLocal(ctx, h); ok {
-				return token, nil
+				return token, nil, before, nil
 			}
-			return "", setup("cannot start a local server: %s", logTail(h.ServerLog(), before))
+			how := "exited"
+			if err != nil {
+				how = "ended (" + err.Error() + ")" // its exit status, or the signal that killed it
+			}
+			return "", nil, before, setup("cannot start a local server: it %s before it answered: %s", how, logTail(h.ServerLog(), before))
 		case <-again:
 			if LockHeld(h.Lock()) {
 				// Still held: its server may yet answer (the poll sees it);
@@ -251,16 +276,16 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			}
 			again = nil
 			if exited, err = start(); err != nil {
-				return "", err
+				return "", nil, before, err
 			}
 			started = true
 		case <-slow.C:
 			fmt.Fprintf(stderr, "burst: starting a local server (log: %s)\n", h.ServerLog())
 			said = true
 		case <-deadline.C:
-			return "", setup("the local server did not answer within 20 s: see %s", h.ServerLog())
+			return "", nil, before, setup("the local server did not answer within 20 s: see %s", h.ServerLog())
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", nil, before, ctx.Err()
 		case <-time.After(poll.Next()):
 		}
 	}
