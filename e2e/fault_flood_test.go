@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -319,4 +320,72 @@ func TestFileLimitRaised(t *testing.T) {
 			t.Errorf("the %s's soft descriptor limit is %d, want the hard one (4096, or 4095)", what, got)
 		}
 	}
+}
+
+// TestFaultFloodLogAndTrickle: a stream-port flood of 2,000 connections
+// with a wrong handshake costs the agent's log a line or two (it was a
+// line a connection: 64k connections in 5 s were 6.9 MB), the API port's
+// refusals are reported in the server's log, and a token-less POST that
+// trickles its body gets its 401 at once, on a connection the server then
+// closes (the server first read up to 256 KiB of what was left of the
+// body, with no deadline).
+func TestFaultFloodLogAndTrickle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("jobs")
+	agent := h.waitAgent(0)
+	u, err := url.Parse(h.serverInfo().Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/jobs HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"na", u.Host)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("a token-less POST with most of its body unsent: no 401 and close within 5 s (%v); got %q", err, resp)
+	}
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 401") || !strings.Contains(string(resp), "Connection: close") {
+		t.Fatalf("a token-less POST: %q, want a 401 with Connection: close", resp)
+	}
+
+	var streamPort int
+	h.waitFor("the agent's stream port", 10*time.Second, func() bool {
+		if ports := listenPorts(t, agent); len(ports) == 1 {
+			streamPort = ports[0]
+		}
+		return streamPort != 0
+	})
+	const n = 2000
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(streamPort))
+	for i := range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		fmt.Fprintf(c, "burst-stream/1 k%d wrong\n", i)
+		c.Close()
+	}
+	agentLog := filepath.Join(h.home, "agents", "local-1.log")
+	lines := func(want string) int {
+		b, _ := os.ReadFile(agentLog)
+		return strings.Count(string(b), want)
+	}
+	h.waitFor("the agent to report the failed handshakes", 10*time.Second, func() bool {
+		return lines("stream port: connections turned away") >= 1
+	})
+	// Every connection was handled by now or within a moment: give the
+	// last ones their handshake, then count the lines about them.
+	h.waitFor("the flood's connections to be gone", 10*time.Second, func() bool { return openFiles(agent) < 100 })
+	got := lines("stream port: connections turned away") + lines("refused a stream connection")
+	row := faultRow{Fault: fmt.Sprintf("flood: %d wrong handshakes on the stream port, log lines", n), Tasks: 0}
+	if got > 2 {
+		t.Errorf("%d connections with a wrong handshake left %d lines in the agent's log, want at most 2", n, got)
+	}
+	recordFault(t, row)
 }

@@ -8,6 +8,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -329,14 +330,22 @@ func (a *Agent) openLocked(as client.Assignment) *opening {
 }
 
 // endOpening ends a task that never ran: it leaves opening and its exit
-// (failed for why, or cancelled if a cancel came meanwhile) is queued in
-// one critical section.
-func (a *Agent) endOpening(as client.Assignment, o *opening, why string) {
+// (failed for why, lost if err is its machine's shortage rather than the
+// task's fault, or cancelled if a cancel came meanwhile) is queued in one
+// critical section.
+func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err error) {
 	a.mu.Lock()
 	if k := (key{as.Job, as.Index}); a.opening[k] == o {
 		delete(a.opening, k)
 	}
 	ev := failedEvent(as.TaskRef, why)
+	if runner.MachineShort(err) {
+		// Out of descriptors, memory or processes (EMFILE opening its log
+		// or /dev/null, pipe2, writing its script): it runs again, on a
+		// lost machine's terms, without using a retry.
+		ev.State = burst.Lost
+		ev.Reason += " (this machine is short of resources, not the task's fault)"
+	}
 	if o.cancelled {
 		ev = cancelledEvent(as.TaskRef)
 	}
@@ -371,14 +380,14 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	defer o.stop()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	var files []*os.File
-	fail := func(why string) {
+	fail := func(err error) {
 		for _, f := range files {
 			f.Close()
 		}
-		a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+why)
+		a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
 	}
 	if a.hub.ln == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
-		fail("this agent takes no streams from other machines (it has no stream listener)")
+		fail(errors.New("this agent takes no streams from other machines (it has no stream listener)"))
 		return
 	}
 	open := func(e client.End, write bool) (*os.File, error) { return a.hub.open(cctx, e, write, as.Stdout) }
@@ -388,7 +397,7 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		for _, e := range jn.In {
 			f, err := open(e, false)
 			if err != nil {
-				fail(err.Error())
+				fail(err)
 				return
 			}
 			files = append(files, f)
@@ -397,7 +406,7 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		for _, e := range jn.Out {
 			f, err := open(e, true)
 			if err != nil {
-				fail(err.Error())
+				fail(err)
 				return
 			}
 			files = append(files, f)
@@ -407,14 +416,14 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	}
 	in, err := open(as.Pipe.Stdin, false)
 	if err != nil {
-		fail(err.Error())
+		fail(err)
 		return
 	}
 	files = append(files, in)
 	var out *os.File
 	if as.Pipe.Stdout != (client.End{}) {
 		if out, err = open(as.Pipe.Stdout, true); err != nil {
-			fail(err.Error())
+			fail(err)
 			return
 		}
 		files = append(files, out)
@@ -449,7 +458,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 					f.Close()
 				}
 			}
-			a.endOpening(as, o, "cannot write the batch script: "+err.Error())
+			a.endOpening(as, o, "cannot write the batch script: "+err.Error(), err)
 			return
 		}
 		script, argv = path, sargv
@@ -465,7 +474,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		if script != "" {
 			a.scripts.release(script)
 		}
-		a.endOpening(as, o, err.Error())
+		a.endOpening(as, o, err.Error(), err)
 		return
 	}
 	now := time.Now().UTC()

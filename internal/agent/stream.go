@@ -41,7 +41,7 @@ const (
 type hub struct {
 	secret string
 	log    *slog.Logger
-	ln     net.Listener
+	ln     *netlimit.Listener
 	addr   string // advertised HOST:PORT
 
 	mu     sync.Mutex
@@ -59,10 +59,14 @@ func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
 	if secret == "" {
 		return &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}, nil
 	}
-	ln, err := netlimit.Listen("tcp", listen, netlimit.Limits{Settle: 15 * time.Second}) // past its handshake's deadline, an open connection passed it
+	ln, err := netlimit.Listen("tcp", listen, netlimit.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("listen for pipe streams on %s: %w", listen, err)
 	}
+	// A flood is a line a minute in the agent's log, not one a connection.
+	ln.Report(time.Minute, func(refused, failed int64) {
+		log.Warn("stream port: connections turned away", "over_caps", refused, "failed_handshake", failed, "addr", ln.Addr().String())
+	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	h := &hub{secret: secret, log: log, ln: ln, addr: net.JoinHostPort(advertise, port),
 		pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}
@@ -99,10 +103,12 @@ func (h *hub) handshake(c *net.TCPConn) {
 	line, err := readLine(c)
 	f := strings.Fields(line)
 	if err != nil || len(f) != 3 || f[0] != streamMagic || !hmac.Equal([]byte(f[2]), []byte(h.mac(f[1]))) {
-		h.log.Warn("refused a stream connection", "from", c.RemoteAddr().String(), "err", err)
-		c.Close()
+		h.ln.Failed(c) // counted, and reported a line a minute
 		return
 	}
+	// It showed the secret: no longer a stranger, never evicted for one
+	// (parked, it would be its address's oldest pending connection).
+	h.ln.Authenticated(c)
 	c.SetReadDeadline(time.Time{})
 	tune(c)
 	key := f[1]

@@ -26,6 +26,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/netlimit"
 	"github.com/burst-sh/burst/internal/store"
 	"github.com/burst-sh/burst/internal/web"
 )
@@ -189,22 +190,35 @@ func (h *handler) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + h.o.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/ui/") || r.URL.Path == "/ui" {
-			next.ServeHTTP(w, r) // the dashboard checks its sessions itself
+			// The dashboard checks its sessions itself; a signed-in
+			// browser's connection is no stranger's (netlimit).
+			if h.ui != nil && h.sessionOf(r) != nil {
+				netlimit.Authenticate(r.Context())
+			}
+			next.ServeHTTP(w, r)
 			return
 		}
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			if actor, ok := h.uiAPI(w, r); ok {
 				if actor != "" { // a signed-in page calls the API
+					netlimit.Authenticate(r.Context())
 					next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), actor)))
 				}
 				return
 			}
 			// The answer goes to whoever asks, so it names no path of the
 			// server's host: only where a user who may read it finds it.
+			// The connection closes after it, at once: otherwise the
+			// server would read what is left of the body (up to 256 KiB,
+			// with no deadline), and a stranger trickling one would hold
+			// it.
+			w.Header().Set("Connection", "close")
 			writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
+			http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
 		}
+		netlimit.Authenticate(r.Context())
 		user := r.Header.Get("X-Burst-User")
 		if !burst.ValidName(user) {
 			user = h.o.User

@@ -2,19 +2,33 @@
 // cap on all connections open at once, a smaller cap on those that have not
 // yet proven who they are (pending), and a cap per source address on those.
 // Over a cap, a connection is closed at once: the oldest pending one of the
-// address that holds the most (a flood's), so that a newcomer from a quiet
-// address always gets its turn to show its token, or the newcomer itself
-// when every connection has authenticated. A flood costs the process a few
-// descriptors for microseconds instead of queueing until the process has
-// none left for its store, its logs and its tasks' pipes.
+// source that holds the most (a flood's; among sources that hold as many,
+// the one whose oldest pending connection is oldest), so that a newcomer
+// always gets its turn to show its token, or the newcomer itself when every
+// connection has authenticated. A flood costs the process a few descriptors
+// for microseconds instead of queueing until the process has none left for
+// its store, its logs and its tasks' pipes.
+//
+// A source is one host as far as an address tells: an IPv4 address, or an
+// IPv6 /64 (what one host is given: one host may use any address in it).
+// Loopback addresses (127/8) stay apart, each its own source: merged, the
+// clients that reach the port over loopback with the token (an ssh tunnel,
+// BURST_SERVER on this host) would share one source's quarter of the
+// pending places with any local flood, and a flood's newcomers would push
+// their connections out four times sooner; a user of this host has surer
+// ways to hurt it than taking the pending places.
 //
 // It reads no bytes and knows no tokens: its user says when a connection has
-// authenticated (Authenticated, or Listener.HTTP for an http.Server).
+// authenticated (Authenticated, Authenticate for an http.Server set up with
+// Listener.HTTP) or failed its check (Failed). It counts the connections it
+// turned away and reports them to its owner at most once a period
+// (Report), never one log line per connection.
 package netlimit
 
 import (
 	"context"
 	"errors"
+	"iter"
 	"net"
 	"net/http"
 	"sync"
@@ -30,14 +44,9 @@ type Limits struct {
 	MaxConns int
 	// MaxPending caps the connections that have not authenticated yet.
 	MaxPending int
-	// MaxPendingPerSource caps those from one address (IP).
+	// MaxPendingPerSource caps those from one source (see the package
+	// comment).
 	MaxPendingPerSource int
-	// Settle, when set, is how long after it was accepted a connection that
-	// is still open stops counting as pending: for protocols whose
-	// handshake closes a connection that fails it within that time (a
-	// connection still open then has passed it). Zero: a connection is
-	// pending until Authenticated.
-	Settle time.Duration
 }
 
 // ForFiles returns the caps for a process allowed nofile descriptors: half of
@@ -80,31 +89,61 @@ type Counts struct {
 	Open      int   // connections accepted and not yet closed
 	Pending   int   // of those, not yet authenticated
 	Refused   int64 // connections closed at once since it started, over a cap (newcomers or evicted)
-	PerSource int   // the most pending from one address
+	Failed    int64 // connections its user closed since it started for failing their check (Failed)
+	PerSource int   // the most pending from one source
 }
 
-// Admit decides what becomes of a new connection from src, given what the
-// listener holds (c) and how many pending connections each address has
-// (pending): refused (ok false), admitted (evict ""), or admitted in place
-// of the oldest pending connection of address evict. An address at its own
-// cap makes room among its own connections; over the caps on all, the
-// address with the most pending ones makes room (the smallest such address,
-// so that the answer is one); when none is pending, the newcomer is
-// refused. It is pure: the listener applies its answer.
-func Admit(lim Limits, c Counts, pending map[string]int, src string) (ok bool, evict string) {
-	if pending[src] >= lim.MaxPendingPerSource {
-		return true, src
+// Verdict is what becomes of a new connection.
+type Verdict int
+
+const (
+	Take        Verdict = iota // admitted
+	TakeOwn                    // admitted in place of the oldest pending connection of its own source
+	TakeBusiest                // admitted in place of the oldest pending connection of the busiest source
+	Refuse                     // closed at once
+)
+
+// Admit decides what becomes of a new connection whose source already holds
+// fromSource pending connections, given what the listener holds (c). A
+// source at its own cap makes room among its own connections; over the
+// caps on all, the busiest source makes room (Busiest); when none is
+// pending, the newcomer is refused. It is pure, and costs the same however
+// many sources there are: the listener applies its answer.
+func Admit(lim Limits, c Counts, fromSource int) Verdict {
+	switch {
+	case fromSource >= lim.MaxPendingPerSource:
+		return TakeOwn
+	case c.Pending < lim.MaxPending && c.Open < lim.MaxConns:
+		return Take
+	case c.Pending > 0:
+		return TakeBusiest
 	}
-	if c.Pending < lim.MaxPending && c.Open < lim.MaxConns {
-		return true, ""
-	}
-	most := 0
-	for a, n := range pending {
-		if n > most || n == most && a < evict {
-			most, evict = n, a
+	return Refuse
+}
+
+// Busiest is the source that makes room over the caps: the one with the
+// most pending connections, and among those the one whose oldest pending
+// connection came first (oldest: its accept order), which has had its
+// turn the longest. Age, not the address, breaks ties: ordering by address
+// evicted 127.0.0.1 first in a flood of one connection per address, and
+// with it every new connection of a client there that held the token.
+// It is "" when no source holds any.
+func Busiest(sources iter.Seq[Held]) string {
+	var best Held
+	for h := range sources {
+		if h.Pending > best.Pending || h.Pending == best.Pending && h.Oldest < best.Oldest {
+			best = h
 		}
 	}
-	return most > 0, evict
+	return best.Source
+}
+
+// Held is what one source holds: its pending connections, and the accept
+// order of the oldest of them.
+type Held struct {
+	Source  string
+	Pending int
+	Oldest  uint64
 }
 
 // Listener is a net.Listener that applies Limits. Accept returns the
@@ -117,8 +156,13 @@ type Listener struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]*entry
 	pending int
-	sources map[string][]*entry // pending connections per address, oldest first
+	sources map[string][]*entry // pending connections per source, oldest first
+	seq     uint64              // accept order of the last connection
 	refused atomic.Int64
+	failed  atomic.Int64
+
+	every  time.Duration               // Report's period
+	report func(refused, failed int64) // nil: nobody is told
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -129,12 +173,12 @@ type Listener struct {
 type entry struct {
 	c       net.Conn
 	src     string
-	since   time.Time
+	seq     uint64 // accept order
 	pending bool
 }
 
 // sweepEvery is how often a listener looks for connections closed by their
-// users and for those that settled.
+// users (and whether a report is due).
 const sweepEvery = 100 * time.Millisecond
 
 // Listen listens on network and address (as net.Listen) and applies lim.
@@ -180,20 +224,32 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		delay = 0
 		l.sweepOnce.Do(func() { l.sweeper.Go(l.sweep) })
-		src := source(c.RemoteAddr())
+		src := Source(c.RemoteAddr())
 		l.mu.Lock()
-		counts := make(map[string]int, len(l.sources))
-		for a, es := range l.sources {
-			counts[a] = len(es)
+		v := Admit(l.lim, Counts{Open: len(l.conns), Pending: l.pending}, len(l.sources[src]))
+		evict := ""
+		switch v {
+		case TakeOwn:
+			evict = src
+		case TakeBusiest:
+			// Only over the caps, and over at most MaxPending connections.
+			evict = Busiest(func(yield func(Held) bool) {
+				for a, es := range l.sources {
+					if !yield(Held{a, len(es), es[0].seq}) {
+						return
+					}
+				}
+			})
 		}
-		ok, evict := Admit(l.lim, Counts{Open: len(l.conns), Pending: l.pending}, counts, src)
+		ok := v != Refuse && (evict == "" || len(l.sources[evict]) > 0)
 		var victim net.Conn
 		if ok && evict != "" {
 			victim = l.sources[evict][0].c
 			l.forgetLocked(victim)
 		}
 		if ok {
-			e := &entry{c: c, src: src, since: time.Now(), pending: true}
+			l.seq++
+			e := &entry{c: c, src: src, seq: l.seq, pending: true}
 			l.conns[c] = e
 			l.pending++
 			l.sources[src] = append(l.sources[src], e)
@@ -221,6 +277,14 @@ func (l *Listener) Authenticated(c net.Conn) {
 	l.mu.Unlock()
 }
 
+// Failed closes c, which failed its check (a wrong handshake, or none in
+// time): it is counted, for Report, and forgotten.
+func (l *Listener) Failed(c net.Conn) {
+	l.Forget(c)
+	l.failed.Add(1)
+	c.Close()
+}
+
 // Forget says that c is closed. (A closed connection is noticed anyway, a
 // little later.)
 func (l *Listener) Forget(c net.Conn) {
@@ -229,11 +293,21 @@ func (l *Listener) Forget(c net.Conn) {
 	l.mu.Unlock()
 }
 
+// Report has the listener call report with how many connections it
+// refused over its caps and how many failed their check (Failed) since
+// the last call: as soon as there are any, then at most once every every,
+// from its own goroutine. A flood thus costs its owner's log a line a
+// period, not a line a connection (64k refused connections in 5 s were
+// 6.9 MB of an agent's log). Call it before the first Accept.
+func (l *Listener) Report(every time.Duration, report func(refused, failed int64)) {
+	l.every, l.report = every, report
+}
+
 // Counts are the connections the listener holds now.
 func (l *Listener) Counts() Counts {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := Counts{Open: len(l.conns), Pending: l.pending, Refused: l.refused.Load()}
+	c := Counts{Open: len(l.conns), Pending: l.pending, Refused: l.refused.Load(), Failed: l.failed.Load()}
 	for _, es := range l.sources {
 		c.PerSource = max(c.PerSource, len(es))
 	}
@@ -277,18 +351,27 @@ func (l *Listener) unpendLocked(e *entry) {
 	}
 }
 
-// sweep forgets, every sweepEvery, the connections their users closed, and
-// settles those past Settle, until the listener closes.
+// sweep forgets, every sweepEvery, the connections their users closed,
+// and reports refusals when a report is due, until the listener closes.
 func (l *Listener) sweep() {
 	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
 	var all []net.Conn
 	var gone []net.Conn
+	var told [2]int64 // refused and failed as last reported
+	var toldAt time.Time
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-tick.C:
+		}
+		if now := time.Now(); l.report != nil && (toldAt.IsZero() || now.Sub(toldAt) >= l.every) {
+			r, f := l.refused.Load(), l.failed.Load()
+			if r > told[0] || f > told[1] {
+				l.report(r-told[0], f-told[1])
+				told, toldAt = [2]int64{r, f}, now
+			}
 		}
 		all = all[:0]
 		l.mu.Lock()
@@ -302,17 +385,9 @@ func (l *Listener) sweep() {
 				gone = append(gone, c)
 			}
 		}
-		now := time.Now()
 		l.mu.Lock()
 		for _, c := range gone {
 			l.forgetLocked(c)
-		}
-		if l.lim.Settle > 0 {
-			for _, e := range l.conns {
-				if e.pending && now.Sub(e.since) >= l.lim.Settle {
-					l.unpendLocked(e)
-				}
-			}
 		}
 		l.mu.Unlock()
 	}
@@ -341,19 +416,28 @@ func refuse(c net.Conn) {
 	c.Close()
 }
 
-// source is the address a connection comes from, without its port.
-func source(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	if a == nil {
+// Source is the source a connection from a counts against: its IPv4
+// address, or its IPv6 /64 (see the package comment).
+func Source(a net.Addr) string {
+	var ip net.IP
+	switch ta := a.(type) {
+	case *net.TCPAddr:
+		ip = ta.IP
+	case nil:
 		return ""
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			host = a.String()
+		}
+		if ip = net.ParseIP(host); ip == nil {
+			return host
+		}
 	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
 	}
-	return host
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
 // transient reports whether an accept failed for want of descriptors or
@@ -374,22 +458,25 @@ func transient(err error) bool {
 
 type connKey struct{}
 
-// HTTP sets srv up to report to l: the close of each connection, and each
-// request for which authed says yes (it holds the right token), whose
-// connection then no longer counts as pending. Call it before srv.Serve(l).
+// connOf is what Listener.HTTP puts in a connection's context.
+type connOf struct {
+	l *Listener
+	c net.Conn
+}
+
+// HTTP sets srv up to report to l the close of each connection, and puts
+// the connection in each request's context, where the handler that checks
+// its credentials marks it with Authenticate. Call it before srv.Serve(l).
 // Keep srv's own timeouts short for what comes before a request
 // (ReadHeaderTimeout, IdleTimeout): they are what closes a pending
 // connection that sends nothing.
-func (l *Listener) HTTP(srv *http.Server, authed func(*http.Request) bool) {
-	connCtx, connState, next := srv.ConnContext, srv.ConnState, srv.Handler
-	if next == nil {
-		next = http.DefaultServeMux
-	}
+func (l *Listener) HTTP(srv *http.Server) {
+	connCtx, connState := srv.ConnContext, srv.ConnState
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if connCtx != nil {
 			ctx = connCtx(ctx, c)
 		}
-		return context.WithValue(ctx, connKey{}, c)
+		return context.WithValue(ctx, connKey{}, connOf{l, c})
 	}
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
 		if st == http.StateClosed {
@@ -399,10 +486,14 @@ func (l *Listener) HTTP(srv *http.Server, authed func(*http.Request) bool) {
 			connState(c, st)
 		}
 	}
-	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && authed(r) {
-			l.Authenticated(c)
-		}
-		next.ServeHTTP(w, r)
-	})
+}
+
+// Authenticate says that the request whose context is ctx showed valid
+// credentials: its connection, if a Listener set up with HTTP accepted it,
+// no longer counts as pending. Elsewhere (a unix socket, a test) it does
+// nothing.
+func Authenticate(ctx context.Context) {
+	if co, ok := ctx.Value(connKey{}).(connOf); ok {
+		co.l.Authenticated(co.c)
+	}
 }

@@ -103,3 +103,51 @@ func TestStartShortageRequeues(t *testing.T) {
 		})
 	}
 }
+
+// A machine that cannot start a task at all reports its failure with no
+// "started" event before it (EMFILE opening its log, /dev/null, pipe2, or
+// writing its batch script). Each such report is a lost machine of a
+// delivered task: it counts, and after maxLost of them the task is given up
+// as lost instead of being requeued forever (review of issue 14's flood
+// fix: 50 such reports under --retries 0 reached attempt 51, lost 0).
+func TestStartShortageWithoutStartedIsBounded(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ev   func(ref client.TaskRef, at time.Time) client.TaskEvent
+	}{
+		{"failed: pipe2 EMFILE", func(ref client.TaskRef, at time.Time) client.TaskEvent {
+			return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Failed,
+				Reason: "pipe2: too many open files", EndedAt: &at}
+		}},
+		{"lost, reported by the agent", func(ref client.TaskRef, at time.Time) client.TaskEvent {
+			return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Lost,
+				Reason: "open /h/logs/1.out: too many open files (this machine is short of resources, not the task's fault)", EndedAt: &at}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.register("a", 1)
+			id := h.submit(1, retries(0))
+			var seq uint64
+			reports := 0
+			for range 50 {
+				h.place()
+				l := h.lease("a", seq)
+				if l == nil || len(l.Tasks) == 0 {
+					break
+				}
+				seq = l.Seq
+				h.tick(time.Second)
+				h.report("a", c.ev(l.Tasks[0].TaskRef, h.now))
+				reports++
+			}
+			if reports != maxLost {
+				t.Fatalf("the task was delivered %d times, want %d (maxLost)", reports, maxLost)
+			}
+			h.wantTask(id, 0, burst.Lost, maxLost, maxLost)
+			if j := h.job(id); j.Tasks.Lost != 1 || !j.State.Terminal() {
+				t.Fatalf("job %s with %d lost tasks (%s), want it ended with 1 lost", j.State, j.Tasks.Lost, j.Reason)
+			}
+		})
+	}
+}

@@ -215,16 +215,17 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 			j.row.State = burst.Queued
 			j.row.Reason = "waiting: " + row.Reason
 		}
-	case ev.State == burst.Lost && !stopping && (!t.started || row.LostCount+1 < maxLost):
-		// Only a task known to have started counts a lost machine; one that
-		// never reached an agent did not even use an attempt. One an agent
-		// held keeps its attempt number: the agent may have started it and
-		// died before saying so, and the next attempt must not be mistaken
-		// for it (its output file starts afresh).
-		if t.started {
+	case ev.State == burst.Lost && !stopping && (!t.delivered || row.LostCount+1 < maxLost):
+		// A task that never reached an agent did not even use an attempt,
+		// and counts no lost machine. One an agent held counts one, started
+		// or not (a machine short of descriptors reports its failed start
+		// with no "started" before it: uncounted, it would be requeued
+		// forever), and keeps its attempt number: the agent may have
+		// started it and died before saying so, and the next attempt must
+		// not be mistaken for it (its output file starts afresh).
+		if t.delivered {
 			row.LostCount++
-		}
-		if !t.delivered {
+		} else {
 			row.Attempt--
 		}
 		row.State = burst.Queued
