@@ -278,9 +278,7 @@ func TestFaultStorePrivateHome(t *testing.T) {
 // server starts there.
 func TestFaultStoreForeignHome(t *testing.T) {
 	t.Parallel()
-	if os.Getuid() != 0 {
-		t.Skip("giving a home to another user needs root")
-	}
+	needRoot(t, "giving a home to another user")
 	h := newHarness(t)
 	if err := os.Mkdir(h.home, 0o700); err != nil {
 		t.Fatal(err)
@@ -302,6 +300,91 @@ func TestFaultStoreForeignHome(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(h.home, "state.db"), &st); err == nil {
 		t.Error("a store was created in another user's home")
+	}
+}
+
+// needRoot skips, loudly, a test that must act as another user, and fails
+// it under BURST_CI=1, where it must run.
+func needRoot(t *testing.T, what string) {
+	t.Helper()
+	if os.Getuid() == 0 {
+		return
+	}
+	if os.Getenv("BURST_CI") == "1" {
+		t.Fatalf("%s needs root, and BURST_CI=1 asks that it run", what)
+	}
+	t.Skipf("SKIPPED: %s needs root", what)
+}
+
+// Links that another user planted in a home open to all (0777) are
+// refused, each with the fix (`rm LINK`): state.db and logs leading into
+// that user's directory would have burst write the store (every job's
+// environment) and task logs where they can read them. Nothing is written
+// through them, and the refusal comes before any server starts.
+func TestFaultStorePlantedLinks(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "planting links as another user")
+	const nobody = 65534
+	for _, tc := range []struct {
+		name  string
+		plant string // the link's name in the home
+		own   int    // the link's owner (root: the target is another user's)
+	}{
+		{"their link to their directory", "logs", nobody},
+		{"their link to their file", "state.db", nobody},
+		{"our link to their directory", "logs", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			theirs := filepath.Join(t.TempDir(), "theirs")
+			if err := os.Mkdir(h.home, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(h.home, 0o777)
+			if err := os.Mkdir(theirs, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(theirs, 0o777)
+			os.Chmod(filepath.Dir(theirs), 0o755)
+			target := theirs
+			if tc.plant == "state.db" {
+				target = filepath.Join(theirs, "loot.db")
+				writeFile(t, target, "", 0o666)
+				os.Chown(target, nobody, nobody)
+			}
+			if err := os.Chown(theirs, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(h.home, tc.plant)
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(link, tc.own, tc.own); err != nil {
+				t.Fatal(err)
+			}
+			r := h.run("run", "--", "sh", "-c", "echo SECRET=$0", "hunter2")
+			row := faultRow{Fault: "planted link in a 0777 home: " + tc.name, Tasks: 1}
+			if r.code == 0 {
+				t.Errorf("a command through a planted link succeeded: %s", r)
+			}
+			msg := strings.TrimSpace(r.stderr)
+			if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "rm "+link) {
+				t.Errorf("want one line naming the fix (rm %s):\n%s", link, r)
+			}
+			filepath.WalkDir(theirs, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && p != theirs && p != target {
+					t.Errorf("burst wrote %s through the planted link", p)
+				}
+				return nil
+			})
+			if fi, err := os.Stat(target); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+				t.Errorf("burst wrote the store through the planted link into %s (%d bytes)", target, fi.Size())
+			}
+			if _, err := os.Stat(filepath.Join(h.home, "server.json")); err == nil {
+				t.Error("a server started in a home with a planted link")
+			}
+			recordFault(t, row)
+		})
 	}
 }
 
