@@ -394,8 +394,12 @@ func TestFaultStorePlantedLinks(t *testing.T) {
 func TestStoreBackupRestoreCommands(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
-	for i := 1; i <= 500; i++ {
+	// Slow enough that tasks are still queued when the backup is taken:
+	// restored, they run again (at least once), and each input's line
+	// must still be printed once.
+	const n = 300
+	args := []string{"map", "-d", "-j", "2", "--", "sh", "-c", "echo $0; sleep 0.01", "{}", ":::"}
+	for i := 1; i <= n; i++ {
 		args = append(args, strconv.Itoa(i))
 	}
 	first := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "before").stdout)
@@ -409,6 +413,9 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 	if fi, err := os.Stat(copy1); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, %v; want a 0600 file", fi, err)
 	}
+	if j := h.show(mustID(t, busy)); j.State == "succeeded" {
+		t.Logf("the map ended before the backup: the restore reruns nothing")
+	}
 	if r := h.run("server", "backup", copy1); r.code != 2 || !strings.Contains(r.stderr, "exists") {
 		t.Errorf("a backup over an existing file: want exit 2 naming it:\n%s", r)
 	}
@@ -416,6 +423,9 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 		t.Errorf("a restore while the server runs: want exit 2 naming burst server stop:\n%s", r)
 	}
 	h.mustRun("wait", busy)
+	// A job made after the backup: the restored store gives its id again.
+	lost := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "lost job").stdout)
+	h.mustRun("wait", lost)
 	h.mustRun("server", "stop", "--all")
 	notes := filepath.Join(h.root, "notes.txt")
 	writeFile(t, notes, strings.Repeat("not a store\n", 1000), 0o600)
@@ -426,4 +436,29 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 	if out := h.mustRun("results", first).stdout; out != "before\n" {
 		t.Errorf("the restored store's first job: %q, want %q", out, "before\n")
 	}
+	// The map's tasks queued in the backup run again; each line once.
+	h.mustRun("wait", busy)
+	row := faultRow{Fault: "restore to a backup taken while a map ran", Tasks: n}
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSuffix(h.mustRun("results", busy).stdout, "\n"), "\n") {
+		seen[l]++
+	}
+	for i := 1; i <= n; i++ {
+		switch c := seen[strconv.Itoa(i)]; {
+		case c == 0:
+			row.Lost++
+		case c > 1:
+			row.Duplicated++
+		}
+	}
+	if row.Lost+row.Duplicated > 0 {
+		t.Errorf("after the restore, map %s printed %d inputs' lines more than once and lost %d", busy, row.Duplicated, row.Lost)
+	}
+	// A new job that takes the lost job's id shows its own output alone.
+	again := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "new job").stdout)
+	h.mustRun("wait", again)
+	if out := h.mustRun("results", again).stdout; out != "new job\n" {
+		t.Errorf("job %s (the lost job was %s) after the restore: results %q, want %q", again, lost, out, "new job\n")
+	}
+	recordFault(t, row)
 }

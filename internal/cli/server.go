@@ -420,15 +420,58 @@ and still run are found again by their agents; the rest is lost.`,
 			if err != nil {
 				return usage("%v", err)
 			}
+			// Jobs made after the backup are not in it, and their ids will
+			// be given again: their logs must not become a new job's.
+			moved, err := moveNewerLogs(ctx, h, time.Now())
+			if err != nil {
+				return fmt.Errorf("restored %s from %s, but: %w", h.DB(), src, err)
+			}
 			w := c.OutOrStdout()
 			fmt.Fprintf(w, "restored %s from %s", h.DB(), src)
 			if aside != "" {
 				fmt.Fprintf(w, "; the store it replaced is kept as %s", aside)
 			}
+			if moved != "" {
+				fmt.Fprintf(w, "; logs of jobs newer than the backup are kept in %s", moved)
+			}
 			fmt.Fprintln(w, "; the next burst command starts a server on it")
 			return nil
 		},
 	}
+}
+
+// moveNewerLogs moves the log directories of jobs the restored store does
+// not have (ids above its highest) from $BURST_HOME/logs to
+// $BURST_HOME/logs-before-restore-TIME, and returns that directory ("" when
+// there were none).
+func moveNewerLogs(ctx context.Context, h home.Home, now time.Time) (string, error) {
+	top, err := store.MaxJobID(ctx, h.DB())
+	if err != nil {
+		return "", err
+	}
+	ents, err := os.ReadDir(h.Logs())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		return "", err
+	}
+	dir := filepath.Join(string(h), "logs-before-restore-"+now.UTC().Format("20060102T150405Z"))
+	moved := ""
+	for _, e := range ents {
+		id, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || id <= top || !e.IsDir() {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		if err := os.Rename(filepath.Join(h.Logs(), e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return "", fmt.Errorf("move the logs of job %d aside: %w", id, err)
+		}
+		moved = dir
+	}
+	return moved, nil
 }
 
 // mib is a file's size for people.

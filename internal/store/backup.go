@@ -128,3 +128,20 @@ func syncFile(path string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// MaxJobID is the highest job id the store at path holds (0 for none),
+// read through a read-only connection: after a restore, logs of jobs above
+// it belong to jobs the restored store never had, whose ids it will give
+// again.
+func MaxJobID(ctx context.Context, path string) (int64, error) {
+	db, err := openReadOnly(path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var id sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT max(id) FROM jobs").Scan(&id); err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return id.Int64, nil
+}
