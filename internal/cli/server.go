@@ -385,10 +385,13 @@ func newServerRestoreCmd() *cobra.Command {
 backup' or a snapshot from $BURST_HOME/backups. FILE must be a burst store
 that passes SQLite's quick_check. The store it replaces is not deleted: it
 is moved aside as state.db.damaged-TIME (with its -wal and -shm files).
-No server may run meanwhile (stop it with 'burst server stop'); the next
-burst command starts one on the restored store. Jobs, tasks and charges
-recorded after FILE was made are not in it: tasks that were running then
-and still run are found again by their agents; the rest is lost.`,
+FILE itself is read only, never changed. No server may run meanwhile (stop
+it with 'burst server stop'); the next burst command starts one on the
+restored store. Jobs, tasks and charges recorded after FILE was made are
+not in it: tasks it holds as queued or running run again (at least once;
+each task's log starts afresh, so results show each line once), and the
+logs of jobs made after FILE are moved to $BURST_HOME/logs-before-restore-TIME
+(their ids will be given again).`,
 		Example: `  burst server restore ~/.burst/backups/state-20270510T120000.000Z.db
   burst server stop && burst server restore ~/burst-2027-05-10.db`,
 		Args: oneFile("the backup to restore, e.g. burst server restore ~/.burst/backups/state-….db (ls ~/.burst/backups)"),
