@@ -278,9 +278,7 @@ func TestFaultStorePrivateHome(t *testing.T) {
 // server starts there.
 func TestFaultStoreForeignHome(t *testing.T) {
 	t.Parallel()
-	if os.Getuid() != 0 {
-		t.Skip("giving a home to another user needs root")
-	}
+	needRoot(t, "giving a home to another user")
 	h := newHarness(t)
 	if err := os.Mkdir(h.home, 0o700); err != nil {
 		t.Fatal(err)
@@ -305,14 +303,103 @@ func TestFaultStoreForeignHome(t *testing.T) {
 	}
 }
 
+// needRoot skips, loudly, a test that must act as another user, and fails
+// it under BURST_CI=1, where it must run.
+func needRoot(t *testing.T, what string) {
+	t.Helper()
+	if os.Getuid() == 0 {
+		return
+	}
+	if os.Getenv("BURST_CI") == "1" {
+		t.Fatalf("%s needs root, and BURST_CI=1 asks that it run", what)
+	}
+	t.Skipf("SKIPPED: %s needs root", what)
+}
+
+// Links that another user planted in a home open to all (0777) are
+// refused, each with the fix (`rm LINK`): state.db and logs leading into
+// that user's directory would have burst write the store (every job's
+// environment) and task logs where they can read them. Nothing is written
+// through them, and the refusal comes before any server starts.
+func TestFaultStorePlantedLinks(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "planting links as another user")
+	const nobody = 65534
+	for _, tc := range []struct {
+		name  string
+		plant string // the link's name in the home
+		own   int    // the link's owner (root: the target is another user's)
+	}{
+		{"their link to their directory", "logs", nobody},
+		{"their link to their file", "state.db", nobody},
+		{"our link to their directory", "logs", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			theirs := filepath.Join(t.TempDir(), "theirs")
+			if err := os.Mkdir(h.home, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(h.home, 0o777)
+			if err := os.Mkdir(theirs, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(theirs, 0o777)
+			os.Chmod(filepath.Dir(theirs), 0o755)
+			target := theirs
+			if tc.plant == "state.db" {
+				target = filepath.Join(theirs, "loot.db")
+				writeFile(t, target, "", 0o666)
+				os.Chown(target, nobody, nobody)
+			}
+			if err := os.Chown(theirs, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(h.home, tc.plant)
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(link, tc.own, tc.own); err != nil {
+				t.Fatal(err)
+			}
+			r := h.run("run", "--", "sh", "-c", "echo SECRET=$0", "hunter2")
+			row := faultRow{Fault: "planted link in a 0777 home: " + tc.name, Tasks: 1}
+			if r.code == 0 {
+				t.Errorf("a command through a planted link succeeded: %s", r)
+			}
+			msg := strings.TrimSpace(r.stderr)
+			if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "rm "+link) {
+				t.Errorf("want one line naming the fix (rm %s):\n%s", link, r)
+			}
+			filepath.WalkDir(theirs, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && p != theirs && p != target {
+					t.Errorf("burst wrote %s through the planted link", p)
+				}
+				return nil
+			})
+			if fi, err := os.Stat(target); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+				t.Errorf("burst wrote the store through the planted link into %s (%d bytes)", target, fi.Size())
+			}
+			if _, err := os.Stat(filepath.Join(h.home, "server.json")); err == nil {
+				t.Error("a server started in a home with a planted link")
+			}
+			recordFault(t, row)
+		})
+	}
+}
+
 // burst server backup copies the store while a map writes to it, and the
 // copy restores; the commands refuse what they must (an existing file, a
 // restore while a server runs, a file that is no burst store).
 func TestStoreBackupRestoreCommands(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
-	for i := 1; i <= 500; i++ {
+	// Slow enough that tasks are still queued when the backup is taken:
+	// restored, they run again (at least once), and each input's line
+	// must still be printed once.
+	const n = 300
+	args := []string{"map", "-d", "-j", "2", "--", "sh", "-c", "echo $0; sleep 0.01", "{}", ":::"}
+	for i := 1; i <= n; i++ {
 		args = append(args, strconv.Itoa(i))
 	}
 	first := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "before").stdout)
@@ -326,6 +413,9 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 	if fi, err := os.Stat(copy1); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, %v; want a 0600 file", fi, err)
 	}
+	if j := h.show(mustID(t, busy)); j.State == "succeeded" {
+		t.Logf("the map ended before the backup: the restore reruns nothing")
+	}
 	if r := h.run("server", "backup", copy1); r.code != 2 || !strings.Contains(r.stderr, "exists") {
 		t.Errorf("a backup over an existing file: want exit 2 naming it:\n%s", r)
 	}
@@ -333,6 +423,9 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 		t.Errorf("a restore while the server runs: want exit 2 naming burst server stop:\n%s", r)
 	}
 	h.mustRun("wait", busy)
+	// A job made after the backup: the restored store gives its id again.
+	lost := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "lost job").stdout)
+	h.mustRun("wait", lost)
 	h.mustRun("server", "stop", "--all")
 	notes := filepath.Join(h.root, "notes.txt")
 	writeFile(t, notes, strings.Repeat("not a store\n", 1000), 0o600)
@@ -343,4 +436,29 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 	if out := h.mustRun("results", first).stdout; out != "before\n" {
 		t.Errorf("the restored store's first job: %q, want %q", out, "before\n")
 	}
+	// The map's tasks queued in the backup run again; each line once.
+	h.mustRun("wait", busy)
+	row := faultRow{Fault: "restore to a backup taken while a map ran", Tasks: n}
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSuffix(h.mustRun("results", busy).stdout, "\n"), "\n") {
+		seen[l]++
+	}
+	for i := 1; i <= n; i++ {
+		switch c := seen[strconv.Itoa(i)]; {
+		case c == 0:
+			row.Lost++
+		case c > 1:
+			row.Duplicated++
+		}
+	}
+	if row.Lost+row.Duplicated > 0 {
+		t.Errorf("after the restore, map %s printed %d inputs' lines more than once and lost %d", busy, row.Duplicated, row.Lost)
+	}
+	// A new job that takes the lost job's id shows its own output alone.
+	again := strings.TrimSpace(h.mustRun("run", "-d", "--", "echo", "new job").stdout)
+	h.mustRun("wait", again)
+	if out := h.mustRun("results", again).stdout; out != "new job\n" {
+		t.Errorf("job %s (the lost job was %s) after the restore: results %q, want %q", again, lost, out, "new job\n")
+	}
+	recordFault(t, row)
 }

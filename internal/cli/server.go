@@ -386,10 +386,13 @@ func newServerRestoreCmd() *cobra.Command {
 backup' or a snapshot from $BURST_HOME/backups. FILE must be a burst store
 that passes SQLite's quick_check. The store it replaces is not deleted: it
 is moved aside as state.db.damaged-TIME (with its -wal and -shm files).
-No server may run meanwhile (stop it with 'burst server stop'); the next
-burst command starts one on the restored store. Jobs, tasks and charges
-recorded after FILE was made are not in it: tasks that were running then
-and still run are found again by their agents; the rest is lost.`,
+FILE itself is read only, never changed. No server may run meanwhile (stop
+it with 'burst server stop'); the next burst command starts one on the
+restored store. Jobs, tasks and charges recorded after FILE was made are
+not in it: tasks it holds as queued or running run again (at least once;
+each task's log starts afresh, so results show each line once), and the
+logs of jobs made after FILE are moved to $BURST_HOME/logs-before-restore-TIME
+(their ids will be given again).`,
 		Example: `  burst server restore ~/.burst/backups/state-20270510T120000.000Z.db
   burst server stop && burst server restore ~/burst-2027-05-10.db`,
 		Args: oneFile("the backup to restore, e.g. burst server restore ~/.burst/backups/state-….db (ls ~/.burst/backups)"),
@@ -421,15 +424,58 @@ and still run are found again by their agents; the rest is lost.`,
 			if err != nil {
 				return usage("%v", err)
 			}
+			// Jobs made after the backup are not in it, and their ids will
+			// be given again: their logs must not become a new job's.
+			moved, err := moveNewerLogs(ctx, h, time.Now())
+			if err != nil {
+				return fmt.Errorf("restored %s from %s, but: %w", h.DB(), src, err)
+			}
 			w := c.OutOrStdout()
 			fmt.Fprintf(w, "restored %s from %s", h.DB(), src)
 			if aside != "" {
 				fmt.Fprintf(w, "; the store it replaced is kept as %s", aside)
 			}
+			if moved != "" {
+				fmt.Fprintf(w, "; logs of jobs newer than the backup are kept in %s", moved)
+			}
 			fmt.Fprintln(w, "; the next burst command starts a server on it")
 			return nil
 		},
 	}
+}
+
+// moveNewerLogs moves the log directories of jobs the restored store does
+// not have (ids above its highest) from $BURST_HOME/logs to
+// $BURST_HOME/logs-before-restore-TIME, and returns that directory ("" when
+// there were none).
+func moveNewerLogs(ctx context.Context, h home.Home, now time.Time) (string, error) {
+	top, err := store.MaxJobID(ctx, h.DB())
+	if err != nil {
+		return "", err
+	}
+	ents, err := os.ReadDir(h.Logs())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		return "", err
+	}
+	dir := filepath.Join(string(h), "logs-before-restore-"+now.UTC().Format("20060102T150405Z"))
+	moved := ""
+	for _, e := range ents {
+		id, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || id <= top || !e.IsDir() {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		if err := os.Rename(filepath.Join(h.Logs(), e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return "", fmt.Errorf("move the logs of job %d aside: %w", id, err)
+		}
+		moved = dir
+	}
+	return moved, nil
 }
 
 // mib is a file's size for people.

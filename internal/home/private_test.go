@@ -141,3 +141,25 @@ func TestPrivateFollowsAHomeThatIsALink(t *testing.T) {
 		}
 	}
 }
+
+// CreatePrivate follows no link: a store planted as a link (to a file
+// anyone can read) is refused with the fix, and left as it is.
+func TestCreatePrivateRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere.db")
+	os.WriteFile(target, nil, 0o644)
+	link := filepath.Join(dir, "state.db")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	err := CreatePrivate(link)
+	if err == nil || !strings.Contains(err.Error(), "rm "+link) {
+		t.Fatalf("CreatePrivate(link) = %v; want a refusal naming `rm %s`", err, link)
+	}
+	if err := CreatePrivate(filepath.Join(dir, "new.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreatePrivate(filepath.Join(dir, "new.db")); err != nil {
+		t.Fatalf("CreatePrivate of an existing file: %v", err)
+	}
+}

@@ -46,10 +46,15 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		Stderr:  t.row.Stderr,
 		GPUIDs:  t.row.GPUIDs,
 		Queued:  t.queued,
-		// A map's results are each input's final attempt, so a retried map
-		// task's own log files start afresh; a run's logs keep every attempt
-		// (and files named by an #SBATCH pattern may be shared: left alone).
-		Truncate: t.row.Attempt > 1 && spec.Map != nil && spec.Stdout == "" && spec.Stderr == "",
+		// burst's own log files of a task start afresh at its first
+		// attempt (one that runs again after a restore to an older
+		// snapshot must not add its lines to those of its first run); a
+		// map's results are each input's final attempt, so a retried map
+		// task's start afresh too, while a run's logs keep every attempt.
+		// Files named by an #SBATCH pattern may be shared: left alone.
+		// The agent opens (and truncates) a log once, at its first byte:
+		// a server restarted mid-task re-attaches without reopening it.
+		Truncate: (t.row.Attempt <= 1 || spec.Map != nil) && spec.Stdout == "" && spec.Stderr == "",
 	}
 	if b := spec.Batch; b != nil && !spec.Native {
 		// sbatch's files: opened at the start, truncated unless

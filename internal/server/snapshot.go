@@ -66,14 +66,36 @@ func (s *Server) openStore(ctx context.Context) (*store.Store, error) {
 	if err := home.CreatePrivate(h.DB()); err != nil {
 		return nil, fmt.Errorf("create %s: %w", h.DB(), err)
 	}
-	if err := store.Check(ctx, h.DB()); err != nil {
+	// Open checks the store on its own connection before anything writes
+	// to it; the handler is set after, so that damage found at start is
+	// refused with the steps to recover rather than ending the server.
+	st, err := store.OpenContext(ctx, h.DB())
+	if err != nil {
 		if store.IsCorrupt(err) {
 			return nil, errors.New(RecoverySteps(h, err))
 		}
 		return nil, err
 	}
 	store.OnCorrupt(s.storeCorrupt)
-	return store.Open(h.DB())
+	if st.Unchecked() {
+		// A healthy large store on a cold cache is not refused for its
+		// size: it is served, and checked whole meanwhile; damage ends
+		// the server as damage any statement meets does.
+		s.log.Warn("the store's check did not finish in time; serving it while the check goes on", "store", h.DB(), "within", store.CheckTimeout)
+		s.loops.Go(func() {
+			start := time.Now()
+			err := st.FinishCheck(ctx)
+			switch {
+			case store.IsCorrupt(err):
+				s.storeCorrupt(err)
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("the store's check could not finish", "store", h.DB(), "err", err)
+			case err == nil:
+				s.log.Info("the store's check finished: it is whole", "store", h.DB(), "took", time.Since(start).Round(time.Millisecond))
+			}
+		})
+	}
+	return st, nil
 }
 
 // storeCorrupt ends the server when a statement finds the store damaged

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -404,6 +405,11 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 				// A task the server no longer wants (cancelled, or moved on).
 				m.cancels = append(m.cancels, ev.TaskRef)
 				m.poke()
+			} else if ev.Kind == client.EventExited && (j == nil || t == nil && !j.row.State.Terminal()) {
+				// An exit the store knows nothing of (a store restored to
+				// a snapshot older than the task): said, not dropped
+				// silently; the task runs again if the store has it queued.
+				b.log(slog.LevelWarn, "exit report of a task the store does not know: ignored", "job", ev.Job, "task", ev.Index, "attempt", ev.Attempt, "machine", m.row.ID)
 			}
 			continue
 		}

@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,10 +17,20 @@ import (
 // with nothing pending. dst must not exist, or be empty; it is created 0600
 // (the store holds every job's environment). A copy that fails is removed.
 func (s *Store) Backup(ctx context.Context, dst string) error {
-	return backup(ctx, s.path, dst)
+	// A connection of its own: the writer's stays free for the server's
+	// writes, and the readers' are query_only, which VACUUM INTO refuses.
+	// Through openDB: a snapshot reads every page, so it finds a damaged
+	// one even where no request has looked yet.
+	db, err := openDB("file:" + s.path + "?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("back up %s: %w", s.path, err)
+	}
+	defer db.Close()
+	return backup(ctx, db, s.path, dst)
 }
 
-func backup(ctx context.Context, src, dst string) error {
+// backup writes db's database, src, to dst with VACUUM INTO.
+func backup(ctx context.Context, db *sql.DB, src, dst string) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s exists: name a new file, or remove it first", dst)
@@ -35,15 +45,6 @@ func backup(ctx context.Context, src, dst string) error {
 			os.Remove(dst)
 		}
 	}()
-	// A connection of its own: the writer's stays free for the server's
-	// writes, and the readers' are query_only, which VACUUM INTO refuses.
-	// Through openDB: a snapshot reads every page, so it finds a damaged
-	// one even where no request has looked yet.
-	db, err := openDB("file:" + src + "?_pragma=busy_timeout(10000)")
-	if err != nil {
-		return fmt.Errorf("back up %s: %w", src, err)
-	}
-	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
 		return fmt.Errorf("back up %s to %s: %w", src, dst, err)
@@ -56,12 +57,15 @@ func backup(ctx context.Context, src, dst string) error {
 }
 
 // Restore replaces the store at dst with a copy of the backup at src. It
-// checks first that src is a whole burst store (CheckBackup); then it moves
-// dst, with its -wal and -shm files, aside as dst.damaged-TIME (kept, not
-// deleted: it may hold history the backup lacks), and puts the copy in its
-// place (written beside it, synced, then renamed). It returns the name the
-// old store was moved to ("" if there was none). No server may hold dst
-// open: the caller checks that none runs.
+// checks first that src is a whole burst store (CheckBackup), and makes the
+// copy beside dst with VACUUM INTO from a read-only connection: the copy
+// holds what src holds with its WAL (a store copied with its -wal file),
+// and src, its WAL included, is left as it was. Then it moves dst, with its
+// -wal and -shm files, aside as dst.damaged-TIME (kept, not deleted, and
+// not opened: it may hold history the backup lacks), and puts the synced
+// copy in its place with a rename. It returns the name the old store was
+// moved to ("" if there was none). No server may hold dst open: the caller
+// checks that none runs.
 func Restore(ctx context.Context, src, dst string, now time.Time) (aside string, err error) {
 	if err := CheckBackup(ctx, src); err != nil {
 		var ce *CorruptError
@@ -75,12 +79,18 @@ func Restore(ctx context.Context, src, dst string, now time.Time) (aside string,
 	}
 	tmp := dst + ".restore"
 	os.Remove(tmp)
-	if err := copyFile(src, tmp); err != nil {
-		os.Remove(tmp)
+	db, err := openReadOnly(src)
+	if err != nil {
 		return "", fmt.Errorf("cannot restore from %s: %w", src, err)
 	}
-	if _, err := os.Stat(dst); err == nil {
-		aside = dst + ".damaged-" + now.UTC().Format("20060102T150405Z")
+	err = backup(ctx, db, src, tmp)
+	db.Close()
+	if err != nil {
+		return "", fmt.Errorf("cannot restore from %s: %w", src, err)
+	}
+	stamp := now.UTC().Format("20060102T150405Z")
+	if _, err := os.Lstat(dst); err == nil {
+		aside = dst + ".damaged-" + stamp
 		if err := os.Rename(dst, aside); err != nil {
 			os.Remove(tmp)
 			return "", fmt.Errorf("cannot move %s aside: %w", dst, err)
@@ -88,10 +98,10 @@ func Restore(ctx context.Context, src, dst string, now time.Time) (aside string,
 	}
 	// The old store's WAL must not be applied to the restored one.
 	for _, sfx := range []string{"-wal", "-shm"} {
-		if _, err := os.Stat(dst + sfx); err == nil {
+		if _, err := os.Lstat(dst + sfx); err == nil {
 			target := aside + sfx
 			if aside == "" {
-				target = dst + sfx + ".damaged-" + now.UTC().Format("20060102T150405Z")
+				target = dst + sfx + ".damaged-" + stamp
 			}
 			if err := os.Rename(dst+sfx, target); err != nil {
 				os.Remove(tmp)
@@ -110,28 +120,6 @@ func Restore(ctx context.Context, src, dst string, now time.Time) (aside string,
 	return aside, nil
 }
 
-// copyFile copies src to a new file dst (0600) and syncs it.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -139,4 +127,21 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// MaxJobID is the highest job id the store at path holds (0 for none),
+// read through a read-only connection: after a restore, logs of jobs above
+// it belong to jobs the restored store never had, whose ids it will give
+// again.
+func MaxJobID(ctx context.Context, path string) (int64, error) {
+	db, err := openReadOnly(path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var id sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT max(id) FROM jobs").Scan(&id); err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return id.Int64, nil
 }

@@ -83,13 +83,19 @@ func TestCheckFindsGarbageAndRestoreMendsIt(t *testing.T) {
 		t.Fatalf("backup %v, %v: want a 0600 file", fi, err)
 	}
 	s.Close()
-	if err := Check(ctx, path); err != nil {
+	// Closed cleanly, its WAL checkpointed: frames left in it would hold
+	// newer copies of the pages damaged below, and hide the damage.
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	if err := CheckBackup(ctx, path); err != nil {
 		t.Fatalf("a whole store fails its check: %v", err)
 	}
 	damage(t, path)
-	err = Check(ctx, path)
-	if !errors.Is(err, ErrCorrupt) || !IsCorrupt(err) {
-		t.Fatalf("Check of a damaged store = %v; want ErrCorrupt", err)
+	if s, err := Open(path); err == nil {
+		s.Close()
+		t.Fatal("Open of a damaged store succeeded; want it refused")
+	} else if !errors.Is(err, ErrCorrupt) || !IsCorrupt(err) {
+		t.Fatalf("Open of a damaged store = %v; want ErrCorrupt", err)
 	}
 	t.Logf("damaged store: %v", err)
 
@@ -104,7 +110,7 @@ func TestCheckFindsGarbageAndRestoreMendsIt(t *testing.T) {
 	if _, err := os.Stat(aside); err != nil {
 		t.Fatalf("the damaged store was not kept aside: %v", err)
 	}
-	if err := Check(ctx, path); err != nil {
+	if err := CheckBackup(ctx, path); err != nil {
 		t.Fatalf("restored store: %v", err)
 	}
 	s2 := open(t, path)
@@ -125,9 +131,11 @@ func TestCheckRefusesForeignFiles(t *testing.T) {
 	if err := CheckBackup(ctx, filepath.Join(dir, "missing.db")); err == nil {
 		t.Fatal("CheckBackup of a missing file succeeded")
 	}
-	if err := Check(ctx, filepath.Join(dir, "missing.db")); err != nil {
-		t.Fatalf("Check of a store not made yet: %v", err)
+	s, err := Open(filepath.Join(dir, "missing.db"))
+	if err != nil {
+		t.Fatalf("Open of a store not made yet: %v", err)
 	}
+	s.Close()
 }
 
 // TestCheckTimeOn100kTasks measures the check at open on a store of
@@ -148,12 +156,146 @@ func TestCheckTimeOn100kTasks(t *testing.T) {
 	s.Close()
 	fi, _ := os.Stat(path)
 	start := time.Now()
-	if err := Check(ctx, path); err != nil {
+	if err := CheckBackup(ctx, path); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
 	t.Logf("quick_check of a 100,000-task store (%.1f MB): %s", float64(fi.Size())/1e6, took)
 	if took > time.Second && !raceEnabled {
 		t.Errorf("the check took %s; want under a second", took)
+	}
+}
+
+// A store whose check at open runs out of time is served, not refused: a
+// sound store of 1.5 GB on a cold cache takes longer than CheckTimeout.
+// FinishCheck then checks it whole, and finds damage the cut check missed.
+// (Before: the check's timeout refused the store, and the server with it.)
+func TestOpenServesAStoreWhoseCheckRunsOutOfTime(t *testing.T) {
+	defer func(d time.Duration) { checkTimeout = d }(checkTimeout)
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	s := open(t, path)
+	fill(t, s, 5000)
+	s.Close()
+	// Closed cleanly: its WAL is checkpointed, and frames left in it would
+	// hide the damage made below.
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+
+	checkTimeout = time.Nanosecond
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open of a whole store whose check ran out of time: %v; want it opened", err)
+	}
+	if !s.Unchecked() {
+		t.Fatal("Unchecked() = false after a check that ran out of time")
+	}
+	if err := s.FinishCheck(ctx); err != nil {
+		t.Fatalf("FinishCheck of a whole store: %v", err)
+	}
+	s.Close()
+
+	damage(t, path)
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("Open of a store whose check ran out of time: %v; want it opened", err)
+	}
+	defer s.Close()
+	if err := s.FinishCheck(ctx); !IsCorrupt(err) {
+		t.Fatalf("FinishCheck of a damaged store = %v; want it found damaged", err)
+	}
+
+	checkTimeout = CheckTimeout
+	s2, err := Open(filepath.Join(dir, "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.Unchecked() {
+		t.Fatal("a store checked within CheckTimeout says it is unchecked")
+	}
+}
+
+// CheckBackup and Restore read their source and change nothing in it: a
+// store copied with its -wal file (cp state.db state.db-wal elsewhere)
+// keeps its WAL, byte for byte, and the restored copy holds what the WAL
+// held. (Before: the check's close, as the last connection, checkpointed
+// the WAL into the source and deleted it, and the restore copied only the
+// main file.)
+func TestCheckAndRestoreLeaveTheSourceAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	s := open(t, live)
+	id := fill(t, s, 300)
+	// Copy the store and its WAL while it is open: the copy's newest
+	// rows are in its -wal alone.
+	src := filepath.Join(dir, "copy.db")
+	for _, sfx := range []string{"", "-wal"} {
+		b, err := os.ReadFile(live + sfx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(src+sfx, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	before := map[string][]byte{}
+	for _, sfx := range []string{"", "-wal"} {
+		b, _ := os.ReadFile(src + sfx)
+		before[sfx] = b
+	}
+	if len(before["-wal"]) == 0 {
+		t.Fatal("the copy has no WAL to keep: the test shows nothing")
+	}
+	same := func(when string) {
+		t.Helper()
+		for sfx, want := range before {
+			got, err := os.ReadFile(src + sfx)
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("%s: %s changed (%d bytes, was %d; %v)", when, src+sfx, len(got), len(want), err)
+			}
+		}
+	}
+	if err := CheckBackup(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	same("after CheckBackup")
+	dst := filepath.Join(dir, "state.db")
+	if _, err := Restore(ctx, src, dst, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	same("after Restore")
+	s2 := open(t, dst)
+	tasks, err := s2.ListTasks(ctx, id, 0, 10000)
+	if err != nil || len(tasks) != 300 {
+		t.Fatalf("restored store lists %d tasks (%v); want 300, the WAL's rows included", len(tasks), err)
+	}
+}
+
+// A store keeps its WAL and WAL index when it closes (persistWAL, through
+// the checked connection of corrupt.go), so that a server starts again on
+// a full disk; and Open's check, made on the writer's own connection,
+// opens no connection whose close could delete them. (Before: the checked
+// connection hid the driver's FileControl, persistWAL did nothing, and the
+// next start on a full disk failed with SQLITE_IOERR_SHMSIZE.)
+func TestCloseKeepsTheWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	for range 2 {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill(t, s, 10)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, sfx := range []string{"-wal", "-shm"} {
+			if _, err := os.Stat(path + sfx); err != nil {
+				t.Fatalf("after Close: %v; want the store's %s kept", err, sfx)
+			}
+		}
 	}
 }

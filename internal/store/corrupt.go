@@ -72,6 +72,7 @@ var (
 	_ driver.Pinger             = (*checkedConn)(nil)
 	_ driver.SessionResetter    = (*checkedConn)(nil)
 	_ driver.Validator          = (*checkedConn)(nil)
+	_ sqlite.FileControl        = (*checkedConn)(nil)
 )
 
 func (c *checkedConn) Unwrap() driver.Conn { return c.Conn }
@@ -126,6 +127,17 @@ func (c *checkedConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *checkedConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+// FileControlPersistWAL and FileControlDataVersion reach the driver's
+// connection: without them persistWAL finds no FileControl and the store's
+// WAL is deleted when it closes (full.go).
+func (c *checkedConn) FileControlPersistWAL(db string, mode int) (int, error) {
+	return c.Conn.(sqlite.FileControl).FileControlPersistWAL(db, mode)
+}
+
+func (c *checkedConn) FileControlDataVersion(db string) (uint32, error) {
+	return c.Conn.(sqlite.FileControl).FileControlDataVersion(db)
+}
 
 type checkedStmt struct{ driver.Stmt }
 

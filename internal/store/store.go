@@ -22,9 +22,10 @@ import (
 
 // Store is an open state database.
 type Store struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers (WAL lets them run beside the writer)
+	path      string
+	unchecked bool    // Open's check ran out of time (FinishCheck)
+	w         *sql.DB // the one writer connection
+	r         *sql.DB // readers (WAL lets them run beside the writer)
 
 	ops    chan *op
 	closed chan struct{}
@@ -56,8 +57,21 @@ var ErrClosed = errors.New("store closed")
 // maxBatch bounds how many queued writes share one transaction.
 const maxBatch = 512
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(path string) (*Store, error) {
+// Open opens (creating if needed) the database at path, checks it and
+// migrates it: OpenContext with no deadline but the check's own.
+func Open(path string) (*Store, error) { return OpenContext(context.Background(), path) }
+
+// OpenContext opens (creating if needed) the database at path, checks it
+// before anything writes to it, and migrates it. The check is `PRAGMA
+// quick_check` (check.go) on the writer's own connection, the one the store
+// keeps open: it opens nothing more (on a full disk a connection of its own
+// could fail to map the WAL index, and its close, as the last connection,
+// would checkpoint away the WAL the store keeps on purpose: persistWAL).
+// A damaged store is refused with a *CorruptError. A check that does not
+// end within CheckTimeout (a large store on a cold cache) is no finding:
+// the store opens, Unchecked reports it, and FinishCheck checks it whole
+// while it serves.
+func OpenContext(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
@@ -77,6 +91,11 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	unchecked, err := checkAtOpen(ctx, w, path)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := migrate(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
@@ -87,7 +106,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{path: path, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, unchecked: unchecked, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	for _, q := range hot {
 		st, err := w.Prepare(q)
 		if err != nil {

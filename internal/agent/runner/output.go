@@ -22,6 +22,7 @@ import (
 type output struct {
 	path     string
 	truncate bool
+	private  string // burst's home: a log inside it is created private (openLog)
 	r        *os.File
 	done     chan struct{}
 	err      error        // the file could not be written: the output was dropped
@@ -31,12 +32,12 @@ type output struct {
 }
 
 // newOutput returns the write end to give the child and the copier.
-func newOutput(path string, truncate bool) (*os.File, *output, error) {
+func newOutput(path string, truncate bool, private string) (*os.File, *output, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	o := &output{path: path, truncate: truncate, r: r, done: make(chan struct{})}
+	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{})}
 	go o.copy()
 	return w, o, nil
 }
@@ -56,7 +57,7 @@ func (o *output) copy() {
 	if n == 0 && err != nil {
 		return // no output: no file
 	}
-	f, err := openLog(o.path, o.truncate)
+	f, err := openLog(o.path, o.truncate, o.private)
 	if err != nil {
 		o.err = err
 		io.Copy(io.Discard, o.r) // the task must not block on a full pipe
@@ -149,7 +150,9 @@ func (o *output) wait(limit time.Duration) {
 // openOutputs prepares stdout and stderr (one pipe when both go to the same
 // file).
 func openOutputs(outPath, errPath string, truncate, direct bool, private string) (stdout, stderr *os.File, outs []*output, err error) {
-	open := newOutputOrNull
+	open := func(path string, truncate bool) (*os.File, *output, error) {
+		return newOutputOrNull(path, truncate, private)
+	}
 	if direct {
 		open = func(path string, truncate bool) (*os.File, *output, error) {
 			if path == "" {
@@ -180,12 +183,12 @@ func openOutputs(outPath, errPath string, truncate, direct bool, private string)
 	return stdout, stderr, outs, nil
 }
 
-func newOutputOrNull(path string, truncate bool) (*os.File, *output, error) {
+func newOutputOrNull(path string, truncate bool, private string) (*os.File, *output, error) {
 	if path == "" {
 		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		return f, nil, err
 	}
-	return newOutput(path, truncate)
+	return newOutput(path, truncate, private)
 }
 
 // lostOutput says why some of a task's output could not be saved, or "":

@@ -428,7 +428,7 @@ func (t *Task) flushOutputs() {
 	}
 }
 
-func openLog(path string, truncate bool) (*os.File, error) {
+func openLog(path string, truncate bool, private string) (*os.File, error) {
 	if path == "" {
 		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -436,7 +436,7 @@ func openLog(path string, truncate bool) (*os.File, error) {
 	if truncate {
 		flags |= os.O_TRUNC
 	}
-	dirMode, mode := privateModes(filepath.Dir(path))
+	dirMode, mode := logModes(path, private)
 	f, err := os.OpenFile(path, flags, mode)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return f, err
@@ -448,10 +448,21 @@ func openLog(path string, truncate bool) (*os.File, error) {
 	return os.OpenFile(path, flags, mode)
 }
 
+// logModes returns the modes for the directories and the file created for
+// a log at path: 0700 and 0600 inside burst's home, private (task logs
+// hold what tasks printed, secrets included), decided by the path alone,
+// not by the mode of wherever a link in it leads, and with no stat per
+// task; elsewhere as privateModes finds.
+func logModes(path, private string) (os.FileMode, os.FileMode) {
+	if private != "" && strings.HasPrefix(path, strings.TrimSuffix(private, "/")+"/") {
+		return 0o700, 0o600
+	}
+	return privateModes(filepath.Dir(path))
+}
+
 // privateModes returns the modes for directories and files created in dir:
 // 0700 and 0600 where dir (or, while it does not exist, the nearest
-// directory above it) is closed to group and others, as $BURST_HOME/logs
-// is (task logs hold what tasks printed, secrets included); 0755 and 0644
+// directory above it) is closed to group and others; 0755 and 0644
 // elsewhere, as a user's own output files would be.
 func privateModes(dir string) (os.FileMode, os.FileMode) {
 	for {
