@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,18 +71,30 @@ func detectContainment() {
 		}
 	}
 	if want == "" || want == ContainCgroup1 {
-		if dir, home, err := setupContainV1(); err == nil {
+		if dir, home, err := setupContainV1(os.Getenv("SLURM_JOB_ID")); err == nil {
 			contained.mode, contained.dir, contained.home = ContainCgroup1, dir, home
 			return
 		}
 	}
-	if want != ContainGroup {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err == nil {
-			contained.mode = ContainSubreaper
-			return
-		}
+	if want != ContainGroup && becomeSubreaper() == nil {
+		contained.mode = ContainSubreaper
+		return
 	}
 	contained.mode = ContainGroup
+}
+
+// becomeSubreaper makes this process a child subreaper (ContainSubreaper).
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// logger is where the runner reports what it falls back to: the logger
+// given with the home's identity, else slog's default.
+func logger() *slog.Logger {
+	if o := owner.Load(); o != nil && o.log != nil {
+		return o.log
+	}
+	return slog.Default()
 }
 
 // setupContainV2 finds a cgroup2 hierarchy this process can create cgroups
@@ -116,8 +129,13 @@ func setupContainV2() (string, error) {
 }
 
 // setupContainV1 finds the v1 freezer hierarchy and returns this agent's
-// directory there, and this process's own freezer cgroup.
-func setupContainV1() (dir, home string, err error) {
+// directory there, and this process's own freezer cgroup. It refuses to
+// make cgroups inside one that another manager tracks (slurmJob: the
+// SLURM_JOB_ID this process runs in, if any): Slurm's v1 proctrack kills
+// a step by reading the step cgroup's own cgroup.procs, not its children's,
+// so a task in a cgroup below it would outlive scancel and the time limit.
+// The subreaper keeps the tasks in the step's cgroup instead.
+func setupContainV1(slurmJob string) (dir, home string, err error) {
 	mp, root, err := cgroupMount("freezer", "")
 	if err != nil {
 		return "", "", err
@@ -125,6 +143,12 @@ func setupContainV1() (dir, home string, err error) {
 	own, err := ownCgroup("freezer")
 	if err != nil {
 		own = "/"
+	}
+	switch {
+	case slurmJob != "":
+		return "", "", fmt.Errorf("inside Slurm job %s: its v1 cgroup is Slurm's to track", slurmJob)
+	case own != "/":
+		return "", "", fmt.Errorf("in freezer cgroup %s, which another manager tracks", own)
 	}
 	home = ownCgroupDir(mp, root, own)
 	parent := filepath.Join(home, "burst")

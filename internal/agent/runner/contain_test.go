@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -221,4 +222,23 @@ func TestBoxesReused(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestNoV1CgroupsInsideSlurm: inside a Slurm job the agent makes no v1
+// freezer cgroup of its own. Slurm's v1 proctrack/cgroup kills a step by
+// the pids in its step cgroup's cgroup.procs ("Control Group in Slurm",
+// slurm.schedmd.com/cgroups.html: the step's processes are tracked in its
+// cgroup); a task moved into a cgroup below it would outlive scancel and
+// the job's time limit. The v1 directory is not even created.
+func TestNoV1CgroupsInsideSlurm(t *testing.T) {
+	if _, _, err := cgroupMount("freezer", ""); err != nil {
+		t.Skipf("no v1 freezer here: %v", err)
+	}
+	dir, _, err := setupContainV1("4242")
+	if err == nil {
+		t.Fatalf("made v1 freezer cgroup %s inside Slurm job 4242", dir)
+	}
+	if !strings.Contains(err.Error(), "Slurm job 4242") {
+		t.Fatalf("error %q does not name the Slurm job", err)
+	}
 }
