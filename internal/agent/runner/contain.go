@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -460,6 +461,102 @@ func hasMark(pid int, mark string) bool {
 	return false
 }
 
+// leaders are the pids of the running tasks' own processes (subreaper
+// mode): the agent's children that are not adopted orphans.
+var leaders struct {
+	sync.Mutex
+	m map[int]bool
+}
+
+func addLeader(pid int) {
+	leaders.Lock()
+	if leaders.m == nil {
+		leaders.m = map[int]bool{}
+	}
+	leaders.m[pid] = true
+	leaders.Unlock()
+}
+
+func dropLeader(pid int) {
+	leaders.Lock()
+	delete(leaders.m, pid)
+	leaders.Unlock()
+}
+
+// fullScans counts killMarked's scans of all of /proc (for tests).
+var fullScans atomic.Int64
+
+// mayHaveOrphans reports whether the agent has a live child that is not a
+// running task's process: an orphan a task left, adopted by the agent (or
+// a command the agent runs itself). Without one, nothing a task started
+// still runs: a process outlives its task's process only by being
+// re-parented to the agent (or below such a process). Its children are
+// read from /proc/self/task/*/children (tens of µs; a scan of /proc costs
+// milliseconds, growing with the host); where that cannot be read, it
+// answers true. A zombie child holds nothing: its own children were
+// re-parented when it died.
+func mayHaveOrphans() bool {
+	kids, ok := ownChildren()
+	if !ok {
+		return true
+	}
+	var buf [512]byte
+	for _, pid := range kids {
+		leaders.Lock()
+		known := leaders.m[pid]
+		leaders.Unlock()
+		if known {
+			continue
+		}
+		b, err := readProc(procPath(pid, "stat"), buf[:])
+		if err != nil {
+			if Gone(err) {
+				continue // reaped since the read
+			}
+			return true
+		}
+		if _, _, state, ok := parseParent(b); !ok || state != 'Z' && state != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// ownChildren lists this process's children, those of every thread.
+func ownChildren() ([]int, bool) {
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return nil, false
+	}
+	tids, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, false
+	}
+	var kids []int
+	var buf [16384]byte
+	for _, tid := range tids {
+		b, err := readProc("/proc/self/task/"+tid+"/children", buf[:])
+		if err != nil {
+			if Gone(err) {
+				continue // a thread that exited
+			}
+			return nil, false
+		}
+		if len(b) == len(buf) {
+			return nil, false // more than fits: scan
+		}
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, false
+			}
+			kids = append(kids, pid)
+		}
+	}
+	return kids, true
+}
+
 // killMarked kills everything the task left behind in subreaper mode: the
 // agent's adopted children that carry the task's mark or are in its process
 // group, and all of their descendants (which are re-parented to the agent
@@ -473,6 +570,7 @@ func killMarked(leader int, mark string) {
 	for {
 		children := map[int][]int{}
 		var roots []int
+		fullScans.Add(1)
 		scanProcParents(func(pid, ppid, pgid int, dead bool) {
 			children[ppid] = append(children[ppid], pid)
 			if ppid != self || pid == leader {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -240,5 +241,63 @@ func TestNoV1CgroupsInsideSlurm(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "Slurm job 4242") {
 		t.Fatalf("error %q does not name the Slurm job", err)
+	}
+}
+
+// inChild runs the test named name again in a child process of its own,
+// with env added (a containment mode, a cgroup to be in: settings a
+// process takes once), and reports whether this is that child, which then
+// runs the test's body.
+func inChild(t *testing.T, name string, env ...string) bool {
+	t.Helper()
+	if os.Getenv("BURST_TEST_CHILD") == name {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), append(env, "BURST_TEST_CHILD="+name)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
+		t.Fatalf("%s in a child process: %v\n%s", name, err, out)
+	}
+	t.Logf("child:\n%s", out)
+	return false
+}
+
+// TestSubreaperScansOnlyForOrphans: in subreaper mode a task that leaves
+// nothing behind ends without a scan of /proc (milliseconds on a busy
+// host); one that leaves a process behind is scanned for, and the process
+// dies with it.
+func TestSubreaperScansOnlyForOrphans(t *testing.T) {
+	if !inChild(t, "TestSubreaperScansOnlyForOrphans", ContainEnv+"="+ContainSubreaper) {
+		return
+	}
+	if c := Containment(); c != ContainSubreaper {
+		t.Skipf("containment is %s", c)
+	}
+	for i := range 20 {
+		task, err := Start(Spec{Argv: []string{"true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := task.Wait(); r.State != burst.Succeeded {
+			t.Fatalf("task %d: %s (%s)", i, r.State, r.Reason)
+		}
+	}
+	if n := fullScans.Load(); n != 0 {
+		t.Fatalf("20 tasks that left nothing behind scanned /proc %d times", n)
+	}
+	marker := uniqueSleep()
+	task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("%s (%s)", r.State, r.Reason)
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		t.Fatalf("the setsid sleep outlived its task: %v", left)
+	}
+	if fullScans.Load() == 0 {
+		t.Fatal("a task that left a process behind was not scanned for")
 	}
 }

@@ -273,6 +273,9 @@ func Start(spec Spec) (*Task, error) {
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
+	if t.mark != "" {
+		addLeader(t.pid) // not an orphan: see mayHaveOrphans
+	}
 	t.execAt = time.Now() // os.StartProcess returns once the exec is done
 	// Its start time (StartTicks) is read when first asked for, and its
 	// peak memory first sampled a millisecond in: most tasks of a map are
@@ -716,11 +719,14 @@ func (t *Task) wait() {
 	}
 	if err == nil {
 		t.reapGroup()
-		if t.mark != "" {
+		if t.mark != "" && mayHaveOrphans() {
 			// Before the reap: its zombie keeps its pid and group id.
 			killMarked(t.pid, t.mark)
 		}
 	} // else it was reaped behind our back (ECHILD): its pid may be anyone's now
+	if t.mark != "" {
+		dropLeader(t.pid) // before the reap frees the pid for anyone
+	}
 	ps, werr := t.proc.Wait()
 
 	t.mu.Lock()
