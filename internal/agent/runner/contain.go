@@ -302,6 +302,27 @@ var boxes struct {
 
 const maxFreeBoxes = 64
 
+// mkBox is newBox; tests replace it to make it fail.
+var mkBox = newBox
+
+var fallback struct {
+	once sync.Once
+	err  error
+}
+
+// boxFallback is what a task does whose box could not be made for a
+// reason that is not the machine's shortage (see MachineShort): it is
+// contained by the subreaper instead, which makes the agent one, once,
+// and logs it once. It reports whether the subreaper can stand in.
+func boxFallback(err error) bool {
+	fallback.once.Do(func() {
+		fallback.err = becomeSubreaper()
+		logger().Warn("a task's containment cgroup could not be made: tasks without one are contained by the subreaper",
+			"containment", contained.mode, "err", err, "subreaper_err", fallback.err)
+	})
+	return fallback.err == nil
+}
+
 // newBox returns an empty containment cgroup (ContainCgroup2), open for
 // CLONE_INTO_CGROUP.
 func newBox() (*cgroup, error) {

@@ -301,3 +301,42 @@ func TestSubreaperScansOnlyForOrphans(t *testing.T) {
 		t.Fatal("a task that left a process behind was not scanned for")
 	}
 }
+
+// TestFailedBox: a task whose containment cgroup cannot be made for want
+// of descriptors is Lost (its machine's fault: it runs again, without
+// using a retry); for another reason it runs, contained by the subreaper
+// instead, and what it leaves behind still dies with it.
+func TestFailedBox(t *testing.T) {
+	if !inChild(t, "TestFailedBox") {
+		return
+	}
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	failWith := func(err error) {
+		mkBox = func() (*cgroup, error) { return nil, err }
+	}
+	failWith(syscall.EMFILE)
+	task, err := Start(Spec{Argv: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Lost || !strings.Contains(r.Reason, "too many open files") {
+		t.Fatalf("out of descriptors: %s (%s), want lost", r.State, r.Reason)
+	}
+	failWith(syscall.EACCES)
+	marker := uniqueSleep()
+	task, err = Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("no permission for a box: %s (%s), want succeeded", r.State, r.Reason)
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		for _, pid := range left {
+			_ = syscallKill(pid)
+		}
+		t.Fatalf("without its box, the task's setsid sleep outlived it: %v", left)
+	}
+}

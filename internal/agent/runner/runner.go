@@ -204,11 +204,26 @@ func Start(spec Spec) (*Task, error) {
 	switch Containment() {
 	case ContainCgroup2, ContainCgroup1:
 		if t.cg == nil || t.cg.v1 {
-			// Without a box it is still in its process group.
-			t.box, _ = newBox()
+			if t.box, err = mkBox(); err != nil {
+				t.box = nil
+				if MachineShort(err) {
+					// Out of descriptors or memory: the machine's
+					// fault, not the task's; it runs again elsewhere.
+					if t.cg != nil {
+						t.cg.remove()
+					}
+					t.failStart(fmt.Errorf("make its containment cgroup: %w", err), stderr)
+					return t, nil
+				}
+				if boxFallback(err) {
+					t.mark = newMark()
+				}
+			}
 		}
 	case ContainSubreaper:
 		t.mark = newMark()
+	}
+	if t.mark != "" {
 		env = append(env[:len(env):len(env)], markerVar+"="+t.mark)
 	}
 
