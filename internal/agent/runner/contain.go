@@ -293,14 +293,29 @@ func agentRuns(pid int, ticks uint64) bool {
 // Boxes are kept for the next task once empty, with their directory open:
 // creating and removing a cgroup costs about 60 µs, a map of tiny tasks
 // runs thousands a second, and reading whether one is empty costs a tenth
-// of that. At most maxFreeBoxes wait; Shutdown removes them.
+// of that. As many wait as were ever in use at once (the agent's slots,
+// in effect), at least minFreeBoxes; Shutdown removes them.
 var boxes struct {
 	sync.Mutex
-	free []*cgroup
-	n    int // boxes made, for their names
+	free  []*cgroup
+	n     int // boxes made, for their names
+	inUse int // handed out and not yet released
+	peak  int // the most in use at once
 }
 
-const maxFreeBoxes = 64
+const minFreeBoxes = 64
+
+// boxTaken and boxGone count the boxes in use (boxes.Lock held).
+func boxTaken() {
+	boxes.inUse++
+	boxes.peak = max(boxes.peak, boxes.inUse)
+}
+
+func boxGone() {
+	boxes.Lock()
+	boxes.inUse--
+	boxes.Unlock()
+}
 
 // mkBox is newBox; tests replace it to make it fail.
 var mkBox = newBox
@@ -327,6 +342,7 @@ func boxFallback(err error) bool {
 // CLONE_INTO_CGROUP.
 func newBox() (*cgroup, error) {
 	boxes.Lock()
+	boxTaken()
 	if k := len(boxes.free); k > 0 {
 		cg := boxes.free[k-1]
 		boxes.free = boxes.free[:k-1]
@@ -336,6 +352,14 @@ func newBox() (*cgroup, error) {
 	boxes.n++
 	name := "box-" + strconv.Itoa(boxes.n)
 	boxes.Unlock()
+	cg, err := makeBox(name)
+	if err != nil {
+		boxGone()
+	}
+	return cg, err
+}
+
+func makeBox(name string) (*cgroup, error) {
 	dir, err := agentDir(filepath.Dir(contained.dir), false) // made again after a Shutdown
 	if err != nil {
 		return nil, err
@@ -363,6 +387,7 @@ func newBox() (*cgroup, error) {
 // cgroup.killed). One that cannot be emptied (a process
 // stuck in uninterruptible sleep) is left to remove's retries.
 func (cg *cgroup) release() {
+	boxGone()
 	if cg.populated() {
 		cg.kill()
 		deadline := time.Now().Add(5 * time.Second)
@@ -377,7 +402,7 @@ func (cg *cgroup) release() {
 		}
 	}
 	boxes.Lock()
-	if len(boxes.free) < maxFreeBoxes && !cg.killed {
+	if len(boxes.free) < max(minFreeBoxes, boxes.peak) && !cg.killed {
 		boxes.free = append(boxes.free, cg)
 		cg = nil
 	}

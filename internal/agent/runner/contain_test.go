@@ -340,3 +340,53 @@ func TestFailedBox(t *testing.T) {
 		t.Fatalf("without its box, the task's setsid sleep outlived it: %v", left)
 	}
 }
+
+// TestBoxPoolFitsConcurrency: an agent that runs more tasks at once than
+// the pool's floor (64) keeps a box for each, so that the next round makes
+// no cgroup.
+func TestBoxPoolFitsConcurrency(t *testing.T) {
+	if !inChild(t, "TestBoxPoolFitsConcurrency") {
+		return
+	}
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	const n = 80
+	round := func() {
+		var tasks []*Task
+		var gates []*os.File
+		for range n {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, err := Start(Spec{Argv: []string{"cat"}, In: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tasks, gates = append(tasks, task), append(gates, w)
+		}
+		for _, w := range gates { // all n run at once until now
+			w.Close()
+		}
+		for _, task := range tasks {
+			if r := task.Wait(); r.State != burst.Succeeded {
+				t.Fatalf("%s (%s)", r.State, r.Reason)
+			}
+		}
+	}
+	round()
+	boxes.Lock()
+	made, free := boxes.n, len(boxes.free)
+	boxes.Unlock()
+	if free < n {
+		t.Fatalf("%d boxes kept after %d tasks at once, want %d", free, n, n)
+	}
+	round()
+	boxes.Lock()
+	again := boxes.n - made
+	boxes.Unlock()
+	if again != 0 {
+		t.Fatalf("the second round of %d tasks made %d new boxes, want 0", n, again)
+	}
+}

@@ -254,6 +254,7 @@ func Start(spec Spec) (*Task, error) {
 			case cg == t.box:
 				t.box.remove()
 				t.box = nil
+				boxGone()
 			default:
 				t.cg.remove()
 				t.cg, t.mode = nil, EnforceRSSWatch
@@ -387,6 +388,7 @@ func (t *Task) joinCgroup(pid int) {
 		if err := t.box.addProc(pid); err != nil {
 			t.box.remove()
 			t.box = nil
+			boxGone()
 		}
 		return
 	}
