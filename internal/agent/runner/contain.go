@@ -126,7 +126,47 @@ func setupContainV2() (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
 		return "", fmt.Errorf("no cgroup.kill (Linux 5.14 or later): %w", err)
 	}
+	if err := bornAlive(dir); err != nil {
+		return "", err
+	}
 	return dir, nil
+}
+
+// bornAlive starts /bin/true in a fresh cgroup under dir (CLONE_INTO_CGROUP)
+// and reports an error if the kernel kills it at birth. Linux (seen on
+// 6.18) compares, at a clone into a cgroup, the kill count of the cgroup
+// it goes into with that of the cgroup the parent is in, and SIGKILLs the
+// child when they differ. A cgroup's count starts at 0 and grows with each
+// cgroup.kill of it or of a cgroup above it. So a box once killed is never
+// reused (cgroup.killed), and an agent in a cgroup that was once sent
+// cgroup.kill (a service restarted in the cgroup it was killed in) would
+// see every task die at birth: there, cgroup v2 is not used.
+func bornAlive(dir string) error {
+	probe := filepath.Join(dir, fmt.Sprintf("probe-%d", os.Getpid()))
+	if err := mkdirOK(probe); err != nil {
+		return err
+	}
+	defer os.Remove(probe)
+	fd, err := unix.Open(probe, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{Sys: &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // nothing to try it with; Start falls back if the clone fails
+		}
+		return err
+	}
+	st, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return fmt.Errorf("a process cloned into a cgroup under %s is killed at birth: this process's cgroup was once sent cgroup.kill", dir)
+	}
+	return nil
 }
 
 // setupContainV1 finds the v1 freezer hierarchy and returns this agent's

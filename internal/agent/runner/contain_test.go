@@ -390,3 +390,55 @@ func TestBoxPoolFitsConcurrency(t *testing.T) {
 		t.Fatalf("the second round of %d tasks made %d new boxes, want 0", n, again)
 	}
 }
+
+// TestAgentInOnceKilledCgroup: an agent whose own cgroup was once sent
+// cgroup.kill (before it moved in) does not use cgroup v2 boxes, whose
+// processes the kernel would kill at birth (see bornAlive): its tasks run
+// to their own end, still contained.
+func TestAgentInOnceKilledCgroup(t *testing.T) {
+	if os.Getenv("BURST_TEST_CHILD") != "TestAgentInOnceKilledCgroup" {
+		if c := Containment(); c != ContainCgroup2 {
+			t.Skipf("containment is %s here", c)
+		}
+	}
+	if !inChild(t, "TestAgentInOnceKilledCgroup") {
+		return
+	}
+	mp, root, err := cgroupMount("", cgroupRoot)
+	if err != nil {
+		mp, root, err = cgroupMount("", filepath.Join(cgroupRoot, "unified"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := ownCgroup("")
+	home := ownCgroupDir(mp, root, own)
+	killed := filepath.Join(home, fmt.Sprintf("burst-test-killed-%d", os.Getpid()))
+	if err := os.Mkdir(killed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(killed, "cgroup.kill"), "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(killed, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		Shutdown()
+		_ = writeFile(filepath.Join(home, "cgroup.procs"), strconv.Itoa(os.Getpid()))
+		_ = os.Remove(filepath.Join(killed, "burst"))
+		_ = os.Remove(killed)
+	})
+	t.Logf("containment in a once-killed cgroup: %s", Containment())
+	marker := uniqueSleep()
+	task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("%s (%s) under containment %s, want succeeded", r.State, r.Reason, Containment())
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		t.Fatalf("its setsid sleep outlived it: %v", left)
+	}
+}
