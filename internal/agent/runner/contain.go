@@ -254,8 +254,13 @@ func agentDir(parent string, memory bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		cleanLeftovers(parent)
-		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d", os.Getpid(), self))
+		ns, err := pidNamespace()
+		if err != nil {
+			return "", err
+		}
+		home := homeTag()
+		cleanLeftovers(parent, ns, home)
+		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d-%d-%s", ns, os.Getpid(), self, home))
 		if err := mkdirOK(st.dir); err != nil {
 			return "", err
 		}
@@ -276,15 +281,19 @@ func agentDir(parent string, memory bool) (string, error) {
 // cleanLeftovers removes the agent directories under parent whose agent
 // (pid and start time, in the name) no longer runs, and the task cgroups in
 // them, killing what is left there first: those tasks ended with their
-// agent.
-func cleanLeftovers(parent string) {
+// agent. It judges only the directories of agents in its own pid namespace
+// (ns) and of its own home (home, see homeTag): a pid of another namespace
+// means another process here, and another home's tasks are not this
+// home's to signal. A directory named otherwise (an older burst's
+// "agent-PID-TICKS", which says neither) is left alone.
+func cleanLeftovers(parent string, ns uint64, home string) {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		pid, ticks, ok := parseAgentDir(e.Name())
-		if !ok || !e.IsDir() || agentRuns(pid, ticks) {
+		a, ok := parseAgentDir(e.Name())
+		if !ok || !e.IsDir() || a.ns != ns || a.home != home || agentRuns(a.pid, a.ticks) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
@@ -303,19 +312,45 @@ func cleanLeftovers(parent string) {
 	}
 }
 
-// parseAgentDir reads "agent-PID-TICKS".
-func parseAgentDir(name string) (pid int, ticks uint64, ok bool) {
+// agentName is what an agent directory's name says of its agent.
+type agentName struct {
+	ns, ticks uint64
+	pid       int
+	home      string
+}
+
+// parseAgentDir reads "agent-PIDNS-PID-TICKS-HOME".
+func parseAgentDir(name string) (agentName, bool) {
 	rest, found := strings.CutPrefix(name, "agent-")
-	if !found {
-		return 0, 0, false
+	f := strings.SplitN(rest, "-", 4)
+	if !found || len(f) != 4 || f[3] == "" {
+		return agentName{}, false
 	}
-	p, t, found := strings.Cut(rest, "-")
-	if !found {
-		return 0, 0, false
+	var a agentName
+	var err [3]error
+	a.ns, err[0] = strconv.ParseUint(f[0], 10, 64)
+	a.pid, err[1] = strconv.Atoi(f[1])
+	a.ticks, err[2] = strconv.ParseUint(f[2], 10, 64)
+	a.home = f[3]
+	return a, err[0] == nil && err[1] == nil && err[2] == nil && a.pid > 0
+}
+
+// pidNamespace is the inode of this process's pid namespace.
+func pidNamespace() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
+		return 0, fmt.Errorf("pid namespace: %w", err)
 	}
-	pid, err1 := strconv.Atoi(p)
-	ticks, err2 := strconv.ParseUint(t, 10, 64)
-	return pid, ticks, err1 == nil && err2 == nil && pid > 0
+	return st.Ino, nil
+}
+
+// homeTag is the home identity (SetIdentity) as it goes in an agent
+// directory's name: "nohome" when none is known.
+func homeTag() string {
+	if id := Identity(); id != "" {
+		return safeName(id)
+	}
+	return "nohome"
 }
 
 // agentRuns reports whether the agent that made a directory still runs. Only

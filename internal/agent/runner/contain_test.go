@@ -115,30 +115,65 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // TestLeftoverCgroupsCleaned: the directory an agent that is gone left
 // behind, with a process still in a task cgroup of it, is emptied and
-// removed by the next agent's first use.
+// removed by the next agent's first use. Directories of agents in another
+// pid namespace or of another home, and those whose name says neither (an
+// older burst's), are left alone with what runs in them: a pid there is
+// not known to be the one this agent sees.
 func TestLeftoverCgroupsCleaned(t *testing.T) {
 	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
 		t.Skipf("containment is %s here", Containment())
 	}
 	parent := filepath.Dir(contained.dir)
-	// pid 1 runs, but did not start at tick 1: an agent that is gone.
-	dead := filepath.Join(parent, "agent-1-1")
-	task := filepath.Join(dead, "9.0.1")
-	if err := os.MkdirAll(task, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	marker := uniqueSleep()
-	// A process left by the dead agent.
-	p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "echo $$ > " + filepath.Join(task, "cgroup.procs") + " && exec sleep " + marker}, &os.ProcAttr{})
+	ns, err := pidNamespace()
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.Wait()
-	waitFor(t, func() bool { return len(withMarker(marker)) == 1 })
-	cleanLeftovers(parent)
+	home := homeTag()
+	// pid 1 runs, but did not start at tick 1: an agent that is gone.
+	dead := filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns, home))
+	others := []string{
+		filepath.Join(parent, "agent-1-1"),                                // no namespace, no home
+		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns+1, home)), // another pid namespace
+		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-otherhome", ns)),  // another home
+	}
+	run := func(dir string) string {
+		task := filepath.Join(dir, "9.0.1")
+		if err := os.MkdirAll(task, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		marker := uniqueSleep()
+		p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "echo $$ > " + filepath.Join(task, "cgroup.procs") + " && exec sleep " + marker}, &os.ProcAttr{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Wait()
+		waitFor(t, func() bool { return len(withMarker(marker)) == 1 })
+		t.Cleanup(func() {
+			cg := &cgroup{dir: task, fd: -1}
+			_, err := os.Stat(filepath.Join(task, "cgroup.kill"))
+			cg.v1 = err != nil
+			cg.remove()
+			_ = os.Remove(dir)
+		})
+		return marker
+	}
+	marker := run(dead)
+	var kept []string
+	for _, d := range others {
+		kept = append(kept, run(d))
+	}
+	cleanLeftovers(parent, ns, home)
 	waitFor(t, func() bool { return len(withMarker(marker)) == 0 })
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Fatalf("%s still there (%v)", dead, err)
+	}
+	for i, m := range kept {
+		if len(withMarker(m)) != 1 {
+			t.Errorf("the process in %s was killed", others[i])
+		}
+		if _, err := os.Stat(others[i]); err != nil {
+			t.Errorf("%s was removed: %v", others[i], err)
+		}
 	}
 	if _, err := os.Stat(contained.dir); err != nil {
 		t.Fatalf("the live agent's directory is gone: %v", err)
