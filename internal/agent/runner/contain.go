@@ -474,6 +474,12 @@ func (cg *cgroup) release() {
 			}
 			time.Sleep(delay)
 			delay = min(2*delay, 50*time.Millisecond)
+			if delay >= 10*time.Millisecond {
+				// Again: a v1 freeze that timed out (a process in D
+				// state) killed without freezing, and a fork in that
+				// window lives until it is killed.
+				cg.kill()
+			}
 		}
 	}
 	boxes.Lock()

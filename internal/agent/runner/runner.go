@@ -121,6 +121,7 @@ type Task struct {
 	oomKilled  bool        // killed by the RSS watcher, or over the limit at start
 	limitTimer *time.Timer
 	graceTimer *time.Timer
+	killers    sync.WaitGroup // forceKill's cgroup kills under way (added under mu while !exited)
 
 	done chan struct{}
 	res  Result
@@ -674,14 +675,24 @@ func (t *Task) container() *cgroup {
 	return t.cg
 }
 
+// forceKill ends the grace. The cgroup's kill (a v1 freeze may take up
+// to a second) runs outside t.mu; wait does not hand the cgroup on
+// (release) before it is done (killers).
 func (t *Task) forceKill() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.exited {
-		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
-		if cg := t.container(); cg != nil {
-			cg.kill()
-		}
+	if t.exited {
+		t.mu.Unlock()
+		return
+	}
+	_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+	cg := t.container()
+	if cg != nil {
+		t.killers.Add(1)
+	}
+	t.mu.Unlock()
+	if cg != nil {
+		cg.kill()
+		t.killers.Done()
 	}
 }
 
@@ -721,6 +732,7 @@ func (t *Task) wait() {
 	}
 	ending := t.ending
 	t.mu.Unlock()
+	t.killers.Wait() // no kill of its cgroup may reach the next task's
 	if t.mode == EnforceRSSWatch {
 		unwatchRSS(t)
 	}
