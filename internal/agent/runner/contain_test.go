@@ -232,10 +232,16 @@ func BenchmarkStartTrue(b *testing.B) {
 
 // TestBoxesReused: tasks one after another, some of them leaving a process
 // behind (their box is then killed), all run to their own end: a box that
-// was killed is not reused (this kernel kills at birth whatever is cloned
-// into a cgroup once sent cgroup.kill), and the others are.
+// was killed is never used again (the kernel would kill at birth whatever
+// is cloned into it: see bornAlive), and the others are.
 func TestBoxesReused(t *testing.T) {
 	t.Parallel()
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	var mu sync.Mutex
+	uses := map[string]int{}
+	var killed []string // boxes of tasks that left a process behind
 	var wg sync.WaitGroup
 	for g := range 3 {
 		wg.Add(1)
@@ -243,7 +249,8 @@ func TestBoxesReused(t *testing.T) {
 			defer wg.Done()
 			for i := range 30 {
 				argv := []string{"true"}
-				if (i+g)%3 == 0 {
+				leaves := (i+g)%3 == 0
+				if leaves {
 					argv = []string{"sh", "-c", "sleep 0.2 & exit 0"}
 				}
 				task, err := Start(Spec{Argv: argv})
@@ -254,10 +261,36 @@ func TestBoxesReused(t *testing.T) {
 				if r := task.Wait(); r.State != burst.Succeeded {
 					t.Errorf("task %d.%d %q: %s (%s)", g, i, argv, r.State, r.Reason)
 				}
+				if task.box == nil {
+					t.Errorf("task %d.%d had no box", g, i)
+					return
+				}
+				mu.Lock()
+				uses[task.box.dir]++
+				if leaves {
+					killed = append(killed, task.box.dir)
+				}
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	reused := 0
+	for _, n := range uses {
+		if n > 1 {
+			reused++
+		}
+	}
+	if reused == 0 {
+		t.Errorf("no box was used twice in 90 tasks (%d boxes)", len(uses))
+	}
+	// A killed box is removed at once, never put back for another task
+	// (which the kernel would kill at birth: its state above says so).
+	for _, d := range killed {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("box %s, killed at its task's end, is still there (%v)", d, err)
+		}
+	}
 }
 
 // TestNoV1CgroupsInsideSlurm: inside a Slurm job the agent makes no v1
