@@ -170,7 +170,8 @@ func TestFaultAgentKilledLeavesNoCgroup(t *testing.T) {
 	}
 	agentDir := filepath.Dir(box)
 	agent := h.agentPID()
-	if !strings.HasPrefix(filepath.Base(agentDir), "agent-"+strconv.Itoa(agent)+"-") {
+	// agent-PIDNS-PID-TICKS-HOME
+	if f := strings.SplitN(filepath.Base(agentDir), "-", 5); len(f) != 5 || f[0] != "agent" || f[2] != strconv.Itoa(agent) {
 		t.Fatalf("the task's cgroup %s is not in a directory of agent %d", box, agent)
 	}
 	h.kill9(agent, "agent")

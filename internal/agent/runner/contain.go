@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,18 +72,30 @@ func detectContainment() {
 		}
 	}
 	if want == "" || want == ContainCgroup1 {
-		if dir, home, err := setupContainV1(); err == nil {
+		if dir, home, err := setupContainV1(os.Getenv("SLURM_JOB_ID")); err == nil {
 			contained.mode, contained.dir, contained.home = ContainCgroup1, dir, home
 			return
 		}
 	}
-	if want != ContainGroup {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err == nil {
-			contained.mode = ContainSubreaper
-			return
-		}
+	if want != ContainGroup && becomeSubreaper() == nil {
+		contained.mode = ContainSubreaper
+		return
 	}
 	contained.mode = ContainGroup
+}
+
+// becomeSubreaper makes this process a child subreaper (ContainSubreaper).
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// logger is where the runner reports what it falls back to: the logger
+// given with the home's identity, else slog's default.
+func logger() *slog.Logger {
+	if o := owner.Load(); o != nil && o.log != nil {
+		return o.log
+	}
+	return slog.Default()
 }
 
 // setupContainV2 finds a cgroup2 hierarchy this process can create cgroups
@@ -112,12 +126,57 @@ func setupContainV2() (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
 		return "", fmt.Errorf("no cgroup.kill (Linux 5.14 or later): %w", err)
 	}
+	if err := bornAlive(dir); err != nil {
+		return "", err
+	}
 	return dir, nil
 }
 
+// bornAlive starts /bin/true in a fresh cgroup under dir (CLONE_INTO_CGROUP)
+// and reports an error if the kernel kills it at birth. Linux (seen on
+// 6.18) compares, at a clone into a cgroup, the kill count of the cgroup
+// it goes into with that of the cgroup the parent is in, and SIGKILLs the
+// child when they differ. A cgroup's count starts at 0 and grows with each
+// cgroup.kill of it or of a cgroup above it. So a box once killed is never
+// reused (cgroup.killed), and an agent in a cgroup that was once sent
+// cgroup.kill (a service restarted in the cgroup it was killed in) would
+// see every task die at birth: there, cgroup v2 is not used.
+func bornAlive(dir string) error {
+	probe := filepath.Join(dir, fmt.Sprintf("probe-%d", os.Getpid()))
+	if err := mkdirOK(probe); err != nil {
+		return err
+	}
+	defer os.Remove(probe)
+	fd, err := unix.Open(probe, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{Sys: &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // nothing to try it with; Start falls back if the clone fails
+		}
+		return err
+	}
+	st, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return fmt.Errorf("a process cloned into a cgroup under %s is killed at birth: this process's cgroup was once sent cgroup.kill", dir)
+	}
+	return nil
+}
+
 // setupContainV1 finds the v1 freezer hierarchy and returns this agent's
-// directory there, and this process's own freezer cgroup.
-func setupContainV1() (dir, home string, err error) {
+// directory there, and this process's own freezer cgroup. It refuses to
+// make cgroups inside one that another manager tracks (slurmJob: the
+// SLURM_JOB_ID this process runs in, if any): Slurm's v1 proctrack kills
+// a step by reading the step cgroup's own cgroup.procs, not its children's,
+// so a task in a cgroup below it would outlive scancel and the time limit.
+// The subreaper keeps the tasks in the step's cgroup instead.
+func setupContainV1(slurmJob string) (dir, home string, err error) {
 	mp, root, err := cgroupMount("freezer", "")
 	if err != nil {
 		return "", "", err
@@ -125,6 +184,12 @@ func setupContainV1() (dir, home string, err error) {
 	own, err := ownCgroup("freezer")
 	if err != nil {
 		own = "/"
+	}
+	switch {
+	case slurmJob != "":
+		return "", "", fmt.Errorf("inside Slurm job %s: its v1 cgroup is Slurm's to track", slurmJob)
+	case own != "/":
+		return "", "", fmt.Errorf("in freezer cgroup %s, which another manager tracks", own)
 	}
 	home = ownCgroupDir(mp, root, own)
 	parent := filepath.Join(home, "burst")
@@ -189,8 +254,13 @@ func agentDir(parent string, memory bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		cleanLeftovers(parent)
-		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d", os.Getpid(), self))
+		ns, err := pidNamespace()
+		if err != nil {
+			return "", err
+		}
+		home := homeTag()
+		cleanLeftovers(parent, ns, home)
+		st.dir = filepath.Join(parent, fmt.Sprintf("agent-%d-%d-%d-%s", ns, os.Getpid(), self, home))
 		if err := mkdirOK(st.dir); err != nil {
 			return "", err
 		}
@@ -211,15 +281,19 @@ func agentDir(parent string, memory bool) (string, error) {
 // cleanLeftovers removes the agent directories under parent whose agent
 // (pid and start time, in the name) no longer runs, and the task cgroups in
 // them, killing what is left there first: those tasks ended with their
-// agent.
-func cleanLeftovers(parent string) {
+// agent. It judges only the directories of agents in its own pid namespace
+// (ns) and of its own home (home, see homeTag): a pid of another namespace
+// means another process here, and another home's tasks are not this
+// home's to signal. A directory named otherwise (an older burst's
+// "agent-PID-TICKS", which says neither) is left alone.
+func cleanLeftovers(parent string, ns uint64, home string) {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		pid, ticks, ok := parseAgentDir(e.Name())
-		if !ok || !e.IsDir() || agentRuns(pid, ticks) {
+		a, ok := parseAgentDir(e.Name())
+		if !ok || !e.IsDir() || a.ns != ns || a.home != home || agentRuns(a.pid, a.ticks) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
@@ -238,19 +312,45 @@ func cleanLeftovers(parent string) {
 	}
 }
 
-// parseAgentDir reads "agent-PID-TICKS".
-func parseAgentDir(name string) (pid int, ticks uint64, ok bool) {
+// agentName is what an agent directory's name says of its agent.
+type agentName struct {
+	ns, ticks uint64
+	pid       int
+	home      string
+}
+
+// parseAgentDir reads "agent-PIDNS-PID-TICKS-HOME".
+func parseAgentDir(name string) (agentName, bool) {
 	rest, found := strings.CutPrefix(name, "agent-")
-	if !found {
-		return 0, 0, false
+	f := strings.SplitN(rest, "-", 4)
+	if !found || len(f) != 4 || f[3] == "" {
+		return agentName{}, false
 	}
-	p, t, found := strings.Cut(rest, "-")
-	if !found {
-		return 0, 0, false
+	var a agentName
+	var err [3]error
+	a.ns, err[0] = strconv.ParseUint(f[0], 10, 64)
+	a.pid, err[1] = strconv.Atoi(f[1])
+	a.ticks, err[2] = strconv.ParseUint(f[2], 10, 64)
+	a.home = f[3]
+	return a, err[0] == nil && err[1] == nil && err[2] == nil && a.pid > 0
+}
+
+// pidNamespace is the inode of this process's pid namespace.
+func pidNamespace() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
+		return 0, fmt.Errorf("pid namespace: %w", err)
 	}
-	pid, err1 := strconv.Atoi(p)
-	ticks, err2 := strconv.ParseUint(t, 10, 64)
-	return pid, ticks, err1 == nil && err2 == nil && pid > 0
+	return st.Ino, nil
+}
+
+// homeTag is the home identity (SetIdentity) as it goes in an agent
+// directory's name: "nohome" when none is known.
+func homeTag() string {
+	if id := Identity(); id != "" {
+		return safeName(id)
+	}
+	return "nohome"
 }
 
 // agentRuns reports whether the agent that made a directory still runs. Only
@@ -268,19 +368,56 @@ func agentRuns(pid int, ticks uint64) bool {
 // Boxes are kept for the next task once empty, with their directory open:
 // creating and removing a cgroup costs about 60 µs, a map of tiny tasks
 // runs thousands a second, and reading whether one is empty costs a tenth
-// of that. At most maxFreeBoxes wait; Shutdown removes them.
+// of that. As many wait as were ever in use at once (the agent's slots,
+// in effect), at least minFreeBoxes; Shutdown removes them.
 var boxes struct {
 	sync.Mutex
-	free []*cgroup
-	n    int // boxes made, for their names
+	free  []*cgroup
+	n     int // boxes made, for their names
+	inUse int // handed out and not yet released
+	peak  int // the most in use at once
 }
 
-const maxFreeBoxes = 64
+const minFreeBoxes = 64
+
+// boxTaken and boxGone count the boxes in use (boxes.Lock held).
+func boxTaken() {
+	boxes.inUse++
+	boxes.peak = max(boxes.peak, boxes.inUse)
+}
+
+func boxGone() {
+	boxes.Lock()
+	boxes.inUse--
+	boxes.Unlock()
+}
+
+// mkBox is newBox; tests replace it to make it fail.
+var mkBox = newBox
+
+var fallback struct {
+	once sync.Once
+	err  error
+}
+
+// boxFallback is what a task does whose box could not be made for a
+// reason that is not the machine's shortage (see MachineShort): it is
+// contained by the subreaper instead, which makes the agent one, once,
+// and logs it once. It reports whether the subreaper can stand in.
+func boxFallback(err error) bool {
+	fallback.once.Do(func() {
+		fallback.err = becomeSubreaper()
+		logger().Warn("a task's containment cgroup could not be made: tasks without one are contained by the subreaper",
+			"containment", contained.mode, "err", err, "subreaper_err", fallback.err)
+	})
+	return fallback.err == nil
+}
 
 // newBox returns an empty containment cgroup (ContainCgroup2), open for
 // CLONE_INTO_CGROUP.
 func newBox() (*cgroup, error) {
 	boxes.Lock()
+	boxTaken()
 	if k := len(boxes.free); k > 0 {
 		cg := boxes.free[k-1]
 		boxes.free = boxes.free[:k-1]
@@ -290,6 +427,14 @@ func newBox() (*cgroup, error) {
 	boxes.n++
 	name := "box-" + strconv.Itoa(boxes.n)
 	boxes.Unlock()
+	cg, err := makeBox(name)
+	if err != nil {
+		boxGone()
+	}
+	return cg, err
+}
+
+func makeBox(name string) (*cgroup, error) {
 	dir, err := agentDir(filepath.Dir(contained.dir), false) // made again after a Shutdown
 	if err != nil {
 		return nil, err
@@ -317,6 +462,7 @@ func newBox() (*cgroup, error) {
 // cgroup.killed). One that cannot be emptied (a process
 // stuck in uninterruptible sleep) is left to remove's retries.
 func (cg *cgroup) release() {
+	boxGone()
 	if cg.populated() {
 		cg.kill()
 		deadline := time.Now().Add(5 * time.Second)
@@ -328,10 +474,16 @@ func (cg *cgroup) release() {
 			}
 			time.Sleep(delay)
 			delay = min(2*delay, 50*time.Millisecond)
+			if delay >= 10*time.Millisecond {
+				// Again: a v1 freeze that timed out (a process in D
+				// state) killed without freezing, and a fork in that
+				// window lives until it is killed.
+				cg.kill()
+			}
 		}
 	}
 	boxes.Lock()
-	if len(boxes.free) < maxFreeBoxes && !cg.killed {
+	if len(boxes.free) < max(minFreeBoxes, boxes.peak) && !cg.killed {
 		boxes.free = append(boxes.free, cg)
 		cg = nil
 	}
@@ -436,6 +588,102 @@ func hasMark(pid int, mark string) bool {
 	return false
 }
 
+// leaders are the pids of the running tasks' own processes (subreaper
+// mode): the agent's children that are not adopted orphans.
+var leaders struct {
+	sync.Mutex
+	m map[int]bool
+}
+
+func addLeader(pid int) {
+	leaders.Lock()
+	if leaders.m == nil {
+		leaders.m = map[int]bool{}
+	}
+	leaders.m[pid] = true
+	leaders.Unlock()
+}
+
+func dropLeader(pid int) {
+	leaders.Lock()
+	delete(leaders.m, pid)
+	leaders.Unlock()
+}
+
+// fullScans counts killMarked's scans of all of /proc (for tests).
+var fullScans atomic.Int64
+
+// mayHaveOrphans reports whether the agent has a live child that is not a
+// running task's process: an orphan a task left, adopted by the agent (or
+// a command the agent runs itself). Without one, nothing a task started
+// still runs: a process outlives its task's process only by being
+// re-parented to the agent (or below such a process). Its children are
+// read from /proc/self/task/*/children (tens of µs; a scan of /proc costs
+// milliseconds, growing with the host); where that cannot be read, it
+// answers true. A zombie child holds nothing: its own children were
+// re-parented when it died.
+func mayHaveOrphans() bool {
+	kids, ok := ownChildren()
+	if !ok {
+		return true
+	}
+	var buf [512]byte
+	for _, pid := range kids {
+		leaders.Lock()
+		known := leaders.m[pid]
+		leaders.Unlock()
+		if known {
+			continue
+		}
+		b, err := readProc(procPath(pid, "stat"), buf[:])
+		if err != nil {
+			if Gone(err) {
+				continue // reaped since the read
+			}
+			return true
+		}
+		if _, _, state, ok := parseParent(b); !ok || state != 'Z' && state != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// ownChildren lists this process's children, those of every thread.
+func ownChildren() ([]int, bool) {
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return nil, false
+	}
+	tids, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, false
+	}
+	var kids []int
+	var buf [16384]byte
+	for _, tid := range tids {
+		b, err := readProc("/proc/self/task/"+tid+"/children", buf[:])
+		if err != nil {
+			if Gone(err) {
+				continue // a thread that exited
+			}
+			return nil, false
+		}
+		if len(b) == len(buf) {
+			return nil, false // more than fits: scan
+		}
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, false
+			}
+			kids = append(kids, pid)
+		}
+	}
+	return kids, true
+}
+
 // killMarked kills everything the task left behind in subreaper mode: the
 // agent's adopted children that carry the task's mark or are in its process
 // group, and all of their descendants (which are re-parented to the agent
@@ -449,6 +697,7 @@ func killMarked(leader int, mark string) {
 	for {
 		children := map[int][]int{}
 		var roots []int
+		fullScans.Add(1)
 		scanProcParents(func(pid, ppid, pgid int, dead bool) {
 			children[ppid] = append(children[ppid], pid)
 			if ppid != self || pid == leader {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -113,30 +115,65 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // TestLeftoverCgroupsCleaned: the directory an agent that is gone left
 // behind, with a process still in a task cgroup of it, is emptied and
-// removed by the next agent's first use.
+// removed by the next agent's first use. Directories of agents in another
+// pid namespace or of another home, and those whose name says neither (an
+// older burst's), are left alone with what runs in them: a pid there is
+// not known to be the one this agent sees.
 func TestLeftoverCgroupsCleaned(t *testing.T) {
 	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
 		t.Skipf("containment is %s here", Containment())
 	}
 	parent := filepath.Dir(contained.dir)
-	// pid 1 runs, but did not start at tick 1: an agent that is gone.
-	dead := filepath.Join(parent, "agent-1-1")
-	task := filepath.Join(dead, "9.0.1")
-	if err := os.MkdirAll(task, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	marker := uniqueSleep()
-	// A process left by the dead agent.
-	p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "echo $$ > " + filepath.Join(task, "cgroup.procs") + " && exec sleep " + marker}, &os.ProcAttr{})
+	ns, err := pidNamespace()
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.Wait()
-	waitFor(t, func() bool { return len(withMarker(marker)) == 1 })
-	cleanLeftovers(parent)
+	home := homeTag()
+	// pid 1 runs, but did not start at tick 1: an agent that is gone.
+	dead := filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns, home))
+	others := []string{
+		filepath.Join(parent, "agent-1-1"),                                // no namespace, no home
+		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns+1, home)), // another pid namespace
+		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-otherhome", ns)),  // another home
+	}
+	run := func(dir string) string {
+		task := filepath.Join(dir, "9.0.1")
+		if err := os.MkdirAll(task, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		marker := uniqueSleep()
+		p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "echo $$ > " + filepath.Join(task, "cgroup.procs") + " && exec sleep " + marker}, &os.ProcAttr{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Wait()
+		waitFor(t, func() bool { return len(withMarker(marker)) == 1 })
+		t.Cleanup(func() {
+			cg := &cgroup{dir: task, fd: -1}
+			_, err := os.Stat(filepath.Join(task, "cgroup.kill"))
+			cg.v1 = err != nil
+			cg.remove()
+			_ = os.Remove(dir)
+		})
+		return marker
+	}
+	marker := run(dead)
+	var kept []string
+	for _, d := range others {
+		kept = append(kept, run(d))
+	}
+	cleanLeftovers(parent, ns, home)
 	waitFor(t, func() bool { return len(withMarker(marker)) == 0 })
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Fatalf("%s still there (%v)", dead, err)
+	}
+	for i, m := range kept {
+		if len(withMarker(m)) != 1 {
+			t.Errorf("the process in %s was killed", others[i])
+		}
+		if _, err := os.Stat(others[i]); err != nil {
+			t.Errorf("%s was removed: %v", others[i], err)
+		}
 	}
 	if _, err := os.Stat(contained.dir); err != nil {
 		t.Fatalf("the live agent's directory is gone: %v", err)
@@ -195,10 +232,16 @@ func BenchmarkStartTrue(b *testing.B) {
 
 // TestBoxesReused: tasks one after another, some of them leaving a process
 // behind (their box is then killed), all run to their own end: a box that
-// was killed is not reused (this kernel kills at birth whatever is cloned
-// into a cgroup once sent cgroup.kill), and the others are.
+// was killed is never used again (the kernel would kill at birth whatever
+// is cloned into it: see bornAlive), and the others are.
 func TestBoxesReused(t *testing.T) {
 	t.Parallel()
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	var mu sync.Mutex
+	uses := map[string]int{}
+	var killed []string // boxes of tasks that left a process behind
 	var wg sync.WaitGroup
 	for g := range 3 {
 		wg.Add(1)
@@ -206,7 +249,8 @@ func TestBoxesReused(t *testing.T) {
 			defer wg.Done()
 			for i := range 30 {
 				argv := []string{"true"}
-				if (i+g)%3 == 0 {
+				leaves := (i+g)%3 == 0
+				if leaves {
 					argv = []string{"sh", "-c", "sleep 0.2 & exit 0"}
 				}
 				task, err := Start(Spec{Argv: argv})
@@ -217,8 +261,252 @@ func TestBoxesReused(t *testing.T) {
 				if r := task.Wait(); r.State != burst.Succeeded {
 					t.Errorf("task %d.%d %q: %s (%s)", g, i, argv, r.State, r.Reason)
 				}
+				if task.box == nil {
+					t.Errorf("task %d.%d had no box", g, i)
+					return
+				}
+				mu.Lock()
+				uses[task.box.dir]++
+				if leaves {
+					killed = append(killed, task.box.dir)
+				}
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	reused := 0
+	for _, n := range uses {
+		if n > 1 {
+			reused++
+		}
+	}
+	if reused == 0 {
+		t.Errorf("no box was used twice in 90 tasks (%d boxes)", len(uses))
+	}
+	// A killed box is removed at once, never put back for another task
+	// (which the kernel would kill at birth: its state above says so).
+	for _, d := range killed {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("box %s, killed at its task's end, is still there (%v)", d, err)
+		}
+	}
+}
+
+// TestNoV1CgroupsInsideSlurm: inside a Slurm job the agent makes no v1
+// freezer cgroup of its own. Slurm's v1 proctrack/cgroup kills a step by
+// the pids in its step cgroup's cgroup.procs ("Control Group in Slurm",
+// slurm.schedmd.com/cgroups.html: the step's processes are tracked in its
+// cgroup); a task moved into a cgroup below it would outlive scancel and
+// the job's time limit. The v1 directory is not even created.
+func TestNoV1CgroupsInsideSlurm(t *testing.T) {
+	if _, _, err := cgroupMount("freezer", ""); err != nil {
+		t.Skipf("no v1 freezer here: %v", err)
+	}
+	dir, _, err := setupContainV1("4242")
+	if err == nil {
+		t.Fatalf("made v1 freezer cgroup %s inside Slurm job 4242", dir)
+	}
+	if !strings.Contains(err.Error(), "Slurm job 4242") {
+		t.Fatalf("error %q does not name the Slurm job", err)
+	}
+}
+
+// inChild runs the test named name again in a child process of its own,
+// with env added (a containment mode, a cgroup to be in: settings a
+// process takes once), and reports whether this is that child, which then
+// runs the test's body.
+func inChild(t *testing.T, name string, env ...string) bool {
+	t.Helper()
+	if os.Getenv("BURST_TEST_CHILD") == name {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), append(env, "BURST_TEST_CHILD="+name)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
+		t.Fatalf("%s in a child process: %v\n%s", name, err, out)
+	}
+	t.Logf("child:\n%s", out)
+	return false
+}
+
+// TestSubreaperScansOnlyForOrphans: in subreaper mode a task that leaves
+// nothing behind ends without a scan of /proc (milliseconds on a busy
+// host); one that leaves a process behind is scanned for, and the process
+// dies with it.
+func TestSubreaperScansOnlyForOrphans(t *testing.T) {
+	if !inChild(t, "TestSubreaperScansOnlyForOrphans", ContainEnv+"="+ContainSubreaper) {
+		return
+	}
+	if c := Containment(); c != ContainSubreaper {
+		t.Skipf("containment is %s", c)
+	}
+	for i := range 20 {
+		task, err := Start(Spec{Argv: []string{"true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := task.Wait(); r.State != burst.Succeeded {
+			t.Fatalf("task %d: %s (%s)", i, r.State, r.Reason)
+		}
+	}
+	if n := fullScans.Load(); n != 0 {
+		t.Fatalf("20 tasks that left nothing behind scanned /proc %d times", n)
+	}
+	marker := uniqueSleep()
+	task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("%s (%s)", r.State, r.Reason)
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		t.Fatalf("the setsid sleep outlived its task: %v", left)
+	}
+	if fullScans.Load() == 0 {
+		t.Fatal("a task that left a process behind was not scanned for")
+	}
+}
+
+// TestFailedBox: a task whose containment cgroup cannot be made for want
+// of descriptors is Lost (its machine's fault: it runs again, without
+// using a retry); for another reason it runs, contained by the subreaper
+// instead, and what it leaves behind still dies with it.
+func TestFailedBox(t *testing.T) {
+	if !inChild(t, "TestFailedBox") {
+		return
+	}
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	failWith := func(err error) {
+		mkBox = func() (*cgroup, error) { return nil, err }
+	}
+	failWith(syscall.EMFILE)
+	task, err := Start(Spec{Argv: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Lost || !strings.Contains(r.Reason, "too many open files") {
+		t.Fatalf("out of descriptors: %s (%s), want lost", r.State, r.Reason)
+	}
+	failWith(syscall.EACCES)
+	marker := uniqueSleep()
+	task, err = Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("no permission for a box: %s (%s), want succeeded", r.State, r.Reason)
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		for _, pid := range left {
+			_ = syscallKill(pid)
+		}
+		t.Fatalf("without its box, the task's setsid sleep outlived it: %v", left)
+	}
+}
+
+// TestBoxPoolFitsConcurrency: an agent that runs more tasks at once than
+// the pool's floor (64) keeps a box for each, so that the next round makes
+// no cgroup.
+func TestBoxPoolFitsConcurrency(t *testing.T) {
+	if !inChild(t, "TestBoxPoolFitsConcurrency") {
+		return
+	}
+	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
+		t.Skipf("containment is %s here", c)
+	}
+	const n = 80
+	round := func() {
+		var tasks []*Task
+		var gates []*os.File
+		for range n {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, err := Start(Spec{Argv: []string{"cat"}, In: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tasks, gates = append(tasks, task), append(gates, w)
+		}
+		for _, w := range gates { // all n run at once until now
+			w.Close()
+		}
+		for _, task := range tasks {
+			if r := task.Wait(); r.State != burst.Succeeded {
+				t.Fatalf("%s (%s)", r.State, r.Reason)
+			}
+		}
+	}
+	round()
+	boxes.Lock()
+	made, free := boxes.n, len(boxes.free)
+	boxes.Unlock()
+	if free < n {
+		t.Fatalf("%d boxes kept after %d tasks at once, want %d", free, n, n)
+	}
+	round()
+	boxes.Lock()
+	again := boxes.n - made
+	boxes.Unlock()
+	if again != 0 {
+		t.Fatalf("the second round of %d tasks made %d new boxes, want 0", n, again)
+	}
+}
+
+// TestAgentInOnceKilledCgroup: an agent whose own cgroup was once sent
+// cgroup.kill (before it moved in) does not use cgroup v2 boxes, whose
+// processes the kernel would kill at birth (see bornAlive): its tasks run
+// to their own end, still contained.
+func TestAgentInOnceKilledCgroup(t *testing.T) {
+	if os.Getenv("BURST_TEST_CHILD") != "TestAgentInOnceKilledCgroup" {
+		if c := Containment(); c != ContainCgroup2 {
+			t.Skipf("containment is %s here", c)
+		}
+	}
+	if !inChild(t, "TestAgentInOnceKilledCgroup") {
+		return
+	}
+	mp, root, err := cgroupMount("", cgroupRoot)
+	if err != nil {
+		mp, root, err = cgroupMount("", filepath.Join(cgroupRoot, "unified"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := ownCgroup("")
+	home := ownCgroupDir(mp, root, own)
+	killed := filepath.Join(home, fmt.Sprintf("burst-test-killed-%d", os.Getpid()))
+	if err := os.Mkdir(killed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(killed, "cgroup.kill"), "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(killed, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		Shutdown()
+		_ = writeFile(filepath.Join(home, "cgroup.procs"), strconv.Itoa(os.Getpid()))
+		_ = os.Remove(filepath.Join(killed, "burst"))
+		_ = os.Remove(killed)
+	})
+	t.Logf("containment in a once-killed cgroup: %s", Containment())
+	marker := uniqueSleep()
+	task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := task.Wait(); r.State != burst.Succeeded {
+		t.Fatalf("%s (%s) under containment %s, want succeeded", r.State, r.Reason, Containment())
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		t.Fatalf("its setsid sleep outlived it: %v", left)
+	}
 }

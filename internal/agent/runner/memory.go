@@ -222,6 +222,9 @@ func setupV2() (string, error) {
 	if _, err := os.Stat(filepath.Join(probe, "memory.max")); err != nil {
 		return "", err
 	}
+	if err := bornAlive(parent); err != nil {
+		return "", err
+	}
 	return parent, nil
 }
 
@@ -243,9 +246,9 @@ type cgroup struct {
 	v1  bool
 	dir string
 	fd  int // v2: open directory, for CLONE_INTO_CGROUP; -1 when closed
-	// killed: kill was called. Linux 6.18 kills at birth every process
-	// cloned into a cgroup (CLONE_INTO_CGROUP) that was ever sent
-	// cgroup.kill, so such a cgroup is never used again (see release).
+	// killed: kill was called. Such a cgroup is never used again (see
+	// release): Linux kills at birth a process cloned into a cgroup whose
+	// kill count differs from that of its parent's cgroup (bornAlive).
 	killed bool
 	// home (v1) is this process's own cgroup in the same hierarchy,
 	// where the starting thread goes back to.

@@ -121,6 +121,7 @@ type Task struct {
 	oomKilled  bool        // killed by the RSS watcher, or over the limit at start
 	limitTimer *time.Timer
 	graceTimer *time.Timer
+	killers    sync.WaitGroup // forceKill's cgroup kills under way (added under mu while !exited)
 
 	done chan struct{}
 	res  Result
@@ -204,11 +205,26 @@ func Start(spec Spec) (*Task, error) {
 	switch Containment() {
 	case ContainCgroup2, ContainCgroup1:
 		if t.cg == nil || t.cg.v1 {
-			// Without a box it is still in its process group.
-			t.box, _ = newBox()
+			if t.box, err = mkBox(); err != nil {
+				t.box = nil
+				if MachineShort(err) {
+					// Out of descriptors or memory: the machine's
+					// fault, not the task's; it runs again elsewhere.
+					if t.cg != nil {
+						t.cg.remove()
+					}
+					t.failStart(fmt.Errorf("make its containment cgroup: %w", err), stderr)
+					return t, nil
+				}
+				if boxFallback(err) {
+					t.mark = newMark()
+				}
+			}
 		}
 	case ContainSubreaper:
 		t.mark = newMark()
+	}
+	if t.mark != "" {
 		env = append(env[:len(env):len(env)], markerVar+"="+t.mark)
 	}
 
@@ -239,6 +255,7 @@ func Start(spec Spec) (*Task, error) {
 			case cg == t.box:
 				t.box.remove()
 				t.box = nil
+				boxGone()
 			default:
 				t.cg.remove()
 				t.cg, t.mode = nil, EnforceRSSWatch
@@ -273,6 +290,9 @@ func Start(spec Spec) (*Task, error) {
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
+	if t.mark != "" {
+		addLeader(t.pid) // not an orphan: see mayHaveOrphans
+	}
 	t.execAt = time.Now() // os.StartProcess returns once the exec is done
 	// Its start time (StartTicks) is read when first asked for, and its
 	// peak memory first sampled a millisecond in: most tasks of a map are
@@ -369,6 +389,7 @@ func (t *Task) joinCgroup(pid int) {
 		if err := t.box.addProc(pid); err != nil {
 			t.box.remove()
 			t.box = nil
+			boxGone()
 		}
 		return
 	}
@@ -665,14 +686,24 @@ func (t *Task) container() *cgroup {
 	return t.cg
 }
 
+// forceKill ends the grace. The cgroup's kill (a v1 freeze may take up
+// to a second) runs outside t.mu; wait does not hand the cgroup on
+// (release) before it is done (killers).
 func (t *Task) forceKill() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.exited {
-		_ = syscall.Kill(-t.pid, syscall.SIGKILL)
-		if cg := t.container(); cg != nil {
-			cg.kill()
-		}
+	if t.exited {
+		t.mu.Unlock()
+		return
+	}
+	_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+	cg := t.container()
+	if cg != nil {
+		t.killers.Add(1)
+	}
+	t.mu.Unlock()
+	if cg != nil {
+		cg.kill()
+		t.killers.Done()
 	}
 }
 
@@ -712,6 +743,7 @@ func (t *Task) wait() {
 	}
 	ending := t.ending
 	t.mu.Unlock()
+	t.killers.Wait() // no kill of its cgroup may reach the next task's
 	if t.mode == EnforceRSSWatch {
 		unwatchRSS(t)
 	}
@@ -727,11 +759,14 @@ func (t *Task) wait() {
 	}
 	if err == nil {
 		t.reapGroup()
-		if t.mark != "" {
+		if t.mark != "" && mayHaveOrphans() {
 			// Before the reap: its zombie keeps its pid and group id.
 			killMarked(t.pid, t.mark)
 		}
 	} // else it was reaped behind our back (ECHILD): its pid may be anyone's now
+	if t.mark != "" {
+		dropLeader(t.pid) // before the reap frees the pid for anyone
+	}
 	ps, werr := t.proc.Wait()
 
 	t.mu.Lock()
