@@ -103,8 +103,15 @@ func (s *Server) openStore(ctx context.Context) (*store.Store, error) {
 // broken answer, not a short one that looks whole), and nothing more is
 // served from a store that may answer each read with a different part of
 // the truth. The next server's Check refuses the store with the steps to
-// recover, which any command then shows.
+// recover, which any command then shows. Damage that quick_check does not
+// see (an index's content) would pass that check and be met again by the
+// next command, a restart each time: the server marks the store damaged
+// (store.MarkDamaged), and the next start runs the full integrity check
+// before it serves it.
 func (s *Server) storeCorrupt(err error) {
+	if merr := store.MarkDamaged(s.home.DB(), err); merr != nil {
+		s.log.Error("could not mark the store damaged for the next start", "mark", store.DamagedMark(s.home.DB()), "err", merr)
+	}
 	s.log.Error("the store is damaged; exiting rather than serving part of it", "err", err, "recover", RecoverySteps(s.home, err))
 	os.Exit(3)
 }
