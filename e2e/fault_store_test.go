@@ -583,3 +583,90 @@ func TestStoreBackupRestoreCommands(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// Copies of the store (snapshots, backups) are full copies on the home's
+// filesystem: on a filesystem that has room for new work but not for a
+// copy and the free space burst keeps, `burst server backup` is refused
+// with the filesystem named and what to free, a snapshot is skipped with a
+// warning in the log, nothing half-written stays; once room returns, both
+// work again. Before, each copy was written regardless, down to the last
+// byte of the disk the running tasks' results need.
+func TestFaultStoreCopiesNeedRoom(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "32m")
+	h.setEnv("BURST_SNAPSHOT_EVERY", "1s")
+	const n = 1000
+	args := []string{"map", "-d", "--", "echo", "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	id := strings.TrimSpace(h.mustRun(args...).stdout)
+	h.mustRun("wait", id)
+	backups := filepath.Join(h.home, "backups")
+	newest := func() time.Time {
+		var t time.Time
+		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
+		for _, s := range snaps {
+			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(t) {
+				t = fi.ModTime()
+			}
+		}
+		return t
+	}
+	ended := time.Now()
+	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool { return newest().After(ended) })
+
+	// Leave room for new work, not for a copy of the store as well.
+	var size int64
+	for _, p := range []string{"state.db", "state.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(h.home, p)); err == nil {
+			size += fi.Size()
+		}
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(h.home, &fs); err != nil {
+		t.Fatal(err)
+	}
+	free, total := int64(fs.Bavail)*fs.Bsize, int64(fs.Blocks)*fs.Bsize
+	keep := min(64<<20, total/20) // the server's minFree (disk.go)
+	ballast := free - keep - size/3
+	if ballast <= 0 {
+		t.Fatalf("the tmpfs is too small for this test: %d free, store %d, kept %d", free, size, keep)
+	}
+	if err := os.WriteFile(filepath.Join(h.home, "ballast"), make([]byte, ballast), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	filled := time.Now()
+
+	dst := filepath.Join(t.TempDir(), "backup.db")
+	r := h.run("server", "backup", dst)
+	if r.code == 0 || !strings.Contains(r.stderr, "no room for a copy of the store") || !strings.Contains(r.stderr, "filesystem "+h.home) ||
+		!strings.Contains(r.stderr, "free at least") {
+		t.Fatalf("a backup with no room for it: want a refusal naming the filesystem and what to free:\n%s", r)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		t.Errorf("a refused backup left %s", dst)
+	}
+	// New work is still taken; the snapshot it calls for is skipped.
+	h.mustRun("run", "--", "true")
+	h.waitFor("the snapshot skipped for want of room, in the log", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(h.home, "server.log"))
+		return strings.Contains(string(b), "snapshot of the store skipped")
+	})
+	if newest().After(filled) {
+		t.Errorf("a snapshot was written with no room for it")
+	}
+	if left, _ := filepath.Glob(filepath.Join(backups, "*.tmp")); len(left) > 0 {
+		t.Errorf("a skipped snapshot left %v", left)
+	}
+
+	// Room again: both work.
+	if err := os.Remove(filepath.Join(h.home, "ballast")); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	h.mustRun("server", "backup", dst)
+	h.mustRun("run", "--", "true")
+	h.waitFor("a snapshot once there is room", 30*time.Second, func() bool { return newest().After(freed) })
+	recordFault(t, servedInFull(t, h, id, n, "snapshots and backups with no room for a copy (tmpfs)"))
+}
