@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
 )
 
 // Backups is what GET /v1/backup asks of the server; a backend without it
@@ -18,6 +20,11 @@ type Backups interface {
 	// BackupDir is a private directory for the copy on its way out.
 	BackupDir() string
 }
+
+// ErrCopyBusy is a backup refused because another copy of the store is
+// being made for too long: one at a time, so that copies cannot fill the
+// disk together. It is answered 503 with Retry-After.
+var ErrCopyBusy = errors.New("another copy of the store is being made")
 
 func (h *handler) backupRoutes(mux *http.ServeMux) {
 	b, ok := h.b.(Backups)
@@ -39,7 +46,15 @@ func serveBackup(w http.ResponseWriter, r *http.Request, b Backups) {
 	dst := dir + "/.download-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".db"
 	defer os.Remove(dst)
 	if err := b.BackupTo(r.Context(), dst); err != nil {
-		writeJSON(w, 500, client.Error{Message: "backup failed: " + err.Error()})
+		switch {
+		case errors.As(err, new(*apierr.NoSpace)):
+			writeErr(w, err) // 507, naming the filesystem and the space needed
+		case errors.Is(err, ErrCopyBusy):
+			w.Header().Set("Retry-After", "30")
+			writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: "backup refused: " + err.Error()})
+		default:
+			writeJSON(w, 500, client.Error{Message: "backup failed: " + err.Error()})
+		}
 		return
 	}
 	f, err := os.Open(dst)

@@ -199,8 +199,10 @@ const ExitServerRunning = 10
 // waits until it answers; it returns the server's token, its exit (nil if
 // another server answered), and where the log ended before the start.
 func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (token string, _ <-chan error, before int64, _ error) {
-	if err := h.Ensure(); err != nil {
-		return "", nil, 0, setup("cannot start a server: %v", err)
+	// Only the directory: the server makes the home private (one walk of
+	// it, home.Private) and refuses one it cannot, which the log shows.
+	if err := os.MkdirAll(string(h), 0o700); err != nil {
+		return "", nil, 0, setup("cannot start a server: cannot create %s (%v): set BURST_HOME to a writable directory", h, err)
 	}
 	logf, err := os.OpenFile(h.ServerLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

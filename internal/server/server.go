@@ -122,6 +122,8 @@ type Server struct {
 	// disk is the last reading of the free space under the home: new work
 	// is refused below a threshold (disk.go).
 	disk atomic.Pointer[diskCheck]
+	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
+	copies copyGate
 }
 
 // Info is what server.json records for clients and people.
@@ -168,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
+		copies: newCopyGate(),
 	}
 	host, _ := os.Hostname()
 	s.user = "server"

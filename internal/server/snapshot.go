@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -103,8 +104,15 @@ func (s *Server) openStore(ctx context.Context) (*store.Store, error) {
 // broken answer, not a short one that looks whole), and nothing more is
 // served from a store that may answer each read with a different part of
 // the truth. The next server's Check refuses the store with the steps to
-// recover, which any command then shows.
+// recover, which any command then shows. Damage that quick_check does not
+// see (an index's content) would pass that check and be met again by the
+// next command, a restart each time: the server marks the store damaged
+// (store.MarkDamaged), and the next start runs the full integrity check
+// before it serves it.
 func (s *Server) storeCorrupt(err error) {
+	if merr := store.MarkDamaged(s.home.DB(), err); merr != nil {
+		s.log.Error("could not mark the store damaged for the next start", "mark", store.DamagedMark(s.home.DB()), "err", merr)
+	}
 	s.log.Error("the store is damaged; exiting rather than serving part of it", "err", err, "recover", RecoverySteps(s.home, err))
 	os.Exit(3)
 }
@@ -160,8 +168,11 @@ func Snapshots(h home.Home) []string {
 
 // BackupTo writes a consistent copy of the store to dst, a new file, while
 // the server goes on serving (GET /v1/backup, burst server backup).
+// One copy is made at a time (copies.go): a request waits backupWait for
+// the one under way, then is refused with api.ErrCopyBusy; a copy that
+// would leave the disk nearly full is refused with *apierr.NoSpace.
 func (s *Server) BackupTo(ctx context.Context, dst string) error {
-	return s.st.Backup(ctx, dst)
+	return s.copyStore(ctx, s.home.Backups(), dst, backupWait)
 }
 
 // BackupDir is where a copy on its way to a client is written.
@@ -193,7 +204,12 @@ func (s *Server) snapshotLoop(ctx context.Context, every time.Duration, keep int
 		now := time.Now()
 		path, err := s.snapshotStore(ctx, now)
 		if err != nil {
-			if ctx.Err() == nil {
+			var ns *apierr.NoSpace
+			switch {
+			case ctx.Err() != nil:
+			case errors.As(err, &ns):
+				s.log.Warn("snapshot of the store skipped: the disk is nearly full", "err", ns.Msg)
+			default:
 				s.log.Warn("snapshot of the store failed", "err", err)
 			}
 			continue
@@ -224,7 +240,8 @@ func (s *Server) snapshotStore(ctx context.Context, now time.Time) (string, erro
 	name := filepath.Join(dir, snapshotPrefix+now.UTC().Format(snapshotTime)+snapshotSuffix)
 	tmp := name + ".tmp"
 	os.Remove(tmp)
-	if err := s.st.Backup(ctx, tmp); err != nil {
+	if err := s.copyStore(ctx, dir, tmp, 0); err != nil {
+		os.Remove(tmp)
 		return "", err
 	}
 	if err := os.Rename(tmp, name); err != nil {

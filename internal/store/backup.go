@@ -113,6 +113,10 @@ func Restore(ctx context.Context, src, dst string, now time.Time) (aside string,
 		os.Remove(tmp)
 		return aside, fmt.Errorf("cannot put the restored store in place: %w", err)
 	}
+	// The mark of damage was about the store moved aside.
+	if err := ClearDamaged(dst); err != nil {
+		return aside, fmt.Errorf("restored %s, but its mark of damage stays: remove %s: %w", dst, DamagedMark(dst), err)
+	}
 	if d, err := os.Open(filepath.Dir(dst)); err == nil {
 		d.Sync()
 		d.Close()

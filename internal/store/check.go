@@ -29,14 +29,108 @@ var checkTimeout = CheckTimeout
 // anything writes. It returns unchecked when the check ran out of
 // checkTimeout (the store is no less whole for it), and an error for a
 // damaged or foreign store, or one it could not read.
+//
+// A store marked damaged (MarkDamaged: a server met damage while serving
+// it, which quick_check may not see, e.g. an index whose entries do not
+// match its table) is not served on quick_check's word: the full `PRAGMA
+// integrity_check` must pass too, within checkTimeout, and then the mark
+// is removed. A check of a marked store that runs out of time is refused:
+// the damage is known.
 func checkAtOpen(ctx context.Context, w *sql.DB, path string) (unchecked bool, err error) {
+	mark, marked := readMark(path)
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	err = quickCheck(cctx, w, path, false)
+	if marked {
+		return false, checkMarked(ctx, w, path, mark, err)
+	}
 	if err != nil && ctx.Err() == nil && cctx.Err() != nil && timedOut(err) {
 		return true, nil
 	}
 	return false, err
+}
+
+// DamagedMark is the file beside the store at path that says a server met
+// damage in it (what it met, one line): the next start checks it whole.
+func DamagedMark(path string) string { return path + ".damaged-marker" }
+
+// MarkDamaged records, beside the store at path, that it was found damaged
+// (err): the next Open runs the full integrity check before it serves it.
+// The mark is written whole (a temporary file renamed) and synced.
+func MarkDamaged(path string, cause error) error {
+	tmp := DamagedMark(path) + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	line := strings.ReplaceAll(cause.Error(), "\n", " ")
+	_, err = f.WriteString(time.Now().UTC().Format(time.RFC3339) + " " + line + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, DamagedMark(path))
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// ClearDamaged removes the mark of the store at path (a restore replaced
+// the store it was about).
+func ClearDamaged(path string) error {
+	err := os.Remove(DamagedMark(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// readMark reads the mark of the store at path: its line, and whether
+// there is one (a mark that cannot be read still counts).
+func readMark(path string) (string, bool) {
+	b, err := os.ReadFile(DamagedMark(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false
+	}
+	if err != nil {
+		return "unreadable mark: " + err.Error(), true
+	}
+	return strings.TrimSpace(string(b)), true
+}
+
+// checkMarked decides on a store marked damaged, given quick_check's
+// answer qerr: integrity_check must find it whole within checkTimeout.
+func checkMarked(ctx context.Context, w *sql.DB, path, mark string, qerr error) error {
+	found := func(detail string) error {
+		return &CorruptError{Path: path, Detail: detail + "; a server found it damaged while serving it: " + mark + " (" + DamagedMark(path) + ")"}
+	}
+	if qerr != nil {
+		if ctx.Err() == nil && timedOut(qerr) {
+			return found(fmt.Sprintf("quick_check did not finish within %s", checkTimeout))
+		}
+		return qerr
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	err := pragmaCheck(cctx, w, path, "integrity_check", false)
+	var ce *CorruptError
+	switch {
+	case errors.As(err, &ce):
+		return found(ce.Detail)
+	case err != nil && ctx.Err() == nil && timedOut(err):
+		return found(fmt.Sprintf("integrity_check did not finish within %s", checkTimeout))
+	case err != nil:
+		return err
+	}
+	if err := ClearDamaged(path); err != nil {
+		return fmt.Errorf("the store %s passed integrity_check, but its mark could not be removed: %w", path, err)
+	}
+	return nil
 }
 
 // Unchecked reports whether Open's check ran out of CheckTimeout: the
@@ -145,7 +239,13 @@ type querier interface {
 // quickCheck runs `PRAGMA quick_check` on db and checks that it holds
 // burst's tables (or, unless backup, none yet: a new store).
 func quickCheck(ctx context.Context, db querier, path string, backup bool) error {
-	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(20)")
+	return pragmaCheck(ctx, db, path, "quick_check", backup)
+}
+
+// pragmaCheck runs `PRAGMA check(20)` (quick_check or integrity_check) on
+// db and checks that it holds burst's tables.
+func pragmaCheck(ctx context.Context, db querier, path, check string, backup bool) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA "+check+"(20)")
 	if err != nil {
 		return checkErr(path, err)
 	}
@@ -166,7 +266,7 @@ func quickCheck(ctx context.Context, db querier, path string, backup bool) error
 	}
 	rows.Close()
 	if len(problems) > 0 {
-		return &CorruptError{Path: path, Detail: "quick_check: " + summary(problems)}
+		return &CorruptError{Path: path, Detail: check + ": " + summary(problems)}
 	}
 	var n int
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('schema_migrations', 'jobs', 'tasks')`).Scan(&n)

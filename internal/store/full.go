@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"time"
@@ -97,7 +98,8 @@ func (s *Store) Try(ctx context.Context, fn func(*Tx) error) error {
 // the store closes, instead of deleting them: a server that starts again
 // on a full disk can then open the store (the index must be allocated
 // before the first read) and even commit into the WAL's room. The writer's
-// one connection is the last to close (Close), so its setting decides.
+// one connection is the last to close (Close), so its setting decides. A
+// connection that gives no file control is an error, not a skipped step.
 func persistWAL(w *sql.DB) error {
 	c, err := w.Conn(context.Background())
 	if err != nil {
@@ -107,7 +109,9 @@ func persistWAL(w *sql.DB) error {
 	return c.Raw(func(dc any) error {
 		fc, ok := dc.(sqlite.FileControl)
 		if !ok {
-			return nil
+			// Not a silent no-op: the WAL would be deleted at close and
+			// a start on a full disk would fail (TestCloseKeepsTheWAL).
+			return fmt.Errorf("keep the WAL: the connection (%T) gives no SQLite file control", dc)
 		}
 		_, err := fc.FileControlPersistWAL("main", 1)
 		return err

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/burst-sh/burst/internal/api"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/web"
+)
+
+// Copies of the store (snapshots, backups sent to a client) are full
+// copies written under the home, on the store's own filesystem: one at a
+// time (copyGate), and none that would leave that filesystem with less
+// than minFree, the free space below which new work is refused (disk.go).
+// A snapshot that has no room is skipped with a warning in the log; a
+// backup is answered 507 naming the filesystem and the space it needs.
+
+// backupWait is how long a backup request waits for the copy under way
+// before it is answered 503 with Retry-After.
+const backupWait = 30 * time.Second
+
+// copyGate lets one copy of the store be made at a time.
+type copyGate chan struct{}
+
+func newCopyGate() copyGate { return make(copyGate, 1) }
+
+// acquire waits for the gate until ctx ends or wait passes (wait <= 0:
+// only ctx), and returns the release.
+func (g copyGate) acquire(ctx context.Context, wait time.Duration) (func(), error) {
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case g <- struct{}{}:
+		return func() { <-g }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timeout:
+		return nil, fmt.Errorf("%w: waited %s for the one under way; try again later", api.ErrCopyBusy, wait)
+	}
+}
+
+// copyStore writes a consistent copy of the store to dst (a new file in
+// dir) when the gate lets it, and when dir's filesystem has room for it.
+func (s *Server) copyStore(ctx context.Context, dir, dst string, wait time.Duration) error {
+	release, err := s.copies.acquire(ctx, wait)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.roomForCopy(dir); err != nil {
+		return err
+	}
+	return s.st.Backup(ctx, dst)
+}
+
+// roomForCopy reads the free space of dir's filesystem and the store's
+// size (its file and WAL: about what a copy takes), and says whether a
+// copy fits (nil) or not (*apierr.NoSpace). Unreadable: nil, the copy's
+// own errors will say.
+func (s *Server) roomForCopy(dir string) error {
+	db := s.st.Path()
+	var size uint64
+	for _, p := range []string{db, db + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			size += uint64(fi.Size())
+		}
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return nil
+	}
+	bsize := uint64(fs.Bsize)
+	return copyRoom(mountPoint(dir), dir, size, fs.Bavail*bsize, fs.Blocks*bsize)
+}
+
+// copyRoom is the rule: a copy of size bytes fits in a filesystem with
+// free of total bytes free when at least minFree(total) is left after it.
+func copyRoom(mount, dir string, size, free, total uint64) error {
+	need := size + minFree(total)
+	if free >= need {
+		return nil
+	}
+	return &apierr.NoSpace{Msg: fmt.Sprintf(
+		"no room for a copy of the store (%s) in %s: the filesystem %s has %s free, and burst keeps %s free there; free at least %s there (or keep fewer snapshots: BURST_SNAPSHOT_KEEP)",
+		web.Bytes(int64(size)), dir, mount, web.Bytes(int64(free)), web.Bytes(int64(minFree(total))), web.Bytes(int64(need-free)))}
+}
