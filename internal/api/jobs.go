@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
@@ -347,9 +346,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 						if offset+from > 0 {
 							f.Seek(offset+from, io.SeekStart)
 						}
-					case errors.Is(err, fs.ErrNotExist):
+					case noFile(err):
 						// Not written yet: a task's files are made at its
-						// first byte.
+						// first byte (or never: a task whose output could
+						// not be saved says so in its reason).
 					default:
 						failed("job %d: the %s of task %d could not be opened: %v", j.ID, stream, idx, err)
 						return

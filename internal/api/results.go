@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -193,12 +195,20 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// noFile says that err, of opening a task's output, means there is no such
+// file: none was ever made there (ENOENT), or what should hold it is not a
+// directory (ENOTDIR: the task's output could not be saved, and its reason
+// says so). Any other error is one of the file, to report.
+func noFile(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
 // copyFile copies the file at path to w; a file that does not exist (a
 // task that wrote nothing, output removed) is empty. An error of the file
 // is a *readError, one of w is not.
 func copyFile(w io.Writer, path string, buf []byte) error {
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) || path == "" {
+	if noFile(err) || path == "" {
 		return nil
 	}
 	if err != nil {

@@ -24,8 +24,7 @@ const waitingAfter = time.Second
 // terminal. stop ends it and waits for it to end; call it before writing to
 // w again.
 func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) (stop func()) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -61,4 +60,14 @@ func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) 
 		cancel()
 		<-done
 	}
+}
+
+// isTerminal says whether w writes to a terminal, looking through the
+// wrapper an attached command puts on its outputs (goneWriter).
+func isTerminal(w io.Writer) bool {
+	if g, ok := w.(*goneWriter); ok {
+		w = g.w
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
