@@ -221,6 +221,18 @@ func TestFaultDiskFullLongerThanIdleExit(t *testing.T) {
 		r := h.run("run", "-d", "--", "true")
 		return r.code != 0 && strings.Contains(r.stderr, "is full since")
 	})
+	// The user's other writes are refused at once, naming the filesystem
+	// (before, burst cancel waited without a word until there was room).
+	for _, args := range [][]string{{"cancel", id}, {"project", "create", "mars"}} {
+		start := time.Now()
+		r := h.run(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, h.home) || !strings.Contains(r.stderr, "free at least") {
+			t.Errorf("a write during a hold: want a refusal naming %s and the space to free, got %s", h.home, r)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("burst %s took %s to answer during a hold", args[0], d.Round(time.Millisecond))
+		}
+	}
 	// The fault is the hold's length: longer than a lease's wait at the
 	// server (10 s: a lease asked before the hold answers at its end) and
 	// then the idle exit, twice over; the agent's tasks end within the
