@@ -314,12 +314,20 @@ func (s *Session) register(ctx context.Context) error {
 	return nil
 }
 
-// serverAnswered reports whether err is an answer of the server itself
-// (any HTTP status but a gateway's 502 and 504, which say that the server
-// behind it did not answer).
+// serverAnswered reports whether err is an answer of the server that
+// serves this agent: any HTTP status but a gateway's 502 and 504 (the
+// server behind it did not answer) and 401 and 403 (it will not serve an
+// agent with this token: waiting for it forever would help nobody).
 func serverAnswered(err error) bool {
 	var ae *client.Error
-	return errors.As(err, &ae) && ae.Status != http.StatusBadGateway && ae.Status != http.StatusGatewayTimeout
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusUnauthorized, http.StatusForbidden:
+		return false
+	}
+	return true
 }
 
 // refusedError is a registration the server refused (HTTP 400).
