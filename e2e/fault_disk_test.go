@@ -171,11 +171,110 @@ func TestFaultDiskFullOutputFails(t *testing.T) {
 	if r := h.run("show", idArg(id)); !strings.Contains(r.stdout, "may be incomplete") {
 		t.Errorf("burst show does not say why the task failed: %s", r)
 	}
-	row := faultRow{Fault: "--output on a full filesystem fails the task", Tasks: 1}
+	row := faultRow{Fault: "--output on a full filesystem fails the task", Tasks: 2}
 	if task.State == "succeeded" {
 		row.Lost++ // its output is lost, and the result says nothing of it
 	}
+
+	// A script that ignores its write errors exits 0: its task still
+	// failed, and so do burst run and burst wait (exit 1, not 0).
+	quiet := filepath.Join(h.dir, "quiet.sbatch")
+	writeFile(t, quiet, "#!/bin/sh\necho hello 2>/dev/null\nexit 0\n", 0o755)
+	r = h.run("run", "--output", filepath.Join(full, "out3.txt"), quiet)
+	if r.code != 1 || !strings.Contains(r.stderr, "may be incomplete") {
+		t.Errorf("burst run of a script exiting 0 whose --output is lost: want exit 1 naming the lost output, got %s", r)
+	}
+	qid := strings.TrimSpace(h.mustRun("run", "-d", "--output", filepath.Join(full, "out4.txt"), quiet).stdout)
+	if r := h.run("wait", qid); r.code != 1 {
+		row.Lost++
+		t.Errorf("burst wait of a failed job whose command exited 0: want exit 1, got %s", r)
+	}
 	recordFault(t, row)
+}
+
+// The disk stays full longer than an agent's idle exit (BURST_AGENT_IDLE_EXIT,
+// 2 minutes by default; 2 s here, after a lease's wait of 10 s): the agent, its tasks done and their
+// results refused (507) while the store holds writes, keeps them and stays,
+// for a server that answers is not gone. Before, the server refused its
+// leases too, the agent took that for an outage and exited with its results
+// unreported: once space returned its tasks were found lost and ran again.
+func TestFaultDiskFullLongerThanIdleExit(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	const idleExit = 2 * time.Second
+	h.setEnv("BURST_AGENT_IDLE_EXIT", idleExit.String())
+	out := filepath.Join(h.dir, "done") // outside the full filesystem
+	const n = 30
+	inputs := make([]string, n)
+	for i := range inputs {
+		inputs[i] = strconv.Itoa(i)
+	}
+	id := strings.TrimSpace(h.mustRun(append([]string{"map", "-d", "--", "sh", "-c",
+		`sleep 0.05; echo $1 >> ` + out, "_", "{}", ":::"}, inputs...)...).stdout)
+	h.waitFor("a few tasks done", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Count(string(b), "\n") >= 5
+	})
+	agent := h.agentPID()
+	fillDisk(t, filepath.Join(h.home, "filler"))
+	h.waitFor("the store holding writes", 20*time.Second, func() bool {
+		r := h.run("run", "-d", "--", "true")
+		return r.code != 0 && strings.Contains(r.stderr, "is full since")
+	})
+	// The user's other writes are refused at once, naming the filesystem
+	// (before, burst cancel waited without a word until there was room).
+	for _, args := range [][]string{{"cancel", id}, {"project", "create", "mars"}} {
+		start := time.Now()
+		r := h.run(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, h.home) || !strings.Contains(r.stderr, "free at least") {
+			t.Errorf("a write during a hold: want a refusal naming %s and the space to free, got %s", h.home, r)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("burst %s took %s to answer during a hold", args[0], d.Round(time.Millisecond))
+		}
+	}
+	// The fault is the hold's length: longer than a lease's wait at the
+	// server (10 s: a lease asked before the hold answers at its end) and
+	// then the idle exit, twice over; the agent's tasks end within the
+	// first second (each sleeps 50 ms).
+	time.Sleep(10*time.Second + 2*idleExit)
+	if !alive(agent) {
+		t.Errorf("the agent exited while the server held its results for a full disk")
+	}
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("wait", id); r.code != 0 {
+		t.Errorf("wait after space returned: %s", r)
+	}
+	recordFault(t, mapOutcome(t, h, id, out, n, "full disk held longer than the agent's idle exit"))
+}
+
+// mapOutcome counts how the n tasks of map id ended: each must have run
+// once (a line in out per run), on its first attempt, and succeeded.
+func mapOutcome(t *testing.T, h *harness, id, out string, n int, fault string) faultRow {
+	t.Helper()
+	row := faultRow{Fault: fault, Tasks: n}
+	b, _ := os.ReadFile(out)
+	ran := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		ran[l]++
+	}
+	seen := map[int]bool{}
+	for _, res := range h.results(id) {
+		c := ran[strconv.Itoa(res.Index)]
+		switch {
+		case seen[res.Index] || c > 1 || res.Attempt != 1:
+			row.Duplicated++
+			t.Errorf("task %d: ran %d times, attempt %d, seen before: %v", res.Index, c, res.Attempt, seen[res.Index])
+		case res.State != "succeeded" || c != 1:
+			row.FailedWrongly++
+			t.Errorf("task %d ended %s, ran %d times", res.Index, res.State, c)
+		}
+		seen[res.Index] = true
+	}
+	row.Lost = n - len(seen)
+	return row
 }
 
 // A server starts on a full disk, in the refusing mode: reads work, new

@@ -489,7 +489,9 @@ func jobExit(j *burst.Job) error {
 		return &ExitError{Code: 125, Msg: fmt.Sprintf("job %d was lost: %s", j.ID, j.Reason)}
 	}
 	code := 1
-	if j.ExitCode != nil {
+	if j.ExitCode != nil && *j.ExitCode != 0 {
+		// A failed job whose command exited 0 (its output was lost) still
+		// failed: it exits 1, never 0.
 		code = *j.ExitCode
 	}
 	msg := ""

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Home is a burst state directory.
@@ -80,6 +81,10 @@ func (h Home) Ensure() error {
 }
 
 // EnsureToken returns the server token, creating it (0600) on first use.
+// The token is written whole to a temporary file and linked into place, so
+// that a write that fails (a full disk) leaves no token file at all, never
+// an empty one that every later command would refuse; and so that of two
+// processes creating it at once one wins and both use its token.
 func (h Home) EnsureToken() (string, error) {
 	if t, err := h.ReadToken(); err == nil {
 		return t, nil
@@ -91,18 +96,36 @@ func (h Home) EnsureToken() (string, error) {
 		return "", err
 	}
 	tok := hex.EncodeToString(b)
-	f, err := os.OpenFile(h.Token(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return h.ReadToken() // another process won the race
-	}
+	f, err := os.CreateTemp(filepath.Dir(h.Token()), ".token-*.tmp")
 	if err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		return "", err
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.WriteString(tok + "\n")
+	if err == nil {
+		err = f.Sync()
 	}
-	return tok, f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token %s: %w", h.Token(), err)
+	}
+	// CreateTemp made it 0600. A link, unlike a rename, never replaces a
+	// token another process put there meanwhile.
+	err = os.Link(tmp, h.Token())
+	if errors.Is(err, fs.ErrExist) {
+		return h.ReadToken() // another process won the race
+	}
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) {
+		// A filesystem without hard links: a rename, whole all the same.
+		err = os.Rename(tmp, h.Token())
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token %s: %w", h.Token(), err)
+	}
+	return tok, nil
 }
 
 // ReadToken reads the server token.

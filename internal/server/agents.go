@@ -16,7 +16,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		return nil, badRequest("agent %d on %s belongs to another home (id %s; this home is %s): it should exit, or be started by this home's server",
 			r.PID, r.Machine, r.HomeID, s.homeID)
 	}
-	if err := s.refuseAgent(); err != nil {
+	if err := s.refuseAgent(r.Machine); err != nil {
 		return nil, err // the agent keeps its events and registers again
 	}
 	s.mu.Lock()
@@ -39,10 +39,13 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 // lease's Seq; until then it is handed out again, so a response lost on the
 // wire loses nothing. A newer Lease from the same machine retires an older
 // one still waiting (e.g. on a half-open connection).
+//
+// It is answered while the store holds writes for a full disk too: it
+// writes nothing, and what it hands out was committed before (work reaches
+// an outbox only in committed), so during a hold it mostly waits and
+// answers empty. Refusing it would have the agent, with nothing to run and
+// no answer, give its server up and exit with its results unreported.
 func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
-	if err := s.refuseAgent(); err != nil {
-		return nil, err // what was leased stays unacknowledged: handed out again
-	}
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -93,7 +96,7 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 // them (507) before they touch memory: the agent keeps them and sends them
 // again, so an answer never runs ahead of the store.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
-	if err := s.refuseAgent(); err != nil {
+	if err := s.refuseAgent(r.Machine); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -87,10 +87,16 @@ func (b backend) Session(ctx context.Context, idHash string) (*store.SessionRow,
 }
 
 func (b backend) SaveSession(ctx context.Context, r store.SessionRow, now time.Time) error {
+	if err := b.refuseWrite(); err != nil {
+		return err // a sign-in on a full disk is refused at once, naming it
+	}
 	return b.st.Write(ctx, func(tx *store.Tx) error { return tx.SaveSession(r, now) })
 }
 
 func (b backend) DeleteSession(ctx context.Context, idHash string) error {
+	if err := b.refuseWrite(); err != nil {
+		return err
+	}
 	return b.st.Write(ctx, func(tx *store.Tx) error { return tx.DeleteSession(idHash) })
 }
 

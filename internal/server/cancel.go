@@ -10,6 +10,9 @@ import (
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -32,6 +35,9 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.
 func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch

@@ -86,7 +86,10 @@ func (s *Server) afterCommit(b *batch) {
 // apply commits b (s.mu held on entry, released on return) and runs its
 // effects: those that need no commit (kills, halts, logs) as soon as the
 // lock is released, the others (hand-overs, cancels, wakes, watchers) once
-// b is durable.
+// b is durable. A write that failed (the server stopping under a full
+// disk) returns its error and runs none of the effects that follow
+// durability: what was never committed is never acknowledged (an agent
+// keeps the events it reported and sends them again).
 func (s *Server) apply(b *batch) error {
 	p := s.commit(b)
 	s.mu.Unlock()
@@ -94,6 +97,7 @@ func (s *Server) apply(b *batch) error {
 	if p != nil {
 		if err := p.Wait(); err != nil {
 			s.storeFailed(err)
+			return err
 		}
 	}
 	for _, f := range b.durable {

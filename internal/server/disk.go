@@ -18,9 +18,16 @@ import (
 // A full disk under BURST_HOME degrades the server, it does not end it.
 // New work (submit, map, pipe, resume) is refused with 507 while the
 // filesystem has less than minFree left, or while the store holds writes
-// for a full disk; reads go on; agents' reports, registrations and leases
-// are refused (507) only while the store holds writes, and agents keep
-// their results and send them again until it commits (store/full.go).
+// for a full disk; so are the user's other writes (cancel, projects,
+// clusters, sessions) while the store holds writes, rather than wait
+// silently for space; reads go on. Agents' reports and registrations are
+// refused (507) only while the store holds writes, and agents keep their
+// results and send them again until it commits (store/full.go). Leases
+// are answered as always: a lease writes nothing, and work reaches an
+// agent's outbox only once committed, so during a hold it hands out what
+// was committed before or, mostly, nothing. Every answer, a refusal
+// included, counts as contact: the server does not declare an agent lost
+// for asking, and the agent does not give its server up for answering.
 
 // minFree is the free space below which new work is refused: 5% of the
 // filesystem, at most 64 MiB. Room for what is already accepted (its tasks'
@@ -35,6 +42,11 @@ const diskEvery = time.Second
 type diskCheck struct {
 	at  time.Time
 	err error // *apierr.NoSpace, or nil
+
+	// held is the hold of the store that heldErr answers: the refusal is
+	// built once per hold, not at every request refused.
+	held    *store.FullError
+	heldErr error
 }
 
 // refuseNewWork says why new work cannot be taken now: a *apierr.NoSpace
@@ -49,6 +61,9 @@ func (s *Server) refuseNewWork() error {
 		return c.err
 	}
 	c := &diskCheck{at: now, err: s.checkFree()}
+	if old := s.disk.Load(); old != nil {
+		c.held, c.heldErr = old.held, old.heldErr
+	}
 	s.disk.Store(c)
 	if c.err != nil {
 		s.log.Warn("refusing new work: the disk is nearly full", "err", c.err)
@@ -56,10 +71,29 @@ func (s *Server) refuseNewWork() error {
 	return c.err
 }
 
-// refuseAgent answers an agent's report, registration or lease while the
-// store holds writes for a full disk: 507, and the agent keeps its events
-// and sends them again (nothing is applied to memory meanwhile).
-func (s *Server) refuseAgent() error {
+// refuseAgent answers an agent's report or registration while the store
+// holds writes for a full disk: 507, and the agent keeps its events and
+// sends them again (nothing is applied to memory meanwhile). The refusal
+// is still contact: machine was seen now, so that an agent that joined by
+// itself (alive while it asks) is not declared lost for a hold.
+func (s *Server) refuseAgent(machine string) error {
+	err := s.st.Full()
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	if m := s.machines[machine]; m != nil {
+		m.lastSeen = time.Now()
+	}
+	s.mu.Unlock()
+	return s.noSpace(err)
+}
+
+// refuseWrite answers a user's write other than new work (a cancel, a
+// project, a cluster, a web session) while the store holds writes for a
+// full disk: 507 naming the filesystem, at once, rather than a request
+// that waits without a word until there is room.
+func (s *Server) refuseWrite() error {
 	if err := s.st.Full(); err != nil {
 		return s.noSpace(err)
 	}
@@ -83,8 +117,29 @@ func (s *Server) checkFree() error {
 		mountPoint(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))}
 }
 
-// noSpace is the refusal while the store holds writes for a full disk.
+// noSpace is the refusal while the store holds writes for a full disk. It
+// is built once per hold (a statfs, the mount table, symlinks) and kept:
+// agents and users may ask many times a second meanwhile.
 func (s *Server) noSpace(err error) error {
+	var fe *store.FullError
+	errors.As(err, &fe)
+	c := s.disk.Load()
+	if fe != nil && c != nil && c.held == fe {
+		return c.heldErr
+	}
+	msg := s.buildNoSpace(fe)
+	if fe != nil {
+		n := &diskCheck{held: fe, heldErr: msg}
+		if c != nil {
+			n.at, n.err = c.at, c.err
+		}
+		s.disk.CompareAndSwap(c, n) // one that lost the race built it for nothing
+	}
+	return msg
+}
+
+// buildNoSpace says which filesystem is full and what to free.
+func (s *Server) buildNoSpace(fe *store.FullError) error {
 	dir := filepath.Dir(s.st.Path())
 	need := uint64(64 << 20)
 	var fs syscall.Statfs_t
@@ -92,8 +147,7 @@ func (s *Server) noSpace(err error) error {
 		need = minFree(fs.Blocks * uint64(fs.Bsize))
 	}
 	since := ""
-	var fe *store.FullError
-	if errors.As(err, &fe) {
+	if fe != nil {
 		since = " since " + fe.Since.Format("15:04:05")
 	}
 	return &apierr.NoSpace{Msg: fmt.Sprintf(

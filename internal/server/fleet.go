@@ -246,6 +246,9 @@ func (s *Server) gateCluster(string) func() {
 // CreateCluster validates and records a cluster. Nothing is created when
 // anything is wrong.
 func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.ClusterSpec) (*burst.Cluster, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	if !burst.ValidName(spec.Name) {
 		return nil, badRequest("cluster name %.80q: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", spec.Name)
 	}
@@ -327,6 +330,9 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 // DeleteCluster stops a cluster's machines and forgets it; its jobs that
 // wait are refused nothing, they wait for a cluster of that name.
 func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
+	if err := s.refuseWrite(); err != nil {
+		return err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	defer s.gateCluster(name)()
 	s.mu.Lock()
 	c := s.clusters[name]
@@ -505,6 +511,9 @@ func (s *Server) nextMachineID(c *clusterRT) string {
 // cluster. The forecast guard refuses it when its expected cost (an hour,
 // or its idle-stop if shorter) would exceed what the project has left.
 func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Machine, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	m := s.machines[id]
 	switch {
@@ -567,6 +576,9 @@ func machineActions(m *machineRT) []string {
 // name chooses the machine's name, for clusters of elastic Slurm nodes: the
 // node Slurm resumes; starting a node that runs already does nothing.
 func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string) (*burst.Machine, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	c := s.clusters[cluster]
 	s.mu.Unlock()
@@ -750,6 +762,9 @@ func (s *Server) noMachine(id string) error {
 // with drain once its tasks end (it takes no new ones meanwhile).
 // terminate also forgets it: it cannot start again.
 func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, terminate bool) (*burst.Machine, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	m := s.machines[id]
 	if m == nil {

@@ -99,6 +99,9 @@ func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.T
 
 // CreateProject records a new project.
 func (s *Server) CreateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	if !burst.ValidName(spec.Name) {
 		return nil, badRequest("project name %.80q: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", spec.Name)
 	}
@@ -137,6 +140,9 @@ func describeBudget(row store.ProjectRow) string {
 // UpdateProject changes a project. Raising a spent budget above what was
 // spent lifts the guardrail: held work runs again.
 func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error) {
+	if err := s.refuseWrite(); err != nil {
+		return nil, err // a full disk holds the store's writes: say so now, not when there is room
+	}
 	s.mu.Lock()
 	p := s.projects[spec.Name]
 	if p == nil {

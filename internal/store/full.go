@@ -134,8 +134,11 @@ func (s *Store) commitHolding(batch, held []*op) []*op {
 	for {
 		err := s.commit(batch)
 		if err == nil {
-			if fe := s.full.Swap(nil); fe != nil {
+			// LastHold first: a report let in as soon as Full says nil
+			// must find the hold it was refused for (its meter refund).
+			if fe := s.full.Load(); fe != nil {
 				s.lastHold.Store(&[2]time.Time{fe.Since, time.Now()})
+				s.full.Store(nil)
 			}
 			return held
 		}

@@ -181,7 +181,8 @@ func (s *Session) Run(ctx context.Context) error {
 func (s *Session) leaseLoop(ctx context.Context) error {
 	lastContact := time.Now()
 	wait := backoff.New(50*time.Millisecond, retryMax)
-	var loggedAt time.Time // when the current outage was last logged; zero: none
+	var loggedAt time.Time  // when the current outage was last logged; zero: none
+	var refusedAt time.Time // when an error the server answered was last logged
 	for ctx.Err() == nil {
 		var err error
 		if boot := s.boot(); boot == "" {
@@ -224,12 +225,24 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			s.cfg.Log.Error("the server refused this agent: it stops asking and exits", "err", err)
 			return err
 		}
+		answered := serverAnswered(err)
+		if answered {
+			// A refusal (507 while its disk is full) is the server, alive
+			// and keeping what this agent has not reported yet: not an
+			// outage to give it up for.
+			lastContact = time.Now()
+		}
 		if s.cfg.GiveUp != nil {
 			if err := s.cfg.GiveUp(err, time.Since(lastContact)); err != nil {
 				return err
 			}
 		}
 		switch now := time.Now(); {
+		case answered:
+			if now.Sub(refusedAt) >= outageLogEvery {
+				s.cfg.Log.Warn("the server answers with an error; retrying, logged again each minute", "err", err)
+				refusedAt = now
+			}
 		case loggedAt.IsZero():
 			msg := fmt.Sprintf("server unreachable; retrying every %s at most, logged again each minute", retryMax)
 			if s.cfg.Outage != "" {
@@ -299,6 +312,22 @@ func (s *Session) register(ctx context.Context) error {
 		"reported", len(r.Events), "kill", len(reg.Kill))
 	s.setBoot(reg.BootID)
 	return nil
+}
+
+// serverAnswered reports whether err is an answer of the server that
+// serves this agent: any HTTP status but a gateway's 502 and 504 (the
+// server behind it did not answer) and 401 and 403 (it will not serve an
+// agent with this token: waiting for it forever would help nobody).
+func serverAnswered(err error) bool {
+	var ae *client.Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusUnauthorized, http.StatusForbidden:
+		return false
+	}
+	return true
 }
 
 // refusedError is a registration the server refused (HTTP 400).
