@@ -355,7 +355,11 @@ func TestSubreaperScansOnlyForOrphans(t *testing.T) {
 		t.Fatalf("20 tasks that left nothing behind scanned /proc %d times", n)
 	}
 	marker := uniqueSleep()
-	task, err := Start(Spec{Argv: []string{"sh", "-c", "setsid sleep " + marker + " & echo"}})
+	// The task ends only once its child is in a session of its own (the
+	// file is made after setsid): ended sooner, the child would still be
+	// in the task's process group and die with it, unscanned for.
+	ready := filepath.Join(t.TempDir(), "ready")
+	task, err := Start(Spec{Argv: []string{"sh", "-c", `setsid sh -c 'touch "$1"; exec sleep ` + marker + `' _ "$0" & while [ ! -e "$0" ]; do sleep 0.01; done`, ready}})
 	if err != nil {
 		t.Fatal(err)
 	}
