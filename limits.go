@@ -178,7 +178,11 @@ func isBidi(r rune) bool {
 // checkName checks a job or stage name: text, not "." or "..", which name
 // no file and which %x would turn into a directory.
 func checkName(what, v string) error {
-	if err := checkText(what, v, MaxNameBytes, "give a shorter one with --name"); err != nil {
+	fix := "give another with --name, in printable characters"
+	if len(v) > MaxNameBytes {
+		fix = "give a shorter one with --name"
+	}
+	if err := checkText(what, v, MaxNameBytes, fix); err != nil {
 		return err
 	}
 	if v == "." || v == ".." {

@@ -177,6 +177,9 @@ func (s *JobSpec) Validate() error {
 	if err := s.validateFields(); err != nil {
 		return err
 	}
+	if err := s.validateKind(); err != nil {
+		return err
+	}
 	if s.Map != nil {
 		if len(s.Map.Template) == 0 && s.Script == "" {
 			return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
@@ -277,6 +280,26 @@ func (s *JobSpec) validateFields() error {
 		}
 	}
 	return nil
+}
+
+// validateKind checks that the kind is one burst knows and says what the
+// spec holds: a map's kind is map, a pipe's pipe, anything else's run
+// (Defaults sets it so; a spec sent over the API may say otherwise).
+func (s *JobSpec) validateKind() error {
+	want := KindRun
+	switch {
+	case s.Pipe != nil:
+		want = KindPipe
+	case s.Map != nil:
+		want = KindMap
+	}
+	switch s.Kind {
+	case "", want:
+		return nil
+	case KindRun, KindMap, KindPipe:
+		return fmt.Errorf("kind %q does not match the spec, which is a %s: leave kind out, it follows from the spec", s.Kind, want)
+	}
+	return fmt.Errorf("kind %.64q: give run, map or pipe, or leave it out", s.Kind)
 }
 
 func (s *JobSpec) validateCommon() error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -267,7 +268,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	follow := q.Get("follow") == "true" || q.Get("follow") == "1"
-	offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
+	offset, ok := logOffset(w, q.Get("offset"))
+	if !ok {
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// An error met once the answer has begun goes in this trailer: the
@@ -343,11 +347,26 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					writeJSON(w, 409, client.Error{Message: ranAgain(&j.Job, idx)})
 					return
 				}
-				if path != "" {
-					if f, err = os.Open(path); err == nil && offset+from > 0 {
-						f.Seek(offset+from, io.SeekStart)
+				if path != "" && offset > math.MaxInt64-from {
+					// offset+from would wrap to a negative position.
+					if wrote {
+						failed("offset %d is past the end of any log", offset)
+					} else {
+						writeJSON(w, 400, client.Error{Message: fmt.Sprintf("offset %d is past the end of any log: give the number of bytes already read", offset)})
 					}
+					return
+				}
+				if path != "" {
+					// pos stays within this task's bytes: never before
+					// from (an appended file's earlier jobs' output) nor
+					// past to, once known.
 					pos = offset + from
+					if to > 0 && pos > to {
+						pos = to
+					}
+					if f, err = os.Open(path); err == nil && pos > 0 {
+						f.Seek(pos, io.SeekStart)
+					}
 					if follow && fresh {
 						rs.begin(t.Attempt, pos, ch)
 					}
@@ -431,6 +450,21 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 	}
+}
+
+// logOffset parses a log request's offset: a count of bytes already read,
+// 0 or more (a negative one would reach back into the bytes before the
+// task's own, an earlier job's output in a file appended to).
+func logOffset(w http.ResponseWriter, v string) (int64, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("offset %.40q: give the number of bytes already read, 0 or more", v)})
+		return 0, false
+	}
+	return n, true
 }
 
 // startsAfresh says whether a task's log files start afresh when it runs
