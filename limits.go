@@ -64,7 +64,22 @@ const (
 	MaxBudgetUSD = 9_000_000_000
 	// MaxMachines bounds a cluster's --min and --max.
 	MaxMachines = 100_000
+	// MaxReasonBytes bounds why a task ended, as an agent reports it: room
+	// for a path of MaxPathBytes and the words around it.
+	MaxReasonBytes = 8 << 10
+	// MaxAgentTasks bounds the tasks one agent reports at once (running,
+	// or events not yet reported): a pipe's processes (MaxStages times
+	// MaxParallel) many times over.
+	MaxAgentTasks = 1 << 20
 )
+
+// CheckText refuses a text field that would reach a terminal or a file
+// name raw: more than limit bytes, bytes that are not UTF-8, control
+// characters and the marks that reverse text. what names the field in the
+// message, fix says what to do.
+func CheckText(what, v string, limit int, fix string) error {
+	return checkText(what, v, limit, fix)
+}
 
 // Validate checks the sizes, characters and ranges of a project's fields;
 // the server checks their meaning (dates, thresholds) after.

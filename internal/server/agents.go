@@ -10,6 +10,9 @@ import (
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
+	if err := r.Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
 	if r.HomeID != "" && r.HomeID != s.homeID {
 		// Started by the server of another home (this store may be a copy
 		// of its store, or it knocks on a port this server took over).
@@ -40,6 +43,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 // wire loses nothing. A newer Lease from the same machine retires an older
 // one still waiting (e.g. on a half-open connection).
 func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	if err := l.Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
 	if err := s.refuseAgent(); err != nil {
 		return nil, err // what was leased stays unacknowledged: handed out again
 	}
@@ -93,6 +99,9 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 // them (507) before they touch memory: the agent keeps them and sends them
 // again, so an answer never runs ahead of the store.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	if err := r.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
 	if err := s.refuseAgent(); err != nil {
 		return err
 	}
