@@ -33,6 +33,11 @@ const (
 	// MaxScriptBytes bounds a batch script: Slurm's default
 	// max_script_size (slurm.conf SchedulerParameters).
 	MaxScriptBytes = 4 << 20
+	// MaxSpecBytes bounds a whole job as stored (JSON, a map's inputs
+	// apart), which writes each control byte as six.
+	MaxSpecBytes = 8 << 20
+	// MaxListRows bounds what one listing (jobs, events, tasks) returns.
+	MaxListRows = 10_000
 	// MaxTextBytes bounds a pipe's text as written.
 	MaxTextBytes = 1 << 20
 	// MaxTasks bounds a job's tasks (a map's input combinations).

@@ -90,6 +90,8 @@ func TestLimits(t *testing.T) {
 		// slurm.conf(5), SchedulerParameters max_script_size: 4 MB unless
 		// set otherwise.
 		{"script past the limit", run(func(s *JobSpec) { s.Script = big(4<<20 + 1) }), "4194305 bytes; the limit is 4194304"},
+		{"script of 4 MiB of text", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n" + big(4<<20-10) }), ""},
+		{"script of 2 MiB of control bytes (12 MiB as stored)", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n" + strings.Repeat("\x01", 2<<20) }), "as stored; the limit is 8388608 (8 MiB)"},
 		{"script with NUL", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n\x00" }), "NUL"},
 		{"relative working directory", run(func(s *JobSpec) { s.Workdir = "x/y" }), "not an absolute path"},
 		{"working directory past PATH_MAX", run(func(s *JobSpec) { s.Workdir = "/" + big(4096) }), "4097 bytes; the limit is 4096"},

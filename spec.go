@@ -1,6 +1,7 @@
 package burst
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -172,6 +173,34 @@ func (s *JobSpec) Defaults() {
 // Validate checks a spec after Defaults. Errors are written for people and
 // name the fix; a field over its limit (limits.go) is named with the limit.
 func (s *JobSpec) Validate() error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	return s.checkEncoded()
+}
+
+// checkEncoded bounds the spec as the store keeps it (JSON, a map's inputs
+// apart): each field is bounded, but JSON writes a control byte as six, so
+// a spec of fields within their limits could still be stored at 35 MiB a
+// job and read back by every look at the job.
+func (s *JobSpec) checkEncoded() error {
+	stored := *s
+	if s.Map != nil {
+		m := *s.Map
+		m.Sources = nil
+		stored.Map = &m
+	}
+	b, err := json.Marshal(&stored)
+	if err != nil {
+		return fmt.Errorf("the job cannot be encoded: %w", err)
+	}
+	if len(b) > MaxSpecBytes {
+		return fmt.Errorf("the job is %d bytes as stored; the limit is %d (8 MiB): keep the script, arguments and environment smaller, or in files the job reads", len(b), MaxSpecBytes)
+	}
+	return nil
+}
+
+func (s *JobSpec) validate() error {
 	// Sizes first: a message may quote a field only once it is known to
 	// be short.
 	if err := s.validateFields(); err != nil {

@@ -324,3 +324,15 @@ func TestDashboardSession(t *testing.T) {
 		})
 	}
 }
+
+// A listing's ?limit= is at most burst.MaxListRows, as the tasks route's:
+// before, /v1/jobs and /v1/events read and encoded as many rows as asked.
+func TestListLimits(t *testing.T) {
+	h := newTest(t, &standIn{}) // no JobList nor Events: asking them would panic
+	for _, path := range []string{"/v1/jobs?limit=10001", "/v1/events?limit=1000000000", "/v1/jobs?limit=-1", "/v1/events?limit=x"} {
+		code, out := call(h, "GET", path, "", nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "give 0 (the default) to 10000 rows") {
+			t.Errorf("%s: status %d %q; want 400 naming the limit", path, code, msg)
+		}
+	}
+}

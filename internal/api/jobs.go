@@ -59,14 +59,11 @@ func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 	for _, st := range q["state"] {
 		f.States = append(f.States, burst.State(st))
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			writeJSON(w, 400, client.Error{Message: "limit must be a positive number"})
-			return
-		}
-		f.Limit = n
+	n, ok := listLimit(w, q.Get("limit"))
+	if !ok {
+		return
 	}
+	f.Limit = n
 	rows, err := h.b.JobList(r.Context(), f)
 	if err != nil {
 		writeErr(w, err)
@@ -450,6 +447,21 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 	}
+}
+
+// listLimit parses a listing's ?limit=: 0 (the listing's default) to
+// burst.MaxListRows, so that one request cannot ask the server to read and
+// encode every row it has.
+func listLimit(w http.ResponseWriter, v string) (int, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > burst.MaxListRows {
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("limit %.40q: give 0 (the default) to %d rows", v, burst.MaxListRows)})
+		return 0, false
+	}
+	return n, true
 }
 
 // logOffset parses a log request's offset: a count of bytes already read,
