@@ -25,11 +25,27 @@ import (
 // the status and the error message of the answer.
 func rawSubmit(t *testing.T, h *harness, body []byte) (int, string) {
 	t.Helper()
+	status, msg, err := rawRequest(t, h, "POST", "/v1/jobs", body)
+	if err != nil {
+		t.Fatalf("POST /v1/jobs (%d bytes): %v", len(body), err)
+	}
+	return status, msg
+}
+
+// rawRequest sends method path with body (nil: none) and the token, and
+// returns the status and the error message of the answer, or why no
+// answer came (the server broke the connection: a handler panicked).
+func rawRequest(t *testing.T, h *harness, method, path string, body []byte) (int, string, error) {
+	t.Helper()
 	tok, err := os.ReadFile(filepath.Join(h.home, "token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", h.serverInfo().Addr+"/v1/jobs", bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.serverInfo().Addr+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +53,7 @@ func rawSubmit(t *testing.T, h *harness, body []byte) (int, string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
-		t.Fatalf("POST /v1/jobs (%d bytes): %v", len(body), err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -48,7 +64,7 @@ func rawSubmit(t *testing.T, h *harness, body []byte) (int, string) {
 	if e.Error == "" {
 		e.Error = string(b)
 	}
-	return resp.StatusCode, e.Error
+	return resp.StatusCode, e.Error, nil
 }
 
 // jobCount is how many jobs `burst jobs` lists, and how long it took.
@@ -130,6 +146,60 @@ func TestFaultInputRawHTTP(t *testing.T) {
 		recordFault(t, faultRow{Fault: a.fault + " (raw HTTP)", FailedWrongly: accepted})
 	}
 	big, hundredMB = "", nil
+
+	// Attacks on the other routes (review of the input slice): agents'
+	// routes, log offsets, listing limits. Each is refused with 400 and a
+	// message; none breaks the connection (a handler's panic did).
+	jobs := h.mustRun("jobs", "-o", "json").stdout
+	var listed []struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(jobs), &listed); err != nil || len(listed) == 0 {
+		t.Fatalf("burst jobs -o json: %v %q", err, tail(jobs, 300))
+	}
+	logs := fmt.Sprintf("/v1/jobs/%d/logs?task=0&offset=", listed[0].ID)
+	for _, a := range []struct {
+		fault, method, path string
+		body                []byte
+		want                string
+	}{
+		{"input: agent named with an escape, 2^40 CPUs, 2^62 bytes", "POST", "/v1/agent/register",
+			[]byte(`{"machine":"\u001b[2J` + strings.Repeat("x", 300) + `","cpus":1099511627776,"mem_bytes":4611686018427387904}`), "machine name"},
+		{"input: agent of 2^40 CPUs", "POST", "/v1/agent/register",
+			[]byte(`{"machine":"evil","cpus":1099511627776,"mem_bytes":4611686018427387904}`), "a machine has 0 to 65536"},
+		{"input: agent event reason of 1 MiB", "POST", "/v1/agent/report",
+			[]byte(`{"machine":"evil","events":[{"job":1,"kind":"exited","reason":"` + strings.Repeat("r", 1<<20) + `"}]}`), "the limit is 8192"},
+		{"input: agent event of negative output", "POST", "/v1/agent/report",
+			[]byte(`{"machine":"evil","events":[{"job":1,"kind":"exited","out_bytes":-5}]}`), "out_bytes -5 is negative"},
+		{"input: job kind unknown", "POST", "/v1/jobs", []byte(`{"argv":["true"],"kind":"evil"}`), "give run, map or pipe"},
+		{"input: job kind map of a run", "POST", "/v1/jobs", []byte(`{"argv":["true"],"kind":"map"}`), "does not match the spec"},
+		{"input: 2 MiB script of control bytes (12 MiB as JSON)", "POST", "/v1/jobs",
+			[]byte(`{"argv":[],"script":"#!/bin/sh\n` + strings.Repeat(`\u0001`, 2<<20) + `"}`), "as stored; the limit is 8388608"},
+		{"input: log offset -13", "GET", logs + "-13", nil, "give the number of bytes already read"},
+		// Past the task's end: nothing (before, the handler panicked on a
+		// slice bound, and offset+from wrapped for a shared file).
+		{"input: log offset 2^63-1", "GET", logs + "9223372036854775807", nil, ""},
+		{"input: jobs limit 10^9", "GET", "/v1/jobs?limit=1000000000", nil, "give 0 (the default) to 10000 rows"},
+		{"input: events limit 10^9", "GET", "/v1/events?limit=1000000000", nil, "give 0 (the default) to 10000 rows"},
+	} {
+		status, msg, err := rawRequest(t, h, a.method, a.path, a.body)
+		taken := 0
+		switch {
+		case err != nil:
+			t.Errorf("%s: no answer: %v", a.fault, err)
+		case a.want == "" && (status != 200 || msg != ""):
+			t.Errorf("%s: status %d %q; want 200 and nothing", a.fault, status, tail(msg, 300))
+		case a.want != "" && (status != 400 || !strings.Contains(msg, a.want)):
+			t.Errorf("%s: status %d %q; want 400 saying %q", a.fault, status, tail(msg, 300), a.want)
+			if status < 300 {
+				taken = 1
+			}
+		}
+		recordFault(t, faultRow{Fault: a.fault + " (raw HTTP)", FailedWrongly: taken})
+	}
+	if r := h.mustRun("machine", "list", "-o", "json"); strings.Contains(r.stdout, "evil") || strings.Contains(r.stdout, "\u001b") {
+		t.Errorf("a refused agent is listed:\n%s", tail(r.stdout, 500))
+	}
 
 	// Nothing was stored: the listing has the one job it had, and is fast.
 	after, took := jobCount(t, h)
