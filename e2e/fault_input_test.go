@@ -334,3 +334,79 @@ func TestInputWorkdirAnd401(t *testing.T) {
 		t.Errorf("without the token: status %d %q; want 401 naming no path", resp.StatusCode, b)
 	}
 }
+
+// vmHWM is the peak resident size of process pid, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}
+
+// Eight submits of 60 MiB at once (each refused after it is read: its
+// script is past 4 MiB) take the server to a bounded peak: large bodies in
+// flight are held to 128 MiB together, the rest turned away unread with
+// 503 and sent again. Before, the eight were decoded at once: 1.49 GB.
+func TestFaultInputConcurrentBodies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	pid := h.serverPID()
+	body := append([]byte(`{"argv":["true"],"script":"`), bytes.Repeat([]byte("x"), 60<<20)...)
+	body = append(body, `"}`...)
+	const n = 8
+	type answer struct {
+		status, busy int
+		msg          string
+		err          error
+	}
+	answers := make(chan answer, n)
+	for range n {
+		go func() {
+			var a answer
+			deadline := time.Now().Add(2 * time.Minute)
+			for {
+				a.status, a.msg, a.err = rawRequest(t, h, "POST", "/v1/jobs", body)
+				if a.err != nil || a.status != 503 || time.Now().After(deadline) {
+					break
+				}
+				a.busy++
+				time.Sleep(100 * time.Millisecond) // its Retry-After, shortened
+			}
+			answers <- a
+		}()
+	}
+	taken, busy := 0, 0
+	for range n {
+		a := <-answers
+		busy += a.busy
+		switch {
+		case a.err != nil:
+			t.Errorf("no answer: %v", a.err)
+		case a.status != 400 || !strings.Contains(a.msg, "the limit is 4194304"):
+			t.Errorf("status %d %q; want 400 naming the script's limit", a.status, tail(a.msg, 200))
+			if a.status < 300 {
+				taken++
+			}
+		}
+	}
+	body = nil
+	peak := vmHWM(t, pid)
+	t.Logf("the server's peak RSS: %d MiB; %d answers were 503 (sent again)", peak>>20, busy)
+	// Two bodies of 60 MiB in flight, each read and decoded: some hundreds
+	// of megabytes (390 MiB here); eight at once were 1.49 GB in a map, 717
+	// MiB here.
+	if peak > 550<<20 {
+		t.Errorf("the server's peak RSS is %d MiB with %d bodies of 60 MiB sent at once; want at most 550", peak>>20, n)
+	}
+	recordFault(t, faultRow{Fault: "input: 8 concurrent 60 MiB submits (raw HTTP)", FailedWrongly: taken})
+}
