@@ -1,6 +1,7 @@
 package burst
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -42,6 +43,9 @@ const (
 	MaxTextBytes = 1 << 20
 	// MaxTasks bounds a job's tasks (a map's input combinations).
 	MaxTasks = 10_000_000
+	// MaxArrayIndex bounds a job array's index: the largest Slurm can be
+	// configured to allow (slurm.conf MaxArraySize is at most 4000001).
+	MaxArrayIndex = 4_000_000
 	// MaxInputGroups bounds a map's input groups (::: and ::::), which are
 	// the inputs of each task.
 	MaxInputGroups = 1024
@@ -102,6 +106,9 @@ func (p *ProjectSpec) Validate() error {
 			if err := checkText("a tag", t, MaxWordBytes, "give a short word"); err != nil {
 				return err
 			}
+			if strings.Contains(t, ",") {
+				return fmt.Errorf("tag %q: tags are single words or short phrases without commas (at most %d bytes)", t, MaxWordBytes)
+			}
 		}
 	}
 	if b := p.BudgetUSD; b != nil && *b > MaxBudgetUSD {
@@ -144,6 +151,12 @@ func (c *ClusterSpec) Validate() error {
 		}
 	}
 	switch {
+	case c.Min < 0 || c.Max < 0:
+		return errors.New("--min and --max cannot be negative")
+	case c.IdleStopS < 0:
+		return errors.New("--idle-stop cannot be negative: give e.g. 5m, or 0 to never stop idle machines")
+	case c.TimeLimitS < 0 || c.MachineCPUs < 0 || c.MachineMemBytes < 0 || c.MachineGPUs < 0:
+		return errors.New("--time-limit, --cpus, --mem and --gpus cannot be negative")
 	case c.Min > MaxMachines || c.Max > MaxMachines:
 		return fmt.Errorf("--min %d --max %d: the limit is %d machines", c.Min, c.Max, MaxMachines)
 	case c.IdleStopS > MaxTimeLimitS:

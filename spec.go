@@ -145,14 +145,19 @@ func (s *JobSpec) Defaults() {
 		}
 		// The job's resources are what its stages reserve together (what
 		// burst jobs and show print, and what the forecast guard prices).
+		// The sums saturate: the stages are checked after, and a sum
+		// that wrapped (8 stages of 1024 copies of 1 PiB is 2^63) would
+		// read as a small or negative ask.
 		var all Resources
+		var cpus, gpus int64
 		for _, st := range s.Pipe.Stages {
-			n := st.Copies()
-			all.CPUs += n * st.Resources.CPUs
-			all.MemBytes += int64(n) * st.Resources.MemBytes
-			all.GPUs += n * st.Resources.GPUs
+			n := int64(st.Copies())
+			cpus = satAdd(cpus, satMul(n, int64(st.Resources.CPUs)))
+			all.MemBytes = satAdd(all.MemBytes, satMul(n, st.Resources.MemBytes))
+			gpus = satAdd(gpus, satMul(n, int64(st.Resources.GPUs)))
 			all.TimeLimit = max(all.TimeLimit, st.Resources.TimeLimit)
 		}
+		all.CPUs, all.GPUs = int(cpus), int(gpus)
 		s.Resources = all
 		if s.Name == "" && len(s.Pipe.Stages) > 0 {
 			s.Name = "pipe-" + s.Pipe.Stages[0].Name
@@ -227,6 +232,10 @@ func (s *JobSpec) validate() error {
 		}
 		if err := s.Pipe.validate(); err != nil {
 			return err
+		}
+		if r := s.Resources; r.CPUs > MaxParallel*MaxCPUs || r.MemBytes > MaxParallel*MaxMemBytes || r.GPUs > MaxParallel*MaxGPUs {
+			return fmt.Errorf("the pipe's stages ask for %d CPUs, %d GPUs and %d bytes of memory in all; the limits are %d CPUs, %d GPUs and %d bytes (1024 tasks at their limits): ask for less per stage",
+				r.CPUs, r.GPUs, r.MemBytes, MaxParallel*MaxCPUs, MaxParallel*MaxGPUs, int64(MaxParallel*MaxMemBytes))
 		}
 		if s.Tasks != s.Pipe.Tasks() {
 			return fmt.Errorf("a pipe of %d processes cannot have %d tasks", s.Pipe.Tasks(), s.Tasks)
@@ -365,8 +374,35 @@ func (m *MapSpec) validate(command bool) error {
 			}
 		}
 	}
+	if m.Array {
+		if err := checkArrayIndices(m.Sources); err != nil {
+			return err
+		}
+	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	return nil
+}
+
+// checkArrayIndices checks a job array's inputs, its indices: one group
+// of numbers from 0 to MaxArrayIndex, ascending, none twice, as
+// #SBATCH --array gives them (the server reads them as numbers: before,
+// "abc" became index 0).
+func checkArrayIndices(sources [][]string) error {
+	if len(sources) != 1 {
+		return fmt.Errorf("a job array has one group of inputs, its indices; this one has %d", len(sources))
+	}
+	prev := -1
+	for i, v := range sources[0] {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxArrayIndex || strconv.Itoa(n) != v {
+			return fmt.Errorf("array index %d, %s, is not a number from 0 to %d: give them as #SBATCH --array does (0-99, 1,3,5)", i+1, quoteShort(v), MaxArrayIndex)
+		}
+		if n <= prev {
+			return fmt.Errorf("array index %d, %d, does not come after %d: give the indices ascending, each once", i+1, n, prev)
+		}
+		prev = n
 	}
 	return nil
 }
@@ -384,6 +420,22 @@ func ValidName(n string) bool {
 		}
 	}
 	return true
+}
+
+// satAdd and satMul are a+b and a*b for counts that are not negative,
+// held at math.MaxInt64 rather than wrapping.
+func satAdd(a, b int64) int64 {
+	if a > 0 && b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a > 0 && b > 0 && a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
 }
 
 // baseName is the name a job gets from a path: its last element, at most

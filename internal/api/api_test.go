@@ -217,18 +217,6 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
-// Resume's options have the limits a submitted map has: a count past
-// burst.MaxTasks is refused before the backend is asked.
-func TestResumeLimits(t *testing.T) {
-	h := newTest(t, &standIn{}) // no ResumeWith: asking it would panic
-	for _, body := range []string{`{"max_running":20000000}`, `{"max_failures":20000000}`} {
-		code, out := call(h, "POST", "/v1/jobs/1/resume", body, nil)
-		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "20000000: the limit is 10000000") {
-			t.Errorf("%s: status %d %q; want 400 naming the limit", body, code, msg)
-		}
-	}
-}
-
 // The actor is the user the client names in X-Burst-User when that is a
 // valid name, else the server's own user.
 func TestActor(t *testing.T) {

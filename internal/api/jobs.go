@@ -159,15 +159,6 @@ func (h *handler) handleResume(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !decode(w, r, &o) {
 		return
 	}
-	for _, f := range []struct {
-		flag string
-		v    *int
-	}{{"--max-failures", o.MaxFailures}, {"-j", o.MaxRunning}} {
-		if f.v != nil && *f.v > burst.MaxTasks {
-			writeJSON(w, 400, client.Error{Message: fmt.Sprintf("%s %d: the limit is %d", f.flag, *f.v, burst.MaxTasks)})
-			return
-		}
-	}
 	j, err := h.b.ResumeWith(r.Context(), id, o)
 	if err != nil {
 		writeErr(w, err)
