@@ -272,6 +272,8 @@ func checkEnv(env map[string]string) error {
 		switch {
 		case k == "":
 			return fmt.Errorf("the environment has a variable with an empty name: remove it")
+		case !utf8.ValidString(k):
+			return fmt.Errorf("environment variable %s: a name that is not UTF-8 cannot be sent (values can): rename it", quoteShort(k))
 		case strings.ContainsAny(k, "=\x00"):
 			return fmt.Errorf("environment variable %s: a name cannot hold '=' or NUL (a program would read another name): rename it", quoteShort(k))
 		case strings.IndexByte(v, 0) >= 0:

@@ -410,3 +410,27 @@ func TestFaultInputConcurrentBodies(t *testing.T) {
 	}
 	recordFault(t, faultRow{Fault: "input: 8 concurrent 60 MiB submits (raw HTTP)", FailedWrongly: taken})
 }
+
+// Arguments, map inputs and environment values reach the task byte for
+// byte, whatever the bytes (issue #14 item 8, review): encoding/json alone
+// replaced each byte that is not UTF-8 with EF BF BD, so printf %s
+// $'x\xffy' printed x EF BF BD y and a map over a Latin-1 file name ran
+// over another name.
+func TestInputBytesExact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	bad := "x\xffy\xe9"
+	if r := h.run("run", "--", "printf", "%s", bad); r.code != 0 || r.stdout != bad {
+		t.Errorf("burst run -- printf %%s %q: printed %q (exit %d), want %q\n%s", bad, r.stdout, r.code, bad, r)
+	}
+	c := h.command("run", "--", "sh", "-c", `printf %s "$INPUT_T"`)
+	c.Env = append(c.Env, "INPUT_T="+bad) // burst run passes its environment on, as sbatch --export=ALL
+	if r := h.exec(c); r.code != 0 || r.stdout != bad {
+		t.Errorf("an environment value %q: the task saw %q (exit %d)\n%s", bad, r.stdout, r.code, r)
+	}
+	latin1 := "caf\xe9.txt"
+	if r := h.run("map", "-k", "--", "printf", "<%s>", "{}", ":::", latin1, "plain"); r.code != 0 || r.stdout != "<"+latin1+"><plain>" {
+		t.Errorf("burst map over %q: printed %q (exit %d)\n%s", latin1, r.stdout, r.code, r)
+	}
+	recordFault(t, faultRow{Fault: "input: bytes that are not UTF-8 in argv, env and map inputs", Tasks: 4})
+}

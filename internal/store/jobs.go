@@ -106,7 +106,7 @@ func ensureProject(tx *Tx, name string, now time.Time) (int64, error) {
 // SaveInputs stores a map's input sources.
 func SaveInputs(tx *Tx, jobID int64, sources [][]string) error {
 	for i, src := range sources {
-		b, err := json.Marshal(src)
+		b, err := json.Marshal(burst.WireStrings(src)) // byte for byte: inputs may be any bytes but NUL
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *Store) Inputs(ctx context.Context, jobID int64) ([][]string, error) {
 		if err := rows.Scan(&b); err != nil {
 			return nil, err
 		}
-		var src []string
+		var src burst.WireStrings
 		if err := json.Unmarshal(b, &src); err != nil {
 			return nil, fmt.Errorf("job %d: bad inputs: %w", jobID, err)
 		}

@@ -228,3 +228,35 @@ func TestListJobsReadsNoSpec(t *testing.T) {
 		}
 	}
 }
+
+// A map's inputs and its spec come back from the store byte for byte,
+// bytes that are not UTF-8 included (a Latin-1 file name): before, JSON
+// turned each such byte into U+FFFD, so a resumed map ran over other names.
+func TestInputsAndSpecBytesExact(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	sources := [][]string{{"caf\xe9.txt", "plain"}, {"x\xffy"}}
+	spec := &burst.JobSpec{Map: &burst.MapSpec{Template: []string{"cat", "{}", "\xfe"}, Sources: sources},
+		Env: map[string]string{"K": "v\xff"}, Workdir: "/d/\xe9"}
+	spec.Defaults()
+	var id int64
+	if err := s.Write(ctx, func(tx *Tx) (err error) {
+		if id, err = InsertJob(tx, spec, "", time.Now()); err != nil {
+			return err
+		}
+		return SaveInputs(tx, id, sources)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Inputs(ctx, id)
+	if err != nil || len(got) != 2 || got[0][0] != sources[0][0] || got[1][0] != sources[1][0] {
+		t.Errorf("inputs read back %q, %v; want %q", got, err, sources)
+	}
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Spec.Map.Template[2] != "\xfe" || j.Spec.Env["K"] != "v\xff" || j.Spec.Workdir != "/d/\xe9" {
+		t.Errorf("spec read back: template %q, env %q, workdir %q", j.Spec.Map.Template, j.Spec.Env, j.Spec.Workdir)
+	}
+}
