@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // A spec's commands, inputs, environment values, script and paths cross
@@ -60,4 +61,25 @@ func TestEnvKeyNotUTF8(t *testing.T) {
 	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
 		t.Errorf("Validate = %v; want the key refused as not UTF-8", err)
 	}
+}
+
+// Any string crosses JSON as a WireString unchanged, and stays a JSON
+// string when it is UTF-8.
+func FuzzWireString(f *testing.F) {
+	for _, s := range []string{"", "plain", "x\xffy", "caf\xe9", "\x00\x01", `{"b64":"eA=="}`, "\u2028<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := json.Marshal(WireString(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back WireString
+		if err := json.Unmarshal(b, &back); err != nil || string(back) != s {
+			t.Fatalf("%q: read back %q, %v (JSON %s)", s, back, err, b)
+		}
+		if utf8.ValidString(s) != (b[0] == '"') {
+			t.Fatalf("%q written as %s", s, b)
+		}
+	})
 }
