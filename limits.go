@@ -1,6 +1,7 @@
 package burst
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -33,10 +34,18 @@ const (
 	// MaxScriptBytes bounds a batch script: Slurm's default
 	// max_script_size (slurm.conf SchedulerParameters).
 	MaxScriptBytes = 4 << 20
+	// MaxSpecBytes bounds a whole job as stored (JSON, a map's inputs
+	// apart), which writes each control byte as six.
+	MaxSpecBytes = 8 << 20
+	// MaxListRows bounds what one listing (jobs, events, tasks) returns.
+	MaxListRows = 10_000
 	// MaxTextBytes bounds a pipe's text as written.
 	MaxTextBytes = 1 << 20
 	// MaxTasks bounds a job's tasks (a map's input combinations).
 	MaxTasks = 10_000_000
+	// MaxArrayIndex bounds a job array's index: the largest Slurm can be
+	// configured to allow (slurm.conf MaxArraySize is at most 4000001).
+	MaxArrayIndex = 4_000_000
 	// MaxInputGroups bounds a map's input groups (::: and ::::), which are
 	// the inputs of each task.
 	MaxInputGroups = 1024
@@ -64,7 +73,22 @@ const (
 	MaxBudgetUSD = 9_000_000_000
 	// MaxMachines bounds a cluster's --min and --max.
 	MaxMachines = 100_000
+	// MaxReasonBytes bounds why a task ended, as an agent reports it: room
+	// for a path of MaxPathBytes and the words around it.
+	MaxReasonBytes = 8 << 10
+	// MaxAgentTasks bounds the tasks one agent reports at once (running,
+	// or events not yet reported): a pipe's processes (MaxStages times
+	// MaxParallel) many times over.
+	MaxAgentTasks = 1 << 20
 )
+
+// CheckText refuses a text field that would reach a terminal or a file
+// name raw: more than limit bytes, bytes that are not UTF-8, control
+// characters and the marks that reverse text. what names the field in the
+// message, fix says what to do.
+func CheckText(what, v string, limit int, fix string) error {
+	return checkText(what, v, limit, fix)
+}
 
 // Validate checks the sizes, characters and ranges of a project's fields;
 // the server checks their meaning (dates, thresholds) after.
@@ -81,6 +105,9 @@ func (p *ProjectSpec) Validate() error {
 		for _, t := range *p.Tags {
 			if err := checkText("a tag", t, MaxWordBytes, "give a short word"); err != nil {
 				return err
+			}
+			if strings.Contains(t, ",") {
+				return fmt.Errorf("tag %q: tags are single words or short phrases without commas (at most %d bytes)", t, MaxWordBytes)
 			}
 		}
 	}
@@ -124,6 +151,12 @@ func (c *ClusterSpec) Validate() error {
 		}
 	}
 	switch {
+	case c.Min < 0 || c.Max < 0:
+		return errors.New("--min and --max cannot be negative")
+	case c.IdleStopS < 0:
+		return errors.New("--idle-stop cannot be negative: give e.g. 5m, or 0 to never stop idle machines")
+	case c.TimeLimitS < 0 || c.MachineCPUs < 0 || c.MachineMemBytes < 0 || c.MachineGPUs < 0:
+		return errors.New("--time-limit, --cpus, --mem and --gpus cannot be negative")
 	case c.Min > MaxMachines || c.Max > MaxMachines:
 		return fmt.Errorf("--min %d --max %d: the limit is %d machines", c.Min, c.Max, MaxMachines)
 	case c.IdleStopS > MaxTimeLimitS:
@@ -178,7 +211,11 @@ func isBidi(r rune) bool {
 // checkName checks a job or stage name: text, not "." or "..", which name
 // no file and which %x would turn into a directory.
 func checkName(what, v string) error {
-	if err := checkText(what, v, MaxNameBytes, "give a shorter one with --name"); err != nil {
+	fix := "give another with --name, in printable characters"
+	if len(v) > MaxNameBytes {
+		fix = "give a shorter one with --name"
+	}
+	if err := checkText(what, v, MaxNameBytes, fix); err != nil {
 		return err
 	}
 	if v == "." || v == ".." {
@@ -235,6 +272,8 @@ func checkEnv(env map[string]string) error {
 		switch {
 		case k == "":
 			return fmt.Errorf("the environment has a variable with an empty name: remove it")
+		case !utf8.ValidString(k):
+			return fmt.Errorf("environment variable %s: a name that is not UTF-8 cannot be sent (values can): rename it", quoteShort(k))
 		case strings.ContainsAny(k, "=\x00"):
 			return fmt.Errorf("environment variable %s: a name cannot hold '=' or NUL (a program would read another name): rename it", quoteShort(k))
 		case strings.IndexByte(v, 0) >= 0:

@@ -48,11 +48,17 @@ func TestLimits(t *testing.T) {
 	}{
 		{"name at the limit", run(func(s *JobSpec) { s.Name = big(255) }), ""},
 		{"name of 60 MB", run(func(s *JobSpec) { s.Name = big(60_000_000) }), "job name is 60000000 bytes; the limit is 255"},
-		{"name with a newline", run(func(s *JobSpec) { s.Name = "a\nb" }), "control character U+000A"},
+		{"name with a newline", run(func(s *JobSpec) { s.Name = "a\nb" }), "control character U+000A: give another with --name, in printable characters"},
 		{"name with an escape sequence", run(func(s *JobSpec) { s.Name = "\x1b[2Jx" }), "control character U+001B"},
 		{"name with a C1 control", run(func(s *JobSpec) { s.Name = "a\u009bb" }), "control character U+009B"},
 		{"name that reverses text", run(func(s *JobSpec) { s.Name = "a\u202eb" }), "control character U+202E"},
 		{"name not UTF-8", run(func(s *JobSpec) { s.Name = "a\xffb" }), "not valid UTF-8"},
+		{"name of 256 bytes", run(func(s *JobSpec) { s.Name = big(256) }), "give a shorter one with --name"},
+		{"kind run", run(func(s *JobSpec) { s.Kind = KindRun }), ""},
+		{"kind unknown", run(func(s *JobSpec) { s.Kind = "\x1b[2Jfoo" }), `kind "\x1b[2Jfoo": give run, map or pipe`},
+		{"kind map without a map", run(func(s *JobSpec) { s.Kind = KindMap }), `kind "map" does not match the spec, which is a run`},
+		{"kind pipe without a pipe", run(func(s *JobSpec) { s.Kind = KindPipe }), `kind "pipe" does not match`},
+		{"kind run of a map (Defaults makes it map)", func() JobSpec { s := mapOf(func(m *MapSpec) {}); s.Kind = KindRun; return s }(), ""},
 		{"name .", run(func(s *JobSpec) { s.Name = "." }), `job name "." names no file`},
 		{"name ..", run(func(s *JobSpec) { s.Name = ".." }), `job name ".." names no file`},
 		{"name of any script", run(func(s *JobSpec) { s.Name = "fit 2 ü.py" }), ""},
@@ -84,6 +90,8 @@ func TestLimits(t *testing.T) {
 		// slurm.conf(5), SchedulerParameters max_script_size: 4 MB unless
 		// set otherwise.
 		{"script past the limit", run(func(s *JobSpec) { s.Script = big(4<<20 + 1) }), "4194305 bytes; the limit is 4194304"},
+		{"script of 4 MiB of text", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n" + big(4<<20-10) }), ""},
+		{"script of 2 MiB of control bytes (12 MiB as stored)", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n" + strings.Repeat("\x01", 2<<20) }), "as stored; the limit is 8388608 (8 MiB)"},
 		{"script with NUL", run(func(s *JobSpec) { s.Script = "#!/bin/sh\n\x00" }), "NUL"},
 		{"relative working directory", run(func(s *JobSpec) { s.Workdir = "x/y" }), "not an absolute path"},
 		{"working directory past PATH_MAX", run(func(s *JobSpec) { s.Workdir = "/" + big(4096) }), "4097 bytes; the limit is 4096"},
@@ -108,6 +116,13 @@ func TestLimits(t *testing.T) {
 		{"map with empty command", mapOf(func(m *MapSpec) { m.Template = []string{"", "{}"} }), "names no program"},
 		{"map with huge max failures", mapOf(func(m *MapSpec) { m.MaxFailures = 1 << 40 }), "--max-failures"},
 		{"map taken", mapOf(func(m *MapSpec) {}), ""},
+		{"array of indices", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"0", "3", "4000000"}} }), ""},
+		{"array index abc", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"0", "abc"}} }), `array index 2, "abc", is not a number from 0 to 4000000`},
+		{"array index -1", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"-1"}} }), "is not a number"},
+		{"array index 007", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"007"}} }), "is not a number"},
+		{"array index past Slurm's", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"4000001"}} }), "is not a number"},
+		{"array indices repeated", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"1", "1"}} }), "does not come after 1"},
+		{"array of two groups", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"1"}, {"2"}} }), "one group of inputs"},
 
 		{"pipe stage ..", pipeOf(func(p *PipeSpec) { p.Stages[1].Name = ".." }), "not . or .."},
 		{"pipe stage empty argv[0]", pipeOf(func(p *PipeSpec) { p.Stages[1].Argv = []string{""} }), "has no command"},
@@ -119,6 +134,15 @@ func TestLimits(t *testing.T) {
 				p.Stages = append(p.Stages, PipeStage{Name: "s" + strconv.Itoa(i), Argv: []string{"cat"}})
 			}
 		}), "65 stages; the limit is 64"},
+		{"pipe of 8 stages of 1024 copies of 1 PiB (2^63 in all)", pipeOf(func(p *PipeSpec) {
+			p.Stages = nil
+			for i := range 8 {
+				p.Stages = append(p.Stages, PipeStage{Name: "s" + strconv.Itoa(i), Argv: []string{"cat"}, Parallel: 1024, Resources: Resources{MemBytes: MaxMemBytes}})
+			}
+		}), "bytes of memory in all; the limits are"},
+		{"pipe of 1024 copies of 1 PiB", pipeOf(func(p *PipeSpec) {
+			p.Stages[1].Parallel, p.Stages[1].Resources.MemBytes = 1024, MaxMemBytes
+		}), ""},
 		{"pipe text over lines", pipeOf(func(p *PipeSpec) { p.Text = "gen |\n\twc" }), ""},
 		{"pipe text with an escape", pipeOf(func(p *PipeSpec) { p.Text = "gen | \x1b[31mwc" }), "control character U+001B"},
 		{"pipe file with NUL", pipeOf(func(p *PipeSpec) { p.Stdout = "o\x00" }), "NUL"},
@@ -192,6 +216,10 @@ func TestProjectAndClusterLimits(t *testing.T) {
 		{"cluster of 584-year pilots", (&ClusterSpec{TimeLimitS: 18_446_744_074}).Validate(), "--time-limit is 18446744074 s; the limit is 3153600000 s"},
 		{"cluster of too many machines", (&ClusterSpec{Max: 1 << 40}).Validate(), "the limit is 100000 machines"},
 		{"cluster type with an escape", (&ClusterSpec{Type: "\x1b]0;x"}).Validate(), "--type holds the control character"},
+		{"tag with a comma", (&ProjectSpec{Tags: &[]string{"a,b"}}).Validate(), `tag "a,b": tags are single words or short phrases without commas`},
+		{"cluster of negative --min", (&ClusterSpec{Min: -1}).Validate(), "--min and --max cannot be negative"},
+		{"cluster of negative --idle-stop", (&ClusterSpec{IdleStopS: -1}).Validate(), "--idle-stop cannot be negative"},
+		{"cluster of negative --cpus", (&ClusterSpec{MachineCPUs: -1}).Validate(), "cannot be negative"},
 		{"cluster of huge machines", (&ClusterSpec{MachineMemBytes: 1 << 62}).Validate(), "the limits are"},
 	} {
 		switch {

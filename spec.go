@@ -1,6 +1,7 @@
 package burst
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -144,14 +145,19 @@ func (s *JobSpec) Defaults() {
 		}
 		// The job's resources are what its stages reserve together (what
 		// burst jobs and show print, and what the forecast guard prices).
+		// The sums saturate: the stages are checked after, and a sum
+		// that wrapped (8 stages of 1024 copies of 1 PiB is 2^63) would
+		// read as a small or negative ask.
 		var all Resources
+		var cpus, gpus int64
 		for _, st := range s.Pipe.Stages {
-			n := st.Copies()
-			all.CPUs += n * st.Resources.CPUs
-			all.MemBytes += int64(n) * st.Resources.MemBytes
-			all.GPUs += n * st.Resources.GPUs
+			n := int64(st.Copies())
+			cpus = satAdd(cpus, satMul(n, int64(st.Resources.CPUs)))
+			all.MemBytes = satAdd(all.MemBytes, satMul(n, st.Resources.MemBytes))
+			gpus = satAdd(gpus, satMul(n, int64(st.Resources.GPUs)))
 			all.TimeLimit = max(all.TimeLimit, st.Resources.TimeLimit)
 		}
+		all.CPUs, all.GPUs = int(cpus), int(gpus)
 		s.Resources = all
 		if s.Name == "" && len(s.Pipe.Stages) > 0 {
 			s.Name = "pipe-" + s.Pipe.Stages[0].Name
@@ -172,9 +178,40 @@ func (s *JobSpec) Defaults() {
 // Validate checks a spec after Defaults. Errors are written for people and
 // name the fix; a field over its limit (limits.go) is named with the limit.
 func (s *JobSpec) Validate() error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	return s.checkEncoded()
+}
+
+// checkEncoded bounds the spec as the store keeps it (JSON, a map's inputs
+// apart): each field is bounded, but JSON writes a control byte as six, so
+// a spec of fields within their limits could still be stored at 35 MiB a
+// job and read back by every look at the job.
+func (s *JobSpec) checkEncoded() error {
+	stored := *s
+	if s.Map != nil {
+		m := *s.Map
+		m.Sources = nil
+		stored.Map = &m
+	}
+	b, err := json.Marshal(&stored)
+	if err != nil {
+		return fmt.Errorf("the job cannot be encoded: %w", err)
+	}
+	if len(b) > MaxSpecBytes {
+		return fmt.Errorf("the job is %d bytes as stored; the limit is %d (8 MiB): keep the script, arguments and environment smaller, or in files the job reads", len(b), MaxSpecBytes)
+	}
+	return nil
+}
+
+func (s *JobSpec) validate() error {
 	// Sizes first: a message may quote a field only once it is known to
 	// be short.
 	if err := s.validateFields(); err != nil {
+		return err
+	}
+	if err := s.validateKind(); err != nil {
 		return err
 	}
 	if s.Map != nil {
@@ -195,6 +232,10 @@ func (s *JobSpec) Validate() error {
 		}
 		if err := s.Pipe.validate(); err != nil {
 			return err
+		}
+		if r := s.Resources; r.CPUs > MaxParallel*MaxCPUs || r.MemBytes > MaxParallel*MaxMemBytes || r.GPUs > MaxParallel*MaxGPUs {
+			return fmt.Errorf("the pipe's stages ask for %d CPUs, %d GPUs and %d bytes of memory in all; the limits are %d CPUs, %d GPUs and %d bytes (1024 tasks at their limits): ask for less per stage",
+				r.CPUs, r.GPUs, r.MemBytes, MaxParallel*MaxCPUs, MaxParallel*MaxGPUs, int64(MaxParallel*MaxMemBytes))
 		}
 		if s.Tasks != s.Pipe.Tasks() {
 			return fmt.Errorf("a pipe of %d processes cannot have %d tasks", s.Pipe.Tasks(), s.Tasks)
@@ -279,6 +320,26 @@ func (s *JobSpec) validateFields() error {
 	return nil
 }
 
+// validateKind checks that the kind is one burst knows and says what the
+// spec holds: a map's kind is map, a pipe's pipe, anything else's run
+// (Defaults sets it so; a spec sent over the API may say otherwise).
+func (s *JobSpec) validateKind() error {
+	want := KindRun
+	switch {
+	case s.Pipe != nil:
+		want = KindPipe
+	case s.Map != nil:
+		want = KindMap
+	}
+	switch s.Kind {
+	case "", want:
+		return nil
+	case KindRun, KindMap, KindPipe:
+		return fmt.Errorf("kind %q does not match the spec, which is a %s: leave kind out, it follows from the spec", s.Kind, want)
+	}
+	return fmt.Errorf("kind %.64q: give run, map or pipe, or leave it out", s.Kind)
+}
+
 func (s *JobSpec) validateCommon() error {
 	if !ValidName(s.Project) {
 		return fmt.Errorf("project %s: use letters, digits, '-', '_' or '.' (at most 64; not . or ..)", quoteShort(s.Project))
@@ -313,8 +374,35 @@ func (m *MapSpec) validate(command bool) error {
 			}
 		}
 	}
+	if m.Array {
+		if err := checkArrayIndices(m.Sources); err != nil {
+			return err
+		}
+	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	return nil
+}
+
+// checkArrayIndices checks a job array's inputs, its indices: one group
+// of numbers from 0 to MaxArrayIndex, ascending, none twice, as
+// #SBATCH --array gives them (the server reads them as numbers: before,
+// "abc" became index 0).
+func checkArrayIndices(sources [][]string) error {
+	if len(sources) != 1 {
+		return fmt.Errorf("a job array has one group of inputs, its indices; this one has %d", len(sources))
+	}
+	prev := -1
+	for i, v := range sources[0] {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxArrayIndex || strconv.Itoa(n) != v {
+			return fmt.Errorf("array index %d, %s, is not a number from 0 to %d: give them as #SBATCH --array does (0-99, 1,3,5)", i+1, quoteShort(v), MaxArrayIndex)
+		}
+		if n <= prev {
+			return fmt.Errorf("array index %d, %d, does not come after %d: give the indices ascending, each once", i+1, n, prev)
+		}
+		prev = n
 	}
 	return nil
 }
@@ -332,6 +420,22 @@ func ValidName(n string) bool {
 		}
 	}
 	return true
+}
+
+// satAdd and satMul are a+b and a*b for counts that are not negative,
+// held at math.MaxInt64 rather than wrapping.
+func satAdd(a, b int64) int64 {
+	if a > 0 && b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a > 0 && b > 0 && a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
 }
 
 // baseName is the name a job gets from a path: its last element, at most

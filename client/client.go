@@ -81,6 +81,10 @@ type endpoint struct {
 type Error struct {
 	Status  int    `json:"-"`
 	Message string `json:"error"`
+	// unread marks a 503 with Retry-After: the server turned the request
+	// away before reading it (too many large bodies at once), so it is
+	// safe to send again, whatever its method.
+	unread bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -178,6 +182,7 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body []byt
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
 		e := &Error{Status: resp.StatusCode}
+		e.unread = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 		if json.Unmarshal(b, e) != nil || e.Message == "" {
 			e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))

@@ -123,8 +123,11 @@ func (k *conn) reconnectFrom(ctx context.Context, ep *endpoint) error {
 func retriable(err error, read bool) bool {
 	var e *Error
 	var f *final
-	if errors.As(err, &e) || errors.As(err, &f) {
+	if errors.As(err, &f) {
 		return false
+	}
+	if errors.As(err, &e) {
+		return e.unread // turned away unread: nothing was carried out
 	}
 	if unsent(err) {
 		return true

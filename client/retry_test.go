@@ -248,3 +248,33 @@ func TestRetryEndsWithContext(t *testing.T) {
 		t.Error("Job returned before its context ended, with an hour of patience left")
 	}
 }
+
+// A submit turned away unread (503 with Retry-After: the server is taking
+// in other large bodies) is sent again and made once; a 503 without
+// Retry-After, which says nothing of whether the request was read, is not.
+func TestSubmitSentAgainWhenTurnedAwayUnread(t *testing.T) {
+	for _, retryAfter := range []bool{true, false} {
+		var n atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) <= 2 {
+				if retryAfter {
+					w.Header().Set("Retry-After", "1")
+				}
+				w.WriteHeader(503)
+				fmt.Fprint(w, `{"error": "busy"}`)
+				return
+			}
+			w.WriteHeader(201)
+			fmt.Fprint(w, `{"id": 7}`)
+		}))
+		c := newClient(t, srv.URL, client.WithRetry(fast))
+		j, err := c.Submit(testCtx(t), &burst.JobSpec{Argv: []string{"true"}})
+		srv.Close()
+		switch {
+		case retryAfter && (err != nil || j.ID != 7 || n.Load() != 3):
+			t.Errorf("with Retry-After: job %v, %v after %d requests; want job 7 after 3", j, err, n.Load())
+		case !retryAfter && (err == nil || n.Load() != 1):
+			t.Errorf("without Retry-After: %v after %d requests; want the 503 after 1", err, n.Load())
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -182,7 +181,8 @@ func New(b Backend, o Options) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
 	})
-	return h.auth(mux), nil
+	gate := &bodyGate{max: MaxBodiesInFlight}
+	return h.auth(gate.wrap(mux)), nil
 }
 
 // auth refuses every request without the server's bearer token.
@@ -305,8 +305,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
-				"the request body is more than %d bytes (64 MiB), the limit: split a map's inputs over several `burst map` runs, or pass large data in files", MaxBody)})
+			tooLarge(w)
 			return false
 		}
 		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})

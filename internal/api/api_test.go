@@ -217,18 +217,6 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
-// Resume's options have the limits a submitted map has: a count past
-// burst.MaxTasks is refused before the backend is asked.
-func TestResumeLimits(t *testing.T) {
-	h := newTest(t, &standIn{}) // no ResumeWith: asking it would panic
-	for _, body := range []string{`{"max_running":20000000}`, `{"max_failures":20000000}`} {
-		code, out := call(h, "POST", "/v1/jobs/1/resume", body, nil)
-		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "20000000: the limit is 10000000") {
-			t.Errorf("%s: status %d %q; want 400 naming the limit", body, code, msg)
-		}
-	}
-}
-
 // The actor is the user the client names in X-Burst-User when that is a
 // valid name, else the server's own user.
 func TestActor(t *testing.T) {
@@ -322,5 +310,17 @@ func TestDashboardSession(t *testing.T) {
 				t.Fatalf("status %d %q; want %d with %q", w.Code, got, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// A listing's ?limit= is at most burst.MaxListRows, as the tasks route's:
+// before, /v1/jobs and /v1/events read and encoded as many rows as asked.
+func TestListLimits(t *testing.T) {
+	h := newTest(t, &standIn{}) // no JobList nor Events: asking them would panic
+	for _, path := range []string{"/v1/jobs?limit=10001", "/v1/events?limit=1000000000", "/v1/jobs?limit=-1", "/v1/events?limit=x"} {
+		code, out := call(h, "GET", path, "", nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "give 0 (the default) to 10000 rows") {
+			t.Errorf("%s: status %d %q; want 400 naming the limit", path, code, msg)
+		}
 	}
 }

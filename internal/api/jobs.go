@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -58,14 +59,11 @@ func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 	for _, st := range q["state"] {
 		f.States = append(f.States, burst.State(st))
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			writeJSON(w, 400, client.Error{Message: "limit must be a positive number"})
-			return
-		}
-		f.Limit = n
+	n, ok := listLimit(w, q.Get("limit"))
+	if !ok {
+		return
 	}
+	f.Limit = n
 	rows, err := h.b.JobList(r.Context(), f)
 	if err != nil {
 		writeErr(w, err)
@@ -160,15 +158,6 @@ func (h *handler) handleResume(w http.ResponseWriter, r *http.Request) {
 	var o client.ResumeOptions
 	if r.ContentLength != 0 && !decode(w, r, &o) {
 		return
-	}
-	for _, f := range []struct {
-		flag string
-		v    *int
-	}{{"--max-failures", o.MaxFailures}, {"-j", o.MaxRunning}} {
-		if f.v != nil && *f.v > burst.MaxTasks {
-			writeJSON(w, 400, client.Error{Message: fmt.Sprintf("%s %d: the limit is %d", f.flag, *f.v, burst.MaxTasks)})
-			return
-		}
 	}
 	j, err := h.b.ResumeWith(r.Context(), id, o)
 	if err != nil {
@@ -267,7 +256,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	follow := q.Get("follow") == "true" || q.Get("follow") == "1"
-	offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
+	offset, ok := logOffset(w, q.Get("offset"))
+	if !ok {
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// An error met once the answer has begun goes in this trailer: the
@@ -339,12 +331,28 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					writeJSON(w, 409, client.Error{Message: ranAgain(&j.Job, idx)})
 					return
 				}
+				if path != "" && offset > math.MaxInt64-from {
+					// offset+from would wrap to a negative position.
+					if wrote {
+						failed("offset %d is past the end of any log", offset)
+					} else {
+						writeJSON(w, 400, client.Error{Message: fmt.Sprintf("offset %d is past the end of any log: give the number of bytes already read", offset)})
+					}
+					return
+				}
 				if path != "" {
+					// pos stays within this task's bytes: never before
+					// from (an appended file's earlier jobs' output) nor
+					// past to, once known.
+					pos = offset + from
+					if to > 0 && pos > to {
+						pos = to
+					}
 					f, err = os.Open(path)
 					switch {
 					case err == nil:
-						if offset+from > 0 {
-							f.Seek(offset+from, io.SeekStart)
+						if pos > 0 {
+							f.Seek(pos, io.SeekStart)
 						}
 					case noFile(err):
 						// Not written yet: a task's files are made at its
@@ -354,7 +362,6 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 						failed("job %d: the %s of task %d could not be opened: %v", j.ID, stream, idx, err)
 						return
 					}
-					pos = offset + from
 					if follow && fresh {
 						rs.begin(t.Attempt, pos, ch)
 					}
@@ -443,6 +450,36 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 	}
+}
+
+// listLimit parses a listing's ?limit=: 0 (the listing's default) to
+// burst.MaxListRows, so that one request cannot ask the server to read and
+// encode every row it has.
+func listLimit(w http.ResponseWriter, v string) (int, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > burst.MaxListRows {
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("limit %.40q: give 0 (the default) to %d rows", v, burst.MaxListRows)})
+		return 0, false
+	}
+	return n, true
+}
+
+// logOffset parses a log request's offset: a count of bytes already read,
+// 0 or more (a negative one would reach back into the bytes before the
+// task's own, an earlier job's output in a file appended to).
+func logOffset(w http.ResponseWriter, v string) (int64, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("offset %.40q: give the number of bytes already read, 0 or more", v)})
+		return 0, false
+	}
+	return n, true
 }
 
 // startsAfresh says whether a task's log files start afresh when it runs

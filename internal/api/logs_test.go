@@ -163,3 +163,43 @@ func (f *retryOnRead) TaskActive(id int64, idx int) (bool, <-chan struct{}) {
 	}
 	return f.taskLog.TaskActive(id, idx)
 }
+
+// A log offset is a count of bytes already read, within the task's own
+// bytes of a shared file: before, offset=-3 read the earlier job's output
+// that an appended file holds before the task's, and an offset near the
+// largest int64 wrapped offset+from and panicked on a slice bound.
+func TestLogsOffsetRange(t *testing.T) {
+	data := []byte("earlier job\nours\n")
+	for _, c := range []struct {
+		offset string
+		code   int
+		want   string
+	}{
+		{"", 200, "ours\n"},
+		{"2", 200, "rs\n"},
+		{"5", 200, ""},
+		{"99", 200, ""}, // past the task's end: nothing, never the bytes after it
+		{"-3", 400, ""},
+		{"-9223372036854775808", 400, ""},
+		{"abc", 400, ""},
+		{"9223372036854775807", 400, ""},
+		{"9223372036854775795", 200, ""}, // MaxInt64 - from: the last that does not wrap
+	} {
+		f := newTaskLog(t, &burst.JobSpec{}, 1, append(data, "later job\n"...))
+		f.row.State = burst.Succeeded
+		f.active = 0
+		f.running = 0
+		f.row.StdoutFrom, f.row.StdoutTo = 12, 17
+		w := logsRequest(t, f, "offset="+c.offset)
+		if w.Code != c.code {
+			t.Errorf("offset=%s: status %d, want %d: %s", c.offset, w.Code, c.code, w.Body)
+			continue
+		}
+		if c.code == 200 && w.Body.String() != c.want {
+			t.Errorf("offset=%s: read %q, want %q", c.offset, w.Body, c.want)
+		}
+		if c.code == 400 && !strings.Contains(w.Body.String(), "offset") {
+			t.Errorf("offset=%s: %s does not name the offset", c.offset, w.Body)
+		}
+	}
+}

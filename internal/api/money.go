@@ -47,7 +47,10 @@ func (h *handler) moneyRoutes(mux *http.ServeMux) {
 		q := r.URL.Query()
 		f := store.EventFilter{Project: q.Get("project")}
 		f.After, _ = strconv.ParseInt(q.Get("after"), 10, 64)
-		f.Limit, _ = strconv.Atoi(q.Get("limit"))
+		var ok bool
+		if f.Limit, ok = listLimit(w, q.Get("limit")); !ok {
+			return
+		}
 		wait, _ := strconv.Atoi(q.Get("wait_ms"))
 		if f.Project != "" {
 			if err := b.HasProject(f.Project); err != nil {

@@ -188,7 +188,11 @@ func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, _ *session) {
 	q.Set("follow", "true")
 	var off int64
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		off, _ = strconv.ParseInt(id, 10, 64)
+		// An id that is not a count of bytes read (the browser sends back
+		// what it was given, but anyone may send anything) starts over.
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n >= 0 {
+			off = n
+		}
 		q.Set("offset", strconv.FormatInt(off, 10))
 	}
 	r.URL.RawQuery = q.Encode()

@@ -10,6 +10,9 @@ import (
 // Register (re)connects an agent: applies the events it could not report,
 // keeps the tasks it still runs, and marks lost those it does not.
 func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Registered, error) {
+	if err := r.Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
 	if r.HomeID != "" && r.HomeID != s.homeID {
 		// Started by the server of another home (this store may be a copy
 		// of its store, or it knocks on a port this server took over).
@@ -46,6 +49,9 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 // answers empty. Refusing it would have the agent, with nothing to run and
 // no answer, give its server up and exit with its results unreported.
 func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
+	if err := l.Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -96,6 +102,9 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 // them (507) before they touch memory: the agent keeps them and sends them
 // again, so an answer never runs ahead of the store.
 func (s *Server) Report(ctx context.Context, r *client.Report) error {
+	if err := r.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
 	if err := s.refuseAgent(r.Machine); err != nil {
 		return err
 	}

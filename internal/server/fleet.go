@@ -261,17 +261,11 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	if spec.Project == "" {
 		spec.Project = "default"
 	}
-	switch {
-	case spec.Min < 0 || spec.Max < 0:
-		return nil, badRequest("--min and --max cannot be negative")
-	case spec.Max == 0 && spec.Min == 0:
+	if spec.Max == 0 && spec.Min == 0 {
 		spec.Max = 1
 	}
 	if spec.Min > spec.Max {
 		return nil, badRequest("--min %d is more than --max %d: give --max at least %d", spec.Min, spec.Max, spec.Min)
-	}
-	if spec.IdleStopS < 0 {
-		return nil, badRequest("--idle-stop cannot be negative: give e.g. 5m, or 0 to never stop idle machines")
 	}
 	if spec.SlurmNodes {
 		// --slurm-nodes is what --provider slurm-nodes was called first.
@@ -285,9 +279,6 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
 		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs,
 		CreatedAt: time.Now().UTC()}
-	if spec.TimeLimitS < 0 || spec.MachineCPUs < 0 || spec.MachineMemBytes < 0 || spec.MachineGPUs < 0 {
-		return nil, badRequest("--time-limit, --cpus, --mem and --gpus cannot be negative")
-	}
 	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}

@@ -47,9 +47,6 @@ func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.T
 			if t == "" || seen[t] {
 				continue
 			}
-			if len(t) > 64 || strings.ContainsAny(t, ",\n") {
-				return badRequest("tag %q: tags are single words or short phrases without commas (at most 64 characters)", t)
-			}
 			seen[t] = true
 			tags = append(tags, t)
 		}

@@ -31,7 +31,10 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 		if o.MaxFailuresPct != nil {
 			m.MaxFailuresPct = *o.MaxFailuresPct
 		}
-		if m.MaxFailures < 0 || m.MaxFailuresPct < 0 || m.MaxFailuresPct > 100 {
+		if m.MaxFailures > burst.MaxTasks {
+			return false, badRequest("--max-failures %d: the limit is %d", m.MaxFailures, burst.MaxTasks)
+		}
+		if m.MaxFailures < 0 || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 			return false, badRequest("--max-failures: give a count (5) or a share of the tasks (5%%)")
 		}
 		spec.Map, changed = &m, true
@@ -39,6 +42,9 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 	if o.MaxRunning != nil {
 		if *o.MaxRunning < 0 {
 			return false, badRequest("--jobs %d: use 0 (no cap) or more", *o.MaxRunning)
+		}
+		if *o.MaxRunning > burst.MaxTasks {
+			return false, badRequest("-j %d: the limit is %d", *o.MaxRunning, burst.MaxTasks)
 		}
 		spec.MaxRunning, changed = *o.MaxRunning, true
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/burst-sh/burst/internal/store"
 )
 
-// maxTasks bounds one job's tasks.
-const maxTasks = 10_000_000
-
 // Submit admits a job: validates it, checks that some machine could ever run
 // it, and records it (with a map's inputs) before answering.
 func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
@@ -28,7 +25,7 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		for i, src := range sources {
 			srcs[i] = src
 		}
-		n, err := mapspec.Count(srcs, maxTasks)
+		n, err := mapspec.Count(srcs, burst.MaxTasks)
 		if err != nil {
 			return nil, badRequest("%v", err)
 		}

@@ -106,7 +106,7 @@ func ensureProject(tx *Tx, name string, now time.Time) (int64, error) {
 // SaveInputs stores a map's input sources.
 func SaveInputs(tx *Tx, jobID int64, sources [][]string) error {
 	for i, src := range sources {
-		b, err := json.Marshal(src)
+		b, err := json.Marshal(burst.WireStrings(src)) // byte for byte: inputs may be any bytes but NUL
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *Store) Inputs(ctx context.Context, jobID int64) ([][]string, error) {
 		if err := rows.Scan(&b); err != nil {
 			return nil, err
 		}
-		var src []string
+		var src burst.WireStrings
 		if err := json.Unmarshal(b, &src); err != nil {
 			return nil, fmt.Errorf("job %d: bad inputs: %w", jobID, err)
 		}
@@ -218,6 +218,9 @@ const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.r
 	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user,
 	j.id_span`
 
+// jobListCols are jobCols with an empty spec in the spec's place.
+var jobListCols = strings.Replace(jobCols, "j.spec,", "'',", 1)
+
 type scanner interface{ Scan(...any) error }
 
 func scanJob(row scanner, withSpec bool) (*JobRow, error) {
@@ -281,7 +284,9 @@ type JobFilter struct {
 
 // ListJobs lists jobs, newest first, without specs.
 func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*JobRow, error) {
-	q := `SELECT ` + jobCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE 1=1`
+	// The spec is left unread: a listing does not show it, and a job's
+	// may be megabytes.
+	q := `SELECT ` + jobListCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE 1=1`
 	var args []any
 	if f.Project != "" {
 		q += ` AND p.name = ?`

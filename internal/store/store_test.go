@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,5 +193,70 @@ func TestArrayJobIDs(t *testing.T) {
 	}
 	if next := insert(s2, plain()); next != after+4 {
 		t.Errorf("after a reopened 3-task array: id %d, want %d", next, after+4)
+	}
+}
+
+// ListJobs leaves each job's spec in the store: a listing shows none, and a
+// spec may be megabytes (a script of control bytes, which JSON writes six
+// bytes each). Before, 12 jobs of 4 MiB specs cost every `burst jobs` 48 MiB
+// read from the store.
+func TestListJobsReadsNoSpec(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	const n, size = 12, 4 << 20
+	for range n {
+		spec := &burst.JobSpec{Argv: []string{"true"}, Script: strings.Repeat("\x01", size/6)}
+		spec.Defaults()
+		if err := s.Write(ctx, func(tx *Tx) error { _, err := InsertJob(tx, spec, "", time.Now()); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ListJobs(ctx, JobFilter{}) // warm the statement cache
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	jobs, err := s.ListJobs(ctx, JobFilter{})
+	runtime.ReadMemStats(&after)
+	if err != nil || len(jobs) != n {
+		t.Fatalf("%d jobs, %v; want %d", len(jobs), err, n)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size {
+		t.Errorf("listing %d jobs allocated %d MiB; want less than one spec (%d MiB)", n, got>>20, size>>20)
+	}
+	for _, j := range jobs {
+		if j.Spec != nil {
+			t.Errorf("job %d listed with its spec", j.ID)
+		}
+	}
+}
+
+// A map's inputs and its spec come back from the store byte for byte,
+// bytes that are not UTF-8 included (a Latin-1 file name): before, JSON
+// turned each such byte into U+FFFD, so a resumed map ran over other names.
+func TestInputsAndSpecBytesExact(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	sources := [][]string{{"caf\xe9.txt", "plain"}, {"x\xffy"}}
+	spec := &burst.JobSpec{Map: &burst.MapSpec{Template: []string{"cat", "{}", "\xfe"}, Sources: sources},
+		Env: map[string]string{"K": "v\xff"}, Workdir: "/d/\xe9"}
+	spec.Defaults()
+	var id int64
+	if err := s.Write(ctx, func(tx *Tx) (err error) {
+		if id, err = InsertJob(tx, spec, "", time.Now()); err != nil {
+			return err
+		}
+		return SaveInputs(tx, id, sources)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Inputs(ctx, id)
+	if err != nil || len(got) != 2 || got[0][0] != sources[0][0] || got[1][0] != sources[1][0] {
+		t.Errorf("inputs read back %q, %v; want %q", got, err, sources)
+	}
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Spec.Map.Template[2] != "\xfe" || j.Spec.Env["K"] != "v\xff" || j.Spec.Workdir != "/d/\xe9" {
+		t.Errorf("spec read back: template %q, env %q, workdir %q", j.Spec.Map.Template, j.Spec.Env, j.Spec.Workdir)
 	}
 }

@@ -1,0 +1,106 @@
+package client
+
+import (
+	"encoding/json"
+
+	"github.com/burst-sh/burst"
+)
+
+// What the server hands an agent (a task's command, environment, script and
+// files) and what it answers with a task's inputs cross JSON byte for byte,
+// as a job's spec does (burst.WireString): a string that is not UTF-8 goes
+// as {"b64":"..."}. The Go fields stay strings.
+
+func (c JobContext) MarshalJSON() ([]byte, error) {
+	type plain JobContext
+	return json.Marshal(struct {
+		plain
+		Env    burst.WireStrings `json:"env"`
+		Dir    burst.WireString  `json:"dir"`
+		Script burst.WireString  `json:"script,omitempty"`
+	}{plain(c), c.Env, burst.WireString(c.Dir), burst.WireString(c.Script)})
+}
+
+func (c *JobContext) UnmarshalJSON(b []byte) error {
+	type plain JobContext
+	aux := struct {
+		*plain
+		Env    burst.WireStrings `json:"env"`
+		Dir    burst.WireString  `json:"dir"`
+		Script burst.WireString  `json:"script,omitempty"`
+	}{(*plain)(c), c.Env, burst.WireString(c.Dir), burst.WireString(c.Script)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	c.Env, c.Dir, c.Script = aux.Env, string(aux.Dir), string(aux.Script)
+	return nil
+}
+
+func (a Assignment) MarshalJSON() ([]byte, error) {
+	type plain Assignment
+	return json.Marshal(struct {
+		plain
+		Argv    burst.WireStrings `json:"argv"`
+		TaskEnv burst.WireStrings `json:"task_env"`
+		Stdout  burst.WireString  `json:"stdout"`
+		Stderr  burst.WireString  `json:"stderr"`
+	}{plain(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr)})
+}
+
+func (a *Assignment) UnmarshalJSON(b []byte) error {
+	type plain Assignment
+	aux := struct {
+		*plain
+		Argv    burst.WireStrings `json:"argv"`
+		TaskEnv burst.WireStrings `json:"task_env"`
+		Stdout  burst.WireString  `json:"stdout"`
+		Stderr  burst.WireString  `json:"stderr"`
+	}{(*plain)(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	a.Argv, a.TaskEnv, a.Stdout, a.Stderr = aux.Argv, aux.TaskEnv, string(aux.Stdout), string(aux.Stderr)
+	return nil
+}
+
+func (e End) MarshalJSON() ([]byte, error) {
+	type plain End
+	return json.Marshal(struct {
+		plain
+		File burst.WireString `json:"file,omitempty"`
+	}{plain(e), burst.WireString(e.File)})
+}
+
+func (e *End) UnmarshalJSON(b []byte) error {
+	type plain End
+	aux := struct {
+		*plain
+		File burst.WireString `json:"file,omitempty"`
+	}{(*plain)(e), burst.WireString(e.File)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	e.File = string(aux.File)
+	return nil
+}
+
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	return json.Marshal(struct {
+		plain
+		Input burst.WireStrings `json:"input"`
+	}{plain(r), r.Input})
+}
+
+func (r *Result) UnmarshalJSON(b []byte) error {
+	type plain Result
+	aux := struct {
+		*plain
+		Input burst.WireStrings `json:"input"`
+	}{(*plain)(r), r.Input}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	r.Input = aux.Input
+	return nil
+}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// MaxBodiesInFlight bounds the bytes of the large request bodies the server
+// takes in at once: two submits at the limit (MaxBody). Each costs the
+// server about three times its size while it is decoded and checked, so
+// this holds a burst of large submits to some hundreds of megabytes; eight
+// at once reached 1.5 GB before.
+const MaxBodiesInFlight = 2 * MaxBody
+
+// smallBody is the size below which a body passes without a turn: agents'
+// reports, leases and most submits, which must never wait on a large one.
+const smallBody = 1 << 20
+
+// bodyGate admits large request bodies while the bytes of those in flight
+// stay within max. A body past MaxBody is refused (413) before a byte of it
+// is read; one that does not fit now is answered 503 with Retry-After,
+// unread, which the client may safely send again (client/retry.go).
+type bodyGate struct {
+	mu    sync.Mutex
+	max   int64
+	inUse int64
+}
+
+func (g *bodyGate) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := r.ContentLength
+		if n > MaxBody {
+			tooLarge(w)
+			return
+		}
+		if n >= 0 && n <= smallBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if n < 0 { // sent in chunks: it may be as large as the limit
+			n = MaxBody
+		}
+		if !g.take(n) {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
+				"the server is taking in %d MiB of other large requests, its limit: send this one again in a moment", g.max>>20)})
+			return
+		}
+		defer g.give(n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *bodyGate) take(n int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.inUse+n > g.max {
+		return false
+	}
+	g.inUse += n
+	return true
+}
+
+func (g *bodyGate) give(n int64) {
+	g.mu.Lock()
+	g.inUse -= n
+	g.mu.Unlock()
+}
+
+// tooLarge answers a body past MaxBody.
+func tooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
+		"the request body is more than %d bytes (64 MiB), the limit: split a map's inputs over several `burst map` runs, or pass large data in files", MaxBody)})
+}

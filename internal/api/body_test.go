@@ -1,0 +1,93 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/burst-sh/burst"
+)
+
+// countingReader counts what the server read of a body.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// A body that says it is past MaxBody is answered 413 before a byte of it
+// is read: before, 64 MiB of a 100 MB body were read and decoded (about a
+// second of CPU) to find it too large.
+func TestBodyPastLimitRefusedUnread(t *testing.T) {
+	asked := false
+	h := newTest(t, &standIn{submit: func(context.Context, string, *burst.JobSpec) (*burst.Job, error) {
+		asked = true
+		return &burst.Job{ID: 1}, nil
+	}})
+	body := &countingReader{r: io.MultiReader(strings.NewReader(`{"argv":["true"],"script":"`), bytes.NewReader(make([]byte, 100_000_000)))}
+	r := httptest.NewRequest("POST", "/v1/jobs", body)
+	r.ContentLength = 100_000_000
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 413 || !strings.Contains(w.Body.String(), "67108864 bytes (64 MiB), the limit") {
+		t.Fatalf("status %d %s; want 413 naming the limit", w.Code, w.Body)
+	}
+	if body.n != 0 || asked {
+		t.Errorf("%d bytes of the body read (backend asked: %t); want none", body.n, asked)
+	}
+}
+
+// Large bodies are taken in while their bytes in flight stay within the
+// gate's bound; one more is turned away unread with 503 and Retry-After,
+// and small ones (an agent's report) always pass.
+func TestBodyGate(t *testing.T) {
+	in, out := make(chan struct{}), make(chan struct{})
+	g := &bodyGate{max: 5 << 20}
+	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > smallBody {
+			in <- struct{}{}
+			<-out
+		}
+		io.Copy(io.Discard, r.Body)
+	}))
+	send := func(n int64) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/jobs", bytes.NewReader(make([]byte, n)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	done := make(chan int, 2)
+	for range 2 {
+		go func() { done <- send(2 << 20).Code }()
+		<-in
+	}
+	if w := send(2 << 20); w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "send this one again") {
+		t.Errorf("a third large body while two are in: status %d %q %s; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := send(1000); w.Code != 200 {
+		t.Errorf("a small body while two large are in: status %d, want 200", w.Code)
+	}
+	close(out)
+	for range 2 {
+		if c := <-done; c != 200 {
+			t.Errorf("a large body taken in: status %d, want 200", c)
+		}
+	}
+	if g.inUse != 0 {
+		t.Errorf("%d bytes still counted in flight after every request ended", g.inUse)
+	}
+	go func() { <-in }() // out is closed: it goes through
+	if w := send(2 << 20); w.Code != 200 {
+		t.Errorf("a large body once the others ended: status %d, want 200", w.Code)
+	}
+}

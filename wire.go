@@ -1,0 +1,287 @@
+package burst
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// WireString is a string that crosses JSON byte for byte. encoding/json
+// replaces bytes that are not UTF-8 with U+FFFD when it writes and when it
+// reads, so `burst run -- printf %s $'x\xffy'` once ran x EF BF BD y. A
+// WireString is written as a JSON string when it is valid UTF-8, else as
+// {"b64":"..."} (standard base64 of its bytes), and read back from either.
+// The spec types keep their fields as Go strings: only their JSON uses it.
+type WireString string
+
+// WireStrings is a list of WireStrings: argv, a map's inputs.
+type WireStrings []string
+
+// WireEnv is an environment whose values are WireStrings. Its keys must be
+// UTF-8 (checkEnv refuses others): a JSON object's keys cannot be base64.
+type WireEnv map[string]string
+
+type wireBytes struct {
+	B64 []byte `json:"b64"`
+}
+
+// MarshalJSON writes s as a JSON string, or as {"b64":...} when s is not
+// valid UTF-8.
+func (s WireString) MarshalJSON() ([]byte, error) {
+	if utf8.ValidString(string(s)) {
+		return json.Marshal(string(s))
+	}
+	return json.Marshal(wireBytes{B64: []byte(s)})
+}
+
+// UnmarshalJSON reads a JSON string or {"b64":...}.
+func (s *WireString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) > 0 && b[0] == '{' {
+		var w wireBytes
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
+			return err
+		}
+		if w.B64 == nil {
+			return errors.New(`a string given as an object must be {"b64": "BASE64"}`)
+		}
+		*s = WireString(w.B64)
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = WireString(v)
+	return nil
+}
+
+// MarshalJSON writes each string as WireString does.
+func (l WireStrings) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("null"), nil
+	}
+	w := make([]WireString, len(l))
+	for i, v := range l {
+		w[i] = WireString(v)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads a list of JSON strings or {"b64":...}.
+func (l *WireStrings) UnmarshalJSON(b []byte) error {
+	var w []WireString
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w == nil {
+		*l = nil
+		return nil
+	}
+	out := make([]string, len(w))
+	for i, v := range w {
+		out[i] = string(v)
+	}
+	*l = out
+	return nil
+}
+
+// MarshalJSON writes each value as WireString does.
+func (e WireEnv) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	w := make(map[string]WireString, len(e))
+	for k, v := range e {
+		w[k] = WireString(v)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads an object of JSON strings or {"b64":...}.
+func (e *WireEnv) UnmarshalJSON(b []byte) error {
+	var w map[string]WireString
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w == nil {
+		*e = nil
+		return nil
+	}
+	out := make(map[string]string, len(w))
+	for k, v := range w {
+		out[k] = string(v)
+	}
+	*e = out
+	return nil
+}
+
+// wireLists is WireStrings for a map's groups of inputs.
+type wireLists [][]string
+
+func (g wireLists) MarshalJSON() ([]byte, error) {
+	if g == nil {
+		return []byte("null"), nil
+	}
+	w := make([]WireStrings, len(g))
+	for i, v := range g {
+		w[i] = v
+	}
+	return json.Marshal(w)
+}
+
+func (g *wireLists) UnmarshalJSON(b []byte) error {
+	var w []WireStrings
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w == nil {
+		*g = nil
+		return nil
+	}
+	out := make([][]string, len(w))
+	for i, v := range w {
+		out[i] = v
+	}
+	*g = out
+	return nil
+}
+
+// decodeStrict decodes b into v refusing fields v does not have, as the
+// API refuses them in a request (a misspelt option must not be dropped).
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// The spec types' JSON: each names its fields that carry bytes (commands,
+// inputs, environment values, the script, paths) as Wire types, over the
+// same names; the rest is the type's own.
+
+func (s JobSpec) MarshalJSON() ([]byte, error) {
+	type plain JobSpec
+	return json.Marshal(struct {
+		plain
+		Argv      WireStrings `json:"argv,omitempty"`
+		Script    WireString  `json:"script,omitempty"`
+		ScriptRef WireString  `json:"script_path,omitempty"`
+		Env       WireEnv     `json:"env,omitempty"`
+		Workdir   WireString  `json:"workdir,omitempty"`
+		Stdout    WireString  `json:"stdout,omitempty"`
+		Stderr    WireString  `json:"stderr,omitempty"`
+	}{plain(s), s.Argv, WireString(s.Script), WireString(s.ScriptRef), s.Env, WireString(s.Workdir),
+		WireString(s.Stdout), WireString(s.Stderr)})
+}
+
+func (s *JobSpec) UnmarshalJSON(b []byte) error {
+	type plain JobSpec
+	aux := struct {
+		*plain
+		Argv      WireStrings `json:"argv,omitempty"`
+		Script    WireString  `json:"script,omitempty"`
+		ScriptRef WireString  `json:"script_path,omitempty"`
+		Env       WireEnv     `json:"env,omitempty"`
+		Workdir   WireString  `json:"workdir,omitempty"`
+		Stdout    WireString  `json:"stdout,omitempty"`
+		Stderr    WireString  `json:"stderr,omitempty"`
+	}{(*plain)(s), s.Argv, WireString(s.Script), WireString(s.ScriptRef), s.Env, WireString(s.Workdir),
+		WireString(s.Stdout), WireString(s.Stderr)}
+	if err := decodeStrict(b, &aux); err != nil {
+		return err
+	}
+	s.Argv, s.Script, s.ScriptRef, s.Env = aux.Argv, string(aux.Script), string(aux.ScriptRef), aux.Env
+	s.Workdir, s.Stdout, s.Stderr = string(aux.Workdir), string(aux.Stdout), string(aux.Stderr)
+	return nil
+}
+
+func (m MapSpec) MarshalJSON() ([]byte, error) {
+	type plain MapSpec
+	return json.Marshal(struct {
+		plain
+		Template WireStrings `json:"template"`
+		Sources  wireLists   `json:"sources,omitempty"`
+	}{plain(m), m.Template, m.Sources})
+}
+
+func (m *MapSpec) UnmarshalJSON(b []byte) error {
+	type plain MapSpec
+	aux := struct {
+		*plain
+		Template WireStrings `json:"template"`
+		Sources  wireLists   `json:"sources,omitempty"`
+	}{(*plain)(m), m.Template, m.Sources}
+	if err := decodeStrict(b, &aux); err != nil {
+		return err
+	}
+	m.Template, m.Sources = aux.Template, aux.Sources
+	return nil
+}
+
+func (p PipeSpec) MarshalJSON() ([]byte, error) {
+	type plain PipeSpec
+	return json.Marshal(struct {
+		plain
+		Stdin  WireString `json:"stdin,omitempty"`
+		Stdout WireString `json:"stdout,omitempty"`
+	}{plain(p), WireString(p.Stdin), WireString(p.Stdout)})
+}
+
+func (p *PipeSpec) UnmarshalJSON(b []byte) error {
+	type plain PipeSpec
+	aux := struct {
+		*plain
+		Stdin  WireString `json:"stdin,omitempty"`
+		Stdout WireString `json:"stdout,omitempty"`
+	}{(*plain)(p), WireString(p.Stdin), WireString(p.Stdout)}
+	if err := decodeStrict(b, &aux); err != nil {
+		return err
+	}
+	p.Stdin, p.Stdout = string(aux.Stdin), string(aux.Stdout)
+	return nil
+}
+
+func (s PipeStage) MarshalJSON() ([]byte, error) {
+	type plain PipeStage
+	return json.Marshal(struct {
+		plain
+		Argv WireStrings `json:"argv"`
+	}{plain(s), s.Argv})
+}
+
+func (s *PipeStage) UnmarshalJSON(b []byte) error {
+	type plain PipeStage
+	aux := struct {
+		*plain
+		Argv WireStrings `json:"argv"`
+	}{(*plain)(s), s.Argv}
+	if err := decodeStrict(b, &aux); err != nil {
+		return err
+	}
+	s.Argv = aux.Argv
+	return nil
+}
+
+func (o BatchOptions) MarshalJSON() ([]byte, error) {
+	type plain BatchOptions
+	return json.Marshal(struct {
+		plain
+		SubmitDir WireString `json:"submit_dir,omitempty"`
+	}{plain(o), WireString(o.SubmitDir)})
+}
+
+func (o *BatchOptions) UnmarshalJSON(b []byte) error {
+	type plain BatchOptions
+	aux := struct {
+		*plain
+		SubmitDir WireString `json:"submit_dir,omitempty"`
+	}{(*plain)(o), WireString(o.SubmitDir)}
+	if err := decodeStrict(b, &aux); err != nil {
+		return err
+	}
+	o.SubmitDir = string(aux.SubmitDir)
+	return nil
+}

@@ -1,0 +1,85 @@
+package burst
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// A spec's commands, inputs, environment values, script and paths cross
+// JSON byte for byte, whatever the bytes: encoding/json alone once turned
+// printf %s $'x\xffy' into x EF BF BD y. What is UTF-8 stays a JSON string,
+// so a spec of text reads as before.
+func TestSpecBytesExact(t *testing.T) {
+	bad := "x\xffy\xc3" // not UTF-8: a Latin-1 byte, a cut sequence
+	spec := JobSpec{
+		Name: "n", Argv: []string{"printf", "%s", bad}, Script: "#!/bin/sh\n# caf\xe9\n", ScriptRef: "/s/\xe9.sh",
+		Env: map[string]string{"A": bad, "B": "plain"}, Workdir: "/d/\xe9", Stdout: "/o/\xff%j", Stderr: "/e/\xfe",
+		Map:   &MapSpec{Template: []string{"echo", "{}", bad}, Sources: [][]string{{"a", "caf\xe9"}, {bad}}},
+		Batch: &BatchOptions{SubmitDir: "/sub/\xe9"},
+		Pipe:  &PipeSpec{Stages: []PipeStage{{Name: "a", Argv: []string{"grep", bad}}}, Stdin: "/i/\xe9", Stdout: "/o/\xe9"},
+	}
+	b, err := json.Marshal(&spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back JobSpec
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("read back: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(back, spec) {
+		t.Errorf("read back:\n%+v\nwant\n%+v\nJSON: %s", back, spec, b)
+	}
+	if !strings.Contains(string(b), `"argv":["printf","%s",{"b64":"eP95ww=="}]`) {
+		t.Errorf("JSON %s: want a non-UTF-8 argument as {\"b64\":...}, the others as strings", b)
+	}
+
+	// Text stays text, and a spec of text reads as it always did.
+	plain := JobSpec{Argv: []string{"echo", "héllo"}, Env: map[string]string{"A": "1"}, Workdir: "/tmp"}
+	b, _ = json.Marshal(&plain)
+	if want := `"argv":["echo","héllo"]`; !strings.Contains(string(b), want) || strings.Contains(string(b), "b64") {
+		t.Errorf("JSON %s: want %s and no b64", b, want)
+	}
+	// A field the spec does not have is refused at any depth, as the
+	// API refuses a misspelt option.
+	for _, in := range []string{`{"argv":["true"],"colour":1}`, `{"map":{"template":["x"],"colour":1}}`,
+		`{"pipe":{"stages":[{"name":"a","argv":["x"],"colour":1}]}}`, `{"argv":[{"b64":"eA==","x":1}]}`} {
+		var s JobSpec
+		if err := json.Unmarshal([]byte(in), &s); err == nil || !strings.Contains(err.Error(), "unknown field") {
+			t.Errorf("%s: %v; want an unknown field refused", in, err)
+		}
+	}
+}
+
+// An environment key that is not UTF-8 cannot cross JSON (an object's keys
+// are strings): it is refused, named.
+func TestEnvKeyNotUTF8(t *testing.T) {
+	s := JobSpec{Argv: []string{"true"}, Env: map[string]string{"K\xff": "v"}}
+	s.Defaults()
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+		t.Errorf("Validate = %v; want the key refused as not UTF-8", err)
+	}
+}
+
+// Any string crosses JSON as a WireString unchanged, and stays a JSON
+// string when it is UTF-8.
+func FuzzWireString(f *testing.F) {
+	for _, s := range []string{"", "plain", "x\xffy", "caf\xe9", "\x00\x01", `{"b64":"eA=="}`, "\u2028<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := json.Marshal(WireString(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back WireString
+		if err := json.Unmarshal(b, &back); err != nil || string(back) != s {
+			t.Fatalf("%q: read back %q, %v (JSON %s)", s, back, err, b)
+		}
+		if utf8.ValidString(s) != (b[0] == '"') {
+			t.Fatalf("%q written as %s", s, b)
+		}
+	})
+}
