@@ -124,8 +124,9 @@ func TestMapAsGNUParallel(t *testing.T) {
 	})
 
 	// man parallel, $PARALLEL_SHELL: the shell that runs the command is, failing the others, "$SHELL. If
-	// undefined use: /bin/sh". (parallel's first choice, the shell that started it, is none here: the
-	// test starts it.)
+	// undefined use: /bin/sh". (parallel's first choice, the shell that started it, is looked for among
+	// its ancestors: make test starts go test through env, not a shell, so that from CI there is none
+	// and $SHELL decides.)
 	t.Run("shell_is_SHELL", func(t *testing.T) {
 		bash, err := exec.LookPath("bash")
 		if err != nil {

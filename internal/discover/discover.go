@@ -80,6 +80,7 @@ type starts struct {
 	failed error
 	last   <-chan error // the last server's exit (cmd.Wait's error), once it exits
 	before int64        // where the server log ended before the last start
+	how    string       // how the last server ended, once read from last
 }
 
 // NoServerError is why a client cannot start the local server again: the
@@ -148,21 +149,25 @@ func (st *starts) start(ctx context.Context, h home.Home, exe string, stderr io.
 		return "", &NoServerError{Msg: st.failed.Error()}
 	}
 	if st.n >= MaxStarts {
-		how := "went away"
-		// It went away a moment ago: its exit, if it is gone, is known
-		// within that moment.
-		t := time.NewTimer(time.Second)
-		select {
-		case err := <-st.last:
-			how = "exited (status 0)"
-			if err != nil {
-				how = "ended (" + err.Error() + ")"
+		if st.how == "" {
+			// It went away a moment ago: its exit, if it is gone, is known
+			// within that moment (a few seconds on a loaded machine). Read
+			// once: the client's other calls (a follow's streams, its wait)
+			// come here too, and say the same.
+			st.how = "went away"
+			t := time.NewTimer(5 * time.Second)
+			select {
+			case err := <-st.last:
+				st.how = "exited (status 0)"
+				if err != nil {
+					st.how = "ended (" + err.Error() + ")"
+				}
+			case <-t.C:
+			case <-ctx.Done():
 			}
-		case <-t.C:
-		case <-ctx.Done():
+			t.Stop()
 		}
-		t.Stop()
-		return "", &NoServerError{Msg: fmt.Sprintf("the local server this command started %d times %s again; not starting it again: %s", st.n, how, logTail(h.ServerLog(), st.before))}
+		return "", &NoServerError{Msg: fmt.Sprintf("the local server this command started %d times %s again; not starting it again: %s", st.n, st.how, logTail(h.ServerLog(), st.before))}
 	}
 	st.n++
 	token, exited, before, err := autostart(ctx, h, exe, stderr)

@@ -143,13 +143,24 @@ func machineShort(ev client.TaskEvent) bool {
 	if !strings.HasPrefix(ev.Reason, "cannot start: ") && ev.ExitCode != nil {
 		return false // it ran, and ended so
 	}
-	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
-		if strings.HasSuffix(ev.Reason, ": "+e.Error()) {
+	for _, e := range shortReasons {
+		if strings.HasSuffix(ev.Reason, e) {
 			return true
 		}
 	}
 	return false
 }
+
+// shortReasons end the reason of a start that failed for want of
+// descriptors, memory or processes: ": " and the error's text, made once
+// (machineShort runs under the server's lock).
+var shortReasons = func() []string {
+	var r []string
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		r = append(r, ": "+e.Error())
+	}
+	return r
+}()
 
 // endTask records how a task ended and decides what follows: a retry, a
 // requeue after a lost machine, or a final state. Called with s.mu held.
