@@ -305,7 +305,7 @@ func TestSlurmElasticCloudNodes(t *testing.T) {
 		return p
 	}
 	resume, suspend := prog("resume", "resume --cluster elastic"), prog("suspend", "suspend")
-	conf, stop, why := slurmtest.Start(moduleDir, 56817, "BURST_SLURM_RESUME="+resume, "BURST_SLURM_SUSPEND="+suspend)
+	conf, stop, why := slurmtest.Start(moduleDir, 25817, "BURST_SLURM_RESUME="+resume, "BURST_SLURM_SUSPEND="+suspend)
 	defer stop()
 	if conf == "" {
 		slurmtest.Skip(t, why)
@@ -435,7 +435,7 @@ func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
 	if os.Getuid() != 0 {
 		slurmtest.Skip(t, "not root: scripts/slurm-dev.sh must run as root")
 	}
-	conf, stop, why := slurmtest.Start(moduleDir, 36817)
+	conf, stop, why := slurmtest.Start(moduleDir, 21817)
 	defer stop()
 	if conf == "" {
 		slurmtest.Skip(t, why)

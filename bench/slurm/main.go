@@ -27,13 +27,13 @@
 // The Slurm is the project's own (scripts/slurm-dev.sh: nodes c1, c2 in
 // partition debug, each declaring this host's CPUs; SchedulerParameters
 // tuned for fast scheduling), started in a temporary directory on
-// BURST_SLURM_PORT=46817 (-port) so that it does not clash with the one the
+// BURST_SLURM_PORT=24817 (-port) so that it does not clash with the one the
 // tests use, and stopped at the end, also on failure or Ctrl-C. Starting it
 // (and installing Slurm with apt-get if missing) needs root.
 //
 // Usage (from the repository root, as root):
 //
-//	go run ./bench/slurm [-burst bin/burst] [-n 1000] [-port 46817]
+//	go run ./bench/slurm [-burst bin/burst] [-n 1000] [-port 24817]
 package main
 
 import (
@@ -62,7 +62,7 @@ const maxArray = 1001
 func main() {
 	bin := flag.String("burst", "", "burst binary (default: build one)")
 	n := flag.Int("n", 1000, fmt.Sprintf("tasks per run (1..%d: Slurm's default MaxArraySize)", maxArray))
-	port := flag.Int("port", 46817, "first of 5 TCP ports for the benchmark's Slurm (BURST_SLURM_PORT)")
+	port := flag.Int("port", 24817, "first of 5 TCP ports for the benchmark's Slurm (BURST_SLURM_PORT)")
 	limit := flag.Duration("timeout", 15*time.Minute, "give up on a run after this long")
 	burstOnly := flag.Bool("burst-only", false, "time burst alone (any -n; no native array to compare with)")
 	pilotCPUs := flag.Int("pilot-cpus", 2, "CPUs of each of the 2 pilots")

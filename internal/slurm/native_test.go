@@ -898,7 +898,7 @@ func needSlurm(t *testing.T) {
 func TestMain(m *testing.M) {
 	if os.Getenv("SLURM_CONF") == "" {
 		if root, err := filepath.Abs("../.."); err == nil {
-			conf, stop, why := slurmtest.Start(root, 36817)
+			conf, stop, why := slurmtest.Start(root, 22817)
 			if conf != "" {
 				os.Setenv("SLURM_CONF", conf)
 			} else {
