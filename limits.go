@@ -11,7 +11,7 @@ import (
 // Limits on what one job may ask for. They are far above what a real job
 // needs and low enough that no field can exhaust the server's memory, make
 // every listing slow, or overflow a number on its way to a deadline or a
-// price. docs/guarantees-input.md lists them; every refusal names the limit.
+// price. docs/guarantees.md lists them; every refusal names the limit.
 const (
 	// MaxNameBytes bounds a job's name, a batch script's partition, host
 	// and user (a file name's limit, NAME_MAX).

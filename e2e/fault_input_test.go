@@ -15,7 +15,7 @@ import (
 )
 
 // Hostile and oversize input (issue #14, item 8): every field of a submitted
-// job has a limit and every number a range (docs/guarantees-input.md), the
+// job has a limit and every number a range (docs/guarantees.md#hostile-and-oversize-input), the
 // server refuses what is past them with the limit named, whether the CLI or a
 // raw HTTP client with the token sends it, and it stays small and fast after.
 // Each attack records a row of Tasks 0; a job the server accepted from it

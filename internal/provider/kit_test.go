@@ -43,8 +43,8 @@ func TestLocalRefusesSlurmOptions(t *testing.T) {
 // test starts (scripts/slurm-dev.sh, its controller on port 23817: the e2e
 // suite's own use 26817, 21817 and 25817, internal/slurm 22817; all below
 // the ephemeral ports, 32768 and up, that a listener on port 0 may take).
-// Without one (not root, or
-// BURST_TEST_NO_SLURM set) it skips loudly, and under BURST_CI it fails.
+// Without one (not root, or BURST_TEST_NO_SLURM set) it skips loudly, and
+// under BURST_CI it fails.
 func TestSlurmContract(t *testing.T) {
 	if os.Getenv("BURST_TEST_NO_SLURM") != "" {
 		slurmtest.Skip(t, "BURST_TEST_NO_SLURM is set")

@@ -15,7 +15,7 @@ import (
 // CheckTimeout bounds the integrity check a server makes of its store
 // before it serves it. `PRAGMA quick_check` reads every page once; on this
 // project's reference machine a store of 100,000 ended tasks (15 MB) takes
-// about 0.055 s (TestCheckTimeOn100kTasks, docs/guarantees-store.md), so a
+// about 0.055 s (TestCheckTimeOn100kTasks, docs/guarantees.md), so a
 // store meets the bound with room up to about a gigabyte on a warm cache. A
 // larger or colder one is served unchecked meanwhile and checked whole
 // while it serves (FinishCheck): a healthy store is never refused for its

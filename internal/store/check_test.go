@@ -139,7 +139,7 @@ func TestCheckRefusesForeignFiles(t *testing.T) {
 }
 
 // TestCheckTimeOn100kTasks checks a sound store of 100,000 tasks whole and
-// reports how long the check took (the figure in docs/guarantees-store.md;
+// reports how long the check took (the figure in docs/guarantees.md;
 // a time is measured here, never asserted: a loaded machine or the race
 // detector makes it many times slower).
 func TestCheckTimeOn100kTasks(t *testing.T) {
