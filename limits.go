@@ -160,9 +160,9 @@ func (c *ClusterSpec) Validate() error {
 	case c.Min > MaxMachines || c.Max > MaxMachines:
 		return fmt.Errorf("--min %d --max %d: the limit is %d machines", c.Min, c.Max, MaxMachines)
 	case c.IdleStopS > MaxTimeLimitS:
-		return fmt.Errorf("--idle-stop is %d s; the limit is %d s (100 years)", c.IdleStopS, MaxTimeLimitS)
+		return fmt.Errorf("--idle-stop is %d s; the limit is %d s (100 years of 365 days)", c.IdleStopS, MaxTimeLimitS)
 	case c.TimeLimitS > MaxTimeLimitS:
-		return fmt.Errorf("--time-limit is %d s; the limit is %d s (100 years)", c.TimeLimitS, MaxTimeLimitS)
+		return fmt.Errorf("--time-limit is %d s; the limit is %d s (100 years of 365 days)", c.TimeLimitS, MaxTimeLimitS)
 	case c.MachineCPUs > MaxCPUs || c.MachineGPUs > MaxGPUs || c.MachineMemBytes > MaxMemBytes:
 		return fmt.Errorf("a machine of %d CPUs, %d GPUs and %d bytes: the limits are %d CPUs, %d GPUs and 1 PiB",
 			c.MachineCPUs, c.MachineGPUs, c.MachineMemBytes, MaxCPUs, MaxGPUs)
@@ -284,7 +284,7 @@ func checkEnv(env map[string]string) error {
 		total += len(k) + len(v) + 2
 	}
 	if total > MaxEnvBytes {
-		return fmt.Errorf("the environment is %d bytes; the limit is %d: pass fewer variables (--export)", total, MaxEnvBytes)
+		return fmt.Errorf("the environment is %d bytes; the limit is %d: run it with fewer variables (env -u NAME burst ..., or a batch script's --export)", total, MaxEnvBytes)
 	}
 	return nil
 }
@@ -305,7 +305,7 @@ func checkResources(what string, r Resources, minCPUs int) error {
 	case r.TimeLimit < 0:
 		return fmt.Errorf("%s--time must not be negative", what)
 	case r.TimeLimit > MaxTimeLimitS:
-		return fmt.Errorf("%s--time is %d s (%d years); the limit is %d s (100 years): ask for less, or 0 for none",
+		return fmt.Errorf("%s--time is %d s (%d years); the limit is %d s (100 years of 365 days): ask for less, or 0 for none",
 			what, r.TimeLimit, r.TimeLimit/(365*24*3600), MaxTimeLimitS)
 	}
 	return nil

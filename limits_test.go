@@ -98,7 +98,7 @@ func TestLimits(t *testing.T) {
 		{"output path with NUL", run(func(s *JobSpec) { s.Stdout = "/tmp/a\x00b" }), "--output holds a NUL byte"},
 		{"cluster name with an escape", run(func(s *JobSpec) { s.Cluster = "\x1b]0;x\x07" }), "control character"},
 
-		{"584 years", run(func(s *JobSpec) { s.Resources.TimeLimit = 18_446_744_074 }), "584 years); the limit is 3153600000 s (100 years)"},
+		{"584 years", run(func(s *JobSpec) { s.Resources.TimeLimit = 18_446_744_074 }), "584 years); the limit is 3153600000 s (100 years of 365 days)"},
 		{"100 years", run(func(s *JobSpec) { s.Resources.TimeLimit = MaxTimeLimitS }), ""},
 		{"largest int64 of time", run(func(s *JobSpec) { s.Resources.TimeLimit = 1<<63 - 1 }), "the limit is 3153600000 s"},
 		{"too many CPUs", run(func(s *JobSpec) { s.Resources.CPUs = 1 << 40 }), "ask for 1 to 65536 CPUs"},

@@ -112,7 +112,7 @@ func TestFaultInputRawHTTP(t *testing.T) {
 		{"input: time limit of 584 years", spec(func(m map[string]any) {
 			m["resources"] = map[string]any{"cpus": 1, "time_limit_s": int64(18_446_744_074)}
 		}),
-			400, "the limit is 3153600000 s (100 years)"},
+			400, "the limit is 3153600000 s (100 years of 365 days)"},
 		{"input: time limit past int64", []byte(`{"argv":["true"],"resources":{"cpus":1,"time_limit_s":1e30}}`), 400, "time_limit_s"},
 		{"input: 2^40 CPUs", spec(func(m map[string]any) { m["resources"] = map[string]any{"cpus": int64(1) << 40} }), 400, "ask for 1 to 65536 CPUs"},
 		{"input: 10^9 retries", spec(func(m map[string]any) { m["retries"] = 1_000_000_000 }), 400, "give 0 to 10000"},
