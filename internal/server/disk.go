@@ -75,7 +75,8 @@ func (s *Server) refuseNewWork() error {
 // holds writes for a full disk: 507, and the agent keeps its events and
 // sends them again (nothing is applied to memory meanwhile). The refusal
 // is still contact: machine was seen now, so that an agent that joined by
-// itself (alive while it asks) is not declared lost for a hold.
+// itself (alive while it asks), or one that outlived a server restart and
+// has yet to register, is not declared lost for a hold.
 func (s *Server) refuseAgent(machine string) error {
 	err := s.st.Full()
 	if err == nil {
@@ -83,7 +84,14 @@ func (s *Server) refuseAgent(machine string) error {
 	}
 	s.mu.Lock()
 	if m := s.machines[machine]; m != nil {
-		m.lastSeen = time.Now()
+		now := time.Now()
+		m.lastSeen = now
+		if !m.registered && !m.waitUntil.IsZero() {
+			// An agent that outlived a server restart and knocks: it came
+			// back, and is given its grace again rather than declared
+			// lost (and its held results with it) for a hold it cannot end.
+			m.waitUntil = now.Add(adoptGrace)
+		}
 	}
 	s.mu.Unlock()
 	return s.noSpace(err)

@@ -222,3 +222,29 @@ func TestOutageAfterFullDiskHold(t *testing.T) {
 		}
 	}
 }
+
+// An agent that outlived a server restart and knocks while a full disk
+// holds writes keeps its grace: its refused registration extends it, so
+// the agent is not declared lost (and its held results rerun elsewhere)
+// for a hold it cannot end. (Before: the grace ran out 10 s after the
+// restart, a fresh agent was started, and the old one's tasks ran twice.)
+func TestHoldExtendsAdoptGrace(t *testing.T) {
+	s, _ := heldServer(t)
+	ctx := context.Background()
+	m := newMachineRT(store.MachineRow{Machine: burst.Machine{ID: "local-9", State: burst.MachineRunning}})
+	expiring := time.Now().Add(time.Second)
+	m.waitUntil = expiring // the grace recover gave it, about to run out
+	s.mu.Lock()
+	s.machines["local-9"] = m
+	s.mu.Unlock()
+	var ns *apierr.NoSpace
+	if _, err := s.Register(ctx, &client.Register{Machine: "local-9"}); !errors.As(err, &ns) {
+		t.Fatalf("a registration during a hold: %v, want a *apierr.NoSpace", err)
+	}
+	s.mu.Lock()
+	until := m.waitUntil
+	s.mu.Unlock()
+	if !until.After(expiring.Add(5 * time.Second)) {
+		t.Errorf("a refused registration left the agent's grace at %s (was %s): it would be declared lost", until, expiring)
+	}
+}
