@@ -197,16 +197,23 @@ func newOutputOrNull(path string, truncate bool, private string) (*os.File, *out
 // (sbatch's --output) on a filesystem that was full when it ended: burst
 // does not see those writes, and a full filesystem means some may have
 // failed. Such a task fails: its result is not whole.
-func lostOutput(outs []*output) string {
+//
+// machine says that the fault is the machine's, not the task's: burst's own
+// log met a full filesystem (ENOSPC, EDQUOT) on the machine's disk. Such a
+// task is lost, and runs again once there is room (as a task that could not
+// start for want of descriptors), rather than failed for a disk it did not
+// fill; a full filesystem of the task's own --output stays the task's.
+func lostOutput(outs []*output) (why string, machine bool) {
 	for _, o := range outs {
 		if o.err != nil {
-			return "its output could not be saved: " + o.err.Error()
+			machine = !o.direct && (errors.Is(o.err, syscall.ENOSPC) || errors.Is(o.err, syscall.EDQUOT))
+			return "its output could not be saved: " + o.err.Error(), machine
 		}
 		if o.direct && fullFS(filepath.Dir(o.path)) {
-			return fmt.Sprintf("its output file %s may be incomplete: the filesystem that holds it is full (free space there and run it again)", o.path)
+			return fmt.Sprintf("its output file %s may be incomplete: the filesystem that holds it is full (free space there and run it again)", o.path), false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // fullFS reports whether the filesystem that holds dir has no room left

@@ -835,8 +835,11 @@ func (t *Task) wait() {
 			}
 		}
 	}
-	if why := lostOutput(t.outs); why != "" && (r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
+	if why, machine := lostOutput(t.outs); why != "" && (r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
 		r.State, r.Reason = burst.Failed, why // output.go
+		if machine {
+			r.State = burst.Lost
+		}
 	}
 	t.res = r
 	close(t.done)
