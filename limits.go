@@ -202,10 +202,14 @@ func checkText(what, v string, limit int, fix string) error {
 	return nil
 }
 
-// isBidi reports the characters that reorder text on a terminal (U+202A to
-// U+202E, U+2066 to U+2069), which can make a name read as another.
+// isBidi reports the characters that are not seen but change what a
+// terminal shows: those that reorder text (U+202A to U+202E, U+2066 to
+// U+2069, the marks U+200E, U+200F, U+061C) and the other format
+// characters (Unicode's Cf: U+200B zero width space, U+FEFF, ...) and the
+// line and paragraph separators (U+2028, U+2029), which can make a name
+// read as another or break a table's columns.
 func isBidi(r rune) bool {
-	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // checkName checks a job or stage name: text, not "." or "..", which name

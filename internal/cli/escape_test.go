@@ -21,6 +21,7 @@ func TestClean(t *testing.T) {
 		{"c1\u009b31m", `c1\x9b31m`},
 		{"bad\xffutf8", `bad\xffutf8`},
 		{"abc\u202edcba", `abc\u202edcba`},
+		{"a\u200bb\u2028c\ufeff", `a\u200bb\u2028c\ufeff`},
 	} {
 		if got := clean(c.in); got != c.want {
 			t.Errorf("clean(%q) = %q, want %q", c.in, got, c.want)
