@@ -311,6 +311,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
 		return false
 	}
+	// One value, and nothing after it: a second one would be dropped
+	// without a word (`{...} {...}` answered as if it were the first).
+	if _, err := dec.Token(); err != io.EOF {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			tooLarge(w)
+			return false
+		}
+		writeJSON(w, 400, client.Error{Message: "bad request body: something follows the JSON value: send one value"})
+		return false
+	}
 	return true
 }
 

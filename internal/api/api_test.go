@@ -217,6 +217,29 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// A body holds one JSON value: a second one after it is refused, not
+// dropped (`{...} {...}` was answered 201 for the first alone).
+func TestBodyOneValue(t *testing.T) {
+	calls := 0
+	b := &standIn{submit: func(_ context.Context, _ string, s *burst.JobSpec) (*burst.Job, error) {
+		calls++
+		return &burst.Job{ID: 1}, nil
+	}}
+	h := newTest(t, b)
+	for _, body := range []string{`{"argv":["true"]} {"argv":["false"]}`, `{"argv":["true"]} x`} {
+		code, out := call(h, "POST", "/v1/jobs", body, nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "send one value") {
+			t.Errorf("%s: status %d %q; want 400 saying one value", body, code, msg)
+		}
+	}
+	if calls != 0 {
+		t.Errorf("the backend was asked %d times with a body of two values", calls)
+	}
+	if code, out := call(h, "POST", "/v1/jobs", "{\"argv\":[\"true\"]}\n  \n", nil); code != 201 {
+		t.Errorf("one value and white space: status %d %s; want 201", code, out)
+	}
+}
+
 // The actor is the user the client names in X-Burst-User when that is a
 // valid name, else the server's own user.
 func TestActor(t *testing.T) {
