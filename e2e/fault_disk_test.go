@@ -1,66 +1,24 @@
 package e2e
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/internal/testfs"
 )
 
-// diskHarness is a harness whose BURST_HOME is a small tmpfs of its own.
-// Mounting needs root: without it the test is skipped, loudly, and under
-// BURST_CI=1 it fails.
+// diskHarness is a harness whose BURST_HOME is a small tmpfs of its own
+// (testfs.SmallDisk: root, else skipped loudly; under BURST_CI it fails).
+// At cleanup the test's processes are killed first, then it is unmounted.
 func diskHarness(t *testing.T, size string) *harness {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("BURST_CI") == "1" {
-			t.Fatal("the full-disk fault tests need root to mount a small tmpfs, and BURST_CI=1 asks that they run")
-		}
-		t.Skip("SKIPPED: the full-disk fault tests need root to mount a small tmpfs as BURST_HOME")
-	}
 	h := newHarness(t)
-	mountTmpfs(t, h, h.home, size)
+	testfs.SmallDisk(t, h.home, size, h.killTagged)
 	return h
-}
-
-// mountTmpfs mounts a tmpfs of size on dir; at cleanup the test's
-// processes are killed first, then it is unmounted.
-func mountTmpfs(t *testing.T, h *harness, dir, size string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() {
-		h.killTagged()
-		exec.Command("umount", "-l", dir).Run()
-	})
-}
-
-// fillDisk writes path until its filesystem has no room left.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v", path, err)
-			}
-			return
-		}
-	}
 }
 
 // A full BURST_HOME in the middle of a map: new work is refused with a
@@ -83,7 +41,7 @@ func TestFaultDiskFullDuringMap(t *testing.T) {
 		return strings.Count(string(b), "\n") >= 8
 	})
 	server := h.serverPID()
-	fillDisk(t, filepath.Join(h.home, "filler"))
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
 
 	// New work is refused, naming the filesystem and what to free.
 	var refused result
@@ -150,8 +108,8 @@ func TestFaultDiskFullOutputFails(t *testing.T) {
 	t.Parallel()
 	h := diskHarness(t, "16m")
 	full := filepath.Join(h.dir, "full")
-	mountTmpfs(t, h, full, "1m")
-	fillDisk(t, filepath.Join(full, "filler"))
+	testfs.SmallDisk(t, full, "1m", h.killTagged)
+	testfs.Fill(t, filepath.Join(full, "filler"))
 	script := filepath.Join(h.dir, "job.sbatch")
 	writeFile(t, script, "#!/bin/sh\necho hello\n", 0o755)
 	r := h.run("run", "--output", filepath.Join(full, "out.txt"), script)
@@ -216,7 +174,7 @@ func TestFaultDiskFullLongerThanIdleExit(t *testing.T) {
 		return strings.Count(string(b), "\n") >= 5
 	})
 	agent := h.agentPID()
-	fillDisk(t, filepath.Join(h.home, "filler"))
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
 	h.waitFor("the store holding writes", 20*time.Second, func() bool {
 		r := h.run("run", "-d", "--", "true")
 		return r.code != 0 && strings.Contains(r.stderr, "is full since")
@@ -286,7 +244,7 @@ func TestFaultDiskFullServerStarts(t *testing.T) {
 	id := strings.TrimSpace(h.mustRun("run", "-d", "--", "true").stdout)
 	h.mustRun("wait", id)
 	h.mustRun("server", "stop")
-	fillDisk(t, filepath.Join(h.home, "filler"))
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
 
 	r := h.run("show", id)
 	if r.code != 0 {
@@ -353,7 +311,7 @@ func TestFaultDiskFullServerStop(t *testing.T) {
 		b, _ := os.ReadFile(out)
 		return strings.Count(string(b), "\n") >= 5
 	})
-	fillDisk(t, filepath.Join(h.home, "filler"))
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
 	h.waitFor("the store holding writes", 20*time.Second, func() bool {
 		r := h.run("run", "-d", "--", "true")
 		return r.code != 0 && strings.Contains(r.stderr, "is full since")

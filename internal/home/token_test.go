@@ -1,12 +1,11 @@
 package home
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/burst-sh/burst/internal/testfs"
 )
 
 // A brand-new home on a full disk: creating the token fails, and leaves no
@@ -14,32 +13,9 @@ import (
 // command said "token file is empty: delete it"); once there is room the
 // token is made and read back.
 func TestEnsureTokenOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("BURST_CI") == "1" {
-			t.Fatal("a full-disk test needs root to mount a small tmpfs, and BURST_CI=1 asks that it runs")
-		}
-		t.Skip("SKIPPED: a full-disk test needs root to mount a small tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := testfs.SmallDisk(t, "", "1m", nil)
 	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v", dir, err)
-			}
-			break
-		}
-	}
-	f.Close()
+	testfs.Fill(t, filler)
 
 	h := Home(dir)
 	if tok, err := h.EnsureToken(); err == nil {

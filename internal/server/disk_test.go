@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/internal/testfs"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -23,17 +23,7 @@ import (
 // BURST_CI=1 it fails.
 func heldServer(t *testing.T) (s *Server, release func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("BURST_CI") == "1" {
-			t.Fatal("a full-disk test needs root to mount a small tmpfs, and BURST_CI=1 asks that it runs")
-		}
-		t.Skip("SKIPPED: a full-disk test needs root to mount a small tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := testfs.SmallDisk(t, "", "4m", nil)
 	s = fleetServer(t)
 	st, err := store.Open(filepath.Join(dir, "state.db"))
 	if err != nil {
@@ -48,20 +38,7 @@ func heldServer(t *testing.T) (s *Server, release func()) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	testfs.Fill(t, filler)
 	// Writes of 64 KiB each, one after the other, until one is held: its
 	// caller waits for room.
 	done := make(chan error, 64)

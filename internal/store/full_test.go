@@ -4,56 +4,19 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/internal/testfs"
 )
-
-// smallDisk mounts a tmpfs of size bytes on a new directory and returns
-// it; unmounted at cleanup. Mounting needs root: without it the test is
-// skipped, loudly, except under BURST_CI=1, where it fails.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if os.Geteuid() != 0 {
-		if os.Getenv("BURST_CI") == "1" {
-			t.Fatal("a full-disk test needs root to mount a small tmpfs, and BURST_CI=1 asks that it runs")
-		}
-		t.Skip("SKIPPED: a full-disk test needs root to mount a small tmpfs (run as root, or in CI with BURST_CI=1)")
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
-// fill writes a file at path until the filesystem has no room left.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !IsFull(err) {
-				t.Fatalf("filling the disk: %v", err)
-			}
-			return
-		}
-	}
-}
 
 // A write that meets a full disk is held, not failed: its caller waits
 // until space returns and it commits; writes queued behind it wait in
 // order; a Try is refused at once with a *FullError; nothing is lost.
 func TestFullDiskHoldsWritesUntilSpaceReturns(t *testing.T) {
 	ctx := context.Background()
-	dir := smallDisk(t, "4m")
+	dir := testfs.SmallDisk(t, "", "4m", nil)
 	s := open(t, filepath.Join(dir, "state.db"))
 	if err := s.Write(ctx, func(tx *Tx) error {
 		_, err := tx.Exec("CREATE TABLE filler (n INTEGER, b BLOB)")
@@ -61,7 +24,7 @@ func TestFullDiskHoldsWritesUntilSpaceReturns(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, filepath.Join(dir, "filler"))
+	testfs.Fill(t, filepath.Join(dir, "filler"))
 
 	// Each write adds 64 KiB: the WAL's slack runs out within a few.
 	const n = 40
@@ -132,7 +95,7 @@ func TestFullDiskHoldsWritesUntilSpaceReturns(t *testing.T) {
 // acknowledged), and the store closes.
 func TestReleaseHeldAnswersHeldWrites(t *testing.T) {
 	ctx := context.Background()
-	dir := smallDisk(t, "4m")
+	dir := testfs.SmallDisk(t, "", "4m", nil)
 	s := open(t, filepath.Join(dir, "state.db"))
 	if err := s.Write(ctx, func(tx *Tx) error {
 		_, err := tx.Exec("CREATE TABLE filler (b BLOB)")
@@ -140,7 +103,7 @@ func TestReleaseHeldAnswersHeldWrites(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, filepath.Join(dir, "filler"))
+	testfs.Fill(t, filepath.Join(dir, "filler"))
 	done := make(chan error, 1)
 	go func() {
 		var err error
