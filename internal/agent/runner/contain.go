@@ -627,14 +627,16 @@ func mayHaveOrphans() bool {
 	if !ok {
 		return true
 	}
-	var buf [512]byte
+	unknown := kids[:0] // the children that are no running task's leader, told apart under one lock
+	leaders.Lock()
 	for _, pid := range kids {
-		leaders.Lock()
-		known := leaders.m[pid]
-		leaders.Unlock()
-		if known {
-			continue
+		if !leaders.m[pid] {
+			unknown = append(unknown, pid)
 		}
+	}
+	leaders.Unlock()
+	var buf [512]byte
+	for _, pid := range unknown {
 		b, err := readProc(procPath(pid, "stat"), buf[:])
 		if err != nil {
 			if Gone(err) {
