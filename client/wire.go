@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/burst-sh/burst"
 )
@@ -38,6 +40,9 @@ func (c *JobContext) UnmarshalJSON(b []byte) error {
 
 func (a Assignment) MarshalJSON() ([]byte, error) {
 	type plain Assignment
+	if allUTF8([][]string{a.Argv, a.TaskEnv}, a.Stdout, a.Stderr) {
+		return json.Marshal(plain(a)) // the hot path: one task's lease, as plain JSON
+	}
 	return json.Marshal(struct {
 		plain
 		Argv    burst.WireStrings `json:"argv"`
@@ -49,6 +54,9 @@ func (a Assignment) MarshalJSON() ([]byte, error) {
 
 func (a *Assignment) UnmarshalJSON(b []byte) error {
 	type plain Assignment
+	if noB64(b) {
+		return json.Unmarshal(b, (*plain)(a))
+	}
 	aux := struct {
 		*plain
 		Argv    burst.WireStrings `json:"argv"`
@@ -65,6 +73,9 @@ func (a *Assignment) UnmarshalJSON(b []byte) error {
 
 func (e End) MarshalJSON() ([]byte, error) {
 	type plain End
+	if utf8.ValidString(e.File) {
+		return json.Marshal(plain(e))
+	}
 	return json.Marshal(struct {
 		plain
 		File burst.WireString `json:"file,omitempty"`
@@ -73,6 +84,9 @@ func (e End) MarshalJSON() ([]byte, error) {
 
 func (e *End) UnmarshalJSON(b []byte) error {
 	type plain End
+	if noB64(b) {
+		return json.Unmarshal(b, (*plain)(e))
+	}
 	aux := struct {
 		*plain
 		File burst.WireString `json:"file,omitempty"`
@@ -86,6 +100,9 @@ func (e *End) UnmarshalJSON(b []byte) error {
 
 func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result
+	if allUTF8([][]string{r.Input}) {
+		return json.Marshal(plain(r))
+	}
 	return json.Marshal(struct {
 		plain
 		Input burst.WireStrings `json:"input"`
@@ -94,6 +111,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 
 func (r *Result) UnmarshalJSON(b []byte) error {
 	type plain Result
+	if noB64(b) {
+		return json.Unmarshal(b, (*plain)(r))
+	}
 	aux := struct {
 		*plain
 		Input burst.WireStrings `json:"input"`
@@ -104,3 +124,29 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	r.Input = aux.Input
 	return nil
 }
+
+// The types sent once per task (an assignment, an end, a result) take a
+// fast path when nothing in them needs {"b64":...}, nearly always: plain
+// JSON, encoded and decoded once, rather than through the wire types'
+// nested encoders. Both paths read what either wrote.
+
+// allUTF8 says that every string given is valid UTF-8.
+func allUTF8(lists [][]string, strs ...string) bool {
+	for _, l := range lists {
+		for _, s := range l {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// noB64 says that b holds no {"b64":...} (a string that is exactly "b64"
+// takes the slow path too, which reads it right).
+func noB64(b []byte) bool { return !bytes.Contains(b, []byte(`"b64"`)) }
