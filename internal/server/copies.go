@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst/internal/api"
@@ -73,12 +72,11 @@ func (s *Server) roomForCopy(dir string) error {
 			size += uint64(fi.Size())
 		}
 	}
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs(dir, &fs); err != nil {
+	free, total, ok := fsSpace(dir)
+	if !ok || free >= size+minFree(total) {
 		return nil
 	}
-	bsize := uint64(fs.Bsize)
-	return copyRoom(mountPoint(dir), dir, size, fs.Bavail*bsize, fs.Blocks*bsize)
+	return copyRoom(mountPoint(dir), dir, size, free, total) // the mount table is read only to refuse
 }
 
 // copyRoom is the rule: a copy of size bytes fits in a filesystem with

@@ -108,15 +108,24 @@ func (s *Server) refuseWrite() error {
 	return nil
 }
 
+// fsSpace is what the filesystem that holds dir has free (for this user)
+// and its size, in bytes; ok is false when it cannot be read.
+func fsSpace(dir string) (free, total uint64, ok bool) {
+	var fs syscall.Statfs_t
+	if syscall.Statfs(dir, &fs) != nil {
+		return 0, 0, false
+	}
+	return fs.Bavail * uint64(fs.Bsize), fs.Blocks * uint64(fs.Bsize), true
+}
+
 // checkFree reads the free space under the home.
 func (s *Server) checkFree() error {
 	dir := filepath.Dir(s.st.Path())
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs(dir, &fs); err != nil {
+	free, total, ok := fsSpace(dir)
+	if !ok {
 		return nil // unreadable: the store's own errors will say
 	}
-	free := fs.Bavail * uint64(fs.Bsize)
-	need := minFree(fs.Blocks * uint64(fs.Bsize))
+	need := minFree(total)
 	if free >= need {
 		return nil
 	}
@@ -150,9 +159,8 @@ func (s *Server) noSpace(err error) error {
 func (s *Server) buildNoSpace(fe *store.FullError) error {
 	dir := filepath.Dir(s.st.Path())
 	need := uint64(64 << 20)
-	var fs syscall.Statfs_t
-	if syscall.Statfs(dir, &fs) == nil {
-		need = minFree(fs.Blocks * uint64(fs.Bsize))
+	if _, total, ok := fsSpace(dir); ok {
+		need = minFree(total)
 	}
 	since := ""
 	if fe != nil {
