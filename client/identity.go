@@ -1,0 +1,90 @@
+package client
+
+import "time"
+
+// Credentials beyond the home's own token (docs/security.md). Each is a
+// random secret shown once and kept by the server only as its SHA-256; the
+// prefix says its kind, so that a secret pasted in the wrong place is
+// named, not merely refused.
+const (
+	// UserCredentialPrefix starts a person's credential (burst user token).
+	UserCredentialPrefix = "burst_u_"
+	// MachineCredentialPrefix starts a machine's credential: the agent
+	// protocol only, for that machine only, revocable.
+	MachineCredentialPrefix = "burst_m_"
+	// JoinTokenPrefix starts a join token: used once, before it expires,
+	// to get a machine credential (POST /v1/join).
+	JoinTokenPrefix = "burst_j_"
+)
+
+// Roles a user holds in a project, weakest first. An admin holds every
+// role in every project.
+const (
+	RoleViewer = "viewer" // sees the project: jobs, logs, costs, budget
+	RoleMember = "member" // and submits and cancels their own work
+	RoleOwner  = "owner"  // and sets budgets, cancels anyone's work, manages the project's clusters
+)
+
+// JoinRequest exchanges a join token for a machine credential (POST
+// /v1/join, the only route that takes no bearer token).
+type JoinRequest struct {
+	Token string `json:"token"`
+	// Machine is the name the machine asks for (its hostname); the server
+	// may give another one, unique.
+	Machine string `json:"machine,omitempty"`
+}
+
+// Joined is what a machine gets for its join token: the name it registers
+// as, the cluster it belongs to, the credential its agent presents from now
+// on, and the server's CA (PEM), which it pinned by hash to get here.
+type Joined struct {
+	Machine    string `json:"machine"`
+	Cluster    string `json:"cluster"`
+	Credential string `json:"credential"`
+	CA         string `json:"ca,omitempty"`
+}
+
+// JoinTokenSpec asks for a join token (POST /v1/join-tokens).
+type JoinTokenSpec struct {
+	Cluster string `json:"cluster,omitempty"`
+	TTL     string `json:"ttl,omitempty"` // a Go duration, e.g. "1h"; default 1h
+}
+
+// JoinToken is a join token as created: the secret (shown once), and the
+// URL a machine joins with: https://HOST:PORT/TOKEN#sha256:CAHASH.
+type JoinToken struct {
+	Token   string    `json:"token"`
+	Cluster string    `json:"cluster"`
+	Expires time.Time `json:"expires"`
+	URL     string    `json:"url"`
+	Command string    `json:"command"` // burst agent --join URL
+}
+
+// User is a person known to the server, with their roles.
+type User struct {
+	Name    string    `json:"name"`
+	Admin   bool      `json:"admin"`
+	Created time.Time `json:"created"`
+	Grants  []Grant   `json:"grants,omitempty"`
+}
+
+// Grant is one user's role in one project.
+type Grant struct {
+	Project string `json:"project"`
+	User    string `json:"user"`
+	Role    string `json:"role"`
+}
+
+// UserToken is a new credential for a user, shown once.
+type UserToken struct {
+	User  string `json:"user"`
+	Token string `json:"token"`
+}
+
+// Whoami is who the server takes the caller for (GET /v1/whoami).
+type Whoami struct {
+	Name   string  `json:"name"`
+	Kind   string  `json:"kind"` // "admin" (the home's token), "user", "machine"
+	Admin  bool    `json:"admin"`
+	Grants []Grant `json:"grants,omitempty"`
+}
