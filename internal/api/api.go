@@ -25,6 +25,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/netlimit"
 	"github.com/burst-sh/burst/internal/store"
 	"github.com/burst-sh/burst/internal/web"
@@ -39,6 +40,7 @@ type Backend interface {
 	Fleet
 	Money
 	Dashboard
+	Identities
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
@@ -133,6 +135,14 @@ type Dashboard interface {
 	DeleteSession(ctx context.Context, idHash string) error
 }
 
+// Identities resolves credentials other than the home's own token.
+type Identities interface {
+	// Principal is who secret (a bearer token) stands for: a user's or a
+	// machine's credential; nil, nil when it stands for nobody (unknown,
+	// revoked, expired).
+	Principal(ctx context.Context, secret string) (*auth.Principal, error)
+}
+
 // Options are what the handlers know of the server besides its state.
 type Options struct {
 	Token     string       // the bearer token every API request needs
@@ -199,7 +209,21 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			return
 		}
 		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		var p *auth.Principal
+		if subtle.ConstantTimeCompare(got, want) == 1 {
+			user := r.Header.Get("X-Burst-User")
+			if !burst.ValidName(user) {
+				user = h.o.User
+			}
+			p = &auth.Principal{Kind: auth.Admin, Name: user, IsAdmin: true}
+		} else if secret, ok := strings.CutPrefix(string(got), "Bearer "); ok && secret != "" {
+			var err error
+			if p, err = h.b.Principal(r.Context(), secret); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+		if p == nil {
 			if actor, ok := h.uiAPI(w, r); ok {
 				if actor != "" { // a signed-in page calls the API
 					netlimit.Authenticate(r.Context())
@@ -219,13 +243,9 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			return
 		}
 		netlimit.Authenticate(r.Context())
-		user := r.Header.Get("X-Burst-User")
-		if !burst.ValidName(user) {
-			user = h.o.User
-		}
 		body := &countedBody{ReadCloser: r.Body}
 		r.Body = body
-		next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), user)))
+		next.ServeHTTP(w, r.WithContext(auth.With(WithActor(r.Context(), p.Name), p)))
 		if body.n >= bigBody {
 			releaseMemory()
 		}

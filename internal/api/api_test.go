@@ -16,6 +16,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -38,6 +39,11 @@ func (f *standIn) Submit(ctx context.Context, actor string, spec *burst.JobSpec)
 
 func (f *standIn) Lease(ctx context.Context, l *client.Lease) (*client.Leased, error) {
 	return f.lease(ctx, l)
+}
+
+// Principal: the stand-in knows no credential but the home's token.
+func (f *standIn) Principal(ctx context.Context, secret string) (*auth.Principal, error) {
+	return nil, nil
 }
 
 func (f *standIn) Job(ctx context.Context, id int64) (*store.JobRow, error) { return f.job(ctx, id) }

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
+)
+
+// Principal is who a credential other than the home's token stands for
+// (api.Identities): a user's credential (principalOfUser) or a machine's
+// (principalOfMachine), told apart by their prefixes; nil, nil for
+// anything else.
+func (b backend) Principal(ctx context.Context, secret string) (*auth.Principal, error) {
+	switch {
+	case strings.HasPrefix(secret, client.UserCredentialPrefix):
+		return b.principalOfUser(ctx, secret)
+	case strings.HasPrefix(secret, client.MachineCredentialPrefix):
+		return b.principalOfMachine(ctx, secret)
+	}
+	return nil, nil
+}
+
+// principalOfUser: users' credentials come with users and roles.
+func (s *Server) principalOfUser(ctx context.Context, secret string) (*auth.Principal, error) {
+	return nil, nil
+}
+
+// principalOfMachine: machines' credentials come with join tokens.
+func (s *Server) principalOfMachine(ctx context.Context, secret string) (*auth.Principal, error) {
+	return nil, nil
+}
