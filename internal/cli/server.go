@@ -150,7 +150,7 @@ listener stay plain HTTP.`,
 	c.Flags().StringVar(&tlsOpt.Cert, "tls-cert", "", "with --listen: serve this certificate chain (PEM, leaf first) instead of one from the server's own CA")
 	c.Flags().StringVar(&tlsOpt.Key, "tls-key", "", "the private key of --tls-cert (PEM)")
 	c.Flags().StringArrayVar(&tlsOpt.SANs, "tls-san", nil, "another host name or IP address the server's certificate holds (repeat it)")
-	c.Flags().BoolVar(&info, "info", false, "same as `burst server info`")
+	c.Flags().BoolVar(&info, "info", false, "print the URL and CA hash (as burst server info does)")
 	c.Flags().MarkHidden("info")
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
