@@ -2,8 +2,9 @@
 // jobs, read logs, cancel; and the agent protocol (register, lease, report)
 // that every burst agent speaks to the server.
 //
-// It only speaks HTTP: it starts no servers and reads no configuration
-// files. Finding the server (and starting the local one) is internal/discover's,
+// It only speaks HTTP (and HTTPS, verifying the server: tls.go): it starts
+// no servers and reads no configuration files (only the CA file that
+// BURST_CA names, when nothing else says whom to trust). Finding the server (and starting the local one) is internal/discover's,
 // used by the CLI and by sdk.Connect, whose Client starts the server again
 // should it go away.
 //
@@ -68,6 +69,7 @@ type conn struct {
 	ep        atomic.Pointer[endpoint]
 	mu        sync.Mutex // one reconnect at a time
 	reconnect func(ctx context.Context) (addr, token string, err error)
+	ca        []byte // CA certificates (PEM) to trust for https:// (WithCA)
 }
 
 // endpoint is one address of the server, with its token.
@@ -114,23 +116,26 @@ func WithReconnect(fn func(ctx context.Context) (addr, token string, err error))
 	return func(c *Client) { c.conn.reconnect = fn }
 }
 
-// New returns a client for addr, which is "unix:///path/to/socket" or
-// "http://host:port", authenticating with token. It retries as
-// DefaultRetry says unless an option says otherwise.
+// New returns a client for addr, which is "unix:///path/to/socket",
+// "http://host:port" or "https://host:port", authenticating with token. It
+// retries as DefaultRetry says unless an option says otherwise. An https://
+// server is verified by the CA hash its address pins
+// ("https://host:port#sha256:..."), else by WithCA's CA, else by the file
+// BURST_CA names, else by the system's roots.
 func New(addr, token string, opts ...Option) (*Client, error) {
-	ep, err := newEndpoint(addr, token)
-	if err != nil {
-		return nil, err
-	}
 	c := &Client{conn: &conn{}, retry: DefaultRetry}
-	c.conn.ep.Store(ep)
 	for _, o := range opts {
 		o(c)
 	}
+	ep, err := c.conn.newEndpoint(addr, token)
+	if err != nil {
+		return nil, err
+	}
+	c.conn.ep.Store(ep)
 	return c, nil
 }
 
-func newEndpoint(addr, token string) (*endpoint, error) {
+func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
 	ep := &endpoint{token: token, hc: &http.Client{Transport: tr}}
 	switch {
@@ -141,10 +146,19 @@ func newEndpoint(addr, token string) (*endpoint, error) {
 			return d.DialContext(ctx, "unix", path)
 		}
 		ep.base = "http://unix"
-	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
+	case strings.HasPrefix(addr, "https://"):
+		base, pin, err := SplitPin(addr)
+		if err != nil {
+			return nil, err
+		}
+		if tr.TLSClientConfig, err = k.tlsConfig(base, pin); err != nil {
+			return nil, err
+		}
+		ep.base = base
+	case strings.HasPrefix(addr, "http://"):
 		ep.base = strings.TrimRight(addr, "/")
 	default:
-		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock or http://host:port", addr)
+		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock, http://host:port or https://host:port", addr)
 	}
 	return ep, nil
 }
@@ -177,7 +191,7 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body []byt
 	}
 	resp, err := ep.hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, tlsFailure(err, ep.base)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -186,6 +200,9 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body []byt
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 		if json.Unmarshal(b, e) != nil || e.Message == "" {
 			e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+			if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), plainToTLS) {
+				e.Message = fmt.Sprintf("%s serves HTTPS only: use https://%s (and log in with `burst login`)", ep.base, strings.TrimPrefix(ep.base, "http://"))
+			}
 		}
 		return nil, e
 	}

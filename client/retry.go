@@ -110,7 +110,7 @@ func (k *conn) reconnectFrom(ctx context.Context, ep *endpoint) error {
 	if err != nil {
 		return err
 	}
-	if nep, err := newEndpoint(addr, token); err == nil {
+	if nep, err := k.newEndpoint(addr, token); err == nil {
 		k.ep.Store(nep)
 		ep.hc.CloseIdleConnections()
 	}

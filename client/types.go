@@ -12,13 +12,18 @@ type Health struct {
 	PID     int       `json:"pid"`
 	BootID  string    `json:"boot_id"`
 	Home    string    `json:"home"`
-	Addr    string    `json:"addr"`   // http://127.0.0.1:PORT
+	Addr    string    `json:"addr"`   // http://127.0.0.1:PORT, or https://HOST:PORT for a --listen with TLS
 	Socket  string    `json:"socket"` // unix socket path
 	Started time.Time `json:"started_at"`
 	// CopyOf is where this home's store was copied from (HOST:PATH, or
 	// PATH on this host) when this server found it a copy at its start:
 	// that home's jobs in flight were let go, not rerun. "" otherwise.
 	CopyOf string `json:"copy_of,omitempty"`
+	// CA is the file of the CA that signed the certificate Addr serves
+	// (on the server's host), and CAHash its pin (pki.Hash): what
+	// `burst login https://HOST:PORT#sha256:...` pins. Empty without TLS.
+	CA     string `json:"ca,omitempty"`
+	CAHash string `json:"ca_hash,omitempty"`
 }
 
 // CancelResult says what a cancel did.

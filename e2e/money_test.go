@@ -473,8 +473,8 @@ func TestManualStopIsNotUndone(t *testing.T) {
 }
 
 // TestServerListenElsewhere: --listen serves the API on another address
-// (for agents on other machines), advertised by host name, still behind the
-// token.
+// (for agents on other machines), advertised by host name, over TLS (all
+// addresses are beyond loopback), still behind the token.
 func TestServerListenElsewhere(t *testing.T) {
 	h := newHarness(t)
 	h.start("server", "--listen", "0.0.0.0:0")
@@ -484,10 +484,11 @@ func TestServerListenElsewhere(t *testing.T) {
 	})
 	addr := h.serverInfo().Addr
 	host, _ := os.Hostname()
-	if !strings.HasPrefix(addr, "http://"+host+":") {
-		t.Fatalf("a server listening on all addresses should advertise http://%s:PORT, got %s", host, addr)
+	if !strings.HasPrefix(addr, "https://"+host+":") {
+		t.Fatalf("a server listening on all addresses should advertise https://%s:PORT, got %s", host, addr)
 	}
 	tok, _ := os.ReadFile(filepath.Join(h.home, "token"))
+	h.setEnv("BURST_CA", filepath.Join(h.home, "tls", "ca.pem"))
 	c := h.command("jobs")
 	c.Env = append(c.Env, "BURST_SERVER="+addr, "BURST_TOKEN="+strings.TrimSpace(string(tok)))
 	if r := h.exec(c); r.code != 0 {

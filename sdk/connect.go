@@ -11,8 +11,9 @@ import (
 )
 
 // Connect returns a client for the burst server, found as the burst CLI
-// finds it: BURST_SERVER (with BURST_TOKEN, or the token file of
-// $BURST_HOME) if set; else the local server of $BURST_HOME (default
+// finds it: BURST_SERVER (with BURST_TOKEN, or the credential `burst login`
+// kept for it, or the token file of $BURST_HOME) if set; else the server of
+// the last `burst login`; else the local server of $BURST_HOME (default
 // ~/.burst), through its unix socket and token file. If no local server
 // answers, Connect starts `burst server` (the burst found on PATH) in the
 // background, as the CLI does, and says so on stderr; the server outlives

@@ -175,6 +175,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.moneyRoutes(mux)
 	h.fleetRoutes(mux)
 	h.backupRoutes(mux)
+	h.whoamiRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(b.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(b.Lease))
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {

@@ -127,7 +127,7 @@ type taskPrinter struct {
 
 func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
 	p := &taskPrinter{cl: cl, id: j.ID, o: o, stdout: stdout, stderr: stderr, bar: bar,
-		local: os.Getenv("BURST_SERVER") == "", taken: make([]bool, j.Tasks.Total)}
+		local: serverIsLocal(), taken: make([]bool, j.Tasks.Total)}
 	if o.output == outputOrdered {
 		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
 	}

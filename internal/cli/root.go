@@ -70,7 +70,9 @@ records how it ended. Every command talks to a burst server; if none is
 running, the first command starts one in the background for you.
 
 State lives in $BURST_HOME (default ~/.burst). Point the CLI at another
-server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
+server with 'burst login https://HOST:PORT#sha256:HASH', or with
+BURST_SERVER (https://host:port, http://127.0.0.1:port or unix:///path) and
+BURST_TOKEN, which come first.`,
 		Example: `  burst run -- python3 -c 'print(6*7)'
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -d -- sleep 100
@@ -104,7 +106,7 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newSlurmCmd(), newVersionCmd()} {
+	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newSlurmCmd(), newLoginCmd(), newLogoutCmd(), newWhoamiCmd(), newVersionCmd()} {
 		c.GroupID = "admin"
 		root.AddCommand(c)
 	}

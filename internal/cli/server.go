@@ -31,6 +31,8 @@ func newServerCmd() *cobra.Command {
 		listen string
 		every  time.Duration
 		keep   int
+		tlsOpt server.TLS
+		info   bool
 	)
 	c := &cobra.Command{
 		Use:   "server",
@@ -53,17 +55,37 @@ The store is checked at start (SQLite's quick_check); a damaged one is not
 served, and the message names the snapshot to restore (burst server
 restore). While the store is written, a snapshot of it goes to
 $BURST_HOME/backups every --snapshot-every (15m), keeping the newest
---snapshot-keep (8); 'burst server backup FILE' makes one when you ask.`,
+--snapshot-keep (8); 'burst server backup FILE' makes one when you ask.
+
+With --listen HOST:PORT the API listens there instead of 127.0.0.1, for
+agents and people on other machines. Beyond loopback (any HOST but
+127.0.0.0/8 and ::1; 0.0.0.0 included) it serves TLS only: on its first
+such start the server creates its own CA in $BURST_HOME/tls and a
+certificate for HOST, this host's name and addresses (and every --tls-san),
+and prints the https:// URL and the CA's hash. People on other machines log
+in with 'burst login https://HOST:PORT#sha256:HASH'; 'burst server info'
+prints both again. --tls serves TLS on a loopback --listen too (behind a
+port forward); --tls-cert and --tls-key serve your own certificate instead
+(see docs/security-tls.md). The unix socket and the default 127.0.0.1
+listener stay plain HTTP.`,
 		Example: `  burst server
   burst server --port 8080
   BURST_HOME=/scratch/me/burst burst server --port 0   # any free port
-  burst server --snapshot-every 5m --snapshot-keep 24`,
+  burst server --snapshot-every 5m --snapshot-keep 24
+  burst server --listen 0.0.0.0:7780 --tls-san lab.example.org
+  burst server info`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if info {
+				return serverInfo(c)
+			}
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its agents
 			h, err := home.Resolve()
 			if err != nil {
 				return usage("%v", err)
+			}
+			if err := checkTLSFlags(listen, tlsOpt); err != nil {
+				return err
 			}
 			if !c.Flags().Changed("port") {
 				port = -1
@@ -104,7 +126,7 @@ $BURST_HOME/backups every --snapshot-every (15m), keeping the newest
 				}
 			}
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log,
-				SnapshotEvery: every, SnapshotKeep: keep})
+				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt})
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
@@ -114,16 +136,25 @@ $BURST_HOME/backups every --snapshot-every (15m), keeping the newest
 				return usage("cannot start the server: %v", err)
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "burst server on %s and unix://%s (token in %s)\n", s.Addr(), h.Socket(), h.Token())
+			if pin := s.CAHash(); pin != "" {
+				fmt.Fprintf(c.ErrOrStderr(), "TLS: CA hash %s; from another machine: burst login %s#%s\n", pin, s.Addr(), pin)
+			}
 			<-ctx.Done()
 			s.Shutdown()
 			return nil
 		},
 	}
 	c.Flags().IntVar(&port, "port", server.DefaultPort, "TCP port on 127.0.0.1 (0: any free port; env BURST_PORT)")
-	c.Flags().StringVar(&listen, "listen", "", "listen on this HOST:PORT instead of 127.0.0.1 (e.g. 0.0.0.0:7780), so that agents on other machines (Slurm pilots on compute nodes) reach the server; every request still needs the token")
+	c.Flags().StringVar(&listen, "listen", "", "listen on this HOST:PORT instead of 127.0.0.1 (e.g. 0.0.0.0:7780), so that agents and people on other machines reach the server; beyond loopback it serves TLS (its own CA in $BURST_HOME/tls) and every request still needs a credential")
+	c.Flags().BoolVar(&tlsOpt.Force, "tls", false, "with --listen on loopback: serve TLS there too (e.g. behind a port forward)")
+	c.Flags().StringVar(&tlsOpt.Cert, "tls-cert", "", "with --listen: serve this certificate chain (PEM, leaf first) instead of one from the server's own CA")
+	c.Flags().StringVar(&tlsOpt.Key, "tls-key", "", "the private key of --tls-cert (PEM)")
+	c.Flags().StringArrayVar(&tlsOpt.SANs, "tls-san", nil, "another host name or IP address the server's certificate holds (repeat it)")
+	c.Flags().BoolVar(&info, "info", false, "print the URL and CA hash (as burst server info does)")
+	c.Flags().MarkHidden("info")
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
-	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd())
+	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())
 	return c
 }
 

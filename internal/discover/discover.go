@@ -1,7 +1,8 @@
 // Package discover finds the burst server a command or program talks to,
 // and starts the local one when none runs: BURST_SERVER and BURST_TOKEN,
-// else $BURST_HOME's unix socket and token file. The CLI and sdk.Connect
-// use it; the client package itself only speaks HTTP.
+// else the server `burst login` stored (logins.go), else $BURST_HOME's unix
+// socket and token file. The CLI and sdk.Connect use it; the client package
+// itself only speaks HTTP.
 package discover
 
 import (
@@ -56,7 +57,11 @@ func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...cl
 		}
 		return addr, token, err
 	}
-	c, err := client.New(addr, token, append([]client.Option{client.WithReconnect(reconnect)}, opts...)...)
+	pre := []client.Option{client.WithReconnect(reconnect)}
+	if ca := loginCA(addr); ca != nil {
+		pre = append(pre, client.WithCA(ca))
+	}
+	c, err := client.New(addr, token, append(pre, opts...)...)
 	if err != nil {
 		return nil, setup("BURST_SERVER: %v", err)
 	}
@@ -92,8 +97,9 @@ func (e *NoServerError) Error() string { return e.Msg }
 func (e *NoServerError) Unwrap() error { return client.ErrNoServer }
 
 // Find says where the configured burst server listens and its token:
-// BURST_SERVER (with BURST_TOKEN, or the token file of $BURST_HOME) if set;
-// else the local server of $BURST_HOME (default ~/.burst) through its unix
+// BURST_SERVER (with BURST_TOKEN, else the credential `burst login` stored
+// for that URL, else the token file of $BURST_HOME) if set; else the server
+// of the last `burst login` (with its credential); else the local server of $BURST_HOME (default ~/.burst) through its unix
 // socket. If no local server listens, it runs `serverExe server` detached
 // (its log in $BURST_HOME, a line saying so on stderr) and waits for it to
 // answer; with serverExe "" it returns a SetupError instead. It sends no
@@ -107,14 +113,26 @@ func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (
 	if addr := os.Getenv("BURST_SERVER"); addr != "" {
 		token := os.Getenv("BURST_TOKEN")
 		if token == "" {
+			if lg := loginOf(addr); lg != nil {
+				token = lg.Credential
+			}
+		}
+		if token == "" {
 			if h, err := home.Resolve(); err == nil {
 				token, _ = h.ReadToken()
 			}
 		}
 		if token == "" {
-			return "", "", setup("BURST_SERVER is set but no token: set BURST_TOKEN to the server's token")
+			return "", "", setup("BURST_SERVER is set but no token: set BURST_TOKEN to the server's token (or log in with `burst login %s`)", addr)
 		}
 		return addr, token, nil
+	}
+	logins, err := ReadLogins()
+	if err != nil {
+		return "", "", setup("%v", err)
+	}
+	if lg := logins.Current(); lg != nil {
+		return lg.URL, lg.Credential, nil
 	}
 	h, err := home.Resolve()
 	if err != nil {
@@ -350,4 +368,27 @@ func logTail(path string, offset int64) string {
 		return l + " (log: " + path + ")"
 	}
 	return "see " + path
+}
+
+// loginOf is the login stored for the server at addr (its pin, if any,
+// aside); nil when none.
+func loginOf(addr string) *Login {
+	base, _, err := client.SplitPin(addr)
+	if err != nil {
+		return nil
+	}
+	l, err := ReadLogins()
+	if err != nil {
+		return nil
+	}
+	return l.For(base)
+}
+
+// loginCA is the CA (PEM) a login pinned for the server at addr; nil when
+// none.
+func loginCA(addr string) []byte {
+	if lg := loginOf(addr); lg != nil && lg.CA != "" {
+		return []byte(lg.CA)
+	}
+	return nil
 }

@@ -481,7 +481,7 @@ func (s *Server) connect() provider.Connect {
 func (s *Server) connectFor(c *clusterRT) provider.Connect {
 	conn := s.connect()
 	if !c.caps().SharesHost {
-		conn.Server = s.addr
+		conn.Server = s.agentAddr() // pinned to the server's CA when it serves TLS
 	}
 	return conn
 }

@@ -13,6 +13,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -52,8 +53,10 @@ type Config struct {
 	// NoLocalAgent stops the server from running an agent for this host.
 	NoLocalAgent bool
 	// Listen, when set, is the HOST:PORT to listen on instead of
-	// 127.0.0.1:Port, for agents on other machines.
+	// 127.0.0.1:Port, for agents on other machines. It serves TLS unless
+	// its host is loopback and TLS.Force is not set (tls.go).
 	Listen string
+	TLS    TLS
 	// Prices is a price file overlaid on the built-in catalog; "" means
 	// $BURST_HOME/prices.yaml (if it exists).
 	Prices string
@@ -101,6 +104,7 @@ type Server struct {
 	unixLn   net.Listener
 	tcpLn    net.Listener
 	addr     string
+	tls      *tlsState // the --listen listener's TLS; nil when it serves plain HTTP
 
 	// Stopping: end the background work (cancel), close the HTTP servers
 	// (https), wait for the loops, then close the store.
@@ -136,6 +140,9 @@ type Info struct {
 	// CopyOf: see client.Health. The CLI that started this server says
 	// so on its stderr (internal/discover).
 	CopyOf string `json:"copy_of,omitempty"`
+	// CA and CAHash: see client.Health.
+	CA     string `json:"ca,omitempty"`
+	CAHash string `json:"ca_hash,omitempty"`
 }
 
 // ErrRunning is returned when another server already serves the home.
@@ -205,7 +212,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.loops.Go(func() { s.snapshotLoop(ctx, every, keep) })
 	// The port first, so that a taken port fails fast; the socket last, so
 	// that a CLI never finds a half-started server there.
-	if err := s.listenTCP(cfg.Port, cfg.Listen); err != nil {
+	if err := s.listenTCP(cfg.Port, cfg.Listen, cfg.TLS); err != nil {
 		return nil, err
 	}
 	if err := s.loadFleet(ctx, cfg); err != nil {
@@ -217,7 +224,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ensureLocalMachine()
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
-	info, _ := json.Marshal(Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf})
+	in := Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf}
+	if s.tls != nil {
+		in.CA, in.CAHash = s.tls.caFile, s.tls.caHash
+	}
+	info, _ := json.Marshal(in)
 	if err := s.writeInfo(h.ServerInfo(), append(info, '\n')); err != nil {
 		return nil, err
 	}
@@ -244,8 +255,17 @@ func (s *Server) listenUnix() error {
 	return nil
 }
 
-func (s *Server) listenTCP(port int, listen string) error {
+func (s *Server) listenTCP(port int, listen string, t TLS) error {
 	if listen != "" {
+		lhost, _, _ := net.SplitHostPort(listen)
+		if t.Force || t.Cert != "" || !Loopback(lhost) {
+			// Made before the port is taken: a bad certificate fails
+			// the start before anyone can connect.
+			var err error
+			if s.tls, err = s.setupTLS(t, lhost); err != nil {
+				return err
+			}
+		}
 		tl, err := net.Listen("tcp", listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", listen, err)
@@ -256,7 +276,11 @@ func (s *Server) listenTCP(port int, listen string) error {
 		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 			host = s.host // all addresses: agents elsewhere find it by this host's name
 		}
-		s.addr = "http://" + net.JoinHostPort(host, p)
+		scheme := "http://"
+		if s.tls != nil {
+			scheme = "https://"
+		}
+		s.addr = scheme + net.JoinHostPort(host, p)
 		return nil
 	}
 	try := port
@@ -315,6 +339,13 @@ func (s *Server) serve(ctx context.Context) error {
 				log.Warn("API port: connections over the caps on strangers closed", "count", refused, "addr", nl.Addr().String())
 			})
 		}
+		if ln == s.tcpLn && s.tls != nil {
+			// netlimit under TLS: its caps count TCP connections, so a
+			// stranger's handshake costs what any connection does, and a
+			// handshake not done within ReadHeaderTimeout is closed.
+			plainConns(srv)
+			ln = tls.NewListener(ln, s.tls.cfg)
+		}
 		s.https = append(s.https, srv)
 		s.loops.Go(func() { srv.Serve(ln) }) // returns once close closes srv
 	}
@@ -331,7 +362,8 @@ func (s *Server) serve(ctx context.Context) error {
 	return nil
 }
 
-// Addr is the TCP address, http://127.0.0.1:PORT.
+// Addr is the TCP address, http://127.0.0.1:PORT (https://HOST:PORT for a
+// --listen that serves TLS).
 func (s *Server) Addr() string { return s.addr }
 
 // Shutdown stops serving and closes the store. Running tasks go on under
@@ -375,5 +407,21 @@ func (s *Server) close() {
 // health describes this server.
 func (s *Server) health() client.Health {
 	return client.Health{Version: burst.Version, PID: os.Getpid(), BootID: s.bootID, Home: string(s.home),
-		Addr: s.addr, Socket: s.home.Socket(), Started: s.started, CopyOf: s.copyOf}
+		Addr: s.addr, Socket: s.home.Socket(), Started: s.started, CopyOf: s.copyOf, CA: s.caFile(), CAHash: s.CAHash()}
+}
+
+// CAHash is the pin of the CA of the server's TLS listener ("" without
+// one): what `burst login URL#sha256:...` and joining machines pin.
+func (s *Server) CAHash() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.caHash
+}
+
+func (s *Server) caFile() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.caFile
 }
