@@ -141,7 +141,7 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 		return nil, err
 	}
 	tok := client.JoinTokenPrefix + randomHex()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond) // as stored: list says the same expiry
 	row := store.JoinTokenRow{Hash: hashSecret(tok), Cluster: cluster, CreatedBy: actorFrom(ctx), Created: now, Expires: now.Add(ttl)}
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
 		row.ID, err = tx.AddJoinToken(row)
