@@ -41,6 +41,7 @@ type Backend interface {
 	Money
 	Dashboard
 	Identities
+	Joins
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
@@ -176,11 +177,16 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.fleetRoutes(mux)
 	h.backupRoutes(mux)
 	h.whoamiRoutes(mux)
-	mux.HandleFunc("POST /v1/agent/register", agentHandler(b.Register))
-	mux.HandleFunc("POST /v1/agent/lease", agentHandler(b.Lease))
+	h.joinRoutes(mux)
+	mux.HandleFunc("POST /v1/agent/register", agentHandler(asOwn(b.Register)))
+	mux.HandleFunc("POST /v1/agent/lease", agentHandler(asOwn(b.Lease)))
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
 		if !decode(w, r, &rep) {
+			return
+		}
+		if err := ownMachine(r.Context(), &rep); err != nil {
+			writeErr(w, err)
 			return
 		}
 		if err := b.Report(r.Context(), &rep); err != nil {
@@ -206,6 +212,12 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			if h.ui != nil && h.sessionOf(r) != nil {
 				netlimit.Authenticate(r.Context())
 			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == joinPath && r.Method == http.MethodPost {
+			// A join token in the body is the credential (join.go); the
+			// connection stays a stranger's for netlimit.
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -241,6 +253,10 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			w.Header().Set("Connection", "close")
 			writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
 			http.NewResponseController(w).SetReadDeadline(time.Now())
+			return
+		}
+		if err := machineMay(p, r); err != nil {
+			writeErr(w, err)
 			return
 		}
 		netlimit.Authenticate(r.Context())
@@ -353,7 +369,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // Status is the HTTP status the API answers err with.
 func Status(err error) int {
+	var rf *Refused
 	switch {
+	case errors.As(err, &rf):
+		return rf.Status
 	case errors.As(err, new(*apierr.BadRequest)):
 		return http.StatusBadRequest
 	case errors.Is(err, apierr.ErrConflict):

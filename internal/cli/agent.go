@@ -28,6 +28,7 @@ import (
 func newAgentCmd() *cobra.Command {
 	var (
 		serverAddr, tokenFile, machine, cluster string
+		joinURL                                 string
 		cpus                                    int
 		timeLimit, idleExit                     time.Duration
 		gpus                                    int
@@ -46,26 +47,20 @@ another machine or allocation.
 An agent outlives its server: it goes on running its tasks and reports
 them to the next server. An agent with nothing to run whose server stays
 unreachable for --idle-exit (default 2m) exits; it logs the outage once
-when it starts, then once a minute.`,
-		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7`,
-		Args:    cobra.NoArgs,
+when it starts, then once a minute.
+
+A machine that shares nothing with the server joins it with a one-time
+join URL (burst join-token create prints it): --join checks the server's
+CA by the URL's hash, exchanges the token for this machine's own
+credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
+this machine. Run again with the same URL (after a reboot) it uses the
+saved credential; the token is not needed again. The credential serves the
+agent protocol only; burst machine revoke ends it, and the agent exits.`,
+		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
+  burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its tasks
-			token := os.Getenv("BURST_TOKEN")
-			if tokenFile != "" {
-				b, err := os.ReadFile(tokenFile)
-				if err != nil {
-					return usage("--token-file: %v", err)
-				}
-				token = strings.TrimSpace(string(b))
-			}
-			if token == "" {
-				return usage("no token: pass --token-file or set BURST_TOKEN")
-			}
-			cl, err := client.New(serverAddr, token)
-			if err != nil {
-				return usage("--server: %v", err)
-			}
 			host, _ := os.Hostname()
 			if machine == "" {
 				machine = host
@@ -73,6 +68,39 @@ when it starts, then once a minute.`,
 			h, err := home.Resolve()
 			if err != nil {
 				return usage("%v", err)
+			}
+			var cl *client.Client
+			var token string
+			switch {
+			case joinURL != "" && (serverAddr != "" || tokenFile != ""):
+				return usage("--join: the join URL names the server and gets the credential: leave out --server and --token-file")
+			case joinURL != "":
+				j, err := joinServer(c.Context(), filepath.Join(string(h), joinedFile), joinURL, machine)
+				if err != nil {
+					return err
+				}
+				if cl, err = clientFor(j); err != nil {
+					return err
+				}
+				serverAddr, token, machine, cluster = j.Server, j.Credential, j.Machine, j.Cluster
+				fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, filepath.Join(string(h), joinedFile))
+			case serverAddr == "":
+				return usage("no server: pass --server URL (with --token-file), or --join URL (see `burst join-token create`)")
+			default:
+				token = os.Getenv("BURST_TOKEN")
+				if tokenFile != "" {
+					b, err := os.ReadFile(tokenFile)
+					if err != nil {
+						return usage("--token-file: %v", err)
+					}
+					token = strings.TrimSpace(string(b))
+				}
+				if token == "" {
+					return usage("no token: pass --token-file or set BURST_TOKEN")
+				}
+				if cl, err = client.New(serverAddr, token); err != nil {
+					return usage("--server: %v", err)
+				}
 			}
 			// One agent per machine: a second one (a restarted server
 			// starting another before the first registered) would take
@@ -145,6 +173,7 @@ when it starts, then once a minute.`,
 		},
 	}
 	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
+	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then")
 	c.Flags().StringVar(&tokenFile, "token-file", "", "file holding the server's token (or set BURST_TOKEN)")
 	c.Flags().StringVar(&machine, "machine", "", "machine name (default: host name)")
 	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")
@@ -154,7 +183,6 @@ when it starts, then once a minute.`,
 	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
 	c.Flags().DurationVar(&idleExit, "idle-exit", 2*time.Minute, "exit when the server has been unreachable this long and nothing runs here (env BURST_AGENT_IDLE_EXIT)")
 	c.Flags().StringVar(&streamHost, "stream-host", "", "address other agents reach this one at for pipe streams (default: the address this machine reaches the server from; 127.0.0.1 for a server on a unix socket)")
-	c.MarkFlagRequired("server")
 	return c
 }
 

@@ -30,7 +30,7 @@ idle time, charged to the cluster's project. The built-in machine local-1
   burst machine terminate work-1`,
 		RunE: parentRun,
 	}
-	c.AddCommand(newMachineListCmd(), newMachineStartCmd(), newMachineStopCmd(), newMachineTerminateCmd())
+	c.AddCommand(newMachineListCmd(), newMachineStartCmd(), newMachineStopCmd(), newMachineTerminateCmd(), newMachineRevokeCmd())
 	return c
 }
 
@@ -244,4 +244,28 @@ func stopMessage(m *burst.Machine) string {
 		return msg + "; its 1 task is requeued and restarts from the beginning on another machine (or when you start this one again)"
 	}
 	return msg + fmt.Sprintf("; its %d tasks are requeued and restart from the beginning on another machine (or when you start this one again)", m.Tasks)
+}
+
+func newMachineRevokeCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "revoke MACHINE...",
+		Short: "Revoke a joined machine's credential: its agent is refused at once",
+		Long: `Revoke the credential of machines that joined with a join token (burst agent
+--join). The server refuses their agents from the next request on (a lease
+they hold open ends), and their agents exit saying so; the machines are
+lost and their tasks requeued, each once, to run elsewhere. To serve again
+a machine must join with a new token (burst join-token create).`,
+		Example: `  burst machine revoke laptop-7`,
+		Args:    argsAtLeast(1, "machine id (see `burst machine list`)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return machineAction(c, args, out, func(ctx context.Context, cl *client.Client, id string) (*burst.Machine, error) {
+				return cl.RevokeMachine(ctx, id)
+			}, func(m *burst.Machine) string {
+				return fmt.Sprintf("machine %s: credential revoked; the machine is %s and its tasks are requeued", m.ID, m.State)
+			})
+		},
+	}
+	outFlag(c, &out)
+	return c
 }

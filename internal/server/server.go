@@ -128,6 +128,8 @@ type Server struct {
 	disk atomic.Pointer[diskCheck]
 	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
 	copies copyGate
+
+	joins joinCache // machine credentials by hash (joins.go)
 }
 
 // Info is what server.json records for clients and people.
@@ -200,6 +202,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Checked before it is served: a damaged store is refused with the
 	// steps to recover (snapshot.go), and snapshots are taken while it runs.
 	if s.st, err = s.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadCredentials(ctx); err != nil {
 		return nil, err
 	}
 	every, keep := cfg.SnapshotEvery, cfg.SnapshotKeep

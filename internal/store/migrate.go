@@ -204,6 +204,28 @@ var migrations = []string{
 		copied_home TEXT NOT NULL DEFAULT '',
 		copied_at INTEGER
 	);`,
+	// 13: join tokens and machine credentials (credentials.go), kept only
+	// as SHA-256: a copy of the database joins no machine and serves none.
+	`CREATE TABLE join_tokens (
+		id INTEGER PRIMARY KEY,
+		hash TEXT NOT NULL UNIQUE,
+		cluster TEXT NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		used_at INTEGER,
+		used_by TEXT NOT NULL DEFAULT '',
+		revoked_at INTEGER
+	);
+	CREATE TABLE machine_credentials (
+		hash TEXT PRIMARY KEY,
+		machine TEXT NOT NULL,
+		cluster TEXT NOT NULL,
+		token_id INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);
+	CREATE INDEX machine_credentials_machine ON machine_credentials(machine);`,
 }
 
 func migrate(db *sql.DB) error {

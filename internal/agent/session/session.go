@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -221,6 +222,10 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			continue
 		case ctx.Err() != nil:
 			return nil
+		case revoked(err):
+			err = &refusedError{err}
+			s.cfg.Log.Error("the server revoked this machine's credential: it stops asking and exits", "err", err)
+			return err
 		case errors.As(err, new(*refusedError)):
 			s.cfg.Log.Error("the server refused this agent: it stops asking and exits", "err", err)
 			return err
@@ -328,6 +333,13 @@ func serverAnswered(err error) bool {
 		return false
 	}
 	return true
+}
+
+// revoked says whether err is the server's 401 for a machine credential
+// it revoked (`burst machine revoke`): asking again changes nothing.
+func revoked(err error) bool {
+	var ae *client.Error
+	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && strings.HasPrefix(ae.Message, client.MachineRevoked)
 }
 
 // refusedError is a registration the server refused (HTTP 400).

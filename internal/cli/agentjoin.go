@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/pki"
+)
+
+// A joined agent keeps what it got for its join token in the file
+// joinedFile of its own BURST_HOME (default ~/.burst/joined.json, 0600):
+// per server, the machine name, cluster, credential and the CA it pinned.
+// Run again with the same (now used) join URL, after a reboot, it finds
+// its credential there and needs no token.
+
+// joinedFile is where an agent's home keeps its joins.
+const joinedFile = "joined.json"
+
+// joined is one server an agent joined.
+type joined struct {
+	Server     string `json:"server"` // https://HOST:PORT (http:// on loopback)
+	Machine    string `json:"machine"`
+	Cluster    string `json:"cluster"`
+	Credential string `json:"credential"`
+	CA         string `json:"ca,omitempty"` // PEM; "" for http://
+}
+
+type joinedState struct {
+	Servers []joined `json:"servers"`
+}
+
+// joinServer is this agent's credential for the server of join URL raw:
+// the saved one, else one it joins for now (asking for the name machine)
+// and saves in path.
+func joinServer(ctx context.Context, path, raw, machine string) (*joined, error) {
+	ju, err := client.ParseJoinURL(raw)
+	if err != nil {
+		return nil, usage("--join: %v", err)
+	}
+	st, err := readJoined(path)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Servers {
+		if st.Servers[i].Server == ju.Server {
+			return &st.Servers[i], nil
+		}
+	}
+	// The pin rides on the URL: the client trusts exactly that CA.
+	base := ju.Server
+	if ju.Pin != "" {
+		base += "#" + ju.Pin
+	}
+	cl, err := client.New(base, "", client.WithRetry(client.Retry{}))
+	if err != nil {
+		return nil, usage("--join: %v", err)
+	}
+	got, err := cl.Join(ctx, &client.JoinRequest{Token: ju.Token, Machine: machine})
+	if err != nil {
+		var ae *client.Error
+		switch {
+		case errors.Is(err, pki.ErrPinMismatch):
+			return nil, &ExitError{Code: 1, Msg: "--join refused the server: " + pinMessage(err)}
+		case errors.As(err, &ae):
+			return nil, &ExitError{Code: 1, Msg: "the server refused the join token: " + ae.Message}
+		}
+		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: %v", ju.Server, err)}
+	}
+	j := joined{Server: ju.Server, Machine: got.Machine, Cluster: got.Cluster, Credential: got.Credential}
+	if ju.Pin != "" {
+		// Keep the CA the handshake verified by its hash: what the server
+		// sends in the body must be that one.
+		ca, err := pki.ParseCert([]byte(got.CA))
+		if err != nil || pki.Hash(ca) != ju.Pin {
+			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: the CA the server sent is not the one pinned (%s)", ju.Server, ju.Pin)}
+		}
+		j.CA = got.CA
+	}
+	st.Servers = append(st.Servers, j)
+	if err := writeJoined(path, st); err != nil {
+		return nil, fmt.Errorf("joined %s as machine %s, but could not save its credential: %w", ju.Server, j.Machine, err)
+	}
+	return &j, nil
+}
+
+// pinMessage is the pin mismatch's own message (it names both hashes),
+// without what the HTTP client wrapped around it.
+func pinMessage(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if u := errors.Unwrap(e); u == pki.ErrPinMismatch {
+			return e.Error()
+		}
+	}
+	return err.Error()
+}
+
+// clientFor is a client of the joined server: its machine credential,
+// trusting exactly the CA it pinned.
+func clientFor(j *joined) (*client.Client, error) {
+	if j.CA == "" {
+		return client.New(j.Server, j.Credential)
+	}
+	if _, err := pki.ParseCert([]byte(j.CA)); err != nil {
+		return nil, fmt.Errorf("the CA saved for %s: %w", j.Server, err)
+	}
+	return client.New(j.Server, j.Credential, client.WithCA([]byte(j.CA)))
+}
+
+func readJoined(path string) (*joinedState, error) {
+	var st joinedState
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %v: remove it and join again with a new token", path, err)
+	}
+	return &st, nil
+}
+
+// writeJoined replaces path whole (0600), never half-written.
+func writeJoined(path string, st *joinedState) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".joined-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/pki"
+)
+
+// The join client pins the server's CA by hash, as kubeadm join's
+// --discovery-token-ca-cert-hash does: a server whose chain holds no
+// certificate of that hash is refused before the token is sent, naming
+// both hashes; the right one gets a credential, saved 0600, that a second
+// run finds without the server's help.
+func TestJoinServerPin(t *testing.T) {
+	var joins atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/join" || r.Method != "POST" {
+			http.Error(w, "no", 404)
+			return
+		}
+		var req client.JoinRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		joins.Add(1)
+		json.NewEncoder(w).Encode(client.Joined{Machine: req.Machine + "-2", Cluster: "lab", Credential: client.MachineCredentialPrefix + "c1",
+			CA: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))})
+	}))
+	defer srv.Close()
+	right := pki.Hash(srv.Certificate())
+	wrong := pki.HashPrefix + strings.Repeat("ab", 32)
+	tok := client.JoinTokenPrefix + "t1"
+	state := filepath.Join(t.TempDir(), "home", joinedFile)
+	ctx := context.Background()
+
+	_, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
+	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) {
+		t.Fatalf("a wrong pin: %v, want both hashes named", err)
+	}
+	if joins.Load() != 0 {
+		t.Fatal("the token was sent to a server whose CA does not match the pin")
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Fatalf("a refused join saved state: %v", err)
+	}
+
+	j, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
+		t.Fatalf("the right pin: %+v, %v", j, err)
+	}
+	fi, err := os.Stat(state)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved state: %v, %v; want mode 0600", fi, err)
+	}
+	cl, err := clientFor(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in answers 404: TLS with the saved CA works.
+	var ae *client.Error
+	if _, err := cl.WithRetry(client.Retry{}).Health(ctx); !errors.As(err, &ae) || ae.Status != 404 {
+		t.Fatalf("a request with the saved CA: %v, want the server's 404", err)
+	}
+
+	srv.Close()
+	again, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || again.Credential != j.Credential || joins.Load() != 1 {
+		t.Fatalf("a second run with the used URL: %+v, %v (joins %d), want the saved credential", again, err, joins.Load())
+	}
+}
+
+// Join URLs that cannot serve say what is wrong with them.
+func TestParseJoinURL(t *testing.T) {
+	pin := pki.HashPrefix + strings.Repeat("0f", 32)
+	for _, tc := range []struct{ url, want string }{
+		{"https://h:7780/#" + pin, "has no join token"},
+		{"https://h:7780/burst_j_x", "has no CA hash"},
+		{"https://h:7780/burst_j_x#sha256:12", "is malformed"},
+		{"https://h:7780/burst_m_x#" + pin, "holds a credential, not a join token"},
+		{"https://h:7780/abc#" + pin, "is not a join token"},
+		{"http://10.1.2.3:7780/burst_j_x", "plain http beyond loopback"},
+		{"h:7780/burst_j_x", "want https://HOST:PORT/TOKEN#sha256:CAHASH"},
+		{"https://h:7780/burst_j_x#" + pin, ""},
+		{"http://127.0.0.1:7780/burst_j_x", ""},
+	} {
+		_, err := client.ParseJoinURL(tc.url)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.url, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/api"
+	"github.com/burst-sh/burst/internal/auth"
+	"github.com/burst-sh/burst/internal/pki"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// Joining machines (docs/security-join.md): an admin makes a join token;
+// a machine exchanges it, once, for a machine credential (POST /v1/join);
+// its agent presents that credential from then on, and only for the agent
+// protocol; `burst machine revoke` ends it.
+
+const (
+	// DefaultJoinTTL is how long a join token lasts unless told.
+	DefaultJoinTTL = time.Hour
+	// MaxJoinTTL is the longest a join token may last.
+	MaxJoinTTL = 24 * time.Hour
+)
+
+// joinCache is the machine credentials by hash, in memory, so that an
+// agent's request does not read the store: filled when the server starts
+// (loadCredentials), changed on join and revoke.
+type joinCache struct {
+	mu      sync.RWMutex
+	live    map[string]*auth.Principal
+	revoked map[string]string // hash → machine
+}
+
+func (c *joinCache) add(hash string, p *auth.Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil {
+		c.live, c.revoked = map[string]*auth.Principal{}, map[string]string{}
+	}
+	c.live[hash] = p
+}
+
+func (c *joinCache) revoke(hash, machine string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil {
+		c.live, c.revoked = map[string]*auth.Principal{}, map[string]string{}
+	}
+	delete(c.live, hash)
+	c.revoked[hash] = machine
+}
+
+func (c *joinCache) lookup(hash string) (p *auth.Principal, revokedMachine string) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.live[hash], c.revoked[hash]
+}
+
+// loadCredentials fills the cache from the store.
+func (s *Server) loadCredentials(ctx context.Context) error {
+	rows, err := s.st.MachineCredentials(ctx)
+	if err != nil {
+		return fmt.Errorf("read machine credentials: %w", err)
+	}
+	for _, r := range rows {
+		if r.Revoked != nil {
+			s.joins.revoke(r.Hash, r.Machine)
+		} else {
+			s.joins.add(r.Hash, machinePrincipal(r.Machine, r.Cluster))
+		}
+	}
+	return nil
+}
+
+func machinePrincipal(machine, cluster string) *auth.Principal {
+	return &auth.Principal{Kind: auth.Machine, Name: machine, Machine: machine, Cluster: cluster}
+}
+
+// principalOfMachine is the machine a credential was issued for; a
+// revoked one is refused with 401 naming it, so that its agent exits.
+func (s *Server) principalOfMachine(ctx context.Context, secret string) (*auth.Principal, error) {
+	p, revoked := s.joins.lookup(hashSecret(secret))
+	if revoked != "" {
+		return nil, &api.Refused{Status: http.StatusUnauthorized,
+			Msg: client.MachineRevoked + ": machine " + revoked + " was revoked (`burst machine revoke`); join it again with a new token (`burst join-token create`)"}
+	}
+	return p, nil
+}
+
+// mayJoin is nil when p may make join tokens for cluster, and revoke its
+// machines: the admin.
+func mayJoin(p *auth.Principal, cluster string) error {
+	if p != nil && p.IsAdmin {
+		return nil
+	}
+	return &api.Refused{Status: http.StatusForbidden,
+		Msg: fmt.Sprintf("joining machines to cluster %s needs the admin (the server's token)", cluster)}
+}
+
+// CreateJoinToken makes a join token: random, kept as its SHA-256, used
+// once, expiring.
+func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec) (*client.JoinToken, error) {
+	cluster := spec.Cluster
+	if cluster == "" {
+		cluster = localCluster
+	}
+	if !burst.ValidName(cluster) {
+		return nil, badRequest("--cluster %q is not a cluster name: letters, digits, '-', '_' or '.'", cluster)
+	}
+	if err := mayJoin(auth.From(ctx), cluster); err != nil {
+		return nil, err
+	}
+	ttl := DefaultJoinTTL
+	if spec.TTL != "" {
+		d, err := time.ParseDuration(spec.TTL)
+		if err != nil || d <= 0 || d > MaxJoinTTL {
+			return nil, badRequest("--ttl %s: give a duration above 0 and at most %s, such as 1h or 30m", spec.TTL, MaxJoinTTL)
+		}
+		ttl = d
+	}
+	if err := s.refuseWrite(); err != nil {
+		return nil, err
+	}
+	base, pin, err := s.joinBase()
+	if err != nil {
+		return nil, err
+	}
+	tok := client.JoinTokenPrefix + randomHex()
+	now := time.Now().UTC().Truncate(time.Microsecond) // as stored: list says the same expiry
+	row := store.JoinTokenRow{Hash: hashSecret(tok), Cluster: cluster, CreatedBy: actorFrom(ctx), Created: now, Expires: now.Add(ttl)}
+	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		row.ID, err = tx.AddJoinToken(row)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	u := base + "/" + tok
+	if pin != "" {
+		u += "#" + pin
+	}
+	return &client.JoinToken{Token: tok, Cluster: cluster, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
+}
+
+// joinBase is the URL a machine joins at, and the CA hash it pins: the
+// server's https address when it listens beyond loopback with its own CA,
+// else its plain loopback address (agents on this host, and Slurm pilots
+// on a cluster that reaches it) and no pin.
+func (s *Server) joinBase() (base, pin string, err error) {
+	u, err := url.Parse(s.addr)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("the server's address %q is no URL", s.addr)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Scheme != "https" && ip != nil && ip.IsLoopback() {
+		return "http://" + u.Host, "", nil
+	}
+	caFile := pki.In(filepath.Join(string(s.home), "tls")).CA
+	ca, err := pki.ReadCert(caFile)
+	if err != nil {
+		return "", "", badRequest("the server listens on %s but has no CA to pin (%v): restart it with TLS (`burst server --listen HOST:PORT`)", u.Host, err)
+	}
+	return "https://" + u.Host, pki.Hash(ca), nil
+}
+
+// JoinTokens are the join tokens made, never their secrets.
+func (s *Server) JoinTokens(ctx context.Context) ([]client.JoinTokenInfo, error) {
+	if err := mayJoin(auth.From(ctx), "any"); err != nil {
+		return nil, err
+	}
+	rows, err := s.st.JoinTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.JoinTokenInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, client.JoinTokenInfo{ID: r.ID, Cluster: r.Cluster, CreatedBy: r.CreatedBy, Created: r.Created,
+			Expires: r.Expires, Used: r.Used, UsedBy: r.UsedBy, Revoked: r.Revoked})
+	}
+	return out, nil
+}
+
+// RevokeJoinToken revokes a join token not used yet.
+func (s *Server) RevokeJoinToken(ctx context.Context, id int64) error {
+	if err := mayJoin(auth.From(ctx), "any"); err != nil {
+		return err
+	}
+	err := s.st.Write(ctx, func(tx *store.Tx) error { return tx.RevokeJoinToken(id, time.Now().UTC()) })
+	if errors.Is(err, store.ErrNotFound) {
+		return &errNotFoundMsg{Msg: "join token " + strconv.FormatInt(id, 10) + " is not an unused join token: see `burst join-token list`"}
+	}
+	return err
+}
+
+// Join exchanges a join token for a machine credential, once: the check
+// and the mark are one store transaction, so of two machines racing one
+// token one joins and the other is refused.
+func (s *Server) Join(ctx context.Context, r *client.JoinRequest) (*client.Joined, error) {
+	if !strings.HasPrefix(r.Token, client.JoinTokenPrefix) {
+		return nil, &api.Refused{Status: http.StatusUnauthorized, Msg: "not a join token of this server (they start " + client.JoinTokenPrefix + "): create one with `burst join-token create`"}
+	}
+	if err := s.refuseWrite(); err != nil {
+		return nil, err
+	}
+	var ca string
+	if strings.HasPrefix(s.addr, "https://") || !loopbackURL(s.addr) {
+		b, err := os.ReadFile(pki.In(filepath.Join(string(s.home), "tls")).CA)
+		if err != nil {
+			return nil, fmt.Errorf("read the server's CA: %w", err)
+		}
+		ca = string(b)
+	}
+	cred := client.MachineCredentialPrefix + randomHex()
+	now := time.Now().UTC()
+	var out client.Joined
+	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		name, err := freeMachineName(tx, r.Machine)
+		if err != nil {
+			return err
+		}
+		tok, err := tx.RedeemJoinToken(hashSecret(r.Token), name, now)
+		if err != nil {
+			return err
+		}
+		out = client.Joined{Machine: name, Cluster: tok.Cluster, Credential: cred, CA: ca}
+		return tx.AddMachineCredential(store.MachineCredentialRow{Hash: hashSecret(cred), Machine: name, Cluster: tok.Cluster, TokenID: tok.ID, Created: now})
+	})
+	var jr *store.JoinRefused
+	if errors.As(err, &jr) {
+		msg := jr.Error()
+		switch jr.Why {
+		case store.TokenExpired:
+			msg += ": create another with `burst join-token create`"
+		case store.TokenUsed:
+			msg += ": a join token serves one machine; create another with `burst join-token create`"
+		default:
+			msg += " (unknown or revoked): create one with `burst join-token create` on the server this machine should join"
+		}
+		return nil, &api.Refused{Status: http.StatusUnauthorized, Msg: msg}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.joins.add(hashSecret(cred), machinePrincipal(out.Machine, out.Cluster))
+	s.log.Info("machine joined", "machine", out.Machine, "cluster", out.Cluster)
+	return &out, nil
+}
+
+// RevokeMachine revokes a joined machine's credential: the cache forgets
+// it at once, the machine is lost (its tasks requeued, as for an agent
+// that stops answering) and a lease its agent holds open ends.
+func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, error) {
+	s.mu.Lock()
+	m := s.machines[id]
+	cluster := ""
+	if m != nil {
+		cluster = m.row.Cluster
+	}
+	s.mu.Unlock()
+	if err := mayJoin(auth.From(ctx), cluster); err != nil {
+		return nil, err
+	}
+	if err := s.refuseWrite(); err != nil {
+		return nil, err
+	}
+	var hashes []string
+	err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		hashes, err = tx.RevokeMachineCredentials(id, time.Now().UTC())
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &errNotFoundMsg{Msg: "machine " + id + " has no machine credential to revoke: only joined machines have one (see `burst machine list`; stop others with `burst machine stop`)"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hashes {
+		s.joins.revoke(h, id)
+	}
+	actor := actorFrom(ctx)
+	s.mu.Lock()
+	var b batch
+	m = s.machines[id]
+	if m == nil {
+		s.mu.Unlock()
+		return &burst.Machine{ID: id, Cluster: cluster, State: burst.MachineLost}, nil
+	}
+	if live(m.row.State) {
+		s.machineLost(m, "its machine credential was revoked by "+actor, &b)
+	}
+	b.event(s.newEvent(actor, "machine.revoke", m.row.Project, id, "machine "+id+": credential revoked"))
+	out := m.row.Machine
+	if err := s.apply(&b); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// freeMachineName is the name a joining machine gets: the one it asks for
+// when valid and free, else one made from it, unique.
+func freeMachineName(tx *store.Tx, asked string) (string, error) {
+	base := asked
+	if !burst.ValidName(base) || len(base) > 48 {
+		base = "joined"
+	}
+	if base == asked {
+		taken, err := tx.MachineNameTaken(base)
+		if err != nil || !taken {
+			return base, err
+		}
+	}
+	for i := 2; i < 1000; i++ {
+		name := base + "-" + strconv.Itoa(i)
+		taken, err := tx.MachineNameTaken(name)
+		if err != nil || !taken {
+			return name, err
+		}
+	}
+	return base + "-" + randomHex()[:12], nil
+}
+
+func loopbackURL(addr string) bool {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// hashSecret is how a secret is stored: hex SHA-256.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// randomHex is 32 random bytes in hex.
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
