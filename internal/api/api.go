@@ -177,6 +177,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.backupRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(b.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(b.Lease))
+	h.outputRoute(mux)
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
 		if !decode(w, r, &rep) {
