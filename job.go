@@ -117,6 +117,10 @@ type Machine struct {
 	CostUSD float64 `json:"cost_usd"`         // metered so far
 	Tasks   int     `json:"tasks"`            // tasks it holds now
 	Handle  string  `json:"handle,omitempty"` // the provider's name for it (pid, Slurm job id)
+	// Remote: its agent does not see the server's home (it shares no
+	// filesystem with it): its tasks run in private directories there and
+	// their output travels back over the agent protocol.
+	Remote bool `json:"remote,omitempty"`
 	// Waiting says why a pending machine is not up yet, as its provider
 	// tells (a Slurm pilot's pending reason).
 	Waiting string `json:"waiting,omitempty"`

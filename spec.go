@@ -66,6 +66,12 @@ type JobSpec struct {
 	MaxRunning int `json:"max_running,omitempty"`
 	// Pipe, when set, makes this a pipe: co-scheduled streaming stages.
 	Pipe *PipeSpec `json:"pipe,omitempty"`
+	// Local are the arguments of Argv that named existing files or
+	// directories on the submitter's host at submit time (relative to
+	// Workdir, or absolute), as the CLI found them. A machine that does
+	// not share the server's filesystem fails such a task at once, naming
+	// the path it lacks, instead of running it into "No such file".
+	Local []string `json:"local_paths,omitempty"`
 }
 
 // MapSpec is a command template run once per input tuple: the cartesian

@@ -60,6 +60,11 @@ type JobContext struct {
 	TimeLimitS int64    `json:"time_limit_s,omitempty"`
 	GPUs       int      `json:"gpus,omitempty"`
 	Name       string   `json:"name,omitempty"` // the job's name
+	// Local are the arguments of the job's command that named files on the
+	// submitter's host when it was submitted (burst.JobSpec.Local): an
+	// agent that does not see the server's home checks that they exist
+	// on its machine before it starts a task.
+	Local []string `json:"local,omitempty"`
 }
 
 // Assignment is a task handed to an agent to run.
@@ -184,6 +189,12 @@ type Register struct {
 	// (BURST_HOME_ID); "" for an agent started by hand. A server refuses
 	// an agent of another home.
 	HomeID string `json:"home_id,omitempty"`
+	// Remote says that the agent does not see the server's home (it could
+	// not read, at the path GET /v1/health names, the server.json of the
+	// server that answered): its tasks' output travels back over
+	// POST /v1/agent/output and each task runs in a private directory.
+	// false (as from agents that predate it): the home is shared.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // UICode is a one-time sign-in link to the dashboard (`burst ui`).

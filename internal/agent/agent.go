@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,6 +83,11 @@ type Agent struct {
 	sampling bool
 	bg       sync.WaitGroup
 	quit     chan struct{} // closed when Run returns: ends the sampler
+	// remote: this machine does not see the server's home (remote.go),
+	// learnt before the first registration; runCtx is Run's, which ends
+	// the shipping of remote tasks' output.
+	remote atomic.Bool
+	runCtx context.Context
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -90,6 +96,7 @@ type opening struct {
 	cancelled bool
 	ctx       context.Context    // ends its waits for streams
 	stop      context.CancelFunc // called by a cancel
+	remote    *remoteTask        // on a remote machine: its private directory and output shipper
 }
 
 // Run serves until ctx ends, the server asks the agent to exit, or the
@@ -106,7 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 	homeID := os.Getenv(runner.HomeIDEnv)
 	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
-		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{})}
+		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{}), runCtx: ctx}
 	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
@@ -124,6 +131,16 @@ func Run(ctx context.Context, cfg Config) error {
 			// home's server may stop them if this agent is lost.
 			runner.SetIdentity(id, cfg.Log)
 			cfg.Log.Info("took the home id of the server it serves", "home_id", id)
+		},
+		Probe: func(ctx context.Context, r *client.Register) error {
+			if err := probeHome(ctx, cfg.Client, r); err != nil {
+				return err
+			}
+			a.remote.Store(r.Remote)
+			if r.Remote {
+				cfg.Log.Info("this machine does not see the server's home: tasks run in private directories and their output is shipped to the server")
+			}
+			return nil
 		},
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
@@ -349,6 +366,9 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 	if o.cancelled {
 		ev = cancelledEvent(as.TaskRef)
 	}
+	if o.remote != nil {
+		defer o.remote.cleanup(nil)
+	}
 	a.sess.EmitLocked(ev)
 	a.mu.Unlock()
 	a.sess.Wake()
@@ -366,6 +386,13 @@ func taskRes(as client.Assignment, ctx *client.JobContext) burst.Resources {
 // start starts a task recorded in opening (o): a pipe's stage once its
 // streams are connected, anything else at once.
 func (a *Agent) start(as client.Assignment, ctx *client.JobContext, o *opening) {
+	if a.remote.Load() {
+		var err error
+		if as, ctx, o.remote, err = a.prepareRemote(as, ctx); err != nil {
+			a.endOpening(as, o, err.Error(), err)
+			return
+		}
+	}
 	if as.Pipe != nil {
 		go a.startStage(as, ctx, o)
 		return
@@ -465,7 +492,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir, runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
-		Truncate: as.Truncate, Direct: as.Direct, Private: a.cfg.Private,
+		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil,
@@ -488,6 +515,10 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.used.CPUs += res.CPUs
 	a.used.MemBytes += res.MemBytes
 	outFrom, errFrom := t.OutputStarts()
+	if o.remote != nil { // the server's copy of its output is the server's own log
+		outFrom, errFrom = 0, 0
+		o.remote.ship.start()
+	}
 	// Its start time (PIDStart) is read when the event is sent, if it
 	// still runs then (complete): most tasks of a map have ended by then.
 	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), StartedAt: &now,
@@ -502,6 +533,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		r := t.Wait()
 		if after != nil {
 			after()
+		}
+		if o.remote != nil { // its end waits for its output to reach the server
+			o.remote.ship.finish()
+			r.StdoutTo, r.StderrTo = 0, 0
+			o.remote.cleanup(o.remote.ship)
 		}
 		if r.State == burst.Failed && (r.Signal == int(syscall.SIGTERM) || r.Signal == int(syscall.SIGKILL)) {
 			// The machine going away (scancel of a pilot, a shutdown)

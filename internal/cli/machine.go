@@ -58,7 +58,7 @@ func newMachineListCmd() *cobra.Command {
 
 func machineTable(w io.Writer, ms []burst.Machine) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME\tHANDLE")
+	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME\tFILES\tHANDLE")
 	for _, m := range ms {
 		typ := m.Type
 		if typ == "" && m.PerUse {
@@ -68,8 +68,14 @@ func machineTable(w io.Writer, ms []burst.Machine) error {
 		if m.PerUse {
 			price += " per use"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), machineState(m),
-			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), dash(m.Handle))
+		// FILES: whether it sees the server's home ("shared") or its
+		// tasks' output is shipped back ("own").
+		files := "shared"
+		if m.Remote {
+			files = "own"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), machineState(m),
+			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), files, dash(m.Handle))
 
 	}
 	return tw.Flush()

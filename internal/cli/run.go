@@ -273,6 +273,7 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 	if err := rf.apply(c, spec); err != nil {
 		return nil, err
 	}
+	spec.Local = localPaths(spec.Workdir, spec.Argv) // checked on machines that do not share this filesystem
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return nil, usage("%v", err)

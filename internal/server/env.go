@@ -25,7 +25,7 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 		"BURST_PROJECT="+spec.Project)
 	sort.Strings(env)
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
-		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name}
+		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local}
 	return j.ctx
 }
 
@@ -67,6 +67,9 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		res := p.Stages[st].Resources
 		a.Argv, a.Res, a.Pipe = p.Stages[st].Argv, &res, t.pipe
 		a.Truncate = true // a pipe restarts whole: its logs start afresh
+	}
+	if t.machine.row.Remote {
+		c.remoteAssignment(t, &a)
 	}
 	return a
 }

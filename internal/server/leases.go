@@ -161,6 +161,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 		c.machines[r.Machine] = m
 	}
 	m.streamAddr = r.StreamAddr
+	m.row.Remote = r.Remote // it shares no filesystem with this server (output.go)
 	if m.row.State != burst.MachineRunning {
 		// The meter starts when the machine is up.
 		c.x.accrue(m, now)

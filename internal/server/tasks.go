@@ -38,6 +38,7 @@ type taskRT struct {
 	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
 	pipe      *client.Plumbing // a pipe stage's streams
 	nusd      int64            // what this attempt was charged so far (nano-dollars)
+	out       [2]*outStream    // stdout and stderr as a remote machine ships them (output.go)
 }
 
 // res is what the task asks for: its stage's resources in a pipe.
@@ -75,6 +76,20 @@ func (c *control) logPaths(j *jobRT, idx int, host string) (string, string) {
 		dir := filepath.Join(c.logs, strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
 		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
 	}
+	out, errp := c.batchPaths(j, idx, host)
+	abs := func(p string) string {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(spec.Workdir, p)
+		}
+		return p
+	}
+	return abs(out), abs(errp)
+}
+
+// batchPaths are a batch job's output files for task idx, their patterns
+// expanded, relative to the task's working directory unless absolute.
+func (c *control) batchPaths(j *jobRT, idx int, host string) (string, string) {
+	spec := j.row.Spec
 	info := c.batchInfo(j, idx, host, nil)
 	out, errp := spec.Stdout, spec.Stderr
 	if out == "" { // sbatch's defaults, in the job's working directory
@@ -86,14 +101,7 @@ func (c *control) logPaths(j *jobRT, idx int, host string) (string, string) {
 	if errp == "" {
 		errp = out // as sbatch: stderr goes with stdout unless --error is given
 	}
-	abs := func(p string) string {
-		p = expandPattern(p, info)
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(spec.Workdir, p)
-		}
-		return p
-	}
-	return abs(out), abs(errp)
+	return expandPattern(out, info), expandPattern(errp, info)
 }
 
 // dispatch takes the next task of j for machine m. Called with s.mu held.
@@ -121,6 +129,9 @@ func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row sto
 	row.Machine = m.row.ID
 	row.GPUIDs = a.GPUIDs
 	row.Stdout, row.Stderr = c.logPaths(j, row.Index, m.row.Host)
+	if m.row.Remote {
+		row.Stdout, row.Stderr = c.remoteLogPaths(j, row.Index, row.Stdout == row.Stderr)
+	}
 	t := &taskRT{row: row, job: j, machine: m, queued: a.Queued}
 	j.running[row.Index] = t
 	m.tasks[taskKey{row.JobID, row.Index}] = t

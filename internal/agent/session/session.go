@@ -82,6 +82,11 @@ type Config struct {
 	// identity, and later registrations carry it (a server of another
 	// home then refuses them).
 	Adopt func(homeID string)
+	// Probe, when set, is called before the first registration (and
+	// again before the next one until it succeeds): it fills in what the
+	// agent learns from the server before it registers (whether it sees
+	// the server's home: Register.Remote). An error fails that attempt.
+	Probe func(ctx context.Context, r *client.Register) error
 	Log   *slog.Logger
 }
 
@@ -101,6 +106,7 @@ type Session struct {
 	// guarded by cfg.Mu
 	bootID string
 	ack    uint64 // Seq of the last lease received in this registration
+	probed bool   // Probe succeeded (touched by the session's loop alone)
 	events []seqEvent
 	seq    uint64
 }
@@ -266,6 +272,10 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 	return nil
 }
 
+// BootID is the boot id of the server's life this agent registered
+// with; "" while it is not registered.
+func (s *Session) BootID() string { return s.boot() }
+
 func (s *Session) boot() string {
 	s.cfg.Mu.Lock()
 	defer s.cfg.Mu.Unlock()
@@ -282,6 +292,12 @@ func (s *Session) setBoot(b string) {
 }
 
 func (s *Session) register(ctx context.Context) error {
+	if s.cfg.Probe != nil && !s.probed {
+		if err := s.cfg.Probe(ctx, &s.cfg.Register); err != nil {
+			return err
+		}
+		s.probed = true
+	}
 	r := s.cfg.Register
 	r.Running, r.Events = nil, nil
 	s.cfg.Mu.Lock()
