@@ -296,6 +296,17 @@ func (h *harness) waitRegistered(a *hostAgent) machineJSON {
 	return m
 }
 
+// showTasks is `burst show -o json --tasks N ID`: the job with up to n tasks.
+func (h *harness) showTasks(id int64, n int) jobJSON {
+	h.t.Helper()
+	r := h.mustRun("show", "-o", "json", "--tasks", strconv.Itoa(n), idArg(id))
+	var j jobJSON
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.ID != id {
+		h.t.Fatalf("show -o json --tasks %d %d: %v\n%s", n, id, err, r)
+	}
+	return j
+}
+
 // ---- the witness: what tasks on the hosts tell the test ----
 
 // A witness is a TCP listener on the bridge that tasks on the hosts
