@@ -210,6 +210,6 @@ func TestFaultHostNetworkDropPastLease(t *testing.T) {
 	// The server may take the machine back (it registers again and is
 	// told to kill its first runs) or refuse it; either way, not its runs.
 	m, _ := h.machine("bh4-gone")
-	t.Logf("bh4-gone after its return: %s; its agent exited: %v (%v)", m.State, gone.exited(), gone.err)
+	t.Logf("bh4-gone after its return: %s; its agent %s", m.State, gone.exitStatus())
 	recordFault(t, row)
 }
