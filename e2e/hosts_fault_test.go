@@ -88,7 +88,7 @@ func TestFaultHostNetworkDropWithinLease(t *testing.T) {
 			t.Fatalf("the agent on bh3 exited during the outage (%v)", a.err)
 		}
 		if m, _ := h.machine("bh3-drop"); m.State != "running" {
-			t.Fatalf("%s after %s without network: the server gave bh3-drop up within the lease (%s)", m.State, time.Since(down).Round(time.Second), serverLease)
+			t.Fatalf("bh3-drop is %s %s into a %s outage: the server gave it up although the lease is %s", m.State, time.Since(down).Round(time.Second), dropWithin, serverLease)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
