@@ -47,6 +47,7 @@ func runMain(m *testing.M) int {
 	}
 	moduleDir = root
 	defer startSlurm(root)()
+	defer stopHosts() // scripts/hosts.sh's hosts, made when a test first asked (hosts_test.go)
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
 	}
