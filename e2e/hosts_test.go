@@ -160,22 +160,21 @@ type hostLink struct {
 	env   []string
 }
 
-// hostConnect is the one place that says how an agent on a host connects.
-// Today: the server's address over plain HTTP and the home's token, as
-// `--server URL --token-file F`. With TLS on --listen: add
-// files["ca.pem"] (from $BURST_HOME/tls/ca.pem) and env BURST_CA=/tmp/agent/ca.pem,
-// and the address is https. With join tokens: args become the `--join URL`
-// that `burst join-token create --cluster C` prints, and the token file goes.
-func (h *harness) hostConnect() hostLink {
+// hostConnect is the one place that says how an agent on a host connects:
+// as a new machine would, with a one-time join token for cluster, whose
+// URL pins the server's CA by hash (the server listens on the bridge,
+// beyond loopback, so it serves TLS). The host gets nothing else: no
+// token of the home, no CA file.
+func (h *harness) hostConnect(cluster string) hostLink {
 	h.t.Helper()
-	tok, err := os.ReadFile(filepath.Join(h.home, "token"))
-	if err != nil {
-		h.t.Fatalf("the server's token: %v", err)
+	r := h.mustRun("join-token", "create", "--cluster", cluster, "--ttl", "10m", "-o", "json")
+	var jt struct {
+		URL string `json:"url"`
 	}
-	return hostLink{
-		args:  []string{"--server", h.serverInfo().Addr, "--token-file", "/tmp/agent/token"},
-		files: map[string][]byte{"token": tok},
+	if err := json.Unmarshal([]byte(r.stdout), &jt); err != nil || !strings.HasPrefix(jt.URL, "https://"+hostGateway+":") || !strings.Contains(jt.URL, "#sha256:") {
+		h.t.Fatalf("join-token create: want an https URL on %s pinning the CA, got %q (%v)", hostGateway, r.stdout, err)
 	}
+	return hostLink{args: []string{"--join", jt.URL}}
 }
 
 // hostAgent is a `burst agent` running on a test host.
@@ -196,13 +195,18 @@ type hostAgent struct {
 // printed when the test fails.
 func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	h.t.Helper()
-	link := h.hostConnect()
-	machine := "bh" + strconv.Itoa(i)
+	machine, cluster := "bh"+strconv.Itoa(i), "local"
 	for k, a := range args {
-		if a == "--machine" && k+1 < len(args) {
-			machine = args[k+1]
+		if k+1 < len(args) {
+			switch a {
+			case "--machine":
+				machine = args[k+1]
+			case "--cluster":
+				cluster = args[k+1]
+			}
 		}
 	}
+	link := h.hostConnect(cluster)
 	var stdin bytes.Buffer
 	tw := tar.NewWriter(&stdin)
 	for name, b := range link.files {
