@@ -204,6 +204,25 @@ var migrations = []string{
 		copied_home TEXT NOT NULL DEFAULT '',
 		copied_at INTEGER
 	);`,
+	// 13: users, their credentials (only the SHA-256 of each) and their
+	// roles per project (users.go).
+	`CREATE TABLE users (
+		name TEXT PRIMARY KEY,
+		admin INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE user_credentials (
+		hash TEXT PRIMARY KEY,
+		user TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX user_credentials_user ON user_credentials(user);
+	CREATE TABLE grants (
+		project TEXT NOT NULL,
+		user TEXT NOT NULL,
+		role TEXT NOT NULL,
+		PRIMARY KEY (project, user)
+	);`,
 }
 
 func migrate(db *sql.DB) error {
