@@ -277,12 +277,12 @@ const getJobSQL = `SELECT ` + jobCols + ` FROM jobs j JOIN projects p ON p.id = 
 // JobFilter selects jobs for ListJobs.
 type JobFilter struct {
 	Project string
+	States  []burst.State
+	Limit   int   // 0 = 100
+	Before  int64 // only ids below this (paging); 0 = none
 	// Projects, when not nil, keeps only jobs of these projects (a user
 	// sees the projects they hold a role in); empty but not nil: none.
 	Projects []string
-	States   []burst.State
-	Limit    int   // 0 = 100
-	Before   int64 // only ids below this (paging); 0 = none
 }
 
 // ListJobs lists jobs, newest first, without specs.

@@ -166,11 +166,11 @@ func AppendEvent(tx *Tx, e *burst.Event) error {
 // EventFilter selects events.
 type EventFilter struct {
 	Project string
+	After   int64 // only ids above
+	Limit   int   // 0 = 200: the newest Limit events (with After: the oldest Limit after it), oldest first
 	// Projects, when not nil, keeps only events of these projects (as
 	// JobFilter.Projects).
 	Projects []string
-	After   int64 // only ids above
-	Limit   int   // 0 = 200: the newest Limit events (with After: the oldest Limit after it), oldest first
 }
 
 // ListEvents lists events, oldest first.
