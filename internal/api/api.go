@@ -41,6 +41,7 @@ type Backend interface {
 	Money
 	Dashboard
 	Identities
+	Users
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
@@ -175,6 +176,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.moneyRoutes(mux)
 	h.fleetRoutes(mux)
 	h.backupRoutes(mux)
+	h.userRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(b.Register))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(b.Lease))
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +194,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 		writeJSON(w, 404, client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
 	})
 	gate := &bodyGate{max: MaxBodiesInFlight}
-	return h.auth(gate.wrap(mux)), nil
+	return h.auth(gate.wrap(h.policy(mux))), nil
 }
 
 // auth refuses every request without the server's bearer token.
@@ -224,10 +226,10 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			}
 		}
 		if p == nil {
-			if actor, ok := h.uiAPI(w, r); ok {
-				if actor != "" { // a signed-in page calls the API
+			if sp, ok := h.uiAPI(w, r); ok {
+				if sp != nil { // a signed-in page calls the API
 					netlimit.Authenticate(r.Context())
-					next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), actor)))
+					next.ServeHTTP(w, r.WithContext(auth.With(WithActor(r.Context(), sp.Name), sp)))
 				}
 				return
 			}
@@ -352,6 +354,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // Status is the HTTP status the API answers err with.
 func Status(err error) int {
+	if st, ok := deniedStatus(err); ok {
+		return st
+	}
 	switch {
 	case errors.As(err, new(*apierr.BadRequest)):
 		return http.StatusBadRequest

@@ -30,6 +30,8 @@ const (
 	// ClusterManage: create and delete a project's clusters, start and stop
 	// their machines.
 	ClusterManage Action = "cluster-manage"
+	// Members: grant and revoke roles in a project.
+	Members Action = "members"
 	// CreateProject: a new project, with a budget of its own.
 	CreateProject Action = "create-project"
 	// AdminOnly: users and grants, backups, sign-in codes for others.
@@ -111,6 +113,8 @@ func Allow(p *Principal, action Action, project, owner string) error {
 		what = "changing the budget of " + project
 	case ClusterManage:
 		what = "managing the clusters of " + project
+	case Members:
+		what = "granting roles in " + project
 	default:
 		return &Denied{Msg: fmt.Sprintf("403: unknown action %q", action)}
 	}

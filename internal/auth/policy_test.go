@@ -47,6 +47,8 @@ func TestAllow(t *testing.T) {
 		{user("owner"), Cancel, "bob", ok, ""},
 		{user("owner"), Budget, "", ok, ""},
 		{user("owner"), ClusterManage, "", ok, ""},
+		{user("owner"), Members, "", ok, ""},
+		{user("member"), Members, "", forbidden, "granting roles in mars needs the owner role"},
 		{user("owner"), AdminOnly, "", forbidden, "needs an admin"},
 		{user("owner"), CreateProject, "", forbidden, "needs an admin"},
 		{user("owner"), Agent, "", forbidden, "machine's credential"},

@@ -124,6 +124,8 @@ type Server struct {
 	disk atomic.Pointer[diskCheck]
 	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
 	copies copyGate
+
+	users userDir // users, their credentials and roles (users.go)
 }
 
 // Info is what server.json records for clients and people.
@@ -209,6 +211,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.loadFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := s.loadUsers(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.recover(ctx); err != nil {
