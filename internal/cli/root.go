@@ -104,7 +104,7 @@ server with BURST_SERVER (http://host:port or unix:///path) and BURST_TOKEN.`,
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newSlurmCmd(), newVersionCmd()} {
+	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newSlurmCmd(), newVersionCmd(), newUserCmd()} {
 		c.GroupID = "admin"
 		root.AddCommand(c)
 	}
