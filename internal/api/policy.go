@@ -136,6 +136,18 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			next(mux, w, r)
 			return
 		}
+		if ru.from == fromBody && p.Kind != auth.Machine {
+			next(mux, w, r) // the handler checks once it has read the body (allowBody)
+			return
+		}
+		if p.Kind == auth.Machine { // the agent protocol or nothing: no project to look up
+			if err := auth.Allow(p, ru.action, "", ""); err != nil {
+				writeErr(w, err)
+				return
+			}
+			next(mux, w, r)
+			return
+		}
 		project, owner, err := h.projectOf(r.Context(), r, pattern, ru)
 		if err != nil {
 			writeErr(w, err)
