@@ -194,7 +194,7 @@ func TestUsersRoles(t *testing.T) {
 
 	// A removed user is refused at once; so is a revoked credential.
 	h.mustRun("user", "token", "revoke", "vic")
-	if code, msg := l.call(t, l.tokens["vic"], "GET", "/v1/projects", ""); code != 401 {
+	if code, msg := l.call(t, l.tokens["vic"], "GET", "/v1/projects", ""); code != 401 || !strings.Contains(msg, "burst user token NAME") {
 		t.Errorf("vic's revoked credential: %d %s, want 401", code, msg)
 	}
 	h.mustRun("user", "rm", "nora")

@@ -240,7 +240,11 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			// with no deadline), and a stranger trickling one would hold
 			// it.
 			w.Header().Set("Connection", "close")
-			writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
+			msg := unauthorized
+			if strings.HasPrefix(string(got), "Bearer "+client.UserCredentialPrefix) {
+				msg = unknownUser
+			}
+			writeJSON(w, http.StatusUnauthorized, client.Error{Message: msg})
 			http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
 		}
@@ -316,6 +320,11 @@ func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http
 // unauthorized is the body of a 401.
 const unauthorized = "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the server's token, " +
 	"which the user who runs the server finds in the file token of its BURST_HOME (docs/api.md, Authentication)"
+
+// unknownUser is the body of a 401 for a user's credential the server
+// does not know (any more).
+const unknownUser = "this user credential is not valid here: it was revoked, its user removed, or it is another server's; " +
+	"ask an admin for a new one (`burst user token NAME`) and sign in with it (`burst login`, or BURST_TOKEN)"
 
 // MaxBody bounds a request's body: room for a map of 1,000,000 inputs of
 // up to 60 bytes each, sent in its submit request, and well below what
