@@ -202,7 +202,18 @@ func TestUsersRoles(t *testing.T) {
 		t.Errorf("removed nora's credential: %d %s, want 401", code, msg)
 	}
 	attacks += 2
-	recordFault(t, faultRow{Fault: "user calling an action above their role", Tasks: 2})
+	// The jobs that went through the refusals: each ended as its owner
+	// asked (cancelled by its own submitter, or run to success), none lost
+	// nor cut by a refused request.
+	row := faultRow{Fault: "user calling an action above their role"}
+	for id, want := range map[int64]string{mine: "cancelled", bobs: "cancelled", j.ID: "succeeded"} {
+		row.Tasks++
+		if st := h.show(id).State; st != want {
+			row.FailedWrongly++
+			t.Errorf("job %d ended %s, want %s", id, st, want)
+		}
+	}
+	recordFault(t, row)
 	t.Logf("%d attacks refused", attacks)
 }
 
