@@ -79,6 +79,9 @@ type Grant struct {
 type UserToken struct {
 	User  string `json:"user"`
 	Token string `json:"token"`
+	// Revoked is how many of the user's other credentials were cut with
+	// it (--revoke-all), or by POST /v1/users/{name}/revoke.
+	Revoked int `json:"revoked,omitempty"`
 }
 
 // Whoami is who the server takes the caller for (GET /v1/whoami).

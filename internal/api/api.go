@@ -42,6 +42,7 @@ type Backend interface {
 	Dashboard
 	Identities
 	Joins
+	Users
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
@@ -178,6 +179,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.backupRoutes(mux)
 	h.whoamiRoutes(mux)
 	h.joinRoutes(mux)
+	h.userRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(asOwn(b.Register)))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(asOwn(b.Lease)))
 	h.outputRoute(mux)
@@ -200,7 +202,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 		writeJSON(w, 404, client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
 	})
 	gate := &bodyGate{max: MaxBodiesInFlight}
-	return h.auth(gate.wrap(mux)), nil
+	return h.auth(gate.wrap(h.policy(mux))), nil
 }
 
 // auth refuses every request without the server's bearer token.
@@ -238,10 +240,10 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			}
 		}
 		if p == nil {
-			if actor, ok := h.uiAPI(w, r); ok {
-				if actor != "" { // a signed-in page calls the API
+			if sp, ok := h.uiAPI(w, r); ok {
+				if sp != nil { // a signed-in page calls the API
 					netlimit.Authenticate(r.Context())
-					next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), actor)))
+					next.ServeHTTP(w, r.WithContext(auth.With(WithActor(r.Context(), sp.Name), sp)))
 				}
 				return
 			}
@@ -252,12 +254,12 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			// with no deadline), and a stranger trickling one would hold
 			// it.
 			w.Header().Set("Connection", "close")
-			writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
+			msg := unauthorized
+			if strings.HasPrefix(string(got), "Bearer "+client.UserCredentialPrefix) {
+				msg = unknownUser
+			}
+			writeJSON(w, http.StatusUnauthorized, client.Error{Message: msg})
 			http.NewResponseController(w).SetReadDeadline(time.Now())
-			return
-		}
-		if err := machineMay(p, r); err != nil {
-			writeErr(w, err)
 			return
 		}
 		netlimit.Authenticate(r.Context())
@@ -333,6 +335,11 @@ func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http
 const unauthorized = "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the server's token, " +
 	"which the user who runs the server finds in the file token of its BURST_HOME (docs/api.md, Authentication)"
 
+// unknownUser is the body of a 401 for a user's credential the server
+// does not know (any more).
+const unknownUser = "this user credential is not valid here: it was revoked, its user removed, or it is another server's; " +
+	"ask an admin for a new one (`burst user token NAME`) and sign in with it (`burst login`, or BURST_TOKEN)"
+
 // MaxBody bounds a request's body: room for a map of 1,000,000 inputs of
 // up to 60 bytes each, sent in its submit request, and well below what
 // would make the server hold hundreds of megabytes for one request.
@@ -370,6 +377,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // Status is the HTTP status the API answers err with.
 func Status(err error) int {
+	if st, ok := deniedStatus(err); ok {
+		return st
+	}
 	var rf *Refused
 	switch {
 	case errors.As(err, &rf):

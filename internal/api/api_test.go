@@ -33,6 +33,9 @@ type standIn struct {
 
 func (f *standIn) Health() client.Health { return client.Health{Version: "test"} }
 
+// PrincipalOfCredential: the stand-in knows no user.
+func (f *standIn) PrincipalOfCredential(string) *auth.Principal { return nil }
+
 func (f *standIn) Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error) {
 	return f.submit(ctx, actor, spec)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -45,6 +46,13 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &spec) {
 		return
 	}
+	project := spec.Project
+	if project == "" {
+		project = "default" // as JobSpec.Defaults
+	}
+	if !allowBody(w, r, auth.Submit, project) {
+		return
+	}
 	j, err := h.b.Submit(r.Context(), actorOf(r), &spec)
 	if err != nil {
 		writeErr(w, err)
@@ -55,7 +63,7 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.JobFilter{Project: q.Get("project")}
+	f := store.JobFilter{Project: q.Get("project"), Projects: visible(r.Context())}
 	for _, st := range q["state"] {
 		f.States = append(f.States, burst.State(st))
 	}

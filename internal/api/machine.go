@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/burst-sh/burst/internal/auth"
 )
@@ -12,24 +11,8 @@ import (
 // A machine credential serves the agent protocol only, and only for the
 // machine (and cluster) it was issued for: an agent cannot submit jobs,
 // read logs or budgets, or speak for another machine
-// (docs/security-join.md).
-
-// machineScope is the answer to a machine credential used beyond the
-// agent protocol.
-const machineScope = "a machine credential serves the agent protocol only"
-
-// machineMay is nil when p may make request r as far as being a machine
-// goes: any principal but a machine's may; a machine's only POST
-// /v1/agent/*.
-func machineMay(p *auth.Principal, r *http.Request) error {
-	if p == nil || p.Kind != auth.Machine {
-		return nil
-	}
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/agent/") {
-		return nil
-	}
-	return &Refused{Status: http.StatusForbidden, Msg: machineScope + ": " + r.Method + " " + r.URL.Path + " needs a user's or the server's token"}
-}
+// (docs/security-join.md). Which routes a machine may call at all is the
+// policy table's (policy.go, auth.Allow); which machine it speaks for, here.
 
 // identified is an agent request: it names the machine (and perhaps the
 // cluster) it speaks for.

@@ -13,7 +13,9 @@ import (
 // and the audit trail.
 func (h *handler) moneyRoutes(mux *http.ServeMux) {
 	b := h.b
-	mux.HandleFunc("GET /v1/projects", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, b.Projects()) })
+	mux.HandleFunc("GET /v1/projects", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, projectsOf(r.Context(), b.Projects()))
+	})
 	mux.HandleFunc("POST /v1/projects", func(w http.ResponseWriter, r *http.Request) {
 		var spec burst.ProjectSpec
 		if decode(w, r, &spec) {
@@ -41,11 +43,11 @@ func (h *handler) moneyRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/cost", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		respond(w, 200)(b.Cost(r.Context(), q.Get("by"), q.Get("project")))
+		respond(w, 200)(h.costOf(r.Context(), q.Get("by"), q.Get("project")))
 	})
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := store.EventFilter{Project: q.Get("project")}
+		f := store.EventFilter{Project: q.Get("project"), Projects: visible(r.Context())}
 		f.After, _ = strconv.ParseInt(q.Get("after"), 10, 64)
 		var ok bool
 		if f.Limit, ok = listLimit(w, q.Get("limit")); !ok {

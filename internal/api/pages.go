@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 	"github.com/burst-sh/burst/internal/web"
 )
@@ -27,14 +29,15 @@ func (h *handler) htmlOut(w http.ResponseWriter, r *http.Request, ss *session, e
 func (h *handler) uiOverview(w http.ResponseWriter, r *http.Request, ss *session) {
 	v := h.b.Overview()
 	v.Page = h.page(r, ss, "Projects", "projects")
+	v.Projects = projectsOf(r.Context(), v.Projects)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.htmlOut(w, r, ss, h.ui.r.Overview(w, v))
 }
 
 func (h *handler) uiProject(w http.ResponseWriter, r *http.Request, ss *session) {
 	name := r.PathValue("name")
-	p, err := h.b.Project(name) // this project's report alone, not every project's
-	if err != nil {
+	p, err := h.b.Project(name)               // this project's report alone, not every project's
+	if err != nil || !auth.Sees(ss.p, name) { // one the user holds no role in does not exist for them
 		h.uiError(w, r, ss, http.StatusNotFound, "There is no project "+name+": the projects page lists those that exist.")
 		return
 	}
@@ -87,7 +90,7 @@ func (h *handler) uiClusters(w http.ResponseWriter, r *http.Request, ss *session
 	v := &web.ClustersView{Page: h.page(r, ss, "Clusters", "clusters")}
 	ms, _ := h.b.Machines(ctx, "")
 	evs, _ := h.b.RecentEvents(ctx, store.EventFilter{Limit: 500})
-	for _, c := range h.b.Clusters() {
+	for _, c := range clustersOf(ctx, h.b.Clusters()) {
 		box := web.ClusterBox{Cluster: c}
 		for _, m := range ms {
 			if m.Cluster == c.Name {
@@ -114,6 +117,9 @@ func (h *handler) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	ctx := r.Context()
 	row, err := h.b.Job(ctx, id)
+	if err == nil && !auth.Sees(ss.p, row.Project) {
+		err = &apierr.NoJob{ID: id} // another project's job does not exist for this user
+	}
 	if err != nil {
 		h.uiError(w, r, ss, http.StatusNotFound, err.Error())
 		return
@@ -177,10 +183,16 @@ func (l *sseLog) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, _ *session) {
+func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, ss *session) {
 	if _, ok := w.(http.Flusher); !ok {
 		http.Error(w, "streaming unsupported", 500)
 		return
+	}
+	if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil {
+		if row, err := h.b.Job(r.Context(), id); err == nil && !auth.Sees(ss.p, row.Project) {
+			writeErr(w, &apierr.NoJob{ID: id})
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)

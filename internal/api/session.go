@@ -15,6 +15,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 	"github.com/burst-sh/burst/internal/web"
 )
@@ -24,14 +25,17 @@ import (
 // API itself (with the session's cookie and CSRF token instead of the
 // bearer token), so that permissions and audit events are the CLI's.
 //
-// Sign-in: the server's token in a form (POST /ui/login), or a one-time
-// code from `burst ui` (GET /ui/login?code=..., redirected at once to a
-// URL without it). A session is a random id in an HttpOnly, SameSite=Strict
+// Sign-in: the server's token or a user's own credential in a form (POST
+// /ui/login), or a one-time code from `burst ui` (GET /ui/login?code=...,
+// redirected at once to a URL without it), which signs in whoever asked
+// for it. A session is a random id in an HttpOnly, SameSite=Strict
 // cookie; state-changing requests also need the session's CSRF token in
 // X-CSRF-Token (or a csrf form field), and a foreign Origin is refused.
 // Sessions are kept in the store (by the id's hash), so that a restarted
 // server keeps its signed-in browsers; one made under another token than
-// the server's is refused.
+// the server's, or under a user's credential since revoked, is refused.
+// A session acts as its principal: the pages and the API calls it makes go
+// through the same policy as the CLI's (policy.go).
 
 const (
 	sessionCookie = "burst_session"
@@ -44,6 +48,10 @@ type session struct {
 	user    string
 	csrf    string
 	expires time.Time
+	// tokenHash is what the session was made under: the server's token
+	// (the admin) or a user's credential, whose user it acts as.
+	tokenHash string
+	p         *auth.Principal // as of this request (sessionOf)
 }
 
 // uiState is the dashboard's part of the server.
@@ -51,8 +59,14 @@ type uiState struct {
 	r         *web.Renderer
 	mu        sync.Mutex
 	sessions  map[string]*session
-	codes     map[string]time.Time // one-time sign-in codes and when they expire
-	tokenHash string               // of the server's token: the one sessions must have been made under
+	codes     map[string]signInCode // one-time sign-in codes
+	tokenHash string                // of the server's token: the one sessions must have been made under
+}
+
+// signInCode is a one-time sign-in code: who it signs in, until when.
+type signInCode struct {
+	user, tokenHash string
+	expires         time.Time
 }
 
 func randomHex(n int) string {
@@ -66,7 +80,7 @@ func (h *handler) uiRoutes(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("dashboard templates: %w", err)
 	}
-	h.ui = &uiState{r: r, sessions: map[string]*session{}, codes: map[string]time.Time{}, tokenHash: hashHex(h.o.Token)}
+	h.ui = &uiState{r: r, sessions: map[string]*session{}, codes: map[string]signInCode{}, tokenHash: hashHex(h.o.Token)}
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", web.Static()))
 	mux.HandleFunc("GET /ui/login", h.uiLoginPage)
 	mux.HandleFunc("POST /ui/login", h.uiLogin)
@@ -83,8 +97,12 @@ func (h *handler) uiRoutes(mux *http.ServeMux) error {
 	}))
 	mux.HandleFunc("POST /v1/ui/code", func(w http.ResponseWriter, r *http.Request) {
 		code := randomHex(16)
+		c := signInCode{user: "ui-" + h.o.User, tokenHash: h.ui.tokenHash, expires: time.Now().Add(codeTTL)}
+		if p := auth.From(r.Context()); p != nil && p.Credential != "" { // a user's: it signs them in
+			c.user, c.tokenHash = p.Name, p.Credential
+		}
 		h.ui.mu.Lock()
-		h.ui.codes[code] = time.Now().Add(codeTTL)
+		h.ui.codes[code] = c
 		h.ui.mu.Unlock()
 		writeJSON(w, 201, client.UICode{Code: code, URL: h.o.Addr + "/ui/login?code=" + code})
 	})
@@ -116,19 +134,35 @@ func (h *handler) sessionOf(r *http.Request) *session {
 		ss = nil
 	}
 	h.ui.mu.Unlock()
-	if ss != nil {
-		return ss
+	if ss == nil {
+		row, err := h.b.Session(r.Context(), hashHex(c.Value))
+		if err != nil || row == nil || time.Now().After(row.Expires) {
+			return nil
+		}
+		ss = &session{user: row.User, csrf: row.CSRF, expires: row.Expires, tokenHash: row.TokenHash}
+		if h.principalOf(ss) == nil {
+			return nil
+		}
+		h.ui.mu.Lock()
+		h.ui.sessions[c.Value] = ss
+		h.ui.mu.Unlock()
 	}
-	row, err := h.b.Session(r.Context(), hashHex(c.Value))
-	if err != nil || row == nil || time.Now().After(row.Expires) ||
-		subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(h.ui.tokenHash)) != 1 {
+	// Who it acts as is asked anew on every request: a user removed, or
+	// whose credential was revoked, is signed out at once.
+	out := *ss
+	if out.p = h.principalOf(ss); out.p == nil {
 		return nil
 	}
-	ss = &session{user: row.User, csrf: row.CSRF, expires: row.Expires}
-	h.ui.mu.Lock()
-	h.ui.sessions[c.Value] = ss
-	h.ui.mu.Unlock()
-	return ss
+	return &out
+}
+
+// principalOf is who a session acts as; nil when what it was made under
+// no longer stands for anyone (another server token, a revoked credential).
+func (h *handler) principalOf(ss *session) *auth.Principal {
+	if subtle.ConstantTimeCompare([]byte(ss.tokenHash), []byte(h.ui.tokenHash)) == 1 {
+		return &auth.Principal{Kind: auth.Admin, Name: ss.user, IsAdmin: true}
+	}
+	return h.b.PrincipalOfCredential(ss.tokenHash)
 }
 
 // hashHex is the SHA-256 of v, in hex: how the store knows session ids and
@@ -182,7 +216,7 @@ func (h *handler) uiPage(next func(http.ResponseWriter, *http.Request, *session)
 			writeJSON(w, http.StatusForbidden, client.Error{Message: msg})
 			return
 		}
-		next(w, r, ss)
+		next(w, r.WithContext(auth.With(WithActor(r.Context(), ss.user), ss.p)), ss)
 	}
 }
 
@@ -209,19 +243,19 @@ func (h *handler) uiError(w http.ResponseWriter, r *http.Request, ss *session, s
 // the bearer token, with the CSRF token required on anything but GET.
 // ok is false when the request carries no session (the caller then asks
 // for the token).
-func (h *handler) uiAPI(w http.ResponseWriter, r *http.Request) (actor string, ok bool) {
+func (h *handler) uiAPI(w http.ResponseWriter, r *http.Request) (p *auth.Principal, ok bool) {
 	if h.ui == nil || r.Header.Get("Authorization") != "" {
-		return "", false
+		return nil, false
 	}
 	ss := h.sessionOf(r)
 	if ss == nil {
-		return "", false
+		return nil, false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !checkCSRF(r, ss) {
 		writeJSON(w, http.StatusForbidden, client.Error{Message: "refused: missing or wrong CSRF token, or a request from another site"})
-		return "", true
+		return nil, true
 	}
-	return ss.user, true
+	return ss.p, true
 }
 
 func (h *handler) page(r *http.Request, ss *session, title, active string) web.Page {
@@ -234,12 +268,14 @@ func (h *handler) page(r *http.Request, ss *session, title, active string) web.P
 
 // newSession signs a browser in: the session is recorded (memory and
 // store) before its cookie is sent.
-func (h *handler) newSession(w http.ResponseWriter, r *http.Request) error {
+// user and tokenHash are who it acts as and what it was made under (see
+// session).
+func (h *handler) newSession(w http.ResponseWriter, r *http.Request, user, tokenHash string) error {
 	id := randomHex(32)
 	now := time.Now()
-	ss := &session{user: "ui-" + h.o.User, csrf: randomHex(16), expires: now.Add(sessionTTL)}
+	ss := &session{user: user, csrf: randomHex(16), expires: now.Add(sessionTTL), tokenHash: tokenHash}
 	if err := h.b.SaveSession(r.Context(), store.SessionRow{IDHash: hashHex(id), User: ss.user, CSRF: ss.csrf,
-		TokenHash: h.ui.tokenHash, Expires: ss.expires}, now); err != nil {
+		TokenHash: tokenHash, Expires: ss.expires}, now); err != nil {
 		h.log.Error("record a dashboard session", "err", err)
 		return err
 	}
@@ -261,11 +297,11 @@ func (h *handler) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 	uiHeaders(w)
 	if code := r.URL.Query().Get("code"); code != "" {
 		h.ui.mu.Lock()
-		exp, ok := h.ui.codes[code]
+		c, ok := h.ui.codes[code]
 		delete(h.ui.codes, code) // one use, whatever happens
 		h.ui.mu.Unlock()
-		if ok && time.Now().Before(exp) {
-			if err := h.newSession(w, r); err != nil {
+		if ok && time.Now().Before(c.expires) {
+			if err := h.newSession(w, r, c.user, c.tokenHash); err != nil {
 				h.uiError(w, r, nil, http.StatusInternalServerError, "cannot record the session: "+err.Error())
 				return
 			}
@@ -303,12 +339,20 @@ func (h *handler) uiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := strings.TrimSpace(r.FormValue("token"))
+	user, tokenHash := "ui-"+h.o.User, h.ui.tokenHash
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(h.o.Token)) != 1 {
-		time.Sleep(200 * time.Millisecond) // guesses cost time
-		h.renderLogin(w, r, "Wrong token: paste the server's token (the file token in its BURST_HOME), or run `burst ui` for a sign-in link.")
-		return
+		var p *auth.Principal
+		if strings.HasPrefix(tok, client.UserCredentialPrefix) {
+			p = h.b.PrincipalOfCredential(hashHex(tok))
+		}
+		if p == nil {
+			time.Sleep(200 * time.Millisecond) // guesses cost time
+			h.renderLogin(w, r, "Wrong token: paste your credential (from `burst user token NAME`, which an admin runs) or the server's token (the file token in its BURST_HOME), or run `burst ui` for a sign-in link.")
+			return
+		}
+		user, tokenHash = p.Name, p.Credential
 	}
-	if err := h.newSession(w, r); err != nil {
+	if err := h.newSession(w, r, user, tokenHash); err != nil {
 		h.uiError(w, r, nil, http.StatusInternalServerError, "cannot record the session: "+err.Error())
 		return
 	}

@@ -36,6 +36,9 @@ type Principal struct {
 	Roles map[string]string
 	// Machine and Cluster are what a Machine credential was issued for.
 	Machine, Cluster string
+	// Credential is the SHA-256 (hex) of the user's credential it showed:
+	// a dashboard session made with it ends when it is revoked.
+	Credential string
 }
 
 type principalKey struct{}

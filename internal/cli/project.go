@@ -29,10 +29,12 @@ Raising the budget lifts the guardrail: held work runs again.`,
 		Example: `  burst project create mars --budget 100 --ends 2027-05-10 --tag nasa
   burst project set mars --budget 150
   burst project list
-  burst project show mars`,
+  burst project show mars
+  burst project grant mars alice --role member`,
 		RunE: parentRun,
 	}
-	c.AddCommand(newProjectCreateCmd(), newProjectSetCmd(), newProjectListCmd(), newProjectShowCmd())
+	c.AddCommand(newProjectCreateCmd(), newProjectSetCmd(), newProjectListCmd(), newProjectShowCmd(),
+		newProjectGrantCmd(), newProjectRevokeCmd())
 	return c
 }
 
@@ -183,8 +185,13 @@ func newProjectShowCmd() *cobra.Command {
   burst project show mars -o json | jq .budget.forecast_usd`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
+			var members []client.Grant
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
-				return cl.Project(ctx, args[0])
+				p, err := cl.Project(ctx, args[0])
+				if err == nil && out != "json" {
+					members, err = cl.Members(ctx, args[0])
+				}
+				return p, err
 			}, func(w io.Writer, p *burst.Project) error {
 				tw := table(w)
 				row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -196,6 +203,11 @@ func newProjectShowCmd() *cobra.Command {
 				row("Created:", p.CreatedAt.Local().Format("2006-01-02 15:04:05"))
 				row("Warnings at:", warnText(p.Warn))
 				row("When spent:", onExhaustedText(p.OnExhausted))
+				var ms []string
+				for _, m := range members {
+					ms = append(ms, m.User+" ("+m.Role+")")
+				}
+				row("Members:", dash(strings.Join(ms, ", ")))
 				if p.Budget == nil {
 					return tw.Flush()
 				}
@@ -284,4 +296,55 @@ func levelText(r *burst.BudgetReport) string {
 		return "no budget"
 	}
 	return r.Level
+}
+
+func newProjectGrantCmd() *cobra.Command {
+	var role string
+	c := &cobra.Command{
+		Use:   "grant PROJECT USER --role viewer|member|owner",
+		Short: "Give a user a role in a project (an owner or admin grants)",
+		Long: `Viewers see the project (jobs, logs, costs, budget); members also submit work
+and cancel their own; owners also set the budget, cancel anyone's work,
+manage the project's clusters and grant roles. Granting again replaces the
+role (docs/security-users.md).`,
+		Example: "  burst project grant mars alice --role member\n  burst project grant mars bob --role viewer",
+		Args:    argsAtLeast(2, "project and user (burst project grant PROJECT USER --role ROLE)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if role == "" {
+				return usage("burst project grant: give --role viewer, member or owner")
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			g, err := cl.Grant(c.Context(), args[0], args[1], role)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s is now %s of %s\n", g.User, g.Role, g.Project)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&role, "role", "", "viewer, member or owner")
+	return c
+}
+
+func newProjectRevokeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "revoke PROJECT USER",
+		Short:   "Take a user's role in a project away",
+		Example: "  burst project revoke mars alice",
+		Args:    argsAtLeast(2, "project and user (burst project revoke PROJECT USER)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := cl.Ungrant(c.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s holds no role in %s any more\n", args[1], args[0])
+			return nil
+		},
+	}
 }

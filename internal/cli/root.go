@@ -106,7 +106,7 @@ BURST_TOKEN, which come first.`,
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newJoinTokenCmd(), newSlurmCmd(), newLoginCmd(), newLogoutCmd(), newWhoamiCmd(), newVersionCmd()} {
+	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newJoinTokenCmd(), newSlurmCmd(), newLoginCmd(), newLogoutCmd(), newWhoamiCmd(), newVersionCmd(), newUserCmd()} {
 		c.GroupID = "admin"
 		root.AddCommand(c)
 	}

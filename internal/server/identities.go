@@ -22,9 +22,10 @@ func (b backend) Principal(ctx context.Context, secret string) (*auth.Principal,
 	return nil, nil
 }
 
-// principalOfUser: users' credentials come with users and roles.
-func (s *Server) principalOfUser(ctx context.Context, secret string) (*auth.Principal, error) {
-	return nil, nil
+// principalOfUser is who a user's credential stands for (users.go); nil
+// when no user holds it: never issued, revoked, or its user removed.
+func (s *Server) principalOfUser(_ context.Context, secret string) (*auth.Principal, error) {
+	return s.PrincipalOfCredential(credentialHash(secret)), nil
 }
 
 // principalOfMachine is in joins.go.

@@ -130,6 +130,7 @@ type Server struct {
 	copies copyGate
 
 	joins joinCache // machine credentials by hash (joins.go)
+	users userDir // users, their credentials and roles (users.go)
 }
 
 // Info is what server.json records for clients and people.
@@ -221,6 +222,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.loadFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := s.loadUsers(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.recover(ctx); err != nil {

@@ -280,6 +280,9 @@ type JobFilter struct {
 	States  []burst.State
 	Limit   int   // 0 = 100
 	Before  int64 // only ids below this (paging); 0 = none
+	// Projects, when not nil, keeps only jobs of these projects (a user
+	// sees the projects they hold a role in); empty but not nil: none.
+	Projects []string
 }
 
 // ListJobs lists jobs, newest first, without specs.
@@ -291,6 +294,12 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*JobRow, error) {
 	if f.Project != "" {
 		q += ` AND p.name = ?`
 		args = append(args, f.Project)
+	}
+	if f.Projects != nil {
+		q += ` AND p.name IN (` + inList(len(f.Projects)) + `)`
+		for _, p := range f.Projects {
+			args = append(args, p)
+		}
 	}
 	if len(f.States) > 0 {
 		q += ` AND j.state IN (` + strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",") + `)`

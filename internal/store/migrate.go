@@ -226,6 +226,25 @@ var migrations = []string{
 		revoked_at INTEGER
 	);
 	CREATE INDEX machine_credentials_machine ON machine_credentials(machine);`,
+	// 14: users, their credentials (only the SHA-256 of each) and their
+	// roles per project (users.go).
+	`CREATE TABLE users (
+		name TEXT PRIMARY KEY,
+		admin INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE user_credentials (
+		hash TEXT PRIMARY KEY,
+		user TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX user_credentials_user ON user_credentials(user);
+	CREATE TABLE grants (
+		project TEXT NOT NULL,
+		user TEXT NOT NULL,
+		role TEXT NOT NULL,
+		PRIMARY KEY (project, user)
+	);`,
 }
 
 func migrate(db *sql.DB) error {

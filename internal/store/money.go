@@ -168,6 +168,9 @@ type EventFilter struct {
 	Project string
 	After   int64 // only ids above
 	Limit   int   // 0 = 200: the newest Limit events (with After: the oldest Limit after it), oldest first
+	// Projects, when not nil, keeps only events of these projects (as
+	// JobFilter.Projects).
+	Projects []string
 }
 
 // ListEvents lists events, oldest first.
@@ -177,6 +180,12 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]burst.Event, e
 	if f.Project != "" {
 		q += ` AND project = ?`
 		args = append(args, f.Project)
+	}
+	if f.Projects != nil {
+		q += ` AND project IN (` + inList(len(f.Projects)) + `)`
+		for _, p := range f.Projects {
+			args = append(args, p)
+		}
 	}
 	if f.Limit <= 0 {
 		f.Limit = 200

@@ -1,0 +1,470 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A lab on one server (issue #15, item 3): the admin (the home's token)
+// adds users and grants roles; each user acts with their own credential
+// (BURST_SERVER and BURST_TOKEN), and what they may do is what their role
+// in the project allows (docs/security-users.md).
+
+// lab is a server with users alice (member of mars), bob (owner), vic
+// (viewer) and nora (no role), each with a credential.
+type lab struct {
+	h      *harness
+	addr   string
+	admin  string            // the home's token
+	tokens map[string]string // user → credential
+}
+
+func newLab(t *testing.T) *lab {
+	h := newHarness(t)
+	h.mustRun("project", "create", "mars", "--budget", "100")
+	l := &lab{h: h, tokens: map[string]string{}}
+	for user, role := range map[string]string{"alice": "member", "bob": "owner", "vic": "viewer", "nora": ""} {
+		h.mustRun("user", "add", user)
+		r := h.mustRun("user", "token", user)
+		tok := strings.TrimSpace(r.stdout)
+		if !strings.HasPrefix(tok, "burst_u_") || len(tok) < 40 {
+			t.Fatalf("burst user token %s printed %q, want a burst_u_ credential", user, tok)
+		}
+		l.tokens[user] = tok
+		if role != "" {
+			h.mustRun("project", "grant", "mars", user, "--role", role)
+		}
+	}
+	l.addr = h.serverInfo().Addr
+	b, err := os.ReadFile(filepath.Join(h.home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.admin = strings.TrimSpace(string(b))
+	return l
+}
+
+// as runs burst as user, with their credential against the lab's server.
+func (l *lab) as(user string, args ...string) result {
+	l.h.t.Helper()
+	c := l.h.command(args...)
+	c.Env = append(c.Env, "BURST_SERVER="+l.addr, "BURST_TOKEN="+l.tokens[user])
+	return l.h.exec(c)
+}
+
+// call sends one API request with a bearer secret; status and the error
+// message (or the body).
+func (l *lab) call(t *testing.T, secret, method, path, body string, hdr ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, l.addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e struct {
+		Message string `json:"error"`
+	}
+	if resp.StatusCode >= 400 && json.Unmarshal(b, &e) == nil && e.Message != "" {
+		return resp.StatusCode, e.Message
+	}
+	return resp.StatusCode, string(b)
+}
+
+// The issue's user story, through the CLI of each user: alice (member)
+// submits and cancels her own job, cannot cancel bob's (403 naming the
+// role), cannot change the budget; vic (viewer) cannot submit; nora (no
+// role) is told mars does not exist for her; the audit trail names alice
+// even when her client claims to be mallory; cost --by user groups by the
+// authenticated submitter.
+func TestUsersRoles(t *testing.T) {
+	l := newLab(t)
+	h := l.h
+
+	mine := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "sleep", "300"))
+	bobs := detachedID(t, l.as("bob", "run", "--project", "mars", "-d", "--", "sleep", "300"))
+
+	attacks := 0
+	r := l.as("alice", "cancel", idArg(bobs))
+	attacks++
+	if r.code == 0 || !strings.Contains(r.stderr, "cancelling bob's job in mars needs the owner role; you are a member") {
+		t.Errorf("alice cancelling bob's job: want a refusal naming the owner role\n%s", r)
+	}
+	r = l.as("alice", "project", "set", "mars", "--budget", "1000")
+	attacks++
+	if r.code == 0 || !strings.Contains(r.stderr, "needs the owner role; you are a member") {
+		t.Errorf("alice changing the budget: want a refusal naming the owner role\n%s", r)
+	}
+	r = l.as("vic", "run", "--project", "mars", "-d", "--", "true")
+	attacks++
+	if r.code == 0 || !strings.Contains(r.stderr, "submitting work to mars needs the member role; you are a viewer") {
+		t.Errorf("vic submitting: want a refusal naming the member role\n%s", r)
+	}
+	r = l.as("nora", "jobs", "--project", "mars")
+	attacks++
+	if r.code == 0 || !strings.Contains(r.stderr, "no project mars") {
+		t.Errorf("nora listing mars: want mars not to exist for her\n%s", r)
+	}
+	r = l.as("alice", "user", "add", "eve", "--admin")
+	attacks++
+	if r.code == 0 || !strings.Contains(r.stderr, "needs an admin") {
+		t.Errorf("alice adding an admin: want a refusal\n%s", r)
+	}
+	// The refused work did not happen: bob's job still runs, the budget is 100.
+	if st := h.show(bobs).State; st != "running" && st != "queued" {
+		t.Errorf("bob's job after alice's refused cancel: %s", st)
+	}
+	var p struct {
+		BudgetUSD *float64 `json:"budget_usd"`
+	}
+	json.Unmarshal([]byte(h.mustRun("project", "show", "mars", "-o", "json").stdout), &p)
+	if p.BudgetUSD == nil || *p.BudgetUSD != 100 {
+		t.Errorf("mars's budget after alice's refused change: %v, want 100", p.BudgetUSD)
+	}
+	// Her own: cancelled.
+	if r := l.as("alice", "cancel", idArg(mine)); r.code != 0 {
+		t.Fatalf("alice cancelling her own job:\n%s", r)
+	}
+	h.waitFor("alice's job cancelled", 30*time.Second, func() bool { return h.show(mine).State == "cancelled" })
+	if r := l.as("bob", "cancel", idArg(bobs)); r.code != 0 {
+		t.Fatalf("bob cancelling his job:\n%s", r)
+	}
+
+	// The actor is who the credential belongs to, whatever the client says.
+	code, body := l.call(t, l.tokens["alice"], "POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`, "X-Burst-User", "mallory")
+	if code != 201 {
+		t.Fatalf("alice's submit with X-Burst-User: mallory: %d %s", code, body)
+	}
+	var j struct {
+		ID   int64  `json:"id"`
+		User string `json:"user"`
+	}
+	json.Unmarshal([]byte(body), &j)
+	if j.User != "alice" {
+		t.Errorf("job submitted with alice's credential and X-Burst-User: mallory records user %q, want alice", j.User)
+	}
+	h.waitFor("the job ends", 30*time.Second, func() bool { return terminal(h.show(j.ID).State) })
+	var evs []struct {
+		Actor, Kind, Target string
+	}
+	json.Unmarshal([]byte(h.mustRun("events", "--project", "mars", "-o", "json").stdout), &evs)
+	actors := map[string]string{}
+	for _, e := range evs {
+		if e.Kind == "job.submit" {
+			actors[e.Target] = e.Actor
+		}
+		if e.Actor == "mallory" {
+			t.Errorf("an event names the actor the client asserted: %+v", e)
+		}
+	}
+	if a := actors["job "+idArg(j.ID)]; a != "alice" {
+		t.Errorf("the audit event of job %d names %q, want alice (events: %+v)", j.ID, a, evs)
+	}
+	// cost --by user: by the authenticated submitter.
+	var rep struct {
+		Lines []struct{ Key string } `json:"lines"`
+	}
+	h.waitFor("cost by user names alice and bob", 30*time.Second, func() bool {
+		json.Unmarshal([]byte(l.as("alice", "cost", "--by", "user", "-o", "json").stdout), &rep)
+		keys := map[string]bool{}
+		for _, l := range rep.Lines {
+			keys[l.Key] = true
+		}
+		return keys["alice"] && keys["bob"] && !keys["mallory"]
+	})
+
+	// A removed user is refused at once; so is a revoked credential.
+	h.mustRun("user", "token", "revoke", "vic")
+	if code, msg := l.call(t, l.tokens["vic"], "GET", "/v1/projects", ""); code != 401 || !strings.Contains(msg, "burst user token NAME") {
+		t.Errorf("vic's revoked credential: %d %s, want 401", code, msg)
+	}
+	h.mustRun("user", "rm", "nora")
+	if code, msg := l.call(t, l.tokens["nora"], "GET", "/v1/health", ""); code != 401 {
+		t.Errorf("removed nora's credential: %d %s, want 401", code, msg)
+	}
+	attacks += 2
+	// The jobs that went through the refusals: each ended as its owner
+	// asked (cancelled by its own submitter, or run to success), none lost
+	// nor cut by a refused request.
+	row := faultRow{Fault: "user calling an action above their role"}
+	for id, want := range map[int64]string{mine: "cancelled", bobs: "cancelled", j.ID: "succeeded"} {
+		row.Tasks++
+		if st := h.show(id).State; st != want {
+			row.FailedWrongly++
+			t.Errorf("job %d ended %s, want %s", id, st, want)
+		}
+	}
+	recordFault(t, row)
+	t.Logf("%d attacks refused", attacks)
+}
+
+// The role matrix (issue #15: "every API route × owner/member/viewer/
+// none"): every route of the policy table, called by the admin (the
+// home's token), an owner, a member, a viewer and a user with no role in
+// the project, against the real server. What each may do is what
+// docs/security-users.md's table says; the matrix is printed.
+func TestRoleMatrix(t *testing.T) {
+	l := newLab(t)
+	h := l.h
+	h.mustRun("cluster", "create", "lab", "--type", "t2.micro", "--project", "mars", "--max", "1")
+	job := detachedID(t, l.as("bob", "run", "--project", "mars", "-d", "--", "true"))
+	h.waitFor("bob's job ends", 30*time.Second, func() bool { return terminal(h.show(job).State) })
+	jid := idArg(job)
+	// A machine of mars's cluster, for the machine routes.
+	if code, msg := l.call(t, l.admin, "POST", "/v1/clusters/lab/start", ""); code != 201 {
+		t.Fatalf("start a machine in lab: %d %s", code, msg)
+	}
+	var ms []struct {
+		ID string `json:"id"`
+	}
+	_, msg := l.call(t, l.admin, "GET", "/v1/machines?cluster=lab", "")
+	if json.Unmarshal([]byte(msg), &ms); len(ms) == 0 {
+		t.Fatalf("no machine in lab: %s", msg)
+	}
+	mid := ms[0].ID
+
+	// want: for each of admin, owner, member, viewer, none: "ok" (past
+	// the policy: any answer but its refusals), "403" or "404".
+	type row struct {
+		method, path, body string
+		want               [5]string
+	}
+	all := [5]string{"ok", "ok", "ok", "ok", "ok"}
+	seen := [5]string{"ok", "ok", "ok", "ok", "404"}
+	member := [5]string{"ok", "ok", "ok", "403", "404"}
+	owner := [5]string{"ok", "ok", "403", "403", "404"}
+	admin := [5]string{"ok", "403", "403", "403", "403"}
+	notUsers := [5]string{"ok", "403", "403", "403", "403"}
+	rows := []row{
+		{"GET", "/v1/health", "", all},
+		{"GET", "/v1/types", "", all},
+		{"GET", "/v1/tiers", "", all},
+		{"GET", "/v1/whoami", "", all},
+		{"GET", "/v1/nothing-here", "", all},
+		{"GET", "/v1/jobs", "", all},
+		{"GET", "/v1/jobs?project=mars", "", seen},
+		{"GET", "/v1/jobs/" + jid, "", seen},
+		{"GET", "/v1/jobs/" + jid + "/tasks", "", seen},
+		{"GET", "/v1/ids/" + jid, "", seen},
+		{"GET", "/v1/jobs/" + jid + "/wait?timeout_ms=1", "", seen},
+		{"GET", "/v1/jobs/" + jid + "/logs", "", seen},
+		{"GET", "/v1/jobs/" + jid + "/results", "", seen},
+		{"GET", "/v1/jobs/" + jid + "/output", "", seen},
+		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner}, // bob's job: others need the owner role
+		{"POST", "/v1/jobs/" + jid + "/resume", "{}", owner},
+		{"POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`, member},
+		{"GET", "/v1/projects", "", all},
+		{"POST", "/v1/projects", `{"name":"p-NAME"}`, admin},
+		{"GET", "/v1/projects/mars", "", seen},
+		{"PATCH", "/v1/projects/mars", `{"budget_usd":100}`, owner},
+		{"GET", "/v1/projects/mars/budget", "", seen},
+		{"GET", "/v1/projects/mars/members", "", seen},
+		{"PUT", "/v1/projects/mars/members/alice", `{"role":"member"}`, owner},
+		{"DELETE", "/v1/projects/mars/members/nobody", "", owner},
+		{"GET", "/v1/cost", "", all},
+		{"GET", "/v1/cost?project=mars&by=user", "", seen},
+		{"GET", "/v1/events", "", all},
+		{"GET", "/v1/events?project=mars", "", seen},
+		{"GET", "/v1/clusters", "", all},
+		{"POST", "/v1/clusters", `{"name":"c-NAME","type":"t2.micro","project":"mars","max":1}`, owner},
+		{"POST", "/v1/clusters/lab/start", "", owner},
+		{"GET", "/v1/machines", "", all},
+		{"GET", "/v1/machines?cluster=lab", "", seen},
+		{"POST", "/v1/machines/" + mid + "/start", "", owner},
+		{"POST", "/v1/machines/" + mid + "/stop", "", owner},
+		{"POST", "/v1/machines/" + mid + "/terminate", "", owner},
+		{"DELETE", "/v1/clusters/c-admin", "", owner},
+		{"GET", "/v1/users", "", admin},
+		{"POST", "/v1/users", `{"name":"u-NAME"}`, admin},
+		{"POST", "/v1/users/nora/tokens", "", admin},
+		{"POST", "/v1/users/u-admin/revoke", "", admin},
+		{"DELETE", "/v1/users/u-admin", "", admin},
+		{"GET", "/v1/backup", "", admin},
+		{"POST", "/v1/agent/register", "{}", notUsers},
+		{"POST", "/v1/agent/lease", "{}", notUsers},
+		{"POST", "/v1/agent/report", "{}", notUsers},
+		{"POST", "/v1/ui/code", "", all},
+	}
+	who := [5]string{"admin", "bob", "alice", "vic", "nora"}
+	roles := [5]string{"admin", "owner", "member", "viewer", "none"}
+	var tbl strings.Builder
+	var names []string
+	fmt.Fprintf(&tbl, "%-48s %-7s %-7s %-7s %-7s %-7s\n", "route", roles[0], roles[1], roles[2], roles[3], roles[4])
+	for _, rw := range rows {
+		fmt.Fprintf(&tbl, "%-48s", rw.method+" "+rw.path)
+		// The refused first, so that what one allowed does not change what
+		// the next one is asked (the owner deletes the cluster the admin
+		// then finds gone: still past the policy).
+		var got [5]string
+		for i := 4; i >= 0; i-- {
+			secret := l.admin
+			if i > 0 {
+				secret = l.tokens[who[i]]
+			}
+			body := strings.ReplaceAll(rw.body, "NAME", roles[i])
+			code, msg := l.call(t, secret, rw.method, rw.path, body)
+			switch {
+			case code == 403 && strings.HasPrefix(msg, "403:"):
+				got[i] = "403"
+			case code == 404 && strings.HasPrefix(msg, "404: no project mars"):
+				got[i] = "404"
+			case code == 401, code == 403, code == 500:
+				got[i] = fmt.Sprintf("%d?", code)
+			default:
+				got[i] = "ok"
+			}
+			if got[i] != rw.want[i] {
+				t.Errorf("%s %s as %s (%s): %d %q, want %s", rw.method, rw.path, who[i], roles[i], code, msg, rw.want[i])
+			}
+		}
+		for i := range got {
+			fmt.Fprintf(&tbl, " %-7s", got[i])
+		}
+		tbl.WriteString("\n")
+		names = append(names, rw.method+" "+rw.path)
+	}
+	t.Logf("role matrix (ok: past the policy; 403: refused, naming the role; 404: the project does not exist for them):\n%s", tbl.String())
+	checkTableCovers(t, names)
+}
+
+// checkTableCovers fails when a route of internal/api's policy table is
+// not in the matrix: a route added there must be added here too.
+func checkTableCovers(t *testing.T, rows []string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(moduleDir, "internal", "api", "policy.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat := regexp.MustCompile(`"((?:GET|POST|PUT|PATCH|DELETE) /v1/[^"]*)":`)
+	var missing []string
+	for _, m := range pat.FindAllStringSubmatch(string(src), -1) {
+		segs := strings.Split(m[1], "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") {
+				segs[i] = "[^/?]+"
+			} else {
+				segs[i] = regexp.QuoteMeta(seg)
+			}
+		}
+		re := regexp.MustCompile("^" + strings.Join(segs, "/") + `(\?.*)?$`)
+		found := false
+		for _, r := range rows {
+			found = found || re.MatchString(r)
+		}
+		if !found {
+			missing = append(missing, m[1])
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("routes of the policy table missing from the role matrix: %s", strings.Join(missing, ", "))
+	}
+}
+
+// The dashboard signs a user in with their own credential and shows them
+// only their projects: nora (no role in mars) does not see it, and mars's
+// job pages are 404 for her; alice sees mars.
+func TestUsersDashboard(t *testing.T) {
+	l := newLab(t)
+	h := l.h
+	h.mustRun("project", "create", "venus")
+	job := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "true"))
+	signIn := func(user string) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		resp, err := c.Get(l.addr + "/ui/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF field on the sign-in page: %s", page)
+		}
+		req, _ := http.NewRequest("POST", l.addr+"/ui/login", strings.NewReader(url.Values{"csrf": {string(m[1])}, "token": {l.tokens[user]}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", l.addr)
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Request.URL.Path != "/ui/" {
+			t.Fatalf("%s signing in with her credential ended at %s (%d)", user, resp.Request.URL, resp.StatusCode)
+		}
+		return c
+	}
+	get := func(c *http.Client, path string) (int, string) {
+		c = &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		req, _ := http.NewRequest("GET", l.addr+path, nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	alice, nora := signIn("alice"), signIn("nora")
+	if code, page := get(alice, "/ui/"); code != 200 || !strings.Contains(page, "/ui/projects/mars") || strings.Contains(page, "/ui/projects/venus") {
+		t.Errorf("alice's overview: %d; want mars and not venus listed", code)
+	}
+	if code, page := get(nora, "/ui/"); code != 200 || strings.Contains(page, "/ui/projects/mars") {
+		t.Errorf("nora's overview: %d; mars must not be listed", code)
+	}
+	if code, _ := get(alice, "/ui/jobs/"+idArg(job)); code != 200 {
+		t.Errorf("alice's job page: %d, want 200", code)
+	}
+	for _, p := range []string{"/ui/jobs/" + idArg(job), "/ui/projects/mars"} {
+		if code, _ := get(nora, p); code != 404 {
+			t.Errorf("nora's %s: %d, want 404", p, code)
+		}
+	}
+	// Her API calls from the page are hers too.
+	req, _ := http.NewRequest("GET", l.addr+"/v1/projects", nil)
+	resp, err := nora.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []struct{ Name string }
+	json.NewDecoder(resp.Body).Decode(&ps)
+	resp.Body.Close()
+	if len(ps) != 0 {
+		t.Errorf("nora's page lists projects %+v, want none", ps)
+	}
+	// Revoking her credential ends the session made with it.
+	h.mustRun("user", "token", "revoke", "alice")
+	if code, _ := get(alice, "/ui/projects/mars"); code == 200 {
+		t.Errorf("alice's session after her credential was revoked: %d, want a sign-in", code)
+	}
+}
+
+// detachedID is the job id `burst run -d` printed.
+func detachedID(t *testing.T, r result) int64 {
+	t.Helper()
+	id, err := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+	if r.code != 0 || err != nil {
+		t.Fatalf("want a job id on stdout:\n%s", r)
+	}
+	return id
+}

@@ -1,0 +1,378 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
+	"github.com/burst-sh/burst/internal/cost"
+)
+
+// Every route is checked against the caller's role (docs/security-users.md)
+// by one table: each route, as registered on the mux, names its action and
+// where its project comes from. The middleware (policy) asks the table
+// after the token check; a route with no entry is refused (500), and
+// TestRouteTableComplete fails, so that no route is added unchecked.
+
+// from is where a route's project is found.
+type from int
+
+const (
+	fromNone    from = iota // no project: the action alone decides (Open, List, AdminOnly, Agent)
+	fromPath                // the {name} of the path is the project
+	fromQuery               // ?project=; without it the route lists (List) and the handler filters
+	fromBody                // the request's body names it: the handler calls allowBody once decoded
+	fromJob                 // the {id} of the path is a job: its project, its submitter the owner
+	fromRef                 // the {ref} of the path names a job (GET /v1/ids)
+	fromCluster             // the {name} of the path is a cluster: its project
+	fromMachine             // the {id} of the path is a machine: its cluster's project
+	fromCQuery              // ?cluster=: its project; without it the route lists
+	fromSession             // a dashboard page: its session is checked by uiPage, its data filtered
+	fromNobody              // answered before anyone signs in (sign-in page, static files)
+)
+
+type rule struct {
+	action auth.Action
+	from   from
+}
+
+// routes is the policy of every route. Keys are the patterns exactly as
+// registered with the mux.
+var routes = map[string]rule{
+	"GET /v1/health": {auth.Probe, fromNone},
+	"GET /v1/types":  {auth.Open, fromNone},
+	"GET /v1/tiers":  {auth.Open, fromNone},
+	"/":              {auth.Open, fromNone}, // the 404 of an unknown endpoint
+
+	"POST /v1/jobs":                  {auth.Submit, fromBody},
+	"GET /v1/jobs":                   {auth.Read, fromQuery},
+	"GET /v1/jobs/{id}":              {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/tasks":        {auth.Read, fromJob},
+	"POST /v1/jobs/{id}/cancel":      {auth.Cancel, fromJob},
+	"GET /v1/ids/{ref}":              {auth.Read, fromRef},
+	"GET /v1/jobs/{id}/wait":         {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/logs":         {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/results":      {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/output":       {auth.Read, fromJob},
+	"POST /v1/jobs/{id}/resume":      {auth.Cancel, fromJob},
+	"GET /v1/projects":               {auth.List, fromNone},
+	"POST /v1/projects":              {auth.CreateProject, fromNone},
+	"GET /v1/projects/{name}":        {auth.Read, fromPath},
+	"PATCH /v1/projects/{name}":      {auth.Budget, fromPath},
+	"GET /v1/projects/{name}/budget": {auth.Read, fromPath},
+	"GET /v1/cost":                   {auth.Read, fromQuery},
+	"GET /v1/events":                 {auth.Read, fromQuery},
+
+	"GET /v1/projects/{name}/members":           {auth.Read, fromPath},
+	"PUT /v1/projects/{name}/members/{user}":    {auth.Members, fromPath},
+	"DELETE /v1/projects/{name}/members/{user}": {auth.Members, fromPath},
+	"GET /v1/users":                {auth.AdminOnly, fromNone},
+	"POST /v1/users":               {auth.AdminOnly, fromNone},
+	"DELETE /v1/users/{name}":      {auth.AdminOnly, fromNone},
+	"POST /v1/users/{name}/tokens": {auth.AdminOnly, fromNone},
+	"POST /v1/users/{name}/revoke": {auth.AdminOnly, fromNone},
+	"GET /v1/whoami":               {auth.Open, fromNone},
+
+	"GET /v1/clusters":                 {auth.List, fromNone},
+	"POST /v1/clusters":                {auth.ClusterManage, fromBody},
+	"DELETE /v1/clusters/{name}":       {auth.ClusterManage, fromCluster},
+	"POST /v1/clusters/{name}/start":   {auth.ClusterManage, fromCluster},
+	"GET /v1/machines":                 {auth.Read, fromCQuery},
+	"POST /v1/machines/{id}/start":     {auth.ClusterManage, fromMachine},
+	"POST /v1/machines/{id}/stop":      {auth.ClusterManage, fromMachine},
+	"POST /v1/machines/{id}/terminate": {auth.ClusterManage, fromMachine},
+	"GET /v1/backup":                   {auth.AdminOnly, fromNone},
+	"POST /v1/agent/register":          {auth.Agent, fromNone},
+	"POST /v1/agent/lease":             {auth.Agent, fromNone},
+	"POST /v1/agent/report":            {auth.Agent, fromNone},
+	"POST /v1/agent/output":            {auth.Agent, fromNone},
+	"POST /v1/machines/{id}/revoke":    {auth.ClusterManage, fromMachine},
+
+	// Joining machines: tokens are the admin's to make (a machine joins
+	// a cluster, whose project pays); the exchange of one takes no
+	// bearer token: the join token in its body is the credential.
+	"POST /v1/join-tokens":        {auth.AdminOnly, fromNone},
+	"GET /v1/join-tokens":         {auth.AdminOnly, fromNone},
+	"DELETE /v1/join-tokens/{id}": {auth.AdminOnly, fromNone},
+	"POST /v1/join":               {auth.Open, fromNobody},
+
+	// The dashboard: a one-time sign-in code for whoever asks (it signs
+	// in as them), the pages behind their session.
+	"POST /v1/ui/code":        {auth.Open, fromNone},
+	"GET /ui/static/":         {auth.Open, fromNobody},
+	"GET /ui/login":           {auth.Open, fromNobody},
+	"POST /ui/login":          {auth.Open, fromNobody},
+	"GET /ui":                 {auth.Open, fromNobody},
+	"POST /ui/logout":         {auth.Open, fromSession},
+	"GET /ui/{$}":             {auth.List, fromSession},
+	"GET /ui/projects/{name}": {auth.Read, fromSession},
+	"GET /ui/clusters":        {auth.List, fromSession},
+	"GET /ui/jobs/{id}":       {auth.Read, fromSession},
+	"GET /ui/jobs/{id}/log":   {auth.Read, fromSession},
+	"GET /ui/events":          {auth.List, fromSession},
+	"GET /ui/":                {auth.Open, fromSession},
+}
+
+// policy refuses what the caller's role does not allow. It runs after the
+// token check (auth), which put the principal in the request's context;
+// the dashboard's pages, which auth lets through, are checked by uiPage.
+func (h *handler) policy(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := mux.Handler(r)
+		ru, ok := routes[pattern]
+		if !ok {
+			h.log.Error("a route has no entry in the policy table (internal/api/policy.go)", "pattern", pattern)
+			writeJSON(w, 500, client.Error{Message: "route " + pattern + " has no policy: refused (a bug of this burst)"})
+			return
+		}
+		if ru.from == fromNobody || ru.from == fromSession {
+			next(mux, w, r)
+			return
+		}
+		p := auth.From(r.Context())
+		if p == nil || p.Kind == auth.Admin || (p.IsAdmin && ru.action != auth.Agent) {
+			// nil: auth let no request through without one but the
+			// dashboard's, handled above.
+			if p == nil {
+				writeJSON(w, http.StatusUnauthorized, client.Error{Message: unauthorized})
+				return
+			}
+			next(mux, w, r)
+			return
+		}
+		if ru.from == fromBody && p.Kind != auth.Machine {
+			next(mux, w, r) // the handler checks once it has read the body (allowBody)
+			return
+		}
+		if p.Kind == auth.Machine { // the agent protocol or nothing: no project to look up
+			if err := auth.Allow(p, ru.action, "", ""); err != nil {
+				writeErr(w, err)
+				return
+			}
+			next(mux, w, r)
+			return
+		}
+		project, owner, err := h.projectOf(r.Context(), r, pattern, ru)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		action := ru.action
+		if project == "" && (ru.from == fromQuery || ru.from == fromCQuery) {
+			action = auth.List // the handler shows only the caller's projects
+		}
+		if err := auth.Allow(p, action, project, owner); err != nil {
+			writeErr(w, err)
+			return
+		}
+		next(mux, w, r)
+	})
+}
+
+func next(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) }
+
+// projectOf finds a route's project (and, of a job, its submitter).
+func (h *handler) projectOf(ctx context.Context, r *http.Request, pattern string, ru rule) (project, owner string, err error) {
+	vals := pathValues(pattern, r.URL.Path)
+	switch ru.from {
+	case fromPath:
+		return vals["name"], "", nil
+	case fromQuery:
+		return r.URL.Query().Get("project"), "", nil
+	case fromJob, fromRef:
+		var id int64
+		if ru.from == fromRef {
+			ref, err := h.b.ResolveID(ctx, vals["ref"])
+			if err != nil {
+				return "", "", err
+			}
+			id = ref.JobID
+		} else if id, err = strconv.ParseInt(vals["id"], 10, 64); err != nil || id <= 0 {
+			return "", "", nil // the handler says what is wrong with the id; Allow refuses project ""
+		}
+		j, err := h.b.Job(ctx, id)
+		if err != nil {
+			return "", "", err
+		}
+		return j.Project, j.User, nil
+	case fromCluster, fromCQuery:
+		name := vals["name"]
+		if ru.from == fromCQuery {
+			if name = r.URL.Query().Get("cluster"); name == "" {
+				return "", "", nil
+			}
+		}
+		for _, c := range h.b.Clusters() {
+			if c.Name == name {
+				return c.Project, "", nil
+			}
+		}
+		return "", "", nil // no such cluster: as a project the caller holds no role in
+	case fromMachine:
+		ms, err := h.b.Machines(ctx, "")
+		if err != nil {
+			return "", "", err
+		}
+		for _, m := range ms {
+			if m.ID == vals["id"] {
+				for _, c := range h.b.Clusters() {
+					if c.Name == m.Cluster {
+						return c.Project, "", nil
+					}
+				}
+			}
+		}
+		return "", "", nil
+	}
+	return "", "", nil
+}
+
+// allowBody checks a route whose project is in its body (fromBody), once
+// the handler decoded it; false when it answered with the refusal.
+func allowBody(w http.ResponseWriter, r *http.Request, action auth.Action, project string) bool {
+	p := auth.From(r.Context())
+	if p == nil || p.Kind == auth.Admin || p.IsAdmin {
+		return true
+	}
+	if err := auth.Allow(p, action, project, p.Name); err != nil {
+		writeErr(w, err)
+		return false
+	}
+	return true
+}
+
+// visible is, for a caller who does not see every project, the projects
+// they hold a role in; nil for one who sees all.
+func visible(ctx context.Context) []string {
+	p := auth.From(ctx)
+	if auth.SeesAll(p) {
+		return nil
+	}
+	out := []string{}
+	for name := range p.Roles {
+		out = append(out, name)
+	}
+	return out
+}
+
+// pathValues are the {wildcards} of pattern in path.
+func pathValues(pattern, path string) map[string]string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		pattern = pattern[i+1:]
+	}
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	out := map[string]string{}
+	for i, seg := range ps {
+		if i < len(xs) && strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out[strings.Trim(seg, "{}.")] = xs[i]
+		}
+	}
+	return out
+}
+
+// deniedStatus is the status of a refusal by the policy.
+func deniedStatus(err error) (int, bool) {
+	var d *auth.Denied
+	if !errors.As(err, &d) {
+		return 0, false
+	}
+	if d.NotFound {
+		return http.StatusNotFound, true
+	}
+	if strings.HasPrefix(d.Msg, "401") {
+		return http.StatusUnauthorized, true
+	}
+	return http.StatusForbidden, true
+}
+
+// costOf is the cost report a caller may see: of every project for one
+// who sees all, else of the projects they hold a role in, added up line
+// by line.
+func (h *handler) costOf(ctx context.Context, by, project string) (*burst.CostReport, error) {
+	names := visible(ctx)
+	if project != "" || names == nil {
+		return h.b.Cost(ctx, by, project)
+	}
+	sort.Strings(names)
+	out := &burst.CostReport{By: by, Lines: []burst.CostLine{}}
+	at := map[string]int{}
+	for _, name := range names {
+		if h.b.HasProject(name) != nil {
+			continue // a grant outlived its project
+		}
+		rep, err := h.b.Cost(ctx, by, name)
+		if err != nil {
+			return nil, err
+		}
+		out.By = rep.By
+		for _, l := range rep.Lines {
+			i, ok := at[l.Key]
+			if !ok {
+				i = len(out.Lines)
+				at[l.Key] = i
+				out.Lines = append(out.Lines, burst.CostLine{Key: l.Key, Name: l.Name})
+			}
+			out.Lines[i].NUSD += l.NUSD
+		}
+		out.TotalNUSD += rep.TotalNUSD
+	}
+	for i := range out.Lines {
+		out.Lines[i].USD = cost.NUSD(out.Lines[i].NUSD).Dollars()
+	}
+	out.TotalUSD = cost.NUSD(out.TotalNUSD).Dollars()
+	return out, nil
+}
+
+// projectsOf keeps of ps those the caller sees.
+func projectsOf(ctx context.Context, ps []burst.Project) []burst.Project {
+	p := auth.From(ctx)
+	if auth.SeesAll(p) {
+		return ps
+	}
+	out := []burst.Project{}
+	for _, x := range ps {
+		if auth.Sees(p, x.Name) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// clustersOf keeps of cs those of projects the caller sees.
+func clustersOf(ctx context.Context, cs []burst.Cluster) []burst.Cluster {
+	p := auth.From(ctx)
+	if auth.SeesAll(p) {
+		return cs
+	}
+	out := []burst.Cluster{}
+	for _, c := range cs {
+		if auth.Sees(p, c.Project) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// machinesOf keeps of ms those of clusters the caller sees.
+func (h *handler) machinesOf(ctx context.Context, ms []burst.Machine, err error) ([]burst.Machine, error) {
+	if err != nil || auth.SeesAll(auth.From(ctx)) {
+		return ms, err
+	}
+	seen := map[string]bool{}
+	for _, c := range clustersOf(ctx, h.b.Clusters()) {
+		seen[c.Name] = true
+	}
+	out := []burst.Machine{}
+	for _, m := range ms {
+		if seen[m.Cluster] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

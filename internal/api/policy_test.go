@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/burst-sh/burst/internal/auth"
+)
+
+// Every route registered on the mux has an entry in the policy table: a
+// route added without one fails here (and is refused with a 500 at run
+// time), so that no route goes unchecked. The routes are read from the
+// package's source: every mux.Handle/HandleFunc with a literal pattern.
+func TestRouteTableComplete(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := gotoken.NewFileSet()
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fs, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "HandleFunc" && sel.Sel.Name != "Handle") {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok {
+				t.Errorf("%s: a route whose pattern is not a literal: the policy table cannot be checked", fs.Position(call.Pos()))
+				return true
+			}
+			pattern, _ := strconv.Unquote(lit.Value)
+			seen++
+			if _, ok := routes[pattern]; !ok {
+				t.Errorf("%s: route %q has no entry in the policy table (policy.go: routes)", fs.Position(call.Pos()), pattern)
+			}
+			return true
+		})
+	}
+	if seen < 40 {
+		t.Fatalf("found only %d routes in the package's source: the test reads the wrong files", seen)
+	}
+}
+
+// machineIn stands for a backend that knows one machine credential.
+type machineIn struct{ standIn }
+
+func (machineIn) Principal(_ context.Context, secret string) (*auth.Principal, error) {
+	if secret == "burst_m_x" {
+		return &auth.Principal{Kind: auth.Machine, Name: "m1", Machine: "m1", Cluster: "c"}, nil
+	}
+	return nil, nil
+}
+
+// A machine's credential is refused on every route but the agent
+// protocol's (and the dashboard's own, which take no bearer token): the
+// matrix's machine column, over the real handler and the real table.
+func TestMachineRefusedOffAgentRoutes(t *testing.T) {
+	h := newTest(t, &machineIn{})
+	n := 0
+	for pattern, ru := range routes {
+		if ru.action == auth.Agent || ru.from == fromNobody || ru.from == fromSession {
+			continue
+		}
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok {
+			method, path = "GET", "/v1/anything"
+		}
+		path = strings.NewReplacer("{id}", "1", "{name}", "mars", "{ref}", "1", "{user}", "alice").Replace(path)
+		code, body := call(h, method, path, "{}", map[string]string{"Authorization": "Bearer burst_m_x"})
+		if code != 403 || !strings.Contains(body, "agent protocol only") {
+			t.Errorf("%s as a machine: %d %s, want 403", pattern, code, body)
+		}
+		n++
+	}
+	t.Logf("%d routes refused to a machine credential", n)
+}

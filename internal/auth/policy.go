@@ -1,0 +1,155 @@
+package auth
+
+import (
+	"fmt"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// Action is what a request asks to do; the route table of internal/api
+// names one for every route.
+type Action string
+
+const (
+	// Open: anything an authenticated user may ask whatever their roles
+	// (the health, the price catalog, storage tiers, who they are).
+	Open Action = "open"
+	// List: a listing across projects (jobs, projects, events, cost,
+	// clusters, machines): open to every user, answered with the projects
+	// they hold a role in (the handler filters).
+	List Action = "list"
+	// Read: see one project: its jobs, logs, costs, budget, events.
+	Read Action = "read"
+	// Submit: new work in a project (run, map, pipe).
+	Submit Action = "submit"
+	// Cancel: cancel or resume a job; one's own work needs a member, anyone
+	// else's an owner (Allow compares the job's submitter with the caller).
+	Cancel Action = "cancel"
+	// Budget: change a project's budget, end date and guardrails.
+	Budget Action = "budget"
+	// ClusterManage: create and delete a project's clusters, start and stop
+	// their machines.
+	ClusterManage Action = "cluster-manage"
+	// Members: grant and revoke roles in a project.
+	Members Action = "members"
+	// CreateProject: a new project, with a budget of its own.
+	CreateProject Action = "create-project"
+	// AdminOnly: users and grants, backups, sign-in codes for others.
+	AdminOnly Action = "admin"
+	// Probe: what the server is (GET /v1/health), for any credential,
+	// machines' too (an agent asks it before registering).
+	Probe Action = "probe"
+	// Agent: the agent protocol (register, lease, report).
+	Agent Action = "agent"
+)
+
+const (
+	roleViewer = client.RoleViewer
+	roleMember = client.RoleMember
+	roleOwner  = client.RoleOwner
+)
+
+// rank orders the roles, weakest first.
+var rank = map[string]int{roleViewer: 1, roleMember: 2, roleOwner: 3}
+
+// ValidRole says whether role is one a user may be granted.
+func ValidRole(role string) bool { return rank[role] > 0 }
+
+// Denied is a request refused by the policy. NotFound: the caller holds
+// no role in the project, which then does not exist for them (404, the
+// answer an unknown project gets, so that names do not leak); otherwise
+// 403, and Msg names the role needed.
+type Denied struct {
+	Msg      string
+	NotFound bool
+}
+
+func (e *Denied) Error() string { return e.Msg }
+
+// MachineScope is the answer to a machine credential used beyond the
+// agent protocol.
+const MachineScope = "a machine credential serves the agent protocol only"
+
+// Allow is nil when p may do action in project (on work owner submitted,
+// for Cancel), else a *Denied that says what is needed. It reads nothing
+// but its arguments.
+func Allow(p *Principal, action Action, project, owner string) error {
+	if p == nil {
+		return &Denied{Msg: "401: no credential"}
+	}
+	if p.Kind == Machine {
+		if action == Agent || action == Probe {
+			return nil // which machine may do what is the agent routes' business
+		}
+		return &Denied{Msg: "403: " + MachineScope + " (burst join-token create gives machines theirs; people use `burst user token`)"}
+	}
+	if action == Agent {
+		if p.Kind == Admin {
+			return nil
+		}
+		return &Denied{Msg: "403: the agent protocol takes a machine's credential (burst join-token create), not a user's"}
+	}
+	if p.Kind == Admin || p.IsAdmin {
+		return nil
+	}
+	switch action {
+	case Open, List, Probe:
+		return nil
+	case AdminOnly:
+		return &Denied{Msg: fmt.Sprintf("403: this needs an admin; %s is not one (an admin runs `burst user add %s --admin`)", p.Name, p.Name)}
+	case CreateProject:
+		return &Denied{Msg: "403: creating a project needs an admin: a project's budget is money the lab spends; ask an admin to create it and grant you the owner role"}
+	}
+	have := p.Roles[project]
+	if have == "" {
+		return &Denied{NotFound: true, Msg: fmt.Sprintf("404: no project %s (or you hold no role in it: an admin grants one with `burst project grant %s %s --role viewer`)", project, project, p.Name)}
+	}
+	need, what := roleOwner, ""
+	switch action {
+	case Read:
+		need = roleViewer
+	case Submit:
+		need, what = roleMember, "submitting work to "+project
+	case Cancel:
+		if owner == p.Name {
+			need, what = roleMember, "cancelling your own job in "+project
+		} else {
+			need, what = roleOwner, fmt.Sprintf("cancelling %s's job in %s", owner, project)
+		}
+	case Budget:
+		what = "changing the budget of " + project
+	case ClusterManage:
+		what = "managing the clusters of " + project
+	case Members:
+		what = "granting roles in " + project
+	default:
+		return &Denied{Msg: fmt.Sprintf("403: unknown action %q", action)}
+	}
+	if rank[have] >= rank[need] {
+		return nil
+	}
+	if what == "" {
+		what = "reading " + project
+	}
+	return &Denied{Msg: fmt.Sprintf("403: %s needs the %s role; you are a %s", what, need, have)}
+}
+
+// Visible are the projects p sees of all; all itself for an admin.
+func Visible(p *Principal, all []string) []string {
+	if p == nil || p.Kind == Admin || p.IsAdmin {
+		return all
+	}
+	out := []string{}
+	for _, name := range all {
+		if p.Roles[name] != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// SeesAll says whether p sees every project (no filtering).
+func SeesAll(p *Principal) bool { return p == nil || p.Kind == Admin || p.IsAdmin }
+
+// Sees says whether p sees project.
+func Sees(p *Principal, project string) bool { return SeesAll(p) || p.Roles[project] != "" }
