@@ -303,6 +303,14 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/agent/lease", "{}", notUsers},
 		{"POST", "/v1/agent/report", "{}", notUsers},
 		{"POST", "/v1/ui/code", "", all},
+		{"POST", "/v1/agent/output?machine=lab-1&boot=b&job=" + jid + "&task=0&attempt=1&stream=stdout&offset=0", "x", notUsers},
+		{"POST", "/v1/join-tokens", `{"cluster":"lab","ttl":"1m"}`, admin},
+		{"GET", "/v1/join-tokens", "", admin},
+		{"DELETE", "/v1/join-tokens/999", "", admin},
+		// The exchange takes no bearer token: the join token in its body
+		// is the credential, and a wrong one is refused whoever asks.
+		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [5]string{"401?", "401?", "401?", "401?", "401?"}},
+		{"POST", "/v1/machines/" + mid + "/revoke", "", owner}, // last: it loses the machine
 	}
 	who := [5]string{"admin", "bob", "alice", "vic", "nora"}
 	roles := [5]string{"admin", "owner", "member", "viewer", "none"}

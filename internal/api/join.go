@@ -61,7 +61,7 @@ func (h *handler) joinRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, 200, struct{}{})
 	})
-	mux.HandleFunc("POST "+joinPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /v1/join", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxJoinBody)
 		var req client.JoinRequest
 		if decode(w, r, &req) {

@@ -76,7 +76,7 @@ func TestMachineRefusedOffAgentRoutes(t *testing.T) {
 	h := newTest(t, &machineIn{})
 	n := 0
 	for pattern, ru := range routes {
-		if ru.action == auth.Agent || ru.from == fromNobody || ru.from == fromSession {
+		if ru.action == auth.Agent || ru.action == auth.Probe || ru.from == fromNobody || ru.from == fromSession {
 			continue
 		}
 		method, path, ok := strings.Cut(pattern, " ")

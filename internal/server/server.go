@@ -130,7 +130,7 @@ type Server struct {
 	copies copyGate
 
 	joins joinCache // machine credentials by hash (joins.go)
-	users userDir // users, their credentials and roles (users.go)
+	users userDir   // users, their credentials and roles (users.go)
 }
 
 // Info is what server.json records for clients and people.
