@@ -140,7 +140,7 @@ when it starts, then once a minute.`,
 				Private:      realPath(string(h)),
 				IdleExit:     idleExit,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
-				StreamListen: listen, StreamHost: advertise, StreamSecret: token,
+				StreamListen: listen, StreamHost: advertise,
 			})
 		},
 	}
