@@ -141,13 +141,13 @@ func dialMode(addr string) string {
 // and waits for the acceptor's proof: the acceptor checks it once it knows
 // the stream's key.
 type peer struct {
-	raw   *net.TCPConn // what the listener counts
-	conn  net.Conn     // raw, or the TLS session over it
+	raw  *net.TCPConn // what the listener counts
+	conn net.Conn     // raw, or the TLS session over it
 	// rawConn is what TLS reads through (mode tls), else nil.
 	rawConn *rawConn
-	t     transcript
-	proof []byte
-	once  sync.Once
+	t       transcript
+	proof   []byte
+	once    sync.Once
 }
 
 // verify checks the dialer's proof with key: one HMAC, no system call (it
