@@ -83,6 +83,7 @@ func newHub(listen, advertise string, log *slog.Logger) (*hub, error) {
 	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	h.ln, h.addr = ln, net.JoinHostPort(advertise, port)
+	log.Info("listening for pipe streams", "addr", ln.Addr().String(), "advertised", h.addr)
 	go h.serve()
 	return h, nil
 }
@@ -387,6 +388,7 @@ func (h *hub) shake(ctx context.Context, c *net.TCPConn, e client.End, key []byt
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
+	h.log.Info("stream connected", "stream", e.Stream, "to", e.Dial, "mode", mode)
 	if tc != nil {
 		tuneRelay(c)
 		return rs.relay(tc, raw, e.Stream, true)
@@ -460,6 +462,7 @@ func (h *hub) consumer(p *peer, key []byte, rs *relays) (*os.File, error) {
 		return nil, fmt.Errorf("the previous stage's machine went away during the stream handshake: %v", err)
 	}
 	tune(p.raw)
+	h.log.Info("stream connected", "stream", p.t.stream, "from", p.raw.RemoteAddr().String(), "mode", p.t.mode)
 	if tc, ok := p.conn.(*tls.Conn); ok {
 		tuneRelay(p.raw)
 		return rs.relay(tc, p.rawConn, p.t.stream, false)
