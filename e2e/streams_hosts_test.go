@@ -155,7 +155,7 @@ func TestPipeAcrossHosts(t *testing.T) {
 	refused, said := make(chan error, 2), make(chan struct{}, 4)
 	go func() { refused <- stranger(portB, next, "tls", said) }()
 	go func() { refused <- stranger(portB, next, "plain", said) }() // plain, from another host
-	for range 2 { // both said their part before the pipe's consumer asks
+	for range 2 {                                                   // both said their part before the pipe's consumer asks
 		select {
 		case <-said:
 		case <-time.After(30 * time.Second):
