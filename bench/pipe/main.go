@@ -4,6 +4,7 @@
 //   - same machine: `head -c SIZE /dev/zero | cat | cat > /dev/null` run by
 //     sh, then the same text as a burst pipe (three stages on this host,
 //     joined by OS pipes). Goal: burst ≥ 0.95× the shell's throughput;
+//
 //   - across machines: raw loopback TCP between two Go processes (this
 //     program as a sender and a receiver, 128 KiB writes and reads), then
 //     `dd if=/dev/zero bs=128K count=N | --on work cat > /dev/null` (128
