@@ -360,3 +360,22 @@ func TestStreamTLSPeerDies(t *testing.T) {
 	w.Close()
 	ra.wait()
 }
+
+// BenchmarkStreamTLSRelay: bytes through a TLS stream between two hubs on
+// loopback, relays on both sides (what dominates the cost: see
+// docs/security-streams.md).
+func BenchmarkStreamTLSRelay(b *testing.B) {
+	t := &testing.T{}
+	a, c := testHub(t), testHub(t)
+	w, r, _, _ := tlsPair(t, a, c, "b.1.1")
+	buf := make([]byte, 128<<10)
+	done := make(chan int64)
+	go func() { n, _ := io.Copy(io.Discard, r); done <- n }()
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.Write(buf)
+	}
+	w.Close()
+	<-done
+}

@@ -106,14 +106,42 @@ func binding(c *tls.Conn) ([]byte, error) {
 // a record boundary for a clean end; a clean end of a burst stream is a
 // close_notify alert, after which TLS reads no more: so an end seen here
 // is a peer gone mid-stream.
+//
+// Writes, once batch is set (after the handshake), gather in wbuf until
+// flush: the records of one relay read (a TLS record holds 16 KiB at most)
+// go out in one system call, not one each.
 type rawConn struct {
 	*net.TCPConn
 	r      *bufio.Reader
 	tcpEOF bool
+	batch  bool
+	wbuf   []byte
 }
 
 func newRawConn(c *net.TCPConn) *rawConn {
 	return &rawConn{TCPConn: c, r: bufio.NewReaderSize(c, relayBuf)}
+}
+
+func (c *rawConn) Write(b []byte) (int, error) {
+	if !c.batch {
+		return c.TCPConn.Write(b)
+	}
+	if len(c.wbuf)+len(b) > cap(c.wbuf) {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+	}
+	c.wbuf = append(c.wbuf, b...)
+	return len(b), nil
+}
+
+func (c *rawConn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	_, err := c.TCPConn.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	return err
 }
 
 func (c *rawConn) Read(b []byte) (int, error) {
@@ -192,9 +220,11 @@ func (rs *relays) relay(c *tls.Conn, raw *rawConn, stream string, write bool) (*
 	rs.mu.Unlock()
 	rs.wg.Add(1)
 	if write {
+		raw.wbuf = make([]byte, 0, relayBuf+relayBuf/8) // a read's records and their overhead
+		raw.batch = true
 		go func() {
 			defer rs.wg.Done()
-			sendStream(c, r)
+			sendStream(c, raw, r)
 		}()
 		return w, nil
 	}
@@ -211,9 +241,9 @@ func (rs *relays) relay(c *tls.Conn, raw *rawConn, stream string, write bool) (*
 // end, then ends the stream cleanly (close_notify). When the stream fails
 // (the consumer stopped reading, its host went away), it closes the pipe:
 // the producer gets EPIPE, as with a socket of its own.
-func sendStream(c *tls.Conn, from *os.File) {
+func sendStream(c *tls.Conn, raw *rawConn, from *os.File) {
 	defer from.Close()
-	defer c.Close() // sends close_notify if the stream is still whole
+	defer c.Close()
 	buf := make([]byte, relayBuf)
 	for {
 		n, err := from.Read(buf)
@@ -221,8 +251,16 @@ func sendStream(c *tls.Conn, from *os.File) {
 			if _, werr := c.Write(buf[:n]); werr != nil {
 				return
 			}
+			if raw.flush() != nil {
+				return
+			}
 		}
 		if err != nil {
+			// The producer closed its end: the stream is whole, and its
+			// end is TLS's close_notify, written at once (TLS sets a
+			// deadline around it).
+			raw.batch = false
+			c.CloseWrite()
 			return
 		}
 	}
@@ -240,6 +278,13 @@ func recvStream(c *tls.Conn, raw *rawConn, to *os.File) error {
 	buf := make([]byte, relayBuf)
 	for {
 		n, err := c.Read(buf)
+		// A read gives one record (16 KiB at most): while more have come
+		// already, gather them, so that the pipe gets large writes.
+		for err == nil && raw.r.Buffered() > 0 && n < len(buf)-(16<<10) {
+			var m int
+			m, err = c.Read(buf[n:])
+			n += m
+		}
 		if n > 0 {
 			if _, werr := to.Write(buf[:n]); werr != nil {
 				if errors.Is(werr, syscall.EPIPE) {
