@@ -327,7 +327,7 @@ func (h *hub) dial(ctx context.Context, e client.End, rs *relays) (*os.File, err
 	if err != nil {
 		return nil, err
 	}
-	mode := dialMode(e.Dial)
+	mode := dialMode(ctx, e.Dial)
 	deadline := time.Now().Add(streamWait)
 	var d net.Dialer
 	for {

@@ -20,7 +20,7 @@ import (
 	"github.com/burst-sh/burst/client"
 )
 
-func testHub(t *testing.T) *hub {
+func testHub(t testing.TB) *hub {
 	t.Helper()
 	h, err := newHub("127.0.0.1:0", "127.0.0.1", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -194,10 +194,10 @@ func TestStreamPlainRule(t *testing.T) {
 	if local(net.ParseIP("192.0.2.7")) { // TEST-NET-1: no machine's
 		t.Fatal("192.0.2.7 is not this host")
 	}
-	if m := dialMode("127.0.0.1:9"); m != modePlain {
+	if m := dialMode(context.Background(), "127.0.0.1:9"); m != modePlain {
 		t.Fatalf("to loopback: %s, want plain", m)
 	}
-	if m := dialMode("192.0.2.7:9"); m != modeTLS {
+	if m := dialMode(context.Background(), "192.0.2.7:9"); m != modeTLS {
 		t.Fatalf("to another host: %s, want tls", m)
 	}
 }
@@ -205,7 +205,7 @@ func TestStreamPlainRule(t *testing.T) {
 // tlsPair connects a producer's end on a to a consumer's end on b over a
 // TLS stream (as between two hosts), and returns the producer's and the
 // consumer's files and the relays of each side.
-func tlsPair(t *testing.T, a, b *hub, stream string) (w, r *os.File, ra, rb *relays) {
+func tlsPair(t testing.TB, a, b *hub, stream string) (w, r *os.File, ra, rb *relays) {
 	t.Helper()
 	key := testKey(9)
 	ra, rb = &relays{}, &relays{}
@@ -365,9 +365,8 @@ func TestStreamTLSPeerDies(t *testing.T) {
 // loopback, relays on both sides (what dominates the cost: see
 // docs/security-streams.md).
 func BenchmarkStreamTLSRelay(b *testing.B) {
-	t := &testing.T{}
-	a, c := testHub(t), testHub(t)
-	w, r, _, _ := tlsPair(t, a, c, "b.1.1")
+	a, c := testHub(b), testHub(b)
+	w, r, _, _ := tlsPair(b, a, c, "b.1.1")
 	buf := make([]byte, 128<<10)
 	done := make(chan int64)
 	go func() { n, _ := io.Copy(io.Discard, r); done <- n }()

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -117,8 +118,9 @@ func local(ip net.IP) bool {
 	return false
 }
 
-// dialMode is the mode a dialer asks for to reach addr (HOST:PORT).
-func dialMode(addr string) string {
+// dialMode is the mode a dialer asks for to reach addr (HOST:PORT): plain
+// when every address of HOST is this machine's, else tls.
+func dialMode(ctx context.Context, addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return modeTLS
@@ -126,9 +128,9 @@ func dialMode(addr string) string {
 	if ip := net.ParseIP(host); ip != nil && local(ip) {
 		return modePlain
 	}
-	if ips, err := net.LookupIP(host); err == nil && len(ips) > 0 {
+	if ips, err := net.DefaultResolver.LookupIPAddr(ctx, host); err == nil && len(ips) > 0 {
 		for _, ip := range ips {
-			if !local(ip) {
+			if !local(ip.IP) {
 				return modeTLS
 			}
 		}
