@@ -378,3 +378,23 @@ func BenchmarkStreamTLSRelay(b *testing.B) {
 	w.Close()
 	<-done
 }
+
+// TestStreamTLSStageEndsWhileProducerSilent: a consumer's stage that ended
+// (cancelled, or done reading) is over at once, though its producer, alive
+// but silent, never ends the stream.
+func TestStreamTLSStageEndsWhileProducerSilent(t *testing.T) {
+	a, b := testHub(t), testHub(t)
+	w, r, _, rb := tlsPair(t, a, b, "4.1.1")
+	defer w.Close()
+	r.Close() // the consumer's process ended
+	done := make(chan error, 1)
+	go func() { done <- rb.wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a stage that ended by itself failed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stage's end waited for its silent producer")
+	}
+}

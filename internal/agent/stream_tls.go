@@ -172,12 +172,25 @@ type relays struct {
 	mu    sync.Mutex
 	err   error
 	conns []net.Conn
+	ins   []net.Conn // the streams into the stage
+	done  bool       // its processes have ended: nothing reads the streams in
 }
 
-// wait waits for every relay and returns the first stream that broke.
+// wait is called once the stage's process (and its junctions) ended: the
+// streams into it are closed (nothing reads them any more, and a producer
+// on a host gone silent must not keep the stage's end waiting), those out
+// of it finish sending what was written. It returns the first stream in
+// that broke before.
 func (rs *relays) wait() error {
 	if rs == nil {
 		return nil
+	}
+	rs.mu.Lock()
+	rs.done = true
+	ins := rs.ins
+	rs.mu.Unlock()
+	for _, c := range ins {
+		c.Close()
 	}
 	rs.wg.Wait()
 	rs.mu.Lock()
@@ -199,7 +212,9 @@ func (rs *relays) abort() {
 
 func (rs *relays) fail(err error) {
 	rs.mu.Lock()
-	if rs.err == nil {
+	// A stream broken before its reader ended was seen by it as an end:
+	// that is the failure (recorded before the reader's pipe is closed).
+	if rs.err == nil && !rs.done {
 		rs.err = err
 	}
 	rs.mu.Unlock()
@@ -217,6 +232,9 @@ func (rs *relays) relay(c *tls.Conn, raw *rawConn, stream string, write bool) (*
 	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeBuf)
 	rs.mu.Lock()
 	rs.conns = append(rs.conns, c)
+	if !write {
+		rs.ins = append(rs.ins, c)
+	}
 	rs.mu.Unlock()
 	rs.wg.Add(1)
 	if write {
