@@ -105,7 +105,9 @@ type Plumbing struct {
 // A Stream with neither Dial nor Accept is an OS pipe on this machine,
 // shared by the two tasks (or junctions) that name its key; Dial connects
 // the producing side to the consuming agent's stream listener; Accept waits
-// there for the producer's connection.
+// there for the producer's connection. Key (Dial and Accept only) is the
+// stream's own secret, given by the server to its two ends alone: each
+// side proves it to the other (internal/agent/stream_pair.go).
 type End struct {
 	File   string `json:"file,omitempty"`
 	Append bool   `json:"append,omitempty"`
@@ -113,6 +115,7 @@ type End struct {
 	Stream string `json:"stream,omitempty"`
 	Dial   string `json:"dial,omitempty"`
 	Accept bool   `json:"accept,omitempty"`
+	Key    string `json:"key,omitempty"` // 32 random bytes, hex
 }
 
 // Junction deals the lines read from its inputs, in blocks of whole lines,

@@ -4,6 +4,7 @@
 //   - same machine: `head -c SIZE /dev/zero | cat | cat > /dev/null` run by
 //     sh, then the same text as a burst pipe (three stages on this host,
 //     joined by OS pipes). Goal: burst ≥ 0.95× the shell's throughput;
+//
 //   - across machines: raw loopback TCP between two Go processes (this
 //     program as a sender and a receiver, 128 KiB writes and reads), then
 //     `dd if=/dev/zero bs=128K count=N | --on work cat > /dev/null` (128
@@ -13,6 +14,10 @@
 //     For information, the same with `head -c SIZE /dev/zero` as the
 //     producer, which writes 8 KiB at a time.
 //
+//   - across hosts (-hosts, on by default as root; see hosts.go): raw TCP
+//     between two network namespaces vs. a burst pipe whose two stages run
+//     on agents in them, over a TLS stream the agents relay. Goal ≥ 0.8×.
+//
 // Each method runs -rounds times, interleaved; the best round of each is
 // compared (the machine is shared and noisy). burst's time runs from the
 // submission to the end of `burst pipe` (its CLI start, scheduling and the
@@ -20,7 +25,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./bench/pipe [-burst bin/burst] [-size 8G] [-rounds 3]
+//	go run ./bench/pipe [-burst bin/burst] [-size 8G] [-rounds 3] [-hosts]
 package main
 
 import (
@@ -44,6 +49,8 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds per method (the best counts)")
 	send := flag.String("send", "", "internal: send -size bytes to this address")
 	recv := flag.Bool("recv", false, "internal: receive on a free port, print it, count bytes")
+	listen := flag.String("listen", "127.0.0.1:0", "internal: where -recv listens")
+	hosts := flag.Bool("hosts", os.Geteuid() == 0, "also compare across hosts: two network namespaces (needs root)")
 	flag.Parse()
 	size, err := burst.ParseMem(*sizeFlag)
 	check(err)
@@ -52,7 +59,7 @@ func main() {
 		sender(*send, size)
 		return
 	case *recv:
-		receiver()
+		receiver(*listen)
 		return
 	}
 
@@ -115,6 +122,9 @@ func main() {
 		best[0].Seconds()/best[1].Seconds())
 	fmt.Printf("across agents:  burst pipe is %.3fx raw loopback TCP's throughput (goal >= 0.8x)\n",
 		best[2].Seconds()/best[3].Seconds())
+	if *hosts {
+		acrossHosts(*bin, self, tmp, *sizeFlag, size, *rounds)
+	}
 }
 
 func timed(c *exec.Cmd) time.Duration {
@@ -161,8 +171,8 @@ func sender(addr string, size int64) {
 	check(c.Close())
 }
 
-func receiver() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func receiver(listen string) {
+	ln, err := net.Listen("tcp", listen)
 	check(err)
 	fmt.Println(ln.Addr().String())
 	os.Stdout.Sync()

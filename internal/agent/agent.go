@@ -41,10 +41,11 @@ type Config struct {
 	IdleExit time.Duration // exit when the server is unreachable this long with nothing running
 	Log      *slog.Logger
 	// Pipe streams from other agents: accepted on StreamListen (HOST:PORT,
-	// e.g. 0.0.0.0:0), announced as StreamHost with the port it got, and
-	// authenticated with StreamSecret (the server's token). No secret: no
-	// listener (stages of a pipe placed here then join only local ones).
-	StreamListen, StreamHost, StreamSecret string
+	// e.g. 0.0.0.0:0) and announced as StreamHost with the port it got;
+	// each stream proves the key the server gave it (stream_pair.go). No
+	// StreamListen: no listener (stages of a pipe placed here then join
+	// only local ones).
+	StreamListen, StreamHost string
 }
 
 type running struct {
@@ -114,7 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
 		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{}), runCtx: ctx}
-	h, err := newHub(cfg.StreamSecret, cfg.StreamListen, cfg.StreamHost, cfg.Log)
+	h, err := newHub(cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
 	}
@@ -407,17 +408,19 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	defer o.stop()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	var files []*os.File
+	rs := &relays{} // the relays of its encrypted streams
 	fail := func(err error) {
 		for _, f := range files {
 			f.Close()
 		}
+		rs.abort()
 		a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
 	}
 	if a.hub.ln == nil && (needsNet(as.Pipe.Stdin) || needsNet(as.Pipe.Stdout)) {
 		fail(errors.New("this agent takes no streams from other machines (it has no stream listener)"))
 		return
 	}
-	open := func(e client.End, write bool) (*os.File, error) { return a.hub.open(cctx, e, write, as.Stdout) }
+	open := func(e client.End, write bool) (*os.File, error) { return a.hub.open(cctx, e, write, as.Stdout, rs) }
 	var juncs []*junction
 	for _, jn := range as.Pipe.Junctions {
 		j := &junction{}
@@ -465,7 +468,10 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 			j.run()
 		}()
 	}
-	a.launch(as, ctx, in, out, o, jw.Wait)
+	a.launch(as, ctx, in, out, o, func() error {
+		jw.Wait()
+		return rs.wait() // a stream that broke fails the stage
+	})
 }
 
 func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
@@ -473,7 +479,7 @@ func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
 // launch starts a task's process: with in and out (a pipe's stage) as its
 // stdin and stdout when given. The task stays in opening (o) until it is
 // running, so that a cancel meanwhile is never lost.
-func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening, after func()) {
+func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os.File, o *opening, after func() error) {
 	res := taskRes(as, ctx)
 	argv := as.Argv
 	script := ""
@@ -532,7 +538,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	go func() {
 		r := t.Wait()
 		if after != nil {
-			after()
+			if err := after(); err != nil && r.State == burst.Succeeded {
+				r.State, r.ExitCode, r.Reason = burst.Failed, nil, "stage "+as.Pipe.Stage+": "+err.Error()
+			}
 		}
 		if o.remote != nil { // its end waits for its output to reach the server
 			o.remote.ship.finish()

@@ -3,14 +3,14 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,41 +23,55 @@ import (
 )
 
 // Streams between the stages of a pipe (see internal/plumb): OS pipes
-// between processes on this machine, TCP connections between agents. In
-// both cases the processes get the pipe or the socket itself as stdin or
-// stdout: no byte passes through the agent, except through a junction
-// (the line dealer of --parallel stages).
+// between processes on this machine, TCP connections between agents, each
+// proven to be the one the server paired (stream_pair.go). On one host the
+// processes get the pipe or the socket itself as stdin or stdout: no byte
+// passes through the agent, except through a junction (the line dealer of
+// --parallel stages). Between hosts the stream is TLS, relayed by the
+// agents (stream_tls.go).
 
 const (
-	streamMagic   = "burst-stream/1"
 	streamWait    = 2 * time.Minute // how long an end waits for the other side
 	sockBuf       = 4 << 20         // SO_SNDBUF / SO_RCVBUF of a stream
 	pipeBuf       = 1 << 20         // F_SETPIPE_SZ of an OS pipe between stages
 	junctionBlock = 256 << 10       // a junction deals lines in blocks up to this size
+	parkMax       = 8               // unchecked connections kept for one stream
 )
 
 // hub owns this agent's stream listener and the OS pipes of the pipes it
 // runs stages of.
 type hub struct {
-	secret string
-	log    *slog.Logger
-	ln     *netlimit.Listener
-	addr   string // advertised HOST:PORT
+	log  *slog.Logger
+	ln   *netlimit.Listener
+	addr string // advertised HOST:PORT
 
 	mu     sync.Mutex
-	pipes  map[string]*osPipe           // local streams, until both ends are taken
-	wait   map[string]chan *net.TCPConn // Accept ends waiting for their producer
-	parked map[string]*net.TCPConn      // connections that came before their consumer asked
+	pipes  map[string]*osPipe    // local streams, until both ends are taken
+	wait   map[string]*waiting   // Accept ends waiting for their producer
+	parked map[string][]*parking // connections that came before their consumer asked
 }
 
 type osPipe struct{ r, w *os.File }
 
+// waiting is an Accept end that knows its stream's key and waits for a
+// producer that proves it.
+type waiting struct {
+	key []byte
+	ch  chan *peer // buffered (1): the one peer that proved the key
+}
+
+type parking struct {
+	p     *peer
+	timer *time.Timer
+}
+
 // newHub listens for streams on listen (HOST:PORT; port 0: any) and
-// advertises advertise's host with the port it got. Without a secret it
+// advertises advertise's host with the port it got. Without listen it
 // listens nowhere: it joins only stages on this machine.
-func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
-	if secret == "" {
-		return &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}, nil
+func newHub(listen, advertise string, log *slog.Logger) (*hub, error) {
+	h := &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]*waiting{}, parked: map[string][]*parking{}}
+	if listen == "" {
+		return h, nil
 	}
 	ln, err := netlimit.Listen("tcp", listen, netlimit.Limits{})
 	if err != nil {
@@ -68,8 +82,8 @@ func newHub(secret, listen, advertise string, log *slog.Logger) (*hub, error) {
 		log.Warn("stream port: connections turned away", "over_caps", refused, "failed_handshake", failed, "addr", ln.Addr().String())
 	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	h := &hub{secret: secret, log: log, ln: ln, addr: net.JoinHostPort(advertise, port),
-		pipes: map[string]*osPipe{}, wait: map[string]chan *net.TCPConn{}, parked: map[string]*net.TCPConn{}}
+	h.ln, h.addr = ln, net.JoinHostPort(advertise, port)
+	log.Info("listening for pipe streams", "addr", ln.Addr().String(), "advertised", h.addr)
 	go h.serve()
 	return h, nil
 }
@@ -78,12 +92,6 @@ func (h *hub) close() {
 	if h.ln != nil {
 		h.ln.Close()
 	}
-}
-
-func (h *hub) mac(key string) string {
-	m := hmac.New(sha256.New, []byte(h.secret))
-	m.Write([]byte(key))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (h *hub) serve() {
@@ -96,46 +104,107 @@ func (h *hub) serve() {
 	}
 }
 
-// handshake reads "burst-stream/1 KEY MAC\n" and hands the connection to
-// the end that waits for KEY, or parks it until that end asks.
+// handshake takes the dialer's part of a stream handshake (stream_pair.go)
+// and hands the connection to the end that waits for its stream, once its
+// proof holds; or parks it until that end asks, unchecked (a stranger's,
+// for the listener's caps) until then.
 func (h *hub) handshake(c *net.TCPConn) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := readLine(c)
-	f := strings.Fields(line)
-	if err != nil || len(f) != 3 || f[0] != streamMagic || !hmac.Equal([]byte(f[2]), []byte(h.mac(f[1]))) {
+	p, err := h.greet(c)
+	if err != nil {
 		h.ln.Failed(c) // counted, and reported a line a minute
 		return
 	}
-	// It showed the secret: no longer a stranger, never evicted for one
-	// (parked, it would be its address's oldest pending connection).
-	h.ln.Authenticated(c)
-	c.SetReadDeadline(time.Time{})
-	tune(c)
-	key := f[1]
+	id := p.t.stream
 	h.mu.Lock()
-	if ch := h.wait[key]; ch != nil {
-		delete(h.wait, key)
-		ch <- c // buffered, and only this sender: it never blocks
+	if w := h.wait[id]; w != nil {
+		if !p.verify(w.key) {
+			h.mu.Unlock()
+			h.ln.Failed(c)
+			return
+		}
+		delete(h.wait, id)
+		w.ch <- p // buffered, and only this sender: it never blocks
 		h.mu.Unlock()
 		return
 	}
-	if old := h.parked[key]; old != nil {
-		old.Close() // a second producer for one stream: the last one wins
+	var evicted *peer
+	if q := h.parked[id]; len(q) >= parkMax {
+		// More unchecked connections for one stream than a pipe makes:
+		// the oldest goes (a producer that retried, or a stranger's).
+		q[0].timer.Stop()
+		evicted = q[0].p
+		h.parked[id] = q[1:]
 	}
-	h.parked[key] = c
-	h.mu.Unlock()
-	time.AfterFunc(streamWait, func() {
+	pk := &parking{p: p}
+	pk.timer = time.AfterFunc(streamWait, func() {
 		h.mu.Lock()
-		if h.parked[key] == c {
-			delete(h.parked, key)
-			c.Close()
+		h.parked[id] = slices.DeleteFunc(h.parked[id], func(x *parking) bool { return x == pk })
+		if len(h.parked[id]) == 0 {
+			delete(h.parked, id)
 		}
 		h.mu.Unlock()
+		p.close()
 	})
+	h.parked[id] = append(h.parked[id], pk)
+	h.mu.Unlock()
+	if evicted != nil {
+		h.ln.Failed(evicted.raw)
+	}
+}
+
+// greet reads the dialer's hello, sets up TLS when it asks for it (it
+// must, from another host), sends this side's nonce and reads the proof.
+func (h *hub) greet(c *net.TCPConn) (*peer, error) {
+	c.SetDeadline(time.Now().Add(shakeWait))
+	line, err := readLine(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	stream, mode, nonceD, err := parseHello(line)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	p := &peer{raw: c, conn: c, t: transcript{stream: stream, mode: mode, nonceD: nonceD, nonceA: nonce()}}
+	remote, _ := c.RemoteAddr().(*net.TCPAddr)
+	if mode == modePlain && (remote == nil || !local(remote.IP)) {
+		c.Close()
+		return nil, errors.New("a plain stream from another host")
+	}
+	if mode == modeTLS {
+		cfg, err := tlsConfig(true)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		raw := newRawConn(c)
+		tc := tls.Server(raw, cfg)
+		if err := tc.Handshake(); err != nil {
+			tc.Close()
+			return nil, err
+		}
+		if p.t.binding, err = binding(tc); err != nil {
+			tc.Close()
+			return nil, err
+		}
+		p.conn, p.rawConn = tc, raw
+	}
+	if _, err := p.conn.Write(p.t.nonceA); err != nil {
+		p.close()
+		return nil, err
+	}
+	p.proof = make([]byte, proofLen)
+	if _, err := io.ReadFull(p.conn, p.proof); err != nil {
+		p.close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return p, nil
 }
 
 // readLine reads up to a newline one byte at a time, so that nothing after
-// it is consumed: the rest belongs to the process.
+// it is consumed: the rest belongs to the process or to TLS.
 func readLine(c net.Conn) (string, error) {
 	var b []byte
 	one := make([]byte, 1)
@@ -159,8 +228,9 @@ func tune(c *net.TCPConn) {
 
 // open returns the file for one end: write is true for a producer (stdout,
 // a junction's output). It blocks until the other side is there (Accept),
-// at most streamWait or until ctx ends.
-func (h *hub) open(ctx context.Context, e client.End, write bool, logPath string) (*os.File, error) {
+// at most streamWait or until ctx ends. An encrypted stream's relay joins
+// rs, which its stage waits for.
+func (h *hub) open(ctx context.Context, e client.End, write bool, logPath string, rs *relays) (*os.File, error) {
 	switch {
 	case e.File != "" || e.Log:
 		path := e.File
@@ -194,9 +264,9 @@ func (h *hub) open(ctx context.Context, e client.End, write bool, logPath string
 		}
 		return os.Open(os.DevNull)
 	case e.Dial != "":
-		return h.dial(ctx, e)
+		return h.dial(ctx, e, rs)
 	case e.Accept:
-		return h.accept(ctx, e.Stream)
+		return h.accept(ctx, e, rs)
 	}
 	h.mu.Lock()
 	p := h.pipes[e.Stream]
@@ -250,8 +320,14 @@ func dirOf(p string) string {
 	return "."
 }
 
-// dial connects to the consuming agent, retrying while it is not there yet.
-func (h *hub) dial(ctx context.Context, e client.End) (*os.File, error) {
+// dial connects to the consuming agent, retrying while it is not there
+// yet, and proves the stream's key; to another host, over TLS.
+func (h *hub) dial(ctx context.Context, e client.End, rs *relays) (*os.File, error) {
+	key, err := streamKey(e.Key)
+	if err != nil {
+		return nil, err
+	}
+	mode := dialMode(ctx, e.Dial)
 	deadline := time.Now().Add(streamWait)
 	var d net.Dialer
 	for {
@@ -259,11 +335,11 @@ func (h *hub) dial(ctx context.Context, e client.End) (*os.File, error) {
 		if err == nil {
 			tc := c.(*net.TCPConn)
 			tune(tc)
-			if _, err = fmt.Fprintf(tc, "%s %s %s\n", streamMagic, e.Stream, h.mac(e.Stream)); err == nil {
-				tc.CloseRead() // a producer reads nothing: a peer that goes away gives it EPIPE
-				return connFile(tc)
+			f, err := h.shake(ctx, tc, e, key, mode, deadline, rs)
+			if err == nil {
+				return f, nil
 			}
-			tc.Close()
+			return nil, fmt.Errorf("stream to the next stage's machine at %s: %v", e.Dial, err)
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return nil, fmt.Errorf("cannot reach the next stage's machine at %s: %v", e.Dial, err)
@@ -275,38 +351,124 @@ func (h *hub) dial(ctx context.Context, e client.End) (*os.File, error) {
 	}
 }
 
-func (h *hub) accept(ctx context.Context, key string) (*os.File, error) {
-	h.mu.Lock()
-	if c := h.parked[key]; c != nil {
-		delete(h.parked, key)
-		h.mu.Unlock()
-		c.CloseWrite() // a consumer writes nothing
-		return connFile(c)
+// shake is the dialer's handshake on c; it returns the producer's end.
+func (h *hub) shake(ctx context.Context, c *net.TCPConn, e client.End, key []byte, mode string, deadline time.Time, rs *relays) (*os.File, error) {
+	stop := context.AfterFunc(ctx, func() { c.Close() }) // a cancel ends the wait for the proof
+	defer stop()
+	t := &transcript{stream: e.Stream, mode: mode, nonceD: nonce()}
+	c.SetWriteDeadline(time.Now().Add(shakeWait))
+	if _, err := fmt.Fprintf(c, "%s %s %s %x\n", streamMagic, e.Stream, mode, t.nonceD); err != nil {
+		c.Close()
+		return nil, err
 	}
-	ch := make(chan *net.TCPConn, 1)
-	h.wait[key] = ch
+	var conn net.Conn = c
+	var tc *tls.Conn
+	var raw *rawConn
+	if mode == modeTLS {
+		cfg, err := tlsConfig(false)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		raw = newRawConn(c)
+		tc = tls.Client(raw, cfg)
+		c.SetReadDeadline(time.Now().Add(shakeWait))
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if t.binding, err = binding(tc); err != nil {
+			c.Close()
+			return nil, err
+		}
+		conn = tc
+	}
+	if err := shakeDialer(conn, t, key, deadline); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	h.log.Info("stream connected", "stream", e.Stream, "to", e.Dial, "mode", mode)
+	if tc != nil {
+		tuneRelay(c)
+		return rs.relay(tc, raw, e.Stream, true)
+	}
+	c.CloseRead() // a producer reads nothing: a peer that goes away gives it EPIPE
+	return connFile(c)
+}
+
+// accept waits for the producer of stream e, checks its proof, and returns
+// the consumer's end.
+func (h *hub) accept(ctx context.Context, e client.End, rs *relays) (*os.File, error) {
+	key, err := streamKey(e.Key)
+	if err != nil {
+		return nil, err
+	}
+	var found *peer
+	var strangers []*peer
+	h.mu.Lock()
+	for _, pk := range h.parked[e.Stream] {
+		pk.timer.Stop()
+		if found == nil && pk.p.verify(key) {
+			found = pk.p
+		} else {
+			strangers = append(strangers, pk.p)
+		}
+	}
+	delete(h.parked, e.Stream)
+	w := &waiting{key: key, ch: make(chan *peer, 1)}
+	if found == nil {
+		h.wait[e.Stream] = w
+	}
 	h.mu.Unlock()
+	for _, p := range strangers {
+		h.ln.Failed(p.raw) // counted, and closed
+	}
+	if found != nil {
+		return h.consumer(found, key, rs)
+	}
 	t := time.NewTimer(streamWait)
 	defer t.Stop()
 	select {
-	case c := <-ch:
-		c.CloseWrite()
-		return connFile(c)
+	case p := <-w.ch:
+		return h.consumer(p, key, rs)
 	case <-ctx.Done():
 	case <-t.C:
 	}
 	h.mu.Lock()
-	delete(h.wait, key)
+	if h.wait[e.Stream] == w {
+		delete(h.wait, e.Stream)
+	}
+	var late *peer
 	select {
-	case c := <-ch: // it came just now (sent under h.mu, so not after this)
-		c.Close()
+	case late = <-w.ch: // it came just now (sent under h.mu, so not after this)
 	default:
 	}
 	h.mu.Unlock()
+	if late != nil {
+		late.close()
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	return nil, fmt.Errorf("the previous stage never connected (waited %s)", streamWait)
+}
+
+// consumer is the consumer's end of a checked connection.
+func (h *hub) consumer(p *peer, key []byte, rs *relays) (*os.File, error) {
+	h.ln.Authenticated(p.raw) // no stranger's: never evicted for one
+	if err := p.confirm(key); err != nil {
+		p.close()
+		return nil, fmt.Errorf("the previous stage's machine went away during the stream handshake: %v", err)
+	}
+	tune(p.raw)
+	h.log.Info("stream connected", "stream", p.t.stream, "from", p.raw.RemoteAddr().String(), "mode", p.t.mode)
+	if tc, ok := p.conn.(*tls.Conn); ok {
+		tuneRelay(p.raw)
+		return rs.relay(tc, p.rawConn, p.t.stream, false)
+	}
+	p.raw.CloseWrite() // a consumer writes nothing
+	return connFile(p.raw)
 }
 
 // connFile turns a connection into a file for a child process (a blocking

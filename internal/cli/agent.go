@@ -168,7 +168,7 @@ agent protocol only; burst machine revoke ends it, and the agent exits.`,
 				Private:      realPath(string(h)),
 				IdleExit:     idleExit,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
-				StreamListen: listen, StreamHost: advertise, StreamSecret: token,
+				StreamListen: listen, StreamHost: advertise,
 			})
 		},
 	}

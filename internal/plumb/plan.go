@@ -8,8 +8,10 @@
 //   - U = D = 1: one stream, from the producer's stdout straight into the
 //     consumer's stdin; an OS pipe when both run on one machine (nothing
 //     passes through burst), else a TCP connection from the producer's
-//     agent to the consumer's, handed to the processes as their stdout and
-//     stdin (again nothing passes through burst);
+//     agent to the consumer's, paired by a key of its own, handed to the
+//     processes as their stdout and stdin when both agents share a host
+//     (again nothing passes through burst), relayed through TLS by the
+//     agents between hosts;
 //   - otherwise a junction deals whole lines from the U producers to the D
 //     consumers. It runs on the machine of the single side when there is
 //     one (the producer of a split), else on the first consumer's, and
@@ -30,8 +32,10 @@ import (
 
 // Plan returns the plumbing of each task of pipe p of job (attempt gen),
 // whose task i was placed on machine at[i]; addr maps a machine to its
-// agent's stream address.
-func Plan(p *burst.PipeSpec, job int64, gen int, at []string, addr map[string]string) []*client.Plumbing {
+// agent's stream address. Each stream between machines gets its own key
+// from newKey (the server's: 32 random bytes, hex), which only its two
+// ends carry: an agent's stream port accepts only a peer proving it.
+func Plan(p *burst.PipeSpec, job int64, gen int, at []string, addr map[string]string, newKey func() string) []*client.Plumbing {
 	out := make([]*client.Plumbing, len(at))
 	for i := range out {
 		st, _ := p.StageOf(i)
@@ -52,7 +56,8 @@ func Plan(p *burst.PipeSpec, job int64, gen int, at []string, addr map[string]st
 		if from == to {
 			return client.End{Stream: key}, client.End{Stream: key}
 		}
-		return client.End{Stream: key, Dial: addr[to]}, client.End{Stream: key, Accept: true}
+		secret := newKey()
+		return client.End{Stream: key, Dial: addr[to], Key: secret}, client.End{Stream: key, Accept: true, Key: secret}
 	}
 	last := len(p.Stages) - 1
 	for b := 0; b <= len(p.Stages); b++ {

@@ -2,6 +2,7 @@ package plumb
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -21,8 +22,14 @@ var addr = map[string]string{"m1": "h1:1", "m2": "h2:2"}
 
 func js(v any) string { b, _ := json.Marshal(v); return string(b) }
 
+// keys hands out "k1", "k2", ... : which stream got which key shows.
+func keys() func() string {
+	n := 0
+	return func() string { n++; return fmt.Sprintf("k%d", n) }
+}
+
 func TestPlanOneMachineIsOSPipes(t *testing.T) {
-	got := Plan(stages(1, 1, 1), 7, 1, []string{"m1", "m1", "m1"}, addr)
+	got := Plan(stages(1, 1, 1), 7, 1, []string{"m1", "m1", "m1"}, addr, keys())
 	want := []client.Plumbing{
 		{Stage: "a", Stdout: client.End{Stream: "7.1.1"}},
 		{Stage: "b", Stdin: client.End{Stream: "7.1.1"}, Stdout: client.End{Stream: "7.1.2"}},
@@ -38,10 +45,10 @@ func TestPlanOneMachineIsOSPipes(t *testing.T) {
 func TestPlanAcrossMachinesDialsTheConsumer(t *testing.T) {
 	p := stages(1, 1)
 	p.Stdin, p.Stdout, p.Append = "/in", "/out", true
-	got := Plan(p, 7, 2, []string{"m1", "m2"}, addr)
+	got := Plan(p, 7, 2, []string{"m1", "m2"}, addr, keys())
 	want := []client.Plumbing{
-		{Stage: "a", Stdin: client.End{File: "/in"}, Stdout: client.End{Stream: "7.2.1", Dial: "h2:2"}},
-		{Stage: "b", Stdin: client.End{Stream: "7.2.1", Accept: true}, Stdout: client.End{File: "/out", Append: true}},
+		{Stage: "a", Stdin: client.End{File: "/in"}, Stdout: client.End{Stream: "7.2.1", Dial: "h2:2", Key: "k1"}},
+		{Stage: "b", Stdin: client.End{Stream: "7.2.1", Accept: true, Key: "k1"}, Stdout: client.End{File: "/out", Append: true}},
 	}
 	for i := range want {
 		if js(got[i]) != js(want[i]) {
@@ -56,11 +63,27 @@ func TestPlanParallel(t *testing.T) {
 	p := stages(1, 3, 2)
 	p.Stdout = "/out"
 	at := []string{"m1", "m1", "m2", "m2", "m1", "m2"}
-	got := Plan(p, 9, 1, at, addr)
+	got := Plan(p, 9, 1, at, addr, keys())
 	prod, cons := map[string]int{}, map[string]int{}
+	keyOf := map[string]string{} // stream -> its key; a key serves one stream
+	streamOf := map[string]string{}
 	count := func(e client.End, m map[string]int) {
 		if e.Stream != "" {
 			m[e.Stream]++
+		}
+		if e.Dial != "" || e.Accept {
+			if e.Key == "" {
+				t.Errorf("stream %s between machines has no key", e.Stream)
+			}
+			if k, ok := keyOf[e.Stream]; ok && k != e.Key {
+				t.Errorf("stream %s: its ends carry different keys %s, %s", e.Stream, k, e.Key)
+			}
+			if s, ok := streamOf[e.Key]; ok && s != e.Stream {
+				t.Errorf("key %s serves two streams, %s and %s", e.Key, s, e.Stream)
+			}
+			keyOf[e.Stream], streamOf[e.Key] = e.Key, e.Stream
+		} else if e.Key != "" {
+			t.Errorf("stream %s on one machine carries a key", e.Stream)
 		}
 	}
 	for _, pl := range got {

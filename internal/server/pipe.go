@@ -1,8 +1,12 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,11 +83,35 @@ func (c *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 	for _, id := range at {
 		addr[id] = c.machines[id].streamAddr
 	}
-	for i, pl := range plumb.Plan(p, j.row.ID, tasks[0].row.Attempt, at, addr) {
+	for i, pl := range plumb.Plan(p, j.row.ID, tasks[0].row.Attempt, at, addr, streamKey) {
 		tasks[i].pipe = pl
 		b.placed = append(b.placed, tasks[i])
 	}
 	j.row.State, j.row.Reason = burst.Running, ""
+}
+
+// streamKey is a new stream's key: 32 random bytes, hex. It lives only in
+// memory and in the assignments of the stream's two ends (never in the
+// store, a log line or `burst show`); a restarted pipe gets new ones. It is
+// drawn under the server's lock, so from a ChaCha8 generator (a
+// cryptographically strong one, math/rand/v2) seeded once from
+// crypto/rand, not from a system call each time.
+func streamKey() string {
+	var b [32]byte
+	keyGen.Lock()
+	keyGen.r.Read(b[:])
+	keyGen.Unlock()
+	return hex.EncodeToString(b[:])
+}
+
+var keyGen = struct {
+	sync.Mutex
+	r *mrand.ChaCha8
+}{r: mrand.NewChaCha8(seed())}
+
+func seed() (s [32]byte) {
+	rand.Read(s[:]) // never fails: crypto/rand panics rather
+	return s
 }
 
 // pipeEnded decides what a pipe's task's end means, before endTask counts
