@@ -119,6 +119,23 @@ type method struct {
 	name string
 	cmd  string // the command line, for the reader
 	run  func(w workload, inputs []string)
+	// cpu, for burst: the CPU time its server, its agents and the CLI
+	// used during the last run.
+	cpu func() cpuUse
+}
+
+// cpuUse is the CPU time (user + system) burst's processes spent on one
+// run, their tasks' own processes left out: what the bookkeeping costs.
+// It hardly depends on how busy the machine is, unlike rates and ratios.
+type cpuUse struct{ server, agent, cli time.Duration }
+
+// cpuOf is what the server and the agents of home have used so far.
+func cpuOf(home string) cpuUse {
+	u := cpuUse{server: burstbin.CPU(burstbin.ServerPID(home))}
+	for _, pid := range burstbin.AgentPIDs(home) {
+		u.agent += burstbin.CPU(pid)
+	}
+	return u
 }
 
 func roundsRun(sides []*side, n, rounds int) {
@@ -130,28 +147,33 @@ func roundsRun(sides []*side, n, rounds int) {
 		s.start()
 	}
 	methods := []method{
-		{"bare Go os/exec loop", "2 goroutines: exec.Command(CMD, INPUT).Run()", func(w workload, in []string) { bareLoop(w.argv, in) }},
+		{"bare Go os/exec loop", "2 goroutines: exec.Command(CMD, INPUT).Run()", func(w workload, in []string) { bareLoop(w.argv, in) }, nil},
 		{"xargs -P2 -n1", "xargs -P2 -n1 CMD < INPUTS", func(w workload, in []string) {
 			c := exec.Command("xargs", append([]string{"-P2", "-n1"}, w.argv...)...)
 			c.Stdin = strings.NewReader(strings.Join(in, "\n"))
 			run(c)
-		}},
+		}, nil},
 	}
 	if _, err := exec.LookPath("parallel"); err == nil {
 		methods = append(methods, method{"GNU parallel -j2", "parallel -j2 CMD ::: INPUTS", func(w workload, in []string) {
 			c := exec.Command("parallel", append(append([]string{"-j2"}, w.argv...), ":::")...)
 			c.Args = append(c.Args, in...)
 			run(c)
-		}})
+		}, nil})
 	} else {
 		fmt.Println("GNU parallel: SKIPPED, not installed (apt-get install parallel)")
 	}
 	for _, s := range sides {
+		var used cpuUse
 		methods = append(methods, method{s.label + " map -j 2", s.bin + " map -q -j 2 -- CMD ::: INPUTS", func(w workload, in []string) {
 			c := s.cmd(append(append([]string{"map", "-q", "-j", strconv.Itoa(workers), "--"}, w.argv...), ":::")...)
 			c.Args = append(c.Args, in...)
+			before := cpuOf(s.home)
 			run(c)
-		}})
+			after := cpuOf(s.home)
+			used = cpuUse{server: after.server - before.server, agent: after.agent - before.agent,
+				cli: c.ProcessState.UserTime() + c.ProcessState.SystemTime()}
+		}, func() cpuUse { return used }})
 	}
 
 	fmt.Printf("burst map against its peers: %d tasks per run, %d workers each, %d rounds, interleaved (the order rotates each round)\n", n, workers, rounds)
@@ -160,12 +182,15 @@ func roundsRun(sides []*side, n, rounds int) {
 	}
 	fmt.Printf("  (CMD: %s; INPUTS: 0..%d, one argument per task)\n\n", `true, then sh -c 'echo x'`, n-1)
 
-	// rate[w][m] and ratio[w][m] hold one figure per round.
+	// rate[w][m] and ratio[w][m] hold one figure per round; so do the
+	// CPU times per task (ms) of burst's server, agent and CLI, cpu[w][m][0..2].
 	rate := make([][][]float64, len(workloads))
 	ratio := make([][][]float64, len(workloads))
+	cpu := make([][][3][]float64, len(workloads))
 	for wi := range workloads {
 		rate[wi] = make([][]float64, len(methods))
 		ratio[wi] = make([][]float64, len(methods))
+		cpu[wi] = make([][3][]float64, len(methods))
 	}
 	for r := range rounds {
 		order := rotation(r, len(methods))
@@ -187,7 +212,15 @@ func roundsRun(sides []*side, n, rounds int) {
 				x := took[0].Seconds() / took[mi].Seconds() // rate / the bare loop's rate
 				rate[wi][mi] = append(rate[wi][mi], rt)
 				ratio[wi][mi] = append(ratio[wi][mi], x)
-				fmt.Printf("    %-26s %7.2fs %8.0f tasks/s   %.2fx the bare loop\n", m.name, took[mi].Seconds(), rt, x)
+				fmt.Printf("    %-26s %7.2fs %8.0f tasks/s   %.2fx the bare loop", m.name, took[mi].Seconds(), rt, x)
+				if m.cpu != nil {
+					u := m.cpu()
+					for k, d := range []time.Duration{u.server, u.agent, u.cli} {
+						cpu[wi][mi][k] = append(cpu[wi][mi][k], ms(d)/float64(n))
+					}
+					fmt.Printf("   CPU per task: server %.3f ms, agent %.3f ms, CLI %.3f ms", ms(u.server)/float64(n), ms(u.agent)/float64(n), ms(u.cli)/float64(n))
+				}
+				fmt.Println()
 			}
 		}
 		fmt.Println()
@@ -203,6 +236,13 @@ func roundsRun(sides []*side, n, rounds int) {
 				fmt.Printf("   goal >= 0.9x: %s", met(stat.Median(ratio[wi][mi]) >= 0.9))
 			}
 			fmt.Println()
+		}
+		for mi, m := range methods {
+			if m.cpu != nil {
+				c := cpu[wi][mi]
+				fmt.Printf("    %-26s CPU per task (median of the rounds; the tasks' own processes not counted): server %.3f ms, agent %.3f ms, CLI %.3f ms\n",
+					m.name, stat.Median(c[0]), stat.Median(c[1]), stat.Median(c[2]))
+			}
 		}
 		first := len(methods) - len(sides) // the first burst
 		for mi := first; mi < len(methods); mi++ {

@@ -681,12 +681,21 @@ func progressEvent(ref client.TaskRef, p runner.Progress) client.TaskEvent {
 		SysUS: p.SysCPU.Microseconds(), MaxRSS: p.MaxRSS, ReadBytes: p.ReadBytes, WroteBytes: p.WroteBytes}
 }
 
-// mergeEnv is base with extra's variables added or replacing base's.
+// mergeEnv is base with extra's variables added or replacing base's. It
+// runs for every task a map starts, over the submitter's whole
+// environment: extra's names are cut once, not once per variable of base.
 func mergeEnv(base, extra []string) []string {
+	var keys [8]string
+	ks := keys[:0]
+	for _, e := range extra {
+		if k, _, ok := strings.Cut(e, "="); ok {
+			ks = append(ks, k)
+		}
+	}
 	out := make([]string, 0, len(base)+len(extra))
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		if !slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, k+"=") }) {
+		if !slices.Contains(ks, k) {
 			out = append(out, kv)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ServerPID is the pid of the server whose home is home (from its
@@ -70,4 +71,33 @@ func Status(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture burst runs on (sysconf(_SC_CLK_TCK) needs cgo).
+const clockTicks = 100
+
+// CPU is the CPU time (user + system) a process has used so far, from
+// /proc/PID/stat (in 10 ms ticks); 0 when it is not there. Its children's
+// time is not in it: for an agent, the tasks' own processes are not
+// counted, only what the agent spends starting, watching and reporting
+// them.
+func CPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after its closing parenthesis (field 3, the state, first).
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14, utime
+	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15, stime
+	return time.Duration(ut+st) * time.Second / clockTicks
 }

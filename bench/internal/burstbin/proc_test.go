@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestStatusOfThisProcess(t *testing.T) {
@@ -30,5 +31,19 @@ func TestPIDs(t *testing.T) {
 	}
 	if got := AgentPIDs(home); len(got) != 2 || got[0] != 4243 || got[1] != 4244 {
 		t.Errorf("agent pids %v, want [4243 4244]", got)
+	}
+}
+
+// TestCPUOfThisProcess: the CPU time read from /proc/PID/stat grows as
+// this process spins, and a process that is not there reads 0.
+func TestCPUOfThisProcess(t *testing.T) {
+	before := CPU(os.Getpid())
+	for start := time.Now(); CPU(os.Getpid()) < before+50*time.Millisecond; {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("CPU time stayed at %s while this process spun for 30s", CPU(os.Getpid()))
+		}
+	}
+	if CPU(1<<30) != 0 {
+		t.Error("a process that is not there should read 0")
 	}
 }

@@ -504,12 +504,16 @@ func (cg *cgroup) populated() bool {
 	var b []byte
 	var err error
 	if cg.fd >= 0 {
-		var fd int
-		if fd, err = unix.Openat(cg.fd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		if !cg.eventsOpen {
+			if cg.events, err = unix.Openat(cg.fd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				cg.eventsOpen = true
+			}
+		}
+		if cg.eventsOpen {
+			// A cgroup file is made anew by each read from offset 0.
 			var buf [128]byte
 			var n int
-			n, err = unix.Read(fd, buf[:])
-			unix.Close(fd)
+			n, err = unix.Pread(cg.events, buf[:], 0)
 			b = buf[:max(n, 0)]
 		}
 	} else {

@@ -246,6 +246,11 @@ type cgroup struct {
 	v1  bool
 	dir string
 	fd  int // v2: open directory, for CLONE_INTO_CGROUP; -1 when closed
+	// events (v2, when eventsOpen): its cgroup.events, kept open while a
+	// box serves task after task and read again at offset 0 at each
+	// task's end: not an open and a close per task.
+	events     int
+	eventsOpen bool
 	// killed: kill was called. Such a cgroup is never used again (see
 	// release): Linux kills at birth a process cloned into a cgroup whose
 	// kill count differs from that of its parent's cgroup (bornAlive).
@@ -445,6 +450,10 @@ func keyedValue(path, key string) int64 {
 // (a process stuck in uninterruptible sleep), leaving the directory.
 func (cg *cgroup) remove() {
 	cg.closeFD()
+	if cg.eventsOpen {
+		unix.Close(cg.events)
+		cg.eventsOpen = false
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	delay := time.Millisecond
 	for {

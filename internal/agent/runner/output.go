@@ -33,13 +33,33 @@ type output struct {
 
 // newOutput returns the write end to give the child and the copier.
 func newOutput(path string, truncate bool, private string) (*os.File, *output, error) {
-	r, w, err := os.Pipe()
+	r, w, err := outputPipe()
 	if err != nil {
 		return nil, nil, err
 	}
 	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{})}
 	go o.copy()
 	return w, o, nil
+}
+
+// outputPipe is a pipe whose read end the copier reads through Go's
+// poller (a close interrupts the read: see wait) and whose write end,
+// only ever handed to the child, stays a plain blocking descriptor.
+// os.Pipe makes both ends non-blocking and registers both with the
+// poller; the child's end is then made blocking again as it is handed
+// over, and deregistered as it is closed: five system calls more per
+// pipe, two pipes per task of a map.
+func outputPipe() (r, w *os.File, err error) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	if err := syscall.SetNonblock(p[0], true); err != nil {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, nil, os.NewSyscallError("setnonblock", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
 }
 
 // copyBufs are the copiers' buffers: a map's tasks each have one or two

@@ -34,7 +34,7 @@ type fakeServer struct {
 	hold    chan struct{}
 }
 
-func newFake(t *testing.T, hold chan struct{}, linger time.Duration) (*fakeServer, *session.Session) {
+func newFake(t *testing.T, hold chan struct{}, linger time.Duration, opts ...func(*session.Config)) (*fakeServer, *session.Session) {
 	f := &fakeServer{got: make(chan struct{}, 16), reg: make(chan struct{}), hold: hold}
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,8 +72,12 @@ func newFake(t *testing.T, hold chan struct{}, linger time.Duration) (*fakeServe
 		t.Fatal(err)
 	}
 	var lock sync.Mutex
-	s := session.New(session.Config{Client: cl, Mu: &lock, StartLinger: linger, Register: client.Register{Machine: "m"},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, quiet{})
+	cfg := session.Config{Client: cl, Mu: &lock, StartLinger: linger, Register: client.Register{Machine: "m"},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := session.New(cfg, quiet{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -182,5 +186,31 @@ func TestStartOfALongTaskIsReported(t *testing.T) {
 	reports := f.waitEvents(t, 2)
 	if len(reports) != 2 || reports[1][0].TaskRef != b || reports[1][0].Kind != client.EventStarted {
 		t.Errorf("want [a's exit] then [b's start]: %v", reports)
+	}
+}
+
+// TestLingerBeforeEveryReport: while its tasks end faster than a report's
+// round trip, a busy agent lingers before each report, not only the first
+// after a wake, so that the exits of several round trips go together.
+// Before, the report that followed one in flight went as soon as that one
+// was answered, with whatever one round trip had gathered (b's exit
+// alone, here), and a map of short tasks sent reports back to back.
+func TestLingerBeforeEveryReport(t *testing.T) {
+	const linger = time.Second
+	hold := make(chan struct{})
+	f, s := newFake(t, hold, 0, func(c *session.Config) {
+		c.Linger = func() time.Duration { return linger }
+	})
+	a, b, c := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1},
+		client.TaskRef{Job: 1, Index: 2, Attempt: 1}
+	s.Emit(exited(a))
+	f.waitEvents(t, 1) // the first report is in flight, held by the server
+	s.Emit(exited(b))
+	close(hold)
+	time.Sleep(linger / 10) // b's report lingers: c's exit, well within it, goes along
+	s.Emit(exited(c))
+	reports := f.waitEvents(t, 3)
+	if len(reports) != 2 || len(reports[1]) != 2 || reports[1][0].TaskRef != b || reports[1][1].TaskRef != c {
+		t.Errorf("want [a's exit] then [b's exit, c's exit] together: %v", reports)
 	}
 }
