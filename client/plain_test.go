@@ -2,11 +2,16 @@ package client
 
 import (
 	"crypto/tls"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/burst-sh/burst/internal/pki"
 )
 
 // A credential never goes over plain http:// to a host beyond loopback;
@@ -46,5 +51,34 @@ func TestPlainAnswerToTLS(t *testing.T) {
 	err = tlsFailure(rec, "https://lab.example.org:7780")
 	if err == nil || strings.Contains(err.Error(), "http://") || !strings.Contains(err.Error(), "does not speak TLS") {
 		t.Errorf("beyond loopback: %v, want no http:// hint and that it does not speak TLS", err)
+	}
+}
+
+// A chain that holds the pinned CA but whose leaf another CA signed: the
+// error says the leaf does not verify against the pinned CA, not to log in
+// with a pin (the user did).
+func TestPinnedLeafNotSigned(t *testing.T) {
+	pinned, err := pki.Ensure(pki.In(t.TempDir()), []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.Ensure(pki.In(t.TempDir()), []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := other.Cert
+	chain.Certificate = [][]byte{other.Leaf.Raw, pinned.CA.Raw}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{chain}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	c, err := New(srv.URL+"#"+pki.Hash(pinned.CA), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Whoami(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "does not verify against the pinned CA") || strings.Contains(err.Error(), "sha256:HASH") {
+		t.Errorf("leaf not signed by the pinned CA: %v", err)
 	}
 }
