@@ -47,6 +47,9 @@ func (h Home) ServerLog() string  { return h.path("server.log") }
 func (h Home) ServerInfo() string { return h.path("server.json") }
 func (h Home) Lock() string       { return h.path("server.lock") }
 
+// TLS holds the server's CA and certificate (pki.In).
+func (h Home) TLS() string { return h.path("tls") }
+
 // LastAddr holds the TCP address the last server listened on: a server
 // restarted without a fixed port takes it again, so that agents elsewhere
 // (Slurm pilots) that know only that address find it.

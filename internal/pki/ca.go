@@ -308,20 +308,31 @@ func writePair(certFile, keyFile string, der []byte, key crypto.Signer) error {
 func writeFile(path string, b []byte) error { return atomicfile.Write(path, b) }
 
 // LoadOwn loads an admin's own certificate chain and key (--tls-cert,
-// --tls-key). The CA it returns is the chain's last certificate when the
-// chain holds more than the leaf or the leaf signs itself (what a client
-// pins by hash), else nil: the leaf was signed by a CA the chain does not
-// hold, which clients find among their system roots.
-func LoadOwn(certFile, keyFile string) (tls.Certificate, *x509.Certificate, error) {
+// --tls-key). The CA it returns is what a client pins by hash: the chain's
+// last certificate when that is a self-signed root and the chain does not
+// verify against roots (nil: the system's roots). A chain a public CA
+// issued (Let's Encrypt's fullchain.pem) gets nil: clients verify it by
+// their own roots, and a pin on its intermediate would break at renewal.
+func LoadOwn(certFile, keyFile string, roots *x509.CertPool) (tls.Certificate, *x509.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return c, nil, fmt.Errorf("--tls-cert %s --tls-key %s: %w", certFile, keyFile, err)
 	}
-	last, err := x509.ParseCertificate(c.Certificate[len(c.Certificate)-1])
-	if err != nil {
-		return c, nil, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+	chain := make([]*x509.Certificate, len(c.Certificate))
+	for i, der := range c.Certificate {
+		if chain[i], err = x509.ParseCertificate(der); err != nil {
+			return c, nil, fmt.Errorf("--tls-cert %s: certificate %d: %w", certFile, i+1, err)
+		}
 	}
-	if len(c.Certificate) > 1 || bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
+	inter := x509.NewCertPool()
+	for _, ic := range chain[1:] {
+		inter.AddCert(ic)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err == nil {
+		return c, nil, nil
+	}
+	last := chain[len(chain)-1]
+	if bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
 		return c, last, nil
 	}
 	return c, nil, nil
