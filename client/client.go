@@ -157,6 +157,13 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 		ep.base = base
 	case strings.HasPrefix(addr, "http://"):
 		ep.base = strings.TrimRight(addr, "/")
+		u, err := url.Parse(ep.base)
+		if err != nil {
+			return nil, fmt.Errorf("server address %q: %w", addr, err)
+		}
+		if token != "" && !Loopback(u.Hostname()) {
+			return nil, fmt.Errorf("server address %q: plain http:// beyond loopback would send the credential in clear: use https://%s", addr, u.Host)
+		}
 	default:
 		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock, http://host:port or https://host:port", addr)
 	}

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -103,7 +102,7 @@ func ParseJoinURL(s string) (*JoinURL, error) {
 	}
 	j := &JoinURL{Server: u.Scheme + "://" + u.Host, Token: tok}
 	if u.Scheme == "http" {
-		if !loopbackHost(u.Hostname()) {
+		if !Loopback(u.Hostname()) {
 			return nil, fmt.Errorf("join URL %q: plain http beyond loopback would send the token in clear: %s", s, form)
 		}
 		if u.Fragment != "" {
@@ -119,15 +118,6 @@ func ParseJoinURL(s string) (*JoinURL, error) {
 	}
 	j.Pin = u.Fragment
 	return j, nil
-}
-
-// loopbackHost says whether host names this machine's loopback.
-func loopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Identity is the machine and cluster a registration speaks for.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -86,7 +87,7 @@ func tlsFailure(err error, base string) error {
 	)
 	host := strings.TrimPrefix(base, "https://")
 	switch {
-	case errors.Is(err, pki.ErrPinMismatch):
+	case errors.Is(err, pki.ErrPinMismatch) || errors.Is(err, pki.ErrLeafUnpinned):
 		return &final{fmt.Errorf("%s: %v", base, inner)}
 	case errors.As(err, &unknown):
 		return &final{fmt.Errorf("%s: the server's certificate is not signed by a CA this machine trusts: log in with `burst login %s#sha256:HASH` (the hash `burst server info` prints on the server's host) or set %s to its CA file (ca.pem)", base, base, CAEnv)}
@@ -97,8 +98,13 @@ func tlsFailure(err error, base string) error {
 		return &final{fmt.Errorf("%s: the server's certificate is outside its validity (%s): check this machine's clock; a server issues its own certificate anew when it restarts", base, invalid.Detail)}
 	case errors.As(err, &invalid):
 		return &final{fmt.Errorf("%s: the server's certificate cannot be used: %v", base, invalid)}
-	case errors.As(err, &record) && strings.HasPrefix(base, "https://"):
-		return &final{fmt.Errorf("%s answers plain HTTP, not TLS: use http://%s", base, host)}
+	case (errors.As(err, &record) || strings.Contains(err.Error(), plainAnswer)) && strings.HasPrefix(base, "https://"):
+		if u, perr := url.Parse(base); perr == nil && Loopback(u.Hostname()) {
+			return &final{fmt.Errorf("%s answers plain HTTP, not TLS: use http://%s", base, host)}
+		}
+		// Beyond loopback, http:// would send the credential in clear to
+		// whoever answered.
+		return &final{fmt.Errorf("%s does not speak TLS: something between this machine and the server answered, or it is not a burst server (one listening beyond loopback serves TLS only); check the address, and keep https://", base)}
 	}
 	return err
 }
@@ -111,6 +117,21 @@ func ipStrings(c *x509.Certificate) []string {
 	return out
 }
 
+// plainAnswer is what Go's HTTP client says of an https:// server that
+// answered a TLS handshake in plain HTTP.
+const plainAnswer = "server gave HTTP response to HTTPS client"
+
 // plainToTLS is the text Go's HTTP server answers a plain request on a TLS
 // port with (status 400).
 const plainToTLS = "Client sent an HTTP request to an HTTPS server"
+
+// Loopback says whether host (of a URL) is this machine's loopback:
+// "localhost", 127.0.0.0/8 or ::1. Only there may a credential travel over
+// plain http://.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

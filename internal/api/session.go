@@ -288,7 +288,7 @@ func (h *handler) newSession(w http.ResponseWriter, r *http.Request, user, token
 	h.ui.sessions[id] = ss
 	h.ui.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/ui/login", MaxAge: -1})
 	return nil
 }
@@ -321,7 +321,7 @@ func (h *handler) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) renderLogin(w http.ResponseWriter, r *http.Request, msg string) {
 	tok := randomHex(16)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/ui/login", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	v := &web.LoginView{Page: h.page(r, nil, "Sign in", ""), Error: msg}
 	v.CSRF = tok
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

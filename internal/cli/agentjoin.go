@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/atomicfile"
 	"github.com/burst-sh/burst/internal/pki"
 )
 
@@ -135,25 +136,5 @@ func writeJoined(path string, st *joinedState) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".joined-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, append(b, '\n'))
 }

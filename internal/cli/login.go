@@ -62,7 +62,7 @@ the local server of $BURST_HOME. 'burst logout' forgets a login.`,
 			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" {
 				return usage("%s: give the server's URL, https://HOST:PORT (as `burst server info` prints it)", args[0])
 			}
-			if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			if u.Scheme == "http" && !client.Loopback(u.Hostname()) {
 				return usage("%s: plain http:// would send the credential in clear: use https:// (a server listening beyond loopback serves TLS)", base)
 			}
 			cred, err := readCredential(c, tokenFile, base)
@@ -256,12 +256,6 @@ func pinnedCA(ctx context.Context, hostport, serverName, pin string) ([]byte, er
 		return nil, errors.New("the server's CA was not found in its chain")
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: found.Raw}), nil
-}
-
-// loopbackHost says whether host is a loopback address (127.0.0.0/8, ::1).
-func loopbackHost(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // serverIsLocal says whether the CLI talks to the local server of

@@ -32,7 +32,6 @@ func newServerCmd() *cobra.Command {
 		every  time.Duration
 		keep   int
 		tlsOpt server.TLS
-		info   bool
 	)
 	c := &cobra.Command{
 		Use:   "server",
@@ -76,9 +75,6 @@ listener stay plain HTTP.`,
   burst server info`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if info {
-				return serverInfo(c)
-			}
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its agents
 			h, err := home.Resolve()
 			if err != nil {
@@ -150,8 +146,6 @@ listener stay plain HTTP.`,
 	c.Flags().StringVar(&tlsOpt.Cert, "tls-cert", "", "with --listen: serve this certificate chain (PEM, leaf first) instead of one from the server's own CA")
 	c.Flags().StringVar(&tlsOpt.Key, "tls-key", "", "the private key of --tls-cert (PEM)")
 	c.Flags().StringArrayVar(&tlsOpt.SANs, "tls-san", nil, "another host name or IP address the server's certificate holds (repeat it)")
-	c.Flags().BoolVar(&info, "info", false, "print the URL and CA hash (as burst server info does)")
-	c.Flags().MarkHidden("info")
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
 	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())

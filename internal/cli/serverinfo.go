@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ func serverInfo(c *cobra.Command) error {
 		}
 	}
 	if info == nil {
-		ca := pki.In(filepath.Join(string(h), "tls")).CA
+		ca := pki.In(h.TLS()).CA
 		cert, err := pki.ReadCert(ca)
 		if err != nil {
 			fmt.Fprintf(w, "no burst server runs for %s, and it has no CA yet: start one with `burst server --listen HOST:PORT`\n", h)

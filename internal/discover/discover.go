@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -43,12 +44,12 @@ func setup(format string, a ...any) error { return &SetupError{fmt.Sprintf(forma
 // last line), as an error that wraps client.ErrNoServer.
 func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...client.Option) (*client.Client, error) {
 	st := &starts{}
-	addr, token, err := find(ctx, serverExe, stderr, st)
+	addr, token, lg, err := find(ctx, serverExe, stderr, st)
 	if err != nil {
 		return nil, err
 	}
 	reconnect := func(ctx context.Context) (string, string, error) {
-		addr, token, err := find(ctx, serverExe, stderr, st)
+		addr, token, _, err := find(ctx, serverExe, stderr, st)
 		var se *SetupError
 		if errors.As(err, &se) {
 			// The server it had went away and none can be had: the call
@@ -58,8 +59,8 @@ func Connect(ctx context.Context, serverExe string, stderr io.Writer, opts ...cl
 		return addr, token, err
 	}
 	pre := []client.Option{client.WithReconnect(reconnect)}
-	if ca := loginCA(addr); ca != nil {
-		pre = append(pre, client.WithCA(ca))
+	if lg != nil && lg.CA != "" {
+		pre = append(pre, client.WithCA([]byte(lg.CA)))
 	}
 	c, err := client.New(addr, token, append(pre, opts...)...)
 	if err != nil {
@@ -105,44 +106,55 @@ func (e *NoServerError) Unwrap() error { return client.ErrNoServer }
 // answer; with serverExe "" it returns a SetupError instead. It sends no
 // request: the first real one finds out whether the token is right.
 func Find(ctx context.Context, serverExe string, stderr io.Writer) (addr, token string, err error) {
-	return find(ctx, serverExe, stderr, nil)
+	addr, token, _, err = find(ctx, serverExe, stderr, nil)
+	return addr, token, err
 }
 
-// find is Find, counting the servers it starts in st (nil: no bound).
-func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (addr, token string, err error) {
+// find is Find, counting the servers it starts in st (nil: no bound), and
+// returning the login it used (nil when none), whose CA the client trusts.
+func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (addr, token string, lg *Login, err error) {
 	if addr := os.Getenv("BURST_SERVER"); addr != "" {
 		token := os.Getenv("BURST_TOKEN")
-		if token == "" {
-			if lg := loginOf(addr); lg != nil {
-				token = lg.Credential
-			}
+		base, _, perr := client.SplitPin(addr)
+		if perr != nil {
+			return "", "", nil, setup("BURST_SERVER: %v", perr)
 		}
-		if token == "" {
+		logins, err := ReadLogins()
+		if err != nil {
+			return "", "", nil, setup("%v", err)
+		}
+		lg := logins.For(base)
+		if token == "" && lg != nil {
+			token = lg.Credential
+		}
+		if token == "" && thisHost(base) {
+			// This home's own token goes only to a server of this host:
+			// sent elsewhere it would hand that server this home's admin.
 			if h, err := home.Resolve(); err == nil {
 				token, _ = h.ReadToken()
 			}
 		}
 		if token == "" {
-			return "", "", setup("BURST_SERVER is set but no token: set BURST_TOKEN to the server's token (or log in with `burst login %s`)", addr)
+			return "", "", nil, setup("BURST_SERVER=%s is set but there is no credential for it: run `burst login %s` (or set BURST_TOKEN)", addr, addr)
 		}
-		return addr, token, nil
+		return addr, token, lg, nil
 	}
 	logins, err := ReadLogins()
 	if err != nil {
-		return "", "", setup("%v", err)
+		return "", "", nil, setup("%v", err)
 	}
 	if lg := logins.Current(); lg != nil {
-		return lg.URL, lg.Credential, nil
+		return lg.URL, lg.Credential, lg, nil
 	}
 	h, err := home.Resolve()
 	if err != nil {
-		return "", "", setup("%v", err)
+		return "", "", nil, setup("%v", err)
 	}
 	if token, ok := tryLocal(ctx, h); ok {
-		return "unix://" + h.Socket(), token, nil
+		return "unix://" + h.Socket(), token, nil, nil
 	}
 	if serverExe == "" {
-		return "", "", setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
+		return "", "", nil, setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
 	}
 	if st == nil {
 		token, _, _, err = autostart(ctx, h, serverExe, stderr)
@@ -150,9 +162,9 @@ func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (
 		token, err = st.start(ctx, h, serverExe, stderr)
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	return "unix://" + h.Socket(), token, nil
+	return "unix://" + h.Socket(), token, nil, nil
 }
 
 // start runs autostart unless this client may start no more servers; a
@@ -370,25 +382,12 @@ func logTail(path string, offset int64) string {
 	return "see " + path
 }
 
-// loginOf is the login stored for the server at addr (its pin, if any,
-// aside); nil when none.
-func loginOf(addr string) *Login {
-	base, _, err := client.SplitPin(addr)
-	if err != nil {
-		return nil
+// thisHost says whether the server at base is this host's: a unix socket
+// or a loopback address.
+func thisHost(base string) bool {
+	if strings.HasPrefix(base, "unix://") {
+		return true
 	}
-	l, err := ReadLogins()
-	if err != nil {
-		return nil
-	}
-	return l.For(base)
-}
-
-// loginCA is the CA (PEM) a login pinned for the server at addr; nil when
-// none.
-func loginCA(addr string) []byte {
-	if lg := loginOf(addr); lg != nil && lg.CA != "" {
-		return []byte(lg.CA)
-	}
-	return nil
+	u, err := url.Parse(base)
+	return err == nil && client.Loopback(u.Hostname())
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/burst-sh/burst/internal/atomicfile"
 )
 
 // Login is a server `burst login` stored: its URL, the CA it pinned (PEM;
@@ -80,27 +82,7 @@ func (l *Logins) Save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".credentials-*.json")
-	if err != nil {
-		return fmt.Errorf("cannot keep the login: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename, nothing there
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot keep the login: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot keep the login: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot keep the login: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("cannot keep the login: %w", err)
 	}
 	return nil

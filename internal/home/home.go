@@ -13,7 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/burst-sh/burst/internal/atomicfile"
 )
 
 // Home is a burst state directory.
@@ -45,6 +46,9 @@ func (h Home) Socket() string     { return h.path("burst.sock") }
 func (h Home) ServerLog() string  { return h.path("server.log") }
 func (h Home) ServerInfo() string { return h.path("server.json") }
 func (h Home) Lock() string       { return h.path("server.lock") }
+
+// TLS holds the server's CA and certificate (pki.In).
+func (h Home) TLS() string { return h.path("tls") }
 
 // LastAddr holds the TCP address the last server listened on: a server
 // restarted without a fixed port takes it again, so that agents elsewhere
@@ -96,31 +100,9 @@ func (h Home) EnsureToken() (string, error) {
 		return "", err
 	}
 	tok := hex.EncodeToString(b)
-	f, err := os.CreateTemp(filepath.Dir(h.Token()), ".token-*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("create token: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.WriteString(tok + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("create token %s: %w", h.Token(), err)
-	}
-	// CreateTemp made it 0600. A link, unlike a rename, never replaces a
-	// token another process put there meanwhile.
-	err = os.Link(tmp, h.Token())
+	err := atomicfile.Create(h.Token(), []byte(tok+"\n"))
 	if errors.Is(err, fs.ErrExist) {
 		return h.ReadToken() // another process won the race
-	}
-	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) {
-		// A filesystem without hard links: a rename, whole all the same.
-		err = os.Rename(tmp, h.Token())
 	}
 	if err != nil {
 		return "", fmt.Errorf("create token %s: %w", h.Token(), err)

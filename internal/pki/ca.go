@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/atomicfile"
 )
 
 // Lifetimes of what Ensure issues, and when it issues a server certificate
@@ -44,32 +46,61 @@ type Material struct {
 }
 
 // Ensure makes sure p holds a CA and a server certificate signed by it for
-// exactly sans (names and IP addresses), as of now: it creates the CA if
-// there is none, and issues the server certificate when there is none, it
-// names other SANs, it does not verify against the CA, or it expires
-// within RenewBefore. Keys are written 0600, every file atomically.
+// exactly sans (names and IP addresses), as of now: it creates the CA when
+// neither its certificate nor its key is there, and issues the server
+// certificate when there is none, it names other SANs, it does not verify
+// against the CA, or it expires within RenewBefore. Keys are written 0600,
+// every file atomically.
+//
+// When only one of ca.pem and ca-key.pem is there it makes no new CA (that
+// would break every login and machine that pinned the old one): without
+// the key (an admin who keeps it offline) a current server certificate is
+// served as it is, and one due anew is an error naming the missing key;
+// without ca.pem it is an error naming it.
 func Ensure(p Paths, sans []string, now time.Time) (*Material, error) {
 	m := &Material{}
-	ca, caKey, err := loadPair(p.CA, p.CAKey)
+	dir := filepath.Dir(p.CA)
+	_, cerr := os.Stat(p.CA)
+	_, kerr := os.Stat(p.CAKey)
+	var (
+		ca    *x509.Certificate
+		caKey crypto.Signer
+		err   error
+	)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
 		if ca, caKey, err = newCA(now); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Dir(p.CA), 0o700); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 		if err := writePair(p.CA, p.CAKey, ca.Raw, caKey); err != nil {
 			return nil, err
 		}
 		m.Made = true
-	case err != nil:
-		return nil, fmt.Errorf("the CA in %s: %w (move the directory aside to make a new CA; agents and logins that pinned the old one must then be given the new hash)", filepath.Dir(p.CA), err)
+	case errors.Is(cerr, fs.ErrNotExist):
+		return nil, fmt.Errorf("the CA certificate %s is missing while its key %s is there: restore ca.pem from a backup (a new CA would break every login and machine that pinned this one); to start over with a new CA, move %s aside and give logins and machines the new hash", p.CA, p.CAKey, dir)
+	case errors.Is(kerr, fs.ErrNotExist):
+		if ca, err = ReadCert(p.CA); err != nil {
+			return nil, fmt.Errorf("the CA in %s: %w", p.CA, err)
+		}
+	default:
+		if ca, caKey, err = loadPair(p.CA, p.CAKey); err != nil {
+			return nil, fmt.Errorf("the CA in %s: %w (move the directory aside to make a new CA; agents and logins that pinned the old one must then be given the new hash)", dir, err)
+		}
 	}
 	m.CA = ca
 	want := normSANs(sans)
 	leaf, key, err := loadPair(p.Cert, p.Key)
 	if err != nil || !current(leaf, key, ca, want, now) {
+		if caKey == nil {
+			why := "there is none"
+			if err == nil {
+				why = "the one there " + stale(leaf, ca, want, now)
+			}
+			return nil, fmt.Errorf("the CA key %s is missing, and the server certificate %s must be issued anew (%s), which needs it: put the CA key back at %s (0600) for one start, then move it offline again", p.CAKey, p.Cert, why, p.CAKey)
+		}
 		if leaf, key, err = issue(ca, caKey, want, now); err != nil {
 			return nil, err
 		}
@@ -81,6 +112,19 @@ func Ensure(p Paths, sans []string, now time.Time) (*Material, error) {
 	m.Leaf = leaf
 	m.Cert = tls.Certificate{Certificate: [][]byte{leaf.Raw, ca.Raw}, PrivateKey: key, Leaf: leaf}
 	return m, nil
+}
+
+// stale says why leaf is not current.
+func stale(leaf *x509.Certificate, ca *x509.Certificate, want []string, now time.Time) string {
+	switch {
+	case leaf.CheckSignatureFrom(ca) != nil:
+		return "is not signed by the CA"
+	case !slices.Equal(sansOf(leaf), want):
+		return fmt.Sprintf("names %s, the server needs %s", strings.Join(sansOf(leaf), ", "), strings.Join(want, ", "))
+	case now.Before(leaf.NotBefore) || now.Add(RenewBefore).After(leaf.NotAfter):
+		return "expires " + leaf.NotAfter.Format(time.DateOnly)
+	}
+	return "does not match its key"
 }
 
 // SANs are the names and addresses a server certificate must hold for a
@@ -218,14 +262,10 @@ func serial() *big.Int {
 	return n
 }
 
-// loadPair reads a certificate and its private key. An error wraps
-// fs.ErrNotExist only when neither file exists.
+// loadPair reads a certificate and its private key.
 func loadPair(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
 	cb, cerr := os.ReadFile(certFile)
 	kb, kerr := os.ReadFile(keyFile)
-	if errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist) {
-		return nil, nil, cerr
-	}
 	if cerr != nil {
 		return nil, nil, cerr
 	}
@@ -265,44 +305,34 @@ func writePair(certFile, keyFile string, der []byte, key crypto.Signer) error {
 }
 
 // writeFile replaces path with b, 0600, whole or not at all.
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func writeFile(path string, b []byte) error { return atomicfile.Write(path, b) }
 
 // LoadOwn loads an admin's own certificate chain and key (--tls-cert,
-// --tls-key). The CA it returns is the chain's last certificate when the
-// chain holds more than the leaf or the leaf signs itself (what a client
-// pins by hash), else nil: the leaf was signed by a CA the chain does not
-// hold, which clients find among their system roots.
-func LoadOwn(certFile, keyFile string) (tls.Certificate, *x509.Certificate, error) {
+// --tls-key). The CA it returns is what a client pins by hash: the chain's
+// last certificate when that is a self-signed root and the chain does not
+// verify against roots (nil: the system's roots). A chain a public CA
+// issued (Let's Encrypt's fullchain.pem) gets nil: clients verify it by
+// their own roots, and a pin on its intermediate would break at renewal.
+func LoadOwn(certFile, keyFile string, roots *x509.CertPool) (tls.Certificate, *x509.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return c, nil, fmt.Errorf("--tls-cert %s --tls-key %s: %w", certFile, keyFile, err)
 	}
-	last, err := x509.ParseCertificate(c.Certificate[len(c.Certificate)-1])
-	if err != nil {
-		return c, nil, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+	chain := make([]*x509.Certificate, len(c.Certificate))
+	for i, der := range c.Certificate {
+		if chain[i], err = x509.ParseCertificate(der); err != nil {
+			return c, nil, fmt.Errorf("--tls-cert %s: certificate %d: %w", certFile, i+1, err)
+		}
 	}
-	if len(c.Certificate) > 1 || bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
+	inter := x509.NewCertPool()
+	for _, ic := range chain[1:] {
+		inter.AddCert(ic)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err == nil {
+		return c, nil, nil
+	}
+	last := chain[len(chain)-1]
+	if bytes.Equal(last.RawIssuer, last.RawSubject) && last.CheckSignatureFrom(last) == nil {
 		return c, last, nil
 	}
 	return c, nil, nil

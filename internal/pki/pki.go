@@ -47,10 +47,10 @@ func Hash(ca *x509.Certificate) string {
 func CheckHash(s string) error {
 	h, ok := strings.CutPrefix(s, HashPrefix)
 	if !ok || len(h) != 64 {
-		return fmt.Errorf("CA hash %q: want sha256: and 64 hex digits (as `burst server --info` prints it)", s)
+		return fmt.Errorf("CA hash %q: want sha256: and 64 hex digits (as `burst server info` prints it)", s)
 	}
 	if _, err := hex.DecodeString(h); err != nil {
-		return fmt.Errorf("CA hash %q: want sha256: and 64 hex digits (as `burst server --info` prints it)", s)
+		return fmt.Errorf("CA hash %q: want sha256: and 64 hex digits (as `burst server info` prints it)", s)
 	}
 	return nil
 }
@@ -81,6 +81,10 @@ func ParseCert(b []byte) (*x509.Certificate, error) {
 // ErrPinMismatch is a server whose certificate chain holds no CA of the
 // pinned hash.
 var ErrPinMismatch = errors.New("the server's CA does not match the pinned hash")
+
+// ErrLeafUnpinned is a server whose chain holds the pinned CA but whose
+// certificate that CA did not sign.
+var ErrLeafUnpinned = errors.New("the server's certificate does not verify against the pinned CA")
 
 // Pinned is a TLS client configuration that trusts exactly the CA whose
 // hash is pin: the server's chain must hold a certificate of that hash,
@@ -119,8 +123,14 @@ func Pinned(pin, serverName string, found **x509.Certificate) (*tls.Config, erro
 				inter.AddCert(c)
 			}
 			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: serverName, Roots: roots, Intermediates: inter})
-			if err != nil {
+			var name x509.HostnameError
+			switch {
+			case errors.As(err, &name):
 				return fmt.Errorf("the server's certificate does not verify against its pinned CA: %w", err)
+			case err != nil:
+				// Not x509's own error type: the pin was given, so "log in
+				// with a pin" is not the fix.
+				return fmt.Errorf("%w %s (%v): the server presents a certificate its CA did not sign (someone between, or a server whose certificate was replaced by hand)", ErrLeafUnpinned, pin, err)
 			}
 			if found != nil {
 				*found = ca

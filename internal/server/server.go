@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -354,6 +355,11 @@ func (s *Server) serve(ctx context.Context) error {
 			// handshake not done within ReadHeaderTimeout is closed.
 			plainConns(srv)
 			ln = tls.NewListener(ln, s.tls.cfg)
+			hl := &handshakeLog{log: s.log}
+			srv.ErrorLog = log.New(hl, "", 0)
+			addr := ln.Addr().String()
+			s.loops.Go(func() { hl.report(ctx, time.Minute, addr) })
+			s.loops.Go(func() { s.renewTLS(ctx) })
 		}
 		s.https = append(s.https, srv)
 		s.loops.Go(func() { srv.Serve(ln) }) // returns once close closes srv
