@@ -48,8 +48,8 @@ func TestJoinedCluster(t *testing.T) {
 				m.ID, m.Project, m.CPUs, m.PriceUSDPerHour, m.PriceBasis, m.State, want)
 		}
 	}
-	if r := h.mustRun("machine", "list", "--cluster", "lab"); !strings.Contains(r.stdout, "mars") || !strings.Contains(r.stdout, "bh1-lab") {
-		t.Errorf("machine list --cluster lab should show the machines with their project:\n%s", r)
+	if r := h.mustRun("machine", "list", "--cluster", "lab"); !strings.Contains(r.stdout, "bh1-lab  lab      joined") || !strings.Contains(r.stdout, "per use") {
+		t.Errorf("machine list --cluster lab should show the machines as joined, with their price:\n%s", r)
 	}
 
 	// A map on the cluster runs on the two machines only.

@@ -545,6 +545,8 @@ func startRefusal(m *machineRT) error {
 	switch {
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
+	case m.cluster.caps().Joins:
+		return badRequest("machine %s joins by itself, burst does not start it: run its agent again, or join it anew (burst join-token create --cluster %s)", m.row.ID, m.row.Cluster)
 	case m.row.State == burst.MachineTerminated:
 		return badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", m.row.ID, m.row.Cluster)
 	}
@@ -592,6 +594,11 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 	}
 	if c.def.BuiltIn {
 		return nil, badRequest("cluster %s is this host: it has one machine, always on", cluster)
+	}
+	if c.caps().Joins {
+		// The provider says how its machines join.
+		_, err := c.prov.Start(ctx, provider.Spec{Cluster: cluster}, provider.Connect{})
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	if name != "" {
 		if !c.caps().ScaledOutside {

@@ -185,6 +185,9 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 		if strings.HasSuffix(r.Cluster, ":native") {
 			m.row.Type = "Slurm's own jobs"
 		}
+		if m.cluster != nil && m.cluster.caps().Joins {
+			m.row.Type = "joined" // of its own size, not this host
+		}
 		if m.row.Project == "" {
 			m.row.Project = "default"
 			if m.cluster != nil {
