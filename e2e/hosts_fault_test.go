@@ -75,6 +75,7 @@ func TestFaultHostNetworkDropWithinLease(t *testing.T) {
 	t.Parallel()
 	h := startHostServer(t)
 	w := newWitness(t)
+	h.mustRun("cluster", "create", "drop", "--provider", "joined")
 	a := h.startHostAgent(hostDropWithin, "--machine", "bh3-drop", "--cluster", "drop", "--cpus", "1")
 	h.waitRegistered(a)
 	id := h.submitFrom("/", "--on", "drop", "--", "bash", "-c", w.holdScript())
@@ -132,6 +133,7 @@ func TestFaultHostNetworkDropPastLease(t *testing.T) {
 	t.Parallel()
 	h := startHostServer(t)
 	w := newWitness(t)
+	h.mustRun("cluster", "create", "gone", "--provider", "joined")
 	gone := h.startHostAgent(hostDropPast, "--machine", "bh4-gone", "--cluster", "gone", "--cpus", "2")
 	h.waitRegistered(gone)
 	const n = 2

@@ -18,6 +18,7 @@ func TestHostsMap(t *testing.T) {
 	t.Parallel()
 	h := startHostServer(t)
 	w := newWitness(t)
+	h.mustRun("cluster", "create", "hostmap", "--provider", "joined")
 	agents := map[string]*hostAgent{}
 	for _, i := range []int{1, 2} {
 		a := h.startHostAgent(i, "--machine", fmt.Sprintf("bh%d-map", i), "--cluster", "hostmap", "--cpus", "2")

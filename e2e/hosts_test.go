@@ -167,7 +167,11 @@ type hostLink struct {
 // token of the home, no CA file.
 func (h *harness) hostConnect(cluster string) hostLink {
 	h.t.Helper()
-	r := h.mustRun("join-token", "create", "--cluster", cluster, "--ttl", "10m", "-o", "json")
+	args := []string{"join-token", "create", "--ttl", "10m", "-o", "json"}
+	if cluster != "" {
+		args = append(args, "--cluster", cluster) // a cluster of the joined provider, made first
+	}
+	r := h.mustRun(args...)
 	var jt struct {
 		URL string `json:"url"`
 	}
@@ -195,7 +199,7 @@ type hostAgent struct {
 // printed when the test fails.
 func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	h.t.Helper()
-	machine, cluster := "bh"+strconv.Itoa(i), "local"
+	machine, cluster := "bh"+strconv.Itoa(i), "" // no --cluster: the default cluster of joined machines
 	for k, a := range args {
 		if k+1 < len(args) {
 			switch a {
@@ -488,6 +492,7 @@ func (s *syncBuffer) String() string {
 func TestHostIsolation(t *testing.T) {
 	t.Parallel()
 	h := startHostServer(t)
+	h.mustRun("cluster", "create", "iso", "--provider", "joined")
 	a := h.startHostAgent(1, "--machine", "bh1-iso", "--cluster", "iso", "--cpus", "1")
 	h.waitRegistered(a)
 	tmp := t.TempDir()

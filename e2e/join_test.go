@@ -45,6 +45,7 @@ func (h *harness) waitMachine(id, state string) {
 // running task runs again elsewhere, to one end.
 func TestJoin(t *testing.T) {
 	h := newHarness(t)
+	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	tok := h.joinToken("--cluster", "lab")
 	if !strings.HasPrefix(tok.URL, "http://127.0.0.1:") || !strings.Contains(tok.URL, "/"+client.JoinTokenPrefix) ||
 		tok.Command != "burst agent --join "+tok.URL || tok.Cluster != "lab" {

@@ -25,6 +25,8 @@ var streamPortRE = regexp.MustCompile(`listening for pipe streams.*advertised=(\
 // pipe goes on.
 func TestPipeAcrossHosts(t *testing.T) {
 	h := startHostServer(t) // test hosts bh1, bh2 (scripts/hosts.sh): they share nothing with this one
+	h.mustRun("cluster", "create", "hosta", "--provider", "joined")
+	h.mustRun("cluster", "create", "hostb", "--provider", "joined")
 	a := h.startHostAgent(1, "--machine", "hosta", "--cluster", "hosta", "--cpus", "1")
 	b := h.startHostAgent(2, "--machine", "hostb", "--cluster", "hostb", "--cpus", "1")
 	h.waitFor("both agents to register", 30*time.Second, func() bool {

@@ -43,7 +43,7 @@ func newClusterCreateCmd() *cobra.Command {
 		out       string
 	)
 	c := &cobra.Command{
-		Use:   "create NAME (--type TYPE | --provider slurm [--cpus N --mem SIZE])",
+		Use:   "create NAME (--type TYPE | --provider slurm [--cpus N --mem SIZE] | --provider joined)",
 		Short: "Create a cluster",
 		Long: `Create a cluster. Nothing starts until work waits for it (or --min asks for
 machines that always run). Its machines are charged to --project for every
@@ -61,11 +61,18 @@ for at most --time-limit) that runs a burst agent, which pulls tasks from
 this server. Its size is --type's, or --cpus/--mem/--gpus; without a type it
 is priced at the local rates of the price file, else the shadow price of the
 cheapest catalog type that holds it. Pilots reach this server over TCP
-(127.0.0.1 unless the server listens elsewhere).`,
+(127.0.0.1 unless the server listens elsewhere).
+
+With --provider joined burst starts no machine: each joins by itself
+(burst join-token create --cluster NAME prints the command it runs),
+announces its own CPUs, memory and GPUs, and is charged to --project,
+priced as pilots without a type are. --type, --cpus, --min and --max do not
+apply; burst machine stop makes its agent exit.`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
-  burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m`,
+  burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m
+  burst cluster create lab --provider joined --project mars`,
 		Args: argsAtLeast(1, "cluster name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(out); err != nil {
@@ -97,7 +104,9 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 				return usage("--min %d: use 0 or more", spec.Min)
 			}
 			if !c.Flags().Changed("max") {
-				spec.Max = max(spec.Min, 1)
+				// The server makes it 1 when both are 0, but for providers
+				// whose machines join by themselves (no --max at all).
+				spec.Max = spec.Min
 			} else if spec.Max < 1 {
 				return usage("--max %d: use 1 or more", spec.Max)
 			}
@@ -133,7 +142,7 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes; see docs/providers.md)")
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min or --max); see docs/providers.md")
 	fl.StringVar(&spec.Type, "type", "", "machine `TYPE` from the price catalog, e.g. c5.xlarge (see 'burst types')")
 	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
 	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")

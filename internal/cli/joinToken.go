@@ -44,10 +44,17 @@ func newJoinTokenCreateCmd() *cobra.Command {
 It prints the command to run on the machine that should join. The server
 keeps only the token's hash; the token is shown once.
 
+The cluster must be one of the joined provider, whose machines burst does
+not start (` + "`burst cluster create lab --provider joined --project mars`" + `);
+the machine is then a machine of that cluster and its project. Without
+--cluster the token is for the cluster "joined" of project default, made
+on first use.
+
 A server that listens on loopback only gives a plain http:// URL, for
 agents on this host (and Slurm pilots on nodes that reach its 127.0.0.1);
 to join other machines, start it with ` + "`burst server --listen HOST:PORT`" + `.`,
 		Example: `  burst join-token create
+  burst cluster create lab --provider joined --project mars
   burst join-token create --cluster lab --ttl 30m`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -68,7 +75,7 @@ to join other machines, start it with ` + "`burst server --listen HOST:PORT`" + 
 		},
 	}
 	outFlag(c, &out)
-	c.Flags().StringVar(&cluster, "cluster", "", "cluster the machine joins (default: local)")
+	c.Flags().StringVar(&cluster, "cluster", "", "cluster the machine joins, of the joined provider (burst cluster create NAME --provider joined --project P); default: the cluster joined of project default, created on first use")
 	c.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the token may be used (at most 24h)")
 	return c
 }

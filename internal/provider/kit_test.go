@@ -79,3 +79,21 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// The joined provider keeps the contract: burst starts none of its
+// machines (Start names `burst join-token create`), a machine is alive
+// from its agent's registration until Stop, and the options of providers
+// that start machines are refused.
+func TestJoinedContract(t *testing.T) {
+	j := &provider.Joined{}
+	providertest.Run(t, providertest.Setup{
+		Provider: j,
+		Spec:     provider.Spec{Cluster: "kit", Res: burst.Resources{CPUs: 1}},
+		Bad:      provider.Spec{Cluster: "kit", Res: burst.Resources{CPUs: 1}, Partition: "debug", Spot: true},
+		Fix:      "--provider slurm",
+		JoinFix:  "burst join-token create --cluster kit",
+		Join:     func(t *testing.T, s provider.Spec) provider.Handle { return j.Registered(s.ID) },
+		Connect:  providertest.Connect(t, t.TempDir()),
+		Up:       time.Second,
+	})
+}

@@ -3,8 +3,9 @@
 // whether it still exists. The server's autoscaler and the machine commands
 // go through this interface only, and decide from what each provider's Caps
 // declares (docs/providers.md): local (agents on this host, each owning a
-// slice of it), slurm (pilot jobs) and slurm-nodes (elastic Slurm nodes)
-// implement it, and providertest checks a new one against the contract.
+// slice of it), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes) and
+// joined (machines that join by themselves with a token) implement it,
+// and providertest checks a new one against the contract.
 package provider
 
 import (
@@ -139,6 +140,12 @@ type Caps struct {
 	// instead of a catalog --type (a Slurm allocation of that size).
 	// Without it a cluster needs a --type.
 	Sized bool
+	// Joins: burst never starts the machines; each joins by itself with a
+	// join token (burst join-token create --cluster C), announces its own
+	// size and belongs to the cluster's project. Join tokens are made only
+	// for clusters whose provider declares it, and --type, --min and --max
+	// do not apply.
+	Joins bool
 }
 
 // Explainer is implemented by providers that can say why a machine is not
@@ -171,4 +178,5 @@ const (
 	LocalName      = "local"
 	SlurmName      = "slurm"
 	SlurmNodesName = "slurm-nodes"
+	JoinedName     = "joined"
 )

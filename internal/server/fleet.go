@@ -107,6 +107,7 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		&provider.Local{Host: s.hostRes},
 		&provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
 		&provider.SlurmNodes{Host: s.hostRes},
+		&provider.Joined{},
 	} {
 		s.providers[p.Name()] = p
 	}
@@ -206,6 +207,11 @@ func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*cluste
 		// allocation of --cpus and --mem).
 		typ = cost.Type{VCPUs: max(def.MachineCPUs, 1), MemBytes: def.MachineMemBytes, GPUs: def.MachineGPUs}
 		typ.Name = fmt.Sprintf("%d CPUs", typ.VCPUs)
+		if prov.Caps().Joins {
+			// Each machine announces its own size; the cluster's price
+			// is that of one CPU, as the local rates count.
+			typ.Name = "own size"
+		}
 		if typ.MemBytes > 0 {
 			typ.Name += fmt.Sprintf(", %.4g GiB", float64(typ.MemBytes)/(1<<30))
 		}
@@ -261,7 +267,15 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	if spec.Project == "" {
 		spec.Project = "default"
 	}
-	if spec.Max == 0 && spec.Min == 0 {
+	if p, err := s.providers.Get(spec.Provider); err == nil && p.Caps().Joins {
+		// Its machines come when they join, each of its own size.
+		switch {
+		case spec.Type != "" || spec.MachineCPUs > 0 || spec.MachineMemBytes > 0 || spec.MachineGPUs > 0:
+			return nil, badRequest("--type, --cpus, --mem, --gpus: machines of the %s provider announce their own size when they join; drop them", spec.Provider)
+		case spec.Min > 0 || spec.Max > 0:
+			return nil, badRequest("--min and --max: machines of the %s provider join by themselves (burst join-token create --cluster %s), burst starts and stops none; drop them", spec.Provider, spec.Name)
+		}
+	} else if spec.Max == 0 && spec.Min == 0 {
 		spec.Max = 1
 	}
 	if spec.Min > spec.Max {
@@ -531,6 +545,8 @@ func startRefusal(m *machineRT) error {
 	switch {
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
+	case m.cluster.caps().Joins:
+		return badRequest("machine %s joins by itself, burst does not start it: run its agent again, or join it anew (burst join-token create --cluster %s)", m.row.ID, m.row.Cluster)
 	case m.row.State == burst.MachineTerminated:
 		return badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", m.row.ID, m.row.Cluster)
 	}
@@ -578,6 +594,11 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 	}
 	if c.def.BuiltIn {
 		return nil, badRequest("cluster %s is this host: it has one machine, always on", cluster)
+	}
+	if c.caps().Joins {
+		// The provider says how its machines join.
+		_, err := c.prov.Start(ctx, provider.Spec{Cluster: cluster}, provider.Connect{})
+		return nil, &errBadRequest{Msg: err.Error()}
 	}
 	if name != "" {
 		if !c.caps().ScaledOutside {

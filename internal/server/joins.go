@@ -22,6 +22,7 @@ import (
 	"github.com/burst-sh/burst/internal/api"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/pki"
+	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -108,10 +109,13 @@ func (s *Server) principalOfMachine(ctx context.Context, secret string) (*auth.P
 func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec) (*client.JoinToken, error) {
 	cluster := spec.Cluster
 	if cluster == "" {
-		cluster = localCluster
+		cluster = DefaultJoinedCluster
 	}
 	if !burst.ValidName(cluster) {
 		return nil, badRequest("--cluster %q is not a cluster name: letters, digits, '-', '_' or '.'", cluster)
+	}
+	if err := s.joinableCluster(ctx, cluster, spec.Cluster == ""); err != nil {
+		return nil, err
 	}
 	ttl := DefaultJoinTTL
 	if spec.TTL != "" {
@@ -142,6 +146,37 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 		u += "#" + pin
 	}
 	return &client.JoinToken{Token: tok, Cluster: cluster, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
+}
+
+// DefaultJoinedCluster is the cluster of a join token made without
+// --cluster: created on demand with the joined provider in project
+// default, so that one person's `burst join-token create` needs no
+// cluster first, as the laptop needs no setup.
+const DefaultJoinedCluster = "joined"
+
+// joinableCluster says why machines may not join cluster name: it does
+// not exist, or its provider starts its machines itself. The default
+// cluster is created when missing (orDefault).
+func (s *Server) joinableCluster(ctx context.Context, name string, orDefault bool) error {
+	s.mu.Lock()
+	c := s.clusters[name]
+	s.mu.Unlock()
+	if c == nil && orDefault {
+		_, err := s.CreateCluster(ctx, actorFrom(ctx), &burst.ClusterSpec{Name: name, Provider: provider.JoinedName, Project: "default"})
+		var bad *errBadRequest
+		if err == nil || errors.As(err, &bad) && strings.Contains(bad.Msg, "exists already") {
+			return nil // made now, or by a request racing this one
+		}
+		return err
+	}
+	fix := "burst cluster create " + name + " --provider " + provider.JoinedName + " --project PROJECT"
+	switch {
+	case c == nil:
+		return badRequest("no cluster %s to join: create it first (%s)", name, fix)
+	case !c.caps().Joins:
+		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster for machines that join (%s)", name, c.def.Provider, fix)
+	}
+	return nil
 }
 
 // joinBase is the URL a machine joins at, and the CA hash it pins: the

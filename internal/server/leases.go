@@ -153,6 +153,10 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	if m != nil && m.doomed != 0 && r.PID == m.doomed {
 		return nil, badRequest("agent %d on %s came back too late and is being stopped: a new agent serves this host", r.PID, r.Machine)
 	}
+	if m != nil && m.cluster != nil && m.cluster.caps().Joins && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineTerminated) {
+		// burst never starts it again: a person or a guardrail stopped it.
+		return nil, badRequest("machine %s is %s: its agent should exit (join it again with a new token: burst join-token create --cluster %s)", r.Machine, m.row.State, m.row.Cluster)
+	}
 	if m != nil && m.row.State == burst.MachineStopping {
 		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
 	}
@@ -180,6 +184,9 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 		c.x.priceOwned(m)
 		if strings.HasSuffix(r.Cluster, ":native") {
 			m.row.Type = "Slurm's own jobs"
+		}
+		if m.cluster != nil && m.cluster.caps().Joins {
+			m.row.Type = "joined" // of its own size, not this host
 		}
 		if m.row.Project == "" {
 			m.row.Project = "default"

@@ -60,6 +60,12 @@ type Setup struct {
 	Fix string
 	// Connect is where agents go (see Connect).
 	Connect provider.Connect
+	// Join brings up a machine of a provider whose machines join by
+	// themselves (Caps.Joins), as its agent registering would, and returns
+	// its handle; Start must refuse such a machine with one line holding
+	// JoinFix (the command that makes it join). Unused for other providers.
+	Join    func(t *testing.T, s provider.Spec) provider.Handle
+	JoinFix string
 	// Up is how long a started machine may take until Alive says so, and a
 	// stopped one until it says it is gone; zero: 30 s.
 	Up time.Duration
@@ -114,6 +120,21 @@ func Run(t *testing.T, s Setup) {
 		sp := s.Spec
 		sp.ID = fmt.Sprintf("kit-%d", time.Now().UnixNano()%1e6)
 		h, err := p.Start(ctx, sp, s.Connect)
+		if p.Caps().Joins {
+			// burst starts none of its machines: Start says how one joins,
+			// and the kit has one join instead.
+			switch {
+			case err == nil:
+				p.Stop(context.Background(), h)
+				t.Fatal("Start of a machine that joins by itself started one")
+			case strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), s.JoinFix):
+				t.Errorf("Start's refusal %q is not one line naming how the machine joins (%q)", err, s.JoinFix)
+			}
+			if s.Join == nil {
+				t.Fatal("Setup.Join is missing: a provider whose machines join by themselves needs it")
+			}
+			h, err = s.Join(t, sp), nil
+		}
 		if err != nil {
 			t.Fatalf("Start: %v", err)
 		}
