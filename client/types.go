@@ -198,6 +198,10 @@ type Register struct {
 	// POST /v1/agent/output and each task runs in a private directory.
 	// false (as from agents that predate it): the home is shared.
 	Remote bool `json:"remote,omitempty"`
+	// SentAt is the agent's clock when it sent this: the server reads
+	// the times of Events against it, so that an agent whose clock is
+	// off by minutes reports times the server's clock agrees with.
+	SentAt *time.Time `json:"sent_at,omitempty"`
 }
 
 // UICode is a one-time sign-in link to the dashboard (`burst ui`).
@@ -244,6 +248,8 @@ type Report struct {
 	Machine string      `json:"machine"`
 	BootID  string      `json:"boot_id"`
 	Events  []TaskEvent `json:"events"`
+	// SentAt is the agent's clock when it sent this (see Register).
+	SentAt *time.Time `json:"sent_at,omitempty"`
 }
 
 // Result is one task of a job in input order: its inputs and how it ended.

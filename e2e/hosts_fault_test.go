@@ -11,16 +11,17 @@ import (
 )
 
 const (
-	// serverLease is how long the server waits for a silent agent before
-	// it declares its machine lost and requeues its tasks (checkMachines in
-	// internal/server/local.go: 30 s after its last lease ended). The
-	// server has no knob for it, so the tests below take it as it is.
-	serverLease = 30 * time.Second
-	// dropWithin is how long a host's network is down in the test that
-	// expects it back within the lease: a third of it, leaving room for
-	// TCP's retransmission backoff (the next try may come 12 s after the
-	// link returns) and the long poll of a lease in flight (10 s).
-	dropWithin = serverLease / 3
+	// remoteLease is how long the server waits, by default, for a silent
+	// agent that shares nothing with it before it declares its machine
+	// lost and requeues its tasks (server.DefaultRemoteAgentTimeout).
+	remoteLease = 90 * time.Second
+	// dropWithin is the outage: a host's network down for 30 s
+	// mid-task, within the default lease.
+	dropWithin = 30 * time.Second
+	// shortLease is the lease of the test that lets the outage run past
+	// it (burst server --agent-timeout), so that it waits seconds, not
+	// minutes.
+	shortLease = 5 * time.Second
 	// The hosts whose network these tests cut: theirs alone.
 	hostDropWithin = 3
 	hostDropPast   = 4
@@ -67,8 +68,8 @@ func (h *harness) submitFrom(dir string, args ...string) int64 {
 	return id
 }
 
-// A host whose network drops for a third of the lease while its task runs
-// comes back in time: the server never declares its machine lost, the task
+// A host whose network drops for 30 s while its task runs comes back
+// within the default lease of a remote machine: the server never declares its machine lost, the task
 // is neither requeued nor run again, and its end (sent by the test once
 // the link is back) is the job's.
 func TestFaultHostNetworkDropWithinLease(t *testing.T) {
@@ -89,7 +90,7 @@ func TestFaultHostNetworkDropWithinLease(t *testing.T) {
 			t.Fatalf("the agent on bh3 exited during the outage (%v)", a.err)
 		}
 		if m, _ := h.machine("bh3-drop"); m.State != "running" {
-			t.Fatalf("bh3-drop is %s %s into a %s outage: the server gave it up although the lease is %s", m.State, time.Since(down).Round(time.Second), dropWithin, serverLease)
+			t.Fatalf("bh3-drop is %s %s into a %s outage: the server gave it up although the lease is %s", m.State, time.Since(down).Round(time.Second), dropWithin, remoteLease)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -124,14 +125,15 @@ func TestFaultHostNetworkDropWithinLease(t *testing.T) {
 	recordFault(t, row)
 }
 
-// A host whose network stays down past the lease: the server declares its
+// A host whose network stays down past the lease (a short one, set with
+// burst server --agent-timeout): the server declares its
 // machine lost and requeues its tasks, which run again on another host,
 // once each. When the host's link comes back, its first runs end (the
 // server has its agent kill them: they are not left running beside the
 // second ones) and nothing is run a third time.
 func TestFaultHostNetworkDropPastLease(t *testing.T) {
 	t.Parallel()
-	h := startHostServer(t)
+	h := startHostServer(t, "--agent-timeout", shortLease.String())
 	w := newWitness(t)
 	h.mustRun("cluster", "create", "gone", "--provider", "joined")
 	gone := h.startHostAgent(hostDropPast, "--machine", "bh4-gone", "--cluster", "gone", "--cpus", "2")
@@ -155,11 +157,15 @@ func TestFaultHostNetworkDropPastLease(t *testing.T) {
 	h.waitRegistered(spare)
 
 	down := cutLink(t, h, w, hostDropPast)
-	h.waitFor("the server to declare bh4-gone lost", serverLease+60*time.Second, func() bool {
+	h.waitFor("the server to declare bh4-gone lost", shortLease+60*time.Second, func() bool {
 		m, _ := h.machine("bh4-gone")
 		return m.State == "lost"
 	})
-	t.Logf("bh4-gone declared lost %s after its link went down (lease %s)", time.Since(down).Round(100*time.Millisecond), serverLease)
+	lostAfter := time.Since(down)
+	t.Logf("bh4-gone declared lost %s after its link went down (lease %s)", lostAfter.Round(100*time.Millisecond), shortLease)
+	if lostAfter < shortLease {
+		t.Errorf("bh4-gone declared lost %s after its link went down, before its lease of %s ran out", lostAfter, shortLease)
+	}
 	h.waitFor("the 2 tasks to run again on bh2", 30*time.Second, func() bool { return len(w.runsOf(id)) == 2*n })
 	setLink(t, hostDropPast, true)
 

@@ -124,11 +124,11 @@ func (h *harness) hostExec(i int, args ...string) *exec.Cmd {
 
 // startHostServer is a harness whose server also listens on the bridge,
 // for agents on the hosts (burst server --listen).
-func startHostServer(t *testing.T) *harness {
+func startHostServer(t *testing.T, args ...string) *harness {
 	t.Helper()
 	needHosts(t)
 	h := newHarness(t)
-	c := h.command("server", "--listen", hostGateway+":0")
+	c := h.command(append([]string{"server", "--listen", hostGateway + ":0"}, args...)...)
 	var log syncBuffer
 	c.Stdout, c.Stderr = &log, &log
 	c.WaitDelay = 5 * time.Second

@@ -6,69 +6,75 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst/bench/internal/burstbin"
 )
 
-// Across hosts (-hosts, as root): two network namespaces on a private
-// bridge of this bench's own (bsb-br0, 10.251.2.1/24; hosts 10.251.2.11
-// and .12, made as /work/shared/notes/recipes/netns-hosts.sh makes them),
-// so that a stream between them leaves "the host" and is encrypted.
-// Compared: raw TCP between the two namespaces (this program as sender in
-// one and receiver in the other, 128 KiB writes and reads), and a burst
-// pipe `dd bs=128K | cat > /dev/null` whose stages run on agents in the two
-// namespaces, over a TLS stream relayed by the agents. Goal: ≥ 0.8×.
+// Across hosts (-hosts, as root): two test hosts of scripts/hosts.sh (bh1
+// and bh2: network namespaces on its private bridge bh-br0, 10.251.0.1/24,
+// each with a private /tmp and home), so that a stream between them leaves
+// "the host" and is encrypted. The agents there join as a new machine
+// would: a one-time join token whose URL pins the server's CA, over TLS;
+// nothing of the server's home reaches them. Compared: raw TCP between the
+// two hosts (this program as sender in one and receiver in the other, 128
+// KiB writes and reads), and a burst pipe `dd bs=128K | cat > /dev/null`
+// whose stages run on agents on the two hosts, over a TLS stream relayed
+// by the agents. Goal: ≥ 0.8×.
 
 const (
-	hostsBridge = "bsb-br0"
-	hostsRoot   = "10.251.2.1"
+	hostsRoot = "10.251.0.1" // the bridge's root side, where the server listens
+	// hostsLock is the lock the e2e suite holds (shared) while it uses the
+	// hosts: they are removed only by the last one using them.
+	hostsLock = "/run/lock/burst-hosts.lock"
 )
 
-func hostsAddr(i int) string { return fmt.Sprintf("10.251.2.%d", 10+i) }
+func hostsAddr(i int) string { return fmt.Sprintf("10.251.0.%d", 10+i) }
 
-func hostsUp() {
-	hostsDown()
-	ip := func(args ...string) {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			fail(fmt.Errorf("ip %s: %v\n%s", strings.Join(args, " "), err, out))
+// hostsScript is scripts/hosts.sh of this module (the bench runs from the
+// module's root, as `go run ./bench/pipe`).
+func hostsScript() string {
+	p, err := filepath.Abs(filepath.Join("scripts", "hosts.sh"))
+	check(err)
+	if _, err := os.Stat(p); err != nil {
+		fail(fmt.Errorf("run the bench from burst's module root (scripts/hosts.sh): %v", err))
+	}
+	return p
+}
+
+// hostsUp makes hosts bh1 and bh2 (kept if they exist) and returns what
+// ends this bench's use of them: the hosts are removed unless another
+// program (the e2e suite) still uses them.
+func hostsUp() func() {
+	check(os.MkdirAll(filepath.Dir(hostsLock), 0o755))
+	f, err := os.OpenFile(hostsLock, os.O_RDWR|os.O_CREATE, 0o600)
+	check(err)
+	check(syscall.Flock(int(f.Fd()), syscall.LOCK_SH))
+	if out, err := exec.Command(hostsScript(), "start", "2").CombinedOutput(); err != nil {
+		fail(fmt.Errorf("scripts/hosts.sh start 2: %v\n%s", err, out))
+	}
+	return func() {
+		defer f.Close()
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			exec.Command(hostsScript(), "stop").Run()
 		}
 	}
-	ip("link", "add", hostsBridge, "type", "bridge")
-	ip("addr", "add", hostsRoot+"/24", "dev", hostsBridge)
-	ip("link", "set", hostsBridge, "up")
-	for i := 1; i <= 2; i++ {
-		ns := fmt.Sprintf("bsb%d", i)
-		ip("netns", "add", ns)
-		ip("link", "add", fmt.Sprintf("bsb-v%d", i), "type", "veth", "peer", "name", "eth0", "netns", ns)
-		ip("link", "set", fmt.Sprintf("bsb-v%d", i), "master", hostsBridge, "up")
-		ip("-n", ns, "addr", "add", hostsAddr(i)+"/24", "dev", "eth0")
-		ip("-n", ns, "link", "set", "eth0", "up")
-		ip("-n", ns, "link", "set", "lo", "up")
-	}
 }
 
-func hostsDown() {
-	for i := 1; i <= 2; i++ {
-		exec.Command("ip", "netns", "del", fmt.Sprintf("bsb%d", i)).Run()
-	}
-	exec.Command("ip", "link", "del", hostsBridge).Run()
-}
-
-// inHost is c run in namespace bsbI.
-func inHost(i int, c *exec.Cmd) *exec.Cmd {
-	ipPath, err := exec.LookPath("ip")
-	check(err)
-	c.Args = append([]string{"ip", "netns", "exec", fmt.Sprintf("bsb%d", i)}, c.Args...)
-	c.Path = ipPath
+// inHost is c run on host bhI (scripts/hosts.sh exec), with bin copied
+// there and run by its name.
+func inHost(i int, bin string, c *exec.Cmd) *exec.Cmd {
+	c.Args = append([]string{hostsScript(), "exec", strconv.Itoa(i), "--bin", bin, filepath.Base(bin)}, c.Args[1:]...)
+	c.Path = c.Args[0]
 	return c
 }
 
 // acrossHosts runs the across-hosts comparison and prints its lines.
 func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
-	hostsUp()
-	defer hostsDown()
+	defer hostsUp()()
 	home := filepath.Join(tmp, "hosts-home")
 	env := burstbin.Env(home)
 	burstCmd := func(args ...string) *exec.Cmd {
@@ -91,8 +97,14 @@ func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
 		}
 	}
 	for i, name := range []string{"hosta", "hostb"} {
-		a := inHost(i+1, burstCmd("agent", "--server", info.Addr, "--token-file", filepath.Join(home, "token"),
-			"--machine", name, "--cluster", name))
+		out, err := burstCmd("join-token", "create", "--cluster", name, "--ttl", "10m", "-o", "json").Output()
+		check(err)
+		var jt struct {
+			URL string `json:"url"`
+		}
+		check(json.Unmarshal(out, &jt))
+		a := inHost(i+1, bin, exec.Command(bin, "agent", "--join", jt.URL, "--machine", name, "--cluster", name))
+		a.Env = env
 		check(a.Start())
 		defer func() { a.Process.Kill(); a.Wait() }()
 	}
@@ -123,9 +135,9 @@ func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
 		raw.Seconds()/tls.Seconds())
 }
 
-// rawTCPHosts is rawTCP with the receiver in bsb2 and the sender in bsb1.
+// rawTCPHosts is rawTCP with the receiver on bh2 and the sender on bh1.
 func rawTCPHosts(self, size string) time.Duration {
-	r := inHost(2, exec.Command(self, "-recv", "-listen", hostsAddr(2)+":0", "-size", size))
+	r := inHost(2, self, exec.Command(self, "-recv", "-listen", hostsAddr(2)+":0", "-size", size))
 	out, err := r.StdoutPipe()
 	check(err)
 	r.Stderr = os.Stderr
@@ -134,7 +146,7 @@ func rawTCPHosts(self, size string) time.Duration {
 	_, err = fmt.Fscanln(out, &addr)
 	check(err)
 	start := time.Now()
-	s := inHost(1, exec.Command(self, "-send", addr, "-size", size))
+	s := inHost(1, self, exec.Command(self, "-send", addr, "-size", size))
 	s.Stderr = os.Stderr
 	check(s.Run())
 	check(r.Wait())

@@ -55,7 +55,11 @@ CA by the URL's hash, exchanges the token for this machine's own
 credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
 saved credential; the token is not needed again. The credential serves the
-agent protocol only; burst machine revoke ends it, and the agent exits.`,
+agent protocol only; burst machine revoke ends it, and the agent exits.
+
+Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
+tasks' times as a host whose clock is that far off would; the server reads
+them against its own clock. Only the test suite sets it.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
   burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...`,
 		Args: cobra.NoArgs,

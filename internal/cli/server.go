@@ -31,7 +31,9 @@ func newServerCmd() *cobra.Command {
 		listen string
 		every  time.Duration
 		keep   int
-		tlsOpt server.TLS
+
+		agentTimeout time.Duration
+		tlsOpt       server.TLS
 	)
 	c := &cobra.Command{
 		Use:   "server",
@@ -66,12 +68,20 @@ in with 'burst login https://HOST:PORT#sha256:HASH'; 'burst server info'
 prints both again. --tls serves TLS on a loopback --listen too (behind a
 port forward); --tls-cert and --tls-key serve your own certificate instead
 (see docs/security-tls.md). The unix socket and the default 127.0.0.1
-listener stay plain HTTP.`,
+listener stay plain HTTP.
+
+An agent keeps a lease request open at the server at all times. One that
+goes silent (its host's network dropped, its host died) keeps its tasks for
+--agent-timeout; past it, its machine is declared lost and its tasks run
+again elsewhere, once. The default is 30s for agents on this host or its
+filesystem and 90s for machines that share nothing with the server, so that
+an outage of 30 s loses nothing; --agent-timeout sets one lease for all.`,
 		Example: `  burst server
   burst server --port 8080
   BURST_HOME=/scratch/me/burst burst server --port 0   # any free port
   burst server --snapshot-every 5m --snapshot-keep 24
   burst server --listen 0.0.0.0:7780 --tls-san lab.example.org
+  burst server --listen 0.0.0.0:7780 --agent-timeout 2m
   burst server info`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -112,6 +122,9 @@ listener stay plain HTTP.`,
 			if every == 0 {
 				every = -1 // Config's "none"
 			}
+			if c.Flags().Changed("agent-timeout") && agentTimeout < time.Second {
+				return usage("--agent-timeout %s: give a duration of 1s or more, e.g. 2m (a machine's tasks run again elsewhere once its agent is silent that long)", agentTimeout)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			defer startProfile("server")()
@@ -122,7 +135,7 @@ listener stay plain HTTP.`,
 				}
 			}
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log,
-				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt})
+				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt, AgentTimeout: agentTimeout})
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
@@ -147,6 +160,7 @@ listener stay plain HTTP.`,
 	c.Flags().StringVar(&tlsOpt.Key, "tls-key", "", "the private key of --tls-cert (PEM)")
 	c.Flags().StringArrayVar(&tlsOpt.SANs, "tls-san", nil, "another host name or IP address the server's certificate holds (repeat it)")
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
+	c.Flags().DurationVar(&agentTimeout, "agent-timeout", 0, "how long an agent may be silent (its network down, its host gone) before its machine is declared lost and its tasks run again elsewhere (default: 30s for agents on this host or its filesystem, 90s for machines that share nothing with the server)")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
 	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())
 	return c

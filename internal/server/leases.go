@@ -202,6 +202,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.row.SeenAt = &now
 	m.lastSeen = now
 	m.unlease() // a lease the agent did not acknowledge is handed out again
+	agentTimes(r.Events, r.SentAt, now)
 	c.applyEvents(m, r.Events, now, b)
 	reported := map[taskKey]client.RunningTask{}
 	for _, rt := range r.Running {
@@ -312,6 +313,7 @@ func (c *control) report(r *client.Report, now time.Time, b *batch) error {
 		return errConflict
 	}
 	m.lastSeen = now
+	agentTimes(r.Events, r.SentAt, now)
 	c.applyEvents(m, r.Events, now, b)
 	// Only an ended task frees room; the tasks that follow it are placed in
 	// the same batch. Reports of starts and progress alone place nothing

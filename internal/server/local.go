@@ -171,9 +171,13 @@ func (s *Server) checkMachines(ctx context.Context) {
 			probes = append(probes, probe{m, prov, m.handle, m.row.State, m.registered})
 			continue
 		}
-		// An agent that joined by itself: alive while it asks for work.
-		alive := !m.registered || m.leasing > 0 || now.Sub(m.lastSeen) < 30*time.Second
-		s.judgeMachine(m, alive, now, &b)
+		// An agent that joined by itself: alive while it asks for work,
+		// and for its lease after it last did (silence.go).
+		if why := s.silent(m, now); why != "" {
+			s.machineLost(m, "agent on "+m.row.ID+" is gone: "+why, &b)
+			continue
+		}
+		s.judgeMachine(m, true, now, &b)
 	}
 	if err := s.apply(&b); err != nil {
 		s.log.Error("record machine state", "err", err)
@@ -204,11 +208,23 @@ func (s *Server) checkMachines(ctx context.Context) {
 			s.stopMachine(m, "its agent did not register within "+limit.String(), "server", false, &b)
 			continue
 		}
+		if why := s.silent(m, now); alive[i] && why != "" {
+			// Its provider still has it, but its agent no longer speaks
+			// (its network dropped, or it hangs): given up as any agent.
+			s.machineLost(m, "agent on "+m.row.ID+" is gone: "+why, &b)
+			continue
+		}
 		s.judgeMachine(m, alive[i], now, &b)
 	}
 	if err := s.apply(&b); err != nil {
 		s.log.Error("record machine state", "err", err)
 	}
+}
+
+// silent says why m's agent is given up for its silence (silence.go); ""
+// while it is within its lease. Called with s.mu held.
+func (s *Server) silent(m *machineRT, now time.Time) string {
+	return silence(m.registered, m.leasing, m.lastSeen, now, agentTimeout(m.row.Remote, s.agentTimeout))
 }
 
 // judgeMachine marks m lost when its agent is gone (alive: whether it

@@ -68,6 +68,13 @@ type Config struct {
 	// how many are kept: 0 means DefaultSnapshotKeep.
 	SnapshotEvery time.Duration
 	SnapshotKeep  int
+
+	// AgentTimeout is how long an agent may be silent before its machine
+	// is declared lost and its tasks requeued: 0 means DefaultAgentTimeout
+	// for agents that share the server's host or home and
+	// DefaultRemoteAgentTimeout for those that share nothing with it
+	// (silence.go).
+	AgentTimeout time.Duration
 }
 
 // Server is a running control plane.
@@ -82,6 +89,7 @@ type Server struct {
 	user         string // the OS user the server runs as
 	started      time.Time
 	noLocalAgent bool
+	agentTimeout time.Duration // Config.AgentTimeout
 
 	mu sync.Mutex
 
@@ -178,7 +186,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w for %s%s: use it, or stop it first", ErrRunning, h, pid)
 	}
 	s := &Server{
-		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent,
+		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),

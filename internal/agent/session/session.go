@@ -102,6 +102,7 @@ type Session struct {
 	cfg   Config
 	owner Owner
 	wake  chan struct{}
+	clock clock // the agent's clock, as the server is told it (clock.go)
 
 	// guarded by cfg.Mu
 	bootID string
@@ -132,7 +133,7 @@ func New(cfg Config, owner Owner) *Session {
 	}
 	cfg.Register.PID = os.Getpid()
 	cfg.Register.PIDStart, _ = runner.ProcStartTicks(cfg.Register.PID)
-	return &Session{cfg: cfg, owner: owner, wake: make(chan struct{}, 1)}
+	return &Session{cfg: cfg, owner: owner, wake: make(chan struct{}, 1), clock: testClock(cfg.Log)}
 }
 
 // EmitLocked queues an event for the server; cfg.Mu must be held. Call
@@ -308,6 +309,7 @@ func (s *Session) register(ctx context.Context) error {
 	if s.cfg.Complete != nil {
 		s.cfg.Complete(r.Events, r.Running)
 	}
+	r.Events, r.SentAt = s.clock.stamp(r.Events)
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
 		var ae *client.Error
@@ -517,7 +519,9 @@ func (s *Session) reportLoop(ctx context.Context) {
 			if s.cfg.Complete != nil {
 				s.cfg.Complete(evs, nil)
 			}
-			err := s.cfg.Client.ReportEvents(ctx, &client.Report{Machine: s.cfg.Register.Machine, BootID: boot, Events: evs})
+			rep := &client.Report{Machine: s.cfg.Register.Machine, BootID: boot}
+			rep.Events, rep.SentAt = s.clock.stamp(evs)
+			err := s.cfg.Client.ReportEvents(ctx, rep)
 			if err == nil {
 				s.dropSent(sent)
 				wait.Reset()
