@@ -543,9 +543,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			}
 		}
 		if o.remote != nil { // its end waits for its output to reach the server
-			o.remote.ship.finish()
+			shipped := o.remote.ship.finish()
 			r.StdoutTo, r.StderrTo = 0, 0
-			o.remote.cleanup(o.remote.ship)
+			if shipped { // else the agent stops: what is unshipped stays (swept at the next start)
+				o.remote.cleanup(o.remote.ship)
+			}
 		}
 		if r.State == burst.Failed && (r.Signal == int(syscall.SIGTERM) || r.Signal == int(syscall.SIGKILL)) {
 			// The machine going away (scancel of a pilot, a shutdown)
