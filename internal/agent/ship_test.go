@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,5 +85,15 @@ func TestShipStoppedIsNotComplete(t *testing.T) {
 	ok, _, _ := shipAgainst(t, ctx, http.StatusInternalServerError, time.Hour, cancel)
 	if ok {
 		t.Fatal("finish said shipping was over though the agent stopped with the output unshipped")
+	}
+}
+
+// A task's BURST_AGENT marks its agent without naming the agent's work
+// directory (where a joined machine's credential lies): the same
+// directory gives the same mark, another directory another.
+func TestAgentMarkHidesWorkDir(t *testing.T) {
+	m := agentMark("/home/ada/.burst")
+	if strings.Contains(m, "/") || strings.Contains(m, "ada") || m != agentMark("/home/ada/.burst") || m == agentMark("/home/bob/.burst") {
+		t.Fatalf("agentMark: %q", m)
 	}
 }
