@@ -38,6 +38,9 @@ type OutputChunk struct {
 	Data   []byte
 }
 
+// Identity is the machine a chunk is shipped for.
+func (c *OutputChunk) Identity() (machine, cluster string) { return c.Machine, "" }
+
 // OutputAck is the server's answer to a chunk: how many bytes of the
 // stream it holds now (the offset of the next chunk).
 type OutputAck struct {

@@ -8,6 +8,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -497,7 +499,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		script, argv = path, sargv
 	}
 	t, err := runner.Start(runner.Spec{
-		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+a.cfg.WorkDir, runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
@@ -543,9 +545,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			}
 		}
 		if o.remote != nil { // its end waits for its output to reach the server
-			o.remote.ship.finish()
+			shipped := o.remote.ship.finish()
 			r.StdoutTo, r.StderrTo = 0, 0
-			o.remote.cleanup(o.remote.ship)
+			if shipped { // else the agent stops: what is unshipped stays (swept at the next start)
+				o.remote.cleanup(o.remote.ship)
+			}
 		}
 		if r.State == burst.Failed && (r.Signal == int(syscall.SIGTERM) || r.Signal == int(syscall.SIGKILL)) {
 			// The machine going away (scancel of a pilot, a shutdown)
@@ -730,15 +734,25 @@ func cancelledEvent(ref client.TaskRef) client.TaskEvent {
 	return client.TaskEvent{TaskRef: ref, Kind: client.EventExited, State: burst.Cancelled, Reason: "cancelled before it started", EndedAt: &now}
 }
 
+// agentMark is what tells this agent's tasks apart from others' in /proc:
+// a digest of its work directory, not the path itself, so that a task is
+// not handed where the agent keeps its machine credential (joined.json)
+// and spool (docs/security-join.md says what a task can still reach).
+func agentMark(workDir string) string {
+	sum := sha256.Sum256([]byte(workDir))
+	return hex.EncodeToString(sum[:12])
+}
+
 // reportLinger is how long a busy agent gathers events into one report.
 const reportLinger = 5 * time.Millisecond
 
 // killLeftovers kills what tasks of a previous agent for this machine left
 // running (that agent died: nobody waits for them, and their server runs
-// them again). Every task carries BURST_AGENT=<this agent's work dir> in its
-// environment, so they are found in /proc at no cost per task.
+// them again). Every task carries BURST_AGENT=<agentMark of this agent's
+// work dir> in its environment, so they are found in /proc at no cost per
+// task.
 func (a *Agent) killLeftovers() {
-	marker := []byte("\x00BURST_AGENT=" + a.cfg.WorkDir + "\x00")
+	marker := []byte("\x00BURST_AGENT=" + agentMark(a.cfg.WorkDir) + "\x00")
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return

@@ -106,7 +106,8 @@ func (a *Agent) prepareRemote(as client.Assignment, jc *client.JobContext) (clie
 	}
 	c := *jc
 	c.Dir = dir
-	sh := &shipper{cl: a.cfg.Client, machine: a.cfg.Machine, boot: a.sess.BootID, ref: as.TaskRef, ctx: a.runCtx, log: a.cfg.Log}
+	sh := &shipper{cl: a.cfg.Client, machine: a.cfg.Machine, boot: a.sess.BootID, ref: as.TaskRef, ctx: a.runCtx, log: a.cfg.Log,
+		giveUp: a.cfg.IdleExit}
 	if as.Direct {
 		// A batch job's own files, written here (relative to its private
 		// directory) and shipped from where this attempt begins in them.
@@ -187,6 +188,14 @@ type shipper struct {
 	end     chan struct{} // closed when the task ended: ship the rest
 	done    chan struct{} // closed when run returned
 	buf     []byte
+	// giveUp is how long a stream's chunk is tried again while the server
+	// answers 5xx (the agent's own give-up time, IdleExit): then the
+	// stream is given up, so that the task's end is still reported and
+	// its CPUs freed.
+	giveUp time.Duration
+	// complete: run returned because every stream was shipped or given
+	// up, not because the agent stops (set before done is closed).
+	complete bool
 }
 
 type shipStream struct {
@@ -218,10 +227,13 @@ func (sh *shipper) start() {
 }
 
 // finish ships what is left, once the task ended, and returns when the
-// server acknowledged all of it (or takes none, or the agent stops).
-func (sh *shipper) finish() {
+// server acknowledged all of it (or takes none, or the agent stops). It
+// says whether shipping is over: false when the agent stops first, and
+// what is unshipped must then be left where it is.
+func (sh *shipper) finish() bool {
 	close(sh.end)
 	<-sh.done
+	return sh.complete
 }
 
 func (sh *shipper) run() {
@@ -249,6 +261,7 @@ func (sh *shipper) run() {
 			last = time.Now()
 		}
 		if ended {
+			sh.complete = true
 			return
 		}
 	}
@@ -266,6 +279,7 @@ func (sh *shipper) ship(s *shipStream, any bool) bool {
 	}
 	defer f.Close()
 	b := backoff.New(50*time.Millisecond, 2*time.Second)
+	var failing time.Time // when the server began answering 5xx to this chunk
 	for {
 		fi, err := f.Stat()
 		if err != nil {
@@ -288,15 +302,37 @@ func (sh *shipper) ship(s *shipStream, any bool) bool {
 			Stream: s.name, Offset: s.sent, Data: sh.buf[:n]})
 		cancel()
 		var gap *client.OutputGap
+		var refused *client.Error
 		switch {
 		case err == nil:
 			s.sent = ack.Next
 			b.Reset()
+			failing = time.Time{}
 		case errors.As(err, &gap):
 			s.sent = gap.Next // ship from where the server is
 		case errors.Is(err, client.ErrOutputGone):
 			s.gone = true
 			return true
+		case errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500:
+			// Refused for good (a revoked credential, a chunk the server
+			// will never take): sending it again changes nothing. The
+			// task's end is reported with what the server holds.
+			sh.log.Warn("the server refused a task's output: the rest of this stream is not shipped",
+				"job", sh.ref.Job, "task", sh.ref.Index, "stream", s.name, "shipped", s.sent, "unshipped", pending, "err", err)
+			s.gone = true
+			return true
+		case errors.As(err, &refused) && refused.Status >= 500:
+			if failing.IsZero() {
+				failing = time.Now()
+			} else if time.Since(failing) > sh.giveUp {
+				sh.log.Warn("the server failed to take a task's output for too long: the rest of this stream is not shipped",
+					"job", sh.ref.Job, "task", sh.ref.Index, "stream", s.name, "shipped", s.sent, "for", sh.giveUp, "err", err)
+				s.gone = true
+				return true
+			}
+			if b.Wait(sh.ctx) != nil {
+				return false
+			}
 		default:
 			// Unreachable, restarting, or it forgot this agent (the
 			// session registers again): the same bytes go again.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/auth"
 )
 
@@ -35,11 +36,20 @@ func asOwn[In any, PIn interface {
 }
 
 // ownMachine is nil unless ctx's principal is a machine and v names
-// another machine or cluster.
+// another machine or cluster. A registration that names no cluster is put
+// in the credential's: the credential, not the request, says which
+// cluster a joined machine serves, so an empty one means "the cluster I
+// joined" (and can no longer drop the machine into the default cluster,
+// whose project's work it was never meant to run). Filling it in rather
+// than refusing keeps an agent whose configuration names no cluster
+// working.
 func ownMachine(ctx context.Context, v identified) error {
 	p := auth.From(ctx)
 	if p == nil || p.Kind != auth.Machine {
 		return nil
+	}
+	if r, ok := v.(*client.Register); ok && r.Cluster == "" {
+		r.Cluster = p.Cluster
 	}
 	m, c := v.Identity()
 	if m != p.Machine {

@@ -40,6 +40,10 @@ func (h *handler) outputRoute(mux *http.ServeMux) {
 			writeJSON(w, 400, client.Error{Message: err.Error()})
 			return
 		}
+		if err := ownMachine(r.Context(), &ch); err != nil {
+			writeErr(w, err) // before reading a body it would not take
+			return
+		}
 		data, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, client.MaxOutputChunk))
 		if rerr != nil {
 			if errors.As(rerr, new(*http.MaxBytesError)) {

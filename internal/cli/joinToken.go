@@ -96,7 +96,7 @@ func newJoinTokenListCmd() *cobra.Command {
 				now := time.Now()
 				for _, t := range ts {
 					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Cluster, t.State(now),
-						t.Expires.Local().Format("2006-01-02 15:04"), orDash(t.UsedBy), t.CreatedBy)
+						t.Expires.Local().Format("2006-01-02 15:04"), dash(t.UsedBy), t.CreatedBy)
 				}
 				return tw.Flush()
 			})
@@ -129,11 +129,4 @@ func newJoinTokenRevokeCmd() *cobra.Command {
 		},
 	}
 	return c
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -135,12 +135,18 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 	tok := client.JoinTokenPrefix + randomHex()
 	now := time.Now().UTC().Truncate(time.Microsecond) // as stored: list says the same expiry
 	row := store.JoinTokenRow{Hash: hashSecret(tok), Cluster: cluster, CreatedBy: actorFrom(ctx), Created: now, Expires: now.Add(ttl)}
+	project := s.clusterProject(cluster)
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
-		row.ID, err = tx.AddJoinToken(row)
-		return err
+		if row.ID, err = tx.AddJoinToken(row); err != nil {
+			return err
+		}
+		ev := s.newEvent(row.CreatedBy, "join-token.create", project, strconv.FormatInt(row.ID, 10),
+			fmt.Sprintf("join token %d for cluster %s, expires %s", row.ID, cluster, row.Expires.Format(time.RFC3339)))
+		return store.AppendEvent(tx, &ev)
 	}); err != nil {
 		return nil, err
 	}
+	s.signalEvents()
 	u := base + "/" + tok
 	if pin != "" {
 		u += "#" + pin
@@ -216,11 +222,30 @@ func (s *Server) JoinTokens(ctx context.Context) ([]client.JoinTokenInfo, error)
 
 // RevokeJoinToken revokes a join token not used yet.
 func (s *Server) RevokeJoinToken(ctx context.Context, id int64) error {
-	err := s.st.Write(ctx, func(tx *store.Tx) error { return tx.RevokeJoinToken(id, time.Now().UTC()) })
+	ev := s.newEvent(actorFrom(ctx), "join-token.revoke", "", strconv.FormatInt(id, 10), "join token "+strconv.FormatInt(id, 10)+" revoked")
+	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.RevokeJoinToken(id, time.Now().UTC()); err != nil {
+			return err
+		}
+		return store.AppendEvent(tx, &ev)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return &errNotFoundMsg{Msg: "join token " + strconv.FormatInt(id, 10) + " is not an unused join token: see `burst join-token list`"}
 	}
+	if err == nil {
+		s.signalEvents()
+	}
 	return err
+}
+
+// clusterProject is the project cluster serves ("" when unknown).
+func (s *Server) clusterProject(cluster string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.clusters[cluster]; c != nil {
+		return c.def.Project
+	}
+	return ""
 }
 
 // Join exchanges a join token for a machine credential, once: the check
@@ -229,6 +254,21 @@ func (s *Server) RevokeJoinToken(ctx context.Context, id int64) error {
 func (s *Server) Join(ctx context.Context, r *client.JoinRequest) (*client.Joined, error) {
 	if !strings.HasPrefix(r.Token, client.JoinTokenPrefix) {
 		return nil, &api.Refused{Status: http.StatusUnauthorized, Msg: "not a join token of this server (they start " + client.JoinTokenPrefix + "): create one with `burst join-token create`"}
+	}
+	// A stranger's token is refused on a read: nothing queues behind the
+	// store's one writer (which the agents' hot path shares) until the
+	// token is known to be good.
+	hash := hashSecret(r.Token)
+	now := time.Now().UTC()
+	row, err := s.st.JoinTokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		row, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := store.JoinTokenRefusal(row, now); err != nil {
+		return nil, joinRefused(err)
 	}
 	if err := s.refuseWrite(); err != nil {
 		return nil, err
@@ -242,39 +282,59 @@ func (s *Server) Join(ctx context.Context, r *client.JoinRequest) (*client.Joine
 		ca = string(b)
 	}
 	cred := client.MachineCredentialPrefix + randomHex()
-	now := time.Now().UTC()
+	project := s.clusterProject(row.Cluster) // not in the transaction: the writer never waits on s.mu
 	var out client.Joined
-	err := s.st.Write(ctx, func(tx *store.Tx) error {
+	err = s.st.Write(ctx, func(tx *store.Tx) error {
+		// Redeem first (two machines may race one token past the read
+		// above): the loser is refused before any name is looked for.
+		tok, err := tx.RedeemJoinToken(hash, r.Machine, now)
+		if err != nil {
+			return err
+		}
 		name, err := freeMachineName(tx, r.Machine)
 		if err != nil {
 			return err
 		}
-		tok, err := tx.RedeemJoinToken(hashSecret(r.Token), name, now)
-		if err != nil {
-			return err
+		if name != r.Machine {
+			if err := tx.SetJoinTokenUser(tok.ID, name); err != nil {
+				return err
+			}
 		}
 		out = client.Joined{Machine: name, Cluster: tok.Cluster, Credential: cred, CA: ca}
-		return tx.AddMachineCredential(store.MachineCredentialRow{Hash: hashSecret(cred), Machine: name, Cluster: tok.Cluster, TokenID: tok.ID, Created: now})
-	})
-	var jr *store.JoinRefused
-	if errors.As(err, &jr) {
-		msg := jr.Error()
-		switch jr.Why {
-		case store.TokenExpired:
-			msg += ": create another with `burst join-token create`"
-		case store.TokenUsed:
-			msg += ": a join token serves one machine; create another with `burst join-token create`"
-		default:
-			msg += " (unknown or revoked): create one with `burst join-token create` on the server this machine should join"
+		if err := tx.AddMachineCredential(store.MachineCredentialRow{Hash: hashSecret(cred), Machine: name, Cluster: tok.Cluster, TokenID: tok.ID, Created: now}); err != nil {
+			return err
 		}
-		return nil, &api.Refused{Status: http.StatusUnauthorized, Msg: msg}
-	}
+		// The machine is the actor: it holds no credential before this.
+		ev := s.newEvent("machine "+name, "machine.join", project, name,
+			fmt.Sprintf("machine %s joined cluster %s with join token %d (made by %s)", name, tok.Cluster, tok.ID, tok.CreatedBy))
+		return store.AppendEvent(tx, &ev)
+	})
 	if err != nil {
-		return nil, err
+		return nil, joinRefused(err)
 	}
 	s.joins.add(hashSecret(cred), machinePrincipal(out.Machine, out.Cluster))
 	s.log.Info("machine joined", "machine", out.Machine, "cluster", out.Cluster)
+	s.signalEvents()
 	return &out, nil
+}
+
+// joinRefused is err, a *store.JoinRefused made a 401 that says what to
+// do; any other error as it is.
+func joinRefused(err error) error {
+	var jr *store.JoinRefused
+	if !errors.As(err, &jr) {
+		return err
+	}
+	msg := jr.Error()
+	switch jr.Why {
+	case store.TokenExpired:
+		msg += ": create another with `burst join-token create`"
+	case store.TokenUsed:
+		msg += ": a join token serves one machine; create another with `burst join-token create`"
+	default:
+		msg += " (unknown or revoked): create one with `burst join-token create` on the server this machine should join"
+	}
+	return &api.Refused{Status: http.StatusUnauthorized, Msg: msg}
 }
 
 // RevokeMachine revokes a joined machine's credential: the cache forgets
@@ -311,6 +371,11 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 	m = s.machines[id]
 	if m == nil {
 		s.mu.Unlock()
+		ev := s.newEvent(actor, "machine.revoke", s.clusterProject(cluster), id, "machine "+id+": credential revoked")
+		if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.AppendEvent(tx, &ev) }); err != nil {
+			return nil, err
+		}
+		s.signalEvents()
 		return &burst.Machine{ID: id, Cluster: cluster, State: burst.MachineLost}, nil
 	}
 	if live(m.row.State) {

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/burst-sh/burst/client"
-	"github.com/burst-sh/burst/internal/auth"
 )
 
 // A machine that does not see the server's home (client.Register.Remote)
@@ -47,9 +46,6 @@ func (s *Server) Output(ctx context.Context, ch *client.OutputChunk) (*client.Ou
 	}
 	if ch.Offset < 0 || len(ch.Data) > client.MaxOutputChunk {
 		return nil, badRequest("output: offset %d with %d bytes: the offset is 0 or more and a chunk at most %d bytes", ch.Offset, len(ch.Data), client.MaxOutputChunk)
-	}
-	if p := auth.From(ctx); p != nil && p.Kind == auth.Machine && p.Machine != ch.Machine {
-		return nil, badRequest("output: this credential is machine %s's, not %s's", p.Machine, ch.Machine)
 	}
 	s.mu.Lock()
 	st, err := s.outStreamLocked(ch)

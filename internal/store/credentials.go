@@ -79,20 +79,12 @@ func (t *Tx) AddJoinToken(r JoinTokenRow) (int64, error) {
 // check and the mark are one statement of the caller's transaction, so
 // that of two machines racing one token exactly one gets it.
 func (t *Tx) RedeemJoinToken(hash, machine string, now time.Time) (*JoinTokenRow, error) {
-	r, err := scanJoinToken(t.QueryRow(joinTokenSQL+` WHERE hash = ?`, hash))
-	if errors.Is(err, ErrNotFound) {
-		return nil, &JoinRefused{Why: TokenUnknown}
-	}
+	r, err := joinTokenOrNil(scanJoinToken(t.QueryRow(joinTokenSQL+` WHERE hash = ?`, hash)))
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case r.Revoked != nil:
-		return nil, &JoinRefused{Why: TokenUnknown}
-	case r.Used != nil:
-		return nil, &JoinRefused{Why: TokenUsed}
-	case !now.Before(r.Expires):
-		return nil, &JoinRefused{Why: TokenExpired, Expires: r.Expires}
+	if err := JoinTokenRefusal(r, now); err != nil {
+		return nil, err
 	}
 	res, err := t.Exec(`UPDATE join_tokens SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL`,
 		now.UnixMicro(), machine, r.ID)
