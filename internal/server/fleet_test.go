@@ -37,6 +37,8 @@ func fleetServer(t *testing.T) *Server {
 		hostRes: burst.Resources{CPUs: 64, MemBytes: 256 << 30}}
 	s.control = newControl("boot", "host", t.TempDir(), t.TempDir(), s)
 	s.providers = provider.Registry{provider.LocalName: &provider.Local{Host: s.hostRes}}
+	j := &provider.Joined{}
+	s.providers[j.Name()] = j
 	s.projects["default"] = &projectRT{row: store.ProjectRow{Project: burst.Project{Name: "default"}}, bytes: map[string]int64{}, recent: recentSpend{}}
 	return s
 }

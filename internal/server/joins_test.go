@@ -105,7 +105,9 @@ func TestJoinAuditEvents(t *testing.T) {
 	for _, e := range evs {
 		got = append(got, e.Actor+" "+e.Kind+" "+e.Target)
 	}
-	want := []string{"ada join-token.create 1", "ada join-token.create 2", "machine m1 machine.join m1",
+	// The first token without --cluster makes the default cluster of
+	// joined machines, which is audited too.
+	want := []string{"ada cluster.create joined", "ada join-token.create 1", "ada join-token.create 2", "machine m1 machine.join m1",
 		"bob join-token.revoke 2", "bob machine.revoke m1"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
