@@ -29,12 +29,12 @@ import (
 // outStream is what the server holds of one stream of a task attempt
 // shipped by its agent.
 type outStream struct {
-	mu    sync.Mutex // one chunk at a time: a retry may race the chunk it repeats
-	path  string
-	fresh bool  // the file starts afresh with this attempt (truncated at its first chunk)
-	known bool  // base and next are known (after a restart, read from the file at the first chunk)
-	base  int64 // where this attempt's output begins in the file
-	next  int64 // bytes of this attempt's output the file holds
+	writing sync.Mutex // one chunk at a time (a retry may race the chunk it repeats); held while the file is written, never the server's lock
+	path    string
+	fresh   bool  // the file starts afresh with this attempt (truncated at its first chunk)
+	known   bool  // base and next are known (after a restart, read from the file at the first chunk)
+	base    int64 // where this attempt's output begins in the file
+	next    int64 // bytes of this attempt's output the file holds
 }
 
 // Output writes one chunk of a remote task's output into its log file. The
@@ -63,8 +63,8 @@ func (s *Server) Output(ctx context.Context, ch *client.OutputChunk) (*client.Ou
 // write puts data at offset in the stream's output and returns how many
 // bytes it holds now.
 func (o *outStream) write(offset int64, data []byte) (int64, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	o.writing.Lock()
+	defer o.writing.Unlock()
 	if !o.known {
 		if err := o.learn(offset); err != nil {
 			return 0, err
