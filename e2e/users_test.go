@@ -385,6 +385,26 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [5]string{"401?", "401?", "401?", "401?", "401?"}},
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner}, // last: it loses the machine
 	}
+	// To nora (no role in mars) mars's job, cluster and machine are answered
+	// in the very words an unknown one gets, naming no project.
+	for _, c := range []struct{ real, unknown, a, b string }{
+		{"/v1/jobs/" + jid, "/v1/jobs/987654", jid, "987654"},
+		{"/v1/ids/" + jid, "/v1/ids/987654", jid, "987654"},
+		{"/v1/jobs/" + jid + "/logs", "/v1/jobs/987654/logs", jid, "987654"},
+		{"/v1/machines?cluster=lab", "/v1/machines?cluster=nosuch", "lab", "nosuch"},
+		{"/v1/machines/" + mid + "/stop", "/v1/machines/nosuch-1/stop", mid, "nosuch-1"},
+		{"/v1/clusters/lab/start", "/v1/clusters/nosuch/start", "lab", "nosuch"},
+	} {
+		method := "GET"
+		if strings.HasSuffix(c.real, "/stop") || strings.HasSuffix(c.real, "/start") {
+			method = "POST"
+		}
+		code1, m1 := l.call(t, l.tokens["nora"], method, c.real, "")
+		code2, m2 := l.call(t, l.tokens["nora"], method, c.unknown, "")
+		if code1 != 404 || code1 != code2 || strings.ReplaceAll(m1, c.a, "X") != strings.ReplaceAll(m2, c.b, "X") || strings.Contains(m1, "mars") {
+			t.Errorf("nora's %s: %d %q; an unknown one (%s): %d %q: want the same 404, naming no project", c.real, code1, m1, c.unknown, code2, m2)
+		}
+	}
 	who := [5]string{"admin", "bob", "alice", "vic", "nora"}
 	roles := [5]string{"admin", "owner", "member", "viewer", "none"}
 	var tbl strings.Builder
@@ -406,7 +426,10 @@ func TestRoleMatrix(t *testing.T) {
 			switch {
 			case code == 403 && strings.HasPrefix(msg, "403:"):
 				got[i] = "403"
-			case code == 404 && strings.HasPrefix(msg, "404: no project mars"):
+			case code == 404 && (strings.HasPrefix(msg, "404: no project mars") || strings.HasPrefix(msg, "no job "+jid+":") ||
+				strings.HasSuffix(msg, "see `burst cluster list` for the clusters you may use") || strings.HasPrefix(msg, `no machine "`+mid+`":`)):
+				// What a job, cluster or machine of a project she holds no
+				// role in gets: what an unknown one gets (checked above).
 				got[i] = "404"
 			case code == 401, code == 403, code == 500:
 				got[i] = fmt.Sprintf("%d?", code)
