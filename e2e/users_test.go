@@ -22,7 +22,9 @@ import (
 // in the project allows (docs/security-users.md).
 
 // lab is a server with users alice (member of mars), bob (owner), vic
-// (viewer) and nora (no role), each with a credential.
+// (viewer) and nora (no role), each with a credential. Its server runs
+// with --trust-members-on local, so that members' jobs may run on this
+// host (newLabOn starts one without).
 type lab struct {
 	h      *harness
 	addr   string
@@ -31,7 +33,14 @@ type lab struct {
 }
 
 func newLab(t *testing.T) *lab {
+	return newLabOn(t, "--trust-members-on", "local")
+}
+
+// newLabOn is a lab whose server runs with serverArgs.
+func newLabOn(t *testing.T, serverArgs ...string) *lab {
 	h := newHarness(t)
+	srv := h.startCmd(h.command(append([]string{"server"}, serverArgs...)...))
+	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
 	h.mustRun("project", "create", "mars", "--budget", "100")
 	l := &lab{h: h, tokens: map[string]string{}}
 	for user, role := range map[string]string{"alice": "member", "bob": "owner", "vic": "viewer", "nora": ""} {
@@ -217,6 +226,70 @@ func TestUsersRoles(t *testing.T) {
 	t.Logf("%d attacks refused", attacks)
 }
 
+// A member's task on this host runs as the server's Unix user and could
+// read $BURST_HOME/token, the admin's: without --trust-members-on, a job
+// of a user who is not an admin is refused on the built-in local cluster,
+// and the refusal names the way out (a joined or Slurm cluster, or the
+// admin's opt-in). A job names only clusters of its own project: alice
+// (member of mars) cannot put mars's work on venus's cluster vbox, by the
+// job's cluster or a pipe stage's --on, and the refusal neither confirms
+// vbox nor names venus; it lists mars's clusters only. The home's token
+// still runs anything on local.
+func TestMembersClusters(t *testing.T) {
+	l := newLabOn(t)
+	h := l.h
+	h.mustRun("project", "create", "venus")
+	h.mustRun("cluster", "create", "vbox", "--type", "t2.micro", "--project", "venus", "--max", "1")
+	h.mustRun("cluster", "create", "lab", "--provider", "joined", "--project", "mars")
+	row := faultRow{Fault: "member job on the server's host or another project's cluster"}
+
+	r := l.as("alice", "run", "--project", "mars", "-d", "--", "sh", "-c", "cat $BURST_HOME/token")
+	row.Tasks++
+	if r.code == 0 || !strings.Contains(r.stderr, "--trust-members-on local") || !strings.Contains(r.stderr, "joined machines") ||
+		!strings.Contains(r.stderr, "yours: lab") {
+		row.FailedWrongly++
+		t.Errorf("alice's job on local without --trust-members-on: want a refusal naming the fix\n%s", r)
+	}
+	// An admin user is trusted as the admin: local is hers.
+	h.mustRun("user", "add", "ada", "--admin")
+	ada := strings.TrimSpace(h.mustRun("user", "token", "ada").stdout)
+	if code, msg := l.call(t, ada, "POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`); code != 201 {
+		t.Errorf("an admin user's job on local: %d %s, want 201", code, msg)
+	}
+	for _, body := range []string{
+		`{"argv":["true"],"project":"mars","cluster":"vbox"}`,
+		`{"project":"mars","cluster":"lab","pipe":{"stages":[{"name":"a","argv":["true"]},{"name":"b","argv":["cat"],"cluster":"vbox"}]}}`,
+	} {
+		code, msg := l.call(t, l.tokens["alice"], "POST", "/v1/jobs", body)
+		row.Tasks++
+		if code != 400 || !strings.Contains(msg, `no cluster "vbox" for project mars`) || !strings.Contains(msg, "may use for it are lab") ||
+			strings.Contains(msg, "venus") {
+			row.FailedWrongly++
+			t.Errorf("alice's job of mars naming venus's vbox (%s): %d %q, want 400 listing lab only, naming no venus", body, code, msg)
+		}
+	}
+	// An admin user is told whose it is.
+	if code, msg := l.call(t, ada, "POST", "/v1/jobs", `{"argv":["true"],"project":"mars","cluster":"vbox"}`); code != 400 || !strings.Contains(msg, "belongs to project venus") {
+		t.Errorf("an admin user's job of mars on vbox: %d %q, want 400 naming venus", code, msg)
+	}
+	// Nothing of the refused was recorded: mars holds ada's job only.
+	var jobs []struct{ User string }
+	json.Unmarshal([]byte(h.mustRun("jobs", "--project", "mars", "-o", "json").stdout), &jobs)
+	if len(jobs) != 1 || jobs[0].User != "ada" {
+		t.Errorf("mars's jobs after the refusals: %+v, want ada's only", jobs)
+	}
+	// Her job may go to mars's own cluster: past those checks, it meets
+	// the one that lab has no machine yet.
+	if code, msg := l.call(t, l.tokens["alice"], "POST", "/v1/jobs", `{"argv":["true"],"project":"mars","cluster":"lab"}`); code != 400 || !strings.Contains(msg, "cluster lab has no machine yet") {
+		t.Errorf("alice's job on mars's lab: %d %s, want 400 saying lab has no machine yet", code, msg)
+	}
+	// The home's token still runs on local.
+	if r := h.run("run", "--project", "mars", "--", "true"); r.code != 0 {
+		t.Errorf("the admin's job on local:\n%s", r)
+	}
+	recordFault(t, row)
+}
+
 // The role matrix (issue #15: "every API route × owner/member/viewer/
 // none"): every route of the policy table, called by the admin (the
 // home's token), an owner, a member, a viewer and a user with no role in
@@ -312,6 +385,26 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [5]string{"401?", "401?", "401?", "401?", "401?"}},
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner}, // last: it loses the machine
 	}
+	// To nora (no role in mars) mars's job, cluster and machine are answered
+	// in the very words an unknown one gets, naming no project.
+	for _, c := range []struct{ real, unknown, a, b string }{
+		{"/v1/jobs/" + jid, "/v1/jobs/987654", jid, "987654"},
+		{"/v1/ids/" + jid, "/v1/ids/987654", jid, "987654"},
+		{"/v1/jobs/" + jid + "/logs", "/v1/jobs/987654/logs", jid, "987654"},
+		{"/v1/machines?cluster=lab", "/v1/machines?cluster=nosuch", "lab", "nosuch"},
+		{"/v1/machines/" + mid + "/stop", "/v1/machines/nosuch-1/stop", mid, "nosuch-1"},
+		{"/v1/clusters/lab/start", "/v1/clusters/nosuch/start", "lab", "nosuch"},
+	} {
+		method := "GET"
+		if strings.HasSuffix(c.real, "/stop") || strings.HasSuffix(c.real, "/start") {
+			method = "POST"
+		}
+		code1, m1 := l.call(t, l.tokens["nora"], method, c.real, "")
+		code2, m2 := l.call(t, l.tokens["nora"], method, c.unknown, "")
+		if code1 != 404 || code1 != code2 || strings.ReplaceAll(m1, c.a, "X") != strings.ReplaceAll(m2, c.b, "X") || strings.Contains(m1, "mars") {
+			t.Errorf("nora's %s: %d %q; an unknown one (%s): %d %q: want the same 404, naming no project", c.real, code1, m1, c.unknown, code2, m2)
+		}
+	}
 	who := [5]string{"admin", "bob", "alice", "vic", "nora"}
 	roles := [5]string{"admin", "owner", "member", "viewer", "none"}
 	var tbl strings.Builder
@@ -333,7 +426,10 @@ func TestRoleMatrix(t *testing.T) {
 			switch {
 			case code == 403 && strings.HasPrefix(msg, "403:"):
 				got[i] = "403"
-			case code == 404 && strings.HasPrefix(msg, "404: no project mars"):
+			case code == 404 && (strings.HasPrefix(msg, "404: no project mars") || strings.HasPrefix(msg, "no job "+jid+":") ||
+				strings.HasSuffix(msg, "see `burst cluster list` for the clusters you may use") || strings.HasPrefix(msg, `no machine "`+mid+`":`)):
+				// What a job, cluster or machine of a project she holds no
+				// role in gets: what an unknown one gets (checked above).
 				got[i] = "404"
 			case code == 401, code == 403, code == 500:
 				got[i] = fmt.Sprintf("%d?", code)

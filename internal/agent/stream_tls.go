@@ -39,7 +39,6 @@ import (
 
 const (
 	relayBuf  = 256 << 10 // one read of the relay, either side
-	userTmo   = 60 * time.Second
 	keepIdle  = 15 * time.Second
 	keepIntvl = 5 * time.Second
 )
@@ -152,17 +151,14 @@ func (c *rawConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// tuneRelay makes a dead peer (a host gone, a network cut) end the stream
-// within about a minute: keepalives while idle, a user timeout while data
-// waits for an acknowledgement. A slow but live peer acknowledges, and is
-// waited for.
+// tuneRelay makes a dead idle peer (a host gone, a network cut) end the
+// stream within about a minute: keepalives. It sets no TCP_USER_TIMEOUT:
+// on Linux 5.11 and later that also ends a connection whose live peer
+// stopped reading (its zero-window probes count), so a consumer that
+// pauses past it would kill the pipe; a host lost while data waits is the
+// lease's business (its machine is declared lost, the pipe runs again).
 func tuneRelay(c *net.TCPConn) {
 	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepIntvl, Count: 3})
-	if rc, err := c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(userTmo/time.Millisecond))
-		})
-	}
 }
 
 // relays are the relay goroutines of one stage: the stage is over when they

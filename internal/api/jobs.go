@@ -88,6 +88,9 @@ func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.b.FillWaiting(ptrs)
+	for i := range out {
+		out[i].Waiting = h.hideWaiting(r.Context(), out[i].Waiting)
+	}
 	writeJSON(w, 200, out)
 }
 
@@ -105,6 +108,7 @@ func (h *handler) writeJob(w http.ResponseWriter, r *http.Request, j *burst.Job)
 		return
 	}
 	h.b.FillWaiting([]*burst.Job{j})
+	j.Waiting = h.hideWaiting(r.Context(), j.Waiting)
 	h.b.LiveJobFigures(j)
 	writeJSON(w, 200, *j)
 }
@@ -131,7 +135,7 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 		for i, t := range rows {
 			out[i] = t.Task
 		}
-		writeJSON(w, 200, h.b.LiveTasks(j.ID, out))
+		writeJSON(w, 200, h.hideReasons(r.Context(), h.b.LiveTasks(j.ID, out)))
 		return
 	}
 	rows, err := h.b.TaskRows(r.Context(), j.ID, from, limit)
@@ -153,7 +157,7 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
-	writeJSON(w, 200, h.b.LiveTasks(j.ID, out))
+	writeJSON(w, 200, h.hideReasons(r.Context(), h.b.LiveTasks(j.ID, out)))
 }
 
 // handleResume serves POST /v1/jobs/{id}/resume; a body, if any, holds
@@ -601,4 +605,12 @@ func (c *restartCheck) verify(f *os.File, pos int64, buf []byte) (ok, done bool)
 	}
 	c.verifying = false
 	return c.again.Sum64() == c.sent.Sum64(), true
+}
+
+// hideReasons is hideWaiting on each task's reason.
+func (h *handler) hideReasons(ctx context.Context, ts []burst.Task) []burst.Task {
+	for i := range ts {
+		ts[i].Reason = h.hideWaiting(ctx, ts[i].Reason)
+	}
+	return ts
 }

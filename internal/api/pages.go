@@ -127,6 +127,7 @@ func (h *handler) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	job := row.Job
 	h.b.JobCosts(ctx, []*burst.Job{&job})
 	h.b.FillWaiting([]*burst.Job{&job})
+	job.Waiting = h.hideWaiting(auth.With(ctx, ss.p), job.Waiting)
 	h.b.LiveJobFigures(&job)
 	task, _ := strconv.Atoi(r.URL.Query().Get("task"))
 	if p := job.Spec; p != nil && p.Pipe != nil && r.URL.Query().Get("task") == "" {
@@ -138,7 +139,7 @@ func (h *handler) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		for _, t := range ts {
 			v.Tasks = append(v.Tasks, t.Task)
 		}
-		v.Tasks = h.b.LiveTasks(id, v.Tasks)
+		v.Tasks = h.hideReasons(auth.With(ctx, ss.p), h.b.LiveTasks(id, v.Tasks))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.htmlOut(w, r, ss, h.ui.r.Job(w, v))

@@ -3,13 +3,16 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/cost"
 )
@@ -158,20 +161,82 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			next(mux, w, r)
 			return
 		}
+		if ru.from == fromJob {
+			// (The mux has not matched yet: r.PathValue is empty here.)
+			if id, err := strconv.ParseInt(pathValues(pattern, r.URL.Path)["id"], 10, 64); err != nil || id <= 0 {
+				next(mux, w, r) // the handler says what is wrong with the id; it reads no job
+				return
+			}
+		}
 		project, owner, err := h.projectOf(r.Context(), r, pattern, ru)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		action := ru.action
-		if project == "" && (ru.from == fromQuery || ru.from == fromCQuery) {
+		if project == "" && ru.from == fromCQuery && r.URL.Query().Get("cluster") != "" {
+			action = ru.action // an unknown cluster: refused below as one of another project is
+		} else if project == "" && (ru.from == fromQuery || ru.from == fromCQuery) {
 			action = auth.List // the handler shows only the caller's projects
 		}
 		if err := auth.Allow(p, action, project, owner); err != nil {
-			writeErr(w, err)
+			writeErr(w, unseen(err, pathValues(pattern, r.URL.Path), r, ru.from))
 			return
 		}
 		next(mux, w, r)
+	})
+}
+
+// unseen is the refusal err of a caller who holds no role in the project
+// of a job, cluster or machine, answered as if that did not exist: the
+// very words an unknown one gets, so that neither it nor its project's
+// name is confirmed. Other refusals are err itself.
+func unseen(err error, vals map[string]string, r *http.Request, f from) error {
+	var d *auth.Denied
+	if !errors.As(err, &d) || !d.NotFound {
+		return err
+	}
+	switch f {
+	case fromJob, fromRef:
+		ref := vals["id"]
+		if f == fromRef {
+			ref, _, _ = strings.Cut(vals["ref"], "_")
+		}
+		if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil && id > 0 {
+			return &apierr.NoJob{ID: id}
+		}
+	case fromCluster, fromCQuery:
+		name := vals["name"]
+		if f == fromCQuery {
+			name = r.URL.Query().Get("cluster")
+		}
+		return &apierr.NotFound{Msg: fmt.Sprintf("no cluster %q: see `burst cluster list` for the clusters you may use", name)}
+	case fromMachine:
+		return &apierr.NotFound{Msg: fmt.Sprintf("no machine %q: see `burst machine list` for the machines that exist", vals["id"])}
+	}
+	return err
+}
+
+// jobRef is "job N" in a job's waiting text (internal/sched: "kept for
+// job N, ahead in line").
+var jobRef = regexp.MustCompile(`\bjob (\d+)`)
+
+// hideWaiting rewrites, for a caller who does not see every project, the
+// jobs a waiting text names that are of projects they hold no role in:
+// "another job", so that neither the id nor its project is told.
+func (h *handler) hideWaiting(ctx context.Context, text string) string {
+	p := auth.From(ctx)
+	if text == "" || auth.SeesAll(p) || !strings.Contains(text, "job ") {
+		return text
+	}
+	return jobRef.ReplaceAllStringFunc(text, func(m string) string {
+		id, err := strconv.ParseInt(m[len("job "):], 10, 64)
+		if err == nil {
+			if j, err := h.b.Job(ctx, id); err == nil && auth.Sees(p, j.Project) {
+				return m
+			}
+		}
+		return "another job"
 	})
 }
 

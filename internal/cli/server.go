@@ -33,6 +33,7 @@ func newServerCmd() *cobra.Command {
 		keep   int
 
 		agentTimeout time.Duration
+		trustOn      []string
 		tlsOpt       server.TLS
 	)
 	c := &cobra.Command{
@@ -75,13 +76,22 @@ goes silent (its host's network dropped, its host died) keeps its tasks for
 --agent-timeout; past it, its machine is declared lost and its tasks run
 again elsewhere, once. The default is 30s for agents on this host or its
 filesystem and 90s for machines that share nothing with the server, so that
-an outage of 30 s loses nothing; --agent-timeout sets one lease for all.`,
+an outage of 30 s loses nothing; --agent-timeout sets one lease for all.
+
+Users who are not admins run nothing on clusters whose machines share this
+host (the built-in local cluster, and clusters of the local provider): a
+task there runs as the server's Unix user and could read $BURST_HOME/token,
+the admin's own token. Their work goes to a cluster of joined machines or
+Slurm of their project. --trust-members-on CLUSTER (repeat it) lets them run
+on that cluster anyway: use it only where every member may be as trusted as
+the admin.`,
 		Example: `  burst server
   burst server --port 8080
   BURST_HOME=/scratch/me/burst burst server --port 0   # any free port
   burst server --snapshot-every 5m --snapshot-keep 24
   burst server --listen 0.0.0.0:7780 --tls-san lab.example.org
   burst server --listen 0.0.0.0:7780 --agent-timeout 2m
+  burst server --trust-members-on local   # members' tasks may run here (they could act as the admin)
   burst server info`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -125,6 +135,11 @@ an outage of 30 s loses nothing; --agent-timeout sets one lease for all.`,
 			if c.Flags().Changed("agent-timeout") && agentTimeout < time.Second {
 				return usage("--agent-timeout %s: give a duration of 1s or more, e.g. 2m (a machine's tasks run again elsewhere once its agent is silent that long)", agentTimeout)
 			}
+			for _, name := range trustOn {
+				if !burst.ValidName(name) {
+					return usage("--trust-members-on %q: give a cluster's name, e.g. local (see `burst cluster list`)", name)
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			defer startProfile("server")()
@@ -135,7 +150,8 @@ an outage of 30 s loses nothing; --agent-timeout sets one lease for all.`,
 				}
 			}
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log,
-				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt, AgentTimeout: agentTimeout})
+				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt, AgentTimeout: agentTimeout,
+				TrustMembersOn: trustOn})
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
@@ -161,6 +177,7 @@ an outage of 30 s loses nothing; --agent-timeout sets one lease for all.`,
 	c.Flags().StringArrayVar(&tlsOpt.SANs, "tls-san", nil, "another host name or IP address the server's certificate holds (repeat it)")
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
 	c.Flags().DurationVar(&agentTimeout, "agent-timeout", 0, "how long an agent may be silent (its network down, its host gone) before its machine is declared lost and its tasks run again elsewhere (default: 30s for agents on this host or its filesystem, 90s for machines that share nothing with the server)")
+	c.Flags().StringArrayVar(&trustOn, "trust-members-on", nil, "let users who are not admins run work on this cluster of machines that share this host (e.g. local; repeat it): their tasks run as the server's Unix user and could read the admin's token, so each member becomes as trusted as the admin")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
 	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())
 	return c

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/sched"
 )
 
@@ -15,10 +16,14 @@ import (
 // project exists and may spend (not exhausted, and a job with a time limit
 // fits in what is left), and its cluster (each stage's, for a pipe) could
 // ever run it, with the machines there are or that the cluster could
-// start. A refusal is written to b's audit trail, for actor; the error
-// says what to change.
-func (c *control) admit(spec *burst.JobSpec, actor string, now time.Time, b *batch) error {
-	err := c.admission(spec, now)
+// start; and who submits it may use each cluster it names (mayUse). A
+// refusal is written to b's audit trail, for actor; the error says what
+// to change.
+func (c *control) admit(spec *burst.JobSpec, who *auth.Principal, actor string, now time.Time, b *batch) error {
+	err := c.mayUseAll(spec, who)
+	if err == nil {
+		err = c.admission(spec, who, now)
+	}
 	if err != nil {
 		ev := eventAt(now, actor, "job.submit", spec.Project, "", err.Error())
 		ev.Result = "refused"
@@ -27,7 +32,7 @@ func (c *control) admit(spec *burst.JobSpec, actor string, now time.Time, b *bat
 	return err
 }
 
-func (c *control) admission(spec *burst.JobSpec, now time.Time) error {
+func (c *control) admission(spec *burst.JobSpec, who *auth.Principal, now time.Time) error {
 	p := c.projects[spec.Project]
 	if p == nil {
 		return badRequest("no project %q: the projects are %s (create one with `burst project create %s --budget AMOUNT`)",
@@ -35,6 +40,11 @@ func (c *control) admission(spec *burst.JobSpec, now time.Time) error {
 	}
 	name := clusterName(spec.Cluster)
 	views := c.admissionViews(now)
+	if who != nil && who.Kind == auth.User {
+		// What a refusal lists (other clusters, machines) is what the
+		// caller may use: other projects' clusters are not named.
+		views = slices.DeleteFunc(views, func(m sched.Machine) bool { return c.mayUse(who, spec.Project, m.Cluster) != nil })
+	}
 	if spec.Native {
 		if cl := c.clusters[name]; cl == nil || !cl.caps().Native {
 			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
@@ -91,6 +101,9 @@ func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Mac
 		return fmt.Errorf("cluster %s is made of %s machines, which run no burst agent: Slurm starts them for its own jobs (sbatch), and burst's work goes to another cluster (`burst cluster list`)",
 			name, cl.def.Provider)
 	}
+	if cl != nil && cl.caps().Joins && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
+		return fmt.Errorf("cluster %s has no machine yet: machines join it themselves (an admin runs `burst join-token create --cluster %s` and the machine runs the line it prints)", name, name)
+	}
 	if cl != nil && !cl.def.BuiltIn && cl.def.Max > 0 {
 		// The cluster can grow: a machine of its type counts, running or not.
 		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})
@@ -108,4 +121,79 @@ func (c *control) admissionViews(now time.Time) []sched.Machine {
 		}
 	}
 	return out
+}
+
+// mayUseAll checks mayUse for every cluster spec names: the job's, and
+// each pipe stage's --on.
+func (c *control) mayUseAll(spec *burst.JobSpec, who *auth.Principal) error {
+	if err := c.mayUse(who, spec.Project, clusterName(spec.Cluster)); err != nil {
+		return err
+	}
+	if spec.Pipe != nil {
+		for _, st := range spec.Pipe.Stages {
+			if st.Cluster == "" {
+				continue
+			}
+			if err := c.mayUse(who, spec.Project, st.Cluster); err != nil {
+				return badRequest("stage %s: %v", st.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// mayUse is nil when who may run work of project on cluster name.
+//
+// A user (admin users too) runs a project's work on that project's
+// clusters only: their machines are what the project pays for, so a job
+// of mars on venus's cluster would spend venus's money, and its tasks
+// would share venus's machines and files. The home's token (Kind Admin,
+// and nil for work no request asked for) is exempt: it is the host's
+// owner, who made every cluster and may place work anywhere, as before
+// there were users. The built-in local cluster is everyone's (it is the
+// host, charged per use to the job's project).
+//
+// On a cluster whose machines share the server's host (Caps.SharesHost:
+// the built-in local one among them), a task runs as the server's Unix
+// user and can read $BURST_HOME/token, the admin's: a user who is not an
+// admin runs nothing there unless the admin started the server with
+// --trust-members-on that cluster.
+//
+// A cluster of another project is, to a user without the admin flag, as
+// one that does not exist: its name is not confirmed, and the refusal
+// lists only the clusters they may use.
+func (c *control) mayUse(who *auth.Principal, project, name string) error {
+	if who == nil || who.Kind != auth.User {
+		return nil
+	}
+	cl := c.clusters[name]
+	if cl == nil || (!cl.def.BuiltIn && cl.def.Project != project) {
+		if cl != nil && who.IsAdmin {
+			return badRequest("cluster %s belongs to project %s: a job of %s runs on %s's clusters (%s), or submit it to project %s (--project %s)",
+				name, cl.def.Project, project, project, c.usableList(who, project), cl.def.Project, cl.def.Project)
+		}
+		return badRequest("no cluster %q for project %s: the clusters you may use for it are %s (an owner of %s creates one with `burst cluster create NAME --provider joined --project %s`)",
+			name, project, c.usableList(who, project), project, project)
+	}
+	if cl.caps().SharesHost && !who.IsAdmin && !c.trustMembers[name] {
+		return badRequest("cluster %s runs tasks on the server's own host as its Unix user, where a task could read the admin's token: it takes admins' work only. Run on a cluster of joined machines or Slurm of project %s (--cluster NAME; yours: %s), or ask the admin (to start the server with --trust-members-on %s, which makes every member as trusted as the admin)",
+			name, project, c.usableList(who, project), name)
+	}
+	return nil
+}
+
+// usableList names the clusters who may run project's work on, for a
+// refusal: "none" when there are none.
+func (c *control) usableList(who *auth.Principal, project string) string {
+	var out []string
+	for name, cl := range c.clusters {
+		if (cl.def.BuiltIn || cl.def.Project == project) && (!cl.caps().SharesHost || who.IsAdmin || c.trustMembers[name]) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }

@@ -30,6 +30,10 @@ type control struct {
 	clusters map[string]*clusterRT
 	projects map[string]*projectRT
 
+	// trustMembers are the clusters sharing the server's host on which
+	// users who are not admins may run work (Config.TrustMembersOn).
+	trustMembers map[string]bool
+
 	// Why active jobs' tasks wait, as last computed (waitReasons).
 	waits   map[int64]string
 	waitsAt time.Time

@@ -72,7 +72,7 @@ func (h *harness) project(name string, usd float64, onExhausted string) *project
 func (h *harness) admit(spec *burst.JobSpec) error {
 	h.t.Helper()
 	var err error
-	h.do(func(b *batch) { err = h.c.admit(spec, "ann", h.now, b) })
+	h.do(func(b *batch) { err = h.c.admit(spec, nil, "ann", h.now, b) })
 	return err
 }
 

@@ -4,9 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	mrand "math/rand/v2"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -92,26 +90,14 @@ func (c *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 
 // streamKey is a new stream's key: 32 random bytes, hex. It lives only in
 // memory and in the assignments of the stream's two ends (never in the
-// store, a log line or `burst show`); a restarted pipe gets new ones. It is
-// drawn under the server's lock, so from a ChaCha8 generator (a
-// cryptographically strong one, math/rand/v2) seeded once from
-// crypto/rand, not from a system call each time.
+// store, a log line or `burst show`); a restarted pipe gets new ones. It
+// is drawn under the server's lock straight from crypto/rand: on Linux
+// 6.11 and later with Go 1.24 and later that reads getrandom through the
+// vDSO, a function call with no system call and nothing to wait for.
 func streamKey() string {
 	var b [32]byte
-	keyGen.Lock()
-	keyGen.r.Read(b[:])
-	keyGen.Unlock()
+	rand.Read(b[:]) // never fails: crypto/rand panics rather
 	return hex.EncodeToString(b[:])
-}
-
-var keyGen = struct {
-	sync.Mutex
-	r *mrand.ChaCha8
-}{r: mrand.NewChaCha8(seed())}
-
-func seed() (s [32]byte) {
-	rand.Read(s[:]) // never fails: crypto/rand panics rather
-	return s
 }
 
 // pipeEnded decides what a pipe's task's end means, before endTask counts

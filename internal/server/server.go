@@ -75,6 +75,13 @@ type Config struct {
 	// DefaultRemoteAgentTimeout for those that share nothing with it
 	// (silence.go).
 	AgentTimeout time.Duration
+
+	// TrustMembersOn are clusters whose machines share the server's host
+	// (the built-in local one, Caps.SharesHost) on which users who are not
+	// admins may still run work (burst server --trust-members-on). A task
+	// there runs as the server's Unix user and can read the home's admin
+	// token: each such member is as trusted as the admin.
+	TrustMembersOn []string
 }
 
 // Server is a running control plane.
@@ -199,6 +206,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	s.control = newControl(hex.EncodeToString(b), host, h.Logs(), h.Agents(), s)
+	s.control.trustMembers = map[string]bool{}
+	for _, name := range cfg.TrustMembersOn {
+		s.control.trustMembers[name] = true
+	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	ok := false
 	defer func() {

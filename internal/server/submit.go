@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -48,7 +49,7 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var refused batch
-	if err := s.control.admit(spec, actor, now, &refused); err != nil {
+	if err := s.control.admit(spec, auth.From(ctx), actor, now, &refused); err != nil {
 		s.apply(&refused) // unlocks
 		return nil, err
 	}
