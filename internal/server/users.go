@@ -136,10 +136,26 @@ func (s *Server) Members(name string) ([]client.Grant, error) {
 	return out, nil
 }
 
+// reservedUser refuses the names the server already acts under: the
+// home's owner (whom the home's token names in the audit trail and as the
+// submitter of its jobs), the server itself and the dashboard's sessions.
+// A user of one of these names would look, in the audit trail and to
+// cancel-own, like the admin or the server (a machine acts as "machine
+// M": no user name holds a space).
+func (s *Server) reservedUser(name string) error {
+	if name == s.user || name == "server" || strings.HasPrefix(name, "ui-") {
+		return badRequest("user name %s is taken by the server (the home's owner, the server or the dashboard): choose another", name)
+	}
+	return nil
+}
+
 // AddUser adds a person; admin makes them an admin of everything.
 func (s *Server) AddUser(ctx context.Context, actor, name string, admin bool) (*client.User, error) {
 	if !burst.ValidName(name) {
 		return nil, badRequest("user name %.80q: use letters, digits, '-', '_' or '.' (at most 64)", name)
+	}
+	if err := s.reservedUser(name); err != nil {
+		return nil, err
 	}
 	d := &s.users
 	d.write.Lock()
