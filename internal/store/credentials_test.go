@@ -167,7 +167,10 @@ func TestNamedJoinToken(t *testing.T) {
 	}
 	redeem := func(machine string) (*JoinTokenRow, error) {
 		var r *JoinTokenRow
-		err := s.Write(ctx, func(tx *Tx) (err error) { r, err = tx.RedeemJoinToken("pilot", machine, now.Add(time.Minute)); return err })
+		err := s.Write(ctx, func(tx *Tx) (err error) {
+			r, err = tx.RedeemJoinToken("pilot", machine, now.Add(time.Minute))
+			return err
+		})
 		return r, err
 	}
 	var jr *JoinRefused
