@@ -56,6 +56,9 @@ credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
 saved credential; the token is not needed again. The credential serves the
 agent protocol only; burst machine revoke ends it, and the agent exits.
+A Slurm pilot of a server that serves TLS joins so too, with a token
+minted for its machine: --join-file reads the URL from a 0600 file (out of
+ps), --join-state keeps its credential in its own file.
 
 Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
