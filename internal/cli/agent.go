@@ -28,7 +28,7 @@ import (
 func newAgentCmd() *cobra.Command {
 	var (
 		serverAddr, tokenFile, machine, cluster string
-		joinURL                                 string
+		joinURL, joinFile, joinState            string
 		cpus                                    int
 		timeLimit, idleExit                     time.Duration
 		gpus                                    int
@@ -56,6 +56,9 @@ credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
 saved credential; the token is not needed again. The credential serves the
 agent protocol only; burst machine revoke ends it, and the agent exits.
+A Slurm pilot of a server that serves TLS joins so too, with a token
+minted for its machine: --join-file reads the URL from a 0600 file (out of
+ps), --join-state keeps its credential in its own file.
 
 Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
@@ -75,11 +78,15 @@ them against its own clock. Only the test suite sets it.`,
 			}
 			var cl *client.Client
 			var token string
+			if joinURL, err = joinURLFrom(joinURL, joinFile); err != nil {
+				return err
+			}
+			state := joinStatePath(h, joinState)
 			switch {
 			case joinURL != "" && (serverAddr != "" || tokenFile != ""):
 				return usage("--join: the join URL names the server and gets the credential: leave out --server and --token-file")
 			case joinURL != "":
-				j, err := joinServer(c.Context(), filepath.Join(string(h), joinedFile), joinURL, machine)
+				j, err := joinServer(c.Context(), state, joinURL, machine)
 				if err != nil {
 					return err
 				}
@@ -87,7 +94,7 @@ them against its own clock. Only the test suite sets it.`,
 					return err
 				}
 				serverAddr, token, machine, cluster = j.Server, j.Credential, j.Machine, j.Cluster
-				fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, filepath.Join(string(h), joinedFile))
+				fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, state)
 			case serverAddr == "":
 				return usage("no server: pass --server URL (with --token-file), or --join URL (see `burst join-token create`)")
 			default:
@@ -178,6 +185,8 @@ them against its own clock. Only the test suite sets it.`,
 	}
 	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
 	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then")
+	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600): a Slurm pilot's, out of its command line")
+	c.Flags().StringVar(&joinState, "join-state", "", "where --join keeps this machine's credential (default $BURST_HOME/joined.json): each pilot has its own")
 	c.Flags().StringVar(&tokenFile, "token-file", "", "file holding the server's token (or set BURST_TOKEN)")
 	c.Flags().StringVar(&machine, "machine", "", "machine name (default: host name)")
 	c.Flags().StringVar(&cluster, "cluster", "local", "cluster this machine belongs to")

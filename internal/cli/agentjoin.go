@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/atomicfile"
+	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/pki"
 )
 
@@ -17,7 +19,8 @@ import (
 // joinedFile of its own BURST_HOME (default ~/.burst/joined.json, 0600):
 // per server, the machine name, cluster, credential and the CA it pinned.
 // Run again with the same (now used) join URL, after a reboot, it finds
-// its credential there and needs no token.
+// its credential there and needs no token. --join-state names another
+// file: a Slurm pilot's own, in the server's pilots directory.
 
 // joinedFile is where an agent's home keeps its joins.
 const joinedFile = "joined.json"
@@ -29,6 +32,37 @@ type joined struct {
 	Cluster    string `json:"cluster"`
 	Credential string `json:"credential"`
 	CA         string `json:"ca,omitempty"` // PEM; "" for http://
+}
+
+// joinURLFrom is the join URL of --join, or read from --join-file: a
+// Slurm pilot's, which must not show on its command line (ps shows
+// command lines to every user of the node).
+func joinURLFrom(flag, file string) (string, error) {
+	switch {
+	case file == "":
+		return flag, nil
+	case flag != "":
+		return "", usage("--join and --join-file: give the join URL one way")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usage("--join-file: %v", err)
+	}
+	u := strings.TrimSpace(string(b))
+	if u == "" {
+		return "", usage("--join-file %s is empty: it should hold the join URL that `burst join-token create` prints", file)
+	}
+	return u, nil
+}
+
+// joinStatePath is where the agent keeps its joins: --join-state, else
+// joinedFile in its home. Pilots that share one BURST_HOME (a Slurm
+// cluster's shared filesystem) each get their own, from the server.
+func joinStatePath(h home.Home, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(string(h), joinedFile)
 }
 
 type joinedState struct {

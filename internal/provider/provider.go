@@ -33,11 +33,17 @@ type Spec struct {
 
 // Connect is how a started agent reaches its server.
 type Connect struct {
-	Server    string // URL: unix:///path or http://host:port
-	TokenFile string
+	Server    string // URL: unix:///path, http://host:port or https://host:port#sha256:CAHASH
+	TokenFile string // the home's token; "" when JoinURL is set
 	Exe       string // the burst binary
 	Home      string // BURST_HOME for the agent
 	LogDir    string // where agent logs go
+	// JoinURL, when set, is how the machine's agent joins instead of
+	// reading TokenFile (burst agent --join): a one-time join token minted
+	// for this machine alone, on a server that serves TLS. It is a secret:
+	// a provider keeps it where only the server's owner reads it, and out
+	// of command lines and logs.
+	JoinURL string
 	// HomeID is the home's identity (store.Identity), which the agent and
 	// its tasks carry (runner.HomeIDEnv): its server signals no process
 	// without it.

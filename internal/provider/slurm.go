@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
+	"github.com/burst-sh/burst/internal/atomicfile"
 	"github.com/burst-sh/burst/internal/shellquote"
 
 	"github.com/burst-sh/burst"
@@ -84,6 +85,19 @@ func (s *Slurm) Start(ctx context.Context, sp Spec, c Connect) (Handle, error) {
 		return Handle{}, err
 	}
 	script, logPath := filepath.Join(s.Dir, sp.ID+".sbatch"), filepath.Join(s.Dir, sp.ID+".log")
+	if c.JoinURL != "" {
+		// This start's agent joins with its own token: it keeps what it
+		// gets in its own state file, which a pilot of an earlier start
+		// must not have left behind (its credential is revoked). A pilot
+		// Slurm requeues runs the same script and finds its credential.
+		join, state := PilotJoinFiles(s.Dir, sp.ID)
+		if err := os.Remove(state); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Handle{}, err
+		}
+		if err := atomicfile.Write(join, []byte(c.JoinURL+"\n")); err != nil { // 0600
+			return Handle{}, err
+		}
+	}
 	if err := os.WriteFile(script, []byte(PilotScript(sp, c, logPath)), 0o700); err != nil {
 		return Handle{}, err
 	}
@@ -138,8 +152,15 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	if c.HomeID != "" {
 		fmt.Fprintf(&b, "export %s=%s\n", runner.HomeIDEnv, shellquote.Quote(c.HomeID))
 	}
-	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile, "--machine", sp.ID,
-		"--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1))}
+	args := []string{c.Exe, "agent", "--server", c.Server, "--token-file", c.TokenFile}
+	if c.JoinURL != "" {
+		// The join URL is a secret: it stays in its 0600 file, out of the
+		// script and of the agent's command line (ps shows it to anyone on
+		// the node).
+		join, state := PilotJoinFiles(filepath.Dir(logPath), sp.ID)
+		args = []string{c.Exe, "agent", "--join-file", join, "--join-state", state}
+	}
+	args = append(args, "--machine", sp.ID, "--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1)))
 	if sp.Res.MemBytes > 0 {
 		args = append(args, "--mem", strconv.FormatInt(sp.Res.MemBytes>>10, 10)+"K")
 	}
@@ -155,6 +176,14 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// PilotJoinFiles are, in the pilots' directory dir (the server owner's,
+// 0700), the file holding machine id's join URL (0600) and the one its
+// agent keeps its machine credential in (burst agent --join-state): each
+// pilot has its own, so no pilot serves with another's credential.
+func PilotJoinFiles(dir, id string) (join, state string) {
+	return filepath.Join(dir, id+".join"), filepath.Join(dir, id+".joined.json")
 }
 
 // PilotMargin is how long before its allocation ends a pilot stops: its

@@ -116,3 +116,51 @@ func TestSlurmStopHonoursContext(t *testing.T) {
 		t.Errorf("Stop of a handle that is not a job id: %v", err)
 	}
 }
+
+// A pilot of a server that serves TLS joins with its own join URL: Start
+// keeps the URL in a 0600 file of its own, never in the script (which
+// names neither the URL nor the home's token file) or on the agent's
+// command line, gives the agent its own state file, and removes one an
+// earlier start of the same machine left. sbatch is a stand-in on PATH.
+func TestPilotJoins(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sbatch"), []byte("#!/bin/sh\necho 42\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	dir := filepath.Join(t.TempDir(), "pilots")
+	s := &Slurm{Dir: dir}
+	join, state := PilotJoinFiles(dir, "hpc-3")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state, []byte(`{"servers":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const url = "https://10.0.0.1:7780/burst_j_0123#sha256:abcd"
+	sp := Spec{ID: "hpc-3", Cluster: "hpc", Res: burst.Resources{CPUs: 1}}
+	h, err := s.Start(context.Background(), sp, Connect{Exe: "/bin/burst", Server: "https://10.0.0.1:7780#sha256:abcd", JoinURL: url, Home: "/h"})
+	if err != nil || h.External != "slurm job 42" {
+		t.Fatalf("Start: %v %v", h, err)
+	}
+	b, err := os.ReadFile(join)
+	if err != nil || string(b) != url+"\n" {
+		t.Fatalf("join file: %q %v", b, err)
+	}
+	if st, _ := os.Stat(join); st.Mode().Perm() != 0o600 {
+		t.Errorf("join file mode %v, want 0600", st.Mode().Perm())
+	}
+	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an earlier start's state file is left: %v", err)
+	}
+	script, err := os.ReadFile(filepath.Join(dir, "hpc-3.sbatch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(script), "burst_j_") || strings.Contains(string(script), "--token-file") || strings.Contains(string(script), "--server") {
+		t.Errorf("the script names the join token, a token file or a server:\n%s", script)
+	}
+	if want := "exec /bin/burst agent --join-file " + join + " --join-state " + state + " --machine hpc-3 --cluster hpc --cpus 1\n"; !strings.HasSuffix(string(script), want) {
+		t.Errorf("pilot script:\n%s\nwant it to end %q", script, want)
+	}
+}

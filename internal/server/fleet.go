@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -712,10 +713,21 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	conn := s.connectFor(c) // reads the executable's path: not under s.mu
 	var h provider.Handle
 	var err error
-	if full != "" {
+	tokenID := int64(0)
+	if full == "" && caps.Agent && !caps.SharesHost && s.pilotJoins() {
+		// Its agent joins with a token for this machine alone, lasting as
+		// long as the machine may stay pending; the home's token stays home.
+		conn.TokenFile = ""
+		conn.JoinURL, tokenID, err = s.pilotToken(ctx, id, c.def.Name, cmp.Or(caps.Patient, pendingLimit))
+	}
+	switch {
+	case full != "":
 		err = errors.New(full)
-	} else {
+	case err == nil:
 		h, err = prov.Start(ctx, spec, conn)
+		if err != nil && tokenID != 0 {
+			s.st.Write(ctx, func(tx *store.Tx) error { return tx.RevokeJoinToken(tokenID, time.Now().UTC()) })
+		}
 	}
 	s.mu.Lock()
 	m.starting = false

@@ -291,7 +291,7 @@ func (s *Server) Join(ctx context.Context, r *client.JoinRequest) (*client.Joine
 		if err != nil {
 			return err
 		}
-		name, err := freeMachineName(tx, r.Machine)
+		name, err := joinName(tx, hash, r.Machine)
 		if err != nil {
 			return err
 		}
@@ -387,6 +387,62 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 		return nil, err
 	}
 	return &out, nil
+}
+
+// Pilots join (docs/security-join.md): a machine that a provider starts
+// for burst (a Slurm pilot) and that reaches the server over TLS gets a
+// join token minted for it alone, not the home's token.
+
+// pilotJoins says whether the agents of machines that providers start
+// elsewhere join with a token minted for each (pilotToken): the server
+// serves TLS, that is, it listens beyond loopback. A loopback server's
+// agents share its host and read its token file, as before.
+func (s *Server) pilotJoins() bool { return strings.HasPrefix(s.addr, "https://") }
+
+// pilotToken mints the join URL of machine (of cluster), which a provider
+// is about to start: one-time, for that machine's name only, lasting ttl
+// (how long the machine may stay pending). The machine's credentials of
+// earlier starts are revoked in the same transaction: one live credential
+// per start, and an agent of an earlier start is refused. It returns the
+// token's id, to revoke it when the start fails.
+func (s *Server) pilotToken(ctx context.Context, machine, cluster string, ttl time.Duration) (joinURL string, id int64, err error) {
+	base, pin, err := s.joinBase()
+	if err != nil {
+		return "", 0, err
+	}
+	tok := client.JoinTokenPrefix + randomHex()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	row := store.JoinTokenRow{Hash: hashSecret(tok), Cluster: cluster, Machine: machine, CreatedBy: "server", Created: now, Expires: now.Add(ttl)}
+	var old []string
+	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		old, err = tx.RevokeMachineCredentials(machine, now)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		row.ID, err = tx.AddJoinToken(row)
+		return err
+	}); err != nil {
+		return "", 0, fmt.Errorf("mint a join token for %s: %w", machine, err)
+	}
+	for _, h := range old {
+		s.joins.revoke(h, machine)
+	}
+	u := base + "/" + tok
+	if pin != "" {
+		u += "#" + pin
+	}
+	return u, row.ID, nil
+}
+
+// joinName is the name a joining machine gets: the one its token was
+// minted for (a pilot: its pending machine holds the name), else
+// freeMachineName's.
+func joinName(tx *store.Tx, tokenHash, asked string) (string, error) {
+	named, err := tx.JoinTokenMachine(tokenHash)
+	if err != nil || named != "" {
+		return named, err
+	}
+	return freeMachineName(tx, asked)
 }
 
 // freeMachineName is the name a joining machine gets: the one it asks for

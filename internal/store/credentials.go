@@ -14,9 +14,12 @@ import (
 
 // JoinTokenRow is a join token as stored.
 type JoinTokenRow struct {
-	ID        int64
-	Hash      string
-	Cluster   string
+	ID      int64
+	Hash    string
+	Cluster string
+	// Machine is the machine the token was minted for (a provider's
+	// pilot, which burst names); "" for a token any machine may take.
+	Machine   string
 	CreatedBy string
 	Created   time.Time
 	Expires   time.Time
@@ -46,12 +49,15 @@ const (
 	TokenUsed
 	// TokenExpired: its time ran out.
 	TokenExpired
+	// TokenOtherMachine: it was minted for another machine (JoinTokenRow.Machine).
+	TokenOtherMachine
 )
 
 // JoinRefused is a join token RedeemJoinToken did not take.
 type JoinRefused struct {
 	Why     JoinRefusal
 	Expires time.Time // when TokenExpired
+	Machine string    // when TokenOtherMachine: the machine it is for
 }
 
 func (e *JoinRefused) Error() string {
@@ -60,14 +66,16 @@ func (e *JoinRefused) Error() string {
 		return "join token already used"
 	case TokenExpired:
 		return "join token expired at " + e.Expires.UTC().Format(time.RFC3339)
+	case TokenOtherMachine:
+		return "join token minted for machine " + e.Machine + " only"
 	}
 	return "not a join token of this server"
 }
 
 // AddJoinToken records a new join token and returns its id.
 func (t *Tx) AddJoinToken(r JoinTokenRow) (int64, error) {
-	res, err := t.Exec(`INSERT INTO join_tokens(hash, cluster, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		r.Hash, r.Cluster, r.CreatedBy, r.Created.UnixMicro(), r.Expires.UnixMicro())
+	res, err := t.Exec(`INSERT INTO join_tokens(hash, cluster, machine, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.Hash, r.Cluster, r.Machine, r.CreatedBy, r.Created.UnixMicro(), r.Expires.UnixMicro())
 	if err != nil {
 		return 0, err
 	}
@@ -75,7 +83,8 @@ func (t *Tx) AddJoinToken(r JoinTokenRow) (int64, error) {
 }
 
 // RedeemJoinToken takes the join token of that hash for machine, at now:
-// once. A token unknown, revoked, used or expired is a *JoinRefused. The
+// once. A token unknown, revoked, used or expired is a *JoinRefused, and
+// so is a token minted for another machine than machine. The
 // check and the mark are one statement of the caller's transaction, so
 // that of two machines racing one token exactly one gets it.
 func (t *Tx) RedeemJoinToken(hash, machine string, now time.Time) (*JoinTokenRow, error) {
@@ -85,6 +94,9 @@ func (t *Tx) RedeemJoinToken(hash, machine string, now time.Time) (*JoinTokenRow
 	}
 	if err := JoinTokenRefusal(r, now); err != nil {
 		return nil, err
+	}
+	if r.Machine != "" && machine != r.Machine {
+		return nil, &JoinRefused{Why: TokenOtherMachine, Machine: r.Machine}
 	}
 	res, err := t.Exec(`UPDATE join_tokens SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL`,
 		now.UnixMicro(), machine, r.ID)
@@ -96,6 +108,19 @@ func (t *Tx) RedeemJoinToken(hash, machine string, now time.Time) (*JoinTokenRow
 	}
 	r.Used, r.UsedBy = &now, machine
 	return r, nil
+}
+
+// JoinTokenMachine is the machine the join token of that hash was minted
+// for: "" when it was made for any machine, or there is no such token
+// (RedeemJoinToken says why it refuses one). A machine joining with a
+// named token gets that name, even though its pending machine holds it.
+func (t *Tx) JoinTokenMachine(hash string) (string, error) {
+	var m string
+	err := t.QueryRow(`SELECT machine FROM join_tokens WHERE hash = ?`, hash).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return m, err
 }
 
 // RevokeJoinToken revokes an unused join token; ErrNotFound when there is
@@ -197,13 +222,13 @@ func (s *Store) MachineCredentials(ctx context.Context) ([]*MachineCredentialRow
 	return out, rows.Err()
 }
 
-const joinTokenSQL = `SELECT id, hash, cluster, created_by, created_at, expires_at, used_at, used_by, revoked_at FROM join_tokens`
+const joinTokenSQL = `SELECT id, hash, cluster, machine, created_by, created_at, expires_at, used_at, used_by, revoked_at FROM join_tokens`
 
 func scanJoinToken(sc interface{ Scan(...any) error }) (*JoinTokenRow, error) {
 	var r JoinTokenRow
 	var created, expires int64
 	var used, revoked sql.NullInt64
-	err := sc.Scan(&r.ID, &r.Hash, &r.Cluster, &r.CreatedBy, &created, &expires, &used, &r.UsedBy, &revoked)
+	err := sc.Scan(&r.ID, &r.Hash, &r.Cluster, &r.Machine, &r.CreatedBy, &created, &expires, &used, &r.UsedBy, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

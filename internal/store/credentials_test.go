@@ -131,3 +131,69 @@ func TestJoinTokens(t *testing.T) {
 		t.Fatalf("%d revoked credentials after a reopen, want 1", revoked)
 	}
 }
+
+// A join token minted for a named machine (a Slurm pilot: burst names it,
+// and its pending machine holds the name) says that name, redeems to that
+// name only, and only once; a token for any machine names none.
+func TestNamedJoinToken(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	now := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.AddJoinToken(JoinTokenRow{Hash: "pilot", Cluster: "hpc", Machine: "hpc-3", CreatedBy: "server", Created: now, Expires: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		_, err := tx.AddJoinToken(JoinTokenRow{Hash: "any", Cluster: "lab", CreatedBy: "ada", Created: now, Expires: now.Add(time.Hour)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	named := func(hash string) string {
+		t.Helper()
+		var m string
+		if err := s.Write(ctx, func(tx *Tx) (err error) { m, err = tx.JoinTokenMachine(hash); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := named("pilot"); m != "hpc-3" {
+		t.Errorf("the pilot's token names %q, want hpc-3", m)
+	}
+	if m := named("any"); m != "" {
+		t.Errorf("a token for any machine names %q", m)
+	}
+	if m := named("unknown"); m != "" {
+		t.Errorf("an unknown token names %q", m)
+	}
+	redeem := func(machine string) (*JoinTokenRow, error) {
+		var r *JoinTokenRow
+		err := s.Write(ctx, func(tx *Tx) (err error) {
+			r, err = tx.RedeemJoinToken("pilot", machine, now.Add(time.Minute))
+			return err
+		})
+		return r, err
+	}
+	var jr *JoinRefused
+	if _, err := redeem("hpc-3-2"); !errors.As(err, &jr) || jr.Why != TokenOtherMachine || jr.Machine != "hpc-3" {
+		t.Fatalf("redeemed for another name: %v", err)
+	}
+	r, err := redeem("hpc-3")
+	if err != nil {
+		t.Fatalf("the named machine could not redeem its token: %v", err)
+	}
+	if r.Machine != "hpc-3" || r.Cluster != "hpc" || r.UsedBy != "hpc-3" {
+		t.Errorf("redeemed %+v", r)
+	}
+	if _, err := redeem("hpc-3"); !errors.As(err, &jr) || jr.Why != TokenUsed {
+		t.Fatalf("redeemed twice: %v", err)
+	}
+	rows, err := s.JoinTokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if want := map[string]string{"pilot": "hpc-3", "any": ""}[r.Hash]; r.Machine != want {
+			t.Errorf("token %s lists machine %q, want %q", r.Hash, r.Machine, want)
+		}
+	}
+}

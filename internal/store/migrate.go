@@ -245,6 +245,9 @@ var migrations = []string{
 		role TEXT NOT NULL,
 		PRIMARY KEY (project, user)
 	);`,
+	// 15: the machine a join token was minted for (a Slurm pilot that burst
+	// names; credentials.go): it redeems to that name only.
+	`ALTER TABLE join_tokens ADD COLUMN machine TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {
