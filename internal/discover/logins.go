@@ -44,11 +44,13 @@ func LoginsFile() (string, error) {
 	return filepath.Join(dir, "burst", "credentials.json"), nil
 }
 
-// ReadLogins reads the logins file; none is no login.
+// ReadLogins reads the logins file; none is no login. Nor is there one
+// where no home is known to keep it in (a Slurm ResumeProgram runs with
+// an empty environment): only keeping a login needs one.
 func ReadLogins() (*Logins, error) {
 	path, err := LoginsFile()
 	if err != nil {
-		return nil, err
+		return &Logins{}, nil
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
