@@ -87,6 +87,9 @@ type Error struct {
 	// away before reading it (too many large bodies at once), so it is
 	// safe to send again, whatever its method.
 	unread bool
+	// body is the answer's body (its first 64 KiB), for callers that
+	// read more of it than the message (a 416's next offset).
+	body []byte
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -178,14 +181,11 @@ func (c *Client) WithRetry(r Retry) *Client {
 	return &Client{conn: c.conn, retry: r}
 }
 
-// request sends one request and returns the answer, or the server's error
-// answer as an *Error. It does not retry.
-func (ep *endpoint) request(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, r)
+// request sends one request, with body (nil: none) of contentType, and
+// returns the answer, or the server's error answer as an *Error, or a
+// failure to connect in the words of tlsFailure. It does not retry.
+func (ep *endpoint) request(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body []byt
 		req.Header.Set("X-Burst-User", user)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := ep.hc.Do(req)
 	if err != nil {
@@ -205,6 +205,7 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body []byt
 		e := &Error{Status: resp.StatusCode}
 		e.unread = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		e.body = b
 		if json.Unmarshal(b, e) != nil || e.Message == "" {
 			e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 			if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), plainToTLS) {
@@ -228,7 +229,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 	}
 	return c.retrying(ctx, method, path, nil, func(ep *endpoint) error {
-		resp, err := ep.request(ctx, method, path, b)
+		var r io.Reader
+		if b != nil {
+			r = bytes.NewReader(b)
+		}
+		resp, err := ep.request(ctx, method, path, r, "application/json")
 		if err != nil {
 			return err
 		}
@@ -258,7 +263,7 @@ const ErrorTrailer = "X-Burst-Error"
 func (c *Client) stream(ctx context.Context, path func(n int64) string, resume bool, w io.Writer) error {
 	cw := &countWriter{w: w}
 	return c.retrying(ctx, "GET", path(0), cw, func(ep *endpoint) error {
-		resp, err := ep.request(ctx, "GET", path(cw.n), nil)
+		resp, err := ep.request(ctx, "GET", path(cw.n), nil, "")
 		if err != nil {
 			return err
 		}

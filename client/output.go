@@ -83,43 +83,27 @@ func (c *Client) SendOutput(ctx context.Context, ch *OutputChunk) (*OutputAck, e
 	if len(ch.Data) > MaxOutputChunk {
 		return nil, fmt.Errorf("output chunk of %d bytes: at most %d", len(ch.Data), MaxOutputChunk)
 	}
-	ep := c.conn.ep.Load()
-	req, err := http.NewRequestWithContext(ctx, "POST", ep.base+"/v1/agent/output?"+OutputQuery(ch), bytes.NewReader(ch.Data))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+ep.token)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := ep.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		var ack OutputAck
-		if err := json.Unmarshal(b, &ack); err != nil {
-			return nil, fmt.Errorf("decode POST /v1/agent/output: %w", err)
-		}
-		return &ack, nil
-	case http.StatusRequestedRangeNotSatisfiable:
+	const path = "/v1/agent/output"
+	resp, err := c.conn.ep.Load().request(ctx, "POST", path+"?"+OutputQuery(ch), bytes.NewReader(ch.Data), "application/octet-stream")
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Status == http.StatusRequestedRangeNotSatisfiable:
 		gap := &OutputGap{}
-		if json.Unmarshal(b, gap) != nil || gap.Message == "" {
+		if json.Unmarshal(e.body, gap) != nil || gap.Message == "" {
 			gap.Message = "the server refused an output chunk that leaves a gap"
 		}
 		return nil, gap
-	case http.StatusGone:
+	case errors.As(err, &e) && e.Status == http.StatusGone:
 		return nil, ErrOutputGone
-	case http.StatusConflict:
+	case errors.As(err, &e) && e.Status == http.StatusConflict:
 		return nil, ErrReregister
+	case err != nil:
+		return nil, err
 	}
-	e := &Error{Status: resp.StatusCode}
-	if json.Unmarshal(b, e) != nil || e.Message == "" {
-		e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, bytes.TrimSpace(b))
+	defer resp.Body.Close()
+	var ack OutputAck
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&ack); err != nil {
+		return nil, fmt.Errorf("decode POST %s: %w", path, err)
 	}
-	return nil, e
+	return &ack, nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/backoff"
 )
@@ -32,7 +34,11 @@ import (
 //   - writes its output to the agent's spool (or, for a batch job, to its
 //     own output files here), which a shipper sends to the server while it
 //     runs (every shipEvery, or each client.MaxOutputChunk) and completely
-//     before its end is reported.
+//     before its end is reported. The spool file's bytes the server
+//     acknowledged are freed on disk while the task runs (a hole punched
+//     in the file, which keeps its size and the task's write offset), so
+//     a long chatty task holds about one unshipped chunk of disk, not all
+//     it wrote.
 
 // shipEvery is how often a running remote task's new output is shipped
 // (sooner once a whole chunk waits).
@@ -205,6 +211,10 @@ type shipStream struct {
 	sent  int64 // bytes the server holds (acknowledged)
 	spool bool  // the agent's own file: removed once shipped
 	gone  bool  // the server takes no more of it
+	// freed is how far the spool file's blocks are freed (punched);
+	// noPunch: its file system cannot, so nothing is freed before its end.
+	freed   int64
+	noPunch bool
 }
 
 // add ships the file at path as stream name; appended: the attempt's output
@@ -308,6 +318,7 @@ func (sh *shipper) ship(s *shipStream, any bool) bool {
 			s.sent = ack.Next
 			b.Reset()
 			failing = time.Time{}
+			sh.free(s)
 		case errors.As(err, &gap):
 			s.sent = gap.Next // ship from where the server is
 		case errors.Is(err, client.ErrOutputGone):
@@ -341,6 +352,37 @@ func (sh *shipper) ship(s *shipStream, any bool) bool {
 			}
 		}
 	}
+}
+
+// punchBlock is the unit in which acknowledged spool bytes are freed: a
+// hole covers whole file-system blocks only.
+const punchBlock = 64 << 10
+
+// free gives the disk blocks of s's spool file that the server holds back
+// to the file system (FALLOC_FL_PUNCH_HOLE with FALLOC_FL_KEEP_SIZE: the
+// file keeps its size, and the task writing it its offset; the bytes read
+// back as zeros, never shipped again since the server acknowledged them).
+// A file system that cannot punch holes keeps them until the task ends.
+func (sh *shipper) free(s *shipStream) {
+	if !s.spool || s.noPunch {
+		return
+	}
+	upto := (s.from + s.sent) / punchBlock * punchBlock
+	if upto <= s.freed {
+		return
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, s.freed, upto-s.freed); err != nil {
+		s.noPunch = true
+		sh.log.Info("the spool's file system cannot free shipped output while a task runs: it is freed at the task's end",
+			"file", s.path, "err", err)
+		return
+	}
+	s.freed = upto
 }
 
 // private is the directory no Direct output file of the task may be in

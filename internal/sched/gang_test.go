@@ -177,7 +177,9 @@ func TestPlaceGangRandom(t *testing.T) {
 				}
 				parts = append(parts, pt)
 			}
-			pending[i] = gang(pending[i].JobID, parts...)
+			g := gang(pending[i].JobID, parts...)
+			g.Project = pending[i].Project
+			pending[i] = g
 		}
 		checkAssignments(t, seed, pending, machines, Place(t0, pending, machines))
 	}

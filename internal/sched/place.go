@@ -30,6 +30,11 @@ type Machine struct {
 	// zero: not known to. A task with a time limit is placed there only if
 	// it ends by then; one without is placed (it is requeued if cut off).
 	Until time.Time
+	// Project, when set, is the only project whose jobs are placed here:
+	// a machine that joined by itself runs its tasks as its agent's user,
+	// who can read the machine's credential and so lease whatever else
+	// is placed there. "" takes any project's work.
+	Project string
 }
 
 // Running is work that holds resources on a machine. A zero Ends means the
@@ -52,6 +57,9 @@ type Pending struct {
 	Res     burst.Resources
 	Count   int
 	Cluster string
+	// Project is the job's: machines bound to another project (see
+	// Machine.Project) take none of it, gang parts included.
+	Project string
 	// Prefetch says the job's tasks are short enough to queue at agents.
 	Prefetch bool
 	// Gang, when set, makes the entry a gang (a pipe's stages): its parts
@@ -81,7 +89,8 @@ type Assignment struct {
 
 // Place returns the tasks to start now, in FIFO order of pending.
 //
-// Each task goes to the accepting machine (of its cluster, if set) whose free
+// Each task goes to the accepting machine (of its cluster, if set, and not
+// bound to another project) whose free
 // resources fit it and leave the fewest free CPUs (best fit; ties go to the
 // earlier machine). Free means capacity minus Running minus what this call
 // placed; MemBytes 0 is not counted, and GPUs are handed out as specific free
@@ -177,7 +186,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 		if p.Count < 1 {
 			continue
 		}
-		if !fitsSomeCapacity(res, p.Cluster, nodes) {
+		if !fitsSomeCapacity(res, p.Cluster, p.Project, nodes) {
 			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 			continue
 		}
@@ -187,7 +196,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 			// A node that keeps fitting stays the best fit: only its free
 			// CPUs shrank. So search again only when it stops fitting.
 			if n == nil || !n.admits(now, res, resv) {
-				if n = bestFit(now, res, p.Cluster, nodes, resv); n == nil {
+				if n = bestFit(now, res, p.Cluster, p.Project, nodes, resv); n == nil {
 					break
 				}
 			}
@@ -202,7 +211,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 		}
 		if placed < p.Count && resv == nil && open > 0 {
-			if resv = reserve(now, res, p.Cluster, nodes); resv != nil {
+			if resv = reserve(now, res, p.Cluster, p.Project, nodes); resv != nil {
 				resv.job = p.JobID
 			}
 		}
@@ -232,7 +241,7 @@ func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Ass
 		part := p.Gang[k]
 		res := partRes(part)
 		for range part.Count {
-			n := bestFit(now, res, part.Cluster, nodes, resv)
+			n := bestFit(now, res, part.Cluster, p.Project, nodes, resv)
 			if n == nil {
 				for i, n := range nodes {
 					n.free, n.gpuIDs, n.running = before[i].free, before[i].gpuIDs, n.running[:before[i].running]
@@ -298,7 +307,7 @@ func planGang(now time.Time, p Pending, nodes []*node) (plan []*node, r *reserva
 			var best *node
 			var bestAt time.Time
 			for _, n := range nodes {
-				if part.Cluster != "" && n.m.Cluster != part.Cluster || !n.outlives(now, res) {
+				if !n.m.serves(part.Cluster, p.Project) || !n.outlives(now, res) {
 					continue
 				}
 				want := add(claims[n], res)
@@ -387,7 +396,7 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 			if left == 0 {
 				break
 			}
-			if budget[k] <= 0 || (p.Cluster != "" && n.m.Cluster != p.Cluster) || !fits(res, n.cap) || !n.outlives(now, res) {
+			if budget[k] <= 0 || !n.m.serves(p.Cluster, p.Project) || !fits(res, n.cap) || !n.outlives(now, res) {
 				continue
 			}
 			take := min(left, budget[k])
@@ -519,12 +528,18 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 	return a
 }
 
-// bestFit returns the node that admits res and has the fewest free CPUs,
-// the earliest on ties; nil if none admits it.
-func bestFit(now time.Time, res burst.Resources, cluster string, nodes []*node, resv *reservation) *node {
+// serves reports whether m takes work of project bound to cluster ("":
+// any cluster).
+func (m *Machine) serves(cluster, project string) bool {
+	return (cluster == "" || m.Cluster == cluster) && (m.Project == "" || m.Project == project)
+}
+
+// bestFit returns the node of cluster that serves project, admits res and
+// has the fewest free CPUs, the earliest on ties; nil if none admits it.
+func bestFit(now time.Time, res burst.Resources, cluster, project string, nodes []*node, resv *reservation) *node {
 	var best *node
 	for _, n := range nodes {
-		if cluster != "" && n.m.Cluster != cluster {
+		if !n.m.serves(cluster, project) {
 			continue
 		}
 		if (best == nil || n.free.CPUs < best.free.CPUs) && n.admits(now, res, resv) {
@@ -534,24 +549,25 @@ func bestFit(now time.Time, res burst.Resources, cluster string, nodes []*node, 
 	return best
 }
 
-// fitsSomeCapacity reports whether some node of cluster could ever hold res.
-func fitsSomeCapacity(res burst.Resources, cluster string, nodes []*node) bool {
+// fitsSomeCapacity reports whether some node of cluster that serves
+// project could ever hold res.
+func fitsSomeCapacity(res burst.Resources, cluster, project string, nodes []*node) bool {
 	for _, n := range nodes {
-		if (cluster == "" || n.m.Cluster == cluster) && fits(res, n.cap) {
+		if n.m.serves(cluster, project) && fits(res, n.cap) {
 			return true
 		}
 	}
 	return false
 }
 
-// reserve finds the node of cluster where a task of res could start
-// earliest once running work ends; nil if there is none.
-func reserve(now time.Time, res burst.Resources, cluster string, nodes []*node) *reservation {
+// reserve finds the node of cluster serving project where a task of res
+// could start earliest once running work ends; nil if there is none.
+func reserve(now time.Time, res burst.Resources, cluster, project string, nodes []*node) *reservation {
 	var best *node
 	var bestAt time.Time
 	var bestExtra burst.Resources
 	for _, n := range nodes {
-		if cluster != "" && n.m.Cluster != cluster || !fits(res, n.cap) {
+		if !n.m.serves(cluster, project) || !fits(res, n.cap) {
 			continue
 		}
 		if at, extra, ok := n.shadow(now, res); ok && (best == nil || cmpEnd(at, bestAt) < 0) {

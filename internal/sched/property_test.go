@@ -61,6 +61,17 @@ func snapshot(seed uint64) ([]Pending, []Machine) {
 		}
 		pending = append(pending, p)
 	}
+	// Projects come from a generator of their own, so each seed's shapes
+	// stay what they were: some machines are bound to a project (they
+	// joined for it), and jobs are of one of the projects or another.
+	rp := rand.New(rand.NewPCG(seed, 11))
+	projects := []string{"", "mars", "venus"}
+	for i := range machines {
+		machines[i].Project = projects[rp.IntN(3)]
+	}
+	for i := range pending {
+		pending[i].Project = projects[1+rp.IntN(2)]
+	}
 	return pending, machines
 }
 
@@ -83,7 +94,7 @@ func checkPlace(t *testing.T, seed uint64) {
 
 // checkAssignments asserts what any placement must hold: each assignment
 // names a pending job and an accepting machine of its cluster (its part's,
-// for a gang) and carries as many GPUs as it asked for; no job gets more
+// for a gang) that is bound to no other project than the job's, and carries as many GPUs as it asked for; no job gets more
 // tasks than it has; no machine is oversubscribed; no GPU is given twice;
 // and a gang starts whole or not at all.
 func checkAssignments(t *testing.T, seed uint64, pending []Pending, machines []Machine, got []Assignment) {
@@ -122,6 +133,8 @@ func checkAssignments(t *testing.T, seed uint64, pending []Pending, machines []M
 			t.Fatalf("seed %d: %+v names no accepting machine", seed, a)
 		case cluster != "" && m.Cluster != cluster:
 			t.Fatalf("seed %d: %+v is outside cluster %q", seed, a, cluster)
+		case m.Project != "" && m.Project != p.Project:
+			t.Fatalf("seed %d: %+v: job of project %q on machine %s, bound to project %q", seed, a, p.Project, m.ID, m.Project)
 		case len(a.GPUIDs) != res.GPUs:
 			t.Fatalf("seed %d: %+v has %d GPUs, want %d", seed, a, len(a.GPUIDs), res.GPUs)
 		}
@@ -155,14 +168,14 @@ func placeSlowly(now time.Time, pending []Pending, machines []Machine) []Assignm
 	var resv *reservation
 	for _, p := range pending {
 		res := normalize(p.Res)
-		if !fitsSomeCapacity(res, p.Cluster, nodes) {
+		if !fitsSomeCapacity(res, p.Cluster, p.Project, nodes) {
 			continue
 		}
 		for range p.Count {
-			n := bestFit(now, res, p.Cluster, nodes, resv)
+			n := bestFit(now, res, p.Cluster, p.Project, nodes, resv)
 			if n == nil {
 				if resv == nil {
-					resv = reserve(now, res, p.Cluster, nodes)
+					resv = reserve(now, res, p.Cluster, p.Project, nodes)
 				}
 				break
 			}

@@ -17,15 +17,15 @@ const maxWhy = 3
 // waitReason says why entry p waits, given the nodes as Place left them.
 func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) string {
 	if len(p.Gang) == 0 {
-		return taskReason(now, normalize(p.Res), p.Cluster, p.JobID, nodes, resv)
+		return taskReason(now, normalize(p.Res), p.Cluster, p.Project, p.JobID, nodes, resv)
 	}
 	for _, k := range gangOrder(p) {
 		part := p.Gang[k]
 		res := partRes(part)
-		if part.Count < 1 || bestFit(now, res, part.Cluster, nodes, nil) != nil {
+		if part.Count < 1 || bestFit(now, res, part.Cluster, p.Project, nodes, nil) != nil {
 			continue
 		}
-		return "its stages start together; one " + taskReason(now, normalize(part.Res), part.Cluster, p.JobID, nodes, resv)
+		return "its stages start together; one " + taskReason(now, normalize(part.Res), part.Cluster, p.Project, p.JobID, nodes, resv)
 	}
 	if resv != nil && resv.job != p.JobID {
 		return fmt.Sprintf("its stages start together, and the machines they need are kept for job %d, ahead in line", resv.job)
@@ -33,14 +33,27 @@ func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) stri
 	return "its stages start together, and they do not all fit on the machines that are up at once"
 }
 
-// taskReason says why a task of res (normalized) of job, bound to cluster
-// unless "", cannot start now.
-func taskReason(now time.Time, res burst.Resources, cluster string, job int64, nodes []*node, resv *reservation) string {
+// taskReason says why a task of res (normalized) of job of project, bound
+// to cluster unless "", cannot start now.
+func taskReason(now time.Time, res burst.Resources, cluster, project string, job int64, nodes []*node, resv *reservation) string {
 	var mine []*node
+	other := ""
 	for _, n := range nodes {
-		if cluster == "" || n.m.Cluster == cluster {
+		switch {
+		case n.m.serves(cluster, project):
 			mine = append(mine, n)
+		case n.m.serves(cluster, n.m.Project) && other == "":
+			other = n.m.Project
 		}
+	}
+	if len(mine) == 0 && other != "" {
+		// Only machines bound to another project are up there: they
+		// never take this job's tasks.
+		where := "the machines that are up"
+		if cluster != "" {
+			where = "the machines of cluster " + cluster
+		}
+		return fmt.Sprintf("%s run only project %s's work (they joined for it), and this job is of project %q: submit it to a cluster of %q (--cluster NAME)", where, other, project, project)
 	}
 	if len(mine) == 0 {
 		if cluster == "" {

@@ -22,6 +22,9 @@ import (
 func (c *control) admit(spec *burst.JobSpec, who *auth.Principal, actor string, now time.Time, b *batch) error {
 	err := c.mayUseAll(spec, who)
 	if err == nil {
+		err = c.boundAll(spec)
+	}
+	if err == nil {
 		err = c.admission(spec, who, now)
 	}
 	if err != nil {
@@ -121,6 +124,30 @@ func (c *control) admissionViews(now time.Time) []sched.Machine {
 		}
 	}
 	return out
+}
+
+// boundAll refuses a job that names a cluster of joined machines of
+// another project than its own (the job's cluster, or a stage's): the
+// scheduler never places it there (sched.Machine.Project), whoever
+// submits it, the home's token too.
+func (c *control) boundAll(spec *burst.JobSpec) error {
+	names := []string{clusterName(spec.Cluster)}
+	if spec.Pipe != nil {
+		for _, st := range spec.Pipe.Stages {
+			if st.Cluster != "" {
+				names = append(names, st.Cluster)
+			}
+		}
+	}
+	for _, name := range names {
+		cl := c.clusters[name]
+		if cl == nil || !cl.caps().Joins || cl.def.Project == spec.Project {
+			continue
+		}
+		return badRequest("cluster %s is made of machines that joined for project %s and run only its work (a task there can read the machine's credential): submit the job to project %s (--project %s), or run it on a cluster of project %s",
+			name, cl.def.Project, cl.def.Project, cl.def.Project, spec.Project)
+	}
+	return nil
 }
 
 // mayUseAll checks mayUse for every cluster spec names: the job's, and

@@ -77,6 +77,12 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
 		Until:     m.until,
 	}
+	if m.cluster != nil && m.cluster.caps().Joins {
+		// A task there runs as the agent's user, who can read the
+		// machine's credential: only its cluster's project's work goes
+		// there, so that no task can lease another project's.
+		sm.Project = m.cluster.def.Project
+	}
 	// Every agent keeps a queue of short tasks ready (the native Slurm agent
 	// submits queued tasks at once, as it does every task).
 	sm.Prefetch = m.prefetch()

@@ -279,7 +279,7 @@ func (c *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now t
 			need = append(need, fmt.Sprintf("%s: %d x %d CPU on %s", spec.Pipe.Stages[i].Name, p.Count, p.Res.CPUs, p.Cluster))
 		}
 	}
-	if len(sched.Place(now, []sched.Pending{{JobID: 1, Count: n, Gang: parts}}, world)) > 0 {
+	if len(sched.Place(now, []sched.Pending{{JobID: 1, Count: n, Gang: parts, Project: spec.Project}}, world)) > 0 {
 		return nil
 	}
 	return badRequest("the pipe's stages cannot all run at once on the machines there are or could be (they reserve %s): ask for fewer CPUs (a stage without --cpus reserves none), fewer --parallel copies, or put stages --on a larger cluster (`burst cluster list`)",
