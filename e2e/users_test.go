@@ -491,32 +491,6 @@ func TestUsersDashboard(t *testing.T) {
 	h := l.h
 	h.mustRun("project", "create", "venus")
 	job := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "true"))
-	signIn := func(user string) *http.Client {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		resp, err := c.Get(l.addr + "/ui/login")
-		if err != nil {
-			t.Fatal(err)
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF field on the sign-in page: %s", page)
-		}
-		req, _ := http.NewRequest("POST", l.addr+"/ui/login", strings.NewReader(url.Values{"csrf": {string(m[1])}, "token": {l.tokens[user]}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", l.addr)
-		resp, err = c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.Request.URL.Path != "/ui/" {
-			t.Fatalf("%s signing in with her credential ended at %s (%d)", user, resp.Request.URL, resp.StatusCode)
-		}
-		return c
-	}
 	get := func(c *http.Client, path string) (int, string) {
 		c = &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, _ := http.NewRequest("GET", l.addr+path, nil)
@@ -529,7 +503,7 @@ func TestUsersDashboard(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	alice, nora := signIn("alice"), signIn("nora")
+	alice, nora := l.signIn(t, "alice"), l.signIn(t, "nora")
 	if code, page := get(alice, "/ui/"); code != 200 || !strings.Contains(page, "/ui/projects/mars") || strings.Contains(page, "/ui/projects/venus") {
 		t.Errorf("alice's overview: %d; want mars and not venus listed", code)
 	}
@@ -561,6 +535,37 @@ func TestUsersDashboard(t *testing.T) {
 	if code, _ := get(alice, "/ui/projects/mars"); code == 200 {
 		t.Errorf("alice's session after her credential was revoked: %d, want a sign-in", code)
 	}
+}
+
+// signIn signs user in on the dashboard with their own credential, as a
+// browser does (the sign-in form, its CSRF field); the client holds the
+// session's cookie.
+func (l *lab) signIn(t *testing.T, user string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(l.addr + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field on the sign-in page: %s", page)
+	}
+	req, _ := http.NewRequest("POST", l.addr+"/ui/login", strings.NewReader(url.Values{"csrf": {string(m[1])}, "token": {l.tokens[user]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", l.addr)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/ui/" {
+		t.Fatalf("%s signing in with her credential ended at %s (%d)", user, resp.Request.URL, resp.StatusCode)
+	}
+	return c
 }
 
 // detachedID is the job id `burst run -d` printed.

@@ -326,6 +326,28 @@ func visible(ctx context.Context) []string {
 	return out
 }
 
+// stillReads says whether the caller of ctx may still read work of
+// project (submitted by owner). A stream is checked by the policy once,
+// when it opens; a follower asks this on every poll, so that the stream of
+// a user since removed, whose credential was revoked or whose role was
+// taken away ends within one. The credential is looked up again in the
+// server's memory (no store read); the home's token cannot be taken away.
+func (h *handler) stillReads(ctx context.Context, project, owner string) bool {
+	p := auth.From(ctx)
+	if p == nil || p.Kind != auth.User || p.Credential == "" {
+		return true
+	}
+	now := h.b.PrincipalOfCredential(p.Credential)
+	return now != nil && auth.Allow(now, auth.Read, project, owner) == nil
+}
+
+// accessEnded is what a follower of job id is told when its access ends
+// while it streams.
+func accessEnded(id int64) string {
+	return fmt.Sprintf("job %d: your access ended while its output was streamed (your credential was revoked, "+
+		"your user removed, or your role in its project taken away); ask an admin: `burst project grant`, `burst user token`", id)
+}
+
 // pathValues are the {wildcards} of pattern in path.
 func pathValues(pattern, path string) map[string]string {
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {
