@@ -253,7 +253,15 @@ func (h *handler) projectOf(ctx context.Context, r *http.Request, pattern string
 	case fromJob, fromRef:
 		var id int64
 		if ru.from == fromRef {
-			ref, err := h.b.ResolveID(ctx, vals["ref"])
+			// An array's form (12_3) is looked up by its id alone: what
+			// the whole form's refusals tell (12 is a task of array 9,
+			// 12 is no array, its indices) is for a caller who may see
+			// the job; to any other the id is unknown (unseen).
+			arr, _, _ := strings.Cut(vals["ref"], "_")
+			if n, perr := strconv.ParseInt(arr, 10, 64); perr != nil || n <= 0 {
+				arr = vals["ref"] // not a job id at all: refused as such, telling nothing
+			}
+			ref, err := h.b.ResolveID(ctx, arr)
 			if err != nil {
 				return "", "", err
 			}
