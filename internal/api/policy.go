@@ -424,50 +424,41 @@ func (h *handler) costOf(ctx context.Context, by, project string) (*burst.CostRe
 	return out, nil
 }
 
-// projectsOf keeps of ps those the caller sees.
-func projectsOf(ctx context.Context, ps []burst.Project) []burst.Project {
+// visibleOf keeps of xs those of projects the caller sees (projectOf
+// names each one's project): all of them for one who sees all.
+func visibleOf[T any](ctx context.Context, xs []T, projectOf func(T) string) []T {
 	p := auth.From(ctx)
 	if auth.SeesAll(p) {
-		return ps
+		return xs
 	}
-	out := []burst.Project{}
-	for _, x := range ps {
-		if auth.Sees(p, x.Name) {
+	out := []T{}
+	for _, x := range xs {
+		if auth.Sees(p, projectOf(x)) {
 			out = append(out, x)
 		}
 	}
 	return out
 }
 
-// clustersOf keeps of cs those of projects the caller sees.
-func clustersOf(ctx context.Context, cs []burst.Cluster) []burst.Cluster {
-	p := auth.From(ctx)
-	if auth.SeesAll(p) {
-		return cs
-	}
-	out := []burst.Cluster{}
-	for _, c := range cs {
-		if auth.Sees(p, c.Project) {
-			out = append(out, c)
-		}
-	}
-	return out
+// projectsOf keeps of ps those the caller sees.
+func projectsOf(ctx context.Context, ps []burst.Project) []burst.Project {
+	return visibleOf(ctx, ps, func(x burst.Project) string { return x.Name })
 }
 
-// machinesOf keeps of ms those of clusters the caller sees.
+// clustersOf keeps of cs those of projects the caller sees.
+func clustersOf(ctx context.Context, cs []burst.Cluster) []burst.Cluster {
+	return visibleOf(ctx, cs, func(c burst.Cluster) string { return c.Project })
+}
+
+// machinesOf keeps of ms those of clusters the caller sees (a machine's
+// project is its cluster's).
 func (h *handler) machinesOf(ctx context.Context, ms []burst.Machine, err error) ([]burst.Machine, error) {
 	if err != nil || auth.SeesAll(auth.From(ctx)) {
 		return ms, err
 	}
-	seen := map[string]bool{}
-	for _, c := range clustersOf(ctx, h.b.Clusters()) {
-		seen[c.Name] = true
+	project := map[string]string{}
+	for _, c := range h.b.Clusters() {
+		project[c.Name] = c.Project
 	}
-	out := []burst.Machine{}
-	for _, m := range ms {
-		if seen[m.Cluster] {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return visibleOf(ctx, ms, func(m burst.Machine) string { return project[m.Cluster] }), nil
 }
