@@ -314,21 +314,25 @@ func TestRoleMatrix(t *testing.T) {
 		t.Fatalf("no machine in lab: %s", msg)
 	}
 	mid := ms[0].ID
+	// A machine's own credential, as a machine that joined mars's cluster
+	// of joined machines holds it (POST /v1/join with a join token).
+	mach, machName := joinedCredential(t, l, "mars")
 
-	// want: for each of admin, owner, member, viewer, none: "ok" (past
-	// the policy: any answer but its refusals), "403" or "404".
+	// want: for each of admin, owner, member, viewer, none, machine: "ok"
+	// (past the policy: any answer but its refusals), "403" or "404". A
+	// machine's credential serves the agent protocol and the health alone.
 	type row struct {
 		method, path, body string
-		want               [5]string
+		want               [6]string
 	}
-	all := [5]string{"ok", "ok", "ok", "ok", "ok"}
-	seen := [5]string{"ok", "ok", "ok", "ok", "404"}
-	member := [5]string{"ok", "ok", "ok", "403", "404"}
-	owner := [5]string{"ok", "ok", "403", "403", "404"}
-	admin := [5]string{"ok", "403", "403", "403", "403"}
-	notUsers := [5]string{"ok", "403", "403", "403", "403"}
+	all := [6]string{"ok", "ok", "ok", "ok", "ok", "403"}
+	seen := [6]string{"ok", "ok", "ok", "ok", "404", "403"}
+	member := [6]string{"ok", "ok", "ok", "403", "404", "403"}
+	owner := [6]string{"ok", "ok", "403", "403", "404", "403"}
+	admin := [6]string{"ok", "403", "403", "403", "403", "403"}
+	notUsers := [6]string{"ok", "403", "403", "403", "403", "ok"}
 	rows := []row{
-		{"GET", "/v1/health", "", all},
+		{"GET", "/v1/health", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}},
 		{"GET", "/v1/types", "", all},
 		{"GET", "/v1/tiers", "", all},
 		{"GET", "/v1/whoami", "", all},
@@ -382,7 +386,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/v1/join-tokens/999", "", admin},
 		// The exchange takes no bearer token: the join token in its body
 		// is the credential, and a wrong one is refused whoever asks.
-		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [5]string{"401?", "401?", "401?", "401?", "401?"}},
+		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [6]string{"401?", "401?", "401?", "401?", "401?", "401?"}},
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner}, // last: it loses the machine
 	}
 	// To nora (no role in mars) mars's job, cluster and machine are answered
@@ -405,24 +409,32 @@ func TestRoleMatrix(t *testing.T) {
 			t.Errorf("nora's %s: %d %q; an unknown one (%s): %d %q: want the same 404, naming no project", c.real, code1, m1, c.unknown, code2, m2)
 		}
 	}
-	who := [5]string{"admin", "bob", "alice", "vic", "nora"}
-	roles := [5]string{"admin", "owner", "member", "viewer", "none"}
+	who := [6]string{"admin", "bob", "alice", "vic", "nora", machName}
+	roles := [6]string{"admin", "owner", "member", "viewer", "none", "machine"}
 	var tbl strings.Builder
 	var names []string
-	fmt.Fprintf(&tbl, "%-48s %-7s %-7s %-7s %-7s %-7s\n", "route", roles[0], roles[1], roles[2], roles[3], roles[4])
+	fmt.Fprintf(&tbl, "%-48s %-7s %-7s %-7s %-7s %-7s %-7s\n", "route", roles[0], roles[1], roles[2], roles[3], roles[4], roles[5])
 	for _, rw := range rows {
 		fmt.Fprintf(&tbl, "%-48s", rw.method+" "+rw.path)
 		// The refused first, so that what one allowed does not change what
 		// the next one is asked (the owner deletes the cluster the admin
 		// then finds gone: still past the policy).
-		var got [5]string
-		for i := 4; i >= 0; i-- {
-			secret := l.admin
-			if i > 0 {
+		var got [6]string
+		for i := 5; i >= 0; i-- {
+			secret, path, body := l.admin, rw.path, strings.ReplaceAll(rw.body, "NAME", roles[i])
+			switch {
+			case i == 5:
+				// The machine speaks for itself on the agent routes, as
+				// its agent does (another machine's name is refused there
+				// by the handler, not the policy).
+				secret, path = mach, strings.ReplaceAll(path, "machine=lab-1", "machine="+machName)
+				if strings.HasPrefix(path, "/v1/agent/") && body == "{}" {
+					body = `{"machine":"` + machName + `"}`
+				}
+			case i > 0:
 				secret = l.tokens[who[i]]
 			}
-			body := strings.ReplaceAll(rw.body, "NAME", roles[i])
-			code, msg := l.call(t, secret, rw.method, rw.path, body)
+			code, msg := l.call(t, secret, rw.method, path, body)
 			switch {
 			case code == 403 && strings.HasPrefix(msg, "403:"):
 				got[i] = "403"
@@ -448,6 +460,97 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	t.Logf("role matrix (ok: past the policy; 403: refused, naming the role; 404: the project does not exist for them):\n%s", tbl.String())
 	checkTableCovers(t, names)
+	uiMatrix(t, l, jid, mach)
+}
+
+// joinedCredential is a machine credential (burst_m_) of a cluster of
+// joined machines in project, got as a machine gets it: a join token
+// exchanged at POST /v1/join; and the machine's name.
+func joinedCredential(t *testing.T, l *lab, project string) (secret, machine string) {
+	t.Helper()
+	l.h.mustRun("cluster", "create", "joinlab", "--provider", "joined", "--project", project)
+	tok := l.h.joinToken("--cluster", "joinlab")
+	resp, err := http.Post(l.addr+"/v1/join", "application/json", strings.NewReader(`{"token":"`+tok.Token+`","machine":"matrix-m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var j struct{ Machine, Credential string }
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(j.Credential, "burst_m_") {
+		t.Fatalf("POST /v1/join: %d %+v %v; want a burst_m_ credential", resp.StatusCode, j, err)
+	}
+	return j.Credential, j.Machine
+}
+
+// uiMatrix is the role matrix of the dashboard's pages: each user signed
+// in with their own credential (the admin with the server's token), the
+// machine with its credential as a bearer token, which the dashboard does
+// not take (it is sent to sign in, and its credential signs nobody in).
+func uiMatrix(t *testing.T, l *lab, jid, mach string) {
+	t.Helper()
+	all := [6]string{"ok", "ok", "ok", "ok", "ok", "login"}
+	seen := [6]string{"ok", "ok", "ok", "ok", "404", "login"}
+	rows := []struct {
+		path string
+		want [6]string
+	}{
+		{"/ui/", all},
+		{"/ui/clusters", all},
+		{"/ui/events", all},
+		{"/ui/projects/mars", seen},
+		{"/ui/jobs/" + jid, seen},
+		{"/ui/jobs/" + jid + "/log?task=0", seen},
+		{"/ui/no-such-page", [6]string{"404", "404", "404", "404", "404", "login"}},
+		{"/ui/login", [6]string{"home", "home", "home", "home", "home", "ok"}}, // signed in: sent to the overview
+	}
+	who := [6]string{"admin", "bob", "alice", "vic", "nora", "machine"}
+	var clients [6]*http.Client
+	for i := 0; i < 5; i++ {
+		secret := l.admin
+		if i > 0 {
+			secret = l.tokens[who[i]]
+		}
+		clients[i] = l.signInWith(t, who[i], secret)
+	}
+	// A machine's credential signs nobody in.
+	if c := l.trySignIn(t, mach); c != nil {
+		t.Errorf("a machine credential signed in on the dashboard")
+	}
+	clients[5] = &http.Client{}
+	var tbl strings.Builder
+	for _, rw := range rows {
+		fmt.Fprintf(&tbl, "%-48s", "GET "+rw.path)
+		for i, c := range clients {
+			c = &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			req, _ := http.NewRequest("GET", l.addr+rw.path, nil)
+			req.Header.Set("Accept", "text/html")
+			if i == 5 {
+				req.Header.Set("Authorization", "Bearer "+mach)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close() // a stream (events, a log) is not read: its status says enough
+			got := fmt.Sprintf("%d?", resp.StatusCode)
+			switch {
+			case resp.StatusCode == 200:
+				got = "ok"
+			case resp.StatusCode == 303 && resp.Header.Get("Location") == "/ui/login":
+				got = "login"
+			case resp.StatusCode == 303 && resp.Header.Get("Location") == "/ui/":
+				got = "home"
+			case resp.StatusCode == 404:
+				got = "404"
+			}
+			if got != rw.want[i] {
+				t.Errorf("GET %s as %s: %d (%s), want %s", rw.path, who[i], resp.StatusCode, resp.Header.Get("Location"), rw.want[i])
+			}
+			fmt.Fprintf(&tbl, " %-7s", got)
+		}
+		tbl.WriteString("\n")
+	}
+	t.Logf("dashboard matrix (admin owner member viewer none machine; login: sent to sign in; home: to the overview):\n%s", tbl.String())
 }
 
 // checkTableCovers fails when a route of internal/api's policy table is
@@ -491,32 +594,6 @@ func TestUsersDashboard(t *testing.T) {
 	h := l.h
 	h.mustRun("project", "create", "venus")
 	job := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "true"))
-	signIn := func(user string) *http.Client {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		resp, err := c.Get(l.addr + "/ui/login")
-		if err != nil {
-			t.Fatal(err)
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF field on the sign-in page: %s", page)
-		}
-		req, _ := http.NewRequest("POST", l.addr+"/ui/login", strings.NewReader(url.Values{"csrf": {string(m[1])}, "token": {l.tokens[user]}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", l.addr)
-		resp, err = c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.Request.URL.Path != "/ui/" {
-			t.Fatalf("%s signing in with her credential ended at %s (%d)", user, resp.Request.URL, resp.StatusCode)
-		}
-		return c
-	}
 	get := func(c *http.Client, path string) (int, string) {
 		c = &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, _ := http.NewRequest("GET", l.addr+path, nil)
@@ -529,7 +606,7 @@ func TestUsersDashboard(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	alice, nora := signIn("alice"), signIn("nora")
+	alice, nora := l.signIn(t, "alice"), l.signIn(t, "nora")
 	if code, page := get(alice, "/ui/"); code != 200 || !strings.Contains(page, "/ui/projects/mars") || strings.Contains(page, "/ui/projects/venus") {
 		t.Errorf("alice's overview: %d; want mars and not venus listed", code)
 	}
@@ -561,6 +638,54 @@ func TestUsersDashboard(t *testing.T) {
 	if code, _ := get(alice, "/ui/projects/mars"); code == 200 {
 		t.Errorf("alice's session after her credential was revoked: %d, want a sign-in", code)
 	}
+}
+
+// signIn signs user in on the dashboard with their own credential, as a
+// browser does (the sign-in form, its CSRF field); the client holds the
+// session's cookie.
+func (l *lab) signIn(t *testing.T, user string) *http.Client {
+	t.Helper()
+	return l.signInWith(t, user, l.tokens[user])
+}
+
+// signInWith signs in with secret (user names who it is, in messages).
+func (l *lab) signInWith(t *testing.T, user, secret string) *http.Client {
+	t.Helper()
+	c := l.trySignIn(t, secret)
+	if c == nil {
+		t.Fatalf("%s could not sign in on the dashboard with their credential", user)
+	}
+	return c
+}
+
+// trySignIn submits the sign-in form with secret: the signed-in client,
+// or nil when the dashboard did not sign it in.
+func (l *lab) trySignIn(t *testing.T, secret string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(l.addr + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field on the sign-in page: %s", page)
+	}
+	req, _ := http.NewRequest("POST", l.addr+"/ui/login", strings.NewReader(url.Values{"csrf": {string(m[1])}, "token": {secret}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", l.addr)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/ui/" {
+		return nil
+	}
+	return c
 }
 
 // detachedID is the job id `burst run -d` printed.

@@ -295,6 +295,10 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	// overwritten: the check of both halves below is armed for those alone.
 	fresh := startsAfresh(j.Spec)
 	for {
+		if !h.stillReads(r.Context(), j.Project, j.User) {
+			failed("%s", accessEnded(j.ID))
+			return
+		}
 		active, ch := h.b.TaskActive(j.ID, idx)
 		if f == nil {
 			t, err := h.b.TaskRow(r.Context(), j.ID, idx)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
@@ -215,7 +216,13 @@ func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, ss *session) 
 		data, _ := json.Marshal(string(sl.carry))
 		fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", sl.off+int64(len(sl.carry)), data)
 	}
-	fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	// A stream broken off (the reader's access ended, the log could not
+	// be read) ends with what broke it, which the page shows in place of
+	// the end of the output.
+	end, _ := json.Marshal(struct {
+		Error string `json:"error,omitempty"`
+	}{sl.h.Get(client.ErrorTrailer)})
+	fmt.Fprintf(w, "event: end\ndata: %s\n\n", end)
 	w.(http.Flusher).Flush()
 }
 

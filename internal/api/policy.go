@@ -253,7 +253,15 @@ func (h *handler) projectOf(ctx context.Context, r *http.Request, pattern string
 	case fromJob, fromRef:
 		var id int64
 		if ru.from == fromRef {
-			ref, err := h.b.ResolveID(ctx, vals["ref"])
+			// An array's form (12_3) is looked up by its id alone: what
+			// the whole form's refusals tell (12 is a task of array 9,
+			// 12 is no array, its indices) is for a caller who may see
+			// the job; to any other the id is unknown (unseen).
+			arr, _, _ := strings.Cut(vals["ref"], "_")
+			if n, perr := strconv.ParseInt(arr, 10, 64); perr != nil || n <= 0 {
+				arr = vals["ref"] // not a job id at all: refused as such, telling nothing
+			}
+			ref, err := h.b.ResolveID(ctx, arr)
 			if err != nil {
 				return "", "", err
 			}
@@ -326,6 +334,28 @@ func visible(ctx context.Context) []string {
 	return out
 }
 
+// stillReads says whether the caller of ctx may still read work of
+// project (submitted by owner). A stream is checked by the policy once,
+// when it opens; a follower asks this on every poll, so that the stream of
+// a user since removed, whose credential was revoked or whose role was
+// taken away ends within one. The credential is looked up again in the
+// server's memory (no store read); the home's token cannot be taken away.
+func (h *handler) stillReads(ctx context.Context, project, owner string) bool {
+	p := auth.From(ctx)
+	if p == nil || p.Kind != auth.User || p.Credential == "" {
+		return true
+	}
+	now := h.b.PrincipalOfCredential(p.Credential)
+	return now != nil && auth.Allow(now, auth.Read, project, owner) == nil
+}
+
+// accessEnded is what a follower of job id is told when its access ends
+// while it streams.
+func accessEnded(id int64) string {
+	return fmt.Sprintf("job %d: your access ended while its output was streamed (your credential was revoked, "+
+		"your user removed, or your role in its project taken away); ask an admin: `burst project grant`, `burst user token`", id)
+}
+
 // pathValues are the {wildcards} of pattern in path.
 func pathValues(pattern, path string) map[string]string {
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {
@@ -394,50 +424,41 @@ func (h *handler) costOf(ctx context.Context, by, project string) (*burst.CostRe
 	return out, nil
 }
 
-// projectsOf keeps of ps those the caller sees.
-func projectsOf(ctx context.Context, ps []burst.Project) []burst.Project {
+// visibleOf keeps of xs those of projects the caller sees (projectOf
+// names each one's project): all of them for one who sees all.
+func visibleOf[T any](ctx context.Context, xs []T, projectOf func(T) string) []T {
 	p := auth.From(ctx)
 	if auth.SeesAll(p) {
-		return ps
+		return xs
 	}
-	out := []burst.Project{}
-	for _, x := range ps {
-		if auth.Sees(p, x.Name) {
+	out := []T{}
+	for _, x := range xs {
+		if auth.Sees(p, projectOf(x)) {
 			out = append(out, x)
 		}
 	}
 	return out
 }
 
-// clustersOf keeps of cs those of projects the caller sees.
-func clustersOf(ctx context.Context, cs []burst.Cluster) []burst.Cluster {
-	p := auth.From(ctx)
-	if auth.SeesAll(p) {
-		return cs
-	}
-	out := []burst.Cluster{}
-	for _, c := range cs {
-		if auth.Sees(p, c.Project) {
-			out = append(out, c)
-		}
-	}
-	return out
+// projectsOf keeps of ps those the caller sees.
+func projectsOf(ctx context.Context, ps []burst.Project) []burst.Project {
+	return visibleOf(ctx, ps, func(x burst.Project) string { return x.Name })
 }
 
-// machinesOf keeps of ms those of clusters the caller sees.
+// clustersOf keeps of cs those of projects the caller sees.
+func clustersOf(ctx context.Context, cs []burst.Cluster) []burst.Cluster {
+	return visibleOf(ctx, cs, func(c burst.Cluster) string { return c.Project })
+}
+
+// machinesOf keeps of ms those of clusters the caller sees (a machine's
+// project is its cluster's).
 func (h *handler) machinesOf(ctx context.Context, ms []burst.Machine, err error) ([]burst.Machine, error) {
 	if err != nil || auth.SeesAll(auth.From(ctx)) {
 		return ms, err
 	}
-	seen := map[string]bool{}
-	for _, c := range clustersOf(ctx, h.b.Clusters()) {
-		seen[c.Name] = true
+	project := map[string]string{}
+	for _, c := range h.b.Clusters() {
+		project[c.Name] = c.Project
 	}
-	out := []burst.Machine{}
-	for _, m := range ms {
-		if seen[m.Cluster] {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return visibleOf(ctx, ms, func(m burst.Machine) string { return project[m.Cluster] }), nil
 }

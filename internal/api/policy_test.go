@@ -92,3 +92,32 @@ func TestMachineRefusedOffAgentRoutes(t *testing.T) {
 	}
 	t.Logf("%d routes refused to a machine credential", n)
 }
+
+// visibleOf, the one filter of listings, keeps what a user holds a role
+// in, everything for an admin, and nothing of an unknown project ("": a
+// machine of a cluster gone).
+func TestVisibleOf(t *testing.T) {
+	type x struct{ name, project string }
+	xs := []x{{"a", "mars"}, {"b", "venus"}, {"c", ""}}
+	proj := func(v x) string { return v.project }
+	names := func(vs []x) string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		p    *auth.Principal
+		want string
+	}{
+		{&auth.Principal{Kind: auth.User, Name: "alice", Roles: map[string]string{"mars": "viewer"}}, "a"},
+		{&auth.Principal{Kind: auth.User, Name: "nora"}, ""},
+		{&auth.Principal{Kind: auth.User, Name: "ann", IsAdmin: true}, "a,b,c"},
+		{&auth.Principal{Kind: auth.Admin, Name: "owner", IsAdmin: true}, "a,b,c"},
+	} {
+		if got := names(visibleOf(auth.With(context.Background(), c.p), xs, proj)); got != c.want {
+			t.Errorf("%s sees %q, want %q", c.p.Name, got, c.want)
+		}
+	}
+}

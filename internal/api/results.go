@@ -148,6 +148,10 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	fresh := false
 	for idx < j.Tasks.Total {
+		if !h.stillReads(r.Context(), j.Project, j.User) {
+			failed("%s", accessEnded(j.ID))
+			return
+		}
 		ch := h.b.Watch(j.ID)
 		row, err := p.at(r.Context(), idx, fresh)
 		if err != nil {

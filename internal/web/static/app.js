@@ -271,12 +271,14 @@
       }
       if (atBottom) el.scrollTop = el.scrollHeight;
     });
-    es.addEventListener('end', () => {
+    es.addEventListener('end', (e) => {
       es.close();
+      let why = '';
+      try { why = JSON.parse(e.data).error || ''; } catch { /* an end with no reason */ }
       const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 8;
       const mark = document.createElement('span');
       mark.className = 'end muted';
-      mark.textContent = (el.textContent && !el.textContent.endsWith('\n') ? '\n' : '') + '— end of output —';
+      mark.textContent = (el.textContent && !el.textContent.endsWith('\n') ? '\n' : '') + (why ? '— ' + why + ' —' : '— end of output —');
       el.append(mark);
       if (atBottom) el.scrollTop = el.scrollHeight;
     });
