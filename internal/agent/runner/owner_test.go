@@ -50,6 +50,18 @@ func TestKillGroupLeavesAnotherHomesProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		// Until it has exec'd sleep, the child's environment is still this
+		// test's (fork copies it): wait for the exec, not a fixed time.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+			if strings.HasPrefix(string(b), "sleep\x00") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sleep never started: cmdline %q", b)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		ticks, err := ProcStartTicks(cmd.Process.Pid)
 		if err != nil {
 			t.Fatal(err)
