@@ -39,6 +39,7 @@ func TestClockSkewedAgentsMap(t *testing.T) {
 		{2, "skew-ahead", "+5m"},
 	}
 	for _, a := range agents {
+		h.mustRun("cluster", "create", a.machine, "--provider", "joined", "--project", "default")
 		if a.skew != "" {
 			h.setEnv("BURST_TEST_CLOCK_SKEW", a.skew)
 		}
