@@ -156,6 +156,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Probed now, not at the first task: this removes the cgroups of agents that are gone.
 	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
+	sweepWork(cfg.WorkDir, time.Now(), cfg.Log)
 	err = a.sess.Run(ctx)
 	a.mu.Lock()
 	close(a.quit) // under a.mu: no sampler starts after it (launch checks it under a.mu)
