@@ -107,7 +107,11 @@ func stopHosts() {
 		fmt.Fprintln(os.Stderr, "e2e: test hosts left running: another test binary uses them")
 		return
 	}
-	if out, err := exec.Command(filepath.Join(moduleDir, "scripts", "hosts.sh"), "stop").CombinedOutput(); err != nil {
+	// The lock is handed to stop, which refuses while anyone else holds it.
+	stop := exec.Command(filepath.Join(moduleDir, "scripts", "hosts.sh"), "stop")
+	stop.ExtraFiles = []*os.File{hosts.lock}
+	stop.Env = append(os.Environ(), "HOSTS_LOCK_FD=3")
+	if out, err := stop.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: scripts/hosts.sh stop: %v\n%s", err, out)
 	}
 }

@@ -3,7 +3,8 @@
 #
 # Usage:
 #   scripts/hosts.sh start N                 make hosts bh1..bhN (idempotent: what exists is kept, what is missing made)
-#   scripts/hosts.sh stop [N]                remove every host this script made (bh1, bh2, ...) and the bridge
+#   scripts/hosts.sh stop [N]                remove hosts bh1..bhN (no N: every host and the bridge), only when no
+#                                            one holds the lock (below); else it refuses and names who holds it
 #   scripts/hosts.sh exec I [OPTS] CMD...    run CMD on host I (see below); exits with CMD's status
 #   scripts/hosts.sh status                  list the hosts: name, address, link state; exit 1 if there is none
 #
@@ -24,6 +25,11 @@
 #                PATH: e.g. a burst binary that lives under the hidden /tmp
 # Anything else CMD needs (a token, a CA) is handed to it through its standard input, never through a shared path.
 #
+# The lock /run/lock/burst-hosts.lock says who uses the hosts: `exec` holds it shared for as long as CMD runs,
+# and so does every e2e test binary that uses them; `stop` takes it exclusively without waiting and refuses when
+# anyone holds it. A caller that already holds it exclusively (the e2e suite at its end) hands its open file to
+# stop as a file descriptor named in HOSTS_LOCK_FD.
+#
 # Example:
 #   sudo scripts/hosts.sh start 2
 #   burst server --listen 10.251.0.1:7780 &
@@ -35,6 +41,7 @@ set -euo pipefail
 bridge=bh-br0
 net=10.251.0
 max=200
+lockfile=/run/lock/burst-hosts.lock
 
 die() { echo "hosts.sh: $*" >&2; exit 2; }
 
@@ -55,6 +62,22 @@ host_number() { # host_number ARG: checks ARG is 1..max
   '' | *[!0-9]* | 0*) die "host number must be 1 to $max, got '${1:-}'" ;;
   esac
   [ "$1" -le "$max" ] || die "host number must be 1 to $max, got $1"
+}
+
+# open_lock opens the lock file on fd 8 (kept across exec: what holds fd 8 holds the lock).
+open_lock() {
+  mkdir -p "$(dirname "$lockfile")"
+  exec 8>>"$lockfile" || die "cannot open $lockfile"
+}
+
+# holders names the processes that have the lock file open (flock's own record names the process that took
+# the lock, which may be gone while its open file lives on in a child): "pid 123 (e2e.test), pid 456 (unshare)".
+holders() {
+  local pid
+  for pid in $(fuser "$lockfile" 2>/dev/null); do
+    [ "$pid" != "$$" ] || continue
+    printf 'pid %s (%s), ' "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null || echo gone)"
+  done | sed 's/, $//'
 }
 
 # made lists the hosts this script made, by number.
@@ -101,9 +124,27 @@ cmd_start() {
 
 cmd_stop() {
   [ $# -le 1 ] || usage
+  local upto=$max
+  if [ $# -eq 1 ]; then
+    host_number "$1"
+    upto=$1
+  fi
   need_root
+  local fd=8
+  if [ -n "${HOSTS_LOCK_FD:-}" ]; then
+    case $HOSTS_LOCK_FD in
+    '' | *[!0-9]*) die "HOSTS_LOCK_FD must be the number of an open file descriptor, got '$HOSTS_LOCK_FD'" ;;
+    esac
+    fd=$HOSTS_LOCK_FD
+  else
+    open_lock
+  fi
+  if ! flock -n -x "$fd"; then
+    die "refusing to stop: the hosts are in use by $(holders) (they hold $lockfile); end those first"
+  fi
   local i
   for i in $(made); do
+    [ "$i" -le "$upto" ] || continue
     # Processes still running in a host's namespace would keep it: they are its own, and end with it.
     local pids
     pids=$(ip netns pids "bh$i" 2>/dev/null || true)
@@ -111,8 +152,11 @@ cmd_stop() {
     ip netns del "bh$i"
     ip link del "bh-v$i" 2>/dev/null || true
   done
-  ip link del "$bridge" 2>/dev/null || true
-  [ -z "$(made)" ] || die "hosts left after stop: $(made | sed 's/^/bh/' | tr '\n' ' ')"
+  local left
+  left=$(made | awk -v upto="$upto" '$1 <= upto' | sed 's/^/bh/' | tr '\n' ' ')
+  [ -z "$left" ] || die "hosts left after stop: $left"
+  # The bridge goes with the last host.
+  [ -n "$(made)" ] || ip link del "$bridge" 2>/dev/null || true
 }
 
 cmd_status() {
@@ -138,6 +182,10 @@ cmd_exec() {
   need_root
   local i=$1
   shift
+  # Held shared until CMD ends (fd 8 stays open in the unshare that waits for it): no stop removes the host
+  # under CMD, and one under way is waited for.
+  open_lock
+  flock -s 8 || die "cannot lock $lockfile"
   ip netns list | awk '{print $1}' | grep -x >/dev/null "bh$i" || die "no host bh$i: run scripts/hosts.sh start $i first"
   local hide=() bin=""
   while [ $# -gt 0 ]; do
@@ -178,7 +226,7 @@ cmd_exec() {
       chmod 0755 "/tmp/bin/$HOSTS_BIN"
       PATH=/tmp/bin:$PATH
     fi
-    exec 9<&-
+    exec 9<&- 8>&-
     unset HOSTS_NAME HOSTS_HIDE HOSTS_BIN BURST_HOME
     export HOME=/tmp/home PATH
     cd /tmp/home

@@ -156,6 +156,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Probed now, not at the first task: this removes the cgroups of agents that are gone.
 	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
+	sweepWork(cfg.WorkDir, time.Now(), cfg.Log)
 	err = a.sess.Run(ctx)
 	a.mu.Lock()
 	close(a.quit) // under a.mu: no sampler starts after it (launch checks it under a.mu)
@@ -408,6 +409,14 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext, o *opening) 
 // hosts, and then its process.
 func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *opening) {
 	defer o.stop()
+	// Its producers are parked only from now (stream.go's errUnexpected).
+	var accepts []string
+	for _, e := range append([]client.End{as.Pipe.Stdin}, junctionIns(as.Pipe.Junctions)...) {
+		if e.Accept && e.Stream != "" {
+			accepts = append(accepts, e.Stream)
+		}
+	}
+	defer a.hub.expect(accepts)()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	var files []*os.File
 	rs := &relays{} // the relays of its encrypted streams

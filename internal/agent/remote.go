@@ -106,6 +106,7 @@ func (a *Agent) prepareRemote(as client.Assignment, jc *client.JobContext) (clie
 		return as, jc, nil, fmt.Errorf("cannot make the task's private directory %s: %w", dir, err)
 	}
 	rt := &remoteTask{dir: dir, keep: jc.Script != "" || slices.Contains(jc.Env, KeepWorkdirEnv+"=1")}
+	os.Remove(dir + keptSuffix) // an earlier attempt's mark
 	if err := a.checkLocal(jc, dir); err != nil {
 		rt.cleanup(nil)
 		return as, jc, nil, err
@@ -177,6 +178,106 @@ func (rt *remoteTask) cleanup(sh *shipper) {
 	}
 	if !rt.keep {
 		os.RemoveAll(rt.dir)
+		return
+	}
+	// Marked as kept (the mark's time is the task's end), and the kept
+	// directories beyond the bound go.
+	if f, err := os.OpenFile(rt.dir+keptSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+		f.Close()
+	}
+	sweepWork(filepath.Dir(filepath.Dir(rt.dir)), time.Now(), nil)
+}
+
+// Kept private directories (batch jobs, BURST_KEEP_WORKDIR=1) are bounded:
+// one stays while it is among the newest keptMax and younger than
+// keptAge, so at most keptMax and none older than keptAge.
+const (
+	keptMax = 100
+	keptAge = 7 * 24 * time.Hour
+)
+
+// keptSuffix names the mark beside work/JOB/TASK (work/JOB/TASK.kept) of a
+// directory kept after its task ended; its time is the task's end.
+const keptSuffix = ".kept"
+
+// sweepWork removes, from an agent's home (workDir/spool, workDir/work),
+// what no task of this agent owns and kept directories beyond the bound.
+// With atStart nil it only ages out kept directories (a task's end);
+// otherwise (the agent's start, before it takes any task: tasks of an
+// agent that died were killed by killLeftovers) it removes every spool
+// file and every private directory without a kept mark as well, whose
+// task is gone. The output a dead agent had not shipped is lost with them
+// (docs/guarantees.md): the server runs such a task again.
+func sweepWork(workDir string, now time.Time, atStart *slog.Logger) {
+	if workDir == "" {
+		return // no home of its own: nothing of it to sweep
+	}
+	if atStart != nil {
+		spool := filepath.Join(workDir, "spool")
+		if ents, err := os.ReadDir(spool); err == nil && len(ents) > 0 {
+			for _, e := range ents {
+				os.RemoveAll(filepath.Join(spool, e.Name()))
+			}
+			atStart.Info("removed the spool files of tasks a previous agent left (their unshipped output is lost; the server runs them again)", "files", len(ents))
+		}
+	}
+	work := filepath.Join(workDir, "work")
+	jobs, err := os.ReadDir(work)
+	if err != nil {
+		return
+	}
+	type kept struct {
+		dir string
+		at  time.Time
+	}
+	var keep []kept
+	swept := 0
+	for _, j := range jobs {
+		jdir := filepath.Join(work, j.Name())
+		ents, err := os.ReadDir(jdir)
+		if err != nil {
+			continue
+		}
+		marks := map[string]time.Time{}
+		for _, e := range ents {
+			if name, ok := strings.CutSuffix(e.Name(), keptSuffix); ok {
+				if fi, err := e.Info(); err == nil {
+					marks[name] = fi.ModTime()
+				}
+			}
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasSuffix(name, keptSuffix) {
+				if _, err := os.Stat(filepath.Join(jdir, strings.TrimSuffix(name, keptSuffix))); err != nil {
+					os.Remove(filepath.Join(jdir, name)) // its directory is gone
+				}
+				continue
+			}
+			if at, ok := marks[name]; ok {
+				keep = append(keep, kept{filepath.Join(jdir, name), at})
+			} else if atStart != nil {
+				os.RemoveAll(filepath.Join(jdir, name))
+				swept++
+			}
+		}
+	}
+	slices.SortFunc(keep, func(a, b kept) int { return b.at.Compare(a.at) })
+	aged := 0
+	for i, k := range keep {
+		if i >= keptMax || now.Sub(k.at) > keptAge {
+			os.RemoveAll(k.dir)
+			os.Remove(k.dir + keptSuffix)
+			aged++
+		}
+	}
+	if atStart != nil { // not while tasks run: one may be making its directory there
+		for _, j := range jobs {
+			os.Remove(filepath.Join(work, j.Name())) // only when empty
+		}
+	}
+	if atStart != nil && swept+aged > 0 {
+		atStart.Info("swept private directories", "of_tasks_gone", swept, "kept_aged_out", aged)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,13 @@ const (
 	parkMax       = 8               // unchecked connections kept for one stream
 )
 
+// errUnexpected is a dialer's hello for a stream this agent was not told
+// to expect (no stage of its assignments accepts it): closed right after
+// that line, before any nonce, so that no stranger holds a place under an
+// id of its choice. A producer that came before its consumer's
+// assignment reconnects (dial) until the consumer expects it.
+var errUnexpected = errors.New("a stream this agent does not expect")
+
 // hub owns this agent's stream listener and the OS pipes of the pipes it
 // runs stages of.
 type hub struct {
@@ -49,6 +57,32 @@ type hub struct {
 	pipes  map[string]*osPipe    // local streams, until both ends are taken
 	wait   map[string]*waiting   // Accept ends waiting for their producer
 	parked map[string][]*parking // connections that came before their consumer asked
+	// expected counts, per stream id, the stages here whose assignment
+	// accepts it and that have not yet opened it (expect): only those ids
+	// are parked.
+	expected map[string]int
+	// unexpected counts the connections closed for an id not expected.
+	unexpected atomic.Int64
+}
+
+// expect tells the hub that a stage whose assignment arrived accepts the
+// streams ids: their producers are parked until it asks. The returned
+// func ends that (the stage started or failed).
+func (h *hub) expect(ids []string) (done func()) {
+	h.mu.Lock()
+	for _, id := range ids {
+		h.expected[id]++
+	}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, id := range ids {
+			if h.expected[id]--; h.expected[id] <= 0 {
+				delete(h.expected, id)
+			}
+		}
+	}
 }
 
 type osPipe struct{ r, w *os.File }
@@ -69,7 +103,8 @@ type parking struct {
 // advertises advertise's host with the port it got. Without listen it
 // listens nowhere: it joins only stages on this machine.
 func newHub(listen, advertise string, log *slog.Logger) (*hub, error) {
-	h := &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]*waiting{}, parked: map[string][]*parking{}}
+	h := &hub{log: log, pipes: map[string]*osPipe{}, wait: map[string]*waiting{}, parked: map[string][]*parking{},
+		expected: map[string]int{}}
 	if listen == "" {
 		return h, nil
 	}
@@ -110,6 +145,11 @@ func (h *hub) serve() {
 // for the listener's caps) until then.
 func (h *hub) handshake(c *net.TCPConn) {
 	p, err := h.greet(c)
+	if errors.Is(err, errUnexpected) {
+		h.ln.Forget(c) // closed: a producer that is early retries, a stranger's is gone
+		h.unexpected.Add(1)
+		return
+	}
 	if err != nil {
 		h.ln.Failed(c) // counted, and reported a line a minute
 		return
@@ -165,6 +205,13 @@ func (h *hub) greet(c *net.TCPConn) (*peer, error) {
 	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	h.mu.Lock()
+	known := h.expected[stream] > 0 || h.wait[stream] != nil
+	h.mu.Unlock()
+	if !known {
+		c.Close()
+		return nil, errUnexpected
 	}
 	p := &peer{raw: c, conn: c, t: transcript{stream: stream, mode: mode, nonceD: nonceD, nonceA: nonce()}}
 	remote, _ := c.RemoteAddr().(*net.TCPAddr)
@@ -323,11 +370,15 @@ func dirOf(p string) string {
 // dial connects to the consuming agent, retrying while it is not there
 // yet, and proves the stream's key; to another host, over TLS.
 func (h *hub) dial(ctx context.Context, e client.End, rs *relays) (*os.File, error) {
+	return h.dialIn(ctx, e, dialMode(ctx, e.Dial), rs)
+}
+
+// dialIn is dial in mode (plain or TLS).
+func (h *hub) dialIn(ctx context.Context, e client.End, mode string, rs *relays) (*os.File, error) {
 	key, err := streamKey(e.Key)
 	if err != nil {
 		return nil, err
 	}
-	mode := dialMode(ctx, e.Dial)
 	deadline := time.Now().Add(streamWait)
 	var d net.Dialer
 	for {
@@ -339,7 +390,11 @@ func (h *hub) dial(ctx context.Context, e client.End, rs *relays) (*os.File, err
 			if err == nil {
 				return f, nil
 			}
-			return nil, fmt.Errorf("stream to the next stage's machine at %s: %v", e.Dial, err)
+			if !errors.Is(err, errClosedEarly) || ctx.Err() != nil || time.Now().After(deadline) {
+				return nil, fmt.Errorf("stream to the next stage's machine at %s: %v", e.Dial, err)
+			}
+			// The consumer's assignment has not reached its agent yet:
+			// it closed before its nonce. Again, until the deadline.
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return nil, fmt.Errorf("cannot reach the next stage's machine at %s: %v", e.Dial, err)
@@ -375,7 +430,7 @@ func (h *hub) shake(ctx context.Context, c *net.TCPConn, e client.End, key []byt
 		c.SetReadDeadline(time.Now().Add(shakeWait))
 		if err := tc.Handshake(); err != nil {
 			c.Close()
-			return nil, err
+			return nil, closedEarly(err)
 		}
 		if t.binding, err = binding(tc); err != nil {
 			c.Close()
@@ -395,6 +450,28 @@ func (h *hub) shake(ctx context.Context, c *net.TCPConn, e client.End, key []byt
 	}
 	c.CloseRead() // a producer reads nothing: a peer that goes away gives it EPIPE
 	return connFile(c)
+}
+
+// junctionIns are the input ends of a stage's junctions.
+func junctionIns(js []client.Junction) []client.End {
+	var ins []client.End
+	for _, j := range js {
+		ins = append(ins, j.In...)
+	}
+	return ins
+}
+
+// errClosedEarly: the listener closed the connection before its nonce
+// (or, over TLS, before its handshake): it does not expect the stream yet.
+var errClosedEarly = errors.New("the next stage's machine does not expect the stream yet")
+
+// closedEarly marks err as errClosedEarly when it is the peer's close
+// before it sent anything (EOF, a reset).
+func closedEarly(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("%w: %v", errClosedEarly, err)
+	}
+	return err
 }
 
 // accept waits for the producer of stream e, checks its proof, and returns

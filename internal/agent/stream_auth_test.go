@@ -156,6 +156,7 @@ func TestStreamPairing(t *testing.T) {
 // not push it out.
 func TestStreamParkedUntilKeyKnown(t *testing.T) {
 	h := testHub(t)
+	defer h.expect([]string{"9.1.1"})() // the consumer's assignment arrived
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -213,6 +214,7 @@ func tlsPair(t testing.TB, a, b *hub, stream string) (w, r *os.File, ra, rb *rel
 		f   *os.File
 		err error
 	}
+	defer b.expect([]string{stream})() // the consumer's assignment arrived
 	cons := make(chan res, 1)
 	go func() {
 		f, err := b.accept(context.Background(), client.End{Stream: stream, Accept: true, Key: key}, rb)

@@ -178,7 +178,7 @@ func shakeDialer(c net.Conn, t *transcript, key []byte, wait time.Time) error {
 	c.SetReadDeadline(time.Now().Add(shakeWait))
 	t.nonceA = make([]byte, nonceLen)
 	if _, err := io.ReadFull(c, t.nonceA); err != nil {
-		return fmt.Errorf("stream handshake: %w", err)
+		return fmt.Errorf("stream handshake: %w", closedEarly(err))
 	}
 	if _, err := c.Write(t.proof(key, "dial")); err != nil {
 		return fmt.Errorf("stream handshake: %w", err)

@@ -1,8 +1,14 @@
 package agent
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
 	"net"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,5 +48,82 @@ func TestRelayNoUserTimeout(t *testing.T) {
 	}
 	if keep == 0 {
 		t.Errorf("a relay has no keepalives: a dead idle peer would hold the stream for ever")
+	}
+}
+
+// A TLS-relayed stream whose consumer stops reading for longer than the
+// relays' keepalive bound (shortened here to 1 s idle + 3 × 1 s) still
+// delivers every byte, exactly, once it reads again: the connection sits
+// at a zero window, its keepalives are answered by a live peer, and
+// nothing ends it. A TCP_USER_TIMEOUT as long as that bound (tcp(7):
+// "zero window probes count") or an idle deadline on the relay would end
+// it instead.
+func TestRelayPauseOutlastsKeepalive(t *testing.T) {
+	oldIdle, oldIntvl, oldCount := keepIdle, keepIntvl, keepCount
+	keepIdle, keepIntvl, keepCount = time.Second, time.Second, 3
+	defer func() { keepIdle, keepIntvl, keepCount = oldIdle, oldIntvl, oldCount }()
+	bound := keepIdle + time.Duration(keepCount)*keepIntvl
+
+	a, b := testHub(t), testHub(t)
+	data := make([]byte, 64<<20) // far more than the pipes, relays and sockets hold between the two
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rnd.Uint32())
+	}
+	want := sha256.Sum256(data)
+	w, r, ra, rb := tlsPair(t, a, b, "3.1.1")
+	var written atomic.Int64
+	wrote := make(chan error, 1)
+	go func() {
+		defer w.Close()
+		for p := data; len(p) > 0; {
+			n, err := w.Write(p[:min(len(p), 64<<10)])
+			written.Add(int64(n))
+			if err != nil {
+				wrote <- err
+				return
+			}
+			p = p[n:]
+		}
+		wrote <- nil
+	}()
+	h := sha256.New()
+	if _, err := io.CopyN(h, r, 1<<20); err != nil {
+		t.Fatalf("the first MiB: %v", err)
+	}
+	// The consumer pauses. The producer stalls once everything between
+	// them is full: its count stops moving, short of the whole.
+	stalled := func() bool {
+		before := written.Load()
+		time.Sleep(300 * time.Millisecond)
+		return written.Load() == before && before < int64(len(data))
+	}
+	waitFor(t, "the producer to stall behind the paused consumer", stalled)
+	pausedAt := time.Now()
+	held := written.Load()
+	for time.Since(pausedAt) < bound+2*time.Second {
+		select {
+		case err := <-wrote:
+			t.Fatalf("the producer's writes ended during the pause (%v) after %d bytes: the stream was cut", err, written.Load())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if now := written.Load(); now != held {
+		t.Fatalf("the producer wrote %d more bytes while the consumer paused: no pause was tested", now-held)
+	}
+	n, err := io.Copy(h, r)
+	r.Close()
+	if err != nil || n+1<<20 != int64(len(data)) || !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatalf("after a %s pause the consumer read %d bytes (want %d), err %v, same bytes: %v",
+			time.Since(pausedAt).Round(time.Second), n+1<<20, len(data), err, bytes.Equal(h.Sum(nil), want[:]))
+	}
+	if err := <-wrote; err != nil {
+		t.Errorf("the producer: %v", err)
+	}
+	if err := ra.wait(); err != nil {
+		t.Errorf("producer's relay: %v", err)
+	}
+	if err := rb.wait(); err != nil {
+		t.Errorf("consumer's relay: %v", err)
 	}
 }

@@ -37,10 +37,15 @@ import (
 // TLS (AES-GCM, which Go prefers where the CPU has AES instructions), with
 // large reads and no allocation per record.
 
-const (
-	relayBuf  = 256 << 10 // one read of the relay, either side
+const relayBuf = 256 << 10 // one read of the relay, either side
+
+// A relay's keepalives: a dead idle peer ends its stream after about
+// keepIdle + keepCount*keepIntvl. Variables so that a test can shorten
+// them (TestRelayPauseOutlastsKeepalive).
+var (
 	keepIdle  = 15 * time.Second
 	keepIntvl = 5 * time.Second
+	keepCount = 3
 )
 
 var (
@@ -158,7 +163,7 @@ func (c *rawConn) Read(b []byte) (int, error) {
 // pauses past it would kill the pipe; a host lost while data waits is the
 // lease's business (its machine is declared lost, the pipe runs again).
 func tuneRelay(c *net.TCPConn) {
-	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepIntvl, Count: 3})
+	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepIntvl, Count: keepCount})
 }
 
 // relays are the relay goroutines of one stage: the stage is over when they
