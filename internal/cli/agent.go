@@ -85,16 +85,25 @@ them against its own clock. Only the test suite sets it.`,
 			switch {
 			case joinURL != "" && (serverAddr != "" || tokenFile != ""):
 				return usage("--join: the join URL names the server and gets the credential: leave out --server and --token-file")
+			case joinURL != "" && c.Flags().Changed("cluster"):
+				return usage("--join: the join token names the cluster: leave out --cluster (burst join-token create --cluster C makes a token for cluster C)")
 			case joinURL != "":
-				j, err := joinServer(c.Context(), state, joinURL, machine)
+				j, saved, err := joinServer(c.Context(), state, joinURL, machine)
 				if err != nil {
 					return err
+				}
+				if saved && c.Flags().Changed("machine") && machine != j.Machine {
+					return usage("--machine %s: this host joined %s as machine %s (credential in %s): leave out --machine, or join anew with a new token (burst join-token create)", machine, j.Server, j.Machine, state)
 				}
 				if cl, err = clientFor(j); err != nil {
 					return err
 				}
 				serverAddr, token, machine, cluster = j.Server, j.Credential, j.Machine, j.Cluster
-				fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, state)
+				if saved {
+					fmt.Fprintf(c.ErrOrStderr(), "burst: serving %s again as machine %s of cluster %s with the credential saved in %s\n", j.Server, j.Machine, j.Cluster, state)
+				} else {
+					fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, state)
+				}
 			case serverAddr == "":
 				return usage("no server: pass --server URL (with --token-file), or --join URL (see `burst join-token create`)")
 			default:

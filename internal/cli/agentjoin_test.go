@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,7 +44,7 @@ func TestJoinServerPin(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "home", joinedFile)
 	ctx := context.Background()
 
-	_, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
+	_, _, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
 	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) {
 		t.Fatalf("a wrong pin: %v, want both hashes named", err)
 	}
@@ -54,8 +55,8 @@ func TestJoinServerPin(t *testing.T) {
 		t.Fatalf("a refused join saved state: %v", err)
 	}
 
-	j, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
-	if err != nil || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
+	j, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || saved || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
 		t.Fatalf("the right pin: %+v, %v", j, err)
 	}
 	fi, err := os.Stat(state)
@@ -73,9 +74,40 @@ func TestJoinServerPin(t *testing.T) {
 	}
 
 	srv.Close()
-	again, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
-	if err != nil || again.Credential != j.Credential || joins.Load() != 1 {
+	again, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || !saved || again.Credential != j.Credential || joins.Load() != 1 {
 		t.Fatalf("a second run with the used URL: %+v, %v (joins %d), want the saved credential", again, err, joins.Load())
+	}
+}
+
+// A URL with another token than the saved credential came for joins anew
+// with it (a stopped or revoked machine's agent given a new token), and
+// replaces that server's entry: the new token is not left unused.
+func TestJoinServerNewToken(t *testing.T) {
+	var joins atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req client.JoinRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		n := joins.Add(1)
+		json.NewEncoder(w).Encode(client.Joined{Machine: fmt.Sprintf("box-%d", n), Cluster: "lab", Credential: fmt.Sprintf("%sc%d", client.MachineCredentialPrefix, n),
+			CA: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))})
+	}))
+	defer srv.Close()
+	pin := pki.Hash(srv.Certificate())
+	state := filepath.Join(t.TempDir(), joinedFile)
+	ctx := context.Background()
+	first, _, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t1#"+pin, "box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, saved, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t2#"+pin, "box")
+	if err != nil || saved || joins.Load() != 2 || second.Credential == first.Credential {
+		t.Fatalf("a new token: %+v saved=%v, %v (joins %d), want a new join", second, saved, err, joins.Load())
+	}
+	st, err := readJoined(state)
+	if err != nil || len(st.Servers) != 1 || st.Servers[0].Credential != second.Credential {
+		t.Fatalf("joined.json after a new token: %+v, %v, want only the new credential", st, err)
 	}
 }
 

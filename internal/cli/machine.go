@@ -114,6 +114,11 @@ than its project has left.`,
 				}
 				return cl.StartMachine(ctx, args[0])
 			}, func(w io.Writer, m *burst.Machine) error {
+				if m.Provider == joinedProvider && m.State == burst.MachineStopped {
+					// burst does not start a joined machine: it lets its agent back.
+					fmt.Fprintf(w, "machine %s may come back: its agent may register again (run `burst agent --join URL` on it, or restart its agent)\n", m.ID)
+					return nil
+				}
 				fmt.Fprintf(w, "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)
 				return nil
 			})
@@ -243,6 +248,9 @@ func machineState(m burst.Machine) string {
 // stopMessage says what a person's stop does to machine m and its work.
 func stopMessage(m *burst.Machine) string {
 	msg := fmt.Sprintf("machine %s is stopping; it stays stopped until you start it again (burst machine start %s)", m.ID, m.ID)
+	if m.Provider == joinedProvider {
+		msg = fmt.Sprintf("machine %s is stopping: its agent exits and is refused until you let it back (burst machine start %s, then run its agent again)", m.ID, m.ID)
+	}
 	switch m.Tasks {
 	case 0:
 		return msg
@@ -275,3 +283,7 @@ a machine must join with a new token (burst join-token create).`,
 	outFlag(c, &out)
 	return c
 }
+
+// joinedProvider is the provider of machines that join by themselves
+// (burst agent --join): burst neither starts nor stops their hosts.
+const joinedProvider = "joined"
