@@ -200,7 +200,7 @@ type hostAgent struct {
 func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	h.t.Helper()
 	machine, cluster := "bh"+strconv.Itoa(i), "" // no --cluster: the default cluster of joined machines
-	var agentArgs []string // the token names the cluster: the agent refuses --cluster with --join
+	var agentArgs []string                       // the token names the cluster: the agent refuses --cluster with --join
 	for k := 0; k < len(args); k++ {
 		if args[k] == "--cluster" && k+1 < len(args) {
 			cluster = args[k+1]
