@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -114,6 +115,9 @@ apply; burst machine stop makes its agent exit.`,
 			if err != nil {
 				return err
 			}
+			if spec.Provider == joinedProvider && !c.Flags().Changed("idle-stop") {
+				n = 0 // burst stops no joined machine for idleness (the server refuses --idle-stop)
+			}
 			spec.IdleStopS = n
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Cluster, error) {
 				return cl.CreateCluster(ctx, &spec)
@@ -125,6 +129,14 @@ apply; burst machine stop makes its agent exit.`,
 				spot := ""
 				if k.Spot {
 					spot = " spot"
+				}
+				if k.Provider == joinedProvider {
+					pays := "charged to project " + k.Project
+					if !c.Flags().Changed("project") {
+						pays += " (--project P charges another)"
+					}
+					fmt.Fprintf(w, "cluster %s created: machines join by themselves (burst join-token create --cluster %s); each is priced by its own size when it joins; %s\n", k.Name, k.Name, pays)
+					return nil
 				}
 				fmt.Fprintf(w, "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
 					k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
@@ -193,8 +205,13 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		if k.IdleStopS > 0 {
 			idle = durText(k.IdleStopS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
-			k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
+		machines, price := fmt.Sprintf("%d/%d", k.Live, k.Max), rate(k.PriceUSDPerHour)
+		if k.Provider == joinedProvider {
+			// No --max and no one price: each machine joins with its own size.
+			machines, price, idle = strconv.Itoa(k.Live), "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
+			machines, k.Queued, price, idle, scheduleText(k))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

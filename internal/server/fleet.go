@@ -275,6 +275,8 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 			return nil, badRequest("--type, --cpus, --mem, --gpus: machines of the %s provider announce their own size when they join; drop them", spec.Provider)
 		case spec.Min > 0 || spec.Max > 0:
 			return nil, badRequest("--min and --max: machines of the %s provider join by themselves (burst join-token create --cluster %s), burst starts and stops none; drop them", spec.Provider, spec.Name)
+		case spec.IdleStopS > 0:
+			return nil, badRequest("--idle-stop: burst does not stop machines of the %s provider for idleness (their hosts are not burst's to stop); drop it, and stop one by hand with `burst machine stop MACHINE`", spec.Provider)
 		}
 	} else if spec.Max == 0 && spec.Min == 0 {
 		spec.Max = 1
