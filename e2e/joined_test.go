@@ -137,6 +137,12 @@ func TestJoinedClusterFigures(t *testing.T) {
 	if r := h.run("cluster", "create", "lab2", "--provider", "joined", "--idle-stop", "5m"); r.code != 2 || !strings.Contains(r.stderr, "--idle-stop: burst does not stop machines of the joined provider") {
 		t.Fatalf("cluster create --provider joined --idle-stop 5m:\n%s", r)
 	}
+	// A name taken by a cluster burst starts machines for: the fix is
+	// another name, not creating the taken one.
+	if r := h.run("join-token", "create", "--cluster", "local"); r.code == 0 || strings.Contains(r.stderr, "cluster create local") ||
+		!strings.Contains(r.stderr, "make a cluster of another name for machines that join (burst cluster create NEWNAME --provider joined") {
+		t.Fatalf("join-token create --cluster local:\n%s", r)
+	}
 	row := func() []string {
 		for _, l := range strings.Split(h.mustRun("cluster", "list").stdout, "\n") {
 			if f := strings.Fields(l); len(f) > 0 && f[0] == "lab" {

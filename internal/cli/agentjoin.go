@@ -115,7 +115,11 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, 
 		case errors.As(err, &ae):
 			return nil, false, &ExitError{Code: 1, Msg: "the server refused the join token: " + ae.Message}
 		}
-		return nil, false, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: %v", ju.Server, err)}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, ju.Server) { // the HTTP client's errors name it already
+			msg = ju.Server + ": " + msg
+		}
+		return nil, false, &ExitError{Code: 1, Msg: "join " + msg}
 	}
 	j := joined{Server: ju.Server, Machine: got.Machine, Cluster: got.Cluster, Credential: got.Credential}
 	if ju.Pin != "" {

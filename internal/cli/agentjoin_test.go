@@ -45,8 +45,8 @@ func TestJoinServerPin(t *testing.T) {
 	ctx := context.Background()
 
 	_, _, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
-	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) {
-		t.Fatalf("a wrong pin: %v, want both hashes named", err)
+	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) || strings.Count(err.Error(), srv.URL) != 1 {
+		t.Fatalf("a wrong pin: %v, want both hashes named, and the server once", err)
 	}
 	if joins.Load() != 0 {
 		t.Fatal("the token was sent to a server whose CA does not match the pin")
@@ -124,10 +124,14 @@ func TestParseJoinURL(t *testing.T) {
 		{"h:7780/burst_j_x", "want https://HOST:PORT/TOKEN#sha256:CAHASH"},
 		{"https://h:7780/burst_j_x#" + pin, ""},
 		{"http://127.0.0.1:7780/burst_j_x", ""},
+		// A secret pasted in place of the URL is named by its kind only.
+		{"burst_u_0123456789abcdef", `join URL "burst_u_...": want https://`},
+		{"https://h:7780/burst_u_0123456789abcdef#" + pin, `"https://h:7780/burst_u_...#sha256:`},
+		{"https://h:7780/burst_j_0123456789abcdef", `join URL "https://h:7780/burst_j_..." has no CA hash`},
 	} {
 		_, err := client.ParseJoinURL(tc.url)
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%s: %v, want %q", tc.url, err, tc.want)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "0123456789abcdef")) {
+			t.Errorf("%s: %v, want %q and no secret", tc.url, err, tc.want)
 		}
 	}
 }

@@ -180,7 +180,9 @@ func (s *Server) joinableCluster(ctx context.Context, name string, orDefault boo
 	case c == nil:
 		return badRequest("no cluster %s to join: create it first (%s)", name, fix)
 	case !c.caps().Joins:
-		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster for machines that join (%s)", name, c.def.Provider, fix)
+		// The name is taken: the cluster to make needs another.
+		other := "burst cluster create NEWNAME --provider " + provider.JoinedName + " --project PROJECT, then burst join-token create --cluster NEWNAME"
+		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster of another name for machines that join (%s)", name, c.def.Provider, other)
 	}
 	return nil
 }
