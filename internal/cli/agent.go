@@ -54,7 +54,10 @@ join URL (burst join-token create prints it): --join checks the server's
 CA by the URL's hash, exchanges the token for this machine's own
 credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
-saved credential; the token is not needed again. The credential serves the
+saved credential; the token is not needed again. A URL with a new token
+(a stopped or revoked machine given one) joins anew with it. The token
+names the cluster: --join takes no --cluster, and --machine is the name
+asked for at the join. The credential serves the
 agent protocol only; burst machine revoke ends it, and the agent exits.
 A Slurm pilot of a server that serves TLS joins so too, with a token
 minted for its machine: --join-file reads the URL from a 0600 file (out of

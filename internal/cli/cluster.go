@@ -67,8 +67,10 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 With --provider joined burst starts no machine: each joins by itself
 (burst join-token create --cluster NAME prints the command it runs),
 announces its own CPUs, memory and GPUs, and is charged to --project,
-priced as pilots without a type are. --type, --cpus, --min and --max do not
-apply; burst machine stop makes its agent exit.`,
+priced as pilots without a type are. --type, --cpus, --min, --max and
+--idle-stop do not apply (burst does not stop hosts it did not start);
+burst machine stop makes its agent exit, and burst machine start lets it
+register again.`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
@@ -154,7 +156,7 @@ apply; burst machine stop makes its agent exit.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min or --max); see docs/providers.md")
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min, --max or --idle-stop); see docs/providers.md")
 	fl.StringVar(&spec.Type, "type", "", "machine `TYPE` from the price catalog, e.g. c5.xlarge (see 'burst types')")
 	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
 	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")
@@ -165,7 +167,7 @@ apply; burst machine stop makes its agent exit.`,
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
-	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never)")
+	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never; not for --provider joined)")
 	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (the type's spot price)")
 	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
 	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")

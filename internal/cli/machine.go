@@ -91,7 +91,8 @@ func newMachineStartCmd() *cobra.Command {
 		Short: "Start a stopped machine again, or a new machine in a cluster",
 		Long: `Start a stopped machine again, or with --cluster a machine in that cluster
 (a stopped one again if it has one, else a new one). The machine is pending
-until its agent registers. It is refused when the cluster runs its --max, or
+until its agent registers. A stopped machine that joined by itself (burst
+agent --join) is let back: its agent may register again (run it again). It is refused when the cluster runs its --max, or
 when an hour of the machine (or its idle-stop, if shorter) would cost more
 than its project has left.`,
 		Example: `  burst machine start work-1
