@@ -132,6 +132,12 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("the revoked machine's agent:\n%s", ar)
 	}
 	h.waitMachine("box", burst.MachineLost)
+	// Listed as revoked, not as lost (which would suggest it may come back).
+	for _, l := range strings.Split(h.mustRun("machine", "list").stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "box" && !strings.Contains(l, " revoked ") && !strings.HasSuffix(l, " revoked") {
+			t.Fatalf("machine list shows the revoked machine as:\n%s", l)
+		}
+	}
 	// Its saved credential is refused too, at once.
 	if r := box.run("agent", "--join", tok.URL); r.code == 0 || !strings.Contains(r.stderr, client.MachineRevoked) {
 		t.Fatalf("the revoked machine reconnecting:\n%s", r)

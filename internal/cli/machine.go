@@ -238,6 +238,8 @@ func machineAction(c *cobra.Command, ids []string, out string, act func(context.
 // says (a Slurm pilot's pending reason).
 func machineState(m burst.Machine) string {
 	switch {
+	case m.Revoked && m.State == burst.MachineLost:
+		return "revoked" // its credential was revoked (burst machine revoke)
 	case m.Waiting != "":
 		return m.State + " (" + m.Waiting + ")"
 	case m.StoppedBy != "" && (m.State == burst.MachineStopped || m.State == burst.MachineStopping):

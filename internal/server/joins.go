@@ -72,6 +72,29 @@ func (c *joinCache) lookup(hash string) (p *auth.Principal, revokedMachine strin
 	return c.live[hash], c.revoked[hash]
 }
 
+// revokedOnly says whether machine had a credential revoked and holds
+// no live one (a pilot started again holds its new one).
+func (c *joinCache) revokedOnly(machine string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	found := false
+	for _, m := range c.revoked {
+		if m == machine {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, p := range c.live {
+		if p.Machine == machine {
+			return false
+		}
+	}
+	return true
+}
+
 // loadCredentials fills the cache from the store.
 func (s *Server) loadCredentials(ctx context.Context) error {
 	rows, err := s.st.MachineCredentials(ctx)
@@ -385,6 +408,7 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 	}
 	b.event(s.newEvent(actor, "machine.revoke", m.row.Project, id, "machine "+id+": credential revoked"))
 	out := m.row.Machine
+	out.Revoked = true
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}
