@@ -127,6 +127,9 @@ type Machine struct {
 	// Actions is what a person may ask of it now (ActionStop, ActionStart):
 	// the API refuses the others, or they would change nothing.
 	Actions []string `json:"actions,omitempty"`
+	// Revoked: a lost machine that is lost because its credential was
+	// revoked (burst machine revoke), and that holds no other.
+	Revoked bool `json:"revoked,omitempty"`
 }
 
 // Actions on a machine (Machine.Actions).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -87,34 +88,35 @@ type JoinURL struct {
 // plain http beyond loopback (where the token would travel in clear).
 func ParseJoinURL(s string) (*JoinURL, error) {
 	const form = "want https://HOST:PORT/TOKEN#sha256:CAHASH, as `burst join-token create` prints it"
+	shown := redactSecrets(strconv.Quote(s)) // what was pasted may be a secret: name it by its kind only
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("join URL %q: %s", s, form)
+		return nil, fmt.Errorf("join URL %s: %s", shown, form)
 	}
 	tok := strings.Trim(u.Path, "/")
 	switch {
 	case tok == "":
-		return nil, fmt.Errorf("join URL %q has no join token: %s", s, form)
+		return nil, fmt.Errorf("join URL %s has no join token: %s", shown, form)
 	case strings.HasPrefix(tok, MachineCredentialPrefix) || strings.HasPrefix(tok, UserCredentialPrefix):
-		return nil, fmt.Errorf("join URL %q holds a credential, not a join token (%s...): make one with `burst join-token create`", s, JoinTokenPrefix)
+		return nil, fmt.Errorf("join URL %s holds a credential, not a join token (%s...): make one with `burst join-token create`", shown, JoinTokenPrefix)
 	case !strings.HasPrefix(tok, JoinTokenPrefix) || strings.Contains(tok, "/"):
-		return nil, fmt.Errorf("join URL %q: %q is not a join token (they start %s): %s", s, tok, JoinTokenPrefix, form)
+		return nil, fmt.Errorf("join URL %s: %s is not a join token (they start %s): %s", shown, redactSecrets(strconv.Quote(tok)), JoinTokenPrefix, form)
 	}
 	j := &JoinURL{Server: u.Scheme + "://" + u.Host, Token: tok}
 	if u.Scheme == "http" {
 		if !Loopback(u.Hostname()) {
-			return nil, fmt.Errorf("join URL %q: plain http beyond loopback would send the token in clear: %s", s, form)
+			return nil, fmt.Errorf("join URL %s: plain http beyond loopback would send the token in clear: %s", shown, form)
 		}
 		if u.Fragment != "" {
-			return nil, fmt.Errorf("join URL %q: a CA hash pins an https:// server; plain http:// (loopback) has none to pin", s)
+			return nil, fmt.Errorf("join URL %s: a CA hash pins an https:// server; plain http:// (loopback) has none to pin", shown)
 		}
 		return j, nil
 	}
 	if u.Fragment == "" {
-		return nil, fmt.Errorf("join URL %q has no CA hash (#sha256:...): %s", s, form)
+		return nil, fmt.Errorf("join URL %s has no CA hash (#sha256:...): %s", shown, form)
 	}
 	if !strings.HasPrefix(u.Fragment, "sha256:") || len(strings.TrimPrefix(u.Fragment, "sha256:")) != 64 {
-		return nil, fmt.Errorf("join URL %q: CA hash %q is malformed: want #sha256: and 64 hex digits", s, u.Fragment)
+		return nil, fmt.Errorf("join URL %s: CA hash %q is malformed: want #sha256: and 64 hex digits", shown, u.Fragment)
 	}
 	j.Pin = u.Fragment
 	return j, nil
@@ -128,3 +130,13 @@ func (l *Lease) Identity() (machine, cluster string) { return l.Machine, "" }
 
 // Identity is the machine a report speaks for.
 func (r *Report) Identity() (machine, cluster string) { return r.Machine, "" }
+
+// secretRE matches the secrets burst makes: a prefix (burst_u_, burst_m_,
+// burst_j_) and the random part.
+var secretRE = regexp.MustCompile(`burst_[a-z]_[0-9A-Za-z]+`)
+
+// redactSecrets is s with each burst secret cut to its prefix and "...":
+// an error message may be pasted into a chat or an issue.
+func redactSecrets(s string) string {
+	return secretRE.ReplaceAllStringFunc(s, func(m string) string { return m[:len("burst_x_")] + "..." })
+}

@@ -204,16 +204,19 @@ type hostAgent struct {
 func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	h.t.Helper()
 	machine, cluster := "bh"+strconv.Itoa(i), "" // no --cluster: the default cluster of joined machines
-	for k, a := range args {
-		if k+1 < len(args) {
-			switch a {
-			case "--machine":
-				machine = args[k+1]
-			case "--cluster":
-				cluster = args[k+1]
-			}
+	var agentArgs []string                       // the token names the cluster: the agent refuses --cluster with --join
+	for k := 0; k < len(args); k++ {
+		if args[k] == "--cluster" && k+1 < len(args) {
+			cluster = args[k+1]
+			k++
+			continue
 		}
+		if args[k] == "--machine" && k+1 < len(args) {
+			machine = args[k+1]
+		}
+		agentArgs = append(agentArgs, args[k])
 	}
+	args = agentArgs
 	link := h.hostConnect(cluster)
 	var stdin bytes.Buffer
 	tw := tar.NewWriter(&stdin)

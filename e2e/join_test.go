@@ -132,6 +132,12 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("the revoked machine's agent:\n%s", ar)
 	}
 	h.waitMachine("box", burst.MachineLost)
+	// Listed as revoked, not as lost (which would suggest it may come back).
+	for _, l := range strings.Split(h.mustRun("machine", "list").stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "box" && !strings.Contains(l, " revoked ") && !strings.HasSuffix(l, " revoked") {
+			t.Fatalf("machine list shows the revoked machine as:\n%s", l)
+		}
+	}
 	// Its saved credential is refused too, at once.
 	if r := box.run("agent", "--join", tok.URL); r.code == 0 || !strings.Contains(r.stderr, client.MachineRevoked) {
 		t.Fatalf("the revoked machine reconnecting:\n%s", r)
@@ -158,4 +164,50 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// A stopped joined machine comes back the ways its messages say: `burst
+// machine stop` says how, `burst machine start` lets its agent register
+// again (with the credential saved at its join), and a new token given to
+// the agent joins anew instead of reusing the stopped machine's saved
+// credential. --cluster with --join is refused (the token names it), and
+// so is a --machine other than the one the saved credential is for.
+func TestJoinedStopStart(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "lab", "--provider", "joined")
+	tok := h.joinToken("--cluster", "lab")
+	box := h.joiner("box")
+	if r := box.run("agent", "--join", tok.URL, "--cluster", "lab"); r.code != 2 || !strings.Contains(r.stderr, "leave out --cluster") {
+		t.Fatalf("--join with --cluster:\n%s", r)
+	}
+	agent := box.start("agent", "--join", tok.URL, "--machine", "box")
+	h.waitMachine("box", burst.MachineRunning)
+	if r := box.run("agent", "--join", tok.URL, "--machine", "other"); r.code != 2 || !strings.Contains(r.stderr, "joined") ||
+		!strings.Contains(r.stderr, "as machine box") || !strings.Contains(r.stderr, "leave out --machine") {
+		t.Fatalf("a saved credential with another --machine:\n%s", r)
+	}
+
+	if r := h.mustRun("machine", "stop", "box"); !strings.Contains(r.stdout, "until you let it back (burst machine start box") {
+		t.Fatalf("machine stop of a joined machine:\n%s", r)
+	}
+	if ar := agent.result(t); ar.code == 0 || !strings.Contains(ar.stderr, "burst machine start box") {
+		t.Fatalf("the stopped machine's agent should exit saying how it comes back:\n%s", ar)
+	}
+	h.waitMachine("box", burst.MachineStopped)
+	if r := box.run("agent", "--join", tok.URL); r.code == 0 || !strings.Contains(r.stderr, "burst machine start box") {
+		t.Fatalf("the stopped machine's agent before machine start:\n%s", r)
+	}
+	if r := h.mustRun("machine", "start", "box"); !strings.Contains(r.stdout, "may register again") {
+		t.Fatalf("machine start of a stopped joined machine:\n%s", r)
+	}
+	again := box.start("agent", "--join", tok.URL)
+	h.waitMachine("box", burst.MachineRunning)
+
+	// Stopped again; this time the agent gets a new token: it joins anew.
+	h.mustRun("machine", "stop", "box")
+	if ar := again.result(t); !strings.Contains(ar.stderr, "serving "+strings.SplitN(tok.URL, "/"+client.JoinTokenPrefix, 2)[0]+" again as machine box") {
+		t.Fatalf("the agent with the saved credential should say it serves again:\n%s", ar)
+	}
+	box.start("agent", "--join", h.joinToken("--cluster", "lab").URL, "--machine", "box")
+	h.waitMachine("box-2", burst.MachineRunning)
 }

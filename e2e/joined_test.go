@@ -120,3 +120,45 @@ func TestJoinTokenClusters(t *testing.T) {
 	}
 	t.Fatal("join-token create without --cluster made no cluster joined")
 }
+
+// A cluster of joined machines says what it is: machines join by
+// themselves and each is priced by its own size, so `cluster create`
+// names no count or price and says which project pays, `cluster list`
+// shows the machines that joined as a count and no cluster-wide price,
+// and --idle-stop (which burst could not apply: the hosts are not its to
+// stop) is refused naming why.
+func TestJoinedClusterFigures(t *testing.T) {
+	h := newHarness(t)
+	r := h.mustRun("cluster", "create", "lab", "--provider", "joined")
+	if !strings.Contains(r.stdout, "machines join by themselves (burst join-token create --cluster lab); each is priced by its own size when it joins; charged to project default (--project P charges another)") ||
+		strings.Contains(r.stdout, "0 to 0") || strings.Contains(r.stdout, "/h") {
+		t.Fatalf("cluster create --provider joined:\n%s", r)
+	}
+	if r := h.run("cluster", "create", "lab2", "--provider", "joined", "--idle-stop", "5m"); r.code != 2 || !strings.Contains(r.stderr, "--idle-stop: burst does not stop machines of the joined provider") {
+		t.Fatalf("cluster create --provider joined --idle-stop 5m:\n%s", r)
+	}
+	// A name taken by a cluster burst starts machines for: the fix is
+	// another name, not creating the taken one.
+	if r := h.run("join-token", "create", "--cluster", "local"); r.code == 0 || strings.Contains(r.stderr, "cluster create local") ||
+		!strings.Contains(r.stderr, "make a cluster of another name for machines that join (burst cluster create NEWNAME --provider joined") {
+		t.Fatalf("join-token create --cluster local:\n%s", r)
+	}
+	row := func() []string {
+		for _, l := range strings.Split(h.mustRun("cluster", "list").stdout, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == "lab" {
+				return f
+			}
+		}
+		t.Fatal("cluster list has no lab")
+		return nil
+	}
+	// NAME PROVIDER TYPE("own size") PROJECT MACHINES QUEUED $/H IDLE-STOP SCHEDULE
+	if f := row(); strings.Join(f[4:9], " ") != "default 0 0 - -" {
+		t.Fatalf("cluster list, lab before a machine joins: %q, want MACHINES 0, $/H -, IDLE-STOP -", f)
+	}
+	h.joiner("box").start("agent", "--join", h.joinToken("--cluster", "lab").URL, "--machine", "box")
+	h.waitMachine("box", burst.MachineRunning)
+	if f := row(); strings.Join(f[4:9], " ") != "default 1 0 - -" {
+		t.Fatalf("cluster list, lab with one machine: %q, want MACHINES 1, $/H -", f)
+	}
+}

@@ -54,7 +54,10 @@ join URL (burst join-token create prints it): --join checks the server's
 CA by the URL's hash, exchanges the token for this machine's own
 credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
-saved credential; the token is not needed again. The credential serves the
+saved credential; the token is not needed again. A URL with a new token
+(a stopped or revoked machine given one) joins anew with it. The token
+names the cluster: --join takes no --cluster, and --machine is the name
+asked for at the join. The credential serves the
 agent protocol only; burst machine revoke ends it, and the agent exits.
 A Slurm pilot of a server that serves TLS joins so too, with a token
 minted for its machine: --join-file reads the URL from a 0600 file (out of
@@ -85,16 +88,25 @@ them against its own clock. Only the test suite sets it.`,
 			switch {
 			case joinURL != "" && (serverAddr != "" || tokenFile != ""):
 				return usage("--join: the join URL names the server and gets the credential: leave out --server and --token-file")
+			case joinURL != "" && c.Flags().Changed("cluster"):
+				return usage("--join: the join token names the cluster: leave out --cluster (burst join-token create --cluster C makes a token for cluster C)")
 			case joinURL != "":
-				j, err := joinServer(c.Context(), state, joinURL, machine)
+				j, saved, err := joinServer(c.Context(), state, joinURL, machine)
 				if err != nil {
 					return err
+				}
+				if saved && c.Flags().Changed("machine") && machine != j.Machine {
+					return usage("--machine %s: this host joined %s as machine %s (credential in %s): leave out --machine, or join anew with a new token (burst join-token create)", machine, j.Server, j.Machine, state)
 				}
 				if cl, err = clientFor(j); err != nil {
 					return err
 				}
 				serverAddr, token, machine, cluster = j.Server, j.Credential, j.Machine, j.Cluster
-				fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, state)
+				if saved {
+					fmt.Fprintf(c.ErrOrStderr(), "burst: serving %s again as machine %s of cluster %s with the credential saved in %s\n", j.Server, j.Machine, j.Cluster, state)
+				} else {
+					fmt.Fprintf(c.ErrOrStderr(), "burst: joined %s as machine %s of cluster %s (credential in %s)\n", j.Server, j.Machine, j.Cluster, state)
+				}
 			case serverAddr == "":
 				return usage("no server: pass --server URL (with --token-file), or --join URL (see `burst join-token create`)")
 			default:

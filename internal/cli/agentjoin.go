@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +34,10 @@ type joined struct {
 	Cluster    string `json:"cluster"`
 	Credential string `json:"credential"`
 	CA         string `json:"ca,omitempty"` // PEM; "" for http://
+	// TokenHash is the SHA-256 (hex) of the join token the credential
+	// came for: a URL with another token joins anew ("" in files of
+	// earlier versions: the saved credential serves).
+	TokenHash string `json:"token_hash,omitempty"`
 }
 
 // joinURLFrom is the join URL of --join, or read from --join-file: a
@@ -72,18 +78,23 @@ type joinedState struct {
 // joinServer is this agent's credential for the server of join URL raw:
 // the saved one, else one it joins for now (asking for the name machine)
 // and saves in path.
-func joinServer(ctx context.Context, path, raw, machine string) (*joined, error) {
+//
+// saved says the credential is the saved one. A URL with another token
+// than the saved credential's (a machine stopped, revoked or moved to
+// another cluster joins anew) replaces that server's entry.
+func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, error) {
 	ju, err := client.ParseJoinURL(raw)
 	if err != nil {
-		return nil, usage("--join: %v", err)
+		return nil, false, usage("--join: %v", err)
 	}
 	st, err := readJoined(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	hash := tokenHash(ju.Token)
 	for i := range st.Servers {
-		if st.Servers[i].Server == ju.Server {
-			return &st.Servers[i], nil
+		if s := st.Servers[i]; s.Server == ju.Server && (s.TokenHash == "" || s.TokenHash == hash) {
+			return &st.Servers[i], true, nil
 		}
 	}
 	// The pin rides on the URL: the client trusts exactly that CA.
@@ -93,18 +104,22 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, error)
 	}
 	cl, err := client.New(base, "", client.WithRetry(client.Retry{}))
 	if err != nil {
-		return nil, usage("--join: %v", err)
+		return nil, false, usage("--join: %v", err)
 	}
 	got, err := cl.Join(ctx, &client.JoinRequest{Token: ju.Token, Machine: machine})
 	if err != nil {
 		var ae *client.Error
 		switch {
 		case errors.Is(err, pki.ErrPinMismatch):
-			return nil, &ExitError{Code: 1, Msg: "--join refused the server: " + pinMessage(err)}
+			return nil, false, &ExitError{Code: 1, Msg: "--join refused the server: " + pinMessage(err)}
 		case errors.As(err, &ae):
-			return nil, &ExitError{Code: 1, Msg: "the server refused the join token: " + ae.Message}
+			return nil, false, &ExitError{Code: 1, Msg: "the server refused the join token: " + ae.Message}
 		}
-		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: %v", ju.Server, err)}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, ju.Server) { // the HTTP client's errors name it already
+			msg = ju.Server + ": " + msg
+		}
+		return nil, false, &ExitError{Code: 1, Msg: "join " + msg}
 	}
 	j := joined{Server: ju.Server, Machine: got.Machine, Cluster: got.Cluster, Credential: got.Credential}
 	if ju.Pin != "" {
@@ -112,15 +127,22 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, error)
 		// sends in the body must be that one.
 		ca, err := pki.ParseCert([]byte(got.CA))
 		if err != nil || pki.Hash(ca) != ju.Pin {
-			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: the CA the server sent is not the one pinned (%s)", ju.Server, ju.Pin)}
+			return nil, false, &ExitError{Code: 1, Msg: fmt.Sprintf("join %s: the CA the server sent is not the one pinned (%s)", ju.Server, ju.Pin)}
 		}
 		j.CA = got.CA
 	}
-	st.Servers = append(st.Servers, j)
-	if err := writeJoined(path, st); err != nil {
-		return nil, fmt.Errorf("joined %s as machine %s, but could not save its credential: %w", ju.Server, j.Machine, err)
+	j.TokenHash = hash
+	kept := st.Servers[:0]
+	for _, s := range st.Servers {
+		if s.Server != ju.Server {
+			kept = append(kept, s)
+		}
 	}
-	return &j, nil
+	st.Servers = append(kept, j)
+	if err := writeJoined(path, st); err != nil {
+		return nil, false, fmt.Errorf("joined %s as machine %s, but could not save its credential: %w", ju.Server, j.Machine, err)
+	}
+	return &j, false, nil
 }
 
 // pinMessage is the pin mismatch's own message (it names both hashes),
@@ -144,6 +166,12 @@ func clientFor(j *joined) (*client.Client, error) {
 		return nil, fmt.Errorf("the CA saved for %s: %w", j.Server, err)
 	}
 	return client.New(j.Server, j.Credential, client.WithCA([]byte(j.CA)))
+}
+
+// tokenHash is how joined.json names the token a credential came for.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 func readJoined(path string) (*joinedState, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,9 +44,9 @@ func TestJoinServerPin(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "home", joinedFile)
 	ctx := context.Background()
 
-	_, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
-	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) {
-		t.Fatalf("a wrong pin: %v, want both hashes named", err)
+	_, _, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
+	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) || strings.Count(err.Error(), srv.URL) != 1 {
+		t.Fatalf("a wrong pin: %v, want both hashes named, and the server once", err)
 	}
 	if joins.Load() != 0 {
 		t.Fatal("the token was sent to a server whose CA does not match the pin")
@@ -54,8 +55,8 @@ func TestJoinServerPin(t *testing.T) {
 		t.Fatalf("a refused join saved state: %v", err)
 	}
 
-	j, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
-	if err != nil || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
+	j, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || saved || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
 		t.Fatalf("the right pin: %+v, %v", j, err)
 	}
 	fi, err := os.Stat(state)
@@ -73,9 +74,40 @@ func TestJoinServerPin(t *testing.T) {
 	}
 
 	srv.Close()
-	again, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
-	if err != nil || again.Credential != j.Credential || joins.Load() != 1 {
+	again, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	if err != nil || !saved || again.Credential != j.Credential || joins.Load() != 1 {
 		t.Fatalf("a second run with the used URL: %+v, %v (joins %d), want the saved credential", again, err, joins.Load())
+	}
+}
+
+// A URL with another token than the saved credential came for joins anew
+// with it (a stopped or revoked machine's agent given a new token), and
+// replaces that server's entry: the new token is not left unused.
+func TestJoinServerNewToken(t *testing.T) {
+	var joins atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req client.JoinRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		n := joins.Add(1)
+		json.NewEncoder(w).Encode(client.Joined{Machine: fmt.Sprintf("box-%d", n), Cluster: "lab", Credential: fmt.Sprintf("%sc%d", client.MachineCredentialPrefix, n),
+			CA: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))})
+	}))
+	defer srv.Close()
+	pin := pki.Hash(srv.Certificate())
+	state := filepath.Join(t.TempDir(), joinedFile)
+	ctx := context.Background()
+	first, _, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t1#"+pin, "box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, saved, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t2#"+pin, "box")
+	if err != nil || saved || joins.Load() != 2 || second.Credential == first.Credential {
+		t.Fatalf("a new token: %+v saved=%v, %v (joins %d), want a new join", second, saved, err, joins.Load())
+	}
+	st, err := readJoined(state)
+	if err != nil || len(st.Servers) != 1 || st.Servers[0].Credential != second.Credential {
+		t.Fatalf("joined.json after a new token: %+v, %v, want only the new credential", st, err)
 	}
 }
 
@@ -92,10 +124,14 @@ func TestParseJoinURL(t *testing.T) {
 		{"h:7780/burst_j_x", "want https://HOST:PORT/TOKEN#sha256:CAHASH"},
 		{"https://h:7780/burst_j_x#" + pin, ""},
 		{"http://127.0.0.1:7780/burst_j_x", ""},
+		// A secret pasted in place of the URL is named by its kind only.
+		{"burst_u_0123456789abcdef", `join URL "burst_u_...": want https://`},
+		{"https://h:7780/burst_u_0123456789abcdef#" + pin, `"https://h:7780/burst_u_...#sha256:`},
+		{"https://h:7780/burst_j_0123456789abcdef", `join URL "https://h:7780/burst_j_..." has no CA hash`},
 	} {
 		_, err := client.ParseJoinURL(tc.url)
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%s: %v, want %q", tc.url, err, tc.want)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "0123456789abcdef")) {
+			t.Errorf("%s: %v, want %q and no secret", tc.url, err, tc.want)
 		}
 	}
 }

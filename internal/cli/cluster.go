@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -66,8 +67,10 @@ cheapest catalog type that holds it. Pilots reach this server over TCP
 With --provider joined burst starts no machine: each joins by itself
 (burst join-token create --cluster NAME prints the command it runs),
 announces its own CPUs, memory and GPUs, and is charged to --project,
-priced as pilots without a type are. --type, --cpus, --min and --max do not
-apply; burst machine stop makes its agent exit.`,
+priced as pilots without a type are. --type, --cpus, --min, --max and
+--idle-stop do not apply (burst does not stop hosts it did not start);
+burst machine stop makes its agent exit, and burst machine start lets it
+register again.`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
@@ -114,6 +117,9 @@ apply; burst machine stop makes its agent exit.`,
 			if err != nil {
 				return err
 			}
+			if spec.Provider == joinedProvider && !c.Flags().Changed("idle-stop") {
+				n = 0 // burst stops no joined machine for idleness (the server refuses --idle-stop)
+			}
 			spec.IdleStopS = n
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Cluster, error) {
 				return cl.CreateCluster(ctx, &spec)
@@ -125,6 +131,14 @@ apply; burst machine stop makes its agent exit.`,
 				spot := ""
 				if k.Spot {
 					spot = " spot"
+				}
+				if k.Provider == joinedProvider {
+					pays := "charged to project " + k.Project
+					if !c.Flags().Changed("project") {
+						pays += " (--project P charges another)"
+					}
+					fmt.Fprintf(w, "cluster %s created: machines join by themselves (burst join-token create --cluster %s); each is priced by its own size when it joins; %s\n", k.Name, k.Name, pays)
+					return nil
 				}
 				fmt.Fprintf(w, "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
 					k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
@@ -142,7 +156,7 @@ apply; burst machine stop makes its agent exit.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min or --max); see docs/providers.md")
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min, --max or --idle-stop); see docs/providers.md")
 	fl.StringVar(&spec.Type, "type", "", "machine `TYPE` from the price catalog, e.g. c5.xlarge (see 'burst types')")
 	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
 	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")
@@ -153,7 +167,7 @@ apply; burst machine stop makes its agent exit.`,
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
-	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never)")
+	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never; not for --provider joined)")
 	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (the type's spot price)")
 	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
 	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")
@@ -193,8 +207,13 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		if k.IdleStopS > 0 {
 			idle = durText(k.IdleStopS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
-			k.Live, k.Max, k.Queued, rate(k.PriceUSDPerHour), idle, scheduleText(k))
+		machines, price := fmt.Sprintf("%d/%d", k.Live, k.Max), rate(k.PriceUSDPerHour)
+		if k.Provider == joinedProvider {
+			// No --max and no one price: each machine joins with its own size.
+			machines, price, idle = strconv.Itoa(k.Live), "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
+			machines, k.Queued, price, idle, scheduleText(k))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

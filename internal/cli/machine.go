@@ -91,7 +91,8 @@ func newMachineStartCmd() *cobra.Command {
 		Short: "Start a stopped machine again, or a new machine in a cluster",
 		Long: `Start a stopped machine again, or with --cluster a machine in that cluster
 (a stopped one again if it has one, else a new one). The machine is pending
-until its agent registers. It is refused when the cluster runs its --max, or
+until its agent registers. A stopped machine that joined by itself (burst
+agent --join) is let back: its agent may register again (run it again). It is refused when the cluster runs its --max, or
 when an hour of the machine (or its idle-stop, if shorter) would cost more
 than its project has left.`,
 		Example: `  burst machine start work-1
@@ -114,6 +115,11 @@ than its project has left.`,
 				}
 				return cl.StartMachine(ctx, args[0])
 			}, func(w io.Writer, m *burst.Machine) error {
+				if m.Provider == joinedProvider && m.State == burst.MachineStopped {
+					// burst does not start a joined machine: it lets its agent back.
+					fmt.Fprintf(w, "machine %s may come back: its agent may register again (run `burst agent --join URL` on it, or restart its agent)\n", m.ID)
+					return nil
+				}
 				fmt.Fprintf(w, "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)
 				return nil
 			})
@@ -232,6 +238,8 @@ func machineAction(c *cobra.Command, ids []string, out string, act func(context.
 // says (a Slurm pilot's pending reason).
 func machineState(m burst.Machine) string {
 	switch {
+	case m.Revoked && m.State == burst.MachineLost:
+		return "revoked" // its credential was revoked (burst machine revoke)
 	case m.Waiting != "":
 		return m.State + " (" + m.Waiting + ")"
 	case m.StoppedBy != "" && (m.State == burst.MachineStopped || m.State == burst.MachineStopping):
@@ -243,6 +251,9 @@ func machineState(m burst.Machine) string {
 // stopMessage says what a person's stop does to machine m and its work.
 func stopMessage(m *burst.Machine) string {
 	msg := fmt.Sprintf("machine %s is stopping; it stays stopped until you start it again (burst machine start %s)", m.ID, m.ID)
+	if m.Provider == joinedProvider {
+		msg = fmt.Sprintf("machine %s is stopping: its agent exits and is refused until you let it back (burst machine start %s, then run its agent again)", m.ID, m.ID)
+	}
 	switch m.Tasks {
 	case 0:
 		return msg
@@ -275,3 +286,7 @@ a machine must join with a new token (burst join-token create).`,
 	outFlag(c, &out)
 	return c
 }
+
+// joinedProvider is the provider of machines that join by themselves
+// (burst agent --join): burst neither starts nor stops their hosts.
+const joinedProvider = "joined"

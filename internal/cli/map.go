@@ -172,7 +172,11 @@ and flags that would change its tasks are refused.`,
 				return nil // no input runs nothing, as with GNU parallel
 			}
 			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
-				return cl.Submit(ctx, spec)
+				job, err := cl.Submit(ctx, spec)
+				if err != nil {
+					return nil, projectHint(c, cl, spec, err)
+				}
+				return job, nil
 			})
 		},
 	}

@@ -356,7 +356,7 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	}
 	job, err := cl.Submit(ctx, spec)
 	if err != nil {
-		return cmp.Or(submitStopped(ctx), err)
+		return cmp.Or(submitStopped(ctx), projectHint(c, cl, spec, err))
 	}
 	if detach {
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
@@ -500,4 +500,33 @@ func jobExit(j *burst.Job) error {
 		msg = fmt.Sprintf("job %d failed: %s", j.ID, j.Reason)
 	}
 	return &ExitError{Code: code, Msg: msg}
+}
+
+// projectHint is err, a submission's refusal, naming the projects the
+// caller may submit to when the job named none and the default project is
+// not one of them: a lab's user holds roles in the lab's projects, rarely
+// in default. Any other error is returned as it is.
+func projectHint(c *cobra.Command, cl *client.Client, spec *burst.JobSpec, err error) error {
+	ctx := c.Context()
+	var ae *client.Error
+	if c.Flags().Changed("project") || spec.Project != "default" || !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Message, "no project default") {
+		return err
+	}
+	who, werr := cl.Whoami(ctx)
+	if werr != nil {
+		return err
+	}
+	var yours []string
+	for _, g := range who.Grants {
+		if g.Role == client.RoleMember || g.Role == client.RoleOwner { // a viewer submits nowhere
+			yours = append(yours, g.Project)
+		}
+	}
+	if len(yours) == 0 {
+		return err
+	}
+	slices.Sort(yours)
+	e := *ae
+	e.Message = fmt.Sprintf("you hold no role in project default, where a job without --project goes: pass --project P (yours: %s)", strings.Join(yours, ", "))
+	return &e
 }

@@ -275,6 +275,8 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 			return nil, badRequest("--type, --cpus, --mem, --gpus: machines of the %s provider announce their own size when they join; drop them", spec.Provider)
 		case spec.Min > 0 || spec.Max > 0:
 			return nil, badRequest("--min and --max: machines of the %s provider join by themselves (burst join-token create --cluster %s), burst starts and stops none; drop them", spec.Provider, spec.Name)
+		case spec.IdleStopS > 0:
+			return nil, badRequest("--idle-stop: burst does not stop machines of the %s provider for idleness (their hosts are not burst's to stop); drop it, and stop one by hand with `burst machine stop MACHINE`", spec.Provider)
 		}
 	} else if spec.Max == 0 && spec.Min == 0 {
 		spec.Max = 1
@@ -533,10 +535,27 @@ func (s *Server) StartMachine(ctx context.Context, actor, id string) (*burst.Mac
 		out := m.row.Machine
 		s.mu.Unlock()
 		return &out, nil
+	case m.cluster.caps().Joins:
+		// burst does not start it: its agent comes back by itself, which
+		// register refuses of a stopped joined machine until now.
+		m.mayReturn = true
+		out := joinedView(m, s.machineView(m))
+		s.mu.Unlock()
+		return &out, nil
 	}
 	c := m.cluster
 	s.mu.Unlock()
 	return s.startMachine(c, id, actor, "started by "+actor)
+}
+
+// joinedView is out, a view of m, naming its provider when m joined by
+// itself: what `burst machine stop` and `start` say depends on it.
+// Called with s.mu held.
+func joinedView(m *machineRT, out burst.Machine) burst.Machine {
+	if out.Provider == "" && m.cluster != nil && m.cluster.caps().Joins {
+		out.Provider = m.cluster.def.Provider
+	}
+	return out
 }
 
 // startRefusal is why the API refuses to start machine m, or nil: the
@@ -546,8 +565,8 @@ func startRefusal(m *machineRT) error {
 	switch {
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
-	case m.cluster.caps().Joins:
-		return badRequest("machine %s joins by itself, burst does not start it: run its agent again, or join it anew (burst join-token create --cluster %s)", m.row.ID, m.row.Cluster)
+	case m.cluster.caps().Joins && m.row.State == burst.MachineTerminated:
+		return badRequest("machine %s left for good: join it anew (burst join-token create --cluster %s, then burst agent --join URL on it)", m.row.ID, m.row.Cluster)
 	case m.row.State == burst.MachineTerminated:
 		return badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", m.row.ID, m.row.Cluster)
 	}
@@ -816,7 +835,7 @@ func (s *Server) StopMachine(ctx context.Context, actor, id string, drain, termi
 		b.machine(m)
 		b.event(s.newEvent(actor, "machine.terminate", m.row.Project, id, id+" terminated"))
 	}
-	out := s.machineView(m)
+	out := joinedView(m, s.machineView(m))
 	if held >= 0 {
 		out.Tasks = held // what it ran when stopped: they are requeued
 	}

@@ -72,6 +72,29 @@ func (c *joinCache) lookup(hash string) (p *auth.Principal, revokedMachine strin
 	return c.live[hash], c.revoked[hash]
 }
 
+// revokedOnly says whether machine had a credential revoked and holds
+// no live one (a pilot started again holds its new one).
+func (c *joinCache) revokedOnly(machine string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	found := false
+	for _, m := range c.revoked {
+		if m == machine {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, p := range c.live {
+		if p.Machine == machine {
+			return false
+		}
+	}
+	return true
+}
+
 // loadCredentials fills the cache from the store.
 func (s *Server) loadCredentials(ctx context.Context) error {
 	rows, err := s.st.MachineCredentials(ctx)
@@ -180,7 +203,9 @@ func (s *Server) joinableCluster(ctx context.Context, name string, orDefault boo
 	case c == nil:
 		return badRequest("no cluster %s to join: create it first (%s)", name, fix)
 	case !c.caps().Joins:
-		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster for machines that join (%s)", name, c.def.Provider, fix)
+		// The name is taken: the cluster to make needs another.
+		other := "burst cluster create NEWNAME --provider " + provider.JoinedName + " --project PROJECT, then burst join-token create --cluster NEWNAME"
+		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster of another name for machines that join (%s)", name, c.def.Provider, other)
 	}
 	return nil
 }
@@ -383,6 +408,7 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 	}
 	b.event(s.newEvent(actor, "machine.revoke", m.row.Project, id, "machine "+id+": credential revoked"))
 	out := m.row.Machine
+	out.Revoked = true
 	if err := s.apply(&b); err != nil {
 		return nil, err
 	}

@@ -153,11 +153,21 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	if m != nil && m.doomed != 0 && r.PID == m.doomed {
 		return nil, badRequest("agent %d on %s came back too late and is being stopped: a new agent serves this host", r.PID, r.Machine)
 	}
-	if m != nil && m.cluster != nil && m.cluster.caps().Joins && (m.row.State == burst.MachineStopped || m.row.State == burst.MachineTerminated) {
-		// burst never starts it again: a person or a guardrail stopped it.
+	if m != nil && m.cluster != nil && m.cluster.caps().Joins && (m.row.State == burst.MachineTerminated || m.row.State == burst.MachineStopped && !m.mayReturn) {
+		// burst never starts it: a person or a guardrail stopped it, and
+		// `burst machine start` lets its agent back.
+		if m.row.State == burst.MachineStopped {
+			return nil, badRequest("machine %s is stopped: its agent should exit (let it back with `burst machine start %s`, then restart its agent)", r.Machine, r.Machine)
+		}
 		return nil, badRequest("machine %s is %s: its agent should exit (join it again with a new token: burst join-token create --cluster %s)", r.Machine, m.row.State, m.row.Cluster)
 	}
+	if m != nil {
+		m.mayReturn = false
+	}
 	if m != nil && m.row.State == burst.MachineStopping {
+		if m.cluster != nil && m.cluster.caps().Joins {
+			return nil, badRequest("machine %s is stopping: its agent should exit (let it back with `burst machine start %s`, then restart its agent)", r.Machine, r.Machine)
+		}
 		return nil, badRequest("machine %s is stopping: its agent should exit", r.Machine)
 	}
 	if m == nil {

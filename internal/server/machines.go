@@ -42,6 +42,7 @@ type machineRT struct {
 	manual     bool            // a person started or stopped it last (row.StoppedBy: who stopped it)
 	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known
 	starting   bool            // its provider is starting it (see startMachine)
+	mayReturn  bool            // a stopped joined machine a person let back: its agent may register again
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {

@@ -312,6 +312,9 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	if out.State = m.state(); m.starting {
 		out.Waiting = "its provider is starting it"
 	}
+	if out.State == burst.MachineLost && !m.local {
+		out.Revoked = s.joins.revokedOnly(m.row.ID) // shown as revoked (burst machine list)
+	}
 	if m.row.State == burst.MachinePending {
 		if e, ok := s.machineProvider(m).(provider.Explainer); ok {
 			out.Waiting = e.Why(m.handle)
