@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +54,63 @@ func TestMemberOffHomeMachines(t *testing.T) {
 		t.Errorf("alice's job on a machine that sees the server's home: %s, waiting %q; want queued, saying why and naming --trust-members-on", j.State, waiting)
 	}
 	h.mustRun("cancel", idArg(id))
+	recordFault(t, row)
+}
+
+// register posts an agent's registration for machine of cluster with
+// secret, and answers the status and body.
+func register(t *testing.T, addr, secret, machine, cluster string) (int, string) {
+	t.Helper()
+	body := `{"machine":"` + machine + `","cluster":"` + cluster + `","host":"far","pid":4242,"cpus":1,"mem_bytes":1073741824}`
+	req, _ := http.NewRequest("POST", addr+"/v1/agent/register", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Deleting a cluster revokes its joined machines' credentials: the
+// machine is lost, and its agent can neither register again nor land in a
+// later cluster of the same name made for another project.
+func TestDeleteClusterRevokesMachines(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("project", "create", "venus")
+	addr := h.serverInfo().Addr
+	h.mustRun("cluster", "create", "lab", "--provider", "joined")
+	tok := h.joinToken("--cluster", "lab")
+	resp, err := http.Post(addr+"/v1/join", "application/json", strings.NewReader(`{"token":"`+tok.Token+`","machine":"m1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct{ Machine, Credential string }
+	json.NewDecoder(resp.Body).Decode(&j)
+	resp.Body.Close()
+	if code, msg := register(t, addr, j.Credential, j.Machine, "lab"); code != 200 {
+		t.Fatalf("the joined machine's register: %d %s", code, msg)
+	}
+	h.waitMachine(j.Machine, burst.MachineRunning)
+	row := faultRow{Fault: "machine credential outlives its deleted cluster"}
+	h.mustRun("cluster", "delete", "lab")
+	row.Tasks++
+	if code, msg := register(t, addr, j.Credential, j.Machine, ""); code != 401 || !strings.Contains(msg, "revoked") {
+		row.FailedWrongly++
+		t.Errorf("register after its cluster was deleted: %d %s, want 401 saying revoked", code, msg)
+	}
+	h.mustRun("cluster", "create", "lab", "--provider", "joined", "--project", "venus")
+	row.Tasks++
+	if code, msg := register(t, addr, j.Credential, j.Machine, "lab"); code != 401 {
+		row.FailedWrongly++
+		t.Errorf("register into a new lab of venus: %d %s, want 401", code, msg)
+	}
+	for _, m := range h.machines("lab") {
+		if m.State != burst.MachineLost || m.Project == "venus" {
+			t.Errorf("the new lab holds machine %s (%s, project %s), want none but the deleted lab's lost one", m.ID, m.State, m.Project)
+		}
+	}
 	recordFault(t, row)
 }

@@ -389,6 +389,45 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 	return &out, nil
 }
 
+// revokeClusterCredentials revokes the live credentials of every machine
+// that joined cluster, in the store and then in the cache, and returns
+// those machines.
+func (s *Server) revokeClusterCredentials(ctx context.Context, cluster string) (map[string]bool, error) {
+	rows, err := s.st.MachineCredentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read machine credentials: %w", err)
+	}
+	machines := map[string]bool{}
+	for _, r := range rows {
+		if r.Cluster == cluster && r.Revoked == nil {
+			machines[r.Machine] = true
+		}
+	}
+	if len(machines) == 0 {
+		return machines, nil
+	}
+	hashes := map[string][]string{}
+	now := time.Now().UTC()
+	if err := s.st.Write(ctx, func(tx *store.Tx) error {
+		for m := range machines {
+			h, err := tx.RevokeMachineCredentials(m, now)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			hashes[m] = h
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for m, hs := range hashes {
+		for _, h := range hs {
+			s.joins.revoke(h, m)
+		}
+	}
+	return machines, nil
+}
+
 // Pilots join (docs/security-join.md): a machine that a provider starts
 // for burst (a Slurm pilot) and that reaches the server over TLS gets a
 // join token minted for it alone, not the home's token.
