@@ -114,3 +114,27 @@ func TestDeleteClusterRevokesMachines(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// A project's owner cannot take over the default cluster "joined": if
+// "joined" is not of project default, `burst join-token create` without
+// --cluster refuses naming its project, instead of joining the admin's
+// machines to that project; the token's output always names the project.
+func TestJoinTokenDefaultClusterProject(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("project", "create", "venus")
+	if r := h.mustRun("join-token", "create"); !strings.Contains(r.stdout, "cluster joined (project default") {
+		t.Errorf("join-token create should name the cluster's project:\n%s", r)
+	}
+	h.mustRun("cluster", "delete", "joined")
+	h.mustRun("cluster", "create", "joined", "--provider", "joined", "--project", "venus")
+	row := faultRow{Fault: "default joined cluster taken over by a project"}
+	row.Tasks++
+	if r := h.run("join-token", "create"); r.code == 0 || !strings.Contains(r.stderr, "belongs to project venus") || !strings.Contains(r.stderr, "--cluster") {
+		row.FailedWrongly++
+		t.Errorf("join-token create without --cluster, joined of venus: want a refusal naming venus and --cluster\n%s", r)
+	}
+	if r := h.mustRun("join-token", "create", "--cluster", "joined"); !strings.Contains(r.stdout, "cluster joined (project venus") {
+		t.Errorf("join-token create --cluster joined should name project venus:\n%s", r)
+	}
+	recordFault(t, row)
+}

@@ -151,7 +151,7 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 	if pin != "" {
 		u += "#" + pin
 	}
-	return &client.JoinToken{Token: tok, Cluster: cluster, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
+	return &client.JoinToken{Token: tok, Cluster: cluster, Project: project, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
 }
 
 // DefaultJoinedCluster is the cluster of a join token made without
@@ -179,6 +179,11 @@ func (s *Server) joinableCluster(ctx context.Context, name string, orDefault boo
 	switch {
 	case c == nil:
 		return badRequest("no cluster %s to join: create it first (%s)", name, fix)
+	case orDefault && c.def.Project != "default":
+		// Someone made a cluster of this name in their project: a token
+		// asked for without --cluster would join machines to it.
+		return badRequest("cluster %s belongs to project %s, not default: name the cluster the machine joins (--cluster %s joins it to project %s's work; --cluster NAME for another)",
+			name, c.def.Project, name, c.def.Project)
 	case !c.caps().Joins:
 		return badRequest("machines of cluster %s are started by burst (provider %s), they do not join: make a cluster for machines that join (%s)", name, c.def.Provider, fix)
 	}
