@@ -11,6 +11,7 @@ import (
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/atomicfile"
+	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/pki"
 )
@@ -148,7 +149,7 @@ func clientFor(j *joined) (*client.Client, error) {
 
 func readJoined(path string) (*joinedState, error) {
 	var st joinedState
-	b, err := os.ReadFile(path)
+	b, err := discover.ReadPrivate(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &st, nil
 	}
