@@ -138,3 +138,21 @@ func TestJoinTokenDefaultClusterProject(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// `burst machine revoke` on a machine revoked already says so, instead of
+// "only joined machines have one".
+func TestRevokeTwice(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "lab", "--provider", "joined")
+	addr := h.serverInfo().Addr
+	tok := h.joinToken("--cluster", "lab")
+	resp, err := http.Post(addr+"/v1/join", "application/json", strings.NewReader(`{"token":"`+tok.Token+`","machine":"m1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h.mustRun("machine", "revoke", "m1")
+	if r := h.run("machine", "revoke", "m1"); r.code == 0 || !strings.Contains(r.stderr, "revoked already") || strings.Contains(r.stderr, "only joined machines") {
+		t.Errorf("revoking m1 again: want a refusal saying it is revoked already\n%s", r)
+	}
+}

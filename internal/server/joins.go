@@ -66,6 +66,18 @@ func (c *joinCache) revoke(hash, machine string) {
 	c.revoked[hash] = machine
 }
 
+// wasRevoked says whether machine had a credential that was revoked.
+func (c *joinCache) wasRevoked(machine string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, m := range c.revoked {
+		if m == machine {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *joinCache) lookup(hash string) (p *auth.Principal, revokedMachine string) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -361,6 +373,9 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 		hashes, err = tx.RevokeMachineCredentials(id, time.Now().UTC())
 		return err
 	})
+	if errors.Is(err, store.ErrNotFound) && s.joins.wasRevoked(id) {
+		return nil, badRequest("machine %s is revoked already: its credential was revoked before (join it again with a new token: `burst join-token create`)", id)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errNotFoundMsg{Msg: "machine " + id + " has no machine credential to revoke: only joined machines have one (see `burst machine list`; stop others with `burst machine stop`)"}
 	}
