@@ -55,6 +55,7 @@ type JoinTokenSpec struct {
 type JoinToken struct {
 	Token   string    `json:"token"`
 	Cluster string    `json:"cluster"`
+	Project string    `json:"project"` // the cluster's: whose work the machine will run
 	Expires time.Time `json:"expires"`
 	URL     string    `json:"url"`
 	Command string    `json:"command"` // burst agent --join URL

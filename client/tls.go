@@ -92,8 +92,16 @@ func tlsFailure(err error, base string) error {
 	case errors.As(err, &unknown):
 		return &final{fmt.Errorf("%s: the server's certificate is not signed by a CA this machine trusts: log in with `burst login %s#sha256:HASH` (the hash `burst server info` prints on the server's host) or set %s to its CA file (ca.pem)", base, base, CAEnv)}
 	case errors.As(err, &hostname):
-		return &final{fmt.Errorf("%s: the server's certificate is not valid for %s (it holds %s): connect by one of those names, or restart the server with --tls-san %s",
-			base, hostname.Host, strings.Join(append(hostname.Certificate.DNSNames, ipStrings(hostname.Certificate)...), ", "), hostname.Host)}
+		var names []string
+		if hostname.Certificate != nil {
+			names = append(append(names, hostname.Certificate.DNSNames...), ipStrings(hostname.Certificate)...)
+		}
+		holds := "it holds " + strings.Join(names, ", ") + "): connect by one of those names, or"
+		if len(names) == 0 {
+			holds = "it names no host or address):"
+		}
+		return &final{fmt.Errorf("%s: the server's certificate is not valid for %s (%s restart the server with --tls-san %s",
+			base, hostname.Host, holds, hostname.Host)}
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		return &final{fmt.Errorf("%s: the server's certificate is outside its validity (%s): check this machine's clock; a server issues its own certificate anew when it restarts", base, invalid.Detail)}
 	case errors.As(err, &invalid):

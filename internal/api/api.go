@@ -349,8 +349,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if errors.As(err, new(*http.MaxBytesError)) {
-			tooLarge(w)
+		if mb := new(http.MaxBytesError); errors.As(err, &mb) {
+			tooLargeFor(w, mb.Limit)
 			return false
 		}
 		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
@@ -359,8 +359,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	// One value, and nothing after it: a second one would be dropped
 	// without a word (`{...} {...}` answered as if it were the first).
 	if _, err := dec.Token(); err != io.EOF {
-		if errors.As(err, new(*http.MaxBytesError)) {
-			tooLarge(w)
+		if mb := new(http.MaxBytesError); errors.As(err, &mb) {
+			tooLargeFor(w, mb.Limit)
 			return false
 		}
 		writeJSON(w, 400, client.Error{Message: "bad request body: something follows the JSON value: send one value"})

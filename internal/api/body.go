@@ -71,7 +71,27 @@ func (g *bodyGate) give(n int64) {
 }
 
 // tooLarge answers a body past MaxBody.
-func tooLarge(w http.ResponseWriter) {
+func tooLarge(w http.ResponseWriter) { tooLargeFor(w, MaxBody) }
+
+// tooLargeFor answers a body past limit, which a route may set below
+// MaxBody (http.MaxBytesError.Limit says which tripped).
+func tooLargeFor(w http.ResponseWriter, limit int64) {
+	if limit != MaxBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
+			"the request body is more than %d bytes (%s), the limit of this request: send only the fields it takes", limit, humanBytes(limit))})
+		return
+	}
 	writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
 		"the request body is more than %d bytes (64 MiB), the limit: split a map's inputs over several `burst map` runs, or pass large data in files", MaxBody)})
+}
+
+// humanBytes writes n as KiB or MiB when it is a whole number of them.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

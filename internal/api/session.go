@@ -42,6 +42,11 @@ const (
 	loginCookie   = "burst_login" // the CSRF token of the sign-in form
 	sessionTTL    = 12 * time.Hour
 	codeTTL       = 2 * time.Minute
+	// maxCodes is how many unused sign-in codes one caller (one
+	// credential, or the server's token) may hold: a new one beyond it
+	// replaces their oldest, so that no caller can grow the server's
+	// memory by asking for codes.
+	maxCodes = 16
 )
 
 type session struct {
@@ -67,6 +72,30 @@ type uiState struct {
 type signInCode struct {
 	user, tokenHash string
 	expires         time.Time
+}
+
+// addCode keeps c under code: it first drops every expired code, then,
+// when c's caller already holds maxCodes, their oldest.
+func (u *uiState) addCode(code string, c signInCode, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n, oldest := 0, ""
+	for k, v := range u.codes {
+		if now.After(v.expires) {
+			delete(u.codes, k)
+			continue
+		}
+		if v.tokenHash == c.tokenHash && v.user == c.user {
+			n++
+			if oldest == "" || v.expires.Before(u.codes[oldest].expires) {
+				oldest = k
+			}
+		}
+	}
+	if n >= maxCodes {
+		delete(u.codes, oldest)
+	}
+	u.codes[code] = c
 }
 
 func randomHex(n int) string {
@@ -101,9 +130,7 @@ func (h *handler) uiRoutes(mux *http.ServeMux) error {
 		if p := auth.From(r.Context()); p != nil && p.Credential != "" { // a user's: it signs them in
 			c.user, c.tokenHash = p.Name, p.Credential
 		}
-		h.ui.mu.Lock()
-		h.ui.codes[code] = c
-		h.ui.mu.Unlock()
+		h.ui.addCode(code, c, time.Now())
 		writeJSON(w, 201, client.UICode{Code: code, URL: h.o.Addr + "/ui/login?code=" + code})
 	})
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/atomicfile"
+	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/pki"
 )
@@ -176,7 +177,7 @@ func tokenHash(token string) string {
 
 func readJoined(path string) (*joinedState, error) {
 	var st joinedState
-	b, err := os.ReadFile(path)
+	b, err := discover.ReadPrivate(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &st, nil
 	}

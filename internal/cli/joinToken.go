@@ -64,8 +64,8 @@ to join other machines, start it with ` + "`burst server --listen HOST:PORT`" + 
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.JoinToken, error) {
 				return cl.CreateJoinToken(ctx, &client.JoinTokenSpec{Cluster: cluster, TTL: ttl.String()})
 			}, func(w io.Writer, t *client.JoinToken) error {
-				fmt.Fprintf(w, "On the machine to join cluster %s, run (once, before %s):\n\n    %s\n\n",
-					t.Cluster, t.Expires.Local().Format("2006-01-02 15:04 MST"), t.Command)
+				fmt.Fprintf(w, "On the machine to join cluster %s (project %s: it will run that project's work), run (once, before %s):\n\n    %s\n\n",
+					t.Cluster, t.Project, t.Expires.Local().Format("2006-01-02 15:04 MST"), t.Command)
 				if strings.HasPrefix(t.URL, "http://") {
 					fmt.Fprintln(w, "The server listens on loopback only: this URL serves agents on this host (and Slurm pilots that reach its 127.0.0.1).\n"+
 						"To join machines elsewhere, restart it with `burst server --listen HOST:PORT` and make a new token.")

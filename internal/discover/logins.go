@@ -52,12 +52,12 @@ func ReadLogins() (*Logins, error) {
 	if err != nil {
 		return &Logins{}, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := ReadPrivate(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Logins{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	var l Logins
 	if err := json.Unmarshal(b, &l); err != nil {

@@ -35,6 +35,12 @@ type Machine struct {
 	// who can read the machine's credential and so lease whatever else
 	// is placed there. "" takes any project's work.
 	Project string
+	// SeesHome says a task there can read the server's home, the admin's
+	// token among it: its agent shares the server's filesystem (a machine
+	// on the server's own host, a Slurm pilot) and its cluster is not
+	// trusted with members' work (--trust-members-on). It takes no
+	// Untrusted work.
+	SeesHome bool
 }
 
 // Running is work that holds resources on a machine. A zero Ends means the
@@ -60,6 +66,9 @@ type Pending struct {
 	// Project is the job's: machines bound to another project (see
 	// Machine.Project) take none of it, gang parts included.
 	Project string
+	// Untrusted says the job is of a user who is not an admin: machines
+	// that see the server's home (Machine.SeesHome) take none of it.
+	Untrusted bool
 	// Prefetch says the job's tasks are short enough to queue at agents.
 	Prefetch bool
 	// Gang, when set, makes the entry a gang (a pipe's stages): its parts
@@ -186,7 +195,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 		if p.Count < 1 {
 			continue
 		}
-		if !fitsSomeCapacity(res, p.Cluster, p.Project, nodes) {
+		if !fitsSomeCapacity(res, p.Cluster, p.tenant(), nodes) {
 			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 			continue
 		}
@@ -196,7 +205,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 			// A node that keeps fitting stays the best fit: only its free
 			// CPUs shrank. So search again only when it stops fitting.
 			if n == nil || !n.admits(now, res, resv) {
-				if n = bestFit(now, res, p.Cluster, p.Project, nodes, resv); n == nil {
+				if n = bestFit(now, res, p.Cluster, p.tenant(), nodes, resv); n == nil {
 					break
 				}
 			}
@@ -211,7 +220,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 		}
 		if placed < p.Count && resv == nil && open > 0 {
-			if resv = reserve(now, res, p.Cluster, p.Project, nodes); resv != nil {
+			if resv = reserve(now, res, p.Cluster, p.tenant(), nodes); resv != nil {
 				resv.job = p.JobID
 			}
 		}
@@ -241,7 +250,7 @@ func placeGang(now time.Time, p Pending, nodes []*node, resv *reservation) []Ass
 		part := p.Gang[k]
 		res := partRes(part)
 		for range part.Count {
-			n := bestFit(now, res, part.Cluster, p.Project, nodes, resv)
+			n := bestFit(now, res, part.Cluster, p.tenant(), nodes, resv)
 			if n == nil {
 				for i, n := range nodes {
 					n.free, n.gpuIDs, n.running = before[i].free, before[i].gpuIDs, n.running[:before[i].running]
@@ -307,7 +316,7 @@ func planGang(now time.Time, p Pending, nodes []*node) (plan []*node, r *reserva
 			var best *node
 			var bestAt time.Time
 			for _, n := range nodes {
-				if !n.m.serves(part.Cluster, p.Project) || !n.outlives(now, res) {
+				if !n.m.serves(part.Cluster, p.tenant()) || !n.outlives(now, res) {
 					continue
 				}
 				want := add(claims[n], res)
@@ -396,7 +405,7 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 			if left == 0 {
 				break
 			}
-			if budget[k] <= 0 || !n.m.serves(p.Cluster, p.Project) || !fits(res, n.cap) || !n.outlives(now, res) {
+			if budget[k] <= 0 || !n.m.serves(p.Cluster, p.tenant()) || !fits(res, n.cap) || !n.outlives(now, res) {
 				continue
 			}
 			take := min(left, budget[k])
@@ -528,18 +537,28 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 	return a
 }
 
-// serves reports whether m takes work of project bound to cluster ("":
-// any cluster).
-func (m *Machine) serves(cluster, project string) bool {
-	return (cluster == "" || m.Cluster == cluster) && (m.Project == "" || m.Project == project)
+// tenant is whose work a pending entry is: its project, and whether its
+// user may see the server's home.
+type tenant struct {
+	project   string
+	untrusted bool
+}
+
+func (p *Pending) tenant() tenant { return tenant{p.Project, p.Untrusted} }
+
+// serves reports whether m takes work of who bound to cluster ("": any
+// cluster).
+func (m *Machine) serves(cluster string, who tenant) bool {
+	return (cluster == "" || m.Cluster == cluster) && (m.Project == "" || m.Project == who.project) &&
+		!(who.untrusted && m.SeesHome)
 }
 
 // bestFit returns the node of cluster that serves project, admits res and
 // has the fewest free CPUs, the earliest on ties; nil if none admits it.
-func bestFit(now time.Time, res burst.Resources, cluster, project string, nodes []*node, resv *reservation) *node {
+func bestFit(now time.Time, res burst.Resources, cluster string, who tenant, nodes []*node, resv *reservation) *node {
 	var best *node
 	for _, n := range nodes {
-		if !n.m.serves(cluster, project) {
+		if !n.m.serves(cluster, who) {
 			continue
 		}
 		if (best == nil || n.free.CPUs < best.free.CPUs) && n.admits(now, res, resv) {
@@ -551,9 +570,9 @@ func bestFit(now time.Time, res burst.Resources, cluster, project string, nodes 
 
 // fitsSomeCapacity reports whether some node of cluster that serves
 // project could ever hold res.
-func fitsSomeCapacity(res burst.Resources, cluster, project string, nodes []*node) bool {
+func fitsSomeCapacity(res burst.Resources, cluster string, who tenant, nodes []*node) bool {
 	for _, n := range nodes {
-		if n.m.serves(cluster, project) && fits(res, n.cap) {
+		if n.m.serves(cluster, who) && fits(res, n.cap) {
 			return true
 		}
 	}
@@ -562,12 +581,12 @@ func fitsSomeCapacity(res burst.Resources, cluster, project string, nodes []*nod
 
 // reserve finds the node of cluster serving project where a task of res
 // could start earliest once running work ends; nil if there is none.
-func reserve(now time.Time, res burst.Resources, cluster, project string, nodes []*node) *reservation {
+func reserve(now time.Time, res burst.Resources, cluster string, who tenant, nodes []*node) *reservation {
 	var best *node
 	var bestAt time.Time
 	var bestExtra burst.Resources
 	for _, n := range nodes {
-		if !n.m.serves(cluster, project) || !fits(res, n.cap) {
+		if !n.m.serves(cluster, who) || !fits(res, n.cap) {
 			continue
 		}
 		if at, extra, ok := n.shadow(now, res); ok && (best == nil || cmpEnd(at, bestAt) < 0) {

@@ -168,14 +168,14 @@ func placeSlowly(now time.Time, pending []Pending, machines []Machine) []Assignm
 	var resv *reservation
 	for _, p := range pending {
 		res := normalize(p.Res)
-		if !fitsSomeCapacity(res, p.Cluster, p.Project, nodes) {
+		if !fitsSomeCapacity(res, p.Cluster, p.tenant(), nodes) {
 			continue
 		}
 		for range p.Count {
-			n := bestFit(now, res, p.Cluster, p.Project, nodes, resv)
+			n := bestFit(now, res, p.Cluster, p.tenant(), nodes, resv)
 			if n == nil {
 				if resv == nil {
-					resv = reserve(now, res, p.Cluster, p.Project, nodes)
+					resv = reserve(now, res, p.Cluster, p.tenant(), nodes)
 				}
 				break
 			}

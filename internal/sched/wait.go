@@ -17,15 +17,15 @@ const maxWhy = 3
 // waitReason says why entry p waits, given the nodes as Place left them.
 func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) string {
 	if len(p.Gang) == 0 {
-		return taskReason(now, normalize(p.Res), p.Cluster, p.Project, p.JobID, nodes, resv)
+		return taskReason(now, normalize(p.Res), p.Cluster, p.tenant(), p.JobID, nodes, resv)
 	}
 	for _, k := range gangOrder(p) {
 		part := p.Gang[k]
 		res := partRes(part)
-		if part.Count < 1 || bestFit(now, res, part.Cluster, p.Project, nodes, nil) != nil {
+		if part.Count < 1 || bestFit(now, res, part.Cluster, p.tenant(), nodes, nil) != nil {
 			continue
 		}
-		return "its stages start together; one " + taskReason(now, normalize(part.Res), part.Cluster, p.Project, p.JobID, nodes, resv)
+		return "its stages start together; one " + taskReason(now, normalize(part.Res), part.Cluster, p.tenant(), p.JobID, nodes, resv)
 	}
 	if resv != nil && resv.job != p.JobID {
 		return fmt.Sprintf("its stages start together, and the machines they need are kept for job %d, ahead in line", resv.job)
@@ -35,16 +35,28 @@ func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) stri
 
 // taskReason says why a task of res (normalized) of job of project, bound
 // to cluster unless "", cannot start now.
-func taskReason(now time.Time, res burst.Resources, cluster, project string, job int64, nodes []*node, resv *reservation) string {
+func taskReason(now time.Time, res burst.Resources, cluster string, who tenant, job int64, nodes []*node, resv *reservation) string {
 	var mine []*node
-	other := ""
+	other, home := "", false
+	project := who.project
 	for _, n := range nodes {
 		switch {
-		case n.m.serves(cluster, project):
+		case n.m.serves(cluster, who):
 			mine = append(mine, n)
-		case n.m.serves(cluster, n.m.Project) && other == "":
+		case n.m.serves(cluster, tenant{project: n.m.Project}) && other == "" && n.m.Project != "" && n.m.Project != project:
 			other = n.m.Project
+		case n.m.serves(cluster, tenant{project: project}):
+			home = true
 		}
+	}
+	if len(mine) == 0 && home {
+		// The machines that would take it see the server's home, where a
+		// task could read the admin's token.
+		where := "the machines that are up"
+		if cluster != "" {
+			where = "the machines of cluster " + cluster
+		}
+		return where + " share the server's files (a task there could read the admin's token) and take only admins' work: run it on a cluster of machines that joined from elsewhere (--cluster NAME), or the admin trusts members there (`burst server --trust-members-on CLUSTER`)"
 	}
 	if len(mine) == 0 && other != "" {
 		// Only machines bound to another project are up there: they

@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/api"
+	"github.com/burst-sh/burst/internal/auth"
 )
 
 // Register (re)connects an agent: applies the events it could not report,
@@ -23,6 +27,15 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		return nil, err // the agent keeps its events and registers again
 	}
 	s.mu.Lock()
+	if p := auth.From(ctx); p != nil && p.Kind == auth.Machine && s.clusters[r.Cluster] == nil {
+		// Its cluster was deleted (DeleteCluster revokes its machines'
+		// credentials; this is the check that does not rely on that): a
+		// joined machine never lands in another cluster, nor in a later
+		// one of the same name.
+		s.mu.Unlock()
+		return nil, &api.Refused{Status: http.StatusForbidden,
+			Msg: fmt.Sprintf("machine %s joined cluster %s, which no longer exists: join it again with a new token (`burst join-token create --cluster NAME`)", r.Machine, r.Cluster)}
+	}
 	now := time.Now().UTC()
 	var b batch
 	kill, err := s.register(r, now, &b)

@@ -33,6 +33,10 @@ type control struct {
 	// trustMembers are the clusters sharing the server's host on which
 	// users who are not admins may run work (Config.TrustMembersOn).
 	trustMembers map[string]bool
+	// untrusted says whether a job's user (its row's User) is a user who
+	// is not an admin, whose work no machine that sees the server's home
+	// takes (sched.Pending.Untrusted); nil: none is.
+	untrusted func(user string) bool
 
 	// Why active jobs' tasks wait, as last computed (waitReasons).
 	waits   map[int64]string
@@ -80,4 +84,9 @@ func eventAt(now time.Time, actor, kind, project, target, msg string) burst.Even
 		actor = "server"
 	}
 	return burst.Event{At: now, Actor: actor, Kind: kind, Project: project, Target: target, Message: msg, Result: "ok"}
+}
+
+// untrustedUser is c.untrusted(user), false when there is no directory.
+func (c *control) untrustedUser(user string) bool {
+	return c.untrusted != nil && c.untrusted(user)
 }

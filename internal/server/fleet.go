@@ -352,8 +352,25 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 		s.mu.Unlock()
 		return badRequest("cluster %s is this host, built in: it cannot be deleted", name)
 	}
+	s.mu.Unlock()
+	// Its joined machines' credentials die with it, before anything else:
+	// their agents must never register again, here or into a later
+	// cluster of the same name.
+	revoked, err := s.revokeClusterCredentials(ctx, name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.clusters[name] != c {
+		s.mu.Unlock()
+		return s.noCluster(name)
+	}
 	var b batch
 	for _, m := range s.sortedMachines() {
+		if m.cluster == c && revoked[m.row.ID] && live(m.row.State) {
+			s.machineLost(m, "its cluster "+name+" was deleted, and its machine credential with it", &b)
+			continue
+		}
 		if m.cluster == c && scale.State(m.row.State).Serving() {
 			s.stopMachine(m, "its cluster is deleted", actor, true, &b)
 		}

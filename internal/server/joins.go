@@ -66,6 +66,18 @@ func (c *joinCache) revoke(hash, machine string) {
 	c.revoked[hash] = machine
 }
 
+// wasRevoked says whether machine had a credential that was revoked.
+func (c *joinCache) wasRevoked(machine string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, m := range c.revoked {
+		if m == machine {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *joinCache) lookup(hash string) (p *auth.Principal, revokedMachine string) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -174,7 +186,7 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 	if pin != "" {
 		u += "#" + pin
 	}
-	return &client.JoinToken{Token: tok, Cluster: cluster, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
+	return &client.JoinToken{Token: tok, Cluster: cluster, Project: project, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
 }
 
 // DefaultJoinedCluster is the cluster of a join token made without
@@ -202,6 +214,11 @@ func (s *Server) joinableCluster(ctx context.Context, name string, orDefault boo
 	switch {
 	case c == nil:
 		return badRequest("no cluster %s to join: create it first (%s)", name, fix)
+	case orDefault && c.def.Project != "default":
+		// Someone made a cluster of this name in their project: a token
+		// asked for without --cluster would join machines to it.
+		return badRequest("cluster %s belongs to project %s, not default: name the cluster the machine joins (--cluster %s joins it to project %s's work; --cluster NAME for another)",
+			name, c.def.Project, name, c.def.Project)
 	case !c.caps().Joins:
 		// The name is taken: the cluster to make needs another.
 		other := "burst cluster create NEWNAME --provider " + provider.JoinedName + " --project PROJECT, then burst join-token create --cluster NEWNAME"
@@ -381,6 +398,9 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 		hashes, err = tx.RevokeMachineCredentials(id, time.Now().UTC())
 		return err
 	})
+	if errors.Is(err, store.ErrNotFound) && s.joins.wasRevoked(id) {
+		return nil, badRequest("machine %s is revoked already: its credential was revoked before (join it again with a new token: `burst join-token create`)", id)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errNotFoundMsg{Msg: "machine " + id + " has no machine credential to revoke: only joined machines have one (see `burst machine list`; stop others with `burst machine stop`)"}
 	}
@@ -413,6 +433,45 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 		return nil, err
 	}
 	return &out, nil
+}
+
+// revokeClusterCredentials revokes the live credentials of every machine
+// that joined cluster, in the store and then in the cache, and returns
+// those machines.
+func (s *Server) revokeClusterCredentials(ctx context.Context, cluster string) (map[string]bool, error) {
+	rows, err := s.st.MachineCredentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read machine credentials: %w", err)
+	}
+	machines := map[string]bool{}
+	for _, r := range rows {
+		if r.Cluster == cluster && r.Revoked == nil {
+			machines[r.Machine] = true
+		}
+	}
+	if len(machines) == 0 {
+		return machines, nil
+	}
+	hashes := map[string][]string{}
+	now := time.Now().UTC()
+	if err := s.st.Write(ctx, func(tx *store.Tx) error {
+		for m := range machines {
+			h, err := tx.RevokeMachineCredentials(m, now)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			hashes[m] = h
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for m, hs := range hashes {
+		for _, h := range hs {
+			s.joins.revoke(h, m)
+		}
+	}
+	return machines, nil
 }
 
 // Pilots join (docs/security-join.md): a machine that a provider starts

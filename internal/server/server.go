@@ -207,6 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	rand.Read(b)
 	s.control = newControl(hex.EncodeToString(b), host, h.Logs(), h.Agents(), s)
 	s.control.trustMembers = map[string]bool{}
+	s.control.untrusted = s.untrustedUser
 	for _, name := range cfg.TrustMembersOn {
 		s.control.trustMembers[name] = true
 	}

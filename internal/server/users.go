@@ -96,6 +96,17 @@ func (s *Server) PrincipalOfCredential(hash string) *auth.Principal {
 	return &p
 }
 
+// untrustedUser says whether name is a user who is not an admin (the
+// home's token acts under the server's Unix user, which is none). It
+// reads the directory under its own lock, which is taken last.
+func (s *Server) untrustedUser(name string) bool {
+	d := &s.users
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	u := d.users[name]
+	return u != nil && !u.row.Admin
+}
+
 // Users lists every user with their grants.
 func (s *Server) Users() []client.User {
 	d := &s.users
