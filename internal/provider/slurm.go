@@ -158,9 +158,11 @@ func PilotScript(sp Spec, c Connect, logPath string) string {
 		// script and of the agent's command line (ps shows it to anyone on
 		// the node).
 		join, state := PilotJoinFiles(filepath.Dir(logPath), sp.ID)
-		args = []string{c.Exe, "agent", "--join-file", join, "--join-state", state}
+		args = []string{c.Exe, "agent", "--join-file", join, "--join-state", state, "--machine", sp.ID}
+	} else {
+		args = append(args, "--machine", sp.ID, "--cluster", sp.Cluster) // a join token names the cluster itself
 	}
-	args = append(args, "--machine", sp.ID, "--cluster", sp.Cluster, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1)))
+	args = append(args, "--cpus", strconv.Itoa(max(sp.Res.CPUs, 1)))
 	if sp.Res.MemBytes > 0 {
 		args = append(args, "--mem", strconv.FormatInt(sp.Res.MemBytes>>10, 10)+"K")
 	}
