@@ -205,11 +205,18 @@ func TestMapCoreKill9(t *testing.T) {
 				b, _ := os.ReadFile(out)
 				return strings.Count(string(b), "\n") >= at
 			})
+			agent := 0
 			if both {
-				h.kill9(h.agentPID(), "agent")
+				agent = h.agentPID()
+				h.kill9(agent, "agent")
 			}
 			h.kill9(h.serverPID(), "server")
 			h.mustRun("jobs") // starts a new server
+			if both {
+				// The next kill is of the new agent: wait for it, or a kill
+				// that comes a task later reads the dead one's pid file.
+				h.waitAgent(agent)
+			}
 		}
 		if r := h.run("wait", id); r.code != 0 {
 			t.Fatalf("both=%v: wait: %s", both, r)
