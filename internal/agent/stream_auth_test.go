@@ -307,6 +307,7 @@ func TestStreamTLSPeerDies(t *testing.T) {
 	rb := &relays{}
 	key := testKey(4)
 	cons := make(chan *os.File, 1)
+	defer b.expect([]string{"2.1.1"})() // the consumer's assignment arrived: the dial below is not turned away
 	go func() {
 		f, err := b.accept(context.Background(), client.End{Stream: "2.1.1", Accept: true, Key: key}, rb)
 		if err != nil {

@@ -249,9 +249,13 @@ func (rs *relays) relay(c *tls.Conn, raw *rawConn, stream string, write bool) (*
 	}
 	go func() {
 		defer rs.wg.Done()
-		if err := recvStream(c, raw, w); err != nil {
+		err := recvStream(c, raw, w)
+		if err != nil {
 			rs.fail(fmt.Errorf("stream %s from the previous stage broke: %v", stream, err))
 		}
+		// Only now does the consumer see its input end: a stage that ends
+		// on it finds the break already recorded (wait).
+		w.Close()
 	}()
 	return r, nil
 }
@@ -291,8 +295,9 @@ func sendStream(c *tls.Conn, raw *rawConn, from *os.File) {
 // end, and its stage fails rather than passing a truncated stream for
 // whole. A consumer that stops reading ends the stream (its producer gets
 // EPIPE) and is no error.
+//
+// It leaves to open: its caller closes it once it has recorded the error.
 func recvStream(c *tls.Conn, raw *rawConn, to *os.File) error {
-	defer to.Close()
 	defer c.Close()
 	buf := make([]byte, relayBuf)
 	for {
