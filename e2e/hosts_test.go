@@ -130,8 +130,19 @@ func (h *harness) hostExec(i int, args ...string) *exec.Cmd {
 // for agents on the hosts (burst server --listen).
 func startHostServer(t *testing.T, args ...string) *harness {
 	t.Helper()
+	return startHostServerWith(t, nil, args...)
+}
+
+// startHostServerWith is startHostServer with prepare run on the harness
+// before its server starts (a Slurm test's SLURM_CONF, which the server
+// needs in its environment to run sbatch).
+func startHostServerWith(t *testing.T, prepare func(*harness), args ...string) *harness {
+	t.Helper()
 	needHosts(t)
 	h := newHarness(t)
+	if prepare != nil {
+		prepare(h)
+	}
 	c := h.command(append([]string{"server", "--listen", hostGateway + ":0"}, args...)...)
 	var log syncBuffer
 	c.Stdout, c.Stderr = &log, &log

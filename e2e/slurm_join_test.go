@@ -21,7 +21,7 @@ import (
 // the map's output is right; revoking a pilot ends it, and its Slurm job
 // is cancelled as for any lost pilot.
 func TestSlurmPilotsJoin(t *testing.T) {
-	h := startSlurmHostServer(t)
+	h := startHostServerWith(t, func(h *harness) { needSlurm(t, h) }) // the server runs sbatch: it needs SLURM_CONF
 	if addr := h.serverInfo().Addr; !strings.HasPrefix(addr, "https://"+hostGateway+":") {
 		t.Fatalf("the server should serve TLS on the bridge: %s", addr)
 	}
@@ -144,33 +144,4 @@ func TestSlurmPilotsJoin(t *testing.T) {
 	}
 	recordFault(t, faultRow{Fault: "Slurm pilot revoked under a task", Tasks: 1,
 		Lost: boolInt(lj.State != "succeeded"), Duplicated: max(0, strings.Count(string(runs), "run")-2)})
-}
-
-// startSlurmHostServer is startHostServer's harness with the suite's
-// Slurm: its server gets SLURM_CONF when it starts, since it runs sbatch.
-func startSlurmHostServer(t *testing.T) *harness {
-	t.Helper()
-	needHosts(t)
-	h := newHarness(t)
-	needSlurm(t, h)
-	c := h.command("server", "--listen", hostGateway+":0")
-	var log syncBuffer
-	c.Stdout, c.Stderr = &log, &log
-	c.WaitDelay = 5 * time.Second
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Process.Kill()
-		c.Wait()
-		if t.Failed() {
-			t.Logf("--- server's output:\n%s", tail(log.String(), 3000))
-		}
-	})
-	h.waitFor("the server to listen on "+hostGateway, 30*time.Second, func() bool {
-		b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
-		var in serverInfo
-		return err == nil && json.Unmarshal(b, &in) == nil && strings.HasPrefix(in.Addr, "https://"+hostGateway+":")
-	})
-	return h
 }

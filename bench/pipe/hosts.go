@@ -137,18 +137,8 @@ func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
 
 // rawTCPHosts is rawTCP with the receiver on bh2 and the sender on bh1.
 func rawTCPHosts(self, size string) time.Duration {
-	r := inHost(2, self, exec.Command(self, "-recv", "-listen", hostsAddr(2)+":0", "-size", size))
-	out, err := r.StdoutPipe()
-	check(err)
-	r.Stderr = os.Stderr
-	check(r.Start())
-	var addr string
-	_, err = fmt.Fscanln(out, &addr)
-	check(err)
-	start := time.Now()
-	s := inHost(1, self, exec.Command(self, "-send", addr, "-size", size))
-	s.Stderr = os.Stderr
-	check(s.Run())
-	check(r.Wait())
-	return time.Since(start)
+	on := func(i int) func(*exec.Cmd) *exec.Cmd {
+		return func(c *exec.Cmd) *exec.Cmd { return inHost(i, self, c) }
+	}
+	return rawTCPVia(self, size, []string{"-listen", hostsAddr(2) + ":0"}, on(2), on(1))
 }

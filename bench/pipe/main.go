@@ -141,7 +141,13 @@ func timed(c *exec.Cmd) time.Duration {
 // moving size bytes over loopback, from the sender's start to the
 // receiver's end.
 func rawTCP(self, size string) time.Duration {
-	r := exec.Command(self, "-recv", "-size", size)
+	return rawTCPVia(self, size, nil, func(c *exec.Cmd) *exec.Cmd { return c }, func(c *exec.Cmd) *exec.Cmd { return c })
+}
+
+// rawTCPVia is rawTCP with the receiver's extra flags and each process
+// started through wrap (on a test host: inHost).
+func rawTCPVia(self, size string, recvFlags []string, wrapRecv, wrapSend func(*exec.Cmd) *exec.Cmd) time.Duration {
+	r := wrapRecv(exec.Command(self, append(append([]string{"-recv"}, recvFlags...), "-size", size)...))
 	out, err := r.StdoutPipe()
 	check(err)
 	r.Stderr = os.Stderr
@@ -150,7 +156,7 @@ func rawTCP(self, size string) time.Duration {
 	_, err = fmt.Fscanln(out, &addr)
 	check(err)
 	start := time.Now()
-	s := exec.Command(self, "-send", addr, "-size", size)
+	s := wrapSend(exec.Command(self, "-send", addr, "-size", size))
 	s.Stderr = os.Stderr
 	check(s.Run())
 	io.Copy(io.Discard, out)
