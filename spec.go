@@ -72,6 +72,13 @@ type JobSpec struct {
 	// not share the server's filesystem fails such a task at once, naming
 	// the path it lacks, instead of running it into "No such file".
 	Local []string `json:"local_paths,omitempty"`
+	// Inputs are files staged into each task's private directory before
+	// it runs (--in; a map's {} inputs that were local files), and
+	// Outputs the globs, relative to that directory, of the files
+	// uploaded after it ends (--out). A job with either runs each task in
+	// a private directory on every machine (staging.go).
+	Inputs  []Input  `json:"inputs,omitempty"`
+	Outputs []string `json:"outputs,omitempty"`
 }
 
 // MapSpec is a command template run once per input tuple: the cartesian
@@ -287,6 +294,9 @@ func (s *JobSpec) validateFields() error {
 	}
 	if s.Workdir != "" && !strings.HasPrefix(s.Workdir, "/") {
 		return fmt.Errorf("the working directory %s is not an absolute path: give one that starts with /", quoteShort(s.Workdir))
+	}
+	if err := s.validateStaging(); err != nil {
+		return err
 	}
 	if s.Cluster != "" {
 		if err := checkText("cluster name", s.Cluster, MaxNameBytes, "see `burst cluster list`"); err != nil {

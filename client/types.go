@@ -65,7 +65,18 @@ type JobContext struct {
 	// agent that does not see the server's home checks that they exist
 	// on its machine before it starts a task.
 	Local []string `json:"local,omitempty"`
+	// Project is the job's project: what its outputs are uploaded to.
+	Project string `json:"project,omitempty"`
+	// Inputs are the files every task of the job gets in its private
+	// directory, and Outputs the globs of the files uploaded after each
+	// ends (burst.JobSpec's): with either, a task runs in a private
+	// directory on every machine.
+	Inputs  []burst.Input `json:"inputs,omitempty"`
+	Outputs []string      `json:"outputs,omitempty"`
 }
+
+// Staged reports whether the job's tasks run in private directories.
+func (jc *JobContext) Staged() bool { return len(jc.Inputs) > 0 || len(jc.Outputs) > 0 }
 
 // Assignment is a task handed to an agent to run.
 type Assignment struct {
@@ -88,6 +99,9 @@ type Assignment struct {
 	Res *burst.Resources `json:"res,omitempty"`
 	// Pipe says how a pipe's task connects to the stages beside it.
 	Pipe *Plumbing `json:"pipe,omitempty"`
+	// Inputs are the files staged for this task alone (a map's {} inputs
+	// that were local files), beside its job's.
+	Inputs []burst.Input `json:"inputs,omitempty"`
 }
 
 // Plumbing connects one task of a pipe: where its stdin comes from, where
@@ -152,6 +166,26 @@ type TaskEvent struct {
 	// A pipe stage's own reads and writes, in bytes (its pipes included).
 	ReadBytes  int64 `json:"read_bytes,omitempty"`
 	WroteBytes int64 `json:"wrote_bytes,omitempty"`
+	// With "exited", of a staged task: the files its --out globs matched,
+	// uploaded before this event was sent.
+	Outputs []OutputFile `json:"outputs,omitempty"`
+}
+
+// OutputFile is a file a task left in its private directory that matched
+// one of its job's --out globs, as uploaded to the blob store.
+type OutputFile struct {
+	Path   string `json:"path"` // relative to the task's directory
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Mode   uint32 `json:"mode"` // permission bits
+}
+
+// TaskOutputs are the outputs of one task's last attempt that ended
+// (GET /v1/jobs/{id}/outputs).
+type TaskOutputs struct {
+	Task    int          `json:"task"`
+	Attempt int          `json:"attempt"`
+	Files   []OutputFile `json:"files"`
 }
 
 // Event kinds.

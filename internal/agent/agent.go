@@ -48,6 +48,10 @@ type Config struct {
 	// StreamListen: no listener (stages of a pipe placed here then join
 	// only local ones).
 	StreamListen, StreamHost string
+	// CacheDir holds the blobs staged tasks use ($BURST_HOME/cache), up
+	// to CacheSize bytes (default DefaultCacheSize).
+	CacheDir  string
+	CacheSize int64
 }
 
 type running struct {
@@ -91,6 +95,7 @@ type Agent struct {
 	// the shipping of remote tasks' output.
 	remote atomic.Bool
 	runCtx context.Context
+	cache  *cache // blobs of staged tasks (stage.go)
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -100,6 +105,7 @@ type opening struct {
 	ctx       context.Context    // ends its waits for streams
 	stop      context.CancelFunc // called by a cancel
 	remote    *remoteTask        // on a remote machine: its private directory and output shipper
+	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
 }
 
 // Run serves until ctx ends, the server asks the agent to exit, or the
@@ -117,6 +123,14 @@ func Run(ctx context.Context, cfg Config) error {
 	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
 		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{}), runCtx: ctx}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(cfg.WorkDir, "cache")
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = DefaultCacheSize(cfg.CacheDir)
+	}
+	a.cfg = cfg
+	a.cache = newCache(cfg.CacheDir, cfg.CacheSize, cfg.Log)
 	h, err := newHub(cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
@@ -360,7 +374,7 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 		delete(a.opening, k)
 	}
 	ev := failedEvent(as.TaskRef, why)
-	if runner.MachineShort(err) {
+	if runner.MachineShort(err) || errors.As(err, new(errStageLost)) {
 		// Out of descriptors, memory or processes (EMFILE opening its log
 		// or /dev/null, pipe2, writing its script): it runs again, on a
 		// lost machine's terms, without using a retry.
@@ -372,6 +386,9 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 	}
 	if o.remote != nil {
 		defer o.remote.cleanup(nil)
+	}
+	if o.stage != nil {
+		defer a.unstage(o.stage)
 	}
 	a.sess.EmitLocked(ev)
 	a.mu.Unlock()
@@ -399,6 +416,10 @@ func (a *Agent) start(as client.Assignment, ctx *client.JobContext, o *opening) 
 	}
 	if as.Pipe != nil {
 		go a.startStage(as, ctx, o)
+		return
+	}
+	if staged(as, ctx) {
+		go a.startStaged(as, ctx, o)
 		return
 	}
 	a.launch(as, ctx, nil, nil, o, nil)
@@ -553,6 +574,22 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 				r.State, r.ExitCode, r.Reason = burst.Failed, nil, "stage "+as.Pipe.Stage+": "+err.Error()
 			}
 		}
+		var outs []client.OutputFile
+		if o.stage != nil { // its outputs are uploaded before its end is reported
+			var note string
+			var err error
+			outs, note, err = a.finishStage(o.stage)
+			switch {
+			case errors.As(err, new(errStageLost)):
+				r.State, r.ExitCode, r.Reason = burst.Lost, nil, err.Error()
+			case err != nil:
+				r.State, r.ExitCode, r.Reason = burst.Failed, nil, err.Error()
+			case note != "" && r.Reason != "":
+				r.Reason += "; " + note
+			case note != "":
+				r.Reason = note
+			}
+		}
 		if o.remote != nil { // its end waits for its output to reach the server
 			shipped := o.remote.ship.finish()
 			r.StdoutTo, r.StderrTo = 0, 0
@@ -578,7 +615,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		}
 		a.used.CPUs -= res.CPUs
 		a.used.MemBytes -= res.MemBytes
-		a.sess.EmitLocked(exitEvent(as.TaskRef, r))
+		ev := exitEvent(as.TaskRef, r)
+		ev.Outputs = outs
+		a.sess.EmitLocked(ev)
 		a.mu.Unlock()
 		a.sess.Wake()
 		a.pump()

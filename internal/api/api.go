@@ -36,6 +36,7 @@ import (
 // the store is reached only through them.
 type Backend interface {
 	Jobs
+	Outputs
 	Agents
 	Fleet
 	Money

@@ -38,6 +38,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", h.handleLogs)
 	mux.HandleFunc("GET /v1/jobs/{id}/results", h.handleResults)
 	mux.HandleFunc("GET /v1/jobs/{id}/output", h.handleOutput)
+	mux.HandleFunc("GET /v1/jobs/{id}/outputs", h.handleOutputs)
 	mux.HandleFunc("POST /v1/jobs/{id}/resume", h.handleResume)
 }
 

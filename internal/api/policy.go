@@ -63,6 +63,7 @@ var routes = map[string]rule{
 	"GET /v1/jobs/{id}/logs":         {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/results":      {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/output":       {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/outputs":      {auth.Read, fromJob},
 	"POST /v1/jobs/{id}/resume":      {auth.Cancel, fromJob},
 	"GET /v1/projects":               {auth.List, fromNone},
 	"POST /v1/projects":              {auth.CreateProject, fromNone},

@@ -34,7 +34,7 @@ func newAgentCmd() *cobra.Command {
 		gpus                                    int
 		mem                                     string
 	)
-	var streamHost string
+	var streamHost, cacheSize string
 	c := &cobra.Command{
 		Use:   "agent",
 		Short: "Serve a machine: run the tasks a burst server places on it",
@@ -185,6 +185,12 @@ them against its own clock. Only the test suite sets it.`,
 				return usage("--idle-exit %s: give a duration above 0, such as 2m or 30s", idleExit)
 			}
 			listen, advertise := streamAddrs(serverAddr, streamHost)
+			var cacheBytes int64
+			if cacheSize != "" {
+				if cacheBytes, err = burst.ParseMem(cacheSize); err != nil || cacheBytes <= 0 {
+					return usage("--cache-size %s: give a size such as 20G", cacheSize)
+				}
+			}
 			return agent.Run(ctx, agent.Config{
 				Client: cl, Machine: machine, Cluster: cluster, Host: host, Res: res,
 				WorkDir:      filepath.Join(h.Agents(), machine),
@@ -192,9 +198,11 @@ them against its own clock. Only the test suite sets it.`,
 				IdleExit:     idleExit,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise,
+				CacheDir: filepath.Join(string(h), "cache"), CacheSize: cacheBytes,
 			})
 		},
 	}
+	c.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of staged inputs this machine keeps in $BURST_HOME/cache, e.g. 100G (default: half the free space there, 1G to 50G); the least recently used go first, never one in use")
 	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
 	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then")
 	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600): a Slurm pilot's, out of its command line")

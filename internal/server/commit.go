@@ -23,6 +23,7 @@ func (s *Server) commit(b *batch) store.Pending {
 		jobs = append(jobs, j.row)
 	}
 	machines, projects, events := b.machines, b.projects, b.events
+	outputs, outJobs := b.outputs, b.outJobs
 	var flush func(*store.Tx) error
 	if len(machines) > 0 {
 		// A machine changed state: what the meter charged it so far is
@@ -47,6 +48,11 @@ func (s *Server) commit(b *batch) store.Pending {
 		}
 		for i := range tasks {
 			if err := store.SaveTask(tx, &tasks[i]); err != nil {
+				return err
+			}
+		}
+		for i := range outputs {
+			if err := store.SaveOutputs(tx, outJobs[i], &outputs[i]); err != nil {
 				return err
 			}
 		}

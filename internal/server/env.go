@@ -25,7 +25,8 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 		"BURST_PROJECT="+spec.Project)
 	sort.Strings(env)
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
-		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local}
+		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local,
+		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs}
 	return j.ctx
 }
 
@@ -55,6 +56,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		// The agent opens (and truncates) a log once, at its first byte:
 		// a server restarted mid-task re-attaches without reopening it.
 		Truncate: (t.row.Attempt <= 1 || spec.Map != nil) && spec.Stdout == "" && spec.Stderr == "",
+		Inputs:   t.job.taskInputs(t.row.Index),
 	}
 	if b := spec.Batch; b != nil && !spec.Native {
 		// sbatch's files: opened at the start, truncated unless

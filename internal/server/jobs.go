@@ -27,6 +27,10 @@ type jobRT struct {
 	nEnded  int
 	wallSum time.Duration
 	ctx     *client.JobContext // what its tasks share, built once
+	// A staged job's inputs: every task's, and each map task's own
+	// (outputs_staged.go), split once.
+	shared  []burst.Input
+	perTask map[int][]burst.Input
 	// A pipe's stages that did not succeed in its current attempt, and why
 	// it restarts whole (a stage's machine was lost or stopped).
 	pipeFailed []pipeFailure

@@ -207,6 +207,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
 	row.CostUSD = float64(t.nusd) / 1e9
+	b.recordOutputs(t, ev)
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++

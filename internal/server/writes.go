@@ -19,6 +19,8 @@ type batch struct {
 	machines []store.MachineRow
 	projects []store.ProjectRow
 	events   []burst.Event
+	outputs  []client.TaskOutputs // staged tasks' outputs, each of job outJobs[i]
+	outJobs  []int64
 	stops    []*taskRT // tasks to cancel at their agents once this is committed
 	placed   []*taskRT // tasks to hand to their agents once this is committed
 
@@ -89,7 +91,7 @@ func (b *batch) event(e burst.Event) { b.events = append(b.events, e) }
 
 func (b *batch) empty() bool {
 	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0 &&
-		len(b.projects) == 0 && len(b.events) == 0
+		len(b.projects) == 0 && len(b.events) == 0 && len(b.outputs) == 0
 }
 
 // halt is a machine whose provider must stop what is left of it, by the

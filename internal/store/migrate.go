@@ -248,6 +248,18 @@ var migrations = []string{
 	// 15: the machine a join token was minted for (a Slurm pilot that burst
 	// names; credentials.go): it redeems to that name only.
 	`ALTER TABLE join_tokens ADD COLUMN machine TEXT NOT NULL DEFAULT '';`,
+	// 16: the files a staged task's last ended attempt uploaded as
+	// outputs (outputs.go): what `burst results --fetch` brings back.
+	`CREATE TABLE task_outputs (
+		job_id INTEGER NOT NULL,
+		idx INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		path TEXT NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		mode INTEGER NOT NULL,
+		PRIMARY KEY (job_id, idx, path)
+	);`,
 }
 
 func migrate(db *sql.DB) error {
