@@ -23,6 +23,7 @@ import (
 func newMapCmd() *cobra.Command {
 	var (
 		rf          resFlags
+		sf          stageFlags
 		shell       bool
 		keepOrder   bool
 		maxFailures string
@@ -65,6 +66,12 @@ Exit status, as parallel's: 0 if every task succeeded; else the number of
 tasks that failed, up to 100; 101 if more did (the summary names their inputs
 and how to see their logs); 130 if cancelled; 255 for any other error.
 
+With --in or --out the map is staged (docs/staging.md): each task runs in a
+private directory holding the --in files and, of its {} inputs, those that
+name files here (relative paths; each task gets only its own), and the
+files matching --out are uploaded after it; burst results JOB --fetch
+brings them back.
+
 --resume JOB runs again the tasks of map JOB that failed or never ran, printing
 their output only; --max-failures and -j given with it replace the map's own,
 and flags that would change its tasks are refused.`,
@@ -78,7 +85,8 @@ and flags that would change its tasks are refused.`,
   burst map -k -- sh -c 'echo $1 | md5sum' _ {} ::: a b c   # outputs in input order
   burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
   burst map --resume 12                                     # rerun what failed or never ran
-  burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it`,
+  burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it
+  burst map --in refs/ --out '*.out' -- ./fit {} ::: data/*.csv   # each task gets its own csv, and refs/`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			o := followOpts{output: outputDone, quiet: quiet}
@@ -166,12 +174,30 @@ and flags that would change its tasks are refused.`,
 			if err := mapspec.Validate(tmpl, len(sources)); err != nil {
 				return usage("%v", err)
 			}
-			if n, err := mapspec.Count(sources, 10_000_000); err != nil {
+			n, err := mapspec.Count(sources, 10_000_000)
+			if err != nil {
 				return usage("%v", err)
 			} else if n == 0 {
 				return nil // no input runs nothing, as with GNU parallel
 			}
+			var st *staging
+			if len(sf.in) > 0 || len(sf.out) > 0 {
+				if st, err = sf.plan(spec.Workdir, spec); err != nil {
+					return err
+				}
+				if err := st.addMapInputs(spec.Workdir, sources, n); err != nil {
+					return err
+				}
+			}
 			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
+				if st != nil {
+					if err := st.upload(ctx, cl, spec); err != nil {
+						return nil, err
+					}
+					if err := spec.Validate(); err != nil {
+						return nil, usage("%v", err)
+					}
+				}
 				job, err := cl.Submit(ctx, spec)
 				if err != nil {
 					return nil, projectHint(c, cl, spec, err)
@@ -188,6 +214,7 @@ and flags that would change its tasks are refused.`,
 	})
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
+	sf.add(c)
 	f := c.Flags()
 	f.BoolVar(&shell, "shell", false, "run the command as shell text in $PARALLEL_SHELL or $SHELL (else sh), inputs shell-quoted")
 	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")

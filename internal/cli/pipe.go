@@ -120,7 +120,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 			}
 			spec.Pipe = pipeSpec(p, spec.Workdir)
 			spec.Name, spec.Project, spec.Cluster = name, project, on
-			return submitAndFollow(c, spec, detach)
+			return submitAndFollow(c, spec, detach, nil)
 		},
 	}
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

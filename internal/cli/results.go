@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/burst-sh/burst"
+
 	"github.com/spf13/cobra"
 )
 
@@ -11,15 +13,24 @@ func newResultsCmd() *cobra.Command {
 	var (
 		out    string
 		noWait bool
+		fetchF bool
 	)
 	c := &cobra.Command{
-		Use:   "results JOB",
+		Use:   "results JOB [--fetch [DIR]]",
 		Short: "Print every task's output of a job, in input order",
 		Long: `Print the stdout of every task of a job (a map's tasks in input order),
 waiting for tasks that have not finished. With -o json, print one record per
 task instead: its index, inputs, state, attempt, exit code, reason and the
-paths of its stdout and stderr files.`,
+paths of its stdout and stderr files.
+
+With --fetch, download instead the files the job's tasks uploaded as outputs
+(--out) into DIR (default .) at their relative paths, once the job ended.
+When two tasks of a map left a file at the same path, each task's files go
+under DIR/<task index>/ (said on stderr). A file already there with the
+same content is left alone; every file is checked against its hash.`,
 		Example: `  burst results 12 > all.txt
+  burst results 12 --fetch                 # outputs into .
+  burst results 12 --fetch out/            # ... into out/
   burst results 12 -o json | jq -r '.[] | select(.state != "succeeded") | .input[0]'`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -30,9 +41,28 @@ paths of its stdout and stderr files.`,
 			if err != nil {
 				return err
 			}
+			if len(args) > 2 || len(args) == 2 && !fetchF {
+				return usage("results takes one job id (and, with --fetch, one directory): %q is extra", args[len(args)-1])
+			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if fetchF {
+				dir := "."
+				if len(args) == 2 {
+					dir = args[1]
+				}
+				j := (*burst.Job)(nil)
+				if !noWait {
+					j, err = waitJob(c.Context(), cl, id)
+				} else {
+					j, err = cl.Job(c.Context(), id)
+				}
+				if err != nil {
+					return err
+				}
+				return fetchAfter(c.Context(), c, cl, id, j.Tasks.Total, dir)
 			}
 			// Reads: each is asked again if the server goes away under it.
 			j, err := cl.Job(c.Context(), id)
@@ -78,6 +108,7 @@ paths of its stdout and stderr files.`,
 	}
 	outFlag(c, &out)
 	c.Flags().Lookup("output").Usage = "output format: table (the tasks' stdout) or json (one record per task)"
+	c.Flags().BoolVar(&fetchF, "fetch", false, "download the tasks' --out files into DIR (the argument after the job id; default .)")
 	c.Flags().BoolVar(&noWait, "no-wait", false, "print only what has finished, in order, up to the first task still to finish")
 	return c
 }

@@ -164,6 +164,7 @@ func (s *switchValue) IsBoolFlag() bool   { return true }
 func newRunCmd() *cobra.Command {
 	var (
 		rf     resFlags
+		sf     stageFlags
 		detach bool
 		native bool
 	)
@@ -191,15 +192,32 @@ variables it expects; its output goes to sbatch's files (slurm-%j.out by
 default) and streams here too. Each task of an --array is a job of its own
 to the script (its SLURM_JOB_ID), which show, logs and cancel accept.
 Deliberately different: a job runs on one machine, and --partition does not
-choose it (--on does).`,
+choose it (--on does).
+
+Data that follows the work: --in stages files (a directory: its files;
+s3://BUCKET/KEY: fetched by the machine itself) into a private directory
+the task runs in, at the same relative paths, on any machine, including
+one that shares nothing with this one; they are uploaded once (by
+content) and cached per machine. --out uploads the files matching its
+globs after the task, and without -d they are fetched back here when the
+job succeeds (burst results JOB --fetch does it later). docs/staging.md.`,
 		Example: `  burst run -- python3 -c 'print(6*7)'
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -- sh -c 'exit 3'; echo $?     # 3
   burst run -d -- sleep 100               # prints the job id and returns
   burst run job.sbatch input.csv           # #SBATCH lines honoured
-  burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch`,
+  burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch
+  burst run --in data.csv --in refs/ --out 'results/*.csv' -- ./fit.sh data.csv
+  burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)
+			var st *staging
+			if err == nil {
+				st, err = sf.plan(spec.Workdir, spec)
+			}
+			if err == nil && !st.empty() {
+				spec.Local = unstagedLocal(spec.Local, st)
+			}
 			if err == nil && native {
 				if spec.Cluster == "" {
 					return usage("--native needs --on CLUSTER: a cluster of the slurm provider (`burst cluster list`)")
@@ -209,11 +227,12 @@ choose it (--on does).`,
 			if err != nil {
 				return err
 			}
-			return submitAndFollow(c, spec, detach)
+			return submitAndFollow(c, spec, detach, st)
 		},
 	}
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
+	sf.add(c)
 	for _, f := range batchFlags {
 		if f.takes {
 			c.Flags().StringP(f.name, f.short, "", f.usage)
@@ -342,7 +361,10 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 
 // submitAndFollow submits spec and, unless detached, streams the job's
 // output until it ends and exits with its status.
-func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
+// st, when not nil, is what --in and --out stage: its files are uploaded
+// once connected, and the outputs of a followed job that succeeds are
+// fetched into the working directory.
+func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *staging) error {
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
 	var in *interrupts
@@ -353,6 +375,14 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	cl, err := connect(ctx, stderr)
 	if err != nil {
 		return cmp.Or(submitStopped(ctx), err)
+	}
+	if st != nil {
+		if err := st.upload(ctx, cl, spec); err != nil {
+			return cmp.Or(submitStopped(ctx), err)
+		}
+		if err := spec.Validate(); err != nil {
+			return usage("%v", err)
+		}
 	}
 	job, err := cl.Submit(ctx, spec)
 	if err != nil {
@@ -373,7 +403,25 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool) error {
 	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once
 	}
-	return follow(ctx, c, follows(cl), job.ID, in, streams...)
+	err = follow(ctx, c, follows(cl), job.ID, in, streams...)
+	if err == nil && len(spec.Outputs) > 0 {
+		return fetchAfter(ctx, c, cl, job.ID, 1, ".")
+	}
+	return err
+}
+
+// fetchAfter fetches a job's outputs into dir, with a line on stderr.
+func fetchAfter(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, tasks int, dir string) error {
+	n, kept, bytes, err := fetchOutputs(ctx, cl, id, tasks, dir, c.ErrOrStderr())
+	if err != nil {
+		return fmt.Errorf("job %d: fetching its outputs: %w (burst results %d --fetch tries again)", id, err, id)
+	}
+	msg := fmt.Sprintf("burst: job %d: fetched %s (%s) into %s", id, burst.Plural(n, "output"), bytesHuman(bytes), dir)
+	if kept > 0 {
+		msg += fmt.Sprintf("; %d already there", kept)
+	}
+	fmt.Fprintln(c.ErrOrStderr(), msg)
+	return nil
 }
 
 // follow streams task 0's stdout and stderr until the job ends; Ctrl-C

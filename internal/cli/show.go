@@ -52,6 +52,11 @@ func newShowCmd() *cobra.Command {
 					ts = []burst.Task{}
 				}
 				jt := &jobWithTasks{Job: j, TaskList: ts}
+				if j.Spec != nil && j.Spec.Staged() {
+					if jt.Outputs, err = cl.Outputs(ctx, id, from, max(n, 1)); err != nil {
+						return nil, err
+					}
+				}
 				if ref.Task >= 0 {
 					jt.ArrayTask = ref
 				}
@@ -70,6 +75,8 @@ type jobWithTasks struct {
 	TaskList []burst.Task `json:"task_list"`
 	// ArrayTask is set when the id shown was one task's of a job array.
 	ArrayTask *client.IDRef `json:"array_task,omitempty"`
+	// Outputs are the staged outputs of the tasks shown.
+	Outputs []client.TaskOutputs `json:"outputs,omitempty"`
 }
 
 // showJob writes a job and its first tasks for people.
@@ -111,6 +118,7 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 			row("Command:", shellJoin(s.Argv))
 		}
 		row("Workdir:", s.Workdir)
+		showStaging(row, s, jt.Outputs)
 	}
 	res := fmt.Sprintf("%d CPU, %s memory, %d GPU", j.CPUs, memText(j.MemBytes), j.GPUs)
 	if j.TimeLimitS > 0 {
