@@ -184,6 +184,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(asOwn(b.Register)))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(asOwn(b.Lease)))
 	h.outputRoute(mux)
+	h.blobRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
 		if !decode(w, r, &rep) {

@@ -38,6 +38,7 @@ const (
 	fromCQuery              // ?cluster=: its project; without it the route lists
 	fromSession             // a dashboard page: its session is checked by uiPage, its data filtered
 	fromNobody              // answered before anyone signs in (sign-in page, static files)
+	fromBlob                // a blob: who may depends on what holds it; the server decides (blobs.go)
 )
 
 type rule struct {
@@ -98,6 +99,16 @@ var routes = map[string]rule{
 	"POST /v1/agent/output":            {auth.Agent, fromNone},
 	"POST /v1/machines/{id}/revoke":    {auth.ClusterManage, fromMachine},
 
+	// Blobs: users upload to projects they submit to and read what their
+	// projects hold; machines upload their tasks' outputs and read what
+	// their leased tasks use. The server checks (internal/server/blobs.go).
+	"POST /v1/blobs/uploads":       {auth.Submit, fromBlob},
+	"PUT /v1/blobs/{digest}":       {auth.Submit, fromBlob},
+	"POST /v1/blobs/{digest}/done": {auth.Submit, fromBlob},
+	"GET /v1/blobs/{digest}":       {auth.Read, fromBlob},
+	"GET /v1/storage":              {auth.AdminOnly, fromNone},
+	"PUT /v1/storage":              {auth.AdminOnly, fromNone},
+
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no
 	// bearer token: the join token in its body is the credential.
@@ -140,6 +151,10 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			return
 		}
 		p := auth.From(r.Context())
+		if ru.from == fromBlob && p != nil {
+			next(mux, w, r) // a credential; what it may do with the blob is the server's
+			return
+		}
 		if p == nil || p.Kind == auth.Admin || (p.IsAdmin && ru.action != auth.Agent) {
 			// nil: auth let no request through without one but the
 			// dashboard's, handled above.

@@ -102,7 +102,7 @@ BURST_TOKEN, which come first.`,
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
-		newCostCmd(), newEventsCmd(), newUICmd()} {
+		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd()} {
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}

@@ -145,8 +145,9 @@ type Server struct {
 	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
 	copies copyGate
 
-	joins joinCache // machine credentials by hash (joins.go)
-	users userDir   // users, their credentials and roles (users.go)
+	joins joinCache  // machine credentials by hash (joins.go)
+	users userDir    // users, their credentials and roles (users.go)
+	blobs *blobState // the blob store: where blobs go, where they are (blobs.go)
 }
 
 // Info is what server.json records for clients and people.
@@ -227,6 +228,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.loadCredentials(ctx); err != nil {
+		return nil, err
+	}
+	if s.blobs, err = openBlobs(ctx, string(h), s.st); err != nil {
 		return nil, err
 	}
 	every, keep := cfg.SnapshotEvery, cfg.SnapshotKeep

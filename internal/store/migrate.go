@@ -248,7 +248,31 @@ var migrations = []string{
 	// 15: the machine a join token was minted for (a Slurm pilot that burst
 	// names; credentials.go): it redeems to that name only.
 	`ALTER TABLE join_tokens ADD COLUMN machine TEXT NOT NULL DEFAULT '';`,
-	// 16: the files a staged task's last ended attempt uploaded as
+	// 16: the blob store (blobs.go): who holds which blob, where its bytes
+	// are, and where new blobs go.
+	`CREATE TABLE blob_refs (
+		project TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		job INTEGER NOT NULL,
+		task INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		location TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (project, kind, job, task, attempt, digest)
+	) WITHOUT ROWID;
+	CREATE INDEX blob_refs_digest ON blob_refs(digest);
+	CREATE INDEX blob_refs_job ON blob_refs(job) WHERE job > 0;
+	CREATE TABLE blob_storage (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		url TEXT NOT NULL,
+		endpoint TEXT NOT NULL,
+		region TEXT NOT NULL,
+		set_by TEXT NOT NULL,
+		set_at INTEGER NOT NULL
+	);`,
+	// 17: the files a staged task's last ended attempt uploaded as
 	// outputs (outputs.go): what `burst results --fetch` brings back.
 	`CREATE TABLE task_outputs (
 		job_id INTEGER NOT NULL,

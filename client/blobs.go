@@ -1,0 +1,451 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Blobs are files the server's blob store holds by content (docs/storage.md):
+// a digest "sha256:<hex>" names the bytes, so a file is sent once, however
+// many jobs use it, and every copy is checked against its name.
+
+// BlobRef names a blob and its size.
+type BlobRef struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// BlobPut says who holds the blobs being uploaded: a project's inputs
+// (Job 0 before the job exists), or a task's outputs or logs.
+type BlobPut struct {
+	Project, Kind string
+	Job           int64
+	Task, Attempt int
+}
+
+// Blob kinds: what a project holds a blob as.
+const (
+	BlobInput  = "input"
+	BlobOutput = "output"
+	BlobLog    = "log"
+)
+
+// BlobUploads is the body of POST /v1/blobs/uploads.
+type BlobUploads struct {
+	Project string    `json:"project"`
+	Kind    string    `json:"kind"`
+	Job     int64     `json:"job,omitempty"`
+	Task    int       `json:"task,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Blobs   []BlobRef `json:"blobs"`
+}
+
+// BlobOffer is the server's answer for one blob of BlobUploads: Have, it
+// holds it already (the reference is recorded; send nothing); else PUT the
+// bytes to URL when set (then POST /v1/blobs/{digest}/done), or to the
+// server's PUT /v1/blobs/{digest}.
+type BlobOffer struct {
+	Digest string `json:"digest"`
+	Have   bool   `json:"have"`
+	URL    string `json:"url,omitempty"`
+}
+
+// BlobOffers is the answer of POST /v1/blobs/uploads.
+type BlobOffers struct {
+	Blobs []BlobOffer `json:"blobs"`
+}
+
+// Query is who as the query of PUT /v1/blobs/{digest} and its done.
+func (who BlobPut) Query() url.Values {
+	q := url.Values{"project": {who.Project}, "kind": {who.Kind}}
+	if who.Job > 0 {
+		q.Set("job", strconv.FormatInt(who.Job, 10))
+		q.Set("task", strconv.Itoa(who.Task))
+		q.Set("attempt", strconv.Itoa(who.Attempt))
+	}
+	return q
+}
+
+// HashFile is the digest and size of the file at path.
+func HashFile(path string) (BlobRef, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return BlobRef{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return BlobRef{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return BlobRef{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+}
+
+// UploadFile hashes the file at path, asks the server whether it holds it,
+// and sends it if not; the reference of who is recorded either way.
+func (c *Client) UploadFile(ctx context.Context, path string, who BlobPut) (BlobRef, error) {
+	refs, err := c.UploadFiles(ctx, []string{path}, who)
+	if err != nil {
+		return BlobRef{}, err
+	}
+	return refs[0], nil
+}
+
+// UploadFiles is UploadFile for many files with one question to the
+// server; the refs are in the order of paths.
+func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) ([]BlobRef, error) {
+	refs := make([]BlobRef, len(paths))
+	for i, p := range paths {
+		r, err := HashFile(p)
+		if err != nil {
+			return nil, err
+		}
+		refs[i] = r
+	}
+	var offers BlobOffers
+	req := BlobUploads{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt, Blobs: refs}
+	if err := c.do(ctx, "POST", "/v1/blobs/uploads", req, &offers); err != nil {
+		return nil, err
+	}
+	if len(offers.Blobs) != len(refs) {
+		return nil, fmt.Errorf("upload: the server answered for %d blobs of %d", len(offers.Blobs), len(refs))
+	}
+	for i, o := range offers.Blobs {
+		if o.Have {
+			continue
+		}
+		if err := c.sendBlob(ctx, paths[i], refs[i], o.URL, who); err != nil {
+			return nil, fmt.Errorf("upload %s: %w", paths[i], err)
+		}
+	}
+	return refs, nil
+}
+
+// sendBlob sends the file's bytes to the server, or to url (a presigned
+// PUT of the store) and then tells the server it is done. A blob PUT is
+// idempotent (the server keeps a blob only once it was checked whole), so
+// a cut one is sent again as a read is asked again.
+func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to string, who BlobPut) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	q := who.Query()
+	if to != "" {
+		req, err := http.NewRequestWithContext(ctx, "PUT", to, io.NewSectionReader(f, 0, ref.Size))
+		if err != nil {
+			return err
+		}
+		req.ContentLength = ref.Size
+		resp, err := directHTTP.Do(req)
+		if err != nil {
+			return fmt.Errorf("PUT to the blob store: %w", err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return fmt.Errorf("the blob store refused the upload: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		}
+		q.Set("size", strconv.FormatInt(ref.Size, 10))
+		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
+	}
+	path = "/v1/blobs/" + ref.Digest + "?" + q.Encode()
+	return c.retrying(ctx, "GET", path, nil, func(ep *endpoint) error {
+		body := io.NewSectionReader(f, 0, ref.Size)
+		req, err := ep.newRequest(ctx, "PUT", path, body)
+		if err != nil {
+			return err
+		}
+		req.ContentLength = ref.Size
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := ep.hc.Do(req)
+		if err != nil {
+			return tlsFailure(err, ep.base)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return errorOf(resp)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	})
+}
+
+// directHTTP moves bytes to and from the store's presigned URLs: never
+// through the server's connection (a unix socket), never with its token.
+var directHTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true}}
+
+// newRequest is a request to the server, with its credential.
+func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+ep.token)
+	if user != "" {
+		req.Header.Set("X-Burst-User", user)
+	}
+	return req, nil
+}
+
+// errorOf is the *Error of a server's error answer.
+func errorOf(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	e := &Error{Status: resp.StatusCode, body: b}
+	if json.Unmarshal(b, e) != nil || e.Message == "" {
+		e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return e
+}
+
+// openAt asks for the blob's bytes from offset on: from the server, or,
+// when it redirects (S3), from the store directly. A blob whose whole size
+// is not ref's is refused at once (a wrong size is not worth asking again).
+func (c *Client) openAt(ctx context.Context, ep *endpoint, ref BlobRef, offset int64) (io.ReadCloser, error) {
+	digest := ref.Digest
+	req, err := ep.newRequest(ctx, "GET", "/v1/blobs/"+digest, nil)
+	if err != nil {
+		return nil, err
+	}
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	hc := *ep.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, tlsFailure(err, ep.base)
+	}
+	if resp.StatusCode == http.StatusTemporaryRedirect {
+		loc := resp.Header.Get("Location")
+		resp.Body.Close()
+		if req, err = http.NewRequestWithContext(ctx, "GET", loc, nil); err != nil {
+			return nil, err
+		}
+		if offset > 0 {
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		}
+		if resp, err = directHTTP.Do(req); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 300 {
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			return nil, &final{fmt.Errorf("the blob store answered %s: %s", resp.Status, strings.TrimSpace(string(b)))}
+		}
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, errorOf(resp)
+	}
+	if total := wholeSize(resp); total >= 0 && total != ref.Size {
+		resp.Body.Close()
+		return nil, &final{fmt.Errorf("blob %s is %d bytes, not %d: %w", digest, total, ref.Size, ErrBlobMismatch)}
+	}
+	if offset > 0 && resp.StatusCode == http.StatusOK {
+		// The range was not honoured: skip what we have.
+		if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+	}
+	return resp.Body, nil
+}
+
+// wholeSize is the size of the whole blob an answer tells (its
+// Content-Range's, or a whole answer's length); -1 when it tells none.
+func wholeSize(resp *http.Response) int64 {
+	if cr := resp.Header.Get("Content-Range"); resp.StatusCode == http.StatusPartialContent && cr != "" {
+		if _, total, ok := strings.Cut(cr, "/"); ok {
+			if n, err := strconv.ParseInt(total, 10, 64); err == nil {
+				return n
+			}
+		}
+		return -1
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.ContentLength
+	}
+	return -1
+}
+
+// ErrBlobMismatch: the bytes received are not the blob asked for.
+var ErrBlobMismatch = errors.New("the bytes received do not match the blob's digest")
+
+// FetchBlob writes the blob to dst, atomically: a temporary file beside
+// it, checked against ref, then renamed. A cut transfer goes on from where
+// it was cut; a wrong one is fetched again from the start (three times at
+// most); dst is never left holding wrong bytes.
+func (c *Client) FetchBlob(ctx context.Context, ref BlobRef, dst string) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	var last error
+	for range 3 {
+		last = c.fetchOnce(ctx, ref, dst)
+		var r *refetch
+		if last == nil || !errors.As(last, &r) || ctx.Err() != nil {
+			return last
+		}
+		last = r.err
+	}
+	return last
+}
+
+// refetch is a transfer that came whole but wrong: asked again from the start.
+type refetch struct{ err error }
+
+func (r *refetch) Error() string { return r.err.Error() }
+func (r *refetch) Unwrap() error { return r.err }
+
+func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name()) // gone once renamed
+	}()
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	err = c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, cw, func(ep *endpoint) error {
+		body, err := c.openAt(ctx, ep, ref, cw.n)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		_, err = io.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1))
+		if err == nil && cw.n < ref.Size {
+			err = io.ErrUnexpectedEOF // asked again from cw.n
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", ref.Digest, err)
+	}
+	if err := verifyRef(ref, cw.n, h); err != nil {
+		return &refetch{err}
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+func verifyRef(ref BlobRef, n int64, h hash.Hash) error {
+	if n != ref.Size {
+		return fmt.Errorf("blob %s: %d bytes received, %d expected: %w", ref.Digest, n, ref.Size, ErrBlobMismatch)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != ref.Digest {
+		return fmt.Errorf("blob %s: received bytes hash to %s: %w", ref.Digest, got, ErrBlobMismatch)
+	}
+	return nil
+}
+
+func checkRef(ref BlobRef) error {
+	h, ok := strings.CutPrefix(ref.Digest, "sha256:")
+	if !ok || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" || ref.Size < 0 {
+		return fmt.Errorf("bad blob %q (size %d): a blob is named sha256:<64 lowercase hex digits>", ref.Digest, ref.Size)
+	}
+	return nil
+}
+
+// OpenBlob streams the blob. Its reader fails at the end, instead of
+// ending, when what came is not the blob: read it to its end before
+// trusting what it gave.
+func (c *Client) OpenBlob(ctx context.Context, ref BlobRef) (io.ReadCloser, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	var body io.ReadCloser
+	err := c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, nil, func(ep *endpoint) error {
+		var err error
+		body, err = c.openAt(ctx, ep, ref, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &checkedBody{rc: body, ref: ref, h: sha256.New()}, nil
+}
+
+// checkedBody hashes what is read and turns its end into an error when
+// the bytes are not the blob.
+type checkedBody struct {
+	rc  io.ReadCloser
+	ref BlobRef
+	h   hash.Hash
+	n   int64
+}
+
+func (b *checkedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.h.Write(p[:n])
+	b.n += int64(n)
+	if err == io.EOF {
+		if verr := verifyRef(b.ref, b.n, b.h); verr != nil {
+			return n, verr
+		}
+	}
+	return n, err
+}
+
+func (b *checkedBody) Close() error { return b.rc.Close() }
+
+// StorageSet is the body of PUT /v1/storage: where new blobs go.
+type StorageSet struct {
+	URL      string `json:"url"` // "embedded" or "s3://bucket/prefix"
+	Endpoint string `json:"endpoint,omitempty"`
+	Region   string `json:"region,omitempty"`
+}
+
+// StorageUsage is what one project holds as one kind, in one place.
+type StorageUsage struct {
+	Project  string `json:"project"`
+	Kind     string `json:"kind"`
+	Location string `json:"location"`
+	Count    int    `json:"count"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// StorageInfo is GET /v1/storage: where new blobs go and what is held.
+type StorageInfo struct {
+	URL      string         `json:"url"`
+	Endpoint string         `json:"endpoint,omitempty"`
+	Region   string         `json:"region,omitempty"`
+	Describe string         `json:"describe"`
+	SetBy    string         `json:"set_by,omitempty"`
+	SetAt    *time.Time     `json:"set_at,omitempty"`
+	Usage    []StorageUsage `json:"usage"`
+}
+
+// Storage says where blobs go and what each project holds (admin).
+func (c *Client) Storage(ctx context.Context) (*StorageInfo, error) {
+	var out StorageInfo
+	return &out, c.do(ctx, "GET", "/v1/storage", nil, &out)
+}
+
+// SetStorage makes new blobs go where s says, once the server checked it
+// can write, read and delete there (admin).
+func (c *Client) SetStorage(ctx context.Context, s StorageSet) (*StorageInfo, error) {
+	var out StorageInfo
+	return &out, c.do(ctx, "PUT", "/v1/storage", s, &out)
+}

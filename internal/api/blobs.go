@@ -1,0 +1,155 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
+)
+
+// Blobs is the blob store's side of the server (docs/storage.md); a
+// Backend that implements it serves /v1/blobs and /v1/storage. Who may
+// read or write a blob depends on what holds it, so the server decides
+// (the routes' policy is fromBlob: a credential is all the table asks).
+type Blobs interface {
+	OfferBlobs(ctx context.Context, req *client.BlobUploads) (*client.BlobOffers, error)
+	PutBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, body io.Reader) error
+	BlobDone(ctx context.Context, who client.BlobPut, ref client.BlobRef) error
+	ReadBlob(ctx context.Context, digest string, offset int64) (*BlobRead, error)
+	StorageInfo(ctx context.Context) (*client.StorageInfo, error)
+	SetStorage(ctx context.Context, actor string, req *client.StorageSet) (*client.StorageInfo, error)
+}
+
+// BlobRead is a blob to answer with: its bytes from Offset on (Size is
+// the whole blob's), or a URL to send the client to.
+type BlobRead struct {
+	Body     io.ReadCloser
+	Size     int64
+	Offset   int64
+	Redirect string
+}
+
+func (h *handler) blobRoutes(mux *http.ServeMux) {
+	b, ok := h.b.(Blobs)
+	if !ok {
+		return
+	}
+	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
+		var req client.BlobUploads
+		if !decode(w, r, &req) {
+			return
+		}
+		respond(w, 200)(b.OfferBlobs(r.Context(), &req))
+	})
+	mux.HandleFunc("PUT /v1/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
+		who, err := blobWho(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if r.ContentLength < 0 {
+			writeJSON(w, http.StatusLengthRequired, client.Error{Message: "a blob's PUT needs its Content-Length: its size, checked with its digest"})
+			return
+		}
+		ref := client.BlobRef{Digest: r.PathValue("digest"), Size: r.ContentLength}
+		if err := b.PutBlob(r.Context(), who, ref, r.Body); err != nil {
+			w.Header().Set("Connection", "close") // the rest of a refused body is not read
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
+	mux.HandleFunc("POST /v1/blobs/{digest}/done", func(w http.ResponseWriter, r *http.Request) {
+		who, err := blobWho(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+		if err != nil {
+			writeJSON(w, 400, client.Error{Message: "done: size " + strconv.Quote(r.URL.Query().Get("size")) + " is not a number of bytes"})
+			return
+		}
+		ref := client.BlobRef{Digest: r.PathValue("digest"), Size: size}
+		if err := b.BlobDone(r.Context(), who, ref); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
+	mux.HandleFunc("GET /v1/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
+		offset, ok := rangeStart(r.Header.Get("Range"))
+		rd, err := b.ReadBlob(r.Context(), r.PathValue("digest"), offset)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if rd.Redirect != "" {
+			http.Redirect(w, r, rd.Redirect, http.StatusTemporaryRedirect)
+			return
+		}
+		defer rd.Body.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Accept-Ranges", "bytes")
+		w.Header().Set("Content-Length", strconv.FormatInt(rd.Size-rd.Offset, 10))
+		status := 200
+		if ok && offset > 0 {
+			w.Header().Set("Content-Range", "bytes "+strconv.FormatInt(offset, 10)+"-"+strconv.FormatInt(rd.Size-1, 10)+"/"+strconv.FormatInt(rd.Size, 10))
+			status = http.StatusPartialContent
+		}
+		w.WriteHeader(status)
+		io.Copy(w, rd.Body) // a cut answer shows as a short body: Content-Length
+	})
+	mux.HandleFunc("GET /v1/storage", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.StorageInfo(r.Context()))
+	})
+	mux.HandleFunc("PUT /v1/storage", func(w http.ResponseWriter, r *http.Request) {
+		var req client.StorageSet
+		if !decode(w, r, &req) {
+			return
+		}
+		actor := ""
+		if p := auth.From(r.Context()); p != nil {
+			actor = p.Name
+		}
+		respond(w, 200)(b.SetStorage(r.Context(), actor, &req))
+	})
+}
+
+// blobWho is the holder a blob's PUT or done names in its query.
+func blobWho(r *http.Request) (client.BlobPut, error) {
+	q := r.URL.Query()
+	who := client.BlobPut{Project: q.Get("project"), Kind: q.Get("kind")}
+	var err error
+	num := func(name string) int64 {
+		s := q.Get(name)
+		if s == "" {
+			return 0
+		}
+		v, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil && err == nil {
+			err = &Refused{Status: 400, Msg: "blob: " + name + " " + strconv.Quote(s) + " is not a number"}
+		}
+		return v
+	}
+	who.Job, who.Task, who.Attempt = num("job"), int(num("task")), int(num("attempt"))
+	return who, err
+}
+
+// rangeStart is N of a "bytes=N-" Range, the one form a resuming client
+// sends; ok is false for none (or another form: answered whole).
+func rangeStart(h string) (int64, bool) {
+	s, found := strings.CutPrefix(h, "bytes=")
+	if !found || !strings.HasSuffix(s, "-") || strings.Contains(s, ",") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSuffix(s, "-"), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,153 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/quick"
+)
+
+func digestOf(b []byte) string { s := sha256.Sum256(b); return Digest(s[:]) }
+
+// files are the files under dir (temporaries included).
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// Property: whatever bytes are Put under their digest, Open from any
+// offset returns exactly the rest of them.
+func TestFSPutThenOpen(t *testing.T) {
+	st, err := NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prop := func(data []byte, off uint32) bool {
+		d := digestOf(data)
+		if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+			t.Log(err)
+			return false
+		}
+		o := int64(0)
+		if len(data) > 0 {
+			o = int64(off) % int64(len(data)+1)
+		}
+		rc, in, err := st.Open(ctx, d, o)
+		if err != nil {
+			t.Log(err)
+			return false
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		return err == nil && in.Size == int64(len(data)) && bytes.Equal(got, data[o:])
+	}
+	if err := quick.Check(prop, &quick.Config{MaxCount: 200}); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 3<<20+17)
+	for i := range big {
+		big[i] = byte(rand.Uint32())
+	}
+	if !prop(big, 1<<20) || !prop(nil, 0) {
+		t.Fatal("a 3 MiB or an empty blob did not come back whole")
+	}
+}
+
+// A body that is not what its digest and size say is refused and leaves
+// no file: wrong bytes, too few (a cut connection), too many.
+func TestFSRefusesWrongBodies(t *testing.T) {
+	dir := t.TempDir()
+	st, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("burst "), 10000)
+	d := digestOf(data)
+	cases := []struct {
+		name string
+		size int64
+		body io.Reader
+	}{
+		{"wrong bytes", int64(len(data)), bytes.NewReader(append(append([]byte{}, data[:100]...), bytes.Repeat([]byte("x"), len(data)-100)...))},
+		{"truncated", int64(len(data)), bytes.NewReader(data[:len(data)/2])},
+		{"cut with an error", int64(len(data)), io.MultiReader(bytes.NewReader(data[:1000]), errReader{})},
+		{"too long", int64(len(data)) - 1, bytes.NewReader(data)},
+	}
+	for _, c := range cases {
+		_, err := st.Put(ctx, d, c.size, c.body)
+		var mm *MismatchError
+		if !errors.As(err, &mm) {
+			t.Errorf("%s: %v, want a MismatchError", c.name, err)
+		}
+		if fs := files(t, dir); len(fs) != 0 {
+			t.Errorf("%s: left %v", c.name, fs)
+		}
+		if _, err := st.Stat(ctx, d); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: Stat after a refused Put: %v", c.name, err)
+		}
+	}
+	if _, err := st.Put(ctx, "sha256:XYZ", 1, bytes.NewReader([]byte("x"))); err == nil {
+		t.Error("a malformed digest was taken")
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// A blob whose file rotted is found on its first read by a new FS (a
+// restarted server), reported, removed, and never served.
+func TestFSCorruptRemoved(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := NewFS(dir)
+	ctx := context.Background()
+	data := []byte("the reference genome, more or less")
+	d := digestOf(data)
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	p := st.path(d)
+	if err := os.WriteFile(p, []byte("the reference genome, more or LESS"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st2, _ := NewFS(dir)
+	_, _, err := st2.Open(ctx, d, 0)
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Open of a corrupt blob: %v, want a CorruptError", err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("the corrupt file is still there: %v", err)
+	}
+}
+
+// What a crash left in tmp/ is removed when the store is opened again.
+func TestFSCleansTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := NewFS(dir); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(dir, "tmp", "abc.123")
+	os.WriteFile(left, []byte("half"), 0o600)
+	if _, err := NewFS(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("a temporary outlived a reopen: %v", err)
+	}
+}

@@ -1,0 +1,356 @@
+package blob
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3 keeps blobs in a bucket of an S3-compatible service, as objects
+// <prefix>sha256/<ab>/<hex>. Bytes sent through the server land first
+// under <prefix>uploads/, are hashed on the way and copied into place only
+// when they match; bytes sent by a presigned URL land there too and are
+// checked by Commit. Credentials come from minio-go's chain: the
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN variables, the
+// shared credentials file (~/.aws/credentials, AWS_PROFILE), then the
+// instance's role.
+type S3 struct {
+	c                *minio.Client
+	bucket, prefix   string
+	endpoint, region string
+}
+
+// S3Config is where an S3 store is.
+type S3Config struct {
+	URL      string // s3://bucket/prefix
+	Endpoint string // http(s)://host[:port]; empty: AWS's s3.amazonaws.com
+	Region   string
+}
+
+// ParseS3 splits "s3://bucket/prefix" into its bucket and prefix (ending
+// in "/" unless empty).
+func ParseS3(raw string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(raw, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("storage %q: use s3://BUCKET/PREFIX or embedded", raw)
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("storage %q: no bucket: use s3://BUCKET/PREFIX", raw)
+	}
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return bucket, prefix, nil
+}
+
+// NewS3 makes the client of the store cfg names; it calls nothing yet
+// (Probe does).
+func NewS3(cfg S3Config) (*S3, error) {
+	bucket, prefix, err := ParseS3(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	host, secure := "s3.amazonaws.com", true
+	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("endpoint %q: use http(s)://HOST[:PORT], e.g. --endpoint http://127.0.0.1:9000", cfg.Endpoint)
+		}
+		host, secure = u.Host, u.Scheme == "https"
+	}
+	creds := credentials.NewChainCredentials([]credentials.Provider{
+		&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}, &credentials.IAM{},
+	})
+	c, err := minio.New(host, &minio.Options{Creds: creds, Secure: secure, Region: cfg.Region})
+	if err != nil {
+		return nil, fmt.Errorf("storage %s: %w", cfg.URL, err)
+	}
+	return &S3{c: c, bucket: bucket, prefix: prefix, endpoint: cfg.Endpoint, region: cfg.Region}, nil
+}
+
+// Location is the store's URL with its endpoint and region, so that a
+// server can reach blobs stored here after new ones go elsewhere
+// (OpenLocation).
+func (s *S3) Location() string {
+	q := url.Values{}
+	if s.endpoint != "" {
+		q.Set("endpoint", s.endpoint)
+	}
+	if s.region != "" {
+		q.Set("region", s.region)
+	}
+	u := "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/")
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// Describe says where blobs go.
+func (s *S3) Describe() string {
+	d := "s3://" + s.bucket + "/" + s.prefix
+	if s.endpoint != "" {
+		d += " at " + s.endpoint
+	}
+	if s.region != "" {
+		d += " (" + s.region + ")"
+	}
+	return d
+}
+
+// OpenLocation is the store a Location names: FS's "embedded" is fs;
+// an s3:// one is opened anew.
+func OpenLocation(loc string, fs *FS) (Store, error) {
+	if loc == "" || loc == "embedded" {
+		return fs, nil
+	}
+	base, query, _ := strings.Cut(loc, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("blob location %q: %w", loc, err)
+	}
+	return NewS3(S3Config{URL: base, Endpoint: q.Get("endpoint"), Region: q.Get("region")})
+}
+
+func (s *S3) key(digest string) string {
+	h := hexOf(digest)
+	return s.prefix + "sha256/" + h[:2] + "/" + h
+}
+
+// staging is where a presigned PUT lands before Commit checks it.
+func (s *S3) staging(digest string) string { return s.prefix + "uploads/" + hexOf(digest) }
+
+func notFound(err error) bool {
+	code := minio.ToErrorResponse(err).Code
+	return code == "NoSuchKey" || code == "NotFound"
+}
+
+// Stat is the blob as held; ErrNotFound when it is not.
+func (s *S3) Stat(ctx context.Context, digest string) (Info, error) {
+	if err := CheckDigest(digest); err != nil {
+		return Info{}, err
+	}
+	oi, err := s.c.StatObject(ctx, s.bucket, s.key(digest), minio.StatObjectOptions{})
+	if notFound(err) {
+		return Info{}, ErrNotFound
+	}
+	if err != nil {
+		return Info{}, s.explain(err)
+	}
+	return Info{Digest: digest, Size: oi.Size}, nil
+}
+
+// Put sends the bytes to a staging object, hashing them on the way, and
+// copies it into place only when they match (see S3).
+func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (Info, error) {
+	if err := CheckDigest(digest); err != nil {
+		return Info{}, err
+	}
+	if in, err := s.Stat(ctx, digest); err == nil && in.Size == size {
+		_, err := io.Copy(io.Discard, ctxReader{ctx, r})
+		return in, err
+	}
+	tmp := s.prefix + "uploads/" + hexOf(digest) + "." + randHex()
+	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	v := newVerifier(r, size)
+	if _, err := s.c.PutObject(ctx, s.bucket, tmp, io.LimitReader(v, size), size, minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+		if v.n < size {
+			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: digest, Size: size, Got: v.n}, err)
+		}
+		return Info{}, s.explain(err)
+	}
+	io.Copy(io.Discard, io.LimitReader(v, 1)) // one byte more is a body too long
+	if err := v.check(digest); err != nil {
+		return Info{}, err
+	}
+	return s.place(ctx, tmp, digest, size)
+}
+
+// place copies a checked staging object to the blob's key.
+func (s *S3) place(ctx context.Context, tmp, digest string, size int64) (Info, error) {
+	_, err := s.c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: s.key(digest)},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: tmp})
+	if err != nil {
+		return Info{}, s.explain(err)
+	}
+	return Info{Digest: digest, Size: size}, nil
+}
+
+// Open reads the blob from offset (the service checks what it stores).
+func (s *S3) Open(ctx context.Context, digest string, offset int64) (io.ReadCloser, Info, error) {
+	in, err := s.Stat(ctx, digest)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	if offset < 0 || offset > in.Size {
+		return nil, Info{}, fmt.Errorf("blob %s: offset %d is outside its %d bytes", digest, offset, in.Size)
+	}
+	opts := minio.GetObjectOptions{}
+	if offset > 0 && offset < in.Size {
+		opts.SetRange(offset, 0)
+	}
+	if offset == in.Size {
+		return io.NopCloser(strings.NewReader("")), in, nil
+	}
+	o, err := s.c.GetObject(ctx, s.bucket, s.key(digest), opts)
+	if err != nil {
+		return nil, Info{}, s.explain(err)
+	}
+	return o, in, nil
+}
+
+// Delete removes the blob's object.
+func (s *S3) Delete(ctx context.Context, digest string) error {
+	if err := CheckDigest(digest); err != nil {
+		return err
+	}
+	return s.explain(s.c.RemoveObject(ctx, s.bucket, s.key(digest), minio.RemoveObjectOptions{}))
+}
+
+// List lists the blob objects under the prefix.
+func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	kp := s.prefix + "sha256/"
+	if h, ok := strings.CutPrefix(prefix, "sha256:"); ok && len(h) >= 2 {
+		kp += h[:2] + "/"
+	}
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: kp, Recursive: true}) {
+		if o.Err != nil {
+			return s.explain(o.Err)
+		}
+		dg := "sha256:" + o.Key[strings.LastIndexByte(o.Key, '/')+1:]
+		if CheckDigest(dg) != nil || !strings.HasPrefix(dg, prefix) {
+			continue
+		}
+		if err := fn(Info{Digest: dg, Size: o.Size}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PresignGet is a URL that GETs the blob until ttl passes.
+func (s *S3) PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error) {
+	if err := CheckDigest(digest); err != nil {
+		return "", err
+	}
+	u, err := s.c.PresignedGetObject(ctx, s.bucket, s.key(digest), ttl, nil)
+	if err != nil {
+		return "", s.explain(err)
+	}
+	return u.String(), nil
+}
+
+// PresignPut is a URL that PUTs the blob's staging object until ttl passes.
+func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, error) {
+	if err := CheckDigest(digest); err != nil {
+		return "", err
+	}
+	u, err := s.c.PresignedPutObject(ctx, s.bucket, s.staging(digest), ttl)
+	if err != nil {
+		return "", s.explain(err)
+	}
+	return u.String(), nil
+}
+
+// Commit hashes the staging object a presigned PUT wrote and places it
+// when it is the blob; it is removed either way.
+func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error) {
+	if err := CheckDigest(digest); err != nil {
+		return Info{}, err
+	}
+	tmp := s.staging(digest)
+	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	o, err := s.c.GetObject(ctx, s.bucket, tmp, minio.GetObjectOptions{})
+	if err != nil {
+		return Info{}, s.explain(err)
+	}
+	defer o.Close()
+	v := newVerifier(o, size)
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		if notFound(err) {
+			if in, serr := s.Stat(ctx, digest); serr == nil && in.Size == size {
+				return in, nil // committed by another upload of the same bytes
+			}
+			return Info{}, fmt.Errorf("blob %s: nothing was uploaded to the store's URL: PUT the bytes there first", digest)
+		}
+		return Info{}, s.explain(err)
+	}
+	if err := v.check(digest); err != nil {
+		return Info{}, err
+	}
+	return s.place(ctx, tmp, digest, size)
+}
+
+// Probe writes, reads back and deletes a small object under the prefix:
+// nil when the store works, else one line naming the fix.
+func (s *S3) Probe(ctx context.Context) error {
+	key := s.prefix + "probe/" + randHex()
+	body := "burst probe " + key
+	if _, err := s.c.PutObject(ctx, s.bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+		return fmt.Errorf("writing a probe object to %s: %w", s.Describe(), s.explain(err))
+	}
+	o, err := s.c.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(o)
+		o.Close()
+		if err == nil && string(b) != body {
+			err = fmt.Errorf("read back %d bytes that differ from the %d written", len(b), len(body))
+		}
+	}
+	if err != nil {
+		s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+		return fmt.Errorf("reading back a probe object from %s: %w", s.Describe(), s.explain(err))
+	}
+	if err := s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("deleting a probe object from %s: %w", s.Describe(), s.explain(err))
+	}
+	return nil
+}
+
+// explain turns the service's errors into what to do about them.
+func (s *S3) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
+		return fmt.Errorf("cannot reach the endpoint %s (%v): check --endpoint and that the service runs", s.endpointName(), err)
+	}
+	switch minio.ToErrorResponse(err).Code {
+	case "NoSuchBucket":
+		return fmt.Errorf("no bucket %q at %s: create it (e.g. `mc mb`, `aws s3 mb s3://%s`) or name another", s.bucket, s.endpointName(), s.bucket)
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
+		return fmt.Errorf("%s refused the server's credentials (%s): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) for the server, with rights to put, get and delete objects in %s",
+			s.endpointName(), minio.ToErrorResponse(err).Code, s.bucket)
+	}
+	if strings.Contains(err.Error(), "Access Key Id") || strings.Contains(err.Error(), "anonymous") {
+		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())
+	}
+	return err
+}
+
+func (s *S3) endpointName() string {
+	if s.endpoint == "" {
+		return "s3.amazonaws.com"
+	}
+	return s.endpoint
+}
+
+func randHex() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

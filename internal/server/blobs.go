@@ -1,0 +1,406 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/api"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
+	"github.com/burst-sh/burst/internal/blob"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// The blob store's side of the server (docs/storage.md). Bytes move in
+// the handlers, never under s.mu: a blob is stored (or found), then its
+// reference is written to the store with the storage it adds to its
+// project, then memory's count is raised under the lock. Who may do what:
+// a user with Submit in the project uploads; a user with Read in a project
+// that holds a blob reads it; a machine uploads outputs and logs of the
+// tasks it holds and reads blobs machineMayRead allows.
+
+// presignTTL is how long a URL to the S3 store lets its holder in.
+const presignTTL = 10 * time.Minute
+
+// blobState is where blobs go now and where older ones are. Its mutex is
+// its own: no I/O happens under s.mu for it.
+type blobState struct {
+	fs *blob.FS
+
+	mu  sync.Mutex
+	cur blob.Store
+	row *store.BlobStorageRow
+	at  map[string]blob.Store // stores by Location, opened when first read
+}
+
+// openBlobs opens the embedded store under the home and the one new
+// blobs go to, as the store last recorded.
+func openBlobs(ctx context.Context, home string, st *store.Store) (*blobState, error) {
+	fs, err := blob.NewFS(filepath.Join(home, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	b := &blobState{fs: fs, cur: fs, at: map[string]blob.Store{fs.Location(): fs}}
+	row, err := st.BlobStorage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if row != nil && row.URL != "embedded" {
+		s3, err := blob.NewS3(blob.S3Config{URL: row.URL, Endpoint: row.Endpoint, Region: row.Region})
+		if err != nil {
+			return nil, fmt.Errorf("the blob storage recorded (%s): %w", row.URL, err)
+		}
+		b.cur = s3
+		b.at[s3.Location()] = s3
+	}
+	b.row = row
+	return b, nil
+}
+
+// current is the store new blobs go to.
+func (b *blobState) current() blob.Store {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cur
+}
+
+// where is the store of a location recorded in a reference.
+func (b *blobState) where(loc string) (blob.Store, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st := b.at[loc]; st != nil {
+		return st, nil
+	}
+	st, err := blob.OpenLocation(loc, b.fs)
+	if err != nil {
+		return nil, err
+	}
+	b.at[loc] = st
+	return st, nil
+}
+
+var _ api.Blobs = (*Server)(nil)
+
+// OfferBlobs answers POST /v1/blobs/uploads: for each blob, whether the
+// store holds it (then its reference is recorded) or where to send it.
+func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*client.BlobOffers, error) {
+	who := client.BlobPut{Project: req.Project, Kind: req.Kind, Job: req.Job, Task: req.Task, Attempt: req.Attempt}
+	if err := s.mayUpload(ctx, who); err != nil {
+		return nil, err
+	}
+	st := s.blobs.current()
+	pre, _ := st.(blob.Presigner)
+	out := &client.BlobOffers{Blobs: make([]client.BlobOffer, len(req.Blobs))}
+	for i, r := range req.Blobs {
+		if err := checkRef(r); err != nil {
+			return nil, err
+		}
+		o := client.BlobOffer{Digest: r.Digest}
+		in, err := st.Stat(ctx, r.Digest)
+		switch {
+		case err == nil && in.Size == r.Size:
+			o.Have = true
+			if err := s.recordBlob(ctx, who, r, st.Location()); err != nil {
+				return nil, err
+			}
+		case err == nil:
+			return nil, badRequest("blob %s is %d bytes, not %d: its digest or size is wrong", r.Digest, in.Size, r.Size)
+		case !errors.Is(err, blob.ErrNotFound):
+			return nil, err
+		case pre != nil:
+			if o.URL, err = pre.PresignPut(ctx, r.Digest, presignTTL); err != nil {
+				return nil, err
+			}
+		}
+		out.Blobs[i] = o
+	}
+	return out, nil
+}
+
+// PutBlob stores the bytes of a blob sent to the server, checked against
+// ref, and records who holds it.
+func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, body io.Reader) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	if err := s.mayUpload(ctx, who); err != nil {
+		return err
+	}
+	st := s.blobs.current()
+	if _, err := st.Put(ctx, ref.Digest, ref.Size, body); err != nil {
+		return blobErr(err)
+	}
+	return s.recordBlob(ctx, who, ref, st.Location())
+}
+
+// BlobDone checks a blob sent by a presigned URL and records who holds it.
+func (s *Server) BlobDone(ctx context.Context, who client.BlobPut, ref client.BlobRef) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	if err := s.mayUpload(ctx, who); err != nil {
+		return err
+	}
+	st := s.blobs.current()
+	pre, ok := st.(blob.Presigner)
+	if !ok {
+		return badRequest("blobs go to the server itself now (%s): PUT /v1/blobs/%s", st.Describe(), ref.Digest)
+	}
+	if _, err := pre.Commit(ctx, ref.Digest, ref.Size); err != nil {
+		return blobErr(err)
+	}
+	return s.recordBlob(ctx, who, ref, st.Location())
+}
+
+// ReadBlob opens a blob for GET /v1/blobs/{digest}, from offset on, where
+// its reference says it is: a redirect to a presigned URL when that store
+// makes them.
+func (s *Server) ReadBlob(ctx context.Context, digest string, offset int64) (*api.BlobRead, error) {
+	if err := blob.CheckDigest(digest); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	projects, loc, err := s.st.BlobHolders(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if !s.mayRead(ctx, digest, projects) {
+		return nil, &apierr.NotFound{Msg: "no blob " + digest + " (or none you may read): upload it with `burst storage put FILE`"}
+	}
+	st, err := s.blobs.where(loc)
+	if err != nil {
+		return nil, err
+	}
+	if pre, ok := st.(blob.Presigner); ok {
+		u, err := pre.PresignGet(ctx, digest, presignTTL)
+		if err != nil {
+			return nil, err
+		}
+		return &api.BlobRead{Redirect: u}, nil
+	}
+	rc, in, err := st.Open(ctx, digest, offset)
+	if err != nil {
+		return nil, blobErr(err)
+	}
+	return &api.BlobRead{Body: rc, Size: in.Size, Offset: offset}, nil
+}
+
+// recordBlob writes who holds ref (and, the first time the project holds
+// it as that kind, its bytes to the project's storage), then counts them
+// in memory.
+func (s *Server) recordBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, loc string) error {
+	s.mu.Lock()
+	tier := s.catalog.LogsTier
+	s.mu.Unlock()
+	row := store.BlobRefRow{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt,
+		Digest: ref.Digest, Size: ref.Size, Location: loc, CreatedAt: time.Now().UTC()}
+	if row.Job == 0 {
+		row.Task, row.Attempt = -1, 0
+	}
+	var first bool
+	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		first, err = tx.AddBlobRef(row, tier)
+		return err
+	}); err != nil {
+		return err
+	}
+	if first {
+		s.mu.Lock()
+		if p := s.projects[who.Project]; p != nil {
+			if p.bytes == nil {
+				p.bytes = map[string]int64{}
+			}
+			p.bytes[tier] += ref.Size
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// mayUpload is nil when the caller may record blobs as who says.
+func (s *Server) mayUpload(ctx context.Context, who client.BlobPut) error {
+	switch who.Kind {
+	case client.BlobInput, client.BlobOutput, client.BlobLog:
+	default:
+		return badRequest("blob kind %q: use input, output or log", who.Kind)
+	}
+	if who.Project == "" {
+		return badRequest("blobs belong to a project: name it (project=...)")
+	}
+	if err := s.hasProject(who.Project); err != nil {
+		return err
+	}
+	if who.Job < 0 || (who.Job > 0 && (who.Task < 0 || who.Attempt < 0)) {
+		return badRequest("job %d, task %d, attempt %d: a job, its task index and attempt are numbers, 0 or more", who.Job, who.Task, who.Attempt)
+	}
+	p := auth.From(ctx)
+	if p != nil && p.Kind == auth.Machine {
+		if who.Kind == client.BlobInput {
+			return &api.Refused{Status: 403, Msg: "a machine uploads outputs and logs of its tasks, not inputs"}
+		}
+		if !s.machineHolds(p.Machine, who) {
+			return &api.Refused{Status: 403, Msg: fmt.Sprintf("machine %s holds no task %d of job %d (attempt %d) of project %s", p.Machine, who.Task, who.Job, who.Attempt, who.Project)}
+		}
+		return nil
+	}
+	if who.Job > 0 {
+		j, err := s.readJob(ctx, who.Job)
+		if err != nil {
+			return err
+		}
+		if j.Project != who.Project {
+			return badRequest("job %d is of project %s, not %s", who.Job, j.Project, who.Project)
+		}
+	}
+	if p == nil || p.Kind == auth.Admin || p.IsAdmin {
+		return nil
+	}
+	return auth.Allow(p, auth.Submit, who.Project, p.Name)
+}
+
+// mayRead says whether the caller may read a blob held by projects.
+func (s *Server) mayRead(ctx context.Context, digest string, projects []string) bool {
+	if len(projects) == 0 {
+		return false
+	}
+	p := auth.From(ctx)
+	switch {
+	case p == nil || p.Kind == auth.Admin || p.IsAdmin:
+		return true
+	case p.Kind == auth.Machine:
+		return s.machineMayRead(ctx, p.Machine, digest)
+	}
+	for _, name := range projects {
+		if auth.Allow(p, auth.Read, name, "") == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// machineMayRead says whether machine may read digest: a job whose task
+// the machine holds references it. (Staging may widen this to the
+// inputs of the leased tasks' specs.)
+func (s *Server) machineMayRead(ctx context.Context, machine, digest string) bool {
+	s.mu.Lock()
+	var jobs []int64
+	if m := s.machines[machine]; m != nil {
+		seen := map[int64]bool{}
+		for k := range m.tasks {
+			if !seen[k.job] {
+				seen[k.job] = true
+				jobs = append(jobs, k.job)
+			}
+		}
+	}
+	s.mu.Unlock()
+	ok, err := s.st.BlobUsedByJobs(ctx, digest, jobs)
+	return err == nil && ok
+}
+
+// machineHolds says whether machine holds the task who names.
+func (s *Server) machineHolds(machine string, who client.BlobPut) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.machines[machine]
+	if m == nil || who.Job <= 0 {
+		return false
+	}
+	t := m.tasks[taskKey{who.Job, who.Task}]
+	return t != nil && t.row.Attempt == who.Attempt && t.job.row.Project == who.Project
+}
+
+func checkRef(r client.BlobRef) error {
+	if err := blob.CheckDigest(r.Digest); err != nil {
+		return badRequest("%v", err)
+	}
+	if r.Size < 0 {
+		return badRequest("blob %s: size %d: a size is a number of bytes, 0 or more", r.Digest, r.Size)
+	}
+	return nil
+}
+
+// blobErr gives the store's refusals their status.
+func blobErr(err error) error {
+	var mm *blob.MismatchError
+	var ns *blob.NoSpaceError
+	var ce *blob.CorruptError
+	switch {
+	case errors.As(err, &mm):
+		return badRequest("%v", mm)
+	case errors.As(err, &ns):
+		return &apierr.NoSpace{Msg: ns.Error()}
+	case errors.As(err, &ce):
+		return &apierr.NotFound{Msg: ce.Error()}
+	case errors.Is(err, blob.ErrNotFound):
+		return &apierr.NotFound{Msg: "the blob store does not hold it (any more): upload it again"}
+	}
+	return err
+}
+
+// probeTimeout bounds the check of a new storage: an endpoint that does
+// not answer is refused, not waited on.
+const probeTimeout = 20 * time.Second
+
+// StorageInfo is GET /v1/storage: where new blobs go, what each project
+// holds as each kind, and where.
+func (s *Server) StorageInfo(ctx context.Context) (*client.StorageInfo, error) {
+	s.blobs.mu.Lock()
+	cur, row := s.blobs.cur, s.blobs.row
+	s.blobs.mu.Unlock()
+	out := &client.StorageInfo{URL: "embedded", Describe: cur.Describe(), Usage: []client.StorageUsage{}}
+	if row != nil {
+		out.URL, out.Endpoint, out.Region, out.SetBy = row.URL, row.Endpoint, row.Region, row.SetBy
+		at := row.SetAt
+		out.SetAt = &at
+	}
+	us, err := s.st.BlobUsages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		out.Usage = append(out.Usage, client.StorageUsage{Project: u.Project, Kind: u.Kind, Location: u.Location, Count: u.Count, Bytes: u.Bytes})
+	}
+	return out, nil
+}
+
+// SetStorage makes new blobs go where req says, once a probe object could
+// be written, read back and deleted there; blobs already held stay where
+// they are and readable.
+func (s *Server) SetStorage(ctx context.Context, actor string, req *client.StorageSet) (*client.StorageInfo, error) {
+	var next blob.Store = s.blobs.fs
+	row := store.BlobStorageRow{URL: "embedded", SetBy: actor, SetAt: time.Now().UTC()}
+	if req.URL != "embedded" {
+		if req.Endpoint == "" && req.Region == "" {
+			return nil, badRequest("storage %s: name the service: --endpoint URL (e.g. http://127.0.0.1:9000) and/or --region R", req.URL)
+		}
+		s3, err := blob.NewS3(blob.S3Config{URL: req.URL, Endpoint: req.Endpoint, Region: req.Region})
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		err = s3.Probe(pctx)
+		cancel()
+		if err != nil {
+			return nil, badRequest("storage not changed: %v", err)
+		}
+		next = s3
+		row.URL, row.Endpoint, row.Region = req.URL, req.Endpoint, req.Region
+	}
+	if err := s.st.Write(ctx, func(tx *store.Tx) error { return tx.SetBlobStorage(row) }); err != nil {
+		return nil, err
+	}
+	s.blobs.mu.Lock()
+	s.blobs.cur, s.blobs.row = next, &row
+	if _, ok := s.blobs.at[next.Location()]; !ok {
+		s.blobs.at[next.Location()] = next
+	}
+	s.blobs.mu.Unlock()
+	s.log.Info("blob storage set", "by", actor, "to", next.Describe())
+	return s.StorageInfo(ctx)
+}
