@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -67,10 +68,16 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		if err := store.AppendEvent(tx, &ev); err != nil {
 			return err
 		}
+		if err := store.UseInputs(tx, id, spec.Project, spec.Inputs, now); err != nil {
+			return err
+		}
 		return store.SaveInputs(tx, id, sources)
 	}); err != nil {
 		if store.IsFull(err) {
 			return nil, s.noSpace(err)
+		}
+		if nh := new(store.NotHeld); errors.As(err, &nh) {
+			return nil, badRequest("%v", nh)
 		}
 		return nil, fmt.Errorf("record job: %w", err)
 	}

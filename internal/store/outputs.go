@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -44,4 +48,41 @@ func (s *Store) Outputs(ctx context.Context, job int64, from, n int) ([]client.T
 		out[len(out)-1].Files = append(out[len(out)-1].Files, f)
 	}
 	return out, rows.Err()
+}
+
+// UseInputs records that job id uses the blobs of its staged inputs, which
+// its project must hold already (uploaded as inputs by `burst run --in`):
+// a machine that runs one of its tasks may then read them. A digest the
+// project does not hold is refused, so that no job names another
+// project's blob into reach.
+func UseInputs(tx *Tx, id int64, project string, inputs []burst.Input, now time.Time) error {
+	for _, in := range inputs {
+		if in.Digest == "" {
+			continue // an s3:// object the machine fetches itself
+		}
+		var location string
+		err := tx.QueryRow(`SELECT location FROM blob_refs WHERE project = ? AND digest = ? LIMIT 1`, project, in.Digest).Scan(&location)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotHeld{Path: in.Path, Digest: in.Digest, Project: project}
+		}
+		if err != nil {
+			return err
+		}
+		task := 0
+		if in.Task != nil {
+			task = *in.Task
+		}
+		if _, err := tx.AddBlobRef(BlobRefRow{Project: project, Kind: "input", Job: id, Task: task, Digest: in.Digest,
+			Size: in.Size, Location: location, CreatedAt: now}, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NotHeld is a staged input whose blob the job's project does not hold.
+type NotHeld struct{ Path, Digest, Project string }
+
+func (e *NotHeld) Error() string {
+	return fmt.Sprintf("input %s (%s) is not in project %s's blob store: upload it with `burst run --in %s` (which hashes and sends it)", e.Path, e.Digest, e.Project, e.Path)
 }
