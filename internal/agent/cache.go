@@ -2,11 +2,8 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -16,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/burst-sh/burst/client"
 )
 
 // cache is this machine's store of the blobs that tasks stage
@@ -245,17 +244,11 @@ func (c *cache) adopt(e *centry) bool {
 	if kind != "sha256" {
 		return false // an s3 object is fetched afresh: only its own ETag names it
 	}
-	f, err := os.Open(e.path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	fi, err := os.Stat(e.path)
 	if err != nil || fi.Size() != e.size {
 		return false
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil || hex.EncodeToString(h.Sum(nil)) != want {
+	if ref, err := client.HashFile(e.path); err != nil || ref.Digest != "sha256:"+want {
 		c.log.Warn("a cached blob's content is not its hash: fetched again", "blob", e.key)
 		return false
 	}

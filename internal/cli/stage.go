@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -280,16 +278,8 @@ func sameContent(p string, f client.OutputFile) bool {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != f.Size {
 		return false
 	}
-	r, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer r.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return false
-	}
-	return "sha256:"+hex.EncodeToString(h.Sum(nil)) == f.Digest
+	ref, err := client.HashFile(p)
+	return err == nil && ref.Digest == f.Digest
 }
 
 // showStaging adds a staged job's inputs and its tasks' outputs to burst
