@@ -19,6 +19,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/provider/aws"
 	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -109,6 +110,7 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		&provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
 		&provider.SlurmNodes{Host: s.hostRes},
 		&provider.Joined{},
+		&aws.Provider{Server: func() string { return s.homeID }, Joins: s.pilotJoins},
 	} {
 		s.providers[p.Name()] = p
 	}
@@ -224,8 +226,8 @@ func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*cluste
 	if err != nil {
 		return nil, err
 	}
-	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
-		Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second}); err != nil {
+	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Project: def.Project, Max: def.Max, Type: typ.Name, Res: typ.Resources(),
+		Spot: def.Spot, Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second, Options: def.Options}); err != nil {
 		if def.Type == "" {
 			return nil, fmt.Errorf("provider %s: %w", def.Provider, err)
 		}
@@ -294,7 +296,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
 		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
-		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs,
+		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, Options: spec.Options,
 		CreatedAt: time.Now().UTC()}
 	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
@@ -516,6 +518,9 @@ func (s *Server) connectFor(c *clusterRT) provider.Connect {
 	conn := s.connect()
 	if !c.caps().SharesHost {
 		conn.Server = s.agentAddr() // pinned to the server's CA when it serves TLS
+		if s.tls != nil {
+			conn.CAFile = s.tls.caFile
+		}
 	}
 	return conn
 }
@@ -739,8 +744,9 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	m.row.State = burst.MachineStopped
 	m.starting = true
-	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
-		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
+	spec := provider.Spec{ID: id, Cluster: c.def.Name, Project: c.def.Project, Max: c.def.Max, Type: c.typ.Name, Res: r,
+		Spot: c.def.Spot, Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second,
+		Options: c.def.Options}
 	prov, ctx := c.prov, s.ctx
 	if ctx == nil {
 		ctx = context.Background() // not serving yet
