@@ -204,4 +204,10 @@ type MachineType struct {
 	SpotUSD     float64 `json:"spot_usd_per_hour"`
 	Source      string  `json:"source"`
 	Date        string  `json:"date"`
+	// When the spot price was read at runtime from a provider (aws: every
+	// 15 minutes): where, when it took effect, and in which zone. Source
+	// and Date then speak of the on-demand price alone.
+	SpotSource string     `json:"spot_source,omitempty"`
+	SpotAt     *time.Time `json:"spot_at,omitempty"`
+	SpotZone   string     `json:"spot_zone,omitempty"`
 }

@@ -68,6 +68,11 @@ func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
 	kind := "on-demand"
 	if c.def.Spot && c.typ.Spot > 0 {
 		kind = "spot"
+		if c.typ.SpotSource != "" {
+			// Read from the provider's spot market (prices.go).
+			return c.typ.Spot, fmt.Sprintf("%s spot in %s (%s, %s)", c.typ.Name, c.typ.SpotZone, c.typ.SpotSource,
+				c.typ.SpotAt.UTC().Format("2006-01-02 15:04Z"))
+		}
 	}
 	return c.typ.Price(c.def.Spot), fmt.Sprintf("%s %s (%s, %s)", c.typ.Name, kind, c.typ.Source, c.typ.Date)
 }
@@ -302,6 +307,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}
+	s.pricesAtCreate(ctx, c) // no one sees c yet: not under s.mu
 	c.def.Off, c.def.On = c.sched.Spec()
 	defer s.gateCluster(spec.Name)()
 	s.mu.Lock()
