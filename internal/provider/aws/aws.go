@@ -75,6 +75,7 @@ type Provider struct {
 }
 
 type clients struct {
+	region string
 	ec2    *ec2.Client
 	quotas *servicequotas.Client
 }
@@ -93,11 +94,25 @@ func (p *Provider) Caps() provider.Caps {
 // standard retryer backs off on throttling (RequestLimitExceeded) and
 // transient errors, up to 8 attempts.
 func (p *Provider) client(ctx context.Context, region string) (*clients, string, error) {
+	return p.clientOf(ctx, region, false)
+}
+
+// homeRegion is where regions are looked up when the configuration names
+// none: every account may call DescribeRegions there.
+const homeRegion = "us-east-1"
+
+// clientOf is client; with home, a configuration that names no region
+// gets homeRegion's clients instead of an error.
+func (p *Provider) clientOf(ctx context.Context, region string, home bool) (*clients, string, error) {
+	key := region
+	if home && region == "" {
+		key = "\x00home"
+	}
 	p.mu.Lock()
-	c := p.clients[region]
+	c := p.clients[key]
 	p.mu.Unlock()
 	if c != nil {
-		return c, region, nil
+		return c, c.region, nil
 	}
 	opts := []func(*config.LoadOptions) error{config.WithRetryer(func() sdkaws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -113,9 +128,13 @@ func (p *Provider) client(ctx context.Context, region string) (*clients, string,
 		return nil, "", fmt.Errorf("read the AWS configuration: %v: fix ~/.aws/config or the AWS_* variables", err)
 	}
 	if cfg.Region == "" {
-		return nil, "", errors.New("no AWS region: give --region (e.g. --region eu-west-2), or set AWS_REGION")
+		if region == "" && home {
+			cfg.Region = homeRegion
+		} else {
+			return nil, "", errors.New("no AWS region: give --region (e.g. --region eu-west-2), or set AWS_REGION")
+		}
 	}
-	c = &clients{ec2: ec2.NewFromConfig(cfg), quotas: servicequotas.NewFromConfig(cfg)}
+	c = &clients{region: cfg.Region, ec2: ec2.NewFromConfig(cfg), quotas: servicequotas.NewFromConfig(cfg)}
 	p.mu.Lock()
 	if p.clients == nil {
 		p.clients = map[string]*clients{}
@@ -124,7 +143,7 @@ func (p *Provider) client(ctx context.Context, region string) (*clients, string,
 		p.clients[cfg.Region] = c
 	}
 	c = p.clients[cfg.Region]
-	p.clients[region] = c
+	p.clients[key] = c
 	if p.regions == nil {
 		p.regions = map[string]bool{}
 	}

@@ -40,12 +40,26 @@ func (p *Provider) Check(ctx context.Context, sp provider.Spec) error {
 	if p.Joins == nil || !p.Joins() {
 		return errors.New(needTLS)
 	}
-	cl, region, err := p.client(ctx, sp.Options[OptRegion])
+	// The region is looked up from the configuration's own (or
+	// us-east-1): the endpoint of a region that does not exist answers
+	// nothing useful.
+	home, _, err := p.clientOf(ctx, "", true)
 	if err != nil {
 		return err
 	}
-	if _, err := cl.ec2.DescribeRegions(ctx, &ec2.DescribeRegionsInput{RegionNames: []string{region}}); err != nil {
+	region := sp.Options[OptRegion]
+	if region == "" {
+		region = home.region
+	}
+	if _, err := home.ec2.DescribeRegions(ctx, &ec2.DescribeRegionsInput{RegionNames: []string{region}}); err != nil {
+		if code(err) == "InvalidParameterValue" {
+			return fmt.Errorf("%s is not an EC2 region this account may use: give --region one of `aws ec2 describe-regions` (e.g. eu-west-2)", region)
+		}
 		return checkError(err, sp, region)
+	}
+	cl, region, err := p.client(ctx, region)
+	if err != nil {
+		return err
 	}
 	off, err := cl.ec2.DescribeInstanceTypeOfferings(ctx, &ec2.DescribeInstanceTypeOfferingsInput{
 		LocationType: types.LocationTypeRegion,
