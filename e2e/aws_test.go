@@ -47,7 +47,9 @@ func TestAWSClusterRunsOnInstance(t *testing.T) {
 	h := awsServer(t, s, "")
 	h.mustRun("cluster", "create", "c", "--provider", "aws", "--type", "m5.large", "--max", "2",
 		"--image", standinImage, "--idle-stop", "15s")
+	start := time.Now()
 	r := h.mustRun("run", "--on", "c", "--", "cat", "/proc/sys/kernel/hostname")
+	t.Logf("burst run on a new instance (launch, user-data fetching burst over TLS, join, run): %s", time.Since(start).Round(time.Millisecond))
 	here, _ := os.Hostname()
 	got := strings.TrimSpace(r.stdout)
 	if got == "" || got == here {
