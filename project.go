@@ -107,8 +107,11 @@ type Cluster struct {
 	// SlurmNodes: the machines are elastic Slurm nodes, started and stopped
 	// by Slurm's ResumeProgram/SuspendProgram (burst slurm resume|suspend),
 	// each running a slurmd named after the machine.
-	SlurmNodes bool      `json:"slurm_nodes,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	SlurmNodes bool `json:"slurm_nodes,omitempty"`
+	// Options are the provider's own settings (aws: region, subnet,
+	// security-group, image); its Check refuses keys it does not take.
+	Options   map[string]string `json:"options,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 	// Live figures, filled in by list and show.
 	CPUs            int     `json:"cpus"`
 	MemBytes        int64   `json:"mem_bytes"`
@@ -144,6 +147,9 @@ type ClusterSpec struct {
 	MachineMemBytes int64  `json:"machine_mem_bytes,omitempty"`
 	MachineGPUs     int    `json:"machine_gpus,omitempty"`
 	SlurmNodes      bool   `json:"slurm_nodes,omitempty"`
+	// Options are the provider's own settings (--region, --subnet,
+	// --security-group, --image, --opt key=value).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // Event is one entry of the audit trail: who did what, when, and how it
@@ -198,4 +204,10 @@ type MachineType struct {
 	SpotUSD     float64 `json:"spot_usd_per_hour"`
 	Source      string  `json:"source"`
 	Date        string  `json:"date"`
+	// When the spot price was read at runtime from a provider (aws: every
+	// 15 minutes): where, when it took effect, and in which zone. Source
+	// and Date then speak of the on-demand price alone.
+	SpotSource string     `json:"spot_source,omitempty"`
+	SpotAt     *time.Time `json:"spot_at,omitempty"`
+	SpotZone   string     `json:"spot_zone,omitempty"`
 }

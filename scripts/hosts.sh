@@ -3,6 +3,7 @@
 #
 # Usage:
 #   scripts/hosts.sh start N                 make hosts bh1..bhN (idempotent: what exists is kept, what is missing made)
+#   scripts/hosts.sh add I                   make host bhI alone (idempotent), e.g. the EC2 stand-in's from 101 on
 #   scripts/hosts.sh stop [N]                remove hosts bh1..bhN (no N: every host and the bridge), only when no
 #                                            one holds the lock (below); else it refuses and names who holds it
 #   scripts/hosts.sh exec I [OPTS] CMD...    run CMD on host I (see below); exits with CMD's status
@@ -46,7 +47,7 @@ lockfile=/run/lock/burst-hosts.lock
 die() { echo "hosts.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -100,26 +101,43 @@ start_one() {
   echo "host $ns $addr"
 }
 
-cmd_start() {
-  [ $# -eq 1 ] || usage
-  host_number "$1"
-  need_root
+# bridge_up makes the bridge when it is missing.
+bridge_up() {
   if ! ip link show "$bridge" >/dev/null 2>&1; then
     ip link add "$bridge" type bridge
   fi
   ip addr show dev "$bridge" | grep >/dev/null "inet $net.1/24" || ip addr add "$net.1/24" dev "$bridge"
   ip link set "$bridge" up
+}
+
+# wait_up I: host I is ready when its link is up and its bridge port forwarding (state 3).
+wait_up() {
+  local tries=0
+  until ip -o link show "bh-v$1" | grep >/dev/null 'state UP' && [ "$(cat "/sys/class/net/bh-v$1/brport/state" 2>/dev/null)" = 3 ]; do
+    tries=$((tries + 1))
+    [ $tries -lt 50 ] || die "host bh$1: its link bh-v$1 on $bridge does not come up"
+    sleep 0.1
+  done
+}
+
+cmd_start() {
+  [ $# -eq 1 ] || usage
+  host_number "$1"
+  need_root
+  bridge_up
   local i
   for i in $(seq 1 "$1"); do start_one "$i"; done
-  # The hosts are ready before this returns: links up and bridge ports forwarding (state 3).
-  for i in $(seq 1 "$1"); do
-    local tries=0
-    until ip -o link show "bh-v$i" | grep >/dev/null 'state UP' && [ "$(cat "/sys/class/net/bh-v$i/brport/state" 2>/dev/null)" = 3 ]; do
-      tries=$((tries + 1))
-      [ $tries -lt 50 ] || die "host bh$i: its link bh-v$i on $bridge does not come up"
-      sleep 0.1
-    done
-  done
+  # The hosts are ready before this returns.
+  for i in $(seq 1 "$1"); do wait_up "$i"; done
+}
+
+cmd_add() {
+  [ $# -eq 1 ] || usage
+  host_number "$1"
+  need_root
+  bridge_up
+  start_one "$1"
+  wait_up "$1"
 }
 
 cmd_stop() {
@@ -243,6 +261,7 @@ cmd=$1
 shift
 case $cmd in
 start) cmd_start "$@" ;;
+add) cmd_add "$@" ;;
 stop) cmd_stop "$@" ;;
 exec) cmd_exec "$@" ;;
 status) cmd_status "$@" ;;

@@ -181,6 +181,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.whoamiRoutes(mux)
 	h.joinRoutes(mux)
 	h.userRoutes(mux)
+	h.distRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(asOwn(b.Register)))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(asOwn(b.Lease)))
 	h.outputRoute(mux)
@@ -217,6 +218,12 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			if h.ui != nil && h.sessionOf(r) != nil {
 				netlimit.Authenticate(r.Context())
 			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == distPath && r.Method == http.MethodGet {
+			// The binary is no secret (dist.go): a machine fetches it
+			// before it has any credential.
 			next.ServeHTTP(w, r)
 			return
 		}

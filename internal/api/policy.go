@@ -116,6 +116,9 @@ var routes = map[string]rule{
 	"GET /v1/join-tokens":         {auth.AdminOnly, fromNone},
 	"DELETE /v1/join-tokens/{id}": {auth.AdminOnly, fromNone},
 	"POST /v1/join":               {auth.Open, fromNobody},
+	// The server's own binary, for machines that fetch it before they
+	// join (dist.go).
+	"GET /v1/dist/burst": {auth.Open, fromNobody},
 
 	// The dashboard: a one-time sign-in code for whoever asks (it signs
 	// in as them), the pages behind their session.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +43,8 @@ func newClusterCreateCmd() *cobra.Command {
 		timeLimit string
 		mem       string
 		out       string
+		popts     []string
+		awsOpts   [4]string // --region, --subnet, --security-group, --image
 	)
 	c := &cobra.Command{
 		Use:   "create NAME (--type TYPE | --provider slurm [--cpus N --mem SIZE] | --provider joined)",
@@ -70,18 +73,40 @@ announces its own CPUs, memory and GPUs, and is charged to --project,
 priced as pilots without a type are. --type, --cpus, --min, --max and
 --idle-stop do not apply (burst does not stop hosts it did not start);
 burst machine stop makes its agent exit, and burst machine start lets it
-register again.`,
+register again.
+
+With --provider aws each machine is an EC2 instance (spot with --spot) in
+--region, launched from --image into --subnet with --security-group; its
+user-data fetches burst from this server over TLS and joins it, so the
+server must listen where instances reach it (burst server --listen
+0.0.0.0:8443). burst cluster create checks the credentials, region, type,
+image and vCPU quota first, and says what to fix (docs/aws.md). Spot prices
+are read from EC2 every 15 minutes into the catalog (burst types).`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
   burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m
-  burst cluster create lab --provider joined --project mars`,
+  burst cluster create lab --provider joined --project mars
+  burst cluster create gpu --provider aws --type g5.xlarge --spot --max 8 --region eu-west-2
+  burst cluster create cpu --provider aws --type m5.large --max 20 --region eu-west-2 --subnet subnet-0abc --security-group sg-0abc --image ami-0abc`,
 		Args: argsAtLeast(1, "cluster name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(out); err != nil {
 				return err
 			}
 			spec.Name = args[0]
+			for i, k := range providerFlags {
+				if awsOpts[i] != "" {
+					setOpt(&spec, k, awsOpts[i])
+				}
+			}
+			for _, kv := range popts {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usage("--opt %q: give key=value, e.g. --opt region=eu-west-2", kv)
+				}
+				setOpt(&spec, k, v)
+			}
 			if spec.SlurmNodes {
 				if c.Flags().Changed("provider") && spec.Provider != "slurm-nodes" {
 					return usage("--slurm-nodes means --provider slurm-nodes: give one of them, not --provider %s", spec.Provider)
@@ -168,7 +193,12 @@ register again.`,
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
 	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never; not for --provider joined)")
-	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (the type's spot price)")
+	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (aws: spot instances, interrupted with notice; local: priced at the type's spot rate)")
+	fl.StringVar(&awsOpts[0], "region", "", "aws: the EC2 region, e.g. eu-west-2 (default: AWS_REGION or the profile's)")
+	fl.StringVar(&awsOpts[1], "subnet", "", "aws: the subnet id instances launch in (default: the region's default VPC)")
+	fl.StringVar(&awsOpts[2], "security-group", "", "aws: security group ids, comma-separated; they must let instances reach the server's TLS port (default: the VPC's default group)")
+	fl.StringVar(&awsOpts[3], "image", "", "aws: the AMI id, any Linux with sh and curl or wget (default: the newest Amazon Linux 2023 of the server's architecture)")
+	fl.StringArrayVar(&popts, "opt", nil, "a provider's own option as `KEY=VALUE` (repeatable); --region and the like are the same as --opt region=...")
 	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
 	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")
 	outFlag(c, &out)
@@ -260,4 +290,15 @@ waiting for a cluster of that name.`,
 		},
 	}
 	return c
+}
+
+// providerFlags are the options with flags of their own, in the order of
+// the variables holding them.
+var providerFlags = [4]string{"region", "subnet", "security-group", "image"}
+
+func setOpt(spec *burst.ClusterSpec, k, v string) {
+	if spec.Options == nil {
+		spec.Options = map[string]string{}
+	}
+	spec.Options[k] = v
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/burst-sh/burst/internal/suggest"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -34,6 +35,12 @@ type Type struct {
 	Spot     float64 // $/h, 0 = no spot offer
 	Source   string  // where the price was read
 	Date     string  // when (YYYY-MM-DD)
+	// SpotSource and SpotAt, when set, say where and when Spot was read at
+	// runtime (a provider's spot market, SetSpot), and SpotZone where the
+	// price is; Source and Date then speak of OnDemand alone.
+	SpotSource string
+	SpotAt     time.Time
+	SpotZone   string
 }
 
 // Price is the hourly price of t: spot when asked for and offered, else
@@ -83,6 +90,70 @@ type Catalog struct {
 	LogsTier string
 	// Reference $/vCPU-hour and $/GPU-hour, used by GPUShare.
 	RefCoreHour, RefGPUHour float64
+
+	live *spotBook // spot prices read at runtime (SetSpot); nil: none
+}
+
+// SpotPrice is a type's spot price as a provider read it at runtime.
+type SpotPrice struct {
+	USD    float64   // per hour
+	Zone   string    // where (the cheapest zone of a region)
+	At     time.Time // when it took effect
+	Source string    // e.g. "aws DescribeSpotPriceHistory eu-west-2"
+}
+
+// spotBook holds the spot prices set at runtime; its lock lets the server
+// set them while requests read the catalog.
+type spotBook struct {
+	mu sync.RWMutex
+	m  map[string]SpotPrice
+}
+
+// SetSpot sets type name's spot price, read at runtime, over the one of
+// the price files: Type, Fit, LocalPrice and Filter answer with it from
+// now on. Safe to call while others read c, which Load or Default made.
+func (c *Catalog) SetSpot(name string, p SpotPrice) error {
+	if !slices.ContainsFunc(c.Types, func(t Type) bool { return t.Name == name }) {
+		_, err := c.Type(name)
+		return err
+	}
+	if math.IsNaN(p.USD) || math.IsInf(p.USD, 0) || p.USD <= 0 {
+		return fmt.Errorf("spot price of %s: %v: a price is more than 0 US dollars", name, p.USD)
+	}
+	if p.At.IsZero() || p.Source == "" {
+		return fmt.Errorf("spot price of %s: give its time and source", name)
+	}
+	if c.live == nil {
+		c.live = &spotBook{}
+	}
+	c.live.mu.Lock()
+	defer c.live.mu.Unlock()
+	if c.live.m == nil {
+		c.live.m = map[string]SpotPrice{}
+	}
+	c.live.m[name] = p
+	return nil
+}
+
+// withLive is t with the spot price set at runtime, if any. Called with
+// c.live's read lock held (or no book).
+func (c *Catalog) withLive(t Type) Type {
+	if c.live == nil {
+		return t
+	}
+	if p, ok := c.live.m[t.Name]; ok {
+		t.Spot, t.SpotSource, t.SpotAt, t.SpotZone = p.USD, p.Source, p.At, p.Zone
+	}
+	return t
+}
+
+// rlock takes c.live's read lock; the func it returns releases it.
+func (c *Catalog) rlock() func() {
+	if c.live == nil {
+		return func() {}
+	}
+	c.live.mu.RLock()
+	return c.live.mu.RUnlock
 }
 
 //go:embed prices.yaml
@@ -128,6 +199,12 @@ func (c *Catalog) clone() *Catalog {
 	d := *c
 	d.Types = slices.Clone(c.Types)
 	d.Tiers = slices.Clone(c.Tiers)
+	d.live = &spotBook{}
+	if c.live != nil {
+		c.live.mu.RLock()
+		d.live.m = maps.Clone(c.live.m)
+		c.live.mu.RUnlock()
+	}
 	return &d
 }
 
@@ -453,8 +530,13 @@ func sortedKeys[V any](m map[string]V) []string {
 // Type looks up the machine type name. An unknown name is an error that
 // suggests the nearest known names.
 func (c *Catalog) Type(name string) (Type, error) {
-	return byName(c.Types, func(t Type) string { return t.Name }, name, "machine type",
+	t, err := byName(c.Types, func(t Type) string { return t.Name }, name, "machine type",
 		func([]string) string { return "burst types lists them all" })
+	if err != nil {
+		return t, err
+	}
+	defer c.rlock()()
+	return c.withLive(t), nil
 }
 
 // Tier looks up the storage tier name. An unknown name is an error that
@@ -540,7 +622,9 @@ func nearest(name string, names []string, n int) []string {
 func (c *Catalog) Fit(res burst.Resources, spot bool) (Type, bool) {
 	var best Type
 	found := false
+	defer c.rlock()()
 	for _, t := range c.Types {
+		t = c.withLive(t)
 		if t.VCPUs < res.CPUs || t.MemBytes < res.MemBytes || t.GPUs < res.GPUs {
 			continue
 		}
@@ -593,9 +677,10 @@ func (c *Catalog) GPUShare(cpus, gpus int) float64 {
 // family, then size.
 func (c *Catalog) Filter(gpuOnly bool) []Type {
 	var out []Type
+	defer c.rlock()()
 	for _, t := range c.Types {
 		if !gpuOnly || t.GPUs > 0 {
-			out = append(out, t)
+			out = append(out, c.withLive(t))
 		}
 	}
 	slices.SortFunc(out, compareTypes)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -428,5 +429,46 @@ func TestBuiltinChecks(t *testing.T) {
 	}
 	if _, err := defaultCatalog(); err != nil {
 		t.Fatalf("built-in prices.yaml is broken: %v", err)
+	}
+}
+
+// A spot price set at runtime is what Type, Filter and Fit answer with,
+// dated and sourced; an unknown type or a bad price is refused; copies
+// made before do not change.
+func TestSetSpot(t *testing.T) {
+	c := Default()
+	before := c.clone()
+	at := time.Date(2026, 12, 4, 5, 0, 0, 0, time.UTC)
+	p := SpotPrice{USD: 0.0123, Zone: "eu-west-2a", At: at, Source: "aws DescribeSpotPriceHistory eu-west-2"}
+	if err := c.SetSpot("m5.large", p); err != nil {
+		t.Fatal(err)
+	}
+	ty, err := c.Type("m5.large")
+	if err != nil || ty.Spot != 0.0123 || ty.SpotZone != "eu-west-2a" || !ty.SpotAt.Equal(at) || ty.SpotSource != p.Source || ty.Price(true) != 0.0123 {
+		t.Errorf("Type after SetSpot: %+v %v", ty, err)
+	}
+	if fit, ok := c.Fit(burst.Resources{CPUs: 2, MemBytes: 8 << 30}, true); !ok || fit.Name != "m5.large" {
+		t.Errorf("Fit on spot: %v %v, want m5.large at its new spot price", fit.Name, ok)
+	}
+	found := false
+	for _, ft := range c.Filter(false) {
+		if ft.Name == "m5.large" {
+			found = ft.Spot == 0.0123
+		}
+	}
+	if !found {
+		t.Error("Filter does not show the spot price set")
+	}
+	if old, _ := before.Type("m5.large"); old.Spot == 0.0123 {
+		t.Error("a catalog cloned before changed")
+	}
+	if err := c.SetSpot("m5.lage", p); err == nil || !strings.Contains(err.Error(), "m5.large") {
+		t.Errorf("unknown type: %v", err)
+	}
+	if err := c.SetSpot("m5.large", SpotPrice{USD: -1, At: at, Source: "x"}); err == nil {
+		t.Error("a negative price was kept")
+	}
+	if err := c.SetSpot("m5.large", SpotPrice{USD: 1}); err == nil {
+		t.Error("a price without time and source was kept")
 	}
 }

@@ -51,6 +51,9 @@ func (j *Joined) Check(ctx context.Context, s Spec) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := RefuseOptions(j.Name(), s.Options); err != nil {
+		return err
+	}
 	var opts []string
 	if s.Partition != "" {
 		opts = append(opts, "--partition")

@@ -35,6 +35,9 @@ func (l *Local) Check(ctx context.Context, s Spec) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := RefuseOptions(l.Name(), s.Options); err != nil {
+		return err
+	}
 	if s.Partition != "" || s.TimeLimit > 0 {
 		return fmt.Errorf("--partition and --time-limit are for the slurm provider: the %s provider's machines are slices of this host (drop them, or give --provider slurm)", l.Name())
 	}

@@ -11,6 +11,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ import (
 type Spec struct {
 	ID      string          // the machine's name, unique in the server
 	Cluster string          // the cluster it belongs to
+	Project string          // the project it is charged to
+	Max     int             // machines of its cluster at most (Check: quotas)
 	Type    string          // catalog type name
 	Res     burst.Resources // what the machine offers (the type's)
 	Spot    bool
@@ -29,6 +32,11 @@ type Spec struct {
 	// Slurm partition and allocation time limit); zero: its defaults.
 	Partition string
 	TimeLimit time.Duration
+	// Options are the provider's own settings of the cluster (aws: region,
+	// subnet, security-group, image), given with their own flags or --opt
+	// key=value. A provider refuses in Check the keys it does not take
+	// (RefuseOptions).
+	Options map[string]string
 }
 
 // Connect is how a started agent reaches its server.
@@ -38,6 +46,10 @@ type Connect struct {
 	Exe       string // the burst binary
 	Home      string // BURST_HOME for the agent
 	LogDir    string // where agent logs go
+	// CAFile, when the server serves TLS, is the PEM of the CA its
+	// certificate chains to: what a machine that fetches anything from the
+	// server before it joins (the burst binary) verifies it with.
+	CAFile string
 	// JoinURL, when set, is how the machine's agent joins instead of
 	// reading TokenFile (burst agent --join): a one-time join token minted
 	// for this machine alone, on a server that serves TLS. It is a secret:
@@ -152,6 +164,34 @@ type Caps struct {
 	// for clusters whose provider declares it, and --type, --min and --max
 	// do not apply.
 	Joins bool
+	// Spot: the provider launches spot machines when the cluster asks
+	// (Spec.Spot): cheaper, and interrupted with a notice when the cloud
+	// wants them back. Providers without it may still take --spot to price
+	// a machine at its type's spot rate (local), or refuse it.
+	Spot bool
+}
+
+// Pricer is implemented by providers whose prices move (a cloud's spot
+// market): Prices reads, with I/O and within ctx, the current prices of
+// machine types where a cluster with options opts would launch them. The
+// server calls it outside its lock, on a timer and when a cluster is
+// created, and puts the answers into the price catalog with their date and
+// source.
+type Pricer interface {
+	Prices(ctx context.Context, types []string, opts map[string]string) ([]Price, error)
+}
+
+// Price is a machine type's price as a provider read it.
+type Price struct {
+	Type string
+	// Spot is the $/h of the type on spot (0: not offered there); Zone is
+	// where that price is (the cheapest of the region's zones).
+	Spot float64
+	Zone string
+	// At is when the price took effect at the provider; Source says where
+	// it was read ("aws DescribeSpotPriceHistory eu-west-2").
+	At     time.Time
+	Source string
 }
 
 // Explainer is implemented by providers that can say why a machine is not
@@ -185,4 +225,35 @@ const (
 	SlurmName      = "slurm"
 	SlurmNodesName = "slurm-nodes"
 	JoinedName     = "joined"
+	AWSName        = "aws"
 )
+
+// optionOwner names, for each provider option the CLI has a flag for, the
+// provider that takes it: what a refusal by another provider names.
+var optionOwner = map[string]string{
+	"region": AWSName, "subnet": AWSName, "security-group": AWSName, "image": AWSName,
+}
+
+// RefuseOptions is provider prov's refusal of the options in opts it does
+// not take (those not in takes), naming the provider that does; nil when
+// it takes them all. Keys are checked in order, so the message is stable.
+func RefuseOptions(prov string, opts map[string]string, takes ...string) error {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if slices.Contains(takes, k) {
+			continue
+		}
+		if owner := optionOwner[k]; owner != "" && owner != prov {
+			return fmt.Errorf("--%s is an option of the %s provider, not of %s: drop it, or give --provider %s", k, owner, prov, owner)
+		}
+		if len(takes) == 0 {
+			return fmt.Errorf("--opt %s: the %s provider takes no options: drop it", k, prov)
+		}
+		return fmt.Errorf("--opt %s: the %s provider takes no such option (it takes %s): drop it or fix its name", k, prov, strings.Join(takes, ", "))
+	}
+	return nil
+}

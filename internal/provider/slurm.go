@@ -52,7 +52,10 @@ func (s *Slurm) Caps() Caps {
 // one when none is named) must have the machine's CPUs and memory.
 func (s *Slurm) Check(ctx context.Context, sp Spec) error {
 	if sp.Spot {
-		return errors.New("Slurm has no spot machines: drop --spot")
+		return errors.New("Slurm has no spot machines: drop --spot, or give --provider aws")
+	}
+	if err := RefuseOptions(s.Name(), sp.Options); err != nil {
+		return err
 	}
 	nodes, err := slurm.Client{}.Nodes(ctx, sp.Partition)
 	if err != nil {

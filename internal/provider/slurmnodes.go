@@ -30,6 +30,9 @@ func (n *SlurmNodes) Check(ctx context.Context, s Spec) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := RefuseOptions(n.Name(), s.Options); err != nil {
+		return err
+	}
 	if s.Partition != "" || s.TimeLimit > 0 {
 		return fmt.Errorf("--partition and --time-limit are for the slurm provider: Slurm itself puts jobs on elastic nodes (give the partition in slurm.conf)")
 	}

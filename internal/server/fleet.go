@@ -19,6 +19,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/provider/aws"
 	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -67,6 +68,11 @@ func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
 	kind := "on-demand"
 	if c.def.Spot && c.typ.Spot > 0 {
 		kind = "spot"
+		if c.typ.SpotSource != "" {
+			// Read from the provider's spot market (prices.go).
+			return c.typ.Spot, fmt.Sprintf("%s spot in %s (%s, %s)", c.typ.Name, c.typ.SpotZone, c.typ.SpotSource,
+				c.typ.SpotAt.UTC().Format("2006-01-02 15:04Z"))
+		}
 	}
 	return c.typ.Price(c.def.Spot), fmt.Sprintf("%s %s (%s, %s)", c.typ.Name, kind, c.typ.Source, c.typ.Date)
 }
@@ -109,6 +115,7 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		&provider.Slurm{Dir: filepath.Join(string(s.home), "pilots")},
 		&provider.SlurmNodes{Host: s.hostRes},
 		&provider.Joined{},
+		&aws.Provider{Server: func() string { return s.homeID }, Joins: s.pilotJoins},
 	} {
 		s.providers[p.Name()] = p
 	}
@@ -224,8 +231,8 @@ func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*cluste
 	if err != nil {
 		return nil, err
 	}
-	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Type: typ.Name, Res: typ.Resources(), Spot: def.Spot,
-		Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second}); err != nil {
+	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Project: def.Project, Max: def.Max, Type: typ.Name, Res: typ.Resources(),
+		Spot: def.Spot, Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second, Options: def.Options}); err != nil {
 		if def.Type == "" {
 			return nil, fmt.Errorf("provider %s: %w", def.Provider, err)
 		}
@@ -294,12 +301,13 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
 		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
-		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs,
+		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, Options: spec.Options,
 		CreatedAt: time.Now().UTC()}
 	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}
+	s.pricesAtCreate(ctx, c) // no one sees c yet: not under s.mu
 	c.def.Off, c.def.On = c.sched.Spec()
 	defer s.gateCluster(spec.Name)()
 	s.mu.Lock()
@@ -516,6 +524,9 @@ func (s *Server) connectFor(c *clusterRT) provider.Connect {
 	conn := s.connect()
 	if !c.caps().SharesHost {
 		conn.Server = s.agentAddr() // pinned to the server's CA when it serves TLS
+		if s.tls != nil {
+			conn.CAFile = s.tls.caFile
+		}
 	}
 	return conn
 }
@@ -739,8 +750,9 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	m.row.State = burst.MachineStopped
 	m.starting = true
-	spec := provider.Spec{ID: id, Cluster: c.def.Name, Type: c.typ.Name, Res: r, Spot: c.def.Spot,
-		Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second}
+	spec := provider.Spec{ID: id, Cluster: c.def.Name, Project: c.def.Project, Max: c.def.Max, Type: c.typ.Name, Res: r,
+		Spot: c.def.Spot, Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second,
+		Options: c.def.Options}
 	prov, ctx := c.prov, s.ctx
 	if ctx == nil {
 		ctx = context.Background() // not serving yet

@@ -388,8 +388,14 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 func (s *Server) Types(gpu bool) []burst.MachineType {
 	out := []burst.MachineType{}
 	for _, t := range s.catalog.Filter(gpu) {
-		out = append(out, burst.MachineType{Name: t.Name, VCPUs: t.VCPUs, MemBytes: t.MemBytes, GPUs: t.GPUs,
-			GPUModel: t.GPUModel, OnDemandUSD: t.OnDemand, SpotUSD: t.Spot, Source: t.Source, Date: t.Date})
+		mt := burst.MachineType{Name: t.Name, VCPUs: t.VCPUs, MemBytes: t.MemBytes, GPUs: t.GPUs,
+			GPUModel: t.GPUModel, OnDemandUSD: t.OnDemand, SpotUSD: t.Spot, Source: t.Source, Date: t.Date,
+			SpotSource: t.SpotSource, SpotZone: t.SpotZone}
+		if !t.SpotAt.IsZero() {
+			at := t.SpotAt
+			mt.SpotAt = &at
+		}
+		out = append(out, mt)
 	}
 	return out
 }

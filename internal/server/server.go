@@ -112,6 +112,7 @@ type Server struct {
 	ctx         context.Context // the server's life: background work ends with it
 	kick        chan struct{}
 	scaleKick   chan struct{}
+	priceKick   chan struct{} // read the providers' prices now (prices.go)
 	agentExited chan struct{}
 
 	uiVersion atomic.Uint64 // bumped by every change a dashboard page may show
@@ -196,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
-		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),
 	}
 	host, _ := os.Hostname()
@@ -398,6 +399,7 @@ func (s *Server) serve(ctx context.Context) error {
 	s.loops.Go(func() { s.superviseLocal(ctx) })
 	s.loops.Go(func() { s.meterLoop(ctx) })
 	s.loops.Go(func() { s.scaleLoop(ctx) })
+	s.loops.Go(func() { s.priceLoop(ctx) })
 	return nil
 }
 

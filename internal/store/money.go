@@ -90,7 +90,7 @@ func (s *Store) ListProjects(ctx context.Context) ([]*ProjectRow, error) {
 func SaveCluster(tx *Tx, c *burst.Cluster) error {
 	off, _ := json.Marshal(c.Off)
 	on, _ := json.Marshal(c.On)
-	opts, _ := json.Marshal(clusterOptions{c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs, c.SlurmNodes})
+	opts, _ := json.Marshal(clusterOptions{c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs, c.SlurmNodes, c.Options})
 	_, err := tx.exec(`INSERT INTO clusters (name, provider, type, project, min, max, idle_stop_s, spot, sched_off,
 		sched_on, created_at, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(name) DO UPDATE SET provider=excluded.provider, type=excluded.type, project=excluded.project,
@@ -112,6 +112,8 @@ type clusterOptions struct {
 	MemBytes   int64  `json:"mem_bytes,omitempty"`
 	GPUs       int    `json:"gpus,omitempty"`
 	SlurmNodes bool   `json:"slurm_nodes,omitempty"`
+	// Provider are the provider's own options (burst.Cluster.Options).
+	Provider map[string]string `json:"provider,omitempty"`
 }
 
 // DeleteCluster removes a cluster's definition (its machines' rows stay,
@@ -143,7 +145,7 @@ func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
 		}
 		json.Unmarshal([]byte(opts), &o)
 		c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs = o.Partition, o.TimeLimitS, o.CPUs, o.MemBytes, o.GPUs
-		c.SlurmNodes = o.SlurmNodes
+		c.SlurmNodes, c.Options = o.SlurmNodes, o.Provider
 		json.Unmarshal([]byte(off), &c.Off)
 		json.Unmarshal([]byte(on), &c.On)
 		c.CreatedAt = time.UnixMicro(created).UTC()

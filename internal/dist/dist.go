@@ -1,0 +1,63 @@
+// Package dist is the burst binary as a server hands it out: which
+// architecture it is built for and its SHA-256, which a machine that
+// fetches it (an EC2 instance's user-data) checks before it runs it. It
+// reads files and keeps their sums; it does not serve them (internal/api
+// does).
+package dist
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Arch is the architecture this binary runs on, in Go's words (amd64,
+// arm64): the only one a server can serve, being its own binary.
+func Arch() string { return runtime.GOARCH }
+
+// Sum is the SHA-256 (lowercase hex) of the file at path, remembered while
+// the file keeps its size and modification time: a 30 MB binary is hashed
+// once, not for every machine that fetches it.
+func Sum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("the burst binary %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	k := key{path, fi.Size(), fi.ModTime()}
+	mu.Lock()
+	s, ok := sums[k]
+	mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read the burst binary %s: %w", path, err)
+	}
+	s = hex.EncodeToString(h.Sum(nil))
+	mu.Lock()
+	sums[k] = s
+	mu.Unlock()
+	return s, nil
+}
+
+type key struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+var (
+	mu   sync.Mutex
+	sums = map[key]string{}
+)
