@@ -435,6 +435,10 @@ type StorageInfo struct {
 	SetBy    string         `json:"set_by,omitempty"`
 	SetAt    *time.Time     `json:"set_at,omitempty"`
 	Usage    []StorageUsage `json:"usage"`
+	// Received is the blob bytes the server took in itself (PUT
+	// /v1/blobs) since it started: what did not go to a presigned URL,
+	// nor was skipped because the store held it.
+	Received int64 `json:"received_bytes"`
 }
 
 // Storage says where blobs go and what each project holds (admin).
