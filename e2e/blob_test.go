@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -257,5 +258,77 @@ func TestBlobS3MinIO(t *testing.T) {
 	h.mustRun("storage", "get", e, "--size", "1000", "-o", "home2.bin")
 	if s := h.storage(); s.Received != 1000 || len(s.Usage) != 2 {
 		t.Fatalf("after the switch back: received %d, usage %+v; want the new blob sent home, both held", s.Received, s.Usage)
+	}
+}
+
+// A machine's credential (an agent on a namespace test host, joined with
+// a one-time token) reads a blob only while it holds a task of a job that
+// references it, and uploads outputs only for the task it holds.
+func TestBlobMachineReads(t *testing.T) {
+	t.Parallel()
+	h := startHostServer(t)
+	h.mustRun("project", "create", "mars", "--budget", "100")
+	h.mustRun("cluster", "create", "bl", "--provider", "joined", "--project", "mars")
+	a := h.startHostAgent(4, "--machine", "bh4-bl", "--cluster", "bl", "--cpus", "2")
+	h.waitRegistered(a)
+	const n = 300000
+	d := h.blobFile("in.bin", n)
+	h.mustRun("storage", "put", "in.bin", "--project", "mars")
+
+	// The machine's credential, as its agent keeps it on its host.
+	out, err := onHost(t, a, "cat", "/tmp/home/.burst/joined.json") // the agent says where it keeps it
+	var st struct {
+		Servers []struct{ Server, Credential, CA string } `json:"servers"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || len(st.Servers) != 1 || st.Servers[0].Credential == "" {
+		t.Fatalf("the agent's joined.json on its host: %v %q", err, out)
+	}
+	m, err := client.New(st.Servers[0].Server, st.Servers[0].Credential, client.WithCA([]byte(st.Servers[0].CA)), client.WithRetry(client.Retry{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref := client.BlobRef{Digest: d, Size: n}
+	dst := filepath.Join(h.dir, "fetched.bin")
+	if err := m.FetchBlob(ctx, ref, dst); !client.IsNotFound(err) {
+		t.Fatalf("the machine read a blob no task of it uses: %v, want 404", err)
+	}
+
+	id := h.submit("--project", "mars", "--on", "bl", "--", "sleep", "300")
+	j := h.waitRunning(id)
+	if err := m.FetchBlob(ctx, ref, dst); !client.IsNotFound(err) {
+		t.Fatalf("the machine read a blob its running job does not reference: %v, want 404", err)
+	}
+	h.mustRun("storage", "put", "in.bin", "--project", "mars", "--job", idArg(id))
+	if err := m.FetchBlob(ctx, ref, dst); err != nil {
+		t.Fatalf("the machine could not read its job's blob: %v", err)
+	}
+	if readFile(t, dst) != readFile(t, filepath.Join(h.dir, "in.bin")) {
+		t.Fatal("the machine read other bytes than were uploaded")
+	}
+	if s := h.storage(); s.Received != n {
+		t.Fatalf("referencing the blob from the job sent it again: received %d, want %d", s.Received, n)
+	}
+
+	h.blobFile("out.bin", 5000)
+	task := j.task0(t)
+	mine := client.BlobPut{Project: "mars", Kind: client.BlobOutput, Job: id, Task: 0, Attempt: task.Attempt}
+	if _, err := m.UploadFile(ctx, filepath.Join(h.dir, "out.bin"), mine); err != nil {
+		t.Fatalf("the machine could not upload its task's output: %v", err)
+	}
+	other := mine
+	other.Job = id + 1000
+	var ae *client.Error
+	if _, err := m.UploadFile(ctx, filepath.Join(h.dir, "out.bin"), other); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("the machine uploaded an output for a task it does not hold: %v, want 403", err)
+	}
+	if _, err := m.UploadFile(ctx, filepath.Join(h.dir, "in.bin"), client.BlobPut{Project: "mars", Kind: client.BlobInput}); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("the machine uploaded an input: %v, want 403", err)
+	}
+
+	h.mustRun("cancel", idArg(id))
+	h.waitFor("the cancelled task to leave the machine", 30*time.Second, func() bool { return terminal(h.show(id).State) })
+	if err := m.FetchBlob(ctx, ref, dst); !client.IsNotFound(err) {
+		t.Fatalf("the machine still reads the blob once its task ended: %v, want 404", err)
 	}
 }
