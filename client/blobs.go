@@ -305,7 +305,7 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 			return err
 		}
 		defer body.Close()
-		_, err = io.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1))
+		_, err = io.CopyBuffer(cw, io.LimitReader(body, ref.Size-cw.n+1), make([]byte, 1<<20))
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}
