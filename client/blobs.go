@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -178,7 +177,7 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to stri
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode >= 300 {
-			return errorOf(resp)
+			return ep.errorOf(resp)
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
 		return err
@@ -188,29 +187,6 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to stri
 // directHTTP moves bytes to and from the store's presigned URLs: never
 // through the server's connection (a unix socket), never with its token.
 var directHTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true}}
-
-// newRequest is a request to the server, with its credential.
-func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+ep.token)
-	if user != "" {
-		req.Header.Set("X-Burst-User", user)
-	}
-	return req, nil
-}
-
-// errorOf is the *Error of a server's error answer.
-func errorOf(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	e := &Error{Status: resp.StatusCode, body: b}
-	if json.Unmarshal(b, e) != nil || e.Message == "" {
-		e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	return e
-}
 
 // openAt asks for the blob's bytes from offset on: from the server, or,
 // when it redirects (S3), from the store directly. A blob whose whole size
@@ -250,7 +226,7 @@ func (c *Client) openAt(ctx context.Context, ep *endpoint, ref BlobRef, offset i
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		return nil, errorOf(resp)
+		return nil, ep.errorOf(resp)
 	}
 	if total := wholeSize(resp); total >= 0 && total != ref.Size {
 		resp.Body.Close()
@@ -329,7 +305,7 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 			return err
 		}
 		defer body.Close()
-		_, err = io.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1))
+		_, err = io.CopyBuffer(cw, io.LimitReader(body, ref.Size-cw.n+1), make([]byte, 1<<20))
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}
@@ -435,6 +411,10 @@ type StorageInfo struct {
 	SetBy    string         `json:"set_by,omitempty"`
 	SetAt    *time.Time     `json:"set_at,omitempty"`
 	Usage    []StorageUsage `json:"usage"`
+	// Received is the blob bytes the server took in itself (PUT
+	// /v1/blobs) since it started: what did not go to a presigned URL,
+	// nor was skipped because the store held it.
+	Received int64 `json:"received_bytes"`
 }
 
 // Storage says where blobs go and what each project holds (admin).

@@ -185,13 +185,9 @@ func (c *Client) WithRetry(r Retry) *Client {
 // returns the answer, or the server's error answer as an *Error, or a
 // failure to connect in the words of tlsFailure. It does not retry.
 func (ep *endpoint) request(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, body)
+	req, err := ep.newRequest(ctx, method, path, body)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+ep.token)
-	if user != "" {
-		req.Header.Set("X-Burst-User", user)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
@@ -202,19 +198,38 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body io.Re
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		e := &Error{Status: resp.StatusCode}
-		e.unread = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		e.body = b
-		if json.Unmarshal(b, e) != nil || e.Message == "" {
-			e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-			if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), plainToTLS) {
-				e.Message = fmt.Sprintf("%s serves HTTPS only: use https://%s (and log in with `burst login`)", ep.base, strings.TrimPrefix(ep.base, "http://"))
-			}
-		}
-		return nil, e
+		return nil, ep.errorOf(resp)
 	}
 	return resp, nil
+}
+
+// newRequest is a request to the server, with its credential.
+func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, ep.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+ep.token)
+	if user != "" {
+		req.Header.Set("X-Burst-User", user)
+	}
+	return req, nil
+}
+
+// errorOf is the *Error of the server's error answer resp (its body is
+// read, not closed).
+func (ep *endpoint) errorOf(resp *http.Response) *Error {
+	e := &Error{Status: resp.StatusCode}
+	e.unread = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	e.body = b
+	if json.Unmarshal(b, e) != nil || e.Message == "" {
+		e.Message = fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), plainToTLS) {
+			e.Message = fmt.Sprintf("%s serves HTTPS only: use https://%s (and log in with `burst login`)", ep.base, strings.TrimPrefix(ep.base, "http://"))
+		}
+	}
+	return e
 }
 
 // do sends a request and decodes its JSON answer into out (nil: none),

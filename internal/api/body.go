@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/burst-sh/burst/client"
@@ -32,6 +33,10 @@ type bodyGate struct {
 func (g *bodyGate) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := r.ContentLength
+		if streamed(r) {
+			next.ServeHTTP(w, r) // copied to the blob store as it comes, whatever its size
+			return
+		}
 		if n > MaxBody {
 			tooLarge(w)
 			return
@@ -52,6 +57,13 @@ func (g *bodyGate) wrap(next http.Handler) http.Handler {
 		defer g.give(n)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// streamed says whether r's body is streamed to its end rather than held
+// in memory: a blob's bytes (blobs.go), which take no turn and have no
+// limit but the disk's.
+func streamed(r *http.Request) bool {
+	return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/blobs/")
 }
 
 func (g *bodyGate) take(n int64) bool {

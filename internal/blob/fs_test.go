@@ -9,8 +9,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/quick"
+
+	"github.com/burst-sh/burst/internal/testfs"
 )
 
 func digestOf(b []byte) string { s := sha256.Sum256(b); return Digest(s[:]) }
@@ -150,4 +153,54 @@ func TestFSCleansTemporaries(t *testing.T) {
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Fatalf("a temporary outlived a reopen: %v", err)
 	}
+}
+
+// A blob larger than the room left is refused before a byte is written;
+// a disk that fills during the write (another writer) ends it with a
+// NoSpaceError that names the directory, and no half-written file.
+func TestFSDiskFull(t *testing.T) {
+	dir := testfs.SmallDisk(t, "", "16m", nil)
+	st, err := NewFS(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	big := bytes.Repeat([]byte{7}, 20<<20)
+	_, err = st.Put(ctx, digestOf(big), int64(len(big)), bytes.NewReader(big))
+	var ns *NoSpaceError
+	if !errors.As(err, &ns) || !strings.Contains(err.Error(), st.Dir()) {
+		t.Fatalf("a 20 MiB blob on a 16 MiB disk: %v, want a NoSpaceError naming %s", err, st.Dir())
+	}
+	if fs := files(t, st.Dir()); len(fs) != 0 {
+		t.Fatalf("a refused blob left %v", fs)
+	}
+	data := bytes.Repeat([]byte{9}, 4<<20)
+	filler := filepath.Join(dir, "filler")
+	body := &onFirstRead{r: bytes.NewReader(data), fn: func() { testfs.Fill(t, filler) }}
+	_, err = st.Put(ctx, digestOf(data), int64(len(data)), body)
+	if !errors.As(err, &ns) {
+		t.Fatalf("a disk that filled during the write: %v, want a NoSpaceError", err)
+	}
+	if fs := files(t, st.Dir()); len(fs) != 0 {
+		t.Fatalf("a write cut by a full disk left %v", fs)
+	}
+	os.Remove(filler)
+	if _, err := st.Put(ctx, digestOf(data), int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatalf("once there is room again: %v", err)
+	}
+}
+
+// onFirstRead calls fn before its first read.
+type onFirstRead struct {
+	r    io.Reader
+	fn   func()
+	done bool
+}
+
+func (o *onFirstRead) Read(p []byte) (int, error) {
+	if !o.done {
+		o.done = true
+		o.fn()
+	}
+	return o.r.Read(p)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/burst-sh/burst/client"
@@ -37,6 +38,8 @@ type blobState struct {
 	cur blob.Store
 	row *store.BlobStorageRow
 	at  map[string]blob.Store // stores by Location, opened when first read
+
+	received atomic.Int64 // blob bytes the server took in PUTs since it started
 }
 
 // openBlobs opens the embedded store under the home and the one new
@@ -133,7 +136,7 @@ func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.Blo
 		return err
 	}
 	st := s.blobs.current()
-	if _, err := st.Put(ctx, ref.Digest, ref.Size, body); err != nil {
+	if _, err := st.Put(ctx, ref.Digest, ref.Size, countReader{body, &s.blobs.received}); err != nil {
 		return blobErr(err)
 	}
 	return s.recordBlob(ctx, who, ref, st.Location())
@@ -353,7 +356,7 @@ func (s *Server) StorageInfo(ctx context.Context) (*client.StorageInfo, error) {
 	s.blobs.mu.Lock()
 	cur, row := s.blobs.cur, s.blobs.row
 	s.blobs.mu.Unlock()
-	out := &client.StorageInfo{URL: "embedded", Describe: cur.Describe(), Usage: []client.StorageUsage{}}
+	out := &client.StorageInfo{URL: "embedded", Describe: cur.Describe(), Usage: []client.StorageUsage{}, Received: s.blobs.received.Load()}
 	if row != nil {
 		out.URL, out.Endpoint, out.Region, out.SetBy = row.URL, row.Endpoint, row.Region, row.SetBy
 		at := row.SetAt
@@ -403,4 +406,16 @@ func (s *Server) SetStorage(ctx context.Context, actor string, req *client.Stora
 	s.blobs.mu.Unlock()
 	s.log.Info("blob storage set", "by", actor, "to", next.Describe())
 	return s.StorageInfo(ctx)
+}
+
+// countReader adds what is read through it to n.
+type countReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
 }

@@ -1,0 +1,172 @@
+package blob_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/burst-sh/burst/internal/blob"
+	"github.com/burst-sh/burst/internal/blob/miniotest"
+)
+
+func sum(b []byte) string { s := sha256.Sum256(b); return blob.Digest(s[:]) }
+
+// newS3 is a store on a fresh real MinIO, with the credentials in the
+// environment as a server would have them.
+func newS3(t *testing.T) (*blob.S3, *miniotest.Server) {
+	m := miniotest.Start(t, "")
+	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/lab/burst", Endpoint: m.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, m
+}
+
+// objects are the keys in the bucket.
+func objects(t *testing.T, m *miniotest.Server) []string {
+	var out []string
+	for o := range m.Client(t).ListObjects(context.Background(), m.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		out = append(out, o.Key)
+	}
+	return out
+}
+
+// Put then Open (from an offset) gives the same bytes; a wrong or short
+// body is refused and leaves no object; List and Delete see what Put made.
+func TestS3PutOpen(t *testing.T) {
+	st, m := newS3(t)
+	ctx := context.Background()
+	if err := st.Probe(ctx); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	d := sum(data)
+	for _, c := range []struct {
+		name string
+		size int64
+		body io.Reader
+	}{
+		{"wrong bytes", int64(len(data)), bytes.NewReader(bytes.ToUpper(data))},
+		{"truncated", int64(len(data)), bytes.NewReader(data[:1000])},
+		{"too long", int64(len(data)) - 1, bytes.NewReader(data)},
+	} {
+		_, err := st.Put(ctx, d, c.size, c.body)
+		var mm *blob.MismatchError
+		if !errors.As(err, &mm) {
+			t.Errorf("%s: %v, want a MismatchError", c.name, err)
+		}
+		if objs := objects(t, m); len(objs) != 0 {
+			t.Errorf("%s left %v", c.name, objs)
+		}
+	}
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if objs := objects(t, m); len(objs) != 1 || !strings.HasPrefix(objs[0], "lab/burst/sha256/") {
+		t.Fatalf("objects after a Put: %v, want the blob alone under lab/burst/sha256/", objs)
+	}
+	rc, in, err := st.Open(ctx, d, 12345)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if in.Size != int64(len(data)) || !bytes.Equal(got, data[12345:]) {
+		t.Fatalf("Open from 12345: %d bytes (size %d), want %d", len(got), in.Size, len(data)-12345)
+	}
+	var listed []blob.Info
+	st.List(ctx, "", func(i blob.Info) error { listed = append(listed, i); return nil })
+	if len(listed) != 1 || listed[0].Digest != d {
+		t.Fatalf("List: %v", listed)
+	}
+	if err := st.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, d); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Stat after Delete: %v", err)
+	}
+}
+
+// A presigned PUT lands under staging; Commit places it only when it
+// matches; a presigned GET serves it, Range included, to a plain client.
+func TestS3Presigned(t *testing.T) {
+	st, m := newS3(t)
+	ctx := context.Background()
+	data := []byte("bytes that never pass through the server")
+	d := sum(data)
+	put := func(body []byte) {
+		u, err := st.PresignPut(ctx, d, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("PUT", u, bytes.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("presigned PUT: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	put([]byte("something else entirely, of another length"))
+	if _, err := st.Commit(ctx, d, int64(len(data))); err == nil {
+		t.Fatal("Commit took wrong bytes")
+	}
+	if objs := objects(t, m); len(objs) != 0 {
+		t.Fatalf("a refused Commit left %v", objs)
+	}
+	put(data)
+	if _, err := st.Commit(ctx, d, int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.PresignGet(ctx, d, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Range", "bytes=6-")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 206 || string(got) != string(data[6:]) {
+		t.Fatalf("presigned GET with a range: %d %q", resp.StatusCode, got)
+	}
+}
+
+// Probe names the fix: wrong keys, no bucket, no endpoint.
+func TestS3ProbeErrors(t *testing.T) {
+	_, m := newS3(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	probe := func(url, endpoint string) error {
+		st, err := blob.NewS3(blob.S3Config{URL: url, Endpoint: endpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Probe(ctx)
+	}
+	if err := probe("s3://no-such-bucket/x", m.Endpoint); err == nil || !strings.Contains(err.Error(), "create it") {
+		t.Errorf("no bucket: %v", err)
+	}
+	if err := probe("s3://"+m.Bucket+"/x", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "cannot reach the endpoint") {
+		t.Errorf("no endpoint: %v", err)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-0123456789")
+	if err := probe("s3://"+m.Bucket+"/x", m.Endpoint); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Errorf("wrong keys: %v", err)
+	}
+}
