@@ -48,6 +48,9 @@ type Config struct {
 	// StreamListen: no listener (stages of a pipe placed here then join
 	// only local ones).
 	StreamListen, StreamHost string
+	// SpotNotice, when SpotNoticeAWS, watches the instance metadata for a
+	// spot interruption notice (spot.go); "": never asks it.
+	SpotNotice string
 }
 
 type running struct {
@@ -91,6 +94,9 @@ type Agent struct {
 	// the shipping of remote tasks' output.
 	remote atomic.Bool
 	runCtx context.Context
+	// interrupted: a spot interruption notice came (spot.go): the agent
+	// takes no more work.
+	interrupted atomic.Bool
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -157,7 +163,17 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
 	sweepWork(cfg.WorkDir, time.Now(), cfg.Log)
+	spotCtx, stopSpot := context.WithCancel(ctx)
+	defer stopSpot()
+	if cfg.SpotNotice == SpotNoticeAWS {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.watchSpot(spotCtx)
+		}()
+	}
 	err = a.sess.Run(ctx)
+	stopSpot()
 	a.mu.Lock()
 	close(a.quit) // under a.mu: no sampler starts after it (launch checks it under a.mu)
 	a.mu.Unlock()
@@ -254,6 +270,9 @@ func (a *Agent) linger() time.Duration {
 func (a *Agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
 		a.cancel(ref)
+	}
+	if a.interrupted.Load() {
+		return // its machine goes: the server requeues what it handed out (spot.go)
 	}
 	for _, as := range l.Tasks {
 		ctx := l.Jobs[as.Job]

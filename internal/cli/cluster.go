@@ -70,9 +70,17 @@ announces its own CPUs, memory and GPUs, and is charged to --project,
 priced as pilots without a type are. --type, --cpus, --min, --max and
 --idle-stop do not apply (burst does not stop hosts it did not start);
 burst machine stop makes its agent exit, and burst machine start lets it
-register again.`,
+register again.
+
+A --spot machine may be taken back with notice (its agent runs with
+--spot-notice): its tasks are requeued as preempted, not counted against
+--retries, and the autoscaler replaces it with spot again; with
+--fallback on-demand, with an on-demand machine instead while the
+project's forecast with it still fits its budget. The event of the start
+says which, and why.`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
+  burst cluster create gpu --type g4dn.xlarge --spot --fallback on-demand --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
   burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m
   burst cluster create lab --provider joined --project mars`,
@@ -169,6 +177,7 @@ register again.`,
 	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
 	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never; not for --provider joined)")
 	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (the type's spot price)")
+	fl.StringVar(&spec.Fallback, "fallback", "", "with --spot: on-demand replaces a machine lost to a spot interruption with an on-demand one while the project's forecast fits its budget (default: spot again)")
 	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
 	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")
 	outFlag(c, &out)

@@ -248,6 +248,11 @@ var migrations = []string{
 	// 15: the machine a join token was minted for (a Slurm pilot that burst
 	// names; credentials.go): it redeems to that name only.
 	`ALTER TABLE join_tokens ADD COLUMN machine TEXT NOT NULL DEFAULT '';`,
+	// 16: spot interruptions: when a machine's notice says it goes away
+	// (NULL: none came), and what replaces a cluster's interrupted spot
+	// machine (burst cluster create --fallback on-demand).
+	`ALTER TABLE machines ADD COLUMN interrupted_at INTEGER;
+	ALTER TABLE clusters ADD COLUMN fallback TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {
