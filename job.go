@@ -127,6 +127,10 @@ type Machine struct {
 	// Actions is what a person may ask of it now (ActionStop, ActionStart):
 	// the API refuses the others, or they would change nothing.
 	Actions []string `json:"actions,omitempty"`
+	// Interrupted is when its spot interruption notice says it goes
+	// away: its tasks were requeued as preempted when the notice came, and
+	// it takes no more (shown as interrupted by burst machine list).
+	Interrupted *time.Time `json:"interrupted,omitempty"`
 	// Revoked: a lost machine that is lost because its credential was
 	// revoked (burst machine revoke), and that holds no other.
 	Revoked bool `json:"revoked,omitempty"`

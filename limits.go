@@ -163,6 +163,10 @@ func (c *ClusterSpec) Validate() error {
 		return fmt.Errorf("--idle-stop is %d s; the limit is %d s (100 years of 365 days)", c.IdleStopS, MaxTimeLimitS)
 	case c.TimeLimitS > MaxTimeLimitS:
 		return fmt.Errorf("--time-limit is %d s; the limit is %d s (100 years of 365 days)", c.TimeLimitS, MaxTimeLimitS)
+	case c.Fallback != "" && c.Fallback != FallbackOnDemand:
+		return fmt.Errorf("--fallback %.40q: the only fallback is on-demand (--fallback on-demand), or none", c.Fallback)
+	case c.Fallback != "" && !c.Spot:
+		return errors.New("--fallback on-demand replaces interrupted spot machines: give --spot too, or drop --fallback")
 	case c.MachineCPUs > MaxCPUs || c.MachineGPUs > MaxGPUs || c.MachineMemBytes > MaxMemBytes:
 		return fmt.Errorf("a machine of %d CPUs, %d GPUs and %d bytes: the limits are %d CPUs, %d GPUs and 1 PiB",
 			c.MachineCPUs, c.MachineGPUs, c.MachineMemBytes, MaxCPUs, MaxGPUs)

@@ -42,11 +42,15 @@ type ProjectSpec struct {
 // BudgetReport is a project's money at a glance: what `burst budget` and
 // the dashboard show.
 type BudgetReport struct {
-	Project        string        `json:"project"`
-	BudgetUSD      float64       `json:"budget_usd"`
-	SpentUSD       float64       `json:"spent_usd"`
-	IdleUSD        float64       `json:"idle_usd"`     // part of spent: machines running with nothing to do
-	StorageUSD     float64       `json:"storage_usd"`  // part of spent: logs and outputs kept
+	Project    string  `json:"project"`
+	BudgetUSD  float64 `json:"budget_usd"`
+	SpentUSD   float64 `json:"spent_usd"`
+	IdleUSD    float64 `json:"idle_usd"`    // part of spent: machines running with nothing to do
+	StorageUSD float64 `json:"storage_usd"` // part of spent: logs and outputs kept
+	// PreemptionUSD is part of spent: what attempts cut short by a spot
+	// interruption had cost (the machine's time is charged once; this is
+	// the share of it that bought nothing).
+	PreemptionUSD  float64       `json:"preemption_usd"`
 	ForecastUSD    float64       `json:"forecast_usd"` // by forecast_by: spent + running work + trend
 	RemainingUSD   float64       `json:"remaining_usd"`
 	BurnUSDPerHour float64       `json:"burn_usd_per_hour"` // what runs now, storage included
@@ -85,17 +89,22 @@ type StorageLine struct {
 // Cluster is a provider, a machine type, bounds on how many machines run,
 // an idle timeout, a spot flag and a schedule.
 type Cluster struct {
-	Name      string   `json:"name"`
-	Provider  string   `json:"provider"`
-	Type      string   `json:"type"`
-	Project   string   `json:"project"`
-	Min       int      `json:"min"`
-	Max       int      `json:"max"`
-	IdleStopS int64    `json:"idle_stop_s"` // 0: machines never stop for idleness
-	Spot      bool     `json:"spot"`
-	Off       []string `json:"off,omitempty"` // weekly switch points, e.g. "Fri 18:00"
-	On        []string `json:"on,omitempty"`
-	BuiltIn   bool     `json:"built_in,omitempty"` // the embedded default: this host
+	Name      string `json:"name"`
+	Provider  string `json:"provider"`
+	Type      string `json:"type"`
+	Project   string `json:"project"`
+	Min       int    `json:"min"`
+	Max       int    `json:"max"`
+	IdleStopS int64  `json:"idle_stop_s"` // 0: machines never stop for idleness
+	Spot      bool   `json:"spot"`
+	// Fallback is what replaces a spot machine lost to an interruption
+	// when spot is not to be had again: FallbackOnDemand (an on-demand
+	// machine, only while the project's forecast fits its budget) or ""
+	// (spot again).
+	Fallback string   `json:"fallback,omitempty"`
+	Off      []string `json:"off,omitempty"` // weekly switch points, e.g. "Fri 18:00"
+	On       []string `json:"on,omitempty"`
+	BuiltIn  bool     `json:"built_in,omitempty"` // the embedded default: this host
 	// Where the provider puts machines and for how long (Slurm: partition
 	// and the pilot allocation's time limit).
 	Partition  string `json:"partition,omitempty"`
@@ -127,6 +136,11 @@ type Cluster struct {
 	BelowMin string `json:"below_min,omitempty"`
 }
 
+// FallbackOnDemand is Cluster.Fallback: a spot machine lost to an
+// interruption is replaced on demand while the project's forecast fits its
+// budget.
+const FallbackOnDemand = "on-demand"
+
 // ClusterSpec creates a cluster.
 type ClusterSpec struct {
 	Name      string   `json:"name"`
@@ -137,6 +151,7 @@ type ClusterSpec struct {
 	Max       int      `json:"max"`
 	IdleStopS int64    `json:"idle_stop_s"`
 	Spot      bool     `json:"spot"`
+	Fallback  string   `json:"fallback,omitempty"` // FallbackOnDemand or ""
 	Off       []string `json:"off,omitempty"`
 	On        []string `json:"on,omitempty"`
 	// For providers that place machines themselves (Slurm): the partition,

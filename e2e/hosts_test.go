@@ -214,6 +214,13 @@ type hostAgent struct {
 // printed when the test fails.
 func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	h.t.Helper()
+	return h.startHostAgentEnv(i, nil, args...)
+}
+
+// startHostAgentEnv is startHostAgent with env added to the agent's
+// environment (KEY=VALUE).
+func (h *harness) startHostAgentEnv(i int, env []string, args ...string) *hostAgent {
+	h.t.Helper()
 	machine, cluster := "bh"+strconv.Itoa(i), "" // no --cluster: the default cluster of joined machines
 	var agentArgs []string                       // the token names the cluster: the agent refuses --cluster with --join
 	for k := 0; k < len(args); k++ {
@@ -242,7 +249,7 @@ func (h *harness) startHostAgent(i int, args ...string) *hostAgent {
 	}
 	const inner = `umask 077 && mkdir -p /tmp/agent && tar -x -C /tmp/agent -f - && exec burst agent "$@" </dev/null`
 	c := h.hostExec(i, append([]string{"--bin", burstBin, "sh", "-c", inner, "sh"}, append(link.args, args...)...)...)
-	c.Env = append(c.Env, link.env...)
+	c.Env = append(append(c.Env, link.env...), env...)
 	c.Stdin = &stdin
 	a := &hostAgent{host: i, machine: machine, cmd: c, log: &syncBuffer{}, done: make(chan struct{})}
 	c.Stdout, c.Stderr = a.log, a.log

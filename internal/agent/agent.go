@@ -52,6 +52,9 @@ type Config struct {
 	// to CacheSize bytes (default DefaultCacheSize).
 	CacheDir  string
 	CacheSize int64
+	// SpotNotice, when SpotNoticeAWS, watches the instance metadata for a
+	// spot interruption notice (spot.go); "": never asks it.
+	SpotNotice string
 }
 
 type running struct {
@@ -96,6 +99,9 @@ type Agent struct {
 	remote atomic.Bool
 	runCtx context.Context
 	cache  *cache // blobs of staged tasks (stage.go)
+	// interrupted: a spot interruption notice came (spot.go): the agent
+	// takes no more work.
+	interrupted atomic.Bool
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -171,7 +177,17 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
 	sweepWork(cfg.WorkDir, time.Now(), cfg.Log)
+	spotCtx, stopSpot := context.WithCancel(ctx)
+	defer stopSpot()
+	if cfg.SpotNotice == SpotNoticeAWS {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.watchSpot(spotCtx)
+		}()
+	}
 	err = a.sess.Run(ctx)
+	stopSpot()
 	a.mu.Lock()
 	close(a.quit) // under a.mu: no sampler starts after it (launch checks it under a.mu)
 	a.mu.Unlock()
@@ -268,6 +284,9 @@ func (a *Agent) linger() time.Duration {
 func (a *Agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
 		a.cancel(ref)
+	}
+	if a.interrupted.Load() {
+		return // its machine goes: the server requeues what it handed out (spot.go)
 	}
 	for _, as := range l.Tasks {
 		ctx := l.Jobs[as.Job]

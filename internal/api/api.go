@@ -93,6 +93,9 @@ type Agents interface {
 	Register(ctx context.Context, r *client.Register) (*client.Registered, error)
 	Lease(ctx context.Context, l *client.Lease) (*client.Leased, error)
 	Report(ctx context.Context, r *client.Report) error
+	// Interrupted applies a spot interruption notice of the agent's
+	// machine: its tasks are requeued as preempted.
+	Interrupted(ctx context.Context, n *client.Interruption) (*client.Interrupted, error)
 }
 
 // Fleet is clusters and their machines.
@@ -184,6 +187,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.distRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/register", agentHandler(asOwn(b.Register)))
 	mux.HandleFunc("POST /v1/agent/lease", agentHandler(asOwn(b.Lease)))
+	mux.HandleFunc("POST /v1/agent/interrupted", agentHandler(asOwn(b.Interrupted)))
 	h.outputRoute(mux)
 	h.blobRoutes(mux)
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {

@@ -97,6 +97,7 @@ var routes = map[string]rule{
 	"POST /v1/agent/lease":             {auth.Agent, fromNone},
 	"POST /v1/agent/report":            {auth.Agent, fromNone},
 	"POST /v1/agent/output":            {auth.Agent, fromNone},
+	"POST /v1/agent/interrupted":       {auth.Agent, fromNone},
 	"POST /v1/machines/{id}/revoke":    {auth.ClusterManage, fromMachine},
 
 	// Blobs: users upload to projects they submit to and read what their

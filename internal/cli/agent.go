@@ -34,7 +34,7 @@ func newAgentCmd() *cobra.Command {
 		gpus                                    int
 		mem                                     string
 	)
-	var streamHost, cacheSize string
+	var streamHost, cacheSize, spotNotice string
 	c := &cobra.Command{
 		Use:   "agent",
 		Short: "Serve a machine: run the tasks a burst server places on it",
@@ -63,11 +63,20 @@ A Slurm pilot of a server that serves TLS joins so too, with a token
 minted for its machine: --join-file reads the URL from a 0600 file (out of
 ps), --join-state keeps its credential in its own file.
 
+On a spot machine, --spot-notice aws watches EC2's instance metadata for an
+interruption notice (every 5 s). When one comes the agent takes no more
+work, tells the server at once (which requeues the machine's tasks as
+preempted, not counted against --retries, and starts a replacement), and
+sends its tasks SIGTERM: a program that checkpoints on SIGTERM may, and
+what is left is killed shortly before the machine goes. Without the flag
+the agent never asks the metadata service anything.
+
 Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
 them against its own clock. Only the test suite sets it.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
-  burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...`,
+  burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...
+  burst agent --join-file /etc/burst/join --spot-notice aws`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its tasks
@@ -181,6 +190,9 @@ them against its own clock. Only the test suite sets it.`,
 					idleExit = d
 				}
 			}
+			if spotNotice != "" && spotNotice != agent.SpotNoticeAWS {
+				return usage("--spot-notice %.40q: the notices burst reads are EC2's: give --spot-notice aws, or leave it out", spotNotice)
+			}
 			if idleExit <= 0 {
 				return usage("--idle-exit %s: give a duration above 0, such as 2m or 30s", idleExit)
 			}
@@ -199,6 +211,7 @@ them against its own clock. Only the test suite sets it.`,
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise,
 				CacheDir: filepath.Join(string(h), "cache"), CacheSize: cacheBytes,
+				SpotNotice: spotNotice,
 			})
 		},
 	}
@@ -215,6 +228,7 @@ them against its own clock. Only the test suite sets it.`,
 	c.Flags().IntVar(&gpus, "gpus", 0, "with --cpus/--mem: this many of the host's GPUs (those CUDA_VISIBLE_DEVICES names, as Slurm sets it for an allocation, else the first ones)")
 	c.Flags().DurationVar(&timeLimit, "time-limit", 0, "exit before this much time has passed (a Slurm pilot's allocation), ending the tasks that run")
 	c.Flags().DurationVar(&idleExit, "idle-exit", 2*time.Minute, "exit when the server has been unreachable this long and nothing runs here (env BURST_AGENT_IDLE_EXIT)")
+	c.Flags().StringVar(&spotNotice, "spot-notice", "", "watch for spot interruption notices: aws (EC2's instance metadata, every 5 s; AWS_EC2_METADATA_SERVICE_ENDPOINT moves it)")
 	c.Flags().StringVar(&streamHost, "stream-host", "", "address other agents reach this one at for pipe streams (default: the address this machine reaches the server from; 127.0.0.1 for a server on a unix socket)")
 	return c
 }

@@ -93,7 +93,7 @@ func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
 	if r.BudgetUSD > 0 {
 		spent += fmt.Sprintf(" (%.1f%%)", r.Fraction*100)
 	}
-	row("Spent:", spent+fmt.Sprintf(", of which idle machines %s, storage %s", usd(r.IdleUSD), usd(r.StorageUSD)))
+	row("Spent:", spent+fmt.Sprintf(", of which idle machines %s, storage %s, lost to preemption %s", usd(r.IdleUSD), usd(r.StorageUSD), usd(r.PreemptionUSD)))
 	if r.ForecastMethod != "" {
 		row("Forecast:", r.ForecastMethod)
 	} else { // a server from before the forecast said how

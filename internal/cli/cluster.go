@@ -81,9 +81,17 @@ user-data fetches burst from this server over TLS and joins it, so the
 server must listen where instances reach it (burst server --listen
 0.0.0.0:8443). burst cluster create checks the credentials, region, type,
 image and vCPU quota first, and says what to fix (docs/aws.md). Spot prices
-are read from EC2 every 15 minutes into the catalog (burst types).`,
+are read from EC2 every 15 minutes into the catalog (burst types).
+
+A --spot machine may be taken back with notice (its agent runs with
+--spot-notice): its tasks are requeued as preempted, not counted against
+--retries, and the autoscaler replaces it with spot again; with
+--fallback on-demand, with an on-demand machine instead while the
+project's forecast with it still fits its budget. The event of the start
+says which, and why.`,
 		Example: `  burst cluster create work --type c5.xlarge --project mars --max 4 --idle-stop 5m
   burst cluster create gpu --type g4dn.xlarge --spot --max 2
+  burst cluster create gpu --type g4dn.xlarge --spot --fallback on-demand --max 2
   burst cluster create office --type m5.large --min 1 --off 'weekdays 19:00' --on 'weekdays 07:00'
   burst cluster create hpc --provider slurm --partition debug --cpus 2 --mem 1G --max 20 --time-limit 1h --idle-stop 2m
   burst cluster create lab --provider joined --project mars
@@ -199,6 +207,7 @@ are read from EC2 every 15 minutes into the catalog (burst types).`,
 	fl.StringVar(&awsOpts[2], "security-group", "", "aws: security group ids, comma-separated; they must let instances reach the server's TLS port (default: the VPC's default group)")
 	fl.StringVar(&awsOpts[3], "image", "", "aws: the AMI id, any Linux with sh and curl or wget (default: the newest Amazon Linux 2023 of the server's architecture)")
 	fl.StringArrayVar(&popts, "opt", nil, "a provider's own option as `KEY=VALUE` (repeatable); --region and the like are the same as --opt region=...")
+	fl.StringVar(&spec.Fallback, "fallback", "", "with --spot: on-demand replaces a machine lost to a spot interruption with an on-demand one while the project's forecast fits its budget (default: spot again)")
 	fl.StringArrayVar(&spec.Off, "off", nil, "switch the cluster off at this weekly time, e.g. 'Fri 18:00' (repeatable)")
 	fl.StringArrayVar(&spec.On, "on", nil, "switch it on again at this weekly time, e.g. 'Mon 08:00' (repeatable)")
 	outFlag(c, &out)

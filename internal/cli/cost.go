@@ -25,9 +25,12 @@ func newCostCmd() *cobra.Command {
 all. The lines add up exactly to the total: every charge is kept in
 nano-dollars, so nothing is lost to rounding (the total is shown exactly
 too). By job, jobs come in the order of their ids, with their names. Beside
-jobs (or users, ...) two keys hold what no job used: "idle" is machine time
-no task used, charged to the cluster's project, and "storage" is what
-keeping logs and outputs costs.`,
+jobs (or users, ...) three keys hold what no job used: "idle" is machine time
+no task used, charged to the cluster's project, "storage" is what keeping
+logs and outputs costs, and "preemption" is what attempts cut short by a
+spot interruption had cost: the machine's time is charged once, and the
+share of it that bought nothing is booked as lost to preemption, to the
+project of the job that lost it.`,
 		Example: `  burst cost
   burst cost --project mars --by machine
   burst cost --by day -o json | jq .total_usd`,
@@ -68,7 +71,7 @@ keeping logs and outputs costs.`,
 	}
 	outFlag(c, &out)
 	c.Flags().StringVar(&project, "project", "", "only this project's costs")
-	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, storage)")
+	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, storage, preemption)")
 	return c
 }
 

@@ -240,6 +240,10 @@ func machineState(m burst.Machine) string {
 	switch {
 	case m.Revoked && m.State == burst.MachineLost:
 		return "revoked" // its credential was revoked (burst machine revoke)
+	case m.Interrupted != nil && m.State == burst.MachineStopping:
+		return "interrupted (spot; goes at " + m.Interrupted.Local().Format("15:04:05") + ")"
+	case m.Interrupted != nil:
+		return m.State + " (spot interruption)"
 	case m.Waiting != "":
 		return m.State + " (" + m.Waiting + ")"
 	case m.StoppedBy != "" && (m.State == burst.MachineStopped || m.State == burst.MachineStopping):

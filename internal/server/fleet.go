@@ -36,6 +36,9 @@ type clusterRT struct {
 	retryAt  time.Time
 	// stopNative ends the native-mode agent of a Slurm cluster.
 	stopNative context.CancelFunc
+	// replacing are its interrupted spot machines that the autoscaler's
+	// next starts replace (interrupt.go), oldest first.
+	replacing []string
 }
 
 // startFailed records a machine of c that never came up. Called with s.mu
@@ -59,14 +62,18 @@ func (c *clusterRT) caps() provider.Caps {
 }
 
 // price is what one machine of the cluster costs per hour, and why.
-func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
+func (s *Server) clusterPrice(c *clusterRT) (float64, string) { return s.clusterPriceAs(c, c.def.Spot) }
+
+// clusterPriceAs is clusterPrice for a machine of c on spot or not (an
+// on-demand replacement of an interrupted spot machine).
+func (s *Server) clusterPriceAs(c *clusterRT, spot bool) (float64, string) {
 	if c.def.Type == "" || (c.caps().SharesHost && s.catalog.Local.Configured) {
 		// Machines of no catalog type (Slurm allocations on an on-prem
 		// cluster): the configured local rates, else a shadow price.
-		return s.catalog.LocalPrice(c.res(), c.def.Spot)
+		return s.catalog.LocalPrice(c.res(), spot)
 	}
 	kind := "on-demand"
-	if c.def.Spot && c.typ.Spot > 0 {
+	if spot && c.typ.Spot > 0 {
 		kind = "spot"
 		if c.typ.SpotSource != "" {
 			// Read from the provider's spot market (prices.go).
@@ -74,7 +81,7 @@ func (s *Server) clusterPrice(c *clusterRT) (float64, string) {
 				c.typ.SpotAt.UTC().Format("2006-01-02 15:04Z"))
 		}
 	}
-	return c.typ.Price(c.def.Spot), fmt.Sprintf("%s %s (%s, %s)", c.typ.Name, kind, c.typ.Source, c.typ.Date)
+	return c.typ.Price(spot), fmt.Sprintf("%s %s (%s, %s)", c.typ.Name, kind, c.typ.Source, c.typ.Date)
 }
 
 // projectRT is a project with its live money figures.
@@ -83,6 +90,7 @@ type projectRT struct {
 	spent     cost.NUSD // everything charged, in the ledger or not yet flushed
 	idle      cost.NUSD
 	storage   cost.NUSD
+	preempted cost.NUSD // what attempts cut short by spot interruptions had cost (interrupt.go)
 	lastSpent cost.NUSD // as of the guardrail's last look
 	bytes     map[string]int64
 	recent    recentSpend // the last days of the ledger, for the forecast's trend
@@ -144,6 +152,8 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 				p.idle += cost.NUSD(n)
 			case "storage":
 				p.storage += cost.NUSD(n)
+			case "preemption":
+				p.preempted += cost.NUSD(n)
 			}
 		}
 		p.lastSpent = p.spent
@@ -299,7 +309,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 		spec.Provider, spec.SlurmNodes = provider.SlurmNodesName, false
 	}
 	def := burst.Cluster{Name: spec.Name, Provider: spec.Provider, Type: spec.Type, Project: spec.Project,
-		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Off: spec.Off, On: spec.On,
+		Min: spec.Min, Max: spec.Max, IdleStopS: spec.IdleStopS, Spot: spec.Spot, Fallback: spec.Fallback, Off: spec.Off, On: spec.On,
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
 		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, Options: spec.Options,
 		CreatedAt: time.Now().UTC()}
@@ -669,9 +679,15 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 // startMachine starts machine id of c (a new one if id is ""), through its
 // provider. The machine is pending until its agent registers.
 func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machine, error) {
+	return s.startMachineAs(c, id, actor, why, c.def.Spot)
+}
+
+// startMachineAs is startMachine on spot or not: an interrupted spot
+// machine's replacement may start on demand (interrupt.go).
+func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) (*burst.Machine, error) {
 	s.mu.Lock()
 	p := s.projects[c.def.Project]
-	price, basis := s.clusterPrice(c)
+	price, basis := s.clusterPriceAs(c, spot)
 	if err := s.forecastMachine(p, c, price); err != nil {
 		var b batch
 		if actor == "autoscaler" {
@@ -697,7 +713,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	n := 0
 	for _, m := range s.machines {
-		if m.cluster == c && live(m.state()) {
+		if m.cluster == c && live(m.state()) && !interrupted(m) { // an interrupted one goes: its replacement may come
 			n++
 		}
 	}
@@ -728,7 +744,8 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	}
 	r := c.res()
 	m.cluster = c
-	m.row.Cluster, m.row.Provider, m.row.Type, m.row.Project, m.row.Spot = c.def.Name, c.def.Provider, c.typ.Name, c.def.Project, c.def.Spot
+	m.row.Cluster, m.row.Provider, m.row.Type, m.row.Project, m.row.Spot = c.def.Name, c.def.Provider, c.typ.Name, c.def.Project, spot
+	m.row.Interrupted = nil
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, nil
 	m.row.PriceUSDPerHour, m.row.PriceBasis, m.row.PerUse = price, basis, false
 	m.row.StoppedAt, m.row.StartedAt = nil, nil
@@ -751,7 +768,7 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 	m.row.State = burst.MachineStopped
 	m.starting = true
 	spec := provider.Spec{ID: id, Cluster: c.def.Name, Project: c.def.Project, Max: c.def.Max, Type: c.typ.Name, Res: r,
-		Spot: c.def.Spot, Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second,
+		Spot: spot, Partition: c.def.Partition, TimeLimit: time.Duration(c.def.TimeLimitS) * time.Second,
 		Options: c.def.Options}
 	prov, ctx := c.prov, s.ctx
 	if ctx == nil {
@@ -1064,6 +1081,7 @@ func (s *Server) scaleOnce(now time.Time) {
 			s.stopMachine(m, "drained: its last task ended", "autoscaler", false, &drained)
 		}
 	}
+	s.endInterrupted(now, &drained)
 	s.apply(&drained)
 	s.mu.Lock()
 	cl, ms := s.scaleView(now)
@@ -1086,11 +1104,20 @@ func (s *Server) scaleOnce(now time.Time) {
 	for _, a := range starts {
 		s.mu.Lock()
 		c := s.clusters[a.Cluster]
+		var r cost.Replacement
+		replacing := false
+		if c != nil {
+			r, replacing = s.replacement(c, now)
+		}
 		s.mu.Unlock()
 		if c == nil {
 			continue
 		}
-		if _, err := s.startMachine(c, a.Machine, "autoscaler", a.Reason); err != nil {
+		why, spot := a.Reason, c.def.Spot
+		if replacing {
+			why, spot = r.Why+" ("+a.Reason+")", c.def.Spot && !r.OnDemand
+		}
+		if _, err := s.startMachineAs(c, a.Machine, "autoscaler", why, spot); err != nil {
 			s.log.Warn("autoscaler could not start a machine", "cluster", a.Cluster, "err", err)
 			break
 		}

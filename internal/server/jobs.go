@@ -36,6 +36,10 @@ type jobRT struct {
 	pipeFailed []pipeFailure
 	restart    string
 	restarts   int
+	// preempted says, per task index, which of its attempts a spot
+	// interruption cut short: its later attempts' reasons say so too, so
+	// that `burst show` shows it after the task ended (interrupt.go).
+	preempted map[int]string
 }
 
 func newJobRT(row store.JobRow) *jobRT {

@@ -160,6 +160,8 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 		p.idle += n
 	case "storage":
 		p.storage += n
+	case "preemption":
+		p.preempted += n
 	}
 }
 

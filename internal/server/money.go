@@ -245,7 +245,7 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 	by := fc.By.UTC()
 	rep := burst.BudgetReport{
 		Project: p.row.Name, BudgetUSD: st.Budget.Dollars(), SpentUSD: st.Spent.Dollars(), IdleUSD: p.idle.Dollars(),
-		StorageUSD: p.storage.Dollars(), ForecastUSD: fc.NUSD.Dollars(), RemainingUSD: st.Remaining.Dollars(),
+		StorageUSD: p.storage.Dollars(), PreemptionUSD: p.preempted.Dollars(), ForecastUSD: fc.NUSD.Dollars(), RemainingUSD: st.Remaining.Dollars(),
 		BurnUSDPerHour: burn, Ends: p.row.Ends, DaysRemaining: st.DaysRemaining, Fraction: st.Fraction,
 		Level: string(st.Level), Threshold: st.Threshold, ExhaustedAt: st.ExhaustedAt, At: now.UTC(),
 		Running: []burst.Machine{}, Stopped: []burst.Machine{}, Storage: []burst.StorageLine{},

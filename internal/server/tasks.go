@@ -126,6 +126,7 @@ func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch)
 func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row store.TaskRow, b *batch) *taskRT {
 	row.Attempt++
 	row.State = burst.Running
+	row.Reason = j.preempted[row.Index] // an earlier attempt's spot interruption, if any (interrupt.go)
 	row.Machine = m.row.ID
 	row.GPUIDs = a.GPUIDs
 	row.Stdout, row.Stderr = c.logPaths(j, row.Index, m.row.Host)
@@ -234,6 +235,9 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		row.LostCount++
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d stopped (%s); requeued", row.Attempt, t.preempt)
+		if m.row.Interrupted != nil {
+			row.Reason = j.notePreempted(row.Index, fmt.Sprintf("attempt %d preempted (%s)", row.Attempt, t.preempt)) + "; requeued"
+		}
 		j.requeueTask(row)
 		if j.row.Tasks.Running == 0 && len(j.running) == 0 {
 			j.row.State = burst.Queued
@@ -281,6 +285,10 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 			row.State = burst.Failed
 			j.row.Tasks.Failed++
 		}
+	}
+	if p := j.preempted[row.Index]; p != "" && row.State != burst.Queued {
+		row.Reason = strings.TrimPrefix(row.Reason+"; "+p, "; ") // it ended for good: its reason keeps the word
+		delete(j.preempted, row.Index)
 	}
 	t.row = row
 	b.task(row)
@@ -429,10 +437,11 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 		}
 		if t == nil || t.row.Attempt != ev.Attempt || t.machine != m {
 			if ev.Kind == client.EventStarted {
-				// A task the server no longer wants (cancelled, or moved on).
+				// A task the server no longer wants (cancelled, or moved on;
+				// on an interrupted machine, requeued when the notice came).
 				m.cancels = append(m.cancels, ev.TaskRef)
 				m.poke()
-			} else if ev.Kind == client.EventExited && (j == nil || t == nil && !j.row.State.Terminal()) {
+			} else if ev.Kind == client.EventExited && (j == nil || t == nil && !j.row.State.Terminal()) && m.row.Interrupted == nil {
 				// An exit the store knows nothing of (a store restored to
 				// a snapshot older than the task): said, not dropped
 				// silently; the task runs again if the store has it queued.

@@ -284,6 +284,11 @@ var migrations = []string{
 		mode INTEGER NOT NULL,
 		PRIMARY KEY (job_id, idx, path)
 	);`,
+	// 18: spot interruptions: when a machine's notice says it goes away
+	// (NULL: none came), and what replaces a cluster's interrupted spot
+	// machine (burst cluster create --fallback on-demand).
+	`ALTER TABLE machines ADD COLUMN interrupted_at INTEGER;
+	ALTER TABLE clusters ADD COLUMN fallback TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {

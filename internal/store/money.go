@@ -92,12 +92,13 @@ func SaveCluster(tx *Tx, c *burst.Cluster) error {
 	on, _ := json.Marshal(c.On)
 	opts, _ := json.Marshal(clusterOptions{c.Partition, c.TimeLimitS, c.MachineCPUs, c.MachineMemBytes, c.MachineGPUs, c.SlurmNodes, c.Options})
 	_, err := tx.exec(`INSERT INTO clusters (name, provider, type, project, min, max, idle_stop_s, spot, sched_off,
-		sched_on, created_at, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+		sched_on, created_at, options, fallback) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(name) DO UPDATE SET provider=excluded.provider, type=excluded.type, project=excluded.project,
 		min=excluded.min, max=excluded.max, idle_stop_s=excluded.idle_stop_s, spot=excluded.spot,
-		sched_off=excluded.sched_off, sched_on=excluded.sched_on, options=excluded.options`,
+		sched_off=excluded.sched_off, sched_on=excluded.sched_on, options=excluded.options,
+		fallback=excluded.fallback`,
 		c.Name, c.Provider, c.Type, c.Project, c.Min, c.Max, c.IdleStopS, c.Spot, string(off), string(on),
-		c.CreatedAt.UnixMicro(), string(opts))
+		c.CreatedAt.UnixMicro(), string(opts), c.Fallback)
 	if err != nil {
 		return fmt.Errorf("save cluster %s: %w", c.Name, err)
 	}
@@ -126,7 +127,7 @@ func DeleteCluster(tx *Tx, name string) error {
 // ListClusters lists every cluster by name.
 func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, provider, type, project, min, max, idle_stop_s, spot,
-		sched_off, sched_on, created_at, options FROM clusters ORDER BY name`)
+		sched_off, sched_on, created_at, options, fallback FROM clusters ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func (s *Store) ListClusters(ctx context.Context) ([]*burst.Cluster, error) {
 			o             clusterOptions
 		)
 		if err := rows.Scan(&c.Name, &c.Provider, &c.Type, &c.Project, &c.Min, &c.Max, &c.IdleStopS, &c.Spot,
-			&off, &on, &created, &opts); err != nil {
+			&off, &on, &created, &opts, &c.Fallback); err != nil {
 			return nil, err
 		}
 		json.Unmarshal([]byte(opts), &o)
@@ -228,7 +229,7 @@ type CostKey struct {
 	Machine string
 	User    string
 	Job     int64
-	Kind    string // task, idle, storage
+	Kind    string // task, idle, storage, preemption
 }
 
 const addCostSQL = `INSERT INTO costs (day, project, machine, user, job_id, kind, nusd) VALUES (?,?,?,?,?,?,?)
