@@ -76,7 +76,7 @@ func TestStandinUserDataIMDSTerminate(t *testing.T) {
 	s := startStandin(t, true)
 	c := s.ec2("")
 	marker := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
-	ud := "#!/bin/sh\n" + imdsSh + `echo "whoami=$(id -u)"
+	ud := "#!/bin/sh\necho \"began=$(date +%s.%N)\"\n" + imdsSh + `echo "whoami=$(id -u)"
 echo written > /tmp/made-by-user-data && echo "file=$(cat /tmp/made-by-user-data)"
 echo "id=$(md meta-data/instance-id)"
 echo "type=$(md meta-data/instance-type)"
@@ -88,9 +88,18 @@ echo "userdata-lines=$(md user-data | wc -l)"
 setsid sh -c 'exec sleep ` + marker + `' </dev/null >/dev/null 2>&1 &
 echo started-background
 `
+	asked := time.Now()
 	id := s.run("m5.large", ud, false, map[string]string{"burst:cluster": "gpu", "burst:server": "home-1", "Name": "burst gpu/m1"})
 	log := s.waitLog(id, "started-background", 60*time.Second)
 	in := s.instance(id)
+	// What the stand-in adds to a launch (no boot delay is set): from the
+	// call to the user-data's first line, on a host made for it.
+	if _, after, ok := strings.Cut(log, "began="); ok {
+		if sec, err := strconv.ParseFloat(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 64); err == nil {
+			began := time.Unix(0, int64(sec*1e9))
+			t.Logf("measured: RunInstances -> user-data running: %v", began.Sub(asked).Round(time.Millisecond))
+		}
+	}
 	for _, want := range []string{"whoami=0", "file=written", "id=" + id, "type=m5.large", "zone=" + s.Region + "a",
 		"ipv4=" + in.PrivateIP, "notice=404", "tokenless=401", "userdata-lines=" + strconv.Itoa(strings.Count(ud, "\n"))} {
 		if !strings.Contains(log, want+"\n") {
@@ -210,5 +219,29 @@ func TestStandinFaults(t *testing.T) {
 	waitState(t, c, aws.ToString(out.Instances[0].InstanceId), types.InstanceStateNameRunning, 10*time.Second)
 	if _, err := s.ec2("wrong-secret").DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); apiCode(err) != "AuthFailure" {
 		t.Fatalf("a wrong secret key: want AuthFailure, got %v", err)
+	}
+}
+
+// TestStandinBootDelay: with a boot delay, an instance is pending for that
+// long before it runs. The API alone: no hosts needed.
+func TestStandinBootDelay(t *testing.T) {
+	s := startStandin(t, false)
+	ctx := context.Background()
+	if err := s.Control.SetBootDelay(ctx, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	c := s.ec2("")
+	out, err := c.RunInstances(ctx, runInput("c5.large", "#!/bin/sh\n", false, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.Instances[0].InstanceId)
+	if st := out.Instances[0].State; st == nil || st.Name != types.InstanceStateNamePending {
+		t.Fatalf("RunInstances: want pending, got %+v", st)
+	}
+	waitState(t, c, id, types.InstanceStateNameRunning, 10*time.Second)
+	in := s.instance(id)
+	if in.Running == nil || in.Running.Sub(in.Launched) < 1500*time.Millisecond {
+		t.Fatalf("running at %v, launched at %v: the boot delay was not kept", in.Running, in.Launched)
 	}
 }

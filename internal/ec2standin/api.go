@@ -258,6 +258,26 @@ func matchFilters(fs []filter, get func(name string) (vals []string, ok bool)) (
 	return true, nil
 }
 
+// pick keeps the items that match every filter; fields gives an item's
+// values by filter name.
+func pick[T any](items []T, fs []filter, fields func(T) map[string]string) ([]T, *apiError) {
+	var out []T
+	for _, it := range items {
+		m := fields(it)
+		ok, err := matchFilters(fs, func(name string) ([]string, bool) {
+			v, known := m[name]
+			return []string{v}, known
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
 // wildcard matches s against pattern p, where * is any run and ? any one
 // character (EC2's filter values).
 func wildcard(p, s string) bool {

@@ -605,25 +605,13 @@ func (s *Server) describeSpotPriceHistory(c *call) (any, *apiError) {
 		if !end.IsZero() && p.Time.After(end) {
 			continue
 		}
-		ok, ferr := matchFilters(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "instance-type":
-				return []string{p.Type}, true
-			case "availability-zone":
-				return []string{p.Zone}, true
-			case "product-description":
-				return []string{"Linux/UNIX"}, true
-			case "spot-price":
-				return []string{p.Price}, true
-			}
-			return nil, false
-		})
-		if ferr != nil {
-			return nil, ferr
-		}
-		if ok {
-			all = append(all, p)
-		}
+		all = append(all, p)
+	}
+	all, ferr := pick(all, fs, func(p SpotPrice) map[string]string {
+		return map[string]string{"instance-type": p.Type, "availability-zone": p.Zone, "product-description": "Linux/UNIX", "spot-price": p.Price}
+	})
+	if ferr != nil {
+		return nil, ferr
 	}
 	// Newest first; before start, only the price in effect at start.
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.After(all[j].Time) })
@@ -680,27 +668,17 @@ func (s *Server) describeInstanceTypeOfferings(c *call) (any, *apiError) {
 	default:
 		return nil, errf("InvalidParameterValue", "Invalid value '%s' for LocationType (the stand-in knows region and availability-zone)", lt)
 	}
-	fs := filters(c.form)
 	var all []xOffering
 	for _, loc := range locs {
 		for _, t := range s.cfg.Types {
-			o := xOffering{t.Name, lt, loc}
-			ok, err := matchFilters(fs, func(name string) ([]string, bool) {
-				switch name {
-				case "instance-type":
-					return []string{o.Type}, true
-				case "location":
-					return []string{o.Location}, true
-				}
-				return nil, false
-			})
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				all = append(all, o)
-			}
+			all = append(all, xOffering{t.Name, lt, loc})
 		}
+	}
+	all, err := pick(all, filters(c.form), func(o xOffering) map[string]string {
+		return map[string]string{"instance-type": o.Type, "location": o.Location}
+	})
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(all, c.form, 1000)
 	if err != nil {
@@ -860,7 +838,6 @@ func (s *Server) describeImages(c *call) (any, *apiError) {
 		}
 	}
 	owners := list(c.form, "Owner")
-	fs := filters(c.form)
 	var all []xImage
 	for _, im := range s.cfg.Images {
 		if len(ids) > 0 && !slices.Contains(ids, im.ID) {
@@ -869,28 +846,14 @@ func (s *Server) describeImages(c *call) (any, *apiError) {
 		if len(owners) > 0 && !slices.Contains(owners, im.Owner) && !(slices.Contains(owners, "self") && im.Owner == s.cfg.Account) {
 			continue
 		}
-		ok, err := matchFilters(fs, func(name string) ([]string, bool) {
-			switch name {
-			case "name":
-				return []string{im.Name}, true
-			case "architecture":
-				return []string{im.Arch}, true
-			case "image-id":
-				return []string{im.ID}, true
-			case "owner-id":
-				return []string{im.Owner}, true
-			case "state":
-				return []string{"available"}, true
-			}
-			return nil, false
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			all = append(all, xImage{ID: im.ID, Location: fmt.Sprintf("%s/%s", im.Owner, im.Name), State: "available", Owner: im.Owner,
-				Created: "2026-11-01T00:00:00.000Z", Arch: im.Arch, Type: "machine", Name: im.Name, RootDevice: "ebs", Virtualize: "hvm", Hypervisor: "xen"})
-		}
+		all = append(all, xImage{ID: im.ID, Location: fmt.Sprintf("%s/%s", im.Owner, im.Name), State: "available", Owner: im.Owner,
+			Created: "2026-11-01T00:00:00.000Z", Arch: im.Arch, Type: "machine", Name: im.Name, RootDevice: "ebs", Virtualize: "hvm", Hypervisor: "xen"})
+	}
+	all, err := pick(all, filters(c.form), func(im xImage) map[string]string {
+		return map[string]string{"name": im.Name, "architecture": im.Arch, "image-id": im.ID, "owner-id": im.Owner, "state": im.State}
+	})
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(all, c.form, 1000)
 	if err != nil {
