@@ -184,25 +184,22 @@ func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
 func (s *Server) meterLoop(ctx context.Context) {
 	tick := time.NewTicker(meterTick)
 	defer tick.Stop()
-	last := time.Now().UTC()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		now := time.Now().UTC()
-		s.meterOnce(now, now.Sub(last))
-		last = now
+		s.meterOnce(time.Now().UTC())
 	}
 }
 
-func (s *Server) meterOnce(now time.Time, dt time.Duration) {
+func (s *Server) meterOnce(now time.Time) {
 	s.mu.Lock()
 	for _, m := range s.machines {
 		s.accrue(m, now)
 	}
-	s.accrueStorage(now, dt)
+	s.accrueStorage(now)
 	var b batch
 	exhausted := s.guard(now, &b)
 	var p store.Pending
@@ -261,10 +258,18 @@ func (s *Server) takeFlush() func(*store.Tx) error {
 	}
 }
 
-// accrueStorage charges each project for what it keeps, per tier. Called
-// with s.mu held.
-func (s *Server) accrueStorage(now time.Time, dt time.Duration) {
-	if dt <= 0 {
+// accrueStorage charges each project for what it kept, per tier, since
+// the last accrual: called before any change to what projects keep
+// (storage_refs.go), so that each instant is charged once, at the price of
+// the tier the bytes were on then. Called with s.mu held.
+func (s *Server) accrueStorage(now time.Time) {
+	dt := now.Sub(s.storageAt)
+	if s.storageAt.IsZero() || dt < 0 {
+		s.storageAt = now
+		return
+	}
+	s.storageAt = now
+	if dt == 0 {
 		return
 	}
 	day := now.Format("2006-01-02")
