@@ -42,8 +42,18 @@ func (s *S3) Class(ctx context.Context, digest string) (string, error) {
 	if err != nil {
 		return "", s.explain(err)
 	}
-	if in.StorageClass == "" {
-		return "STANDARD", nil
+	return ObjectClass(in), nil
+}
+
+// ObjectClass is an object's storage class as a HEAD reports it: MinIO
+// leaves the StorageClass field empty and sends the header, which is
+// absent for STANDARD.
+func ObjectClass(in minio.ObjectInfo) string {
+	if c := in.Metadata.Get("X-Amz-Storage-Class"); c != "" {
+		return c
 	}
-	return in.StorageClass, nil
+	if in.StorageClass != "" {
+		return in.StorageClass
+	}
+	return "STANDARD"
 }

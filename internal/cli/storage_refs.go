@@ -44,7 +44,7 @@ however many jobs reference it.`,
 	c.Flags().StringVar(&q.Project, "project", "", "only this project's blobs")
 	c.Flags().Int64Var(&q.Job, "job", 0, "only blobs this job references")
 	c.Flags().StringVar(&q.Kind, "kind", "", "only blobs of this kind: input, output or log")
-	c.Flags().StringVar(&q.Tier, "tier", "", "only blobs on this tier (see `burst types`)")
+	c.Flags().StringVar(&q.Tier, "tier", "", "only blobs on this `TIER` (burst types lists them)")
 	outFlag(c, &out)
 	return c
 }

@@ -107,7 +107,7 @@ type Server struct {
 	// counted there: flushed by the meter with the machines' meter marks.
 	unflushed map[store.CostKey]int64
 	newBytes  map[[2]string]int64
-	storageAt time.Time     // storage is charged up to here (accrueStorage)
+	storageM  storageMeter  // storage is charged up to here (accrueStorage)
 	events    chan struct{} // closed and replaced when an event is recorded
 
 	ctx         context.Context // the server's life: background work ends with it
