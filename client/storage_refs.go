@@ -45,6 +45,7 @@ type StorageList struct {
 type StorageQuery struct {
 	Project, Kind, Tier string
 	Job                 int64
+	NoBlobs             bool // totals and rules only
 }
 
 // StorageBlobs lists the blobs of the projects the caller may read.
@@ -57,6 +58,9 @@ func (c *Client) StorageBlobs(ctx context.Context, q StorageQuery) (*StorageList
 	}
 	if q.Job > 0 {
 		v.Set("job", strconv.FormatInt(q.Job, 10))
+	}
+	if q.NoBlobs {
+		v.Set("blobs", "none")
 	}
 	var out StorageList
 	return &out, c.do(ctx, "GET", "/v1/storage/blobs?"+v.Encode(), nil, &out)

@@ -27,7 +27,7 @@ func (h *handler) storageRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /v1/storage/blobs", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		sq := client.StorageQuery{Project: q.Get("project"), Kind: q.Get("kind"), Tier: q.Get("tier")}
+		sq := client.StorageQuery{Project: q.Get("project"), Kind: q.Get("kind"), Tier: q.Get("tier"), NoBlobs: q.Get("blobs") == "none"}
 		if s := q.Get("job"); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || n <= 0 {

@@ -87,14 +87,26 @@ func newStorageShowCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
 		Use:   "show",
-		Short: "Show where blobs go now, and how many and how big per project (admin)",
+		Short: "Show where blobs go now, how many and how big per project, per tier, and the lifecycle rules (admin)",
 		Example: `  burst storage show
   burst storage show -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			var more *client.StorageList
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.StorageInfo, error) {
-				return cl.Storage(ctx)
-			}, renderStorage)
+				info, err := cl.Storage(ctx)
+				if err == nil && out != "json" {
+					more, err = cl.StorageBlobs(ctx, client.StorageQuery{NoBlobs: true})
+				}
+				return info, err
+			}, func(w io.Writer, s *client.StorageInfo) error {
+				if err := renderStorage(w, s); err != nil || more == nil {
+					return err
+				}
+				fmt.Fprintln(w)
+				more.Blobs = nil
+				return renderStorageTotals(w, more)
+			})
 		},
 	}
 	outFlag(c, &out)

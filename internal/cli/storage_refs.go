@@ -75,6 +75,11 @@ func renderStorageList(w io.Writer, l *client.StorageList) error {
 		}
 	}
 	fmt.Fprintln(w)
+	return renderStorageTotals(w, l)
+}
+
+// renderStorageTotals writes each project's storage per tier and its rules.
+func renderStorageTotals(w io.Writer, l *client.StorageList) error {
 	if len(l.Totals) == 0 {
 		fmt.Fprintln(w, "Storage: none")
 	} else {
@@ -316,4 +321,22 @@ every few seconds; each application is an audit event (burst events).
 	c.Flags().BoolVar(&remove, "remove", false, "remove the rule (of --to TIER or --delete; without them, every rule of the project)")
 	outFlag(c, &out)
 	return c
+}
+
+// projectRules are the lifecycle rules of project.
+func projectRules(ctx context.Context, cl *client.Client, project string) ([]client.StorageRule, error) {
+	l, err := cl.StorageBlobs(ctx, client.StorageQuery{Project: project, NoBlobs: true})
+	if err != nil {
+		return nil, err
+	}
+	return l.Rules, nil
+}
+
+// rulesText is rules on one line, "-" for none.
+func rulesText(rules []client.StorageRule) string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, ruleWords(r))
+	}
+	return dash(strings.Join(out, "; "))
 }

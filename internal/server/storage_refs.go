@@ -127,9 +127,12 @@ func (s *Server) StorageBlobs(ctx context.Context, q client.StorageQuery) (*clie
 			return nil, err
 		}
 	}
-	blobs, err := s.st.StoredBlobs(ctx, store.BlobFilter{Projects: projects, Job: q.Job, Kind: q.Kind, Tier: q.Tier})
-	if err != nil {
-		return nil, err
+	var blobs []store.StoredBlob
+	var err error
+	if !q.NoBlobs {
+		if blobs, err = s.st.StoredBlobs(ctx, store.BlobFilter{Projects: projects, Job: q.Job, Kind: q.Kind, Tier: q.Tier}); err != nil {
+			return nil, err
+		}
 	}
 	out := &client.StorageList{Blobs: []client.StoredBlob{}, Totals: []client.TierTotal{}, Rules: []client.StorageRule{}}
 	for _, b := range blobs {
@@ -499,7 +502,10 @@ func ruleOut(r store.StorageRule) client.StorageRule {
 	return client.StorageRule{Project: r.Project, Action: r.Action, AfterS: int64(r.After / time.Second), SetBy: r.SetBy, SetAt: &at}
 }
 
-// ruleText is a rule as people write it: "cold_hdd after 30d", "delete after 90d".
+// ruleText is a rule as people write it: "to cold_hdd after 30d", "delete after 90d".
 func ruleText(r store.StorageRule) string {
-	return r.Action + " after " + client.FormatAge(r.After)
+	if r.Action == store.RuleDelete {
+		return "delete after " + client.FormatAge(r.After)
+	}
+	return "to " + r.Action + " after " + client.FormatAge(r.After)
 }

@@ -72,7 +72,10 @@ func TestStorageRefsRmTier(t *testing.T) {
 	}
 
 	var moved []StorageChange
-	if err := s.Write(ctx, func(tx *Tx) (err error) { moved, err = tx.MoveBlobRefs("default", RefSel{Digests: []string{a}}, "cold_hdd"); return }); err != nil {
+	if err := s.Write(ctx, func(tx *Tx) (err error) {
+		moved, err = tx.MoveBlobRefs("default", RefSel{Digests: []string{a}}, "cold_hdd")
+		return
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if got := storage(); len(moved) != 2 || got["ssd"] != 50 || got["cold_hdd"] != 200 {
