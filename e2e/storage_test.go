@@ -15,6 +15,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/blob"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // storageLs is `burst storage ls -o json` with args.
@@ -47,17 +48,6 @@ func (h *harness) ledgerStorage(project string) map[string]int64 {
 	return out
 }
 
-// prices writes the home's prices.yaml before the server starts.
-func (h *harness) prices(yaml string) {
-	h.t.Helper()
-	if err := os.MkdirAll(h.home, 0o700); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(h.home, "prices.yaml"), []byte(yaml), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
 // budgetOf is `burst budget P -o json`.
 func (h *harness) budgetOf(project string) burst.BudgetReport {
 	h.t.Helper()
@@ -75,7 +65,7 @@ func TestStorageLsRmTierEmbedded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	// Dear tiers, so that a few MB cost whole nano-dollars within a test.
-	h.prices("tiers:\n  ssd: {per_gb_month: 2000}\n  cold_hdd: {per_gb_month: 1000}\n")
+	h.writePrices("tiers:\n  ssd: {per_gb_month: 2000}\n  cold_hdd: {per_gb_month: 1000}\n")
 	const na, nb = 1 << 20, 2<<20 + 7
 	a := h.blobFile("a.bin", na)
 	b := h.blobFile("b.bin", nb)
@@ -237,7 +227,7 @@ func TestStorageTierRmMinIO(t *testing.T) {
 	t.Parallel()
 	m := startMinIO(t, "")
 	h := newHarness(t)
-	h.prices("tiers:\n  cold_hdd: {s3_class: REDUCED_REDUNDANCY}\n  archive: {s3_class: DEEP_ARCHIVE}\n")
+	h.writePrices("tiers:\n  cold_hdd: {s3_class: REDUCED_REDUNDANCY}\n  archive: {s3_class: DEEP_ARCHIVE}\n")
 	for _, kv := range m.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		h.setEnv(k, v)
@@ -281,5 +271,43 @@ func TestStorageTierRmMinIO(t *testing.T) {
 	h.mustRun("storage", "rm", d)
 	if _, err := mc.StatObject(context.Background(), m.Bucket, key, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
 		t.Fatalf("after rm the object is still in the bucket: %v", err)
+	}
+}
+
+// A crash between rm's commit and its delete leaves the blob queued: the
+// next start deletes it. (The store is changed as that commit leaves it,
+// with the server stopped, then the server starts.)
+func TestStorageSweepOnStart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	d := h.blobFile("q.bin", 5000)
+	h.mustRun("storage", "put", "q.bin")
+	path := filepath.Join(h.home, "blobs", "sha256", d[7:9], d[7:])
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("server", "stop")
+	st, err := store.Open(filepath.Join(h.home, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Write(context.Background(), func(tx *store.Tx) error {
+		_, _, err := tx.DropBlobRefs("default", store.RefSel{Digests: []string{d}})
+		return err
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the blob's file went before the server started: %v", err)
+	}
+	h.mustRun("storage", "ls") // starts the server
+	h.waitFor("the queued blob to be deleted at start", 20*time.Second, func() bool {
+		_, err := os.Stat(path)
+		return os.IsNotExist(err)
+	})
+	if l := h.storageLs(); len(l.Blobs) != 0 || len(l.Totals) != 0 {
+		t.Fatalf("after the sweep: %+v; want nothing held", l)
 	}
 }
