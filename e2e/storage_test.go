@@ -311,3 +311,65 @@ func TestStorageSweepOnStart(t *testing.T) {
 		t.Fatalf("after the sweep: %+v; want nothing held", l)
 	}
 }
+
+// Who may: a viewer of mars lists mars's blobs but not another project's,
+// and may not remove or move them; a member removes; only the owner sets a
+// rule; a user with no role sees nothing.
+func TestStorageWhoMay(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	h := l.h
+	h.mustRun("project", "create", "venus")
+	m := h.blobFile("m.bin", 2000)
+	h.blobFile("v.bin", 3000)
+	h.mustRun("storage", "put", "m.bin", "--project", "mars")
+	h.mustRun("storage", "put", "v.bin", "--project", "venus")
+
+	ls := func(user string, args ...string) client.StorageList {
+		t.Helper()
+		r := l.as(user, append([]string{"storage", "ls", "-o", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: storage ls: %s", user, r)
+		}
+		return decodeJSON[client.StorageList](t, r)
+	}
+	if got := ls("vic"); len(got.Blobs) != 1 || got.Blobs[0].Digest != m || len(got.Totals) != 1 || got.Totals[0].Project != "mars" {
+		t.Fatalf("vic (viewer of mars) lists %+v; want mars's blob and totals only", got)
+	}
+	if got := ls("nora"); len(got.Blobs) != 0 || len(got.Totals) != 0 {
+		t.Fatalf("nora (no role) lists %+v; want nothing", got)
+	}
+	if r := l.as("vic", "storage", "ls", "--project", "venus"); r.code == 0 {
+		t.Fatalf("vic lists venus:\n%s", r)
+	}
+	if r := l.as("vic", "storage", "rm", m, "--project", "mars"); r.code == 0 {
+		t.Fatalf("a viewer removed a blob:\n%s", r)
+	}
+	if r := l.as("vic", "storage", "tier", "--all", "--to", "cold_hdd", "--project", "mars"); r.code == 0 {
+		t.Fatalf("a viewer moved blobs:\n%s", r)
+	}
+	if r := l.as("alice", "storage", "rule", "mars", "--delete", "--after", "30d"); r.code == 0 {
+		t.Fatalf("a member set a rule:\n%s", r)
+	}
+	if r := l.as("bob", "storage", "rule", "mars", "--to", "cold_hdd", "--after", "30d"); r.code != 0 {
+		t.Fatalf("the owner could not set a rule:\n%s", r)
+	}
+	if r := l.as("alice", "storage", "rm", m, "--project", "mars"); r.code != 0 {
+		t.Fatalf("a member could not remove a blob of mars:\n%s", r)
+	}
+	if got := ls("vic"); len(got.Blobs) != 0 || len(got.Rules) != 1 {
+		t.Fatalf("after alice's rm vic lists %+v; want no blob, bob's rule", got)
+	}
+	rms := 0
+	for _, e := range h.events("mars") {
+		if e.Kind == "storage.rm" {
+			rms++
+			if e.Actor != "alice" {
+				t.Fatalf("the rm's audit event names %q, want alice", e.Actor)
+			}
+		}
+	}
+	if rms != 1 {
+		t.Fatalf("%d storage.rm events in mars, want alice's one", rms)
+	}
+}
