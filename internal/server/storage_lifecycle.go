@@ -133,12 +133,15 @@ func (s *Server) applyLifecycle(ctx context.Context, now time.Time) {
 		return
 	}
 	var projects []string
+	youngest := rules[0].After
 	for _, r := range rules {
 		if !slices.Contains(projects, r.Project) {
 			projects = append(projects, r.Project)
 		}
+		youngest = min(youngest, r.After)
 	}
-	blobs, err := s.st.StoredBlobs(ctx, store.BlobFilter{Projects: projects})
+	// Only blobs old enough for some rule: the others cannot be due.
+	blobs, err := s.st.StoredBlobs(ctx, store.BlobFilter{Projects: projects, Before: now.Add(-youngest)})
 	if err != nil {
 		s.log.Warn("storage: lifecycle: blobs not read", "err", err)
 		return

@@ -33,6 +33,7 @@ type BlobFilter struct {
 	Job      int64
 	Kind     string
 	Tier     string
+	Before   time.Time // first referenced before this (zero: any time)
 }
 
 // StoredBlobs lists the blobs f matches, by project, kind and age.
@@ -53,14 +54,21 @@ func (s *Store) StoredBlobs(ctx context.Context, f BlobFilter) ([]StoredBlob, er
 	if f.Tier != "" {
 		where, args = append(where, "tier = ?"), append(args, f.Tier)
 	}
-	having := ""
+	var having []string
 	if f.Job > 0 {
-		having, args = "HAVING SUM(job = ?) > 0", append(args, f.Job)
+		having, args = append(having, "SUM(job = ?) > 0"), append(args, f.Job)
+	}
+	if !f.Before.IsZero() {
+		having, args = append(having, "MIN(created_at) < ?"), append(args, f.Before.UnixMicro())
+	}
+	hv := ""
+	if len(having) > 0 {
+		hv = "HAVING " + strings.Join(having, " AND ")
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT project, kind, digest, MAX(size), MIN(tier), MIN(location), MIN(created_at),
 		GROUP_CONCAT(DISTINCT job),
 		MAX(CASE WHEN kind = 'input' AND job > 0 AND job IN (SELECT id FROM jobs WHERE ended_at IS NULL) THEN job ELSE 0 END) FROM blob_refs WHERE `+strings.Join(where, " AND ")+`
-		GROUP BY project, kind, digest `+having+` ORDER BY project, MIN(created_at), kind, digest`, args...)
+		GROUP BY project, kind, digest `+hv+` ORDER BY project, MIN(created_at), kind, digest`, args...)
 	if err != nil {
 		return nil, err
 	}
