@@ -181,7 +181,13 @@ it first (burst cancel N). --dry-run says what would go and changes nothing.`,
 			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.StorageEdited, error) {
 				return cl.StorageRemove(ctx, e)
-			}, renderEdited)
+			}, func(w io.Writer, r *client.StorageEdited) error {
+				if len(r.Changes) == 0 {
+					fmt.Fprintln(w, "References dropped; the project still holds those blobs through other references (see burst storage ls).")
+					return nil
+				}
+				return renderEdited(w, r)
+			})
 		},
 	}
 	storageEditFlags(c, &e, &olderThan, false)
