@@ -183,7 +183,11 @@ it first (burst cancel N). --dry-run says what would go and changes nothing.`,
 				return cl.StorageRemove(ctx, e)
 			}, func(w io.Writer, r *client.StorageEdited) error {
 				if len(r.Changes) == 0 {
-					fmt.Fprintln(w, "References dropped; the project still holds those blobs through other references (see burst storage ls).")
+					what := "References dropped"
+					if r.DryRun {
+						what = "Would drop references only"
+					}
+					fmt.Fprintln(w, what+"; the project still holds those blobs through other references (see burst storage ls).")
 					return nil
 				}
 				return renderEdited(w, r)
