@@ -118,6 +118,16 @@ type StorageRule struct {
 	SetAt   *time.Time `json:"set_at,omitempty"`
 }
 
+// Words is the rule as `burst storage rule` takes it: "to cold_hdd after
+// 30d", "delete after 90d".
+func (r StorageRule) Words() string {
+	age := FormatAge(time.Duration(r.AfterS) * time.Second)
+	if r.Action == "delete" {
+		return "delete after " + age
+	}
+	return "to " + r.Action + " after " + age
+}
+
 // SetStorageRule sets one of a project's lifecycle rules (its owner, or an
 // admin); AfterS 0 removes the project's rule of that action (or all of
 // its rules when Action is "").

@@ -147,6 +147,7 @@ func TestDashboard(t *testing.T) {
 	h.blobFile("kept.bin", 3<<20)
 	h.mustRun("storage", "put", "kept.bin", "--project", "mars")
 	h.mustRun("storage", "tier", "--all", "--to", "cold_hdd", "--project", "mars")
+	h.mustRun("storage", "rule", "mars", "--to", "archive", "--after", "180d")
 	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
 	if !strings.Contains(link, "/ui/login?code=") {
 		t.Fatalf("burst ui should print a sign-in link: %q", link)
@@ -200,6 +201,9 @@ func TestDashboard(t *testing.T) {
 	}
 	if !cold {
 		t.Errorf("budget of mars shows no 3 MiB on cold_hdd: %+v", bud.Storage)
+	}
+	if !strings.Contains(panel, "Lifecycle: to archive after 180d") {
+		t.Errorf("the storage panel does not show mars's lifecycle rule:\n%s", panel)
 	}
 	shot(t, ctx, "project")
 	stopSel := `button.act[data-url="/v1/machines/work-1/stop"]`

@@ -57,3 +57,20 @@ func (h *handler) storageRoutes(mux *http.ServeMux) {
 		respond(w, 200)(b.SetStorageRule(r.Context(), actorOf(r), &rule))
 	})
 }
+
+// storageRules are project's lifecycle rules in words, for its page.
+func (h *handler) storageRules(ctx context.Context, project string) []string {
+	b, ok := h.b.(StorageRefs)
+	if !ok {
+		return nil
+	}
+	l, err := b.StorageBlobs(ctx, client.StorageQuery{Project: project, NoBlobs: true})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range l.Rules {
+		out = append(out, r.Words())
+	}
+	return out
+}

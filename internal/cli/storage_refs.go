@@ -98,17 +98,8 @@ func renderStorageTotals(w io.Writer, l *client.StorageList) error {
 
 func renderRules(w io.Writer, rules []client.StorageRule) {
 	for _, r := range rules {
-		fmt.Fprintf(w, "Rule of %s: %s\n", r.Project, ruleWords(r))
+		fmt.Fprintf(w, "Rule of %s: %s\n", r.Project, r.Words())
 	}
-}
-
-// ruleWords is a rule as `burst storage rule` takes it.
-func ruleWords(r client.StorageRule) string {
-	age := client.FormatAge(time.Duration(r.AfterS) * time.Second)
-	if r.Action == "delete" {
-		return "delete after " + age
-	}
-	return "to " + r.Action + " after " + age
 }
 
 // shortDigest is sha256: and the first 12 hex digits.
@@ -346,7 +337,7 @@ func projectRules(ctx context.Context, cl *client.Client, project string) ([]cli
 func rulesText(rules []client.StorageRule) string {
 	var out []string
 	for _, r := range rules {
-		out = append(out, ruleWords(r))
+		out = append(out, r.Words())
 	}
 	return dash(strings.Join(out, "; "))
 }

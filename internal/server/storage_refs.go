@@ -503,9 +503,4 @@ func ruleOut(r store.StorageRule) client.StorageRule {
 }
 
 // ruleText is a rule as people write it: "to cold_hdd after 30d", "delete after 90d".
-func ruleText(r store.StorageRule) string {
-	if r.Action == store.RuleDelete {
-		return "delete after " + client.FormatAge(r.After)
-	}
-	return "to " + r.Action + " after " + client.FormatAge(r.After)
-}
+func ruleText(r store.StorageRule) string { return ruleOut(r).Words() }
