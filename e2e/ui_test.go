@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/web"
 )
 
 // The dashboard in a real browser: headless Chromium (Debian's package,
@@ -142,6 +143,11 @@ func TestDashboard(t *testing.T) {
 		return len(ms) == 1 && ms[0].State == "running"
 	})
 	mapID := jobIDFromStdout(t, h.mustRun("map", "-d", "--project", "mars", "--", "sh", "-c", "echo $0", ":::", "a", "b", "c"))
+	// A blob of mars moved to cold_hdd: the storage panel shows it (storage_test.go).
+	h.blobFile("kept.bin", 3<<20)
+	h.mustRun("storage", "put", "kept.bin", "--project", "mars")
+	h.mustRun("storage", "tier", "--all", "--to", "cold_hdd", "--project", "mars")
+	h.mustRun("storage", "rule", "mars", "--to", "archive", "--after", "180d")
 	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
 	if !strings.Contains(link, "/ui/login?code=") {
 		t.Fatalf("burst ui should print a sign-in link: %q", link)
@@ -180,6 +186,24 @@ func TestDashboard(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("project page lacks %q:\n%s", want, body)
 		}
+	}
+	// The storage panel: each tier's size and $/month, as `burst budget` has them.
+	panel := textOf(t, ctx, `section[aria-labelledby="storage-h"]`)
+	bud := h.budgetOf("mars")
+	cold := false
+	for _, l := range bud.Storage {
+		cold = cold || (l.Tier == "cold_hdd" && l.Bytes == 3<<20)
+		for _, want := range []string{l.Tier, web.Bytes(l.Bytes), web.Money(l.USDPerMonth)} {
+			if !strings.Contains(panel, want) {
+				t.Errorf("the storage panel lacks %q of budget line %+v:\n%s", want, l, panel)
+			}
+		}
+	}
+	if !cold {
+		t.Errorf("budget of mars shows no 3 MiB on cold_hdd: %+v", bud.Storage)
+	}
+	if !strings.Contains(panel, "Lifecycle: to archive after 180d") {
+		t.Errorf("the storage panel does not show mars's lifecycle rule:\n%s", panel)
 	}
 	shot(t, ctx, "project")
 	stopSel := `button.act[data-url="/v1/machines/work-1/stop"]`

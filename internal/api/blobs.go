@@ -38,6 +38,7 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 	if !ok {
 		return
 	}
+	h.storageRoutes(mux) // storage_refs.go
 	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
 		var req client.BlobUploads
 		if !decode(w, r, &req) {

@@ -82,6 +82,7 @@ func (h *handler) uiProject(w http.ResponseWriter, r *http.Request, ss *session)
 			v.Events = append(v.Events, evs[i])
 		}
 	}
+	v.Rules = h.storageRules(ctx, p.Name) // storage_refs.go
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.htmlOut(w, r, ss, h.ui.r.Project(w, v))
 }

@@ -109,6 +109,10 @@ var routes = map[string]rule{
 	"GET /v1/blobs/{digest}":       {auth.Read, fromBlob},
 	"GET /v1/storage":              {auth.AdminOnly, fromNone},
 	"PUT /v1/storage":              {auth.AdminOnly, fromNone},
+	"GET /v1/storage/blobs":        {auth.Read, fromQuery},
+	"POST /v1/storage/rm":          {auth.Submit, fromBody},
+	"POST /v1/storage/tier":        {auth.Submit, fromBody},
+	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
 
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no

@@ -30,9 +30,11 @@ no task used, charged to the cluster's project, "storage" is what keeping
 logs and outputs costs, and "preemption" is what attempts cut short by a
 spot interruption had cost: the machine's time is charged once, and the
 share of it that bought nothing is booked as lost to preemption, to the
-project of the job that lost it.`,
+project of the job that lost it. --by tier splits storage per tier
+("storage:ssd", "storage:cold_hdd", ...; the rest by kind).`,
 		Example: `  burst cost
   burst cost --project mars --by machine
+  burst cost --project mars --by tier
   burst cost --by day -o json | jq .total_usd`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -40,9 +42,9 @@ project of the job that lost it.`,
 				return err
 			}
 			switch by {
-			case "job", "machine", "user", "day", "project", "kind":
+			case "job", "machine", "user", "day", "project", "kind", "tier":
 			default:
-				return usage("--by %s: use job, machine, user, day, project or kind", by)
+				return usage("--by %s: use job, machine, user, day, project, kind or tier", by)
 			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.CostReport, error) {
 				r, err := cl.Cost(ctx, by, project)

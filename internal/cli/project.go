@@ -186,10 +186,14 @@ func newProjectShowCmd() *cobra.Command {
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			var members []client.Grant
+			var rules []client.StorageRule
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
 				p, err := cl.Project(ctx, args[0])
 				if err == nil && out != "json" {
 					members, err = cl.Members(ctx, args[0])
+				}
+				if err == nil && out != "json" {
+					rules, err = projectRules(ctx, cl, args[0]) // storage_refs.go
 				}
 				return p, err
 			}, func(w io.Writer, p *burst.Project) error {
@@ -208,6 +212,7 @@ func newProjectShowCmd() *cobra.Command {
 					ms = append(ms, m.User+" ("+m.Role+")")
 				}
 				row("Members:", dash(strings.Join(ms, ", ")))
+				row("Storage rules:", rulesText(rules))
 				if p.Budget == nil {
 					return tw.Flush()
 				}

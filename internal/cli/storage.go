@@ -19,7 +19,10 @@ func newStorageCmd() *cobra.Command {
 		Short: "Where blobs (staged inputs, outputs, logs) are kept, and what each project holds",
 		Long: `The blob store keeps the files jobs stage in and out, by content: a file
 is named by its SHA-256 digest, sent once however many jobs use it, and
-checked against its digest on every arrival.
+checked against its digest on every arrival. What a project holds is
+charged per tier at the price catalog's $/GB-month: 'burst storage ls' shows
+it, 'rm' deletes, 'tier' moves to a cheaper tier, 'rule' does either after
+an age.
 
 By default the server keeps blobs itself, under $BURST_HOME/blobs
 ("embedded"). 'burst storage set s3://BUCKET/PREFIX --endpoint URL' sends new
@@ -31,9 +34,14 @@ stay readable where they are. See docs/storage.md.`,
   burst storage set s3://lab-bucket/burst --endpoint https://s3.eu-west-2.amazonaws.com --region eu-west-2
   burst storage set embedded
   burst storage put data.csv --project mars
-  burst storage get sha256:9f86d0... -o data.csv`,
+  burst storage get sha256:9f86d0... -o data.csv
+  burst storage ls --project mars
+  burst storage rm --job 12 --project mars
+  burst storage tier --all --to cold_hdd --project mars
+  burst storage rule mars --to cold_hdd --after 30d`,
 	}
-	c.AddCommand(newStorageSetCmd(), newStorageShowCmd(), newStoragePutCmd(), newStorageGetCmd())
+	c.AddCommand(newStorageSetCmd(), newStorageShowCmd(), newStoragePutCmd(), newStorageGetCmd(),
+		newStorageLsCmd(), newStorageRmCmd(), newStorageTierCmd(), newStorageRuleCmd())
 	return c
 }
 
@@ -79,14 +87,26 @@ func newStorageShowCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
 		Use:   "show",
-		Short: "Show where blobs go now, and how many and how big per project (admin)",
+		Short: "Show where blobs go now, how many and how big per project, per tier, and the lifecycle rules (admin)",
 		Example: `  burst storage show
   burst storage show -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			var more *client.StorageList
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.StorageInfo, error) {
-				return cl.Storage(ctx)
-			}, renderStorage)
+				info, err := cl.Storage(ctx)
+				if err == nil && out != "json" {
+					more, err = cl.StorageBlobs(ctx, client.StorageQuery{NoBlobs: true})
+				}
+				return info, err
+			}, func(w io.Writer, s *client.StorageInfo) error {
+				if err := renderStorage(w, s); err != nil || more == nil {
+					return err
+				}
+				fmt.Fprintln(w)
+				more.Blobs = nil
+				return renderStorageTotals(w, more)
+			})
 		},
 	}
 	outFlag(c, &out)

@@ -70,6 +70,7 @@ type Tier struct {
 	Description string
 	Source      string
 	Date        string
+	S3Class     string // the S3 storage class of blobs moved to this tier ("": accounting only)
 }
 
 // Rates price local and on-prem machines by what they hold.
@@ -227,6 +228,7 @@ type fileTier struct {
 	Description *string  `yaml:"description"`
 	Source      *string  `yaml:"source"`
 	Date        *string  `yaml:"date"`
+	S3Class     *string  `yaml:"s3_class"`
 }
 
 type fileType struct {
@@ -268,7 +270,7 @@ func (c *Catalog) overlay(data []byte, name string, builtin bool) error {
 		if strings.Contains(msg, "unknown key ") {
 			msg += " (known keys: types, tiers, local, reference, logs_tier;" +
 				" of a type: vcpus, mem, gpus, gpu_model, on_demand, spot, source, date;" +
-				" of a tier: per_gb_month, description, source, date;" +
+				" of a tier: per_gb_month, description, source, date, s3_class;" +
 				" of local and reference: core_hour, gpu_hour)"
 		}
 		return bad("%s: fix it, or move the file away to use the built-in prices", msg)
@@ -366,6 +368,9 @@ func (c *Catalog) overlay(data []byte, name string, builtin bool) error {
 		}
 		if ft.Description != nil {
 			t.Description = *ft.Description
+		}
+		if ft.S3Class != nil {
+			t.S3Class = *ft.S3Class
 		}
 		if builtin && (t.Source == "" || t.Date == "") {
 			return bad("%s: give its source and date", where)

@@ -379,7 +379,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown top key", "prices: {}\n", `line 1: unknown key prices (known keys: types, tiers`},
 		{"unknown type key", "types:\n  m5.large: {price: 1}\n", `line 2: unknown key price (known keys`},
 		{"two errors", "prices: 1\nlocal: {cores: 1}\n", `line 1: unknown key prices; line 2: unknown key cores (known keys`},
-		{"unknown local key", "local: {cores: 1}\n", `unknown key cores (known keys: types, tiers, local, reference, logs_tier; of a type: vcpus, mem, gpus, gpu_model, on_demand, spot, source, date; of a tier: per_gb_month, description, source, date; of local and reference: core_hour, gpu_hour): fix it, or move the file away to use the built-in prices`},
+		{"unknown local key", "local: {cores: 1}\n", `unknown key cores (known keys: types, tiers, local, reference, logs_tier; of a type: vcpus, mem, gpus, gpu_model, on_demand, spot, source, date; of a tier: per_gb_month, description, source, date, s3_class; of local and reference: core_hour, gpu_hour): fix it, or move the file away to use the built-in prices`},
 		{"broken yaml", "types: [\n", `did not find expected node content`},
 		{"bad indentation", "types:\n  m5.large:\n on_demand: 1\n", `line`},
 		{"wrong kind", "types:\n  m5.large: {on_demand: cheap}\n", `cannot unmarshal`},

@@ -40,6 +40,8 @@ type blobState struct {
 	at  map[string]blob.Store // stores by Location, opened when first read
 
 	received atomic.Int64 // blob bytes the server took in PUTs since it started
+
+	locks digestLocks // an upload's store-then-record against a delete (storage_refs.go)
 }
 
 // openBlobs opens the embedded store under the home and the one new
@@ -105,13 +107,20 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 			return nil, err
 		}
 		o := client.BlobOffer{Digest: r.Digest}
+		release := s.blobs.locks.hold(r.Digest, false)
 		in, err := st.Stat(ctx, r.Digest)
-		switch {
-		case err == nil && in.Size == r.Size:
-			o.Have = true
-			if err := s.recordBlob(ctx, who, r, st.Location()); err != nil {
+		if err == nil && in.Size == r.Size {
+			err = s.recordBlob(ctx, who, r, st.Location())
+			release()
+			if err != nil {
 				return nil, err
 			}
+			o.Have = true
+			out.Blobs[i] = o
+			continue
+		}
+		release()
+		switch {
 		case err == nil:
 			return nil, badRequest("blob %s is %d bytes, not %d: its digest or size is wrong", r.Digest, in.Size, r.Size)
 		case !errors.Is(err, blob.ErrNotFound):
@@ -136,6 +145,7 @@ func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.Blo
 		return err
 	}
 	st := s.blobs.current()
+	defer s.blobs.locks.hold(ref.Digest, false)()
 	if _, err := st.Put(ctx, ref.Digest, ref.Size, countReader{body, &s.blobs.received}); err != nil {
 		return blobErr(err)
 	}
@@ -155,6 +165,7 @@ func (s *Server) BlobDone(ctx context.Context, who client.BlobPut, ref client.Bl
 	if !ok {
 		return badRequest("blobs go to the server itself now (%s): PUT /v1/blobs/%s", st.Describe(), ref.Digest)
 	}
+	defer s.blobs.locks.hold(ref.Digest, false)()
 	if _, err := pre.Commit(ctx, ref.Digest, ref.Size); err != nil {
 		return blobErr(err)
 	}
@@ -194,8 +205,13 @@ func (s *Server) ReadBlob(ctx context.Context, digest string, offset int64) (*ap
 }
 
 // recordBlob writes who holds ref (and, the first time the project holds
-// it as that kind, its bytes to the project's storage), then counts them
-// in memory.
+// it as that kind, its bytes to the project's storage, on the tier the
+// project keeps that digest on, or the logs tier), then counts them in
+// memory (applyStorage: storage accrued up to now first). The write goes
+// through the store's group commit (Write queues it with the state
+// machine's batches) but is not one of those batches: whether the bytes
+// are new is known only inside the transaction, which reads blob_refs,
+// and no state-machine transition goes with it.
 func (s *Server) recordBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, loc string) error {
 	s.mu.Lock()
 	tier := s.catalog.LogsTier
@@ -207,20 +223,13 @@ func (s *Server) recordBlob(ctx context.Context, who client.BlobPut, ref client.
 	}
 	var first bool
 	if err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
-		first, err = tx.AddBlobRef(row, tier)
+		first, tier, err = tx.AddBlobRefOn(row, tier)
 		return err
 	}); err != nil {
 		return err
 	}
 	if first {
-		s.mu.Lock()
-		if p := s.projects[who.Project]; p != nil {
-			if p.bytes == nil {
-				p.bytes = map[string]int64{}
-			}
-			p.bytes[tier] += ref.Size
-		}
-		s.mu.Unlock()
+		s.applyStorage(who.Project, []store.StorageChange{{Kind: who.Kind, Digest: ref.Digest, Size: ref.Size, To: tier}}, time.Now().UTC())
 	}
 	return nil
 }
@@ -395,7 +404,8 @@ func (s *Server) SetStorage(ctx context.Context, actor string, req *client.Stora
 		next = s3
 		row.URL, row.Endpoint, row.Region = req.URL, req.Endpoint, req.Region
 	}
-	if err := s.st.Write(ctx, func(tx *store.Tx) error { return tx.SetBlobStorage(row) }); err != nil {
+	if err := s.userWrite(ctx, actor, "storage.set", "", row.URL, "new blobs go to "+next.Describe(),
+		func(tx *store.Tx) error { return tx.SetBlobStorage(row) }); err != nil {
 		return nil, err
 	}
 	s.blobs.mu.Lock()

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -184,25 +185,22 @@ func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
 func (s *Server) meterLoop(ctx context.Context) {
 	tick := time.NewTicker(meterTick)
 	defer tick.Stop()
-	last := time.Now().UTC()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		now := time.Now().UTC()
-		s.meterOnce(now, now.Sub(last))
-		last = now
+		s.meterOnce(time.Now().UTC())
 	}
 }
 
-func (s *Server) meterOnce(now time.Time, dt time.Duration) {
+func (s *Server) meterOnce(now time.Time) {
 	s.mu.Lock()
 	for _, m := range s.machines {
 		s.accrue(m, now)
 	}
-	s.accrueStorage(now, dt)
+	s.accrueStorage(now)
 	var b batch
 	exhausted := s.guard(now, &b)
 	var p store.Pending
@@ -261,11 +259,25 @@ func (s *Server) takeFlush() func(*store.Tx) error {
 	}
 }
 
-// accrueStorage charges each project for what it keeps, per tier. Called
-// with s.mu held.
-func (s *Server) accrueStorage(now time.Time, dt time.Duration) {
-	if dt <= 0 {
+// accrueStorage charges each project for what it kept, per tier, since
+// the last accrual: called before any change to what projects keep
+// (storage_refs.go), so that each instant is charged once, at the price of
+// the tier the bytes were on then. What a tick costs is often a fraction
+// of a nano-dollar (a GB on ssd: 0.03 n$ per 200 ms): the fraction is
+// carried to the next accrual, not rounded away. Called with s.mu held.
+func (s *Server) accrueStorage(now time.Time) {
+	m := &s.storageM
+	dt := now.Sub(m.at)
+	if m.at.IsZero() || dt < 0 {
+		m.at = now
 		return
+	}
+	m.at = now
+	if dt == 0 {
+		return
+	}
+	if m.carry == nil {
+		m.carry = map[[2]string]float64{}
 	}
 	day := now.Format("2006-01-02")
 	for name, p := range s.projects {
@@ -274,10 +286,21 @@ func (s *Server) accrueStorage(now time.Time, dt time.Duration) {
 			if err != nil || n <= 0 {
 				continue
 			}
-			perHour := float64(n) / 1e9 * t.PerGBMonth / hoursPerMonth
-			s.charge(store.CostKey{Day: day, Project: name, Machine: "storage:" + tier, Kind: "storage"}, cost.Accrue(perHour, dt))
+			k := [2]string{name, tier}
+			nusd := float64(n)/1e9*t.PerGBMonth/hoursPerMonth*float64(dt)/3600 + m.carry[k] // $/h × ns / 3600 = n$
+			whole := math.Floor(nusd)
+			m.carry[k] = nusd - whole
+			s.charge(store.CostKey{Day: day, Project: name, Machine: "storage:" + tier, Kind: "storage"}, cost.NUSD(whole))
 		}
 	}
+}
+
+// storageMeter is where storage accrual stands: the instant charged up to,
+// and the fraction of a nano-dollar each project's tier owes beyond what
+// was charged.
+type storageMeter struct {
+	at    time.Time
+	carry map[[2]string]float64
 }
 
 // hoursPerMonth is the month storage prices are quoted for (365 × 24 / 12).

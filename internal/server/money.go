@@ -370,7 +370,7 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 		}
 	}
 	// Flush first so that the ledger holds everything up to now.
-	s.meterOnce(time.Now().UTC(), 0)
+	s.meterOnce(time.Now().UTC())
 	groups, err := s.st.CostBy(ctx, by, project)
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}

@@ -107,6 +107,7 @@ type Server struct {
 	// counted there: flushed by the meter with the machines' meter marks.
 	unflushed map[store.CostKey]int64
 	newBytes  map[[2]string]int64
+	storageM  storageMeter  // storage is charged up to here (accrueStorage)
 	events    chan struct{} // closed and replaced when an event is recorded
 
 	ctx         context.Context // the server's life: background work ends with it
@@ -398,6 +399,7 @@ func (s *Server) serve(ctx context.Context) error {
 	s.loops.Go(func() { s.scheduleLoop(ctx) })
 	s.loops.Go(func() { s.superviseLocal(ctx) })
 	s.loops.Go(func() { s.meterLoop(ctx) })
+	s.loops.Go(func() { s.storageLoop(ctx) })
 	s.loops.Go(func() { s.scaleLoop(ctx) })
 	s.loops.Go(func() { s.priceLoop(ctx) })
 	return nil

@@ -24,21 +24,37 @@ type BlobRefRow struct {
 // AddBlobRef records r. first says whether the project held no blob of
 // that digest as that kind before: its bytes are then added to the
 // project's storage on tier, in the same transaction, so that the count
-// and the references cannot part.
+// and the references cannot part. A blob the project holds already (as
+// any kind) stays on the tier it is on: a project's copy of a digest is
+// charged on one tier.
 func (t *Tx) AddBlobRef(r BlobRefRow, tier string) (first bool, err error) {
+	first, _, err = t.AddBlobRefOn(r, tier)
+	return first, err
+}
+
+// AddBlobRefOn is AddBlobRef, and says the tier the reference is charged on.
+func (t *Tx) AddBlobRefOn(r BlobRefRow, tier string) (first bool, on string, err error) {
 	var n int
 	if err := t.QueryRow(`SELECT COUNT(*) FROM blob_refs WHERE project = ? AND kind = ? AND digest = ?`,
 		r.Project, r.Kind, r.Digest).Scan(&n); err != nil {
-		return false, err
+		return false, "", err
 	}
-	if _, err := t.exec(`INSERT OR IGNORE INTO blob_refs (project, kind, job, task, attempt, digest, size, location, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?)`, r.Project, r.Kind, r.Job, r.Task, r.Attempt, r.Digest, r.Size, r.Location, r.CreatedAt.UnixMicro()); err != nil {
-		return false, err
+	var held string
+	err = t.QueryRow(`SELECT tier FROM blob_refs WHERE project = ? AND digest = ? AND tier != '' LIMIT 1`, r.Project, r.Digest).Scan(&held)
+	switch {
+	case err == nil:
+		tier = held
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, "", err
+	}
+	if _, err := t.exec(`INSERT OR IGNORE INTO blob_refs (project, kind, job, task, attempt, digest, size, location, created_at, tier)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, r.Project, r.Kind, r.Job, r.Task, r.Attempt, r.Digest, r.Size, r.Location, r.CreatedAt.UnixMicro(), tier); err != nil {
+		return false, "", err
 	}
 	if n > 0 {
-		return false, nil
+		return false, tier, nil
 	}
-	return true, AddStorage(t, r.Project, tier, r.Size)
+	return true, tier, AddStorage(t, r.Project, tier, r.Size)
 }
 
 // BlobHolders are the projects that hold digest, and where its bytes were

@@ -289,6 +289,14 @@ var migrations = []string{
 	// machine (burst cluster create --fallback on-demand).
 	`ALTER TABLE machines ADD COLUMN interrupted_at INTEGER;
 	ALTER TABLE clusters ADD COLUMN fallback TEXT NOT NULL DEFAULT '';`,
+	// 19: storage you can see, delete and move (storage_refs.go): the tier
+	// a reference is charged on ('' before: the logs tier), lifecycle rules
+	// per project, and blobs to delete once no project holds them.
+	`ALTER TABLE blob_refs ADD COLUMN tier TEXT NOT NULL DEFAULT '';
+	CREATE TABLE storage_rules (project TEXT NOT NULL, action TEXT NOT NULL, after_s INTEGER NOT NULL,
+		set_by TEXT NOT NULL, set_at INTEGER NOT NULL, PRIMARY KEY (project, action));
+	CREATE TABLE blob_deletes (digest TEXT NOT NULL, location TEXT NOT NULL, at INTEGER NOT NULL,
+		PRIMARY KEY (digest, location));`,
 }
 
 func migrate(db *sql.DB) error {

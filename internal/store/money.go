@@ -292,6 +292,7 @@ var costGroupBy = map[string]string{
 	"day":     `c.day`,
 	"project": `c.project`,
 	"kind":    `c.kind`,
+	"tier":    `CASE WHEN c.kind = 'storage' AND c.machine LIKE 'storage:%' THEN 'storage:' || substr(c.machine, 9) ELSE c.kind END`,
 }
 
 // CostBy totals the ledger by job, machine, user, day, project or kind,
@@ -299,7 +300,7 @@ var costGroupBy = map[string]string{
 func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, error) {
 	expr, ok := costGroupBy[by]
 	if !ok {
-		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project or kind", by)
+		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project, kind or tier", by)
 	}
 	// By job: jobs in the order of their ids (10 after 9), with their
 	// names, then what no job used (idle, storage) by name.

@@ -59,6 +59,7 @@ type ProjectView struct {
 	Jobs     []burst.Job            // newest first (at most 50), each with Spec for pipes' stages
 	JobTasks map[int64][]burst.Task // for pipes: their stages' tasks, to show per-stage state
 	Events   []burst.Event          // newest first (at most 20)
+	Rules    []string               // its storage lifecycle rules in words ("to cold_hdd after 30d")
 }
 
 // ClusterBox is one cluster with its machines and what happened to it.
