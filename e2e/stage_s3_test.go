@@ -169,6 +169,10 @@ func TestStageS3Run(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "no such key") {
 		t.Errorf("a missing key should fail the task naming it:\n%s", r)
 	}
+	r = h.run("run", "--in", "s3://no-such-bucket-"+m.Bucket+"/x.csv", "--", "true")
+	if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "no such bucket") {
+		t.Errorf("a missing bucket should fail the task naming it:\n%s", r)
+	}
 	r = h.run("run", "--in", url+"#sha256:abc", "--", "true")
 	if r.code == 0 || !strings.Contains(r.stderr, "sha256:<64 lowercase hex>") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("a malformed pin should be refused in one line:\n%s", r)

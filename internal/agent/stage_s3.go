@@ -77,7 +77,7 @@ func (f *s3Fetcher) source(ctx context.Context, in burst.Input, log *slog.Logger
 	}
 	info, err := cl.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
 	if err != nil {
-		return "", nil, 0, nil, f.explain(ctx, in.URL, err)
+		return "", nil, 0, nil, f.explain(ctx, cl, bucket, in.URL, err)
 	}
 	sum := sha256.Sum256([]byte(in.URL + "\x00" + info.ETag + "\x00" + info.VersionID))
 	ckey := "s3:" + hex.EncodeToString(sum[:])
@@ -153,7 +153,7 @@ func (f *s3Fetcher) client() (*minio.Client, error) {
 }
 
 // explain turns an S3 error into one line that names the fix.
-func (f *s3Fetcher) explain(ctx context.Context, u string, err error) error {
+func (f *s3Fetcher) explain(ctx context.Context, cl *minio.Client, bucket, u string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -161,7 +161,13 @@ func (f *s3Fetcher) explain(ctx context.Context, u string, err error) error {
 	if v, cerr := f.creds.Get(); cerr == nil && v.AccessKeyID != "" {
 		anon = false
 	}
-	switch r := minio.ToErrorResponse(err); {
+	r := minio.ToErrorResponse(err)
+	if r.Code == minio.NoSuchKey { // a HEAD's 404 says no more: which is missing?
+		if ok, berr := cl.BucketExists(ctx, bucket); berr == nil && !ok {
+			r.Code = minio.NoSuchBucket
+		}
+	}
+	switch {
 	case r.Code == minio.NoSuchKey || r.StatusCode == http.StatusNotFound && r.Code != minio.NoSuchBucket:
 		return errS3{fmt.Errorf("%s: no such key at %s: check the URL (e.g. `aws s3 ls %s`)", u, f.where, u)}
 	case r.Code == minio.NoSuchBucket:
