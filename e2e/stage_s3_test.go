@@ -195,11 +195,20 @@ func TestStageS3NoCredentials(t *testing.T) {
 }
 
 // A map's {} inputs that are s3:// URLs: each task fetches its own
-// object, staged at BUCKET/KEY, which {} reads as.
+// object, staged at BUCKET/KEY, which {} reads as. The agent's
+// credentials come from a shared credentials file (profile lab) alone.
 func TestStageS3Map(t *testing.T) {
 	t.Parallel()
 	m := startMinIO(t, "")
-	h := s3Harness(t, m)
+	h := newHarness(t)
+	file := filepath.Join(h.root, "aws-credentials")
+	creds := fmt.Sprintf("[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n[lab]\naws_access_key_id = %s\naws_secret_access_key = %s\n", m.AccessKey, m.SecretKey)
+	if err := os.WriteFile(file, []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.setEnv("AWS_SHARED_CREDENTIALS_FILE", file)
+	h.setEnv("AWS_PROFILE", "lab")
+	h.setEnv("AWS_ENDPOINT_URL_S3", m.Endpoint)
 	var urls []string
 	for i := range 3 {
 		key := fmt.Sprintf("m/%d.txt", i)
