@@ -211,7 +211,7 @@ job succeeds (burst results JOB --fetch does it later). docs/staging.md.`,
   burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch
   burst run --in data.csv --in refs/ --out 'results/*.csv' -- ./fit.sh data.csv
   burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa
-  burst run --in s3://lab-data/ref.fa#sha256:9f86d0...0f00a08 -- ./align ref.fa   # refused if it changed`,
+  burst run --in s3://lab-data/ref.fa#sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 -- ./align ref.fa`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)
 			var st *staging
