@@ -68,8 +68,8 @@ and how to see their logs); 130 if cancelled; 255 for any other error.
 
 With --in or --out the map is staged (docs/staging.md): each task runs in a
 private directory holding the --in files and, of its {} inputs, those that
-name files here (relative paths; each task gets only its own) or s3://
-objects (fetched by the machine, staged at BUCKET/KEY, which {} reads as), and the
+name files here (relative paths) or s3:// objects (fetched by the machine,
+staged at BUCKET/KEY, which {} then reads as), each task only its own; the
 files matching --out are uploaded after it; burst results JOB --fetch
 brings them back.
 
