@@ -33,6 +33,7 @@ type stageTask struct {
 	own   bool     // dir was made by staging (not prepareRemote's): staging removes it
 	keep  bool     // leave dir after the task (BURST_KEEP_WORKDIR=1)
 	pins  []string // cache keys the task holds
+	notes []string // what its end says of its inputs (an s3:// object's digest)
 	globs []string
 	who   client.BlobPut
 }
@@ -99,13 +100,16 @@ func (a *Agent) startStaged(as client.Assignment, jc *client.JobContext, o *open
 // stageInputs puts each input at its path in st.dir, from the cache.
 func (a *Agent) stageInputs(ctx context.Context, st *stageTask, ins []burst.Input) error {
 	for _, in := range ins {
-		key, fetch, size, err := a.source(ctx, in)
+		key, fetch, size, check, err := a.source(ctx, in)
 		if err != nil {
-			return err
+			if errors.As(err, new(errS3)) || ctx.Err() != nil {
+				return err
+			}
+			return errStageLost{err} // the store's trouble (an S3 server error): it runs again
 		}
 		src, err := a.cache.acquire(ctx, key, size, fetch)
 		if err != nil {
-			if errors.Is(err, errCacheTooSmall) {
+			if errors.Is(err, errCacheTooSmall) || errors.As(err, new(errS3)) {
 				return err
 			}
 			var ce *client.Error
@@ -115,6 +119,18 @@ func (a *Agent) stageInputs(ctx context.Context, st *stageTask, ins []burst.Inpu
 			return errStageLost{fmt.Errorf("%s: %w", in.Path, err)}
 		}
 		st.pins = append(st.pins, key)
+		if check != nil {
+			note, err := check()
+			if err != nil {
+				if !errors.As(err, new(errS3)) {
+					err = errStageLost{err}
+				}
+				return err
+			}
+			if note != "" {
+				st.notes = append(st.notes, note)
+			}
+		}
 		dst := filepath.Join(st.dir, filepath.FromSlash(in.Path))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("%s: %w", in.Path, err)
@@ -126,14 +142,15 @@ func (a *Agent) stageInputs(ctx context.Context, st *stageTask, ins []burst.Inpu
 	return nil
 }
 
-// source is where input in comes from: its cache key, how to fetch it and
-// its size.
-func (a *Agent) source(ctx context.Context, in burst.Input) (string, fetchFunc, int64, error) {
+// source is where input in comes from: its cache key, how to fetch it,
+// its size, and (nil for the store's blobs, which their key checks) a
+// check of the cached file that gives what the task's end says of it.
+func (a *Agent) source(ctx context.Context, in burst.Input) (string, fetchFunc, int64, func() (string, error), error) {
 	if in.URL == "" {
 		ref := client.BlobRef{Digest: in.Digest, Size: in.Size}
-		return in.Digest, func(ctx context.Context, dst string) error { return a.cfg.Client.FetchBlob(ctx, ref, dst) }, in.Size, nil
+		return in.Digest, func(ctx context.Context, dst string) error { return a.cfg.Client.FetchBlob(ctx, ref, dst) }, in.Size, nil, nil
 	}
-	return s3Source(ctx, in)
+	return s3Source(ctx, in, a.cfg.Log)
 }
 
 // place puts the cached file src at dst: a hard link (read-only, as the
@@ -183,14 +200,15 @@ func (a *Agent) unstage(st *stageTask) {
 // error when the outputs could not be uploaded.
 func (a *Agent) finishStage(st *stageTask) ([]client.OutputFile, string, error) {
 	defer a.unstage(st)
+	said := st.notes
 	if len(st.globs) == 0 {
-		return nil, "", nil
+		return nil, strings.Join(said, "; "), nil
 	}
 	files, empty := matchOutputs(st.dir, st.globs)
-	note := ""
 	if len(empty) > 0 {
-		note = "--out " + strings.Join(empty, ", ") + " matched no file"
+		said = append(said, "--out "+strings.Join(empty, ", ")+" matched no file")
 	}
+	note := strings.Join(said, "; ")
 	if len(files) == 0 {
 		return nil, note, nil
 	}

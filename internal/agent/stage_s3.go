@@ -2,12 +2,306 @@ package agent
 
 import (
 	"context"
-	"errors"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/backoff"
 )
 
-// s3Source is where an s3:// input comes from.
-func s3Source(ctx context.Context, in burst.Input) (string, fetchFunc, int64, error) {
-	return "", nil, 0, errors.New(in.URL + ": s3:// inputs are not fetched by this agent yet")
+// s3:// inputs (docs/staging.md). The agent fetches them itself, with its
+// own credentials (the AWS chain: environment, shared credentials file,
+// instance role) from its own endpoint (AWS_ENDPOINT_URL_S3 or
+// AWS_ENDPOINT_URL, else AWS), into the same cache as the store's blobs,
+// keyed by the URL and the object's ETag and version: a changed object is
+// fetched again, an unchanged one once per machine. Every transfer is
+// checked: its size, the digest the job pinned (s3://B/K#sha256:HEX), else
+// the object's MD5 where its ETag is one; a cut transfer resumes where it
+// stopped, a wrong one is fetched again from the start, a bounded number
+// of times, and never left in the cache.
+
+// s3Tries bounds the transfers of one object for one fetch.
+const s3Tries = 5
+
+// s3Fetcher fetches the s3:// inputs of one agent: one client (whose
+// credentials it caches and renews) and the digest of each object it
+// fetched, for the tasks that use it.
+type s3Fetcher struct {
+	once   sync.Once
+	cl     *minio.Client
+	creds  *credentials.Credentials
+	where  string // the endpoint, for messages
+	err    error
+	mu     sync.Mutex
+	digest map[string]string // cache key → sha256 digest as fetched
+}
+
+// s3s is the agent's fetcher: its configuration is the process's
+// environment, read once.
+var s3s = &s3Fetcher{}
+
+// errS3 is an s3:// input that cannot be fetched for a reason of the
+// job's or of its credentials (no such key, access denied, a digest that
+// is not the object's): the task fails, saying the fix.
+type errS3 struct{ error }
+
+func (e errS3) Unwrap() error { return e.error }
+
+// s3Source is where an s3:// input comes from: its cache key (the URL,
+// ETag and version), the fetch, its size, and the check of what the cache
+// holds (the pin), which gives the note the task's end carries.
+func s3Source(ctx context.Context, in burst.Input, log *slog.Logger) (string, fetchFunc, int64, func() (string, error), error) {
+	return s3s.source(ctx, in, log)
+}
+
+func (f *s3Fetcher) source(ctx context.Context, in burst.Input, log *slog.Logger) (string, fetchFunc, int64, func() (string, error), error) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(in.URL, "s3://"), "/")
+	cl, err := f.client()
+	if err != nil {
+		return "", nil, 0, nil, errS3{fmt.Errorf("%s: %w", in.URL, err)}
+	}
+	info, err := cl.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return "", nil, 0, nil, f.explain(ctx, cl, bucket, in.URL, err)
+	}
+	sum := sha256.Sum256([]byte(in.URL + "\x00" + info.ETag + "\x00" + info.VersionID))
+	ckey := "s3:" + hex.EncodeToString(sum[:])
+	fetch := func(ctx context.Context, dst string) error {
+		start := time.Now()
+		d, err := f.fetch(ctx, cl, in, bucket, key, info, dst)
+		if err != nil {
+			return err
+		}
+		log.Info("fetched an s3:// input", "url", in.URL, "etag", strings.Trim(info.ETag, `"`), "bytes", info.Size, "digest", d, "took", time.Since(start).Round(time.Millisecond))
+		f.mu.Lock()
+		if f.digest == nil {
+			f.digest = map[string]string{}
+		}
+		f.digest[ckey] = d
+		f.mu.Unlock()
+		return nil
+	}
+	// Once it is in the cache (fetched now, by another task, or before):
+	// the pin is checked against the digest it arrived with, and the
+	// task's end says which it was.
+	check := func() (string, error) {
+		f.mu.Lock()
+		d := f.digest[ckey]
+		f.mu.Unlock()
+		switch {
+		case d == "":
+			return "", fmt.Errorf("%s: the cache holds it but not its digest", in.URL) // every agent fetches its own s3 entries: not reached
+		case in.Digest != "" && d != in.Digest:
+			return "", errS3{fmt.Errorf("%s is %s, not the %s its --in pinned: the object changed since the job was submitted; pin its new digest or restore it", in.URL, d, in.Digest)}
+		case in.Digest != "":
+			return "", nil // the job says it already
+		}
+		return fmt.Sprintf("input %s from %s (ETag %s) was %s", in.Path, in.URL, strings.Trim(info.ETag, `"`), d), nil
+	}
+	return ckey, fetch, info.Size, check, nil
+}
+
+// client makes the agent's S3 client once, from its environment.
+func (f *s3Fetcher) client() (*minio.Client, error) {
+	f.once.Do(func() {
+		host, secure := "s3.amazonaws.com", true
+		raw := os.Getenv("AWS_ENDPOINT_URL_S3")
+		if raw == "" {
+			raw = os.Getenv("AWS_ENDPOINT_URL")
+		}
+		if raw != "" {
+			u, err := url.Parse(raw)
+			if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+				f.err = fmt.Errorf("the agent's S3 endpoint %q is not a URL: set AWS_ENDPOINT_URL_S3 to one like https://s3.eu-west-2.amazonaws.com", raw)
+				return
+			}
+			host, secure = u.Host, u.Scheme == "https"
+		}
+		region := os.Getenv("AWS_REGION")
+		if region == "" {
+			region = os.Getenv("AWS_DEFAULT_REGION")
+		}
+		// IMDS answers at once on EC2; elsewhere its address may not
+		// answer at all: bounded, so that a machine without credentials
+		// learns it in seconds.
+		imds := &http.Client{Timeout: 3 * time.Second}
+		f.creds = credentials.NewChainCredentials([]credentials.Provider{
+			&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}, &credentials.IAM{Client: imds},
+		})
+		f.where = map[bool]string{true: "https://", false: "http://"}[secure] + host
+		f.cl, f.err = minio.New(host, &minio.Options{Creds: f.creds, Secure: secure, Region: region})
+		if f.err != nil {
+			f.err = fmt.Errorf("S3 endpoint %s: %w: check AWS_ENDPOINT_URL_S3", f.where, f.err)
+		}
+	})
+	return f.cl, f.err
+}
+
+// explain turns an S3 error into one line that names the fix.
+func (f *s3Fetcher) explain(ctx context.Context, cl *minio.Client, bucket, u string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	anon := true
+	if v, cerr := f.creds.Get(); cerr == nil && v.AccessKeyID != "" {
+		anon = false
+	}
+	r := minio.ToErrorResponse(err)
+	if r.Code == minio.NoSuchKey { // a HEAD's 404 says no more: which is missing?
+		if ok, berr := cl.BucketExists(ctx, bucket); berr == nil && !ok {
+			r.Code = minio.NoSuchBucket
+		}
+	}
+	switch {
+	case r.Code == minio.NoSuchKey || r.StatusCode == http.StatusNotFound && r.Code != minio.NoSuchBucket:
+		return errS3{fmt.Errorf("%s: no such key at %s: check the URL (e.g. `aws s3 ls %s`)", u, f.where, u)}
+	case r.Code == minio.NoSuchBucket:
+		return errS3{fmt.Errorf("%s: no such bucket at %s: check the URL, and AWS_ENDPOINT_URL_S3 / AWS_REGION on the machine", u, f.where)}
+	case anon && (r.StatusCode == http.StatusForbidden || r.StatusCode == http.StatusUnauthorized):
+		return errS3{fmt.Errorf("%s: access denied, and the machine has no S3 credentials: give its agent AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN too for temporary ones), a shared credentials file (~/.aws/credentials, AWS_PROFILE), or an instance role", u)}
+	case r.Code == "InvalidAccessKeyId" || r.Code == "SignatureDoesNotMatch":
+		return errS3{fmt.Errorf("%s: %s refuses the machine's S3 credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its agent's environment", u, f.where, r.Code)}
+	case r.StatusCode == http.StatusForbidden:
+		return errS3{fmt.Errorf("%s: access denied to the machine's S3 credentials: grant them s3:GetObject on it", u)}
+	case r.StatusCode == 0:
+		return errS3{fmt.Errorf("%s: cannot reach S3 at %s (%v): check the machine's network and AWS_ENDPOINT_URL_S3", u, f.where, err)}
+	}
+	return fmt.Errorf("%s: %w", u, err) // the server's trouble: the task runs again
+}
+
+// fetch writes object key (as info describes it) to dst, checked, and
+// returns its sha256 digest. A cut transfer resumes from where it stopped;
+// a whole one that is wrong starts over; at most s3Tries transfers.
+func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input, bucket, key string, info minio.ObjectInfo, dst string) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".s3-*")
+	if err != nil {
+		return "", fmt.Errorf("blob cache: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name()) // gone once renamed
+	}()
+	wantMD5 := "" // a pin checks it all: MD5 (at about 650 MB/s a core) is only for the unpinned
+	if in.Digest == "" {
+		wantMD5 = etagMD5(info)
+	}
+	var (
+		off        int64
+		sh, md     hash.Hash = sha256.New(), md5.New()
+		last       error
+		lastDigest string // of the last whole transfer the MD5 refused
+	)
+	b := backoff.New(200*time.Millisecond, 3*time.Second)
+	for try := 0; try < s3Tries; try++ {
+		if try > 0 {
+			if err := b.Wait(ctx); err != nil {
+				return "", err
+			}
+		}
+		w := io.MultiWriter(tmp, sh)
+		if wantMD5 != "" {
+			w = io.MultiWriter(tmp, sh, md)
+		}
+		n, err := f.transfer(ctx, cl, bucket, key, info.ETag, off, w)
+		off += n
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			if r := minio.ToErrorResponse(err); r.StatusCode == http.StatusPreconditionFailed {
+				return "", fmt.Errorf("%s changed while it was fetched: the task runs again with the new object", in.URL)
+			}
+			last = fmt.Errorf("%s: cut after %d of %d bytes: %w", in.URL, off, info.Size, err)
+			continue // resumed from off
+		}
+		digest := "sha256:" + hex.EncodeToString(sh.Sum(nil))
+		switch {
+		case off != info.Size:
+			last = fmt.Errorf("%s arrived with %d bytes, not %d", in.URL, off, info.Size)
+		case in.Digest != "" && digest != in.Digest:
+			if digest == lastDigest { // the same bytes twice: the object's, not the transfer's
+				return "", errS3{fmt.Errorf("%s is %s, not the %s its --in pinned: the object changed since the job was submitted; pin its new digest or restore it", in.URL, digest, in.Digest)}
+			}
+			last = fmt.Errorf("%s arrived as %s, not the %s its --in pinned", in.URL, digest, in.Digest)
+			lastDigest = digest // once more from the start
+		case wantMD5 != "" && hex.EncodeToString(md.Sum(nil)) != wantMD5 && digest != lastDigest:
+			// An ETag that looks like an MD5 may not be one (some
+			// stores' encryption): the same bytes twice are accepted.
+			last = fmt.Errorf("%s arrived with MD5 %x, not its ETag %s", in.URL, md.Sum(nil), wantMD5)
+			lastDigest = digest
+		default:
+			if err := tmp.Sync(); err != nil {
+				return "", fmt.Errorf("blob cache: %w", err)
+			}
+			if err := tmp.Close(); err != nil {
+				return "", fmt.Errorf("blob cache: %w", err)
+			}
+			if err := os.Rename(tmp.Name(), dst); err != nil {
+				return "", fmt.Errorf("blob cache: %w", err)
+			}
+			return digest, nil
+		}
+		// Whole but wrong: from the start.
+		if err := tmp.Truncate(0); err != nil {
+			return "", fmt.Errorf("blob cache: %w", err)
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return "", fmt.Errorf("blob cache: %w", err)
+		}
+		off = 0
+		sh.Reset()
+		md.Reset()
+	}
+	return "", errS3{fmt.Errorf("%w (after %d tries: not used; check the machine's network to S3)", last, s3Tries)}
+}
+
+// transfer copies the object from off to its end into w, as long as its
+// ETag is still etag, and says how many bytes it copied.
+func (f *s3Fetcher) transfer(ctx context.Context, cl *minio.Client, bucket, key, etag string, off int64, w io.Writer) (int64, error) {
+	var opts minio.GetObjectOptions
+	if err := opts.SetMatchETag(strings.Trim(etag, `"`)); err != nil {
+		return 0, err
+	}
+	if off > 0 {
+		if err := opts.SetRange(off, 0); err != nil {
+			return 0, err
+		}
+	}
+	obj, err := cl.GetObject(ctx, bucket, key, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer obj.Close()
+	return io.Copy(w, obj)
+}
+
+// etagMD5 is the object's MD5 where its ETag is one: a single-part
+// upload (32 hex digits) stored without KMS or customer keys.
+func etagMD5(info minio.ObjectInfo) string {
+	e := strings.ToLower(strings.Trim(info.ETag, `"`))
+	if len(e) != 32 || strings.Trim(e, "0123456789abcdef") != "" {
+		return ""
+	}
+	if sse := info.Metadata.Get("X-Amz-Server-Side-Encryption"); sse != "" && sse != "AES256" {
+		return ""
+	}
+	if info.Metadata.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != "" {
+		return ""
+	}
+	return e
 }

@@ -68,7 +68,8 @@ and how to see their logs); 130 if cancelled; 255 for any other error.
 
 With --in or --out the map is staged (docs/staging.md): each task runs in a
 private directory holding the --in files and, of its {} inputs, those that
-name files here (relative paths; each task gets only its own), and the
+name files here (relative paths) or s3:// objects (fetched by the machine,
+staged at BUCKET/KEY, which {} then reads as), each task only its own; the
 files matching --out are uploaded after it; burst results JOB --fetch
 brings them back.
 
@@ -86,7 +87,8 @@ and flags that would change its tasks are refused.`,
   burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
   burst map --resume 12                                     # rerun what failed or never ran
   burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it
-  burst map --in refs/ --out '*.out' -- ./fit {} ::: data/*.csv   # each task gets its own csv, and refs/`,
+  burst map --in refs/ --out '*.out' -- ./fit {} ::: data/*.csv   # each task gets its own csv, and refs/
+  burst map --out '*.out' -- ./fit {} ::: s3://lab-data/a.csv s3://lab-data/b.csv   # each fetches its own object`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			o := followOpts{output: outputDone, quiet: quiet}

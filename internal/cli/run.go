@@ -195,7 +195,9 @@ Deliberately different: a job runs on one machine, and --partition does not
 choose it (--on does).
 
 Data that follows the work: --in stages files (a directory: its files;
-s3://BUCKET/KEY: fetched by the machine itself) into a private directory
+s3://BUCKET/KEY: fetched by the machine itself with its own credentials,
+staged under the key's base name; s3://BUCKET/KEY#sha256:HEX also checks
+its content) into a private directory
 the task runs in, at the same relative paths, on any machine, including
 one that shares nothing with this one; they are uploaded once (by
 content) and cached per machine. --out uploads the files matching its
@@ -208,7 +210,8 @@ job succeeds (burst results JOB --fetch does it later). docs/staging.md.`,
   burst run job.sbatch input.csv           # #SBATCH lines honoured
   burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch
   burst run --in data.csv --in refs/ --out 'results/*.csv' -- ./fit.sh data.csv
-  burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa`,
+  burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa
+  burst run --in s3://lab-data/ref.fa#sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 -- ./align ref.fa`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)
 			var st *staging

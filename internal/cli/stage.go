@@ -25,7 +25,7 @@ type stageFlags struct {
 }
 
 func (f *stageFlags) add(c *cobra.Command) {
-	c.Flags().StringArrayVar(&f.in, "in", nil, "stage `PATH` (a file, a directory's files, or s3://BUCKET/KEY) into each task's private directory at the same relative path; uploaded once (repeatable)")
+	c.Flags().StringArrayVar(&f.in, "in", nil, "stage `PATH` (a file or a directory's files, uploaded once; or s3://BUCKET/KEY[#sha256:HEX], fetched by the machine with its own AWS credentials and staged under the key's base name) into each task's private directory at the same relative path (repeatable)")
 	c.Flags().StringArrayVar(&f.out, "out", nil, "after each task, upload the files matching `GLOB` (relative to its directory; a matched directory gives its files) as its outputs (repeatable)")
 }
 
@@ -60,8 +60,12 @@ func (f *stageFlags) plan(wd string, spec *burst.JobSpec) (*staging, error) {
 	spec.Outputs = f.out
 	for _, p := range f.in {
 		if strings.HasPrefix(p, "s3://") {
-			key := strings.TrimSuffix(p[len("s3://"):], "/")
-			st.urls = append(st.urls, burst.Input{Path: path.Base(key), URL: p})
+			in, err := s3Input(p)
+			if err != nil {
+				return nil, err
+			}
+			in.Path = path.Base(strings.SplitN(in.URL[len("s3://"):], "/", 2)[1])
+			st.urls = append(st.urls, in)
 			continue
 		}
 		if err := st.addLocal(wd, p, nil, "--in"); err != nil {
@@ -69,6 +73,22 @@ func (f *stageFlags) plan(wd string, spec *burst.JobSpec) (*staging, error) {
 		}
 	}
 	return st, nil
+}
+
+// s3Input reads an s3:// --in: s3://BUCKET/KEY, pinned to a digest by
+// #sha256:HEX at its end (checked on arrival).
+func s3Input(p string) (burst.Input, error) {
+	in := burst.Input{URL: p}
+	if i := strings.LastIndex(p, "#sha256:"); i >= 0 {
+		in.URL, in.Digest = p[:i], p[i+1:]
+		if !burst.ValidDigest(in.Digest) {
+			return in, usage("--in %s: the pin %s is not sha256:<64 lowercase hex> (e.g. from `sha256sum`)", p, in.Digest)
+		}
+	}
+	if bucket, key, _ := strings.Cut(in.URL[len("s3://"):], "/"); bucket == "" || key == "" || strings.HasSuffix(key, "/") {
+		return in, usage("--in %s: give an object as s3://BUCKET/KEY (a prefix is not staged: name each object)", p)
+	}
+	return in, nil
 }
 
 // checkOutGlob refuses an --out that can never match: absolute, leaving
@@ -130,10 +150,31 @@ func (st *staging) addLocal(wd, p string, task *int, flag string) error {
 }
 
 // addMapInputs stages, for each task of a map, its {} inputs that name
-// files here (relative to wd): each task gets only its own.
+// files here (relative to wd) or s3:// objects: each task gets only its
+// own. An object lies at BUCKET/KEY in the task's directory, and {} reads
+// as that path: sources (the spec's) are rewritten so.
 func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64) error {
+	staged := map[string]burst.Input{} // URL as given → the input
+	for _, src := range sources {
+		for _, v := range src {
+			if strings.HasPrefix(v, "s3://") {
+				in, err := s3Input(v)
+				if err != nil {
+					return err
+				}
+				in.Path = in.URL[len("s3://"):]
+				staged[v] = in
+			}
+		}
+	}
 	for i := int64(0); i < n; i++ {
 		for _, v := range mapspec.Tuple(sources, i) {
+			if in, ok := staged[v]; ok {
+				in.Task = new(int)
+				*in.Task = int(i)
+				st.urls = append(st.urls, in)
+				continue
+			}
 			if v == "" || strings.HasPrefix(v, "-") {
 				continue
 			}
@@ -147,6 +188,13 @@ func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64) er
 			task := int(i)
 			if err := st.addLocal(wd, v, &task, "the map input"); err != nil {
 				return err
+			}
+		}
+	}
+	for _, src := range sources {
+		for k, v := range src {
+			if in, ok := staged[v]; ok {
+				src[k] = in.Path
 			}
 		}
 	}

@@ -57,8 +57,8 @@ func (s *Store) Outputs(ctx context.Context, job int64, from, n int) ([]client.T
 // project's blob into reach.
 func UseInputs(tx *Tx, id int64, project string, inputs []burst.Input, now time.Time) error {
 	for _, in := range inputs {
-		if in.Digest == "" {
-			continue // an s3:// object the machine fetches itself
+		if in.URL != "" || in.Digest == "" {
+			continue // an s3:// object the machine fetches itself (its digest, if any, a pin)
 		}
 		var location string
 		err := tx.QueryRow(`SELECT location FROM blob_refs WHERE project = ? AND digest = ? LIMIT 1`, project, in.Digest).Scan(&location)
