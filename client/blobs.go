@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 )
 
 // Blobs are files the server's blob store holds by content (docs/storage.md):
@@ -138,15 +140,15 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 // idempotent (the server keeps a blob only once it was checked whole), so
 // a cut one is sent again as a read is asked again.
 func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to string, who BlobPut) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	q := who.Query()
 	if to != "" {
-		req, err := http.NewRequestWithContext(ctx, "PUT", to, io.NewSectionReader(f, 0, ref.Size))
+		body, err := os.Open(path) // the file itself: sent by sendfile(2) over plain TCP (see below)
 		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, "PUT", to, body)
+		if err != nil {
+			body.Close()
 			return err
 		}
 		req.ContentLength = ref.Size
@@ -162,11 +164,19 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to stri
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
 		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
 	}
-	path = "/v1/blobs/" + ref.Digest + "?" + q.Encode()
-	return c.retrying(ctx, "GET", path, nil, func(ep *endpoint) error {
-		body := io.NewSectionReader(f, 0, ref.Size)
-		req, err := ep.newRequest(ctx, "PUT", path, body)
+	blobPath := "/v1/blobs/" + ref.Digest + "?" + q.Encode()
+	return c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
+		// The body is the file itself, opened afresh for each attempt (the
+		// transport closes it): the transport then sends it by sendfile(2)
+		// where the connection allows (the local unix socket, plain TCP),
+		// not through a buffer here.
+		body, err := os.Open(path)
 		if err != nil {
+			return &final{err}
+		}
+		req, err := ep.newRequest(ctx, "PUT", blobPath, body)
+		if err != nil {
+			body.Close()
 			return err
 		}
 		req.ContentLength = ref.Size
@@ -297,15 +307,18 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 		tmp.Close()
 		os.Remove(tmp.Name()) // gone once renamed
 	}()
+	// The bytes are hashed beside the writes to tmp, not in turn with
+	// them (hashpipe); h holds exactly what tmp took, so a cut transfer
+	// resumes from cw.n with h still right.
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	cw := &countWriter{w: tmp}
 	err = c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, cw, func(ep *endpoint) error {
 		body, err := c.openAt(ctx, ep, ref, cw.n)
 		if err != nil {
 			return err
 		}
 		defer body.Close()
-		_, err = io.CopyBuffer(cw, io.LimitReader(body, ref.Size-cw.n+1), make([]byte, 1<<20))
+		_, err = hashpipe.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1), h)
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}
