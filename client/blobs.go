@@ -62,6 +62,9 @@ type BlobOffer struct {
 	Digest string `json:"digest"`
 	Have   bool   `json:"have"`
 	URL    string `json:"url,omitempty"`
+	// Header is what the PUT to URL must carry (signed with it: the
+	// blob's checksum, which the store checks as the bytes arrive).
+	Header map[string]string `json:"header,omitempty"`
 }
 
 // BlobOffers is the answer of POST /v1/blobs/uploads.
@@ -128,20 +131,21 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 		if o.Have {
 			continue
 		}
-		if err := c.sendBlob(ctx, paths[i], refs[i], o.URL, who); err != nil {
+		if err := c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
 			return nil, fmt.Errorf("upload %s: %w", paths[i], err)
 		}
 	}
 	return refs, nil
 }
 
-// sendBlob sends the file's bytes to the server, or to url (a presigned
-// PUT of the store) and then tells the server it is done. A blob PUT is
+// sendBlob sends the file's bytes to the server, or to the offer's URL (a
+// presigned PUT of the store, with its headers) and then tells the server
+// it is done. A blob PUT is
 // idempotent (the server keeps a blob only once it was checked whole), so
 // a cut one is sent again as a read is asked again.
-func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to string, who BlobPut) error {
+func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer BlobOffer, who BlobPut) error {
 	q := who.Query()
-	if to != "" {
+	if to := offer.URL; to != "" {
 		body, err := os.Open(path) // the file itself: sent by sendfile(2) over plain TCP (see below)
 		if err != nil {
 			return err
@@ -152,6 +156,9 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to stri
 			return err
 		}
 		req.ContentLength = ref.Size
+		for k, v := range offer.Header {
+			req.Header.Set(k, v)
+		}
 		resp, err := directHTTP.Do(req)
 		if err != nil {
 			return fmt.Errorf("PUT to the blob store: %w", err)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -54,7 +55,10 @@ type Store interface {
 // and makes it the blob.
 type Presigner interface {
 	PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error)
-	PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, error)
+	// PresignPut's URL comes with the headers its PUT must carry (signed
+	// with it): a store that checks them refuses bytes that are not the
+	// blob as they arrive.
+	PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error)
 	// Commit checks the bytes PUT through PresignPut's URL against digest
 	// and size and makes them the blob; a mismatch removes them.
 	Commit(ctx context.Context, digest string, size int64) (Info, error)

@@ -3,11 +3,13 @@ package blob
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -252,16 +254,27 @@ func (s *S3) PresignGet(ctx context.Context, digest string, ttl time.Duration) (
 	return u.String(), nil
 }
 
-// PresignPut is a URL that PUTs the blob's staging object until ttl passes.
-func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, error) {
+// PresignPut is a URL that PUTs the blob's staging object until ttl
+// passes, with the blob's SHA-256 as the x-amz-checksum-sha256 header the
+// PUT must carry (it is signed): the store hashes the bytes as they
+// arrive, refuses them when they are not the blob, and keeps the checksum
+// with the object, so that Commit need not read them back.
+func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error) {
 	if err := CheckDigest(digest); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	u, err := s.c.PresignedPutObject(ctx, s.bucket, s.staging(digest), ttl)
+	h := http.Header{"X-Amz-Checksum-Sha256": {checksumOf(digest)}}
+	u, err := s.c.PresignHeader(ctx, "PUT", s.bucket, s.staging(digest), ttl, nil, h)
 	if err != nil {
-		return "", s.explain(err)
+		return "", nil, s.explain(err)
 	}
-	return u.String(), nil
+	return u.String(), h, nil
+}
+
+// checksumOf is a digest as S3 gives a SHA-256 checksum: base64 of the sum.
+func checksumOf(digest string) string {
+	b, _ := hex.DecodeString(hexOf(digest))
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // Commit hashes the staging object a presigned PUT wrote and places it
@@ -272,6 +285,13 @@ func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error
 	}
 	tmp := s.staging(digest)
 	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	// The store checked the checksum PresignPut's URL made the PUT carry,
+	// and keeps it: when it is there and the blob's, nothing is read back.
+	// A store that keeps none (or another) is read back and hashed here.
+	if oi, err := s.c.StatObject(ctx, s.bucket, tmp, minio.StatObjectOptions{Checksum: true}); err == nil &&
+		oi.Size == size && oi.ChecksumSHA256 == checksumOf(digest) {
+		return s.place(ctx, tmp, digest, size)
+	}
 	o, err := s.c.GetObject(ctx, s.bucket, tmp, minio.GetObjectOptions{})
 	if err != nil {
 		return Info{}, s.explain(err)
