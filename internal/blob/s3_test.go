@@ -172,8 +172,13 @@ func TestS3Presigned(t *testing.T) {
 	if code := put(data, true); code != 200 {
 		t.Fatalf("presigned PUT of the blob with its checksum: %d", code)
 	}
-	// The store kept the checksum: Commit need not read the bytes back.
-	oi, err := m.Client(t).StatObject(ctx, m.Bucket, staging, minio.StatObjectOptions{Checksum: true})
+	// MinIO refuses a wrong checksum, so the bytes went to the blob's own
+	// key, and it kept their checksum: Commit need not read them back.
+	final := "lab/burst/sha256/" + strings.TrimPrefix(d, "sha256:")[:2] + "/" + strings.TrimPrefix(d, "sha256:")
+	if objs := objects(t, m); len(objs) != 1 || objs[0] != final {
+		t.Fatalf("after the presigned PUT the bucket holds %v, want only %s", objs, final)
+	}
+	oi, err := m.Client(t).StatObject(ctx, m.Bucket, final, minio.StatObjectOptions{Checksum: true})
 	if want := base64.StdEncoding.EncodeToString(mustHex(t, strings.TrimPrefix(d, "sha256:"))); err != nil || oi.ChecksumSHA256 != want {
 		t.Fatalf("the staging object's checksum is %q (%v), want %q: Commit would read it back", oi.ChecksumSHA256, err, want)
 	}
