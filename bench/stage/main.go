@@ -392,29 +392,63 @@ func hostBytes(n int) []int64 {
 }
 
 // mcOnHosts runs `mc cp` of obj into each host's /tmp at once and returns
-// the time until the last ended.
+// the time until the last ended. mc is copied onto each host and started
+// first; the clock starts once all four wait for the word to go, so that
+// copying the binary is not counted.
 func mcOnHosts(mcBin string, mn *minioServer, obj string, n int) time.Duration {
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := time.Now()
-	for i := 1; i <= n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := exec.Command(hostsSh, "exec", strconv.Itoa(i), "--bin", mcBin, filepath.Base(mcBin), "--quiet", "--no-color", "cp", obj, "/tmp/obj")
-			c.Env = append(os.Environ(), "MC_CONFIG_DIR=/tmp/mc", mn.mcHost())
-			var out bytes.Buffer
-			c.Stdout, c.Stderr = &out, &out
-			launch(c)
-			if err := c.Wait(); err != nil {
-				errs[i-1] = fmt.Errorf("mc cp on host %d: %v\n%s", i, err, out.String())
-			}
-		}()
+	const inner = `echo ready && read go && exec "$0" --quiet --no-color cp "$1" /tmp/obj`
+	cmds := make([]*exec.Cmd, n)
+	gos := make([]io.WriteCloser, n)
+	outs := make([]*bytes.Buffer, n)
+	for i := range cmds {
+		c := exec.Command(hostsSh, "exec", strconv.Itoa(i+1), "--bin", mcBin, "sh", "-c", inner, filepath.Base(mcBin), obj)
+		c.Env = append(os.Environ(), "MC_CONFIG_DIR=/tmp/mc", mn.mcHost())
+		w, err := c.StdinPipe()
+		check(err)
+		outs[i] = &bytes.Buffer{}
+		ready := &readyWriter{w: outs[i], ready: make(chan struct{})}
+		c.Stdout, c.Stderr = ready, ready
+		launch(c)
+		select {
+		case <-ready.ready:
+		case <-time.After(60 * time.Second):
+			fail(fmt.Errorf("mc on host %d did not start in 60s", i+1))
+		}
+		cmds[i], gos[i] = c, w
 	}
-	wg.Wait()
+	start := time.Now()
+	for _, w := range gos {
+		io.WriteString(w, "go\n")
+		w.Close()
+	}
+	var errs []error
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("mc cp on host %d: %v\n%s", i+1, err, outs[i].String()))
+		}
+	}
 	d := time.Since(start)
 	check(errors.Join(errs...))
 	return d
+}
+
+// readyWriter keeps what a command writes and closes ready once it wrote
+// "ready".
+type readyWriter struct {
+	mu    sync.Mutex
+	w     *bytes.Buffer
+	ready chan struct{}
+}
+
+func (r *readyWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	was := strings.Contains(r.w.String(), "ready\n")
+	r.w.Write(p)
+	if !was && strings.Contains(r.w.String(), "ready\n") {
+		close(r.ready)
+	}
+	return len(p), nil
 }
 
 // minioServer is a real MinIO on the bridge: the peer, and the S3 store.
