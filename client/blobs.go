@@ -146,7 +146,7 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer BlobOffer, who BlobPut) error {
 	q := who.Query()
 	if to := offer.URL; to != "" {
-		body, err := os.Open(path) // the file itself: sent by sendfile(2) over plain TCP (see below)
+		body, err := os.Open(path) // the file itself: over plain TCP sent by sendfile(2) (see below)
 		if err != nil {
 			return err
 		}
@@ -174,9 +174,8 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 	blobPath := "/v1/blobs/" + ref.Digest + "?" + q.Encode()
 	return c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
 		// The body is the file itself, opened afresh for each attempt (the
-		// transport closes it): the transport then sends it by sendfile(2)
-		// where the connection allows (the local unix socket, plain TCP),
-		// not through a buffer here.
+		// transport closes it): over plain TCP the transport sends it by
+		// sendfile(2); over the unix socket and TLS it is copied.
 		body, err := os.Open(path)
 		if err != nil {
 			return &final{err}

@@ -102,10 +102,11 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 			status = http.StatusPartialContent
 		}
 		w.WriteHeader(status)
-		// A cut answer shows as a short body (Content-Length). Bounded by
-		// a LimitedReader, the embedded store's *os.File goes out by
-		// sendfile(2) where the connection allows it (the local unix
-		// socket, plain TCP): the response's ReadFrom sees the file.
+		// A cut answer shows as a short body (Content-Length), never a
+		// long one: the copy stops at the length announced. Over plain TCP
+		// the response's ReadFrom sends the store's *os.File under the
+		// LimitedReader by sendfile(2); over the local unix socket and TLS
+		// it is copied (32 KiB writes).
 		io.Copy(w, io.LimitReader(rd.Body, rd.Size-rd.Offset))
 	})
 	mux.HandleFunc("GET /v1/storage", func(w http.ResponseWriter, r *http.Request) {
