@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 )
 
 // Blobs are files the server's blob store holds by content (docs/storage.md):
@@ -60,6 +62,9 @@ type BlobOffer struct {
 	Digest string `json:"digest"`
 	Have   bool   `json:"have"`
 	URL    string `json:"url,omitempty"`
+	// Header is what the PUT to URL must carry (signed with it: the
+	// blob's checksum, which the store checks as the bytes arrive).
+	Header map[string]string `json:"header,omitempty"`
 }
 
 // BlobOffers is the answer of POST /v1/blobs/uploads.
@@ -126,30 +131,34 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 		if o.Have {
 			continue
 		}
-		if err := c.sendBlob(ctx, paths[i], refs[i], o.URL, who); err != nil {
+		if err := c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
 			return nil, fmt.Errorf("upload %s: %w", paths[i], err)
 		}
 	}
 	return refs, nil
 }
 
-// sendBlob sends the file's bytes to the server, or to url (a presigned
-// PUT of the store) and then tells the server it is done. A blob PUT is
+// sendBlob sends the file's bytes to the server, or to the offer's URL (a
+// presigned PUT of the store, with its headers) and then tells the server
+// it is done. A blob PUT is
 // idempotent (the server keeps a blob only once it was checked whole), so
 // a cut one is sent again as a read is asked again.
-func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to string, who BlobPut) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer BlobOffer, who BlobPut) error {
 	q := who.Query()
-	if to != "" {
-		req, err := http.NewRequestWithContext(ctx, "PUT", to, io.NewSectionReader(f, 0, ref.Size))
+	if to := offer.URL; to != "" {
+		body, err := os.Open(path) // the file itself: over plain TCP sent by sendfile(2) (see below)
 		if err != nil {
 			return err
 		}
+		req, err := http.NewRequestWithContext(ctx, "PUT", to, body)
+		if err != nil {
+			body.Close()
+			return err
+		}
 		req.ContentLength = ref.Size
+		for k, v := range offer.Header {
+			req.Header.Set(k, v)
+		}
 		resp, err := directHTTP.Do(req)
 		if err != nil {
 			return fmt.Errorf("PUT to the blob store: %w", err)
@@ -162,11 +171,18 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, to stri
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
 		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
 	}
-	path = "/v1/blobs/" + ref.Digest + "?" + q.Encode()
-	return c.retrying(ctx, "GET", path, nil, func(ep *endpoint) error {
-		body := io.NewSectionReader(f, 0, ref.Size)
-		req, err := ep.newRequest(ctx, "PUT", path, body)
+	blobPath := "/v1/blobs/" + ref.Digest + "?" + q.Encode()
+	return c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
+		// The body is the file itself, opened afresh for each attempt (the
+		// transport closes it): over plain TCP the transport sends it by
+		// sendfile(2); over the unix socket and TLS it is copied.
+		body, err := os.Open(path)
 		if err != nil {
+			return &final{err}
+		}
+		req, err := ep.newRequest(ctx, "PUT", blobPath, body)
+		if err != nil {
+			body.Close()
 			return err
 		}
 		req.ContentLength = ref.Size
@@ -297,15 +313,18 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 		tmp.Close()
 		os.Remove(tmp.Name()) // gone once renamed
 	}()
+	// The bytes are hashed beside the writes to tmp, not in turn with
+	// them (hashpipe); h holds exactly what tmp took, so a cut transfer
+	// resumes from cw.n with h still right.
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	cw := &countWriter{w: tmp}
 	err = c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, cw, func(ep *endpoint) error {
 		body, err := c.openAt(ctx, ep, ref, cw.n)
 		if err != nil {
 			return err
 		}
 		defer body.Close()
-		_, err = io.CopyBuffer(cw, io.LimitReader(body, ref.Size-cw.n+1), make([]byte, 1<<20))
+		_, err = hashpipe.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1), h)
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}

@@ -103,7 +103,12 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 			status = http.StatusPartialContent
 		}
 		w.WriteHeader(status)
-		io.Copy(w, rd.Body) // a cut answer shows as a short body: Content-Length
+		// A cut answer shows as a short body (Content-Length), never a
+		// long one: the copy stops at the length announced. Over plain TCP
+		// the response's ReadFrom sends the store's *os.File under the
+		// LimitedReader by sendfile(2); over the local unix socket and TLS
+		// it is copied (32 KiB writes).
+		io.Copy(w, io.LimitReader(rd.Body, rd.Size-rd.Offset))
 	})
 	mux.HandleFunc("GET /v1/storage", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(b.StorageInfo(r.Context()))

@@ -14,9 +14,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 )
 
 // Store holds blobs by digest. Every method may block on I/O and takes a
@@ -51,7 +55,10 @@ type Store interface {
 // and makes it the blob.
 type Presigner interface {
 	PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error)
-	PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, error)
+	// PresignPut's URL comes with the headers its PUT must carry (signed
+	// with it): a store that checks them refuses bytes that are not the
+	// blob as they arrive.
+	PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error)
 	// Commit checks the bytes PUT through PresignPut's URL against digest
 	// and size and makes them the blob; a mismatch removes them.
 	Commit(ctx context.Context, digest string, size int64) (Info, error)
@@ -136,14 +143,9 @@ func Digest(sum []byte) string { return "sha256:" + hex.EncodeToString(sum) }
 // past size+1 bytes so that an over-long body is seen without taking it all.
 type verifier struct {
 	r    io.Reader
-	h    hashWriter
+	h    hash.Hash
 	n    int64
 	size int64
-}
-
-type hashWriter interface {
-	io.Writer
-	Sum([]byte) []byte
 }
 
 func newVerifier(r io.Reader, size int64) *verifier {
@@ -154,6 +156,23 @@ func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.n += int64(n)
 	v.h.Write(p[:n])
+	return n, err
+}
+
+// copyTo writes what v reads to dst in large writes, hashing beside them
+// (hashpipe) rather than in turn with them: a Put's write to disk and its
+// hash each take a core. It ends at the end of v (size+1 bytes at most).
+func (v *verifier) copyTo(dst io.Writer) error {
+	_, err := hashpipe.Copy(dst, counting{v}, v.h)
+	return err
+}
+
+// counting reads through v, counting but not hashing (copyTo hashes).
+type counting struct{ v *verifier }
+
+func (c counting) Read(p []byte) (int, error) {
+	n, err := c.v.r.Read(p)
+	c.v.n += int64(n)
 	return n, err
 }
 

@@ -33,10 +33,6 @@ type stamp struct {
 	mod  time.Time
 }
 
-// copyBuf is the buffer a Put copies through: large reads and writes
-// (32 KiB ones cost a third of the throughput).
-const copyBuf = 1 << 20
-
 // reserve is the free space a Put leaves on the filesystem: 5% of it, at
 // most 64 MiB, as the server keeps for the work it accepted.
 func reserve(total int64) int64 { return min(64<<20, total/20) }
@@ -119,7 +115,7 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		}
 	}()
 	v := newVerifier(ctxReader{ctx, r}, size)
-	if _, err := io.CopyBuffer(tmp, v, make([]byte, copyBuf)); err != nil {
+	if err := v.copyTo(tmp); err != nil {
 		if v.n < size && !isNoSpace(err) {
 			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: digest, Size: size, Got: v.n}, err)
 		}

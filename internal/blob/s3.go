@@ -3,13 +3,17 @@ package blob
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -28,6 +32,13 @@ type S3 struct {
 	c                *minio.Client
 	bucket, prefix   string
 	endpoint, region string
+
+	// checks is whether the store refuses a PUT whose bytes are not the
+	// checksum it carries; learned once, by trying (probeChecksum).
+	checks struct {
+		sync.Mutex
+		known, enforced bool
+	}
 }
 
 // S3Config is where an S3 store is.
@@ -252,16 +263,85 @@ func (s *S3) PresignGet(ctx context.Context, digest string, ttl time.Duration) (
 	return u.String(), nil
 }
 
-// PresignPut is a URL that PUTs the blob's staging object until ttl passes.
-func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, error) {
+// PresignPut is a URL that PUTs the blob until ttl passes, with the
+// blob's SHA-256 as the x-amz-checksum-sha256 header the PUT must carry
+// (it is signed): the store hashes the bytes as they arrive, refuses them
+// when they are not the blob, and keeps the checksum with the object, so
+// that Commit need not read them back. A store seen to refuse a wrong
+// checksum (probeChecksum) is sent the bytes at the blob's own key: what
+// it keeps there is checked. Any other gets them under staging, for
+// Commit to check and copy into place.
+func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error) {
 	if err := CheckDigest(digest); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	u, err := s.c.PresignedPutObject(ctx, s.bucket, s.staging(digest), ttl)
+	key := s.staging(digest)
+	if s.enforcesChecksums(ctx) {
+		key = s.key(digest)
+	}
+	h := http.Header{"X-Amz-Checksum-Sha256": {checksumOf(digest)}}
+	u, err := s.c.PresignHeader(ctx, "PUT", s.bucket, key, ttl, nil, h)
 	if err != nil {
-		return "", s.explain(err)
+		return "", nil, s.explain(err)
 	}
-	return u.String(), nil
+	return u.String(), h, nil
+}
+
+// enforcesChecksums says whether the store refuses a PUT whose bytes are
+// not the checksum it carries, probing it the first time (and again after
+// a probe that failed, when it says no).
+func (s *S3) enforcesChecksums(ctx context.Context) bool {
+	s.checks.Lock()
+	defer s.checks.Unlock()
+	if !s.checks.known {
+		enforced, err := s.probeChecksum(ctx)
+		if err != nil {
+			return false
+		}
+		s.checks.known, s.checks.enforced = true, enforced
+	}
+	return s.checks.enforced
+}
+
+// probeHTTP sends the checksum probe, as a client would send its PUT.
+var probeHTTP = &http.Client{Timeout: 30 * time.Second}
+
+// probeChecksum PUTs a small object through a presigned URL whose signed
+// checksum is another body's, as a client with wrong bytes would: true
+// when the store refuses it for its checksum. The object is removed.
+func (s *S3) probeChecksum(ctx context.Context) (bool, error) {
+	key := s.prefix + "probe/" + randHex()
+	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
+	other := sha256.Sum256([]byte("not the probe's body"))
+	h := http.Header{"X-Amz-Checksum-Sha256": {base64.StdEncoding.EncodeToString(other[:])}}
+	u, err := s.c.PresignHeader(ctx, "PUT", s.bucket, key, time.Minute, nil, h)
+	if err != nil {
+		return false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "PUT", u.String(), strings.NewReader("burst checksum probe"))
+	if err != nil {
+		return false, err
+	}
+	req.Header = h.Clone()
+	resp, err := probeHTTP.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case resp.StatusCode < 300:
+		return false, nil // kept: this store does not check checksums
+	case resp.StatusCode == http.StatusBadRequest && (strings.Contains(string(b), "Checksum") || strings.Contains(string(b), "Digest")):
+		return true, nil
+	}
+	return false, fmt.Errorf("checksum probe: %s: %s", resp.Status, b)
+}
+
+// checksumOf is a digest as S3 gives a SHA-256 checksum: base64 of the sum.
+func checksumOf(digest string) string {
+	b, _ := hex.DecodeString(hexOf(digest))
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // Commit hashes the staging object a presigned PUT wrote and places it
@@ -270,8 +350,21 @@ func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
+	// Sent to the blob's own key (a store that checks checksums): the
+	// store kept the bytes only if they were the blob, and says so.
+	if oi, err := s.c.StatObject(ctx, s.bucket, s.key(digest), minio.StatObjectOptions{Checksum: true}); err == nil &&
+		oi.Size == size && oi.ChecksumSHA256 == checksumOf(digest) {
+		return Info{Digest: digest, Size: size}, nil
+	}
 	tmp := s.staging(digest)
 	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	// The store checked the checksum PresignPut's URL made the PUT carry,
+	// and keeps it: when it is there and the blob's, nothing is read back.
+	// A store that keeps none (or another) is read back and hashed here.
+	if oi, err := s.c.StatObject(ctx, s.bucket, tmp, minio.StatObjectOptions{Checksum: true}); err == nil &&
+		oi.Size == size && oi.ChecksumSHA256 == checksumOf(digest) {
+		return s.place(ctx, tmp, digest, size)
+	}
 	o, err := s.c.GetObject(ctx, s.bucket, tmp, minio.GetObjectOptions{})
 	if err != nil {
 		return Info{}, s.explain(err)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +18,14 @@ import (
 	"github.com/burst-sh/burst/internal/blob"
 	"github.com/burst-sh/burst/internal/blob/miniotest"
 )
+
+func mustHex(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func sum(b []byte) string { s := sha256.Sum256(b); return blob.Digest(s[:]) }
 
@@ -100,33 +110,78 @@ func TestS3PutOpen(t *testing.T) {
 	}
 }
 
-// A presigned PUT lands under staging; Commit places it only when it
-// matches; a presigned GET serves it, Range included, to a plain client.
+// A presigned PUT lands under staging, carrying the blob's checksum: the
+// store refuses other bytes as they arrive, and a PUT without the signed
+// checksum is refused too. Commit places only bytes that match, trusting
+// the store's checksum when it kept one and hashing the staging object
+// when not (written here straight to the staging key, as a store that
+// ignores checksums would keep a PUT). A presigned GET serves the blob,
+// Range included, to a plain client.
 func TestS3Presigned(t *testing.T) {
 	st, m := newS3(t)
 	ctx := context.Background()
 	data := []byte("bytes that never pass through the server")
 	d := sum(data)
-	put := func(body []byte) {
-		u, err := st.PresignPut(ctx, d, time.Minute)
+	put := func(body []byte, signed bool) int {
+		u, h, err := st.PresignPut(ctx, d, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest("PUT", u, bytes.NewReader(body))
+		if signed {
+			for k := range h {
+				req.Header.Set(k, h.Get(k))
+			}
+		}
 		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("presigned PUT: %v %v", err, resp)
+		if err != nil {
+			t.Fatalf("presigned PUT: %v", err)
 		}
 		resp.Body.Close()
+		return resp.StatusCode
 	}
-	put([]byte("something else entirely, of another length"))
+	if code := put([]byte("something else entirely, of another length"), true); code < 400 {
+		t.Fatalf("the store took wrong bytes under the blob's checksum: %d", code)
+	}
+	if code := put(data, false); code < 400 {
+		t.Fatalf("the store took a PUT without the signed checksum: %d", code)
+	}
 	if _, err := st.Commit(ctx, d, int64(len(data))); err == nil {
-		t.Fatal("Commit took wrong bytes")
+		t.Fatal("Commit placed a blob nothing was uploaded for")
+	}
+	staging := "lab/burst/uploads/" + strings.TrimPrefix(d, "sha256:")
+	wrong := []byte("wrong bytes kept by a store that checks no checksum")
+	if _, err := m.Client(t).PutObject(ctx, m.Bucket, staging, bytes.NewReader(wrong), int64(len(wrong)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit(ctx, d, int64(len(wrong))); err == nil {
+		t.Fatal("Commit took wrong bytes that carried no checksum")
 	}
 	if objs := objects(t, m); len(objs) != 0 {
 		t.Fatalf("a refused Commit left %v", objs)
 	}
-	put(data)
+	if _, err := m.Client(t).PutObject(ctx, m.Bucket, staging, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit(ctx, d, int64(len(data))); err != nil {
+		t.Fatalf("Commit of the right bytes without a checksum (hashed here): %v", err)
+	}
+	if err := st.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if code := put(data, true); code != 200 {
+		t.Fatalf("presigned PUT of the blob with its checksum: %d", code)
+	}
+	// MinIO refuses a wrong checksum, so the bytes went to the blob's own
+	// key, and it kept their checksum: Commit need not read them back.
+	final := "lab/burst/sha256/" + strings.TrimPrefix(d, "sha256:")[:2] + "/" + strings.TrimPrefix(d, "sha256:")
+	if objs := objects(t, m); len(objs) != 1 || objs[0] != final {
+		t.Fatalf("after the presigned PUT the bucket holds %v, want only %s", objs, final)
+	}
+	oi, err := m.Client(t).StatObject(ctx, m.Bucket, final, minio.StatObjectOptions{Checksum: true})
+	if want := base64.StdEncoding.EncodeToString(mustHex(t, strings.TrimPrefix(d, "sha256:"))); err != nil || oi.ChecksumSHA256 != want {
+		t.Fatalf("the staging object's checksum is %q (%v), want %q: Commit would read it back", oi.ChecksumSHA256, err, want)
+	}
 	if _, err := st.Commit(ctx, d, int64(len(data))); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -126,8 +127,15 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 		case !errors.Is(err, blob.ErrNotFound):
 			return nil, err
 		case pre != nil:
-			if o.URL, err = pre.PresignPut(ctx, r.Digest, presignTTL); err != nil {
+			var h http.Header
+			if o.URL, h, err = pre.PresignPut(ctx, r.Digest, presignTTL); err != nil {
 				return nil, err
+			}
+			for k := range h {
+				if o.Header == nil {
+					o.Header = map[string]string{}
+				}
+				o.Header[k] = h.Get(k)
 			}
 		}
 		out.Blobs[i] = o
