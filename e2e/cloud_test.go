@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -462,4 +463,75 @@ func hostOfMachine(s *standin, t *testing.T, id string) string {
 		}
 	}
 	return ""
+}
+
+// The README's "Burst to the cloud" commands, as printed there, against the
+// EC2 stand-in (given an Amazon Linux 2023 image, which the provider picks
+// when no --image is given): the cluster, the map with staged inputs and
+// outputs, results --fetch (the job id put for the README's 12) and
+// burst budget.
+func TestCloudReadme(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(moduleDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## Burst to the cloud\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Burst to the cloud" section`)
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var cmds []string
+	for i, block := range strings.Split(sec, "```sh\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		for _, l := range strings.Split(strings.TrimSpace(block), "\n") {
+			if !strings.HasPrefix(l, "burst ") {
+				t.Fatalf("block %d of the section: %q is not a burst command", i, l)
+			}
+			cmds = append(cmds, l)
+		}
+	}
+	if len(cmds) != 4 {
+		t.Fatalf("the section's commands: %q; want the cluster, the map, results --fetch and budget", cmds)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "standin.json")
+	writeFile(t, cfg, `{"images":[{"id":"ami-0a000000000000023","name":"al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64","arch":"x86_64","owner":"amazon"}]}`, 0o600)
+	s := startStandin(t, true, "--config", cfg)
+	h := awsServer(t, s, "")
+	stageFile(t, h.dir, "fit.sh", []byte("#!/bin/sh\nset -e\nmkdir -p results\ncat \"$1\" refs/genes.txt > \"results/$(basename \"$1\" .csv).txt\"\n"), 0o755)
+	stageFile(t, h.dir, "refs/genes.txt", []byte("BRCA1\nTP53\n"), 0o644)
+	for _, n := range []string{"a", "b", "c"} {
+		stageFile(t, h.dir, "data/"+n+".csv", []byte("sample,"+n+"\n"), 0o644)
+	}
+	env := append(slices.Clone(h.env), "PATH="+filepath.Dir(burstBin)+":"+os.Getenv("PATH"))
+	sh := func(line string) result {
+		t.Helper()
+		c := exec.Command("sh", "-c", line)
+		c.Env, c.Dir = env, h.dir
+		r := h.exec(c)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", line, r.code, r)
+		}
+		return r
+	}
+	sh(cmds[0])
+	r := sh(cmds[1])
+	id := jobIDFrom(t, r)
+	if !strings.Contains(cmds[2], " 12 ") {
+		t.Fatalf("%q: want the README's job id 12 to put this job's for", cmds[2])
+	}
+	sh(strings.Replace(cmds[2], " 12 ", " "+idArg(id)+" ", 1))
+	for _, n := range []string{"a", "b", "c"} {
+		got, err := os.ReadFile(filepath.Join(h.dir, "out", "results", n+".txt"))
+		if want := "sample," + n + "\nBRCA1\nTP53\n"; err != nil || string(got) != want {
+			t.Errorf("out/results/%s.txt: %q, %v; want %q", n, got, err, want)
+		}
+	}
+	if out := sh(cmds[3]).stdout; !strings.Contains(out, "lost to preemption") || !strings.Contains(out, "ssd") {
+		t.Errorf("%s:\n%s", cmds[3], out)
+	}
+	ins, err := s.Control.Instances(context.Background())
+	if err != nil || len(ins) != 1 || !ins[0].Spot || ins[0].Type != "c5.xlarge" || !strings.HasPrefix(ins[0].Zone, "eu-west-2") {
+		t.Errorf("instances: %+v %v; want one spot c5.xlarge in eu-west-2", ins, err)
+	}
 }
