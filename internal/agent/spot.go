@@ -113,15 +113,9 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	a.interrupted.Store(true)
 	a.mu.Lock()
 	a.queue = nil // the server requeues them with the rest
-	var tasks []*runner.Task
-	for _, r := range a.running {
-		if r.task != nil {
-			tasks = append(tasks, r.task)
-		}
-	}
 	a.mu.Unlock()
 	a.cfg.Log.Warn("spot interruption notice: taking no more work, ending the tasks that run here",
-		"action", n.Action, "time", n.Time, "tasks", len(tasks))
+		"action", n.Action, "time", n.Time)
 	told := make(chan struct{})
 	go func() { // owned: it ends with ctx, and interrupt waits for it below
 		defer close(told)
@@ -138,6 +132,23 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	case <-ctx.Done():
 	}
 	wait.Stop()
+	// What runs now, and what is still being started (inputs fetched,
+	// streams awaited): the server requeued those too, and their process,
+	// if it comes, is cancelled as it starts (launch).
+	a.mu.Lock()
+	var tasks []*runner.Task
+	for _, r := range a.running {
+		if r.task != nil {
+			tasks = append(tasks, r.task)
+		}
+	}
+	for _, o := range a.opening {
+		o.cancelled = true
+		if o.stop != nil {
+			o.stop()
+		}
+	}
+	a.mu.Unlock()
 	for _, t := range tasks {
 		t.Cancel() // SIGTERM, then SIGKILL after its grace
 	}
