@@ -535,3 +535,55 @@ func TestCloudReadme(t *testing.T) {
 		t.Errorf("instances: %+v %v; want one spot c5.xlarge in eu-west-2", ins, err)
 	}
 }
+
+// A map of short staged tasks on a machine of 2 CPUs: the server queues
+// tasks ahead on the machine (short tasks are prefetched), and the agent
+// starts a queued one only when a CPU is free, counting a task's CPUs
+// from when it begins fetching its inputs, not only once its process
+// runs. Never more than 2 run at once, by the times the agent reported.
+func TestCloudStagedPrefetchKeepsCPUs(t *testing.T) {
+	t.Parallel()
+	h := startHostServer(t)
+	h.mustRun("cluster", "create", "pf", "--provider", "joined")
+	a := h.startHostAgent(2, "--machine", "bh2-pf", "--cluster", "pf", "--cpus", "2")
+	h.waitRegistered(a)
+	ref := make([]byte, 1<<20)
+	rand.Read(ref)
+	stageFile(t, h.dir, "ref.bin", ref, 0o644)
+	var inputs []string
+	for i := range 24 {
+		inputs = append(inputs, fmt.Sprint(i))
+	}
+	args := append([]string{"map", "-q", "--on", "pf", "--cpus", "1", "--in", "ref.bin", "--out", "*.out", "--",
+		"sh", "-c", `sleep 0.2; cmp -s ref.bin ref.bin && echo "$1" > "$1.out"`, "_", "{}", ":::"}, inputs...)
+	id := jobIDFrom(t, h.mustRun(args...))
+	tasks := h.tasks(id)
+	if len(tasks) != len(inputs) {
+		t.Fatalf("%d tasks, want %d", len(tasks), len(inputs))
+	}
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	var edges []edge
+	for _, tk := range tasks {
+		if tk.State != burst.Succeeded || tk.StartedAt == nil || tk.EndedAt == nil {
+			t.Fatalf("task %d: %s (%s), started %v, ended %v", tk.Index, tk.State, tk.Reason, tk.StartedAt, tk.EndedAt)
+		}
+		edges = append(edges, edge{*tk.StartedAt, 1}, edge{*tk.EndedAt, -1})
+	}
+	slices.SortFunc(edges, func(x, y edge) int {
+		if c := x.at.Compare(y.at); c != 0 {
+			return c
+		}
+		return x.delta - y.delta // an end before a start at the same instant
+	})
+	most, now := 0, 0
+	for _, e := range edges {
+		now += e.delta
+		most = max(most, now)
+	}
+	if most > 2 {
+		t.Errorf("up to %d tasks of 1 CPU ran at once on a machine of 2 CPUs", most)
+	}
+}
