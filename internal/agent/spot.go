@@ -124,8 +124,9 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	// The server first: had a task's end (cancelled, by the SIGTERM below)
 	// reached it before the notice, it would take the task for cancelled
 	// for good, not preempted, and give its slot to another. A server that
-	// does not answer within spotTell is not waited for.
-	wait := time.NewTimer(min(spotTell, max(time.Until(n.Time)-spotMargin, 0)))
+	// does not answer within spotTell (or by a second before the notice's
+	// time, for a short one) is not waited for.
+	wait := time.NewTimer(min(spotTell, max(time.Until(n.Time)-time.Second, 0)))
 	select {
 	case <-told:
 	case <-wait.C:
