@@ -17,8 +17,9 @@ import (
 const standinImage = "ami-0a000000000000001"
 
 // awsServer is a server listening with TLS on the hosts' bridge whose AWS
-// SDK talks to s with the key pair's secret (s.Secret when "").
-func awsServer(t *testing.T, s *standin, secret string) *harness {
+// SDK talks to s with the key pair's secret (s.Secret when ""); prepare
+// runs on the harness before its server starts (a prices.yaml).
+func awsServer(t *testing.T, s *standin, secret string, prepare ...func(*harness)) *harness {
 	t.Helper()
 	if secret == "" {
 		secret = s.Secret
@@ -35,6 +36,9 @@ func awsServer(t *testing.T, s *standin, secret string) *harness {
 			"AWS_EC2_METADATA_DISABLED":       "true",
 		} {
 			h.setEnv(k, v)
+		}
+		for _, p := range prepare {
+			p(h)
 		}
 	})
 }

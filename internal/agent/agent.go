@@ -112,6 +112,11 @@ type opening struct {
 	stop      context.CancelFunc // called by a cancel
 	remote    *remoteTask        // on a remote machine: its private directory and output shipper
 	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	// held is the CPUs and memory it counts in the agent's used from when
+	// it opens: a staged task fetches its inputs, a stage waits for its
+	// streams, before its process starts, and a queued task must not start
+	// on resources that one is about to take.
+	held burst.Resources
 }
 
 // Run serves until ctx ends, the server asks the agent to exit, or the
@@ -306,7 +311,7 @@ func (a *Agent) handle(l *client.Leased) {
 			a.mu.Unlock()
 			continue
 		}
-		o := a.openLocked(as)
+		o := a.openLocked(as, ctx)
 		a.mu.Unlock()
 		a.start(as, ctx, o)
 	}
@@ -363,7 +368,7 @@ func (a *Agent) pump() {
 			return
 		}
 		a.queue = a.queue[1:]
-		o := a.openLocked(q.as)
+		o := a.openLocked(q.as, q.ctx)
 		a.mu.Unlock()
 		a.start(q.as, q.ctx, o)
 	}
@@ -374,8 +379,11 @@ func (a *Agent) pump() {
 // registration lists it, so that a restarted server never finds it in
 // neither and runs it again. A pipe's stage also gets a context that a
 // cancel ends, for its waits for streams.
-func (a *Agent) openLocked(as client.Assignment) *opening {
-	o := &opening{ref: as.TaskRef}
+func (a *Agent) openLocked(as client.Assignment, ctx *client.JobContext) *opening {
+	res := taskRes(as, ctx)
+	o := &opening{ref: as.TaskRef, held: burst.Resources{CPUs: res.CPUs, MemBytes: res.MemBytes}}
+	a.used.CPUs += o.held.CPUs
+	a.used.MemBytes += o.held.MemBytes
 	if as.Pipe != nil {
 		o.ctx, o.stop = context.WithCancel(context.Background())
 	}
@@ -392,6 +400,8 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 	if k := (key{as.Job, as.Index}); a.opening[k] == o {
 		delete(a.opening, k)
 	}
+	a.used.CPUs -= o.held.CPUs
+	a.used.MemBytes -= o.held.MemBytes
 	ev := failedEvent(as.TaskRef, why)
 	if runner.MachineShort(err) || errors.As(err, new(errStageLost)) {
 		// Out of descriptors, memory or processes (EMFILE opening its log
@@ -569,8 +579,8 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		defer t.Cancel()
 	}
 	a.running[key{as.Job, as.Index}] = rt
-	a.used.CPUs += res.CPUs
-	a.used.MemBytes += res.MemBytes
+	a.used.CPUs += res.CPUs - o.held.CPUs // held since it opened
+	a.used.MemBytes += res.MemBytes - o.held.MemBytes
 	outFrom, errFrom := t.OutputStarts()
 	if o.remote != nil { // the server's copy of its output is the server's own log
 		outFrom, errFrom = 0, 0

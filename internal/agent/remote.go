@@ -160,7 +160,7 @@ func (a *Agent) checkLocal(jc *client.JobContext, dir string) error {
 			where = "in " + filepath.Join(jc.Dir, p) + " on the submitter's host"
 		}
 		return fmt.Errorf("%s exists only %s: machine %s shares no filesystem with the server and has no %s; "+
-			"stage the file to the machine (--in, coming with cloud machines) or run the job on a machine that shares the filesystem (e.g. --on local)",
+			"stage the file to the machine (burst run --in FILE) or run the job on a machine that shares the filesystem (e.g. --on local)",
 			p, where, a.cfg.Machine, p)
 	}
 	return nil

@@ -22,9 +22,10 @@ import (
 // publishes in the instance metadata (IMDSv2: a session token, then
 // /latest/meta-data/spot/instance-action, 404 until a notice). The agent
 // polls it every SpotPoll and, on a notice: stops taking work, tells the
-// server at once (retrying until it answers or the machine goes), and
-// sends its running tasks SIGTERM (a program that checkpoints on SIGTERM
-// may), killing what is left a little before the notice's time. It goes
+// server at once (retrying until it answers or the machine goes), and,
+// once the server knows (or spotTell passed), sends its running tasks
+// SIGTERM (a program that checkpoints on SIGTERM may), killing what is
+// left a little before the notice's time. It goes
 // on reporting and shipping output until the machine goes. The metadata
 // endpoint is the SDK's (feature/ec2/imds): AWS_EC2_METADATA_SERVICE_ENDPOINT
 // moves it, as for any AWS program. An agent without --spot-notice never
@@ -41,6 +42,10 @@ const SpotPoll = 5 * time.Second
 // end on SIGTERM are killed: their exits must reach the server before the
 // machine goes.
 const spotMargin = 10 * time.Second
+
+// spotTell is how long the tasks wait, on a notice, for the server to
+// learn of it before they are sent SIGTERM.
+const spotTell = 5 * time.Second
 
 // notice is an interruption notice as the instance metadata gives it.
 type notice struct {
@@ -108,15 +113,43 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	a.interrupted.Store(true)
 	a.mu.Lock()
 	a.queue = nil // the server requeues them with the rest
+	a.mu.Unlock()
+	a.cfg.Log.Warn("spot interruption notice: taking no more work, ending the tasks that run here",
+		"action", n.Action, "time", n.Time)
+	told := make(chan struct{})
+	go func() { // owned: it ends with ctx, and interrupt waits for it below
+		defer close(told)
+		a.tellInterrupted(ctx, n)
+	}()
+	// The server first: had a task's end (cancelled, by the SIGTERM below)
+	// reached it before the notice, it would take the task for cancelled
+	// for good, not preempted, and give its slot to another. A server that
+	// does not answer within spotTell (or by a second before the notice's
+	// time, for a short one) is not waited for.
+	wait := time.NewTimer(min(spotTell, max(time.Until(n.Time)-time.Second, 0)))
+	select {
+	case <-told:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	wait.Stop()
+	// What runs now, and what is still being started (inputs fetched,
+	// streams awaited): the server requeued those too, and their process,
+	// if it comes, is cancelled as it starts (launch).
+	a.mu.Lock()
 	var tasks []*runner.Task
 	for _, r := range a.running {
 		if r.task != nil {
 			tasks = append(tasks, r.task)
 		}
 	}
+	for _, o := range a.opening {
+		o.cancelled = true
+		if o.stop != nil {
+			o.stop()
+		}
+	}
 	a.mu.Unlock()
-	a.cfg.Log.Warn("spot interruption notice: taking no more work, ending the tasks that run here",
-		"action", n.Action, "time", n.Time, "tasks", len(tasks))
 	for _, t := range tasks {
 		t.Cancel() // SIGTERM, then SIGKILL after its grace
 	}
@@ -124,11 +157,6 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	// the machine does.
 	kill := time.NewTimer(max(time.Until(n.Time)-spotMargin, 0))
 	defer kill.Stop()
-	told := make(chan struct{})
-	go func() { // owned: it ends with ctx, and interrupt waits for it below
-		defer close(told)
-		a.tellInterrupted(ctx, n)
-	}()
 	select {
 	case <-kill.C:
 		for _, t := range tasks {
