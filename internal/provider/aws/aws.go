@@ -69,7 +69,6 @@ type Provider struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients // region → its clients
-	gates   map[string]*gate    // region → its launches' backoff after throttling
 	look    look                // what the last DescribeInstances said
 	regions map[string]bool     // where the server's instances may be
 	where   map[string]string   // instance id → region
@@ -177,17 +176,7 @@ func (p *Provider) Start(ctx context.Context, sp provider.Spec, c provider.Conne
 	if err != nil {
 		return provider.Handle{}, err
 	}
-	p.mu.Lock()
-	g := p.gate(region)
-	wait := g.wait(time.Now())
-	p.mu.Unlock()
-	if wait > 0 {
-		return provider.Handle{}, fmt.Errorf("EC2 %s throttled launches (RequestLimitExceeded): burst launches nothing there for %s, then tries again", region, wait.Round(100*time.Millisecond))
-	}
 	out, err := cl.ec2.RunInstances(ctx, runInput(sp, image, ud, p.server(), c.JoinURL, false), boundLaunch)
-	p.mu.Lock()
-	g.after(code(err) == "RequestLimitExceeded", time.Now())
-	p.mu.Unlock()
 	if err != nil {
 		return provider.Handle{}, startError(err, sp, region)
 	}
@@ -203,19 +192,6 @@ func (p *Provider) Start(ctx context.Context, sp provider.Spec, c provider.Conne
 	p.look.started(id, time.Now())
 	p.mu.Unlock()
 	return provider.Handle{External: id}, nil
-}
-
-// gate is region's launch gate. Called with p.mu held.
-func (p *Provider) gate(region string) *gate {
-	if p.gates == nil {
-		p.gates = map[string]*gate{}
-	}
-	g := p.gates[region]
-	if g == nil {
-		g = &gate{}
-		p.gates[region] = g
-	}
-	return g
 }
 
 // userData is the machine's user-data: what it fetches from the server and
