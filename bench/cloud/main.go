@@ -73,6 +73,8 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds; each runs the local start, the cloud start and the interruption")
 	boot := flag.Duration("boot-delay", 2*time.Second, "the stand-in's simulated boot, subtracted from what burst adds")
 	notice := flag.Duration("notice", 15*time.Second, "how long before its end an interrupted instance gets its notice")
+	launches := flag.Int("launches", 0, "instead: launch this many machines at once (instances that run nowhere), with a burst of throttling midway")
+	throttle := flag.Int("throttle", 30, "with -launches: RunInstances calls answered RequestLimitExceeded once half are launched")
 	flag.Parse()
 	if *rounds < 1 || *boot < 0 || *notice < time.Second {
 		fail("-rounds must be at least 1, -boot-delay at least 0, -notice at least 1s")
@@ -92,6 +94,10 @@ func main() {
 		fail("go build ./cmd/ec2-standin: %v\n%s", err, out)
 	}
 	hostsUp()
+	if *launches > 0 {
+		atScale(bin0, standinBin, *launches, *throttle)
+		return
+	}
 	sd := startStandin(standinBin, sc.Dir)
 	ctx := context.Background()
 	check(sd.ctl.SetBootDelay(ctx, *boot))
@@ -199,10 +205,10 @@ type standin struct {
 	ctl                             *ec2standin.Control
 }
 
-func startStandin(bin, dir string) *standin {
+func startStandin(bin, dir string, args ...string) *standin {
 	ready := filepath.Join(dir, "standin.json")
-	c := exec.Command(bin, "--ready-file", ready, "--logs", filepath.Join(dir, "standin-logs"),
-		"--hosts-script", hostsScript())
+	c := exec.Command(bin, append([]string{"--ready-file", ready, "--logs", filepath.Join(dir, "standin-logs"),
+		"--hosts-script", hostsScript()}, args...)...)
 	out, err := os.Create(filepath.Join(dir, "standin.out"))
 	check(err)
 	c.Stdout, c.Stderr = out, out
@@ -327,7 +333,7 @@ func (b *burst) machines() []burstapi.Machine {
 
 func (b *burst) events() []burstapi.Event {
 	var evs []burstapi.Event
-	out := b.must("events", "-o", "json", "--limit", "500")
+	out := b.must("events", "-o", "json", "--limit", "5000")
 	check(json.Unmarshal([]byte(out), &evs))
 	return evs
 }
