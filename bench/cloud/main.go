@@ -100,7 +100,7 @@ func main() {
 	}
 	sd := startStandin(standinBin, sc.Dir)
 	ctx := context.Background()
-	check(sd.ctl.SetBootDelay(ctx, *boot))
+	check(sd.Control.SetBootDelay(ctx, *boot))
 	b := startServer(bin0, sc.Home("home"), sd)
 	b.must("cluster", "create", "cloud", "--provider", "aws", "--type", "m5.large", "--spot", "--min", "0", "--max", "1",
 		"--image", image, "--idle-stop", "1s")
@@ -199,49 +199,18 @@ func added(ps []phase) time.Duration {
 	return d
 }
 
-// standin is the running stand-in.
-type standin struct {
-	endpoint, keyID, secret, region string
-	ctl                             *ec2standin.Control
-}
-
-func startStandin(bin, dir string, args ...string) *standin {
-	ready := filepath.Join(dir, "standin.json")
-	c := exec.Command(bin, append([]string{"--ready-file", ready, "--logs", filepath.Join(dir, "standin-logs"),
-		"--hosts-script", hostsScript()}, args...)...)
-	out, err := os.Create(filepath.Join(dir, "standin.out"))
+// startStandin starts the stand-in (bin) with its files under dir.
+func startStandin(bin, dir string, args ...string) *ec2standin.Process {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sd, err := ec2standin.StartProcess(ctx, bin, dir, hostsScript(), args...)
 	check(err)
-	c.Stdout, c.Stderr = out, out
-	check(c.Start())
-	exited := make(chan struct{})
-	go func() { c.Wait(); close(exited) }()
 	stopAll = append(stopAll, func() {
-		c.Process.Signal(syscall.SIGTERM) // it terminates its instances, then exits
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			c.Process.Kill()
-			<-exited
+		if err := sd.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/cloud:", err)
 		}
 	})
-	var r struct {
-		Endpoint, Control string
-		AccessKeyID       string `json:"access_key_id"`
-		SecretAccessKey   string `json:"secret_access_key"`
-		Regions           []string
-	}
-	waitFor("the stand-in to listen", 30*time.Second, func() bool {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(out.Name())
-			fail("ec2-standin exited:\n%s", b)
-		default:
-		}
-		b, err := os.ReadFile(ready)
-		return err == nil && json.Unmarshal(b, &r) == nil && len(r.Regions) > 0
-	})
-	return &standin{endpoint: r.Endpoint, keyID: r.AccessKeyID, secret: r.SecretAccessKey, region: r.Regions[0],
-		ctl: &ec2standin.Control{URL: r.Control}}
+	return sd
 }
 
 // burst is the server under test and its CLI.
@@ -250,12 +219,9 @@ type burst struct {
 	env       []string
 }
 
-func startServer(bin, home string, sd *standin) *burst {
+func startServer(bin, home string, sd *ec2standin.Process) *burst {
 	b := &burst{bin: bin, home: home, env: burstbin.Env(home)}
-	// Configured as for AWS: only the endpoint differs.
-	b.env = append(b.env, "AWS_ENDPOINT_URL_EC2="+sd.endpoint, "AWS_ENDPOINT_URL_SERVICE_QUOTAS="+sd.endpoint,
-		"AWS_ACCESS_KEY_ID="+sd.keyID, "AWS_SECRET_ACCESS_KEY="+sd.secret, "AWS_REGION="+sd.region,
-		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true")
+	b.env = append(b.env, sd.Env()...) // configured as for AWS: only the endpoint differs
 	c := b.cmd("server", "--listen", bridge+":0")
 	out, err := os.Create(filepath.Join(filepath.Dir(home), "server.out"))
 	check(err)
@@ -386,11 +352,11 @@ func (b *burst) localStart() time.Duration {
 
 // cloudRound starts the job on a new instance, interrupts it, and waits
 // for the job to end on the replacement; it returns the two breakdowns.
-func (b *burst) cloudRound(sd *standin, notice time.Duration) (start, stop []phase) {
+func (b *burst) cloudRound(sd *ec2standin.Process, notice time.Duration) (start, stop []phase) {
 	ctx := context.Background()
 	b.idle("cloud")
 	before := map[string]bool{}
-	ins, err := sd.ctl.Instances(ctx)
+	ins, err := sd.Control.Instances(ctx)
 	check(err)
 	for _, in := range ins {
 		before[in.ID] = true
@@ -398,7 +364,7 @@ func (b *burst) cloudRound(sd *standin, notice time.Duration) (start, stop []pha
 	watch := make(chan watched, 1)
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	go watchAgentStart(wctx, sd.ctl, before, watch)
+	go watchAgentStart(wctx, sd.Control, before, watch)
 
 	t0 := time.Now()
 	id := b.submit("cloud")
@@ -407,13 +373,13 @@ func (b *burst) cloudRound(sd *standin, notice time.Duration) (start, stop []pha
 	if w.err != nil {
 		fail("%v", w.err)
 	}
-	in, err := sd.ctl.Instance(ctx, w.id)
+	in, err := sd.Control.Instance(ctx, w.id)
 	check(err)
 	machine := in.Tags["burst:machine"]
 	if machine != t.Machine {
 		fail("the task runs on %q, the new instance %s is machine %q", t.Machine, in.ID, machine)
 	}
-	ri := firstCall(sd.ctl, "RunInstances", t0)
+	ri := firstCall(sd.Control, "RunInstances", t0)
 	udStart := logTime(in.Log, "user-data starts at ")
 	join := b.event("machine.join", machine, t0)
 	var registered time.Time
@@ -439,7 +405,7 @@ func (b *burst) cloudRound(sd *standin, notice time.Duration) (start, stop []pha
 	// The notice comes at any point of the agent's poll, as EC2's does.
 	time.Sleep(rand.N(2 * agent.SpotPoll))
 	t1 := time.Now()
-	_, err = sd.ctl.Interrupt(ctx, in.ID, notice)
+	_, err = sd.Control.Interrupt(ctx, in.ID, notice)
 	check(err)
 	t = b.waitTask(id, "to be requeued", func(t burstapi.Task) bool { return t.Attempt >= 2 || t.State != burstapi.Running })
 	if t.Attempt < 2 && t.State != burstapi.Queued {
@@ -447,7 +413,7 @@ func (b *burst) cloudRound(sd *standin, notice time.Duration) (start, stop []pha
 	}
 	var repl time.Time
 	waitFor("the replacement's RunInstances", 60*time.Second, func() bool {
-		repl = firstCallOr(sd.ctl, "RunInstances", t1)
+		repl = firstCallOr(sd.Control, "RunInstances", t1)
 		return !repl.IsZero()
 	})
 	read := logTime(in.Log, "first read from IMDS at ")

@@ -54,7 +54,7 @@ func atScale(bin, standinBin string, n, throttle int) {
 		s := time.Now()
 		b.must("jobs")
 		jobs = append(jobs, time.Since(s))
-		calls, err := sd.ctl.Log(ctx)
+		calls, err := sd.Control.Log(ctx)
 		check(err)
 		ok = 0
 		for _, c := range calls {
@@ -64,12 +64,12 @@ func atScale(bin, standinBin string, n, throttle int) {
 			}
 		}
 		if !throttled && ok >= n/2 && throttle > 0 {
-			check(sd.ctl.Fail(ctx, ec2standin.FailRule{Action: "RunInstances", Code: "RequestLimitExceeded", Count: throttle}))
+			check(sd.Control.Fail(ctx, ec2standin.FailRule{Action: "RunInstances", Code: "RequestLimitExceeded", Count: throttle}))
 			throttled, half = true, time.Since(t0)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	calls, err := sd.ctl.Log(ctx)
+	calls, err := sd.Control.Log(ctx)
 	check(err)
 	refused := 0
 	var first, lastRefused time.Time

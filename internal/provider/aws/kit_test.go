@@ -2,12 +2,11 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,65 +60,25 @@ func startStandin(t *testing.T) *ec2standin.Control {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := filepath.Join(dir, "ready.json")
-	c := exec.Command(bin, "--ready-file", ready, "--logs", filepath.Join(dir, "logs"), "--hosts-script", script)
-	out, err := os.Create(filepath.Join(dir, "standin.out"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sd, err := ec2standin.StartProcess(ctx, bin, dir, script)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Stdout, c.Stderr = out, out
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { c.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		c.Process.Signal(syscall.SIGTERM) // it terminates its instances first
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			c.Process.Kill()
-			<-exited
-			t.Error("ec2-standin did not exit within 30 s of SIGTERM")
+		if err := sd.Stop(); err != nil {
+			t.Error(err)
 		}
 		if t.Failed() {
-			b, _ := os.ReadFile(out.Name())
-			t.Logf("--- ec2-standin's output:\n%s", b)
+			t.Logf("--- ec2-standin's output:\n%s", sd.Output())
 		}
 	})
-	var r struct {
-		Endpoint, Control string
-		AccessKeyID       string `json:"access_key_id"`
-		SecretAccessKey   string `json:"secret_access_key"`
-		Regions           []string
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(out.Name())
-			t.Fatalf("ec2-standin exited:\n%s", b)
-		default:
-		}
-		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &r) == nil && len(r.Regions) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("ec2-standin did not listen within 30 s")
-		}
-	}
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_EC2":            r.Endpoint,
-		"AWS_ENDPOINT_URL_SERVICE_QUOTAS": r.Endpoint,
-		"AWS_ACCESS_KEY_ID":               r.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":           r.SecretAccessKey,
-		"AWS_REGION":                      r.Regions[0],
-		"AWS_CONFIG_FILE":                 "/nonexistent",
-		"AWS_SHARED_CREDENTIALS_FILE":     "/nonexistent",
-		"AWS_EC2_METADATA_DISABLED":       "true",
-	} {
+	for _, kv := range sd.Env() {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	return &ec2standin.Control{URL: r.Control}
+	return sd.Control
 }
 
 // The aws provider keeps the contract of docs/providers.md, against the
