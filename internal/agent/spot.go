@@ -22,7 +22,7 @@ import (
 // publishes in the instance metadata (IMDSv2: a session token, then
 // /latest/meta-data/spot/instance-action, 404 until a notice). The agent
 // polls it every SpotPoll and, on a notice: stops taking work, tells the
-// server at once (retrying until it answers or the machine goes), and
+// server at once (retrying until it answers or the machine goes), then
 // sends its running tasks SIGTERM (a program that checkpoints on SIGTERM
 // may), killing what is left a little before the notice's time. It goes
 // on reporting and shipping output until the machine goes. The metadata
