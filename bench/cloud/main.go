@@ -222,6 +222,9 @@ type burst struct {
 func startServer(bin, home string, sd *ec2standin.Process) *burst {
 	b := &burst{bin: bin, home: home, env: burstbin.Env(home)}
 	b.env = append(b.env, sd.Env()...) // configured as for AWS: only the endpoint differs
+	if p := os.Getenv("BURST_CPUPROFILE"); p != "" {
+		b.env = append(b.env, "BURST_CPUPROFILE="+p) // the server's CPU profile, written when it stops
+	}
 	c := b.cmd("server", "--listen", bridge+":0")
 	out, err := os.Create(filepath.Join(filepath.Dir(home), "server.out"))
 	check(err)
