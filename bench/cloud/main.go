@@ -27,9 +27,14 @@
 // a start against the goal (≤ 1 s) and its ratio to the local floor, and
 // the interruption's total against its goal (≤ 2 s).
 //
+// -launches N instead launches N machines at once, with a burst of
+// throttling midway (scale.go: at 1,000 machines). With BURST_CPUPROFILE
+// set, the server writes its CPU profile there when it stops.
+//
 // Usage (as root, from the module's root):
 //
 //	go run ./bench/cloud [-burst bin/burst] [-rounds 5] [-boot-delay 2s]
+//	go run ./bench/cloud [-burst bin/burst] -launches 1000 [-throttle 6]
 package main
 
 import (
