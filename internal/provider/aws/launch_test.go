@@ -19,7 +19,11 @@ import (
 // not the minute the SDK's default retries would take, with one line the
 // server shows; describes go on; once the throttling is over, a launch
 // goes through.
-func TestThrottledLaunch(t *testing.T) {
+// againstStandin is a provider talking to an EC2 stand-in (a test double)
+// in this process, with no machines behind it (no root needed), a Connect
+// and a machine it can launch, and the stand-in's control client.
+func againstStandin(t *testing.T) (*Provider, provider.Connect, provider.Spec, *ec2standin.Control) {
+	t.Helper()
 	sd, err := ec2standin.New(ec2standin.Config{}, &ec2standin.NoMachines{}, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -34,9 +38,6 @@ func TestThrottledLaunch(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	control := &ec2standin.Control{URL: ctl.URL}
-	ctx := context.Background()
-
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(ca, []byte(selfSigned(t)), 0o600); err != nil {
@@ -47,9 +48,15 @@ func TestThrottledLaunch(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn := provider.Connect{JoinURL: "https://10.251.0.1:9/v1/join/t#sha256:00", CAFile: ca, Exe: exe}
-	p := &Provider{Server: func() string { return "throttle-test" }, Joins: func() bool { return true }}
-	sp := provider.Spec{ID: "m-1", Cluster: "c", Project: "p", Max: 10, Type: "m5.large", Res: burst.Resources{CPUs: 2},
+	p := &Provider{Server: func() string { return "standin-test" }, Joins: func() bool { return true }}
+	sp := provider.Spec{ID: "m-1", Cluster: "c", Project: "p", Max: 100, Type: "m5.large", Res: burst.Resources{CPUs: 2},
 		Options: map[string]string{OptImage: "ami-0a000000000000001"}}
+	return p, conn, sp, &ec2standin.Control{URL: ctl.URL}
+}
+
+func TestThrottledLaunch(t *testing.T) {
+	p, conn, sp, control := againstStandin(t)
+	ctx := context.Background()
 	if err := p.Check(ctx, sp); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
