@@ -72,8 +72,15 @@ func StartProcess(ctx context.Context, bin, dir, script string, args ...string) 
 // standard way (endpoint, key pair, its first region), and at nothing
 // else (no config files, no instance metadata).
 func (p *Process) Env() []string {
-	return []string{"AWS_ENDPOINT_URL_EC2=" + p.Endpoint, "AWS_ENDPOINT_URL_SERVICE_QUOTAS=" + p.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + p.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + p.SecretAccessKey, "AWS_REGION=" + p.Regions[0],
+	return Env(p.Endpoint, p.AccessKeyID, p.SecretAccessKey, p.Regions[0])
+}
+
+// Env is the environment that points the AWS SDK at a stand-in's
+// endpoint with its key pair and region, the standard way, and at nothing
+// else (no config files, no instance metadata).
+func Env(endpoint, keyID, secret, region string) []string {
+	return []string{"AWS_ENDPOINT_URL_EC2=" + endpoint, "AWS_ENDPOINT_URL_SERVICE_QUOTAS=" + endpoint,
+		"AWS_ACCESS_KEY_ID=" + keyID, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_REGION=" + region,
 		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true"}
 }
 

@@ -30,12 +30,8 @@ func againstStandin(t *testing.T) (*Provider, provider.Connect, provider.Spec, *
 	}
 	api, ctl := httptest.NewServer(sd.API()), httptest.NewServer(sd.ControlAPI())
 	t.Cleanup(func() { api.Close(); ctl.Close(); sd.Close() })
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_EC2": api.URL, "AWS_ENDPOINT_URL_SERVICE_QUOTAS": api.URL,
-		"AWS_ACCESS_KEY_ID": sd.Config().AccessKeyID, "AWS_SECRET_ACCESS_KEY": sd.Config().SecretAccessKey,
-		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
+	for _, kv := range ec2standin.Env(api.URL, sd.Config().AccessKeyID, sd.Config().SecretAccessKey, "us-east-1") {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	dir := t.TempDir()
