@@ -3,12 +3,17 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/agent/runner"
 )
 
 // readNotice goes through IMDSv2 (a token first) at the endpoint the SDK
@@ -48,4 +53,51 @@ func TestReadNotice(t *testing.T) {
 	if n, err := readNotice(ctx, md); err == nil {
 		t.Fatalf("a notice without a time: %+v, want an error", n)
 	}
+}
+
+// On a notice the server is told before the tasks get SIGTERM: a task's
+// exit reported first would end it as cancelled, where the notice
+// requeues it as preempted. The server here takes 300 ms to answer; the
+// task must outlive the answer.
+func TestInterruptTellsTheServerFirst(t *testing.T) {
+	var answered atomic.Int64 // when the server answered the notice (unix ns)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/agent/interrupted" {
+			http.Error(w, "unexpected "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+		answered.Store(time.Now().UnixNano())
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"machine":"m1","requeued":1}`)
+	}))
+	defer srv.Close()
+	cl, err := client.New(srv.URL, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := runner.Start(runner.Spec{Argv: []string{"sleep", "60"}, Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{cfg: Config{Client: cl, Machine: "m1", Log: slog.New(slog.DiscardHandler)},
+		running: map[key]*running{{1, 0}: {ref: client.TaskRef{Job: 1, Attempt: 1}, task: task}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.interrupt(ctx, notice{Action: "terminate", Time: time.Now().Add(time.Minute)})
+	}()
+	ended := make(chan time.Time, 1)
+	go func() { task.Wait(); ended <- time.Now() }()
+	select {
+	case at := <-ended:
+		if ans := answered.Load(); ans == 0 || at.UnixNano() < ans {
+			t.Errorf("the task ended (SIGTERM) before the server had answered the notice")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the task did not get SIGTERM within 20 s of the notice")
+	}
+	cancel()
+	<-done
 }

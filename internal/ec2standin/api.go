@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // apiError is an error as EC2 (or Service Quotas) reports it.
@@ -154,16 +155,33 @@ var defaultMessages = map[string]string{
 	"UnauthorizedOperation":        "You are not authorized to perform this operation.",
 }
 
+// Call is one call the API received, in the timed call log.
+type Call struct {
+	Action string    `json:"action"`
+	At     time.Time `json:"at"`
+	Code   string    `json:"code,omitempty"` // the error a failure rule made it answer; "" otherwise
+}
+
+// maxCallLog bounds the timed call log (the counts go on).
+const maxCallLog = 100000
+
 // count records a call of action and says whether a failure rule takes it.
 func (s *Server) count(action string) (FailRule, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[action]++
+	c := Call{Action: action, At: time.Now()}
+	defer func() {
+		if len(s.callLog) < maxCallLog {
+			s.callLog = append(s.callLog, c)
+		}
+	}()
 	rules := s.fails[action]
 	if len(rules) == 0 {
 		return FailRule{}, false
 	}
 	r := rules[0]
+	c.Code = r.Code
 	rules[0].Count--
 	if rules[0].Count <= 0 {
 		rules = rules[1:]

@@ -54,7 +54,7 @@ func Boot(in io.Reader, out io.Writer, imdsAddr string) error {
 		return errors.New("ec2-standin boot is run by the stand-in, which writes the instance's boot line on its standard input")
 	}
 	b := *first.Boot
-	md := &metadata{info: b, tokens: map[string]time.Time{}}
+	md := &metadata{info: b, tokens: map[string]time.Time{}, say: say}
 	ln, err := net.Listen("tcp", imdsAddr)
 	if err != nil {
 		return fmt.Errorf("instance metadata service: %w", err)
@@ -64,6 +64,7 @@ func Boot(in io.Reader, out io.Writer, imdsAddr string) error {
 	defer srv.Close()
 	say("instance %s: metadata service on %s", b.ID, imdsAddr)
 
+	say("instance %s: user-data starts at %s", b.ID, time.Now().UTC().Format(LogTimeLayout))
 	go reap(runUserData(b.UserData, out, say), say)
 
 	stop := make(chan os.Signal, 1)
@@ -178,6 +179,8 @@ type metadata struct {
 	mu     sync.Mutex
 	tokens map[string]time.Time
 	action *Action
+	say    func(format string, args ...any) // a line of the instance's log
+	read   bool                             // the notice was read: its first read is logged, with its time
 }
 
 func (m *metadata) setAction(a Action) {
@@ -185,6 +188,25 @@ func (m *metadata) setAction(a Action) {
 	m.action = &a
 	m.mu.Unlock()
 }
+
+// noticeRead logs the first read of the interruption notice, with its time
+// to the microsecond: when the instance learnt of it (benchmarks measure
+// the agent's polling from it).
+func (m *metadata) noticeRead(at time.Time) {
+	m.mu.Lock()
+	first := !m.read
+	m.read = true
+	m.mu.Unlock()
+	if first && m.say != nil {
+		m.say("instance %s: spot interruption notice first read from IMDS at %s", m.info.ID, at.UTC().Format(LogTimeLayout))
+	}
+}
+
+// LogTimeLayout is the time layout of the instance log's lines that say
+// when its user-data started ("instance ID: user-data starts at TIME") and
+// when its interruption notice was first read ("... first read from IMDS at
+// TIME"): benchmarks measure from them.
+const LogTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 func (m *metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/latest/api/token" {
@@ -253,6 +275,9 @@ func (m *metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		io.WriteString(w, v)
+		if p == "/latest/meta-data/spot/instance-action" {
+			m.noticeRead(time.Now())
+		}
 	default:
 		http.NotFound(w, r)
 	}

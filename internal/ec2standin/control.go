@@ -19,6 +19,7 @@ import (
 //	POST /standin/boot-delay  {"delay":"3s"}
 //	GET  /standin/instances   the instances: state, host, user-data log
 //	GET  /standin/calls       how many calls of each action came (failed ones too)
+//	GET  /standin/log         every call in order: [{"action","at","code"}] (code: what a failure rule answered)
 
 // InstanceInfo is an instance as the control API lists it.
 type InstanceInfo struct {
@@ -96,6 +97,11 @@ func (s *Server) ControlAPI() http.Handler {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		json.NewEncoder(w).Encode(s.calls)
+	})
+	mux.HandleFunc("GET /standin/log", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		json.NewEncoder(w).Encode(append([]Call{}, s.callLog...))
 	})
 	return mux
 }
@@ -184,6 +190,13 @@ func (c *Control) Instance(ctx context.Context, id string) (InstanceInfo, error)
 func (c *Control) Calls(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	err := c.do(ctx, "GET", "/standin/calls", nil, &out)
+	return out, err
+}
+
+// Log is every call the API received, in order, with its time.
+func (c *Control) Log(ctx context.Context) ([]Call, error) {
+	var out []Call
+	err := c.do(ctx, "GET", "/standin/log", nil, &out)
 	return out, err
 }
 

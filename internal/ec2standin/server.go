@@ -31,6 +31,7 @@ type Server struct {
 	instances []*instance // in launch order
 	fails     map[string][]FailRule
 	calls     map[string]int
+	callLog   []Call // every call in order, with its time (GET /standin/log)
 	bootDelay time.Duration
 }
 

@@ -68,10 +68,11 @@ type Provider struct {
 	Every time.Duration
 
 	mu      sync.Mutex
-	clients map[string]*clients // region → its clients
-	look    look                // what the last DescribeInstances said
-	regions map[string]bool     // where the server's instances may be
-	where   map[string]string   // instance id → region
+	clients map[string]*clients   // region → its clients
+	stops   map[string][]*stopReq // region → Stops waiting to share a TerminateInstances
+	look    look                  // what the last DescribeInstances said
+	regions map[string]bool       // where the server's instances may be
+	where   map[string]string     // instance id → region
 }
 
 type clients struct {
@@ -176,7 +177,7 @@ func (p *Provider) Start(ctx context.Context, sp provider.Spec, c provider.Conne
 	if err != nil {
 		return provider.Handle{}, err
 	}
-	out, err := cl.ec2.RunInstances(ctx, runInput(sp, image, ud, p.server(), c.JoinURL, false))
+	out, err := cl.ec2.RunInstances(ctx, runInput(sp, image, ud, p.server(), c.JoinURL, false), boundLaunch)
 	if err != nil {
 		return provider.Handle{}, startError(err, sp, region)
 	}
@@ -288,30 +289,54 @@ func clientToken(id, joinURL string) string {
 }
 
 // Stop implements provider.Provider: TerminateInstances. An instance EC2
-// no longer knows is gone already: no error.
+// no longer knows is gone already: no error. The Stops of one region that
+// come together share calls (stop.go).
 func (p *Provider) Stop(ctx context.Context, h provider.Handle) error {
 	if h.External == "" {
 		return nil
 	}
+	p.mu.Lock()
+	region, known := p.where[h.External]
+	p.mu.Unlock()
+	if known {
+		return p.terminate(ctx, region, h.External)
+	}
 	var errs []error
 	for _, region := range p.regionsOf(h.External) {
-		cl, _, err := p.client(ctx, region)
+		gone, err := p.terminateOne(ctx, region, h.External)
+		if err == nil && gone {
+			return nil
+		}
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
-		_, err = cl.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{h.External}})
-		if err == nil || code(err) == "InvalidInstanceID.NotFound" || code(err) == "InvalidInstanceID.Malformed" {
-			if err == nil {
-				p.mu.Lock()
-				p.look.terminated(h.External)
-				p.mu.Unlock()
-				return nil
-			}
-			continue
-		}
-		errs = append(errs, fmt.Errorf("terminate %s in %s: %w", h.External, region, err))
 	}
 	return errors.Join(errs...)
+}
+
+// terminateOne terminates instance id in region: gone is false (and err
+// nil) when EC2 does not know it there.
+func (p *Provider) terminateOne(ctx context.Context, region, id string) (gone bool, err error) {
+	cl, _, err := p.client(ctx, region)
+	if err != nil {
+		return false, err
+	}
+	_, err = cl.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	switch {
+	case err == nil:
+		p.mu.Lock()
+		p.look.terminated(id)
+		p.mu.Unlock()
+		return true, nil
+	case notKnown(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("terminate %s in %s: %w", id, region, err)
+}
+
+// notKnown is EC2's answer about an instance id it does not know.
+func notKnown(err error) bool {
+	return code(err) == "InvalidInstanceID.NotFound" || code(err) == "InvalidInstanceID.Malformed"
 }
 
 // regionsOf is where instance id may be: its region when known, else every

@@ -64,10 +64,12 @@ fetch() {
 		say "neither curl nor wget is installed: use an image with one of them"; exit 1
 	fi
 }
+# openssl first: it uses the CPU's SHA instructions, 5x sha256sum's speed
+# on the binary (tens of MiB).
 sha() {
-	if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
+	if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+	elif command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
 	elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d' ' -f1
-	elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$1" | cut -d' ' -f1
 	else say "no sha256sum, shasum or openssl to check the binary with: use an image with one of them"; exit 1
 	fi
 }
