@@ -939,11 +939,15 @@ func (s *Server) stopMachine(m *machineRT, why, actor string, terminate bool, b 
 			if ctx.Err() != nil {
 				return // the server stops: the next one finishes the stop (recover)
 			}
+			var failed string // the provider's words, read before the lock: an error's text may be any code
+			if err != nil {
+				failed = err.Error()
+			}
 			s.mu.Lock()
 			var b batch
 			s.machineGone(m, terminate, time.Now().UTC(), &b)
 			if err != nil {
-				ev := s.newEvent(actor, kind, m.row.Project, m.row.ID, "provider could not stop "+m.row.ID+": "+err.Error())
+				ev := s.newEvent(actor, kind, m.row.Project, m.row.ID, "provider could not stop "+m.row.ID+": "+failed)
 				ev.Result = "failed"
 				b.event(ev)
 			}
