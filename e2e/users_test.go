@@ -317,6 +317,11 @@ func TestRoleMatrix(t *testing.T) {
 	// A machine's own credential, as a machine that joined mars's cluster
 	// of joined machines holds it (POST /v1/join with a join token).
 	mach, machName := joinedCredential(t, l, "mars")
+	// A blob mars holds (an input put by hand), for the blob and storage
+	// routes; another digest for uploads that the store does not hold.
+	dg := h.blobFile("matrix.bin", 4096)
+	h.mustRun("storage", "put", "matrix.bin", "--project", "mars")
+	fresh := "sha256:" + strings.Repeat("0", 64)
 
 	// want: for each of admin, owner, member, viewer, none, machine: "ok"
 	// (past the policy: any answer but its refusals), "403" or "404". A
@@ -387,7 +392,21 @@ func TestRoleMatrix(t *testing.T) {
 		// The exchange takes no bearer token: the join token in its body
 		// is the credential, and a wrong one is refused whoever asks.
 		{"POST", "/v1/join", `{"token":"burst_j_wrong"}`, [6]string{"401?", "401?", "401?", "401?", "401?", "401?"}},
-		{"POST", "/v1/machines/" + mid + "/revoke", "", owner}, // last: it loses the machine
+		{"GET", "/v1/jobs/" + jid + "/outputs", "", seen},
+		{"POST", "/v1/agent/interrupted", "{}", notUsers},
+		// Blobs: who may depends on what holds them (internal/server/blobs.go).
+		{"POST", "/v1/blobs/uploads", `{"project":"mars","kind":"input","blobs":[{"digest":"` + fresh + `","size":1}]}`, member},
+		{"PUT", "/v1/blobs/" + fresh + "?project=mars&kind=input", "x", member},
+		{"POST", "/v1/blobs/" + fresh + "/done?project=mars&kind=input&size=1", "", member},
+		{"GET", "/v1/blobs/" + dg, "", [6]string{"ok", "ok", "ok", "ok", "404", "404"}}, // a machine reads only what its tasks use
+		{"GET", "/v1/storage", "", admin},
+		{"PUT", "/v1/storage", `{"url":"embedded"}`, admin},
+		{"GET", "/v1/storage/blobs?project=mars", "", seen},
+		{"POST", "/v1/storage/rm", `{"project":"mars","digests":["` + dg + `"],"dry_run":true}`, member},
+		{"POST", "/v1/storage/tier", `{"project":"mars","all":true,"to":"ssd","dry_run":true}`, member},
+		{"PUT", "/v1/storage/rules", `{"project":"mars","action":"delete","after_s":86400}`, owner},
+		{"GET", "/v1/dist/burst?arch=nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}}, // no credential needed
+		{"POST", "/v1/machines/" + mid + "/revoke", "", owner},                                   // last: it loses the machine
 	}
 	// To nora (no role in mars) mars's job, cluster and machine are answered
 	// in the very words an unknown one gets, naming no project.
@@ -443,6 +462,10 @@ func TestRoleMatrix(t *testing.T) {
 				// What a job, cluster or machine of a project she holds no
 				// role in gets: what an unknown one gets (checked above).
 				got[i] = "404"
+			case code == 403 && strings.HasPrefix(rw.path, "/v1/blobs/"):
+				got[i] = "403" // the server decides who may, by what holds the blob (fromBlob)
+			case code == 404 && strings.HasPrefix(msg, "no blob "):
+				got[i] = "404" // what a blob one may not read gets: what an unknown one gets
 			case code == 401, code == 403, code == 500:
 				got[i] = fmt.Sprintf("%d?", code)
 			default:
