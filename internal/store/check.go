@@ -206,7 +206,7 @@ func CheckBackup(ctx context.Context, path string) error {
 	if fi.Size() == 0 {
 		return fmt.Errorf("%s is empty: not a burst store", path)
 	}
-	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	db, err := openReadOnly(path)
 	if err != nil {
