@@ -319,6 +319,12 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 		return nil, s.noProject(name)
 	}
 	rep := s.budgetReport(p, time.Now())
+	if s.st.Full() != nil {
+		// A full disk holds the store's writes, and the ledger's read
+		// would wait behind them: the report from memory, without it.
+		s.mu.Unlock()
+		return &rep, nil
+	}
 	var flushed store.Pending
 	if f := s.takeFlush(); f != nil {
 		flushed = s.st.Enqueue(f)

@@ -199,3 +199,37 @@ func TestBudgetLedgerSameInstant(t *testing.T) {
 			loaded.spent, loaded.tasks, loaded.idle, loaded.storage, loaded.onTier, p.spent, p.tasks, p.idle, p.storage, p.onTier)
 	}
 }
+
+// While a full disk holds the store's writes, burst budget answers at once
+// from memory, without the ledger (whose read would wait behind the held
+// writes), and with it once there is room.
+func TestBudgetDuringHold(t *testing.T) {
+	s, release := heldServer(t)
+	s.mu.Lock()
+	s.charge(store.CostKey{Day: "2026-12-04", Project: "default", Machine: "m1", Kind: "idle"}, 5)
+	s.mu.Unlock()
+	done := make(chan *burst.BudgetReport, 1)
+	go func() {
+		rep, err := s.Budget("default")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rep
+	}()
+	select {
+	case rep := <-done:
+		if rep == nil || rep.Ledger != nil || rep.IdleNUSD != 5 || rep.SpentNUSD != 5 {
+			t.Fatalf("budget during a hold: %+v; want idle and spent 5 n$ from memory, no ledger", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("burst budget waited on the held store")
+	}
+	release()
+	rep, err := s.Budget("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ledger == nil || rep.Ledger.TotalNUSD != 5 {
+		t.Fatalf("budget once there is room: ledger %+v, want 5 n$", rep.Ledger)
+	}
+}
