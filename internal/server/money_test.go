@@ -225,6 +225,13 @@ func TestBudgetDuringHold(t *testing.T) {
 		t.Fatal("burst budget waited on the held store")
 	}
 	release()
+	// The store clears its hold once the held writes have committed, just
+	// after their callers are told.
+	for deadline := time.Now().Add(10 * time.Second); s.st.Full() != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the store still holds writes 10 s after room returned")
+		}
+	}
 	rep, err := s.Budget("default")
 	if err != nil {
 		t.Fatal(err)
