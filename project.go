@@ -76,14 +76,37 @@ type BudgetReport struct {
 	ForecastTrendDays      int        `json:"forecast_trend_days"`
 	ForecastDays           float64    `json:"forecast_days"`
 	ForecastMethod         string     `json:"forecast_method"`
+
+	// Every money figure above, exactly, in nano-dollars. Spent is
+	// tasks + idle + preemption + storage (the sum of storage[].spent_nusd),
+	// to the nano-dollar: the parts are read at one instant.
+	BudgetNUSD          int64   `json:"budget_nusd"`
+	SpentNUSD           int64   `json:"spent_nusd"`
+	TasksNUSD           int64   `json:"tasks_nusd"` // part of spent: compute, the tasks' share of their machines
+	IdleNUSD            int64   `json:"idle_nusd"`
+	StorageNUSD         int64   `json:"storage_nusd"`
+	PreemptionNUSD      int64   `json:"preemption_nusd"`
+	ForecastNUSD        int64   `json:"forecast_nusd"`
+	ForecastRunningNUSD int64   `json:"forecast_running_nusd"`
+	RemainingNUSD       int64   `json:"remaining_nusd"`
+	TasksUSD            float64 `json:"tasks_usd"`
+
+	// Ledger is the project's ledger (what `burst cost --by kind` totals)
+	// read at the same instant as the figures above: the charges kept in
+	// memory are written and the ledger read in one transaction. Only
+	// GET /v1/projects/{name}/budget (burst budget) carries it.
+	Ledger *CostReport `json:"ledger,omitempty"`
 }
 
-// StorageLine is what a project keeps on one storage tier.
+// StorageLine is what a project keeps on one storage tier, and what
+// keeping it there has cost so far.
 type StorageLine struct {
 	Tier          string  `json:"tier"`
 	Bytes         int64   `json:"bytes"`
 	USDPerGBMonth float64 `json:"usd_per_gb_month"`
-	USDPerMonth   float64 `json:"usd_per_month"`
+	USDPerMonth   float64 `json:"usd_per_month"` // at the bytes kept now
+	SpentUSD      float64 `json:"spent_usd"`
+	SpentNUSD     int64   `json:"spent_nusd"`
 }
 
 // Cluster is a provider, a machine type, bounds on how many machines run,
@@ -182,7 +205,7 @@ type Event struct {
 
 // CostReport is where the money went, grouped one way.
 type CostReport struct {
-	By       string     `json:"by"` // job, machine, user, day, project, kind
+	By       string     `json:"by"` // job, machine, user, day, project, kind (storage per tier), tier (the same)
 	Project  string     `json:"project,omitempty"`
 	Lines    []CostLine `json:"lines"`
 	TotalUSD float64    `json:"total_usd"`
@@ -192,7 +215,7 @@ type CostReport struct {
 
 // CostLine is one group of a CostReport.
 type CostLine struct {
-	Key  string  `json:"key"`            // job id, machine, user, day; "idle" and "storage" for what no job used
+	Key  string  `json:"key"`            // job id, machine, user, day, kind; "idle" and "storage" for what no job used (by kind and tier: storage:TIER)
 	Name string  `json:"name,omitempty"` // the job's name (by job)
 	USD  float64 `json:"usd"`
 	NUSD int64   `json:"nusd"`

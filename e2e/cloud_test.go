@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -365,43 +364,82 @@ exit "$code"`)
 		}
 	}
 	kinds := h.costBy("kind")
-	if kinds["task"] <= 0 || kinds["preemption"] <= 0 || kinds["storage"] <= 0 {
-		t.Fatalf("the ledger by kind: %v; want tasks, preemption and storage charged", kinds)
+	if kinds["task"] <= 0 || kinds["preemption"] <= 0 || kinds["storage:ssd"] <= 0 {
+		t.Fatalf("the ledger by kind: %v; want tasks, preemption and storage on ssd charged", kinds)
 	}
-	if compute := kinds["task"] + kinds["idle"] + kinds["preemption"]; compute != machinesN {
-		t.Errorf("tasks + idle + preemption = %d n$, the machines' lines %d n$", compute, machinesN)
-	}
-	// burst budget against the ledger, to the nano-dollar. Storage goes on
-	// accruing, so it is read between two ledgers; the rest is settled.
+	// burst budget against the ledger, to the nano-dollar, from one read:
+	// its parts (compute, idle, preemption, storage per tier) and the
+	// ledger by kind that the server read at the same instant, though
+	// storage goes on accruing every tick.
 	b := decodeJSON[burst.BudgetReport](t, h.mustRun("budget", "default", "-o", "json"))
-	tiers := h.storageLedger("default")
-	after := h.costBy("kind")
+	if b.Ledger == nil {
+		t.Fatalf("burst budget -o json carries no ledger: %+v", b)
+	}
+	ledger := map[string]int64{}
+	var ledgerN int64
+	for _, l := range b.Ledger.Lines {
+		ledger[l.Key] += l.NUSD
+		ledgerN += l.NUSD
+	}
+	if ledgerN != b.Ledger.TotalNUSD || b.Ledger.TotalNUSD != b.SpentNUSD {
+		t.Errorf("burst budget: spent %d n$; its ledger's lines add up to %d, its total says %d", b.SpentNUSD, ledgerN, b.Ledger.TotalNUSD)
+	}
+	if b.TasksNUSD != ledger["task"] || b.IdleNUSD != ledger["idle"] || b.PreemptionNUSD != ledger["preemption"] {
+		t.Errorf("burst budget: compute %d, idle %d, preemption %d n$; the ledger %v", b.TasksNUSD, b.IdleNUSD, b.PreemptionNUSD, ledger)
+	}
 	var storageN int64
-	for _, n := range tiers {
-		storageN += n
+	for _, l := range b.Storage {
+		storageN += l.SpentNUSD
+		if l.SpentNUSD != ledger["storage:"+l.Tier] {
+			t.Errorf("burst budget: storage on %s %d n$, the ledger %d", l.Tier, l.SpentNUSD, ledger["storage:"+l.Tier])
+		}
 	}
-	if len(tiers) != 1 || tiers["ssd"] <= 0 {
-		t.Errorf("the ledger's storage rows per tier: %v; want the ssd tier charged", tiers)
+	for k, n := range ledger {
+		if tier, ok := strings.CutPrefix(k, "storage:"); ok && !slices.ContainsFunc(b.Storage, func(l burst.StorageLine) bool { return l.Tier == tier }) {
+			t.Errorf("the ledger charged %d n$ of storage on %s; burst budget has no line for it: %+v", n, tier, b.Storage)
+		}
 	}
-	nano := func(usd float64) int64 { return int64(math.Round(usd * 1e9)) }
-	if nano(b.PreemptionUSD) != kinds["preemption"] || nano(b.IdleUSD) != kinds["idle"] {
-		t.Errorf("burst budget: preemption %d n$, idle %d n$; the ledger %d and %d", nano(b.PreemptionUSD), nano(b.IdleUSD), kinds["preemption"], kinds["idle"])
+	if sum := b.TasksNUSD + b.IdleNUSD + b.PreemptionNUSD + storageN; sum != b.SpentNUSD || storageN != b.StorageNUSD {
+		t.Errorf("burst budget: compute %d + idle %d + preemption %d + storage per tier %d = %d n$; spent says %d, storage %d",
+			b.TasksNUSD, b.IdleNUSD, b.PreemptionNUSD, storageN, sum, b.SpentNUSD, b.StorageNUSD)
 	}
-	if s := nano(b.StorageUSD); s < kinds["storage"] || s > after["storage"] || storageN < kinds["storage"] || storageN > after["storage"] {
-		t.Errorf("storage: budget %d n$, per tier %d n$, the ledger %d then %d", s, storageN, kinds["storage"], after["storage"])
+	if ledger["task"] <= 0 || ledger["preemption"] <= 0 || ledger["storage:ssd"] <= 0 {
+		t.Errorf("the ledger by kind: %v; want tasks, preemption and storage on ssd charged", ledger)
 	}
-	if compute := nano(b.SpentUSD) - nano(b.StorageUSD) - nano(b.IdleUSD) - nano(b.PreemptionUSD); compute != kinds["task"] || after["task"] != kinds["task"] {
-		t.Errorf("burst budget: compute %d n$ (spent − storage − idle − preemption), the ledger's tasks %d then %d", compute, kinds["task"], after["task"])
+	// What is settled (every machine of c is gone) is burst cost's too, and
+	// the machines' lines.
+	for _, k := range []string{"task", "idle", "preemption"} {
+		if kinds[k] != ledger[k] {
+			t.Errorf("burst cost --by kind: %s %d n$; burst budget's ledger %d", k, kinds[k], ledger[k])
+		}
+	}
+	if compute := b.TasksNUSD + b.IdleNUSD + b.PreemptionNUSD; compute != machinesN {
+		t.Errorf("burst budget: compute + idle + preemption = %d n$, the machines' lines %d n$", compute, machinesN)
 	}
 	if len(b.Storage) != 1 || b.Storage[0].Tier != "ssd" || b.Storage[0].Bytes < staged+int64(cloudTasks)*int64(len(want["out/00.out"])) || b.Storage[0].USDPerGBMonth != cloudTierPrice {
 		t.Errorf("burst budget's storage: %+v; want the ssd tier holding at least the %d bytes staged in and the outputs", b.Storage, staged)
 	}
-	t.Logf("ledger by kind (n$): %v; burst budget: spent $%.9f, idle $%.9f, preemption $%.9f, storage $%.9f", kinds, b.SpentUSD, b.IdleUSD, b.PreemptionUSD, b.StorageUSD)
+	t.Logf("burst budget (n$): spent %d = compute %d + idle %d + preemption %d + storage %d (ssd %d); its ledger %v",
+		b.SpentNUSD, b.TasksNUSD, b.IdleNUSD, b.PreemptionNUSD, b.StorageNUSD, storageN, ledger)
 	txt := h.mustRun("budget", "default").stdout
-	for _, w := range []string{"lost to preemption $", "ssd"} {
+	for _, w := range []string{"compute $", "lost to preemption $", "ssd", "as the ledger (burst cost) at the same instant"} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("burst budget lacks %q:\n%s", w, txt)
 		}
+	}
+
+	// The ledger's own rows (table costs of state.db), with the server
+	// stopped: the settled parts are burst budget's to the nano-dollar;
+	// storage went on accruing after it was read.
+	h.mustRun("server", "stop")
+	rows := h.ledgerRows("default")
+	for _, k := range []string{"task", "idle", "preemption"} {
+		if rows[k] != ledger[k] {
+			t.Errorf("state.db's costs: %s %d n$; burst budget's ledger %d", k, rows[k], ledger[k])
+		}
+	}
+	if rows["storage:ssd"] < ledger["storage:ssd"] || len(rows) != len(ledger) {
+		t.Errorf("state.db's costs %v; burst budget's ledger %v: want the same keys, storage no less", rows, ledger)
 	}
 }
 
@@ -417,32 +455,35 @@ func (h *harness) tasks(id int64) []burst.Task {
 	return j.TaskList
 }
 
-// storageLedger is what the ledger's own rows (table costs of state.db,
-// read beside the running server) charged project for storage, per tier.
-func (h *harness) storageLedger(project string) map[string]int64 {
+// ledgerRows is what the ledger's own rows (table costs of state.db, read
+// apart from the server) charged project, by kind, storage per tier
+// ("storage:ssd").
+func (h *harness) ledgerRows(project string) map[string]int64 {
 	h.t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.home, "state.db")+"?mode=ro")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT machine, SUM(nusd) FROM costs WHERE project = ? AND kind = 'storage' GROUP BY machine`, project)
+	rows, err := db.Query(`SELECT kind, machine, SUM(nusd) FROM costs WHERE project = ? GROUP BY kind, machine`, project)
 	if err != nil {
 		h.t.Fatalf("read the ledger: %v", err)
 	}
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
-		var k string
+		var kind, machine string
 		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
+		if err := rows.Scan(&kind, &machine, &n); err != nil {
 			h.t.Fatal(err)
 		}
-		tier, ok := strings.CutPrefix(k, "storage:")
-		if !ok {
-			h.t.Errorf("a storage row of the ledger names %q, not storage:TIER", k)
+		if kind == "storage" {
+			if !strings.HasPrefix(machine, "storage:") {
+				h.t.Errorf("a storage row of the ledger names %q, not storage:TIER", machine)
+			}
+			kind = machine
 		}
-		out[tier] += n
+		out[kind] += n
 	}
 	if err := rows.Err(); err != nil {
 		h.t.Fatal(err)

@@ -150,9 +150,11 @@ func startHostServerWith(t *testing.T, prepare func(*harness), args ...string) *
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{}) // reaped at once: `burst server stop` sees it gone
+	go func() { c.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		c.Process.Kill()
-		c.Wait()
+		<-exited
 		if t.Failed() {
 			t.Logf("--- server's output:\n%s", tail(log.String(), 3000))
 		}

@@ -182,7 +182,7 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("project page: %v", err)
 	}
 	body = textOf(t, ctx, "main#live")
-	for _, want := range []string{"Life on Mars <script>alert(1)</script>", "work-1", "running", fmt.Sprint(mapID)} {
+	for _, want := range []string{"Life on Mars <script>alert(1)</script>", "work-1", "running", fmt.Sprint(mapID), "Compute", "Idle machines", "Lost to preemption"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("project page lacks %q:\n%s", want, body)
 		}
@@ -201,6 +201,9 @@ func TestDashboard(t *testing.T) {
 	}
 	if !cold {
 		t.Errorf("budget of mars shows no 3 MiB on cold_hdd: %+v", bud.Storage)
+	}
+	if !strings.Contains(strings.ToUpper(panel), "SPENT") { // per tier, accruing: its figure moves on between two reads
+		t.Errorf("the storage panel has no Spent column:\n%s", panel)
 	}
 	if !strings.Contains(panel, "Lifecycle: to archive after 180d") {
 		t.Errorf("the storage panel does not show mars's lifecycle rule:\n%s", panel)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,8 +20,10 @@ func newBudgetCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "budget PROJECT",
 		Short: "Show a project's money: spent, forecast, burn rate, guardrail, machines, storage",
-		Long: `Show a project's budget at a glance: what it spent (and how much of that
-was idle machines and storage), the forecast to its end date, what
+		Long: `Show a project's budget at a glance: what it spent, split into compute
+(its tasks' share of their machines), idle machines, what spot
+interruptions cut short (lost to preemption) and storage per tier, which
+add up to it exactly; the forecast to its end date, what
 remains, the burn rate (the cost per hour of what runs now), the
 guardrail's state, when the budget runs out at this rate, the machines that
 run or are stopped, and the storage its logs and outputs take.
@@ -34,9 +37,17 @@ plus storage kept to the end; the trend is the average daily spend of new
 work over the last 14 complete days (UTC; today and the days before the
 project began left out, divided by at least 7), times the days left. An
 open-ended project is forecast 30 days ahead. Days left count calendar
-days (UTC) to the end date, today included; below two days, hours.`,
+days (UTC) to the end date, today included; below two days, hours.
+
+Every figure is kept in nano-dollars: -o json gives each also as an
+integer (spent_nusd, tasks_nusd, idle_nusd, preemption_nusd, storage_nusd,
+storage[].spent_nusd, ...), and "ledger", the ledger by kind (as burst cost
+--by kind) read at the same instant: storage accrues every moment, yet
+the parts and the ledger agree to the nano-dollar. "Exactly:" says so.`,
 		Example: `  burst budget mars
-  burst budget mars -o json | jq .forecast_usd`,
+  burst budget mars -o json | jq .forecast_usd
+  burst budget mars -o json | jq '[.tasks_nusd, .idle_nusd, .preemption_nusd, .storage_nusd] | add == .spent_nusd'
+  burst budget mars -o json | jq '.storage[] | {tier, spent_nusd}'`,
 		Args: argsAtLeast(1, "project name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.BudgetReport, error) {
@@ -93,7 +104,10 @@ func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
 	if r.BudgetUSD > 0 {
 		spent += fmt.Sprintf(" (%.1f%%)", r.Fraction*100)
 	}
-	row("Spent:", spent+fmt.Sprintf(", of which idle machines %s, storage %s, lost to preemption %s", usd(r.IdleUSD), usd(r.StorageUSD), usd(r.PreemptionUSD)))
+	row("Spent:", spent+" = "+spentParts(r))
+	if r.SpentNUSD != 0 || r.Ledger != nil {
+		row("Exactly:", exactText(r))
+	}
 	if r.ForecastMethod != "" {
 		row("Forecast:", r.ForecastMethod)
 	} else { // a server from before the forecast said how
@@ -107,6 +121,40 @@ func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
 	if r.BudgetUSD > 0 {
 		row("Runs out:", runsOutText(r))
 	}
+}
+
+// spentParts is what a report's spending went to: compute (the tasks),
+// idle machines, preemption and storage per tier, which add up to spent.
+func spentParts(r *burst.BudgetReport) string {
+	tasks := r.TasksUSD
+	if r.SpentNUSD == 0 && r.SpentUSD != 0 { // a server from before the parts were sent
+		tasks = r.SpentUSD - r.IdleUSD - r.StorageUSD - r.PreemptionUSD
+	}
+	out := fmt.Sprintf("compute %s + idle machines %s + lost to preemption %s + storage %s", usd(tasks), usd(r.IdleUSD), usd(r.PreemptionUSD), usd(r.StorageUSD))
+	var tiers []string
+	for _, l := range r.Storage {
+		if l.SpentNUSD != 0 {
+			tiers = append(tiers, l.Tier+" "+usd(l.SpentUSD))
+		}
+	}
+	if len(tiers) > 0 {
+		out += " (" + strings.Join(tiers, ", ") + ")"
+	}
+	return out
+}
+
+// exactText is spent to the nano-dollar, and whether the ledger, read at
+// the same instant, says the same.
+func exactText(r *burst.BudgetReport) string {
+	out := exactUSD(r.SpentNUSD)
+	switch {
+	case r.Ledger == nil:
+	case r.Ledger.TotalNUSD == r.SpentNUSD:
+		out += ", as the ledger (burst cost) at the same instant"
+	default:
+		out += ", but the ledger holds " + exactUSD(r.Ledger.TotalNUSD) + " (a charge was lost or doubled: restart the server, which reloads the ledger)"
+	}
+	return out
 }
 
 // runsOutText says when the budget is spent at the current burn.
@@ -162,9 +210,9 @@ func budgetTables(w io.Writer, r *burst.BudgetReport) error {
 	}
 	fmt.Fprintln(w, "Storage:")
 	tw := table(w)
-	fmt.Fprintln(tw, "  TIER\tSIZE\t$/GB-MONTH\t$/MONTH")
+	fmt.Fprintln(tw, "  TIER\tSIZE\t$/GB-MONTH\t$/MONTH\tSPENT")
 	for _, s := range r.Storage {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Tier, bytesHuman(s.Bytes), rate(s.USDPerGBMonth), usd(s.USDPerMonth))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Tier, bytesHuman(s.Bytes), rate(s.USDPerGBMonth), usd(s.USDPerMonth), usd(s.SpentUSD))
 	}
 	return tw.Flush()
 }

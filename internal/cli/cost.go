@@ -10,6 +10,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/cost"
 )
 
 func newCostCmd() *cobra.Command {
@@ -20,7 +21,7 @@ func newCostCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "cost",
-		Short: "Where the money went: cost by job, machine, user, day, project or kind",
+		Short: "Where the money went: cost by job, machine, user, day, project or kind (storage per tier)",
 		Long: `Total what was spent, grouped one way (--by, default job), for one project or
 all. The lines add up exactly to the total: every charge is kept in
 nano-dollars, so nothing is lost to rounding (the total is shown exactly
@@ -30,12 +31,14 @@ no task used, charged to the cluster's project, "storage" is what keeping
 logs and outputs costs, and "preemption" is what attempts cut short by a
 spot interruption had cost: the machine's time is charged once, and the
 share of it that bought nothing is booked as lost to preemption, to the
-project of the job that lost it. --by tier splits storage per tier
-("storage:ssd", "storage:cold_hdd", ...; the rest by kind).`,
+project of the job that lost it. --by kind splits storage per tier:
+task, idle, preemption, "storage:ssd", "storage:cold_hdd", ... (--by tier
+is the same). -o json gives every line and the total also in
+nano-dollars (nusd, total_nusd): they add up exactly.`,
 		Example: `  burst cost
   burst cost --project mars --by machine
-  burst cost --project mars --by tier
-  burst cost --by day -o json | jq .total_usd`,
+  burst cost --project mars --by kind
+  burst cost --by day -o json | jq .total_nusd`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(out); err != nil {
@@ -73,16 +76,9 @@ project of the job that lost it. --by tier splits storage per tier
 	}
 	outFlag(c, &out)
 	c.Flags().StringVar(&project, "project", "", "only this project's costs")
-	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, storage, preemption)")
+	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, preemption, storage:TIER)")
 	return c
 }
 
 // exactUSD writes nano-dollars with every digit: $0.004213576.
-func exactUSD(n int64) string {
-	sign := ""
-	u := uint64(n)
-	if n < 0 {
-		sign, u = "-", uint64(-(n+1))+1
-	}
-	return fmt.Sprintf("%s$%d.%09d", sign, u/1_000_000_000, u%1_000_000_000)
-}
+func exactUSD(n int64) string { return cost.NUSD(n).Exact() }

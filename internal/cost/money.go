@@ -49,6 +49,16 @@ func clampNUSD(v float64) NUSD {
 // Dollars is n in dollars.
 func (n NUSD) Dollars() float64 { return float64(n) / perDollar }
 
+// Exact writes n with every digit: "$0.004213576", "-$1.000000000".
+func (n NUSD) Exact() string {
+	sign := ""
+	u := uint64(n)
+	if n < 0 {
+		sign, u = "-", uint64(-(n+1))+1
+	}
+	return fmt.Sprintf("%s$%d.%09d", sign, u/perDollar, u%perDollar)
+}
+
 // String formats n for people: "$12.34" (rounded to the cent) from a dollar up;
 // below a dollar, enough digits to show two significant figures, so that a
 // small non-zero charge never reads as zero ("$0.0042", "$0.000012").

@@ -87,11 +87,13 @@ func (s *Server) clusterPriceAs(c *clusterRT, spot bool) (float64, string) {
 // projectRT is a project with its live money figures.
 type projectRT struct {
 	row       store.ProjectRow
-	spent     cost.NUSD // everything charged, in the ledger or not yet flushed
+	spent     cost.NUSD // everything charged, in the ledger or not yet flushed: the sum of the four below
+	tasks     cost.NUSD
 	idle      cost.NUSD
 	storage   cost.NUSD
-	preempted cost.NUSD // what attempts cut short by spot interruptions had cost (interrupt.go)
-	lastSpent cost.NUSD // as of the guardrail's last look
+	preempted cost.NUSD            // what attempts cut short by spot interruptions had cost (interrupt.go)
+	onTier    map[string]cost.NUSD // storage per tier: adds up to storage
+	lastSpent cost.NUSD            // as of the guardrail's last look
 	bytes     map[string]int64
 	recent    recentSpend // the last days of the ledger, for the forecast's trend
 }
@@ -146,15 +148,7 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 	for _, row := range ps {
 		p := &projectRT{row: *row, bytes: bytes[row.Name], recent: recentSpend{}}
 		for kind, n := range costs[row.Name] {
-			p.spent += cost.NUSD(n)
-			switch kind {
-			case "idle":
-				p.idle += cost.NUSD(n)
-			case "storage":
-				p.storage += cost.NUSD(n)
-			case "preemption":
-				p.preempted += cost.NUSD(n)
-			}
+			p.book(kind, cost.NUSD(n))
 		}
 		p.lastSpent = p.spent
 		if p.bytes == nil {

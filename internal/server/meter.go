@@ -154,16 +154,12 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 	if p == nil {
 		return
 	}
-	p.spent += n
 	p.recent.add(k.Day, spendKey{k.Machine, k.Job}, n)
-	switch k.Kind {
-	case "idle":
-		p.idle += n
-	case "storage":
-		p.storage += n
-	case "preemption":
-		p.preempted += n
+	kind := k.Kind
+	if kind == "storage" && strings.HasPrefix(k.Machine, "storage:") {
+		kind = k.Machine // per tier, as the ledger splits it (store.CostBy by kind)
 	}
+	p.book(kind, n)
 }
 
 // countStorage adds what a task's logs take to its project's storage, once

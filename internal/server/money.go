@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -246,6 +248,9 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 	rep := burst.BudgetReport{
 		Project: p.row.Name, BudgetUSD: st.Budget.Dollars(), SpentUSD: st.Spent.Dollars(), IdleUSD: p.idle.Dollars(),
 		StorageUSD: p.storage.Dollars(), PreemptionUSD: p.preempted.Dollars(), ForecastUSD: fc.NUSD.Dollars(), RemainingUSD: st.Remaining.Dollars(),
+		TasksUSD: p.tasks.Dollars(), BudgetNUSD: int64(st.Budget), SpentNUSD: int64(st.Spent), TasksNUSD: int64(p.tasks),
+		IdleNUSD: int64(p.idle), StorageNUSD: int64(p.storage), PreemptionNUSD: int64(p.preempted), ForecastNUSD: int64(fc.NUSD),
+		ForecastRunningNUSD: int64(fc.Committed), RemainingNUSD: int64(st.Remaining),
 		BurnUSDPerHour: burn, Ends: p.row.Ends, DaysRemaining: st.DaysRemaining, Fraction: st.Fraction,
 		Level: string(st.Level), Threshold: st.Threshold, ExhaustedAt: st.ExhaustedAt, At: now.UTC(),
 		Running: []burst.Machine{}, Stopped: []burst.Machine{}, Storage: []burst.StorageLine{},
@@ -278,13 +283,18 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 			rep.Stopped = append(rep.Stopped, v)
 		}
 	}
-	tiers := make([]string, 0, len(p.bytes))
-	for t := range p.bytes {
-		tiers = append(tiers, t)
+	// Every tier that holds bytes or was charged (bytes moved off a tier
+	// leave what they cost there): the lines add up to storage spent.
+	tiers := slices.Sorted(maps.Keys(p.bytes))
+	for t := range p.onTier {
+		if _, ok := p.bytes[t]; !ok {
+			tiers = append(tiers, t)
+		}
 	}
 	sort.Strings(tiers)
 	for _, name := range tiers {
-		line := burst.StorageLine{Tier: name, Bytes: p.bytes[name]}
+		n := p.onTier[name]
+		line := burst.StorageLine{Tier: name, Bytes: p.bytes[name], SpentNUSD: int64(n), SpentUSD: n.Dollars()}
 		if t, err := s.catalog.Tier(name); err == nil {
 			line.USDPerGBMonth = t.PerGBMonth
 			line.USDPerMonth = float64(line.Bytes) / 1e9 * t.PerGBMonth
@@ -294,13 +304,71 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 	return rep
 }
 
-// Budget is a project's budget report.
+// Budget is a project's budget report, with its ledger read at the same
+// instant: under s.mu the report is taken from memory, and a write is
+// queued that flushes the charges not yet in the ledger and reads the
+// ledger in the same transaction. Writes apply in the order they are
+// queued, so that read sees every charge up to the report and none after
+// (storage accrues every tick): the two agree to the nano-dollar, parts
+// and total, or the meter lost or doubled a charge.
 func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
-	p, err := s.Project(name)
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	p := s.projects[name]
+	if p == nil {
+		s.mu.Unlock()
+		return nil, s.noProject(name)
 	}
-	return p.Budget, nil
+	rep := s.budgetReport(p, time.Now())
+	if s.st.Full() != nil {
+		// A full disk holds the store's writes, and the ledger's read
+		// would wait behind them: the report from memory, without it.
+		s.mu.Unlock()
+		return &rep, nil
+	}
+	var flushed store.Pending
+	if f := s.takeFlush(); f != nil {
+		flushed = s.st.Enqueue(f)
+	}
+	var groups []store.CostGroup
+	read := s.st.Enqueue(func(tx *store.Tx) (err error) {
+		groups, err = tx.CostBy("kind", name)
+		return err
+	})
+	s.mu.Unlock()
+	if flushed != nil {
+		if err := flushed.Wait(); err != nil {
+			s.storeFailed(err) // as the meter's own flush (meterOnce)
+			return nil, err
+		}
+	}
+	if err := read.Wait(); err != nil {
+		return nil, fmt.Errorf("read the ledger of %s: %w", name, err)
+	}
+	rep.Ledger = costReport("kind", name, groups)
+	return &rep, nil
+}
+
+// book adds n to p's spending under kind: task, idle, preemption, or
+// storage:TIER (the ledger's keys by kind, store.CostBy). Called with s.mu
+// held, or before the server serves.
+func (p *projectRT) book(kind string, n cost.NUSD) {
+	p.spent += n
+	switch {
+	case kind == "task":
+		p.tasks += n
+	case kind == "idle":
+		p.idle += n
+	case kind == "preemption":
+		p.preempted += n
+	case kind == "storage" || strings.HasPrefix(kind, "storage:"):
+		p.storage += n
+		if p.onTier == nil {
+			p.onTier = map[string]cost.NUSD{}
+		}
+		p.onTier[strings.TrimPrefix(strings.TrimPrefix(kind, "storage"), ":")] += n
+	default:
+		p.tasks += n // no other kind is charged; were one, spent still adds up
+	}
 }
 
 // machineView is a machine as the API shows it. Called with s.mu held.
@@ -375,13 +443,19 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}
+	return costReport(by, project, groups), nil
+}
+
+// costReport is the ledger's groups as the API shows them: the lines add
+// up to the total exactly.
+func costReport(by, project string, groups []store.CostGroup) *burst.CostReport {
 	rep := &burst.CostReport{By: by, Project: project, Lines: []burst.CostLine{}}
 	for _, g := range groups {
 		rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, Name: g.Name, NUSD: g.NUSD, USD: cost.NUSD(g.NUSD).Dollars()})
 		rep.TotalNUSD += g.NUSD
 	}
 	rep.TotalUSD = cost.NUSD(rep.TotalNUSD).Dollars()
-	return rep, nil
+	return rep
 }
 
 // Types lists the price catalog.

@@ -230,7 +230,7 @@ func openReadOnly(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// querier is what quickCheck needs of a connection: *sql.DB or *sql.Conn.
+// querier is what reads need of a connection: *sql.DB, *sql.Conn or *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

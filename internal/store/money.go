@@ -291,13 +291,28 @@ var costGroupBy = map[string]string{
 	"user":    `CASE WHEN c.user != '' THEN c.user ELSE c.kind END`,
 	"day":     `c.day`,
 	"project": `c.project`,
-	"kind":    `c.kind`,
-	"tier":    `CASE WHEN c.kind = 'storage' AND c.machine LIKE 'storage:%' THEN 'storage:' || substr(c.machine, 9) ELSE c.kind END`,
+	"kind":    kindTier,
+	"tier":    kindTier, // the same: kind, with storage per tier
 }
+
+// kindTier is a charge's kind, with storage split per tier: task, idle,
+// preemption, storage:ssd, storage:cold_hdd, ... (a storage charge's
+// machine is "storage:TIER").
+const kindTier = `CASE WHEN c.kind = 'storage' AND c.machine LIKE 'storage:%' THEN c.machine ELSE c.kind END`
 
 // CostBy totals the ledger by job, machine, user, day, project or kind,
 // for one project or all ("").
 func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, error) {
+	return costBy(ctx, s.r, by, project)
+}
+
+// CostBy is Store.CostBy inside a write transaction: the ledger as it is
+// once what was queued before this write is written, and nothing after.
+func (t *Tx) CostBy(by, project string) ([]CostGroup, error) {
+	return costBy(context.Background(), t.Tx, by, project)
+}
+
+func costBy(ctx context.Context, r querier, by, project string) ([]CostGroup, error) {
 	expr, ok := costGroupBy[by]
 	if !ok {
 		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project, kind or tier", by)
@@ -315,7 +330,7 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 		args = append(args, project)
 	}
 	q += ` GROUP BY k ORDER BY ` + order
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -331,9 +346,10 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 	return out, rows.Err()
 }
 
-// ProjectCosts totals the ledger per project and kind: project → kind → nusd.
+// ProjectCosts totals the ledger per project and kind, storage per tier:
+// project → kind (task, idle, preemption, storage:TIER) → nusd.
 func (s *Store) ProjectCosts(ctx context.Context) (map[string]map[string]int64, error) {
-	return s.byTwoKeys(ctx, `SELECT project, kind, SUM(nusd) FROM costs GROUP BY project, kind`)
+	return s.byTwoKeys(ctx, `SELECT c.project, `+kindTier+` AS k, SUM(c.nusd) FROM costs c GROUP BY c.project, k`)
 }
 
 // JobCosts totals the ledger for the given jobs.

@@ -65,7 +65,8 @@ func TestCostLedgerGroupsAddUp(t *testing.T) {
 		"machine": {"work-1": 1000, "work-2": 1005, "storage": 11},
 		"user":    {"ann": 700, "bob": 1005, "idle": 300, "storage": 11},
 		"day":     {"2026-11-24": 1000, "2026-11-25": 1016},
-		"kind":    {"task": 1705, "idle": 300, "storage": 11},
+		"kind":    {"task": 1705, "idle": 300, "storage:ssd": 11},
+		"tier":    {"task": 1705, "idle": 300, "storage:ssd": 11},
 	}
 	for by, exp := range want {
 		got, err := s.CostBy(ctx, by, "mars")
@@ -93,8 +94,28 @@ func TestCostLedgerGroupsAddUp(t *testing.T) {
 		t.Errorf("JobCosts = %v", jc)
 	}
 	pc, _ := s.ProjectCosts(ctx)
-	if pc["mars"]["task"] != 1705 || pc["venus"]["task"] != 99 {
+	if pc["mars"]["task"] != 1705 || pc["mars"]["storage:ssd"] != 11 || pc["venus"]["task"] != 99 {
 		t.Errorf("ProjectCosts = %v", pc)
+	}
+	// Inside a write, the ledger as the write leaves it: a charge queued
+	// in the same transaction is read with the rest.
+	var inTx []CostGroup
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if err := AddCost(tx, CostKey{"2026-11-25", "mars", "storage:cold_hdd", "", 0, "storage"}, 4); err != nil {
+			return err
+		}
+		var err error
+		inTx, err = tx.CostBy("kind", "mars")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, g := range inTx {
+		got[g.Key] = g.NUSD
+	}
+	if len(got) != 4 || got["storage:cold_hdd"] != 4 || got["storage:ssd"] != 11 || got["task"] != 1705 {
+		t.Errorf("Tx.CostBy(kind, mars) = %v", got)
 	}
 }
 

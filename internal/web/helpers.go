@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/shellquote"
 )
 
@@ -15,6 +16,7 @@ import (
 // view models that keep arithmetic out of the templates.
 var funcs = template.FuncMap{
 	"money":    Money,
+	"exact":    func(n int64) string { return cost.NUSD(n).Exact() },
 	"rate":     Rate,
 	"pct":      Percent,
 	"bytes":    Bytes,

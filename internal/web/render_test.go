@@ -183,7 +183,10 @@ func TestProjectPage(t *testing.T) {
 		`<td class="r num">$0.714</td>`,  // $/h
 		`<span class="badge wait">pending</span><div class="sub">Resources</div>`,
 		// Storage.
-		`<th scope="row">hot</th><td class="r num">1.2 GiB</td><td class="r num">$0.023</td><td class="r num">$0.03</td>`,
+		`<th scope="row">hot</th><td class="r num">1.2 GiB</td><td class="r num">$0.023</td><td class="r num">$0.03</td><td class="r num" title="$0.610000000">$0.61</td>`,
+		// The parts of spent, each exact in its title.
+		`<dt>Compute</dt><dd class="num" title="$297.190000000">$297.19</dd>`,
+		`<dt>Lost to preemption</dt><dd class="num" title="$2.400000000">$2.40</dd>`,
 		`<td class="r num">50 GiB</td><td class="r num">$0.00099</td>`,
 		// Jobs.
 		`<a href="/ui/jobs/44" class="mono">#44</a>`,

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// ledgerByKind totals what the meter charged project name, by the
+// ledger's kinds with storage per tier (store.CostBy by kind): all of it
+// is unflushed in the harness.
+func (h *harness) ledgerByKind(name string) map[string]int64 {
+	out := map[string]int64{}
+	for k, n := range h.srv.unflushed {
+		if k.Project != name {
+			continue
+		}
+		key := k.Kind
+		if key == "storage" {
+			key = k.Machine
+		}
+		out[key] += n
+	}
+	return out
+}
+
+// wantBudgetIsLedger checks that rep's parts add up to spent and that each
+// is the ledger's, to the nano-dollar.
+func wantBudgetIsLedger(t *testing.T, rep burst.BudgetReport, ledger map[string]int64) {
+	t.Helper()
+	var storage, total int64
+	tiers := map[string]int64{}
+	for _, l := range rep.Storage {
+		storage += l.SpentNUSD
+		tiers["storage:"+l.Tier] = l.SpentNUSD
+		if l.SpentUSD != float64(l.SpentNUSD)/1e9 {
+			t.Errorf("tier %s: spent $%v, %d n$", l.Tier, l.SpentUSD, l.SpentNUSD)
+		}
+	}
+	for _, n := range ledger {
+		total += n
+	}
+	if sum := rep.TasksNUSD + rep.IdleNUSD + rep.PreemptionNUSD + storage; sum != rep.SpentNUSD || storage != rep.StorageNUSD {
+		t.Errorf("tasks %d + idle %d + preemption %d + storage per tier %d = %d n$; spent says %d, storage %d",
+			rep.TasksNUSD, rep.IdleNUSD, rep.PreemptionNUSD, storage, sum, rep.SpentNUSD, rep.StorageNUSD)
+	}
+	if rep.SpentNUSD != total || rep.TasksNUSD != ledger["task"] || rep.IdleNUSD != ledger["idle"] || rep.PreemptionNUSD != ledger["preemption"] {
+		t.Errorf("budget: spent %d, tasks %d, idle %d, preemption %d n$; the ledger %v (total %d)",
+			rep.SpentNUSD, rep.TasksNUSD, rep.IdleNUSD, rep.PreemptionNUSD, ledger, total)
+	}
+	for k, n := range ledger {
+		if strings.HasPrefix(k, "storage:") && tiers[k] != n {
+			t.Errorf("budget's %s: %d n$, the ledger %d", k, tiers[k], n)
+		}
+	}
+	for k, n := range tiers {
+		if ledger[k] != n {
+			t.Errorf("budget's %s: %d n$, the ledger %d", k, n, ledger[k])
+		}
+	}
+	if rep.SpentUSD != float64(rep.SpentNUSD)/1e9 || rep.TasksUSD != float64(rep.TasksNUSD)/1e9 {
+		t.Errorf("dollars and nano-dollars differ: spent $%v = %d n$, tasks $%v = %d n$", rep.SpentUSD, rep.SpentNUSD, rep.TasksUSD, rep.TasksNUSD)
+	}
+}
+
+// A project's budget splits what it spent into compute (its tasks), idle
+// machines, what spot interruptions cut short, and storage per tier, and
+// the parts add up to spent and each to the ledger, to the nano-dollar:
+// with tasks sharing a machine, the machine idle, an interruption, and
+// storage accruing fractions of a nano-dollar on two tiers while bytes
+// move from one to the other (the tier they left keeps what they cost
+// there).
+func TestBudgetPartsAddUpToLedger(t *testing.T) {
+	h := newHarness(t)
+	p := h.c.projects["default"]
+	h.register("a", 4)
+	a := h.priced("a", 3.6) // 1,000,000 n$ a second
+	id := h.submit(3)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	if len(refs) != 3 {
+		t.Fatalf("started %v", refs)
+	}
+	p.bytes["ssd"] = 3_000_000_017 // a fraction of a nano-dollar per tick
+	h.srv.accrueStorage(h.now)
+	for range 50 {
+		h.tick(173 * time.Millisecond)
+		h.srv.accrue(a, h.now)
+		h.srv.accrueStorage(h.now)
+	}
+	wantBudgetIsLedger(t, h.srv.budgetReport(p, h.now), h.ledgerByKind("default"))
+
+	// One task ends: a quarter of the machine idles beside the others.
+	h.report("a", exited(refs[0], 0, h.now))
+	p.bytes["ssd"] -= 1_000_000_000
+	p.bytes["cold_hdd"] += 1_000_000_000
+	for range 20 {
+		h.tick(311 * time.Millisecond)
+		h.srv.accrue(a, h.now)
+		h.srv.accrueStorage(h.now)
+	}
+	// The rest are cut short by a spot interruption: lost to preemption.
+	h.interrupt("a")
+	delete(p.bytes, "ssd") // all of it moved off ssd
+	p.bytes["cold_hdd"] += 2_000_000_017
+	for range 20 {
+		h.tick(97 * time.Millisecond)
+		h.srv.accrue(a, h.now)
+		h.srv.accrueStorage(h.now)
+	}
+	rep := h.srv.budgetReport(p, h.now)
+	l := h.ledgerByKind("default")
+	if l["task"] <= 0 || l["idle"] <= 0 || l["preemption"] <= 0 || l["storage:ssd"] <= 0 || l["storage:cold_hdd"] <= 0 {
+		t.Fatalf("the ledger %v: want every part charged", l)
+	}
+	wantBudgetIsLedger(t, rep, l)
+	if len(rep.Storage) != 2 || rep.Storage[0].Tier != "cold_hdd" || rep.Storage[1].Tier != "ssd" || rep.Storage[1].Bytes != 0 {
+		t.Errorf("storage lines %+v: want cold_hdd, and ssd with no bytes left but what it cost", rep.Storage)
+	}
+	if h.job(id).State == burst.Succeeded {
+		t.Errorf("job %d succeeded; its tasks were cut short", id)
+	}
+}
+
+// burst budget's ledger is read at the instant of its figures: while the
+// meter charges storage and tasks every few milliseconds and flushes them,
+// every report's parts are the ledger's, each to the nano-dollar, and so
+// is the total; and the ledger as the next server loads it gives the same
+// parts (projectRT.book).
+func TestBudgetLedgerSameInstant(t *testing.T) {
+	s := fleetServer(t)
+	p := s.projects["default"]
+	s.mu.Lock()
+	p.bytes["ssd"] = 5_000_000_000_000
+	p.bytes["cold_hdd"] = 7_000_000_000_003
+	s.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			now := time.Now().UTC()
+			s.mu.Lock()
+			s.charge(store.CostKey{Day: now.Format("2006-01-02"), Project: "default", Machine: "m1", User: "ann", Job: 1, Kind: "task"}, 7)
+			s.charge(store.CostKey{Day: now.Format("2006-01-02"), Project: "default", Machine: "m1", Kind: "idle"}, 3)
+			s.mu.Unlock()
+			s.meterOnce(now)
+			time.Sleep(time.Millisecond)
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+	var last *burst.BudgetReport
+	for range 40 {
+		rep, err := s.Budget("default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Ledger == nil {
+			t.Fatal("no ledger in the budget report")
+		}
+		l := map[string]int64{}
+		for _, line := range rep.Ledger.Lines {
+			l[line.Key] += line.NUSD
+		}
+		wantBudgetIsLedger(t, *rep, l)
+		if rep.Ledger.TotalNUSD != rep.SpentNUSD {
+			t.Fatalf("ledger total %d n$, spent %d", rep.Ledger.TotalNUSD, rep.SpentNUSD)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+		last = rep
+		time.Sleep(3 * time.Millisecond)
+	}
+	if last.StorageNUSD <= 0 || last.TasksNUSD <= 0 || last.IdleNUSD <= 0 {
+		t.Fatalf("nothing charged: %+v", last)
+	}
+	cancel()
+	wg.Wait()
+	s.meterOnce(time.Now().UTC()) // the last charges into the ledger
+	costs, err := s.st.ProjectCosts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := &projectRT{}
+	for k, n := range costs["default"] {
+		loaded.book(k, cost.NUSD(n))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if loaded.spent != p.spent || loaded.tasks != p.tasks || loaded.idle != p.idle || loaded.storage != p.storage ||
+		len(loaded.onTier) != 2 || loaded.onTier["ssd"] != p.onTier["ssd"] || loaded.onTier["cold_hdd"] != p.onTier["cold_hdd"] {
+		t.Fatalf("loaded from the ledger: spent %d tasks %d idle %d storage %d %v; in memory %d %d %d %d %v",
+			loaded.spent, loaded.tasks, loaded.idle, loaded.storage, loaded.onTier, p.spent, p.tasks, p.idle, p.storage, p.onTier)
+	}
+}
+
+// While a full disk holds the store's writes, burst budget answers at once
+// from memory, without the ledger (whose read would wait behind the held
+// writes), and with it once there is room.
+func TestBudgetDuringHold(t *testing.T) {
+	s, release := heldServer(t)
+	s.mu.Lock()
+	s.charge(store.CostKey{Day: "2026-12-04", Project: "default", Machine: "m1", Kind: "idle"}, 5)
+	s.mu.Unlock()
+	done := make(chan *burst.BudgetReport, 1)
+	go func() {
+		rep, err := s.Budget("default")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rep
+	}()
+	select {
+	case rep := <-done:
+		if rep == nil || rep.Ledger != nil || rep.IdleNUSD != 5 || rep.SpentNUSD != 5 {
+			t.Fatalf("budget during a hold: %+v; want idle and spent 5 n$ from memory, no ledger", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("burst budget waited on the held store")
+	}
+	release()
+	// The store clears its hold once the held writes have committed, just
+	// after their callers are told.
+	for deadline := time.Now().Add(10 * time.Second); s.st.Full() != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the store still holds writes 10 s after room returned")
+		}
+	}
+	rep, err := s.Budget("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ledger == nil || rep.Ledger.TotalNUSD != 5 {
+		t.Fatalf("budget once there is room: ledger %+v, want 5 n$", rep.Ledger)
+	}
+}
