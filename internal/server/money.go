@@ -312,6 +312,9 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 // (storage accrues every tick): the two agree to the nano-dollar, parts
 // and total, or the meter lost or doubled a charge.
 func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
+	// A full disk holds the store's writes, and the ledger's read would
+	// wait behind them: asked before the lock, as every store call is.
+	full := s.st.Full() != nil
 	s.mu.Lock()
 	p := s.projects[name]
 	if p == nil {
@@ -319,9 +322,7 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 		return nil, s.noProject(name)
 	}
 	rep := s.budgetReport(p, time.Now())
-	if s.st.Full() != nil {
-		// A full disk holds the store's writes, and the ledger's read
-		// would wait behind them: the report from memory, without it.
+	if full { // the report from memory, without the ledger
 		s.mu.Unlock()
 		return &rep, nil
 	}
