@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"container/heap"
 	"maps"
 	"math"
 	"slices"
@@ -382,16 +383,31 @@ func countOpen(nodes []*node) int {
 // stopping at the first entry that may not be prefetched (it has GPUs, or
 // its job's tasks are not known to be short) so that queued work never
 // overtakes a task waiting ahead of it.
+//
+// An entry's queued tasks are spread over the machines able to run them
+// (of its cluster, serving its project, big enough, lasting long enough),
+// so that the first machine to free up does not take the whole queue while
+// the others, once free, idle (and a cloud cluster's are stopped as idle):
+// each task goes to the machine that then holds the fewest queued tasks
+// for its slots (how many of the entry's tasks it runs at once), ties to
+// the earlier, and no machine is given more than its fair share of the
+// queue: what is left and what those machines hold already, divided in
+// proportion to their slots, rounded up. A machine that offers no
+// prefetch still counts, so that it has work to take when it frees up.
+// On a single machine this is the whole queue, up to its budget.
 func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
 	budget := make([]int, len(nodes))
+	held := make([]int, len(nodes)) // queued there: what it holds and what this call queued
 	any := false
 	for i, n := range nodes {
 		budget[i] = n.m.Prefetch - n.m.Queued
+		held[i] = max(n.m.Queued, 0)
 		any = any || budget[i] > 0
 	}
 	if !any {
 		return out
 	}
+	var q fillQueue
 	for i, p := range pending {
 		res := normalize(p.Res)
 		left := p.Count - placedN[i]
@@ -401,23 +417,71 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 		if !p.Prefetch || res.GPUs > 0 {
 			return out
 		}
+		q.items = q.items[:0]
+		total, slots := left, 0
 		for k, n := range nodes {
-			if left == 0 {
-				break
-			}
-			if budget[k] <= 0 || !n.m.serves(p.Cluster, p.tenant()) || !fits(res, n.cap) || !n.outlives(now, res) {
+			if !n.m.serves(p.Cluster, p.tenant()) || !fits(res, n.cap) || !n.outlives(now, res) {
 				continue
 			}
-			take := min(left, budget[k])
-			for range take {
-				out = append(out, Assignment{JobID: p.JobID, MachineID: n.m.ID, Queued: true})
+			s := max(n.cap.CPUs/res.CPUs, 1)
+			total += held[k]
+			slots += s
+			q.items = append(q.items, fillItem{k: k, slots: s})
+		}
+		kept := q.items[:0]
+		for _, it := range q.items {
+			it.share = ceilDiv(total*it.slots, slots)
+			if budget[it.k] > 0 && held[it.k] < it.share {
+				kept = append(kept, it)
 			}
-			budget[k] -= take
-			left -= take
+		}
+		q.items, q.held = kept, held
+		heap.Init(&q)
+		for left > 0 && q.Len() > 0 {
+			it := &q.items[0]
+			out = append(out, Assignment{JobID: p.JobID, MachineID: nodes[it.k].m.ID, Queued: true})
+			held[it.k]++
+			budget[it.k]--
+			left--
+			if budget[it.k] <= 0 || held[it.k] >= it.share {
+				heap.Pop(&q)
+			} else {
+				heap.Fix(&q, 0)
+			}
 		}
 	}
 	return out
 }
+
+// fillItem is a machine that may be given queued tasks of an entry: its
+// node's index, how many of the entry's tasks it runs at once, and the
+// most queued tasks it may hold.
+type fillItem struct{ k, slots, share int }
+
+// fillQueue orders machines by the queued tasks each would hold per slot
+// with one more, the earliest first on ties (a heap: container/heap).
+type fillQueue struct {
+	items []fillItem
+	held  []int // by node index
+}
+
+func (q *fillQueue) Len() int { return len(q.items) }
+func (q *fillQueue) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	// (held[a]+1)/slots[a] against (held[b]+1)/slots[b], without division.
+	l, r := (q.held[a.k]+1)*b.slots, (q.held[b.k]+1)*a.slots
+	return l < r || l == r && a.k < b.k
+}
+func (q *fillQueue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *fillQueue) Push(x any)    { q.items = append(q.items, x.(fillItem)) }
+func (q *fillQueue) Pop() any {
+	it := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return it
+}
+
+// ceilDiv is a/b rounded up, for a ≥ 0 and b > 0.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // node is the scheduler's working copy of an accepting machine.
 type node struct {
