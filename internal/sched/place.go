@@ -1,7 +1,6 @@
 package sched
 
 import (
-	"container/heap"
 	"maps"
 	"math"
 	"slices"
@@ -396,18 +395,15 @@ func countOpen(nodes []*node) int {
 // prefetch still counts, so that it has work to take when it frees up.
 // On a single machine this is the whole queue, up to its budget.
 func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
-	budget := make([]int, len(nodes))
-	held := make([]int, len(nodes)) // queued there: what it holds and what this call queued
+	q := fillQueue{at: make([]queueAt, len(nodes))}
 	any := false
 	for i, n := range nodes {
-		budget[i] = n.m.Prefetch - n.m.Queued
-		held[i] = max(n.m.Queued, 0)
-		any = any || budget[i] > 0
+		q.at[i] = queueAt{budget: n.m.Prefetch - n.m.Queued, held: max(n.m.Queued, 0)}
+		any = any || q.at[i].budget > 0
 	}
 	if !any {
 		return out
 	}
-	var q fillQueue
 	for i, p := range pending {
 		res := normalize(p.Res)
 		left := p.Count - placedN[i]
@@ -424,30 +420,31 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 				continue
 			}
 			s := max(n.cap.CPUs/res.CPUs, 1)
-			total += held[k]
+			total += q.at[k].held
 			slots += s
 			q.items = append(q.items, fillItem{k: k, slots: s})
 		}
 		kept := q.items[:0]
 		for _, it := range q.items {
 			it.share = ceilDiv(total*it.slots, slots)
-			if budget[it.k] > 0 && held[it.k] < it.share {
+			if at := q.at[it.k]; at.budget > 0 && at.held < it.share {
 				kept = append(kept, it)
 			}
 		}
-		q.items, q.held = kept, held
-		heap.Init(&q)
-		for left > 0 && q.Len() > 0 {
+		q.items = kept
+		q.init()
+		for left > 0 && len(q.items) > 0 {
 			it := &q.items[0]
 			out = append(out, Assignment{JobID: p.JobID, MachineID: nodes[it.k].m.ID, Queued: true})
-			held[it.k]++
-			budget[it.k]--
+			at := &q.at[it.k]
+			at.held++
+			at.budget--
 			left--
-			if budget[it.k] <= 0 || held[it.k] >= it.share {
-				heap.Pop(&q)
-			} else {
-				heap.Fix(&q, 0)
+			if at.budget <= 0 || at.held >= it.share {
+				q.items[0] = q.items[len(q.items)-1]
+				q.items = q.items[:len(q.items)-1]
 			}
+			q.down(0)
 		}
 	}
 	return out
@@ -458,26 +455,47 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 // most queued tasks it may hold.
 type fillItem struct{ k, slots, share int }
 
-// fillQueue orders machines by the queued tasks each would hold per slot
-// with one more, the earliest first on ties (a heap: container/heap).
+// fillQueue is a heap of machines, the one that would hold the fewest
+// queued tasks per slot with one more first, the earliest on ties.
 type fillQueue struct {
 	items []fillItem
-	held  []int // by node index
+	at    []queueAt // by node index
 }
 
-func (q *fillQueue) Len() int { return len(q.items) }
-func (q *fillQueue) Less(i, j int) bool {
+// queueAt is a machine's queue: how many more tasks it may be given
+// (its Prefetch less what it holds), and how many it holds with what this
+// call queued there.
+type queueAt struct{ budget, held int }
+
+func (q *fillQueue) less(i, j int) bool {
 	a, b := q.items[i], q.items[j]
 	// (held[a]+1)/slots[a] against (held[b]+1)/slots[b], without division.
-	l, r := (q.held[a.k]+1)*b.slots, (q.held[b.k]+1)*a.slots
+	l, r := (q.at[a.k].held+1)*b.slots, (q.at[b.k].held+1)*a.slots
 	return l < r || l == r && a.k < b.k
 }
-func (q *fillQueue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
-func (q *fillQueue) Push(x any)    { q.items = append(q.items, x.(fillItem)) }
-func (q *fillQueue) Pop() any {
-	it := q.items[len(q.items)-1]
-	q.items = q.items[:len(q.items)-1]
-	return it
+
+func (q *fillQueue) init() {
+	for i := len(q.items)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+// down moves item i down to its place.
+func (q *fillQueue) down(i int) {
+	for n := len(q.items); ; {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && q.less(c+1, c) {
+			c++
+		}
+		if !q.less(c, i) {
+			return
+		}
+		q.items[i], q.items[c] = q.items[c], q.items[i]
+		i = c
+	}
 }
 
 // ceilDiv is a/b rounded up, for a ≥ 0 and b > 0.
