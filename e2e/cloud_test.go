@@ -106,15 +106,7 @@ exit "$code"`)
 			}
 		}
 	})
-	held := func() []*witnessRun {
-		var out []*witnessRun
-		for _, r := range w.runsOf(id) {
-			if !released[r] && !r.hasEnded() {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
+	held := func() []*witnessRun { return heldRuns(w, id, released) }
 	hostsOf := func(rs []*witnessRun) []string {
 		var hs []string
 		for _, r := range rs {

@@ -10,6 +10,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -111,7 +112,8 @@ type Provider interface {
 	Check(ctx context.Context, s Spec) error
 	// Start asks for a machine. It returns once the request is made; the
 	// machine's agent registers with the server when it is up (Caps.Agent),
-	// or the machine runs from then on (no agent).
+	// or the machine runs from then on (no agent). An error that only says
+	// the provider's API is called too often is wrapped with Throttled.
 	Start(ctx context.Context, s Spec, c Connect) (Handle, error)
 	// Stop ends the machine and everything it runs, as powering it off
 	// does. It returns once the machine is gone or the request is made.
@@ -121,6 +123,30 @@ type Provider interface {
 	// registered yet). When it cannot tell (ctx ends, the provider does not
 	// answer) it says true: a machine is given up only on evidence.
 	Alive(ctx context.Context, h Handle) bool
+}
+
+// ThrottledError is a call the provider's API refused for the rate of
+// calls (EC2's RequestLimitExceeded), not for what was asked: the same call
+// soon after may well go through, so the server's autoscaler backs off
+// briefly instead of as from a failure.
+type ThrottledError struct{ Err error }
+
+func (e *ThrottledError) Error() string { return e.Err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// Throttled marks err as a throttled call (nil stays nil).
+func Throttled(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ThrottledError{Err: err}
+}
+
+// IsThrottled reports whether err, or an error it wraps, is a throttled
+// call.
+func IsThrottled(err error) bool {
+	var t *ThrottledError
+	return errors.As(err, &t)
 }
 
 // Caps is what a provider declares it can do. The server decides from

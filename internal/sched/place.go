@@ -382,12 +382,24 @@ func countOpen(nodes []*node) int {
 // stopping at the first entry that may not be prefetched (it has GPUs, or
 // its job's tasks are not known to be short) so that queued work never
 // overtakes a task waiting ahead of it.
+//
+// An entry's queued tasks are spread over the machines able to run them
+// (of its cluster, serving its project, big enough, lasting long enough),
+// so that the first machine to free up does not take the whole queue while
+// the others, once free, idle (and a cloud cluster's are stopped as idle):
+// each task goes to the machine that then holds the fewest queued tasks
+// for its slots (how many of the entry's tasks it runs at once), ties to
+// the earlier, and no machine is given more than its fair share of the
+// queue: what is left and what those machines hold already, divided in
+// proportion to their slots, rounded up. A machine that offers no
+// prefetch still counts, so that it has work to take when it frees up.
+// On a single machine this is the whole queue, up to its budget.
 func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
-	budget := make([]int, len(nodes))
+	q := fillQueue{at: make([]queueAt, len(nodes))}
 	any := false
 	for i, n := range nodes {
-		budget[i] = n.m.Prefetch - n.m.Queued
-		any = any || budget[i] > 0
+		q.at[i] = queueAt{budget: n.m.Prefetch - n.m.Queued, held: max(n.m.Queued, 0)}
+		any = any || q.at[i].budget > 0
 	}
 	if !any {
 		return out
@@ -401,23 +413,93 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 		if !p.Prefetch || res.GPUs > 0 {
 			return out
 		}
+		q.items = q.items[:0]
+		total, slots := left, 0
 		for k, n := range nodes {
-			if left == 0 {
-				break
-			}
-			if budget[k] <= 0 || !n.m.serves(p.Cluster, p.tenant()) || !fits(res, n.cap) || !n.outlives(now, res) {
+			if !n.m.serves(p.Cluster, p.tenant()) || !fits(res, n.cap) || !n.outlives(now, res) {
 				continue
 			}
-			take := min(left, budget[k])
-			for range take {
-				out = append(out, Assignment{JobID: p.JobID, MachineID: n.m.ID, Queued: true})
+			s := max(n.cap.CPUs/res.CPUs, 1)
+			total += q.at[k].held
+			slots += s
+			q.items = append(q.items, fillItem{k: k, slots: s})
+		}
+		kept := q.items[:0]
+		for _, it := range q.items {
+			it.share = ceilDiv(total*it.slots, slots)
+			if at := q.at[it.k]; at.budget > 0 && at.held < it.share {
+				kept = append(kept, it)
 			}
-			budget[k] -= take
-			left -= take
+		}
+		q.items = kept
+		q.init()
+		for left > 0 && len(q.items) > 0 {
+			it := &q.items[0]
+			out = append(out, Assignment{JobID: p.JobID, MachineID: nodes[it.k].m.ID, Queued: true})
+			at := &q.at[it.k]
+			at.held++
+			at.budget--
+			left--
+			if at.budget <= 0 || at.held >= it.share {
+				q.items[0] = q.items[len(q.items)-1]
+				q.items = q.items[:len(q.items)-1]
+			}
+			q.down(0)
 		}
 	}
 	return out
 }
+
+// fillItem is a machine that may be given queued tasks of an entry: its
+// node's index, how many of the entry's tasks it runs at once, and the
+// most queued tasks it may hold.
+type fillItem struct{ k, slots, share int }
+
+// fillQueue is a heap of machines, the one that would hold the fewest
+// queued tasks per slot with one more first, the earliest on ties.
+type fillQueue struct {
+	items []fillItem
+	at    []queueAt // by node index
+}
+
+// queueAt is a machine's queue: how many more tasks it may be given
+// (its Prefetch less what it holds), and how many it holds with what this
+// call queued there.
+type queueAt struct{ budget, held int }
+
+func (q *fillQueue) less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	// (held[a]+1)/slots[a] against (held[b]+1)/slots[b], without division.
+	l, r := (q.at[a.k].held+1)*b.slots, (q.at[b.k].held+1)*a.slots
+	return l < r || l == r && a.k < b.k
+}
+
+func (q *fillQueue) init() {
+	for i := len(q.items)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+// down moves item i down to its place.
+func (q *fillQueue) down(i int) {
+	for n := len(q.items); ; {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && q.less(c+1, c) {
+			c++
+		}
+		if !q.less(c, i) {
+			return
+		}
+		q.items[i], q.items[c] = q.items[c], q.items[i]
+		i = c
+	}
+}
+
+// ceilDiv is a/b rounded up, for a ≥ 0 and b > 0.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // node is the scheduler's working copy of an accepting machine.
 type node struct {

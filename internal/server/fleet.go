@@ -30,10 +30,9 @@ type clusterRT struct {
 	typ   cost.Type
 	sched scale.Schedule
 	prov  provider.Provider
-	// Machines that died before they registered make the autoscaler wait
-	// longer each time (up to 5 minutes) before it tries again.
-	failures int
-	retryAt  time.Time
+	// Starts that failed, were throttled, or whose machines died before
+	// they registered make the autoscaler wait before it tries again.
+	backoff scale.Backoff
 	// stopNative ends the native-mode agent of a Slurm cluster.
 	stopNative context.CancelFunc
 	// replacing are its interrupted spot machines that the autoscaler's
@@ -41,13 +40,11 @@ type clusterRT struct {
 	replacing []string
 }
 
-// startFailed records a machine of c that never came up. Called with s.mu
+// lostUnjoined records a machine of c lost before it registered and
+// returns how long the autoscaler waits (scale.Backoff). Called with s.mu
 // held.
-func (c *clusterRT) startFailed(now time.Time) time.Duration {
-	c.failures++
-	d := min(time.Second<<min(c.failures, 9), 5*time.Minute)
-	c.retryAt = now.Add(d)
-	return d
+func (c *clusterRT) lostUnjoined(now time.Time) time.Duration {
+	return c.backoff.Failed(now, scale.LostUnjoined)
 }
 
 func (c *clusterRT) res() burst.Resources { return c.typ.Resources() }
@@ -685,7 +682,7 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 	if err := s.forecastMachine(p, c, price); err != nil {
 		var b batch
 		if actor == "autoscaler" {
-			err = fmt.Errorf("%w (the autoscaler tries again in %s, or when the budget changes)", err, c.startFailed(time.Now()))
+			err = fmt.Errorf("%w (the autoscaler tries again in %s, or when the budget changes)", err, c.backoff.Failed(time.Now(), scale.StartRefused))
 		}
 		ev := s.newEvent(actor, "machine.start", c.def.Project, c.def.Name, err.Error())
 		ev.Result = "refused"
@@ -788,6 +785,10 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 			s.st.Write(ctx, func(tx *store.Tx) error { return tx.RevokeJoinToken(tokenID, time.Now().UTC()) })
 		}
 	}
+	failure := scale.StartRefused
+	if provider.IsThrottled(err) { // the provider's error is read before the lock: its methods may be any code
+		failure = scale.StartThrottled
+	}
 	s.mu.Lock()
 	m.starting = false
 	now = time.Now().UTC()
@@ -804,11 +805,12 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 		} else {
 			b.machine(m)
 		}
-		d := c.startFailed(now)
+		d := c.backoff.Failed(now, failure)
 		ev := s.newEvent(actor, "machine.start", c.def.Project, id, fmt.Sprintf("cannot start %s: %v (next try in %s)", id, err, d))
 		ev.Result = "failed"
 		b.event(ev)
 	} else {
+		c.backoff.Started()
 		m.row.State = burst.MachinePending
 		if !caps.Agent {
 			// No agent will register: it runs from now, and the meter with it.
@@ -1047,8 +1049,8 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
 		if p := s.projects[c.def.Project]; p != nil && p.row.Exhausted {
 			sc.Blocked, sc.StopBlocked = "budget of project "+p.row.Name+" exhausted", true
-		} else if now.Before(c.retryAt) {
-			sc.Blocked = fmt.Sprintf("%d machines failed to start; next try at %s", c.failures, c.retryAt.Format(time.TimeOnly))
+		} else if now.Before(c.backoff.RetryAt) {
+			sc.Blocked = c.backoff.Why()
 		}
 		if c.caps().SharesHost {
 			sc.NoRoom = s.hostFull(c)

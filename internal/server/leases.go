@@ -117,7 +117,7 @@ func (c *control) loseMachine(m *machineRT, why string, now time.Time, b *batch)
 	}
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
 	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
-		d := m.cluster.startFailed(now)
+		d := m.cluster.lostUnjoined(now)
 		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", c.agents, m.row.ID, d)
 	}
 	if !m.local && m.handle != (provider.Handle{}) {
@@ -256,7 +256,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.registered = true
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
-		m.cluster.failures = 0
+		m.cluster.backoff.Clear()
 		if lim := time.Duration(m.cluster.def.TimeLimitS) * time.Second; lim > 0 && m.row.Provider != "" && m.cluster.caps().TimeLimit && m.row.StartedAt != nil {
 			m.until = m.row.StartedAt.Add(lim - provider.PilotMargin(lim))
 		}

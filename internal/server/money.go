@@ -179,7 +179,7 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 	p.lastSpent = p.spent
 	for _, c := range s.clusters {
 		if c.def.Project == row.Name {
-			c.failures, c.retryAt = 0, time.Time{} // the autoscaler may try again at once
+			c.backoff.Clear() // the autoscaler may try again at once
 		}
 	}
 	b.projects = append(b.projects, row)

@@ -279,7 +279,7 @@ func startError(err error, sp provider.Spec, region string) error {
 	case "InstanceLimitExceeded", "VcpuLimitExceeded":
 		return fmt.Errorf("the account's %s vCPU quota %s in %s is used up (%s): lower --max, or raise it (aws service-quotas request-service-quota-increase --service-code ec2 --quota-code %s ...)", kind, quotaCode(sp.Type, sp.Spot), region, c, quotaCode(sp.Type, sp.Spot))
 	case "RequestLimitExceeded":
-		return fmt.Errorf("EC2 %s throttled the launch after retries (RequestLimitExceeded): burst tries again later", region)
+		return provider.Throttled(fmt.Errorf("EC2 %s throttled the launch after retries (RequestLimitExceeded): burst tries again later", region))
 	}
 	return checkError(err, sp, region)
 }

@@ -73,6 +73,9 @@ func TestThrottledLaunch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "RequestLimitExceeded") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("a throttled launch: %v; want one line naming RequestLimitExceeded", err)
 	}
+	if !provider.IsThrottled(err) {
+		t.Errorf("a throttled launch's error is not marked throttled (provider.Throttled): the autoscaler would back off as from a failure")
+	}
 	if took > launchAttempts*launchBackoff+5*time.Second {
 		t.Errorf("a throttled launch took %s: it holds up the autoscaler", took)
 	}
