@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
@@ -65,7 +67,16 @@ type BlobOffer struct {
 	// Header is what the PUT to URL must carry (signed with it: the
 	// blob's checksum, which the store checks as the bytes arrive).
 	Header map[string]string `json:"header,omitempty"`
+	// Stream answers a blob asked for by size alone (no digest yet): the
+	// store holds none of that size, so send the bytes to POST /v1/blobs
+	// as they are read, hashing them on the way, with the digest as the
+	// trailer BlobDigestTrailer. False: hash the file and ask again.
+	Stream bool `json:"stream,omitempty"`
 }
+
+// BlobDigestTrailer is the trailer of a streamed blob's POST: the digest
+// the client computed of what it sent, which the server's must equal.
+const BlobDigestTrailer = "Burst-Digest"
 
 // BlobOffers is the answer of POST /v1/blobs/uploads.
 type BlobOffers struct {
@@ -109,33 +120,143 @@ func (c *Client) UploadFile(ctx context.Context, path string, who BlobPut) (Blob
 }
 
 // UploadFiles is UploadFile for many files with one question to the
-// server; the refs are in the order of paths.
+// server; the refs are in the order of paths. A file is read once at
+// most: one this user hashed before and that has not changed since is
+// named from the digest cache ($BURST_HOME/digests) without reading it;
+// a new one is sent as it is hashed when the server can take it so (the
+// store holds no blob of its size, so cannot hold this one), else hashed
+// and then asked about by its digest, so that a blob the store holds is
+// never sent again.
 func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) ([]BlobRef, error) {
+	cache := userDigests()
 	refs := make([]BlobRef, len(paths))
+	stamps := make([]string, len(paths))
+	infos := make([]os.FileInfo, len(paths))
 	for i, p := range paths {
-		r, err := HashFile(p)
+		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
-		refs[i] = r
-	}
-	var offers BlobOffers
-	req := BlobUploads{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt, Blobs: refs}
-	if err := c.do(ctx, "POST", "/v1/blobs/uploads", req, &offers); err != nil {
-		return nil, err
-	}
-	if len(offers.Blobs) != len(refs) {
-		return nil, fmt.Errorf("upload: the server answered for %d blobs of %d", len(offers.Blobs), len(refs))
-	}
-	for i, o := range offers.Blobs {
-		if o.Have {
-			continue
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("upload %s: not a regular file: name a file", p)
 		}
-		if err := c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
-			return nil, fmt.Errorf("upload %s: %w", paths[i], err)
+		infos[i], stamps[i] = fi, fileStamp(p, fi)
+		refs[i] = BlobRef{Digest: cache.get(stamps[i]), Size: fi.Size()}
+	}
+	// Two rounds at most: files named by the cache are asked about by
+	// digest, new ones by size; those the server would not take streamed
+	// are hashed and asked about again.
+	pending := make([]int, len(paths))
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		req := BlobUploads{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt}
+		for _, i := range pending {
+			req.Blobs = append(req.Blobs, refs[i])
 		}
+		var offers BlobOffers
+		if err := c.do(ctx, "POST", "/v1/blobs/uploads", req, &offers); err != nil {
+			return nil, err
+		}
+		if len(offers.Blobs) != len(pending) {
+			return nil, fmt.Errorf("upload: the server answered for %d blobs of %d", len(offers.Blobs), len(pending))
+		}
+		var again []int
+		for j, i := range pending {
+			o, err := offers.Blobs[j], error(nil)
+			switch {
+			case refs[i].Digest == "" && o.Stream:
+				filesRead.Add(1)
+				if refs[i], err = c.streamBlob(ctx, paths[i], refs[i].Size, who); err == nil {
+					cache.put(stamps[i], infos[i], refs[i].Digest)
+				}
+			case refs[i].Digest == "":
+				filesRead.Add(1)
+				if refs[i], err = HashFile(paths[i]); err == nil {
+					cache.put(stamps[i], infos[i], refs[i].Digest)
+					again = append(again, i)
+				}
+			case o.Have:
+			default:
+				filesRead.Add(1)
+				if err = c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
+					cache.forget(stamps[i]) // should the file have changed unseen, it is hashed anew next time
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("upload %s: %w", paths[i], err)
+			}
+		}
+		pending = again
 	}
 	return refs, nil
+}
+
+// filesRead counts the files UploadFiles read, hashed or sent (tests).
+var filesRead atomic.Int64
+
+// streamBlob sends the file to POST /v1/blobs as it is read, hashed on
+// the way (beside the sending, hashpipe), with the digest as the trailer:
+// the server names the blob by the hash it computes and refuses it unless
+// the two agree. A cut send is sent again from the start (the server kept
+// nothing of it).
+func (c *Client) streamBlob(ctx context.Context, path string, size int64, who BlobPut) (BlobRef, error) {
+	q := who.Query()
+	q.Set("size", strconv.FormatInt(size, 10))
+	blobPath := "/v1/blobs?" + q.Encode()
+	var got, sent BlobRef
+	err := c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return &final{err}
+		}
+		defer f.Close()
+		pr, pw := io.Pipe()
+		req, err := ep.newRequest(ctx, "POST", blobPath, pr)
+		if err != nil {
+			return err
+		}
+		req.ContentLength = -1 // chunked: the trailer follows the bytes
+		req.Trailer = http.Header{BlobDigestTrailer: nil}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		done := make(chan error, 1)
+		go func() { // owned by this try: it ends with the file or the closed pipe, and is waited for
+			h := sha256.New()
+			n, err := hashpipe.Copy(pw, io.LimitReader(f, size+1), h)
+			if err == nil {
+				// Set before the pipe ends: the transport reads the
+				// trailer after the body's end.
+				sent = BlobRef{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: n}
+				req.Trailer.Set(BlobDigestTrailer, sent.Digest)
+			}
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		resp, err := ep.hc.Do(req)
+		pr.Close()
+		if werr := <-done; werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+			return &final{fmt.Errorf("read %s: %w", path, werr)}
+		}
+		if err != nil {
+			return tlsFailure(err, ep.base)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return ep.errorOf(resp)
+		}
+		return json.NewDecoder(resp.Body).Decode(&got)
+	})
+	if err != nil {
+		return BlobRef{}, err
+	}
+	if sent.Size != size {
+		return BlobRef{}, fmt.Errorf("the file changed size while it was sent (%d bytes, then %d): send it again", size, sent.Size)
+	}
+	if got != sent {
+		return BlobRef{}, fmt.Errorf("the server stored %s (%d bytes) for what hashed here to %s (%d bytes): %w", got.Digest, got.Size, sent.Digest, sent.Size, ErrBlobMismatch)
+	}
+	return got, nil
 }
 
 // sendBlob sends the file's bytes to the server, or to the offer's URL (a

@@ -18,6 +18,7 @@ import (
 type Blobs interface {
 	OfferBlobs(ctx context.Context, req *client.BlobUploads) (*client.BlobOffers, error)
 	PutBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, body io.Reader) error
+	PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error)
 	BlobDone(ctx context.Context, who client.BlobPut, ref client.BlobRef) error
 	ReadBlob(ctx context.Context, digest string, offset int64) (*BlobRead, error)
 	StorageInfo(ctx context.Context) (*client.StorageInfo, error)
@@ -58,6 +59,27 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 		}
 		ref := client.BlobRef{Digest: r.PathValue("digest"), Size: r.ContentLength}
 		if err := b.PutBlob(r.Context(), who, ref, r.Body); err != nil {
+			w.Header().Set("Connection", "close") // the rest of a refused body is not read
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
+	mux.HandleFunc("POST /v1/blobs", func(w http.ResponseWriter, r *http.Request) {
+		// A blob sent before it was named (BlobOffer.Stream): its size in
+		// the query, its digest as the client hashed it in the trailer.
+		who, err := blobWho(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+		if err != nil {
+			writeJSON(w, 400, client.Error{Message: "a streamed blob: size " + strconv.Quote(r.URL.Query().Get("size")) + " is not a number of bytes"})
+			return
+		}
+		ref, err := b.PutStreamed(r.Context(), who, size, r.Body, func() string { return r.Trailer.Get(client.BlobDigestTrailer) })
+		if err != nil {
 			w.Header().Set("Connection", "close") // the rest of a refused body is not read
 			writeErr(w, err)
 			return

@@ -103,7 +103,20 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 	st := s.blobs.current()
 	pre, _ := st.(blob.Presigner)
 	out := &client.BlobOffers{Blobs: make([]client.BlobOffer, len(req.Blobs))}
+	_, namer := st.(blob.Namer)
 	for i, r := range req.Blobs {
+		if r.Digest == "" && r.Size >= 0 {
+			// Not hashed yet: it may be streamed and named by its hash
+			// when the store names blobs and holds none of its size (so
+			// it cannot hold this one); else the client hashes it and
+			// asks again.
+			held, err := s.st.BlobSizeHeld(ctx, r.Size)
+			if err != nil {
+				return nil, err
+			}
+			out.Blobs[i] = client.BlobOffer{Stream: namer && !held}
+			continue
+		}
 		if err := checkRef(r); err != nil {
 			return nil, err
 		}
@@ -158,6 +171,40 @@ func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.Blo
 		return blobErr(err)
 	}
 	return s.recordBlob(ctx, who, ref, st.Location())
+}
+
+// PutStreamed stores a blob sent before it was named (an offer's Stream):
+// its bytes are written once and named by the hash the store computes,
+// which must be the one the client claims once all were sent (claim,
+// read after the body: its trailer); then who holds it is recorded.
+func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error) {
+	if size < 0 {
+		return client.BlobRef{}, badRequest("a streamed blob's size %d: a size is a number of bytes, 0 or more", size)
+	}
+	if err := s.mayUpload(ctx, who); err != nil {
+		return client.BlobRef{}, err
+	}
+	st := s.blobs.current()
+	namer, ok := st.(blob.Namer)
+	if !ok {
+		return client.BlobRef{}, badRequest("blobs go to %s now, which names none by their bytes: ask POST /v1/blobs/uploads with the file's digest", st.Describe())
+	}
+	release := func() {}
+	defer func() { release() }()
+	in, err := namer.PutNamed(ctx, size, countReader{body, &s.blobs.received}, func(d string) error {
+		if c := claim(); c != d {
+			return badRequest("streamed blob: the bytes received hash to %s, the client's to %q: nothing was kept; the file changed while it was sent: send it again", d, c)
+		}
+		// Held from before the name appears until the reference is
+		// written, as a named Put is: a delete cannot come between.
+		release = s.blobs.locks.hold(d, false)
+		return nil
+	})
+	if err != nil {
+		return client.BlobRef{}, blobErr(err)
+	}
+	ref := client.BlobRef{Digest: in.Digest, Size: in.Size}
+	return ref, s.recordBlob(ctx, who, ref, st.Location())
 }
 
 // BlobDone checks a blob sent by a presigned URL and records who holds it.

@@ -151,3 +151,12 @@ func (s *Store) BlobStorage(ctx context.Context) (*BlobStorageRow, error) {
 	r.SetAt = time.UnixMicro(at).UTC()
 	return &r, nil
 }
+
+// BlobSizeHeld says whether any blob of size bytes is referenced: when
+// none is, a file of that size cannot be one the store holds, and may be
+// sent before it is named (a streamed upload).
+func (s *Store) BlobSizeHeld(ctx context.Context, size int64) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blob_refs WHERE size = ? LIMIT 1)`, size).Scan(&n)
+	return n > 0, err
+}
