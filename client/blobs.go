@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
+	"github.com/burst-sh/burst/internal/blob/sample"
 )
 
 // Blobs are files the server's blob store holds by content (docs/storage.md):
@@ -29,6 +30,10 @@ import (
 type BlobRef struct {
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
+	// Sample, only in BlobUploads for a file not yet hashed (no
+	// Digest): its sample (internal/blob/sample), by which the server
+	// tells whether a blob it holds could be this file.
+	Sample string `json:"sample,omitempty"`
 }
 
 // BlobPut says who holds the blobs being uploaded: a project's inputs
@@ -126,7 +131,9 @@ func (c *Client) UploadFile(ctx context.Context, path string, who BlobPut) (Blob
 // a new one is sent as it is hashed when the server can take it so (the
 // store holds no blob of its size, so cannot hold this one), else hashed
 // and then asked about by its digest, so that a blob the store holds is
-// never sent again.
+// never sent again. The server tells whether it could hold a new file by
+// the file's size and sample (both ends): a new version of a file of the
+// same size is still sent in one pass.
 func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) ([]BlobRef, error) {
 	cache := userDigests()
 	refs := make([]BlobRef, len(paths))
@@ -142,6 +149,11 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 		}
 		infos[i], stamps[i] = fi, fileStamp(p, fi)
 		refs[i] = BlobRef{Digest: cache.get(stamps[i]), Size: fi.Size()}
+		if refs[i].Digest == "" {
+			if refs[i].Sample, err = sampleFile(p, fi.Size()); err != nil {
+				return nil, fmt.Errorf("read %s: %w", p, err)
+			}
+		}
 	}
 	// Two rounds at most: files named by the cache are asked about by
 	// digest, new ones by size; those the server would not take streamed
@@ -191,6 +203,16 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) (
 		pending = again
 	}
 	return refs, nil
+}
+
+// sampleFile is the sample of the file (its size and both ends).
+func sampleFile(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return sample.Of(f, size)
 }
 
 // filesRead counts the files UploadFiles read, hashed or sent (tests).

@@ -126,19 +126,29 @@ func TestUploadStreamsNewFileOnce(t *testing.T) {
 		t.Fatalf("a copy of a held blob was sent: the server took %d bytes, want still %d", got, n+10)
 	}
 
-	// Changed in place, same size: the cache does not name it; a blob
-	// of its size is held, so it is hashed, then sent by its digest.
-	data[0] ^= 1
-	if err := os.WriteFile(filepath.Join(dir, "a.bin"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := sha256.Sum256(data)
-	changed := client.BlobRef{Digest: "sha256:" + hex.EncodeToString(s[:]), Size: n}
-	if r, err := cl.UploadFile(ctx, filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput}); err != nil || r != changed {
-		t.Fatalf("upload of the changed file: %+v, %v; want %+v", r, err, changed)
-	}
-	if got := received(t, cl); got != 2*n+10 {
-		t.Fatalf("after the changed file: the server took %d bytes, want %d", got, 2*n+10)
+	// Changed in place, same size. In the middle: the cache does not
+	// name it, and its sample is the held blob's, so it is read twice,
+	// hashed then sent by its digest. At its start: its sample is new, so
+	// it is read once, sent as it is hashed.
+	for k, c := range []struct {
+		at, reads int
+	}{{n / 2, 2}, {0, 1}} {
+		data[c.at] ^= 1
+		if err := os.WriteFile(filepath.Join(dir, "a.bin"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(data)
+		changed := client.BlobRef{Digest: "sha256:" + hex.EncodeToString(s[:]), Size: n}
+		read := client.FilesRead()
+		if r, err := cl.UploadFile(ctx, filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput}); err != nil || r != changed {
+			t.Fatalf("upload of the file changed at %d: %+v, %v; want %+v", c.at, r, err, changed)
+		}
+		if got := client.FilesRead() - read; got != int64(c.reads) {
+			t.Errorf("the file changed at %d was read %d times, want %d", c.at, got, c.reads)
+		}
+		if got, want := received(t, cl), int64(k+2)*n+10; got != want {
+			t.Fatalf("after the file changed at %d: the server took %d bytes, want %d", c.at, got, want)
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/burst-sh/burst/internal/blob/sample"
 )
 
 // FS is the embedded store: one file per blob under Dir, at
@@ -239,6 +241,27 @@ func (f *FS) Open(ctx context.Context, digest string, offset int64) (io.ReadClos
 		return nil, Info{}, err
 	}
 	return file, in, nil
+}
+
+// Sample is the sample (package sample) of the blob as held: its size and
+// both ends, read from its file; ErrNotFound when it is not held.
+func (f *FS) Sample(ctx context.Context, digest string) (string, error) {
+	if err := CheckDigest(digest); err != nil {
+		return "", err
+	}
+	file, err := os.Open(f.path(digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return "", err
+	}
+	return sample.Of(file, fi.Size())
 }
 
 // Delete removes the blob's file.

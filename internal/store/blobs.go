@@ -152,11 +152,21 @@ func (s *Store) BlobStorage(ctx context.Context) (*BlobStorageRow, error) {
 	return &r, nil
 }
 
-// BlobSizeHeld says whether any blob of size bytes is referenced: when
-// none is, a file of that size cannot be one the store holds, and may be
-// sent before it is named (a streamed upload).
-func (s *Store) BlobSizeHeld(ctx context.Context, size int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM blob_refs WHERE size = ? LIMIT 1)`, size).Scan(&n)
-	return n > 0, err
+// BlobsOfSize are the digests and locations of up to limit blobs of size
+// bytes that are referenced: a file of that size can be a blob the store
+// holds only if it is one of them (a streamed upload asks).
+func (s *Store) BlobsOfSize(ctx context.Context, size int64, limit int) (digests, locations []string, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT digest, MIN(location) FROM blob_refs WHERE size = ? GROUP BY digest LIMIT ?`, size, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, l string
+		if err := rows.Scan(&d, &l); err != nil {
+			return nil, nil, err
+		}
+		digests, locations = append(digests, d), append(locations, l)
+	}
+	return digests, locations, rows.Err()
 }
