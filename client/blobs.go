@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -215,6 +216,88 @@ func sampleFile(path string, size int64) (string, error) {
 	return sample.Of(f, size)
 }
 
+// hashedBody is a streamed blob's body: the file, hashed as the transport
+// takes it, the digest set in the trailer at its end. The transport copies
+// a chunked body through WriteTo when it has one: chunks of
+// hashpipe.ChunkSize, hashed beside the sending, instead of 32 KiB reads
+// hashed in turn.
+type hashedBody struct {
+	r       io.Reader
+	h       hash.Hash
+	trailer http.Header
+
+	mu   sync.Mutex
+	n    int64
+	err  error // reading the file
+	done bool
+}
+
+func (b *hashedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	b.mu.Lock()
+	b.n += int64(n)
+	b.mu.Unlock()
+	if err == io.EOF {
+		b.end(nil)
+	} else if err != nil {
+		b.end(err)
+	}
+	return n, err
+}
+
+func (b *hashedBody) WriteTo(w io.Writer) (int64, error) {
+	var rerr error
+	n, err := hashpipe.Copy(w, readErr{b.r, &rerr}, b.h)
+	b.mu.Lock()
+	b.n += n
+	b.mu.Unlock()
+	b.end(rerr)
+	return n, err
+}
+
+// end records the end of the body: its digest in the trailer (written by
+// the transport after the body), or the file's read error.
+func (b *hashedBody) end(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done, b.err = true, err
+	if err == nil {
+		b.trailer.Set(BlobDigestTrailer, "sha256:"+hex.EncodeToString(b.h.Sum(nil)))
+	}
+}
+
+func (b *hashedBody) readErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// ref is what was sent, once all of it was.
+func (b *hashedBody) ref() BlobRef {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BlobRef{Digest: b.trailer.Get(BlobDigestTrailer), Size: b.n}
+}
+
+// readErr keeps a reader's error other than EOF in *err (hashpipe.Copy
+// tells a read error from a write error only by its value).
+type readErr struct {
+	r   io.Reader
+	err *error
+}
+
+func (r readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		*r.err = err
+	}
+	return n, err
+}
+
 // filesRead counts the files UploadFiles read, hashed or sent (tests).
 var filesRead atomic.Int64
 
@@ -227,39 +310,24 @@ func (c *Client) streamBlob(ctx context.Context, path string, size int64, who Bl
 	q := who.Query()
 	q.Set("size", strconv.FormatInt(size, 10))
 	blobPath := "/v1/blobs?" + q.Encode()
-	var got, sent BlobRef
+	var got BlobRef
+	var body *hashedBody
 	err := c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
 		f, err := os.Open(path)
 		if err != nil {
 			return &final{err}
 		}
 		defer f.Close()
-		pr, pw := io.Pipe()
-		req, err := ep.newRequest(ctx, "POST", blobPath, pr)
+		body = &hashedBody{r: io.LimitReader(f, size+1), h: sha256.New()}
+		req, err := ep.newRequest(ctx, "POST", blobPath, body)
 		if err != nil {
 			return err
 		}
 		req.ContentLength = -1 // chunked: the trailer follows the bytes
 		req.Trailer = http.Header{BlobDigestTrailer: nil}
+		body.trailer = req.Trailer
 		req.Header.Set("Content-Type", "application/octet-stream")
-		done := make(chan error, 1)
-		go func() { // owned by this try: it ends with the file or the closed pipe, and is waited for
-			h := sha256.New()
-			n, err := hashpipe.Copy(pw, io.LimitReader(f, size+1), h)
-			if err == nil {
-				// Set before the pipe ends: the transport reads the
-				// trailer after the body's end.
-				sent = BlobRef{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: n}
-				req.Trailer.Set(BlobDigestTrailer, sent.Digest)
-			}
-			pw.CloseWithError(err)
-			done <- err
-		}()
 		resp, err := ep.hc.Do(req)
-		pr.Close()
-		if werr := <-done; werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
-			return &final{fmt.Errorf("read %s: %w", path, werr)}
-		}
 		if err != nil {
 			return tlsFailure(err, ep.base)
 		}
@@ -267,11 +335,15 @@ func (c *Client) streamBlob(ctx context.Context, path string, size int64, who Bl
 		if resp.StatusCode >= 300 {
 			return ep.errorOf(resp)
 		}
+		if rerr := body.readErr(); rerr != nil {
+			return &final{fmt.Errorf("read %s: %w", path, rerr)}
+		}
 		return json.NewDecoder(resp.Body).Decode(&got)
 	})
 	if err != nil {
 		return BlobRef{}, err
 	}
+	sent := body.ref()
 	if sent.Size != size {
 		return BlobRef{}, fmt.Errorf("the file changed size while it was sent (%d bytes, then %d): send it again", size, sent.Size)
 	}
