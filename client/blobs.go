@@ -129,12 +129,12 @@ func (c *Client) UploadFile(ctx context.Context, path string, who BlobPut) (Blob
 // server; the refs are in the order of paths. A file is read once at
 // most: one this user hashed before and that has not changed since is
 // named from the digest cache ($BURST_HOME/digests) without reading it;
-// a new one is sent as it is hashed when the server can take it so (the
-// store holds no blob of its size, so cannot hold this one), else hashed
-// and then asked about by its digest, so that a blob the store holds is
-// never sent again. The server tells whether it could hold a new file by
-// the file's size and sample (both ends): a new version of a file of the
-// same size is still sent in one pass.
+// a new one is sent as it is hashed when the server can take it so (its
+// store names blobs by their bytes and holds none of the file's size and
+// sample, its two ends, so cannot hold this one), else hashed and then
+// asked about by its digest, so that a blob the store holds is never sent
+// again. A new version of a file whose first or last 64 KiB changed is
+// still sent in one pass.
 func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) ([]BlobRef, error) {
 	cache := userDigests()
 	refs := make([]BlobRef, len(paths))
