@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,9 +15,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
+	"github.com/burst-sh/burst/internal/blob/sample"
 )
 
 // Blobs are files the server's blob store holds by content (docs/storage.md):
@@ -27,6 +31,10 @@ import (
 type BlobRef struct {
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
+	// Sample, only in BlobUploads for a file not yet hashed (no
+	// Digest): its sample (internal/blob/sample), by which the server
+	// tells whether a blob it holds could be this file.
+	Sample string `json:"sample,omitempty"`
 }
 
 // BlobPut says who holds the blobs being uploaded: a project's inputs
@@ -65,7 +73,16 @@ type BlobOffer struct {
 	// Header is what the PUT to URL must carry (signed with it: the
 	// blob's checksum, which the store checks as the bytes arrive).
 	Header map[string]string `json:"header,omitempty"`
+	// Stream answers a blob asked for by size alone (no digest yet): the
+	// store holds none of that size, so send the bytes to POST /v1/blobs
+	// as they are read, hashing them on the way, with the digest as the
+	// trailer BlobDigestTrailer. False: hash the file and ask again.
+	Stream bool `json:"stream,omitempty"`
 }
+
+// BlobDigestTrailer is the trailer of a streamed blob's POST: the digest
+// the client computed of what it sent, which the server's must equal.
+const BlobDigestTrailer = "Burst-Digest"
 
 // BlobOffers is the answer of POST /v1/blobs/uploads.
 type BlobOffers struct {
@@ -109,33 +126,231 @@ func (c *Client) UploadFile(ctx context.Context, path string, who BlobPut) (Blob
 }
 
 // UploadFiles is UploadFile for many files with one question to the
-// server; the refs are in the order of paths.
+// server; the refs are in the order of paths. A file is read once at
+// most: one this user hashed before and that has not changed since is
+// named from the digest cache ($BURST_HOME/digests) without reading it;
+// a new one is sent as it is hashed when the server can take it so (its
+// store names blobs by their bytes and holds none of the file's size and
+// sample, its two ends, so cannot hold this one), else hashed and then
+// asked about by its digest, so that a blob the store holds is never sent
+// again. A new version of a file whose first or last 64 KiB changed is
+// still sent in one pass.
 func (c *Client) UploadFiles(ctx context.Context, paths []string, who BlobPut) ([]BlobRef, error) {
+	cache := userDigests()
 	refs := make([]BlobRef, len(paths))
+	stamps := make([]string, len(paths))
+	infos := make([]os.FileInfo, len(paths))
 	for i, p := range paths {
-		r, err := HashFile(p)
+		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
-		refs[i] = r
-	}
-	var offers BlobOffers
-	req := BlobUploads{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt, Blobs: refs}
-	if err := c.do(ctx, "POST", "/v1/blobs/uploads", req, &offers); err != nil {
-		return nil, err
-	}
-	if len(offers.Blobs) != len(refs) {
-		return nil, fmt.Errorf("upload: the server answered for %d blobs of %d", len(offers.Blobs), len(refs))
-	}
-	for i, o := range offers.Blobs {
-		if o.Have {
-			continue
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("upload %s: not a regular file: name a file", p)
 		}
-		if err := c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
-			return nil, fmt.Errorf("upload %s: %w", paths[i], err)
+		infos[i], stamps[i] = fi, fileStamp(p, fi)
+		refs[i] = BlobRef{Digest: cache.get(stamps[i]), Size: fi.Size()}
+		if refs[i].Digest == "" {
+			if refs[i].Sample, err = sampleFile(p, fi.Size()); err != nil {
+				return nil, fmt.Errorf("read %s: %w", p, err)
+			}
 		}
+	}
+	// Two rounds at most: files named by the cache are asked about by
+	// digest, new ones by size; those the server would not take streamed
+	// are hashed and asked about again.
+	pending := make([]int, len(paths))
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		req := BlobUploads{Project: who.Project, Kind: who.Kind, Job: who.Job, Task: who.Task, Attempt: who.Attempt}
+		for _, i := range pending {
+			req.Blobs = append(req.Blobs, refs[i])
+		}
+		var offers BlobOffers
+		if err := c.do(ctx, "POST", "/v1/blobs/uploads", req, &offers); err != nil {
+			return nil, err
+		}
+		if len(offers.Blobs) != len(pending) {
+			return nil, fmt.Errorf("upload: the server answered for %d blobs of %d", len(offers.Blobs), len(pending))
+		}
+		var again []int
+		for j, i := range pending {
+			o, err := offers.Blobs[j], error(nil)
+			switch {
+			case refs[i].Digest == "" && o.Stream:
+				filesRead.Add(1)
+				if refs[i], err = c.streamBlob(ctx, paths[i], refs[i].Size, who); err == nil {
+					cache.put(stamps[i], infos[i], refs[i].Digest)
+				}
+			case refs[i].Digest == "":
+				filesRead.Add(1)
+				if refs[i], err = HashFile(paths[i]); err == nil {
+					cache.put(stamps[i], infos[i], refs[i].Digest)
+					again = append(again, i)
+				}
+			case o.Have:
+			default:
+				filesRead.Add(1)
+				if err = c.sendBlob(ctx, paths[i], refs[i], o, who); err != nil {
+					cache.forget(stamps[i]) // should the file have changed unseen, it is hashed anew next time
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("upload %s: %w", paths[i], err)
+			}
+		}
+		pending = again
 	}
 	return refs, nil
+}
+
+// sampleFile is the sample of the file (its size and both ends).
+func sampleFile(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return sample.Of(f, size)
+}
+
+// hashedBody is a streamed blob's body: the file, hashed as the transport
+// takes it, the digest set in the trailer at its end. The transport copies
+// a chunked body through WriteTo when it has one: chunks of
+// hashpipe.ChunkSize, hashed beside the sending, instead of 32 KiB reads
+// hashed in turn.
+type hashedBody struct {
+	r       io.Reader
+	h       hash.Hash
+	trailer http.Header
+
+	mu   sync.Mutex
+	n    int64
+	err  error // reading the file
+	done bool
+}
+
+func (b *hashedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	b.mu.Lock()
+	b.n += int64(n)
+	b.mu.Unlock()
+	if err == io.EOF {
+		b.end(nil)
+	} else if err != nil {
+		b.end(err)
+	}
+	return n, err
+}
+
+func (b *hashedBody) WriteTo(w io.Writer) (int64, error) {
+	var rerr error
+	n, err := hashpipe.Copy(w, readErr{b.r, &rerr}, b.h)
+	b.mu.Lock()
+	b.n += n
+	b.mu.Unlock()
+	b.end(rerr)
+	return n, err
+}
+
+// end records the end of the body: its digest in the trailer (written by
+// the transport after the body), or the file's read error.
+func (b *hashedBody) end(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done, b.err = true, err
+	if err == nil {
+		b.trailer.Set(BlobDigestTrailer, "sha256:"+hex.EncodeToString(b.h.Sum(nil)))
+	}
+}
+
+func (b *hashedBody) readErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// ref is what was sent, once all of it was.
+func (b *hashedBody) ref() BlobRef {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BlobRef{Digest: b.trailer.Get(BlobDigestTrailer), Size: b.n}
+}
+
+// readErr keeps a reader's error other than EOF in *err (hashpipe.Copy
+// tells a read error from a write error only by its value).
+type readErr struct {
+	r   io.Reader
+	err *error
+}
+
+func (r readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		*r.err = err
+	}
+	return n, err
+}
+
+// filesRead counts the files UploadFiles read, hashed or sent (tests).
+var filesRead atomic.Int64
+
+// streamBlob sends the file to POST /v1/blobs as it is read, hashed on
+// the way (beside the sending, hashpipe), with the digest as the trailer:
+// the server names the blob by the hash it computes and refuses it unless
+// the two agree. A cut send is sent again from the start (the server kept
+// nothing of it).
+func (c *Client) streamBlob(ctx context.Context, path string, size int64, who BlobPut) (BlobRef, error) {
+	q := who.Query()
+	q.Set("size", strconv.FormatInt(size, 10))
+	blobPath := "/v1/blobs?" + q.Encode()
+	var got BlobRef
+	var body *hashedBody
+	err := c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return &final{err}
+		}
+		defer f.Close()
+		body = &hashedBody{r: io.LimitReader(f, size+1), h: sha256.New()}
+		req, err := ep.newRequest(ctx, "POST", blobPath, body)
+		if err != nil {
+			return err
+		}
+		req.ContentLength = -1 // chunked: the trailer follows the bytes
+		req.Trailer = http.Header{BlobDigestTrailer: nil}
+		body.trailer = req.Trailer
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := ep.hc.Do(req)
+		if err != nil {
+			return tlsFailure(err, ep.base)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return ep.errorOf(resp)
+		}
+		if rerr := body.readErr(); rerr != nil {
+			return &final{fmt.Errorf("read %s: %w", path, rerr)}
+		}
+		return json.NewDecoder(resp.Body).Decode(&got)
+	})
+	if err != nil {
+		return BlobRef{}, err
+	}
+	sent := body.ref()
+	if sent.Size != size {
+		return BlobRef{}, fmt.Errorf("the file changed size while it was sent (%d bytes, then %d): send it again", size, sent.Size)
+	}
+	if got != sent {
+		return BlobRef{}, fmt.Errorf("the server stored %s (%d bytes) for what hashed here to %s (%d bytes): %w", got.Digest, got.Size, sent.Digest, sent.Size, ErrBlobMismatch)
+	}
+	return got, nil
 }
 
 // sendBlob sends the file's bytes to the server, or to the offer's URL (a

@@ -10,8 +10,10 @@
 // upload and every fetch moves all of its bytes. In each store (the
 // embedded one, then MinIO as the store: `burst storage set s3://...`):
 //
-//   - upload: `burst storage put big.bin` against `cp big.bin` + `sync` to
-//     the same disk (burst fsyncs what it keeps) and `mc cp` to MinIO;
+//   - upload: `burst storage put big.bin` (a new file: sent once, as it is
+//     hashed, to the embedded store; hashed, then sent by a presigned URL
+//     to MinIO) against `cp big.bin` + `sync` to the same disk (burst
+//     fsyncs what it keeps) and `mc cp` to MinIO;
 //   - get: `burst storage get` against `cp` + `sync` of the blob's file
 //     (embedded) and `mc cp` from MinIO;
 //   - to 4 hosts: a 100-task `burst map --in big.bin` on agents on 4 test

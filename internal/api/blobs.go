@@ -18,6 +18,7 @@ import (
 type Blobs interface {
 	OfferBlobs(ctx context.Context, req *client.BlobUploads) (*client.BlobOffers, error)
 	PutBlob(ctx context.Context, who client.BlobPut, ref client.BlobRef, body io.Reader) error
+	PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error)
 	BlobDone(ctx context.Context, who client.BlobPut, ref client.BlobRef) error
 	ReadBlob(ctx context.Context, digest string, offset int64) (*BlobRead, error)
 	StorageInfo(ctx context.Context) (*client.StorageInfo, error)
@@ -64,15 +65,26 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, 200, ref)
 	})
-	mux.HandleFunc("POST /v1/blobs/{digest}/done", func(w http.ResponseWriter, r *http.Request) {
-		who, err := blobWho(r)
+	mux.HandleFunc("POST /v1/blobs", func(w http.ResponseWriter, r *http.Request) {
+		// A blob sent before it was named (BlobOffer.Stream): its size in
+		// the query, its digest as the client hashed it in the trailer.
+		who, size, err := blobWhoSize(r, "a streamed blob")
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+		ref, err := b.PutStreamed(r.Context(), who, size, r.Body, func() string { return r.Trailer.Get(client.BlobDigestTrailer) })
 		if err != nil {
-			writeJSON(w, 400, client.Error{Message: "done: size " + strconv.Quote(r.URL.Query().Get("size")) + " is not a number of bytes"})
+			w.Header().Set("Connection", "close") // the rest of a refused body is not read
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, ref)
+	})
+	mux.HandleFunc("POST /v1/blobs/{digest}/done", func(w http.ResponseWriter, r *http.Request) {
+		who, size, err := blobWhoSize(r, "done")
+		if err != nil {
+			writeErr(w, err)
 			return
 		}
 		ref := client.BlobRef{Digest: r.PathValue("digest"), Size: size}
@@ -144,6 +156,21 @@ func blobWho(r *http.Request) (client.BlobPut, error) {
 	}
 	who.Job, who.Task, who.Attempt = num("job"), int(num("task")), int(num("attempt"))
 	return who, err
+}
+
+// blobWhoSize is blobWho and the query's size, which what (for the
+// message) must have.
+func blobWhoSize(r *http.Request, what string) (client.BlobPut, int64, error) {
+	who, err := blobWho(r)
+	if err != nil {
+		return who, 0, err
+	}
+	s := r.URL.Query().Get("size")
+	size, perr := strconv.ParseInt(s, 10, 64)
+	if perr != nil {
+		return who, 0, &Refused{Status: 400, Msg: what + ": size " + strconv.Quote(s) + " is not a number of bytes"}
+	}
+	return who, size, nil
 }
 
 // rangeStart is N of a "bytes=N-" Range, the one form a resuming client

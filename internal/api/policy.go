@@ -105,6 +105,7 @@ var routes = map[string]rule{
 	// their leased tasks use. The server checks (internal/server/blobs.go).
 	"POST /v1/blobs/uploads":       {auth.Submit, fromBlob},
 	"PUT /v1/blobs/{digest}":       {auth.Submit, fromBlob},
+	"POST /v1/blobs":               {auth.Submit, fromBlob},
 	"POST /v1/blobs/{digest}/done": {auth.Submit, fromBlob},
 	"GET /v1/blobs/{digest}":       {auth.Read, fromBlob},
 	"GET /v1/storage":              {auth.AdminOnly, fromNone},

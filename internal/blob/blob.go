@@ -64,6 +64,19 @@ type Presigner interface {
 	Commit(ctx context.Context, digest string, size int64) (Info, error)
 }
 
+// Namer is a Store that takes a blob before anyone knows its digest: the
+// bytes are written once, hashed on the way, and named by their hash. A
+// client sends a new file in one pass (it hashes what it sends, and the
+// server checks the two hashes agree through accept) instead of reading
+// it once to name it and again to send it.
+type Namer interface {
+	// PutNamed stores the size bytes of r as the blob they hash to, once
+	// accept(digest) is nil; a short or long body, or accept's error,
+	// leaves nothing behind. The blob may be held already: the same bytes
+	// replace it.
+	PutNamed(ctx context.Context, size int64, r io.Reader, accept func(digest string) error) (Info, error)
+}
+
 // Info is a blob as a store holds it.
 type Info struct {
 	Digest string `json:"digest"`

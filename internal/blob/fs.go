@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/burst-sh/burst/internal/blob/sample"
 )
 
 // FS is the embedded store: one file per blob under Dir, at
@@ -89,12 +91,35 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
-	if size < 0 {
-		return Info{}, fmt.Errorf("blob %s: size %d: a size is a number of bytes, 0 or more", digest, size)
-	}
 	if in, err := f.Stat(ctx, digest); err == nil && in.Size == size {
 		_, err := io.Copy(io.Discard, ctxReader{ctx, r})
 		return in, err
+	}
+	return f.put(ctx, digest, hexOf(digest)[:12], size, r, func(v *verifier) (string, error) {
+		return digest, v.check(digest)
+	})
+}
+
+// PutNamed writes a blob whose digest is learned from its bytes (see
+// Namer): written once, hashed beside the write, named by its hash once
+// accept allowed it.
+func (f *FS) PutNamed(ctx context.Context, size int64, r io.Reader, accept func(digest string) error) (Info, error) {
+	return f.put(ctx, "(streamed)", "stream", size, r, func(v *verifier) (string, error) {
+		if v.n != v.size {
+			return "", &MismatchError{Digest: "(streamed)", Size: v.size, Got: v.n}
+		}
+		d := Digest(v.h.Sum(nil))
+		return d, accept(d)
+	})
+}
+
+// put writes size bytes of r to a file in tmp (tmpName.*), hashing them,
+// and renames it to the blob name says once name (given what was read)
+// allows it (label names the blob in errors); on any error nothing is
+// left. A blob held already is replaced by the same bytes.
+func (f *FS) put(ctx context.Context, label, tmpName string, size int64, r io.Reader, name func(*verifier) (string, error)) (Info, error) {
+	if size < 0 {
+		return Info{}, fmt.Errorf("blob %s: size %d: a size is a number of bytes, 0 or more", label, size)
 	}
 	var st syscall.Statfs_t
 	if syscall.Statfs(f.dir, &st) == nil {
@@ -103,7 +128,7 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 			return Info{}, &NoSpaceError{Dir: f.dir, Need: need, Free: free}
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Join(f.dir, "tmp"), hexOf(digest)[:12]+".*")
+	tmp, err := os.CreateTemp(filepath.Join(f.dir, "tmp"), tmpName+".*")
 	if err != nil {
 		return Info{}, f.full(err, size)
 	}
@@ -117,13 +142,16 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	v := newVerifier(ctxReader{ctx, r}, size)
 	if err := v.copyTo(tmp); err != nil {
 		if v.n < size && !isNoSpace(err) {
-			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: digest, Size: size, Got: v.n}, err)
+			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: label, Size: size, Got: v.n}, err)
 		}
 		return Info{}, f.full(err, size)
 	}
-	if err := v.check(digest); err != nil {
+	digest, err := name(v)
+	if err != nil {
 		return Info{}, err
 	}
+	// One fsync, of the whole file, before it takes its name: the blob
+	// is never visible under a name its bytes might not yet hold.
 	if err := tmp.Sync(); err != nil {
 		return Info{}, f.full(err, size)
 	}
@@ -213,6 +241,27 @@ func (f *FS) Open(ctx context.Context, digest string, offset int64) (io.ReadClos
 		return nil, Info{}, err
 	}
 	return file, in, nil
+}
+
+// Sample is the sample (package sample) of the blob as held: its size and
+// both ends, read from its file; ErrNotFound when it is not held.
+func (f *FS) Sample(ctx context.Context, digest string) (string, error) {
+	if err := CheckDigest(digest); err != nil {
+		return "", err
+	}
+	file, err := os.Open(f.path(digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return "", err
+	}
+	return sample.Of(file, fi.Size())
 }
 
 // Delete removes the blob's file.

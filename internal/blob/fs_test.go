@@ -204,3 +204,54 @@ func (o *onFirstRead) Read(p []byte) (int, error) {
 	}
 	return o.r.Read(p)
 }
+
+// A blob streamed without its digest is named by its hash once accept
+// allows it; a refused claim, a short body or a long one keeps nothing,
+// and one held already stays whole.
+func TestFSPutNamed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("named by its hash "), 100000)
+	want := digestOf(data)
+	wrongClaim := errors.New("the client's hash differs")
+	refuse := func(string) error { return wrongClaim }
+	if _, err := st.PutNamed(ctx, int64(len(data)), bytes.NewReader(data), refuse); !errors.Is(err, wrongClaim) {
+		t.Fatalf("refused claim: got %v", err)
+	}
+	for _, body := range [][]byte{data[:len(data)-1], append(append([]byte{}, data...), 'x')} {
+		var mm *MismatchError
+		accept := func(string) error { t.Fatal("accept called for a body of the wrong length"); return nil }
+		if _, err := st.PutNamed(ctx, int64(len(data)), bytes.NewReader(body), accept); !errors.As(err, &mm) {
+			t.Fatalf("body of %d bytes for %d: got %v, want a MismatchError", len(body), len(data), err)
+		}
+	}
+	if fs := files(t, dir); len(fs) != 0 {
+		t.Fatalf("refused puts left %v", fs)
+	}
+	var got string
+	for range 2 { // the second is a blob held already
+		in, err := st.PutNamed(ctx, int64(len(data)), bytes.NewReader(data), func(d string) error { got = d; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Digest != want || got != want || in.Size != int64(len(data)) {
+			t.Fatalf("put %+v, accept saw %s; want %s", in, got, want)
+		}
+	}
+	rc, _, err := st.Open(ctx, want, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(back, data) {
+		t.Fatal("the blob read back differs from what was put")
+	}
+	if fs := files(t, dir); len(fs) != 1 {
+		t.Fatalf("want the one blob, have %v", fs)
+	}
+}

@@ -40,6 +40,8 @@ type blobState struct {
 	row *store.BlobStorageRow
 	at  map[string]blob.Store // stores by Location, opened when first read
 
+	samples map[string]string // digest -> sample of embedded blobs read so far (couldHold)
+
 	received atomic.Int64 // blob bytes the server took in PUTs since it started
 
 	locks digestLocks // an upload's store-then-record against a delete (storage_refs.go)
@@ -103,7 +105,19 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 	st := s.blobs.current()
 	pre, _ := st.(blob.Presigner)
 	out := &client.BlobOffers{Blobs: make([]client.BlobOffer, len(req.Blobs))}
+	_, namer := st.(blob.Namer)
 	for i, r := range req.Blobs {
+		if r.Digest == "" && r.Size >= 0 {
+			// Not hashed yet: it may be streamed and named by its hash
+			// when the store names blobs and cannot hold this one; else
+			// the client hashes it and asks again.
+			could, err := s.couldHold(ctx, r.Size, r.Sample)
+			if err != nil {
+				return nil, err
+			}
+			out.Blobs[i] = client.BlobOffer{Stream: namer && !could}
+			continue
+		}
 		if err := checkRef(r); err != nil {
 			return nil, err
 		}
@@ -158,6 +172,100 @@ func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.Blo
 		return blobErr(err)
 	}
 	return s.recordBlob(ctx, who, ref, st.Location())
+}
+
+// sizeScan is how many blobs of one size couldHold compares at most.
+const sizeScan = 64
+
+// couldHold says whether a blob held may be the file of size bytes whose
+// sample (package sample) is given: one of that size held in the
+// embedded store whose sample is the same, or any held elsewhere (whose
+// ends are not read), or too many of that size to look at. A file it
+// could not be is sent before it is named; one it could be is hashed by
+// the client first, so that a blob held is never sent again.
+func (s *Server) couldHold(ctx context.Context, size int64, smp string) (bool, error) {
+	digests, locs, err := s.st.BlobsOfSize(ctx, size, sizeScan+1)
+	if err != nil || len(digests) == 0 {
+		return false, err
+	}
+	if smp == "" || len(digests) > sizeScan {
+		return true, nil
+	}
+	for i, d := range digests {
+		if locs[i] != s.blobs.fs.Location() {
+			return true, nil
+		}
+		got, err := s.blobs.sample(ctx, d)
+		if errors.Is(err, blob.ErrNotFound) {
+			continue // referenced but gone: not held
+		}
+		if err != nil || got == smp {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// sample is the embedded blob's sample, read once and remembered (a
+// blob's bytes never change under its name).
+func (b *blobState) sample(ctx context.Context, digest string) (string, error) {
+	b.mu.Lock()
+	smp, ok := b.samples[digest]
+	b.mu.Unlock()
+	if ok {
+		return smp, nil
+	}
+	smp, err := b.fs.Sample(ctx, digest)
+	if err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	if b.samples == nil {
+		b.samples = map[string]string{}
+	}
+	if len(b.samples) >= maxSamples {
+		clear(b.samples)
+	}
+	b.samples[digest] = smp
+	b.mu.Unlock()
+	return smp, nil
+}
+
+// maxSamples bounds the samples remembered (about 150 bytes each).
+const maxSamples = 1 << 16
+
+// PutStreamed stores a blob sent before it was named (an offer's Stream):
+// its bytes are written once and named by the hash the store computes,
+// which must be the one the client claims once all were sent (claim,
+// read after the body: its trailer); then who holds it is recorded.
+func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error) {
+	if size < 0 {
+		return client.BlobRef{}, badRequest("a streamed blob's size %d: a size is a number of bytes, 0 or more", size)
+	}
+	if err := s.mayUpload(ctx, who); err != nil {
+		return client.BlobRef{}, err
+	}
+	st := s.blobs.current()
+	namer, ok := st.(blob.Namer)
+	if !ok {
+		return client.BlobRef{}, badRequest("blobs go to %s now, which names none by their bytes: ask POST /v1/blobs/uploads with the file's digest", st.Describe())
+	}
+	release := func() {}
+	defer func() { release() }()
+	in, err := namer.PutNamed(ctx, size, countReader{body, &s.blobs.received}, func(d string) error {
+		if c := claim(); c != d {
+			return badRequest("streamed blob: the bytes received hash to %s, the client's to %q: nothing was kept; the file changed while it was sent: send it again", d, c)
+		}
+		// Held from before the name appears until the reference is
+		// written, as a named Put is: a delete cannot come between.
+		release = s.blobs.locks.hold(d, false)
+		return nil
+	})
+	if err != nil {
+		return client.BlobRef{}, blobErr(err)
+	}
+	ref := client.BlobRef{Digest: in.Digest, Size: in.Size}
+	return ref, s.recordBlob(ctx, who, ref, st.Location())
 }
 
 // BlobDone checks a blob sent by a presigned URL and records who holds it.

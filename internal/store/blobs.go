@@ -151,3 +151,22 @@ func (s *Store) BlobStorage(ctx context.Context) (*BlobStorageRow, error) {
 	r.SetAt = time.UnixMicro(at).UTC()
 	return &r, nil
 }
+
+// BlobsOfSize are the digests and locations of up to limit blobs of size
+// bytes that are referenced: a file of that size can be a blob the store
+// holds only if it is one of them (a streamed upload asks).
+func (s *Store) BlobsOfSize(ctx context.Context, size int64, limit int) (digests, locations []string, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT digest, MIN(location) FROM blob_refs WHERE size = ? GROUP BY digest LIMIT ?`, size, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, l string
+		if err := rows.Scan(&d, &l); err != nil {
+			return nil, nil, err
+		}
+		digests, locations = append(digests, d), append(locations, l)
+	}
+	return digests, locations, rows.Err()
+}

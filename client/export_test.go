@@ -1,0 +1,14 @@
+package client
+
+import "time"
+
+// SetSettleTime makes files that changed less than d ago rememberable in
+// the digest cache (tests make files and upload them at once).
+func SetSettleTime(d time.Duration) (undo func()) {
+	was := settleTime
+	settleTime = d
+	return func() { settleTime = was }
+}
+
+// FilesRead is how many files uploads read (hashed or sent) so far.
+func FilesRead() int64 { return filesRead.Load() }
