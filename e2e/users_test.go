@@ -397,6 +397,7 @@ func TestRoleMatrix(t *testing.T) {
 		// Blobs: who may depends on what holds them (internal/server/blobs.go).
 		{"POST", "/v1/blobs/uploads", `{"project":"mars","kind":"input","blobs":[{"digest":"` + fresh + `","size":1}]}`, member},
 		{"PUT", "/v1/blobs/" + fresh + "?project=mars&kind=input", "x", member},
+		{"POST", "/v1/blobs?project=mars&kind=input&size=1", "x", member}, // a new file sent in one pass, named by the server
 		{"POST", "/v1/blobs/" + fresh + "/done?project=mars&kind=input&size=1", "", member},
 		{"GET", "/v1/blobs/" + dg, "", [6]string{"ok", "ok", "ok", "ok", "404", "404"}}, // a machine reads only what its tasks use
 		{"GET", "/v1/storage", "", admin},
@@ -462,7 +463,7 @@ func TestRoleMatrix(t *testing.T) {
 				// What a job, cluster or machine of a project she holds no
 				// role in gets: what an unknown one gets (checked above).
 				got[i] = "404"
-			case code == 403 && strings.HasPrefix(rw.path, "/v1/blobs/"):
+			case code == 403 && strings.HasPrefix(rw.path, "/v1/blobs"):
 				got[i] = "403" // the server decides who may, by what holds the blob (fromBlob)
 			case code == 404 && strings.HasPrefix(msg, "no blob "):
 				got[i] = "404" // what a blob one may not read gets: what an unknown one gets
