@@ -93,6 +93,7 @@ class Budget:
 class CommandResult:
     """One task of ``map_command``: its input, how it ended, its stdout."""
 
+    job_id: int
     index: int
     input: List[str]
     state: str
@@ -260,6 +261,7 @@ class Client:
         self._follow(job, len(values), progress)
         for r in self._results(job):
             yield CommandResult(
+                job_id=job.id,
                 index=r["index"],
                 input=list(r.get("input") or []),
                 state=r.get("state", ""),
