@@ -8,6 +8,8 @@ cloudpickle, pickle alone). BURST_TEST_PICKLE says which run this is:
 ``cloudpickle`` or ``pickle``.
 """
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -117,6 +119,17 @@ class TestMap(Base):
         got = self.b.map(pyfuncs.boom, range(6), return_exceptions=True)
         self.assertEqual([g for i, g in enumerate(got) if i != 3], [0, 1, 2, 4, 5])
         self.assertIsInstance(got[3], ValueError)
+
+    def test_progress(self):
+        # tqdm's bar where it imports (the cloudpickle run), else a plain line.
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.b.map(pyfuncs.square, [1, 2, 3], progress=True), [1, 4, 9])
+        self.assertIn("3/3", err.getvalue())
+        quiet = io.StringIO()
+        with contextlib.redirect_stderr(quiet):
+            self.b.map(pyfuncs.square, [1], progress=False)
+        self.assertEqual(quiet.getvalue(), "")
 
     def test_unpicklable_input_is_named(self):
         with self.assertRaises(burst.BurstError) as c:
