@@ -27,13 +27,15 @@ func TestPythonClient(t *testing.T) {
 		name, pickle string
 		args         []string
 	}{
-		{"cloudpickle", "cloudpickle", nil},
-		{"pickle", "pickle", []string{"-S"}},
+		// test_worker runs the task side alone, cloudpickled functions on a
+		// python without cloudpickle: it needs cloudpickle in the caller.
+		{"cloudpickle", "cloudpickle", []string{"-m", "unittest", "-v", "test_client", "test_worker"}},
+		{"pickle", "pickle", []string{"-S", "-m", "unittest", "-v", "test_client"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.mustRun("project", "create", "pyb", "--budget", "10")
-			args := append(append([]string{}, mode.args...), "-m", "unittest", "-v", "test_client")
+			args := mode.args
 			c := exec.Command(py, args...)
 			c.Dir = h.dir
 			c.Env = append(append([]string{}, h.env...),

@@ -14,12 +14,91 @@ printed: ``\\n\\x1eBURST-NONCE INDEX BASE64\\n``, the base64 of the pickle of
 """
 
 import base64
+import io
 import os
 import pickle
 import sys
-import traceback
+import types
 
 PROTOCOL = 4  # read by any python3 from 3.4 on: a task's python may be older
+
+
+# What a function pickled by value by cloudpickle (a lambda, a closure, a
+# function of __main__) is rebuilt with: these few helpers, the same in
+# cloudpickle 1.x to 3.x, stand in for importing cloudpickle, which would
+# cost each task more than starting the interpreter. Anything else that
+# names cloudpickle (a class pickled by value, ...) imports the real one.
+def _make_function(code, globals, name, argdefs, closure):
+    globals["__builtins__"] = __builtins__
+    return types.FunctionType(code, globals, name, argdefs, closure)
+
+
+def _function_setstate(obj, state):
+    state, slotstate = state
+    obj.__dict__.update(state)
+    obj_globals = slotstate.pop("__globals__")
+    obj_closure = slotstate.pop("__closure__")
+    slotstate.pop("_cloudpickle_submodules", None)
+    obj.__globals__.update(obj_globals)
+    obj.__globals__["__builtins__"] = __builtins__
+    if obj_closure is not None:
+        for i, cell in enumerate(obj_closure):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            obj.__closure__[i].cell_contents = value
+    for k, v in slotstate.items():
+        setattr(obj, k, v)
+
+
+def _make_empty_cell():
+    if False:
+        cell = None  # noqa: makes cell a cell of the lambda below
+    return (lambda: cell).__closure__[0]  # noqa: F821
+
+
+def _make_cell(*value):
+    cell = _make_empty_cell()
+    if value:
+        cell.cell_contents = value[0]
+    return cell
+
+
+def _builtin_type(name):
+    return type if name == "ClassType" else getattr(types, name)
+
+
+def subimport(name):
+    __import__(name)
+    return sys.modules[name]
+
+
+_STANDINS = {
+    "_make_function": _make_function,
+    "_function_setstate": _function_setstate,
+    "_make_empty_cell": _make_empty_cell,
+    "_make_cell": _make_cell,
+    "_builtin_type": _builtin_type,
+    "subimport": subimport,
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if module in ("cloudpickle.cloudpickle", "cloudpickle.cloudpickle_fast") and name in _STANDINS:
+            return _STANDINS[name]
+        return super().find_class(module, name)
+
+
+def _loads(data):
+    return _Unpickler(io.BytesIO(data)).load()
+
+
+def _format_exc():
+    import traceback  # only when a call fails: it costs every task otherwise
+
+    return traceback.format_exc()
 
 
 def _load(ref):
@@ -64,11 +143,11 @@ def main(argv):
         return 2
     if wd and (fref.startswith("file:") or cref.startswith("file:")) and os.path.isdir(wd):
         os.chdir(wd)
-    first, calls = pickle.loads(cdata)
+    first, calls = _loads(cdata)
     try:
-        fn = pickle.loads(fdata)
+        fn = _loads(fdata)
     except Exception as e:
-        tb = traceback.format_exc()
+        tb = _format_exc()
         hint = ""
         if isinstance(e, ImportError):
             hint = " (a function pickled by cloudpickle needs cloudpickle where it runs, and one pickled by name its module: install it there, or set PYTHONPATH)"
@@ -82,7 +161,7 @@ def main(argv):
             value = fn(*args, **kwargs)
         except BaseException as e:  # SystemExit and KeyboardInterrupt included: they end that call
             failed = True
-            tb = traceback.format_exc()
+            tb = _format_exc()
             _frame(out, nonce, first + i, False, e, tb, "%s: %s" % (type(e).__name__, e))
             continue
         _frame(out, nonce, first + i, True, value, "", "")
