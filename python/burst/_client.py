@@ -21,7 +21,7 @@ from ._http import BurstError, Conn, HTTPError, find
 
 __all__ = ["Client", "Job", "CommandResult", "Budget", "RemoteError", "TaskError", "connect"]
 
-#: Pickle protocol of what travels to tasks: read by any python3 from 3.4
+#: Pickle protocol of what travels to tasks: read by any python3 from 3.5
 #: on, since a task's interpreter may be another than the caller's.
 PROTOCOL = 4
 #: Largest payload (base64) sent inline as an argument; above it a payload
@@ -267,7 +267,7 @@ class Client:
                 state=r.get("state", ""),
                 exit_code=r.get("exit_code"),
                 reason=r.get("reason", "") or "",
-                stdout=_stdout_of(job, r).decode("utf-8", "replace"),
+                stdout=_stdout_of(r).decode("utf-8", "replace"),
             )
 
     def map(
@@ -306,9 +306,9 @@ class Client:
         task that ended with no result (timeout, lost, cancelled) raises a
         ``TaskError``. With ``return_exceptions=True`` these errors are
         returned in the list in place of results instead."""
-        calls = [(tuple(a), {}) for a in zip(*iterables)] if iterables else []
         if not iterables:
             raise BurstError("map: give the inputs, e.g. b.map(fn, range(10))")
+        calls: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = [(tuple(a), {}) for a in zip(*iterables)]
         if not calls:
             return []
         if chunksize < 1:
@@ -335,13 +335,11 @@ class Client:
         job = self._submit(spec)
         self._follow(job, len(sources), progress)
         out: List[Any] = [None] * len(calls)
-        have = [False] * len(calls)
-        first_error: Optional[BaseException] = None
         pat = re.compile(rb"\n\x1eBURST-" + nonce.encode() + rb" (\d+) ([A-Za-z0-9+/=]*)\n")
         for r in self._results(job):
             t = r["index"]
             lo, hi = t * chunksize, min(len(calls), (t + 1) * chunksize)
-            stdout = _stdout_of(job, r)
+            stdout = _stdout_of(r)
             frames = {int(m.group(1)): m.group(2) for m in pat.finditer(stdout)}
             if len(frames) < hi - lo and len(stdout) >= (1 << 20) - 1:
                 stdout = job._log("stdout", t)  # cut in the listing: read it whole
@@ -352,11 +350,10 @@ class Client:
                 else:
                     val, err = None, _task_error(job, r, i)
                 if err is not None:
+                    if not return_exceptions:
+                        raise err  # the first in input order: results come in order
                     val = err
-                    first_error = first_error or err
-                out[i], have[i] = val, True
-        if first_error is not None and not return_exceptions:
-            raise first_error
+                out[i] = val
         return out
 
     # --- money --------------------------------------------------------------
@@ -403,10 +400,16 @@ class Client:
 
     def _follow(self, job: Job, total: int, progress: Optional[bool]) -> None:
         p = _progress.Progress(job.id, total, _progress.wanted(progress))
-        if not p.enabled:
-            job.wait()
-            return
-        job.wait(_tick=lambda j: p.update(j.tasks, j.done), _step=0.5)
+        try:
+            if not p.enabled:
+                job.wait()
+            else:
+                job.wait(_tick=lambda j: p.update(j.tasks, j.done), _step=0.5)
+        except KeyboardInterrupt:
+            # Interrupted here, the job goes too (as `burst map` attached).
+            job.cancel()
+            sys.stderr.write(f"burst: job {job.id} cancelled\n")
+            raise
 
     def _results(self, job: Job) -> Iterator[Dict[str, Any]]:
         start = 0
@@ -463,18 +466,18 @@ class Client:
         return out
 
 
-def _stdout_of(job: Job, r: Dict[str, Any]) -> bytes:
+def _stdout_of(r: Dict[str, Any]) -> bytes:
     s = r.get("stdout")
     if s is None:
         return b""
     if isinstance(s, dict):  # not valid UTF-8: {"b64": ...}
         return base64.b64decode(s.get("b64", ""))
-    return s.encode("utf-8", "surrogateescape")
+    return str(s).encode("utf-8", "surrogateescape")
 
 
 def _cloudpickle() -> Any:
     try:
-        import cloudpickle  # type: ignore[import-not-found, import-untyped]
+        import cloudpickle  # type: ignore
 
         return cloudpickle
     except ImportError:
@@ -487,7 +490,7 @@ def _pickle_function(fn: Callable[..., Any]) -> bytes:
     cp = _cloudpickle()
     if cp is not None:
         try:
-            return cp.dumps(fn, protocol=PROTOCOL)
+            return bytes(cp.dumps(fn, protocol=PROTOCOL))
         except Exception as e:
             raise BurstError(f"map: the function cannot be sent to tasks ({type(e).__name__}: {e}): what it uses must pickle") from None
     qual = getattr(fn, "__qualname__", "")
@@ -503,10 +506,10 @@ def _pickle_function(fn: Callable[..., Any]) -> bytes:
         raise BurstError(f"map: the function cannot be sent to tasks ({type(e).__name__}: {e}): install cloudpickle or use a module's function") from None
 
 
-def _pickle_calls(start: int, chunk: List[Tuple[tuple, dict]]) -> bytes:
+def _pickle_calls(start: int, chunk: List[Tuple[Tuple[Any, ...], Dict[str, Any]]]) -> bytes:
     cp = _cloudpickle()
     try:
-        return (cp or pickle).dumps((start, chunk), protocol=PROTOCOL)
+        return bytes((cp or pickle).dumps((start, chunk), protocol=PROTOCOL))
     except Exception as e:
         # Say which input, pickling each alone.
         for i, c in enumerate(chunk):

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 __all__ = ["BurstError", "SetupError", "HTTPError", "Conn"]
 
@@ -48,10 +48,13 @@ class SetupError(BurstError):
 class HTTPError(BurstError):
     """An error answer of the server: ``status`` and its one-line message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, unread: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        # unread: a 503 with Retry-After, turned away before it was read
+        # (too many large bodies at once): safe to send again.
+        self.unread = unread
 
 
 class _Unsent(Exception):
@@ -198,11 +201,13 @@ def find(burst_exe: Optional[str] = None, start: bool = True, server: Optional[s
 class Conn:
     """One server's connection: requests with the token, retried as the
     module's doc says, found again (the local server started anew) when it
-    stops answering. Safe for use from several threads (one request at a
-    time)."""
+    stops answering. Safe for use from several threads: each has its own
+    connection (a long wait in one does not hold up another)."""
 
     def __init__(self, found: _Found, timeout: float = 60.0, patience: float = PATIENCE_S, burst_exe: Optional[str] = None) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one reconnect at a time
+        self._local = threading.local()  # this thread's (generation, connection)
+        self._gen = 0
         self._timeout = timeout
         self.patience = patience
         self._burst_exe = burst_exe
@@ -212,8 +217,9 @@ class Conn:
 
     def _set(self, found: _Found) -> None:
         self.found = found
-        self._conn: Optional[http.client.HTTPConnection] = None
+        self._gen += 1  # every thread's connection is to the old address
         addr = found.addr
+        self._new: Callable[[], http.client.HTTPConnection]
         if addr.startswith("unix://"):
             self._new = lambda: _UnixHTTPConnection(addr[len("unix://"):], self._timeout)
             return
@@ -241,7 +247,7 @@ class Conn:
             try:
                 return self._once(method, path, data, content_type)
             except HTTPError as e:
-                if e.status != 503 or not getattr(e, "unread", False):
+                if not e.unread:
                     raise
                 err: BaseException = e
             except _Unsent as e:
@@ -268,42 +274,40 @@ class Conn:
             wait = min(wait * 2, 1.0)
 
     def _once(self, method: str, path: str, data: Optional[bytes], ctype: str) -> Tuple[int, bytes]:
-        with self._lock:
-            c = self._conn
-            if c is not None and method != "GET":
-                # A change goes on a fresh connection: one the server closed
-                # while idle could not be told from a request it took.
-                c.close()
-                c = self._conn = None
-            if c is None:
-                c = self._new()
-                try:
-                    c.connect()
-                except OSError as e:
-                    raise _Unsent() from e
-                self._conn = c
-            headers = {"Authorization": "Bearer " + self.found.token, "X-Burst-User": self._user}
-            if data is not None:
-                headers["Content-Type"] = ctype
+        c: Optional[http.client.HTTPConnection]
+        gen, c = getattr(self._local, "conn", (0, None))
+        if c is not None and (gen != self._gen or method != "GET"):
+            # A change goes on a fresh connection: one the server closed
+            # while idle could not be told from a request it took.
+            c.close()
+            c = None
+        if c is None:
+            gen, c = self._gen, self._new()
             try:
-                c.request(method, path, body=data, headers=headers)
-                resp = c.getresponse()
-                payload = resp.read()
-            except (OSError, http.client.HTTPException):
-                c.close()
-                self._conn = None
-                raise
-            if resp.getheader("Connection", "").lower() == "close":
-                c.close()
-                self._conn = None
+                c.connect()
+            except OSError as e:
+                raise _Unsent() from e
+        self._local.conn = (0, None)
+        headers = {"Authorization": "Bearer " + self.found.token, "X-Burst-User": self._user}
+        if data is not None:
+            headers["Content-Type"] = ctype
+        try:
+            c.request(method, path, body=data, headers=headers)
+            resp = c.getresponse()
+            payload = resp.read()
+        except (OSError, http.client.HTTPException):
+            c.close()
+            raise
+        if resp.getheader("Connection", "").lower() == "close":
+            c.close()
+        else:
+            self._local.conn = (gen, c)
         if resp.status >= 300:
             try:
                 msg = json.loads(payload).get("error") or payload.decode("utf-8", "replace")
             except (ValueError, AttributeError):
                 msg = payload.decode("utf-8", "replace").strip() or resp.reason
-            e = HTTPError(resp.status, f"{msg}")
-            e.unread = resp.status == 503 and bool(resp.getheader("Retry-After"))  # type: ignore[attr-defined]
-            raise e
+            raise HTTPError(resp.status, msg, unread=resp.status == 503 and bool(resp.getheader("Retry-After")))
         return resp.status, payload
 
     def _reconnect(self) -> None:
@@ -320,8 +324,6 @@ class Conn:
             self._starts += 1
             f = find(self._burst_exe, start=True)
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
             self._set(f)
 
     def get_json(self, path: str) -> Any:
@@ -332,10 +334,11 @@ class Conn:
         return json.loads(b) if b.strip() else None
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Close this thread's connection (others close with their threads)."""
+        _, c = getattr(self._local, "conn", (0, None))
+        if c is not None:
+            c.close()
+        self._local.conn = (0, None)
 
 
 def _tls_context(addr: str, ca_pem: str) -> ssl.SSLContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 
 def wanted(progress: Optional[bool]) -> bool:
@@ -31,13 +31,13 @@ class Progress:
         if not enabled:
             return
         try:
-            from tqdm.auto import tqdm  # type: ignore[import-not-found]
+            from tqdm.auto import tqdm  # type: ignore
 
             self._bar = tqdm(total=total, desc=f"burst job {job_id}", unit="task")
         except ImportError:
             self._bar = None
 
-    def update(self, tasks: dict, final: bool = False) -> None:
+    def update(self, tasks: Dict[str, int], final: bool = False) -> None:
         if not self.enabled:
             return
         done = sum(int(tasks.get(k, 0)) for k in ("succeeded", "failed", "cancelled", "timeout", "lost"))

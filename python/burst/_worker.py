@@ -20,7 +20,11 @@ import pickle
 import sys
 import types
 
-PROTOCOL = 4  # read by any python3 from 3.4 on: a task's python may be older
+MYPY = False
+if MYPY:  # types for mypy alone, as comments: no typing import in every task
+    from typing import Any, BinaryIO, Callable, Dict, List, Tuple
+
+PROTOCOL = 4  # read by any python3 from 3.5 on: a task's python may be older
 
 
 # What a function pickled by value by cloudpickle (a lambda, a closure, a
@@ -29,13 +33,15 @@ PROTOCOL = 4  # read by any python3 from 3.4 on: a task's python may be older
 # cost each task more than starting the interpreter. Anything else that
 # names cloudpickle (a class pickled by value, ...) imports the real one.
 def _make_function(code, globals, name, argdefs, closure):
+    # type: (types.CodeType, Dict[str, Any], str, Any, Any) -> types.FunctionType
     globals["__builtins__"] = __builtins__
     return types.FunctionType(code, globals, name, argdefs, closure)
 
 
 def _function_setstate(obj, state):
-    state, slotstate = state
-    obj.__dict__.update(state)
+    # type: (Any, Tuple[Dict[str, Any], Dict[str, Any]]) -> None
+    attrs, slotstate = state
+    obj.__dict__.update(attrs)
     obj_globals = slotstate.pop("__globals__")
     obj_closure = slotstate.pop("__closure__")
     slotstate.pop("_cloudpickle_submodules", None)
@@ -53,12 +59,14 @@ def _function_setstate(obj, state):
 
 
 def _make_empty_cell():
+    # type: () -> Any
     if False:
         cell = None  # noqa: makes cell a cell of the lambda below
-    return (lambda: cell).__closure__[0]  # noqa: F821
+    return (lambda: cell).__closure__[0]  # type: ignore  # noqa: F821
 
 
 def _make_cell(*value):
+    # type: (*Any) -> Any
     cell = _make_empty_cell()
     if value:
         cell.cell_contents = value[0]
@@ -66,10 +74,12 @@ def _make_cell(*value):
 
 
 def _builtin_type(name):
+    # type: (str) -> Any
     return type if name == "ClassType" else getattr(types, name)
 
 
 def subimport(name):
+    # type: (str) -> types.ModuleType
     __import__(name)
     return sys.modules[name]
 
@@ -86,22 +96,26 @@ _STANDINS = {
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module, name):
+        # type: (str, str) -> Any
         if module in ("cloudpickle.cloudpickle", "cloudpickle.cloudpickle_fast") and name in _STANDINS:
             return _STANDINS[name]
         return super().find_class(module, name)
 
 
 def _loads(data):
+    # type: (bytes) -> Any
     return _Unpickler(io.BytesIO(data)).load()
 
 
 def _format_exc():
+    # type: () -> str
     import traceback  # only when a call fails: it costs every task otherwise
 
     return traceback.format_exc()
 
 
 def _load(ref):
+    # type: (str) -> bytes
     kind, _, data = ref.partition(":")
     if kind == "file":
         with open(data, "rb") as f:
@@ -110,17 +124,19 @@ def _load(ref):
 
 
 def _dumps(obj):
+    # type: (Any) -> bytes
     try:
         return pickle.dumps(obj, PROTOCOL)
     except Exception:
         try:
-            import cloudpickle  # what pickle cannot send (a lambda returned)
+            import cloudpickle  # type: ignore  # what pickle cannot send (a lambda returned)
         except ImportError:
             raise
-        return cloudpickle.dumps(obj, PROTOCOL)
+        return cloudpickle.dumps(obj, PROTOCOL)  # type: ignore[no-any-return]
 
 
 def _frame(out, nonce, index, ok, value, tb, summary):
+    # type: (BinaryIO, bytes, int, bool, Any, str, str) -> None
     try:
         data = _dumps((ok, value, tb, summary))
     except Exception as e:
@@ -133,8 +149,9 @@ def _frame(out, nonce, index, ok, value, tb, summary):
 
 
 def main(argv):
-    nonce, fref, wd, cref = argv[:4]
-    nonce = nonce.encode()
+    # type: (List[str]) -> int
+    tag, fref, wd, cref = argv[:4]
+    nonce = tag.encode()
     out = sys.stdout.buffer
     try:
         fdata, cdata = _load(fref), _load(cref)
