@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = ["BurstError", "SetupError", "HTTPError", "Conn"]
 
@@ -164,11 +164,8 @@ def find(burst_exe: Optional[str] = None, start: bool = True, server: Optional[s
         if not token:
             raise SetupError(f"BURST_SERVER={addr} is set but there is no credential for it: run `burst login {addr}` (or set BURST_TOKEN)")
         ca = (lg or {}).get("ca", "")
-        if pin and not ca and not os.environ.get("BURST_CA"):
-            raise SetupError(
-                f"BURST_SERVER={addr} pins a CA by hash, which the Python client cannot check: "
-                f"run `burst login {addr}` once (it keeps the CA) or set BURST_CA to the server's ca.pem"
-            )
+        if pin:
+            ca = pinned_ca(base, pin)
         return _Found(base, token, ca)
     servers = _logins().get("servers") or []
     if servers:
@@ -339,6 +336,77 @@ class Conn:
         if c is not None:
             c.close()
         self._local.conn = (0, None)
+
+
+def pinned_ca(base: str, pin: str) -> str:
+    """The CA (PEM) of the https:// server at base whose hash is pin: the
+    SHA-256 of the SubjectPublicKeyInfo of a certificate of the chain the
+    server presents (internal/pki.Pinned). The connection then trusts that
+    CA alone, which must have signed the server's certificate for its name."""
+    import hashlib
+
+    if not pin.startswith("sha256:") or len(pin) != 71 or any(c not in "0123456789abcdef" for c in pin[7:]):
+        raise SetupError(f"CA hash {pin!r}: want sha256: and 64 hex digits (as `burst server info` prints it)")
+    u = urllib.parse.urlsplit(base)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # only to read the chain: trusted below by its hash alone
+    try:
+        with socket.create_connection((u.hostname or "", u.port or 443), timeout=30) as raw:
+            with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
+                obj = getattr(tls, "_sslobj", None)
+                get_chain = getattr(obj, "get_unverified_chain", None)
+                if get_chain is None:
+                    raise SetupError(
+                        f"{base}#{pin}: this python ({sys.version.split()[0]}) cannot show the chain a server sends, to check a pin: "
+                        f"run `burst login {base}#{pin}` once (it keeps the CA) or set BURST_CA to the server's ca.pem"
+                    )
+                chain = [c.public_bytes(_ENCODING_DER) for c in get_chain()]
+    except OSError as e:
+        raise SetupError(f"{base}: cannot connect to check its CA ({e}): is the server running there?") from None
+    seen = []
+    for der in chain:
+        h = "sha256:" + hashlib.sha256(_spki(der)).hexdigest()
+        if h == pin:
+            return ssl.DER_cert_to_PEM_cert(der)
+        seen.append(h)
+    raise SetupError(
+        f"{base}: the server's CA does not match the pinned hash: pinned {pin}, the server presented {', '.join(seen)} "
+        "(a URL for another server, or someone between)"
+    )
+
+
+#: The DER form for Certificate.public_bytes (ssl's _ssl.ENCODING_DER).
+_ENCODING_DER = 2
+
+
+def _spki(der: bytes) -> bytes:
+    """The DER of a certificate's SubjectPublicKeyInfo (RFC 5280: the 7th
+    field of tbsCertificate, the 6th when it has no explicit version)."""
+
+    def tlv(b: bytes, i: int) -> Tuple[int, int, int]:  # (tag, start of value, end)
+        tag, n = b[i], b[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7F
+            n = int.from_bytes(b[i : i + k], "big")
+            i += k
+        return tag, i, i + n
+
+    _, cert, _ = tlv(der, 0)
+    _, tbs, end = tlv(der, cert)
+    i = tbs
+    fields: List[Tuple[int, int, int]] = []
+    while i < end and len(fields) < 7:
+        tag, v, e = tlv(der, i)
+        fields.append((tag, i, e))
+        i = e
+    if fields and fields[0][0] != 0xA0:  # no [0] version: v1
+        fields.insert(0, (0xA0, 0, 0))
+    if len(fields) < 7:
+        raise SetupError("the server presented a certificate that cannot be read")
+    _, start, stop = fields[6]
+    return der[start:stop]
 
 
 def _tls_context(addr: str, ca_pem: str) -> ssl.SSLContext:
