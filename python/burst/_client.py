@@ -161,6 +161,37 @@ class Job:
         """Cancel the job: running tasks are stopped, queued ones never start."""
         self._client._conn.post_json(f"/v1/jobs/{self.id}/cancel")
 
+    def outputs(self) -> List[Dict[str, Any]]:
+        """The files its tasks kept (``outputs=`` globs): one entry per task
+        that kept any, ``{"task", "attempt", "files": [{"path", "digest",
+        "size", "mode"}]}``."""
+        out: List[Dict[str, Any]] = []
+        total = int(self.tasks.get("total", 1) or 1)
+        for start in range(0, total, PAGE):
+            out += self._client._conn.get_json(f"/v1/jobs/{self.id}/outputs?from={start}&limit={PAGE}") or []
+        return out
+
+    def fetch(self, directory: str = ".") -> List[str]:
+        """Download the files its tasks kept into ``directory`` at their
+        relative paths (under ``directory/TASK/`` when two tasks kept the
+        same path), each checked by its hash, as ``burst results --fetch``
+        does; returns the paths written."""
+        outs = self.outputs()
+        paths = [f["path"] for o in outs for f in o["files"]]
+        per_task = len(paths) != len(set(paths))
+        written = []
+        for o in outs:
+            for f in o["files"]:
+                rel = os.path.join(str(o["task"]), f["path"]) if per_task else f["path"]
+                dest = os.path.join(directory, rel)
+                if os.path.isabs(f["path"]) or os.path.normpath(rel).startswith(".."):
+                    raise BurstError(f"job {self.id}: output path {f['path']!r} leaves the directory: not fetched")
+                os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+                self._client._conn.download(f["digest"], dest)
+                os.chmod(dest, (f.get("mode") or 0o644) & 0o777)
+                written.append(dest)
+        return written
+
 
 Resource = Union[int, float, str, None]
 

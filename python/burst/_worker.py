@@ -107,11 +107,17 @@ def _loads(data):
     return _Unpickler(io.BytesIO(data)).load()
 
 
-def _format_exc():
-    # type: () -> str
+def _format_exc(skip=0):
+    # type: (int) -> str
+    """The traceback of the exception being handled, less its first skip
+    frames (this worker's own)."""
     import traceback  # only when a call fails: it costs every task otherwise
 
-    return traceback.format_exc()
+    typ, value, tb = sys.exc_info()
+    for _ in range(skip):
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+    return "".join(traceback.format_exception(typ, value, tb))
 
 
 def _load(ref):
@@ -178,7 +184,7 @@ def main(argv):
             value = fn(*args, **kwargs)
         except BaseException as e:  # SystemExit and KeyboardInterrupt included: they end that call
             failed = True
-            tb = _format_exc()
+            tb = _format_exc(skip=1)  # from the function's own frame
             _frame(out, nonce, first + i, False, e, tb, "%s: %s" % (type(e).__name__, e))
             continue
         _frame(out, nonce, first + i, True, value, "", "")

@@ -52,6 +52,22 @@ class TestRun(Base):
         ok = self.b.run(["true"]).wait(timeout=60)
         self.assertEqual((ok.state, ok.exit_code), ("succeeded", 0))
 
+    def test_run_stages_inputs_and_fetches_outputs(self):
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory(dir=here) as d:
+            os.chdir(d)
+            try:
+                with open("x.txt", "w") as f:
+                    f.write("hello\n")
+                job = self.b.run(["sh", "-c", "mkdir out && tr a-z A-Z < x.txt > out/y.txt"], inputs=["x.txt"], outputs=["out/*.txt"])
+                self.assertEqual(job.wait(timeout=60).state, "succeeded", job.stderr())
+                got = job.fetch("fetched")
+                self.assertEqual(got, [os.path.join("fetched", "out", "y.txt")])
+                with open(got[0]) as f:
+                    self.assertEqual(f.read(), "HELLO\n")
+            finally:
+                os.chdir(here)
+
     def test_run_refuses_shell_text(self):
         with self.assertRaises(burst.BurstError) as c:
             self.b.run("python3 fit.py")
@@ -119,6 +135,7 @@ class TestMap(Base):
         tb = e.__cause__.remote_traceback
         self.assertIn("pyfuncs.py", tb)
         self.assertIn("in boom", tb)
+        self.assertNotIn("in main", tb, "the worker's own frames are left out")
         self.assertIn("ValueError: boom at 3", tb)
         got = self.b.map(pyfuncs.boom, range(6), return_exceptions=True)
         self.assertEqual([g for i, g in enumerate(got) if i != 3], [0, 1, 2, 4, 5])
@@ -134,6 +151,14 @@ class TestMap(Base):
         with contextlib.redirect_stderr(quiet):
             self.b.map(pyfuncs.square, [1], progress=False)
         self.assertEqual(quiet.getvalue(), "")
+
+    def test_unpicklable_function_is_refused(self):
+        lock = threading.Lock()
+        with self.assertRaises(burst.BurstError) as c:
+            self.b.map(lambda x: lock, range(3))
+        msg = str(c.exception)
+        self.assertIn("cloudpickle" if MODE == "pickle" else "cannot be sent", msg)
+        self.assertNotIn("\n", msg)
 
     def test_unpicklable_input_is_named(self):
         with self.assertRaises(burst.BurstError) as c:
@@ -194,6 +219,8 @@ class TestRestart(Base):
                 out["r"] = self.b.map(pyfuncs.slow_square, xs)
             except BaseException as e:  # reported below
                 out["e"] = e
+            finally:
+                self.b.close()  # this thread's connection
 
         t = threading.Thread(target=run)
         t.start()
