@@ -355,7 +355,10 @@ class Client:
             chunk = calls[start : start + chunksize]
             sources.append(self._payload(_pickle_calls(start, chunk), "burst-calls.pkl", t, proj, staged))
         py = python or sys.executable or "python3"
-        argv = [py, "-c", _worker_source(), nonce, fref, os.getcwd(), "{}"]
+        # Every argument but "{}" is free of map's replacement strings: the
+        # directory travels base64 (a "{1}" in its name stays a name).
+        wd = "b64:" + base64.b64encode(os.fsencode(os.getcwd())).decode()
+        argv = [py, "-c", _worker_source(), nonce, fref, wd, "{}"]
         if python is None and py != "python3":
             argv = ["/bin/sh", "-c", _FALLBACK] + argv
         spec["map"] = {"template": argv, "sources": [sources]}

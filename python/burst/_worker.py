@@ -164,6 +164,7 @@ def main(argv):
     except Exception as e:
         sys.stderr.write("burst: cannot read the call: %s\n" % e)
         return 2
+    wd = os.fsdecode(_load(wd)) if wd else ""
     if wd and (fref.startswith("file:") or cref.startswith("file:")) and os.path.isdir(wd):
         os.chdir(wd)
     first, calls = _loads(cdata)

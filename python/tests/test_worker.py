@@ -27,6 +27,11 @@ def run_worker(fn_bytes, calls, first=0):
 
 
 class TestWorker(unittest.TestCase):
+    def test_source_holds_no_replacement_string(self):
+        # The source is an argument of map's template, where {} {.} {/} {1}
+        # ... would be replaced by the task's input.
+        self.assertIsNone(re.search(r"\{[0-9./#%]*\}", bc._worker_source()))
+
     def test_importable_function_and_order(self):
         p, frames = run_worker(pickle.dumps(divmod, 4), [((7, 2), {}), ((9, 4), {})], first=5)
         self.assertEqual(p.returncode, 0, p.stderr)
