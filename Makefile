@@ -35,6 +35,7 @@ bench: build
 	$(GO) run ./bench/guard -burst $(BIN)
 	$(GO) run ./bench/pipe -burst $(BIN)
 	$(GO) run ./bench/ui -burst $(BIN)
+	$(GO) run ./bench/pymap -burst $(BIN)
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch
