@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -206,6 +207,31 @@ class TestMapCommand(Base):
     def test_map_command_failures_are_results(self):
         rs = list(self.b.map_command(["sh", "-c", 'exit "$1"', "sh"], [0, 4]))
         self.assertEqual([(r.state, r.exit_code) for r in rs], [("succeeded", 0), ("failed", 4)])
+
+
+class TestInterrupt(Base):
+    def test_ctrl_c_cancels_the_maps_job(self):
+        p = subprocess.Popen(
+            [sys.executable, "-c", "import burst, time; burst.connect().map(time.sleep, [30] * 4, progress=False)"],
+            stderr=subprocess.PIPE,
+        )
+        try:
+            job = None
+            deadline = time.monotonic() + 60
+            while job is None and time.monotonic() < deadline:
+                for j in json.loads(self.b._conn.request("GET", "/v1/jobs?limit=5")[1]):
+                    if j["name"] == "py:sleep" and j["tasks"].get("running", 0) > 0 and j["state"] == "running":
+                        job = self.b.job(j["id"])
+                time.sleep(0.05)
+            self.assertIsNotNone(job, "the map's tasks never ran")
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"burst: job %d cancelled" % job.id, err)
+        self.assertEqual(job.wait(timeout=60).state, "cancelled")
 
 
 class TestRestart(Base):
