@@ -312,15 +312,14 @@ class Conn:
         (MAX_STARTS times at most)."""
         if not self.found.local_home:
             return
-        start = self._starts < MAX_STARTS
-        try:
-            f = find(self._burst_exe, start=False)
-        except SetupError:
-            if not start:
-                return
-            self._starts += 1
-            f = find(self._burst_exe, start=True)
-        with self._lock:
+        with self._lock:  # another thread's start is seen, not repeated
+            try:
+                f = find(self._burst_exe, start=False)
+            except SetupError:
+                if self._starts >= MAX_STARTS:
+                    return
+                self._starts += 1
+                f = find(self._burst_exe, start=True)
             self._set(f)
 
     def download(self, digest: str, dest: str) -> None:
