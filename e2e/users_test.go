@@ -338,6 +338,7 @@ func TestRoleMatrix(t *testing.T) {
 	notUsers := [6]string{"ok", "403", "403", "403", "403", "ok"}
 	rows := []row{
 		{"GET", "/v1/health", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}},
+		{"GET", "/metrics", "", admin}, // and a metrics credential (TestMetricsCredential)
 		{"GET", "/v1/types", "", all},
 		{"GET", "/v1/tiers", "", all},
 		{"GET", "/v1/whoami", "", all},

@@ -47,6 +47,8 @@ type Backend interface {
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
+	// Metrics serves GET /metrics in Prometheus' format (internal/metrics).
+	Metrics() http.Handler
 }
 
 // Jobs submits, cancels, resumes and reads jobs and their tasks.
@@ -177,6 +179,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 		return nil, err
 	}
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, b.Health()) })
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { b.Metrics().ServeHTTP(w, r) })
 	h.jobRoutes(mux)
 	h.moneyRoutes(mux)
 	h.fleetRoutes(mux)
