@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/client"
 )
 
 // A lab on one server (issue #15, item 3): the admin (the home's token)
@@ -205,6 +207,19 @@ func TestUsersRoles(t *testing.T) {
 	h.mustRun("user", "token", "revoke", "vic")
 	if code, msg := l.call(t, l.tokens["vic"], "GET", "/v1/projects", ""); code != 401 || !strings.Contains(msg, "burst user token NAME") {
 		t.Errorf("vic's revoked credential: %d %s, want 401", code, msg)
+	}
+	// What the server is, any user may ask; where it keeps its files on its
+	// host, only an admin.
+	for who, secret := range map[string]string{"alice": l.tokens["alice"], "the admin": l.admin} {
+		code, body := l.call(t, secret, "GET", "/v1/health", "")
+		var got client.Health
+		if code != 200 || json.Unmarshal([]byte(body), &got) != nil || got.Version == "" {
+			t.Errorf("GET /v1/health as %s: %d %s", who, code, body)
+			continue
+		}
+		if shown := got.Home != "" || got.Socket != "" || got.PID != 0; shown != (who == "the admin") {
+			t.Errorf("GET /v1/health as %s names the server's home, socket or pid: %v, want %v (%s)", who, shown, who == "the admin", body)
+		}
 	}
 	h.mustRun("user", "rm", "nora")
 	if code, msg := l.call(t, l.tokens["nora"], "GET", "/v1/health", ""); code != 401 {
