@@ -76,6 +76,8 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 		Capacity:  m.row.Capacity(),
 		GPUs:      gpus,
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
+		// Started by its provider, its agent not registered yet.
+		Booting: !m.registered && !m.drain && (m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning),
 		Until:     m.until,
 	}
 	if m.cluster != nil && m.cluster.caps().Joins {
