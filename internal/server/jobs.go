@@ -293,6 +293,9 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 		if row.State == burst.Queued {
 			j.requeueTask(*row)
+			if p := preemptedIn(row.Reason); p != "" {
+				j.notePreempted(row.Index, p)
+			}
 			continue
 		}
 		m := c.machines[row.Machine]
