@@ -220,4 +220,3 @@ func addCompletions(root *cobra.Command) {
 	}
 	walk(root)
 }
-

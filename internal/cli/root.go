@@ -147,7 +147,6 @@ const completionExample = `  source <(burst completion bash)
   burst show <TAB>          # the newest job ids, with their states and names
   burst run --on <TAB>      # the clusters`
 
-
 // exitUnless turns a bad-argument count into a usage error.
 func argsAtLeast(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
