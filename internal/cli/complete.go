@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/discover"
 )
@@ -87,72 +88,37 @@ func withDesc(value, desc string) string {
 	return value + "\t" + desc
 }
 
-// The completers: what the server lists, newest jobs first.
+// each lists what get returns, one candidate an item as cand writes it.
+// (get is a client method expression: (*client.Client).Projects.)
+func each[T any](get func(*client.Client, context.Context) ([]T, error), cand func(T) string) cobra.CompletionFunc {
+	return fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
+		items, err := get(cl, ctx)
+		out := make([]string, 0, len(items))
+		for _, it := range items {
+			out = append(out, cand(it))
+		}
+		return out, err
+	})
+}
+
+// The completers: what the server lists (the newest jobs first), as the
+// listings' -q print it, with a description where there is one.
 var (
-	completeJobs = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		js, err := cl.Jobs(ctx, client.JobsQuery{Limit: 100})
-		var out []string
-		for _, j := range js {
-			out = append(out, withDesc(strconv.FormatInt(j.ID, 10), string(j.State)+" "+j.Name))
-		}
-		return out, err
-	})
-	completeProjects = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ps, err := cl.Projects(ctx)
-		var out []string
-		for _, p := range ps {
-			out = append(out, withDesc(p.Name, p.Description))
-		}
-		return out, err
-	})
-	completeClusters = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ks, err := cl.Clusters(ctx)
-		var out []string
-		for _, k := range ks {
-			out = append(out, withDesc(k.Name, k.Provider+" "+k.Type))
-		}
-		return out, err
-	})
-	completeMachines = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ms, err := cl.MachinesIn(ctx, "")
-		var out []string
-		for _, m := range ms {
-			out = append(out, withDesc(m.ID, m.Cluster+" "+machineState(m)))
-		}
-		return out, err
-	})
-	completeUsers = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		us, err := cl.Users(ctx)
-		var out []string
-		for _, u := range us {
-			out = append(out, u.Name)
-		}
-		return out, err
-	})
-	completeTiers = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ts, err := cl.Tiers(ctx)
-		var out []string
-		for _, t := range ts {
-			out = append(out, withDesc(t.Name, t.Description))
-		}
-		return out, err
-	})
-	completeTypes = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ts, err := cl.Types(ctx, false)
-		var out []string
-		for _, t := range ts {
-			out = append(out, t.Name)
-		}
-		return out, err
-	})
-	completeJoinTokens = fromServer(func(ctx context.Context, cl *client.Client) ([]string, error) {
-		ts, err := cl.JoinTokens(ctx)
-		var out []string
-		now := time.Now()
-		for _, t := range ts {
-			out = append(out, withDesc(strconv.FormatInt(t.ID, 10), t.Cluster+" "+t.State(now)))
-		}
-		return out, err
+	completeJobs = each(func(cl *client.Client, ctx context.Context) ([]burst.Job, error) {
+		return cl.Jobs(ctx, client.JobsQuery{Limit: 100})
+	}, func(j burst.Job) string { return withDesc(strconv.FormatInt(j.ID, 10), string(j.State)+" "+j.Name) })
+	completeProjects = each((*client.Client).Projects, func(p burst.Project) string { return withDesc(p.Name, p.Description) })
+	completeClusters = each((*client.Client).Clusters, func(k burst.Cluster) string { return withDesc(k.Name, k.Provider+" "+k.Type) })
+	completeMachines = each(func(cl *client.Client, ctx context.Context) ([]burst.Machine, error) {
+		return cl.MachinesIn(ctx, "")
+	}, func(m burst.Machine) string { return withDesc(m.ID, m.Cluster+" "+machineState(m)) })
+	completeUsers = each((*client.Client).Users, func(u client.User) string { return u.Name })
+	completeTiers = each((*client.Client).Tiers, func(t burst.StorageTier) string { return withDesc(t.Name, t.Description) })
+	completeTypes = each(func(cl *client.Client, ctx context.Context) ([]burst.MachineType, error) {
+		return cl.Types(ctx, false)
+	}, func(t burst.MachineType) string { return t.Name })
+	completeJoinTokens = each((*client.Client).JoinTokens, func(t client.JoinTokenInfo) string {
+		return withDesc(strconv.FormatInt(t.ID, 10), t.Cluster+" "+t.State(time.Now()))
 	})
 )
 

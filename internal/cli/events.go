@@ -31,7 +31,9 @@ machine started or stopped (by a user, the autoscaler or the guardrail),
 every budget warning, and every submission refused. Events are never
 edited. -f keeps following new events until Ctrl-C.
 
-With -o json: a JSON array, or with -f one JSON object per line.`,
+With -o json: a JSON array, or with -f one JSON object per line (-o yaml:
+one YAML document each). -q prints the events' ids; -o wide adds them as a
+column.`,
 		Example: `  burst events
   burst events --project mars --limit 20
   burst events -f

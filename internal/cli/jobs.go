@@ -26,7 +26,9 @@ func newJobsCmd() *cobra.Command {
 		Short: "List jobs, newest first",
 		Example: `  burst jobs
   burst jobs --state running --state queued
-  burst jobs --project mars -o json`,
+  burst jobs --project mars -o json
+  burst jobs -o wide                          # also USER, KIND, REASON; names uncut
+  burst cancel $(burst jobs -q --state queued) # -q: only the ids, one a line`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(c, out); err != nil {

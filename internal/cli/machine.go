@@ -44,7 +44,9 @@ func newMachineListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List machines with their state, tasks, price and cost so far",
 		Example: `  burst machine list
-  burst machine list --cluster work -o json`,
+  burst machine list --cluster work -o json
+  burst machine list --no-headers -o wide | awk '{print $1, $14}'
+  burst machine stop $(burst machine list -q --cluster work)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Machine, error) {
