@@ -254,7 +254,7 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s%s\n", k.Name, k.Provider, dash(typ), k.Project,
 			machines, k.Queued, price, idle, scheduleText(k), wideCells(w, strconv.Itoa(k.Min), strconv.Itoa(k.CPUs),
-				bytesHuman(k.MemBytes), strconv.Itoa(k.GPUs), dash(k.Fallback), k.CreatedAt.Local().Format("2006-01-02 15:04")))
+				bytesHuman(k.MemBytes), strconv.Itoa(k.GPUs), dash(k.Fallback), timeOrDash(k.CreatedAt)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -97,11 +97,11 @@ func newJoinTokenListCmd() *cobra.Command {
 				for _, t := range ts {
 					used := "-"
 					if t.Used != nil {
-						used = t.Used.Local().Format("2006-01-02 15:04")
+						used = timeOrDash(*t.Used)
 					}
 					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s%s\n", t.ID, t.Cluster, t.State(now),
 						t.Expires.Local().Format("2006-01-02 15:04"), dash(t.UsedBy), t.CreatedBy,
-						wideCells(w, t.Created.Local().Format("2006-01-02 15:04"), used))
+						wideCells(w, timeOrDash(t.Created), used))
 				}
 				return tw.Flush()
 			})

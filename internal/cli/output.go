@@ -94,7 +94,7 @@ func checkOut(c *cobra.Command, out string) error {
 	case fmtTable, fmtJSON, fmtYAML:
 	case fmtWide:
 		if !isListing(c) {
-			return usage("-o wide: %s shows one thing, not a listing; use -o table, json or yaml", c.CommandPath())
+			return usage("-o wide is for listings (burst jobs, machine list, ...): use -o table, json or yaml with %s", c.CommandPath())
 		}
 	default:
 		if isListing(c) {
@@ -422,6 +422,14 @@ func cellsIf(on bool, cells ...string) string {
 		return ""
 	}
 	return "\t" + strings.Join(cells, "\t")
+}
+
+// timeOrDash is t to the minute, local time; "-" for none.
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
 }
 
 // cutUnlessWide is cleanCut(s, n), or all of s cleaned with -o wide.

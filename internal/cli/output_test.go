@@ -145,7 +145,7 @@ func TestOutputBadCombinations(t *testing.T) {
 	var out string
 	c := &cobra.Command{Use: "one"}
 	outFlag(c, &out)
-	if err := checkOut(c, "wide"); err == nil || !strings.Contains(err.Error(), "use -o table, json or yaml") {
+	if err := checkOut(c, "wide"); err == nil || !strings.Contains(err.Error(), "use -o table, json or yaml with") {
 		t.Errorf("-o wide on a single object: %v", err)
 	}
 }

@@ -234,7 +234,7 @@ func projectTable(w io.Writer, ps []burst.Project) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
 			usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
-			dash(cutUnlessWide(w, p.Description, 32)), wideCells(w, p.CreatedAt.Local().Format("2006-01-02 15:04")))
+			dash(cutUnlessWide(w, p.Description, 32)), wideCells(w, timeOrDash(p.CreatedAt)))
 	}
 	return tw.Flush()
 }
