@@ -119,6 +119,10 @@ func TestCompletion(t *testing.T) {
 		{[]string{"user", "rm"}, []string{"user", "list"}, []string{"alice", "nora"}},
 		{[]string{"project", "grant", "mars"}, []string{"user", "list"}, []string{"alice"}},
 		{[]string{"storage", "ls", "--tier"}, []string{"types", "--tiers"}, []string{"ssd", "cold_hdd"}},
+		{[]string{"storage", "ls", "--job"}, []string{"jobs"}, []string{idArg(id)}},
+		{[]string{"map", "--resume"}, []string{"jobs"}, []string{idArg(id)}},
+		{[]string{"cluster", "create", "c", "--type"}, []string{"types"}, []string{"c5.large"}},
+		{[]string{"jobs", "--state"}, nil, []string{"queued", "failed"}},
 		{[]string{"jobs", "-o"}, nil, []string{"table", "wide", "json", "yaml"}},
 		{[]string{"show", "-o"}, nil, []string{"table", "json", "yaml"}},
 	} {
@@ -164,9 +168,11 @@ func TestCompletion(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "__start_burst burst") {
 		t.Errorf("bash: source <(burst completion bash) && complete -p burst: %v\n%s", err, out)
 	}
-	for _, sh := range []struct{ name, script string }{
-		{"zsh", `autoload -U compinit && compinit -u && source <("$BURST" completion zsh) && whence -w _burst`},
-		{"fish", `"$BURST" completion fish | source; and complete -c burst | string match -q '*__complete*'; and echo loaded`},
+	// zsh: the script loads and defines its function; fish: it loads and
+	// a completion through it (fish's complete -C) asks this server.
+	for _, sh := range []struct{ name, script, want string }{
+		{"zsh", `autoload -U compinit && compinit -u && source <(burst completion zsh) && whence -w _burst`, "_burst: function"},
+		{"fish", `burst completion fish | source; and complete -C "burst jobs --project "`, "\nmars\n"},
 	} {
 		t.Run(sh.name, func(t *testing.T) {
 			if _, err := exec.LookPath(sh.name); err != nil {
@@ -176,9 +182,10 @@ func TestCompletion(t *testing.T) {
 				t.Skipf("SKIPPED: %s is not installed: its completion script is not loaded here", sh.name)
 			}
 			c := exec.Command(sh.name, "-c", sh.script)
-			c.Env = append(os.Environ(), "BURST="+burstBin)
-			if out, err := c.CombinedOutput(); err != nil {
-				t.Errorf("%s: the completion script does not load: %v\n%s", sh.name, err, out)
+			c.Env = append(slices.Clone(h.env), "PATH="+filepath.Dir(burstBin)+":"+os.Getenv("PATH"))
+			out, err := c.CombinedOutput()
+			if err != nil || !strings.Contains("\n"+string(out), sh.want) {
+				t.Errorf("%s: the completion script does not load or complete: %v\n%s", sh.name, err, out)
 			}
 		})
 	}

@@ -146,18 +146,23 @@ var argCompletions = map[string]cobra.CompletionFunc{
 }
 
 // flagCompletions are the flag values completed, by flag name, on every
-// command that has the flag (a string flag: --on of cluster create is a
-// weekly time, not a cluster, and is left alone).
-var flagCompletions = map[string]cobra.CompletionFunc{
-	"project": completeProjects,
-	"cluster": completeClusters,
-	"on":      completeClusters,
-	"tier":    completeTiers,
-	"to":      completeTiers,
-	"type":    completeTypes,
-	"state":   fixed("queued", "running", "succeeded", "failed", "cancelled", "timeout", "lost"),
-	"kind":    fixed("input", "output", "log"),
-	"by":      fixed("job", "machine", "user", "day", "project", "kind", "tier"),
+// command that has the flag with a value of type typ (--on of cluster
+// create, a list of weekly times, is not a cluster and is left alone).
+var flagCompletions = map[string]struct {
+	typ string
+	f   cobra.CompletionFunc
+}{
+	"project": {"string", completeProjects},
+	"cluster": {"string", completeClusters},
+	"on":      {"string", completeClusters},
+	"tier":    {"string", completeTiers},
+	"to":      {"string", completeTiers},
+	"type":    {"string", completeTypes},
+	"job":     {"int64", completeJobs},
+	"resume":  {"int64", completeJobs},
+	"state":   {"stringArray", fixed("queued", "running", "succeeded", "failed", "cancelled", "timeout", "lost")},
+	"kind":    {"string", fixed("input", "output", "log")},
+	"by":      {"string", fixed("job", "machine", "user", "day", "project", "kind", "tier")},
 }
 
 func fixed(values ...string) cobra.CompletionFunc {
@@ -171,13 +176,12 @@ func addCompletions(root *cobra.Command) {
 		if f, ok := argCompletions[c.CommandPath()]; ok && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = f
 		}
-		for name, f := range flagCompletions {
-			fl := c.Flags().Lookup(name)
-			if fl == nil || (fl.Value.Type() != "string" && !(name == "state" && fl.Value.Type() == "stringArray")) {
+		for name, fc := range flagCompletions {
+			if fl := c.Flags().Lookup(name); fl == nil || fl.Value.Type() != fc.typ {
 				continue
 			}
 			if _, taken := c.GetFlagCompletionFunc(name); !taken {
-				_ = c.RegisterFlagCompletionFunc(name, f)
+				_ = c.RegisterFlagCompletionFunc(name, fc.f)
 			}
 		}
 		for _, s := range c.Commands() {
