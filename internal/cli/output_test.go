@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -134,10 +135,7 @@ func TestOutputBadCombinations(t *testing.T) {
 			t.Errorf("%v: err %v stdout %q; want one line with %q", tc.args, err, so, tc.want)
 		}
 		var ee *ExitError
-		if e, ok := err.(*ExitError); ok {
-			ee = e
-		}
-		if ee == nil || ee.Code != 2 {
+		if !errors.As(err, &ee) || ee.Code != 2 {
 			t.Errorf("%v: want a usage error (exit 2), got %#v", tc.args, err)
 		}
 	}
