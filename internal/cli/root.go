@@ -1,6 +1,7 @@
 // Package cli is burst's command line: one file per command, each parsing
 // its flags, making one client call and rendering the answer for people
-// (tables) or programs (-o json).
+// (tables) or programs (-o json, -o yaml), by one set of output
+// conventions (output.go); complete.go answers the shells' TAB.
 //
 // It holds no scheduling or storage logic; everything goes through the API.
 package cli
