@@ -103,7 +103,7 @@ func newUserListCmd() *cobra.Command {
 			})
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 
