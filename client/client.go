@@ -138,15 +138,26 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// answerTimeout is how long a call waits for the first line of the
+// server's answer once its request is sent: past the longest the server
+// holds a long poll (GET /v1/jobs/N/wait, 60 s).
+var answerTimeout = 75 * time.Second
+
 func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+	// A server that takes the connection and then says nothing (stopped,
+	// wedged, or not burst) fails a call instead of holding it forever:
+	// connecting and the TLS handshake get 10 s each, and the answer's
+	// first line answerTimeout once the request is sent (the server ends
+	// its long polls within a minute; streams answer at once).
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+		DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: answerTimeout}
 	ep := &endpoint{token: token, hc: &http.Client{Transport: tr}}
 	switch {
 	case strings.HasPrefix(addr, "unix://"):
 		path := strings.TrimPrefix(addr, "unix://")
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return dialer.DialContext(ctx, "unix", path)
 		}
 		ep.base = "http://unix"
 	case strings.HasPrefix(addr, "https://"):
@@ -194,6 +205,10 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body io.Re
 	}
 	resp, err := ep.hc.Do(req)
 	if err != nil {
+		if strings.Contains(err.Error(), "timeout awaiting response headers") {
+			return nil, fmt.Errorf("%s %s: %s took the request but did not answer within %v: the server is stopped or overloaded (`burst server info` on its host; a local one restarts with `burst server stop` and the next command): %w",
+				method, path, ep.base, answerTimeout, err)
+		}
 		return nil, tlsFailure(err, ep.base)
 	}
 	if resp.StatusCode >= 300 {
