@@ -77,6 +77,26 @@ type endpoint struct {
 	base  string // http://host:port or http://unix
 	token string
 	hc    *http.Client
+	// patient is hc without the answer's timeout, for calls whose answer
+	// rightly comes late: a backup (the copy is made before its first
+	// byte) and an upload (the server syncs the file before it answers).
+	patient *http.Client
+}
+
+// patientKey marks a call's context as one that waits for its answer as
+// long as it takes (endpoint.patient).
+type patientKey struct{}
+
+func patiently(ctx context.Context) context.Context {
+	return context.WithValue(ctx, patientKey{}, true)
+}
+
+// client is the HTTP client for a call made with ctx.
+func (ep *endpoint) client(ctx context.Context) *http.Client {
+	if ctx.Value(patientKey{}) != nil {
+		return ep.patient
+	}
+	return ep.hc
 }
 
 // Error is an error answer from the server.
@@ -181,6 +201,9 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 	default:
 		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock, http://host:port or https://host:port", addr)
 	}
+	slow := tr.Clone()
+	slow.ResponseHeaderTimeout = 0
+	ep.patient = &http.Client{Transport: slow}
 	return ep, nil
 }
 
@@ -203,7 +226,7 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body io.Re
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := ep.hc.Do(req)
+	resp, err := ep.client(ctx).Do(req)
 	if err != nil {
 		if strings.Contains(err.Error(), "timeout awaiting response headers") {
 			return nil, fmt.Errorf("%s %s: %s took the request but did not answer within %v: the server is stopped or overloaded (`burst server info` on its host; a local one restarts with `burst server stop` and the next command): %w",
