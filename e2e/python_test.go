@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,4 +138,69 @@ func needPython(t *testing.T) string {
 	}
 	t.Skipf("SKIPPED LOUDLY: %s", why)
 	return ""
+}
+
+// A Python map on a machine that shares nothing with the caller (a test
+// host: its own /tmp, HOME and host name): the function, a closure over
+// 200 KiB (past the inline limit, so it travels through the blob store),
+// reaches the host as data; the caller's interpreter lies at a path the
+// host lacks, so tasks fall back on its python3; no burst package and no
+// cloudpickle import are needed there; results come back in order through
+// the logs the agent ships.
+func TestHostsPythonMap(t *testing.T) {
+	t.Parallel()
+	py := needPython(t)
+	h := startHostServer(t)
+	h.mustRun("cluster", "create", "pyhost", "--provider", "joined")
+	a := h.startHostAgent(1, "--machine", "bh1-py", "--cluster", "pyhost", "--cpus", "2")
+	h.waitRegistered(a)
+	link := filepath.Join(h.root, "bin", "python3") // under this machine's /tmp: no such path on the host
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(py, link); err != nil {
+		t.Fatal(err)
+	}
+	const script = `import burst, json, os, sys
+b = burst.connect()
+k, big = 5, b"z" * (200 << 10)
+r = b.map(lambda x: [x + k, os.uname()[1], os.getcwd(), len(big), sys.executable, "cloudpickle" in sys.modules], range(6), cluster="pyhost")
+print(json.dumps({"r": r, "host": os.uname()[1], "exe": sys.executable}))
+`
+	out, err := pythonCmd(t, h, link, nil, "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python map on a test host: %v\n%s", err, out)
+	}
+	t.Logf("python: %s", out)
+	var got struct {
+		R    [][]any `json:"r"`
+		Host string  `json:"host"`
+		Exe  string  `json:"exe"`
+	}
+	if err := json.Unmarshal(out[bytes.LastIndexByte(bytes.TrimSpace(out), '\n')+1:], &got); err != nil {
+		t.Fatalf("python printed %q: %v", out, err)
+	}
+	if got.Exe != link {
+		t.Fatalf("the caller's sys.executable is %s, want %s (the path the host lacks)", got.Exe, link)
+	}
+	if len(got.R) != 6 {
+		t.Fatalf("map returned %d results, want 6: %s", len(got.R), out)
+	}
+	for i, r := range got.R {
+		if len(r) != 6 {
+			t.Fatalf("result %d: %v", i, r)
+		}
+		if r[0] != float64(i+5) || r[3] != float64(200<<10) {
+			t.Errorf("result %d: %v, want %d and the closure's 204800 bytes", i, r, i+5)
+		}
+		if r[1] == got.Host {
+			t.Errorf("call %d ran on %v, the caller's own host: want the test host", i, r[1])
+		}
+		if r[2] == h.dir {
+			t.Errorf("call %d ran in the caller's directory %s, which the host does not have", i, h.dir)
+		}
+		if r[4] == link || r[5] != false {
+			t.Errorf("call %d: its python was %v (cloudpickle imported: %v): want the host's python3, without cloudpickle", i, r[4], r[5])
+		}
+	}
 }
