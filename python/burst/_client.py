@@ -286,7 +286,9 @@ class Client:
         if max_failures is not None:
             spec["map"]["max_failures"] = max_failures
         if stage:
-            files = [(i, v) for i, v in enumerate(values) if os.path.isfile(v)]
+            # As burst map --in: the inputs that name files here by a
+            # relative path below this directory; others stay arguments.
+            files = [(i, v) for i, v in enumerate(values) if os.path.isfile(v) and not os.path.isabs(v) and not os.path.normpath(v).startswith("..")]
             spec["inputs"] = self._stage_files([v for _, v in files], spec, [i for i, _ in files])
         job = self._submit(spec)
         self._follow(job, len(values), progress)
@@ -559,10 +561,18 @@ def _pickle_calls(start: int, chunk: List[Tuple[Tuple[Any, ...], Dict[str, Any]]
 
 def _unframe(index: int, b64: bytes) -> Tuple[Any, Optional[BaseException]]:
     try:
-        data = base64.b64decode(b64)
-        ok, value, tb, summary = pickle.loads(data)
+        ok, vdata, tb, summary = pickle.loads(base64.b64decode(b64))
     except Exception as e:
-        return None, RemoteError(f"call {index}: its result cannot be read here ({type(e).__name__}: {e}): install here what it is made of", index)
+        return None, RemoteError(f"call {index}: its frame cannot be read ({type(e).__name__}: {e})", index)
+    what = "result" if ok else "exception"
+    try:
+        value = pickle.loads(vdata) if vdata is not None else None
+    except Exception as e:
+        # A type that exists only where the task ran, or a newer pickle.
+        msg = f"call {index}: its {what} cannot be read here ({type(e).__name__}: {e}): install here what it is made of"
+        if not ok:
+            msg = f"call {index} raised {summary}; the exception itself cannot be read here ({type(e).__name__}: {e})"
+        return None, RemoteError(msg, index, tb)
     if ok:
         return value, None
     remote = RemoteError(f"call {index} raised {summary}", index, tb)

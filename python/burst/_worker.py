@@ -10,7 +10,8 @@ here, so that the function sees the caller's working directory.
 
 For each call it writes one frame on stdout, after whatever the function
 printed: ``\\n\\x1eBURST-NONCE INDEX BASE64\\n``, the base64 of the pickle of
-``(ok, value, traceback_text, summary)``. It exits 1 when a call raised.
+``(ok, pickle of the value, traceback_text, summary)``. It exits 1 when a call
+raised.
 """
 
 import base64
@@ -143,8 +144,10 @@ def _dumps(obj):
 
 def _frame(out, nonce, index, ok, value, tb, summary):
     # type: (BinaryIO, bytes, int, bool, Any, str, str) -> None
+    # The value is pickled apart, inside a frame of plain types: the caller
+    # reads the traceback even when the value does not unpickle there.
     try:
-        data = _dumps((ok, value, tb, summary))
+        data = pickle.dumps((ok, _dumps(value), tb, summary), PROTOCOL)
     except Exception as e:
         what = "result" if ok else "exception"
         msg = "the %s of call %d cannot be pickled (%s: %s): return something picklable" % (what, index, type(e).__name__, e)

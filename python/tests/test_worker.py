@@ -65,6 +65,17 @@ class TestWorker(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(frames[0], (want, None))
 
+    def test_exception_that_does_not_unpickle_here_keeps_its_traceback(self):
+        # A frame whose exception pickles by reference to a module that
+        # exists where the task ran but not here.
+        inner = pickle.dumps(ValueError("x"), 4).replace(b"builtins", b"nomodule")
+        frame = base64.b64encode(pickle.dumps((False, inner, "Traceback: the remote one\n", "Weird: x"), 4))
+        val, err = bc._unframe(4, frame)
+        self.assertIsNone(val)
+        self.assertIsInstance(err, bc.RemoteError)
+        self.assertIn("call 4 raised Weird: x", str(err))
+        self.assertEqual(err.remote_traceback, "Traceback: the remote one\n")
+
     def test_function_that_cannot_load_says_why(self):
         fake = pickle.dumps(divmod, 4).replace(b"builtins", b"nomodule")  # a module missing where it runs
         p, frames = run_worker(fake, [((1, 1), {}), ((2, 1), {})])
