@@ -28,8 +28,9 @@ PROTOCOL = 4
 #: is uploaded to the blob store and staged into the task's directory. One
 #: argument may hold 128 KiB (MAX_ARG_STRLEN).
 INLINE_MAX = 96 << 10
-#: Results come from the results listing's inline stdout (up to 1 MiB a
-#: task); a task whose frames are cut there is read whole from its log.
+#: Tasks asked for per request of a listing (results, outputs). Results
+#: come from the listing's inline stdout (up to 1 MiB a task); a task whose
+#: frames are cut there is read whole from its log.
 PAGE = 1000
 FINAL = frozenset({"succeeded", "failed", "cancelled", "timeout", "lost"})
 
