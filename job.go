@@ -19,7 +19,12 @@ type Job struct {
 	// Waiting says why its queued tasks wait, live from the server's
 	// scheduler and autoscaler, e.g. "needs 2 CPUs: local-1 has 0 of 2 CPUs
 	// free, held by job 11"; empty when none waits.
-	Waiting     string     `json:"waiting,omitempty"`
+	Waiting string `json:"waiting,omitempty"`
+	// Dependency is what a job held by its dependencies (JobSpec.After)
+	// still waits for, in sbatch's syntax with each one's status as
+	// squeue's %E shows it: "afterok:12(unfulfilled)", "(failed)" for one
+	// that can never be met; empty once it is released.
+	Dependency  string     `json:"dependency,omitempty"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

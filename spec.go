@@ -79,6 +79,16 @@ type JobSpec struct {
 	// a private directory on every machine (staging.go).
 	Inputs  []Input  `json:"inputs,omitempty"`
 	Outputs []string `json:"outputs,omitempty"`
+	// After holds the job queued until the jobs it names have done what
+	// each Dependency asks (burst run --after, sbatch --dependency): all
+	// of them, or any one with AfterAnyOf (sbatch's "?"). A job held so
+	// asks for no machine and costs nothing.
+	After      []Dependency `json:"after,omitempty"`
+	AfterAnyOf bool         `json:"after_any_of,omitempty"`
+	// KeepUnsatisfiable keeps the job queued when a dependency can never
+	// be met (sbatch's default: Reason DependencyNeverSatisfied, until
+	// cancelled); by default burst cancels it, naming the job it needed.
+	KeepUnsatisfiable bool `json:"keep_unsatisfiable,omitempty"`
 }
 
 // MapSpec is a command template run once per input tuple: the cartesian
@@ -296,6 +306,9 @@ func (s *JobSpec) validateFields() error {
 		return fmt.Errorf("the working directory %s is not an absolute path: give one that starts with /", quoteShort(s.Workdir))
 	}
 	if err := s.validateStaging(); err != nil {
+		return err
+	}
+	if err := s.validateAfter(); err != nil {
 		return err
 	}
 	if s.Cluster != "" {

@@ -285,6 +285,16 @@ func (h *harness) restart() {
 		return tasks[i].Index < tasks[k].Index
 	})
 	h.do(func(b *batch) { h.c.restore(jobs, h.inputs, ahead, tasks, h.now, b) })
+	// As recover: how the jobs held ones wait for ended, from the rows.
+	ended := map[int64]burst.State{}
+	for _, j := range h.c.deps.held {
+		for _, id := range h.c.unresolved(j) {
+			if row, ok := h.jobs[id]; ok && row.State.Terminal() {
+				ended[id] = row.State
+			}
+		}
+	}
+	h.c.learnEnded(ended)
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {

@@ -44,6 +44,8 @@ type jobRT struct {
 	// (countBatch, metrics.go).
 	counted    burst.TaskCounts
 	endCounted bool
+	// after is set while the job is held by its dependencies (deps.go).
+	after *afterRT
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -60,7 +62,7 @@ func (j *jobRT) queued() int {
 // pending is the number of tasks waiting to be placed, within the job's cap
 // on tasks running at once.
 func (j *jobRT) pending() int {
-	if j.row.CancelRequested || j.finished {
+	if j.row.CancelRequested || j.finished || j.after != nil {
 		return 0
 	}
 	n := j.queued()
@@ -133,6 +135,7 @@ func describeEnd(ev client.TaskEvent) string {
 func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	n := j.row.Tasks
 	j.finished = true
+	c.deps.dirty = true // jobs waiting for it may go (deps.go)
 	j.row.EndedAt = &now
 	j.row.ExitCode = nil
 	if finishPipe(j) {
@@ -192,6 +195,7 @@ func (c *control) submit(row store.JobRow, sources [][]string) *jobRT {
 	j.sources = sources
 	c.jobs[row.ID] = j
 	c.order = append(c.order, row.ID)
+	c.hold(j)
 	return j
 }
 
@@ -284,6 +288,9 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 		c.jobs[row.ID] = j
 		c.order = append(c.order, row.ID)
+	}
+	for _, id := range c.order {
+		c.hold(c.jobs[id]) // once every active job is known: those it waits for that ended are read by the shell
 	}
 	var orphans []*taskRT
 	for _, row := range tasks {

@@ -369,6 +369,7 @@ func (c *control) committed(b *batch, now time.Time, next *batch) {
 	for j := range b.jobs {
 		if j.finished {
 			delete(c.jobs, j.row.ID)
+			c.forgetJob(j)
 		}
 		j.signal()
 	}

@@ -72,6 +72,11 @@ func (s *Server) recover(ctx context.Context) error {
 	var b batch
 	now := time.Now().UTC()
 	s.restore(jobs, inputs, ahead, tasks, now, &b)
+	var late []int64
+	for _, j := range s.deps.held {
+		late = append(late, s.unresolved(j)...)
+	}
+	s.learnEnded(s.endedStates(ctx, late)) // no agent nor request is served yet
 	for _, m := range gone {
 		m.meterAt = time.Time{}
 	}

@@ -44,6 +44,10 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
+	ended, err := s.checkAfter(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.refuseNewWork(); err != nil {
 		return nil, err
 	}
@@ -88,10 +92,13 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		return nil, err
 	}
 	s.mu.Lock()
-	s.submit(*row, sources)
+	j := s.submit(*row, sources)
+	s.learnEnded(ended)
+	late := s.unresolved(j)
 	close(s.events)
 	s.events = make(chan struct{})
 	s.mu.Unlock()
+	s.resolveAfter(context.WithoutCancel(ctx), late)
 	s.kickScheduler()
 	s.kickScale()
 	return &row.Job, nil

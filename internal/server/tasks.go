@@ -406,6 +406,7 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 // report of ended tasks, so that the tasks that follow are dispatched in the
 // same transaction.
 func (c *control) place(now time.Time, b *batch) {
+	c.release(now, b)
 	pend, views := c.snapshot(now)
 	if len(pend) == 0 {
 		return
@@ -465,6 +466,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			}
 			if j.row.State == burst.Queued {
 				j.row.State = burst.Running
+				c.deps.dirty = true // jobs waiting for it to start may go (deps.go)
 				if strings.HasPrefix(j.row.Reason, "waiting: ") {
 					j.row.Reason = ""
 				}

@@ -64,6 +64,8 @@ func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, a
 	}
 	spec := j.row.Spec
 	switch n := j.pending(); {
+	case j.after != nil:
+		return s.afterWait(j)
 	case s.held(j):
 		return fmt.Sprintf("project %s has spent its budget: raise it with `burst project set %s --budget AMOUNT`", j.row.Project, j.row.Project)
 	case spec.Pipe != nil && len(j.running) > 0:
@@ -113,6 +115,7 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 			w = s.waitReasons(now)
 		}
 		j.Waiting = w[j.ID]
+		j.Dependency = s.afterText(s.jobs[j.ID])
 	}
 }
 

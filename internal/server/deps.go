@@ -1,0 +1,278 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Job dependencies (JobSpec.After: burst run --after, sbatch --dependency).
+// A job that waits for others is held: it stays queued, asks the scheduler
+// and the autoscaler for nothing (jobRT.pending is 0) and so costs nothing,
+// until release finds its dependencies met. One that can never be met (it
+// needed a job to succeed, and that job failed) is cancelled, saying which
+// job and why, unless its spec keeps it (KeepUnsatisfiable: sbatch's
+// default, Slurm's DependencyNeverSatisfied), when it waits until someone
+// cancels it. A dependency is read from memory while its job is active,
+// and from afterRT.ended once it has left memory: its end is recorded
+// there when it leaves (forgetJob), or by the shell from the store (at
+// submit and after a restart: learnEnded).
+
+// afterRT is what a held job knows of the jobs it waits for.
+type afterRT struct {
+	ended map[int64]burst.State // dependencies that ended and left memory, as they ended
+	never string                // kept waiting though a dependency can never be met: why
+}
+
+// depsRT is control's index of held jobs.
+type depsRT struct {
+	held    map[int64]*jobRT   // jobs held by their dependencies
+	waiters map[int64][]*jobRT // held jobs by an active job they wait for
+	dirty   bool               // a job ended or started since release last looked
+}
+
+// hold holds j, just queued or restored, until its dependencies are met.
+func (c *control) hold(j *jobRT) {
+	if len(j.row.Spec.After) == 0 || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
+		return
+	}
+	d := &c.deps
+	if d.held == nil {
+		d.held, d.waiters = map[int64]*jobRT{}, map[int64][]*jobRT{}
+	}
+	j.after = &afterRT{ended: map[int64]burst.State{}}
+	d.held[j.row.ID] = j
+	for _, dep := range j.row.Spec.After {
+		if dep.Job != 0 && c.jobs[dep.Job] != nil {
+			d.waiters[dep.Job] = append(d.waiters[dep.Job], j)
+		}
+	}
+	d.dirty = true
+}
+
+// unresolved are the jobs j waits for that are neither in memory nor known
+// to have ended: the shell reads how they ended from the store.
+func (c *control) unresolved(j *jobRT) []int64 {
+	if j.after == nil {
+		return nil
+	}
+	var out []int64
+	for _, dep := range j.row.Spec.After {
+		if _, ok := j.after.ended[dep.Job]; dep.Job != 0 && !ok && c.jobs[dep.Job] == nil {
+			out = append(out, dep.Job)
+		}
+	}
+	return out
+}
+
+// learnEnded records, for every held job, how the jobs of states ended,
+// those that are not in memory (read from the store).
+func (c *control) learnEnded(states map[int64]burst.State) {
+	for _, j := range c.deps.held {
+		for _, dep := range j.row.Spec.After {
+			if st, ok := states[dep.Job]; ok && c.jobs[dep.Job] == nil && j.after != nil {
+				j.after.ended[dep.Job] = st
+				c.deps.dirty = true
+			}
+		}
+	}
+}
+
+// forgetJob records the end of j, which leaves memory, in the jobs that
+// wait for it.
+func (c *control) forgetJob(j *jobRT) {
+	for _, w := range c.deps.waiters[j.row.ID] {
+		if w.after != nil {
+			w.after.ended[j.row.ID] = j.row.State
+		}
+	}
+	delete(c.deps.waiters, j.row.ID)
+	c.deps.dirty = true
+}
+
+// release lets go of the held jobs whose dependencies are met, and cancels
+// (or, kept, marks) those whose dependencies never can be. Called by place,
+// before the scheduler's snapshot, so that a job's end and the start of
+// the job waiting for it are one batch.
+func (c *control) release(now time.Time, b *batch) {
+	d := &c.deps
+	if !d.dirty {
+		return
+	}
+	d.dirty = false
+	ids := make([]int64, 0, len(d.held))
+	for id := range d.held {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		j := d.held[id]
+		if j.finished || j.row.CancelRequested {
+			delete(d.held, id)
+			j.after = nil
+			continue
+		}
+		met, never := c.afterMet(j)
+		switch {
+		case met:
+			delete(d.held, id)
+			j.after = nil
+			b.event(eventAt(now, "", "job.release", j.row.Project, "job "+strconv.FormatInt(id, 10),
+				fmt.Sprintf("job %d (%s) released: its dependencies (%s) are met", id, j.row.Name,
+					burst.FormatDependencies(j.row.Spec.After, j.row.Spec.AfterAnyOf))))
+			b.job(j) // watchers see that it no longer waits for them
+		case never != "" && j.row.Spec.KeepUnsatisfiable:
+			if j.after.never == "" {
+				j.after.never = never
+				b.job(j)
+			}
+		case never != "":
+			delete(d.held, id)
+			j.after = nil
+			reason := "cancelled: " + never
+			c.stopJob(j, reason, false, now, b)
+			b.event(eventAt(now, "", "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+				fmt.Sprintf("job %d (%s) %s", id, j.row.Name, reason)))
+		}
+	}
+}
+
+// afterMet says whether j's dependencies are met, or why they never can be.
+func (c *control) afterMet(j *jobRT) (bool, string) { return afterVerdict(j.row.Spec, c.depState(j)) }
+
+// depState tells afterVerdict what c knows of the jobs j waits for.
+func (c *control) depState(j *jobRT) func(burst.Dependency) (burst.State, bool, bool) {
+	return func(dep burst.Dependency) (burst.State, bool, bool) {
+		if dep.Kind == burst.Singleton {
+			return "", c.singletonFree(j), true
+		}
+		if o := c.jobs[dep.Job]; o != nil {
+			return o.row.State, o.row.StartedAt != nil, true
+		}
+		st, ok := j.after.ended[dep.Job]
+		return st, false, ok
+	}
+}
+
+// afterVerdict decides spec's dependencies from what state tells of each
+// dependency's job: its state, whether it started (for Singleton: whether
+// the way is free) and whether it is known at all (an unknown one is
+// unmet). It returns whether they are met, or why they never can be.
+func afterVerdict(spec *burst.JobSpec, state func(burst.Dependency) (burst.State, bool, bool)) (bool, string) {
+	var nevers []string
+	met := 0
+	for _, dep := range spec.After {
+		st, started, known := state(dep)
+		var ok, never bool
+		switch {
+		case !known:
+		case dep.Kind == burst.Singleton:
+			ok = started
+		default:
+			ok, never = dep.Met(st, started)
+		}
+		switch {
+		case ok:
+			met++
+		case never:
+			nevers = append(nevers, fmt.Sprintf("job %d %s, which it needed %s", dep.Job, endedWord(st),
+				strings.TrimPrefix(dep.Wants(), "job "+strconv.FormatInt(dep.Job, 10)+" ")))
+		}
+	}
+	switch {
+	case spec.AfterAnyOf && met > 0, !spec.AfterAnyOf && met == len(spec.After):
+		return true, ""
+	case spec.AfterAnyOf && len(nevers) == len(spec.After):
+		return false, strings.Join(nevers, "; ")
+	case !spec.AfterAnyOf && len(nevers) > 0:
+		return false, nevers[0]
+	}
+	return false, ""
+}
+
+// singletonFree says whether no job of j's name and user submitted before it
+// is still active (sbatch --dependency=singleton).
+func (c *control) singletonFree(j *jobRT) bool {
+	for _, id := range c.order {
+		if id >= j.row.ID {
+			continue
+		}
+		if o := c.jobs[id]; o != nil && !o.finished && o.row.Name == j.row.Name && o.row.User == j.row.User {
+			return false
+		}
+	}
+	return true
+}
+
+// endedWord says how a job ended, in a sentence: "failed", "was cancelled".
+func endedWord(st burst.State) string {
+	switch st {
+	case burst.Cancelled, burst.Lost:
+		return "was " + string(st)
+	case burst.Timeout:
+		return "timed out"
+	}
+	return string(st)
+}
+
+// afterWait says why held job j waits ("" if it is not held).
+func (c *control) afterWait(j *jobRT) string {
+	a := j.after
+	if a == nil {
+		return ""
+	}
+	if a.never != "" {
+		return fmt.Sprintf("%s: it can never start (DependencyNeverSatisfied); cancel it with `burst cancel %d`", a.never, j.row.ID)
+	}
+	var wants []string
+	deps, _ := c.unmet(j)
+	for _, dep := range deps {
+		wants = append(wants, dep.Wants())
+	}
+	join := " and "
+	if j.row.Spec.AfterAnyOf {
+		join = " or "
+	}
+	return "waiting for " + strings.Join(wants, join)
+}
+
+// unmet are j's dependencies not met yet, each with why it never can be
+// ("" while it still may).
+func (c *control) unmet(j *jobRT) ([]burst.Dependency, []string) {
+	var deps []burst.Dependency
+	var nevers []string
+	state := c.depState(j)
+	for _, dep := range j.row.Spec.After {
+		if met, never := afterVerdict(&burst.JobSpec{After: []burst.Dependency{dep}}, state); !met {
+			deps, nevers = append(deps, dep), append(nevers, never)
+		}
+	}
+	return deps, nevers
+}
+
+// afterText is what j still waits for in sbatch's syntax, each with its
+// status as squeue's %E shows it: "afterok:12(unfulfilled)", "(failed)"
+// for one that never can be met; "" when j is not held.
+func (c *control) afterText(j *jobRT) string {
+	if j.after == nil {
+		return ""
+	}
+	sep := ","
+	if j.row.Spec.AfterAnyOf {
+		sep = "?"
+	}
+	deps, nevers := c.unmet(j)
+	parts := make([]string, len(deps))
+	for i, dep := range deps {
+		status := "(unfulfilled)"
+		if nevers[i] != "" {
+			status = "(failed)"
+		}
+		parts[i] = burst.FormatDependencies([]burst.Dependency{dep}, false) + status
+	}
+	return strings.Join(parts, sep)
+}

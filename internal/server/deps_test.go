@@ -1,0 +1,276 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func after(kind string, jobs ...int64) jobOpt {
+	return func(s *burst.JobSpec) {
+		for _, id := range jobs {
+			s.After = append(s.After, burst.Dependency{Kind: kind, Job: id})
+		}
+	}
+}
+
+func anyOf() jobOpt       { return func(s *burst.JobSpec) { s.AfterAnyOf = true } }
+func keepInvalid() jobOpt { return func(s *burst.JobSpec) { s.KeepUnsatisfiable = true } }
+func named(n string) jobOpt {
+	return func(s *burst.JobSpec) { s.Name = n }
+}
+func singleton() jobOpt {
+	return func(s *burst.JobSpec) { s.After = append(s.After, burst.Dependency{Kind: burst.Singleton}) }
+}
+
+// exitOf exits each job's tasks with its code (0 for jobs not named).
+func exitOf(codes map[int64]int) func(client.TaskRef) int {
+	return func(r client.TaskRef) int { return codes[r.Job] }
+}
+
+// runOnce places, leases and starts what there is on machine id, and
+// returns the jobs whose tasks started.
+func (h *harness) runOnce(id string) ([]client.TaskRef, []int64) {
+	h.t.Helper()
+	h.place()
+	_, refs := h.startAll(id, 0)
+	var jobs []int64
+	for _, r := range refs {
+		jobs = append(jobs, r.Job)
+	}
+	return refs, jobs
+}
+
+// wantHeld checks that job id is held, waiting as why says.
+func (h *harness) wantHeld(id int64, why string) {
+	h.t.Helper()
+	j := h.c.jobs[id]
+	if j == nil || j.after == nil {
+		h.t.Fatalf("job %d is not held by its dependencies", id)
+	}
+	if j.pending() != 0 {
+		h.t.Fatalf("held job %d has %d tasks pending: it must ask for nothing", id, j.pending())
+	}
+	if got := h.c.afterWait(j); !strings.Contains(got, why) {
+		h.t.Fatalf("job %d waits %q, want it to say %q", id, got, why)
+	}
+	if h.job(id).State != burst.Queued {
+		h.t.Fatalf("held job %d is %s, want queued", id, h.job(id).State)
+	}
+}
+
+func TestAfterOKMet(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	refs, jobs := h.runOnce("m")
+	if len(jobs) != 1 || jobs[0] != a {
+		t.Fatalf("started tasks of jobs %v, want only job %d's", jobs, a)
+	}
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	if got := h.c.afterText(h.c.jobs[b]); got != "afterok:1(unfulfilled)" {
+		t.Fatalf("dependency %q, want afterok:1(unfulfilled)", got)
+	}
+	for _, d := range h.c.demand() {
+		if d.Count != 0 {
+			t.Fatalf("the autoscaler is asked for %+v while the only waiting job is held", d)
+		}
+	}
+	h.tick(1e9)
+	h.finish("m", refs, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	if h.c.jobs[b] != nil && h.c.jobs[b].after != nil {
+		t.Fatalf("job %d still held after job %d succeeded", b, a)
+	}
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(b, burst.Succeeded, 0)
+}
+
+func TestAfterOKNeverCancels(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	h.drive("m", 3, exitOf(map[int64]int{a: 3}))
+	h.wantJob(a, burst.Failed, 3)
+	h.wantJob(b, burst.Cancelled, -1)
+	if r := h.job(b).Reason; r != "cancelled: job 1 failed, which it needed to succeed" {
+		t.Fatalf("reason %q", r)
+	}
+	if _, ran := h.tasks[taskKey{b, 0}]; ran {
+		t.Fatalf("job %d's task ran or was written: %+v", b, h.tasks[taskKey{b, 0}])
+	}
+	if h.job(b).Tasks.Cancelled != 1 {
+		t.Fatalf("tasks %+v, want 1 cancelled", h.job(b).Tasks)
+	}
+}
+
+func TestAfterOKNeverKept(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a), keepInvalid())
+	h.drive("m", 3, exitOf(map[int64]int{a: 1}))
+	h.wantJob(a, burst.Failed, 1)
+	h.wantHeld(b, "job 1 failed, which it needed to succeed: it can never start (DependencyNeverSatisfied)")
+	if got := h.c.afterText(h.c.jobs[b]); got != "afterok:1(failed)" {
+		t.Fatalf("dependency %q, want afterok:1(failed)", got)
+	}
+	// It waits across a restart too (job 1 has left memory: its row tells).
+	h.restart()
+	h.register("m", 4)
+	h.place()
+	h.wantHeld(b, "DependencyNeverSatisfied")
+	h.do(func(bt *batch) { h.c.cancelJob(b, "ann", h.now, bt) })
+	h.wantJob(b, burst.Cancelled, -1)
+	h.place()
+	if len(h.c.deps.held) != 0 {
+		t.Fatalf("a cancelled job is still held: %v", h.c.deps.held)
+	}
+}
+
+func TestAfterAnyAndNotOK(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	any := h.submit(1, after(burst.AfterAny, a))
+	notok := h.submit(1, after(burst.AfterNotOK, a))
+	ok := h.submit(1, after(burst.AfterOK, a))
+	h.drive("m", 4, exitOf(map[int64]int{a: 2}))
+	h.wantJob(any, burst.Succeeded, 0)
+	h.wantJob(notok, burst.Succeeded, 0)
+	h.wantJob(ok, burst.Cancelled, -1)
+
+	// afternotok on a job that succeeds is never met.
+	c := h.submit(1)
+	d := h.submit(1, after(burst.AfterNotOK, c))
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(c, burst.Succeeded, 0)
+	h.wantJob(d, burst.Cancelled, -1)
+	if r := h.job(d).Reason; r != "cancelled: job 5 succeeded, which it needed to fail" {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestAfterChainOfThree(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	c := h.submit(1, after(burst.AfterOK, b))
+	var order []int64
+	for range 5 {
+		refs, jobs := h.runOnce("m")
+		if len(refs) == 0 {
+			break
+		}
+		if len(jobs) != 1 {
+			t.Fatalf("jobs %v started at once: a chain runs one at a time", jobs)
+		}
+		order = append(order, jobs...)
+		h.tick(1e9)
+		h.finish("m", refs, exitOf(nil))
+	}
+	if len(order) != 3 || order[0] != a || order[1] != b || order[2] != c {
+		t.Fatalf("ran %v, want %d, %d, %d in turn", order, a, b, c)
+	}
+	h.wantJob(c, burst.Succeeded, 0)
+}
+
+func TestAfterEndedAtSubmit(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	f := h.submit(1)
+	h.drive("m", 3, exitOf(map[int64]int{f: 1}))
+	if h.c.jobs[a] != nil || h.c.jobs[f] != nil {
+		t.Fatal("ended jobs are still in memory")
+	}
+	ok := h.submit(1, after(burst.AfterOK, a))
+	bad := h.submit(1, after(burst.AfterOK, f))
+	if got := h.c.unresolved(h.c.jobs[ok]); len(got) != 1 || got[0] != a {
+		t.Fatalf("unresolved %v, want [%d]", got, a)
+	}
+	h.place()
+	h.wantHeld(ok, "waiting for job 1 to succeed") // unknown until the shell says
+	h.c.learnEnded(map[int64]burst.State{a: burst.Succeeded, f: burst.Failed})
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(ok, burst.Succeeded, 0)
+	h.wantJob(bad, burst.Cancelled, -1)
+}
+
+func TestAfterRestartWhileHeld(t *testing.T) {
+	h := newHarness(t)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	h.place()
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	h.restart()
+	h.register("m", 4)
+	refs, jobs := h.runOnce("m")
+	if len(jobs) != 1 || jobs[0] != a {
+		t.Fatalf("after a restart, started %v, want only job %d", jobs, a)
+	}
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	h.restart() // again, with job 1 running
+	h.register("m", 4, client.RunningTask{TaskRef: refs[0], PID: 1000, PIDStart: 7})
+	h.place()
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	h.finish("m", refs, exitOf(nil))
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(b, burst.Succeeded, 0)
+}
+
+func TestAfterCancel(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	// The held job cancelled: it ends now, and nothing of it runs later.
+	h.do(func(bt *batch) { h.c.cancelJob(b, "ann", h.now, bt) })
+	h.wantJob(b, burst.Cancelled, -1)
+	// Its dependency cancelled: afterok never, afterany and afternotok go.
+	c := h.submit(1, after(burst.AfterOK, a))
+	d := h.submit(1, after(burst.AfterAny, a))
+	e := h.submit(1, after(burst.AfterNotOK, a))
+	h.place()
+	h.do(func(bt *batch) { h.c.cancelJob(a, "ann", h.now, bt) })
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(a, burst.Cancelled, -1)
+	h.wantJob(c, burst.Cancelled, -1)
+	if r := h.job(c).Reason; r != "cancelled: job 1 was cancelled, which it needed to succeed" {
+		t.Fatalf("reason %q", r)
+	}
+	h.wantJob(d, burst.Succeeded, 0)
+	h.wantJob(e, burst.Succeeded, 0)
+	if _, ran := h.tasks[taskKey{b, 0}]; ran {
+		t.Fatalf("cancelled held job %d ran", b)
+	}
+}
+
+func TestAfterAnyOfAndSingleton(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	a := h.submit(1)
+	b := h.submit(1)
+	either := h.submit(1, after(burst.AfterOK, a, b), anyOf())
+	s1 := h.submit(1, named("s"))
+	s2 := h.submit(1, named("s"), singleton())
+	refs, jobs := h.runOnce("m")
+	if len(jobs) != 3 {
+		t.Fatalf("started %v, want jobs %d, %d and %d", jobs, a, b, s1)
+	}
+	h.wantHeld(either, "waiting for job 1 to succeed or job 2 to succeed")
+	h.wantHeld(s2, "the jobs of the same name and user before it to end")
+	h.tick(1e9)
+	h.finish("m", refs, exitOf(map[int64]int{a: 1}))
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(either, burst.Succeeded, 0)
+	h.wantJob(s2, burst.Succeeded, 0)
+	if s1r, s2r := h.task(s1, 0), h.task(s2, 0); !s2r.StartedAt.After(*s1r.EndedAt) && !s2r.StartedAt.Equal(*s1r.EndedAt) {
+		t.Fatalf("singleton started at %v, before job %d ended at %v", s2r.StartedAt, s1, s1r.EndedAt)
+	}
+}
