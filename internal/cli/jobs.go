@@ -62,9 +62,18 @@ func jobsTable(w io.Writer, jobs []burst.Job) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s%s\n", j.ID, cutUnlessWide(w, j.Name, 24),
 			cutUnlessWide(w, j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
 			ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode),
-			wideCells(w, dash(clean(j.User)), dash(j.Kind), dash(clean(j.Reason))))
+			wideCells(w, dash(clean(j.User)), dash(j.Kind), dash(clean(jobReason(j)))))
 	}
 	return tw.Flush()
+}
+
+// jobReason is why a job ended, or what a job held by its dependencies
+// waits for.
+func jobReason(j burst.Job) string {
+	if j.Reason == "" && j.Dependency != "" {
+		return j.Waiting
+	}
+	return j.Reason
 }
 
 func validState(s burst.State) bool {

@@ -21,6 +21,7 @@ func newPipeCmd() *cobra.Command {
 	var (
 		file, name, project, on string
 		detach                  bool
+		af                      afterFlags
 	)
 	c := &cobra.Command{
 		Use:   "pipe [flags] 'STAGE | [OPTIONS] STAGE | ...'\n  burst pipe [flags] -f PIPELINE.yaml",
@@ -120,6 +121,9 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 			}
 			spec.Pipe = pipeSpec(p, spec.Workdir)
 			spec.Name, spec.Project, spec.Cluster = name, project, on
+			if err := af.apply(c, spec); err != nil {
+				return err
+			}
 			return submitAndFollow(c, spec, detach, nil)
 		},
 	}
@@ -141,6 +145,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 	c.Flags().StringVar(&project, "project", "", "project the job belongs to (default: default)")
 	c.Flags().StringVar(&on, "on", "", "`CLUSTER` for the stages that do not name one with --on (default: local)")
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
+	af.add(c)
 	return c
 }
 

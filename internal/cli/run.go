@@ -34,6 +34,7 @@ type resFlags struct {
 	project string
 	retries int
 	on      string
+	afterFlags
 }
 
 func (f *resFlags) add(c *cobra.Command) {
@@ -46,6 +47,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
+	f.afterFlags.add(c)
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
@@ -114,7 +116,7 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		}
 		spec.Cluster = f.on
 	}
-	return nil
+	return f.afterFlags.apply(c, spec)
 }
 
 // parseGPUs reads --gpus: N, or TYPE:N as sbatch's --gpus takes it (the
@@ -202,7 +204,17 @@ the task runs in, at the same relative paths, on any machine, including
 one that shares nothing with this one; they are uploaded once (by
 content) and cached per machine. --out uploads the files matching its
 globs after the task, and without -d they are fetched back here when the
-job succeeds (burst results JOB --fetch does it later). docs/staging.md.`,
+job succeeds (burst results JOB --fetch does it later). docs/staging.md.
+
+Dependencies: --after ok:12 holds the job queued (asking for no machine,
+costing nothing) until job 12 succeeded; any:12 until it ended, however;
+notok:12 until it ended otherwise (failed, cancelled, timed out, lost);
+started:12 until it started. Several: ok:12:13,any:14 (all of them) or
+ok:12?ok:13 (any one). --dependency takes sbatch's syntax (afterok:12,
+singleton). A job whose dependency can never be met (it needed job 12 to
+succeed, and 12 failed) is cancelled, its reason naming job 12; one that
+already cannot be is refused. burst show and burst jobs say what a held
+job waits for.`,
 		Example: `  burst run -- python3 -c 'print(6*7)'
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -- sh -c 'exit 3'; echo $?     # 3
@@ -211,6 +223,7 @@ job succeeds (burst results JOB --fetch does it later). docs/staging.md.`,
   burst run --array=1-100%10 -o 'out/%A_%a.txt' job.sbatch
   burst run --in data.csv --in refs/ --out 'results/*.csv' -- ./fit.sh data.csv
   burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa
+  a=$(burst run -d -- ./prepare.sh); burst run -d --after ok:$a -- ./fit.sh   # fit once prepare succeeded
   burst run --in s3://lab-data/ref.fa#sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 -- ./align ref.fa`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)

@@ -102,6 +102,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	if j.Waiting != "" {
 		row("Waits:", j.Waiting)
 	}
+	if s := j.Spec; s != nil && len(s.After) > 0 {
+		row("After:", afterText(s))
+	}
 	row("Exit code:", exitText(j.ExitCode))
 	if s := j.Spec; s != nil {
 		if s.Pipe != nil {

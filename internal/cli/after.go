@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+)
+
+// afterFlags are --after and --dependency: the jobs a job waits for
+// (run, map and pipe take them).
+type afterFlags struct {
+	after, dependency string
+}
+
+func (f *afterFlags) add(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.after, "after", "", "start only once other jobs did what they must: `[ok|any|notok|started:]JOB[:JOB...][,...]` (a bare JOB: ok; ? instead of , for any one of them)")
+	fl.StringVar(&f.dependency, "dependency", "", "--after in sbatch's `SPEC` syntax: afterok:JOB[:JOB...][,afterany:JOB], afternotok:JOB, after:JOB, singleton (a bare JOB: afterany)")
+}
+
+// afterText is what spec waits for, for people: "afterok:12,afterany:13",
+// and what burst does if it never can be.
+func afterText(spec *burst.JobSpec) string {
+	s := burst.FormatDependencies(spec.After, spec.AfterAnyOf)
+	if spec.KeepUnsatisfiable {
+		return s + " (kept queued if never met)"
+	}
+	return s + " (cancelled if never met)"
+}
+
+// apply sets spec's dependencies from the flags given.
+func (f *afterFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
+	ch := c.Flags().Changed
+	if ch("after") && ch("dependency") {
+		return usage("--after and --dependency say the same: give one of them")
+	}
+	name, v, bare := "after", f.after, burst.AfterOK
+	if ch("dependency") {
+		name, v, bare = "dependency", f.dependency, burst.AfterAny
+	} else if !ch("after") {
+		return nil
+	}
+	deps, anyOf, err := burst.ParseDependencies(v, bare)
+	if err != nil {
+		return usage("--%s: %v", name, err)
+	}
+	spec.After, spec.AfterAnyOf = deps, anyOf
+	return nil
+}
