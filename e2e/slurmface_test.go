@@ -180,8 +180,8 @@ func TestSlurmFaceShapes(t *testing.T) {
 		}
 	}
 	// Bad input: one line naming the fix, exit 2.
-	out, code := face("sbatch", "--dependency=afterok:1", "--wrap", "true")
-	if code != 2 || !strings.Contains(out, "no dependencies") || strings.Count(out, "\n") != 1 {
+	out, code := face("sbatch", "--dependency=soon:1", "--wrap", "true")
+	if code != 2 || !strings.Contains(out, "is not a kind") || strings.Count(out, "\n") != 1 {
 		t.Errorf("sbatch --dependency: exit %d, %q", code, out)
 	}
 	out, code = face("squeue", "-o", "%i %y")

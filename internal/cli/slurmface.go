@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,12 +34,12 @@ func slurmFaceCmds() []*cobra.Command {
 // sbatchHarmless are sbatch options workflow engines pass that change
 // nothing burst does: accepted and ignored, without a word.
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
-	"signal", "propagate", "kill-on-invalid-dep", "verbose", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"signal", "propagate", "verbose", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
-var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "wait", "help", "usage"}
+var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait", "help", "usage"}
 
 func newSbatchCmd() *cobra.Command {
 	return &cobra.Command{
@@ -53,17 +54,20 @@ Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
 --get-user-env, --wrap, --parsable, -A (the burst project), -p (the burst
 cluster of that name; a partition no cluster is named after is ignored and
 the job runs on the default cluster), -W/--wait (exits with the job's
-status). Accepted and ignored: --comment, --mail-type, --mail-user,
---(no-)requeue, -Q, --qos, --signal, --propagate, --kill-on-invalid-dep,
+status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
+"," for all, "?" for any one; a job whose dependency can never be met stays
+pending, Reason DependencyNeverSatisfied, as with Slurm, unless
+--kill-on-invalid-dep=yes cancels it). Accepted and ignored: --comment,
+--mail-type, --mail-user, --(no-)requeue, -Q, --qos, --signal, --propagate,
 -v, --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
-message: --dependency (burst jobs have no dependencies: submit after the
-job ends) and every other option.
+message: every other option.
 
 With no SCRIPT and no --wrap, the script is read from stdin.`,
 		Example: `  burst slurm sbatch --parsable --wrap 'python3 fit.py'
   burst slurm sbatch -J fit -c 4 --mem 8G -t 1:00:00 -o 'logs/%x-%j.out' job.sbatch in.csv
-  sbatch --array=0-99%10 job.sbatch        # as argv[0]: see burst slurm link`,
+  sbatch --array=0-99%10 job.sbatch        # as argv[0]: see burst slurm link
+  jid=$(sbatch --parsable a.sh); sbatch -d afterok:$jid b.sh   # b once a succeeded`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runSbatch(c, args)
@@ -80,7 +84,10 @@ type sbatchArgs struct {
 	account  string
 	part     string
 	wait     bool
-	rest     []string // SCRIPT ARGS...
+	after    []burst.Dependency // -d/--dependency
+	afterAny bool               // "?" between them
+	kill     bool               // --kill-on-invalid-dep=yes
+	rest     []string           // SCRIPT ARGS...
 }
 
 // parseSbatchArgs reads sbatch's options as getopt_long does (long names
@@ -151,7 +158,20 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 	case "wait":
 		a.wait = true
 	case "dependency":
-		return usage("sbatch: --dependency=%s: burst jobs have no dependencies; submit the job once the one it needs has ended (e.g. burst wait ID && sbatch ...)", v)
+		deps, anyOf, err := burst.ParseDependencies(v, burst.AfterAny)
+		if err != nil {
+			return usage("sbatch: --dependency: %v", err)
+		}
+		a.after, a.afterAny = deps, anyOf
+	case "kill-on-invalid-dep":
+		switch strings.ToLower(v) {
+		case "yes":
+			a.kill = true
+		case "no":
+			a.kill = false
+		default:
+			return usage("sbatch: --kill-on-invalid-dep=%s: give yes or no", v)
+		}
 	case "help", "usage":
 		return usage("sbatch: see `burst slurm sbatch --help`... as `burst help slurm sbatch`")
 	default:
@@ -168,7 +188,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 
 func sbatchSupported() string {
 	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
-		"--get-user-env --wrap --parsable -A -p -W; see `burst help slurm sbatch`"
+		"--get-user-env --wrap --parsable -A -p -W -d; see `burst help slurm sbatch`"
 }
 
 // wrapScript is the script sbatch --wrap makes of a command.
@@ -220,6 +240,9 @@ func runSbatch(c *cobra.Command, args []string) error {
 	if a.account != "" {
 		spec.Project = a.account
 	}
+	// Slurm keeps a job whose dependency can never be met pending
+	// (DependencyNeverSatisfied) unless told to kill it.
+	spec.After, spec.AfterAnyOf, spec.KeepUnsatisfiable = a.after, a.afterAny, len(a.after) > 0 && !a.kill
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
@@ -237,6 +260,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 		return usage("sbatch: %v", err)
 	}
 	job, err := cl.Submit(ctx, spec)
+	var ae *client.Error
+	if errors.As(err, &ae) && strings.HasPrefix(ae.Message, "job dependency problem: ") {
+		return &ExitError{Code: 1, Msg: "sbatch: error: Batch job submission failed: Job dependency problem (" +
+			strings.TrimPrefix(ae.Message, "job dependency problem: ") + ")"}
+	}
 	if err != nil {
 		return projectHint(c, cl, spec, err)
 	}
@@ -288,7 +316,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	uid, gid := f.ids(j.User)
 	fj := slurmface.Job{
 		RawID: j.ID, Name: j.Name, User: j.User, UID: uid, GID: gid, Account: j.Project,
-		Partition: "local", State: j.State, Reason: j.Reason, Waiting: j.Waiting != "",
+		Partition: "local", State: j.State, Reason: j.Reason, Waiting: j.Waiting != "", Dependency: j.Dependency,
 		OOM: j.State == burst.Failed && strings.HasPrefix(j.Reason, burst.ReasonOOM), ExitCode: j.ExitCode,
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
@@ -310,6 +338,49 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.Node = fj.Partition // without asking for its tasks: the cluster it runs on
 	}
 	return fj
+}
+
+// maxArrayLines bounds the tasks of one job array that squeue and sacct
+// list (one page of the server's task listing).
+const maxArrayLines = 10000
+
+// expand turns listed burst jobs into Slurm's: a job array into one job
+// per task (slurmface.Elements), any other job into one. throttle is each
+// array's cap on tasks running at once, which its pending line shows.
+func (f *faceJobs) expand(ctx context.Context, cl *client.Client, list []burst.Job) (out []slurmface.Job, throttle map[int64]int) {
+	throttle = map[int64]int{}
+	for i := range list {
+		j := &list[i]
+		if j.Kind == burst.KindMap && j.Spec == nil { // listings carry no spec: is it an array?
+			if full, err := cl.Job(ctx, j.ID); err == nil {
+				j = full
+			}
+		}
+		fj := f.job(j)
+		s := j.Spec
+		if s == nil || s.Map == nil || !s.Map.Array {
+			out = append(out, fj)
+			continue
+		}
+		tasks, err := cl.Tasks(ctx, j.ID, 0, maxArrayLines)
+		var res []client.Result
+		if err == nil {
+			res, err = cl.Results(ctx, j.ID, 0, maxArrayLines, false)
+		}
+		if err != nil {
+			out = append(out, fj)
+			continue
+		}
+		indices := make([]int, len(res))
+		for k, r := range res {
+			if k == r.Index && len(r.Input) == 1 {
+				indices[k], _ = strconv.Atoi(r.Input[0])
+			}
+		}
+		out = append(out, slurmface.Elements(fj, tasks, indices)...)
+		throttle[j.ID] = s.MaxRunning
+	}
+	return out, throttle
 }
 
 // withTask adds what only a job's first task tells: its machine, its
@@ -391,6 +462,7 @@ func splitList(list []string) map[string]bool {
 func newSqueueCmd() *cobra.Command {
 	var (
 		noHeader, long, me, all bool
+		array                   bool
 		format, fields, states  string
 		jobs, users, names      []string
 		parts                   []string
@@ -400,11 +472,15 @@ func newSqueueCmd() *cobra.Command {
 		Short: "List jobs as Slurm's squeue does",
 		Long: `List burst's jobs as squeue does: pending and running ones by default,
 others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
-%t %T %M %l %D %R %u %P %a %A %C %m %b %e %S %V %Z %o %r %N %U %K, with
+%t %T %M %l %D %R %u %P %a %A %C %m %b %e %E %S %V %Z %o %r %N %U %K, with
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
 -t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition, -l,
--a. The partition is the burst cluster; the node of a running job is its
-cluster (scontrol show job names the machine). A job array is one line.`,
+-a, -r/--array. The partition is the burst cluster; the node of a running
+job is its cluster (scontrol show job names the machine). Each task of a job
+array that runs or ended is a line of its own (ID_INDEX); its pending tasks
+share one line (ID_[4-9]), or with -r have one each. %r says Dependency
+for a job waiting for others (DependencyNeverSatisfied when one can never
+be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 		Example: `  burst slurm squeue
   squeue --noheader -o '%i %t' -t all -u $USER
   squeue -j 12,13 -t all`,
@@ -447,16 +523,18 @@ cluster (scontrol show job names the machine). A job array is one line.`,
 			if err != nil {
 				return err
 			}
-			fj := newFaceJobs()
+			all, throttle := newFaceJobs().expand(c.Context(), cl, list)
 			us, ns, ps := splitList(users), splitList(names), splitList(parts)
 			var out []slurmface.Job
-			for i := range list {
-				j := fj.job(&list[i])
-				if !set[j.StateName()] || ids != nil && !ids[j.RawID] || us != nil && !us[j.User] ||
+			for _, j := range all {
+				if !set[j.StateName()] || ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || us != nil && !us[j.User] ||
 					ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] {
 					continue
 				}
 				out = append(out, j)
+			}
+			if !array {
+				out = slurmface.CollapsePending(out, throttle)
 			}
 			if ids != nil && len(out) == 0 && len(ids) == 1 && states == "" {
 				// squeue -j of a job it does not know (or no longer shows)
@@ -478,6 +556,7 @@ cluster (scontrol show job names the machine). A job array is one line.`,
 	fl.BoolVarP(&noHeader, "noheader", "h", false, "no header line")
 	fl.BoolVarP(&long, "long", "l", false, "squeue -l's columns")
 	fl.BoolVar(&me, "me", false, "only my jobs")
+	fl.BoolVarP(&array, "array", "r", false, "one line per task of a job array, pending ones too (default: an array's pending tasks share one line, ID_[4-9])")
 	fl.BoolVarP(&all, "all", "a", false, "all partitions (burst lists them all anyway)")
 	fl.StringVarP(&format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
 	fl.StringVarP(&fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
@@ -637,19 +716,20 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 				return err
 			}
 			fj := newFaceJobs()
+			all, throttle := fj.expand(ctx, cl, list)
 			us, ns := splitList(users), splitList(names)
 			var out []slurmface.Job
-			for i := range list {
-				j := fj.job(&list[i])
-				if ids != nil && !ids[j.RawID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] || ns != nil && !ns[j.Name] {
+			for _, j := range all {
+				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] || ns != nil && !ns[j.Name] {
 					continue
 				}
-				if j.State == burst.Failed && len(ids) > 0 && len(ids) <= 16 {
+				if j.State == burst.Failed && j.ArrayJobID == 0 && len(ids) > 0 && len(ids) <= 16 {
 					fj.withTask(ctx, cl, &j)
 				}
 				out = append(out, j)
 			}
-			slices.SortFunc(out, func(a, b slurmface.Job) int { return int(a.RawID - b.RawID) })
+			out = slurmface.CollapsePending(out, throttle)
+			slices.SortStableFunc(out, acctOrder)
 			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
 		},
 	}
@@ -668,6 +748,23 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
 	return c
+}
+
+// acctOrder is sacct's order: by job (an array's tasks under its id), an
+// array's tasks by index, its pending ones last.
+func acctOrder(a, b slurmface.Job) int {
+	key := func(j slurmface.Job) (int64, int, int64) {
+		if j.ArrayJobID == 0 {
+			return j.RawID, 0, 0
+		}
+		if j.ArrayPending != "" {
+			return j.ArrayJobID, 1, 0
+		}
+		return j.ArrayJobID, 0, int64(j.ArrayTaskID)
+	}
+	a1, a2, a3 := key(a)
+	b1, b2, b3 := key(b)
+	return cmp.Or(cmp.Compare(a1, b1), cmp.Compare(a2, b2), cmp.Compare(a3, b3))
 }
 
 func newScontrolCmd() *cobra.Command {

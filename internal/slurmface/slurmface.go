@@ -21,40 +21,49 @@ import (
 // Job is one Slurm job as the commands print it, read from a burst job (an
 // array's task is a job of its own, as in Slurm).
 type Job struct {
-	RawID       int64  // JobIDRaw, %A for a job that is no array's task
-	ArrayJobID  int64  // the array's id, 0 for a job that is no array's task
-	ArrayTaskID int    // its index in the array; meaningful when ArrayJobID > 0
-	Name        string // job name
-	User        string
-	UID, GID    int
-	Account     string // the burst project
-	Partition   string // the burst cluster
-	State       burst.State
-	Reason      string // why it ended or waits, burst's words
-	Waiting     bool   // queued and held by resources (not merely its turn)
-	OOM         bool   // ended killed for going over its memory
-	ExitCode    *int   // its exit status when it exited
-	Signal      int    // the signal that killed it, 0 if none
-	Submit      time.Time
-	Start       time.Time // zero until it starts
-	End         time.Time // zero until it ends
-	TimeLimit   time.Duration
-	CPUs        int
-	MemBytes    int64
-	GPUs        int
-	Node        string // the machine it runs or ran on
-	WorkDir     string
-	Command     string
-	StdOut      string
-	StdErr      string
-	StdIn       string
+	RawID       int64 // JobIDRaw, %A for a job that is no array's task
+	ArrayJobID  int64 // the array's id, 0 for a job that is no array's task
+	ArrayTaskID int   // its index in the array; meaningful when ArrayJobID > 0
+	// ArrayPending, set on the one line of an array's pending tasks
+	// (CollapsePending), is their indices: "4-9", "4-9%2".
+	ArrayPending string
+	Name         string // job name
+	User         string
+	UID, GID     int
+	Account      string // the burst project
+	Partition    string // the burst cluster
+	State        burst.State
+	Reason       string // why it ended or waits, burst's words
+	Waiting      bool   // queued and held by resources (not merely its turn)
+	// Dependency is what it still waits for, as squeue's %E prints it:
+	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met.
+	Dependency string
+	OOM        bool // ended killed for going over its memory
+	ExitCode   *int // its exit status when it exited
+	Signal     int  // the signal that killed it, 0 if none
+	Submit     time.Time
+	Start      time.Time // zero until it starts
+	End        time.Time // zero until it ends
+	TimeLimit  time.Duration
+	CPUs       int
+	MemBytes   int64
+	GPUs       int
+	Node       string // the machine it runs or ran on
+	WorkDir    string
+	Command    string
+	StdOut     string
+	StdErr     string
+	StdIn      string
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 }
 
 // JobID is Slurm's JobID: "N", or "ARRAY_INDEX" for an array's task.
 func (j Job) JobID() string {
-	if j.ArrayJobID > 0 {
+	switch {
+	case j.ArrayPending != "":
+		return fmt.Sprintf("%d_[%s]", j.ArrayJobID, j.ArrayPending)
+	case j.ArrayJobID > 0:
 		return fmt.Sprintf("%d_%d", j.ArrayJobID, j.ArrayTaskID)
 	}
 	return strconv.FormatInt(j.RawID, 10)
@@ -227,6 +236,10 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
+	case strings.Contains(j.Dependency, "(failed)"):
+		return "DependencyNeverSatisfied"
+	case j.Dependency != "":
+		return "Dependency"
 	case j.Waiting:
 		return "Resources"
 	}

@@ -28,6 +28,7 @@ var squeueFields = map[byte]squeueField{
 	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
 	'C': {"CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
 	'D': {"NODES", func(j Job, _ time.Time) string { return "1" }},
+	'E': {"DEPENDENCY", func(j Job, _ time.Time) string { return orNull(j.Dependency) }},
 	'e': {"END_TIME", func(j Job, _ time.Time) string { return endTime(j) }},
 	'i': {"JOBID", func(j Job, _ time.Time) string { return j.JobID() }},
 	'j': {"NAME", func(j Job, _ time.Time) string { return j.Name }},
@@ -56,7 +57,7 @@ var squeueNames = map[string]byte{
 	"numcpus": 'C', "endtime": 'e', "jobid": 'i', "jobarrayid": 'i', "name": 'j', "timelimit": 'l',
 	"timeused": 'M', "minmemory": 'm', "nodelist": 'N', "partition": 'P', "reasonlist": 'R',
 	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
-	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b',
+	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b', "dependency": 'E',
 }
 
 // column is one column of a format: literal text, or a field with a width
@@ -227,6 +228,9 @@ func endTime(j Job) string {
 }
 
 func arrayTask(j Job) string {
+	if j.ArrayPending != "" {
+		return j.ArrayPending
+	}
 	if j.ArrayJobID > 0 {
 		return strconv.Itoa(j.ArrayTaskID)
 	}

@@ -1,0 +1,110 @@
+package slurmface
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Job arrays, as Slurm 22.05 shows them: every task of an array is a job of
+// its own (JobID ARRAY_INDEX, e.g. 12_3; JobIDRaw its own id, which in
+// burst is the array's id plus the task's position), listed one per line
+// once it started or ended; the tasks still pending share one line,
+// ARRAY_[4-9] (with %N when the array runs at most N at once), unless
+// squeue -r asks for one line each.
+
+// Elements expands array job a (read as a plain job) into its tasks, each a
+// Job: tasks are the array's tasks in order and indices their array
+// indices.
+func Elements(a Job, tasks []burst.Task, indices []int) []Job {
+	out := make([]Job, 0, len(tasks))
+	for _, t := range tasks {
+		if t.Index < 0 || t.Index >= len(indices) {
+			continue
+		}
+		e := a
+		e.RawID, e.ArrayJobID, e.ArrayTaskID = a.RawID+int64(t.Index), a.RawID, indices[t.Index]
+		e.State, e.Reason, e.ExitCode, e.Signal = t.State, t.Reason, t.ExitCode, t.Signal
+		e.OOM = t.State == burst.Failed && strings.HasPrefix(t.Reason, burst.ReasonOOM)
+		e.Start, e.End = timeOf(t.StartedAt), timeOf(t.EndedAt)
+		if t.Machine != "" {
+			e.Node = t.Machine
+		} else if t.StartedAt == nil {
+			e.Node = ""
+		}
+		e.StdOut, e.StdErr = t.Stdout, t.Stderr
+		if t.State != burst.Queued {
+			e.Waiting, e.Dependency = false, ""
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// CollapsePending puts the pending tasks of each array in jobs (as
+// Elements made them) on one line, where the first of them was, as squeue
+// (without -r) and sacct show them: ARRAY_[4-9], or ARRAY_[4-9%2] when
+// throttle (by array id) caps how many run at once. A lone pending task
+// keeps its own line.
+func CollapsePending(jobs []Job, throttle map[int64]int) []Job {
+	type group struct {
+		at      int
+		indices []int
+	}
+	groups := map[int64]*group{}
+	var out []Job
+	for _, j := range jobs {
+		if j.ArrayJobID == 0 || j.State != burst.Queued {
+			out = append(out, j)
+			continue
+		}
+		g := groups[j.ArrayJobID]
+		if g == nil {
+			g = &group{at: len(out)}
+			groups[j.ArrayJobID] = g
+			out = append(out, j)
+		}
+		g.indices = append(g.indices, j.ArrayTaskID)
+	}
+	for id, g := range groups {
+		if len(g.indices) == 1 && throttle[id] == 0 {
+			continue // a lone pending task keeps its own line
+		}
+		r := Ranges(g.indices)
+		if n := throttle[id]; n > 0 {
+			r += "%" + strconv.Itoa(n)
+		}
+		out[g.at].ArrayPending = r
+		out[g.at].RawID = id // the pending tasks' record is the array's own
+	}
+	return out
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// Ranges writes ascending indices as Slurm writes an array's: 1,3,5-7.
+func Ranges(indices []int) string {
+	var b strings.Builder
+	for i := 0; i < len(indices); {
+		k := i
+		for k+1 < len(indices) && indices[k+1] == indices[k]+1 {
+			k++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(indices[i]))
+		if k > i {
+			b.WriteString("-" + strconv.Itoa(indices[k]))
+		}
+		i = k + 1
+	}
+	return b.String()
+}
