@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -215,4 +216,101 @@ func flat(shape [][]string) string {
 		lines = append(lines, strings.Join(l, " "))
 	}
 	return strings.Join(lines, " / ")
+}
+
+// TestSlurmFaceDependencies runs the same dependency and array commands
+// against the suite's real Slurm and burst's personality and compares what
+// they print, job ids replaced by names: squeue's %r and %E for a job that
+// waits for another (Dependency, afterok:A(unfulfilled)) and once that one
+// failed (DependencyNeverSatisfied, afterok:A(failed): Slurm's default
+// keeps it pending), scontrol's Reason and Dependency, and a throttled job
+// array's lines with and without -r.
+func TestSlurmFaceDependencies(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	dir := t.TempDir()
+	links := filepath.Join(dir, "bin")
+	h.mustRun("slurm", "link", links)
+	h.mustRun("jobs")
+	run := func(burst bool, args ...string) string {
+		c := exec.Command(args[0], args[1:]...)
+		if burst {
+			c = h.command(args[1:]...)
+			c.Path, c.Args = filepath.Join(links, args[0]), args
+		}
+		c.Dir = dir
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("burst %v: %v %v: %s", burst, args, err, out)
+		}
+		return string(out)
+	}
+	type side struct {
+		burst bool
+		ids   map[string]string
+	}
+	sides := []*side{{burst: false}, {burst: true}}
+	for _, s := range sides {
+		sb := func(args ...string) string {
+			return strings.TrimSpace(run(s.burst, append([]string{"sbatch", "--parsable", "--mem=64M"}, args...)...))
+		}
+		s.ids = map[string]string{}
+		s.ids["A"] = sb("--wrap", "sleep 4; exit 1")
+		s.ids["B"] = sb("-d", "afterok:"+s.ids["A"], "--wrap", "true")
+		s.ids["ARR"] = sb("--array=0-3%1", "--wrap", "sleep 20")
+	}
+	// named replaces a side's job ids by their names.
+	named := func(s *side, out string) string {
+		for _, k := range []string{"ARR", "A", "B"} {
+			out = regexp.MustCompile(`\b`+s.ids[k]+`\b`).ReplaceAllString(out, k)
+		}
+		return strings.TrimSpace(out)
+	}
+	squeue := func(s *side, args ...string) string {
+		return named(s, run(s.burst, append([]string{"squeue", "-h"}, args...)...))
+	}
+	for _, want := range []string{"B|PD|Dependency|afterok:A(unfulfilled)", "B|PD|DependencyNeverSatisfied|afterok:A(failed)"} {
+		for _, s := range sides {
+			var got string
+			h.waitFor(fmt.Sprintf("burst %v: %q", s.burst, want), 90*time.Second, func() bool {
+				got = squeue(s, "-t", "all", "-o", "%i|%t|%r|%E", "-j", s.ids["B"])
+				return got == want
+			})
+		}
+	}
+	var show [2]map[string]string
+	for i, s := range sides {
+		_, show[i] = scontrolShape(named(s, run(s.burst, "scontrol", "show", "job", s.ids["B"])))
+	}
+	for _, k := range []string{"JobState", "Reason", "Dependency"} {
+		if show[0][k] != show[1][k] {
+			t.Errorf("scontrol show job of a never satisfied job: %s: slurm %q, burst %q", k, show[0][k], show[1][k])
+		}
+	}
+	// The array: its running task, and its pending ones on one line.
+	var lines [2]string
+	for i, s := range sides {
+		for end := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			lines[i] = squeue(s, "-o", "%i %t %K %A", "-j", s.ids["ARR"])
+			if strings.Contains(lines[i], "ARR_0 R") {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("burst %v: the array's first task does not run: squeue says %q", s.burst, lines[i])
+			}
+		}
+	}
+	if lines[0] != lines[1] {
+		t.Errorf("squeue of a throttled array:\nslurm: %q\nburst: %q", lines[0], lines[1])
+	}
+	var each [2]string
+	for i, s := range sides {
+		each[i] = squeue(s, "-r", "-o", "%i %t %K", "-j", s.ids["ARR"])
+	}
+	if each[0] != each[1] || strings.Count(each[1], "\n") != 3 {
+		t.Errorf("squeue -r of a throttled array:\nslurm: %q\nburst: %q", each[0], each[1])
+	}
+	for _, s := range sides {
+		run(s.burst, "scancel", s.ids["B"], s.ids["ARR"])
+	}
 }

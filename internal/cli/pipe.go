@@ -75,6 +75,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
   burst pipe 'gen | --parallel 4 --cpus 1 ./score | sort -n'
   burst pipe --on hpc 'generate_data | --gpus 1 filter2 > result.bin'
   burst pipe -f pipeline.yaml
+  burst pipe -d --after ok:12 'zcat out.gz | ./summarise > sums.txt'   # once job 12 succeeded
   burst pipe -d 'long | pipeline'         # print the job id and return`,
 		Args: func(c *cobra.Command, args []string) error {
 			switch {

@@ -663,7 +663,9 @@ func newSacctCmd() *cobra.Command {
 		Short: "Report jobs as Slurm's sacct does",
 		Long: `Report burst's jobs as sacct does (burst keeps every job: no accounting
 database is needed). Honoured: -j/--jobs, -X/--allocations (burst reports
-jobs, never steps: with or without -X one line per job), -P/--parsable2,
+jobs, never steps: with or without -X one line per job; a job array one per
+task that ran or ended, ID_INDEX, and one for its pending tasks, ID_[4-9]),
+-P/--parsable2,
 -p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
 ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
 -s/--state, -u/--user, -a/--allusers, --name, -S/--starttime and
