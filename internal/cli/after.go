@@ -14,7 +14,7 @@ type afterFlags struct {
 
 func (f *afterFlags) add(c *cobra.Command) {
 	fl := c.Flags()
-	fl.StringVar(&f.after, "after", "", "start only once other jobs did what they must: `[ok|any|notok|started:]JOB[:JOB...][,...]` (a bare JOB: ok; ? instead of , for any one of them)")
+	fl.StringVar(&f.after, "after", "", "start only once other jobs did what they must: `DEPS` such as ok:12 (succeeded; a bare 12 too), any:12:13 (ended), notok:12, started:12, joined by , (all) or ? (any one)")
 	fl.StringVar(&f.dependency, "dependency", "", "--after in sbatch's `SPEC` syntax: afterok:JOB[:JOB...][,afterany:JOB], afternotok:JOB, after:JOB, singleton (a bare JOB: afterany)")
 }
 
