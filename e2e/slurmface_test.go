@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -261,10 +262,15 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	}
 	// named replaces a side's job ids by their names.
 	named := func(s *side, out string) string {
-		for _, k := range []string{"ARR", "A", "B"} {
-			out = regexp.MustCompile(`\b`+s.ids[k]+`\b`).ReplaceAllString(out, k)
+		names := map[string]string{}
+		for k, id := range s.ids {
+			names[id] = k
 		}
-		return strings.TrimSpace(out)
+		// Ids begin a field (or follow "afterok:"), unlike an array's indices.
+		return strings.TrimSpace(regexp.MustCompile(`(^|[\s:=])\d+`).ReplaceAllStringFunc(out, func(n string) string {
+			i := strings.IndexAny(n, "0123456789")
+			return n[:i] + cmp.Or(names[n[i:]], n[i:])
+		}))
 	}
 	squeue := func(s *side, args ...string) string {
 		return named(s, run(s.burst, append([]string{"squeue", "-h"}, args...)...))
@@ -291,17 +297,28 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	var lines [2]string
 	for i, s := range sides {
 		for end := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			lines[i] = squeue(s, "-o", "%i %t %K %A", "-j", s.ids["ARR"])
+			lines[i] = squeue(s, "-o", "%i %t %K %F", "-j", s.ids["ARR"])
 			if strings.Contains(lines[i], "ARR_0 R") {
 				break
 			}
 			if time.Now().After(end) {
-				t.Fatalf("burst %v: the array's first task does not run: squeue says %q", s.burst, lines[i])
+				all := run(s.burst, "squeue", "-t", "all", "-o", "%i %t %r %K %A")
+				c := exec.Command("scontrol", "show", "job", s.ids["ARR"])
+				sc, _ := c.CombinedOutput()
+				t.Fatalf("burst %v: the array's first task does not run: squeue -j says %q; every job:\n%s\nscontrol show job %s:\n%s",
+					s.burst, lines[i], all, s.ids["ARR"], sc)
 			}
 		}
 	}
-	if lines[0] != lines[1] {
+	if lines[0] != lines[1] || !strings.HasPrefix(lines[1], "ARR_[1-3%1] PD ") || !strings.HasSuffix(lines[1], "\nARR_0 R 0 ARR") {
 		t.Errorf("squeue of a throttled array:\nslurm: %q\nburst: %q", lines[0], lines[1])
+	}
+	// %A: a running task's own id; the pending tasks' line, the array's.
+	for _, s := range sides {
+		a := strings.Fields(squeue(s, "-o", "%A", "-j", s.ids["ARR"]))
+		if len(a) != 2 || a[0] != "ARR" || a[1] == "ARR" && !s.burst {
+			t.Errorf("burst %v: squeue %%A of the array: %q", s.burst, a)
+		}
 	}
 	var each [2]string
 	for i, s := range sides {

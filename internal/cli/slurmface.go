@@ -472,7 +472,7 @@ func newSqueueCmd() *cobra.Command {
 		Short: "List jobs as Slurm's squeue does",
 		Long: `List burst's jobs as squeue does: pending and running ones by default,
 others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
-%t %T %M %l %D %R %u %P %a %A %C %m %b %e %E %S %V %Z %o %r %N %U %K, with
+%t %T %M %l %D %R %u %P %a %A %F %C %m %b %e %E %S %V %Z %o %r %N %U %K, with
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
 -t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition, -l,
 -a, -r/--array. The partition is the burst cluster; the node of a running

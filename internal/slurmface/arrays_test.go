@@ -31,10 +31,10 @@ func TestArrayLines(t *testing.T) {
 	if els[1].RawID != 21 || els[1].Node != "local-1" || els[2].Node != "" || els[2].StateCode() != "PD" || els[0].Waiting {
 		t.Fatalf("element fields: %+v / %+v / %+v", els[0], els[1], els[2])
 	}
-	f, _ := ParseSqueueFormat("%i %t %K %A")
+	f, _ := ParseSqueueFormat("%i %t %K %A %F")
 	var b strings.Builder
 	Squeue(&b, CollapsePending(els, map[int64]int{20: 2}), f, true, t0)
-	if want := "20_1 CD 1 20\n20_3 R 3 20\n20_[5-7%2] PD 5-7%2 20\n"; b.String() != want {
+	if want := "20_1 CD 1 20 20\n20_3 R 3 21 20\n20_[5-7%2] PD 5-7%2 20 20\n"; b.String() != want {
 		t.Errorf("collapsed:\n%s\nwant\n%s", b.String(), want)
 	}
 	// A lone pending task keeps its own line.

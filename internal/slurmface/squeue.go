@@ -23,7 +23,10 @@ type squeueField struct {
 // squeueFields are the %-letters burst renders; others are refused by
 // ParseSqueueFormat with the list of these.
 var squeueFields = map[byte]squeueField{
-	'A': {"JOBID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.arrayID(), 10) }},
+	// %A is each job's own id (a task of an array has its own), %F an
+	// array's id (a job's own for one that is no array's), as squeue(1).
+	'A': {"JOBID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.RawID, 10) }},
+	'F': {"ARRAY_JOB_ID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.arrayID(), 10) }},
 	'a': {"ACCOUNT", func(j Job, _ time.Time) string { return j.Account }},
 	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
 	'C': {"CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
@@ -53,8 +56,8 @@ var squeueFields = map[byte]squeueField{
 
 // squeueNames are squeue -O's field names for the same values.
 var squeueNames = map[string]byte{
-	"account": 'a', "arrayjobid": 'A', "arraytaskid": 'K', "command": 'o', "cpus-per-task": 'C',
-	"numcpus": 'C', "endtime": 'e', "jobid": 'i', "jobarrayid": 'i', "name": 'j', "timelimit": 'l',
+	"account": 'a', "arrayjobid": 'F', "arraytaskid": 'K', "command": 'o', "cpus-per-task": 'C',
+	"numcpus": 'C', "endtime": 'e', "jobid": 'A', "jobarrayid": 'i', "name": 'j', "timelimit": 'l',
 	"timeused": 'M', "minmemory": 'm', "nodelist": 'N', "partition": 'P', "reasonlist": 'R',
 	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
 	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b', "dependency": 'E',
