@@ -3,6 +3,7 @@ package burst
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,39 @@ func (d Dependency) Wants() string {
 		return "the jobs of the same name and user before it to end"
 	}
 	return id + " to end"
+}
+
+// NeverMet says why d can never be met, its job having ended in st: "job 12
+// failed, which it needed to succeed" (a reason ParseNeverMet reads back).
+func (d Dependency) NeverMet(st State) string {
+	word := string(st)
+	switch st {
+	case Cancelled, Lost:
+		word = "was " + word
+	case Timeout:
+		word = "timed out"
+	}
+	return fmt.Sprintf("job %d %s, which it needed %s", d.Job, word, strings.TrimPrefix(d.Wants(), "job "+strconv.FormatInt(d.Job, 10)+" "))
+}
+
+var neverMet = regexp.MustCompile(`job ([0-9]+) (?:failed|succeeded|was cancelled|was lost|timed out), which it needed to (succeed|fail)`)
+
+// ParseNeverMet finds in text (a job's reason) the dependencies NeverMet
+// said can never be met.
+func ParseNeverMet(text string) []Dependency {
+	var out []Dependency
+	for _, m := range neverMet.FindAllStringSubmatch(text, MaxDependencies) {
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		kind := AfterOK
+		if m[2] == "fail" {
+			kind = AfterNotOK
+		}
+		out = append(out, Dependency{Kind: kind, Job: id})
+	}
+	return out
 }
 
 // FormatDependencies writes deps in sbatch's syntax, jobs of the same kind

@@ -64,6 +64,22 @@ func TestDependencyMet(t *testing.T) {
 	}
 }
 
+func TestNeverMetReadsBack(t *testing.T) {
+	for _, c := range []struct {
+		d  Dependency
+		st State
+	}{{Dependency{AfterOK, 12}, Failed}, {Dependency{AfterOK, 3}, Cancelled}, {Dependency{AfterOK, 4}, Timeout},
+		{Dependency{AfterNotOK, 5}, Succeeded}, {Dependency{AfterOK, 6}, Lost}} {
+		text := "cancelled: " + c.d.NeverMet(c.st)
+		if got := ParseNeverMet(text); len(got) != 1 || got[0] != c.d {
+			t.Errorf("%q reads back as %v, want %v", text, got, c.d)
+		}
+	}
+	if got := ParseNeverMet("cancelled by ann"); got != nil {
+		t.Errorf("a plain cancel reads as %v", got)
+	}
+}
+
 func FuzzParseDependencies(f *testing.F) {
 	for _, s := range []string{"afterok:1:2,afterany:3", "ok:1?any:2", "singleton", "12", "after:1+5"} {
 		f.Add(s)

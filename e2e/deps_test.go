@@ -141,7 +141,7 @@ func TestSlurmFaceAfter(t *testing.T) {
 		t.Errorf("scontrol show job of a never satisfied job:\n%s", r.stdout)
 	}
 	h.waitFor("the killed one and b to end", 30*time.Second, func() bool {
-		return strings.HasPrefix(squeue(killed), killed+" CA ") && strings.HasPrefix(squeue(b), b+" CD ")
+		return squeue(killed) == killed+" CA DependencyNeverSatisfied afterok:"+f+"(failed)" && strings.HasPrefix(squeue(b), b+" CD ")
 	})
 	if got, err := os.ReadFile(filepath.Join(dir, "slurm-"+b+".out")); err != nil || string(got) != "a\n" {
 		t.Errorf("job %s's output: %q %v, want a's line", b, got, err)

@@ -258,6 +258,7 @@ func TestSlurmFaceDependencies(t *testing.T) {
 		s.ids = map[string]string{}
 		s.ids["A"] = sb("--wrap", "sleep 4; exit 1")
 		s.ids["B"] = sb("-d", "afterok:"+s.ids["A"], "--wrap", "true")
+		s.ids["K"] = sb("-d", "afterok:"+s.ids["A"], "--kill-on-invalid-dep=yes", "--wrap", "true")
 		s.ids["ARR"] = sb("--array=0-3%1", "--wrap", "sleep 20")
 	}
 	// named replaces a side's job ids by their names.
@@ -283,6 +284,17 @@ func TestSlurmFaceDependencies(t *testing.T) {
 				return got == want
 			})
 		}
+	}
+	// --kill-on-invalid-dep=yes: cancelled once its dependency failed.
+	var killed [2]string
+	for i, s := range sides {
+		h.waitFor(fmt.Sprintf("burst %v: the job killed for its dependency", s.burst), 90*time.Second, func() bool {
+			killed[i] = squeue(s, "-t", "all", "-o", "%i|%t|%r|%E", "-j", s.ids["K"])
+			return strings.HasPrefix(killed[i], "K|CA|")
+		})
+	}
+	if killed[0] != killed[1] {
+		t.Errorf("squeue of a job killed for its dependency:\nslurm: %q\nburst: %q", killed[0], killed[1])
 	}
 	var show [2]map[string]string
 	for i, s := range sides {

@@ -321,6 +321,15 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 	}
+	if j.State == burst.Cancelled && strings.HasPrefix(j.Reason, "cancelled: job ") {
+		// Cancelled because a dependency can never be met: Slurm keeps
+		// saying which (--kill-on-invalid-dep).
+		var failed []string
+		for _, d := range burst.ParseNeverMet(j.Reason) {
+			failed = append(failed, burst.FormatDependencies([]burst.Dependency{d}, false)+"(failed)")
+		}
+		fj.Dependency = strings.Join(failed, ",")
+	}
 	if j.StartedAt != nil {
 		fj.Start = *j.StartedAt
 	}

@@ -179,8 +179,7 @@ func afterVerdict(spec *burst.JobSpec, state func(burst.Dependency) (burst.State
 		case ok:
 			met++
 		case never:
-			nevers = append(nevers, fmt.Sprintf("job %d %s, which it needed %s", dep.Job, endedWord(st),
-				strings.TrimPrefix(dep.Wants(), "job "+strconv.FormatInt(dep.Job, 10)+" ")))
+			nevers = append(nevers, dep.NeverMet(st))
 		}
 	}
 	switch {
@@ -206,17 +205,6 @@ func (c *control) singletonFree(j *jobRT) bool {
 		}
 	}
 	return true
-}
-
-// endedWord says how a job ended, in a sentence: "failed", "was cancelled".
-func endedWord(st burst.State) string {
-	switch st {
-	case burst.Cancelled, burst.Lost:
-		return "was " + string(st)
-	case burst.Timeout:
-		return "timed out"
-	}
-	return string(st)
 }
 
 // afterWait says why held job j waits ("" if it is not held).

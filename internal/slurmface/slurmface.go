@@ -36,7 +36,8 @@ type Job struct {
 	Reason       string // why it ended or waits, burst's words
 	Waiting      bool   // queued and held by resources (not merely its turn)
 	// Dependency is what it still waits for, as squeue's %E prints it:
-	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met.
+	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met
+	// (of a job cancelled for it too).
 	Dependency string
 	OOM        bool // ended killed for going over its memory
 	ExitCode   *int // its exit status when it exited
@@ -228,6 +229,8 @@ func Mem(b int64) string {
 // not run: Slurm's words for burst's.
 func (j Job) pendingReason() string {
 	switch {
+	case strings.Contains(j.Dependency, "(failed)") && (j.State == burst.Queued || j.State == burst.Cancelled):
+		return "DependencyNeverSatisfied" // also once cancelled for it, as Slurm keeps it
 	case j.State != burst.Queued:
 		if j.State == burst.Failed && !j.OOM {
 			return "NonZeroExitCode"
@@ -236,8 +239,6 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
-	case strings.Contains(j.Dependency, "(failed)"):
-		return "DependencyNeverSatisfied"
 	case j.Dependency != "":
 		return "Dependency"
 	case j.Waiting:
