@@ -32,7 +32,25 @@ type afterRT struct {
 type depsRT struct {
 	held    map[int64]*jobRT   // jobs held by their dependencies
 	waiters map[int64][]*jobRT // held jobs by an active job they wait for
-	dirty   bool               // a job ended or started since release last looked
+	singles map[int64]*jobRT   // held jobs with a singleton dependency
+	check   map[int64]bool     // held jobs for release to look at: what they wait for changed
+}
+
+// touch has release look at the jobs that wait for job id, which ended or
+// started (and at singletons, which wait for any job), and at job id.
+func (d *depsRT) touch(id int64) {
+	if len(d.held) == 0 {
+		return
+	}
+	if d.held[id] != nil {
+		d.check[id] = true // it ends held (cancelled): let go of it
+	}
+	for _, w := range d.waiters[id] {
+		d.check[w.row.ID] = true
+	}
+	for sid := range d.singles {
+		d.check[sid] = true
+	}
 }
 
 // hold holds j, just queued or restored, until its dependencies are met.
@@ -42,16 +60,19 @@ func (c *control) hold(j *jobRT) {
 	}
 	d := &c.deps
 	if d.held == nil {
-		d.held, d.waiters = map[int64]*jobRT{}, map[int64][]*jobRT{}
+		d.held, d.waiters, d.singles, d.check = map[int64]*jobRT{}, map[int64][]*jobRT{}, map[int64]*jobRT{}, map[int64]bool{}
 	}
 	j.after = &afterRT{ended: map[int64]burst.State{}}
 	d.held[j.row.ID] = j
 	for _, dep := range j.row.Spec.After {
-		if dep.Job != 0 && c.jobs[dep.Job] != nil {
+		switch {
+		case dep.Kind == burst.Singleton:
+			d.singles[j.row.ID] = j
+		case c.jobs[dep.Job] != nil:
 			d.waiters[dep.Job] = append(d.waiters[dep.Job], j)
 		}
 	}
-	d.dirty = true
+	d.check[j.row.ID] = true
 }
 
 // unresolved are the jobs j waits for that are neither in memory nor known
@@ -76,7 +97,7 @@ func (c *control) learnEnded(states map[int64]burst.State) {
 		for _, dep := range j.row.Spec.After {
 			if st, ok := states[dep.Job]; ok && c.jobs[dep.Job] == nil && j.after != nil {
 				j.after.ended[dep.Job] = st
-				c.deps.dirty = true
+				c.deps.check[j.row.ID] = true
 			}
 		}
 	}
@@ -85,13 +106,13 @@ func (c *control) learnEnded(states map[int64]burst.State) {
 // forgetJob records the end of j, which leaves memory, in the jobs that
 // wait for it.
 func (c *control) forgetJob(j *jobRT) {
+	c.deps.touch(j.row.ID)
 	for _, w := range c.deps.waiters[j.row.ID] {
 		if w.after != nil {
 			w.after.ended[j.row.ID] = j.row.State
 		}
 	}
 	delete(c.deps.waiters, j.row.ID)
-	c.deps.dirty = true
 }
 
 // release lets go of the held jobs whose dependencies are met, and cancels
@@ -100,27 +121,28 @@ func (c *control) forgetJob(j *jobRT) {
 // the job waiting for it are one batch.
 func (c *control) release(now time.Time, b *batch) {
 	d := &c.deps
-	if !d.dirty {
+	if len(d.check) == 0 {
 		return
 	}
-	d.dirty = false
-	ids := make([]int64, 0, len(d.held))
-	for id := range d.held {
+	ids := make([]int64, 0, len(d.check))
+	for id := range d.check {
 		ids = append(ids, id)
 	}
+	clear(d.check)
 	slices.Sort(ids)
 	for _, id := range ids {
 		j := d.held[id]
+		if j == nil {
+			continue
+		}
 		if j.finished || j.row.CancelRequested {
-			delete(d.held, id)
-			j.after = nil
+			d.drop(j)
 			continue
 		}
 		met, never := c.afterMet(j)
 		switch {
 		case met:
-			delete(d.held, id)
-			j.after = nil
+			d.drop(j)
 			b.event(eventAt(now, "", "job.release", j.row.Project, "job "+strconv.FormatInt(id, 10),
 				fmt.Sprintf("job %d (%s) released: its dependencies (%s) are met", id, j.row.Name,
 					burst.FormatDependencies(j.row.Spec.After, j.row.Spec.AfterAnyOf))))
@@ -131,14 +153,21 @@ func (c *control) release(now time.Time, b *batch) {
 				b.job(j)
 			}
 		case never != "":
-			delete(d.held, id)
-			j.after = nil
+			d.drop(j)
 			reason := "cancelled: " + never
 			c.stopJob(j, reason, false, now, b)
 			b.event(eventAt(now, "", "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 				fmt.Sprintf("job %d (%s) %s", id, j.row.Name, reason)))
 		}
 	}
+}
+
+// drop lets go of held job j. (Its entries among waiters go when the jobs
+// it waited for leave memory.)
+func (d *depsRT) drop(j *jobRT) {
+	delete(d.held, j.row.ID)
+	delete(d.singles, j.row.ID)
+	j.after = nil
 }
 
 // afterMet says whether j's dependencies are met, or why they never can be.
