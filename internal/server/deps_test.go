@@ -295,3 +295,31 @@ func BenchmarkReleaseHeld(b *testing.B) {
 		h.c.release(h.now, &bt)
 	}
 }
+
+// TestAfterBudgetHold: a job released while its project's budget is spent
+// waits for the budget as any queued job does, and starts once it is
+// raised; while held by its dependency it says so first.
+func TestAfterBudgetHold(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a))
+	refs, _ := h.runOnce("m")
+	h.c.projects["default"].row.Exhausted = true
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	h.tick(1e9)
+	h.finish("m", refs, exitOf(nil))
+	if j := h.c.jobs[b]; j == nil || j.after != nil {
+		t.Fatalf("job %d not released once job %d succeeded", b, a)
+	}
+	h.place()
+	if _, ran := h.tasks[taskKey{b, 0}]; ran {
+		t.Fatalf("job %d was placed though its project's budget is spent", b)
+	}
+	if w := h.srv.jobWait(h.c.jobs[b], nil, nil, 0, nil, nil); !strings.Contains(w, "has spent its budget") {
+		t.Fatalf("released job %d waits %q, want the budget named", b, w)
+	}
+	h.c.projects["default"].row.Exhausted = false
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(b, burst.Succeeded, 0)
+}
