@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -338,6 +339,25 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	}
 	if each[0] != each[1] || strings.Count(each[1], "\n") != 3 {
 		t.Errorf("squeue -r of a throttled array:\nslurm: %q\nburst: %q", each[0], each[1])
+	}
+	// scontrol show job of the array: a record for its running task and
+	// one for its pending ones, each headed by the array's keys.
+	var heads [2][]string
+	for i, s := range sides {
+		for _, rec := range strings.Split(run(s.burst, "scontrol", "show", "job", s.ids["ARR"]), "\n\n") {
+			if f := strings.Fields(rec); len(f) > 0 {
+				var keys []string
+				for _, kv := range f[:min(len(f), 5)] {
+					k, _, _ := strings.Cut(kv, "=")
+					keys = append(keys, k)
+				}
+				heads[i] = append(heads[i], strings.Join(keys, " "))
+			}
+		}
+		slices.Sort(heads[i])
+	}
+	if !slices.Equal(heads[0], heads[1]) || len(heads[1]) != 2 {
+		t.Errorf("scontrol show job of an array, records' first keys:\nslurm: %q\nburst: %q", heads[0], heads[1])
 	}
 	for _, s := range sides {
 		run(s.burst, "scancel", s.ids["B"], s.ids["ARR"])

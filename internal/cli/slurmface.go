@@ -354,10 +354,8 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 const maxArrayLines = 10000
 
 // expand turns listed burst jobs into Slurm's: a job array into one job
-// per task (slurmface.Elements), any other job into one. throttle is each
-// array's cap on tasks running at once, which its pending line shows.
-func (f *faceJobs) expand(ctx context.Context, cl *client.Client, list []burst.Job) (out []slurmface.Job, throttle map[int64]int) {
-	throttle = map[int64]int{}
+// per task (slurmface.Elements), any other job into one.
+func (f *faceJobs) expand(ctx context.Context, cl *client.Client, list []burst.Job) (out []slurmface.Job) {
 	for i := range list {
 		j := &list[i]
 		if j.Kind == burst.KindMap && j.Spec == nil { // listings carry no spec: is it an array?
@@ -386,10 +384,9 @@ func (f *faceJobs) expand(ctx context.Context, cl *client.Client, list []burst.J
 				indices[k], _ = strconv.Atoi(r.Input[0])
 			}
 		}
-		out = append(out, slurmface.Elements(fj, tasks, indices)...)
-		throttle[j.ID] = s.MaxRunning
+		out = append(out, slurmface.Elements(fj, tasks, indices, s.MaxRunning)...)
 	}
-	return out, throttle
+	return out
 }
 
 // withTask adds what only a job's first task tells: its machine, its
@@ -532,7 +529,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 			if err != nil {
 				return err
 			}
-			all, throttle := newFaceJobs().expand(c.Context(), cl, list)
+			all := newFaceJobs().expand(c.Context(), cl, list)
 			us, ns, ps := splitList(users), splitList(names), splitList(parts)
 			var out []slurmface.Job
 			for _, j := range all {
@@ -543,7 +540,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				out = append(out, j)
 			}
 			if !array {
-				out = slurmface.CollapsePending(out, throttle)
+				out = slurmface.CollapsePending(out)
 			}
 			if ids != nil && len(out) == 0 && len(ids) == 1 && states == "" {
 				// squeue -j of a job it does not know (or no longer shows)
@@ -727,7 +724,7 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 				return err
 			}
 			fj := newFaceJobs()
-			all, throttle := fj.expand(ctx, cl, list)
+			all := fj.expand(ctx, cl, list)
 			us, ns := splitList(users), splitList(names)
 			var out []slurmface.Job
 			for _, j := range all {
@@ -739,7 +736,7 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 				}
 				out = append(out, j)
 			}
-			out = slurmface.CollapsePending(out, throttle)
+			out = slurmface.CollapsePending(out)
 			slices.SortStableFunc(out, acctOrder)
 			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
 		},
@@ -800,8 +797,12 @@ answered.`,
 				return err
 			}
 			var list []burst.Job
+			only := int64(0) // an array task's own id: that task alone
 			if len(args) > 2 {
 				ref, err := resolveJob(ctx, cl, args[2])
+				if err == nil && ref.Task >= 0 {
+					only = ref.JobID + int64(ref.Task)
+				}
 				var j *burst.Job
 				if err == nil {
 					j, err = cl.Job(ctx, ref.JobID)
@@ -815,15 +816,23 @@ answered.`,
 			}
 			fj := newFaceJobs()
 			for i := range list {
-				j := fj.job(&list[i])
 				if list[i].Spec == nil {
-					if full, err := cl.Job(ctx, j.RawID); err == nil {
-						j = fj.job(full)
+					if full, err := cl.Job(ctx, list[i].ID); err == nil {
+						list[i] = *full
 					}
 				}
-				fj.withTask(ctx, cl, &j)
-				if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
-					return err
+				// An array's tasks are records of their own, its pending
+				// ones one record, as scontrol shows them.
+				for _, j := range slurmface.CollapsePending(fj.expand(ctx, cl, list[i:i+1])) {
+					if only != 0 && (j.RawID != only || j.ArrayPending != "") {
+						continue
+					}
+					if j.ArrayJobID == 0 {
+						fj.withTask(ctx, cl, &j)
+					}
+					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
+						return err
+					}
 				}
 			}
 			return nil

@@ -17,15 +17,15 @@ import (
 
 // Elements expands array job a (read as a plain job) into its tasks, each a
 // Job: tasks are the array's tasks in order and indices their array
-// indices.
-func Elements(a Job, tasks []burst.Task, indices []int) []Job {
+// indices; throttle is how many may run at once (0: no cap).
+func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 	out := make([]Job, 0, len(tasks))
 	for _, t := range tasks {
 		if t.Index < 0 || t.Index >= len(indices) {
 			continue
 		}
 		e := a
-		e.RawID, e.ArrayJobID, e.ArrayTaskID = a.RawID+int64(t.Index), a.RawID, indices[t.Index]
+		e.RawID, e.ArrayJobID, e.ArrayTaskID, e.ArrayThrottle = a.RawID+int64(t.Index), a.RawID, indices[t.Index], throttle
 		e.State, e.Reason, e.ExitCode, e.Signal = t.State, t.Reason, t.ExitCode, t.Signal
 		e.OOM = t.State == burst.Failed && strings.HasPrefix(t.Reason, burst.ReasonOOM)
 		e.Start, e.End = timeOf(t.StartedAt), timeOf(t.EndedAt)
@@ -46,9 +46,8 @@ func Elements(a Job, tasks []burst.Task, indices []int) []Job {
 // CollapsePending puts the pending tasks of each array in jobs (as
 // Elements made them) on one line, where the first of them was, as squeue
 // (without -r) and sacct show them: ARRAY_[4-9], or ARRAY_[4-9%2] when
-// throttle (by array id) caps how many run at once. A lone pending task
-// keeps its own line.
-func CollapsePending(jobs []Job, throttle map[int64]int) []Job {
+// the array runs at most 2 at once. A lone pending task keeps its own line.
+func CollapsePending(jobs []Job) []Job {
 	type group struct {
 		at      int
 		indices []int
@@ -69,11 +68,12 @@ func CollapsePending(jobs []Job, throttle map[int64]int) []Job {
 		g.indices = append(g.indices, j.ArrayTaskID)
 	}
 	for id, g := range groups {
-		if len(g.indices) == 1 && throttle[id] == 0 {
+		n := out[g.at].ArrayThrottle
+		if len(g.indices) == 1 && n == 0 {
 			continue // a lone pending task keeps its own line
 		}
 		r := Ranges(g.indices)
-		if n := throttle[id]; n > 0 {
+		if n > 0 {
 			r += "%" + strconv.Itoa(n)
 		}
 		out[g.at].ArrayPending = r

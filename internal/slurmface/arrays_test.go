@@ -20,7 +20,7 @@ func TestArrayLines(t *testing.T) {
 		tasks = append(tasks, tk)
 	}
 	indices := []int{1, 3, 5, 6, 7}
-	els := Elements(a, tasks, indices)
+	els := Elements(a, tasks, indices, 2)
 	var ids []string
 	for _, e := range els {
 		ids = append(ids, e.JobID())
@@ -33,12 +33,12 @@ func TestArrayLines(t *testing.T) {
 	}
 	f, _ := ParseSqueueFormat("%i %t %K %A %F")
 	var b strings.Builder
-	Squeue(&b, CollapsePending(els, map[int64]int{20: 2}), f, true, t0)
+	Squeue(&b, CollapsePending(els), f, true, t0)
 	if want := "20_1 CD 1 20 20\n20_3 R 3 21 20\n20_[5-7%2] PD 5-7%2 20 20\n"; b.String() != want {
 		t.Errorf("collapsed:\n%s\nwant\n%s", b.String(), want)
 	}
 	// A lone pending task keeps its own line.
-	if c := CollapsePending(els[:3], nil); len(c) != 3 || c[2].JobID() != "20_5" || c[2].RawID != 22 {
+	if c := CollapsePending(Elements(a, tasks[:3], indices, 0)); len(c) != 3 || c[2].JobID() != "20_5" || c[2].RawID != 22 {
 		t.Errorf("lone pending task: %+v", c[2])
 	}
 	if got := Ranges([]int{0, 2, 3, 4, 9, 10}); got != "0,2-4,9-10" {

@@ -3,6 +3,7 @@ package slurmface
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,7 +36,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		end = Date(j.Start.Add(j.TimeLimit))
 	}
 	lines := [][]string{
-		{kv("JobId", j.RawID), kv("JobName", j.Name)},
+		arrayHead(j),
 		{fmt.Sprintf("UserId=%s(%d)", j.User, j.UID), fmt.Sprintf("GroupId=%s(%d)", j.User, j.GID), "MCS_label=N/A"},
 		{"Priority=1", "Nice=0", kv("Account", orNull(j.Account)), "QOS=(null)"},
 		{kv("JobState", j.StateName()), kv("Reason", j.pendingReason()), kv("Dependency", orNull(j.Dependency))},
@@ -87,6 +88,24 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// arrayHead is scontrol's first line: JobId, an array task's ArrayJobId,
+// ArrayTaskId (the pending tasks' indices on their record) and
+// ArrayTaskThrottle, then JobName.
+func arrayHead(j Job) []string {
+	head := []string{kv("JobId", j.RawID)}
+	if j.ArrayJobID > 0 {
+		task := strconv.Itoa(j.ArrayTaskID)
+		if j.ArrayPending != "" {
+			task, _, _ = strings.Cut(j.ArrayPending, "%")
+		}
+		head = append(head, kv("ArrayJobId", j.ArrayJobID), kv("ArrayTaskId", task))
+		if j.ArrayThrottle > 0 {
+			head = append(head, kv("ArrayTaskThrottle", j.ArrayThrottle))
+		}
+	}
+	return append(head, kv("JobName", j.Name))
 }
 
 func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }

@@ -27,6 +27,9 @@ type Job struct {
 	// ArrayPending, set on the one line of an array's pending tasks
 	// (CollapsePending), is their indices: "4-9", "4-9%2".
 	ArrayPending string
+	// ArrayThrottle is how many of its array's tasks may run at once
+	// (--array's %N; 0: no cap).
+	ArrayThrottle int
 	Name         string // job name
 	User         string
 	UID, GID     int
