@@ -30,14 +30,14 @@ type Job struct {
 	// ArrayThrottle is how many of its array's tasks may run at once
 	// (--array's %N; 0: no cap).
 	ArrayThrottle int
-	Name         string // job name
-	User         string
-	UID, GID     int
-	Account      string // the burst project
-	Partition    string // the burst cluster
-	State        burst.State
-	Reason       string // why it ended or waits, burst's words
-	Waiting      bool   // queued and held by resources (not merely its turn)
+	Name          string // job name
+	User          string
+	UID, GID      int
+	Account       string // the burst project
+	Partition     string // the burst cluster
+	State         burst.State
+	Reason        string // why it ended or waits, burst's words
+	Waiting       bool   // queued and held by resources (not merely its turn)
 	// Dependency is what it still waits for, as squeue's %E prints it:
 	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met
 	// (of a job cancelled for it too).
