@@ -22,12 +22,7 @@ import (
 // "Slurm accounting storage is disabled"), so burst's sacct is checked
 // against sacct's documented -P shape instead.
 func TestSlurmFaceShapes(t *testing.T) {
-	h := newHarness(t)
-	needSlurm(t, h)
-	dir := t.TempDir()
-	links := filepath.Join(dir, "bin")
-	h.mustRun("slurm", "link", links)
-	h.mustRun("jobs") // the local server starts now, not in a command compared below
+	h, dir, links := slurmBeside(t)
 
 	// real runs Slurm's own command; face runs the same through burst's
 	// links (argv[0] dispatch).
@@ -193,6 +188,19 @@ func TestSlurmFaceShapes(t *testing.T) {
 	}
 }
 
+// slurmBeside readies a test that runs the same commands against the
+// suite's real Slurm and burst's personality: a harness, a directory to run
+// them in, and links (sbatch, squeue, ... -> burst) in links.
+func slurmBeside(t *testing.T) (h *harness, dir, links string) {
+	h = newHarness(t)
+	needSlurm(t, h)
+	dir = t.TempDir()
+	links = filepath.Join(dir, "bin")
+	h.mustRun("slurm", "link", links)
+	h.mustRun("jobs") // the local server starts now, not in a command compared below
+	return h, dir, links
+}
+
 // scontrolShape reads `scontrol show job`: its lines' keys, and every
 // key's value.
 func scontrolShape(out string) ([][]string, map[string]string) {
@@ -228,12 +236,7 @@ func flat(shape [][]string) string {
 // keeps it pending), scontrol's Reason and Dependency, and a throttled job
 // array's lines with and without -r.
 func TestSlurmFaceDependencies(t *testing.T) {
-	h := newHarness(t)
-	needSlurm(t, h)
-	dir := t.TempDir()
-	links := filepath.Join(dir, "bin")
-	h.mustRun("slurm", "link", links)
-	h.mustRun("jobs")
+	h, dir, links := slurmBeside(t)
 	run := func(burst bool, args ...string) string {
 		c := exec.Command(args[0], args[1:]...)
 		if burst {
