@@ -79,6 +79,10 @@ type JobSpec struct {
 	// a private directory on every machine (staging.go).
 	Inputs  []Input  `json:"inputs,omitempty"`
 	Outputs []string `json:"outputs,omitempty"`
+	// Stack, when set, is the software stack every task runs inside
+	// (stackref.go): the client names it (Name, and Version or Digest);
+	// the server resolves the rest at submit.
+	Stack *StackRef `json:"stack,omitempty"`
 }
 
 // MapSpec is a command template run once per input tuple: the cartesian
@@ -296,6 +300,9 @@ func (s *JobSpec) validateFields() error {
 		return fmt.Errorf("the working directory %s is not an absolute path: give one that starts with /", quoteShort(s.Workdir))
 	}
 	if err := s.validateStaging(); err != nil {
+		return err
+	}
+	if err := s.validateStack(); err != nil {
 		return err
 	}
 	if s.Cluster != "" {

@@ -73,10 +73,15 @@ type JobContext struct {
 	// directory on every machine.
 	Inputs  []burst.Input `json:"inputs,omitempty"`
 	Outputs []string      `json:"outputs,omitempty"`
+	// Stack is the software stack the job's tasks run inside (each in a
+	// private directory, bound at /work).
+	Stack *burst.StackRef `json:"stack,omitempty"`
 }
 
 // Staged reports whether the job's tasks run in private directories.
-func (jc *JobContext) Staged() bool { return len(jc.Inputs) > 0 || len(jc.Outputs) > 0 }
+func (jc *JobContext) Staged() bool {
+	return len(jc.Inputs) > 0 || len(jc.Outputs) > 0 || jc.Stack != nil
+}
 
 // Assignment is a task handed to an agent to run.
 type Assignment struct {
@@ -232,6 +237,10 @@ type Register struct {
 	// POST /v1/agent/output and each task runs in a private directory.
 	// false (as from agents that predate it): the home is shared.
 	Remote bool `json:"remote,omitempty"`
+	// Stacks says the machine runs tasks inside software stacks: bwrap
+	// is there and a user namespace can be made (probed at the agent's
+	// start).
+	Stacks bool `json:"stacks,omitempty"`
 	// SentAt is the agent's clock when it sent this: the server reads
 	// the times of Events against it, so that an agent whose clock is
 	// off by minutes reports times the server's clock agrees with.

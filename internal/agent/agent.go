@@ -79,6 +79,8 @@ type key struct {
 type Agent struct {
 	cfg Config
 
+	stackMu sync.Mutex // one stack unpacked at a time (stack.go)
+
 	mu      sync.Mutex
 	running map[key]*running
 	queue   []queued // prefetched tasks, started in order as resources free up
@@ -112,6 +114,7 @@ type opening struct {
 	stop      context.CancelFunc // called by a cancel
 	remote    *remoteTask        // on a remote machine: its private directory and output shipper
 	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	stackRoot string             // the root filesystem it runs inside (stack.go)
 	// held is the CPUs and memory it counts in the agent's used from when
 	// it opens: a staged task fetches its inputs, a stage waits for its
 	// streams, before its process starts, and a queued task must not start
@@ -151,7 +154,8 @@ func Run(ctx context.Context, cfg Config) error {
 	a.sess = session.New(session.Config{
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
-			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID},
+			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID,
+			Stacks: stacksOK()},
 		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Adopt: func(id string) {
 			// Started by hand (or by a Slurm pilot): it takes the id of
@@ -556,6 +560,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			return
 		}
 		script, argv = path, sargv
+	}
+	if o.stackRoot != "" {
+		argv = sandboxArgv(o.stackRoot, ctx.Dir, script, as.GPUIDs, argv)
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,

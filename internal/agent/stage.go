@@ -89,6 +89,15 @@ func (a *Agent) startStaged(as client.Assignment, jc *client.JobContext, o *open
 		a.endOpening(as, o, "staging its inputs: "+err.Error(), err)
 		return
 	}
+	if jc.Stack != nil {
+		root, err := a.stackRoot(o.ctx, jc.Stack)
+		if err != nil {
+			a.unstage(st)
+			a.endOpening(as, o, err.Error(), err)
+			return
+		}
+		o.stackRoot = root
+	}
 	a.mu.Lock()
 	o.stage = st
 	a.mu.Unlock()

@@ -195,6 +195,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/agent/interrupted", agentHandler(asOwn(b.Interrupted)))
 	h.outputRoute(mux)
 	h.blobRoutes(mux)
+	h.stackRoutes(mux) // stacks.go
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
 		if !decode(w, r, &rep) {

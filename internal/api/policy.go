@@ -39,6 +39,7 @@ const (
 	fromSession             // a dashboard page: its session is checked by uiPage, its data filtered
 	fromNobody              // answered before anyone signs in (sign-in page, static files)
 	fromBlob                // a blob: who may depends on what holds it; the server decides (blobs.go)
+	fromStack               // a stack: its project, which the server reads and checks (stacks.go)
 )
 
 type rule struct {
@@ -119,6 +120,14 @@ var routes = map[string]rule{
 	"POST /v1/storage/tier":        {auth.Submit, fromBody},
 	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
 
+	// Software stacks (stacks.go): every user sees them; making a version
+	// needs Submit on its project, removing one Submit on the stack's.
+	"POST /v1/stacks":           {auth.Submit, fromBody},
+	"GET /v1/stacks":            {auth.List, fromNone},
+	"GET /v1/stacks/{ref}":      {auth.List, fromNone},
+	"DELETE /v1/stacks/{ref}":   {auth.Submit, fromStack},
+	"GET /v1/stacks/{ref}/diff": {auth.List, fromNone},
+
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no
 	// bearer token: the join token in its body is the credential.
@@ -172,7 +181,7 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			next(mux, w, r)
 			return
 		}
-		if ru.from == fromBlob && p != nil {
+		if (ru.from == fromBlob || ru.from == fromStack) && p != nil {
 			next(mux, w, r) // a credential; what it may do with the blob is the server's
 			return
 		}

@@ -98,7 +98,7 @@ BURST_TOKEN, which come first.`,
 		&cobra.Group{ID: "admin", Title: "Server and agents:"},
 	)
 	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newPipeCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
-		newCancelCmd(), newWaitCmd()} {
+		newCancelCmd(), newWaitCmd(), newStackCmd()} {
 		c.GroupID = "jobs"
 		root.AddCommand(c)
 	}

@@ -34,6 +34,7 @@ type resFlags struct {
 	project string
 	retries int
 	on      string
+	stack   string
 }
 
 func (f *resFlags) add(c *cobra.Command) {
@@ -46,6 +47,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
+	fl.StringVar(&f.stack, "stack", "", "run each task inside this software `STACK` (NAME, NAME:V or NAME@sha256:HEX; see `burst stack`), in /work")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
@@ -113,6 +115,13 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return usage("--on needs a cluster name: see `burst cluster list`")
 		}
 		spec.Cluster = f.on
+	}
+	if ch("stack") {
+		r, err := stackFlag(f.stack)
+		if err != nil {
+			return err
+		}
+		spec.Stack = r
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
+	if err := s.resolveStack(ctx, spec); err != nil { // stacks.go
+		return nil, err
+	}
 	if err := s.refuseNewWork(); err != nil {
 		return nil, err
 	}
@@ -70,6 +73,11 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		}
 		if err := store.UseInputs(tx, id, spec.Project, spec.Inputs, now); err != nil {
 			return err
+		}
+		if st := spec.Stack; st != nil {
+			if err := store.UseStack(tx, id, spec.Project, st.Digest, st.Size, now); err != nil {
+				return badRequest("%v", err)
+			}
 		}
 		return store.SaveInputs(tx, id, sources)
 	}); err != nil {

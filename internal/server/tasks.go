@@ -320,7 +320,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 		if n := j.pending(); (n > 0 || j.row.Spec.MaxRunning > 0) && !c.x.held(j) {
 			if j.row.Spec.Pipe != nil {
 				if n > 0 && len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
-					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User)})
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: j.row.Spec.Stack != nil})
 				}
 				continue
 			}
@@ -332,7 +332,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 			}
 			if n > 0 {
 				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
-					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User)})
+					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: j.row.Spec.Stack != nil})
 			}
 		}
 	}
@@ -391,6 +391,7 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 		// A task there can read the server's home unless its agent said
 		// it shares no filesystem with the server; members' work goes
 		// there only if the admin trusts members on its cluster.
+		v.Stacks = m.stacks
 		v.SeesHome = !m.row.Remote && !c.trustMembers[m.row.Cluster] && (m.cluster == nil || !c.trustMembers[m.cluster.def.Name])
 		if m.local {
 			// This host less what local clusters' machines hold of it.

@@ -300,6 +300,34 @@ var migrations = []string{
 	// 20: metrics-only users (users.go): their credentials read GET
 	// /metrics and nothing else.
 	`ALTER TABLE users ADD COLUMN metrics INTEGER NOT NULL DEFAULT 0;`,
+	// 21: software stacks (stacks.go): each version of a named root
+	// filesystem, its blob and manifest, and the links that share one
+	// (kept only as SHA-256, as join tokens are).
+	`CREATE TABLE stacks (
+		name TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		parent INTEGER NOT NULL DEFAULT 0,
+		project TEXT NOT NULL,
+		author TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		job INTEGER NOT NULL DEFAULT 0,
+		manifest TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (name, version)
+	);
+	CREATE INDEX stacks_digest ON stacks(digest);
+	CREATE TABLE stack_links (
+		id INTEGER PRIMARY KEY,
+		hash TEXT NOT NULL UNIQUE,
+		name TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);`,
 }
 
 func migrate(db *sql.DB) error {

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
+)
+
+// Stacks is the software stacks' side of the server (docs/stacks.md); a
+// Backend that implements it serves /v1/stacks. Every user sees every
+// stack (they are shared software, as a registry's images are); making
+// a version needs the right to submit to its project, removing one the
+// same on the stack's project (the server checks: fromStack).
+type Stacks interface {
+	CreateStack(ctx context.Context, actor string, req *client.StackCreate) (*client.Stack, error)
+	Stacks(ctx context.Context, name string) ([]client.Stack, error)
+	Stack(ctx context.Context, ref string) (*client.Stack, error)
+	RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error)
+	DiffStacks(ctx context.Context, a, b string) (*client.StackDiff, error)
+}
+
+func (h *handler) stackRoutes(mux *http.ServeMux) {
+	b, ok := h.b.(Stacks)
+	if !ok {
+		return
+	}
+	mux.HandleFunc("POST /v1/stacks", func(w http.ResponseWriter, r *http.Request) {
+		var req client.StackCreate
+		if !decode(w, r, &req) {
+			return
+		}
+		if req.Project == "" {
+			req.Project = "default"
+		}
+		if !allowBody(w, r, auth.Submit, req.Project) {
+			return
+		}
+		respond(w, 200)(b.CreateStack(r.Context(), actorOf(r), &req))
+	})
+	mux.HandleFunc("GET /v1/stacks", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.Stacks(r.Context(), r.URL.Query().Get("name")))
+	})
+	mux.HandleFunc("GET /v1/stacks/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.Stack(r.Context(), r.PathValue("ref")))
+	})
+	mux.HandleFunc("DELETE /v1/stacks/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.RemoveStack(r.Context(), actorOf(r), r.PathValue("ref")))
+	})
+	mux.HandleFunc("GET /v1/stacks/{ref}/diff", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.DiffStacks(r.Context(), r.PathValue("ref"), r.URL.Query().Get("to")))
+	})
+}

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/auth"
+	"github.com/burst-sh/burst/internal/stack"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// Software stacks (docs/stacks.md): named, versioned root filesystems.
+// A version's bytes are one blob of the store (a tar; its digest names
+// the version), uploaded by the client to the stack's project before it
+// asks for the version; its row (store.StackRow) says the rest. Nothing
+// here takes s.mu but to read the projects and machines: stacks are
+// rows of the store, read and written outside the state machine.
+
+// CreateStack stores req as the next version of its stack.
+func (s *Server) CreateStack(ctx context.Context, actor string, req *client.StackCreate) (*client.Stack, error) {
+	if err := burst.CheckStackName(req.Name); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if req.Project == "" {
+		req.Project = "default"
+	}
+	if err := s.hasProject(req.Project); err != nil {
+		return nil, err
+	}
+	if err := checkRef(client.BlobRef{Digest: req.Digest, Size: req.Size}); err != nil {
+		return nil, err
+	}
+	if len(req.Description) > 1024 {
+		return nil, badRequest("a stack's description is %d bytes; the limit is 1024: say it shorter", len(req.Description))
+	}
+	man, err := json.Marshal(req.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	row := store.StackRow{Name: req.Name, Digest: req.Digest, Size: req.Size, Project: req.Project, Author: actor,
+		Description: req.Description, Manifest: man, CreatedAt: time.Now().UTC()}
+	return s.addStack(ctx, actor, &row)
+}
+
+// addStack writes row as its name's next version, once its project holds
+// its blob, with an audit event.
+func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow) (*client.Stack, error) {
+	ev := s.newEvent(actor, "stack.create", row.Project, "stack "+row.Name, "")
+	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		held, err := store.ProjectHolds(tx, row.Project, row.Digest)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return badRequest("stack %s: its root filesystem %s is not in project %s's blob store: `burst stack create` uploads it first", row.Name, row.Digest, row.Project)
+		}
+		if err := store.AddStack(tx, row, ""); err != nil {
+			return err
+		}
+		ev.Message = fmt.Sprintf("stack %s:%d (%s, %d bytes)", row.Name, row.Version, row.Digest, row.Size)
+		if row.Job > 0 {
+			ev.Message += fmt.Sprintf(" from job %d", row.Job)
+		}
+		return store.AppendEvent(tx, &ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stackOf(*row), nil
+}
+
+// Stacks lists the versions of name ("": all).
+func (s *Server) Stacks(ctx context.Context, name string) ([]client.Stack, error) {
+	rows, err := s.st.Stacks(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Stack, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *stackOf(r))
+	}
+	return out, nil
+}
+
+// Stack resolves ref: NAME (its latest version), NAME:V or NAME@sha256:HEX.
+func (s *Server) Stack(ctx context.Context, ref string) (*client.Stack, error) {
+	name, version, digest, err := parseStackRef(ref)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	rows, err := s.st.Stacks(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, &apierr.NotFound{Msg: fmt.Sprintf("no stack %q: see `burst stack list`, or make one with `burst stack create %s --from-dir ROOTFS`", name, name)}
+	}
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
+		if (version == 0 && digest == "") || r.Version == version || r.Digest == digest {
+			return stackOf(r), nil
+		}
+	}
+	return nil, &apierr.NotFound{Msg: fmt.Sprintf("stack %s has no version %s: its versions are 1 to %d (`burst stack list %s`)", name, strings.TrimPrefix(ref, name), rows[len(rows)-1].Version, name)}
+}
+
+// RemoveStack deletes a stack (ref NAME) or one version (NAME:V). Its
+// project's members may; others are refused.
+func (s *Server) RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error) {
+	st, err := s.Stack(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayEditStack(ctx, st.Project); err != nil {
+		return nil, err
+	}
+	version := st.Version
+	if !strings.ContainsAny(ref, ":@") {
+		version = 0
+	}
+	var n int64
+	ev := s.newEvent(actor, "stack.rm", st.Project, "stack "+st.Name, "")
+	err = s.st.Write(ctx, func(tx *store.Tx) (err error) {
+		if n, err = store.RemoveStack(tx, st.Name, version); err != nil {
+			return err
+		}
+		ev.Message = fmt.Sprintf("removed %s of stack %s", burst.Plural(int(n), "version"), st.Name)
+		return store.AppendEvent(tx, &ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &client.StackRemoved{Name: st.Name, Versions: n}, nil
+}
+
+// DiffStacks lists what changed from version a to version b.
+func (s *Server) DiffStacks(ctx context.Context, a, b string) (*client.StackDiff, error) {
+	from, err := s.Stack(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	to, err := s.Stack(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	ma, err := s.manifest(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := s.manifest(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	return &client.StackDiff{From: *from, To: *to, Changes: stack.Diff(ma, mb)}, nil
+}
+
+func (s *Server) manifest(ctx context.Context, st *client.Stack) ([]stack.File, error) {
+	raw, err := s.st.StackManifest(ctx, st.Name, st.Version)
+	if err != nil {
+		return nil, err
+	}
+	var m []stack.File
+	return m, json.Unmarshal(raw, &m)
+}
+
+// resolveStack fills spec.Stack, which names a stack (Name, and Version
+// or Digest), with the version it names now: a job keeps that version.
+func (s *Server) resolveStack(ctx context.Context, spec *burst.JobSpec) error {
+	r := spec.Stack
+	if r == nil {
+		return nil
+	}
+	ref := r.Name
+	switch {
+	case r.Digest != "":
+		ref += "@" + r.Digest
+	case r.Version > 0:
+		ref += ":" + strconv.Itoa(r.Version)
+	}
+	st, err := s.Stack(ctx, ref)
+	if err != nil {
+		return err
+	}
+	*r = burst.StackRef{Name: st.Name, Version: st.Version, Digest: st.Digest, Size: st.Size}
+	return nil
+}
+
+// mayEditStack is nil when the caller may change project's stacks.
+func mayEditStack(ctx context.Context, project string) error {
+	p := auth.From(ctx)
+	if p == nil || p.Kind == auth.Admin || p.IsAdmin {
+		return nil
+	}
+	return auth.Allow(p, auth.Submit, project, p.Name)
+}
+
+// parseStackRef splits NAME, NAME:V or NAME@sha256:HEX.
+func parseStackRef(ref string) (name string, version int, digest string, err error) {
+	if n, d, ok := strings.Cut(ref, "@"); ok {
+		if !burst.ValidDigest(d) {
+			return "", 0, "", fmt.Errorf("stack %q: a digest is sha256:<64 hex> (see `burst stack list`)", ref)
+		}
+		return n, 0, d, burst.CheckStackName(n)
+	}
+	if n, v, ok := strings.Cut(ref, ":"); ok {
+		version, err = strconv.Atoi(v)
+		if err != nil || version < 1 {
+			return "", 0, "", fmt.Errorf("stack %q: a version is a number from 1 (NAME:3)", ref)
+		}
+		return n, version, "", burst.CheckStackName(n)
+	}
+	return ref, 0, "", burst.CheckStackName(ref)
+}
+
+func stackOf(r store.StackRow) *client.Stack {
+	return &client.Stack{Name: r.Name, Version: r.Version, Digest: r.Digest, Size: r.Size, Parent: r.Parent, Project: r.Project,
+		Author: r.Author, Description: r.Description, Job: r.Job, CreatedAt: r.CreatedAt}
+}
