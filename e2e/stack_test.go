@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// needStackTools fails under BURST_CI, and skips loudly otherwise, when
+// this machine lacks what stacks need here: bwrap (the sandbox) and
+// busybox-static (the test stack's one program).
+func needStackTools(t *testing.T) string {
+	t.Helper()
+	var missing []string
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		missing = append(missing, "bwrap (apt-get install bubblewrap)")
+	}
+	bb := ""
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		if _, err := os.Stat(p); err == nil {
+			bb = p
+		}
+	}
+	if bb == "" {
+		missing = append(missing, "busybox (apt-get install busybox-static)")
+	}
+	if len(missing) == 0 {
+		return bb
+	}
+	if os.Getenv("BURST_CI") != "" {
+		t.Fatalf("stacks: missing %s (BURST_CI is set and CI must not skip)", strings.Join(missing, ", "))
+	}
+	t.Skipf("!!! SKIPPED: stacks: missing %s", strings.Join(missing, ", "))
+	return ""
+}
+
+// testRootfs makes a root filesystem of busybox alone (its applets as
+// links) with a file that only the stack holds, /etc/stackmark = mark.
+func testRootfs(t *testing.T, busybox, mark string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "rootfs")
+	for _, d := range []string{"bin", "etc"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"sh", "cat", "ls", "echo", "true", "hostname", "id", "test"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "stackmark"), []byte(mark+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// A stack made from a directory runs a task on this host: / is the stack
+// (its own /etc/stackmark, none of the host's /usr), the task's private
+// directory is /work, its --out file comes back; the digest is the same
+// when the same tree is packed again (deterministic tar).
+func TestStackRunLocal(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	root := testRootfs(t, bb, "local-mark")
+	r := h.mustRun("stack", "create", "tools", "--from-dir", root, "--description", "busybox", "-o", "json")
+	if !strings.Contains(r.stdout, `"version": 1`) || !strings.Contains(r.stdout, `"digest": "sha256:`) {
+		t.Fatalf("stack create: want version 1 with a digest, got\n%s", r)
+	}
+	digest := between(r.stdout, `"digest": "`, `"`)
+	again := h.mustRun("stack", "create", "tools", "--from-dir", root, "-o", "json")
+	if d := between(again.stdout, `"digest": "`, `"`); d != digest || !strings.Contains(again.stdout, `"version": 2`) {
+		t.Errorf("the same tree packed again: digest %s version 2 wanted, got\n%s (first %s)", d, again.stdout, digest)
+	}
+	out := t.TempDir()
+	r = h.runIn(out, "run", "--stack", "tools:1", "--out", "seen.txt", "--",
+		"sh", "-c", `cat /etc/stackmark > seen.txt; pwd >> seen.txt; test -e /usr/bin/bwrap && echo host-visible >> seen.txt; ls / >> seen.txt`)
+	if r.code != 0 {
+		t.Fatalf("run --stack: %s", r)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "seen.txt"))
+	if err != nil {
+		t.Fatalf("the task's --out file did not come back: %v\n%s", err, r)
+	}
+	seen := string(b)
+	if !strings.HasPrefix(seen, "local-mark\n/work\n") || strings.Contains(seen, "host-visible") || strings.Contains(seen, "usr") {
+		t.Errorf("inside the stack the task saw:\n%s\nwant the stack's mark, /work as its directory, and no /usr of the host", seen)
+	}
+	// The job records the version it was given, resolved at submit.
+	id := jobIDFrom(t, r)
+	show := h.mustRun("show", idArg(id), "-o", "json")
+	if !strings.Contains(show.stdout, digest) {
+		t.Errorf("job %d's spec does not name the stack's digest %s:\n%s", id, digest, show.stdout)
+	}
+	list := h.mustRun("stack", "list", "tools", "-q")
+	if list.stdout != "tools:1\ntools:2\n" {
+		t.Errorf("stack list -q: got %q, want tools:1 and tools:2", list.stdout)
+	}
+	diff := h.mustRun("stack", "diff", "tools:1", "tools:2")
+	if !strings.Contains(diff.stdout, "same files") {
+		t.Errorf("stack diff of two packings of one tree: %s", diff)
+	}
+}
+
+// Bad input: an unknown stack or version, an image file that is not an
+// image, a --stack that is not a reference; each one line naming the fix,
+// nothing submitted.
+func TestStackBadInput(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "m"))
+	notImage := filepath.Join(t.TempDir(), "x.tar")
+	os.WriteFile(notImage, []byte("not a tar at all"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--stack", "nope", "--", "true"}, "burst stack create nope"},
+		{[]string{"run", "--stack", "tools:7", "--", "true"}, "versions are 1 to 1"},
+		{[]string{"run", "--stack", "Tools!", "--", "true"}, "a-z 0-9"},
+		{[]string{"stack", "create", "img", "--from-image", notImage}, "expected a docker-archive"},
+		{[]string{"stack", "create", "img"}, "--from-dir DIR or --from-image"},
+		{[]string{"stack", "rm", "nope"}, "no stack"},
+	} {
+		r := h.run(c.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("burst %s: want a failure saying %q in a line, got\n%s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
+	if jobs := h.jobsJSON(); len(jobs) != 0 {
+		t.Errorf("refused submissions left %d jobs", len(jobs))
+	}
+}
+
+// A map inside a stack on two namespace hosts that share nothing with
+// the server: each host fetches the stack's blob from the server, every
+// task runs inside it (it reads the stack's own file) and both hosts
+// run some.
+func TestStackMapHosts(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := startHostServer(t)
+	h.mustRun("cluster", "create", "stackmap", "--provider", "joined")
+	var agents []*hostAgent
+	for _, i := range []int{1, 2} {
+		agents = append(agents, h.startHostAgent(i, "--machine", fmt.Sprintf("bh%d-stack", i), "--cluster", "stackmap", "--cpus", "2"))
+	}
+	for _, a := range agents {
+		h.waitRegistered(a)
+	}
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "hosts-mark"))
+	const n = 40
+	args := []string{"map", "--on", "stackmap", "--stack", "tools", "--", "sh", "-c", `echo "task $0 $(cat /etc/stackmark)"`, "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	c := h.command(args...)
+	c.Dir = "/"
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("map --stack on two hosts: %s", r)
+	}
+	for i := 1; i <= n; i++ {
+		if !strings.Contains(r.stdout, fmt.Sprintf("task %d hosts-mark\n", i)) {
+			t.Errorf("task %d's line (with the stack's mark) is missing:\n%s", i, r.stdout)
+		}
+	}
+	id := jobIDFrom(t, r)
+	j := h.showTasks(id, n)
+	per := map[string]int{}
+	for _, task := range j.TaskList {
+		per[task.Machine]++
+	}
+	if len(per) != 2 {
+		t.Errorf("tasks ran on %v, want both hosts' machines", per)
+	}
+}
+
+// between is the text of s after the first from, up to to.
+func between(s, from, to string) string {
+	_, rest, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}
