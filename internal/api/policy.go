@@ -118,6 +118,11 @@ var routes = map[string]rule{
 	"POST /v1/storage/rm":          {auth.Submit, fromBody},
 	"POST /v1/storage/tier":        {auth.Submit, fromBody},
 	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
+	"GET /v1/jobs/{id}/cache":      {auth.Read, fromJob},
+	"GET /v1/cache":                {auth.Read, fromQuery},
+	"GET /v1/cache/stats":          {auth.Read, fromQuery},
+	"POST /v1/cache/rm":            {auth.Submit, fromBody},
+	"PUT /v1/cache/default":        {auth.Budget, fromBody},
 
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no
