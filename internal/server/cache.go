@@ -405,9 +405,13 @@ func (c *control) cacheRestore() {
 // cacheWrite adds a store write to b (the cache's rows).
 func (b *batch) cacheWrite(f func(*store.Tx) error) { b.writes = append(b.writes, f) }
 
-func (b *batch) cacheUse(job int64, u client.CacheUse) {
-	b.cacheWrite(func(tx *store.Tx) error { return store.SaveCacheUse(tx, job, u) })
+// cacheUse is a task's hit or miss, for `burst show`.
+type cacheUse struct {
+	job int64
+	client.CacheUse
 }
+
+func (b *batch) cacheUse(job int64, u client.CacheUse) { b.uses = append(b.uses, cacheUse{job, u}) }
 
 // cacheRefs has job's task hold the blobs of the outputs it was given, as
 // if it had uploaded them: `burst storage rm` of the job that made them
