@@ -7,7 +7,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
-	)
+)
 
 // cacheHarness is a harness whose batches' cache rows are kept: the hits
 // and misses by job and task.
