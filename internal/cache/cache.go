@@ -245,24 +245,17 @@ func rank(d string) int {
 	return 99
 }
 
-func added(x Part) string {
-	switch {
-	case strings.HasPrefix(x.Name, "env "):
-		return x.Name + " set"
-	case strings.HasPrefix(x.Name, "input "):
-		return x.Name + " added"
-	}
-	return x.Name + " added"
-}
+// added and removed say a part that one side lacks: a variable is set
+// or unset, anything else added or removed.
+func added(x Part) string { return x.Name + word(x, " set", " added") }
 
-func removed(x Part) string {
-	switch {
-	case strings.HasPrefix(x.Name, "env "):
-		return x.Name + " unset"
-	case strings.HasPrefix(x.Name, "input "):
-		return x.Name + " removed"
+func removed(x Part) string { return x.Name + word(x, " unset", " removed") }
+
+func word(x Part, env, other string) string {
+	if strings.HasPrefix(x.Name, "env ") {
+		return env
 	}
-	return x.Name + " removed"
+	return other
 }
 
 func changed(name, from, to string) string {
