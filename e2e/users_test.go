@@ -460,6 +460,12 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/storage/rm", `{"project":"mars","digests":["` + dg + `"],"dry_run":true}`, member},
 		{"POST", "/v1/storage/tier", `{"project":"mars","all":true,"to":"ssd","dry_run":true}`, member},
 		{"PUT", "/v1/storage/rules", `{"project":"mars","action":"delete","after_s":86400}`, owner},
+		{"GET", "/v1/jobs/" + jid + "/cache", "", seen},
+		{"GET", "/v1/cache", "", all},
+		{"GET", "/v1/cache?project=mars", "", seen},
+		{"GET", "/v1/cache/stats?project=mars", "", seen},
+		{"POST", "/v1/cache/rm", `{"project":"mars","all":true}`, member},
+		{"PUT", "/v1/cache/default", `{"project":"mars","cache":"on"}`, owner},
 		{"GET", "/v1/dist/burst?arch=nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}}, // no credential needed
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner},                                   // last: it loses the machine
 	}

@@ -40,6 +40,7 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 		return
 	}
 	h.storageRoutes(mux) // storage_refs.go
+	h.cacheRoutes(mux)   // cache.go
 	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
 		var req client.BlobUploads
 		if !decode(w, r, &req) {

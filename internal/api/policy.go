@@ -119,6 +119,11 @@ var routes = map[string]rule{
 	"POST /v1/storage/rm":          {auth.Submit, fromBody},
 	"POST /v1/storage/tier":        {auth.Submit, fromBody},
 	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
+	"GET /v1/jobs/{id}/cache":      {auth.Read, fromJob},
+	"GET /v1/cache":                {auth.Read, fromQuery},
+	"GET /v1/cache/stats":          {auth.Read, fromQuery},
+	"POST /v1/cache/rm":            {auth.Submit, fromBody},
+	"PUT /v1/cache/default":        {auth.Budget, fromBody},
 
 	// Software stacks (stacks.go): every user sees them; making a version
 	// needs Submit on its project, removing one Submit on the stack's.

@@ -103,7 +103,7 @@ BURST_TOKEN, which come first.`,
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
-		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd()} {
+		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd(), newCacheCmd()} {
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}

@@ -104,22 +104,33 @@ func (c *control) batchPaths(j *jobRT, idx int, host string) (string, string) {
 	return expandPattern(out, info), expandPattern(errp, info)
 }
 
-// dispatch takes the next task of j for machine m. Called with s.mu held.
-func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
-	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
-	if len(j.requeue) > 0 {
-		r := j.requeue[0]
-		j.requeue = j.requeue[1:]
-		row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
-	} else {
-		for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
-			delete(j.skip, j.row.Dispatched)
+// dispatch takes the next task of j for machine m, nil when none is left
+// to run (the result cache ended or parked the rest: cache.go). Called
+// with s.mu held.
+func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.Time, b *batch) *taskRT {
+	for !j.finished {
+		row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
+		if len(j.requeue) > 0 {
+			r := j.requeue[0]
+			j.requeue = j.requeue[1:]
+			row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
+		} else {
+			for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
+				delete(j.skip, j.row.Dispatched)
+				j.row.Dispatched++
+			}
+			if j.row.Dispatched >= j.row.Tasks.Total {
+				return nil
+			}
+			row.Index = j.row.Dispatched
 			j.row.Dispatched++
 		}
-		row.Index = j.row.Dispatched
-		j.row.Dispatched++
+		if c.cacheCheck(j, row.Index, now, b) == cacheRun {
+			return c.dispatchAt(j, m, a, row, b)
+		}
+		b.job(j)
 	}
-	return c.dispatchAt(j, m, a, row, b)
+	return nil
 }
 
 // dispatchAt hands task row (its index, attempt and lost count set) to m.
@@ -295,6 +306,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	b.job(j)
 	if row.State != burst.Queued {
 		c.x.countStorage(t, ev) // its logs as they stay: the final attempt's
+		c.cacheEnded(t, row, ev, now, b)
 	}
 	n := j.row.Tasks
 	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
@@ -407,6 +419,11 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 // report of ended tasks, so that the tasks that follow are dispatched in the
 // same transaction.
 func (c *control) place(now time.Time, b *batch) {
+	for _, id := range c.order {
+		if j := c.jobs[id]; j != nil {
+			c.cacheFront(j, now, b)
+		}
+	}
 	pend, views := c.snapshot(now)
 	if len(pend) == 0 {
 		return
@@ -424,7 +441,9 @@ func (c *control) place(now time.Time, b *batch) {
 			i += n - 1
 			continue
 		}
-		b.placed = append(b.placed, c.dispatch(j, m, a, b))
+		if t := c.dispatch(j, m, a, now, b); t != nil {
+			b.placed = append(b.placed, t)
+		}
 	}
 }
 

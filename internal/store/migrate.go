@@ -328,6 +328,33 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL,
 		revoked_at INTEGER
 	);`,
+	// 22: the result cache (cache.go): finished successful tasks' results
+	// by key, the parts that every task of a job shares (kept once), each
+	// cached task's hit or miss and why, and projects' default.
+	`CREATE TABLE cache_entries (
+		key TEXT PRIMARY KEY,
+		project TEXT NOT NULL,
+		name TEXT NOT NULL,
+		job INTEGER NOT NULL,
+		task INTEGER NOT NULL,
+		shared TEXT NOT NULL,
+		parts TEXT NOT NULL,
+		result TEXT NOT NULL,
+		cost_nusd INTEGER NOT NULL,
+		hits INTEGER NOT NULL DEFAULT 0,
+		saved_nusd INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE cache_shared (digest TEXT PRIMARY KEY, parts TEXT NOT NULL);
+	CREATE TABLE cache_uses (
+		job INTEGER NOT NULL,
+		task INTEGER NOT NULL,
+		hit INTEGER NOT NULL,
+		why TEXT NOT NULL,
+		saved_nusd INTEGER NOT NULL,
+		PRIMARY KEY (job, task)
+	);
+	CREATE TABLE cache_projects (project TEXT PRIMARY KEY, cache TEXT NOT NULL);`,
 }
 
 func migrate(db *sql.DB) error {
