@@ -466,6 +466,13 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/v1/cache/stats?project=mars", "", seen},
 		{"POST", "/v1/cache/rm", `{"project":"mars","all":true}`, member},
 		{"PUT", "/v1/cache/default", `{"project":"mars","cache":"on"}`, owner},
+		// Stacks: every user sees them; making a version takes a member of
+		// its project (the body names it), removing one too.
+		{"GET", "/v1/stacks", "", all},
+		{"GET", "/v1/stacks/nosuch", "", all},
+		{"GET", "/v1/stacks/nosuch/diff?other=nosuch:2", "", all},
+		{"POST", "/v1/stacks", `{"name":"s-NAME","project":"mars"}`, member},
+		{"DELETE", "/v1/stacks/nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "403"}},      // a stack no one has: "no stack", but never to a machine
 		{"GET", "/v1/dist/burst?arch=nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}}, // no credential needed
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner},                                   // last: it loses the machine
 	}

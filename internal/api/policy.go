@@ -186,8 +186,11 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			next(mux, w, r)
 			return
 		}
-		if (ru.from == fromBlob || ru.from == fromStack) && p != nil {
-			next(mux, w, r) // a credential; what it may do with the blob is the server's
+		if (ru.from == fromBlob || ru.from == fromStack && p != nil && p.Kind != auth.Machine) && p != nil {
+			// A credential; what it may do with the blob or the stack is
+			// the server's. A machine changes no stack: refused here,
+			// before the server says whether one exists.
+			next(mux, w, r)
 			return
 		}
 		if p == nil || p.Kind == auth.Admin || (p.IsAdmin && ru.action != auth.Agent) {
