@@ -46,6 +46,11 @@ type TaskCounts struct {
 	Lost      int `json:"lost"`
 }
 
+// ReasonOOM begins the Reason of a task (and of a job of one task) that
+// burst killed for going over its memory: Slurm's personality reports it
+// as OUT_OF_MEMORY.
+const ReasonOOM = "out of memory"
+
 // Done is the number of tasks in a terminal state.
 func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Cancelled + c.Timeout + c.Lost }
 

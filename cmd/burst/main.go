@@ -1,9 +1,15 @@
 // Command burst runs research jobs: on this machine by default, on Slurm
 // clusters and in the cloud as they are added. See `burst help`.
+//
+// Started as sbatch, squeue, scancel, sacct, scontrol or sinfo (a symlink
+// made by `burst slurm link DIR`), it runs that command of its Slurm
+// personality: `sbatch ARGS` is `burst slurm sbatch ARGS`.
 package main
 
 import (
 	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/burst-sh/burst/internal/cli"
 )
@@ -16,5 +22,9 @@ import (
 // syscall.Setrlimit here would end that restoring for every task; so
 // nothing is done here, and e2e's TestFileLimitRaised checks both.
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if name := filepath.Base(os.Args[0]); slices.Contains(cli.SlurmNames, name) {
+		args = append([]string{"slurm", name}, args...)
+	}
+	os.Exit(cli.Main(args, os.Stdout, os.Stderr))
 }

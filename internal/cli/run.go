@@ -317,16 +317,25 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 		}
 		return usage("%s: %v", path, err)
 	}
+	var sets [][2]string
+	for _, f := range batchFlags { // the command line overrides the directives
+		if c.Flags().Changed(f.name) {
+			sets = append(sets, [2]string{f.name, c.Flags().Lookup(f.name).Value.String()})
+		}
+	}
+	return applyScript(c, spec, path, data, sets)
+}
+
+// applyScript puts a batch script's #SBATCH directives into spec, with
+// sbatch's options sets (name, value) given on a command line over them.
+// burst run SCRIPT and burst slurm sbatch share it.
+func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string) error {
 	sc, err := sbatch.Parse(path, data)
 	if err != nil {
 		return usage("%v", err)
 	}
-	for _, f := range batchFlags { // the command line overrides the directives
-		if !c.Flags().Changed(f.name) {
-			continue
-		}
-		v := c.Flags().Lookup(f.name).Value.String()
-		if err := sc.SetOption(f.name, v); err != nil {
+	for _, s := range sets {
+		if err := sc.SetOption(s[0], s[1]); err != nil {
 			return usage("%v", err)
 		}
 	}

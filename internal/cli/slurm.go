@@ -16,8 +16,19 @@ import (
 func newSlurmCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "slurm",
-		Short: "Make a Slurm cluster elastic: ResumeProgram and SuspendProgram for its cloud nodes",
-		Long: `Slurm's power saving starts nodes declared State=CLOUD when jobs wait for
+		Short: "Slurm's commands on burst (sbatch, squeue, ...), and elastic Slurm clusters",
+		Long: `burst speaks Slurm: sbatch, squeue, scancel, sacct, scontrol and sinfo
+accept the options workflow engines use and print what Slurm prints, for
+jobs on any burst cluster. Run them as ` + "`burst slurm sbatch ...`" + `, or make a
+directory of symlinks that makes burst look like Slurm (docs/slurm-personality.md):
+
+  burst slurm link ~/.burst/slurm-bin && export PATH=~/.burst/slurm-bin:$PATH
+  jid=$(sbatch --parsable --wrap 'python3 fit.py')
+  squeue --noheader -o '%i %t' -t all -u $USER
+  sacct -X -P -n --format=JobIdRaw,State,ExitCode -j $jid
+  scontrol show job $jid; scancel $jid
+
+Slurm's power saving starts nodes declared State=CLOUD when jobs wait for
 them (ResumeProgram) and stops them when idle (SuspendProgram). Point those
 at burst, and burst starts and stops a machine of a slurm-nodes cluster for
 each node, through its provider, metered and under its project's budget:
@@ -34,6 +45,7 @@ slurm-nodes provider runs it on this host, in a time namespace of its own; a
 cloud provider would boot a VM whose slurmd registers as the node).`,
 	}
 	c.AddCommand(newSlurmResumeCmd(), newSlurmSuspendCmd())
+	c.AddCommand(slurmFaceCmds()...)
 	return c
 }
 

@@ -173,3 +173,36 @@ func lookupShort(c byte) *option {
 	}
 	return nil
 }
+
+// Option describes one of sbatch's options for a parser of sbatch's own
+// command line (burst slurm sbatch).
+type Option struct {
+	Name     string // canonical long name
+	Short    byte   // 0 when it has none
+	Value    int    // 0: takes none, 1: required, 2: optional (only --opt=v)
+	Honoured bool   // burst honours it (SetOption takes it)
+}
+
+// LongOption finds the option written --name (or an unambiguous prefix of
+// it, as getopt_long allows); when the prefix is ambiguous it returns the
+// names it could mean instead.
+func LongOption(name string) (Option, []string, bool) {
+	o, candidates := lookupLong(name)
+	if o == nil {
+		return Option{}, candidates, false
+	}
+	return o.info(), nil, true
+}
+
+// ShortOption finds the option written -c.
+func ShortOption(c byte) (Option, bool) {
+	o := lookupShort(c)
+	if o == nil {
+		return Option{}, false
+	}
+	return o.info(), true
+}
+
+func (o *option) info() Option {
+	return Option{Name: o.names[0], Short: o.short, Value: int(o.arg), Honoured: o.eg != ""}
+}

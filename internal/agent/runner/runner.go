@@ -811,7 +811,7 @@ func (t *Task) wait() {
 	case r.ExitCode != nil && *r.ExitCode == 0:
 		r.State = burst.Succeeded
 	case oom:
-		r.State, r.Reason = burst.Failed, fmt.Sprintf("out of memory (limit %s)", formatBytes(t.spec.MemBytes))
+		r.State, r.Reason = burst.Failed, fmt.Sprintf(burst.ReasonOOM+" (limit %s)", formatBytes(t.spec.MemBytes))
 	case r.Signal != 0:
 		r.State, r.Reason = burst.Failed, fmt.Sprintf("killed by signal %d (%s)", r.Signal, sig)
 	default:

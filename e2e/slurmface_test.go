@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSlurmFaceShapes runs the same Slurm commands against the suite's
+// real Slurm (22.05) and against burst's personality, for a job that
+// completes, one that exits 3, one cancelled while it runs and one that
+// reaches its time limit, and compares what they print: the same state
+// codes and names, the same squeue header and columns, the same
+// `scontrol show job` keys in the same order on the same lines, the same
+// ExitCode. The suite's Slurm has no accounting database (sacct answers
+// "Slurm accounting storage is disabled"), so burst's sacct is checked
+// against sacct's documented -P shape instead.
+func TestSlurmFaceShapes(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	dir := t.TempDir()
+	links := filepath.Join(dir, "bin")
+	h.mustRun("slurm", "link", links)
+
+	// real runs Slurm's own command; face runs the same through burst's
+	// links (argv[0] dispatch).
+	real := func(args ...string) (string, int) {
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir = dir
+		out, err := c.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return string(out), code
+	}
+	face := func(args ...string) (string, int) {
+		c := h.command(args[1:]...)
+		c.Path = filepath.Join(links, args[0])
+		c.Args = args
+		c.Dir = dir
+		r := h.exec(c)
+		return r.stdout + r.stderr, r.code
+	}
+	type side struct {
+		name string
+		run  func(...string) (string, int)
+		ids  map[string]string // kind → job id
+	}
+	sides := []*side{{name: "slurm", run: real}, {name: "burst", run: face}}
+	jobs := map[string][]string{
+		"done":    {"--wrap", "true"},
+		"exit3":   {"--wrap", "exit 3"},
+		"cancel":  {"--wrap", "sleep 300"},
+		"timeout": {"-t", "1", "--wrap", "sleep 300"},
+	}
+	for _, s := range sides {
+		s.ids = map[string]string{}
+		for kind, args := range jobs {
+			out, code := s.run(append([]string{"sbatch", "--parsable", "--mem=256M", "-J", kind}, args...)...)
+			if code != 0 || !regexp.MustCompile(`^\d+\n$`).MatchString(out) {
+				t.Fatalf("%s: sbatch --parsable %v: exit %d: %q", s.name, args, code, out)
+			}
+			s.ids[kind] = strings.TrimSpace(out)
+		}
+		out, _ := s.run("sbatch", "--wrap", "true")
+		if !regexp.MustCompile(`^Submitted batch job \d+\n$`).MatchString(out) {
+			t.Errorf("%s: sbatch without --parsable: %q", s.name, out)
+		}
+	}
+	states := func(s *side) map[string]string {
+		out, code := s.run("squeue", "--noheader", "-o", "%i %t", "-t", "all", "-u", "root")
+		if code != 0 {
+			t.Fatalf("%s: squeue: exit %d: %s", s.name, code, out)
+		}
+		byID := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if f := strings.Fields(l); len(f) == 2 {
+				byID[f[0]] = f[1]
+			} else if l != "" {
+				t.Fatalf("%s: squeue -o '%%i %%t' line %q is not two fields", s.name, l)
+			}
+		}
+		got := map[string]string{}
+		for kind, id := range s.ids {
+			got[kind] = byID[id]
+		}
+		return got
+	}
+	// Cancel each "cancel" job once it runs, then wait for every job to end.
+	for _, s := range sides {
+		h.waitFor(s.name+"'s cancel job running", 60*time.Second, func() bool { return states(s)["cancel"] == "R" })
+		if out, code := s.run("scancel", s.ids["cancel"]); code != 0 || out != "" {
+			t.Errorf("%s: scancel: exit %d, %q (want 0 and no output)", s.name, code, out)
+		}
+	}
+	final := map[string]map[string]string{}
+	for _, s := range sides {
+		h.waitFor(s.name+"'s jobs to end", 3*time.Minute, func() bool {
+			st := states(s)
+			for _, v := range st {
+				if v == "PD" || v == "R" || v == "CG" || v == "" {
+					return false
+				}
+			}
+			final[s.name] = st
+			return true
+		})
+	}
+	want := map[string]string{"done": "CD", "exit3": "F", "cancel": "CA", "timeout": "TO"}
+	for kind, code := range want {
+		for _, s := range sides {
+			if final[s.name][kind] != code {
+				t.Errorf("%s: %s job: squeue %%t %q, want %q", s.name, kind, final[s.name][kind], code)
+			}
+		}
+	}
+
+	// squeue's default columns and a -j for an ended job (not listed
+	// without -t, as 22.05 does).
+	for _, s := range sides {
+		out, _ := s.run("squeue", "-t", "all")
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		if lines[0] != "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)" {
+			t.Errorf("%s: squeue header %q", s.name, lines[0])
+		}
+		for _, l := range lines[1:] {
+			if n := len(strings.Fields(l)); n != 8 {
+				t.Errorf("%s: squeue row %q has %d columns, want 8", s.name, l, n)
+			}
+		}
+		if out, code := s.run("squeue", "-j", s.ids["done"]); code != 0 || strings.Count(out, "\n") != 1 {
+			t.Errorf("%s: squeue -j of an ended job: exit %d, %q (want the header alone)", s.name, code, out)
+		}
+	}
+
+	// scontrol show job: the same keys, in the same order, on the same
+	// lines; the same state, reason and exit code.
+	for kind := range want {
+		var shapes [2][][]string
+		var vals [2]map[string]string
+		for i, s := range sides {
+			out, code := s.run("scontrol", "show", "job", s.ids[kind])
+			if code != 0 {
+				t.Fatalf("%s: scontrol show job: exit %d: %s", s.name, code, out)
+			}
+			shapes[i], vals[i] = scontrolShape(out)
+		}
+		if a, b := flat(shapes[0]), flat(shapes[1]); a != b {
+			t.Errorf("%s job: scontrol show job keys differ:\nslurm: %s\nburst: %s", kind, a, b)
+		}
+		for _, k := range []string{"JobState", "Reason", "ExitCode", "JobName", "NumCPUs", "MinMemoryNode", "TimeLimit"} {
+			if vals[0][k] != vals[1][k] {
+				t.Errorf("%s job: scontrol %s: slurm %q, burst %q", kind, k, vals[0][k], vals[1][k])
+			}
+		}
+		one, _ := sides[1].run("scontrol", "-o", "show", "job", sides[1].ids[kind])
+		if strings.Count(one, "\n") != 1 || !strings.HasPrefix(one, "JobId="+sides[1].ids[kind]+" ") {
+			t.Errorf("burst: scontrol -o: %q", one)
+		}
+	}
+
+	// sacct: no accounting here; burst's against sacct's documented -P -n
+	// shape and Slurm's words.
+	if out, _ := real("sacct", "-X", "-P", "-n", "--format=JobIdRaw,State,ExitCode", "-j", sides[0].ids["done"]); !strings.Contains(out, "accounting storage is disabled") {
+		t.Logf("the suite's Slurm has accounting after all: %q", out)
+	}
+	wantAcct := map[string]string{"done": "COMPLETED|0:0", "exit3": "FAILED|3:0", "cancel": "CANCELLED by 0|0:15", "timeout": "TIMEOUT|0:15"}
+	for kind, w := range wantAcct {
+		id := sides[1].ids[kind]
+		out, code := face("sacct", "-X", "-P", "-n", "--format=JobIdRaw,State,ExitCode", "-j", id)
+		if code != 0 || out != id+"|"+w+"\n" {
+			t.Errorf("burst: sacct of the %s job: exit %d, %q, want %q", kind, code, out, id+"|"+w+"\n")
+		}
+	}
+	// Bad input: one line naming the fix, exit 2.
+	out, code := face("sbatch", "--dependency=afterok:1", "--wrap", "true")
+	if code != 2 || !strings.Contains(out, "no dependencies") || strings.Count(out, "\n") != 1 {
+		t.Errorf("sbatch --dependency: exit %d, %q", code, out)
+	}
+	out, code = face("squeue", "-o", "%i %y")
+	if code != 2 || !strings.Contains(out, "%i") {
+		t.Errorf("squeue -o %%y: exit %d, %q", code, out)
+	}
+}
+
+// scontrolShape reads `scontrol show job`: its lines' keys, and every
+// key's value.
+func scontrolShape(out string) ([][]string, map[string]string) {
+	var shape [][]string
+	vals := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		var keys []string
+		for _, f := range strings.Fields(l) {
+			k, v, _ := strings.Cut(f, "=")
+			keys = append(keys, k)
+			vals[k] = v
+		}
+		if len(keys) > 0 {
+			shape = append(shape, keys)
+		}
+	}
+	return shape, vals
+}
+
+func flat(shape [][]string) string {
+	var lines []string
+	for _, l := range shape {
+		lines = append(lines, strings.Join(l, " "))
+	}
+	return strings.Join(lines, " / ")
+}

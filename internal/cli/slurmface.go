@@ -1,0 +1,842 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/slurmface"
+)
+
+// SlurmNames are the Slurm commands burst answers to, as `burst slurm NAME`
+// and as argv[0] (a symlink named after one: burst slurm link).
+var SlurmNames = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo"}
+
+// slurmFaceCmds are the Slurm personality's commands.
+func slurmFaceCmds() []*cobra.Command {
+	return []*cobra.Command{newSbatchCmd(), newSqueueCmd(), newScancelCmd(), newSacctCmd(), newScontrolCmd(),
+		newSinfoCmd(), newSlurmLinkCmd()}
+}
+
+// sbatchHarmless are sbatch options workflow engines pass that change
+// nothing burst does: accepted and ignored, without a word.
+var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
+	"signal", "propagate", "kill-on-invalid-dep", "verbose", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
+
+// sbatchOwn are sbatch options the personality itself handles (not the
+// #SBATCH parser): they say how to submit rather than what to run.
+var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "wait", "help", "usage"}
+
+func newSbatchCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sbatch [OPTIONS] [SCRIPT [ARGS...]]",
+		Short: "Submit a batch script (or --wrap CMD) as Slurm's sbatch does, to burst",
+		Long: `Submit a job as sbatch does: the script's #SBATCH directives, then the
+options given here over them, go through the same parser as ` + "`burst run SCRIPT`" + `.
+It prints "Submitted batch job N" (or N alone with --parsable) and returns.
+
+Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
+--mem, --mem-per-cpu, -t, --gres=gpu:N, -G/--gpus, --export, --open-mode,
+--get-user-env, --wrap, --parsable, -A (the burst project), -p (the burst
+cluster of that name; a partition no cluster is named after is ignored and
+the job runs on the default cluster), -W/--wait (exits with the job's
+status). Accepted and ignored: --comment, --mail-type, --mail-user,
+--(no-)requeue, -Q, --qos, --signal, --propagate, --kill-on-invalid-dep,
+-v, --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
+-m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
+message: --dependency (burst jobs have no dependencies: submit after the
+job ends) and every other option.
+
+With no SCRIPT and no --wrap, the script is read from stdin.`,
+		Example: `  burst slurm sbatch --parsable --wrap 'python3 fit.py'
+  burst slurm sbatch -J fit -c 4 --mem 8G -t 1:00:00 -o 'logs/%x-%j.out' job.sbatch in.csv
+  sbatch --array=0-99%10 job.sbatch        # as argv[0]: see burst slurm link`,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runSbatch(c, args)
+		},
+	}
+}
+
+// sbatchArgs is sbatch's command line, parsed.
+type sbatchArgs struct {
+	sets     [][2]string // options for the #SBATCH parser, in order
+	wrap     string
+	hasWrap  bool
+	parsable bool
+	account  string
+	part     string
+	wait     bool
+	rest     []string // SCRIPT ARGS...
+}
+
+// parseSbatchArgs reads sbatch's options as getopt_long does (long names
+// and unambiguous prefixes, -c4 and -c 4, --opt=v and --opt v) up to the
+// first argument that is not one: the script.
+func parseSbatchArgs(args []string) (*sbatchArgs, error) {
+	a := &sbatchArgs{}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			a.rest = args[i+1:]
+			return a, nil
+		}
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			a.rest = args[i:]
+			return a, nil
+		}
+		var o sbatch.Option
+		var value string
+		hasValue := false
+		if strings.HasPrefix(arg, "--") {
+			name, v, has := strings.Cut(arg[2:], "=")
+			opt, cands, ok := sbatch.LongOption(name)
+			if !ok && len(cands) > 0 {
+				return nil, usage("sbatch: --%s is ambiguous (%s): write the option in full", name, strings.Join(cands, ", "))
+			}
+			if !ok {
+				return nil, usage("sbatch: --%s is not an sbatch option (%s)", name, sbatchSupported())
+			}
+			o, value, hasValue = opt, v, has
+		} else {
+			opt, ok := sbatch.ShortOption(arg[1])
+			if !ok {
+				return nil, usage("sbatch: %s is not an sbatch option (%s)", arg[:2], sbatchSupported())
+			}
+			o = opt
+			if len(arg) > 2 {
+				if o.Value == 0 {
+					return nil, usage("sbatch: %s takes no value: give it alone", arg[:2])
+				}
+				value, hasValue = arg[2:], true
+			}
+		}
+		if o.Value == 1 && !hasValue {
+			if i+1 >= len(args) {
+				return nil, usage("sbatch: %s needs a value", arg)
+			}
+			i++
+			value = args[i]
+		}
+		if err := a.set(o, value); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *sbatchArgs) set(o sbatch.Option, v string) error {
+	switch o.Name {
+	case "wrap":
+		a.wrap, a.hasWrap = v, true
+	case "parsable":
+		a.parsable = true
+	case "account":
+		a.account = v
+	case "partition":
+		a.part = v
+	case "wait":
+		a.wait = true
+	case "dependency":
+		return usage("sbatch: --dependency=%s: burst jobs have no dependencies; submit the job once the one it needs has ended (e.g. burst wait ID && sbatch ...)", v)
+	case "help", "usage":
+		return usage("sbatch: see `burst slurm sbatch --help`... as `burst help slurm sbatch`")
+	default:
+		switch {
+		case o.Honoured:
+			a.sets = append(a.sets, [2]string{o.Name, v})
+		case slices.Contains(sbatchHarmless, o.Name):
+		default:
+			return usage("sbatch: --%s is not supported by burst (%s)", o.Name, sbatchSupported())
+		}
+	}
+	return nil
+}
+
+func sbatchSupported() string {
+	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
+		"--get-user-env --wrap --parsable -A -p -W; see `burst help slurm sbatch`"
+}
+
+// wrapScript is the script sbatch --wrap makes of a command.
+func wrapScript(cmd string) string {
+	return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + cmd + "\n"
+}
+
+func runSbatch(c *cobra.Command, args []string) error {
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+		return c.Help()
+	}
+	a, err := parseSbatchArgs(args)
+	if err != nil {
+		return err
+	}
+	spec, err := baseSpec()
+	if err != nil {
+		return err
+	}
+	var path string
+	var data []byte
+	switch {
+	case a.hasWrap:
+		path, data = "--wrap", []byte(wrapScript(a.wrap))
+		spec.Argv = a.rest
+	case len(a.rest) > 0:
+		path = a.rest[0]
+		data, err = os.ReadFile(path)
+		if err != nil {
+			return usage("sbatch: %s: cannot read the script: %v", path, errors.Unwrap(err))
+		}
+		spec.Argv = a.rest[1:]
+	default:
+		path = "stdin"
+		data, err = io.ReadAll(c.InOrStdin())
+		if err != nil {
+			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
+		}
+	}
+	if err := applyScript(c, spec, path, data, a.sets); err != nil {
+		return err
+	}
+	if path == "--wrap" || path == "stdin" {
+		spec.ScriptRef = ""
+		if spec.Name == "" {
+			spec.Name = map[string]string{"--wrap": "wrap", "stdin": "sbatch"}[path]
+		}
+	}
+	if a.account != "" {
+		spec.Project = a.account
+	}
+	spec.Local = localPaths(spec.Workdir, spec.Argv)
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if a.part != "" {
+		spec.Batch.Partition = a.part
+		if cs, err := cl.Clusters(ctx); err == nil && slices.ContainsFunc(cs, func(x burst.Cluster) bool { return x.Name == a.part }) {
+			spec.Cluster = a.part
+		}
+	}
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return usage("sbatch: %v", err)
+	}
+	job, err := cl.Submit(ctx, spec)
+	if err != nil {
+		return projectHint(c, cl, spec, err)
+	}
+	if a.parsable {
+		fmt.Fprintln(c.OutOrStdout(), job.ID)
+	} else {
+		fmt.Fprintf(c.OutOrStdout(), "Submitted batch job %d\n", job.ID)
+	}
+	if !a.wait {
+		return nil
+	}
+	j, err := follows(cl).Wait(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	if j.ExitCode != nil && *j.ExitCode != 0 {
+		return &ExitError{Code: *j.ExitCode}
+	}
+	if j.State != burst.Succeeded {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// faceJobs turns burst jobs into Slurm's view of them.
+type faceJobs struct {
+	uids map[string][2]int
+	me   int
+}
+
+func newFaceJobs() *faceJobs { return &faceJobs{uids: map[string][2]int{}, me: os.Getuid()} }
+
+// ids are the uid and gid of a user name on this host (this process's own
+// when it has none here).
+func (f *faceJobs) ids(name string) (int, int) {
+	if v, ok := f.uids[name]; ok {
+		return v[0], v[1]
+	}
+	uid, gid := f.me, os.Getgid()
+	if u, err := user.Lookup(name); err == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	f.uids[name] = [2]int{uid, gid}
+	return uid, gid
+}
+
+func (f *faceJobs) job(j *burst.Job) slurmface.Job {
+	uid, gid := f.ids(j.User)
+	fj := slurmface.Job{
+		RawID: j.ID, Name: j.Name, User: j.User, UID: uid, GID: gid, Account: j.Project,
+		Partition: "local", State: j.State, Reason: j.Reason, Waiting: j.Waiting != "",
+		OOM: j.State == burst.Failed && strings.HasPrefix(j.Reason, burst.ReasonOOM), ExitCode: j.ExitCode,
+		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
+		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
+	}
+	if j.StartedAt != nil {
+		fj.Start = *j.StartedAt
+	}
+	if j.EndedAt != nil {
+		fj.End = *j.EndedAt
+	}
+	if s := j.Spec; s != nil {
+		fj.WorkDir = s.Workdir
+		if s.Cluster != "" {
+			fj.Partition = s.Cluster
+		}
+		fj.Command = s.ScriptRef
+	}
+	if j.State == burst.Running || !fj.Start.IsZero() {
+		fj.Node = fj.Partition // without asking for its tasks: the cluster it runs on
+	}
+	return fj
+}
+
+// withTask adds what only a job's first task tells: its machine, its
+// output files, the signal that killed it.
+func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmface.Job) {
+	ts, err := cl.Tasks(ctx, fj.RawID, 0, 1)
+	if err != nil || len(ts) == 0 {
+		return
+	}
+	t := ts[0]
+	if t.Machine != "" {
+		fj.Node = t.Machine
+	}
+	fj.StdOut, fj.StdErr, fj.Signal = t.Stdout, t.Stderr, t.Signal
+	if fj.State == burst.Failed && t.ExitCode == nil && t.Signal != 0 {
+		fj.ExitCode = nil
+	}
+}
+
+// listFace lists the jobs Slurm's listing commands may show: every job
+// the server keeps, newest first, up to burst's listing limit.
+func listFace(ctx context.Context, cl *client.Client, states []burst.State) ([]burst.Job, error) {
+	return cl.Jobs(ctx, client.JobsQuery{States: states, Limit: burst.MaxListRows})
+}
+
+// burstStates are the burst states a set of Slurm states needs listed
+// (nil: all of them).
+func burstStates(set map[string]bool) []burst.State {
+	var out []burst.State
+	for name, st := range map[string]burst.State{slurmface.Pending: burst.Queued, slurmface.RunningS: burst.Running} {
+		if set[name] {
+			out = append(out, st)
+		}
+	}
+	if len(out) < len(set) {
+		return nil
+	}
+	return out
+}
+
+// jobIDs reads a comma list of job ids (-j); a job array's task id
+// ARRAYID_INDEX names the array.
+func jobIDs(list []string) (map[int64]bool, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	ids := map[int64]bool{}
+	for _, l := range list {
+		for item := range strings.SplitSeq(l, ",") {
+			item, _, _ = strings.Cut(strings.TrimSpace(item), "_")
+			if item == "" {
+				continue
+			}
+			id, err := strconv.ParseInt(item, 10, 64)
+			if err != nil || id <= 0 {
+				return nil, usage("%q is not a job id: job ids are numbers, e.g. -j 12,13", item)
+			}
+			ids[id] = true
+		}
+	}
+	return ids, nil
+}
+
+func splitList(list []string) map[string]bool {
+	if len(list) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, l := range list {
+		for item := range strings.SplitSeq(l, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out[item] = true
+			}
+		}
+	}
+	return out
+}
+
+func newSqueueCmd() *cobra.Command {
+	var (
+		noHeader, long, me, all bool
+		format, fields, states  string
+		jobs, users, names      []string
+		parts                   []string
+	)
+	c := &cobra.Command{
+		Use:   "squeue [OPTIONS]",
+		Short: "List jobs as Slurm's squeue does",
+		Long: `List burst's jobs as squeue does: pending and running ones by default,
+others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
+%t %T %M %l %D %R %u %P %a %A %C %m %b %e %S %V %Z %o %r %N %U %K, with
+widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
+-t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition, -l,
+-a. The partition is the burst cluster; the node of a running job is its
+cluster (scontrol show job names the machine). A job array is one line.`,
+		Example: `  burst slurm squeue
+  squeue --noheader -o '%i %t' -t all -u $USER
+  squeue -j 12,13 -t all`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			var f slurmface.Format
+			var err error
+			switch {
+			case fields != "":
+				f, err = slurmface.ParseSqueueFields(fields)
+			case format != "":
+				f, err = slurmface.ParseSqueueFormat(format)
+			case long:
+				f, err = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
+			default:
+				f, err = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
+			}
+			if err != nil {
+				return usage("squeue: %v", err)
+			}
+			set, err := slurmface.States(states)
+			if err != nil {
+				return usage("squeue: -t: %v", err)
+			}
+			ids, err := jobIDs(jobs)
+			if err != nil {
+				return err
+			}
+			if me {
+				u, _ := user.Current()
+				if u != nil {
+					users = append(users, u.Username)
+				}
+			}
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			list, err := listFace(c.Context(), cl, burstStates(set))
+			if err != nil {
+				return err
+			}
+			fj := newFaceJobs()
+			us, ns, ps := splitList(users), splitList(names), splitList(parts)
+			var out []slurmface.Job
+			for i := range list {
+				j := fj.job(&list[i])
+				if !set[j.StateName()] || ids != nil && !ids[j.RawID] || us != nil && !us[j.User] ||
+					ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] {
+					continue
+				}
+				out = append(out, j)
+			}
+			if ids != nil && len(out) == 0 && len(ids) == 1 && states == "" {
+				// squeue -j of a job it does not know (or no longer shows)
+				for id := range ids {
+					if _, err := cl.Job(c.Context(), id); err != nil {
+						return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
+					}
+				}
+			}
+			slices.SortStableFunc(out, func(a, b slurmface.Job) int { return faceOrder(a, b) })
+			w := c.OutOrStdout()
+			if long && format == "" && fields == "" && !noHeader {
+				fmt.Fprintln(w, time.Now().Format("Mon Jan 02 15:04:05 2006"))
+			}
+			return slurmface.Squeue(w, out, f, noHeader, time.Now())
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&noHeader, "noheader", "h", false, "no header line")
+	fl.BoolVarP(&long, "long", "l", false, "squeue -l's columns")
+	fl.BoolVar(&me, "me", false, "only my jobs")
+	fl.BoolVarP(&all, "all", "a", false, "all partitions (burst lists them all anyway)")
+	fl.StringVarP(&format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
+	fl.StringVarP(&fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
+	fl.StringVarP(&states, "states", "t", "", "`STATES` such as PD,R or all")
+	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
+	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
+	fl.StringSliceVarP(&names, "name", "n", nil, "only jobs with these `NAMES`")
+	fl.StringSliceVarP(&parts, "partition", "p", nil, "only jobs on these burst clusters")
+	fl.BoolP("help", "", false, "help for squeue") // -h is --noheader, as in Slurm
+	return c
+}
+
+// faceOrder is squeue's order here: by state (pending, running, then the
+// ended), then by id.
+func faceOrder(a, b slurmface.Job) int {
+	rank := func(j slurmface.Job) int {
+		switch j.State {
+		case burst.Queued:
+			return 0
+		case burst.Running:
+			return 1
+		}
+		return 2
+	}
+	if d := rank(a) - rank(b); d != 0 {
+		return d
+	}
+	return int(a.RawID - b.RawID)
+}
+
+func newScancelCmd() *cobra.Command {
+	var (
+		users, names []string
+		quiet        bool
+	)
+	c := &cobra.Command{
+		Use:   "scancel [OPTIONS] [JOBID...]",
+		Short: "Cancel jobs as Slurm's scancel does",
+		Long: `Cancel burst jobs as scancel does: by id (a job array's ARRAYID_INDEX
+cancels that task), or every pending and running job of -u USER or
+-n NAME. Like scancel it prints nothing on success, and an error for an id
+burst does not know.`,
+		Example: `  burst slurm scancel 12 13
+  scancel -u $USER`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkJobRefs(args); err != nil {
+				return err
+			}
+			if len(args) == 0 && len(users) == 0 && len(names) == 0 {
+				return usage("scancel: no job identification given: name job ids, -u USER or -n NAME")
+			}
+			ctx := c.Context()
+			cl, err := connect(ctx, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if len(users) > 0 || len(names) > 0 {
+				list, err := listFace(ctx, cl, []burst.State{burst.Queued, burst.Running})
+				if err != nil {
+					return err
+				}
+				us, ns := splitList(users), splitList(names)
+				for _, j := range list {
+					if (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) {
+						args = append(args, strconv.FormatInt(j.ID, 10))
+					}
+				}
+			}
+			var failed error
+			for _, a := range args {
+				ref, err := resolveJob(ctx, cl, a)
+				if err == nil && ref.Task >= 0 {
+					_, err = cl.CancelTask(ctx, ref.JobID, ref.Task)
+				} else if err == nil {
+					_, err = cl.Cancel(ctx, ref.JobID)
+				}
+				if err != nil {
+					if !quiet {
+						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: %v\n", a, err)
+					}
+					failed = &ExitError{Code: 1}
+				}
+			}
+			return failed
+		},
+	}
+	c.Flags().StringSliceVarP(&users, "user", "u", nil, "cancel these `USERS`' pending and running jobs")
+	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
+	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error for jobs already ended or unknown")
+	return c
+}
+
+func newSacctCmd() *cobra.Command {
+	var (
+		allocs, brief, allUsers bool
+		parsable, parsable2     bool
+		noHeader                bool
+		format, states, start   string
+		end                     string
+		jobs, users, names      []string
+	)
+	c := &cobra.Command{
+		Use:   "sacct [OPTIONS]",
+		Short: "Report jobs as Slurm's sacct does",
+		Long: `Report burst's jobs as sacct does (burst keeps every job: no accounting
+database is needed). Honoured: -j/--jobs, -X/--allocations (burst reports
+jobs, never steps: with or without -X one line per job), -P/--parsable2,
+-p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
+ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
+-s/--state, -u/--user, -a/--allusers, --name, -S/--starttime and
+-E/--endtime (accepted: jobs are listed whatever their times). State of a
+cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
+		Example: `  burst slurm sacct -X -P -n --format=JobIdRaw,State,ExitCode -j 12
+  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if brief && format == "" {
+				format = slurmface.SacctBrief
+			}
+			if format == "" {
+				format = slurmface.DefaultSacct
+			}
+			f, err := slurmface.ParseAcctFormat(format)
+			if err != nil {
+				return usage("sacct: %v", err)
+			}
+			var set map[string]bool
+			if states != "" {
+				if set, err = slurmface.States(states); err != nil {
+					return usage("sacct: -s: %v", err)
+				}
+			}
+			ids, err := jobIDs(jobs)
+			if err != nil {
+				return err
+			}
+			p := slurmface.Columns
+			switch {
+			case parsable2:
+				p = slurmface.Parsable2
+			case parsable:
+				p = slurmface.Parsable1
+			}
+			ctx := c.Context()
+			cl, err := connect(ctx, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var list []burst.Job
+			if ids != nil && len(ids) <= 16 {
+				for id := range ids {
+					if j, err := cl.Job(ctx, id); err == nil {
+						list = append(list, *j)
+					}
+				}
+			} else if list, err = listFace(ctx, cl, nil); err != nil {
+				return err
+			}
+			fj := newFaceJobs()
+			us, ns := splitList(users), splitList(names)
+			var out []slurmface.Job
+			for i := range list {
+				j := fj.job(&list[i])
+				if ids != nil && !ids[j.RawID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] || ns != nil && !ns[j.Name] {
+					continue
+				}
+				if j.State == burst.Failed && len(ids) > 0 && len(ids) <= 16 {
+					fj.withTask(ctx, cl, &j)
+				}
+				out = append(out, j)
+			}
+			slices.SortFunc(out, func(a, b slurmface.Job) int { return int(a.RawID - b.RawID) })
+			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&allocs, "allocations", "X", false, "jobs only, no steps (burst has no steps: always so)")
+	fl.BoolVarP(&brief, "brief", "b", false, "JobID, State and ExitCode")
+	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (the default here)")
+	fl.BoolVarP(&parsable, "parsable", "p", false, "fields separated by |, one after the last too")
+	fl.BoolVarP(&parsable2, "parsable2", "P", false, "fields separated by |")
+	fl.BoolVarP(&noHeader, "noheader", "n", false, "no header")
+	fl.StringVarP(&format, "format", "o", "", "`FIELDS` such as JobIDRaw,State,ExitCode")
+	fl.StringVarP(&states, "state", "s", "", "only jobs in these `STATES`")
+	fl.StringVarP(&start, "starttime", "S", "", "accepted, not used: burst lists jobs whatever their times")
+	fl.StringVarP(&end, "endtime", "E", "", "accepted, not used")
+	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
+	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
+	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
+	return c
+}
+
+func newScontrolCmd() *cobra.Command {
+	var oneLine bool
+	c := &cobra.Command{
+		Use:   "scontrol show job [JOBID]",
+		Short: "Show jobs as Slurm's scontrol show job does",
+		Long: `Show burst jobs as ` + "`scontrol show job`" + ` does: Slurm 22.05's keys, in its order and
+lines (-o: one line per job), with burst's values (Account is the project,
+Partition the cluster, NodeList the machine) and Slurm's placeholders for
+keys burst has no value for. Only "show job" (and "show jobid") is
+answered.`,
+		Example: `  burst slurm scontrol show job 12
+  scontrol -o show job 12`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
+				return usage("scontrol: burst answers `scontrol show job [JOBID]` only")
+			}
+			ctx := c.Context()
+			cl, err := connect(ctx, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var list []burst.Job
+			if len(args) > 2 {
+				ref, err := resolveJob(ctx, cl, args[2])
+				var j *burst.Job
+				if err == nil {
+					j, err = cl.Job(ctx, ref.JobID)
+				}
+				if err != nil {
+					return &ExitError{Code: 1, Msg: "scontrol: slurm_load_jobs error: Invalid job id specified"}
+				}
+				list = []burst.Job{*j}
+			} else if list, err = listFace(ctx, cl, nil); err != nil {
+				return err
+			}
+			fj := newFaceJobs()
+			for i := range list {
+				j := fj.job(&list[i])
+				if list[i].Spec == nil {
+					if full, err := cl.Job(ctx, j.RawID); err == nil {
+						j = fj.job(full)
+					}
+				}
+				fj.withTask(ctx, cl, &j)
+				if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&oneLine, "oneliner", "o", false, "one line per job")
+	return c
+}
+
+func newSinfoCmd() *cobra.Command {
+	var noHeader bool
+	c := &cobra.Command{
+		Use:   "sinfo",
+		Short: "List burst's clusters as Slurm's sinfo lists partitions",
+		Long: `List burst's clusters as sinfo lists partitions: PARTITION (the cluster;
+the default one starred), AVAIL, TIMELIMIT, NODES (its machines), STATE
+(idle, mix, alloc, or down with none) and NODELIST (machine ids).
+-h/--noheader is honoured; other sinfo options are refused.`,
+		Example: `  burst slurm sinfo`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := connect(c.Context(), c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ms, err := cl.Machines(c.Context())
+			if err != nil {
+				return err
+			}
+			type part struct {
+				nodes []string
+				busy  int
+				full  int
+			}
+			parts := map[string]*part{}
+			var order []string
+			for _, m := range ms {
+				if m.State != burst.MachineRunning {
+					continue
+				}
+				p := parts[m.Cluster]
+				if p == nil {
+					p = &part{}
+					parts[m.Cluster] = p
+					order = append(order, m.Cluster)
+				}
+				p.nodes = append(p.nodes, m.ID)
+				if m.Used.CPUs > 0 {
+					p.busy++
+				}
+				if m.Used.CPUs >= m.CPUs {
+					p.full++
+				}
+			}
+			slices.Sort(order)
+			// sinfo's default format: %9P %.5a %.10l %.6D %.6t %N
+			w := c.OutOrStdout()
+			if !noHeader {
+				fmt.Fprintf(w, "%-9s %5s %10s %6s %6s %s\n", "PARTITION", "AVAIL", "TIMELIMIT", "NODES", "STATE", "NODELIST")
+			}
+			for _, name := range order {
+				p := parts[name]
+				state := "idle"
+				switch {
+				case p.full == len(p.nodes):
+					state = "alloc"
+				case p.busy > 0:
+					state = "mix"
+				}
+				if name == "local" {
+					name += "*" // the default, as sinfo stars it
+				}
+				fmt.Fprintf(w, "%-9s %5s %10s %6d %6s %s\n", name, "up", "infinite", len(p.nodes), state, strings.Join(p.nodes, ","))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&noHeader, "noheader", "h", false, "no header line")
+	c.Flags().BoolP("help", "", false, "help for sinfo")
+	return c
+}
+
+func newSlurmLinkCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "link DIR",
+		Short: "Make DIR a directory of sbatch, squeue, ... symlinks to burst",
+		Long: `Make DIR (created if missing) hold symlinks named sbatch, squeue, scancel,
+sacct, scontrol and sinfo to this burst binary. burst started under one of
+those names runs that command of its Slurm personality, so with DIR first
+on PATH, programs written for Slurm (Nextflow, Snakemake, Toil, ...) submit
+to burst unchanged:
+
+  burst slurm link ~/.burst/slurm-bin
+  export PATH=~/.burst/slurm-bin:$PATH
+  sbatch --wrap 'echo hi'          # Submitted batch job 1`,
+		Example: `  burst slurm link ~/.burst/slurm-bin && export PATH=~/.burst/slurm-bin:$PATH`,
+		Args:    argsAtLeast(1, "directory"),
+		RunE: func(c *cobra.Command, args []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			dir := args[0]
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return usage("slurm link: %v", err)
+			}
+			for _, n := range SlurmNames {
+				p := dir + "/" + n
+				if t, err := os.Readlink(p); err == nil && t == exe {
+					continue
+				}
+				if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink == 0 {
+					return usage("slurm link: %s exists and is not a symlink: remove it or choose another directory", p)
+				}
+				os.Remove(p) // an older link: replaced
+				if err := os.Symlink(exe, p); err != nil {
+					return usage("slurm link: %v", err)
+				}
+			}
+			fmt.Fprintf(c.OutOrStdout(), "linked %s in %s: export PATH=%s:$PATH\n", strings.Join(SlurmNames, ", "), dir, dir)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,234 @@
+// Package slurmface renders burst jobs as Slurm's commands print them:
+// squeue's and sacct's format strings, scontrol's key=value lines, state
+// codes and names, exit codes as "status:signal", Slurm's time formats.
+// burst's `slurm sbatch|squeue|scancel|sacct|scontrol|sinfo` commands (and
+// the same names as argv[0]) print through it, so that workflow engines
+// written for Slurm drive burst unchanged.
+//
+// It is pure: functions from a snapshot of jobs (and a clock passed in) to
+// text. It must not do I/O beyond writing to the io.Writer it is given.
+package slurmface
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Job is one Slurm job as the commands print it, read from a burst job (an
+// array's task is a job of its own, as in Slurm).
+type Job struct {
+	RawID       int64  // JobIDRaw, %A for a job that is no array's task
+	ArrayJobID  int64  // the array's id, 0 for a job that is no array's task
+	ArrayTaskID int    // its index in the array; meaningful when ArrayJobID > 0
+	Name        string // job name
+	User        string
+	UID, GID    int
+	Account     string // the burst project
+	Partition   string // the burst cluster
+	State       burst.State
+	Reason      string // why it ended or waits, burst's words
+	Waiting     bool   // queued and held by resources (not merely its turn)
+	OOM         bool   // ended killed for going over its memory
+	ExitCode    *int   // its exit status when it exited
+	Signal      int    // the signal that killed it, 0 if none
+	Submit      time.Time
+	Start       time.Time // zero until it starts
+	End         time.Time // zero until it ends
+	TimeLimit   time.Duration
+	CPUs        int
+	MemBytes    int64
+	GPUs        int
+	Node        string // the machine it runs or ran on
+	WorkDir     string
+	Command     string
+	StdOut      string
+	StdErr      string
+	StdIn       string
+	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
+	CancelledBy int
+}
+
+// JobID is Slurm's JobID: "N", or "ARRAY_INDEX" for an array's task.
+func (j Job) JobID() string {
+	if j.ArrayJobID > 0 {
+		return fmt.Sprintf("%d_%d", j.ArrayJobID, j.ArrayTaskID)
+	}
+	return strconv.FormatInt(j.RawID, 10)
+}
+
+// arrayID is %A: the array's id, or the job's own.
+func (j Job) arrayID() int64 {
+	if j.ArrayJobID > 0 {
+		return j.ArrayJobID
+	}
+	return j.RawID
+}
+
+// Slurm's job states, long and compact.
+const (
+	Pending     = "PENDING"
+	RunningS    = "RUNNING"
+	Completed   = "COMPLETED"
+	FailedS     = "FAILED"
+	CancelledS  = "CANCELLED"
+	TimeoutS    = "TIMEOUT"
+	OutOfMemory = "OUT_OF_MEMORY"
+	NodeFail    = "NODE_FAIL"
+)
+
+var codes = map[string]string{
+	Pending: "PD", RunningS: "R", Completed: "CD", FailedS: "F", CancelledS: "CA",
+	TimeoutS: "TO", OutOfMemory: "OOM", NodeFail: "NF",
+}
+
+// StateName is the job's state as Slurm names it: burst's queued is PENDING,
+// running RUNNING, succeeded COMPLETED, failed FAILED (OUT_OF_MEMORY when
+// burst killed it for its memory), cancelled CANCELLED, timeout TIMEOUT,
+// lost (its machine vanished, too often to requeue) NODE_FAIL.
+func (j Job) StateName() string {
+	switch j.State {
+	case burst.Queued:
+		return Pending
+	case burst.Running:
+		return RunningS
+	case burst.Succeeded:
+		return Completed
+	case burst.Failed:
+		if j.OOM {
+			return OutOfMemory
+		}
+		return FailedS
+	case burst.Cancelled:
+		return CancelledS
+	case burst.Timeout:
+		return TimeoutS
+	case burst.Lost:
+		return NodeFail
+	}
+	return strings.ToUpper(string(j.State))
+}
+
+// StateCode is the compact state squeue's %t prints: PD, R, CD, F, CA, TO,
+// OOM, NF.
+func (j Job) StateCode() string {
+	if c, ok := codes[j.StateName()]; ok {
+		return c
+	}
+	return j.StateName()
+}
+
+// AcctState is the state as sacct prints it: "CANCELLED by UID" for a
+// cancelled job, else StateName.
+func (j Job) AcctState() string {
+	if j.State == burst.Cancelled {
+		return fmt.Sprintf("%s by %d", CancelledS, j.CancelledBy)
+	}
+	return j.StateName()
+}
+
+// ExitCodeText is Slurm's ExitCode, "STATUS:SIGNAL": "0:0" for a job that
+// succeeded or has not ended, "3:0" for exit 3, "0:9" for a job SIGKILLed,
+// "0:125" for one killed for its memory (as Slurm 22.05 reports it), "0:15"
+// for a job cancelled or timed out while it ran (Slurm's SIGTERM).
+func (j Job) ExitCodeText() string {
+	status, sig := 0, 0
+	switch {
+	case j.OOM && j.State == burst.Failed:
+		sig = 125
+	case j.Signal != 0:
+		sig = j.Signal
+	case j.State == burst.Failed && j.ExitCode != nil:
+		status = *j.ExitCode
+	case (j.State == burst.Cancelled || j.State == burst.Timeout) && !j.Start.IsZero():
+		sig = 15
+	}
+	return fmt.Sprintf("%d:%d", status, sig)
+}
+
+// Duration formats d as squeue's TIME and TIME_LIMIT columns do:
+// M:SS, H:MM:SS, or D-HH:MM:SS.
+func Duration(d time.Duration) string {
+	s := int64(d / time.Second)
+	days, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, sec)
+	case h > 0:
+		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
+	}
+	return fmt.Sprintf("%d:%02d", m, sec)
+}
+
+// LongDuration formats d as scontrol and sacct do: HH:MM:SS, or
+// D-HH:MM:SS.
+func LongDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	days, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
+	if days > 0 {
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, sec)
+	}
+	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
+}
+
+// Limit formats a time limit in format, UNLIMITED when there is none.
+func Limit(d time.Duration, format func(time.Duration) string) string {
+	if d <= 0 {
+		return "UNLIMITED"
+	}
+	return format(d)
+}
+
+// Elapsed is how long the job ran (so far, at now).
+func (j Job) Elapsed(now time.Time) time.Duration {
+	switch {
+	case j.Start.IsZero():
+		return 0
+	case j.End.IsZero():
+		return max(0, now.Sub(j.Start))
+	}
+	return max(0, j.End.Sub(j.Start))
+}
+
+// Date formats t as Slurm does (local time, 2006-01-02T15:04:05), or
+// "Unknown" when t is zero.
+func Date(t time.Time) string {
+	if t.IsZero() {
+		return "Unknown"
+	}
+	return t.Local().Format("2006-01-02T15:04:05")
+}
+
+// Mem formats bytes as Slurm's memory figures: 256M, 4G (whole MiB, or
+// whole GiB when exact).
+func Mem(b int64) string {
+	mib := (b + 1<<20 - 1) >> 20
+	switch {
+	case mib == 0:
+		return "0"
+	case mib%1024 == 0:
+		return fmt.Sprintf("%dG", mib/1024)
+	}
+	return fmt.Sprintf("%dM", mib)
+}
+
+// pendingReason is the reason squeue and scontrol show for a job that does
+// not run: Slurm's words for burst's.
+func (j Job) pendingReason() string {
+	switch {
+	case j.State != burst.Queued:
+		if j.State == burst.Failed && !j.OOM {
+			return "NonZeroExitCode"
+		}
+		if j.State == burst.Timeout {
+			return "TimeLimit"
+		}
+		return "None"
+	case j.Waiting:
+		return "Resources"
+	}
+	return "None"
+}

@@ -1,0 +1,226 @@
+package slurmface
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+var t0 = time.Date(2026, 12, 4, 13, 44, 32, 0, time.Local)
+
+func ended(st burst.State, code *int) Job {
+	return Job{RawID: 7, Name: "wrap", User: "root", State: st, ExitCode: code, Submit: t0,
+		Start: t0.Add(2 * time.Second), End: t0.Add(3 * time.Second), CPUs: 1, Partition: "local", Node: "local-1"}
+}
+
+func ip(n int) *int { return &n }
+
+func TestStatesAndExitCodes(t *testing.T) {
+	oom := ended(burst.Failed, nil)
+	oom.OOM, oom.Signal = true, 9
+	sig := ended(burst.Failed, nil)
+	sig.Signal = 9
+	never := ended(burst.Cancelled, nil)
+	never.Start = time.Time{}
+	for _, tc := range []struct {
+		name             string
+		j                Job
+		code, long, acct string
+		exit             string
+	}{
+		{"pending", Job{State: burst.Queued}, "PD", "PENDING", "PENDING", "0:0"},
+		{"running", Job{State: burst.Running, Start: t0}, "R", "RUNNING", "RUNNING", "0:0"},
+		{"completed", ended(burst.Succeeded, ip(0)), "CD", "COMPLETED", "COMPLETED", "0:0"},
+		{"exit 3", ended(burst.Failed, ip(3)), "F", "FAILED", "FAILED", "3:0"},
+		{"killed", sig, "F", "FAILED", "FAILED", "0:9"},
+		{"oom", oom, "OOM", "OUT_OF_MEMORY", "OUT_OF_MEMORY", "0:125"},
+		{"cancelled running", ended(burst.Cancelled, nil), "CA", "CANCELLED", "CANCELLED by 0", "0:15"},
+		{"cancelled pending", never, "CA", "CANCELLED", "CANCELLED by 0", "0:0"},
+		{"timeout", ended(burst.Timeout, nil), "TO", "TIMEOUT", "TIMEOUT", "0:15"},
+		{"lost", ended(burst.Lost, nil), "NF", "NODE_FAIL", "NODE_FAIL", "0:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := tc.j
+			if got := j.StateCode(); got != tc.code {
+				t.Errorf("code %q, want %q", got, tc.code)
+			}
+			if got := j.StateName(); got != tc.long {
+				t.Errorf("name %q, want %q", got, tc.long)
+			}
+			if got := j.AcctState(); got != tc.acct {
+				t.Errorf("sacct state %q, want %q", got, tc.acct)
+			}
+			if got := j.ExitCodeText(); got != tc.exit {
+				t.Errorf("exit %q, want %q", got, tc.exit)
+			}
+		})
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for _, tc := range []struct {
+		d           time.Duration
+		short, long string
+	}{
+		{0, "0:00", "00:00:00"},
+		{77 * time.Second, "1:17", "00:01:17"},
+		{time.Hour + 2*time.Second, "1:00:02", "01:00:02"},
+		{50*time.Hour + 3*time.Minute, "2-02:03:00", "2-02:03:00"},
+	} {
+		if got := Duration(tc.d); got != tc.short {
+			t.Errorf("Duration(%v) = %q, want %q", tc.d, got, tc.short)
+		}
+		if got := LongDuration(tc.d); got != tc.long {
+			t.Errorf("LongDuration(%v) = %q, want %q", tc.d, got, tc.long)
+		}
+	}
+	if got := Limit(0, Duration); got != "UNLIMITED" {
+		t.Errorf("no limit: %q", got)
+	}
+	if got := Mem(256 << 20); got != "256M" {
+		t.Errorf("Mem: %q", got)
+	}
+	if got := Mem(4 << 30); got != "4G" {
+		t.Errorf("Mem: %q", got)
+	}
+}
+
+func TestSqueue(t *testing.T) {
+	jobs := []Job{{RawID: 1, Name: "wrap", User: "root", State: burst.Queued, Partition: "debug", Submit: t0},
+		ended(burst.Failed, ip(3)), ended(burst.Succeeded, ip(0))}
+	for _, tc := range []struct {
+		name, format string
+		noHeader     bool
+		want         string
+	}{
+		{"default", DefaultSqueue, false, "" +
+			"             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n" +
+			"                 1     debug     wrap     root PD       0:00      1 (None)\n" +
+			"                 7     local     wrap     root  F       0:01      1 (NonZeroExitCode)\n" +
+			"                 7     local     wrap     root CD       0:01      1 local-1\n"},
+		{"nextflow", "%i %t", true, "1 PD\n7 F\n7 CD\n"},
+		{"cut and left", "%3j|%%|%5u.", true, "wra|%|root .\nwra|%|root .\nwra|%|root .\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ParseSqueueFormat(tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := Squeue(&b, jobs, f, tc.noHeader, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), tc.want)
+			}
+		})
+	}
+	f, err := ParseSqueueFields("jobid:5,state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	Squeue(&b, jobs[1:2], f, false, t0)
+	if want := "JOBIDSTATE               \n7    FAILED              \n"; b.String() != want {
+		t.Errorf("-O: got %q, want %q", b.String(), want)
+	}
+	for _, bad := range []string{"%i %y", "%.18", "%"} {
+		if _, err := ParseSqueueFormat(bad); err == nil {
+			t.Errorf("format %q accepted", bad)
+		}
+	}
+	if _, err := ParseSqueueFields("jobid,colour"); err == nil || !strings.Contains(err.Error(), "jobid") {
+		t.Errorf("-O colour: %v (want the list of fields)", err)
+	}
+}
+
+func TestStatesFilter(t *testing.T) {
+	def, err := States("")
+	if err != nil || len(def) != 2 || !def[Pending] || !def[RunningS] {
+		t.Fatalf("default states %v %v", def, err)
+	}
+	all, err := States("all")
+	if err != nil || len(all) != len(codes) {
+		t.Fatalf("all: %v %v", all, err)
+	}
+	some, err := States("pd,COMPLETED,cg")
+	if err != nil || len(some) != 2 || !some[Pending] || !some[Completed] {
+		t.Fatalf("pd,COMPLETED,cg: %v %v", some, err)
+	}
+	if _, err := States("RUNNIN"); err == nil {
+		t.Fatal("a misspelt state was accepted")
+	}
+}
+
+func TestSacct(t *testing.T) {
+	cancelled := ended(burst.Cancelled, nil)
+	cancelled.RawID = 8
+	jobs := []Job{ended(burst.Failed, ip(3)), cancelled}
+	f, err := ParseAcctFormat("JobIdRaw,State,ExitCode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		p        Parsable
+		noHeader bool
+		want     string
+	}{
+		{Parsable2, true, "7|FAILED|3:0\n8|CANCELLED by 0|0:15\n"},
+		{Parsable2, false, "JobIDRaw|State|ExitCode\n7|FAILED|3:0\n8|CANCELLED by 0|0:15\n"},
+		{Parsable1, true, "7|FAILED|3:0|\n8|CANCELLED by 0|0:15|\n"},
+		{Columns, false, "" +
+			"JobIDRaw          State ExitCode \n" +
+			"------------ ---------- -------- \n" +
+			"7                FAILED      3:0 \n" +
+			"8            CANCELLED+     0:15 \n"},
+	} {
+		var b strings.Builder
+		if err := Sacct(&b, jobs, f, tc.p, tc.noHeader, t0); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("parsable %d: got\n%q\nwant\n%q", tc.p, b.String(), tc.want)
+		}
+	}
+	f, _ = ParseAcctFormat("JobName%3,Elapsed")
+	var b strings.Builder
+	Sacct(&b, jobs[:1], f, Columns, true, t0)
+	if want := "wr+   00:00:01 \n"; b.String() != want {
+		t.Errorf("widths: got %q, want %q", b.String(), want)
+	}
+	if _, err := ParseAcctFormat("JobID,Colour"); err == nil {
+		t.Error("an unknown field was accepted")
+	}
+}
+
+// TestShowJobKeys: scontrol show job's keys, in Slurm 22.05's order and
+// lines, as the suite's Slurm printed them (e2e TestSlurmFaceShapes
+// compares them with the real one's).
+func TestShowJobKeys(t *testing.T) {
+	j := ended(burst.Failed, ip(3))
+	j.MemBytes, j.WorkDir, j.StdOut, j.StdErr = 256<<20, "/w", "/w/slurm-7.out", "/w/slurm-7.out"
+	var b strings.Builder
+	if err := ShowJob(&b, j, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if lines[0] != "JobId=7 JobName=wrap" || !strings.HasPrefix(lines[1], "   UserId=root(0) GroupId=root(0)") {
+		t.Errorf("head:\n%s", b.String())
+	}
+	for _, want := range []string{"JobState=FAILED Reason=NonZeroExitCode Dependency=(null)", "ExitCode=3:0",
+		"NodeList=local-1", "MinMemoryNode=256M", "StdOut=/w/slurm-7.out", "RunTime=00:00:01 TimeLimit=UNLIMITED"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+	var one strings.Builder
+	ShowJob(&one, j, true, t0)
+	if strings.Count(one.String(), "\n") != 1 || strings.Fields(one.String())[0] != "JobId=7" {
+		t.Errorf("-o: %q", one.String())
+	}
+	if len(strings.Fields(one.String())) != len(strings.Fields(b.String())) {
+		t.Errorf("-o has other keys than the lines")
+	}
+}

@@ -1,0 +1,248 @@
+package slurmface
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultSqueue is squeue's default format; SqueueLong is squeue -l's.
+const (
+	DefaultSqueue = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
+	SqueueLong    = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
+)
+
+// squeueField is one of squeue's %-letters: its header and its value.
+type squeueField struct {
+	header string
+	value  func(j Job, now time.Time) string
+}
+
+// squeueFields are the %-letters burst renders; others are refused by
+// ParseSqueueFormat with the list of these.
+var squeueFields = map[byte]squeueField{
+	'A': {"JOBID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.arrayID(), 10) }},
+	'a': {"ACCOUNT", func(j Job, _ time.Time) string { return j.Account }},
+	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
+	'C': {"CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
+	'D': {"NODES", func(j Job, _ time.Time) string { return "1" }},
+	'e': {"END_TIME", func(j Job, _ time.Time) string { return endTime(j) }},
+	'i': {"JOBID", func(j Job, _ time.Time) string { return j.JobID() }},
+	'j': {"NAME", func(j Job, _ time.Time) string { return j.Name }},
+	'K': {"ARRAY_TASK_ID", func(j Job, _ time.Time) string { return arrayTask(j) }},
+	'l': {"TIME_LIMIT", func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
+	'M': {"TIME", func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'm': {"MIN_MEMORY", func(j Job, _ time.Time) string { return Mem(j.MemBytes) }},
+	'N': {"NODELIST", func(j Job, _ time.Time) string { return j.Node }},
+	'o': {"COMMAND", func(j Job, _ time.Time) string { return orNull(j.Command) }},
+	'P': {"PARTITION", func(j Job, _ time.Time) string { return j.Partition }},
+	'R': {"NODELIST(REASON)", func(j Job, _ time.Time) string { return nodeOrReason(j) }},
+	'r': {"REASON", func(j Job, _ time.Time) string { return j.pendingReason() }},
+	'S': {"START_TIME", func(j Job, _ time.Time) string { return startTime(j) }},
+	'T': {"STATE", func(j Job, _ time.Time) string { return j.StateName() }},
+	't': {"ST", func(j Job, _ time.Time) string { return j.StateCode() }},
+	'u': {"USER", func(j Job, _ time.Time) string { return j.User }},
+	'U': {"UID", func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
+	'V': {"SUBMIT_TIME", func(j Job, _ time.Time) string { return Date(j.Submit) }},
+	'x': {"EXC_NODES", func(j Job, _ time.Time) string { return "" }},
+	'Z': {"WORK_DIR", func(j Job, _ time.Time) string { return j.WorkDir }},
+}
+
+// squeueNames are squeue -O's field names for the same values.
+var squeueNames = map[string]byte{
+	"account": 'a', "arrayjobid": 'A', "arraytaskid": 'K', "command": 'o', "cpus-per-task": 'C',
+	"numcpus": 'C', "endtime": 'e', "jobid": 'i', "jobarrayid": 'i', "name": 'j', "timelimit": 'l',
+	"timeused": 'M', "minmemory": 'm', "nodelist": 'N', "partition": 'P', "reasonlist": 'R',
+	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
+	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b',
+}
+
+// column is one column of a format: literal text, or a field with a width
+// (0: as wide as its value) and a side.
+type column struct {
+	text  string // literal text, when field is nil
+	field *squeueField
+	width int
+	right bool
+}
+
+// Format is a parsed squeue format.
+type Format []column
+
+// ParseSqueueFormat reads squeue's -o format: %[.][width]LETTER fields
+// ('.' right-justifies) among literal text, "%%" a percent sign.
+func ParseSqueueFormat(s string) (Format, error) {
+	var f Format
+	var lit strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			lit.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '%' {
+			lit.WriteByte('%')
+			i++
+			continue
+		}
+		c := column{}
+		i++
+		if i < len(s) && s[i] == '.' {
+			c.right = true
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		c.width, _ = strconv.Atoi(s[start:i])
+		if i >= len(s) {
+			return nil, fmt.Errorf("format %q ends inside a field: write e.g. %%.18i", s)
+		}
+		sf, ok := squeueFields[s[i]]
+		if !ok {
+			return nil, fmt.Errorf("format %q: %%%c is not a field burst prints: use %s", s, s[i], letters())
+		}
+		if lit.Len() > 0 {
+			f = append(f, column{text: lit.String()})
+			lit.Reset()
+		}
+		c.field = &sf
+		f = append(f, c)
+	}
+	if lit.Len() > 0 {
+		f = append(f, column{text: lit.String()})
+	}
+	return f, nil
+}
+
+// ParseSqueueFields reads squeue's -O list: NAME[:[.]WIDTH] separated by
+// commas; a field is 20 wide and left-justified unless told, and followed
+// by nothing (its width pads it), as squeue does.
+func ParseSqueueFields(s string) (Format, error) {
+	var f Format
+	for item := range strings.SplitSeq(s, ",") {
+		name, w, hasW := strings.Cut(item, ":")
+		letter, ok := squeueNames[strings.ToLower(name)]
+		if !ok {
+			return nil, fmt.Errorf("-O %q: %q is not a field burst prints: use %s", s, name, names())
+		}
+		sf := squeueFields[letter]
+		c := column{field: &sf, width: 20}
+		if hasW {
+			c.right = strings.HasPrefix(w, ".")
+			n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("-O %q: %q is not a width: write e.g. jobid:10", s, w)
+			}
+			c.width = n
+		}
+		f = append(f, c)
+	}
+	return f, nil
+}
+
+// Squeue writes jobs in format f, after a header line unless noHeader.
+func Squeue(w io.Writer, jobs []Job, f Format, noHeader bool, now time.Time) error {
+	var b strings.Builder
+	if !noHeader {
+		f.line(&b, func(c column) string { return c.field.header })
+	}
+	for _, j := range jobs {
+		f.line(&b, func(c column) string { return c.field.value(j, now) })
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (f Format) line(b *strings.Builder, value func(column) string) {
+	for _, c := range f {
+		if c.field == nil {
+			b.WriteString(c.text)
+			continue
+		}
+		b.WriteString(pad(value(c), c.width, c.right))
+	}
+	b.WriteByte('\n')
+}
+
+// pad fits v to width as squeue does: cut to width when longer, padded on
+// the right (or, right-justified, on the left) when shorter; width 0 keeps v.
+func pad(v string, width int, right bool) string {
+	if width <= 0 {
+		return v
+	}
+	if len(v) > width {
+		return v[:width]
+	}
+	if right {
+		return strings.Repeat(" ", width-len(v)) + v
+	}
+	return v + strings.Repeat(" ", width-len(v))
+}
+
+func letters() string {
+	var l []string
+	for c := range squeueFields {
+		l = append(l, "%"+string(c))
+	}
+	return sortedList(l)
+}
+
+func names() string {
+	var l []string
+	for n := range squeueNames {
+		l = append(l, n)
+	}
+	return sortedList(l)
+}
+
+// nodeOrReason is %R: the machine of a job that ran and ended well,
+// "(Reason)" for one that waits or failed.
+func nodeOrReason(j Job) string {
+	if r := j.pendingReason(); r != "None" || j.Start.IsZero() {
+		return "(" + r + ")"
+	}
+	return j.Node
+}
+
+func startTime(j Job) string {
+	if j.Start.IsZero() {
+		return "N/A"
+	}
+	return Date(j.Start)
+}
+
+// endTime is %e: when it ended, or for a running job with a time limit
+// when it must end; N/A otherwise.
+func endTime(j Job) string {
+	switch {
+	case !j.End.IsZero():
+		return Date(j.End)
+	case !j.Start.IsZero() && j.TimeLimit > 0:
+		return Date(j.Start.Add(j.TimeLimit))
+	}
+	return "N/A"
+}
+
+func arrayTask(j Job) string {
+	if j.ArrayJobID > 0 {
+		return strconv.Itoa(j.ArrayTaskID)
+	}
+	return "N/A"
+}
+
+func gres(gpus int) string {
+	if gpus > 0 {
+		return fmt.Sprintf("gres:gpu:%d", gpus)
+	}
+	return "N/A"
+}
+
+func orNull(s string) string {
+	if s == "" {
+		return "(null)"
+	}
+	return s
+}
