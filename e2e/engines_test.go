@@ -264,6 +264,12 @@ func engineHarness(t *testing.T) (*harness, string) {
 	return h, work
 }
 
+// snakemakeEnv is the environment Snakemake 7 runs in: CI=true makes it
+// sleep 1 s between rounds of status checks instead of 10 s
+// (snakemake/executors/__init__.py, sleep()), which is what bounds how soon
+// it notices a finished job, whatever the cluster answers.
+var snakemakeEnv = []string{"CI=true"}
+
 // snakemakeArgs is the common part of a Snakemake 7 command line.
 func snakemakeArgs(work string) []string {
 	return []string{"/usr/bin/snakemake", "-s", filepath.Join(work, "Snakefile"), "-d", work,
@@ -282,7 +288,7 @@ func TestSnakemakeSlurm(t *testing.T) {
 		"--cluster", "sbatch --parsable -A "+engineProject+" -c {threads} --mem {resources.mem_mb} -t {resources.runtime} -J smk-{rule} -o logs/{rule}-%j.out",
 		"--cluster-status", filepath.Join(work, "slurm-status.py"),
 		"--cluster-cancel", "scancel")
-	out := runEngine(t, h, shim, work, 5*time.Minute, nil, args...)
+	out := runEngine(t, h, shim, work, 5*time.Minute, snakemakeEnv, args...)
 	checkSquares(t, work, squareFiles)
 	if b, _ := os.ReadFile(filepath.Join(work, "report.txt")); string(b) != "sum of squares: 14\n" {
 		t.Errorf("report.txt = %q", b)
@@ -309,7 +315,7 @@ func TestToilSlurm(t *testing.T) {
 	runEngine(t, h, shim, work, 5*time.Minute, []string{"TOIL_SLURM_ARGS=-A " + engineProject},
 		"/usr/bin/python3", filepath.Join(work, "toil_flow.py"), filepath.Join(work, "jobstore"),
 		"--batchSystem", "slurm", "--retryCount", "1", "--statePollingWait", "1",
-		"--defaultMemory", "64M", "--defaultDisk", "1M", "--workDir", work, "--out", out, "--logInfo")
+		"--defaultMemory", "256M", "--defaultDisk", "1M", "--workDir", work, "--out", out, "--logInfo")
 	checkSquares(t, out, squareFiles)
 	calls := slurmCalls(t, log)
 	t.Logf("Slurm calls: %s", callSummary(calls))

@@ -47,10 +47,10 @@ def total(job, out, squares):
 def root(job, out, n):
     squares = []
     for i in range(1, n + 1):
-        m = job.addChildJobFn(make, out, i, cores=1, memory="64M", disk="1M")
-        s = m.addFollowOnJobFn(square, out, i, cores=1, memory="64M", disk="1M")
+        m = job.addChildJobFn(make, out, i, cores=1, memory="256M", disk="1M")
+        s = m.addFollowOnJobFn(square, out, i, cores=1, memory="256M", disk="1M")
         squares.append(s.rv())
-    job.addFollowOnJobFn(total, out, squares, cores=1, memory="64M", disk="1M")
+    job.addFollowOnJobFn(total, out, squares, cores=1, memory="256M", disk="1M")
 
 
 def main():
@@ -60,7 +60,7 @@ def main():
     options = parser.parse_args()
     out = os.path.abspath(options.out)
     with Toil(options) as toil:
-        toil.start(Job.wrapJobFn(root, out, options.n, cores=1, memory="64M", disk="1M"))
+        toil.start(Job.wrapJobFn(root, out, options.n, cores=1, memory="256M", disk="1M"))
 
 
 if __name__ == "__main__":
