@@ -82,7 +82,7 @@ rc=$?
   flock 9
   printf '$ %[2]s'; for a in "$@"; do printf ' [%%s]' "$a"; done; printf '\n'
   sed 's/^/| /' "$tmp"
-  printf 'rc=%%d\n' "$rc"
+  printf 'rc=%%d at %%s\n' "$rc" "$(date +%%T.%%N)"
 } 9>>%[3]s >>%[3]s
 cat "$tmp"; rm -f "$tmp"
 exit $rc
@@ -128,7 +128,7 @@ func slurmCalls(t *testing.T, log string) []slurmCall {
 		case strings.HasPrefix(l, "| ") && len(calls) > 0:
 			calls[len(calls)-1].out += l[2:] + "\n"
 		case strings.HasPrefix(l, "rc=") && len(calls) > 0:
-			calls[len(calls)-1].rc = l[3:]
+			calls[len(calls)-1].rc, _, _ = strings.Cut(l[3:], " ")
 		}
 	}
 	return calls
@@ -169,7 +169,11 @@ func runEngine(t *testing.T, h *harness, shim, dir string, limit time.Duration, 
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	c.Dir = dir
 	c.Env = append(append([]string(nil), h.env...), env...)
-	c.Env = append(c.Env, "PATH="+shim+":"+filepath.Dir(burstBin)+":/usr/bin:/bin:"+os.Getenv("PATH"))
+	path := filepath.Dir(burstBin) + ":/usr/bin:/bin:" + os.Getenv("PATH")
+	if shim != "" {
+		path = shim + ":" + path
+	}
+	c.Env = append(c.Env, "PATH="+path)
 	start := time.Now()
 	out, err := c.CombinedOutput()
 	t.Logf("%s took %s", filepath.Base(argv[0]), time.Since(start).Round(time.Millisecond))
@@ -303,6 +307,28 @@ func TestSnakemakeSlurm(t *testing.T) {
 		t.Errorf("snakemake ran sbatch %d times, want 9 (%s)", n, callSummary(calls))
 	}
 	checkBurstSide(t, h, count(calls, "sbatch"))
+}
+
+// TestSnakemakeGeneric: Snakemake 7's generic cluster contract with burst's
+// own CLI, no Slurm personality: `burst run -d` submits (its first line is
+// the job id), testdata/engines/burst-status.py answers
+// running|success|failed from `burst show -o json`, `burst cancel` cancels.
+func TestSnakemakeGeneric(t *testing.T) {
+	needEngine(t, "/usr/bin/snakemake", "snakemake")
+	if onRealSlurm() {
+		t.Skip("BURST_ENGINES_ON=slurm: this test uses no Slurm at all")
+	}
+	h, work := engineHarness(t)
+	args := append(snakemakeArgs(work),
+		"--cluster", "burst run -d --project "+engineProject+" -c {threads} --mem {resources.mem_mb}M -t {resources.runtime}m -J smk-{rule} -o logs/{rule}-%j.out",
+		"--cluster-status", filepath.Join(work, "burst-status.py"),
+		"--cluster-cancel", "burst cancel")
+	runEngine(t, h, "", work, 5*time.Minute, snakemakeEnv, args...)
+	checkSquares(t, work, squareFiles)
+	if b, _ := os.ReadFile(filepath.Join(work, "report.txt")); string(b) != "sum of squares: 14\n" {
+		t.Errorf("report.txt = %q", b)
+	}
+	checkBurstSide(t, h, 9) // 3 make + 3 square + total twice + report
 }
 
 // TestToilSlurm: Toil's Slurm batch system (--batchSystem slurm) runs
