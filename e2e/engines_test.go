@@ -333,6 +333,7 @@ func TestSnakemakeGeneric(t *testing.T) {
 
 // TestToilSlurm: Toil's Slurm batch system (--batchSystem slurm) runs
 // testdata/engines/toil_flow.py; the failing job is retried (--retryCount 1).
+// Toil runs as users run it, its poll interval read from scontrol show config.
 func TestToilSlurm(t *testing.T) {
 	needEngine(t, "/usr/bin/toil", "toil")
 	h, work := engineHarness(t)
@@ -340,11 +341,16 @@ func TestToilSlurm(t *testing.T) {
 	out := filepath.Join(work, "out")
 	runEngine(t, h, shim, work, 5*time.Minute, []string{"TOIL_SLURM_ARGS=-A " + engineProject},
 		"/usr/bin/python3", filepath.Join(work, "toil_flow.py"), filepath.Join(work, "jobstore"),
-		"--batchSystem", "slurm", "--retryCount", "1", "--statePollingWait", "1",
+		"--batchSystem", "slurm", "--retryCount", "1",
 		"--defaultMemory", "256M", "--defaultDisk", "1M", "--workDir", work, "--out", out, "--logInfo")
 	checkSquares(t, out, squareFiles)
 	calls := slurmCalls(t, log)
 	t.Logf("Slurm calls: %s", callSummary(calls))
+	// Without --statePollingWait, Toil reads its poll interval from
+	// `scontrol show config` (and fails without a SchedulerTimeSlice).
+	if c := calls[0]; c.cmd != "scontrol" || strings.Join(c.args, " ") != "show config" || c.rc != "0" {
+		t.Errorf("Toil's first Slurm call should be a good scontrol show config, was %+v", c)
+	}
 	if n := count(calls, "sbatch"); n < 6 {
 		t.Errorf("toil ran sbatch %d times, want at least 6 (root, 3 make, total twice): %s", n, callSummary(calls))
 	}
