@@ -309,6 +309,54 @@ func TestSnakemakeSlurm(t *testing.T) {
 	checkBurstSide(t, h, count(calls, "sbatch"))
 }
 
+// TestSnakemakeCancel: Snakemake interrupted (SIGINT, a user's Ctrl-C)
+// while its cluster jobs run cancels them with --cluster-cancel scancel, in
+// one call, and burst ends their processes.
+func TestSnakemakeCancel(t *testing.T) {
+	needEngine(t, "/usr/bin/snakemake", "snakemake")
+	if onRealSlurm() {
+		t.Skip("BURST_ENGINES_ON=slurm: the checks here are burst's")
+	}
+	h, work := engineHarness(t)
+	shim, log := slurmShim(t, h)
+	marker := newMarker()
+	c := exec.Command("/usr/bin/snakemake", "-s", filepath.Join(work, "Snakefile.slow"), "-d", work, "--jobs", "4",
+		"--config", "marker="+marker, "--nocolor",
+		"--cluster", "sbatch --parsable -A "+engineProject+" -c 1 --mem {resources.mem_mb} -t {resources.runtime} -o logs/{rule}-%j.out",
+		"--cluster-status", filepath.Join(work, "slurm-status.py"),
+		"--cluster-cancel", "scancel")
+	c.Dir = work
+	c.Env = append(append(append([]string(nil), h.env...), snakemakeEnv...),
+		"PATH="+shim+":"+filepath.Dir(burstBin)+":/usr/bin:/bin:"+os.Getenv("PATH"))
+	p, err := startCmd(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Process.Kill()
+	h.waitFor("both slow jobs to run", 60*time.Second, func() bool { return len(sleepers(marker)) == 2 })
+	c.Process.Signal(os.Interrupt)
+	r, _ := p.wait()
+	if r.code == 0 {
+		t.Errorf("an interrupted snakemake should not exit 0:\n%s", r)
+	}
+	h.waitFor("the jobs' processes to end", 15*time.Second, func() bool { return len(sleepers(marker)) == 0 })
+	calls := slurmCalls(t, log)
+	var cancels []slurmCall
+	for _, c := range calls {
+		if c.cmd == "scancel" {
+			cancels = append(cancels, c)
+		}
+	}
+	if len(cancels) != 1 || len(cancels[0].args) != 2 || cancels[0].rc != "0" {
+		t.Errorf("snakemake should cancel both jobs in one good scancel call: %+v (%s)", cancels, callSummary(calls))
+	}
+	for _, j := range h.jobsJSON() {
+		if st := strings.Trim(string(j["state"]), `"`); st != "cancelled" {
+			t.Errorf("job %s is %s, want cancelled", j["id"], st)
+		}
+	}
+}
+
 // TestSnakemakeGeneric: Snakemake 7's generic cluster contract with burst's
 // own CLI, no Slurm personality: `burst run -d` submits (its first line is
 // the job id), testdata/engines/burst-status.py answers
