@@ -175,7 +175,7 @@ func (s side) run(self, flow, dir string, n, jobs int, limit time.Duration) resu
 		if a := burstbin.AgentPIDs(s.home); len(a) == 1 {
 			agent = a[0]
 		}
-		server0, agent0, tasks0 = burstbin.CPU(server), burstbin.CPU(agent), childrenCPU(agent)
+		server0, agent0, tasks0 = burstbin.CPU(server), burstbin.CPU(agent), burstbin.ChildrenCPU(agent)
 	}
 	start := time.Now()
 	out, err := c.CombinedOutput()
@@ -195,7 +195,7 @@ func (s side) run(self, flow, dir string, n, jobs int, limit time.Duration) resu
 		}
 		r.server = burstbin.CPU(server) - server0
 		r.agent = burstbin.CPU(agent) - agent0
-		r.tasks = childrenCPU(agent) - tasks0
+		r.tasks = burstbin.ChildrenCPU(agent) - tasks0
 	}
 	return r
 }
@@ -301,26 +301,6 @@ func shim() int {
 		f.Close()
 	}
 	return code
-}
-
-// childrenCPU is the CPU time of the children a process has waited for
-// (cutime + cstime in /proc/PID/stat): for an agent, its tasks.
-func childrenCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 15 {
-		return 0
-	}
-	cu, _ := strconv.ParseInt(f[13], 10, 64) // field 16, cutime
-	cs, _ := strconv.ParseInt(f[14], 10, 64) // field 17, cstime
-	return time.Duration(cu+cs) * time.Second / 100
 }
 
 func version() string {
