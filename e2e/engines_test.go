@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -159,6 +160,17 @@ func count(calls []slurmCall, cmd string) int {
 	return n
 }
 
+// engineEnv is the environment an engine runs in: the harness's, env
+// added, and PATH with the shim (if any) first, then the burst under test
+// and Debian's python3 before any other.
+func engineEnv(h *harness, shim string, env []string) []string {
+	path := filepath.Dir(burstBin) + ":/usr/bin:/bin:" + os.Getenv("PATH")
+	if shim != "" {
+		path = shim + ":" + path
+	}
+	return append(append(append([]string(nil), h.env...), env...), "PATH="+path)
+}
+
 // runEngine runs an engine's command line in dir with the harness's
 // environment, the shim first on PATH, and env added; it fails the test,
 // with the engine's output, unless it exits 0 within limit.
@@ -167,13 +179,7 @@ func runEngine(t *testing.T, h *harness, shim, dir string, limit time.Duration, 
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	c.Dir = dir
-	c.Env = append(append([]string(nil), h.env...), env...)
-	path := filepath.Dir(burstBin) + ":/usr/bin:/bin:" + os.Getenv("PATH")
-	if shim != "" {
-		path = shim + ":" + path
-	}
-	c.Env = append(c.Env, "PATH="+path)
+	c.Dir, c.Env = dir, engineEnv(h, shim, env)
 	start := time.Now()
 	out, err := c.CombinedOutput()
 	t.Logf("%s took %s", filepath.Base(argv[0]), time.Since(start).Round(time.Millisecond))
@@ -185,9 +191,9 @@ func runEngine(t *testing.T, h *harness, shim, dir string, limit time.Duration, 
 
 // checkSquares checks the outputs the workflows of testdata/engines
 // write for samples 1..3 under dir, and that total ran twice.
-func checkSquares(t *testing.T, dir string, files map[string]string) {
+func checkSquares(t *testing.T, dir string) {
 	t.Helper()
-	for name, want := range files {
+	for name, want := range squareFiles {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Errorf("output %s: %v", name, err)
@@ -198,6 +204,14 @@ func checkSquares(t *testing.T, dir string, files map[string]string) {
 	b, _ := os.ReadFile(filepath.Join(dir, "attempts", "total.log"))
 	if n := strings.Count(string(b), "attempt\n"); n != 2 {
 		t.Errorf("the failing step should have run twice (fail, then retried), ran %d times", n)
+	}
+}
+
+// checkReport checks the Snakefile's last output.
+func checkReport(t *testing.T, dir string) {
+	t.Helper()
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.txt")); string(b) != "sum of squares: 14\n" {
+		t.Errorf("report.txt = %q, want \"sum of squares: 14\\n\"", b)
 	}
 }
 
@@ -219,13 +233,10 @@ func checkBurstSide(t *testing.T, h *harness, submissions int) {
 	jobs := h.jobsJSON()
 	states := map[string]int{}
 	for _, j := range jobs {
-		var project, state string
-		fmt.Sscanf(strings.Trim(string(j["project"]), `"`), "%s", &project)
-		fmt.Sscanf(strings.Trim(string(j["state"]), `"`), "%s", &state)
-		if project != engineProject {
-			t.Errorf("job %s is in project %q, want %q", j["id"], project, engineProject)
+		if p := jsonString(t, j["project"]); p != engineProject {
+			t.Errorf("job %s is in project %q, want %q", j["id"], p, engineProject)
 		}
-		states[state]++
+		states[jsonString(t, j["state"])]++
 	}
 	if len(jobs) != submissions {
 		t.Errorf("burst jobs lists %d jobs, the engine submitted %d", len(jobs), submissions)
@@ -247,6 +258,15 @@ func checkBurstSide(t *testing.T, h *harness, submissions int) {
 	if spent <= 0 || other != 0 {
 		t.Errorf("burst cost --by project should charge the work to %q (and nothing to another project): %+v", engineProject, rep.Lines)
 	}
+}
+
+func jsonString(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("want a JSON string, got %s: %v", raw, err)
+	}
+	return s
 }
 
 // engineHarness is a harness whose host is priced (so that work costs
@@ -293,11 +313,9 @@ func TestSnakemakeSlurm(t *testing.T) {
 		"--cluster-status", filepath.Join(work, "slurm-status.py"),
 		"--cluster-cancel", "scancel")
 	out := runEngine(t, h, shim, work, 5*time.Minute, snakemakeEnv, args...)
-	checkSquares(t, work, squareFiles)
-	if b, _ := os.ReadFile(filepath.Join(work, "report.txt")); string(b) != "sum of squares: 14\n" {
-		t.Errorf("report.txt = %q", b)
-	}
-	if !strings.Contains(out, "Trying to restart job") && !strings.Contains(out, "restart") {
+	checkSquares(t, work)
+	checkReport(t, work)
+	if !strings.Contains(out, "Trying to restart job") {
 		t.Errorf("snakemake should say it restarted the failing job:\n%s", tail(out, 3000))
 	}
 	calls := slurmCalls(t, log)
@@ -325,9 +343,7 @@ func TestSnakemakeCancel(t *testing.T) {
 		"--cluster", "sbatch --parsable -A "+engineProject+" -c 1 --mem {resources.mem_mb} -t {resources.runtime} -o logs/{rule}-%j.out",
 		"--cluster-status", filepath.Join(work, "slurm-status.py"),
 		"--cluster-cancel", "scancel")
-	c.Dir = work
-	c.Env = append(append(append([]string(nil), h.env...), snakemakeEnv...),
-		"PATH="+shim+":"+filepath.Dir(burstBin)+":/usr/bin:/bin:"+os.Getenv("PATH"))
+	c.Dir, c.Env = work, engineEnv(h, shim, snakemakeEnv)
 	p, err := startCmd(c)
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +367,7 @@ func TestSnakemakeCancel(t *testing.T) {
 		t.Errorf("snakemake should cancel both jobs in one good scancel call: %+v (%s)", cancels, callSummary(calls))
 	}
 	for _, j := range h.jobsJSON() {
-		if st := strings.Trim(string(j["state"]), `"`); st != "cancelled" {
+		if st := jsonString(t, j["state"]); st != "cancelled" {
 			t.Errorf("job %s is %s, want cancelled", j["id"], st)
 		}
 	}
@@ -372,10 +388,8 @@ func TestSnakemakeGeneric(t *testing.T) {
 		"--cluster-status", filepath.Join(work, "burst-status.py"),
 		"--cluster-cancel", "burst cancel")
 	runEngine(t, h, "", work, 5*time.Minute, snakemakeEnv, args...)
-	checkSquares(t, work, squareFiles)
-	if b, _ := os.ReadFile(filepath.Join(work, "report.txt")); string(b) != "sum of squares: 14\n" {
-		t.Errorf("report.txt = %q", b)
-	}
+	checkSquares(t, work)
+	checkReport(t, work)
 	checkBurstSide(t, h, 9) // 3 make + 3 square + total twice + report
 }
 
@@ -391,7 +405,7 @@ func TestToilSlurm(t *testing.T) {
 		"/usr/bin/python3", filepath.Join(work, "toil_flow.py"), filepath.Join(work, "jobstore"),
 		"--batchSystem", "slurm", "--retryCount", "1",
 		"--defaultMemory", "256M", "--defaultDisk", "1M", "--workDir", work, "--out", out, "--logInfo")
-	checkSquares(t, out, squareFiles)
+	checkSquares(t, out)
 	calls := slurmCalls(t, log)
 	t.Logf("Slurm calls: %s", callSummary(calls))
 	// Without --statePollingWait, Toil reads its poll interval from

@@ -141,12 +141,12 @@ type side struct {
 type result struct {
 	name          string
 	wall          time.Duration
-	calls         map[string]int // Slurm commands run, by name
-	snakemake     time.Duration  // Snakemake and all it started (the shims' own time taken out)
-	commands      time.Duration  // the Slurm commands themselves (for burst: the personality)
-	shims         time.Duration  // the shims' own time, left out of everything
-	server, agent time.Duration  // burst's server and agent (burst's side only)
-	tasks         time.Duration  // the processes the agent ran (burst's side only)
+	calls         map[string]*callStats // Slurm commands run, by name
+	snakemake     time.Duration         // Snakemake and all it started (the shims' own time taken out)
+	commands      time.Duration         // the Slurm commands themselves (for burst: the personality)
+	shims         time.Duration         // the shims' own time, left out of everything
+	server, agent time.Duration         // burst's server and agent (burst's side only)
+	tasks         time.Duration         // the processes the agent ran (burst's side only)
 	burst         bool
 }
 
@@ -186,7 +186,7 @@ func (s side) run(self, flow, dir string, n, jobs int, limit time.Duration) resu
 	if b, err := os.ReadFile(filepath.Join(dir, "gathered.txt")); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(n) {
 		fail(fmt.Errorf("%s: gathered.txt should count %d outputs: %q %v", s.name, n, b, err))
 	}
-	r := result{name: s.name, wall: wall, calls: map[string]int{}, burst: s.home != ""}
+	r := result{name: s.name, wall: wall, calls: map[string]*callStats{}, burst: s.home != ""}
 	r.commands, r.shims = readCalls(log, r.calls)
 	r.snakemake = c.ProcessState.UserTime() + c.ProcessState.SystemTime() - r.shims
 	if s.home != "" {
@@ -201,7 +201,7 @@ func (s side) run(self, flow, dir string, n, jobs int, limit time.Duration) resu
 }
 
 func (r result) print() {
-	fmt.Printf("%s: %.2fs wall; Slurm calls %s\n", r.name, r.wall.Seconds(), fmtCalls(r.calls))
+	fmt.Printf("%s: %.2fs wall\n    Slurm calls (count, mean and longest wall time): %s\n", r.name, r.wall.Seconds(), fmtCalls(r.calls))
 	fmt.Printf("    CPU: snakemake and all it ran %.2fs, of which Slurm's commands %.2fs", r.snakemake.Seconds(), r.commands.Seconds())
 	if r.burst {
 		whole := r.snakemake + r.server + r.agent + r.tasks
@@ -231,19 +231,34 @@ func summary(rs []result, sides int) {
 		b.Seconds(), s.Seconds(), b.Seconds()/s.Seconds(), s.Seconds()/b.Seconds())
 }
 
-// readCalls sums the shim log: each line "COMMAND REAL_NS SHIM_NS".
-func readCalls(log string, calls map[string]int) (real, shims time.Duration) {
+// callStats is what the calls of one Slurm command took.
+type callStats struct {
+	n         int
+	wall, max time.Duration
+}
+
+// readCalls sums the shim log: each line "COMMAND CPU_NS SHIM_CPU_NS
+// WALL_NS", the CPU time of the real command, the shim's own, and the
+// real command's wall time.
+func readCalls(log string, calls map[string]*callStats) (real, shims time.Duration) {
 	f, err := os.Open(log)
 	check(err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var cmd string
-		var r, s int64
-		if _, err := fmt.Sscan(sc.Text(), &cmd, &r, &s); err != nil {
+		var r, s, w int64
+		if _, err := fmt.Sscan(sc.Text(), &cmd, &r, &s, &w); err != nil {
 			fail(fmt.Errorf("%s: bad line %q", log, sc.Text()))
 		}
-		calls[cmd]++
+		st := calls[cmd]
+		if st == nil {
+			st = &callStats{}
+			calls[cmd] = st
+		}
+		st.n++
+		st.wall += time.Duration(w)
+		st.max = max(st.max, time.Duration(w))
 		real += time.Duration(r)
 		shims += time.Duration(s)
 	}
@@ -251,11 +266,11 @@ func readCalls(log string, calls map[string]int) (real, shims time.Duration) {
 	return real, shims
 }
 
-func fmtCalls(calls map[string]int) string {
+func fmtCalls(calls map[string]*callStats) string {
 	var s []string
 	for _, c := range slurmCommands {
-		if calls[c] > 0 {
-			s = append(s, fmt.Sprintf("%s %d", c, calls[c]))
+		if st := calls[c]; st != nil {
+			s = append(s, fmt.Sprintf("%s %d, %.0f/%.0f ms", c, st.n, ms(st.wall/time.Duration(st.n)), ms(st.max)))
 		}
 	}
 	return strings.Join(s, ", ")
@@ -275,12 +290,15 @@ func isShim() bool {
 
 // shim runs the real command of its name from $SNAKEFLOW_REAL with its
 // arguments and standard streams, and appends its name, the real command's
-// CPU time and its own to $SNAKEFLOW_LOG, in one write.
+// CPU time, its own and the real command's wall time to $SNAKEFLOW_LOG, in
+// one write.
 func shim() int {
 	name := filepath.Base(os.Args[0])
 	c := exec.Command(filepath.Join(os.Getenv("SNAKEFLOW_REAL"), name), os.Args[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
 	err := c.Run()
+	wall := time.Since(start)
 	code := 0
 	if err != nil {
 		if c.ProcessState == nil {
@@ -297,11 +315,13 @@ func shim() int {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
 	own := time.Duration(self.Utime.Nano() + self.Stime.Nano())
 	if f, err := os.OpenFile(os.Getenv("SNAKEFLOW_LOG"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
-		f.WriteString(fmt.Sprintf("%s %d %d\n", name, real.Nanoseconds(), own.Nanoseconds()))
+		f.WriteString(fmt.Sprintf("%s %d %d %d\n", name, real.Nanoseconds(), own.Nanoseconds(), wall.Nanoseconds()))
 		f.Close()
 	}
 	return code
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func version() string {
 	out, err := exec.Command("/usr/bin/snakemake", "--version").Output()
