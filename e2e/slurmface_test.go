@@ -24,6 +24,7 @@ func TestSlurmFaceShapes(t *testing.T) {
 	dir := t.TempDir()
 	links := filepath.Join(dir, "bin")
 	h.mustRun("slurm", "link", links)
+	h.mustRun("jobs") // the local server starts now, not in a command compared below
 
 	// real runs Slurm's own command; face runs the same through burst's
 	// links (argv[0] dispatch).
