@@ -8,9 +8,11 @@ BIN   := bin/burst
 # Built with cgo (Go's default) although SQLite is pure Go: the C library's
 # user and host lookups follow nsswitch (LDAP, SSSD), as HPC clusters need;
 # a static build (CGO_ENABLED=0) starts 0.6 ms faster here but reads only
-# /etc/passwd and /etc/hosts.
+# /etc/passwd and /etc/hosts. Stripped of its symbol table and DWARF (-s -w;
+# panics still name functions and lines): 57 MB instead of 77 MB, which is
+# what every cloud machine downloads from GET /v1/dist/burst as it boots.
 build:
-	$(GO) build -o $(BIN) ./cmd/burst
+	$(GO) build -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/burst
 
 demo: build
 	$(BIN) run -- sh -c 'echo "hello from burst job $$BURST_JOB_ID on $$(hostname): $$BURST_CPUS CPU, GPUs [$$CUDA_VISIBLE_DEVICES]"'
@@ -35,6 +37,7 @@ bench: build
 	$(GO) run ./bench/guard -burst $(BIN)
 	$(GO) run ./bench/pipe -burst $(BIN)
 	$(GO) run ./bench/ui -burst $(BIN)
+	$(GO) run ./bench/pymap -burst $(BIN)
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/sbatch

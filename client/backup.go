@@ -9,5 +9,5 @@ import (
 // to w (GET /v1/backup). A copy cut short returns an error: its length is
 // announced.
 func (c *Client) Backup(ctx context.Context, w io.Writer) error {
-	return c.stream(ctx, func(int64) string { return "/v1/backup" }, false, w)
+	return c.stream(patiently(ctx), func(int64) string { return "/v1/backup" }, false, w)
 }

@@ -312,6 +312,7 @@ func (c *Client) streamBlob(ctx context.Context, path string, size int64, who Bl
 	blobPath := "/v1/blobs?" + q.Encode()
 	var got BlobRef
 	var body *hashedBody
+	ctx = patiently(ctx) // the server syncs what it got before it answers
 	err := c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
 		f, err := os.Open(path)
 		if err != nil {
@@ -327,7 +328,7 @@ func (c *Client) streamBlob(ctx context.Context, path string, size int64, who Bl
 		req.Trailer = http.Header{BlobDigestTrailer: nil}
 		body.trailer = req.Trailer
 		req.Header.Set("Content-Type", "application/octet-stream")
-		resp, err := ep.hc.Do(req)
+		resp, err := ep.client(req.Context()).Do(req)
 		if err != nil {
 			return tlsFailure(err, ep.base)
 		}
@@ -402,7 +403,7 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 		}
 		req.ContentLength = ref.Size
 		req.Header.Set("Content-Type", "application/octet-stream")
-		resp, err := ep.hc.Do(req)
+		resp, err := ep.client(req.Context()).Do(req)
 		if err != nil {
 			return tlsFailure(err, ep.base)
 		}

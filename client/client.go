@@ -77,6 +77,26 @@ type endpoint struct {
 	base  string // http://host:port or http://unix
 	token string
 	hc    *http.Client
+	// patient is hc without the answer's timeout, for calls whose answer
+	// rightly comes late: a backup (the copy is made before its first
+	// byte) and an upload (the server syncs the file before it answers).
+	patient *http.Client
+}
+
+// patientKey marks a call's context as one that waits for its answer as
+// long as it takes (endpoint.patient).
+type patientKey struct{}
+
+func patiently(ctx context.Context) context.Context {
+	return context.WithValue(ctx, patientKey{}, true)
+}
+
+// client is the HTTP client for a call made with ctx.
+func (ep *endpoint) client(ctx context.Context) *http.Client {
+	if ctx.Value(patientKey{}) != nil {
+		return ep.patient
+	}
+	return ep.hc
 }
 
 // Error is an error answer from the server.
@@ -138,15 +158,26 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// answerTimeout is how long a call waits for the first line of the
+// server's answer once its request is sent: past the longest the server
+// holds a long poll (GET /v1/jobs/N/wait, 60 s).
+var answerTimeout = 75 * time.Second
+
 func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+	// A server that takes the connection and then says nothing (stopped,
+	// wedged, or not burst) fails a call instead of holding it forever:
+	// connecting and the TLS handshake get 10 s each, and the answer's
+	// first line answerTimeout once the request is sent (the server ends
+	// its long polls within a minute; streams answer at once).
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+		DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: answerTimeout}
 	ep := &endpoint{token: token, hc: &http.Client{Transport: tr}}
 	switch {
 	case strings.HasPrefix(addr, "unix://"):
 		path := strings.TrimPrefix(addr, "unix://")
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return dialer.DialContext(ctx, "unix", path)
 		}
 		ep.base = "http://unix"
 	case strings.HasPrefix(addr, "https://"):
@@ -170,6 +201,9 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 	default:
 		return nil, fmt.Errorf("server address %q: use unix:///path/to/burst.sock, http://host:port or https://host:port", addr)
 	}
+	slow := tr.Clone()
+	slow.ResponseHeaderTimeout = 0
+	ep.patient = &http.Client{Transport: slow}
 	return ep, nil
 }
 
@@ -192,8 +226,12 @@ func (ep *endpoint) request(ctx context.Context, method, path string, body io.Re
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := ep.hc.Do(req)
+	resp, err := ep.client(ctx).Do(req)
 	if err != nil {
+		if strings.Contains(err.Error(), "timeout awaiting response headers") {
+			return nil, fmt.Errorf("%s %s: %s took the request but did not answer within %v: the server is stopped or overloaded (`burst server info` on its host; a local one restarts with `burst server stop` and the next command): %w",
+				method, path, ep.base, answerTimeout, err)
+		}
 		return nil, tlsFailure(err, ep.base)
 	}
 	if resp.StatusCode >= 300 {

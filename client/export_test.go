@@ -12,3 +12,10 @@ func SetSettleTime(d time.Duration) (undo func()) {
 
 // FilesRead is how many files uploads read (hashed or sent) so far.
 func FilesRead() int64 { return filesRead.Load() }
+
+// SetAnswerTimeout makes calls give up on a silent server after d.
+func SetAnswerTimeout(d time.Duration) (undo func()) {
+	was := answerTimeout
+	answerTimeout = d
+	return func() { answerTimeout = was }
+}

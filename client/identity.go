@@ -63,8 +63,11 @@ type JoinToken struct {
 
 // User is a person known to the server, with their roles.
 type User struct {
-	Name    string    `json:"name"`
-	Admin   bool      `json:"admin"`
+	Name  string `json:"name"`
+	Admin bool   `json:"admin"`
+	// Metrics: a metrics-only user, whose credentials read GET /metrics
+	// and nothing else (docs/metrics.md).
+	Metrics bool      `json:"metrics,omitempty"`
 	Created time.Time `json:"created"`
 	Grants  []Grant   `json:"grants,omitempty"`
 }

@@ -113,6 +113,7 @@ func (k *conn) reconnectFrom(ctx context.Context, ep *endpoint) error {
 	if nep, err := k.newEndpoint(addr, token); err == nil {
 		k.ep.Store(nep)
 		ep.hc.CloseIdleConnections()
+		ep.patient.CloseIdleConnections()
 	}
 	return nil
 }

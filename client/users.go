@@ -17,6 +17,13 @@ func (c *Client) AddUser(ctx context.Context, name string, admin bool) (*User, e
 	return &out, c.do(ctx, "POST", "/v1/users", &User{Name: name, Admin: admin}, &out)
 }
 
+// AddMetricsUser adds a metrics-only user: its credentials (NewUserToken)
+// read GET /metrics and nothing else, for a Prometheus server.
+func (c *Client) AddMetricsUser(ctx context.Context, name string) (*User, error) {
+	var out User
+	return &out, c.do(ctx, "POST", "/v1/users", &User{Name: name, Metrics: true}, &out)
+}
+
 // RemoveUser forgets a user with their credentials and roles.
 func (c *Client) RemoveUser(ctx context.Context, name string) error {
 	return c.do(ctx, "DELETE", "/v1/users/"+url.PathEscape(name), nil, nil)

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/client"
 )
 
 // A lab on one server (issue #15, item 3): the admin (the home's token)
@@ -30,6 +34,9 @@ type lab struct {
 	addr   string
 	admin  string            // the home's token
 	tokens map[string]string // user → credential
+	tr     http.RoundTripper // what reaches addr (one that trusts the server's CA over TLS); nil: the default
+	ca     []byte            // the server's CA (PEM) when it serves TLS
+	caFile string            // and its file, for the users' CLI (BURST_CA)
 }
 
 func newLab(t *testing.T) *lab {
@@ -41,6 +48,36 @@ func newLabOn(t *testing.T, serverArgs ...string) *lab {
 	h := newHarness(t)
 	srv := h.startCmd(h.command(append([]string{"server"}, serverArgs...)...))
 	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
+	return labOf(t, h)
+}
+
+// newLabTLS is a lab whose server listens on the test hosts' bridge, so
+// serving TLS with the CA it made (and trusting members on local): users
+// reach it as from another machine, verifying its certificate.
+func newLabTLS(t *testing.T) *lab {
+	h := startHostServer(t, "--trust-members-on", "local")
+	l := labOf(t, h)
+	var info struct {
+		CA string `json:"ca"`
+	}
+	b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &info)
+	}
+	if err == nil {
+		l.caFile = info.CA
+		l.ca, err = os.ReadFile(info.CA)
+	}
+	pool := x509.NewCertPool()
+	if err != nil || !pool.AppendCertsFromPEM(l.ca) || !strings.HasPrefix(l.addr, "https://") {
+		t.Fatalf("the server on the bridge: addr %s, CA %q: %v", l.addr, info.CA, err)
+	}
+	l.tr = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	return l
+}
+
+// labOf adds project mars and the lab's users to h's running server.
+func labOf(t *testing.T, h *harness) *lab {
 	h.mustRun("project", "create", "mars", "--budget", "100")
 	l := &lab{h: h, tokens: map[string]string{}}
 	for user, role := range map[string]string{"alice": "member", "bob": "owner", "vic": "viewer", "nora": ""} {
@@ -69,6 +106,9 @@ func (l *lab) as(user string, args ...string) result {
 	l.h.t.Helper()
 	c := l.h.command(args...)
 	c.Env = append(c.Env, "BURST_SERVER="+l.addr, "BURST_TOKEN="+l.tokens[user])
+	if l.caFile != "" {
+		c.Env = append(c.Env, "BURST_CA="+l.caFile)
+	}
 	return l.h.exec(c)
 }
 
@@ -84,7 +124,7 @@ func (l *lab) call(t *testing.T, secret, method, path, body string, hdr ...strin
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: l.tr}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -205,6 +245,19 @@ func TestUsersRoles(t *testing.T) {
 	h.mustRun("user", "token", "revoke", "vic")
 	if code, msg := l.call(t, l.tokens["vic"], "GET", "/v1/projects", ""); code != 401 || !strings.Contains(msg, "burst user token NAME") {
 		t.Errorf("vic's revoked credential: %d %s, want 401", code, msg)
+	}
+	// What the server is, any user may ask; where it keeps its files on its
+	// host, only an admin.
+	for who, secret := range map[string]string{"alice": l.tokens["alice"], "the admin": l.admin} {
+		code, body := l.call(t, secret, "GET", "/v1/health", "")
+		var got client.Health
+		if code != 200 || json.Unmarshal([]byte(body), &got) != nil || got.Version == "" {
+			t.Errorf("GET /v1/health as %s: %d %s", who, code, body)
+			continue
+		}
+		if shown := got.Home != "" || got.Socket != "" || got.PID != 0; shown != (who == "the admin") {
+			t.Errorf("GET /v1/health as %s names the server's home, socket or pid: %v, want %v (%s)", who, shown, who == "the admin", body)
+		}
 	}
 	h.mustRun("user", "rm", "nora")
 	if code, msg := l.call(t, l.tokens["nora"], "GET", "/v1/health", ""); code != 401 {
@@ -338,6 +391,7 @@ func TestRoleMatrix(t *testing.T) {
 	notUsers := [6]string{"ok", "403", "403", "403", "403", "ok"}
 	rows := []row{
 		{"GET", "/v1/health", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}},
+		{"GET", "/metrics", "", admin}, // and a metrics credential (TestMetricsCredential)
 		{"GET", "/v1/types", "", all},
 		{"GET", "/v1/tiers", "", all},
 		{"GET", "/v1/whoami", "", all},
@@ -614,12 +668,20 @@ func checkTableCovers(t *testing.T, rows []string) {
 // only their projects: nora (no role in mars) does not see it, and mars's
 // job pages are 404 for her; alice sees mars.
 func TestUsersDashboard(t *testing.T) {
-	l := newLab(t)
+	t.Run("loopback", func(t *testing.T) { usersDashboard(t, newLab(t)) })
+	t.Run("bridge over TLS", func(t *testing.T) {
+		l := newLabTLS(t)
+		usersDashboard(t, l)
+		dashboardFromHost(t, l)
+	})
+}
+
+func usersDashboard(t *testing.T, l *lab) {
 	h := l.h
 	h.mustRun("project", "create", "venus")
 	job := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "true"))
 	get := func(c *http.Client, path string) (int, string) {
-		c = &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		c = &http.Client{Jar: c.Jar, Transport: c.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, _ := http.NewRequest("GET", l.addr+path, nil)
 		req.Header.Set("Accept", "text/html")
 		resp, err := c.Do(req)
@@ -664,6 +726,41 @@ func TestUsersDashboard(t *testing.T) {
 	}
 }
 
+// dashboardFromHost signs bob in on the dashboard from test host 1, as his
+// browser on another machine would (curl, verifying the server's CA, which
+// reaches the host in the script: the host sees nothing of the server's
+// home): the session's cookie is Secure and HttpOnly, and his overview
+// lists mars.
+func dashboardFromHost(t *testing.T, l *lab) {
+	script := `set -e
+cat > /tmp/ca.pem <<'EOF'
+` + string(l.ca) + `EOF
+j=/tmp/cookies
+c() { curl -sS --fail --cacert /tmp/ca.pem -c $j -b $j "$@"; }
+csrf=$(c "$URL/ui/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+test -n "$csrf"
+c -o /dev/null -H "Origin: $URL" --data-urlencode "csrf=$csrf" --data-urlencode "token=$TOKEN" "$URL/ui/login"
+c "$URL/ui/" | grep -c '/ui/projects/mars'
+grep burst_session $j
+`
+	cmd := l.h.hostExec(1, "sh", "-c", script)
+	cmd.Env = append(cmd.Env, "URL="+l.addr, "TOKEN="+l.tokens["bob"])
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("signing in from test host 1: %v\n%s", err, out)
+	}
+	// curl's cookie file: #HttpOnly_DOMAIN FLAG PATH SECURE EXPIRES NAME VALUE
+	var cookie []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 7 && f[5] == "burst_session" {
+			cookie = f
+		}
+	}
+	if cookie == nil || !strings.HasPrefix(cookie[0], "#HttpOnly_") || cookie[3] != "TRUE" {
+		t.Errorf("the session cookie set over TLS: %q, want HttpOnly and Secure\n%s", cookie, out)
+	}
+}
+
 // signIn signs user in on the dashboard with their own credential, as a
 // browser does (the sign-in form, its CSRF field); the client holds the
 // session's cookie.
@@ -687,7 +784,7 @@ func (l *lab) signInWith(t *testing.T, user, secret string) *http.Client {
 func (l *lab) trySignIn(t *testing.T, secret string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Transport: l.tr}
 	resp, err := c.Get(l.addr + "/ui/login")
 	if err != nil {
 		t.Fatal(err)

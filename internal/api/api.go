@@ -47,6 +47,8 @@ type Backend interface {
 
 	// Health describes the server (GET /v1/health).
 	Health() client.Health
+	// Metrics serves GET /metrics in Prometheus' format (internal/metrics).
+	Metrics() http.Handler
 }
 
 // Jobs submits, cancels, resumes and reads jobs and their tasks.
@@ -176,7 +178,10 @@ func New(b Backend, o Options) (http.Handler, error) {
 	if err := h.uiRoutes(mux); err != nil {
 		return nil, err
 	}
-	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, b.Health()) })
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, healthFor(auth.From(r.Context()), b.Health()))
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { b.Metrics().ServeHTTP(w, r) })
 	h.jobRoutes(mux)
 	h.moneyRoutes(mux)
 	h.fleetRoutes(mux)
@@ -283,6 +288,18 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			releaseMemory()
 		}
 	})
+}
+
+// healthFor is what GET /v1/health tells p: the server's paths on its own
+// host (home, socket, CA file) and its process id only to an admin or a
+// machine (an agent reads server.json in the home to learn whether it
+// shares the server's disk); a user who is not an admin learns what the
+// server is, not where it keeps its files.
+func healthFor(p *auth.Principal, h client.Health) client.Health {
+	if p != nil && p.Kind == auth.User && !p.IsAdmin {
+		h.Home, h.Socket, h.CA, h.CopyOf, h.PID = "", "", "", "", 0
+	}
+	return h
 }
 
 // bigBody is the size of a request body past which the server gives the

@@ -54,6 +54,10 @@ var routes = map[string]rule{
 	"GET /v1/tiers":  {auth.Open, fromNone},
 	"/":              {auth.Open, fromNone}, // the 404 of an unknown endpoint
 
+	// Prometheus' scrape (docs/metrics.md): a metrics credential or an
+	// admin; it adds up every project.
+	"GET /metrics": {auth.ReadMetrics, fromNone},
+
 	"POST /v1/jobs":                  {auth.Submit, fromBody},
 	"GET /v1/jobs":                   {auth.Read, fromQuery},
 	"GET /v1/jobs/{id}":              {auth.Read, fromJob},
@@ -160,6 +164,14 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			return
 		}
 		p := auth.From(r.Context())
+		if p != nil && p.Kind == auth.Metrics { // GET /metrics or nothing
+			if err := auth.Allow(p, ru.action, "", ""); err != nil {
+				writeErr(w, err)
+				return
+			}
+			next(mux, w, r)
+			return
+		}
 		if ru.from == fromBlob && p != nil {
 			next(mux, w, r) // a credential; what it may do with the blob is the server's
 			return

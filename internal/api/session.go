@@ -377,6 +377,10 @@ func (h *handler) uiLogin(w http.ResponseWriter, r *http.Request) {
 			h.renderLogin(w, r, "Wrong token: paste your credential (from `burst user token NAME`, which an admin runs) or the server's token (the file token in its BURST_HOME), or run `burst ui` for a sign-in link.")
 			return
 		}
+		if p.Kind == auth.Metrics {
+			h.renderLogin(w, r, "That is a metrics credential: it reads /metrics only. Sign in with your own credential (`burst user token NAME`).")
+			return
+		}
 		user, tokenHash = p.Name, p.Credential
 	}
 	if err := h.newSession(w, r, user, tokenHash); err != nil {

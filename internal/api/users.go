@@ -11,7 +11,7 @@ import (
 // Users is people, their credentials and their roles per project.
 type Users interface {
 	Users() []client.User
-	AddUser(ctx context.Context, actor, name string, admin bool) (*client.User, error)
+	AddUser(ctx context.Context, actor, name string, admin, metrics bool) (*client.User, error)
 	RemoveUser(ctx context.Context, actor, name string) error
 	// NewUserToken is a new credential, shown once; revokeAll cuts the
 	// user's others first.
@@ -32,7 +32,7 @@ func (h *handler) userRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/users", func(w http.ResponseWriter, r *http.Request) {
 		var u client.User
 		if decode(w, r, &u) {
-			respond(w, 201)(b.AddUser(r.Context(), actorOf(r), u.Name, u.Admin))
+			respond(w, 201)(b.AddUser(r.Context(), actorOf(r), u.Name, u.Admin, u.Metrics))
 		}
 	})
 	mux.HandleFunc("DELETE /v1/users/{name}", func(w http.ResponseWriter, r *http.Request) {

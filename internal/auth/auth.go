@@ -20,6 +20,9 @@ const (
 	// Machine is a machine's credential: the agent protocol only, for that
 	// machine only.
 	Machine Kind = "machine"
+	// Metrics is the credential of a user added with --metrics: GET
+	// /metrics and nothing else (a Prometheus server's, docs/metrics.md).
+	Metrics Kind = "metrics"
 )
 
 // Principal is who a request comes from, as established by its credential;

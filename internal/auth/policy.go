@@ -41,6 +41,9 @@ const (
 	Probe Action = "probe"
 	// Agent: the agent protocol (register, lease, report).
 	Agent Action = "agent"
+	// ReadMetrics: the server's metrics (GET /metrics), which add up every
+	// project: a metrics credential or an admin.
+	ReadMetrics Action = "metrics"
 )
 
 const (
@@ -70,6 +73,9 @@ func (e *Denied) Error() string { return e.Msg }
 // agent protocol.
 const MachineScope = "a machine credential serves the agent protocol only"
 
+// MetricsScope is the answer to a metrics credential used beyond /metrics.
+const MetricsScope = "a metrics credential reads /metrics only (people use `burst user token` for a credential of their own)"
+
 // Allow is nil when p may do action in project (on work owner submitted,
 // for Cancel), else a *Denied that says what is needed. It reads nothing
 // but its arguments.
@@ -83,6 +89,12 @@ func Allow(p *Principal, action Action, project, owner string) error {
 		}
 		return &Denied{Msg: "403: " + MachineScope + " (burst join-token create gives machines theirs; people use `burst user token`)"}
 	}
+	if p.Kind == Metrics {
+		if action == ReadMetrics {
+			return nil
+		}
+		return &Denied{Msg: "403: " + MetricsScope}
+	}
 	if action == Agent {
 		if p.Kind == Admin {
 			return nil
@@ -95,6 +107,8 @@ func Allow(p *Principal, action Action, project, owner string) error {
 	switch action {
 	case Open, List, Probe:
 		return nil
+	case ReadMetrics:
+		return &Denied{Msg: fmt.Sprintf("403: /metrics needs a metrics credential or an admin; %s is neither (an admin runs `burst user add prom --metrics`, then `burst user token prom`)", p.Name)}
 	case AdminOnly:
 		return &Denied{Msg: fmt.Sprintf("403: this needs an admin; %s is not one (an admin runs `burst user add %s --admin`)", p.Name, p.Name)}
 	case CreateProject:

@@ -20,6 +20,7 @@ func TestAllow(t *testing.T) {
 	admin := &Principal{Kind: Admin, Name: "root", IsAdmin: true}
 	adminUser := &Principal{Kind: User, Name: "carol", IsAdmin: true}
 	machine := &Principal{Kind: Machine, Name: "m1", Cluster: "c"}
+	metrics := &Principal{Kind: Metrics, Name: "prom"}
 	const ok, forbidden, notFound = "ok", "403", "404"
 	cases := []struct {
 		who    *Principal
@@ -57,6 +58,16 @@ func TestAllow(t *testing.T) {
 		{user(""), Open, "", ok, ""},
 		{user(""), List, "", ok, ""},
 		{nil, Open, "", forbidden, "no credential"},
+		{metrics, ReadMetrics, "", ok, ""},
+		{metrics, Open, "", forbidden, "reads /metrics only"},
+		{metrics, List, "", forbidden, "reads /metrics only"},
+		{metrics, Probe, "", forbidden, "reads /metrics only"},
+		{metrics, Read, "", forbidden, "reads /metrics only"},
+		{metrics, Agent, "", forbidden, "reads /metrics only"},
+		{admin, ReadMetrics, "", ok, ""},
+		{adminUser, ReadMetrics, "", ok, ""},
+		{user("owner"), ReadMetrics, "", forbidden, "needs a metrics credential or an admin"},
+		{machine, ReadMetrics, "", forbidden, "agent protocol only"},
 	}
 	for _, c := range cases {
 		err := Allow(c.who, c.action, "mars", c.owner)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,14 +64,14 @@ the parts and the ledger agree to the nano-dollar. "Exactly:" says so.`,
 
 // budgetReport ends a table of "Key:\tvalue" rows with a budget report's
 // figures, then writes its machines and storage.
-func budgetReport(w io.Writer, tw *tabwriter.Writer, r *burst.BudgetReport) error {
+func budgetReport(w io.Writer, tw *tableWriter, r *burst.BudgetReport) error {
 	budgetRows(tw, r)
 	tw.Flush()
 	return budgetTables(w, r)
 }
 
 // budgetRows writes a budget report's figures as "Key:\tvalue" rows.
-func budgetRows(tw *tabwriter.Writer, r *burst.BudgetReport) {
+func budgetRows(tw *tableWriter, r *burst.BudgetReport) {
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	ends := ""
 	if r.Ends != nil {

@@ -99,7 +99,7 @@ says which, and why.`,
   burst cluster create cpu --provider aws --type m5.large --max 20 --region eu-west-2 --subnet subnet-0abc --security-group sg-0abc --image ami-0abc`,
 		Args: argsAtLeast(1, "cluster name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			spec.Name = args[0]
@@ -228,13 +228,14 @@ func newClusterListCmd() *cobra.Command {
 			}, clusterTable)
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 
 func clusterTable(w io.Writer, cs []burst.Cluster) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "NAME\tPROVIDER\tTYPE\tPROJECT\tMACHINES\tQUEUED\t$/H\tIDLE-STOP\tSCHEDULE")
+	fmt.Fprintln(tw, "NAME\tPROVIDER\tTYPE\tPROJECT\tMACHINES\tQUEUED\t$/H\tIDLE-STOP\tSCHEDULE"+
+		wideCells(w, "MIN", "CPUS", "MEM", "GPUS", "FALLBACK", "CREATED"))
 	for _, k := range cs {
 		typ := k.Type
 		if k.BuiltIn {
@@ -251,8 +252,9 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 			// No --max and no one price: each machine joins with its own size.
 			machines, price, idle = strconv.Itoa(k.Live), "-", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", k.Name, k.Provider, dash(typ), k.Project,
-			machines, k.Queued, price, idle, scheduleText(k))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s%s\n", k.Name, k.Provider, dash(typ), k.Project,
+			machines, k.Queued, price, idle, scheduleText(k), wideCells(w, strconv.Itoa(k.Min), strconv.Itoa(k.CPUs),
+				bytesHuman(k.MemBytes), strconv.Itoa(k.GPUs), dash(k.Fallback), timeOrDash(k.CreatedAt)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

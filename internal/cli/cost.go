@@ -41,7 +41,7 @@ nano-dollars (nusd, total_nusd): they add up exactly.`,
   burst cost --by day -o json | jq .total_nusd`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			switch by {
@@ -62,6 +62,9 @@ nano-dollars (nusd, total_nusd): they add up exactly.`,
 					for _, l := range r.Lines {
 						fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Key, dash(l.Name), usd(l.USD))
 					}
+					if plainOut(w) {
+						return costTotalNote(w, tw, r)
+					}
 					fmt.Fprintf(tw, "TOTAL\t\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
 					return tw.Flush()
 				}
@@ -69,12 +72,15 @@ nano-dollars (nusd, total_nusd): they add up exactly.`,
 				for _, l := range r.Lines {
 					fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))
 				}
+				if plainOut(w) {
+					return costTotalNote(w, tw, r)
+				}
 				fmt.Fprintf(tw, "TOTAL\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
 				return tw.Flush()
 			})
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	c.Flags().StringVar(&project, "project", "", "only this project's costs")
 	c.Flags().StringVar(&by, "by", "job", "group by job, machine, user, day, project or kind (task, idle, preemption, storage:TIER)")
 	return c
@@ -82,3 +88,13 @@ nano-dollars (nusd, total_nusd): they add up exactly.`,
 
 // exactUSD writes nano-dollars with every digit: $0.004213576.
 func exactUSD(n int64) string { return cost.NUSD(n).Exact() }
+
+// costTotalNote ends a cost table whose rows alone are asked for
+// (--no-headers, -q): the total is a note, on standard error.
+func costTotalNote(w io.Writer, tw *tableWriter, r *burst.CostReport) error {
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "total %s (exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
+	return err
+}

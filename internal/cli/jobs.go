@@ -26,10 +26,12 @@ func newJobsCmd() *cobra.Command {
 		Short: "List jobs, newest first",
 		Example: `  burst jobs
   burst jobs --state running --state queued
-  burst jobs --project mars -o json`,
+  burst jobs --project mars -o json
+  burst jobs -o wide                          # also USER, KIND, REASON; names uncut
+  burst cancel $(burst jobs -q --state queued) # -q: only the ids, one a line`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			q := client.JobsQuery{Project: project, Limit: limit}
@@ -45,7 +47,7 @@ func newJobsCmd() *cobra.Command {
 			}, jobsTable)
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	c.Flags().StringVar(&project, "project", "", "only jobs of this project")
 	c.Flags().StringArrayVar(&states, "state", nil, "only jobs in this state (repeatable)")
 	c.Flags().IntVar(&limit, "limit", 50, "at most this many jobs")
@@ -54,11 +56,13 @@ func newJobsCmd() *cobra.Command {
 
 func jobsTable(w io.Writer, jobs []burst.Job) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT")
+	fmt.Fprintln(tw, "ID\tNAME\tPROJECT\tSTATE\tTASKS\tCPUS\tMEM\tGPUS\tSUBMITTED\tDURATION\tCOST\tEXIT"+
+		wideCells(w, "USER", "KIND", "REASON"))
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", j.ID, cleanCut(j.Name, 24),
-			cleanCut(j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
-			ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s%s\n", j.ID, cutUnlessWide(w, j.Name, 24),
+			cutUnlessWide(w, j.Project, 16), j.State, taskSummary(j.Tasks), j.CPUs, bytesHuman(j.MemBytes), j.GPUs,
+			ago(j.SubmittedAt), jobDuration(j), usd(j.CostUSD), exitText(j.ExitCode),
+			wideCells(w, dash(clean(j.User)), dash(j.Kind), dash(clean(j.Reason))))
 	}
 	return tw.Flush()
 }

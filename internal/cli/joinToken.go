@@ -92,17 +92,22 @@ func newJoinTokenListCmd() *cobra.Command {
 				return cl.JoinTokens(ctx)
 			}, func(w io.Writer, ts []client.JoinTokenInfo) error {
 				tw := table(w)
-				fmt.Fprintln(tw, "ID\tCLUSTER\tSTATE\tEXPIRES\tMACHINE\tBY")
+				fmt.Fprintln(tw, "ID\tCLUSTER\tSTATE\tEXPIRES\tMACHINE\tBY"+wideCells(w, "CREATED", "USED"))
 				now := time.Now()
 				for _, t := range ts {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Cluster, t.State(now),
-						t.Expires.Local().Format("2006-01-02 15:04"), dash(t.UsedBy), t.CreatedBy)
+					used := "-"
+					if t.Used != nil {
+						used = timeOrDash(*t.Used)
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s%s\n", t.ID, t.Cluster, t.State(now),
+						t.Expires.Local().Format("2006-01-02 15:04"), dash(t.UsedBy), t.CreatedBy,
+						wideCells(w, timeOrDash(t.Created), used))
 				}
 				return tw.Flush()
 			})
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 

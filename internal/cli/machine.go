@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +44,9 @@ func newMachineListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List machines with their state, tasks, price and cost so far",
 		Example: `  burst machine list
-  burst machine list --cluster work -o json`,
+  burst machine list --cluster work -o json
+  burst machine list --no-headers -o wide | awk '{print $1, $14}'
+  burst machine stop $(burst machine list -q --cluster work)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Machine, error) {
@@ -51,14 +54,15 @@ func newMachineListCmd() *cobra.Command {
 			}, machineTable)
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	c.Flags().StringVar(&cluster, "cluster", "", "only the machines of this cluster")
 	return c
 }
 
 func machineTable(w io.Writer, ms []burst.Machine) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME\tFILES\tHANDLE")
+	fmt.Fprintln(tw, "ID\tCLUSTER\tTYPE\tSTATE\tTASKS\tCPUS\tMEM\t$/H\tCOST\tUPTIME\tFILES\tHANDLE"+
+		wideCells(w, "PROVIDER", "HOST", "GPUS", "SEEN"))
 	for _, m := range ms {
 		typ := m.Type
 		if typ == "" && m.PerUse {
@@ -74,8 +78,13 @@ func machineTable(w io.Writer, ms []burst.Machine) error {
 		if m.Remote {
 			files = "own"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, dash(m.Cluster), dash(typ), machineState(m),
-			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), files, dash(m.Handle))
+		seen := "-"
+		if m.SeenAt != nil {
+			seen = ago(*m.SeenAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", m.ID, dash(m.Cluster), dash(typ), machineState(m),
+			m.Tasks, m.CPUs, bytesHuman(m.MemBytes), price, usd(m.CostUSD), uptime(m), files, dash(m.Handle),
+			wideCells(w, dash(m.Provider), dash(clean(m.Host)), strconv.Itoa(len(m.GPUs)), seen))
 
 	}
 	return tw.Flush()
@@ -98,7 +107,7 @@ than its project has left.`,
 		Example: `  burst machine start work-1
   burst machine start --cluster work`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			switch {
@@ -197,7 +206,7 @@ are requeued). A cluster that needs one starts a new machine.`,
 // goes on past a machine it fails on, and then exits 2.
 func machineAction(c *cobra.Command, ids []string, out string, act func(context.Context, *client.Client, string) (*burst.Machine, error),
 	say func(*burst.Machine) string) error {
-	if err := checkOut(out); err != nil {
+	if err := checkOut(c, out); err != nil {
 		return err
 	}
 	cl, err := connect(c.Context(), c.ErrOrStderr())
@@ -216,18 +225,18 @@ func machineAction(c *cobra.Command, ids []string, out string, act func(context.
 			failed = &ExitError{Code: 2}
 			continue
 		}
-		if out == "json" {
+		if out != fmtTable {
 			done = append(done, m)
 			continue
 		}
 		fmt.Fprintln(c.OutOrStdout(), say(m))
 	}
-	if out == "json" {
+	if out != fmtTable {
 		if len(ids) == 1 && len(done) == 1 {
-			if err := writeJSON(c.OutOrStdout(), done[0]); err != nil {
+			if err := writeOut(c.OutOrStdout(), out, done[0]); err != nil {
 				return err
 			}
-		} else if err := writeJSON(c.OutOrStdout(), done); err != nil {
+		} else if err := writeOut(c.OutOrStdout(), out, done); err != nil {
 			return err
 		}
 	}

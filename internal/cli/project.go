@@ -55,7 +55,7 @@ func projectCmd(c *cobra.Command, set bool) *cobra.Command {
 	var f projectFlags
 	c.Args = argsAtLeast(1, "project name")
 	c.RunE = func(c *cobra.Command, args []string) error {
-		if err := checkOut(f.out); err != nil {
+		if err := checkOut(c, f.out); err != nil {
 			return err
 		}
 		spec, err := f.spec(c, args[0])
@@ -172,7 +172,7 @@ func newProjectListCmd() *cobra.Command {
 			}, projectTable)
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 
@@ -189,10 +189,10 @@ func newProjectShowCmd() *cobra.Command {
 			var rules []client.StorageRule
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*burst.Project, error) {
 				p, err := cl.Project(ctx, args[0])
-				if err == nil && out != "json" {
+				if err == nil && out == fmtTable {
 					members, err = cl.Members(ctx, args[0])
 				}
-				if err == nil && out != "json" {
+				if err == nil && out == fmtTable {
 					rules, err = projectRules(ctx, cl, args[0]) // storage_refs.go
 				}
 				return p, err
@@ -226,15 +226,15 @@ func newProjectShowCmd() *cobra.Command {
 
 func projectTable(w io.Writer, ps []burst.Project) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "NAME\tBUDGET\tSPENT\tFORECAST\tENDS\tGUARDRAIL\tTAGS\tDESCRIPTION")
+	fmt.Fprintln(tw, "NAME\tBUDGET\tSPENT\tFORECAST\tENDS\tGUARDRAIL\tTAGS\tDESCRIPTION"+wideCells(w, "CREATED"))
 	for _, p := range ps {
 		r := p.Budget
 		if r == nil {
 			r = &burst.BudgetReport{}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", p.Name, usdOrDash(p.BudgetUSD), usd(r.SpentUSD),
 			usd(r.ForecastUSD), dateOrDash(p), levelText(r), dash(strings.Join(p.Tags, ",")),
-			dash(cleanCut(p.Description, 32)))
+			dash(cutUnlessWide(w, p.Description, 32)), wideCells(w, timeOrDash(p.CreatedAt)))
 	}
 	return tw.Flush()
 }

@@ -34,7 +34,7 @@ same content is left alone; every file is checked against its hash.`,
   burst results 12 -o json | jq -r '.[] | select(.state != "succeeded") | .input[0]'`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			id, err := parseJobID(args[0])
@@ -79,10 +79,12 @@ same content is left alone; every file is checked against its hash.`,
 					return err
 				}
 			}
-			// A JSON array written a page at a time: 10^6 tasks never sit in
-			// memory at once.
+			// A JSON array (a YAML sequence) written a page at a time: 10^6
+			// tasks never sit in memory at once.
 			w := c.OutOrStdout()
-			fmt.Fprint(w, "[")
+			if out == fmtJSON {
+				fmt.Fprint(w, "[")
+			}
 			first := true
 			for from := 0; from < j.Tasks.Total; {
 				page, err := cl.Results(c.Context(), id, from, 1000, false)
@@ -93,6 +95,13 @@ same content is left alone; every file is checked against its hash.`,
 					break
 				}
 				for _, r := range page {
+					if out == fmtYAML {
+						if err := writeYAML(w, []any{r}); err != nil {
+							return err
+						}
+						first = false
+						continue
+					}
 					b, _ := json.Marshal(r)
 					if !first {
 						fmt.Fprint(w, ",")
@@ -102,12 +111,17 @@ same content is left alone; every file is checked against its hash.`,
 				}
 				from = page[len(page)-1].Index + 1
 			}
-			fmt.Fprintln(w, "\n]")
+			switch {
+			case out == fmtJSON:
+				fmt.Fprintln(w, "\n]")
+			case first:
+				fmt.Fprintln(w, "[]") // YAML's empty sequence
+			}
 			return nil
 		},
 	}
 	outFlag(c, &out)
-	c.Flags().Lookup("output").Usage = "output format: table (the tasks' stdout) or json (one record per task)"
+	c.Flags().Lookup("output").Usage = "output format: table (the tasks' stdout), or json or yaml (one record per task)"
 	c.Flags().BoolVar(&fetchF, "fetch", false, "download the tasks' --out files into DIR (the argument after the job id; default .)")
 	c.Flags().BoolVar(&noWait, "no-wait", false, "print only what has finished, in order, up to the first task still to finish")
 	return c

@@ -1,6 +1,7 @@
 // Package cli is burst's command line: one file per command, each parsing
 // its flags, making one client call and rendering the answer for people
-// (tables) or programs (-o json).
+// (tables) or programs (-o json, -o yaml), by one set of output
+// conventions (output.go); complete.go answers the shells' TAB.
 //
 // It holds no scheduling or storage logic; everything goes through the API.
 package cli
@@ -112,8 +113,40 @@ BURST_TOKEN, which come first.`,
 	}
 	root.SetHelpCommandGroupID("admin")
 	root.SetCompletionCommandGroupID("admin")
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Short = "Print the shell completion script (bash, zsh, fish, powershell)"
+			c.Long = completionHelp
+			c.Example = completionExample
+		}
+	}
+	addCompletions(root) // complete.go
 	return root
 }
+
+const completionHelp = `Print the script that makes TAB complete burst's commands and flags, and
+the job ids, project, cluster, machine and user names, storage tiers and
+machine types the server knows (asked of it as your commands would, with
+your credential; never starting a server, and giving up after 2 seconds).
+
+Install it once (then open a new shell):
+
+  bash   echo 'source <(burst completion bash)' >> ~/.bashrc
+         (needs the bash-completion package; or, system-wide:
+          burst completion bash | sudo tee /etc/bash_completion.d/burst)
+  zsh    echo 'autoload -U compinit; compinit' >> ~/.zshrc   # if not there yet
+         burst completion zsh > "${fpath[1]}/_burst"
+  fish   burst completion fish > ~/.config/fish/completions/burst.fish
+  pwsh   burst completion powershell | Out-String | Invoke-Expression
+
+'burst completion SHELL --help' says more for each shell.`
+
+const completionExample = `  source <(burst completion bash)
+  burst completion zsh > "${fpath[1]}/_burst"
+  burst completion fish > ~/.config/fish/completions/burst.fish
+  burst show <TAB>          # the newest job ids, with their states and names
+  burst run --on <TAB>      # the clusters`
 
 // exitUnless turns a bad-argument count into a usage error.
 func argsAtLeast(n int, what string) cobra.PositionalArgs {

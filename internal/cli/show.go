@@ -25,7 +25,7 @@ func newShowCmd() *cobra.Command {
   burst show 12 -o json | jq .state`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOut(out); err != nil {
+			if err := checkOut(c, out); err != nil {
 				return err
 			}
 			if err := checkJobRefs(args[:1]); err != nil {

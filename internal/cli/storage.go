@@ -95,7 +95,7 @@ func newStorageShowCmd() *cobra.Command {
 			var more *client.StorageList
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.StorageInfo, error) {
 				info, err := cl.Storage(ctx)
-				if err == nil && out != "json" {
+				if err == nil && out == fmtTable {
 					more, err = cl.StorageBlobs(ctx, client.StorageQuery{NoBlobs: true})
 				}
 				return info, err

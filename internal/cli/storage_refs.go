@@ -45,7 +45,7 @@ however many jobs reference it.`,
 	c.Flags().Int64Var(&q.Job, "job", 0, "only blobs this job references")
 	c.Flags().StringVar(&q.Kind, "kind", "", "only blobs of this kind: input, output or log")
 	c.Flags().StringVar(&q.Tier, "tier", "", "only blobs on this `TIER` (burst types lists them)")
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 
@@ -54,6 +54,7 @@ func renderStorageList(w io.Writer, l *client.StorageList) error {
 		fmt.Fprintln(w, "No blob matches.")
 	} else {
 		tw := table(w)
+		tw.key = 1 // -q: the digests
 		fmt.Fprintln(tw, "PROJECT\tDIGEST\tSIZE\tKIND\tTIER\tJOBS\tCREATED\tWHERE")
 		for _, b := range l.Blobs {
 			jobs := make([]string, 0, len(b.Jobs))
@@ -67,7 +68,11 @@ func renderStorageList(w io.Writer, l *client.StorageList) error {
 				js = "-"
 			}
 			loc, _, _ := strings.Cut(b.Location, "?")
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Project, shortDigest(b.Digest), bytesHuman(b.Size), b.Kind, b.Tier, js,
+			digest := shortDigest(b.Digest)
+			if wide(w) || quiet(w) {
+				digest = b.Digest
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Project, digest, bytesHuman(b.Size), b.Kind, b.Tier, js,
 				b.CreatedAt.UTC().Format("2006-01-02 15:04"), loc)
 		}
 		if err := tw.Flush(); err != nil {

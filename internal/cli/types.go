@@ -63,7 +63,7 @@ adds types and prices your own machines.
 			}, catalogTable)
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	c.Flags().BoolVar(&gpu, "gpu", false, "only machine types with GPUs")
 	c.Flags().BoolVar(&tiers, "tiers", false, "only the storage tiers")
 	return c

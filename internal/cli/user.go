@@ -36,20 +36,32 @@ the admin (docs/security-users.md).`,
 }
 
 func newUserAddCmd() *cobra.Command {
-	var admin bool
+	var admin, metrics bool
 	var out string
 	c := &cobra.Command{
-		Use:     "add NAME [--admin]",
-		Short:   "Add a user (then give them a credential: burst user token NAME)",
-		Example: "  burst user add alice\n  burst user add carol --admin",
-		Args:    argsAtLeast(1, "user name"),
+		Use:   "add NAME [--admin | --metrics]",
+		Short: "Add a user (then give them a credential: burst user token NAME)",
+		Long: `Add a user. --admin makes them an admin of everything. --metrics adds a
+metrics-only user, for a Prometheus server: its credentials read GET
+/metrics and nothing else, and it holds no role (docs/metrics.md).`,
+		Example: "  burst user add alice\n  burst user add carol --admin\n" +
+			"  burst user add prom --metrics && burst user token prom > /etc/prometheus/burst.token",
+		Args: argsAtLeast(1, "user name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.User, error) {
+				if metrics && !admin {
+					return cl.AddMetricsUser(ctx, args[0])
+				}
+				if metrics {
+					return nil, fmt.Errorf("--admin and --metrics exclude each other: a metrics user reads /metrics only (an admin may read it too)")
+				}
 				return cl.AddUser(ctx, args[0], admin)
 			}, func(w io.Writer, u *client.User) error {
 				what := "user"
 				if u.Admin {
 					what = "admin"
+				} else if u.Metrics {
+					what = "metrics user"
 				}
 				_, err := fmt.Fprintf(w, "%s %s added: give them a credential with `burst user token %s`\n", what, u.Name, u.Name)
 				return err
@@ -57,6 +69,7 @@ func newUserAddCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&admin, "admin", false, "make them an admin: every role in every project, and users")
+	c.Flags().BoolVar(&metrics, "metrics", false, "a metrics-only user (a Prometheus server): reads GET /metrics and nothing else")
 	outFlag(c, &out)
 	return c
 }
@@ -81,6 +94,8 @@ func newUserListCmd() *cobra.Command {
 					admin := "-"
 					if u.Admin {
 						admin = "yes"
+					} else if u.Metrics {
+						admin = "metrics only"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, admin, dash(strings.Join(roles, ", ")), u.Created.Local().Format("2006-01-02 15:04"))
 				}
@@ -88,7 +103,7 @@ func newUserListCmd() *cobra.Command {
 			})
 		},
 	}
-	outFlag(c, &out)
+	listFlags(c, &out)
 	return c
 }
 

@@ -20,6 +20,11 @@ type Machine struct {
 	GPUs      []int
 	Running   []Running // what runs (or is assigned) there now
 	Accepting bool      // false: draining, lost, not yet registered — place nothing new
+	// Booting (with Accepting false) says the machine is starting and
+	// should take work soon: it is given nothing, but its slots count in
+	// the fair shares of queued short tasks that prefetch hands out, so
+	// that the first machine up does not take what the others will run.
+	Booting bool
 	// Prefetch is how many tasks without GPUs the machine's agent may hold
 	// queued beyond what fits now, starting each as soon as resources free
 	// up: for short tasks it hides the round trip to the server. Queued is
@@ -151,7 +156,7 @@ func (e *explainer) note(job int64, reason func() string) {
 }
 
 func place(now time.Time, pending []Pending, machines []Machine, why *explainer) []Assignment {
-	nodes, open := newNodes(machines)
+	nodes, open, booting := newNodes(machines)
 	var out []Assignment
 	var resv *reservation
 	placedN := make([]int, len(pending))
@@ -225,7 +230,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 			}
 		}
 	}
-	return prefetch(now, out, pending, placedN, nodes)
+	return prefetch(now, out, pending, placedN, nodes, booting)
 }
 
 // placeGang places every task of a gang, each part's tasks by best fit (in
@@ -392,9 +397,10 @@ func countOpen(nodes []*node) int {
 // the earlier, and no machine is given more than its fair share of the
 // queue: what is left and what those machines hold already, divided in
 // proportion to their slots, rounded up. A machine that offers no
-// prefetch still counts, so that it has work to take when it frees up.
+// prefetch still counts, so that it has work to take when it frees up;
+// so does one still booting (Machine.Booting), which holds nothing yet.
 // On a single machine this is the whole queue, up to its budget.
-func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes []*node) []Assignment {
+func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int, nodes, booting []*node) []Assignment {
 	q := fillQueue{at: make([]queueAt, len(nodes))}
 	any := false
 	for i, n := range nodes {
@@ -423,6 +429,14 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 			total += q.at[k].held
 			slots += s
 			q.items = append(q.items, fillItem{k: k, slots: s})
+		}
+		if len(q.items) == 0 {
+			continue
+		}
+		for _, n := range booting {
+			if n.m.serves(p.Cluster, p.tenant()) && fits(res, n.cap) && n.outlives(now, res) {
+				slots += max(n.cap.CPUs/res.CPUs, 1)
+			}
 		}
 		kept := q.items[:0]
 		for _, it := range q.items {
@@ -540,12 +554,14 @@ func (r *reservation) on(n *node) (burst.Resources, bool) {
 
 // newNodes builds the working copies of the accepting machines and counts
 // those with a free CPU.
-func newNodes(machines []Machine) ([]*node, int) {
-	nodes := make([]*node, 0, len(machines))
-	open := 0
+func newNodes(machines []Machine) (nodes []*node, open int, booting []*node) {
+	nodes = make([]*node, 0, len(machines))
 	for i := range machines {
 		m := &machines[i]
 		if !m.Accepting {
+			if m.Booting {
+				booting = append(booting, &node{m: m, cap: capacity(m)})
+			}
 			continue
 		}
 		n := &node{m: m, cap: capacity(m), running: make([]ending, 0, len(m.Running)+4)}
@@ -565,7 +581,7 @@ func newNodes(machines []Machine) ([]*node, int) {
 		}
 		nodes = append(nodes, n)
 	}
-	return nodes, open
+	return nodes, open, booting
 }
 
 // gpuIndices returns m's distinct GPU indices, ascending.

@@ -71,6 +71,9 @@ func TestPrefetchSpreads(t *testing.T) {
 	}
 	free := busy("c-1", 2, 0)
 	free.Running = nil
+	boot := func(id string, cpus int) Machine {
+		return Machine{ID: id, Capacity: burst.Resources{CPUs: cpus}, Booting: true}
+	}
 	cases := []struct {
 		name     string
 		count    int
@@ -88,6 +91,12 @@ func TestPrefetchSpreads(t *testing.T) {
 			[]Machine{busy("a", 2, 0), func() Machine { m := busy("b", 2, 0); m.Prefetch = 0; return m }()},
 			map[string]int{"a": 15}, 0},
 		{"one machine takes the whole budget", 100, []Machine{busy("a", 2, 0)}, map[string]int{"a": 32}, 0},
+		// The first cloud machine up, two more booting: it starts 2 and
+		// queues its third of the rest; the booting ones get nothing yet.
+		{"machines still booting keep their shares at the server", 32,
+			[]Machine{free, boot("c-2", 2), boot("c-3", 2)}, map[string]int{"c-1": 10}, 2},
+		{"a booting machine of another project keeps no share", 32,
+			[]Machine{free, func() Machine { m := boot("c-2", 2); m.Project = "venus"; return m }()}, map[string]int{"c-1": 30}, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

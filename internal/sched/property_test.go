@@ -163,7 +163,7 @@ func checkAssignments(t *testing.T, seed uint64, pending []Pending, machines []M
 // placeSlowly is Place without its shortcuts: a full best-fit search for
 // every task and no early stop.
 func placeSlowly(now time.Time, pending []Pending, machines []Machine) []Assignment {
-	nodes, _ := newNodes(machines)
+	nodes, _, _ := newNodes(machines)
 	var out []Assignment
 	var resv *reservation
 	for _, p := range pending {

@@ -26,6 +26,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 	if err := s.refuseAgent(r.Machine); err != nil {
 		return nil, err // the agent keeps its events and registers again
 	}
+	s.metrics.Heartbeat()
 	s.mu.Lock()
 	if p := auth.From(ctx); p != nil && p.Kind == auth.Machine && s.clusters[r.Cluster] == nil {
 		// Its cluster was deleted (DeleteCluster revokes its machines'
@@ -65,6 +66,7 @@ func (s *Server) Lease(ctx context.Context, l *client.Lease) (*client.Leased, er
 	if err := l.Validate(); err != nil {
 		return nil, badRequest("%v", err)
 	}
+	s.metrics.Heartbeat()
 	wait := min(time.Duration(l.WaitMS)*time.Millisecond, 30*time.Second)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -121,6 +123,7 @@ func (s *Server) Report(ctx context.Context, r *client.Report) error {
 	if err := s.refuseAgent(r.Machine); err != nil {
 		return err
 	}
+	s.metrics.Reported(len(r.Events))
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch

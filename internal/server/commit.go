@@ -97,8 +97,10 @@ func (s *Server) afterCommit(b *batch) {
 // durability: what was never committed is never acknowledged (an agent
 // keeps the events it reported and sends them again).
 func (s *Server) apply(b *batch) error {
+	n := s.countBatch(b) // for /metrics (metrics.go), under s.mu
 	p := s.commit(b)
 	s.mu.Unlock()
+	enqueued := time.Now()
 	s.outsideEffects(b)
 	if p != nil {
 		if err := p.Wait(); err != nil {
@@ -106,6 +108,9 @@ func (s *Server) apply(b *batch) error {
 			return err
 		}
 	}
+	durable := time.Now()
+	n.durable, n.hasStore = durable.Sub(enqueued), p != nil
+	n.add(s.metrics, durable)
 	for _, f := range b.durable {
 		f()
 	}

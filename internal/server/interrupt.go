@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -115,6 +116,18 @@ func (j *jobRT) notePreempted(idx int, what string) string {
 		what = p + ", " + what
 	}
 	j.preempted[idx] = what
+	return what
+}
+
+// preemptedIn is what the reason of a task requeued after spot
+// interruptions says of them (notePreempted's words), "" if none: a
+// server that starts again takes it back, so that the attempt that ends
+// the task still says it.
+func preemptedIn(reason string) string {
+	what, ok := strings.CutSuffix(reason, "; requeued")
+	if !ok || !strings.HasPrefix(what, "attempt ") || !strings.Contains(what, " preempted (") {
+		return ""
+	}
 	return what
 }
 

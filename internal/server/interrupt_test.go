@@ -196,3 +196,27 @@ func TestSpotReplacementForgottenWhenGone(t *testing.T) {
 		t.Fatalf("replacement %+v for a machine already gone", r)
 	}
 }
+
+// A server that starts again between a spot interruption and the task's
+// next attempt still says, once the task ends, that an attempt was
+// preempted: the words come back from the queued task's row.
+func TestPreemptedSaidAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	h.priced("a", 3.6)
+	id := h.submit(2, retries(0))
+	h.place()
+	if _, refs := h.startAll("a", 0); len(refs) == 0 {
+		t.Fatal("nothing started on a")
+	}
+	h.interrupt("a")
+	h.restart()
+	h.register("b", 4)
+	h.drive("b", 10, func(client.TaskRef) int { return 0 })
+	h.wantJob(id, burst.Succeeded, 0)
+	for i := 0; i < 2; i++ {
+		if got := h.task(id, i).Reason; !strings.Contains(got, "attempt 1 preempted (spot interruption on a)") {
+			t.Errorf("task %d ended, after a restart, with reason %q: want it to say attempt 1 was preempted", i, got)
+		}
+	}
+}

@@ -40,10 +40,15 @@ type jobRT struct {
 	// interruption cut short: its later attempts' reasons say so too, so
 	// that `burst show` shows it after the task ended (interrupt.go).
 	preempted map[int]string
+	// What /metrics counted of it so far: its tasks' ends, and its own end
+	// (countBatch, metrics.go).
+	counted    burst.TaskCounts
+	endCounted bool
 }
 
 func newJobRT(row store.JobRow) *jobRT {
-	return &jobRT{row: row, running: map[int]*taskRT{}, changed: make(chan struct{})}
+	return &jobRT{row: row, running: map[int]*taskRT{}, changed: make(chan struct{}),
+		counted: row.Tasks, endCounted: row.State.Terminal()}
 }
 
 // queued is the number of the job's tasks that wait for their turn: never
@@ -288,6 +293,9 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 		if row.State == burst.Queued {
 			j.requeueTask(*row)
+			if p := preemptedIn(row.Reason); p != "" {
+				j.notePreempted(row.Index, p)
+			}
 			continue
 		}
 		m := c.machines[row.Machine]

@@ -76,7 +76,9 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 		Capacity:  m.row.Capacity(),
 		GPUs:      gpus,
 		Accepting: m.registered && m.row.State == burst.MachineRunning && !m.drain,
-		Until:     m.until,
+		// Started by its provider, its agent not registered yet.
+		Booting: !m.registered && !m.drain && (m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning),
+		Until:   m.until,
 	}
 	if m.cluster != nil && m.cluster.caps().Joins {
 		// A task there runs as the agent's user, who can read the

@@ -35,6 +35,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/metrics"
 	"github.com/burst-sh/burst/internal/netlimit"
 	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
@@ -150,6 +151,8 @@ type Server struct {
 	joins joinCache  // machine credentials by hash (joins.go)
 	users userDir    // users, their credentials and roles (users.go)
 	blobs *blobState // the blob store: where blobs go, where they are (blobs.go)
+
+	metrics *metrics.Metrics // GET /metrics (metrics.go)
 }
 
 // Info is what server.json records for clients and people.
@@ -201,6 +204,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),
 	}
+	s.metrics = metrics.New(s.metricsSnapshot)
 	host, _ := os.Hostname()
 	s.user = "server"
 	if u, err := user.Current(); err == nil && burst.ValidName(u.Username) {

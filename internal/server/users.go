@@ -48,6 +48,9 @@ func (u *userRT) rebuild() {
 		roles[k] = v
 	}
 	u.p = &auth.Principal{Kind: auth.User, Name: u.row.Name, IsAdmin: u.row.Admin, Roles: roles}
+	if u.row.Metrics { // GET /metrics and nothing else (auth.Allow); it holds no role
+		u.p = &auth.Principal{Kind: auth.Metrics, Name: u.row.Name}
+	}
 }
 
 // loadUsers fills the directory from the store, at start.
@@ -121,7 +124,7 @@ func (s *Server) Users() []client.User {
 }
 
 func (u *userRT) view() client.User {
-	out := client.User{Name: u.row.Name, Admin: u.row.Admin, Created: u.row.Created}
+	out := client.User{Name: u.row.Name, Admin: u.row.Admin, Metrics: u.row.Metrics, Created: u.row.Created}
 	for p, r := range u.grants {
 		out.Grants = append(out.Grants, client.Grant{Project: p, User: u.row.Name, Role: r})
 	}
@@ -160,8 +163,12 @@ func (s *Server) reservedUser(name string) error {
 	return nil
 }
 
-// AddUser adds a person; admin makes them an admin of everything.
-func (s *Server) AddUser(ctx context.Context, actor, name string, admin bool) (*client.User, error) {
+// AddUser adds a person; admin makes them an admin of everything; metrics
+// makes a metrics-only user (a Prometheus server: GET /metrics only).
+func (s *Server) AddUser(ctx context.Context, actor, name string, admin, metrics bool) (*client.User, error) {
+	if admin && metrics {
+		return nil, badRequest("user %s: --admin and --metrics exclude each other (a metrics user reads /metrics only; an admin may read it too)", name)
+	}
 	if !burst.ValidName(name) {
 		return nil, badRequest("user name %.80q: use letters, digits, '-', '_' or '.' (at most 64)", name)
 	}
@@ -174,10 +181,12 @@ func (s *Server) AddUser(ctx context.Context, actor, name string, admin bool) (*
 	if d.get(name) != nil {
 		return nil, badRequest("user %s exists already: see `burst user list`", name)
 	}
-	u := &userRT{row: store.UserRow{Name: name, Admin: admin, Created: time.Now().UTC()}, grants: map[string]string{}}
+	u := &userRT{row: store.UserRow{Name: name, Admin: admin, Metrics: metrics, Created: time.Now().UTC()}, grants: map[string]string{}}
 	msg := "user " + name + " added"
 	if admin {
 		msg += " as an admin"
+	} else if metrics {
+		msg += " for metrics only"
 	}
 	if err := s.userWrite(ctx, actor, "user.add", "", name, msg, func(tx *store.Tx) error { return store.SaveUser(tx, u.row) }); err != nil {
 		return nil, err
@@ -283,6 +292,9 @@ func (s *Server) Grant(ctx context.Context, actor string, g client.Grant) (*clie
 	u := d.get(g.User)
 	if u == nil {
 		return nil, s.noUser(g.User)
+	}
+	if u.row.Metrics {
+		return nil, badRequest("%s is a metrics user: it reads /metrics only and holds no role; grant roles to a person's user (`burst user add NAME`)", g.User)
 	}
 	if err := s.userWrite(ctx, actor, "project.grant", g.Project, g.User, g.User+" is now "+g.Role+" of "+g.Project,
 		func(tx *store.Tx) error {

@@ -14,11 +14,11 @@ func TestAddUserRefusesReservedNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"ada", "server", "ui-ada"} {
-		if _, err := s.AddUser(context.Background(), "ada", name, false); err == nil {
+		if _, err := s.AddUser(context.Background(), "ada", name, false, false); err == nil {
 			t.Errorf("user %s was added: it is the server's own name", name)
 		}
 	}
-	if _, err := s.AddUser(context.Background(), "ada", "alice", false); err != nil {
+	if _, err := s.AddUser(context.Background(), "ada", "alice", false, false); err != nil {
 		t.Fatalf("alice: %v", err)
 	}
 }

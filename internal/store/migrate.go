@@ -297,6 +297,9 @@ var migrations = []string{
 		set_by TEXT NOT NULL, set_at INTEGER NOT NULL, PRIMARY KEY (project, action));
 	CREATE TABLE blob_deletes (digest TEXT NOT NULL, location TEXT NOT NULL, at INTEGER NOT NULL,
 		PRIMARY KEY (digest, location));`,
+	// 20: metrics-only users (users.go): their credentials read GET
+	// /metrics and nothing else.
+	`ALTER TABLE users ADD COLUMN metrics INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {

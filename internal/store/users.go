@@ -13,8 +13,11 @@ import (
 
 // UserRow is a person known to the server.
 type UserRow struct {
-	Name    string
-	Admin   bool
+	Name  string
+	Admin bool
+	// Metrics: a metrics-only user, whose credentials read GET /metrics
+	// and nothing else (a Prometheus server's).
+	Metrics bool
 	Created time.Time
 }
 
@@ -39,8 +42,9 @@ type Users struct {
 
 // SaveUser records a user (or changes whether they are an admin).
 func SaveUser(tx *Tx, u UserRow) error {
-	_, err := tx.Exec(`INSERT INTO users(name, admin, created_at) VALUES (?, ?, ?)
-		ON CONFLICT(name) DO UPDATE SET admin = excluded.admin`, u.Name, u.Admin, u.Created.UnixMicro())
+	_, err := tx.Exec(`INSERT INTO users(name, admin, metrics, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET admin = excluded.admin, metrics = excluded.metrics`,
+		u.Name, u.Admin, u.Metrics, u.Created.UnixMicro())
 	return err
 }
 
@@ -86,14 +90,14 @@ func DeleteGrant(tx *Tx, project, user string) error {
 // LoadUsers reads every user, credential and grant.
 func (s *Store) LoadUsers(ctx context.Context) (*Users, error) {
 	out := &Users{}
-	rows, err := s.r.QueryContext(ctx, `SELECT name, admin, created_at FROM users ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT name, admin, metrics, created_at FROM users ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var u UserRow
 		var at int64
-		if err := rows.Scan(&u.Name, &u.Admin, &at); err != nil {
+		if err := rows.Scan(&u.Name, &u.Admin, &u.Metrics, &at); err != nil {
 			rows.Close()
 			return nil, err
 		}

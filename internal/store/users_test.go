@@ -48,7 +48,7 @@ func TestUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []UserRow{{"alice", false, now}, {"bob", true, now}}; !reflect.DeepEqual(got.Users, want) {
+	if want := []UserRow{{"alice", false, false, now}, {"bob", true, false, now}}; !reflect.DeepEqual(got.Users, want) {
 		t.Fatalf("users after reopening: %+v, want %+v", got.Users, want)
 	}
 	if want := []GrantRow{{"mars", "alice", "owner"}, {"mars", "bob", "owner"}, {"venus", "alice", "viewer"}}; !reflect.DeepEqual(got.Grants, want) {
@@ -57,6 +57,12 @@ func TestUsers(t *testing.T) {
 	if len(got.Credentials) != 3 {
 		t.Fatalf("credentials: %+v", got.Credentials)
 	}
+	// A metrics-only user keeps that across a restart (migration 20).
+	write(func(tx *Tx) error { return SaveUser(tx, UserRow{Name: "prom", Metrics: true, Created: now}) })
+	if got, err := s.LoadUsers(ctx); err != nil || len(got.Users) != 3 || !got.Users[2].Metrics || got.Users[1].Metrics {
+		t.Fatalf("users with a metrics user: %+v (%v)", got, err)
+	}
+	write(func(tx *Tx) error { return DeleteUser(tx, "prom") })
 	var n int64
 	write(func(tx *Tx) (err error) { n, err = RevokeCredentials(tx, "alice"); return err })
 	if n != 2 {

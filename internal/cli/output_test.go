@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+)
+
+// fakeRow is one row of the fake listing the output tests show.
+type fakeRow struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Note  string `json:"note,omitempty"`
+	Count string `json:"count"` // a string that reads as a number
+}
+
+// fakeListing renders rows as a listing does: a table (NOTE wide only),
+// then a note for people and a second table.
+func fakeListing(w io.Writer, rows []fakeRow) error {
+	tw := table(w)
+	fmt.Fprintln(tw, "ID\tNAME"+wideCells(w, "NOTE"))
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s%s\n", r.ID, cutUnlessWide(w, r.Name, 6), wideCells(w, dash(r.Note)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "2 rows")
+	tw = table(w)
+	fmt.Fprintln(tw, "TOTAL\tN")
+	fmt.Fprintln(tw, "all\t2")
+	return tw.Flush()
+}
+
+var fakeRows = []fakeRow{{ID: 7, Name: "alpha-long-name", Note: "n", Count: "12"}, {ID: 12, Name: "b", Count: "003"}}
+
+// runFake runs a listing command over rows with args; it returns stdout,
+// stderr and the error.
+func runFake(t *testing.T, rows []fakeRow, args ...string) (string, string, error) {
+	t.Helper()
+	var out string
+	c := &cobra.Command{Use: "fake", SilenceUsage: true, SilenceErrors: true, RunE: func(c *cobra.Command, _ []string) error {
+		if err := checkOut(c, out); err != nil {
+			return err
+		}
+		return present(c, out, rows, fakeListing)
+	}}
+	listFlags(c, &out)
+	var so, se bytes.Buffer
+	c.SetOut(&so)
+	c.SetErr(&se)
+	c.SetArgs(args)
+	err := c.Execute()
+	return so.String(), se.String(), err
+}
+
+func TestOutputFormats(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		stdout, note string
+	}{
+		{nil, "ID  NAME\n7   alpha…\n12  b\n2 rows\nTOTAL  N\nall    2\n", ""},
+		{[]string{"-o", "table"}, "ID  NAME\n7   alpha…\n12  b\n2 rows\nTOTAL  N\nall    2\n", ""},
+		{[]string{"-o", "wide"}, "ID  NAME             NOTE\n7   alpha-long-name  n\n12  b                -\n2 rows\nTOTAL  N\nall    2\n", ""},
+		{[]string{"--no-headers"}, "7   alpha…\n12  b\n", "2 rows\nTOTAL  N\nall    2\n"},
+		{[]string{"--no-headers", "-o", "wide"}, "7   alpha-long-name  n\n12  b                -\n", "2 rows\nTOTAL  N\nall    2\n"},
+		{[]string{"-q"}, "7\n12\n", "2 rows\nTOTAL  N\nall    2\n"},
+		{[]string{"--quiet", "--no-headers"}, "7\n12\n", "2 rows\nTOTAL  N\nall    2\n"},
+	} {
+		so, se, err := runFake(t, fakeRows, tc.args...)
+		if err != nil || so != tc.stdout || se != tc.note {
+			t.Errorf("%v: stdout %q stderr %q err %v; want stdout %q stderr %q", tc.args, so, se, err, tc.stdout, tc.note)
+		}
+	}
+	// -q of nothing is nothing (no stray newline).
+	if so, _, err := runFake(t, nil, "-q"); err != nil || so != "" {
+		t.Errorf("-q of no rows: %q %v", so, err)
+	}
+}
+
+func TestOutputJSONAndYAMLAgree(t *testing.T) {
+	js, _, err := runFake(t, fakeRows, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, _, err := runFake(t, fakeRows, "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromJSON, fromYAML []map[string]any
+	if err := json.Unmarshal([]byte(js), &fromJSON); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, js)
+	}
+	if err := yaml.Unmarshal([]byte(ys), &fromYAML); err != nil {
+		t.Fatalf("-o yaml: %v\n%s", err, ys)
+	}
+	// The same fields and values: numbers as numbers, "003" a string still.
+	if fmt.Sprint(fromJSON) != fmt.Sprint(fromYAML) {
+		t.Errorf("json and yaml differ:\n%v\n%v\n%s", fromJSON, fromYAML, ys)
+	}
+	if fromYAML[1]["count"] != "003" || fromYAML[0]["id"] != 7 {
+		t.Errorf("yaml types: %#v", fromYAML)
+	}
+	// Block style, fields in the JSON order.
+	if !strings.HasPrefix(ys, "- id: 7\n  name: alpha-long-name\n  note: n\n  count: \"12\"\n") {
+		t.Errorf("yaml is not block style in field order:\n%s", ys)
+	}
+	// No rows: [] in both, never null.
+	for _, f := range []string{"json", "yaml"} {
+		if so, _, err := runFake(t, nil, "-o", f); err != nil || strings.TrimSpace(so) != "[]" {
+			t.Errorf("-o %s of no rows: %q %v", f, so, err)
+		}
+	}
+}
+
+func TestOutputBadCombinations(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "xml"}, "-o xml: use -o table, wide, json or yaml"},
+		{[]string{"-q", "-o", "json"}, "-q prints only ids and names, one per line: drop -o json (or -q)"},
+		{[]string{"-q", "-o", "wide"}, "drop -o wide (or -q)"},
+		{[]string{"--no-headers", "-o", "yaml"}, "--no-headers is for -o table or wide"},
+	} {
+		so, _, err := runFake(t, fakeRows, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") || so != "" {
+			t.Errorf("%v: err %v stdout %q; want one line with %q", tc.args, err, so, tc.want)
+		}
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 2 {
+			t.Errorf("%v: want a usage error (exit 2), got %#v", tc.args, err)
+		}
+	}
+	// A command that shows one thing has no -o wide.
+	var out string
+	c := &cobra.Command{Use: "one"}
+	outFlag(c, &out)
+	if err := checkOut(c, "wide"); err == nil || !strings.Contains(err.Error(), "use -o table, json or yaml with") {
+		t.Errorf("-o wide on a single object: %v", err)
+	}
+}
+
+// A table written outside a listing (burst show's key/value rows) is
+// unchanged by the mechanism: header and all.
+func TestTableWithoutOptions(t *testing.T) {
+	var b bytes.Buffer
+	tw := table(&b)
+	fmt.Fprintln(tw, "Job:\t12")
+	fmt.Fprintln(tw, "State:\tqueued")
+	if err := tw.Flush(); err != nil || b.String() != "Job:    12\nState:  queued\n" {
+		t.Errorf("got %q %v", b.String(), err)
+	}
+}
+
+// Every listing of the real command tree has all the conventions, and
+// every command with -o has json and yaml: a listing added later without
+// them fails here.
+func TestEveryListingHasTheConventions(t *testing.T) {
+	root := newRoot(io.Discard, io.Discard)
+	var walk func(*cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+		o := c.Flags().Lookup("output")
+		if o == nil || !strings.HasPrefix(o.Usage, "output format") { // run -o PATTERN, storage get -o FILE
+			return
+		}
+		if !strings.Contains(o.Usage, "json") || !strings.Contains(o.Usage, "yaml") {
+			t.Errorf("%s: -o says %q: every -o has json and yaml", c.CommandPath(), o.Usage)
+		}
+		if strings.Contains(o.Usage, "wide") {
+			n++
+			if c.Flags().Lookup("no-headers") == nil || c.Flags().ShorthandLookup("q") == nil {
+				t.Errorf("%s has -o wide but not --no-headers and -q", c.CommandPath())
+			}
+		}
+	}
+	walk(root)
+	if n < 10 {
+		t.Errorf("%d listings take -o wide; want jobs, machine list, cluster list, project list, user list, join-token list, storage ls, types, cost, events", n)
+	}
+}
