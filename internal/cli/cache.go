@@ -62,9 +62,12 @@ func renderCacheList(w io.Writer, l []client.CacheEntry) error {
 	tw := table(w)
 	fmt.Fprintln(tw, "KEY\tPROJECT\tNAME\tFROM\tOUTPUTS\tCREATED\tHITS\tSAVED")
 	for _, e := range l {
-		key := strings.TrimPrefix(e.Key, "v1:")
-		if !wide(w) && !quiet(w) {
-			key = key[:min(12, len(key))]
+		key := e.Key // -q: the whole key, as -o json has it (burst cache rm takes it, or any prefix of its hex)
+		if !quiet(w) {
+			key = strings.TrimPrefix(key, "v1:")
+			if !wide(w) {
+				key = key[:min(12, len(key))]
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\tjob %d task %d\t%d\t%s\t%d\t$%.4f\n", key, e.Project, e.Name, e.Job, e.Task, e.Outputs,
 			e.CreatedAt.Local().Format("2006-01-02 15:04"), e.Hits, e.SavedUSD)
