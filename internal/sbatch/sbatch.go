@@ -33,6 +33,7 @@ type Script struct {
 	Export      string   // --export raw value, "" if not set
 	OpenMode    string   // --open-mode: "append" or "truncate" (the default), "" if not set
 	GetUserEnv  bool     // --get-user-env: start from the user's login environment
+	Account     string   // --account/-A: the burst project, "" if not set
 	Warnings    []string // one per directive burst cannot honour
 }
 
@@ -160,7 +161,8 @@ func Interpreter(text string) ([]string, error) {
 // override directives. CPUs are ntasks × cpus-per-task; memory is --mem or
 // --mem-per-cpu × CPUs; a relative --chdir is resolved against spec.Workdir
 // (the submit directory); stderr goes where stdout goes unless --error is set,
-// as in sbatch; spec.Env is filtered by --export as sbatch does.
+// as in sbatch; spec.Env is filtered by --export as sbatch does; --account
+// is the project the job is charged to.
 //
 // A job array (--array) becomes a map over the array's indices: one task per
 // index, given to the script as SLURM_ARRAY_TASK_ID, with --array's %N as
@@ -189,6 +191,9 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 
 	if s.JobName != "" {
 		spec.Name = s.JobName
+	}
+	if s.Account != "" {
+		spec.Project = s.Account // Slurm's account is burst's project
 	}
 	if s.NTasks > 0 || s.CPUsPerTask > 0 {
 		spec.Resources.CPUs = cpus
@@ -476,6 +481,8 @@ func (p *parser) set(name, v string) error {
 		}
 	case "get-user-env":
 		s.GetUserEnv = true
+	case "account":
+		s.Account = v
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)
