@@ -230,7 +230,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	if s.Export != "" {
-		spec.Env = exportEnv(spec.Env, s.Export)
+		spec.Env = ExportEnv(spec.Env, s.Export)
 	}
 	return nil
 }
@@ -244,10 +244,10 @@ func MinuteLimit(d time.Duration) int64 {
 	return int64((d+time.Minute-1)/time.Minute) * 60
 }
 
-// exportEnv applies an --export value to env: ALL keeps every variable, NONE
+// ExportEnv applies an --export value (sbatch's, srun's) to env: ALL keeps every variable, NONE
 // (or NIL) keeps none, NAME keeps that one, NAME=value sets it. With neither
 // ALL nor NONE, only the named variables are kept.
-func exportEnv(env map[string]string, export string) map[string]string {
+func ExportEnv(env map[string]string, export string) map[string]string {
 	keepAll := false
 	keep := map[string]bool{}
 	set := map[string]string{}
