@@ -226,13 +226,13 @@ func (s *Srun) StepMem(n int) int64 {
 // step's n tasks, and the step's shape.
 func (s *Srun) TaskEnv(task, n int) map[string]string {
 	env := map[string]string{
-		"SLURM_PROCID":         strconv.Itoa(task),
-		"SLURM_LOCALID":        strconv.Itoa(task),
-		"SLURM_NODEID":         "0",
-		"SLURM_NTASKS":         strconv.Itoa(n),
-		"SLURM_NPROCS":         strconv.Itoa(n),
-		"SLURM_STEP_NUM_TASKS": strconv.Itoa(n),
-		"SLURM_STEP_NUM_NODES": "1",
+		"SLURM_PROCID":              strconv.Itoa(task),
+		"SLURM_LOCALID":             strconv.Itoa(task),
+		"SLURM_NODEID":              "0",
+		"SLURM_NTASKS":              strconv.Itoa(n),
+		"SLURM_NPROCS":              strconv.Itoa(n),
+		"SLURM_STEP_NUM_TASKS":      strconv.Itoa(n),
+		"SLURM_STEP_NUM_NODES":      "1",
 		"SLURM_STEP_TASKS_PER_NODE": strconv.Itoa(n),
 	}
 	if s.CPUsPerTask > 0 {
