@@ -621,13 +621,7 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			if err != nil {
 				return err
 			}
-			p := slurmface.Columns
-			switch {
-			case parsable2:
-				p = slurmface.Parsable2
-			case parsable:
-				p = slurmface.Parsable1
-			}
+			p := slurmface.ParsableOf(parsable, parsable2)
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
@@ -745,7 +739,7 @@ func newSlurmLinkCmd() *cobra.Command {
 		Use:   "link DIR",
 		Short: "Make DIR a directory of sbatch, squeue, ... symlinks to burst",
 		Long: `Make DIR (created if missing) hold symlinks named sbatch, squeue, scancel,
-sacct, scontrol and sinfo to this burst binary. burst started under one of
+sacct, scontrol, sinfo, srun and sacctmgr to this burst binary. burst started under one of
 those names runs that command of its Slurm personality, so with DIR first
 on PATH, programs written for Slurm (Nextflow, Snakemake, Toil, ...) submit
 to burst unchanged:

@@ -110,14 +110,7 @@ burst user, never here.`,
 				}
 				rows = append(rows, slurmface.Job{Account: p, User: user})
 			}
-			p := slurmface.Columns
-			switch {
-			case parsable2:
-				p = slurmface.Parsable2
-			case parsable:
-				p = slurmface.Parsable1
-			}
-			return slurmface.Sacct(c.OutOrStdout(), rows, f, p, noHeader, time.Now())
+			return slurmface.Sacct(c.OutOrStdout(), rows, f, slurmface.ParsableOf(parsable, parsable2), noHeader, time.Now())
 		},
 	}
 	fl := c.Flags()

@@ -106,6 +106,18 @@ const (
 	Parsable2
 )
 
+// ParsableOf is the Parsable of sacct's (and sacctmgr's) -p and -P flags;
+// -P wins.
+func ParsableOf(p1, p2 bool) Parsable {
+	switch {
+	case p2:
+		return Parsable2
+	case p1:
+		return Parsable1
+	}
+	return Columns
+}
+
 // Sacct writes jobs as sacct does, with its header (and, in columns, the
 // dashed line under it) unless noHeader.
 func Sacct(w io.Writer, jobs []Job, f AcctFormat, p Parsable, noHeader bool, now time.Time) error {

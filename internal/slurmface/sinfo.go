@@ -114,16 +114,24 @@ func ParseSinfoFields(s string) (SinfoFormat, error) {
 		}
 		c := fmtColumn{letter: letter, width: 20}
 		if hasW {
-			c.right = strings.HasPrefix(w, ".")
-			n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("-O %q: %q is not a width: write e.g. partition:12", s, w)
+			var err error
+			if c.width, c.right, err = fieldWidth(s, w, "partition:12"); err != nil {
+				return nil, err
 			}
-			c.width = n
 		}
 		f = append(f, c)
 	}
 	return f, nil
+}
+
+// fieldWidth reads the [.]WIDTH after a -O field's colon ('.':
+// right-justified); eg shows a good one in the error.
+func fieldWidth(list, w, eg string) (int, bool, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
+	if err != nil || n < 0 {
+		return 0, false, fmt.Errorf("-O %q: %q is not a width: write e.g. %s", list, w, eg)
+	}
+	return n, strings.HasPrefix(w, "."), nil
 }
 
 func sinfoLetters() string {

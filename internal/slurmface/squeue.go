@@ -103,12 +103,10 @@ func ParseSqueueFields(s string) (Format, error) {
 		sf := squeueFields[letter]
 		c := column{field: &sf, width: 20}
 		if hasW {
-			c.right = strings.HasPrefix(w, ".")
-			n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("-O %q: %q is not a width: write e.g. jobid:10", s, w)
+			var err error
+			if c.width, c.right, err = fieldWidth(s, w, "jobid:10"); err != nil {
+				return nil, err
 			}
-			c.width = n
 		}
 		f = append(f, c)
 	}
