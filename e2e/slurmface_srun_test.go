@@ -33,9 +33,9 @@ type srunStep struct {
 var (
 	labelLine = regexp.MustCompile(`^(\d+): \S+$`)
 	srunError = regexp.MustCompile(`^srun: error: \S+: (task \d+: Exited with exit code \d+)$`)
-	// getopt's words for an ambiguous abbreviation (the possibilities in
-	// the command's own order)
-	ambiguous = regexp.MustCompile(`squeue: option '--n' is ambiguous; possibilities: ('--(name|noheader)' ?){2}`)
+	// getopt's words for an ambiguous abbreviation, naming at least
+	// --name and --noheader (real squeue has more --n... options)
+	ambiguous = regexp.MustCompile(`squeue: option '--n' is ambiguous; possibilities: '--name'( '--\w+')* '--noheader'`)
 )
 
 func readSrunStep(t *testing.T, out string) srunStep {
@@ -175,6 +175,7 @@ func TestSlurmFaceSrunShapes(t *testing.T) {
 		data, err = os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
 		return err == nil && strings.Contains(string(data), "step exit ")
 	})
+	t.Logf("the job's output:\n%s", data)
 	got := readSrunStep(t, string(data))
 	want := srunStep{labels: []string{"0", "1"},
 		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3"}, status: "step exit 3"}
