@@ -1,9 +1,9 @@
 // Command burst runs research jobs: on this machine by default, on Slurm
 // clusters and in the cloud as they are added. See `burst help`.
 //
-// Started as sbatch, squeue, scancel, sacct, scontrol or sinfo (a symlink
-// made by `burst slurm link DIR`), it runs that command of its Slurm
-// personality: `sbatch ARGS` is `burst slurm sbatch ARGS`.
+// Started as sbatch, srun, squeue, scancel, sacct, scontrol, sinfo or
+// sacctmgr (a symlink made by `burst slurm link DIR`), it runs that command
+// of its Slurm personality: `sbatch ARGS` is `burst slurm sbatch ARGS`.
 package main
 
 import (

@@ -195,8 +195,9 @@ burst exits 141, as a pipeline's writer dies of SIGPIPE.
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
 set resources as they would under sbatch; sbatch's options given here
 (--array, -o, -e, -n, -N, --export, -p, --open-mode, -D, --gres, ...)
-override them, as with sbatch. Directives burst cannot honour (mail,
-account, qos, ...) are reported, not fatal. The script gets the SLURM_*
+override them, as with sbatch. #SBATCH --account (-A) is the project the
+job is charged to, unless --project is given. Directives burst cannot
+honour (mail, qos, ...) are reported, not fatal. The script gets the SLURM_*
 variables it expects; its output goes to sbatch's files (slurm-%j.out by
 default) and streams here too. Each task of an --array is a job of its own
 to the script (its SLURM_JOB_ID), which show, logs and cancel accept.

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// ClusterName is the Slurm cluster burst is: scontrol show config's
+// ClusterName, sacct's and sacctmgr's Cluster.
+const ClusterName = "burst"
+
 // SchedulerTimeSlice is what `scontrol show config` says of it. burst has
 // no gang scheduling, so the key has no meaning of its own here; Toil's
 // Slurm batch system reads it (and AcctGatherNodeFreq) to set how long it
@@ -19,7 +23,7 @@ const SchedulerTimeSlice = time.Second
 func ShowConfig(w io.Writer, now time.Time) error {
 	lines := [][2]string{
 		{"AcctGatherNodeFreq", "0 sec"},
-		{"ClusterName", "burst"},
+		{"ClusterName", ClusterName},
 		{"MinJobAge", "0 sec"},
 		{"SchedulerTimeSlice", fmt.Sprintf("%d sec", int(SchedulerTimeSlice/time.Second))},
 		{"SLURM_VERSION", "22.05.8"},
