@@ -136,7 +136,10 @@ func write(ents []entry, w io.Writer) (*Packed, error) {
 	for _, e := range ents {
 		hdr := *e.hdr
 		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		hdr.AccessTime, hdr.ChangeTime, hdr.PAXRecords, hdr.Xattrs = time.Time{}, time.Time{}, nil, nil
+		hdr.AccessTime, hdr.ChangeTime, hdr.Xattrs = time.Time{}, time.Time{}, nil
+		if hdr.PAXRecords[opaqueRecord] != "y" { // a changes tar's opaque directory (changes.go) keeps its mark
+			hdr.PAXRecords = nil
+		}
 		hdr.ModTime = hdr.ModTime.Truncate(time.Second)
 		hdr.Format = tar.FormatPAX
 		name := hdr.Name

@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// A task of a job that keeps its changes (burst run --keep-changes,
+// docs/stacks.md) runs with a writable root whose changes are recorded:
+// an overlay whose lower layer is the stack's cached root filesystem
+// (never written) and whose upper layer is the task's own directory
+// (changesDir), packed and uploaded when it ends for `burst stack
+// commit`. Debian 12's bwrap (0.8.0) mounts no overlay, so burst mounts
+// it first, in a user and mount namespace of its own, and runs bwrap in
+// there with the merged tree bound at /:
+//
+//	burst agent-stack-exec LOWER STATE -- bwrap ... --bind STATE/merged / ...
+//
+// The command re-runs itself in new user (its uid mapped to 0) and mount
+// namespaces (a Go program cannot unshare a user namespace once its
+// threads run), mounts the overlay there and execs bwrap; the outer one
+// passes signals on and exits as the inner did. The mount lives as long
+// as the namespace: it needs no unmounting.
+
+// StackExecCmd is the hidden subcommand that runs a writable stack.
+const StackExecCmd = "agent-stack-exec"
+
+// stackExecInner marks the re-run inside the new namespaces.
+const stackExecInner = "BURST_STACK_EXEC_INNER"
+
+// changesDir is where the overlay of the task whose private directory is
+// dir keeps its state: upper (the changes), work (the overlay's) and
+// merged (the root the task sees). It is beside dir, out of the task's
+// reach at /work.
+func changesDir(dir string) string { return dir + ".stack" }
+
+// writableArgv is argv (bwrap's, root bound read-only at /) turned into
+// the run of a writable root over lower whose changes go to state.
+func writableArgv(self, lower, state string, argv []string) []string {
+	out := make([]string, 0, len(argv)+6)
+	out = append(out, self, StackExecCmd, lower, state, "--")
+	merged := filepath.Join(state, "merged")
+	for i := 0; i < len(argv); i++ {
+		if argv[i] == "--ro-bind" && i+2 < len(argv) && argv[i+1] == lower && argv[i+2] == "/" {
+			out = append(out, "--bind", merged, "/")
+			i += 2
+			continue
+		}
+		out = append(out, argv[i])
+	}
+	return out
+}
+
+// StackExec is `burst agent-stack-exec LOWER STATE -- ARGV...` (above).
+// It returns only on an error before ARGV ran; else it exits as ARGV did.
+func StackExec(args []string) error {
+	if len(args) < 4 || args[2] != "--" {
+		return errors.New("usage: burst " + StackExecCmd + " LOWER STATE -- ARGV... (the agent runs it)")
+	}
+	lower, state, argv := args[0], args[1], args[3:]
+	if os.Getenv(stackExecInner) == "1" {
+		return stackExecMount(lower, state, argv)
+	}
+	for _, d := range []string{"upper", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(state, d), 0o700); err != nil {
+			return err
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, append([]string{StackExecCmd}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), stackExecInner+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot make the namespaces of a writable stack: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { // ends with the command: done closes when it has
+		for {
+			select {
+			case s := <-sigs:
+				cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			signal.Reset()
+			syscall.Kill(os.Getpid(), ws.Signal())
+			os.Exit(128 + int(ws.Signal()))
+		}
+		os.Exit(ee.ExitCode())
+	}
+	if err != nil {
+		return err
+	}
+	os.Exit(0)
+	return nil
+}
+
+// stackExecMount runs inside the new namespaces: it mounts the overlay
+// and becomes argv, the task's uid and gid given back inside bwrap's own
+// namespace (--uid, --gid) so that it sees the ids it would unsandboxed.
+func stackExecMount(lower, state string, argv []string) error {
+	os.Unsetenv(stackExecInner)
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower,
+		filepath.Join(state, "upper"), filepath.Join(state, "work"))
+	if err := unix.Mount("overlay", filepath.Join(state, "merged"), "overlay", 0, opts); err != nil {
+		return fmt.Errorf("cannot mount the stack's writable overlay (%s): %w; this kernel may not allow overlayfs in a user namespace (5.11 or later does)", opts, err)
+	}
+	bin, err := exec.LookPath(argv[0])
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(bin, argv, os.Environ())
+}
