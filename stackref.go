@@ -14,6 +14,9 @@ type StackRef struct {
 	Version int    `json:"version"`
 	Digest  string `json:"digest"`
 	Size    int64  `json:"size"`
+	// Keep: each task runs on a writable root whose changes are kept,
+	// for `burst stack commit` (burst run --keep-changes).
+	Keep bool `json:"keep,omitempty"`
 }
 
 // String is NAME:VERSION.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -86,3 +87,18 @@ func (c *Client) DiffStacks(ctx context.Context, a, b string) (*StackDiff, error
 
 // StackVersion is NAME:V.
 func StackVersion(name string, v int) string { return name + ":" + strconv.Itoa(v) }
+
+// StackCommit asks for the changes a task made in its stack as the next
+// version of stack As (POST /v1/jobs/{id}/stack-commit).
+type StackCommit struct {
+	Task        int    `json:"task"`
+	As          string `json:"as"`
+	Description string `json:"description,omitempty"`
+}
+
+// CommitStack makes the changes task req.Task of job id made in its
+// stack (a job run with --keep-changes) the next version of req.As.
+func (c *Client) CommitStack(ctx context.Context, id int64, req *StackCommit) (*Stack, error) {
+	var s Stack
+	return &s, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/stack-commit", id), req, &s)
+}

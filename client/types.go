@@ -174,6 +174,10 @@ type TaskEvent struct {
 	// With "exited", of a staged task: the files its --out globs matched,
 	// uploaded before this event was sent.
 	Outputs []OutputFile `json:"outputs,omitempty"`
+	// With "exited", of a task whose job keeps its stack changes
+	// (StackRef.Keep): the tar of what it changed, uploaded as an output
+	// blob; nil when it changed nothing.
+	StackChanges *OutputFile `json:"stack_changes,omitempty"`
 }
 
 // OutputFile is a file a task left in its private directory that matched

@@ -55,7 +55,7 @@ func testRootfs(t *testing.T, busybox, mark string) string {
 	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"sh", "cat", "ls", "echo", "true", "hostname", "id", "test"} {
+	for _, a := range []string{"sh", "cat", "ls", "echo", "true", "hostname", "id", "test", "rm", "mkdir"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", a)); err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +186,68 @@ func TestStackMapHosts(t *testing.T) {
 	}
 	if len(per) != 2 {
 		t.Errorf("tasks ran on %v, want both hosts' machines", per)
+	}
+}
+
+// A task run with --keep-changes writes a new file and deletes one of
+// its stack's; `burst stack commit` makes that version 2 (parent 1, its
+// job the task's), diff lists both changes, a task of version 2 sees
+// them, and version 1 on the same machine is as it was (the changes never
+// touched the cached root). Committing what has no changes is refused in
+// a line that names the fix.
+func TestStackCommit(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	root := testRootfs(t, bb, "commit-mark")
+	if err := os.WriteFile(filepath.Join(root, "etc", "gone.txt"), []byte("bye\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("stack", "create", "tools", "--from-dir", root)
+	r := h.mustRun("run", "--stack", "tools", "--keep-changes", "--", "sh", "-c", `mkdir /opt && echo fresh > /opt/new.txt && rm /etc/gone.txt && echo wrote`)
+	if !strings.Contains(r.stdout, "wrote") {
+		t.Fatalf("the task inside a writable stack: %s", r)
+	}
+	id := jobIDFrom(t, r)
+	c := h.mustRun("stack", "commit", idArg(id), "--as", "tools", "-o", "json")
+	if !strings.Contains(c.stdout, `"version": 2`) || !strings.Contains(c.stdout, `"parent": 1`) || !strings.Contains(c.stdout, fmt.Sprintf(`"job": %d`, id)) {
+		t.Fatalf("stack commit: want version 2, parent 1, job %d; got\n%s", id, c)
+	}
+	diff := h.mustRun("stack", "diff", "tools:1", "tools:2")
+	for _, want := range []string{"+ opt/new.txt (6 B)", "- etc/gone.txt (4 B)"} {
+		if !strings.Contains(diff.stdout, want) {
+			t.Errorf("stack diff tools:1 tools:2 lacks %q:\n%s", want, diff.stdout)
+		}
+	}
+	see := `cat /opt/new.txt 2>/dev/null || echo no-new; test -e /etc/gone.txt && echo has-gone; cat /etc/stackmark`
+	r2 := h.mustRun("run", "--stack", "tools:2", "--", "sh", "-c", see)
+	if r2.stdout != "fresh\ncommit-mark\n" {
+		t.Errorf("a task of tools:2 saw %q, want the new file, no deleted one, and the mark", r2.stdout)
+	}
+	r1 := h.mustRun("run", "--stack", "tools:1", "--", "sh", "-c", see)
+	if r1.stdout != "no-new\nhas-gone\ncommit-mark\n" {
+		t.Errorf("a task of tools:1 after the commit saw %q: the cached root of version 1 was changed", r1.stdout)
+	}
+	// Nothing to commit: a job without a stack, one without
+	// --keep-changes, one whose task changed nothing.
+	plain := jobIDFrom(t, h.mustRun("run", "--", "true"))
+	ro := jobIDFrom(t, r1)
+	none := jobIDFrom(t, h.mustRun("run", "--stack", "tools", "--keep-changes", "--", "true"))
+	for _, c := range []struct {
+		id   int64
+		want string
+	}{
+		{plain, "ran without a stack"},
+		{ro, "run it again with --keep-changes"},
+		{none, "kept no changes"},
+	} {
+		r := h.run("stack", "commit", idArg(c.id), "--as", "tools")
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("stack commit %d: want a failure saying %q in a line, got\n%s", c.id, c.want, r)
+		}
+	}
+	if list := h.mustRun("stack", "list", "tools", "-q"); list.stdout != "tools:1\ntools:2\n" {
+		t.Errorf("refused commits made versions: %q", list.stdout)
 	}
 }
 

@@ -108,13 +108,14 @@ type Agent struct {
 
 // opening is a pipe stage whose ends are being connected.
 type opening struct {
-	ref       client.TaskRef
-	cancelled bool
-	ctx       context.Context    // ends its waits for streams
-	stop      context.CancelFunc // called by a cancel
-	remote    *remoteTask        // on a remote machine: its private directory and output shipper
-	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
-	stackRoot string             // the root filesystem it runs inside (stack.go)
+	ref        client.TaskRef
+	cancelled  bool
+	ctx        context.Context    // ends its waits for streams
+	stop       context.CancelFunc // called by a cancel
+	remote     *remoteTask        // on a remote machine: its private directory and output shipper
+	stage      *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	stackRoot  string             // the root filesystem it runs inside (stack.go)
+	stackState string             // a writable root's overlay state, its changes kept (stackexec.go)
 	// held is the CPUs and memory it counts in the agent's used from when
 	// it opens: a staged task fetches its inputs, a stage waits for its
 	// streams, before its process starts, and a queued task must not start
@@ -563,6 +564,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	if o.stackRoot != "" {
 		argv = sandboxArgv(o.stackRoot, ctx.Dir, script, as.GPUIDs, argv)
+		if o.stackState != "" {
+			argv = writableArgv(o.stackRoot, o.stackState, argv)
+		}
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
@@ -653,6 +657,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		a.used.MemBytes -= res.MemBytes
 		ev := exitEvent(as.TaskRef, r)
 		ev.Outputs = outs
+		if o.stage != nil {
+			ev.StackChanges = o.stage.changed
+		}
 		a.sess.EmitLocked(ev)
 		a.mu.Unlock()
 		a.sess.Wake()

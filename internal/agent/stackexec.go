@@ -7,9 +7,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/stack"
 )
 
 // A task of a job that keeps its changes (burst run --keep-changes,
@@ -41,13 +46,25 @@ const stackExecInner = "BURST_STACK_EXEC_INNER"
 // reach at /work.
 func changesDir(dir string) string { return dir + ".stack" }
 
+// self is this program, which the agent runs as agent-stack-exec.
+var self = sync.OnceValue(func() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
+})
+
 // writableArgv is argv (bwrap's, root bound read-only at /) turned into
-// the run of a writable root over lower whose changes go to state.
-func writableArgv(self, lower, state string, argv []string) []string {
-	out := make([]string, 0, len(argv)+6)
-	out = append(out, self, StackExecCmd, lower, state, "--")
+// the run of a writable root over lower whose changes go to state. Inside
+// the namespace burst makes, the agent's uid is 0: bwrap gives the task
+// back the agent's ids.
+func writableArgv(lower, state string, argv []string) []string {
+	out := make([]string, 0, len(argv)+10)
+	out = append(out, self(), StackExecCmd, lower, state, "--", argv[0],
+		"--uid", strconv.Itoa(os.Getuid()), "--gid", strconv.Itoa(os.Getgid()))
 	merged := filepath.Join(state, "merged")
-	for i := 0; i < len(argv); i++ {
+	for i := 1; i < len(argv); i++ {
 		if argv[i] == "--ro-bind" && i+2 < len(argv) && argv[i+1] == lower && argv[i+2] == "/" {
 			out = append(out, "--bind", merged, "/")
 			i += 2
@@ -135,4 +152,38 @@ func stackExecMount(lower, state string, argv []string) error {
 		return err
 	}
 	return syscall.Exec(bin, argv, os.Environ())
+}
+
+// changesName is the name the changes' tar is uploaded under (it is no
+// output of the task's: it is reported apart, TaskEvent.StackChanges).
+const changesName = "stack-changes.tar"
+
+// packChanges packs and uploads what the task of st changed in its stack
+// (its overlay's upper directory), into st.changed; none changed leaves
+// it nil. A tree that cannot be packed (a file the task made unreadable)
+// is a note on the task's end, not its failure; an upload that fails is
+// as an output's.
+func (a *Agent) packChanges(st *stageTask) (string, error) {
+	upper := filepath.Join(st.changes, "upper")
+	if ents, err := os.ReadDir(upper); err != nil || len(ents) == 0 {
+		return "", nil
+	}
+	path := filepath.Join(st.changes, changesName)
+	f, err := os.Create(path)
+	if err != nil {
+		return "its stack changes were not kept: " + err.Error(), nil
+	}
+	_, err = stack.PackChanges(upper, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "its stack changes were not kept: " + err.Error(), nil
+	}
+	refs, err := a.upload(st.who, []string{path})
+	if err != nil {
+		return "", err
+	}
+	st.changed = &client.OutputFile{Path: changesName, Digest: refs[0].Digest, Size: refs[0].Size, Mode: 0o644}
+	return "", nil
 }

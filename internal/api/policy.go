@@ -132,6 +132,9 @@ var routes = map[string]rule{
 	"GET /v1/stacks/{ref}":      {auth.List, fromNone},
 	"DELETE /v1/stacks/{ref}":   {auth.Submit, fromStack},
 	"GET /v1/stacks/{ref}/diff": {auth.List, fromNone},
+	// A task's changes as a version: Submit on the job's project (whose
+	// blob store the version goes to).
+	"POST /v1/jobs/{id}/stack-commit": {auth.Submit, fromJob},
 
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no

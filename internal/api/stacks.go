@@ -19,6 +19,7 @@ type Stacks interface {
 	Stack(ctx context.Context, ref string) (*client.Stack, error)
 	RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error)
 	DiffStacks(ctx context.Context, a, b string) (*client.StackDiff, error)
+	CommitStack(ctx context.Context, actor string, job int64, req *client.StackCommit) (*client.Stack, error)
 }
 
 func (h *handler) stackRoutes(mux *http.ServeMux) {
@@ -50,5 +51,16 @@ func (h *handler) stackRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/stacks/{ref}/diff", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(b.DiffStacks(r.Context(), r.PathValue("ref"), r.URL.Query().Get("to")))
+	})
+	mux.HandleFunc("POST /v1/jobs/{id}/stack-commit", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := jobID(w, r)
+		if !ok {
+			return
+		}
+		var req client.StackCommit
+		if !decode(w, r, &req) {
+			return
+		}
+		respond(w, 200)(b.CommitStack(r.Context(), actorOf(r), id, &req))
 	})
 }

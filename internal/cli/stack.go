@@ -33,9 +33,11 @@ References: NAME (its latest version), NAME:3, NAME@sha256:HEX.`,
   burst run --stack tools -- sh -c 'echo hi > out.txt' --out out.txt
   burst map --stack tools:2 -- ./simulate {} ::: 1 2 3
   burst stack list
-  burst stack diff tools:1 tools:2`,
+  burst stack diff tools:1 tools:2
+  burst run --stack tools --keep-changes -- sh -c 'apk add curl'
+  burst stack commit 42 --as tools      # tools:3, parent tools:2`,
 	}
-	c.AddCommand(newStackCreateCmd(), newStackListCmd(), newStackShowCmd(), newStackRmCmd(), newStackDiffCmd())
+	c.AddCommand(newStackCreateCmd(), newStackListCmd(), newStackShowCmd(), newStackRmCmd(), newStackDiffCmd(), newStackCommitCmd())
 	return c
 }
 
@@ -233,6 +235,52 @@ func newStackDiffCmd() *cobra.Command {
 			})
 		},
 	}
+	outFlag(c, &out)
+	return c
+}
+
+func newStackCommitCmd() *cobra.Command {
+	var as, desc, out string
+	var task int
+	c := &cobra.Command{
+		Use:   "commit JOB --as NAME [--task N]",
+		Short: "Make what a task changed inside its stack the next version of a stack",
+		Long: `Make the changes task N (default 0) of job JOB made inside its stack the
+next version of stack NAME: the version the job ran in, with the task's
+new, changed and deleted files. The job must have run with --keep-changes
+(burst run --stack REF --keep-changes): its tasks then run on a writable
+root, and each keeps what it changed. With NAME the job's own stack, the
+new version's parent is the version the job ran in; either way its job is
+JOB. The version is stored in the job's project.`,
+		Example: `  burst run --stack tools --keep-changes -- sh -c 'echo v2 > /opt/VERSION'
+  burst stack commit 42 --as tools --description 'VERSION file'
+  burst stack diff tools:1 tools:2`,
+		Args: argsExactly(1, "job id"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOut(c, out); err != nil {
+				return err
+			}
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			if as == "" {
+				return usage("give the stack to make a version of with --as NAME (the job's own stack's name, or a new one)")
+			}
+			if err := burst.CheckStackName(as); err != nil {
+				return usage("--as: %v", err)
+			}
+			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.Stack, error) {
+				return cl.CommitStack(ctx, id, &client.StackCommit{Task: task, As: as, Description: desc})
+			}, func(w io.Writer, s *client.Stack) error {
+				_, err := fmt.Fprintf(w, "stack %s:%d from job %d task %d (%s, %s)\n", s.Name, s.Version, id, task, shortDigest(s.Digest), bytesHuman(s.Size))
+				return err
+			})
+		},
+	}
+	c.Flags().StringVar(&as, "as", "", "the stack `NAME` the changes become the next version of")
+	c.Flags().IntVar(&task, "task", 0, "the task of the job whose changes to take (its index)")
+	c.Flags().StringVar(&desc, "description", "", "what the version holds (default: where it came from)")
 	outFlag(c, &out)
 	return c
 }

@@ -188,7 +188,7 @@ func (s *Server) resolveStack(ctx context.Context, spec *burst.JobSpec) error {
 	if err != nil {
 		return err
 	}
-	*r = burst.StackRef{Name: st.Name, Version: st.Version, Digest: st.Digest, Size: st.Size}
+	*r = burst.StackRef{Name: st.Name, Version: st.Version, Digest: st.Digest, Size: st.Size, Keep: r.Keep}
 	return nil
 }
 

@@ -220,6 +220,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
 	row.CostUSD = float64(t.nusd) / 1e9
 	b.recordOutputs(t, ev)
+	b.recordStackChanges(t, ev) // stack_commit.go
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++

@@ -116,3 +116,34 @@ func UseStack(tx *Tx, id int64, project, digest string, size int64, now time.Tim
 	_, err = tx.AddBlobRef(BlobRefRow{Project: project, Kind: "input", Job: id, Task: 0, Digest: digest, Size: size, Location: loc, CreatedAt: now}, "")
 	return err
 }
+
+// StackChanges is what a task's attempt changed in its stack (migration
+// 23): the blob of its changes' tar.
+type StackChanges struct {
+	Attempt int
+	Digest  string
+	Size    int64
+}
+
+// SaveStackChanges records the changes of the attempt of task idx of job
+// that ended; nil clears an earlier attempt's.
+func SaveStackChanges(tx *Tx, job int64, idx int, c *StackChanges) error {
+	if _, err := tx.exec(`DELETE FROM stack_changes WHERE job_id = ? AND idx = ?`, job, idx); err != nil || c == nil {
+		return err
+	}
+	_, err := tx.exec(`INSERT INTO stack_changes (job_id, idx, attempt, digest, size) VALUES (?, ?, ?, ?, ?)`,
+		job, idx, c.Attempt, c.Digest, c.Size)
+	return err
+}
+
+// TaskStackChanges reads what task idx of job changed in its stack (nil:
+// nothing recorded).
+func (s *Store) TaskStackChanges(ctx context.Context, job int64, idx int) (*StackChanges, error) {
+	var c StackChanges
+	err := s.r.QueryRowContext(ctx, `SELECT attempt, digest, size FROM stack_changes WHERE job_id = ? AND idx = ?`, job, idx).
+		Scan(&c.Attempt, &c.Digest, &c.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &c, err
+}
