@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/burst-sh/burst/client"
 )
 
 // needStackTools fails under BURST_CI, and skips loudly otherwise, when
@@ -248,6 +252,90 @@ func TestStackCommit(t *testing.T) {
 	}
 	if list := h.mustRun("stack", "list", "tools", "-q"); list.stdout != "tools:1\ntools:2\n" {
 		t.Errorf("refused commits made versions: %q", list.stdout)
+	}
+}
+
+// A stack shared by link: a second server pulls it with its history (two
+// versions, the second committed from a task, its parent the first), a task there runs inside the
+// pulled version, pulling again adds nothing, and a name that holds
+// another history is refused naming --as. A revoked link, an expired one
+// and one that is no link are each refused in a line.
+func TestStackShare(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	a, b := newHarness(t), newHarness(t)
+	a.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "shared-v1"), "--description", "first")
+	job := jobIDFrom(t, a.mustRun("run", "--stack", "tools", "--keep-changes", "--", "sh", "-c", "echo shared-v2 > /etc/stackmark"))
+	a.mustRun("stack", "commit", idArg(job), "--as", "tools", "--description", "second")
+	sh := a.mustRun("stack", "share", "tools", "--ttl", "2h")
+	link := strings.TrimSpace(sh.stdout)
+	if !strings.Contains(link, "/burst_s_") || !strings.Contains(sh.stderr, "this host only") {
+		t.Fatalf("stack share on a loopback server: want a link and a note that it works on this host only, got\n%s", sh)
+	}
+	r := b.mustRun("stack", "pull", link)
+	if !strings.Contains(r.stdout, "2 versions new, to tools:2") {
+		t.Errorf("stack pull: %s", r)
+	}
+	var here []struct {
+		Version     int    `json:"version"`
+		Parent      int    `json:"parent"`
+		Digest      string `json:"digest"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal([]byte(b.mustRun("stack", "list", "tools", "-o", "json").stdout), &here); err != nil || len(here) != 2 ||
+		here[1].Parent != 1 || here[1].Description != "second" {
+		t.Errorf("the pulled history: %+v %v: want versions 1 and 2, 2's parent 1, descriptions kept", here, err)
+	}
+	there := a.mustRun("stack", "list", "tools", "-o", "json").stdout
+	for _, v := range here {
+		if !strings.Contains(there, v.Digest) {
+			t.Errorf("pulled version %d's digest %s is not the sharing server's", v.Version, v.Digest)
+		}
+	}
+	run := b.mustRun("run", "--stack", "tools:2", "--", "cat", "/etc/stackmark")
+	if run.stdout != "shared-v2\n" {
+		t.Errorf("a task in the pulled stack read %q, want shared-v2", run.stdout)
+	}
+	if again := b.mustRun("stack", "pull", link); !strings.Contains(again.stdout, "up to date") {
+		t.Errorf("pulling twice: %s", again)
+	}
+	b.mustRun("stack", "create", "other", "--from-dir", testRootfs(t, bb, "other"))
+	if clash := b.run("stack", "pull", link, "--as", "other"); clash.code == 0 || !strings.Contains(clash.stderr, "--as NAME") {
+		t.Errorf("a pull onto another history: %s", clash)
+	}
+	if n := b.mustRun("stack", "list", "other", "-q").stdout; n != "other:1\n" {
+		t.Errorf("the refused pull changed stack other: %q", n)
+	}
+	// The sharing server's record: the links and their uses.
+	if ev := a.mustRun("events"); !strings.Contains(ev.stdout, "stack.share") || !strings.Contains(ev.stdout, "stack.pull") {
+		t.Errorf("events of the sharing server lack stack.share and stack.pull:\n%s", ev.stdout)
+	}
+	// Revoked.
+	id := between(a.mustRun("stack", "links").stdout, "\n", "\t")
+	id = strings.Fields(id + " ")[0]
+	a.mustRun("stack", "unshare", id)
+	if links := a.mustRun("stack", "links").stdout; !strings.Contains(links, "revoked") {
+		t.Errorf("stack links after unshare: %s", links)
+	}
+	oneLine := func(r result, want string) {
+		t.Helper()
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("want a failure saying %q in a line, got\n%s", want, r)
+		}
+	}
+	oneLine(b.run("stack", "pull", link, "--as", "again"), "was revoked")
+	// Expired: a link of one second, pulled once the clock is past its
+	// expiry (as the server stored it).
+	var short client.StackLink
+	if err := json.Unmarshal([]byte(a.mustRun("stack", "share", "tools:1", "--ttl", "1s", "-o", "json").stdout), &short); err != nil || short.Link == "" {
+		t.Fatalf("stack share -o json: %+v %v", short, err)
+	}
+	time.Sleep(time.Until(short.Expires) + 50*time.Millisecond)
+	oneLine(b.run("stack", "pull", short.Link, "--as", "late"), "expired")
+	oneLine(b.run("stack", "pull", "https://example.org/nothing"), "is not a stack link")
+	oneLine(b.run("stack", "pull", link[:strings.Index(link, "burst_s_")+12]), "not one of this server's")
+	if n := b.mustRun("stack", "list", "-q").stdout; strings.Contains(n, "again") || strings.Contains(n, "late") {
+		t.Errorf("refused pulls made stacks: %q", n)
 	}
 }
 

@@ -130,7 +130,7 @@ func (s *Server) CommitStack(ctx context.Context, actor string, id int64, req *c
 	if row.Description == "" {
 		row.Description = fmt.Sprintf("%s:%d with the changes of job %d task %d", parent.Name, parent.Version, id, req.Task)
 	}
-	return s.addStack(ctx, actor, &row)
+	return s.addStack(ctx, actor, &row, "")
 }
 
 // openBlob reads the blob digest from wherever the server keeps it.

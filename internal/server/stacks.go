@@ -40,18 +40,26 @@ func (s *Server) CreateStack(ctx context.Context, actor string, req *client.Stac
 	if len(req.Description) > 1024 {
 		return nil, badRequest("a stack's description is %d bytes; the limit is 1024: say it shorter", len(req.Description))
 	}
+	if req.Parent > 0 {
+		if _, err := s.Stack(ctx, fmt.Sprintf("%s:%d", req.Name, req.Parent)); err != nil {
+			return nil, badRequest("parent %d: %v", req.Parent, err)
+		}
+	}
+	if len(req.Origin) > 512 {
+		return nil, badRequest("a stack's origin is %d bytes; the limit is 512", len(req.Origin))
+	}
 	man, err := json.Marshal(req.Manifest)
 	if err != nil {
 		return nil, err
 	}
 	row := store.StackRow{Name: req.Name, Digest: req.Digest, Size: req.Size, Project: req.Project, Author: actor,
-		Description: req.Description, Manifest: man, CreatedAt: time.Now().UTC()}
-	return s.addStack(ctx, actor, &row)
+		Description: req.Description, Parent: req.Parent, Manifest: man, CreatedAt: time.Now().UTC()}
+	return s.addStack(ctx, actor, &row, req.Origin)
 }
 
 // addStack writes row as its name's next version, once its project holds
 // its blob, with an audit event.
-func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow) (*client.Stack, error) {
+func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow, origin string) (*client.Stack, error) {
 	ev := s.newEvent(actor, "stack.create", row.Project, "stack "+row.Name, "")
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
 		held, err := store.ProjectHolds(tx, row.Project, row.Digest)
@@ -67,6 +75,9 @@ func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow
 		ev.Message = fmt.Sprintf("stack %s:%d (%s, %d bytes)", row.Name, row.Version, row.Digest, row.Size)
 		if row.Job > 0 {
 			ev.Message += fmt.Sprintf(" from job %d", row.Job)
+		}
+		if origin != "" {
+			ev.Message += " pulled from " + origin
 		}
 		return store.AppendEvent(tx, &ev)
 	})
