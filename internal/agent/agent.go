@@ -573,7 +573,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
-		In:   in, Out: out, IOStats: as.Pipe != nil,
+		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
 	})
 	if err != nil {
 		if script != "" {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -28,17 +27,14 @@ import (
 //
 //	burst agent-stack-exec LOWER STATE -- bwrap ... --bind STATE/merged / ...
 //
-// The command re-runs itself in new user (its uid mapped to 0) and mount
-// namespaces (a Go program cannot unshare a user namespace once its
-// threads run), mounts the overlay there and execs bwrap; the outer one
-// passes signals on and exits as the inner did. The mount lives as long
-// as the namespace: it needs no unmounting.
+// The runner starts it in new user (the agent's uid and gid mapped to 0)
+// and mount namespaces (runner.Spec.UserNS), where it may mount; it
+// mounts the overlay and execs bwrap. The mount lives as long as the
+// namespace: it needs no unmounting. main runs the command before any
+// of the CLI is set up.
 
 // StackExecCmd is the hidden subcommand that runs a writable stack.
 const StackExecCmd = "agent-stack-exec"
-
-// stackExecInner marks the re-run inside the new namespaces.
-const stackExecInner = "BURST_STACK_EXEC_INNER"
 
 // changesDir is where the overlay of the task whose private directory is
 // dir keeps its state: upper (the changes), work (the overlay's) and
@@ -75,73 +71,15 @@ func writableArgv(lower, state string, argv []string) []string {
 	return out
 }
 
-// StackExec is `burst agent-stack-exec LOWER STATE -- ARGV...` (above).
-// It returns only on an error before ARGV ran; else it exits as ARGV did.
+// StackExec is `burst agent-stack-exec LOWER STATE -- ARGV...` (above),
+// run inside the namespaces: it mounts the overlay and becomes ARGV
+// (bwrap, which gives the task the agent's uid and gid back: --uid,
+// --gid). It returns only on an error.
 func StackExec(args []string) error {
 	if len(args) < 4 || args[2] != "--" {
 		return errors.New("usage: burst " + StackExecCmd + " LOWER STATE -- ARGV... (the agent runs it)")
 	}
 	lower, state, argv := args[0], args[1], args[3:]
-	if os.Getenv(stackExecInner) == "1" {
-		return stackExecMount(lower, state, argv)
-	}
-	for _, d := range []string{"upper", "work", "merged"} {
-		if err := os.MkdirAll(filepath.Join(state, d), 0o700); err != nil {
-			return err
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, append([]string{StackExecCmd}, args...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), stackExecInner+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("cannot make the namespaces of a writable stack: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { // ends with the command: done closes when it has
-		for {
-			select {
-			case s := <-sigs:
-				cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	close(done)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			signal.Reset()
-			syscall.Kill(os.Getpid(), ws.Signal())
-			os.Exit(128 + int(ws.Signal()))
-		}
-		os.Exit(ee.ExitCode())
-	}
-	if err != nil {
-		return err
-	}
-	os.Exit(0)
-	return nil
-}
-
-// stackExecMount runs inside the new namespaces: it mounts the overlay
-// and becomes argv, the task's uid and gid given back inside bwrap's own
-// namespace (--uid, --gid) so that it sees the ids it would unsandboxed.
-func stackExecMount(lower, state string, argv []string) error {
-	os.Unsetenv(stackExecInner)
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower,
 		filepath.Join(state, "upper"), filepath.Join(state, "work"))
 	if err := unix.Mount("overlay", filepath.Join(state, "merged"), "overlay", 0, opts); err != nil {
@@ -152,6 +90,18 @@ func stackExecMount(lower, state string, argv []string) error {
 		return err
 	}
 	return syscall.Exec(bin, argv, os.Environ())
+}
+
+// newChangesDir makes the overlay's state directory afresh (an earlier
+// attempt's is removed).
+func newChangesDir(state string) error {
+	os.RemoveAll(state)
+	for _, d := range []string{"upper", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(state, d), 0o700); err != nil {
+			return fmt.Errorf("cannot make the writable stack's directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // changesName is the name the changes' tar is uploaded under (it is no

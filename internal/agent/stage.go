@@ -103,7 +103,11 @@ func (a *Agent) startStaged(as client.Assignment, jc *client.JobContext, o *open
 		o.stackRoot = root
 		if jc.Stack.Keep {
 			st.changes = changesDir(st.dir)
-			os.RemoveAll(st.changes) // an earlier attempt's
+			if err := newChangesDir(st.changes); err != nil {
+				a.unstage(st)
+				a.endOpening(as, o, err.Error(), errStageLost{err})
+				return
+			}
 			o.stackState = st.changes
 		}
 	}
