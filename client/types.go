@@ -112,10 +112,13 @@ type Assignment struct {
 // Plumbing connects one task of a pipe: where its stdin comes from, where
 // its stdout goes, and the line junctions its agent runs for the pipe.
 type Plumbing struct {
-	Stage     string     `json:"stage"`
-	Stdin     End        `json:"stdin"`
-	Stdout    End        `json:"stdout"`
-	Junctions []Junction `json:"junctions,omitempty"`
+	Stage string `json:"stage"`
+	// Stack is the software stack the stage runs inside (burst pipe's
+	// per-stage --stack), with the job's directory at /work.
+	Stack     *burst.StackRef `json:"stack,omitempty"`
+	Stdin     End             `json:"stdin"`
+	Stdout    End             `json:"stdout"`
+	Junctions []Junction      `json:"junctions,omitempty"`
 }
 
 // End is one end of a stream. Zero: /dev/null for stdin, the task's own

@@ -339,6 +339,29 @@ func TestStackShare(t *testing.T) {
 	}
 }
 
+// A pipe whose middle stage alone runs inside a stack: it reads the
+// stack's own file and the first stage's stream; the stages around it run
+// on the host. Bad stack references in a stage are refused at their
+// column, nothing submitted.
+func TestStackPipeStage(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "pipe-mark"))
+	r := h.mustRun("pipe", `echo from-host | --stack tools sh -c 'cat; cat /etc/stackmark; if test -e /usr/bin/bwrap; then echo host-visible; fi' | tr a-z A-Z`)
+	if r.stdout != "FROM-HOST\nPIPE-MARK\n" {
+		t.Errorf("a pipe with a stage in a stack wrote %q, want the host's line and the stack's mark, upper-cased on the host", r.stdout)
+	}
+	bad := h.run("pipe", "a | --stack tools:0 b")
+	if bad.code == 0 || !strings.Contains(bad.stderr, "a version is a number from 1") || strings.Contains(bad.stderr, "goroutine") {
+		t.Errorf("a stage's bad stack reference: %s", bad)
+	}
+	missing := h.run("pipe", "true | --stack nope cat")
+	if missing.code == 0 || !strings.Contains(missing.stderr, "burst stack create nope") {
+		t.Errorf("a stage's unknown stack: %s", missing)
+	}
+}
+
 // between is the text of s after the first from, up to to.
 func between(s, from, to string) string {
 	_, rest, ok := strings.Cut(s, from)

@@ -473,6 +473,14 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	}
 	defer a.hub.expect(accepts)()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
+	if as.Pipe.Stack != nil { // its stack, fetched before its streams connect (stack.go)
+		root, err := a.stackRoot(cctx, as.Pipe.Stack)
+		if err != nil {
+			a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
+			return
+		}
+		o.stackRoot = root
+	}
 	var files []*os.File
 	rs := &relays{} // the relays of its encrypted streams
 	fail := func(err error) {

@@ -496,20 +496,8 @@ left alone and the pull refused: pull under another name with --as.`,
 // stackFlag reads --stack: NAME, NAME:V or NAME@sha256:HEX, resolved by
 // the server at submit.
 func stackFlag(v string) (*burst.StackRef, error) {
-	r := &burst.StackRef{Name: v}
-	if n, d, ok := strings.Cut(v, "@"); ok {
-		r.Name, r.Digest = n, d
-		if !burst.ValidDigest(d) {
-			return nil, usage("--stack %s: a digest is sha256:<64 hex> (see `burst stack list`)", v)
-		}
-	} else if n, ver, ok := strings.Cut(v, ":"); ok {
-		x, err := strconv.Atoi(ver)
-		if err != nil || x < 1 {
-			return nil, usage("--stack %s: a version is a number from 1 (NAME:3)", v)
-		}
-		r.Name, r.Version = n, x
-	}
-	if err := burst.CheckStackName(r.Name); err != nil {
+	r, err := burst.ParseStackRef(v)
+	if err != nil {
 		return nil, usage("--stack: %v", err)
 	}
 	return r, nil

@@ -181,13 +181,19 @@ func (s *Server) manifest(ctx context.Context, st *client.Stack) ([]stack.File, 
 	return m, json.Unmarshal(raw, &m)
 }
 
-// resolveStack fills spec.Stack, which names a stack (Name, and Version
-// or Digest), with the version it names now: a job keeps that version.
+// resolveStack fills spec's stack references (its own, its pipe
+// stages'), which name a stack (Name, and Version or Digest), with the
+// version each names now: a job keeps that version.
 func (s *Server) resolveStack(ctx context.Context, spec *burst.JobSpec) error {
-	r := spec.Stack
-	if r == nil {
-		return nil
+	for _, r := range spec.Stacks() {
+		if err := s.resolveRef(ctx, r); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (s *Server) resolveRef(ctx context.Context, r *burst.StackRef) error {
 	ref := r.Name
 	switch {
 	case r.Digest != "":
@@ -214,20 +220,11 @@ func mayEditStack(ctx context.Context, project string) error {
 
 // parseStackRef splits NAME, NAME:V or NAME@sha256:HEX.
 func parseStackRef(ref string) (name string, version int, digest string, err error) {
-	if n, d, ok := strings.Cut(ref, "@"); ok {
-		if !burst.ValidDigest(d) {
-			return "", 0, "", fmt.Errorf("stack %q: a digest is sha256:<64 hex> (see `burst stack list`)", ref)
-		}
-		return n, 0, d, burst.CheckStackName(n)
+	r, err := burst.ParseStackRef(ref)
+	if err != nil {
+		return "", 0, "", err
 	}
-	if n, v, ok := strings.Cut(ref, ":"); ok {
-		version, err = strconv.Atoi(v)
-		if err != nil || version < 1 {
-			return "", 0, "", fmt.Errorf("stack %q: a version is a number from 1 (NAME:3)", ref)
-		}
-		return n, version, "", burst.CheckStackName(n)
-	}
-	return ref, 0, "", burst.CheckStackName(ref)
+	return r.Name, r.Version, r.Digest, nil
 }
 
 func stackOf(r store.StackRow) *client.Stack {
