@@ -472,7 +472,7 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		}
 	}
 	defer a.hub.expect(accepts)()
-	cctx := o.ctx // a cancel while it waits for a stream ends the wait
+	cctx := o.ctx             // a cancel while it waits for a stream ends the wait
 	if as.Pipe.Stack != nil { // its stack, fetched before its streams connect (stack.go)
 		root, err := a.stackRoot(cctx, as.Pipe.Stack)
 		if err != nil {
