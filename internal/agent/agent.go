@@ -472,8 +472,9 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 		}
 	}
 	defer a.hub.expect(accepts)()
-	cctx := o.ctx             // a cancel while it waits for a stream ends the wait
-	if as.Pipe.Stack != nil { // its stack, fetched before its streams connect (stack.go)
+	cctx := o.ctx // a cancel while it waits for a stream ends the wait
+	// Its stack, fetched before its streams connect (stack.go).
+	if as.Pipe.Stack != nil {
 		root, err := a.stackRoot(cctx, as.Pipe.Stack)
 		if err != nil {
 			a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
