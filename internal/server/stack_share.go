@@ -38,16 +38,9 @@ const (
 // ShareStack makes a link to ref: NAME shares every version, NAME:V the
 // versions 1 to V. Members of the stack's project may.
 func (s *Server) ShareStack(ctx context.Context, actor, ref string, req *client.StackShare) (*client.StackLink, error) {
-	st, err := s.Stack(ctx, ref)
+	st, version, err := s.stackToEdit(ctx, ref)
 	if err != nil {
 		return nil, err
-	}
-	if err := mayEditStack(ctx, st.Project); err != nil {
-		return nil, err
-	}
-	version := st.Version
-	if !strings.ContainsAny(ref, ":@") {
-		version = 0
 	}
 	ttl := DefaultStackLinkTTL
 	if req.TTL != "" {

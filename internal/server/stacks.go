@@ -125,16 +125,9 @@ func (s *Server) Stack(ctx context.Context, ref string) (*client.Stack, error) {
 // RemoveStack deletes a stack (ref NAME) or one version (NAME:V). Its
 // project's members may; others are refused.
 func (s *Server) RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error) {
-	st, err := s.Stack(ctx, ref)
+	st, version, err := s.stackToEdit(ctx, ref)
 	if err != nil {
 		return nil, err
-	}
-	if err := mayEditStack(ctx, st.Project); err != nil {
-		return nil, err
-	}
-	version := st.Version
-	if !strings.ContainsAny(ref, ":@") {
-		version = 0
 	}
 	var n int64
 	ev := s.newEvent(actor, "stack.rm", st.Project, "stack "+st.Name, "")
@@ -149,6 +142,23 @@ func (s *Server) RemoveStack(ctx context.Context, actor, ref string) (*client.St
 		return nil, err
 	}
 	return &client.StackRemoved{Name: st.Name, Versions: n}, nil
+}
+
+// stackToEdit resolves ref for a change the caller must be a member of
+// its project for: the version it names, and 0 when it names the stack
+// whole (NAME).
+func (s *Server) stackToEdit(ctx context.Context, ref string) (*client.Stack, int, error) {
+	st, err := s.Stack(ctx, ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := mayEditStack(ctx, st.Project); err != nil {
+		return nil, 0, err
+	}
+	if !strings.ContainsAny(ref, ":@") {
+		return st, 0, nil
+	}
+	return st, st.Version, nil
 }
 
 // DiffStacks lists what changed from version a to version b.

@@ -26,44 +26,7 @@ const opaqueRecord = "BURST.opaque"
 
 // PackChanges writes the overlay upper directory upper to w as a changes
 // tar (above).
-func PackChanges(upper string, w io.Writer) (*Packed, error) {
-	var ents []entry
-	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(upper, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		name := filepath.ToSlash(rel)
-		if whiteout(fi) {
-			ents = append(ents, entry{hdr: &tar.Header{Name: name, Typeflag: tar.TypeChar, ModTime: fi.ModTime()}})
-			return nil
-		}
-		hdr, err := header(name, fi, p)
-		if err != nil || hdr == nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeDir && opaque(p) {
-			hdr.PAXRecords = map[string]string{opaqueRecord: "y"}
-		}
-		e := entry{hdr: hdr}
-		if hdr.Typeflag == tar.TypeReg {
-			e.src = p
-		}
-		ents = append(ents, e)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", upper, err)
-	}
-	return write(ents, w)
-}
+func PackChanges(upper string, w io.Writer) (*Packed, error) { return packTree(upper, w, true) }
 
 // ApplyChanges applies the changes tar r to the tree root: a file or
 // link replaces root's at its path, a directory is made (an opaque one
