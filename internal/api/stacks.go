@@ -93,10 +93,10 @@ func (h *handler) stackRoutes(mux *http.ServeMux) {
 		}
 		respond(w, 200)(b.UnshareStack(r.Context(), actorOf(r), id))
 	})
-	mux.HandleFunc("GET "+stackPullPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/stack-pull", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(b.PulledStack(r.Context(), bearer(r)))
 	})
-	mux.HandleFunc("GET "+stackPullPath+"/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/stack-pull/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
 		offset, ok := rangeStart(r.Header.Get("Range"))
 		rd, err := b.PulledBlob(r.Context(), bearer(r), r.PathValue("digest"), offset)
 		writeBlob(w, r, rd, err, ok)

@@ -49,7 +49,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
 	fl.StringVar(&f.stack, "stack", "", "run each task inside this software `STACK` (NAME, NAME:V or NAME@sha256:HEX; see `burst stack`), in /work")
-	fl.BoolVar(&f.keep, "keep-changes", false, "with --stack: a writable root whose changes each task keeps, for `burst stack commit JOB --as NAME`")
+	fl.BoolVar(&f.keep, "keep-changes", false, "with --stack: a writable root whose changes each task keeps, for burst stack commit JOB --as NAME")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
