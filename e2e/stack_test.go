@@ -152,7 +152,7 @@ func TestStackBadInput(t *testing.T) {
 // A map inside a stack on two namespace hosts that share nothing with
 // the server: each host fetches the stack's blob from the server, every
 // task runs inside it (it reads the stack's own file) and both hosts
-// run some.
+// run some; then a pipe whose stage runs inside the stack there.
 func TestStackMapHosts(t *testing.T) {
 	t.Parallel()
 	bb := needStackTools(t)
@@ -190,6 +190,13 @@ func TestStackMapHosts(t *testing.T) {
 	}
 	if len(per) != 2 {
 		t.Errorf("tasks ran on %v, want both hosts' machines", per)
+	}
+	// A pipe stage inside the stack on a host: its machine may read the
+	// stack's blob because the pipe uses it.
+	pc := h.command("pipe", "--on", "stackmap", "echo piped | --stack tools sh -c 'cat; cat /etc/stackmark'")
+	pc.Dir = "/"
+	if pr := h.exec(pc); pr.code != 0 || pr.stdout != "piped\nhosts-mark\n" {
+		t.Errorf("a pipe stage in a stack on a host: %s", pr)
 	}
 }
 
