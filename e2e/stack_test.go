@@ -369,6 +369,39 @@ func TestStackPipeStage(t *testing.T) {
 	}
 }
 
+// On a machine without bwrap (its agent's PATH lacks it) the agent says
+// it runs no stacks: a stack job bound to its cluster is refused at
+// submit in one line naming the fix, nothing submitted, while the same
+// job without a stack runs.
+func TestStackRefusedWithoutBwrap(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	bin := filepath.Join(t.TempDir(), "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/bin/sh", "/bin/true"} {
+		if err := os.Symlink(p, filepath.Join(bin, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.setEnv("PATH", bin)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "m"))
+	h.waitFor("the local agent to register", 30*time.Second, func() bool {
+		return strings.Contains(h.mustRun("machine", "list").stdout, "running")
+	})
+	r := h.run("run", "--stack", "tools", "--", "true")
+	if r.code == 0 || !strings.Contains(r.stderr, "no machine of cluster local can run stacks") || !strings.Contains(r.stderr, "install bubblewrap") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("a stack job where no machine runs stacks: want a refusal in a line, got\n%s", r)
+	}
+	if jobs := h.jobsJSON(); len(jobs) != 0 {
+		t.Errorf("the refused submission left %d jobs", len(jobs))
+	}
+	h.mustRun("run", "--", "true")
+}
+
 // between is the text of s after the first from, up to to.
 func between(s, from, to string) string {
 	_, rest, ok := strings.Cut(s, from)

@@ -219,6 +219,50 @@ func (s *Server) resolveRef(ctx context.Context, r *burst.StackRef) error {
 	return nil
 }
 
+// refuseNoStackMachine refuses a job with a stack (its own, or a pipe
+// stage's) bound to a cluster whose machines registered now all said
+// they run no stacks: it would wait for ever. A cluster with none
+// registered yet is given the benefit of the doubt (it waits, saying why:
+// sched's waitReason).
+func (s *Server) refuseNoStackMachine(spec *burst.JobSpec) error {
+	var clusters []string
+	if spec.Stack != nil {
+		clusters = append(clusters, clusterName(spec.Cluster))
+	}
+	if spec.Pipe != nil {
+		for _, st := range spec.Pipe.Stages {
+			if st.Stack != nil {
+				c := st.Cluster
+				if c == "" {
+					c = clusterName(spec.Cluster)
+				}
+				clusters = append(clusters, c)
+			}
+		}
+	}
+	if len(clusters) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range clusters {
+		n, able := 0, 0
+		for _, m := range s.machines {
+			if m.registered && m.row.Cluster == c && m.row.State == burst.MachineRunning {
+				n++
+				if m.stacks {
+					able++
+				}
+			}
+		}
+		if n > 0 && able == 0 {
+			return badRequest("no machine of cluster %s can run stacks (bwrap and user namespaces: see docs/stacks.md): its %s said no; install bubblewrap there, or run on another cluster (--on CLUSTER)",
+				c, burst.Plural(n, "machine"))
+		}
+	}
+	return nil
+}
+
 // mayEditStack is nil when the caller may change project's stacks.
 func mayEditStack(ctx context.Context, project string) error {
 	p := auth.From(ctx)

@@ -47,6 +47,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.resolveStack(ctx, spec); err != nil { // stacks.go
 		return nil, err
 	}
+	if err := s.refuseNoStackMachine(spec); err != nil {
+		return nil, err
+	}
 	if err := s.refuseNewWork(); err != nil {
 		return nil, err
 	}
