@@ -339,6 +339,11 @@ func TestStackShare(t *testing.T) {
 	}
 	time.Sleep(time.Until(short.Expires) + 50*time.Millisecond)
 	oneLine(b.run("stack", "pull", short.Link, "--as", "late"), "expired")
+	// Removed: a live link to a stack that is gone.
+	a.mustRun("stack", "create", "gone", "--from-dir", testRootfs(t, bb, "gone"))
+	goneLink := strings.TrimSpace(a.mustRun("stack", "share", "gone").stdout)
+	a.mustRun("stack", "rm", "gone")
+	oneLine(b.run("stack", "pull", goneLink), "was removed")
 	oneLine(b.run("stack", "pull", "https://example.org/nothing"), "is not a stack link")
 	oneLine(b.run("stack", "pull", link[:strings.Index(link, "burst_s_")+12]), "not one of this server's")
 	if n := b.mustRun("stack", "list", "-q").stdout; strings.Contains(n, "again") || strings.Contains(n, "late") {
