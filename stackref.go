@@ -3,6 +3,8 @@ package burst
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 )
 
 // StackRef is the software stack a job's tasks run inside (docs/stacks.md),
@@ -14,6 +16,9 @@ type StackRef struct {
 	Version int    `json:"version"`
 	Digest  string `json:"digest"`
 	Size    int64  `json:"size"`
+	// Keep: each task runs on a writable root whose changes are kept,
+	// for `burst stack commit` (burst run --keep-changes).
+	Keep bool `json:"keep,omitempty"`
 }
 
 // String is NAME:VERSION.
@@ -30,20 +35,57 @@ func CheckStackName(name string) error {
 	return nil
 }
 
-// validateStack checks a resolved stack reference.
-func (s *JobSpec) validateStack() error {
-	r := s.Stack
-	if r == nil {
-		return nil
-	}
-	if s.Native {
-		return fmt.Errorf("--stack needs burst's agents: drop --native")
+// ParseStackRef reads a stack reference as people write it: NAME (its
+// latest version when resolved), NAME:V or NAME@sha256:HEX.
+func ParseStackRef(ref string) (*StackRef, error) {
+	r := &StackRef{Name: ref}
+	if n, d, ok := strings.Cut(ref, "@"); ok {
+		r.Name, r.Digest = n, d
+		if !ValidDigest(d) {
+			return nil, fmt.Errorf("stack %s: a digest is sha256:<64 hex> (see `burst stack list`)", quoteShort(ref))
+		}
+	} else if n, v, ok := strings.Cut(ref, ":"); ok {
+		x, err := strconv.Atoi(v)
+		if err != nil || x < 1 {
+			return nil, fmt.Errorf("stack %s: a version is a number from 1 (NAME:3)", quoteShort(ref))
+		}
+		r.Name, r.Version = n, x
 	}
 	if err := CheckStackName(r.Name); err != nil {
-		return err
+		return nil, err
 	}
-	if r.Digest != "" && !ValidDigest(r.Digest) {
-		return fmt.Errorf("stack %s: digest %s is not sha256:<64 hex>", r.Name, quoteShort(r.Digest))
+	return r, nil
+}
+
+// Stacks are the stack references of the job: its own, and each pipe
+// stage's (pointers into s).
+func (s *JobSpec) Stacks() []*StackRef {
+	var out []*StackRef
+	if s.Stack != nil {
+		out = append(out, s.Stack)
+	}
+	if s.Pipe != nil {
+		for i := range s.Pipe.Stages {
+			if r := s.Pipe.Stages[i].Stack; r != nil {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// validateStack checks the resolved stack references.
+func (s *JobSpec) validateStack() error {
+	for _, r := range s.Stacks() {
+		if s.Native {
+			return fmt.Errorf("--stack needs burst's agents: drop --native")
+		}
+		if err := CheckStackName(r.Name); err != nil {
+			return err
+		}
+		if r.Digest != "" && !ValidDigest(r.Digest) {
+			return fmt.Errorf("stack %s: digest %s is not sha256:<64 hex>", r.Name, quoteShort(r.Digest))
+		}
 	}
 	return nil
 }

@@ -112,10 +112,13 @@ type Assignment struct {
 // Plumbing connects one task of a pipe: where its stdin comes from, where
 // its stdout goes, and the line junctions its agent runs for the pipe.
 type Plumbing struct {
-	Stage     string     `json:"stage"`
-	Stdin     End        `json:"stdin"`
-	Stdout    End        `json:"stdout"`
-	Junctions []Junction `json:"junctions,omitempty"`
+	Stage string `json:"stage"`
+	// Stack is the software stack the stage runs inside (burst pipe's
+	// per-stage --stack), with the job's directory at /work.
+	Stack     *burst.StackRef `json:"stack,omitempty"`
+	Stdin     End             `json:"stdin"`
+	Stdout    End             `json:"stdout"`
+	Junctions []Junction      `json:"junctions,omitempty"`
 }
 
 // End is one end of a stream. Zero: /dev/null for stdin, the task's own
@@ -174,6 +177,10 @@ type TaskEvent struct {
 	// With "exited", of a staged task: the files its --out globs matched,
 	// uploaded before this event was sent.
 	Outputs []OutputFile `json:"outputs,omitempty"`
+	// With "exited", of a task whose job keeps its stack changes
+	// (StackRef.Keep): the tar of what it changed, uploaded as an output
+	// blob; nil when it changed nothing.
+	StackChanges *OutputFile `json:"stack_changes,omitempty"`
 }
 
 // OutputFile is a file a task left in its private directory that matched

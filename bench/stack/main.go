@@ -6,8 +6,10 @@
 // from the machine's cache. It prints seconds per round, ms per task and
 // the overhead per task (stack minus bare, medians over the rounds), and
 // the same for the sandbox alone (bwrap running `true` against `true`
-// exec'd directly). The goal is <= 5 ms per task. Run from the module's
-// root:
+// exec'd directly). The goal is <= 5 ms per task. With -keep it also
+// runs the map with --keep-changes (a writable overlay root per task,
+// burst agent-stack-exec) and prints what that adds. Run from the
+// module's root:
 //
 //	go run ./bench/stack -burst bin/burst -tasks 500 -rounds 3
 //
@@ -29,6 +31,7 @@ func main() {
 	bin := flag.String("burst", "bin/burst", "the burst binary")
 	tasks := flag.Int("tasks", 500, "tasks per map")
 	rounds := flag.Int("rounds", 3, "rounds of each")
+	keep := flag.Bool("keep", false, "also measure --keep-changes (a writable root per task)")
 	flag.Parse()
 	home, err := os.MkdirTemp("", "bench-stack-")
 	must(err)
@@ -57,31 +60,39 @@ func main() {
 	for i := 1; i <= *tasks; i++ {
 		inputs = append(inputs, strconv.Itoa(i))
 	}
-	mapArgs := func(stack bool) []string {
+	mapArgs := func(kind string) []string {
 		a := []string{"map", "-q"}
-		if stack {
+		switch kind {
+		case "stack":
 			a = append(a, "--stack", "bench")
+		case "keep":
+			a = append(a, "--stack", "bench", "--keep-changes")
 		}
 		return append(append(a, "--", "true", "{}"), inputs...)
 	}
-	run(mapArgs(true)...) // fetch and unpack once: the rounds run from the cache
-	var bare, inside []float64
+	run(mapArgs("stack")...) // fetch and unpack once: the rounds run from the cache
+	kinds := []string{"bare", "stack"}
+	if *keep {
+		kinds = append(kinds, "keep")
+	}
+	took := map[string][]float64{}
 	for r := 0; r < *rounds; r++ {
-		for _, stack := range []bool{false, true} {
+		for _, kind := range kinds {
 			t := time.Now()
-			run(mapArgs(stack)...)
+			run(mapArgs(kind)...)
 			s := time.Since(t).Seconds()
-			if stack {
-				inside = append(inside, s)
-			} else {
-				bare = append(bare, s)
-			}
-			fmt.Printf("round %d %-5s %6.2fs  %5.2f ms/task\n", r+1, map[bool]string{false: "bare", true: "stack"}[stack], s, 1000*s/float64(*tasks))
+			took[kind] = append(took[kind], s)
+			fmt.Printf("round %d %-5s %6.2fs  %5.2f ms/task\n", r+1, kind, s, 1000*s/float64(*tasks))
 		}
 	}
-	mb, ms := median(bare), median(inside)
+	mb, ms := median(took["bare"]), median(took["stack"])
 	fmt.Printf("map of %d tasks: bare %.2fs, inside a cached stack %.2fs: %.2fx, overhead %.2f ms per task (goal <= 5)\n",
 		*tasks, mb, ms, ms/mb, 1000*(ms-mb)/float64(*tasks))
+	if *keep {
+		mk := median(took["keep"])
+		fmt.Printf("with --keep-changes %.2fs: %.2f ms per task over bare, %.2f over a read-only stack\n",
+			mk, 1000*(mk-mb)/float64(*tasks), 1000*(mk-ms)/float64(*tasks))
+	}
 	// The sandbox alone.
 	cached := filepath.Join(home, "home", "cache", "stacks")
 	dirs, _ := filepath.Glob(filepath.Join(cached, "*", "rootfs"))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/cli"
 )
 
@@ -23,6 +24,11 @@ import (
 // nothing is done here, and e2e's TestFileLimitRaised checks both.
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == agent.StackExecCmd { // a writable stack's task (agent/stackexec.go): no CLI to start
+		err := agent.StackExec(args[1:])
+		os.Stderr.WriteString("burst: " + err.Error() + "\n")
+		os.Exit(127)
+	}
 	if name := filepath.Base(os.Args[0]); slices.Contains(cli.SlurmNames, name) {
 		args = append([]string{"slurm", name}, args...)
 	}

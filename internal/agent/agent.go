@@ -108,13 +108,14 @@ type Agent struct {
 
 // opening is a pipe stage whose ends are being connected.
 type opening struct {
-	ref       client.TaskRef
-	cancelled bool
-	ctx       context.Context    // ends its waits for streams
-	stop      context.CancelFunc // called by a cancel
-	remote    *remoteTask        // on a remote machine: its private directory and output shipper
-	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
-	stackRoot string             // the root filesystem it runs inside (stack.go)
+	ref        client.TaskRef
+	cancelled  bool
+	ctx        context.Context    // ends its waits for streams
+	stop       context.CancelFunc // called by a cancel
+	remote     *remoteTask        // on a remote machine: its private directory and output shipper
+	stage      *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	stackRoot  string             // the root filesystem it runs inside (stack.go)
+	stackState string             // a writable root's overlay state, its changes kept (stackexec.go)
 	// held is the CPUs and memory it counts in the agent's used from when
 	// it opens: a staged task fetches its inputs, a stage waits for its
 	// streams, before its process starts, and a queued task must not start
@@ -472,6 +473,15 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	}
 	defer a.hub.expect(accepts)()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
+	// Its stack, fetched before its streams connect (stack.go).
+	if as.Pipe.Stack != nil {
+		root, err := a.stackRoot(cctx, as.Pipe.Stack)
+		if err != nil {
+			a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
+			return
+		}
+		o.stackRoot = root
+	}
 	var files []*os.File
 	rs := &relays{} // the relays of its encrypted streams
 	fail := func(err error) {
@@ -563,13 +573,16 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	if o.stackRoot != "" {
 		argv = sandboxArgv(o.stackRoot, ctx.Dir, script, as.GPUIDs, argv)
+		if o.stackState != "" {
+			argv = writableArgv(o.stackRoot, o.stackState, argv)
+		}
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
-		In:   in, Out: out, IOStats: as.Pipe != nil,
+		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
 	})
 	if err != nil {
 		if script != "" {
@@ -653,6 +666,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		a.used.MemBytes -= res.MemBytes
 		ev := exitEvent(as.TaskRef, r)
 		ev.Outputs = outs
+		if o.stage != nil {
+			ev.StackChanges = o.stage.changed
+		}
 		a.sess.EmitLocked(ev)
 		a.mu.Unlock()
 		a.sess.Wake()

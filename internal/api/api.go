@@ -237,6 +237,12 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if r.Method == http.MethodGet && (r.URL.Path == stackPullPath || strings.HasPrefix(r.URL.Path, stackPullPath+"/")) {
+			// A stack link's secret is the credential (stacks.go); the
+			// connection stays a stranger's for netlimit.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.URL.Path == joinPath && r.Method == http.MethodPost {
 			// A join token in the body is the credential (join.go); the
 			// connection stays a stranger's for netlimit.

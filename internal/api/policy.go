@@ -132,6 +132,17 @@ var routes = map[string]rule{
 	"GET /v1/stacks/{ref}":      {auth.List, fromNone},
 	"DELETE /v1/stacks/{ref}":   {auth.Submit, fromStack},
 	"GET /v1/stacks/{ref}/diff": {auth.List, fromNone},
+	// A task's changes as a version: Submit on the job's project (whose
+	// blob store the version goes to).
+	"POST /v1/jobs/{id}/stack-commit": {auth.Submit, fromJob},
+	// Links that share a stack: members of its project make and revoke
+	// them (the server checks); the list names no secret. The pull routes
+	// take a link's secret as their credential, as /v1/join its token.
+	"POST /v1/stacks/{ref}/share":       {auth.Submit, fromStack},
+	"GET /v1/stack-links":               {auth.List, fromNone},
+	"DELETE /v1/stack-links/{id}":       {auth.Submit, fromStack},
+	"GET /v1/stack-pull":                {auth.Open, fromNobody},
+	"GET /v1/stack-pull/blobs/{digest}": {auth.Open, fromNobody},
 
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no

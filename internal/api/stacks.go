@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/auth"
@@ -19,7 +21,19 @@ type Stacks interface {
 	Stack(ctx context.Context, ref string) (*client.Stack, error)
 	RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error)
 	DiffStacks(ctx context.Context, a, b string) (*client.StackDiff, error)
+	CommitStack(ctx context.Context, actor string, job int64, req *client.StackCommit) (*client.Stack, error)
+	ShareStack(ctx context.Context, actor, ref string, req *client.StackShare) (*client.StackLink, error)
+	StackLinks(ctx context.Context) ([]client.StackLink, error)
+	UnshareStack(ctx context.Context, actor string, id int64) (*client.StackLink, error)
+	// The routes a stack link reads with (its secret their bearer token).
+	PulledStack(ctx context.Context, secret string) (*client.StackPulled, error)
+	PulledBlob(ctx context.Context, secret, digest string, offset int64) (*BlobRead, error)
 }
+
+// stackPullPath starts the routes a stack link's secret is the credential
+// of (no user's token: the auth middleware lets them through, as
+// /v1/join).
+const stackPullPath = "/v1/stack-pull"
 
 func (h *handler) stackRoutes(mux *http.ServeMux) {
 	b, ok := h.b.(Stacks)
@@ -51,4 +65,46 @@ func (h *handler) stackRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/stacks/{ref}/diff", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(b.DiffStacks(r.Context(), r.PathValue("ref"), r.URL.Query().Get("to")))
 	})
+	mux.HandleFunc("POST /v1/jobs/{id}/stack-commit", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := jobID(w, r)
+		if !ok {
+			return
+		}
+		var req client.StackCommit
+		if !decode(w, r, &req) {
+			return
+		}
+		respond(w, 200)(b.CommitStack(r.Context(), actorOf(r), id, &req))
+	})
+	mux.HandleFunc("POST /v1/stacks/{ref}/share", func(w http.ResponseWriter, r *http.Request) {
+		var req client.StackShare
+		if decode(w, r, &req) {
+			respond(w, 201)(b.ShareStack(r.Context(), actorOf(r), r.PathValue("ref"), &req))
+		}
+	})
+	mux.HandleFunc("GET /v1/stack-links", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.StackLinks(r.Context()))
+	})
+	mux.HandleFunc("DELETE /v1/stack-links/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			writeJSON(w, 400, client.Error{Message: "stack link id " + strconv.Quote(r.PathValue("id")) + " is not a number: see `burst stack links`"})
+			return
+		}
+		respond(w, 200)(b.UnshareStack(r.Context(), actorOf(r), id))
+	})
+	mux.HandleFunc("GET /v1/stack-pull", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, 200)(b.PulledStack(r.Context(), bearer(r)))
+	})
+	mux.HandleFunc("GET /v1/stack-pull/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
+		offset, ok := rangeStart(r.Header.Get("Range"))
+		rd, err := b.PulledBlob(r.Context(), bearer(r), r.PathValue("digest"), offset)
+		writeBlob(w, r, rd, err, ok)
+	})
+}
+
+// bearer is the request's bearer token ("" for none).
+func bearer(r *http.Request) string {
+	s, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return s
 }

@@ -35,6 +35,7 @@ type resFlags struct {
 	retries int
 	on      string
 	stack   string
+	keep    bool
 }
 
 func (f *resFlags) add(c *cobra.Command) {
@@ -48,6 +49,7 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
 	fl.StringVar(&f.stack, "stack", "", "run each task inside this software `STACK` (NAME, NAME:V or NAME@sha256:HEX; see `burst stack`), in /work")
+	fl.BoolVar(&f.keep, "keep-changes", false, "with --stack: a writable root whose changes each task keeps, for burst stack commit JOB --as NAME")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
@@ -122,6 +124,12 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return err
 		}
 		spec.Stack = r
+	}
+	if ch("keep-changes") && f.keep {
+		if spec.Stack == nil {
+			return usage("--keep-changes keeps what tasks change in their stack: give the stack with --stack NAME")
+		}
+		spec.Stack.Keep = true
 	}
 	return nil
 }

@@ -40,18 +40,26 @@ func (s *Server) CreateStack(ctx context.Context, actor string, req *client.Stac
 	if len(req.Description) > 1024 {
 		return nil, badRequest("a stack's description is %d bytes; the limit is 1024: say it shorter", len(req.Description))
 	}
+	if req.Parent > 0 {
+		if _, err := s.Stack(ctx, fmt.Sprintf("%s:%d", req.Name, req.Parent)); err != nil {
+			return nil, badRequest("parent %d: %v", req.Parent, err)
+		}
+	}
+	if len(req.Origin) > 512 {
+		return nil, badRequest("a stack's origin is %d bytes; the limit is 512", len(req.Origin))
+	}
 	man, err := json.Marshal(req.Manifest)
 	if err != nil {
 		return nil, err
 	}
 	row := store.StackRow{Name: req.Name, Digest: req.Digest, Size: req.Size, Project: req.Project, Author: actor,
-		Description: req.Description, Manifest: man, CreatedAt: time.Now().UTC()}
-	return s.addStack(ctx, actor, &row)
+		Description: req.Description, Parent: req.Parent, Manifest: man, CreatedAt: time.Now().UTC()}
+	return s.addStack(ctx, actor, &row, req.Origin)
 }
 
 // addStack writes row as its name's next version, once its project holds
 // its blob, with an audit event.
-func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow) (*client.Stack, error) {
+func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow, origin string) (*client.Stack, error) {
 	ev := s.newEvent(actor, "stack.create", row.Project, "stack "+row.Name, "")
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
 		held, err := store.ProjectHolds(tx, row.Project, row.Digest)
@@ -67,6 +75,9 @@ func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow
 		ev.Message = fmt.Sprintf("stack %s:%d (%s, %d bytes)", row.Name, row.Version, row.Digest, row.Size)
 		if row.Job > 0 {
 			ev.Message += fmt.Sprintf(" from job %d", row.Job)
+		}
+		if origin != "" {
+			ev.Message += " pulled from " + origin
 		}
 		return store.AppendEvent(tx, &ev)
 	})
@@ -114,16 +125,9 @@ func (s *Server) Stack(ctx context.Context, ref string) (*client.Stack, error) {
 // RemoveStack deletes a stack (ref NAME) or one version (NAME:V). Its
 // project's members may; others are refused.
 func (s *Server) RemoveStack(ctx context.Context, actor, ref string) (*client.StackRemoved, error) {
-	st, err := s.Stack(ctx, ref)
+	st, version, err := s.stackToEdit(ctx, ref)
 	if err != nil {
 		return nil, err
-	}
-	if err := mayEditStack(ctx, st.Project); err != nil {
-		return nil, err
-	}
-	version := st.Version
-	if !strings.ContainsAny(ref, ":@") {
-		version = 0
 	}
 	var n int64
 	ev := s.newEvent(actor, "stack.rm", st.Project, "stack "+st.Name, "")
@@ -138,6 +142,23 @@ func (s *Server) RemoveStack(ctx context.Context, actor, ref string) (*client.St
 		return nil, err
 	}
 	return &client.StackRemoved{Name: st.Name, Versions: n}, nil
+}
+
+// stackToEdit resolves ref for a change the caller must be a member of
+// its project for: the version it names, and 0 when it names the stack
+// whole (NAME).
+func (s *Server) stackToEdit(ctx context.Context, ref string) (*client.Stack, int, error) {
+	st, err := s.Stack(ctx, ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := mayEditStack(ctx, st.Project); err != nil {
+		return nil, 0, err
+	}
+	if !strings.ContainsAny(ref, ":@") {
+		return st, 0, nil
+	}
+	return st, st.Version, nil
 }
 
 // DiffStacks lists what changed from version a to version b.
@@ -170,13 +191,19 @@ func (s *Server) manifest(ctx context.Context, st *client.Stack) ([]stack.File, 
 	return m, json.Unmarshal(raw, &m)
 }
 
-// resolveStack fills spec.Stack, which names a stack (Name, and Version
-// or Digest), with the version it names now: a job keeps that version.
+// resolveStack fills spec's stack references (its own, its pipe
+// stages'), which name a stack (Name, and Version or Digest), with the
+// version each names now: a job keeps that version.
 func (s *Server) resolveStack(ctx context.Context, spec *burst.JobSpec) error {
-	r := spec.Stack
-	if r == nil {
-		return nil
+	for _, r := range spec.Stacks() {
+		if err := s.resolveRef(ctx, r); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (s *Server) resolveRef(ctx context.Context, r *burst.StackRef) error {
 	ref := r.Name
 	switch {
 	case r.Digest != "":
@@ -188,7 +215,51 @@ func (s *Server) resolveStack(ctx context.Context, spec *burst.JobSpec) error {
 	if err != nil {
 		return err
 	}
-	*r = burst.StackRef{Name: st.Name, Version: st.Version, Digest: st.Digest, Size: st.Size}
+	*r = burst.StackRef{Name: st.Name, Version: st.Version, Digest: st.Digest, Size: st.Size, Keep: r.Keep}
+	return nil
+}
+
+// refuseNoStackMachine refuses a job with a stack (its own, or a pipe
+// stage's) bound to a cluster whose machines registered now all said
+// they run no stacks: it would wait for ever. A cluster with none
+// registered yet is given the benefit of the doubt (it waits, saying why:
+// sched's waitReason).
+func (s *Server) refuseNoStackMachine(spec *burst.JobSpec) error {
+	var clusters []string
+	if spec.Stack != nil {
+		clusters = append(clusters, clusterName(spec.Cluster))
+	}
+	if spec.Pipe != nil {
+		for _, st := range spec.Pipe.Stages {
+			if st.Stack != nil {
+				c := st.Cluster
+				if c == "" {
+					c = clusterName(spec.Cluster)
+				}
+				clusters = append(clusters, c)
+			}
+		}
+	}
+	if len(clusters) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range clusters {
+		n, able := 0, 0
+		for _, m := range s.machines {
+			if m.registered && m.row.Cluster == c && m.row.State == burst.MachineRunning {
+				n++
+				if m.stacks {
+					able++
+				}
+			}
+		}
+		if n > 0 && able == 0 {
+			return badRequest("no machine of cluster %s can run stacks (bwrap and user namespaces: see docs/stacks.md): its %s said no; install bubblewrap there, or run on another cluster (--on CLUSTER)",
+				c, burst.Plural(n, "machine"))
+		}
+	}
 	return nil
 }
 
@@ -203,20 +274,11 @@ func mayEditStack(ctx context.Context, project string) error {
 
 // parseStackRef splits NAME, NAME:V or NAME@sha256:HEX.
 func parseStackRef(ref string) (name string, version int, digest string, err error) {
-	if n, d, ok := strings.Cut(ref, "@"); ok {
-		if !burst.ValidDigest(d) {
-			return "", 0, "", fmt.Errorf("stack %q: a digest is sha256:<64 hex> (see `burst stack list`)", ref)
-		}
-		return n, 0, d, burst.CheckStackName(n)
+	r, err := burst.ParseStackRef(ref)
+	if err != nil {
+		return "", 0, "", err
 	}
-	if n, v, ok := strings.Cut(ref, ":"); ok {
-		version, err = strconv.Atoi(v)
-		if err != nil || version < 1 {
-			return "", 0, "", fmt.Errorf("stack %q: a version is a number from 1 (NAME:3)", ref)
-		}
-		return n, version, "", burst.CheckStackName(n)
-	}
-	return ref, 0, "", burst.CheckStackName(ref)
+	return r.Name, r.Version, r.Digest, nil
 }
 
 func stackOf(r store.StackRow) *client.Stack {

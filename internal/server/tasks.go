@@ -220,6 +220,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
 	row.CostUSD = float64(t.nusd) / 1e9
 	b.recordOutputs(t, ev)
+	b.recordStackChanges(t, ev) // stack_commit.go
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++
@@ -332,7 +333,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 		if n := j.pending(); (n > 0 || j.row.Spec.MaxRunning > 0) && !c.x.held(j) {
 			if j.row.Spec.Pipe != nil {
 				if n > 0 && len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
-					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: j.row.Spec.Stack != nil})
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
 				}
 				continue
 			}
@@ -344,7 +345,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 			}
 			if n > 0 {
 				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
-					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: j.row.Spec.Stack != nil})
+					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
 			}
 		}
 	}

@@ -56,7 +56,11 @@ type entry struct {
 // path order, owners mapped to 0, modification times kept (whole
 // seconds), no access or change times, no user or group names. Device
 // files, sockets and fifos are left out (a sandbox makes its own /dev).
-func Pack(dir string, w io.Writer) (*Packed, error) {
+func Pack(dir string, w io.Writer) (*Packed, error) { return packTree(dir, w, false) }
+
+// packTree packs the tree under dir; changes packs it as an overlay's
+// upper directory (changes.go): whiteouts and opaque directories kept.
+func packTree(dir string, w io.Writer, changes bool) (*Packed, error) {
 	var ents []entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -70,9 +74,17 @@ func Pack(dir string, w io.Writer) (*Packed, error) {
 		if err != nil {
 			return err
 		}
-		hdr, err := header(filepath.ToSlash(rel), fi, p)
+		name := filepath.ToSlash(rel)
+		if changes && whiteout(fi) {
+			ents = append(ents, entry{hdr: &tar.Header{Name: name, Typeflag: tar.TypeChar, ModTime: fi.ModTime()}})
+			return nil
+		}
+		hdr, err := header(name, fi, p)
 		if err != nil || hdr == nil {
 			return err
+		}
+		if changes && hdr.Typeflag == tar.TypeDir && opaque(p) {
+			hdr.PAXRecords = map[string]string{opaqueRecord: "y"}
 		}
 		e := entry{hdr: hdr}
 		if hdr.Typeflag == tar.TypeReg {
@@ -136,7 +148,10 @@ func write(ents []entry, w io.Writer) (*Packed, error) {
 	for _, e := range ents {
 		hdr := *e.hdr
 		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		hdr.AccessTime, hdr.ChangeTime, hdr.PAXRecords, hdr.Xattrs = time.Time{}, time.Time{}, nil, nil
+		hdr.AccessTime, hdr.ChangeTime, hdr.Xattrs = time.Time{}, time.Time{}, nil
+		if hdr.PAXRecords[opaqueRecord] != "y" { // a changes tar's opaque directory (changes.go) keeps its mark
+			hdr.PAXRecords = nil
+		}
 		hdr.ModTime = hdr.ModTime.Truncate(time.Second)
 		hdr.Format = tar.FormatPAX
 		name := hdr.Name

@@ -355,6 +355,17 @@ var migrations = []string{
 		PRIMARY KEY (job, task)
 	);
 	CREATE TABLE cache_projects (project TEXT PRIMARY KEY, cache TEXT NOT NULL);`,
+	// 23: what the last attempt of a task that kept its stack changes
+	// changed (stacks.go): the blob of its changes' tar, for
+	// `burst stack commit`.
+	`CREATE TABLE stack_changes (
+		job_id INTEGER NOT NULL,
+		idx INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		PRIMARY KEY (job_id, idx)
+	);`,
 }
 
 func migrate(db *sql.DB) error {

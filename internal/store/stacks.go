@@ -116,3 +116,116 @@ func UseStack(tx *Tx, id int64, project, digest string, size int64, now time.Tim
 	_, err = tx.AddBlobRef(BlobRefRow{Project: project, Kind: "input", Job: id, Task: 0, Digest: digest, Size: size, Location: loc, CreatedAt: now}, "")
 	return err
 }
+
+// StackChanges is what a task's attempt changed in its stack (migration
+// 23): the blob of its changes' tar.
+type StackChanges struct {
+	Attempt int
+	Digest  string
+	Size    int64
+}
+
+// SaveStackChanges records the changes of the attempt of task idx of job
+// that ended; nil clears an earlier attempt's.
+func SaveStackChanges(tx *Tx, job int64, idx int, c *StackChanges) error {
+	if _, err := tx.exec(`DELETE FROM stack_changes WHERE job_id = ? AND idx = ?`, job, idx); err != nil || c == nil {
+		return err
+	}
+	_, err := tx.exec(`INSERT INTO stack_changes (job_id, idx, attempt, digest, size) VALUES (?, ?, ?, ?, ?)`,
+		job, idx, c.Attempt, c.Digest, c.Size)
+	return err
+}
+
+// TaskStackChanges reads what task idx of job changed in its stack (nil:
+// nothing recorded).
+func (s *Store) TaskStackChanges(ctx context.Context, job int64, idx int) (*StackChanges, error) {
+	var c StackChanges
+	err := s.r.QueryRowContext(ctx, `SELECT attempt, digest, size FROM stack_changes WHERE job_id = ? AND idx = ?`, job, idx).
+		Scan(&c.Attempt, &c.Digest, &c.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &c, err
+}
+
+// StackLinkRow is a link that shares a stack (migration 21's
+// stack_links), kept as the SHA-256 of its secret, as join tokens are.
+// Version 0 shares every version of Name.
+type StackLinkRow struct {
+	ID        int64
+	Hash      string
+	Name      string
+	Version   int
+	CreatedBy string
+	Created   time.Time
+	Expires   time.Time
+	Revoked   *time.Time
+}
+
+// AddStackLink stores r and returns its id.
+func AddStackLink(tx *Tx, r StackLinkRow) (int64, error) {
+	res, err := tx.exec(`INSERT INTO stack_links(hash, name, version, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.Hash, r.Name, r.Version, r.CreatedBy, r.Created.UnixMicro(), r.Expires.UnixMicro())
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+const stackLinkCols = `id, hash, name, version, created_by, created_at, expires_at, revoked_at`
+
+func scanStackLink(row scanner) (StackLinkRow, error) {
+	var r StackLinkRow
+	var created, expires int64
+	var revoked sql.NullInt64
+	if err := row.Scan(&r.ID, &r.Hash, &r.Name, &r.Version, &r.CreatedBy, &created, &expires, &revoked); err != nil {
+		return r, err
+	}
+	r.Created, r.Expires = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+	if revoked.Valid {
+		t := time.UnixMicro(revoked.Int64).UTC()
+		r.Revoked = &t
+	}
+	return r, nil
+}
+
+// StackLinks lists the links made, by id.
+func (s *Store) StackLinks(ctx context.Context) ([]StackLinkRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+stackLinkCols+` FROM stack_links ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StackLinkRow
+	for rows.Next() {
+		r, err := scanStackLink(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StackLink reads the link of id, or of hash when id is 0 (ErrNotFound:
+// none).
+func (s *Store) StackLink(ctx context.Context, id int64, hash string) (StackLinkRow, error) {
+	r, err := scanStackLink(s.r.QueryRowContext(ctx, `SELECT `+stackLinkCols+` FROM stack_links WHERE id = ? OR (? = 0 AND hash = ?)`, id, id, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// RevokeStackLink marks link id revoked at now (ErrNotFound: no such link
+// not revoked yet).
+func RevokeStackLink(tx *Tx, id int64, now time.Time) error {
+	res, err := tx.exec(`UPDATE stack_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now.UnixMicro(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
