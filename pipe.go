@@ -25,6 +25,7 @@ type PipeStage struct {
 	Argv      []string  `json:"argv"`
 	Resources Resources `json:"resources"`         // CPUs 0: reserves none, shares the machine's
 	Cluster   string    `json:"cluster,omitempty"` // "": the job's cluster
+	Stack     *StackRef `json:"stack,omitempty"`   // the software stack it runs inside (docs/stacks.md)
 	Parallel  int       `json:"parallel,omitempty"`
 }
 

@@ -89,7 +89,22 @@ type JobSpec struct {
 	// be met (sbatch's default: Reason DependencyNeverSatisfied, until
 	// cancelled); by default burst cancels it, naming the job it needed.
 	KeepUnsatisfiable bool `json:"keep_unsatisfiable,omitempty"`
+	// Stack, when set, is the software stack every task runs inside
+	// (stackref.go): the client names it (Name, and Version or Digest);
+	// the server resolves the rest at submit.
+	Stack *StackRef `json:"stack,omitempty"`
+	// Cache says whether a task whose key (command, environment, inputs,
+	// resources: docs/cache.md) matches a finished successful task's is
+	// not run but given that task's result: CacheOn, CacheOff, or ""
+	// for its project's default (which applies to staged jobs only).
+	Cache string `json:"cache,omitempty"`
 }
+
+// Cache settings of a job (JobSpec.Cache).
+const (
+	CacheOn  = "on"
+	CacheOff = "off"
+)
 
 // MapSpec is a command template run once per input tuple: the cartesian
 // product of Sources, the last varying fastest (GNU parallel's order).
@@ -237,6 +252,9 @@ func (s *JobSpec) validate() error {
 	if err := s.validateKind(); err != nil {
 		return err
 	}
+	if err := s.validateCache(); err != nil {
+		return err
+	}
 	if s.Map != nil {
 		if len(s.Map.Template) == 0 && s.Script == "" {
 			return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
@@ -311,6 +329,9 @@ func (s *JobSpec) validateFields() error {
 	if err := s.validateAfter(); err != nil {
 		return err
 	}
+	if err := s.validateStack(); err != nil {
+		return err
+	}
 	if s.Cluster != "" {
 		if err := checkText("cluster name", s.Cluster, MaxNameBytes, "see `burst cluster list`"); err != nil {
 			return err
@@ -375,6 +396,20 @@ func (s *JobSpec) validateCommon() error {
 	}
 	if s.Tasks < 1 {
 		return fmt.Errorf("a job needs at least one task")
+	}
+	return nil
+}
+
+// validateCache checks Cache: results are reused for run and map jobs
+// that burst's agents run.
+func (s *JobSpec) validateCache() error {
+	switch {
+	case s.Cache != "" && s.Cache != CacheOn && s.Cache != CacheOff:
+		return fmt.Errorf("cache %s: give on or off", quoteShort(s.Cache))
+	case s.Cache == CacheOn && s.Pipe != nil:
+		return errors.New("--cache applies to run and map: a pipe's stages stream into each other and are always run")
+	case s.Cache == CacheOn && s.Native:
+		return errors.New("--cache needs burst's agents: drop --native")
 	}
 	return nil
 }

@@ -425,7 +425,7 @@ var directHTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEn
 // is not ref's is refused at once (a wrong size is not worth asking again).
 func (c *Client) openAt(ctx context.Context, ep *endpoint, ref BlobRef, offset int64) (io.ReadCloser, error) {
 	digest := ref.Digest
-	req, err := ep.newRequest(ctx, "GET", "/v1/blobs/"+digest, nil)
+	req, err := ep.newRequest(ctx, "GET", c.blobsPath()+digest, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -534,7 +534,7 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 	// resumes from cw.n with h still right.
 	h := sha256.New()
 	cw := &countWriter{w: tmp}
-	err = c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, cw, func(ep *endpoint) error {
+	err = c.retrying(ctx, "GET", c.blobsPath()+ref.Digest, cw, func(ep *endpoint) error {
 		body, err := c.openAt(ctx, ep, ref, cw.n)
 		if err != nil {
 			return err
@@ -559,6 +559,14 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// blobsPath is where the client reads blobs: GET PATH/DIGEST.
+func (c *Client) blobsPath() string {
+	if c.blobs != "" {
+		return c.blobs
+	}
+	return "/v1/blobs/"
 }
 
 func verifyRef(ref BlobRef, n int64, h hash.Hash) error {
@@ -587,7 +595,7 @@ func (c *Client) OpenBlob(ctx context.Context, ref BlobRef) (io.ReadCloser, erro
 		return nil, err
 	}
 	var body io.ReadCloser
-	err := c.retrying(ctx, "GET", "/v1/blobs/"+ref.Digest, nil, func(ep *endpoint) error {
+	err := c.retrying(ctx, "GET", c.blobsPath()+ref.Digest, nil, func(ep *endpoint) error {
 		var err error
 		body, err = c.openAt(ctx, ep, ref, 0)
 		return err

@@ -61,6 +61,9 @@ var user = func() string {
 type Client struct {
 	conn  *conn
 	retry Retry
+	// blobs is where blobs are read ("" for /v1/blobs/; a stack link's
+	// puller reads /v1/stack-pull/blobs/: stacks.go).
+	blobs string
 }
 
 // conn is where the server is, shared by a Client and its copies, and

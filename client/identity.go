@@ -15,6 +15,9 @@ const (
 	// JoinTokenPrefix starts a join token: used once, before it expires,
 	// to get a machine credential (POST /v1/join).
 	JoinTokenPrefix = "burst_j_"
+	// StackLinkPrefix starts the secret of a link that shares a stack
+	// (burst stack share): it reads that stack and nothing else.
+	StackLinkPrefix = "burst_s_"
 )
 
 // Roles a user holds in a project, weakest first. An admin holds every

@@ -73,10 +73,15 @@ type JobContext struct {
 	// directory on every machine.
 	Inputs  []burst.Input `json:"inputs,omitempty"`
 	Outputs []string      `json:"outputs,omitempty"`
+	// Stack is the software stack the job's tasks run inside (each in a
+	// private directory, bound at /work).
+	Stack *burst.StackRef `json:"stack,omitempty"`
 }
 
 // Staged reports whether the job's tasks run in private directories.
-func (jc *JobContext) Staged() bool { return len(jc.Inputs) > 0 || len(jc.Outputs) > 0 }
+func (jc *JobContext) Staged() bool {
+	return len(jc.Inputs) > 0 || len(jc.Outputs) > 0 || jc.Stack != nil
+}
 
 // Assignment is a task handed to an agent to run.
 type Assignment struct {
@@ -107,10 +112,13 @@ type Assignment struct {
 // Plumbing connects one task of a pipe: where its stdin comes from, where
 // its stdout goes, and the line junctions its agent runs for the pipe.
 type Plumbing struct {
-	Stage     string     `json:"stage"`
-	Stdin     End        `json:"stdin"`
-	Stdout    End        `json:"stdout"`
-	Junctions []Junction `json:"junctions,omitempty"`
+	Stage string `json:"stage"`
+	// Stack is the software stack the stage runs inside (burst pipe's
+	// per-stage --stack), with the job's directory at /work.
+	Stack     *burst.StackRef `json:"stack,omitempty"`
+	Stdin     End             `json:"stdin"`
+	Stdout    End             `json:"stdout"`
+	Junctions []Junction      `json:"junctions,omitempty"`
 }
 
 // End is one end of a stream. Zero: /dev/null for stdin, the task's own
@@ -169,6 +177,10 @@ type TaskEvent struct {
 	// With "exited", of a staged task: the files its --out globs matched,
 	// uploaded before this event was sent.
 	Outputs []OutputFile `json:"outputs,omitempty"`
+	// With "exited", of a task whose job keeps its stack changes
+	// (StackRef.Keep): the tar of what it changed, uploaded as an output
+	// blob; nil when it changed nothing.
+	StackChanges *OutputFile `json:"stack_changes,omitempty"`
 }
 
 // OutputFile is a file a task left in its private directory that matched
@@ -232,6 +244,10 @@ type Register struct {
 	// POST /v1/agent/output and each task runs in a private directory.
 	// false (as from agents that predate it): the home is shared.
 	Remote bool `json:"remote,omitempty"`
+	// Stacks says the machine runs tasks inside software stacks: bwrap
+	// is there and a user namespace can be made (probed at the agent's
+	// start).
+	Stacks bool `json:"stacks,omitempty"`
 	// SentAt is the agent's clock when it sent this: the server reads
 	// the times of Events against it, so that an agent whose clock is
 	// off by minutes reports times the server's clock agrees with.

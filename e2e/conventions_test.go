@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,7 +18,7 @@ import (
 type listing struct {
 	args  []string
 	items string // "": the JSON is an array of items; else the field that holds them
-	key   string // the field of an item that -q prints
+	key   string // the field of an item that -q prints (fields joined by ":" for "name:version")
 }
 
 // listings are every listing of burst: TestOutputConventions fails on a
@@ -35,6 +36,9 @@ var listings = []listing{
 	{[]string{"cost"}, "lines", "key"},
 	{[]string{"cost", "--by", "project"}, "lines", "key"},
 	{[]string{"events", "--project", "mars"}, "", "id"},
+	{[]string{"stack", "list"}, "", "name:version"},
+	{[]string{"cache", "ls"}, "", "key"},
+	{[]string{"cache", "stats"}, "", "project"},
 }
 
 // TestOutputConventions runs every listing with -o json, -o yaml, -o wide,
@@ -56,6 +60,13 @@ func TestOutputConventions(t *testing.T) {
 	h.mustRun("join-token", "create", "--cluster", "work")
 	writeFile(t, filepath.Join(h.dir, "data.csv"), "a,b\n1,2\n", 0o644)
 	h.mustRun("storage", "put", "data.csv", "--project", "mars")
+	if err := os.MkdirAll(filepath.Join(h.dir, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.dir, "rootfs", "hello"), "hi\n", 0o644)
+	h.mustRun("stack", "create", "tiny", "--from-dir", filepath.Join(h.dir, "rootfs"))
+	out := filepath.Join(h.dir, "out")
+	h.mustRun("run", "--cache", "--", "sh", "-c", "echo cached > "+out) // a cache entry (unstaged: --cache asked)
 
 	for _, ls := range listings {
 		name := strings.Join(ls.args, " ")
@@ -170,11 +181,16 @@ func jsonKeys(t *testing.T, name, text string, ls listing) []string {
 	}
 	keys := []string{}
 	for _, it := range items {
-		k, ok := it.(map[string]any)[ls.key]
-		if !ok {
-			t.Fatalf("%s -o json: an item without %q: %v", name, ls.key, it)
+		// A key of several fields ("name:version") is their values so joined.
+		var parts []string
+		for _, f := range strings.Split(ls.key, ":") {
+			k, ok := it.(map[string]any)[f]
+			if !ok {
+				t.Fatalf("%s -o json: an item without %q: %v", name, f, it)
+			}
+			parts = append(parts, fmt.Sprint(k))
 		}
-		keys = append(keys, fmt.Sprint(k))
+		keys = append(keys, strings.Join(parts, ":"))
 	}
 	return keys
 }

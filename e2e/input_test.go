@@ -49,7 +49,7 @@ func TestBadInput(t *testing.T) {
 		{"logs of a non-number", []string{"logs", "abc"}, []string{"abc", "burst jobs"}},
 		{"wait unknown job", []string{"wait", "999"}, []string{"999", "burst jobs"}},
 		{"cancel unknown job", []string{"cancel", "999"}, []string{"999", "burst jobs"}},
-		{"-o yaml", []string{"jobs", "-o", "yaml"}, []string{"yaml", "json"}},
+		{"-o xml", []string{"jobs", "-o", "xml"}, []string{"xml", "json"}},
 	}
 	if _, err := exec.LookPath("nvidia-smi"); err == nil {
 		t.Log("nvidia-smi is on PATH: skipping the --gpus-without-GPU case")

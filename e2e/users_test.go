@@ -375,6 +375,10 @@ func TestRoleMatrix(t *testing.T) {
 	dg := h.blobFile("matrix.bin", 4096)
 	h.mustRun("storage", "put", "matrix.bin", "--project", "mars")
 	fresh := "sha256:" + strings.Repeat("0", 64)
+	// A stack of mars (its blob the one above), for the routes that edit one.
+	if code, msg := l.call(t, l.admin, "POST", "/v1/stacks", `{"name":"marsstack","project":"mars","digest":"`+dg+`","size":4096}`); code != 200 {
+		t.Fatalf("make a stack of mars: %d %s", code, msg)
+	}
 
 	// want: for each of admin, owner, member, viewer, none, machine: "ok"
 	// (past the policy: any answer but its refusals), "403" or "404". A
@@ -460,6 +464,28 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/storage/rm", `{"project":"mars","digests":["` + dg + `"],"dry_run":true}`, member},
 		{"POST", "/v1/storage/tier", `{"project":"mars","all":true,"to":"ssd","dry_run":true}`, member},
 		{"PUT", "/v1/storage/rules", `{"project":"mars","action":"delete","after_s":86400}`, owner},
+		{"GET", "/v1/jobs/" + jid + "/cache", "", seen},
+		{"GET", "/v1/cache", "", all},
+		{"GET", "/v1/cache?project=mars", "", seen},
+		{"GET", "/v1/cache/stats?project=mars", "", seen},
+		{"POST", "/v1/cache/rm", `{"project":"mars","all":true}`, member},
+		{"PUT", "/v1/cache/default", `{"project":"mars","cache":"on"}`, owner},
+		// Stacks: every user sees them; making a version takes a member of
+		// its project (the body names it), removing one too.
+		{"GET", "/v1/stacks", "", all},
+		{"GET", "/v1/stacks/nosuch", "", all},
+		{"GET", "/v1/stacks/nosuch/diff?other=nosuch:2", "", all},
+		{"POST", "/v1/stacks", `{"name":"s-NAME","project":"mars"}`, member},
+		{"DELETE", "/v1/stacks/nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "403"}}, // a stack no one has: "no stack", but never to a machine
+		{"POST", "/v1/jobs/" + jid + "/stack-commit", `{"as":"s-NAME"}`, member},            // no stack: refused past the policy
+		{"POST", "/v1/stacks/marsstack/share", `{"ttl":"1h"}`, member},                      // links 1 to 3
+		{"GET", "/v1/stack-links", "", all},
+		{"DELETE", "/v1/stack-links/1", "", member}, // alice revokes it; bob and the admin are told it was
+		// A stack link's secret is the pull routes' credential: a user's
+		// or a machine's token is no link, refused whoever sends it.
+		{"GET", "/v1/stack-pull", "", [6]string{"401?", "401?", "401?", "401?", "401?", "401?"}},
+		{"GET", "/v1/stack-pull/blobs/" + dg, "", [6]string{"401?", "401?", "401?", "401?", "401?", "401?"}},
+		{"DELETE", "/v1/stacks/marsstack", "", member},                                           // mars's: its members only (alice removes it; bob then finds none)
 		{"GET", "/v1/dist/burst?arch=nosuch", "", [6]string{"ok", "ok", "ok", "ok", "ok", "ok"}}, // no credential needed
 		{"POST", "/v1/machines/" + mid + "/revoke", "", owner},                                   // last: it loses the machine
 	}

@@ -1,9 +1,9 @@
 // Command burst runs research jobs: on this machine by default, on Slurm
 // clusters and in the cloud as they are added. See `burst help`.
 //
-// Started as sbatch, squeue, scancel, sacct, scontrol or sinfo (a symlink
-// made by `burst slurm link DIR`), it runs that command of its Slurm
-// personality: `sbatch ARGS` is `burst slurm sbatch ARGS`.
+// Started as sbatch, srun, squeue, scancel, sacct, scontrol, sinfo or
+// sacctmgr (a symlink made by `burst slurm link DIR`), it runs that command
+// of its Slurm personality: `sbatch ARGS` is `burst slurm sbatch ARGS`.
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/cli"
 )
 
@@ -23,6 +24,11 @@ import (
 // nothing is done here, and e2e's TestFileLimitRaised checks both.
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == agent.StackExecCmd { // a writable stack's task (agent/stackexec.go): no CLI to start
+		err := agent.StackExec(args[1:])
+		os.Stderr.WriteString("burst: " + err.Error() + "\n")
+		os.Exit(127)
+	}
 	if name := filepath.Base(os.Args[0]); slices.Contains(cli.SlurmNames, name) {
 		args = append([]string{"slurm", name}, args...)
 	}

@@ -79,6 +79,8 @@ type key struct {
 type Agent struct {
 	cfg Config
 
+	stackMu sync.Mutex // one stack unpacked at a time (stack.go)
+
 	mu      sync.Mutex
 	running map[key]*running
 	queue   []queued // prefetched tasks, started in order as resources free up
@@ -106,12 +108,14 @@ type Agent struct {
 
 // opening is a pipe stage whose ends are being connected.
 type opening struct {
-	ref       client.TaskRef
-	cancelled bool
-	ctx       context.Context    // ends its waits for streams
-	stop      context.CancelFunc // called by a cancel
-	remote    *remoteTask        // on a remote machine: its private directory and output shipper
-	stage     *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	ref        client.TaskRef
+	cancelled  bool
+	ctx        context.Context    // ends its waits for streams
+	stop       context.CancelFunc // called by a cancel
+	remote     *remoteTask        // on a remote machine: its private directory and output shipper
+	stage      *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
+	stackRoot  string             // the root filesystem it runs inside (stack.go)
+	stackState string             // a writable root's overlay state, its changes kept (stackexec.go)
 	// held is the CPUs and memory it counts in the agent's used from when
 	// it opens: a staged task fetches its inputs, a stage waits for its
 	// streams, before its process starts, and a queued task must not start
@@ -151,7 +155,8 @@ func Run(ctx context.Context, cfg Config) error {
 	a.sess = session.New(session.Config{
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
-			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID},
+			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID,
+			Stacks: stacksOK()},
 		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Adopt: func(id string) {
 			// Started by hand (or by a Slurm pilot): it takes the id of
@@ -468,6 +473,15 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	}
 	defer a.hub.expect(accepts)()
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
+	// Its stack, fetched before its streams connect (stack.go).
+	if as.Pipe.Stack != nil {
+		root, err := a.stackRoot(cctx, as.Pipe.Stack)
+		if err != nil {
+			a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
+			return
+		}
+		o.stackRoot = root
+	}
 	var files []*os.File
 	rs := &relays{} // the relays of its encrypted streams
 	fail := func(err error) {
@@ -557,12 +571,18 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		}
 		script, argv = path, sargv
 	}
+	if o.stackRoot != "" {
+		argv = sandboxArgv(o.stackRoot, ctx.Dir, script, as.GPUIDs, argv)
+		if o.stackState != "" {
+			argv = writableArgv(o.stackRoot, o.stackState, argv)
+		}
+	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
-		In:   in, Out: out, IOStats: as.Pipe != nil,
+		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
 	})
 	if err != nil {
 		if script != "" {
@@ -646,6 +666,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		a.used.MemBytes -= res.MemBytes
 		ev := exitEvent(as.TaskRef, r)
 		ev.Outputs = outs
+		if o.stage != nil {
+			ev.StackChanges = o.stage.changed
+		}
 		a.sess.EmitLocked(ev)
 		a.mu.Unlock()
 		a.sess.Wake()

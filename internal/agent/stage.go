@@ -36,6 +36,10 @@ type stageTask struct {
 	notes []string // what its end says of its inputs (an s3:// object's digest)
 	globs []string
 	who   client.BlobPut
+	// Of a task that keeps its stack changes (stackexec.go): its
+	// overlay's state directory, and the changes' tar once uploaded.
+	changes string
+	changed *client.OutputFile
 }
 
 // errStageLost marks a staging failure that is the machine's (its cache,
@@ -88,6 +92,24 @@ func (a *Agent) startStaged(as client.Assignment, jc *client.JobContext, o *open
 		a.unstage(st)
 		a.endOpening(as, o, "staging its inputs: "+err.Error(), err)
 		return
+	}
+	if jc.Stack != nil {
+		root, err := a.stackRoot(o.ctx, jc.Stack)
+		if err != nil {
+			a.unstage(st)
+			a.endOpening(as, o, err.Error(), err)
+			return
+		}
+		o.stackRoot = root
+		if jc.Stack.Keep {
+			st.changes = changesDir(st.dir)
+			if err := newChangesDir(st.changes); err != nil {
+				a.unstage(st)
+				a.endOpening(as, o, err.Error(), errStageLost{err})
+				return
+			}
+			o.stackState = st.changes
+		}
 	}
 	a.mu.Lock()
 	o.stage = st
@@ -191,6 +213,9 @@ func (a *Agent) unstage(st *stageTask) {
 	st.pins = nil
 	if st.own && !st.keep {
 		os.RemoveAll(st.dir)
+		if st.changes != "" {
+			os.RemoveAll(st.changes)
+		}
 	}
 }
 
@@ -201,6 +226,15 @@ func (a *Agent) unstage(st *stageTask) {
 func (a *Agent) finishStage(st *stageTask) ([]client.OutputFile, string, error) {
 	defer a.unstage(st)
 	said := st.notes
+	if st.changes != "" {
+		note, err := a.packChanges(st)
+		if err != nil {
+			return nil, "", err
+		}
+		if note != "" {
+			said = append(slices.Clip(said), note)
+		}
+	}
 	if len(st.globs) == 0 {
 		return nil, strings.Join(said, "; "), nil
 	}
@@ -216,27 +250,36 @@ func (a *Agent) finishStage(st *stageTask) ([]client.OutputFile, string, error) 
 	for i, f := range files {
 		paths[i] = filepath.Join(st.dir, filepath.FromSlash(f.Path))
 	}
-	// The server may be away a while (a restart): tried again for as
-	// long as the agent itself waits for it.
+	refs, err := a.upload(st.who, paths)
+	if err != nil {
+		return nil, note, err
+	}
+	for i := range files {
+		files[i].Digest, files[i].Size = refs[i].Digest, refs[i].Size
+	}
+	return files, note, nil
+}
+
+// upload sends files to the blob store as who's. The server may be away
+// a while (a restart): tried again for as long as the agent itself waits
+// for it.
+func (a *Agent) upload(who client.BlobPut, paths []string) ([]client.BlobRef, error) {
 	b := backoff.New(200*time.Millisecond, 5*time.Second)
 	for {
-		refs, err := a.cfg.Client.UploadFiles(a.runCtx, paths, st.who)
-		if err == nil && len(refs) == len(files) {
-			for i := range files {
-				files[i].Digest, files[i].Size = refs[i].Digest, refs[i].Size
-			}
-			return files, note, nil
+		refs, err := a.cfg.Client.UploadFiles(a.runCtx, paths, who)
+		if err == nil && len(refs) == len(paths) {
+			return refs, nil
 		}
 		if err == nil {
-			err = fmt.Errorf("the server answered for %d of %d files", len(refs), len(files))
+			err = fmt.Errorf("the server answered for %d of %d files", len(refs), len(paths))
 		}
 		var ce *client.Error
 		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 || b.Elapsed() > a.cfg.IdleExit {
-			return nil, note, fmt.Errorf("its outputs could not be uploaded: %w", err)
+			return nil, fmt.Errorf("its outputs could not be uploaded: %w", err)
 		}
-		a.cfg.Log.Warn("uploading a task's outputs failed: trying again", "job", st.who.Job, "task", st.who.Task, "err", err)
+		a.cfg.Log.Warn("uploading a task's outputs failed: trying again", "job", who.Job, "task", who.Task, "err", err)
 		if b.Wait(a.runCtx) != nil {
-			return nil, note, errStageLost{fmt.Errorf("the agent stopped before its outputs were uploaded: %w", err)}
+			return nil, errStageLost{fmt.Errorf("the agent stopped before its outputs were uploaded: %w", err)}
 		}
 	}
 }

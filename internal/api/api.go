@@ -195,6 +195,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/agent/interrupted", agentHandler(asOwn(b.Interrupted)))
 	h.outputRoute(mux)
 	h.blobRoutes(mux)
+	h.stackRoutes(mux) // stacks.go
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
 		if !decode(w, r, &rep) {
@@ -233,6 +234,12 @@ func (h *handler) auth(next http.Handler) http.Handler {
 		if r.URL.Path == distPath && r.Method == http.MethodGet {
 			// The binary is no secret (dist.go): a machine fetches it
 			// before it has any credential.
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet && (r.URL.Path == stackPullPath || strings.HasPrefix(r.URL.Path, stackPullPath+"/")) {
+			// A stack link's secret is the credential (stacks.go); the
+			// connection stays a stranger's for netlimit.
 			next.ServeHTTP(w, r)
 			return
 		}

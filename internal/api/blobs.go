@@ -40,6 +40,7 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 		return
 	}
 	h.storageRoutes(mux) // storage_refs.go
+	h.cacheRoutes(mux)   // cache.go
 	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
 		var req client.BlobUploads
 		if !decode(w, r, &req) {
@@ -97,30 +98,7 @@ func (h *handler) blobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
 		offset, ok := rangeStart(r.Header.Get("Range"))
 		rd, err := b.ReadBlob(r.Context(), r.PathValue("digest"), offset)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		if rd.Redirect != "" {
-			http.Redirect(w, r, rd.Redirect, http.StatusTemporaryRedirect)
-			return
-		}
-		defer rd.Body.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Accept-Ranges", "bytes")
-		w.Header().Set("Content-Length", strconv.FormatInt(rd.Size-rd.Offset, 10))
-		status := 200
-		if ok && offset > 0 {
-			w.Header().Set("Content-Range", "bytes "+strconv.FormatInt(offset, 10)+"-"+strconv.FormatInt(rd.Size-1, 10)+"/"+strconv.FormatInt(rd.Size, 10))
-			status = http.StatusPartialContent
-		}
-		w.WriteHeader(status)
-		// A cut answer shows as a short body (Content-Length), never a
-		// long one: the copy stops at the length announced. Over plain TCP
-		// the response's ReadFrom sends the store's *os.File under the
-		// LimitedReader by sendfile(2); over the local unix socket and TLS
-		// it is copied (32 KiB writes).
-		io.Copy(w, io.LimitReader(rd.Body, rd.Size-rd.Offset))
+		writeBlob(w, r, rd, err, ok)
 	})
 	mux.HandleFunc("GET /v1/storage", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, 200)(b.StorageInfo(r.Context()))
@@ -185,4 +163,33 @@ func rangeStart(h string) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// writeBlob answers with the blob rd (or err), from the offset a Range
+// asked for (ranged).
+func writeBlob(w http.ResponseWriter, r *http.Request, rd *BlobRead, err error, ranged bool) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if rd.Redirect != "" {
+		http.Redirect(w, r, rd.Redirect, http.StatusTemporaryRedirect)
+		return
+	}
+	defer rd.Body.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.Header().Set("Content-Length", strconv.FormatInt(rd.Size-rd.Offset, 10))
+	status := 200
+	if ranged && rd.Offset > 0 {
+		w.Header().Set("Content-Range", "bytes "+strconv.FormatInt(rd.Offset, 10)+"-"+strconv.FormatInt(rd.Size-1, 10)+"/"+strconv.FormatInt(rd.Size, 10))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	// A cut answer shows as a short body (Content-Length), never a
+	// long one: the copy stops at the length announced. Over plain TCP
+	// the response's ReadFrom sends the store's *os.File under the
+	// LimitedReader by sendfile(2); over the local unix socket and TLS
+	// it is copied (32 KiB writes).
+	io.Copy(w, io.LimitReader(rd.Body, rd.Size-rd.Offset))
 }

@@ -39,6 +39,7 @@ const (
 	fromSession             // a dashboard page: its session is checked by uiPage, its data filtered
 	fromNobody              // answered before anyone signs in (sign-in page, static files)
 	fromBlob                // a blob: who may depends on what holds it; the server decides (blobs.go)
+	fromStack               // a stack: its project, which the server reads and checks (stacks.go)
 )
 
 type rule struct {
@@ -118,6 +119,30 @@ var routes = map[string]rule{
 	"POST /v1/storage/rm":          {auth.Submit, fromBody},
 	"POST /v1/storage/tier":        {auth.Submit, fromBody},
 	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
+	"GET /v1/jobs/{id}/cache":      {auth.Read, fromJob},
+	"GET /v1/cache":                {auth.Read, fromQuery},
+	"GET /v1/cache/stats":          {auth.Read, fromQuery},
+	"POST /v1/cache/rm":            {auth.Submit, fromBody},
+	"PUT /v1/cache/default":        {auth.Budget, fromBody},
+
+	// Software stacks (stacks.go): every user sees them; making a version
+	// needs Submit on its project, removing one Submit on the stack's.
+	"POST /v1/stacks":           {auth.Submit, fromBody},
+	"GET /v1/stacks":            {auth.List, fromNone},
+	"GET /v1/stacks/{ref}":      {auth.List, fromNone},
+	"DELETE /v1/stacks/{ref}":   {auth.Submit, fromStack},
+	"GET /v1/stacks/{ref}/diff": {auth.List, fromNone},
+	// A task's changes as a version: Submit on the job's project (whose
+	// blob store the version goes to).
+	"POST /v1/jobs/{id}/stack-commit": {auth.Submit, fromJob},
+	// Links that share a stack: members of its project make and revoke
+	// them (the server checks); the list names no secret. The pull routes
+	// take a link's secret as their credential, as /v1/join its token.
+	"POST /v1/stacks/{ref}/share":       {auth.Submit, fromStack},
+	"GET /v1/stack-links":               {auth.List, fromNone},
+	"DELETE /v1/stack-links/{id}":       {auth.Submit, fromStack},
+	"GET /v1/stack-pull":                {auth.Open, fromNobody},
+	"GET /v1/stack-pull/blobs/{digest}": {auth.Open, fromNobody},
 
 	// Joining machines: tokens are the admin's to make (a machine joins
 	// a cluster, whose project pays); the exchange of one takes no
@@ -172,8 +197,11 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			next(mux, w, r)
 			return
 		}
-		if ru.from == fromBlob && p != nil {
-			next(mux, w, r) // a credential; what it may do with the blob is the server's
+		if (ru.from == fromBlob || ru.from == fromStack && p != nil && p.Kind != auth.Machine) && p != nil {
+			// A credential; what it may do with the blob or the stack is
+			// the server's. A machine changes no stack: refused here,
+			// before the server says whether one exists.
+			next(mux, w, r)
 			return
 		}
 		if p == nil || p.Kind == auth.Admin || (p.IsAdmin && ru.action != auth.Agent) {

@@ -34,6 +34,9 @@ own flags are never mistaken for burst's:
   --parallel N  (N copies; input lines are dealt to them, outputs merged
                  whole lines at a time, in the order the copies give them)
   --name NAME   (how the stage is named in burst show and in logs)
+  --stack STACK (the stage runs inside this software stack, NAME, NAME:V
+                 or NAME@sha256:HEX, with this directory at /work; see
+                 burst stack)
 
 All stages start together or not at all. Stages placed on one machine are
 joined by plain OS pipes; stages on different machines by direct TCP
@@ -66,13 +69,14 @@ A pipeline file (-f) holds the same pipe as YAML:
       cpus: 4
       mem: 8G
     - run: cut -f3        # line by line: safe to split over copies
-      parallel: 2         # also: gpus, time, on, name
+      parallel: 2         # also: gpus, time, on, name, stack
     - run: sort           # one copy: a sort split in two sorts each half alone
 
 or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 		Example: `  burst pipe 'seq 1 1000000 | --cpus 2 awk "{s+=\$1} END {print s}"'
   burst pipe 'zcat reads/*.fq.gz | --cpus 4 --mem 8G ./align - | sort -k3 | uniq -c > counts.txt'
   burst pipe 'gen | --parallel 4 --cpus 1 ./score | sort -n'
+  burst pipe 'cat reads.txt | --stack py:3 python3 /opt/count.py | sort'
   burst pipe --on hpc 'generate_data | --gpus 1 filter2 > result.bin'
   burst pipe -f pipeline.yaml
   burst pipe -d --after ok:12 'zcat out.gz | ./summarise > sums.txt'   # once job 12 succeeded
@@ -134,7 +138,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 			// The pipeline itself starts with a stage option.
 			return usage("a pipeline that starts with a stage option goes after --: burst pipe [flags] -- '--cpus 2 gen | ...'")
 		}
-		for _, o := range []string{"cpus", "mem", "gpus", "time", "parallel"} {
+		for _, o := range []string{"cpus", "mem", "gpus", "time", "parallel", "stack"} {
 			if strings.Contains(msg, "unknown flag: --"+o) || o == "cpus" && strings.Contains(msg, "shorthand flag: 'c'") {
 				return usage("burst pipe has no --%s of its own: each stage asks for its resources, before its command, inside the quotes: burst pipe 'gen | --%s N filter'", o, o)
 			}
@@ -165,6 +169,9 @@ func pipeSpec(p *pipe.Pipeline, wd string) *burst.PipeSpec {
 			Name: st.Name, Argv: st.Argv, Cluster: st.Cluster, Parallel: st.Parallel,
 			Resources: burst.Resources{CPUs: st.CPUs, MemBytes: st.MemBytes, GPUs: st.GPUs, TimeLimit: int64(st.TimeLimit.Seconds())},
 		})
+		if st.Stack != "" {
+			ps.Stages[len(ps.Stages)-1].Stack, _ = burst.ParseStackRef(st.Stack) // checked when parsed
+		}
 	}
 	return ps
 }

@@ -98,12 +98,12 @@ BURST_TOKEN, which come first.`,
 		&cobra.Group{ID: "admin", Title: "Server and agents:"},
 	)
 	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newPipeCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
-		newCancelCmd(), newWaitCmd()} {
+		newCancelCmd(), newWaitCmd(), newStackCmd()} {
 		c.GroupID = "jobs"
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
-		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd()} {
+		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd(), newCacheCmd()} {
 		c.GroupID = "money"
 		root.AddCommand(c)
 	}

@@ -34,6 +34,8 @@ type resFlags struct {
 	project string
 	retries int
 	on      string
+	stack   string
+	keep    bool
 	afterFlags
 }
 
@@ -48,6 +50,8 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
 	f.afterFlags.add(c)
+	fl.StringVar(&f.stack, "stack", "", "run each task inside this software `STACK` (NAME, NAME:V or NAME@sha256:HEX; see `burst stack`), in /work")
+	fl.BoolVar(&f.keep, "keep-changes", false, "with --stack: a writable root whose changes each task keeps, for burst stack commit JOB --as NAME")
 }
 
 // apply puts the flags the user set into spec, over whatever a script's
@@ -115,6 +119,19 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			return usage("--on needs a cluster name: see `burst cluster list`")
 		}
 		spec.Cluster = f.on
+	}
+	if ch("stack") {
+		r, err := stackFlag(f.stack)
+		if err != nil {
+			return err
+		}
+		spec.Stack = r
+	}
+	if ch("keep-changes") && f.keep {
+		if spec.Stack == nil {
+			return usage("--keep-changes keeps what tasks change in their stack: give the stack with --stack NAME")
+		}
+		spec.Stack.Keep = true
 	}
 	return f.afterFlags.apply(c, spec)
 }
@@ -188,8 +205,9 @@ burst exits 141, as a pipeline's writer dies of SIGPIPE.
 A SCRIPT (any file with a shebang) is read for #SBATCH directives, which
 set resources as they would under sbatch; sbatch's options given here
 (--array, -o, -e, -n, -N, --export, -p, --open-mode, -D, --gres, ...)
-override them, as with sbatch. Directives burst cannot honour (mail,
-account, qos, ...) are reported, not fatal. The script gets the SLURM_*
+override them, as with sbatch. #SBATCH --account (-A) is the project the
+job is charged to, unless --project is given. Directives burst cannot
+honour (mail, qos, ...) are reported, not fatal. The script gets the SLURM_*
 variables it expects; its output goes to sbatch's files (slurm-%j.out by
 default) and streams here too. Each task of an --array is a job of its own
 to the script (its SLURM_JOB_ID), which show, logs and cancel accept.

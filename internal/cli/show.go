@@ -60,6 +60,11 @@ func newShowCmd() *cobra.Command {
 				if ref.Task >= 0 {
 					jt.ArrayTask = ref
 				}
+				if j.Spec != nil && j.Spec.Pipe == nil && j.Spec.Cache != burst.CacheOff {
+					if jt.Cache, err = cl.CacheUses(ctx, id); err != nil {
+						return nil, err
+					}
+				}
 				return jt, nil
 			}, showJob)
 		},
@@ -77,6 +82,9 @@ type jobWithTasks struct {
 	ArrayTask *client.IDRef `json:"array_task,omitempty"`
 	// Outputs are the staged outputs of the tasks shown.
 	Outputs []client.TaskOutputs `json:"outputs,omitempty"`
+	// Cache says, for each task checked in the result cache, hit or miss
+	// and why (docs/cache.md).
+	Cache []client.CacheUse `json:"cache,omitempty"`
 }
 
 // showJob writes a job and its first tasks for people.
@@ -139,6 +147,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	row("CPU time:", fmt.Sprintf("%.2fs", j.CPUSeconds))
 	row("Peak memory:", bytesHuman(j.MaxRSSBytes))
 	row("Cost:", usd(j.CostUSD)+" (its tasks' share of the machines they ran on, so far)")
+	if len(jt.Cache) > 0 {
+		row("Cache:", cacheSummary(jt.Cache))
+	}
 	tc := j.Tasks
 	row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
 		tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
@@ -167,6 +178,51 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	}
 	if j.Tasks.Total > len(ts) && jt.ArrayTask == nil {
 		fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return showCache(w, jt.Cache, ts)
+}
+
+// cacheSummary counts a job's hits and misses and what the hits saved.
+func cacheSummary(uses []client.CacheUse) string {
+	hits, saved := 0, 0.0
+	for _, u := range uses {
+		if u.Hit {
+			hits++
+			saved += u.SavedUSD
+		}
+	}
+	misses := fmt.Sprintf("%d misses", len(uses)-hits)
+	if len(uses)-hits == 1 {
+		misses = "1 miss"
+	}
+	return fmt.Sprintf("%s, %s; saved %s", burst.Plural(hits, "hit"), misses, usd(saved))
+}
+
+// showCache writes, for the tasks shown, hit or miss and why.
+func showCache(w io.Writer, uses []client.CacheUse, ts []burst.Task) error {
+	shown := map[int]bool{}
+	for _, t := range ts {
+		shown[t.Index] = true
+	}
+	tw := table(w)
+	head := false
+	for _, u := range uses {
+		if !shown[u.Task] {
+			continue
+		}
+		if !head {
+			fmt.Fprintln(w)
+			fmt.Fprintln(tw, "TASK\tCACHE\tWHY")
+			head = true
+		}
+		what := "miss"
+		if u.Hit {
+			what = "hit"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", u.Task, what, clean(u.Why))
 	}
 	return tw.Flush()
 }

@@ -23,12 +23,18 @@ import (
 
 // SlurmNames are the Slurm commands burst answers to, as `burst slurm NAME`
 // and as argv[0] (a symlink named after one: burst slurm link).
-var SlurmNames = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo"}
+var SlurmNames = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo", "srun", "sacctmgr"}
 
-// slurmFaceCmds are the Slurm personality's commands.
+// slurmFaceCmds are the Slurm personality's commands. Those that take
+// options read them as Slurm's do (withGetopt); sbatch and srun parse
+// their own, since their options end where the script or command begins.
 func slurmFaceCmds() []*cobra.Command {
-	return []*cobra.Command{newSbatchCmd(), newSqueueCmd(), newScancelCmd(), newSacctCmd(), newScontrolCmd(),
-		newSinfoCmd(), newSlurmLinkCmd()}
+	cmds := []*cobra.Command{newSbatchCmd(), newSrunCmd(), newSlurmLinkCmd()}
+	for _, c := range []*cobra.Command{newSqueueCmd(), newScancelCmd(), newSacctCmd(), newScontrolCmd(),
+		newSinfoCmd(), newSacctmgrCmd()} {
+		cmds = append(cmds, withGetopt(c))
+	}
+	return cmds
 }
 
 // sbatchHarmless are sbatch options workflow engines pass that change
@@ -675,7 +681,8 @@ task that ran or ended, ID_INDEX, and one for its pending tasks, ID_[4-9]),
 -p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
 ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
 -s/--state, -u/--user, -a/--allusers, --name, -S/--starttime and
--E/--endtime (accepted: jobs are listed whatever their times). State of a
+-E/--endtime (accepted: jobs are listed whatever their times), -M/--clusters
+(accepted: burst is one cluster). State of a
 cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 		Example: `  burst slurm sacct -X -P -n --format=JobIdRaw,State,ExitCode -j 12
   sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed`,
@@ -701,13 +708,7 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			if err != nil {
 				return err
 			}
-			p := slurmface.Columns
-			switch {
-			case parsable2:
-				p = slurmface.Parsable2
-			case parsable:
-				p = slurmface.Parsable1
-			}
+			p := slurmface.ParsableOf(parsable, parsable2)
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
@@ -755,6 +756,7 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
+	fl.StringP("clusters", "M", "", "accepted: burst is one cluster (all, burst, any name)")
 	return c
 }
 
@@ -783,11 +785,17 @@ func newScontrolCmd() *cobra.Command {
 		Long: `Show burst jobs as ` + "`scontrol show job`" + ` does: Slurm 22.05's keys, in its order and
 lines (-o: one line per job), with burst's values (Account is the project,
 Partition the cluster, NodeList the machine) and Slurm's placeholders for
-keys burst has no value for. Only "show job" (and "show jobid") is
-answered.`,
+keys burst has no value for. Only "show job" (and "show jobid", with
+-d/-dd accepted: the same keys) is answered, and "show config" with the few keys clients read
+(SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it between status polls).`,
 		Example: `  burst slurm scontrol show job 12
-  scontrol -o show job 12`,
+  scontrol -o show job 12
+  scontrol show jobid -dd 12
+  scontrol show config`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 2 && args[0] == "show" && args[1] == "config" {
+				return slurmface.ShowConfig(c.OutOrStdout(), time.Now()) // Toil reads it at start
+			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
 				return usage("scontrol: burst answers `scontrol show job [JOBID]` only")
 			}
@@ -839,79 +847,7 @@ answered.`,
 		},
 	}
 	c.Flags().BoolVarP(&oneLine, "oneliner", "o", false, "one line per job")
-	return c
-}
-
-func newSinfoCmd() *cobra.Command {
-	var noHeader bool
-	c := &cobra.Command{
-		Use:   "sinfo",
-		Short: "List burst's clusters as Slurm's sinfo lists partitions",
-		Long: `List burst's clusters as sinfo lists partitions: PARTITION (the cluster;
-the default one starred), AVAIL, TIMELIMIT, NODES (its machines), STATE
-(idle, mix, alloc, or down with none) and NODELIST (machine ids).
--h/--noheader is honoured; other sinfo options are refused.`,
-		Example: `  burst slurm sinfo`,
-		Args:    cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			ms, err := cl.Machines(c.Context())
-			if err != nil {
-				return err
-			}
-			type part struct {
-				nodes []string
-				busy  int
-				full  int
-			}
-			parts := map[string]*part{}
-			var order []string
-			for _, m := range ms {
-				if m.State != burst.MachineRunning {
-					continue
-				}
-				p := parts[m.Cluster]
-				if p == nil {
-					p = &part{}
-					parts[m.Cluster] = p
-					order = append(order, m.Cluster)
-				}
-				p.nodes = append(p.nodes, m.ID)
-				if m.Used.CPUs > 0 {
-					p.busy++
-				}
-				if m.Used.CPUs >= m.CPUs {
-					p.full++
-				}
-			}
-			slices.Sort(order)
-			// sinfo's default format: %9P %.5a %.10l %.6D %.6t %N
-			w := c.OutOrStdout()
-			if !noHeader {
-				fmt.Fprintf(w, "%-9s %5s %10s %6s %6s %s\n", "PARTITION", "AVAIL", "TIMELIMIT", "NODES", "STATE", "NODELIST")
-			}
-			for _, name := range order {
-				p := parts[name]
-				state := "idle"
-				switch {
-				case p.full == len(p.nodes):
-					state = "alloc"
-				case p.busy > 0:
-					state = "mix"
-				}
-				if name == "local" {
-					name += "*" // the default, as sinfo stars it
-				}
-				fmt.Fprintf(w, "%-9s %5s %10s %6d %6s %s\n", name, "up", "infinite", len(p.nodes), state, strings.Join(p.nodes, ","))
-			}
-			return nil
-		},
-	}
-	c.Flags().BoolVarP(&noHeader, "noheader", "h", false, "no header line")
-	c.Flags().BoolP("help", "", false, "help for sinfo")
+	c.Flags().CountP("details", "d", "accepted (-d, -dd): burst shows the same keys")
 	return c
 }
 
@@ -920,7 +856,7 @@ func newSlurmLinkCmd() *cobra.Command {
 		Use:   "link DIR",
 		Short: "Make DIR a directory of sbatch, squeue, ... symlinks to burst",
 		Long: `Make DIR (created if missing) hold symlinks named sbatch, squeue, scancel,
-sacct, scontrol and sinfo to this burst binary. burst started under one of
+sacct, scontrol, sinfo, srun and sacctmgr to this burst binary. burst started under one of
 those names runs that command of its Slurm personality, so with DIR first
 on PATH, programs written for Slurm (Nextflow, Snakemake, Toil, ...) submit
 to burst unchanged:

@@ -21,11 +21,14 @@ import (
 
 // stageFlags are --in and --out (docs/staging.md).
 type stageFlags struct {
-	in, out []string
+	in, out        []string
+	cache, noCache bool // --cache, --no-cache (docs/cache.md)
 }
 
 func (f *stageFlags) add(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.in, "in", nil, "stage `PATH` (a file or a directory's files, uploaded once; or s3://BUCKET/KEY[#sha256:HEX], fetched by the machine with its own AWS credentials and staged under the key's base name) into each task's private directory at the same relative path (repeatable)")
+	c.Flags().BoolVar(&f.cache, "cache", false, "reuse the result of a finished successful task with the same command, environment, inputs and resources instead of running it again; burst show says hit or miss, and why (docs/cache.md)")
+	c.Flags().BoolVar(&f.noCache, "no-cache", false, "run every task even if the project uses the cache by default")
 	c.Flags().StringArrayVar(&f.out, "out", nil, "after each task, upload the files matching `GLOB` (relative to its directory; a matched directory gives its files) as its outputs (repeatable)")
 }
 
@@ -52,6 +55,14 @@ func (s *staging) empty() bool { return len(s.files) == 0 && len(s.urls) == 0 }
 // outputs into spec; the files are uploaded by upload, once connected.
 func (f *stageFlags) plan(wd string, spec *burst.JobSpec) (*staging, error) {
 	st := &staging{}
+	switch {
+	case f.cache && f.noCache:
+		return nil, usage("--cache and --no-cache contradict each other: keep one")
+	case f.cache:
+		spec.Cache = burst.CacheOn
+	case f.noCache:
+		spec.Cache = burst.CacheOff
+	}
 	for _, g := range f.out {
 		if err := checkOutGlob(g); err != nil {
 			return nil, err

@@ -10,7 +10,8 @@
 //	pipeline := stage { "|" stage }
 //	stage    := { option | redirect } [ "--" ] command { word | redirect }
 //	option   := "--cpus" N | "--mem" SIZE | "--gpus" N | "--time" DUR
-//	          | "--on" CLUSTER | "--parallel" N | "--name" NAME   (also --opt=VALUE)
+//	          | "--on" CLUSTER | "--parallel" N | "--name" NAME
+//	          | "--stack" STACK                                    (also --opt=VALUE)
 //	redirect := "<" word (first stage only) | ">" word | ">>" word (last stage only)
 //
 // Stage options come before the command, as with env, nice or srun, so a

@@ -24,7 +24,7 @@ type File struct {
 
 var (
 	topKeys   = []string{"name", "on", "stdin", "stdout", "append", "stages", "pipe"}
-	stageKeys = []string{"run", "name", "cpus", "mem", "gpus", "time", "on", "parallel"}
+	stageKeys = []string{"run", "name", "cpus", "mem", "gpus", "time", "on", "parallel", "stack"}
 )
 
 // LoadFile reads and parses the pipeline file at path (see ParseFile).
@@ -46,7 +46,7 @@ func LoadFile(path string, opt Options) (*File, error) {
 //	stdout: counts.txt  # optional, like > (append: true for >>)
 //	stages:             # or pipe: 'a | --cpus 2 b > out', but not both
 //	  - run: zcat reads.fq.gz   # one command: quoting and expansion as in Parse
-//	    name: unzip             # and cpus, mem, gpus, time, on, parallel
+//	    name: unzip             # and cpus, mem, gpus, time, on, parallel, stack
 //
 // A run: string is one command: no |, no redirections and no stage options
 // (they are the stage's keys, checked as the options are). A pipe: string is

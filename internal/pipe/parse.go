@@ -32,6 +32,7 @@ type Stage struct {
 	TimeLimit time.Duration // 0: none
 	Cluster   string        // --on; "": the pipe's default
 	Parallel  int           // copies; 0 or 1: one
+	Stack     string        // --stack: the software stack it runs inside (NAME, NAME:V, NAME@sha256:HEX); "": none
 	Col       int           // 1-based column where the stage's text starts (for messages); 0 for stages from a file
 }
 
@@ -112,7 +113,7 @@ const (
 	hintCmdSubst    = "command substitution is not supported; run it first and pass the result, or quote with single quotes to pass it literally"
 	hintSpecial     = "positional and special parameters ($1, $@, $*, $#, $?, $$, $!, $-, $0) do not exist in burst pipe; quote with single quotes to pass them literally"
 	hintBraceParam  = "parameter operators such as ${NAME:-default} are not supported; write $NAME or ${NAME}, or quote with single quotes to pass the text literally"
-	hintStageOpts   = "stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N and --name NAME, written before the command; to run a program whose name starts with --, write -- before it"
+	hintStageOpts   = "stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME, written before the command; to run a program whose name starts with --, write -- before it"
 )
 
 // ---------------------------------------------------------------------------
@@ -827,7 +828,7 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 			// -c 2 as burst run takes it: here it would be run as a
 			// program named -c.
 			return s, false, nil, ps.errAt(w.start, "stage options are written long: "+ps.text(w)+" is not one",
-				"write e.g. --cpus 2: stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N and --name NAME, before the command; to run a program whose name starts with -, write -- before it")
+				"write e.g. --cpus 2: stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME, before the command; to run a program whose name starts with -, write -- before it")
 		}
 		if !inOpts || !w.optionLike() {
 			inOpts = false
@@ -944,10 +945,12 @@ func (ps *parser) text(w *word) string {
 
 var knownOption = map[string]bool{
 	"--cpus": true, "--mem": true, "--gpus": true, "--time": true, "--on": true, "--parallel": true, "--name": true,
+	"--stack": true,
 }
 
 var optExample = map[string]string{
 	"cpus": "8", "mem": "8G", "gpus": "1", "time": "2h", "on": "CLUSTER", "parallel": "4", "name": "NAME",
+	"stack": "tools:2",
 }
 
 // wholeNumber parses a non-negative decimal integer of plain digits.
@@ -1007,6 +1010,11 @@ func setOption(s *Stage, key, v string, names map[string]bool, yamlStyle bool) (
 			return fmt.Sprintf("%s %q is not a whole number of seconds", label, v), "write e.g. " + ex + "90s"
 		}
 		s.TimeLimit = d
+	case "stack":
+		if _, err := burst.ParseStackRef(v); err != nil {
+			return fmt.Sprintf("%s: %v", label, err), "e.g. " + ex + optExample[key] + " (see `burst stack list`)"
+		}
+		s.Stack = v
 	case "on":
 		if !burst.ValidName(v) {
 			return fmt.Sprintf("%s %q is not a cluster name", label, v), "cluster names use letters, digits, '-', '_' or '.' (at most 64)"
@@ -1354,6 +1362,9 @@ func (p *Pipeline) String() string {
 		}
 		if s.Parallel > 1 {
 			ws = append(ws, "--parallel", strconv.Itoa(s.Parallel))
+		}
+		if s.Stack != "" {
+			ws = append(ws, "--stack", quote(s.Stack))
 		}
 		for k, a := range s.Argv {
 			if k == 0 && strings.HasPrefix(a, "-") && a != "-" {

@@ -21,6 +21,7 @@ func (s Stage) mem(n int64) Stage            { s.MemBytes = n; return s }
 func (s Stage) limit(d time.Duration) Stage  { s.TimeLimit = d; return s }
 func (s Stage) on(c string) Stage            { s.Cluster = c; return s }
 func (s Stage) parallel(n int) Stage         { s.Parallel = n; return s }
+func (s Stage) stack(r string) Stage         { s.Stack = r; return s }
 func pl(stages ...Stage) *Pipeline           { return &Pipeline{Stages: stages} }
 func (p *Pipeline) in(f string) *Pipeline    { p.Stdin = f; return p }
 func (p *Pipeline) out(f string) *Pipeline   { p.Stdout = f; return p }
@@ -77,6 +78,8 @@ func TestParseAccepted(t *testing.T) {
 				st(52, "sort", "sort", "-k3"), st(63, "uniq", "uniq", "-c")).out("counts.txt")},
 		{"awk program in double quotes", `seq 1 100000000 | --cpus 2 awk "{s+=\$1} END {print s}"`, Options{}, nil,
 			pl(st(1, "seq", "seq", "1", "100000000"), st(19, "awk", "awk", "{s+=$1} END {print s}").cpus(2))},
+		{"stage in a stack", "gen | --stack tools:2 ./score | --stack=py@sha256:" + strings.Repeat("a", 64) + " sort", Options{}, nil,
+			pl(st(1, "gen", "gen"), st(7, "score", "./score").stack("tools:2"), st(33, "sort", "sort").stack("py@sha256:"+strings.Repeat("a", 64)))},
 		{"parallel stage", "gen | --parallel 4 --cpus 1 ./score | sort -n", Options{}, nil,
 			pl(st(1, "gen", "gen"), st(7, "score", "./score").parallel(4).cpus(1), st(39, "sort", "sort", "-n"))},
 		{"program flags are not stage options", "sort --cpus 3 --mem 1G -k2", Options{}, nil,
@@ -265,6 +268,8 @@ func TestParseRefused(t *testing.T) {
 		want string // a substring of Msg or Hint
 	}{
 		{"a && b", Options{}, 0, 3, "&& is not supported"},
+		{"--stack Tools! a", Options{}, 0, 9, "a-z 0-9"},
+		{"a | --stack tools:0 b", Options{}, 0, 13, "a version is a number from 1"},
 		{"a &\\\n& b", Options{}, 0, 3, "&& is not supported"},
 		{"a || b", Options{}, 0, 3, "|| is not supported"},
 		{"a ; b", Options{}, 0, 3, "; is not supported"},
@@ -318,7 +323,7 @@ func TestParseRefused(t *testing.T) {
 		{"--xyz a", Options{}, 0, 1, "unknown stage option --xyz"},
 		{"seq 3 | -c 2 wc -l", Options{}, 0, 9, "stage options are written long: -c is not one"},
 		{"--xyz a", Options{}, 0, 1, "write -- before it"},
-		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N and --name NAME"},
+		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME"},
 		{"a | --cpus 2 --nope b", Options{}, 0, 14, "unknown stage option --nope"},
 		{`--cpus"=2" a`, Options{}, 0, 1, "unknown stage option"},
 		{"--gpus x a", Options{}, 0, 8, `--gpus wants a whole number of at least 0, not "x"`},
@@ -468,6 +473,7 @@ func TestString(t *testing.T) {
 		{"--mem 3000 a | --mem 1.5K b | --mem 2T c | --mem 0.001K d | --time 1 e | --time 1-0 f",
 			"--mem 3000M a | --mem 1.5K b | --mem 2T c | --mem 0.0009765625K d | --time 60s e | --time 86400s f"},
 		{"--parallel 1 --gpus 0 x", "x"},
+		{"a | --stack=tools:2 b", "a | --stack tools:2 b"},
 		{"-- --weird x", "-- --weird x"},
 		{"'if' x | 'A=1' | \\! | '{'", "'if' x | 'A=1' | '!' | '{'"},
 		{`echo '*' '~' '$x' '#c' '<' a=b --x -y '' "a'b" "x\ny" é`,

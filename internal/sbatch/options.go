@@ -45,8 +45,8 @@ var options = []option{
 	{names: []string{"nodes"}, short: 'N', arg: required, eg: "--nodes=1"},
 	{names: []string{"open-mode"}, arg: required, eg: "--open-mode=append"},
 	{names: []string{"get-user-env"}, arg: optional, eg: "--get-user-env"},
+	{names: []string{"account"}, short: 'A', arg: required, eg: "--account=lab"},
 
-	{names: []string{"account"}, short: 'A', arg: required},
 	{names: []string{"acctg-freq"}, arg: required},
 	{names: []string{"batch"}, arg: required},
 	{names: []string{"bb"}, arg: required},

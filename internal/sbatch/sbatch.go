@@ -33,6 +33,7 @@ type Script struct {
 	Export      string   // --export raw value, "" if not set
 	OpenMode    string   // --open-mode: "append" or "truncate" (the default), "" if not set
 	GetUserEnv  bool     // --get-user-env: start from the user's login environment
+	Account     string   // --account/-A: the burst project, "" if not set
 	Warnings    []string // one per directive burst cannot honour
 }
 
@@ -160,7 +161,8 @@ func Interpreter(text string) ([]string, error) {
 // override directives. CPUs are ntasks × cpus-per-task; memory is --mem or
 // --mem-per-cpu × CPUs; a relative --chdir is resolved against spec.Workdir
 // (the submit directory); stderr goes where stdout goes unless --error is set,
-// as in sbatch; spec.Env is filtered by --export as sbatch does.
+// as in sbatch; spec.Env is filtered by --export as sbatch does; --account
+// is the project the job is charged to.
 //
 // A job array (--array) becomes a map over the array's indices: one task per
 // index, given to the script as SLURM_ARRAY_TASK_ID, with --array's %N as
@@ -189,6 +191,9 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 
 	if s.JobName != "" {
 		spec.Name = s.JobName
+	}
+	if s.Account != "" {
+		spec.Project = s.Account // Slurm's account is burst's project
 	}
 	if s.NTasks > 0 || s.CPUsPerTask > 0 {
 		spec.Resources.CPUs = cpus
@@ -225,7 +230,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	if s.Export != "" {
-		spec.Env = exportEnv(spec.Env, s.Export)
+		spec.Env = ExportEnv(spec.Env, s.Export)
 	}
 	return nil
 }
@@ -239,10 +244,10 @@ func MinuteLimit(d time.Duration) int64 {
 	return int64((d+time.Minute-1)/time.Minute) * 60
 }
 
-// exportEnv applies an --export value to env: ALL keeps every variable, NONE
+// ExportEnv applies an --export value (sbatch's, srun's) to env: ALL keeps every variable, NONE
 // (or NIL) keeps none, NAME keeps that one, NAME=value sets it. With neither
 // ALL nor NONE, only the named variables are kept.
-func exportEnv(env map[string]string, export string) map[string]string {
+func ExportEnv(env map[string]string, export string) map[string]string {
 	keepAll := false
 	keep := map[string]bool{}
 	set := map[string]string{}
@@ -476,6 +481,8 @@ func (p *parser) set(name, v string) error {
 		}
 	case "get-user-env":
 		s.GetUserEnv = true
+	case "account":
+		s.Account = v
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)

@@ -165,14 +165,16 @@ func TestParse(t *testing.T) {
 		{name: "array forms", lines: []string{"#SBATCH --array=0-15:4"}, want: Script{Array: "0-15:4"}},
 		{name: "export NONE", lines: []string{"#SBATCH --export=NONE"}, want: Script{Export: "NONE"}},
 		{name: "export list", lines: []string{"#SBATCH --export=A,B=2"}, want: Script{Export: "A,B=2"}},
+		{name: "account", lines: []string{"#SBATCH --account=lab"}, want: Script{Account: "lab"}},
+		{name: "account short, abbreviated", lines: []string{"#SBATCH -A a1", "#SBATCH --acco=a2"}, want: Script{Account: "a2"}},
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}},
 		{
 			name:  "unsupported options warn",
 			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue -H"},
+			want:  Script{Account: "proj"},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
 				"job.sbatch:3: #SBATCH --mail-user is not supported by burst; ignored",
-				"job.sbatch:4: #SBATCH --account is not supported by burst; ignored",
 				"job.sbatch:4: #SBATCH --qos is not supported by burst; ignored",
 				"job.sbatch:5: #SBATCH --exclusive is not supported by burst; ignored",
 				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
@@ -321,6 +323,12 @@ func TestApply(t *testing.T) {
 			lines: []string{"#SBATCH -D /scratch/a"},
 			in:    burst.JobSpec{Workdir: "/home/u/exp"},
 			want:  burst.JobSpec{Workdir: "/scratch/a", Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "account is the project",
+			lines: []string{"#SBATCH --account=lab"},
+			in:    burst.JobSpec{Project: "default"},
+			want:  burst.JobSpec{Project: "lab", Batch: &burst.BatchOptions{}},
 		},
 		{
 			name:  "batch keeps what the caller set",

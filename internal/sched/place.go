@@ -46,6 +46,9 @@ type Machine struct {
 	// trusted with members' work (--trust-members-on). It takes no
 	// Untrusted work.
 	SeesHome bool
+	// Stacks says the machine runs tasks inside software stacks; work
+	// that needs one (Pending.Stack) goes nowhere else.
+	Stacks bool
 }
 
 // Running is work that holds resources on a machine. A zero Ends means the
@@ -74,6 +77,9 @@ type Pending struct {
 	// Untrusted says the job is of a user who is not an admin: machines
 	// that see the server's home (Machine.SeesHome) take none of it.
 	Untrusted bool
+	// Stack says the job's tasks run inside a software stack: only
+	// machines with Stacks take them.
+	Stack bool
 	// Prefetch says the job's tasks are short enough to queue at agents.
 	Prefetch bool
 	// Gang, when set, makes the entry a gang (a pipe's stages): its parts
@@ -640,15 +646,16 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 type tenant struct {
 	project   string
 	untrusted bool
+	stack     bool // its tasks need a machine that runs stacks
 }
 
-func (p *Pending) tenant() tenant { return tenant{p.Project, p.Untrusted} }
+func (p *Pending) tenant() tenant { return tenant{p.Project, p.Untrusted, p.Stack} }
 
 // serves reports whether m takes work of who bound to cluster ("": any
 // cluster).
 func (m *Machine) serves(cluster string, who tenant) bool {
 	return (cluster == "" || m.Cluster == cluster) && (m.Project == "" || m.Project == who.project) &&
-		!(who.untrusted && m.SeesHome)
+		!(who.untrusted && m.SeesHome) && (!who.stack || m.Stacks)
 }
 
 // bestFit returns the node of cluster that serves project, admits res and

@@ -37,17 +37,26 @@ func waitReason(now time.Time, p Pending, nodes []*node, resv *reservation) stri
 // to cluster unless "", cannot start now.
 func taskReason(now time.Time, res burst.Resources, cluster string, who tenant, job int64, nodes []*node, resv *reservation) string {
 	var mine []*node
-	other, home := "", false
+	other, home, noStacks := "", false, false
 	project := who.project
 	for _, n := range nodes {
 		switch {
 		case n.m.serves(cluster, who):
 			mine = append(mine, n)
+		case who.stack && n.m.serves(cluster, tenant{project: project, untrusted: who.untrusted}):
+			noStacks = true // it would take the job but for its stack
 		case n.m.serves(cluster, tenant{project: n.m.Project}) && other == "" && n.m.Project != "" && n.m.Project != project:
 			other = n.m.Project
 		case n.m.serves(cluster, tenant{project: project}):
 			home = true
 		}
+	}
+	if len(mine) == 0 && noStacks {
+		where := "no machine that is up"
+		if cluster != "" {
+			where = "no machine of cluster " + cluster
+		}
+		return where + " can run stacks (bwrap and user namespaces: see docs/stacks.md)"
 	}
 	if len(mine) == 0 && home {
 		// The machines that would take it see the server's home, where a

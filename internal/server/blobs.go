@@ -302,22 +302,7 @@ func (s *Server) ReadBlob(ctx context.Context, digest string, offset int64) (*ap
 	if !s.mayRead(ctx, digest, projects) {
 		return nil, &apierr.NotFound{Msg: "no blob " + digest + " (or none you may read): upload it with `burst storage put FILE`"}
 	}
-	st, err := s.blobs.where(loc)
-	if err != nil {
-		return nil, err
-	}
-	if pre, ok := st.(blob.Presigner); ok {
-		u, err := pre.PresignGet(ctx, digest, presignTTL)
-		if err != nil {
-			return nil, err
-		}
-		return &api.BlobRead{Redirect: u}, nil
-	}
-	rc, in, err := st.Open(ctx, digest, offset)
-	if err != nil {
-		return nil, blobErr(err)
-	}
-	return &api.BlobRead{Body: rc, Size: in.Size, Offset: offset}, nil
+	return s.blobAt(ctx, digest, loc, offset) // stack_share.go
 }
 
 // recordBlob writes who holds ref (and, the first time the project holds

@@ -23,7 +23,7 @@ func (s *Server) commit(b *batch) store.Pending {
 		jobs = append(jobs, j.row)
 	}
 	machines, projects, events := b.machines, b.projects, b.events
-	outputs, outJobs := b.outputs, b.outJobs
+	outputs, outJobs, writes, uses := b.outputs, b.outJobs, b.writes, b.uses
 	var flush func(*store.Tx) error
 	if len(machines) > 0 {
 		// A machine changed state: what the meter charged it so far is
@@ -58,6 +58,16 @@ func (s *Server) commit(b *batch) store.Pending {
 		}
 		for i := range jobs {
 			if err := store.SaveJob(tx, &jobs[i]); err != nil {
+				return err
+			}
+		}
+		for _, u := range uses {
+			if err := store.SaveCacheUse(tx, u.job, u.CacheUse); err != nil {
+				return err
+			}
+		}
+		for _, w := range writes {
+			if err := w(tx); err != nil {
 				return err
 			}
 		}

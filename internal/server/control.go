@@ -42,7 +42,8 @@ type control struct {
 	waits   map[int64]string
 	waitsAt time.Time
 
-	deps depsRT // jobs held by their dependencies (deps.go)
+	deps  depsRT  // jobs held by their dependencies (deps.go)
+	cache cacheRT // the result cache (cache.go)
 
 	// The rules that other parts of the server hold (the meter, the
 	// fleet): functions over this same memory, reached through x until

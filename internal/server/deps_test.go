@@ -323,3 +323,23 @@ func TestAfterBudgetHold(t *testing.T) {
 	h.drive("m", 3, exitOf(nil))
 	h.wantJob(b, burst.Succeeded, 0)
 }
+
+// TestAfterNotServedFromCache: a held job whose tasks' results are cached
+// is not given them before its dependency is met; once its dependency
+// failed it is cancelled, not succeeded from the cache.
+func TestAfterNotServedFromCache(t *testing.T) {
+	h := newCacheHarness(t)
+	h.register("a", 4)
+	var seq uint64
+	first := h.submit(1, cached)
+	if n := h.runLeased("a", &seq, 0); n != 1 {
+		t.Fatalf("first run: %d tasks ran, want 1", n)
+	}
+	h.wantJob(first, burst.Succeeded, 0)
+	dep := h.submit(1)
+	held := h.submit(1, cached, after(burst.AfterOK, dep))
+	h.place()
+	h.wantHeld(held, "waiting for job 2 to succeed")
+	h.drive("a", 3, exitOf(map[int64]int{dep: 1}))
+	h.wantJob(held, burst.Cancelled, -1)
+}

@@ -46,6 +46,7 @@ type jobRT struct {
 	endCounted bool
 	// after is set while the job is held by its dependencies (deps.go).
 	after *afterRT
+	cache *jobCache // its state in the result cache (cache.go)
 }
 
 func newJobRT(row store.JobRow) *jobRT {
@@ -113,6 +114,7 @@ func (c *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b
 		}
 		b.stops = append(b.stops, t)
 	}
+	c.cacheStop(j, reason, now, b)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, store.TaskRow{}, now)
 	}
@@ -249,6 +251,7 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 		j.skip[idx] = true
 		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
 		j.row.Tasks.Cancelled++
+	case c.cacheUnpark(j, idx, reason, now, b): // parked behind the same result computed elsewhere
 	default:
 		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
 		if at < 0 {
@@ -334,6 +337,7 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 			b.job(j)
 		}
 	}
+	c.cacheRestore()
 	for _, t := range orphans {
 		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: "its machine is gone"}, now, b)
 	}

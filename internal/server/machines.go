@@ -38,6 +38,7 @@ type machineRT struct {
 	drainBy    string          // who asked for the drain: the stop is theirs
 	startedBy  time.Time       // when it was asked to start (pending since)
 	streamAddr string          // where its agent accepts pipe streams
+	stacks     bool            // its agent runs tasks inside software stacks
 	stopWhy    string          // why it is stopping: its tasks are requeued with this once it is gone
 	manual     bool            // a person started or stopped it last (row.StoppedBy: who stopped it)
 	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known

@@ -82,6 +82,8 @@ func (c *control) dispatchPipe(j *jobRT, as []sched.Assignment, b *batch) {
 		addr[id] = c.machines[id].streamAddr
 	}
 	for i, pl := range plumb.Plan(p, j.row.ID, tasks[0].row.Attempt, at, addr, streamKey) {
+		st, _ := p.StageOf(i)
+		pl.Stack = p.Stages[st].Stack // runs inside it (docs/stacks.md)
 		tasks[i].pipe = pl
 		b.placed = append(b.placed, tasks[i])
 	}

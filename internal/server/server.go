@@ -258,6 +258,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.loadUsers(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.loadCache(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}

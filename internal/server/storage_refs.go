@@ -276,6 +276,7 @@ func (s *Server) removeBlobs(ctx context.Context, actor, kind, why, project stri
 			out.Deleted = append(out.Deleted, d.Digest)
 		}
 	}
+	s.forgetBlobs(out.Deleted) // cache entries that named them are computed again (cache.go)
 	return out, nil
 }
 

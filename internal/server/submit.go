@@ -44,6 +44,12 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := s.checkOutputs(spec); err != nil {
 		return nil, err
 	}
+	if err := s.resolveStack(ctx, spec); err != nil { // stacks.go
+		return nil, err
+	}
+	if err := s.refuseNoStackMachine(spec); err != nil {
+		return nil, err
+	}
 	ended, err := s.checkAfter(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -74,6 +80,16 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		}
 		if err := store.UseInputs(tx, id, spec.Project, spec.Inputs, now); err != nil {
 			return err
+		}
+		used := map[string]bool{} // its own stack and its pipe stages' (one reference a digest)
+		for _, st := range spec.Stacks() {
+			if used[st.Digest] {
+				continue
+			}
+			used[st.Digest] = true
+			if err := store.UseStack(tx, id, spec.Project, st.Digest, st.Size, now); err != nil {
+				return badRequest("%v", err)
+			}
 		}
 		return store.SaveInputs(tx, id, sources)
 	}); err != nil {

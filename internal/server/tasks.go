@@ -104,22 +104,33 @@ func (c *control) batchPaths(j *jobRT, idx int, host string) (string, string) {
 	return expandPattern(out, info), expandPattern(errp, info)
 }
 
-// dispatch takes the next task of j for machine m. Called with s.mu held.
-func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, b *batch) *taskRT {
-	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
-	if len(j.requeue) > 0 {
-		r := j.requeue[0]
-		j.requeue = j.requeue[1:]
-		row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
-	} else {
-		for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
-			delete(j.skip, j.row.Dispatched)
+// dispatch takes the next task of j for machine m, nil when none is left
+// to run (the result cache ended or parked the rest: cache.go). Called
+// with s.mu held.
+func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.Time, b *batch) *taskRT {
+	for !j.finished {
+		row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
+		if len(j.requeue) > 0 {
+			r := j.requeue[0]
+			j.requeue = j.requeue[1:]
+			row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
+		} else {
+			for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
+				delete(j.skip, j.row.Dispatched)
+				j.row.Dispatched++
+			}
+			if j.row.Dispatched >= j.row.Tasks.Total {
+				return nil
+			}
+			row.Index = j.row.Dispatched
 			j.row.Dispatched++
 		}
-		row.Index = j.row.Dispatched
-		j.row.Dispatched++
+		if c.cacheCheck(j, row.Index, now, b) == cacheRun {
+			return c.dispatchAt(j, m, a, row, b)
+		}
+		b.job(j)
 	}
-	return c.dispatchAt(j, m, a, row, b)
+	return nil
 }
 
 // dispatchAt hands task row (its index, attempt and lost count set) to m.
@@ -209,6 +220,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
 	row.CostUSD = float64(t.nusd) / 1e9
 	b.recordOutputs(t, ev)
+	b.recordStackChanges(t, ev) // stack_commit.go
 	j.row.CPUSeconds += row.UserSeconds + row.SysSeconds
 	if row.StartedAt != nil && ev.State != burst.Lost {
 		j.nEnded++
@@ -295,6 +307,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	b.job(j)
 	if row.State != burst.Queued {
 		c.x.countStorage(t, ev) // its logs as they stay: the final attempt's
+		c.cacheEnded(t, row, ev, now, b)
 	}
 	n := j.row.Tasks
 	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
@@ -320,7 +333,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 		if n := j.pending(); (n > 0 || j.row.Spec.MaxRunning > 0) && !c.x.held(j) {
 			if j.row.Spec.Pipe != nil {
 				if n > 0 && len(j.running) == 0 { // a pipe starts whole, once the last attempt has ended
-					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User)})
+					pend = append(pend, sched.Pending{JobID: id, Count: n, Gang: c.pipeParts(j), Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
 				}
 				continue
 			}
@@ -332,7 +345,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 			}
 			if n > 0 {
 				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
-					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User)})
+					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
 			}
 		}
 	}
@@ -391,6 +404,7 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 		// A task there can read the server's home unless its agent said
 		// it shares no filesystem with the server; members' work goes
 		// there only if the admin trusts members on its cluster.
+		v.Stacks = m.stacks
 		v.SeesHome = !m.row.Remote && !c.trustMembers[m.row.Cluster] && (m.cluster == nil || !c.trustMembers[m.cluster.def.Name])
 		if m.local {
 			// This host less what local clusters' machines hold of it.
@@ -407,6 +421,11 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 // same transaction.
 func (c *control) place(now time.Time, b *batch) {
 	c.release(now, b)
+	for _, id := range c.order {
+		if j := c.jobs[id]; j != nil && j.after == nil { // a held job's tasks wait, cached or not (deps.go)
+			c.cacheFront(j, now, b)
+		}
+	}
 	pend, views := c.snapshot(now)
 	if len(pend) == 0 {
 		return
@@ -424,7 +443,9 @@ func (c *control) place(now time.Time, b *batch) {
 			i += n - 1
 			continue
 		}
-		b.placed = append(b.placed, c.dispatch(j, m, a, b))
+		if t := c.dispatch(j, m, a, now, b); t != nil {
+			b.placed = append(b.placed, t)
+		}
 	}
 }
 

@@ -21,8 +21,10 @@ type batch struct {
 	events   []burst.Event
 	outputs  []client.TaskOutputs // staged tasks' outputs, each of job outJobs[i]
 	outJobs  []int64
-	stops    []*taskRT // tasks to cancel at their agents once this is committed
-	placed   []*taskRT // tasks to hand to their agents once this is committed
+	writes   []func(*store.Tx) error // other rows (the result cache's), written after the tasks
+	uses     []cacheUse              // tasks' hits and misses in the result cache (cache.go)
+	stops    []*taskRT               // tasks to cancel at their agents once this is committed
+	placed   []*taskRT               // tasks to hand to their agents once this is committed
 
 	// Effects: what the server does once the lock is released (kills,
 	// halts, logs: before waiting for the commit) or once the batch is
@@ -91,7 +93,7 @@ func (b *batch) event(e burst.Event) { b.events = append(b.events, e) }
 
 func (b *batch) empty() bool {
 	return len(b.tasks) == 0 && len(b.jobs) == 0 && len(b.machines) == 0 && len(b.placed) == 0 &&
-		len(b.projects) == 0 && len(b.events) == 0 && len(b.outputs) == 0
+		len(b.projects) == 0 && len(b.events) == 0 && len(b.outputs) == 0 && len(b.writes) == 0 && len(b.uses) == 0
 }
 
 // halt is a machine whose provider must stop what is left of it, by the

@@ -57,6 +57,12 @@ func TestNextToText(t *testing.T) {
 		{"printf %s ", "it's", "-$HOME", "it's-/h"},
 	} {
 		for _, sh := range shells(t) {
+			if strings.HasSuffix(tt.before, "~") && filepath.Base(sh) == "zsh" {
+				// zsh expands ~ before any quoted user name (~'root',
+				// ~"root", ~\root alike): no quoting keeps it apart there.
+				// burst runs a map's template with sh, which does not.
+				continue
+			}
 			cmd := exec.Command(sh, "-c", tt.before+Always(tt.s)+tt.after)
 			cmd.Env = []string{"HOME=/h", "PATH=/usr/bin:/bin"}
 			out, err := cmd.Output()

@@ -26,6 +26,7 @@ var acctFields = []acctField{
 	{"Account", 10, func(j Job, _ time.Time) string { return j.Account }},
 	{"AllocCPUS", 10, func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
 	{"AllocNodes", 10, func(j Job, _ time.Time) string { return "1" }},
+	{"Cluster", 10, func(Job, time.Time) string { return ClusterName }},
 	{"DerivedExitCode", 15, func(j Job, _ time.Time) string { return j.ExitCodeText() }},
 	{"Elapsed", 10, func(j Job, now time.Time) string { return LongDuration(j.Elapsed(now)) }},
 	{"ElapsedRaw", 10, func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.Elapsed(now)/time.Second), 10) }},
@@ -104,6 +105,18 @@ const (
 	Parsable1
 	Parsable2
 )
+
+// ParsableOf is the Parsable of sacct's (and sacctmgr's) -p and -P flags;
+// -P wins.
+func ParsableOf(p1, p2 bool) Parsable {
+	switch {
+	case p2:
+		return Parsable2
+	case p1:
+		return Parsable1
+	}
+	return Columns
+}
 
 // Sacct writes jobs as sacct does, with its header (and, in columns, the
 // dashed line under it) unless noHeader.

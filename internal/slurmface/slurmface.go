@@ -1,9 +1,12 @@
 // Package slurmface renders burst jobs as Slurm's commands print them:
 // squeue's and sacct's format strings, scontrol's key=value lines, state
-// codes and names, exit codes as "status:signal", Slurm's time formats.
-// burst's `slurm sbatch|squeue|scancel|sacct|scontrol|sinfo` commands (and
-// the same names as argv[0]) print through it, so that workflow engines
-// written for Slurm drive burst unchanged.
+// codes and names, exit codes as "status:signal", Slurm's time formats,
+// sinfo's partitions and srun's labels and task errors; and it reads their
+// command lines as getopt_long does (Getopt: abbreviated long options), and
+// srun's (ParseSrun). burst's `slurm sbatch|srun|squeue|scancel|sacct|
+// scontrol|sinfo|sacctmgr` commands (and the same names as argv[0]) go
+// through it, so that workflow engines written for Slurm drive burst
+// unchanged.
 //
 // It is pure: functions from a snapshot of jobs (and a clock passed in) to
 // text. It must not do I/O beyond writing to the io.Writer it is given.

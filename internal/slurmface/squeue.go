@@ -78,45 +78,17 @@ type Format []column
 // ParseSqueueFormat reads squeue's -o format: %[.][width]LETTER fields
 // ('.' right-justifies) among literal text, "%%" a percent sign.
 func ParseSqueueFormat(s string) (Format, error) {
-	var f Format
-	var lit strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			lit.WriteByte(s[i])
-			continue
-		}
-		if i+1 < len(s) && s[i+1] == '%' {
-			lit.WriteByte('%')
-			i++
-			continue
-		}
-		c := column{}
-		i++
-		if i < len(s) && s[i] == '.' {
-			c.right = true
-			i++
-		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		c.width, _ = strconv.Atoi(s[start:i])
-		if i >= len(s) {
-			return nil, fmt.Errorf("format %q ends inside a field: write e.g. %%.18i", s)
-		}
-		sf, ok := squeueFields[s[i]]
-		if !ok {
-			return nil, fmt.Errorf("format %q: %%%c is not a field burst prints: use %s", s, s[i], letters())
-		}
-		if lit.Len() > 0 {
-			f = append(f, column{text: lit.String()})
-			lit.Reset()
-		}
-		c.field = &sf
-		f = append(f, c)
+	cols, err := scanFormat(s, func(c byte) bool { _, ok := squeueFields[c]; return ok })
+	if err != nil {
+		return nil, fmt.Errorf("%v: use %s", err, letters())
 	}
-	if lit.Len() > 0 {
-		f = append(f, column{text: lit.String()})
+	f := make(Format, len(cols))
+	for i, c := range cols {
+		f[i] = column{text: c.text, width: c.width, right: c.right}
+		if c.letter != 0 {
+			sf := squeueFields[c.letter]
+			f[i].field = &sf
+		}
 	}
 	return f, nil
 }
@@ -135,12 +107,10 @@ func ParseSqueueFields(s string) (Format, error) {
 		sf := squeueFields[letter]
 		c := column{field: &sf, width: 20}
 		if hasW {
-			c.right = strings.HasPrefix(w, ".")
-			n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("-O %q: %q is not a width: write e.g. jobid:10", s, w)
+			var err error
+			if c.width, c.right, err = fieldWidth(s, w, "jobid:10"); err != nil {
+				return nil, err
 			}
-			c.width = n
 		}
 		f = append(f, c)
 	}

@@ -300,6 +300,72 @@ var migrations = []string{
 	// 20: metrics-only users (users.go): their credentials read GET
 	// /metrics and nothing else.
 	`ALTER TABLE users ADD COLUMN metrics INTEGER NOT NULL DEFAULT 0;`,
+	// 21: software stacks (stacks.go): each version of a named root
+	// filesystem, its blob and manifest, and the links that share one
+	// (kept only as SHA-256, as join tokens are).
+	`CREATE TABLE stacks (
+		name TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		parent INTEGER NOT NULL DEFAULT 0,
+		project TEXT NOT NULL,
+		author TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		job INTEGER NOT NULL DEFAULT 0,
+		manifest TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (name, version)
+	);
+	CREATE INDEX stacks_digest ON stacks(digest);
+	CREATE TABLE stack_links (
+		id INTEGER PRIMARY KEY,
+		hash TEXT NOT NULL UNIQUE,
+		name TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);`,
+	// 22: the result cache (cache.go): finished successful tasks' results
+	// by key, the parts that every task of a job shares (kept once), each
+	// cached task's hit or miss and why, and projects' default.
+	`CREATE TABLE cache_entries (
+		key TEXT PRIMARY KEY,
+		project TEXT NOT NULL,
+		name TEXT NOT NULL,
+		job INTEGER NOT NULL,
+		task INTEGER NOT NULL,
+		shared TEXT NOT NULL,
+		parts TEXT NOT NULL,
+		result TEXT NOT NULL,
+		cost_nusd INTEGER NOT NULL,
+		hits INTEGER NOT NULL DEFAULT 0,
+		saved_nusd INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE cache_shared (digest TEXT PRIMARY KEY, parts TEXT NOT NULL);
+	CREATE TABLE cache_uses (
+		job INTEGER NOT NULL,
+		task INTEGER NOT NULL,
+		hit INTEGER NOT NULL,
+		why TEXT NOT NULL,
+		saved_nusd INTEGER NOT NULL,
+		PRIMARY KEY (job, task)
+	);
+	CREATE TABLE cache_projects (project TEXT PRIMARY KEY, cache TEXT NOT NULL);`,
+	// 23: what the last attempt of a task that kept its stack changes
+	// changed (stacks.go): the blob of its changes' tar, for
+	// `burst stack commit`.
+	`CREATE TABLE stack_changes (
+		job_id INTEGER NOT NULL,
+		idx INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		PRIMARY KEY (job_id, idx)
+	);`,
 }
 
 func migrate(db *sql.DB) error {

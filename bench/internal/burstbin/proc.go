@@ -82,22 +82,33 @@ const clockTicks = 100
 // time is not in it: for an agent, the tasks' own processes are not
 // counted, only what the agent spends starting, watching and reporting
 // them.
-func CPU(pid int) time.Duration {
+func CPU(pid int) time.Duration { return statTime(pid, 11) }
+
+// ChildrenCPU is the CPU time (user + system) of the children a process
+// has waited for, and of theirs (cutime + cstime in /proc/PID/stat): for
+// an agent, the tasks it ran. 0 when the process is not there.
+func ChildrenCPU(pid int) time.Duration { return statTime(pid, 13) }
+
+// statTime is the sum of the two clock-tick fields of /proc/PID/stat that
+// start at index i, counting from the field after the command name.
+func statTime(pid, i int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
 	// The command name, in parentheses, may hold spaces: fields count
 	// from after its closing parenthesis (field 3, the state, first).
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
+	end := strings.LastIndexByte(string(b), ')')
+	if end < 0 {
 		return 0
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
+	f := strings.Fields(string(b[end+1:]))
+	if len(f) < i+2 {
 		return 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14, utime
-	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15, stime
-	return time.Duration(ut+st) * time.Second / clockTicks
+	// Fields 14 and 15 (utime, stime) are f[11], f[12]; 16 and 17
+	// (cutime, cstime) are f[13], f[14].
+	a, _ := strconv.ParseInt(f[i], 10, 64)
+	c, _ := strconv.ParseInt(f[i+1], 10, 64)
+	return time.Duration(a+c) * time.Second / clockTicks
 }

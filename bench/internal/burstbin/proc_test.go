@@ -2,6 +2,7 @@ package burstbin
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -44,6 +45,26 @@ func TestCPUOfThisProcess(t *testing.T) {
 		}
 	}
 	if CPU(1<<30) != 0 {
+		t.Error("a process that is not there should read 0")
+	}
+}
+
+// TestChildrenCPU: a child that spins, once waited for, shows in its
+// parent's children's CPU time, and not in the parent's own.
+func TestChildrenCPU(t *testing.T) {
+	self := os.Getpid()
+	before, own := ChildrenCPU(self), CPU(self)
+	out, err := exec.Command("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done").CombinedOutput()
+	if err != nil {
+		t.Fatalf("spinning child: %v %s", err, out)
+	}
+	if got := ChildrenCPU(self) - before; got < 20*time.Millisecond {
+		t.Errorf("a child that spun shows %s in its parent's children's CPU time", got)
+	}
+	if got := CPU(self) - own; got > 200*time.Millisecond {
+		t.Errorf("the parent's own CPU time grew by %s while it only waited", got)
+	}
+	if ChildrenCPU(1<<30) != 0 {
 		t.Error("a process that is not there should read 0")
 	}
 }

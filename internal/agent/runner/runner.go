@@ -61,6 +61,10 @@ type Spec struct {
 	// process ran. Through an OS pipe or a socket the bytes go from process
 	// to process without burst; those are not counted (0).
 	IOStats bool
+	// UserNS starts the child in new user and mount namespaces, the
+	// agent's uid and gid mapped to 0 there (a writable stack's overlay,
+	// mounted by the child: agent/stackexec.go).
+	UserNS bool
 }
 
 // DefaultGrace is the grace period when Spec.Grace is 0.
@@ -229,6 +233,11 @@ func Start(spec Spec) (*Task, error) {
 	}
 
 	sys := &syscall.SysProcAttr{Setpgid: true}
+	if spec.UserNS {
+		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	}
 	if into := t.v2(); into != nil {
 		// Born inside its cgroup (clone3 CLONE_INTO_CGROUP): no window.
 		sys.UseCgroupFD, sys.CgroupFD = true, into.fd

@@ -1,0 +1,270 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// srunScript is a batch script with two job steps: two labelled copies of
+// hostname, then two tasks exiting 2 and 3, whose status the script prints.
+const srunScript = `#!/bin/sh
+#SBATCH -n 2
+#SBATCH --mem=256M
+srun -n 2 -l hostname
+srun -n 2 sh -c 'exit $((SLURM_PROCID + 2))'
+echo "step exit $?"
+`
+
+// srunStep is what the steps of srunScript printed, made comparable: the
+// labels of the hostname lines, srun's error lines with the node's name
+// left out, and the step's exit status line.
+type srunStep struct {
+	labels []string
+	errors []string
+	status string
+}
+
+var (
+	labelLine = regexp.MustCompile(`^(\d+): \S+$`)
+	srunError = regexp.MustCompile(`^srun: error: \S+: (task \d+: Exited with exit code \d+)$`)
+	// getopt's words for an ambiguous abbreviation, naming at least
+	// --name and --noheader (real squeue has more --n... options)
+	ambiguous = regexp.MustCompile(`squeue: option '--n' is ambiguous; possibilities: '--name'( '--\w+')* '--noheader'`)
+)
+
+func readSrunStep(t *testing.T, out string) srunStep {
+	t.Helper()
+	var s srunStep
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		switch m, e := labelLine.FindStringSubmatch(l), srunError.FindStringSubmatch(l); {
+		case m != nil:
+			s.labels = append(s.labels, m[1])
+		case e != nil:
+			s.errors = append(s.errors, e[1])
+		case strings.HasPrefix(l, "step exit "):
+			s.status = l
+		default:
+			t.Errorf("unexpected line in the job's output: %q (all of it: %q)", l, out)
+		}
+	}
+	slices.Sort(s.labels)
+	slices.Sort(s.errors)
+	return s
+}
+
+// faceSide runs burst's Slurm personality through `burst slurm link`
+// symlinks, with them first on PATH (so that a job's srun is burst's).
+func faceSide(t *testing.T, h *harness, dir string) func(args ...string) result {
+	links := filepath.Join(dir, "bin")
+	h.mustRun("slurm", "link", links)
+	return func(args ...string) result {
+		c := h.command(args[1:]...)
+		c.Path = filepath.Join(links, args[0])
+		c.Args = args
+		c.Dir = dir
+		c.Env = append(c.Env, "PATH="+links+":"+os.Getenv("PATH"))
+		return h.exec(c)
+	}
+}
+
+// TestSlurmFaceSrun: srun inside a burst job is a job step (N tasks, -l
+// labels, srun's error lines and exit status: the highest), and outside
+// one an attached job whose output and exit status come back; long
+// options abbreviated as getopt_long allows. The shapes expected are those
+// the suite's real Slurm prints (TestSlurmFaceSrunShapes checks them there).
+func TestSlurmFaceSrun(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(srunScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := face("sbatch", "--parsable", "-o", "out-%j.txt", "steps.sh")
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	h.run("wait", id)
+	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readSrunStep(t, string(out))
+	want := srunStep{labels: []string{"0", "1"},
+		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3"}, status: "step exit 3"}
+	if !slices.Equal(got.labels, want.labels) || !slices.Equal(got.errors, want.errors) || got.status != want.status {
+		t.Errorf("job steps: got %+v, want %+v\n%s", got, want, out)
+	}
+
+	// Outside a job: an attached job.
+	if r := face("srun", "-c", "1", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
+		t.Errorf("srun -c 1 echo hi: %s", r)
+	}
+	if r := face("srun", "--mem=64M", "sh", "-c", "echo out; exit 3"); r.code != 3 || r.stdout != "out\n" {
+		t.Errorf("srun of a command exiting 3: want exit 3 and its output: %s", r)
+	}
+	if r := face("srun", "-l", "echo", "hi"); r.code != 0 || r.stdout != "0: hi\n" {
+		t.Errorf("srun -l outside a job: %s", r)
+	}
+	if r := face("srun", "-n", "2", "true"); r.code != 2 || !strings.Contains(r.stderr, "sbatch -n 2") {
+		t.Errorf("srun -n 2 outside a job should be refused naming sbatch: %s", r)
+	}
+	if r := face("srun", "--pty", "bash"); r.code != 2 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("srun --pty: want one line and exit 2: %s", r)
+	}
+
+	// getopt_long's abbreviations, in every command.
+	if r := face("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i %t"); r.code != 0 || r.stdout != id+" CD\n" {
+		t.Errorf("squeue --job ID --noh --form: %s", r)
+	}
+	if r := face("sacct", "--job", id, "--form", "JobIDRaw,State", "--parsable2", "-n", "-M", "all"); r.code != 0 || r.stdout != id+"|COMPLETED\n" {
+		t.Errorf("sacct --job ID --form ... -M all: %s", r)
+	}
+	if r := face("scontrol", "show", "jobid", "-dd", id); r.code != 0 || !strings.Contains(r.stdout, "JobState=COMPLETED") {
+		t.Errorf("scontrol show jobid -dd: %s", r)
+	}
+	if r := face("squeue", "--n"); r.code != 2 || !ambiguous.MatchString(r.stderr) {
+		t.Errorf("squeue --n: want Slurm's ambiguity error: %s", r)
+	}
+	if r := face("sinfo", "-o", "%P"); r.code != 0 || r.stdout != "PARTITION\nlocal*\n" {
+		t.Errorf("sinfo -o %%P: %s", r)
+	}
+	if r := face("sacctmgr", "-n", "-s", "list", "user", "root", "format=account%20"); r.code != 0 || strings.TrimSpace(r.stdout) != "default" {
+		t.Errorf("sacctmgr -n -s list user root format=account%%20: %s", r)
+	}
+}
+
+// TestSlurmFaceSrunShapes runs srunScript and srun outside a job on the
+// suite's real Slurm: the shapes TestSlurmFaceSrun expects of burst.
+func TestSlurmFaceSrunShapes(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(srunScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	real := func(args ...string) (string, string, int) {
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir = dir
+		var out, errb strings.Builder
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		t.Logf("%v -> %d\n%s%s", args, code, out.String(), errb.String())
+		return out.String(), errb.String(), code
+	}
+	out, _, code := real("sbatch", "--parsable", "-o", "out-%j.txt", "steps.sh")
+	if code != 0 {
+		t.Fatalf("sbatch: %d %s", code, out)
+	}
+	id := strings.TrimSpace(out)
+	var data []byte
+	h.waitFor("the job's output", 2*time.Minute, func() bool {
+		var err error
+		data, err = os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+		return err == nil && strings.Contains(string(data), "step exit ")
+	})
+	t.Logf("the job's output:\n%s", data)
+	got := readSrunStep(t, string(data))
+	want := srunStep{labels: []string{"0", "1"},
+		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3"}, status: "step exit 3"}
+	if !slices.Equal(got.labels, want.labels) || !slices.Equal(got.errors, want.errors) || got.status != want.status {
+		t.Errorf("real Slurm's job steps: got %+v, want %+v\n%s", got, want, data)
+	}
+	if out, _, code := real("srun", "-c", "1", "--mem=64M", "echo", "hi"); code != 0 || out != "hi\n" {
+		t.Errorf("real srun -c 1 echo hi: exit %d, %q", code, out)
+	}
+	if out, errs, code := real("srun", "--mem=64M", "sh", "-c", "echo out; exit 3"); code != 3 || out != "out\n" || !srunError.MatchString(strings.TrimSpace(errs)) {
+		t.Errorf("real srun of a command exiting 3: exit %d, %q, stderr %q", code, out, errs)
+	}
+	if out, _, code := real("srun", "-l", "--mem=64M", "echo", "hi"); code != 0 || out != "0: hi\n" {
+		t.Errorf("real srun -l: exit %d, %q", code, out)
+	}
+	if out, _, code := real("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i"); code != 0 || out != id+"\n" {
+		t.Errorf("real squeue abbreviations: exit %d, %q", code, out)
+	}
+	if _, errs, code := real("squeue", "--n"); code == 0 || !ambiguous.MatchString(errs) {
+		t.Errorf("real squeue --n: exit %d, %q", code, errs)
+	}
+	if out, _, code := real("sinfo", "-o", "%P"); code != 0 || !strings.HasPrefix(out, "PARTITION\n") || !strings.Contains(out, "*\n") {
+		t.Errorf("real sinfo -o %%P: exit %d, %q", code, out)
+	}
+}
+
+// TestSbatchAccountDirective: #SBATCH --account in a script charges the
+// job to that project, through sbatch and burst run alike; sbatch -A and
+// burst run --project win over it.
+func TestSbatchAccountDirective(t *testing.T) {
+	h := newHarness(t)
+	h.writePrices("local: {core_hour: 3.6}\n")
+	h.mustRun("project", "create", "lab", "--budget", "100")
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	script := filepath.Join(dir, "job.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n#SBATCH --account=lab\n#SBATCH --mem=64M\nsleep 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	account := func(id string) string {
+		r := face("scontrol", "show", "job", id)
+		m := regexp.MustCompile(`Account=(\S+)`).FindStringSubmatch(r.stdout)
+		if m == nil {
+			t.Fatalf("scontrol show job %s: no Account: %s", id, r)
+		}
+		return m[1]
+	}
+	ids := map[string]string{}
+	for name, args := range map[string][]string{
+		"sbatch":            {"sbatch", "--parsable", "job.sh"},
+		"sbatch -A default": {"sbatch", "--parsable", "-A", "default", "job.sh"},
+	} {
+		r := face(args...)
+		if r.code != 0 || strings.Contains(r.stderr, "account") {
+			t.Fatalf("%s: want success and no warning about the account: %s", name, r)
+		}
+		ids[name] = strings.TrimSpace(r.stdout)
+	}
+	for name, args := range map[string][]string{
+		"burst run":                   {"run", "-d", script},
+		"burst run --project default": {"run", "-d", "--project", "default", script},
+	} {
+		r := h.runIn(dir, args...)
+		if r.code != 0 || strings.Contains(r.stderr, "account") {
+			t.Fatalf("%s: want success and no warning about the account: %s", name, r)
+		}
+		ids[name] = strings.TrimSpace(r.stdout)
+	}
+	want := map[string]string{"sbatch": "lab", "sbatch -A default": "default", "burst run": "lab", "burst run --project default": "default"}
+	for name, id := range ids {
+		h.run("wait", id)
+		if got := account(id); got != want[name] {
+			t.Errorf("%s: job %s's account (project) is %q, want %q", name, id, got, want[name])
+		}
+	}
+	h.waitFor("the lab project's charges", time.Minute, func() bool {
+		for _, l := range h.cost("project", "").Lines {
+			if l.Key == "lab" && l.NUSD > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	byJob := map[string]bool{}
+	for _, l := range h.cost("job", "lab").Lines {
+		byJob[l.Key] = l.NUSD > 0
+	}
+	if !byJob[ids["sbatch"]] || !byJob[ids["burst run"]] || byJob[ids["sbatch -A default"]] || byJob[ids["burst run --project default"]] {
+		t.Errorf("project lab's costs by job: %v, want jobs %s and %s charged, not %s nor %s", byJob,
+			ids["sbatch"], ids["burst run"], ids["sbatch -A default"], ids["burst run --project default"])
+	}
+}

@@ -1,0 +1,418 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+)
+
+// needStackTools fails under BURST_CI, and skips loudly otherwise, when
+// this machine lacks what stacks need here: bwrap (the sandbox) and
+// busybox-static (the test stack's one program).
+func needStackTools(t *testing.T) string {
+	t.Helper()
+	var missing []string
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		missing = append(missing, "bwrap (apt-get install bubblewrap)")
+	}
+	bb := ""
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		if _, err := os.Stat(p); err == nil {
+			bb = p
+		}
+	}
+	if bb == "" {
+		missing = append(missing, "busybox (apt-get install busybox-static)")
+	}
+	if len(missing) == 0 {
+		return bb
+	}
+	if os.Getenv("BURST_CI") != "" {
+		t.Fatalf("stacks: missing %s (BURST_CI is set and CI must not skip)", strings.Join(missing, ", "))
+	}
+	t.Skipf("!!! SKIPPED: stacks: missing %s", strings.Join(missing, ", "))
+	return ""
+}
+
+// testRootfs makes a root filesystem of busybox alone (its applets as
+// links) with a file that only the stack holds, /etc/stackmark = mark.
+func testRootfs(t *testing.T, busybox, mark string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "rootfs")
+	for _, d := range []string{"bin", "etc"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"sh", "cat", "ls", "echo", "true", "hostname", "id", "test", "rm", "mkdir"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "stackmark"), []byte(mark+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// A stack made from a directory runs a task on this host: / is the stack
+// (its own /etc/stackmark, none of the host's /usr), the task's private
+// directory is /work, its --out file comes back; the digest is the same
+// when the same tree is packed again (deterministic tar).
+func TestStackRunLocal(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	root := testRootfs(t, bb, "local-mark")
+	r := h.mustRun("stack", "create", "tools", "--from-dir", root, "--description", "busybox", "-o", "json")
+	if !strings.Contains(r.stdout, `"version": 1`) || !strings.Contains(r.stdout, `"digest": "sha256:`) {
+		t.Fatalf("stack create: want version 1 with a digest, got\n%s", r)
+	}
+	digest := between(r.stdout, `"digest": "`, `"`)
+	again := h.mustRun("stack", "create", "tools", "--from-dir", root, "-o", "json")
+	if d := between(again.stdout, `"digest": "`, `"`); d != digest || !strings.Contains(again.stdout, `"version": 2`) {
+		t.Errorf("the same tree packed again: digest %s version 2 wanted, got\n%s (first %s)", d, again.stdout, digest)
+	}
+	out := t.TempDir()
+	r = h.runIn(out, "run", "--stack", "tools:1", "--out", "seen.txt", "--",
+		"sh", "-c", `cat /etc/stackmark > seen.txt; pwd >> seen.txt; test -e /usr/bin/bwrap && echo host-visible >> seen.txt; ls / >> seen.txt`)
+	if r.code != 0 {
+		t.Fatalf("run --stack: %s", r)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "seen.txt"))
+	if err != nil {
+		t.Fatalf("the task's --out file did not come back: %v\n%s", err, r)
+	}
+	seen := string(b)
+	if !strings.HasPrefix(seen, "local-mark\n/work\n") || strings.Contains(seen, "host-visible") || strings.Contains(seen, "usr") {
+		t.Errorf("inside the stack the task saw:\n%s\nwant the stack's mark, /work as its directory, and no /usr of the host", seen)
+	}
+	// The job records the version it was given, resolved at submit.
+	id := jobIDFrom(t, r)
+	show := h.mustRun("show", idArg(id), "-o", "json")
+	if !strings.Contains(show.stdout, digest) {
+		t.Errorf("job %d's spec does not name the stack's digest %s:\n%s", id, digest, show.stdout)
+	}
+	list := h.mustRun("stack", "list", "tools", "-q")
+	if list.stdout != "tools:1\ntools:2\n" {
+		t.Errorf("stack list -q: got %q, want tools:1 and tools:2", list.stdout)
+	}
+	diff := h.mustRun("stack", "diff", "tools:1", "tools:2")
+	if !strings.Contains(diff.stdout, "same files") {
+		t.Errorf("stack diff of two packings of one tree: %s", diff)
+	}
+}
+
+// Bad input: an unknown stack or version, an image file that is not an
+// image, a --stack that is not a reference; each one line naming the fix,
+// nothing submitted.
+func TestStackBadInput(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "m"))
+	notImage := filepath.Join(t.TempDir(), "x.tar")
+	os.WriteFile(notImage, []byte("not a tar at all"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--stack", "nope", "--", "true"}, "burst stack create nope"},
+		{[]string{"run", "--stack", "tools:7", "--", "true"}, "versions are 1 to 1"},
+		{[]string{"run", "--stack", "Tools!", "--", "true"}, "a-z 0-9"},
+		{[]string{"stack", "create", "img", "--from-image", notImage}, "expected a docker-archive"},
+		{[]string{"stack", "create", "img"}, "--from-dir DIR or --from-image"},
+		{[]string{"stack", "rm", "nope"}, "no stack"},
+	} {
+		r := h.run(c.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("burst %s: want a failure saying %q in a line, got\n%s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
+	if jobs := h.jobsJSON(); len(jobs) != 0 {
+		t.Errorf("refused submissions left %d jobs", len(jobs))
+	}
+}
+
+// A map inside a stack on two namespace hosts that share nothing with
+// the server: each host fetches the stack's blob from the server, every
+// task runs inside it (it reads the stack's own file) and both hosts
+// run some; then a pipe whose stage runs inside the stack there.
+func TestStackMapHosts(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := startHostServer(t)
+	h.mustRun("cluster", "create", "stackmap", "--provider", "joined")
+	var agents []*hostAgent
+	for _, i := range []int{1, 2} {
+		agents = append(agents, h.startHostAgent(i, "--machine", fmt.Sprintf("bh%d-stack", i), "--cluster", "stackmap", "--cpus", "2"))
+	}
+	for _, a := range agents {
+		h.waitRegistered(a)
+	}
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "hosts-mark"))
+	const n = 40
+	args := []string{"map", "--on", "stackmap", "--stack", "tools", "--", "sh", "-c", `echo "task $0 $(cat /etc/stackmark)"`, "{}", ":::"}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	c := h.command(args...)
+	c.Dir = "/"
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("map --stack on two hosts: %s", r)
+	}
+	for i := 1; i <= n; i++ {
+		if !strings.Contains(r.stdout, fmt.Sprintf("task %d hosts-mark\n", i)) {
+			t.Errorf("task %d's line (with the stack's mark) is missing:\n%s", i, r.stdout)
+		}
+	}
+	id := jobIDFrom(t, r)
+	j := h.showTasks(id, n)
+	per := map[string]int{}
+	for _, task := range j.TaskList {
+		per[task.Machine]++
+	}
+	if len(per) != 2 {
+		t.Errorf("tasks ran on %v, want both hosts' machines", per)
+	}
+	// A pipe stage inside the stack on a host: its machine may read the
+	// stack's blob because the pipe uses it.
+	pc := h.command("pipe", "--on", "stackmap", "echo piped | --stack tools sh -c 'cat; cat /etc/stackmark'")
+	pc.Dir = "/"
+	if pr := h.exec(pc); pr.code != 0 || pr.stdout != "piped\nhosts-mark\n" {
+		t.Errorf("a pipe stage in a stack on a host: %s", pr)
+	}
+}
+
+// A task run with --keep-changes writes a new file and deletes one of
+// its stack's; `burst stack commit` makes that version 2 (parent 1, its
+// job the task's), diff lists both changes, a task of version 2 sees
+// them, and version 1 on the same machine is as it was (the changes never
+// touched the cached root). Committing what has no changes is refused in
+// a line that names the fix.
+func TestStackCommit(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	root := testRootfs(t, bb, "commit-mark")
+	if err := os.WriteFile(filepath.Join(root, "etc", "gone.txt"), []byte("bye\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("stack", "create", "tools", "--from-dir", root)
+	r := h.mustRun("run", "--stack", "tools", "--keep-changes", "--", "sh", "-c", `mkdir /opt && echo fresh > /opt/new.txt && rm /etc/gone.txt && echo wrote`)
+	if !strings.Contains(r.stdout, "wrote") {
+		t.Fatalf("the task inside a writable stack: %s", r)
+	}
+	id := jobIDFrom(t, r)
+	c := h.mustRun("stack", "commit", idArg(id), "--as", "tools", "-o", "json")
+	if !strings.Contains(c.stdout, `"version": 2`) || !strings.Contains(c.stdout, `"parent": 1`) || !strings.Contains(c.stdout, fmt.Sprintf(`"job": %d`, id)) {
+		t.Fatalf("stack commit: want version 2, parent 1, job %d; got\n%s", id, c)
+	}
+	diff := h.mustRun("stack", "diff", "tools:1", "tools:2")
+	for _, want := range []string{"+ opt/new.txt (6 B)", "- etc/gone.txt (4 B)"} {
+		if !strings.Contains(diff.stdout, want) {
+			t.Errorf("stack diff tools:1 tools:2 lacks %q:\n%s", want, diff.stdout)
+		}
+	}
+	see := `cat /opt/new.txt 2>/dev/null || echo no-new; test -e /etc/gone.txt && echo has-gone; cat /etc/stackmark`
+	r2 := h.mustRun("run", "--stack", "tools:2", "--", "sh", "-c", see)
+	if r2.stdout != "fresh\ncommit-mark\n" {
+		t.Errorf("a task of tools:2 saw %q, want the new file, no deleted one, and the mark", r2.stdout)
+	}
+	r1 := h.mustRun("run", "--stack", "tools:1", "--", "sh", "-c", see)
+	if r1.stdout != "no-new\nhas-gone\ncommit-mark\n" {
+		t.Errorf("a task of tools:1 after the commit saw %q: the cached root of version 1 was changed", r1.stdout)
+	}
+	// Nothing to commit: a job without a stack, one without
+	// --keep-changes, one whose task changed nothing.
+	plain := jobIDFrom(t, h.mustRun("run", "--", "true"))
+	ro := jobIDFrom(t, r1)
+	none := jobIDFrom(t, h.mustRun("run", "--stack", "tools", "--keep-changes", "--", "true"))
+	for _, c := range []struct {
+		id   int64
+		want string
+	}{
+		{plain, "ran without a stack"},
+		{ro, "run it again with --keep-changes"},
+		{none, "kept no changes"},
+	} {
+		r := h.run("stack", "commit", idArg(c.id), "--as", "tools")
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("stack commit %d: want a failure saying %q in a line, got\n%s", c.id, c.want, r)
+		}
+	}
+	if list := h.mustRun("stack", "list", "tools", "-q"); list.stdout != "tools:1\ntools:2\n" {
+		t.Errorf("refused commits made versions: %q", list.stdout)
+	}
+}
+
+// A stack shared by link: a second server pulls it with its history (two
+// versions, the second committed from a task, its parent the first), a task there runs inside the
+// pulled version, pulling again adds nothing, and a name that holds
+// another history is refused naming --as. A revoked link, an expired one
+// and one that is no link are each refused in a line.
+func TestStackShare(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	a, b := newHarness(t), newHarness(t)
+	a.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "shared-v1"), "--description", "first")
+	job := jobIDFrom(t, a.mustRun("run", "--stack", "tools", "--keep-changes", "--", "sh", "-c", "echo shared-v2 > /etc/stackmark"))
+	a.mustRun("stack", "commit", idArg(job), "--as", "tools", "--description", "second")
+	sh := a.mustRun("stack", "share", "tools", "--ttl", "2h")
+	link := strings.TrimSpace(sh.stdout)
+	if !strings.Contains(link, "/burst_s_") || !strings.Contains(sh.stderr, "this host only") {
+		t.Fatalf("stack share on a loopback server: want a link and a note that it works on this host only, got\n%s", sh)
+	}
+	r := b.mustRun("stack", "pull", link)
+	if !strings.Contains(r.stdout, "2 versions new, to tools:2") {
+		t.Errorf("stack pull: %s", r)
+	}
+	var here []struct {
+		Version     int    `json:"version"`
+		Parent      int    `json:"parent"`
+		Digest      string `json:"digest"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal([]byte(b.mustRun("stack", "list", "tools", "-o", "json").stdout), &here); err != nil || len(here) != 2 ||
+		here[1].Parent != 1 || here[1].Description != "second" {
+		t.Errorf("the pulled history: %+v %v: want versions 1 and 2, 2's parent 1, descriptions kept", here, err)
+	}
+	there := a.mustRun("stack", "list", "tools", "-o", "json").stdout
+	for _, v := range here {
+		if !strings.Contains(there, v.Digest) {
+			t.Errorf("pulled version %d's digest %s is not the sharing server's", v.Version, v.Digest)
+		}
+	}
+	run := b.mustRun("run", "--stack", "tools:2", "--", "cat", "/etc/stackmark")
+	if run.stdout != "shared-v2\n" {
+		t.Errorf("a task in the pulled stack read %q, want shared-v2", run.stdout)
+	}
+	if again := b.mustRun("stack", "pull", link); !strings.Contains(again.stdout, "up to date") {
+		t.Errorf("pulling twice: %s", again)
+	}
+	b.mustRun("stack", "create", "other", "--from-dir", testRootfs(t, bb, "other"))
+	if clash := b.run("stack", "pull", link, "--as", "other"); clash.code == 0 || !strings.Contains(clash.stderr, "--as NAME") {
+		t.Errorf("a pull onto another history: %s", clash)
+	}
+	if n := b.mustRun("stack", "list", "other", "-q").stdout; n != "other:1\n" {
+		t.Errorf("the refused pull changed stack other: %q", n)
+	}
+	// The sharing server's record: the links and their uses.
+	if ev := a.mustRun("events"); !strings.Contains(ev.stdout, "stack.share") || !strings.Contains(ev.stdout, "stack.pull") {
+		t.Errorf("events of the sharing server lack stack.share and stack.pull:\n%s", ev.stdout)
+	}
+	// Revoked.
+	id := between(a.mustRun("stack", "links").stdout, "\n", "\t")
+	id = strings.Fields(id + " ")[0]
+	a.mustRun("stack", "unshare", id)
+	if links := a.mustRun("stack", "links").stdout; !strings.Contains(links, "revoked") {
+		t.Errorf("stack links after unshare: %s", links)
+	}
+	oneLine := func(r result, want string) {
+		t.Helper()
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("want a failure saying %q in a line, got\n%s", want, r)
+		}
+	}
+	oneLine(b.run("stack", "pull", link, "--as", "again"), "was revoked")
+	// Expired: a link of one second, pulled once the clock is past its
+	// expiry (as the server stored it).
+	var short client.StackLink
+	if err := json.Unmarshal([]byte(a.mustRun("stack", "share", "tools:1", "--ttl", "1s", "-o", "json").stdout), &short); err != nil || short.Link == "" {
+		t.Fatalf("stack share -o json: %+v %v", short, err)
+	}
+	time.Sleep(time.Until(short.Expires) + 50*time.Millisecond)
+	oneLine(b.run("stack", "pull", short.Link, "--as", "late"), "expired")
+	// Removed: a live link to a stack that is gone.
+	a.mustRun("stack", "create", "gone", "--from-dir", testRootfs(t, bb, "gone"))
+	goneLink := strings.TrimSpace(a.mustRun("stack", "share", "gone").stdout)
+	a.mustRun("stack", "rm", "gone")
+	oneLine(b.run("stack", "pull", goneLink), "was removed")
+	oneLine(b.run("stack", "pull", "https://example.org/nothing"), "is not a stack link")
+	oneLine(b.run("stack", "pull", link[:strings.Index(link, "burst_s_")+12]), "not one of this server's")
+	if n := b.mustRun("stack", "list", "-q").stdout; strings.Contains(n, "again") || strings.Contains(n, "late") {
+		t.Errorf("refused pulls made stacks: %q", n)
+	}
+}
+
+// A pipe whose middle stage alone runs inside a stack: it reads the
+// stack's own file and the first stage's stream; the stages around it run
+// on the host. Bad stack references in a stage are refused at their
+// column, nothing submitted.
+func TestStackPipeStage(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "pipe-mark"))
+	r := h.mustRun("pipe", `echo from-host | --stack tools sh -c 'cat; cat /etc/stackmark; if test -e /usr/bin/bwrap; then echo host-visible; fi' | tr a-z A-Z`)
+	if r.stdout != "FROM-HOST\nPIPE-MARK\n" {
+		t.Errorf("a pipe with a stage in a stack wrote %q, want the host's line and the stack's mark, upper-cased on the host", r.stdout)
+	}
+	bad := h.run("pipe", "a | --stack tools:0 b")
+	if bad.code == 0 || !strings.Contains(bad.stderr, "a version is a number from 1") || strings.Contains(bad.stderr, "goroutine") {
+		t.Errorf("a stage's bad stack reference: %s", bad)
+	}
+	missing := h.run("pipe", "true | --stack nope cat")
+	if missing.code == 0 || !strings.Contains(missing.stderr, "burst stack create nope") {
+		t.Errorf("a stage's unknown stack: %s", missing)
+	}
+}
+
+// On a machine without bwrap (its agent's PATH lacks it) the agent says
+// it runs no stacks: a stack job bound to its cluster is refused at
+// submit in one line naming the fix, nothing submitted, while the same
+// job without a stack runs.
+func TestStackRefusedWithoutBwrap(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	bin := filepath.Join(t.TempDir(), "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/bin/sh", "/bin/true"} {
+		if err := os.Symlink(p, filepath.Join(bin, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.setEnv("PATH", bin)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "m"))
+	h.waitFor("the local agent to register", 30*time.Second, func() bool {
+		return strings.Contains(h.mustRun("machine", "list").stdout, "running")
+	})
+	r := h.run("run", "--stack", "tools", "--", "true")
+	if r.code == 0 || !strings.Contains(r.stderr, "no machine of cluster local can run stacks") || !strings.Contains(r.stderr, "install bubblewrap") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("a stack job where no machine runs stacks: want a refusal in a line, got\n%s", r)
+	}
+	if jobs := h.jobsJSON(); len(jobs) != 0 {
+		t.Errorf("the refused submission left %d jobs", len(jobs))
+	}
+	h.mustRun("run", "--", "true")
+}
+
+// between is the text of s after the first from, up to to.
+func between(s, from, to string) string {
+	_, rest, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}

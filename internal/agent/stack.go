@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/stack"
+)
+
+// Software stacks (docs/stacks.md). A task of a job with a stack runs in
+// its private directory (staging's, stage.go), bound at /work inside a
+// bubblewrap sandbox whose / is the stack's root filesystem: the stack's
+// blob is fetched once per machine through the blob cache (verified by
+// its digest) and unpacked once into CACHE/stacks/HEX/rootfs (renamed
+// into place when complete, so that a half-unpacked tree is never used).
+// The root is bound read-only; /tmp is a fresh tmpfs; /proc and /dev are
+// the sandbox's own, the GPUs the task was given are passed through.
+// The sandbox runs as a child of the runner, so the task's cgroup,
+// limits, accounting and process-group kill hold as for any task.
+
+// stacksOK says whether this machine runs tasks inside stacks: bwrap is
+// on PATH and makes a user namespace. Probed once.
+var stacksOK = sync.OnceValue(func() bool {
+	bw, err := exec.LookPath("bwrap")
+	if err != nil {
+		return false
+	}
+	return exec.Command(bw, "--unshare-user", "--ro-bind", "/", "/", "--", "true").Run() == nil
+})
+
+// stackMounts are the mount points a sandbox needs in a stack's root: a
+// root filesystem that lacks them gets them when it is unpacked.
+var stackMounts = []string{"work", "tmp", "proc", "dev"}
+
+// stackRoot returns the unpacked root filesystem of ref on this machine,
+// fetching and unpacking it the first time.
+func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (string, error) {
+	hex := strings.TrimPrefix(ref.Digest, "sha256:")
+	base := filepath.Join(a.cfg.CacheDir, "stacks", hex)
+	root := filepath.Join(base, "rootfs")
+	if _, err := os.Stat(root); err == nil {
+		return root, nil
+	}
+	a.stackMu.Lock() // one unpack per agent at a time; others wait for it
+	defer a.stackMu.Unlock()
+	if _, err := os.Stat(root); err == nil {
+		return root, nil
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", errStageLost{err}
+	}
+	// The tar in the cache and its unpacked tree: refused before any
+	// byte moves when the disk cannot take both.
+	var fs unix.Statfs_t
+	if err := unix.Statfs(base, &fs); err == nil {
+		if free := int64(fs.Bavail) * int64(fs.Bsize); 2*ref.Size > free {
+			return "", fmt.Errorf("stack %s is %d bytes; this machine's disk has %d bytes free at %s, and it needs twice the stack's size (its blob and its unpacked files): free some space or run it elsewhere",
+				ref, ref.Size, free, base)
+		}
+	}
+	fetch := func(ctx context.Context, dst string) error {
+		return a.cfg.Client.FetchBlob(ctx, client.BlobRef{Digest: ref.Digest, Size: ref.Size}, dst)
+	}
+	src, err := a.cache.acquire(ctx, ref.Digest, ref.Size, fetch)
+	if err != nil {
+		return "", fmt.Errorf("stack %s: %w", ref, err)
+	}
+	defer a.cache.release(ref.Digest)
+	tmp, err := os.MkdirTemp(base, "unpack-")
+	if err != nil {
+		return "", errStageLost{err}
+	}
+	defer os.RemoveAll(tmp)
+	f, err := os.Open(src)
+	if err != nil {
+		return "", errStageLost{err}
+	}
+	err = stack.Unpack(f, filepath.Join(tmp, "rootfs"))
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("stack %s: %w", ref, err)
+	}
+	for _, m := range stackMounts {
+		p := filepath.Join(tmp, "rootfs", m)
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			os.Remove(p)
+			os.Mkdir(p, 0o755)
+		}
+	}
+	if err := os.Rename(filepath.Join(tmp, "rootfs"), root); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", errStageLost{err}
+	}
+	return root, nil
+}
+
+// sandboxArgv is argv run inside the stack whose root is root, with dir
+// (the task's private directory) at /work, the working directory; script,
+// when set, is the host path of the batch script argv runs, bound at
+// the same path; gpus are the task's GPU indices.
+func sandboxArgv(root, dir, script string, gpus []int, argv []string) []string {
+	out := []string{"bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
+		"--ro-bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+		"--bind", dir, "/work", "--chdir", "/work"}
+	if script != "" {
+		out = append(out, "--ro-bind", script, script)
+	}
+	if len(gpus) > 0 {
+		for _, d := range []string{"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset"} {
+			if _, err := os.Stat(d); err == nil {
+				out = append(out, "--dev-bind", d, d)
+			}
+		}
+		for _, g := range gpus {
+			d := "/dev/nvidia" + strconv.Itoa(g)
+			if _, err := os.Stat(d); err == nil {
+				out = append(out, "--dev-bind", d, d)
+			}
+		}
+	}
+	return append(append(out, "--"), argv...)
+}

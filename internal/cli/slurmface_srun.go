@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/slurmface"
+)
+
+func newSrunCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "srun [OPTIONS] COMMAND [ARGS...]",
+		Short: "Run a command as Slurm's srun does: a job step, or an interactive job",
+		Long: `Run COMMAND as srun does.
+
+Inside a burst job (a task, where BURST_JOB_ID or SLURM_JOB_ID is set) it is
+a job step: -n N copies of COMMAND start right there, each with its
+SLURM_PROCID, SLURM_LOCALID and SLURM_NTASKS (N defaults to the job's
+SLURM_NTASKS, else 1); task 0 reads srun's stdin; srun exits with the
+highest exit status of its tasks (128+N for one killed by signal N) and
+says which task failed on stderr, as srun does. A step that asks for more
+CPUs (-n times -c) or memory (--mem) than the job holds is refused.
+
+Outside a job it is an interactive job: ` + "`burst run`" + ` attached, with the
+step's resources (-n times -c CPUs, --mem, -G, -t), -J, -A (the project),
+-p (the cluster of that name): the output streams here, srun exits with
+the job's status, and Ctrl-C cancels it. Outside a job -n is 1 (a burst
+job runs its command once): for N copies use sbatch -n N with srun in the
+script.
+
+Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
+line), -u/--unbuffered (output is passed on as it comes anyway), --export
+(ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
+non-zero ends the others), -D, -N 1, --mpi=none; outside a job also -A, -p,
+-t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
+--hint, --exclusive, --overlap, --exact, -Q, -v, -W, --comment, -C, -q,
+--threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
+the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
+--jobid, -d.`,
+		Example: `  srun -n 4 -l hostname                 # in a job script: 4 labelled lines
+  srun -n1 --cpu-bind=q python3 step.py  # a step, as Snakemake's --slurm runs it
+  burst slurm srun -c 2 --mem 1G python3 fit.py   # outside a job: an interactive job`,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			s, err := slurmface.ParseSrun(args)
+			switch {
+			case errors.Is(err, slurmface.ErrSrunHelp):
+				return c.Help()
+			case err != nil:
+				return usage("%v", err)
+			case s.WantsVersion():
+				fmt.Fprintln(c.OutOrStdout(), "slurm 22.05.8 (burst)")
+				return nil
+			}
+			if os.Getenv("BURST_JOB_ID") != "" || os.Getenv("SLURM_JOB_ID") != "" {
+				return runStep(c, s)
+			}
+			return runInteractive(c, s)
+		},
+	}
+}
+
+// envInt is an integer environment variable, 0 when unset or not one.
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
+
+// runStep runs a job step inside a job: the tasks on this machine, within
+// what the job holds.
+func runStep(c *cobra.Command, s *slurmface.Srun) error {
+	n := s.Tasks(envInt("SLURM_NTASKS"))
+	jobID := cmp.Or(os.Getenv("SLURM_JOB_ID"), os.Getenv("BURST_JOB_ID"))
+	if have := cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS")); have > 0 && s.StepCPUs(n) > have {
+		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: More processors requested than permitted "+
+			"(%d tasks × %d CPUs > the job's %d): ask for fewer with -n/-c, or submit the job with more", jobID, n, max(1, s.CPUsPerTask), have)}
+	}
+	if have := int64(envInt("SLURM_MEM_PER_NODE")) << 20; have > 0 && s.StepMem(n) > have {
+		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: Memory required by task is not available "+
+			"(%s > the job's %s): ask for less with --mem, or submit the job with more", jobID, slurmface.Mem(s.StepMem(n)), slurmface.Mem(have))}
+	}
+	base := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			base[k] = v
+		}
+	}
+	env := base
+	if s.Export != "" {
+		env = sbatch.ExportEnv(base, s.Export)
+		for k, v := range base { // srun: SLURM_* variables are always set
+			if strings.HasPrefix(k, "SLURM_") {
+				if env == nil {
+					env = map[string]string{}
+				}
+				env[k] = v
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	host, _, _ = strings.Cut(host, ".")
+	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	var mu sync.Mutex // one line at a time on each of srun's streams
+	cmds := make([]*exec.Cmd, n)
+	var outs []*labelWriter
+	for i := range cmds {
+		cmd := exec.Command(s.Argv[0], s.Argv[1:]...)
+		cmd.Dir = s.Chdir
+		task := maps.Clone(env)
+		if task == nil {
+			task = map[string]string{}
+		}
+		maps.Copy(task, s.TaskEnv(i, n))
+		for _, k := range slices.Sorted(maps.Keys(task)) {
+			cmd.Env = append(cmd.Env, k+"="+task[k])
+		}
+		if i == 0 {
+			cmd.Stdin = c.InOrStdin()
+		}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if s.Label || n > 1 { // several tasks: whole lines, never two tasks' bytes mixed in one
+			prefix := ""
+			if s.Label {
+				prefix = slurmface.Label(i, n)
+			}
+			o, e := &labelWriter{w: stdout, mu: &mu, prefix: prefix}, &labelWriter{w: stderr, mu: &mu, prefix: prefix}
+			outs = append(outs, o, e)
+			cmd.Stdout, cmd.Stderr = o, e
+		}
+		cmds[i] = cmd
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var started []*exec.Cmd
+	worst := 0
+	var report []string
+	for i, cmd := range cmds {
+		if err := cmd.Start(); err != nil {
+			msg, code := fmt.Sprintf("srun: error: %s: task %d: execve(): %s: %v", host, i, s.Argv[0], errors.Unwrap(err)), 2
+			if errors.Is(err, exec.ErrNotFound) {
+				msg = fmt.Sprintf("srun: error: %s: task %d: execve(): %s: No such file or directory", host, i, s.Argv[0])
+			}
+			report = append(report, msg)
+			worst = max(worst, code)
+			continue
+		}
+		started = append(started, cmd)
+	}
+	type exit struct {
+		task         int
+		code, signal int
+	}
+	done := make(chan exit, len(started))
+	for _, cmd := range started {
+		task := slices.Index(cmds, cmd)
+		go func() {
+			err := cmd.Wait()
+			e := exit{task: task}
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					e.signal = int(ws.Signal())
+				} else {
+					e.code = ee.ExitCode()
+				}
+			} else if err != nil {
+				e.code = 1
+			}
+			done <- e
+		}()
+	}
+	killAll := func(sig os.Signal) {
+		for _, cmd := range started {
+			cmd.Process.Signal(sig) // an error: the task has ended already
+		}
+	}
+	exits := make([]exit, 0, len(started))
+	for len(exits) < len(started) {
+		select {
+		case sig := <-sigs:
+			killAll(sig) // Ctrl-C, scancel: the step's tasks get it
+		case e := <-done:
+			exits = append(exits, e)
+			if s.KillOnBadExit && (e.code != 0 || e.signal != 0) {
+				killAll(syscall.SIGKILL)
+			}
+		}
+	}
+	for _, o := range outs {
+		o.flush()
+	}
+	slices.SortFunc(exits, func(a, b exit) int { return a.task - b.task })
+	for _, e := range exits {
+		if e.code == 0 && e.signal == 0 {
+			continue
+		}
+		msg, code := slurmface.TaskExit(host, e.task, e.code, e.signal)
+		report = append(report, msg)
+		worst = max(worst, code)
+	}
+	for _, r := range report {
+		fmt.Fprintln(stderr, r)
+	}
+	if worst != 0 {
+		return &ExitError{Code: worst}
+	}
+	return nil
+}
+
+// runInteractive is srun outside a job: an attached burst run of the
+// command with the step's resources.
+func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
+	if s.NTasks > 1 {
+		return usage("srun: -n %d outside a job: a burst job runs its command once; for %d copies submit a job with them: sbatch -n %d --wrap 'srun %s'",
+			s.NTasks, s.NTasks, s.NTasks, strings.Join(s.Argv, " "))
+	}
+	spec, err := baseSpec()
+	if err != nil {
+		return err
+	}
+	spec.Argv = s.Argv
+	spec.Name = cmp.Or(s.Name, "srun")
+	spec.Project = s.Account
+	spec.Resources.CPUs = s.StepCPUs(1)
+	spec.Resources.MemBytes = s.StepMem(1)
+	spec.Resources.GPUs = s.GPUs
+	spec.Resources.TimeLimit = sbatch.MinuteLimit(s.TimeLimit)
+	if s.Chdir != "" {
+		spec.Workdir = s.Chdir
+	}
+	if s.Export != "" {
+		spec.Env = sbatch.ExportEnv(spec.Env, s.Export)
+	}
+	if s.Partition != "" {
+		spec.Cluster = s.Partition
+	}
+	spec.Local = localPaths(spec.Workdir, spec.Argv)
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return usage("srun: %v", err)
+	}
+	if s.Label {
+		lw := &labelWriter{w: c.OutOrStdout(), mu: &sync.Mutex{}, prefix: slurmface.Label(0, 1)}
+		le := &labelWriter{w: c.ErrOrStderr(), mu: lw.mu, prefix: lw.prefix}
+		defer lw.flush()
+		defer le.flush()
+		c.SetOut(lw)
+		c.SetErr(le)
+	}
+	return submitAndFollow(c, spec, false, nil)
+}
+
+// labelWriter passes a task's output on a whole line at a time, each
+// prefixed (srun -l); the last line, if unterminated, at flush.
+type labelWriter struct {
+	w      io.Writer
+	mu     *sync.Mutex
+	prefix string
+	buf    []byte
+}
+
+func (l *labelWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	i := bytes.LastIndexByte(l.buf, '\n')
+	if i < 0 {
+		return len(p), nil
+	}
+	var out bytes.Buffer
+	for line := range bytes.Lines(l.buf[:i+1]) {
+		out.WriteString(l.prefix)
+		out.Write(line)
+	}
+	l.buf = append(l.buf[:0], l.buf[i+1:]...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(out.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (l *labelWriter) flush() {
+	if len(l.buf) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "%s%s", l.prefix, l.buf)
+	l.buf = nil
+}

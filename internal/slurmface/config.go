@@ -1,0 +1,40 @@
+package slurmface
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// ClusterName is the Slurm cluster burst is: scontrol show config's
+// ClusterName, sacct's and sacctmgr's Cluster.
+const ClusterName = "burst"
+
+// SchedulerTimeSlice is what `scontrol show config` says of it. burst has
+// no gang scheduling, so the key has no meaning of its own here; Toil's
+// Slurm batch system reads it (and AcctGatherNodeFreq) to set how long it
+// caches job states, 1.2 times the larger, and fails when neither is
+// printed. burst answers a status at once, so it asks for a short wait.
+const SchedulerTimeSlice = time.Second
+
+// ShowConfig writes what `scontrol show config` prints, as far as burst has
+// a configuration to show: the header line and `Key = Value` lines, keys
+// padded as Slurm 22.05 pads them.
+func ShowConfig(w io.Writer, now time.Time) error {
+	lines := [][2]string{
+		{"AcctGatherNodeFreq", "0 sec"},
+		{"ClusterName", ClusterName},
+		{"MinJobAge", "0 sec"},
+		{"SchedulerTimeSlice", fmt.Sprintf("%d sec", int(SchedulerTimeSlice/time.Second))},
+		{"SLURM_VERSION", "22.05.8"},
+	}
+	if _, err := fmt.Fprintf(w, "Configuration data as of %s\n", Date(now)); err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if _, err := fmt.Fprintf(w, "%-23s = %s\n", l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package slurmface
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Arg says whether an option takes a value, as getopt_long has it.
+type Arg int
+
+const (
+	NoArg       Arg = iota // --opt, -o
+	RequiredArg            // --opt=v, --opt v, -ov, -o v
+	OptionalArg            // --opt, --opt=v, -o, -ov (never the next argument)
+)
+
+// Opt is one option of a Slurm command.
+type Opt struct {
+	Long  string // long name, without "--"
+	Short byte   // 0 when it has none
+	Arg   Arg
+}
+
+// Opted is one option found on a command line: the option and its value
+// ("" with HasValue false when none was given).
+type Opted struct {
+	Opt      *Opt
+	Value    string
+	HasValue bool
+}
+
+// Getopt reads a Slurm command's arguments as Slurm's commands do (with
+// getopt_long): long options by their name or by any unambiguous prefix of
+// it (squeue --job is --jobs), "--opt=v" and "--opt v", short options
+// grouped ("-nu ann") and with their value attached ("-c4"), "--" ending
+// the options. With stopAtArg (srun: the command and its arguments follow)
+// the options end at the first argument that is none; otherwise options and
+// arguments mix, as getopt permutes them (scontrol show job 12 -dd).
+//
+// An unknown or ambiguous option, or one missing its value, is an error in
+// getopt's words, prefixed by cmd.
+func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []string, error) {
+	var got []Opted
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return got, append(rest, args[i+1:]...), nil
+		case strings.HasPrefix(a, "--"):
+			name, v, has := strings.Cut(a[2:], "=")
+			o, err := LongOpt(cmd, opts, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			switch {
+			case o.Arg == NoArg && has:
+				return nil, nil, fmt.Errorf("%s: option '--%s' doesn't allow an argument", cmd, o.Long)
+			case o.Arg == RequiredArg && !has:
+				if i+1 >= len(args) {
+					return nil, nil, fmt.Errorf("%s: option '--%s' requires an argument", cmd, o.Long)
+				}
+				i++
+				v, has = args[i], true
+			}
+			got = append(got, Opted{Opt: o, Value: v, HasValue: has})
+		case len(a) > 1 && a[0] == '-':
+			for j := 1; j < len(a); j++ {
+				o := shortOpt(opts, a[j])
+				if o == nil {
+					return nil, nil, fmt.Errorf("%s: invalid option -- '%c'", cmd, a[j])
+				}
+				if o.Arg == NoArg {
+					got = append(got, Opted{Opt: o})
+					continue
+				}
+				v, has := a[j+1:], j+1 < len(a)
+				if !has && o.Arg == RequiredArg {
+					if i+1 >= len(args) {
+						return nil, nil, fmt.Errorf("%s: option requires an argument -- '%c'", cmd, a[j])
+					}
+					i++
+					v, has = args[i], true
+				}
+				got = append(got, Opted{Opt: o, Value: v, HasValue: has})
+				break
+			}
+		case stopAtArg:
+			return got, append(rest, args[i:]...), nil
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return got, rest, nil
+}
+
+// LongOpt finds the option named name, or the one option whose name name
+// is a prefix of, as getopt_long does; an ambiguous or unknown name is an
+// error in getopt's words.
+func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
+	var match []*Opt
+	for i := range opts {
+		o := &opts[i]
+		if o.Long == name {
+			return o, nil
+		}
+		if name != "" && strings.HasPrefix(o.Long, name) {
+			match = append(match, o)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return nil, fmt.Errorf("%s: unrecognized option '--%s': see `burst help slurm %s`", cmd, name, cmd)
+	}
+	var names []string
+	for _, o := range match {
+		names = append(names, "'--"+o.Long+"'")
+	}
+	return nil, fmt.Errorf("%s: option '--%s' is ambiguous; possibilities: %s: write more of the name", cmd, name, strings.Join(names, " "))
+}
+
+func shortOpt(opts []Opt, c byte) *Opt {
+	for i := range opts {
+		if opts[i].Short == c {
+			return &opts[i]
+		}
+	}
+	return nil
+}
+
+// Canonical writes parsed options back as "--long[=value]" arguments,
+// followed by "--" and the other arguments: a command line any flag parser
+// reads the same way, with every abbreviation spelt out.
+func Canonical(got []Opted, rest []string) []string {
+	var out []string
+	for _, g := range got {
+		switch {
+		case g.HasValue:
+			out = append(out, "--"+g.Opt.Long+"="+g.Value)
+		default:
+			out = append(out, "--"+g.Opt.Long)
+		}
+	}
+	return append(append(out, "--"), rest...)
+}

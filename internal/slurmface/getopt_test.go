@@ -1,0 +1,61 @@
+package slurmface
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestGetopt(t *testing.T) {
+	opts := []Opt{
+		{Long: "jobs", Short: 'j', Arg: RequiredArg},
+		{Long: "noheader", Short: 'n'},
+		{Long: "name", Arg: RequiredArg},
+		{Long: "user", Short: 'u', Arg: RequiredArg},
+		{Long: "format", Short: 'o', Arg: RequiredArg},
+		{Long: "Format", Short: 'O', Arg: RequiredArg},
+		{Long: "details", Short: 'd'},
+		{Long: "exclusive", Arg: OptionalArg},
+	}
+	tests := []struct {
+		name string
+		args []string
+		stop bool
+		want []string // Canonical
+		err  string
+	}{
+		{name: "abbreviated long", args: []string{"--job", "12,13"}, want: []string{"--jobs=12,13", "--"}},
+		{name: "abbreviated with =", args: []string{"--form=%i"}, want: []string{"--format=%i", "--"}},
+		{name: "case tells format from Format", args: []string{"--Form", "jobid"}, want: []string{"--Format=jobid", "--"}},
+		{name: "exact wins over prefix", args: []string{"--name", "x"}, want: []string{"--name=x", "--"}},
+		{name: "short group with value after", args: []string{"-nu", "ann"}, want: []string{"--noheader", "--user=ann", "--"}},
+		{name: "short value attached", args: []string{"-j12"}, want: []string{"--jobs=12", "--"}},
+		{name: "count", args: []string{"show", "jobid", "-dd", "12"}, want: []string{"--details", "--details", "--", "show", "jobid", "12"}},
+		{name: "optional value only with =", args: []string{"--excl", "x"}, want: []string{"--exclusive", "--", "x"}},
+		{name: "stop at the command", args: []string{"-n", "hostname", "-j", "1"}, stop: true, want: []string{"--noheader", "--", "hostname", "-j", "1"}},
+		{name: "-- ends options", args: []string{"--", "-n"}, want: []string{"--", "-n"}},
+		{name: "ambiguous", args: []string{"--n"}, err: "squeue: option '--n' is ambiguous; possibilities: '--noheader' '--name'"},
+		{name: "unknown long", args: []string{"--frob"}, err: "squeue: unrecognized option '--frob'"},
+		{name: "unknown short", args: []string{"-Z"}, err: "squeue: invalid option -- 'Z'"},
+		{name: "missing value", args: []string{"--jobs"}, err: "squeue: option '--jobs' requires an argument"},
+		{name: "missing short value", args: []string{"-j"}, err: "squeue: option requires an argument -- 'j'"},
+		{name: "no value allowed", args: []string{"--noheader=1"}, err: "squeue: option '--noheader' doesn't allow an argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rest, err := Getopt("squeue", opts, tt.args, tt.stop)
+			if tt.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q...", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := Canonical(got, rest); !reflect.DeepEqual(c, tt.want) {
+				t.Errorf("got %q, want %q", c, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+package slurmface
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Node is one burst machine as sinfo shows a node.
+type Node struct {
+	Name      string
+	Partition string // the burst cluster
+	Default   bool   // the default cluster: sinfo stars its partition
+	CPUs      int
+	UsedCPUs  int
+	MemBytes  int64
+	GPUs      int
+}
+
+// state is sinfo's %T of a node: idle, mixed or allocated.
+func (n Node) state() string {
+	switch {
+	case n.CPUs > 0 && n.UsedCPUs >= n.CPUs:
+		return "allocated"
+	case n.UsedCPUs > 0:
+		return "mixed"
+	}
+	return "idle"
+}
+
+// compactState is %t: sinfo's short form of %T.
+func (n Node) compactState() string {
+	return map[string]string{"allocated": "alloc", "mixed": "mix", "idle": "idle"}[n.state()]
+}
+
+// DefaultSinfo is sinfo's default format; SinfoNodes is sinfo -N's.
+const (
+	DefaultSinfo = "%9P %.5a %.10l %.6D %.6t %N"
+	SinfoNodes   = "%N %.6D %9P %.6t"
+)
+
+// sinfoField is one of sinfo's %-letters. perNode fields split a
+// partition's nodes into lines (nodes print together only when all of them
+// have the same value); the others are the group's.
+type sinfoField struct {
+	header  string
+	perNode bool
+	value   func(g []Node) string
+}
+
+var sinfoFields = map[byte]sinfoField{
+	'P': {"PARTITION", false, func(g []Node) string {
+		if g[0].Default {
+			return g[0].Partition + "*"
+		}
+		return g[0].Partition
+	}},
+	'R': {"PARTITION", false, func(g []Node) string { return g[0].Partition }},
+	'a': {"AVAIL", false, func([]Node) string { return "up" }},
+	'l': {"TIMELIMIT", false, func([]Node) string { return "infinite" }},
+	'D': {"NODES", false, func(g []Node) string { return strconv.Itoa(len(g)) }},
+	'N': {"NODELIST", false, func(g []Node) string {
+		var names []string
+		for _, n := range g {
+			names = append(names, n.Name)
+		}
+		return strings.Join(names, ",")
+	}},
+	't': {"STATE", true, func(g []Node) string { return g[0].compactState() }},
+	'T': {"STATE", true, func(g []Node) string { return g[0].state() }},
+	'c': {"CPUS", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) }},
+	'm': {"MEMORY", true, func(g []Node) string { return strconv.FormatInt(g[0].MemBytes>>20, 10) }},
+	'G': {"GRES", true, func(g []Node) string {
+		if g[0].GPUs > 0 {
+			return "gpu:" + strconv.Itoa(g[0].GPUs)
+		}
+		return "(null)"
+	}},
+}
+
+// sinfoNames are sinfo -O's names for the same fields.
+var sinfoNames = map[string]byte{
+	"partition": 'P', "partitionname": 'R', "available": 'a', "time": 'l', "timelimit": 'l', "nodes": 'D',
+	"nodelist": 'N', "statecompact": 't', "statelong": 'T', "cpus": 'c', "memory": 'm', "gres": 'G',
+}
+
+// SinfoFormat is a parsed sinfo format.
+type SinfoFormat []fmtColumn
+
+// ParseSinfoFormat reads sinfo's -o format: %[.][WIDTH]LETTER fields among
+// literal text.
+func ParseSinfoFormat(s string) (SinfoFormat, error) {
+	cols, err := scanFormat(s, func(c byte) bool { _, ok := sinfoFields[c]; return ok })
+	if err != nil {
+		return nil, fmt.Errorf("%v: sinfo fields burst prints: %s", err, sinfoLetters())
+	}
+	return SinfoFormat(cols), nil
+}
+
+// ParseSinfoFields reads sinfo's -O list: NAME[:[.]WIDTH] separated by
+// commas, 20 wide unless told (sinfo -O's default).
+func ParseSinfoFields(s string) (SinfoFormat, error) {
+	var f SinfoFormat
+	for item := range strings.SplitSeq(s, ",") {
+		name, w, hasW := strings.Cut(item, ":")
+		letter, ok := sinfoNames[strings.ToLower(name)]
+		if !ok {
+			var l []string
+			for n := range sinfoNames {
+				l = append(l, n)
+			}
+			return nil, fmt.Errorf("-O %q: %q is not a field burst prints: use %s", s, name, sortedList(l))
+		}
+		c := fmtColumn{letter: letter, width: 20}
+		if hasW {
+			var err error
+			if c.width, c.right, err = fieldWidth(s, w, "partition:12"); err != nil {
+				return nil, err
+			}
+		}
+		f = append(f, c)
+	}
+	return f, nil
+}
+
+// fieldWidth reads the [.]WIDTH after a -O field's colon ('.':
+// right-justified); eg shows a good one in the error.
+func fieldWidth(list, w, eg string) (int, bool, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
+	if err != nil || n < 0 {
+		return 0, false, fmt.Errorf("-O %q: %q is not a width: write e.g. %s", list, w, eg)
+	}
+	return n, strings.HasPrefix(w, "."), nil
+}
+
+func sinfoLetters() string {
+	var l []string
+	for c := range sinfoFields {
+		l = append(l, "%"+string(c))
+	}
+	return sortedList(l)
+}
+
+// Sinfo writes nodes (in the order given: partition by partition) in
+// format f, after a header unless noHeader: per partition, one line for
+// each set of nodes alike in every per-node field f shows (so by state with
+// the default format), or with perNode one line per node.
+func Sinfo(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool) error {
+	var b strings.Builder
+	if !noHeader {
+		fmtLine(&b, f, func(c fmtColumn) string { return sinfoFields[c.letter].header })
+	}
+	var groups [][]Node
+	index := map[string]int{}
+	for _, n := range nodes {
+		key := n.Partition
+		for _, c := range f {
+			if sf, ok := sinfoFields[c.letter]; ok && sf.perNode {
+				key += "\x00" + sf.value([]Node{n})
+			}
+		}
+		if perNode {
+			key += "\x00" + n.Name
+		}
+		if i, ok := index[key]; ok {
+			groups[i] = append(groups[i], n)
+			continue
+		}
+		index[key] = len(groups)
+		groups = append(groups, []Node{n})
+	}
+	for _, g := range groups {
+		fmtLine(&b, f, func(c fmtColumn) string { return sinfoFields[c.letter].value(g) })
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// fmtColumn is one column of a %-format: literal text (letter 0), or a
+// field with a width (0: as wide as its value) and a side.
+type fmtColumn struct {
+	text   string
+	letter byte
+	width  int
+	right  bool
+}
+
+// scanFormat reads a Slurm %-format (squeue -o, sinfo -o):
+// %[.][WIDTH]LETTER fields ('.' right-justifies) among literal text, "%%"
+// a percent sign; known says which letters are fields.
+func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
+	var f []fmtColumn
+	var lit strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			lit.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '%' {
+			lit.WriteByte('%')
+			i++
+			continue
+		}
+		c := fmtColumn{}
+		i++
+		if i < len(s) && s[i] == '.' {
+			c.right = true
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		c.width, _ = strconv.Atoi(s[start:i])
+		if i >= len(s) {
+			return nil, fmt.Errorf("format %q ends inside a field: write e.g. %%.18i", s)
+		}
+		if !known(s[i]) {
+			return nil, fmt.Errorf("format %q: %%%c is not a field burst prints", s, s[i])
+		}
+		if lit.Len() > 0 {
+			f = append(f, fmtColumn{text: lit.String()})
+			lit.Reset()
+		}
+		c.letter = s[i]
+		f = append(f, c)
+	}
+	if lit.Len() > 0 {
+		f = append(f, fmtColumn{text: lit.String()})
+	}
+	return f, nil
+}
+
+// fmtLine writes one line of columns, each field's value fitted to its
+// width (pad).
+func fmtLine(b *strings.Builder, f []fmtColumn, value func(fmtColumn) string) {
+	for _, c := range f {
+		if c.letter == 0 {
+			b.WriteString(c.text)
+			continue
+		}
+		b.WriteString(pad(value(c), c.width, c.right))
+	}
+	b.WriteByte('\n')
+}

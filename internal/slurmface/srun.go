@@ -1,0 +1,273 @@
+package slurmface
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// Srun is srun's command line, read by ParseSrun.
+type Srun struct {
+	NTasks        int   // -n; 0: not given
+	CPUsPerTask   int   // -c; 0: not given
+	MemBytes      int64 // --mem (per node: the step's)
+	MemPerCPU     int64 // --mem-per-cpu
+	Name          string
+	Label         bool   // -l: each line prefixed with its task's number
+	Unbuffered    bool   // -u
+	KillOnBadExit bool   // -K: a task exiting non-zero ends the others
+	Export        string // --export, "" when not given (ALL)
+	Chdir         string // -D
+	Account       string // -A: the burst project (outside a job)
+	Partition     string // -p: the burst cluster (outside a job)
+	TimeLimit     time.Duration
+	GPUs          int
+	Argv          []string // the command and its arguments
+}
+
+// srunOpts are srun's options burst knows: honoured, accepted (they change
+// nothing on one machine: binding, distribution, verbosity) or refused
+// with the reason (srunRefused).
+var srunOpts = []Opt{
+	{Long: "ntasks", Short: 'n', Arg: RequiredArg},
+	{Long: "ntasks-per-node", Arg: RequiredArg},
+	{Long: "cpus-per-task", Short: 'c', Arg: RequiredArg},
+	{Long: "mem", Arg: RequiredArg},
+	{Long: "mem-per-cpu", Arg: RequiredArg},
+	{Long: "job-name", Short: 'J', Arg: RequiredArg},
+	{Long: "label", Short: 'l'},
+	{Long: "unbuffered", Short: 'u'},
+	{Long: "kill-on-bad-exit", Short: 'K', Arg: OptionalArg},
+	{Long: "export", Arg: RequiredArg},
+	{Long: "chdir", Short: 'D', Arg: RequiredArg},
+	{Long: "account", Short: 'A', Arg: RequiredArg},
+	{Long: "partition", Short: 'p', Arg: RequiredArg},
+	{Long: "time", Short: 't', Arg: RequiredArg},
+	{Long: "gpus", Short: 'G', Arg: RequiredArg},
+	{Long: "gres", Arg: RequiredArg},
+	{Long: "nodes", Short: 'N', Arg: RequiredArg},
+	{Long: "mpi", Arg: RequiredArg},
+	{Long: "help", Short: 'h'},
+	{Long: "usage"},
+	{Long: "version", Short: 'V'},
+	// accepted and ignored
+	{Long: "cpu-bind", Arg: RequiredArg},
+	{Long: "cpu_bind", Arg: RequiredArg},
+	{Long: "mem-bind", Arg: RequiredArg},
+	{Long: "distribution", Short: 'm', Arg: RequiredArg},
+	{Long: "hint", Arg: RequiredArg},
+	{Long: "exclusive", Arg: OptionalArg},
+	{Long: "overlap"},
+	{Long: "exact"},
+	{Long: "quiet", Short: 'Q'},
+	{Long: "verbose", Short: 'v'},
+	{Long: "wait", Short: 'W', Arg: RequiredArg},
+	{Long: "comment", Arg: RequiredArg},
+	{Long: "constraint", Short: 'C', Arg: RequiredArg},
+	{Long: "qos", Short: 'q', Arg: RequiredArg},
+	{Long: "threads-per-core", Arg: RequiredArg},
+	{Long: "ntasks-per-core", Arg: RequiredArg},
+	{Long: "propagate", Arg: OptionalArg},
+	{Long: "signal", Arg: RequiredArg},
+	// refused
+	{Long: "pty"},
+	{Long: "output", Short: 'o', Arg: RequiredArg},
+	{Long: "error", Short: 'e', Arg: RequiredArg},
+	{Long: "input", Short: 'i', Arg: RequiredArg},
+	{Long: "multi-prog"},
+	{Long: "het-group", Arg: RequiredArg},
+	{Long: "dependency", Short: 'd', Arg: RequiredArg},
+	{Long: "jobid", Arg: RequiredArg},
+}
+
+// srunRefused says why burst refuses an option srun has.
+var srunRefused = map[string]string{
+	"pty":        "burst runs no terminal for a step: run the command without --pty",
+	"output":     "steps write to srun's own output here: redirect it (srun CMD > FILE)",
+	"error":      "steps write to srun's own stderr here: redirect it (srun CMD 2> FILE)",
+	"input":      "task 0 reads srun's own stdin here: redirect it (srun CMD < FILE)",
+	"multi-prog": "burst runs one program per step: start each with its own srun",
+	"het-group":  "burst has no heterogeneous jobs",
+	"dependency": "burst jobs have no dependencies: run srun once the job it needs has ended",
+	"jobid":      "a step runs in the job srun is started in (SLURM_JOB_ID): start srun inside it",
+}
+
+// ErrSrunHelp is ParseSrun's answer to -h/--help/--usage.
+var ErrSrunHelp = fmt.Errorf("srun: help asked")
+
+// ParseSrun reads srun's command line: options, then the command and its
+// arguments. Options that cannot hold on burst (more than one node, an MPI
+// plugin, files for a step's output) are errors naming the fix.
+func ParseSrun(args []string) (*Srun, error) {
+	got, rest, err := Getopt("srun", srunOpts, args, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Srun{}
+	ntasksPerNode := 0
+	for _, g := range got {
+		v := g.Value
+		var err error
+		switch g.Opt.Long {
+		case "ntasks":
+			s.NTasks, err = positive(v)
+		case "ntasks-per-node":
+			ntasksPerNode, err = positive(v)
+		case "cpus-per-task":
+			s.CPUsPerTask, err = positive(v)
+		case "mem":
+			s.MemBytes, err = burst.ParseMem(v)
+			s.MemPerCPU = 0
+		case "mem-per-cpu":
+			s.MemPerCPU, err = burst.ParseMem(v)
+			s.MemBytes = 0
+		case "job-name":
+			s.Name = v
+		case "label":
+			s.Label = true
+		case "unbuffered":
+			s.Unbuffered = true
+		case "kill-on-bad-exit":
+			s.KillOnBadExit = v == "" || v != "0"
+		case "export":
+			s.Export = v
+		case "chdir":
+			s.Chdir = v
+		case "account":
+			s.Account = v
+		case "partition":
+			s.Partition = v
+		case "time":
+			s.TimeLimit, err = burst.ParseTimeLimit(v)
+		case "gpus", "gres":
+			s.GPUs, err = srunGPUs(v)
+		case "nodes":
+			if v != "1" && v != "1-1" {
+				return nil, fmt.Errorf("srun: --nodes=%s: a burst job runs on one machine: ask for -N 1 (or leave it out) and more tasks with -n", v)
+			}
+		case "mpi":
+			if !strings.EqualFold(v, "none") {
+				return nil, fmt.Errorf("srun: --mpi=%s: burst starts no MPI plugin: use --mpi=none and start MPI programs with the MPI's own launcher (mpirun -np N)", v)
+			}
+		case "help", "usage":
+			return nil, ErrSrunHelp
+		default:
+			if why, ok := srunRefused[g.Opt.Long]; ok {
+				return nil, fmt.Errorf("srun: --%s is not supported by burst: %s", g.Opt.Long, why)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("srun: --%s=%s: %v", g.Opt.Long, v, err)
+		}
+	}
+	if s.NTasks == 0 {
+		s.NTasks = ntasksPerNode
+	}
+	if slices.ContainsFunc(got, func(g Opted) bool { return g.Opt.Long == "version" }) {
+		s.Argv = nil
+		return s, nil
+	}
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("srun: no command given: write e.g. srun -n 2 hostname")
+	}
+	s.Argv = rest
+	return s, nil
+}
+
+// WantsVersion reports a `srun --version` (no command to run).
+func (s *Srun) WantsVersion() bool { return s.Argv == nil }
+
+func positive(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, fmt.Errorf("give a number from 1, e.g. 4")
+	}
+	return n, nil
+}
+
+// srunGPUs reads --gpus=[TYPE:]N or --gres=gpu[:TYPE]:N.
+func srunGPUs(v string) (int, error) {
+	parts := strings.Split(strings.TrimPrefix(v, "gpu:"), ":")
+	if v == "gpu" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(parts[len(parts)-1])
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("give a GPU count, e.g. --gpus=1 or --gres=gpu:1")
+	}
+	return n, nil
+}
+
+// Tasks is the step's number of tasks: -n, else the job's (SLURM_NTASKS,
+// as srun inherits it inside an allocation), else 1.
+func (s *Srun) Tasks(jobNTasks int) int {
+	if s.NTasks > 0 {
+		return s.NTasks
+	}
+	return max(1, jobNTasks)
+}
+
+// StepCPUs is the CPUs a step of n tasks asks for.
+func (s *Srun) StepCPUs(n int) int { return n * max(1, s.CPUsPerTask) }
+
+// StepMem is the memory a step of n tasks asks for, 0 if it names none.
+func (s *Srun) StepMem(n int) int64 {
+	if s.MemPerCPU > 0 {
+		return s.MemPerCPU * int64(s.StepCPUs(n))
+	}
+	return s.MemBytes
+}
+
+// TaskEnv is what srun adds to a task's environment: its rank among the
+// step's n tasks, and the step's shape.
+func (s *Srun) TaskEnv(task, n int) map[string]string {
+	env := map[string]string{
+		"SLURM_PROCID":              strconv.Itoa(task),
+		"SLURM_LOCALID":             strconv.Itoa(task),
+		"SLURM_NODEID":              "0",
+		"SLURM_NTASKS":              strconv.Itoa(n),
+		"SLURM_NPROCS":              strconv.Itoa(n),
+		"SLURM_STEP_NUM_TASKS":      strconv.Itoa(n),
+		"SLURM_STEP_NUM_NODES":      "1",
+		"SLURM_STEP_TASKS_PER_NODE": strconv.Itoa(n),
+	}
+	if s.CPUsPerTask > 0 {
+		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(s.CPUsPerTask)
+	}
+	return env
+}
+
+// Label is the prefix srun -l puts before each line of a task's output:
+// the task's number, right-aligned to the width of the step's largest.
+func Label(task, n int) string {
+	w := len(strconv.Itoa(max(0, n-1)))
+	return fmt.Sprintf("%*d: ", w, task)
+}
+
+// TaskExit is what srun says of a task that did not exit 0 (on stderr),
+// and what it adds to srun's own exit status: its exit code, or 128+N for
+// a task killed by signal N.
+func TaskExit(host string, task, code, signal int) (string, int) {
+	if signal > 0 {
+		return fmt.Sprintf("srun: error: %s: task %d: %s", host, task, signalName(signal)), 128 + signal
+	}
+	return fmt.Sprintf("srun: error: %s: task %d: Exited with exit code %d", host, task, code), code
+}
+
+func signalName(sig int) string {
+	switch sig {
+	case 9:
+		return "Killed"
+	case 15:
+		return "Terminated"
+	case 11:
+		return "Segmentation fault"
+	case 6:
+		return "Aborted"
+	}
+	return "Killed by signal " + strconv.Itoa(sig)
+}

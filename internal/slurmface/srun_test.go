@@ -1,0 +1,97 @@
+package slurmface
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSrun(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want Srun
+		err  string
+	}{
+		{name: "snakemake's step", args: []string{"-n1", "--cpu-bind=q", "python3", "-m", "snakemake", "-n"},
+			want: Srun{NTasks: 1, Argv: []string{"python3", "-m", "snakemake", "-n"}}},
+		{name: "resources", args: []string{"-n", "2", "-c4", "--mem=1G", "-J", "st", "-l", "-u", "-K", "--export=ALL,A=1", "hostname"},
+			want: Srun{NTasks: 2, CPUsPerTask: 4, MemBytes: 1 << 30, Name: "st", Label: true, Unbuffered: true, KillOnBadExit: true, Export: "ALL,A=1", Argv: []string{"hostname"}}},
+		{name: "abbreviated", args: []string{"--ntasks=3", "--lab", "--kill-on-bad=0", "--mpi=none", "-N1", "true"},
+			want: Srun{NTasks: 3, Label: true, Argv: []string{"true"}}},
+		{name: "outside's options", args: []string{"-A", "lab", "-p", "gpu", "-t", "10", "--gres=gpu:a100:2", "--mem-per-cpu", "512M", "x"},
+			want: Srun{Account: "lab", Partition: "gpu", TimeLimit: 10 * time.Minute, GPUs: 2, MemPerCPU: 512 << 20, Argv: []string{"x"}}},
+		{name: "ntasks-per-node", args: []string{"--ntasks-per-node=2", "x"}, want: Srun{NTasks: 2, Argv: []string{"x"}}},
+		{name: "no command", args: []string{"-n", "2"}, err: "no command given"},
+		{name: "two nodes", args: []string{"-N", "2", "x"}, err: "one machine"},
+		{name: "mpi", args: []string{"--mpi=pmix", "x"}, err: "--mpi=none"},
+		{name: "pty", args: []string{"--pty", "bash"}, err: "--pty is not supported"},
+		{name: "bad count", args: []string{"-n", "0", "x"}, err: "--ntasks=0"},
+		{name: "unknown", args: []string{"--frob", "x"}, err: "unrecognized option '--frob'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseSrun(tt.args)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*s, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", *s, tt.want)
+			}
+		})
+	}
+	if _, err := ParseSrun([]string{"--help"}); err != ErrSrunHelp {
+		t.Errorf("--help: %v", err)
+	}
+}
+
+func TestSrunStep(t *testing.T) {
+	s := &Srun{CPUsPerTask: 2, MemPerCPU: 1 << 20}
+	if n := s.Tasks(0); n != 1 {
+		t.Errorf("Tasks(0) = %d, want 1", n)
+	}
+	if n := s.Tasks(4); n != 4 {
+		t.Errorf("Tasks inherits the job's SLURM_NTASKS: %d, want 4", n)
+	}
+	if c, m := s.StepCPUs(3), s.StepMem(3); c != 6 || m != 6<<20 {
+		t.Errorf("StepCPUs, StepMem = %d, %d, want 6, 6 MiB", c, m)
+	}
+	env := s.TaskEnv(1, 3)
+	for k, v := range map[string]string{"SLURM_PROCID": "1", "SLURM_LOCALID": "1", "SLURM_NTASKS": "3", "SLURM_CPUS_PER_TASK": "2"} {
+		if env[k] != v {
+			t.Errorf("TaskEnv %s = %q, want %q", k, env[k], v)
+		}
+	}
+}
+
+func TestSrunRendering(t *testing.T) {
+	for _, tt := range []struct {
+		task, n int
+		want    string
+	}{{0, 1, "0: "}, {1, 2, "1: "}, {3, 12, " 3: "}, {11, 12, "11: "}, {5, 101, "  5: "}} {
+		if got := Label(tt.task, tt.n); got != tt.want {
+			t.Errorf("Label(%d, %d) = %q, want %q", tt.task, tt.n, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		code, sig int
+		msg       string
+		status    int
+	}{
+		{3, 0, "srun: error: n1: task 1: Exited with exit code 3", 3},
+		{0, 9, "srun: error: n1: task 1: Killed", 137},
+		{0, 15, "srun: error: n1: task 1: Terminated", 143},
+	} {
+		msg, status := TaskExit("n1", 1, tt.code, tt.sig)
+		if msg != tt.msg || status != tt.status {
+			t.Errorf("TaskExit(%d, %d) = %q, %d, want %q, %d", tt.code, tt.sig, msg, status, tt.msg, tt.status)
+		}
+	}
+}
