@@ -197,6 +197,13 @@ func sbatchSupported() string {
 		"--get-user-env --wrap --parsable -A -p -W -d; see `burst help slurm sbatch`"
 }
 
+// killOnInvalidDep says whether the script's own #SBATCH lines ask for
+// --kill-on-invalid-dep=yes.
+func killOnInvalidDep(script []byte) bool {
+	sc, err := sbatch.Parse("", script)
+	return err == nil && sc.KillOnInvalidDep == "yes"
+}
+
 // wrapScript is the script sbatch --wrap makes of a command.
 func wrapScript(cmd string) string {
 	return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + cmd + "\n"
@@ -248,7 +255,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	// Slurm keeps a job whose dependency can never be met pending
 	// (DependencyNeverSatisfied) unless told to kill it.
-	spec.After, spec.AfterAnyOf, spec.KeepUnsatisfiable = a.after, a.afterAny, len(a.after) > 0 && !a.kill
+	if len(a.after) > 0 { // the command line's wins over the script's
+		spec.After, spec.AfterAnyOf = a.after, a.afterAny
+	}
+	spec.KeepUnsatisfiable = len(spec.After) > 0 && !a.kill && !killOnInvalidDep(data)
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())

@@ -34,6 +34,11 @@ type Script struct {
 	OpenMode    string   // --open-mode: "append" or "truncate" (the default), "" if not set
 	GetUserEnv  bool     // --get-user-env: start from the user's login environment
 	Account     string   // --account/-A: the burst project, "" if not set
+	// Dependency is --dependency/-d as written (checked by
+	// burst.ParseDependencies), "" if not set; KillOnInvalidDep is
+	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
+	Dependency       string
+	KillOnInvalidDep string
 	Warnings    []string // one per directive burst cannot honour
 }
 
@@ -194,6 +199,13 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	if s.Account != "" {
 		spec.Project = s.Account // Slurm's account is burst's project
+	}
+	if s.Dependency != "" {
+		// Checked when it was read. A dependency that can never be met
+		// cancels the job (burst's way) unless the script keeps it
+		// pending (Slurm's, which sbatch itself applies).
+		spec.After, spec.AfterAnyOf, _ = burst.ParseDependencies(s.Dependency, burst.AfterAny)
+		spec.KeepUnsatisfiable = s.KillOnInvalidDep == "no"
 	}
 	if s.NTasks > 0 || s.CPUsPerTask > 0 {
 		spec.Resources.CPUs = cpus
@@ -483,6 +495,17 @@ func (p *parser) set(name, v string) error {
 		s.GetUserEnv = true
 	case "account":
 		s.Account = v
+	case "dependency":
+		if _, _, err = burst.ParseDependencies(v, burst.AfterAny); err == nil {
+			s.Dependency = v
+		}
+	case "kill-on-invalid-dep":
+		switch v = strings.ToLower(v); v {
+		case "yes", "no":
+			s.KillOnInvalidDep = v
+		default:
+			err = fmt.Errorf("%q: write --kill-on-invalid-dep=yes or no", v)
+		}
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)

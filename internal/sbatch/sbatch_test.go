@@ -166,6 +166,7 @@ func TestParse(t *testing.T) {
 		{name: "export NONE", lines: []string{"#SBATCH --export=NONE"}, want: Script{Export: "NONE"}},
 		{name: "export list", lines: []string{"#SBATCH --export=A,B=2"}, want: Script{Export: "A,B=2"}},
 		{name: "account", lines: []string{"#SBATCH --account=lab"}, want: Script{Account: "lab"}},
+		{name: "dependency", lines: []string{"#SBATCH -d afterok:12:13", "#SBATCH --kill-on-invalid-dep=yes"}, want: Script{Dependency: "afterok:12:13", KillOnInvalidDep: "yes"}},
 		{name: "account short, abbreviated", lines: []string{"#SBATCH -A a1", "#SBATCH --acco=a2"}, want: Script{Account: "a2"}},
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}},
 		{
@@ -279,6 +280,12 @@ func TestApply(t *testing.T) {
 			want: burst.JobSpec{Name: "fit", Workdir: "/sub",
 				Resources: burst.Resources{CPUs: 8, MemBytes: 8 << 30, GPUs: 2, TimeLimit: 3600},
 				Batch:     &burst.BatchOptions{NTasks: 2, CPUsPerTask: 4, MemPerCPU: 1 << 30, Partition: "big"}},
+		},
+		{
+			name:  "a dependency: kept pending if never met only when the script says no to killing it",
+			lines: []string{"#SBATCH --dependency=afterok:12?afterany:13 --kill-on-invalid-dep=no"},
+			want: burst.JobSpec{After: []burst.Dependency{{Kind: burst.AfterOK, Job: 12}, {Kind: burst.AfterAny, Job: 13}},
+				AfterAnyOf: true, KeepUnsatisfiable: true, Batch: &burst.BatchOptions{}},
 		},
 		{
 			name:  "mem is per job",
