@@ -27,19 +27,19 @@ type Script struct {
 	TimeLimit   time.Duration // --time/-t, 0 if not set
 	GPUs        int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
 	GPUType     string
-	Partition   string   // --partition/-p
-	Array       string   // --array raw value, "" if none
-	Chdir       string   // --chdir/-D
-	Export      string   // --export raw value, "" if not set
-	OpenMode    string   // --open-mode: "append" or "truncate" (the default), "" if not set
-	GetUserEnv  bool     // --get-user-env: start from the user's login environment
-	Account     string   // --account/-A: the burst project, "" if not set
+	Partition   string // --partition/-p
+	Array       string // --array raw value, "" if none
+	Chdir       string // --chdir/-D
+	Export      string // --export raw value, "" if not set
+	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
+	GetUserEnv  bool   // --get-user-env: start from the user's login environment
+	Account     string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
 	// burst.ParseDependencies), "" if not set; KillOnInvalidDep is
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
 	Dependency       string
 	KillOnInvalidDep string
-	Warnings    []string // one per directive burst cannot honour
+	Warnings         []string // one per directive burst cannot honour
 }
 
 // maxCount bounds task, CPU and GPU counts so that products of them stay far
