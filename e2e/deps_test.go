@@ -131,6 +131,9 @@ func TestSlurmFaceAfter(t *testing.T) {
 	f := sbatch("--wrap", "sleep 1; exit 1")
 	kept := sbatch("--dependency=afterok:"+f, "--wrap", "touch kept.out")
 	killed := sbatch("--dependency=afterok:"+f, "--kill-on-invalid-dep=yes", "--wrap", "true")
+	// The same in the script's own lines.
+	writeFile(t, filepath.Join(dir, "after.sh"), "#!/bin/sh\n#SBATCH --dependency=afterok:"+f+"\n#SBATCH --kill-on-invalid-dep=yes\ntrue\n", 0o755)
+	scripted := sbatch("after.sh")
 	if got := squeue(b); got != b+" PD Dependency afterok:"+a+"(unfulfilled)" && !strings.HasPrefix(got, b+" R ") && !strings.HasPrefix(got, b+" CD ") {
 		t.Errorf("squeue of a held job: %q", got)
 	}
@@ -141,7 +144,8 @@ func TestSlurmFaceAfter(t *testing.T) {
 		t.Errorf("scontrol show job of a never satisfied job:\n%s", r.stdout)
 	}
 	h.waitFor("the killed one and b to end", 30*time.Second, func() bool {
-		return squeue(killed) == killed+" CA DependencyNeverSatisfied afterok:"+f+"(failed)" && strings.HasPrefix(squeue(b), b+" CD ")
+		return squeue(killed) == killed+" CA DependencyNeverSatisfied afterok:"+f+"(failed)" && strings.HasPrefix(squeue(b), b+" CD ") &&
+			squeue(scripted) == scripted+" CA DependencyNeverSatisfied afterok:"+f+"(failed)"
 	})
 	if got, err := os.ReadFile(filepath.Join(dir, "slurm-"+b+".out")); err != nil || string(got) != "a\n" {
 		t.Errorf("job %s's output: %q %v, want a's line", b, got, err)
