@@ -336,7 +336,9 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	var lines [2]string
 	for i, s := range sides {
 		for end := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			lines[i] = squeue(s, "-o", "%i %t %K %F", "-j", s.ids["ARR"])
+			// "K" before %K: an index is not taken for a job id by
+			// named (both sides may number jobs from 1).
+			lines[i] = squeue(s, "-o", "%i %t K%K %F", "-j", s.ids["ARR"])
 			if strings.Contains(lines[i], "ARR_0 R") {
 				break
 			}
@@ -349,7 +351,7 @@ func TestSlurmFaceDependencies(t *testing.T) {
 			}
 		}
 	}
-	if lines[0] != lines[1] || !strings.HasPrefix(lines[1], "ARR_[1-3%1] PD ") || !strings.HasSuffix(lines[1], "\nARR_0 R 0 ARR") {
+	if lines[0] != lines[1] || !strings.HasPrefix(lines[1], "ARR_[1-3%1] PD ") || !strings.HasSuffix(lines[1], "\nARR_0 R K0 ARR") {
 		t.Errorf("squeue of a throttled array:\nslurm: %q\nburst: %q", lines[0], lines[1])
 	}
 	// %A: a running task's own id; the pending tasks' line, the array's.
@@ -361,7 +363,7 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	}
 	var each [2]string
 	for i, s := range sides {
-		each[i] = squeue(s, "-r", "-o", "%i %t %K", "-j", s.ids["ARR"])
+		each[i] = squeue(s, "-r", "-o", "%i %t K%K", "-j", s.ids["ARR"])
 	}
 	if each[0] != each[1] || strings.Count(each[1], "\n") != 3 {
 		t.Errorf("squeue -r of a throttled array:\nslurm: %q\nburst: %q", each[0], each[1])
