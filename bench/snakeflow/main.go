@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/bench/internal/burstbin"
+	"github.com/burst-sh/burst/bench/internal/cleanup"
 	"github.com/burst-sh/burst/internal/slurmtest"
 )
 
@@ -361,21 +362,8 @@ func check(err error) {
 	}
 }
 
-// exits are what must be undone however the benchmark ends (Slurm, the
-// burst server, the temporary directory), last registered first.
-var exits []func()
+func atExit(f func()) { cleanup.At(f) }
 
-func atExit(f func()) { exits = append(exits, f) }
+func runExits() { cleanup.Run() }
 
-func runExits() {
-	for i := len(exits) - 1; i >= 0; i-- {
-		exits[i]()
-	}
-	exits = nil
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "bench/snakeflow:", err)
-	runExits()
-	os.Exit(1)
-}
+func fail(err error) { cleanup.Fail("bench/snakeflow", err) }
