@@ -573,6 +573,18 @@ func (p *parser) gres(v string) (int, string, error) {
 	return n, typ, nil
 }
 
+// GPURequest reads a --gres or --gpus (option) value as sbatch does: the
+// GPUs it asks for and their type. Other generic resources of a --gres
+// list are left out, as sbatch's directives leave them (with a warning
+// there).
+func GPURequest(option, v string) (int, string, error) {
+	if option == "gres" {
+		p := parser{s: &Script{}}
+		return p.gres(v)
+	}
+	return gpus(v, option)
+}
+
 // gpus reads a --gpus value: "[type:]N", or a comma-separated list of them.
 func gpus(v, name string) (int, string, error) {
 	n, typ := 0, ""

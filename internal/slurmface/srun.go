@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/sbatch"
 )
 
 // Srun is srun's command line, read by ParseSrun.
@@ -144,7 +145,7 @@ func ParseSrun(args []string) (*Srun, error) {
 		case "time":
 			s.TimeLimit, err = burst.ParseTimeLimit(v)
 		case "gpus", "gres":
-			s.GPUs, err = srunGPUs(v)
+			s.GPUs, _, err = sbatch.GPURequest(g.Opt.Long, v)
 		case "nodes":
 			if v != "1" && v != "1-1" {
 				return nil, fmt.Errorf("srun: --nodes=%s: a burst job runs on one machine: ask for -N 1 (or leave it out) and more tasks with -n", v)
@@ -185,19 +186,6 @@ func positive(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 1_000_000 {
 		return 0, fmt.Errorf("give a number from 1, e.g. 4")
-	}
-	return n, nil
-}
-
-// srunGPUs reads --gpus=[TYPE:]N or --gres=gpu[:TYPE]:N.
-func srunGPUs(v string) (int, error) {
-	parts := strings.Split(strings.TrimPrefix(v, "gpu:"), ":")
-	if v == "gpu" {
-		return 1, nil
-	}
-	n, err := strconv.Atoi(parts[len(parts)-1])
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("give a GPU count, e.g. --gpus=1 or --gres=gpu:1")
 	}
 	return n, nil
 }
