@@ -126,6 +126,9 @@ func TestSlurmFaceAfter(t *testing.T) {
 	squeue := func(id string) string {
 		return strings.TrimSpace(face("squeue", "-h", "-t", "all", "-o", "%i %t %r %E", "-j", id).stdout)
 	}
+	if r := face("sbatch", "--wrap", "true", "extra"); r.code != 1 || !strings.Contains(r.stderr, "Script arguments not permitted with --wrap option") {
+		t.Errorf("sbatch --wrap with script arguments: want sbatch's refusal, exit 1:\n%s", r)
+	}
 	a := sbatch("--wrap", "sleep 1; echo a > a.out")
 	b := sbatch("-d", "afterok:"+a, "--wrap", "cat a.out")
 	f := sbatch("--wrap", "sleep 1; exit 1")

@@ -225,8 +225,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 	var data []byte
 	switch {
 	case a.hasWrap:
+		if len(a.rest) > 0 { // as sbatch: the command is --wrap's alone
+			return &ExitError{Code: 1, Msg: "sbatch: error: Script arguments not permitted with --wrap option"}
+		}
 		path, data = "--wrap", []byte(wrapScript(a.wrap))
-		spec.Argv = a.rest
 	case len(a.rest) > 0:
 		path = a.rest[0]
 		data, err = os.ReadFile(path)
