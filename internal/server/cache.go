@@ -265,16 +265,16 @@ func (c *control) cacheEnded(t *taskRT, row store.TaskRow, ev client.TaskEvent, 
 	if c.cache.inflight[key] == (taskKey{j.row.ID, row.Index}) {
 		delete(c.cache.inflight, key)
 	}
-	ok := row.State == burst.Succeeded && (!j.row.Spec.Staged() || len(b.outputs) > 0)
-	if ok {
-		_, own, _ := c.cacheKey(j, jc, row.Index)
-		res := client.CacheResult{Stdout: row.Stdout, Stderr: row.Stderr, StdoutFrom: row.StdoutFrom, StderrFrom: row.StderrFrom,
-			StdoutTo: row.StdoutTo, StderrTo: row.StderrTo}
-		for i := range b.outputs {
-			if b.outJobs[i] == j.row.ID && b.outputs[i].Task == row.Index {
-				res.Outputs = b.outputs[i].Files
-			}
+	res := client.CacheResult{Stdout: row.Stdout, Stderr: row.Stderr, StdoutFrom: row.StdoutFrom, StderrFrom: row.StderrFrom,
+		StdoutTo: row.StdoutTo, StderrTo: row.StderrTo}
+	recorded := false // a staged task's outputs (none, or its files) are in this batch (recordOutputs)
+	for i := range b.outputs {
+		if b.outJobs[i] == j.row.ID && b.outputs[i].Task == row.Index {
+			res.Outputs, recorded = b.outputs[i].Files, true
 		}
+	}
+	if row.State == burst.Succeeded && (!j.row.Spec.Staged() || recorded) {
+		_, own, _ := c.cacheKey(j, jc, row.Index)
 		parts, _ := json.Marshal(own)
 		e := &cacheEntry{shared: jc.shared, own: own, row: store.CacheEntry{Key: key, Project: j.row.Project, Name: j.row.Name,
 			Job: j.row.ID, Task: row.Index, Shared: jc.digest, Parts: parts, Result: res, CostNUSD: t.nusd, CreatedAt: now}}
