@@ -228,8 +228,14 @@ func (c *control) cacheFront(j *jobRT, now time.Time, b *batch) {
 	if jc == nil || j.row.CancelRequested || j.finished {
 		return
 	}
-	for j.row.Dispatched < j.row.Tasks.Total && !j.skip[j.row.Dispatched] {
+	for j.row.Dispatched < j.row.Tasks.Total {
 		idx := j.row.Dispatched
+		if j.skip[idx] { // cancelled alone before its turn: passed over, as dispatch does
+			delete(j.skip, idx)
+			j.row.Dispatched++
+			b.job(j)
+			continue
+		}
 		if idx < jc.checked {
 			return // checked: it runs
 		}
