@@ -75,6 +75,24 @@ func (c *control) hold(j *jobRT) {
 	d.check[j.row.ID] = true
 }
 
+// rewait has the held jobs that wait for j, back in memory (resumed), wait
+// for it again: how it ended before counts no more (an afterok on it that
+// could never be met may be now), and its next end releases them.
+func (c *control) rewait(j *jobRT) {
+	d := &c.deps
+	for _, h := range d.held {
+		if h.after == nil || !slices.ContainsFunc(h.row.Spec.After, func(dep burst.Dependency) bool { return dep.Job == j.row.ID }) {
+			continue
+		}
+		delete(h.after.ended, j.row.ID)
+		h.after.never = ""
+		if !slices.Contains(d.waiters[j.row.ID], h) {
+			d.waiters[j.row.ID] = append(d.waiters[j.row.ID], h)
+		}
+		d.check[h.row.ID] = true
+	}
+}
+
 // unresolved are the jobs j waits for that are neither in memory nor known
 // to have ended: the shell reads how they ended from the store.
 func (c *control) unresolved(j *jobRT) []int64 {

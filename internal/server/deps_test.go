@@ -343,3 +343,25 @@ func TestAfterNotServedFromCache(t *testing.T) {
 	h.drive("a", 3, exitOf(map[int64]int{dep: 1}))
 	h.wantJob(held, burst.Cancelled, -1)
 }
+
+// A job kept waiting for a dependency that failed is released when that
+// job is resumed and then succeeds (Slurm's way out of
+// DependencyNeverSatisfied): it waits for the resumed job again.
+func TestAfterOKNeverKeptThenResumed(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	b := h.submit(1, after(burst.AfterOK, a), keepInvalid())
+	h.drive("m", 3, exitOf(map[int64]int{a: 1}))
+	h.wantHeld(b, "DependencyNeverSatisfied")
+	if h.c.jobs[a] != nil {
+		t.Fatal("job a is still in memory after it failed: the test needs it gone")
+	}
+	row := h.jobs[a]
+	row.State, row.ExitCode, row.Reason, row.EndedAt = burst.Queued, nil, "", nil
+	row.Tasks.Failed, row.Dispatched = 0, 0
+	h.do(func(*batch) { h.c.resumed(newJobRT(row), nil) })
+	h.drive("m", 4, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	h.wantJob(b, burst.Succeeded, 0)
+}

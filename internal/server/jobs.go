@@ -354,4 +354,5 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
 	}
 	c.jobs[j.row.ID] = j
 	c.order = append(c.order, j.row.ID)
+	c.rewait(j)
 }
