@@ -27,7 +27,6 @@ import (
 // cacheRT is the cache in memory, loaded at start (Server.loadCache).
 type cacheRT struct {
 	entries  map[string]*cacheEntry
-	shared   map[string]cache.Parts // jobs' shared parts, by digest
 	families map[string]*cacheEntry // the latest entry of a project, name and task (cacheFamilies)
 	inflight map[string]taskKey     // keys a task computes now
 	waiters  map[string][]taskKey   // tasks parked behind them
@@ -57,7 +56,7 @@ type jobCache struct {
 
 func (k *cacheRT) init() {
 	if k.entries == nil {
-		k.entries, k.shared, k.families = map[string]*cacheEntry{}, map[string]cache.Parts{}, map[string]*cacheEntry{}
+		k.entries, k.families = map[string]*cacheEntry{}, map[string]*cacheEntry{}
 		k.inflight, k.waiters, k.defaults, k.gone = map[string]taskKey{}, map[string][]taskKey{}, map[string]string{}, map[string]string{}
 	}
 }
@@ -296,7 +295,6 @@ func (c *control) cacheEnded(t *taskRT, row store.TaskRow, ev client.TaskEvent, 
 func (c *control) cacheAdd(e *cacheEntry) {
 	c.cache.init()
 	c.cache.entries[e.row.Key] = e
-	c.cache.shared[e.row.Shared] = e.shared
 	for _, f := range cacheFamilies(e.row.Project, e.row.Name, e.own, e.row.Task) {
 		c.cache.families[f] = e
 		delete(c.cache.gone, f)
