@@ -112,11 +112,17 @@ func (c *control) unresolved(j *jobRT) []int64 {
 // those that are not in memory (read from the store).
 func (c *control) learnEnded(states map[int64]burst.State) {
 	for _, j := range c.deps.held {
-		for _, dep := range j.row.Spec.After {
-			if st, ok := states[dep.Job]; ok && c.jobs[dep.Job] == nil && j.after != nil {
-				j.after.ended[dep.Job] = st
-				c.deps.check[j.row.ID] = true
-			}
+		c.learnEndedOf(j, states)
+	}
+}
+
+// learnEndedOf is learnEnded for j alone (a job just submitted: the held
+// jobs before it know already how the jobs they wait for ended).
+func (c *control) learnEndedOf(j *jobRT, states map[int64]burst.State) {
+	for _, dep := range j.row.Spec.After {
+		if st, ok := states[dep.Job]; ok && c.jobs[dep.Job] == nil && j.after != nil {
+			j.after.ended[dep.Job] = st
+			c.deps.check[j.row.ID] = true
 		}
 	}
 }

@@ -109,7 +109,7 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	}
 	s.mu.Lock()
 	j := s.submit(*row, sources)
-	s.learnEnded(ended)
+	s.learnEndedOf(j, ended)
 	late := s.unresolved(j)
 	close(s.events)
 	s.events = make(chan struct{})
