@@ -6,12 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst/bench/internal/burstbin"
+	"github.com/burst-sh/burst/bench/internal/hosts"
 )
 
 // Across hosts (-hosts, as root): two test hosts of scripts/hosts.sh (bh1
@@ -25,56 +24,19 @@ import (
 // whose stages run on agents on the two hosts, over a TLS stream relayed
 // by the agents. Goal: ≥ 0.8×.
 
-const (
-	hostsRoot = "10.251.0.1" // the bridge's root side, where the server listens
-	// hostsLock is the lock the e2e suite holds (shared) while it uses the
-	// hosts: they are removed only by the last one using them.
-	hostsLock = "/run/lock/burst-hosts.lock"
-)
-
-func hostsAddr(i int) string { return fmt.Sprintf("10.251.0.%d", 10+i) }
-
-// hostsScript is scripts/hosts.sh of this module (the bench runs from the
-// module's root, as `go run ./bench/pipe`).
-func hostsScript() string {
-	p, err := filepath.Abs(filepath.Join("scripts", "hosts.sh"))
-	check(err)
-	if _, err := os.Stat(p); err != nil {
-		fail(fmt.Errorf("run the bench from burst's module root (scripts/hosts.sh): %v", err))
-	}
-	return p
-}
-
-// hostsUp makes hosts bh1 and bh2 (kept if they exist) and returns what
-// ends this bench's use of them: the hosts are removed unless another
-// program (the e2e suite) still uses them.
-func hostsUp() func() {
-	check(os.MkdirAll(filepath.Dir(hostsLock), 0o755))
-	f, err := os.OpenFile(hostsLock, os.O_RDWR|os.O_CREATE, 0o600)
-	check(err)
-	check(syscall.Flock(int(f.Fd()), syscall.LOCK_SH))
-	if out, err := exec.Command(hostsScript(), "start", "2").CombinedOutput(); err != nil {
-		fail(fmt.Errorf("scripts/hosts.sh start 2: %v\n%s", err, out))
-	}
-	return func() {
-		defer f.Close()
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-			exec.Command(hostsScript(), "stop").Run()
-		}
-	}
-}
-
 // inHost is c run on host bhI (scripts/hosts.sh exec), with bin copied
 // there and run by its name.
 func inHost(i int, bin string, c *exec.Cmd) *exec.Cmd {
-	c.Args = append([]string{hostsScript(), "exec", strconv.Itoa(i), "--bin", bin, filepath.Base(bin)}, c.Args[1:]...)
-	c.Path = c.Args[0]
+	c, err := hosts.On(i, bin, c)
+	check(err)
 	return c
 }
 
 // acrossHosts runs the across-hosts comparison and prints its lines.
 func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
-	defer hostsUp()()
+	release, err := hosts.Up(2)
+	check(err)
+	defer release()
 	home := filepath.Join(tmp, "hosts-home")
 	env := burstbin.Env(home)
 	burstCmd := func(args ...string) *exec.Cmd {
@@ -82,7 +44,7 @@ func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
 		c.Env = env
 		return c
 	}
-	srv := burstCmd("server", "--listen", hostsRoot+":0")
+	srv := burstCmd("server", "--listen", hosts.Gateway+":0")
 	check(srv.Start())
 	defer func() { burstCmd("server", "stop").Run(); srv.Wait() }()
 	var info struct {
@@ -90,7 +52,7 @@ func acrossHosts(bin, self, tmp, sizeFlag string, size int64, rounds int) {
 	}
 	for deadline := time.Now().Add(30 * time.Second); info.Addr == ""; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			fail(fmt.Errorf("the server on %s did not start", hostsRoot))
+			fail(fmt.Errorf("the server on %s did not start", hosts.Gateway))
 		}
 		if b, err := os.ReadFile(filepath.Join(home, "server.json")); err == nil {
 			json.Unmarshal(b, &info)
@@ -140,5 +102,5 @@ func rawTCPHosts(self, size string) time.Duration {
 	on := func(i int) func(*exec.Cmd) *exec.Cmd {
 		return func(c *exec.Cmd) *exec.Cmd { return inHost(i, self, c) }
 	}
-	return rawTCPVia(self, size, []string{"-listen", hostsAddr(2) + ":0"}, on(2), on(1))
+	return rawTCPVia(self, size, []string{"-listen", hosts.Addr(2) + ":0"}, on(2), on(1))
 }

@@ -30,9 +30,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,15 +47,14 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/bench/internal/burstbin"
+	"github.com/burst-sh/burst/bench/internal/hosts"
 	"github.com/burst-sh/burst/bench/internal/stat"
 )
 
 const (
-	gateway   = "10.251.0.1" // the bridge's root side: the servers and MinIO listen there
-	hostsLock = "/run/lock/burst-hosts.lock"
-	mcAlias   = "bench"
-	bucket    = "bench"
-	tailSize  = 64 << 10
+	mcAlias  = "bench"
+	bucket   = "bench"
+	tailSize = 64 << 10
 )
 
 var (
@@ -85,17 +82,16 @@ func main() {
 			fail(fmt.Errorf("%v: the peers are needed (MinIO: .ci/run builds it; mc: see docs/benchmarks.md)", err))
 		}
 	}
-	hostsSh, err = filepath.Abs(filepath.Join("scripts", "hosts.sh"))
+	hostsSh, err = hosts.Script()
 	check(err)
-	if _, err := os.Stat(hostsSh); err != nil {
-		fail(fmt.Errorf("run from burst's module root (scripts/hosts.sh): %v", err))
-	}
 	scratch, err = burstbin.NewScratch("burst-bench-stage-")
 	check(err)
 	defer scratch.Close()
 	builds, err := burstbin.Builds(*bin, *before, scratch.Dir)
 	check(err)
-	defer hostsUp(*nhosts)()
+	release, err := hosts.Up(*nhosts)
+	check(err)
+	defer release()
 
 	data := filepath.Join(scratch.Dir, "data")
 	check(os.MkdirAll(data, 0o700))
@@ -165,7 +161,7 @@ func main() {
 					func() {
 						if store == "embedded" {
 							h := strings.TrimPrefix(digest, "sha256:")
-							src := filepath.Join(s.home, "blobs", "sha256", h[:2], h)
+							src := filepath.Join(s.Home, "blobs", "sha256", h[:2], h)
 							d := timed(exec.Command("sh", "-c", `cp "$1" "$2" && sync "$2"`, "sh", src, getDst))
 							add("get cp", d)
 							line("cp + sync, of the blob's file", d, size)
@@ -261,100 +257,27 @@ func line(what string, d time.Duration, bytes int64) {
 // server is a burst server listening on the bridge, with an agent on each
 // test host.
 type server struct {
-	label, home, binPath string
-	env                  []string
-	proc                 *exec.Cmd
-	agents               []*exec.Cmd
-	nhosts               int
+	*hosts.Server
+	label  string
+	nhosts int
 }
 
-func (s *server) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(s.binPath, args...)
-	c.Env = s.env
-	c.Dir = filepath.Join(scratch.Dir, "data")
-	return c
-}
+func (s *server) cmd(args ...string) *exec.Cmd { return s.Cmd(args...) }
 
 func startServer(b burstbin.Build, store string, mn *minioServer, nhosts int, size int64) *server {
 	home := scratch.Home(strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(b.Label) + "-" + store)
-	s := &server{label: b.Label, home: home, binPath: b.Bin, env: append(burstbin.Env(home), mn.awsEnv()...), nhosts: nhosts}
-	s.proc = exec.Command(b.Bin, "server", "--listen", gateway+":0")
-	s.proc.Env = s.env
-	logf, err := os.Create(home + ".log")
+	hs, err := hosts.StartServer(b.Bin, home, filepath.Join(scratch.Dir, "data"), append(burstbin.Env(home), mn.awsEnv()...))
 	check(err)
-	s.proc.Stdout, s.proc.Stderr = logf, logf
-	launch(s.proc)
-	waitFor("the server of "+home, func() bool {
-		var in struct {
-			Addr string `json:"addr"`
-		}
-		b, err := os.ReadFile(filepath.Join(home, "server.json"))
-		return err == nil && json.Unmarshal(b, &in) == nil && strings.Contains(in.Addr, "//"+gateway+":")
-	})
+	s := &server{Server: hs, label: b.Label, nhosts: nhosts}
 	if store == "minio" {
 		run(s.cmd("storage", "set", "s3://"+bucket+"/"+filepath.Base(home), "--endpoint", mn.endpoint))
 	}
-	for i := 1; i <= nhosts; i++ {
-		var jt struct {
-			URL string `json:"url"`
-		}
-		out, err := s.cmd("join-token", "create", "--ttl", "10m", "-o", "json").Output()
-		check(err)
-		check(json.Unmarshal(out, &jt))
-		// The cache holds one input and a half: each round's input evicts the last one.
-		cache := strconv.FormatInt(size+size/2+tailSize*4, 10)
-		a := exec.Command(hostsSh, "exec", strconv.Itoa(i), "--bin", b.Bin, filepath.Base(b.Bin), "agent", "--join", jt.URL,
-			"--machine", fmt.Sprintf("bh%d", i), "--cache-size", cache)
-		a.Env = s.env
-		alog, err := os.Create(fmt.Sprintf("%s.agent%d.log", home, i))
-		check(err)
-		a.Stdout, a.Stderr = alog, alog
-		launch(a)
-		s.agents = append(s.agents, a)
-	}
-	what := lazy(func() string {
-		return fmt.Sprintf("%d agents on the hosts to register with %s (their logs: %s)", nhosts, home, agentLogs(home, nhosts))
-	})
-	waitFor(what, func() bool {
-		out, _ := s.cmd("machine", "list", "-o", "json").Output()
-		var ms []struct {
-			Cluster, State string
-		}
-		json.Unmarshal(out, &ms)
-		n := 0
-		for _, m := range ms {
-			if m.Cluster == "joined" && m.State == "running" {
-				n++
-			}
-		}
-		return n == nhosts
-	})
+	// The cache holds one input and a half: each round's input evicts the last one.
+	check(s.Join(nhosts, "--cache-size", strconv.FormatInt(size+size/2+tailSize*4, 10)))
 	return s
 }
 
-// agentLogs is the end of each host agent's log, for a failure.
-func agentLogs(home string, n int) string {
-	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		log, _ := os.ReadFile(fmt.Sprintf("%s.agent%d.log", home, i))
-		fmt.Fprintf(&b, "\n--- host %d:\n%s", i, log[max(0, len(log)-1500):])
-	}
-	return b.String()
-}
-
-// lazy is a fmt.Stringer made when printed.
-type lazy func() string
-
-func (l lazy) String() string { return l() }
-
-func (s *server) stop() {
-	for _, a := range s.agents {
-		a.Process.Kill() // scripts/hosts.sh exec kills what it started on the host
-		a.Wait()
-	}
-	s.cmd("server", "stop").Run()
-	s.proc.Wait()
-}
+func (s *server) stop() { s.Stop() }
 
 // mapOnHosts runs the staged map on the hosts and returns its time and
 // the bytes each host received meanwhile.
@@ -364,7 +287,8 @@ func (s *server) mapOnHosts(data string, tasks int, size int64) (time.Duration, 
 	for i := range tasks {
 		args = append(args, strconv.Itoa(i))
 	}
-	before := hostBytes(s.nhosts)
+	before, err := hosts.RxBytes(s.nhosts)
+	check(err)
 	c := s.cmd(args...)
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
@@ -373,24 +297,9 @@ func (s *server) mapOnHosts(data string, tasks int, size int64) (time.Duration, 
 		fail(fmt.Errorf("the map failed (every task checks its input): %v\n%s", err, out.String()))
 	}
 	d := time.Since(start)
-	after := hostBytes(s.nhosts)
-	for i := range after {
-		after[i] -= before[i]
-	}
+	after, err := hosts.Since(before)
+	check(err)
 	return d, after
-}
-
-// hostBytes is what each host has received so far: the tx counter of its
-// veth's root side.
-func hostBytes(n int) []int64 {
-	out := make([]int64, n)
-	for i := range out {
-		b, err := os.ReadFile(fmt.Sprintf("/sys/class/net/bh-v%d/statistics/tx_bytes", i+1))
-		check(err)
-		out[i], err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		check(err)
-	}
-	return out
 }
 
 // mcOnHosts runs `mc cp` of obj into each host's /tmp at once and returns
@@ -469,11 +378,11 @@ func (m *minioServer) awsEnv() []string {
 
 func startMinIO(bin, dir string) *minioServer {
 	port, console := freePort(), freePort()
-	m := &minioServer{endpoint: fmt.Sprintf("http://%s:%d", gateway, port), user: "bench" + randHex(4), pass: randHex(16)}
+	m := &minioServer{endpoint: fmt.Sprintf("http://%s:%d", hosts.Gateway, port), user: "bench" + randHex(4), pass: randHex(16)}
 	logf, err := os.Create(dir + ".log")
 	check(err)
-	m.cmd = exec.Command(bin, "server", "--quiet", "--address", fmt.Sprintf("%s:%d", gateway, port),
-		"--console-address", fmt.Sprintf("%s:%d", gateway, console), dir)
+	m.cmd = exec.Command(bin, "server", "--quiet", "--address", fmt.Sprintf("%s:%d", hosts.Gateway, port),
+		"--console-address", fmt.Sprintf("%s:%d", hosts.Gateway, console), dir)
 	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.pass, "MINIO_BROWSER=off", "MINIO_UPDATE=off")
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
 	launch(m.cmd)
@@ -491,28 +400,6 @@ func startMinIO(bin, dir string) *minioServer {
 func (m *minioServer) stop() {
 	syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 	m.cmd.Wait()
-}
-
-// hostsUp makes the test hosts (kept if they exist), holding the shared
-// lock the e2e suite holds, and returns what ends this bench's use of
-// them: they are removed unless another program still uses them.
-func hostsUp(n int) func() {
-	check(os.MkdirAll(filepath.Dir(hostsLock), 0o755))
-	f, err := os.OpenFile(hostsLock, os.O_RDWR|os.O_CREATE, 0o600)
-	check(err)
-	check(syscall.Flock(int(f.Fd()), syscall.LOCK_SH))
-	if out, err := exec.Command(hostsSh, "start", strconv.Itoa(n)).CombinedOutput(); err != nil {
-		fail(fmt.Errorf("scripts/hosts.sh start %d: %v\n%s", n, err, out))
-	}
-	return func() {
-		defer f.Close()
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-			stop := exec.Command(hostsSh, "stop")
-			stop.ExtraFiles = []*os.File{f}
-			stop.Env = append(os.Environ(), "HOSTS_LOCK_FD=3")
-			stop.Run()
-		}
-	}
 }
 
 // writeRandom writes size random bytes to path.
@@ -574,17 +461,7 @@ func run(c *exec.Cmd) {
 	}
 }
 
-func waitFor(what any, ok func() bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			fail(fmt.Errorf("waited 60s for %v", what))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+func waitFor(what any, ok func() bool) { check(hosts.WaitFor(what, 60*time.Second, ok)) }
 
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
@@ -604,7 +481,7 @@ func parseSize(s string) (int64, error) {
 }
 
 func freePort() int {
-	ln, err := net.Listen("tcp", gateway+":0")
+	ln, err := net.Listen("tcp", hosts.Gateway+":0")
 	check(err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
@@ -623,32 +500,7 @@ func firstOf(a, b string) string {
 	return b
 }
 
-// started are the processes this bench started and has not waited for:
-// fail kills them (each by its own pid; scripts/hosts.sh exec kills what
-// it ran on a host when it is killed), as the Scratch stops the servers.
-var started struct {
-	sync.Mutex
-	procs []*exec.Cmd
-}
-
-// launch starts c in a process group of its own, killed with this bench.
-func launch(c *exec.Cmd) {
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	check(c.Start())
-	started.Lock()
-	started.procs = append(started.procs, c)
-	started.Unlock()
-}
-
-func killStarted() {
-	started.Lock()
-	defer started.Unlock()
-	for _, c := range started.procs {
-		if c.ProcessState == nil {
-			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		}
-	}
-}
+func launch(c *exec.Cmd) { check(hosts.Launch(c)) }
 
 func check(err error) {
 	if err != nil {
@@ -658,7 +510,7 @@ func check(err error) {
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench/stage:", err)
-	killStarted()
+	hosts.KillStarted()
 	scratch.Close()
 	os.Exit(1)
 }
