@@ -1,67 +1,113 @@
 // Command stack measures what running inside a software stack costs per
-// task: a map of N `true` tasks inside a cached stack (a busybox root
-// filesystem) against the same map run bare, interleaved (bare, stack,
-// bare, stack...), on this host's agent, in a fresh $BURST_HOME. The
-// first stack round fetches and unpacks the stack; the rounds after run
-// from the machine's cache. It prints seconds per round, ms per task and
-// the overhead per task (stack minus bare, medians over the rounds), and
-// the same for the sandbox alone (bwrap running `true` against `true`
-// exec'd directly). The goal is <= 5 ms per task. With -keep it also
-// runs the map with --keep-changes (a writable overlay root per task,
-// burst agent-stack-exec) and prints what that adds. Run from the
-// module's root:
+// task: a map of N `true` tasks inside a stack (a busybox root
+// filesystem, grown to -stack-size by a file of random bytes) against the
+// same map run bare, interleaved (bare, stack, bare, stack...), in a fresh
+// $BURST_HOME. The first stack map fetches and unpacks the stack (timed
+// apart: "first round"); the rounds after run from each machine's cache.
+// It prints seconds per round, ms per task and the overhead per task
+// (stack minus bare, medians over the rounds; the goal is <= 5 ms), and
+// each agent's peak RSS (VmHWM: the unpack included).
+//
+// On this host's agent (the default), it also times the sandbox alone
+// (bwrap running `true` against `true` exec'd directly), and with -keep
+// the map with --keep-changes (a writable overlay root per task, burst
+// agent-stack-exec) and what that adds:
 //
 //	go run ./bench/stack -burst bin/burst -tasks 500 -rounds 3
 //
-// Not part of CI.
+// With -hosts N (needs root) the server listens on the bridge of
+// scripts/hosts.sh's test hosts and an agent joins from each of N hosts,
+// machines that share nothing (each its own /tmp, home and cache): the
+// issue's size is
+//
+//	go run ./bench/stack -burst bin/burst -hosts 4 -stack-size 500M -tasks 1000 -rounds 1
+//
+// and it prints the bytes each host received (its veth's counter) during
+// the first stack map against the stack's size (the stack crosses once
+// per host: 1.0x, not once per task) and during the later stack rounds
+// (~0: started from the cache). It fails when a host received less than
+// the stack or twice it. Run from the module's root. Not part of CI.
 package main
 
 import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/bench/internal/burstbin"
+	"github.com/burst-sh/burst/bench/internal/hosts"
+	"github.com/burst-sh/burst/bench/internal/stat"
 )
 
 func main() {
 	bin := flag.String("burst", "bin/burst", "the burst binary")
 	tasks := flag.Int("tasks", 500, "tasks per map")
-	rounds := flag.Int("rounds", 3, "rounds of each")
-	keep := flag.Bool("keep", false, "also measure --keep-changes (a writable root per task)")
+	rounds := flag.Int("rounds", 3, "rounds of each (after the first stack map)")
+	keep := flag.Bool("keep", false, "also measure --keep-changes (a writable root per task; this host only)")
+	nhosts := flag.Int("hosts", 0, "run on agents joined from this many test hosts (needs root); 0: this host's agent")
+	sizeFlag := flag.String("stack-size", "0", "grow the stack to about this size with random bytes (e.g. 500M); 0: busybox alone")
 	flag.Parse()
-	home, err := os.MkdirTemp("", "bench-stack-")
-	must(err)
-	defer os.RemoveAll(home)
-	burst, _ := filepath.Abs(*bin)
-	env := append(os.Environ(), "BURST_HOME="+filepath.Join(home, "home"))
-	run := func(args ...string) {
-		c := exec.Command(burst, args...)
-		c.Env, c.Dir = env, home
-		if out, err := c.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "burst %v: %v\n%s", args, err, out)
-			os.Exit(1)
-		}
+	size, err := burst.ParseMem(*sizeFlag)
+	if err != nil || *tasks < 1 || *rounds < 1 || *nhosts < 0 {
+		fail(fmt.Errorf("give -stack-size as 500M or 0, -tasks and -rounds >= 1, -hosts >= 0 (%v)", err))
 	}
-	defer run("server", "stop")
-	root := filepath.Join(home, "rootfs")
-	must(os.MkdirAll(filepath.Join(root, "bin"), 0o755))
-	bb, err := exec.LookPath("busybox")
-	must(err)
-	b, err := os.ReadFile(bb)
-	must(err)
-	must(os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755))
-	must(os.Symlink("busybox", filepath.Join(root, "bin", "true")))
-	run("stack", "create", "bench", "--from-dir", root)
+	if *sizeFlag == "0" {
+		size = 0
+	}
+	scratch, err = burstbin.NewScratch("bench-stack-")
+	check(err)
+	defer scratch.Close()
+	burstBin, err := filepath.Abs(*bin)
+	check(err)
+	home := scratch.Home("home")
+	t := &target{bin: burstBin, env: burstbin.Env(home), dir: scratch.Dir, home: home}
+	if *nhosts > 0 {
+		release, err := hosts.Up(*nhosts)
+		check(err)
+		defer release()
+		t.srv, err = hosts.StartServer(burstBin, home, scratch.Dir, t.env)
+		check(err)
+		defer t.srv.Stop()
+		check(t.srv.Join(*nhosts))
+		t.on = []string{"--on", "joined"}
+	} else {
+		defer t.run("server", "stop")
+	}
+
+	root := filepath.Join(scratch.Dir, "rootfs")
+	check(makeRootfs(root, size))
+	t.run("stack", "create", "bench", "--from-dir", root)
+	check(os.RemoveAll(root))
+	out, err := t.cmd("stack", "show", "bench", "-o", "json").Output()
+	check(err)
+	var st struct {
+		Size   int64  `json:"size"`
+		Digest string `json:"digest"`
+	}
+	check(json.Unmarshal(out, &st))
+	where := "this host's agent"
+	if *nhosts > 0 {
+		where = fmt.Sprintf("%d test hosts (an agent each)", *nhosts)
+	}
+	fmt.Printf("stack of %s (%.1f MiB), maps of %d `true` tasks on %s, %d rounds after the first\n",
+		*sizeFlag, mib(st.Size), *tasks, where, *rounds)
+
 	inputs := []string{":::"}
 	for i := 1; i <= *tasks; i++ {
 		inputs = append(inputs, strconv.Itoa(i))
 	}
 	mapArgs := func(kind string) []string {
-		a := []string{"map", "-q"}
+		a := append([]string{"map", "-q"}, t.on...)
 		switch kind {
 		case "stack":
 			a = append(a, "--stack", "bench")
@@ -70,42 +116,176 @@ func main() {
 		}
 		return append(append(a, "--", "true", "{}"), inputs...)
 	}
-	run(mapArgs("stack")...) // fetch and unpack once: the rounds run from the cache
+	// The first stack map: each machine fetches and unpacks the stack.
+	rx := t.rx()
+	first := t.timed(mapArgs("stack")...)
+	fmt.Printf("first round (fetch + unpack + %d tasks) %6.2fs\n", *tasks, first)
+	if *nhosts > 0 {
+		got, err := hosts.Since(rx)
+		check(err)
+		fmt.Printf("  bytes each host received during the first stack map: %s\n", perStack(got, st.Size))
+		for i, n := range got {
+			if n < st.Size || n >= 2*st.Size {
+				fail(fmt.Errorf("host %d received %d bytes during the first stack map: want the stack once (%d bytes) and not twice", i+1, n, st.Size))
+			}
+		}
+	}
 	kinds := []string{"bare", "stack"}
 	if *keep {
 		kinds = append(kinds, "keep")
 	}
 	took := map[string][]float64{}
+	var later []int64
 	for r := 0; r < *rounds; r++ {
 		for _, kind := range kinds {
-			t := time.Now()
-			run(mapArgs(kind)...)
-			s := time.Since(t).Seconds()
+			rx := t.rx()
+			s := t.timed(mapArgs(kind)...)
 			took[kind] = append(took[kind], s)
 			fmt.Printf("round %d %-5s %6.2fs  %5.2f ms/task\n", r+1, kind, s, 1000*s/float64(*tasks))
+			if kind == "stack" && *nhosts > 0 {
+				got, err := hosts.Since(rx)
+				check(err)
+				if later == nil {
+					later = make([]int64, len(got))
+				}
+				for i := range got {
+					later[i] += got[i]
+				}
+			}
 		}
 	}
-	mb, ms := median(took["bare"]), median(took["stack"])
-	fmt.Printf("map of %d tasks: bare %.2fs, inside a cached stack %.2fs: %.2fx, overhead %.2f ms per task (goal <= 5)\n",
-		*tasks, mb, ms, ms/mb, 1000*(ms-mb)/float64(*tasks))
+	if later != nil {
+		fmt.Printf("  bytes each host received during the later stack maps (all %d): %s: from the cache\n", *rounds, perStack(later, st.Size))
+	}
+	mb, ms := stat.Median(took["bare"]), stat.Median(took["stack"])
+	met := "met"
+	if 1000*(ms-mb)/float64(*tasks) > 5 {
+		met = "NOT met"
+	}
+	fmt.Printf("map of %d tasks: bare %.2fs (%.2f ms/task), inside a cached stack %.2fs (%.2f ms/task): %.2fx, overhead %.2f ms per task   goal <= 5 ms: %s\n",
+		*tasks, mb, 1000*mb/float64(*tasks), ms, 1000*ms/float64(*tasks), ms/mb, 1000*(ms-mb)/float64(*tasks), met)
+	fmt.Printf("first round %.2fs: %.2fs more than a cached stack round (fetch and unpack)\n", first, first-ms)
 	if *keep {
-		mk := median(took["keep"])
+		mk := stat.Median(took["keep"])
 		fmt.Printf("with --keep-changes %.2fs: %.2f ms per task over bare, %.2f over a read-only stack\n",
 			mk, 1000*(mk-mb)/float64(*tasks), 1000*(mk-ms)/float64(*tasks))
 	}
-	// The sandbox alone.
-	cached := filepath.Join(home, "home", "cache", "stacks")
-	dirs, _ := filepath.Glob(filepath.Join(cached, "*", "rootfs"))
+	var hwm []string
+	for _, pid := range t.agentPIDs() {
+		hwm = append(hwm, fmt.Sprintf("%.1f", mib(burstbin.Status(pid, "VmHWM"))))
+	}
+	fmt.Printf("agents' peak RSS (VmHWM, MiB): %s\n", strings.Join(hwm, " "))
+	if *nhosts == 0 {
+		sandboxAlone(home, scratch.Dir)
+	}
+}
+
+// target is the burst the bench drives: a server in a fresh home, with
+// this host's agent or agents on the test hosts (srv).
+type target struct {
+	bin, dir, home string
+	env            []string
+	srv            *hosts.Server
+	on             []string // the map's placement
+}
+
+func (t *target) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(t.bin, args...)
+	c.Env, c.Dir = t.env, t.dir
+	return c
+}
+
+func (t *target) run(args ...string) {
+	if out, err := t.cmd(args...).CombinedOutput(); err != nil {
+		fail(fmt.Errorf("burst %s: %v\n%s", strings.Join(args[:min(len(args), 6)], " "), err, out))
+	}
+}
+
+// timed runs a command and returns its seconds.
+func (t *target) timed(args ...string) float64 {
+	start := time.Now()
+	t.run(args...)
+	return time.Since(start).Seconds()
+}
+
+// rx is what each test host received so far (nil on this host).
+func (t *target) rx() []int64 {
+	if t.srv == nil {
+		return nil
+	}
+	n, err := hosts.RxBytes(t.srv.Hosts())
+	check(err)
+	return n
+}
+
+func (t *target) agentPIDs() []int {
+	if t.srv != nil {
+		return t.srv.AgentPIDs()
+	}
+	return burstbin.AgentPIDs(t.home)
+}
+
+// perStack is bytes per host, in MiB and in stacks.
+func perStack(got []int64, size int64) string {
+	var parts []string
+	for i, n := range got {
+		parts = append(parts, fmt.Sprintf("bh%d %.1f MiB (%.3fx the stack)", i+1, mib(n), float64(n)/float64(size)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// makeRootfs writes a root filesystem: busybox as /bin/busybox and
+// /bin/true and, to reach size, /opt/data.bin of random bytes (they do
+// not compress).
+func makeRootfs(root string, size int64) error {
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		return err
+	}
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return errors.New("busybox is needed for the stack's root filesystem: apt-get install busybox-static")
+	}
+	b, err := os.ReadFile(bb)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink("busybox", filepath.Join(root, "bin", "true")); err != nil {
+		return err
+	}
+	if fill := size - int64(len(b)); fill > 0 {
+		if err := os.MkdirAll(filepath.Join(root, "opt"), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(root, "opt", "data.bin"))
+		if err != nil {
+			return err
+		}
+		if _, err := io.CopyN(f, rand.Reader, fill); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
+
+// sandboxAlone prints what bwrap's start costs alone, against the cached
+// root of home's agent.
+func sandboxAlone(home, dir string) {
+	dirs, _ := filepath.Glob(filepath.Join(home, "cache", "stacks", "*", "rootfs"))
 	if len(dirs) == 0 {
 		return
 	}
-	work := filepath.Join(home, "work")
-	must(os.MkdirAll(work, 0o755))
+	work := filepath.Join(dir, "work")
+	check(os.MkdirAll(work, 0o755))
 	const n = 200
 	time1 := func(argv ...string) float64 {
 		t := time.Now()
 		for i := 0; i < n; i++ {
-			must(exec.Command(argv[0], argv[1:]...).Run())
+			check(exec.Command(argv[0], argv[1:]...).Run())
 		}
 		return time.Since(t).Seconds() * 1000 / n
 	}
@@ -115,18 +295,22 @@ func main() {
 		sx = append(sx, time1("bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--ro-bind", dirs[0], "/",
 			"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", work, "/work", "--chdir", "/work", "--", "/bin/true"))
 	}
-	fmt.Printf("sandbox alone: true %.2f ms, inside bwrap %.2f ms: +%.2f ms per start\n", median(sb), median(sx), median(sx)-median(sb))
+	fmt.Printf("sandbox alone: true %.2f ms, inside bwrap %.2f ms: +%.2f ms per start\n", stat.Median(sb), stat.Median(sx), stat.Median(sx)-stat.Median(sb))
 }
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[len(s)/2]
-}
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
-func must(err error) {
+var scratch *burstbin.Scratch
+
+func check(err error) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fail(err)
 	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench/stack:", err)
+	hosts.KillStarted()
+	scratch.Close()
+	os.Exit(1)
 }

@@ -332,3 +332,6 @@ func KillStarted() {
 		}
 	}
 }
+
+// Hosts is how many hosts have an agent joined.
+func (s *Server) Hosts() int { return len(s.agents) }
