@@ -117,9 +117,10 @@ func main() {
 		return append(append(a, "--", "true", "{}"), inputs...)
 	}
 	// The first stack map: each machine fetches and unpacks the stack.
-	rx := t.rx()
+	rx, cpu := t.rx(), t.cpu()
 	first := t.timed(mapArgs("stack")...)
-	fmt.Printf("first round (fetch + unpack + %d tasks) %6.2fs\n", *tasks, first)
+	fc := t.cpu().sub(cpu)
+	fmt.Printf("first round (fetch + unpack + %d tasks) %6.2fs  CPU: agents %.2fs, tasks %.2fs\n", *tasks, first, fc.agents.Seconds(), fc.tasks.Seconds())
 	if *nhosts > 0 {
 		got, err := hosts.Since(rx)
 		check(err)
@@ -134,14 +135,17 @@ func main() {
 	if *keep {
 		kinds = append(kinds, "keep")
 	}
-	took := map[string][]float64{}
+	took, agentCPU, taskCPU := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	var later []int64
 	for r := 0; r < *rounds; r++ {
 		for _, kind := range kinds {
-			rx := t.rx()
+			rx, cpu := t.rx(), t.cpu()
 			s := t.timed(mapArgs(kind)...)
+			c := t.cpu().sub(cpu)
+			ca, ct := 1000*c.agents.Seconds()/float64(*tasks), 1000*c.tasks.Seconds()/float64(*tasks)
 			took[kind] = append(took[kind], s)
-			fmt.Printf("round %d %-5s %6.2fs  %5.2f ms/task\n", r+1, kind, s, 1000*s/float64(*tasks))
+			agentCPU[kind], taskCPU[kind] = append(agentCPU[kind], ca), append(taskCPU[kind], ct)
+			fmt.Printf("round %d %-5s %6.2fs  %5.2f ms/task   CPU per task: agents %5.2f ms, tasks %5.2f ms\n", r+1, kind, s, 1000*s/float64(*tasks), ca, ct)
 			if kind == "stack" && *nhosts > 0 {
 				got, err := hosts.Since(rx)
 				check(err)
@@ -164,6 +168,10 @@ func main() {
 	}
 	fmt.Printf("map of %d tasks: bare %.2fs (%.2f ms/task), inside a cached stack %.2fs (%.2f ms/task): %.2fx, overhead %.2f ms per task   goal <= 5 ms: %s\n",
 		*tasks, mb, 1000*mb/float64(*tasks), ms, 1000*ms/float64(*tasks), ms/mb, 1000*(ms-mb)/float64(*tasks), met)
+	ab, as := stat.Median(agentCPU["bare"]), stat.Median(agentCPU["stack"])
+	tb, ts := stat.Median(taskCPU["bare"]), stat.Median(taskCPU["stack"])
+	fmt.Printf("CPU per task (user + system): agents bare %.2f ms, stack %.2f ms; tasks (bwrap included) bare %.2f ms, stack %.2f ms: %.2f ms more inside the stack in all\n",
+		ab, as, tb, ts, (as+ts)-(ab+tb))
 	fmt.Printf("first round %.2fs: %.2fs more than a cached stack round (fetch and unpack)\n", first, first-ms)
 	if *keep {
 		mk := stat.Median(took["keep"])
@@ -223,6 +231,22 @@ func (t *target) agentPIDs() []int {
 		return t.srv.AgentPIDs()
 	}
 	return burstbin.AgentPIDs(t.home)
+}
+
+// cpuUse is CPU time (user + system) used so far by the agents and by the
+// tasks they waited for (bwrap and what it ran): on 2 cores shared with
+// other work, a steadier measure than the wall clock.
+type cpuUse struct{ agents, tasks time.Duration }
+
+func (c cpuUse) sub(o cpuUse) cpuUse { return cpuUse{c.agents - o.agents, c.tasks - o.tasks} }
+
+func (t *target) cpu() cpuUse {
+	var c cpuUse
+	for _, pid := range t.agentPIDs() {
+		c.agents += burstbin.CPU(pid)
+		c.tasks += burstbin.ChildrenCPU(pid)
+	}
+	return c
 }
 
 // perStack is bytes per host, in MiB and in stacks.
