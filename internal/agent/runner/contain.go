@@ -625,8 +625,13 @@ var fullScans atomic.Int64
 // read from /proc/self/task/*/children (tens of µs; a scan of /proc costs
 // milliseconds, growing with the host); where that cannot be read, it
 // answers true. A zombie child holds nothing: its own children were
-// re-parented when it died.
-func mayHaveOrphans() bool {
+// re-parented when it died. One of leader's process group (the ending
+// task's) is reaped here: a process that outlives its task's leader by a
+// moment (a bwrap sandbox's pid-1 process, which exits just after the
+// monitor that is its task's process) would otherwise stay a zombie child
+// of the agent for good, one more per task, each read at every task's
+// end. No other task's leader is in that group (each leads its own).
+func mayHaveOrphans(leader int) bool {
 	kids, ok := ownChildren()
 	if !ok {
 		return true
@@ -648,8 +653,13 @@ func mayHaveOrphans() bool {
 			}
 			return true
 		}
-		if _, _, state, ok := parseParent(b); !ok || state != 'Z' && state != 'X' {
+		_, pgid, state, ok := parseParent(b)
+		if !ok || state != 'Z' && state != 'X' {
 			return true
+		}
+		if pgid == leader {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
 	}
 	return false

@@ -374,6 +374,45 @@ func TestSubreaperScansOnlyForOrphans(t *testing.T) {
 	}
 }
 
+// TestSubreaperReapsLateZombies: in subreaper mode a process of a task's
+// group that dies just after the task's own process (as a bwrap
+// sandbox's pid-1 process does) is re-parented to the agent and reaped
+// at the task's end: no zombie is left behind, task after task.
+func TestSubreaperReapsLateZombies(t *testing.T) {
+	if !inChild(t, "TestSubreaperReapsLateZombies", ContainEnv+"="+ContainSubreaper) {
+		return
+	}
+	if c := Containment(); c != ContainSubreaper {
+		t.Skipf("containment is %s", c)
+	}
+	const n = 30
+	for i := range n {
+		task, err := Start(Spec{Argv: []string{"sh", "-c", "sleep 5 & exit 0"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := task.Wait(); r.State != burst.Succeeded {
+			t.Fatalf("task %d: %s (%s)", i, r.State, r.Reason)
+		}
+	}
+	kids, ok := ownChildren()
+	if !ok {
+		t.Fatal("cannot read this process's children")
+	}
+	var zombies []int
+	var buf [512]byte
+	for _, pid := range kids {
+		if b, err := readProc(procPath(pid, "stat"), buf[:]); err == nil {
+			if _, _, state, ok := parseParent(b); ok && (state == 'Z' || state == 'X') {
+				zombies = append(zombies, pid)
+			}
+		}
+	}
+	if len(zombies) > 0 {
+		t.Fatalf("%d tasks left %d zombie children of the agent: %v", n, len(zombies), zombies)
+	}
+}
+
 // TestFailedBox: a task whose containment cgroup cannot be made for want
 // of descriptors is Lost (its machine's fault: it runs again, without
 // using a retry); for another reason it runs, contained by the subreaper

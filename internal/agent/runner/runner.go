@@ -768,7 +768,7 @@ func (t *Task) wait() {
 	}
 	if err == nil {
 		t.reapGroup()
-		if t.mark != "" && mayHaveOrphans() {
+		if t.mark != "" && mayHaveOrphans(t.pid) {
 			// Before the reap: its zombie keeps its pid and group id.
 			killMarked(t.pid, t.mark)
 		}
