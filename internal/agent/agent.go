@@ -79,7 +79,7 @@ type key struct {
 type Agent struct {
 	cfg Config
 
-	stackMu sync.Mutex // one stack unpacked at a time (stack.go)
+	stacks unpacks // each stack fetched and unpacked by one task at a time (stack.go)
 
 	mu      sync.Mutex
 	running map[key]*running

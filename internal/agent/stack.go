@@ -44,28 +44,32 @@ var stacksOK = sync.OnceValue(func() bool {
 var stackMounts = []string{"work", "tmp", "proc", "dev"}
 
 // stackRoot returns the unpacked root filesystem of ref on this machine,
-// fetching and unpacking it the first time.
+// fetching and unpacking it the first time: one task does it while the
+// others that want the same stack wait for it (each only as long as its
+// own context lasts); different stacks are fetched side by side.
 func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (string, error) {
 	hex := strings.TrimPrefix(ref.Digest, "sha256:")
 	base := filepath.Join(a.cfg.CacheDir, "stacks", hex)
 	root := filepath.Join(base, "rootfs")
-	if _, err := os.Stat(root); err == nil {
-		return root, nil
+	there := func() bool { _, err := os.Stat(root); return err == nil }
+	if err := a.stacks.do(ctx, hex, there, func() error { return a.unpackStack(ctx, ref, base, root) }); err != nil {
+		return "", err
 	}
-	a.stackMu.Lock() // one unpack per agent at a time; others wait for it
-	defer a.stackMu.Unlock()
-	if _, err := os.Stat(root); err == nil {
-		return root, nil
-	}
+	return root, nil
+}
+
+// unpackStack fetches ref's blob through the cache and unpacks it into
+// root, below base.
+func (a *Agent) unpackStack(ctx context.Context, ref *burst.StackRef, base, root string) error {
 	if err := os.MkdirAll(base, 0o755); err != nil {
-		return "", errStageLost{err}
+		return errStageLost{err}
 	}
 	// The tar in the cache and its unpacked tree: refused before any
 	// byte moves when the disk cannot take both.
 	var fs unix.Statfs_t
 	if err := unix.Statfs(base, &fs); err == nil {
 		if free := int64(fs.Bavail) * int64(fs.Bsize); 2*ref.Size > free {
-			return "", fmt.Errorf("stack %s is %d bytes; this machine's disk has %d bytes free at %s, and it needs twice the stack's size (its blob and its unpacked files): free some space or run it elsewhere",
+			return fmt.Errorf("stack %s is %d bytes; this machine's disk has %d bytes free at %s, and it needs twice the stack's size (its blob and its unpacked files): free some space or run it elsewhere",
 				ref, ref.Size, free, base)
 		}
 	}
@@ -74,22 +78,22 @@ func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (string, err
 	}
 	src, err := a.cache.acquire(ctx, ref.Digest, ref.Size, fetch)
 	if err != nil {
-		return "", fmt.Errorf("stack %s: %w", ref, err)
+		return fmt.Errorf("stack %s: %w", ref, err)
 	}
 	defer a.cache.release(ref.Digest)
 	tmp, err := os.MkdirTemp(base, "unpack-")
 	if err != nil {
-		return "", errStageLost{err}
+		return errStageLost{err}
 	}
 	defer os.RemoveAll(tmp)
 	f, err := os.Open(src)
 	if err != nil {
-		return "", errStageLost{err}
+		return errStageLost{err}
 	}
 	err = stack.Unpack(f, filepath.Join(tmp, "rootfs"))
 	f.Close()
 	if err != nil {
-		return "", fmt.Errorf("stack %s: %w", ref, err)
+		return fmt.Errorf("stack %s: %w", ref, err)
 	}
 	for _, m := range stackMounts {
 		p := filepath.Join(tmp, "rootfs", m)
@@ -99,9 +103,51 @@ func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (string, err
 		}
 	}
 	if err := os.Rename(filepath.Join(tmp, "rootfs"), root); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", errStageLost{err}
+		return errStageLost{err}
 	}
-	return root, nil
+	return nil
+}
+
+// unpacks lets one caller at a time make each key's result (a stack's
+// unpacked root) while the others wanting it wait.
+type unpacks struct {
+	mu   sync.Mutex
+	busy map[string]chan struct{} // closed when the key's maker returns
+}
+
+// do returns once done() holds: at once if it does; else it runs fn
+// unless another caller is running fn for key, in which case it waits
+// for that one (or for ctx to end) and looks again: a caller whose fn
+// failed leaves the next waiter to try. It returns fn's error, or ctx's.
+func (u *unpacks) do(ctx context.Context, key string, done func() bool, fn func() error) error {
+	for !done() {
+		u.mu.Lock()
+		ch, running := u.busy[key]
+		if !running {
+			if u.busy == nil {
+				u.busy = map[string]chan struct{}{}
+			}
+			ch = make(chan struct{})
+			u.busy[key] = ch
+			u.mu.Unlock()
+			var err error
+			if !done() { // made between the look and the lock
+				err = fn()
+			}
+			u.mu.Lock()
+			delete(u.busy, key)
+			u.mu.Unlock()
+			close(ch)
+			return err
+		}
+		u.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // sandboxArgv is argv run inside the stack whose root is root, with dir
