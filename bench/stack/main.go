@@ -183,6 +183,11 @@ func main() {
 		hwm = append(hwm, fmt.Sprintf("%.1f", mib(burstbin.Status(pid, "VmHWM"))))
 	}
 	fmt.Printf("agents' peak RSS (VmHWM, MiB): %s\n", strings.Join(hwm, " "))
+	var zombies []string
+	for _, pid := range t.agentPIDs() {
+		zombies = append(zombies, strconv.Itoa(zombieChildren(pid)))
+	}
+	fmt.Printf("zombie children under the agents (none should be left): %s\n", strings.Join(zombies, " "))
 	if *nhosts == 0 {
 		sandboxAlone(home, scratch.Dir)
 	}
@@ -320,6 +325,23 @@ func sandboxAlone(home, dir string) {
 			"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", work, "/work", "--chdir", "/work", "--", "/bin/true"))
 	}
 	fmt.Printf("sandbox alone: true %.2f ms, inside bwrap %.2f ms: +%.2f ms per start\n", stat.Median(sb), stat.Median(sx), stat.Median(sx)-stat.Median(sb))
+}
+
+// zombieChildren counts pid's children that have exited and were not
+// reaped.
+func zombieChildren(pid int) int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	n := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, kid := range strings.Fields(string(b)) {
+			st, err := os.ReadFile("/proc/" + kid + "/stat")
+			if i := strings.LastIndexByte(string(st), ')'); err == nil && i >= 0 && i+2 < len(st) && (st[i+2] == 'Z' || st[i+2] == 'X') {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
