@@ -267,8 +267,10 @@ func children() map[int][]int {
 }
 
 // descendant is the first process below pid (breadth first) whose
-// command name is name, or 0.
+// command name is name (as the kernel keeps it: its first 15 bytes), or
+// 0.
 func descendant(kids map[int][]int, pid int, name string) int {
+	name = name[:min(len(name), 15)]
 	queue := append([]int(nil), kids[pid]...)
 	for len(queue) > 0 {
 		p := queue[0]
@@ -335,3 +337,44 @@ func KillStarted() {
 
 // Hosts is how many hosts have an agent joined.
 func (s *Server) Hosts() int { return len(s.agents) }
+
+// Others are the processes, other than this one and its descendants,
+// that hold the hosts' lock now: other programs using the test hosts,
+// whose traffic the hosts' counters (RxBytes) include.
+func Others() []int {
+	fi, err := os.Stat(Lock)
+	if err != nil {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return nil
+	}
+	kids := children()
+	ours := map[int]bool{}
+	for queue := []int{os.Getpid()}; len(queue) > 0; queue = queue[1:] {
+		ours[queue[0]] = true
+		queue = append(queue, kids[queue[0]]...)
+	}
+	suffix := ":" + strconv.FormatUint(st.Ino, 10)
+	seen := map[int]bool{}
+	var out []int
+	for _, line := range strings.Split(string(b), "\n") {
+		// 1: FLOCK  ADVISORY  READ 4242 00:1a:812 0 EOF
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" || !strings.HasSuffix(f[5], suffix) {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil || ours[pid] || seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		out = append(out, pid)
+	}
+	return out
+}
