@@ -181,7 +181,7 @@ func main() {
 	tb, ts := stat.Median(taskCPU["bare"]), stat.Median(taskCPU["stack"])
 	fmt.Printf("CPU per task (user + system): agents bare %.2f ms, stack %.2f ms; tasks (bwrap included) bare %.2f ms, stack %.2f ms: %.2f ms more inside the stack in all\n",
 		ab, as, tb, ts, (as+ts)-(ab+tb))
-	fmt.Printf("first round %.2fs: %.2fs more than a cached stack round (fetch and unpack)\n", first, first-ms)
+	fmt.Printf("first round %.2fs, a cached stack round %.2fs: %+.2fs for the fetch and unpack (within the noise when the stack is small)\n", first, ms, first-ms)
 	if *keep {
 		mk := stat.Median(took["keep"])
 		fmt.Printf("with --keep-changes %.2fs: %.2f ms per task over bare, %.2f over a read-only stack\n",
