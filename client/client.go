@@ -48,13 +48,16 @@ import (
 	"github.com/burst-sh/burst"
 )
 
-// user is who this process acts for, as the audit trail records it.
-var user = func() string {
+// user is who this process acts for, as the audit trail records it:
+// looked up at the first request, not at start (the C library's lookup
+// reads nsswitch.conf and the passwd database), as most processes of the
+// burst binary (burst version, help, a task's stack exec) send none.
+var user = sync.OnceValue(func() string {
 	if u, err := osuser.Current(); err == nil {
 		return u.Username
 	}
 	return os.Getenv("USER")
-}()
+})
 
 // Client talks to one burst server. It is safe for concurrent use; a copy
 // made by WithRetry shares its connection.
@@ -251,8 +254,8 @@ func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+ep.token)
-	if user != "" {
-		req.Header.Set("X-Burst-User", user)
+	if u := user(); u != "" {
+		req.Header.Set("X-Burst-User", u)
 	}
 	return req, nil
 }
