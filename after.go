@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Dependency is a job another one waits for before it may start (burst run
@@ -77,13 +78,16 @@ func (d Dependency) NeverMet(st State) string {
 	return fmt.Sprintf("job %d %s, which it needed %s", d.Job, word, strings.TrimPrefix(d.Wants(), "job "+strconv.FormatInt(d.Job, 10)+" "))
 }
 
-var neverMet = regexp.MustCompile(`job ([0-9]+) (?:failed|succeeded|was cancelled|was lost|timed out), which it needed to (succeed|fail)`)
+// neverMet is compiled when first used, not at every start of the binary.
+var neverMet = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`job ([0-9]+) (?:failed|succeeded|was cancelled|was lost|timed out), which it needed to (succeed|fail)`)
+})
 
 // ParseNeverMet finds in text (a job's reason) the dependencies NeverMet
 // said can never be met.
 func ParseNeverMet(text string) []Dependency {
 	var out []Dependency
-	for _, m := range neverMet.FindAllStringSubmatch(text, MaxDependencies) {
+	for _, m := range neverMet().FindAllStringSubmatch(text, MaxDependencies) {
 		id, err := strconv.ParseInt(m[1], 10, 64)
 		if err != nil {
 			continue

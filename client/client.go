@@ -48,13 +48,16 @@ import (
 	"github.com/burst-sh/burst"
 )
 
-// user is who this process acts for, as the audit trail records it.
-var user = func() string {
+// user is who this process acts for, as the audit trail records it:
+// looked up at the first request, not at start (the C library's lookup
+// reads nsswitch.conf and the passwd database), as most processes of the
+// burst binary (burst version, help, a task's stack exec) send none.
+var user = sync.OnceValue(func() string {
 	if u, err := osuser.Current(); err == nil {
 		return u.Username
 	}
 	return os.Getenv("USER")
-}()
+})
 
 // Client talks to one burst server. It is safe for concurrent use; a copy
 // made by WithRetry shares its connection.
@@ -64,6 +67,8 @@ type Client struct {
 	// blobs is where blobs are read ("" for /v1/blobs/; a stack link's
 	// puller reads /v1/stack-pull/blobs/: stacks.go).
 	blobs string
+	// noSpec: jobs are answered without their spec (WithoutSpec).
+	noSpec bool
 }
 
 // conn is where the server is, shared by a Client and its copies, and
@@ -213,9 +218,9 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 // WithRetry returns a Client that retries as r says and shares c's
 // connection (a reconnect by one serves both): e.g. a follow that rides
 // out a restart for longer than the reads around it, or Retry{} for a
-// caller with a retry loop of its own.
+// caller with a retry loop of its own. It keeps c's WithoutSpec.
 func (c *Client) WithRetry(r Retry) *Client {
-	return &Client{conn: c.conn, retry: r}
+	return &Client{conn: c.conn, retry: r, noSpec: c.noSpec}
 }
 
 // request sends one request, with body (nil: none) of contentType, and
@@ -251,8 +256,8 @@ func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+ep.token)
-	if user != "" {
-		req.Header.Set("X-Burst-User", user)
+	if u := user(); u != "" {
+		req.Header.Set("X-Burst-User", u)
 	}
 	return req, nil
 }
@@ -347,13 +352,31 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 // Submit admits a job and returns it with its id.
 func (c *Client) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, error) {
 	var j burst.Job
-	return &j, c.do(ctx, "POST", "/v1/jobs", spec, &j)
+	return &j, c.do(ctx, "POST", "/v1/jobs"+c.specQuery("?"), spec, &j)
 }
 
-// Job returns one job, with its spec.
+// Job returns one job, with its spec (unless WithoutSpec).
 func (c *Client) Job(ctx context.Context, id int64) (*burst.Job, error) {
 	var j burst.Job
-	return &j, c.do(ctx, "GET", "/v1/jobs/"+strconv.FormatInt(id, 10), nil, &j)
+	return &j, c.do(ctx, "GET", "/v1/jobs/"+strconv.FormatInt(id, 10)+c.specQuery("?"), nil, &j)
+}
+
+// WithoutSpec is c, sharing its connection, whose Submit, Job, Wait and
+// WaitFor answer jobs without their spec (Spec nil): what a caller that
+// follows a job it submitted needs, for less work on both sides.
+func (c *Client) WithoutSpec() *Client {
+	cp := *c
+	cp.noSpec = true
+	return &cp
+}
+
+// specQuery is the query parameter that leaves the spec out of a job's
+// answer, after sep ("?" or "&"), or "".
+func (c *Client) specQuery(sep string) string {
+	if c.noSpec {
+		return sep + "spec=false"
+	}
+	return ""
 }
 
 // JobsQuery filters Jobs.
@@ -414,7 +437,7 @@ func (c *Client) ResolveID(ctx context.Context, ref string) (*IDRef, error) {
 func (c *Client) Wait(ctx context.Context, id int64) (*burst.Job, error) {
 	for {
 		var j burst.Job
-		if err := c.do(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/wait?timeout_ms=25000", id), nil, &j); err != nil {
+		if err := c.do(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/wait?timeout_ms=25000", id)+c.specQuery("&"), nil, &j); err != nil {
 			return nil, err
 		}
 		if j.State.Terminal() {
@@ -428,7 +451,7 @@ func (c *Client) Wait(ctx context.Context, id int64) (*burst.Job, error) {
 // polling Job every d would answer up to d later.
 func (c *Client) WaitFor(ctx context.Context, id int64, d time.Duration) (*burst.Job, error) {
 	var j burst.Job
-	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/wait?timeout_ms=%d", id, d.Milliseconds()), nil, &j); err != nil {
+	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/jobs/%d/wait?timeout_ms=%d", id, d.Milliseconds())+c.specQuery("&"), nil, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil

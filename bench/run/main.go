@@ -2,7 +2,8 @@
 // with the plain shell in the same run, and prints ratios:
 //
 //  1. latency: `burst run -- true` end to end with a warm server (median
-//     and p90 over -n runs), with beside it `burst version` (the binary's
+//     and p90 over -n runs, and the median CPU, user + system, the process
+//     used: what a loaded machine inflates least), with beside it `burst version` (the binary's
 //     bare start: what starting the burst binary alone costs here), the
 //     same job submitted and awaited through the Go client in-process (the
 //     server's and agent's share) and `sh -c true`, all interleaved;
@@ -84,14 +85,18 @@ func main() {
 	ctx := context.Background()
 	tRun := make([][]time.Duration, len(sides))
 	tVersion := make([][]time.Duration, len(sides))
+	cRun := make([][]time.Duration, len(sides)) // the process's CPU (user + system)
+	cVersion := make([][]time.Duration, len(sides))
 	tAPI := make([][]time.Duration, len(sides))
-	var tShell []time.Duration
+	var tShell, cShell []time.Duration
 	for i := range *n {
 		for k := range sides {
 			si := (k + i) % len(sides) // alternate which binary goes first
 			s := sides[si]
-			tRun[si] = append(tRun[si], timed(s.cmd("run", "--", "true")))
-			tVersion[si] = append(tVersion[si], timed(s.cmd("version")))
+			wall, cpu := timed(s.cmd("run", "--", "true"))
+			tRun[si], cRun[si] = append(tRun[si], wall), append(cRun[si], cpu)
+			wall, cpu = timed(s.cmd("version"))
+			tVersion[si], cVersion[si] = append(tVersion[si], wall), append(cVersion[si], cpu)
 			t0 := time.Now()
 			j, err := s.api.Submit(ctx, &burstapi.JobSpec{Argv: []string{"true"}})
 			check(err)
@@ -99,27 +104,33 @@ func main() {
 			check(err)
 			tAPI[si] = append(tAPI[si], time.Since(t0))
 		}
-		tShell = append(tShell, timed(exec.Command("sh", "-c", "true")))
+		wall, cpu := timed(exec.Command("sh", "-c", "true"))
+		tShell, cShell = append(tShell, wall), append(cShell, cpu)
 	}
 	fmt.Printf("latency with a warm server (%d runs each, interleaved)\n", *n)
-	row := func(name string, d []time.Duration, goal string) {
-		fmt.Printf("  %-54s median %7.2f ms   p90 %7.2f ms%s\n", name, ms2(stat.Median(d)), ms2(stat.Pct(d, 90)), goal)
+	row := func(name string, d, cpu []time.Duration, goal string) {
+		c := "               "
+		if cpu != nil {
+			c = fmt.Sprintf("   cpu %6.2f ms", ms2(stat.Median(cpu)))
+		}
+		fmt.Printf("  %-54s median %7.2f ms   p90 %7.2f ms%s%s\n", name, ms2(stat.Median(d)), ms2(stat.Pct(d, 90)), c, goal)
 	}
 	for si, s := range sides {
 		goal := "   goal <= 10 ms: met"
 		if stat.Median(tRun[si]) > 10*time.Millisecond {
 			goal = "   goal <= 10 ms: NOT met"
 		}
-		row(s.label+" run -- true", tRun[si], goal)
-		row(s.label+" version (the binary's bare start)", tVersion[si], "")
-		row(s.label+": Go client submit + wait (in-process)", tAPI[si], "")
+		row(s.label+" run -- true", tRun[si], cRun[si], goal)
+		row(s.label+" version (the binary's bare start)", tVersion[si], cVersion[si], "")
+		row(s.label+": Go client submit + wait (in-process)", tAPI[si], nil, "")
 	}
-	row("sh -c true", tShell, "")
+	row("sh -c true", tShell, cShell, "")
 	for si, s := range sides {
 		fmt.Printf("  ratio %s run / sh: %.1fx\n", s.label, float64(stat.Median(tRun[si]))/float64(stat.Median(tShell)))
 	}
 	if len(sides) == 2 {
-		fmt.Printf("  burst run / burst (before) run: %.2fx the median time\n", float64(stat.Median(tRun[0]))/float64(stat.Median(tRun[1])))
+		fmt.Printf("  burst run / burst (before) run: %.2fx the median time, %.2fx the median CPU\n",
+			float64(stat.Median(tRun[0]))/float64(stat.Median(tRun[1])), float64(stat.Median(cRun[0]))/float64(stat.Median(cRun[1])))
 	}
 	fmt.Println()
 	if *submit == 0 {
@@ -155,10 +166,13 @@ var (
 	sides   []*side
 )
 
-func timed(c *exec.Cmd) time.Duration {
+// timed runs c and returns its wall time and its CPU time (user + system,
+// its children's included): the CPU is what a loaded machine inflates
+// least.
+func timed(c *exec.Cmd) (wall, cpu time.Duration) {
 	s := time.Now()
 	mustRun(c)
-	return time.Since(s)
+	return time.Since(s), c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 }
 
 func mustRun(c *exec.Cmd) {

@@ -59,7 +59,18 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 201, j)
+	writeJSON(w, 201, answerJob(r, j))
+}
+
+// answerJob is j as the request asks for it: without its spec with
+// ?spec=false (a CLI that follows the job it submitted has the spec, and
+// encoding and decoding it twice cost a `burst run` more than its wait).
+func answerJob(r *http.Request, j *burst.Job) burst.Job {
+	out := *j
+	if r.URL.Query().Get("spec") == "false" {
+		out.Spec = nil
+	}
+	return out
 }
 
 func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +122,7 @@ func (h *handler) writeJob(w http.ResponseWriter, r *http.Request, j *burst.Job)
 	h.b.FillWaiting([]*burst.Job{j})
 	j.Waiting = h.hideWaiting(r.Context(), j.Waiting)
 	h.b.LiveJobFigures(j)
-	writeJSON(w, 200, *j)
+	writeJSON(w, 200, answerJob(r, j))
 }
 
 // handleTasks lists task rows and fills in the tasks never dispatched as

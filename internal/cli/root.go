@@ -33,7 +33,7 @@ func usage(format string, a ...any) error {
 
 // Main runs the command line and returns the process exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -58,7 +58,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+// commands are burst's commands, by help's group, in the order help lists
+// them, each with the name it is called by.
+var commands = []struct {
+	name, group string
+	make        func() *cobra.Command
+}{
+	{"run", "jobs", newRunCmd}, {"map", "jobs", newMapCmd}, {"pipe", "jobs", newPipeCmd},
+	{"results", "jobs", newResultsCmd}, {"jobs", "jobs", newJobsCmd}, {"show", "jobs", newShowCmd},
+	{"logs", "jobs", newLogsCmd}, {"cancel", "jobs", newCancelCmd}, {"wait", "jobs", newWaitCmd},
+	{"stack", "jobs", newStackCmd},
+	{"project", "money", newProjectCmd}, {"budget", "money", newBudgetCmd}, {"cluster", "money", newClusterCmd},
+	{"machine", "money", newMachineCmd}, {"types", "money", newTypesCmd}, {"cost", "money", newCostCmd},
+	{"events", "money", newEventsCmd}, {"ui", "money", newUICmd}, {"storage", "money", newStorageCmd},
+	{"cache", "money", newCacheCmd},
+	{"server", "admin", newServerCmd}, {"agent", "admin", newAgentCmd}, {"join-token", "admin", newJoinTokenCmd},
+	{"slurm", "admin", newSlurmCmd}, {"login", "admin", newLoginCmd}, {"logout", "admin", newLogoutCmd},
+	{"whoami", "admin", newWhoamiCmd}, {"version", "admin", newVersionCmd}, {"user", "admin", newUserCmd},
+}
+
+// newRoot is the whole command tree.
+func newRoot(stdout, stderr io.Writer) *cobra.Command { return newRootFor(stdout, stderr, nil) }
+
+// newRootFor is the command tree that runs args: when args[0] names a
+// command, the root with that command alone (which does, says and
+// completes the same: making every command's flags costs more than a
+// `burst run` spends on its own requests); otherwise (help, completion, a
+// flag, a misspelt command to suggest a fix for) the whole tree.
+func newRootFor(stdout, stderr io.Writer, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "burst",
 		Short: "Run research jobs anywhere: this laptop now, a Slurm cluster or the cloud later",
@@ -97,18 +124,18 @@ BURST_TOKEN, which come first.`,
 		&cobra.Group{ID: "money", Title: "Projects, budgets and machines:"},
 		&cobra.Group{ID: "admin", Title: "Server and agents:"},
 	)
-	for _, c := range []*cobra.Command{newRunCmd(), newMapCmd(), newPipeCmd(), newResultsCmd(), newJobsCmd(), newShowCmd(), newLogsCmd(),
-		newCancelCmd(), newWaitCmd(), newStackCmd()} {
-		c.GroupID = "jobs"
-		root.AddCommand(c)
+	lone := -1
+	for i, c := range commands {
+		if len(args) > 0 && args[0] == c.name {
+			lone = i
+		}
 	}
-	for _, c := range []*cobra.Command{newProjectCmd(), newBudgetCmd(), newClusterCmd(), newMachineCmd(), newTypesCmd(),
-		newCostCmd(), newEventsCmd(), newUICmd(), newStorageCmd(), newCacheCmd()} {
-		c.GroupID = "money"
-		root.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{newServerCmd(), newAgentCmd(), newJoinTokenCmd(), newSlurmCmd(), newLoginCmd(), newLogoutCmd(), newWhoamiCmd(), newVersionCmd(), newUserCmd()} {
-		c.GroupID = "admin"
+	for i, mk := range commands {
+		if lone >= 0 && i != lone {
+			continue
+		}
+		c := mk.make()
+		c.GroupID = mk.group
 		root.AddCommand(c)
 	}
 	root.SetHelpCommandGroupID("admin")

@@ -427,7 +427,12 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 			return usage("%v", err)
 		}
 	}
-	job, err := cl.Submit(ctx, spec)
+	sub := cl
+	if spec.Map == nil && spec.Pipe == nil {
+		// One task, followed below: the answers' spec is the one sent.
+		sub = cl.WithoutSpec()
+	}
+	job, err := sub.Submit(ctx, spec)
 	if err != nil {
 		return cmp.Or(submitStopped(ctx), projectHint(c, cl, spec, err))
 	}
@@ -446,7 +451,7 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once
 	}
-	err = follow(ctx, c, follows(cl), job.ID, in, streams...)
+	err = follow(ctx, c, follows(sub), job.ID, in, streams...)
 	if err == nil && len(spec.Outputs) > 0 {
 		return fetchAfter(ctx, c, cl, job.ID, 1, ".")
 	}

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestLoneCommandTree checks that a command run from the root with it
+// alone (newRootFor, what Main makes when args name a command) is the
+// command of the whole tree: the same name, and for it and every
+// subcommand under it the same --help, flags, completions included.
+func TestLoneCommandTree(t *testing.T) {
+	full := newRoot(&bytes.Buffer{}, &bytes.Buffer{})
+	if got, want := len(full.Commands()), len(commands); got < want {
+		t.Fatalf("the whole tree has %d commands, the table %d", got, want)
+	}
+	help := func(root *cobra.Command, out *bytes.Buffer, path []string) string {
+		t.Helper()
+		out.Reset()
+		root.SetArgs(append(append([]string{}, path...), "--help"))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%s --help: %v", strings.Join(path, " "), err)
+		}
+		return out.String()
+	}
+	n := 0
+	for _, mk := range commands {
+		var fullOut bytes.Buffer
+		full := newRoot(&fullOut, &fullOut)
+		c, _, err := full.Find([]string{mk.name})
+		if err != nil || c.Name() != mk.name || c.GroupID != mk.group {
+			t.Fatalf("commands names %q (group %s): the tree has %v (group %s), %v", mk.name, mk.group, c.Name(), c.GroupID, err)
+		}
+		var walk func(c *cobra.Command, path []string)
+		walk = func(c *cobra.Command, path []string) {
+			var loneOut bytes.Buffer
+			lone := newRootFor(&loneOut, &loneOut, path)
+			if got := len(lone.Commands()); got > 2 { // the command, and completion
+				t.Errorf("%s: the lone tree has %d commands", strings.Join(path, " "), got)
+			}
+			want := help(full, &fullOut, path)
+			if !strings.Contains(want, "Usage:") {
+				t.Fatalf("burst %s --help printed no usage: %q", strings.Join(path, " "), want)
+			}
+			if got := help(lone, &loneOut, path); got != want {
+				t.Errorf("burst %s --help differs alone:\n%s\nin the whole tree:\n%s", strings.Join(path, " "), got, want)
+			}
+			n++
+			for _, s := range c.Commands() {
+				walk(s, append(append([]string{}, path...), s.Name()))
+			}
+		}
+		walk(c, []string{mk.name})
+	}
+	if n < len(commands)*2 {
+		t.Fatalf("compared %d commands only: the walk misses subcommands", n)
+	}
+}
+
+// BenchmarkRoot is what making the command tree costs each burst command:
+// the whole tree, and the root with `run` alone (as Main makes it for
+// `burst run`).
+func BenchmarkRoot(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		args []string
+	}{{"whole", nil}, {"run-alone", []string{"run", "--", "true"}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				newRootFor(io.Discard, io.Discard, bc.args)
+			}
+		})
+	}
+}
