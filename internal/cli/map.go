@@ -213,7 +213,7 @@ and flags that would change its tasks are refused.`,
 	run := c.RunE
 	c.RunE = func(c *cobra.Command, args []string) error { return parallelStatus(run(c, args)) }
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: 255, Msg: fmt.Sprintf("%v; see `burst help map`", err)}
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
 	})
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
