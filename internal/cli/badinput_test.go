@@ -75,3 +75,25 @@ func TestUnreachableNamesTheServer(t *testing.T) {
 		t.Errorf("unreachable changed an error that is not a dial's: %q", unreachable(other))
 	}
 }
+
+// TestMapNoInputsSaysSo: a map over an empty :::: file runs nothing and
+// exits 0, as GNU parallel does, but says so; inputs with no command name
+// the command's place.
+func TestMapNoInputsSaysSo(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"map", "--", "echo", "{}", "::::", empty}, &out, &errb); code != 0 ||
+		errb.String() != "burst: no inputs (an empty :::: file, --over list or standard input): nothing to run, no job submitted\n" || out.Len() != 0 {
+		t.Errorf("map over an empty file: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Main([]string{"map", ":::", "a"}, &out, &errb); code != 255 ||
+		!strings.Contains(errb.String(), "no command given: put it after --, before the inputs, e.g. `burst map -- echo {} ::: ...`") {
+		t.Errorf("map ::: a: exit %d, %q", code, errb.String())
+	}
+}
