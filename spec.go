@@ -633,7 +633,7 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	// "25:99" the 99 is seconds past a minute, most likely a typo; taken as
 	// it was it became 26m39s without a word.
 	over := func(what string, v, max int64) (time.Duration, error) {
-		return 0, fmt.Errorf("time limit %q: %s %d is more than %d: did you mean %s?", s, what, v, max, slurmTime(total))
+		return 0, fmt.Errorf("time limit %q: %s %d is more than %d: did you mean %s?", s, what, v, max, FormatTimeLimit(time.Duration(total)*time.Second))
 	}
 	switch {
 	case hasDays && h > 23:
@@ -646,13 +646,15 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	return time.Duration(total) * time.Second, nil
 }
 
-// slurmTime writes secs in Slurm's time format: M:SS, H:MM:SS or
-// D-HH:MM:SS, whichever is shortest.
-func slurmTime(secs int64) string {
-	d, h, m, s := secs/86400, secs/3600%24, secs/60%60, secs%60
+// FormatTimeLimit writes d in Slurm's time format, as squeue's TIME and
+// TIME_LIMIT columns do: M:SS, H:MM:SS or D-HH:MM:SS, whichever is
+// shortest. ParseTimeLimit reads it back.
+func FormatTimeLimit(d time.Duration) string {
+	secs := int64(d / time.Second)
+	days, h, m, s := secs/86400, secs/3600%24, secs/60%60, secs%60
 	switch {
-	case d > 0:
-		return fmt.Sprintf("%d-%02d:%02d:%02d", d, h, m, s)
+	case days > 0:
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, s)
 	case h > 0:
 		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
 	}

@@ -143,3 +143,16 @@ func FuzzParseTimeLimit(f *testing.F) {
 		}
 	})
 }
+
+// TestFormatTimeLimitRoundTrips: what FormatTimeLimit writes,
+// ParseTimeLimit reads back as the same duration, within every field's
+// range.
+func TestFormatTimeLimitRoundTrips(t *testing.T) {
+	for _, secs := range []int64{0, 59, 60, 1599, 3599, 3600, 86399, 86400, 90061, 100 * 365 * 86400} {
+		d := time.Duration(secs) * time.Second
+		s := FormatTimeLimit(d)
+		if got, err := ParseTimeLimit(s); err != nil || got != d {
+			t.Errorf("ParseTimeLimit(FormatTimeLimit(%v) = %q) = %v, %v", d, s, got, err)
+		}
+	}
+}
