@@ -104,3 +104,50 @@ func TestFaultHostileHeaderFlood(t *testing.T) {
 	}
 	recordFault(t, faultRow{Fault: "flood: 300 unix connections of 900 KB headers"})
 }
+
+// TestFaultHostileCLIMessages: bad input the hostile run found answered
+// by Go's own words now gets, from the real binary, one line that names
+// the fix and a non-zero exit, and submits nothing.
+func TestFaultHostileCLIMessages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true") // starts the server; one job
+	prog := filepath.Join(h.dir, "prog")
+	if err := os.WriteFile(prog, []byte("\x7fELF\x02\x01\x01\x00binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there: a dial is refused
+	for _, c := range []struct {
+		fault string
+		env   [2]string
+		args  []string
+		want  string
+	}{
+		{"input: --time 25:99", [2]string{}, []string{"run", "-d", "--time", "25:99", "--", "true"}, "seconds 99 is more than 59: did you mean 26:39?"},
+		{"input: --cpus not a number", [2]string{}, []string{"run", "-d", "--cpus", "x", "--", "true"}, `--cpus "x": give a whole number, e.g. --cpus 4`},
+		{"input: a program as a batch script", [2]string{}, []string{"run", "-d", prog}, "is a program or binary data, not a batch script"},
+		{"input: BURST_TOKEN with a newline", [2]string{"BURST_TOKEN", "abc\ndef"}, []string{"jobs"}, "BURST_TOKEN: the token holds a space or control character (byte 4 of 7, 0x0a)"},
+		{"input: BURST_SERVER refusing connections", [2]string{"BURST_SERVER", "http://" + closed}, []string{"jobs"}, "cannot reach the server at http://" + closed + " (connection refused)"},
+	} {
+		saved := append([]string(nil), h.env...)
+		if c.env[0] != "" {
+			h.setEnv(c.env[0], c.env[1])
+		}
+		r := h.run(c.args...)
+		h.env = saved
+		msg := strings.TrimSpace(r.stderr)
+		if r.code == 0 || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") ||
+			strings.Contains(msg, "strconv") || strings.Contains(msg, "goroutine") {
+			t.Errorf("%s: exit %d, stderr %q; want non-zero and one line saying %q", c.fault, r.code, msg, c.want)
+		}
+		recordFault(t, faultRow{Fault: c.fault + " (CLI)"})
+	}
+	if n, _ := jobCount(t, h); n != 1 {
+		t.Errorf("%d jobs after the bad input; want the 1 from the start", n)
+	}
+}
