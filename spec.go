@@ -629,5 +629,34 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	if total < 0 || total > 100*365*24*3600 {
 		return bad()
 	}
+	// Only the first field may run over: "90" is 90 minutes, but in
+	// "25:99" the 99 is seconds past a minute, most likely a typo; taken as
+	// it was it became 26m39s without a word.
+	over := func(what string, v, max int64) (time.Duration, error) {
+		return 0, fmt.Errorf("time limit %q: %s %d is more than %d: did you mean %s?", s, what, v, max, FormatTimeLimit(time.Duration(total)*time.Second))
+	}
+	switch {
+	case hasDays && h > 23:
+		return over("hours", h, 23)
+	case (hasDays || len(nums) == 3) && len(nums) > 1 && m > 59:
+		return over("minutes", m, 59)
+	case (hasDays && len(nums) == 3 || !hasDays && len(nums) >= 2) && sec > 59:
+		return over("seconds", sec, 59)
+	}
 	return time.Duration(total) * time.Second, nil
+}
+
+// FormatTimeLimit writes d in Slurm's time format, as squeue's TIME and
+// TIME_LIMIT columns do: M:SS, H:MM:SS or D-HH:MM:SS, whichever is
+// shortest. ParseTimeLimit reads it back.
+func FormatTimeLimit(d time.Duration) string {
+	secs := int64(d / time.Second)
+	days, h, m, s := secs/86400, secs/3600%24, secs/60%60, secs%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, s)
+	case h > 0:
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
 }

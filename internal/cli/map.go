@@ -127,6 +127,9 @@ and flags that would change its tasks are refused.`,
 				if len(args) == 0 {
 					return usage("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 				}
+				if strings.HasPrefix(args[0], ":::") {
+					return usage("no command given: put it after --, before the inputs, e.g. `burst map -- echo {} %s ...`", args[0])
+				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
 			}
 			tmpl, sources, err := mapspec.Parse(args, readInputFile(c.InOrStdin()))
@@ -181,7 +184,11 @@ and flags that would change its tasks are refused.`,
 			if err != nil {
 				return usage("%v", err)
 			} else if n == 0 {
-				return nil // no input runs nothing, as with GNU parallel
+				// No input runs nothing and succeeds, as with GNU parallel;
+				// a line says so, since an empty :::: file or standard input
+				// is more often a mistake than a wish.
+				fmt.Fprintln(c.ErrOrStderr(), "burst: no inputs (an empty :::: file, --over list or standard input): nothing to run, no job submitted")
+				return nil
 			}
 			var st *staging
 			if len(sf.in) > 0 || len(sf.out) > 0 {
@@ -213,7 +220,7 @@ and flags that would change its tasks are refused.`,
 	run := c.RunE
 	c.RunE = func(c *cobra.Command, args []string) error { return parallelStatus(run(c, args)) }
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: 255, Msg: fmt.Sprintf("%v; see `burst help map`", err)}
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
 	})
 	c.Flags().SetInterspersed(false)
 	rf.add(c)

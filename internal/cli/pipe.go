@@ -143,7 +143,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 				return usage("burst pipe has no --%s of its own: each stage asks for its resources, before its command, inside the quotes: burst pipe 'gen | --%s N filter'", o, o)
 			}
 		}
-		return usage("%v (see `%s --help`)", err, c.CommandPath())
+		return usage("%s (see `%s --help`)", flagValueError(err), c.CommandPath())
 	})
 	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (its format: burst help pipe)")
 	c.Flags().StringVarP(&name, "name", "J", "", "job name (default: pipe-FIRSTSTAGE)")

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -54,8 +56,29 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintln(stderr, "burst: "+err.Error())
+	fmt.Fprintln(stderr, "burst: "+unreachable(err))
 	return 1
+}
+
+// unreachable says what to check when a request could not reach its server
+// at all (refused, no route, no such host, timed out): Go's own message
+// (`Get "http://...": dial tcp ...: connect: connection refused`) names the
+// request, not the fix. Any other error is returned as it is.
+func unreachable(err error) string {
+	var ue *url.Error
+	var oe *net.OpError
+	if !errors.As(err, &ue) || !errors.As(err, &oe) || oe.Op != "dial" {
+		return err.Error()
+	}
+	server := ue.URL
+	if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+		server = u.Scheme + "://" + u.Host
+	}
+	why := oe.Err.Error()
+	if se, ok := oe.Err.(*os.SyscallError); ok {
+		why = se.Err.Error()
+	}
+	return fmt.Sprintf("cannot reach the server at %s (%s): check that it runs and that BURST_SERVER or your `burst login` names it (unset BURST_SERVER to use this host's own server)", server, why)
 }
 
 // commands are burst's commands, by help's group, in the order help lists
@@ -117,7 +140,7 @@ BURST_TOKEN, which come first.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usage("%v (see `%s --help`)", err, c.CommandPath())
+		return usage("%s (see `%s --help`)", flagValueError(err), c.CommandPath())
 	})
 	root.AddGroup(
 		&cobra.Group{ID: "jobs", Title: "Jobs:"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -347,6 +348,15 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 			return usage("%s is a directory, not a script", path)
 		}
 		return usage("%s: %v", path, err)
+	}
+	if !bytes.HasPrefix(data, []byte("#!")) && bytes.IndexByte(data[:min(len(data), 512)], 0) >= 0 {
+		// A program (ELF) or other binary data, which the shebang check
+		// would call a script without a #! line.
+		cmd := path
+		if !strings.Contains(path, "/") {
+			cmd = "./" + path
+		}
+		return usage("%s is a program or binary data, not a batch script: to run a program put it after --, e.g. `burst run -- %s`", path, cmd)
 	}
 	var sets [][2]string
 	for _, f := range batchFlags { // the command line overrides the directives

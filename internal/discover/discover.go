@@ -113,6 +113,9 @@ func Find(ctx context.Context, serverExe string, stderr io.Writer) (addr, token 
 // find is Find, counting the servers it starts in st (nil: no bound), and
 // returning the login it used (nil when none), whose CA the client trusts.
 func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (addr, token string, lg *Login, err error) {
+	if err := CheckToken(os.Getenv("BURST_TOKEN")); err != nil {
+		return "", "", nil, setup("BURST_TOKEN: %v", err)
+	}
 	if addr := os.Getenv("BURST_SERVER"); addr != "" {
 		token := os.Getenv("BURST_TOKEN")
 		base, _, perr := client.SplitPin(addr)
@@ -390,4 +393,18 @@ func thisHost(base string) bool {
 	}
 	u, err := url.Parse(base)
 	return err == nil && client.Loopback(u.Hostname())
+}
+
+// CheckToken refuses a credential that cannot go in an HTTP header: one
+// with a space or a control character (a newline pasted with it, a
+// quote's stray byte). Sent as it is, Go's HTTP client fails the request
+// with "invalid header field value", which names neither the variable nor
+// the fix.
+func CheckToken(tok string) error {
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c <= ' ' || c == 0x7f {
+			return fmt.Errorf("the token holds a space or control character (byte %d of %d, 0x%02x): set it to the token alone, as `burst user token NAME` printed it", i+1, len(tok), c)
+		}
+	}
+	return nil
 }

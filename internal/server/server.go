@@ -362,13 +362,22 @@ func (s *Server) listenTCP(port int, listen string, t TLS) error {
 	return nil
 }
 
+// MaxHeaderBytes bounds a request's header lines, on the unix socket and
+// the TCP port alike.
+const MaxHeaderBytes = 64 << 10
+
 func (s *Server) serve(ctx context.Context) error {
 	h, err := s.handler()
 	if err != nil {
 		return err
 	}
 	for _, ln := range []net.Listener{s.unixLn, s.tcpLn} {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		// A request's headers are a token, a cookie and a few short lines:
+		// 64 KiB is ample, and a flood of requests that each send the 1 MiB
+		// net/http allows by default held 1 MiB of the server's memory per
+		// connection until ReadHeaderTimeout (2,000 on the unix socket:
+		// 2 GB). Past it the answer is 431.
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes}
 		if nl, ok := ln.(*netlimit.Listener); ok {
 			// A connection that has not sent its headers in 5 s, or sends
 			// no next request in 2 minutes (longer than a client keeps an

@@ -167,17 +167,7 @@ func (j Job) ExitCodeText() string {
 
 // Duration formats d as squeue's TIME and TIME_LIMIT columns do:
 // M:SS, H:MM:SS, or D-HH:MM:SS.
-func Duration(d time.Duration) string {
-	s := int64(d / time.Second)
-	days, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, sec)
-	case h > 0:
-		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
-	}
-	return fmt.Sprintf("%d:%02d", m, sec)
-}
+func Duration(d time.Duration) string { return burst.FormatTimeLimit(d) }
 
 // LongDuration formats d as scontrol and sacct do: HH:MM:SS, or
 // D-HH:MM:SS.

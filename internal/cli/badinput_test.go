@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadFlagValuesNameTheFix: a flag value that does not parse gets one
+// line naming the flag, the value and what to write, without Go's parser
+// error, and the usage exit status. No server is needed: flags are
+// parsed before anything connects.
+func TestBadFlagValuesNameTheFix(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "-d", "--cpus", "", "--", "true"}, 2, `burst: --cpus "": give a whole number, e.g. --cpus 4 (see ` + "`burst run --help`)"},
+		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
+		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
+		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: --jobs "x": give a whole number, e.g. --jobs 4; see ` + "`burst help map`"},
+		{[]string{"run", "-d", "--time", "25:99", "--", "true"}, 2, `burst: --time: time limit "25:99": seconds 99 is more than 59: did you mean 26:39?`},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		msg := errb.String()
+		if code != c.code || !strings.HasPrefix(msg, c.want) || strings.Count(msg, "\n") != 1 || strings.Contains(msg, "strconv") {
+			t.Errorf("burst %q: exit %d, %q; want exit %d and one line starting %q", c.args, code, msg, c.code, c.want)
+		}
+	}
+}
+
+// TestBinaryAsScriptNamesRunDashDash: a program given where a batch
+// script goes is named as one, with the command that runs it.
+func TestBinaryAsScriptNamesRunDashDash(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog")
+	if err := os.WriteFile(prog, []byte("\x7fELF\x02\x01\x01\x00\x00\x00rest"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := Main([]string{"run", "-d", prog}, &out, &errb)
+	want := "burst: " + prog + " is a program or binary data, not a batch script: to run a program put it after --, e.g. `burst run -- " + prog + "`\n"
+	if code != 2 || errb.String() != want {
+		t.Errorf("exit %d, %q; want 2, %q", code, errb.String(), want)
+	}
+}
+
+// TestUnreachableNamesTheServer: a request that could not even connect
+// names the server and what to check, not Go's request line.
+func TestUnreachableNamesTheServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: the dial is refused
+	_, err = http.Get("http://" + addr + "/v1/jobs?limit=50")
+	if err == nil {
+		t.Fatal("a closed port answered")
+	}
+	got := unreachable(err)
+	want := "cannot reach the server at http://" + addr + " (connection refused): check that it runs"
+	if !strings.HasPrefix(got, want) || strings.Contains(got, "Get ") {
+		t.Errorf("unreachable = %q; want it to start %q", got, want)
+	}
+	if other := os.ErrClosed; unreachable(other) != other.Error() {
+		t.Errorf("unreachable changed an error that is not a dial's: %q", unreachable(other))
+	}
+}
+
+// TestMapNoInputsSaysSo: a map over an empty :::: file runs nothing and
+// exits 0, as GNU parallel does, but says so; inputs with no command name
+// the command's place.
+func TestMapNoInputsSaysSo(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"map", "--", "echo", "{}", "::::", empty}, &out, &errb); code != 0 ||
+		errb.String() != "burst: no inputs (an empty :::: file, --over list or standard input): nothing to run, no job submitted\n" || out.Len() != 0 {
+		t.Errorf("map over an empty file: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Main([]string{"map", ":::", "a"}, &out, &errb); code != 255 ||
+		!strings.Contains(errb.String(), "no command given: put it after --, before the inputs, e.g. `burst map -- echo {} ::: ...`") {
+		t.Errorf("map ::: a: exit %d, %q", code, errb.String())
+	}
+}
