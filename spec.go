@@ -629,20 +629,9 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	if total < 0 || total > 100*365*24*3600 {
 		return bad()
 	}
-	// Only the first field may run over: "90" is 90 minutes, but in
-	// "25:99" the 99 is seconds past a minute, most likely a typo; taken as
-	// it was it became 26m39s without a word.
-	over := func(what string, v, max int64) (time.Duration, error) {
-		return 0, fmt.Errorf("time limit %q: %s %d is more than %d: did you mean %s?", s, what, v, max, FormatTimeLimit(time.Duration(total)*time.Second))
-	}
-	switch {
-	case hasDays && h > 23:
-		return over("hours", h, 23)
-	case (hasDays || len(nums) == 3) && len(nums) > 1 && m > 59:
-		return over("minutes", m, 59)
-	case (hasDays && len(nums) == 3 || !hasDays && len(nums) >= 2) && sec > 59:
-		return over("seconds", sec, 59)
-	}
+	// Fields past their unit carry over, as Slurm's time_str2secs adds
+	// them up without a range check: "0:90:00" is 90 minutes, "25:99" is
+	// 26:39, and real batch scripts are written that way.
 	return time.Duration(total) * time.Second, nil
 }
 

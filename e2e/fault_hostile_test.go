@@ -128,7 +128,7 @@ func TestFaultHostileCLIMessages(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"input: --time 25:99", [2]string{}, []string{"run", "-d", "--time", "25:99", "--", "true"}, "seconds 99 is more than 59: did you mean 26:39?"},
+		{"input: --time 25:x", [2]string{}, []string{"run", "-d", "--time", "25:x", "--", "true"}, `time limit "25:x": write e.g. 10m, 2h`},
 		{"input: --cpus not a number", [2]string{}, []string{"run", "-d", "--cpus", "x", "--", "true"}, `--cpus "x": give a whole number, e.g. --cpus 4`},
 		{"input: a program as a batch script", [2]string{}, []string{"run", "-d", prog}, "is a program or binary data, not a batch script"},
 		{"input: BURST_TOKEN with a newline", [2]string{"BURST_TOKEN", "abc\ndef"}, []string{"jobs"}, "BURST_TOKEN: the token holds a space or control character (byte 4 of 7, 0x0a)"},

@@ -25,7 +25,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
 		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: --jobs "x": give a whole number, e.g. --jobs 4; see ` + "`burst help map`"},
-		{[]string{"run", "-d", "--time", "25:99", "--", "true"}, 2, `burst: --time: time limit "25:99": seconds 99 is more than 59: did you mean 26:39?`},
+		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
 	} {
 		var out, errb bytes.Buffer
 		code := Main(c.args, &out, &errb)
