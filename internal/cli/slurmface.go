@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/user"
 	"slices"
@@ -726,14 +727,16 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			if err != nil {
 				return err
 			}
-			var list []burst.Job
-			if ids != nil && len(ids) <= 16 {
-				for id := range ids {
-					if j, err := cl.Job(ctx, id); err == nil {
-						list = append(list, *j)
-					}
-				}
-			} else if list, err = listFace(ctx, cl, nil); err != nil {
+			win, err := slurmface.DefaultAcctWindow(time.Now(), start, end, ids != nil, set != nil)
+			if err != nil {
+				return usage("sacct: %v", err)
+			}
+			if !allUsers && len(users) == 0 && ids == nil && os.Getuid() != 0 {
+				// sacct's default: the caller's own jobs (root's: everyone's)
+				users = myNames(ctx, cl)
+			}
+			list, err := acctJobs(ctx, cl, ids)
+			if err != nil {
 				return err
 			}
 			fj := newFaceJobs()
@@ -741,10 +744,11 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			us, ns := splitList(users), splitList(names)
 			var out []slurmface.Job
 			for _, j := range all {
-				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] || ns != nil && !ns[j.Name] {
+				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
+					ns != nil && !ns[j.Name] || !win.Holds(j) {
 					continue
 				}
-				if j.State == burst.Failed && j.ArrayJobID == 0 && len(ids) > 0 && len(ids) <= 16 {
+				if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil {
 					fj.withTask(ctx, cl, &j)
 				}
 				out = append(out, j)
@@ -757,19 +761,70 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 	fl := c.Flags()
 	fl.BoolVarP(&allocs, "allocations", "X", false, "jobs only, no steps (burst has no steps: always so)")
 	fl.BoolVarP(&brief, "brief", "b", false, "JobID, State and ExitCode")
-	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (the default here)")
+	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (default: your own; root's: everyone's)")
 	fl.BoolVarP(&parsable, "parsable", "p", false, "fields separated by |, one after the last too")
 	fl.BoolVarP(&parsable2, "parsable2", "P", false, "fields separated by |")
 	fl.BoolVarP(&noHeader, "noheader", "n", false, "no header")
 	fl.StringVarP(&format, "format", "o", "", "`FIELDS` such as JobIDRaw,State,ExitCode")
 	fl.StringVarP(&states, "state", "s", "", "only jobs in these `STATES`")
-	fl.StringVarP(&start, "starttime", "S", "", "accepted, not used: burst lists jobs whatever their times")
-	fl.StringVarP(&end, "endtime", "E", "", "accepted, not used")
+	fl.StringVarP(&start, "starttime", "S", "", "jobs pending or running after `TIME` (default: midnight; with -j the epoch; with -s now)")
+	fl.StringVarP(&end, "endtime", "E", "", "jobs pending or running before `TIME` (default: now)")
 	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
 	fl.StringP("clusters", "M", "", "accepted: burst is one cluster (all, burst, any name)")
 	return c
+}
+
+// acctJobs are the jobs sacct looks at: those of ids (any number of them:
+// the newest from one listing, the others one by one), or every job the
+// server lists when ids is nil.
+func acctJobs(ctx context.Context, cl *client.Client, ids map[int64]bool) ([]burst.Job, error) {
+	if ids != nil && len(ids) <= 16 {
+		var list []burst.Job
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
+			if j, err := cl.Job(ctx, id); err == nil {
+				list = append(list, *j)
+			}
+		}
+		return list, nil
+	}
+	all, err := listFace(ctx, cl, nil)
+	if err != nil || ids == nil {
+		return all, err
+	}
+	var list []burst.Job
+	seen := map[int64]bool{}
+	for _, j := range all {
+		if ids[j.ID] {
+			list, seen[j.ID] = append(list, j), true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if seen[id] {
+			continue
+		}
+		if j, err := cl.Job(ctx, id); err == nil { // older than the listing reaches
+			list = append(list, *j)
+		}
+	}
+	return list, nil
+}
+
+// myNames are the user names the caller's jobs carry: who the server
+// takes this client for, and the login name.
+func myNames(ctx context.Context, cl *client.Client) []string {
+	var names []string
+	if w, err := cl.Whoami(ctx); err == nil && w.Name != "" {
+		names = append(names, w.Name)
+	}
+	if u, err := user.Current(); err == nil {
+		names = append(names, u.Username)
+	}
+	if len(names) == 0 {
+		names = append(names, os.Getenv("USER"))
+	}
+	return names
 }
 
 // acctOrder is sacct's order: by job (an array's tasks under its id), an
