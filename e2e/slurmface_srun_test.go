@@ -32,7 +32,7 @@ type srunStep struct {
 
 var (
 	labelLine = regexp.MustCompile(`^(\d+): \S+$`)
-	srunError = regexp.MustCompile(`^srun: error: \S+: (task \d+: Exited with exit code \d+)$`)
+	srunError = regexp.MustCompile(`^srun: error: \S+: (tasks? [\d,-]+: Exited with exit code \d+)$`)
 	// getopt's words for an ambiguous abbreviation, naming at least
 	// --name and --noheader (real squeue has more --n... options)
 	ambiguous = regexp.MustCompile(`squeue: option '--n' is ambiguous; possibilities: '--name'( '--\w+')* '--noheader'`)

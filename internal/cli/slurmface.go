@@ -46,7 +46,8 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue",
 
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
-var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait", "help", "usage"}
+var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait",
+	"test-only", "verbose", "help", "usage"}
 
 func newSbatchCmd() *cobra.Command {
 	return &cobra.Command{
@@ -94,63 +95,46 @@ type sbatchArgs struct {
 	after    []burst.Dependency // -d/--dependency
 	afterAny bool               // "?" between them
 	kill     bool               // --kill-on-invalid-dep=yes
+	testOnly bool               // --test-only: check, say when it would start, submit nothing
+	verbose  int                // -v: print the options defined
 	rest     []string           // SCRIPT ARGS...
 }
 
-// parseSbatchArgs reads sbatch's options as getopt_long does (long names
-// and unambiguous prefixes, -c4 and -c 4, --opt=v and --opt v) up to the
-// first argument that is not one: the script.
+// parseSbatchArgs reads sbatch's options as getopt_long does
+// (slurmface.Getopt over sbatch's own table: long names and unambiguous
+// prefixes, -c4 and -c 4, grouped short flags, --opt=v and --opt v) up to
+// the first argument that is not one: the script.
 func parseSbatchArgs(args []string) (*sbatchArgs, error) {
-	a := &sbatchArgs{}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			a.rest = args[i+1:]
-			return a, nil
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			a.rest = args[i:]
-			return a, nil
-		}
-		var o sbatch.Option
-		var value string
-		hasValue := false
-		if strings.HasPrefix(arg, "--") {
-			name, v, has := strings.Cut(arg[2:], "=")
-			opt, cands, ok := sbatch.LongOption(name)
-			if !ok && len(cands) > 0 {
-				return nil, usage("sbatch: --%s is ambiguous (%s): write the option in full", name, strings.Join(cands, ", "))
-			}
-			if !ok {
-				return nil, usage("sbatch: --%s is not an sbatch option (%s)", name, sbatchSupported())
-			}
-			o, value, hasValue = opt, v, has
-		} else {
-			opt, ok := sbatch.ShortOption(arg[1])
-			if !ok {
-				return nil, usage("sbatch: %s is not an sbatch option (%s)", arg[:2], sbatchSupported())
-			}
-			o = opt
-			if len(arg) > 2 {
-				if o.Value == 0 {
-					return nil, usage("sbatch: %s takes no value: give it alone", arg[:2])
-				}
-				value, hasValue = arg[2:], true
-			}
-		}
-		if o.Value == 1 && !hasValue {
-			if i+1 >= len(args) {
-				return nil, usage("sbatch: %s needs a value", arg)
-			}
-			i++
-			value = args[i]
-		}
-		if err := a.set(o, value); err != nil {
+	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts, args, true)
+	if err != nil {
+		return nil, usage("%v", err)
+	}
+	a := &sbatchArgs{rest: rest}
+	for _, g := range got {
+		o, _, _ := sbatch.LongOption(g.Opt.Name())
+		if err := a.set(o, g.Value); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
+
+// sbatchOpts are sbatch's options (internal/sbatch's table) for Getopt.
+var sbatchOpts = func() []slurmface.Opt {
+	var opts []slurmface.Opt
+	for _, o := range sbatch.Options() {
+		for i, name := range append([]string{o.Name}, o.Aliases...) {
+			op := slurmface.Opt{Long: name, Arg: slurmface.Arg(o.Value)}
+			if i == 0 {
+				op.Short = o.Short
+			} else {
+				op.Of = o.Name
+			}
+			opts = append(opts, op)
+		}
+	}
+	return opts
+}()
 
 func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 	switch o.Name {
@@ -164,6 +148,10 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		a.part = v
 	case "wait":
 		a.wait = true
+	case "test-only":
+		a.testOnly = true
+	case "verbose":
+		a.verbose++
 	case "dependency":
 		deps, anyOf, err := burst.ParseDependencies(v, burst.AfterAny)
 		if err != nil {
@@ -263,6 +251,28 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	spec.KeepUnsatisfiable = len(spec.After) > 0 && !a.kill && !killOnInvalidDep(data)
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
+	if a.verbose > 0 {
+		if sc, err := sbatch.Parse(path, data); err == nil {
+			for _, s := range a.sets {
+				sc.SetOption(s[0], s[1]) // applyScript took them: no error here
+			}
+			for _, l := range slurmface.DefinedOptions(sc) {
+				fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+l)
+			}
+		}
+	}
+	if a.testOnly {
+		// sbatch(1): "Validate the batch script and return an estimate of
+		// when a job would be scheduled to run ... No job is actually
+		// submitted." burst checks what it would submit; the estimate is now.
+		spec.Defaults()
+		if err := spec.Validate(); err != nil {
+			return usage("sbatch: %v", err)
+		}
+		part := cmp.Or(a.part, spec.Cluster, "local")
+		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, time.Now(), max(1, spec.Resources.CPUs), part, part))
+		return nil
+	}
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
