@@ -179,9 +179,9 @@ func lookupShort(c byte) *option {
 type Option struct {
 	Name     string   // canonical long name
 	Aliases  []string // its other long names (--tasks for --ntasks)
-	Short    byte   // 0 when it has none
-	Value    int    // 0: takes none, 1: required, 2: optional (only --opt=v)
-	Honoured bool   // burst honours it (SetOption takes it)
+	Short    byte     // 0 when it has none
+	Value    int      // 0: takes none, 1: required, 2: optional (only --opt=v)
+	Honoured bool     // burst honours it (SetOption takes it)
 }
 
 // LongOption finds the option written --name (or an unambiguous prefix of
