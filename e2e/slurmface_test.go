@@ -391,3 +391,54 @@ func TestSlurmFaceDependencies(t *testing.T) {
 		run(s.burst, "scancel", s.ids["B"], s.ids["ARR"])
 	}
 }
+
+// TestSlurmFaceScancelEnded runs scancel against the suite's real Slurm
+// and burst's personality for a job that has ended and for an id neither
+// knows, with and without -Q (scancel(1): "Do not report an error if the
+// specified job is already completed"), and compares what they print and
+// their exit statuses: Slurm 22.05 says nothing and exits 0 for both
+// (an ended or unknown job is no error when the signal is SIGKILL).
+func TestSlurmFaceScancelEnded(t *testing.T) {
+	h, dir, links := slurmBeside(t)
+	run := func(burst bool, args ...string) (string, int) {
+		var c *exec.Cmd
+		if burst {
+			c = h.command(args[1:]...)
+			c.Path = filepath.Join(links, args[0])
+			c.Args = args
+		} else {
+			c = exec.Command(args[0], args[1:]...)
+		}
+		c.Dir = dir
+		out, err := c.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return string(out), code
+	}
+	got := map[bool][]string{}
+	for _, side := range []bool{false, true} {
+		out, code := run(side, "sbatch", "--parsable", "--mem=64M", "--wrap", "true")
+		id := strings.TrimSpace(out)
+		if code != 0 || id == "" {
+			t.Fatalf("burst=%v: sbatch: exit %d: %q", side, code, out)
+		}
+		h.waitFor("the job to complete", 2*time.Minute, func() bool {
+			st, _ := run(side, "squeue", "-h", "-t", "all", "-j", id, "-o", "%t")
+			return strings.TrimSpace(st) == "CD"
+		})
+		for _, args := range [][]string{{id}, {"-Q", id}, {"99999998"}, {"-Q", "99999998"}} {
+			out, code := run(side, append([]string{"scancel"}, args...)...)
+			line := fmt.Sprintf("scancel %s: exit %d: %s", strings.Join(args, " "), code, out)
+			got[side] = append(got[side], regexp.MustCompile(`\b`+id+`\b`).ReplaceAllString(line, "ID"))
+		}
+	}
+	for i := range got[false] {
+		if got[false][i] != got[true][i] {
+			t.Errorf("slurm: %q\nburst: %q", got[false][i], got[true][i])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/user"
 	"slices"
@@ -626,14 +627,17 @@ func newScancelCmd() *cobra.Command {
 	var (
 		users, names []string
 		quiet        bool
+		verbose      int
 	)
 	c := &cobra.Command{
 		Use:   "scancel [OPTIONS] [JOBID...]",
 		Short: "Cancel jobs as Slurm's scancel does",
 		Long: `Cancel burst jobs as scancel does: by id (a job array's ARRAYID_INDEX
 cancels that task), or every pending and running job of -u USER or
--n NAME. Like scancel it prints nothing on success, and an error for an id
-burst does not know.`,
+-n NAME. Like Slurm 22.05's scancel it prints nothing on success, and
+nothing for a job that has ended or an id burst does not know (exit 0;
+-v names those ids); other errors (a job you may not cancel) are printed
+unless -Q, and exit 1.`,
 		Example: `  burst slurm scancel 12 13
   scancel -u $USER`,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -668,7 +672,16 @@ burst does not know.`,
 				} else if err == nil {
 					_, err = cl.Cancel(ctx, ref.JobID)
 				}
-				if err != nil {
+				var ce *client.Error
+				switch {
+				case err == nil:
+				case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+					// As Slurm 22.05's scancel: a job it does not know (or
+					// no longer keeps) is no error; -v says so.
+					if verbose > 0 && !quiet {
+						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
+					}
+				default:
 					if !quiet {
 						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: %v\n", a, err)
 					}
@@ -680,7 +693,8 @@ burst does not know.`,
 	}
 	c.Flags().StringSliceVarP(&users, "user", "u", nil, "cancel these `USERS`' pending and running jobs")
 	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
-	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error for jobs already ended or unknown")
+	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
+	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job (still no error, as scancel)")
 	return c
 }
 
