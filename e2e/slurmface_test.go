@@ -120,6 +120,24 @@ func TestSlurmFaceShapes(t *testing.T) {
 		}
 	}
 
+	// %R and %r of the ended jobs: squeue's manual has the reason in
+	// parentheses for failed and timed-out jobs, the nodes for the others.
+	for kind := range want {
+		var vals [2]string
+		for i, s := range sides {
+			out, _ := s.run("squeue", "-h", "-t", "all", "-j", s.ids[kind], "-o", "%R|%r")
+			vals[i] = strings.TrimSpace(out)
+		}
+		slurmR, slurmr, _ := strings.Cut(vals[0], "|")
+		burstR, burstr, _ := strings.Cut(vals[1], "|")
+		if strings.HasPrefix(slurmR, "(") && slurmR != burstR || !strings.HasPrefix(slurmR, "(") && (strings.HasPrefix(burstR, "(") || burstR == "") {
+			t.Errorf("%s job: squeue %%R: slurm %q, burst %q (the same reason, or a node for both)", kind, slurmR, burstR)
+		}
+		if slurmr != burstr {
+			t.Errorf("%s job: squeue %%r: slurm %q, burst %q", kind, slurmr, burstr)
+		}
+	}
+
 	// squeue's default columns and a -j for an ended job (not listed
 	// without -t, as 22.05 does).
 	for _, s := range sides {
