@@ -460,3 +460,51 @@ func TestSlurmFaceScancelEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmFaceSacctWindow checks sacct's documented DEFAULT TIME WINDOW
+// on burst's personality: without -j or -s, the jobs since midnight; with
+// -s alone, only those in that state now (none of the ended ones, as with
+// Slurm, until -S and -E say when); -S and -E in sacct's formats; a start
+// after the end refused; -j with more than 16 ids.
+func TestSlurmFaceSacctWindow(t *testing.T) {
+	h := newHarness(t)
+	r := h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true")
+	id := strings.TrimSpace(r.stdout)
+	h.mustRun("wait", id)
+	sacct := func(args ...string) string {
+		t.Helper()
+		r := h.run(append([]string{"slurm", "sacct", "-n", "-X", "-P", "-o", "JobIDRaw,State"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("sacct %v: %s", args, r)
+		}
+		return r.stdout
+	}
+	done := id + "|COMPLETED\n"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, done},
+		{[]string{"-s", "CD"}, ""},
+		// "--endtime defaults to --starttime" with -s: the window is
+		// that moment alone
+		{[]string{"-s", "CD", "-S", "midnight"}, ""},
+		{[]string{"-s", "CD", "-S", "midnight", "-E", "now"}, done},
+		{[]string{"-s", "CD", "-S", "now-1days", "-E", "now"}, done},
+		{[]string{"-S", "now-3days", "-E", "now-2days"}, ""},
+		{[]string{"-E", "now-1days", "-S", "2000-01-01"}, ""},
+		{[]string{"-j", id}, done},
+		{[]string{"-j", id, "-s", "R"}, ""},
+		{[]string{"-j", "1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014,1015,1016,1017," + id}, done},
+	} {
+		if got := sacct(tc.args...); got != tc.want {
+			t.Errorf("sacct %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	if r := h.run("slurm", "sacct", "-S", "now+1hours"); r.code != 2 || !strings.Contains(r.stderr, "give a start before the end") {
+		t.Errorf("sacct -S in the future: %s", r)
+	}
+	if r := h.run("slurm", "sacct", "-S", "yesterday"); r.code != 2 || !strings.Contains(r.stderr, "is not a time sacct reads") {
+		t.Errorf("sacct -S yesterday: %s", r)
+	}
+}
