@@ -60,7 +60,9 @@ It prints "Submitted batch job N" (or N alone with --parsable) and returns.
 
 Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
 --mem, --mem-per-cpu, -t, --gres=gpu:N, -G/--gpus, --export, --open-mode,
---get-user-env, --wrap, --parsable, -A (the burst project), -p (the burst
+--get-user-env, --wrap, --parsable, --test-only (check the job and say
+when it would start; nothing is submitted), -v (print the options
+defined), -A (the burst project), -p (the burst
 cluster of that name; a partition no cluster is named after is ignored and
 the job runs on the default cluster), -W/--wait (exits with the job's
 status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
@@ -68,7 +70,7 @@ status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 --kill-on-invalid-dep=yes cancels it). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --signal, --propagate,
--v, --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
+--nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
 message: every other option.
 
@@ -76,6 +78,7 @@ With no SCRIPT and no --wrap, the script is read from stdin.`,
 		Example: `  burst slurm sbatch --parsable --wrap 'python3 fit.py'
   burst slurm sbatch -J fit -c 4 --mem 8G -t 1:00:00 -o 'logs/%x-%j.out' job.sbatch in.csv
   sbatch --array=0-99%10 job.sbatch        # as argv[0]: see burst slurm link
+  sbatch --test-only -v job.sbatch         # what it asks for; nothing submitted
   jid=$(sbatch --parsable a.sh); sbatch -d afterok:$jid b.sh   # b once a succeeded`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -184,7 +187,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 
 func sbatchSupported() string {
 	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
-		"--get-user-env --wrap --parsable -A -p -W -d; see `burst help slurm sbatch`"
+		"--get-user-env --wrap --parsable --test-only -A -p -W -d; see `burst help slurm sbatch`"
 }
 
 // killOnInvalidDep says whether the script's own #SBATCH lines ask for
@@ -717,12 +720,18 @@ task that ran or ended, ID_INDEX, and one for its pending tasks, ID_[4-9]),
 -P/--parsable2,
 -p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
 ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
--s/--state, -u/--user, -a/--allusers, --name, -S/--starttime and
--E/--endtime (accepted: jobs are listed whatever their times), -M/--clusters
-(accepted: burst is one cluster). State of a
-cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
+-s/--state, -u/--user, -a/--allusers, --name, -S/--starttime,
+-E/--endtime, -M/--clusters (accepted: burst is one cluster). State of a
+cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".
+
+As sacct's manual has it, without -j it lists your own jobs (-a or -u for
+others'; root sees everyone's) pending or running since midnight; -j lists
+those jobs since the epoch; -s alone looks at now only (sacct -s CD lists
+nothing until -S and -E say when). -S/-E take sacct's time formats:
+2026-12-04T10:00, 12/04, 10:00, midnight, now-2hours, ...`,
 		Example: `  burst slurm sacct -X -P -n --format=JobIdRaw,State,ExitCode -j 12
-  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed`,
+  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed
+  sacct -a -S now-2days -s F,TO,OOM -E now     # every failure of the last two days`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if brief && format == "" {
