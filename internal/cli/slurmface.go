@@ -42,7 +42,7 @@ func slurmFaceCmds() []*cobra.Command {
 // sbatchHarmless are sbatch options workflow engines pass that change
 // nothing burst does: accepted and ignored, without a word.
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
-	"signal", "propagate", "verbose", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"signal", "propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
