@@ -182,6 +182,15 @@ func TestSlurmFaceSrunShapes(t *testing.T) {
 	got := readSrunStep(t, string(data))
 	want := srunStep{labels: []string{"0", "1"},
 		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3", "tasks 0-1: Exited with exit code 1"}, status: "step exit 3"}
+	// slurmstepd groups the tasks whose exits it collects together: two
+	// tasks exiting at once almost always, but on a loaded machine they
+	// may come one at a time (two lines). burst, which waits for all of a
+	// step's tasks, always groups them.
+	split := []string{"task 0: Exited with exit code 1", "task 0: Exited with exit code 2", "task 1: Exited with exit code 1", "task 1: Exited with exit code 3"}
+	if slices.Equal(got.errors, split) {
+		t.Logf("real Slurm reported the two tasks exiting 1 apart this time: %q", got.errors)
+		got.errors = want.errors
+	}
 	if !slices.Equal(got.labels, want.labels) || !slices.Equal(got.errors, want.errors) || got.status != want.status {
 		t.Errorf("real Slurm's job steps: got %+v, want %+v\n%s", got, want, data)
 	}
