@@ -764,10 +764,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			if err != nil {
 				return usage("sacct: %v", err)
 			}
-			if !allUsers && len(users) == 0 && ids == nil && os.Getuid() != 0 {
-				// sacct's default: the caller's own jobs (root's: everyone's)
-				users = myNames(ctx, cl)
-			}
+			users = acctUsers(users, allUsers, ids != nil, os.Getuid(), func() []string { return myNames(ctx, cl) })
 			list, err := acctJobs(ctx, cl, ids)
 			if err != nil {
 				return err
@@ -842,6 +839,16 @@ func acctJobs(ctx context.Context, cl *client.Client, ids map[int64]bool) ([]bur
 		}
 	}
 	return list, nil
+}
+
+// acctUsers are the users whose jobs sacct lists (nil: everyone's), as its
+// manual has it: those -u names; everyone's with -a, for jobs -j names, or
+// for root (uid 0); otherwise the caller's own (mine).
+func acctUsers(users []string, all, jobs bool, uid int, mine func() []string) []string {
+	if len(users) > 0 || all || jobs || uid == 0 {
+		return users
+	}
+	return mine()
 }
 
 // myNames are the user names the caller's jobs carry: who the server
