@@ -120,6 +120,24 @@ func TestSlurmFaceShapes(t *testing.T) {
 		}
 	}
 
+	// %R and %r of the ended jobs: squeue's manual has the reason in
+	// parentheses for failed and timed-out jobs, the nodes for the others.
+	for kind := range want {
+		var vals [2]string
+		for i, s := range sides {
+			out, _ := s.run("squeue", "-h", "-t", "all", "-j", s.ids[kind], "-o", "%R|%r")
+			vals[i] = strings.TrimSpace(out)
+		}
+		slurmR, slurmr, _ := strings.Cut(vals[0], "|")
+		burstR, burstr, _ := strings.Cut(vals[1], "|")
+		if strings.HasPrefix(slurmR, "(") && slurmR != burstR || !strings.HasPrefix(slurmR, "(") && (strings.HasPrefix(burstR, "(") || burstR == "") {
+			t.Errorf("%s job: squeue %%R: slurm %q, burst %q (the same reason, or a node for both)", kind, slurmR, burstR)
+		}
+		if slurmr != burstr {
+			t.Errorf("%s job: squeue %%r: slurm %q, burst %q", kind, slurmr, burstr)
+		}
+	}
+
 	// squeue's default columns and a -j for an ended job (not listed
 	// without -t, as 22.05 does).
 	for _, s := range sides {
@@ -389,5 +407,104 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	}
 	for _, s := range sides {
 		run(s.burst, "scancel", s.ids["B"], s.ids["ARR"])
+	}
+}
+
+// TestSlurmFaceScancelEnded runs scancel against the suite's real Slurm
+// and burst's personality for a job that has ended and for an id neither
+// knows, with and without -Q (scancel(1): "Do not report an error if the
+// specified job is already completed"), and compares what they print and
+// their exit statuses: Slurm 22.05 says nothing and exits 0 for both
+// (an ended or unknown job is no error when the signal is SIGKILL).
+func TestSlurmFaceScancelEnded(t *testing.T) {
+	h, dir, links := slurmBeside(t)
+	run := func(burst bool, args ...string) (string, int) {
+		var c *exec.Cmd
+		if burst {
+			c = h.command(args[1:]...)
+			c.Path = filepath.Join(links, args[0])
+			c.Args = args
+		} else {
+			c = exec.Command(args[0], args[1:]...)
+		}
+		c.Dir = dir
+		out, err := c.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return string(out), code
+	}
+	got := map[bool][]string{}
+	for _, side := range []bool{false, true} {
+		out, code := run(side, "sbatch", "--parsable", "--mem=64M", "--wrap", "true")
+		id := strings.TrimSpace(out)
+		if code != 0 || id == "" {
+			t.Fatalf("burst=%v: sbatch: exit %d: %q", side, code, out)
+		}
+		h.waitFor("the job to complete", 2*time.Minute, func() bool {
+			st, _ := run(side, "squeue", "-h", "-t", "all", "-j", id, "-o", "%t")
+			return strings.TrimSpace(st) == "CD"
+		})
+		for _, args := range [][]string{{id}, {"-Q", id}, {"99999998"}, {"-Q", "99999998"}} {
+			out, code := run(side, append([]string{"scancel"}, args...)...)
+			line := fmt.Sprintf("scancel %s: exit %d: %s", strings.Join(args, " "), code, out)
+			got[side] = append(got[side], regexp.MustCompile(`\b`+id+`\b`).ReplaceAllString(line, "ID"))
+		}
+	}
+	for i := range got[false] {
+		if got[false][i] != got[true][i] {
+			t.Errorf("slurm: %q\nburst: %q", got[false][i], got[true][i])
+		}
+	}
+}
+
+// TestSlurmFaceSacctWindow checks sacct's documented DEFAULT TIME WINDOW
+// on burst's personality: without -j or -s, the jobs since midnight; with
+// -s alone, only those in that state now (none of the ended ones, as with
+// Slurm, until -S and -E say when); -S and -E in sacct's formats; a start
+// after the end refused; -j with more than 16 ids.
+func TestSlurmFaceSacctWindow(t *testing.T) {
+	h := newHarness(t)
+	r := h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true")
+	id := strings.TrimSpace(r.stdout)
+	h.mustRun("wait", id)
+	sacct := func(args ...string) string {
+		t.Helper()
+		r := h.run(append([]string{"slurm", "sacct", "-n", "-X", "-P", "-o", "JobIDRaw,State"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("sacct %v: %s", args, r)
+		}
+		return r.stdout
+	}
+	done := id + "|COMPLETED\n"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, done},
+		{[]string{"-s", "CD"}, ""},
+		// "--endtime defaults to --starttime" with -s: the window is
+		// that moment alone
+		{[]string{"-s", "CD", "-S", "midnight"}, ""},
+		{[]string{"-s", "CD", "-S", "midnight", "-E", "now"}, done},
+		{[]string{"-s", "CD", "-S", "now-1days", "-E", "now"}, done},
+		{[]string{"-S", "now-3days", "-E", "now-2days"}, ""},
+		{[]string{"-E", "now-1days", "-S", "2000-01-01"}, ""},
+		{[]string{"-j", id}, done},
+		{[]string{"-j", id, "-s", "R"}, ""},
+		{[]string{"-j", "1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014,1015,1016,1017," + id}, done},
+	} {
+		if got := sacct(tc.args...); got != tc.want {
+			t.Errorf("sacct %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	if r := h.run("slurm", "sacct", "-S", "now+1hours"); r.code != 2 || !strings.Contains(r.stderr, "give a start before the end") {
+		t.Errorf("sacct -S in the future: %s", r)
+	}
+	if r := h.run("slurm", "sacct", "-S", "yesterday"); r.code != 2 || !strings.Contains(r.stderr, "is not a time sacct reads") {
+		t.Errorf("sacct -S yesterday: %s", r)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"os"
 	"os/user"
 	"slices"
@@ -40,12 +42,13 @@ func slurmFaceCmds() []*cobra.Command {
 // sbatchHarmless are sbatch options workflow engines pass that change
 // nothing burst does: accepted and ignored, without a word.
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
-	"signal", "propagate", "verbose", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"signal", "propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
-var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait", "help", "usage"}
+var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait",
+	"test-only", "verbose", "help", "usage"}
 
 func newSbatchCmd() *cobra.Command {
 	return &cobra.Command{
@@ -57,7 +60,9 @@ It prints "Submitted batch job N" (or N alone with --parsable) and returns.
 
 Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
 --mem, --mem-per-cpu, -t, --gres=gpu:N, -G/--gpus, --export, --open-mode,
---get-user-env, --wrap, --parsable, -A (the burst project), -p (the burst
+--get-user-env, --wrap, --parsable, --test-only (check the job and say
+when it would start; nothing is submitted), -v (print the options
+defined), -A (the burst project), -p (the burst
 cluster of that name; a partition no cluster is named after is ignored and
 the job runs on the default cluster), -W/--wait (exits with the job's
 status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
@@ -65,7 +70,7 @@ status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 --kill-on-invalid-dep=yes cancels it). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --signal, --propagate,
--v, --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
+--nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
 message: every other option.
 
@@ -73,6 +78,7 @@ With no SCRIPT and no --wrap, the script is read from stdin.`,
 		Example: `  burst slurm sbatch --parsable --wrap 'python3 fit.py'
   burst slurm sbatch -J fit -c 4 --mem 8G -t 1:00:00 -o 'logs/%x-%j.out' job.sbatch in.csv
   sbatch --array=0-99%10 job.sbatch        # as argv[0]: see burst slurm link
+  sbatch --test-only -v job.sbatch         # what it asks for; nothing submitted
   jid=$(sbatch --parsable a.sh); sbatch -d afterok:$jid b.sh   # b once a succeeded`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -93,63 +99,46 @@ type sbatchArgs struct {
 	after    []burst.Dependency // -d/--dependency
 	afterAny bool               // "?" between them
 	kill     bool               // --kill-on-invalid-dep=yes
+	testOnly bool               // --test-only: check, say when it would start, submit nothing
+	verbose  int                // -v: print the options defined
 	rest     []string           // SCRIPT ARGS...
 }
 
-// parseSbatchArgs reads sbatch's options as getopt_long does (long names
-// and unambiguous prefixes, -c4 and -c 4, --opt=v and --opt v) up to the
-// first argument that is not one: the script.
+// parseSbatchArgs reads sbatch's options as getopt_long does
+// (slurmface.Getopt over sbatch's own table: long names and unambiguous
+// prefixes, -c4 and -c 4, grouped short flags, --opt=v and --opt v) up to
+// the first argument that is not one: the script.
 func parseSbatchArgs(args []string) (*sbatchArgs, error) {
-	a := &sbatchArgs{}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			a.rest = args[i+1:]
-			return a, nil
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			a.rest = args[i:]
-			return a, nil
-		}
-		var o sbatch.Option
-		var value string
-		hasValue := false
-		if strings.HasPrefix(arg, "--") {
-			name, v, has := strings.Cut(arg[2:], "=")
-			opt, cands, ok := sbatch.LongOption(name)
-			if !ok && len(cands) > 0 {
-				return nil, usage("sbatch: --%s is ambiguous (%s): write the option in full", name, strings.Join(cands, ", "))
-			}
-			if !ok {
-				return nil, usage("sbatch: --%s is not an sbatch option (%s)", name, sbatchSupported())
-			}
-			o, value, hasValue = opt, v, has
-		} else {
-			opt, ok := sbatch.ShortOption(arg[1])
-			if !ok {
-				return nil, usage("sbatch: %s is not an sbatch option (%s)", arg[:2], sbatchSupported())
-			}
-			o = opt
-			if len(arg) > 2 {
-				if o.Value == 0 {
-					return nil, usage("sbatch: %s takes no value: give it alone", arg[:2])
-				}
-				value, hasValue = arg[2:], true
-			}
-		}
-		if o.Value == 1 && !hasValue {
-			if i+1 >= len(args) {
-				return nil, usage("sbatch: %s needs a value", arg)
-			}
-			i++
-			value = args[i]
-		}
-		if err := a.set(o, value); err != nil {
+	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts, args, true)
+	if err != nil {
+		return nil, usage("%v", err)
+	}
+	a := &sbatchArgs{rest: rest}
+	for _, g := range got {
+		o, _, _ := sbatch.LongOption(g.Opt.Name())
+		if err := a.set(o, g.Value); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
+
+// sbatchOpts are sbatch's options (internal/sbatch's table) for Getopt.
+var sbatchOpts = func() []slurmface.Opt {
+	var opts []slurmface.Opt
+	for _, o := range sbatch.Options() {
+		for i, name := range append([]string{o.Name}, o.Aliases...) {
+			op := slurmface.Opt{Long: name, Arg: slurmface.Arg(o.Value)}
+			if i == 0 {
+				op.Short = o.Short
+			} else {
+				op.Of = o.Name
+			}
+			opts = append(opts, op)
+		}
+	}
+	return opts
+}()
 
 func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 	switch o.Name {
@@ -163,6 +152,10 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		a.part = v
 	case "wait":
 		a.wait = true
+	case "test-only":
+		a.testOnly = true
+	case "verbose":
+		a.verbose++
 	case "dependency":
 		deps, anyOf, err := burst.ParseDependencies(v, burst.AfterAny)
 		if err != nil {
@@ -194,7 +187,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 
 func sbatchSupported() string {
 	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
-		"--get-user-env --wrap --parsable -A -p -W -d; see `burst help slurm sbatch`"
+		"--get-user-env --wrap --parsable --test-only -A -p -W -d; see `burst help slurm sbatch`"
 }
 
 // killOnInvalidDep says whether the script's own #SBATCH lines ask for
@@ -262,6 +255,28 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	spec.KeepUnsatisfiable = len(spec.After) > 0 && !a.kill && !killOnInvalidDep(data)
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
+	if a.verbose > 0 {
+		if sc, err := sbatch.Parse(path, data); err == nil {
+			for _, s := range a.sets {
+				sc.SetOption(s[0], s[1]) // applyScript took them: no error here
+			}
+			for _, l := range slurmface.DefinedOptions(sc) {
+				fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+l)
+			}
+		}
+	}
+	if a.testOnly {
+		// sbatch(1): "Validate the batch script and return an estimate of
+		// when a job would be scheduled to run ... No job is actually
+		// submitted." burst checks what it would submit; the estimate is now.
+		spec.Defaults()
+		if err := spec.Validate(); err != nil {
+			return usage("sbatch: %v", err)
+		}
+		part := cmp.Or(a.part, spec.Cluster, "local")
+		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, time.Now(), max(1, spec.Resources.CPUs), part, part))
+		return nil
+	}
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
@@ -615,14 +630,17 @@ func newScancelCmd() *cobra.Command {
 	var (
 		users, names []string
 		quiet        bool
+		verbose      int
 	)
 	c := &cobra.Command{
 		Use:   "scancel [OPTIONS] [JOBID...]",
 		Short: "Cancel jobs as Slurm's scancel does",
 		Long: `Cancel burst jobs as scancel does: by id (a job array's ARRAYID_INDEX
 cancels that task), or every pending and running job of -u USER or
--n NAME. Like scancel it prints nothing on success, and an error for an id
-burst does not know.`,
+-n NAME. Like Slurm 22.05's scancel it prints nothing on success, and
+nothing for a job that has ended or an id burst does not know (exit 0;
+-v names those ids); other errors (a job you may not cancel) are printed
+unless -Q, and exit 1.`,
 		Example: `  burst slurm scancel 12 13
   scancel -u $USER`,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -657,7 +675,16 @@ burst does not know.`,
 				} else if err == nil {
 					_, err = cl.Cancel(ctx, ref.JobID)
 				}
-				if err != nil {
+				var ce *client.Error
+				switch {
+				case err == nil:
+				case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+					// As Slurm 22.05's scancel: a job it does not know (or
+					// no longer keeps) is no error; -v says so.
+					if verbose > 0 && !quiet {
+						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
+					}
+				default:
 					if !quiet {
 						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: %v\n", a, err)
 					}
@@ -669,7 +696,8 @@ burst does not know.`,
 	}
 	c.Flags().StringSliceVarP(&users, "user", "u", nil, "cancel these `USERS`' pending and running jobs")
 	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
-	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error for jobs already ended or unknown")
+	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
+	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job (still no error, as scancel)")
 	return c
 }
 
@@ -692,12 +720,18 @@ task that ran or ended, ID_INDEX, and one for its pending tasks, ID_[4-9]),
 -P/--parsable2,
 -p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
 ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
--s/--state, -u/--user, -a/--allusers, --name, -S/--starttime and
--E/--endtime (accepted: jobs are listed whatever their times), -M/--clusters
-(accepted: burst is one cluster). State of a
-cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
+-s/--state, -u/--user, -a/--allusers, --name, -S/--starttime,
+-E/--endtime, -M/--clusters (accepted: burst is one cluster). State of a
+cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".
+
+As sacct's manual has it, without -j it lists your own jobs (-a or -u for
+others'; root sees everyone's) pending or running since midnight; -j lists
+those jobs since the epoch; -s alone looks at now only (sacct -s CD lists
+nothing until -S and -E say when). -S/-E take sacct's time formats:
+2026-12-04T10:00, 12/04, 10:00, midnight, now-2hours, ...`,
 		Example: `  burst slurm sacct -X -P -n --format=JobIdRaw,State,ExitCode -j 12
-  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed`,
+  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed
+  sacct -a -S now-2days -s F,TO,OOM -E now     # every failure of the last two days`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if brief && format == "" {
@@ -726,14 +760,13 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			if err != nil {
 				return err
 			}
-			var list []burst.Job
-			if ids != nil && len(ids) <= 16 {
-				for id := range ids {
-					if j, err := cl.Job(ctx, id); err == nil {
-						list = append(list, *j)
-					}
-				}
-			} else if list, err = listFace(ctx, cl, nil); err != nil {
+			win, err := slurmface.DefaultAcctWindow(time.Now(), start, end, ids != nil, set != nil)
+			if err != nil {
+				return usage("sacct: %v", err)
+			}
+			users = acctUsers(users, allUsers, ids != nil, os.Getuid(), func() []string { return myNames(ctx, cl) })
+			list, err := acctJobs(ctx, cl, ids)
+			if err != nil {
 				return err
 			}
 			fj := newFaceJobs()
@@ -741,10 +774,11 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 			us, ns := splitList(users), splitList(names)
 			var out []slurmface.Job
 			for _, j := range all {
-				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] || ns != nil && !ns[j.Name] {
+				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
+					ns != nil && !ns[j.Name] || !win.Holds(j) {
 					continue
 				}
-				if j.State == burst.Failed && j.ArrayJobID == 0 && len(ids) > 0 && len(ids) <= 16 {
+				if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil {
 					fj.withTask(ctx, cl, &j)
 				}
 				out = append(out, j)
@@ -757,19 +791,80 @@ cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".`,
 	fl := c.Flags()
 	fl.BoolVarP(&allocs, "allocations", "X", false, "jobs only, no steps (burst has no steps: always so)")
 	fl.BoolVarP(&brief, "brief", "b", false, "JobID, State and ExitCode")
-	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (the default here)")
+	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (default: your own; root's: everyone's)")
 	fl.BoolVarP(&parsable, "parsable", "p", false, "fields separated by |, one after the last too")
 	fl.BoolVarP(&parsable2, "parsable2", "P", false, "fields separated by |")
 	fl.BoolVarP(&noHeader, "noheader", "n", false, "no header")
 	fl.StringVarP(&format, "format", "o", "", "`FIELDS` such as JobIDRaw,State,ExitCode")
 	fl.StringVarP(&states, "state", "s", "", "only jobs in these `STATES`")
-	fl.StringVarP(&start, "starttime", "S", "", "accepted, not used: burst lists jobs whatever their times")
-	fl.StringVarP(&end, "endtime", "E", "", "accepted, not used")
+	fl.StringVarP(&start, "starttime", "S", "", "jobs pending or running after `TIME` (default: midnight; with -j the epoch; with -s now)")
+	fl.StringVarP(&end, "endtime", "E", "", "jobs pending or running before `TIME` (default: now)")
 	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
 	fl.StringP("clusters", "M", "", "accepted: burst is one cluster (all, burst, any name)")
 	return c
+}
+
+// acctJobs are the jobs sacct looks at: those of ids (any number of them:
+// the newest from one listing, the others one by one), or every job the
+// server lists when ids is nil.
+func acctJobs(ctx context.Context, cl *client.Client, ids map[int64]bool) ([]burst.Job, error) {
+	if ids != nil && len(ids) <= 16 {
+		var list []burst.Job
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
+			if j, err := cl.Job(ctx, id); err == nil {
+				list = append(list, *j)
+			}
+		}
+		return list, nil
+	}
+	all, err := listFace(ctx, cl, nil)
+	if err != nil || ids == nil {
+		return all, err
+	}
+	var list []burst.Job
+	seen := map[int64]bool{}
+	for _, j := range all {
+		if ids[j.ID] {
+			list, seen[j.ID] = append(list, j), true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if seen[id] {
+			continue
+		}
+		if j, err := cl.Job(ctx, id); err == nil { // older than the listing reaches
+			list = append(list, *j)
+		}
+	}
+	return list, nil
+}
+
+// acctUsers are the users whose jobs sacct lists (nil: everyone's), as its
+// manual has it: those -u names; everyone's with -a, for jobs -j names, or
+// for root (uid 0); otherwise the caller's own (mine).
+func acctUsers(users []string, all, jobs bool, uid int, mine func() []string) []string {
+	if len(users) > 0 || all || jobs || uid == 0 {
+		return users
+	}
+	return mine()
+}
+
+// myNames are the user names the caller's jobs carry: who the server
+// takes this client for, and the login name.
+func myNames(ctx context.Context, cl *client.Client) []string {
+	var names []string
+	if w, err := cl.Whoami(ctx); err == nil && w.Name != "" {
+		names = append(names, w.Name)
+	}
+	if u, err := user.Current(); err == nil {
+		names = append(names, u.Username)
+	}
+	if len(names) == 0 {
+		names = append(names, os.Getenv("USER"))
+	}
+	return names
 }
 
 // acctOrder is sacct's order: by job (an array's tasks under its id), an

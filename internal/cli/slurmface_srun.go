@@ -162,25 +162,21 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		}
 		started = append(started, cmd)
 	}
-	type exit struct {
-		task         int
-		code, signal int
-	}
-	done := make(chan exit, len(started))
+	done := make(chan slurmface.TaskStatus, len(started))
 	for _, cmd := range started {
 		task := slices.Index(cmds, cmd)
 		go func() {
 			err := cmd.Wait()
-			e := exit{task: task}
+			e := slurmface.TaskStatus{Task: task}
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
 				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					e.signal = int(ws.Signal())
+					e.Signal = int(ws.Signal())
 				} else {
-					e.code = ee.ExitCode()
+					e.Code = ee.ExitCode()
 				}
 			} else if err != nil {
-				e.code = 1
+				e.Code = 1
 			}
 			done <- e
 		}()
@@ -190,14 +186,14 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 			cmd.Process.Signal(sig) // an error: the task has ended already
 		}
 	}
-	exits := make([]exit, 0, len(started))
+	exits := make([]slurmface.TaskStatus, 0, len(started))
 	for len(exits) < len(started) {
 		select {
 		case sig := <-sigs:
 			killAll(sig) // Ctrl-C, scancel: the step's tasks get it
 		case e := <-done:
 			exits = append(exits, e)
-			if s.KillOnBadExit && (e.code != 0 || e.signal != 0) {
+			if s.KillOnBadExit && (e.Code != 0 || e.Signal != 0) {
 				killAll(syscall.SIGKILL)
 			}
 		}
@@ -205,15 +201,9 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	for _, o := range outs {
 		o.flush()
 	}
-	slices.SortFunc(exits, func(a, b exit) int { return a.task - b.task })
-	for _, e := range exits {
-		if e.code == 0 && e.signal == 0 {
-			continue
-		}
-		msg, code := slurmface.TaskExit(host, e.task, e.code, e.signal)
-		report = append(report, msg)
-		worst = max(worst, code)
-	}
+	msgs, code := slurmface.TaskExits(host, exits)
+	report = append(report, msgs...)
+	worst = max(worst, code)
 	for _, r := range report {
 		fmt.Fprintln(stderr, r)
 	}

@@ -103,7 +103,7 @@ var options = []option{
 	{names: []string{"oom-kill-step"}, arg: optional},
 	{names: []string{"overcommit"}, short: 'O'},
 	{names: []string{"oversubscribe", "share"}, short: 's'},
-	{names: []string{"parsable"}, arg: optional},
+	{names: []string{"parsable"}},
 	{names: []string{"power"}, arg: required},
 	{names: []string{"prefer"}, arg: required},
 	{names: []string{"priority"}, arg: required},
@@ -177,10 +177,11 @@ func lookupShort(c byte) *option {
 // Option describes one of sbatch's options for a parser of sbatch's own
 // command line (burst slurm sbatch).
 type Option struct {
-	Name     string // canonical long name
-	Short    byte   // 0 when it has none
-	Value    int    // 0: takes none, 1: required, 2: optional (only --opt=v)
-	Honoured bool   // burst honours it (SetOption takes it)
+	Name     string   // canonical long name
+	Aliases  []string // its other long names (--tasks for --ntasks)
+	Short    byte     // 0 when it has none
+	Value    int      // 0: takes none, 1: required, 2: optional (only --opt=v)
+	Honoured bool     // burst honours it (SetOption takes it)
 }
 
 // LongOption finds the option written --name (or an unambiguous prefix of
@@ -204,5 +205,15 @@ func ShortOption(c byte) (Option, bool) {
 }
 
 func (o *option) info() Option {
-	return Option{Name: o.names[0], Short: o.short, Value: int(o.arg), Honoured: o.eg != ""}
+	return Option{Name: o.names[0], Aliases: o.names[1:], Short: o.short, Value: int(o.arg), Honoured: o.eg != ""}
+}
+
+// Options are all of sbatch's options, for a parser of sbatch's own
+// command line.
+func Options() []Option {
+	out := make([]Option, len(options))
+	for i := range options {
+		out[i] = options[i].info()
+	}
+	return out
 }

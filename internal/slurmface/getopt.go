@@ -1,7 +1,9 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,7 +21,13 @@ type Opt struct {
 	Long  string // long name, without "--"
 	Short byte   // 0 when it has none
 	Arg   Arg
+	// Of is the name this is another spelling of (sbatch's --tasks is
+	// --ntasks), "" for none: a prefix both match is no ambiguity.
+	Of string
 }
+
+// Name is the option's own name: Of for another spelling, else Long.
+func (o *Opt) Name() string { return cmp.Or(o.Of, o.Long) }
 
 // Opted is one option found on a command line: the option and its value
 // ("" with HasValue false when none was given).
@@ -104,7 +112,8 @@ func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
 		if o.Long == name {
 			return o, nil
 		}
-		if name != "" && strings.HasPrefix(o.Long, name) {
+		if name != "" && strings.HasPrefix(o.Long, name) &&
+			!slices.ContainsFunc(match, func(m *Opt) bool { return m.Name() == o.Name() }) {
 			match = append(match, o)
 		}
 	}

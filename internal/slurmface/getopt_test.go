@@ -59,3 +59,18 @@ func TestGetopt(t *testing.T) {
 		})
 	}
 }
+
+// TestLongOptOf: two spellings of one option (Of) that a prefix matches
+// are no ambiguity, as getopt_long has it for entries with the same
+// meaning; two options are.
+func TestLongOptOf(t *testing.T) {
+	opts := []Opt{{Long: "ntasks", Arg: RequiredArg}, {Long: "ntasks-total", Of: "ntasks", Arg: RequiredArg},
+		{Long: "nodes", Arg: RequiredArg}}
+	o, err := LongOpt("sbatch", opts, "ntas")
+	if err != nil || o.Name() != "ntasks" {
+		t.Errorf("--ntas: %v, %v; want ntasks", o, err)
+	}
+	if _, err := LongOpt("sbatch", opts, "n"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("--n: %v, want ambiguous", err)
+	}
+}

@@ -228,7 +228,10 @@ func (j Job) pendingReason() string {
 	case strings.Contains(j.Dependency, "(failed)") && (j.State == burst.Queued || j.State == burst.Cancelled):
 		return "DependencyNeverSatisfied" // also once cancelled for it, as Slurm keeps it
 	case j.State != burst.Queued:
-		if j.State == burst.Failed && !j.OOM {
+		if j.State == burst.Failed {
+			if j.OOM {
+				return "OutOfMemory"
+			}
 			return "NonZeroExitCode"
 		}
 		if j.State == burst.Timeout {

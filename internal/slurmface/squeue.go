@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // DefaultSqueue is squeue's default format; SqueueLong is squeue -l's.
@@ -172,13 +174,17 @@ func names() string {
 	return sortedList(l)
 }
 
-// nodeOrReason is %R: the machine of a job that ran and ended well,
-// "(Reason)" for one that waits or failed.
+// nodeOrReason is %R, as squeue's manual has it: "(Reason)" for a job
+// pending, failed, out of memory or timed out; for the others (running,
+// completed, cancelled) the nodes it was given, "" for one cancelled before
+// it ran.
 func nodeOrReason(j Job) string {
-	if r := j.pendingReason(); r != "None" || j.Start.IsZero() {
-		return "(" + r + ")"
+	switch j.State {
+	case burst.Queued, burst.Timeout, burst.Failed:
+		// squeue: pending, timed out, out of memory or failed, the reason
+		return "(" + j.pendingReason() + ")"
 	}
-	return j.Node
+	return j.Node // the others: the nodes it was given ("" if none)
 }
 
 func startTime(j Job) string {

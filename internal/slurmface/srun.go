@@ -236,14 +236,68 @@ func Label(task, n int) string {
 	return fmt.Sprintf("%*d: ", w, task)
 }
 
-// TaskExit is what srun says of a task that did not exit 0 (on stderr),
-// and what it adds to srun's own exit status: its exit code, or 128+N for
-// a task killed by signal N.
-func TaskExit(host string, task, code, signal int) (string, int) {
-	if signal > 0 {
-		return fmt.Sprintf("srun: error: %s: task %d: %s", host, task, signalName(signal)), 128 + signal
+// TaskStatus is how one task of a step ended: its exit code, or the
+// signal that killed it.
+type TaskStatus struct {
+	Task, Code, Signal int
+}
+
+// TaskExits is what srun says on stderr of a step's tasks that did not
+// exit 0, as Slurm 22.05 groups them: one line per way of ending, naming
+// its tasks as a range list ("srun: error: n1: tasks 0-3,5: Exited with
+// exit code 1"; "task 2" for one), in the order of the first task; and
+// srun's own exit status: the highest exit code, 128+N for a task killed
+// by signal N.
+func TaskExits(host string, exits []TaskStatus) ([]string, int) {
+	type how struct{ code, signal int }
+	var order []how
+	tasks := map[how][]int{}
+	for _, e := range slices.SortedFunc(slices.Values(exits), func(a, b TaskStatus) int { return a.Task - b.Task }) {
+		h := how{e.Code, e.Signal}
+		if h == (how{}) {
+			continue
+		}
+		if tasks[h] == nil {
+			order = append(order, h)
+		}
+		tasks[h] = append(tasks[h], e.Task)
 	}
-	return fmt.Sprintf("srun: error: %s: task %d: Exited with exit code %d", host, task, code), code
+	var lines []string
+	worst := 0
+	for _, h := range order {
+		word := "task"
+		if len(tasks[h]) > 1 {
+			word = "tasks"
+		}
+		what, status := fmt.Sprintf("Exited with exit code %d", h.code), h.code
+		if h.signal > 0 {
+			what, status = signalName(h.signal), 128+h.signal
+		}
+		lines = append(lines, fmt.Sprintf("srun: error: %s: %s %s: %s", host, word, ranges(tasks[h]), what))
+		worst = max(worst, status)
+	}
+	return lines, worst
+}
+
+// ranges writes sorted task numbers as Slurm's bit_fmt does: "0-3,5".
+func ranges(ns []int) string {
+	var b strings.Builder
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", ns[i], ns[j])
+		} else {
+			fmt.Fprintf(&b, "%d", ns[i])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 func signalName(sig int) string {

@@ -2,6 +2,7 @@ package slurmface
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,17 +82,22 @@ func TestSrunRendering(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		code, sig int
-		msg       string
-		status    int
+		exits  []TaskStatus
+		msgs   []string
+		status int
 	}{
-		{3, 0, "srun: error: n1: task 1: Exited with exit code 3", 3},
-		{0, 9, "srun: error: n1: task 1: Killed", 137},
-		{0, 15, "srun: error: n1: task 1: Terminated", 143},
+		{[]TaskStatus{{1, 3, 0}}, []string{"srun: error: n1: task 1: Exited with exit code 3"}, 3},
+		{[]TaskStatus{{1, 0, 9}}, []string{"srun: error: n1: task 1: Killed"}, 137},
+		{[]TaskStatus{{1, 0, 15}}, []string{"srun: error: n1: task 1: Terminated"}, 143},
+		{[]TaskStatus{{3, 1, 0}, {0, 1, 0}, {2, 1, 0}, {1, 1, 0}}, []string{"srun: error: n1: tasks 0-3: Exited with exit code 1"}, 1},
+		{[]TaskStatus{{0, 1, 0}, {1, 0, 0}, {2, 1, 0}, {3, 1, 0}, {4, 2, 0}, {5, 1, 0}, {6, 0, 9}},
+			[]string{"srun: error: n1: tasks 0,2-3,5: Exited with exit code 1", "srun: error: n1: task 4: Exited with exit code 2",
+				"srun: error: n1: task 6: Killed"}, 137},
+		{[]TaskStatus{{0, 0, 0}}, nil, 0},
 	} {
-		msg, status := TaskExit("n1", 1, tt.code, tt.sig)
-		if msg != tt.msg || status != tt.status {
-			t.Errorf("TaskExit(%d, %d) = %q, %d, want %q, %d", tt.code, tt.sig, msg, status, tt.msg, tt.status)
+		msgs, status := TaskExits("n1", tt.exits)
+		if !slices.Equal(msgs, tt.msgs) || status != tt.status {
+			t.Errorf("TaskExits(%v) = %q, %d, want %q, %d", tt.exits, msgs, status, tt.msgs, tt.status)
 		}
 	}
 }

@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// publicScript is a batch script from a public repository (shortened where
+// long; e2e/testdata/sbatch-public) and what `burst slurm sbatch
+// --test-only -v` must make of it: the options sbatch -v lists as defined
+// ("NAME : VALUE"), the warnings for directives burst cannot honour, the
+// processors --test-only says it would use; or, for a script sbatch
+// refuses too, the refusal.
+type publicScript struct {
+	file, source string
+	defined      map[string]string
+	warns        []string // each a substring of one warning line
+	cpus         string
+	refused      string // exit 2 and this in the one-line message
+}
+
+var publicScripts = []publicScript{
+	{file: "job_array.sh", source: "erangvee/jobs-and-slurm-scripts job_array.sh",
+		defined: map[string]string{"job-name": "task_array", "array": "0-4", "mem": "512M", "time": "00:03:00",
+			"output": "./output/%x_%A_%a.out", "error": "./output/%x_%A_%a.err", "account": "your_account_here"},
+		warns: []string{"--qos is not supported", "--requeue is not supported"}, cpus: "1"},
+	{file: "job-array-nonsequential.sh", source: "brown-ccv/slurm job_arrays/job-array-nonsequential.sh",
+		defined: map[string]string{"array": "1,6-7,12", "job-name": "arrayjob-nonsquential", "output": "%x-%A_%a.out",
+			"mem-per-cpu": "4G", "partition": "batch", "ntasks": "1"},
+		warns: []string{`partition "batch" is not a burst cluster`}, cpus: "1"},
+	{file: "job-array.sh", source: "brown-ccv/slurm job_arrays/job-array.sh",
+		defined: map[string]string{"job-name": "arrayjob", "array": "1-2", "output": "arrayjob-%a.out", "error": "arrayjob-%a.err",
+			"cpus-per-task": "1", "time": "00:10:00"}, cpus: "1"},
+	{file: "test_array_job.sh", source: "HarborneD/ARCCA_Python_Tool test_arcca_scripts/test_array_job.sh",
+		defined: map[string]string{"job-name": "arraytest", "array": "0-4", "output": "output-%A_%a-%J.o", "ntasks": "80"}, cpus: "80"},
+	{file: "submit.beluga.sh", source: "rkenny/4960A SUGER/submit.beluga.sh",
+		defined: map[string]string{"ntasks": "4", "gpus": "1", "mem-per-cpu": "8G", "cpus-per-task": "1"}, cpus: "4"},
+	{file: "gpu-job.sh", source: "Carbon225/poleval-2022-abbr gpu-job.sh",
+		defined: map[string]string{"cpus-per-task": "8", "gpus": "1", "time": "01:00:00", "account": "plgexaile-gpu-a100",
+			"partition": "plgrid-gpu-a100"}, cpus: "8"},
+	{file: "produce_similarity.sh", source: "lzzppp/trajectory_similarity_experiment trajectory_similarity_matrix_learning/produce_similarity.sh",
+		defined: map[string]string{"job-name": "gpu-job", "cpus-per-task": "4", "gpus": "1", "time": "3-00:00:00"}, cpus: "4"},
+	// A bare "#SBATCH" line, then "--mem=32G" on a line of its own: a
+	// command, so (as sbatch) the directives end there.
+	{file: "slurm.sh", source: "gaurikadiwan/pytorch slurm.sh",
+		defined: map[string]string{"job-name": "test", "cpus-per-task": "16", "ntasks": "1", "mem": "", "gpus": "", "partition": ""}, cpus: "16"},
+	{file: "header_SLURM.sh", source: "boneta/jacques jacques/queues/templates/header_SLURM.sh",
+		defined: map[string]string{"job-name": "jacques", "ntasks": "8", "mem": "4000M", "output": "msg/jacques.msg", "error": "msg/jacques.msg"}, cpus: "8"},
+	{file: "SLURM_Header.sh", source: "tudasc/MPI-precompute scripts/SLURM_Header.sh",
+		defined: map[string]string{"ntasks": "2", "mem-per-cpu": "3800M", "time": "00:30:00", "cpus-per-task": "96"}, cpus: "192"},
+	{file: "par_16_6600.sh", source: "BrianJConway/CS415_Conway PA4/build/scripts/16/par_16_6600.sh",
+		defined: map[string]string{"ntasks": "16", "mem": "8G", "time": "00:10:00"},
+		warns:   []string{"--nodes=2 is not supported by burst: a job runs on one machine", "--mail-type is not supported"}, cpus: "16"},
+	{file: "qload.sh", source: "epaell/RTSInANutshell test/qload.sh",
+		defined: map[string]string{"export": "NONE", "account": "mwasci", "time": "12:00:00", "partition": "copyq"},
+		warns:   []string{"--clusters is not supported"}, cpus: "1"},
+	// Its first directives are indented with a tab: not directives.
+	{file: "R_script_merge_wrapper.sh", source: "brain-discourse/Somatic_analysis_heinzenlab annotation/R_script_merge_wrapper.sh",
+		defined: map[string]string{"mem": "40G", "ntasks": "", "time": ""}, cpus: "1"},
+	{file: "Peregrine-job.sh", source: "richelbilderbeek/R Peregrine/job.sh",
+		defined: map[string]string{"time": "00:10:00", "ntasks": "1", "mem": "10000M", "job-name": "test_job_2", "partition": "short"}, cpus: "1"},
+	{file: "test_run.sh", source: "wruth1/ModelMediation R/Not_Run/Empirical_Comparison/test_run.sh",
+		defined: map[string]string{"time": "00:05:00", "mem-per-cpu": "500M", "array": "1-1", "output": "./output/%A_%a.out"}, cpus: "1"},
+	{file: "Peregrine-1.sh", source: "richelbilderbeek/R Peregrine/1.sh",
+		defined: map[string]string{"time": "00:00:01", "mem": "1M", "job-name": "test_job_1"}, cpus: "1"},
+	{file: "conda.sh", source: "ChenHsieh/sapelo2-boilerplate generic_template/conda.sh",
+		defined: map[string]string{"job-name": "name", "partition": "highmem_p", "cpus-per-task": "2", "time": "5-00:00:00",
+			"mem": "480G", "output": "dis.%j.out", "error": "dis.%j.err"},
+		warns: []string{"--mail-user is not supported", "--mail-type is not supported"}, cpus: "2"},
+	{file: "compile.sh", source: "cwl160030/semiempirical pyscf/semiempirical/compile.sh",
+		defined: map[string]string{"ntasks": "8", "output": "output.txt", "error": "error.txt", "job-name": "SEQM", "time": "01:00:00"}, cpus: "8"},
+	{file: "submission-checkpoint.sh", source: "abdelllrazekkk/DIPZ_Workflow Fast_Rejection_Scheme/MLPL_Distributions/4ooAllhighest_dist/.ipynb_checkpoints/submission-checkpoint.sh",
+		defined: map[string]string{"job-name": "4ooAllhighest_dist", "mem": "500G", "time": "23:20:00", "chdir": "/tmp",
+			"output": "output-4ooAllhighest_dist.txt"},
+		warns: []string{"--oversubscribe is not supported"}, cpus: "1"},
+	{file: "job_v04.sh", source: "zainabnazari/ppmi matrix_preparation/new_jobs_counts_ir2/job_v04.sh",
+		defined: map[string]string{"job-name": "v04n", "mem": "160G", "time": "02:00:00"}, warns: []string{"--hint is not supported"}, cpus: "1"},
+	{file: "jim_bash.bash", source: "jamesafranke/ViT_clouds scripts/jim_bash.bash",
+		defined: map[string]string{"gpus": "4", "output": "%x_%A.out", "error": "%x_%A.err", "time": "00:30:00"}, cpus: "1"},
+	{file: "urs-test.sh", source: "777pomingzi/URS test.sh", defined: map[string]string{"gpus": "2", "partition": "rtx2080"}, cpus: "1"},
+	{file: "run-gpu4-dist-mahti.sh", source: "CSCfi/pytorch-ddp-examples run-gpu4-dist-mahti.sh",
+		defined: map[string]string{"gpus": "a100:4", "cpus-per-task": "40", "time": "00:15:00", "account": "project_2001659"}, cpus: "40"},
+	{file: "job_test.sl", source: "jajupmochi/graphkit-learn notebooks/else/job_test.sl",
+		defined: map[string]string{"output": "res.txt", "time": "00:10:00", "mem-per-cpu": "100M", "partition": "long"}, cpus: "1"},
+	{file: "slurm_sbatch_sleep.sh", source: "hopefulp/sandbox pypbs/slurm_sbatch_sleep.sh",
+		defined: map[string]string{"job-name": "sleep", "ntasks": "32"}, warns: []string{"--nodelist is not supported"}, cpus: "32"},
+	{file: "exclusive+exclusion.sh", source: "ltaulell/submission_scripts Slurm/exclusive+exclusion.sh",
+		defined: map[string]string{"cpus-per-task": "16", "partition": "Lake-short"},
+		warns:   []string{"--exclusive is not supported", "--exclude is not supported"}, cpus: "16"},
+	// Not an array sbatch takes either (sbatch: "Invalid job array
+	// specification").
+	{file: "array_test.sh", source: "JoshuaHarris391/Finding_TFBS_Fn14_Promoter scripts/array_test.sh",
+		refused: `array_test.sh:7: #SBATCH --array: array "SRR8652107,SRR8652105,SRR8670674,SRR1974202"`},
+	{file: "hpcc-test_job.sh", source: "ucr-hpcc/hpcc_slurm_examples array/test_job.sh",
+		defined: map[string]string{"mem-per-cpu": "1G", "time": "00:15:00", "output": "", "job-name": ""}, cpus: "1"},
+	{file: "amarel-a.sh", source: "cr718c3ramire/CLG2023_AMAREL AMAREL/R4L10^4_test/a.sh",
+		defined: map[string]string{"array": "1-10%10", "job-name": "SM-ARR", "mem": "2G", "time": "2-00:00:00",
+			"output": "R4SlurmN8120-%A.%a.out"}, cpus: "1"},
+	{file: "tbpipeline-submit.sh", source: "zanderharteveld/tbpipeline targets/.../step01/submit.sh",
+		defined: map[string]string{"array": "1-200", "mem": "4G", "ntasks": "1", "output": "/scratch/logs/_output.%A..%a.out"}, cpus: "1"},
+	{file: "abil-pre.sh", source: "ruiying-ocean/Abil scripts/pre.sh",
+		defined: map[string]string{"mem": "100000M", "cpus-per-task": "16", "account": "GEOG024542", "time": "02:00:00"}, cpus: "16"},
+	{file: "sweng-job.sh", source: "dome01polimi/santarsiero_ferrario_sweng_part2 job.sh",
+		defined: map[string]string{"job-name": "run-Singularity-container", "ntasks": "2", "output": "out/%x-%j.out"}, cpus: "2"},
+	{file: "sweng-pt2-job.sh", source: "HliasGit/sweng_proj_pt2 project/job.sh",
+		defined: map[string]string{"ntasks": "2", "account": "a08trb66"}, warns: []string{"--qos is not supported"}, cpus: "2"},
+}
+
+// TestSlurmFacePublicScripts submits batch scripts taken from public
+// repositories through `burst slurm sbatch --test-only -v` (sbatch(1):
+// "Validate the batch script ... No job is actually submitted"): each is
+// accepted with the resources, array, name and output its directives ask
+// for, with one warning per directive burst cannot honour, or refused in
+// one line naming the fix.
+func TestSlurmFacePublicScripts(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join("testdata", "sbatch-public")
+	files, _ := os.ReadDir(dir)
+	if len(files) != len(publicScripts) {
+		t.Errorf("%d scripts in %s, %d in the table: give each its expected outcome", len(files), dir, len(publicScripts))
+	}
+	for _, ps := range publicScripts {
+		t.Run(ps.file, func(t *testing.T) {
+			path, _ := filepath.Abs(filepath.Join(dir, ps.file))
+			r := h.run("slurm", "sbatch", "--test-only", "-v", path)
+			if r.stdout != "" {
+				t.Errorf("--test-only printed on stdout: %q (no job is submitted)", r.stdout)
+			}
+			if ps.refused != "" {
+				if r.code != 2 || !strings.Contains(r.stderr, ps.refused) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("%s (%s): exit %d, %q; want exit 2 and one line with %q", ps.file, ps.source, r.code, r.stderr, ps.refused)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("%s (%s): exit %d: %s", ps.file, ps.source, r.code, r.stderr)
+			}
+			defined := map[string]string{}
+			var warnings []string
+			willRun := ""
+			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+				switch {
+				case strings.HasPrefix(l, "burst: warning: "):
+					warnings = append(warnings, l)
+				case strings.HasPrefix(l, "sbatch: Job "):
+					willRun = l
+				case strings.HasPrefix(l, "sbatch: ") && strings.Contains(l, " : "):
+					k, v, _ := strings.Cut(strings.TrimPrefix(l, "sbatch: "), ":")
+					defined[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				}
+			}
+			for k, want := range ps.defined {
+				if defined[k] != want {
+					t.Errorf("%s (%s): %s %q, want %q (sbatch -v: %v)", ps.file, ps.source, k, defined[k], want, defined)
+				}
+			}
+			for _, w := range ps.warns {
+				if !strings.Contains(strings.Join(warnings, "\n"), w) {
+					t.Errorf("%s (%s): no warning saying %q: %q", ps.file, ps.source, w, warnings)
+				}
+			}
+			for _, w := range warnings {
+				if !strings.Contains(w, "not supported") && !strings.Contains(w, "is not a burst cluster") {
+					t.Errorf("%s: unexpected warning %q", ps.file, w)
+				}
+			}
+			if want := " using " + ps.cpus + " processors on nodes local in partition local"; !strings.HasPrefix(willRun, "sbatch: Job 0 to start at ") || !strings.HasSuffix(willRun, want) {
+				t.Errorf("%s: --test-only said %q, want ...%q", ps.file, willRun, want)
+			}
+		})
+	}
+	// Nothing was submitted.
+	if r := h.mustRun("slurm", "squeue", "-h", "-t", "all"); r.stdout != "" {
+		t.Errorf("--test-only submitted jobs: %q", r.stdout)
+	}
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestParseSbatchArgs: sbatch's command line goes through the same getopt
+// (slurmface.Getopt) as the other Slurm commands: grouped short flags,
+// attached values, prefixes, aliases, options ending at the script.
+func TestParseSbatchArgs(t *testing.T) {
+	a, err := parseSbatchArgs([]string{"-Wc4", "--parsa", "--tasks=2", "-J", "fit", "--mem", "1G", "job.sh", "-c", "8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{"cpus-per-task", "4"}, {"ntasks", "2"}, {"job-name", "fit"}, {"mem", "1G"}}
+	if !a.wait || !a.parsable || !slices.Equal(a.sets, want) || !slices.Equal(a.rest, []string{"job.sh", "-c", "8"}) {
+		t.Errorf("got wait=%v parsable=%v sets=%v rest=%v", a.wait, a.parsable, a.sets, a.rest)
+	}
+	a, err = parseSbatchArgs([]string{"--test-only", "-Q", "--wrap", "true"})
+	if err != nil || !a.testOnly || a.wrap != "true" {
+		t.Errorf("--test-only: %+v, %v", a, err)
+	}
+	for args, msg := range map[string]string{
+		"--parsable=x":  "doesn't allow an argument",
+		"--cpus 4":      "ambiguous",
+		"--frobnicate":  "unrecognized option '--frobnicate'",
+		"-c":            "requires an argument",
+		"-Y":            "invalid option -- 'Y'",
+		"--nodefile=x":  "not supported by burst",
+		"--mem-per-gpu": "requires an argument",
+	} {
+		_, err := parseSbatchArgs(strings.Fields(args))
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.HasPrefix(err.Error(), "sbatch: ") {
+			t.Errorf("sbatch %s: %v, want an error saying %q", args, err, msg)
+		}
+	}
+}

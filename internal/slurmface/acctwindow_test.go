@@ -1,0 +1,127 @@
+package slurmface
+
+import (
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+func TestParseAcctTime(t *testing.T) {
+	now := time.Date(2026, 12, 4, 13, 44, 32, 0, time.Local)
+	day := time.Date(2026, 12, 4, 0, 0, 0, 0, time.Local)
+	for in, want := range map[string]time.Time{
+		"now":                 now,
+		"now-2hours":          now.Add(-2 * time.Hour),
+		"now+30":              now.Add(30 * time.Second),
+		"now-1day":            now.Add(-24 * time.Hour),
+		"now-3weeks":          now.Add(-21 * 24 * time.Hour),
+		"midnight":            day,
+		"today":               day,
+		"noon":                day.Add(12 * time.Hour),
+		"fika":                day.Add(15 * time.Hour),
+		"teatime":             day.Add(16 * time.Hour),
+		"10:30":               day.Add(10*time.Hour + 30*time.Minute),
+		"1:05:09PM":           day.Add(13*time.Hour + 5*time.Minute + 9*time.Second),
+		"2026-11-30":          time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local),
+		"2026-11-30T08:15":    time.Date(2026, 11, 30, 8, 15, 0, 0, time.Local),
+		"2026-11-30T08:15:07": time.Date(2026, 11, 30, 8, 15, 7, 0, time.Local),
+		"1130":                time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local),
+		"113025-07:00":        time.Date(2025, 11, 30, 7, 0, 0, 0, time.Local),
+		"11.30":               time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local),
+		"11/30/25-07:00:01":   time.Date(2025, 11, 30, 7, 0, 1, 0, time.Local),
+	} {
+		got, err := ParseAcctTime(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2"} {
+		if _, err := ParseAcctTime(bad, now); err == nil {
+			t.Errorf("ParseAcctTime(%q) accepted", bad)
+		}
+	}
+}
+
+// TestAcctWindow checks sacct's DEFAULT TIME WINDOW (its manual): which of
+// a job that ended yesterday, one that ended today, one running and one
+// pending each combination of -j, -s, -S and -E lists.
+func TestAcctWindow(t *testing.T) {
+	now := time.Date(2026, 12, 4, 13, 0, 0, 0, time.Local)
+	yesterday := Job{RawID: 1, State: burst.Succeeded, Submit: now.Add(-30 * time.Hour), Start: now.Add(-30 * time.Hour), End: now.Add(-29 * time.Hour)}
+	today := Job{RawID: 2, State: burst.Failed, Submit: now.Add(-3 * time.Hour), Start: now.Add(-3 * time.Hour), End: now.Add(-2 * time.Hour)}
+	running := Job{RawID: 3, State: burst.Running, Submit: now.Add(-40 * time.Hour), Start: now.Add(-40 * time.Hour)}
+	pending := Job{RawID: 4, State: burst.Queued, Submit: now.Add(-time.Minute)}
+	jobs := []Job{yesterday, today, running, pending}
+	for _, tc := range []struct {
+		name, start, end string
+		jobs, states     bool
+		want             []int64
+	}{
+		{name: "plain: since midnight", want: []int64{2, 3, 4}},
+		{name: "-j: since the epoch", jobs: true, want: []int64{1, 2, 3, 4}},
+		{name: "-s: now only", states: true, want: []int64{3, 4}},
+		{name: "-s -S: ended since", states: true, start: "now-2days", end: "now", want: []int64{1, 2, 3, 4}},
+		{name: "-s -S alone: at that time", states: true, start: "now-150minutes", want: []int64{3}},
+		{name: "-S yesterday", start: "now-2days", want: []int64{1, 2, 3, 4}},
+		{name: "-E before today's", end: "now-31hours", start: "now-3days", want: []int64{3}},
+		{name: "-j -s", jobs: true, states: true, want: []int64{1, 2, 3, 4}},
+	} {
+		w, err := DefaultAcctWindow(now, tc.start, tc.end, tc.jobs, tc.states)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []int64
+		for _, j := range jobs {
+			if w.Holds(j) {
+				got = append(got, j.RawID)
+			}
+		}
+		if len(got) != len(tc.want) || len(got) > 0 && !equalIDs(got, tc.want) {
+			t.Errorf("%s: lists %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if _, err := DefaultAcctWindow(now, "now", "now-1hour", false, false); err == nil {
+		t.Error("-S after -E accepted")
+	}
+	if _, err := DefaultAcctWindow(now, "soon", "", false, false); err == nil {
+		t.Error("-S soon accepted")
+	}
+}
+
+func equalIDs(a, b []int64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestNodeOrReason checks %R as squeue's manual has it: the reason for a
+// job pending, failed, out of memory or timed out; the nodes for the
+// others, none for one cancelled before it ran.
+func TestNodeOrReason(t *testing.T) {
+	oom := ended(burst.Failed, nil)
+	oom.OOM = true
+	never := Job{State: burst.Cancelled, Submit: t0, End: t0}
+	for _, tc := range []struct {
+		j          Job
+		wantR, wan string
+	}{
+		{ended(burst.Succeeded, ip(0)), "local-1", "None"},
+		{ended(burst.Cancelled, nil), "local-1", "None"},
+		{ended(burst.Failed, ip(3)), "(NonZeroExitCode)", "NonZeroExitCode"},
+		{ended(burst.Timeout, nil), "(TimeLimit)", "TimeLimit"},
+		{oom, "(OutOfMemory)", "OutOfMemory"},
+		{never, "", "None"},
+		{Job{State: burst.Queued, Dependency: "afterok:3(unfulfilled)"}, "(Dependency)", "Dependency"},
+	} {
+		if got := nodeOrReason(tc.j); got != tc.wantR {
+			t.Errorf("%s job: %%R %q, want %q", tc.j.StateName(), got, tc.wantR)
+		}
+		if got := tc.j.pendingReason(); got != tc.wan {
+			t.Errorf("%s job: %%r %q, want %q", tc.j.StateName(), got, tc.wan)
+		}
+	}
+}
