@@ -137,8 +137,17 @@ func (o *output) hold(buf []byte) (int, error) {
 	return n, nil
 }
 
-// toPack appends b, the whole of a task's output, to its pack file.
+// toPack appends b, the whole of a task's output, to its pack file. The
+// task's own log, which an earlier attempt may have written, is emptied
+// first, as its first byte would have: a reader that follows it sees that
+// its bytes are gone, rather than take them for this attempt's.
 func (o *output) toPack(b []byte) {
+	if o.truncate {
+		if err := os.Truncate(o.path, 0); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			o.err = err
+			return
+		}
+	}
 	from, err := o.pack.append(b)
 	if err != nil {
 		o.err = err

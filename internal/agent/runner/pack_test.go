@@ -246,3 +246,20 @@ func TestPackClosedWhenIdle(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A task run again whose output is packed empties the log its earlier
+// attempt wrote (a follower of that file learns its bytes are gone).
+func TestPackEmptiesAnEarlierAttemptsLog(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "8.out")
+	if err := os.WriteFile(log, []byte("attempt 1, a long output\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, packSpec(dir, 8, "echo attempt 2"))
+	if got := readPacked(t, r.StdoutPacked); got != "attempt 2\n" {
+		t.Errorf("packed %q, want %q", got, "attempt 2\n")
+	}
+	if got := readFile(t, log); got != "" {
+		t.Errorf("the earlier attempt's log still holds %q", got)
+	}
+}
