@@ -109,7 +109,7 @@ func (c *control) batchPaths(j *jobRT, idx int, host string) (string, string) {
 // names them pack-MACHINE plus the log's extension): an agent points a row
 // at nothing else.
 func packOf(log, pack string) bool {
-	return pack != "" && filepath.Dir(pack) == filepath.Dir(log) && filepath.Ext(pack) == filepath.Ext(log) &&
+	return pack != "" && pack == filepath.Clean(pack) && filepath.Dir(pack) == filepath.Dir(log) && filepath.Ext(pack) == filepath.Ext(log) &&
 		strings.HasPrefix(filepath.Base(pack), "pack-")
 }
 
