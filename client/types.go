@@ -96,6 +96,10 @@ type Assignment struct {
 	Queued bool `json:"queued,omitempty"`
 	// Truncate: the log files hold an earlier attempt's output; replace it.
 	Truncate bool `json:"truncate,omitempty"`
+	// Pack: output that is small and ends quickly may go to a pack file
+	// next to Stdout (Stderr) shared with other tasks, instead of a file of
+	// its own; the exit event then says where (TaskEvent.OutPack).
+	Pack bool `json:"pack,omitempty"`
 	// Direct: open Stdout and Stderr at the start and give them to the
 	// process itself, failing if their directory is missing (sbatch's files).
 	Direct bool `json:"direct,omitempty"`
@@ -171,6 +175,12 @@ type TaskEvent struct {
 	// With "exited": where its output ends in those files.
 	OutTo int64 `json:"out_to,omitempty"`
 	ErrTo int64 `json:"err_to,omitempty"`
+	// With "exited", of a task assigned Pack: the pack file its stdout
+	// (stderr) went to instead of its own log, bytes [OutFrom, OutTo)
+	// ([ErrFrom, ErrTo)) of it, written before this event was sent; ""
+	// when its output is in its own log.
+	OutPack string `json:"out_pack,omitempty"`
+	ErrPack string `json:"err_pack,omitempty"`
 	// A pipe stage's own reads and writes, in bytes (its pipes included).
 	ReadBytes  int64 `json:"read_bytes,omitempty"`
 	WroteBytes int64 `json:"wrote_bytes,omitempty"`
@@ -312,7 +322,14 @@ type Result struct {
 	Reason   string      `json:"reason"`
 	Stdout   string      `json:"stdout_path"`
 	Stderr   string      `json:"stderr_path"`
-	Output   *string     `json:"stdout,omitempty"` // with inline=true: the task's stdout (up to 1 MiB)
+	// The byte range of those files that is the task's own, when not the
+	// whole file: a file it appended to (from), or a pack file of the
+	// small outputs of a map's tasks (from and to). To 0: the file's end.
+	StdoutFrom int64   `json:"stdout_from,omitempty"`
+	StdoutTo   int64   `json:"stdout_to,omitempty"`
+	StderrFrom int64   `json:"stderr_from,omitempty"`
+	StderrTo   int64   `json:"stderr_to,omitempty"`
+	Output     *string `json:"stdout,omitempty"` // with inline=true: the task's stdout (up to 1 MiB)
 }
 
 // ResumeOptions change a resumed job's settings; a nil field keeps the

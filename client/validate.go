@@ -100,6 +100,11 @@ func (e *TaskEvent) Validate() error {
 	if e.Signal < 0 || e.Signal > 128 {
 		return fmt.Errorf("%s: signal %d: give 0 to 128", at, e.Signal)
 	}
+	for _, p := range []string{e.OutPack, e.ErrPack} {
+		if len(p) > burst.MaxPathBytes {
+			return fmt.Errorf("%s: a pack path of %d bytes; the limit is %d", at, len(p), burst.MaxPathBytes)
+		}
+	}
 	if len(e.Reason) > burst.MaxReasonBytes {
 		return fmt.Errorf("%s: the reason is %d bytes; the limit is %d", at, len(e.Reason), burst.MaxReasonBytes)
 	}

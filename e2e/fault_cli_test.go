@@ -290,7 +290,9 @@ func TestFaultCLINoInheritedFds(t *testing.T) {
 func TestFaultCLIStreamErrorExitsNonZero(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	id := strings.TrimSpace(h.mustRun("map", "-d", "--", "echo", "out-{}", ":::", "0", "1", "2", "3", "4", "5").stdout)
+	// Each task runs past the second a small output is held for, so that
+	// it gets a file of its own (not a range of its folder's pack file).
+	id := strings.TrimSpace(h.mustRun("map", "-d", "--", "sh", "-c", "echo out-$1; sleep 1.3", "_", "{}", ":::", "0", "1", "2", "3", "4", "5").stdout)
 	if r := h.run("wait", id); r.code != 0 {
 		t.Fatalf("wait:\n%s", r)
 	}

@@ -30,6 +30,27 @@ type mapRecord struct {
 	Reason     string   `json:"reason"`
 	StdoutPath string   `json:"stdout_path"`
 	StderrPath string   `json:"stderr_path"`
+	StdoutFrom int64    `json:"stdout_from"`
+	StdoutTo   int64    `json:"stdout_to"`
+	StderrFrom int64    `json:"stderr_from"`
+	StderrTo   int64    `json:"stderr_to"`
+}
+
+// readRange reads bytes [from, to) of the file at path (to 0: its end), as
+// a task's record places its output: its own log, or its range of a pack
+// file shared with other tasks of the map.
+func readRange(path string, from, to int64) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if to == 0 {
+		to = int64(len(b))
+	}
+	if from > to || to > int64(len(b)) {
+		return b, fmt.Errorf("range [%d, %d) is outside the file's %d bytes", from, to, len(b))
+	}
+	return b[from:to], nil
 }
 
 // mapJob is `burst show -o json` with the task counts.
@@ -288,10 +309,10 @@ func TestMapKeepOrderAndResults(t *testing.T) {
 			t.Errorf("record %d = %+v; want index %d, input [%s], succeeded, exit_code 0, attempt 1", i, rec, i, in[i])
 			continue
 		}
-		if b, err := os.ReadFile(rec.StdoutPath); err != nil || string(b) != "out "+in[i]+"\n" {
+		if b, err := readRange(rec.StdoutPath, rec.StdoutFrom, rec.StdoutTo); err != nil || string(b) != "out "+in[i]+"\n" {
 			t.Errorf("record %d: stdout_path %q holds %q (%v), want %q", i, rec.StdoutPath, b, err, "out "+in[i]+"\n")
 		}
-		if b, err := os.ReadFile(rec.StderrPath); err != nil || string(b) != "err "+in[i]+"\n" {
+		if b, err := readRange(rec.StderrPath, rec.StderrFrom, rec.StderrTo); err != nil || string(b) != "err "+in[i]+"\n" {
 			t.Errorf("record %d: stderr_path %q holds %q (%v), want %q", i, rec.StderrPath, b, err, "err "+in[i]+"\n")
 		}
 	}

@@ -549,6 +549,17 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	})
 }
 
+// packAs is the name under which a task's small output may go to its
+// machine's pack files (runner.Spec.PackAs): the server allows it for its
+// own logs of a map's tasks (Assignment.Pack); a remote task's output is
+// shipped, kept in the server's files.
+func packAs(as client.Assignment, o *opening, machine string) string {
+	if !as.Pack || as.Direct || !as.Truncate || o.remote != nil {
+		return ""
+	}
+	return machine
+}
+
 func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
 
 // launch starts a task's process: with in and out (a pipe's stage) as its
@@ -579,7 +590,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
-		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private),
+		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private), PackAs: packAs(as, o, a.cfg.Machine),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
@@ -811,6 +822,12 @@ func exitEvent(ref client.TaskRef, r runner.Result) client.TaskEvent {
 		Signal: r.Signal, Reason: r.Reason, UserUS: r.UserCPU.Microseconds(), SysUS: r.SysCPU.Microseconds(),
 		MaxRSS: r.MaxRSS, OutBytes: r.OutBytes, ReadBytes: r.ReadBytes, WroteBytes: r.WroteBytes,
 		OutTo: r.StdoutTo, ErrTo: r.StderrTo}
+	if p := r.StdoutPacked; p.Path != "" {
+		ev.OutPack, ev.OutFrom, ev.OutTo = p.Path, p.From, p.To
+	}
+	if p := r.StderrPacked; p.Path != "" {
+		ev.ErrPack, ev.ErrFrom, ev.ErrTo = p.Path, p.From, p.To
+	}
 	if !r.StartedAt.IsZero() {
 		s := r.StartedAt.UTC()
 		ev.StartedAt = &s

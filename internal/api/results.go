@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
+	"github.com/burst-sh/burst/internal/tasklog"
 )
 
 // maxInline bounds the stdout a results request returns inline per task.
@@ -89,8 +89,9 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		case row != nil:
 			res.State, res.Attempt, res.ExitCode, res.Reason = row.State, row.Attempt, row.ExitCode, row.Reason
 			res.Stdout, res.Stderr = row.Stdout, row.Stderr
+			res.StdoutFrom, res.StdoutTo, res.StderrFrom, res.StderrTo = row.StdoutFrom, row.StdoutTo, row.StderrFrom, row.StderrTo
 			if inline && row.State.Terminal() {
-				res.Output = readInline(row.Stdout)
+				res.Output = readInline(row.Stdout, row.StdoutFrom, row.StdoutTo)
 			}
 		case j.CancelRequested || j.State.Terminal():
 			res.State = burst.Cancelled
@@ -114,8 +115,8 @@ func streamFailed(w http.ResponseWriter, r *http.Request) func(format string, a 
 	}
 }
 
-func readInline(path string) *string {
-	f, err := os.Open(path)
+func readInline(path string, from, to int64) *string {
+	f, err := tasklog.Open(path, from, to)
 	if err != nil {
 		return nil
 	}
@@ -161,7 +162,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		fresh = false
 		switch {
 		case row != nil && row.State.Terminal():
-			if err := copyFile(w, row.Stdout, buf); err != nil {
+			if err := copyFile(w, row.Stdout, row.StdoutFrom, row.StdoutTo, buf); err != nil {
 				var re *readError
 				if !errors.As(err, &re) {
 					return // the client went away
@@ -207,12 +208,15 @@ func noFile(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
-// copyFile copies the file at path to w; a file that does not exist (a
-// task that wrote nothing, output removed) is empty. An error of the file
-// is a *readError, one of w is not.
-func copyFile(w io.Writer, path string, buf []byte) error {
-	f, err := os.Open(path)
-	if noFile(err) || path == "" {
+// copyFile copies bytes [from, to) of the file at path (to 0: its end) to
+// w; a file that does not exist (a task that wrote nothing, output removed)
+// is empty. An error of the file is a *readError, one of w is not.
+func copyFile(w io.Writer, path string, from, to int64, buf []byte) error {
+	if path == "" {
+		return nil
+	}
+	f, err := tasklog.Open(path, from, to)
+	if noFile(err) {
 		return nil
 	}
 	if err != nil {
@@ -230,7 +234,7 @@ func (e *readError) Error() string { return e.err.Error() }
 
 // readerOnly marks the errors of a file read as readErrors (and hides its
 // WriteTo, so that io.CopyBuffer reads through Read).
-type readerOnly struct{ f *os.File }
+type readerOnly struct{ f io.Reader }
 
 func (r readerOnly) Read(p []byte) (int, error) {
 	n, err := r.f.Read(p)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/tasklog"
 )
 
 // mapOutput says what a map's follower prints of its tasks' output.
@@ -218,13 +219,15 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	}
 	for _, s := range []struct {
 		name, path string
+		from, to   int64
 		w          io.Writer
-	}{{"stdout", t.Stdout, p.stdout}, {"stderr", t.Stderr, p.stderr}} {
+	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, p.stdout}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, p.stderr}} {
 		w := &countWriter{w: p.trackNewline(s.w)}
 		if p.local && s.path != "" {
-			err := copyLocal(s.path, w)
+			err := copyLocal(s.path, s.from, s.to, w)
 			// No file: the task wrote nothing (its files are made at its
-			// first byte, and are complete before its end is reported).
+			// first byte, its pack range written, before its end is
+			// reported).
 			// Asking the server would cost two requests per silent task.
 			if err == nil || errors.Is(err, fs.ErrNotExist) {
 				continue
@@ -239,9 +242,10 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	return nil
 }
 
-// copyLocal copies the file at path to w.
-func copyLocal(path string, w io.Writer) error {
-	f, err := os.Open(path)
+// copyLocal copies bytes [from, to) of the file at path (to 0: its end) to
+// w.
+func copyLocal(path string, from, to int64, w io.Writer) error {
+	f, err := tasklog.Open(path, from, to)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,10 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		Truncate: (t.row.Attempt <= 1 || spec.Map != nil) && spec.Stdout == "" && spec.Stderr == "",
 		Inputs:   t.job.taskInputs(t.row.Index),
 	}
+	// A map's tasks print little, each: their output may share a pack file
+	// (internal/agent/runner/pack.go) instead of a file each, whose creation
+	// cost more than running them.
+	a.Pack = a.Truncate && spec.Map != nil
 	if b := spec.Batch; b != nil && !spec.Native {
 		// sbatch's files: opened at the start, truncated unless
 		// --open-mode=append; a task run again appends, as Slurm reopens a
@@ -69,6 +73,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		res := p.Stages[st].Resources
 		a.Argv, a.Res, a.Pipe = p.Stages[st].Argv, &res, t.pipe
 		a.Truncate = true // a pipe restarts whole: its logs start afresh
+		a.Pack = false
 	}
 	if t.machine.row.Remote {
 		c.remoteAssignment(t, &a)

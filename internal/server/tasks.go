@@ -104,6 +104,15 @@ func (c *control) batchPaths(j *jobRT, idx int, host string) (string, string) {
 	return expandPattern(out, info), expandPattern(errp, info)
 }
 
+// packOf says whether pack, reported by an agent as where a task's output
+// went, is a pack file beside the task's log (internal/agent/runner/pack.go
+// names them pack-MACHINE plus the log's extension): an agent points a row
+// at nothing else.
+func packOf(log, pack string) bool {
+	return pack != "" && pack == filepath.Clean(pack) && filepath.Dir(pack) == filepath.Dir(log) && filepath.Ext(pack) == filepath.Ext(log) &&
+		strings.HasPrefix(filepath.Base(pack), "pack-")
+}
+
 // dispatch takes the next task of j for machine m, nil when none is left
 // to run (the result cache ended or parked the rest: cache.go). Called
 // with s.mu held.
@@ -218,6 +227,14 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
+	if !m.row.Remote { // small output kept in a pack file: its range there
+		if packOf(row.Stdout, ev.OutPack) {
+			row.Stdout, row.StdoutFrom = ev.OutPack, ev.OutFrom
+		}
+		if packOf(row.Stderr, ev.ErrPack) {
+			row.Stderr, row.StderrFrom = ev.ErrPack, ev.ErrFrom
+		}
+	}
 	row.CostUSD = float64(t.nusd) / 1e9
 	b.recordOutputs(t, ev)
 	b.recordStackChanges(t, ev) // stack_commit.go

@@ -29,15 +29,18 @@ type output struct {
 	written  atomic.Int64 // bytes written to the file
 	direct   bool         // the child writes to the file itself (newDirect)
 	start    int64        // a direct file's size when the task started
+	pack     *pack        // where small output goes (pack.go); nil: always the file
+	packed   Packed       // where it went, once done is closed
 }
 
-// newOutput returns the write end to give the child and the copier.
-func newOutput(path string, truncate bool, private string) (*os.File, *output, error) {
+// newOutput returns the write end to give the child and the copier. With
+// pack, output that is small and quick goes there instead (pack.go).
+func newOutput(path string, truncate bool, private string, pack *pack) (*os.File, *output, error) {
 	r, w, err := outputPipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{})}
+	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{}), pack: pack}
 	go o.copy()
 	return w, o, nil
 }
@@ -73,9 +76,23 @@ func (o *output) copy() {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	n, err := o.r.Read(buf)
-	if n == 0 && err != nil {
-		return // no output: no file
+	var n int
+	var err error
+	if o.pack != nil {
+		n, err = o.hold(buf)
+		if err != nil { // the end of its output (or of the wait for it): all held
+			if n > 0 {
+				o.toPack(buf[:n])
+			}
+			return
+		}
+		// Too much, or too long: to its own file, from the first byte.
+	}
+	if n == 0 {
+		n, err = o.r.Read(buf)
+		if n == 0 && err != nil {
+			return // no output: no file
+		}
 	}
 	f, err := openLog(o.path, o.truncate, o.private)
 	if err != nil {
@@ -96,6 +113,48 @@ func (o *output) copy() {
 		o.err = err
 		io.Copy(io.Discard, o.r)
 	}
+}
+
+// hold reads the task's output into buf until its end (err is io.EOF, or
+// os.ErrClosed when wait gave up on it), until buf is full or until
+// spillAfter has passed (err nil: what it holds goes to the file).
+func (o *output) hold(buf []byte) (int, error) {
+	if o.r.SetReadDeadline(time.Now().Add(spillAfter)) != nil {
+		return 0, nil // not pollable (never so for outputPipe's): no holding
+	}
+	n := 0
+	for n < len(buf) {
+		m, err := o.r.Read(buf[n:])
+		n += m
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	o.r.SetReadDeadline(time.Time{})
+	return n, nil
+}
+
+// toPack appends b, the whole of a task's output, to its pack file. The
+// task's own log, which an earlier attempt may have written, is emptied
+// first, as its first byte would have: a reader that follows it sees that
+// its bytes are gone, rather than take them for this attempt's.
+func (o *output) toPack(b []byte) {
+	if o.truncate {
+		if err := os.Truncate(o.path, 0); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			o.err = err
+			return
+		}
+	}
+	from, err := o.pack.append(b)
+	if err != nil {
+		o.err = err
+		return
+	}
+	o.written.Add(int64(len(b)))
+	o.packed = Packed{Path: o.pack.path, From: from, To: from + int64(len(b))}
 }
 
 // newDirect opens path for the child to write to itself, as sbatch's
@@ -169,9 +228,23 @@ func (o *output) wait(limit time.Duration) {
 
 // openOutputs prepares stdout and stderr (one pipe when both go to the same
 // file).
-func openOutputs(outPath, errPath string, truncate, direct bool, private string) (stdout, stderr *os.File, outs []*output, err error) {
+// With packAs (the machine's name), small output goes to pack files
+// (pack.go), which the caller releases (releasePacks) once the task ended.
+func openOutputs(outPath, errPath string, truncate, direct bool, private, packAs string) (stdout, stderr *os.File, outs []*output, err error) {
 	open := func(path string, truncate bool) (*os.File, *output, error) {
-		return newOutputOrNull(path, truncate, private)
+		if path == "" {
+			f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			return f, nil, err
+		}
+		var p *pack
+		if packAs != "" {
+			p = acquirePack(packPath(path, packAs), private)
+		}
+		f, o, err := newOutput(path, truncate, private, p)
+		if err != nil && p != nil {
+			p.release()
+		}
+		return f, o, err
 	}
 	if direct {
 		open = func(path string, truncate bool) (*os.File, *output, error) {
@@ -195,6 +268,7 @@ func openOutputs(outPath, errPath string, truncate, direct bool, private string)
 	stderr, o2, err := open(errPath, truncate)
 	if err != nil {
 		stdout.Close()
+		releasePacks(outs)
 		return nil, nil, nil, err
 	}
 	if o2 != nil {
@@ -203,12 +277,14 @@ func openOutputs(outPath, errPath string, truncate, direct bool, private string)
 	return stdout, stderr, outs, nil
 }
 
-func newOutputOrNull(path string, truncate bool, private string) (*os.File, *output, error) {
-	if path == "" {
-		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		return f, nil, err
+// releasePacks gives back the pack files of outs, once their copiers are
+// done (or were never started).
+func releasePacks(outs []*output) {
+	for _, o := range outs {
+		if o.pack != nil {
+			o.pack.release()
+		}
 	}
-	return newOutput(path, truncate, private)
 }
 
 // lostOutput says why some of a task's output could not be saved, or "":

@@ -48,6 +48,11 @@ type Spec struct {
 	// Private, when set, is a directory no Direct output file may be in,
 	// whatever links its path goes through (burst's own $BURST_HOME).
 	Private string
+	// PackAs, when set (the machine's name), lets output that is small
+	// and quick go to the pack file of Stdout's (Stderr's) directory
+	// instead of a file of its own: the Result says where (pack.go). For
+	// burst's own logs, started afresh (Truncate), not Direct.
+	PackAs string
 
 	// In and Out, when set, are the child's stdin and stdout (a pipe, a
 	// socket, a file: a stage of a pipe), instead of /dev/null and the
@@ -93,6 +98,9 @@ type Result struct {
 	// StdoutTo and StderrTo are where its output ends in its Direct files
 	// (their sizes when it ended); 0 for other outputs.
 	StdoutTo, StderrTo int64
+	// StdoutPacked and StderrPacked say where its output was kept when it
+	// went to a pack file rather than its log (Spec.PackAs); Path "" else.
+	StdoutPacked, StderrPacked Packed
 	// With Spec.IOStats: bytes the process (and whatever shared its
 	// descriptors) read from In and wrote to Out, where these are regular
 	// files; 0 otherwise.
@@ -160,7 +168,7 @@ func Start(spec Spec) (*Task, error) {
 	if spec.Out != nil {
 		outPath = ""
 	}
-	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct, spec.Private)
+	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct, spec.Private, spec.PackAs)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +182,7 @@ func Start(spec Spec) (*Task, error) {
 	stdin := spec.In
 	if stdin == nil {
 		if stdin, err = devNull(); err != nil {
+			go (&Task{outs: outs}).flushOutputs() // its pipes close as this returns
 			return nil, err
 		}
 	}
@@ -447,14 +456,33 @@ func (t *Task) failStart(err error, stderr *os.File) {
 	t.exited = true
 	go func() { // Start closes the pipes' write ends on its way out
 		t.flushOutputs()
+		t.packedInto(&t.res)
 		close(t.done)
 	}()
 }
 
-// flushOutputs waits until the task's output is in its files.
+// flushOutputs waits until the task's output is in its files (or its
+// pack), and gives back its packs.
 func (t *Task) flushOutputs() {
 	for _, o := range t.outs {
 		o.wait(2 * time.Second)
+	}
+	releasePacks(t.outs)
+}
+
+// packedInto records in r where the task's packed outputs went (one output
+// is both streams' when they share a file).
+func (t *Task) packedInto(r *Result) {
+	for _, o := range t.outs {
+		if o.packed.Path == "" {
+			continue
+		}
+		if o.path == t.spec.Stdout && t.spec.Out == nil {
+			r.StdoutPacked = o.packed
+		}
+		if o.path == t.spec.Stderr {
+			r.StderrPacked = o.packed
+		}
 	}
 }
 
@@ -844,6 +872,7 @@ func (t *Task) wait() {
 			}
 		}
 	}
+	t.packedInto(&r)
 	if why, machine := lostOutput(t.outs); why != "" && (r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
 		r.State, r.Reason = burst.Failed, why // output.go
 		if machine {
