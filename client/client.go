@@ -281,7 +281,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		var err error
 		if a, ok := body.(interface{ AppendJSON([]byte) ([]byte, error) }); ok {
-			b, err = a.AppendJSON(make([]byte, 0, 512)) // a Report: see wirefast.go
+			b, err = a.AppendJSON(make([]byte, 0, 4096)) // a Report: see wirefast.go
 		} else {
 			b, err = json.Marshal(body)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -117,4 +118,43 @@ func FuzzAppendJSON(f *testing.F) {
 		r := Report{Machine: path, BootID: extra, Events: []TaskEvent{ev, {}}, SentAt: &at}
 		wantSameAsMarshal(t, &r, r.AppendJSON)
 	})
+}
+
+// benchMessages are a lease's answer and a report of 10 tasks of a map of
+// `true`: what an agent and its server exchange every few milliseconds.
+func benchMessages() (*Leased, *Report) {
+	at := time.Date(2026, 12, 4, 16, 43, 21, 123456789, time.UTC)
+	zero := 0
+	l := &Leased{Seq: 42, Cancel: []TaskRef{}}
+	r := &Report{Machine: "local-1", BootID: "5f0c2b1e9a7d4c3b", SentAt: &at}
+	for i := range 10 {
+		ref := TaskRef{Job: 2, Index: 100 + i, Attempt: 1}
+		l.Tasks = append(l.Tasks, Assignment{TaskRef: ref, Argv: []string{"true", strconv.Itoa(100 + i)},
+			Stdout: "/home/u/.burst/logs/2/" + strconv.Itoa(100+i) + ".out", Stderr: "/home/u/.burst/logs/2/" + strconv.Itoa(100+i) + ".err", Queued: true})
+		r.Events = append(r.Events, TaskEvent{TaskRef: ref, Kind: EventExited, PID: 30000 + i, PIDStart: 123456789,
+			State: burst.Succeeded, ExitCode: &zero, StartedAt: &at, EndedAt: &at, UserUS: 310, SysUS: 620, MaxRSS: 1 << 20})
+	}
+	return l, r
+}
+
+func BenchmarkWire(b *testing.B) {
+	l, r := benchMessages()
+	for _, c := range []struct {
+		name string
+		fn   func() ([]byte, error)
+	}{
+		{"Leased/json.Marshal", func() ([]byte, error) { return json.Marshal(l) }},
+		{"Leased/AppendJSON", func() ([]byte, error) { return l.AppendJSON(make([]byte, 0, 4096)) }},
+		{"Report/json.Marshal", func() ([]byte, error) { return json.Marshal(r) }},
+		{"Report/AppendJSON", func() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 4096)) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

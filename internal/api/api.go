@@ -415,7 +415,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	if a, ok := v.(jsonAppender); ok {
-		if b, err := a.AppendJSON(make([]byte, 0, 512)); err == nil {
+		if b, err := a.AppendJSON(make([]byte, 0, 4096)); err == nil {
 			w.WriteHeader(status)
 			w.Write(append(b, '\n')) // as json.Encoder ends a value
 			return
