@@ -36,37 +36,13 @@ func (l *Leased) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, jobs...)
 		b = append(b, ',')
 	}
-	b = append(b, `"tasks":`...)
-	if l.Tasks == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range l.Tasks {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = l.Tasks[i].appendJSON(b); err != nil {
-				return b, err
-			}
-		}
-		b = append(b, ']')
+	b, err := appendArray(append(b, `"tasks":`...), l.Tasks, (*Assignment).appendJSON)
+	if err != nil {
+		return b, err
 	}
-	b = append(b, `,"cancel":`...)
-	if l.Cancel == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range l.Cancel {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '{')
-			b = l.Cancel[i].appendFields(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b, _ = appendArray(append(b, `,"cancel":`...), l.Cancel, func(r *TaskRef, b []byte) ([]byte, error) {
+		return append(r.appendFields(append(b, '{')), '}'), nil
+	})
 	if l.Exit {
 		b = append(b, `,"exit":true`...)
 	}
@@ -79,29 +55,35 @@ func (r *Report) AppendJSON(b []byte) ([]byte, error) {
 	b = appendString(b, r.Machine)
 	b = append(b, `,"boot_id":`...)
 	b = appendString(b, r.BootID)
-	b = append(b, `,"events":`...)
-	if r.Events == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Events {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = r.Events[i].appendJSON(b); err != nil {
-				return b, err
-			}
-		}
-		b = append(b, ']')
+	b, err := appendArray(append(b, `,"events":`...), r.Events, (*TaskEvent).appendJSON)
+	if err != nil {
+		return b, err
 	}
 	if r.SentAt != nil {
-		var err error
 		if b, err = appendTime(append(b, `,"sent_at":`...), *r.SentAt); err != nil {
 			return b, err
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendArray appends list as a JSON array (null when nil), each element
+// by each.
+func appendArray[T any](b []byte, list []T, each func(*T, []byte) ([]byte, error)) ([]byte, error) {
+	if list == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = each(&list[i], b); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // appendFields appends the fields of r, with no braces (it is embedded).
