@@ -10,8 +10,8 @@ import (
 // The two messages an agent and its server exchange for every few tasks
 // of a map, a lease's answer (Leased) and a report (Report), are written
 // by hand: encoding/json's reflection, and the check and compaction of
-// what each MarshalJSON returns, cost about a tenth of the server's CPU
-// and a twentieth of the agent's in a map of `true`. AppendJSON writes
+// what each MarshalJSON returns, cost 6-7% of the server's CPU and 2-3% of
+// the agent's in a map of `true` (BenchmarkWire: 3-6x faster here). AppendJSON writes
 // the same bytes as json.Marshal (TestAppendJSONMatchesMarshal,
 // FuzzAppendJSON); a part that is not the common case (a task with a
 // pipe, resources or inputs of its own, a string that is not UTF-8, an
