@@ -285,7 +285,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	var b []byte
 	if body != nil {
 		var err error
-		if b, err = json.Marshal(body); err != nil {
+		if a, ok := body.(interface{ AppendJSON([]byte) ([]byte, error) }); ok {
+			b, err = a.AppendJSON(make([]byte, 0, 4096)) // a Report: see wirefast.go
+		} else {
+			b, err = json.Marshal(body)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -368,6 +368,12 @@ func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http
 	}
 }
 
+// jsonAppender is a message that writes its own JSON (client.Leased: a
+// lease's answer, once every few tasks).
+type jsonAppender interface {
+	AppendJSON([]byte) ([]byte, error)
+}
+
 // unauthorized is the body of a 401.
 const unauthorized = "missing or wrong token: send \"Authorization: Bearer TOKEN\" with the server's token, " +
 	"which the user who runs the server finds in the file token of its BURST_HOME (docs/api.md, Authentication)"
@@ -408,6 +414,14 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if a, ok := v.(jsonAppender); ok {
+		if b, err := a.AppendJSON(make([]byte, 0, 4096)); err == nil {
+			w.WriteHeader(status)
+			w.Write(append(b, '\n')) // as json.Encoder ends a value
+			return
+		}
+		// What json.Marshal refuses too: its error, as below.
+	}
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
