@@ -204,7 +204,35 @@ func writeBlob(w http.ResponseWriter, r *http.Request, rd *BlobRead, err error, 
 	// A cut answer shows as a short body (Content-Length), never a
 	// long one: the copy stops at the length announced. Over plain TCP
 	// the response's ReadFrom sends the store's *os.File under the
-	// LimitedReader by sendfile(2); over the local unix socket and TLS
-	// it is copied (32 KiB writes).
-	io.Copy(w, io.LimitReader(rd.Body, rd.Size-rd.Offset))
+	// LimitedReader by sendfile(2); over the local unix socket it is
+	// copied (32 KiB writes; a client there takes the file itself,
+	// blobs_fd.go); over TLS, in chunks whose records go out in one
+	// write each (BatchConn).
+	body := io.LimitReader(rd.Body, rd.Size-rd.Offset)
+	bc := batchConnOf(r.Context())
+	if bc == nil {
+		io.Copy(w, body)
+		return
+	}
+	if bc.setBatch(true) != nil {
+		return
+	}
+	defer bc.setBatch(false)
+	rc := http.NewResponseController(w)
+	buf := make([]byte, blobChunk)
+	for {
+		n, err := io.ReadFull(body, buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil || rc.Flush() != nil || bc.flush() != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
+
+// blobChunk is how much of a blob writeBlob reads and writes at a time
+// over TLS.
+const blobChunk = 256 << 10
