@@ -13,7 +13,8 @@
 set -eu
 old=$1 new=$2 size=${3:-1G} rounds=${4:-3}
 work=$(mktemp -d /tmp/burst-stage-cpu.XXXXXX)
-trap 'for h in "$work"/h-*; do BURST_HOME=$h "$old" server stop >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
+# Each home's server and its local agent are stopped by the build that started them.
+trap 'BURST_HOME=$work/h-old "$old" server stop --all >/dev/null 2>&1; BURST_HOME=$work/h-new "$new" server stop --all >/dev/null 2>&1; rm -rf "$work"' EXIT
 head -c "$size" /dev/urandom > "$work/big.bin"
 n=$(stat -c %s "$work/big.bin")
 cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
