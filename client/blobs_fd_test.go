@@ -3,13 +3,18 @@ package client_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,5 +158,54 @@ func TestPassFileRefused(t *testing.T) {
 	}
 	if blobs, _ := held(t, h); len(blobs) != 1 || filepath.Base(blobs[0]) != want.Digest[7:] {
 		t.Fatalf("held %v, want the one blob %s", blobs, want.Digest)
+	}
+}
+
+// A server that does not switch (a version before the upgrade: it takes
+// the upgraded request for an empty body and refuses it) gets the file's
+// bytes streamed instead, and the upload succeeds.
+func TestPassFileFallsBackToBytes(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	sock := filepath.Join(t.TempDir(), "old.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upgrades, streamed atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"blobs":[{"stream":true}]}`))
+	})
+	mux.HandleFunc("POST /v1/blobs", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			upgrades.Add(1)
+		}
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		size, _ := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+		d := "sha256:" + hex.EncodeToString(h.Sum(nil))
+		if n != size || r.Trailer.Get(client.BlobDigestTrailer) != d {
+			w.WriteHeader(400)
+			w.Write([]byte(`{"error":"short or wrong body"}`))
+			return
+		}
+		streamed.Add(1)
+		fmt.Fprintf(w, `{"digest":%q,"size":%d}`, d, n)
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	cl, err := client.New("unix://"+sock, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want, _ := randomFile(t, filepath.Join(dir, "a.bin"), 300000)
+	got, err := cl.UploadFile(context.Background(), filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput})
+	if err != nil || got != want {
+		t.Fatalf("upload to a server that does not switch: %+v, %v; want %+v", got, err, want)
+	}
+	if upgrades.Load() != 1 || streamed.Load() != 1 {
+		t.Fatalf("the server saw %d upgrade requests and %d whole streams, want 1 and 1", upgrades.Load(), streamed.Load())
 	}
 }
