@@ -307,7 +307,7 @@ var filesRead atomic.Int64
 // the two agree. A cut send is sent again from the start (the server kept
 // nothing of it).
 func (c *Client) streamBlob(ctx context.Context, path string, size int64, who BlobPut) (BlobRef, error) {
-	if ref, sent, err := c.putFD(ctx, path, size, who); sent {
+	if ref, sent, err := c.putFD(ctx, path, size, "", who); sent {
 		return ref, err // on the server's host: passed as a file (blobs_fd.go)
 	}
 	q := who.Query()
@@ -389,6 +389,12 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 		}
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
 		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
+	}
+	if got, sent, err := c.putFD(ctx, path, ref.Size, ref.Digest, who); sent {
+		if err == nil && got != ref {
+			err = fmt.Errorf("the server stored %s (%d bytes) for %s (%d bytes): %w", got.Digest, got.Size, ref.Digest, ref.Size, ErrBlobMismatch)
+		}
+		return err // on the server's host: passed as a file (blobs_fd.go)
 	}
 	blobPath := "/v1/blobs/" + ref.Digest + "?" + q.Encode()
 	return c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {

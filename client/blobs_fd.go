@@ -83,7 +83,10 @@ func (ep *endpoint) upgradeFD(ctx context.Context, method, path string) (*net.Un
 // (POST /v1/blobs upgraded), which names it by its own hash. sent is false
 // when the file was not passed, or no answer came for it (the caller sends
 // the bytes instead: a store of the same bytes twice keeps one blob).
-func (c *Client) putFD(ctx context.Context, path string, size int64, who BlobPut) (ref BlobRef, sent bool, err error) {
+//
+// A digest given (the file was hashed before) is what the server's hash
+// must be: another is refused and nothing kept.
+func (c *Client) putFD(ctx context.Context, path string, size int64, digest string, who BlobPut) (ref BlobRef, sent bool, err error) {
 	ep := c.conn.ep.Load()
 	if ep.unix == "" {
 		return BlobRef{}, false, nil
@@ -95,6 +98,9 @@ func (c *Client) putFD(ctx context.Context, path string, size int64, who BlobPut
 	defer f.Close()
 	q := who.Query()
 	q.Set("size", strconv.FormatInt(size, 10))
+	if digest != "" {
+		q.Set("digest", digest)
+	}
 	uc, br, _, err := ep.upgradeFD(ctx, "POST", "/v1/blobs?"+q.Encode())
 	if err != nil || uc == nil {
 		// Not switched: a server of a version before the upgrade took the

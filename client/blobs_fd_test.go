@@ -73,9 +73,9 @@ func TestFetchPassedFileChecked(t *testing.T) {
 	}
 }
 
-// passFile asks POST /v1/blobs upgraded over the socket, claiming size,
-// and passes f: the answer's status and body.
-func passFile(t *testing.T, h home.Home, size int64, f *os.File) (int, string) {
+// passFile asks POST /v1/blobs upgraded over the socket, claiming size
+// (and digest, unless ""), and passes f: the answer's status and body.
+func passFile(t *testing.T, h home.Home, size int64, digest string, f *os.File) (int, string) {
 	t.Helper()
 	tok, err := h.ReadToken()
 	if err != nil {
@@ -88,7 +88,11 @@ func passFile(t *testing.T, h home.Home, size int64, f *os.File) (int, string) {
 	defer c.Close()
 	uc := c.(*net.UnixConn)
 	uc.SetDeadline(time.Now().Add(30 * time.Second))
-	req, _ := http.NewRequest("POST", "http://unix/v1/blobs?project=default&kind=input&size="+strconv.FormatInt(size, 10), nil)
+	q := "project=default&kind=input&size=" + strconv.FormatInt(size, 10)
+	if digest != "" {
+		q += "&digest=" + digest
+	}
+	req, _ := http.NewRequest("POST", "http://unix/v1/blobs?"+q, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", fdpass.Upgrade)
@@ -116,9 +120,9 @@ func passFile(t *testing.T, h home.Home, size int64, f *os.File) (int, string) {
 	return ans.StatusCode, b.String()
 }
 
-// A passed file that is not a regular file (a pipe), or not of the size
-// claimed, is refused with what to do, and nothing of it is kept; a good
-// one is stored under the hash of its bytes.
+// A passed file that is not a regular file (a pipe), not of the size
+// claimed, or not of the digest claimed, is refused with what to do, and
+// nothing of it is kept; a good one is stored under the hash of its bytes.
 func TestPassFileRefused(t *testing.T) {
 	h, _ := uploadServer(t)
 	dir := t.TempDir()
@@ -134,17 +138,20 @@ func TestPassFileRefused(t *testing.T) {
 	}
 	defer pr.Close()
 	defer pw.Close()
+	other := "sha256:" + strings.Repeat("0", 64)
 	for _, c := range []struct {
-		name string
-		size int64
-		f    *os.File
-		want string
+		name   string
+		size   int64
+		digest string
+		f      *os.File
+		want   string
 	}{
-		{"a pipe", 5, pr, "not a regular file"},
-		{"a short claim", want.Size - 1, f, "changed"},
-		{"a long claim", want.Size + 1, f, "changed"},
+		{"a pipe", 5, "", pr, "not a regular file"},
+		{"a short claim", want.Size - 1, "", f, "changed"},
+		{"a long claim", want.Size + 1, "", f, "changed"},
+		{"another digest", want.Size, other, f, "changed since it was hashed"},
 	} {
-		status, body := passFile(t, h, c.size, c.f)
+		status, body := passFile(t, h, c.size, c.digest, c.f)
 		if status != 400 || !strings.Contains(body, c.want) {
 			t.Errorf("%s: %d %s; want 400 saying %q", c.name, status, body, c.want)
 		}
@@ -152,7 +159,7 @@ func TestPassFileRefused(t *testing.T) {
 			t.Fatalf("%s: kept %v %v", c.name, blobs, tmp)
 		}
 	}
-	status, body := passFile(t, h, want.Size, f)
+	status, body := passFile(t, h, want.Size, want.Digest, f)
 	if status != 200 || !strings.Contains(body, want.Digest) {
 		t.Fatalf("a good file: %d %s; want 200 naming %s", status, body, want.Digest)
 	}

@@ -22,7 +22,8 @@ type Blobs interface {
 	PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error)
 	// PutFile is PutStreamed for a file passed by a client on this host
 	// (blobs_fd.go): the server's own hash of what it read names it.
-	PutFile(ctx context.Context, who client.BlobPut, size int64, f *os.File) (client.BlobRef, error)
+	// A digest given must be the hash of what was read.
+	PutFile(ctx context.Context, who client.BlobPut, size int64, digest string, f *os.File) (client.BlobRef, error)
 	BlobDone(ctx context.Context, who client.BlobPut, ref client.BlobRef) error
 	ReadBlob(ctx context.Context, digest string, offset int64) (*BlobRead, error)
 	StorageInfo(ctx context.Context) (*client.StorageInfo, error)

@@ -88,7 +88,8 @@ func (a *connAnswer) send(w io.Writer) error {
 }
 
 // putFD is POST /v1/blobs upgraded: the client passes its file, the
-// server stores it (Blobs.PutFile) and answers as the route does.
+// server stores it (Blobs.PutFile; the query's digest, when given, is what
+// it must hash to) and answers as the route does.
 func putFD(w http.ResponseWriter, r *http.Request, b Blobs) {
 	who, size, err := blobWhoSize(r, "a blob passed as a file")
 	if err != nil {
@@ -108,7 +109,7 @@ func putFD(w http.ResponseWriter, r *http.Request, b Blobs) {
 		return
 	}
 	defer f.Close()
-	ref, err := b.PutFile(r.Context(), who, size, f)
+	ref, err := b.PutFile(r.Context(), who, size, r.URL.Query().Get("digest"), f)
 	if err != nil {
 		writeErr(a, err)
 		return

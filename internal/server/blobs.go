@@ -254,13 +254,17 @@ func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64
 // write, named by that hash. The file must be a regular file of size
 // bytes, unchanged (size, modification and change times) from before the
 // first byte was read to after the last: one written meanwhile is
-// refused and nothing is kept.
-func (s *Server) PutFile(ctx context.Context, who client.BlobPut, size int64, f *os.File) (client.BlobRef, error) {
+// refused and nothing is kept. A digest given (the client hashed the file
+// before) must be the hash of what was read, else nothing is kept either.
+func (s *Server) PutFile(ctx context.Context, who client.BlobPut, size int64, digest string, f *os.File) (client.BlobRef, error) {
 	before, err := fdpass.Regular(f, size)
 	if err != nil {
 		return client.BlobRef{}, badRequest("%v", err)
 	}
-	return s.putNamed(ctx, who, size, io.NewSectionReader(f, 0, size), func(string) error {
+	return s.putNamed(ctx, who, size, io.NewSectionReader(f, 0, size), func(d string) error {
+		if digest != "" && d != digest {
+			return badRequest("the file passed hashes to %s, not %s: it changed since it was hashed: nothing was kept; send it again", d, digest)
+		}
 		after, err := fdpass.Regular(f, size)
 		if err != nil || !fdpass.Same(before, after) {
 			return badRequest("the file changed while it was read: nothing was kept; send it again once it is written")
