@@ -307,6 +307,9 @@ var filesRead atomic.Int64
 // the two agree. A cut send is sent again from the start (the server kept
 // nothing of it).
 func (c *Client) streamBlob(ctx context.Context, path string, size int64, who BlobPut) (BlobRef, error) {
+	if ref, sent, err := c.putFD(ctx, path, size, "", who); sent {
+		return ref, err // on the server's host: passed as a file (blobs_fd.go)
+	}
 	q := who.Query()
 	q.Set("size", strconv.FormatInt(size, 10))
 	blobPath := "/v1/blobs?" + q.Encode()
@@ -387,6 +390,12 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
 		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
 	}
+	if got, sent, err := c.putFD(ctx, path, ref.Size, ref.Digest, who); sent {
+		if err == nil && got != ref {
+			err = fmt.Errorf("the server stored %s (%d bytes) for %s (%d bytes): %w", got.Digest, got.Size, ref.Digest, ref.Size, ErrBlobMismatch)
+		}
+		return err // on the server's host: passed as a file (blobs_fd.go)
+	}
 	blobPath := "/v1/blobs/" + ref.Digest + "?" + q.Encode()
 	return c.retrying(ctx, "GET", blobPath, nil, func(ep *endpoint) error {
 		// The body is the file itself, opened afresh for each attempt (the
@@ -424,6 +433,9 @@ var directHTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEn
 // when it redirects (S3), from the store directly. A blob whose whole size
 // is not ref's is refused at once (a wrong size is not worth asking again).
 func (c *Client) openAt(ctx context.Context, ep *endpoint, ref BlobRef, offset int64) (io.ReadCloser, error) {
+	if f, err := c.openFD(ctx, ep, ref, offset); f != nil || err != nil {
+		return f, err // on the server's host: its file (blobs_fd.go)
+	}
 	digest := ref.Digest
 	req, err := ep.newRequest(ctx, "GET", c.blobsPath()+digest, nil)
 	if err != nil {

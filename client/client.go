@@ -83,6 +83,7 @@ type conn struct {
 // endpoint is one address of the server, with its token.
 type endpoint struct {
 	base  string // http://host:port or http://unix
+	unix  string // the socket's path, for http://unix
 	token string
 	hc    *http.Client
 	// patient is hc without the answer's timeout, for calls whose answer
@@ -187,7 +188,7 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", path)
 		}
-		ep.base = "http://unix"
+		ep.base, ep.unix = "http://unix", path
 	case strings.HasPrefix(addr, "https://"):
 		base, pin, err := SplitPin(addr)
 		if err != nil {

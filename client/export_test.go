@@ -19,3 +19,8 @@ func SetAnswerTimeout(d time.Duration) (undo func()) {
 	answerTimeout = d
 	return func() { answerTimeout = was }
 }
+
+// FilesPassed and FilesTaken count uploads that passed their file to the
+// server, and reads that took the store's file (blobs_fd.go).
+func FilesPassed() int64 { return filesPassed.Load() }
+func FilesTaken() int64  { return filesTaken.Load() }

@@ -27,6 +27,14 @@ import (
 // whose $BURST_HOME (its digest cache) is another directory.
 func uploadServer(t *testing.T) (home.Home, *client.Client) {
 	t.Helper()
+	return uploadServerOver(t, "unix")
+}
+
+// uploadServerOver is uploadServer with a client over "unix" (the
+// server's socket: blobs move as files, blobs_fd.go) or "tcp" (its
+// loopback port: blobs move as bytes).
+func uploadServerOver(t *testing.T, over string) (home.Home, *client.Client) {
+	t.Helper()
 	h := home.Home(t.TempDir())
 	t.Setenv("BURST_HOME", t.TempDir())
 	srv, err := server.Start(context.Background(), server.Config{Home: h, Port: 0, NoLocalAgent: true,
@@ -39,7 +47,15 @@ func uploadServer(t *testing.T) (home.Home, *client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := client.New("unix://"+h.Socket(), tok)
+	addr := "unix://" + h.Socket()
+	if over == "tcp" {
+		b, err := os.ReadFile(h.LastAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = "http://" + strings.TrimSpace(string(b))
+	}
+	cl, err := client.New(addr, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +87,34 @@ func randomFile(t *testing.T, path string, n int) (client.BlobRef, []byte) {
 // neither sent (the store holds it) nor read (the digest cache names
 // it); the same bytes under another name are hashed, found held, and not
 // sent: a blob the store holds is never sent again.
+//
+// Over the server's socket the new files are passed to the server as
+// files and the read takes the store's file; over TCP bytes move: the
+// same outcomes either way.
 func TestUploadStreamsNewFileOnce(t *testing.T) {
+	for _, over := range []string{"unix", "tcp"} {
+		t.Run(over, func(t *testing.T) { testUploadStreamsNewFileOnce(t, over) })
+	}
+}
+
+func testUploadStreamsNewFileOnce(t *testing.T, over string) {
 	defer client.SetSettleTime(0)()
-	_, cl := uploadServer(t)
+	_, cl := uploadServerOver(t, over)
+	passed, taken := client.FilesPassed(), client.FilesTaken()
+	defer func() {
+		// Every file sent: the two new at first, the one changed in its
+		// middle (by its digest), the one changed at its start.
+		wantPassed, wantTaken := int64(4), int64(1)
+		if over == "tcp" {
+			wantPassed, wantTaken = 0, 0
+		}
+		if got := client.FilesPassed() - passed; got != wantPassed {
+			t.Errorf("over %s, %d uploads passed their file, want %d", over, got, wantPassed)
+		}
+		if got := client.FilesTaken() - taken; got != wantTaken {
+			t.Errorf("over %s, %d reads took the store's file, want %d", over, got, wantTaken)
+		}
+	}()
 	ctx := context.Background()
 	dir := t.TempDir()
 	const n = 3<<20 + 7

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/blob"
+	"github.com/burst-sh/burst/internal/blob/fdpass"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -239,6 +241,42 @@ const maxSamples = 1 << 16
 // which must be the one the client claims once all were sent (claim,
 // read after the body: its trailer); then who holds it is recorded.
 func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error) {
+	return s.putNamed(ctx, who, size, body, func(d string) error {
+		if c := claim(); c != d {
+			return badRequest("streamed blob: the bytes received hash to %s, the client's to %q: nothing was kept; the file changed while it was sent: send it again", d, c)
+		}
+		return nil
+	})
+}
+
+// PutFile stores a blob from a file a client on this host passed over
+// the unix socket (fdpass): read once, written once, hashed beside the
+// write, named by that hash. The file must be a regular file of size
+// bytes, unchanged (size, modification and change times) from before the
+// first byte was read to after the last: one written meanwhile is
+// refused and nothing is kept. A digest given (the client hashed the file
+// before) must be the hash of what was read, else nothing is kept either.
+func (s *Server) PutFile(ctx context.Context, who client.BlobPut, size int64, digest string, f *os.File) (client.BlobRef, error) {
+	before, err := fdpass.Regular(f, size)
+	if err != nil {
+		return client.BlobRef{}, badRequest("%v", err)
+	}
+	return s.putNamed(ctx, who, size, io.NewSectionReader(f, 0, size), func(d string) error {
+		if digest != "" && d != digest {
+			return badRequest("the file passed hashes to %s, not %s: it changed since it was hashed: nothing was kept; send it again", d, digest)
+		}
+		after, err := fdpass.Regular(f, size)
+		if err != nil || !fdpass.Same(before, after) {
+			return badRequest("the file changed while it was read: nothing was kept; send it again once it is written")
+		}
+		return nil
+	})
+}
+
+// putNamed stores a blob named by the hash the store computes of its
+// bytes, once check (given that digest) allows it, and records who holds
+// it.
+func (s *Server) putNamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, check func(digest string) error) (client.BlobRef, error) {
 	if size < 0 {
 		return client.BlobRef{}, badRequest("a streamed blob's size %d: a size is a number of bytes, 0 or more", size)
 	}
@@ -253,8 +291,8 @@ func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64
 	release := func() {}
 	defer func() { release() }()
 	in, err := namer.PutNamed(ctx, size, countReader{body, &s.blobs.received}, func(d string) error {
-		if c := claim(); c != d {
-			return badRequest("streamed blob: the bytes received hash to %s, the client's to %q: nothing was kept; the file changed while it was sent: send it again", d, c)
+		if err := check(d); err != nil {
+			return err
 		}
 		// Held from before the name appears until the reference is
 		// written, as a named Put is: a delete cannot come between.

@@ -33,6 +33,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/api"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/metrics"
@@ -396,7 +397,7 @@ func (s *Server) serve(ctx context.Context) error {
 			// stranger's handshake costs what any connection does, and a
 			// handshake not done within ReadHeaderTimeout is closed.
 			plainConns(srv)
-			ln = tls.NewListener(ln, s.tls.cfg)
+			ln = tls.NewListener(api.BatchListener(ln), s.tls.cfg)
 			hl := &handshakeLog{log: s.log}
 			srv.ErrorLog = log.New(hl, "", 0)
 			addr := ln.Addr().String()

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/burst-sh/burst/internal/api"
 	"github.com/burst-sh/burst/internal/atomicfile"
 	"github.com/burst-sh/burst/internal/pki"
 )
@@ -205,18 +206,28 @@ func (s *Server) agentAddr() string {
 }
 
 // plainConns makes srv's connection hooks (netlimit's, set by
-// Listener.HTTP) see the TCP connection under a TLS one: netlimit knows
-// connections by what it accepted.
+// Listener.HTTP) see the TCP connection under a TLS one (and under its
+// api.BatchConn): netlimit knows connections by what it accepted. A
+// request's context carries the BatchConn (api.WithBatchConn).
 func plainConns(srv *http.Server) {
 	connCtx, connState := srv.ConnContext, srv.ConnState
 	under := func(c net.Conn) net.Conn {
 		if tc, ok := c.(*tls.Conn); ok {
-			return tc.NetConn()
+			c = tc.NetConn()
+		}
+		if bc, ok := c.(*api.BatchConn); ok {
+			c = bc.Conn
 		}
 		return c
 	}
-	if connCtx != nil {
-		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return connCtx(ctx, under(c)) }
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if tc, ok := c.(*tls.Conn); ok {
+			ctx = api.WithBatchConn(ctx, tc.NetConn()) // writeBlob's batches
+		}
+		if connCtx != nil {
+			ctx = connCtx(ctx, under(c))
+		}
+		return ctx
 	}
 	if connState != nil {
 		srv.ConnState = func(c net.Conn, st http.ConnState) { connState(under(c), st) }

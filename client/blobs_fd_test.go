@@ -1,0 +1,218 @@
+package client_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/blob/fdpass"
+	"github.com/burst-sh/burst/internal/home"
+)
+
+// A blob the store holds whose file went bad after the server checked it
+// (its modification time put back, so the server does not look again) is
+// passed as it is, and the client, which hashes what it copies, refuses
+// it: nothing is left at the destination, and the error says the bytes
+// are not the blob's.
+func TestFetchPassedFileChecked(t *testing.T) {
+	h, cl := uploadServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	want, data := randomFile(t, filepath.Join(dir, "a.bin"), 1<<20+3)
+	if _, err := cl.UploadFile(ctx, filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput}); err != nil {
+		t.Fatal(err)
+	}
+	taken := client.FilesTaken()
+	if err := cl.FetchBlob(ctx, want, filepath.Join(dir, "good.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if client.FilesTaken() != taken+1 {
+		t.Fatal("the read over the socket did not take the store's file")
+	}
+	p := filepath.Join(string(h), "blobs", "sha256", want.Digest[7:9], want.Digest[7:])
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, 0o600)
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(p, data, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	dst := filepath.Join(dir, "bad.bin")
+	err = cl.FetchBlob(ctx, want, dst)
+	if !errors.Is(err, client.ErrBlobMismatch) {
+		t.Fatalf("fetch of a blob whose file went bad: %v, want ErrBlobMismatch", err)
+	}
+	if client.FilesTaken() == taken+1 {
+		t.Fatal("the bad blob's file was not taken: the test checks the bytes path, not the file's")
+	}
+	if _, serr := os.Stat(dst); !os.IsNotExist(serr) {
+		t.Fatalf("the bad blob was left at %s (%v)", dst, serr)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".part-") {
+			t.Fatalf("a partial file was left: %s", e.Name())
+		}
+	}
+}
+
+// passFile asks POST /v1/blobs upgraded over the socket, claiming size
+// (and digest, unless ""), and passes f: the answer's status and body.
+func passFile(t *testing.T, h home.Home, size int64, digest string, f *os.File) (int, string) {
+	t.Helper()
+	tok, err := h.ReadToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", h.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	uc := c.(*net.UnixConn)
+	uc.SetDeadline(time.Now().Add(30 * time.Second))
+	q := "project=default&kind=input&size=" + strconv.FormatInt(size, 10)
+	if digest != "" {
+		q += "&digest=" + digest
+	}
+	req, _ := http.NewRequest("POST", "http://unix/v1/blobs?"+q, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", fdpass.Upgrade)
+	if err := req.Write(uc); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(uc)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("the server answered %s to the upgrade, want 101", resp.Status)
+	}
+	if err := fdpass.Send(uc, f); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ans.Body.Close()
+	var b strings.Builder
+	bufio.NewReader(ans.Body).WriteTo(&b)
+	return ans.StatusCode, b.String()
+}
+
+// A passed file that is not a regular file (a pipe), not of the size
+// claimed, or not of the digest claimed, is refused with what to do, and
+// nothing of it is kept; a good one is stored under the hash of its bytes.
+func TestPassFileRefused(t *testing.T) {
+	h, _ := uploadServer(t)
+	dir := t.TempDir()
+	want, _ := randomFile(t, filepath.Join(dir, "a.bin"), 70000)
+	f, err := os.Open(filepath.Join(dir, "a.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	other := "sha256:" + strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name   string
+		size   int64
+		digest string
+		f      *os.File
+		want   string
+	}{
+		{"a pipe", 5, "", pr, "not a regular file"},
+		{"a short claim", want.Size - 1, "", f, "changed"},
+		{"a long claim", want.Size + 1, "", f, "changed"},
+		{"another digest", want.Size, other, f, "changed since it was hashed"},
+	} {
+		status, body := passFile(t, h, c.size, c.digest, c.f)
+		if status != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s; want 400 saying %q", c.name, status, body, c.want)
+		}
+		if blobs, tmp := held(t, h); len(blobs)+len(tmp) != 0 {
+			t.Fatalf("%s: kept %v %v", c.name, blobs, tmp)
+		}
+	}
+	status, body := passFile(t, h, want.Size, want.Digest, f)
+	if status != 200 || !strings.Contains(body, want.Digest) {
+		t.Fatalf("a good file: %d %s; want 200 naming %s", status, body, want.Digest)
+	}
+	if blobs, _ := held(t, h); len(blobs) != 1 || filepath.Base(blobs[0]) != want.Digest[7:] {
+		t.Fatalf("held %v, want the one blob %s", blobs, want.Digest)
+	}
+}
+
+// A server that does not switch (a version before the upgrade: it takes
+// the upgraded request for an empty body and refuses it) gets the file's
+// bytes streamed instead, and the upload succeeds.
+func TestPassFileFallsBackToBytes(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	sock := filepath.Join(t.TempDir(), "old.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upgrades, streamed atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/blobs/uploads", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"blobs":[{"stream":true}]}`))
+	})
+	mux.HandleFunc("POST /v1/blobs", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			upgrades.Add(1)
+		}
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		size, _ := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+		d := "sha256:" + hex.EncodeToString(h.Sum(nil))
+		if n != size || r.Trailer.Get(client.BlobDigestTrailer) != d {
+			w.WriteHeader(400)
+			w.Write([]byte(`{"error":"short or wrong body"}`))
+			return
+		}
+		streamed.Add(1)
+		fmt.Fprintf(w, `{"digest":%q,"size":%d}`, d, n)
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	cl, err := client.New("unix://"+sock, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want, _ := randomFile(t, filepath.Join(dir, "a.bin"), 300000)
+	got, err := cl.UploadFile(context.Background(), filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput})
+	if err != nil || got != want {
+		t.Fatalf("upload to a server that does not switch: %+v, %v; want %+v", got, err, want)
+	}
+	if upgrades.Load() != 1 || streamed.Load() != 1 {
+		t.Fatalf("the server saw %d upgrade requests and %d whole streams, want 1 and 1", upgrades.Load(), streamed.Load())
+	}
+}
