@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -143,26 +142,12 @@ func (s *Server) CacheRemove(ctx context.Context, actor string, r *client.CacheR
 	}
 	s.mu.Lock()
 	now := time.Now().UTC()
-	var keys []string
-	for k, e := range s.control.cache.entries {
-		if e.row.Project != r.Project {
-			continue
-		}
-		match := r.All
-		for _, p := range r.Keys {
-			match = match || strings.HasPrefix(k, p) || strings.HasPrefix(strings.TrimPrefix(k, "v1:"), p)
-		}
-		if match {
-			keys = append(keys, k)
-			delete(s.control.cache.entries, k)
-		}
-	}
+	var b batch
+	keys := s.control.cacheRemove(r.Project, r.All, r.Keys, &b)
 	if len(keys) == 0 {
 		s.mu.Unlock()
 		return nil, badRequest("no cache entry of project %s matches: see `burst cache ls --project %s`", r.Project, r.Project)
 	}
-	var b batch
-	b.cacheWrite(func(tx *store.Tx) error { return store.DropCacheEntries(tx, keys) })
 	b.event(eventAt(now, actor, "cache.rm", r.Project, "project "+r.Project, fmt.Sprintf("%s removed from the cache", burst.Plural(len(keys), "result"))))
 	if err := s.apply(&b); err != nil {
 		return nil, err
