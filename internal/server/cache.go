@@ -51,8 +51,8 @@ type jobCache struct {
 	shared  cache.Parts
 	digest  string
 	holds   map[int]heldKey // keys its tasks hold (computing), as computed when their turn came
-	parked  map[int]string // its tasks parked behind another's key
-	checked int            // tasks below it were checked at the front
+	parked  map[int]string  // its tasks parked behind another's key
+	checked int             // tasks below it were checked at the front
 }
 
 func (k *cacheRT) init() {
