@@ -10,6 +10,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cache"
+	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -35,6 +36,16 @@ type cacheRT struct {
 	// gone says, per family, that its latest result was dropped because
 	// its outputs left the store: the next miss says so.
 	gone map[string]string
+	// saved is, per project, its hits and what they saved (every hit
+	// since the project began, entries removed or not): `burst budget`
+	// reads it from memory.
+	saved map[string]cacheSaved
+}
+
+// cacheSaved is a project's hits and what they saved, in nano-dollars.
+type cacheSaved struct {
+	hits int64
+	nusd int64
 }
 
 type cacheEntry struct {
@@ -59,6 +70,7 @@ func (k *cacheRT) init() {
 	if k.entries == nil {
 		k.entries, k.families = map[string]*cacheEntry{}, map[string]*cacheEntry{}
 		k.inflight, k.waiters, k.defaults, k.gone = map[string]taskKey{}, map[string][]taskKey{}, map[string]string{}, map[string]string{}
+		k.saved = map[string]cacheSaved{}
 	}
 }
 
@@ -201,7 +213,7 @@ func (c *control) cacheWhy(j *jobRT, jc *jobCache, own cache.Parts, idx int) str
 // cacheServe ends task idx of j with entry e's result.
 func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b *batch) {
 	r := e.row.Result
-	saved := float64(e.row.CostNUSD) / 1e9
+	saved := cost.NUSD(e.row.CostNUSD).Dollars()
 	zero := 0
 	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Succeeded, Attempt: 1, ExitCode: &zero,
 		Reason:    fmt.Sprintf("cache hit: the result of task %d of job %d (saved $%.4f)", e.row.Task, e.row.Job, saved),
@@ -215,9 +227,12 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 	}
 	e.row.Hits++
 	e.row.SavedNUSD += e.row.CostNUSD
-	key, cost := e.row.Key, e.row.CostNUSD
-	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, cost) })
-	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job), SavedUSD: saved})
+	key, nusd := e.row.Key, e.row.CostNUSD
+	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, nusd) })
+	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job),
+		SavedUSD: saved, SavedNUSD: nusd})
+	ps := c.cache.saved[j.row.Project]
+	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, ps.nusd + nusd}
 	j.row.Tasks.Succeeded++
 	if j.row.StartedAt == nil {
 		j.row.StartedAt = &now
