@@ -236,7 +236,7 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 	j.row.Tasks.Succeeded++
 	if j.row.StartedAt == nil {
 		j.row.StartedAt = &now
-		c.deps.touch(j.row.ID) // it has started: jobs --after start:ID wait no more
+		c.deps.touch(j) // it has started: jobs --after start:ID wait no more
 	}
 	b.job(j)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
