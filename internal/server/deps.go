@@ -30,8 +30,8 @@ type afterRT struct {
 
 // depsRT is control's index of held jobs.
 type depsRT struct {
-	held    map[int64]*jobRT   // jobs held by their dependencies
-	waiters map[int64][]*jobRT // held jobs by an active job they wait for
+	held    map[int64]*jobRT               // jobs held by their dependencies
+	waiters map[int64][]*jobRT             // held jobs by an active job they wait for
 	singles map[singleKey]map[int64]*jobRT // held jobs with a singleton dependency, by their user and name
 	check   map[int64]bool                 // held jobs for release to look at: what they wait for changed
 }
