@@ -374,6 +374,54 @@ func TestStackPipeStage(t *testing.T) {
 	}
 }
 
+// TestStackPipeKeepChanges: a pipe stage with --keep-changes runs on a
+// writable root whose changes are kept; `burst stack commit JOB --stage
+// NAME` makes them the next version (and with one such stage, no --stage
+// is needed). A stage that kept none is refused naming those that did.
+func TestStackPipeKeepChanges(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "pipe-keep"))
+	r := h.mustRun("pipe", `echo v2 | --stack tools --keep-changes --name fix sh -c 'mkdir -p /opt && cat > /opt/VERSION && echo fixed' | --stack tools --name look sh -c 'cat; cat /etc/stackmark'`)
+	if r.stdout != "fixed\npipe-keep\n" {
+		t.Fatalf("the pipe wrote %q, want the writable stage's line and the read-only stage's mark", r.stdout)
+	}
+	id := jobIDFrom(t, r)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stage", "look"}, "stage look of job " + idArg(id) + " kept no stack changes: the stages that kept theirs: fix"},
+		{[]string{"--stage", "nope"}, `has no stage "nope": its stages are echo, fix, look`},
+		{[]string{"--task", "2"}, "run it again with --keep-changes"},
+		{[]string{"--stage", "fix", "--task", "1"}, "stage fix of job " + idArg(id) + " runs 1 copy: --task 1 is none of them"},
+	} {
+		bad := h.run(append([]string{"stack", "commit", idArg(id), "--as", "tools"}, c.args...)...)
+		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) || strings.Count(strings.TrimSpace(bad.stderr), "\n") > 0 {
+			t.Errorf("stack commit %v: want a failure saying %q in a line, got\n%s", c.args, c.want, bad)
+		}
+	}
+	c := h.mustRun("stack", "commit", idArg(id), "--as", "tools", "--stage", "fix", "-o", "json")
+	if !strings.Contains(c.stdout, `"version": 2`) || !strings.Contains(c.stdout, fmt.Sprintf(`"job": %d`, id)) {
+		t.Fatalf("stack commit --stage fix: want version 2 from job %d; got\n%s", id, c)
+	}
+	if diff := h.mustRun("stack", "diff", "tools:1", "tools:2"); !strings.Contains(diff.stdout, "+ opt/VERSION (3 B)") {
+		t.Errorf("stack diff tools:1 tools:2 lacks the stage's new file:\n%s", diff.stdout)
+	}
+	if got := h.mustRun("run", "--stack", "tools:2", "--", "cat", "/opt/VERSION").stdout; got != "v2\n" {
+		t.Errorf("a task of tools:2 read %q from /opt/VERSION, want the stage's v2", got)
+	}
+	// The one stage that kept changes is taken without --stage.
+	c = h.mustRun("stack", "commit", idArg(id), "--as", "fixed")
+	if !strings.Contains(c.stdout, "stack fixed:1 from job "+idArg(id)) {
+		t.Errorf("stack commit without --stage: %s", c)
+	}
+	if bad := h.run("pipe", "true | --keep-changes cat"); bad.code == 0 || !strings.Contains(bad.stderr, "--stack NAME") {
+		t.Errorf("--keep-changes without --stack: %s", bad)
+	}
+}
+
 // On a machine without bwrap (its agent's PATH lacks it) the agent says
 // it runs no stacks: a stack job bound to its cluster is refused at
 // submit in one line naming the fix, nothing submitted, while the same
