@@ -422,6 +422,52 @@ func TestStackPipeKeepChanges(t *testing.T) {
 	}
 }
 
+// TestStackSbatchContainer: Slurm's --container takes a stack reference
+// (#SBATCH --container=NAME, or sbatch --container on the command line)
+// and runs the script inside that stack; a path (an OCI bundle) is
+// refused in one line naming the `burst stack create` that makes a stack
+// of it.
+func TestStackSbatchContainer(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "sbatch-mark"))
+	writeFile(t, filepath.Join(h.dir, "in-stack.sh"), "#!/bin/sh\n#SBATCH --container=tools\n#SBATCH --output=out-%j.txt\ncat /etc/stackmark\n", 0o755)
+	r := h.runIn(h.dir, "run", "in-stack.sh")
+	if r.code != 0 {
+		t.Fatalf("a script with #SBATCH --container=tools: %s", r)
+	}
+	id := jobIDFrom(t, r)
+	if out := readFile(t, filepath.Join(h.dir, "out-"+idArg(id)+".txt")); out != "sbatch-mark\n" {
+		t.Errorf("the script inside the stack wrote %q, want the stack's mark", out)
+	}
+	if j := h.mustRun("show", idArg(id), "-o", "json").stdout; !strings.Contains(j, `"name": "tools"`) {
+		t.Errorf("burst show of the job names no stack tools:\n%s", j)
+	}
+	bundle := filepath.Join(h.dir, "mybundle")
+	if err := os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.dir, "bundle.sh"), "#!/bin/sh\n#SBATCH --container="+bundle+"\ntrue\n", 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "bundle.sh"}, "bundle.sh:2"},
+		{[]string{"slurm", "sbatch", "--container", bundle, "--wrap", "true"}, "--container"},
+	} {
+		bad := h.runIn(h.dir, c.args...)
+		fix := "burst stack create mybundle --from-dir " + filepath.Join(bundle, "rootfs")
+		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) || !strings.Contains(bad.stderr, fix) ||
+			strings.Count(strings.TrimSpace(bad.stderr), "\n") > 0 {
+			t.Errorf("%v: want a failure in a line naming %q and %q, got\n%s", c.args, c.want, fix, bad)
+		}
+	}
+	if bad := h.runIn(h.dir, "slurm", "sbatch", "--container=nope", "--wrap", "true"); bad.code == 0 || !strings.Contains(bad.stderr, "burst stack create nope") {
+		t.Errorf("an unknown stack in --container: %s", bad)
+	}
+}
+
 // On a machine without bwrap (its agent's PATH lacks it) the agent says
 // it runs no stacks: a stack job bound to its cluster is refused at
 // submit in one line naming the fix, nothing submitted, while the same
