@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Slurm's --container=PATH names an OCI bundle directory on the node
@@ -26,7 +27,7 @@ func containerRef(v string) (string, error) {
 			rootfs = filepath.Join(v, "rootfs") // an OCI bundle: its root filesystem
 		}
 		name := stackNameFor(v)
-		return "", fmt.Errorf("%s is a path: burst runs jobs inside stacks, not OCI bundles; make one of it with `burst stack create %s --from-dir %s` and give --container=%s", v, name, rootfs, name)
+		return "", fmt.Errorf("%s is a path: burst runs jobs inside stacks, not OCI bundles; make one of it with `burst stack create %s --from-dir %s` and give --container=%s", v, name, shellquote.Quote(rootfs), name)
 	}
 	if _, err := burst.ParseStackRef(v); err != nil {
 		return "", fmt.Errorf("%v (--container takes a stack: NAME, NAME:V or NAME@sha256:HEX; see `burst stack list`)", err)
