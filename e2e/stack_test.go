@@ -397,10 +397,7 @@ func TestStackPipeKeepChanges(t *testing.T) {
 		{[]string{"--task", "2"}, "run it again with --keep-changes"},
 		{[]string{"--stage", "fix", "--task", "1"}, "stage fix of job " + idArg(id) + " runs 1 copy: --task 1 is none of them"},
 	} {
-		bad := h.run(append([]string{"stack", "commit", idArg(id), "--as", "tools"}, c.args...)...)
-		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) || strings.Count(strings.TrimSpace(bad.stderr), "\n") > 0 {
-			t.Errorf("stack commit %v: want a failure saying %q in a line, got\n%s", c.args, c.want, bad)
-		}
+		wantRefusedInALine(t, h.run(append([]string{"stack", "commit", idArg(id), "--as", "tools"}, c.args...)...), c.want)
 	}
 	c := h.mustRun("stack", "commit", idArg(id), "--as", "tools", "--stage", "fix", "-o", "json")
 	if !strings.Contains(c.stdout, `"version": 2`) || !strings.Contains(c.stdout, fmt.Sprintf(`"job": %d`, id)) {
@@ -456,15 +453,23 @@ func TestStackSbatchContainer(t *testing.T) {
 		{[]string{"run", "bundle.sh"}, "bundle.sh:2"},
 		{[]string{"slurm", "sbatch", "--container", bundle, "--wrap", "true"}, "--container"},
 	} {
-		bad := h.runIn(h.dir, c.args...)
-		fix := "burst stack create mybundle --from-dir " + filepath.Join(bundle, "rootfs")
-		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) || !strings.Contains(bad.stderr, fix) ||
-			strings.Count(strings.TrimSpace(bad.stderr), "\n") > 0 {
-			t.Errorf("%v: want a failure in a line naming %q and %q, got\n%s", c.args, c.want, fix, bad)
-		}
+		wantRefusedInALine(t, h.runIn(h.dir, c.args...), c.want, "burst stack create mybundle --from-dir "+filepath.Join(bundle, "rootfs"))
 	}
 	if bad := h.runIn(h.dir, "slurm", "sbatch", "--container=nope", "--wrap", "true"); bad.code == 0 || !strings.Contains(bad.stderr, "burst stack create nope") {
 		t.Errorf("an unknown stack in --container: %s", bad)
+	}
+}
+
+// wantRefusedInALine checks that r failed with one line of stderr saying
+// each of wants.
+func wantRefusedInALine(t *testing.T, r result, wants ...string) {
+	t.Helper()
+	ok := r.code != 0 && strings.Count(strings.TrimSpace(r.stderr), "\n") == 0
+	for _, w := range wants {
+		ok = ok && strings.Contains(r.stderr, w)
+	}
+	if !ok {
+		t.Errorf("want a failure in one line saying %q, got\n%s", wants, r)
 	}
 }
 
