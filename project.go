@@ -91,6 +91,13 @@ type BudgetReport struct {
 	RemainingNUSD       int64   `json:"remaining_nusd"`
 	TasksUSD            float64 `json:"tasks_usd"`
 
+	// What the result cache saved: hits (tasks served from the cache,
+	// cache_hits) priced at what the runs they reused had cost. Not part
+	// of spent: money that was not spent (docs/cache.md).
+	CacheHits int64   `json:"cache_hits"`
+	SavedUSD  float64 `json:"saved_usd"`
+	SavedNUSD int64   `json:"saved_nusd"`
+
 	// Ledger is the project's ledger (what `burst cost --by kind` totals)
 	// read at the same instant as the figures above: the charges kept in
 	// memory are written and the ledger read in one transaction. Only
@@ -211,6 +218,13 @@ type CostReport struct {
 	TotalUSD float64    `json:"total_usd"`
 	// TotalNUSD is the exact total in nano-dollars: lines add up to it.
 	TotalNUSD int64 `json:"total_nusd"`
+	// What the result cache saved over the same scope: its hits priced at
+	// what the runs they reused had cost (not part of the total; by job,
+	// project and user each line says its share, a job served wholly from
+	// the cache having a line of cost 0). SavedNUSD is exact.
+	CacheHits int64   `json:"cache_hits"`
+	SavedUSD  float64 `json:"saved_usd"`
+	SavedNUSD int64   `json:"saved_nusd"`
 }
 
 // CostLine is one group of a CostReport.
@@ -219,6 +233,9 @@ type CostLine struct {
 	Name string  `json:"name,omitempty"` // the job's name (by job)
 	USD  float64 `json:"usd"`
 	NUSD int64   `json:"nusd"`
+	// What the cache saved this group (by job, project and user).
+	SavedUSD  float64 `json:"saved_usd,omitempty"`
+	SavedNUSD int64   `json:"saved_nusd,omitempty"`
 }
 
 // StorageTier is a storage tier of the price catalog.

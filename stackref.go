@@ -71,6 +71,18 @@ func (s *JobSpec) Stacks() []*StackRef {
 	return out
 }
 
+// TaskStack is the stack task idx of a job of s runs inside: for a pipe,
+// its stage's; else the job's (nil: none).
+func (s *JobSpec) TaskStack(idx int) *StackRef {
+	if s.Pipe == nil {
+		return s.Stack
+	}
+	if st, _ := s.Pipe.StageOf(idx); st >= 0 {
+		return s.Pipe.Stages[st].Stack
+	}
+	return nil
+}
+
 // validateStack checks the resolved stack references.
 func (s *JobSpec) validateStack() error {
 	for _, r := range s.Stacks() {

@@ -28,6 +28,9 @@ type CacheUse struct {
 	Hit      bool    `json:"hit"`
 	Why      string  `json:"why"`
 	SavedUSD float64 `json:"saved_usd,omitempty"`
+	// SavedNUSD is SavedUSD exactly, in nano-dollars: what the run whose
+	// result a hit reused had cost.
+	SavedNUSD int64 `json:"saved_nusd,omitempty"`
 }
 
 // CacheEntry is one result in the cache (GET /v1/cache).
@@ -41,6 +44,8 @@ type CacheEntry struct {
 	CostUSD   float64   `json:"cost_usd"`
 	Hits      int64     `json:"hits"`
 	SavedUSD  float64   `json:"saved_usd"`
+	CostNUSD  int64     `json:"cost_nusd"`  // CostUSD exactly
+	SavedNUSD int64     `json:"saved_nusd"` // SavedUSD exactly
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -52,6 +57,8 @@ type CacheStats struct {
 	Hits     int64   `json:"hits"`
 	Misses   int64   `json:"misses"`
 	SavedUSD float64 `json:"saved_usd"`
+	// SavedNUSD is SavedUSD exactly, in nano-dollars.
+	SavedNUSD int64 `json:"saved_nusd"`
 }
 
 // CacheRemove is POST /v1/cache/rm: the entries of Keys (full keys or

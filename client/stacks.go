@@ -96,7 +96,10 @@ func StackVersion(name string, v int) string { return name + ":" + strconv.Itoa(
 // StackCommit asks for the changes a task made in its stack as the next
 // version of stack As (POST /v1/jobs/{id}/stack-commit).
 type StackCommit struct {
+	// Task is the job's task whose changes to take; with Stage (a pipe's
+	// stage, by name or index), the copy of that stage.
 	Task        int    `json:"task"`
+	Stage       string `json:"stage,omitempty"`
 	As          string `json:"as"`
 	Description string `json:"description,omitempty"`
 }

@@ -374,6 +374,105 @@ func TestStackPipeStage(t *testing.T) {
 	}
 }
 
+// TestStackPipeKeepChanges: a pipe stage with --keep-changes runs on a
+// writable root whose changes are kept; `burst stack commit JOB --stage
+// NAME` makes them the next version (and with one such stage, no --stage
+// is needed). A stage that kept none is refused naming those that did.
+func TestStackPipeKeepChanges(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "pipe-keep"))
+	r := h.mustRun("pipe", `echo v2 | --stack tools --keep-changes --name fix sh -c 'mkdir -p /opt && cat > /opt/VERSION && echo fixed' | --stack tools --name look sh -c 'cat; cat /etc/stackmark'`)
+	if r.stdout != "fixed\npipe-keep\n" {
+		t.Fatalf("the pipe wrote %q, want the writable stage's line and the read-only stage's mark", r.stdout)
+	}
+	id := jobIDFrom(t, r)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stage", "look"}, "stage look of job " + idArg(id) + " kept no stack changes: the stages that kept theirs: fix"},
+		{[]string{"--stage", "nope"}, `has no stage "nope": its stages are echo, fix, look`},
+		{[]string{"--task", "2"}, "run it again with --keep-changes"},
+		{[]string{"--stage", "fix", "--task", "1"}, "stage fix of job " + idArg(id) + " runs 1 copy: --task 1 is none of them"},
+	} {
+		wantRefusedInALine(t, h.run(append([]string{"stack", "commit", idArg(id), "--as", "tools"}, c.args...)...), c.want)
+	}
+	c := h.mustRun("stack", "commit", idArg(id), "--as", "tools", "--stage", "fix", "-o", "json")
+	if !strings.Contains(c.stdout, `"version": 2`) || !strings.Contains(c.stdout, fmt.Sprintf(`"job": %d`, id)) {
+		t.Fatalf("stack commit --stage fix: want version 2 from job %d; got\n%s", id, c)
+	}
+	if diff := h.mustRun("stack", "diff", "tools:1", "tools:2"); !strings.Contains(diff.stdout, "+ opt/VERSION (3 B)") {
+		t.Errorf("stack diff tools:1 tools:2 lacks the stage's new file:\n%s", diff.stdout)
+	}
+	if got := h.mustRun("run", "--stack", "tools:2", "--", "cat", "/opt/VERSION").stdout; got != "v2\n" {
+		t.Errorf("a task of tools:2 read %q from /opt/VERSION, want the stage's v2", got)
+	}
+	// The one stage that kept changes is taken without --stage.
+	c = h.mustRun("stack", "commit", idArg(id), "--as", "fixed")
+	if !strings.Contains(c.stdout, "stack fixed:1 from job "+idArg(id)) {
+		t.Errorf("stack commit without --stage: %s", c)
+	}
+	if bad := h.run("pipe", "true | --keep-changes cat"); bad.code == 0 || !strings.Contains(bad.stderr, "--stack NAME") {
+		t.Errorf("--keep-changes without --stack: %s", bad)
+	}
+}
+
+// TestStackSbatchContainer: Slurm's --container takes a stack reference
+// (#SBATCH --container=NAME, or sbatch --container on the command line)
+// and runs the script inside that stack; a path (an OCI bundle) is
+// refused in one line naming the `burst stack create` that makes a stack
+// of it.
+func TestStackSbatchContainer(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "sbatch-mark"))
+	writeFile(t, filepath.Join(h.dir, "in-stack.sh"), "#!/bin/sh\n#SBATCH --container=tools\n#SBATCH --output=out-%j.txt\ncat /etc/stackmark\n", 0o755)
+	r := h.runIn(h.dir, "run", "in-stack.sh")
+	if r.code != 0 {
+		t.Fatalf("a script with #SBATCH --container=tools: %s", r)
+	}
+	id := jobIDFrom(t, r)
+	if out := readFile(t, filepath.Join(h.dir, "out-"+idArg(id)+".txt")); out != "sbatch-mark\n" {
+		t.Errorf("the script inside the stack wrote %q, want the stack's mark", out)
+	}
+	if j := h.mustRun("show", idArg(id), "-o", "json").stdout; !strings.Contains(j, `"name": "tools"`) {
+		t.Errorf("burst show of the job names no stack tools:\n%s", j)
+	}
+	bundle := filepath.Join(h.dir, "mybundle")
+	if err := os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.dir, "bundle.sh"), "#!/bin/sh\n#SBATCH --container="+bundle+"\ntrue\n", 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "bundle.sh"}, "bundle.sh:2"},
+		{[]string{"slurm", "sbatch", "--container", bundle, "--wrap", "true"}, "--container"},
+	} {
+		wantRefusedInALine(t, h.runIn(h.dir, c.args...), c.want, "burst stack create mybundle --from-dir "+filepath.Join(bundle, "rootfs"))
+	}
+	if bad := h.runIn(h.dir, "slurm", "sbatch", "--container=nope", "--wrap", "true"); bad.code == 0 || !strings.Contains(bad.stderr, "burst stack create nope") {
+		t.Errorf("an unknown stack in --container: %s", bad)
+	}
+}
+
+// wantRefusedInALine checks that r failed with one line of stderr saying
+// each of wants.
+func wantRefusedInALine(t *testing.T, r result, wants ...string) {
+	t.Helper()
+	ok := r.code != 0 && strings.Count(strings.TrimSpace(r.stderr), "\n") == 0
+	for _, w := range wants {
+		ok = ok && strings.Contains(r.stderr, w)
+	}
+	if !ok {
+		t.Errorf("want a failure in one line saying %q, got\n%s", wants, r)
+	}
+}
+
 // On a machine without bwrap (its agent's PATH lacks it) the agent says
 // it runs no stacks: a stack job bound to its cluster is refused at
 // submit in one line naming the fix, nothing submitted, while the same

@@ -481,6 +481,17 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 			return
 		}
 		o.stackRoot = root
+		if as.Pipe.Stack.Keep { // a writable root whose changes are kept (stackexec.go)
+			st, err := a.keepStageChanges(as, ctx)
+			if err != nil {
+				a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), errStageLost{err})
+				return
+			}
+			a.mu.Lock()
+			o.stage = st // packed and uploaded at its end, as a staged task's
+			a.mu.Unlock()
+			o.stackState = st.changes
+		}
 	}
 	var files []*os.File
 	rs := &relays{} // the relays of its encrypted streams

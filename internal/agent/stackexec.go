@@ -92,6 +92,20 @@ func StackExec(args []string) error {
 	return syscall.Exec(bin, argv, os.Environ())
 }
 
+// keepStageChanges prepares what a pipe's stage that keeps its stack
+// changes needs (a pipe stage is not staged: it runs in the job's
+// directory): the overlay's state beside the private directory it would
+// have, its changes uploaded as its job's at its end (finishStage).
+func (a *Agent) keepStageChanges(as client.Assignment, jc *client.JobContext) (*stageTask, error) {
+	dir := filepath.Join(a.cfg.WorkDir, "work", strconv.FormatInt(as.Job, 10), strconv.Itoa(as.Index))
+	st := &stageTask{dir: dir, own: true, changes: changesDir(dir),
+		who: client.BlobPut{Project: jc.Project, Kind: "output", Job: as.Job, Task: as.Index, Attempt: as.Attempt}}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot make the writable stack's directory: %w", err)
+	}
+	return st, newChangesDir(st.changes)
+}
+
 // newChangesDir makes the overlay's state directory afresh (an earlier
 // attempt's is removed).
 func newChangesDir(state string) error {

@@ -479,13 +479,18 @@ func (h *handler) costOf(ctx context.Context, by, project string) (*burst.CostRe
 				out.Lines = append(out.Lines, burst.CostLine{Key: l.Key, Name: l.Name})
 			}
 			out.Lines[i].NUSD += l.NUSD
+			out.Lines[i].SavedNUSD += l.SavedNUSD
 		}
 		out.TotalNUSD += rep.TotalNUSD
+		out.SavedNUSD += rep.SavedNUSD
+		out.CacheHits += rep.CacheHits
 	}
 	for i := range out.Lines {
 		out.Lines[i].USD = cost.NUSD(out.Lines[i].NUSD).Dollars()
+		out.Lines[i].SavedUSD = cost.NUSD(out.Lines[i].SavedNUSD).Dollars()
 	}
 	out.TotalUSD = cost.NUSD(out.TotalNUSD).Dollars()
+	out.SavedUSD = cost.NUSD(out.SavedNUSD).Dollars()
 	return out, nil
 }
 

@@ -107,6 +107,9 @@ func budgetRows(tw *tableWriter, r *burst.BudgetReport) {
 	if r.SpentNUSD != 0 || r.Ledger != nil {
 		row("Exactly:", exactText(r))
 	}
+	if r.CacheHits > 0 {
+		row("Saved:", fmt.Sprintf("%s by the cache (%s; not spent)", usd(r.SavedUSD), burst.Plural(int(r.CacheHits), "hit")))
+	}
 	if r.ForecastMethod != "" {
 		row("Forecast:", r.ForecastMethod)
 	} else { // a server from before the forecast said how

@@ -34,7 +34,12 @@ share of it that bought nothing is booked as lost to preemption, to the
 project of the job that lost it. --by kind splits storage per tier:
 task, idle, preemption, "storage:ssd", "storage:cold_hdd", ... (--by tier
 is the same). -o json gives every line and the total also in
-nano-dollars (nusd, total_nusd): they add up exactly.`,
+nano-dollars (nusd, total_nusd): they add up exactly.
+
+Results the cache served (--cache) cost nothing: what they saved, the
+cost of the runs whose results they reused, is a line below the total
+and, by job, project or user, a SAVED column (-o json: saved_nusd and
+cache_hits, and saved_nusd per line). It is not part of the total.`,
 		Example: `  burst cost
   burst cost --project mars --by machine
   burst cost --project mars --by kind
@@ -57,26 +62,42 @@ nano-dollars (nusd, total_nusd): they add up exactly.`,
 				return r, err
 			}, func(w io.Writer, r *burst.CostReport) error {
 				tw := table(w)
-				if by == "job" { // in the order of their ids, with their names
-					fmt.Fprintln(tw, "JOB\tNAME\tCOST")
-					for _, l := range r.Lines {
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Key, dash(l.Name), usd(l.USD))
+				// A SAVED column where the cache saved something and
+				// the groups are ones a hit belongs to.
+				saved := r.SavedNUSD != 0 && (by == "job" || by == "project" || by == "user")
+				savedCell := func(l burst.CostLine) string {
+					if !saved {
+						return ""
 					}
-					if plainOut(w) {
-						return costTotalNote(w, tw, r)
-					}
-					fmt.Fprintf(tw, "TOTAL\t\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
-					return tw.Flush()
+					return "\t" + usdOrDash(l.SavedUSD)
 				}
-				fmt.Fprintf(tw, "%s\tCOST\n", strings.ToUpper(by))
+				head, pad := strings.ToUpper(by)+"\tCOST", ""
+				if by == "job" { // in the order of their ids, with their names
+					head, pad = "JOB\tNAME\tCOST", "\t"
+				}
+				if saved {
+					head += "\tSAVED"
+				}
+				fmt.Fprintln(tw, head)
 				for _, l := range r.Lines {
-					fmt.Fprintf(tw, "%s\t%s\n", l.Key, usd(l.USD))
+					name := ""
+					if by == "job" {
+						name = dash(l.Name) + "\t"
+					}
+					fmt.Fprintf(tw, "%s\t%s%s%s\n", l.Key, name, usd(l.USD), savedCell(l))
 				}
 				if plainOut(w) {
 					return costTotalNote(w, tw, r)
 				}
-				fmt.Fprintf(tw, "TOTAL\t%s\t(exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
-				return tw.Flush()
+				total := fmt.Sprintf("TOTAL\t%s%s\t", pad, usd(r.TotalUSD))
+				if saved {
+					total += usd(r.SavedUSD) + "\t"
+				}
+				fmt.Fprintf(tw, "%s(exactly %s)\n", total, exactUSD(r.TotalNUSD))
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				return costSavedNote(w, r)
 			})
 		},
 	}
@@ -95,6 +116,19 @@ func costTotalNote(w io.Writer, tw *tableWriter, r *burst.CostReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "total %s (exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD))
+	if _, err := fmt.Fprintf(w, "total %s (exactly %s)\n", usd(r.TotalUSD), exactUSD(r.TotalNUSD)); err != nil {
+		return err
+	}
+	return costSavedNote(w, r)
+}
+
+// costSavedNote says what the cache saved, when it saved anything: not
+// part of the total.
+func costSavedNote(w io.Writer, r *burst.CostReport) error {
+	if r.CacheHits == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "saved by the cache: %s (exactly %s) in %s, what the runs they reused cost; not part of the total\n",
+		usd(r.SavedUSD), exactUSD(r.SavedNUSD), burst.Plural(int(r.CacheHits), "hit"))
 	return err
 }

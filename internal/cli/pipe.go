@@ -171,6 +171,7 @@ func pipeSpec(p *pipe.Pipeline, wd string) *burst.PipeSpec {
 		})
 		if st.Stack != "" {
 			ps.Stages[len(ps.Stages)-1].Stack, _ = burst.ParseStackRef(st.Stack) // checked when parsed
+			ps.Stages[len(ps.Stages)-1].Stack.Keep = st.Keep
 		}
 	}
 	return ps

@@ -238,10 +238,10 @@ func newStackDiffCmd() *cobra.Command {
 }
 
 func newStackCommitCmd() *cobra.Command {
-	var as, desc, out string
+	var as, desc, out, stage string
 	var task int
 	c := &cobra.Command{
-		Use:   "commit JOB --as NAME [--task N]",
+		Use:   "commit JOB --as NAME [--task N] [--stage NAME]",
 		Short: "Make what a task changed inside its stack the next version of a stack",
 		Long: `Make the changes task N (default 0) of job JOB made inside its stack the
 next version of stack NAME: the version the job ran in, with the task's
@@ -249,10 +249,18 @@ new, changed and deleted files. The job must have run with --keep-changes
 (burst run --stack REF --keep-changes): its tasks then run on a writable
 root, and each keeps what it changed. With NAME the job's own stack, the
 new version's parent is the version the job ran in; either way its job is
-JOB. The version is stored in the job's project.`,
+JOB. The version is stored in the job's project.
+
+A pipe's stages each run in their own stack (burst pipe 'a | --stack
+tools --keep-changes b'): --stage NAME (or its index) takes that stage's
+changes, --task N then counting its copies (--parallel) from 0. Without
+--stage, --task is the job's task; a pipe with one stage keeping its
+changes needs neither.`,
 		Example: `  burst run --stack tools --keep-changes -- sh -c 'echo v2 > /opt/VERSION'
   burst stack commit 42 --as tools --description 'VERSION file'
-  burst stack diff tools:1 tools:2`,
+  burst stack diff tools:1 tools:2
+  burst pipe 'gen | --stack tools --keep-changes --name fix ./fix | sort'
+  burst stack commit 43 --as tools --stage fix`,
 		Args: argsExactly(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(c, out); err != nil {
@@ -269,15 +277,23 @@ JOB. The version is stored in the job's project.`,
 				return usage("--as: %v", err)
 			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.Stack, error) {
-				return cl.CommitStack(ctx, id, &client.StackCommit{Task: task, As: as, Description: desc})
+				return cl.CommitStack(ctx, id, &client.StackCommit{Task: task, Stage: stage, As: as, Description: desc})
 			}, func(w io.Writer, s *client.Stack) error {
-				_, err := fmt.Fprintf(w, "stack %s:%d from job %d task %d (%s, %s)\n", s.Name, s.Version, id, task, shortDigest(s.Digest), bytesHuman(s.Size))
+				from := fmt.Sprintf("job %d task %d", id, task)
+				switch {
+				case stage != "":
+					from = fmt.Sprintf("job %d stage %s copy %d", id, stage, task)
+				case !c.Flags().Changed("task"):
+					from = fmt.Sprintf("job %d", id) // a pipe's: the stage that kept its changes
+				}
+				_, err := fmt.Fprintf(w, "stack %s:%d from %s (%s, %s)\n", s.Name, s.Version, from, shortDigest(s.Digest), bytesHuman(s.Size))
 				return err
 			})
 		},
 	}
 	c.Flags().StringVar(&as, "as", "", "the stack `NAME` the changes become the next version of")
-	c.Flags().IntVar(&task, "task", 0, "the task of the job whose changes to take (its index)")
+	c.Flags().IntVar(&task, "task", 0, "the task of the job whose changes to take (its index); with --stage, the stage's copy")
+	c.Flags().StringVar(&stage, "stage", "", "a pipe's stage whose changes to take (its name or index)")
 	c.Flags().StringVar(&desc, "description", "", "what the version holds (default: where it came from)")
 	outFlag(c, &out)
 	return c

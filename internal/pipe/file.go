@@ -24,7 +24,7 @@ type File struct {
 
 var (
 	topKeys   = []string{"name", "on", "stdin", "stdout", "append", "stages", "pipe"}
-	stageKeys = []string{"run", "name", "cpus", "mem", "gpus", "time", "on", "parallel", "stack"}
+	stageKeys = []string{"run", "name", "cpus", "mem", "gpus", "time", "on", "parallel", "stack", "keep-changes"}
 )
 
 // LoadFile reads and parses the pipeline file at path (see ParseFile).
@@ -309,6 +309,9 @@ func (f *fileParser) stages(v *yaml.Node) (*Pipeline, error) {
 			if key == "name" {
 				explicit[i] = true
 			}
+		}
+		if s.Keep && s.Stack == "" {
+			return nil, f.errf(n.Line, "stage %d: keep-changes: keeps what the stage changes in its stack, and it runs in none; give it one with stack: NAME", i+1)
 		}
 		p.Stages = append(p.Stages, s)
 	}

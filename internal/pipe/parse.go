@@ -33,6 +33,7 @@ type Stage struct {
 	Cluster   string        // --on; "": the pipe's default
 	Parallel  int           // copies; 0 or 1: one
 	Stack     string        // --stack: the software stack it runs inside (NAME, NAME:V, NAME@sha256:HEX); "": none
+	Keep      bool          // --keep-changes: a writable root whose changes are kept, for burst stack commit (needs Stack)
 	Col       int           // 1-based column where the stage's text starts (for messages); 0 for stages from a file
 }
 
@@ -113,7 +114,7 @@ const (
 	hintCmdSubst    = "command substitution is not supported; run it first and pass the result, or quote with single quotes to pass it literally"
 	hintSpecial     = "positional and special parameters ($1, $@, $*, $#, $?, $$, $!, $-, $0) do not exist in burst pipe; quote with single quotes to pass them literally"
 	hintBraceParam  = "parameter operators such as ${NAME:-default} are not supported; write $NAME or ${NAME}, or quote with single quotes to pass the text literally"
-	hintStageOpts   = "stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME, written before the command; to run a program whose name starts with --, write -- before it"
+	hintStageOpts   = "stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK, --keep-changes and --name NAME, written before the command; to run a program whose name starts with --, write -- before it"
 )
 
 // ---------------------------------------------------------------------------
@@ -828,7 +829,7 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 			// -c 2 as burst run takes it: here it would be run as a
 			// program named -c.
 			return s, false, nil, ps.errAt(w.start, "stage options are written long: "+ps.text(w)+" is not one",
-				"write e.g. --cpus 2: stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME, before the command; to run a program whose name starts with -, write -- before it")
+				"write e.g. --cpus 2: stage options are --cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK, --keep-changes and --name NAME, before the command; to run a program whose name starts with -, write -- before it")
 		}
 		if !inOpts || !w.optionLike() {
 			inOpts = false
@@ -868,6 +869,13 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 			return s, false, nil, ps.errAt(w.start, name+" is given twice", "give each stage option once per stage")
 		}
 		seen[name] = true
+		if name == "--keep-changes" { // a switch: it takes no value
+			if eq >= 0 {
+				return s, false, nil, ps.errAt(w.start, name+" takes no value", "write --keep-changes alone (with --stack STACK)")
+			}
+			s.Keep = true
+			continue
+		}
 		if eq >= 0 && len(val.parts) == 0 {
 			return s, false, nil, ps.errAt(w.start, name+" needs a value", "write "+name+" "+optExample[name[2:]])
 		}
@@ -888,6 +896,10 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 		if name == "--name" {
 			named = true
 		}
+	}
+	if s.Keep && s.Stack == "" {
+		return s, false, nil, ps.errAt(toks[0].at, "--keep-changes keeps what the stage changes in its stack, and it runs in none",
+			"give it one with --stack NAME, e.g. --stack tools --keep-changes")
 	}
 	if len(words) == 0 {
 		msg := "stage has no command"
@@ -945,7 +957,7 @@ func (ps *parser) text(w *word) string {
 
 var knownOption = map[string]bool{
 	"--cpus": true, "--mem": true, "--gpus": true, "--time": true, "--on": true, "--parallel": true, "--name": true,
-	"--stack": true,
+	"--stack": true, "--keep-changes": true,
 }
 
 var optExample = map[string]string{
@@ -1010,6 +1022,15 @@ func setOption(s *Stage, key, v string, names map[string]bool, yamlStyle bool) (
 			return fmt.Sprintf("%s %q is not a whole number of seconds", label, v), "write e.g. " + ex + "90s"
 		}
 		s.TimeLimit = d
+	case "keep-changes": // a pipeline file's key (the stage option is a switch)
+		switch v {
+		case "true", "yes", "on":
+			s.Keep = true
+		case "false", "no", "off":
+			s.Keep = false
+		default:
+			return fmt.Sprintf("%s %q is neither true nor false", label, v), "write " + ex + "true (with stack: NAME)"
+		}
 	case "stack":
 		if _, err := burst.ParseStackRef(v); err != nil {
 			return fmt.Sprintf("%s: %v", label, err), "e.g. " + ex + optExample[key] + " (see `burst stack list`)"
@@ -1365,6 +1386,9 @@ func (p *Pipeline) String() string {
 		}
 		if s.Stack != "" {
 			ws = append(ws, "--stack", quote(s.Stack))
+		}
+		if s.Keep {
+			ws = append(ws, "--keep-changes")
 		}
 		for k, a := range s.Argv {
 			if k == 0 && strings.HasPrefix(a, "-") && a != "-" {

@@ -22,6 +22,7 @@ func (s Stage) limit(d time.Duration) Stage  { s.TimeLimit = d; return s }
 func (s Stage) on(c string) Stage            { s.Cluster = c; return s }
 func (s Stage) parallel(n int) Stage         { s.Parallel = n; return s }
 func (s Stage) stack(r string) Stage         { s.Stack = r; return s }
+func (s Stage) keep() Stage                  { s.Keep = true; return s }
 func pl(stages ...Stage) *Pipeline           { return &Pipeline{Stages: stages} }
 func (p *Pipeline) in(f string) *Pipeline    { p.Stdin = f; return p }
 func (p *Pipeline) out(f string) *Pipeline   { p.Stdout = f; return p }
@@ -80,6 +81,8 @@ func TestParseAccepted(t *testing.T) {
 			pl(st(1, "seq", "seq", "1", "100000000"), st(19, "awk", "awk", "{s+=$1} END {print s}").cpus(2))},
 		{"stage in a stack", "gen | --stack tools:2 ./score | --stack=py@sha256:" + strings.Repeat("a", 64) + " sort", Options{}, nil,
 			pl(st(1, "gen", "gen"), st(7, "score", "./score").stack("tools:2"), st(33, "sort", "sort").stack("py@sha256:"+strings.Repeat("a", 64)))},
+		{"a stage keeping its stack changes", "gen | --keep-changes --stack tools ./fix", Options{}, nil,
+			pl(st(1, "gen", "gen"), st(7, "fix", "./fix").stack("tools").keep())},
 		{"parallel stage", "gen | --parallel 4 --cpus 1 ./score | sort -n", Options{}, nil,
 			pl(st(1, "gen", "gen"), st(7, "score", "./score").parallel(4).cpus(1), st(39, "sort", "sort", "-n"))},
 		{"program flags are not stage options", "sort --cpus 3 --mem 1G -k2", Options{}, nil,
@@ -270,6 +273,8 @@ func TestParseRefused(t *testing.T) {
 		{"a && b", Options{}, 0, 3, "&& is not supported"},
 		{"--stack Tools! a", Options{}, 0, 9, "a-z 0-9"},
 		{"a | --stack tools:0 b", Options{}, 0, 13, "a version is a number from 1"},
+		{"a | --keep-changes b", Options{}, 0, 5, "give it one with --stack NAME"},
+		{"--stack tools --keep-changes=yes a", Options{}, 0, 15, "--keep-changes takes no value"},
 		{"a &\\\n& b", Options{}, 0, 3, "&& is not supported"},
 		{"a || b", Options{}, 0, 3, "|| is not supported"},
 		{"a ; b", Options{}, 0, 3, "; is not supported"},
@@ -323,7 +328,7 @@ func TestParseRefused(t *testing.T) {
 		{"--xyz a", Options{}, 0, 1, "unknown stage option --xyz"},
 		{"seq 3 | -c 2 wc -l", Options{}, 0, 9, "stage options are written long: -c is not one"},
 		{"--xyz a", Options{}, 0, 1, "write -- before it"},
-		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK and --name NAME"},
+		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK, --keep-changes and --name NAME"},
 		{"a | --cpus 2 --nope b", Options{}, 0, 14, "unknown stage option --nope"},
 		{`--cpus"=2" a`, Options{}, 0, 1, "unknown stage option"},
 		{"--gpus x a", Options{}, 0, 8, `--gpus wants a whole number of at least 0, not "x"`},
@@ -474,6 +479,7 @@ func TestString(t *testing.T) {
 			"--mem 3000M a | --mem 1.5K b | --mem 2T c | --mem 0.0009765625K d | --time 60s e | --time 86400s f"},
 		{"--parallel 1 --gpus 0 x", "x"},
 		{"a | --stack=tools:2 b", "a | --stack tools:2 b"},
+		{"a | --keep-changes --stack=tools:2 b", "a | --stack tools:2 --keep-changes b"},
 		{"-- --weird x", "-- --weird x"},
 		{"'if' x | 'A=1' | \\! | '{'", "'if' x | 'A=1' | '!' | '{'"},
 		{`echo '*' '~' '$x' '#c' '<' a=b --x -y '' "a'b" "x\ny" é`,

@@ -56,7 +56,7 @@ var options = []option{
 	{names: []string{"clusters", "cluster"}, short: 'M', arg: required},
 	{names: []string{"comment"}, arg: required},
 	{names: []string{"constraint"}, short: 'C', arg: required},
-	{names: []string{"container"}, arg: required},
+	{names: []string{"container"}, arg: required, eg: "--container=tools:2"},
 	{names: []string{"container-id"}, arg: required},
 	{names: []string{"contiguous"}},
 	{names: []string{"core-spec"}, short: 'S', arg: required},

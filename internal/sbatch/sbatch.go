@@ -39,6 +39,7 @@ type Script struct {
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
 	Dependency       string
 	KillOnInvalidDep string
+	Container        string   // --container: a burst stack reference (container.go), "" if not set
 	Warnings         []string // one per directive burst cannot honour
 }
 
@@ -244,6 +245,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	if s.Export != "" {
 		spec.Env = ExportEnv(spec.Env, s.Export)
 	}
+	s.applyContainer(spec)
 	return nil
 }
 
@@ -506,6 +508,8 @@ func (p *parser) set(name, v string) error {
 		default:
 			err = fmt.Errorf("%q: write --kill-on-invalid-dep=yes or no", v)
 		}
+	case "container":
+		s.Container, err = containerRef(v)
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)

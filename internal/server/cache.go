@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cache"
+	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -34,6 +36,16 @@ type cacheRT struct {
 	// gone says, per family, that its latest result was dropped because
 	// its outputs left the store: the next miss says so.
 	gone map[string]string
+	// saved is, per project, its hits and what they saved (every hit
+	// since the project began, entries removed or not): `burst budget`
+	// reads it from memory.
+	saved map[string]cacheSaved
+}
+
+// cacheSaved is a project's hits and what they saved, in nano-dollars.
+type cacheSaved struct {
+	hits int64
+	nusd int64
 }
 
 type cacheEntry struct {
@@ -49,16 +61,26 @@ type jobCache struct {
 	why     string // an uncacheable job's reason
 	shared  cache.Parts
 	digest  string
-	holds   map[int]string // keys its tasks hold (computing)
-	parked  map[int]string // its tasks parked behind another's key
-	checked int            // tasks below it were checked at the front
+	holds   map[int]heldKey // keys its tasks hold (computing), as computed when their turn came
+	parked  map[int]string  // its tasks parked behind another's key
+	checked int             // tasks below it were checked at the front
 }
 
 func (k *cacheRT) init() {
 	if k.entries == nil {
 		k.entries, k.families = map[string]*cacheEntry{}, map[string]*cacheEntry{}
 		k.inflight, k.waiters, k.defaults, k.gone = map[string]taskKey{}, map[string][]taskKey{}, map[string]string{}, map[string]string{}
+		k.saved = map[string]cacheSaved{}
 	}
+}
+
+// heldKey is the key a task holds while it runs, and the parts it was
+// made of: computed once, when the task's turn came, and kept with it, so
+// that its result is left under the key it was looked up by. Key "-": the
+// task was checked and cannot be cached.
+type heldKey struct {
+	key string
+	own cache.Parts
 }
 
 // cacheOf is j's cache state, nil when j runs without the cache.
@@ -81,7 +103,7 @@ func (c *control) cacheOf(j *jobRT) *jobCache {
 	if spec.Map != nil {
 		command = spec.Map.Template
 	}
-	jc := &jobCache{holds: map[int]string{}, parked: map[int]string{}}
+	jc := &jobCache{holds: map[int]heldKey{}, parked: map[int]string{}}
 	jc.shared, _ = cache.JobParts(cache.Job{Project: spec.Project, Name: spec.Name, Kind: spec.Kind, Command: command,
 		Script: spec.Script, Shell: spec.Map != nil && spec.Map.Shell, Env: spec.Env, Workdir: spec.Workdir,
 		Staged: spec.Staged(), Resources: spec.Resources, Stack: stackDigest(spec), Inputs: j.stagedInputs()})
@@ -148,13 +170,13 @@ const (
 // came. Called with s.mu held.
 func (c *control) cacheCheck(j *jobRT, idx int, now time.Time, b *batch) cacheOutcome {
 	jc := c.cacheOf(j)
-	if jc == nil || jc.holds[idx] != "" {
+	if jc == nil || jc.holds[idx].key != "" {
 		return cacheRun
 	}
 	key, own, why := c.cacheKey(j, jc, idx)
 	if key == "" {
 		b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Why: why})
-		jc.holds[idx] = "-" // checked: it runs, and leaves no result
+		jc.holds[idx] = heldKey{key: "-"} // checked: it runs, and leaves no result
 		return cacheRun
 	}
 	if e := c.cache.entries[key]; e != nil {
@@ -169,7 +191,7 @@ func (c *control) cacheCheck(j *jobRT, idx int, now time.Time, b *batch) cacheOu
 		return cachePark
 	}
 	c.cache.inflight[key] = taskKey{j.row.ID, idx}
-	jc.holds[idx] = key
+	jc.holds[idx] = heldKey{key, own}
 	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Why: c.cacheWhy(j, jc, own, idx)})
 	return cacheRun
 }
@@ -191,7 +213,7 @@ func (c *control) cacheWhy(j *jobRT, jc *jobCache, own cache.Parts, idx int) str
 // cacheServe ends task idx of j with entry e's result.
 func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b *batch) {
 	r := e.row.Result
-	saved := float64(e.row.CostNUSD) / 1e9
+	saved := cost.NUSD(e.row.CostNUSD).Dollars()
 	zero := 0
 	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Succeeded, Attempt: 1, ExitCode: &zero,
 		Reason:    fmt.Sprintf("cache hit: the result of task %d of job %d (saved $%.4f)", e.row.Task, e.row.Job, saved),
@@ -205,13 +227,16 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 	}
 	e.row.Hits++
 	e.row.SavedNUSD += e.row.CostNUSD
-	key, cost := e.row.Key, e.row.CostNUSD
-	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, cost) })
-	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job), SavedUSD: saved})
+	key, nusd := e.row.Key, e.row.CostNUSD
+	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, nusd) })
+	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job),
+		SavedUSD: saved, SavedNUSD: nusd})
+	ps := c.cache.saved[j.row.Project]
+	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, ps.nusd + nusd}
 	j.row.Tasks.Succeeded++
 	if j.row.StartedAt == nil {
 		j.row.StartedAt = &now
-		c.deps.touch(j.row.ID) // it has started: jobs --after start:ID wait no more
+		c.deps.touch(j) // it has started: jobs --after start:ID wait no more
 	}
 	b.job(j)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
@@ -260,12 +285,12 @@ func (c *control) cacheEnded(t *taskRT, row store.TaskRow, ev client.TaskEvent, 
 	if jc == nil {
 		return
 	}
-	key := jc.holds[row.Index]
-	if key == "" { // it ran before a restart: its key is computed now
-		key, _, _ = c.cacheKey(j, jc, row.Index)
-	}
+	held, ok := jc.holds[row.Index]
 	delete(jc.holds, row.Index)
-	if key == "" || key == "-" {
+	key := held.key
+	if !ok || key == "-" {
+		// Never checked (it did not run with the cache's say) or
+		// uncacheable: it leaves no result.
 		return
 	}
 	if c.cache.inflight[key] == (taskKey{j.row.ID, row.Index}) {
@@ -280,9 +305,8 @@ func (c *control) cacheEnded(t *taskRT, row store.TaskRow, ev client.TaskEvent, 
 		}
 	}
 	if row.State == burst.Succeeded && (!j.row.Spec.Staged() || recorded) {
-		_, own, _ := c.cacheKey(j, jc, row.Index)
-		parts, _ := json.Marshal(own)
-		e := &cacheEntry{shared: jc.shared, own: own, row: store.CacheEntry{Key: key, Project: j.row.Project, Name: j.row.Name,
+		parts, _ := json.Marshal(held.own)
+		e := &cacheEntry{shared: jc.shared, own: held.own, row: store.CacheEntry{Key: key, Project: j.row.Project, Name: j.row.Name,
 			Job: j.row.ID, Task: row.Index, Shared: jc.digest, Parts: parts, Result: res, CostNUSD: t.nusd, CreatedAt: now}}
 		c.cacheAdd(e)
 		shared, _ := json.Marshal(jc.shared)
@@ -339,8 +363,8 @@ func (c *control) cacheStop(j *jobRT, reason string, now time.Time, b *batch) {
 	for idx := range jc.parked {
 		c.cacheUnpark(j, idx, reason, now, b)
 	}
-	for idx, key := range jc.holds {
-		if j.running[idx] == nil && key != "-" {
+	for idx, held := range jc.holds {
+		if key := held.key; j.running[idx] == nil && key != "-" {
 			delete(jc.holds, idx)
 			if c.cache.inflight[key] == (taskKey{j.row.ID, idx}) {
 				delete(c.cache.inflight, key)
@@ -379,7 +403,6 @@ func (c *control) cacheForget(digests []string, b *batch) {
 		for _, f := range e.row.Result.Outputs {
 			if gone[f.Digest] {
 				keys = append(keys, k)
-				delete(c.cache.entries, k)
 				why := fmt.Sprintf("the earlier result (task %d of job %d) lost its output %s from the store: computed again", e.row.Task, e.row.Job, f.Path)
 				for _, fam := range cacheFamilies(e.row.Project, e.row.Name, e.own, e.row.Task) {
 					if c.cache.families[fam] == e {
@@ -390,9 +413,71 @@ func (c *control) cacheForget(digests []string, b *batch) {
 			}
 		}
 	}
-	if len(keys) > 0 {
-		b.cacheWrite(func(tx *store.Tx) error { return store.DropCacheEntries(tx, keys) })
+	c.cacheDrop(keys, b)
+}
+
+// cacheRemove drops project's entries whose key (with or without its
+// "v1:") begins with one of prefixes, or all of them; it returns the keys
+// it dropped.
+func (c *control) cacheRemove(project string, all bool, prefixes []string, b *batch) []string {
+	var keys []string
+	for k, e := range c.cache.entries {
+		if e.row.Project != project {
+			continue
+		}
+		match := all
+		for _, p := range prefixes {
+			match = match || strings.HasPrefix(k, p) || strings.HasPrefix(strings.TrimPrefix(k, "v1:"), p)
+		}
+		if match {
+			keys = append(keys, k)
+		}
 	}
+	c.cacheDrop(keys, b)
+	return keys
+}
+
+// cacheDrop removes the entries of keys, from memory and the store, and
+// from the families a miss is compared in: a family whose latest entry
+// went falls back to its latest entry left, or to none. A removed result
+// is never named as the nearest earlier run.
+func (c *control) cacheDrop(keys []string, b *batch) {
+	if len(keys) == 0 {
+		return
+	}
+	orphaned := map[string]bool{}
+	for _, k := range keys {
+		e := c.cache.entries[k]
+		if e == nil {
+			continue
+		}
+		delete(c.cache.entries, k)
+		for _, f := range cacheFamilies(e.row.Project, e.row.Name, e.own, e.row.Task) {
+			if c.cache.families[f] == e {
+				delete(c.cache.families, f)
+				orphaned[f] = true
+			}
+		}
+	}
+	if len(orphaned) > 0 { // one pass over what is left (removals are rare)
+		for _, e := range c.cache.entries {
+			for _, f := range cacheFamilies(e.row.Project, e.row.Name, e.own, e.row.Task) {
+				if cur := c.cache.families[f]; orphaned[f] && (cur == nil || newerEntry(e, cur)) {
+					c.cache.families[f] = e
+				}
+			}
+		}
+	}
+	b.cacheWrite(func(tx *store.Tx) error { return store.DropCacheEntries(tx, keys) })
+}
+
+// newerEntry says a was made after b (by key when at the same instant):
+// the order the store loads them in, the latest last.
+func newerEntry(a, b *cacheEntry) bool {
+	if !a.row.CreatedAt.Equal(b.row.CreatedAt) {
+		return a.row.CreatedAt.After(b.row.CreatedAt)
+	}
+	return a.row.Key > b.row.Key
 }
 
 // cacheRestore has the tasks that were running or waiting to run again
@@ -405,9 +490,9 @@ func (c *control) cacheRestore() {
 			continue
 		}
 		for idx := range j.running {
-			if key, _, _ := c.cacheKey(j, jc, idx); key != "" {
+			if key, own, _ := c.cacheKey(j, jc, idx); key != "" {
 				c.cache.inflight[key] = taskKey{id, idx}
-				jc.holds[idx] = key
+				jc.holds[idx] = heldKey{key, own}
 			}
 		}
 	}

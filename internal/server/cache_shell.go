@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/cache"
+	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -24,6 +24,10 @@ func (s *Server) loadCache(ctx context.Context) error {
 	st, err := s.st.LoadCache(ctx)
 	if err != nil {
 		return err
+	}
+	tally, err := s.st.CacheTally(ctx)
+	if err != nil {
+		return fmt.Errorf("load cache: %w", err)
 	}
 	shared := make(map[string]cache.Parts, len(st.Shared))
 	for d, raw := range st.Shared {
@@ -38,6 +42,9 @@ func (s *Server) loadCache(ctx context.Context) error {
 	s.control.cache.init()
 	for p, v := range st.Defaults {
 		s.control.cache.defaults[p] = v
+	}
+	for p, t := range tally {
+		s.control.cache.saved[p] = cacheSaved{t.Hits, t.SavedNUSD}
 	}
 	for _, row := range st.Entries {
 		e := &cacheEntry{row: *row, shared: shared[row.Shared]}
@@ -78,8 +85,8 @@ func (s *Server) CacheList(ctx context.Context, project string) ([]client.CacheE
 			continue
 		}
 		out = append(out, client.CacheEntry{Key: r.Key, Project: r.Project, Name: r.Name, Job: r.Job, Task: r.Task,
-			Outputs: len(r.Result.Outputs), CostUSD: float64(r.CostNUSD) / 1e9, Hits: r.Hits,
-			SavedUSD: float64(r.SavedNUSD) / 1e9, CreatedAt: r.CreatedAt})
+			Outputs: len(r.Result.Outputs), CostUSD: cost.NUSD(r.CostNUSD).Dollars(), Hits: r.Hits,
+			SavedUSD: cost.NUSD(r.SavedNUSD).Dollars(), CostNUSD: r.CostNUSD, SavedNUSD: r.SavedNUSD, CreatedAt: r.CreatedAt})
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, k int) bool {
@@ -143,26 +150,12 @@ func (s *Server) CacheRemove(ctx context.Context, actor string, r *client.CacheR
 	}
 	s.mu.Lock()
 	now := time.Now().UTC()
-	var keys []string
-	for k, e := range s.control.cache.entries {
-		if e.row.Project != r.Project {
-			continue
-		}
-		match := r.All
-		for _, p := range r.Keys {
-			match = match || strings.HasPrefix(k, p) || strings.HasPrefix(strings.TrimPrefix(k, "v1:"), p)
-		}
-		if match {
-			keys = append(keys, k)
-			delete(s.control.cache.entries, k)
-		}
-	}
+	var b batch
+	keys := s.control.cacheRemove(r.Project, r.All, r.Keys, &b)
 	if len(keys) == 0 {
 		s.mu.Unlock()
 		return nil, badRequest("no cache entry of project %s matches: see `burst cache ls --project %s`", r.Project, r.Project)
 	}
-	var b batch
-	b.cacheWrite(func(tx *store.Tx) error { return store.DropCacheEntries(tx, keys) })
 	b.event(eventAt(now, actor, "cache.rm", r.Project, "project "+r.Project, fmt.Sprintf("%s removed from the cache", burst.Plural(len(keys), "result"))))
 	if err := s.apply(&b); err != nil {
 		return nil, err

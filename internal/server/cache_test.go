@@ -1,6 +1,7 @@
 package server
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +223,74 @@ func TestCacheOutputsDeleted(t *testing.T) {
 		t.Fatalf("after its output was deleted: %d ran, want 1", n)
 	}
 	h.wantUse(c, 0, false, "lost its output r.out from the store")
+}
+
+// TestCacheRemoveForgetsNearest: a result removed with `burst cache rm` is
+// never the "nearest earlier run" a miss is compared with: the family
+// falls back to the latest result left, or to none.
+func TestCacheRemoveForgetsNearest(t *testing.T) {
+	h := newCacheHarness(t)
+	h.register("a", 4)
+	var seq uint64
+	plain := h.submit(1, cached)
+	h.runLeased("a", &seq, 0)
+	h.wantJob(plain, burst.Succeeded, 0)
+	withFoo := h.submit(1, cached, withEnv("FOO", "1"))
+	h.runLeased("a", &seq, 0)
+	h.wantJob(withFoo, burst.Succeeded, 0)
+	fooKey := ""
+	for k, e := range h.c.cache.entries {
+		if e.row.Job == withFoo {
+			fooKey = k
+		}
+	}
+	var gone []string
+	h.do(func(b *batch) { gone = h.c.cacheRemove("default", false, []string{fooKey[:20]}, b) })
+	if len(gone) != 1 || gone[0] != fooKey {
+		t.Fatalf("removed %v, want [%s]", gone, fooKey)
+	}
+	// Compared with job 1's result (no FOO), not the removed one (FOO=1).
+	next := h.submit(1, cached, withEnv("FOO", "2"))
+	h.runLeased("a", &seq, 0)
+	h.wantUse(next, 0, false, "env FOO set")
+
+	h.do(func(b *batch) { gone = h.c.cacheRemove("default", true, nil, b) })
+	if len(gone) != 2 || len(h.c.cache.entries) != 0 || len(h.c.cache.families) != 0 {
+		t.Fatalf("removed %d; %d entries and %d families left, want 2 removed and none left", len(gone), len(h.c.cache.entries), len(h.c.cache.families))
+	}
+	last := h.submit(1, cached, withEnv("FOO", "3"))
+	h.runLeased("a", &seq, 0)
+	h.wantUse(last, 0, false, "no earlier run of this command")
+}
+
+// TestCacheKeyKeptWithTask: the key a task was looked up by when its turn
+// came, and the parts it was made of, are what its result is left under
+// at its end: nothing is computed again then.
+func TestCacheKeyKeptWithTask(t *testing.T) {
+	h := newCacheHarness(t)
+	h.register("a", 4)
+	id := h.submit(1, cached)
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) != 1 {
+		t.Fatalf("leased %+v, want one task", l)
+	}
+	j := h.c.jobs[id]
+	held := j.cache.holds[0]
+	if held.key == "" || held.key == "-" || len(held.own) == 0 {
+		t.Fatalf("the running task holds %+v, want its key and parts", held)
+	}
+	// Were the key computed again at the end, this would change it.
+	j.row.Spec.Map.Template = []string{"echo", "other", "{}"}
+	h.report("a", started(l.Tasks[0].TaskRef, h.now))
+	h.report("a", exited(l.Tasks[0].TaskRef, 0, h.now))
+	e := h.c.cache.entries[held.key]
+	if e == nil || len(h.c.cache.entries) != 1 {
+		t.Fatalf("entries %v, want one under the held key %s", h.c.cache.entries, held.key)
+	}
+	if !reflect.DeepEqual(e.own, held.own) {
+		t.Fatalf("entry's parts %v, want those computed when its turn came %v", e.own, held.own)
+	}
 }
 
 // BenchmarkCacheLookup measures one task's check against a cache of

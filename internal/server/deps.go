@@ -30,25 +30,33 @@ type afterRT struct {
 
 // depsRT is control's index of held jobs.
 type depsRT struct {
-	held    map[int64]*jobRT   // jobs held by their dependencies
-	waiters map[int64][]*jobRT // held jobs by an active job they wait for
-	singles map[int64]*jobRT   // held jobs with a singleton dependency
-	check   map[int64]bool     // held jobs for release to look at: what they wait for changed
+	held    map[int64]*jobRT               // jobs held by their dependencies
+	waiters map[int64][]*jobRT             // held jobs by an active job they wait for
+	singles map[singleKey]map[int64]*jobRT // held jobs with a singleton dependency, by their user and name
+	check   map[int64]bool                 // held jobs for release to look at: what they wait for changed
 }
 
-// touch has release look at the jobs that wait for job id, which ended or
-// started (and at singletons, which wait for any job), and at job id.
-func (d *depsRT) touch(id int64) {
+// singleKey is what a singleton dependency waits on: the jobs of one user
+// and name (sbatch --dependency=singleton).
+type singleKey struct{ user, name string }
+
+func singleOf(j *jobRT) singleKey { return singleKey{j.row.User, j.row.Name} }
+
+// touch has release look at the jobs that wait for j, which ended or
+// started (and at the singletons of its user and name: only a job of
+// theirs can free their way), and at j.
+func (d *depsRT) touch(j *jobRT) {
 	if len(d.held) == 0 {
 		return
 	}
+	id := j.row.ID
 	if d.held[id] != nil {
 		d.check[id] = true // it ends held (cancelled): let go of it
 	}
 	for _, w := range d.waiters[id] {
 		d.check[w.row.ID] = true
 	}
-	for sid := range d.singles {
+	for sid := range d.singles[singleOf(j)] {
 		d.check[sid] = true
 	}
 }
@@ -60,14 +68,18 @@ func (c *control) hold(j *jobRT) {
 	}
 	d := &c.deps
 	if d.held == nil {
-		d.held, d.waiters, d.singles, d.check = map[int64]*jobRT{}, map[int64][]*jobRT{}, map[int64]*jobRT{}, map[int64]bool{}
+		d.held, d.waiters, d.singles, d.check = map[int64]*jobRT{}, map[int64][]*jobRT{}, map[singleKey]map[int64]*jobRT{}, map[int64]bool{}
 	}
 	j.after = &afterRT{ended: map[int64]burst.State{}}
 	d.held[j.row.ID] = j
 	for _, dep := range j.row.Spec.After {
 		switch {
 		case dep.Kind == burst.Singleton:
-			d.singles[j.row.ID] = j
+			k := singleOf(j)
+			if d.singles[k] == nil {
+				d.singles[k] = map[int64]*jobRT{}
+			}
+			d.singles[k][j.row.ID] = j
 		case c.jobs[dep.Job] != nil:
 			d.waiters[dep.Job] = append(d.waiters[dep.Job], j)
 		}
@@ -130,7 +142,7 @@ func (c *control) learnEndedOf(j *jobRT, states map[int64]burst.State) {
 // forgetJob records the end of j, which leaves memory, in the jobs that
 // wait for it.
 func (c *control) forgetJob(j *jobRT) {
-	c.deps.touch(j.row.ID)
+	c.deps.touch(j)
 	for _, w := range c.deps.waiters[j.row.ID] {
 		if w.after != nil {
 			w.after.ended[j.row.ID] = j.row.State
@@ -190,7 +202,13 @@ func (c *control) release(now time.Time, b *batch) {
 // it waited for leave memory.)
 func (d *depsRT) drop(j *jobRT) {
 	delete(d.held, j.row.ID)
-	delete(d.singles, j.row.ID)
+	k := singleOf(j)
+	if s := d.singles[k]; s != nil {
+		delete(s, j.row.ID)
+		if len(s) == 0 {
+			delete(d.singles, k)
+		}
+	}
 	j.after = nil
 }
 

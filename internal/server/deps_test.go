@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -275,6 +276,45 @@ func TestAfterAnyOfAndSingleton(t *testing.T) {
 	}
 }
 
+// TestSingletonTouchOwnName: the start or end of a job has release look
+// at the singleton-held jobs of its own user and name alone, not at every
+// singleton-held job.
+func TestSingletonTouchOwnName(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	s1 := h.submit(1, named("s"))
+	s2 := h.submit(1, named("s"), singleton())
+	t1 := h.submit(1, named("t"))
+	t2 := h.submit(1, named("t"), singleton())
+	other := h.submit(1, named("u"))
+	h.place()
+	h.wantHeld(s2, "the jobs of the same name and user before it to end")
+	h.wantHeld(t2, "the jobs of the same name and user before it to end")
+	if len(h.c.deps.check) != 0 {
+		t.Fatalf("after a round, %v are still to be checked", h.c.deps.check)
+	}
+	h.c.deps.touch(h.c.jobs[other])
+	if len(h.c.deps.check) != 0 {
+		t.Fatalf("job %d (named u) changing marked %v for a check; want none (no singleton waits on u)", other, h.c.deps.check)
+	}
+	h.c.deps.touch(h.c.jobs[t1])
+	if len(h.c.deps.check) != 1 || !h.c.deps.check[t2] {
+		t.Fatalf("job %d (named t) changing marked %v for a check; want job %d alone", t1, h.c.deps.check, t2)
+	}
+	h.c.deps.touch(h.c.jobs[s1])
+	if len(h.c.deps.check) != 2 || !h.c.deps.check[s2] {
+		t.Fatalf("job %d (named s) changing marked %v for a check; want jobs %d and %d", s1, h.c.deps.check, s2, t2)
+	}
+	// Released, a job leaves the index.
+	h.drive("m", 5, exitOf(nil))
+	for _, id := range []int64{s2, t2} {
+		h.wantJob(id, burst.Succeeded, 0)
+	}
+	if len(h.c.deps.singles) != 0 {
+		t.Fatalf("singleton index after all ended: %v, want empty", h.c.deps.singles)
+	}
+}
+
 // BenchmarkReleaseHeld is what a scheduling round costs after a job ended
 // or started while 10,000 jobs are held, each waiting for a job of its own
 // (a pipeline of many chains): release looks at the jobs that wait for the
@@ -290,7 +330,7 @@ func BenchmarkReleaseHeld(b *testing.B) {
 	h.place() // each held job is looked at once, when held
 	b.ResetTimer()
 	for i := range b.N {
-		h.c.deps.touch(firsts[i%len(firsts)])
+		h.c.deps.touch(h.c.jobs[firsts[i%len(firsts)]])
 		var bt batch
 		h.c.release(h.now, &bt)
 	}
@@ -364,4 +404,25 @@ func TestAfterOKNeverKeptThenResumed(t *testing.T) {
 	h.drive("m", 4, exitOf(nil))
 	h.wantJob(a, burst.Succeeded, 0)
 	h.wantJob(b, burst.Succeeded, 0)
+}
+
+// BenchmarkReleaseSingletons is what a scheduling round costs after a job
+// ended or started while 2,000 jobs of as many names are held by
+// singleton dependencies: release looks at the singletons of that job's
+// name alone.
+func BenchmarkReleaseSingletons(b *testing.B) {
+	h := newHarness(&testing.T{})
+	var firsts []int64
+	for i := range 2000 {
+		name := "s" + strconv.Itoa(i)
+		firsts = append(firsts, h.submit(1, named(name)))
+		h.submit(1, named(name), singleton())
+	}
+	h.place()
+	b.ResetTimer()
+	for i := range b.N {
+		h.c.deps.touch(h.c.jobs[firsts[i%len(firsts)]])
+		var bt batch
+		h.c.release(h.now, &bt)
+	}
 }

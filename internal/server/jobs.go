@@ -137,7 +137,7 @@ func describeEnd(ev client.TaskEvent) string {
 func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	n := j.row.Tasks
 	j.finished = true
-	c.deps.touch(j.row.ID) // jobs waiting for it may go (deps.go)
+	c.deps.touch(j) // jobs waiting for it may go (deps.go)
 	j.row.EndedAt = &now
 	j.row.ExitCode = nil
 	if finishPipe(j) {

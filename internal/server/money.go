@@ -1,12 +1,14 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,6 +259,8 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 		ForecastBy: &by, ForecastRunningUSD: fc.Committed.Dollars(), ForecastTrendUSDPerDay: fc.TrendPerDay,
 		ForecastTrendDays: fc.TrendDays, ForecastDays: fc.Days, ForecastMethod: fc.Method(),
 	}
+	saved := s.control.cache.saved[p.row.Name] // a nil map reads as nothing saved
+	rep.CacheHits, rep.SavedNUSD, rep.SavedUSD = saved.hits, saved.nusd, cost.NUSD(saved.nusd).Dollars()
 	switch {
 	case p.row.Exhausted && p.row.OnExhausted == burst.OnExhaustedCancel:
 		rep.Guard = "exhausted: admission stopped, machines stopped, jobs cancelled"
@@ -444,7 +448,57 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}
-	return costReport(by, project, groups), nil
+	saved, err := s.st.CacheSavedBy(ctx, by, project)
+	if err != nil {
+		return nil, err
+	}
+	rep := costReport(by, project, groups)
+	addSaved(rep, saved)
+	return rep, nil
+}
+
+// addSaved adds to rep what the cache's hits saved: in all, and per line
+// where the groups are rep's (by job, project, user), a group that cost
+// nothing (a job served wholly from the cache) getting a line of cost 0
+// in its place.
+func addSaved(rep *burst.CostReport, saved []store.CacheSaved) {
+	at := make(map[string]int, len(rep.Lines))
+	for i, l := range rep.Lines {
+		at[l.Key] = i
+	}
+	added := false
+	for _, g := range saved {
+		rep.CacheHits += g.Hits
+		rep.SavedNUSD += g.NUSD
+		if g.Key == "" {
+			continue
+		}
+		i, ok := at[g.Key]
+		if !ok {
+			i, added = len(rep.Lines), true
+			at[g.Key] = i
+			rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, Name: g.Name})
+		}
+		rep.Lines[i].SavedNUSD += g.NUSD
+		rep.Lines[i].SavedUSD = cost.NUSD(rep.Lines[i].SavedNUSD).Dollars()
+	}
+	rep.SavedUSD = cost.NUSD(rep.SavedNUSD).Dollars()
+	if added { // the ledger's order: jobs by id, then the rest by key
+		slices.SortStableFunc(rep.Lines, func(a, b burst.CostLine) int {
+			x, xerr := strconv.ParseInt(a.Key, 10, 64)
+			y, yerr := strconv.ParseInt(b.Key, 10, 64)
+			switch {
+			case rep.By == "job" && xerr == nil && yerr == nil:
+				return cmp.Compare(x, y)
+			case rep.By == "job" && (xerr == nil) != (yerr == nil):
+				if xerr == nil {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+	}
 }
 
 // costReport is the ledger's groups as the API shows them: the lines add

@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -31,7 +34,7 @@ import (
 // recordStackChanges puts into b the stack changes the attempt of t that
 // ended reported (none clears an earlier attempt's).
 func (b *batch) recordStackChanges(t *taskRT, ev client.TaskEvent) {
-	sr := t.job.row.Spec.Stack
+	sr := t.job.row.Spec.TaskStack(t.row.Index) // a pipe's: its stage's
 	if sr == nil || !sr.Keep {
 		return
 	}
@@ -64,14 +67,24 @@ func (s *Server) CommitStack(ctx context.Context, actor string, id int64, req *c
 	if err != nil {
 		return nil, err
 	}
-	sr := j.Spec.Stack
+	if j.Spec.Pipe == nil && req.Stage != "" {
+		return nil, badRequest("job %d is no pipe: it has no stages; name its task with --task N", id)
+	}
+	if j.Spec.Pipe != nil {
+		task, msg := pipeCommitTask(id, j.Spec.Pipe, req.Stage, req.Task)
+		if msg != "" {
+			return nil, badRequest("%s", msg)
+		}
+		req.Task = task
+	}
+	sr := j.Spec.TaskStack(req.Task)
 	switch {
+	case req.Task < 0 || req.Task >= j.Spec.Tasks && j.Spec.Tasks > 0:
+		return nil, badRequest("job %d has tasks 0 to %d: --task %d is none of them", id, j.Spec.Tasks-1, req.Task)
 	case sr == nil:
 		return nil, badRequest("job %d ran without a stack: only a job run with --stack NAME --keep-changes has changes to commit", id)
 	case !sr.Keep:
 		return nil, badRequest("job %d ran in stack %s without --keep-changes, so its changes were not kept: run it again with --keep-changes", id, sr)
-	case req.Task < 0 || req.Task >= j.Spec.Tasks && j.Spec.Tasks > 0:
-		return nil, badRequest("job %d has tasks 0 to %d: --task %d is none of them", id, j.Spec.Tasks-1, req.Task)
 	}
 	ch, err := s.st.TaskStackChanges(ctx, id, req.Task)
 	if err != nil {
@@ -131,6 +144,55 @@ func (s *Server) CommitStack(ctx context.Context, actor string, id int64, req *c
 		row.Description = fmt.Sprintf("%s:%d with the changes of job %d task %d", parent.Name, parent.Version, id, req.Task)
 	}
 	return s.addStack(ctx, actor, &row, "")
+}
+
+// pipeCommitTask is the task of pipe p (job id) whose changes `burst
+// stack commit` takes: copy n of stage (by name or index) when one is
+// named; else task n, or, when n is 0 and its stage kept no changes, the
+// first task of the one stage that did. It returns a message naming the
+// fix when there is none such.
+func pipeCommitTask(id int64, p *burst.PipeSpec, stage string, n int) (int, string) {
+	var keeping []string
+	for _, st := range p.Stages {
+		if st.Stack != nil && st.Stack.Keep {
+			keeping = append(keeping, st.Name)
+		}
+	}
+	if stage == "" {
+		if st, _ := p.StageOf(n); n == 0 && st >= 0 && (p.Stages[st].Stack == nil || !p.Stages[st].Stack.Keep) && len(keeping) == 1 {
+			return p.FirstTask(slices.IndexFunc(p.Stages, func(s burst.PipeStage) bool { return s.Name == keeping[0] })), ""
+		}
+		return n, ""
+	}
+	i := slices.IndexFunc(p.Stages, func(s burst.PipeStage) bool { return s.Name == stage })
+	if k, err := strconv.Atoi(stage); i < 0 && err == nil && k >= 0 && k < len(p.Stages) {
+		i = k
+	}
+	names := make([]string, len(p.Stages))
+	for k, st := range p.Stages {
+		names[k] = st.Name
+	}
+	switch {
+	case i < 0:
+		return 0, fmt.Sprintf("job %d has no stage %q: its stages are %s", id, stage, strings.Join(names, ", "))
+	case n < 0 || n >= p.Stages[i].Copies():
+		return 0, fmt.Sprintf("stage %s of job %d runs %s: --task %d is none of them (with --stage, --task counts its copies from 0)",
+			p.Stages[i].Name, id, copies(p.Stages[i].Copies()), n)
+	case p.Stages[i].Stack == nil || !p.Stages[i].Stack.Keep:
+		hint := "run it again with --stack NAME --keep-changes among its stage options"
+		if len(keeping) > 0 {
+			hint = "the stages that kept theirs: " + strings.Join(keeping, ", ")
+		}
+		return 0, fmt.Sprintf("stage %s of job %d kept no stack changes: %s", p.Stages[i].Name, id, hint)
+	}
+	return p.FirstTask(i) + n, ""
+}
+
+func copies(n int) string {
+	if n == 1 {
+		return "1 copy"
+	}
+	return strconv.Itoa(n) + " copies"
 }
 
 // openBlob reads the blob digest from wherever the server keeps it.

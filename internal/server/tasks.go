@@ -504,7 +504,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			}
 			if j.row.State == burst.Queued {
 				j.row.State = burst.Running
-				c.deps.touch(j.row.ID) // jobs waiting for it to start may go (deps.go)
+				c.deps.touch(j) // jobs waiting for it to start may go (deps.go)
 				if strings.HasPrefix(j.row.Reason, "waiting: ") {
 					j.row.Reason = ""
 				}

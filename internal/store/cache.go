@@ -64,7 +64,7 @@ func DropCacheEntries(tx *Tx, keys []string) error {
 // SaveCacheUse records whether task of job was a hit and why.
 func SaveCacheUse(tx *Tx, job int64, u client.CacheUse) error {
 	_, err := tx.exec(`INSERT OR REPLACE INTO cache_uses (job, task, hit, why, saved_nusd) VALUES (?,?,?,?,?)`,
-		job, u.Task, u.Hit, u.Why, int64(u.SavedUSD*1e9+0.5))
+		job, u.Task, u.Hit, u.Why, u.SavedNUSD)
 	return err
 }
 
@@ -156,7 +156,7 @@ func (s *Store) CacheUses(ctx context.Context, job int64) ([]client.CacheUse, er
 		if err := rows.Scan(&u.Task, &u.Hit, &u.Why, &nusd); err != nil {
 			return nil, err
 		}
-		u.SavedUSD = float64(nusd) / 1e9
+		u.SavedNUSD, u.SavedUSD = nusd, float64(nusd)/1e9
 		out = append(out, u)
 	}
 	return out, rows.Err()
@@ -186,7 +186,8 @@ func (s *Store) CacheTally(ctx context.Context) (map[string]*client.CacheStats, 
 		}
 		if hit {
 			st.Hits += n
-			st.SavedUSD += float64(nusd) / 1e9
+			st.SavedNUSD += nusd
+			st.SavedUSD = float64(st.SavedNUSD) / 1e9
 		} else {
 			st.Misses += n
 		}
@@ -214,4 +215,58 @@ func HoldOutputs(tx *Tx, project string, job int64, idx int, files []client.Outp
 		}
 	}
 	return nil
+}
+
+// CacheSaved is what the cache's hits saved one group of `burst cost`.
+type CacheSaved struct {
+	Key  string // job id, project or user; "" for every hit (other groupings)
+	Name string // the job's name (by job)
+	Hits int64
+	NUSD int64
+}
+
+// cacheSavedBy groups the hits as the ledger's groups (CostBy) key them,
+// for the groupings a hit belongs to one of.
+var cacheSavedBy = map[string]string{
+	"job":     `CAST(j.id AS TEXT)`,
+	"project": `p.name`,
+	"user":    `j.user`,
+}
+
+// CacheSavedBy totals what the cache's hits saved, of project (or all),
+// grouped by job, project or user, in the order of job ids (by job) or
+// keys; by anything else in one group of key "".
+func (s *Store) CacheSavedBy(ctx context.Context, by, project string) ([]CacheSaved, error) {
+	key, ok := cacheSavedBy[by]
+	if !ok {
+		key = `''`
+	}
+	order := `k`
+	if by == "job" {
+		order = `MAX(j.id)`
+	}
+	q := `SELECT ` + key + ` AS k, COALESCE(MAX(j.name), ''), COUNT(*), SUM(u.saved_nusd) FROM cache_uses u
+		JOIN jobs j ON j.id = u.job JOIN projects p ON p.id = j.project_id WHERE u.hit`
+	var args []any
+	if project != "" {
+		q += ` AND p.name = ?`
+		args = append(args, project)
+	}
+	rows, err := s.r.QueryContext(ctx, q+` GROUP BY k ORDER BY `+order, args...)
+	if err != nil {
+		return nil, fmt.Errorf("what the cache saved: %w", err)
+	}
+	defer rows.Close()
+	var out []CacheSaved
+	for rows.Next() {
+		var g CacheSaved
+		if err := rows.Scan(&g.Key, &g.Name, &g.Hits, &g.NUSD); err != nil {
+			return nil, err
+		}
+		if by != "job" {
+			g.Name = ""
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }

@@ -634,3 +634,18 @@ func TestErrorPage(t *testing.T) {
 		`<body class="error-page">`)
 	mustNotContain(t, "error", s, `<b>x</b>`, `class="app"`)
 }
+
+// TestProjectPageCacheSaved: a project whose tasks were served from the
+// result cache shows what that saved; one without hits shows nothing.
+func TestProjectPageCacheSaved(t *testing.T) {
+	r := newRenderer(t)
+	v := sampleProjectView()
+	if s := renderString(t, func(w io.Writer) error { return r.Project(w, v) }); strings.Contains(s, "Saved by the cache") {
+		t.Fatal("a project without cache hits shows money saved by the cache")
+	}
+	b := *v.Project.Budget
+	b.CacheHits, b.SavedNUSD, b.SavedUSD = 3, 1_234_500_000, 1.2345
+	v.Project.Budget = &b
+	s := renderString(t, func(w io.Writer) error { return r.Project(w, v) })
+	mustContain(t, "project", s, `<div id="cache-saved"><dt>Saved by the cache</dt><dd class="num" title="$1.234500000 in 3 hits">$1.23</dd></div>`)
+}

@@ -78,12 +78,16 @@ class TaskError(BurstError):
 
 @dataclass
 class Budget:
-    """A project's money at a glance (``burst budget``): in US dollars."""
+    """A project's money at a glance (``burst budget``): in US dollars.
+
+    ``remaining`` is None for a project without a budget (``budget`` is
+    0.0 then): nothing is left to spend from, and nothing is spent out.
+    """
 
     project: str
     budget: float
     spent: float
-    remaining: float
+    remaining: Optional[float]
     forecast: float
     burn_per_hour: float
     level: str
@@ -402,7 +406,8 @@ class Client:
             project=d.get("project", project),
             budget=float(d.get("budget_usd", 0)),
             spent=float(d.get("spent_usd", 0)),
-            remaining=float(d.get("remaining_usd", 0)),
+            # No budget: nothing remains of it, rather than 0.0 (spent).
+            remaining=float(d.get("remaining_usd", 0)) if float(d.get("budget_usd", 0)) > 0 else None,
             forecast=float(d.get("forecast_usd", 0)),
             burn_per_hour=float(d.get("burn_usd_per_hour", 0)),
             level=d.get("level", ""),

@@ -97,6 +97,18 @@ class TestRun(Base):
             self.b.budget("no-such-project")
         self.assertEqual(c.exception.status, 404)
 
+    def test_budget_none_without_budget(self):
+        # A project without a budget has nothing remaining of one (None),
+        # not 0.0, which would read as a budget spent.
+        try:
+            self.b.budget("pynobudget")
+        except burst.HTTPError:
+            subprocess.run([os.environ["BURST_BIN"], "project", "create", "pynobudget"], check=True, capture_output=True)
+        got = self.b.budget("pynobudget")
+        self.assertEqual(got.budget, 0.0)
+        self.assertIsNone(got.remaining)
+        self.assertIsNotNone(self.b.budget("pyb").remaining)  # a budget: what is left of it
+
 
 class TestMap(Base):
     def test_map_importable_function_in_order(self):
