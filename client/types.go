@@ -31,6 +31,10 @@ type CancelResult struct {
 	ID              int64       `json:"id"`
 	State           burst.State `json:"state"`
 	AlreadyFinished bool        `json:"already_finished"`
+	// Held is set when the server's disk is full and its store holds
+	// writes: the running tasks were told to stop at once, and the cancel
+	// is recorded once the store can write again. It says so, for people.
+	Held string `json:"held,omitempty"`
 }
 
 // IDRef is what a job id names: a job (Task -1) or one task of a job array

@@ -192,35 +192,32 @@ func (h *handler) handleResume(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCancel cancels a job, or with ?task=N one task of it (an array
-// task, named by its own id: see ResolveID).
+// task, named by its own id: see ResolveID). A cancel taken while the
+// server's disk is full is answered 202: its tasks were told to stop, and
+// it is recorded once there is room (CancelResult.Held says so).
 func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
-	jobAction(func(ctx context.Context, id int64) (*client.CancelResult, error) {
-		t := r.URL.Query().Get("task")
-		if t == "" {
-			return h.b.Cancel(ctx, id)
-		}
-		idx, err := strconv.Atoi(t)
-		if err != nil {
-			return nil, apierr.BadRequestf("task %q is not a task number", t)
-		}
-		return h.b.CancelTask(ctx, id, idx)
-	})(w, r)
-}
-
-// jobAction serves POST /v1/jobs/{id}/ACTION with fn's answer.
-func jobAction[T any](fn func(context.Context, int64) (T, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := jobID(w, r)
-		if !ok {
-			return
-		}
-		res, err := fn(r.Context(), id)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		writeJSON(w, 200, res)
+	id, ok := jobID(w, r)
+	if !ok {
+		return
 	}
+	var res *client.CancelResult
+	var err error
+	if t := r.URL.Query().Get("task"); t == "" {
+		res, err = h.b.Cancel(r.Context(), id)
+	} else if idx, aerr := strconv.Atoi(t); aerr != nil {
+		err = apierr.BadRequestf("task %q is not a task number", t)
+	} else {
+		res, err = h.b.CancelTask(r.Context(), id, idx)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	code := 200
+	if res.Held != "" {
+		code = 202
+	}
+	writeJSON(w, code, res)
 }
 
 // handleWait answers when the job is finished, or with its current state

@@ -16,7 +16,10 @@ func newCancelCmd() *cobra.Command {
 SIGKILL after a grace period, so nothing they started is left behind.
 Cancelling a job that already finished is not an error: burst says so.
 The id of one task of a job array (each has its own, as in Slurm: the
-SLURM_JOB_ID it saw), or ARRAYID_INDEX, cancels that task alone.`,
+SLURM_JOB_ID it saw), or ARRAYID_INDEX, cancels that task alone.
+While the server's disk is full (it takes no new work), a cancel still
+stops the running tasks at once; it is recorded once there is room, and
+burst says so.`,
 		Example: `  burst cancel 12
   burst cancel 12 13 14
   burst cancel 40_7          # index 7 of job array 40 alone`,
@@ -47,9 +50,12 @@ SLURM_JOB_ID it saw), or ARRAYID_INDEX, cancels that task alone.`,
 				if ref.Task >= 0 {
 					what = fmt.Sprintf("job %s (task %d of array job %d, index %d)", a, ref.Task, ref.JobID, ref.ArrayIndex)
 				}
-				if r.AlreadyFinished {
+				switch {
+				case r.AlreadyFinished:
 					fmt.Fprintf(c.OutOrStdout(), "%s had already finished (%s)\n", what, r.State)
-				} else {
+				case r.Held != "":
+					fmt.Fprintf(c.OutOrStdout(), "%s cancelled: %s\n", what, r.Held) // the disk is full
+				default:
 					fmt.Fprintf(c.OutOrStdout(), "%s cancelled\n", what)
 				}
 			}

@@ -9,10 +9,13 @@ import (
 
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
 // ones. Cancelling a finished job is not an error.
+//
+// While the store holds writes for a full disk (disk.go) a cancel is not
+// refused, as the user's other writes are: its task may be what fills the
+// disk. The agents hear of it at once and the cancel is recorded once the
+// store can write again; the answer says so (Held, served as 202).
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
-	if err := s.refuseWrite(); err != nil {
-		return nil, err // a full disk holds the store's writes: say so now, not when there is room
-	}
+	held := s.st.Full()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -25,19 +28,14 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 		}
 		return &client.CancelResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 	}
-	if err := s.apply(&b); err != nil {
-		return nil, err
-	}
-	return &client.CancelResult{ID: id, State: state}, nil
+	return s.applyCancel(&b, held, &client.CancelResult{ID: id, State: state})
 }
 
 // CancelTask cancels one task of a job (one task of a job array, named by
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.
 func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
-	if err := s.refuseWrite(); err != nil {
-		return nil, err // a full disk holds the store's writes: say so now, not when there is room
-	}
+	held := s.st.Full()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -59,8 +57,21 @@ func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.Can
 		}
 		return res, nil
 	}
-	if err := s.apply(&b); err != nil {
-		return nil, err
+	return s.applyCancel(&b, held, res)
+}
+
+// applyCancel applies a cancel's batch (s.mu held on entry, released on
+// return) and answers res: once it is durable, or, while the store holds
+// writes for a full disk (held), at once, its stops sent to the agents
+// and the answer saying when it will be recorded.
+func (s *Server) applyCancel(b *batch, held error, res *client.CancelResult) (*client.CancelResult, error) {
+	if held == nil {
+		if err := s.apply(b); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
+	s.applyHeld(b)
+	res.Held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: " + s.noSpace(held).Error()
 	return res, nil
 }

@@ -112,6 +112,28 @@ func (s *Server) apply(b *batch) error {
 	s.mu.Unlock()
 	enqueued := time.Now()
 	s.outsideEffects(b)
+	return s.settle(b, p, n, enqueued)
+}
+
+// applyHeld is apply for a user's cancel while the store holds writes for
+// a full disk (disk.go): the agents hear of the cancel at once (stopsNow),
+// so that a task can be stopped while the disk is full, and what follows
+// durability runs in the background once the batch commits, in its turn
+// behind the held writes (or fails, the server stopping). s.mu is held on
+// entry, released on return.
+func (s *Server) applyHeld(b *batch) {
+	s.stopsNow(b)
+	n := s.countBatch(b)
+	p := s.commit(b)
+	s.mu.Unlock()
+	enqueued := time.Now()
+	s.outsideEffects(b)
+	s.background(func(context.Context) { s.settle(b, p, n, enqueued) })
+}
+
+// settle waits until b (enqueued as p) is durable and runs what follows:
+// its durable work, then afterCommit.
+func (s *Server) settle(b *batch, p store.Pending, n counted, enqueued time.Time) error {
 	if p != nil {
 		if err := p.Wait(); err != nil {
 			s.storeFailed(err)

@@ -8,13 +8,14 @@ import (
 
 	"github.com/burst-sh/burst/internal/api"
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/diskroom"
 	"github.com/burst-sh/burst/internal/web"
 )
 
 // Copies of the store (snapshots, backups sent to a client) are full
 // copies written under the home, on the store's own filesystem: one at a
 // time (copyGate), and none that would leave that filesystem with less
-// than minFree, the free space below which new work is refused (disk.go).
+// than diskroom.MinFree, the free space below which new work is refused (disk.go).
 // A snapshot that has no room is skipped with a warning in the log; a
 // backup is answered 507 naming the filesystem and the space it needs.
 
@@ -72,21 +73,21 @@ func (s *Server) roomForCopy(dir string) error {
 			size += uint64(fi.Size())
 		}
 	}
-	free, total, ok := fsSpace(dir)
-	if !ok || free >= size+minFree(total) {
+	free, total, ok := diskroom.Space(dir)
+	if !ok || free >= size+diskroom.MinFree(total) {
 		return nil
 	}
-	return copyRoom(mountPoint(dir), dir, size, free, total) // the mount table is read only to refuse
+	return copyRoom(diskroom.MountPoint(dir), dir, size, free, total) // the mount table is read only to refuse
 }
 
 // copyRoom is the rule: a copy of size bytes fits in a filesystem with
-// free of total bytes free when at least minFree(total) is left after it.
+// free of total bytes free when at least diskroom.MinFree(total) is left after it.
 func copyRoom(mount, dir string, size, free, total uint64) error {
-	need := size + minFree(total)
+	need := size + diskroom.MinFree(total)
 	if free >= need {
 		return nil
 	}
 	return &apierr.NoSpace{Msg: fmt.Sprintf(
 		"no room for a copy of the store (%s) in %s: the filesystem %s has %s free, and burst keeps %s free there; free at least %s there (or keep fewer snapshots: BURST_SNAPSHOT_KEEP)",
-		web.Bytes(int64(size)), dir, mount, web.Bytes(int64(free)), web.Bytes(int64(minFree(total))), web.Bytes(int64(need-free)))}
+		web.Bytes(int64(size)), dir, mount, web.Bytes(int64(free)), web.Bytes(int64(diskroom.MinFree(total))), web.Bytes(int64(need-free)))}
 }

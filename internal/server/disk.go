@@ -1,23 +1,21 @@
 package server
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst/internal/apierr"
+	"github.com/burst-sh/burst/internal/diskroom"
 	"github.com/burst-sh/burst/internal/store"
 	"github.com/burst-sh/burst/internal/web"
 )
 
 // A full disk under BURST_HOME degrades the server, it does not end it.
 // New work (submit, map, pipe, resume) is refused with 507 while the
-// filesystem has less than minFree left, or while the store holds writes
+// filesystem has less than diskroom.MinFree left, or while the store holds writes
 // for a full disk; so are the user's other writes (cancel, projects,
 // clusters, sessions) while the store holds writes, rather than wait
 // silently for space; reads go on. Agents' reports and registrations are
@@ -28,11 +26,6 @@ import (
 // was committed before or, mostly, nothing. Every answer, a refusal
 // included, counts as contact: the server does not declare an agent lost
 // for asking, and the agent does not give its server up for answering.
-
-// minFree is the free space below which new work is refused: 5% of the
-// filesystem, at most 64 MiB. Room for what is already accepted (its tasks'
-// rows, their logs) is what it keeps.
-func minFree(size uint64) uint64 { return min(64<<20, size/20) }
 
 // diskEvery is how often the free space is read: the refusal costs one
 // statfs a second at most, not one per request or task.
@@ -108,30 +101,20 @@ func (s *Server) refuseWrite() error {
 	return nil
 }
 
-// fsSpace is what the filesystem that holds dir has free (for this user)
-// and its size, in bytes; ok is false when it cannot be read.
-func fsSpace(dir string) (free, total uint64, ok bool) {
-	var fs syscall.Statfs_t
-	if syscall.Statfs(dir, &fs) != nil {
-		return 0, 0, false
-	}
-	return fs.Bavail * uint64(fs.Bsize), fs.Blocks * uint64(fs.Bsize), true
-}
-
 // checkFree reads the free space under the home.
 func (s *Server) checkFree() error {
 	dir := filepath.Dir(s.st.Path())
-	free, total, ok := fsSpace(dir)
+	free, total, ok := diskroom.Space(dir)
 	if !ok {
 		return nil // unreadable: the store's own errors will say
 	}
-	need := minFree(total)
+	need := diskroom.MinFree(total)
 	if free >= need {
 		return nil
 	}
 	return &apierr.NoSpace{Msg: fmt.Sprintf(
 		"the filesystem %s, which holds burst's state (%s), has %s free: burst takes no new work below %s; free at least %s there (jobs already accepted go on, and reads work)",
-		mountPoint(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))}
+		diskroom.MountPoint(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))}
 }
 
 // noSpace is the refusal while the store holds writes for a full disk. It
@@ -159,8 +142,8 @@ func (s *Server) noSpace(err error) error {
 func (s *Server) buildNoSpace(fe *store.FullError) error {
 	dir := filepath.Dir(s.st.Path())
 	need := uint64(64 << 20)
-	if _, total, ok := fsSpace(dir); ok {
-		need = minFree(total)
+	if _, total, ok := diskroom.Space(dir); ok {
+		need = diskroom.MinFree(total)
 	}
 	since := ""
 	if fe != nil {
@@ -168,57 +151,7 @@ func (s *Server) buildNoSpace(fe *store.FullError) error {
 	}
 	return &apierr.NoSpace{Msg: fmt.Sprintf(
 		"the filesystem %s, which holds burst's state (%s), is full%s: burst takes no new work and holds what running tasks report until there is room; free at least %s there",
-		mountPoint(dir), dir, since, web.Bytes(int64(need)))}
-}
-
-// mountPoint is the mount point of the filesystem that holds path (the
-// longest mount point in /proc/self/mountinfo that contains it), or path
-// itself when that cannot be read.
-func mountPoint(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return path
-	}
-	defer f.Close()
-	best := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMount(fields[4])
-		if (path == mp || mp == "/" || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
-			best = mp
-		}
-	}
-	if best == "" {
-		return path
-	}
-	return best
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+		diskroom.MountPoint(dir), dir, since, web.Bytes(int64(need)))}
 }
 
 // writeInfo writes server.json whole (a temporary file renamed over it).

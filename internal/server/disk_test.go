@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,5 +225,57 @@ func TestHoldExtendsAdoptGrace(t *testing.T) {
 	s.mu.Unlock()
 	if !until.After(expiring.Add(5 * time.Second)) {
 		t.Errorf("a refused registration left the agent's grace at %s (was %s): it would be declared lost", until, expiring)
+	}
+}
+
+// A cancel while the store holds writes for a full disk is taken, not
+// refused: the task's agent is told at once (its machine's cancels), the
+// answer says the cancel is recorded once there is room, and it is
+// recorded (the job's watchers told) once there is, the agent told once
+// only. Before, it was refused with 507, and the task that filled the disk
+// could not be stopped.
+func TestCancelDuringHoldStopsAtOnce(t *testing.T) {
+	s, release := heldServer(t)
+	m := newMachineRT(store.MachineRow{Machine: burst.Machine{ID: "hand-1", State: burst.MachineRunning}})
+	m.registered = true
+	j := newJobRT(store.JobRow{Job: burst.Job{ID: 7, State: burst.Running, Spec: &burst.JobSpec{Argv: []string{"sleep", "1000"}}}})
+	j.row.Tasks.Total, j.row.Dispatched = 1, 1
+	task := &taskRT{job: j, machine: m, started: true, delivered: true,
+		row: store.TaskRow{Task: burst.Task{JobID: 7, Index: 0, Attempt: 1, State: burst.Running}}}
+	s.mu.Lock()
+	s.machines["hand-1"] = m
+	s.jobs[7] = j
+	s.order = append(s.order, 7)
+	j.running[0] = task
+	m.tasks[taskKey{7, 0}] = task
+	changed := j.changed
+	s.mu.Unlock()
+
+	res, err := s.Cancel(context.Background(), 7)
+	if err != nil || res == nil || !strings.Contains(res.Held, "recorded once the store can write again") {
+		t.Fatalf("a cancel during a hold: %+v, %v; want it taken, saying when it is recorded", res, err)
+	}
+	s.mu.Lock()
+	cancels := slices.Clone(m.cancels)
+	s.mu.Unlock()
+	if len(cancels) != 1 || cancels[0] != task.ref() {
+		t.Errorf("the agent's cancels during the hold: %v; want %v at once", cancels, task.ref())
+	}
+	select {
+	case <-changed:
+		t.Errorf("the cancel was taken as recorded while the store still holds writes")
+	default:
+	}
+	release()
+	select {
+	case <-changed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cancel was not recorded 20 s after room returned")
+	}
+	s.mu.Lock()
+	cancels = slices.Clone(m.cancels)
+	s.mu.Unlock()
+	if len(cancels) != 1 {
+		t.Errorf("the agent's cancels once recorded: %v; want the one sent during the hold, not sent again", cancels)
 	}
 }

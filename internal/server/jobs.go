@@ -217,6 +217,22 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 	return j.row.State, true
 }
 
+// stopsNow tells the agents of b's stops at once, rather than once b is
+// durable (committed): for a user's cancel while the store holds writes
+// for a full disk, whose task may be the one that fills it. b then stops
+// nothing more when it commits. An agent that stopped a task whose cancel
+// a restarted server never recorded reports it cancelled, which is what
+// its user asked.
+func (c *control) stopsNow(b *batch) {
+	for _, t := range b.stops {
+		if t.row.State == burst.Running {
+			t.machine.cancels = append(t.machine.cancels, t.ref())
+			t.machine.poke()
+		}
+	}
+	b.stops = nil
+}
+
 // cancelTask cancels task idx of job id alone, for actor. It returns nil
 // when the job as a whole has ended or is being cancelled (cancel the job
 // instead), and AlreadyFinished with no state when the task has ended (its

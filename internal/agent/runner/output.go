@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/burst-sh/burst/internal/diskroom"
 )
 
 // output carries a task's stdout or stderr to its log file through a pipe,
@@ -31,6 +33,11 @@ type output struct {
 	start    int64        // a direct file's size when the task started
 	pack     *pack        // where small output goes (pack.go); nil: always the file
 	packed   Packed       // where it went, once done is closed
+	cut      int64        // with a full filesystem: the size its log was cut to (giveRoom); -1 none
+
+	mu     sync.Mutex
+	filled bool   // its log met a full filesystem: the task is stopped (stopOnFull)
+	stop   func() // stops the task, once it runs (stopOnFull)
 }
 
 // newOutput returns the write end to give the child and the copier. With
@@ -40,7 +47,7 @@ func newOutput(path string, truncate bool, private string, pack *pack) (*os.File
 	if err != nil {
 		return nil, nil, err
 	}
-	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{}), pack: pack}
+	o := &output{path: path, truncate: truncate, private: private, r: r, done: make(chan struct{}), pack: pack, cut: -1}
 	go o.copy()
 	return w, o, nil
 }
@@ -96,13 +103,13 @@ func (o *output) copy() {
 	}
 	f, err := openLog(o.path, o.truncate, o.private)
 	if err != nil {
-		o.err = err
+		o.fail(nil, err)
 		io.Copy(io.Discard, o.r) // the task must not block on a full pipe
 		return
 	}
 	defer f.Close()
 	if _, err := f.Write(buf[:n]); err != nil {
-		o.err = err
+		o.fail(f, err)
 		io.Copy(io.Discard, o.r)
 		return
 	}
@@ -110,9 +117,73 @@ func (o *output) copy() {
 	m, err := io.CopyBuffer(f, o.r, buf)
 	o.written.Add(m)
 	if err != nil && !errors.Is(err, os.ErrClosed) {
-		o.err = err
+		o.fail(f, err)
 		io.Copy(io.Discard, o.r)
 	}
+}
+
+// fail records why the log (f, nil if it could not be opened) cannot be
+// written. A full filesystem stops the task at once, as its own failure:
+// every write it makes from now on is lost, and a task that filled the
+// disk would otherwise go on holding it full (the server's store with it)
+// until it ends. Its log then gives back room (giveRoom).
+func (o *output) fail(f *os.File, err error) {
+	o.err = err
+	if !diskFull(err) {
+		return
+	}
+	o.mu.Lock()
+	o.filled = true
+	stop := o.stop
+	o.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if f != nil {
+		o.cut = giveRoom(f, o.path)
+	}
+}
+
+// stopOnFull has stop called (once) when the log meets a full filesystem,
+// or at once if it already has.
+func (o *output) stopOnFull(stop func()) {
+	o.mu.Lock()
+	o.stop = stop
+	filled := o.filled
+	o.mu.Unlock()
+	if filled {
+		stop()
+	}
+}
+
+// giveRoom cuts the log f at path, which met a full filesystem, so that
+// the filesystem has twice diskroom.MinFree free again: the room below
+// which the server (whose store may share the filesystem) takes no new
+// work, and as much again for what it must commit meanwhile. It marks the
+// cut at the end of the log and returns where it cut, or -1 when it did
+// not (the filesystem has the room, as under a quota: EDQUOT).
+func giveRoom(f *os.File, path string) int64 {
+	st, err := f.Stat()
+	if err != nil {
+		return -1
+	}
+	free, total, ok := diskroom.Space(filepath.Dir(path))
+	need := 2 * diskroom.MinFree(total)
+	if !ok || free >= need {
+		return -1
+	}
+	at := max(0, st.Size()-int64(need-free))
+	if f.Truncate(at) != nil {
+		return -1
+	}
+	fmt.Fprintf(f, "\n[burst: output cut at %d bytes: the disk was full]\n", at) // O_APPEND: at the new end
+	return at
+}
+
+// diskFull reports whether err is a write refused for a full filesystem
+// or quota.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // hold reads the task's output into buf until its end (err is io.EOF, or
@@ -294,16 +365,25 @@ func releasePacks(outs []*output) {
 // does not see those writes, and a full filesystem means some may have
 // failed. Such a task fails: its result is not whole.
 //
-// machine says that the fault is the machine's, not the task's: burst's own
-// log met a full filesystem (ENOSPC, EDQUOT) on the machine's disk. Such a
-// task is lost, and runs again once there is room (as a task that could not
-// start for want of descriptors), rather than failed for a disk it did not
-// fill; a full filesystem of the task's own --output stays the task's.
-func lostOutput(outs []*output) (why string, machine bool) {
+// filled says that burst's own log met a full filesystem (ENOSPC,
+// EDQUOT): the task was stopped for it (output.fail), and fails as its own
+// failure whatever its exit, retried under its --retries like any other.
+// It is not lost: a task that fills the disk would fill it again at every
+// run, holding the server's writes each time (found by a hostile run).
+func lostOutput(outs []*output) (why string, filled bool) {
+	for _, o := range outs {
+		if o.err != nil && !o.direct && diskFull(o.err) {
+			why = fmt.Sprintf("its output filled the filesystem of %s (%d bytes written); free space or write less",
+				diskroom.MountPoint(filepath.Dir(o.path)), o.written.Load())
+			if o.cut >= 0 {
+				why += fmt.Sprintf(" (its log was cut at %d bytes to give the room back)", o.cut)
+			}
+			return why, true
+		}
+	}
 	for _, o := range outs {
 		if o.err != nil {
-			machine = !o.direct && (errors.Is(o.err, syscall.ENOSPC) || errors.Is(o.err, syscall.EDQUOT))
-			return "its output could not be saved: " + o.err.Error(), machine
+			return "its output could not be saved: " + o.err.Error(), false
 		}
 		if o.direct && fullFS(filepath.Dir(o.path)) {
 			return fmt.Sprintf("its output file %s may be incomplete: the filesystem that holds it is full (free space there and run it again)", o.path), false

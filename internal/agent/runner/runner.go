@@ -308,6 +308,9 @@ func Start(spec Spec) (*Task, error) {
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
+	for _, o := range outs {
+		o.stopOnFull(t.forceKill) // its log met a full filesystem: at once, no grace (output.go)
+	}
 	if t.mark != "" {
 		addLeader(t.pid) // not an orphan: see mayHaveOrphans
 	}
@@ -873,11 +876,8 @@ func (t *Task) wait() {
 		}
 	}
 	t.packedInto(&r)
-	if why, machine := lostOutput(t.outs); why != "" && (r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
-		r.State, r.Reason = burst.Failed, why // output.go
-		if machine {
-			r.State = burst.Lost
-		}
+	if why, filled := lostOutput(t.outs); why != "" && (filled && ending == "" || r.State == burst.Succeeded || r.State == burst.Failed && r.Reason == "") {
+		r.State, r.Reason = burst.Failed, why // output.go; a full disk's stop (SIGKILL) is named for its cause
 	}
 	t.res = r
 	close(t.done)

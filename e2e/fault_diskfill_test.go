@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"database/sql"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst/internal/testfs"
+)
+
+// A task whose output fills BURST_HOME's filesystem (found by a hostile
+// run: before, the store held its writes, the task was counted lost and
+// ran again, filling the disk each time, and a cancel of it was refused
+// with 507; only deleting its log by hand got the server going). Now it
+// fails at once on its first attempt, naming the cause, retried as a
+// failure under --retries; its log gives back room, marked at its end;
+// the server takes new work again by itself and its store is whole. And
+// a cancel while the disk is full stops a running task at once, recorded
+// once there is room.
+func TestFaultDiskFilledByTask(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "64m")
+	pidFile := filepath.Join(h.dir, "sleeper.pid") // outside the full filesystem
+	sleeper := mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 1000").stdout))
+	var pid int
+	h.waitFor("the sleeper running", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid > 0
+	})
+
+	row := faultRow{Fault: "a task's output fills BURST_HOME: it fails, the server goes on", Tasks: 3}
+	for _, c := range []struct {
+		retries string
+		attempt int
+	}{{"0", 1}, {"1", 2}} {
+		start := time.Now()
+		id := mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--retries", c.retries, "--", "head", "-c", "200M", "/dev/zero").stdout))
+		if r := h.run("wait", idArg(id)); r.code == 0 {
+			t.Errorf("burst wait of a task that filled the disk: want a failure, got %s", r)
+		}
+		task := h.show(id).task0(t)
+		t.Logf("--retries %s: %s after %s, attempt %d: %s", c.retries, task.State, time.Since(start).Round(time.Millisecond), task.Attempt, task.Reason)
+		if task.State != "failed" || task.Attempt != c.attempt ||
+			!strings.Contains(task.Reason, "its output filled the filesystem of "+h.home) ||
+			!strings.Contains(task.Reason, "free space or write less") || !strings.Contains(task.Reason, "cut at") {
+			row.FailedWrongly++
+			t.Errorf("--retries %s: task %s, attempt %d, %q; want failed on attempt %d naming the full filesystem %s and the cut",
+				c.retries, task.State, task.Attempt, task.Reason, c.attempt, h.home)
+		}
+		if !logEndsWith(t, filepath.Join(h.home, "logs", idArg(id)), ": the disk was full]\n") {
+			t.Errorf("job %d: no log under %s ends with the cut's mark", id, filepath.Join(h.home, "logs", idArg(id)))
+		}
+		// New work is taken again, with no one freeing space.
+		h.waitFor("new work taken again", 30*time.Second, func() bool {
+			return h.run("run", "--", "true").code == 0
+		})
+	}
+	if !alive(pid) {
+		t.Errorf("the sleeper, which wrote nothing, died while another task filled the disk")
+	}
+	checkIntegrity(t, filepath.Join(h.home, "state.db"))
+
+	// A cancel while the store holds writes for a full disk: answered at
+	// once, the task stopped at once, recorded once there is room.
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
+	h.waitFor("the store holding writes", 20*time.Second, func() bool {
+		r := h.run("run", "-d", "--", "true")
+		return r.code != 0 && strings.Contains(r.stderr, "is full since")
+	})
+	r := h.run("cancel", idArg(sleeper))
+	t.Logf("cancel during a hold: %s", strings.TrimSpace(r.stdout))
+	if r.code != 0 || !strings.Contains(r.stdout, "recorded once the store can write again") {
+		t.Errorf("burst cancel during a hold: want it taken, saying when it is recorded; got %s", r)
+	}
+	h.waitFor("the cancelled task's process gone, the disk still full", 30*time.Second, func() bool { return !alive(pid) })
+	if r := h.run("run", "-d", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "is full since") {
+		t.Errorf("the hold ended before space returned (the test proves nothing): %s", r)
+	}
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the cancel recorded", 30*time.Second, func() bool { return h.show(sleeper).State == "cancelled" })
+	if task := h.show(sleeper).task0(t); task.State != "cancelled" || task.Attempt != 1 {
+		row.FailedWrongly++
+		t.Errorf("the sleeper after space returned: %s, attempt %d; want cancelled on attempt 1", task.State, task.Attempt)
+	}
+	checkIntegrity(t, filepath.Join(h.home, "state.db"))
+	recordFault(t, row)
+}
+
+// logEndsWith reports whether a file under dir ends with suffix.
+func logEndsWith(t *testing.T, dir, suffix string) bool {
+	t.Helper()
+	found := false
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		buf := make([]byte, 256)
+		if st, err := f.Stat(); err == nil && st.Size() > int64(len(buf)) {
+			f.Seek(st.Size()-int64(len(buf)), 0)
+		}
+		n, _ := f.Read(buf)
+		if strings.HasSuffix(string(buf[:n]), suffix) {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// checkIntegrity runs PRAGMA integrity_check on the store at path
+// (read-only, beside the running server) and fails unless it says ok.
+func checkIntegrity(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var res string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
+		t.Errorf("PRAGMA integrity_check of %s: %q, %v; want ok", path, res, err)
+	}
+}
