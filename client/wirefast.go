@@ -120,6 +120,7 @@ func (a *Assignment) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = appendTrue(b, `,"queued":true`, a.Queued)
 	b = appendTrue(b, `,"truncate":true`, a.Truncate)
+	b = appendTrue(b, `,"pack":true`, a.Pack)
 	b = appendTrue(b, `,"direct":true`, a.Direct)
 	return append(b, '}'), nil
 }
@@ -166,6 +167,12 @@ func (e *TaskEvent) appendJSON(b []byte) ([]byte, error) {
 	b = appendInt(b, `,"err_from":`, e.ErrFrom)
 	b = appendInt(b, `,"out_to":`, e.OutTo)
 	b = appendInt(b, `,"err_to":`, e.ErrTo)
+	if e.OutPack != "" {
+		b = appendString(append(b, `,"out_pack":`...), e.OutPack)
+	}
+	if e.ErrPack != "" {
+		b = appendString(append(b, `,"err_pack":`...), e.ErrPack)
+	}
 	b = appendInt(b, `,"read_bytes":`, e.ReadBytes)
 	b = appendInt(b, `,"wrote_bytes":`, e.WroteBytes)
 	return append(b, '}'), nil

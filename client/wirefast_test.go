@@ -158,3 +158,116 @@ func BenchmarkWire(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendJSONEveryField: each field of the hand-written messages, set
+// alone to a value that is not its zero, is written as json.Marshal
+// writes it. A field added to Assignment, TaskEvent, Leased or Report and
+// not to AppendJSON is dropped on the wire without a word; this fails
+// for it instead.
+func TestAppendJSONEveryField(t *testing.T) {
+	everyField(t, func(a *Assignment) ([]byte, error) {
+		l := Leased{Tasks: []Assignment{*a}}
+		return l.AppendJSON(nil)
+	}, func(a *Assignment) any { return Leased{Tasks: []Assignment{*a}} })
+	everyField(t, func(e *TaskEvent) ([]byte, error) {
+		r := Report{Events: []TaskEvent{*e}}
+		return r.AppendJSON(nil)
+	}, func(e *TaskEvent) any { return Report{Events: []TaskEvent{*e}} })
+	everyField(t, func(l *Leased) ([]byte, error) { return l.AppendJSON(nil) }, func(l *Leased) any { return l })
+	everyField(t, func(r *Report) ([]byte, error) { return r.AppendJSON(nil) }, func(r *Report) any { return r })
+}
+
+// everyField sets each field of a T (an embedded struct's fields one by
+// one) to a value that is not zero and compares what appendJSON writes of
+// it with json.Marshal of wrap(it).
+func everyField[T any](t *testing.T, appendJSON func(*T) ([]byte, error), wrap func(*T) any) {
+	t.Helper()
+	var paths [][]int
+	var walk func(typ reflect.Type, at []int)
+	walk = func(typ reflect.Type, at []int) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			p := append(append([]int(nil), at...), i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type, p)
+				continue
+			}
+			paths = append(paths, p)
+		}
+	}
+	walk(reflect.TypeFor[T](), nil)
+	for _, p := range paths {
+		var v T
+		f := reflect.ValueOf(&v).Elem().FieldByIndex(p)
+		name := reflect.TypeFor[T]().FieldByIndex(p).Name
+		if !setNonZero(f) {
+			t.Errorf("%T.%s: a field of a kind (%s) this test cannot fill: teach setNonZero", v, name, f.Kind())
+			continue
+		}
+		got, err := appendJSON(&v)
+		if err != nil {
+			t.Errorf("%T.%s: AppendJSON: %v", v, name, err)
+			continue
+		}
+		want, err := json.Marshal(wrap(&v))
+		if err != nil {
+			t.Errorf("%T.%s: json.Marshal: %v", v, name, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%T.%s set: AppendJSON wrote\n%s\njson.Marshal writes\n%s", v, name, got, want)
+		}
+	}
+}
+
+// setNonZero gives v a value that is not its zero; false for a kind it
+// does not know.
+func setNonZero(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x<")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(7)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1.5)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		setNonZero(s.Index(0))
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		setNonZero(k)
+		setNonZero(e)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if v.Type().Elem() == reflect.TypeFor[time.Time]() {
+			p.Elem().Set(reflect.ValueOf(time.Date(2026, 12, 4, 1, 2, 3, 4, time.UTC)))
+		} else {
+			setNonZero(p.Elem())
+		}
+		v.Set(p)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Date(2026, 12, 4, 1, 2, 3, 4, time.UTC)))
+			return true
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				setNonZero(v.Field(i))
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}

@@ -20,6 +20,9 @@ import (
 	"github.com/burst-sh/burst/internal/mapspec"
 )
 
+// noInputs is what a map with no inputs says at a terminal.
+const noInputs = "burst: no inputs (an empty :::: file, --over list or standard input): nothing to run, no job submitted"
+
 func newMapCmd() *cobra.Command {
 	var (
 		rf          resFlags
@@ -184,10 +187,13 @@ and flags that would change its tasks are refused.`,
 			if err != nil {
 				return usage("%v", err)
 			} else if n == 0 {
-				// No input runs nothing and succeeds, as with GNU parallel;
-				// a line says so, since an empty :::: file or standard input
-				// is more often a mistake than a wish.
-				fmt.Fprintln(c.ErrOrStderr(), "burst: no inputs (an empty :::: file, --over list or standard input): nothing to run, no job submitted")
+				// No input runs nothing and succeeds, silently, as with GNU
+				// parallel (scripts rely on it); a person at a terminal is
+				// told, since an empty :::: file or standard input is more
+				// often a mistake than a wish.
+				if isTerminal(c.ErrOrStderr()) {
+					fmt.Fprintln(c.ErrOrStderr(), noInputs)
+				}
 				return nil
 			}
 			var st *staging

@@ -63,7 +63,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // unreachable says what to check when a request could not reach its server
 // at all (refused, no route, no such host, timed out): Go's own message
 // (`Get "http://...": dial tcp ...: connect: connection refused`) names the
-// request, not the fix. Any other error is returned as it is.
+// request, not the fix. What an error wraps around it (an agent's "the
+// server has been gone 3s: the agent exits: ...") is kept. Any other error
+// is returned as it is.
 func unreachable(err error) string {
 	var ue *url.Error
 	var oe *net.OpError
@@ -78,7 +80,12 @@ func unreachable(err error) string {
 	if se, ok := oe.Err.(*os.SyscallError); ok {
 		why = se.Err.Error()
 	}
-	return fmt.Sprintf("cannot reach the server at %s (%s): check that it runs and that BURST_SERVER or your `burst login` names it (unset BURST_SERVER to use this host's own server)", server, why)
+	fix := fmt.Sprintf("cannot reach the server at %s (%s): check that it runs and that BURST_SERVER or your `burst login` names it (unset BURST_SERVER to use this host's own server)", server, why)
+	msg := err.Error()
+	if i := strings.Index(msg, ue.Error()); i >= 0 {
+		return msg[:i] + fix + msg[i+len(ue.Error()):]
+	}
+	return fix
 }
 
 // commands are burst's commands, by help's group, in the order help lists
