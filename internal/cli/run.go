@@ -433,8 +433,10 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 		if err := st.upload(ctx, cl, spec); err != nil {
 			return cmp.Or(submitStopped(ctx), err)
 		}
-		if err := spec.Validate(); err != nil {
-			return usage("%v", err)
+		if !st.empty() || len(spec.Outputs) > 0 { // buildRunSpec validated it without these
+			if err := spec.Validate(); err != nil {
+				return usage("%v", err)
+			}
 		}
 	}
 	sub := cl
@@ -494,6 +496,18 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 		streams = []string{"stdout", "stderr"}
 	}
 	defer showWaiting(ctx, cl, id, stderr)()
+	// The wait goes out with the streams, not after them: the job's end is
+	// then known as the streams end, one round trip sooner. Its answer is
+	// read only once the streams have ended, so the output shown is whole.
+	type waited struct {
+		job *burst.Job
+		err error
+	}
+	end := make(chan waited, 1)
+	go func() {
+		j, err := waitJob(ctx, cl, id)
+		end <- waited{j, err}
+	}()
 	var cut firstErr
 	var wg sync.WaitGroup
 	for _, s := range []struct {
@@ -513,13 +527,17 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
+		<-end // ended by ctx too
 		return stoppedWaiting(ctx, id)
 	}
-	job, err := waitJob(ctx, cl, id)
-	if err != nil {
-		return serverGone(err, id)
+	w := <-end
+	if w.err != nil {
+		if ctx.Err() != nil {
+			return stoppedWaiting(ctx, id)
+		}
+		return serverGone(w.err, id)
 	}
-	return followEnd(stderr, job, cut.get())
+	return followEnd(stderr, w.job, cut.get())
 }
 
 // firstErr keeps the first error of the streams a follow copies.

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+// TestFollowWaitsAlongsideStreams: an attached run asks for the job's end
+// while its output streams, not after: this server ends the streams only
+// once the wait has arrived, which a follow that waited in turn would
+// never see (it fails at the deadline). The output and exit are exact.
+func TestFollowWaitsAlongsideStreams(t *testing.T) {
+	waitAsked := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/jobs/7/wait", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-waitAsked:
+		default:
+			close(waitAsked)
+		}
+		code := 3
+		json.NewEncoder(w).Encode(&burst.Job{ID: 7, State: burst.Failed, ExitCode: &code})
+	})
+	mux.HandleFunc("GET /v1/jobs/7/logs", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-waitAsked:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte(r.URL.Query().Get("stream") + " line\n"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cl, err := client.New(srv.URL, strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	c := &cobra.Command{}
+	c.SetOut(&stdout)
+	c.SetErr(&stderr)
+	err = follow(ctx, c, cl, 7, nil)
+	var ee *ExitError
+	if ctx.Err() != nil || !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("follow: %v (ctx %v), want exit status 3 before the deadline", err, ctx.Err())
+	}
+	if stdout.String() != "stdout line\n" || !strings.Contains(stderr.String(), "stderr line\n") {
+		t.Errorf("stdout %q, stderr %q: want each stream's line once", stdout.String(), stderr.String())
+	}
+}
