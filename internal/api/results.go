@@ -74,6 +74,8 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		srcs[i] = src
 	}
 	p := &taskPage{b: h.b, job: j}
+	var files tasklog.Files // a pack opened once for the page's tasks
+	defer files.Close()
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
 	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
 		row, err := p.at(r.Context(), idx, false)
@@ -91,7 +93,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 			res.Stdout, res.Stderr = row.Stdout, row.Stderr
 			res.StdoutFrom, res.StdoutTo, res.StderrFrom, res.StderrTo = row.StdoutFrom, row.StdoutTo, row.StderrFrom, row.StderrTo
 			if inline && row.State.Terminal() {
-				res.Output = readInline(row.Stdout, row.StdoutFrom, row.StdoutTo)
+				res.Output = readInline(&files, row.Stdout, row.StdoutFrom, row.StdoutTo)
 			}
 		case j.CancelRequested || j.State.Terminal():
 			res.State = burst.Cancelled
@@ -115,12 +117,11 @@ func streamFailed(w http.ResponseWriter, r *http.Request) func(format string, a 
 	}
 }
 
-func readInline(path string, from, to int64) *string {
-	f, err := tasklog.Open(path, from, to)
+func readInline(files *tasklog.Files, path string, from, to int64) *string {
+	f, err := files.Range(path, from, to)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, maxInline))
 	s := string(b)
 	return &s
@@ -142,6 +143,10 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Trailer", "X-Burst-Next-Task, "+client.ErrorTrailer)
 	flusher, _ := w.(http.Flusher)
 	p := &taskPage{b: h.b, job: j}
+	// The pack file of a run of tasks is opened once, and closed whenever
+	// the stream waits (a file removed meanwhile is not read after).
+	var files tasklog.Files
+	defer files.Close()
 	failed := streamFailed(w, r)
 	buf := make([]byte, 64<<10)
 	idx := max(from, 0)
@@ -162,7 +167,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		fresh = false
 		switch {
 		case row != nil && row.State.Terminal():
-			if err := copyFile(w, row.Stdout, row.StdoutFrom, row.StdoutTo, buf); err != nil {
+			if err := copyFile(w, &files, row.Stdout, row.StdoutFrom, row.StdoutTo, buf); err != nil {
 				var re *readError
 				if !errors.As(err, &re) {
 					return // the client went away
@@ -177,6 +182,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 			idx++
 			continue
 		}
+		files.Close()
 		if flusher != nil {
 			flusher.Flush()
 		}
@@ -209,20 +215,19 @@ func noFile(err error) bool {
 }
 
 // copyFile copies bytes [from, to) of the file at path (to 0: its end) to
-// w; a file that does not exist (a task that wrote nothing, output removed)
+// w, through files (which keeps it open for the next task); a file that does not exist (a task that wrote nothing, output removed)
 // is empty. An error of the file is a *readError, one of w is not.
-func copyFile(w io.Writer, path string, from, to int64, buf []byte) error {
+func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, buf []byte) error {
 	if path == "" {
 		return nil
 	}
-	f, err := tasklog.Open(path, from, to)
+	f, err := files.Range(path, from, to)
 	if noFile(err) {
 		return nil
 	}
 	if err != nil {
 		return &readError{err}
 	}
-	defer f.Close()
 	_, err = io.CopyBuffer(w, readerOnly{f}, buf)
 	return err
 }
