@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +96,60 @@ func TestFilesRanges(t *testing.T) {
 	}
 	if got := read(path, 0, 4); got != "aaa\n" {
 		t.Errorf("back to the pack after a missing file: %q", got)
+	}
+}
+
+// TestFilesWindow reads many small ranges from one window, a range larger
+// than the window, a range the file is shorter than, and after Close a
+// pack made again under the same name: its new bytes, not the window's.
+func TestFilesWindow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pack-m.out")
+	var want []string
+	var pack []byte
+	for i := range 3000 {
+		s := strconv.Itoa(i) + "\n"
+		want, pack = append(want, s), append(pack, s...)
+	}
+	big := strings.Repeat("z", window+10)
+	pack = append(pack, big...)
+	if err := os.WriteFile(path, pack, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var fs Files
+	defer fs.Close()
+	read := func(from, to int64) string {
+		t.Helper()
+		r, err := fs.Range(path, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var at int64
+	for i, s := range want {
+		if got := read(at, at+int64(len(s))); got != s {
+			t.Fatalf("range of task %d: %q, want %q", i, got, s)
+		}
+		at += int64(len(s))
+	}
+	if got := read(at, at+int64(len(big))); got != big {
+		t.Errorf("a range larger than the window: %d bytes, want %d", len(got), len(big))
+	}
+	if got := read(at-2, at+int64(len(big))+100); got != want[2999][len(want[2999])-2:]+big {
+		t.Errorf("a range past the file's end: %d bytes, want what is there (%d)", len(got), 2+len(big))
+	}
+	fs.Close()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(0, 4); got != "new\n" {
+		t.Errorf("after Close, a pack made again: %q, want %q", got, "new\n")
 	}
 }
