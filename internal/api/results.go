@@ -28,11 +28,17 @@ type taskPage struct {
 	job  *store.JobRow
 	rows []*store.TaskRow
 	next int // index of the first row of rows
+
+	// files reads the outputs of the page's tasks; it is closed when the
+	// page is read again, so that the bytes it keeps are only ever those
+	// of tasks that had ended before it read them (tasklog.Files).
+	files tasklog.Files
 }
 
 // at returns task idx as stored now (re-reading its page if needed).
 func (p *taskPage) at(ctx context.Context, idx int, fresh bool) (*store.TaskRow, error) {
 	if fresh || idx < p.next || idx >= p.next+len(p.rows) || len(p.rows) == 0 {
+		p.files.Close()
 		rows, err := p.b.TaskRows(ctx, p.job.ID, idx, 1000)
 		if err != nil {
 			return nil, err
@@ -74,6 +80,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		srcs[i] = src
 	}
 	p := &taskPage{b: h.b, job: j}
+	defer p.files.Close()
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
 	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
 		row, err := p.at(r.Context(), idx, false)
@@ -91,7 +98,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 			res.Stdout, res.Stderr = row.Stdout, row.Stderr
 			res.StdoutFrom, res.StdoutTo, res.StderrFrom, res.StderrTo = row.StdoutFrom, row.StdoutTo, row.StderrFrom, row.StderrTo
 			if inline && row.State.Terminal() {
-				res.Output = readInline(row.Stdout, row.StdoutFrom, row.StdoutTo)
+				res.Output = readInline(&p.files, row.Stdout, row.StdoutFrom, row.StdoutTo)
 			}
 		case j.CancelRequested || j.State.Terminal():
 			res.State = burst.Cancelled
@@ -115,12 +122,11 @@ func streamFailed(w http.ResponseWriter, r *http.Request) func(format string, a 
 	}
 }
 
-func readInline(path string, from, to int64) *string {
-	f, err := tasklog.Open(path, from, to)
+func readInline(files *tasklog.Files, path string, from, to int64) *string {
+	f, err := files.Range(path, from, to)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, maxInline))
 	s := string(b)
 	return &s
@@ -142,6 +148,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Trailer", "X-Burst-Next-Task, "+client.ErrorTrailer)
 	flusher, _ := w.(http.Flusher)
 	p := &taskPage{b: h.b, job: j}
+	defer p.files.Close()
 	failed := streamFailed(w, r)
 	buf := make([]byte, 64<<10)
 	idx := max(from, 0)
@@ -162,7 +169,7 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		fresh = false
 		switch {
 		case row != nil && row.State.Terminal():
-			if err := copyFile(w, row.Stdout, row.StdoutFrom, row.StdoutTo, buf); err != nil {
+			if err := copyFile(w, &p.files, row.Stdout, row.StdoutFrom, row.StdoutTo, buf); err != nil {
 				var re *readError
 				if !errors.As(err, &re) {
 					return // the client went away
@@ -209,20 +216,20 @@ func noFile(err error) bool {
 }
 
 // copyFile copies bytes [from, to) of the file at path (to 0: its end) to
-// w; a file that does not exist (a task that wrote nothing, output removed)
+// w, through files (which keeps it open for the next task); a file that
+// does not exist (a task that wrote nothing, output removed)
 // is empty. An error of the file is a *readError, one of w is not.
-func copyFile(w io.Writer, path string, from, to int64, buf []byte) error {
+func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, buf []byte) error {
 	if path == "" {
 		return nil
 	}
-	f, err := tasklog.Open(path, from, to)
+	f, err := files.Range(path, from, to)
 	if noFile(err) {
 		return nil
 	}
 	if err != nil {
 		return &readError{err}
 	}
-	defer f.Close()
 	_, err = io.CopyBuffer(w, readerOnly{f}, buf)
 	return err
 }

@@ -224,7 +224,10 @@ and flags that would change its tasks are refused.`,
 	}
 	// Any error but the tasks' failures exits 255, GNU parallel's "other error".
 	run := c.RunE
-	c.RunE = func(c *cobra.Command, args []string) error { return parallelStatus(run(c, args)) }
+	c.RunE = func(c *cobra.Command, args []string) error {
+		defer startProfile("map")() // $BURST_CPUPROFILE.map: where the CLI's time goes
+		return parallelStatus(run(c, args))
+	}
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
 	})

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -124,11 +125,20 @@ type taskPrinter struct {
 	base   int                // tasks ended before this follow (skipped)
 	nTaken int                // tasks of this follow taken
 	open   bool               // the last byte printed was no newline
+
+	// A scan's reads and writes: the pack file of the tasks' small outputs
+	// kept open across them, one buffer to copy through, and stdout
+	// written in large writes (flushed at the scan's end, and before
+	// anything goes to stderr, so that the two keep their order).
+	files tasklog.Files
+	buf   []byte
+	out   *bufio.Writer
 }
 
 func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
 	p := &taskPrinter{cl: cl, id: j.ID, o: o, stdout: stdout, stderr: stderr, bar: bar,
-		local: serverIsLocal(), taken: make([]bool, j.Tasks.Total)}
+		local: serverIsLocal(), taken: make([]bool, j.Tasks.Total),
+		buf: make([]byte, 32<<10), out: bufio.NewWriterSize(stdout, 64<<10)}
 	if o.output == outputOrdered {
 		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
 	}
@@ -152,7 +162,13 @@ var endedStates = []burst.State{burst.Succeeded, burst.Failed, burst.Timeout, bu
 
 // scan prints the tasks that ended since the last scan; final: the job
 // has ended, so -k prints every task left, past those that never ran.
-func (p *taskPrinter) scan(ctx context.Context, final bool) error {
+func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
+	defer func() {
+		p.files.Close()
+		if ferr := p.out.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	var fresh []burst.Task
 	for from := p.next; from < len(p.taken); {
 		page, err := p.cl.Tasks(ctx, p.id, from, 10000, endedStates...)
@@ -221,10 +237,10 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		name, path string
 		from, to   int64
 		w          io.Writer
-	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, p.stdout}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, p.stderr}} {
+	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, p.out}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, p.stderrAfterStdout()}} {
 		w := &countWriter{w: p.trackNewline(s.w)}
 		if p.local && s.path != "" {
-			err := copyLocal(s.path, s.from, s.to, w)
+			err := p.copyLocal(s.path, s.from, s.to, w)
 			// No file: the task wrote nothing (its files are made at its
 			// first byte, its pack range written, before its end is
 			// reported).
@@ -243,15 +259,25 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 }
 
 // copyLocal copies bytes [from, to) of the file at path (to 0: its end) to
-// w.
-func copyLocal(path string, from, to int64, w io.Writer) error {
-	f, err := tasklog.Open(path, from, to)
+// w, the file kept open for the scan's next task.
+func (p *taskPrinter) copyLocal(path string, from, to int64, w io.Writer) error {
+	r, err := p.files.Range(path, from, to)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
+	_, err = io.CopyBuffer(w, r, p.buf)
 	return err
+}
+
+// stderrAfterStdout is stderr, written to only after the stdout buffered
+// so far is.
+func (p *taskPrinter) stderrAfterStdout() io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		if err := p.out.Flush(); err != nil {
+			return 0, err
+		}
+		return p.stderr.Write(b)
+	})
 }
 
 // trackNewline wraps w to remember whether the last byte printed ended a
