@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -214,5 +215,66 @@ func TestPassFileFallsBackToBytes(t *testing.T) {
 	}
 	if upgrades.Load() != 1 || streamed.Load() != 1 {
 		t.Fatalf("the server saw %d upgrade requests and %d whole streams, want 1 and 1", upgrades.Load(), streamed.Load())
+	}
+}
+
+// ownDone is a context with a Done channel of its own (as a caller's own
+// context type may have): what the context package ties to it
+// (context.AfterFunc) it watches from a goroutine until the tie is
+// stopped or the context ends.
+type ownDone struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c ownDone) Done() <-chan struct{} { return c.done }
+
+func (c ownDone) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// watchers counts the goroutines the context package runs to watch a
+// context of a type of its own.
+func watchers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "propagateCancel.func")
+}
+
+// A blob moved as a file ties its connection to the caller's context only
+// while it moves: a long-lived context (an agent's, for its life) that
+// fetched a blob many times holds nothing of those fetches once they
+// returned.
+func TestPassFileLeavesNothingOnTheContext(t *testing.T) {
+	_, cl := uploadServer(t)
+	dir := t.TempDir()
+	want, _ := randomFile(t, filepath.Join(dir, "a.bin"), 5000)
+	if _, err := cl.UploadFile(context.Background(), filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ownDone{context.Background(), make(chan struct{})}
+	defer close(ctx.done)
+	base := watchers()
+	taken := client.FilesTaken()
+	const n = 20
+	for i := range n {
+		if err := cl.FetchBlob(ctx, want, filepath.Join(dir, fmt.Sprintf("got-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := client.FilesTaken() - taken; got != n {
+		t.Fatalf("%d of %d fetches took the store's file: the test checks the file path", got, n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for watchers() > base {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still watch the caller's context after %d fetches returned (%d before): each fetch left its tie", watchers(), n, base)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
