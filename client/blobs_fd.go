@@ -35,22 +35,27 @@ const fdDial = 10 * time.Second
 // own to the unix socket. It returns the connection and the answer's
 // reader when the server switched (101), else the answer (its body read
 // and the connection closed: the caller asks again without the upgrade,
-// or takes the error). The connection is closed when ctx ends.
-func (ep *endpoint) upgradeFD(ctx context.Context, method, path string) (*net.UnixConn, *bufio.Reader, *http.Response, error) {
+// or takes the error). The connection is closed when ctx ends, or by
+// the caller's call of done (which unties it from ctx: a long-lived ctx
+// keeps nothing of a request that returned).
+func (ep *endpoint) upgradeFD(ctx context.Context, method, path string) (uc *net.UnixConn, br *bufio.Reader, resp *http.Response, done func(), err error) {
 	d := net.Dialer{Timeout: fdDial}
 	c, err := d.DialContext(ctx, "unix", ep.unix)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	uc := c.(*net.UnixConn)
+	uc = c.(*net.UnixConn)
 	stop := context.AfterFunc(ctx, func() { uc.Close() })
-	fail := func(err error) (*net.UnixConn, *bufio.Reader, *http.Response, error) {
+	done = func() {
 		stop()
 		uc.Close()
+	}
+	fail := func(err error) (*net.UnixConn, *bufio.Reader, *http.Response, func(), error) {
+		done()
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	req, err := ep.newRequest(ctx, method, path, nil)
 	if err != nil {
@@ -61,22 +66,21 @@ func (ep *endpoint) upgradeFD(ctx context.Context, method, path string) (*net.Un
 	if err := req.Write(uc); err != nil {
 		return fail(err)
 	}
-	br := bufio.NewReader(uc)
-	resp, err := http.ReadResponse(br, req)
+	br = bufio.NewReader(uc)
+	resp, err = http.ReadResponse(br, req)
 	if err != nil {
 		return fail(err)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 		resp.Body = io.NopCloser(bytes.NewReader(b))
-		stop()
-		uc.Close()
-		return nil, nil, resp, nil
+		done()
+		return nil, nil, resp, nil, nil
 	}
 	if br.Buffered() != 0 {
 		return fail(fmt.Errorf("%s %s: the server sent bytes before it was asked", method, path))
 	}
-	return uc, br, resp, nil
+	return uc, br, resp, done, nil
 }
 
 // putFD uploads the file at path (size bytes) by passing it to the server
@@ -101,7 +105,7 @@ func (c *Client) putFD(ctx context.Context, path string, size int64, digest stri
 	if digest != "" {
 		q.Set("digest", digest)
 	}
-	uc, br, _, err := ep.upgradeFD(ctx, "POST", "/v1/blobs?"+q.Encode())
+	uc, br, _, done, err := ep.upgradeFD(ctx, "POST", "/v1/blobs?"+q.Encode())
 	if err != nil || uc == nil {
 		// Not switched: a server of a version before the upgrade took the
 		// request for an empty body (and kept nothing), or the query is
@@ -109,7 +113,7 @@ func (c *Client) putFD(ctx context.Context, path string, size int64, digest stri
 		// said by the answer to them.
 		return BlobRef{}, false, nil
 	}
-	defer uc.Close()
+	defer done()
 	if err := fdpass.Send(uc, f); err != nil {
 		return BlobRef{}, false, nil
 	}
@@ -139,11 +143,11 @@ func (c *Client) openFD(ctx context.Context, ep *endpoint, ref BlobRef, offset i
 	if ep.unix == "" || c.blobs != "" {
 		return nil, nil
 	}
-	uc, _, resp, err := ep.upgradeFD(ctx, "GET", c.blobsPath()+ref.Digest)
+	uc, _, resp, done, err := ep.upgradeFD(ctx, "GET", c.blobsPath()+ref.Digest)
 	if err != nil || uc == nil {
 		return nil, nil
 	}
-	defer uc.Close()
+	defer done()
 	if n, err := strconv.ParseInt(resp.Header.Get("Burst-Size"), 10, 64); err != nil || n != ref.Size {
 		return nil, &final{fmt.Errorf("blob %s is %s bytes, not %d: %w", ref.Digest, resp.Header.Get("Burst-Size"), ref.Size, ErrBlobMismatch)}
 	}

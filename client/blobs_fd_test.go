@@ -12,15 +12,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/blob/fdpass"
 	"github.com/burst-sh/burst/internal/home"
+	"golang.org/x/sys/unix"
 )
 
 // A blob the store holds whose file went bad after the server checked it
@@ -214,5 +217,109 @@ func TestPassFileFallsBackToBytes(t *testing.T) {
 	}
 	if upgrades.Load() != 1 || streamed.Load() != 1 {
 		t.Fatalf("the server saw %d upgrade requests and %d whole streams, want 1 and 1", upgrades.Load(), streamed.Load())
+	}
+}
+
+// ownDone is a context with a Done channel of its own (as a caller's own
+// context type may have): what the context package ties to it
+// (context.AfterFunc) it watches from a goroutine until the tie is
+// stopped or the context ends.
+type ownDone struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c ownDone) Done() <-chan struct{} { return c.done }
+
+func (c ownDone) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// watchers counts the goroutines the context package runs to watch a
+// context of a type of its own.
+func watchers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "propagateCancel.func")
+}
+
+// A blob moved as a file ties its connection to the caller's context only
+// while it moves: a long-lived context (an agent's, for its life) that
+// fetched a blob many times holds nothing of those fetches once they
+// returned.
+func TestPassFileLeavesNothingOnTheContext(t *testing.T) {
+	_, cl := uploadServer(t)
+	dir := t.TempDir()
+	want, _ := randomFile(t, filepath.Join(dir, "a.bin"), 5000)
+	if _, err := cl.UploadFile(context.Background(), filepath.Join(dir, "a.bin"), client.BlobPut{Project: "default", Kind: client.BlobInput}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ownDone{context.Background(), make(chan struct{})}
+	defer close(ctx.done)
+	base := watchers()
+	taken := client.FilesTaken()
+	const n = 20
+	for i := range n {
+		if err := cl.FetchBlob(ctx, want, filepath.Join(dir, fmt.Sprintf("got-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := client.FilesTaken() - taken; got != n {
+		t.Fatalf("%d of %d fetches took the store's file: the test checks the file path", got, n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for watchers() > base {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still watch the caller's context after %d fetches returned (%d before): each fetch left its tie", watchers(), n, base)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Descriptors a hostile or careless client might pass instead of a
+// regular file it opened for reading: a directory, an O_PATH descriptor
+// (fstat works, read does not), a file opened for writing only, a
+// /proc file (size 0 whatever it holds) claimed as more, and /dev/zero.
+// Each is refused with a 400 and nothing of it is kept: the server reads
+// only a regular file, only as much as it claims, through the right to
+// read the client passed.
+func TestPassFileHostile(t *testing.T) {
+	h, _ := uploadServer(t)
+	dir := t.TempDir()
+	randomFile(t, filepath.Join(dir, "a.bin"), 4096)
+	open := func(path string, flag int) *os.File {
+		t.Helper()
+		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatalf("open %s: %v", path, err)
+		}
+		f := os.NewFile(uintptr(fd), path)
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	for _, c := range []struct {
+		name string
+		f    *os.File
+		size int64
+		want string // what the refusal says
+	}{
+		{"a directory", open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY), 0, "not a regular file"},
+		{"an O_PATH descriptor", open(filepath.Join(dir, "a.bin"), unix.O_PATH), 4096, "not open for reading"},
+		{"a file open for writing only", open(filepath.Join(dir, "a.bin"), syscall.O_WRONLY), 4096, "not open for reading"},
+		{"a /proc file claimed longer", open("/proc/self/status", syscall.O_RDONLY), 100, "is 0 bytes, not 100"},
+		{"a device", open("/dev/zero", syscall.O_RDONLY), 4096, "not a regular file"},
+	} {
+		status, body := passFile(t, h, c.size, "", c.f)
+		if status != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s; want 400 saying %q", c.name, status, body, c.want)
+		}
+		if blobs, tmp := held(t, h); len(blobs)+len(tmp) != 0 {
+			t.Fatalf("%s: kept %v %v", c.name, blobs, tmp)
+		}
 	}
 }

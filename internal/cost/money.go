@@ -46,6 +46,33 @@ func clampNUSD(v float64) NUSD {
 	return NUSD(math.Round(v))
 }
 
+// Plus is n+m, held at the limits of NUSD rather than wrapping: a sum
+// that only grows (what the cache saved, over every hit) stays at the
+// most NUSD holds (about $9.2 billion) once it gets there.
+func (n NUSD) Plus(m NUSD) NUSD {
+	s := n + m
+	switch {
+	case m > 0 && s < n:
+		return math.MaxInt64
+	case m < 0 && s > n:
+		return math.MinInt64
+	}
+	return s
+}
+
+// Join is whole dollars and nanos nano-dollars as NUSD, held at its
+// limits: a sum a database adds up in those two parts, neither of which
+// can overflow where the sum in one could.
+func Join(whole, nanos int64) NUSD {
+	switch {
+	case whole > math.MaxInt64/perDollar:
+		return math.MaxInt64
+	case whole < math.MinInt64/perDollar:
+		return math.MinInt64
+	}
+	return NUSD(whole * perDollar).Plus(NUSD(nanos))
+}
+
 // Dollars is n in dollars.
 func (n NUSD) Dollars() float64 { return float64(n) / perDollar }
 

@@ -321,3 +321,37 @@ func TestWeight(t *testing.T) {
 		}
 	}
 }
+
+func TestPlusAndJoinHoldAtTheLimits(t *testing.T) {
+	const top, bottom = NUSD(math.MaxInt64), NUSD(math.MinInt64)
+	for _, c := range []struct{ a, b, want NUSD }{
+		{1, 2, 3},
+		{top - 5, top - 5, top},
+		{top, 1, top},
+		{bottom + 5, bottom + 5, bottom},
+		{bottom, -1, bottom},
+		{top, bottom, -1},
+		{-7, 3, -4},
+	} {
+		if got := c.a.Plus(c.b); got != c.want {
+			t.Errorf("%d.Plus(%d) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		whole, nanos int64
+		want         NUSD
+	}{
+		{0, 5, 5},
+		{3, 123456789, 3_123_456_789},
+		{9_223_372_036, 854_775_807, top},
+		{9_223_372_036, 854_775_808, top},
+		{9_223_372_037, 0, top},
+		{math.MaxInt64, 0, top},
+		{-2, -500, -2_000_000_500},
+		{math.MinInt64, 0, bottom},
+	} {
+		if got := Join(c.whole, c.nanos); got != c.want {
+			t.Errorf("Join(%d, %d) = %d, want %d", c.whole, c.nanos, got, c.want)
+		}
+	}
+}

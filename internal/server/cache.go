@@ -226,13 +226,13 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 		b.cacheRefs(j.row.Project, j.row.ID, idx, r.Outputs, now)
 	}
 	e.row.Hits++
-	e.row.SavedNUSD += e.row.CostNUSD
+	e.row.SavedNUSD = int64(cost.NUSD(e.row.SavedNUSD).Plus(cost.NUSD(e.row.CostNUSD))) // held at the limit, never wrapped
 	key, nusd := e.row.Key, e.row.CostNUSD
 	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, nusd) })
 	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job),
 		SavedUSD: saved, SavedNUSD: nusd})
 	ps := c.cache.saved[j.row.Project]
-	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, ps.nusd + nusd}
+	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, int64(cost.NUSD(ps.nusd).Plus(cost.NUSD(nusd)))}
 	j.row.Tasks.Succeeded++
 	if j.row.StartedAt == nil {
 		j.row.StartedAt = &now

@@ -469,7 +469,7 @@ func addSaved(rep *burst.CostReport, saved []store.CacheSaved) {
 	added := false
 	for _, g := range saved {
 		rep.CacheHits += g.Hits
-		rep.SavedNUSD += g.NUSD
+		rep.SavedNUSD = int64(cost.NUSD(rep.SavedNUSD).Plus(cost.NUSD(g.NUSD)))
 		if g.Key == "" {
 			continue
 		}
@@ -479,7 +479,7 @@ func addSaved(rep *burst.CostReport, saved []store.CacheSaved) {
 			at[g.Key] = i
 			rep.Lines = append(rep.Lines, burst.CostLine{Key: g.Key, Name: g.Name})
 		}
-		rep.Lines[i].SavedNUSD += g.NUSD
+		rep.Lines[i].SavedNUSD = int64(cost.NUSD(rep.Lines[i].SavedNUSD).Plus(cost.NUSD(g.NUSD)))
 		rep.Lines[i].SavedUSD = cost.NUSD(rep.Lines[i].SavedNUSD).Dollars()
 	}
 	rep.SavedUSD = cost.NUSD(rep.SavedNUSD).Dollars()

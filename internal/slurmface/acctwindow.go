@@ -2,6 +2,7 @@ package slurmface
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,10 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 			if !found {
 				return time.Time{}, bad
 			}
+		}
+		if time.Duration(n) > math.MaxInt64/unit {
+			// n units would wrap to some other time: say so.
+			return time.Time{}, fmt.Errorf("%q is further from now than sacct counts (about 290 years): give a date, e.g. 1970-01-01", s)
 		}
 		return now.Add(sign * time.Duration(n) * unit), nil
 	}

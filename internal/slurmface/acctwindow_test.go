@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,14 @@ func TestParseAcctTime(t *testing.T) {
 	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2"} {
 		if _, err := ParseAcctTime(bad, now); err == nil {
 			t.Errorf("ParseAcctTime(%q) accepted", bad)
+		}
+	}
+	// An offset past what a time.Duration holds (about 292 years) would
+	// wrap to some other time, silently: it is refused naming the fix.
+	for _, far := range []string{"now-20000weeks", "now-200000days", "now+9999999999999seconds"} {
+		got, err := ParseAcctTime(far, now)
+		if err == nil || !strings.Contains(err.Error(), "give a date") {
+			t.Errorf("ParseAcctTime(%q) = %v, %v; want a refusal that says to give a date", far, got, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/cost"
 )
 
 // CacheEntry is a finished successful task's result, by its key
@@ -45,11 +46,23 @@ func SaveCacheEntry(tx *Tx, e *CacheEntry, shared json.RawMessage) error {
 	return nil
 }
 
-// CacheHit counts a hit of entry key, which saved nusd.
+// CacheHit counts a hit of entry key, which saved nusd (0 or more). What
+// the entry saved stays at the most an int64 holds once it gets there:
+// SQLite would turn the overflowing sum into a float, which no longer
+// reads back as one (cost.NUSD.Plus).
 func CacheHit(tx *Tx, key string, nusd int64) error {
-	_, err := tx.exec(`UPDATE cache_entries SET hits = hits + 1, saved_nusd = saved_nusd + ? WHERE key = ?`, nusd, key)
+	_, err := tx.exec(`UPDATE cache_entries SET hits = hits + 1,
+		saved_nusd = CASE WHEN saved_nusd > 9223372036854775807 - ?1 THEN 9223372036854775807 ELSE saved_nusd + ?1 END
+		WHERE key = ?2`, max(nusd, 0), key)
 	return err
 }
+
+// savedSum is the SQL of the sum of cache_uses' saved_nusd (u), in two
+// parts, whole dollars and the nano-dollars left, read as two int64s
+// joined by cost.Join: SQLite's SUM of them in one fails ("integer
+// overflow") past the limit of an int64, and the server reads these sums
+// at start.
+const savedSum = `SUM(u.saved_nusd / 1000000000), SUM(u.saved_nusd % 1000000000)`
 
 // DropCacheEntries deletes the entries of keys.
 func DropCacheEntries(tx *Tx, keys []string) error {
@@ -165,7 +178,7 @@ func (s *Store) CacheUses(ctx context.Context, job int64) ([]client.CacheUse, er
 // CacheTally counts, per project, the cached tasks that were hits and
 // misses and what the hits saved.
 func (s *Store) CacheTally(ctx context.Context) (map[string]*client.CacheStats, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT p.name, u.hit, COUNT(*), SUM(u.saved_nusd) FROM cache_uses u
+	rows, err := s.r.QueryContext(ctx, `SELECT p.name, u.hit, COUNT(*), `+savedSum+` FROM cache_uses u
 		JOIN jobs j ON j.id = u.job JOIN projects p ON p.id = j.project_id GROUP BY p.name, u.hit`)
 	if err != nil {
 		return nil, err
@@ -175,8 +188,8 @@ func (s *Store) CacheTally(ctx context.Context) (map[string]*client.CacheStats, 
 	for rows.Next() {
 		var p string
 		var hit bool
-		var n, nusd int64
-		if err := rows.Scan(&p, &hit, &n, &nusd); err != nil {
+		var n, whole, nanos int64
+		if err := rows.Scan(&p, &hit, &n, &whole, &nanos); err != nil {
 			return nil, err
 		}
 		st := out[p]
@@ -186,7 +199,7 @@ func (s *Store) CacheTally(ctx context.Context) (map[string]*client.CacheStats, 
 		}
 		if hit {
 			st.Hits += n
-			st.SavedNUSD += nusd
+			st.SavedNUSD = int64(cost.NUSD(st.SavedNUSD).Plus(cost.Join(whole, nanos)))
 			st.SavedUSD = float64(st.SavedNUSD) / 1e9
 		} else {
 			st.Misses += n
@@ -245,7 +258,7 @@ func (s *Store) CacheSavedBy(ctx context.Context, by, project string) ([]CacheSa
 	if by == "job" {
 		order = `MAX(j.id)`
 	}
-	q := `SELECT ` + key + ` AS k, COALESCE(MAX(j.name), ''), COUNT(*), SUM(u.saved_nusd) FROM cache_uses u
+	q := `SELECT ` + key + ` AS k, COALESCE(MAX(j.name), ''), COUNT(*), ` + savedSum + ` FROM cache_uses u
 		JOIN jobs j ON j.id = u.job JOIN projects p ON p.id = j.project_id WHERE u.hit`
 	var args []any
 	if project != "" {
@@ -260,9 +273,11 @@ func (s *Store) CacheSavedBy(ctx context.Context, by, project string) ([]CacheSa
 	var out []CacheSaved
 	for rows.Next() {
 		var g CacheSaved
-		if err := rows.Scan(&g.Key, &g.Name, &g.Hits, &g.NUSD); err != nil {
+		var whole, nanos int64
+		if err := rows.Scan(&g.Key, &g.Name, &g.Hits, &whole, &nanos); err != nil {
 			return nil, err
 		}
+		g.NUSD = int64(cost.Join(whole, nanos))
 		if by != "job" {
 			g.Name = ""
 		}

@@ -22,6 +22,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Upgrade is the Upgrade header's token of a request that moves a file
@@ -74,7 +76,9 @@ func Recv(c *net.UnixConn, name string, deadline time.Time) (*os.File, error) {
 }
 
 // Regular checks that f is a regular file of size bytes (size < 0: any),
-// and returns what fstat says of it.
+// open for reading (not written-only, not an O_PATH descriptor, whose
+// reads fail and would read as a file cut short), and returns what fstat
+// says of it.
 func Regular(f *os.File, size int64) (os.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -82,6 +86,13 @@ func Regular(f *os.File, size int64) (os.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("the file passed is not a regular file (%v): pass a file", fi.Mode().Type())
+	}
+	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fl&unix.O_PATH != 0 || fl&unix.O_ACCMODE == unix.O_WRONLY {
+		return nil, errors.New("the file passed is not open for reading: pass one opened for reading")
 	}
 	if size >= 0 && fi.Size() != size {
 		return nil, fmt.Errorf("the file passed is %d bytes, not %d: it changed; send it again", fi.Size(), size)
