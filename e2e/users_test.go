@@ -299,7 +299,7 @@ func TestMembersClusters(t *testing.T) {
 	r := l.as("alice", "run", "--project", "mars", "-d", "--", "sh", "-c", "cat $BURST_HOME/token")
 	row.Tasks++
 	if r.code == 0 || !strings.Contains(r.stderr, "--trust-members-on local") || !strings.Contains(r.stderr, "joined machines") ||
-		!strings.Contains(r.stderr, "yours: lab") {
+		!strings.Contains(r.stderr, "(--on NAME; yours: lab)") {
 		row.FailedWrongly++
 		t.Errorf("alice's job on local without --trust-members-on: want a refusal naming the fix\n%s", r)
 	}

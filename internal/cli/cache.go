@@ -69,8 +69,8 @@ func renderCacheList(w io.Writer, l []client.CacheEntry) error {
 				key = key[:min(12, len(key))]
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\tjob %d task %d\t%d\t%s\t%d\t$%.4f\n", key, e.Project, e.Name, e.Job, e.Task, e.Outputs,
-			e.CreatedAt.Local().Format("2006-01-02 15:04"), e.Hits, e.SavedUSD)
+		fmt.Fprintf(tw, "%s\t%s\t%s\tjob %d task %d\t%d\t%s\t%d\t%s\n", key, e.Project, e.Name, e.Job, e.Task, e.Outputs,
+			e.CreatedAt.Local().Format("2006-01-02 15:04"), e.Hits, usd(e.SavedUSD))
 	}
 	return tw.Flush()
 }
@@ -117,7 +117,7 @@ func newCacheStatsCmd() *cobra.Command {
 				tw := table(w)
 				fmt.Fprintln(tw, "PROJECT\tDEFAULT\tENTRIES\tHITS\tMISSES\tSAVED")
 				for _, s := range l {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t$%.4f\n", s.Project, s.Default, s.Entries, s.Hits, s.Misses, s.SavedUSD)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Project, s.Default, s.Entries, s.Hits, s.Misses, usd(s.SavedUSD))
 				}
 				return tw.Flush()
 			})

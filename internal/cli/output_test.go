@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/burst-sh/burst/client"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -188,5 +189,19 @@ func TestEveryListingHasTheConventions(t *testing.T) {
 	walk(root)
 	if n < 10 {
 		t.Errorf("%d listings take -o wide; want jobs, machine list, cluster list, project list, user list, join-token list, storage ls, types, cost, events", n)
+	}
+}
+
+// TestStoragePricesWritten: a tier's price per GB-month reads as every
+// other price does ("$0.08", as burst budget and burst types write it),
+// not as a bare number beside the dollar amounts of the same table.
+func TestStoragePricesWritten(t *testing.T) {
+	var b bytes.Buffer
+	l := &client.StorageList{Totals: []client.TierTotal{{Project: "mars", Tier: "ssd", Bytes: 36, USDPerGBMonth: 0.08, USDPerMonth: 0.000000003}}}
+	if err := renderStorageTotals(&b, l); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "ssd   36 B  $0.08  ") {
+		t.Fatalf("storage totals:\n%s\nwant the tier's price written $0.08", b.String())
 	}
 }

@@ -91,7 +91,7 @@ func renderStorageTotals(w io.Writer, l *client.StorageList) error {
 		tw := table(w)
 		fmt.Fprintln(tw, "PROJECT\tTIER\tSIZE\t$/GB-MONTH\t$/MONTH")
 		for _, t := range l.Totals {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Project, t.Tier, bytesHuman(t.Bytes), strconv.FormatFloat(t.USDPerGBMonth, 'f', -1, 64), usd(t.USDPerMonth))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Project, t.Tier, bytesHuman(t.Bytes), rate(t.USDPerGBMonth), usd(t.USDPerMonth))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

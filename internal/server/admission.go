@@ -204,11 +204,11 @@ func (c *control) mayUse(who *auth.Principal, project, name string) error {
 			name, project, c.usableList(who, project), project, project)
 	}
 	if cl.caps().SharesHost && !who.IsAdmin && !c.trustMembers[name] {
-		return badRequest("cluster %s runs tasks on the server's own host as its Unix user, where a task could read the admin's token: it takes admins' work only. Run on a cluster of joined machines or Slurm of project %s (--cluster NAME; yours: %s), or ask the admin (to start the server with --trust-members-on %s, which makes every member as trusted as the admin)",
+		return badRequest("cluster %s runs tasks on the server's own host as its Unix user, where a task could read the admin's token: it takes admins' work only. Run on a cluster of joined machines or Slurm of project %s (--on NAME; yours: %s), or ask the admin (to start the server with --trust-members-on %s, which makes every member as trusted as the admin)",
 			name, project, c.usableList(who, project), name)
 	}
 	if cl.def.Provider == provider.SlurmName && !who.IsAdmin && !c.trustMembers[name] {
-		return badRequest("cluster %s is Slurm: its pilots and sbatch jobs run as the server's Unix user on nodes that share its files, where a task could read the admin's token: it takes admins' work only. Run on a cluster of joined machines of project %s (--cluster NAME; yours: %s), or ask the admin to start the server with --trust-members-on %s (which makes every member as trusted as the admin)",
+		return badRequest("cluster %s is Slurm: its pilots and sbatch jobs run as the server's Unix user on nodes that share its files, where a task could read the admin's token: it takes admins' work only. Run on a cluster of joined machines of project %s (--on NAME; yours: %s), or ask the admin to start the server with --trust-members-on %s (which makes every member as trusted as the admin)",
 			name, project, c.usableList(who, project), name)
 	}
 	return nil

@@ -213,10 +213,10 @@ func (c *control) cacheWhy(j *jobRT, jc *jobCache, own cache.Parts, idx int) str
 // cacheServe ends task idx of j with entry e's result.
 func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b *batch) {
 	r := e.row.Result
-	saved := cost.NUSD(e.row.CostNUSD).Dollars()
+	saved := cost.NUSD(e.row.CostNUSD)
 	zero := 0
 	row := store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Succeeded, Attempt: 1, ExitCode: &zero,
-		Reason:    fmt.Sprintf("cache hit: the result of task %d of job %d (saved $%.4f)", e.row.Task, e.row.Job, saved),
+		Reason:    fmt.Sprintf("cache hit: the result of task %d of job %d (saved %s)", e.row.Task, e.row.Job, saved),
 		StartedAt: &now, EndedAt: &now, Stdout: r.Stdout, Stderr: r.Stderr,
 		StdoutFrom: r.StdoutFrom, StderrFrom: r.StderrFrom, StdoutTo: r.StdoutTo, StderrTo: r.StderrTo}}
 	b.task(row)
@@ -230,7 +230,7 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 	key, nusd := e.row.Key, e.row.CostNUSD
 	b.cacheWrite(func(tx *store.Tx) error { return store.CacheHit(tx, key, nusd) })
 	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Hit: true, Why: fmt.Sprintf("same key as task %d of job %d", e.row.Task, e.row.Job),
-		SavedUSD: saved, SavedNUSD: nusd})
+		SavedUSD: saved.Dollars(), SavedNUSD: nusd})
 	ps := c.cache.saved[j.row.Project]
 	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, int64(cost.NUSD(ps.nusd).Plus(cost.NUSD(nusd)))}
 	j.row.Tasks.Succeeded++

@@ -82,6 +82,11 @@ func TestCacheHitAndMiss(t *testing.T) {
 	h.wantJob(first, burst.Succeeded, 0)
 	h.wantUse(first, 2, false, "no earlier run of this command")
 
+	// A hit's reason names what it saved as every amount is written, so that
+	// a saving below a cent never reads as zero ("$0.0000" did).
+	for _, e := range h.c.cache.entries {
+		e.row.CostNUSD = 900
+	}
 	again := h.submit(4, cached)
 	h.place()
 	h.wantJob(again, burst.Succeeded, 0) // no machine took anything
@@ -89,7 +94,7 @@ func TestCacheHitAndMiss(t *testing.T) {
 		t.Fatalf("a rerun leased %d tasks; want none (all hits)", len(l.Tasks))
 	}
 	h.wantUse(again, 3, true, "task 3 of job 1")
-	if r := h.task(again, 3).Reason; !strings.HasPrefix(r, "cache hit") {
+	if r := h.task(again, 3).Reason; r != "cache hit: the result of task 3 of job 1 (saved $0.0000009)" {
 		t.Fatalf("hit's reason %q", r)
 	}
 	if e := h.c.cache.entries; len(e) != 4 {

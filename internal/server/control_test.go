@@ -205,13 +205,15 @@ func TestMaxFailures(t *testing.T) {
 		name     string
 		opt      jobOpt
 		failed   int
-		finished int // tasks that ran before the stop
+		finished int    // tasks that ran before the stop
+		reason   string // the job's reason, where the case checks it
 	}{
-		{"count 2", maxFailures(2), 3, 3},
-		{"count 9 of 10", maxFailures(9), 10, 10},
-		{"20% of 10", maxFailPct(20), 3, 3},
-		{"25% of 10 is 2", maxFailPct(25), 3, 3},
-		{"none", func(*burst.JobSpec) {}, 10, 10},
+		{"count 2", maxFailures(2), 3, 3, ""},
+		{"count 9 of 10", maxFailures(9), 10, 10, ""},
+		{"20% of 10", maxFailPct(20), 3, 3, ""},
+		{"25% of 10 is 2", maxFailPct(25), 3, 3, ""},
+		{"5% of 10 is 0", maxFailPct(5), 1, 1, "stopped: 1 task failed, more than --max-failures allows (0)"},
+		{"none", func(*burst.JobSpec) {}, 10, 10, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -225,6 +227,9 @@ func TestMaxFailures(t *testing.T) {
 			h.wantJob(id, burst.Failed, c.failed)
 			if c.failed < 10 && !row.Stopped {
 				t.Fatal("the job does not say --max-failures stopped it")
+			}
+			if c.reason != "" && row.Reason != c.reason {
+				t.Fatalf("reason %q, want %q", row.Reason, c.reason)
 			}
 		})
 	}
