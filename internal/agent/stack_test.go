@@ -15,9 +15,10 @@ func TestUnpacksOncePerKey(t *testing.T) {
 	var u unpacks
 	var made atomic.Bool
 	var runs atomic.Int32
-	release := make(chan struct{})
+	started, release := make(chan struct{}, 20), make(chan struct{})
 	fn := func() error {
 		runs.Add(1)
+		started <- struct{}{}
 		<-release
 		made.Store(true)
 		return nil
@@ -31,8 +32,10 @@ func TestUnpacksOncePerKey(t *testing.T) {
 			errs <- u.do(context.Background(), "a", made.Load, fn)
 		}()
 	}
-	for runs.Load() == 0 {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("none of 20 callers started the unpack in 10 s")
 	}
 	close(release)
 	wg.Wait()
