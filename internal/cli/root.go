@@ -205,7 +205,7 @@ const completionExample = `  source <(burst completion bash)
   burst show <TAB>          # the newest job ids, with their states and names
   burst run --on <TAB>      # the clusters`
 
-// exitUnless turns a bad-argument count into a usage error.
+// argsAtLeast turns a bad-argument count into a usage error.
 func argsAtLeast(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < n {
@@ -216,8 +216,6 @@ func argsAtLeast(n int, what string) cobra.PositionalArgs {
 }
 
 func stderrOf(c *cobra.Command) io.Writer { return c.ErrOrStderr() }
-
-var _ = os.Stdout
 
 // parentRun is the RunE of a command that only groups subcommands: with no
 // argument it prints its help, with one it says the subcommand is unknown.
