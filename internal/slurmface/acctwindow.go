@@ -79,7 +79,8 @@ func (w AcctWindow) Holds(j Job) bool {
 // [AM|PM] (today), MMDD[YY][-HH:MM[:SS]], MM.DD[.YY][-HH:MM[:SS]],
 // MM/DD[/YY][-HH:MM[:SS]], YYYY-MM-DD[THH:MM[:SS]], today, midnight, noon,
 // elevenses (11:00), fika (15:00), teatime (16:00), now[{+|-}COUNT[seconds|minutes|hours|
-// days|weeks]], in now's time zone.
+// days|weeks]], in now's time zone. A date without a year is this year's,
+// or last year's when its month is after now's (sacct looks back).
 func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	loc := now.Location()
 	y, m, d := now.Date()
@@ -174,6 +175,11 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	mi, err1 := strconv.Atoi(mo)
 	di, err2 := strconv.Atoi(dd)
 	yi := y
+	if mi > int(m) {
+		// No year: Slurm's parse_time, looking into the past as sacct
+		// has it, takes a month after this one as last year's.
+		yi--
+	}
 	var err3 error
 	if yy != "" {
 		yi, err3 = strconv.Atoi(yy)

@@ -41,6 +41,19 @@ func TestParseAcctTime(t *testing.T) {
 			t.Errorf("ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
+	// A date without a year in a month after now's is last year's, as
+	// Slurm's parse_time reads it for sacct (looking into the past).
+	jan := time.Date(2027, 1, 5, 9, 0, 0, 0, time.Local)
+	for in, want := range map[string]time.Time{
+		"1215":        time.Date(2026, 12, 15, 0, 0, 0, 0, time.Local),
+		"12/15-08:00": time.Date(2026, 12, 15, 8, 0, 0, 0, time.Local),
+		"01.03":       time.Date(2027, 1, 3, 0, 0, 0, 0, time.Local),
+		"121527":      time.Date(2027, 12, 15, 0, 0, 0, 0, time.Local),
+	} {
+		if got, err := ParseAcctTime(in, jan); err != nil || !got.Equal(want) {
+			t.Errorf("in January, ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
 	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2"} {
 		if _, err := ParseAcctTime(bad, now); err == nil {
 			t.Errorf("ParseAcctTime(%q) accepted", bad)
