@@ -508,3 +508,29 @@ func TestSlurmFaceSacctWindow(t *testing.T) {
 		t.Errorf("sacct -S yesterday: %s", r)
 	}
 }
+
+// TestSlurmFaceScancelEndedVerbose checks burst's scancel alone on a job
+// that has ended and on an id no job has: no output and exit 0, and with
+// -v the error line scancel prints then (its source reports
+// ESLURM_ALREADY_DONE and ESLURM_INVALID_JOB_ID only when verbose), still
+// exit 0.
+func TestSlurmFaceScancelEndedVerbose(t *testing.T) {
+	h := newHarness(t)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true").stdout)
+	h.mustRun("wait", id)
+	for _, c := range []struct {
+		args []string
+		want string // stderr
+	}{
+		{[]string{id}, ""},
+		{[]string{"99999998"}, ""},
+		{[]string{"-v", id}, "scancel: error: Kill job error on job id " + id + ": Job/step already completing or completed\n"},
+		{[]string{"-v", "99999998"}, "scancel: error: Kill job error on job id 99999998: Invalid job id specified\n"},
+		{[]string{"-v", "-Q", id}, ""},
+	} {
+		r := h.run(append([]string{"slurm", "scancel"}, c.args...)...)
+		if r.code != 0 || r.stdout != "" || r.stderr != c.want {
+			t.Errorf("want exit 0, no stdout, stderr %q:\n%s", c.want, r)
+		}
+	}
+}

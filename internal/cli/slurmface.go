@@ -670,14 +670,20 @@ unless -Q, and exit 1.`,
 			var failed error
 			for _, a := range args {
 				ref, err := resolveJob(ctx, cl, a)
+				var res *client.CancelResult
 				if err == nil && ref.Task >= 0 {
-					_, err = cl.CancelTask(ctx, ref.JobID, ref.Task)
+					res, err = cl.CancelTask(ctx, ref.JobID, ref.Task)
 				} else if err == nil {
-					_, err = cl.Cancel(ctx, ref.JobID)
+					res, err = cl.Cancel(ctx, ref.JobID)
 				}
 				var ce *client.Error
 				switch {
 				case err == nil:
+					// As scancel: a job already ended is no error; -v
+					// says so in scancel's words.
+					if res != nil && res.AlreadyFinished && verbose > 0 && !quiet {
+						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Job/step already completing or completed\n", a)
+					}
 				case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
 					// As Slurm 22.05's scancel: a job it does not know (or
 					// no longer keeps) is no error; -v says so.
@@ -697,7 +703,7 @@ unless -Q, and exit 1.`,
 	c.Flags().StringSliceVarP(&users, "user", "u", nil, "cancel these `USERS`' pending and running jobs")
 	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
 	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
-	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job (still no error, as scancel)")
+	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job or an ended one (still no error, as scancel)")
 	return c
 }
 

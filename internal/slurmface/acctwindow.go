@@ -78,8 +78,9 @@ func (w AcctWindow) Holds(j Job) bool {
 // ParseAcctTime reads a time as sacct's -S and -E take it: HH:MM[:SS]
 // [AM|PM] (today), MMDD[YY][-HH:MM[:SS]], MM.DD[.YY][-HH:MM[:SS]],
 // MM/DD[/YY][-HH:MM[:SS]], YYYY-MM-DD[THH:MM[:SS]], today, midnight, noon,
-// fika (15:00), teatime (16:00), now[{+|-}COUNT[seconds|minutes|hours|
-// days|weeks]], in now's time zone.
+// elevenses (11:00), fika (15:00), teatime (16:00), now[{+|-}COUNT[seconds|minutes|hours|
+// days|weeks]], in now's time zone. A date without a year is this year's,
+// or last year's when its month is after now's (sacct looks back).
 func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	loc := now.Location()
 	y, m, d := now.Date()
@@ -89,6 +90,8 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	switch l {
 	case "today", "midnight":
 		return day, nil
+	case "elevenses":
+		return day.Add(11 * time.Hour), nil
 	case "noon":
 		return day.Add(12 * time.Hour), nil
 	case "fika":
@@ -172,6 +175,11 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	mi, err1 := strconv.Atoi(mo)
 	di, err2 := strconv.Atoi(dd)
 	yi := y
+	if mi > int(m) {
+		// No year: Slurm's parse_time, looking into the past as sacct
+		// has it, takes a month after this one as last year's.
+		yi--
+	}
 	var err3 error
 	if yy != "" {
 		yi, err3 = strconv.Atoi(yy)
@@ -185,13 +193,14 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	return addClock(time.Date(yi, time.Month(mi), di, 0, 0, 0, 0, loc), clock, bad)
 }
 
-// addClock adds HH:MM[:SS][AM|PM] to the midnight day ("" adds nothing).
+// addClock adds HH:MM[:SS][AM|PM] to the midnight day ("" adds nothing);
+// on the 12-hour clock 12AM is midnight and 12PM noon.
 func addClock(day time.Time, clock string, bad error) (time.Time, error) {
 	if clock == "" {
 		return day, nil
 	}
-	pm := strings.HasSuffix(clock, "pm")
-	if pm || strings.HasSuffix(clock, "am") {
+	pm, am := strings.HasSuffix(clock, "pm"), strings.HasSuffix(clock, "am")
+	if pm || am {
 		clock = clock[:len(clock)-2]
 	}
 	parts := strings.Split(clock, ":")
@@ -206,8 +215,11 @@ func addClock(day time.Time, clock string, bad error) (time.Time, error) {
 		}
 		hms[i] = n
 	}
-	if pm && hms[0] < 12 {
+	switch {
+	case pm && hms[0] < 12:
 		hms[0] += 12
+	case am && hms[0] == 12:
+		hms[0] = 0
 	}
 	return day.Add(time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second), nil
 }

@@ -20,6 +20,10 @@ func TestParseAcctTime(t *testing.T) {
 		"midnight":            day,
 		"today":               day,
 		"noon":                day.Add(12 * time.Hour),
+		"elevenses":           day.Add(11 * time.Hour),
+		"12:15am":             day.Add(15 * time.Minute),
+		"12:15PM":             day.Add(12*time.Hour + 15*time.Minute),
+		"09:15pm":             day.Add(21*time.Hour + 15*time.Minute),
 		"fika":                day.Add(15 * time.Hour),
 		"teatime":             day.Add(16 * time.Hour),
 		"10:30":               day.Add(10*time.Hour + 30*time.Minute),
@@ -35,6 +39,19 @@ func TestParseAcctTime(t *testing.T) {
 		got, err := ParseAcctTime(in, now)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	// A date without a year in a month after now's is last year's, as
+	// Slurm's parse_time reads it for sacct (looking into the past).
+	jan := time.Date(2027, 1, 5, 9, 0, 0, 0, time.Local)
+	for in, want := range map[string]time.Time{
+		"1215":        time.Date(2026, 12, 15, 0, 0, 0, 0, time.Local),
+		"12/15-08:00": time.Date(2026, 12, 15, 8, 0, 0, 0, time.Local),
+		"01.03":       time.Date(2027, 1, 3, 0, 0, 0, 0, time.Local),
+		"121527":      time.Date(2027, 12, 15, 0, 0, 0, 0, time.Local),
+	} {
+		if got, err := ParseAcctTime(in, jan); err != nil || !got.Equal(want) {
+			t.Errorf("in January, ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2"} {
