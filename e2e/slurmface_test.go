@@ -501,10 +501,10 @@ func TestSlurmFaceSacctWindow(t *testing.T) {
 			t.Errorf("sacct %v: %q, want %q", tc.args, got, tc.want)
 		}
 	}
-	if r := h.run("slurm", "sacct", "-S", "now+1hours"); r.code != 2 || !strings.Contains(r.stderr, "give a start before the end") {
+	if r := h.run("slurm", "sacct", "-S", "now+1hours"); r.code != 1 || !strings.Contains(r.stderr, "give a start before the end") {
 		t.Errorf("sacct -S in the future: %s", r)
 	}
-	if r := h.run("slurm", "sacct", "-S", "yesterday"); r.code != 2 || !strings.Contains(r.stderr, "is not a time sacct reads") {
+	if r := h.run("slurm", "sacct", "-S", "yesterday"); r.code != 1 || !strings.Contains(r.stderr, "is not a time sacct reads") {
 		t.Errorf("sacct -S yesterday: %s", r)
 	}
 }

@@ -768,7 +768,9 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			}
 			win, err := slurmface.DefaultAcctWindow(time.Now(), start, end, ids != nil, set != nil)
 			if err != nil {
-				return usage("sacct: %v", err)
+				// sacct exits 1 for a time it cannot read (its
+				// ESLURM_INVALID_TIME_VALUE), not 2 as for a bad option.
+				return fmt.Errorf("sacct: %w", err)
 			}
 			users = acctUsers(users, allUsers, ids != nil, os.Getuid(), func() []string { return myNames(ctx, cl) })
 			list, err := acctJobs(ctx, cl, ids)
