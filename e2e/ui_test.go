@@ -302,7 +302,7 @@ func TestDashboardSecurity(t *testing.T) {
 	if !strings.Contains(sc, "burst_session=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Strict") {
 		t.Errorf("session cookie flags: %s", sc)
 	}
-	if strings.Contains(sc, readToken(t, h)) {
+	if strings.Contains(sc, h.serverToken()) {
 		t.Errorf("the token must not be in a cookie: %s", sc)
 	}
 	// The code works once.
@@ -369,17 +369,9 @@ func TestDashboardSecurity(t *testing.T) {
 		t.Errorf("log events from offset 4:\n%s", ev)
 	}
 	// The token never appears in the server's log.
-	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(b), readToken(t, h)) {
+	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(b), h.serverToken()) {
 		t.Errorf("the server's log holds the token")
 	}
-}
-
-func readToken(t *testing.T, h *harness) string {
-	b, err := os.ReadFile(filepath.Join(h.home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // csrfOf reads the CSRF token from a page's meta tag.
