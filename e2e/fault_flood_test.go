@@ -172,11 +172,7 @@ func TestFaultFloodAPIAndStreamPorts(t *testing.T) {
 			t.Fatalf("pid %d has a descriptor limit of %d, want %d: the flood would not test exhaustion", p, got, floodFiles)
 		}
 	}
-	tb, err := os.ReadFile(filepath.Join(h.home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tb))
+	token := h.serverToken()
 	u, err := url.Parse(h.serverInfo().Addr)
 	if err != nil {
 		t.Fatal(err)

@@ -24,14 +24,11 @@ func TestFaultHostileHeaderFlood(t *testing.T) {
 	h := newHarness(t)
 	h.mustRun("run", "--", "true") // starts the server
 	info := h.serverInfo()
-	tok, err := os.ReadFile(filepath.Join(h.home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := h.serverToken()
 	hwm0 := vmHWM(t, info.PID)
 
 	const conns = 300
-	head := "GET /v1/jobs HTTP/1.1\r\nHost: burst\r\nAuthorization: Bearer " + strings.TrimSpace(string(tok)) + "\r\n" +
+	head := "GET /v1/jobs HTTP/1.1\r\nHost: burst\r\nAuthorization: Bearer " + tok + "\r\n" +
 		"X-Flood: " + strings.Repeat("a", 900<<10) + "\r\n\r\n"
 	statuses := make(chan string, conns)
 	var wg sync.WaitGroup

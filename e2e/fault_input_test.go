@@ -37,10 +37,6 @@ func rawSubmit(t *testing.T, h *harness, body []byte) (int, string) {
 // answer came (the server broke the connection: a handler panicked).
 func rawRequest(t *testing.T, h *harness, method, path string, body []byte) (int, string, error) {
 	t.Helper()
-	tok, err := os.ReadFile(filepath.Join(h.home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -49,7 +45,7 @@ func rawRequest(t *testing.T, h *harness, method, path string, body []byte) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Authorization", "Bearer "+h.serverToken())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {

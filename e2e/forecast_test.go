@@ -75,16 +75,10 @@ func TestForecastOfAShortJobIsNotExtrapolated(t *testing.T) {
 // dashboard signs in with a one-time link and returns a page's HTML.
 func (h *harness) dashboard(path string) string {
 	h.t.Helper()
-	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
-	base := link[:strings.Index(link, "/ui/")]
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	resp, err := c.Get(link)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	resp, err = c.Get(base + path)
+	base := h.signIn(c)
+	resp, err := c.Get(base + path)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -149,15 +149,9 @@ func TestDashboardButtonsAndErrorPages(t *testing.T) {
 	h.waitFor("work-1 to run", 60*time.Second, func() bool {
 		return countState(h.machines("work"), burst.MachineRunning) == 1
 	})
-	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
-	base := link[:strings.Index(link, "/ui/")]
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	resp, err := c.Get(link) // signs in, lands on /ui/
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	base := h.signIn(c) // lands on /ui/
 	get := func(path string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
@@ -226,7 +220,7 @@ func TestDashboardButtonsAndErrorPages(t *testing.T) {
 	req, _ := http.NewRequest("POST", base+"/ui/logout", strings.NewReader("csrf=wrong"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html")
-	resp, err = c.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

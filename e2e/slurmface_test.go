@@ -29,14 +29,7 @@ func TestSlurmFaceShapes(t *testing.T) {
 	real := func(args ...string) (string, int) {
 		c := exec.Command(args[0], args[1:]...)
 		c.Dir = dir
-		out, err := c.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return string(out), code
+		return combined(t, c)
 	}
 	face := func(args ...string) (string, int) {
 		c := h.command(args[1:]...)
@@ -428,14 +421,7 @@ func TestSlurmFaceScancelEnded(t *testing.T) {
 			c = exec.Command(args[0], args[1:]...)
 		}
 		c.Dir = dir
-		out, err := c.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return string(out), code
+		return combined(t, c)
 	}
 	got := map[bool][]string{}
 	for _, side := range []bool{false, true} {
@@ -533,4 +519,18 @@ func TestSlurmFaceScancelEndedVerbose(t *testing.T) {
 			t.Errorf("want exit 0, no stdout, stderr %q:\n%s", c.want, r)
 		}
 	}
+}
+
+// combined runs c and returns its stdout and stderr as they came,
+// interleaved, and its exit status; a command that cannot start fails t.
+func combined(t *testing.T, c *exec.Cmd) (string, int) {
+	t.Helper()
+	out, err := c.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %v", c.Args, err)
+	}
+	return string(out), code
 }

@@ -302,7 +302,7 @@ func TestDashboardSecurity(t *testing.T) {
 	if !strings.Contains(sc, "burst_session=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Strict") {
 		t.Errorf("session cookie flags: %s", sc)
 	}
-	if strings.Contains(sc, readToken(t, h)) {
+	if strings.Contains(sc, h.serverToken()) {
 		t.Errorf("the token must not be in a cookie: %s", sc)
 	}
 	// The code works once.
@@ -369,17 +369,23 @@ func TestDashboardSecurity(t *testing.T) {
 		t.Errorf("log events from offset 4:\n%s", ev)
 	}
 	// The token never appears in the server's log.
-	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(b), readToken(t, h)) {
+	if b, _ := os.ReadFile(filepath.Join(h.home, "server.log")); strings.Contains(string(b), h.serverToken()) {
 		t.Errorf("the server's log holds the token")
 	}
 }
 
-func readToken(t *testing.T, h *harness) string {
-	b, err := os.ReadFile(filepath.Join(h.home, "token"))
+// signIn signs c (a client with a cookie jar) in to the dashboard through
+// the one-time link `burst ui --no-open` prints, and returns the server's
+// address the link named.
+func (h *harness) signIn(c *http.Client) string {
+	h.t.Helper()
+	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
+	resp, err := c.Get(link)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	return strings.TrimSpace(string(b))
+	resp.Body.Close()
+	return link[:strings.Index(link, "/ui/")]
 }
 
 // csrfOf reads the CSRF token from a page's meta tag.
@@ -406,15 +412,10 @@ func csrfOf(t *testing.T, c *http.Client, base string) string {
 func TestDashboardSessionSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	link := strings.TrimSpace(h.mustRun("ui", "--no-open").stdout)
 	base := func() string { return h.serverInfo().Addr }
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	h.signIn(c)
 	u, _ := url.Parse(base())
 	var cookie string
 	for _, ck := range jar.Cookies(u) {
@@ -461,7 +462,8 @@ func TestDashboardSessionSurvivesRestart(t *testing.T) {
 	req, _ := http.NewRequest("POST", base()+"/ui/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", base())
-	if resp, err = c.Do(req); err != nil {
+	resp, err := c.Do(req)
+	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()

@@ -472,9 +472,15 @@ func respond(w http.ResponseWriter, status int) func(any, error) {
 }
 
 func jobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	return pathID(w, r, "job id", "burst jobs")
+}
+
+// pathID reads the request path's {id} as a positive number, or answers 400
+// naming what the id is of (what) and the command that lists them (see).
+func pathID(w http.ResponseWriter, r *http.Request, what, see string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeJSON(w, 400, client.Error{Message: "job id " + strconv.Quote(r.PathValue("id")) + " is not a job number: see `burst jobs`"})
+		writeJSON(w, 400, client.Error{Message: what + " " + strconv.Quote(r.PathValue("id")) + " is not a number: see `" + see + "`"})
 		return 0, false
 	}
 	return id, true

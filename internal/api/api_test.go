@@ -275,8 +275,9 @@ func TestPaths(t *testing.T) {
 		code         int
 		msg          string
 	}{
-		{"GET", "/v1/jobs/abc", 400, `job id "abc" is not a job number: see ` + "`burst jobs`"},
-		{"GET", "/v1/jobs/0/tasks", 400, `job id "0" is not a job number: see ` + "`burst jobs`"},
+		{"GET", "/v1/jobs/abc", 400, `job id "abc" is not a number: see ` + "`burst jobs`"},
+		{"GET", "/v1/jobs/0/tasks", 400, `job id "0" is not a number: see ` + "`burst jobs`"},
+		{"DELETE", "/v1/join-tokens/0", 400, `join token id "0" is not a number: see ` + "`burst join-token list`"},
 		{"GET", "/v1/jobs/9/results", 404, "no job 9: see `burst jobs` for the jobs that exist"},
 		{"GET", "/v1/nothing", 404, "no such endpoint: GET /v1/nothing (see docs/api.md)"},
 	} {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -50,9 +49,8 @@ func (h *handler) joinRoutes(mux *http.ServeMux) {
 		respond(w, 200)(b.JoinTokens(r.Context()))
 	})
 	mux.HandleFunc("DELETE /v1/join-tokens/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			writeJSON(w, 400, client.Error{Message: "join token id " + strconv.Quote(r.PathValue("id")) + " is not a number: see `burst join-token list`"})
+		id, ok := pathID(w, r, "join token id", "burst join-token list")
+		if !ok {
 			return
 		}
 		if err := b.RevokeJoinToken(r.Context(), id); err != nil {

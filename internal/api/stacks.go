@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/burst-sh/burst/client"
@@ -86,9 +85,8 @@ func (h *handler) stackRoutes(mux *http.ServeMux) {
 		respond(w, 200)(b.StackLinks(r.Context()))
 	})
 	mux.HandleFunc("DELETE /v1/stack-links/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
-			writeJSON(w, 400, client.Error{Message: "stack link id " + strconv.Quote(r.PathValue("id")) + " is not a number: see `burst stack links`"})
+		id, ok := pathID(w, r, "stack link id", "burst stack links")
+		if !ok {
 			return
 		}
 		respond(w, 200)(b.UnshareStack(r.Context(), actorOf(r), id))

@@ -36,14 +36,10 @@ func PackChanges(upper string, w io.Writer) (*Packed, error) { return packTree(u
 func ApplyChanges(root string, r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
-		hdr, err := tr.Next()
+		hdr, name, err := nextEntry(tr)
 		if err == io.EOF {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrNotStack, err)
-		}
-		name, err := cleanName(hdr.Name)
 		if err != nil {
 			return err
 		}

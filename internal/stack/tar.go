@@ -231,14 +231,10 @@ func Unpack(r io.Reader, dir string) error {
 	}
 	var dirs []dirTime
 	for {
-		hdr, err := tr.Next()
+		hdr, name, err := nextEntry(tr)
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrNotStack, err)
-		}
-		name, err := cleanName(hdr.Name)
 		if err != nil {
 			return err
 		}
@@ -308,6 +304,21 @@ func fileMode(hdr *tar.Header) fs.FileMode {
 	return m
 }
 
+// nextEntry reads tr's next header and its name made clean (cleanName):
+// io.EOF itself at the end, an error wrapping ErrNotStack where the tar is
+// broken, cleanName's where a name leaves the root.
+func nextEntry(tr *tar.Reader) (*tar.Header, string, error) {
+	hdr, err := tr.Next()
+	if err == io.EOF {
+		return nil, "", err
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrNotStack, err)
+	}
+	name, err := cleanName(hdr.Name)
+	return hdr, name, err
+}
+
 // cleanName is a tar entry's name as a clean relative path ("" for the
 // root itself); one that leaves the root is an error.
 func cleanName(n string) (string, error) {
@@ -327,14 +338,10 @@ func Manifest(r io.Reader) ([]File, error) {
 	tr := tar.NewReader(r)
 	var out []File
 	for {
-		hdr, err := tr.Next()
+		hdr, name, err := nextEntry(tr)
 		if err == io.EOF {
 			return out, nil
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotStack, err)
-		}
-		name, err := cleanName(hdr.Name)
 		if err != nil {
 			return nil, err
 		}
