@@ -10,11 +10,16 @@ import (
 )
 
 // MaxBodiesInFlight bounds the bytes of the large request bodies the server
-// takes in at once: two submits at the limit (MaxBody). Each costs the
-// server about three times its size while it is decoded and checked, so
-// this holds a burst of large submits to some hundreds of megabytes; eight
-// at once reached 1.5 GB before.
-const MaxBodiesInFlight = 2 * MaxBody
+// takes in at once: one submit at the limit (MaxBody). Each costs the
+// server three to four times its size while it is decoded and checked (the
+// JSON decoder's buffer grows by doubling to hold the whole value, and its
+// strings are copied out of it), so two at once peaked at 460-550 MiB with
+// the collector's lag; one at a time holds a burst of large submits to a
+// few hundred megabytes. Eight at once reached 1.5 GB before there was a
+// gate. Large bodies are rare (a script is at most 4 MiB; it takes a map
+// of tens of thousands of inputs), and the one turned away is sent again
+// by the client.
+const MaxBodiesInFlight = MaxBody
 
 // smallBody is the size below which a body passes without a turn: agents'
 // reports, leases and most submits, which must never wait on a large one.
