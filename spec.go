@@ -565,7 +565,8 @@ func ParseMem(s string) (int64, error) {
 // ParseTimeLimit parses a time limit in any of Slurm's formats ("minutes",
 // "minutes:seconds", "hours:minutes:seconds", "days-hours",
 // "days-hours:minutes", "days-hours:minutes:seconds") or as a Go duration
-// ("90s", "10m", "1h30m"). "0", "infinite" and "unlimited" mean no limit.
+// ("90s", "10m", "1h30m"). "0", "-1", "infinite" and "unlimited" mean no
+// limit, as Slurm's time_str2mins reads them.
 func ParseTimeLimit(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	bad := func() (time.Duration, error) {
@@ -574,7 +575,7 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	switch strings.ToLower(in) {
 	case "":
 		return bad()
-	case "infinite", "unlimited":
+	case "infinite", "unlimited", "-1":
 		return 0, nil
 	}
 	if d, err := time.ParseDuration(in); err == nil {

@@ -36,7 +36,7 @@ func TestParseTimeLimit(t *testing.T) {
 		{"10m", 10 * time.Minute, true}, {"90s", 90 * time.Second, true}, {"1h30m", 90 * time.Minute, true},
 		{"90", 90 * time.Minute, true}, {"5:30", 5*time.Minute + 30*time.Second, true},
 		{"1:30:00", 90 * time.Minute, true}, {"2-00:00:00", 48 * time.Hour, true}, {"1-12", 36 * time.Hour, true},
-		{"1-2:30", 26*time.Hour + 30*time.Minute, true}, {"0", 0, true}, {"infinite", 0, true}, {"UNLIMITED", 0, true},
+		{"1-2:30", 26*time.Hour + 30*time.Minute, true}, {"0", 0, true}, {"infinite", 0, true}, {"UNLIMITED", 0, true}, {"-1", 0, true}, {"-2", 0, false},
 		{"banana", 0, false}, {"", 0, false}, {"-5m", 0, false}, {"1:2:3:4", 0, false}, {"1-", 0, false},
 		{"x-1", 0, false}, {"1::2", 0, false}, {"+5", 0, false},
 		// Fields past their unit carry over, as in Slurm (time_str2secs).

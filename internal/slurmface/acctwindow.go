@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -32,18 +33,25 @@ func DefaultAcctWindow(now time.Time, start, end string, jobs, states bool) (Acc
 		y, m, d := now.Date()
 		w.From = time.Date(y, m, d, 0, 0, 0, 0, now.Location())
 	}
-	var err error
 	if start != "" {
-		if w.From, err = ParseAcctTime(start, now); err != nil {
+		from, err := ParseAcctTime(start, now)
+		if err != nil {
 			return w, fmt.Errorf("-S %s: %v", start, err)
+		}
+		if !from.IsZero() { // only separators: the default stands
+			w.From = from
 		}
 		if states {
 			w.To = w.From // "--endtime defaults to --starttime"
 		}
 	}
 	if end != "" {
-		if w.To, err = ParseAcctTime(end, now); err != nil {
+		to, err := ParseAcctTime(end, now)
+		if err != nil {
 			return w, fmt.Errorf("-E %s: %v", end, err)
+		}
+		if !to.IsZero() {
+			w.To = to
 		}
 	}
 	if w.To.Before(w.From) {
@@ -75,151 +83,276 @@ func (w AcctWindow) Holds(j Job) bool {
 	return true // pending now: pending through any window up to now
 }
 
-// ParseAcctTime reads a time as sacct's -S and -E take it: HH:MM[:SS]
-// [AM|PM] (today), MMDD[YY][-HH:MM[:SS]], MM.DD[.YY][-HH:MM[:SS]],
-// MM/DD[/YY][-HH:MM[:SS]], YYYY-MM-DD[THH:MM[:SS]], today, midnight, noon,
-// elevenses (11:00), fika (15:00), teatime (16:00), now[{+|-}COUNT[seconds|minutes|hours|
-// days|weeks]], in now's time zone. A date without a year is this year's,
-// or last year's when its month is after now's (sacct looks back).
+// ParseAcctTime reads a time as sacct's -S and -E take it, by the grammar
+// of Slurm's parse_time looking into the past (as sacct calls it): a
+// string of parts, separated by blanks, '-' or 'T', each one of
+//
+//	today, tomorrow                 the date
+//	midnight, noon, elevenses (11:00), fika (15:00), teatime (16:00)
+//	HH:MM[:SS] [AM|PM]              the time of day
+//	MMDD[YY], MM/DD[/YY], MM.DD[.YY], YYYY-MM-DD
+//	now[{+|-}COUNT[seconds|minutes|hours|days|weeks]] (or the singular)
+//
+// so "2026-12-04T10:00", "12/04-10:00", "noon tomorrow" and "10:00 PM"
+// all read, as does "uts" and a Unix time of at least 1000000. Words are
+// case-blind; a capital T is always a separator, as it is in Slurm. A
+// time without a date is today's; a date without a time is its midnight;
+// a date without a year is this year's, or last year's when its month is
+// after now's. Out-of-range days roll over as mktime(3) rolls them (02/30
+// is March 2). Nothing but separators (e.g. "T") gives the zero time: the
+// caller's default, as sacct has it. All in now's time zone.
 func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	loc := now.Location()
-	y, m, d := now.Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	bad := fmt.Errorf("%q is not a time sacct reads: give e.g. 2026-12-04T10:00, 12/04, 10:00, midnight or now-2hours", s)
-	l := strings.ToLower(strings.TrimSpace(s))
-	switch l {
-	case "today", "midnight":
-		return day, nil
-	case "elevenses":
-		return day.Add(11 * time.Hour), nil
-	case "noon":
-		return day.Add(12 * time.Hour), nil
-	case "fika":
-		return day.Add(15 * time.Hour), nil
-	case "teatime":
-		return day.Add(16 * time.Hour), nil
+	if len(s) >= 3 && strings.EqualFold(s[:3], "uts") {
+		n, err := strconv.ParseInt(s[3:], 10, 64)
+		if err != nil || n < 1000000 {
+			return time.Time{}, bad
+		}
+		return time.Unix(n, 0).In(loc), nil
 	}
-	if rest, ok := strings.CutPrefix(l, "now"); ok {
-		if rest == "" {
-			return now, nil
+	hour, minute, second := -1, 0, 0
+	month, mday, year := -1, 0, -1 // month 1-12; year -1: none given
+	setDay := func(t time.Time) {
+		var m time.Month
+		year, m, mday = t.Date()
+		month = int(m)
+	}
+	word := func(pos int, w string) bool {
+		return len(s)-pos >= len(w) && strings.EqualFold(s[pos:pos+len(w)], w)
+	}
+	for pos := 0; pos < len(s); pos++ {
+		c := s[pos]
+		if c == ' ' || c == '\t' || c == '-' || c == 'T' {
+			continue
 		}
-		sign := time.Duration(1)
-		switch rest[0] {
-		case '-':
-			sign = -1
-		case '+':
-		default:
-			return time.Time{}, bad
+		if w, d, ok := dayWord(s, pos, word); ok {
+			setDay(now.AddDate(0, 0, d))
+			pos += len(w) - 1
+			continue
 		}
-		rest = rest[1:]
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
+		if w, h, ok := clockWord(pos, word); ok {
+			hour, minute, second = h, 0, 0
+			pos += len(w) - 1
+			continue
 		}
-		n, err := strconv.Atoi(rest[:i])
-		if err != nil {
-			return time.Time{}, bad
-		}
-		unit := time.Second
-		if u := rest[i:]; u != "" {
-			found := false
-			for _, c := range []struct {
-				name string
-				d    time.Duration
-			}{{"seconds", time.Second}, {"minutes", time.Minute}, {"hours", time.Hour}, {"days", 24 * time.Hour}, {"weeks", 7 * 24 * time.Hour}} {
-				if strings.HasPrefix(c.name, u) || u == strings.TrimSuffix(c.name, "s") {
-					unit, found = c.d, true
-					break
+		if word(pos, "now") {
+			end, delta, err := nowOffset(s, pos+3)
+			if err != nil {
+				if errors.Is(err, errFar) {
+					return time.Time{}, fmt.Errorf("%q is further from now than sacct counts (about 290 years): give a date, e.g. 1970-01-01", s)
 				}
-			}
-			if !found {
 				return time.Time{}, bad
 			}
+			t := now.Add(delta)
+			setDay(t)
+			hour, minute, second = t.Clock()
+			pos = end - 1
+			continue
 		}
-		if time.Duration(n) > math.MaxInt64/unit {
-			// n units would wrap to some other time: say so.
-			return time.Time{}, fmt.Errorf("%q is further from now than sacct counts (about 290 years): give a date, e.g. 1970-01-01", s)
-		}
-		return now.Add(sign * time.Duration(n) * unit), nil
-	}
-	// YYYY-MM-DD[THH:MM[:SS]]
-	if len(l) >= 10 && l[4] == '-' && l[7] == '-' {
-		date, clock, _ := strings.Cut(l, "t")
-		t, err := time.ParseInLocation("2006-01-02", date, loc)
-		if err != nil {
+		if c < '0' || c > '9' {
 			return time.Time{}, bad
 		}
-		return addClock(t, clock, bad)
+		var end int
+		var ok bool
+		if pos+1 < len(s) && s[pos+1] == ':' || pos+2 < len(s) && s[pos+2] == ':' {
+			end, hour, minute, second, ok = clockAt(s, pos)
+		} else {
+			end, year, month, mday, ok = dateAt(s, pos)
+		}
+		if !ok {
+			return time.Time{}, bad
+		}
+		pos = end - 1
 	}
-	// a date with a clock after "-", or a clock alone
-	date, clock, hasClock := strings.Cut(l, "-")
-	if !hasClock && strings.Contains(l, ":") {
-		return addClock(day, l, bad)
-	}
-	var mo, dd, yy string
 	switch {
-	case strings.ContainsAny(date, "./"):
-		parts := strings.FieldsFunc(date, func(r rune) bool { return r == '.' || r == '/' })
-		if len(parts) < 2 || len(parts) > 3 {
-			return time.Time{}, bad
-		}
-		mo, dd = parts[0], parts[1]
-		if len(parts) == 3 {
-			yy = parts[2]
-		}
-	case len(date) == 4 || len(date) == 6:
-		mo, dd, yy = date[:2], date[2:4], date[4:]
-	default:
-		return time.Time{}, bad
+	case hour == -1 && month == -1:
+		return time.Time{}, nil
+	case hour == -1:
+		hour = 0
+	case month == -1:
+		setDay(now) // looking into the past: today, not the next such time
 	}
-	mi, err1 := strconv.Atoi(mo)
-	di, err2 := strconv.Atoi(dd)
-	yi := y
-	if mi > int(m) {
-		// No year: Slurm's parse_time, looking into the past as sacct
-		// has it, takes a month after this one as last year's.
-		yi--
-	}
-	var err3 error
-	if yy != "" {
-		yi, err3 = strconv.Atoi(yy)
-		if yi < 100 {
-			yi += 2000
+	if year == -1 {
+		year = now.Year()
+		if month > int(now.Month()) {
+			year-- // a month after this one is last year's
 		}
 	}
-	if err1 != nil || err2 != nil || err3 != nil || mi < 1 || mi > 12 || di < 1 || di > 31 {
-		return time.Time{}, bad
-	}
-	return addClock(time.Date(yi, time.Month(mi), di, 0, 0, 0, 0, loc), clock, bad)
+	return time.Date(year, time.Month(month), mday, hour, minute, second, 0, loc), nil
 }
 
-// addClock adds HH:MM[:SS][AM|PM] to the midnight day ("" adds nothing);
-// on the 12-hour clock 12AM is midnight and 12PM noon.
-func addClock(day time.Time, clock string, bad error) (time.Time, error) {
-	if clock == "" {
-		return day, nil
-	}
-	pm, am := strings.HasSuffix(clock, "pm"), strings.HasSuffix(clock, "am")
-	if pm || am {
-		clock = clock[:len(clock)-2]
-	}
-	parts := strings.Split(clock, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return time.Time{}, bad
-	}
-	var hms [3]int
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 59 || i == 0 && n > 23 {
-			return time.Time{}, bad
+// errFar is a now±COUNT past what a time.Duration holds.
+var errFar = errors.New("too far")
+
+// dayWord matches today or tomorrow at pos: the word and its day's offset.
+func dayWord(s string, pos int, word func(int, string) bool) (string, int, bool) {
+	for _, w := range []struct {
+		name string
+		d    int
+	}{{"today", 0}, {"tomorrow", 1}} {
+		if word(pos, w.name) {
+			return w.name, w.d, true
 		}
-		hms[i] = n
+	}
+	return "", 0, false
+}
+
+// clockWord matches a named time of day at pos: the word and its hour.
+func clockWord(pos int, word func(int, string) bool) (string, int, bool) {
+	for _, w := range []struct {
+		name string
+		h    int
+	}{{"midnight", 0}, {"noon", 12}, {"elevenses", 11}, {"fika", 15}, {"teatime", 16}} {
+		if word(pos, w.name) {
+			return w.name, w.h, true
+		}
+	}
+	return "", 0, false
+}
+
+// nowOffset reads what follows "now" from pos: nothing (blanks), or a sign,
+// digits and an optional unit (blanks allowed between). It returns where
+// it stopped and the offset.
+func nowOffset(s string, pos int) (int, time.Duration, error) {
+	for pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') {
+		pos++
+	}
+	if pos == len(s) {
+		return pos, 0, nil
+	}
+	sign := time.Duration(1)
+	switch s[pos] {
+	case '-':
+		sign = -1
+	case '+':
+	default:
+		return pos, 0, errors.New("no sign")
+	}
+	pos++
+	n, digits, unit := int64(0), 0, time.Second
+	units := []struct {
+		name string
+		d    time.Duration
+	}{{"seconds", time.Second}, {"second", time.Second}, {"minutes", time.Minute}, {"minute", time.Minute},
+		{"hours", time.Hour}, {"hour", time.Hour}, {"days", 24 * time.Hour}, {"day", 24 * time.Hour},
+		{"weeks", 7 * 24 * time.Hour}, {"week", 7 * 24 * time.Hour}}
+scan:
+	for pos < len(s) {
+		c := s[pos]
+		switch {
+		case c == ' ' || c == '\t':
+			pos++
+		case c >= '0' && c <= '9':
+			if n > (math.MaxInt64-9)/10 {
+				return pos, 0, errFar
+			}
+			n = n*10 + int64(c-'0')
+			digits++
+			pos++
+		default:
+			for _, u := range units {
+				if len(s)-pos >= len(u.name) && strings.EqualFold(s[pos:pos+len(u.name)], u.name) {
+					unit = u.d
+					pos += len(u.name)
+					break scan
+				}
+			}
+			return pos, 0, errors.New("not a unit")
+		}
+	}
+	if digits == 0 {
+		return pos, 0, errors.New("no count")
+	}
+	if time.Duration(n) > math.MaxInt64/unit {
+		return pos, 0, errFar // n units would wrap to some other time
+	}
+	return pos, sign * time.Duration(n) * unit, nil
+}
+
+// digitsAt reads between min and max decimal digits at pos.
+func digitsAt(s string, pos, min, max int) (int, int, bool) {
+	v, k := 0, 0
+	for k < max && pos+k < len(s) && s[pos+k] >= '0' && s[pos+k] <= '9' {
+		v = v*10 + int(s[pos+k]-'0')
+		k++
+	}
+	return pos + k, v, k >= min
+}
+
+// clockAt reads HH:MM[:SS] [AM|PM] at pos (an hour of one or two digits,
+// minutes and seconds of two): where it stopped and the time of day. On
+// the 12-hour clock 12AM is midnight and 12PM noon; 13:00PM is refused.
+func clockAt(s string, pos int) (end, h, m, sec int, ok bool) {
+	var okH, okM bool
+	if end, h, okH = digitsAt(s, pos, 1, 2); !okH || h > 23 || end >= len(s) || s[end] != ':' {
+		return 0, 0, 0, 0, false
+	}
+	if end, m, okM = digitsAt(s, end+1, 2, 2); !okM || m > 59 {
+		return 0, 0, 0, 0, false
+	}
+	if end < len(s) && s[end] == ':' {
+		var okS bool
+		if end, sec, okS = digitsAt(s, end+1, 2, 2); !okS || sec > 59 {
+			return 0, 0, 0, 0, false
+		}
+	}
+	k := end
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+		k++
 	}
 	switch {
-	case pm && hms[0] < 12:
-		hms[0] += 12
-	case am && hms[0] == 12:
-		hms[0] = 0
+	case len(s)-k >= 2 && strings.EqualFold(s[k:k+2], "pm"):
+		if h += 12; h == 24 {
+			h = 12
+		} else if h > 23 {
+			return 0, 0, 0, 0, false
+		}
+		end = k + 2
+	case len(s)-k >= 2 && strings.EqualFold(s[k:k+2], "am"):
+		if h == 12 {
+			h = 0
+		} else if h > 11 {
+			return 0, 0, 0, 0, false
+		}
+		end = k + 2
 	}
-	return day.Add(time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second), nil
+	return end, h, m, sec, true
+}
+
+// dateAt reads YYYY-MM-DD, or MM[./]DD[./][YY], at pos: where it stopped,
+// the year (-1 when none was given), month and day.
+func dateAt(s string, pos int) (end, y, mo, d int, ok bool) {
+	if len(s)-pos >= 8 && s[pos+4] == '-' && s[pos+7] == '-' {
+		var okY, okM, okD bool
+		end, y, okY = digitsAt(s, pos, 4, 4)
+		end, mo, okM = digitsAt(s, end+1, 1, 2)
+		end, d, okD = digitsAt(s, end+1, 1, 2)
+		if !okY || !okM || !okD || mo < 1 || mo > 12 || d < 1 || d > 31 {
+			return 0, 0, 0, 0, false
+		}
+		return end, y, mo, d, true
+	}
+	var okM, okD bool
+	if end, mo, okM = digitsAt(s, pos, 1, 2); !okM || mo < 1 || mo > 12 {
+		return 0, 0, 0, 0, false
+	}
+	if end < len(s) && (s[end] == '.' || s[end] == '/') {
+		end++
+	}
+	if end, d, okD = digitsAt(s, end, 1, 2); !okD || d < 1 || d > 31 {
+		return 0, 0, 0, 0, false
+	}
+	if end < len(s) && (s[end] == '.' || s[end] == '/') {
+		end++
+	}
+	y = -1
+	if end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		var okY bool
+		if end, y, okY = digitsAt(s, end, 2, 2); !okY {
+			return 0, 0, 0, 0, false
+		}
+		y += 2000
+	}
+	return end, y, mo, d, true
 }

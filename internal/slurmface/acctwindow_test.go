@@ -35,6 +35,13 @@ func TestParseAcctTime(t *testing.T) {
 		"113025-07:00":        time.Date(2025, 11, 30, 7, 0, 0, 0, time.Local),
 		"11.30":               time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local),
 		"11/30/25-07:00:01":   time.Date(2025, 11, 30, 7, 0, 1, 0, time.Local),
+		"tomorrow":            day.AddDate(0, 0, 1),
+		"noon tomorrow":       day.AddDate(0, 0, 1).Add(12 * time.Hour),
+		"tomorrowT08:00":      day.AddDate(0, 0, 1).Add(8 * time.Hour),
+		"10:00 PM":            day.Add(22 * time.Hour),
+		"now - 3 days":        now.Add(-72 * time.Hour),
+		"02/30":               time.Date(2026, 3, 2, 0, 0, 0, 0, time.Local),
+		"uts1700000000":       time.Unix(1700000000, 0),
 	} {
 		got, err := ParseAcctTime(in, now)
 		if err != nil || !got.Equal(want) {
@@ -54,7 +61,7 @@ func TestParseAcctTime(t *testing.T) {
 			t.Errorf("in January, ParseAcctTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2"} {
+	for _, bad := range []string{"yesterday", "25:00", "13/40", "now-2fortnights", "2026-13-01", "now*2", "now-1h", "uts12", "13:00pm", "1/2/3", "TODAY"} {
 		if _, err := ParseAcctTime(bad, now); err == nil {
 			t.Errorf("ParseAcctTime(%q) accepted", bad)
 		}
