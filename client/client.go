@@ -167,6 +167,15 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// expectContinueBody is the size past which a request's body waits for
+// the server's "100 Continue" (internal/api passes bodies up to 1 MiB
+// without a turn); expectContinueWait is how long it waits before it is
+// sent regardless, for a server or proxy that never answers 100.
+const (
+	expectContinueBody = 1 << 20
+	expectContinueWait = 5 * time.Second
+)
+
 // answerTimeout is how long a call waits for the first line of the
 // server's answer once its request is sent: past the longest the server
 // holds a long poll (GET /v1/jobs/N/wait, 60 s).
@@ -180,7 +189,8 @@ func (k *conn) newEndpoint(addr, token string) (*endpoint, error) {
 	// its long polls within a minute; streams answer at once).
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true,
-		DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: answerTimeout}
+		DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: answerTimeout,
+		ExpectContinueTimeout: expectContinueWait}
 	ep := &endpoint{token: token, hc: &http.Client{Transport: tr}}
 	switch {
 	case strings.HasPrefix(addr, "unix://"):
@@ -257,6 +267,15 @@ func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+ep.token)
+	if req.ContentLength > expectContinueBody {
+		// The server may turn a large body away (503, its gate of
+		// bodies in flight; 401; 413) before reading it: asked first,
+		// it answers before a byte is sent, rather than closing the
+		// connection under a body still being written, which a client
+		// sees as a broken pipe and cannot tell from a request carried
+		// out.
+		req.Header.Set("Expect", "100-continue")
+	}
 	if u := user(); u != "" {
 		req.Header.Set("X-Burst-User", u)
 	}

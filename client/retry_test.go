@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -276,5 +277,70 @@ func TestSubmitSentAgainWhenTurnedAwayUnread(t *testing.T) {
 		case !retryAfter && (err == nil || n.Load() != 1):
 			t.Errorf("without Retry-After: %v after %d requests; want the 503 after 1", err, n.Load())
 		}
+	}
+}
+
+// countingListener counts the bytes the server reads from its connections.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	k, err := c.Conn.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// A large body asks before it is sent (Expect: 100-continue): a server
+// that turns it away unread answers before a byte of it crosses, so the
+// client reads the 503 (not a broken pipe under a half-sent body) and
+// sends it again; the body crosses once, when it is taken.
+func TestLargeBodyAsksBeforeItIsSent(t *testing.T) {
+	var n atomic.Int32
+	var read atomic.Int64
+	var readBefore int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Expect"); got != "100-continue" {
+			t.Errorf("a body of %d bytes was sent with Expect %q, want 100-continue", r.ContentLength, got)
+		}
+		if n.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"error": "busy"}`)
+			return
+		}
+		readBefore = read.Load() // what crossed before this body was asked for
+		var j burst.JobSpec
+		if err := json.NewDecoder(r.Body).Decode(&j); err != nil || len(j.Script) != 2<<20 {
+			t.Errorf("the taken body: script of %d bytes, %v", len(j.Script), err)
+		}
+		w.WriteHeader(201)
+		fmt.Fprint(w, `{"id": 7}`)
+	}))
+	srv.Listener = countingListener{srv.Listener, &read}
+	srv.Start()
+	defer srv.Close()
+	c := newClient(t, srv.URL, client.WithRetry(fast))
+	j, err := c.Submit(testCtx(t), &burst.JobSpec{Argv: []string{"sh", "x"}, Script: strings.Repeat("x", 2<<20)})
+	if err != nil || j.ID != 7 || n.Load() != 3 {
+		t.Fatalf("job %v, %v after %d requests; want job 7 after 3", j, err, n.Load())
+	}
+	// Three requests' headers (a few hundred bytes each) and no body.
+	if readBefore > 64<<10 {
+		t.Errorf("the server read %d bytes over the two requests it turned away and the third's headers; want no body (under 64 KiB)", readBefore)
 	}
 }

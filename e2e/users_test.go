@@ -47,7 +47,23 @@ func newLab(t *testing.T) *lab {
 func newLabOn(t *testing.T, serverArgs ...string) *lab {
 	h := newHarness(t)
 	srv := h.startCmd(h.command(append([]string{"server"}, serverArgs...)...))
-	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
+	// Wait for this server's server.json before any command runs: a
+	// command run earlier (e.g. `burst jobs`) finds no server yet and
+	// starts one of its own, without serverArgs, which then takes the
+	// home while this one gives up (a CI run lost --trust-members-on so).
+	pid := srv.p.cmd.Process.Pid
+	h.waitFor("the server to write server.json", 30*time.Second, func() bool {
+		if srv.exited() {
+			return true
+		}
+		b, err := os.ReadFile(filepath.Join(h.home, "server.json"))
+		var in serverInfo
+		return err == nil && json.Unmarshal(b, &in) == nil && in.PID == pid
+	})
+	if srv.exited() {
+		t.Fatalf("burst server %s exited: %v\n%s", strings.Join(serverArgs, " "), srv.err, srv.res)
+	}
+	h.mustRun("jobs")
 	return labOf(t, h)
 }
 
