@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,7 +110,7 @@ type sbatchArgs struct {
 // prefixes, -c4 and -c 4, grouped short flags, --opt=v and --opt v) up to
 // the first argument that is not one: the script.
 func parseSbatchArgs(args []string) (*sbatchArgs, error) {
-	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts, args, true)
+	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), args, true)
 	if err != nil {
 		return nil, usage("%v", err)
 	}
@@ -123,8 +124,9 @@ func parseSbatchArgs(args []string) (*sbatchArgs, error) {
 	return a, nil
 }
 
-// sbatchOpts are sbatch's options (internal/sbatch's table) for Getopt.
-var sbatchOpts = func() []slurmface.Opt {
+// sbatchOpts are sbatch's options (internal/sbatch's table) for Getopt,
+// made at the first use, not at every start of the binary.
+var sbatchOpts = sync.OnceValue(func() []slurmface.Opt {
 	var opts []slurmface.Opt
 	for _, o := range sbatch.Options() {
 		for i, name := range append([]string{o.Name}, o.Aliases...) {
@@ -138,7 +140,7 @@ var sbatchOpts = func() []slurmface.Opt {
 		}
 	}
 	return opts
-}()
+})
 
 func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 	switch o.Name {

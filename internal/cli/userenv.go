@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // loginEnv is the environment a batch script starts from under
@@ -38,7 +39,7 @@ func loginEnv(ctx context.Context, export string) map[string]string {
 	}
 	if out, err := cmd.Output(); err == nil {
 		for kv := range bytes.SplitSeq(out, []byte{0}) {
-			if k, v, ok := strings.Cut(string(kv), "="); ok && varName.MatchString(k) && k != "_" && k != "SHLVL" && k != "PWD" && k != "OLDPWD" {
+			if k, v, ok := strings.Cut(string(kv), "="); ok && shellquote.IsName(k) && k != "_" && k != "SHLVL" && k != "PWD" && k != "OLDPWD" {
 				env[k] = v
 			}
 		}
@@ -50,10 +51,6 @@ func loginEnv(ctx context.Context, export string) map[string]string {
 	}
 	return env
 }
-
-// varName is what an environment variable's name may be (what a login's
-// noise on stdout could not pass for).
-var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // passwdShell is user's login shell from /etc/passwd, or "".
 func passwdShell(name string) string {

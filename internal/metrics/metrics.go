@@ -9,8 +9,8 @@ package metrics
 
 import (
 	"net/http"
-	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,14 +97,25 @@ func New(snapshot func() Snapshot) *Metrics {
 			Help: "Agents' lease requests and registrations: each says the agent is alive."}),
 	}
 	m.all = []prometheus.Collector{m.dispatched, m.ended, m.jobsEnded, m.wait, m.commit, m.reports, m.events, m.heartbeats,
-		&collector{snapshot: snapshot},
+		newCollector(snapshot),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 	m.reg.MustRegister(m.all...)
 	return m
 }
 
-// fqName is the name in a descriptor's text (Desc has no accessor).
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+// fqName is the name in a descriptor's text (Desc has no accessor), "" if
+// it has none: `Desc{fqName: "NAME", ...}`.
+func fqName(desc string) string {
+	_, rest, ok := strings.Cut(desc, `fqName: "`)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, `"`)
+	if !ok {
+		return ""
+	}
+	return name
+}
 
 // Names are the names of every metric registered: what a dashboard's
 // queries may use (a histogram's _bucket, _sum and _count series are named
@@ -119,8 +130,8 @@ func (m *Metrics) Names() []string {
 	}()
 	var out []string
 	for d := range ch {
-		if n := fqName.FindStringSubmatch(d.String()); n != nil {
-			out = append(out, n[1])
+		if n := fqName(d.String()); n != "" {
+			out = append(out, n)
 		}
 	}
 	sort.Strings(out)

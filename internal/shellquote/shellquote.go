@@ -40,7 +40,7 @@ func plain(s string) bool {
 			return false
 		}
 	}
-	if i := strings.IndexByte(s, '='); i > 0 && isName(s[:i]) {
+	if i := strings.IndexByte(s, '='); i > 0 && IsName(s[:i]) {
 		return false // NAME=value would be an assignment before a command
 	}
 	return true
@@ -55,8 +55,9 @@ var reserved = map[string]bool{
 	"coproc": true, "time": true, "repeat": true, "foreach": true, "end": true, "nocorrect": true, "noglob": true,
 }
 
-// isName reports whether s is a shell variable name.
-func isName(s string) bool {
+// IsName reports whether s is a shell variable name: a letter or _, then
+// letters, digits and _.
+func IsName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {

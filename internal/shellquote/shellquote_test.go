@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,18 @@ func TestJoin(t *testing.T) {
 			t.Errorf("%s ran %q as %q, want %q", sh, Join(argv), out, want)
 		}
 	}
+}
+
+// FuzzIsName checks IsName against the regular expression it replaced
+// where a login's environment is read (internal/cli's loginEnv).
+func FuzzIsName(f *testing.F) {
+	name := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	for _, s := range []string{"", "_", "A", "a1", "1a", "PATH", "OMP_NUM_THREADS", "A-B", "A B", "é", "A\n", "\nA", "Z9_z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsName(s), name.MatchString(s); got != want {
+			t.Fatalf("IsName(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }
