@@ -15,8 +15,9 @@ import (
 // CopyChunk is how much CopyFile asks the kernel to copy at a time: the
 // unit that is hashed (read back) beside the next copy and whose writeback
 // starts as soon as it is written. Larger chunks make fewer system calls;
-// smaller ones start the hash and the writeback sooner. 8 MiB measured
-// best among 4, 8 and 16 MiB (docs/benchmarks.md, the Staging section).
+// smaller ones start the hash and the writeback sooner. 4, 8 and 16 MiB
+// cost the same CPU within the noise (BenchmarkCopyFile; docs/benchmarks.md,
+// the Staging section).
 const CopyChunk = 8 << 20
 
 // inFlight is how many copied chunks may wait to be hashed: the hasher
@@ -122,11 +123,14 @@ func copyRange(ctx context.Context, dst, src *os.File, dstOff, srcOff, n, size i
 			}
 			return done, nil
 		}
-		// Writeback of this chunk starts now; the final fsync waits
-		// for what is left. An error here is the fsync's to report.
-		unix.SyncFileRange(dfd, dstOff+done, int64(k), unix.SYNC_FILE_RANGE_WRITE)
 		kernelCopied.Add(int64(k))
 		todo <- span{dstOff + done, int64(k)}
+		if writeBehind {
+			// Writeback of this chunk starts now, while it is hashed;
+			// the final fsync waits for what is left. An error here is
+			// the fsync's to report.
+			unix.SyncFileRange(dfd, dstOff+done, int64(k), unix.SYNC_FILE_RANGE_WRITE)
+		}
 		done += int64(k)
 	}
 	return done, nil
@@ -143,27 +147,40 @@ func refused(err error) bool {
 	return false
 }
 
-// hashBack reads each span of f named on todo back and writes it into h,
-// in order, ChunkSize at a time (the piece read stays in the CPU's cache
-// for the hash). After an error it takes the rest of todo unhashed.
+// writeBehind is whether copyRange starts each chunk's writeback as soon
+// as it is written (benchmarks turn it off to measure what it gains).
+var writeBehind = true
+
+// hashBack writes each span of f named on todo into h, in order, as f
+// holds it: read back from the page cache ChunkSize at a time (the piece
+// read stays in the CPU's cache for the hash; hashing from a mapping of f
+// instead cost as much CPU and was no faster). After an error it takes
+// the rest of todo unhashed.
 func hashBack(f *os.File, todo <-chan span, h hash.Hash) error {
 	buf := make([]byte, ChunkSize)
 	var err error
 	for s := range todo {
-		for at, end := s.off, s.off+s.n; at < end && err == nil; {
-			var k int
-			k, err = f.ReadAt(buf[:min(int64(len(buf)), end-at)], at)
-			h.Write(buf[:k])
-			at += int64(k)
-			if err == io.EOF {
-				err = nil
-				if at < end { // dst is shorter than what was copied to it
-					err = io.ErrUnexpectedEOF
-				}
-			}
+		if err == nil {
+			err = hashRead(f, s, h, buf)
 		}
 	}
 	return err
+}
+
+// hashRead writes span s of f into h, read back through buf.
+func hashRead(f *os.File, s span, h hash.Hash, buf []byte) error {
+	for at, end := s.off, s.off+s.n; at < end; {
+		k, err := f.ReadAt(buf[:min(int64(len(buf)), end-at)], at)
+		h.Write(buf[:k])
+		at += int64(k)
+		if err == io.EOF && at < end {
+			return io.ErrUnexpectedEOF // f is shorter than what was copied to it
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
 }
 
 // ctxReader ends a read once its context is done.
