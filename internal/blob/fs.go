@@ -93,10 +93,10 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	if in, err := f.Stat(ctx, digest); err == nil && in.Size == size {
-		_, err := io.Copy(io.Discard, ctxReader{ctx, r})
+		_, err := io.Copy(io.Discard, hashpipe.ContextReader(ctx, r))
 		return in, err
 	}
-	v := newVerifier(ctxReader{ctx, r}, size)
+	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
 	return f.put(ctx, digest, hexOf(digest)[:12], v, v.copyTo, func(v *verifier) (string, error) {
 		return digest, v.check(digest)
 	})
@@ -106,7 +106,7 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 // Namer): written once, hashed beside the write, named by its hash once
 // accept allowed it.
 func (f *FS) PutNamed(ctx context.Context, size int64, r io.Reader, accept func(digest string) error) (Info, error) {
-	v := newVerifier(ctxReader{ctx, r}, size)
+	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
 	return f.put(ctx, "(streamed)", "stream", v, v.copyTo, streamed(accept))
 }
 
@@ -238,7 +238,7 @@ func (f *FS) Open(ctx context.Context, digest string, offset int64) (io.ReadClos
 	s, ok := f.verified[digest]
 	f.mu.Unlock()
 	if !ok || s.size != fi.Size() || !s.mod.Equal(fi.ModTime()) {
-		got, _, err := Sum(ctxReader{ctx, file})
+		got, _, err := Sum(hashpipe.ContextReader(ctx, file))
 		if err != nil {
 			file.Close()
 			return nil, Info{}, fmt.Errorf("blob %s: reading %s: %w", digest, p, err)
@@ -332,17 +332,4 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
-}
-
-// ctxReader ends a read once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

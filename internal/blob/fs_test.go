@@ -31,6 +31,21 @@ func files(t *testing.T, dir string) []string {
 	return out
 }
 
+// readBlob is the whole blob as st reads it.
+func readBlob(t *testing.T, st *FS, digest string) []byte {
+	t.Helper()
+	rc, _, err := st.Open(context.Background(), digest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	back, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 // Property: whatever bytes are Put under their digest, Open from any
 // offset returns exactly the rest of them.
 func TestFSPutThenOpen(t *testing.T) {
@@ -242,13 +257,7 @@ func TestFSPutNamed(t *testing.T) {
 			t.Fatalf("put %+v, accept saw %s; want %s", in, got, want)
 		}
 	}
-	rc, _, err := st.Open(ctx, want, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(back, data) {
+	if !bytes.Equal(readBlob(t, st, want), data) {
 		t.Fatal("the blob read back differs from what was put")
 	}
 	if fs := files(t, dir); len(fs) != 1 {
@@ -306,13 +315,7 @@ func TestFSPutFile(t *testing.T) {
 	if at, _ := src.Seek(0, io.SeekCurrent); at != 0 {
 		t.Fatalf("the file's offset moved to %d", at)
 	}
-	rc, _, err := st.Open(ctx, want, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(back, data) {
+	if !bytes.Equal(readBlob(t, st, want), data) {
 		t.Fatal("the blob read back differs from the file")
 	}
 	if fs := files(t, st.Dir()); len(fs) != 1 {

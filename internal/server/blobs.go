@@ -252,8 +252,10 @@ func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64
 }
 
 // PutFile stores a blob from a file a client on this host passed over
-// the unix socket (fdpass): read once, written once, hashed beside the
-// write, named by that hash. The file must be a regular file of size
+// the unix socket (fdpass): the embedded store (a blob.FileNamer) copies
+// it file to file and hashes what it wrote (hashpipe.CopyFile); another
+// store reads it once, writing and hashing beside each other. The blob is
+// named by that hash. The file must be a regular file of size
 // bytes, unchanged (size, modification and change times) from before the
 // first byte was read to after the last: one written meanwhile is
 // refused and nothing is kept. A digest given (the client hashed the file

@@ -58,7 +58,7 @@ func CopyFile(ctx context.Context, dst, src *os.File, off, n int64, h hash.Hash)
 		return 0, err
 	}
 	if !fi.Mode().IsRegular() {
-		return Copy(dst, ctxReader{ctx, io.LimitReader(src, n)}, h)
+		return Copy(dst, ContextReader(ctx, io.LimitReader(src, n)), h)
 	}
 	done, err := copyRange(ctx, dst, src, start, off, n, fi.Size(), h)
 	if _, serr := dst.Seek(start+done, io.SeekStart); err == nil && serr != nil {
@@ -68,7 +68,7 @@ func CopyFile(ctx context.Context, dst, src *os.File, off, n int64, h hash.Hash)
 	if !errors.As(err, &fb) {
 		return done, err
 	}
-	more, err := Copy(dst, ctxReader{ctx, io.NewSectionReader(src, off+done, n-done)}, h)
+	more, err := Copy(dst, ContextReader(ctx, io.NewSectionReader(src, off+done, n-done)), h)
 	return done + more, err
 }
 
@@ -182,6 +182,9 @@ func hashRead(f *os.File, s span, h hash.Hash, buf []byte) error {
 	}
 	return nil
 }
+
+// ContextReader is r, whose reads end with ctx's error once ctx is done.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
 
 // ctxReader ends a read once its context is done.
 type ctxReader struct {
