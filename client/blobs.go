@@ -542,8 +542,9 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 		os.Remove(tmp.Name()) // gone once renamed
 	}()
 	// The bytes are hashed beside the writes to tmp, not in turn with
-	// them (hashpipe); h holds exactly what tmp took, so a cut transfer
-	// resumes from cw.n with h still right.
+	// them (hashpipe; the store's own file on the server's host: copied
+	// by the kernel, hashed as read back from tmp); h holds exactly what
+	// tmp took, so a cut transfer resumes from cw.n with h still right.
 	h := sha256.New()
 	cw := &countWriter{w: tmp}
 	err = c.retrying(ctx, "GET", c.blobsPath()+ref.Digest, cw, func(ep *endpoint) error {
@@ -552,7 +553,7 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 			return err
 		}
 		defer body.Close()
-		_, err = hashpipe.Copy(cw, io.LimitReader(body, ref.Size-cw.n+1), h)
+		err = copyBody(ctx, tmp, cw, body, ref.Size-cw.n+1, h)
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -15,12 +16,14 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/internal/blob/fdpass"
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 )
 
 // On the server's own host (the unix socket) a blob moves file to file:
-// an upload passes the open file to the server, which reads, writes and
-// hashes it once, and a read gets the store's file and copies it, hashing
-// what it writes (fdpass; docs/storage.md, "On the same host"). Nothing
+// an upload passes the open file to the server, which has the kernel copy
+// it and hashes what it wrote, and a read gets the store's file and copies
+// it the same way (hashpipe.CopyFile; fdpass; docs/storage.md, "On the
+// same host"). Nothing
 // crosses the socket but the request, the descriptor and the answer. A
 // server that does not answer the upgrade gets the bytes as before.
 
@@ -173,3 +176,20 @@ type sectionFile struct {
 }
 
 func (s sectionFile) Close() error { return s.f.Close() }
+
+// copyBody copies up to limit bytes of body to tmp (through cw, which
+// counts what tmp took), hashing what tmp took into h: the store's file
+// (openFD) file to file, by the kernel, hashed as read back from tmp;
+// any other body through user space, hashed beside the writes.
+func copyBody(ctx context.Context, tmp *os.File, cw *countWriter, body io.Reader, limit int64, h hash.Hash) error {
+	sf, ok := body.(sectionFile)
+	if !ok {
+		_, err := hashpipe.Copy(cw, io.LimitReader(body, limit), h)
+		return err
+	}
+	off, _ := sf.Seek(0, io.SeekCurrent)
+	_, base, _ := sf.Outer()
+	n, err := hashpipe.CopyFile(ctx, tmp, sf.f, base+off, limit, h)
+	cw.n += n
+	return err
+}

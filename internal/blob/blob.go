@@ -17,6 +17,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -75,6 +76,16 @@ type Namer interface {
 	// leaves nothing behind. The blob may be held already: the same bytes
 	// replace it.
 	PutNamed(ctx context.Context, size int64, r io.Reader, accept func(digest string) error) (Info, error)
+}
+
+// FileNamer is a Namer that takes a blob from an open file (one passed
+// by a client on the store's host) file to file, without reading it
+// through user space; what names the blob is the hash of what it holds.
+type FileNamer interface {
+	Namer
+	// PutFile is PutNamed of the first size bytes of f (read at
+	// offsets: f's own offset does not move).
+	PutFile(ctx context.Context, size int64, f *os.File, accept func(digest string) error) (Info, error)
 }
 
 // Info is a blob as a store holds it.
@@ -175,7 +186,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 // copyTo writes what v reads to dst in large writes, hashing beside them
 // (hashpipe) rather than in turn with them: a Put's write to disk and its
 // hash each take a core. It ends at the end of v (size+1 bytes at most).
-func (v *verifier) copyTo(dst io.Writer) error {
+func (v *verifier) copyTo(dst *os.File) error {
 	_, err := hashpipe.Copy(dst, counting{v}, v.h)
 	return err
 }

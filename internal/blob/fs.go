@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 	"github.com/burst-sh/burst/internal/blob/sample"
 )
 
@@ -92,10 +93,11 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	if in, err := f.Stat(ctx, digest); err == nil && in.Size == size {
-		_, err := io.Copy(io.Discard, ctxReader{ctx, r})
+		_, err := io.Copy(io.Discard, hashpipe.ContextReader(ctx, r))
 		return in, err
 	}
-	return f.put(ctx, digest, hexOf(digest)[:12], size, r, func(v *verifier) (string, error) {
+	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
+	return f.put(ctx, digest, hexOf(digest)[:12], v, v.copyTo, func(v *verifier) (string, error) {
 		return digest, v.check(digest)
 	})
 }
@@ -104,20 +106,42 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 // Namer): written once, hashed beside the write, named by its hash once
 // accept allowed it.
 func (f *FS) PutNamed(ctx context.Context, size int64, r io.Reader, accept func(digest string) error) (Info, error) {
-	return f.put(ctx, "(streamed)", "stream", size, r, func(v *verifier) (string, error) {
+	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
+	return f.put(ctx, "(streamed)", "stream", v, v.copyTo, streamed(accept))
+}
+
+// PutFile is PutNamed for size bytes of an open file (see FileNamer),
+// copied by the kernel and hashed as read back from the blob's own file
+// (hashpipe.CopyFile): what names the blob is what it holds, even if the
+// file changes meanwhile.
+func (f *FS) PutFile(ctx context.Context, size int64, src *os.File, accept func(digest string) error) (Info, error) {
+	v := newVerifier(nil, size)
+	return f.put(ctx, "(file)", "file", v, func(tmp *os.File) error {
+		n, err := hashpipe.CopyFile(ctx, tmp, src, 0, size+1, v.h)
+		v.n = n
+		return err
+	}, streamed(accept))
+}
+
+// streamed names a blob by the hash of what was written, once accept
+// allows it.
+func streamed(accept func(digest string) error) func(*verifier) (string, error) {
+	return func(v *verifier) (string, error) {
 		if v.n != v.size {
 			return "", &MismatchError{Digest: "(streamed)", Size: v.size, Got: v.n}
 		}
 		d := Digest(v.h.Sum(nil))
 		return d, accept(d)
-	})
+	}
 }
 
-// put writes size bytes of r to a file in tmp (tmpName.*), hashing them,
-// and renames it to the blob name says once name (given what was read)
-// allows it (label names the blob in errors); on any error nothing is
-// left. A blob held already is replaced by the same bytes.
-func (f *FS) put(ctx context.Context, label, tmpName string, size int64, r io.Reader, name func(*verifier) (string, error)) (Info, error) {
+// put writes v.size bytes to a file in tmp (tmpName.*) by fill, which
+// counts and hashes them in v, and renames it to the blob name says once
+// name (given what was written) allows it (label names the blob in
+// errors); on any error nothing is left. A blob held already is replaced
+// by the same bytes.
+func (f *FS) put(ctx context.Context, label, tmpName string, v *verifier, fill func(tmp *os.File) error, name func(*verifier) (string, error)) (Info, error) {
+	size := v.size
 	if size < 0 {
 		return Info{}, fmt.Errorf("blob %s: size %d: a size is a number of bytes, 0 or more", label, size)
 	}
@@ -139,8 +163,7 @@ func (f *FS) put(ctx context.Context, label, tmpName string, size int64, r io.Re
 			os.Remove(tmp.Name())
 		}
 	}()
-	v := newVerifier(ctxReader{ctx, r}, size)
-	if err := v.copyTo(tmp); err != nil {
+	if err := fill(tmp); err != nil {
 		if v.n < size && !isNoSpace(err) {
 			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: label, Size: size, Got: v.n}, err)
 		}
@@ -215,7 +238,7 @@ func (f *FS) Open(ctx context.Context, digest string, offset int64) (io.ReadClos
 	s, ok := f.verified[digest]
 	f.mu.Unlock()
 	if !ok || s.size != fi.Size() || !s.mod.Equal(fi.ModTime()) {
-		got, _, err := Sum(ctxReader{ctx, file})
+		got, _, err := Sum(hashpipe.ContextReader(ctx, file))
 		if err != nil {
 			file.Close()
 			return nil, Info{}, fmt.Errorf("blob %s: reading %s: %w", digest, p, err)
@@ -309,17 +332,4 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
-}
-
-// ctxReader ends a read once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -31,6 +31,21 @@ func files(t *testing.T, dir string) []string {
 	return out
 }
 
+// readBlob is the whole blob as st reads it.
+func readBlob(t *testing.T, st *FS, digest string) []byte {
+	t.Helper()
+	rc, _, err := st.Open(context.Background(), digest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	back, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 // Property: whatever bytes are Put under their digest, Open from any
 // offset returns exactly the rest of them.
 func TestFSPutThenOpen(t *testing.T) {
@@ -242,16 +257,68 @@ func TestFSPutNamed(t *testing.T) {
 			t.Fatalf("put %+v, accept saw %s; want %s", in, got, want)
 		}
 	}
-	rc, _, err := st.Open(ctx, want, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(back, data) {
+	if !bytes.Equal(readBlob(t, st, want), data) {
 		t.Fatal("the blob read back differs from what was put")
 	}
 	if fs := files(t, dir); len(fs) != 1 {
+		t.Fatalf("want the one blob, have %v", fs)
+	}
+}
+
+// A blob taken from an open file (PutFile, file to file) is named by the
+// hash of what the store holds, and reads back as the file's bytes; a
+// file shorter or longer than the size claimed, or a refused claim,
+// keeps nothing, and the file's own offset does not move.
+func TestFSPutFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := NewFS(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 20<<20+3)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	p := filepath.Join(dir, "in")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	want := digestOf(data)
+	wrongClaim := errors.New("the client's hash differs")
+	if _, err := st.PutFile(ctx, int64(len(data)), src, func(string) error { return wrongClaim }); !errors.Is(err, wrongClaim) {
+		t.Fatalf("refused claim: got %v", err)
+	}
+	for _, size := range []int64{int64(len(data)) - 1, int64(len(data)) + 1} {
+		var mm *MismatchError
+		accept := func(string) error { t.Fatal("accept called for a file of the wrong length"); return nil }
+		if _, err := st.PutFile(ctx, size, src, accept); !errors.As(err, &mm) {
+			t.Fatalf("a file of %d bytes put as %d: got %v, want a MismatchError", len(data), size, err)
+		}
+	}
+	if fs := files(t, st.Dir()); len(fs) != 0 {
+		t.Fatalf("refused puts left %v", fs)
+	}
+	var got string
+	in, err := st.PutFile(ctx, int64(len(data)), src, func(d string) error { got = d; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Digest != want || got != want || in.Size != int64(len(data)) {
+		t.Fatalf("put %+v, accept saw %s; want %s", in, got, want)
+	}
+	if at, _ := src.Seek(0, io.SeekCurrent); at != 0 {
+		t.Fatalf("the file's offset moved to %d", at)
+	}
+	if !bytes.Equal(readBlob(t, st, want), data) {
+		t.Fatal("the blob read back differs from the file")
+	}
+	if fs := files(t, st.Dir()); len(fs) != 1 {
 		t.Fatalf("want the one blob, have %v", fs)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -170,7 +171,7 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	if in, err := s.Stat(ctx, digest); err == nil && in.Size == size {
-		_, err := io.Copy(io.Discard, ctxReader{ctx, r})
+		_, err := io.Copy(io.Discard, hashpipe.ContextReader(ctx, r))
 		return in, err
 	}
 	tmp := s.prefix + "uploads/" + hexOf(digest) + "." + randHex()

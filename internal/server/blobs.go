@@ -241,7 +241,9 @@ const maxSamples = 1 << 16
 // which must be the one the client claims once all were sent (claim,
 // read after the body: its trailer); then who holds it is recorded.
 func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, claim func() string) (client.BlobRef, error) {
-	return s.putNamed(ctx, who, size, body, func(d string) error {
+	return s.putNamed(ctx, who, size, func(namer blob.Namer, accept func(string) error) (blob.Info, error) {
+		return namer.PutNamed(ctx, size, countReader{body, &s.blobs.received}, accept)
+	}, func(d string) error {
 		if c := claim(); c != d {
 			return badRequest("streamed blob: the bytes received hash to %s, the client's to %q: nothing was kept; the file changed while it was sent: send it again", d, c)
 		}
@@ -250,8 +252,10 @@ func (s *Server) PutStreamed(ctx context.Context, who client.BlobPut, size int64
 }
 
 // PutFile stores a blob from a file a client on this host passed over
-// the unix socket (fdpass): read once, written once, hashed beside the
-// write, named by that hash. The file must be a regular file of size
+// the unix socket (fdpass): the embedded store (a blob.FileNamer) copies
+// it file to file and hashes what it wrote (hashpipe.CopyFile); another
+// store reads it once, writing and hashing beside each other. The blob is
+// named by that hash. The file must be a regular file of size
 // bytes, unchanged (size, modification and change times) from before the
 // first byte was read to after the last: one written meanwhile is
 // refused and nothing is kept. A digest given (the client hashed the file
@@ -261,7 +265,16 @@ func (s *Server) PutFile(ctx context.Context, who client.BlobPut, size int64, di
 	if err != nil {
 		return client.BlobRef{}, badRequest("%v", err)
 	}
-	return s.putNamed(ctx, who, size, io.NewSectionReader(f, 0, size), func(d string) error {
+	return s.putNamed(ctx, who, size, func(namer blob.Namer, accept func(string) error) (blob.Info, error) {
+		if fn, ok := namer.(blob.FileNamer); ok { // file to file (the embedded store)
+			in, err := fn.PutFile(ctx, size, f, accept)
+			if err == nil {
+				s.blobs.received.Add(in.Size)
+			}
+			return in, err
+		}
+		return namer.PutNamed(ctx, size, countReader{io.NewSectionReader(f, 0, size), &s.blobs.received}, accept)
+	}, func(d string) error {
 		if digest != "" && d != digest {
 			return badRequest("the file passed hashes to %s, not %s: it changed since it was hashed: nothing was kept; send it again", d, digest)
 		}
@@ -274,9 +287,9 @@ func (s *Server) PutFile(ctx context.Context, who client.BlobPut, size int64, di
 }
 
 // putNamed stores a blob named by the hash the store computes of its
-// bytes, once check (given that digest) allows it, and records who holds
-// it.
-func (s *Server) putNamed(ctx context.Context, who client.BlobPut, size int64, body io.Reader, check func(digest string) error) (client.BlobRef, error) {
+// bytes (put, given the store, writes them), once check (given that
+// digest) allows it, and records who holds it.
+func (s *Server) putNamed(ctx context.Context, who client.BlobPut, size int64, put func(blob.Namer, func(digest string) error) (blob.Info, error), check func(digest string) error) (client.BlobRef, error) {
 	if size < 0 {
 		return client.BlobRef{}, badRequest("a streamed blob's size %d: a size is a number of bytes, 0 or more", size)
 	}
@@ -290,7 +303,7 @@ func (s *Server) putNamed(ctx context.Context, who client.BlobPut, size int64, b
 	}
 	release := func() {}
 	defer func() { release() }()
-	in, err := namer.PutNamed(ctx, size, countReader{body, &s.blobs.received}, func(d string) error {
+	in, err := put(namer, func(d string) error {
 		if err := check(d); err != nil {
 			return err
 		}

@@ -3,7 +3,9 @@
 // the hash and the write taking turns on one core. On the machines burst
 // runs on, writing to the page cache and SHA-256 cost about the same per
 // byte, so doing them side by side takes about half the time of doing
-// them in turn (docs/benchmarks.md, the stage section).
+// them in turn (docs/benchmarks.md, the stage section). CopyFile does the
+// same file to file: the kernel copies, and what was written is read back
+// and hashed on another core.
 package hashpipe
 
 import (
