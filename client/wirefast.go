@@ -16,7 +16,8 @@ import (
 // FuzzAppendJSON); a part that is not the common case (a task with a
 // pipe, resources or inputs of its own, a string that is not UTF-8, an
 // event with outputs) is handed to json.Marshal, as are a lease's job
-// contexts (once per job, not per task). Both are still read with
+// contexts (once per job, not per task). The server reads a report by
+// hand too (wireread.go); a lease's answer is still read with
 // encoding/json.
 
 // AppendJSON appends l as json.Marshal writes it.
