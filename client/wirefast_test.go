@@ -211,24 +211,7 @@ func TestAppendJSONEveryField(t *testing.T) {
 // it with json.Marshal of wrap(it).
 func everyField[T any](t *testing.T, appendJSON func(*T) ([]byte, error), wrap func(*T) any) {
 	t.Helper()
-	var paths [][]int
-	var walk func(typ reflect.Type, at []int)
-	walk = func(typ reflect.Type, at []int) {
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			p := append(append([]int(nil), at...), i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type, p)
-				continue
-			}
-			paths = append(paths, p)
-		}
-	}
-	walk(reflect.TypeFor[T](), nil)
-	for _, p := range paths {
+	for _, p := range fieldPaths(reflect.TypeFor[T]()) {
 		var v T
 		f := reflect.ValueOf(&v).Elem().FieldByIndex(p)
 		name := reflect.TypeFor[T]().FieldByIndex(p).Name
