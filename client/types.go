@@ -80,6 +80,8 @@ type JobContext struct {
 	// Stack is the software stack the job's tasks run inside (each in a
 	// private directory, bound at /work).
 	Stack *burst.StackRef `json:"stack,omitempty"`
+
+	wire []byte // its JSON, once Keep was called (wirefast.go)
 }
 
 // Staged reports whether the job's tasks run in private directories.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,7 +17,8 @@ import (
 // FuzzAppendJSON); a part that is not the common case (a task with a
 // pipe, resources or inputs of its own, a string that is not UTF-8, an
 // event with outputs) is handed to json.Marshal, as are a lease's job
-// contexts (once per job, not per task). Both are still read with
+// contexts (once per job, not per task), each written once (Keep). The server reads a report by
+// hand too (wireread.go); a lease's answer is still read with
 // encoding/json.
 
 // AppendJSON appends l as json.Marshal writes it.
@@ -28,12 +30,10 @@ func (l *Leased) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, ',')
 	}
 	if len(l.Jobs) > 0 {
-		jobs, err := json.Marshal(l.Jobs)
-		if err != nil {
+		var err error
+		if b, err = appendJobs(append(b, `"jobs":`...), l.Jobs); err != nil {
 			return b, err
 		}
-		b = append(b, `"jobs":`...)
-		b = append(b, jobs...)
 		b = append(b, ',')
 	}
 	b, err := appendArray(append(b, `"tasks":`...), l.Tasks, (*Assignment).appendJSON)
@@ -45,6 +45,54 @@ func (l *Leased) AppendJSON(b []byte) ([]byte, error) {
 	})
 	if l.Exit {
 		b = append(b, `,"exit":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// Keep has c's JSON written once, here, for every lease answer that
+// carries it (a job's context, its environment included, goes with each
+// lease of its tasks: a few tasks each). c must not change after.
+func (c *JobContext) Keep() error {
+	c.wire = nil
+	w, err := json.Marshal(c)
+	if err == nil {
+		c.wire = w
+	}
+	return err
+}
+
+// appendJobs appends a lease's job contexts as json.Marshal writes the
+// map: keys in the order of their text, each context as Keep wrote it (or
+// as json.Marshal writes it, when not kept).
+func appendJobs(b []byte, jobs map[int64]*JobContext) ([]byte, error) {
+	if jobs == nil {
+		return append(b, "null"...), nil
+	}
+	keys := make([]string, 0, len(jobs))
+	for id := range jobs {
+		keys = append(keys, strconv.FormatInt(id, 10))
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, '"'), k...), `":`...)
+		id, _ := strconv.ParseInt(k, 10, 64)
+		c := jobs[id]
+		switch {
+		case c == nil:
+			b = append(b, "null"...)
+		case c.wire != nil:
+			b = append(b, c.wire...)
+		default:
+			w, err := json.Marshal(c)
+			if err != nil {
+				return b, err
+			}
+			b = append(b, w...)
+		}
 	}
 	return append(b, '}'), nil
 }

@@ -66,6 +66,16 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 	for i := range leases {
 		wantSameAsMarshal(t, &leases[i], leases[i].AppendJSON)
 	}
+	// Job contexts kept (written once), some not, a nil one, keys whose
+	// text sorts apart from their value.
+	kept := []*JobContext{{Env: []string{"A=<1>", "B=\xff"}, Dir: "/w", CPUs: 2, Name: "n"}, {Env: []string{}, Script: "#!/bin/sh\n"}}
+	for _, c := range kept {
+		if err := c.Keep(); err != nil || c.wire == nil {
+			t.Fatalf("Keep: %v", err)
+		}
+	}
+	l := Leased{Seq: 3, Jobs: map[int64]*JobContext{2: kept[0], 10: kept[1], -1: {Dir: "d"}, 100: nil}, Tasks: []Assignment{}}
+	wantSameAsMarshal(t, &l, l.AppendJSON)
 	reports := []Report{
 		{},
 		{Machine: "local-1", BootID: "b", Events: []TaskEvent{}, SentAt: &at},
@@ -139,6 +149,22 @@ func benchMessages() (*Leased, *Report) {
 
 func BenchmarkWire(b *testing.B) {
 	l, r := benchMessages()
+	// The same lease with its job's context (an environment of 40
+	// variables), as json.Marshal writes it each time, or kept (Keep).
+	ctx := func() *JobContext {
+		c := &JobContext{Dir: "/home/u/work", CPUs: 1, Project: "default"}
+		for i := range 40 {
+			c.Env = append(c.Env, "VAR_"+strconv.Itoa(i)+"=/some/value/of/typical/length/"+strconv.Itoa(i))
+		}
+		return c
+	}
+	withJob, withKept := *l, *l
+	withJob.Jobs = map[int64]*JobContext{2: ctx()}
+	kept := ctx()
+	if err := kept.Keep(); err != nil {
+		b.Fatal(err)
+	}
+	withKept.Jobs = map[int64]*JobContext{2: kept}
 	for _, c := range []struct {
 		name string
 		fn   func() ([]byte, error)
@@ -147,6 +173,9 @@ func BenchmarkWire(b *testing.B) {
 		{"Leased/AppendJSON", func() ([]byte, error) { return l.AppendJSON(make([]byte, 0, 4096)) }},
 		{"Report/json.Marshal", func() ([]byte, error) { return json.Marshal(r) }},
 		{"Report/AppendJSON", func() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 4096)) }},
+		{"Leased+job/json.Marshal", func() ([]byte, error) { return json.Marshal(withJob) }},
+		{"Leased+job/AppendJSON", func() ([]byte, error) { return withJob.AppendJSON(make([]byte, 0, 8192)) }},
+		{"Leased+job/AppendJSON-kept", func() ([]byte, error) { return withKept.AppendJSON(make([]byte, 0, 8192)) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -182,24 +211,7 @@ func TestAppendJSONEveryField(t *testing.T) {
 // it with json.Marshal of wrap(it).
 func everyField[T any](t *testing.T, appendJSON func(*T) ([]byte, error), wrap func(*T) any) {
 	t.Helper()
-	var paths [][]int
-	var walk func(typ reflect.Type, at []int)
-	walk = func(typ reflect.Type, at []int) {
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			p := append(append([]int(nil), at...), i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type, p)
-				continue
-			}
-			paths = append(paths, p)
-		}
-	}
-	walk(reflect.TypeFor[T](), nil)
-	for _, p := range paths {
+	for _, p := range fieldPaths(reflect.TypeFor[T]()) {
 		var v T
 		f := reflect.ValueOf(&v).Elem().FieldByIndex(p)
 		name := reflect.TypeFor[T]().FieldByIndex(p).Name

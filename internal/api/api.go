@@ -10,6 +10,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -388,8 +389,34 @@ const unknownUser = "this user credential is not valid here: it was revoked, its
 // would make the server hold hundreds of megabytes for one request.
 const MaxBody = 64 << 20
 
+// jsonDecoder is a message that reads its own JSON when it has the common
+// shape (client.Report: an agent's report, once every few tasks) and says
+// when it has not: encoding/json then reads it, as for any other message.
+type jsonDecoder interface {
+	DecodeJSON([]byte) bool
+}
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
+	if d, ok := v.(jsonDecoder); ok {
+		var buf bytes.Buffer
+		if r.ContentLength > 0 && r.ContentLength <= MaxBody {
+			buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free before it sees the end
+		}
+		if _, err := buf.ReadFrom(body); err != nil {
+			if mb := new(http.MaxBytesError); errors.As(err, &mb) {
+				tooLargeFor(w, mb.Limit)
+				return false
+			}
+			writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
+			return false
+		}
+		if d.DecodeJSON(buf.Bytes()) {
+			return true
+		}
+		body = &buf
+	}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if mb := new(http.MaxBytesError); errors.As(err, &mb) {

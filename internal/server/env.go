@@ -27,6 +27,7 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
 		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local,
 		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs, Stack: spec.Stack}
+	j.ctx.Keep() // written once for all its leases (a failure is json.Marshal's again at each)
 	return j.ctx
 }
 

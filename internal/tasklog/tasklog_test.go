@@ -72,7 +72,7 @@ func TestFilesRanges(t *testing.T) {
 			t.Errorf("Range(%d, %d): %q, want %q", c.from, c.to, got, c.want)
 		}
 	}
-	kept := fs.f
+	kept := fs.kept[0].f
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +81,8 @@ func TestFilesRanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if got := read(path, 12, 15); got != "dd\n" || fs.f != kept {
-		t.Errorf("a range appended after the open: %q (file reopened: %t), want %q from the kept file", got, fs.f != kept, "dd\n")
+	if got := read(path, 12, 15); got != "dd\n" || fs.kept[0].f != kept {
+		t.Errorf("a range appended after the open: %q (file reopened: %t), want %q from the kept file", got, fs.kept[0].f != kept, "dd\n")
 	}
 	other := filepath.Join(dir, "7.out")
 	if err := os.WriteFile(other, []byte("own\n"), 0o600); err != nil {
@@ -96,6 +96,78 @@ func TestFilesRanges(t *testing.T) {
 	}
 	if got := read(path, 0, 4); got != "aaa\n" {
 		t.Errorf("back to the pack after a missing file: %q", got)
+	}
+}
+
+// TestFilesPacksAndMissing reads tasks' stdout and stderr in turn from the
+// two packs of a folder, each kept open (not reopened at every switch), and
+// tasks' own files that were never made: after the first one missing, the
+// folder's names are read once and the others are answered from them until
+// Close (a file made after that is not seen until then: Files is used for
+// tasks that ended, whose files exist by then).
+func TestFilesPacksAndMissing(t *testing.T) {
+	dir := t.TempDir()
+	out, errp := filepath.Join(dir, "pack-m.out"), filepath.Join(dir, "pack-m.err")
+	if err := os.WriteFile(out, []byte("o0\no1\no2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(errp, []byte("e0\ne1\ne2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1.err"), []byte("own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var fs Files
+	defer fs.Close()
+	read := func(path string, from, to int64) (string, error) {
+		r, err := fs.Range(path, from, to)
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(r)
+		return string(b), err
+	}
+	files := map[string]*os.File{}
+	for i := range int64(3) {
+		got, err := read(out, 3*i, 3*i+3)
+		if want := "o" + strconv.Itoa(int(i)) + "\n"; got != want || err != nil {
+			t.Fatalf("stdout of task %d: %q %v, want %q", i, got, err, want)
+		}
+		if _, err := read(filepath.Join(dir, strconv.Itoa(int(i))+".out"), 0, 0); !os.IsNotExist(err) {
+			t.Fatalf("task %d's own stdout, never made: %v, want not-exist", i, err)
+		}
+		want := "e" + strconv.Itoa(int(i)) + "\n"
+		if i == 1 {
+			got, err = read(filepath.Join(dir, "1.err"), 0, 0)
+			want = "own\n"
+		} else {
+			got, err = read(errp, 3*i, 3*i+3)
+		}
+		if got != want || err != nil {
+			t.Fatalf("stderr of task %d: %q %v, want %q", i, got, err, want)
+		}
+		for _, k := range fs.kept {
+			if k != nil && (k.path == out || k.path == errp) {
+				if f, ok := files[k.path]; ok && f != k.f {
+					t.Fatalf("task %d: %s was opened again", i, k.path)
+				}
+				files[k.path] = k.f
+			}
+		}
+	}
+	if len(files) != 2 {
+		t.Fatalf("kept %d packs open, want both", len(files))
+	}
+	late := filepath.Join(dir, "9.out")
+	if err := os.WriteFile(late, []byte("late\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(late, 0, 0); !os.IsNotExist(err) {
+		t.Fatalf("a file made after its folder was listed: %v, want not-exist until Close (the list answers)", err)
+	}
+	fs.Close()
+	if got, err := read(late, 0, 0); got != "late\n" || err != nil {
+		t.Fatalf("after Close: %q %v, want %q", got, err, "late\n")
 	}
 }
 
