@@ -21,6 +21,7 @@ import (
 
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
 	"github.com/burst-sh/burst/internal/blob/sample"
+	"github.com/burst-sh/burst/internal/blob/writeback"
 )
 
 // Blobs are files the server's blob store holds by content (docs/storage.md):
@@ -545,8 +546,11 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 	// them (hashpipe; the store's own file on the server's host: copied
 	// by the kernel, hashed as read back from tmp); h holds exactly what
 	// tmp took, so a cut transfer resumes from cw.n with h still right.
+	// The disk writes tmp behind the transfer (writeback; CopyFile starts
+	// its own), so the fsync before the rename waits for the last few
+	// MiB, not for the whole blob.
 	h := sha256.New()
-	cw := &countWriter{w: tmp}
+	cw := &countWriter{w: writeback.New(tmp, 0)}
 	err = c.retrying(ctx, "GET", c.blobsPath()+ref.Digest, cw, func(ep *endpoint) error {
 		body, err := c.openAt(ctx, ep, ref, cw.n)
 		if err != nil {

@@ -5,6 +5,7 @@
 //
 //	go run ./bench/stage --size 256M              # a quick run
 //	go run ./bench/stage -burst bin/burst -burst-before /tmp/burst-before
+//	go run ./bench/stage -stores minio --size 512M  # MinIO as the store only
 //
 // Each round makes the input new (its first bytes change), so that every
 // upload and every fetch moves all of its bytes. In each store (the
@@ -24,8 +25,12 @@
 //     must be at least the input's size and less than twice it: the input
 //     crosses once per host, not once per task.
 //
-// Ratios are of throughputs, burst over the peer (peer time / burst
-// time), medians over the rounds. The goal is >= 0.8x. Not part of CI.
+// Under each get and each transfer to the hosts, the CPU (user + system)
+// the clients spent (the CLI or mc; the agents, not their tasks) and
+// MinIO's: on a shared machine the seconds move with the load, the CPU a
+// transfer costs much less. Ratios are of throughputs, burst over the
+// peer (peer time / burst time), medians over the rounds. The goal is >=
+// 0.8x. Not part of CI.
 package main
 
 import (
@@ -70,6 +75,7 @@ func main() {
 	tasks := flag.Int("tasks", 100, "tasks of the map")
 	nhosts := flag.Int("hosts", 4, "test hosts with an agent each")
 	minioBin := flag.String("minio", firstOf(os.Getenv("MINIO_BIN"), "/var/cache/burst-minio/bin/minio"), "the MinIO server binary (.ci/run builds it)")
+	storesFlag := flag.String("stores", "embedded,minio", "the stores measured, in order (embedded, minio)")
 	mcBin := flag.String("mc", firstOf(os.Getenv("MC_BIN"), "/var/cache/burst-mc/bin/mc"), "MinIO's client, mc (see docs/benchmarks.md for how it is built)")
 	flag.Parse()
 	size, err := parseSize(*sizeFlag)
@@ -107,7 +113,13 @@ func main() {
 	run(mc("mb", mcAlias+"/"+bucket))
 
 	fmt.Printf("staging %s (%d bytes), %d rounds, interleaved; %d tasks on %d test hosts\n", *sizeFlag, size, *rounds, *tasks, *nhosts)
-	for _, store := range []string{"embedded", "minio"} {
+	stores := strings.Split(*storesFlag, ",")
+	for _, st := range stores {
+		if st != "embedded" && st != "minio" {
+			fail(fmt.Errorf("-stores %q: name embedded, minio or both, comma-separated", *storesFlag))
+		}
+	}
+	for _, store := range stores {
 		var servers []*server
 		for _, b := range builds {
 			servers = append(servers, startServer(b, store, mn, *nhosts, size))
@@ -167,15 +179,23 @@ func main() {
 							line("cp + sync, of the blob's file", d, size)
 							os.Remove(getDst)
 						}
-						d := timed(mc("cp", obj, getDst))
+						m0 := mn.cpu()
+						c := mc("cp", obj, getDst)
+						d := timed(c)
 						add("get mc", d)
 						line("mc cp, from MinIO", d, size)
+						cpuLine("mc", cpuOf(c), "MinIO", mn.cpu()-m0)
 						os.Remove(getDst)
 					},
 					func() {
-						d := timed(s.cmd("storage", "get", digest, "--size", strconv.FormatInt(size, 10), "-o", getDst))
+						m0 := mn.cpu()
+						c := s.cmd("storage", "get", digest, "--size", strconv.FormatInt(size, 10), "-o", getDst)
+						d := timed(c)
 						add("get "+s.label, d)
 						line(s.label+" storage get", d, size)
+						if store == "minio" {
+							cpuLine("burst storage get", cpuOf(c), "MinIO", mn.cpu()-m0)
+						}
 						os.Remove(getDst)
 					},
 				}
@@ -187,14 +207,22 @@ func main() {
 				// to the hosts
 				steps = []func(){
 					func() {
+						m0 := mn.cpu()
 						d := mcOnHosts(*mcBin, mn, obj, *nhosts)
 						add("hosts mc", d)
 						line(fmt.Sprintf("mc cp from MinIO on %d hosts at once", *nhosts), d, size*int64(*nhosts))
+						cpuLine("MinIO", mn.cpu()-m0, "", 0)
 					},
 					func() {
+						m0, a0 := mn.cpu(), s.agentsCPU()
 						d, got := s.mapOnHosts(data, *tasks, size)
 						add("hosts "+s.label, d)
 						line(fmt.Sprintf("%s map of %d tasks --in big.bin on %d hosts", s.label, *tasks, *nhosts), d, size*int64(*nhosts))
+						if store == "minio" {
+							cpuLine("the agents", s.agentsCPU()-a0, "MinIO", mn.cpu()-m0)
+						} else {
+							cpuLine("the agents", s.agentsCPU()-a0, "", 0)
+						}
 						var total int64
 						for i, n := range got {
 							total += n
@@ -248,6 +276,35 @@ func summary(store string, builds []burstbin.Build, res map[string][]time.Durati
 			}
 		}
 	}
+}
+
+// cpuLine prints the CPU (user + system) that one or two processes
+// spent on the step just measured: on a shared machine the seconds move
+// with the load, the CPU a transfer costs much less.
+func cpuLine(a string, ad time.Duration, b string, bd time.Duration) {
+	if b == "" {
+		fmt.Printf("      CPU (user + system): %s %.2fs\n", a, ad.Seconds())
+		return
+	}
+	fmt.Printf("      CPU (user + system): %s %.2fs, %s %.2fs\n", a, ad.Seconds(), b, bd.Seconds())
+}
+
+// cpuOf is the CPU a command that ended spent, with the children it waited for.
+func cpuOf(c *exec.Cmd) time.Duration {
+	if c.ProcessState == nil {
+		return 0
+	}
+	return c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+}
+
+// agentsCPU is the CPU the server's agents have spent so far (their
+// tasks' processes not counted).
+func (s *server) agentsCPU() time.Duration {
+	var t time.Duration
+	for _, pid := range s.AgentPIDs() {
+		t += burstbin.CPU(pid)
+	}
+	return t
 }
 
 func line(what string, d time.Duration, bytes int64) {
@@ -396,6 +453,9 @@ func startMinIO(bin, dir string) *minioServer {
 	})
 	return m
 }
+
+// cpu is the CPU MinIO has spent so far.
+func (m *minioServer) cpu() time.Duration { return burstbin.CPU(m.cmd.Process.Pid) }
 
 func (m *minioServer) stop() {
 	syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)

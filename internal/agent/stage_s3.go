@@ -22,6 +22,8 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/backoff"
+	"github.com/burst-sh/burst/internal/blob/hashpipe"
+	"github.com/burst-sh/burst/internal/blob/writeback"
 )
 
 // s3:// inputs (docs/staging.md). The agent fetches them itself, with its
@@ -213,12 +215,18 @@ func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input,
 				return "", err
 			}
 		}
-		w := io.MultiWriter(tmp, sh)
+		// Hashed beside the writes (hashpipe), written back to disk as
+		// they arrive (writeback): the fsync below waits for the last
+		// few MiB, not the whole object.
+		var h hash.Hash = sh
 		if wantMD5 != "" {
-			w = io.MultiWriter(tmp, sh, md)
+			h = hashes{sh, md}
 		}
-		n, err := f.transfer(ctx, cl, bucket, key, info.ETag, off, w)
+		n, err := f.transfer(ctx, cl, bucket, key, info.ETag, off, writeback.New(tmp, off), h)
 		off += n
+		if err == nil && off < info.Size {
+			err = io.ErrUnexpectedEOF // a body that ended early: resumed from off
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", ctx.Err()
@@ -271,8 +279,9 @@ func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input,
 }
 
 // transfer copies the object from off to its end into w, as long as its
-// ETag is still etag, and says how many bytes it copied.
-func (f *s3Fetcher) transfer(ctx context.Context, cl *minio.Client, bucket, key, etag string, off int64, w io.Writer) (int64, error) {
+// ETag is still etag, hashing into h exactly what w took, and says how
+// many bytes it copied.
+func (f *s3Fetcher) transfer(ctx context.Context, cl *minio.Client, bucket, key, etag string, off int64, w io.Writer, h hash.Hash) (int64, error) {
 	var opts minio.GetObjectOptions
 	if err := opts.SetMatchETag(strings.Trim(etag, `"`)); err != nil {
 		return 0, err
@@ -287,8 +296,22 @@ func (f *s3Fetcher) transfer(ctx context.Context, cl *minio.Client, bucket, key,
 		return 0, err
 	}
 	defer obj.Close()
-	return io.Copy(w, obj)
+	return hashpipe.Copy(w, obj, h)
 }
+
+// hashes is two hashes written together (the SHA-256 that names the
+// object, the MD5 its ETag may be); Sum, Size and BlockSize are the
+// first's. Only Write is used (hashpipe.Copy).
+type hashes [2]hash.Hash
+
+func (hs hashes) Write(p []byte) (int, error) {
+	hs[0].Write(p)
+	return hs[1].Write(p)
+}
+func (hs hashes) Sum(b []byte) []byte { return hs[0].Sum(b) }
+func (hs hashes) Reset()              { hs[0].Reset(); hs[1].Reset() }
+func (hs hashes) Size() int           { return hs[0].Size() }
+func (hs hashes) BlockSize() int      { return hs[0].BlockSize() }
 
 // etagMD5 is the object's MD5 where its ETag is one: a single-part
 // upload (32 hex digits) stored without KMS or customer keys.

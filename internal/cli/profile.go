@@ -6,7 +6,8 @@ import (
 )
 
 // startProfile writes a CPU profile of this process to $BURST_CPUPROFILE.NAME
-// (NAME: server, agent, or map for `burst map`'s own process)
+// (NAME: server, agent, map for `burst map`'s own process, or storage for
+// `burst storage get`)
 // until the returned function is called: for finding where the server's or
 // an agent's time goes (`go tool pprof`).
 func startProfile(name string) func() {

@@ -184,6 +184,7 @@ left in FILE.`,
 		Example: `  burst storage get sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --size 4 -o test.txt`,
 		Args:    argsAtLeast(1, "digest"),
 		RunE: func(c *cobra.Command, args []string) error {
+			defer startProfile("storage")() // $BURST_CPUPROFILE.storage
 			ref := client.BlobRef{Digest: args[0], Size: size}
 			if size < 0 {
 				return usage("--size: the blob's size in bytes, as `burst storage put` printed it")
