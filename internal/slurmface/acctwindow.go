@@ -83,8 +83,13 @@ func (w AcctWindow) Holds(j Job) bool {
 	return true // pending now: pending through any window up to now
 }
 
-// ParseAcctTime reads a time as sacct's -S and -E take it, by the grammar
-// of Slurm's parse_time looking into the past (as sacct calls it): a
+// ParseAcctTime reads a time as sacct's -S and -E take it: ParseSlurmTime
+// looking into the past, as sacct calls Slurm's parse_time.
+func ParseAcctTime(s string, now time.Time) (time.Time, error) {
+	return ParseSlurmTime(s, now, true)
+}
+
+// ParseSlurmTime reads a time by the grammar of Slurm's parse_time: a
 // string of parts, separated by blanks, '-' or 'T', each one of
 //
 //	today, tomorrow                 the date
@@ -96,14 +101,23 @@ func (w AcctWindow) Holds(j Job) bool {
 // so "2026-12-04T10:00", "12/04-10:00", "noon tomorrow" and "10:00 PM"
 // all read, as does "uts" and a Unix time of at least 1000000. Words are
 // case-blind; a capital T is always a separator, as it is in Slurm. A
-// time without a date is today's; a date without a time is its midnight;
-// a date without a year is this year's, or last year's when its month is
-// after now's. Out-of-range days roll over as mktime(3) rolls them (02/30
-// is March 2). Nothing but separators (e.g. "T") gives the zero time: the
-// caller's default, as sacct has it. All in now's time zone.
-func ParseAcctTime(s string, now time.Time) (time.Time, error) {
+// date without a time is its midnight. Looking into the past (past: as
+// sacct's -S and -E), a time without a date is today's, and a date
+// without a year is this year's, or last year's when its month is after
+// now's. Looking into the future (sbatch --begin), a time without a date
+// is today's if its hour and minute are after now's, else tomorrow's; a
+// date without a year is this year's if it (with its hour and minute) is
+// after now, else next year's. Out-of-range days roll over as mktime(3)
+// rolls them (02/30 is March 2). Nothing but separators (e.g. "T") gives
+// the zero time: the caller's default, as sacct has it. All in now's
+// time zone.
+func ParseSlurmTime(s string, now time.Time, past bool) (time.Time, error) {
 	loc := now.Location()
-	bad := fmt.Errorf("%q is not a time sacct reads: give e.g. 2026-12-04T10:00, 12/04, 10:00, midnight or now-2hours", s)
+	reader, eg := "sbatch --begin", "now+1hour, 16:00, tomorrow or 2026-12-05T10:00"
+	if past {
+		reader, eg = "sacct", "2026-12-04T10:00, 12/04, 10:00, midnight or now-2hours"
+	}
+	bad := fmt.Errorf("%q is not a time %s reads: give e.g. %s", s, reader, eg)
 	if len(s) >= 3 && strings.EqualFold(s[:3], "uts") {
 		n, err := strconv.ParseInt(s[3:], 10, 64)
 		if err != nil || n < 1000000 {
@@ -140,7 +154,7 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 			end, delta, err := nowOffset(s, pos+3)
 			if err != nil {
 				if errors.Is(err, errFar) {
-					return time.Time{}, fmt.Errorf("%q is further from now than sacct counts (about 290 years): give a date, e.g. 1970-01-01", s)
+					return time.Time{}, fmt.Errorf("%q is further from now than %s counts (about 290 years): give a date, e.g. 1970-01-01", s, reader)
 				}
 				return time.Time{}, bad
 			}
@@ -171,15 +185,30 @@ func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	case hour == -1:
 		hour = 0
 	case month == -1:
-		setDay(now) // looking into the past: today, not the next such time
+		setDay(now) // looking into the past: today, not the last such time
+		if !past && !clockAfter(hour, minute, now) {
+			setDay(now.AddDate(0, 0, 1)) // looking ahead: its next such time
+		}
 	}
 	if year == -1 {
 		year = now.Year()
-		if month > int(now.Month()) {
+		_, nm, nd := now.Date()
+		after := month > int(nm) || month == int(nm) && (mday > nd || mday == nd && clockAfter(hour, minute, now))
+		switch {
+		case past && month > int(nm):
 			year-- // a month after this one is last year's
+		case !past && !after:
+			year++ // looking ahead: a date not after now is next year's
 		}
 	}
 	return time.Date(year, time.Month(month), mday, hour, minute, second, 0, loc), nil
+}
+
+// clockAfter says whether hour:minute is after now's, as parse_time
+// compares them (seconds do not count).
+func clockAfter(hour, minute int, now time.Time) bool {
+	h, m, _ := now.Clock()
+	return hour > h || hour == h && minute > m
 }
 
 // errFar is a now±COUNT past what a time.Duration holds.
