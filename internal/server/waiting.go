@@ -116,6 +116,7 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 		}
 		j.Waiting = w[j.ID]
 		j.Dependency = s.afterText(s.jobs[j.ID])
+		j.Begin = s.jobs[j.ID].row.Spec.Begin
 	}
 }
 
