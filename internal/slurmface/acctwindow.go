@@ -86,4 +86,3 @@ func (w AcctWindow) Holds(j Job) bool {
 func ParseAcctTime(s string, now time.Time) (time.Time, error) {
 	return slurmtime.Parse(s, now, true)
 }
-

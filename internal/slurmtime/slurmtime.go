@@ -36,7 +36,7 @@ import (
 // time zone.
 func Parse(s string, now time.Time, past bool) (time.Time, error) {
 	loc := now.Location()
-	reader, eg := "sbatch --begin", "now+1hour, 16:00, tomorrow or 2026-12-05T10:00"
+	reader, eg := "sbatch --begin", beginExamples
 	if past {
 		reader, eg = "sacct", "2026-12-04T10:00, 12/04, 10:00, midnight or now-2hours"
 	}
@@ -126,6 +126,20 @@ func Parse(s string, now time.Time, past bool) (time.Time, error) {
 	}
 	return time.Date(year, time.Month(month), mday, hour, minute, second, 0, loc), nil
 }
+
+// Begin reads a time as sbatch --begin does: Parse looking ahead from now.
+// A value of separators alone, which reads as no time, is refused as
+// sbatch refuses it.
+func Begin(v string, now time.Time) (time.Time, error) {
+	t, err := Parse(v, now, false)
+	if err == nil && t.IsZero() {
+		err = fmt.Errorf("%q is not a time sbatch --begin reads: give e.g. %s", v, beginExamples)
+	}
+	return t, err
+}
+
+// beginExamples are times --begin reads, for messages.
+const beginExamples = "now+1hour, 16:00, tomorrow or 2026-12-05T10:00"
 
 // clockAfter says whether hour:minute is after now's, as parse_time
 // compares them (seconds do not count).
