@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +82,18 @@ func TestSbatchBegin(t *testing.T) {
 		t.Errorf("a job whose begin time is past pends for it: %q", q.stdout)
 	}
 	h.mustRun("wait", past)
+
+	// sbatch --test-only -v: the begin time among the defined options, and
+	// the estimate no earlier than it.
+	script := filepath.Join(t.TempDir(), "later.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n#SBATCH --begin=now+2days\ntrue\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = h.mustRun("slurm", "sbatch", "--test-only", "-v", script)
+	m := regexp.MustCompile(`begin +: (\S+)\n(?s:.*)Job 0 to start at (\S+) `).FindStringSubmatch(r.stderr)
+	if m == nil || m[1] != m[2] {
+		t.Errorf("sbatch --test-only -v of a script deferred 2 days: want its begin time defined and as the start:\n%s", r.stderr)
+	}
 
 	// Bad input: one line naming the fix, exit 2 (sbatch: 1, as sbatch).
 	for _, c := range []struct {

@@ -273,8 +273,15 @@ func runSbatch(c *cobra.Command, args []string) error {
 		if err := spec.Validate(); err != nil {
 			return usage("sbatch: %v", err)
 		}
+		if err := spec.CheckBegin(time.Now()); err != nil {
+			return usage("sbatch: %v", err)
+		}
 		part := cmp.Or(a.part, spec.Cluster, "local")
-		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, time.Now(), max(1, spec.Resources.CPUs), part, part))
+		at := time.Now()
+		if spec.Begin.After(at) {
+			at = spec.Begin // deferred: no earlier than its begin time
+		}
+		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, at, max(1, spec.Resources.CPUs), part, part))
 		return nil
 	}
 	ctx := c.Context()
