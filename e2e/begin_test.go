@@ -49,8 +49,12 @@ func TestSbatchBegin(t *testing.T) {
 		jid = jid*10 + int64(c-'0')
 	}
 	begin := h.beginOf(jid)
-	if show := h.mustRun("show", idArg(jid)); !strings.Contains(show.stdout, "waiting until "+begin.UTC().Format(time.RFC3339)) && !terminal(h.show(jid).State) {
+	show := h.mustRun("show", idArg(jid))
+	if !strings.Contains(show.stdout, "waiting until "+begin.UTC().Format(time.RFC3339)) && !terminal(h.show(jid).State) {
 		t.Errorf("burst show of a deferred job does not say it waits until its begin time:\n%s", show.stdout)
+	}
+	if want := "Begin:"; !strings.Contains(show.stdout, want) || !strings.Contains(show.stdout, begin.Local().Format("2006-01-02 15:04:05")) {
+		t.Errorf("burst show of a deferred job has no %s line with its begin time:\n%s", want, show.stdout)
 	}
 	h.waitFor("the deferred job to end", 30*time.Second, func() bool { return terminal(h.show(jid).State) })
 	j := h.show(jid)
