@@ -65,18 +65,21 @@ func DefaultAcctWindow(now time.Time, start, end string, jobs, states bool) (Acc
 // whose end falls in the window, a running one that ran in it, a pending
 // one pending then.
 func (w AcctWindow) Holds(j Job) bool {
-	if j.Submit.After(w.To) {
+	// In whole seconds, as slurmdbd records times and as -S and -E read:
+	// a job that ended at 10:00:00.5 ended by "-E now" read at 10:00:00.9.
+	submit, start, end := j.Submit.Truncate(time.Second), j.Start.Truncate(time.Second), j.End.Truncate(time.Second)
+	if submit.After(w.To) {
 		return false
 	}
-	ended := !j.End.IsZero()
+	ended := !end.IsZero()
 	if !w.ByState {
-		return !ended || !j.End.Before(w.From)
+		return !ended || !end.Before(w.From)
 	}
 	switch {
 	case ended:
-		return !j.End.Before(w.From) && !j.End.After(w.To)
-	case !j.Start.IsZero():
-		return !j.Start.After(w.To)
+		return !end.Before(w.From) && !end.After(w.To)
+	case !start.IsZero():
+		return !start.After(w.To)
 	}
 	return true // pending now: pending through any window up to now
 }
