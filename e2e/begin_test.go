@@ -30,8 +30,9 @@ func (h *harness) beginOf(id int64) time.Time {
 // the real binary and server: squeue shows the deferred job PD with Reason
 // BeginTime and its begin time as %S at once, burst show and burst jobs say
 // what it waits for, and it starts no earlier than its begin time; one
-// whose begin time is past runs at once; bad and far times are refused
-// with one line.
+// whose begin time is past runs at once, and so does one whose begin time
+// passed while the server was down (killed with kill -9); bad and far
+// times are refused with one line.
 func TestSbatchBegin(t *testing.T) {
 	h := newHarness(t)
 	r := h.mustRun("slurm", "sbatch", "--parsable", "--begin=now+3", "--wrap", "true")
@@ -86,6 +87,17 @@ func TestSbatchBegin(t *testing.T) {
 		t.Errorf("a job whose begin time is past pends for it: %q", q.stdout)
 	}
 	h.mustRun("wait", past)
+
+	// Held across a server killed with kill -9, its begin time passing
+	// while no server runs: the next server releases it at once.
+	d := h.submit("--begin", "now+2", "--", "true")
+	dBegin := h.beginOf(d)
+	h.kill9(h.serverPID(), "server")
+	h.waitFor("the begin time to pass with no server", 10*time.Second, func() bool { return time.Now().After(dBegin) })
+	h.mustRun("wait", idArg(d))
+	if jd := h.show(d); jd.State != "succeeded" || at(t, jd.StartedAt).Before(dBegin) {
+		t.Fatalf("job %d deferred across a restart: %s, started %v, begin %v", d, jd.State, jd.StartedAt, dBegin)
+	}
 
 	// sbatch --test-only -v: the begin time among the defined options, and
 	// the estimate no earlier than it.
