@@ -24,7 +24,10 @@ type Job struct {
 	// still waits for, in sbatch's syntax with each one's status as
 	// squeue's %E shows it: "afterok:12(unfulfilled)", "(failed)" for one
 	// that can never be met; empty once it is released.
-	Dependency  string     `json:"dependency,omitempty"`
+	Dependency string `json:"dependency,omitempty"`
+	// Begin is when a job deferred by --begin may start (its spec's
+	// Begin), set on active jobs in listings (as Waiting is).
+	Begin       time.Time  `json:"begin,omitzero"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

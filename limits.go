@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -61,6 +62,9 @@ const (
 	// MaxTimeLimitS bounds a time limit: 100 years, as ParseTimeLimit
 	// does, well inside what a time.Duration holds (292 years).
 	MaxTimeLimitS = 100 * 365 * 24 * 3600
+	// MaxBeginAhead bounds how far ahead --begin may defer a job: a year
+	// (366 days) after it is submitted.
+	MaxBeginAhead = 366 * 24 * time.Hour
 	// MaxRetries bounds --retries.
 	MaxRetries = 10_000
 	// MaxDescriptionBytes bounds a project's description, MaxTags its

@@ -89,6 +89,11 @@ type JobSpec struct {
 	// be met (sbatch's default: Reason DependencyNeverSatisfied, until
 	// cancelled); by default burst cancels it, naming the job it needed.
 	KeepUnsatisfiable bool `json:"keep_unsatisfiable,omitempty"`
+	// Begin, when set, defers the job until then (burst run --begin,
+	// sbatch --begin), in UTC: until Begin it is held as a job waiting for
+	// its dependencies is, asking for no machine and costing nothing. A
+	// Begin already past defers nothing. CheckBegin bounds it.
+	Begin time.Time `json:"begin,omitzero"`
 	// Stack, when set, is the software stack every task runs inside
 	// (stackref.go): the client names it (Name, and Version or Digest);
 	// the server resolves the rest at submit.
@@ -152,6 +157,9 @@ type BatchOptions struct {
 
 // Defaults fills what the user left out.
 func (s *JobSpec) Defaults() {
+	if !s.Begin.IsZero() {
+		s.Begin = s.Begin.UTC().Truncate(time.Second) // Slurm counts in seconds
+	}
 	if s.Project == "" {
 		s.Project = "default"
 	}
@@ -220,6 +228,16 @@ func (s *JobSpec) Validate() error {
 		return err
 	}
 	return s.checkEncoded()
+}
+
+// CheckBegin checks that Begin, if set, is at most MaxBeginAhead after
+// now (the server checks it at submit, with its clock).
+func (s *JobSpec) CheckBegin(now time.Time) error {
+	if !s.Begin.IsZero() && s.Begin.Sub(now) > MaxBeginAhead {
+		return fmt.Errorf("--begin %s is more than a year (366 days) from now: give a time before %s",
+			s.Begin.UTC().Format(time.RFC3339), now.Add(MaxBeginAhead).UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkEncoded bounds the spec as the store keeps it (JSON, a map's inputs

@@ -68,9 +68,9 @@ func jobsTable(w io.Writer, jobs []burst.Job) error {
 }
 
 // jobReason is why a job ended, or what a job held by its dependencies
-// waits for.
+// or its begin time waits for.
 func jobReason(j burst.Job) string {
-	if j.Reason == "" && j.Dependency != "" {
+	if j.Reason == "" && (j.Dependency != "" || !j.Begin.IsZero() && j.State == burst.Queued) {
 		return j.Waiting
 	}
 	return j.Reason

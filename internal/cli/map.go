@@ -84,6 +84,7 @@ and flags that would change its tasks are refused.`,
   burst map -- gzip -9 {} ::: data/*.csv
   burst map --over 'data/*.csv' -- gzip -9 {}
   burst map -d --after ok:12 -- ./fit.sh {} ::: 1 2 3   # once job 12 succeeded (see burst help run)
+  burst map -d --begin 22:00 -- ./fit.sh {} ::: 1 2 3    # from 10 p.m. on (see burst help run)
   burst map -- convert {} {.}.png ::: img/*.tif
   burst map -- ./sweep {1} {2} ::: 0.1 0.2 0.3 ::: a b
   burst map --retries 2 --max-failures 5% -- ./flaky {} ::: $(seq 100)

@@ -233,7 +233,16 @@ ok:12?ok:13 (any one). --dependency takes sbatch's syntax (afterok:12,
 singleton). A job whose dependency can never be met (it needed job 12 to
 succeed, and 12 failed) is cancelled, its reason naming job 12; one that
 already cannot be is refused. burst show and burst jobs say what a held
-job waits for.`,
+job waits for.
+
+Deferred start: --begin TIME holds the job queued the same way (asking for
+no machine, costing nothing) until TIME, read as sbatch --begin reads it:
+now+1hour, now+90 (seconds), now+2days, 16:00 (today, or tomorrow if 16:00
+has passed), 10:00 PM, midnight, noon tomorrow, tomorrow, 12/24 (this year,
+or next once past), 2026-12-24T08:00; in this machine's time zone, at most
+a year ahead. A time already past starts it at once. With --after, both
+must hold. The server releases it within 2 s of TIME; burst show and burst
+jobs say "waiting until TIME".`,
 		Example: `  burst run -- python3 -c 'print(6*7)'
   burst run --cpus 2 --mem 1G --time 10m -- ./fit.sh data.csv
   burst run -- sh -c 'exit 3'; echo $?     # 3
@@ -243,6 +252,7 @@ job waits for.`,
   burst run --in data.csv --in refs/ --out 'results/*.csv' -- ./fit.sh data.csv
   burst run --in s3://lab-data/ref.fa --out out.bam -- ./align ref.fa
   a=$(burst run -d -- ./prepare.sh); burst run -d --after ok:$a -- ./fit.sh   # fit once prepare succeeded
+  burst run -d --begin now+1hour -- ./nightly.sh   # start in an hour (or --begin 02:00: the next 2 a.m.)
   burst run --in s3://lab-data/ref.fa#sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 -- ./align ref.fa`,
 		RunE: func(c *cobra.Command, args []string) error {
 			spec, err := buildRunSpec(c, &rf, args)

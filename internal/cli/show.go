@@ -137,6 +137,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	}
 	row("Resources:", res)
 	row("Submitted:", j.SubmittedAt.Local().Format("2006-01-02 15:04:05"))
+	if s := j.Spec; s != nil && !s.Begin.IsZero() {
+		row("Begin:", s.Begin.Local().Format("2006-01-02 15:04:05")+" (--begin: it starts no earlier)")
+	}
 	if j.StartedAt != nil {
 		row("Started:", j.StartedAt.Local().Format("2006-01-02 15:04:05.000"))
 	}

@@ -275,8 +275,15 @@ func runSbatch(c *cobra.Command, args []string) error {
 		if err := spec.Validate(); err != nil {
 			return usage("sbatch: %v", err)
 		}
+		if err := spec.CheckBegin(time.Now()); err != nil {
+			return usage("sbatch: %v", err)
+		}
 		part := cmp.Or(a.part, spec.Cluster, "local")
-		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, time.Now(), max(1, spec.Resources.CPUs), part, part))
+		at := time.Now()
+		if spec.Begin.After(at) {
+			at = spec.Begin // deferred: no earlier than its begin time
+		}
+		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, at, max(1, spec.Resources.CPUs), part, part))
 		return nil
 	}
 	ctx := c.Context()
@@ -328,9 +335,12 @@ func runSbatch(c *cobra.Command, args []string) error {
 type faceJobs struct {
 	uids map[string][2]int
 	me   int
+	now  time.Time // when the jobs were listed: a job deferred past it is pending for its begin time
 }
 
-func newFaceJobs() *faceJobs { return &faceJobs{uids: map[string][2]int{}, me: os.Getuid()} }
+func newFaceJobs() *faceJobs {
+	return &faceJobs{uids: map[string][2]int{}, me: os.Getuid(), now: time.Now()}
+}
 
 // ids are the uid and gid of a user name on this host (this process's own
 // when it has none here).
@@ -368,6 +378,11 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if j.StartedAt != nil {
 		fj.Start = *j.StartedAt
 	}
+	fj.Begin = j.Begin
+	if j.Spec != nil && !j.Spec.Begin.IsZero() {
+		fj.Begin = j.Spec.Begin
+	}
+	fj.Deferred = j.State == burst.Queued && fj.Begin.After(f.now)
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}

@@ -51,7 +51,7 @@ var options = []option{
 	{names: []string{"batch"}, arg: required},
 	{names: []string{"bb"}, arg: required},
 	{names: []string{"bbf"}, arg: required},
-	{names: []string{"begin"}, short: 'b', arg: required},
+	{names: []string{"begin"}, short: 'b', arg: required, eg: "--begin=now+1hour"},
 	{names: []string{"cluster-constraint"}, arg: required},
 	{names: []string{"clusters", "cluster"}, short: 'M', arg: required},
 	{names: []string{"comment"}, arg: required},

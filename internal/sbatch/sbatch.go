@@ -11,6 +11,7 @@ import (
 	"time"
 
 	burst "github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/slurmtime"
 )
 
 // Script is a parsed batch script.
@@ -39,8 +40,12 @@ type Script struct {
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
 	Dependency       string
 	KillOnInvalidDep string
-	Container        string   // --container: a burst stack reference (container.go), "" if not set
-	Warnings         []string // one per directive burst cannot honour
+	// Begin is --begin/-b: when the job may start, read as sbatch reads it
+	// (Slurm's parse_time looking ahead, at the time it was parsed); zero
+	// if not set.
+	Begin     time.Time
+	Container string   // --container: a burst stack reference (container.go), "" if not set
+	Warnings  []string // one per directive burst cannot honour
 }
 
 // maxCount bounds task, CPU and GPU counts so that products of them stay far
@@ -207,6 +212,9 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		// pending (Slurm's, which sbatch itself applies).
 		spec.After, spec.AfterAnyOf, _ = burst.ParseDependencies(s.Dependency, burst.AfterAny)
 		spec.KeepUnsatisfiable = s.KillOnInvalidDep == "no"
+	}
+	if !s.Begin.IsZero() {
+		spec.Begin = s.Begin
 	}
 	if s.NTasks > 0 || s.CPUsPerTask > 0 {
 		spec.Resources.CPUs = cpus
@@ -508,6 +516,8 @@ func (p *parser) set(name, v string) error {
 		default:
 			err = fmt.Errorf("%q: write --kill-on-invalid-dep=yes or no", v)
 		}
+	case "begin":
+		s.Begin, err = slurmtime.Begin(v, time.Now())
 	case "container":
 		s.Container, err = containerRef(v)
 	case "nodes":

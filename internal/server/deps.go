@@ -21,6 +21,14 @@ import (
 // and from afterRT.ended once it has left memory: its end is recorded
 // there when it leaves (forgetJob), or by the shell from the store (at
 // submit and after a restart: learnEnded).
+//
+// A job deferred by --begin (JobSpec.Begin after its submission) is held
+// the same way until its time comes, and until its dependencies, if it has
+// any, are met too: release looks at it again once the clock reaches its
+// Begin. release runs at every placement, at the latest on the scheduler's
+// tick (every 2 s: scheduleLoop), so a deferred job is released within 2 s
+// after its Begin; one whose Begin passed while the server was down is
+// released at the first placement after the restart.
 
 // afterRT is what a held job knows of the jobs it waits for.
 type afterRT struct {
@@ -34,6 +42,8 @@ type depsRT struct {
 	waiters map[int64][]*jobRT             // held jobs by an active job they wait for
 	singles map[singleKey]map[int64]*jobRT // held jobs with a singleton dependency, by their user and name
 	check   map[int64]bool                 // held jobs for release to look at: what they wait for changed
+	timed   map[int64]*jobRT               // held jobs whose Begin is still to come
+	next    time.Time                      // the earliest Begin of timed
 }
 
 // singleKey is what a singleton dependency waits on: the jobs of one user
@@ -63,12 +73,20 @@ func (d *depsRT) touch(j *jobRT) {
 
 // hold holds j, just queued or restored, until its dependencies are met.
 func (c *control) hold(j *jobRT) {
-	if len(j.row.Spec.After) == 0 || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
+	deferred := j.row.Spec.Begin.After(j.row.SubmittedAt)
+	if len(j.row.Spec.After) == 0 && !deferred || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
 		return
 	}
 	d := &c.deps
 	if d.held == nil {
 		d.held, d.waiters, d.singles, d.check = map[int64]*jobRT{}, map[int64][]*jobRT{}, map[singleKey]map[int64]*jobRT{}, map[int64]bool{}
+		d.timed = map[int64]*jobRT{}
+	}
+	if deferred {
+		d.timed[j.row.ID] = j
+		if b := j.row.Spec.Begin; d.next.IsZero() || b.Before(d.next) {
+			d.next = b
+		}
 	}
 	j.after = &afterRT{ended: map[int64]burst.State{}}
 	d.held[j.row.ID] = j
@@ -157,6 +175,7 @@ func (c *control) forgetJob(j *jobRT) {
 // the job waiting for it are one batch.
 func (c *control) release(now time.Time, b *batch) {
 	d := &c.deps
+	d.due(now)
 	if len(d.check) == 0 {
 		return
 	}
@@ -177,11 +196,10 @@ func (c *control) release(now time.Time, b *batch) {
 		}
 		met, never := c.afterMet(j)
 		switch {
-		case met:
+		case met && d.timed[id] == nil:
 			d.drop(j)
 			b.event(eventAt(now, "", "job.release", j.row.Project, "job "+strconv.FormatInt(id, 10),
-				fmt.Sprintf("job %d (%s) released: its dependencies (%s) are met", id, j.row.Name,
-					burst.FormatDependencies(j.row.Spec.After, j.row.Spec.AfterAnyOf))))
+				fmt.Sprintf("job %d (%s) released: %s", id, j.row.Name, releasedWhy(j.row.Spec))))
 			b.job(j) // watchers see that it no longer waits for them
 		case never != "" && j.row.Spec.KeepUnsatisfiable:
 			if j.after.never == "" {
@@ -198,10 +216,42 @@ func (c *control) release(now time.Time, b *batch) {
 	}
 }
 
+// releasedWhy is what released a held job: its Begin came, its
+// dependencies are met, or both.
+func releasedWhy(spec *burst.JobSpec) string {
+	var why []string
+	if !spec.Begin.IsZero() {
+		why = append(why, "its begin time ("+spec.Begin.Format(time.RFC3339)+") came")
+	}
+	if len(spec.After) > 0 {
+		why = append(why, "its dependencies ("+burst.FormatDependencies(spec.After, spec.AfterAnyOf)+") are met")
+	}
+	return strings.Join(why, " and ")
+}
+
+// due has release look at the held jobs whose Begin came by now.
+func (d *depsRT) due(now time.Time) {
+	if len(d.timed) == 0 || now.Before(d.next) {
+		return
+	}
+	d.next = time.Time{}
+	for id, j := range d.timed {
+		if b := j.row.Spec.Begin; b.After(now) {
+			if d.next.IsZero() || b.Before(d.next) {
+				d.next = b
+			}
+			continue
+		}
+		delete(d.timed, id)
+		d.check[id] = true
+	}
+}
+
 // drop lets go of held job j. (Its entries among waiters go when the jobs
 // it waited for leave memory.)
 func (d *depsRT) drop(j *jobRT) {
 	delete(d.held, j.row.ID)
+	delete(d.timed, j.row.ID)
 	k := singleOf(j)
 	if s := d.singles[k]; s != nil {
 		delete(s, j.row.ID)
@@ -296,7 +346,17 @@ func (c *control) afterWait(j *jobRT) string {
 	if j.row.Spec.AfterAnyOf {
 		join = " or "
 	}
-	return "waiting for " + strings.Join(wants, join)
+	why := "waiting"
+	if c.deps.timed[j.row.ID] != nil {
+		why += " until " + j.row.Spec.Begin.Format(time.RFC3339) + " (--begin)"
+		if len(wants) > 0 {
+			why += " and"
+		}
+	}
+	if len(wants) > 0 {
+		why += " for " + strings.Join(wants, join)
+	}
+	return why
 }
 
 // unmet are j's dependencies not met yet, each with why it never can be

@@ -20,6 +20,9 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 	if err := spec.Validate(); err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}
+	if err := spec.CheckBegin(time.Now()); err != nil {
+		return nil, &errBadRequest{Msg: err.Error()}
+	}
 	var sources [][]string
 	if m := spec.Map; m != nil {
 		sources = m.Sources

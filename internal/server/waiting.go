@@ -111,11 +111,17 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 		if j.State.Terminal() || s.jobs[j.ID] == nil {
 			continue
 		}
+		rt := s.jobs[j.ID]
+		j.Dependency = s.afterText(rt)
+		j.Begin = rt.row.Spec.Begin
+		if rt.after != nil && rt.queued() > 0 {
+			j.Waiting = s.afterWait(rt) // held: known now, not from a round up to waitTTL old
+			continue
+		}
 		if w == nil {
 			w = s.waitReasons(now)
 		}
 		j.Waiting = w[j.ID]
-		j.Dependency = s.afterText(s.jobs[j.ID])
 	}
 }
 

@@ -158,3 +158,19 @@ func TestNodeOrReason(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldsWholeSeconds: a job that ended within the second a window ends
+// (as "-E now" reads it, in whole seconds) ended in it, as slurmdbd,
+// which records whole seconds, has it.
+func TestHoldsWholeSeconds(t *testing.T) {
+	now := time.Date(2026, 12, 4, 13, 44, 32, 900_000_000, time.Local)
+	w, err := DefaultAcctWindow(now, "midnight", "now", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 12, 4, 13, 44, 32, 500_000_000, time.Local)
+	j := Job{State: burst.Succeeded, Submit: end.Add(-time.Second), Start: end.Add(-time.Second), End: end}
+	if !w.Holds(j) {
+		t.Fatalf("window %v to %v does not hold a job that ended at %v", w.From, w.To, end)
+	}
+}

@@ -30,6 +30,7 @@ var acctFields = []acctField{
 	{"DerivedExitCode", 15, func(j Job, _ time.Time) string { return j.ExitCodeText() }},
 	{"Elapsed", 10, func(j Job, now time.Time) string { return LongDuration(j.Elapsed(now)) }},
 	{"ElapsedRaw", 10, func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.Elapsed(now)/time.Second), 10) }},
+	{"Eligible", 19, func(j Job, _ time.Time) string { return Date(j.Eligible()) }},
 	{"End", 19, func(j Job, _ time.Time) string { return Date(j.End) }},
 	{"ExitCode", 8, func(j Job, _ time.Time) string { return j.ExitCodeText() }},
 	{"GID", 6, func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},

@@ -21,6 +21,9 @@ func DefinedOptions(sc *sbatch.Script) []string {
 	}
 	add("account", sc.Account)
 	add("array", sc.Array)
+	if !sc.Begin.IsZero() {
+		add("begin", Date(sc.Begin))
+	}
 	add("chdir", sc.Chdir)
 	add("cpus-per-task", strconv.Itoa(sc.CPUsPerTask))
 	add("dependency", sc.Dependency)

@@ -42,7 +42,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{kv("JobState", j.StateName()), kv("Reason", j.pendingReason()), kv("Dependency", orNull(j.Dependency))},
 		{"Requeue=0", "Restarts=0", "BatchFlag=1", "Reboot=0", kv("ExitCode", j.ExitCodeText())},
 		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
-		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Submit))},
+		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
 		{kv("AccrueTime", Date(j.Submit))},
 		{kv("StartTime", Date(j.Start)), kv("EndTime", end), "Deadline=N/A"},
 		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},

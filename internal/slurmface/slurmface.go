@@ -49,18 +49,22 @@ type Job struct {
 	ExitCode   *int // its exit status when it exited
 	Signal     int  // the signal that killed it, 0 if none
 	Submit     time.Time
-	Start      time.Time // zero until it starts
-	End        time.Time // zero until it ends
-	TimeLimit  time.Duration
-	CPUs       int
-	MemBytes   int64
-	GPUs       int
-	Node       string // the machine it runs or ran on
-	WorkDir    string
-	Command    string
-	StdOut     string
-	StdErr     string
-	StdIn      string
+	// Begin is when it may start (sbatch --begin), zero if not deferred;
+	// Deferred says it is pending for it now (Reason BeginTime).
+	Begin     time.Time
+	Deferred  bool
+	Start     time.Time // zero until it starts
+	End       time.Time // zero until it ends
+	TimeLimit time.Duration
+	CPUs      int
+	MemBytes  int64
+	GPUs      int
+	Node      string // the machine it runs or ran on
+	WorkDir   string
+	Command   string
+	StdOut    string
+	StdErr    string
+	StdIn     string
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 }
@@ -221,6 +225,16 @@ func Mem(b int64) string {
 	return fmt.Sprintf("%dM", mib)
 }
 
+// Eligible is when it became (or becomes) eligible to run, as scontrol's
+// EligibleTime and sacct's Eligible show it: its begin time if it was
+// deferred past its submission, else its submission.
+func (j Job) Eligible() time.Time {
+	if j.Begin.After(j.Submit) {
+		return j.Begin
+	}
+	return j.Submit
+}
+
 // pendingReason is the reason squeue and scontrol show for a job that does
 // not run: Slurm's words for burst's.
 func (j Job) pendingReason() string {
@@ -239,7 +253,9 @@ func (j Job) pendingReason() string {
 		}
 		return "None"
 	case j.Dependency != "":
-		return "Dependency"
+		return "Dependency" // dependencies are tested first, as slurmctld does
+	case j.Deferred:
+		return "BeginTime"
 	case j.Waiting:
 		return "Resources"
 	}

@@ -187,7 +187,12 @@ func nodeOrReason(j Job) string {
 	return j.Node // the others: the nodes it was given ("" if none)
 }
 
+// startTime is %S: when it started, or for a job pending for its begin
+// time the earliest it may (its expected start); N/A otherwise.
 func startTime(j Job) string {
+	if j.Start.IsZero() && j.Deferred {
+		return Date(j.Begin)
+	}
 	if j.Start.IsZero() {
 		return "N/A"
 	}
