@@ -102,9 +102,9 @@ func (r *Renderer) render(w io.Writer, p *Page, bodyClass string, signedOut bool
 // escaped: NUL, which the HTML parser would make U+FFFD, and '+', which
 // html/template writes &#43; (a page misread as UTF-7 cannot smuggle
 // markup in). It runs over the whole page, which is the same thing: the
-// markup has no NUL, and its one '+' (the icon's type="image/svg+xml") is
-// in an attribute value, where &#43; reads as '+'; there is no inline
-// script or style, where it would not.
+// markup has neither (layout.templ writes the icon's type
+// image/svg&#43;xml), so each one came from a value; and a page with
+// neither, the usual case, is written as it is.
 var strict = strings.NewReplacer("\x00", "\uFFFD", "+", "&#43;")
 
 // staticFile is one embedded static file and its version.
