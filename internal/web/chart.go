@@ -2,7 +2,7 @@ package web
 
 import (
 	"fmt"
-	"html/template"
+	"html"
 	"math"
 	"slices"
 	"strconv"
@@ -28,9 +28,9 @@ const (
 // point, if earlier) to end, or to now when end has passed; a zero end
 // means open-ended, drawn to now plus 30 days. It is accessible: role img,
 // a title, and an aria-label that says the figures.
-func SpendChart(points []SpendPoint, budget, forecast float64, start, end time.Time, now time.Time) template.HTML {
+func SpendChart(points []SpendPoint, budget, forecast float64, start, end time.Time, now time.Time) string {
 	c := newChart(points, budget, forecast, start, end, now)
-	return template.HTML(c.svg())
+	return c.svg()
 }
 
 // chart is SpendChart's figures, cleaned up, and the scales that place
@@ -160,7 +160,7 @@ func (c *chart) svg() string {
 	var b strings.Builder
 	label := c.describe()
 	fmt.Fprintf(&b, `<svg class="spend-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="%s" font-size="12">`,
-		chartW, chartH, template.HTMLEscapeString(label))
+		chartW, chartH, html.EscapeString(label))
 	b.WriteString(`<title>Spending over time</title>`)
 
 	// Grid and $ ticks.
@@ -183,7 +183,7 @@ func (c *chart) svg() string {
 	for _, t := range c.dateTicks() {
 		x := n(c.x(t.t))
 		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#8c959f"/>`, x, x, base, n(chartH-chartBottom+4))
-		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle" fill="#57606a">%s</text>`, x, chartH-8, template.HTMLEscapeString(t.label))
+		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle" fill="#57606a">%s</text>`, x, chartH-8, html.EscapeString(t.label))
 	}
 	b.WriteString(`</g>`)
 
@@ -215,7 +215,7 @@ func (c *chart) svg() string {
 			cls += " reached"
 		}
 		fmt.Fprintf(&b, `<g class="%s"><line x1="%d" x2="%d" y1="%s" y2="%s" stroke="#9a6700" stroke-width="1.5"/><text x="%d" y="%s" text-anchor="start" fill="#7d4e00">Budget %s</text></g>`,
-			cls, chartLeft, chartW-chartRight, n(y), n(y), chartLeft+6, n(ly), template.HTMLEscapeString(Money(c.budget)))
+			cls, chartLeft, chartW-chartRight, n(y), n(y), chartLeft+6, n(ly), html.EscapeString(Money(c.budget)))
 	}
 
 	// Spend: area and line.
@@ -247,7 +247,7 @@ func (c *chart) svg() string {
 			ty = y2 + 16
 		}
 		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end" fill="%s">%s</text></g>`,
-			n(x2), n(ty), stroke, template.HTMLEscapeString(Money(c.forecast)))
+			n(x2), n(ty), stroke, html.EscapeString(Money(c.forecast)))
 	}
 	// Now's spend.
 	fmt.Fprintf(&b, `<circle class="now" cx="%s" cy="%s" r="3.5" fill="#0969da"/>`, n(c.x(c.now)), n(c.y(c.last)))

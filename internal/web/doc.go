@@ -5,9 +5,15 @@
 //
 // Pages are rendered on the server from views (view.go): burst's own API
 // types gathered for one page, so that rendering is a pure function of a
-// view. Templates, the stylesheet, the script and the icon are embedded
-// with go:embed; there is no build step and nothing is fetched from the
-// network. Pages stay live by server-sent events: app.js listens on
+// view. The pages are templ components (the *.templ files; templ escapes
+// each value for where it lands, as html/template did) compiled to Go by
+// `go generate ./internal/web` into the committed *_templ.go files, which
+// TestGeneratedCodeIsFresh keeps in step. Nothing renders by reflection:
+// text/template's execution would make the linker keep every exported
+// method of every type in burst (a 61 MB binary instead of 27 MB), and
+// TestBinaryKeepsDeadMethodsOut fails if anything brings that back. The
+// stylesheet, the script and the icon are embedded with go:embed; nothing
+// is fetched from the network. Pages stay live by server-sent events: app.js listens on
 // /ui/events and, on a change, fetches the page's fragment (the contents
 // of <main id="live">, rendered with Page.Fragment set) and swaps it in.
 // Buttons and forms that change things call the HTTP API with the

@@ -1,8 +1,8 @@
 package web
 
 import (
-	"html/template"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,53 +11,6 @@ import (
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/shellquote"
 )
-
-// funcs are the templates' helpers: the formatters of format.go, and small
-// view models that keep arithmetic out of the templates.
-var funcs = template.FuncMap{
-	"money":    Money,
-	"exact":    func(n int64) string { return cost.NUSD(n).Exact() },
-	"rate":     Rate,
-	"pct":      Percent,
-	"bytes":    Bytes,
-	"count":    Count,
-	"days":     Days,
-	"dur":      Duration,
-	"seconds":  seconds,
-	"ago":      ago,
-	"date":     date,
-	"datetime": dateTime,
-	"iso":      iso,
-	"asset":    asset,
-	"numval":   numval,
-
-	"report":        report,
-	"level":         levelBadge,
-	"state":         stateBadge,
-	"result":        resultBadge,
-	"schedule":      scheduleBadge,
-	"budgetbar":     budgetBar,
-	"progress":      progressOf,
-	"pills":         pipePills,
-	"stages":        stageRows,
-	"uptime":        uptime,
-	"jobdur":        jobDuration,
-	"timeline":      timelineOf,
-	"chart":         projectChart,
-	"command":       commandOf,
-	"exit":          exitText,
-	"terminal":      func(s burst.State) bool { return s.Terminal() },
-	"machines":      machinesTable,
-	"events":        eventsTable,
-	"totals":        overviewTotals,
-	"shape":         machineShape,
-	"tasktable":     taskTable,
-	"tasklabel":     taskLabel,
-	"taskdur":       taskDuration,
-	"add":           func(a, b float64) float64 { return a + b },
-	"mul":           func(a float64, b int) float64 { return a * float64(b) },
-	"forecastparts": forecastParts,
-}
 
 // toTime takes a time.Time or a *time.Time (nil: the zero time).
 func toTime(v any) time.Time {
@@ -504,7 +457,7 @@ func timelineOf(p burst.Project, now time.Time) timelineView {
 }
 
 // projectChart draws a project's spending chart from its page's view.
-func projectChart(v *ProjectView) template.HTML {
+func projectChart(v *ProjectView) string {
 	b := report(v.Project)
 	var end time.Time
 	if t := v.Project.Ends; t != nil {
@@ -656,3 +609,87 @@ func taskDuration(t burst.Task, now time.Time) string {
 	}
 	return Duration(end.Sub(*t.StartedAt))
 }
+
+// exact is an amount in nano-dollars, to the last digit.
+func exact(n int64) string { return cost.NUSD(n).Exact() }
+
+func itoa(i int) string  { return strconv.Itoa(i) }
+func i64(i int64) string { return strconv.FormatInt(i, 10) }
+
+// ifs is yes when c holds, else no (or nothing).
+func ifs(c bool, yes string, no ...string) string {
+	if c {
+		return yes
+	}
+	return strings.Join(no, "")
+}
+
+// or is s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// pathSeg escapes s as one segment of a URL's path: a name with a slash,
+// a question mark or a quote stays one segment and cannot start a scheme.
+func pathSeg(s string) string { return url.PathEscape(s) }
+
+// The dashboard's links and the API's action URLs.
+func projectURL(name string) string       { return "/ui/projects/" + pathSeg(name) }
+func jobURL(id int64) string              { return "/ui/jobs/" + i64(id) }
+func machineURL(id, action string) string { return "/v1/machines/" + pathSeg(id) + "/" + action }
+
+// titleOf is a page's <title>: "mars · burst", or "burst".
+func titleOf(p *Page) string {
+	if p.Title == "" {
+		return "burst"
+	}
+	return p.Title + " · burst"
+}
+
+// clusterSize is a cluster's machine size: "8 CPUs · 32 GiB · 1 GPU".
+func clusterSize(c burst.Cluster) string {
+	var s string
+	if c.CPUs != 0 {
+		s = itoa(c.CPUs) + " CPUs"
+	}
+	if c.MemBytes != 0 {
+		s += " · " + Bytes(c.MemBytes)
+	}
+	if c.GPUs != 0 {
+		s += " · " + itoa(c.GPUs) + " GPU" + ifs(c.GPUs > 1, "s")
+	}
+	return or(s, dash)
+}
+
+// pipeRedirects says where a pipe reads from and writes to.
+func pipeRedirects(p *burst.PipeSpec) string {
+	var s string
+	if p.Stdin != "" {
+		s = "reads " + p.Stdin + " "
+	}
+	if p.Stdout != "" {
+		s += "writes " + p.Stdout + ifs(p.Append, " (appends)")
+	}
+	return s
+}
+
+// taskTally counts a job's tasks by state.
+func taskTally(c burst.TaskCounts) string {
+	s := Count(c.Queued) + " queued · " + Count(c.Running) + " running · " + Count(c.Succeeded) + " succeeded · " + Count(c.Failed) + " failed"
+	if c.Cancelled != 0 {
+		s += " · " + Count(c.Cancelled) + " cancelled"
+	}
+	if c.Timeout != 0 {
+		s += " · " + Count(c.Timeout) + " timed out"
+	}
+	if c.Lost != 0 {
+		s += " · " + Count(c.Lost) + " lost"
+	}
+	return s
+}
+
+// logoSVG is burst's mark in the header.
+const logoSVG = `<svg class="logo" viewBox="0 0 32 32" width="22" height="22" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#0a3069"/><path d="M16 5l2.6 7.1 7.4-1.6-5 5.5 5 5.5-7.4-1.6L16 27l-2.6-7.1-7.4 1.6 5-5.5-5-5.5 7.4 1.6z" fill="#fff"/></svg>`

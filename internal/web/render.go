@@ -2,11 +2,11 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"net/http"
@@ -14,10 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-//go:embed templates/*.html
-var templateFS embed.FS
+	"github.com/a-h/templ"
+)
 
 //go:embed static
 var staticFS embed.FS
@@ -26,92 +25,60 @@ var staticFS embed.FS
 // link their stylesheet, script and icon.
 const StaticPrefix = "/ui/static/"
 
+//go:generate go run github.com/a-h/templ/cmd/templ@v0.3.1118 generate
+
 // Renderer renders the dashboard's pages from their views. It is safe for
 // concurrent use.
-type Renderer struct {
-	pages map[string]*template.Template
-}
+type Renderer struct{}
 
-// The pages, each its template file under templates/.
-const (
-	pageLogin    = "login"
-	pageOverview = "overview"
-	pageProject  = "project"
-	pageClusters = "clusters"
-	pageJob      = "job"
-	pageError    = "error"
-)
-
-// New parses the embedded templates, once for all the renderer's pages.
-func New() (*Renderer, error) {
-	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
-	if err != nil {
-		return nil, fmt.Errorf("web: parse layout: %w", err)
-	}
-	r := &Renderer{pages: map[string]*template.Template{}}
-	for _, p := range []string{pageLogin, pageOverview, pageProject, pageClusters, pageJob, pageError} {
-		t, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("web: %s: %w", p, err)
-		}
-		if t, err = t.ParseFS(templateFS, "templates/"+p+".html"); err != nil {
-			return nil, fmt.Errorf("web: parse %s: %w", p, err)
-		}
-		// Escape now, so that a template error shows here, not on a request.
-		for _, name := range []string{"layout", "main"} {
-			if err := t.ExecuteTemplate(io.Discard, name, nil); err != nil && strings.Contains(err.Error(), "html/template") {
-				return nil, fmt.Errorf("web: %s: %w", p, err)
-			}
-		}
-		r.pages[p] = t
-	}
-	return r, nil
-}
+// New returns a renderer. The pages are Go code generated from the
+// *.templ files beside this one (templ: go generate), so there is nothing
+// to parse at run time and nothing that can fail here.
+func New() (*Renderer, error) { return &Renderer{}, nil }
 
 // Login renders the sign-in page.
 func (r *Renderer) Login(w io.Writer, v *LoginView) error {
-	return r.render(w, pageLogin, v, v.Fragment)
+	return r.render(w, &v.Page, "login-page", true, loginMain(v))
 }
 
 // Overview renders the projects overview (/ui/).
 func (r *Renderer) Overview(w io.Writer, v *OverviewView) error {
-	return r.render(w, pageOverview, v, v.Fragment)
+	return r.render(w, &v.Page, "app", false, overviewMain(v))
 }
 
 // Project renders one project's page (/ui/projects/NAME).
 func (r *Renderer) Project(w io.Writer, v *ProjectView) error {
-	return r.render(w, pageProject, v, v.Fragment)
+	return r.render(w, &v.Page, "app", false, projectMain(v))
 }
 
 // Clusters renders the clusters page (/ui/clusters).
 func (r *Renderer) Clusters(w io.Writer, v *ClustersView) error {
-	return r.render(w, pageClusters, v, v.Fragment)
+	return r.render(w, &v.Page, "app", false, clustersMain(v))
 }
 
 // Job renders one job's page (/ui/jobs/ID).
 func (r *Renderer) Job(w io.Writer, v *JobView) error {
-	return r.render(w, pageJob, v, v.Fragment)
+	return r.render(w, &v.Page, "app", false, jobMain(v))
 }
 
 // Error renders an error page (not found, forbidden, a failure) in the
-// dashboard's layout.
+// dashboard's layout. It is never a fragment, and its body is not .app:
+// no live refresh, so the error stays until the person goes on.
 func (r *Renderer) Error(w io.Writer, v *ErrorView) error {
-	return r.render(w, pageError, v, false)
+	p := v.Page
+	p.Fragment = false
+	return r.render(w, &p, "error-page", false, errorMain(v))
 }
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// render writes the page, or with fragment only the contents of its
-// <main id="live">. It renders into a buffer first, so that a failure
-// writes nothing rather than half a page.
-func (r *Renderer) render(w io.Writer, page string, v any, fragment bool) error {
-	t := r.pages[page]
-	if t == nil {
-		return fmt.Errorf("web: no page %q", page)
-	}
-	name := "layout"
-	if fragment {
-		name = "main"
+// render writes the page in the layout, or with p.Fragment only the
+// contents of its <main id="live">. It renders into a buffer first, so
+// that a failure writes nothing rather than half a page.
+func (r *Renderer) render(w io.Writer, p *Page, bodyClass string, signedOut bool, main templ.Component) error {
+	c := main
+	if !p.Fragment {
+		c = layout(p, bodyClass, signedOut, main)
 	}
 	b := buffers.Get().(*bytes.Buffer)
 	b.Reset()
@@ -120,12 +87,25 @@ func (r *Renderer) render(w io.Writer, page string, v any, fragment bool) error 
 			buffers.Put(b)
 		}
 	}()
-	if err := t.ExecuteTemplate(b, name, v); err != nil {
-		return fmt.Errorf("web: render %s: %w", page, err)
+	if err := c.Render(context.Background(), b); err != nil {
+		return fmt.Errorf("web: render: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	if bytes.IndexAny(b.Bytes(), "\x00+") < 0 {
+		_, err := w.Write(b.Bytes())
+		return err
+	}
+	_, err := strict.WriteString(w, b.String())
 	return err
 }
+
+// strict escapes what templ (html.EscapeString) leaves and html/template
+// escaped: NUL, which the HTML parser would make U+FFFD, and '+', which
+// html/template writes &#43; (a page misread as UTF-7 cannot smuggle
+// markup in). It runs over the whole page, which is the same thing: the
+// markup has neither (layout.templ writes the icon's type
+// image/svg&#43;xml), so each one came from a value; and a page with
+// neither, the usual case, is written as it is.
+var strict = strings.NewReplacer("\x00", "\uFFFD", "+", "&#43;")
 
 // staticFile is one embedded static file and its version.
 type staticFile struct {

@@ -131,8 +131,8 @@ func TestOverview(t *testing.T) {
 		`<span class="badge muted" title="no budget">no budget</span>`,
 		// The budget bar: spent, then forecast beyond, budget marked; labelled.
 		`aria-label="$312.47 spent (78%), forecast $1,031.90 (257%), of a $400.00 budget"`,
-		`<rect class="fc over" x="30.3" y="0" width="69.7" height="10"/>`,
-		`<rect class="sp" x="0" y="0" width="30.3" height="10"/>`,
+		`<rect class="fc over" x="30.3" y="0" width="69.7" height="10"></rect>`,
+		`<rect class="sp" x="0" y="0" width="30.3" height="10"></rect>`,
 		`<line class="bl" x1="38.8"`,
 		`78% of budget spent · forecast 257%, over budget`,
 		`no budget set`,
@@ -197,7 +197,7 @@ func TestProjectPage(t *testing.T) {
 		`<li class="pill wait" title="sort: queued">`,
 		`aria-valuenow="412"`, `aria-valuemax="1000"`,
 		`412 of 1,000 done, 3 failed, 16 running`,
-		`<rect class="p-failed" x="40.9" y="0" width="0.3" height="8"/>`,
+		`<rect class="p-failed" x="40.9" y="0" width="0.3" height="8"></rect>`,
 		`<span class="failed-n">· 3 failed</span>`,
 		`<td class="r num">2h 05m</td>`, // fit.py: 26h ago to 23h55m ago
 		`<td class="r num">3m 12s</td>`,
