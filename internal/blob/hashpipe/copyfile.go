@@ -99,7 +99,10 @@ func copyRange(ctx context.Context, dst, src *os.File, dstOff, srcOff, n, size i
 	}()
 	defer func() {
 		close(todo)
-		if herr := <-hashed; herr != nil && err == nil {
+		// A read-back error wins over a fallback: h lacks bytes dst
+		// holds, so the copy must not go on as if h were whole.
+		var fb fallback
+		if herr := <-hashed; herr != nil && (err == nil || errors.As(err, &fb)) {
 			err = fmt.Errorf("reading back what was written: %w", herr)
 		}
 	}()

@@ -319,3 +319,37 @@ func TestCopyFilePseudoFile(t *testing.T) {
 	withCopyFileRange(t, func(int, *int64, int, *int64, int, int) (int, error) { return 0, nil })
 	copyFrom("a kernel that copies 0 bytes of a pseudo-file")
 }
+
+// TestCopyFileReadBackThenRefused: when reading back what was copied
+// fails and the kernel then refuses the rest of the copy, CopyFile says
+// so rather than finish the copy through user space with h lacking the
+// bytes it could not read back.
+func TestCopyFileReadBackThenRefused(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3*CopyChunk)
+	rand.Read(data)
+	src := fileOf(t, dir, data)
+	// dst open for writing only: every read-back fails (EBADF).
+	dst, err := os.OpenFile(filepath.Join(dir, "dst"), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	calls, kernel := 0, copyFileRange
+	withCopyFileRange(t, func(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (int, error) {
+		if calls++; calls > 1 {
+			return 0, syscall.EXDEV
+		}
+		return kernel(rfd, roff, wfd, woff, n, flags)
+	})
+	h := sha256.New()
+	n, err := CopyFile(context.Background(), dst, src, 0, int64(len(data)), h)
+	if err == nil {
+		sum := sha256.Sum256(data)
+		t.Fatalf("copied %d bytes with no error, though the first chunk could not be read back (hash right: %v)",
+			n, bytes.Equal(h.Sum(nil), sum[:]))
+	}
+	if !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("error %v, want the read-back's EBADF", err)
+	}
+}
