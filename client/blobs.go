@@ -558,6 +558,11 @@ func (c *Client) fetchOnce(ctx context.Context, ref BlobRef, dst string) error {
 		}
 		defer body.Close()
 		err = copyBody(ctx, tmp, cw, body, ref.Size-cw.n+1, h)
+		if we := new(writeback.Error); errors.As(err, &we) {
+			// Bytes tmp took may not be on disk: asked again from cw.n,
+			// tmp would keep a hole its fsync cannot see.
+			return &final{err}
+		}
 		if err == nil && cw.n < ref.Size {
 			err = io.ErrUnexpectedEOF // asked again from cw.n
 		}

@@ -273,7 +273,9 @@ func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io
 		// it answers before a byte is sent, rather than closing the
 		// connection under a body still being written, which a client
 		// sees as a broken pipe and cannot tell from a request carried
-		// out.
+		// out. (A JSON body: NewRequest knows its length. A blob's file,
+		// whose length its caller sets after, goes without asking: the
+		// gate does not hold blobs.)
 		req.Header.Set("Expect", "100-continue")
 	}
 	if u := user(); u != "" {

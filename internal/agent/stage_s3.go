@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -230,6 +231,11 @@ func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input,
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", ctx.Err()
+			}
+			if we := new(writeback.Error); errors.As(err, &we) {
+				// Bytes taken may not be on disk: going on from off
+				// would keep a file with a hole the fsync cannot see.
+				return "", fmt.Errorf("blob cache: %w", err)
 			}
 			if r := minio.ToErrorResponse(err); r.StatusCode == http.StatusPreconditionFailed {
 				return "", fmt.Errorf("%s changed while it was fetched: the task runs again with the new object", in.URL)

@@ -65,10 +65,12 @@ func (g *bodyGate) wrap(next http.Handler) http.Handler {
 }
 
 // streamed says whether r's body is streamed to its end rather than held
-// in memory: a blob's bytes (blobs.go), which take no turn and have no
-// limit but the disk's.
+// in memory: a blob's bytes (blobs.go), named (PUT /v1/blobs/{digest}) or
+// sent before they are named (POST /v1/blobs, chunked, its digest in the
+// trailer), which take no turn and have no limit but the disk's.
 func streamed(r *http.Request) bool {
-	return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/blobs/")
+	return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/blobs/") ||
+		r.Method == http.MethodPost && r.URL.Path == "/v1/blobs"
 }
 
 func (g *bodyGate) take(n int64) bool {

@@ -91,3 +91,45 @@ func TestBodyGate(t *testing.T) {
 		t.Errorf("a large body once the others ended: status %d, want 200", w.Code)
 	}
 }
+
+// A blob's bytes go to the store as they come, whatever their size: a
+// streamed upload (POST /v1/blobs, chunked, its digest in the trailer)
+// passes the gate as a blob's PUT does. Before, it counted as a chunked
+// JSON body of MaxBody, the whole gate: turned away while any large body
+// was in, and holding every large submit off (503) for as long as it took
+// to send, minutes for a large file.
+func TestStreamedBlobPassesTheGate(t *testing.T) {
+	in, out := make(chan struct{}), make(chan struct{})
+	g := &bodyGate{max: 5 << 20}
+	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/jobs" {
+			in <- struct{}{}
+			<-out
+		}
+		io.Copy(io.Discard, r.Body)
+	}))
+	done := make(chan int, 1)
+	go func() { // owned by the test: it ends once out is closed
+		r := httptest.NewRequest("POST", "/v1/jobs", bytes.NewReader(make([]byte, 4<<20)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		done <- w.Code
+	}()
+	<-in // a large submit is in
+	for _, c := range []struct{ method, path string }{{"POST", "/v1/blobs?size=8388608"}, {"PUT", "/v1/blobs/sha256:ab?size=8388608"}} {
+		r := httptest.NewRequest(c.method, c.path, bytes.NewReader(make([]byte, 8<<20)))
+		r.ContentLength = -1 // chunked
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Errorf("%s %s while a large submit is in: status %d %s; want 200 (a blob is streamed to the store, not held)", c.method, c.path, w.Code, w.Body)
+		}
+	}
+	close(out)
+	if c := <-done; c != 200 {
+		t.Errorf("the large submit: status %d, want 200", c)
+	}
+	if g.inUse != 0 {
+		t.Errorf("%d bytes still counted in flight after every request ended", g.inUse)
+	}
+}

@@ -99,6 +99,12 @@ func TestBeginCancelWhileHeld(t *testing.T) {
 	h.place()
 	h.do(func(bt *batch) { h.c.cancelJob(b, "ann", h.now, bt) })
 	h.wantJob(b, burst.Cancelled, -1)
+	h.place()
+	// Let go of at the next placement, not kept until its Begin (which
+	// may be a year away).
+	if len(h.c.deps.held) != 0 || len(h.c.deps.timed) != 0 {
+		t.Fatalf("a cancelled job is still held before its begin time: %v %v", h.c.deps.held, h.c.deps.timed)
+	}
 	h.tick(2 * time.Minute)
 	_, jobs := h.runOnce("m")
 	wantStarted(t, jobs)

@@ -37,6 +37,10 @@ func TestParseAcctTimeAgainstSacct(t *testing.T) {
 		"now", "now-1hour", "now-2hours", "now-2", "now+30", "now-1week", "now - 3 days", "now-1h", "now-1min", "now+", "now*2",
 		"uts1000001", "uts1700000000", "uts12", "uts", "UTS1700000000",
 		"bogus", "yesterday", "todayx", "T", "-", "TODAY", "Noon",
+		// "now" only at the start, and then only alone or with its offset
+		// (more may follow that); a year 00 is none given.
+		" now", "-now", "today now", "noon now", "now noon", "2026-12-04 now", "now-1hour noon",
+		"01/01/00", "1/1/00", "12/04/00", "120400", "010100", "010101", " today", " 10:00", "1204 00:00",
 	}
 	for _, in := range inputs {
 		now := time.Now()

@@ -19,7 +19,8 @@ import (
 //	midnight, noon, elevenses (11:00), fika (15:00), teatime (16:00)
 //	HH:MM[:SS] [AM|PM]              the time of day
 //	MMDD[YY], MM/DD[/YY], MM.DD[.YY], YYYY-MM-DD
-//	now[{+|-}COUNT[seconds|minutes|hours|days|weeks]] (or the singular)
+//	now[{+|-}COUNT[seconds|minutes|hours|days|weeks]] (or the singular;
+//	                                only first: "today now" is refused)
 //
 // so "2026-12-04T10:00", "12/04-10:00", "noon tomorrow" and "10:00 PM"
 // all read, as does "uts" and a Unix time of at least 1000000. Words are
@@ -31,7 +32,8 @@ import (
 // is today's if its hour and minute are after now's, else tomorrow's; a
 // date without a year is this year's if it (with its hour and minute) is
 // after now, else next year's. Out-of-range days roll over as mktime(3)
-// rolls them (02/30 is March 2). Nothing but separators (e.g. "T") gives
+// rolls them (02/30 is March 2); a two-digit year 00 is read as none
+// given (12/04/00 is this year's or a neighbour's, not 2000's). Nothing but separators (e.g. "T") gives
 // the zero time: the caller's default, as sacct has it. All in now's
 // time zone.
 func Parse(s string, now time.Time, past bool) (time.Time, error) {
@@ -73,7 +75,7 @@ func Parse(s string, now time.Time, past bool) (time.Time, error) {
 			pos += len(w) - 1
 			continue
 		}
-		if word(pos, "now") {
+		if pos == 0 && word(pos, "now") { // elsewhere refused, as sacct refuses "today now"
 			end, delta, err := nowOffset(s, pos+3)
 			if err != nil {
 				if errors.Is(err, errFar) {
@@ -318,7 +320,11 @@ func dateAt(s string, pos int) (end, y, mo, d int, ok bool) {
 		if end, y, okY = digitsAt(s, end, 2, 2); !okY {
 			return 0, 0, 0, 0, false
 		}
-		y += 2000
+		if y == 0 {
+			y = -1 // 00: as if none were given, as parse_time reads it
+		} else {
+			y += 2000
+		}
 	}
 	return end, y, mo, d, true
 }

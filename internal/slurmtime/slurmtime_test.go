@@ -41,13 +41,16 @@ func TestParseAhead(t *testing.T) {
 		"11/30":               time.Date(2027, 11, 30, 0, 0, 0, 0, time.Local),
 		"01.03":               time.Date(2027, 1, 3, 0, 0, 0, 0, time.Local),
 		"113025-07:00":        time.Date(2025, 11, 30, 7, 0, 0, 0, time.Local), // a year given stands
+		"12/05/00":            tomorrow,                                        // year 00: none given (sacct reads it so)
+		"120400":              time.Date(2027, 12, 4, 0, 0, 0, 0, time.Local),
 	} {
 		got, err := Parse(in, now, false)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("Parse(%q, ahead) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"yesterday", "now+", "16", "25:00", "next week"} {
+	for _, bad := range []string{"yesterday", "now+", "16", "25:00", "next week",
+		" now", "-now", "today now", "noon now", "2026-12-04 now"} { // "now" only first, as sacct reads it
 		_, err := Parse(bad, now, false)
 		if err == nil || !strings.Contains(err.Error(), "sbatch --begin") {
 			t.Errorf("Parse(%q, ahead) = %v; want a refusal naming sbatch --begin", bad, err)

@@ -76,6 +76,10 @@ func CopyFile(ctx context.Context, dst, src *os.File, off, n int64, h hash.Hash)
 // path was taken, or not).
 var kernelCopied atomic.Int64
 
+// copyFileRange is copy_file_range(2) (tests put in its place what some
+// kernels and filesystems do).
+var copyFileRange = unix.CopyFileRange
+
 // fallback is a copy the kernel refused: the rest goes through user space.
 type fallback struct{ err error }
 
@@ -95,7 +99,10 @@ func copyRange(ctx context.Context, dst, src *os.File, dstOff, srcOff, n, size i
 	}()
 	defer func() {
 		close(todo)
-		if herr := <-hashed; herr != nil && err == nil {
+		// A read-back error wins over a fallback: h lacks bytes dst
+		// holds, so the copy must not go on as if h were whole.
+		var fb fallback
+		if herr := <-hashed; herr != nil && (err == nil || errors.As(err, &fb)) {
 			err = fmt.Errorf("reading back what was written: %w", herr)
 		}
 	}()
@@ -105,7 +112,7 @@ func copyRange(ctx context.Context, dst, src *os.File, dstOff, srcOff, n, size i
 			return done, err
 		}
 		at := dstOff + done
-		k, err := unix.CopyFileRange(sfd, &srcOff, dfd, &at, int(min(CopyChunk, n-done)), 0)
+		k, err := copyFileRange(sfd, &srcOff, dfd, &at, int(min(CopyChunk, n-done)), 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -116,9 +123,12 @@ func copyRange(ctx context.Context, dst, src *os.File, dstOff, srcOff, n, size i
 			return done, err
 		}
 		if k == 0 {
-			if srcOff < size {
-				// A file whose size the kernel cannot copy by
-				// (some pseudo-files say 0): read it instead.
+			if done == 0 || srcOff < size {
+				// Nothing copied at all, or the end before the
+				// file's size: a filesystem whose copy silently
+				// copies nothing (procfs and sysfs files say size 0
+				// and, on kernels 5.3 to 5.18, copy 0 bytes), or a
+				// file cut short meanwhile. Reading it says which.
 				return done, fallback{errors.New("no bytes copied before the file's end")}
 			}
 			return done, nil

@@ -281,3 +281,75 @@ func BenchmarkCopyFile(b *testing.B) {
 		run(b, func(d, s *os.File) error { _, err := io.Copy(d, s); return err })
 	})
 }
+
+// withCopyFileRange puts f in copy_file_range's place for the test.
+func withCopyFileRange(t *testing.T, f func(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (int, error)) {
+	t.Helper()
+	real := copyFileRange
+	copyFileRange = f
+	t.Cleanup(func() { copyFileRange = real })
+}
+
+// TestCopyFilePseudoFile: a procfs file says size 0 and holds bytes.
+// Whether the kernel refuses to copy it (EXDEV, as kernels from 5.19 do)
+// or copies nothing and says so without an error (as kernels 5.3 to 5.18
+// did), CopyFile copies what it holds.
+func TestCopyFilePseudoFile(t *testing.T) {
+	const path = "/proc/version"
+	want, err := os.ReadFile(path)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("reading %s: %d bytes, %v (this test needs procfs mounted)", path, len(want), err)
+	}
+	copyFrom := func(what string) {
+		t.Helper()
+		src, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		dst := tempIn(t, t.TempDir())
+		h := sha256.New()
+		n, err := CopyFile(context.Background(), dst, src, 0, 1<<20, h)
+		if err != nil || n != int64(len(want)) {
+			t.Fatalf("%s: copied %d bytes of %s, %v; want %d, nil", what, n, path, err, len(want))
+		}
+		checkCopy(t, what, dst, 0, want, h.Sum(nil))
+	}
+	copyFrom("this kernel")
+	withCopyFileRange(t, func(int, *int64, int, *int64, int, int) (int, error) { return 0, nil })
+	copyFrom("a kernel that copies 0 bytes of a pseudo-file")
+}
+
+// TestCopyFileReadBackThenRefused: when reading back what was copied
+// fails and the kernel then refuses the rest of the copy, CopyFile says
+// so rather than finish the copy through user space with h lacking the
+// bytes it could not read back.
+func TestCopyFileReadBackThenRefused(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3*CopyChunk)
+	rand.Read(data)
+	src := fileOf(t, dir, data)
+	// dst open for writing only: every read-back fails (EBADF).
+	dst, err := os.OpenFile(filepath.Join(dir, "dst"), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	calls, kernel := 0, copyFileRange
+	withCopyFileRange(t, func(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (int, error) {
+		if calls++; calls > 1 {
+			return 0, syscall.EXDEV
+		}
+		return kernel(rfd, roff, wfd, woff, n, flags)
+	})
+	h := sha256.New()
+	n, err := CopyFile(context.Background(), dst, src, 0, int64(len(data)), h)
+	if err == nil {
+		sum := sha256.Sum256(data)
+		t.Fatalf("copied %d bytes with no error, though the first chunk could not be read back (hash right: %v)",
+			n, bytes.Equal(h.Sum(nil), sum[:]))
+	}
+	if !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("error %v, want the read-back's EBADF", err)
+	}
+}

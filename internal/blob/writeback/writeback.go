@@ -8,15 +8,34 @@
 // the Staging section).
 //
 // Nothing here replaces the fsync: writeback started is not writeback
-// done, and an I/O error is reported by the fsync. Where the call does not
-// exist (another system, a filesystem that refuses it) a Writer is a plain
-// sequential writer.
+// done. An I/O error of a window the Writer waited for is reported to it,
+// not to the fsync (the kernel reports a writeback error once to each open
+// file): Write returns it, as an *Error, from then on. The bytes of that
+// window may be lost from the file while the ones after it are written, so
+// the caller must not go on from where it was (resume a transfer into the
+// same file) but write the file again from its start, or give up. Where
+// the call does not exist (another system, a filesystem that refuses it) a
+// Writer is a plain sequential writer.
 package writeback
 
 import (
+	"fmt"
 	"io"
 	"os"
 )
+
+// Error is an I/O error of the writeback of a file: bytes the Writer was
+// given and took may not be on disk.
+type Error struct {
+	Off, N int64 // the range whose writeback failed
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("writing bytes %d to %d to disk: %v", e.Off, e.Off+e.N, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // Window is how many bytes are written before they are handed to
 // writeback: large enough that the calls are few (one per 8 MiB), small
@@ -33,6 +52,7 @@ type Writer struct {
 	off, started int64
 	// waited is where the part not yet waited for begins (see flush).
 	waited int64
+	err    *Error // the writeback's error, once met: every Write's after
 }
 
 // New is a Writer to f, whose next write lands at off (the file's offset:
@@ -44,12 +64,19 @@ func New(f *os.File, off int64) *Writer {
 var _ io.Writer = (*Writer)(nil)
 
 // Write writes p at the file's offset, then starts the writeback of every
-// Window completed.
+// Window completed. Once a writeback failed, Write writes nothing and
+// returns that *Error.
 func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
 	n, err := w.f.Write(p)
 	w.off += int64(n)
 	if w.off-w.started >= Window {
 		w.flush()
+	}
+	if err == nil && w.err != nil {
+		err = w.err
 	}
 	return n, err
 }
@@ -60,7 +87,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 // and the writer is held back only when the disk falls behind.
 func (w *Writer) flush() {
 	if w.started > w.waited {
-		waitWritten(w.f, w.waited, w.started-w.waited)
+		if err := waitWritten(w.f, w.waited, w.started-w.waited); err != nil {
+			w.err = &Error{Off: w.waited, N: w.started - w.waited, Err: err}
+		}
 		w.waited = w.started
 	}
 	startWriteback(w.f, w.started, w.off-w.started)

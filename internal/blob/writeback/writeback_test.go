@@ -3,9 +3,12 @@ package writeback
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Writer writes what it is given, in order, across several windows, and
@@ -62,5 +65,47 @@ func TestWriterReportsWriteErrors(t *testing.T) {
 	w := New(f, 0)
 	if n, err := w.Write(make([]byte, 10)); err == nil || n != 0 || w.off != 0 {
 		t.Fatalf("write to a directory: %d, %v (offset %d), want an error and nothing counted", n, err, w.off)
+	}
+}
+
+// A window whose writeback fails (the wait reports EIO, as the kernel
+// does for a disk that fails under it, here put in sync_file_range's
+// place) is reported by Write, as an *Error, and by every Write after: the
+// kernel reports it to that wait alone, so the fsync after would say
+// nothing and a file missing those bytes would be taken for whole.
+func TestWriterReportsWritebackErrors(t *testing.T) {
+	real := syncFileRange
+	t.Cleanup(func() { syncFileRange = real })
+	syncFileRange = func(fd int, off, n int64, flags int) error {
+		if flags&unix.SYNC_FILE_RANGE_WAIT_AFTER != 0 {
+			return unix.EIO
+		}
+		return real(fd, off, n, flags)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := New(f, 0)
+	chunk := make([]byte, 1<<20)
+	var werr error
+	for written := 0; written < 3*Window && werr == nil; written += len(chunk) {
+		_, werr = w.Write(chunk)
+	}
+	var we *Error
+	if !errors.As(werr, &we) || !errors.Is(werr, unix.EIO) || we.Off != 0 || we.N != Window {
+		t.Fatalf("3 windows written with every wait failing: %v; want an *Error of EIO for bytes 0 to %d", werr, Window)
+	}
+	if n, err := w.Write(chunk); n != 0 || !errors.As(err, &we) {
+		t.Fatalf("a write after the writeback failed: %d, %v; want 0 and the *Error", n, err)
+	}
+	// A filesystem that refuses the call loses only the head start.
+	syncFileRange = func(int, int64, int64, int) error { return unix.EINVAL }
+	w = New(f, 0)
+	for written := 0; written < 3*Window; written += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatalf("a filesystem that refuses sync_file_range: %v, want no error", err)
+		}
 	}
 }
