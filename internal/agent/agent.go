@@ -79,7 +79,7 @@ type key struct {
 type Agent struct {
 	cfg Config
 
-	stacks unpacks // each stack fetched and unpacked by one task at a time (stack.go)
+	stacks *stackTrees // unpacked stacks, each made by one task at a time, evicted when unheld (stack_evict.go)
 
 	mu      sync.Mutex
 	running map[key]*running
@@ -115,6 +115,7 @@ type opening struct {
 	remote     *remoteTask        // on a remote machine: its private directory and output shipper
 	stage      *stageTask         // a staged task's inputs held and outputs to upload (stage.go)
 	stackRoot  string             // the root filesystem it runs inside (stack.go)
+	stackHeld  func()             // lets go of that root when the task ends (stack_evict.go)
 	stackState string             // a writable root's overlay state, its changes kept (stackexec.go)
 	// held is the CPUs and memory it counts in the agent's used from when
 	// it opens: a staged task fetches its inputs, a stage waits for its
@@ -146,6 +147,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	a.cfg = cfg
 	a.cache = newCache(cfg.CacheDir, cfg.CacheSize, cfg.Log)
+	a.stacks = newStackTrees(filepath.Join(cfg.CacheDir, "stacks"), cfg.CacheSize, cfg.Log)
 	h, err := newHub(cfg.StreamListen, cfg.StreamHost, cfg.Log)
 	if err != nil {
 		return err
@@ -424,6 +426,9 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 	if o.stage != nil {
 		defer a.unstage(o.stage)
 	}
+	if o.stackHeld != nil {
+		defer o.stackHeld()
+	}
 	a.sess.EmitLocked(ev)
 	a.mu.Unlock()
 	a.sess.Wake()
@@ -475,12 +480,12 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	cctx := o.ctx // a cancel while it waits for a stream ends the wait
 	// Its stack, fetched before its streams connect (stack.go).
 	if as.Pipe.Stack != nil {
-		root, err := a.stackRoot(cctx, as.Pipe.Stack)
+		root, held, err := a.stackRoot(cctx, as.Pipe.Stack)
 		if err != nil {
 			a.endOpening(as, o, "stage "+as.Pipe.Stage+": "+err.Error(), err)
 			return
 		}
-		o.stackRoot = root
+		o.stackRoot, o.stackHeld = root, held
 		if as.Pipe.Stack.Keep { // a writable root whose changes are kept (stackexec.go)
 			st, err := a.keepStageChanges(as, ctx)
 			if err != nil {
@@ -660,6 +665,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			case note != "":
 				r.Reason = note
 			}
+		}
+		if o.stackHeld != nil { // its stack may be evicted from now
+			o.stackHeld()
 		}
 		if o.remote != nil { // its end waits for its output to reach the server
 			shipped := o.remote.ship.finish()

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,7 +22,9 @@ import (
 // bubblewrap sandbox whose / is the stack's root filesystem: the stack's
 // blob is fetched once per machine through the blob cache (verified by
 // its digest) and unpacked once into CACHE/stacks/HEX/rootfs (renamed
-// into place when complete, so that a half-unpacked tree is never used).
+// into place when complete, so that a half-unpacked tree is never used),
+// where it stays until evicted, least recently used first, never while a
+// task holds it (stack_evict.go).
 // The root is bound read-only; /tmp is a fresh tmpfs; /proc and /dev are
 // the sandbox's own, the GPUs the task was given are passed through.
 // The sandbox runs as a child of the runner, so the task's cgroup,
@@ -44,28 +45,23 @@ var stacksOK = sync.OnceValue(func() bool {
 var stackMounts = []string{"work", "tmp", "proc", "dev"}
 
 // stackRoot returns the unpacked root filesystem of ref on this machine,
-// fetching and unpacking it the first time: one task does it while the
-// others that want the same stack wait for it (each only as long as its
-// own context lasts); different stacks are fetched side by side.
-func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (string, error) {
+// fetching and unpacking it the first time (evicting the least recently
+// used trees no task holds when the trees would pass their limit:
+// stack_evict.go): one task does it while the others that want the same
+// stack wait for it (each only as long as its own context lasts);
+// different stacks are fetched side by side. The task holds the tree,
+// which is never evicted, until it calls release (at its end).
+func (a *Agent) stackRoot(ctx context.Context, ref *burst.StackRef) (root string, release func(), err error) {
 	hex := strings.TrimPrefix(ref.Digest, "sha256:")
-	base := filepath.Join(a.cfg.CacheDir, "stacks", hex)
-	root := filepath.Join(base, "rootfs")
-	there := func() bool { _, err := os.Stat(root); return err == nil }
-	if err := a.stacks.do(ctx, hex, there, func() error { return a.unpackStack(ctx, ref, base, root) }); err != nil {
-		return "", err
-	}
-	return root, nil
+	return a.stacks.use(ctx, hex, ref.Size, func(dir string) error { return a.unpackStack(ctx, ref, dir) })
 }
 
 // unpackStack fetches ref's blob through the cache and unpacks it into
-// root, below base.
-func (a *Agent) unpackStack(ctx context.Context, ref *burst.StackRef, base, root string) error {
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return errStageLost{err}
-	}
+// dir.
+func (a *Agent) unpackStack(ctx context.Context, ref *burst.StackRef, dir string) error {
 	// The tar in the cache and its unpacked tree: refused before any
 	// byte moves when the disk cannot take both.
+	base := filepath.Dir(filepath.Dir(dir)) // CACHE/stacks/HEX, above its unpack-* directory
 	var fs unix.Statfs_t
 	if err := unix.Statfs(base, &fs); err == nil {
 		if free := int64(fs.Bavail) * int64(fs.Bsize); 2*ref.Size > free {
@@ -81,29 +77,21 @@ func (a *Agent) unpackStack(ctx context.Context, ref *burst.StackRef, base, root
 		return fmt.Errorf("stack %s: %w", ref, err)
 	}
 	defer a.cache.release(ref.Digest)
-	tmp, err := os.MkdirTemp(base, "unpack-")
-	if err != nil {
-		return errStageLost{err}
-	}
-	defer os.RemoveAll(tmp)
 	f, err := os.Open(src)
 	if err != nil {
 		return errStageLost{err}
 	}
-	err = stack.Unpack(f, filepath.Join(tmp, "rootfs"))
+	err = stack.Unpack(f, dir)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", ref, err)
 	}
 	for _, m := range stackMounts {
-		p := filepath.Join(tmp, "rootfs", m)
+		p := filepath.Join(dir, m)
 		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
 			os.Remove(p)
 			os.Mkdir(p, 0o755)
 		}
-	}
-	if err := os.Rename(filepath.Join(tmp, "rootfs"), root); err != nil && !errors.Is(err, os.ErrExist) {
-		return errStageLost{err}
 	}
 	return nil
 }

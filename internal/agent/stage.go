@@ -94,13 +94,13 @@ func (a *Agent) startStaged(as client.Assignment, jc *client.JobContext, o *open
 		return
 	}
 	if jc.Stack != nil {
-		root, err := a.stackRoot(o.ctx, jc.Stack)
+		root, held, err := a.stackRoot(o.ctx, jc.Stack)
 		if err != nil {
 			a.unstage(st)
 			a.endOpening(as, o, err.Error(), err)
 			return
 		}
-		o.stackRoot = root
+		o.stackRoot, o.stackHeld = root, held
 		if jc.Stack.Keep {
 			st.changes = changesDir(st.dir)
 			if err := newChangesDir(st.changes); err != nil {
