@@ -209,7 +209,7 @@ func (c *cache) fill(ctx context.Context, e *centry, fetch fetchFunc) error {
 	if err := os.MkdirAll(filepath.Dir(e.path), 0o700); err != nil {
 		return fmt.Errorf("blob cache: %w", err)
 	}
-	lock, err := lockFile(ctx, e.path+".lock")
+	lock, err := lockFile(ctx, e.path+".lock", unix.LOCK_EX)
 	if err != nil {
 		return fmt.Errorf("blob cache: %w", err)
 	}
@@ -257,15 +257,16 @@ func (c *cache) adopt(e *centry) bool {
 	return true
 }
 
-// lockFile takes an exclusive lock on path (made if need be), waiting for
-// it until ctx ends.
-func lockFile(ctx context.Context, path string) (*os.File, error) {
+// lockFile takes a lock on path (made if need be), exclusive or shared
+// (how: unix.LOCK_EX or LOCK_SH), through a descriptor of its own, waiting
+// for it until ctx ends.
+func lockFile(ctx context.Context, path string, how int) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
 			return f, nil
 		}

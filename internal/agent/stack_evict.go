@@ -186,25 +186,12 @@ func (s *stackTrees) hold(ctx context.Context, hex string) (*os.File, error) {
 		return nil, errStageLost{err}
 	}
 	path := filepath.Join(s.dir, hex+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := lockFile(ctx, path, unix.LOCK_SH) // an evictor renames the tree away: a moment
 	if err != nil {
-		return nil, errStageLost{err}
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		if err == nil {
-			break
+		if ctx.Err() != nil {
+			return nil, err
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, errStageLost{fmt.Errorf("locking %s: %w", path, err)}
-		}
-		select { // an evictor renames it away: a moment
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil, errStageLost{fmt.Errorf("locking %s: %w", path, err)}
 	}
 	touch(path)
 	return f, nil

@@ -188,3 +188,54 @@ func TestStackEvictOrder(t *testing.T) {
 		t.Fatalf("order %v, want a, b, c", got)
 	}
 }
+
+// A task that asks for a tree while an evictor holds its lock waits for
+// it (or for its context), then finds the tree gone and unpacks it again.
+func TestStackEvictWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	b := newStackBench(t, dir, 2)
+	b.use("aa")()
+	// An evictor (of another agent) takes aa and renames it away.
+	f, err := os.Open(filepath.Join(dir, "aa.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := b.s.use(ctx, "aa", treeBytes, func(string) error { return nil }); err != context.Canceled {
+		t.Fatalf("asking for a tree an evictor holds, with an ended context: %v, want context.Canceled", err)
+	}
+	trash := filepath.Join(dir, stackTrash+"aa-test")
+	if err := os.Rename(filepath.Join(dir, "aa"), trash); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, release, err := b.s.use(context.Background(), "aa", treeBytes, func(dir string) error {
+			b.mu.Lock()
+			b.made["aa"]++
+			b.mu.Unlock()
+			return os.MkdirAll(dir, 0o755)
+		})
+		if err == nil {
+			release()
+		}
+		got <- err
+	}()
+	os.RemoveAll(trash)
+	f.Close() // the evictor lets go
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("asking for aa after its eviction: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a task waiting for an evicted tree's lock still waits 10 s after it was let go")
+	}
+	if b.made["aa"] != 2 {
+		t.Fatalf("aa unpacked %d times, want twice (found gone after the wait)", b.made["aa"])
+	}
+}

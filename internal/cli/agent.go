@@ -71,12 +71,20 @@ sends its tasks SIGTERM: a program that checkpoints on SIGTERM may, and
 what is left is killed shortly before the machine goes. Without the flag
 the agent never asks the metadata service anything.
 
+--cache-size bounds two things of $BURST_HOME/cache, each on its own: the
+blobs that staged tasks and stacks are fetched into, and the stacks'
+unpacked trees (cache/stacks). When either would pass it, the least
+recently used go first; a blob or tree that a task of any agent of this
+home uses is never removed (the cache may then pass the limit, said once
+in the log, until tasks end).
+
 Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
 them against its own clock. Only the test suite sets it.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
   burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...
-  burst agent --join-file /etc/burst/join --spot-notice aws`,
+  burst agent --join-file /etc/burst/join --spot-notice aws
+  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --cache-size 200G`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its tasks
@@ -215,7 +223,7 @@ them against its own clock. Only the test suite sets it.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of staged inputs this machine keeps in $BURST_HOME/cache, e.g. 100G (default: half the free space there, 1G to 50G); the least recently used go first, never one in use")
+	c.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of staged inputs this machine keeps in $BURST_HOME/cache, and as many again of unpacked stacks in cache/stacks, e.g. 100G (default: half the free space there, 1G to 50G); the least recently used go first, never one in use")
 	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
 	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then")
 	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600): a Slurm pilot's, out of its command line")
