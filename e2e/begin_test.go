@@ -65,6 +65,18 @@ func TestSbatchBegin(t *testing.T) {
 	if started := at(t, j.StartedAt); started.Before(begin) {
 		t.Fatalf("deferred job %d started %v, before its begin time %v", jid, started, begin)
 	}
+	// Once ended it is listed without its spec: sacct still shows its
+	// begin time as Eligible (not its submission), its working directory.
+	acct := h.mustRun("slurm", "sacct", "-X", "-n", "-P", "-o", "JobIDRaw,Eligible,Submit,WorkDir", "-S", "now-1hour")
+	var row string
+	for _, l := range strings.Split(acct.stdout, "\n") {
+		if strings.HasPrefix(l, id+"|") {
+			row = l
+		}
+	}
+	if f := strings.Split(row, "|"); len(f) != 4 || f[1] != fields[2] || f[1] == f[2] || f[3] == "" {
+		t.Errorf("sacct of the ended deferred job: %q; want Eligible = its begin time %s (not its submission) and its WorkDir\n%s", row, fields[2], acct.stdout)
+	}
 
 	// burst run --begin, with --after: both must hold; burst jobs says so.
 	a := h.submit("--", "true")

@@ -387,6 +387,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.End = *j.EndedAt
 	}
 	if s := j.Spec; s != nil {
+		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
 		if s.Cluster != "" {
 			fj.Partition = s.Cluster
@@ -454,6 +455,30 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 	if fj.State == burst.Failed && t.ExitCode == nil && t.Signal != 0 {
 		fj.ExitCode = nil
 	}
+}
+
+// withSpec fills what only fj's spec says (its begin time, working
+// directory, cluster) for a job listed without it (ended jobs are listed
+// without their specs), fetching the job once per sacct run (got).
+func (f *faceJobs) withSpec(ctx context.Context, cl *client.Client, fj *slurmface.Job, got map[int64]*burst.Job) {
+	id := fj.RawID
+	if fj.ArrayJobID != 0 {
+		id = fj.ArrayJobID
+	}
+	j, ok := got[id]
+	if !ok {
+		j, _ = cl.Job(ctx, id)
+		got[id] = j
+	}
+	if j == nil || j.Spec == nil {
+		return
+	}
+	full := f.job(j)
+	fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
+	if fj.Node == fj.Partition {
+		fj.Node = full.Partition
+	}
+	fj.Partition = full.Partition
 }
 
 // listFace lists the jobs Slurm's listing commands may show: every job
@@ -797,6 +822,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			fj := newFaceJobs()
 			all := fj.expand(ctx, cl, list)
 			us, ns := splitList(users), splitList(names)
+			specs := map[int64]*burst.Job{} // fetched by withSpec, one per job (an array's tasks share it)
 			var out []slurmface.Job
 			for _, j := range all {
 				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
@@ -805,6 +831,9 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 				}
 				if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil {
 					fj.withTask(ctx, cl, &j)
+				}
+				if f.NeedsSpec() && !j.HasSpec {
+					fj.withSpec(ctx, cl, &j, specs)
 				}
 				out = append(out, j)
 			}

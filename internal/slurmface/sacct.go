@@ -61,6 +61,19 @@ type acctColumn struct {
 	width int
 }
 
+// NeedsSpec says whether a column of f shows what only a job's spec holds
+// (its begin time, working directory, cluster): a listing of ended jobs
+// carries no spec, so the caller fetches each shown job's.
+func (f AcctFormat) NeedsSpec() bool {
+	for _, c := range f {
+		switch c.f.name {
+		case "Eligible", "WorkDir", "Partition":
+			return true
+		}
+	}
+	return false
+}
+
 // ParseAcctFormat reads sacct's --format: field names (any case)
 // separated by commas, each with an optional %WIDTH (a negative width
 // left-justifies).

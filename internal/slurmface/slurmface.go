@@ -45,10 +45,13 @@ type Job struct {
 	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met
 	// (of a job cancelled for it too).
 	Dependency string
-	OOM        bool // ended killed for going over its memory
-	ExitCode   *int // its exit status when it exited
-	Signal     int  // the signal that killed it, 0 if none
-	Submit     time.Time
+	// HasSpec says the job's spec was read (WorkDir, Command, Begin and
+	// Partition are its): a listing of ended jobs carries none.
+	HasSpec  bool
+	OOM      bool // ended killed for going over its memory
+	ExitCode *int // its exit status when it exited
+	Signal   int  // the signal that killed it, 0 if none
+	Submit   time.Time
 	// Begin is when it may start (sbatch --begin), zero if not deferred;
 	// Deferred says it is pending for it now (Reason BeginTime).
 	Begin     time.Time
