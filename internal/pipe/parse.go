@@ -352,18 +352,6 @@ func isDigit(c rune) bool     { return c >= '0' && c <= '9' }
 func isNameStart(c rune) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isNameChar(c rune) bool  { return isNameStart(c) || isDigit(c) }
 
-func isName(s string) bool {
-	if s == "" || !isNameStart(rune(s[0])) {
-		return false
-	}
-	for _, c := range s {
-		if !isNameChar(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // word reads one word starting at l.pos.
 func (l *lexer) word() *Error {
 	w := &word{start: l.pos}
@@ -381,7 +369,7 @@ loop:
 					return l.errAt(w.start, fmt.Sprintf("%s%c redirects file descriptor %s, which is not supported", s, c, s),
 						"write plain < FILE or > FILE; "+hintStderr)
 				}
-				if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && isName(s[1:len(s)-1]) {
+				if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && shellquote.IsName(s[1:len(s)-1]) {
 					return l.errAt(w.start, fmt.Sprintf("%s%c is not supported", s, c), "write plain < FILE or > FILE; "+hintStderr)
 				}
 			}
@@ -799,7 +787,7 @@ func (w *word) assignment() bool {
 		return false
 	}
 	i := strings.IndexByte(w.parts[0].s, '=')
-	return i > 0 && isName(w.parts[0].s[:i])
+	return i > 0 && shellquote.IsName(w.parts[0].s[:i])
 }
 
 func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []redir, *Error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	burst "github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmtime"
 )
 
@@ -305,20 +306,11 @@ func checkExport(v string) error {
 		if item == "" || !ok && (strings.EqualFold(item, "ALL") || strings.EqualFold(item, "NONE") || strings.EqualFold(item, "NIL")) {
 			continue
 		}
-		if !isVarName(name) {
+		if !shellquote.IsName(name) {
 			return fmt.Errorf("%q is not a variable name: write e.g. --export=ALL,OMP_NUM_THREADS=4", name)
 		}
 	}
 	return nil
-}
-
-func isVarName(s string) bool {
-	for i, c := range s {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // parser holds the state of one Parse.
