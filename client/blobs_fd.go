@@ -17,6 +17,7 @@ import (
 
 	"github.com/burst-sh/burst/internal/blob/fdpass"
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
+	"github.com/burst-sh/burst/internal/blob/writeback"
 )
 
 // On the server's own host (the unix socket) a blob moves file to file:
@@ -191,5 +192,8 @@ func copyBody(ctx context.Context, tmp *os.File, cw *countWriter, body io.Reader
 	_, base, _ := sf.Outer()
 	n, err := hashpipe.CopyFile(ctx, tmp, sf.f, base+off, limit, h)
 	cw.n += n
+	if wb, ok := cw.w.(*writeback.Writer); ok {
+		wb.Wrote(n) // a later retry through cw writes (and writes back) after these bytes
+	}
 	return err
 }

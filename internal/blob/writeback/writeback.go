@@ -81,6 +81,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Wrote says that n bytes were written to the file at w's offset by
+// other means (a kernel copy that starts its own writeback): w's next
+// write lands after them, and its windows start there.
+func (w *Writer) Wrote(n int64) {
+	w.off += n
+	w.started, w.waited = w.off, w.off
+}
+
 // flush starts writeback of [started, off) and then waits for the
 // window before it, whose writeback was started one flush ago: at most
 // two windows' worth of this file is dirty or being written at once,

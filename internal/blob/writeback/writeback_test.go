@@ -109,3 +109,35 @@ func TestWriterReportsWritebackErrors(t *testing.T) {
 		}
 	}
 }
+
+// Bytes written past w by other means (a kernel copy, which starts its
+// own writeback) move its offset: the next window w starts is the one
+// after them, not the range the copy already wrote.
+func TestWriterWroteMovesItsWindows(t *testing.T) {
+	real := syncFileRange
+	t.Cleanup(func() { syncFileRange = real })
+	var starts []int64
+	syncFileRange = func(fd int, off, n int64, flags int) error {
+		if flags == unix.SYNC_FILE_RANGE_WRITE {
+			starts = append(starts, off)
+		}
+		return real(fd, off, n, flags)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := New(f, 0)
+	copied := int64(3 * Window)
+	if _, err := f.Write(make([]byte, copied)); err != nil { // as the kernel copy would
+		t.Fatal(err)
+	}
+	w.Wrote(copied)
+	if _, err := w.Write(make([]byte, Window)); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 1 || starts[0] != copied {
+		t.Fatalf("after %d bytes written by other means and one window through w, writeback started at %v; want once, at %d", copied, starts, copied)
+	}
+}
