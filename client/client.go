@@ -38,7 +38,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	osuser "os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +45,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // user is who this process acts for, as the audit trail records it:
@@ -53,8 +53,8 @@ import (
 // reads nsswitch.conf and the passwd database), as most processes of the
 // burst binary (burst version, help, a task's stack exec) send none.
 var user = sync.OnceValue(func() string {
-	if u, err := osuser.Current(); err == nil {
-		return u.Username
+	if u, err := sysuser.Current(context.Background()); err == nil {
+		return u.Name
 	}
 	return os.Getenv("USER")
 })

@@ -37,12 +37,13 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	burstBin = filepath.Join(dir, "burst")
-	// The binary is built normally (no -race), whatever flags the tests got.
-	build := exec.Command("go", "build", "-o", burstBin, "./cmd/burst")
+	// The binary is built as `make build` builds it (static, stripped; no
+	// -race), whatever flags the tests got: what is tested is what ships.
+	build := exec.Command("make", "-s", "build", "BIN="+burstBin)
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOFLAGS=")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/burst in %s: %v\n%s", root, err, out)
+		fmt.Fprintf(os.Stderr, "e2e: make build in %s: %v\n%s", root, err, out)
 		return 1
 	}
 	moduleDir = root

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // resFlags are the resource flags shared by commands that submit work.
@@ -413,8 +413,8 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 	}
 	spec.Batch.SubmitDir, _ = os.Getwd()
 	spec.Batch.SubmitHost, _ = os.Hostname()
-	if u, err := user.Current(); err == nil {
-		spec.Batch.User = u.Username
+	if u, err := sysuser.Current(c.Context()); err == nil {
+		spec.Batch.User = u.Name
 	}
 	if p := spec.Batch.Partition; p != "" && p != "local" {
 		fmt.Fprintf(c.ErrOrStderr(), "burst: warning: %s: partition %q is not a burst cluster; running on local\n", path, p)

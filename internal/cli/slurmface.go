@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/slurmface"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // SlurmNames are the Slurm commands burst answers to, as `burst slurm NAME`
@@ -333,13 +333,14 @@ func runSbatch(c *cobra.Command, args []string) error {
 
 // faceJobs turns burst jobs into Slurm's view of them.
 type faceJobs struct {
+	ctx  context.Context // bounds the passwd lookups of job owners' uids
 	uids map[string][2]int
 	me   int
 	now  time.Time // when the jobs were listed: a job deferred past it is pending for its begin time
 }
 
-func newFaceJobs() *faceJobs {
-	return &faceJobs{uids: map[string][2]int{}, me: os.Getuid(), now: time.Now()}
+func newFaceJobs(ctx context.Context) *faceJobs {
+	return &faceJobs{ctx: ctx, uids: map[string][2]int{}, me: os.Getuid(), now: time.Now()}
 }
 
 // ids are the uid and gid of a user name on this host (this process's own
@@ -349,9 +350,8 @@ func (f *faceJobs) ids(name string) (int, int) {
 		return v[0], v[1]
 	}
 	uid, gid := f.me, os.Getgid()
-	if u, err := user.Lookup(name); err == nil {
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
+	if u, err := sysuser.Lookup(f.ctx, name); err == nil {
+		uid, gid = u.UID, u.GID
 	}
 	f.uids[name] = [2]int{uid, gid}
 	return uid, gid
@@ -591,9 +591,8 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				return err
 			}
 			if me {
-				u, _ := user.Current()
-				if u != nil {
-					users = append(users, u.Username)
+				if u, err := sysuser.Current(c.Context()); err == nil {
+					users = append(users, u.Name)
 				}
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
@@ -604,7 +603,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 			if err != nil {
 				return err
 			}
-			all := newFaceJobs().expand(c.Context(), cl, list)
+			all := newFaceJobs(c.Context()).expand(c.Context(), cl, list)
 			us, ns, ps := splitList(users), splitList(names), splitList(parts)
 			var out []slurmface.Job
 			for _, j := range all {
@@ -819,7 +818,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			if err != nil {
 				return err
 			}
-			fj := newFaceJobs()
+			fj := newFaceJobs(c.Context())
 			all := fj.expand(ctx, cl, list)
 			us, ns := splitList(users), splitList(names)
 			specs := map[int64]*burst.Job{} // fetched by withSpec, one per job (an array's tasks share it)
@@ -912,8 +911,8 @@ func myNames(ctx context.Context, cl *client.Client) []string {
 	if w, err := cl.Whoami(ctx); err == nil && w.Name != "" {
 		names = append(names, w.Name)
 	}
-	if u, err := user.Current(); err == nil {
-		names = append(names, u.Username)
+	if u, err := sysuser.Current(ctx); err == nil {
+		names = append(names, u.Name)
 	}
 	if len(names) == 0 {
 		names = append(names, os.Getenv("USER"))
@@ -983,7 +982,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 			} else if list, err = listFace(ctx, cl, nil); err != nil {
 				return err
 			}
-			fj := newFaceJobs()
+			fj := newFaceJobs(c.Context())
 			for i := range list {
 				if list[i].Spec == nil {
 					if full, err := cl.Job(ctx, list[i].ID); err == nil {

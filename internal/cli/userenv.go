@@ -1,16 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"os/user"
 	"strings"
 	"time"
 
 	"github.com/burst-sh/burst/internal/shellquote"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // loginEnv is the environment a batch script starts from under
@@ -23,10 +21,10 @@ import (
 func loginEnv(ctx context.Context, export string) map[string]string {
 	env := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin"}
 	shell := "/bin/sh"
-	if u, err := user.Current(); err == nil {
-		env["HOME"], env["USER"], env["LOGNAME"] = u.HomeDir, u.Username, u.Username
-		if sh := passwdShell(u.Username); sh != "" {
-			shell = sh
+	if u, err := sysuser.Current(ctx); err == nil {
+		env["HOME"], env["USER"], env["LOGNAME"] = u.Home, u.Name, u.Name
+		if u.Shell != "" {
+			shell = u.Shell
 		}
 	}
 	env["SHELL"] = shell
@@ -50,21 +48,4 @@ func loginEnv(ctx context.Context, export string) map[string]string {
 		}
 	}
 	return env
-}
-
-// passwdShell is user's login shell from /etc/passwd, or "".
-func passwdShell(name string) string {
-	f, err := os.Open("/etc/passwd")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
-		if len(fields) >= 7 && fields[0] == name {
-			return fields[6]
-		}
-	}
-	return ""
 }

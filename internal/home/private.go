@@ -1,11 +1,12 @@
 package home
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/sysuser"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -146,8 +147,8 @@ func owner(fi fs.FileInfo) (int, bool) {
 
 // userName is the name of uid, or uid as a number when it has none.
 func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
+	if u, err := sysuser.LookupID(context.Background(), uid); err == nil {
+		return u.Name
 	}
 	return strconv.Itoa(uid)
 }

@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +39,7 @@ import (
 	"github.com/burst-sh/burst/internal/netlimit"
 	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/store"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // DefaultPort is where the server listens on 127.0.0.1 unless told
@@ -208,8 +208,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics = metrics.New(s.metricsSnapshot)
 	host, _ := os.Hostname()
 	s.user = "server"
-	if u, err := user.Current(); err == nil && burst.ValidName(u.Username) {
-		s.user = u.Username
+	if u, err := sysuser.Current(context.Background()); err == nil && burst.ValidName(u.Name) {
+		s.user = u.Name
 	}
 	b := make([]byte, 8)
 	rand.Read(b)

@@ -19,7 +19,9 @@ func Binary(path, dir string) (string, error) {
 		return filepath.Abs(path)
 	}
 	bin := filepath.Join(dir, "burst")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/burst").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "./cmd/burst")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
+	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build: %v\n%s", err, out)
 	}
 	return bin, nil
