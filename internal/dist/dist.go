@@ -7,11 +7,13 @@ package dist
 
 import (
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -61,3 +63,27 @@ var (
 	mu   sync.Mutex
 	sums = map[key]string{}
 )
+
+// Interpreter is the ELF interpreter the binary at path asks for
+// (/lib64/ld-linux-x86-64.so.2 for a cgo build), "" for a static binary.
+// A machine runs a dynamically linked burst only where its C library is
+// the build host's or newer; a static one runs on any Linux of its
+// architecture.
+func Interpreter(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("the burst binary %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(p.Open(), 4096))
+		if err != nil {
+			return "", fmt.Errorf("the burst binary %s: %w", path, err)
+		}
+		return strings.TrimRight(string(b), "\x00"), nil
+	}
+	return "", nil
+}

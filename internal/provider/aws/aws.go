@@ -66,6 +66,10 @@ type Provider struct {
 	// Every is how often Alive asks EC2 (one DescribeInstances for every
 	// instance of the server); zero: 10 s.
 	Every time.Duration
+	// Exe is the burst binary instances fetch and run (GET /v1/dist/burst
+	// serves the server's own); "": this process's executable. Check
+	// refuses one that is dynamically linked.
+	Exe string
 
 	mu      sync.Mutex
 	clients map[string]*clients   // region → its clients
