@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -533,4 +535,37 @@ func combined(t *testing.T, c *exec.Cmd) (string, int) {
 		t.Fatalf("%v: %v", c.Args, err)
 	}
 	return string(out), code
+}
+
+// TestSlurmFacePartitionOfEndedJob: sacct's Partition is the cluster a
+// job ran on after it ended too, with the default format (which reads no
+// job's spec), as sacct shows the partition of every job it lists.
+func TestSlurmFacePartitionOfEndedJob(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
+	onWork := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-p", "work", "--wrap", "true").stdout)
+	onLocal := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true").stdout)
+	h.mustRun("wait", onWork, onLocal)
+	want := onWork + "|work|COMPLETED\n" + onLocal + "|local|COMPLETED\n"
+	for _, args := range [][]string{nil, {"-j", onWork + "," + onLocal}} {
+		// Without -j: the listing of today's jobs, no spec read.
+		got := h.mustRun(append([]string{"slurm", "sacct", "-n", "-X", "-P", "-o", "JobIDRaw,Partition,State"}, args...)...).stdout
+		if strings.Count(got, "\n") != 2 || !strings.Contains(got, onWork+"|work|COMPLETED\n") || !strings.Contains(got, onLocal+"|local|COMPLETED\n") {
+			t.Errorf("sacct %v of the ended jobs:\n%s\nwant the lines of\n%s", args, got, want)
+		}
+	}
+	var jobs []struct {
+		ID      int64  `json:"id"`
+		Cluster string `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(h.mustRun("jobs", "-o", "json").stdout), &jobs); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, j := range jobs {
+		seen[strconv.FormatInt(j.ID, 10)] = j.Cluster
+	}
+	if seen[onWork] != "work" || seen[onLocal] != "" {
+		t.Errorf("burst jobs -o json clusters: %v; want %s on work, %s on none", seen, onWork, onLocal)
+	}
 }

@@ -386,6 +386,9 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}
+	if j.Cluster != "" {
+		fj.Partition = j.Cluster
+	}
 	if s := j.Spec; s != nil {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir

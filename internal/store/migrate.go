@@ -366,6 +366,11 @@ var migrations = []string{
 		size INTEGER NOT NULL,
 		PRIMARY KEY (job_id, idx)
 	);`,
+	// 24: the cluster a job was submitted to (its spec's), as a column:
+	// listings leave specs unread, and sacct shows it as the Partition of
+	// ended jobs too.
+	`ALTER TABLE jobs ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
+	UPDATE jobs SET cluster = COALESCE(json_extract(spec, '$.cluster'), '') WHERE json_valid(spec);`,
 }
 
 func migrate(db *sql.DB) error {
