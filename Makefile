@@ -14,9 +14,10 @@ BIN   := bin/burst
 # LDAP or SSSD are still found: internal/sysuser asks getent(1), which
 # follows nsswitch.conf, for users /etc/passwd lacks. It also starts about
 # 0.6 ms sooner. Stripped of its symbol table and DWARF (-s -w; panics still
-# name functions and lines).
+# name functions and lines). -buildmode=exe: a GOFLAGS=-buildmode=pie in the
+# environment would make it ask for the dynamic loader again.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/burst
+	CGO_ENABLED=0 $(GO) build -buildmode=exe -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/burst
 
 demo: build
 	$(BIN) run -- sh -c 'echo "hello from burst job $$BURST_JOB_ID on $$(hostname): $$BURST_CPUS CPU, GPUs [$$CUDA_VISIBLE_DEVICES]"'

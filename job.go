@@ -16,8 +16,8 @@ type Job struct {
 	State    State  `json:"state"`
 	ExitCode *int   `json:"exit_code"`
 	Reason   string `json:"reason"`
-	// Cluster is the cluster it was submitted to (its spec's --on); ""
-	// for the default.
+	// Cluster is the cluster it was submitted to (its spec's --on): ""
+	// when none was named (the default, local).
 	Cluster string `json:"cluster,omitempty"`
 	// Waiting says why its queued tasks wait, live from the server's
 	// scheduler and autoscaler, e.g. "needs 2 CPUs: local-1 has 0 of 2 CPUs

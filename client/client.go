@@ -49,9 +49,10 @@ import (
 )
 
 // user is who this process acts for, as the audit trail records it:
-// looked up at the first request, not at start (the C library's lookup
-// reads nsswitch.conf and the passwd database), as most processes of the
-// burst binary (burst version, help, a task's stack exec) send none.
+// looked up at the first request, not at start (it reads the passwd
+// database, and may run getent for an account kept in LDAP or SSSD), as
+// most processes of the burst binary (burst version, help, a task's stack
+// exec) send none.
 var user = sync.OnceValue(func() string {
 	if u, err := sysuser.Current(context.Background()); err == nil {
 		return u.Name

@@ -106,7 +106,7 @@ func run(m *testing.M) int {
 	bin := filepath.Join(root, "bin")
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "burst"), "./cmd/burst")
 	build.Dir = ".."
-	build.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0") // as make build
+	build.Env = append(os.Environ(), "GOFLAGS=-buildmode=exe", "CGO_ENABLED=0") // as make build
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "sdk test: go build ./cmd/burst: %v\n%s", err, out)
 		return 1

@@ -64,6 +64,20 @@ var (
 	sums = map[key]string{}
 )
 
+// RefuseDynamic refuses the binary at path when it is dynamically linked,
+// naming the fix: it is what machines that boot from a cloud image fetch
+// and run, whatever C library the image has.
+func RefuseDynamic(path string) error {
+	interp, err := Interpreter(path)
+	if err != nil {
+		return err
+	}
+	if interp != "" {
+		return fmt.Errorf("this server's burst binary %s is dynamically linked (it needs %s and a C library as new as its build host's), and every machine of this cluster fetches and runs it: an image with an older one could not start it, and the machine would never join. Rebuild it static with `make build` (CGO_ENABLED=0 go build ./cmd/burst) and restart the server", path, interp)
+	}
+	return nil
+}
+
 // Interpreter is the ELF interpreter the binary at path asks for
 // (/lib64/ld-linux-x86-64.so.2 for a cgo build), "" for a static binary.
 // A machine runs a dynamically linked burst only where its C library is

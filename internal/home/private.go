@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/burst-sh/burst/internal/sysuser"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // ErrNotYours is returned (wrapped) by Private when another user owns the

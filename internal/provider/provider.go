@@ -195,6 +195,12 @@ type Caps struct {
 	// wants them back. Providers without it may still take --spot to price
 	// a machine at its type's spot rate (local), or refuse it.
 	Spot bool
+	// ShipsBinary: each machine fetches and runs the server's own burst
+	// binary (GET /v1/dist/burst) as it boots. A server whose binary is
+	// dynamically linked cannot create such a cluster: the machine's image
+	// may have an older C library than the build host's, and a machine
+	// that cannot start burst never joins.
+	ShipsBinary bool
 }
 
 // Pricer is implemented by providers whose prices move (a cloud's spot

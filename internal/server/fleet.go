@@ -18,6 +18,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/dist"
 	"github.com/burst-sh/burst/internal/provider"
 	"github.com/burst-sh/burst/internal/provider/aws"
 	"github.com/burst-sh/burst/internal/scale"
@@ -307,6 +308,13 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	c, err := s.resolveCluster(ctx, def)
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
+	}
+	if c.caps().ShipsBinary {
+		// Refused at creation only: a stored cluster stays usable after
+		// a restart on another build, its machines still its own.
+		if err := refuseDynamicSelf(); err != nil {
+			return nil, &errBadRequest{Msg: err.Error()}
+		}
 	}
 	s.pricesAtCreate(ctx, c) // no one sees c yet: not under s.mu
 	c.def.Off, c.def.On = c.sched.Spec()
@@ -1135,4 +1143,14 @@ func (s *Server) clusterNames() []string { return slices.Sorted(maps.Keys(s.clus
 func (s *Server) held(j *jobRT) bool {
 	p := s.projects[j.row.Project]
 	return p != nil && p.row.Exhausted
+}
+
+// refuseDynamicSelf is dist.RefuseDynamic of this server's own binary, the
+// one GET /v1/dist/burst serves.
+func refuseDynamicSelf() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this server's burst binary, which the cluster's machines run: %w", err)
+	}
+	return dist.RefuseDynamic(exe)
 }

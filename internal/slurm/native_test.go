@@ -1123,7 +1123,7 @@ func TestRealServer(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(root) })
 	exe := filepath.Join(root, "burst")
 	build := exec.Command("go", "build", "-o", exe, "github.com/burst-sh/burst/cmd/burst")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildmode=exe") // as make build
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -368,9 +368,11 @@ var migrations = []string{
 	);`,
 	// 24: the cluster a job was submitted to (its spec's), as a column:
 	// listings leave specs unread, and sacct shows it as the Partition of
-	// ended jobs too.
+	// ended jobs too. Only the jobs of named clusters are written (most
+	// jobs run on the default): the upgrade of a large store stays small.
 	`ALTER TABLE jobs ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
-	UPDATE jobs SET cluster = COALESCE(json_extract(spec, '$.cluster'), '') WHERE json_valid(spec);`,
+	UPDATE jobs SET cluster = json_extract(spec, '$.cluster')
+		WHERE json_valid(spec) AND COALESCE(json_extract(spec, '$.cluster'), '') != '';`,
 }
 
 func migrate(db *sql.DB) error {

@@ -55,7 +55,9 @@ const getentTimeout = 5 * time.Second
 
 // cache keeps what was found, by "n:NAME" and "u:UID", for the life of the
 // process: accounts do not change under a running command, and the server
-// asks again only for names it has not seen.
+// asks again only for names it has not seen. Failures are kept too (as
+// errors): with the directory server unreachable, a listing of many jobs
+// of unknown owners waits for getent once, not once per owner.
 var cache sync.Map
 
 // Lookup finds the account called name.
@@ -95,16 +97,23 @@ func Current(ctx context.Context) (User, error) {
 
 func find(ctx context.Context, cacheKey, key string, match func(User) bool) (User, error) {
 	if v, ok := cache.Load(cacheKey); ok {
+		if err, failed := v.(error); failed {
+			return User{}, err
+		}
 		return v.(User), nil
 	}
 	u, ok := fromFile(passwdPath, match)
 	if !ok {
 		var err error
-		if u, err = fromGetent(ctx, key); err != nil {
-			return User{}, err
+		u, err = fromGetent(ctx, key)
+		if err == nil && !match(u) {
+			err = fmt.Errorf("getent passwd %s answered for %s:%d: %w", key, u.Name, u.UID, ErrUnknown)
 		}
-		if !match(u) {
-			return User{}, fmt.Errorf("getent passwd %s answered for %s:%d: %w", key, u.Name, u.UID, ErrUnknown)
+		if err != nil {
+			if ctx.Err() == nil { // the caller's end is no answer about the account
+				cache.Store(cacheKey, err)
+			}
+			return User{}, err
 		}
 	}
 	cache.Store(cacheKey, u)
@@ -133,10 +142,13 @@ func fromFile(path string, match func(User) bool) (User, bool) {
 // no database; anything else that is not one entry is an error that says
 // what happened.
 func fromGetent(ctx context.Context, key string) (User, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, getentTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, getentPath, "passwd", key)
+	// "--": a name that begins with "-" is a key, not an option.
+	cmd := exec.CommandContext(ctx, getentPath, "passwd", "--", key)
 	cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL=C"}
+	cmd.WaitDelay = time.Second // a child of getent holding its stdout does not hold us
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	switch {
@@ -144,6 +156,8 @@ func fromGetent(ctx context.Context, key string) (User, error) {
 		return User{}, fmt.Errorf("user %s: %w (not in %s, nor in the databases nsswitch.conf names)", key, ErrUnknown, passwdPath)
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return User{}, fmt.Errorf("user %s: %w in %s, and getent is not installed to ask nsswitch.conf's databases", key, ErrUnknown, passwdPath)
+	case parent.Err() != nil:
+		return User{}, fmt.Errorf("user %s: %w", key, parent.Err())
 	case ctx.Err() != nil:
 		return User{}, fmt.Errorf("user %s: getent passwd took over %s (is the directory server nsswitch.conf names reachable?)", key, getentTimeout)
 	case err != nil:

@@ -106,6 +106,11 @@ func TestGetentFollowsNSS(t *testing.T) {
 		if _, err := Lookup(ctx, "nosuchperson"); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "nsswitch.conf") {
 			t.Fatalf("Lookup(nosuchperson) = %v; want ErrUnknown naming nsswitch.conf", err)
 		}
+		// A name that begins with "-" is a key for getent, not an option
+		// ("-s" would pick the databases to ask).
+		if _, err := Lookup(ctx, "-sfiles"); !errors.Is(err, ErrUnknown) {
+			t.Fatalf("Lookup(-sfiles) = %v; want ErrUnknown", err)
+		}
 		return
 	}
 	lib, _ := filepath.Glob("/usr/lib*/libnss_extrausers.so.2")

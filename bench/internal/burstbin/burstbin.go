@@ -20,7 +20,7 @@ func Binary(path, dir string) (string, error) {
 	}
 	bin := filepath.Join(dir, "burst")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/burst")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildmode=exe") // as make build
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build: %v\n%s", err, out)
 	}

@@ -66,10 +66,6 @@ type Provider struct {
 	// Every is how often Alive asks EC2 (one DescribeInstances for every
 	// instance of the server); zero: 10 s.
 	Every time.Duration
-	// Exe is the burst binary instances fetch and run (GET /v1/dist/burst
-	// serves the server's own); "": this process's executable. Check
-	// refuses one that is dynamically linked.
-	Exe string
 
 	mu      sync.Mutex
 	clients map[string]*clients   // region → its clients
@@ -92,7 +88,7 @@ func (p *Provider) Name() string { return provider.AWSName }
 // spot instances are interrupted with notice; an instance may take a few
 // minutes to boot; Why says what EC2 says of one that is not up.
 func (p *Provider) Caps() provider.Caps {
-	return provider.Caps{Agent: true, Spot: true, Explains: true, Patient: 10 * time.Minute}
+	return provider.Caps{Agent: true, Spot: true, Explains: true, Patient: 10 * time.Minute, ShipsBinary: true}
 }
 
 // client is the region's EC2 and Service Quotas clients. The SDK's

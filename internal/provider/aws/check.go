@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -40,9 +39,6 @@ func (p *Provider) Check(ctx context.Context, sp provider.Spec) error {
 	}
 	if p.Joins == nil || !p.Joins() {
 		return errors.New(needTLS)
-	}
-	if err := p.staticBinary(); err != nil {
-		return err
 	}
 	// The region is looked up from the configuration's own (or
 	// us-east-1): the endpoint of a region that does not exist answers
@@ -291,27 +287,4 @@ func startError(err error, sp provider.Spec, region string) error {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-// staticBinary refuses a server whose own binary, the one every instance
-// fetches and runs, is dynamically linked: it would start only on images
-// whose C library is this host's or newer, and an instance that cannot run
-// it never joins, while the autoscaler pays for one replacement after
-// another.
-func (p *Provider) staticBinary() error {
-	exe := p.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("find this server's burst binary, which instances run: %w", err)
-		}
-	}
-	interp, err := dist.Interpreter(exe)
-	if err != nil {
-		return err
-	}
-	if interp != "" {
-		return fmt.Errorf("this server's burst binary %s is dynamically linked (it needs %s and this host's C library), and every aws machine runs it: an image with an older C library could not start it. Rebuild it static with `make build` (CGO_ENABLED=0 go build ./cmd/burst) and restart the server", exe, interp)
-	}
-	return nil
 }

@@ -97,7 +97,7 @@ func TestAWSContract(t *testing.T) {
 	// Where the instance would join: an address on the hosts' bridge
 	// where nothing listens.
 	conn.JoinURL, conn.CAFile = "https://10.251.0.1:9/v1/join/kit-token#sha256:00", ca
-	p := &Provider{Server: func() string { return "kit-server" }, Joins: func() bool { return true }, Every: 200 * time.Millisecond, Exe: staticExe(t)}
+	p := &Provider{Server: func() string { return "kit-server" }, Joins: func() bool { return true }, Every: 200 * time.Millisecond}
 	opts := map[string]string{OptImage: standinImage}
 	providertest.Run(t, providertest.Setup{
 		Provider: p,

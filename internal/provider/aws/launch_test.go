@@ -2,17 +2,14 @@ package aws
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/burst-sh/burst"
-	"github.com/burst-sh/burst/internal/dist"
 	"github.com/burst-sh/burst/internal/ec2standin"
 	"github.com/burst-sh/burst/internal/provider"
 )
@@ -47,7 +44,7 @@ func againstStandin(t *testing.T) (*Provider, provider.Connect, provider.Spec, *
 		t.Fatal(err)
 	}
 	conn := provider.Connect{JoinURL: "https://10.251.0.1:9/v1/join/t#sha256:00", CAFile: ca, Exe: exe}
-	p := &Provider{Server: func() string { return "standin-test" }, Joins: func() bool { return true }, Exe: staticExe(t)}
+	p := &Provider{Server: func() string { return "standin-test" }, Joins: func() bool { return true }}
 	sp := provider.Spec{ID: "m-1", Cluster: "c", Project: "p", Max: 100, Type: "m5.large", Res: burst.Resources{CPUs: 2},
 		Options: map[string]string{OptImage: "ami-0a000000000000001"}}
 	return p, conn, sp, &ec2standin.Control{URL: ctl.URL}
@@ -107,46 +104,4 @@ func TestThrottledLaunch(t *testing.T) {
 		t.Errorf("RunInstances called %d times in all, want %d", calls["RunInstances"]-base, launchAttempts+1)
 	}
 	p.Stop(ctx, h)
-}
-
-// staticExe is a static binary (the EC2 stand-in's, built with
-// CGO_ENABLED=0) standing for the server's burst binary in Check, which
-// refuses a dynamically linked one; this test binary is one (-race needs
-// cgo).
-func staticExe(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "static")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ec2-standin")
-	build.Dir = moduleRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ec2-standin: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// Check refuses a server whose binary is dynamically linked, naming the
-// fix, before any call to EC2: its instances might not start it.
-func TestCheckRefusesDynamicBinary(t *testing.T) {
-	p, _, sp, control := againstStandin(t)
-	ctx := context.Background()
-	before, err := control.Calls(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Exe = "/bin/sh" // dynamically linked on every distribution
-	if interp, err := dist.Interpreter(p.Exe); err != nil || interp == "" {
-		t.Fatalf("/bin/sh: interpreter %q, %v; the test needs a dynamically linked binary", interp, err)
-	}
-	err = p.Check(ctx, sp)
-	if err == nil || !strings.Contains(err.Error(), "dynamically linked") || !strings.Contains(err.Error(), "make build") {
-		t.Fatalf("Check with a dynamically linked binary: %v; want a refusal naming make build", err)
-	}
-	after, err := control.Calls(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Fatalf("Check called EC2 before refusing: calls %v, then %v", before, after)
-	}
 }
