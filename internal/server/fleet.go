@@ -167,6 +167,18 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 		}
 		s.projects["default"] = p
 	}
+	return s.loadClusters(ctx)
+}
+
+// loadClusters puts the stored clusters in memory, and the built-in one.
+// Their providers' Check is not asked again: it judged each cluster when it
+// was created, and it may need what is down at this moment (slurmctld, the
+// cloud's API, its credentials), which must not cost a cluster whose
+// machines run: dropped, their agents would be refused and the machines
+// left running and billing with nothing to stop them. A cluster that cannot
+// be resolved at all (its type gone from the price file, its provider
+// unknown to this build) is logged and left out.
+func (s *Server) loadClusters(ctx context.Context) error {
 	cs, err := s.st.ListClusters(ctx)
 	if err != nil {
 		return fmt.Errorf("load clusters: %w", err)
@@ -176,9 +188,8 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 			// Stored before elastic Slurm nodes were a provider of their own.
 			def.Provider, def.SlurmNodes = provider.SlurmNodesName, false
 		}
-		c, err := s.resolveCluster(ctx, *def)
+		c, err := s.resolveCluster(ctx, *def, false)
 		if err != nil {
-			// A price file changed under it: keep the cluster, say why.
 			s.log.Error("cluster cannot be used", "cluster", def.Name, "err", err)
 			continue
 		}
@@ -198,8 +209,9 @@ func (s *Server) builtinCluster() *clusterRT {
 }
 
 // resolveCluster checks a definition and resolves its type, schedule and
-// provider. Its errors are for people.
-func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*clusterRT, error) {
+// provider; with check, its provider's Check judges it too (a creation,
+// not a load). Its errors are for people.
+func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster, check bool) (*clusterRT, error) {
 	prov, err := s.providers.Get(def.Provider)
 	if err != nil {
 		return nil, err
@@ -232,6 +244,9 @@ func (s *Server) resolveCluster(ctx context.Context, def burst.Cluster) (*cluste
 	sch, err := scale.ParseSchedule(def.Off, def.On)
 	if err != nil {
 		return nil, err
+	}
+	if !check {
+		return &clusterRT{def: def, typ: typ, sched: sch, prov: prov}, nil
 	}
 	if err := prov.Check(ctx, provider.Spec{Cluster: def.Name, Project: def.Project, Max: def.Max, Type: typ.Name, Res: typ.Resources(),
 		Spot: def.Spot, Partition: def.Partition, TimeLimit: time.Duration(def.TimeLimitS) * time.Second, Options: def.Options}); err != nil {
@@ -305,7 +320,7 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 		Partition: spec.Partition, TimeLimitS: spec.TimeLimitS, MachineCPUs: spec.MachineCPUs,
 		MachineMemBytes: spec.MachineMemBytes, MachineGPUs: spec.MachineGPUs, Options: spec.Options,
 		CreatedAt: time.Now().UTC()}
-	c, err := s.resolveCluster(ctx, def)
+	c, err := s.resolveCluster(ctx, def, true)
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}

@@ -216,3 +216,44 @@ func TestNoProviderCallUnderLock(t *testing.T) {
 		t.Errorf("provider calls made holding the server's lock: %v (all calls: %v)", fake.locked, fake.calls)
 	}
 }
+
+// checkDown is a provider whose Check fails, as the Slurm provider's does
+// while slurmctld is down or a cloud's while its API is unreachable.
+type checkDown struct{ fakeProvider }
+
+func (c *checkDown) Name() string { return "down" }
+func (c *checkDown) Check(ctx context.Context, sp provider.Spec) error {
+	c.note("check")
+	return errors.New("cannot reach the provider")
+}
+
+// A stored cluster survives a server start while its provider's Check
+// fails: it was judged when it was created, and dropping it would leave
+// its machines running with nothing to stop them.
+func TestLoadKeepsClustersWhoseCheckFails(t *testing.T) {
+	s := fleetServer(t)
+	down := &checkDown{fakeProvider{s: s}}
+	s.providers[down.Name()] = down
+	ctx := context.Background()
+	def := &burst.Cluster{Name: "hpc", Provider: down.Name(), Type: "t3.micro", Project: "default", Max: 2, CreatedAt: time.Now().UTC()}
+	if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.SaveCluster(tx, def) }); err != nil {
+		t.Fatal(err)
+	}
+	s.clusters = map[string]*clusterRT{}
+	if err := s.loadClusters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.clusters["hpc"]; c == nil || c.prov != provider.Provider(down) {
+		t.Fatalf("after a load with its provider's Check failing, cluster hpc is %v; want it kept", c)
+	}
+	if s.clusters[localCluster] == nil {
+		t.Fatal("the built-in cluster is missing after the load")
+	}
+	if slices.Contains(down.calls, "check") {
+		t.Fatalf("the load asked Check: %v", down.calls)
+	}
+	// A creation still asks, and is refused.
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "new", Provider: down.Name(), Type: "t3.micro", Max: 1}); err == nil || !strings.Contains(err.Error(), "cannot reach the provider") {
+		t.Fatalf("create with Check failing: %v; want its refusal", err)
+	}
+}
