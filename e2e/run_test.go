@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -355,5 +356,26 @@ func TestConcurrentSubmits(t *testing.T) {
 	}
 	if got := len(h.jobsJSON()); got != n {
 		t.Errorf("%d jobs listed, want %d", got, n)
+	}
+}
+
+// `burst logs` of a stream a task left empty prints nothing on stdout, and
+// on a terminal says so on stderr (silence would read as a failure to
+// fetch); off a terminal it says nothing, for scripts. script(1) gives the
+// command a terminal.
+func TestLogsSaysWhenEmptyOnATerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatal("script(1) (util-linux) is needed to give burst logs a terminal")
+	}
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	if r := h.mustRun("logs", "1", "--stderr"); r.stdout != "" || r.stderr != "" {
+		t.Fatalf("burst logs --stderr off a terminal: %s; want nothing at all", r)
+	}
+	c := exec.Command("script", "-qec", burstBin+" logs 1 --stderr", "/dev/null")
+	c.Env, c.Dir = append([]string(nil), h.env...), h.dir
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "task 0 of job 1 has written nothing to stderr") {
+		t.Fatalf("burst logs --stderr on a terminal: %v\n%q", err, out)
 	}
 }

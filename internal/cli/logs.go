@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -79,7 +82,15 @@ until the task ends.`,
 				return streamLogs(c.Context(), follows(cl), id, task, stream, w)
 			}
 			// Asked again, it goes on from where it was.
-			return cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream}, w)
+			cw := &countWriter{w: w}
+			if err := cl.Logs(c.Context(), id, client.LogsQuery{Task: task, Stream: stream}, cw); err != nil {
+				return err
+			}
+			if f, ok := c.ErrOrStderr().(*os.File); ok && cw.n == 0 && term.IsTerminal(int(f.Fd())) {
+				// Nothing printed and nothing said would look like a failure.
+				fmt.Fprintf(f, "burst: task %d of job %d has written nothing to %s\n", task, id, stream)
+			}
+			return nil
 		},
 	}
 	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")

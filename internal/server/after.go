@@ -44,7 +44,7 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 			st, ok := ended[dep.Job]
 			return st, false, ok && dep.Kind != burst.Singleton
 		}); never != "" {
-			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency (burst resume reruns a job)", never)
+			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency (`burst map --resume JOB` runs the failed tasks of job JOB again)", never)
 		}
 	}
 	return ended, nil
