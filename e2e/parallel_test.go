@@ -123,6 +123,23 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "sh", "-c", `echo "o $1"; echo "e $1" >&2; echo "o2 $1"`, "_", ":::", "a", "b", "c")
 	})
 
+	// A command given as one string is shell text, and parallel quotes each replacement string only
+	// where it needs it (letters, digits and _ . + / - stay as they are): $(({}*2)) computes, a value
+	// with a space or a quote stays one word, a plain one joins the text around it.
+	t.Run("shell_quotes_as_parallel", func(t *testing.T) {
+		env := []string{"SHELL=/bin/sh"}
+		for _, tc := range [][]string{
+			{`echo $(({}*2))`, ":::", "1", "2", "30"},
+			{`printf '[%s]\n' {} x{}y`, ":::", "a b", "it's", "1", "a.b/c", "$HOME", ""},
+		} {
+			p := parallelRun(t, h.dir, env, append([]string{"-k"}, tc...)...)
+			b := h.burstMap(env, []string{"-k", "--shell"}, tc...)
+			if p.code != 0 || b.stdout != p.stdout || b.code != p.code {
+				t.Errorf("%q: parallel printed %q (exit %d), burst map --shell %q (exit %d)", tc, p.stdout, p.code, b.stdout, b.code)
+			}
+		}
+	})
+
 	// man parallel, $PARALLEL_SHELL: the shell that runs the command is, failing the others, "$SHELL. If
 	// undefined use: /bin/sh". (parallel's first choice, the shell that started it, is looked for among
 	// its ancestors: make test starts go test through env, not a shell, so that from CI there is none

@@ -57,7 +57,8 @@ Unlike parallel, an input is one argument, never shell text: burst map -- CMD
 is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
-shell-quoted.
+shell-quoted as parallel quotes it: as it is when made of letters, digits
+and _ . + / - (so 'echo $(({}*2))' computes), in single quotes otherwise.
 
 Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts

@@ -312,7 +312,8 @@ func hasReplacement(template []string) bool {
 // (parallel's default).
 // With shell=true the script is the template arguments joined by single spaces with each replacement string
 // replaced by the shell-quoted value ({} by each input quoted, joined by spaces), and inputs appended
-// shell-quoted when there is no replacement string. The literal text of the template is shell text; both modes
+// shell-quoted when there is no replacement string; quoted as GNU parallel quotes (shellquote.AsParallel: a value
+// of letters, digits and _ . + / - as it is, anything else in single quotes). The literal text of the template is shell text; both modes
 // give the command the same arguments. The script runs in $PARALLEL_SHELL, else $SHELL, as parallel's does
 // (man parallel, $PARALLEL_SHELL; the step "the shell that started parallel" is left out), when that (in the
 // task's environment) names an executable POSIX shell (sh, bash, dash, ksh, mksh, yash or zsh; their quoting is
@@ -324,7 +325,7 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
 	if shell {
-		quote = shellquote.Always // an input may stand next to template text: $X{}, ~{}
+		quote = shellquote.AsParallel // as GNU parallel quotes: `$(({}*2))` computes
 	}
 	words := make([]string, 0, len(template)+len(inputs))
 	var b strings.Builder

@@ -30,6 +30,25 @@ func Always(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
+// AsParallel returns s as GNU parallel writes a replacement string into a
+// command it runs through the shell: as it is when it is made only of
+// ASCII letters, digits and _ . + / - (so that `echo $(({}*2))` computes),
+// in single quotes otherwise (parallel --dryrun 'echo {}' ::: 1 a.b 'a b'
+// prints echo 1, echo a.b, echo 'a b'). Like parallel's, a plain value
+// joins with template text next to it: $X{} over 3 is $X3.
+func AsParallel(s string) string {
+	if s == "" {
+		return "''"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.+/-", c) >= 0) {
+			return Always(s)
+		}
+	}
+	return s
+}
+
 func plain(s string) bool {
 	if s == "" || s[0] == '=' || reserved[s] {
 		return false

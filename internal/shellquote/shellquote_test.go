@@ -201,3 +201,32 @@ func FuzzIsName(f *testing.F) {
 		}
 	})
 }
+
+// AsParallel writes what GNU parallel itself writes: its --dryrun of
+// `echo {}` over each value, compared line by line.
+func TestAsParallelAgainstGNUParallel(t *testing.T) {
+	if _, err := exec.LookPath("parallel"); err != nil {
+		if os.Getenv("BURST_CI") != "" {
+			t.Fatal("GNU parallel is not installed, and BURST_CI asks that this test run (apt-get install parallel)")
+		}
+		t.Skip("SKIPPED, NOT PASSED: GNU parallel is not installed (apt-get install parallel)")
+	}
+	values := []string{"1", "a.b", "a/b", "a-b", "a_b", "a+b", "-x", "if", "a b", "it's", "a@b", "a%b", "a,b", "a:b",
+		"a=b", "A=1", "é", "~x", "a]b", "$HOME", "", "x'y\"z", "*", "a\\b"}
+	args := append([]string{"--dryrun", "-k", "echo {}", ":::"}, values...)
+	cmd := exec.Command("parallel", args...)
+	cmd.Env = append(os.Environ(), "SHELL=/bin/sh", "HOME="+t.TempDir()) // parallel writes ~/.parallel
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("parallel --dryrun: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(values) {
+		t.Fatalf("parallel printed %d lines for %d values:\n%s", len(lines), len(values), out)
+	}
+	for i, v := range values {
+		if got, want := "echo "+AsParallel(v), lines[i]; got != want {
+			t.Errorf("AsParallel(%q): burst writes %q, parallel %q", v, got, want)
+		}
+	}
+}
