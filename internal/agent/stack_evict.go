@@ -182,18 +182,23 @@ func (s *stackTrees) unpack(base, root string, unpack func(dir string) error) er
 // its own, waiting while an evictor holds it (until ctx ends), and marks
 // the tree used.
 func (s *stackTrees) hold(ctx context.Context, hex string) (*os.File, error) {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return nil, errStageLost{err}
-	}
 	path := filepath.Join(s.dir, hex+".lock")
 	f, err := lockFile(ctx, path, unix.LOCK_SH) // an evictor renames the tree away: a moment
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory is made at the first use, not at every task's
+		// (or again, when someone removed it under the agent).
+		if err = os.MkdirAll(s.dir, 0o755); err == nil {
+			f, err = lockFile(ctx, path, unix.LOCK_SH)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
 		}
 		return nil, errStageLost{fmt.Errorf("locking %s: %w", path, err)}
 	}
-	touch(path)
+	// Not touched here: a held tree is never evicted, and release marks
+	// its use when the task ends.
 	return f, nil
 }
 
