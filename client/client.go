@@ -37,7 +37,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,10 +53,8 @@ import (
 // most processes of the burst binary (burst version, help, a task's stack
 // exec) send none.
 var user = sync.OnceValue(func() string {
-	if u, err := sysuser.Current(context.Background()); err == nil {
-		return u.Name
-	}
-	return os.Getenv("USER")
+	u, _ := sysuser.Current(context.Background()) // $USER already its fallback: "" only without one
+	return u.Name
 })
 
 // Client talks to one burst server. It is safe for concurrent use; a copy

@@ -333,28 +333,22 @@ func runSbatch(c *cobra.Command, args []string) error {
 
 // faceJobs turns burst jobs into Slurm's view of them.
 type faceJobs struct {
-	ctx  context.Context // bounds the passwd lookups of job owners' uids
-	uids map[string][2]int
-	me   int
-	now  time.Time // when the jobs were listed: a job deferred past it is pending for its begin time
+	ctx context.Context // bounds the passwd lookups of job owners' uids
+	now time.Time       // when the jobs were listed: a job deferred past it is pending for its begin time
 }
 
 func newFaceJobs(ctx context.Context) *faceJobs {
-	return &faceJobs{ctx: ctx, uids: map[string][2]int{}, me: os.Getuid(), now: time.Now()}
+	return &faceJobs{ctx: ctx, now: time.Now()}
 }
 
 // ids are the uid and gid of a user name on this host (this process's own
-// when it has none here).
+// when it has none here). sysuser keeps what it found, and what it did
+// not, for the life of the process.
 func (f *faceJobs) ids(name string) (int, int) {
-	if v, ok := f.uids[name]; ok {
-		return v[0], v[1]
-	}
-	uid, gid := f.me, os.Getgid()
 	if u, err := sysuser.Lookup(f.ctx, name); err == nil {
-		uid, gid = u.UID, u.GID
+		return u.UID, u.GID
 	}
-	f.uids[name] = [2]int{uid, gid}
-	return uid, gid
+	return os.Getuid(), os.Getgid()
 }
 
 func (f *faceJobs) job(j *burst.Job) slurmface.Job {
@@ -461,7 +455,7 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 }
 
 // withSpec fills what only fj's spec says (its begin time, working
-// directory, cluster) for a job listed without it (ended jobs are listed
+// directory) for a job listed without it (ended jobs are listed
 // without their specs), fetching the job once per sacct run (got).
 func (f *faceJobs) withSpec(ctx context.Context, cl *client.Client, fj *slurmface.Job, got map[int64]*burst.Job) {
 	id := fj.RawID
@@ -478,10 +472,6 @@ func (f *faceJobs) withSpec(ctx context.Context, cl *client.Client, fj *slurmfac
 	}
 	full := f.job(j)
 	fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
-	if fj.Node == fj.Partition {
-		fj.Node = full.Partition
-	}
-	fj.Partition = full.Partition
 }
 
 // listFace lists the jobs Slurm's listing commands may show: every job

@@ -64,10 +64,7 @@ type acctColumn struct {
 // NeedsSpec says whether a column of f shows what only a job's spec holds
 // (its begin time, working directory): a listing of ended jobs carries no
 // spec, so the caller fetches each shown job's. Partition, which the spec
-// holds too, is not counted: it is in sacct's default format, and a
-// request per job listed would make every plain sacct cost as many round
-// trips as it shows jobs (an ended job's Partition is filled when its
-// spec was fetched for another column).
+// holds too, is not counted: every listed job carries its cluster.
 func (f AcctFormat) NeedsSpec() bool {
 	for _, c := range f {
 		switch c.f.name {
