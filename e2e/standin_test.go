@@ -120,11 +120,12 @@ echo started-background
 		t.Errorf("DescribeInstances by tag:burst:server and state: %v %+v", err, f)
 	}
 
-	// The background process lives on after the user-data ended...
-	pids := pidsWithArgs("sleep", marker)
-	if len(pids) != 1 {
-		t.Fatalf("want the user-data's background sleep %s running, found pids %v", marker, pids)
-	}
+	// The background process lives on after the user-data ended (its sh
+	// may not have exec'd sleep yet when the user-data's last line is
+	// written: wait for it)...
+	waitFor(t, "the user-data's background sleep "+marker, 30*time.Second, func() bool {
+		return len(pidsWithArgs("sleep", marker)) == 1
+	})
 	if _, err := c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}

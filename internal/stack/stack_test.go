@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 func writeTree(t *testing.T, dir string, files map[string]string) {
@@ -39,10 +40,16 @@ func TestPackDeterministic(t *testing.T) {
 	writeTree(t, b, files)
 	os.Symlink("tool", filepath.Join(a, "bin", "t2"))
 	os.Symlink("tool", filepath.Join(b, "bin", "t2"))
+	old := []unix.Timespec{unix.NsecToTimespec(1e18), unix.NsecToTimespec(1e18)}
 	for _, d := range []string{a, b} {
 		filepath.Walk(d, func(p string, fi os.FileInfo, _ error) error {
 			if fi.IsDir() {
 				os.Chtimes(p, time.Unix(1e9, 0), time.Unix(1e9, 0))
+			}
+			if fi.Mode()&os.ModeSymlink != 0 { // a link's own time is the tree's too (and Unpack must keep it)
+				if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, old, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return nil
 		})

@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // File is one entry of a stack's manifest: a path inside the root
@@ -76,7 +78,7 @@ func packTree(dir string, w io.Writer, changes bool) (*Packed, error) {
 		}
 		name := filepath.ToSlash(rel)
 		if changes && whiteout(fi) {
-			ents = append(ents, entry{hdr: &tar.Header{Name: name, Typeflag: tar.TypeChar, ModTime: fi.ModTime()}})
+			ents = append(ents, entry{hdr: &tar.Header{Name: name, Typeflag: tar.TypeChar, ModTime: fi.ModTime().Truncate(time.Second)}})
 			return nil
 		}
 		hdr, err := header(name, fi, p)
@@ -272,6 +274,10 @@ func Unpack(r io.Reader, dir string) error {
 			if err := os.Symlink(hdr.Linkname, dst); err != nil {
 				return err
 			}
+			// The link's own time, as packed: without it an unpacked tree
+			// packs to another digest whenever a second has passed.
+			ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
+			unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
 		case tar.TypeLink:
 			target, err := cleanName(hdr.Linkname)
 			if err != nil {
