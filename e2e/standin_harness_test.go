@@ -99,6 +99,13 @@ func startStandin(t *testing.T, hosts bool, args ...string) *standin {
 		}
 		if t.Failed() {
 			t.Logf("--- ec2-standin's output:\n%s", tail(s.output.String(), 4000))
+			// Each instance's log: its user-data's output, then what its
+			// programs logged (the agent's log), written at its shutdown.
+			logs, _ := filepath.Glob(filepath.Join(s.Logs, "*"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("--- instance log %s:\n%s", filepath.Base(l), tail(string(b), 6000))
+			}
 		}
 	})
 	var r struct {

@@ -98,7 +98,38 @@ func Boot(in io.Reader, out io.Writer, imdsAddr string) error {
 	}
 	say("instance %s: shutting down (SIGTERM, then SIGKILL after %s)", b.ID, grace)
 	shutdown(grace)
+	dumpLogs(out, logDir, 16<<10)
 	return nil
+}
+
+// logDir is where an instance's programs log (the stand-in's hosts cover
+// it with an empty tmpfs of their own, gone with the instance).
+const logDir = "/var/log"
+
+// dumpLogs writes the last max bytes of every file in dir to out, so that
+// what the instance's programs logged (a burst agent's
+// /var/log/burst-agent.log) outlives it in the instance's log: the one
+// place a test that failed can show why an instance did what it did.
+func dumpLogs(out io.Writer, dir string, max int64) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		f, err := os.Open(dir + "/" + e.Name())
+		if err != nil {
+			continue
+		}
+		if fi, err := f.Stat(); err == nil && fi.Size() > max {
+			f.Seek(-max, io.SeekEnd)
+		}
+		fmt.Fprintf(out, "ec2-standin (test double): --- %s/%s at shutdown:\n", dir, e.Name())
+		io.Copy(out, f)
+		f.Close()
+	}
 }
 
 // runUserData starts the user-data as a script, as cloud-init runs a
