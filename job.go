@@ -30,7 +30,10 @@ type Job struct {
 	Dependency string `json:"dependency,omitempty"`
 	// Begin is when a job deferred by --begin may start (its spec's
 	// Begin), set on active jobs in listings (as Waiting is).
-	Begin       time.Time  `json:"begin,omitzero"`
+	Begin time.Time `json:"begin,omitzero"`
+	// Deferred says the server holds the job for its Begin now (by the
+	// server's clock, not the reader's): squeue's Reason BeginTime.
+	Deferred    bool       `json:"deferred,omitempty"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

@@ -334,11 +334,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 // faceJobs turns burst jobs into Slurm's view of them.
 type faceJobs struct {
 	ctx context.Context // bounds the passwd lookups of job owners' uids
-	now time.Time       // when the jobs were listed: a job deferred past it is pending for its begin time
 }
 
 func newFaceJobs(ctx context.Context) *faceJobs {
-	return &faceJobs{ctx: ctx, now: time.Now()}
+	return &faceJobs{ctx: ctx}
 }
 
 // ids are the uid and gid of a user name on this host (this process's own
@@ -376,7 +375,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if j.Spec != nil && !j.Spec.Begin.IsZero() {
 		fj.Begin = j.Spec.Begin
 	}
-	fj.Deferred = j.State == burst.Queued && fj.Begin.After(f.now)
+	fj.Deferred = j.State == burst.Queued && j.Deferred // the server's clock says, not this host's
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}

@@ -50,9 +50,15 @@ func TestBeginHeldUntilItsTime(t *testing.T) {
 	_, jobs = h.runOnce("m")
 	wantStarted(t, jobs)
 	h.wantHeld(b, "waiting until")
+	if !h.c.deferred(h.c.jobs[b]) {
+		t.Fatalf("a job held for its begin time is not deferred")
+	}
 	h.tick(time.Second) // Begin
 	refs, jobs := h.runOnce("m")
 	wantStarted(t, jobs, b)
+	if h.c.deferred(h.c.jobs[b]) {
+		t.Fatalf("a job released at its begin time is still deferred")
+	}
 	if !h.hasEvent("job.release", "released: its begin time ("+begin+") came") {
 		t.Fatalf("no job.release event names the begin time: %v", h.events)
 	}

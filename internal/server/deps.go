@@ -328,6 +328,9 @@ func (c *control) singletonFree(j *jobRT) bool {
 	return true
 }
 
+// deferred says j is held for its Begin now (squeue's Reason BeginTime).
+func (c *control) deferred(j *jobRT) bool { return c.deps.timed[j.row.ID] != nil }
+
 // afterWait says why held job j waits ("" if it is not held).
 func (c *control) afterWait(j *jobRT) string {
 	a := j.after
@@ -347,7 +350,7 @@ func (c *control) afterWait(j *jobRT) string {
 		join = " or "
 	}
 	why := "waiting"
-	if c.deps.timed[j.row.ID] != nil {
+	if c.deferred(j) {
 		why += " until " + j.row.Spec.Begin.Format(time.RFC3339) + " (--begin)"
 		if len(wants) > 0 {
 			why += " and"
