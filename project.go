@@ -164,6 +164,9 @@ type Cluster struct {
 	// BelowMin says why fewer machines than Min are live, e.g. "this host
 	// has 0 of its 2 cores free ..."; empty when Min is met.
 	BelowMin string `json:"below_min,omitempty"`
+	// Unusable says why the server starts no machine of it (its type left
+	// the price catalog after it was created); its machines run on.
+	Unusable string `json:"unusable,omitempty"`
 }
 
 // FallbackOnDemand is Cluster.Fallback: a spot machine lost to an

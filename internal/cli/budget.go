@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -229,5 +230,9 @@ func uptime(m burst.Machine) string {
 	if m.StoppedAt != nil && (m.State == burst.MachineStopped || m.State == burst.MachineTerminated || m.State == burst.MachineLost) {
 		end = *m.StoppedAt
 	}
-	return durHuman(end.Sub(*m.StartedAt).Round(time.Second))
+	d := end.Sub(*m.StartedAt).Round(time.Second)
+	if d >= 0 && d < time.Minute {
+		return strconv.Itoa(int(d.Seconds())) + "s" // whole seconds: "0s", not durHuman's "0ms" or "2.0s"
+	}
+	return durHuman(d)
 }

@@ -260,6 +260,9 @@ func clusterTable(w io.Writer, cs []burst.Cluster) error {
 		return err
 	}
 	for _, k := range cs {
+		if k.Unusable != "" {
+			fmt.Fprintf(w, "cluster %s starts no machine: %s\n", k.Name, k.Unusable)
+		}
 		if k.BelowMin != "" {
 			fmt.Fprintf(w, "cluster %s runs %d of its --min %d machines: %s\n", k.Name, k.Live, k.Min, k.BelowMin)
 		}

@@ -8,7 +8,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -203,5 +205,27 @@ func TestStoragePricesWritten(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "ssd   36 B  $0.08  ") {
 		t.Fatalf("storage totals:\n%s\nwant the tier's price written $0.08", b.String())
+	}
+}
+
+// A machine's uptime is whole seconds under a minute ("0s" just started),
+// durHuman's form above; a stopped one's runs to its stop.
+func TestUptime(t *testing.T) {
+	now := time.Now()
+	at := func(d time.Duration) *time.Time { x := now.Add(-d); return &x }
+	stopped := now.Add(-time.Hour)
+	for _, c := range []struct {
+		m    burst.Machine
+		want string
+	}{
+		{burst.Machine{}, "-"},
+		{burst.Machine{State: burst.MachineRunning, StartedAt: at(200 * time.Millisecond)}, "0s"},
+		{burst.Machine{State: burst.MachineRunning, StartedAt: at(2 * time.Second)}, "2s"},
+		{burst.Machine{State: burst.MachineRunning, StartedAt: at(90 * time.Second)}, "1m30s"},
+		{burst.Machine{State: burst.MachineStopped, StartedAt: at(3 * time.Hour), StoppedAt: &stopped}, "2h00m"},
+	} {
+		if got := uptime(c.m); got != c.want {
+			t.Errorf("uptime of %+v: %q, want %q", c.m, got, c.want)
+		}
 	}
 }

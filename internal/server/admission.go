@@ -108,6 +108,13 @@ func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Mac
 	if cl != nil && cl.caps().Joins && !slices.ContainsFunc(views, func(m sched.Machine) bool { return m.Cluster == name && m.Accepting }) {
 		return fmt.Errorf("cluster %s has no machine yet: machines join it themselves (an admin runs `burst join-token create --cluster %s` and the machine runs the line it prints)", name, name)
 	}
+	if cl != nil && cl.unusable != "" {
+		// Only its machines up now can take it: none is started.
+		if err := sched.Feasible(res, name, views); err != nil {
+			return fmt.Errorf("%w; and cluster %s starts no machine: %s", err, name, cl.unusable)
+		}
+		return nil
+	}
 	if cl != nil && !cl.def.BuiltIn && cl.def.Max > 0 {
 		// The cluster can grow: a machine of its type counts, running or not.
 		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})

@@ -39,6 +39,10 @@ type clusterRT struct {
 	// replacing are its interrupted spot machines that the autoscaler's
 	// next starts replace (interrupt.go), oldest first.
 	replacing []string
+	// unusable says why no machine of it can be started (its type left
+	// the price catalog after it was stored): its machines run on, take
+	// work and stop as ever; the autoscaler starts none.
+	unusable string
 }
 
 // lostUnjoined records a machine of c lost before it registered and
@@ -65,6 +69,9 @@ func (s *Server) clusterPrice(c *clusterRT) (float64, string) { return s.cluster
 // clusterPriceAs is clusterPrice for a machine of c on spot or not (an
 // on-demand replacement of an interrupted spot machine).
 func (s *Server) clusterPriceAs(c *clusterRT, spot bool) (float64, string) {
+	if c.unusable != "" {
+		return 0, "type " + c.def.Type + " is not in the price catalog"
+	}
 	if c.def.Type == "" || (c.caps().SharesHost && s.catalog.Local.Configured) {
 		// Machines of no catalog type (Slurm allocations on an on-prem
 		// cluster): the configured local rates, else a shadow price.
@@ -189,14 +196,42 @@ func (s *Server) loadClusters(ctx context.Context) error {
 			def.Provider, def.SlurmNodes = provider.SlurmNodesName, false
 		}
 		c, err := s.resolveCluster(ctx, *def, false)
+		if err != nil && def.Type != "" {
+			if _, terr := s.catalog.Type(def.Type); terr != nil {
+				// Kept: dropping it would orphan its machines (running,
+				// billing, their agents refused). It starts none until
+				// the type is back in the catalog.
+				c, err = s.keepUnpriced(ctx, *def, terr)
+			}
+		}
 		if err != nil {
 			s.log.Error("cluster cannot be used", "cluster", def.Name, "err", err)
 			continue
+		}
+		if c.unusable != "" {
+			s.log.Error("cluster kept, but it starts no machine", "cluster", def.Name, "why", c.unusable)
 		}
 		s.clusters[def.Name] = c
 	}
 	s.clusters[localCluster] = s.builtinCluster()
 	return nil
+}
+
+// keepUnpriced is stored cluster def whose type the price catalog no
+// longer has (terr says so): its resources and price come from no type,
+// and it is marked unusable, so that nothing new is started for it.
+func (s *Server) keepUnpriced(ctx context.Context, def burst.Cluster, terr error) (*clusterRT, error) {
+	typeless := def
+	typeless.Type = ""
+	typeless.MachineCPUs = max(typeless.MachineCPUs, 1)
+	c, err := s.resolveCluster(ctx, typeless, false)
+	if err != nil {
+		return nil, err
+	}
+	c.def = def
+	c.typ = cost.Type{Name: def.Type}
+	c.unusable = fmt.Sprintf("its machine type %s is not in the price catalog any more (%v): put it back in the price file and restart, or `burst cluster rm %s` once its machines are stopped", def.Type, terr, def.Name)
+	return c, nil
 }
 
 // builtinCluster is this host: one machine, always on, priced per use.
@@ -453,6 +488,7 @@ func (s *Server) clusterView(c *clusterRT) burst.Cluster {
 	if !c.def.BuiltIn && !c.caps().ScaledOutside && out.Live < c.def.Min {
 		out.BelowMin = s.belowMin(c)
 	}
+	out.Unusable = c.unusable
 	return out
 }
 
@@ -1072,6 +1108,8 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 			Capacity: c.res(), On: c.sched.On(now), Why: c.sched.Status(now)}
 		if p := s.projects[c.def.Project]; p != nil && p.row.Exhausted {
 			sc.Blocked, sc.StopBlocked = "budget of project "+p.row.Name+" exhausted", true
+		} else if c.unusable != "" {
+			sc.Blocked = c.unusable
 		} else if now.Before(c.backoff.RetryAt) {
 			sc.Blocked = c.backoff.Why()
 		}

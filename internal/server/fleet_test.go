@@ -15,6 +15,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/provider"
+	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -255,5 +256,45 @@ func TestLoadKeepsClustersWhoseCheckFails(t *testing.T) {
 	// A creation still asks, and is refused.
 	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "new", Provider: down.Name(), Type: "t3.micro", Max: 1}); err == nil || !strings.Contains(err.Error(), "cannot reach the provider") {
 		t.Fatalf("create with Check failing: %v; want its refusal", err)
+	}
+}
+
+// A stored cluster whose machine type left the price catalog (a price file
+// edited, a type renamed) is kept at a load, marked unusable: the
+// autoscaler starts none of it, its view and a refused job say why, and
+// its machines stay its own.
+func TestLoadKeepsClusterWhoseTypeLeftTheCatalog(t *testing.T) {
+	s := fleetServer(t)
+	fake := &fakeProvider{s: s}
+	s.providers[fake.Name()] = fake
+	ctx := context.Background()
+	def := &burst.Cluster{Name: "gone", Provider: fake.Name(), Type: "x9.nonexistent", Project: "default", Min: 1, Max: 2, CreatedAt: time.Now().UTC()}
+	if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.SaveCluster(tx, def) }); err != nil {
+		t.Fatal(err)
+	}
+	s.clusters = map[string]*clusterRT{}
+	if err := s.loadClusters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := s.clusters["gone"]
+	if c == nil || !strings.Contains(c.unusable, "x9.nonexistent is not in the price catalog") {
+		t.Fatalf("after a load without its type, cluster gone is %+v; want it kept and unusable", c)
+	}
+	s.mu.Lock()
+	v := s.clusterView(c)
+	cl, _ := s.scaleView(time.Now())
+	err := s.feasibleOn(burst.Resources{CPUs: 1}, "gone", s.admissionViews(time.Now()))
+	s.mu.Unlock()
+	if v.Unusable != c.unusable || v.Type != "x9.nonexistent" || v.PriceUSDPerHour != 0 {
+		t.Errorf("view of the unusable cluster: %+v", v)
+	}
+	if i := slices.IndexFunc(cl, func(sc scale.Cluster) bool { return sc.Name == "gone" }); i < 0 || cl[i].Blocked != c.unusable {
+		t.Errorf("the autoscaler's view of it: %+v; want it blocked for its reason", cl)
+	}
+	if err == nil || !strings.Contains(err.Error(), "starts no machine") {
+		t.Errorf("a job for it, with no machine of it up: %v; want a refusal naming why", err)
+	}
+	if acts := scale.Plan(time.Now(), cl, nil, nil); slices.ContainsFunc(acts, func(a scale.Action) bool { return a.Start }) {
+		t.Errorf("the autoscaler starts machines of it for its --min: %+v", acts)
 	}
 }
