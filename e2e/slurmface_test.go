@@ -459,9 +459,11 @@ func TestSlurmFaceSacctWindow(t *testing.T) {
 	// A job that ended before midnight is not in a listing made after it
 	// (the documented window): a run that straddles midnight is made again,
 	// once, with a job of the new day.
+	var earlier []string
 	for try := 0; ; try++ {
 		day := time.Now().Format(time.DateOnly)
-		errs := sacctWindowChecks(t, h)
+		id, errs := sacctWindowChecks(t, h, earlier)
+		earlier = append(earlier, id)
 		if try == 0 && time.Now().Format(time.DateOnly) != day && len(errs) > 0 {
 			t.Logf("midnight passed during the checks (%d failed): once more", len(errs))
 			continue
@@ -480,8 +482,9 @@ func TestSlurmFaceSacctWindow(t *testing.T) {
 }
 
 // sacctWindowChecks submits a job, waits for it, and lists it with sacct's
-// window options: what differs from Slurm's documented answers.
-func sacctWindowChecks(t *testing.T, h *harness) []string {
+// window options: its id, and what differs from Slurm's documented answers
+// (the lines of the jobs of earlier tries left out).
+func sacctWindowChecks(t *testing.T, h *harness, earlier []string) (string, []string) {
 	r := h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true")
 	id := strings.TrimSpace(r.stdout)
 	h.mustRun("wait", id)
@@ -491,7 +494,13 @@ func sacctWindowChecks(t *testing.T, h *harness) []string {
 		if r.code != 0 {
 			t.Fatalf("sacct %v: %s", args, r)
 		}
-		return r.stdout
+		var out strings.Builder
+		for _, l := range strings.SplitAfter(r.stdout, "\n") {
+			if jid, _, _ := strings.Cut(l, "|"); !slices.Contains(earlier, jid) {
+				out.WriteString(l)
+			}
+		}
+		return out.String()
 	}
 	done := id + "|COMPLETED\n"
 	var errs []string
@@ -516,7 +525,7 @@ func sacctWindowChecks(t *testing.T, h *harness) []string {
 			errs = append(errs, fmt.Sprintf("sacct %v: %q, want %q", tc.args, got, tc.want))
 		}
 	}
-	return errs
+	return id, errs
 }
 
 // TestSlurmFaceScancelEndedVerbose checks burst's scancel alone on a job

@@ -104,7 +104,7 @@ func startStandin(t *testing.T, hosts bool, args ...string) *standin {
 			logs, _ := filepath.Glob(filepath.Join(s.Logs, "*"))
 			for _, l := range logs {
 				b, _ := os.ReadFile(l)
-				t.Logf("--- instance log %s:\n%s", filepath.Base(l), tail(string(b), 6000))
+				t.Logf("--- instance log %s:\n%s", filepath.Base(l), tail(string(b), 12000))
 			}
 		}
 	})

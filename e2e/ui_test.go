@@ -106,9 +106,13 @@ func clickLive(t *testing.T, ctx context.Context, sel, what string) {
 		if err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err == nil {
 			return
 		}
-		if !strings.Contains(err.Error(), "Could not find node") && !strings.Contains(err.Error(), "not attached") {
+		if ctx.Err() != nil {
 			break
 		}
+		// The node gone between two of the click's calls shows as "Could
+		// not find node", "detached", "invalid dimensions" or "Could not
+		// compute" by step: any such error is worth one more click.
+		t.Logf("click %s: %v (once more)", what, err)
 	}
 	t.Fatalf("click %s: %v", what, err)
 }

@@ -109,8 +109,10 @@ func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Mac
 		return fmt.Errorf("cluster %s has no machine yet: machines join it themselves (an admin runs `burst join-token create --cluster %s` and the machine runs the line it prints)", name, name)
 	}
 	if cl != nil && cl.unusable != "" {
-		// Only its machines up now can take it: none is started.
-		if err := sched.Feasible(res, name, views); err != nil {
+		// Only its machines up now can take it: none is started, and a
+		// stopped one is not started again.
+		up := slices.DeleteFunc(slices.Clone(views), func(m sched.Machine) bool { return m.Cluster == name && !m.Accepting })
+		if err := sched.Feasible(res, name, up); err != nil {
 			return fmt.Errorf("%w; and cluster %s starts no machine: %s", err, name, cl.unusable)
 		}
 		return nil

@@ -218,20 +218,31 @@ func (s *Server) loadClusters(ctx context.Context) error {
 }
 
 // keepUnpriced is stored cluster def whose type the price catalog no
-// longer has (terr says so): its resources and price come from no type,
-// and it is marked unusable, so that nothing new is started for it.
+// longer has (terr says so), built without the catalog: marked unusable,
+// so that nothing new is started for it. One machine's size is taken from
+// its machines as stored (the latest), so that what they hold of a shared
+// host is still counted.
 func (s *Server) keepUnpriced(ctx context.Context, def burst.Cluster, terr error) (*clusterRT, error) {
-	typeless := def
-	typeless.Type = ""
-	typeless.MachineCPUs = max(typeless.MachineCPUs, 1)
-	c, err := s.resolveCluster(ctx, typeless, false)
+	prov, err := s.providers.Get(def.Provider)
 	if err != nil {
 		return nil, err
 	}
-	c.def = def
-	c.typ = cost.Type{Name: def.Type}
-	c.unusable = fmt.Sprintf("its machine type %s is not in the price catalog any more (%v): put it back in the price file and restart, or `burst cluster rm %s` once its machines are stopped", def.Type, terr, def.Name)
-	return c, nil
+	sch, err := scale.ParseSchedule(def.Off, def.On)
+	if err != nil {
+		return nil, err
+	}
+	typ := cost.Type{Name: def.Type}
+	ms, err := s.st.ListMachines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.Cluster == def.Name && m.CPUs > 0 {
+			typ.VCPUs, typ.MemBytes, typ.GPUs = m.CPUs, m.MemBytes, len(m.GPUs)
+		}
+	}
+	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov,
+		unusable: fmt.Sprintf("its machine type %s is not in the price catalog any more (%v): put it back in the price file and restart, or `burst cluster rm %s` once its machines are stopped", def.Type, terr, def.Name)}, nil
 }
 
 // builtinCluster is this host: one machine, always on, priced per use.
@@ -651,6 +662,8 @@ func joinedView(m *machineRT, out burst.Machine) burst.Machine {
 // Called with s.mu held.
 func startRefusal(m *machineRT) error {
 	switch {
+	case m.cluster != nil && m.cluster.unusable != "":
+		return badRequest("cluster %s starts no machine: %s", m.row.Cluster, m.cluster.unusable)
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
 	case m.cluster.caps().Joins && m.row.State == burst.MachineTerminated:
@@ -735,6 +748,9 @@ func (s *Server) startMachine(c *clusterRT, id, actor, why string) (*burst.Machi
 // startMachineAs is startMachine on spot or not: an interrupted spot
 // machine's replacement may start on demand (interrupt.go).
 func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) (*burst.Machine, error) {
+	if c.unusable != "" { // set once, at load: read without the lock
+		return nil, badRequest("cluster %s starts no machine: %s", c.def.Name, c.unusable)
+	}
 	s.mu.Lock()
 	p := s.projects[c.def.Project]
 	price, basis := s.clusterPriceAs(c, spot)

@@ -265,11 +265,17 @@ func TestLoadKeepsClustersWhoseCheckFails(t *testing.T) {
 // its machines stay its own.
 func TestLoadKeepsClusterWhoseTypeLeftTheCatalog(t *testing.T) {
 	s := fleetServer(t)
-	fake := &fakeProvider{s: s}
-	s.providers[fake.Name()] = fake
 	ctx := context.Background()
-	def := &burst.Cluster{Name: "gone", Provider: fake.Name(), Type: "x9.nonexistent", Project: "default", Min: 1, Max: 2, CreatedAt: time.Now().UTC()}
-	if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.SaveCluster(tx, def) }); err != nil {
+	// A provider that needs a type (not Sized), with a stopped machine.
+	def := &burst.Cluster{Name: "gone", Provider: provider.LocalName, Type: "x9.nonexistent", Project: "default", Min: 1, Max: 2, CreatedAt: time.Now().UTC()}
+	stopped := &store.MachineRow{Machine: burst.Machine{ID: "gone-1", Cluster: "gone", State: burst.MachineStopped, CPUs: 2, MemBytes: 4 << 30,
+		Provider: provider.LocalName, Type: "x9.nonexistent", Project: "default"}}
+	if err := s.st.Write(ctx, func(tx *store.Tx) error {
+		if err := store.SaveCluster(tx, def); err != nil {
+			return err
+		}
+		return store.SaveMachine(tx, stopped)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	s.clusters = map[string]*clusterRT{}
@@ -285,7 +291,7 @@ func TestLoadKeepsClusterWhoseTypeLeftTheCatalog(t *testing.T) {
 	cl, _ := s.scaleView(time.Now())
 	err := s.feasibleOn(burst.Resources{CPUs: 1}, "gone", s.admissionViews(time.Now()))
 	s.mu.Unlock()
-	if v.Unusable != c.unusable || v.Type != "x9.nonexistent" || v.PriceUSDPerHour != 0 {
+	if v.Unusable != c.unusable || v.Type != "x9.nonexistent" || v.PriceUSDPerHour != 0 || v.CPUs != 2 || v.MemBytes != 4<<30 {
 		t.Errorf("view of the unusable cluster: %+v", v)
 	}
 	if i := slices.IndexFunc(cl, func(sc scale.Cluster) bool { return sc.Name == "gone" }); i < 0 || cl[i].Blocked != c.unusable {
@@ -296,5 +302,8 @@ func TestLoadKeepsClusterWhoseTypeLeftTheCatalog(t *testing.T) {
 	}
 	if acts := scale.Plan(time.Now(), cl, nil, nil); slices.ContainsFunc(acts, func(a scale.Action) bool { return a.Start }) {
 		t.Errorf("the autoscaler starts machines of it for its --min: %+v", acts)
+	}
+	if _, err := s.StartInCluster(ctx, "ann", "gone", ""); err == nil || !strings.Contains(err.Error(), "starts no machine") {
+		t.Errorf("burst machine start --cluster gone: %v; want a refusal naming why", err)
 	}
 }

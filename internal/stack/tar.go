@@ -276,8 +276,9 @@ func Unpack(r io.Reader, dir string) error {
 			}
 			// The link's own time, as packed: without it an unpacked tree
 			// packs to another digest whenever a second has passed.
-			ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
-			unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
+			if ts, err := unix.TimeToTimespec(hdr.ModTime); err == nil { // out of range: left as made
+				unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+			}
 		case tar.TypeLink:
 			target, err := cleanName(hdr.Linkname)
 			if err != nil {
