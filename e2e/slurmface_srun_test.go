@@ -280,3 +280,55 @@ func TestSbatchAccountDirective(t *testing.T) {
 			ids["sbatch"], ids["burst run"], ids["sbatch -A default"], ids["burst run --project default"])
 	}
 }
+
+// TestSbatchScriptFindsSrun: a batch script submitted by a shell whose PATH
+// has no burst links (where the CI machine's real Slurm put its own srun
+// in /usr/bin) still runs burst's srun, as a Slurm job finds Slurm's: the
+// agent puts its links first on the job's PATH.
+func TestSbatchScriptFindsSrun(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	script := `#!/bin/sh
+srun --version
+srun -n 2 -l echo step
+echo "srun is $(command -v srun)"
+echo "child=$(sbatch --parsable --wrap 'echo child')"
+elsewhere=$(mktemp -d)
+BURST_HOME=$elsewhere squeue 2>&1; echo "rc=$?"
+ls -A "$elsewhere" | wc -l
+`
+	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := h.command("slurm", "sbatch", "--parsable", "-n", "2", "-o", "out-%j.txt", "job.sh")
+	c.Dir = dir
+	c.Env = append(c.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	if w := h.run("wait", id); w.code != 0 {
+		t.Errorf("the job failed: %s", w)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(burst)\n", "0: step\n", "1: step\n", "/slurm-bin/srun\n",
+		// A home where no server answers: refused, and no server started there.
+		"a task does not start a server", "rc=2\n0\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the job's output lacks %q:\n%s", want, out)
+		}
+	}
+	// sbatch in the script reached the server that runs the job.
+	_, after, ok := strings.Cut(string(out), "child=")
+	child := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	if !ok || child == "" {
+		t.Fatalf("sbatch in the job printed no job id:\n%s", out)
+	}
+	if w := h.run("wait", child); w.code != 0 {
+		t.Errorf("the job the script submitted (%s): %s", child, w)
+	}
+}

@@ -81,6 +81,9 @@ type Agent struct {
 
 	stacks *stackTrees // unpacked stacks, each made by one task at a time, evicted when unheld (stack_evict.go)
 
+	slurmBinOnce sync.Once // slurmbin.go
+	slurmBinDir  string
+
 	mu      sync.Mutex
 	running map[key]*running
 	queue   []queued // prefetched tasks, started in order as resources free up
@@ -604,8 +607,12 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			argv = writableArgv(o.stackRoot, o.stackState, argv)
 		}
 	}
+	env := mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity()))
+	if script != "" && o.stackRoot == "" {
+		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
+	}
 	t, err := runner.Start(runner.Spec{
-		Argv: argv, Env: mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())), Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		Argv: argv, Env: env, Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private), PackAs: packAs(as, o, a.cfg.Machine),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),

@@ -26,7 +26,7 @@ import (
 
 // SlurmNames are the Slurm commands burst answers to, as `burst slurm NAME`
 // and as argv[0] (a symlink named after one: burst slurm link).
-var SlurmNames = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo", "srun", "sacctmgr"}
+var SlurmNames = slurmface.Commands
 
 // slurmFaceCmds are the Slurm personality's commands. Those that take
 // options read them as Slurm's do (withGetopt); sbatch and srun parse
@@ -1024,21 +1024,8 @@ to burst unchanged:
 				return err
 			}
 			dir := args[0]
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := slurmface.Link(dir, exe); err != nil {
 				return usage("slurm link: %v", err)
-			}
-			for _, n := range SlurmNames {
-				p := dir + "/" + n
-				if t, err := os.Readlink(p); err == nil && t == exe {
-					continue
-				}
-				if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink == 0 {
-					return usage("slurm link: %s exists and is not a symlink: remove it or choose another directory", p)
-				}
-				os.Remove(p) // an older link: replaced
-				if err := os.Symlink(exe, p); err != nil {
-					return usage("slurm link: %v", err)
-				}
 			}
 			fmt.Fprintf(c.OutOrStdout(), "linked %s in %s: export PATH=%s:$PATH\n", strings.Join(SlurmNames, ", "), dir, dir)
 			return nil

@@ -159,6 +159,11 @@ func find(ctx context.Context, serverExe string, stderr io.Writer, st *starts) (
 	if serverExe == "" {
 		return "", "", nil, setup("no burst server answers on %s and there is no `burst` to start one: run `burst server` (or set BURST_SERVER and BURST_TOKEN)", h.Socket())
 	}
+	if job := os.Getenv("BURST_JOB_ID"); job != "" && os.Getenv("BURST_AGENT") != "" {
+		// A task starts no server of its own (a stray one, in a home
+		// nobody looks at, on a machine that may go away).
+		return "", "", nil, setup("no burst server answers on %s, and this is a task of burst job %s: a task does not start a server. On the server's own host its batch jobs find it by themselves; elsewhere set BURST_SERVER and BURST_TOKEN (or `burst login`) for the task", h.Socket(), job)
+	}
 	if st == nil {
 		token, _, _, err = autostart(ctx, h, serverExe, stderr)
 	} else {

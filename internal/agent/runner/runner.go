@@ -75,8 +75,8 @@ type Spec struct {
 // DefaultGrace is the grace period when Spec.Grace is 0.
 const DefaultGrace = 10 * time.Second
 
-// defaultPath is searched when Env has no PATH.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// DefaultPath is searched when Env has no PATH.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Result is how a task ended.
 type Result struct {
@@ -575,7 +575,7 @@ func lookPath(name string, env []string, dir string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil // exec reports what is wrong with it
 	}
-	path, found := defaultPath, false
+	path, found := DefaultPath, false
 	for i := len(env) - 1; i >= 0 && !found; i-- {
 		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
 			path, found = v, true
