@@ -332,3 +332,17 @@ ls -A "$elsewhere" | wc -l
 		t.Errorf("the job the script submitted (%s): %s", child, w)
 	}
 }
+
+// TestSbatchRefusedAsSbatch: a submission the server refuses (no machine
+// could ever run it, no such project) fails as sbatch's does: exit 1 and
+// "sbatch: error: Batch job submission failed: " before burst's reason.
+func TestSbatchRefusedAsSbatch(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("jobs") // the server up first: its start is said on stderr
+	for _, args := range [][]string{{"--gres=gpu:1", "--wrap", "true"}, {"-A", "nosuch", "--wrap", "true"}, {"-c", "4096", "--wrap", "true"}} {
+		r := h.run(append([]string{"slurm", "sbatch"}, args...)...)
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "sbatch: error: Batch job submission failed: ") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("sbatch %v: want exit 1 and sbatch's one error line: %s", args, r)
+		}
+	}
+}

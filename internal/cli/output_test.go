@@ -229,3 +229,18 @@ func TestUptime(t *testing.T) {
 		}
 	}
 }
+
+// An error already in a Slurm command's words is printed as that command
+// prints it; burst's own get "burst: ".
+func TestPrefixed(t *testing.T) {
+	for msg, want := range map[string]string{
+		"sbatch: error: Batch job submission failed: x": "sbatch: error: Batch job submission failed: x",
+		"srun: error: Unable to create step":            "srun: error: Unable to create step",
+		"no project x: create one":                      "burst: no project x: create one",
+		"sbatchx: y":                                    "burst: sbatchx: y",
+	} {
+		if got := prefixed(msg); got != want {
+			t.Errorf("prefixed(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Msg != "" {
-			fmt.Fprintln(stderr, "burst: "+ee.Msg)
+			fmt.Fprintln(stderr, prefixed(ee.Msg))
 		}
 		return ee.Code
 	}
@@ -230,4 +231,14 @@ func parentRun(c *cobra.Command, args []string) error {
 		}
 	}
 	return usage("%s: unknown command %q: use %s (see `%s --help`)", c.CommandPath(), args[0], strings.Join(names, ", "), c.CommandPath())
+}
+
+// prefixed is msg as burst prints an error: after "burst: ", unless it is
+// already in the words of one of Slurm's commands ("sbatch: error: ..."),
+// which scripts and engines read as that command prints it.
+func prefixed(msg string) string {
+	if name, _, ok := strings.Cut(msg, ": "); ok && slices.Contains(SlurmNames, name) {
+		return msg
+	}
+	return "burst: " + msg
 }

@@ -308,7 +308,13 @@ func runSbatch(c *cobra.Command, args []string) error {
 			strings.TrimPrefix(ae.Message, "job dependency problem: ") + ")"}
 	}
 	if err != nil {
-		return projectHint(c, cl, spec, err)
+		err = projectHint(c, cl, spec, err)
+		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+			// Refused (no machine could run it, no such project or
+			// cluster, ...): sbatch's words and status, burst's reason.
+			return &ExitError{Code: 1, Msg: "sbatch: error: Batch job submission failed: " + ae.Message}
+		}
+		return err
 	}
 	if a.parsable {
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
