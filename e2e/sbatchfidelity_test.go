@@ -151,7 +151,7 @@ func TestBatchStepEnvironment(t *testing.T) {
 	vars := []string{"SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP",
 		"SLURM_MEM_PER_CPU", "SLURM_MEM_PER_NODE", "SLURM_JOB_CPUS_PER_NODE", "SLURM_TASKS_PER_NODE", "SLURM_NPROCS",
 		"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NNODES", "SLURM_NODELIST", "SLURM_CLUSTER_NAME",
-		"SLURM_JOB_PARTITION", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS"}
+		"SLURM_JOB_PARTITION", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS", "SLURM_JOB_ACCOUNT"}
 	var body strings.Builder
 	body.WriteString("#!/bin/sh\n#SBATCH --array=0-9:3\n#SBATCH -n 2 -c 1 --mem-per-cpu=100M\n#SBATCH -o env-%a.txt\n")
 	for _, v := range vars {
@@ -179,6 +179,7 @@ func TestBatchStepEnvironment(t *testing.T) {
 		"SLURM_JOB_CPUS_PER_NODE": "2", "SLURM_TASKS_PER_NODE": "2", "SLURM_NPROCS": "2", "SLURM_NTASKS": "2",
 		"SLURM_CPUS_PER_TASK": "1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NNODES": "1",
 		"SLURM_NODELIST": host, "SLURM_CLUSTER_NAME": "local", "SLURM_JOB_PARTITION": "local",
+		"SLURM_JOB_ACCOUNT": "default", // the project that pays, as -A names it
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -26,6 +26,7 @@ type TaskInfo struct {
 	SubmitDir                     string
 	SubmitHost                    string
 	User                          string
+	Account                       string // SLURM_JOB_ACCOUNT: the project that pays
 	NodeName                      string
 	GPUIDs                        []int
 }
@@ -58,6 +59,7 @@ func Env(t TaskInfo) []string {
 		"SLURM_SUBMIT_HOST":       t.SubmitHost,
 		"SLURM_JOB_PARTITION":     t.Partition,
 		"SLURM_JOB_USER":          t.User,
+		"SLURM_JOB_ACCOUNT":       t.Account,
 		"SLURM_CPUS_ON_NODE":      cpus,
 		"SLURM_JOB_CPUS_PER_NODE": cpus,
 		"SLURM_TASKS_PER_NODE":    strconv.Itoa(ntasks),

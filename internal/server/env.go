@@ -120,7 +120,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
-		Cluster: clusterName(spec.Cluster), Partition: clusterName(spec.Cluster),
+		Cluster: clusterName(spec.Cluster), Partition: clusterName(spec.Cluster), Account: spec.Project,
 	}
 	if idx := j.arrayIndices(); idx != nil {
 		info.Array = idx
