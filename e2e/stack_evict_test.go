@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +20,17 @@ func TestStackEvictedOnAHandStartedAgent(t *testing.T) {
 	bb := needStackTools(t)
 	h := newHarness(t)
 	digests := map[string]string{}
+	var most int64 // the largest of the three trees: the cache gets room for two and a half
 	for _, n := range []string{"s1", "s2", "s3"} {
 		r := h.mustRun("stack", "create", n, "--from-dir", testRootfs(t, bb, n+"-mark"), "-o", "json")
 		digests[n] = strings.TrimPrefix(between(r.stdout, `"digest": "`, `"`), "sha256:")
+		size, err := strconv.ParseInt(strings.TrimSpace(between(r.stdout, `"size": `, ",")), 10, 64)
+		if err != nil || size <= 0 {
+			t.Fatalf("stack create -o json: no size (%v):\n%s", err, r.stdout)
+		}
+		most = max(most, size)
 	}
+	cacheSize := strconv.FormatInt((most*5/2+1023)>>10, 10) + "K"
 	logPath := filepath.Join(h.root, "ev-1.log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -30,7 +38,7 @@ func TestStackEvictedOnAHandStartedAgent(t *testing.T) {
 	}
 	defer f.Close()
 	c := h.command("agent", "--server", "unix://"+filepath.Join(h.home, "burst.sock"), "--token-file", filepath.Join(h.home, "token"),
-		"--machine", "ev-1", "--cluster", "ev", "--cpus", "1", "--cache-size", "5M")
+		"--machine", "ev-1", "--cluster", "ev", "--cpus", "1", "--cache-size", cacheSize)
 	c.Stdout, c.Stderr = f, f
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
