@@ -265,7 +265,7 @@ func lockFile(ctx context.Context, path string, how int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for waited := false; ; waited = true {
 		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
 			return f, nil
@@ -273,6 +273,9 @@ func lockFile(ctx context.Context, path string, how int) (*os.File, error) {
 		if !errors.Is(err, unix.EWOULDBLOCK) {
 			f.Close()
 			return nil, err
+		}
+		if h := lockWaitHook; h != nil && !waited {
+			h(path)
 		}
 		select {
 		case <-ctx.Done():
@@ -282,6 +285,10 @@ func lockFile(ctx context.Context, path string, how int) (*os.File, error) {
 		}
 	}
 }
+
+// lockWaitHook, when set (tests only), is called once per lockFile that
+// finds its lock held by another and starts to wait for it.
+var lockWaitHook func(path string)
 
 // DefaultCacheSize is the blob cache's size when none is given: half the
 // space free where it lies, within 1 GiB to 50 GiB.

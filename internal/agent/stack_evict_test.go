@@ -212,6 +212,16 @@ func TestStackEvictWhileWaiting(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "aa"), trash); err != nil {
 		t.Fatal(err)
 	}
+	waiting := make(chan struct{}, 1)
+	lockWaitHook = func(path string) {
+		if filepath.Base(path) == "aa.lock" {
+			select {
+			case waiting <- struct{}{}:
+			default:
+			}
+		}
+	}
+	t.Cleanup(func() { lockWaitHook = nil })
 	got := make(chan error, 1)
 	go func() {
 		_, release, err := b.s.use(context.Background(), "aa", treeBytes, func(dir string) error {
@@ -225,6 +235,11 @@ func TestStackEvictWhileWaiting(t *testing.T) {
 		}
 		got <- err
 	}()
+	select { // the task waits for the evictor's lock before it lets go
+	case <-waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task never waited for the lock the evictor holds")
+	}
 	os.RemoveAll(trash)
 	f.Close() // the evictor lets go
 	select {
