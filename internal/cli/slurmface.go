@@ -459,24 +459,50 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 	}
 }
 
-// withSpec fills what only fj's spec says (its begin time, working
-// directory) for a job listed without it (ended jobs are listed
-// without their specs), fetching the job once per sacct run (got).
-func (f *faceJobs) withSpec(ctx context.Context, cl *client.Client, fj *slurmface.Job, got map[int64]*burst.Job) {
-	id := fj.RawID
-	if fj.ArrayJobID != 0 {
-		id = fj.ArrayJobID
+// specFetchers is how many job specs withSpecs fetches at once.
+const specFetchers = 8
+
+// withSpecs fills what only a job's spec says (its begin time, working
+// directory, command) for the jobs of js at idx, listed without it (ended
+// jobs are listed without their specs): each job fetched once (an
+// array's tasks share their array's), several at a time.
+func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmface.Job, idx []int) {
+	specOf := func(fj *slurmface.Job) int64 {
+		if fj.ArrayJobID != 0 {
+			return fj.ArrayJobID
+		}
+		return fj.RawID
 	}
-	j, ok := got[id]
-	if !ok {
-		j, _ = cl.Job(ctx, id)
-		got[id] = j
+	got := map[int64]*burst.Job{}
+	for _, i := range idx {
+		got[specOf(&js[i])] = nil
 	}
-	if j == nil || j.Spec == nil {
-		return
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sema = make(chan struct{}, specFetchers)
+	)
+	for id := range got {
+		wg.Add(1)
+		sema <- struct{}{}
+		go func() {
+			defer func() { <-sema; wg.Done() }()
+			j, _ := cl.Job(ctx, id) // a job gone meanwhile keeps what the listing said
+			mu.Lock()
+			got[id] = j
+			mu.Unlock()
+		}()
 	}
-	full := f.job(j)
-	fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
+	wg.Wait()
+	for _, i := range idx {
+		fj := &js[i]
+		j := got[specOf(fj)]
+		if j == nil || j.Spec == nil {
+			continue
+		}
+		full := f.job(j)
+		fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
+	}
 }
 
 // listFace lists the jobs Slurm's listing commands may show: every job
@@ -819,8 +845,8 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			fj := newFaceJobs(c.Context())
 			all := fj.expand(ctx, cl, list)
 			us, ns := splitList(users), splitList(names)
-			specs := map[int64]*burst.Job{} // fetched by withSpec, one per job (an array's tasks share it)
 			var out []slurmface.Job
+			var needSpec []int // of out: listed without the spec the format needs
 			for _, j := range all {
 				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
 					ns != nil && !ns[j.Name] || !win.Holds(j) {
@@ -830,10 +856,11 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 					fj.withTask(ctx, cl, &j)
 				}
 				if f.NeedsSpec() && !j.HasSpec {
-					fj.withSpec(ctx, cl, &j, specs)
+					needSpec = append(needSpec, len(out))
 				}
 				out = append(out, j)
 			}
+			fj.withSpecs(ctx, cl, out, needSpec)
 			out = slurmface.CollapsePending(out)
 			slices.SortStableFunc(out, acctOrder)
 			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
