@@ -120,6 +120,11 @@ type MapSpec struct {
 	// Array marks a Slurm job array: the single source holds the array
 	// indices, given to each task as SLURM_ARRAY_TASK_ID, not as arguments.
 	Array bool `json:"array,omitempty"`
+	// Columns says an input may hold several columns joined by a NUL
+	// (GNU parallel's linked groups, :::+ and --link, and --colsep, as the
+	// CLI combines them): each column is an input of its own to the
+	// command, and {n} beyond an input's columns is empty.
+	Columns bool `json:"columns,omitempty"`
 	// MaxFailures stops the map once more tasks than this failed:
 	// MaxFailures if > 0, else MaxFailuresPct percent of the tasks if > 0.
 	MaxFailures    int     `json:"max_failures,omitempty"`
@@ -451,7 +456,7 @@ func (m *MapSpec) validate(command bool) error {
 			if len(v) > MaxArgBytes {
 				return fmt.Errorf("input %d of group %d is %d bytes; the limit is %d (exec refuses longer arguments): pass a file name instead", i+1, g+1, len(v), MaxArgBytes)
 			}
-			if strings.IndexByte(v, 0) >= 0 {
+			if strings.IndexByte(v, 0) >= 0 && !m.Columns {
 				return fmt.Errorf("input %d of group %d holds a NUL byte, which no program can receive: remove it from the inputs", i+1, g+1)
 			}
 		}

@@ -97,6 +97,22 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "printf", `[%s]\n`, "x{}y", ":::", "a", ":::", "1")
 	})
 
+	// man parallel, :::+ and ::::+: "Like ::: but linked like --link to the previous input source"
+	// (as far as the shorter goes, in parallel 20221122); --link: "Link input sources ... If one of the
+	// input sources is too short, its values will wrap"; --colsep: "The input will be treated as a
+	// table with regexp separating the columns ... the columns from each input source will be linear".
+	t.Run("linked_groups_and_columns", func(t *testing.T) {
+		csv := filepath.Join(h.dir, "t.csv")
+		writeFile(t, csv, "a,b\nc,d,e\nf\n", 0o644)
+		same(t, []string{"-k"}, "echo", ":::", "a", "b", "c", ":::+", "1", "2")
+		same(t, []string{"-k"}, "echo", ":::", "a", "b", ":::", "x", "y", ":::+", "1", "2")
+		same(t, []string{"-k"}, "echo", "{2}", ":::", "a", "b", "c", "::::+", f2)
+		same(t, []string{"-k", "--link"}, "echo", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x")
+		same(t, []string{"-k", "--colsep", ","}, "echo", "{1}-{2}-{3}", "::::", csv)
+		same(t, []string{"-k", "--colsep", ","}, "echo", "::::", csv, ":::", "p,q")
+		same(t, []string{"-k", "-C", " +"}, "printf", `[%s]\n`, "{2}", "{1}", ":::", "x  y", "z w")
+	})
+
 	// No input runs nothing, and parallel exits 0; an empty source beside others that are not gives
 	// one empty value (as parallel 20221122 does).
 	t.Run("empty_input", func(t *testing.T) {

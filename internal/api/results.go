@@ -79,6 +79,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 	for i, src := range sources {
 		srcs[i] = src
 	}
+	columns := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Columns // linked groups, --colsep
 	p := &taskPage{b: h.b, job: j}
 	defer p.files.Close()
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
@@ -90,7 +91,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		}
 		res := client.Result{Index: idx, State: burst.Queued}
 		if len(srcs) > 0 {
-			res.Input = mapspec.Tuple(srcs, int64(idx))
+			res.Input = mapspec.Inputs(srcs, int64(idx), columns)
 		}
 		switch {
 		case row != nil:

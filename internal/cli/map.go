@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -35,6 +37,8 @@ func newMapCmd() *cobra.Command {
 		quiet       bool
 		detach      bool
 		jobs        int
+		link        bool
+		colsep      string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -45,6 +49,11 @@ follow ::: (as arguments) or :::: (one per line of each file, - for standard
 input), or come from --over GLOB; with none of these, lines of standard input
 are the inputs. Several ::: groups, and each file after ::::, make every
 combination (the last varies fastest). No input runs nothing and exits 0.
+A group after :::+ (or a file after ::::+) is paired with the one before it,
+input by input, as far as the shorter goes; --link pairs every group, as far
+as the longest goes, the shorter ones starting over. --colsep REGEXP splits
+each input into columns, {1} {2} ... numbering the columns of all groups in
+turn (a column an input lacks is empty).
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -91,6 +100,8 @@ and flags that would change its tasks are refused.`,
   burst map --retries 2 --max-failures 5% -- ./flaky {} ::: $(seq 100)
   burst map -k -- sh -c 'echo $1 | md5sum' _ {} ::: a b c   # outputs in input order
   burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
+  burst map -- ./fit {1} {2} ::: a b c :::+ 1 2 3           # paired: a 1, b 2, c 3
+  burst map --colsep , -- ./fit {2} {1} :::: table.csv      # the columns of each line
   burst map --resume 12                                     # rerun what failed or never ran
   burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it
   burst map --in refs/ --out '*.out' -- ./fit {} ::: data/*.csv   # each task gets its own csv, and refs/
@@ -137,9 +148,18 @@ and flags that would change its tasks are refused.`,
 				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
 			}
-			tmpl, sources, err := mapspec.Parse(args, readInputFile(c.InOrStdin()))
+			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()))
 			if err != nil {
 				return usage("%v", err)
+			}
+			var sep *regexp.Regexp
+			if c.Flags().Changed("colsep") {
+				if colsep == "" {
+					return usage("--colsep: give the column separator, a regular expression such as , or '\\t' or ' +'")
+				}
+				if sep, err = regexp.Compile(colsep); err != nil {
+					return usage("--colsep %q: %v", colsep, err)
+				}
 			}
 			for _, pat := range over {
 				files, err := filepath.Glob(pat)
@@ -163,7 +183,15 @@ and flags that would change its tasks are refused.`,
 				sources = src
 			}
 			sources = mapspec.FillEmpty(sources)
-			m := &burst.MapSpec{Template: tmpl, Shell: shell}
+			positions := len(sources) // {1} ... {n}: one a group, linked or not
+			if sep != nil {
+				positions = math.MaxInt32 // one a column, as many as an input has
+			}
+			if err := mapspec.Validate(tmpl, positions); err != nil {
+				return usage("%v", err)
+			}
+			sources, columns := mapspec.Combine(sources, linked, link, sep)
+			m := &burst.MapSpec{Template: tmpl, Shell: shell, Columns: columns}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
 			}
@@ -180,9 +208,6 @@ and flags that would change its tasks are refused.`,
 			}
 			spec.Defaults()
 			if err := spec.Validate(); err != nil {
-				return usage("%v", err)
-			}
-			if err := mapspec.Validate(tmpl, len(sources)); err != nil {
 				return usage("%v", err)
 			}
 			n, err := mapspec.Count(sources, 10_000_000)
@@ -203,7 +228,7 @@ and flags that would change its tasks are refused.`,
 				if st, err = sf.plan(spec.Workdir, spec); err != nil {
 					return err
 				}
-				if err := st.addMapInputs(spec.Workdir, sources, n); err != nil {
+				if err := st.addMapInputs(spec.Workdir, sources, n, columns); err != nil {
 					return err
 				}
 			}
@@ -245,6 +270,9 @@ and flags that would change its tasks are refused.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
+	f.BoolVar(&link, "link", false, "pair the input groups input by input (the longest sets the count, the others start over) instead of making every combination")
+	f.BoolVar(&link, "xapply", false, "--link, by its older name")
+	f.StringVarP(&colsep, "colsep", "C", "", "split each input into columns where `REGEXP` matches: {1} {2} ... are the columns")
 	return c
 }
 

@@ -164,10 +164,10 @@ func (st *staging) addLocal(wd, p string, task *int, flag string) error {
 // files here (relative to wd) or s3:// objects: each task gets only its
 // own. An object lies at BUCKET/KEY in the task's directory, and {} reads
 // as that path: sources (the spec's) are rewritten so.
-func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64) error {
+func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64, columns bool) error {
 	staged := map[string]burst.Input{} // URL as given → the input
 	for _, src := range sources {
-		for _, v := range src {
+		for _, v := range mapspec.Columns(src) { // each column of each input (--colsep, linked groups)
 			if strings.HasPrefix(v, "s3://") {
 				in, err := s3Input(v)
 				if err != nil {
@@ -179,7 +179,7 @@ func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64) er
 		}
 	}
 	for i := int64(0); i < n; i++ {
-		for _, v := range mapspec.Tuple(sources, i) {
+		for _, v := range mapspec.Inputs(sources, i, columns) {
 			if in, ok := staged[v]; ok {
 				in.Task = new(int)
 				*in.Task = int(i)

@@ -40,7 +40,7 @@ func TestS3Input(t *testing.T) {
 func TestAddMapInputsS3(t *testing.T) {
 	sources := []mapspec.Source{{"s3://lab/d/a.csv", "s3://lab/d/b.csv#" + pin, "plain"}}
 	st := &staging{}
-	if err := st.addMapInputs(t.TempDir(), sources, 3); err != nil {
+	if err := st.addMapInputs(t.TempDir(), sources, 3, false); err != nil {
 		t.Fatal(err)
 	}
 	want := []burst.Input{

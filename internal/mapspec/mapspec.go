@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,17 +39,31 @@ func isSep(a string) bool {
 // Lines split as bufio.ScanLines does, so a "\r" ending a last line that has no "\n" is dropped too. No
 // arguments at all is an error (no command). A :::: group whose files are all empty gives an empty Source
 // (and so Count 0), as in parallel.
-// Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values.
+// Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values: ParseLinked
+// takes them.
 func Parse(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, err error) {
+	template, sources, linked, err := ParseLinked(args, readFile)
+	if err == nil {
+		if i := slices.Index(linked, true); i >= 0 {
+			return nil, nil, fmt.Errorf("input group %d is linked to the one before it (:::+ or ::::+), which is not taken here: use ::: for the cartesian product", i+1)
+		}
+	}
+	return template, sources, err
+}
+
+// ParseLinked is Parse that takes GNU parallel's linked groups too: linked[i] says source i came after :::+
+// or ::::+ (each file after a ::::+ is linked to the group before it), and is paired with the group before
+// it rather than combined with it (Combine).
+func ParseLinked(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, linked []bool, err error) {
 	first := slices.IndexFunc(args, isSep)
 	if first < 0 {
 		first = len(args)
 	}
 	if first == 0 {
 		if len(args) == 0 {
-			return nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
+			return nil, nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 		}
-		return nil, nil, fmt.Errorf("no command before the first %s: put the command first, e.g. `burst map -- ./simulate {} ::: 1 2 3`", args[0])
+		return nil, nil, nil, fmt.Errorf("no command before the first %s: put the command first, e.g. `burst map -- ./simulate {} ::: 1 2 3`", args[0])
 	}
 	template = slices.Clone(args[:first])
 	for i := first; i < len(args); {
@@ -58,16 +73,21 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 			j++
 		}
 		vals := args[i+1 : j]
+		link := sep == sepArgsLink || sep == sepFilesLink
+		if link && len(sources) == 0 {
+			return nil, nil, nil, fmt.Errorf("%s links its inputs to the group before it, and there is none: start with ::: or ::::", sep)
+		}
 		switch sep {
-		case sepArgs:
+		case sepArgs, sepArgsLink:
 			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			sources = append(sources, Source(slices.Clone(vals)))
-		case sepFiles:
+			linked = append(linked, link)
+		default: // :::: and ::::+
 			if len(vals) == 0 {
-				return nil, nil, errors.New(":::: needs at least one file after it: write `:::: inputs.txt` (one input per line), or `:::: -` for standard input")
+				return nil, nil, nil, fmt.Errorf("%s needs at least one file after it: write `%s inputs.txt` (one input per line), or `%s -` for standard input", sep, sep, sep)
 			}
 			if readFile == nil {
-				return nil, nil, errors.New(":::: input files cannot be read here: pass the inputs with ::: instead")
+				return nil, nil, nil, fmt.Errorf("%s input files cannot be read here: pass the inputs with ::: instead", sep)
 			}
 			for _, p := range vals {
 				data, err := readFile(p)
@@ -76,16 +96,15 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 					if p == "-" {
 						name = "standard input (-)"
 					}
-					return nil, nil, fmt.Errorf(":::: cannot read inputs from %s: %s; check the path or give the inputs with :::", name, oneLine(err))
+					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, name, oneLine(err))
 				}
 				sources = append(sources, appendLines(Source{}, data))
+				linked = append(linked, link)
 			}
-		default: // :::+ and ::::+
-			return nil, nil, fmt.Errorf("%s (linking inputs pairwise) is not supported: use %s for the cartesian product, or put each combination on one line of a :::: file", sep, strings.TrimSuffix(sep, "+"))
 		}
 		i = j
 	}
-	return template, sources, nil
+	return template, sources, linked, nil
 }
 
 // oneLine renders err on a single line so the caller's message stays one line.
@@ -104,6 +123,82 @@ func appendLines(src Source, data []byte) Source {
 		s = rest
 	}
 	return src
+}
+
+// ColumnSep joins the columns of one input in a source that Combine made: NUL, which no argument can hold,
+// so that no input's own text is ever taken for a separator.
+const ColumnSep = "\x00"
+
+// Combine applies GNU parallel's linking and --colsep to sources, as parsed (linked as ParseLinked gives
+// it; nil: none linked): with colsep set, each input is split where colsep matches, each part a column
+// (an input of its own to the command: {1}, {2}, ... number the columns of all groups in turn); a group
+// linked to the one before it is paired with it, input by input, as many as the shorter has (:::+); with
+// linkAll every group is paired (--link), as many as the longest has, the shorter ones starting over. A
+// source of several columns holds them joined by ColumnSep; columns says whether any does (then the
+// tasks' inputs are Columns of Tuple's).
+func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regexp) (out []Source, columns bool) {
+	if colsep != nil {
+		split := make([]Source, len(sources))
+		for i, src := range sources {
+			split[i] = make(Source, len(src))
+			for j, v := range src {
+				split[i][j] = strings.Join(colsep.Split(v, -1), ColumnSep)
+			}
+		}
+		sources, columns = split, true
+	}
+	for i := 0; i < len(sources); {
+		j := i + 1
+		for j < len(sources) && (linkAll || j < len(linked) && linked[j]) {
+			j++
+		}
+		block := sources[i:j]
+		i = j
+		if len(block) == 1 {
+			out = append(out, block[0])
+			continue
+		}
+		columns = true
+		n := len(block[0])
+		for _, src := range block[1:] {
+			if linkAll {
+				n = max(n, len(src))
+			} else {
+				n = min(n, len(src))
+			}
+		}
+		if slices.ContainsFunc(block, func(s Source) bool { return len(s) == 0 }) {
+			n = 0 // an empty group pairs with nothing
+		}
+		paired := make(Source, n)
+		parts := make([]string, len(block))
+		for r := range n {
+			for k, src := range block {
+				parts[k] = src[r%len(src)]
+			}
+			paired[r] = strings.Join(parts, ColumnSep)
+		}
+		out = append(out, paired)
+	}
+	return out, columns
+}
+
+// Inputs is task i's inputs: Tuple's, each one's columns (Combine) inputs of their own when columns.
+func Inputs(sources []Source, i int64, columns bool) []string {
+	t := Tuple(sources, i)
+	if columns {
+		return Columns(t)
+	}
+	return t
+}
+
+// Columns is a task's inputs (Tuple's) with each one's columns (Combine) made inputs of their own.
+func Columns(inputs []string) []string {
+	var out []string
+	for _, in := range inputs {
+		out = append(out, strings.Split(in, ColumnSep)...)
+	}
+	return out
 }
 
 // FillEmpty gives each empty source one empty value when some source is not empty, as GNU parallel does
@@ -320,7 +415,8 @@ func hasReplacement(template []string) bool {
 // the one shellquote.Always writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER
 // choosing.
 //
-// Strings Validate rejects ({%}, {0}, {n} beyond the inputs) are left in the result as written.
+// Strings Validate rejects ({%}, {0}) are left in the result as written; {n} beyond the inputs (a column an
+// input of a --colsep map does not have; Validate rejects them elsewhere) is empty, as in parallel.
 func Expand(template []string, inputs []string, seq int64, shell bool) []string {
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
@@ -383,9 +479,12 @@ func value(t token, inputs []string, seq int64) (string, bool) {
 		}
 		return modify(inputs[0], t.mod), true
 	}
+	if t.pos == 0 {
+		return "", false
+	}
 	idx, ok := resolve(t.pos, len(inputs))
 	if !ok {
-		return "", false
+		return "", true // a column an input does not have (--colsep): empty, as in parallel
 	}
 	return modify(inputs[idx], t.mod), true
 }

@@ -91,8 +91,8 @@ func TestParse(t *testing.T) {
 		{"no command files", []string{"::::", "in.txt"}, nil, nil, "no command before the first ::::"},
 		{"empty file group", []string{"cmd", "::::", ":::", "a"}, nil, nil, ":::: needs at least one file after it"},
 		{"missing file", []string{"cmd", "::::", "in.txt", "nope.txt"}, nil, nil, `:::: cannot read inputs from "nope.txt": open nope.txt: no such file or directory`},
-		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, ":::+ (linking inputs pairwise) is not supported"},
-		{"linked files", []string{"cmd", "::::+", "in.txt"}, nil, nil, "::::+ (linking inputs pairwise) is not supported"},
+		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, "input group 2 is linked to the one before it"},
+		{"linked files first", []string{"cmd", "::::+", "in.txt"}, nil, nil, "::::+ links its inputs to the group before it, and there is none"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,7 +360,9 @@ func TestExpand(t *testing.T) {
 		{"empty input", []string{"echo", "[{}]"}, []string{""}, 1, []string{"echo", "[]"}},
 		{"only {#} counts as a placeholder", []string{"echo", "{#}"}, []string{"a"}, 3, []string{"echo", "3"}},
 		{"input is not re-expanded", []string{"echo", "{}"}, []string{"{#} {1} {}"}, 3, []string{"echo", "{#} {1} {}"}},
-		{"unsupported left as written", []string{"echo", "{%}", "{0}", "{3}", "{-3}"}, []string{"a", "b"}, 1, []string{"echo", "{%}", "{0}", "{3}", "{-3}"}},
+		{"unsupported left as written", []string{"echo", "{%}", "{0}"}, []string{"a", "b"}, 1, []string{"echo", "{%}", "{0}"}},
+		// Only a --colsep map reaches them (Validate refuses them elsewhere): a column the input lacks.
+		{"columns beyond the inputs empty", []string{"echo", "{3}-{-3}"}, []string{"a", "b"}, 1, []string{"echo", "-"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -868,5 +870,54 @@ func TestFillEmpty(t *testing.T) {
 		if got := FillEmpty(in); !slices.EqualFunc(got, tc.want, func(a, b Source) bool { return slices.Equal(a, b) }) {
 			t.Errorf("FillEmpty(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Combine against GNU parallel's own output (parallel 20221122, run here):
+// each case's want is what `parallel -k echo ARGS` printed, a line a task.
+func TestCombineAsParallel(t *testing.T) {
+	comma, tab := regexp.MustCompile(`,`), regexp.MustCompile(`\t`)
+	for _, c := range []struct {
+		name    string
+		args    []string
+		linkAll bool
+		colsep  *regexp.Regexp
+		want    []string
+	}{
+		{"linked pairwise, the shorter sets the length", []string{"echo", ":::", "a", "b", "c", ":::+", "1", "2"}, false, nil, []string{"a 1", "b 2"}},
+		{"a linked pair crossed with a group", []string{"echo", ":::", "a", "b", ":::", "x", "y", ":::+", "1", "2"}, false, nil,
+			[]string{"a x 1", "a y 2", "b x 1", "b y 2"}},
+		{"--link: the longest sets the length, the others start over", []string{"echo", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x"}, true, nil,
+			[]string{"a 1 x", "b 2 x", "a 3 x"}},
+		{"--colsep: columns of every group, numbered in turn", []string{"echo", ":::", "a,b", ":::", "x,y"}, false, comma, []string{"a b x y"}},
+		{"--colsep with {n}: a missing column is empty", []string{"echo", "{1}-{2}-{3}", ":::", "a\tb", "c\td\te"}, false, tab, []string{"a-b-", "c-d-e"}},
+		{"--colsep leaves {} one argument per column", []string{"echo", "{}", "X", ":::", "a,b"}, false, comma, []string{"a b X"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tmpl, srcs, linked, err := ParseLinked(c.args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comb, columns := Combine(srcs, linked, c.linkAll, c.colsep)
+			if !columns {
+				t.Fatalf("Combine says no columns for %v", c.args)
+			}
+			n, err := Count(comb, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i := range n {
+				got = append(got, strings.Join(Expand(tmpl, Columns(Tuple(comb, i)), i+1, false)[1:], " "))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("tasks %q, want %q", got, c.want)
+			}
+		})
+	}
+	// Nothing linked and no --colsep: the sources as they were.
+	srcs := []Source{{"a", "b"}, {"1"}}
+	if out, columns := Combine(srcs, []bool{false, false}, false, nil); columns || len(out) != 2 || out[0][1] != "b" {
+		t.Errorf("Combine without links or colsep: %q, %v", out, columns)
 	}
 }

@@ -135,7 +135,7 @@ func (c *control) cacheKey(j *jobRT, jc *jobCache, idx int) (string, cache.Parts
 	}
 	argv := j.row.Spec.Argv
 	if m := j.row.Spec.Map; m != nil {
-		argv = mapspec.Expand(m.Template, mapspec.Tuple(j.sourceList(), int64(idx)), int64(idx)+1, m.Shell)
+		argv = mapspec.Expand(m.Template, mapspec.Inputs(j.sourceList(), int64(idx), m.Columns), int64(idx)+1, m.Shell)
 	}
 	own, err := cache.TaskParts(argv, j.taskInputs(idx))
 	if err != nil {

@@ -37,7 +37,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
 	argv := spec.Argv
 	if m := spec.Map; m != nil && !m.Array {
-		in := mapspec.Tuple(t.job.sourceList(), int64(t.row.Index))
+		in := mapspec.Inputs(t.job.sourceList(), int64(t.row.Index), m.Columns)
 		argv = mapspec.Expand(m.Template, in, int64(t.row.Index)+1, m.Shell)
 	}
 	a := client.Assignment{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -38,7 +39,11 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 			return nil, badRequest("a map needs inputs: give them after ::: or :::: (or with --over)")
 		}
 		if !m.Array {
-			if err := mapspec.Validate(m.Template, len(sources)); err != nil {
+			positions := len(sources)
+			if m.Columns {
+				positions = math.MaxInt32 // as many as an input has columns: a missing one is empty
+			}
+			if err := mapspec.Validate(m.Template, positions); err != nil {
 				return nil, badRequest("%v", err)
 			}
 		}
