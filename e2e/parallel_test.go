@@ -113,6 +113,17 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-C", " +"}, "printf", `[%s]\n`, "{2}", "{1}", ":::", "x  y", "z w")
 	})
 
+	// man parallel: --dry-run "Print the job to run on stdout (standard output), but do not run the
+	// job"; -a input-file "Use input-file as input source"; -0 "Use NUL as delimiter"; --will-cite.
+	t.Run("dry_run_arg_file_null", func(t *testing.T) {
+		nul := filepath.Join(h.dir, "nul")
+		writeFile(t, nul, "a b\x00c\nd\x00", 0o644)
+		same(t, []string{"--dry-run"}, "echo", "{}", "x", ":::", "it's", "$x", "a*b", "")
+		same(t, []string{"-k", "-a", f1}, "echo", ":::", "p", "q")
+		same(t, []string{"-k", "-0"}, "printf", "[%s]\n", "::::", nul)
+		same(t, []string{"-k", "--will-cite"}, "echo", ":::", "z")
+	})
+
 	// No input runs nothing, and parallel exits 0; an empty source beside others that are not gives
 	// one empty value (as parallel 20221122 does).
 	t.Run("empty_input", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // noInputs is what a map with no inputs says at a terminal.
@@ -39,6 +42,10 @@ func newMapCmd() *cobra.Command {
 		jobs        int
 		link        bool
 		colsep      string
+		argFiles    []string
+		dryRun      bool
+		null        bool
+		cite        bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -53,7 +60,9 @@ A group after :::+ (or a file after ::::+) is paired with the one before it,
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
-turn (a column an input lacks is empty).
+turn (a column an input lacks is empty). -a FILE is :::: FILE before the
+::: groups; -0 ends the inputs of files and standard input at NUL bytes
+(find -print0); --dry-run prints each task's command and runs nothing.
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -148,7 +157,15 @@ and flags that would change its tasks are refused.`,
 				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
 			}
-			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()))
+			if len(argFiles) > 0 {
+				// -a F: an input group of F's lines before the ::: groups, as parallel's.
+				at := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, ":::") })
+				if at < 0 {
+					at = len(args)
+				}
+				args = slices.Concat(args[:at], append([]string{"::::"}, argFiles...), args[at:])
+			}
+			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()), null)
 			if err != nil {
 				return usage("%v", err)
 			}
@@ -179,7 +196,7 @@ and flags that would change its tasks are refused.`,
 				if err != nil {
 					return usage("read inputs from standard input: %v", err)
 				}
-				_, src, _ := mapspec.Parse([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil })
+				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, null)
 				sources = src
 			}
 			sources = mapspec.FillEmpty(sources)
@@ -222,6 +239,9 @@ and flags that would change its tasks are refused.`,
 					fmt.Fprintln(c.ErrOrStderr(), noInputs)
 				}
 				return nil
+			}
+			if dryRun {
+				return printDryRun(c.OutOrStdout(), m, sources, n)
 			}
 			var st *staging
 			if len(sf.in) > 0 || len(sf.out) > 0 {
@@ -273,6 +293,15 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&link, "link", false, "pair the input groups input by input (the longest sets the count, the others start over) instead of making every combination")
 	f.BoolVar(&link, "xapply", false, "--link, by its older name")
 	f.StringVarP(&colsep, "colsep", "C", "", "split each input into columns where `REGEXP` matches: {1} {2} ... are the columns")
+	f.StringArrayVarP(&argFiles, "arg-file", "a", nil, "inputs: the lines of `FILE`, a group before the ::: ones (as :::: FILE; repeatable)")
+	f.BoolVar(&dryRun, "dry-run", false, "print the command each task would run, as shell text, and run nothing")
+	f.BoolVar(&dryRun, "dryrun", false, "--dry-run")
+	f.BoolVarP(&null, "null", "0", false, "inputs from files and standard input end at NUL bytes, not line ends (find -print0)")
+	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
+	f.BoolVar(&cite, "no-notice", false, "--will-cite")
+	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
+		f.MarkHidden(n) // other names of flags listed
+	}
 	return c
 }
 
@@ -436,4 +465,26 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 	}
 	fmt.Fprintf(c.ErrOrStderr(), "burst: job %d: all %s succeeded; there is nothing to resume\n", id, burst.Plural(j.Tasks.Total, "task"))
 	return j, nil
+}
+
+// printDryRun prints the command each of the map's n tasks would run, a
+// line a task, as parallel --dry-run does: with --shell the script, else
+// its words quoted as parallel quotes them (parallel -q --dry-run).
+func printDryRun(w io.Writer, m *burst.MapSpec, sources []mapspec.Source, n int64) error {
+	bw := bufio.NewWriter(w)
+	for i := range n {
+		argv := mapspec.Expand(m.Template, mapspec.Inputs(sources, i, m.Columns), i+1, m.Shell)
+		if m.Shell {
+			bw.WriteString(argv[len(argv)-1]) // sh -c LAUNCHER sh SCRIPT
+		} else {
+			for k, a := range argv {
+				if k > 0 {
+					bw.WriteByte(' ')
+				}
+				bw.WriteString(shellquote.AsParallel(a))
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }

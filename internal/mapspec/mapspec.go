@@ -42,7 +42,7 @@ func isSep(a string) bool {
 // Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values: ParseLinked
 // takes them.
 func Parse(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, err error) {
-	template, sources, linked, err := ParseLinked(args, readFile)
+	template, sources, linked, err := ParseLinked(args, readFile, false)
 	if err == nil {
 		if i := slices.Index(linked, true); i >= 0 {
 			return nil, nil, fmt.Errorf("input group %d is linked to the one before it (:::+ or ::::+), which is not taken here: use ::: for the cartesian product", i+1)
@@ -53,8 +53,13 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 
 // ParseLinked is Parse that takes GNU parallel's linked groups too: linked[i] says source i came after :::+
 // or ::::+ (each file after a ::::+ is linked to the group before it), and is paired with the group before
-// it rather than combined with it (Combine).
-func ParseLinked(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, linked []bool, err error) {
+// it rather than combined with it (Combine). With null, a file's inputs end at NUL bytes instead of line
+// ends (parallel's -0: find -print0), and may hold newlines.
+func ParseLinked(args []string, readFile func(path string) ([]byte, error), null bool) (template []string, sources []Source, linked []bool, err error) {
+	split := appendLines
+	if null {
+		split = appendNulls
+	}
 	first := slices.IndexFunc(args, isSep)
 	if first < 0 {
 		first = len(args)
@@ -98,7 +103,7 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error)) (tem
 					}
 					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, name, oneLine(err))
 				}
-				sources = append(sources, appendLines(Source{}, data))
+				sources = append(sources, split(Source{}, data))
 				linked = append(linked, link)
 			}
 		}
@@ -199,6 +204,18 @@ func Columns(inputs []string) []string {
 		out = append(out, strings.Split(in, ColumnSep)...)
 	}
 	return out
+}
+
+// appendNulls appends the inputs of data that each end at a NUL byte (the last may end at the data's end;
+// the empty text after a final NUL is not an input).
+func appendNulls(src Source, data []byte) Source {
+	s := string(data)
+	for len(s) > 0 {
+		in, rest, _ := strings.Cut(s, "\x00")
+		src = append(src, in)
+		s = rest
+	}
+	return src
 }
 
 // FillEmpty gives each empty source one empty value when some source is not empty, as GNU parallel does

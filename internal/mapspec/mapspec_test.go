@@ -894,7 +894,7 @@ func TestCombineAsParallel(t *testing.T) {
 		{"--colsep leaves {} one argument per column", []string{"echo", "{}", "X", ":::", "a,b"}, false, comma, []string{"a b X"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tmpl, srcs, linked, err := ParseLinked(c.args, nil)
+			tmpl, srcs, linked, err := ParseLinked(c.args, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -919,5 +919,13 @@ func TestCombineAsParallel(t *testing.T) {
 	srcs := []Source{{"a", "b"}, {"1"}}
 	if out, columns := Combine(srcs, []bool{false, false}, false, nil); columns || len(out) != 2 || out[0][1] != "b" {
 		t.Errorf("Combine without links or colsep: %q, %v", out, columns)
+	}
+}
+
+// -0: a file's inputs end at NUL bytes and may hold newlines.
+func TestParseNull(t *testing.T) {
+	_, srcs, _, err := ParseLinked([]string{"echo", "::::", "-"}, func(string) ([]byte, error) { return []byte("a b\x00c\n\x00d"), nil }, true)
+	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"a b", "c\n", "d"}) {
+		t.Fatalf("ParseLinked -0: %q, %v", srcs, err)
 	}
 }
