@@ -124,6 +124,17 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--will-cite"}, "echo", ":::", "z")
 	})
 
+	// man parallel, --timeout duration: "If the command runs for longer than duration seconds it will
+	// get killed"; a killed job counts as failed. What each prints about it on stderr differs.
+	t.Run("timeout", func(t *testing.T) {
+		args := []string{"sh", "-c", "sleep $1; echo $1", "_", ":::", "0", "3"}
+		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--timeout", "1"}, args...)...)
+		b := h.burstMap(nil, []string{"-k", "--timeout", "1"}, args...)
+		if b.code != p.code || b.stdout != p.stdout {
+			t.Errorf("--timeout 1: parallel exit %d stdout %q; burst exit %d stdout %q", p.code, p.stdout, b.code, b.stdout)
+		}
+	})
+
 	// No input runs nothing, and parallel exits 0; an empty source beside others that are not gives
 	// one empty value (as parallel 20221122 does).
 	t.Run("empty_input", func(t *testing.T) {

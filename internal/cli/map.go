@@ -46,6 +46,7 @@ func newMapCmd() *cobra.Command {
 		dryRun      bool
 		null        bool
 		cite        bool
+		timeout     string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -220,6 +221,17 @@ and flags that would change its tasks are refused.`,
 				return usage("--jobs %d: use 0 (no cap) or more", jobs)
 			}
 			spec.MaxRunning = jobs
+			if c.Flags().Changed("timeout") {
+				// parallel's --timeout: seconds, or with a unit (s, m, h, d).
+				if c.Flags().Changed("time") {
+					return usage("--timeout and --time are one limit: give one of them")
+				}
+				t, err := parallelTimeout(timeout)
+				if err != nil {
+					return err
+				}
+				c.Flags().Set("time", t)
+			}
 			if err := rf.apply(c, spec); err != nil {
 				return err
 			}
@@ -299,6 +311,7 @@ and flags that would change its tasks are refused.`,
 	f.BoolVarP(&null, "null", "0", false, "inputs from files and standard input end at NUL bytes, not line ends (find -print0)")
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
+	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
 		f.MarkHidden(n) // other names of flags listed
 	}
@@ -487,4 +500,30 @@ func printDryRun(w io.Writer, m *burst.MapSpec, sources []mapspec.Source, n int6
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// parallelTimeout is parallel's --timeout value as --time reads it: a bare
+// number is seconds (where --time, as sbatch, reads minutes), a unit
+// s, m, h or d is kept; parallel's percentage of the median run time is
+// refused, naming the fix.
+func parallelTimeout(v string) (string, error) {
+	bad := usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d", v)
+	switch {
+	case strings.HasSuffix(v, "%"):
+		return "", usage("--timeout %s: a share of the median run time is GNU parallel's alone: give a time, such as --timeout 10m", v)
+	case v == "":
+		return "", bad
+	}
+	num, unit := v, "s"
+	if u := v[len(v)-1]; u == 's' || u == 'm' || u == 'h' || u == 'd' {
+		num, unit = v[:len(v)-1], string(u)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return "", bad
+	}
+	if unit == "d" {
+		f, unit = f*24, "h"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64) + unit, nil
 }

@@ -244,3 +244,18 @@ func TestPrefixed(t *testing.T) {
 		}
 	}
 }
+
+// parallel's --timeout read as --time: bare seconds, units kept, days as
+// hours; a share of the run time and nonsense refused.
+func TestParallelTimeout(t *testing.T) {
+	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "10m", "2h": "2h", "1d": "24h"} {
+		if got, err := parallelTimeout(in); err != nil || got != want {
+			t.Errorf("parallelTimeout(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "5%", "x", "-3", "0", "inf", "10y"} {
+		if got, err := parallelTimeout(in); err == nil {
+			t.Errorf("parallelTimeout(%q) = %q, want an error", in, got)
+		}
+	}
+}
