@@ -129,6 +129,10 @@ type MapSpec struct {
 	// MaxFailures if > 0, else MaxFailuresPct percent of the tasks if > 0.
 	MaxFailures    int     `json:"max_failures,omitempty"`
 	MaxFailuresPct float64 `json:"max_failures_pct,omitempty"`
+	// HaltSoon: when MaxFailures stops the map, its tasks that have
+	// started run to their end (GNU parallel's --halt soon); without it
+	// they are cancelled at once (--halt now). Queued ones never start.
+	HaltSoon bool `json:"halt_soon,omitempty"`
 }
 
 // FailureLimit is how many failed tasks a map of n tasks tolerates; -1 means

@@ -124,6 +124,21 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--will-cite"}, "echo", ":::", "z")
 	})
 
+	// man parallel, --halt: "now: kill all running jobs ... soon: wait for all running jobs to
+	// complete, but start no new jobs"; fail=N or N%; the exit status as parallel 20221122 gives it
+	// (fail=1: the failing job's; N%: the share that failed). Their stderr differs.
+	t.Run("halt", func(t *testing.T) {
+		for _, c := range []struct{ j, halt string }{{"1", "now,fail=1"}, {"1", "soon,fail=1"}, {"1", "now,fail=2"},
+			{"1", "2"}, {"1", "never"}, {"1", "now,fail=30%"}, {"1", "soon,fail=50%"}, {"2", "soon,fail=1"}} {
+			args := []string{"sh", "-c", "sleep $(( $1 / 2 )); echo $1; exit $1", "_", ":::", "0", "3", "0", "4", "0"}
+			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j", c.j, "--halt", c.halt}, args...)...)
+			b := h.burstMap(nil, []string{"-k", "-j", c.j, "--halt", c.halt}, args...)
+			if b.code != p.code || b.stdout != p.stdout {
+				t.Errorf("-j %s --halt %s: parallel exit %d stdout %q; burst exit %d stdout %q", c.j, c.halt, p.code, p.stdout, b.code, b.stdout)
+			}
+		}
+	})
+
 	// man parallel, --timeout duration: "If the command runs for longer than duration seconds it will
 	// get killed"; a killed job counts as failed. What each prints about it on stderr differs.
 	t.Run("timeout", func(t *testing.T) {

@@ -47,6 +47,7 @@ func newMapCmd() *cobra.Command {
 		null        bool
 		cite        bool
 		timeout     string
+		halt        string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -63,7 +64,9 @@ as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
 turn (a column an input lacks is empty). -a FILE is :::: FILE before the
 ::: groups; -0 ends the inputs of files and standard input at NUL bytes
-(find -print0); --dry-run prints each task's command and runs nothing.
+(find -print0); --dry-run prints each task's command and runs nothing;
+--timeout SECONDS is --time; --halt now,fail=N (or soon,fail=N, which lets
+started tasks end) is --max-failures N-1, exiting as parallel does.
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -118,7 +121,7 @@ and flags that would change its tasks are refused.`,
   burst map --out '*.out' -- ./fit {} ::: s3://lab-data/a.csv s3://lab-data/b.csv   # each fetches its own object`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			o := followOpts{output: outputDone, quiet: quiet}
+			o := followOpts{output: outputDone, quiet: quiet, halt: halt}
 			if keepOrder {
 				o.output = outputOrdered
 			}
@@ -212,6 +215,14 @@ and flags that would change its tasks are refused.`,
 			m := &burst.MapSpec{Template: tmpl, Shell: shell, Columns: columns}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
+			}
+			if c.Flags().Changed("halt") {
+				if c.Flags().Changed("max-failures") {
+					return usage("--halt and --max-failures both say when to stop: give one of them")
+				}
+				if maxFailures, m.HaltSoon, err = parallelHalt(halt); err != nil {
+					return err
+				}
 			}
 			if err := parseMaxFailures(maxFailures, m); err != nil {
 				return err
@@ -312,6 +323,7 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
+	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
 		f.MarkHidden(n) // other names of flags listed
 	}
@@ -526,4 +538,40 @@ func parallelTimeout(v string) (string, error) {
 		f, unit = f*24, "h"
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64) + unit, nil
+}
+
+// parallelHalt reads parallel's --halt: never (0), soon,fail=N (1 is
+// soon,fail=1), now,fail=N (2 is now,fail=1), with N a count or a share
+// (N%), as --max-failures (which stops once more than it failed: N-1)
+// and whether started tasks run to their end. Its success= and done=
+// conditions are refused, naming what burst has.
+func parallelHalt(v string) (maxFailures string, soon bool, err error) {
+	switch v {
+	case "never", "0":
+		return "", false, nil
+	case "1":
+		return "0", true, nil
+	case "2":
+		return "0", false, nil
+	}
+	when, cond, ok := strings.Cut(v, ",")
+	if when != "now" && when != "soon" || !ok {
+		return "", false, usage("--halt %q: give now,fail=N or soon,fail=N (N a count or a share such as 10%%), or never", v)
+	}
+	n, ok := strings.CutPrefix(cond, "fail=")
+	if !ok {
+		return "", false, usage("--halt %s: burst stops a map on failures only (fail=N); success= and done= are GNU parallel's alone", v)
+	}
+	if p, isPct := strings.CutSuffix(n, "%"); isPct {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || !(f > 0 && f <= 100) {
+			return "", false, usage("--halt %s: give a share above 0%% and at most 100%%", v)
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64) + "%", when == "soon", nil
+	}
+	k, err := strconv.Atoi(n)
+	if err != nil || k < 1 {
+		return "", false, usage("--halt %s: give fail=N with N a count of 1 or more, or a share such as 10%%", v)
+	}
+	return strconv.Itoa(k - 1), when == "soon", nil
 }

@@ -35,6 +35,9 @@ type followOpts struct {
 	output mapOutput
 	quiet  bool   // no progress line
 	skip   []bool // tasks whose output is not this follow's (a resume's earlier successes), by index
+	// halt is the map's --halt as given: a map it stopped exits as GNU
+	// parallel's (haltStatus).
+	halt string
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -101,7 +104,49 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		p.endLine()
 		bar.finish(last.Tasks, last.CostUSD, time.Now())
 	}
-	return mapExit(ctx, cl, last)
+	err := mapExit(ctx, cl, last)
+	if o.halt != "" && last.State != burst.Succeeded && last.State != burst.Cancelled {
+		if code, ok := haltStatus(ctx, cl, last, o.halt); ok {
+			var ms mapStatusError
+			if errors.As(err, &ms) {
+				ms.ExitError.Code = code
+			}
+		}
+	}
+	return err
+}
+
+// haltStatus is the exit status GNU parallel gives a map with --halt
+// whose tasks did not all succeed (parallel 20221122, checked side by
+// side): with fail=1, once it stopped the map, the status of the task that
+// failed first; with fail=N%, the share of the tasks that failed, in
+// percent, whether it stopped the map or not; otherwise the number that
+// failed, as without --halt (ok false then).
+func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt string) (int, bool) {
+	_, cond, _ := strings.Cut(halt, ",")
+	n := strings.TrimPrefix(cond, "fail=")
+	stopped := strings.HasPrefix(j.Reason, "stopped")
+	switch {
+	case stopped && (halt == "1" || halt == "2" || n == "1"):
+		bad, err := cl.Tasks(ctx, j.ID, 0, 1000, burst.Failed, burst.Timeout)
+		if err != nil || len(bad) == 0 {
+			return 0, false
+		}
+		first := bad[0]
+		for _, t := range bad[1:] {
+			if t.EndedAt != nil && (first.EndedAt == nil || t.EndedAt.Before(*first.EndedAt)) {
+				first = t
+			}
+		}
+		if first.ExitCode != nil && *first.ExitCode > 0 {
+			return *first.ExitCode, true
+		}
+		return 1, true
+	case strings.HasSuffix(n, "%") && j.Tasks.Total > 0:
+		c := j.Tasks
+		return (c.Failed + c.Timeout + c.Lost) * 100 / c.Total, true
+	}
+	return 0, false
 }
 
 // taskPrinter prints each ended task's stdout and then its stderr, whole

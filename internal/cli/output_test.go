@@ -259,3 +259,25 @@ func TestParallelTimeout(t *testing.T) {
 		}
 	}
 }
+
+// parallel's --halt read as --max-failures (stop once more than it failed)
+// and whether started tasks run to their end.
+func TestParallelHalt(t *testing.T) {
+	for in, want := range map[string]struct {
+		max  string
+		soon bool
+	}{
+		"never": {"", false}, "0": {"", false}, "1": {"0", true}, "2": {"0", false},
+		"now,fail=1": {"0", false}, "soon,fail=3": {"2", true}, "now,fail=10%": {"10%", false},
+	} {
+		max, soon, err := parallelHalt(in)
+		if err != nil || max != want.max || soon != want.soon {
+			t.Errorf("parallelHalt(%q) = %q, %v, %v; want %q, %v", in, max, soon, err, want.max, want.soon)
+		}
+	}
+	for _, in := range []string{"", "3", "later,fail=1", "now,success=1", "now,done=2", "now,fail=0", "now,fail=x", "soon,fail=0%", "now"} {
+		if _, _, err := parallelHalt(in); err == nil {
+			t.Errorf("parallelHalt(%q): want an error", in)
+		}
+	}
+}

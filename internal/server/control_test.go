@@ -198,7 +198,7 @@ func TestCancelTask(t *testing.T) {
 }
 
 // --max-failures N stops a map once more than N tasks failed, as GNU
-// parallel's --halt soon,fail=N+1 would (burst map's help); as a share of
+// parallel's --halt now,fail=N+1 would (burst map's help); as a share of
 // the tasks, N% of them. The map exits with the number that failed.
 func TestMaxFailures(t *testing.T) {
 	for _, c := range []struct {
@@ -370,5 +370,40 @@ func TestPipeStageFailureStopsTheGang(t *testing.T) {
 	h.place()
 	if l := h.lease("a", seq+1); l != nil && len(l.Tasks) > 0 {
 		t.Fatalf("a stopped pipe ran again: %+v", l)
+	}
+}
+
+// --halt soon: the stop lets the tasks that have started run to their end
+// (they count as they end) and starts nothing more; --halt now (the
+// default) cancels them at once.
+func TestMaxFailuresHaltSoon(t *testing.T) {
+	for _, soon := range []bool{false, true} {
+		h := newHarness(t)
+		h.register("a", 4)
+		id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = soon })
+		h.place()
+		_, refs := h.startAll("a", 0)
+		if len(refs) != 4 {
+			t.Fatalf("soon=%v: %d tasks started, want 4", soon, len(refs))
+		}
+		h.finish("a", refs[:2], always(1)) // two failures: more than --max-failures 1
+		cancelled := 0
+		for _, tk := range h.c.jobs[id].running {
+			if tk.cancel {
+				cancelled++
+			}
+		}
+		if want := map[bool]int{false: 2, true: 0}[soon]; cancelled != want {
+			t.Fatalf("soon=%v: %d running tasks cancelled by the stop, want %d", soon, cancelled, want)
+		}
+		if !soon {
+			continue
+		}
+		h.finish("a", refs[2:], always(0))
+		row := h.job(id)
+		if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
+			t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
+		}
+		h.wantJob(id, burst.Failed, 2)
 	}
 }

@@ -94,6 +94,12 @@ func (j *jobRT) requeueTask(row store.TaskRow) {
 // stop by --max-failures (the job then ends failed, not cancelled). Called
 // with s.mu held.
 func (c *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b *batch) {
+	c.stopJobAs(j, reason, failed, false, now, b)
+}
+
+// stopJobAs is stopJob; with letRun, its tasks that have started run to
+// their end (a map's --halt soon) and only the others are cancelled.
+func (c *control) stopJobAs(j *jobRT, reason string, failed, letRun bool, now time.Time, b *batch) {
 	j.row.CancelRequested = true
 	j.row.Stopped = failed
 	j.row.Reason = reason
@@ -107,6 +113,9 @@ func (c *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b
 	j.requeue = nil
 	b.job(j)
 	for _, t := range j.running {
+		if letRun && t.started {
+			continue // ends by itself; its end is counted as any
+		}
 		t.cancel = true
 		if !t.delivered && c.dropFromOutbox(t) {
 			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
