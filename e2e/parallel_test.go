@@ -124,6 +124,12 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--will-cite"}, "echo", ":::", "z")
 	})
 
+	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
+	// arguments and TAB (\t)", stdout and stderr alike.
+	t.Run("tag", func(t *testing.T) {
+		same(t, []string{"-k", "--tag"}, "sh", "-c", `echo "$1 $2"; echo "e$1" >&2; printf 'x\ny\n'`, "_", ":::", "a", "b c", ":::", "1")
+	})
+
 	// man parallel, --halt: "now: kill all running jobs ... soon: wait for all running jobs to
 	// complete, but start no new jobs"; fail=N or N%; the exit status as parallel 20221122 gives it
 	// (fail=1: the failing job's; N%: the share that failed). Their stderr differs.

@@ -48,6 +48,7 @@ func newMapCmd() *cobra.Command {
 		cite        bool
 		timeout     string
 		halt        string
+		tag         bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -266,6 +267,13 @@ and flags that would change its tasks are refused.`,
 			if dryRun {
 				return printDryRun(c.OutOrStdout(), m, sources, n)
 			}
+			if tag {
+				// parallel --tag: each output line after the task's inputs,
+				// space-separated, and a tab.
+				o.tag = func(i int) string {
+					return strings.Join(mapspec.Inputs(sources, int64(i), m.Columns), " ") + "\t"
+				}
+			}
 			var st *staging
 			if len(sf.in) > 0 || len(sf.out) > 0 {
 				if st, err = sf.plan(spec.Workdir, spec); err != nil {
@@ -323,6 +331,7 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
+	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
 		f.MarkHidden(n) // other names of flags listed

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type followOpts struct {
 	// halt is the map's --halt as given: a map it stopped exits as GNU
 	// parallel's (haltStatus).
 	halt string
+	// tag, when set, is what each output line of task i begins with
+	// (--tag: its inputs and a tab).
+	tag func(i int) string
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -283,7 +287,11 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		from, to   int64
 		w          io.Writer
 	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, p.out}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, p.stderrAfterStdout()}} {
-		w := &countWriter{w: p.trackNewline(s.w)}
+		var out io.Writer = p.trackNewline(s.w)
+		if p.o.tag != nil {
+			out = &tagWriter{w: out, tag: p.o.tag(t.Index), start: true}
+		}
+		w := &countWriter{w: out} // counts the task's own bytes, not the tags
 		if p.local && s.path != "" {
 			err := p.copyLocal(s.path, s.from, s.to, w)
 			// No file: the task wrote nothing (its files are made at its
@@ -343,6 +351,34 @@ func (p *taskPrinter) endLine() {
 		fmt.Fprintln(p.stderr)
 		p.open = false
 	}
+}
+
+// tagWriter writes tag at the start of each line it passes on, and says
+// it wrote what it was given.
+type tagWriter struct {
+	w     io.Writer
+	tag   string
+	start bool // the next byte begins a line
+	buf   []byte
+}
+
+func (t *tagWriter) Write(b []byte) (int, error) {
+	t.buf = t.buf[:0]
+	for rest := b; len(rest) > 0; {
+		if t.start {
+			t.buf = append(t.buf, t.tag...)
+		}
+		line, after, nl := bytes.Cut(rest, []byte{'\n'})
+		t.buf = append(t.buf, line...)
+		if nl {
+			t.buf = append(t.buf, '\n')
+		}
+		t.start, rest = nl, after
+	}
+	if _, err := t.w.Write(t.buf); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 type writerFunc func([]byte) (int, error)

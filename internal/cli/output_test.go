@@ -281,3 +281,18 @@ func TestParallelHalt(t *testing.T) {
 		}
 	}
 }
+
+// tagWriter begins every line with its tag, across writes that split
+// lines anywhere, and reports the bytes it was given.
+func TestTagWriter(t *testing.T) {
+	var out bytes.Buffer
+	w := &tagWriter{w: &out, tag: "a\t", start: true}
+	for _, chunk := range []string{"x", "1\ny", "2\n\n", "z"} {
+		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
+	}
+	if got, want := out.String(), "a\tx1\na\ty2\na\t\na\tz"; got != want {
+		t.Errorf("tagged %q, want %q", got, want)
+	}
+}
