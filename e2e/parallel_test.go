@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -122,6 +123,38 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-a", f1}, "echo", ":::", "p", "q")
 		same(t, []string{"-k", "-0"}, "printf", "[%s]\n", "::::", nul)
 		same(t, []string{"-k", "--will-cite"}, "echo", ":::", "z")
+	})
+
+	// man parallel, --joblog logfile: "Logfile for executed jobs ... in the following TAB separated
+	// format: sequence number, sshlogin, start time as seconds since epoch, run time in seconds, bytes
+	// in files transferred, bytes in files returned, exit status, signal, and command run". The
+	// columns that do not depend on the clock or the host must agree.
+	t.Run("joblog", func(t *testing.T) {
+		args := []string{"sh", "-c", "echo $1; exit $2", "_", ":::", "a", "b c", ":::", "0", "3"}
+		pl, bl := filepath.Join(h.dir, "p.joblog"), filepath.Join(h.dir, "b.joblog")
+		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j1", "--joblog", pl}, args...)...)
+		b := h.burstMap(nil, []string{"-k", "-j1", "--joblog", bl}, args...)
+		if b.code != p.code {
+			t.Errorf("exit %d, parallel's %d", b.code, p.code)
+		}
+		fields := func(path string) []string {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+				f := strings.Split(l, "\t")
+				if len(f) != 9 {
+					t.Fatalf("%s: a line of %d fields: %q", path, len(f), l)
+				}
+				out = append(out, strings.Join([]string{f[0], f[4], f[5], f[6], f[7], f[8]}, "|"))
+			}
+			return out
+		}
+		if pf, bf := fields(pl), fields(bl); !slices.Equal(pf, bf) {
+			t.Errorf("joblogs differ (Seq|Send|Receive|Exitval|Signal|Command):\nparallel %q\nburst    %q", pf, bf)
+		}
 	})
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the

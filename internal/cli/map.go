@@ -49,6 +49,7 @@ func newMapCmd() *cobra.Command {
 		timeout     string
 		halt        string
 		tag         bool
+		joblogPath  string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -267,6 +268,17 @@ and flags that would change its tasks are refused.`,
 			if dryRun {
 				return printDryRun(c.OutOrStdout(), m, sources, n)
 			}
+			if joblogPath != "" {
+				if detach {
+					return usage("--joblog is written as the tasks end, by the command that follows the map: leave out -d")
+				}
+				f, err := openJoblog(joblogPath)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				o.joblog = &joblog{w: f, command: func(i int) string { return dryRunLine(m, sources, int64(i)) }}
+			}
 			if tag {
 				// parallel --tag: each output line after the task's inputs,
 				// space-separated, and a tab.
@@ -331,6 +343,7 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
+	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends)")
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
@@ -507,20 +520,43 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 func printDryRun(w io.Writer, m *burst.MapSpec, sources []mapspec.Source, n int64) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
-		argv := mapspec.Expand(m.Template, mapspec.Inputs(sources, i, m.Columns), i+1, m.Shell)
-		if m.Shell {
-			bw.WriteString(argv[len(argv)-1]) // sh -c LAUNCHER sh SCRIPT
-		} else {
-			for k, a := range argv {
-				if k > 0 {
-					bw.WriteByte(' ')
-				}
-				bw.WriteString(shellquote.AsParallel(a))
-			}
-		}
+		bw.WriteString(dryRunLine(m, sources, i))
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// dryRunLine is task i's command as parallel --dry-run prints it.
+func dryRunLine(m *burst.MapSpec, sources []mapspec.Source, i int64) string {
+	argv := mapspec.Expand(m.Template, mapspec.Inputs(sources, i, m.Columns), i+1, m.Shell)
+	if m.Shell {
+		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
+	}
+	q := make([]string, len(argv))
+	for k, a := range argv {
+		q[k] = shellquote.AsParallel(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// openJoblog opens --joblog's file, its header written: truncated, or
+// appended to with a leading + (as parallel's +FILE).
+func openJoblog(path string) (*os.File, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if p, ok := strings.CutPrefix(path, "+"); ok {
+		path, flags = p, os.O_WRONLY|os.O_CREATE|os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return nil, usage("--joblog: %v", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		if _, err := f.WriteString(joblogHeader); err != nil {
+			f.Close()
+			return nil, usage("--joblog: %v", err)
+		}
+	}
+	return f, nil
 }
 
 // parallelTimeout is parallel's --timeout value as --time reads it: a bare

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ type followOpts struct {
 	// tag, when set, is what each output line of task i begins with
 	// (--tag: its inputs and a tab).
 	tag func(i int) string
+	// joblog, when set, gets a line for each task printed (--joblog).
+	joblog *joblog
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -282,6 +285,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	if p.bar != nil {
 		p.bar.clear()
 	}
+	var received int64 // of stdout: the joblog's Receive
 	for _, s := range []struct {
 		name, path string
 		from, to   int64
@@ -299,6 +303,9 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 			// reported).
 			// Asking the server would cost two requests per silent task.
 			if err == nil || errors.Is(err, fs.ErrNotExist) {
+				if s.name == "stdout" {
+					received = w.n
+				}
 				continue
 			} else if w.n > 0 {
 				return fmt.Errorf("read the output of task %d of job %d: %w", t.Index, p.id, err)
@@ -307,8 +314,44 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		if err := p.cl.Logs(ctx, p.id, client.LogsQuery{Task: t.Index, Stream: s.name, Offset: w.n}, w); err != nil {
 			return err
 		}
+		if s.name == "stdout" {
+			received = w.n
+		}
+	}
+	if p.o.joblog != nil {
+		return p.o.joblog.add(t, received)
 	}
 	return nil
+}
+
+// joblog is GNU parallel's --joblog file: a header, then a line for each
+// task as its output is printed: Seq, Host, Starttime (Unix seconds),
+// JobRuntime (seconds), Send, Receive (its stdout's bytes), Exitval,
+// Signal, Command (as --dry-run prints it).
+type joblog struct {
+	w       io.Writer
+	command func(i int) string
+}
+
+const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+
+func (l *joblog) add(t burst.Task, received int64) error {
+	var start, runtime float64
+	if t.StartedAt != nil {
+		start = float64(t.StartedAt.UnixMilli()) / 1000
+		if t.EndedAt != nil {
+			runtime = t.EndedAt.Sub(*t.StartedAt).Seconds()
+		}
+	}
+	exit := 0
+	if t.ExitCode != nil {
+		exit = *t.ExitCode
+	} else if t.State != burst.Succeeded {
+		exit = -1 // never ran to an exit (cancelled, lost): parallel writes -1 for a job killed before it ran
+	}
+	host := cmp.Or(t.Machine, ":")
+	_, err := fmt.Fprintf(l.w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", t.Index+1, host, start, runtime, received, exit, t.Signal, l.command(t.Index))
+	return err
 }
 
 // copyLocal copies bytes [from, to) of the file at path (to 0: its end) to
