@@ -157,6 +157,14 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, -N max-args: "Use at most max-args arguments per command line. Like -n but also
+	// makes replacement strings {1} .. {max-args} that represents argument 1 .. max-args."
+	t.Run("max_args", func(t *testing.T) {
+		same(t, []string{"-k", "-N", "2"}, "echo", "{1}-{2}", ":::", "a", "b", "c")
+		same(t, []string{"-k", "-N", "2"}, "echo", ":::", "a", "b", "c")
+		same(t, []string{"-k", "-N", "3"}, "echo", "{}", "{#}", ":::", "a", "b", "c", "d")
+	})
+
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
 	// arguments and TAB (\t)", stdout and stderr alike.
 	t.Run("tag", func(t *testing.T) {

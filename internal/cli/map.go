@@ -50,6 +50,7 @@ func newMapCmd() *cobra.Command {
 		halt        string
 		tag         bool
 		joblogPath  string
+		maxArgs     int
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -207,6 +208,12 @@ and flags that would change its tasks are refused.`,
 			}
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
+			if maxArgs > 0 {
+				if len(sources) != 1 {
+					return usage("-N %d takes its inputs from one group: put them all after one ::: (or in one :::: file)", maxArgs)
+				}
+				positions = maxArgs
+			}
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
 			}
@@ -214,6 +221,9 @@ and flags that would change its tasks are refused.`,
 				return usage("%v", err)
 			}
 			sources, columns := mapspec.Combine(sources, linked, link, sep)
+			if maxArgs > 0 {
+				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
+			}
 			m := &burst.MapSpec{Template: tmpl, Shell: shell, Columns: columns}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
@@ -343,6 +353,9 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
+	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them (-N too)")
+	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "--max-args")
+	f.MarkHidden("max-replace-args")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends)")
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")

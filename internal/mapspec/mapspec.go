@@ -188,6 +188,17 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 	return out, columns
 }
 
+// Chunk is src's inputs n at a time (the last chunk may hold fewer), each
+// chunk one input of columns (parallel's -N: {1} ... {n} are a task's n
+// inputs).
+func Chunk(src Source, n int) []Source {
+	out := make(Source, 0, (len(src)+n-1)/n)
+	for i := 0; i < len(src); i += n {
+		out = append(out, strings.Join(src[i:min(i+n, len(src))], ColumnSep))
+	}
+	return []Source{out}
+}
+
 // Inputs is task i's inputs: Tuple's, each one's columns (Combine) inputs of their own when columns.
 func Inputs(sources []Source, i int64, columns bool) []string {
 	t := Tuple(sources, i)

@@ -929,3 +929,11 @@ func TestParseNull(t *testing.T) {
 		t.Fatalf("ParseLinked -0: %q, %v", srcs, err)
 	}
 }
+
+// -N: n inputs a task, the last chunk shorter.
+func TestChunk(t *testing.T) {
+	got := Chunk(Source{"a", "b", "c"}, 2)
+	if len(got) != 1 || len(got[0]) != 2 || !slices.Equal(Columns(got[0][:1]), []string{"a", "b"}) || !slices.Equal(Columns(got[0][1:]), []string{"c"}) {
+		t.Fatalf("Chunk: %q", got)
+	}
+}
