@@ -350,6 +350,11 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&dryRun, "dry-run", false, "print the command each task would run, as shell text, and run nothing")
 	f.BoolVar(&dryRun, "dryrun", false, "--dry-run")
 	f.BoolVarP(&null, "null", "0", false, "inputs from files and standard input end at NUL bytes, not line ends (find -print0)")
+	var shown bool
+	for _, n := range []string{"progress", "eta", "bar"} {
+		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")
+		f.MarkHidden(n)
+	}
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
