@@ -399,11 +399,49 @@ func TestMaxFailuresHaltSoon(t *testing.T) {
 		if !soon {
 			continue
 		}
+		// A server restart keeps them running: the agent registering with
+		// them is not told to kill them.
+		h.restart()
+		var still []client.RunningTask
+		for _, r := range refs[2:] {
+			if tk := h.c.jobs[id].running[r.Index]; tk == nil || tk.cancel {
+				t.Fatalf("after a restart, task %d a --halt soon left running: %+v", r.Index, tk)
+			}
+			still = append(still, client.RunningTask{TaskRef: r})
+		}
+		if kill := h.register("a", 4, still...); len(kill) != 0 {
+			t.Fatalf("after a restart the agent is told to kill %v, which --halt soon lets end", kill)
+		}
 		h.finish("a", refs[2:], always(0))
 		row := h.job(id)
 		if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
 			t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
 		}
 		h.wantJob(id, burst.Failed, 2)
+	}
+}
+
+// A person's cancel (or the budget's) still stops what a --halt soon stop
+// left running.
+func TestHaltSoonLeftRunningCancelled(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	id := h.submit(10, maxFailures(0), func(s *burst.JobSpec) { s.Map.MaxFailuresPct, s.Map.HaltSoon = 1e-9, true })
+	h.place()
+	_, refs := h.startAll("a", 0)
+	h.finish("a", refs[:1], always(1)) // the stop: the other three run on
+	if !h.c.jobs[id].leftRunning() {
+		t.Fatal("--halt soon left nothing running")
+	}
+	h.do(func(b *batch) {
+		if _, ok := h.c.cancelJob(id, "ann", h.now, b); !ok {
+			t.Fatal("cancel of the halted job refused")
+		}
+	})
+	if h.c.jobs[id].leftRunning() {
+		t.Fatal("burst cancel left the tasks of a --halt soon stop running")
+	}
+	if !h.hasEvent("job.cancel", "left running cancelled") {
+		t.Fatalf("no job.cancel event: %v", h.events)
 	}
 }

@@ -218,12 +218,44 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 	if j == nil || j.finished {
 		return "", false
 	}
-	if !j.row.CancelRequested {
+	switch {
+	case !j.row.CancelRequested:
 		c.stopJob(j, "cancelled by "+actor, false, now, b)
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
+	case c.stopLeft(j, "cancelled by "+actor, b):
+		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s): the tasks its --halt soon left running cancelled", id, j.row.Name)))
 	}
 	return j.row.State, true
+}
+
+// leftRunning reports whether a stop left some of j's tasks running (a
+// map's --halt soon): they can still be cancelled.
+func (j *jobRT) leftRunning() bool {
+	for _, t := range j.running {
+		if !t.cancel {
+			return true
+		}
+	}
+	return false
+}
+
+// stopLeft cancels the tasks of j a stop left running (--halt soon), for
+// reason, and says whether there were any.
+func (c *control) stopLeft(j *jobRT, reason string, b *batch) bool {
+	any := false
+	for _, t := range j.running {
+		if t.cancel {
+			continue
+		}
+		t.cancel, t.row.CancelRequested = true, true
+		t.row.Reason = reason
+		b.task(t.row) // a restarted server still stops it
+		b.stops = append(b.stops, t)
+		any = true
+	}
+	return any
 }
 
 // stopsNow tells the agents of b's stops at once, rather than once b is
@@ -334,7 +366,10 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 			continue
 		}
 		m := c.machines[row.Machine]
-		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested || row.CancelRequested, started: row.StartedAt != nil}
+		// A stop cancels the job's tasks, but those a --halt soon stop let
+		// run to their end (started by then) stay running.
+		letRun := j.row.Stopped && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon && row.StartedAt != nil
+		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested && !letRun || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		if m == nil {
 			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})

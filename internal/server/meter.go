@@ -350,7 +350,7 @@ func (s *Server) guardSnapshot() cost.Snapshot {
 	}
 	snap.Machines = s.machineUses()
 	for _, id := range s.order {
-		if j := s.jobs[id]; j != nil && !j.row.CancelRequested && !j.finished {
+		if j := s.jobs[id]; j != nil && !j.finished && (!j.row.CancelRequested || j.leftRunning()) {
 			snap.Jobs = append(snap.Jobs, cost.JobUse{ID: j.row.ID, Project: j.row.Project})
 		}
 	}
@@ -384,8 +384,12 @@ func (s *Server) act(a cost.Action, now time.Time, b *batch) bool {
 		ev.At, ev.Result = now, "warned"
 		b.event(ev)
 	case cost.ActCancelJob:
-		if j := s.jobs[a.Job]; j != nil && !j.row.CancelRequested && !j.finished {
+		switch j := s.jobs[a.Job]; {
+		case j == nil || j.finished:
+		case !j.row.CancelRequested:
 			s.stopJob(j, a.Message, false, now, b)
+		default:
+			s.stopLeft(j, a.Message, b) // what a --halt soon stop left running
 		}
 	case cost.ActStopMachine:
 		if m := s.machines[a.Machine]; m != nil && live(m.row.State) && m.row.State != burst.MachineStopping {
