@@ -175,9 +175,17 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// complete, but start no new jobs"; fail=N or N%; the exit status as parallel 20221122 gives it
 	// (fail=1: the failing job's; N%: the share that failed). Their stderr differs.
 	t.Run("halt", func(t *testing.T) {
-		for _, c := range []struct{ j, halt string }{{"1", "now,fail=1"}, {"1", "soon,fail=1"}, {"1", "now,fail=2"},
-			{"1", "2"}, {"1", "never"}, {"1", "now,fail=30%"}, {"1", "soon,fail=50%"}, {"2", "soon,fail=1"}} {
-			args := []string{"sh", "-c", "sleep $(( $1 / 2 )); echo $1; exit $1", "_", ":::", "0", "3", "0", "4", "0"}
+		for _, c := range []struct {
+			j, halt string
+			in      []string
+		}{{"1", "now,fail=1", nil}, {"1", "soon,fail=1", nil}, {"1", "now,fail=2", nil}, {"1", "2", nil}, {"1", "never", nil},
+			{"1", "now,fail=30%", nil}, {"1", "soon,fail=50%", nil}, {"2", "soon,fail=1", nil},
+			{"1", "now,fail=50%", []string{"1", "1", "0", "0"}}, {"1", "soon,fail=50%", []string{"0", "1", "0"}}} {
+			in := c.in
+			if in == nil {
+				in = []string{"0", "3", "0", "4", "0"}
+			}
+			args := append([]string{"sh", "-c", "sleep $(( $1 / 2 )); echo $1; exit $1", "_", ":::"}, in...)
 			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j", c.j, "--halt", c.halt}, args...)...)
 			b := h.burstMap(nil, []string{"-k", "-j", c.j, "--halt", c.halt}, args...)
 			if b.code != p.code || b.stdout != p.stdout {

@@ -275,6 +275,9 @@ and flags that would change its tasks are refused.`,
 				}
 				return nil
 			}
+			if c.Flags().Changed("halt") && m.MaxFailuresPct > 0 {
+				haltShare(m, n)
+			}
 			if dryRun {
 				return printDryRun(c.OutOrStdout(), m, sources, n)
 			}
@@ -637,4 +640,16 @@ func parallelHalt(v string) (maxFailures string, soon bool, err error) {
 		return "", false, usage("--halt %s: give fail=N with N a count of 1 or more, or a share such as 10%%", v)
 	}
 	return strconv.Itoa(k - 1), when == "soon", nil
+}
+
+// haltShare turns --halt's fail=P% (in m as a share) into the count of
+// failures that stop a map of n tasks, as parallel counts it: it halts
+// once P% of the tasks or more failed, the first ceil(n*P/100)-th
+// failure (where --max-failures P% stops only past that share).
+func haltShare(m *burst.MapSpec, n int64) {
+	k := int(math.Ceil(float64(n)*m.MaxFailuresPct/100 - 1e-9))
+	m.MaxFailures, m.MaxFailuresPct = max(k, 1)-1, 0
+	if m.MaxFailures == 0 {
+		m.MaxFailuresPct = 1e-9 // the first failure stops it (parseMaxFailures' 0)
+	}
 }

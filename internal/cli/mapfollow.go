@@ -151,7 +151,7 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 		return 1, true
 	case strings.HasSuffix(n, "%") && j.Tasks.Total > 0:
 		c := j.Tasks
-		return (c.Failed + c.Timeout + c.Lost) * 100 / c.Total, true
+		return (100*(c.Failed+c.Timeout+c.Lost) + c.Total - 1) / c.Total, true // rounded up, as parallel's
 	}
 	return 0, false
 }
