@@ -50,6 +50,9 @@ const (
 	// MaxInputGroups bounds a map's input groups (::: and ::::), which are
 	// the inputs of each task.
 	MaxInputGroups = 1024
+	// MaxColumns is how many columns one input of a map may hold (linked
+	// groups, --colsep, -N: MapSpec.Columns).
+	MaxColumns = 4096
 	// MaxStages bounds a pipe's stages.
 	MaxStages = 64
 	// MaxParallel bounds the copies of one pipe stage.

@@ -457,11 +457,20 @@ func (m *MapSpec) validate(command bool) error {
 			return fmt.Errorf("the map has more than %d inputs; the limit is %d: split them over several `burst map` runs", MaxTasks, MaxTasks)
 		}
 		for i, v := range src {
-			if len(v) > MaxArgBytes {
-				return fmt.Errorf("input %d of group %d is %d bytes; the limit is %d (exec refuses longer arguments): pass a file name instead", i+1, g+1, len(v), MaxArgBytes)
+			if !m.Columns {
+				if err := checkInput(v, i, g); err != nil {
+					return err
+				}
+				continue
 			}
-			if strings.IndexByte(v, 0) >= 0 && !m.Columns {
-				return fmt.Errorf("input %d of group %d holds a NUL byte, which no program can receive: remove it from the inputs", i+1, g+1)
+			// Columns joined by NUL: each is an argument of its own.
+			if n := strings.Count(v, "\x00") + 1; n > MaxColumns {
+				return fmt.Errorf("input %d of group %d has %d columns; the limit is %d", i+1, g+1, n, MaxColumns)
+			}
+			for col := range strings.SplitSeq(v, "\x00") {
+				if err := checkInput(col, i, g); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -472,6 +481,17 @@ func (m *MapSpec) validate(command bool) error {
 	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	return nil
+}
+
+// checkInput checks input i of group g, one argument.
+func checkInput(v string, i, g int) error {
+	if len(v) > MaxArgBytes {
+		return fmt.Errorf("input %d of group %d is %d bytes; the limit is %d (exec refuses longer arguments): pass a file name instead", i+1, g+1, len(v), MaxArgBytes)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return fmt.Errorf("input %d of group %d holds a NUL byte, which no program can receive: remove it from the inputs", i+1, g+1)
 	}
 	return nil
 }

@@ -142,3 +142,26 @@ func TestFormatTimeLimitRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// A map of columns (MapSpec.Columns) may join its columns with NUL; each
+// column is checked as an argument, and their number is bounded.
+func TestMapColumnsValidate(t *testing.T) {
+	ok := &MapSpec{Template: []string{"echo"}, Columns: true, Sources: [][]string{{"a\x00b", "c"}}}
+	if err := ok.validate(true); err != nil {
+		t.Fatalf("columns joined by NUL: %v", err)
+	}
+	for name, m := range map[string]*MapSpec{
+		"NUL without columns": {Template: []string{"echo"}, Sources: [][]string{{"a\x00b"}}},
+		"a column too long":   {Template: []string{"echo"}, Columns: true, Sources: [][]string{{"a\x00" + strings.Repeat("x", MaxArgBytes+1)}}},
+		"too many columns":    {Template: []string{"echo"}, Columns: true, Sources: [][]string{{strings.Repeat("\x00", MaxColumns)}}},
+	} {
+		if err := m.validate(true); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Each column may be as long as an argument may, though together longer.
+	long := strings.Repeat("x", MaxArgBytes-1)
+	if err := (&MapSpec{Template: []string{"echo"}, Columns: true, Sources: [][]string{{long + "\x00" + long}}}).validate(true); err != nil {
+		t.Errorf("two columns each under the limit: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -166,7 +167,7 @@ and flags that would change its tasks are refused.`,
 			}
 			if len(argFiles) > 0 {
 				// -a F: an input group of F's lines before the ::: groups, as parallel's.
-				at := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, ":::") })
+				at := slices.IndexFunc(args, func(a string) bool { return a == ":::" || a == "::::" || a == ":::+" || a == "::::+" })
 				if at < 0 {
 					at = len(args)
 				}
@@ -208,6 +209,9 @@ and flags that would change its tasks are refused.`,
 			}
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
+			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args")) && maxArgs < 1 {
+				return usage("-N %d: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken)", maxArgs)
+			}
 			if maxArgs > 0 {
 				if len(sources) != 1 {
 					return usage("-N %d takes its inputs from one group: put them all after one ::: (or in one :::: file)", maxArgs)
@@ -219,6 +223,11 @@ and flags that would change its tasks are refused.`,
 			}
 			if err := mapspec.Validate(tmpl, positions); err != nil {
 				return usage("%v", err)
+			}
+			for g, src := range sources { // NUL is what joins columns: none may be an input's own
+				if i := slices.IndexFunc(src, func(v string) bool { return strings.IndexByte(v, 0) >= 0 }); i >= 0 {
+					return usage("input %d of group %d holds a NUL byte, which no program can receive: remove it, or give -0 if NUL ends each input", i+1, g+1)
+				}
 			}
 			sources, columns := mapspec.Combine(sources, linked, link, sep)
 			if maxArgs > 0 {
@@ -253,7 +262,9 @@ and flags that would change its tasks are refused.`,
 				if err != nil {
 					return err
 				}
-				c.Flags().Set("time", t)
+				if t != "" { // 0: no time-out, as parallel's
+					c.Flags().Set("time", t)
+				}
 			}
 			if err := rf.apply(c, spec); err != nil {
 				return err
@@ -585,12 +596,20 @@ func openJoblog(path string) (*os.File, error) {
 // s, m, h or d is kept; parallel's percentage of the median run time is
 // refused, naming the fix.
 func parallelTimeout(v string) (string, error) {
-	bad := usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d", v)
+	bad := usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d, 1h30m", v)
 	switch {
 	case strings.HasSuffix(v, "%"):
 		return "", usage("--timeout %s: a share of the median run time is GNU parallel's alone: give a time, such as --timeout 10m", v)
 	case v == "":
 		return "", bad
+	case v == "0":
+		return "", nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && strings.ContainsAny(v, "hms") && len(v) > 2 && strings.IndexAny(v[:len(v)-1], "hms") >= 0 {
+		if d <= 0 {
+			return "", bad
+		}
+		return d.String(), nil // 1h30m and the like
 	}
 	num, unit := v, "s"
 	if u := v[len(v)-1]; u == 's' || u == 'm' || u == 'h' || u == 'd' {
@@ -619,6 +638,9 @@ func parallelHalt(v string) (maxFailures string, soon bool, err error) {
 		return "0", true, nil
 	case "2":
 		return "0", false, nil
+	}
+	if strings.HasSuffix(v, "%") && !strings.Contains(v, ",") {
+		v = "soon,fail=" + v // parallel's --halt 5%
 	}
 	when, cond, ok := strings.Cut(v, ",")
 	if when != "now" && when != "soon" || !ok {

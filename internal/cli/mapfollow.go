@@ -145,7 +145,12 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 				first = t
 			}
 		}
-		if first.ExitCode != nil && *first.ExitCode > 0 {
+		switch {
+		case first.State == burst.Timeout:
+			return 255, true // parallel's for a job its --timeout killed
+		case first.Signal != 0:
+			return 128 + first.Signal, true
+		case first.ExitCode != nil && *first.ExitCode > 0:
 			return *first.ExitCode, true
 		}
 		return 1, true
@@ -336,18 +341,22 @@ type joblog struct {
 const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
 
 func (l *joblog) add(t burst.Task, received int64) error {
+	if t.State == burst.Cancelled {
+		return nil // parallel logs no line for a job its --halt killed, or one never run
+	}
 	var start, runtime float64
 	if t.StartedAt != nil {
 		start = float64(t.StartedAt.UnixMilli()) / 1000
 		if t.EndedAt != nil {
-			runtime = t.EndedAt.Sub(*t.StartedAt).Seconds()
+			runtime = max(t.EndedAt.Sub(*t.StartedAt).Seconds(), 0)
 		}
 	}
-	exit := 0
-	if t.ExitCode != nil {
+	exit := 0 // a job killed by a signal: 0, the signal in its own column
+	switch {
+	case t.ExitCode != nil:
 		exit = *t.ExitCode
-	} else if t.State != burst.Succeeded {
-		exit = -1 // never ran to an exit (cancelled, lost): parallel writes -1 for a job killed before it ran
+	case t.State == burst.Timeout || t.State == burst.Lost:
+		exit = -1 // as parallel writes for a job its --timeout killed
 	}
 	host := cmp.Or(t.Machine, ":")
 	_, err := fmt.Fprintf(l.w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", t.Index+1, host, start, runtime, received, exit, t.Signal, l.command(t.Index))

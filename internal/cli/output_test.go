@@ -248,12 +248,12 @@ func TestPrefixed(t *testing.T) {
 // parallel's --timeout read as --time: bare seconds, units kept, days as
 // hours; a share of the run time and nonsense refused.
 func TestParallelTimeout(t *testing.T) {
-	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "10m", "2h": "2h", "1d": "24h"} {
+	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "10m", "2h": "2h", "1d": "24h", "1h30m": "1h30m0s", "0": ""} {
 		if got, err := parallelTimeout(in); err != nil || got != want {
 			t.Errorf("parallelTimeout(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "5%", "x", "-3", "0", "inf", "10y"} {
+	for _, in := range []string{"", "5%", "x", "-3", "inf", "10y", "-1h"} {
 		if got, err := parallelTimeout(in); err == nil {
 			t.Errorf("parallelTimeout(%q) = %q, want an error", in, got)
 		}
@@ -268,7 +268,7 @@ func TestParallelHalt(t *testing.T) {
 		soon bool
 	}{
 		"never": {"", false}, "0": {"", false}, "1": {"0", true}, "2": {"0", false},
-		"now,fail=1": {"0", false}, "soon,fail=3": {"2", true}, "now,fail=10%": {"10%", false},
+		"now,fail=1": {"0", false}, "soon,fail=3": {"2", true}, "now,fail=10%": {"10%", false}, "5%": {"5%", true},
 	} {
 		max, soon, err := parallelHalt(in)
 		if err != nil || max != want.max || soon != want.soon {

@@ -204,9 +204,19 @@ func (st *staging) addMapInputs(wd string, sources []mapspec.Source, n int64, co
 	}
 	for _, src := range sources {
 		for k, v := range src {
-			if in, ok := staged[v]; ok {
-				src[k] = in.Path
+			if !columns {
+				if in, ok := staged[v]; ok {
+					src[k] = in.Path
+				}
+				continue
 			}
+			cols := strings.Split(v, mapspec.ColumnSep) // each column of an input on its own
+			for c, col := range cols {
+				if in, ok := staged[col]; ok {
+					cols[c] = in.Path
+				}
+			}
+			src[k] = strings.Join(cols, mapspec.ColumnSep)
 		}
 	}
 	return nil

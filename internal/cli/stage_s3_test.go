@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,5 +59,22 @@ func TestAddMapInputsS3(t *testing.T) {
 	}
 	if got := strings.Join(sources[0], " "); got != "lab/d/a.csv lab/d/b.csv plain" {
 		t.Errorf("the map's values are %q, want the staged paths", got)
+	}
+}
+
+// An s3:// column of an input of columns (--colsep, :::+, -N) is staged
+// and rewritten as a whole input is.
+func TestAddMapInputsS3Columns(t *testing.T) {
+	sources := []mapspec.Source{{"s3://lab/d/a.csv" + mapspec.ColumnSep + "3", "plain" + mapspec.ColumnSep + "s3://lab/d/b.csv"}}
+	st := &staging{}
+	if err := st.addMapInputs(t.TempDir(), sources, 2, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.urls) != 2 || st.urls[0].Path != "lab/d/a.csv" || st.urls[1].Path != "lab/d/b.csv" {
+		t.Fatalf("staged %+v, want both objects", st.urls)
+	}
+	want := []string{"lab/d/a.csv", "3", "plain", "lab/d/b.csv"}
+	if got := mapspec.Columns(sources[0]); !slices.Equal(got, want) {
+		t.Errorf("the map's columns are %q, want %q", got, want)
 	}
 }

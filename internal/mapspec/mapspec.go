@@ -192,6 +192,7 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 // chunk one input of columns (parallel's -N: {1} ... {n} are a task's n
 // inputs).
 func Chunk(src Source, n int) []Source {
+	n = min(max(n, 1), max(len(src), 1)) // no chunk holds more than there is
 	out := make(Source, 0, (len(src)+n-1)/n)
 	for i := 0; i < len(src); i += n {
 		out = append(out, strings.Join(src[i:min(i+n, len(src))], ColumnSep))
