@@ -563,9 +563,14 @@ func TestCloudReadme(t *testing.T) {
 	if out := sh(cmds[3]).stdout; !strings.Contains(out, "lost to preemption") || !strings.Contains(out, "ssd") {
 		t.Errorf("%s:\n%s", cmds[3], out)
 	}
+	// The README promises the cluster's kind of machine, not how many the
+	// autoscaler starts for three short tasks (a second may be asked for
+	// before the first takes them).
 	ins, err := s.Control.Instances(context.Background())
-	if err != nil || len(ins) != 1 || !ins[0].Spot || ins[0].Type != "c5.xlarge" || !strings.HasPrefix(ins[0].Zone, "eu-west-2") {
-		t.Errorf("instances: %+v %v; want one spot c5.xlarge in eu-west-2", ins, err)
+	if err != nil || len(ins) == 0 || slices.ContainsFunc(ins, func(in ec2standin.InstanceInfo) bool {
+		return !in.Spot || in.Type != "c5.xlarge" || !strings.HasPrefix(in.Zone, "eu-west-2")
+	}) {
+		t.Errorf("instances: %+v %v; want spot c5.xlarge in eu-west-2, each", ins, err)
 	}
 }
 
