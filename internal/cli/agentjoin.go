@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/atomicfile"
@@ -108,6 +110,17 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, 
 		return nil, false, usage("--join: %v", err)
 	}
 	got, err := cl.Join(ctx, &client.JoinRequest{Token: ju.Token, Machine: machine})
+	// A machine just started may not reach the server yet (its network
+	// coming up): a connection that was never made sent nothing, so the
+	// one-time token is unused and the join is tried again, for 2 minutes.
+	for wait, until := time.Second, time.Now().Add(2*time.Minute); err != nil && neverConnected(err) && time.Now().Before(until); wait = min(2*wait, 10*time.Second) {
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-time.After(wait):
+		}
+		got, err = cl.Join(ctx, &client.JoinRequest{Token: ju.Token, Machine: machine})
+	}
 	if err != nil {
 		var ae *client.Error
 		switch {
@@ -200,4 +213,11 @@ func writeJoined(path string, st *joinedState) error {
 		return err
 	}
 	return atomicfile.Write(path, append(b, '\n'))
+}
+
+// neverConnected says err is a failure to open the connection (a dial
+// error): the request was never sent.
+func neverConnected(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/pki"
@@ -133,5 +135,17 @@ func TestParseJoinURL(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "0123456789abcdef")) {
 			t.Errorf("%s: %v, want %q and no secret", tc.url, err, tc.want)
 		}
+	}
+}
+
+// Only a connection never opened is tried again: the one-time token was
+// not sent.
+func TestNeverConnected(t *testing.T) {
+	_, dialErr := net.DialTimeout("tcp", "127.0.0.1:1", time.Second)
+	if dialErr == nil || !neverConnected(fmt.Errorf("join: %w", dialErr)) {
+		t.Fatalf("a refused dial (%v) is not taken for one never connected", dialErr)
+	}
+	if neverConnected(errors.New("the server refused the join token")) {
+		t.Fatal("a refusal is taken for a connection never made")
 	}
 }
