@@ -578,8 +578,10 @@ func newMark() string {
 }
 
 // hasMark reports whether process pid's environment holds markerVar=mark.
+// An orphan caught in the middle of exec shows an empty environment for a
+// moment (readEnviron); a process that truly has none costs each scan 20 ms.
 func hasMark(pid int, mark string) bool {
-	b, err := os.ReadFile(procPath(pid, "environ"))
+	b, err := readEnviron(pid, 20*time.Millisecond)
 	if err != nil {
 		return false
 	}
