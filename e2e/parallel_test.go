@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"errors"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -275,4 +280,108 @@ func TestMapAsGNUParallel(t *testing.T) {
 			t.Errorf("PARALLEL_SHELL=%s: parallel printed %q, burst map --shell %q (exit %d); want both %q", bash, p.stdout, b.stdout, b.code, "bash a\nbash it's\n")
 		}
 	})
+
+	// man parallel, --jobs N: "+N Add N to the number of CPU threads. -N Subtract N from the number of
+	// CPU threads. N% Multiply N% with the number of CPU threads." parallel's job slots ({%}) show how
+	// many it ran at once; burst show says the map's cap.
+	t.Run("jobs_counted_from_cpus", func(t *testing.T) {
+		inputs := []string{":::", "1", "2", "3", "4", "5", "6"}
+		for _, j := range []string{"50%", "150%", "+1", "-1", "+0", "3"} {
+			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-j", j, "sh", "-c", "sleep 0.3; echo $1", "_", "{%}"}, inputs...)...)
+			slots := map[string]bool{}
+			for _, l := range strings.Fields(p.stdout) {
+				slots[l] = true
+			}
+			b := h.burstMap(nil, []string{"-d", "-j", j}, append([]string{"true"}, inputs...)...)
+			if b.code != 0 {
+				t.Fatalf("-j %s: %s", j, b)
+			}
+			show := h.mustRun("show", strings.TrimSpace(b.stdout))
+			m := regexp.MustCompile(`At once:\s+at most (\d+) task`).FindStringSubmatch(show.stdout)
+			if m == nil {
+				t.Fatalf("-j %s: burst show says no cap:\n%s", j, show.stdout)
+			}
+			capped, _ := strconv.Atoi(m[1])
+			if got, want := min(capped, len(inputs)-1), len(slots); p.code != 0 || got != want {
+				t.Errorf("-j %s: burst caps the map at %d tasks at once; parallel ran %d at once (slots %v, exit %d)", j, capped, want, slots, p.code)
+			}
+		}
+		p := parallelRun(t, h.dir, nil, "-j", "-99", "true", ":::", "1")
+		b := h.burstMap(nil, []string{"-j", "-99"}, "true", ":::", "1")
+		if p.code != 255 || b.code != 255 || !strings.Contains(b.stderr, "no task to run") {
+			t.Errorf("-j -99: parallel exit %d; burst exit %d %q; want both 255", p.code, b.code, b.stderr)
+		}
+	})
+
+	// man parallel, -I replace-str: "Use the replacement string replace-str instead of {}"; -v: "Print
+	// the job to be run on stdout"; --line-buffer, --ungroup: how output may mix, which with -k and
+	// whole lines changes nothing printed.
+	t.Run("replace_verbose_output_modes", func(t *testing.T) {
+		same(t, []string{"-k", "-I", "%"}, "echo", "x%", "%", ":::", "a", "b c")
+		same(t, []string{"-k", "-v"}, "sh", "-c", "echo $1", "_", ":::", "it's", "b")
+		same(t, []string{"-k", "--line-buffer"}, "echo", ":::", "a", "b")
+		same(t, []string{"-k", "-u"}, "echo", ":::", "a", "b")
+	})
+
+	// man parallel, --header regexp: "the matched header (typically the first line) will be split using
+	// --colsep (which will default to '\t') and column names can be used as replacement variables:
+	// {column name}, {column name/}, ..."; "--header : is an alias for --header '.*\n'".
+	t.Run("header", func(t *testing.T) {
+		tsv, csv := filepath.Join(h.dir, "h.tsv"), filepath.Join(h.dir, "h.csv")
+		writeFile(t, tsv, "name\tage\nann\t3\nbob\t4\n", 0o644)
+		writeFile(t, csv, "x,y\n1,d/f.g\n3,4\n", 0o644)
+		same(t, []string{"-k", "--header", ":"}, "echo", "{name}-{age}", "{2}", "::::", tsv)
+		same(t, []string{"-k", "--header", ":", "--colsep", ","}, "echo", "{y/.}{x}", "{1}", "{y//}", "::::", csv)
+		same(t, []string{"-k", "--header", ":"}, "echo", "{a}-{b}", ":::", "a", "1", "2", ":::", "b", "3")
+		same(t, []string{"-k", "--header", ":"}, "echo", "{age}", "{b}", "::::", tsv, ":::", "b", "x")
+	})
+
+	// man parallel, --results name: "If name does not contain replacement strings and does not end in
+	// .csv/.tsv, the output will be stored in a directory tree rooted at name ... name/<ARGS>/stdout
+	// and name/<ARGS>/stderr, name/<ARGS>/seq"; "If name contains a replacement string and the replaced
+	// result does not end in /, then the standard output will be stored in a file named by this result.
+	// Standard error ... with '.err' added, and the sequence number ... with '.seq' added"; ending in /,
+	// a directory. parallel 20221122 prints nothing of what it saves.
+	t.Run("results", func(t *testing.T) {
+		cmd := []string{"sh", "-c", "echo o$1; echo e$2 >&2", "_"}
+		for i, c := range [][]string{
+			{"out", ":::", "a", "b/c", "..", `x\y`, "", strings.Repeat("z", 300), ":::", "1", "2"},
+			{"named", "--header", ":", ":::", "n", "p", "q", ":::", "m", "3"},
+			{"my_{}/", ":::", "x", "y"},
+			{"f/{1}.txt", ":::", "x", "y", ":::", "1"},
+		} {
+			name, rest := c[0], c[1:]
+			flags := []string{"-k"}
+			if rest[0] == "--header" {
+				flags, rest = append(flags, rest[:2]...), rest[2:]
+			}
+			pd, bd := filepath.Join(h.dir, "pres", strconv.Itoa(i)), filepath.Join(h.dir, "bres", strconv.Itoa(i))
+			args := append(append([]string(nil), cmd...), rest...)
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q", "--results", filepath.Join(pd, name)}, flags...), args...)...)
+			b := h.burstMap(nil, append([]string{"--results", filepath.Join(bd, name)}, flags...), args...)
+			pt, bt := tree(t, pd), tree(t, bd)
+			if b.code != p.code || b.stdout != p.stdout || len(pt) == 0 || !maps.Equal(pt, bt) {
+				t.Errorf("--results %s %q: parallel exit %d stdout %q saved %v\nburst exit %d stdout %q saved %v", name, rest, p.code, p.stdout, pt, b.code, b.stdout, bt)
+			}
+		}
+	})
+}
+
+// tree is every file under dir, by its path from dir, with its contents.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(data)
+		return err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -25,7 +25,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "", "--", "true"}, 2, `burst: --cpus "": give a whole number, e.g. --cpus 4 (see ` + "`burst run --help`)"},
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
-		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: --jobs "x": give a whole number, e.g. --jobs 4; see ` + "`burst help map`"},
+		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as fit), or +N, -N or N% of this machine`},
 		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
 	} {
 		var out, errb bytes.Buffer

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func newMapCmd() *cobra.Command {
 		over        []string
 		quiet       bool
 		detach      bool
-		jobs        int
+		jobs        string
 		link        bool
 		colsep      string
 		argFiles    []string
@@ -52,6 +53,10 @@ func newMapCmd() *cobra.Command {
 		tag         bool
 		joblogPath  string
 		maxArgs     int
+		replace     string
+		verbose     bool
+		resultsName string
+		header      string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -71,6 +76,12 @@ turn (a column an input lacks is empty). -a FILE is :::: FILE before the
 (find -print0); --dry-run prints each task's command and runs nothing;
 --timeout SECONDS is --time; --halt now,fail=N (or soon,fail=N, which lets
 started tasks end) is --max-failures N-1, exiting as parallel does.
+--results DIR saves each task's stdout, stderr and number under
+DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
+files); --header : names the columns after the first line of each group,
+for {NAME} in the command; -I R makes R stand for the input; -v prints
+each task's command before its output; -j 50%, +1 or -1 counts this
+machine's CPU threads, as parallel does.
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -119,6 +130,8 @@ and flags that would change its tasks are refused.`,
   burst map -- ./fit {1} {2} :::: alphas.txt seeds.txt      # every combination of two files' lines
   burst map -- ./fit {1} {2} ::: a b c :::+ 1 2 3           # paired: a 1, b 2, c 3
   burst map --colsep , -- ./fit {2} {1} :::: table.csv      # the columns of each line
+  burst map --header : --colsep , -- ./fit {alpha} :::: t.csv   # columns named by the first line
+  burst map --results out -- ./fit {} ::: a b               # out/1/a/stdout, out/1/a/stderr, out/1/a/seq
   burst map --resume 12                                     # rerun what failed or never ran
   burst map --resume 12 --max-failures 100%                 # ... past the failures that stopped it
   burst map --in refs/ --out '*.out' -- ./fit {} ::: data/*.csv   # each task gets its own csv, and refs/
@@ -177,6 +190,15 @@ and flags that would change its tasks are refused.`,
 			if err != nil {
 				return usage("%v", err)
 			}
+			if c.Flags().Changed("replace-str") || c.Flags().Changed("replace") {
+				// parallel -I R: R stands for the input, where {} does.
+				if replace == "" {
+					return usage("-I: give the string that stands for the input, such as -I %% (then: burst map -I %% -- gzip %% ::: a b)")
+				}
+				for k, w := range tmpl {
+					tmpl[k] = strings.ReplaceAll(w, replace, "{}")
+				}
+			}
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {
 				if colsep == "" {
@@ -206,6 +228,32 @@ and flags that would change its tasks are refused.`,
 				}
 				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, null)
 				sources = src
+			}
+			var names []string // --header's: a column's, by position
+			if c.Flags().Changed("header") {
+				if header != ":" && header != "1" {
+					return usage("--header %q: burst takes the first line (or ::: value) of each input group as its column names: give --header :", header)
+				}
+				if maxArgs > 0 {
+					return usage("--header names the columns of each input group: it cannot name -N's inputs")
+				}
+				if sep == nil {
+					sep = regexp.MustCompile("\t") // as parallel: --header splits at tabs unless --colsep says
+				}
+				byName := map[string]int{}
+				for g, src := range sources {
+					if len(src) == 0 {
+						continue
+					}
+					for _, n := range sep.Split(src[0], -1) {
+						names = append(names, n)
+						if _, dup := byName[n]; !dup {
+							byName[n] = len(names)
+						}
+					}
+					sources[g] = src[1:]
+				}
+				tmpl = mapspec.Named(tmpl, byName)
 			}
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
@@ -249,10 +297,11 @@ and flags that would change its tasks are refused.`,
 				return err
 			}
 			spec.Map = m
-			if jobs < 0 {
-				return usage("--jobs %d: use 0 (no cap) or more", jobs)
+			if c.Flags().Changed("jobs") {
+				if spec.MaxRunning, err = parallelJobs(jobs, runtime.NumCPU()); err != nil {
+					return err
+				}
 			}
-			spec.MaxRunning = jobs
 			if c.Flags().Changed("timeout") {
 				// parallel's --timeout: seconds, or with a unit (s, m, h, d).
 				if c.Flags().Changed("time") {
@@ -268,6 +317,9 @@ and flags that would change its tasks are refused.`,
 			}
 			if err := rf.apply(c, spec); err != nil {
 				return err
+			}
+			if relativeJobs(jobs) && spec.Cluster != "" && spec.Cluster != "local" {
+				return usage("-j %s counts this machine's CPU threads, not those of --on %s: give the number of tasks at once, such as -j %d", jobs, spec.Cluster, spec.MaxRunning)
 			}
 			spec.Defaults()
 			if err := spec.Validate(); err != nil {
@@ -302,6 +354,23 @@ and flags that would change its tasks are refused.`,
 				}
 				defer f.Close()
 				o.joblog = &joblog{w: f, command: func(i int) string { return dryRunLine(m, sources, int64(i)) }}
+			}
+			if c.Flags().Changed("results") || c.Flags().Changed("res") {
+				if detach {
+					return usage("--results are saved as the tasks end, by the command that follows the map: leave out -d")
+				}
+				if o.results, err = newResults(resultsName); err != nil {
+					return err
+				}
+				o.results.header = names
+				o.results.inputs = func(i int) []string { return mapspec.Inputs(sources, int64(i), m.Columns) }
+				o.results.seq = func(i int) int64 { return int64(i) + 1 }
+				o.results.expand = func(i int) string {
+					return strings.Join(mapspec.Expand([]string{resultsName}, mapspec.Inputs(sources, int64(i), m.Columns), int64(i)+1, false), " ")
+				}
+			}
+			if verbose {
+				o.verbose = func(i int) string { return dryRunLine(m, sources, int64(i)) }
 			}
 			if tag {
 				// parallel --tag: each output line after the task's inputs,
@@ -356,7 +425,9 @@ and flags that would change its tasks are refused.`,
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
-	f.IntVarP(&jobs, "jobs", "j", 0, "run at most this many tasks at once (0: as many as fit)")
+	f.StringVarP(&jobs, "jobs", "j", "0", "run at most `N` tasks at once (0: as many as fit); N%, +N and -N count this machine's CPU threads, as GNU parallel's -j")
+	f.StringVarP(&jobs, "max-procs", "P", "0", "-j")
+	f.MarkHidden("max-procs")
 	f.BoolVar(&link, "link", false, "pair the input groups input by input (the longest sets the count, the others start over) instead of making every combination")
 	f.BoolVar(&link, "xapply", false, "--link, by its older name")
 	f.StringVarP(&colsep, "colsep", "C", "", "split each input into columns where `REGEXP` matches: {1} {2} ... are the columns")
@@ -376,6 +447,24 @@ and flags that would change its tasks are refused.`,
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "--max-args")
 	f.MarkHidden("max-replace-args")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends)")
+	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")
+	f.StringVarP(&replace, "replace", "i", "", "-I, its value optional (--replace=R; alone: {})")
+	f.Lookup("replace").NoOptDefVal = "{}"
+	f.MarkHidden("replace")
+	f.StringVar(&resultsName, "results", "", "save each task's stdout, stderr and number in files under `DIR` instead of printing them (DIR/1/INPUT/stdout ...), as GNU parallel's --results; with {} in it, name each task's files")
+	f.StringVar(&resultsName, "res", "", "--results")
+	f.MarkHidden("res")
+	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header :")
+	f.BoolVarP(&verbose, "verbose", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
+	var ungrouped bool
+	for _, n := range []string{"line-buffer", "lb", "ungroup", "group"} {
+		short := ""
+		if n == "ungroup" {
+			short = "u"
+		}
+		f.BoolVarP(&ungrouped, n, short, false, "accepted for GNU parallel's command lines: burst prints each task's output whole, when it ends")
+		f.MarkHidden(n)
+	}
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
@@ -438,12 +527,12 @@ func parallelStatus(err error) error {
 // resumeOptions are the flags given with --resume that change how the rest
 // of the map runs; flags that would change what its tasks are (their
 // command, inputs or resources) are refused.
-func resumeOptions(c *cobra.Command, maxFailures string, jobs int) (client.ResumeOptions, error) {
+func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.ResumeOptions, error) {
 	var o client.ResumeOptions
 	var bad []string
 	c.Flags().Visit(func(f *pflag.Flag) { // every flag given, so that none added later is silently ignored
 		switch f.Name {
-		case "resume", "max-failures", "jobs", "keep-order", "quiet", "detach":
+		case "resume", "max-failures", "jobs", "max-procs", "keep-order", "quiet", "detach":
 		default:
 			bad = append(bad, "--"+f.Name)
 		}
@@ -459,10 +548,11 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs int) (client.Resum
 		o.MaxFailures, o.MaxFailuresPct = &m.MaxFailures, &m.MaxFailuresPct
 	}
 	if c.Flags().Changed("jobs") {
-		if jobs < 0 {
-			return o, usage("--jobs %d: use 0 (no cap) or more", jobs)
+		n, err := parallelJobs(jobs, runtime.NumCPU())
+		if err != nil {
+			return o, err
 		}
-		o.MaxRunning = &jobs
+		o.MaxRunning = &n
 	}
 	return o, nil
 }
@@ -589,6 +679,49 @@ func openJoblog(path string) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// parallelJobs reads -j as GNU parallel does: N tasks at once (0: no
+// cap), or counted from cpus, this machine's CPU threads: +N and -N add
+// and take N, N% is that share rounded up. A relative form that leaves no
+// task to run is refused, as parallel refuses it ("Cannot run any jobs").
+func parallelJobs(v string, cpus int) (int, error) {
+	bad := func(why string) error {
+		return usage("-j %s: %s; give a count (4; 0 for as many as fit), or +N, -N or N%% of this machine's %d CPU threads", v, why, cpus)
+	}
+	var n float64
+	switch {
+	case strings.HasSuffix(v, "%"):
+		p, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+		if err != nil || p < 0 || math.IsInf(p, 0) {
+			return 0, bad("not a share")
+		}
+		n = math.Ceil(float64(cpus) * p / 100)
+	case strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-"):
+		d, err := strconv.Atoi(v[1:])
+		if err != nil || d < 0 {
+			return 0, bad("not a count")
+		}
+		if v[0] == '-' {
+			d = -d
+		}
+		n = float64(cpus + d)
+	default:
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 0 {
+			return 0, bad("not a count")
+		}
+		return k, nil
+	}
+	if n < 1 {
+		return 0, bad("that leaves no task to run")
+	}
+	return int(min(n, math.MaxInt32)), nil
+}
+
+// relativeJobs reports whether -j's value counts CPU threads (+N, -N, N%).
+func relativeJobs(v string) bool {
+	return strings.HasSuffix(v, "%") || strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-")
 }
 
 // parallelTimeout is parallel's --timeout value as --time reads it: a bare

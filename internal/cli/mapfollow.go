@@ -45,6 +45,12 @@ type followOpts struct {
 	tag func(i int) string
 	// joblog, when set, gets a line for each task printed (--joblog).
 	joblog *joblog
+	// verbose, when set, is task i's command, printed on stdout before its
+	// output (-v).
+	verbose func(i int) string
+	// results, when set, saves each task's output in files instead of
+	// printing it (--results).
+	results *results
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -291,13 +297,25 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		p.bar.clear()
 	}
 	var received int64 // of stdout: the joblog's Receive
+	if p.o.verbose != nil && t.State != burst.Cancelled {
+		if _, err := io.WriteString(p.trackNewline(p.out), p.o.verbose(t.Index)+"\n"); err != nil {
+			return err
+		}
+	}
+	stdout, stderr, closeResults, err := p.o.results.writers(t.Index, t.State, p.out, p.stderrAfterStdout())
+	if err != nil {
+		return err
+	}
+	defer closeResults()
 	for _, s := range []struct {
 		name, path string
 		from, to   int64
 		w          io.Writer
-	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, p.out}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, p.stderrAfterStdout()}} {
-		var out io.Writer = p.trackNewline(s.w)
-		if p.o.tag != nil {
+	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, stdout}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, stderr}} {
+		out := s.w
+		if p.o.results != nil {
+			// saved, not printed
+		} else if out = p.trackNewline(out); p.o.tag != nil {
 			out = &tagWriter{w: out, tag: p.o.tag(t.Index), start: true}
 		}
 		w := &countWriter{w: out} // counts the task's own bytes, not the tags
@@ -322,6 +340,9 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		if s.name == "stdout" {
 			received = w.n
 		}
+	}
+	if err := closeResults(); err != nil {
+		return fmt.Errorf("--results: %w", err)
 	}
 	if p.o.joblog != nil {
 		return p.o.joblog.add(t, received)

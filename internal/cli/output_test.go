@@ -260,6 +260,23 @@ func TestParallelTimeout(t *testing.T) {
 	}
 }
 
+// parallel's -j: counts as they are, and +N, -N and N% of the CPU threads
+// as parallel 20221122 gives them on a 2-thread machine (a share rounded
+// up; one that leaves no task refused, as parallel's "Cannot run any jobs").
+func TestParallelJobs(t *testing.T) {
+	for in, want := range map[string]int{"0": 0, "4": 4, "50%": 1, "75%": 2, "150%": 3, "180%": 4, "10%": 1,
+		"0.5%": 1, "+0": 2, "+1": 3, "-0": 2, "-1": 1, "100%": 2} {
+		if got, err := parallelJobs(in, 2); err != nil || got != want {
+			t.Errorf("parallelJobs(%q, 2) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-2", "-5", "0%", "1.5", "+x", "-%", "inf%", "--1"} {
+		if got, err := parallelJobs(in, 2); err == nil {
+			t.Errorf("parallelJobs(%q, 2) = %d, want an error", in, got)
+		}
+	}
+}
+
 // parallel's --halt read as --max-failures (stop once more than it failed)
 // and whether started tasks run to their end.
 func TestParallelHalt(t *testing.T) {

@@ -156,6 +156,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	tc := j.Tasks
 	row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
 		tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
+	if s := j.Spec; s != nil && s.MaxRunning > 0 {
+		row("At once:", fmt.Sprintf("at most %s (-j %d)", burst.Plural(s.MaxRunning, "task"), s.MaxRunning))
+	}
 	tw.Flush()
 	if len(ts) == 0 {
 		return nil

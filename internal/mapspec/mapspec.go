@@ -404,6 +404,59 @@ func pieces(arg string, lit func(string), tok func(token, string)) {
 	}
 }
 
+// HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).
+func HasReplacement(s string) bool { return hasReplacement([]string{s}) }
+
+// Named rewrites the column names of GNU parallel's --header in template as the positional replacement
+// strings they stand for: with names {"x": 1, "y": 2}, "{y}" is "{2}" and "{x/.}" is "{1/.}" (each of
+// the modifiers . / // /. may follow a name). Text that already is a replacement string ({1}, {#}) keeps
+// its meaning, so a column named 1 is {1} only where it is the first column. Braces around any other
+// text are left as they are.
+func Named(template []string, names map[string]int) []string {
+	out := make([]string, len(template))
+	for k, arg := range template {
+		var b strings.Builder
+		for {
+			i := strings.IndexByte(arg, '{')
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(arg[i+1:], '}')
+			if j < 0 {
+				break
+			}
+			inner := arg[i+1 : i+1+j]
+			b.WriteString(arg[:i])
+			arg = arg[i+1+j+1:]
+			if _, _, ok := matchToken("{" + inner + "}"); !ok {
+				if pos, mod, ok := named(inner, names); ok {
+					b.WriteString("{" + strconv.Itoa(pos) + mod + "}")
+					continue
+				}
+			}
+			b.WriteString("{" + inner + "}")
+		}
+		b.WriteString(arg)
+		out[k] = b.String()
+	}
+	return out
+}
+
+// named finds inner, a header name and perhaps a modifier after it, in names.
+func named(inner string, names map[string]int) (pos int, mod string, ok bool) {
+	if pos, ok := names[inner]; ok {
+		return pos, "", true
+	}
+	for _, m := range [...]string{"/.", "//", "/", "."} {
+		if n, found := strings.CutSuffix(inner, m); found {
+			if pos, ok := names[n]; ok {
+				return pos, m, true
+			}
+		}
+	}
+	return 0, "", false
+}
+
 // hasReplacement reports whether any argument contains a replacement string, valid or not.
 func hasReplacement(template []string) bool {
 	for _, a := range template {

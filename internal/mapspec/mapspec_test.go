@@ -937,3 +937,28 @@ func TestChunk(t *testing.T) {
 		t.Fatalf("Chunk: %q", got)
 	}
 }
+
+// --header's column names become the positional strings they stand for,
+// with their modifiers; replacement strings and other braces keep theirs.
+func TestNamed(t *testing.T) {
+	names := map[string]int{"x": 1, "age": 2, "1": 3, "a.b": 4, "": 5}
+	for in, want := range map[string]string{
+		"{x}":              "{1}",
+		"{age}-{x}":        "{2}-{1}",
+		"{x.}{x/}{x//}":    "{1.}{1/}{1//}",
+		"p{age/.}q":        "p{2/.}q",
+		"{1}":              "{1}", // already a replacement string
+		"{#}{}{%}":         "{#}{}{%}",
+		"{nope}":           "{nope}",
+		"{a.b}":            "{4}",
+		"{a.b.}":           "{4.}",
+		"{{x}}":            "{{x}}", // the inner name is "{x": not a name
+		"}{x}{":            "}{1}{",
+		"{x":               "{x",
+		"{age}{age}{ }{x}": "{2}{2}{ }{1}",
+	} {
+		if got := Named([]string{in}, names); got[0] != want {
+			t.Errorf("Named(%q) = %q, want %q", in, got[0], want)
+		}
+	}
+}

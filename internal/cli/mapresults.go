@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/mapspec"
+)
+
+// results is GNU parallel's --results NAME: each task's stdout, stderr and
+// sequence number saved in files instead of printed.
+//
+//   - NAME without replacement strings is a directory tree:
+//     NAME/<column>/<value>/.../{seq,stdout,stderr}, a <column> being the
+//     number of each input (or --header's name for it; named columns go in
+//     their names' order), a <value> the input with \ written \\ and /
+//     written \_, cut to 255 bytes.
+//   - NAME with replacement strings names, for each task, the file of its
+//     stdout (stderr in NAME.err, the number in NAME.seq), or, when it
+//     ends in /, the directory that holds seq, stdout and stderr.
+type results struct {
+	name   string
+	inputs func(i int) []string // task i's inputs, a column each
+	seq    func(i int) int64
+	expand func(i int) string // NAME for task i (replacement strings)
+	header []string           // --header's names of the columns, if any
+}
+
+// newResults checks --results' NAME: parallel's CSV, TSV and JSON files
+// are refused, naming the directory form.
+func newResults(name string) (*results, error) {
+	switch {
+	case name == "":
+		return nil, usage("--results: give the directory to save each task's output in, such as --results out")
+	case strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".tsv") || strings.HasSuffix(name, ".json"):
+		return nil, usage("--results %s: burst saves results as a directory tree, not CSV, TSV or JSON: give a directory (--results out), and --joblog FILE for a table of the tasks", name)
+	}
+	return &results{name: name}, nil
+}
+
+// resultFiles are one task's open result files.
+type resultFiles struct {
+	stdout, stderr *os.File
+}
+
+func (f *resultFiles) close() error {
+	return errors.Join(f.stdout.Close(), f.stderr.Close())
+}
+
+// open makes task i's result files, its seq written.
+func (r *results) open(i int) (*resultFiles, error) {
+	var out, errPath, seqPath string
+	if mapspec.HasReplacement(r.name) {
+		p := r.expand(i)
+		if strings.HasSuffix(p, "/") {
+			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
+		} else {
+			out, errPath, seqPath = p, p+".err", p+".seq"
+		}
+	} else {
+		type column struct{ name, value string }
+		var cols []column
+		for k, v := range r.inputs(i) {
+			name := strconv.Itoa(k + 1)
+			if k < len(r.header) {
+				name = r.header[k]
+			}
+			cols = append(cols, column{name, v})
+		}
+		if len(r.header) > 0 { // named columns go in their names' order, as parallel 20221122 puts them
+			slices.SortStableFunc(cols, func(a, b column) int { return strings.Compare(a.name, b.name) })
+		}
+		dir := r.name
+		for _, c := range cols {
+			dir = filepath.Join(dir, resultsComponent(c.name), resultsComponent(c.value))
+		}
+		out, errPath, seqPath = filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr"), filepath.Join(dir, "seq")
+	}
+	for _, p := range []string{out, errPath, seqPath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, usage("--results: %v", err)
+		}
+	}
+	if err := os.WriteFile(seqPath, []byte(strconv.FormatInt(r.seq(i), 10)), 0o644); err != nil {
+		return nil, usage("--results: %v", err)
+	}
+	f := &resultFiles{}
+	var err error
+	if f.stdout, err = os.Create(out); err != nil {
+		return nil, usage("--results: %v", err)
+	}
+	if f.stderr, err = os.Create(errPath); err != nil {
+		f.stdout.Close()
+		return nil, usage("--results: %v", err)
+	}
+	return f, nil
+}
+
+// resultsComponent is a column's name or value as one path element, as
+// parallel writes it: \ as \\, / as \_, at most 255 bytes.
+func resultsComponent(v string) string {
+	v = strings.NewReplacer(`\`, `\\`, "/", `\_`).Replace(v)
+	if len(v) > 255 {
+		v = v[:255]
+	}
+	return v
+}
+
+// resultWriters are the writers of task i's stdout and stderr and what
+// closes them, for a map saved with --results; printed, when r is nil.
+func (r *results) writers(i int, state burst.State, stdout, stderr io.Writer) (io.Writer, io.Writer, func() error, error) {
+	switch {
+	case r == nil:
+		return stdout, stderr, func() error { return nil }, nil
+	case state == burst.Cancelled: // parallel saves nothing of a job its --halt killed
+		return io.Discard, io.Discard, func() error { return nil }, nil
+	}
+	f, err := r.open(i)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return f.stdout, f.stderr, f.close, nil
+}
