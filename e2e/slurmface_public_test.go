@@ -129,8 +129,8 @@ func TestSlurmFacePublicScripts(t *testing.T) {
 				t.Errorf("--test-only printed on stdout: %q (no job is submitted)", r.stdout)
 			}
 			if ps.refused != "" {
-				if r.code != 2 || !strings.Contains(r.stderr, ps.refused) || strings.Count(r.stderr, "\n") != 1 {
-					t.Errorf("%s (%s): exit %d, %q; want exit 2 and one line with %q", ps.file, ps.source, r.code, r.stderr, ps.refused)
+				if r.code != 1 || !strings.Contains(r.stderr, ps.refused) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("%s (%s): exit %d, %q; want exit 1 (sbatch's) and one line with %q", ps.file, ps.source, r.code, r.stderr, ps.refused)
 				}
 				return
 			}

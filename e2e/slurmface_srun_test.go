@@ -115,11 +115,11 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("srun", "-l", "echo", "hi"); r.code != 0 || r.stdout != "0: hi\n" {
 		t.Errorf("srun -l outside a job: %s", r)
 	}
-	if r := face("srun", "-n", "2", "true"); r.code != 2 || !strings.Contains(r.stderr, "sbatch -n 2") {
+	if r := face("srun", "-n", "2", "true"); r.code != 1 || !strings.Contains(r.stderr, "sbatch -n 2") {
 		t.Errorf("srun -n 2 outside a job should be refused naming sbatch: %s", r)
 	}
-	if r := face("srun", "--pty", "bash"); r.code != 2 || strings.Count(r.stderr, "\n") != 1 {
-		t.Errorf("srun --pty: want one line and exit 2: %s", r)
+	if r := face("srun", "--pty", "bash"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("srun --pty: want one line and exit 1 (Slurm's for its errors): %s", r)
 	}
 
 	// getopt_long's abbreviations, in every command.
@@ -132,7 +132,7 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("scontrol", "show", "jobid", "-dd", id); r.code != 0 || !strings.Contains(r.stdout, "JobState=COMPLETED") {
 		t.Errorf("scontrol show jobid -dd: %s", r)
 	}
-	if r := face("squeue", "--n"); r.code != 2 || !ambiguous.MatchString(r.stderr) {
+	if r := face("squeue", "--n"); r.code != 1 || !ambiguous.MatchString(r.stderr) {
 		t.Errorf("squeue --n: want Slurm's ambiguity error: %s", r)
 	}
 	if r := face("sinfo", "-o", "%P"); r.code != 0 || r.stdout != "PARTITION\nlocal*\n" {
@@ -317,7 +317,7 @@ ls -A "$elsewhere" | wc -l
 	}
 	for _, want := range []string{"(burst)\n", "0: step\n", "1: step\n", "/slurm-bin/srun\n",
 		// A home where no server answers: refused, and no server started there.
-		"a task does not start a server", "rc=2\n0\n"} {
+		"a task does not start a server", "rc=1\n0\n"} { // exit 1, as Slurm's squeue with no controller
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the job's output lacks %q:\n%s", want, out)
 		}
@@ -344,5 +344,32 @@ func TestSbatchRefusedAsSbatch(t *testing.T) {
 		if r.code != 1 || !strings.HasPrefix(r.stderr, "sbatch: error: Batch job submission failed: ") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("sbatch %v: want exit 1 and sbatch's one error line: %s", args, r)
 		}
+	}
+}
+
+// Slurm's commands exit 1 on an error of their own: an option they do not
+// know, or no controller to ask (the real ones, installed here, say so
+// too); a job's own status that srun passes on is kept. srun prints
+// nothing of its own, as Slurm's does when the job is not kept waiting.
+func TestSlurmFaceErrorsExit1(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("jobs")
+	for _, name := range []string{"sbatch", "srun", "squeue", "sacct", "scontrol", "scancel", "sinfo", "sacctmgr"} {
+		if r := h.run("slurm", name, "--no-such-option"); r.code != 1 || !strings.HasPrefix(r.stderr, name+": ") {
+			t.Errorf("%s --no-such-option: want exit 1 and a line of %s's: %s", name, name, r)
+		}
+		if real, err := exec.LookPath(name); err == nil && strings.HasPrefix(real, "/usr/bin/") {
+			if err := exec.Command(real, "--no-such-option").Run(); err == nil || err.(*exec.ExitError).ExitCode() != 1 {
+				t.Errorf("Slurm's own %s --no-such-option: %v; the test expects exit 1", real, err)
+			}
+		}
+	}
+	if r := h.run("slurm", "srun", "sh", "-c", "echo out; echo err >&2; exit 2"); r.code != 2 || r.stdout != "out\n" || r.stderr != "err\n" {
+		t.Errorf("srun sh -c 'exit 2': want exit 2, the command's output alone: %s", r)
+	}
+	gone := h.command("slurm", "squeue")
+	gone.Env = append(gone.Env, "BURST_SERVER=http://127.0.0.1:1", "BURST_TOKEN=x")
+	if r := h.exec(gone); r.code != 1 {
+		t.Errorf("squeue with no server to ask: want exit 1: %s", r)
 	}
 }

@@ -213,13 +213,13 @@ func TestSlurmFaceShapes(t *testing.T) {
 			t.Errorf("burst: sacct of the %s job: exit %d, %q, want %q", kind, code, out, id+"|"+w+"\n")
 		}
 	}
-	// Bad input: one line naming the fix, exit 2.
+	// Bad input: one line naming the fix, exit 1 as Slurm's commands exit.
 	out, code := face("sbatch", "--dependency=soon:1", "--wrap", "true")
-	if code != 2 || !strings.Contains(out, "is not a kind") || strings.Count(out, "\n") != 1 {
+	if code != 1 || !strings.Contains(out, "is not a kind") || strings.Count(out, "\n") != 1 {
 		t.Errorf("sbatch --dependency: exit %d, %q", code, out)
 	}
 	out, code = face("squeue", "-o", "%i %y")
-	if code != 2 || !strings.Contains(out, "%i") {
+	if code != 1 || !strings.Contains(out, "%i") {
 		t.Errorf("squeue -o %%y: exit %d, %q", code, out)
 	}
 }

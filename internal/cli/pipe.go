@@ -129,7 +129,7 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 			if err := af.apply(c, spec); err != nil {
 				return err
 			}
-			return submitAndFollow(c, spec, detach, nil)
+			return submitAndFollow(c, spec, detach, nil, true)
 		},
 	}
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -23,19 +23,25 @@ import (
 
 // ExitError ends the program with Code after printing Msg (if any).
 type ExitError struct {
-	Code int
-	Msg  string
+	Code  int
+	Msg   string
+	usage bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
 }
 
 func (e *ExitError) Error() string { return e.Msg }
 
 // usage is an error in what the user typed: exit status 2.
 func usage(format string, a ...any) error {
-	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, a...)}
+	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, a...), usage: true}
 }
 
 // Main runs the command line and returns the process exit status.
+// Slurm's commands (the Slurm face: burst slurm NAME) exit 1 on any error
+// of their own, a bad option or an unreachable server included, where
+// burst's exit 2 for what was typed wrong; a job's exit status that
+// srun or sbatch --wait passes on is kept.
 func Main(args []string, stdout, stderr io.Writer) int {
+	slurm := len(args) > 1 && args[0] == "slurm" && slices.Contains(SlurmNames, args[1])
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -47,12 +53,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if ee.Msg != "" {
 			fmt.Fprintln(stderr, prefixed(ee.Msg))
 		}
+		if slurm && ee.usage {
+			return 1
+		}
 		return ee.Code
 	}
 	var ae *client.Error
 	if errors.As(err, &ae) {
 		fmt.Fprintln(stderr, "burst: "+ae.Message)
-		if ae.Status >= 400 && ae.Status < 500 {
+		if ae.Status >= 400 && ae.Status < 500 && !slurm {
 			return 2
 		}
 		return 1

@@ -272,7 +272,7 @@ jobs say "waiting until TIME".`,
 			if err != nil {
 				return err
 			}
-			return submitAndFollow(c, spec, detach, st)
+			return submitAndFollow(c, spec, detach, st, true)
 		},
 	}
 	c.Flags().SetInterspersed(false)
@@ -426,8 +426,9 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 // output until it ends and exits with its status.
 // st, when not nil, is what --in and --out stage: its files are uploaded
 // once connected, and the outputs of a followed job that succeeds are
-// fetched into the working directory.
-func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *staging) error {
+// fetched into the working directory. jobLine says whether "burst: job N"
+// goes first to stderr (srun's stderr is its command's alone).
+func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *staging, jobLine bool) error {
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
 	var in *interrupts
@@ -468,7 +469,9 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 	if spec.Pipe != nil {
 		return followPipe(ctx, c, follows(cl), job.ID, spec.Pipe, in)
 	}
-	fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
+	if jobLine {
+		fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
+	}
 	streams := []string{"stdout", "stderr"}
 	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once

@@ -253,7 +253,7 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
 		c.SetOut(lw)
 		c.SetErr(le)
 	}
-	return submitAndFollow(c, spec, false, nil)
+	return submitAndFollow(c, spec, false, nil, false) // srun prints no job line
 }
 
 // labelWriter passes a task's output on a whole line at a time, each
