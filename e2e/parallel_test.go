@@ -117,6 +117,8 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--colsep", ","}, "echo", "{1}-{2}-{3}", "::::", csv)
 		same(t, []string{"-k", "--colsep", ","}, "echo", "::::", csv, ":::", "p,q")
 		same(t, []string{"-k", "-C", " +"}, "printf", `[%s]\n`, "{2}", "{1}", ":::", "x  y", "z w")
+		// A separator's capture groups are columns too, as in Perl's split.
+		same(t, []string{"-k", "--colsep", "(,)|(;)"}, "echo", "[{1}][{2}][{3}][{4}]", ":::", "a,b", "c;d", "e")
 	})
 
 	// man parallel: --dry-run "Print the job to run on stdout (standard output), but do not run the

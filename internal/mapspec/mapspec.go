@@ -147,7 +147,7 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 		for i, src := range sources {
 			split[i] = make(Source, len(src))
 			for j, v := range src {
-				split[i][j] = strings.Join(colsep.Split(v, -1), ColumnSep)
+				split[i][j] = strings.Join(splitColumns(colsep, v), ColumnSep)
 			}
 		}
 		sources, columns = split, true
@@ -186,6 +186,36 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 		out = append(out, paired)
 	}
 	return out, columns
+}
+
+// splitColumns splits v where colsep matches, as regexp.Split does, and,
+// as Perl's split (which GNU parallel's --colsep is), makes what each
+// capture group of a separator matched a column of its own: --colsep
+// '(,)' splits "x,y" into x , y (a group that took no part: empty).
+func splitColumns(colsep *regexp.Regexp, v string) []string {
+	if colsep.NumSubexp() == 0 {
+		return colsep.Split(v, -1)
+	}
+	var out []string
+	beg, end := 0, 0
+	for _, m := range colsep.FindAllStringSubmatchIndex(v, -1) {
+		end = m[0]
+		if m[1] != 0 {
+			out = append(out, v[beg:end])
+			for g := 2; g+1 < len(m); g += 2 {
+				if m[g] < 0 {
+					out = append(out, "")
+				} else {
+					out = append(out, v[m[g]:m[g+1]])
+				}
+			}
+		}
+		beg = m[1]
+	}
+	if end != len(v) {
+		out = append(out, v[beg:])
+	}
+	return out
 }
 
 // Chunk is src's inputs n at a time (the last chunk may hold fewer), each

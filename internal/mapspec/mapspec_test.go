@@ -892,6 +892,8 @@ func TestCombineAsParallel(t *testing.T) {
 		{"--colsep: columns of every group, numbered in turn", []string{"echo", ":::", "a,b", ":::", "x,y"}, false, comma, []string{"a b x y"}},
 		{"--colsep with {n}: a missing column is empty", []string{"echo", "{1}-{2}-{3}", ":::", "a\tb", "c\td\te"}, false, tab, []string{"a-b-", "c-d-e"}},
 		{"--colsep leaves {} one argument per column", []string{"echo", "{}", "X", ":::", "a,b"}, false, comma, []string{"a b X"}},
+		{"--colsep's capture groups are columns (Perl's split)", []string{"echo", "[{1}][{2}][{3}][{4}]", ":::", "a,b", "c;d", ";"}, false,
+			regexp.MustCompile(`(,)|(;)`), []string{"[a][,][][b]", "[c][][;][d]", "[][][;][]"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tmpl, srcs, linked, err := ParseLinked(c.args, nil, false)
