@@ -125,6 +125,10 @@ type MapSpec struct {
 	// CLI combines them): each column is an input of its own to the
 	// command, and {n} beyond an input's columns is empty.
 	Columns bool `json:"columns,omitempty"`
+	// Numbered says the last column of each input (Columns, one source) is
+	// the task's number, its {#}, not an input: a map of some of another
+	// map's tasks, each keeping its number (GNU parallel's --resume).
+	Numbered bool `json:"numbered,omitempty"`
 	// MaxFailures stops the map once more tasks than this failed:
 	// MaxFailures if > 0, else MaxFailuresPct percent of the tasks if > 0.
 	MaxFailures    int     `json:"max_failures,omitempty"`
@@ -479,8 +483,28 @@ func (m *MapSpec) validate(command bool) error {
 			return err
 		}
 	}
+	if m.Numbered {
+		if err := checkNumbered(m); err != nil {
+			return err
+		}
+	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	return nil
+}
+
+// checkNumbered checks a Numbered map: one source of columns, each input's
+// last a task number of 1 or more.
+func checkNumbered(m *MapSpec) error {
+	if !m.Columns || len(m.Sources) != 1 || m.Array {
+		return errors.New("a numbered map has one source of columns, and is no array")
+	}
+	for i, v := range m.Sources[0] {
+		k := strings.LastIndexByte(v, 0)
+		if n, err := strconv.ParseInt(v[k+1:], 10, 64); k < 0 || err != nil || n < 1 {
+			return fmt.Errorf("input %d of a numbered map does not end in its task number", i+1)
+		}
 	}
 	return nil
 }

@@ -165,3 +165,24 @@ func TestMapColumnsValidate(t *testing.T) {
 		t.Errorf("two columns each under the limit: %v", err)
 	}
 }
+
+// A numbered map (some of another's tasks, GNU parallel's --resume): one
+// source of columns, each input's last column its task's number.
+func TestMapNumberedValidate(t *testing.T) {
+	ok := &MapSpec{Template: []string{"echo"}, Columns: true, Numbered: true, Sources: [][]string{{"a\x00b\x003", "c\x0012"}}}
+	if err := ok.validate(true); err != nil {
+		t.Fatalf("a numbered map: %v", err)
+	}
+	for name, m := range map[string]*MapSpec{
+		"no columns":       {Template: []string{"echo"}, Numbered: true, Sources: [][]string{{"a"}}},
+		"two sources":      {Template: []string{"echo"}, Columns: true, Numbered: true, Sources: [][]string{{"a\x001"}, {"b\x002"}}},
+		"no number":        {Template: []string{"echo"}, Columns: true, Numbered: true, Sources: [][]string{{"a\x001", "b"}}},
+		"number 0":         {Template: []string{"echo"}, Columns: true, Numbered: true, Sources: [][]string{{"a\x000"}}},
+		"not a number":     {Template: []string{"echo"}, Columns: true, Numbered: true, Sources: [][]string{{"a\x00x"}}},
+		"an array as well": {Template: []string{"echo"}, Columns: true, Numbered: true, Array: true, Sources: [][]string{{"1\x001"}}},
+	} {
+		if err := m.validate(true); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

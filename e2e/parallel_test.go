@@ -369,6 +369,66 @@ func TestMapAsGNUParallel(t *testing.T) {
 	})
 }
 
+// man parallel, --resume: "Resumes from the last unfinished job. By reading --joblog ... GNU parallel will figure
+// out the last unfinished job and continue from there"; --resume-failed: "Retry all failed and resume from the
+// last unfinished job". parallel 20221122 runs the jobs its joblog has no line for (and, with --resume-failed,
+// those whose line says they failed), each keeping its number ({#}), and appends to the joblog.
+func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	args := []string{"sh", "-c", "echo $1 $2 $3; exit $2", "_", "{1}", "{2}", "{#}", ":::", "a", "b", "c", ":::", "0", "1"}
+	first := filepath.Join(h.dir, "first.joblog")
+	if p := parallelRun(t, h.dir, nil, append([]string{"-q", "--joblog", first}, args...)...); p.code != 3 {
+		t.Fatalf("the first run: %s", p)
+	}
+	data, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep the header and the lines of tasks 1, 4 and 6: 2, 3 and 5 are left (4 and 6 failed).
+	var kept []string
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		if f := strings.SplitN(l, "\t", 2); f[0] == "Seq" || f[0] == "1" || f[0] == "4" || f[0] == "6" {
+			kept = append(kept, l)
+		}
+	}
+	for _, flag := range []string{"--resume", "--resume-failed"} {
+		pl, bl := filepath.Join(h.dir, "p"+flag), filepath.Join(h.dir, "b"+flag)
+		writeFile(t, pl, strings.Join(kept, ""), 0o644)
+		writeFile(t, bl, strings.Join(kept, ""), 0o644)
+		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+		b := h.burstMap(nil, []string{"-k", "--joblog", bl, flag}, args...)
+		if b.code != p.code || b.stdout != p.stdout || p.stdout == "" {
+			t.Errorf("%s: parallel exit %d stdout %q; burst exit %d stdout %q", flag, p.code, p.stdout, b.code, b.stdout)
+		}
+		seqs := func(path string) []string {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+				f := strings.Split(l, "\t")
+				out = append(out, f[0]+"|"+f[6]+"|"+f[8])
+			}
+			return out
+		}
+		if ps, bs := seqs(pl), seqs(bl); !slices.Equal(ps, bs) {
+			t.Errorf("%s: the joblogs differ (Seq|Exitval|Command):\nparallel %q\nburst    %q", flag, ps, bs)
+		}
+		// Run again: nothing is left, and both exit 0 running nothing.
+		p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, "--resume"}, args...)...)
+		b = h.burstMap(nil, []string{"-k", "--joblog", bl, "--resume"}, args...)
+		if flag == "--resume" && (p.code != 0 || b.code != 0 || b.stdout != p.stdout) {
+			t.Errorf("%s again: parallel exit %d %q; burst exit %d %q", flag, p.code, p.stdout, b.code, b.stdout)
+		}
+	}
+	// Without --joblog, --resume with no job id names both fixes.
+	if r := h.burstMap(nil, []string{"--resume"}, "echo", ":::", "a"); r.code != 255 || !strings.Contains(r.stderr, "--joblog") || !strings.Contains(r.stderr, "burst map --resume JOB") {
+		t.Errorf("--resume without --joblog: %s", r)
+	}
+}
+
 // tree is every file under dir, by its path from dir, with its contents.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,31 +33,33 @@ const noInputs = "burst: no inputs (an empty :::: file, --over list or standard 
 
 func newMapCmd() *cobra.Command {
 	var (
-		rf          resFlags
-		sf          stageFlags
-		shell       bool
-		keepOrder   bool
-		maxFailures string
-		resume      int64
-		over        []string
-		quiet       bool
-		detach      bool
-		jobs        string
-		link        bool
-		colsep      string
-		argFiles    []string
-		dryRun      bool
-		null        bool
-		cite        bool
-		timeout     string
-		halt        string
-		tag         bool
-		joblogPath  string
-		maxArgs     int
-		replace     string
-		verbose     bool
-		resultsName string
-		header      string
+		rf           resFlags
+		sf           stageFlags
+		shell        bool
+		keepOrder    bool
+		maxFailures  string
+		resume       int64
+		over         []string
+		quiet        bool
+		detach       bool
+		jobs         string
+		link         bool
+		colsep       string
+		argFiles     []string
+		dryRun       bool
+		null         bool
+		cite         bool
+		timeout      string
+		halt         string
+		tag          bool
+		joblogPath   string
+		maxArgs      int
+		replace      string
+		verbose      bool
+		resumeJoblog bool
+		resumeFailed bool
+		resultsName  string
+		header       string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -81,7 +84,9 @@ DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
 for {NAME} in the command; -I R makes R stand for the input; -v prints
 each task's command before its output; -j 50%, +1 or -1 counts this
-machine's CPU threads, as parallel does.
+machine's CPU threads, as parallel does; --joblog FILE --resume (no job
+id: parallel's) runs only what FILE has no line for (--resume-failed:
+also what failed), each task keeping its {#}.
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -338,11 +343,29 @@ and flags that would change its tasks are refused.`,
 				}
 				return nil
 			}
+			// task is task i's inputs and number: i's own, or, resuming from a
+			// joblog, those of the i-th task left to run.
+			task := func(i int64) ([]string, int64) { return mapspec.Inputs(sources, i, columns), i + 1 }
+			if resumeJoblog || resumeFailed {
+				left, err := joblogLeft(joblogPath, resumeFailed, n)
+				if err != nil {
+					return err
+				}
+				if len(left) == 0 {
+					return nil // every task ran (succeeded, with --resume-failed): nothing to do, exit 0
+				}
+				joblogPath = "+" + strings.TrimPrefix(joblogPath, "+") // appended to
+				if int64(len(left)) < n {
+					all, cols := sources, columns
+					task = func(i int64) ([]string, int64) { return mapspec.Inputs(all, left[i], cols), left[i] + 1 }
+					sources, columns, n = numbered(m, left, task), true, int64(len(left))
+				}
+			}
 			if c.Flags().Changed("halt") && m.MaxFailuresPct > 0 {
 				haltShare(m, n)
 			}
 			if dryRun {
-				return printDryRun(c.OutOrStdout(), m, sources, n)
+				return printDryRun(c.OutOrStdout(), m, task, n)
 			}
 			if joblogPath != "" {
 				if detach {
@@ -353,7 +376,10 @@ and flags that would change its tasks are refused.`,
 					return err
 				}
 				defer f.Close()
-				o.joblog = &joblog{w: f, command: func(i int) string { return dryRunLine(m, sources, int64(i)) }}
+				o.joblog = &joblog{w: f, task: func(i int) (string, int64) {
+					in, seq := task(int64(i))
+					return dryRunLine(m, in, seq), seq
+				}}
 			}
 			if c.Flags().Changed("results") || c.Flags().Changed("res") {
 				if detach {
@@ -363,20 +389,20 @@ and flags that would change its tasks are refused.`,
 					return err
 				}
 				o.results.header = names
-				o.results.inputs = func(i int) []string { return mapspec.Inputs(sources, int64(i), m.Columns) }
-				o.results.seq = func(i int) int64 { return int64(i) + 1 }
-				o.results.expand = func(i int) string {
-					return strings.Join(mapspec.Expand([]string{resultsName}, mapspec.Inputs(sources, int64(i), m.Columns), int64(i)+1, false), " ")
-				}
+				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
 			}
 			if verbose {
-				o.verbose = func(i int) string { return dryRunLine(m, sources, int64(i)) }
+				o.verbose = func(i int) string {
+					in, seq := task(int64(i))
+					return dryRunLine(m, in, seq)
+				}
 			}
 			if tag {
 				// parallel --tag: each output line after the task's inputs,
 				// space-separated, and a tab.
 				o.tag = func(i int) string {
-					return strings.Join(mapspec.Inputs(sources, int64(i), m.Columns), " ") + "\t"
+					in, _ := task(int64(i))
+					return strings.Join(in, " ") + "\t"
 				}
 			}
 			var st *staging
@@ -455,6 +481,9 @@ and flags that would change its tasks are refused.`,
 	f.StringVar(&resultsName, "res", "", "--results")
 	f.MarkHidden("res")
 	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header :")
+	f.BoolVar(&resumeJoblog, "resume-joblog", false, "GNU parallel's --resume (burst map --resume with no job id): run only the tasks --joblog FILE has no line for")
+	f.MarkHidden("resume-joblog")
+	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
 	var ungrouped bool
 	for _, n := range []string{"line-buffer", "lb", "ungroup", "group"} {
@@ -639,18 +668,20 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 // printDryRun prints the command each of the map's n tasks would run, a
 // line a task, as parallel --dry-run does: with --shell the script, else
 // its words quoted as parallel quotes them (parallel -q --dry-run).
-func printDryRun(w io.Writer, m *burst.MapSpec, sources []mapspec.Source, n int64) error {
+func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
-		bw.WriteString(dryRunLine(m, sources, i))
+		in, seq := task(i)
+		bw.WriteString(dryRunLine(m, in, seq))
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
 
-// dryRunLine is task i's command as parallel --dry-run prints it.
-func dryRunLine(m *burst.MapSpec, sources []mapspec.Source, i int64) string {
-	argv := mapspec.Expand(m.Template, mapspec.Inputs(sources, i, m.Columns), i+1, m.Shell)
+// dryRunLine is the command of the task with inputs in and number seq, as
+// parallel --dry-run prints it.
+func dryRunLine(m *burst.MapSpec, in []string, seq int64) string {
+	argv := mapspec.Expand(m.Template, in, seq, m.Shell)
 	if m.Shell {
 		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
 	}
@@ -659,6 +690,80 @@ func dryRunLine(m *burst.MapSpec, sources []mapspec.Source, i int64) string {
 		q[k] = shellquote.AsParallel(a)
 	}
 	return strings.Join(q, " ")
+}
+
+// parallelResumeArgs tells GNU parallel's --resume, a flag (run what the
+// --joblog has no line for), from burst's --resume JOB in a map's command
+// line: a --resume before the command that no job id follows is made
+// --resume-joblog.
+func parallelResumeArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "map" {
+		return args
+	}
+	var out []string
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--resume" && (i+1 == len(args) || !isJobID(args[i+1])) {
+			a = "--resume-joblog"
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// isJobID reports whether s is a job id: digits.
+func isJobID(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// joblogLeft reads the --joblog of an earlier run (GNU parallel's
+// --resume): the indices of the map's n tasks it has no line for (with
+// failed, --resume-failed, also those whose lines all say they failed), in
+// order. A joblog not made yet leaves every task.
+func joblogLeft(path string, failed bool, n int64) ([]int64, error) {
+	if path == "" {
+		return nil, usage("--resume without a job id is GNU parallel's: it reads --joblog FILE to skip what ran; give --joblog, or resume a burst map by its id: burst map --resume JOB")
+	}
+	path = strings.TrimPrefix(path, "+")
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, usage("--joblog %s: %v", path, err)
+	}
+	ran := map[int64]bool{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		f := strings.Split(line, "\t")
+		seq, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || len(f) < 9 || seq < 1 || seq > n {
+			continue // the header, a torn last line, or not this map's
+		}
+		if !failed || f[6] == "0" && f[7] == "0" {
+			ran[seq] = true
+		}
+	}
+	var left []int64
+	for i := range n {
+		if !ran[i+1] {
+			left = append(left, i)
+		}
+	}
+	return left, nil
+}
+
+// numbered makes m the map of the tasks left (indices of the map as it
+// was given), each keeping its number: one source whose inputs hold each
+// task's inputs as columns and its number last (burst.MapSpec.Numbered).
+// It returns the tasks' inputs without their numbers, for staging.
+func numbered(m *burst.MapSpec, left []int64, task func(int64) ([]string, int64)) []mapspec.Source {
+	rows, plain := make([]string, len(left)), make(mapspec.Source, len(left))
+	for k := range left {
+		in, seq := task(int64(k))
+		plain[k] = strings.Join(in, mapspec.ColumnSep)
+		rows[k] = plain[k] + mapspec.ColumnSep + strconv.FormatInt(seq, 10)
+	}
+	m.Sources, m.Columns, m.Numbered = [][]string{rows}, true, true
+	return []mapspec.Source{plain}
 }
 
 // openJoblog opens --joblog's file, its header written: truncated, or

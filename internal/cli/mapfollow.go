@@ -355,8 +355,8 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 // JobRuntime (seconds), Send, Receive (its stdout's bytes), Exitval,
 // Signal, Command (as --dry-run prints it).
 type joblog struct {
-	w       io.Writer
-	command func(i int) string
+	w    io.Writer
+	task func(i int) (command string, seq int64) // task i's command and number
 }
 
 const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
@@ -380,7 +380,8 @@ func (l *joblog) add(t burst.Task, received int64) error {
 		exit = -1 // as parallel writes for a job its --timeout killed
 	}
 	host := cmp.Or(t.Machine, ":")
-	_, err := fmt.Fprintf(l.w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", t.Index+1, host, start, runtime, received, exit, t.Signal, l.command(t.Index))
+	command, seq := l.task(t.Index)
+	_, err := fmt.Fprintf(l.w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", seq, host, start, runtime, received, exit, t.Signal, command)
 	return err
 }
 

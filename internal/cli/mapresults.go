@@ -26,10 +26,8 @@ import (
 //     ends in /, the directory that holds seq, stdout and stderr.
 type results struct {
 	name   string
-	inputs func(i int) []string // task i's inputs, a column each
-	seq    func(i int) int64
-	expand func(i int) string // NAME for task i (replacement strings)
-	header []string           // --header's names of the columns, if any
+	task   func(i int) ([]string, int64) // task i's inputs, a column each, and its number
+	header []string                      // --header's names of the columns, if any
 }
 
 // newResults checks --results' NAME: parallel's CSV, TSV and JSON files
@@ -56,8 +54,9 @@ func (f *resultFiles) close() error {
 // open makes task i's result files, its seq written.
 func (r *results) open(i int) (*resultFiles, error) {
 	var out, errPath, seqPath string
+	inputs, seq := r.task(i)
 	if mapspec.HasReplacement(r.name) {
-		p := r.expand(i)
+		p := strings.Join(mapspec.Expand([]string{r.name}, inputs, seq, false), " ")
 		if strings.HasSuffix(p, "/") {
 			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
 		} else {
@@ -66,7 +65,7 @@ func (r *results) open(i int) (*resultFiles, error) {
 	} else {
 		type column struct{ name, value string }
 		var cols []column
-		for k, v := range r.inputs(i) {
+		for k, v := range inputs {
 			name := strconv.Itoa(k + 1)
 			if k < len(r.header) {
 				name = r.header[k]
@@ -87,7 +86,7 @@ func (r *results) open(i int) (*resultFiles, error) {
 			return nil, usage("--results: %v", err)
 		}
 	}
-	if err := os.WriteFile(seqPath, []byte(strconv.FormatInt(r.seq(i), 10)), 0o644); err != nil {
+	if err := os.WriteFile(seqPath, []byte(strconv.FormatInt(seq, 10)), 0o644); err != nil {
 		return nil, usage("--results: %v", err)
 	}
 	f := &resultFiles{}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +314,47 @@ func TestTagWriter(t *testing.T) {
 	}
 	if got, want := out.String(), "a\tx1\na\ty2\na\t\na\tz"; got != want {
 		t.Errorf("tagged %q, want %q", got, want)
+	}
+}
+
+// GNU parallel's --resume is a flag; burst's --resume takes a job id: one
+// followed by no id, before the command, is parallel's.
+func TestParallelResumeArgs(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"map", "--resume", "12"}, []string{"map", "--resume", "12"}},
+		{[]string{"map", "--resume", "12", "--max-failures", "1"}, []string{"map", "--resume", "12", "--max-failures", "1"}},
+		{[]string{"map", "--joblog", "l", "--resume", "--", "echo"}, []string{"map", "--joblog", "l", "--resume-joblog", "--", "echo"}},
+		{[]string{"map", "--resume", "--joblog", "l", "--", "echo"}, []string{"map", "--resume-joblog", "--joblog", "l", "--", "echo"}},
+		{[]string{"map", "--", "echo", "--resume", "x"}, []string{"map", "--", "echo", "--resume", "x"}}, // the command's own
+		{[]string{"run", "--resume", "x"}, []string{"run", "--resume", "x"}},
+	} {
+		if got := parallelResumeArgs(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("parallelResumeArgs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// joblogLeft: the tasks a joblog has no line for; with failed, those whose
+// every line failed too; the header, torn lines and other maps' numbers
+// ignored; no joblog leaves every task.
+func TestJoblogLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	line := func(seq, exit, sig string) string {
+		return seq + "\t:\t1.0\t0.1\t0\t0\t" + exit + "\t" + sig + "\tcmd\n"
+	}
+	log := joblogHeader + line("1", "0", "0") + line("2", "1", "0") + line("3", "0", "9") + line("4", "1", "0") + line("4", "0", "0") + line("99", "0", "0") + "5\t:\t1.0"
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for failed, want := range map[bool][]int64{false: {4, 5}, true: {1, 2, 4, 5}} {
+		if got, err := joblogLeft(path, failed, 6); err != nil || !slices.Equal(got, want) {
+			t.Errorf("joblogLeft(failed=%v) = %v, %v; want %v", failed, got, err, want)
+		}
+	}
+	if got, err := joblogLeft("+"+filepath.Join(t.TempDir(), "none"), false, 3); err != nil || !slices.Equal(got, []int64{0, 1, 2}) {
+		t.Errorf("joblogLeft of no joblog = %v, %v; want every task", got, err)
+	}
+	if _, err := joblogLeft("", false, 3); err == nil {
+		t.Error("joblogLeft without --joblog: want an error naming it")
 	}
 }

@@ -42,6 +42,7 @@ func usage(format string, a ...any) error {
 // srun or sbatch --wait passes on is kept.
 func Main(args []string, stdout, stderr io.Writer) int {
 	slurm := len(args) > 1 && args[0] == "slurm" && slices.Contains(SlurmNames, args[1])
+	args = parallelResumeArgs(args)
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.Execute()

@@ -239,6 +239,20 @@ func Inputs(sources []Source, i int64, columns bool) []string {
 	return t
 }
 
+// Task is task i's inputs (Inputs') and its number, its {#}: i+1, or, when numbered, the last column of
+// its input, which is then no input (a map of some of another's tasks: burst.MapSpec.Numbered).
+func Task(sources []Source, i int64, columns, numbered bool) ([]string, int64) {
+	in := Inputs(sources, i, columns)
+	if !numbered || len(in) == 0 {
+		return in, i + 1
+	}
+	seq, err := strconv.ParseInt(in[len(in)-1], 10, 64)
+	if err != nil {
+		seq = i + 1 // never: the spec's validation checks each number
+	}
+	return in[:len(in)-1], seq
+}
+
 // Columns is a task's inputs (Tuple's) with each one's columns (Combine) made inputs of their own.
 func Columns(inputs []string) []string {
 	var out []string

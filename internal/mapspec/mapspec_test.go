@@ -964,3 +964,20 @@ func TestNamed(t *testing.T) {
 		}
 	}
 }
+
+// Task: a numbered map's last column is the task's number, not an input.
+func TestTask(t *testing.T) {
+	srcs := []Source{{"a" + ColumnSep + "b" + ColumnSep + "7", "c" + ColumnSep + "9"}}
+	for i, want := range []struct {
+		in  []string
+		seq int64
+	}{{[]string{"a", "b"}, 7}, {[]string{"c"}, 9}} {
+		in, seq := Task(srcs, int64(i), true, true)
+		if !slices.Equal(in, want.in) || seq != want.seq {
+			t.Errorf("Task(%d) = %q, %d; want %q, %d", i, in, seq, want.in, want.seq)
+		}
+	}
+	if in, seq := Task([]Source{{"x", "y"}}, 1, false, false); !slices.Equal(in, []string{"y"}) || seq != 2 {
+		t.Errorf("Task of a plain map = %q, %d; want [y], 2", in, seq)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/cache"
 	"github.com/burst-sh/burst/internal/cost"
-	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -134,8 +133,8 @@ func (c *control) cacheKey(j *jobRT, jc *jobCache, idx int) (string, cache.Parts
 		return "", nil, jc.why
 	}
 	argv := j.row.Spec.Argv
-	if m := j.row.Spec.Map; m != nil {
-		argv = mapspec.Expand(m.Template, mapspec.Inputs(j.sourceList(), int64(idx), m.Columns), int64(idx)+1, m.Shell)
+	if j.row.Spec.Map != nil {
+		argv = j.mapArgv(idx)
 	}
 	own, err := cache.TaskParts(argv, j.taskInputs(idx))
 	if err != nil {

@@ -37,8 +37,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
 	argv := spec.Argv
 	if m := spec.Map; m != nil && !m.Array {
-		in := mapspec.Inputs(t.job.sourceList(), int64(t.row.Index), m.Columns)
-		argv = mapspec.Expand(m.Template, in, int64(t.row.Index)+1, m.Shell)
+		argv = t.job.mapArgv(t.row.Index)
 	}
 	a := client.Assignment{
 		TaskRef: t.ref(),
@@ -99,6 +98,13 @@ func (c *control) taskEnv(t *taskRT) []string {
 		env = append(env, "BURST_CPUS="+strconv.Itoa(max(t.res().CPUs, 1)))
 	}
 	return env
+}
+
+// mapArgv is the command of task idx of map j.
+func (j *jobRT) mapArgv(idx int) []string {
+	m := j.row.Spec.Map
+	in, seq := mapspec.Task(j.sourceList(), int64(idx), m.Columns, m.Numbered)
+	return mapspec.Expand(m.Template, in, seq, m.Shell)
 }
 
 // sourceList gives the job's inputs in mapspec's type.
