@@ -144,21 +144,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 		if b.code != p.code {
 			t.Errorf("exit %d, parallel's %d", b.code, p.code)
 		}
-		fields := func(path string) []string {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-				f := strings.Split(l, "\t")
-				if len(f) != 9 {
-					t.Fatalf("%s: a line of %d fields: %q", path, len(f), l)
-				}
-				out = append(out, strings.Join([]string{f[0], f[4], f[5], f[6], f[7], f[8]}, "|"))
-			}
-			return out
-		}
+		fields := func(path string) []string { return joblogColumns(t, path, 0, 4, 5, 6, 7, 8) }
 		if pf, bf := fields(pl), fields(bl); !slices.Equal(pf, bf) {
 			t.Errorf("joblogs differ (Seq|Send|Receive|Exitval|Signal|Command):\nparallel %q\nburst    %q", pf, bf)
 		}
@@ -401,18 +387,7 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 		if b.code != p.code || b.stdout != p.stdout || p.stdout == "" {
 			t.Errorf("%s: parallel exit %d stdout %q; burst exit %d stdout %q", flag, p.code, p.stdout, b.code, b.stdout)
 		}
-		seqs := func(path string) []string {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-				f := strings.Split(l, "\t")
-				out = append(out, f[0]+"|"+f[6]+"|"+f[8])
-			}
-			return out
-		}
+		seqs := func(path string) []string { return joblogColumns(t, path, 0, 6, 8) }
 		if ps, bs := seqs(pl), seqs(bl); !slices.Equal(ps, bs) {
 			t.Errorf("%s: the joblogs differ (Seq|Exitval|Command):\nparallel %q\nburst    %q", flag, ps, bs)
 		}
@@ -427,6 +402,29 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 	if r := h.burstMap(nil, []string{"--resume"}, "echo", ":::", "a"); r.code != 255 || !strings.Contains(r.stderr, "--joblog") || !strings.Contains(r.stderr, "burst map --resume JOB") {
 		t.Errorf("--resume without --joblog: %s", r)
 	}
+}
+
+// joblogColumns is each line of the joblog at path (its header too), the
+// columns given joined by |.
+func joblogColumns(t *testing.T, path string, cols ...int) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) != 9 {
+			t.Fatalf("%s: a line of %d fields: %q", path, len(f), l)
+		}
+		var keep []string
+		for _, c := range cols {
+			keep = append(keep, f[c])
+		}
+		out = append(out, strings.Join(keep, "|"))
+	}
+	return out
 }
 
 // tree is every file under dir, by its path from dir, with its contents.
