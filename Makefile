@@ -27,7 +27,7 @@ test: tidy
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	@rm -f bin/faults.txt; mkdir -p bin
-	env BURST_FAULT_TABLE=$(CURDIR)/bin/faults.txt $(GO) test -race -count=1 -timeout 20m ./...
+	env BURST_FAULT_TABLE=$(CURDIR)/bin/faults.txt $(GO) test -race -count=1 -timeout 40m ./...
 	@echo "fault suite (e2e/fault_*_test.go, docs/guarantees.md):"; cat bin/faults.txt
 
 # go.mod and go.sum must be what `go mod tidy` makes of them: no stale or

@@ -19,13 +19,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/slurmface"
 )
 
 // ExitError ends the program with Code after printing Msg (if any).
 type ExitError struct {
 	Code  int
 	Msg   string
-	usage bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
+	usage  bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
+	getopt bool // an option getopt refused (sbatch and srun exit 255 then)
 }
 
 func (e *ExitError) Error() string { return e.Msg }
@@ -33,6 +35,13 @@ func (e *ExitError) Error() string { return e.Msg }
 // usage is an error in what the user typed: exit status 2.
 func usage(format string, a ...any) error {
 	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, a...), usage: true}
+}
+
+// optUsage is usage for an error of slurmface's option parsing, marked
+// when getopt itself refused an option.
+func optUsage(err error) error {
+	var ge *slurmface.GetoptError
+	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge)}
 }
 
 // Main runs the command line and returns the process exit status.
@@ -53,6 +62,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		if ee.Msg != "" {
 			fmt.Fprintln(stderr, prefixed(ee.Msg))
+		}
+		if slurm && ee.getopt && (args[1] == "sbatch" || args[1] == "srun") {
+			return 255 // as Slurm 22.05's: exit(-1) for an option getopt refused
 		}
 		if slurm && ee.usage {
 			return 1

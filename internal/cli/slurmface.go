@@ -112,7 +112,7 @@ type sbatchArgs struct {
 func parseSbatchArgs(args []string) (*sbatchArgs, error) {
 	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), args, true)
 	if err != nil {
-		return nil, usage("%v", err)
+		return nil, optUsage(err)
 	}
 	a := &sbatchArgs{rest: rest}
 	for _, g := range got {

@@ -41,7 +41,7 @@ func withGetopt(c *cobra.Command) *cobra.Command {
 		c.InitDefaultHelpFlag()
 		got, rest, err := slurmface.Getopt(c.Name(), getoptOpts(c.Flags()), args, false)
 		if err != nil {
-			return usage("%v", err)
+			return optUsage(err)
 		}
 		if err := c.ParseFlags(slurmface.Canonical(got, rest)); err != nil {
 			return usage("%s: %v", c.Name(), err)

@@ -62,7 +62,7 @@ the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
 			case errors.Is(err, slurmface.ErrSrunHelp):
 				return c.Help()
 			case err != nil:
-				return usage("%v", err)
+				return optUsage(err)
 			case s.WantsVersion():
 				fmt.Fprintln(c.OutOrStdout(), "slurm 22.05.8 (burst)")
 				return nil

@@ -37,6 +37,15 @@ type Opted struct {
 	HasValue bool
 }
 
+// GetoptError is an option getopt_long itself refuses: unknown,
+// ambiguous, or missing or given a value it must not have. sbatch and
+// srun exit 255 for one, where for a bad value they exit 1.
+type GetoptError struct{ msg string }
+
+func (e *GetoptError) Error() string { return e.msg }
+
+func getoptError(format string, a ...any) error { return &GetoptError{fmt.Sprintf(format, a...)} }
+
 // Getopt reads a Slurm command's arguments as Slurm's commands do (with
 // getopt_long): long options by their name or by any unambiguous prefix of
 // it (squeue --job is --jobs), "--opt=v" and "--opt v", short options
@@ -63,10 +72,10 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 			}
 			switch {
 			case o.Arg == NoArg && has:
-				return nil, nil, fmt.Errorf("%s: option '--%s' doesn't allow an argument", cmd, o.Long)
+				return nil, nil, getoptError("%s: option '--%s' doesn't allow an argument", cmd, o.Long)
 			case o.Arg == RequiredArg && !has:
 				if i+1 >= len(args) {
-					return nil, nil, fmt.Errorf("%s: option '--%s' requires an argument", cmd, o.Long)
+					return nil, nil, getoptError("%s: option '--%s' requires an argument", cmd, o.Long)
 				}
 				i++
 				v, has = args[i], true
@@ -76,7 +85,7 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 			for j := 1; j < len(a); j++ {
 				o := shortOpt(opts, a[j])
 				if o == nil {
-					return nil, nil, fmt.Errorf("%s: invalid option -- '%c'", cmd, a[j])
+					return nil, nil, getoptError("%s: invalid option -- '%c'", cmd, a[j])
 				}
 				if o.Arg == NoArg {
 					got = append(got, Opted{Opt: o})
@@ -85,7 +94,7 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 				v, has := a[j+1:], j+1 < len(a)
 				if !has && o.Arg == RequiredArg {
 					if i+1 >= len(args) {
-						return nil, nil, fmt.Errorf("%s: option requires an argument -- '%c'", cmd, a[j])
+						return nil, nil, getoptError("%s: option requires an argument -- '%c'", cmd, a[j])
 					}
 					i++
 					v, has = args[i], true
@@ -121,13 +130,13 @@ func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
 	case 1:
 		return match[0], nil
 	case 0:
-		return nil, fmt.Errorf("%s: unrecognized option '--%s': see `burst help slurm %s`", cmd, name, cmd)
+		return nil, getoptError("%s: unrecognized option '--%s': see `burst help slurm %s`", cmd, name, cmd)
 	}
 	var names []string
 	for _, o := range match {
 		names = append(names, "'--"+o.Long+"'")
 	}
-	return nil, fmt.Errorf("%s: option '--%s' is ambiguous; possibilities: %s: write more of the name", cmd, name, strings.Join(names, " "))
+	return nil, getoptError("%s: option '--%s' is ambiguous; possibilities: %s: write more of the name", cmd, name, strings.Join(names, " "))
 }
 
 func shortOpt(opts []Opt, c byte) *Opt {
