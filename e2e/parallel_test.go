@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,13 +275,21 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// many it ran at once; burst show says the map's cap.
 	t.Run("jobs_counted_from_cpus", func(t *testing.T) {
 		inputs := []string{":::", "1", "2", "3", "4", "5", "6"}
-		for _, j := range []string{"50%", "150%", "+1", "-1", "+0", "3"} {
-			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-j", j, "sh", "-c", "sleep 0.3; echo $1", "_", "{%}"}, inputs...)...)
+		forms := []string{"50%", "150%", "+1", "+0", "3"}
+		if runtime.NumCPU() >= 2 {
+			forms = append(forms, "-1") // on one CPU thread both refuse it
+		}
+		for k, j := range forms {
+			flag := "-j"
+			if k%2 == 1 {
+				flag = "-P" // parallel's other name for it
+			}
+			p := parallelRun(t, h.dir, nil, append([]string{"-q", flag, j, "sh", "-c", "sleep 0.3; echo $1", "_", "{%}"}, inputs...)...)
 			slots := map[string]bool{}
 			for _, l := range strings.Fields(p.stdout) {
 				slots[l] = true
 			}
-			b := h.burstMap(nil, []string{"-d", "-j", j}, append([]string{"true"}, inputs...)...)
+			b := h.burstMap(nil, []string{"-d", flag, j}, append([]string{"true"}, inputs...)...)
 			if b.code != 0 {
 				t.Fatalf("-j %s: %s", j, b)
 			}
@@ -291,7 +300,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 			}
 			capped, _ := strconv.Atoi(m[1])
 			if got, want := min(capped, len(inputs)-1), len(slots); p.code != 0 || got != want {
-				t.Errorf("-j %s: burst caps the map at %d tasks at once; parallel ran %d at once (slots %v, exit %d)", j, capped, want, slots, p.code)
+				t.Errorf("%s %s: burst caps the map at %d tasks at once; parallel ran %d at once (slots %v, exit %d)", flag, j, capped, want, slots, p.code)
 			}
 		}
 		p := parallelRun(t, h.dir, nil, "-j", "-99", "true", ":::", "1")
@@ -306,6 +315,8 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// whole lines changes nothing printed.
 	t.Run("replace_verbose_output_modes", func(t *testing.T) {
 		same(t, []string{"-k", "-I", "%"}, "echo", "x%", "%", ":::", "a", "b c")
+		same(t, []string{"-k", "-I", "#"}, "echo", "{#}", "#", "{.}", ":::", "a.b") // replacement strings keep theirs
+		same(t, []string{"-k", "-v", "--tag"}, "echo", ":::", "a", "b")
 		same(t, []string{"-k", "-v"}, "sh", "-c", "echo $1", "_", ":::", "it's", "b")
 		same(t, []string{"-k", "--line-buffer"}, "echo", ":::", "a", "b")
 		same(t, []string{"-k", "-u"}, "echo", ":::", "a", "b")
@@ -322,6 +333,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--header", ":", "--colsep", ","}, "echo", "{y/.}{x}", "{1}", "{y//}", "::::", csv)
 		same(t, []string{"-k", "--header", ":"}, "echo", "{a}-{b}", ":::", "a", "1", "2", ":::", "b", "3")
 		same(t, []string{"-k", "--header", ":"}, "echo", "{age}", "{b}", "::::", tsv, ":::", "b", "x")
+		same(t, []string{"-k", "--header", ":", "--colsep", "(,)"}, "echo", "{y}", ":::", "x,y", "1,2")
 	})
 
 	// man parallel, --results name: "If name does not contain replacement strings and does not end in
@@ -337,11 +349,16 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{"named", "--header", ":", ":::", "n", "p", "q", ":::", "m", "3"},
 			{"my_{}/", ":::", "x", "y"},
 			{"f/{1}.txt", ":::", "x", "y", ":::", "1"},
+			{"sorted", "--header", ":", ":::", "10", "a", ":::", "9", "b", ":::", "x", "c"},
+			{"r_{n}", "--header", ":", ":::", "n", "a", "b"},
+			{"tab", ":::", "a\tb"},
+			{"chunks", "-N", "2", ":::", "a", "b", "c"},
+			{"verbose", "-v", ":::", "a"},
 		} {
 			name, rest := c[0], c[1:]
 			flags := []string{"-k"}
-			if rest[0] == "--header" {
-				flags, rest = append(flags, rest[:2]...), rest[2:]
+			if rest[0] != ":::" {
+				flags, rest = append(flags, rest[:len(rest)-len(rest[slices.Index(rest, ":::"):])]...), rest[slices.Index(rest, ":::"):]
 			}
 			pd, bd := filepath.Join(h.dir, "pres", strconv.Itoa(i)), filepath.Join(h.dir, "bres", strconv.Itoa(i))
 			args := append(append([]string(nil), cmd...), rest...)

@@ -200,9 +200,7 @@ and flags that would change its tasks are refused.`,
 				if replace == "" {
 					return usage("-I: give the string that stands for the input, such as -I %% (then: burst map -I %% -- gzip %% ::: a b)")
 				}
-				for k, w := range tmpl {
-					tmpl[k] = strings.ReplaceAll(w, replace, "{}")
-				}
+				tmpl = mapspec.ReplaceWith(tmpl, replace)
 			}
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {
@@ -234,7 +232,8 @@ and flags that would change its tasks are refused.`,
 				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, null)
 				sources = src
 			}
-			var names []string // --header's: a column's, by position
+			var names []string        // --header's: a column's, by position
+			var byName map[string]int // --header's: a name's position
 			if c.Flags().Changed("header") {
 				if header != ":" && header != "1" {
 					return usage("--header %q: burst takes the first line (or ::: value) of each input group as its column names: give --header :", header)
@@ -245,12 +244,12 @@ and flags that would change its tasks are refused.`,
 				if sep == nil {
 					sep = regexp.MustCompile("\t") // as parallel: --header splits at tabs unless --colsep says
 				}
-				byName := map[string]int{}
+				byName = map[string]int{}
 				for g, src := range sources {
 					if len(src) == 0 {
 						continue
 					}
-					for _, n := range sep.Split(src[0], -1) {
+					for _, n := range mapspec.SplitColumns(sep, src[0]) {
 						names = append(names, n)
 						if _, dup := byName[n]; !dup {
 							byName[n] = len(names)
@@ -302,7 +301,7 @@ and flags that would change its tasks are refused.`,
 				return err
 			}
 			spec.Map = m
-			if c.Flags().Changed("jobs") {
+			if c.Flags().Changed("jobs") || c.Flags().Changed("max-procs") {
 				if spec.MaxRunning, err = parallelJobs(jobs, runtime.NumCPU()); err != nil {
 					return err
 				}
@@ -323,10 +322,10 @@ and flags that would change its tasks are refused.`,
 			if err := rf.apply(c, spec); err != nil {
 				return err
 			}
+			spec.Defaults()
 			if relativeJobs(jobs) && spec.Cluster != "" && spec.Cluster != "local" {
 				return usage("-j %s counts this machine's CPU threads, not those of --on %s: give the number of tasks at once, such as -j %d", jobs, spec.Cluster, spec.MaxRunning)
 			}
-			spec.Defaults()
 			if err := spec.Validate(); err != nil {
 				return usage("%v", err)
 			}
@@ -389,6 +388,17 @@ and flags that would change its tasks are refused.`,
 					return err
 				}
 				o.results.header = names
+				if maxArgs > 0 {
+					o.results.oneGroup = true
+				}
+				if o.results.name, err = resultsTemplate(resultsName, replace, byName); err != nil {
+					return err
+				}
+				if !mapspec.HasReplacement(o.results.name) {
+					if err := os.MkdirAll(o.results.name, 0o755); err != nil { // refused before any task runs
+						return usage("--results: %v", err)
+					}
+				}
 				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
 			}
 			if verbose {
@@ -576,7 +586,7 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.Re
 		}
 		o.MaxFailures, o.MaxFailuresPct = &m.MaxFailures, &m.MaxFailuresPct
 	}
-	if c.Flags().Changed("jobs") {
+	if c.Flags().Changed("jobs") || c.Flags().Changed("max-procs") {
 		n, err := parallelJobs(jobs, runtime.NumCPU())
 		if err != nil {
 			return o, err
@@ -794,34 +804,47 @@ func parallelJobs(v string, cpus int) (int, error) {
 	bad := func(why string) error {
 		return usage("-j %s: %s; give a count (4; 0 for as many as fit), or +N, -N or N%% of this machine's %d CPU threads", v, why, cpus)
 	}
+	sign, num, pct := jobsForm(v)
+	if num == "" {
+		return 0, bad("not a count") // as parallel refuses 1e2%, .5%, +1%, 1.5, 0x10
+	}
+	f, _ := strconv.ParseFloat(num, 64)
 	var n float64
 	switch {
-	case strings.HasSuffix(v, "%"):
-		p, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
-		if err != nil || p < 0 || math.IsInf(p, 0) {
-			return 0, bad("not a share")
-		}
-		n = math.Ceil(float64(cpus) * p / 100)
-	case strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-"):
-		d, err := strconv.Atoi(v[1:])
-		if err != nil || d < 0 {
-			return 0, bad("not a count")
-		}
-		if v[0] == '-' {
-			d = -d
-		}
-		n = float64(cpus + d)
+	case pct:
+		n = math.Ceil(float64(cpus) * f / 100)
+	case sign == '+':
+		n = float64(cpus) + f
+	case sign == '-':
+		n = float64(cpus) - f
 	default:
-		k, err := strconv.Atoi(v)
-		if err != nil || k < 0 {
-			return 0, bad("not a count")
+		if f > burst.MaxTasks {
+			return 0, bad(fmt.Sprintf("more than %d tasks", burst.MaxTasks))
 		}
-		return k, nil
+		return int(f), nil
 	}
-	if n < 1 {
+	switch {
+	case n < 1:
 		return 0, bad("that leaves no task to run")
+	case n > burst.MaxTasks:
+		return 0, bad(fmt.Sprintf("more than %d tasks", burst.MaxTasks))
 	}
-	return int(min(n, math.MaxInt32)), nil
+	return int(n), nil
+}
+
+// jobsForm splits -j's value as parallel reads it: N, +N, -N, or N% (N
+// then may have a fraction: 50.5%); num is "" for anything else.
+func jobsForm(v string) (sign byte, num string, pct bool) {
+	if v != "" && (v[0] == '+' || v[0] == '-') {
+		sign, v = v[0], v[1:]
+	}
+	num, pct = strings.CutSuffix(v, "%")
+	whole, frac, dot := strings.Cut(num, ".")
+	digits := func(s string) bool { return s != "" && len(s) <= 18 && strings.Trim(s, "0123456789") == "" }
+	if !digits(whole) || dot && (!pct || !digits(frac)) || sign != 0 && pct {
+		return 0, "", false
+	}
+	return sign, num, pct
 }
 
 // relativeJobs reports whether -j's value counts CPU threads (+N, -N, N%).

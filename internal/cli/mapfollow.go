@@ -297,14 +297,9 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		p.bar.clear()
 	}
 	var received int64 // of stdout: the joblog's Receive
-	if p.o.verbose != nil && t.State != burst.Cancelled {
-		if _, err := io.WriteString(p.trackNewline(p.out), p.o.verbose(t.Index)+"\n"); err != nil {
-			return err
-		}
-	}
 	stdout, stderr, closeResults, err := p.o.results.writers(t.Index, t.State, p.out, p.stderrAfterStdout())
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; task %d's output is kept: burst logs %d --task %d", err, t.Index, p.id, t.Index)
 	}
 	defer closeResults()
 	for _, s := range []struct {
@@ -317,6 +312,12 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 			// saved, not printed
 		} else if out = p.trackNewline(out); p.o.tag != nil {
 			out = &tagWriter{w: out, tag: p.o.tag(t.Index), start: true}
+		}
+		if s.name == "stdout" && p.o.verbose != nil && t.State != burst.Cancelled {
+			// -v: the command first, tagged or saved as the output is
+			if _, err := io.WriteString(out, p.o.verbose(t.Index)+"\n"); err != nil {
+				return err
+			}
 		}
 		w := &countWriter{w: out} // counts the task's own bytes, not the tags
 		if p.local && s.path != "" {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,9 +27,10 @@ import (
 //     stdout (stderr in NAME.err, the number in NAME.seq), or, when it
 //     ends in /, the directory that holds seq, stdout and stderr.
 type results struct {
-	name   string
-	task   func(i int) ([]string, int64) // task i's inputs, a column each, and its number
-	header []string                      // --header's names of the columns, if any
+	name     string
+	task     func(i int) ([]string, int64) // task i's inputs, a column each, and its number
+	header   []string                      // --header's names of the columns, if any
+	oneGroup bool                          // -N: every input is of group 1
 }
 
 // newResults checks --results' NAME: parallel's CSV, TSV and JSON files
@@ -67,13 +70,16 @@ func (r *results) open(i int) (*resultFiles, error) {
 		var cols []column
 		for k, v := range inputs {
 			name := strconv.Itoa(k + 1)
-			if k < len(r.header) {
+			switch {
+			case k < len(r.header):
 				name = r.header[k]
+			case r.oneGroup:
+				name = "1" // as parallel names -N's inputs
 			}
 			cols = append(cols, column{name, v})
 		}
 		if len(r.header) > 0 { // named columns go in their names' order, as parallel 20221122 puts them
-			slices.SortStableFunc(cols, func(a, b column) int { return strings.Compare(a.name, b.name) })
+			slices.SortStableFunc(cols, func(a, b column) int { return perlOrder(a.name, b.name) })
 		}
 		dir := r.name
 		for _, c := range cols {
@@ -83,28 +89,62 @@ func (r *results) open(i int) (*resultFiles, error) {
 	}
 	for _, p := range []string{out, errPath, seqPath} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, usage("--results: %v", err)
+			return nil, fmt.Errorf("--results: %w", err)
 		}
 	}
 	if err := os.WriteFile(seqPath, []byte(strconv.FormatInt(seq, 10)), 0o644); err != nil {
-		return nil, usage("--results: %v", err)
+		return nil, fmt.Errorf("--results: %w", err)
 	}
 	f := &resultFiles{}
 	var err error
 	if f.stdout, err = os.Create(out); err != nil {
-		return nil, usage("--results: %v", err)
+		return nil, fmt.Errorf("--results: %w", err)
 	}
 	if f.stderr, err = os.Create(errPath); err != nil {
 		f.stdout.Close()
-		return nil, usage("--results: %v", err)
+		return nil, fmt.Errorf("--results: %w", err)
 	}
 	return f, nil
 }
 
+// resultsTemplate is --results' NAME as the command's words are read: -I's
+// string and --header's names stand for what they stand for there.
+func resultsTemplate(name, replace string, byName map[string]int) (string, error) {
+	if replace != "" {
+		name = mapspec.ReplaceWith([]string{name}, replace)[0]
+	}
+	if byName != nil {
+		name = mapspec.Named([]string{name}, byName)[0]
+	}
+	return name, nil
+}
+
+// perlOrder is Perl's `$a <=> $b or $a cmp $b`, how parallel orders named
+// columns: by the number each begins with (0 for none), then as text.
+func perlOrder(a, b string) int {
+	return cmp.Or(cmp.Compare(leadingNumber(a), leadingNumber(b)), strings.Compare(a, b))
+}
+
+// leadingNumber is the number s begins with, as Perl reads a string in a
+// numeric comparison (0 when none).
+func leadingNumber(s string) float64 {
+	s = strings.TrimLeft(s, " \t\n")
+	end := 0
+	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || s[end] == '.' || end == 0 && (s[end] == '-' || s[end] == '+')) {
+		end++
+	}
+	for ; end > 0; end-- {
+		if f, err := strconv.ParseFloat(s[:end], 64); err == nil {
+			return f
+		}
+	}
+	return 0
+}
+
 // resultsComponent is a column's name or value as one path element, as
-// parallel writes it: \ as \\, / as \_, at most 255 bytes.
+// parallel writes it: \ as \\, / as \_, a tab as \t, at most 255 bytes.
 func resultsComponent(v string) string {
-	v = strings.NewReplacer(`\`, `\\`, "/", `\_`).Replace(v)
+	v = strings.NewReplacer(`\`, `\\`, "/", `\_`, "\t", `\t`).Replace(v)
 	if len(v) > 255 {
 		v = v[:255]
 	}

@@ -268,12 +268,13 @@ func TestParallelTimeout(t *testing.T) {
 // up; one that leaves no task refused, as parallel's "Cannot run any jobs").
 func TestParallelJobs(t *testing.T) {
 	for in, want := range map[string]int{"0": 0, "4": 4, "50%": 1, "75%": 2, "150%": 3, "180%": 4, "10%": 1,
-		"0.5%": 1, "+0": 2, "+1": 3, "-0": 2, "-1": 1, "100%": 2} {
+		"0.5%": 1, "+0": 2, "+1": 3, "-0": 2, "-1": 1, "100%": 2, "50.5%": 2, "007": 7} {
 		if got, err := parallelJobs(in, 2); err != nil || got != want {
 			t.Errorf("parallelJobs(%q, 2) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "x", "-2", "-5", "0%", "1.5", "+x", "-%", "inf%", "--1"} {
+	for _, in := range []string{"", "x", "-2", "-5", "0%", "1.5", "+x", "-%", "inf%", "--1", "nan%", "1e2%", "0x1p3%", ".5%", "5.%",
+		"+1%", "-+1", "+99999999999", "99999999999", "+1.5", "0x10", "1_0"} {
 		if got, err := parallelJobs(in, 2); err == nil {
 			t.Errorf("parallelJobs(%q, 2) = %d, want an error", in, got)
 		}

@@ -24,8 +24,8 @@ import (
 
 // ExitError ends the program with Code after printing Msg (if any).
 type ExitError struct {
-	Code  int
-	Msg   string
+	Code   int
+	Msg    string
 	usage  bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
 	getopt bool // an option getopt refused (sbatch and srun exit 255 then)
 }

@@ -147,7 +147,7 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 		for i, src := range sources {
 			split[i] = make(Source, len(src))
 			for j, v := range src {
-				split[i][j] = strings.Join(splitColumns(colsep, v), ColumnSep)
+				split[i][j] = strings.Join(SplitColumns(colsep, v), ColumnSep)
 			}
 		}
 		sources, columns = split, true
@@ -188,11 +188,11 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 	return out, columns
 }
 
-// splitColumns splits v where colsep matches, as regexp.Split does, and,
+// SplitColumns splits v where colsep matches, as regexp.Split does, and,
 // as Perl's split (which GNU parallel's --colsep is), makes what each
 // capture group of a separator matched a column of its own: --colsep
 // '(,)' splits "x,y" into x , y (a group that took no part: empty).
-func splitColumns(colsep *regexp.Regexp, v string) []string {
+func SplitColumns(colsep *regexp.Regexp, v string) []string {
 	if colsep.NumSubexp() == 0 {
 		return colsep.Split(v, -1)
 	}
@@ -446,6 +446,18 @@ func pieces(arg string, lit func(string), tok func(token, string)) {
 	if start < len(arg) {
 		lit(arg[start:])
 	}
+}
+
+// ReplaceWith makes r stand for the input in template, where {} does (GNU parallel's -I r): each r in its
+// literal text becomes {}; replacement strings ({#}, {.} ...) are left whole, r inside them too.
+func ReplaceWith(template []string, r string) []string {
+	out := make([]string, len(template))
+	for k, arg := range template {
+		var b strings.Builder
+		pieces(arg, func(lit string) { b.WriteString(strings.ReplaceAll(lit, r, "{}")) }, func(_ token, raw string) { b.WriteString(raw) })
+		out[k] = b.String()
+	}
+	return out
 }
 
 // HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).

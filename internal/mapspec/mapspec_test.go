@@ -981,3 +981,24 @@ func TestTask(t *testing.T) {
 		t.Errorf("Task of a plain map = %q, %d; want [y], 2", in, seq)
 	}
 }
+
+// -I r: r in the literal text stands for the input; replacement strings,
+// r inside them too, keep their meaning.
+func TestReplaceWith(t *testing.T) {
+	for in, want := range map[[2]string]string{
+		{"x%y", "%"}:    "x{}y",
+		{"{#}-#", "#"}:  "{#}-{}",
+		{"{%}%", "%"}:   "{%}{}",
+		{"{.}.", "."}:   "{.}{}",
+		{"@@ @", "@@"}:  "{} @",
+		{"{1}%.", "%"}:  "{1}{}.",
+		{"none", "%"}:   "none",
+		{"{x%}", "%"}:   "{x{}}",
+		{"{/}//", "//"}: "{/}{}",
+		{"{}", "{}"}:    "{}",
+	} {
+		if got := ReplaceWith([]string{in[0]}, in[1]); got[0] != want {
+			t.Errorf("ReplaceWith(%q, %q) = %q, want %q", in[0], in[1], got[0], want)
+		}
+	}
+}
