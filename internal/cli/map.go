@@ -447,9 +447,7 @@ and flags that would change its tasks are refused.`,
 		defer startProfile("map")() // $BURST_CPUPROFILE.map: where the CLI's time goes
 		return parallelStatus(run(c, args))
 	}
-	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
-	})
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return mapFlagError(err) })
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	sf.add(c)
@@ -476,6 +474,9 @@ and flags that would change its tasks are refused.`,
 		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")
 		f.MarkHidden(n)
 	}
+	var envNames []string
+	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
+	f.MarkHidden("env")
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
