@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"maps"
@@ -408,11 +409,37 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 		if ps, bs := seqs(pl), seqs(bl); !slices.Equal(ps, bs) {
 			t.Errorf("%s: the joblogs differ (Seq|Exitval|Command):\nparallel %q\nburst    %q", flag, ps, bs)
 		}
-		// Run again: nothing is left, and both exit 0 running nothing.
-		p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, "--resume"}, args...)...)
-		b = h.burstMap(nil, []string{"-k", "--joblog", bl, "--resume"}, args...)
-		if flag == "--resume" && (p.code != 0 || b.code != 0 || b.stdout != p.stdout) {
-			t.Errorf("%s again: parallel exit %d %q; burst exit %d %q", flag, p.code, p.stdout, b.code, b.stdout)
+		if flag == "--resume" {
+			// Run again: nothing is left, and both exit 0 running nothing.
+			p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, "--resume"}, args...)...)
+			b = h.burstMap(nil, []string{"-k", "--joblog", bl, "--resume"}, args...)
+			if p.code != 0 || b.code != 0 || b.stdout != p.stdout {
+				t.Errorf("%s again: parallel exit %d %q; burst exit %d %q", flag, p.code, p.stdout, b.code, b.stdout)
+			}
+			continue
+		}
+		// The resumed map is a map like any other: its results name each
+		// task's inputs (not its number), and burst's own --resume JOB runs
+		// again what failed with the same inputs and numbers that
+		// parallel's --resume-failed runs again.
+		id := strings.TrimSuffix(strings.TrimPrefix(mapJobLine.FindString(b.stderr), "burst: job "), "\n")
+		id, _, _ = strings.Cut(id, " ")
+		res := h.mustRun("results", id, "-o", "json")
+		var results []struct {
+			Input []string `json:"input"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &results); err != nil || len(results) == 0 {
+			t.Fatalf("burst results %s: %v\n%s", id, err, res.stdout)
+		}
+		for _, r := range results {
+			if len(r.Input) != 2 {
+				t.Errorf("burst results %s: a task's inputs %q, want its two ({1} and {2})", id, r.Input)
+			}
+		}
+		p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+		b = h.run("map", "-k", "--resume", id)
+		if b.code != p.code || b.stdout != p.stdout || p.stdout == "" {
+			t.Errorf("burst map --resume %s after %s: exit %d %q; parallel %s again: exit %d %q", id, flag, b.code, b.stdout, flag, p.code, p.stdout)
 		}
 	}
 	// Without --joblog, --resume with no job id names both fixes.

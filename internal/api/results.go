@@ -79,7 +79,8 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 	for i, src := range sources {
 		srcs[i] = src
 	}
-	columns := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Columns // linked groups, --colsep
+	columns := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Columns   // linked groups, --colsep
+	numbered := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Numbered // each value's last column is the task's number
 	p := &taskPage{b: h.b, job: j}
 	defer p.files.Close()
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
@@ -91,7 +92,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		}
 		res := client.Result{Index: idx, State: burst.Queued}
 		if len(srcs) > 0 {
-			res.Input = mapspec.Inputs(srcs, int64(idx), columns)
+			res.Input, _ = mapspec.Task(srcs, int64(idx), columns, numbered)
 		}
 		switch {
 		case row != nil:

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,6 +147,9 @@ and flags that would change its tasks are refused.`,
 			o := followOpts{output: outputDone, quiet: quiet, halt: halt}
 			if keepOrder {
 				o.output = outputOrdered
+			}
+			if c.Flags().Changed("resume") && resume <= 0 {
+				return usage("--resume %d: give the id of the map to resume (burst jobs lists them), or --resume alone with --joblog FILE", resume)
 			}
 			if resume > 0 {
 				if len(args) > 0 {
@@ -574,7 +578,11 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.Re
 		switch f.Name {
 		case "resume", "max-failures", "jobs", "max-procs", "keep-order", "quiet", "detach":
 		default:
-			bad = append(bad, "--"+f.Name)
+			name := "--" + f.Name
+			if f.Name == "resume-joblog" {
+				name = "--resume without a job id"
+			}
+			bad = append(bad, name)
 		}
 	})
 	if len(bad) > 0 {
@@ -729,10 +737,12 @@ func isJobID(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// joblogLeft reads the --joblog of an earlier run (GNU parallel's
-// --resume): the indices of the map's n tasks it has no line for (with
-// failed, --resume-failed, also those whose lines all say they failed), in
-// order. A joblog not made yet leaves every task.
+// joblogLeft reads the --joblog of an earlier run as GNU parallel's
+// --resume reads it: its first line is the header; a line that begins with
+// a task number says that task ran (with failed, --resume-failed, only one
+// whose Exitval and Signal are 0 does). A line in no joblog's format is
+// refused, as parallel refuses it. It returns the indices of the map's n
+// tasks left to run, in order; a joblog not made yet leaves every task.
 func joblogLeft(path string, failed bool, n int64) ([]int64, error) {
 	if path == "" {
 		return nil, usage("--resume without a job id is GNU parallel's: it reads --joblog FILE to skip what ran; give --joblog, or resume a burst map by its id: burst map --resume JOB")
@@ -743,13 +753,23 @@ func joblogLeft(path string, failed bool, n int64) ([]int64, error) {
 		return nil, usage("--joblog %s: %v", path, err)
 	}
 	ran := map[int64]bool{}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		f := strings.Split(line, "\t")
-		seq, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || len(f) < 9 || seq < 1 || seq > n {
-			continue // the header, a torn last line, or not this map's
+	lines := strings.SplitAfter(string(data), "\n")
+	for _, line := range lines[min(1, len(lines)):] {
+		if line == "" {
+			continue // after the last line's end
 		}
-		if !failed || f[6] == "0" && f[7] == "0" {
+		res := joblogRes()
+		m := res[0].FindStringSubmatch(line)
+		if failed {
+			m = res[1].FindStringSubmatch(line)
+		}
+		if m == nil {
+			if !res[2].MatchString(line) {
+				return nil, usage("--joblog %s: not a joblog's line (its format is GNU parallel's: Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command, tab-separated): %q", path, strings.TrimRight(line, "\r\n"))
+			}
+			continue
+		}
+		if seq, err := strconv.ParseInt(m[1], 10, 64); err == nil {
 			ran[seq] = true
 		}
 	}
@@ -761,6 +781,18 @@ func joblogLeft(path string, failed bool, n int64) ([]int64, error) {
 	}
 	return left, nil
 }
+
+// joblogRes are the lines of a joblog as parallel's --resume reads them:
+// one that begins with a number, one of a task that succeeded (for
+// --resume-failed), any joblog line.
+// Compiled at the first resume, not at every start.
+var joblogRes = sync.OnceValue(func() [3]*regexp.Regexp {
+	return [3]*regexp.Regexp{
+		regexp.MustCompile(`^(\d+)`),
+		regexp.MustCompile(`^(\d+)(?:\t[^\t]+){5}\t0\t0\t`),
+		regexp.MustCompile(`^\d+\s+\S+\s+(?:[-0-9.]+\s+){6}`),
+	}
+})
 
 // numbered makes m the map of the tasks left (indices of the map as it
 // was given), each keeping its number: one source whose inputs hold each
@@ -788,11 +820,29 @@ func openJoblog(path string) (*os.File, error) {
 	if err != nil {
 		return nil, usage("--joblog: %v", err)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-		if _, err := f.WriteString(joblogHeader); err != nil {
-			f.Close()
-			return nil, usage("--joblog: %v", err)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, usage("--joblog: %v", err)
+	}
+	var start string
+	switch {
+	case fi.Size() == 0:
+		start = joblogHeader
+	case flags&os.O_APPEND != 0:
+		// A log whose last line has no end (a run killed mid-write) gets
+		// one, so that the first line added is a line of its own.
+		last := make([]byte, 1)
+		if r, err := os.Open(path); err == nil {
+			if _, err := r.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+				start = "\n"
+			}
+			r.Close()
 		}
+	}
+	if _, err := f.WriteString(start); err != nil {
+		f.Close()
+		return nil, usage("--joblog: %v", err)
 	}
 	return f, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -335,25 +336,41 @@ func TestParallelResumeArgs(t *testing.T) {
 	}
 }
 
-// joblogLeft: the tasks a joblog has no line for; with failed, those whose
-// every line failed too; the header, torn lines and other maps' numbers
-// ignored; no joblog leaves every task.
+// joblogLeft reads a joblog as parallel's --resume does: the first line is
+// the header; a line that begins with a number says that task ran (with
+// failed, only one whose Exitval and Signal are 0); a torn line counts;
+// other maps' numbers are ignored; a line in no joblog's format is refused;
+// no joblog leaves every task.
 func TestJoblogLeft(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
+	dir := t.TempDir()
+	write := func(s string) string {
+		path := filepath.Join(dir, strconv.Itoa(len(s)))
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
 	line := func(seq, exit, sig string) string {
 		return seq + "\t:\t1.0\t0.1\t0\t0\t" + exit + "\t" + sig + "\tcmd\n"
 	}
-	log := joblogHeader + line("1", "0", "0") + line("2", "1", "0") + line("3", "0", "9") + line("4", "1", "0") + line("4", "0", "0") + line("99", "0", "0") + "5\t:\t1.0"
-	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
-		t.Fatal(err)
+	whole := joblogHeader + line("1", "0", "0") + line("2", "1", "0") + line("3", "0", "9") + line("4", "1", "0") + line("4", "0", "0") + line("99", "0", "0")
+	if got, err := joblogLeft(write(whole+"5\t:\t1.0"), false, 6); err != nil || !slices.Equal(got, []int64{5}) {
+		t.Errorf("joblogLeft = %v, %v; want [5] (a torn line counts as run, as in parallel)", got, err)
 	}
-	for failed, want := range map[bool][]int64{false: {4, 5}, true: {1, 2, 4, 5}} {
-		if got, err := joblogLeft(path, failed, 6); err != nil || !slices.Equal(got, want) {
-			t.Errorf("joblogLeft(failed=%v) = %v, %v; want %v", failed, got, err, want)
-		}
+	if got, err := joblogLeft(write(whole), true, 6); err != nil || !slices.Equal(got, []int64{1, 2, 4, 5}) {
+		t.Errorf("joblogLeft(failed) = %v, %v; want [1 2 4 5]", got, err)
 	}
-	if got, err := joblogLeft("+"+filepath.Join(t.TempDir(), "none"), false, 3); err != nil || !slices.Equal(got, []int64{0, 1, 2}) {
+	if _, err := joblogLeft(write(whole+"5\t:\t1.0"), true, 6); err == nil {
+		t.Error("joblogLeft(failed) of a torn line: want it refused, as parallel's --resume-failed refuses it")
+	}
+	if got, err := joblogLeft("+"+filepath.Join(dir, "none"), false, 3); err != nil || !slices.Equal(got, []int64{0, 1, 2}) {
 		t.Errorf("joblogLeft of no joblog = %v, %v; want every task", got, err)
+	}
+	if got, err := joblogLeft(write(line("2", "0", "0")+line("3", "0", "0")), false, 3); err != nil || !slices.Equal(got, []int64{0, 1}) {
+		t.Errorf("joblogLeft of a joblog without its header = %v, %v; want its first line taken for the header", got, err)
+	}
+	if _, err := joblogLeft(write(joblogHeader+"garbage line\n"), false, 3); err == nil {
+		t.Error("joblogLeft of a line in no joblog's format: want it refused, as parallel refuses it")
 	}
 	if _, err := joblogLeft("", false, 3); err == nil {
 		t.Error("joblogLeft without --joblog: want an error naming it")
