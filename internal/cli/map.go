@@ -478,6 +478,11 @@ and flags that would change its tasks are refused.`,
 		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")
 		f.MarkHidden(n)
 	}
+	var quoted bool
+	f.BoolVar(&quoted, "quote", false, "accepted for GNU parallel's command lines: burst always passes each input as one argument (-q is burst's --quiet)")
+	f.BoolVarP(&quoted, "no-run-if-empty", "r", false, "accepted for GNU parallel's command lines: no input runs nothing")
+	f.MarkHidden("quote")
+	f.MarkHidden("no-run-if-empty")
 	var envNames []string
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
 	f.MarkHidden("env")

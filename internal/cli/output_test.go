@@ -376,3 +376,14 @@ func TestJoblogLeft(t *testing.T) {
 		t.Error("joblogLeft without --joblog: want an error naming it")
 	}
 }
+
+// Every option the parallel-only table names is one burst map does not
+// take: a flag added later under that name would never reach it.
+func TestParallelOnlyAreNotMapFlags(t *testing.T) {
+	f := newMapCmd().Flags()
+	for name := range parallelOnly {
+		if len(name) == 1 && f.ShorthandLookup(name) != nil || len(name) > 1 && f.Lookup(name) != nil {
+			t.Errorf("parallelOnly names %q, which burst map takes", name)
+		}
+	}
+}
