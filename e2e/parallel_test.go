@@ -318,6 +318,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-I", "%"}, "echo", "x%", "%", ":::", "a", "b c")
 		same(t, []string{"-k", "-I", "#"}, "echo", "{#}", "#", "{.}", ":::", "a.b") // replacement strings keep theirs
 		same(t, []string{"-k", "-v", "--tag"}, "echo", ":::", "a", "b")
+		same(t, []string{"-k"}, "sh", "-c", "echo $PARALLEL_SEQ $1", "_", ":::", "a", "b") // {#}, as parallel sets it
 		same(t, []string{"-k", "-v"}, "sh", "-c", "echo $1", "_", ":::", "it's", "b")
 		same(t, []string{"-k", "--line-buffer"}, "echo", ":::", "a", "b")
 		same(t, []string{"-k", "-u"}, "echo", ":::", "a", "b")
@@ -380,7 +381,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	args := []string{"sh", "-c", "echo $1 $2 $3; exit $2", "_", "{1}", "{2}", "{#}", ":::", "a", "b", "c", ":::", "0", "1"}
+	args := []string{"sh", "-c", "echo $1 $2 $3 $PARALLEL_SEQ; exit $2", "_", "{1}", "{2}", "{#}", ":::", "a", "b", "c", ":::", "0", "1"}
 	first := filepath.Join(h.dir, "first.joblog")
 	if p := parallelRun(t, h.dir, nil, append([]string{"-q", "--joblog", first}, args...)...); p.code != 3 {
 		t.Fatalf("the first run: %s", p)

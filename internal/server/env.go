@@ -83,8 +83,9 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 
 // taskEnv is what burst tells each task beyond its job's environment:
 // BURST_TASK_ID, BURST_ATTEMPT, CUDA_VISIBLE_DEVICES (empty when no GPU was
-// given, so that a task never grabs a GPU it was not given), and for batch
-// scripts the SLURM_* variables they read.
+// given, so that a task never grabs a GPU it was not given), a map task's
+// PARALLEL_SEQ (its {#}, as GNU parallel sets it), and for batch scripts the
+// SLURM_* variables they read.
 func (c *control) taskEnv(t *taskRT) []string {
 	env := []string{
 		"BURST_TASK_ID=" + strconv.Itoa(t.row.Index),
@@ -93,6 +94,14 @@ func (c *control) taskEnv(t *taskRT) []string {
 	}
 	if t.job.row.Spec.Batch != nil {
 		env = append(env, sbatch.Env(c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
+	}
+	if m := t.job.row.Spec.Map; m != nil && !m.Array {
+		// GNU parallel's name for {#}: scripts written for it read it.
+		seq := int64(t.row.Index) + 1
+		if m.Numbered {
+			_, seq = mapspec.Task(t.job.sourceList(), int64(t.row.Index), m.Columns, true)
+		}
+		env = append(env, "PARALLEL_SEQ="+strconv.FormatInt(seq, 10))
 	}
 	if t.job.row.Spec.Pipe != nil { // a stage's own CPUs (one for a stage that reserves none)
 		env = append(env, "BURST_CPUS="+strconv.Itoa(max(t.res().CPUs, 1)))
