@@ -438,7 +438,7 @@ func TestMapExitStatus(t *testing.T) {
 			{"map", "--max-failures", "abc", "--", "echo", ":::", "a"},
 			{"map", "--max-failures", "-1", "--", "echo", ":::", "a"},
 			{"map", "--max-failures", "150%", "--", "echo", ":::", "a"},
-			{"map", "-j", "-1", "--", "echo", ":::", "a"},
+			{"map", "-j", "1.5", "--", "echo", ":::", "a"}, // parallel refuses it too (-j -1 is CPU threads minus 1)
 			{"map", "--resume", "999"},
 		} {
 			// man parallel, EXIT STATUS: "255 Other error".
