@@ -92,7 +92,8 @@ also what failed), each task keeping its {#}.
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
   {.}    without extension     {/}  basename     {//}  dirname
-  {/.}   basename, no extension                  {#}   task number (1-based)
+  {/.}   basename, no extension                  {#}   task number (1-based;
+                                                       $PARALLEL_SEQ too)
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
 With none of them, the inputs are appended as arguments.
 
