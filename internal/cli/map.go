@@ -396,9 +396,7 @@ and flags that would change its tasks are refused.`,
 				if maxArgs > 0 {
 					o.results.oneGroup = true
 				}
-				if o.results.name, err = resultsTemplate(resultsName, replace, byName); err != nil {
-					return err
-				}
+				o.results.name = resultsTemplate(resultsName, replace, byName)
 				if !mapspec.HasReplacement(o.results.name) {
 					if err := os.MkdirAll(o.results.name, 0o755); err != nil { // refused before any task runs
 						return usage("--results: %v", err)

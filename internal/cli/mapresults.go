@@ -109,14 +109,14 @@ func (r *results) open(i int) (*resultFiles, error) {
 
 // resultsTemplate is --results' NAME as the command's words are read: -I's
 // string and --header's names stand for what they stand for there.
-func resultsTemplate(name, replace string, byName map[string]int) (string, error) {
+func resultsTemplate(name, replace string, byName map[string]int) string {
 	if replace != "" {
 		name = mapspec.ReplaceWith([]string{name}, replace)[0]
 	}
 	if byName != nil {
 		name = mapspec.Named([]string{name}, byName)[0]
 	}
-	return name, nil
+	return name
 }
 
 // perlOrder is Perl's `$a <=> $b or $a cmp $b`, how parallel orders named
