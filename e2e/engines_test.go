@@ -305,6 +305,9 @@ func snakemakeArgs(work string) []string {
 // commands: sbatch --parsable to submit, a Slurm status script (sacct, then
 // scontrol show job) for --cluster-status, scancel for --cluster-cancel.
 func TestSnakemakeSlurm(t *testing.T) {
+	if !onRealSlurm() {
+		t.Parallel() // on the real Slurm it runs alone: TestSlurm's tests cancel what root left there
+	}
 	needEngine(t, "/usr/bin/snakemake", "snakemake")
 	h, work := engineHarness(t)
 	shim, log := slurmShim(t, h)
@@ -331,6 +334,7 @@ func TestSnakemakeSlurm(t *testing.T) {
 // while its cluster jobs run cancels them with --cluster-cancel scancel, in
 // one call, and burst ends their processes.
 func TestSnakemakeCancel(t *testing.T) {
+	t.Parallel()
 	needEngine(t, "/usr/bin/snakemake", "snakemake")
 	if onRealSlurm() {
 		t.Skip("BURST_ENGINES_ON=slurm: the checks here are burst's")
@@ -380,6 +384,7 @@ func TestSnakemakeCancel(t *testing.T) {
 // the job id), testdata/engines/burst-status.py answers
 // running|success|failed from `burst show -o json`, `burst cancel` cancels.
 func TestSnakemakeGeneric(t *testing.T) {
+	t.Parallel()
 	needEngine(t, "/usr/bin/snakemake", "snakemake")
 	if onRealSlurm() {
 		t.Skip("BURST_ENGINES_ON=slurm: this test uses no Slurm at all")
@@ -399,6 +404,9 @@ func TestSnakemakeGeneric(t *testing.T) {
 // testdata/engines/toil_flow.py; the failing job is retried (--retryCount 1).
 // Toil runs as users run it, its poll interval read from scontrol show config.
 func TestToilSlurm(t *testing.T) {
+	if !onRealSlurm() {
+		t.Parallel() // on the real Slurm it runs alone: TestSlurm's tests cancel what root left there
+	}
 	needEngine(t, "/usr/bin/toil", "toil")
 	h, work := engineHarness(t)
 	shim, log := slurmShim(t, h)

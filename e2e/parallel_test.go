@@ -180,7 +180,14 @@ func TestMapAsGNUParallel(t *testing.T) {
 			if in == nil {
 				in = []string{"0", "3", "0", "4", "0"}
 			}
-			args := append([]string{"sh", "-c", "sleep $(( $1 / 2 )); echo $1; exit $1", "_", ":::"}, in...)
+			// With -j 1 the tasks run one after another whatever they
+			// take; with more, they sleep so that which have started when
+			// one fails is the same for both tools.
+			script := "echo $1; exit $1"
+			if c.j != "1" {
+				script = "sleep $(( $1 / 2 )); " + script
+			}
+			args := append([]string{"sh", "-c", script, "_", ":::"}, in...)
 			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j", c.j, "--halt", c.halt}, args...)...)
 			b := h.burstMap(nil, []string{"-k", "-j", c.j, "--halt", c.halt}, args...)
 			if b.code != p.code || b.stdout != p.stdout {

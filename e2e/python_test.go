@@ -19,6 +19,7 @@ import (
 // are needed under BURST_CI (.ci/run installs python3-cloudpickle); missing
 // elsewhere, the test skips loudly.
 func TestPythonClient(t *testing.T) {
+	t.Parallel()
 	py := needPython(t)
 	for _, mode := range []struct {
 		name, pickle string

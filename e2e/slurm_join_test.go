@@ -12,7 +12,7 @@ import (
 	"github.com/burst-sh/burst/client"
 )
 
-// TestSlurmPilotsJoin: a server that listens on the test hosts' bridge
+// slurmPilotsJoin: a server that listens on the test hosts' bridge
 // address (10.251.0.1, TLS with its own CA; the suite's Slurm nodes run on
 // this host and reach it there) starts Slurm pilots that join as any
 // machine does: each with a one-time join token minted for its own name,
@@ -20,7 +20,7 @@ import (
 // own state file. The pilot script holds no home token and no join URL;
 // the map's output is right; revoking a pilot ends it, and its Slurm job
 // is cancelled as for any lost pilot.
-func TestSlurmPilotsJoin(t *testing.T) {
+func slurmPilotsJoin(t *testing.T) {
 	h := startHostServerWith(t, func(h *harness) { needSlurm(t, h) }) // the server runs sbatch: it needs SLURM_CONF
 	if addr := h.serverInfo().Addr; !strings.HasPrefix(addr, "https://"+hostGateway+":") {
 		t.Fatalf("the server should serve TLS on the bridge: %s", addr)

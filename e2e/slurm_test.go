@@ -53,6 +53,37 @@ func needSlurm(t *testing.T, h *harness) {
 	os.Setenv("SLURM_CONF", slurmConf) // for the squeue/scontrol the test itself runs
 }
 
+// TestSlurm runs every test that drives a real Slurm, one after another:
+// they share the suite's two nodes (and each cancels whatever root left
+// there when it ends), and two start Slurms of their own beside it. Together
+// they are one parallel test, so that their waits on Slurm's scheduler
+// overlap the rest of the suite instead of adding to it. One of them alone:
+// go test -run 'TestSlurm/Native' ./e2e/
+func TestSlurm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"RunAndMapAcrossNodes", slurmRunAndMapAcrossNodes},
+		{"CancelTimeLimitAndPilotKilled", slurmCancelTimeLimitAndPilotKilled},
+		{"BudgetGuardrailCancelsPilots", slurmBudgetGuardrailCancelsPilots},
+		{"Native", slurmNative},
+		{"PilotWaitingSaysWhy", slurmPilotWaitingSaysWhy},
+		{"PilotTimeLimitRequeues", slurmPilotTimeLimitRequeues},
+		{"Pipe", slurmPipe},
+		{"PilotsJoin", slurmPilotsJoin},
+		{"FaceShapes", slurmFaceShapes},
+		{"FaceDependencies", slurmFaceDependencies},
+		{"FaceScancelEnded", slurmFaceScancelEnded},
+		{"FaceSrunShapes", slurmFaceSrunShapes},
+		{"ElasticCloudNodes", slurmElasticCloudNodes},
+		{"DeadControllerDoesNotStallServer", slurmDeadControllerDoesNotStallServer},
+	} {
+		t.Run(c.name, c.test)
+	}
+}
+
 func slurmJobs(t *testing.T) map[string]string {
 	t.Helper()
 	out, err := exec.Command("squeue", "-h", "-t", "all", "-o", "%i %T %N").Output()
@@ -88,9 +119,9 @@ func (h *harness) createHPC(extra ...string) {
 	h.mustRun(args...)
 }
 
-// TestSlurmRunAndMapAcrossNodes: run and map on pilots; a map fans out over
+// slurmRunAndMapAcrossNodes: run and map on pilots; a map fans out over
 // both nodes, and the pilots are cancelled once idle.
-func TestSlurmRunAndMapAcrossNodes(t *testing.T) {
+func slurmRunAndMapAcrossNodes(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	h.createHPC()
@@ -149,11 +180,11 @@ func jobIDFromStdout(t *testing.T, r result) int64 {
 	return id
 }
 
-// TestSlurmCancelTimeLimitAndPilotKilled: cancel ends the task inside the
+// slurmCancelTimeLimitAndPilotKilled: cancel ends the task inside the
 // pilot; a time limit ends it with 124; a pilot cancelled under a task
 // (scancel, as an admin or a node failure would) loses nothing: the task is
 // requeued and runs again on a new pilot.
-func TestSlurmCancelTimeLimitAndPilotKilled(t *testing.T) {
+func slurmCancelTimeLimitAndPilotKilled(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	h.createHPC("--min", "1")
@@ -210,9 +241,9 @@ func TestSlurmCancelTimeLimitAndPilotKilled(t *testing.T) {
 	}
 }
 
-// TestSlurmBudgetGuardrailCancelsPilots: a project's budget spent on
+// slurmBudgetGuardrailCancelsPilots: a project's budget spent on
 // pilots: the guardrail scancels them and holds the work.
-func TestSlurmBudgetGuardrailCancelsPilots(t *testing.T) {
+func slurmBudgetGuardrailCancelsPilots(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	// Pilots have no catalog type: they are priced at the local rates,
@@ -240,10 +271,10 @@ func TestSlurmBudgetGuardrailCancelsPilots(t *testing.T) {
 	}
 }
 
-// TestSlurmNative: --native submits the script itself with sbatch (its
+// slurmNative: --native submits the script itself with sbatch (its
 // #SBATCH lines intact), burst follows it in Slurm, shows its output and
 // exit status, and cancels it with scancel.
-func TestSlurmNative(t *testing.T) {
+func slurmNative(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	h.createHPC()
@@ -284,13 +315,13 @@ func TestSlurmNative(t *testing.T) {
 	}
 }
 
-// TestSlurmElasticCloudNodes: Slurm's power saving drives a burst cluster.
+// slurmElasticCloudNodes: Slurm's power saving drives a burst cluster.
 // A job for a State=CLOUD node makes slurmctld run `burst slurm resume`,
 // which starts the node's machine (here a slurmd on this host, through the
 // local provider); the job runs there; once the node is idle slurmctld runs
 // `burst slurm suspend` and the machine stops. Needs its own Slurm, with
 // cloud nodes.
-func TestSlurmElasticCloudNodes(t *testing.T) {
+func slurmElasticCloudNodes(t *testing.T) {
 	h := newHarness(t)
 	if os.Getuid() != 0 {
 		slurmtest.Skip(t, "not root: scripts/slurm-dev.sh must run as root")
@@ -349,9 +380,9 @@ func TestSlurmElasticCloudNodes(t *testing.T) {
 	}
 }
 
-// TestSlurmPilotWaitingSaysWhy: a pilot that cannot start (the nodes are
+// slurmPilotWaitingSaysWhy: a pilot that cannot start (the nodes are
 // busy with other people's jobs) shows Slurm's pending reason.
-func TestSlurmPilotWaitingSaysWhy(t *testing.T) {
+func slurmPilotWaitingSaysWhy(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	for range 2 { // fill c1 and c2
@@ -377,11 +408,11 @@ func TestSlurmPilotWaitingSaysWhy(t *testing.T) {
 	h.mustRun("cancel", idArg(id))
 }
 
-// TestSlurmPilotTimeLimitRequeues: a pilot whose allocation runs out ends
+// slurmPilotTimeLimitRequeues: a pilot whose allocation runs out ends
 // the task it runs before Slurm kills it; the task is requeued (not
 // failed) and finishes on a new pilot. Takes about a minute: Slurm's
 // shortest time limit is one minute.
-func TestSlurmPilotTimeLimitRequeues(t *testing.T) {
+func slurmPilotTimeLimitRequeues(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "1", "--mem", "256M",
@@ -404,9 +435,9 @@ func TestSlurmPilotTimeLimitRequeues(t *testing.T) {
 	}
 }
 
-// TestSlurmPipe: a pipe on Slurm pilots, its two stages on two pilots (each
+// slurmPipe: a pipe on Slurm pilots, its two stages on two pilots (each
 // reserves a whole pilot) streaming over TCP between their agents.
-func TestSlurmPipe(t *testing.T) {
+func slurmPipe(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	h.createHPC()
@@ -430,7 +461,7 @@ func TestSlurmPipe(t *testing.T) {
 // wait for it (about 9 s each before they give up here), commands are
 // answered; the failed start is then recorded. Needs its own Slurm, whose
 // controller it kills.
-func TestSlurmDeadControllerDoesNotStallServer(t *testing.T) {
+func slurmDeadControllerDoesNotStallServer(t *testing.T) {
 	h := newHarness(t)
 	if os.Getuid() != 0 {
 		slurmtest.Skip(t, "not root: scripts/slurm-dev.sh must run as root")

@@ -80,7 +80,7 @@ func faceSide(t *testing.T, h *harness, dir string) func(args ...string) result 
 // labels, srun's error lines and exit status: the highest), and outside
 // one an attached job whose output and exit status come back; long
 // options abbreviated as getopt_long allows. The shapes expected are those
-// the suite's real Slurm prints (TestSlurmFaceSrunShapes checks them there).
+// the suite's real Slurm prints (slurmFaceSrunShapes checks them there).
 func TestSlurmFaceSrun(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
@@ -143,9 +143,9 @@ func TestSlurmFaceSrun(t *testing.T) {
 	}
 }
 
-// TestSlurmFaceSrunShapes runs srunScript and srun outside a job on the
+// slurmFaceSrunShapes runs srunScript and srun outside a job on the
 // suite's real Slurm: the shapes TestSlurmFaceSrun expects of burst.
-func TestSlurmFaceSrunShapes(t *testing.T) {
+func slurmFaceSrunShapes(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	dir := t.TempDir()

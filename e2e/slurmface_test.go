@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// TestSlurmFaceShapes runs the same Slurm commands against the suite's
+// slurmFaceShapes runs the same Slurm commands against the suite's
 // real Slurm (22.05) and against burst's personality, for a job that
 // completes, one that exits 3, one cancelled while it runs and one that
 // reaches its time limit, and compares what they print: the same state
@@ -23,7 +23,7 @@ import (
 // ExitCode. The suite's Slurm has no accounting database (sacct answers
 // "Slurm accounting storage is disabled"), so burst's sacct is checked
 // against sacct's documented -P shape instead.
-func TestSlurmFaceShapes(t *testing.T) {
+func slurmFaceShapes(t *testing.T) {
 	h, dir, links := slurmBeside(t)
 
 	// real runs Slurm's own command; face runs the same through burst's
@@ -264,14 +264,14 @@ func flat(shape [][]string) string {
 	return strings.Join(lines, " / ")
 }
 
-// TestSlurmFaceDependencies runs the same dependency and array commands
+// slurmFaceDependencies runs the same dependency and array commands
 // against the suite's real Slurm and burst's personality and compares what
 // they print, job ids replaced by names: squeue's %r and %E for a job that
 // waits for another (Dependency, afterok:A(unfulfilled)) and once that one
 // failed (DependencyNeverSatisfied, afterok:A(failed): Slurm's default
 // keeps it pending), scontrol's Reason and Dependency, and a throttled job
 // array's lines with and without -r.
-func TestSlurmFaceDependencies(t *testing.T) {
+func slurmFaceDependencies(t *testing.T) {
 	h, dir, links := slurmBeside(t)
 	run := func(burst bool, args ...string) string {
 		c := exec.Command(args[0], args[1:]...)
@@ -405,13 +405,13 @@ func TestSlurmFaceDependencies(t *testing.T) {
 	}
 }
 
-// TestSlurmFaceScancelEnded runs scancel against the suite's real Slurm
+// slurmFaceScancelEnded runs scancel against the suite's real Slurm
 // and burst's personality for a job that has ended and for an id neither
 // knows, with and without -Q (scancel(1): "Do not report an error if the
 // specified job is already completed"), and compares what they print and
 // their exit statuses: Slurm 22.05 says nothing and exits 0 for both
 // (an ended or unknown job is no error when the signal is SIGKILL).
-func TestSlurmFaceScancelEnded(t *testing.T) {
+func slurmFaceScancelEnded(t *testing.T) {
 	h, dir, links := slurmBeside(t)
 	run := func(burst bool, args ...string) (string, int) {
 		var c *exec.Cmd
