@@ -150,6 +150,27 @@ func TestMapAsGNUParallel(t *testing.T) {
 		if pf, bf := fields(pl), fields(bl); !slices.Equal(pf, bf) {
 			t.Errorf("joblogs differ (Seq|Send|Receive|Exitval|Signal|Command):\nparallel %q\nburst    %q", pf, bf)
 		}
+		// --joblog -: the log on stdout, its header first, each task's line
+		// after its output (Host, Starttime and JobRuntime masked).
+		p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j1", "--joblog", "-"}, args...)...)
+		b = h.burstMap(nil, []string{"-k", "-j1", "--joblog", "-"}, args...)
+		mask := func(out string) string {
+			var lines []string
+			for _, l := range strings.Split(out, "\n") {
+				if f := strings.Split(l, "\t"); len(f) == 9 && f[0] != "Seq" {
+					f[1], f[2], f[3] = "HOST", "START", "RUNTIME"
+					l = strings.Join(f, "\t")
+				}
+				lines = append(lines, l)
+			}
+			return strings.Join(lines, "\n")
+		}
+		if pm, bm := mask(p.stdout), mask(b.stdout); b.code != p.code || pm != bm || !strings.HasPrefix(pm, "Seq\t") {
+			t.Errorf("--joblog -: parallel exit %d stdout\n%s\nburst exit %d stdout\n%s", p.code, pm, b.code, bm)
+		}
+		if _, err := os.Stat(filepath.Join(h.dir, "-")); err == nil {
+			t.Errorf("--joblog - wrote a file named -")
+		}
 	})
 
 	// man parallel, -N max-args: "Use at most max-args arguments per command line. Like -n but also

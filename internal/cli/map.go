@@ -375,15 +375,24 @@ and flags that would change its tasks are refused.`,
 				if detach {
 					return usage("--joblog is written as the tasks end, by the command that follows the map: leave out -d")
 				}
-				f, err := openJoblog(joblogPath)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				o.joblog = &joblog{w: f, task: func(i int) (string, int64) {
+				o.joblog = &joblog{task: func(i int) (string, int64) {
 					in, seq := task(int64(i))
 					return dryRunLine(m, in, seq), seq
 				}}
+				if joblogToStdout(joblogPath) {
+					// As parallel's --joblog -: the header first, each
+					// task's line after its output.
+					if _, err := io.WriteString(c.OutOrStdout(), joblogHeader); err != nil {
+						return err
+					}
+				} else {
+					f, err := openJoblog(joblogPath)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					o.joblog.w = f
+				}
 			}
 			if c.Flags().Changed("results") || c.Flags().Changed("res") {
 				if detach {
@@ -491,7 +500,7 @@ and flags that would change its tasks are refused.`,
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them (-N too)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "--max-args")
 	f.MarkHidden("max-replace-args")
-	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends)")
+	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
 	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")
 	f.StringVarP(&replace, "replace", "i", "", "-I, its value optional (--replace=R; alone: {})")
 	f.Lookup("replace").NoOptDefVal = "{}"
@@ -752,29 +761,45 @@ func joblogLeft(path string, failed bool, n int64) ([]int64, error) {
 		return nil, usage("--resume without a job id is GNU parallel's: it reads --joblog FILE to skip what ran; give --joblog, or resume a burst map by its id: burst map --resume JOB")
 	}
 	path = strings.TrimPrefix(path, "+")
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	ran := map[int64]bool{}
+	var f *os.File
+	var err error
+	if !joblogToStdout(path) { // a log written to stdout says nothing ran, as to parallel
+		f, err = os.Open(path)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = nil, nil // not made yet: every task is left
+	}
+	if err != nil {
 		return nil, usage("--joblog %s: %v", path, err)
 	}
-	ran := map[int64]bool{}
-	lines := strings.SplitAfter(string(data), "\n")
-	for _, line := range lines[min(1, len(lines)):] {
-		if line == "" {
-			continue // after the last line's end
-		}
+	if f != nil {
+		defer f.Close()
+		// Read a line at a time: a million tasks' log is not held whole.
+		r := bufio.NewReaderSize(f, 64<<10)
 		res := joblogRes()
-		m := res[0].FindStringSubmatch(line)
-		if failed {
-			m = res[1].FindStringSubmatch(line)
-		}
-		if m == nil {
-			if !res[2].MatchString(line) {
-				return nil, usage("--joblog %s: not a joblog's line (its format is GNU parallel's: Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command, tab-separated): %q", path, strings.TrimRight(line, "\r\n"))
+		for first := true; ; first = false {
+			line, err := r.ReadString('\n')
+			if err != nil && err != io.EOF {
+				return nil, usage("--joblog %s: %v", path, err)
 			}
-			continue
-		}
-		if seq, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-			ran[seq] = true
+			if line != "" && !first { // the first line is the header
+				m := res[0].FindStringSubmatch(line)
+				if failed {
+					m = res[1].FindStringSubmatch(line)
+				}
+				if m == nil && !res[2].MatchString(line) {
+					return nil, usage("--joblog %s: not a joblog's line (its format is GNU parallel's: Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command, tab-separated): %q", path, strings.TrimRight(line, "\r\n"))
+				}
+				if m != nil {
+					if seq, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+						ran[seq] = true
+					}
+				}
+			}
+			if err == io.EOF {
+				break
+			}
 		}
 	}
 	var left []int64
@@ -812,6 +837,9 @@ func numbered(m *burst.MapSpec, left []int64, task func(int64) ([]string, int64)
 	m.Sources, m.Columns, m.Numbered = [][]string{rows}, true, true
 	return []mapspec.Source{plain}
 }
+
+// joblogToStdout says whether --joblog's FILE is -, standard output.
+func joblogToStdout(path string) bool { return strings.TrimPrefix(path, "+") == "-" }
 
 // openJoblog opens --joblog's file, its header written: truncated, or
 // appended to with a leading + (as parallel's +FILE).

@@ -346,7 +346,11 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		return fmt.Errorf("--results: %w", err)
 	}
 	if p.o.joblog != nil {
-		return p.o.joblog.add(t, received)
+		w := p.o.joblog.w
+		if w == nil {
+			w = p.out // --joblog -
+		}
+		return p.o.joblog.add(w, t, received)
 	}
 	return nil
 }
@@ -356,13 +360,13 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 // JobRuntime (seconds), Send, Receive (its stdout's bytes), Exitval,
 // Signal, Command (as --dry-run prints it).
 type joblog struct {
-	w    io.Writer
+	w    io.Writer                               // nil: standard output, after the task's output
 	task func(i int) (command string, seq int64) // task i's command and number
 }
 
 const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
 
-func (l *joblog) add(t burst.Task, received int64) error {
+func (l *joblog) add(w io.Writer, t burst.Task, received int64) error {
 	if t.State == burst.Cancelled {
 		return nil // parallel logs no line for a job its --halt killed, or one never run
 	}
@@ -382,7 +386,7 @@ func (l *joblog) add(t burst.Task, received int64) error {
 	}
 	host := cmp.Or(t.Machine, ":")
 	command, seq := l.task(t.Index)
-	_, err := fmt.Fprintf(l.w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", seq, host, start, runtime, received, exit, t.Signal, command)
+	_, err := fmt.Fprintf(w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", seq, host, start, runtime, received, exit, t.Signal, command)
 	return err
 }
 

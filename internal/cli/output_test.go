@@ -372,6 +372,9 @@ func TestJoblogLeft(t *testing.T) {
 	if _, err := joblogLeft(write(joblogHeader+"garbage line\n"), false, 3); err == nil {
 		t.Error("joblogLeft of a line in no joblog's format: want it refused, as parallel refuses it")
 	}
+	if got, err := joblogLeft("-", false, 2); err != nil || !slices.Equal(got, []int64{0, 1}) {
+		t.Errorf("joblogLeft of --joblog - = %v, %v; want every task (a log on stdout says nothing ran)", got, err)
+	}
 	if _, err := joblogLeft("", false, 3); err == nil {
 		t.Error("joblogLeft without --joblog: want an error naming it")
 	}
