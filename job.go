@@ -70,16 +70,20 @@ func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Cancelled + c
 
 // Task is one unit of execution of a job, as last attempted.
 type Task struct {
-	JobID       int64      `json:"job_id"`
-	Index       int        `json:"index"`
-	State       State      `json:"state"`
-	Attempt     int        `json:"attempt"`
-	Machine     string     `json:"machine,omitempty"`
-	PID         int        `json:"pid,omitempty"`
-	ExitCode    *int       `json:"exit_code"`
-	Signal      int        `json:"signal"`
-	Reason      string     `json:"reason"`
-	GPUIDs      []int      `json:"gpu_ids,omitempty"`
+	JobID    int64  `json:"job_id"`
+	Index    int    `json:"index"`
+	State    State  `json:"state"`
+	Attempt  int    `json:"attempt"`
+	Machine  string `json:"machine,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+	ExitCode *int   `json:"exit_code"`
+	Signal   int    `json:"signal"`
+	Reason   string `json:"reason"`
+	GPUIDs   []int  `json:"gpu_ids,omitempty"`
+	// A map task's job slot, GNU parallel's {%} and $PARALLEL_JOBSLOT: 1 +
+	// the lowest number no other running task of its map held when its
+	// attempt started (0 for other jobs, and before a map task starts).
+	Slot        int        `json:"slot,omitempty"`
 	StartedAt   *time.Time `json:"started_at"`
 	EndedAt     *time.Time `json:"ended_at"`
 	UserSeconds float64    `json:"user_seconds"`

@@ -183,6 +183,34 @@ func TestMapAsGNUParallel(t *testing.T) {
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
 	// arguments and TAB (\t)", stdout and stderr alike.
+	// man parallel, {%}: "Job slot number. This replacement string will be replaced by the job's slot number
+	// between 1 and number of jobs to run in parallel. There will never be 2 jobs running at the same time with
+	// the same job slot number."; $PARALLEL_JOBSLOT is the same. -v and --joblog show the slot the job ran in.
+	t.Run("job_slot", func(t *testing.T) {
+		same(t, []string{"-k", "-j1"}, "sh", "-c", "echo $1 $PARALLEL_JOBSLOT $PARALLEL_SEQ", "_", "{%}", ":::", "a", "b", "c")
+		same(t, []string{"-k", "-j1", "-v"}, "echo", "slot{%}", "{}", ":::", "a", "b")
+		// -j 2: each task holds a lock named after its slot for its whole
+		// run; a second task in a slot still held would print "clash".
+		args := []string{"sh", "-c", `flock -n "slot.$1" sleep 0.3 && echo "$1" || echo clash "$1"`, "_", "{%}", ":::"}
+		for i := 1; i <= 8; i++ {
+			args = append(args, strconv.Itoa(i))
+		}
+		for _, side := range []struct {
+			name string
+			run  func() result
+		}{
+			{"parallel", func() result { return parallelRun(t, h.dir, nil, append([]string{"-q", "-j2"}, args...)...) }},
+			{"burst map", func() result { return h.burstMap(nil, []string{"-j2"}, args...) }},
+		} {
+			r := side.run()
+			slots := strings.Fields(r.stdout)
+			slices.Sort(slots)
+			if r.code != 0 || len(slots) != 8 || slots[0] != "1" || slots[7] != "2" {
+				t.Errorf("%s -j2: want 8 tasks in slots 1 and 2 (both used), none sharing a slot at once: exit %d, slots %q\n%s", side.name, r.code, slots, r)
+			}
+		}
+	})
+
 	t.Run("tag", func(t *testing.T) {
 		same(t, []string{"-k", "--tag"}, "sh", "-c", `echo "$1 $2"; echo "e$1" >&2; printf 'x\ny\n'`, "_", ":::", "a", "b c", ":::", "1")
 	})

@@ -94,6 +94,8 @@ Replacement strings in the command, as in GNU parallel:
   {.}    without extension     {/}  basename     {//}  dirname
   {/.}   basename, no extension                  {#}   task number (1-based;
                                                        $PARALLEL_SEQ too)
+  {%}    job slot: no two tasks running at once share one, -j N uses 1
+         to N ($PARALLEL_JOBSLOT too; --dry-run leaves it as written)
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
 With none of them, the inputs are appended as arguments.
 
@@ -371,14 +373,17 @@ and flags that would change its tasks are refused.`,
 			if dryRun {
 				return printDryRun(c.OutOrStdout(), m, task, n)
 			}
+			// command is a task's command as parallel writes it in its
+			// joblog and prints it with -v: {%} is the slot it ran in.
+			command := func(t burst.Task) (string, int64) {
+				in, seq := task(int64(t.Index))
+				return dryRunLine(m, in, seq, t.Slot), seq
+			}
 			if joblogPath != "" {
 				if detach {
 					return usage("--joblog is written as the tasks end, by the command that follows the map: leave out -d")
 				}
-				o.joblog = &joblog{task: func(i int) (string, int64) {
-					in, seq := task(int64(i))
-					return dryRunLine(m, in, seq), seq
-				}}
+				o.joblog = &joblog{task: command}
 				if joblogToStdout(joblogPath) {
 					// As parallel's --joblog -: the header first, each
 					// task's line after its output.
@@ -414,9 +419,9 @@ and flags that would change its tasks are refused.`,
 				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
 			}
 			if verbose {
-				o.verbose = func(i int) string {
-					in, seq := task(int64(i))
-					return dryRunLine(m, in, seq)
+				o.verbose = func(t burst.Task) string {
+					line, _ := command(t)
+					return line
 				}
 			}
 			if tag {
@@ -704,16 +709,16 @@ func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int6
 	bw := bufio.NewWriter(w)
 	for i := range n {
 		in, seq := task(i)
-		bw.WriteString(dryRunLine(m, in, seq))
+		bw.WriteString(dryRunLine(m, in, seq, 0)) // {%} as written: a task's slot is known when it starts
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
 
-// dryRunLine is the command of the task with inputs in and number seq, as
-// parallel --dry-run prints it.
-func dryRunLine(m *burst.MapSpec, in []string, seq int64) string {
-	argv := mapspec.Expand(m.Template, in, seq, m.Shell)
+// dryRunLine is the command of the task with inputs in, number seq and
+// job slot slot (0: {%} left as written), as parallel --dry-run prints it.
+func dryRunLine(m *burst.MapSpec, in []string, seq int64, slot int) string {
+	argv := mapspec.Expand(m.Template, in, seq, slot, m.Shell)
 	if m.Shell {
 		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
 	}

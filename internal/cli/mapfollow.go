@@ -47,7 +47,7 @@ type followOpts struct {
 	joblog *joblog
 	// verbose, when set, is task i's command, printed on stdout before its
 	// output (-v).
-	verbose func(i int) string
+	verbose func(t burst.Task) string
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
 	results *results
@@ -297,7 +297,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		p.bar.clear()
 	}
 	var received int64 // of stdout: the joblog's Receive
-	stdout, stderr, closeResults, err := p.o.results.writers(t.Index, t.State, p.out, p.stderrAfterStdout())
+	stdout, stderr, closeResults, err := p.o.results.writers(t, p.out, p.stderrAfterStdout())
 	if err != nil {
 		return fmt.Errorf("%w; task %d's output is kept: burst logs %d --task %d", err, t.Index, p.id, t.Index)
 	}
@@ -315,7 +315,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		}
 		if s.name == "stdout" && p.o.verbose != nil && t.State != burst.Cancelled {
 			// -v: the command first, tagged or saved as the output is
-			if _, err := io.WriteString(out, p.o.verbose(t.Index)+"\n"); err != nil {
+			if _, err := io.WriteString(out, p.o.verbose(t)+"\n"); err != nil {
 				return err
 			}
 		}
@@ -360,8 +360,8 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 // JobRuntime (seconds), Send, Receive (its stdout's bytes), Exitval,
 // Signal, Command (as --dry-run prints it).
 type joblog struct {
-	w    io.Writer                               // nil: standard output, after the task's output
-	task func(i int) (command string, seq int64) // task i's command and number
+	w    io.Writer                                      // nil: standard output, after the task's output
+	task func(t burst.Task) (command string, seq int64) // a task's command and number
 }
 
 const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
@@ -385,7 +385,7 @@ func (l *joblog) add(w io.Writer, t burst.Task, received int64) error {
 		exit = -1 // as parallel writes for a job its --timeout killed
 	}
 	host := cmp.Or(t.Machine, ":")
-	command, seq := l.task(t.Index)
+	command, seq := l.task(t)
 	_, err := fmt.Fprintf(w, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", seq, host, start, runtime, received, exit, t.Signal, command)
 	return err
 }

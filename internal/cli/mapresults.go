@@ -54,12 +54,13 @@ func (f *resultFiles) close() error {
 	return errors.Join(f.stdout.Close(), f.stderr.Close())
 }
 
-// open makes task i's result files, its seq written.
-func (r *results) open(i int) (*resultFiles, error) {
+// open makes the result files of task i, run in job slot slot, its seq
+// written.
+func (r *results) open(i, slot int) (*resultFiles, error) {
 	var out, errPath, seqPath string
 	inputs, seq := r.task(i)
 	if mapspec.HasReplacement(r.name) {
-		p := strings.Join(mapspec.Expand([]string{r.name}, inputs, seq, false), " ")
+		p := strings.Join(mapspec.Expand([]string{r.name}, inputs, seq, slot, false), " ")
 		if strings.HasSuffix(p, "/") {
 			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
 		} else {
@@ -151,16 +152,16 @@ func resultsComponent(v string) string {
 	return v
 }
 
-// resultWriters are the writers of task i's stdout and stderr and what
+// resultWriters are the writers of task t's stdout and stderr and what
 // closes them, for a map saved with --results; printed, when r is nil.
-func (r *results) writers(i int, state burst.State, stdout, stderr io.Writer) (io.Writer, io.Writer, func() error, error) {
+func (r *results) writers(t burst.Task, stdout, stderr io.Writer) (io.Writer, io.Writer, func() error, error) {
 	switch {
 	case r == nil:
 		return stdout, stderr, func() error { return nil }, nil
-	case state == burst.Cancelled: // parallel saves nothing of a job its --halt killed
+	case t.State == burst.Cancelled: // parallel saves nothing of a job its --halt killed
 		return io.Discard, io.Discard, func() error { return nil }, nil
 	}
-	f, err := r.open(i)
+	f, err := r.open(t.Index, t.Slot)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -463,6 +463,18 @@ func ReplaceWith(template []string, r string) []string {
 // HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).
 func HasReplacement(s string) bool { return hasReplacement([]string{s}) }
 
+// UsesSlot says whether template asks for the task's job slot: {%}, or $PARALLEL_JOBSLOT in its text.
+func UsesSlot(template []string) bool {
+	uses := false
+	for _, a := range template {
+		if strings.Contains(a, "PARALLEL_JOBSLOT") {
+			return true
+		}
+		pieces(a, func(string) {}, func(t token, _ string) { uses = uses || t.kind == kSlot })
+	}
+	return uses
+}
+
 // Named rewrites the column names of GNU parallel's --header in template as the positional replacement
 // strings they stand for: with names {"x": 1, "y": 2}, "{y}" is "{2}" and "{x/.}" is "{1/.}" (each of
 // the modifiers . / // /. may follow a name). Text that already is a replacement string ({1}, {#}) keeps
@@ -553,9 +565,11 @@ func hasReplacement(template []string) bool {
 // the one shellquote.Always writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER
 // choosing.
 //
-// Strings Validate rejects ({%}, {0}) are left in the result as written; {n} beyond the inputs (a column an
-// input of a --colsep map does not have; Validate rejects them elsewhere) is empty, as in parallel.
-func Expand(template []string, inputs []string, seq int64, shell bool) []string {
+// {%} is the task's job slot (GNU parallel's: 1 + the lowest number no other task of the map running at the
+// same time holds), known only when the task starts: slot 0 (not known, as for --dry-run) leaves it as written,
+// as are the strings Validate rejects ({0}); {n} beyond the inputs (a column an input of a --colsep map does not
+// have; Validate rejects them elsewhere) is empty, as in parallel.
+func Expand(template []string, inputs []string, seq int64, slot int, shell bool) []string {
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
 	if shell {
@@ -580,7 +594,7 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 				}
 				return
 			}
-			v, ok := value(t, inputs, seq)
+			v, ok := value(t, inputs, seq, slot)
 			if !ok {
 				b.WriteString(raw)
 				return
@@ -605,12 +619,12 @@ func Expand(template []string, inputs []string, seq int64, shell bool) []string 
 const ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
 
 // value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
-func value(t token, inputs []string, seq int64) (string, bool) {
+func value(t token, inputs []string, seq int64, slot int) (string, bool) {
 	switch t.kind {
 	case kSeq:
 		return strconv.FormatInt(seq, 10), true
 	case kSlot:
-		return "", false
+		return strconv.Itoa(slot), slot > 0
 	case kAll: // several inputs are several arguments: see Expand
 		if len(inputs) == 0 {
 			return "", true
@@ -698,8 +712,7 @@ func stripTrailingSep(s string) string {
 }
 
 // Validate checks the template against the number of sources before any task runs. It rejects an empty
-// template and replacement strings that Expand cannot fill: {%} (the job slot is not known when a task is
-// built), {0}, and {n} or {-n} beyond nsources. Only text matching the replacement grammar exactly is a
+// template and replacement strings that Expand cannot fill: {0}, and {n} or {-n} beyond nsources. Only text matching the replacement grammar exactly is a
 // replacement string; everything else, like "{foo}", "{", "}", "{1" and "a{b", is literal text and valid.
 func Validate(template []string, nsources int) error {
 	if len(template) == 0 {
@@ -722,10 +735,8 @@ func Validate(template []string, nsources int) error {
 
 func checkToken(t token, raw string, nsources int) error {
 	switch t.kind {
-	case kSeq, kAll:
+	case kSeq, kAll, kSlot:
 		return nil
-	case kSlot:
-		return errors.New("{%} (job slot) is not supported by burst map: use {#} for the task number")
 	}
 	if t.pos == 0 {
 		return fmt.Errorf("%s refers to no input: input groups are numbered from {1}", raw)

@@ -317,12 +317,12 @@ func TestExpandPathModifiers(t *testing.T) {
 		in := tc[0]
 		for k, rs := range []string{"{.}", "{/}", "{//}", "{/.}"} {
 			want := tc[k+1]
-			if got := Expand([]string{rs}, []string{in}, 1, false); !slices.Equal(got, []string{want}) {
+			if got := Expand([]string{rs}, []string{in}, 1, 0, false); !slices.Equal(got, []string{want}) {
 				t.Errorf("%s of %q = %q, want %q", rs, in, got, want)
 			}
 			// The positional form on the second of two sources gives the same.
 			pos := "{2" + rs[1:]
-			if got := Expand([]string{pos}, []string{"other.x/y.z", in}, 1, false); !slices.Equal(got, []string{want}) {
+			if got := Expand([]string{pos}, []string{"other.x/y.z", in}, 1, 0, false); !slices.Equal(got, []string{want}) {
 				t.Errorf("%s of %q = %q, want %q", pos, in, got, want)
 			}
 		}
@@ -360,13 +360,20 @@ func TestExpand(t *testing.T) {
 		{"empty input", []string{"echo", "[{}]"}, []string{""}, 1, []string{"echo", "[]"}},
 		{"only {#} counts as a placeholder", []string{"echo", "{#}"}, []string{"a"}, 3, []string{"echo", "3"}},
 		{"input is not re-expanded", []string{"echo", "{}"}, []string{"{#} {1} {}"}, 3, []string{"echo", "{#} {1} {}"}},
-		{"unsupported left as written", []string{"echo", "{%}", "{0}"}, []string{"a", "b"}, 1, []string{"echo", "{%}", "{0}"}},
+		{"slot unknown and {0} left as written", []string{"echo", "{%}", "{0}"}, []string{"a", "b"}, 1, []string{"echo", "{%}", "{0}"}},
 		// Only a --colsep map reaches them (Validate refuses them elsewhere): a column the input lacks.
 		{"columns beyond the inputs empty", []string{"echo", "{3}-{-3}"}, []string{"a", "b"}, 1, []string{"echo", "-"}},
 	}
+	// {%}: the task's job slot once it is known.
+	if got := Expand([]string{"echo", "{%}", "gpu{%}-{#}"}, []string{"a"}, 7, 2, false); !slices.Equal(got, []string{"echo", "2", "gpu2-7"}) {
+		t.Errorf("Expand with slot 2 = %q", got)
+	}
+	if got := Expand([]string{"echo {%}"}, []string{"a"}, 7, 3, true); got[len(got)-1] != "echo 3" {
+		t.Errorf("Expand with slot 3, shell = %q", got)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Expand(tc.tmpl, tc.inputs, tc.seq, false)
+			got := Expand(tc.tmpl, tc.inputs, tc.seq, 0, false)
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("Expand(%q, %q) = %q, want %q", tc.tmpl, tc.inputs, got, tc.want)
 			}
@@ -388,7 +395,7 @@ func TestExpandShellForm(t *testing.T) {
 		{[]string{"echo $HOME | tr a-z A-Z"}, nil, `echo $HOME | tr a-z A-Z`},
 	}
 	for _, tc := range tests {
-		got := Expand(tc.tmpl, tc.inputs, 9, true)
+		got := Expand(tc.tmpl, tc.inputs, 9, 0, true)
 		if !slices.Equal(got, []string{"sh", "-c", ShellLauncher, "sh", tc.want}) {
 			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c LAUNCHER sh %q", tc.tmpl, tc.inputs, got, tc.want)
 		}
@@ -438,15 +445,15 @@ func TestExpandInjection(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pwned")
 	for _, raw := range nasty {
 		in := strings.ReplaceAll(raw, "MARKER", marker)
-		got := Expand([]string{"echo", "{}"}, []string{in}, 1, false)
+		got := Expand([]string{"echo", "{}"}, []string{in}, 1, 0, false)
 		if !slices.Equal(got, []string{"echo", in}) {
 			t.Errorf("Expand(echo {}) with %q = %q", in, got)
 		}
-		got = Expand([]string{"echo", "pre-{}-post"}, []string{in}, 1, false)
+		got = Expand([]string{"echo", "pre-{}-post"}, []string{in}, 1, 0, false)
 		if !slices.Equal(got, []string{"echo", "pre-" + in + "-post"}) {
 			t.Errorf("Expand(echo pre-{}-post) with %q = %q", in, got)
 		}
-		got = Expand([]string{"echo"}, []string{in, in}, 1, false)
+		got = Expand([]string{"echo"}, []string{in, in}, 1, 0, false)
 		if !slices.Equal(got, []string{"echo", in, in}) {
 			t.Errorf("Expand(echo) with %q = %q", in, got)
 		}
@@ -482,32 +489,32 @@ func TestExpandShellRuns(t *testing.T) {
 		other := "2nd " + in
 
 		// One source, {} as a whole word.
-		if got := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in}, 1, true)); got != "<"+in+">" {
+		if got := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in}, 1, 0, true)); got != "<"+in+">" {
 			t.Errorf("{} of %q printed %q", in, got)
 		}
 		// Two sources, positional strings glued to literal text, and {#}.
-		argv := Expand([]string{"printf", "'<%s>'", "{1}", "x{2}y", "{#}"}, []string{in, other}, 5, true)
+		argv := Expand([]string{"printf", "'<%s>'", "{1}", "x{2}y", "{#}"}, []string{in, other}, 5, 0, true)
 		if got, want := run(argv), "<"+in+"><x"+other+"y><5>"; got != want {
 			t.Errorf("positional of %q printed %q, want %q", in, got, want)
 		}
 		// {} over two sources is one word per source, as in argv mode.
-		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, true)), "<"+in+"><"+other+">"; got != want {
+		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, 0, true)), "<"+in+"><"+other+">"; got != want {
 			t.Errorf("{} of %q, %q printed %q, want %q", in, other, got, want)
 		}
 		// No replacement string: inputs appended, each one word.
-		if got, want := run(Expand([]string{"printf", "'<%s>'"}, []string{in, other}, 1, true)), "<"+in+"><"+other+">"; got != want {
+		if got, want := run(Expand([]string{"printf", "'<%s>'"}, []string{in, other}, 1, 0, true)), "<"+in+"><"+other+">"; got != want {
 			t.Errorf("appended %q printed %q, want %q", in, got, want)
 		}
 		// The mini parser used by the fuzzer agrees with sh on these scripts.
 		tmpl := []string{"printf", "%s", "{1}", "x{2}y", "{#}"}
-		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, true)[4])
+		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, 0, true)[4])
 		if err != nil {
 			t.Fatalf("splitShell: %v", err)
 		}
-		if want := Expand(tmpl, []string{in, other}, 5, false); !slices.Equal(words, want) {
+		if want := Expand(tmpl, []string{in, other}, 5, 0, false); !slices.Equal(words, want) {
 			t.Errorf("splitShell = %q, want %q", words, want)
 		}
-		if got, want := run(Expand(tmpl, []string{in, other}, 5, true)), strings.Join(words[2:], ""); got != want {
+		if got, want := run(Expand(tmpl, []string{in, other}, 5, 0, true)), strings.Join(words[2:], ""); got != want {
 			t.Errorf("sh printed %q, splitShell says %q", got, want)
 		}
 	}
@@ -522,7 +529,7 @@ func TestValidate(t *testing.T) {
 		n    int
 	}{
 		{[]string{"echo", "{}"}, 0},
-		{[]string{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}"}, 1},
+		{[]string{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "slot-{%}.log"}, 1},
 		{[]string{"echo", "{1}", "{2/.}", "{-1}", "{-2//}", "{2.}", "{1/}"}, 2},
 		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{=uc=}", "{##}", "${x}"}, 0},
 		{[]string{"date"}, 3},
@@ -539,8 +546,6 @@ func TestValidate(t *testing.T) {
 	}{
 		{nil, 1, "no command given"},
 		{[]string{}, 1, "no command given"},
-		{[]string{"echo", "{%}"}, 1, `"{%}": {%} (job slot) is not supported by burst map: use {#}`},
-		{[]string{"echo", "slot-{%}.log"}, 1, `"slot-{%}.log": {%}`},
 		{[]string{"echo", "{0}"}, 2, "{0} refers to no input: input groups are numbered from {1}"},
 		{[]string{"echo", "{00/}"}, 2, "{00/} refers to no input"},
 		{[]string{"echo", "{-0}"}, 2, "{-0} refers to no input"},
@@ -663,7 +668,7 @@ func FuzzExpand(f *testing.F) {
 
 		// argv mode: one element per template argument, one more per input beyond the first for each {}
 		// (one argument per input group), plus the inputs when there is no placeholder.
-		argv := Expand(tmpl, inputs, seq, false)
+		argv := Expand(tmpl, inputs, seq, 0, false)
 		want, k := 0, 0
 		for _, a := range tmpl {
 			extra := 0
@@ -700,7 +705,7 @@ func FuzzExpand(f *testing.F) {
 
 		// shell mode: sh -c SCRIPT; when the template's own text is plain, the script's words are exactly the
 		// argv-mode arguments.
-		sh := Expand(tmpl, inputs, seq, true)
+		sh := Expand(tmpl, inputs, seq, 0, true)
 		if len(sh) != 5 || sh[0] != "sh" || sh[1] != "-c" || sh[2] != ShellLauncher || sh[3] != "sh" {
 			t.Fatalf("shell form = %q", sh)
 		}
@@ -836,7 +841,7 @@ func TestExpandShellUsesSHELL(t *testing.T) {
 	if err != nil {
 		t.Skip("no bash:", err)
 	}
-	argv := Expand([]string{"echo", "${BASH_VERSION:+bash}", "{}"}, []string{"x y"}, 1, true)
+	argv := Expand([]string{"echo", "${BASH_VERSION:+bash}", "{}"}, []string{"x y"}, 1, 0, true)
 	for _, tc := range []struct{ shell, want string }{
 		{bash, "bash x y\n"},
 		{"", "x y\n"},                               // unset: sh
@@ -910,7 +915,7 @@ func TestCombineAsParallel(t *testing.T) {
 			}
 			var got []string
 			for i := range n {
-				got = append(got, strings.Join(Expand(tmpl, Columns(Tuple(comb, i)), i+1, false)[1:], " "))
+				got = append(got, strings.Join(Expand(tmpl, Columns(Tuple(comb, i)), i+1, 0, false)[1:], " "))
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("tasks %q, want %q", got, c.want)
@@ -999,6 +1004,18 @@ func TestReplaceWith(t *testing.T) {
 	} {
 		if got := ReplaceWith([]string{in[0]}, in[1]); got[0] != want {
 			t.Errorf("ReplaceWith(%q, %q) = %q, want %q", in[0], in[1], got[0], want)
+		}
+	}
+}
+
+// UsesSlot finds {%} as a replacement string, and $PARALLEL_JOBSLOT.
+func TestUsesSlot(t *testing.T) {
+	for tmpl, want := range map[string]bool{
+		"echo {%}": true, "gpu{%}.log": true, "CUDA_VISIBLE_DEVICES=$PARALLEL_JOBSLOT ./fit": true,
+		"echo {}": false, "echo {#} {1}": false, "echo %": false, "echo {%x}": false, "echo { % }": false,
+	} {
+		if got := UsesSlot(strings.Fields(tmpl)); got != want {
+			t.Errorf("UsesSlot(%q) = %v, want %v", tmpl, got, want)
 		}
 	}
 }

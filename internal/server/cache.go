@@ -134,7 +134,7 @@ func (c *control) cacheKey(j *jobRT, jc *jobCache, idx int) (string, cache.Parts
 	}
 	argv := j.row.Spec.Argv
 	if j.row.Spec.Map != nil {
-		argv = j.mapArgv(idx)
+		argv = j.mapArgv(idx, 0)
 	}
 	own, err := cache.TaskParts(argv, j.taskInputs(idx))
 	if err != nil {

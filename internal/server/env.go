@@ -37,7 +37,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	spec := t.job.row.Spec
 	argv := spec.Argv
 	if m := spec.Map; m != nil && !m.Array {
-		argv = t.job.mapArgv(t.row.Index)
+		argv = t.job.mapArgv(t.row.Index, t.row.Slot)
 	}
 	a := client.Assignment{
 		TaskRef: t.ref(),
@@ -84,8 +84,8 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 // taskEnv is what burst tells each task beyond its job's environment:
 // BURST_TASK_ID, BURST_ATTEMPT, CUDA_VISIBLE_DEVICES (empty when no GPU was
 // given, so that a task never grabs a GPU it was not given), a map task's
-// PARALLEL_SEQ (its {#}, as GNU parallel sets it), and for batch scripts the
-// SLURM_* variables they read.
+// PARALLEL_SEQ and PARALLEL_JOBSLOT (its {#} and {%}, as GNU parallel sets
+// them), and for batch scripts the SLURM_* variables they read.
 func (c *control) taskEnv(t *taskRT) []string {
 	env := []string{
 		"BURST_TASK_ID=" + strconv.Itoa(t.row.Index),
@@ -101,7 +101,7 @@ func (c *control) taskEnv(t *taskRT) []string {
 		if m.Numbered {
 			_, seq = mapspec.Task(t.job.sourceList(), int64(t.row.Index), m.Columns, true)
 		}
-		env = append(env, "PARALLEL_SEQ="+strconv.FormatInt(seq, 10))
+		env = append(env, "PARALLEL_SEQ="+strconv.FormatInt(seq, 10), "PARALLEL_JOBSLOT="+strconv.Itoa(t.row.Slot))
 	}
 	if t.job.row.Spec.Pipe != nil { // a stage's own CPUs (one for a stage that reserves none)
 		env = append(env, "BURST_CPUS="+strconv.Itoa(max(t.res().CPUs, 1)))
@@ -109,11 +109,12 @@ func (c *control) taskEnv(t *taskRT) []string {
 	return env
 }
 
-// mapArgv is the command of task idx of map j.
-func (j *jobRT) mapArgv(idx int) []string {
+// mapArgv is the command of task idx of map j run in job slot slot (0:
+// not known, {%} left as written, as in the result cache's key).
+func (j *jobRT) mapArgv(idx, slot int) []string {
 	m := j.row.Spec.Map
 	in, seq := mapspec.Task(j.sourceList(), int64(idx), m.Columns, m.Numbered)
-	return mapspec.Expand(m.Template, in, seq, m.Shell)
+	return mapspec.Expand(m.Template, in, seq, slot, m.Shell)
 }
 
 // sourceList gives the job's inputs in mapspec's type.

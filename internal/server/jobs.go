@@ -8,6 +8,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -20,6 +21,8 @@ type jobRT struct {
 	skip     map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
 	requeue  []retry      // tasks to run again, in order
 	running  map[int]*taskRT
+	slots    slots         // a map's job slots held by its running tasks ({%})
+	slotted  int8          // 0 not known yet, 1 its command asks for no job slot, 2 it does
 	changed  chan struct{} // closed and replaced whenever the job changes
 	finished bool          // every task ended; removed once that is committed
 	// Finished tasks' count and total wall time: a job whose tasks are known
@@ -77,6 +80,26 @@ func (j *jobRT) pending() int {
 // second on average, over a few) to be queued at agents ahead of time.
 func (j *jobRT) short() bool {
 	return j.nEnded >= 4 && j.wallSum < time.Duration(j.nEnded)*time.Second && j.row.Spec.Resources.GPUs == 0
+}
+
+// prefetch says whether agents may queue j's tasks ahead of their start:
+// short ones, unless their command asks for its job slot ({%}): a slot is
+// taken when a task is handed out, and one queued at an agent would hold
+// it while it waits, so that slots ran past the tasks running at once.
+func (j *jobRT) prefetch() bool {
+	if !j.short() {
+		return false
+	}
+	if m := j.row.Spec.Map; m != nil && !m.Array {
+		if j.slotted == 0 {
+			j.slotted = 1
+			if mapspec.UsesSlot(m.Template) {
+				j.slotted = 2
+			}
+		}
+		return j.slotted == 1
+	}
+	return true
 }
 
 func (j *jobRT) signal() {
@@ -371,6 +394,7 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		letRun := j.row.Stopped && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon && row.StartedAt != nil
 		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested && !letRun || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
+		j.slots.hold(row.Slot) // no new task takes the slot of one still running
 		if m == nil {
 			m = newMachineRT(store.MachineRow{Machine: burst.Machine{ID: row.Machine, State: "lost"}})
 			t.machine = m

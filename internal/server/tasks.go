@@ -149,6 +149,9 @@ func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row sto
 	row.Reason = j.preempted[row.Index] // an earlier attempt's spot interruption, if any (interrupt.go)
 	row.Machine = m.row.ID
 	row.GPUIDs = a.GPUIDs
+	if mp := j.row.Spec.Map; mp != nil && !mp.Array {
+		row.Slot = j.slots.take()
+	}
 	row.Stdout, row.Stderr = c.logPaths(j, row.Index, m.row.Host)
 	if m.row.Remote {
 		row.Stdout, row.Stderr = c.remoteLogPaths(j, row.Index, row.Stdout == row.Stderr)
@@ -202,6 +205,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		c.x.accrueEnd(t, ev, now) // what ran so far is charged to it before it goes, and no more (meter.go)
 	}
 	delete(j.running, t.row.Index)
+	j.slots.put(t.row.Slot)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
 	if len(m.tasks) == 0 {
 		m.idleSince = now
@@ -361,7 +365,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 				n, cl = j.queued(), m.row.Cluster
 			}
 			if n > 0 {
-				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.short(),
+				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.prefetch(),
 					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
 			}
 		}
@@ -382,7 +386,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 // its predecessor's end and its start.
 func (c *control) capFree(j *jobRT) *machineRT {
 	spec := j.row.Spec
-	if spec.MaxRunning <= 0 || spec.Pipe != nil || len(j.running) == 0 || !j.short() || j.row.CancelRequested || j.finished {
+	if spec.MaxRunning <= 0 || spec.Pipe != nil || len(j.running) == 0 || !j.prefetch() || j.row.CancelRequested || j.finished {
 		return nil
 	}
 	var m *machineRT

@@ -188,8 +188,8 @@ func cancelCode(j *JobRow) int {
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
-		read_bytes, wrote_bytes, cost_nusd, cancel, out_from, err_from, out_to, err_to)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		read_bytes, wrote_bytes, cost_nusd, cancel, out_from, err_from, out_to, err_to, slot)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
@@ -197,7 +197,7 @@ const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count,
 		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
 		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd,
 		cancel=excluded.cancel, out_from=excluded.out_from, err_from=excluded.err_from,
-		out_to=excluded.out_to, err_to=excluded.err_to`
+		out_to=excluded.out_to, err_to=excluded.err_to, slot=excluded.slot`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
@@ -206,7 +206,7 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
 		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes,
 		int64(math.Round(t.CostUSD*1e9)), t.CancelRequested, t.StdoutFrom, t.StderrFrom,
-		t.StdoutTo, t.StderrTo)
+		t.StdoutTo, t.StderrTo, t.Slot)
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
@@ -332,7 +332,7 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
 	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd, cancel,
-	out_from, err_from, out_to, err_to`
+	out_from, err_from, out_to, err_to, slot`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -347,7 +347,7 @@ func scanTask(row scanner) (*TaskRow, error) {
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
 		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
 		&t.ReadBytes, &t.WroteBytes, &costNUSD, &t.CancelRequested, &t.StdoutFrom, &t.StderrFrom,
-		&t.StdoutTo, &t.StderrTo)
+		&t.StdoutTo, &t.StderrTo, &t.Slot)
 	if err != nil {
 		return nil, err
 	}

@@ -373,6 +373,9 @@ var migrations = []string{
 	`ALTER TABLE jobs ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
 	UPDATE jobs SET cluster = json_extract(spec, '$.cluster')
 		WHERE json_valid(spec) AND COALESCE(json_extract(spec, '$.cluster'), '') != '';`,
+	// 25: a map task's job slot (GNU parallel's {%}): kept so that a
+	// restarted server gives no new task the slot of one still running.
+	`ALTER TABLE tasks ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
