@@ -428,7 +428,6 @@ func TestMapExitStatus(t *testing.T) {
 			{"map", "--"},
 			{"map", "--", ":::", "a"},
 			{"map", "echo", "{}", ":::", "a"}, // command not after --
-			{"map", "--", "echo", "{%}", ":::", "a"},
 			{"map", "--", "echo", "{3}", ":::", "a"},
 			{"map", "--", "echo", "{0}", ":::", "a"},
 			{"map", "--", "echo", "{1}", "{3}", ":::", "a", ":::", "b"},

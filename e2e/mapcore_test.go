@@ -94,7 +94,7 @@ func TestMapCoreFailuresRetriesResume(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"map", "--", "echo", "{3}", ":::", "a"},
-		{"map", "--", "echo", "{%}", ":::", "a"},
+		{"map", "--", "echo", "{0}", ":::", "a"},
 		{"map", "--max-failures", "abc", "--", "echo", ":::", "a"},
 		{"map", "--", ":::", "a"},
 	} {

@@ -269,6 +269,9 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// failed jobs. 101 More than 100 jobs failed."
 	t.Run("exit_status", func(t *testing.T) {
 		same(t, nil, "sh", "-c", `exit $(( $1 % 2 ))`, "_", "{}", ":::", "1", "2", "3", "4", "5")
+		// One task: the count of those that failed (1), not its own status.
+		same(t, nil, "sh", "-c", `exit $1`, "_", "{}", ":::", "4")
+		same(t, nil, "sh", "-c", `kill -9 $$`, ":::", "x")
 		var many []string
 		for i := range 102 {
 			many = append(many, "x"+string(rune('a'+i%26)))

@@ -21,8 +21,8 @@ func failFirst(n int) func(client.TaskRef) int {
 }
 
 // --retries N runs a failing task up to N+1 times in all; the attempt that
-// ends it is the one its row keeps, and a job of one task exits with its
-// status.
+// ends it is the one its row keeps, and a run (a job of one task) exits
+// with its status.
 func TestRetryAccounting(t *testing.T) {
 	for _, c := range []struct {
 		name           string
@@ -40,7 +40,7 @@ func TestRetryAccounting(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.register("a", 4)
-			id := h.submit(1, retries(c.retries))
+			id := h.submit(1, asRun, retries(c.retries))
 			h.drive("a", 10, failFirst(c.fails))
 			h.wantTask(id, 0, c.state, c.attempt, 0)
 			h.wantJob(id, c.state, c.exit)
@@ -54,7 +54,7 @@ func TestRetryAccounting(t *testing.T) {
 func TestLostMachine(t *testing.T) {
 	h := newHarness(t)
 	h.register("a", 1)
-	id := h.submit(1, retries(1))
+	id := h.submit(1, asRun, retries(1))
 	for lost := 1; lost <= maxLost; lost++ {
 		m := "m" + string(rune('0'+lost))
 		h.register(m, 1)
@@ -444,4 +444,17 @@ func TestHaltSoonLeftRunningCancelled(t *testing.T) {
 	if !h.hasEvent("job.cancel", "left running cancelled") {
 		t.Fatalf("no job.cancel event: %v", h.events)
 	}
+}
+
+// A map of one task exits as a map of several: GNU parallel's count of the
+// tasks that did not succeed (1), not the task's own status (3), which a
+// run of one task exits with.
+func TestMapOfOneTaskExitsWithTheCount(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	m := h.submit(1)
+	r := h.submit(1, asRun)
+	h.drive("a", 10, func(client.TaskRef) int { return 3 })
+	h.wantJob(m, burst.Failed, 1)
+	h.wantJob(r, burst.Failed, 3)
 }

@@ -93,7 +93,7 @@ func TestAfterOKMet(t *testing.T) {
 func TestAfterOKNeverCancels(t *testing.T) {
 	h := newHarness(t)
 	h.register("m", 4)
-	a := h.submit(1)
+	a := h.submit(1, asRun)
 	b := h.submit(1, after(burst.AfterOK, a))
 	h.drive("m", 3, exitOf(map[int64]int{a: 3}))
 	h.wantJob(a, burst.Failed, 3)

@@ -95,7 +95,7 @@ func (c *control) taskEnv(t *taskRT) []string {
 	if t.job.row.Spec.Batch != nil {
 		env = append(env, sbatch.Env(c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
 	}
-	if m := t.job.row.Spec.Map; m != nil && !m.Array {
+	if m := t.job.row.Spec.Map; t.job.isMap() {
 		// GNU parallel's name for {#}: scripts written for it read it.
 		seq := int64(t.row.Index) + 1
 		if m.Numbered {

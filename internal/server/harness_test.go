@@ -123,6 +123,10 @@ func maxFailures(n int) jobOpt    { return func(s *burst.JobSpec) { s.Map.MaxFai
 func maxFailPct(p float64) jobOpt { return func(s *burst.JobSpec) { s.Map.MaxFailuresPct = p } }
 func maxRunning(n int) jobOpt     { return func(s *burst.JobSpec) { s.MaxRunning = n } }
 
+// asRun makes the job a burst run of one task (place it first: submit's
+// other options may set map fields): its exit status is its task's.
+func asRun(s *burst.JobSpec) { s.Kind, s.Map, s.Argv = burst.KindRun, nil, []string{"true"} }
+
 // submit queues a map of n tasks (echo {} over 0..n-1) of 1 CPU each.
 func (h *harness) submit(n int, opts ...jobOpt) int64 {
 	in := make([]string, n)

@@ -90,10 +90,10 @@ func (j *jobRT) prefetch() bool {
 	if !j.short() {
 		return false
 	}
-	if m := j.row.Spec.Map; m != nil && !m.Array {
+	if j.isMap() {
 		if j.slotted == 0 {
 			j.slotted = 1
-			if mapspec.UsesSlot(m.Template) {
+			if mapspec.UsesSlot(j.row.Spec.Map.Template) {
 				j.slotted = 2
 			}
 		}
@@ -189,7 +189,7 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		zero := 0
 		j.row.ExitCode = &zero
 		j.row.Reason = ""
-	case n.Total == 1:
+	case n.Total == 1 && !j.isMap(): // a map of one task exits as of several: GNU parallel's count
 		j.row.State = last.State
 		j.row.Reason = last.Reason
 		switch {
@@ -208,13 +208,17 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	}
 }
 
+// isMap says whether j is a map (GNU parallel's exit statuses), not a job
+// array or any other kind.
+func (j *jobRT) isMap() bool { m := j.row.Spec.Map; return m != nil && !m.Array }
+
 // failedStatus is the exit status of a job of several tasks that did not
 // all succeed: for a map, GNU parallel's (the number of tasks that failed,
 // timed out or were lost, up to 100; 101 for more), which burst map also
 // exits with; else 1.
 func failedStatus(j *jobRT) *int {
 	code := 1
-	if m := j.row.Spec.Map; m != nil && !m.Array {
+	if j.isMap() {
 		c := j.row.Tasks
 		if n := c.Failed + c.Timeout + c.Lost; n > 0 {
 			code = min(n, 101)

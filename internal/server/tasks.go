@@ -149,7 +149,7 @@ func (c *control) dispatchAt(j *jobRT, m *machineRT, a sched.Assignment, row sto
 	row.Reason = j.preempted[row.Index] // an earlier attempt's spot interruption, if any (interrupt.go)
 	row.Machine = m.row.ID
 	row.GPUIDs = a.GPUIDs
-	if mp := j.row.Spec.Map; mp != nil && !mp.Array {
+	if j.isMap() {
 		row.Slot = j.slots.take()
 	}
 	row.Stdout, row.Stderr = c.logPaths(j, row.Index, m.row.Host)
