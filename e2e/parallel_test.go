@@ -328,6 +328,15 @@ func TestMapAsGNUParallel(t *testing.T) {
 		if p.stdout != "bash a\nbash it's\n" || b.stdout != p.stdout || b.code != 0 {
 			t.Errorf("PARALLEL_SHELL=%s: parallel printed %q, burst map --shell %q (exit %d); want both %q", bash, p.stdout, b.stdout, b.code, "bash a\nbash it's\n")
 		}
+		// A function exported with bash's export -f (parallel's tutorial:
+		// "export -f my_func; parallel my_func ::: 1 2 3") is bash's to
+		// call: its environment entry (BASH_FUNC_f%%) reaches the shell.
+		env = []string{"SHELL=" + bash, "BASH_FUNC_myf%%=() {  echo \"f:$1\"\n}"}
+		p = parallelRun(t, h.dir, env, "-k", "myf {}", ":::", "a", "b c")
+		b = h.burstMap(env, []string{"-k", "--shell"}, "myf {}", ":::", "a", "b c")
+		if p.stdout != "f:a\nf:b c\n" || b.stdout != p.stdout || b.code != 0 {
+			t.Errorf("an exported function: parallel printed %q, burst map --shell %q (exit %d, %q); want both %q", p.stdout, b.stdout, b.code, b.stderr, "f:a\nf:b c\n")
+		}
 	})
 
 	// man parallel, --jobs N: "+N Add N to the number of CPU threads. -N Subtract N from the number of

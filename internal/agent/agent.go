@@ -27,6 +27,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/agent/session"
+	"github.com/burst-sh/burst/internal/mapspec"
 )
 
 // Config says which server to serve and as which machine.
@@ -611,6 +612,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	if script != "" && o.stackRoot == "" {
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
 	}
+	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
+		argv = mapspec.Launch(argv, env, isExecutable)
+	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: env, Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private), PackAs: packAs(as, o, a.cfg.Machine),
@@ -918,4 +922,10 @@ func (a *Agent) killLeftovers() {
 			a.cfg.Log.Info("killed a task left behind by a previous agent", "pid", pid, "pgid", pgid)
 		}
 	}
+}
+
+// isExecutable says whether path names a file this machine can run.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }

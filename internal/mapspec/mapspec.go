@@ -615,8 +615,38 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell bool)
 }
 
 // ShellLauncher runs the script in $1 with $PARALLEL_SHELL, else $SHELL, when that is an executable POSIX
-// shell, else with sh.
+// shell, else with sh. An agent that can choose the shell itself does (Launch): sh drops the environment
+// entries that are no shell variable's, among them bash's exported functions (BASH_FUNC_f%%), which a
+// script run with parallel --env or export -f calls.
 const ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+
+// Launch is argv with ShellLauncher's choice made here, for env (the task's environment) on a machine where
+// executable says whether a path can be run: sh -c LAUNCHER sh SCRIPT becomes SHELL -c SCRIPT, the shell
+// chosen as the launcher chooses it. Any other argv is returned as it is.
+func Launch(argv, env []string, executable func(string) bool) []string {
+	if len(argv) != 5 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != ShellLauncher || argv[3] != "sh" {
+		return argv
+	}
+	get := func(name string) string {
+		for i := len(env) - 1; i >= 0; i-- { // the last one counts, as in exec
+			if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	sh := get("PARALLEL_SHELL")
+	if sh == "" {
+		sh = get("SHELL")
+	}
+	switch sh[strings.LastIndexByte(sh, '/')+1:] {
+	case "sh", "bash", "dash", "ksh", "mksh", "yash", "zsh":
+		if executable(sh) {
+			return []string{sh, "-c", argv[4]}
+		}
+	}
+	return []string{"sh", "-c", argv[4]}
+}
 
 // value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
 func value(t token, inputs []string, seq int64, slot int) (string, bool) {

@@ -1019,3 +1019,29 @@ func TestUsesSlot(t *testing.T) {
 		}
 	}
 }
+
+// Launch chooses the shell as ShellLauncher does: $PARALLEL_SHELL (when set
+// and not empty), else $SHELL, when it is an executable POSIX shell; else sh.
+func TestLaunch(t *testing.T) {
+	argv := Expand([]string{"echo {}"}, []string{"a"}, 1, 0, true)
+	exec := func(p string) bool { return p != "/missing/bash" }
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"SHELL=/bin/bash"}, "/bin/bash"},
+		{[]string{"SHELL=/bin/zsh", "PARALLEL_SHELL=/usr/bin/dash"}, "/usr/bin/dash"},
+		{[]string{"SHELL=/bin/zsh", "PARALLEL_SHELL="}, "/bin/zsh"},
+		{[]string{"SHELL=/usr/bin/fish"}, "sh"},
+		{[]string{"SHELL=/missing/bash"}, "sh"},
+		{[]string{"SHELL=/bin/bash", "SHELL=/bin/ksh"}, "/bin/ksh"},
+		{nil, "sh"},
+	} {
+		if got := Launch(argv, c.env, exec); !slices.Equal(got, []string{c.want, "-c", "echo a"}) {
+			t.Errorf("Launch with %q = %q, want %s -c 'echo a'", c.env, got, c.want)
+		}
+	}
+	if plain := []string{"sh", "-c", "echo a"}; !slices.Equal(Launch(plain, nil, exec), plain) {
+		t.Error("Launch changed an argv that is not the launcher's")
+	}
+}
