@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,15 +51,6 @@ func runMain(m *testing.M) int {
 	defer stopHosts() // scripts/hosts.sh's hosts, made when a test first asked (hosts_test.go)
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
-	}
-	// One parallel slot more than there are CPUs, unless -parallel was
-	// given: TestSlurm holds a slot for minutes while it mostly waits on
-	// Slurm's scheduler, and most other tests wait on processes too.
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		flag.Set("test.parallel", strconv.Itoa(runtime.GOMAXPROCS(0)+1))
 	}
 	code := m.Run()
 	printFaults()
