@@ -355,7 +355,14 @@ func TestSnakemakeCancel(t *testing.T) {
 	defer c.Process.Kill()
 	// Generous: on a loaded 2-core host beside the rest of the suite, the two
 	// jobs once took over a minute to be submitted and started.
-	h.waitFor("both slow jobs to run", 3*time.Minute, func() bool { return len(sleepers(marker)) == 2 })
+	for deadline := time.Now().Add(3 * time.Minute); len(sleepers(marker)) != 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			c.Process.Kill()
+			r, _ := p.wait()
+			t.Fatalf("timed out after 3m waiting for both slow jobs to run (%d run)\nsnakemake: %s\nSlurm calls: %s\nburst jobs:\n%s",
+				len(sleepers(marker)), r, callSummary(slurmCalls(t, log)), h.run("jobs", "-o", "wide").stdout)
+		}
+	}
 	c.Process.Signal(os.Interrupt)
 	r, _ := p.wait()
 	if r.code == 0 {
