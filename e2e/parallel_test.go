@@ -263,6 +263,13 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, nil, "echo", "{}", ":::")
 		same(t, []string{"-k"}, "echo", "[{1}]", "[{2}]", ":::", "a", "b", "::::", empty)
 		same(t, []string{"-k"}, "echo", "[{1}]", "[{2}]", ":::", ":::", "a", "b")
+		// man parallel, -r: "If the stdin only contains whitespace, do not run the command": each input
+		// that is empty or white space is skipped, in each group.
+		blanks := filepath.Join(h.dir, "blanks")
+		writeFile(t, blanks, "a\n\n  \t\nb\n", 0o644)
+		same(t, []string{"-k", "-r"}, "echo", "x{}x", ":::", "a", "", " ", "b")
+		same(t, []string{"-k", "-r"}, "echo", "x{1}x{2}x", "::::", blanks, ":::", "1", "", "2")
+		same(t, []string{"-k", "-r"}, "echo", "x{}x", "::::", blanks)
 	})
 
 	// man parallel, EXIT STATUS: "1-100 Some of the jobs failed. The exit status gives the number of

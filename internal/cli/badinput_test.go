@@ -29,6 +29,13 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "--delay", "1", "--", "echo", ":::", "a"}, 255, "burst: --delay is GNU parallel's: burst map does not take it; burst starts tasks"},
 		{[]string{"map", "-X", "--", "echo", ":::", "a"}, 255, "burst: -X is GNU parallel's: burst map does not take it; each task gets one input, or n with -N n"},
 		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
+		// GNU parallel's -d DELIM meets burst's -d (--detach), in two words and in one.
+		{[]string{"map", "-d", ",", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter)"},
+		{[]string{"map", "-d,", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter)"},
+		{[]string{"map", `-d\n`, "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM"},
+		{[]string{"map", "-N0", "--", "echo", "foo", ":::", "a"}, 255, "burst: -N 0: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: give a command that ignores its input"},
+		{[]string{"map", "--extensionreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --extensionreplace is GNU parallel's: burst map does not take it; burst's replacement strings are"},
+		{[]string{"map", "--", "echo", "{= s/a/b/ =}", ":::", "a"}, 255, "burst: \"{= s/a/b/ =}\": {= ... =} is GNU parallel's Perl expression, which burst map does not run"},
 	} {
 		var out, errb bytes.Buffer
 		code := Main(c.args, &out, &errb)

@@ -61,6 +61,7 @@ func newMapCmd() *cobra.Command {
 		resumeFailed bool
 		resultsName  string
 		header       string
+		skipBlank    bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -188,6 +189,9 @@ and flags that would change its tasks are refused.`,
 				if strings.HasPrefix(args[0], ":::") {
 					return usage("no command given: put it after --, before the inputs, e.g. `burst map -- echo {} %s ...`", args[0])
 				}
+				if c.Flags().Changed("detach") && len([]rune(args[0])) <= 4 && !strings.Contains(args[0], "/") {
+					return usage("%s", parallelDelimiter)
+				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
 			}
 			if len(argFiles) > 0 {
@@ -266,10 +270,18 @@ and flags that would change its tasks are refused.`,
 				}
 				tmpl = mapspec.Named(tmpl, byName)
 			}
+			if skipBlank {
+				// parallel -r: an input that is empty or only white space
+				// (Perl's \s) is skipped, in each group as it is read.
+				for g, src := range sources {
+					sources[g] = slices.DeleteFunc(src, func(v string) bool { return strings.Trim(v, " \t\n\r\f\v") == "" })
+				}
+			}
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
 			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args")) && maxArgs < 1 {
-				return usage("-N %d: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken)", maxArgs)
+				return usage("-N %d: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: "+
+					"give a command that ignores its input, such as burst map -- sh -c 'CMD' _ ::: 1 2 3)", maxArgs)
 			}
 			if maxArgs > 0 {
 				if len(sources) != 1 {
@@ -493,9 +505,8 @@ and flags that would change its tasks are refused.`,
 	}
 	var quoted bool
 	f.BoolVar(&quoted, "quote", false, "accepted for GNU parallel's command lines: burst always passes each input as one argument (-q is burst's --quiet)")
-	f.BoolVarP(&quoted, "no-run-if-empty", "r", false, "accepted for GNU parallel's command lines: no input runs nothing")
+	f.BoolVarP(&skipBlank, "no-run-if-empty", "r", false, "skip inputs that are empty or only white space, as GNU parallel's -r")
 	f.MarkHidden("quote")
-	f.MarkHidden("no-run-if-empty")
 	var envNames []string
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
 	f.MarkHidden("env")

@@ -749,6 +749,10 @@ func Validate(template []string, nsources int) error {
 		return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 	}
 	for _, arg := range template {
+		if i := strings.Index(arg, "{="); i >= 0 && strings.Contains(arg[i+2:], "=}") {
+			return fmt.Errorf("%q: {= ... =} is GNU parallel's Perl expression, which burst map does not run: use {.} {/} {//} {/.} for "+
+				"extensions, basenames and directories, or compute the value in the command with --shell (e.g. $(basename {} .gz))", arg)
+		}
 		var err error
 		pieces(arg, func(string) {}, func(t token, raw string) {
 			if err != nil {

@@ -531,7 +531,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"echo", "{}"}, 0},
 		{[]string{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "slot-{%}.log"}, 1},
 		{[]string{"echo", "{1}", "{2/.}", "{-1}", "{-2//}", "{2.}", "{1/}"}, 2},
-		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{=uc=}", "{##}", "${x}"}, 0},
+		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{##}", "${x}"}, 0},
 		{[]string{"date"}, 3},
 	}
 	for _, tc := range ok {
@@ -547,6 +547,8 @@ func TestValidate(t *testing.T) {
 		{nil, 1, "no command given"},
 		{[]string{}, 1, "no command given"},
 		{[]string{"echo", "{0}"}, 2, "{0} refers to no input: input groups are numbered from {1}"},
+		{[]string{"gunzip", "-c", "{}", ">", "{= s/\\.gz$// =}"}, 1, "{= ... =} is GNU parallel's Perl expression"},
+		{[]string{"echo", "x{==}y"}, 1, "{= ... =} is GNU parallel's Perl expression"},
 		{[]string{"echo", "{00/}"}, 2, "{00/} refers to no input"},
 		{[]string{"echo", "{-0}"}, 2, "{-0} refers to no input"},
 		{[]string{"echo", "{1}", "{3}"}, 2, `"{3}": {3} refers to input group 3, but there are only 2 (::: or ::::): use {1} to {2}`},
