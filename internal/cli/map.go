@@ -383,7 +383,7 @@ and flags that would change its tasks are refused.`,
 				haltShare(m, n)
 			}
 			if dryRun {
-				return printDryRun(c.OutOrStdout(), m, task, n)
+				return printDryRun(c.OutOrStdout(), m, task, n, tag)
 			}
 			// command is a task's command as parallel writes it in its
 			// joblog and prints it with -v: {%} is the slot it ran in.
@@ -441,7 +441,7 @@ and flags that would change its tasks are refused.`,
 				// space-separated, and a tab.
 				o.tag = func(i int) string {
 					in, _ := task(int64(i))
-					return strings.Join(in, " ") + "\t"
+					return tagText(in)
 				}
 			}
 			var st *staging
@@ -714,17 +714,25 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 }
 
 // printDryRun prints the command each of the map's n tasks would run, a
-// line a task, as parallel --dry-run does: with --shell the script, else
+// line a task (after its inputs and a tab with tag), as parallel --dry-run
+// does: with --shell the script, else
 // its words quoted as parallel quotes them (parallel -q --dry-run).
-func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64) error {
+func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64, tag bool) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
 		in, seq := task(i)
+		if tag { // as parallel --dry-run --tag: the inputs and a tab first
+			bw.WriteString(tagText(in))
+		}
 		bw.WriteString(dryRunLine(m, in, seq, 0)) // {%} as written: a task's slot is known when it starts
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
+
+// tagText is what --tag puts before each line of a task with inputs in:
+// the inputs, space-separated, and a tab.
+func tagText(in []string) string { return strings.Join(in, " ") + "\t" }
 
 // dryRunLine is the command of the task with inputs in, number seq and
 // job slot slot (0: {%} left as written), as parallel --dry-run prints it.
