@@ -117,6 +117,11 @@ type MapSpec struct {
 	Template []string   `json:"template"`
 	Sources  [][]string `json:"sources,omitempty"` // stored apart from the spec; absent when read back
 	Shell    bool       `json:"shell,omitempty"`   // run through sh -c with inputs shell-quoted
+	// Commands: no command was given, and each task's inputs, joined by
+	// spaces, are the shell text it runs, as GNU parallel runs its inputs
+	// when given no command (a file of commands, a line each); Template is
+	// empty.
+	Commands bool `json:"commands,omitempty"`
 	// Array marks a Slurm job array: the single source holds the array
 	// indices, given to each task as SLURM_ARRAY_TASK_ID, not as arguments.
 	Array bool `json:"array,omitempty"`
@@ -230,6 +235,8 @@ func (s *JobSpec) Defaults() {
 			s.Name = baseName(s.Argv[0])
 		case s.Map != nil && len(s.Map.Template) > 0:
 			s.Name = baseName(s.Map.Template[0])
+		case s.Map != nil && s.Map.Commands:
+			s.Name = "commands"
 		}
 	}
 }
@@ -287,7 +294,7 @@ func (s *JobSpec) validate() error {
 		return err
 	}
 	if s.Map != nil {
-		if len(s.Map.Template) == 0 && s.Script == "" {
+		if len(s.Map.Template) == 0 && s.Script == "" && !s.Map.Commands {
 			return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 		}
 		if err := s.Map.validate(s.Script == ""); err != nil {

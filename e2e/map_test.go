@@ -424,9 +424,6 @@ func TestMapExitStatus(t *testing.T) {
 		h := h.sub(t)
 		before := len(h.jobsJSON())
 		for _, c := range [][]string{
-			{"map"},
-			{"map", "--"},
-			{"map", "--", ":::", "a"},
 			{"map", "echo", "{}", ":::", "a"}, // command not after --
 			{"map", "--", "echo", "{3}", ":::", "a"},
 			{"map", "--", "echo", "{0}", ":::", "a"},

@@ -96,7 +96,6 @@ func TestMapCoreFailuresRetriesResume(t *testing.T) {
 		{"map", "--", "echo", "{3}", ":::", "a"},
 		{"map", "--", "echo", "{0}", ":::", "a"},
 		{"map", "--max-failures", "abc", "--", "echo", ":::", "a"},
-		{"map", "--", ":::", "a"},
 	} {
 		if r := h.run(bad...); r.code != 255 || r.stdout != "" {
 			t.Errorf("%v: want exit 255 (parallel's other error) and nothing on stdout:\n%s", bad, r)

@@ -212,6 +212,29 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel: "If command is not given, the line of input is executed" (a file of commands, a line
+	// each, is the common case); with several input sources, their values joined by spaces. Compared with
+	// parallel without -q: its -q would quote the command itself.
+	t.Run("inputs_are_commands", func(t *testing.T) {
+		cmds := filepath.Join(h.dir, "cmds")
+		writeFile(t, cmds, "echo one; echo two\nexit 3\necho 'it''s' \"$((6*7))\"\n", 0o644)
+		for _, c := range []struct{ flags, args []string }{
+			{[]string{"-k"}, []string{":::", "echo a; echo b", "echo c"}},
+			{[]string{"-k"}, []string{"::::", cmds}},
+			{[]string{"-k"}, []string{":::", "echo", "printf %s-", ":::", "1", "2"}},
+			{[]string{"--dry-run"}, []string{":::", "echo a; echo b"}},
+			{[]string{"-k", "--tag"}, []string{":::", "echo q"}},
+			{nil, []string{"::::", empty}},
+		} {
+			p := parallelRun(t, h.dir, nil, append(c.flags, c.args...)...)
+			b := h.burstMap(nil, c.flags, c.args...)
+			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+				t.Errorf("no command, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
+					append(c.flags, c.args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+			}
+		}
+	})
+
 	t.Run("tag", func(t *testing.T) {
 		same(t, []string{"-k", "--tag"}, "sh", "-c", `echo "$1 $2"; echo "e$1" >&2; printf 'x\ny\n'`, "_", ":::", "a", "b c", ":::", "1")
 	})

@@ -72,7 +72,9 @@ follow ::: (as arguments) or :::: (one per line of each file, - for standard
 input), or come from --over GLOB; with none of these, lines of standard input
 are the inputs. Several ::: groups, and each file after ::::, make every
 combination (the last varies fastest). No input runs nothing and exits 0.
-A group after :::+ (or a file after ::::+) is paired with the one before it,
+With no command, each input is a shell command (burst map :::: jobs.txt
+runs a file of commands, a line each, in $SHELL; with several groups their
+values joined by spaces), as parallel runs its input lines. A group after :::+ (or a file after ::::+) is paired with the one before it,
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
@@ -182,13 +184,10 @@ and flags that would change its tasks are refused.`,
 			if err != nil {
 				return err
 			}
-			if c.ArgsLenAtDash() != 0 {
-				if len(args) == 0 {
-					return usage("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
-				}
-				if strings.HasPrefix(args[0], ":::") {
-					return usage("no command given: put it after --, before the inputs, e.g. `burst map -- echo {} %s ...`", args[0])
-				}
+			// No command (burst map ::: 'cmd a' 'cmd b', or a file of
+			// commands on :::: or standard input): each input is the
+			// shell command a task runs, as with GNU parallel.
+			if c.ArgsLenAtDash() != 0 && len(args) > 0 && !strings.HasPrefix(args[0], ":::") {
 				if c.Flags().Changed("detach") && len([]rune(args[0])) <= 4 && !strings.Contains(args[0], "/") {
 					return usage("%s", parallelDelimiter)
 				}
@@ -205,6 +204,10 @@ and flags that would change its tasks are refused.`,
 			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()), null)
 			if err != nil {
 				return usage("%v", err)
+			}
+			commands := len(tmpl) == 0
+			if commands && (c.Flags().Changed("replace-str") || c.Flags().Changed("replace")) {
+				return usage("-I names the input in the command, and none was given: put the command after --, e.g. `burst map -I %% -- gzip %% ::: a b`")
 			}
 			if c.Flags().Changed("replace-str") || c.Flags().Changed("replace") {
 				// parallel -I R: R stands for the input, where {} does.
@@ -292,7 +295,7 @@ and flags that would change its tasks are refused.`,
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
 			}
-			if err := mapspec.Validate(tmpl, positions); err != nil {
+			if err := mapspec.Validate(tmpl, positions); err != nil && !commands {
 				return usage("%v", err)
 			}
 			for g, src := range sources { // NUL is what joins columns: none may be an input's own
@@ -304,7 +307,7 @@ and flags that would change its tasks are refused.`,
 			if maxArgs > 0 {
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
-			m := &burst.MapSpec{Template: tmpl, Shell: shell, Columns: columns}
+			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
 			}
@@ -737,6 +740,9 @@ func tagText(in []string) string { return strings.Join(in, " ") + "\t" }
 // dryRunLine is the command of the task with inputs in, number seq and
 // job slot slot (0: {%} left as written), as parallel --dry-run prints it.
 func dryRunLine(m *burst.MapSpec, in []string, seq int64, slot int) string {
+	if m.Commands {
+		return strings.Join(in, " ") // the inputs are the shell text
+	}
 	argv := mapspec.Expand(m.Template, in, seq, slot, m.Shell)
 	if m.Shell {
 		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT

@@ -125,6 +125,8 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 				how = " ::: (one task per input, through a shell)"
 			}
 			row("Command:", shellJoin(m.Template)+how)
+		} else if m != nil && m.Commands {
+			row("Command:", "each input (::: or a line of ::::), run as shell text")
 		} else {
 			row("Command:", shellJoin(s.Argv))
 		}

@@ -42,6 +42,11 @@ func isSep(a string) bool {
 // Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values: ParseLinked
 // takes them.
 func Parse(args []string, readFile func(path string) ([]byte, error)) (template []string, sources []Source, err error) {
+	if first := slices.IndexFunc(args, isSep); first == 0 {
+		return nil, nil, fmt.Errorf("no command before the first %s: put the command first, e.g. `burst map -- ./simulate {} ::: 1 2 3`", args[0])
+	} else if len(args) == 0 {
+		return nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
+	}
 	template, sources, linked, err := ParseLinked(args, readFile, false)
 	if err == nil {
 		if i := slices.Index(linked, true); i >= 0 {
@@ -53,7 +58,8 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 
 // ParseLinked is Parse that takes GNU parallel's linked groups too: linked[i] says source i came after :::+
 // or ::::+ (each file after a ::::+ is linked to the group before it), and is paired with the group before
-// it rather than combined with it (Combine). With null, a file's inputs end at NUL bytes instead of line
+// it rather than combined with it (Combine). Unlike Parse it takes no command at all (an empty template:
+// GNU parallel then runs each input as a command). With null, a file's inputs end at NUL bytes instead of line
 // ends (parallel's -0: find -print0), and may hold newlines.
 func ParseLinked(args []string, readFile func(path string) ([]byte, error), null bool) (template []string, sources []Source, linked []bool, err error) {
 	split := appendLines
@@ -63,12 +69,6 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 	first := slices.IndexFunc(args, isSep)
 	if first < 0 {
 		first = len(args)
-	}
-	if first == 0 {
-		if len(args) == 0 {
-			return nil, nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
-		}
-		return nil, nil, nil, fmt.Errorf("no command before the first %s: put the command first, e.g. `burst map -- ./simulate {} ::: 1 2 3`", args[0])
 	}
 	template = slices.Clone(args[:first])
 	for i := first; i < len(args); {
@@ -619,6 +619,12 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell bool)
 // entries that are no shell variable's, among them bash's exported functions (BASH_FUNC_f%%), which a
 // script run with parallel --env or export -f calls.
 const ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+
+// AsCommand is the command of a task whose inputs are the command (a map given none, as GNU parallel runs
+// its inputs then): the inputs joined by spaces, run as shell text as --shell's scripts are.
+func AsCommand(inputs []string) []string {
+	return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(inputs, " ")}
+}
 
 // Launch is argv with ShellLauncher's choice made here, for env (the task's environment) on a machine where
 // executable says whether a path can be run: sh -c LAUNCHER sh SCRIPT becomes SHELL -c SCRIPT, the shell

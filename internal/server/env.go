@@ -114,6 +114,9 @@ func (c *control) taskEnv(t *taskRT) []string {
 func (j *jobRT) mapArgv(idx, slot int) []string {
 	m := j.row.Spec.Map
 	in, seq := mapspec.Task(j.sourceList(), int64(idx), m.Columns, m.Numbered)
+	if m.Commands {
+		return mapspec.AsCommand(in)
+	}
 	return mapspec.Expand(m.Template, in, seq, slot, m.Shell)
 }
 

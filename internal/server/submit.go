@@ -38,7 +38,10 @@ func (s *Server) Submit(ctx context.Context, actor string, spec *burst.JobSpec) 
 		if n == 0 {
 			return nil, badRequest("a map needs inputs: give them after ::: or :::: (or with --over)")
 		}
-		if !m.Array {
+		if m.Commands && (len(m.Template) > 0 || m.Array) {
+			return nil, badRequest("a map whose inputs are its commands (commands) has no template")
+		}
+		if !m.Array && !m.Commands {
 			positions := len(sources)
 			if m.Columns {
 				positions = math.MaxInt32 // as many as an input has columns: a missing one is empty

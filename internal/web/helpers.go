@@ -499,6 +499,8 @@ func commandOf(s *burst.JobSpec) string {
 			parts[i] = shellquote.Join(st.Argv)
 		}
 		return strings.Join(parts, " | ")
+	case s.Map != nil && s.Map.Commands:
+		return "(each input is a shell command)"
 	case s.Map != nil && len(s.Map.Template) > 0:
 		if s.Map.Shell {
 			return strings.Join(s.Map.Template, " ")
