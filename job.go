@@ -80,9 +80,10 @@ type Task struct {
 	Signal   int    `json:"signal"`
 	Reason   string `json:"reason"`
 	GPUIDs   []int  `json:"gpu_ids,omitempty"`
-	// A map task's job slot, GNU parallel's {%} and $PARALLEL_JOBSLOT: 1 +
-	// the lowest number no other running task of its map held when its
-	// attempt started (0 for other jobs, and before a map task starts).
+	// A map task's job slot, GNU parallel's {%} and $PARALLEL_JOBSLOT: the
+	// lowest number, from 1, that no other running task of its map held
+	// when its attempt was handed out (0 for other jobs, and for a map task
+	// never handed out; one waiting to run again shows its last attempt's).
 	Slot        int        `json:"slot,omitempty"`
 	StartedAt   *time.Time `json:"started_at"`
 	EndedAt     *time.Time `json:"ended_at"`

@@ -613,7 +613,12 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
 	}
 	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
-		argv = mapspec.Launch(argv, env, isExecutable)
+		argv = mapspec.Launch(argv, env, func(p string) bool {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(ctx.Dir, p) // as the launcher's [ -x ] reads it: from the task's directory
+			}
+			return isExecutable(p)
+		})
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: env, Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,

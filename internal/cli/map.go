@@ -188,7 +188,7 @@ and flags that would change its tasks are refused.`,
 			// commands on :::: or standard input): each input is the
 			// shell command a task runs, as with GNU parallel.
 			if c.ArgsLenAtDash() != 0 && len(args) > 0 && !strings.HasPrefix(args[0], ":::") {
-				if c.Flags().Changed("detach") && len([]rune(args[0])) <= 4 && !strings.Contains(args[0], "/") {
+				if c.Flags().Changed("detach") && delimiterLike(args[0]) {
 					return usage("%s", parallelDelimiter)
 				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])

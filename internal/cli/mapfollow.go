@@ -348,7 +348,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	if p.o.joblog != nil {
 		w := p.o.joblog.w
 		if w == nil {
-			w = p.out // --joblog -
+			w = p.trackNewline(p.out) // --joblog -
 		}
 		return p.o.joblog.add(w, t, received)
 	}

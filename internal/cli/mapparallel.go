@@ -111,21 +111,21 @@ var parallelOnly = map[string]string{
 	"filter-hosts":             "burst runs tasks on its clusters' machines: --on CLUSTER (burst cluster list)",
 }
 
-// mapFlagError is the map's flag error: a GNU parallel option it does
-// not take is named as parallel's, with what to do instead; any other is
-// said as flags' errors are. Either exits 255, parallel's "other error".
 // parallelDelimiter answers GNU parallel's -d DELIM given to burst map,
 // whose -d is --detach.
 const parallelDelimiter = "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; " +
 	"convert the separator first (tr , '\\n' < FILE | burst map -- CMD {} :::: -)"
 
+// mapFlagError is the map's flag error: a GNU parallel option it does
+// not take is named as parallel's, with what to do instead; any other is
+// said as flags' errors are. Either exits 255, parallel's "other error".
 func mapFlagError(err error) error {
 	var ne *pflag.NotExistError
 	if errors.As(err, &ne) {
 		// -d, or -d'\n': parallel's -d DELIM in one word (pflag reads -d,
 		// as -d then a short flag named ",").
-		if sn := ne.GetSpecifiedShortnames(); sn != "" && !strings.ContainsAny(sn[:1], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") {
-			return &ExitError{Code: 255, Msg: parallelDelimiter}
+		if sn := ne.GetSpecifiedShortnames(); sn != "" && delimiterLike(sn) {
+			return &ExitError{Code: 255, Msg: fmt.Sprintf("unknown flag -%s; if it is GNU parallel's -dDELIM: %s", sn, parallelDelimiter)}
 		}
 	}
 	if errors.As(err, &ne) {
@@ -139,4 +139,14 @@ func mapFlagError(err error) error {
 		}
 	}
 	return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
+}
+
+// delimiterLike says whether s, given where burst map's -d stood, reads as
+// GNU parallel's -d DELIM: a few characters, none a letter or digit (",",
+// ":", "|"), or an escape ("\\n", "\\t", "\\0").
+func delimiterLike(s string) bool {
+	if s == "" || len([]rune(s)) > 4 {
+		return false
+	}
+	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./")
 }

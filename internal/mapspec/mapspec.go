@@ -565,8 +565,8 @@ func hasReplacement(template []string) bool {
 // the one shellquote.Always writes), and in sh otherwise: the result is sh -c LAUNCHER sh SCRIPT, LAUNCHER
 // choosing.
 //
-// {%} is the task's job slot (GNU parallel's: 1 + the lowest number no other task of the map running at the
-// same time holds), known only when the task starts: slot 0 (not known, as for --dry-run) leaves it as written,
+// {%} is the task's job slot (GNU parallel's: the lowest number, from 1, that no other task of the map running
+// at the same time holds), known only when the task is handed out: slot 0 (not known, as for --dry-run) leaves it as written,
 // as are the strings Validate rejects ({0}); {n} beyond the inputs (a column an input of a --colsep map does not
 // have; Validate rejects them elsewhere) is empty, as in parallel.
 func Expand(template []string, inputs []string, seq int64, slot int, shell bool) []string {

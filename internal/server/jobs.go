@@ -93,13 +93,28 @@ func (j *jobRT) prefetch() bool {
 	if j.isMap() {
 		if j.slotted == 0 {
 			j.slotted = 1
-			if mapspec.UsesSlot(j.row.Spec.Map.Template) {
+			if j.usesSlot() {
 				j.slotted = 2
 			}
 		}
 		return j.slotted == 1
 	}
 	return true
+}
+
+// usesSlot says whether a map's command asks for its job slot: its
+// template, or, for a map whose inputs are its commands, any input.
+func (j *jobRT) usesSlot() bool {
+	m := j.row.Spec.Map
+	if !m.Commands {
+		return mapspec.UsesSlot(m.Template)
+	}
+	for _, src := range j.sources {
+		if mapspec.UsesSlot(src) {
+			return true
+		}
+	}
+	return false
 }
 
 func (j *jobRT) signal() {
@@ -189,10 +204,12 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		zero := 0
 		j.row.ExitCode = &zero
 		j.row.Reason = ""
-	case n.Total == 1 && !j.isMap(): // a map of one task exits as of several: GNU parallel's count
+	case n.Total == 1:
 		j.row.State = last.State
 		j.row.Reason = last.Reason
 		switch {
+		case j.isMap(): // a map of one task exits as one of several: GNU parallel's count
+			j.row.ExitCode = failedStatus(j)
 		case last.ExitCode != nil:
 			v := *last.ExitCode
 			j.row.ExitCode = &v
@@ -212,8 +229,8 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 // array or any other kind.
 func (j *jobRT) isMap() bool { m := j.row.Spec.Map; return m != nil && !m.Array }
 
-// failedStatus is the exit status of a job of several tasks that did not
-// all succeed: for a map, GNU parallel's (the number of tasks that failed,
+// failedStatus is the exit status of a job whose tasks did not all
+// succeed: for a map, GNU parallel's (the number of tasks that failed,
 // timed out or were lost, up to 100; 101 for more), which burst map also
 // exits with; else 1.
 func failedStatus(j *jobRT) *int {

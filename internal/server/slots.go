@@ -1,42 +1,48 @@
 package server
 
-import (
-	"container/heap"
-	"slices"
-)
+import "container/heap"
 
-// slots hands out a map's job slots, GNU parallel's {%}: each task that
-// starts takes the lowest number no running task of the map holds, and
-// gives it back when it ends, so that no two tasks running at once share
-// one and a map of -j N uses 1 to N. The zero value is empty.
+// slots hands out a map's job slots, GNU parallel's {%}: each task handed
+// out takes the lowest number, from 1, that no running task of the map
+// holds, and gives it back when it ends, so that no two tasks running at
+// once share one and a map of -j N uses 1 to N. Every call is O(log k) for
+// k slots (amortised: a free slot above the highest held one stays in free
+// until a take meets it). The zero value is empty.
 type slots struct {
-	top  int     // every slot above top is free
-	free intHeap // the free slots at or below top
+	top  int     // the highest slot that may be held; every one above is free
+	held []bool  // held[n]: slot n is held (index 0 unused)
+	free intHeap // free slots at or below top, and stale entries (held again, or above top) that take skips
 }
 
 // take returns the lowest free slot and holds it.
 func (s *slots) take() int {
-	if len(s.free) > 0 {
-		return heap.Pop(&s.free).(int)
+	for len(s.free) > 0 {
+		n := heap.Pop(&s.free).(int)
+		if n <= s.top && !s.held[n] {
+			s.held[n] = true
+			return n
+		}
 	}
 	s.top++
+	s.grow(s.top)
+	s.held[s.top] = true
 	return s.top
 }
 
-// put gives slot n back.
+// put gives slot n back; a slot not held (a second put, or 0) changes
+// nothing.
 func (s *slots) put(n int) {
-	if n <= 0 || n > s.top || slices.Contains(s.free, n) {
-		return // not held: a second put, or a slot of no task
-	}
-	if n == s.top {
-		s.top--
-		for len(s.free) > 0 && slices.Contains(s.free, s.top) { // give back the free run below it too
-			heap.Remove(&s.free, slices.Index(s.free, s.top))
-			s.top--
-		}
+	if n <= 0 || n > s.top || !s.held[n] {
 		return
 	}
-	heap.Push(&s.free, n)
+	s.held[n] = false
+	if n < s.top {
+		heap.Push(&s.free, n)
+		return
+	}
+	for s.top > 0 && !s.held[s.top] { // the free run below the top goes with it
+		s.top--
+	}
 }
 
 // hold marks slot n held, for a task found running when the server
@@ -45,14 +51,18 @@ func (s *slots) hold(n int) {
 	if n <= 0 {
 		return
 	}
-	if i := slices.Index(s.free, n); i >= 0 {
-		heap.Remove(&s.free, i)
-		return
-	}
+	s.grow(n)
 	for k := s.top + 1; k < n; k++ {
 		heap.Push(&s.free, k)
 	}
 	s.top = max(s.top, n)
+	s.held[n] = true
+}
+
+func (s *slots) grow(n int) {
+	for len(s.held) <= n {
+		s.held = append(s.held, false)
+	}
 }
 
 type intHeap []int

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -104,5 +105,28 @@ func TestMapJobSlots(t *testing.T) {
 	}
 	if h.task(id, two.Index).Slot != 2 {
 		t.Errorf("an ended task's row keeps the slot it ran in: %+v", h.task(id, two.Index))
+	}
+}
+
+// A map whose command asks for its job slot ({%}, or $PARALLEL_JOBSLOT in
+// a map of commands) is never queued at agents ahead of its start, however
+// short its tasks: a task waiting there would hold a slot.
+func TestSlotMapsAreNotPrefetched(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	plain := h.submit(8)
+	slot := h.submit(8, func(s *burst.JobSpec) { s.Map.Template = []string{"echo", "{%}"} })
+	cmds := h.submit(8, func(s *burst.JobSpec) { s.Map.Template, s.Map.Commands = nil, true })
+	h.inputs[cmds][0][3] = "CUDA_VISIBLE_DEVICES=$PARALLEL_JOBSLOT ./fit"
+	h.c.jobs[cmds].sources = h.inputs[cmds]
+	for _, id := range []int64{plain, slot, cmds} {
+		j := h.c.jobs[id]
+		j.nEnded, j.wallSum = 4, 4*time.Millisecond // four short tasks ended
+	}
+	if !h.c.jobs[plain].prefetch() {
+		t.Error("a map of short tasks that asks for no slot should be prefetched")
+	}
+	if h.c.jobs[slot].prefetch() || h.c.jobs[cmds].prefetch() {
+		t.Error("a map that asks for its job slot must not be prefetched")
 	}
 }

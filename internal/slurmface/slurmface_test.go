@@ -196,7 +196,7 @@ func TestSacct(t *testing.T) {
 }
 
 // TestShowJobKeys: scontrol show job's keys, in Slurm 22.05's order and
-// lines, as the suite's Slurm printed them (e2e TestSlurmFaceShapes
+// lines, as the suite's Slurm printed them (e2e TestSlurm/FaceShapes
 // compares them with the real one's).
 func TestShowJobKeys(t *testing.T) {
 	j := ended(burst.Failed, ip(3))
