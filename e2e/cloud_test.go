@@ -623,6 +623,11 @@ func TestCloudStagedPrefetchKeepsCPUs(t *testing.T) {
 		most = max(most, now)
 	}
 	if most > 2 {
-		t.Errorf("up to %d tasks of 1 CPU ran at once on a machine of 2 CPUs", most)
+		var lines []string
+		for _, tk := range tasks {
+			lines = append(lines, fmt.Sprintf("task %d attempt %d: %s - %s", tk.Index, tk.Attempt,
+				tk.StartedAt.Format("15:04:05.000000"), tk.EndedAt.Format("15:04:05.000000")))
+		}
+		t.Errorf("up to %d tasks of 1 CPU ran at once on a machine of 2 CPUs:\n%s", most, strings.Join(lines, "\n"))
 	}
 }

@@ -536,7 +536,22 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 				t.Errorf("burst results %s: a task's inputs %q, want its two ({1} and {2})", id, r.Input)
 			}
 		}
-		p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+		// Each task left prints one line and fails, so parallel's exit
+		// status counts its lines. A run whose lines and status disagree
+		// (seen once here on a loaded host: 2 lines, exit 3) lost output
+		// of its own; it is run again, from the joblog as it was.
+		before, err := os.ReadFile(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for try := 1; ; try++ {
+			p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+			if strings.Count(p.stdout, "\n") == p.code || try == 3 {
+				break
+			}
+			t.Logf("parallel %s printed %d lines and exited %d: running it again", flag, strings.Count(p.stdout, "\n"), p.code)
+			writeFile(t, pl, string(before), 0o644)
+		}
 		b = h.run("map", "-k", "--resume", id)
 		if b.code != p.code || b.stdout != p.stdout || p.stdout == "" {
 			t.Errorf("burst map --resume %s after %s: exit %d %q; parallel %s again: exit %d %q", id, flag, b.code, b.stdout, flag, p.code, p.stdout)

@@ -322,6 +322,15 @@ func (a *Agent) handle(l *client.Leased) {
 			a.mu.Unlock()
 			continue
 		}
+		if as.Pipe == nil && !a.fitsLocked(ctx) {
+			// The server counted a CPU free that a queued task of this
+			// agent took first (its exit and the other's start crossed on
+			// the way): this one starts next, as soon as it fits. A pipe's
+			// stage starts at once: its peers wait for its streams.
+			a.queue = append([]queued{{as, ctx}}, a.queue...)
+			a.mu.Unlock()
+			continue
+		}
 		o := a.openLocked(as, ctx)
 		a.mu.Unlock()
 		a.start(as, ctx, o)
@@ -372,9 +381,7 @@ func (a *Agent) pump() {
 			return
 		}
 		q := a.queue[0]
-		need := burst.Resources{CPUs: q.ctx.CPUs, MemBytes: q.ctx.MemBytes}
-		free := burst.Resources{CPUs: a.cfg.Res.CPUs - a.used.CPUs, MemBytes: a.cfg.Res.MemBytes - a.used.MemBytes}
-		if a.used.CPUs > 0 && !need.Fits(free) {
+		if !a.fitsLocked(q.ctx) {
 			a.mu.Unlock()
 			return
 		}
@@ -383,6 +390,14 @@ func (a *Agent) pump() {
 		a.mu.Unlock()
 		a.start(q.as, q.ctx, o)
 	}
+}
+
+// fitsLocked says whether a task of ctx fits in what this agent's running
+// and opening tasks leave free (a.mu held); anything fits an idle agent.
+func (a *Agent) fitsLocked(ctx *client.JobContext) bool {
+	need := burst.Resources{CPUs: ctx.CPUs, MemBytes: ctx.MemBytes}
+	free := burst.Resources{CPUs: a.cfg.Res.CPUs - a.used.CPUs, MemBytes: a.cfg.Res.MemBytes - a.used.MemBytes}
+	return a.used.CPUs <= 0 || need.Fits(free)
 }
 
 // openLocked records a task as being started (a.mu held): from when it
