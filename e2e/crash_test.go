@@ -310,3 +310,46 @@ func TestAutostartAfterLockReleased(t *testing.T) {
 		t.Fatalf("a command run while a dead server's lock is still held should start a server once it is free:\n%s", r)
 	}
 }
+
+// A map's job slots ({%}) survive a server kill: the restarted server knows
+// which slots its still-running tasks hold, and the task that starts when
+// the one in slot 2 ends takes slot 2, not slot 1 of a task still running.
+// Each task holds a lock named after its slot for its whole run; a second
+// task in a slot still held writes "clash".
+func TestMapJobSlotsSurviveServerKill(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := `if flock -n "slot.$1" sh -c 'while [ ! -e "release.$0" ]; do sleep 0.05; done' "$2"; then echo "$1" > "out.$2"; else echo clash > "out.$2"; fi`
+	r := h.mustRun("map", "-d", "-j", "2", "--", "sh", "-c", script, "_", "{%}", "{}", ":::", "1", "2", "3", "4")
+	id := jobIDFromStdout(t, r)
+	h.waitFor("two tasks to run", 30*time.Second, func() bool { return h.show(id).Tasks.Running == 2 })
+	h.kill9(h.serverPID(), "server")
+	// Input 2 (task 1, slot 2) ends while no server runs; the next command
+	// starts one, which hands out input 3.
+	writeFile(t, filepath.Join(h.dir, "release.2"), "", 0o644)
+	h.waitFor("input 3 to start after the restart", 30*time.Second, func() bool {
+		for _, tk := range h.tasks(id) {
+			if tk.Index == 2 && tk.State == "running" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, in := range []string{"3", "1", "4"} {
+		writeFile(t, filepath.Join(h.dir, "release."+in), "", 0o644)
+	}
+	if r := h.run("wait", idArg(id)); r.code != 0 {
+		t.Fatalf("wait: %s", r)
+	}
+	got := map[string]string{}
+	for _, in := range []string{"1", "2", "3", "4"} {
+		b, err := os.ReadFile(filepath.Join(h.dir, "out."+in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[in] = strings.TrimSpace(string(b))
+	}
+	if got["1"] != "1" || got["2"] != "2" || got["3"] != "2" || (got["4"] != "1" && got["4"] != "2") {
+		t.Errorf("slots by input %v; want 1 and 2 for the first two, 2 for input 3 (the slot input 2 gave back), 1 or 2 for input 4, no clash", got)
+	}
+}
