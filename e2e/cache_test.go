@@ -198,3 +198,21 @@ func dashboardClient(t *testing.T, h *harness) func(path, accept string) string 
 		return string(b)
 	}
 }
+
+// --cache on a map that stages nothing: the rerun's tasks are hits whose
+// output is the first run's (the flag was once read only with --in or --out).
+func TestCacheUnstagedMap(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	args := []string{"map", "-k", "--cache", "--", "sh", "-c", "date +%s%N; echo $1", "_", "{}", ":::", "a", "b", "c"}
+	first := h.mustRun(args...)
+	again := h.mustRun(args...)
+	if again.stdout != first.stdout || strings.Count(first.stdout, "\n") != 6 {
+		t.Errorf("the rerun printed %q, the first run %q: want the cached output", again.stdout, first.stdout)
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(mapJobLine.FindString(again.stderr), "burst: job "), "\n")
+	id, _, _ = strings.Cut(id, " ")
+	if s := h.mustRun("show", id).stdout; !strings.Contains(s, "3 hits, 0 misses") {
+		t.Errorf("burst show of the rerun should say 3 hits:\n%s", s)
+	}
+}

@@ -447,14 +447,16 @@ and flags that would change its tasks are refused.`,
 					return tagText(in)
 				}
 			}
-			var st *staging
+			st, err := sf.plan(spec.Workdir, spec) // --cache and --no-cache too, staged or not
+			if err != nil {
+				return err
+			}
 			if len(sf.in) > 0 || len(sf.out) > 0 {
-				if st, err = sf.plan(spec.Workdir, spec); err != nil {
-					return err
-				}
 				if err := st.addMapInputs(spec.Workdir, sources, n, columns); err != nil {
 					return err
 				}
+			} else {
+				st = nil // nothing to upload
 			}
 			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
 				if st != nil {
