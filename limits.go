@@ -18,8 +18,9 @@ const (
 	// and user (a file name's limit, NAME_MAX).
 	MaxNameBytes = 255
 	// MaxArgBytes bounds one argument, one map input and one KEY=VALUE of
-	// the environment: Linux's MAX_ARG_STRLEN, past which exec fails.
-	MaxArgBytes = 128 << 10
+	// the environment: the longest string exec takes, Linux's
+	// MAX_ARG_STRLEN (131,072) less the NUL that ends it.
+	MaxArgBytes = 128<<10 - 1
 	// MaxArgs and MaxArgvBytes bound a command's arguments: their count,
 	// and their size together (a NUL each included), half of Linux's usual
 	// ARG_MAX of 2 MiB; the environment may take the other half.

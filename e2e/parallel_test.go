@@ -121,6 +121,9 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-C", " +"}, "printf", `[%s]\n`, "{2}", "{1}", ":::", "x  y", "z w")
 		// A separator's capture groups are columns too, as in Perl's split.
 		same(t, []string{"-k", "--colsep", "(,)|(;)"}, "echo", "[{1}][{2}][{3}][{4}]", ":::", "a,b", "c;d", "e")
+		// --colsep trims the white space around each column (parallel's --trim lr).
+		same(t, []string{"-k", "--colsep", ","}, "printf", "[%s]", "{1}", "{2}", ":::", " a , b ", "c,\td ")
+		same(t, []string{"-k", "--colsep", " +"}, "printf", "[%s]", "{1}", "{2}", "{3}", ":::", " a b ")
 	})
 
 	// man parallel: --dry-run "Print the job to run on stdout (standard output), but do not run the

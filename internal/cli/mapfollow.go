@@ -521,6 +521,9 @@ func mapExit(ctx context.Context, cl *client.Client, j *burst.Job) error {
 func inputName(in []string) string {
 	q := make([]string, len(in))
 	for i, s := range in {
+		if r := []rune(s); len(r) > 60 { // a summary line, not the input: a 100 KB one is cut
+			s = string(r[:57]) + "..."
+		}
 		q[i] = s
 		if s == "" || strings.ContainsAny(s, " ,()\"'\t\n\r") || strconv.Quote(s) != `"`+s+`"` {
 			q[i] = strconv.Quote(s)

@@ -390,3 +390,23 @@ func TestParallelOnlyAreNotMapFlags(t *testing.T) {
 		}
 	}
 }
+
+// inputName names inputs for a summary line: quoted when they hold a
+// space or a comma, and cut after 57 characters (a 100 KB input would
+// make a 100 KB line).
+func TestInputName(t *testing.T) {
+	long := strings.Repeat("é", 200)
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"a"}, "a"},
+		{[]string{"a b"}, `"a b"`},
+		{[]string{"x", "y,z"}, `(x, "y,z")`},
+		{[]string{long}, strings.Repeat("é", 57) + "..."},
+	} {
+		if got := inputName(c.in); got != c.want {
+			t.Errorf("inputName(%.20q) = %.80q, want %.80q", c.in, got, c.want)
+		}
+	}
+}

@@ -140,14 +140,19 @@ const ColumnSep = "\x00"
 // linked to the one before it is paired with it, input by input, as many as the shorter has (:::+); with
 // linkAll every group is paired (--link), as many as the longest has, the shorter ones starting over. A
 // source of several columns holds them joined by ColumnSep; columns says whether any does (then the
-// tasks' inputs are Columns of Tuple's).
+// tasks' inputs are Columns of Tuple's). Split by colsep, each column loses the white space around it, as
+// GNU parallel's --colsep trims (its --trim lr).
 func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regexp) (out []Source, columns bool) {
 	if colsep != nil {
 		split := make([]Source, len(sources))
 		for i, src := range sources {
 			split[i] = make(Source, len(src))
 			for j, v := range src {
-				split[i][j] = strings.Join(SplitColumns(colsep, v), ColumnSep)
+				cols := SplitColumns(colsep, v)
+				for k := range cols { // as parallel's --colsep, whose --trim is then lr: white space around a column goes
+					cols[k] = strings.Trim(cols[k], " \t\n\r\f\v")
+				}
+				split[i][j] = strings.Join(cols, ColumnSep)
 			}
 		}
 		sources, columns = split, true
