@@ -247,11 +247,14 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// (fail=1: the failing job's; N%: the share that failed). Their stderr differs.
 	t.Run("halt", func(t *testing.T) {
 		for _, c := range []struct {
-			j, halt string
-			in      []string
-		}{{"1", "now,fail=1", nil}, {"1", "soon,fail=1", nil}, {"1", "now,fail=2", nil}, {"1", "2", nil}, {"1", "never", nil},
-			{"1", "now,fail=30%", nil}, {"1", "soon,fail=50%", nil}, {"2", "soon,fail=1", nil},
-			{"1", "now,fail=50%", []string{"1", "1", "0", "0"}}, {"1", "soon,fail=50%", []string{"0", "1", "0"}}} {
+			j, halt   string
+			in        []string
+			unordered bool // without -k (with it, parallel prints nothing after a job it killed)
+		}{{"1", "now,fail=1", nil, false}, {"1", "soon,fail=1", nil, false}, {"1", "now,fail=2", nil, false}, {"1", "2", nil, false}, {"1", "never", nil, false},
+			{"1", "now,fail=30%", nil, false}, {"1", "soon,fail=50%", nil, false}, {"2", "soon,fail=1", nil, false},
+			{"1", "now,fail=50%", []string{"1", "1", "0", "0"}, false}, {"1", "soon,fail=50%", []string{"0", "1", "0"}, false},
+			// -j 2: 4 is running, and has printed, when 3 fails: now kills it, and neither prints it.
+			{"2", "now,fail=1", []string{"4", "3"}, true}} {
 			in := c.in
 			if in == nil {
 				in = []string{"0", "3", "0", "4", "0"}
@@ -261,11 +264,15 @@ func TestMapAsGNUParallel(t *testing.T) {
 			// one fails is the same for both tools.
 			script := "echo $1; exit $1"
 			if c.j != "1" {
-				script = "sleep $(( $1 / 2 )); " + script
+				script = "echo started $1; sleep $(( $1 / 2 )); " + script
 			}
 			args := append([]string{"sh", "-c", script, "_", ":::"}, in...)
-			p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j", c.j, "--halt", c.halt}, args...)...)
-			b := h.burstMap(nil, []string{"-k", "-j", c.j, "--halt", c.halt}, args...)
+			flags := []string{"-k", "-j", c.j, "--halt", c.halt}
+			if c.unordered {
+				flags = flags[1:]
+			}
+			p := parallelRun(t, h.dir, nil, append([]string{"-q"}, append(flags, args...)...)...)
+			b := h.burstMap(nil, flags, args...)
 			if b.code != p.code || b.stdout != p.stdout {
 				t.Errorf("-j %s --halt %s: parallel exit %d stdout %q; burst exit %d stdout %q", c.j, c.halt, p.code, p.stdout, b.code, b.stdout)
 			}

@@ -293,6 +293,11 @@ func (p *taskPrinter) take(i int) {
 // print writes task t's stdout to stdout, then its stderr to stderr, the
 // progress line out of the way meanwhile.
 func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
+	if t.State == burst.Cancelled {
+		// As parallel prints nothing of a job its --halt killed: what a
+		// cancelled task wrote stays in burst logs JOB --task N.
+		return nil
+	}
 	if p.bar != nil {
 		p.bar.clear()
 	}
