@@ -629,6 +629,19 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	}
 	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
 		argv = mapspec.Launch(argv, env, func(p string) bool {
+			if !strings.Contains(p, "/") { // a bare name (PARALLEL_SHELL=bash): found on the task's PATH
+				for _, kv := range slices.Backward(env) {
+					if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+						for _, d := range filepath.SplitList(v) {
+							if d != "" && isExecutable(filepath.Join(d, p)) {
+								return true
+							}
+						}
+						return false
+					}
+				}
+				return false
+			}
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(ctx.Dir, p) // as the launcher's [ -x ] reads it: from the task's directory
 			}

@@ -33,6 +33,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "-d", ",", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter)"},
 		{[]string{"map", "-d,", "--", "echo", ":::", "a"}, 255, "burst: unknown flag -,; if it is GNU parallel's -dDELIM: -d is burst's --detach"},
 		{[]string{"map", `-d\n`, "--", "echo", ":::", "a"}, 255, `burst: unknown flag -\n; if it is GNU parallel's -dDELIM: -d is burst's --detach`},
+		{[]string{"map", "-d", ";", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; convert the separator first (tr ';' '\\n'"},
 		// A command of a few letters after -d is a forgotten --, not a delimiter.
 		{[]string{"map", "-d", "echo", "{}", ":::", "a"}, 255, "burst: put the command after --, e.g. `burst map -- echo ...`"},
 		{[]string{"map", "-N0", "--", "echo", "foo", ":::", "a"}, 255, "burst: -N 0: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: give a command that ignores its input"},
@@ -106,5 +107,17 @@ func TestMapNoInputsSaysSo(t *testing.T) {
 	if code := Main([]string{"map", "--", "echo", "{}", "::::", empty}, &out, &errb); code != 0 ||
 		errb.Len() != 0 || out.Len() != 0 {
 		t.Errorf("map over an empty file: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+// A PARALLEL_SHELL that names no shell here is refused before anything
+// runs, as parallel refuses it ("Shell '...' not found").
+func TestMapParallelShellMissing(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	t.Setenv("PARALLEL_SHELL", "/nonexistent/shell")
+	var out, errb bytes.Buffer
+	code := Main([]string{"map", "--shell", "--", "echo", "{}", ":::", "a"}, &out, &errb)
+	if code != 255 || !strings.HasPrefix(errb.String(), "burst: PARALLEL_SHELL=/nonexistent/shell: no such shell here: unset PARALLEL_SHELL") {
+		t.Errorf("exit %d, %q", code, errb.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -189,7 +190,7 @@ and flags that would change its tasks are refused.`,
 			// shell command a task runs, as with GNU parallel.
 			if c.ArgsLenAtDash() != 0 && len(args) > 0 && !strings.HasPrefix(args[0], ":::") {
 				if c.Flags().Changed("detach") && delimiterLike(args[0]) {
-					return usage("%s", parallelDelimiter)
+					return usage("%s", parallelDelimiter(args[0]))
 				}
 				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
 			}
@@ -345,6 +346,11 @@ and flags that would change its tasks are refused.`,
 				return err
 			}
 			spec.Defaults()
+			if ps := os.Getenv("PARALLEL_SHELL"); ps != "" && (shell || commands) && (spec.Cluster == "" || spec.Cluster == "local") {
+				if _, err := exec.LookPath(ps); err != nil { // as parallel: "Shell '...' not found"
+					return usage("PARALLEL_SHELL=%s: no such shell here: unset PARALLEL_SHELL, or name an installed one such as /bin/bash", ps)
+				}
+			}
 			if relativeJobs(jobs) && spec.Cluster != "" && spec.Cluster != "local" {
 				return usage("-j %s counts this machine's CPU threads, not those of --on %s: give the number of tasks at once, such as -j %d", jobs, spec.Cluster, spec.MaxRunning)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/spf13/pflag"
 )
 
@@ -112,9 +113,11 @@ var parallelOnly = map[string]string{
 }
 
 // parallelDelimiter answers GNU parallel's -d DELIM given to burst map,
-// whose -d is --detach.
-const parallelDelimiter = "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; " +
-	"convert the separator first (tr , '\\n' < FILE | burst map -- CMD {} :::: -)"
+// whose -d is --detach, with the tr command that splits at DELIM.
+func parallelDelimiter(delim string) string {
+	return "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; " +
+		"convert the separator first (tr " + shellquote.Always(delim) + " '\\n' < FILE | burst map -- CMD {} :::: -)"
+}
 
 // mapFlagError is the map's flag error: a GNU parallel option it does
 // not take is named as parallel's, with what to do instead; any other is
@@ -125,7 +128,7 @@ func mapFlagError(err error) error {
 		// -d, or -d'\n': parallel's -d DELIM in one word (pflag reads -d,
 		// as -d then a short flag named ",").
 		if sn := ne.GetSpecifiedShortnames(); sn != "" && delimiterLike(sn) {
-			return &ExitError{Code: 255, Msg: fmt.Sprintf("unknown flag -%s; if it is GNU parallel's -dDELIM: %s", sn, parallelDelimiter)}
+			return &ExitError{Code: 255, Msg: fmt.Sprintf("unknown flag -%s; if it is GNU parallel's -dDELIM: %s", sn, parallelDelimiter(sn))}
 		}
 	}
 	if errors.As(err, &ne) {
