@@ -79,7 +79,7 @@ values joined by spaces), as parallel runs its input lines. A group after :::+ (
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
-turn (a column an input lacks is empty). -a FILE is :::: FILE before the
+turn (each trimmed of white space; a column an input lacks is empty). -a FILE is :::: FILE before the
 ::: groups; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
 --timeout SECONDS is --time; --halt now,fail=N (or soon,fail=N, which lets
