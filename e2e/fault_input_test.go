@@ -124,7 +124,7 @@ func TestFaultInputRawHTTP(t *testing.T) {
 		{"input: 2 MB map input", spec(func(m map[string]any) {
 			delete(m, "argv")
 			m["map"] = map[string]any{"template": []string{"echo", "{}"}, "sources": [][]string{{"a", strings.Repeat("i", 2<<20)}}}
-		}), 400, "input 2 of group 1 is 2097152 bytes; the limit is 131072"},
+		}), 400, "input 2 of group 1 is 2097152 bytes; the limit is 131071"},
 		{"input: pipe stage ..", spec(func(m map[string]any) {
 			delete(m, "argv")
 			m["pipe"] = map[string]any{"stages": []map[string]any{{"name": "..", "argv": []string{"true"}}}}
@@ -250,7 +250,7 @@ func TestFaultInputCLI(t *testing.T) {
 		{"input: escape sequence in a name", []string{"run", "--name", "\x1b[2Jowned", "--", "true"}, "control character U+001B"},
 		{"input: job name ..", []string{"run", "--name", "..", "--", "true"}, "names no file"},
 		{"input: empty command", []string{"run", "--", ""}, "names no program"},
-		{"input: 200 KB map input line", []string{"map", "--", "echo", "{}", "::::", longLine}, "input 2 of group 1 is 200000 bytes; the limit is 131072"},
+		{"input: 200 KB map input line", []string{"map", "--", "echo", "{}", "::::", longLine}, "input 2 of group 1 is 200000 bytes; the limit is 131071"},
 		{"input: 70 MB map request", []string{"map", "-d", "--", "true", "{}", "::::", tooMany}, "more than 67108864 bytes (64 MiB), the limit"},
 	} {
 		r := h.run(a.args...)
