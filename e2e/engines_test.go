@@ -360,8 +360,9 @@ func TestSnakemakeCancel(t *testing.T) {
 		if time.Now().After(deadline) {
 			c.Process.Kill()
 			r, _ := p.wait()
-			t.Fatalf("timed out after 3m waiting for both slow jobs to run (%d run)\nsnakemake: %s\nSlurm calls: %s\nburst jobs:\n%s",
-				len(sleepers(marker)), r, callSummary(slurmCalls(t, log)), h.run("jobs", "-o", "wide").stdout)
+			t.Fatalf("timed out after 3m waiting for both slow jobs to run (%d run)\nsnakemake: %s\nSlurm calls: %s\nburst jobs:\n%s\nthe jobs' logs:\n%s\nprocesses of the workflow:%s",
+				len(sleepers(marker)), r, callSummary(slurmCalls(t, log)), h.run("jobs", "-o", "wide").stdout,
+				filesUnder(filepath.Join(work, "logs")), describeTree(procsMatching(work)))
 		}
 	}
 	c.Process.Signal(os.Interrupt)

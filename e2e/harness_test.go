@@ -596,6 +596,64 @@ func describePIDs(pids []int) string {
 	return sb.String()
 }
 
+// procsMatching lists live processes with sub in one of their arguments.
+func procsMatching(sub string) []int {
+	var out []int
+	for _, pid := range allPIDs() {
+		for _, a := range procArgs(pid) {
+			if strings.Contains(a, sub) {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// describeTree is "pid state wchan: argv" for each of pids and all their
+// descendants, indented by depth, for failure messages about processes
+// that should have moved on.
+func describeTree(pids []int) string {
+	var sb strings.Builder
+	seen := map[int]bool{}
+	var walk func(pid, depth int)
+	walk = func(pid, depth int) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		state := "?"
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+				state = string(b[i+2])
+			}
+		}
+		wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
+		fmt.Fprintf(&sb, "\n  %s%d %s %s: %s", strings.Repeat("  ", depth), pid, state, wchan, shellQuote(procArgs(pid)))
+		for _, k := range childrenOf(pid) {
+			walk(k, depth+1)
+		}
+	}
+	for _, p := range pids {
+		walk(p, 0)
+	}
+	return sb.String()
+}
+
+// filesUnder is each regular file under dir with its contents (the last
+// 3,000 bytes of each), for failure messages.
+func filesUnder(dir string) string {
+	var sb strings.Builder
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			fmt.Fprintf(&sb, "--- %s\n%s\n", p, tail(string(b), 3000))
+		}
+		return nil
+	})
+	return sb.String()
+}
+
 // vmRSS is a process's resident set size in bytes.
 func vmRSS(t *testing.T, pid int) int64 {
 	t.Helper()
