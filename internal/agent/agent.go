@@ -628,25 +628,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
 	}
 	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
-		argv = mapspec.Launch(argv, env, func(p string) bool {
-			if !strings.Contains(p, "/") { // a bare name (PARALLEL_SHELL=bash): found on the task's PATH
-				for _, kv := range slices.Backward(env) {
-					if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-						for _, d := range filepath.SplitList(v) {
-							if d != "" && isExecutable(filepath.Join(d, p)) {
-								return true
-							}
-						}
-						return false
-					}
-				}
-				return false
-			}
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(ctx.Dir, p) // as the launcher's [ -x ] reads it: from the task's directory
-			}
-			return isExecutable(p)
-		})
+		argv = mapspec.Launch(argv, env, func(p string) bool { return runner.Executable(p, env, ctx.Dir) })
 	}
 	t, err := runner.Start(runner.Spec{
 		Argv: argv, Env: env, Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
@@ -957,8 +939,3 @@ func (a *Agent) killLeftovers() {
 	}
 }
 
-// isExecutable says whether path names a file this machine can run.
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}

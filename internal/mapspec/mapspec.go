@@ -623,7 +623,11 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell bool)
 // shell, else with sh. An agent that can choose the shell itself does (Launch): sh drops the environment
 // entries that are no shell variable's, among them bash's exported functions (BASH_FUNC_f%%), which a
 // script run with parallel --env or export -f calls.
-const ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+var ShellLauncher = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in ` + strings.Join(posixShells, "|") + `) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+
+// posixShells are the shells, by file name, that ShellLauncher and Launch take from $PARALLEL_SHELL or
+// $SHELL; any other (csh, fish, ...) runs the script in sh.
+var posixShells = []string{"sh", "bash", "dash", "ksh", "mksh", "yash", "zsh"}
 
 // AsCommand is the command of a task whose inputs are the command (a map given none, as GNU parallel runs
 // its inputs then): the inputs joined by spaces, run as shell text as --shell's scripts are.
@@ -650,11 +654,8 @@ func Launch(argv, env []string, executable func(string) bool) []string {
 	if sh == "" {
 		sh = get("SHELL")
 	}
-	switch sh[strings.LastIndexByte(sh, '/')+1:] {
-	case "sh", "bash", "dash", "ksh", "mksh", "yash", "zsh":
-		if executable(sh) {
-			return []string{sh, "-c", argv[4]}
-		}
+	if slices.Contains(posixShells, sh[strings.LastIndexByte(sh, '/')+1:]) && executable(sh) {
+		return []string{sh, "-c", argv[4]}
 	}
 	return []string{"sh", "-c", argv[4]}
 }

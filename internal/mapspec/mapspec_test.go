@@ -1022,6 +1022,15 @@ func TestUsesSlot(t *testing.T) {
 	}
 }
 
+// ShellLauncher's text is in the argv of every stored task of a --shell
+// map: an agent recognises it there (Launch), so it must not change.
+func TestShellLauncherTextIsStable(t *testing.T) {
+	const stored = `s=${PARALLEL_SHELL:-$SHELL}; case ${s##*/} in sh|bash|dash|ksh|mksh|yash|zsh) [ -x "$s" ] || s=sh;; *) s=sh;; esac; exec "$s" -c "$1"`
+	if ShellLauncher != stored {
+		t.Errorf("ShellLauncher changed: tasks stored with the old text would no longer be launched by the agent's choice\n got %s\nwant %s", ShellLauncher, stored)
+	}
+}
+
 // Launch chooses the shell as ShellLauncher does: $PARALLEL_SHELL (when set
 // and not empty), else $SHELL, when it is an executable POSIX shell; else sh.
 func TestLaunch(t *testing.T) {

@@ -640,11 +640,31 @@ func searchPath(name, path, dir string) (string, error) {
 				check = filepath.Join(dir, check)
 			}
 		}
-		if fi, err := os.Stat(check); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if isExecutableFile(check) {
 			return cand, nil
 		}
 	}
 	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+// isExecutableFile says whether path names a regular file with an x bit.
+func isExecutableFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// Executable says whether a task with environment env in directory dir could
+// run name: a bare name is searched on the task's PATH as Start searches it,
+// a relative path is read from dir.
+func Executable(name string, env []string, dir string) bool {
+	if !strings.Contains(name, "/") {
+		_, err := lookPath(name, env, dir)
+		return err == nil
+	}
+	if !filepath.IsAbs(name) && dir != "" {
+		name = filepath.Join(dir, name)
+	}
+	return isExecutableFile(name)
 }
 
 // PID is the process id, which is also the process group id; 0 if the task

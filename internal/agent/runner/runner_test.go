@@ -521,3 +521,42 @@ func TestStartTicksReadWhenAsked(t *testing.T) {
 		t.Errorf("StartTicks once ended = %d, want %d (read while it ran)", got, want)
 	}
 }
+
+// Executable answers as Start would find the program: a bare name on the
+// task's PATH (not the agent's), a relative path from the task's directory,
+// and only regular files with an x bit.
+func TestExecutable(t *testing.T) {
+	bin, dir := t.TempDir(), t.TempDir()
+	for path, mode := range map[string]os.FileMode{
+		filepath.Join(bin, "mysh"): 0o755, filepath.Join(bin, "plain"): 0o644,
+		filepath.Join(dir, "local"): 0o700,
+	} {
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(bin, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=/nowhere", "PATH=" + bin}
+	for _, c := range []struct {
+		name string
+		env  []string
+		want bool
+	}{
+		{"mysh", env, true},
+		{"mysh", []string{"PATH=/nowhere"}, false},
+		{"plain", env, false},
+		{"adir", env, false},
+		{"missing", env, false},
+		{filepath.Join(bin, "mysh"), nil, true},
+		{filepath.Join(bin, "plain"), nil, false},
+		{"./local", nil, true},
+		{"local", env, false}, // a bare name is not looked for in the directory
+		{"sh", nil, true},     // no PATH: the default one
+	} {
+		if got := Executable(c.name, c.env, dir); got != c.want {
+			t.Errorf("Executable(%q, %q) = %v, want %v", c.name, c.env, got, c.want)
+		}
+	}
+}
