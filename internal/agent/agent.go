@@ -938,4 +938,3 @@ func (a *Agent) killLeftovers() {
 		}
 	}
 }
-
