@@ -238,6 +238,24 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel's synopsis, "parallel [options] [command [arguments]] ( ::: arguments ...": no --
+	// before the command; the options end at the command, whose own -flags are its own.
+	t.Run("command_without_dashes", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"-k", "echo", "{}", ":::", "a", "b"},
+			{"-k", "echo", "-n", "{}.", ":::", "a", "b"},
+			{"-j", "1", "printf", "%s-%s\n", "-k", ":::", "x"},
+			{"-k", "sh", "-c", "echo $0", "{}", ":::", "-j", "2"},
+		} {
+			p := parallelRun(t, h.dir, nil, append([]string{"-q"}, args...)...)
+			b := h.exec(h.command(append([]string{"map"}, args...)...))
+			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+				t.Errorf("without --, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
+					args, p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+			}
+		}
+	})
+
 	t.Run("tag", func(t *testing.T) {
 		same(t, []string{"-k", "--tag"}, "sh", "-c", `echo "$1 $2"; echo "e$1" >&2; printf 'x\ny\n'`, "_", ":::", "a", "b c", ":::", "1")
 	})

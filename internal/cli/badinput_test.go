@@ -34,8 +34,6 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "-d,", "--", "echo", ":::", "a"}, 255, "burst: unknown flag -,; if it is GNU parallel's -dDELIM: -d is burst's --detach"},
 		{[]string{"map", `-d\n`, "--", "echo", ":::", "a"}, 255, `burst: unknown flag -\n; if it is GNU parallel's -dDELIM: -d is burst's --detach`},
 		{[]string{"map", "-d", ";", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; convert the separator first (tr ';' '\\n'"},
-		// A command of a few letters after -d is a forgotten --, not a delimiter.
-		{[]string{"map", "-d", "echo", "{}", ":::", "a"}, 255, "burst: put the command after --, e.g. `burst map -- echo ...`"},
 		{[]string{"map", "-N0", "--", "echo", "foo", ":::", "a"}, 255, "burst: -N 0: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: give a command that ignores its input"},
 		{[]string{"map", "--extensionreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --extensionreplace is GNU parallel's: burst map does not take it; burst's replacement strings are"},
 		{[]string{"map", "--", "echo", "{= s/a/b/ =}", ":::", "a"}, 255, "burst: \"{= s/a/b/ =}\": {= ... =} is GNU parallel's Perl expression, which burst map does not run"},

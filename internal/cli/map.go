@@ -65,7 +65,7 @@ func newMapCmd() *cobra.Command {
 		skipBlank    bool
 	)
 	c := &cobra.Command{
-		Use:   "map [flags] -- COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
+		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
 		Short: "Run a command once per input, in parallel (GNU parallel's syntax)",
 		Long: `Run a command over many inputs, as GNU parallel does: one task per input, as
 many at once as the machines' free resources allow (-j caps them). The inputs
@@ -73,6 +73,9 @@ follow ::: (as arguments) or :::: (one per line of each file, - for standard
 input), or come from --over GLOB; with none of these, lines of standard input
 are the inputs. Several ::: groups, and each file after ::::, make every
 combination (the last varies fastest). No input runs nothing and exits 0.
+As in parallel, burst's flags end at the first word that is none, so --
+before the command is optional (burst map gzip -9 ::: a.csv b.csv); a
+command starting with - needs it.
 With no command, each input is a shell command (burst map :::: jobs.txt
 runs a file of commands, a line each, in $SHELL; with several groups their
 values joined by spaces), as parallel runs its input lines. A group after :::+ (or a file after ::::+) is paired with the one before it,
@@ -185,15 +188,15 @@ and flags that would change its tasks are refused.`,
 			if err != nil {
 				return err
 			}
+			// The command may come without -- (burst map echo {} ::: a b), as
+			// parallel takes it: options end at the first word that is none.
+			// A word after -d that reads as a delimiter is parallel's -d DELIM.
+			if c.ArgsLenAtDash() != 0 && len(args) > 0 && c.Flags().Changed("detach") && delimiterLike(args[0]) {
+				return usage("%s", parallelDelimiter(args[0]))
+			}
 			// No command (burst map ::: 'cmd a' 'cmd b', or a file of
 			// commands on :::: or standard input): each input is the
 			// shell command a task runs, as with GNU parallel.
-			if c.ArgsLenAtDash() != 0 && len(args) > 0 && !strings.HasPrefix(args[0], ":::") {
-				if c.Flags().Changed("detach") && delimiterLike(args[0]) {
-					return usage("%s", parallelDelimiter(args[0]))
-				}
-				return usage("put the command after --, e.g. `burst map -- %s ...`", args[0])
-			}
 			if len(argFiles) > 0 {
 				// -a F: an input group of F's lines before the ::: groups, as parallel's.
 				at := slices.IndexFunc(args, func(a string) bool { return a == ":::" || a == "::::" || a == ":::+" || a == "::::+" })
