@@ -238,6 +238,18 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, --trim: "Trim white space in input. n No trim ... l Left trim ... r Right trim ...
+	// lr/rl Both"; with --colsep it trims each column, lr unless given.
+	t.Run("trim", func(t *testing.T) {
+		lines := filepath.Join(h.dir, "ws")
+		writeFile(t, lines, " x \n\t y\t\n", 0o644)
+		for _, trim := range []string{"l", "r", "lr", "rl", "n"} {
+			same(t, []string{"-k", "--trim", trim}, "printf", "[%s]\n", ":::", " a ", "\tb \t", "c", ":::", " 1")
+			same(t, []string{"-k", "--trim", trim}, "printf", "[%s]\n", "::::", lines)
+			same(t, []string{"-k", "--trim", trim, "--colsep", ","}, "printf", "[%s]", "{1}", "{2}", ":::", " a , b ")
+		}
+	})
+
 	// man parallel's synopsis, "parallel [options] [command [arguments]] ( ::: arguments ...": no --
 	// before the command; the options end at the command, whose own -flags are its own.
 	t.Run("command_without_dashes", func(t *testing.T) {

@@ -63,6 +63,7 @@ func newMapCmd() *cobra.Command {
 		resultsName  string
 		header       string
 		skipBlank    bool
+		trimFlag     string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -82,7 +83,8 @@ values joined by spaces), as parallel runs its input lines. A group after :::+ (
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
-turn (each trimmed of white space; a column an input lacks is empty). -a FILE is :::: FILE before the
+turn (each trimmed of white space unless --trim n; a column an input lacks is empty); --trim l, r or lr
+trims each input. -a FILE is :::: FILE before the
 ::: groups; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
 --timeout SECONDS is --time; --halt now,fail=N (or soon,fail=N, which lets
@@ -307,7 +309,16 @@ and flags that would change its tasks are refused.`,
 					return usage("input %d of group %d holds a NUL byte, which no program can receive: remove it, or give -0 if NUL ends each input", i+1, g+1)
 				}
 			}
-			sources, columns := mapspec.Combine(sources, linked, link, sep)
+			trim := mapspec.TrimNone
+			if sep != nil {
+				trim = mapspec.TrimBoth // parallel's --colsep trims each column unless --trim says otherwise
+			}
+			if c.Flags().Changed("trim") {
+				if trim, err = mapspec.ParseTrim(trimFlag); err != nil {
+					return usage("%v", err)
+				}
+			}
+			sources, columns := mapspec.Combine(sources, linked, link, sep, trim)
 			if maxArgs > 0 {
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
@@ -520,6 +531,7 @@ and flags that would change its tasks are refused.`,
 	var quoted bool
 	f.BoolVar(&quoted, "quote", false, "accepted for GNU parallel's command lines: burst always passes each input as one argument (-q is burst's --quiet)")
 	f.BoolVarP(&skipBlank, "no-run-if-empty", "r", false, "skip inputs that are empty or only white space, as GNU parallel's -r")
+	f.StringVar(&trimFlag, "trim", "", "remove the white space at the left (l), right (r) or both ends (lr) of each input, or with --colsep of each column (then lr unless given; n: none), as GNU parallel's --trim")
 	f.MarkHidden("quote")
 	var envNames []string
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")

@@ -134,28 +134,76 @@ func appendLines(src Source, data []byte) Source {
 // so that no input's own text is ever taken for a separator.
 const ColumnSep = "\x00"
 
+// Trim is GNU parallel's --trim: which ends of each input (with --colsep, of each column) lose their white
+// space (Perl's \s: space, tab, newline, carriage return, form feed, vertical tab).
+type Trim uint8
+
+const (
+	TrimNone  Trim = 0
+	TrimLeft  Trim = 1
+	TrimRight Trim = 2
+	TrimBoth       = TrimLeft | TrimRight
+)
+
+// ParseTrim reads --trim's value as parallel does: n, l, r, lr or rl.
+func ParseTrim(s string) (Trim, error) {
+	switch s {
+	case "n":
+		return TrimNone, nil
+	case "l":
+		return TrimLeft, nil
+	case "r":
+		return TrimRight, nil
+	case "lr", "rl":
+		return TrimBoth, nil
+	}
+	return 0, fmt.Errorf("--trim %q: give n (none), l (left), r (right) or lr (both ends)", s)
+}
+
+const perlSpace = " \t\n\r\f\v"
+
+// Apply is v with the white space at t's ends removed.
+func (t Trim) Apply(v string) string {
+	if t&TrimLeft != 0 {
+		v = strings.TrimLeft(v, perlSpace)
+	}
+	if t&TrimRight != 0 {
+		v = strings.TrimRight(v, perlSpace)
+	}
+	return v
+}
+
 // Combine applies GNU parallel's linking and --colsep to sources, as parsed (linked as ParseLinked gives
 // it; nil: none linked): with colsep set, each input is split where colsep matches, each part a column
 // (an input of its own to the command: {1}, {2}, ... number the columns of all groups in turn); a group
 // linked to the one before it is paired with it, input by input, as many as the shorter has (:::+); with
 // linkAll every group is paired (--link), as many as the longest has, the shorter ones starting over. A
 // source of several columns holds them joined by ColumnSep; columns says whether any does (then the
-// tasks' inputs are Columns of Tuple's). Split by colsep, each column loses the white space around it, as
-// GNU parallel's --colsep trims (its --trim lr).
-func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regexp) (out []Source, columns bool) {
+// tasks' inputs are Columns of Tuple's). trim applies to each input, or split by colsep, to each column
+// (GNU parallel's --trim, which is lr with --colsep unless given).
+func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regexp, trim Trim) (out []Source, columns bool) {
 	if colsep != nil {
 		split := make([]Source, len(sources))
 		for i, src := range sources {
 			split[i] = make(Source, len(src))
 			for j, v := range src {
 				cols := SplitColumns(colsep, v)
-				for k := range cols { // as parallel's --colsep, whose --trim is then lr: white space around a column goes
-					cols[k] = strings.Trim(cols[k], " \t\n\r\f\v")
+				for k := range cols {
+					cols[k] = trim.Apply(cols[k])
 				}
 				split[i][j] = strings.Join(cols, ColumnSep)
 			}
 		}
 		sources, columns = split, true
+	} else if trim != TrimNone {
+		trimmed := make([]Source, len(sources))
+		for i, src := range sources {
+			trimmed[i] = make(Source, len(src))
+			for j, v := range src {
+				trimmed[i][j] = trim.Apply(v)
+			}
+		}
+		sources = trimmed
 	}
 	for i := 0; i < len(sources); {
 		j := i + 1

@@ -907,7 +907,7 @@ func TestCombineAsParallel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			comb, columns := Combine(srcs, linked, c.linkAll, c.colsep)
+			comb, columns := Combine(srcs, linked, c.linkAll, c.colsep, TrimBoth)
 			if !columns {
 				t.Fatalf("Combine says no columns for %v", c.args)
 			}
@@ -926,7 +926,7 @@ func TestCombineAsParallel(t *testing.T) {
 	}
 	// Nothing linked and no --colsep: the sources as they were.
 	srcs := []Source{{"a", "b"}, {"1"}}
-	if out, columns := Combine(srcs, []bool{false, false}, false, nil); columns || len(out) != 2 || out[0][1] != "b" {
+	if out, columns := Combine(srcs, []bool{false, false}, false, nil, TrimNone); columns || len(out) != 2 || out[0][1] != "b" {
 		t.Errorf("Combine without links or colsep: %q, %v", out, columns)
 	}
 }
@@ -1054,5 +1054,29 @@ func TestLaunch(t *testing.T) {
 	}
 	if plain := []string{"sh", "-c", "echo a"}; !slices.Equal(Launch(plain, nil, exec), plain) {
 		t.Error("Launch changed an argv that is not the launcher's")
+	}
+}
+
+// --trim's values are parallel's (n l r lr rl); each trims Perl's \s.
+func TestTrim(t *testing.T) {
+	for _, c := range []struct{ arg, in, want string }{
+		{"n", " \ta\v ", " \ta\v "},
+		{"l", " \ta\v ", "a\v "},
+		{"r", " \ta\v ", " \ta"},
+		{"lr", "\r\n a b \f", "a b"},
+		{"rl", "  ", ""},
+	} {
+		tr, err := ParseTrim(c.arg)
+		if err != nil {
+			t.Fatalf("ParseTrim(%q): %v", c.arg, err)
+		}
+		if got := tr.Apply(c.in); got != c.want {
+			t.Errorf("--trim %s of %q = %q, want %q", c.arg, c.in, got, c.want)
+		}
+	}
+	for _, bad := range []string{"", "x", "both", "LR", "lrl"} {
+		if _, err := ParseTrim(bad); err == nil || !strings.Contains(err.Error(), "give n (none), l (left), r (right) or lr") {
+			t.Errorf("ParseTrim(%q) = %v, want the refusal naming the values", bad, err)
+		}
 	}
 }
