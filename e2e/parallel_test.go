@@ -268,8 +268,15 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, --tagstring str: "Tag lines with a string. Each output line will be prepended with str
+	// and TAB (\t). str can contain replacement strings such as {}."
 	t.Run("tag", func(t *testing.T) {
 		same(t, []string{"-k", "--tag"}, "sh", "-c", `echo "$1 $2"; echo "e$1" >&2; printf 'x\ny\n'`, "_", ":::", "a", "b c", ":::", "1")
+		same(t, []string{"-k", "-j", "1", "--tagstring", "[{1}|{2}|{#}|{%}|{1.}|{}]"}, "sh", "-c", `echo "$1"; echo e >&2`, "_", ":::", "a.x", "b c", ":::", "1")
+		same(t, []string{"-k", "--colsep", ",", "--tagstring", "{2}"}, "echo", ":::", "a,b")
+		same(t, []string{"-k", "--tagstring", ""}, "echo", ":::", "a")
+		same(t, []string{"-k", "--tag", "--tagstring", "T"}, "echo", ":::", "a")
+		same(t, []string{"--dry-run", "--tagstring", "{/.}"}, "echo", ":::", "d/e.f")
 	})
 
 	// man parallel, --halt: "now: kill all running jobs ... soon: wait for all running jobs to

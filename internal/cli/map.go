@@ -64,6 +64,7 @@ func newMapCmd() *cobra.Command {
 		header       string
 		skipBlank    bool
 		trimFlag     string
+		tagString    string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -92,7 +93,9 @@ started tasks end) is --max-failures N-1, exiting as parallel does.
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
-for {NAME} in the command; -I R makes R stand for the input; -v prints
+for {NAME} in the command; --tag begins each output line with the task's
+inputs and a tab, --tagstring STR with STR filled for the task (--tagstring
+'{#}:{1}'); -I R makes R stand for the input; -v prints
 each task's command before its output; -j 50%, +1 or -1 counts this
 machine's CPU threads, as parallel does; --joblog FILE --resume (no job
 id: parallel's) runs only what FILE has no line for (--resume-failed:
@@ -304,6 +307,23 @@ and flags that would change its tasks are refused.`,
 			if err := mapspec.Validate(tmpl, positions); err != nil && !commands {
 				return usage("%v", err)
 			}
+			// tagOf is what each output line of a task begins with (nil: nothing).
+			var tagOf func(in []string, seq int64, slot int) string
+			switch {
+			case tagString != "": // parallel --tagstring STR: STR filled for the task (--tag or not)
+				ts := resultsTemplate(tagString, replace, byName)
+				if err := mapspec.Validate([]string{ts}, positions); err != nil {
+					return usage("--tagstring: %v", err)
+				}
+				tagOf = func(in []string, seq int64, slot int) string {
+					if !mapspec.HasReplacement(ts) {
+						return ts + "\t" // Expand would append the inputs
+					}
+					return strings.Join(mapspec.Expand([]string{ts}, in, seq, slot, false), " ") + "\t"
+				}
+			case tag:
+				tagOf = func(in []string, _ int64, _ int) string { return tagText(in) }
+			}
 			for g, src := range sources { // NUL is what joins columns: none may be an input's own
 				if i := slices.IndexFunc(src, func(v string) bool { return strings.IndexByte(v, 0) >= 0 }); i >= 0 {
 					return usage("input %d of group %d holds a NUL byte, which no program can receive: remove it, or give -0 if NUL ends each input", i+1, g+1)
@@ -406,7 +426,7 @@ and flags that would change its tasks are refused.`,
 				haltShare(m, n)
 			}
 			if dryRun {
-				return printDryRun(c.OutOrStdout(), m, task, n, tag)
+				return printDryRun(c.OutOrStdout(), m, task, n, tagOf)
 			}
 			// command is a task's command as parallel writes it in its
 			// joblog and prints it with -v: {%} is the slot it ran in.
@@ -459,12 +479,10 @@ and flags that would change its tasks are refused.`,
 					return line
 				}
 			}
-			if tag {
-				// parallel --tag: each output line after the task's inputs,
-				// space-separated, and a tab.
-				o.tag = func(i int) string {
-					in, _ := task(int64(i))
-					return tagText(in)
+			if tagOf != nil {
+				o.tag = func(t burst.Task) string {
+					in, seq := task(int64(t.Index))
+					return tagOf(in, seq, t.Slot)
 				}
 			}
 			st, err := sf.plan(spec.Workdir, spec) // --cache and --no-cache too, staged or not
@@ -565,6 +583,7 @@ and flags that would change its tasks are refused.`,
 		f.MarkHidden(n)
 	}
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
+	f.StringVar(&tagString, "tagstring", "", "begin each output line with `STR` and a tab, its replacement strings ({} {.} {#} {%} {1} ...) filled for the task, as GNU parallel's --tagstring")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
 		f.MarkHidden(n) // other names of flags listed
@@ -740,15 +759,15 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 }
 
 // printDryRun prints the command each of the map's n tasks would run, a
-// line a task (after its inputs and a tab with tag), as parallel --dry-run
+// line a task (after its tag, with tagOf), as parallel --dry-run
 // does: with --shell the script, else
 // its words quoted as parallel quotes them (parallel -q --dry-run).
-func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64, tag bool) error {
+func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64, tagOf func([]string, int64, int) string) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
 		in, seq := task(i)
-		if tag { // as parallel --dry-run --tag: the inputs and a tab first
-			bw.WriteString(tagText(in))
+		if tagOf != nil { // as parallel --dry-run --tag: the tag first
+			bw.WriteString(tagOf(in, seq, 0))
 		}
 		bw.WriteString(dryRunLine(m, in, seq, 0)) // {%} as written: a task's slot is known when it starts
 		bw.WriteByte('\n')

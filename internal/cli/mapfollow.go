@@ -40,9 +40,9 @@ type followOpts struct {
 	// halt is the map's --halt as given: a map it stopped exits as GNU
 	// parallel's (haltStatus).
 	halt string
-	// tag, when set, is what each output line of task i begins with
-	// (--tag: its inputs and a tab).
-	tag func(i int) string
+	// tag, when set, is what each output line of a task begins with
+	// (--tag: its inputs and a tab; --tagstring: STR filled and a tab).
+	tag func(t burst.Task) string
 	// joblog, when set, gets a line for each task printed (--joblog).
 	joblog *joblog
 	// verbose, when set, is task i's command, printed on stdout before its
@@ -316,7 +316,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		if p.o.results != nil {
 			// saved, not printed
 		} else if out = p.trackNewline(out); p.o.tag != nil {
-			out = &tagWriter{w: out, tag: p.o.tag(t.Index), start: true}
+			out = &tagWriter{w: out, tag: p.o.tag(t), start: true}
 		}
 		if s.name == "stdout" && p.o.verbose != nil && t.State != burst.Cancelled {
 			// -v: the command first, tagged or saved as the output is

@@ -58,7 +58,6 @@ var parallelOnly = map[string]string{
 	"cleanup":                  "a staged task's private directory is removed after its --out files are uploaded",
 	"wd":                       "a task runs in the directory burst map was started in (staged: a private one); cd in the command (--shell) for another",
 	"workdir":                  "a task runs in the directory burst map was started in (staged: a private one); cd in the command (--shell) for another",
-	"tagstring":                "--tag begins each line with the task's inputs; for other text, print it in the command (--shell)",
 	"delimiter":                "inputs end at line ends, or at NUL bytes with -0: convert the separator first (tr , '\\n')",
 	"arg-sep":                  "burst reads ::: as the separator",
 	"arg-file-sep":             "burst reads :::: as the separator",

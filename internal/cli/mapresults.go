@@ -108,8 +108,9 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 	return f, nil
 }
 
-// resultsTemplate is --results' NAME as the command's words are read: -I's
-// string and --header's names stand for what they stand for there.
+// resultsTemplate is --results' NAME (or --tagstring's STR) as the
+// command's words are read: -I's string and --header's names stand for
+// what they stand for there.
 func resultsTemplate(name, replace string, byName map[string]int) string {
 	if replace != "" {
 		name = mapspec.ReplaceWith([]string{name}, replace)[0]
