@@ -142,6 +142,21 @@ type MapSpec struct {
 	// started run to their end (GNU parallel's --halt soon); without it
 	// they are cancelled at once (--halt now). Queued ones never start.
 	HaltSoon bool `json:"halt_soon,omitempty"`
+	// DelayMS spaces the starts of the map's tasks: one starts at most
+	// every DelayMS milliseconds, on whatever machines (GNU parallel's
+	// --delay). 0: as many at once as fit.
+	DelayMS int64 `json:"delay_ms,omitempty"`
+}
+
+// MaxDelay bounds --delay: a day between two task starts.
+const MaxDelay = 24 * time.Hour
+
+// Delay is the least time between two of the map's task starts (0: none).
+func (m *MapSpec) Delay() time.Duration {
+	if m == nil {
+		return 0
+	}
+	return time.Duration(m.DelayMS) * time.Millisecond
 }
 
 // FailureLimit is how many failed tasks a map of n tasks tolerates; -1 means
@@ -497,6 +512,9 @@ func (m *MapSpec) validate(command bool) error {
 	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	if m.DelayMS < 0 || m.Delay() > MaxDelay {
+		return fmt.Errorf("--delay: give a time between 0 and %s between two task starts, such as --delay 0.5 or --delay 2s", MaxDelay)
 	}
 	return nil
 }

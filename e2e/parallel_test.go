@@ -250,6 +250,29 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, --delay duration: "Delay starting next job by duration. GNU parallel will not start
+	// another job for the next duration." Four tasks with room for all at once start spread over at least
+	// three delays (each task prints when it started); the outputs are parallel's.
+	t.Run("delay", func(t *testing.T) {
+		same(t, []string{"-k", "--delay", "0.1"}, "echo", ":::", "a", "b")
+		r := h.exec(h.command("map", "-q", "-k", "-j", "4", "--delay", "0.5", "--", "sh", "-c", "date +%s.%N", "_", "{}", ":::", "1", "2", "3", "4"))
+		var starts []float64
+		for _, l := range strings.Fields(r.stdout) {
+			if f, err := strconv.ParseFloat(l, 64); err == nil {
+				starts = append(starts, f)
+			}
+		}
+		slices.Sort(starts)
+		if r.code != 0 || len(starts) != 4 {
+			t.Fatalf("burst map --delay 0.5 of 4 tasks: %s", r)
+		}
+		// 1.5 s between the first start and the last, less what the first
+		// process's own start may have lagged behind its dispatch.
+		if span := starts[3] - starts[0]; span < 1.3 {
+			t.Errorf("4 tasks with --delay 0.5 started within %.2f s (%v): not spaced", span, starts)
+		}
+	})
+
 	// man parallel's synopsis, "parallel [options] [command [arguments]] ( ::: arguments ...": no --
 	// before the command; the options end at the command, whose own -flags are its own.
 	t.Run("command_without_dashes", func(t *testing.T) {

@@ -26,7 +26,10 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
 		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as fit), or +N, -N or N% of this machine`},
-		{[]string{"map", "--delay", "1", "--", "echo", ":::", "a"}, 255, "burst: --delay is GNU parallel's: burst map does not take it; burst starts tasks"},
+		{[]string{"map", "--memfree", "1G", "--", "echo", ":::", "a"}, 255, "burst: --memfree is GNU parallel's: burst map does not take it; burst places tasks by the memory each asks for"},
+		{[]string{"map", "--delay", "2auto", "--", "echo", ":::", "a"}, 255, "burst: --delay 2auto: burst does not tune the delay itself: give a fixed time, such as --delay 2"},
+		{[]string{"map", "--delay", "-1", "--", "echo", ":::", "a"}, 255, `burst: --delay "-1": give the time between two task starts in seconds (0.5)`},
+		{[]string{"map", "--delay", "2d", "--", "echo", ":::", "a"}, 255, `burst: --delay "2d": give the time between two task starts`},
 		{[]string{"map", "-X", "--", "echo", ":::", "a"}, 255, "burst: -X is GNU parallel's: burst map does not take it; each task gets one input, or n with -N n"},
 		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
 		// GNU parallel's -d DELIM meets burst's -d (--detach), in two words and in one.

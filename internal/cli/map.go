@@ -65,6 +65,7 @@ func newMapCmd() *cobra.Command {
 		skipBlank    bool
 		trimFlag     string
 		tagString    string
+		delay        string
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -88,7 +89,8 @@ turn (each trimmed of white space unless --trim n; a column an input lacks is em
 trims each input. -a FILE is :::: FILE before the
 ::: groups; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
---timeout SECONDS is --time; --halt now,fail=N (or soon,fail=N, which lets
+--timeout SECONDS is --time; --delay SECONDS starts a task at most every
+SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
 started tasks end) is --max-failures N-1, exiting as parallel does.
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
@@ -363,6 +365,19 @@ and flags that would change its tasks are refused.`,
 					return err
 				}
 			}
+			if c.Flags().Changed("delay") {
+				d, ok := parallelSeconds(delay)
+				switch {
+				case strings.HasSuffix(delay, "auto"):
+					return usage("--delay %s: burst does not tune the delay itself: give a fixed time, such as --delay %s", delay, cmp.Or(strings.TrimSuffix(delay, "auto"), "1"))
+				case !ok || d > burst.MaxDelay:
+					return usage("--delay %q: give the time between two task starts in seconds (0.5), or with a unit (2s, 1m), at most a day", delay)
+				}
+				m.DelayMS = d.Milliseconds()
+				if d > 0 && m.DelayMS == 0 {
+					m.DelayMS = 1 // under a millisecond: the least burst spaces starts by
+				}
+			}
 			if c.Flags().Changed("timeout") {
 				// parallel's --timeout: seconds, or with a unit (s, m, h, d).
 				if c.Flags().Changed("time") {
@@ -556,6 +571,7 @@ and flags that would change its tasks are refused.`,
 	f.MarkHidden("env")
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
+	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them (-N too)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "--max-args")
@@ -1008,37 +1024,52 @@ func relativeJobs(v string) bool {
 }
 
 // parallelTimeout is parallel's --timeout value as --time reads it: a bare
-// number is seconds (where --time, as sbatch, reads minutes), a unit
-// s, m, h or d is kept; parallel's percentage of the median run time is
-// refused, naming the fix.
+// number is seconds (where --time, as sbatch, reads minutes), units as
+// parallelSeconds reads them; parallel's percentage of the median run time
+// is refused, naming the fix.
 func parallelTimeout(v string) (string, error) {
-	bad := usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d, 1h30m", v)
-	switch {
-	case strings.HasSuffix(v, "%"):
+	if strings.HasSuffix(v, "%") {
 		return "", usage("--timeout %s: a share of the median run time is GNU parallel's alone: give a time, such as --timeout 10m", v)
-	case v == "":
-		return "", bad
-	case v == "0":
-		return "", nil
 	}
-	if d, err := time.ParseDuration(v); err == nil && strings.ContainsAny(v, "hms") && len(v) > 2 && strings.IndexAny(v[:len(v)-1], "hms") >= 0 {
-		if d <= 0 {
-			return "", bad
+	d, ok := parallelSeconds(v)
+	switch {
+	case !ok || d < 0 || d == 0 && v != "0":
+		return "", usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d, 1h30m", v)
+	case d == 0:
+		return "", nil // parallel's --timeout 0: none
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s", nil
+}
+
+// parallelSeconds reads a duration as GNU parallel does ("TIME POSTFIXES"
+// in its manual): seconds as a decimal number, or numbers each followed by
+// s, m, h or d, summed (100000 is 1d3.5h16.6m4s). ok is false for any other
+// text.
+func parallelSeconds(v string) (d time.Duration, ok bool) {
+	isNum := func(s string) bool {
+		return s != "" && s != "." && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1
+	}
+	if isNum(v) {
+		f, err := strconv.ParseFloat(v, 64)
+		return time.Duration(f * float64(time.Second)), err == nil && f < 1e9
+	}
+	var secs float64
+	for v != "" {
+		i := strings.IndexAny(v, "smhd")
+		if i < 0 || !isNum(v[:i]) {
+			return 0, false
 		}
-		return d.String(), nil // 1h30m and the like
+		f, err := strconv.ParseFloat(v[:i], 64)
+		if err != nil {
+			return 0, false
+		}
+		secs += f * map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400}[v[i]]
+		v = v[i+1:]
 	}
-	num, unit := v, "s"
-	if u := v[len(v)-1]; u == 's' || u == 'm' || u == 'h' || u == 'd' {
-		num, unit = v[:len(v)-1], string(u)
+	if secs >= 1e9 { // past any time a task could wait
+		return 0, false
 	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || !(f > 0) || math.IsInf(f, 0) {
-		return "", bad
-	}
-	if unit == "d" {
-		f, unit = f*24, "h"
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64) + unit, nil
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 // parallelHalt reads parallel's --halt: never (0), soon,fail=N (1 is

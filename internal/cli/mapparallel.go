@@ -21,7 +21,6 @@ var parallelOnly = map[string]string{
 	"X":                        "each task gets one input, or n with -N n (burst map -N 100 -- CMD {} ::: ...)",
 	"m":                        "each task gets one input, or n with -N n (burst map -N 100 -- CMD {} ::: ...)",
 	"xargs":                    "each task gets one input, or n with -N n (burst map -N 100 -- CMD {} ::: ...)",
-	"delay":                    "burst starts tasks as machines free up; -j N caps how many run at once",
 	"load":                     "burst places tasks by the CPUs and memory each asks for: give --cpus N and --mem SIZE",
 	"memfree":                  "burst places tasks by the memory each asks for: give --mem SIZE",
 	"noswap":                   "burst places tasks by the memory each asks for: give --mem SIZE",

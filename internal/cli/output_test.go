@@ -249,15 +249,17 @@ func TestPrefixed(t *testing.T) {
 	}
 }
 
-// parallel's --timeout read as --time: bare seconds, units kept, days as
-// hours; a share of the run time and nonsense refused.
+// parallel's --timeout read as --time: seconds, from bare seconds or
+// parallel's units (summed: 1d3.5h16.6m4s is 100000); a share of the run
+// time and nonsense refused.
 func TestParallelTimeout(t *testing.T) {
-	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "10m", "2h": "2h", "1d": "24h", "1h30m": "1h30m0s", "0": ""} {
+	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "600s", "2h": "7200s", "1d": "86400s",
+		"1h30m": "5400s", "1d3.5h16.6m4s": "100000s", ".5": "0.5s", "0": ""} {
 		if got, err := parallelTimeout(in); err != nil || got != want {
 			t.Errorf("parallelTimeout(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "5%", "x", "-3", "inf", "10y", "-1h"} {
+	for _, in := range []string{"", "5%", "x", "-3", "inf", "10y", "-1h", "1e3", "0x10", "1..2", ".", "s", "1hm", "0s", "1_0"} {
 		if got, err := parallelTimeout(in); err == nil {
 			t.Errorf("parallelTimeout(%q) = %q, want an error", in, got)
 		}

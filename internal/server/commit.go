@@ -169,6 +169,9 @@ func (s *Server) outsideEffects(b *batch) {
 	for _, l := range b.logs {
 		s.log.Log(context.Background(), l.level, l.msg, l.args...)
 	}
+	if !b.wakeAt.IsZero() {
+		s.wakeSchedulerAt(b.wakeAt)
+	}
 }
 
 // machineLost is control's loseMachine now. Called with s.mu held.

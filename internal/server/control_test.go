@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -457,4 +458,47 @@ func TestMapOfOneTaskExitsWithTheCount(t *testing.T) {
 	h.drive("a", 10, func(client.TaskRef) int { return 3 })
 	h.wantJob(m, burst.Failed, 1)
 	h.wantJob(r, burst.Failed, 3)
+}
+
+// --delay D (GNU parallel's): the map's tasks start one at a time, D apart,
+// whatever room the machines have; each placement that starts one, or
+// finds the next not due, asks to be run again when it is due (wakeAt).
+func TestMapDelaySpacesStarts(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 8)
+	id := h.submit(3, func(s *burst.JobSpec) { s.Map.DelayMS = 1500 })
+	place := func() (placed int, wake time.Time) {
+		var b batch
+		h.c.place(h.now, &b)
+		placed, wake = len(b.placed), b.wakeAt
+		h.apply(&b)
+		return placed, wake
+	}
+	start := h.now
+	if n, w := place(); n != 1 || !w.Equal(start.Add(1500*time.Millisecond)) {
+		t.Fatalf("first placement: %d started, wake at %v; want 1 and a wake 1.5 s on", n, w.Sub(start))
+	}
+	h.tick(time.Second)
+	if n, w := place(); n != 0 || !w.Equal(start.Add(1500*time.Millisecond)) {
+		t.Fatalf("1 s on: %d started, wake at %v; want none and the wake at 1.5 s", n, w.Sub(start))
+	}
+	if w := h.srv.jobWait(h.c.jobs[id], h.now, nil, nil, 0, nil, nil); !strings.Contains(w, "--delay 1.5s") {
+		t.Errorf("the job's wait does not name its --delay: %q", w)
+	}
+	h.tick(500 * time.Millisecond)
+	if n, w := place(); n != 1 || !w.Equal(h.now.Add(1500*time.Millisecond)) {
+		t.Fatalf("1.5 s on: %d started, wake at %v; want 1 and the next wake 1.5 s later", n, w.Sub(start))
+	}
+	h.tick(1500 * time.Millisecond)
+	if n, _ := place(); n != 1 {
+		t.Fatalf("3 s on: %d started, want the last 1", n)
+	}
+	if _, refs := h.startAll("a", 0); len(refs) != 3 {
+		t.Fatalf("%d tasks handed out, want 3", len(refs))
+	}
+	j := h.c.jobs[id]
+	j.nEnded, j.wallSum = 10, time.Second // short tasks: an undelayed map's are prefetched
+	if j.prefetch() {
+		t.Errorf("a map with --delay is prefetched: its agent would start tasks without waiting")
+	}
 }

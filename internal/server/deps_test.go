@@ -356,7 +356,7 @@ func TestAfterBudgetHold(t *testing.T) {
 	if _, ran := h.tasks[taskKey{b, 0}]; ran {
 		t.Fatalf("job %d was placed though its project's budget is spent", b)
 	}
-	if w := h.srv.jobWait(h.c.jobs[b], nil, nil, 0, nil, nil); !strings.Contains(w, "has spent its budget") {
+	if w := h.srv.jobWait(h.c.jobs[b], h.now, nil, nil, 0, nil, nil); !strings.Contains(w, "has spent its budget") {
 		t.Fatalf("released job %d waits %q, want the budget named", b, w)
 	}
 	h.c.projects["default"].row.Exhausted = false

@@ -15,16 +15,19 @@ import (
 // jobRT is an active job: its row as last written plus what only memory
 // needs.
 type jobRT struct {
-	row      store.JobRow
-	sources  [][]string   // a map's inputs
-	array    []int        // a job array's indices (arrayIndices), parsed once
-	skip     map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
-	requeue  []retry      // tasks to run again, in order
-	running  map[int]*taskRT
-	slots    slots         // a map's job slots held by its running tasks ({%})
-	slotted  int8          // 0 not known yet, 1 its command asks for no job slot, 2 it does
-	changed  chan struct{} // closed and replaced whenever the job changes
-	finished bool          // every task ended; removed once that is committed
+	row     store.JobRow
+	sources [][]string   // a map's inputs
+	array   []int        // a job array's indices (arrayIndices), parsed once
+	skip    map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
+	requeue []retry      // tasks to run again, in order
+	running map[int]*taskRT
+	slots   slots // a map's job slots held by its running tasks ({%})
+	slotted int8  // 0 not known yet, 1 its command asks for no job slot, 2 it does
+	// nextStart is when a map with --delay may start its next task (zero
+	// after a restart: the first placement may).
+	nextStart time.Time
+	changed   chan struct{} // closed and replaced whenever the job changes
+	finished  bool          // every task ended; removed once that is committed
 	// Finished tasks' count and total wall time: a job whose tasks are known
 	// to be short has them prefetched by agents.
 	nEnded  int
@@ -87,7 +90,7 @@ func (j *jobRT) short() bool {
 // taken when a task is handed out, and one queued at an agent would hold
 // it while it waits, so that slots ran past the tasks running at once.
 func (j *jobRT) prefetch() bool {
-	if !j.short() {
+	if !j.short() || j.row.Spec.Map.Delay() > 0 { // --delay: each start is the server's to time
 		return false
 	}
 	if j.isMap() {

@@ -12,16 +12,49 @@ func (s *Server) kickScheduler() {
 	}
 }
 
-// scheduleLoop places waiting tasks whenever something changes.
+// wakeSchedulerAt has placement run at t at the latest (a batch's
+// wakeAt): a map's --delay ends then.
+func (s *Server) wakeSchedulerAt(t time.Time) {
+	s.wakeMu.Lock()
+	if s.wake.IsZero() || t.Before(s.wake) {
+		s.wake = t
+	}
+	s.wakeMu.Unlock()
+	select {
+	case s.wakeSet <- struct{}{}:
+	default:
+	}
+}
+
+// scheduleLoop places waiting tasks whenever something changes, and at
+// the times batches ask for (wakeSchedulerAt).
 func (s *Server) scheduleLoop(ctx context.Context) {
 	tick := time.NewTicker(2 * time.Second) // time-based backfill windows move
 	defer tick.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var armed time.Time // when timer fires; zero: it is stopped
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.kick:
 		case <-tick.C:
+		case <-timer.C:
+			armed = time.Time{}
+		case <-s.wakeSet:
+			s.wakeMu.Lock()
+			t := s.wake
+			s.wake = time.Time{}
+			s.wakeMu.Unlock()
+			if !t.IsZero() && (armed.IsZero() || t.Before(armed)) {
+				// An earlier time replaces a later one: the placement
+				// then asks again for what still waits.
+				armed = t
+				timer.Reset(time.Until(t))
+			}
+			continue
 		}
 		s.scheduleOnce()
 	}

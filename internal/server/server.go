@@ -112,8 +112,14 @@ type Server struct {
 	storageM  storageMeter  // storage is charged up to here (accrueStorage)
 	events    chan struct{} // closed and replaced when an event is recorded
 
-	ctx         context.Context // the server's life: background work ends with it
-	kick        chan struct{}
+	ctx  context.Context // the server's life: background work ends with it
+	kick chan struct{}
+	// wake is when placement must run though nothing else happens (a
+	// map's --delay ends): the earliest asked and not yet armed, guarded
+	// by wakeMu; wakeSet tells scheduleLoop to arm its timer.
+	wakeMu      sync.Mutex
+	wake        time.Time
+	wakeSet     chan struct{}
 	scaleKick   chan struct{}
 	priceKick   chan struct{} // read the providers' prices now (prices.go)
 	agentExited chan struct{}
@@ -202,7 +208,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
-		kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), wakeSet: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),
 	}
 	s.metrics = metrics.New(s.metricsSnapshot)

@@ -135,6 +135,10 @@ func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.
 			j.row.Dispatched++
 		}
 		if c.cacheCheck(j, row.Index, now, b) == cacheRun {
+			if d := j.row.Spec.Map.Delay(); d > 0 {
+				j.nextStart = now.Add(d) // a cache hit starts nothing: only a run waits
+				b.wakeBy(j.nextStart)    // for the next task, if one waits then
+			}
 			return c.dispatchAt(j, m, a, row, b)
 		}
 		b.job(j)
@@ -364,6 +368,16 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 				// prefetched there as an uncapped job's are.
 				n, cl = j.queued(), m.row.Cluster
 			}
+			if d := j.row.Spec.Map.Delay(); d > 0 && n > 0 {
+				// --delay: one task a placement, once its time came; until
+				// then, the shell wakes placement when it comes.
+				if now.Before(j.nextStart) {
+					c.wakeBy(j.nextStart)
+					n = 0
+				} else {
+					n = 1
+				}
+			}
 			if n > 0 {
 				pend = append(pend, sched.Pending{JobID: id, Res: j.row.Spec.Resources, Count: n, Prefetch: j.prefetch(),
 					Cluster: cl, Project: j.row.Spec.Project, Untrusted: c.untrustedUser(j.row.User), Stack: len(j.row.Spec.Stacks()) > 0})
@@ -447,7 +461,9 @@ func (c *control) place(now time.Time, b *batch) {
 			c.cacheFront(j, now, b)
 		}
 	}
+	c.wakeAt = time.Time{}
 	pend, views := c.snapshot(now)
+	b.wakeBy(c.wakeAt)
 	if len(pend) == 0 {
 		return
 	}

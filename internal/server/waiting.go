@@ -45,7 +45,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 		if j == nil || j.finished || j.row.CancelRequested {
 			continue
 		}
-		if r := s.jobWait(j, why, placed, ahead, clusters, ms); r != "" {
+		if r := s.jobWait(j, now, why, placed, ahead, clusters, ms); r != "" {
 			out[id] = r
 			ahead++
 		}
@@ -56,7 +56,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 
 // jobWait says why j's queued tasks wait; "" if none waits or they start
 // at the scheduler's next round.
-func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, ahead int,
+func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed map[int64]int, ahead int,
 	clusters map[string]scale.Cluster, ms []scale.Machine) string {
 	queued := j.queued()
 	if queued <= 0 {
@@ -72,6 +72,8 @@ func (s *Server) jobWait(j *jobRT, why map[int64]string, placed map[int64]int, a
 		return "a pipe starts whole: it waits for the stages of its last attempt to end"
 	case n == 0 && spec.MaxRunning > 0:
 		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
+	case spec.Map.Delay() > 0 && now.Before(j.nextStart):
+		return fmt.Sprintf("--delay %s: one task starts at most every %s", spec.Map.Delay(), spec.Map.Delay())
 	}
 	r, ok := why[j.row.ID]
 	if !ok {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -36,6 +37,16 @@ type batch struct {
 	// durable is shell work to start once the batch is committed (a
 	// machine's provider stop, once the stop and who asked are saved).
 	durable []func()
+	// wakeAt is when placement must run again though nothing else happens
+	// (a map's --delay ends then); zero: no such time.
+	wakeAt time.Time
+}
+
+// wakeBy has placement run again at t at the latest (zero t: no change).
+func (b *batch) wakeBy(t time.Time) {
+	if !t.IsZero() && (b.wakeAt.IsZero() || t.Before(b.wakeAt)) {
+		b.wakeAt = t
+	}
 }
 
 // orphan is a task's process left by a lost agent on this host.
