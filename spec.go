@@ -186,6 +186,10 @@ type BatchOptions struct {
 	SubmitDir  string `json:"submit_dir,omitempty"`
 	SubmitHost string `json:"submit_host,omitempty"`
 	User       string `json:"user,omitempty"`
+	// Ignored are the script's directives burst could not honour, each
+	// with its line (burst show lists them): the Slurm personality's
+	// sbatch, as sbatch, says nothing of them unless on a terminal.
+	Ignored []string `json:"ignored,omitempty"`
 }
 
 // Defaults fills what the user left out.

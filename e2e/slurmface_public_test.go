@@ -176,3 +176,30 @@ func TestSlurmFacePublicScripts(t *testing.T) {
 		t.Errorf("--test-only submitted jobs: %q", r.stdout)
 	}
 }
+
+// sbatch accepts directives it has no use for (--mail-type, --qos, a
+// partition of another site) without a word, and scripts rely on it:
+// `JOBID=$(sbatch job.sh 2>&1 | awk '{print $NF}')` (schnierstein/dales_utils
+// submission_script.sh). burst's sbatch says nothing either off a terminal
+// (-v or a terminal shows the warnings) and keeps them for burst show.
+func TestSbatchIgnoredDirectivesAreQuiet(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // the server first: its start note is not sbatch's
+	script := filepath.Join(h.dir, "job.sh")
+	writeFile(t, script, "#!/bin/bash\n#SBATCH --partition=normal\n#SBATCH --mail-type=END\n#SBATCH --mail-user=a@b.c\n#SBATCH --qos=long\ntrue\n", 0o755)
+	r := h.run("slurm", "sbatch", script)
+	if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "Submitted batch job ") || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("sbatch of a script with ignored directives: exit %d, stdout %q, stderr %q; want one line on stdout, nothing on stderr", r.code, r.stdout, r.stderr)
+	}
+	id := strings.TrimSpace(strings.TrimPrefix(r.stdout, "Submitted batch job "))
+	show := h.mustRun("show", id).stdout
+	for _, w := range []string{`#SBATCH --mail-type is not supported by burst; ignored`, `#SBATCH --qos is not supported`, `partition "normal" is not a burst cluster`} {
+		if !strings.Contains(show, "Ignored:") || !strings.Contains(show, w) {
+			t.Errorf("burst show %s does not list %q as ignored:\n%s", id, w, show)
+		}
+	}
+	if r := h.run("slurm", "sbatch", "-v", "--test-only", script); !strings.Contains(r.stderr, "burst: warning: ") {
+		t.Errorf("sbatch -v does not print the warnings: %q", r.stderr)
+	}
+}

@@ -374,13 +374,16 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 			sets = append(sets, [2]string{f.name, c.Flags().Lookup(f.name).Value.String()})
 		}
 	}
-	return applyScript(c, spec, path, data, sets)
+	return applyScript(c, spec, path, data, sets, false)
 }
 
 // applyScript puts a batch script's #SBATCH directives into spec, with
 // sbatch's options sets (name, value) given on a command line over them.
-// burst run SCRIPT and burst slurm sbatch share it.
-func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string) error {
+// burst run SCRIPT and burst slurm sbatch share it. What burst ignores is
+// printed on stderr, and kept in spec.Batch.Ignored; with quiet (sbatch,
+// which accepts such directives silently) it is printed only on a terminal:
+// scripts read sbatch's output, `$(sbatch job.sh 2>&1 | awk '{print $NF}')`.
+func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string, quiet bool) error {
 	sc, err := sbatch.Parse(path, data)
 	if err != nil {
 		return usage("%v", err)
@@ -389,9 +392,6 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 		if err := sc.SetOption(s[0], s[1]); err != nil {
 			return usage("%v", err)
 		}
-	}
-	for _, w := range sc.Warnings {
-		fmt.Fprintln(c.ErrOrStderr(), "burst: warning: "+w)
 	}
 	if err := sc.Apply(spec); err != nil {
 		return usage("%v", err)
@@ -416,9 +416,16 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 	if u, err := sysuser.Current(c.Context()); err == nil {
 		spec.Batch.User = u.Name
 	}
+	warnings := sc.Warnings
 	if p := spec.Batch.Partition; p != "" && p != "local" {
-		fmt.Fprintf(c.ErrOrStderr(), "burst: warning: %s: partition %q is not a burst cluster; running on local\n", path, p)
+		warnings = append(warnings, fmt.Sprintf("%s: partition %q is not a burst cluster; running on local", path, p))
 	}
+	if !quiet || isTerminal(c.ErrOrStderr()) {
+		for _, w := range warnings {
+			fmt.Fprintln(c.ErrOrStderr(), "burst: warning: "+w)
+		}
+	}
+	spec.Batch.Ignored = warnings
 	return nil
 }
 

@@ -161,6 +161,11 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	if s := j.Spec; s != nil && s.MaxRunning > 0 {
 		row("At once:", fmt.Sprintf("at most %s (-j %d)", burst.Plural(s.MaxRunning, "task"), s.MaxRunning))
 	}
+	if s := j.Spec; s != nil && s.Batch != nil {
+		for _, w := range s.Batch.Ignored {
+			row("Ignored:", w)
+		}
+	}
 	if s := j.Spec; s != nil && s.Map.Delay() > 0 {
 		row("Delay:", fmt.Sprintf("a task starts at most every %s (--delay)", s.Map.Delay()))
 	}

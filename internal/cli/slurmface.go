@@ -238,7 +238,7 @@ func runSbatch(c *cobra.Command, args []string) error {
 			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
 		}
 	}
-	if err := applyScript(c, spec, path, data, a.sets); err != nil {
+	if err := applyScript(c, spec, path, data, a.sets, a.verbose == 0); err != nil {
 		return err
 	}
 	if path == "--wrap" || path == "stdin" {
