@@ -390,3 +390,49 @@ func TestSlurmFaceErrorsExit1(t *testing.T) {
 		t.Errorf("squeue with no server to ask: want exit 1: %s", r)
 	}
 }
+
+// TestSbatchTorchrunHostnames: the head of a PyTorch multi-node script
+// (torchrun's rendezvous), as public ones write it: the job's nodes from
+// `scontrol show hostnames "$SLURM_JOB_NODELIST"`, the first one the
+// master, a step pinned to it with `srun -w`; `scontrol show hostlist`
+// folds them back, and a step on a node the job does not hold is refused.
+func TestSbatchTorchrunHostnames(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	script := `#!/bin/bash
+#SBATCH --nodes=1
+#SBATCH --ntasks=1
+nodes=( $(scontrol show hostnames "$SLURM_JOB_NODELIST") )
+head_node=${nodes[0]}
+echo "head=$head_node n=${#nodes[@]}"
+srun --nodes=1 --ntasks=1 -w "$head_node" sh -c 'echo "step on $SLURMD_NODENAME"'
+echo "list=$(scontrol show hostlist "$head_node")"
+srun -w "not-$head_node" true; echo "other node rc=$?"
+echo "version=$(sbatch --version)"
+`
+	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := h.command("slurm", "sbatch", "--parsable", "-o", "out-%j.txt", "job.sh")
+	c.Dir = dir
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	if w := h.run("wait", id); w.code != 0 {
+		t.Errorf("the job failed: %s", w)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	for _, want := range []string{"head=" + host + " n=1\n", "step on " + host + "\n", "list=" + host + "\n",
+		"Requested node configuration is not available", "other node rc=1\n", "version=slurm 22.05.8 (burst)\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the job's output lacks %q:\n%s", want, out)
+		}
+	}
+}

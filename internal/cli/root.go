@@ -49,8 +49,16 @@ func optUsage(err error) error {
 // of their own, a bad option or an unreachable server included, where
 // burst's exit 2 for what was typed wrong; a job's exit status that
 // srun or sbatch --wait passes on is kept.
+// slurmVersionLine is what the Slurm personality's commands answer to
+// --version (-V): the Slurm release whose behaviour they follow.
+const slurmVersionLine = "slurm 22.05.8 (burst)"
+
 func Main(args []string, stdout, stderr io.Writer) int {
 	slurm := len(args) > 1 && args[0] == "slurm" && slices.Contains(SlurmNames, args[1])
+	if slurm && len(args) == 3 && (args[2] == "--version" || args[2] == "-V") {
+		fmt.Fprintln(stdout, slurmVersionLine) // tools probe for Slurm with it (sbatch --version)
+		return 0
+	}
 	args = parallelResumeArgs(args)
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)

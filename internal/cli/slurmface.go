@@ -981,8 +981,15 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 			if len(args) == 2 && args[0] == "show" && args[1] == "config" {
 				return slurmface.ShowConfig(c.OutOrStdout(), time.Now()) // Toil reads it at start
 			}
+			if len(args) == 1 && args[0] == "version" {
+				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
+				return nil
+			}
+			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
+				return showHostlist(c, args[1], args[2:])
+			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
@@ -1034,6 +1041,39 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 	c.Flags().BoolVarP(&oneLine, "oneliner", "o", false, "one line per job")
 	c.Flags().CountP("details", "d", "accepted (-d, -dd): burst shows the same keys")
 	return c
+}
+
+// showHostlist answers scontrol show hostnames [LIST] (one host a line;
+// without LIST, $SLURM_NODELIST's, else $SLURM_JOB_NODELIST's), show
+// hostlist LIST and show hostlistsorted LIST. LIST may be a file's absolute
+// path, its hosts separated by commas or lines, as scontrol reads it.
+func showHostlist(c *cobra.Command, what string, args []string) error {
+	if what != "hostnames" && what != "hostlist" && what != "hostlistsorted" {
+		return usage("scontrol: show %s: burst answers show hostnames, hostlist and hostlistsorted", what)
+	}
+	list := strings.Join(args, ",")
+	if list == "" && what == "hostnames" {
+		list = cmp.Or(os.Getenv("SLURM_NODELIST"), os.Getenv("SLURM_JOB_NODELIST"))
+	}
+	if strings.HasPrefix(list, "/") {
+		b, err := os.ReadFile(list)
+		if err != nil {
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("scontrol: error: %s: %v", list, errors.Unwrap(err))}
+		}
+		list = string(b)
+	}
+	hosts, err := slurmface.ExpandHostlist(list)
+	switch {
+	case err != nil:
+		return &ExitError{Code: 1, Msg: "scontrol: error: " + err.Error()}
+	case len(hosts) == 0:
+		return &ExitError{Code: 1, Msg: "scontrol: error: host list is empty: give one (scontrol show " + what + " node[1-4]), or run inside a job (SLURM_JOB_NODELIST)"}
+	case what == "hostnames":
+		fmt.Fprintln(c.OutOrStdout(), strings.Join(hosts, "\n"))
+	default:
+		fmt.Fprintln(c.OutOrStdout(), slurmface.CompressHostlist(hosts, what == "hostlistsorted"))
+	}
+	return nil
 }
 
 func newSlurmLinkCmd() *cobra.Command {

@@ -64,15 +64,39 @@ the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
 			case err != nil:
 				return optUsage(err)
 			case s.WantsVersion():
-				fmt.Fprintln(c.OutOrStdout(), "slurm 22.05.8 (burst)")
+				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
 				return nil
 			}
 			if os.Getenv("BURST_JOB_ID") != "" || os.Getenv("SLURM_JOB_ID") != "" {
+				if err := stepNodes(s); err != nil {
+					return err
+				}
 				return runStep(c, s)
+			}
+			if s.NodeList != "" {
+				return usage("srun: -w %s: burst chooses the machine of a job itself: give the cluster with -p CLUSTER (burst cluster list)", s.NodeList)
 			}
 			return runInteractive(c, s)
 		},
 	}
+}
+
+// stepNodes checks a step's -w against the job's nodes: a burst job holds
+// one machine, so the step may name it (torchrun scripts name the first of
+// `scontrol show hostnames`), and any other is refused as srun refuses it.
+func stepNodes(s *slurmface.Srun) error {
+	if s.NodeList == "" {
+		return nil
+	}
+	want, _ := slurmface.ExpandHostlist(s.NodeList) // checked by ParseSrun
+	have, _ := slurmface.ExpandHostlist(cmp.Or(os.Getenv("SLURM_JOB_NODELIST"), os.Getenv("SLURM_NODELIST"), os.Getenv("SLURMD_NODENAME")))
+	for _, h := range want {
+		if !slices.Contains(have, h) {
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: Requested node configuration is not available (-w %s: the job holds %s)",
+				cmp.Or(os.Getenv("SLURM_JOB_ID"), os.Getenv("BURST_JOB_ID")), h, strings.Join(have, ","))}
+		}
+	}
+	return nil
 }
 
 // envInt is an integer environment variable, 0 when unset or not one.

@@ -27,6 +27,7 @@ type Srun struct {
 	Partition     string // -p: the burst cluster (outside a job)
 	TimeLimit     time.Duration
 	GPUs          int
+	NodeList      string   // -w: the nodes the step must run on (a hostlist)
 	Argv          []string // the command and its arguments
 }
 
@@ -52,6 +53,7 @@ var srunOpts = []Opt{
 	{Long: "gres", Arg: RequiredArg},
 	{Long: "nodes", Short: 'N', Arg: RequiredArg},
 	{Long: "mpi", Arg: RequiredArg},
+	{Long: "nodelist", Short: 'w', Arg: RequiredArg},
 	{Long: "help", Short: 'h'},
 	{Long: "usage"},
 	{Long: "version", Short: 'V'},
@@ -154,6 +156,11 @@ func ParseSrun(args []string) (*Srun, error) {
 			if !strings.EqualFold(v, "none") {
 				return nil, fmt.Errorf("srun: --mpi=%s: burst starts no MPI plugin: use --mpi=none and start MPI programs with the MPI's own launcher (mpirun -np N)", v)
 			}
+		case "nodelist":
+			if _, err := ExpandHostlist(v); err != nil {
+				return nil, fmt.Errorf("srun: --nodelist=%s: %v", v, err)
+			}
+			s.NodeList = v
 		case "help", "usage":
 			return nil, ErrSrunHelp
 		default:

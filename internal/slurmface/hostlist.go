@@ -1,0 +1,165 @@
+package slurmface
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ExpandHostlist is the host names of a Slurm hostlist expression, in
+// order (scontrol show hostnames): names separated by commas or white
+// space, each with any number of bracketed lists of numbers and ranges,
+// a range keeping the width of its first bound ("c[1-2],d[08-10]" is c1
+// c2 d08 d09 d10; "r[1-2]-n[1-2]" is r1-n1 r1-n2 r2-n1 r2-n2).
+func ExpandHostlist(expr string) ([]string, error) {
+	var out []string
+	for _, item := range splitHostlist(expr) {
+		hosts, err := expandHost(item)
+		if err != nil {
+			return nil, fmt.Errorf("Invalid hostlist: %s (%v)", expr, err)
+		}
+		out = append(out, hosts...)
+		if len(out) > 1<<20 {
+			return nil, fmt.Errorf("Invalid hostlist: %s (more than %d hosts)", expr, 1<<20)
+		}
+	}
+	return out, nil
+}
+
+// splitHostlist splits at commas and white space outside brackets.
+func splitHostlist(expr string) []string {
+	var items []string
+	depth, start := 0, 0
+	for i, r := range expr {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0 && (r == ',' || r == ' ' || r == '\t' || r == '\n'):
+			if i > start {
+				items = append(items, expr[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(expr) {
+		items = append(items, expr[start:])
+	}
+	return items
+}
+
+// expandHost expands one name's bracketed lists, left to right.
+func expandHost(item string) ([]string, error) {
+	open := strings.IndexByte(item, '[')
+	if open < 0 {
+		if strings.ContainsRune(item, ']') {
+			return nil, fmt.Errorf("a ] with no [")
+		}
+		return []string{item}, nil
+	}
+	end := strings.IndexByte(item[open:], ']')
+	if end < 0 {
+		return nil, fmt.Errorf("a [ with no ]")
+	}
+	end += open
+	prefix, list := item[:open], item[open+1:end]
+	rest, err := expandHost(item[end+1:])
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.ParseUint(lo, 10, 32)
+		b, err2 := strconv.ParseUint(hi, 10, 32)
+		if err1 != nil || err2 != nil || b < a || b-a > 1<<20 {
+			return nil, fmt.Errorf("invalid range %q", r)
+		}
+		for n := a; n <= b; n++ {
+			num := fmt.Sprintf("%0*d", len(lo), n)
+			for _, s := range rest {
+				out = append(out, prefix+num+s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// CompressHostlist writes hosts as a hostlist expression (scontrol show
+// hostlist): neighbours with the same prefix share a bracket, consecutive
+// numbers of the same width a range, in the hosts' order; sorted (scontrol
+// show hostlistsorted) orders them by prefix and number first, once each.
+func CompressHostlist(hosts []string, sorted bool) string {
+	type host struct {
+		prefix, num string
+		n           uint64
+	}
+	hs := make([]host, 0, len(hosts))
+	for _, h := range hosts {
+		i := len(h)
+		for i > 0 && h[i-1] >= '0' && h[i-1] <= '9' {
+			i--
+		}
+		n, err := strconv.ParseUint(h[i:], 10, 64)
+		if i == len(h) || err != nil {
+			hs = append(hs, host{prefix: h})
+			continue
+		}
+		hs = append(hs, host{prefix: h[:i], num: h[i:], n: n})
+	}
+	if sorted {
+		slices.SortStableFunc(hs, func(a, b host) int {
+			if c := strings.Compare(a.prefix, b.prefix); c != 0 {
+				return c
+			}
+			if a.n != b.n {
+				return map[bool]int{true: -1, false: 1}[a.n < b.n]
+			}
+			return strings.Compare(a.num, b.num)
+		})
+		hs = slices.Compact(hs)
+	}
+	// Whether b's number follows a's in one range: the next number, the
+	// same width (or neither padded with a zero).
+	follows := func(a, b host) bool {
+		padded := func(s string) bool { return len(s) > 1 && s[0] == '0' }
+		return b.n == a.n+1 && (len(a.num) == len(b.num) || !padded(a.num) && !padded(b.num))
+	}
+	var out []string
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[i].num != "" && hs[j].num != "" && hs[j].prefix == hs[i].prefix {
+			j++
+		}
+		group := hs[i:j]
+		i = j
+		if len(group) == 1 {
+			out = append(out, group[0].prefix+group[0].num)
+			continue
+		}
+		var ranges []string
+		for k := 0; k < len(group); {
+			m := k
+			for m+1 < len(group) && follows(group[m], group[m+1]) {
+				m++
+			}
+			r := group[k].num
+			if m > k {
+				r += "-" + group[m].num
+			}
+			ranges = append(ranges, r)
+			k = m + 1
+		}
+		if len(ranges) == 1 && !strings.Contains(ranges[0], "-") {
+			out = append(out, group[0].prefix+ranges[0])
+			continue
+		}
+		out = append(out, group[0].prefix+"["+strings.Join(ranges, ",")+"]")
+	}
+	return strings.Join(out, ",")
+}
