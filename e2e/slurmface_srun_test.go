@@ -297,33 +297,16 @@ elsewhere=$(mktemp -d)
 BURST_HOME=$elsewhere squeue 2>&1; echo "rc=$?"
 ls -A "$elsewhere" | wc -l
 `
-	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c := h.command("slurm", "sbatch", "--parsable", "-n", "2", "-o", "out-%j.txt", "job.sh")
-	c.Dir = dir
-	c.Env = append(c.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
-	r := h.exec(c)
-	if r.code != 0 {
-		t.Fatalf("sbatch: %s", r)
-	}
-	id := strings.TrimSpace(r.stdout)
-	if w := h.run("wait", id); w.code != 0 {
-		t.Errorf("the job failed: %s", w)
-	}
-	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := h.sbatchAndRead(dir, script, []string{"PATH=/usr/local/bin:/usr/bin:/bin"}, "-n", "2")
 	for _, want := range []string{"(burst)\n", "0: step\n", "1: step\n", "/slurm-bin/srun\n",
 		// A home where no server answers: refused, and no server started there.
 		"a task does not start a server", "rc=1\n0\n"} { // exit 1, as Slurm's squeue with no controller
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("the job's output lacks %q:\n%s", want, out)
 		}
 	}
 	// sbatch in the script reached the server that runs the job.
-	_, after, ok := strings.Cut(string(out), "child=")
+	_, after, ok := strings.Cut(out, "child=")
 	child := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
 	if !ok || child == "" {
 		t.Fatalf("sbatch in the job printed no job id:\n%s", out)
@@ -411,11 +394,28 @@ echo "list=$(scontrol show hostlist "$head_node")"
 srun -w "not-$head_node" true; echo "other node rc=$?"
 echo "version=$(sbatch --version)"
 `
+	out := h.sbatchAndRead(dir, script, nil)
+	host, _ := os.Hostname()
+	for _, want := range []string{"head=" + host + " n=1\n", "step on " + host + "\n", "list=" + host + "\n",
+		"Requested node configuration is not available", "other node rc=1\n", "version=slurm 22.05.8 (burst)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the job's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// sbatchAndRead writes script as dir/job.sh, submits it with burst's sbatch
+// (flags added, env added to the harness's), waits for the job (an error
+// if it fails) and returns its output file.
+func (h *harness) sbatchAndRead(dir, script string, env []string, flags ...string) string {
+	t := h.t
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := h.command("slurm", "sbatch", "--parsable", "-o", "out-%j.txt", "job.sh")
+	c := h.command(append(append([]string{"slurm", "sbatch", "--parsable", "-o", "out-%j.txt"}, flags...), "job.sh")...)
 	c.Dir = dir
+	c.Env = append(c.Env, env...)
 	r := h.exec(c)
 	if r.code != 0 {
 		t.Fatalf("sbatch: %s", r)
@@ -428,11 +428,5 @@ echo "version=$(sbatch --version)"
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	for _, want := range []string{"head=" + host + " n=1\n", "step on " + host + "\n", "list=" + host + "\n",
-		"Requested node configuration is not available", "other node rc=1\n", "version=slurm 22.05.8 (burst)\n"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the job's output lacks %q:\n%s", want, out)
-		}
-	}
+	return string(out)
 }
