@@ -3,6 +3,7 @@ package slurmface
 import (
 	"fmt"
 	"io"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,56 @@ var acctFields = []acctField{
 	{"UID", 6, func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
 	{"User", 9, func(j Job, _ time.Time) string { return j.User }},
 	{"WorkDir", 20, func(j Job, _ time.Time) string { return j.WorkDir }},
+	{"AllocTRES", 30, func(j Job, _ time.Time) string { return tres(j) }},
+	{"ReqTRES", 30, func(j Job, _ time.Time) string { return tres(j) }},
+	{"CPUTime", 10, func(j Job, now time.Time) string { return LongDuration(j.Elapsed(now) * time.Duration(j.CPUs)) }},
+	{"CPUTimeRAW", 10, func(j Job, now time.Time) string {
+		return strconv.FormatInt(int64(j.Elapsed(now)/time.Second)*int64(j.CPUs), 10)
+	}},
+	{"ReqNodes", 8, func(Job, time.Time) string { return "1" }},
+	{"TimelimitRaw", 12, func(j Job, _ time.Time) string {
+		if j.TimeLimit <= 0 {
+			return "UNLIMITED"
+		}
+		return strconv.FormatInt(int64((j.TimeLimit+time.Minute-1)/time.Minute), 10)
+	}},
+	{"QOS", 10, func(Job, time.Time) string { return "normal" }}, // Slurm's default QOS: burst has no other
+	{"Group", 9, func(j Job, _ time.Time) string { return groupName(j.GID) }},
+}
+
+// acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05):
+// accepted in --format, and empty, as sacct leaves a field it has no value
+// for (usage per step, energy, frequencies, reservations, comments, QOS
+// ids). A script asking for MaxRSS or TotalCPU gets its other columns.
+var acctBlank = strings.Fields(`AdminComment AssocID AveCPU AveCPUFreq AveDiskRead AveDiskWrite AvePages AveRSS
+	AveVMSize BlockID Comment Constraints ConsumedEnergy ConsumedEnergyRaw Container DBIndex Flags Layout MaxDiskRead
+	MaxDiskReadNode MaxDiskReadTask MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask MaxPages MaxPagesNode MaxPagesTask
+	MaxRSS MaxRSSNode MaxRSSTask MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel MinCPU MinCPUNode MinCPUTask NTasks
+	Priority QOSRAW ReqCPUFreq ReqCPUFreqGov ReqCPUFreqMax ReqCPUFreqMin Reservation ReservationId Reserved ResvCPU
+	ResvCPURAW SubmitLine Suspended SystemComment SystemCPU TotalCPU TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode
+	TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve
+	TRESUsageOutMax TRESUsageOutMaxNode TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask
+	TRESUsageOutTot UserCPU WCKey WCKeyID Planned PlannedCPU PlannedCPURAW`)
+
+// tres is a job's trackable resources as sacct's AllocTRES writes them:
+// billing=N,cpu=N,[gres/gpu=N,]mem=M,node=1.
+func tres(j Job) string {
+	parts := []string{fmt.Sprintf("billing=%d", j.CPUs), fmt.Sprintf("cpu=%d", j.CPUs)}
+	if j.GPUs > 0 {
+		parts = append(parts, fmt.Sprintf("gres/gpu=%d", j.GPUs))
+	}
+	if j.MemBytes > 0 {
+		parts = append(parts, "mem="+Mem(j.MemBytes))
+	}
+	return strings.Join(append(parts, "node=1"), ",")
+}
+
+// groupName is gid's group name, or the number when it has none here.
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return strconv.Itoa(gid)
 }
 
 // AcctFormat is a parsed sacct --format.
@@ -93,7 +144,14 @@ func ParseAcctFormat(s string) (AcctFormat, error) {
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("--format: %q is not a field burst prints: use %s", name, acctNames())
+			for _, b := range acctBlank {
+				if strings.EqualFold(b, name) {
+					f, ok = acctField{b, 10, func(Job, time.Time) string { return "" }}, true
+				}
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("--format: %q is not a field of sacct: use %s", name, acctNames())
 		}
 		c := acctColumn{f: f, width: f.width}
 		if hasW {

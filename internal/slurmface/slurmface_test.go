@@ -193,6 +193,19 @@ func TestSacct(t *testing.T) {
 	if _, err := ParseAcctFormat("JobID,Colour"); err == nil {
 		t.Error("an unknown field was accepted")
 	}
+	// Every field of sacct --helpformat is taken: those burst has no value
+	// for are empty, so that "how much memory did it use" scripts run.
+	f, err = ParseAcctFormat("JobIDRaw,JobName%30,MaxRSS,CPUTime,CPUTimeRAW,AllocTRES,TimelimitRaw,QOS,TotalCPU,maxvmsize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	j := jobs[0]
+	j.CPUs, j.MemBytes, j.TimeLimit = 2, 1<<30, 90*time.Second
+	Sacct(&b, []Job{j}, f, Parsable2, true, t0)
+	if want := "7|wrap||00:00:02|2|billing=2,cpu=2,mem=1G,node=1|2|normal||\n"; b.String() != want {
+		t.Errorf("sacct's other fields: got %q, want %q", b.String(), want)
+	}
 }
 
 // TestShowJobKeys: scontrol show job's keys, in Slurm 22.05's order and
