@@ -430,3 +430,37 @@ func (h *harness) sbatchAndRead(dir, script string, env []string, flags ...strin
 	}
 	return string(out)
 }
+
+// TestSbatchWaitExitCodes: sbatch --wait (-W, or #SBATCH --wait in the
+// script) returns once the job ended, with sbatch(1)'s exit code: the
+// job's; 1 when a signal ended it; for an array, the highest of its tasks'.
+func TestSbatchWaitExitCodes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "w.sh"), "#!/bin/sh\n#SBATCH --wait\n#SBATCH -o /dev/null\nsleep 1; exit 4\n", 0o755)
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-W", "--wrap", "exit 5"}, 5},
+		{[]string{"-W", "--wrap", "true"}, 0},
+		{[]string{"-W", "-a", "1-3", "--wrap", "exit $SLURM_ARRAY_TASK_ID"}, 3},
+		{[]string{"-W", "-a", "1-2", "--wrap", "exit 0"}, 0},
+		{[]string{"-W", "--wrap", "kill -9 $$"}, 1},
+		{[]string{"w.sh"}, 4}, // #SBATCH --wait: it waits too
+	} {
+		cmd := h.command(append([]string{"slurm", "sbatch", "-o", "/dev/null"}, c.args...)...)
+		cmd.Dir = dir
+		r := h.exec(cmd)
+		if r.code != c.want || !strings.HasPrefix(r.stdout, "Submitted batch job ") {
+			t.Errorf("sbatch %q: exit %d, want %d (stdout %q, stderr %q)", c.args, r.code, c.want, r.stdout, r.stderr)
+			continue
+		}
+		// It returned once the job ended.
+		id := strings.TrimSpace(strings.TrimPrefix(r.stdout, "Submitted batch job "))
+		if st := h.mustRun("slurm", "squeue", "-h", "-j", id, "-o", "%T").stdout; st != "" {
+			t.Errorf("sbatch %q returned while job %s was %s", c.args, id, st)
+		}
+	}
+}

@@ -374,7 +374,8 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 			sets = append(sets, [2]string{f.name, c.Flags().Lookup(f.name).Value.String()})
 		}
 	}
-	return applyScript(c, spec, path, data, sets, false)
+	_, err = applyScript(c, spec, path, data, sets, false)
+	return err
 }
 
 // applyScript puts a batch script's #SBATCH directives into spec, with
@@ -383,18 +384,18 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 // printed on stderr, and kept in spec.Batch.Ignored; with quiet (sbatch,
 // which accepts such directives silently) it is printed only on a terminal:
 // scripts read sbatch's output, `$(sbatch job.sh 2>&1 | awk '{print $NF}')`.
-func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string, quiet bool) error {
+func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string, quiet bool) (*sbatch.Script, error) {
 	sc, err := sbatch.Parse(path, data)
 	if err != nil {
-		return usage("%v", err)
+		return nil, usage("%v", err)
 	}
 	for _, s := range sets {
 		if err := sc.SetOption(s[0], s[1]); err != nil {
-			return usage("%v", err)
+			return nil, usage("%v", err)
 		}
 	}
 	if err := sc.Apply(spec); err != nil {
-		return usage("%v", err)
+		return nil, usage("%v", err)
 	}
 	if sc.WantsUserEnv() {
 		// sbatch(1): --export=NONE starts from the login environment alone;
@@ -426,7 +427,7 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 		}
 	}
 	spec.Batch.Ignored = warnings
-	return nil
+	return sc, nil
 }
 
 // submitAndFollow submits spec and, unless detached, streams the job's

@@ -238,9 +238,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
 		}
 	}
-	if err := applyScript(c, spec, path, data, a.sets, a.verbose == 0); err != nil {
+	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)
+	if err != nil {
 		return err
 	}
+	a.wait = a.wait || sc.Wait // #SBATCH --wait, as on the command line
 	if path == "--wrap" || path == "stdin" {
 		spec.ScriptRef = ""
 		if spec.Name == "" {
@@ -328,13 +330,35 @@ func runSbatch(c *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if j.ExitCode != nil && *j.ExitCode != 0 {
-		return &ExitError{Code: *j.ExitCode}
-	}
-	if j.State != burst.Succeeded {
-		return &ExitError{Code: 1}
+	if code, err := sbatchWaitCode(ctx, cl, j); err != nil || code != 0 {
+		return cmp.Or(err, error(&ExitError{Code: code}))
 	}
 	return nil
+}
+
+// sbatchWaitCode is sbatch --wait's exit status for an ended job, as
+// sbatch(1) gives it: the job's exit code; 1 for one a signal ended (a
+// cancel, the time limit, a kill); for a job array the highest of its
+// tasks'.
+func sbatchWaitCode(ctx context.Context, cl *client.Client, j *burst.Job) (int, error) {
+	code := 0
+	for from := 0; from < max(j.Tasks.Total, 1); {
+		ts, err := cl.Tasks(ctx, j.ID, from, 10000)
+		if err != nil {
+			return 0, err
+		}
+		if len(ts) == 0 {
+			break
+		}
+		for _, t := range ts {
+			code = max(code, slurmface.TaskExit(t))
+		}
+		from = ts[len(ts)-1].Index + 1
+	}
+	if code == 0 && j.State != burst.Succeeded {
+		code = 1 // ended without a task's failure to show: cancelled before it ran
+	}
+	return code, nil
 }
 
 // faceJobs turns burst jobs into Slurm's view of them.

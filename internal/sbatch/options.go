@@ -132,7 +132,7 @@ var options = []option{
 	{names: []string{"use-min-nodes"}},
 	{names: []string{"verbose"}, short: 'v'},
 	{names: []string{"version"}, short: 'V'},
-	{names: []string{"wait"}, short: 'W'},
+	{names: []string{"wait"}, short: 'W', eg: "--wait"},
 	{names: []string{"wait-all-nodes"}, arg: required},
 	{names: []string{"wckey"}, arg: required},
 	{names: []string{"wrap"}, arg: required},

@@ -46,6 +46,7 @@ type Script struct {
 	// if not set.
 	Begin     time.Time
 	Container string   // --container: a burst stack reference (container.go), "" if not set
+	Wait      bool     // --wait/-W: sbatch returns once the job ended, with its exit code
 	Warnings  []string // one per directive burst cannot honour
 }
 
@@ -431,8 +432,8 @@ func (p *parser) option(o *option, written, value string) error {
 		p.warnf("#SBATCH --%s is not supported by burst; ignored", o.names[0])
 		return nil
 	}
-	if value == "" && o.arg == optional {
-		value = "set" // a flag such as --get-user-env with its value left out
+	if value == "" && (o.arg == optional || o.arg == noArg) {
+		value = "set" // a flag such as --get-user-env with its value left out, or --wait
 	}
 	if value == "" {
 		return p.errorf("#SBATCH %s needs a value, e.g. %s", written, o.eg)
@@ -474,6 +475,8 @@ func (p *parser) set(name, v string) error {
 		s.GPUs, s.GPUType, err = gpus(v, name)
 	case "partition":
 		s.Partition = v
+	case "wait":
+		s.Wait = true
 	case "array":
 		if _, _, err = parseArray(v); err == nil {
 			s.Array = v

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/burst-sh/burst"
 )
 
 // stateNames are the states -t/--states and sacct -s accept, by code and
@@ -65,4 +67,18 @@ func stateList() string {
 func sortedList(l []string) string {
 	slices.Sort(l)
 	return strings.Join(l, ", ")
+}
+
+// TaskExit is an ended task's part of sbatch --wait's exit status: its exit
+// code, or 1 when a signal ended it or it never exited (cancelled, past its
+// time limit, lost), as sbatch(1) says: "If the job terminated due to a
+// signal rather than a normal exit, the exit code will be set to 1."
+func TaskExit(t burst.Task) int {
+	switch {
+	case t.State == burst.Succeeded:
+		return 0
+	case t.Signal == 0 && t.ExitCode != nil && t.State == burst.Failed:
+		return *t.ExitCode
+	}
+	return 1
 }
