@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -463,4 +464,34 @@ func TestSbatchWaitExitCodes(t *testing.T) {
 			t.Errorf("sbatch %q returned while job %s was %s", c.args, id, st)
 		}
 	}
+}
+
+// TestScancelStatesAndMe: scancel -t PENDING cancels only the pending jobs
+// (yours), -t with ids only those of them in the states, --me all of yours
+// (scancel(1)); squeue -u takes a uid as well as a name.
+func TestScancelStatesAndMe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.mustRun(append([]string{"slurm", "sbatch", "--parsable", "-o", "/dev/null"}, args...)...).stdout)
+	}
+	state := func(id string) string {
+		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout)
+	}
+	running, pending := sb("--wrap", "sleep 300"), sb("--begin", "now+1hour", "--wrap", "true")
+	h.waitFor("the first job to run", 30*time.Second, func() bool { return state(running) == "RUNNING" })
+	if out := h.mustRun("slurm", "squeue", "-h", "-u", strconv.Itoa(os.Getuid()), "-o", "%i").stdout; !strings.Contains(out, running) || !strings.Contains(out, pending) {
+		t.Errorf("squeue -u %d (a uid) lists %q, want jobs %s and %s", os.Getuid(), out, running, pending)
+	}
+	h.mustRun("slurm", "scancel", "-t", "RUNNING", pending) // pending: not in -t's states
+	if st := state(pending); st != "PENDING" {
+		t.Errorf("scancel -t RUNNING %s cancelled a pending job: %s", pending, st)
+	}
+	h.mustRun("slurm", "scancel", "-t", "PENDING")
+	h.waitFor("the pending job to be cancelled", 30*time.Second, func() bool { return state(pending) == "CANCELLED" })
+	if st := state(running); st != "RUNNING" {
+		t.Errorf("scancel -t PENDING ended the running job: %s", st)
+	}
+	h.mustRun("slurm", "scancel", "--me")
+	h.waitFor("--me to cancel the running job", 30*time.Second, func() bool { return state(running) == "CANCELLED" })
 }

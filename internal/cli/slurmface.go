@@ -588,6 +588,21 @@ func splitList(list []string) map[string]bool {
 	return out
 }
 
+// userSet is splitList of -u's users, a number also naming the user of
+// that uid here: "The list can consist of user names or user id numbers"
+// (squeue(1), scancel(1), sacct(1)); squeue -u $UID.
+func userSet(ctx context.Context, users []string) map[string]bool {
+	set := splitList(users)
+	for u := range set {
+		if uid, err := strconv.Atoi(u); err == nil {
+			if su, err := sysuser.LookupID(ctx, uid); err == nil {
+				set[su.Name] = true
+			}
+		}
+	}
+	return set
+}
+
 func newSqueueCmd() *cobra.Command {
 	var (
 		noHeader, long, me, all bool
@@ -652,7 +667,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				return err
 			}
 			all := newFaceJobs(c.Context()).expand(c.Context(), cl, list)
-			us, ns, ps := splitList(users), splitList(names), splitList(parts)
+			us, ns, ps := userSet(c.Context(), users), splitList(names), splitList(parts)
 			var out []slurmface.Job
 			for _, j := range all {
 				if !set[j.StateName()] || ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || us != nil && !us[j.User] ||
@@ -718,7 +733,9 @@ func faceOrder(a, b slurmface.Job) int {
 func newScancelCmd() *cobra.Command {
 	var (
 		users, names []string
-		quiet        bool
+		quiet, me    bool
+		batch        bool
+		stateList    string
 		verbose      int
 	)
 	c := &cobra.Command{
@@ -726,7 +743,9 @@ func newScancelCmd() *cobra.Command {
 		Short: "Cancel jobs as Slurm's scancel does",
 		Long: `Cancel burst jobs as scancel does: by id (a job array's ARRAYID_INDEX
 cancels that task), or every pending and running job of -u USER or
--n NAME. Like Slurm 22.05's scancel it prints nothing on success, and
+-n NAME (--me: yours; -t STATES: only jobs in those states, such as
+-t PENDING, yours unless -u says whose). -b/--batch is accepted: the job's
+processes are ended whole. Like Slurm 22.05's scancel it prints nothing on success, and
 nothing for a job that has ended or an id burst does not know (exit 0;
 -v names those ids); other errors (a job you may not cancel) are printed
 unless -Q, and exit 1.`,
@@ -736,20 +755,48 @@ unless -Q, and exit 1.`,
 			if err := checkJobRefs(args); err != nil {
 				return err
 			}
+			active := []burst.State{burst.Queued, burst.Running}
+			if stateList != "" {
+				set, err := slurmface.States(stateList)
+				if err != nil {
+					return usage("scancel: -t: %v", err)
+				}
+				active = burstStates(set) // ended states name nothing to cancel
+			}
+			if me || stateList != "" && len(args) == 0 && len(users) == 0 && len(names) == 0 {
+				if u, err := sysuser.Current(c.Context()); err == nil {
+					users = append(users, u.Name)
+				}
+			}
 			if len(args) == 0 && len(users) == 0 && len(names) == 0 {
-				return usage("scancel: no job identification given: name job ids, -u USER or -n NAME")
+				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, --me or -t STATES")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			if stateList != "" && len(args) > 0 {
+				// -t with ids: only those of them in the states.
+				var keep []string
+				for _, a := range args {
+					ref, err := resolveJob(ctx, cl, a)
+					if err != nil {
+						keep = append(keep, a) // said below, as without -t
+						continue
+					}
+					if j, err := cl.Job(ctx, ref.JobID); err != nil || slices.Contains(active, j.State) {
+						keep = append(keep, a)
+					}
+				}
+				args = keep
+			}
 			if len(users) > 0 || len(names) > 0 {
-				list, err := listFace(ctx, cl, []burst.State{burst.Queued, burst.Running})
+				list, err := listFace(ctx, cl, active)
 				if err != nil {
 					return err
 				}
-				us, ns := splitList(users), splitList(names)
+				us, ns := userSet(ctx, users), splitList(names)
 				for _, j := range list {
 					if (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) {
 						args = append(args, strconv.FormatInt(j.ID, 10))
@@ -793,6 +840,9 @@ unless -Q, and exit 1.`,
 	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
 	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
 	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job or an ended one (still no error, as scancel)")
+	c.Flags().BoolVar(&me, "me", false, "cancel your pending and running jobs")
+	c.Flags().StringVarP(&stateList, "state", "t", "", "only jobs in these `STATES` (PENDING, RUNNING, or PD,R)")
+	c.Flags().BoolVarP(&batch, "batch", "b", false, "accepted: burst ends the job's processes whole")
 	return c
 }
 
@@ -868,7 +918,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			}
 			fj := newFaceJobs(c.Context())
 			all := fj.expand(ctx, cl, list)
-			us, ns := splitList(users), splitList(names)
+			us, ns := userSet(ctx, users), splitList(names)
 			var out []slurmface.Job
 			var needSpec []int // of out: listed without the spec the format needs
 			for _, j := range all {
