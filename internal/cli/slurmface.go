@@ -616,7 +616,7 @@ func newSqueueCmd() *cobra.Command {
 		Short: "List jobs as Slurm's squeue does",
 		Long: `List burst's jobs as squeue does: pending and running ones by default,
 others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
-%t %T %M %l %D %R %u %P %a %A %F %C %m %b %e %E %S %V %Z %o %r %N %U %K, with
+%t %T %M %l %L %D %R %u %P %a %A %F %C %c %m %b %e %E %S %V %Z %o %r %N %B %U %K %q %f %n, with
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
 -t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition, -l,
 -a, -r/--array. The partition is the burst cluster; the node of a running
@@ -678,6 +678,15 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 			}
 			if !array {
 				out = slurmface.CollapsePending(out)
+			}
+			if f.NeedsSpec() { // %Z, %o: the listing carries no spec
+				var idx []int
+				for i := range out {
+					if !out[i].HasSpec {
+						idx = append(idx, i)
+					}
+				}
+				newFaceJobs(c.Context()).withSpecs(c.Context(), cl, out, idx)
 			}
 			if ids != nil && len(out) == 0 && len(ids) == 1 && states == "" {
 				// squeue -j of a job it does not know (or no longer shows)

@@ -126,6 +126,16 @@ func TestSqueue(t *testing.T) {
 	if want := "JOBIDSTATE               \n7    FAILED              \n"; b.String() != want {
 		t.Errorf("-O: got %q, want %q", b.String(), want)
 	}
+	// %L: the time limit less the time run (UNLIMITED without one); the
+	// first job is pending with a 10-minute limit, the second has none.
+	f, _ = ParseSqueueFormat("%L|%c|%q")
+	b.Reset()
+	lim := jobs[0]
+	lim.TimeLimit, lim.CPUs = 10*time.Minute, 2
+	Squeue(&b, []Job{lim, jobs[1]}, f, true, t0.Add(time.Minute))
+	if want := "10:00|2|normal\nUNLIMITED|1|normal\n"; b.String() != want {
+		t.Errorf("%%L: got %q, want %q", b.String(), want)
+	}
 	for _, bad := range []string{"%i %y", "%.18", "%"} {
 		if _, err := ParseSqueueFormat(bad); err == nil {
 			t.Errorf("format %q accepted", bad)

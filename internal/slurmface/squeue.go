@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -54,6 +55,32 @@ var squeueFields = map[byte]squeueField{
 	'V': {"SUBMIT_TIME", func(j Job, _ time.Time) string { return Date(j.Submit) }},
 	'x': {"EXC_NODES", func(j Job, _ time.Time) string { return "" }},
 	'Z': {"WORK_DIR", func(j Job, _ time.Time) string { return j.WorkDir }},
+	'L': {"TIME_LEFT", func(j Job, now time.Time) string { return timeLeft(j, now) }},
+	'c': {"MIN_CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
+	'q': {"QOS", func(Job, time.Time) string { return "normal" }}, // Slurm's default: burst has no other
+	'f': {"FEATURES", func(Job, time.Time) string { return "(null)" }},
+	'n': {"REQ_NODES", func(Job, time.Time) string { return "" }},
+	'B': {"EXEC_HOST", func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
+}
+
+// timeLeft is squeue's %L: the time limit less what the job has run,
+// UNLIMITED without one.
+func timeLeft(j Job, now time.Time) string {
+	if j.TimeLimit <= 0 {
+		return "UNLIMITED"
+	}
+	return Duration(max(j.TimeLimit-j.Elapsed(now), 0))
+}
+
+// NeedsSpec says whether a column of f shows what only a job's spec holds
+// (its working directory, its command): a listing carries no spec.
+func (f Format) NeedsSpec() bool {
+	for _, c := range f {
+		if c.field != nil && (c.field.header == "WORK_DIR" || c.field.header == "COMMAND") {
+			return true
+		}
+	}
+	return false
 }
 
 // squeueNames are squeue -O's field names for the same values.
@@ -63,6 +90,7 @@ var squeueNames = map[string]byte{
 	"timeused": 'M', "minmemory": 'm', "nodelist": 'N', "partition": 'P', "reasonlist": 'R',
 	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
 	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b', "dependency": 'E',
+	"timeleft": 'L', "mincpus": 'c', "qos": 'q', "feature": 'f', "reqnodes": 'n', "exechost": 'B',
 }
 
 // column is one column of a format: literal text, or a field with a width
