@@ -478,8 +478,12 @@ func TestScancelStatesAndMe(t *testing.T) {
 	state := func(id string) string {
 		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout)
 	}
-	running, pending := sb("--wrap", "sleep 300"), sb("--begin", "now+1hour", "--wrap", "true")
+	running, pending := sb("-t", "10", "--wrap", "sleep 300"), sb("--begin", "now+1hour", "--wrap", "true")
 	h.waitFor("the first job to run", 30*time.Second, func() bool { return state(running) == "RUNNING" })
+	// squeue's %Z (the job's directory, from its spec) and %L (time left).
+	if out := strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-j", running, "-o", "%Z|%L").stdout); !regexp.MustCompile(`^` + regexp.QuoteMeta(h.dir) + `\|(10:00|9:[0-5][0-9])$`).MatchString(out) {
+		t.Errorf("squeue -o '%%Z|%%L' of a running job with -t 10 = %q, want %s|9:SS", out, h.dir)
+	}
 	if out := h.mustRun("slurm", "squeue", "-h", "-u", strconv.Itoa(os.Getuid()), "-o", "%i").stdout; !strings.Contains(out, running) || !strings.Contains(out, pending) {
 		t.Errorf("squeue -u %d (a uid) lists %q, want jobs %s and %s", os.Getuid(), out, running, pending)
 	}
