@@ -334,8 +334,7 @@ func TestSnakemakeSlurm(t *testing.T) {
 // while its cluster jobs run cancels them with --cluster-cancel scancel, in
 // one call, and burst ends their processes.
 func TestSnakemakeCancel(t *testing.T) {
-	// Not parallel: in two of six full runs beside the parallel tests its
-	// jobs ran for 3 minutes without reaching their sleep (cause not found).
+	t.Parallel()
 	needEngine(t, "/usr/bin/snakemake", "snakemake")
 	if onRealSlurm() {
 		t.Skip("BURST_ENGINES_ON=slurm: the checks here are burst's")

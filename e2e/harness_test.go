@@ -478,11 +478,14 @@ func (h *harness) kill9(pid int, what string) {
 // newMarker returns a unique argument for sleep, such as "1000.123456789":
 // `sleep MARKER` sleeps about 1000 s and is easy to find in /proc.
 func newMarker() string {
-	n, err := rand.Int(rand.Reader, big.NewInt(1e9))
+	n, err := rand.Int(rand.Reader, big.NewInt(1e8))
 	if err != nil {
 		panic(err)
 	}
-	return fmt.Sprintf("1000.%09d", n.Int64())
+	// Its last digit is never 0: a marker read as a number and written
+	// back (Snakemake's --config makes it a float) must stay the same text
+	// (1000.863988650 came back as 1000.86398865, and no sleeper matched).
+	return fmt.Sprintf("1000.%08d1", n.Int64())
 }
 
 // ---- /proc ----

@@ -424,7 +424,7 @@ func TestMapExitStatus(t *testing.T) {
 		h := h.sub(t)
 		before := len(h.jobsJSON())
 		for _, c := range [][]string{
-			{"map", "echo", "{}", ":::", "a"}, // command not after --
+			{"map", "echo", "{4}", ":::", "a"}, // without --, as parallel takes it: still checked
 			{"map", "--", "echo", "{3}", ":::", "a"},
 			{"map", "--", "echo", "{0}", ":::", "a"},
 			{"map", "--", "echo", "{1}", "{3}", ":::", "a", ":::", "b"},
