@@ -420,6 +420,18 @@ func TestMapExitStatus(t *testing.T) {
 		}
 	})
 
+	// -d (burst's --detach) before ::: is no parallel -d DELIM: a map of commands, detached.
+	t.Run("detach_commands", func(t *testing.T) {
+		h := h.sub(t)
+		r := h.run("map", "-d", ":::", "echo a")
+		if r.code != 0 || strings.TrimSpace(r.stdout) == "" {
+			t.Fatalf("burst map -d ::: 'echo a': %s", r)
+		}
+		if w := h.run("wait", strings.TrimSpace(r.stdout)); w.code != 0 {
+			t.Errorf("the detached map of commands: %s", w)
+		}
+	})
+
 	t.Run("bad_input", func(t *testing.T) {
 		h := h.sub(t)
 		before := len(h.jobsJSON())

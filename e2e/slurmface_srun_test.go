@@ -393,12 +393,13 @@ echo "head=$head_node n=${#nodes[@]}"
 srun --nodes=1 --ntasks=1 -w "$head_node" sh -c 'echo "step on $SLURMD_NODENAME"'
 echo "list=$(scontrol show hostlist "$head_node")"
 srun -w "not-$head_node" true; echo "other node rc=$?"
+echo "$head_node" > hosts.txt; srun -w ./hosts.txt sh -c 'echo "from file on $SLURMD_NODENAME"' 
 echo "version=$(sbatch --version)"
 `
 	out := h.sbatchAndRead(dir, script, nil)
 	host, _ := os.Hostname()
 	for _, want := range []string{"head=" + host + " n=1\n", "step on " + host + "\n", "list=" + host + "\n",
-		"Requested node configuration is not available", "other node rc=1\n", "version=slurm 22.05.8 (burst)\n"} {
+		"Requested node configuration is not available", "other node rc=1\n", "from file on " + host + "\n", "version=slurm 22.05.8 (burst)\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the job's output lacks %q:\n%s", want, out)
 		}
@@ -490,6 +491,10 @@ func TestScancelStatesAndMe(t *testing.T) {
 	h.mustRun("slurm", "scancel", "-t", "RUNNING", pending) // pending: not in -t's states
 	if st := state(pending); st != "PENDING" {
 		t.Errorf("scancel -t RUNNING %s cancelled a pending job: %s", pending, st)
+	}
+	h.mustRun("slurm", "scancel", "--me", "-t", "COMPLETED") // no job to cancel is in that state
+	if a, b := state(running), state(pending); a != "RUNNING" || b != "PENDING" {
+		t.Errorf("scancel --me -t COMPLETED cancelled jobs: now %s and %s", a, b)
 	}
 	h.mustRun("slurm", "scancel", "-t", "PENDING")
 	h.waitFor("the pending job to be cancelled", 30*time.Second, func() bool { return state(pending) == "CANCELLED" })

@@ -198,7 +198,7 @@ and flags that would change its tasks are refused.`,
 			// The command may come without -- (burst map echo {} ::: a b), as
 			// parallel takes it: options end at the first word that is none.
 			// A word after -d that reads as a delimiter is parallel's -d DELIM.
-			if c.ArgsLenAtDash() != 0 && len(args) > 0 && c.Flags().Changed("detach") && delimiterLike(args[0]) {
+			if c.ArgsLenAtDash() != 0 && len(args) > 0 && c.Flags().Changed("detach") && delimiterLike(args[0]) && !strings.HasPrefix(args[0], ":::") {
 				return usage("%s", parallelDelimiter(args[0]))
 			}
 			// No command (burst map ::: 'cmd a' 'cmd b', or a file of
@@ -1043,25 +1043,32 @@ func parallelTimeout(v string) (string, error) {
 
 // parallelSeconds reads a duration as GNU parallel does ("TIME POSTFIXES"
 // in its manual): seconds as a decimal number, or numbers each followed by
-// s, m, h or d, summed (100000 is 1d3.5h16.6m4s). ok is false for any other
-// text.
+// s, m, h or d (either case), summed, a last number without one seconds
+// (100000 is 1d3.5h16.6m4s; 1m30 is 90). ok is false for any other text.
 func parallelSeconds(v string) (d time.Duration, ok bool) {
 	isNum := func(s string) bool {
 		return s != "" && s != "." && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1
 	}
-	if isNum(v) {
-		f, err := strconv.ParseFloat(v, 64)
-		return time.Duration(f * float64(time.Second)), err == nil && f < 1e9
+	if v == "" {
+		return 0, false
 	}
+	v = strings.ToLower(v) // parallel's units take either case: 2M is 2m
 	var secs float64
 	for v != "" {
 		i := strings.IndexAny(v, "smhd")
-		if i < 0 || !isNum(v[:i]) {
+		if i < 0 {
+			i = len(v) // a number without a unit: seconds (1m30 is 90 s)
+		}
+		if !isNum(v[:i]) {
 			return 0, false
 		}
 		f, err := strconv.ParseFloat(v[:i], 64)
 		if err != nil {
 			return 0, false
+		}
+		if i == len(v) {
+			secs += f
+			break
 		}
 		secs += f * map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400}[v[i]]
 		v = v[i+1:]

@@ -254,7 +254,7 @@ func TestPrefixed(t *testing.T) {
 // time and nonsense refused.
 func TestParallelTimeout(t *testing.T) {
 	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "600s", "2h": "7200s", "1d": "86400s",
-		"1h30m": "5400s", "1d3.5h16.6m4s": "100000s", ".5": "0.5s", "0": ""} {
+		"1h30m": "5400s", "1d3.5h16.6m4s": "100000s", ".5": "0.5s", "0": "", "1m30": "90s", "2M": "120s", "1H": "3600s"} {
 		if got, err := parallelTimeout(in); err != nil || got != want {
 			t.Errorf("parallelTimeout(%q) = %q, %v; want %q", in, got, err, want)
 		}

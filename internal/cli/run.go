@@ -418,6 +418,9 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 		spec.Batch.User = u.Name
 	}
 	warnings := sc.Warnings
+	if sc.Wait && !quiet { // sbatch's --wait: burst run follows the job unless -d
+		warnings = append(warnings, path+": #SBATCH --wait: burst run follows the job to its end unless given -d; ignored")
+	}
 	if p := spec.Batch.Partition; p != "" && p != "local" {
 		warnings = append(warnings, fmt.Sprintf("%s: partition %q is not a burst cluster; running on local", path, p))
 	}

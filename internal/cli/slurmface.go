@@ -498,15 +498,19 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		return fj.RawID
 	}
 	got := map[int64]*burst.Job{}
+	var ids []int64 // ranged over while the fetchers write got
 	for _, i := range idx {
-		got[specOf(&js[i])] = nil
+		if _, ok := got[specOf(&js[i])]; !ok {
+			got[specOf(&js[i])] = nil
+			ids = append(ids, specOf(&js[i]))
+		}
 	}
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 		sema = make(chan struct{}, specFetchers)
 	)
-	for id := range got {
+	for _, id := range ids {
 		wg.Add(1)
 		sema <- struct{}{}
 		go func() {
@@ -770,7 +774,15 @@ unless -Q, and exit 1.`,
 				if err != nil {
 					return usage("scancel: -t: %v", err)
 				}
-				active = burstStates(set) // ended states name nothing to cancel
+				active = nil // only pending and running jobs can be cancelled: other states name none
+				for name, st := range map[string]burst.State{slurmface.Pending: burst.Queued, slurmface.RunningS: burst.Running} {
+					if set[name] {
+						active = append(active, st)
+					}
+				}
+				if len(active) == 0 {
+					return nil // as scancel: nothing in those states to cancel
+				}
 			}
 			if me || stateList != "" && len(args) == 0 && len(users) == 0 && len(names) == 0 {
 				if u, err := sysuser.Current(c.Context()); err == nil {

@@ -88,7 +88,18 @@ func stepNodes(s *slurmface.Srun) error {
 	if s.NodeList == "" {
 		return nil
 	}
-	want, _ := slurmface.ExpandHostlist(s.NodeList) // checked by ParseSrun
+	list := s.NodeList
+	if strings.Contains(list, "/") { // as srun: a file of node names
+		b, err := os.ReadFile(list)
+		if err != nil {
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: -w %s: %v", list, errors.Unwrap(err))}
+		}
+		list = string(b)
+	}
+	want, err := slurmface.ExpandHostlist(list)
+	if err != nil {
+		return &ExitError{Code: 1, Msg: "srun: error: -w: " + err.Error()}
+	}
 	have, _ := slurmface.ExpandHostlist(cmp.Or(os.Getenv("SLURM_JOB_NODELIST"), os.Getenv("SLURM_NODELIST"), os.Getenv("SLURMD_NODENAME")))
 	for _, h := range want {
 		if !slices.Contains(have, h) {

@@ -80,6 +80,9 @@ func expandHost(item string) ([]string, error) {
 		if err1 != nil || err2 != nil || b < a || b-a > 1<<20 {
 			return nil, fmt.Errorf("invalid range %q", r)
 		}
+		if uint64(len(out))+(b-a+1)*uint64(max(len(rest), 1)) > 1<<20 {
+			return nil, fmt.Errorf("more than %d hosts", 1<<20)
+		}
 		for n := a; n <= b; n++ {
 			num := fmt.Sprintf("%0*d", len(lo), n)
 			for _, s := range rest {

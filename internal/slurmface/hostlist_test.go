@@ -22,7 +22,7 @@ func TestHostlist(t *testing.T) {
 			t.Errorf("ExpandHostlist(%q) = %q, %v; want %q", expr, got, err, want)
 		}
 	}
-	for _, bad := range []string{"a[3-1]", "a[1-", "a]", "a[x]", "a[1-99999999]", "a[-1]"} {
+	for _, bad := range []string{"a[3-1]", "a[1-", "a]", "a[x]", "a[1-99999999]", "a[-1]", "a[1-1000000]b[1-1000000]"} {
 		if got, err := ExpandHostlist(bad); err == nil || !strings.HasPrefix(err.Error(), "Invalid hostlist: ") {
 			t.Errorf("ExpandHostlist(%q) = %q, %v; want Invalid hostlist", bad, got, err)
 		}
