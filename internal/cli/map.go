@@ -317,10 +317,11 @@ and flags that would change its tasks are refused.`,
 				if err := mapspec.Validate([]string{ts}, positions); err != nil {
 					return usage("--tagstring: %v", err)
 				}
+				if !mapspec.HasReplacement(ts) { // Expand would append the inputs
+					tagOf = func([]string, int64, int) string { return ts + "\t" }
+					break
+				}
 				tagOf = func(in []string, seq int64, slot int) string {
-					if !mapspec.HasReplacement(ts) {
-						return ts + "\t" // Expand would append the inputs
-					}
 					return strings.Join(mapspec.Expand([]string{ts}, in, seq, slot, false), " ") + "\t"
 				}
 			case tag:
@@ -1070,7 +1071,16 @@ func parallelSeconds(v string) (d time.Duration, ok bool) {
 			secs += f
 			break
 		}
-		secs += f * map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400}[v[i]]
+		switch v[i] {
+		case 's':
+			secs += f
+		case 'm':
+			secs += f * 60
+		case 'h':
+			secs += f * 3600
+		case 'd':
+			secs += f * 86400
+		}
 		v = v[i+1:]
 	}
 	if secs >= 1e9 { // past any time a task could wait

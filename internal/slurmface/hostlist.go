@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -120,10 +121,7 @@ func CompressHostlist(hosts []string, sorted bool) string {
 			if c := strings.Compare(a.prefix, b.prefix); c != 0 {
 				return c
 			}
-			if a.n != b.n {
-				return map[bool]int{true: -1, false: 1}[a.n < b.n]
-			}
-			return strings.Compare(a.num, b.num)
+			return cmp.Or(cmp.Compare(a.n, b.n), strings.Compare(a.num, b.num))
 		})
 		hs = slices.Compact(hs)
 	}

@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,19 +70,20 @@ var acctFields = []acctField{
 	{"Group", 9, func(j Job, _ time.Time) string { return groupName(j.GID) }},
 }
 
-// acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05):
-// accepted in --format, and empty, as sacct leaves a field it has no value
-// for (usage per step, energy, frequencies, reservations, comments, QOS
-// ids). A script asking for MaxRSS or TotalCPU gets its other columns.
-var acctBlank = strings.Fields(`AdminComment AssocID AveCPU AveCPUFreq AveDiskRead AveDiskWrite AvePages AveRSS
-	AveVMSize BlockID Comment Constraints ConsumedEnergy ConsumedEnergyRaw Container DBIndex Flags Layout MaxDiskRead
-	MaxDiskReadNode MaxDiskReadTask MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask MaxPages MaxPagesNode MaxPagesTask
-	MaxRSS MaxRSSNode MaxRSSTask MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel MinCPU MinCPUNode MinCPUTask NTasks
-	Priority QOSRAW ReqCPUFreq ReqCPUFreqGov ReqCPUFreqMax ReqCPUFreqMin Reservation ReservationId Reserved ResvCPU
-	ResvCPURAW SubmitLine Suspended SystemComment SystemCPU TotalCPU TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode
-	TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve
-	TRESUsageOutMax TRESUsageOutMaxNode TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask
-	TRESUsageOutTot UserCPU WCKey WCKeyID Planned PlannedCPU PlannedCPURAW`)
+// acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05),
+// separated by spaces: accepted in --format, and empty, as sacct leaves a
+// field it has no value for (usage per step, energy, frequencies,
+// reservations, comments, QOS ids). A script asking for MaxRSS or TotalCPU
+// gets its other columns. A constant: read only by ParseAcctFormat.
+const acctBlank = " AdminComment AssocID AveCPU AveCPUFreq AveDiskRead AveDiskWrite AvePages AveRSS " +
+	"AveVMSize BlockID Comment Constraints ConsumedEnergy ConsumedEnergyRaw Container DBIndex Flags Layout MaxDiskRead " +
+	"MaxDiskReadNode MaxDiskReadTask MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask MaxPages MaxPagesNode MaxPagesTask " +
+	"MaxRSS MaxRSSNode MaxRSSTask MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel MinCPU MinCPUNode MinCPUTask NTasks " +
+	"Priority QOSRAW ReqCPUFreq ReqCPUFreqGov ReqCPUFreqMax ReqCPUFreqMin Reservation ReservationId Reserved ResvCPU " +
+	"ResvCPURAW SubmitLine Suspended SystemComment SystemCPU TotalCPU TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode " +
+	"TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve " +
+	"TRESUsageOutMax TRESUsageOutMaxNode TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask " +
+	"TRESUsageOutTot UserCPU WCKey WCKeyID "
 
 // tres is a job's trackable resources as sacct's AllocTRES writes them:
 // billing=N,cpu=N,[gres/gpu=N,]mem=M,node=1.
@@ -97,12 +99,20 @@ func tres(j Job) string {
 }
 
 // groupName is gid's group name, or the number when it has none here.
+// Each gid is looked up once a process: a listing's rows share a few.
 func groupName(gid int) string {
-	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
-		return g.Name
+	if n, ok := groupNames.Load(gid); ok {
+		return n.(string)
 	}
-	return strconv.Itoa(gid)
+	name := strconv.Itoa(gid)
+	if g, err := user.LookupGroupId(name); err == nil {
+		name = g.Name
+	}
+	groupNames.Store(gid, name)
+	return name
 }
+
+var groupNames sync.Map // gid -> its name (groupName)
 
 // AcctFormat is a parsed sacct --format.
 type AcctFormat []acctColumn
@@ -144,10 +154,8 @@ func ParseAcctFormat(s string) (AcctFormat, error) {
 			}
 		}
 		if !ok {
-			for _, b := range acctBlank {
-				if strings.EqualFold(b, name) {
-					f, ok = acctField{b, 10, func(Job, time.Time) string { return "" }}, true
-				}
+			if i := strings.Index(strings.ToLower(acctBlank), " "+strings.ToLower(name)+" "); i >= 0 && name != "" {
+				f, ok = acctField{acctBlank[i+1 : i+1+len(name)], 10, func(Job, time.Time) string { return "" }}, true
 			}
 		}
 		if !ok {
