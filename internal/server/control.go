@@ -42,11 +42,8 @@ type control struct {
 	waits   map[int64]string
 	waitsAt time.Time
 
-	deps depsRT // jobs held by their dependencies (deps.go)
-	// wakeAt is, during a placement, the earliest time a map's --delay
-	// lets it start its next task (zero: none waits so).
-	wakeAt time.Time
-	cache  cacheRT // the result cache (cache.go)
+	deps  depsRT  // jobs held by their dependencies (deps.go)
+	cache cacheRT // the result cache (cache.go)
 
 	// The rules that other parts of the server hold (the meter, the
 	// fleet): functions over this same memory, reached through x until
@@ -97,10 +94,10 @@ func (c *control) untrustedUser(user string) bool {
 	return c.untrusted != nil && c.untrusted(user)
 }
 
-// wakeBy notes, during a placement, that a map's --delay lets it start its
-// next task at t.
-func (c *control) wakeBy(t time.Time) {
-	if c.wakeAt.IsZero() || t.Before(c.wakeAt) {
-		c.wakeAt = t
+// earliest is the earlier of two times, a zero time standing for none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
 	}
+	return a
 }

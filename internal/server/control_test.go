@@ -482,7 +482,7 @@ func TestMapDelaySpacesStarts(t *testing.T) {
 	if n, w := place(); n != 0 || !w.Equal(start.Add(1500*time.Millisecond)) {
 		t.Fatalf("1 s on: %d started, wake at %v; want none and the wake at 1.5 s", n, w.Sub(start))
 	}
-	if w := h.srv.jobWait(h.c.jobs[id], h.now, nil, nil, 0, nil, nil); !strings.Contains(w, "--delay 1.5s") {
+	if w := h.srv.jobWait(h.c.jobs[id], h.now, nil, nil, 0, nil, nil); !strings.Contains(w, "--delay 1.5s: its next task starts in 500ms") {
 		t.Errorf("the job's wait does not name its --delay: %q", w)
 	}
 	h.tick(500 * time.Millisecond)

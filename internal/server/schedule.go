@@ -16,9 +16,7 @@ func (s *Server) kickScheduler() {
 // wakeAt): a map's --delay ends then.
 func (s *Server) wakeSchedulerAt(t time.Time) {
 	s.wakeMu.Lock()
-	if s.wake.IsZero() || t.Before(s.wake) {
-		s.wake = t
-	}
+	s.wake = earliest(s.wake, t)
 	s.wakeMu.Unlock()
 	select {
 	case s.wakeSet <- struct{}{}:

@@ -136,8 +136,8 @@ func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.
 		}
 		if c.cacheCheck(j, row.Index, now, b) == cacheRun {
 			if d := j.row.Spec.Map.Delay(); d > 0 {
-				j.nextStart = now.Add(d) // a cache hit starts nothing: only a run waits
-				b.wakeBy(j.nextStart)    // for the next task, if one waits then
+				j.nextStart = now.Add(d)                   // a cache hit starts nothing: only a run waits
+				b.wakeAt = earliest(b.wakeAt, j.nextStart) // for the next task, if one waits then
 			}
 			return c.dispatchAt(j, m, a, row, b)
 		}
@@ -343,9 +343,10 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	}
 }
 
-// snapshot builds the scheduler's view. Called with s.mu held.
-func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
-	var pend []sched.Pending
+// snapshot builds the scheduler's view, and says when a map's --delay
+// lets it start its next task (wake; zero: none waits so). Called with
+// s.mu held.
+func (c *control) snapshot(now time.Time) (pend []sched.Pending, views []sched.Machine, wake time.Time) {
 	live := c.order[:0]
 	seen := make(map[int64]bool, len(c.order))
 	for _, id := range c.order {
@@ -372,7 +373,7 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 				// --delay: one task a placement, once its time came; until
 				// then, the shell wakes placement when it comes.
 				if now.Before(j.nextStart) {
-					c.wakeBy(j.nextStart)
+					wake = earliest(wake, j.nextStart)
 					n = 0
 				} else {
 					n = 1
@@ -386,9 +387,9 @@ func (c *control) snapshot(now time.Time) ([]sched.Pending, []sched.Machine) {
 	}
 	c.order = live
 	if len(pend) == 0 {
-		return nil, nil // nothing waits: no view to build
+		return nil, nil, wake // nothing waits: no view to build
 	}
-	return pend, c.machineViews(now)
+	return pend, c.machineViews(now), wake
 }
 
 // capFree is, for a job capped by -j whose tasks are short, the machine
@@ -461,9 +462,8 @@ func (c *control) place(now time.Time, b *batch) {
 			c.cacheFront(j, now, b)
 		}
 	}
-	c.wakeAt = time.Time{}
-	pend, views := c.snapshot(now)
-	b.wakeBy(c.wakeAt)
+	pend, views, wake := c.snapshot(now)
+	b.wakeAt = earliest(b.wakeAt, wake)
 	if len(pend) == 0 {
 		return
 	}

@@ -27,7 +27,7 @@ func (s *Server) waitReasons(now time.Time) map[int64]string {
 	if s.waits != nil && now.Sub(s.waitsAt) < waitTTL {
 		return s.waits
 	}
-	pend, views := s.snapshot(now)
+	pend, views, _ := s.snapshot(now)
 	as, why := sched.Explain(now, pend, views, maxExplained)
 	placed := map[int64]int{}
 	for _, a := range as {
@@ -73,7 +73,7 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 	case n == 0 && spec.MaxRunning > 0:
 		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
 	case spec.Map.Delay() > 0 && now.Before(j.nextStart):
-		return fmt.Sprintf("--delay %s: one task starts at most every %s", spec.Map.Delay(), spec.Map.Delay())
+		return fmt.Sprintf("--delay %s: its next task starts in %s", spec.Map.Delay(), j.nextStart.Sub(now).Round(time.Millisecond))
 	}
 	r, ok := why[j.row.ID]
 	if !ok {

@@ -42,13 +42,6 @@ type batch struct {
 	wakeAt time.Time
 }
 
-// wakeBy has placement run again at t at the latest (zero t: no change).
-func (b *batch) wakeBy(t time.Time) {
-	if !t.IsZero() && (b.wakeAt.IsZero() || t.Before(b.wakeAt)) {
-		b.wakeAt = t
-	}
-}
-
 // orphan is a task's process left by a lost agent on this host.
 type orphan struct {
 	ref      client.TaskRef
