@@ -44,15 +44,15 @@ func optUsage(err error) error {
 	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge)}
 }
 
+// slurmVersionLine is what the Slurm personality's commands answer to
+// --version (-V): the Slurm release whose behaviour they follow.
+const slurmVersionLine = "slurm 22.05.8 (burst)"
+
 // Main runs the command line and returns the process exit status.
 // Slurm's commands (the Slurm face: burst slurm NAME) exit 1 on any error
 // of their own, a bad option or an unreachable server included, where
 // burst's exit 2 for what was typed wrong; a job's exit status that
 // srun or sbatch --wait passes on is kept.
-// slurmVersionLine is what the Slurm personality's commands answer to
-// --version (-V): the Slurm release whose behaviour they follow.
-const slurmVersionLine = "slurm 22.05.8 (burst)"
-
 func Main(args []string, stdout, stderr io.Writer) int {
 	slurm := len(args) > 1 && args[0] == "slurm" && slices.Contains(SlurmNames, args[1])
 	if slurm && len(args) == 3 && (args[2] == "--version" || args[2] == "-V") {

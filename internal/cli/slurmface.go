@@ -542,14 +542,23 @@ func listFace(ctx context.Context, cl *client.Client, states []burst.State) ([]b
 // burstStates are the burst states a set of Slurm states needs listed
 // (nil: all of them).
 func burstStates(set map[string]bool) []burst.State {
-	var out []burst.State
-	for name, st := range map[string]burst.State{slurmface.Pending: burst.Queued, slurmface.RunningS: burst.Running} {
-		if set[name] {
-			out = append(out, st)
-		}
+	if out := activeStates(set); len(out) == len(set) {
+		return out
 	}
-	if len(out) < len(set) {
-		return nil
+	return nil
+}
+
+// activeStates are the burst states of the pending and running Slurm
+// states in set, which only active jobs are in.
+func activeStates(set map[string]bool) []burst.State {
+	var out []burst.State
+	for _, s := range []struct {
+		name  string
+		state burst.State
+	}{{slurmface.Pending, burst.Queued}, {slurmface.RunningS, burst.Running}} {
+		if set[s.name] {
+			out = append(out, s.state)
+		}
 	}
 	return out
 }
@@ -774,13 +783,9 @@ unless -Q, and exit 1.`,
 				if err != nil {
 					return usage("scancel: -t: %v", err)
 				}
-				active = nil // only pending and running jobs can be cancelled: other states name none
-				for name, st := range map[string]burst.State{slurmface.Pending: burst.Queued, slurmface.RunningS: burst.Running} {
-					if set[name] {
-						active = append(active, st)
-					}
-				}
-				if len(active) == 0 {
+				// Only pending and running jobs can be cancelled: other
+				// states name none.
+				if active = activeStates(set); len(active) == 0 {
 					return nil // as scancel: nothing in those states to cancel
 				}
 			}
@@ -1140,8 +1145,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 
 // showHostlist answers scontrol show hostnames [LIST] (one host a line;
 // without LIST, $SLURM_NODELIST's, else $SLURM_JOB_NODELIST's), show
-// hostlist LIST and show hostlistsorted LIST. LIST may be a file's absolute
-// path, its hosts separated by commas or lines, as scontrol reads it.
+// hostlist LIST and show hostlistsorted LIST (slurmface.HostlistArg).
 func showHostlist(c *cobra.Command, what string, args []string) error {
 	if what != "hostnames" && what != "hostlist" && what != "hostlistsorted" {
 		return usage("scontrol: show %s: burst answers show hostnames, hostlist and hostlistsorted", what)
@@ -1150,14 +1154,7 @@ func showHostlist(c *cobra.Command, what string, args []string) error {
 	if list == "" && what == "hostnames" {
 		list = cmp.Or(os.Getenv("SLURM_NODELIST"), os.Getenv("SLURM_JOB_NODELIST"))
 	}
-	if strings.HasPrefix(list, "/") {
-		b, err := os.ReadFile(list)
-		if err != nil {
-			return &ExitError{Code: 1, Msg: fmt.Sprintf("scontrol: error: %s: %v", list, errors.Unwrap(err))}
-		}
-		list = string(b)
-	}
-	hosts, err := slurmface.ExpandHostlist(list)
+	hosts, err := slurmface.HostlistArg(list)
 	switch {
 	case err != nil:
 		return &ExitError{Code: 1, Msg: "scontrol: error: " + err.Error()}

@@ -88,15 +88,7 @@ func stepNodes(s *slurmface.Srun) error {
 	if s.NodeList == "" {
 		return nil
 	}
-	list := s.NodeList
-	if strings.Contains(list, "/") { // as srun: a file of node names
-		b, err := os.ReadFile(list)
-		if err != nil {
-			return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: -w %s: %v", list, errors.Unwrap(err))}
-		}
-		list = string(b)
-	}
-	want, err := slurmface.ExpandHostlist(list)
+	want, err := slurmface.HostlistArg(s.NodeList)
 	if err != nil {
 		return &ExitError{Code: 1, Msg: "srun: error: -w: " + err.Error()}
 	}

@@ -2,7 +2,9 @@ package slurmface
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +28,20 @@ func ExpandHostlist(expr string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// HostlistArg is the hosts a command-line hostlist names: an expression, or
+// (holding a /, which no host name does) a file of them separated by commas,
+// spaces or lines, as scontrol's HOSTLIST and srun's -w read it.
+func HostlistArg(arg string) ([]string, error) {
+	if strings.Contains(arg, "/") {
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", arg, errors.Unwrap(err))
+		}
+		arg = string(b)
+	}
+	return ExpandHostlist(arg)
 }
 
 // splitHostlist splits at commas and white space outside brackets.

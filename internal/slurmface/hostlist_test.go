@@ -1,6 +1,8 @@
 package slurmface
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +44,20 @@ func TestHostlist(t *testing.T) {
 	}
 	if got := CompressHostlist([]string{"c3", "c1", "c2", "c1"}, true); got != "c[1-3]" {
 		t.Errorf("sorted = %q, want c[1-3]", got)
+	}
+	// A file of hosts (a path holds a /), as scontrol and srun -w read one.
+	f := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(f, []byte("c[1-2]\nd1,e1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := HostlistArg(f); err != nil || strings.Join(got, " ") != "c1 c2 d1 e1" {
+		t.Errorf("HostlistArg(file) = %q, %v", got, err)
+	}
+	if _, err := HostlistArg(f + ".missing"); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("HostlistArg(missing file) = %v, want no such file", err)
+	}
+	if got, err := HostlistArg("c[1-2]"); err != nil || len(got) != 2 {
+		t.Errorf("HostlistArg(expression) = %q, %v", got, err)
 	}
 	// Round trip.
 	hosts := []string{"gpu01", "gpu02", "gpu03", "cpu7", "cpu9", "login"}
