@@ -158,16 +158,18 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	tc := j.Tasks
 	row("Tasks:", fmt.Sprintf("%d total: %d queued, %d running, %d succeeded, %d failed, %d timeout, %d cancelled, %d lost",
 		tc.Total, tc.Queued, tc.Running, tc.Succeeded, tc.Failed, tc.Timeout, tc.Cancelled, tc.Lost))
-	if s := j.Spec; s != nil && s.MaxRunning > 0 {
-		row("At once:", fmt.Sprintf("at most %s (-j %d)", burst.Plural(s.MaxRunning, "task"), s.MaxRunning))
-	}
-	if s := j.Spec; s != nil && s.Batch != nil {
-		for _, w := range s.Batch.Ignored {
-			row("Ignored:", w)
+	if s := j.Spec; s != nil {
+		if s.MaxRunning > 0 {
+			row("At once:", fmt.Sprintf("at most %s (-j %d)", burst.Plural(s.MaxRunning, "task"), s.MaxRunning))
 		}
-	}
-	if s := j.Spec; s != nil && s.Map.Delay() > 0 {
-		row("Delay:", fmt.Sprintf("a task starts at most every %s (--delay)", s.Map.Delay()))
+		if d := s.Map.Delay(); d > 0 {
+			row("Delay:", fmt.Sprintf("a task starts at most every %s (--delay)", d))
+		}
+		if s.Batch != nil {
+			for _, w := range s.Batch.Ignored {
+				row("Ignored:", w)
+			}
+		}
 	}
 	tw.Flush()
 	if len(ts) == 0 {
