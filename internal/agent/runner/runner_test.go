@@ -228,9 +228,7 @@ func TestEnvDirAndPath(t *testing.T) {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "hello-burst"), []byte("#!/bin/sh\necho \"hello $WHO from $(pwd)\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeExecutable(t, filepath.Join(bin, "hello-burst"), []byte("#!/bin/sh\necho \"hello $WHO from $(pwd)\"\n"))
 	s := spec(t, "hello-burst")
 	// Looked up in the task's PATH, not the agent's; the environment is
 	// exactly Env.
@@ -410,9 +408,7 @@ func TestStartTicksAndAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(odd, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeExecutable(t, odd, data)
 	task := start(t, spec(t, odd, "100"))
 	ticks, err := ProcStartTicks(task.PID())
 	if err != nil || ticks != task.StartTicks() || ticks < self {
@@ -558,5 +554,22 @@ func TestExecutable(t *testing.T) {
 		if got := Executable(c.name, c.env, dir); got != c.want {
 			t.Errorf("Executable(%q, %q) = %v, want %v", c.name, c.env, got, c.want)
 		}
+	}
+}
+
+// writeExecutable writes a program for a test to exec. Not with
+// os.WriteFile: a fork by a parallel test in this process while the file is
+// open for writing keeps that descriptor in its child until the child
+// execs, and exec of the file then fails with ETXTBSY ("text file busy",
+// seen in CI in TestEnvDirAndPath). install(1) writes it in a process of
+// its own, which has exited when the test execs it.
+func writeExecutable(t *testing.T, path string, data []byte) {
+	t.Helper()
+	src := path + ".src"
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("install", "-m", "0755", src, path).CombinedOutput(); err != nil {
+		t.Fatalf("install %s: %v: %s", path, err, out)
 	}
 }
