@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -201,5 +203,59 @@ func TestSbatchIgnoredDirectivesAreQuiet(t *testing.T) {
 	}
 	if r := h.run("slurm", "sbatch", "-v", "--test-only", script); !strings.Contains(r.stderr, "burst: warning: ") {
 		t.Errorf("sbatch -v does not print the warnings: %q", r.stderr)
+	}
+}
+
+// TestSacctArrayTaskIDs: the common last line of a batch script, `sacct -j
+// $SLURM_JOB_ID`, run in a task of a job array lists that task, as in Slurm
+// (each task is a job with an id of its own); `sacct -j ARRAY_INDEX` lists
+// that task alone, and `sacct -j ARRAY` every task (sacct(1): "job_id[_array_id]").
+func TestSacctArrayTaskIDs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := filepath.Join(h.dir, "arr.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH --array=2-4
+#SBATCH -o `+h.dir+`/arr-%a.out
+sacct -j "$SLURM_JOB_ID" -n -P -o JobID,JobIDRaw
+echo -
+sacct -j "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -n -P -o JobID
+`, 0o755)
+	r := h.run("slurm", "sbatch", "--parsable", "--wait", script)
+	if r.code != 0 {
+		t.Fatalf("sbatch --wait of an array: %s", r)
+	}
+	arr := strings.TrimSpace(r.stdout)
+	id, _ := strconv.Atoi(arr)
+	for i := 2; i <= 4; i++ {
+		out, err := os.ReadFile(filepath.Join(h.dir, fmt.Sprintf("arr-%d.out", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Task at position i-2 has the id arr+i-2 (its SLURM_JOB_ID); the
+		// first's is the array's own, which names every task (as in
+		// Slurm, where one task keeps the array's id).
+		self := fmt.Sprintf("%s_%d|%d\n", arr, i, id+i-2)
+		if i == 2 {
+			self = fmt.Sprintf("%s_2|%d\n%s_3|%d\n%s_4|%d\n", arr, id, arr, id+1, arr, id+2)
+		}
+		want := fmt.Sprintf("%s-\n%s_%d\n", self, arr, i)
+		if string(out) != want {
+			t.Errorf("task %d's sacct of itself:\n%s\nwant:\n%s", i, out, want)
+		}
+	}
+	for _, tc := range []struct{ sel, want string }{
+		{arr, fmt.Sprintf("%s_2 %s_3 %s_4", arr, arr, arr)},
+		{arr + "_3", arr + "_3"},
+		{arr + "_[2,4]", fmt.Sprintf("%s_2 %s_4", arr, arr)},
+		{fmt.Sprintf("%s_2,%d", arr, id+2), fmt.Sprintf("%s_2 %s_4", arr, arr)},
+	} {
+		r := h.run("slurm", "sacct", "-n", "-P", "-o", "JobID", "-j", tc.sel)
+		if got := strings.Join(strings.Fields(r.stdout), " "); r.code != 0 || got != tc.want {
+			t.Errorf("sacct -j %s: exit %d, %q, want %q (%s)", tc.sel, r.code, got, tc.want, r.stderr)
+		}
+	}
+	if r := h.run("slurm", "sacct", "-j", arr+"_x"); r.code == 0 || !strings.Contains(r.stderr, "after the array's id comes the task's index") {
+		t.Errorf("sacct -j %s_x: %s", arr, r)
 	}
 }

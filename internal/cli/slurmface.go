@@ -563,27 +563,84 @@ func activeStates(set map[string]bool) []burst.State {
 	return out
 }
 
-// jobIDs reads a comma list of job ids (-j); a job array's task id
-// ARRAYID_INDEX names the array.
-func jobIDs(list []string) (map[int64]bool, error) {
+// jobSel is what -j selects (squeue(1), sacct(1): "job_id[_array_id]"):
+// jobs by id, where an array's id is all its tasks and an array task's own
+// id (its SLURM_JOB_ID) that task alone, and single tasks of arrays as
+// ARRAYID_INDEX or ARRAYID_[RANGES], e.g. -j 12,14_3,15_[1-4].
+type jobSel struct {
+	ids   map[int64]bool
+	tasks map[int64]map[int]bool // array id -> its array indices selected
+}
+
+// parseJobSel reads -j's comma lists; nil when none was given.
+func parseJobSel(list []string) (*jobSel, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
-	ids := map[int64]bool{}
+	s := &jobSel{ids: map[int64]bool{}, tasks: map[int64]map[int]bool{}}
 	for _, l := range list {
-		for item := range strings.SplitSeq(l, ",") {
-			item, _, _ = strings.Cut(strings.TrimSpace(item), "_")
+		for _, item := range splitOutsideBrackets(l) {
+			item = strings.TrimSpace(item)
 			if item == "" {
 				continue
 			}
-			id, err := strconv.ParseInt(item, 10, 64)
+			head, index, isTask := strings.Cut(item, "_")
+			id, err := strconv.ParseInt(head, 10, 64)
 			if err != nil || id <= 0 {
-				return nil, usage("%q is not a job id: job ids are numbers, e.g. -j 12,13", item)
+				return nil, usage("%q is not a job id: job ids are numbers, or an array's ID_INDEX, e.g. -j 12,13_4", item)
 			}
-			ids[id] = true
+			if !isTask {
+				s.ids[id] = true
+				continue
+			}
+			indices, _, err := sbatch.ParseArray(strings.TrimSuffix(strings.TrimPrefix(index, "["), "]"))
+			if err != nil {
+				return nil, usage("%q is not a job id: after the array's id comes the task's index, e.g. 13_4 or 13_[1-4]", item)
+			}
+			if s.tasks[id] == nil {
+				s.tasks[id] = map[int]bool{}
+			}
+			for _, i := range indices {
+				s.tasks[id][i] = true
+			}
 		}
 	}
-	return ids, nil
+	return s, nil
+}
+
+// splitOutsideBrackets splits s at the commas that are not inside [...].
+func splitOutsideBrackets(s string) []string {
+	var out []string
+	depth, from := 0, 0
+	for i, r := range s {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			out, from = append(out, s[from:i]), i+1
+		}
+	}
+	return append(out, s[from:])
+}
+
+// holds says whether s selects j (every job when s is nil).
+func (s *jobSel) holds(j slurmface.Job) bool {
+	return s == nil || s.ids[j.RawID] || j.ArrayJobID != 0 && (s.ids[j.ArrayJobID] || s.tasks[j.ArrayJobID][j.ArrayTaskID])
+}
+
+// jobs are the ids of the jobs s names, sorted: those it names whole and
+// the arrays whose tasks it names.
+func (s *jobSel) jobs() []int64 {
+	out := slices.Collect(maps.Keys(s.ids))
+	for id := range s.tasks {
+		if !s.ids[id] {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func splitList(list []string) map[string]bool {
@@ -662,7 +719,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 			if err != nil {
 				return usage("squeue: -t: %v", err)
 			}
-			ids, err := jobIDs(jobs)
+			ids, err := parseJobSel(jobs)
 			if err != nil {
 				return err
 			}
@@ -683,7 +740,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 			us, ns, ps := userSet(c.Context(), users), splitList(names), splitList(parts)
 			var out []slurmface.Job
 			for _, j := range all {
-				if !set[j.StateName()] || ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || us != nil && !us[j.User] ||
+				if !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
 					ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] {
 					continue
 				}
@@ -701,10 +758,10 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				}
 				newFaceJobs(c.Context()).withSpecs(c.Context(), cl, out, idx)
 			}
-			if ids != nil && len(out) == 0 && len(ids) == 1 && states == "" {
+			if ids != nil && len(out) == 0 && len(ids.jobs()) == 1 && states == "" {
 				// squeue -j of a job it does not know (or no longer shows)
-				for id := range ids {
-					if _, err := cl.Job(c.Context(), id); err != nil {
+				for _, id := range ids.jobs() {
+					if _, err := selectedJob(c.Context(), cl, id); err != nil {
 						return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
 					}
 				}
@@ -726,7 +783,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 	fl.StringVarP(&format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
 	fl.StringVarP(&fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
 	fl.StringVarP(&states, "states", "t", "", "`STATES` such as PD,R or all")
-	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
+	fl.StringArrayVarP(&jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id)")
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVarP(&names, "name", "n", nil, "only jobs with these `NAMES`")
 	fl.StringSliceVarP(&parts, "partition", "p", nil, "only jobs on these burst clusters")
@@ -921,7 +978,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 					return usage("sacct: -s: %v", err)
 				}
 			}
-			ids, err := jobIDs(jobs)
+			ids, err := parseJobSel(jobs)
 			if err != nil {
 				return err
 			}
@@ -948,7 +1005,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 			var out []slurmface.Job
 			var needSpec []int // of out: listed without the spec the format needs
 			for _, j := range all {
-				if ids != nil && !ids[j.RawID] && !ids[j.ArrayJobID] || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
+				if !ids.holds(j) || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
 					ns != nil && !ns[j.Name] || !win.Holds(j) {
 					continue
 				}
@@ -977,46 +1034,63 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 	fl.StringVarP(&states, "state", "s", "", "only jobs in these `STATES`")
 	fl.StringVarP(&start, "starttime", "S", "", "jobs pending or running after `TIME` (default: midnight; with -j the epoch; with -s now)")
 	fl.StringVarP(&end, "endtime", "E", "", "jobs pending or running before `TIME` (default: now)")
-	fl.StringSliceVarP(&jobs, "jobs", "j", nil, "only these job `IDS`")
+	fl.StringArrayVarP(&jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id)")
 	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
 	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
 	fl.StringP("clusters", "M", "", "accepted: burst is one cluster (all, burst, any name)")
 	return c
 }
 
-// acctJobs are the jobs sacct looks at: those of ids (any number of them:
-// the newest from one listing, the others one by one), or every job the
-// server lists when ids is nil.
-func acctJobs(ctx context.Context, cl *client.Client, ids map[int64]bool) ([]burst.Job, error) {
-	if ids != nil && len(ids) <= 16 {
-		var list []burst.Job
-		for _, id := range slices.Sorted(maps.Keys(ids)) {
-			if j, err := cl.Job(ctx, id); err == nil {
-				list = append(list, *j)
-			}
-		}
-		return list, nil
-	}
-	all, err := listFace(ctx, cl, nil)
-	if err != nil || ids == nil {
-		return all, err
+// acctJobs are the jobs sacct looks at: those sel names (any number of
+// them: the newest from one listing, the others one by one), or every job
+// the server lists when sel is nil.
+func acctJobs(ctx context.Context, cl *client.Client, sel *jobSel) ([]burst.Job, error) {
+	var want []int64
+	if sel != nil {
+		want = sel.jobs()
 	}
 	var list []burst.Job
 	seen := map[int64]bool{}
-	for _, j := range all {
-		if ids[j.ID] {
-			list, seen[j.ID] = append(list, j), true
+	add := func(j *burst.Job) {
+		if !seen[j.ID] {
+			list, seen[j.ID] = append(list, *j), true
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(ids)) {
+	if sel == nil || len(want) > 16 {
+		all, err := listFace(ctx, cl, nil)
+		if err != nil || sel == nil {
+			return all, err
+		}
+		for i := range all {
+			if slices.Contains(want, all[i].ID) {
+				add(&all[i])
+			}
+		}
+	}
+	for _, id := range want {
 		if seen[id] {
 			continue
 		}
-		if j, err := cl.Job(ctx, id); err == nil { // older than the listing reaches
-			list = append(list, *j)
+		if j, err := selectedJob(ctx, cl, id); err == nil { // older than the listing reaches
+			add(j)
 		}
 	}
 	return list, nil
+}
+
+// selectedJob is the job id names for -j: that job, or the job array
+// whose task's own id it is (an array task's SLURM_JOB_ID).
+func selectedJob(ctx context.Context, cl *client.Client, id int64) (*burst.Job, error) {
+	j, err := cl.Job(ctx, id)
+	var ce *client.Error
+	if err == nil || !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
+		return j, err
+	}
+	ref, rerr := cl.ResolveID(ctx, strconv.FormatInt(id, 10))
+	if rerr != nil || ref.JobID == id {
+		return nil, err
+	}
+	return cl.Job(ctx, ref.JobID)
 }
 
 // acctUsers are the users whose jobs sacct lists (nil: everyone's), as its

@@ -3,6 +3,8 @@ package cli
 import (
 	"slices"
 	"testing"
+
+	"github.com/burst-sh/burst/internal/slurmface"
 )
 
 // TestAcctUsers: sacct lists the caller's jobs unless -u, -a or -j say
@@ -26,5 +28,41 @@ func TestAcctUsers(t *testing.T) {
 		if got := acctUsers(tc.users, tc.all, tc.jobs, tc.uid, mine); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestJobSel(t *testing.T) {
+	s, err := parseJobSel([]string{"12,14_3", "15_[1-2,5]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.jobs(); !slices.Equal(got, []int64{12, 14, 15}) {
+		t.Errorf("jobs: %v", got)
+	}
+	for _, tc := range []struct {
+		j    slurmface.Job
+		want bool
+	}{
+		{slurmface.Job{RawID: 12}, true},
+		{slurmface.Job{RawID: 13}, false},
+		{slurmface.Job{RawID: 12, ArrayJobID: 12, ArrayTaskID: 0}, true},
+		{slurmface.Job{RawID: 13, ArrayJobID: 12, ArrayTaskID: 1}, true}, // a task of array 12
+		{slurmface.Job{RawID: 14, ArrayJobID: 14, ArrayTaskID: 0}, false},
+		{slurmface.Job{RawID: 17, ArrayJobID: 14, ArrayTaskID: 3}, true},
+		{slurmface.Job{RawID: 15, ArrayJobID: 15, ArrayTaskID: 1}, true},
+		{slurmface.Job{RawID: 17, ArrayJobID: 15, ArrayTaskID: 3}, false},
+		{slurmface.Job{RawID: 19, ArrayJobID: 15, ArrayTaskID: 5}, true},
+	} {
+		if got := s.holds(tc.j); got != tc.want {
+			t.Errorf("holds(%+v) = %v", tc.j, got)
+		}
+	}
+	for _, bad := range []string{"x", "0", "12_", "12_a", "_3"} {
+		if _, err := parseJobSel([]string{bad}); err == nil {
+			t.Errorf("-j %s accepted", bad)
+		}
+	}
+	if s, _ := parseJobSel(nil); s != nil || !s.holds(slurmface.Job{RawID: 1}) {
+		t.Error("no -j selects every job")
 	}
 }
