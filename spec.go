@@ -176,20 +176,33 @@ func (m *MapSpec) FailureLimit(n int) int {
 // BatchOptions keeps the Slurm-level facts of a batch script that burst
 // honours or reports back to the script through SLURM_* variables.
 type BatchOptions struct {
-	NTasks      int    `json:"ntasks,omitempty"`
-	CPUsPerTask int    `json:"cpus_per_task,omitempty"`
-	MemPerCPU   int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
-	Partition   string `json:"partition,omitempty"`
+	NTasks      int `json:"ntasks,omitempty"`
+	CPUsPerTask int `json:"cpus_per_task,omitempty"`
+	// NTasksPerNode is --ntasks-per-node (its job's SLURM_NTASKS_PER_NODE).
+	NTasksPerNode int    `json:"ntasks_per_node,omitempty"`
+	MemPerCPU     int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
+	Partition     string `json:"partition,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
 	Append     bool   `json:"append,omitempty"`
 	SubmitDir  string `json:"submit_dir,omitempty"`
 	SubmitHost string `json:"submit_host,omitempty"`
 	User       string `json:"user,omitempty"`
+	// Warn is --signal: a signal sent some time before the time limit.
+	Warn *Warning `json:"warn,omitempty"`
 	// Ignored are the script's directives burst could not honour, each
 	// with its line (burst show lists them): the Slurm personality's
 	// sbatch, as sbatch, says nothing of them unless on a terminal.
 	Ignored []string `json:"ignored,omitempty"`
+}
+
+// Warning is a signal sent some time before a task's time limit (sbatch's
+// --signal=[B:]SIG@TIME): to the batch shell alone (Shell), or else to
+// every other process of the task (the job's steps).
+type Warning struct {
+	Signal  int  `json:"signal"`
+	BeforeS int  `json:"before_s"`
+	Shell   bool `json:"shell,omitempty"`
 }
 
 // Defaults fills what the user left out.

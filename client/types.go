@@ -62,8 +62,11 @@ type JobContext struct {
 	CPUs       int      `json:"cpus"`
 	MemBytes   int64    `json:"mem_bytes,omitempty"`
 	TimeLimitS int64    `json:"time_limit_s,omitempty"`
-	GPUs       int      `json:"gpus,omitempty"`
-	Name       string   `json:"name,omitempty"` // the job's name
+	// Warn is a signal sent some time before the time limit (a batch
+	// script's --signal).
+	Warn *burst.Warning `json:"warn,omitempty"`
+	GPUs int            `json:"gpus,omitempty"`
+	Name string         `json:"name,omitempty"` // the job's name
 	// Local are the arguments of the job's command that named files on the
 	// submitter's host when it was submitted (burst.JobSpec.Local): an
 	// agent that does not see the server's home checks that they exist

@@ -152,7 +152,8 @@ func TestBatchStepEnvironment(t *testing.T) {
 	vars := []string{"SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP",
 		"SLURM_MEM_PER_CPU", "SLURM_MEM_PER_NODE", "SLURM_JOB_CPUS_PER_NODE", "SLURM_TASKS_PER_NODE", "SLURM_NPROCS",
 		"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NNODES", "SLURM_NODELIST", "SLURM_CLUSTER_NAME",
-		"SLURM_JOB_PARTITION", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS", "SLURM_JOB_ACCOUNT"}
+		"SLURM_JOB_PARTITION", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS", "SLURM_JOB_ACCOUNT", "SLURM_JOB_UID", "SLURM_JOB_GID",
+		"SLURM_NTASKS_PER_NODE"}
 	var body strings.Builder
 	body.WriteString("#!/bin/sh\n#SBATCH --array=0-9:3\n#SBATCH -n 2 -c 1 --mem-per-cpu=100M\n#SBATCH -o env-%a.txt\n")
 	for _, v := range vars {
@@ -179,8 +180,13 @@ func TestBatchStepEnvironment(t *testing.T) {
 		"SLURM_MEM_PER_CPU": "100", "SLURM_MEM_PER_NODE": "unset", // --mem-per-cpu: no MEM_PER_NODE
 		"SLURM_JOB_CPUS_PER_NODE": "2", "SLURM_TASKS_PER_NODE": "2", "SLURM_NPROCS": "2", "SLURM_NTASKS": "2",
 		"SLURM_CPUS_PER_TASK": "1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NNODES": "1",
-		"SLURM_NODELIST": host, "SLURM_CLUSTER_NAME": "local", "SLURM_JOB_PARTITION": "local",
+		// The Slurm cluster is burst (scontrol show config's ClusterName);
+		// a burst cluster is a partition.
+		"SLURM_NODELIST": host, "SLURM_CLUSTER_NAME": "burst", "SLURM_JOB_PARTITION": "local",
 		"SLURM_JOB_ACCOUNT": "default", // the project that pays, as -A names it
+		// The user and group it runs as (the agent's).
+		"SLURM_JOB_UID": strconv.Itoa(os.Getuid()), "SLURM_JOB_GID": strconv.Itoa(os.Getgid()),
+		"SLURM_NTASKS_PER_NODE": "unset", // only with --ntasks-per-node
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -191,6 +197,10 @@ func TestBatchStepEnvironment(t *testing.T) {
 	writeFile(t, filepath.Join(h.dir, "plain.sh"), "#!/bin/sh\necho ${SLURM_NTASKS-unset} ${SLURM_NPROCS-unset} ${SLURM_CPUS_PER_TASK-unset}\n", 0o755)
 	if r := h.runIn(h.dir, "run", "plain.sh"); r.stdout != "unset unset unset\n" {
 		t.Errorf("a script without -n or -c: %q, want them unset as sbatch leaves them", r.stdout)
+	}
+	writeFile(t, filepath.Join(h.dir, "pernode.sh"), "#!/bin/sh\n#SBATCH --ntasks-per-node=2\necho $SLURM_NTASKS_PER_NODE $SLURM_NTASKS\n", 0o755)
+	if r := h.runIn(h.dir, "run", "pernode.sh"); r.stdout != "2 2\n" {
+		t.Errorf("a script with --ntasks-per-node=2: %q, want SLURM_NTASKS_PER_NODE and SLURM_NTASKS 2", r.stdout)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,5 +258,51 @@ sacct -j "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -n -P -o JobID
 	}
 	if r := h.run("slurm", "sacct", "-j", arr+"_x"); r.code == 0 || !strings.Contains(r.stderr, "after the array's id comes the task's index") {
 		t.Errorf("sacct -j %s_x: %s", arr, r)
+	}
+}
+
+// TestSbatchSignal: #SBATCH --signal, as checkpointing scripts use it
+// (sbatch(1): "When a job is within sig_time seconds of its end time, send
+// it the signal sig_num"). B: reaches the batch shell's trap, which requeues
+// or saves and exits; without B: the job's steps get it (srun's tasks) and
+// the shell goes on. Each with a one-minute limit and a signal 58 s before.
+func TestSbatchSignal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	shell := filepath.Join(h.dir, "shell.sh")
+	writeFile(t, shell, `#!/bin/bash
+#SBATCH -t 1
+#SBATCH --signal=B:USR1@58
+#SBATCH -o `+h.dir+`/shell.out
+trap 'echo "checkpoint at $SECONDS s"; exit 0' USR1
+sleep 100 & wait
+echo "not reached"
+`, 0o755)
+	steps := filepath.Join(h.dir, "steps.sh")
+	writeFile(t, steps, `#!/bin/bash
+#SBATCH -t 1
+#SBATCH --signal=USR1@58
+#SBATCH -o `+h.dir+`/steps.out
+srun bash -c 'trap "echo step got USR1; exit 0" USR1; sleep 100 & wait'
+echo "srun exit $?"
+`, 0o755)
+	for _, s := range []string{shell, steps} {
+		if r := h.run("slurm", "sbatch", "--wait", s); r.code != 0 {
+			t.Errorf("sbatch --wait %s: %s", filepath.Base(s), r)
+		}
+	}
+	if out := readFile(t, filepath.Join(h.dir, "shell.out")); !regexp.MustCompile(`^checkpoint at [0-9] s\n$`).MatchString(out) {
+		t.Errorf("B:USR1@58 with a one-minute limit: the batch shell's output %q, want its trap's line, a few seconds in", out)
+	}
+	if out := readFile(t, filepath.Join(h.dir, "steps.out")); out != "step got USR1\nsrun exit 0\n" {
+		t.Errorf("USR1@58: the job's output %q, want the step's trap's line, then the shell's", out)
+	}
+	if show := h.mustRun("show", "1").stdout; !strings.Contains(show, "Signal:       SIGUSR1 58 s before the time limit, to the batch shell") {
+		t.Errorf("burst show does not say the signal:\n%s", show)
+	}
+	for _, bad := range []string{"--signal=USR1@soon", "--signal=NOPE"} {
+		if r := h.run("slurm", "sbatch", bad, "--wrap", "true"); r.code == 0 || !strings.Contains(r.stderr, "--signal=B:USR1@120") {
+			t.Errorf("sbatch %s: %s", bad, r)
+		}
 	}
 }

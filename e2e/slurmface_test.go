@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -56,7 +57,7 @@ func slurmFaceShapes(t *testing.T) {
 	for _, s := range sides {
 		s.ids = map[string]string{}
 		for kind, args := range jobs {
-			out, code := s.run(append([]string{"sbatch", "--parsable", "--mem=256M", "-J", kind}, args...)...)
+			out, code := s.run(append([]string{"sbatch", "--parsable", "--mem=256M", "-J", kind, "-o", s.name + "-%x.out"}, args...)...)
 			if code != 0 || !regexp.MustCompile(`^\d+\n$`).MatchString(out) {
 				t.Fatalf("%s: sbatch --parsable %v: exit %d: %q", s.name, args, code, out)
 			}
@@ -112,6 +113,25 @@ func slurmFaceShapes(t *testing.T) {
 			if final[s.name][kind] != code {
 				t.Errorf("%s: %s job: squeue %%t %q, want %q", s.name, kind, final[s.name][kind], code)
 			}
+		}
+	}
+
+	// What slurmstepd writes into the output file of a job it stops: the
+	// same line, its job id, node and time aside (and the suite's
+	// slurmstepd, one of several slurmd on a host, names its node:
+	// "slurmstepd-c2:").
+	stepd := regexp.MustCompile(`^slurmstepd(-\w+)?: error: \*\*\* JOB \d+ ON \S+ CANCELLED AT \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`)
+	for _, kind := range []string{"cancel", "timeout"} {
+		var got [2]string
+		for i, s := range sides {
+			b, err := os.ReadFile(filepath.Join(dir, s.name+"-"+kind+".out"))
+			if err != nil {
+				t.Errorf("%s: %v", s.name, err)
+			}
+			got[i] = stepd.ReplaceAllString(string(b), "slurmstepd: error: *** JOB ID ON NODE CANCELLED AT TIME")
+		}
+		if got[0] != got[1] || !strings.Contains(got[1], "CANCELLED AT TIME") {
+			t.Errorf("%s job's output file:\nslurm: %q\nburst: %q", kind, got[0], got[1])
 		}
 	}
 

@@ -597,6 +597,48 @@ func packAs(as client.Assignment, o *opening, machine string) string {
 
 func needsNet(e client.End) bool { return e.Dial != "" || e.Accept }
 
+// warning is a batch script's --signal for the runner.
+func warning(w *burst.Warning) *runner.Warning {
+	if w == nil {
+		return nil
+	}
+	return &runner.Warning{Signal: syscall.Signal(w.Signal), Before: time.Duration(w.BeforeS) * time.Second, Leader: w.Shell}
+}
+
+// stepdNotice gives a batch job's task the lines Slurm's slurmstepd writes
+// into its error file: "slurmstepd: error: *** JOB 12 ON node CANCELLED AT
+// 2026-12-05T14:50:01 DUE TO TIME LIMIT ***" (the time is local, as
+// Slurm's), and the count of out-of-memory kills. Scripts and tools look
+// for them. Other jobs get none (nil).
+func stepdNotice(batch bool, env []string) func(runner.Notice, time.Time) string {
+	if !batch {
+		return nil
+	}
+	var id, node string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "SLURM_JOB_ID="); ok {
+			id = v
+		} else if v, ok := strings.CutPrefix(kv, "SLURMD_NODENAME="); ok {
+			node = v
+		}
+	}
+	if id == "" {
+		return nil
+	}
+	return func(n runner.Notice, at time.Time) string {
+		when := at.Local().Format("2006-01-02T15:04:05")
+		switch n {
+		case runner.NoticeTimeLimit:
+			return fmt.Sprintf("slurmstepd: error: *** JOB %s ON %s CANCELLED AT %s DUE TO TIME LIMIT ***", id, node, when)
+		case runner.NoticeCancelled:
+			return fmt.Sprintf("slurmstepd: error: *** JOB %s ON %s CANCELLED AT %s ***", id, node, when)
+		case runner.NoticeOOM:
+			return fmt.Sprintf("slurmstepd: error: Detected 1 oom-kill event(s) in StepId=%s.batch. Some of your processes may have been killed by the cgroup out-of-memory handler.", id)
+		}
+		return ""
+	}
+}
+
 // launch starts a task's process: with in and out (a pipe's stage) as its
 // stdin and stdout when given. The task stays in opening (o) until it is
 // running, so that a cancel meanwhile is never lost.
@@ -624,6 +666,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		}
 	}
 	env := mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity()))
+	if script != "" {
+		env = withJobOwner(env)
+	}
 	if script != "" && o.stackRoot == "" {
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
 	}
@@ -636,6 +681,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
+		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env),
 	})
 	if err != nil {
 		if script != "" {

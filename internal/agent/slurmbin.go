@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
@@ -65,4 +66,14 @@ func withSlurmBin(env []string, dir, home string) []string {
 		out = append(out, "BURST_HOME="+home)
 	}
 	return out
+}
+
+// withJobOwner is a batch task's env with SLURM_JOB_UID and SLURM_JOB_GID:
+// the user and group it runs as, this agent's (a Slurm job's are its
+// owner's, whom it runs as).
+func withJobOwner(env []string) []string {
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SLURM_JOB_ID=") }) {
+		return env
+	}
+	return append(slices.Clip(env), "SLURM_JOB_UID="+strconv.Itoa(os.Getuid()), "SLURM_JOB_GID="+strconv.Itoa(os.Getgid()))
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -87,6 +90,22 @@ type jobWithTasks struct {
 	Cache []client.CacheUse `json:"cache,omitempty"`
 }
 
+// signalText says when and to what a job's --signal goes.
+func signalText(w *burst.Warning, limit int64) string {
+	sig := unix.SignalName(syscall.Signal(w.Signal))
+	if sig == "" {
+		sig = strconv.Itoa(w.Signal)
+	}
+	to := "to its steps (every process but the batch shell)"
+	if w.Shell {
+		to = "to the batch shell"
+	}
+	if limit <= 0 {
+		return fmt.Sprintf("%s %d s before the time limit, %s: never sent, the job has no time limit (--time)", sig, w.BeforeS, to)
+	}
+	return fmt.Sprintf("%s %d s before the time limit, %s (--signal)", sig, w.BeforeS, to)
+}
+
 // showJob writes a job and its first tasks for people.
 func showJob(w io.Writer, jt *jobWithTasks) error {
 	j, ts := jt.Job, jt.TaskList
@@ -164,6 +183,9 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 		}
 		if d := s.Map.Delay(); d > 0 {
 			row("Delay:", fmt.Sprintf("a task starts at most every %s (--delay)", d))
+		}
+		if s.Batch != nil && s.Batch.Warn != nil {
+			row("Signal:", signalText(s.Batch.Warn, s.Resources.TimeLimit))
 		}
 		if s.Batch != nil {
 			for _, w := range s.Batch.Ignored {

@@ -43,7 +43,7 @@ func slurmFaceCmds() []*cobra.Command {
 // sbatchHarmless are sbatch options workflow engines pass that change
 // nothing burst does: accepted and ignored, without a word.
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
-	"signal", "propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
@@ -66,11 +66,13 @@ when it would start; nothing is submitted), -v (print the options
 defined), -A (the burst project), -p (the burst
 cluster of that name; a partition no cluster is named after is ignored and
 the job runs on the default cluster), -W/--wait (exits with the job's
-status), -d/--dependency (afterok, afterany, afternotok, after, singleton;
+status), --signal=[B:]SIG[@TIME] (SIG TIME seconds before the time limit,
+to the batch shell with B:, else to the job's steps), -d/--dependency
+(afterok, afterany, afternotok, after, singleton;
 "," for all, "?" for any one; a job whose dependency can never be met stays
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 --kill-on-invalid-dep=yes cancels it). Accepted and ignored: --comment,
---mail-type, --mail-user, --(no-)requeue, -Q, --qos, --signal, --propagate,
+--mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
 message: every other option.

@@ -1,7 +1,6 @@
 package sbatch
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +20,8 @@ type TaskInfo struct {
 	NTasksGiven, CPUsPerTaskGiven bool
 	MemBytes                      int64
 	MemPerCPU                     int64 // --mem-per-cpu: then SLURM_MEM_PER_CPU, and no SLURM_MEM_PER_NODE
+	NTasksPerNode                 int   // --ntasks-per-node: SLURM_NTASKS_PER_NODE; 0 if not given
 	Partition                     string
-	Cluster                       string // SLURM_CLUSTER_NAME
 	SubmitDir                     string
 	SubmitHost                    string
 	User                          string
@@ -30,6 +29,11 @@ type TaskInfo struct {
 	NodeName                      string
 	GPUIDs                        []int
 }
+
+// ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
+// the name scontrol show config, sacct and sacctmgr give it. A burst cluster
+// is a partition.
+const ClusterName = "burst"
 
 // noArrayTask is what Slurm puts for %a in a job that is not an array.
 const noArrayTask = 4294967294
@@ -63,7 +67,7 @@ func Env(t TaskInfo) []string {
 		"SLURM_CPUS_ON_NODE":      cpus,
 		"SLURM_JOB_CPUS_PER_NODE": cpus,
 		"SLURM_TASKS_PER_NODE":    strconv.Itoa(ntasks),
-		"SLURM_CLUSTER_NAME":      cmp.Or(t.Cluster, "burst"),
+		"SLURM_CLUSTER_NAME":      ClusterName,
 		"SLURM_PROCID":            "0",
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",
@@ -71,6 +75,9 @@ func Env(t TaskInfo) []string {
 	}
 	if t.CPUsPerTaskGiven {
 		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(cpt)
+	}
+	if t.NTasksPerNode > 0 {
+		env["SLURM_NTASKS_PER_NODE"] = strconv.Itoa(t.NTasksPerNode)
 	}
 	if t.NTasksGiven {
 		env["SLURM_NTASKS"] = strconv.Itoa(ntasks)

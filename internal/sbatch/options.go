@@ -116,7 +116,7 @@ var options = []option{
 	{names: []string{"reservation"}, arg: required},
 	{names: []string{"resv-ports"}, arg: optional},
 	{names: []string{"segment"}, arg: required},
-	{names: []string{"signal"}, arg: required},
+	{names: []string{"signal"}, arg: required, eg: "--signal=B:USR1@120"},
 	{names: []string{"sockets-per-node"}, arg: required},
 	{names: []string{"spread-job"}},
 	{names: []string{"switches"}, arg: required},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -17,25 +18,26 @@ import (
 
 // Script is a parsed batch script.
 type Script struct {
-	Path        string        // as given
-	Text        string        // whole file contents
-	JobName     string        // --job-name/-J
-	Output      string        // --output/-o pattern, "" if not set
-	Error       string        // --error/-e pattern
-	NTasks      int           // --ntasks/-n, 0 if not set
-	CPUsPerTask int           // --cpus-per-task/-c, 0 if not set
-	MemBytes    int64         // --mem, 0 if not set
-	MemPerCPU   int64         // --mem-per-cpu, 0 if not set
-	TimeLimit   time.Duration // --time/-t, 0 if not set
-	GPUs        int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
-	GPUType     string
-	Partition   string // --partition/-p
-	Array       string // --array raw value, "" if none
-	Chdir       string // --chdir/-D
-	Export      string // --export raw value, "" if not set
-	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
-	GetUserEnv  bool   // --get-user-env: start from the user's login environment
-	Account     string // --account/-A: the burst project, "" if not set
+	Path          string        // as given
+	Text          string        // whole file contents
+	JobName       string        // --job-name/-J
+	Output        string        // --output/-o pattern, "" if not set
+	Error         string        // --error/-e pattern
+	NTasks        int           // --ntasks/-n, 0 if not set
+	NTasksPerNode int           // --ntasks-per-node, 0 if not set
+	CPUsPerTask   int           // --cpus-per-task/-c, 0 if not set
+	MemBytes      int64         // --mem, 0 if not set
+	MemPerCPU     int64         // --mem-per-cpu, 0 if not set
+	TimeLimit     time.Duration // --time/-t, 0 if not set
+	GPUs          int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
+	GPUType       string
+	Partition     string // --partition/-p
+	Array         string // --array raw value, "" if none
+	Chdir         string // --chdir/-D
+	Export        string // --export raw value, "" if not set
+	OpenMode      string // --open-mode: "append" or "truncate" (the default), "" if not set
+	GetUserEnv    bool   // --get-user-env: start from the user's login environment
+	Account       string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
 	// burst.ParseDependencies), "" if not set; KillOnInvalidDep is
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
@@ -45,9 +47,10 @@ type Script struct {
 	// (Slurm's parse_time looking ahead, at the time it was parsed); zero
 	// if not set.
 	Begin     time.Time
-	Container string   // --container: a burst stack reference (container.go), "" if not set
-	Wait      bool     // --wait/-W: sbatch returns once the job ended, with its exit code
-	Warnings  []string // one per directive burst cannot honour
+	Container string         // --container: a burst stack reference (container.go), "" if not set
+	Wait      bool           // --wait/-W: sbatch returns once the job ended, with its exit code
+	Warn      *burst.Warning // --signal: a signal before the time limit; nil if not set
+	Warnings  []string       // one per directive burst cannot honour
 }
 
 // maxCount bounds task, CPU and GPU counts so that products of them stay far
@@ -120,8 +123,8 @@ func (s *Script) SetOption(name, value string) error {
 	case "mem-per-cpu":
 		s.MemBytes = 0
 	}
-	if p.ntasksPerNode > 0 && s.NTasks == 0 {
-		s.NTasks = p.ntasksPerNode
+	if s.NTasksPerNode > 0 && s.NTasks == 0 {
+		s.NTasks = s.NTasksPerNode
 	}
 	return nil
 }
@@ -248,15 +251,55 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		spec.Batch = &burst.BatchOptions{}
 	}
 	spec.Batch.NTasks = s.NTasks
+	spec.Batch.NTasksPerNode = s.NTasksPerNode
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
 	spec.Batch.MemPerCPU = s.MemPerCPU
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
+	spec.Batch.Warn = s.Warn
 	if s.Export != "" {
 		spec.Env = ExportEnv(spec.Env, s.Export)
 	}
 	s.applyContainer(spec)
 	return nil
+}
+
+// ParseSignal reads --signal=[{R|B}:]SIG[@TIME] (sbatch(1)): SIG a
+// signal's number or name (USR1, SIGUSR1), sent TIME seconds (0 to 65535,
+// 60 when left out) before the job's time limit; B: to the batch shell
+// alone, else to the job's steps. R: (reservations) changes nothing here.
+func ParseSignal(v string) (*burst.Warning, error) {
+	w := &burst.Warning{BeforeS: 60}
+	rest := v
+	for _, pre := range []string{"RB:", "BR:", "R:", "B:"} {
+		if len(rest) >= len(pre) && strings.EqualFold(rest[:len(pre)], pre) {
+			w.Shell = strings.ContainsAny(pre, "Bb")
+			rest = rest[len(pre):]
+			break
+		}
+	}
+	name, at, hasAt := strings.Cut(rest, "@")
+	bad := fmt.Errorf("%q is not a signal specification: write [B:]SIGNAL[@SECONDS], e.g. --signal=B:USR1@120 (USR1 to the batch shell 120 s before the time limit)", v)
+	if n, err := strconv.Atoi(name); err == nil && isDigits(name) {
+		w.Signal = n
+	} else if name != "" {
+		up := strings.ToUpper(name)
+		if !strings.HasPrefix(up, "SIG") {
+			up = "SIG" + up
+		}
+		w.Signal = int(unix.SignalNum(up))
+	}
+	if w.Signal < 1 || w.Signal > 64 {
+		return nil, bad
+	}
+	if hasAt {
+		n, err := strconv.Atoi(at)
+		if err != nil || !isDigits(at) || n > 0xffff {
+			return nil, bad
+		}
+		w.BeforeS = n
+	}
+	return w, nil
 }
 
 // MinuteLimit is a time limit in seconds rounded up to a whole minute, as
@@ -318,7 +361,6 @@ func checkExport(v string) error {
 type parser struct {
 	s             *Script
 	line          int
-	ntasksPerNode int
 	memLine       int // line of the last --mem, 0 if none
 	memPerCPULine int // line of the last --mem-per-cpu, 0 if none
 }
@@ -458,7 +500,7 @@ func (p *parser) set(name, v string) error {
 	case "ntasks":
 		s.NTasks, err = count(v, 1, "--ntasks=4")
 	case "ntasks-per-node":
-		p.ntasksPerNode, err = count(v, 1, "--ntasks-per-node=4")
+		s.NTasksPerNode, err = count(v, 1, "--ntasks-per-node=4")
 	case "cpus-per-task":
 		s.CPUsPerTask, err = count(v, 1, "--cpus-per-task=8")
 	case "mem":
@@ -515,6 +557,8 @@ func (p *parser) set(name, v string) error {
 		s.Begin, err = slurmtime.Begin(v, time.Now())
 	case "container":
 		s.Container, err = containerRef(v)
+	case "signal":
+		s.Warn, err = ParseSignal(v)
 	case "nodes":
 		if v != "1" && v != "1-1" {
 			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)
@@ -530,7 +574,7 @@ func (p *parser) finish() error {
 		return p.errorf("#SBATCH --mem and --mem-per-cpu cannot both be set: keep one of them")
 	}
 	if p.s.NTasks == 0 {
-		p.s.NTasks = p.ntasksPerNode // a job runs on one machine
+		p.s.NTasks = p.s.NTasksPerNode // a job runs on one machine
 	}
 	return nil
 }

@@ -124,12 +124,12 @@ func TestParse(t *testing.T) {
 		{
 			name:  "ntasks-per-node stands for ntasks on one machine",
 			lines: []string{"#SBATCH --nodes=1 --ntasks-per-node=4"},
-			want:  Script{NTasks: 4},
+			want:  Script{NTasks: 4, NTasksPerNode: 4},
 		},
 		{
 			name:  "ntasks wins over ntasks-per-node",
 			lines: []string{"#SBATCH --ntasks-per-node=4", "#SBATCH --ntasks=2"},
-			want:  Script{NTasks: 2},
+			want:  Script{NTasks: 2, NTasksPerNode: 4},
 		},
 		{name: "mem bare number is MB", lines: []string{"#SBATCH --mem=4096"}, want: Script{MemBytes: 4 * gib}},
 		{name: "mem K", lines: []string{"#SBATCH --mem=1024K"}, want: Script{MemBytes: 1 << 20}},
@@ -512,7 +512,7 @@ func TestExpand(t *testing.T) {
 func TestEnv(t *testing.T) {
 	got := Env(TaskInfo{
 		JobID: 57, JobName: "fit", ArrayJobID: 50, ArrayTaskID: 7, NTasks: 2, CPUsPerTask: 4, MemBytes: 3<<30 + 1,
-		NTasksGiven: true, CPUsPerTaskGiven: true,
+		NTasksGiven: true, CPUsPerTaskGiven: true, NTasksPerNode: 2,
 		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
 	})
 	want := []string{
@@ -540,6 +540,7 @@ func TestEnv(t *testing.T) {
 		"SLURM_NODELIST=n1",
 		"SLURM_NPROCS=2",
 		"SLURM_NTASKS=2",
+		"SLURM_NTASKS_PER_NODE=2",
 		"SLURM_PROCID=0",
 		"SLURM_SUBMIT_DIR=/home/ann/exp",
 		"SLURM_SUBMIT_HOST=login1",
@@ -684,5 +685,37 @@ func TestSetOptionOverridesDirectives(t *testing.T) {
 		if err := s.SetOption(bad[0], bad[1]); err == nil {
 			t.Errorf("SetOption(%s, %q): no error", bad[0], bad[1])
 		}
+	}
+}
+
+// TestParseSignal: --signal=[{R|B}:]SIG[@TIME] as sbatch(1) reads it.
+func TestParseSignal(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want burst.Warning
+	}{
+		{"USR1", burst.Warning{Signal: 10, BeforeS: 60}},
+		{"B:USR1@120", burst.Warning{Signal: 10, BeforeS: 120, Shell: true}},
+		{"b:sigusr2@0", burst.Warning{Signal: 12, BeforeS: 0, Shell: true}},
+		{"R:10@90", burst.Warning{Signal: 10, BeforeS: 90}},
+		{"RB:TERM@65535", burst.Warning{Signal: 15, BeforeS: 65535, Shell: true}},
+		{"SIGINT", burst.Warning{Signal: 2, BeforeS: 60}},
+	} {
+		got, err := ParseSignal(tc.in)
+		if err != nil || *got != tc.want {
+			t.Errorf("ParseSignal(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "B:", "USR1@", "USR1@-1", "USR1@65536", "USR1@1m", "NOPE", "0", "65", "X:USR1", "USR1@60@1"} {
+		if w, err := ParseSignal(bad); err == nil || !strings.Contains(err.Error(), "--signal=B:USR1@120") {
+			t.Errorf("ParseSignal(%q) = %+v, %v; want an error naming the form", bad, w, err)
+		}
+	}
+	s, err := Parse("job.sh", []byte("#!/bin/sh\n#SBATCH --signal=B:USR1@90\n#SBATCH -t 5\ntrue\n"))
+	if err != nil || s.Warn == nil || *s.Warn != (burst.Warning{Signal: 10, BeforeS: 90, Shell: true}) || len(s.Warnings) != 0 {
+		t.Fatalf("Parse: %+v, %v", s, err)
+	}
+	if _, err := Parse("job.sh", []byte("#!/bin/sh\n#SBATCH --signal=USR1@soon\ntrue\n")); err == nil || !strings.Contains(err.Error(), "job.sh:2:") {
+		t.Errorf("a bad --signal directive: %v", err)
 	}
 }

@@ -27,6 +27,9 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
 		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local,
 		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs, Stack: spec.Stack}
+	if spec.Batch != nil {
+		j.ctx.Warn = spec.Batch.Warn
+	}
 	j.ctx.Keep() // written once for all its leases (a failure is json.Marshal's again at each)
 	return j.ctx
 }
@@ -139,7 +142,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
-		Cluster: clusterName(spec.Cluster), Partition: clusterName(spec.Cluster), Account: spec.Project,
+		Partition: clusterName(spec.Cluster), Account: spec.Project,
 	}
 	if idx := j.arrayIndices(); idx != nil {
 		info.Array = idx
@@ -152,7 +155,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		info.ArrayTaskID = info.Array[idx]
 	}
 	if b := spec.Batch; b != nil {
-		info.NTasksGiven, info.CPUsPerTaskGiven = b.NTasks > 0, b.CPUsPerTask > 0
+		info.NTasksGiven, info.CPUsPerTaskGiven, info.NTasksPerNode = b.NTasks > 0, b.CPUsPerTask > 0, b.NTasksPerNode
 		if b.NTasks > 0 {
 			info.NTasks = b.NTasks
 		}

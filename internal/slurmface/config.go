@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/burst-sh/burst/internal/sbatch"
 )
 
 // ClusterName is the Slurm cluster burst is: scontrol show config's
-// ClusterName, sacct's and sacctmgr's Cluster.
-const ClusterName = "burst"
+// ClusterName, sacct's and sacctmgr's Cluster, a job's SLURM_CLUSTER_NAME.
+const ClusterName = sbatch.ClusterName
 
 // SchedulerTimeSlice is what `scontrol show config` says of it. burst has
 // no gang scheduling, so the key has no meaning of its own here; Toil's

@@ -50,6 +50,8 @@ func TestMemoryLimit(t *testing.T) {
 			s := spec(t, py, "-c", "import time\nb = b'x' * (500 << 20)\ntime.sleep(30)")
 			s.MemBytes = 100 << 20
 			s.TimeLimit = 20 * time.Second // a safety net only
+			// A batch job's stderr (Direct) is told, as slurmstepd tells it.
+			s.Direct, s.Notice = true, func(n Notice, _ time.Time) string { return map[Notice]string{NoticeOOM: "oom notice"}[n] }
 			task := start(t, s)
 			if got := task.Enforcement(); got != mode {
 				t.Fatalf("Enforcement() = %q, want %q", got, mode)
@@ -57,6 +59,9 @@ func TestMemoryLimit(t *testing.T) {
 			r := task.Wait()
 			if r.State != burst.Failed || r.Reason != "out of memory (limit 100 MiB)" {
 				t.Errorf("got %+v, exit %s; stderr %q", r, code(r), readFile(t, s.Stderr))
+			}
+			if e := readFile(t, s.Stderr); !strings.HasSuffix(e, "oom notice\n") {
+				t.Errorf("stderr does not end with the notice: %q", e)
 			}
 			assertGroupGone(t, task.PID())
 			if task.cg != nil {

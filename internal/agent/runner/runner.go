@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,11 +67,40 @@ type Spec struct {
 	// process ran. Through an OS pipe or a socket the bytes go from process
 	// to process without burst; those are not counted (0).
 	IOStats bool
+	// Warn, when set with a TimeLimit, signals the task's processes some
+	// time before the limit (Slurm's --signal).
+	Warn *Warning
+	// Notice, when set, gives a line the runner appends to the task's
+	// Stderr (a Direct file) when it stops the task for its time limit or
+	// a cancel, or the task ran out of memory (what Slurm's slurmstepd
+	// writes into a batch job's error file); "" adds none.
+	Notice func(n Notice, at time.Time) string
 	// UserNS starts the child in new user and mount namespaces, the
 	// agent's uid and gid mapped to 0 there (a writable stack's overlay,
 	// mounted by the child: agent/stackexec.go).
 	UserNS bool
 }
+
+// Warning is a signal sent Before a task's time limit (Slurm's
+// --signal=[B:]SIG@TIME). With Leader the task's own process alone gets it
+// (B:, the batch shell); otherwise every other process of the task does
+// (the job's steps), except those running the agent's own executable
+// (burst's srun and the other Slurm commands a script runs: in Slurm
+// these are clients, which the signal does not reach either).
+type Warning struct {
+	Signal syscall.Signal
+	Before time.Duration
+	Leader bool
+}
+
+// Notice is what Spec.Notice is asked for.
+type Notice int
+
+const (
+	NoticeTimeLimit Notice = iota + 1 // stopped for its time limit
+	NoticeCancelled                   // stopped by a cancel
+	NoticeOOM                         // ended, out of memory
+)
 
 // DefaultGrace is the grace period when Spec.Grace is 0.
 const DefaultGrace = 10 * time.Second
@@ -132,6 +162,7 @@ type Task struct {
 	ending     burst.State // Cancelled or Timeout once termination was asked for
 	oomKilled  bool        // killed by the RSS watcher, or over the limit at start
 	limitTimer *time.Timer
+	warnTimer  *time.Timer // Spec.Warn's
 	graceTimer *time.Timer
 	killers    sync.WaitGroup // forceKill's cgroup kills under way (added under mu while !exited)
 
@@ -337,6 +368,9 @@ func Start(spec Spec) (*Task, error) {
 	if spec.TimeLimit > 0 {
 		t.mu.Lock()
 		t.limitTimer = time.AfterFunc(spec.TimeLimit, func() { t.terminate(burst.Timeout) })
+		if w := spec.Warn; w != nil && w.Signal != 0 {
+			t.warnTimer = time.AfterFunc(max(0, spec.TimeLimit-w.Before), t.warn)
+		}
 		t.mu.Unlock()
 	}
 	go t.wait()
@@ -717,13 +751,29 @@ func (t *Task) Cancel() { t.terminate(burst.Cancelled) }
 
 func (t *Task) terminate(why burst.State) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.exited || t.ending != "" {
+		t.mu.Unlock()
 		return
 	}
 	t.ending = why
 	if t.limitTimer != nil {
 		t.limitTimer.Stop()
+	}
+	if t.warnTimer != nil {
+		t.warnTimer.Stop()
+	}
+	t.mu.Unlock()
+	// Said before the signal, as slurmstepd says it: what the task's own
+	// handlers write then comes after it. Outside t.mu: a file's write.
+	if why == burst.Timeout {
+		t.notice(NoticeTimeLimit)
+	} else {
+		t.notice(NoticeCancelled)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited {
+		return
 	}
 	_ = syscall.Kill(-t.pid, syscall.SIGTERM)
 	_ = syscall.Kill(-t.pid, syscall.SIGCONT) // a stopped process could not act on it
@@ -735,6 +785,85 @@ func (t *Task) terminate(why burst.State) {
 		cg.signalAll(syscall.SIGCONT)
 	}
 	t.graceTimer = time.AfterFunc(t.grace, t.forceKill)
+}
+
+// notice appends Spec.Notice's line for n to the task's Direct stderr.
+func (t *Task) notice(n Notice) {
+	if t.spec.Notice == nil || !t.spec.Direct || t.spec.Stderr == "" {
+		return
+	}
+	line := t.spec.Notice(n, time.Now())
+	if line == "" {
+		return
+	}
+	f, err := os.OpenFile(t.spec.Stderr, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return // its file is gone: nobody to tell
+	}
+	f.WriteString(line + "\n")
+	f.Close()
+}
+
+// warn sends Spec.Warn's signal (its timer's work): to the task's own
+// process, or to every other process of the task but those running the
+// agent's executable. Under t.mu, as terminate's signals: the task's
+// process is not reaped meanwhile, so its pid and group stay its own.
+func (t *Task) warn() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited || t.ending != "" {
+		return
+	}
+	w := t.spec.Warn
+	if w.Leader {
+		_ = syscall.Kill(t.pid, w.Signal)
+		return
+	}
+	for _, pid := range t.members() {
+		if pid != t.pid && !runsSelf(pid) {
+			_ = syscall.Kill(pid, w.Signal)
+		}
+	}
+}
+
+// members lists the task's processes: its cgroup's, or else its
+// process's descendants and the members of its process group.
+func (t *Task) members() []int {
+	if cg := t.container(); cg != nil {
+		return cg.procs()
+	}
+	children := map[int][]int{}
+	var out []int
+	scanProcParents(func(pid, ppid, pgid int, dead bool) {
+		if dead {
+			return
+		}
+		children[ppid] = append(children[ppid], pid)
+		if pgid == t.pid {
+			out = append(out, pid)
+		}
+	})
+	for stack := []int{t.pid}; len(stack) > 0; {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, c := range children[pid] {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+			stack = append(stack, c)
+		}
+	}
+	return out
+}
+
+// runsSelf reports whether process pid runs this process's executable.
+func runsSelf(pid int) bool {
+	self, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	other, err := os.Stat(procPath(pid, "exe"))
+	return err == nil && os.SameFile(self, other)
 }
 
 // container is the cgroup that holds all of the task: its box or its
@@ -797,6 +926,9 @@ func (t *Task) wait() {
 	t.exited = true
 	if t.limitTimer != nil {
 		t.limitTimer.Stop()
+	}
+	if t.warnTimer != nil {
+		t.warnTimer.Stop()
 	}
 	if t.graceTimer != nil {
 		t.graceTimer.Stop()
@@ -876,6 +1008,9 @@ func (t *Task) wait() {
 		r.State, r.Reason = burst.Failed, fmt.Sprintf("killed by signal %d (%s)", r.Signal, sig)
 	default:
 		r.State = burst.Failed
+	}
+	if r.State == burst.Failed && oom {
+		t.notice(NoticeOOM)
 	}
 	t.flushOutputs()
 	if t.spec.IOStats && t.spec.Out == nil && stdoutAlone(t.spec) && len(t.outs) > 0 {
