@@ -380,6 +380,13 @@ func (c *Client) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 	return &j, c.do(ctx, "POST", "/v1/jobs"+c.specQuery("?"), spec, &j)
 }
 
+// CheckSubmit runs every check of Submit and submits nothing: the spec as
+// it would be admitted (its defaults filled), or Submit's refusal.
+func (c *Client) CheckSubmit(ctx context.Context, spec *burst.JobSpec) (*burst.JobSpec, error) {
+	var out burst.JobSpec
+	return &out, c.do(ctx, "POST", "/v1/jobs?check=true", spec, &out)
+}
+
 // Job returns one job, with its spec (unless WithoutSpec).
 func (c *Client) Job(ctx context.Context, id int64) (*burst.Job, error) {
 	var j burst.Job

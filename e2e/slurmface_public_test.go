@@ -114,9 +114,10 @@ var publicScripts = []publicScript{
 // TestSlurmFacePublicScripts submits batch scripts taken from public
 // repositories through `burst slurm sbatch --test-only -v` (sbatch(1):
 // "Validate the batch script ... No job is actually submitted"): each is
-// accepted with the resources, array, name and output its directives ask
-// for, with one warning per directive burst cannot honour, or refused in
-// one line naming the fix.
+// read with the resources, array, name and output its directives ask for,
+// with one warning per directive burst cannot honour, and would start now
+// or is refused as a submit would be (more than this machine has, a project
+// that does not exist); or it is refused in one line naming the fix.
 func TestSlurmFacePublicScripts(t *testing.T) {
 	h := newHarness(t)
 	dir := filepath.Join("testdata", "sbatch-public")
@@ -137,14 +138,13 @@ func TestSlurmFacePublicScripts(t *testing.T) {
 				}
 				return
 			}
-			if r.code != 0 {
-				t.Fatalf("%s (%s): exit %d: %s", ps.file, ps.source, r.code, r.stderr)
-			}
 			defined := map[string]string{}
 			var warnings []string
-			willRun := ""
+			willRun, refusal := "", ""
 			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
 				switch {
+				case strings.HasPrefix(l, "allocation failure: "):
+					refusal = l
 				case strings.HasPrefix(l, "burst: warning: "):
 					warnings = append(warnings, l)
 				case strings.HasPrefix(l, "sbatch: Job "):
@@ -169,8 +169,21 @@ func TestSlurmFacePublicScripts(t *testing.T) {
 					t.Errorf("%s: unexpected warning %q", ps.file, w)
 				}
 			}
-			if want := " using " + ps.cpus + " processors on nodes local in partition local"; !strings.HasPrefix(willRun, "sbatch: Job 0 to start at ") || !strings.HasSuffix(willRun, want) {
-				t.Errorf("%s: --test-only said %q, want ...%q", ps.file, willRun, want)
+			// What this machine (2 CPUs, no GPU) cannot run, or a project
+			// (account) that does not exist, --test-only refuses as sbatch
+			// does ("allocation failure: ...", exit 1), naming what was
+			// asked for; the rest would start now.
+			if refusal != "" {
+				n, _ := strconv.Atoi(ps.cpus)
+				asked := strings.Contains(refusal, "no project") || strings.Contains(refusal, "no machine has a GPU") || strings.Contains(refusal, "no machine can offer") &&
+					(n <= 2 || strings.Contains(refusal, "offer "+ps.cpus+" CPUs"))
+				if r.code != 1 || willRun != "" || !asked {
+					t.Errorf("%s: --test-only exit %d, %q; want exit 1 and a refusal naming the %s CPUs asked for or the project", ps.file, r.code, refusal, ps.cpus)
+				}
+				return
+			}
+			if want := " using " + ps.cpus + " processors on nodes local in partition local"; r.code != 0 || !strings.HasPrefix(willRun, "sbatch: Job 0 to start at ") || !strings.HasSuffix(willRun, want) {
+				t.Errorf("%s: --test-only exit %d, said %q, want ...%q", ps.file, r.code, willRun, want)
 			}
 		})
 	}

@@ -55,6 +55,8 @@ type Backend interface {
 // Jobs submits, cancels, resumes and reads jobs and their tasks.
 type Jobs interface {
 	Submit(ctx context.Context, actor string, spec *burst.JobSpec) (*burst.Job, error)
+	// CheckSubmit says whether Submit would admit spec, recording nothing.
+	CheckSubmit(ctx context.Context, spec *burst.JobSpec) error
 	Cancel(ctx context.Context, id int64) (*client.CancelResult, error)
 	CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error)
 	ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error)

@@ -54,6 +54,16 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !allowBody(w, r, auth.Submit, project) {
 		return
 	}
+	if r.URL.Query().Get("check") == "true" {
+		// Every check of a submit, nothing recorded (sbatch --test-only):
+		// the spec as it would be admitted, its defaults filled.
+		if err := h.b.CheckSubmit(r.Context(), &spec); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, &spec)
+		return
+	}
 	j, err := h.b.Submit(r.Context(), actorOf(r), &spec)
 	if err != nil {
 		writeErr(w, err)

@@ -271,25 +271,6 @@ func runSbatch(c *cobra.Command, args []string) error {
 			}
 		}
 	}
-	if a.testOnly {
-		// sbatch(1): "Validate the batch script and return an estimate of
-		// when a job would be scheduled to run ... No job is actually
-		// submitted." burst checks what it would submit; the estimate is now.
-		spec.Defaults()
-		if err := spec.Validate(); err != nil {
-			return usage("sbatch: %v", err)
-		}
-		if err := spec.CheckBegin(time.Now()); err != nil {
-			return usage("sbatch: %v", err)
-		}
-		part := cmp.Or(a.part, spec.Cluster, "local")
-		at := time.Now()
-		if spec.Begin.After(at) {
-			at = spec.Begin // deferred: no earlier than its begin time
-		}
-		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, at, max(1, spec.Resources.CPUs), part, part))
-		return nil
-	}
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
@@ -304,6 +285,31 @@ func runSbatch(c *cobra.Command, args []string) error {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return usage("sbatch: %v", err)
+	}
+	if a.testOnly {
+		// sbatch(1): "Validate the batch script and return an estimate of
+		// when a job would be scheduled to run ... No job is actually
+		// submitted." The server checks it as it would a submit; the
+		// estimate is now (or its begin time).
+		checked, err := cl.CheckSubmit(ctx, spec)
+		if err != nil {
+			err = projectHint(c, cl, spec, err)
+			var ae *client.Error
+			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+				// sbatch's slurm_perror("allocation failure"), unprefixed;
+				// burst's reason in place of Slurm's error string.
+				fmt.Fprintln(c.ErrOrStderr(), "allocation failure: "+ae.Message)
+				return &ExitError{Code: 1}
+			}
+			return err
+		}
+		part := cmp.Or(a.part, checked.Cluster, "local")
+		at := time.Now()
+		if checked.Begin.After(at) {
+			at = checked.Begin // deferred: no earlier than its begin time
+		}
+		fmt.Fprintln(c.ErrOrStderr(), "sbatch: "+slurmface.WillRun(0, at, max(1, checked.Resources.CPUs), part, part))
+		return nil
 	}
 	job, err := cl.Submit(ctx, spec)
 	var ae *client.Error
