@@ -458,6 +458,17 @@ func (c *Client) CancelTask(ctx context.Context, id int64, task int) (*CancelRes
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?task=%d", id, task), nil, &r)
 }
 
+// Signal sends sig to job id's running tasks (task alone when >= 0), to the
+// processes scope names (scancel --signal).
+func (c *Client) Signal(ctx context.Context, id int64, task, sig int, scope SignalScope) (*SignalResult, error) {
+	var r SignalResult
+	q := fmt.Sprintf("/v1/jobs/%d/signal?signal=%d&scope=%s", id, sig, scope)
+	if task >= 0 {
+		q += fmt.Sprintf("&task=%d", task)
+	}
+	return &r, c.do(ctx, "POST", q, nil, &r)
+}
+
 // ResolveID says which job (and which task of a job array) ref names: a
 // job id, an array task's own id, or ARRAYID_INDEX.
 func (c *Client) ResolveID(ctx context.Context, ref string) (*IDRef, error) {

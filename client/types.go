@@ -37,6 +37,15 @@ type CancelResult struct {
 	Held string `json:"held,omitempty"`
 }
 
+// SignalResult answers a signal: how many running tasks of the job were
+// signalled (none when it runs none now: ended, AlreadyFinished, or waiting).
+type SignalResult struct {
+	ID              int64       `json:"id"`
+	State           burst.State `json:"state"`
+	Signalled       int         `json:"signalled"`
+	AlreadyFinished bool        `json:"already_finished"`
+}
+
 // IDRef is what a job id names: a job (Task -1) or one task of a job array
 // (every array task has an id of its own, as in Slurm), with its array index
 // (-1 when not an array task).
@@ -45,6 +54,23 @@ type IDRef struct {
 	Task       int   `json:"task"`
 	ArrayIndex int   `json:"array_index"`
 }
+
+// TaskSignal is a signal for one running task and which of its processes
+// get it (scancel's: the job's steps by default, -b the batch shell, -f all).
+type TaskSignal struct {
+	TaskRef
+	Signal int         `json:"signal"`
+	Scope  SignalScope `json:"scope"`
+}
+
+// SignalScope says which of a task's processes a signal reaches.
+type SignalScope string
+
+const (
+	SignalSteps SignalScope = "steps" // every process but the task's own (the batch shell) and burst's own commands
+	SignalBatch SignalScope = "batch" // the task's own process alone
+	SignalAll   SignalScope = "all"   // every process of the task
+)
 
 // TaskRef names one attempt of one task.
 type TaskRef struct {
@@ -309,7 +335,10 @@ type Leased struct {
 	Jobs   map[int64]*JobContext `json:"jobs,omitempty"`
 	Tasks  []Assignment          `json:"tasks"`
 	Cancel []TaskRef             `json:"cancel"`
-	Exit   bool                  `json:"exit,omitempty"` // the server wants this agent to stop
+	// Signals are signals for running tasks (scancel --signal): sent
+	// once, not again if this lease is lost, as Slurm's.
+	Signals []TaskSignal `json:"signals,omitempty"`
+	Exit    bool         `json:"exit,omitempty"` // the server wants this agent to stop
 }
 
 // Report carries task events from an agent.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // publicScript is a batch script from a public repository (shortened where
@@ -317,5 +318,53 @@ echo "srun exit $?"
 		if r := h.run("slurm", "sbatch", bad, "--wrap", "true"); r.code == 0 || !strings.Contains(r.stderr, "--signal=B:USR1@120") {
 			t.Errorf("sbatch %s: %s", bad, r)
 		}
+	}
+}
+
+// TestScancelSignal: scancel -s SIG signals a running job without ending
+// it (scancel(1)): by default its steps, not the batch shell; with -b the
+// batch shell alone; KILL cancels.
+func TestScancelSignal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	out := filepath.Join(h.dir, "sig.out")
+	script := filepath.Join(h.dir, "sig.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH -o `+out+`
+trap 'echo shell got USR1' USR1
+srun bash -c 'trap "echo step got USR1; exit 0" USR1; echo step ready; while :; do sleep 0.1; done' &
+wait
+echo "srun ended $?"
+trap 'echo shell got USR2; exit 0' USR2
+echo shell ready
+while :; do sleep 0.1; done
+`, 0o755)
+	r := h.run("slurm", "sbatch", "--parsable", script)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	contents := func() string { b, _ := os.ReadFile(out); return string(b) }
+	h.waitFor("the step to be ready", 60*time.Second, func() bool { return strings.Contains(contents(), "step ready\n") })
+	if r := h.run("slurm", "scancel", "-s", "USR1", id); r.code != 0 || r.stdout+r.stderr != "" {
+		t.Fatalf("scancel -s USR1: %s", r)
+	}
+	h.waitFor("the shell to go on past its step", 60*time.Second, func() bool { return strings.Contains(contents(), "shell ready\n") })
+	// (The step's sleep, a step's process too, dies of it: bash may say
+	// "User defined signal 1" for it.)
+	if got := strings.ReplaceAll(contents(), "User defined signal 1\n", ""); got != "step ready\nstep got USR1\nsrun ended 0\nshell ready\n" {
+		t.Errorf("after scancel -s USR1 (the job's steps, not its shell): %q", got)
+	}
+	if r := h.run("slurm", "scancel", "--batch", "--signal=SIGUSR2", id); r.code != 0 {
+		t.Fatalf("scancel -b -s USR2: %s", r)
+	}
+	h.waitFor("the job to end", 60*time.Second, func() bool {
+		return h.mustRun("slurm", "squeue", "-h", "-t", "all", "-o", "%T", "-j", id).stdout == "COMPLETED\n"
+	})
+	if got := contents(); !strings.HasSuffix(got, "shell ready\nshell got USR2\n") {
+		t.Errorf("after scancel -b -s USR2 (the batch shell): %q", got)
+	}
+	if r := h.run("slurm", "scancel", "-s", "NOPE", id); r.code == 0 || !strings.Contains(r.stderr, "give its name or number, e.g. USR1") {
+		t.Errorf("scancel -s NOPE: %s", r)
 	}
 }

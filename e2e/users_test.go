@@ -425,7 +425,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/v1/jobs/" + jid + "/logs", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/results", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/output", "", seen},
-		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner}, // bob's job: others need the owner role
+		{"POST", "/v1/jobs/" + jid + "/signal?signal=10", "", owner}, // as cancel: bob's job, others need the owner role
+		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner},           // bob's job: others need the owner role
 		{"POST", "/v1/jobs/" + jid + "/resume", "{}", owner},
 		{"POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`, member},
 		{"GET", "/v1/projects", "", all},

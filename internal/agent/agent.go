@@ -301,6 +301,9 @@ func (a *Agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
 		a.cancel(ref)
 	}
+	for _, sig := range l.Signals {
+		a.signal(sig)
+	}
 	if a.interrupted.Load() {
 		return // its machine goes: the server requeues what it handed out (spot.go)
 	}
@@ -360,6 +363,19 @@ func (a *Agent) cancel(ref client.TaskRef) {
 	if rt != nil && rt.ref.Attempt == ref.Attempt {
 		rt.task.Cancel()
 	}
+}
+
+// signal sends a signal to a running task's processes (scancel --signal);
+// a task not running here (ended meanwhile) gets none.
+func (a *Agent) signal(s client.TaskSignal) {
+	a.mu.Lock()
+	rt := a.running[key{s.Job, s.Index}]
+	a.mu.Unlock()
+	if rt == nil || rt.ref.Attempt != s.Attempt {
+		return
+	}
+	scope := map[client.SignalScope]runner.Scope{client.SignalBatch: runner.ScopeLeader, client.SignalAll: runner.ScopeAll}[s.Scope]
+	rt.task.Signal(syscall.Signal(s.Signal), scope)
 }
 
 // queuedAt is the position of ref in the queue, or -1; a.mu must be held.

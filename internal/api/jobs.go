@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/jobs/{id}", h.handleJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.handleCancel)
+	mux.HandleFunc("POST /v1/jobs/{id}/signal", h.handleSignal)
 	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
 		if err != nil {
@@ -228,6 +230,35 @@ func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
 		code = 202
 	}
 	writeJSON(w, code, res)
+}
+
+// handleSignal sends a signal to a job's running tasks (scancel
+// --signal): ?signal=N, ?scope=steps|batch|all (default steps), ?task=I.
+func (h *handler) handleSignal(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	sig, err := strconv.Atoi(q.Get("signal"))
+	if err != nil {
+		writeErr(w, apierr.BadRequestf("signal %q is not a signal number: give e.g. ?signal=10", q.Get("signal")))
+		return
+	}
+	idx := -1
+	if t := q.Get("task"); t != "" {
+		if idx, err = strconv.Atoi(t); err != nil || idx < 0 {
+			writeErr(w, apierr.BadRequestf("task %q is not a task number", t))
+			return
+		}
+	}
+	scope := client.SignalScope(cmp.Or(q.Get("scope"), string(client.SignalSteps)))
+	res, err := h.b.Signal(r.Context(), id, idx, sig, scope)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, res)
 }
 
 // handleWait answers when the job is finished, or with its current state

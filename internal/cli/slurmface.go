@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -821,8 +822,9 @@ func newScancelCmd() *cobra.Command {
 	var (
 		users, names []string
 		quiet, me    bool
-		batch        bool
+		batch, full  bool
 		stateList    string
+		sigName      string
 		verbose      int
 	)
 	c := &cobra.Command{
@@ -832,15 +834,37 @@ func newScancelCmd() *cobra.Command {
 cancels that task), or every pending and running job of -u USER or
 -n NAME (--me: yours; -t STATES: only jobs in those states, such as
 -t PENDING, yours unless -u says whose). -b/--batch is accepted: the job's
-processes are ended whole. Like Slurm 22.05's scancel it prints nothing on success, and
+processes are ended whole. -s/--signal SIG sends SIG to the running jobs
+instead of cancelling them (SIG a name or number; KILL cancels): as
+scancel, to the job's steps (every process but the batch shell and the
+Slurm commands it runs), with -b to the batch shell alone, with -f/--full
+to every process of the job. Like Slurm 22.05's scancel it prints nothing on success, and
 nothing for a job that has ended or an id burst does not know (exit 0;
 -v names those ids); other errors (a job you may not cancel) are printed
 unless -Q, and exit 1.`,
 		Example: `  burst slurm scancel 12 13
-  scancel -u $USER`,
+  scancel -u $USER
+  scancel -b -s USR1 12      # the batch shell's trap: checkpoint now`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkJobRefs(args); err != nil {
 				return err
+			}
+			sig := 0
+			if sigName != "" {
+				n, err := sbatch.SignalNumber(sigName)
+				if err != nil {
+					return usage("scancel: -s: %v", err)
+				}
+				if n != int(syscall.SIGKILL) { // scancel -s KILL cancels
+					sig = n
+				}
+			}
+			scope := client.SignalSteps
+			switch {
+			case full:
+				scope = client.SignalAll
+			case batch:
+				scope = client.SignalBatch
 			}
 			active := []burst.State{burst.Queued, burst.Running}
 			if stateList != "" {
@@ -898,9 +922,15 @@ unless -Q, and exit 1.`,
 			for _, a := range args {
 				ref, err := resolveJob(ctx, cl, a)
 				var res *client.CancelResult
-				if err == nil && ref.Task >= 0 {
+				switch {
+				case err == nil && sig != 0:
+					var sr *client.SignalResult
+					if sr, err = cl.Signal(ctx, ref.JobID, ref.Task, sig, scope); err == nil {
+						res = &client.CancelResult{ID: sr.ID, State: sr.State, AlreadyFinished: sr.AlreadyFinished}
+					}
+				case err == nil && ref.Task >= 0:
 					res, err = cl.CancelTask(ctx, ref.JobID, ref.Task)
-				} else if err == nil {
+				case err == nil:
 					res, err = cl.Cancel(ctx, ref.JobID)
 				}
 				var ce *client.Error
@@ -933,7 +963,9 @@ unless -Q, and exit 1.`,
 	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job or an ended one (still no error, as scancel)")
 	c.Flags().BoolVar(&me, "me", false, "cancel your pending and running jobs")
 	c.Flags().StringVarP(&stateList, "state", "t", "", "only jobs in these `STATES` (PENDING, RUNNING, or PD,R)")
-	c.Flags().BoolVarP(&batch, "batch", "b", false, "accepted: burst ends the job's processes whole")
+	c.Flags().BoolVarP(&batch, "batch", "b", false, "with -s: the batch shell alone (a cancel ends the job's processes whole)")
+	c.Flags().BoolVarP(&full, "full", "f", false, "with -s: every process of the job, the batch shell too")
+	c.Flags().StringVarP(&sigName, "signal", "s", "", "send `SIG` (USR1, 10, ...) to the running jobs instead of cancelling them")
 	return c
 }
 

@@ -280,16 +280,8 @@ func ParseSignal(v string) (*burst.Warning, error) {
 	}
 	name, at, hasAt := strings.Cut(rest, "@")
 	bad := fmt.Errorf("%q is not a signal specification: write [B:]SIGNAL[@SECONDS], e.g. --signal=B:USR1@120 (USR1 to the batch shell 120 s before the time limit)", v)
-	if n, err := strconv.Atoi(name); err == nil && isDigits(name) {
-		w.Signal = n
-	} else if name != "" {
-		up := strings.ToUpper(name)
-		if !strings.HasPrefix(up, "SIG") {
-			up = "SIG" + up
-		}
-		w.Signal = int(unix.SignalNum(up))
-	}
-	if w.Signal < 1 || w.Signal > 64 {
+	var err error
+	if w.Signal, err = SignalNumber(name); err != nil {
 		return nil, bad
 	}
 	if hasAt {
@@ -300,6 +292,25 @@ func ParseSignal(v string) (*burst.Warning, error) {
 		w.BeforeS = n
 	}
 	return w, nil
+}
+
+// SignalNumber reads a signal as Slurm's commands take it: its number, or
+// its name with or without SIG, in any case (USR1, sigusr1, 10).
+func SignalNumber(s string) (int, error) {
+	n := 0
+	if isDigits(s) && s != "" {
+		n, _ = strconv.Atoi(s)
+	} else if s != "" {
+		up := strings.ToUpper(s)
+		if !strings.HasPrefix(up, "SIG") {
+			up = "SIG" + up
+		}
+		n = int(unix.SignalNum(up))
+	}
+	if n < 1 || n > 64 {
+		return 0, fmt.Errorf("%q is not a signal: give its name or number, e.g. USR1 or 10", s)
+	}
+	return n, nil
 }
 
 // MinuteLimit is a time limit in seconds rounded up to a whole minute, as

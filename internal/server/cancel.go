@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -74,4 +75,31 @@ func (s *Server) applyCancel(b *batch, held error, res *client.CancelResult) (*c
 	s.applyHeld(b)
 	res.Held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: " + s.noSpace(held).Error()
 	return res, nil
+}
+
+// Signal sends sig to job id's running tasks (task idx alone when idx >=
+// 0), to the processes scope names, through their agents' next lease
+// (scancel --signal): once, as Slurm sends it, with no record. The answer
+// counts the tasks signalled; none when the job runs no task now (ended,
+// or waiting: AlreadyFinished says which).
+func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error) {
+	if sig < 1 || sig > 64 {
+		return nil, badRequest("signal %d: give a signal's number (1 to 64) or name, e.g. USR1", sig)
+	}
+	switch scope {
+	case client.SignalSteps, client.SignalBatch, client.SignalAll:
+	default:
+		return nil, badRequest("scope %q: give steps, batch or all", scope)
+	}
+	s.mu.Lock()
+	n, ok := s.signalJob(id, idx, sig, scope)
+	s.mu.Unlock()
+	if ok {
+		return &client.SignalResult{ID: id, Signalled: n, State: burst.Running}, nil
+	}
+	row, err := s.readJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &client.SignalResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 }

@@ -464,3 +464,23 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
 	c.order = append(c.order, j.row.ID)
 	c.rewait(j)
 }
+
+// signalJob queues sig for the started tasks of job id (task idx alone when
+// idx >= 0) on their machines and wakes their lease requests. It returns how
+// many, and false when the job is not active here.
+func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, bool) {
+	j := c.jobs[id]
+	if j == nil {
+		return 0, false
+	}
+	n := 0
+	for _, t := range j.running {
+		if idx >= 0 && t.row.Index != idx || !t.started || t.cancel || t.machine == nil {
+			continue
+		}
+		t.machine.signals = append(t.machine.signals, client.TaskSignal{TaskRef: t.ref(), Signal: sig, Scope: scope})
+		t.machine.poke()
+		n++
+	}
+	return n, true
+}

@@ -42,11 +42,12 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 	m.unacked = append(m.undelivered(), m.outbox...)
 	m.unackedC = append(m.unackedC, m.cancels...)
 	m.outbox, m.cancels = nil, nil
-	if len(m.unacked) == 0 && len(m.unackedC) == 0 {
+	if len(m.unacked) == 0 && len(m.unackedC) == 0 && len(m.signals) == 0 {
 		return nil
 	}
 	m.leaseSeq++
-	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Jobs: map[int64]*client.JobContext{}}
+	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Signals: m.signals, Jobs: map[int64]*client.JobContext{}}
+	m.signals = nil
 	for _, t := range m.unacked {
 		out.Tasks = append(out.Tasks, c.assignment(t))
 		if out.Jobs[t.row.JobID] == nil {
@@ -62,7 +63,7 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 // placed one at a time (one a task that ends) are handed over in bunches
 // of about half the queue: a lease a bunch, not a lease a task.
 func (m *machineRT) urgent() bool {
-	if len(m.cancels) > 0 || len(m.unackedC) > 0 {
+	if len(m.cancels) > 0 || len(m.unackedC) > 0 || len(m.signals) > 0 {
 		return true
 	}
 	for _, t := range m.unacked {

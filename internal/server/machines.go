@@ -17,8 +17,9 @@ type machineRT struct {
 	tasks      map[taskKey]*taskRT
 	outbox     []*taskRT
 	cancels    []client.TaskRef
-	unacked    []*taskRT        // tasks of lease leaseSeq, not yet acknowledged
-	unackedC   []client.TaskRef // cancels of lease leaseSeq
+	unacked    []*taskRT           // tasks of lease leaseSeq, not yet acknowledged
+	unackedC   []client.TaskRef    // cancels of lease leaseSeq
+	signals    []client.TaskSignal // for the next lease, sent once
 	leaseSeq   uint64
 	waiter     chan struct{} // closed to wake the one lease request that waits
 	leaseGen   uint64        // a newer lease request retires older ones

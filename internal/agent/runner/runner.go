@@ -804,24 +804,43 @@ func (t *Task) notice(n Notice) {
 	f.Close()
 }
 
-// warn sends Spec.Warn's signal (its timer's work): to the task's own
-// process, or to every other process of the task but those running the
-// agent's executable. Under t.mu, as terminate's signals: the task's
-// process is not reaped meanwhile, so its pid and group stay its own.
+// Scope says which of a task's processes a signal reaches.
+type Scope int
+
+const (
+	// ScopeSteps: every process of the task but its own and those running
+	// the agent's executable (Slurm's job steps, not the batch shell nor
+	// Slurm's own commands).
+	ScopeSteps  Scope = iota
+	ScopeLeader       // the task's own process alone (the batch shell)
+	ScopeAll          // every process of the task
+)
+
+// warn sends Spec.Warn's signal (its timer's work).
 func (t *Task) warn() {
+	scope := ScopeSteps
+	if t.spec.Warn.Leader {
+		scope = ScopeLeader
+	}
+	t.Signal(t.spec.Warn.Signal, scope)
+}
+
+// Signal sends sig to the task's processes that scope names, unless it has
+// ended or is being stopped. Under t.mu, as terminate's signals: the task's
+// process is not reaped meanwhile, so its pid and group stay its own.
+func (t *Task) Signal(sig syscall.Signal, scope Scope) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.exited || t.ending != "" {
 		return
 	}
-	w := t.spec.Warn
-	if w.Leader {
-		_ = syscall.Kill(t.pid, w.Signal)
+	if scope == ScopeLeader {
+		_ = syscall.Kill(t.pid, sig)
 		return
 	}
 	for _, pid := range t.members() {
-		if pid != t.pid && !runsSelf(pid) {
-			_ = syscall.Kill(pid, w.Signal)
+		if scope == ScopeAll || pid != t.pid && !runsSelf(pid) {
+			_ = syscall.Kill(pid, sig)
 		}
 	}
 }
