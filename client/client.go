@@ -384,7 +384,7 @@ func (c *Client) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, e
 // it would be admitted (its defaults filled), or Submit's refusal.
 func (c *Client) CheckSubmit(ctx context.Context, spec *burst.JobSpec) (*burst.JobSpec, error) {
 	var out burst.JobSpec
-	return &out, c.do(ctx, "POST", "/v1/jobs?check=true", spec, &out)
+	return &out, c.do(ctx, "POST", "/v1/jobs/check", spec, &out)
 }
 
 // Job returns one job, with its spec (unless WithoutSpec).

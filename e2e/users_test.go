@@ -429,6 +429,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner},           // bob's job: others need the owner role
 		{"POST", "/v1/jobs/" + jid + "/resume", "{}", owner},
 		{"POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`, member},
+		{"POST", "/v1/jobs/check", `{"argv":["true"],"project":"mars"}`, member},
 		{"GET", "/v1/projects", "", all},
 		{"POST", "/v1/projects", `{"name":"p-NAME"}`, admin},
 		{"GET", "/v1/projects/mars", "", seen},

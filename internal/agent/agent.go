@@ -235,7 +235,7 @@ func (a *Agent) stopAll(grace time.Duration) {
 	}
 	a.cfg.Log.Info("stopping: ending the tasks that run here", "tasks", len(tasks))
 	for _, t := range tasks {
-		t.Cancel()
+		t.Stop()
 	}
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
@@ -375,6 +375,9 @@ func (a *Agent) signal(s client.TaskSignal) {
 		return
 	}
 	scope := map[client.SignalScope]runner.Scope{client.SignalBatch: runner.ScopeLeader, client.SignalAll: runner.ScopeAll}[s.Scope]
+	if rt.ctx.Script == "" && scope == runner.ScopeSteps {
+		scope = runner.ScopeAll // not a batch script: it has no steps, its program is the job
+	}
 	rt.task.Signal(syscall.Signal(s.Signal), scope)
 }
 

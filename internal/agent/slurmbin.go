@@ -75,5 +75,5 @@ func withJobOwner(env []string) []string {
 	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SLURM_JOB_ID=") }) {
 		return env
 	}
-	return append(slices.Clip(env), "SLURM_JOB_UID="+strconv.Itoa(os.Getuid()), "SLURM_JOB_GID="+strconv.Itoa(os.Getgid()))
+	return mergeEnv(env, []string{"SLURM_JOB_UID=" + strconv.Itoa(os.Getuid()), "SLURM_JOB_GID=" + strconv.Itoa(os.Getgid())})
 }

@@ -159,7 +159,7 @@ func (a *Agent) interrupt(ctx context.Context, n notice) {
 	}
 	a.mu.Unlock()
 	for _, t := range tasks {
-		t.Cancel() // SIGTERM, then SIGKILL after its grace
+		t.Stop() // SIGTERM, then SIGKILL after its grace
 	}
 	// Whatever ignores SIGTERM and outlasts its grace still ends before
 	// the machine does.

@@ -23,6 +23,7 @@ import (
 // jobRoutes serves jobs, their tasks, logs and results.
 func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs", h.handleSubmit)
+	mux.HandleFunc("POST /v1/jobs/check", h.handleCheck)
 	mux.HandleFunc("GET /v1/jobs", h.handleJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", h.handleJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
@@ -56,22 +57,31 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !allowBody(w, r, auth.Submit, project) {
 		return
 	}
-	if r.URL.Query().Get("check") == "true" {
-		// Every check of a submit, nothing recorded (sbatch --test-only):
-		// the spec as it would be admitted, its defaults filled.
-		if err := h.b.CheckSubmit(r.Context(), &spec); err != nil {
-			writeErr(w, err)
-			return
-		}
-		writeJSON(w, 200, &spec)
-		return
-	}
 	j, err := h.b.Submit(r.Context(), actorOf(r), &spec)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	writeJSON(w, 201, answerJob(r, j))
+}
+
+// handleCheck runs every check of a submit and records nothing (sbatch
+// --test-only): the spec as it would be admitted, its defaults filled. A
+// route of its own, so that a server without it refuses (405) rather
+// than submitting.
+func (h *handler) handleCheck(w http.ResponseWriter, r *http.Request) {
+	var spec burst.JobSpec
+	if !decode(w, r, &spec) {
+		return
+	}
+	if !allowBody(w, r, auth.Submit, cmp.Or(spec.Project, "default")) {
+		return
+	}
+	if err := h.b.CheckSubmit(r.Context(), &spec); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, &spec)
 }
 
 // answerJob is j as the request asks for it: without its spec with

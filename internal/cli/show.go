@@ -96,7 +96,7 @@ func signalText(w *burst.Warning, limit int64) string {
 	if sig == "" {
 		sig = strconv.Itoa(w.Signal)
 	}
-	to := "to its steps (every process but the batch shell)"
+	to := "to its steps (what srun started, not the batch shell)"
 	if w.Shell {
 		to = "to the batch shell"
 	}

@@ -836,9 +836,9 @@ cancels that task), or every pending and running job of -u USER or
 -t PENDING, yours unless -u says whose). -b/--batch is accepted: the job's
 processes are ended whole. -s/--signal SIG sends SIG to the running jobs
 instead of cancelling them (SIG a name or number; KILL cancels): as
-scancel, to the job's steps (every process but the batch shell and the
-Slurm commands it runs), with -b to the batch shell alone, with -f/--full
-to every process of the job. Like Slurm 22.05's scancel it prints nothing on success, and
+scancel, to the job's steps (what srun started; not the batch shell nor
+what it started without srun), with -b to the batch shell alone, with
+-f/--full to every process of the job. Like Slurm 22.05's scancel it prints nothing on success, and
 nothing for a job that has ended or an id burst does not know (exit 0;
 -v names those ids); other errors (a job you may not cancel) are printed
 unless -Q, and exit 1.`,

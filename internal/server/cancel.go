@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -92,10 +91,10 @@ func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope c
 		return nil, badRequest("scope %q: give steps, batch or all", scope)
 	}
 	s.mu.Lock()
-	n, ok := s.signalJob(id, idx, sig, scope)
+	n, state, ok := s.signalJob(id, idx, sig, scope)
 	s.mu.Unlock()
 	if ok {
-		return &client.SignalResult{ID: id, Signalled: n, State: burst.Running}, nil
+		return &client.SignalResult{ID: id, Signalled: n, State: state}, nil
 	}
 	row, err := s.readJob(ctx, id)
 	if err != nil {

@@ -467,11 +467,11 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
 
 // signalJob queues sig for the started tasks of job id (task idx alone when
 // idx >= 0) on their machines and wakes their lease requests. It returns how
-// many, and false when the job is not active here.
-func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, bool) {
+// many and the job's state, and false when the job is not active here.
+func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, burst.State, bool) {
 	j := c.jobs[id]
 	if j == nil {
-		return 0, false
+		return 0, "", false
 	}
 	n := 0
 	for _, t := range j.running {
@@ -482,5 +482,5 @@ func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope
 		t.machine.poke()
 		n++
 	}
-	return n, true
+	return n, j.row.State, true
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,11 +81,8 @@ type Spec struct {
 }
 
 // Warning is a signal sent Before a task's time limit (Slurm's
-// --signal=[B:]SIG@TIME). With Leader the task's own process alone gets it
-// (B:, the batch shell); otherwise every other process of the task does
-// (the job's steps), except those running the agent's own executable
-// (burst's srun and the other Slurm commands a script runs: in Slurm
-// these are clients, which the signal does not reach either).
+// --signal=[B:]SIG@TIME). With Leader the task's program alone gets it
+// (B:, the batch shell); otherwise the job's steps do (ScopeSteps).
 type Warning struct {
 	Signal syscall.Signal
 	Before time.Duration
@@ -367,9 +363,11 @@ func Start(spec Spec) (*Task, error) {
 	}
 	if spec.TimeLimit > 0 {
 		t.mu.Lock()
-		t.limitTimer = time.AfterFunc(spec.TimeLimit, func() { t.terminate(burst.Timeout) })
+		t.limitTimer = time.AfterFunc(spec.TimeLimit, func() { t.terminate(burst.Timeout, true) })
 		if w := spec.Warn; w != nil && w.Signal != 0 {
-			t.warnTimer = time.AfterFunc(max(0, spec.TimeLimit-w.Before), t.warn)
+			// At the earliest a second in (or at the limit, if sooner): a
+			// script has set its trap by then (Slurm looks every 30 s or so).
+			t.warnTimer = time.AfterFunc(max(min(time.Second, spec.TimeLimit), spec.TimeLimit-w.Before), t.warn)
 		}
 		t.mu.Unlock()
 	}
@@ -747,9 +745,14 @@ func (t *Task) Wait() Result {
 // Cancel asks the task to stop: SIGTERM to its process group, SIGKILL after
 // the grace period. Its State becomes Cancelled unless it had already exited
 // (or was already being stopped for its time limit). Cancel does not wait.
-func (t *Task) Cancel() { t.terminate(burst.Cancelled) }
+func (t *Task) Cancel() { t.terminate(burst.Cancelled, true) }
 
-func (t *Task) terminate(why burst.State) {
+// Stop is Cancel for the machine's own reasons (its agent stops, its spot
+// instance goes): no Notice is written, as the task is not cancelled by
+// its user and will run again.
+func (t *Task) Stop() { t.terminate(burst.Cancelled, false) }
+
+func (t *Task) terminate(why burst.State, tell bool) {
 	t.mu.Lock()
 	if t.exited || t.ending != "" {
 		t.mu.Unlock()
@@ -765,9 +768,10 @@ func (t *Task) terminate(why burst.State) {
 	t.mu.Unlock()
 	// Said before the signal, as slurmstepd says it: what the task's own
 	// handlers write then comes after it. Outside t.mu: a file's write.
-	if why == burst.Timeout {
+	switch {
+	case why == burst.Timeout:
 		t.notice(NoticeTimeLimit)
-	} else {
+	case tell:
 		t.notice(NoticeCancelled)
 	}
 	t.mu.Lock()
@@ -804,16 +808,18 @@ func (t *Task) notice(n Notice) {
 	f.Close()
 }
 
-// Scope says which of a task's processes a signal reaches.
+// Scope says which of a task's processes a signal reaches, as Slurm's
+// scancel and --signal name them. Wrappers (bwrap, burst's own stack
+// exec) around a task's program never get one: it would end them.
 type Scope int
 
 const (
-	// ScopeSteps: every process of the task but its own and those running
-	// the agent's executable (Slurm's job steps, not the batch shell nor
-	// Slurm's own commands).
+	// ScopeSteps: the job's steps, the processes started by srun (burst's
+	// own executable) and below, not srun itself; not the batch shell
+	// nor what it started without srun (Slurm's batch step).
 	ScopeSteps  Scope = iota
-	ScopeLeader       // the task's own process alone (the batch shell)
-	ScopeAll          // every process of the task
+	ScopeLeader       // the batch shell alone: the task's program
+	ScopeAll          // every process of the task but burst's own commands
 )
 
 // warn sends Spec.Warn's signal (its timer's work).
@@ -834,56 +840,89 @@ func (t *Task) Signal(sig syscall.Signal, scope Scope) {
 	if t.exited || t.ending != "" {
 		return
 	}
-	if scope == ScopeLeader {
-		_ = syscall.Kill(t.pid, sig)
-		return
-	}
-	for _, pid := range t.members() {
-		if scope == ScopeAll || pid != t.pid && !runsSelf(pid) {
-			_ = syscall.Kill(pid, sig)
-		}
+	for _, pid := range t.targets(scope) {
+		_ = syscall.Kill(pid, sig)
 	}
 }
 
-// members lists the task's processes: its cgroup's, or else its
-// process's descendants and the members of its process group.
-func (t *Task) members() []int {
-	if cg := t.container(); cg != nil {
-		return cg.procs()
-	}
+// targets lists the task's processes scope names, from one scan of /proc
+// (and its cgroup's list, which holds those that left its tree).
+func (t *Task) targets(scope Scope) []int {
+	parent := map[int]int{}
 	children := map[int][]int{}
-	var out []int
 	scanProcParents(func(pid, ppid, pgid int, dead bool) {
-		if dead {
-			return
-		}
-		children[ppid] = append(children[ppid], pid)
-		if pgid == t.pid {
-			out = append(out, pid)
+		if !dead {
+			parent[pid] = ppid
+			children[ppid] = append(children[ppid], pid)
 		}
 	})
+	members := map[int]bool{}
 	for stack := []int{t.pid}; len(stack) > 0; {
 		pid := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, c := range children[pid] {
-			if !slices.Contains(out, c) {
-				out = append(out, c)
+		members[pid] = true
+		stack = append(stack, children[pid]...)
+	}
+	if cg := t.container(); cg != nil {
+		for _, pid := range cg.procs() {
+			members[pid] = true
+		}
+	}
+	self := map[int]bool{} // runs burst's executable: srun, squeue, the stack exec
+	for pid := range members {
+		if runsSelf(pid) {
+			self[pid] = true
+		}
+	}
+	// The program: below the wrappers, each the one child of the last.
+	leader, wrappers := t.pid, map[int]bool{}
+	for (self[leader] || procName(leader) == "bwrap") && len(children[leader]) == 1 {
+		wrappers[leader] = true
+		leader = children[leader][0]
+	}
+	if scope == ScopeLeader {
+		return []int{leader}
+	}
+	underSrun := func(pid int) bool {
+		for p := parent[pid]; p > 1 && p != leader && p != t.pid; p = parent[p] {
+			if self[p] && !wrappers[p] {
+				return true
 			}
-			stack = append(stack, c)
+		}
+		return false
+	}
+	var out []int
+	for pid := range members {
+		switch {
+		case wrappers[pid] || self[pid] || pid == t.pid && procName(pid) == "bwrap":
+		case scope == ScopeAll, pid != leader && underSrun(pid):
+			out = append(out, pid)
 		}
 	}
 	return out
 }
 
+// procName is a process's command name (/proc/PID/comm), "" if gone.
+func procName(pid int) string {
+	b, err := os.ReadFile(procPath(pid, "comm"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // runsSelf reports whether process pid runs this process's executable.
 func runsSelf(pid int) bool {
-	self, err := os.Stat("/proc/self/exe")
+	self, err := selfExe()
 	if err != nil {
 		return false
 	}
 	other, err := os.Stat(procPath(pid, "exe"))
 	return err == nil && os.SameFile(self, other)
 }
+
+// selfExe is this process's executable, stat'ed once.
+var selfExe = sync.OnceValues(func() (os.FileInfo, error) { return os.Stat("/proc/self/exe") })
 
 // container is the cgroup that holds all of the task: its box or its
 // memory cgroup; nil when it has none.

@@ -3,6 +3,8 @@ package runner
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,19 +32,42 @@ func TestWarnLeader(t *testing.T) {
 	assertGroupGone(t, task.PID())
 }
 
-// TestWarnSteps: --signal=USR1@T reaches every process of the task but its
-// own (the job's steps, not the batch shell), which goes on once its step
-// ended by its trap.
+// TestMain lets this test binary stand for srun (burst's own executable,
+// which a step's signal skips): with RUNNER_TEST_SRUN set it runs its
+// arguments as a child and exits as the child did.
+func TestMain(m *testing.M) {
+	if os.Getenv("RUNNER_TEST_SRUN") != "" {
+		c := exec.Command(os.Args[1], os.Args[2:]...)
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGUSR1) // caught, not ignored: its child starts with the default
+		if err := c.Run(); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestWarnSteps: --signal=USR1@T reaches the job's steps, the processes
+// srun started (not srun itself), and not the batch shell nor what the
+// shell started without srun (Slurm's batch step): the step's trap runs,
+// the shell's own child lives on, and the shell goes on.
 func TestWarnSteps(t *testing.T) {
 	t.Parallel()
-	s := spec(t, "sh", "-c", `sh -c 'trap "echo step-got; exit 0" USR1; sleep 100 & wait'; echo shell-after-$?`)
+	srun, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec(t, "sh", "-c", `sleep 100 & bare=$!
+RUNNER_TEST_SRUN=1 "$0" sh -c 'trap "echo step-got; exit 0" USR1; sleep 100 & wait'; echo shell-after-$?
+kill -0 $bare && echo bare-alive; kill $bare`, srun)
 	s.TimeLimit = time.Minute
 	s.Warn = &Warning{Signal: syscall.SIGUSR1, Before: time.Minute - 300*time.Millisecond}
 	r := run(t, s)
 	if r.State != burst.Succeeded {
 		t.Errorf("got %+v, exit %s", r, code(r))
 	}
-	if out := readFile(t, s.Stdout); out != "step-got\nshell-after-0\n" {
+	if out := readFile(t, s.Stdout); out != "step-got\nshell-after-0\nbare-alive\n" {
 		t.Errorf("stdout %q", out)
 	}
 }
