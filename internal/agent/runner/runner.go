@@ -884,7 +884,9 @@ func (t *Task) targets(scope Scope) []int {
 		return []int{leader}
 	}
 	underSrun := func(pid int) bool {
-		for p := parent[pid]; p > 1 && p != leader && p != t.pid; p = parent[p] {
+		// At most 256 generations: a scan racing with exits and reused pids
+		// must not make a loop.
+		for p, n := parent[pid], 0; p > 1 && p != leader && p != t.pid && n < 256; p, n = parent[p], n+1 {
 			if self[p] && !wrappers[p] {
 				return true
 			}
