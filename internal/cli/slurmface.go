@@ -588,11 +588,7 @@ func parseJobSel(list []string) (*jobSel, error) {
 	}
 	s := &jobSel{ids: map[int64]bool{}, tasks: map[int64]map[int]bool{}}
 	for _, l := range list {
-		for _, item := range splitOutsideBrackets(l) {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
+		for _, item := range slurmface.SplitList(l) {
 			head, index, isTask := strings.Cut(item, "_")
 			id, err := strconv.ParseInt(head, 10, 64)
 			if err != nil || id <= 0 {
@@ -617,31 +613,17 @@ func parseJobSel(list []string) (*jobSel, error) {
 	return s, nil
 }
 
-// splitOutsideBrackets splits s at the commas that are not inside [...].
-func splitOutsideBrackets(s string) []string {
-	var out []string
-	depth, from := 0, 0
-	for i, r := range s {
-		switch {
-		case r == '[':
-			depth++
-		case r == ']' && depth > 0:
-			depth--
-		case r == ',' && depth == 0:
-			out, from = append(out, s[from:i]), i+1
-		}
-	}
-	return append(out, s[from:])
-}
-
 // holds says whether s selects j (every job when s is nil).
 func (s *jobSel) holds(j slurmface.Job) bool {
 	return s == nil || s.ids[j.RawID] || j.ArrayJobID != 0 && (s.ids[j.ArrayJobID] || s.tasks[j.ArrayJobID][j.ArrayTaskID])
 }
 
 // jobs are the ids of the jobs s names, sorted: those it names whole and
-// the arrays whose tasks it names.
+// the arrays whose tasks it names; none when s is nil.
 func (s *jobSel) jobs() []int64 {
+	if s == nil {
+		return nil
+	}
 	out := slices.Collect(maps.Keys(s.ids))
 	for id := range s.tasks {
 		if !s.ids[id] {
@@ -767,12 +749,10 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				}
 				newFaceJobs(c.Context()).withSpecs(c.Context(), cl, out, idx)
 			}
-			if ids != nil && len(out) == 0 && len(ids.jobs()) == 1 && states == "" {
+			if js := ids.jobs(); ids != nil && len(out) == 0 && len(js) == 1 && states == "" {
 				// squeue -j of a job it does not know (or no longer shows)
-				for _, id := range ids.jobs() {
-					if _, err := selectedJob(c.Context(), cl, id); err != nil {
-						return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
-					}
+				if _, err := selectedJob(c.Context(), cl, js[0]); err != nil {
+					return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
 				}
 			}
 			slices.SortStableFunc(out, func(a, b slurmface.Job) int { return faceOrder(a, b) })

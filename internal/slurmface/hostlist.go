@@ -17,7 +17,7 @@ import (
 // c2 d08 d09 d10; "r[1-2]-n[1-2]" is r1-n1 r1-n2 r2-n1 r2-n2).
 func ExpandHostlist(expr string) ([]string, error) {
 	var out []string
-	for _, item := range splitHostlist(expr) {
+	for _, item := range SplitList(expr) {
 		hosts, err := expandHost(item)
 		if err != nil {
 			return nil, fmt.Errorf("Invalid hostlist: %s (%v)", expr, err)
@@ -44,8 +44,9 @@ func HostlistArg(arg string) ([]string, error) {
 	return ExpandHostlist(arg)
 }
 
-// splitHostlist splits at commas and white space outside brackets.
-func splitHostlist(expr string) []string {
+// SplitList splits at commas and white space outside brackets: the items
+// of a hostlist (c[1-3],d4) or of a job list (12,13_[1,4]).
+func SplitList(expr string) []string {
 	var items []string
 	depth, start := 0, 0
 	for i, r := range expr {
