@@ -684,10 +684,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			argv = writableArgv(o.stackRoot, o.stackState, argv)
 		}
 	}
-	env := mergeEnv(ctx.Env, append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity()))
+	extra := append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())
 	if script != "" {
-		env = withJobOwner(env)
+		extra = append(extra, jobOwner()...) // over what a job submitted from a job inherited
 	}
+	env := mergeEnv(ctx.Env, extra)
 	if script != "" && o.stackRoot == "" {
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
 	}

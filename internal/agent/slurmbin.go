@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/slurmface"
@@ -68,12 +69,9 @@ func withSlurmBin(env []string, dir, home string) []string {
 	return out
 }
 
-// withJobOwner is a batch task's env with SLURM_JOB_UID and SLURM_JOB_GID:
-// the user and group it runs as, this agent's (a Slurm job's are its
-// owner's, whom it runs as).
-func withJobOwner(env []string) []string {
-	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SLURM_JOB_ID=") }) {
-		return env
-	}
-	return mergeEnv(env, []string{"SLURM_JOB_UID=" + strconv.Itoa(os.Getuid()), "SLURM_JOB_GID=" + strconv.Itoa(os.Getgid())})
-}
+// jobOwner is a batch task's SLURM_JOB_UID and SLURM_JOB_GID: the user and
+// group it runs as, this agent's (a Slurm job's are its owner's, whom it
+// runs as). Read once.
+var jobOwner = sync.OnceValue(func() []string {
+	return []string{"SLURM_JOB_UID=" + strconv.Itoa(os.Getuid()), "SLURM_JOB_GID=" + strconv.Itoa(os.Getgid())}
+})
