@@ -1073,7 +1073,7 @@ func (s *Server) requeueMachineTasks(m *machineRT, why string, now time.Time, b 
 		t.preempt = why
 		s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: why}, now, b)
 	}
-	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
+	m.dropNews()
 }
 
 func (m *machineRT) sortedTasks() []*taskRT {

@@ -466,8 +466,8 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
 }
 
 // signalJob queues sig for the started tasks of job id (task idx alone when
-// idx >= 0) on their machines and wakes their lease requests. It returns how
-// many and the job's state, and false when the job is not active here.
+// idx >= 0) on their machines (at most maxSignals waiting for each) and
+// wakes their lease requests. It returns how many and the job's state, and false when the job is not active here.
 func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, burst.State, bool) {
 	j := c.jobs[id]
 	if j == nil {
@@ -475,7 +475,7 @@ func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope
 	}
 	n := 0
 	for _, t := range j.running {
-		if idx >= 0 && t.row.Index != idx || !t.started || t.cancel || t.machine == nil {
+		if idx >= 0 && t.row.Index != idx || !t.started || t.cancel || t.machine == nil || len(t.machine.signals) >= maxSignals {
 			continue
 		}
 		t.machine.signals = append(t.machine.signals, client.TaskSignal{TaskRef: t.ref(), Signal: sig, Scope: scope})

@@ -20,6 +20,16 @@ func (m *machineRT) unlease() {
 	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
 }
 
+// dropNews forgets what m's agent was to hear (tasks, cancels, signals):
+// its tasks have ended here.
+func (m *machineRT) dropNews() {
+	m.outbox, m.cancels, m.unacked, m.unackedC, m.signals, m.leaseSeq = nil, nil, nil, nil, nil, 0
+}
+
+// maxSignals bounds the signals waiting for one machine's next lease: an
+// agent cut off while a user sends signal after signal holds no more.
+const maxSignals = 256
+
 // undelivered are the tasks of the unacknowledged lease that still run and
 // that the agent has not yet said it has.
 func (m *machineRT) undelivered() []*taskRT {
@@ -116,7 +126,7 @@ func (c *control) loseMachine(m *machineRT, why string, now time.Time, b *batch)
 		}
 		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
-	m.outbox, m.cancels, m.unacked, m.unackedC, m.leaseSeq = nil, nil, nil, nil, 0
+	m.dropNews()
 	if m.row.State == burst.MachinePending && m.cluster != nil && !m.local {
 		d := m.cluster.lostUnjoined(now)
 		why += fmt.Sprintf(" before it registered (see %s/%s.log); the cluster waits %s before starting another", c.agents, m.row.ID, d)
