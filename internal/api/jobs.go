@@ -46,18 +46,11 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 }
 
 func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
-	var spec burst.JobSpec
-	if !decode(w, r, &spec) {
+	spec, ok := submitted(w, r)
+	if !ok {
 		return
 	}
-	project := spec.Project
-	if project == "" {
-		project = "default" // as JobSpec.Defaults
-	}
-	if !allowBody(w, r, auth.Submit, project) {
-		return
-	}
-	j, err := h.b.Submit(r.Context(), actorOf(r), &spec)
+	j, err := h.b.Submit(r.Context(), actorOf(r), spec)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -70,18 +63,26 @@ func (h *handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // route of its own, so that a server without it refuses (405) rather
 // than submitting.
 func (h *handler) handleCheck(w http.ResponseWriter, r *http.Request) {
-	var spec burst.JobSpec
-	if !decode(w, r, &spec) {
+	spec, ok := submitted(w, r)
+	if !ok {
 		return
 	}
-	if !allowBody(w, r, auth.Submit, cmp.Or(spec.Project, "default")) {
-		return
-	}
-	if err := h.b.CheckSubmit(r.Context(), &spec); err != nil {
+	if err := h.b.CheckSubmit(r.Context(), spec); err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, &spec)
+	writeJSON(w, 200, spec)
+}
+
+// submitted reads a job's spec from r's body and checks that the caller
+// may submit to its project (default when it names none, as
+// JobSpec.Defaults); false once it has answered.
+func submitted(w http.ResponseWriter, r *http.Request) (*burst.JobSpec, bool) {
+	var spec burst.JobSpec
+	if !decode(w, r, &spec) {
+		return nil, false
+	}
+	return &spec, allowBody(w, r, auth.Submit, cmp.Or(spec.Project, "default"))
 }
 
 // answerJob is j as the request asks for it: without its spec with
