@@ -367,4 +367,14 @@ while :; do sleep 0.1; done
 	if r := h.run("slurm", "scancel", "-s", "NOPE", id); r.code == 0 || !strings.Contains(r.stderr, "give its name or number, e.g. USR1") {
 		t.Errorf("scancel -s NOPE: %s", r)
 	}
+	// A pending job: Slurm 22.05 refuses the signal (exit 228, checked
+	// with the real scancel); the job stays as it was.
+	r = h.run("slurm", "sbatch", "--parsable", "--begin=now+600", "--wrap", "true")
+	pending := strings.TrimSpace(r.stdout)
+	if r := h.run("slurm", "scancel", "-s", "USR1", pending); r.code != 228 || r.stderr != "scancel: error: Kill job error on job id "+pending+": Job can not be altered now, try again later\n" {
+		t.Errorf("scancel -s USR1 of a pending job: %s", r)
+	}
+	if st := h.mustRun("slurm", "squeue", "-h", "-o", "%T", "-j", pending).stdout; st != "PENDING\n" {
+		t.Errorf("after scancel -s of a pending job: %q", st)
+	}
 }

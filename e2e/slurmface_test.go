@@ -401,6 +401,14 @@ func slurmFaceDependencies(t *testing.T) {
 	if each[0] != each[1] || strings.Count(each[1], "\n") != 3 {
 		t.Errorf("squeue -r of a throttled array:\nslurm: %q\nburst: %q", each[0], each[1])
 	}
+	// squeue -j ARR_2: that pending task, on a line of its own.
+	var one [2]string
+	for i, s := range sides {
+		one[i] = squeue(s, "-o", "%i %t", "-j", s.ids["ARR"]+"_2")
+	}
+	if one[0] != one[1] || one[1] != "ARR_2 PD" {
+		t.Errorf("squeue -j of a throttled array's pending task:\nslurm: %q\nburst: %q", one[0], one[1])
+	}
 	// scontrol show job of the array: a record for its running task and
 	// one for its pending ones, each headed by the array's keys.
 	var heads [2][]string

@@ -618,6 +618,23 @@ func (s *jobSel) holds(j slurmface.Job) bool {
 	return s == nil || s.ids[j.RawID] || j.ArrayJobID != 0 && (s.ids[j.ArrayJobID] || s.tasks[j.ArrayJobID][j.ArrayTaskID])
 }
 
+// collapse is slurmface.CollapsePending but for the pending tasks s names
+// by their index (12_3), which keep a line each, as real squeue shows them.
+func (s *jobSel) collapse(jobs []slurmface.Job) []slurmface.Job {
+	if s == nil || len(s.tasks) == 0 {
+		return slurmface.CollapsePending(jobs)
+	}
+	var named, rest []slurmface.Job
+	for _, j := range jobs {
+		if j.ArrayJobID != 0 && !s.ids[j.ArrayJobID] && !s.ids[j.RawID] && s.tasks[j.ArrayJobID][j.ArrayTaskID] {
+			named = append(named, j)
+		} else {
+			rest = append(rest, j)
+		}
+	}
+	return append(slurmface.CollapsePending(rest), named...)
+}
+
 // jobs are the ids of the jobs s names, sorted: those it names whole and
 // the arrays whose tasks it names; none when s is nil.
 func (s *jobSel) jobs() []int64 {
@@ -738,7 +755,7 @@ be met), and %E what it waits for (afterok:12(unfulfilled)).`,
 				out = append(out, j)
 			}
 			if !array {
-				out = slurmface.CollapsePending(out)
+				out = ids.collapse(out)
 			}
 			if f.NeedsSpec() { // %Z, %o: the listing carries no spec
 				var idx []int
@@ -908,6 +925,17 @@ unless -Q, and exit 1.`,
 					if sr, err = cl.Signal(ctx, ref.JobID, ref.Task, sig, scope); err == nil {
 						res = &client.CancelResult{ID: sr.ID, State: sr.State, AlreadyFinished: sr.AlreadyFinished}
 					}
+					if err == nil && sr.State == burst.Queued {
+						// Slurm 22.05 refuses a signal (other than KILL)
+						// to a pending job: scancel retries, then says this
+						// and exits 228 (ESLURM_TRANSITION_STATE_NO_UPDATE,
+						// 2020, as an exit status), checked with real Slurm.
+						if !quiet {
+							fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Job can not be altered now, try again later\n", a)
+						}
+						failed = &ExitError{Code: 228}
+						continue
+					}
 				case err == nil && ref.Task >= 0:
 					res, err = cl.CancelTask(ctx, ref.JobID, ref.Task)
 				case err == nil:
@@ -1038,7 +1066,7 @@ nothing until -S and -E say when). -S/-E take sacct's time formats:
 				out = append(out, j)
 			}
 			fj.withSpecs(ctx, cl, out, needSpec)
-			out = slurmface.CollapsePending(out)
+			out = ids.collapse(out)
 			slices.SortStableFunc(out, acctOrder)
 			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
 		},
