@@ -404,9 +404,9 @@ func slurmFaceDependencies(t *testing.T) {
 	// squeue -j ARR_2: that pending task, on a line of its own.
 	var one [2]string
 	for i, s := range sides {
-		one[i] = squeue(s, "-o", "%i %t", "-j", s.ids["ARR"]+"_2")
+		one[i] = squeue(s, "-o", "%i %t %r", "-j", s.ids["ARR"]+"_2")
 	}
-	if one[0] != one[1] || one[1] != "ARR_2 PD" {
+	if one[0] != one[1] || one[1] != "ARR_2 PD JobArrayTaskLimit" {
 		t.Errorf("squeue -j of a throttled array's pending task:\nslurm: %q\nburst: %q", one[0], one[1])
 	}
 	// scontrol show job of the array: a record for its running task and

@@ -20,6 +20,12 @@ import (
 // indices; throttle is how many may run at once (0: no cap).
 func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 	out := make([]Job, 0, len(tasks))
+	running := 0
+	for _, t := range tasks {
+		if t.State == burst.Running {
+			running++
+		}
+	}
 	for _, t := range tasks {
 		if t.Index < 0 || t.Index >= len(indices) {
 			continue
@@ -38,6 +44,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 		if t.State != burst.Queued {
 			e.Waiting, e.Dependency = false, ""
 		}
+		e.AtArrayLimit = t.State == burst.Queued && throttle > 0 && running >= throttle
 		out = append(out, e)
 	}
 	return out

@@ -33,14 +33,17 @@ type Job struct {
 	// ArrayThrottle is how many of its array's tasks may run at once
 	// (--array's %N; 0: no cap).
 	ArrayThrottle int
-	Name          string // job name
-	User          string
-	UID, GID      int
-	Account       string // the burst project
-	Partition     string // the burst cluster
-	State         burst.State
-	Reason        string // why it ended or waits, burst's words
-	Waiting       bool   // queued and held by resources (not merely its turn)
+	// AtArrayLimit: a pending task of an array that runs as many tasks as
+	// its throttle allows (Reason JobArrayTaskLimit).
+	AtArrayLimit bool
+	Name         string // job name
+	User         string
+	UID, GID     int
+	Account      string // the burst project
+	Partition    string // the burst cluster
+	State        burst.State
+	Reason       string // why it ended or waits, burst's words
+	Waiting      bool   // queued and held by resources (not merely its turn)
 	// Dependency is what it still waits for, as squeue's %E prints it:
 	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met
 	// (of a job cancelled for it too).
@@ -259,6 +262,8 @@ func (j Job) pendingReason() string {
 		return "Dependency" // dependencies are tested first, as slurmctld does
 	case j.Deferred:
 		return "BeginTime"
+	case j.AtArrayLimit:
+		return "JobArrayTaskLimit" // its array runs as many as its %N lets it
 	case j.Waiting:
 		return "Resources"
 	}
