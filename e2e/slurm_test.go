@@ -77,6 +77,7 @@ func TestSlurm(t *testing.T) {
 		{"FaceDependencies", slurmFaceDependencies},
 		{"FaceScancelEnded", slurmFaceScancelEnded},
 		{"FaceSrunShapes", slurmFaceSrunShapes},
+		{"FaceListings", slurmFaceListings},
 		{"ElasticCloudNodes", slurmElasticCloudNodes},
 		{"DeadControllerDoesNotStallServer", slurmDeadControllerDoesNotStallServer},
 	} {

@@ -26,22 +26,7 @@ import (
 // against sacct's documented -P shape instead.
 func slurmFaceShapes(t *testing.T) {
 	h, dir, links := slurmBeside(t)
-
-	// real runs Slurm's own command; face runs the same through burst's
-	// links (argv[0] dispatch).
-	real := func(args ...string) (string, int) {
-		c := exec.Command(args[0], args[1:]...)
-		c.Dir = dir
-		return combined(t, c)
-	}
-	face := func(args ...string) (string, int) {
-		c := h.command(args[1:]...)
-		c.Path = filepath.Join(links, args[0])
-		c.Args = args
-		c.Dir = dir
-		r := h.exec(c)
-		return r.stdout + r.stderr, r.code
-	}
+	real, face := besideRunners(t, h, dir, links)
 	type side struct {
 		name string
 		run  func(...string) (string, int)
@@ -255,6 +240,26 @@ func slurmBeside(t *testing.T) (h *harness, dir, links string) {
 	h.mustRun("slurm", "link", links)
 	h.mustRun("jobs") // the local server starts now, not in a command compared below
 	return h, dir, links
+}
+
+// besideRunners run a Slurm command line in dir, with its output (stdout
+// and stderr together) and exit status: real runs Slurm's own command,
+// face the same through burst's links (argv[0] dispatch).
+func besideRunners(t *testing.T, h *harness, dir, links string) (real, face func(...string) (string, int)) {
+	real = func(args ...string) (string, int) {
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir = dir
+		return combined(t, c)
+	}
+	face = func(args ...string) (string, int) {
+		c := h.command(args[1:]...)
+		c.Path = filepath.Join(links, args[0])
+		c.Args = args
+		c.Dir = dir
+		r := h.exec(c)
+		return r.stdout + r.stderr, r.code
+	}
+	return real, face
 }
 
 // scontrolShape reads `scontrol show job`: its lines' keys, and every

@@ -492,8 +492,24 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 	}
 }
 
-// specFetchers is how many job specs withSpecs fetches at once.
-const specFetchers = 8
+// faceFetchers is how many jobs withSpecs and withMachines ask the server
+// about at once.
+const faceFetchers = 8
+
+// fetchEach runs fetch(0) to fetch(n-1), faceFetchers at a time.
+func fetchEach(n int, fetch func(int)) {
+	var wg sync.WaitGroup
+	sema := make(chan struct{}, faceFetchers)
+	for i := range n {
+		wg.Add(1)
+		sema <- struct{}{}
+		go func() {
+			defer func() { <-sema; wg.Done() }()
+			fetch(i)
+		}()
+	}
+	wg.Wait()
+}
 
 // withSpecs fills what only a job's spec says (its begin time, working
 // directory, command) for the jobs of js at idx, listed without it (ended
@@ -506,39 +522,49 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		}
 		return fj.RawID
 	}
-	got := map[int64]*burst.Job{}
-	var ids []int64 // ranged over while the fetchers write got
+	var ids []int64
+	at := map[int64]int{} // id -> its place in ids and got
 	for _, i := range idx {
-		if _, ok := got[specOf(&js[i])]; !ok {
-			got[specOf(&js[i])] = nil
+		if _, ok := at[specOf(&js[i])]; !ok {
+			at[specOf(&js[i])] = len(ids)
 			ids = append(ids, specOf(&js[i]))
 		}
 	}
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		sema = make(chan struct{}, specFetchers)
-	)
-	for _, id := range ids {
-		wg.Add(1)
-		sema <- struct{}{}
-		go func() {
-			defer func() { <-sema; wg.Done() }()
-			j, _ := cl.Job(ctx, id) // a job gone meanwhile keeps what the listing said
-			mu.Lock()
-			got[id] = j
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	got := make([]*burst.Job, len(ids))
+	fetchEach(len(ids), func(k int) {
+		got[k], _ = cl.Job(ctx, ids[k]) // a job gone meanwhile keeps what the listing said
+	})
 	for _, i := range idx {
 		fj := &js[i]
-		j := got[specOf(fj)]
+		j := got[at[specOf(fj)]]
 		if j == nil || j.Spec == nil {
 			continue
 		}
 		full := f.job(j)
 		fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
+	}
+}
+
+// withMachines names the machine each job of js runs or ran on (its first
+// task's), where the listing gave its cluster alone; an array's tasks
+// already name theirs.
+func (f *faceJobs) withMachines(ctx context.Context, cl *client.Client, js []slurmface.Job) {
+	var idx []int
+	for i := range js {
+		if js[i].Node != "" && js[i].ArrayJobID == 0 {
+			idx = append(idx, i)
+		}
+	}
+	machines := make([]string, len(idx))
+	fetchEach(len(idx), func(k int) {
+		if ts, err := cl.Tasks(ctx, js[idx[k]].RawID, 0, 1); err == nil && len(ts) > 0 {
+			machines[k] = ts[0].Machine
+		}
+	})
+	for k, i := range idx {
+		if machines[k] != "" {
+			js[i].Node = machines[k]
+		}
 	}
 }
 
@@ -682,137 +708,251 @@ func userSet(ctx context.Context, users []string) map[string]bool {
 }
 
 func newSqueueCmd() *cobra.Command {
-	var (
-		noHeader, long, me, all bool
-		array                   bool
-		format, fields, states  string
-		jobs, users, names      []string
-		parts                   []string
-	)
+	var o squeueOpts
 	c := &cobra.Command{
 		Use:   "squeue [OPTIONS]",
 		Short: "List jobs as Slurm's squeue does",
 		Long: `List burst's jobs as squeue does: pending and running ones by default,
 others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
-%t %T %M %l %L %D %R %u %P %a %A %F %C %c %m %b %e %E %S %V %Z %o %r %N %B %U %K %q %f %n, with
+%t %T %M %l %L %D %R %u %P %a %A %F %C %c %m %b %e %E %S %V %Z %o %r %N %B %U %K %q %f %n %Y, with
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
--t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition, -l,
--a, -r/--array. The partition is the burst cluster; the node of a running
-job is its cluster (scontrol show job names the machine). Each task of a job
-array that runs or ended is a line of its own (ID_INDEX); its pending tasks
-share one line (ID_[4-9]), or with -r have one each. %r says Dependency
-for a job waiting for others (DependencyNeverSatisfied when one can never
-be met), and %E what it waits for (afterok:12(unfulfilled)).`,
+-t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition,
+-A/--account (the burst project), -w/--nodelist (machines, a hostlist such
+as local-[1-2]), -q/--qos (burst's jobs are all "normal"), -S/--sort
+(squeue's letters, e.g. -S -t,i; default P,t,-p), --start (pending jobs, as
+--format="%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R" --sort=S -t PD),
+-s/--steps (a running job's batch step, ID.batch: burst knows no other
+steps), -i/--iterate SECONDS, -l, -a, -r/--array, -M/--clusters (burst is
+one cluster: the listing follows a CLUSTER: line), -R/--reservation and
+-L/--licenses (burst has neither: nothing is listed). The partition is the
+burst cluster; the node is the machine. Each task of a job array that runs
+or ended is a line of its own (ID_INDEX); its pending tasks share one line
+(ID_[4-9]), or with -r have one each. %r says Dependency for a job waiting
+for others (DependencyNeverSatisfied when one can never be met), and %E
+what it waits for (afterok:12(unfulfilled)).`,
 		Example: `  burst slurm squeue
   squeue --noheader -o '%i %t' -t all -u $USER
-  squeue -j 12,13 -t all`,
+  squeue -j 12,13 -t all
+  squeue --me --start
+  squeue -u $USER -S -V -i 10`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			var f slurmface.Format
-			var err error
-			switch {
-			case fields != "":
-				f, err = slurmface.ParseSqueueFields(fields)
-			case format != "":
-				f, err = slurmface.ParseSqueueFormat(format)
-			case long:
-				f, err = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
-			default:
-				f, err = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
-			}
-			if err != nil {
-				return usage("squeue: %v", err)
-			}
-			set, err := slurmface.States(states)
-			if err != nil {
-				return usage("squeue: -t: %v", err)
-			}
-			ids, err := parseJobSel(jobs)
-			if err != nil {
-				return err
-			}
-			if me {
-				if u, err := sysuser.Current(c.Context()); err == nil {
-					users = append(users, u.Name)
-				}
-			}
-			cl, err := connect(c.Context(), c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			list, err := listFace(c.Context(), cl, burstStates(set))
-			if err != nil {
-				return err
-			}
-			all := newFaceJobs(c.Context()).expand(c.Context(), cl, list)
-			us, ns, ps := userSet(c.Context(), users), splitList(names), splitList(parts)
-			var out []slurmface.Job
-			for _, j := range all {
-				if !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
-					ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] {
-					continue
-				}
-				out = append(out, j)
-			}
-			if !array {
-				out = ids.collapse(out)
-			}
-			if f.NeedsSpec() { // %Z, %o: the listing carries no spec
-				var idx []int
-				for i := range out {
-					if !out[i].HasSpec {
-						idx = append(idx, i)
-					}
-				}
-				newFaceJobs(c.Context()).withSpecs(c.Context(), cl, out, idx)
-			}
-			if js := ids.jobs(); ids != nil && len(out) == 0 && len(js) == 1 && states == "" {
-				// squeue -j of a job it does not know (or no longer shows)
-				if _, err := selectedJob(c.Context(), cl, js[0]); err != nil {
-					return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
-				}
-			}
-			slices.SortStableFunc(out, func(a, b slurmface.Job) int { return faceOrder(a, b) })
-			w := c.OutOrStdout()
-			if long && format == "" && fields == "" && !noHeader {
-				fmt.Fprintln(w, time.Now().Format("Mon Jan 02 15:04:05 2006"))
-			}
-			return slurmface.Squeue(w, out, f, noHeader, time.Now())
+			return o.run(c)
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&noHeader, "noheader", "h", false, "no header line")
-	fl.BoolVarP(&long, "long", "l", false, "squeue -l's columns")
-	fl.BoolVar(&me, "me", false, "only my jobs")
-	fl.BoolVarP(&array, "array", "r", false, "one line per task of a job array, pending ones too (default: an array's pending tasks share one line, ID_[4-9])")
-	fl.BoolVarP(&all, "all", "a", false, "all partitions (burst lists them all anyway)")
-	fl.StringVarP(&format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
-	fl.StringVarP(&fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
-	fl.StringVarP(&states, "states", "t", "", "`STATES` such as PD,R or all")
-	fl.StringArrayVarP(&jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id)")
-	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
-	fl.StringSliceVarP(&names, "name", "n", nil, "only jobs with these `NAMES`")
-	fl.StringSliceVarP(&parts, "partition", "p", nil, "only jobs on these burst clusters")
+	fl.BoolVarP(&o.noHeader, "noheader", "h", false, "no header line")
+	fl.BoolVarP(&o.long, "long", "l", false, "squeue -l's columns")
+	fl.BoolVar(&o.me, "me", false, "only my jobs")
+	fl.BoolVarP(&o.array, "array", "r", false, "one line per task of a job array, pending ones too (default: an array's pending tasks share one line, ID_[4-9])")
+	fl.BoolP("all", "a", false, "all partitions (burst lists them all anyway)")
+	fl.StringVarP(&o.format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
+	fl.StringVarP(&o.fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
+	fl.StringVarP(&o.states, "states", "t", "", "`STATES` such as PD,R or all")
+	fl.StringArrayVarP(&o.jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id)")
+	fl.StringSliceVarP(&o.users, "user", "u", nil, "only these `USERS`' jobs")
+	fl.StringSliceVarP(&o.names, "name", "n", nil, "only jobs with these `NAMES`")
+	fl.StringSliceVarP(&o.parts, "partition", "p", nil, "only jobs on these burst clusters")
+	fl.StringSliceVarP(&o.accounts, "account", "A", nil, "only jobs of these burst projects")
+	fl.StringArrayVarP(&o.nodes, "nodelist", "w", nil, "only jobs on these machines (a hostlist: local-[1-2])")
+	fl.StringSliceVarP(&o.qos, "qos", "q", nil, "only jobs of this QOS (burst's are all normal)")
+	fl.StringVarP(&o.resv, "reservation", "R", "", "only jobs in this reservation (burst has none)")
+	fl.StringVarP(&o.licenses, "licenses", "L", "", "only jobs using these licenses (burst has none)")
+	fl.StringVarP(&o.sort, "sort", "S", "", "`FIELDS` to sort by, such as -t,i or P,-V")
+	fl.BoolVar(&o.start, "start", false, "pending jobs and when they are expected to start")
+	fl.StringVarP(&o.steps, "steps", "s", "", "list job steps (`STEPS`: ID.batch, or jobs' ids)")
+	fl.Lookup("steps").NoOptDefVal = allSteps
+	fl.IntVarP(&o.iterate, "iterate", "i", 0, "list again every `SECONDS` until interrupted")
+	fl.StringVarP(&o.clusters, "clusters", "M", "", "burst is one cluster (any name, or all)")
+	fl.CountVarP(&o.verbose, "verbose", "v", "print the date before the listing")
+	for _, name := range []string{"priority", "hide", "local", "sibling", "federation", "noconvert"} {
+		fl.Bool(name, false, "accepted: changes nothing in burst")
+	}
+	fl.Lookup("priority").Shorthand = "P"
+	fl.Bool("usage", false, "a short usage line")
 	fl.BoolP("help", "", false, "help for squeue") // -h is --noheader, as in Slurm
 	return c
 }
 
-// faceOrder is squeue's order here: by state (pending, running, then the
-// ended), then by id.
-func faceOrder(a, b slurmface.Job) int {
-	rank := func(j slurmface.Job) int {
-		switch j.State {
-		case burst.Queued:
-			return 0
-		case burst.Running:
-			return 1
+// allSteps is -s without a list: every step.
+const allSteps = "*"
+
+// squeueOpts are squeue's options, as typed.
+type squeueOpts struct {
+	noHeader, long, me, array, start bool
+	format, fields, states, sort     string
+	steps, resv, licenses, clusters  string
+	jobs, users, names, parts        []string
+	accounts, nodes, qos             []string
+	iterate, verbose                 int
+}
+
+func (o *squeueOpts) run(c *cobra.Command) error {
+	if u, _ := c.Flags().GetBool("usage"); u {
+		fmt.Fprintln(c.OutOrStdout(), "Usage: squeue [-A account] [--clusters names] [-i seconds] [--job jobid]\n"+
+			"              [-n name] [-o format] [-p partitions] [--qos qos]\n"+
+			"              [--reservation reservation] [--sort fields] [--start]\n"+
+			"              [--step step_id] [-t states] [-u user_name] [--usage]\n"+
+			"              [-L licenses] [-w nodes] [-ahjlrsv]")
+		return nil
+	}
+	if o.iterate < 0 {
+		return usage("squeue: -i %d: the seconds between listings are a whole number above 0, e.g. -i 10", o.iterate)
+	}
+	steps := c.Flags().Changed("steps")
+	if o.start {
+		// --start is --format=... --sort=S --states=PENDING, each unless given.
+		o.format = cmp.Or(o.format, slurmface.SqueueStart)
+		o.sort = cmp.Or(o.sort, "S")
+		o.states = cmp.Or(o.states, "PD")
+	}
+	var f slurmface.Format
+	var err error
+	switch {
+	case steps && o.format != "":
+		f, err = slurmface.ParseStepFormat(o.format)
+	case steps:
+		f, err = slurmface.ParseStepFormat(slurmface.DefaultSteps)
+	case o.fields != "":
+		f, err = slurmface.ParseSqueueFields(o.fields)
+	case o.format != "":
+		f, err = slurmface.ParseSqueueFormat(o.format)
+	case o.long:
+		f, err = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
+	default:
+		f, err = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
+	}
+	if err != nil {
+		return usage("squeue: %v", err)
+	}
+	order, err := slurmface.ParseSqueueSort(cmp.Or(o.sort, slurmface.DefaultSqueueSort))
+	if err != nil {
+		return &ExitError{Code: 1, Msg: fmt.Sprintf("squeue: error: %v: -S takes letters of -o's format, e.g. -S -t,i", err)}
+	}
+	set, err := slurmface.States(o.states)
+	if err != nil {
+		return usage("squeue: -t: %v", err)
+	}
+	if steps {
+		set = map[string]bool{slurmface.RunningS: true} // a step runs
+	}
+	ids, err := parseJobSel(o.jobs)
+	if err != nil {
+		return err
+	}
+	var nodes map[string]bool
+	if len(o.nodes) > 0 {
+		nodes = map[string]bool{}
+		for _, l := range o.nodes {
+			hosts, err := slurmface.ExpandHostlist(l)
+			if err != nil {
+				return usage("squeue: -w %q: %v", l, err)
+			}
+			for _, h := range hosts {
+				nodes[h] = true
+			}
 		}
-		return 2
 	}
-	if d := rank(a) - rank(b); d != 0 {
-		return d
+	users := o.users
+	if o.me {
+		if u, err := sysuser.Current(c.Context()); err == nil {
+			users = append(users, u.Name)
+		}
 	}
-	return int(a.RawID - b.RawID)
+	cl, err := connect(c.Context(), c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	w := c.OutOrStdout()
+	dated := !o.noHeader && (o.iterate > 0 || o.verbose > 0 || o.long && o.format == "" && o.fields == "")
+	return relist(c.Context(), w, o.iterate, dated, o.clusters != "", func() error {
+		list, err := o.list(c.Context(), cl, set, ids, users, nodes, f, order, steps)
+		if err != nil {
+			return err
+		}
+		if js := ids.jobs(); ids != nil && len(list) == 0 && len(js) == 1 && o.states == "" && !steps {
+			// squeue -j of a job it does not know (or no longer shows)
+			if _, err := selectedJob(c.Context(), cl, js[0]); err != nil {
+				return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
+			}
+		}
+		return slurmface.Squeue(w, list, f, o.noHeader, time.Now())
+	})
+}
+
+// relist writes a listing of squeue or sinfo: once, or with iterate > 0
+// again every iterate seconds until ctx ends, as they do: the date first
+// when dated, a "CLUSTER: burst" line for -M, and an empty line after each
+// listing when iterating.
+func relist(ctx context.Context, w io.Writer, iterate int, dated, clusters bool, list func() error) error {
+	for {
+		if dated {
+			fmt.Fprintln(w, time.Now().Format("Mon Jan 02 15:04:05 2006"))
+		}
+		if clusters {
+			fmt.Fprintf(w, "CLUSTER: %s\n", slurmface.ClusterName)
+		}
+		if err := list(); err != nil {
+			return err
+		}
+		if iterate <= 0 {
+			return nil
+		}
+		fmt.Fprintln(w)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Duration(iterate) * time.Second):
+		}
+	}
+}
+
+// list is one listing: the jobs (or with steps their batch steps) that
+// the options select, in their order.
+func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string]bool, ids *jobSel,
+	users []string, nodes map[string]bool, f slurmface.Format, order slurmface.SqueueSort, steps bool) ([]slurmface.Job, error) {
+	list, err := listFace(ctx, cl, burstStates(set))
+	if err != nil {
+		return nil, err
+	}
+	fj := newFaceJobs(ctx)
+	all := fj.expand(ctx, cl, list)
+	us, ns, ps, as := userSet(ctx, users), splitList(o.names), splitList(o.parts), splitList(o.accounts)
+	qs := splitList(o.qos)
+	stepSel := map[string]bool{}
+	if steps && o.steps != allSteps {
+		stepSel = splitList([]string{o.steps})
+	}
+	var out []slurmface.Job
+	for _, j := range all {
+		if !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
+			ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] || as != nil && !as[j.Account] ||
+			qs != nil && !qs["normal"] || o.resv != "" || o.licenses != "" ||
+			len(stepSel) > 0 && !stepSel[j.StepID()] && !stepSel[j.JobID()] {
+			continue
+		}
+		out = append(out, j)
+	}
+	if !o.array {
+		out = ids.collapse(out)
+	}
+	if nodes != nil || f.NeedsNode() {
+		fj.withMachines(ctx, cl, out)
+	}
+	if nodes != nil {
+		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
+	}
+	if f.NeedsSpec() { // %Z, %o: the listing carries no spec
+		var idx []int
+		for i := range out {
+			if !out[i].HasSpec {
+				idx = append(idx, i)
+			}
+		}
+		fj.withSpecs(ctx, cl, out, idx)
+	}
+	order.Sort(out, time.Now())
+	return out, nil
 }
 
 func newScancelCmd() *cobra.Command {

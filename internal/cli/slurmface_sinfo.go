@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,26 +13,43 @@ import (
 
 func newSinfoCmd() *cobra.Command {
 	var (
-		noHeader, nodes bool
-		format, fields  string
-		parts           []string
+		noHeader, nodes, long, summarize bool
+		responding, dead, reasons        bool
+		format, fields, states, clusters string
+		parts, hosts                     []string
+		iterate, verbose                 int
 	)
 	c := &cobra.Command{
 		Use:   "sinfo [OPTIONS]",
 		Short: "List burst's clusters as Slurm's sinfo lists partitions",
 		Long: `List burst's clusters as sinfo lists partitions: PARTITION (the cluster;
 the default one starred), AVAIL, TIMELIMIT, NODES (its running machines),
-STATE (idle, mix or alloc) and NODELIST (machine ids), one line per
-cluster and state. Honoured: -h/--noheader, -o/--format with %P %R %a %l
-%D %t %T %N %c %m %G (widths as %.10l), -O/--Format (partition, available,
-timelimit, nodes, statecompact, statelong, nodelist, cpus, memory, gres
-with :WIDTH), -N/--Node (one line per machine), -p/--partition, -a/--all,
--l/--long (accepted).`,
+STATE (idle, mix or alloc) and NODELIST (machine ids, as a hostlist), one
+line per cluster and state. Honoured: -h/--noheader, -o/--format with %P %R
+%a %l %D %t %T %N %c %m %G %F %s %r %h %g %z %d %w %f %E (widths as %.10l;
+%#P as wide as the longest value), -O/--Format (partition, available,
+timelimit, nodes, statecompact, statelong, nodelist, cpus, memory, gres,
+nodeaiot, ... with :WIDTH), -N/--Node (one line per machine), -s/--summarize
+(NODES(A/I/O/T) per cluster), -l/--long (sinfo -l's columns, and the date),
+-p/--partition, -n/--nodes (a hostlist), -t/--states (idle, mix, alloc:
+a running machine is one of them), -r/--responding (all are), -d/--dead and
+-R/--list-reasons (none are: burst lists running machines), -i/--iterate
+SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
+-e, -v.`,
 		Example: `  burst slurm sinfo
   sinfo -o %P                  # partitions; the default one starred
+  sinfo -s
   sinfo -N -h -o '%N %c %m %G'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if u, _ := c.Flags().GetBool("usage"); u {
+				fmt.Fprintln(c.OutOrStdout(), "Usage: sinfo [-adelNRrsv] [-i seconds] [-t states] [-p partition] [-n nodes]\n"+
+					"             [-S fields] [-o format] [-O Format] [--federation] [--local]")
+				return nil
+			}
+			if iterate < 0 {
+				return usage("sinfo: -i %d: the seconds between listings are a whole number above 0, e.g. -i 10", iterate)
+			}
 			var f slurmface.SinfoFormat
 			var err error
 			switch {
@@ -38,50 +57,90 @@ with :WIDTH), -N/--Node (one line per machine), -p/--partition, -a/--all,
 				f, err = slurmface.ParseSinfoFields(fields)
 			case format != "":
 				f, err = slurmface.ParseSinfoFormat(format)
+			case reasons:
+				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoReasons)
+			case summarize:
+				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoSummarize)
+			case nodes && long:
+				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoLongNodes)
 			case nodes:
 				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoNodes)
+			case long:
+				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoLong)
 			default:
 				f, err = slurmface.ParseSinfoFormat(slurmface.DefaultSinfo)
 			}
 			if err != nil {
 				return usage("sinfo: %v", err)
 			}
+			stateSet, err := slurmface.NodeStates(states)
+			if err != nil {
+				return &ExitError{Code: 1, Msg: "sinfo: error: " + err.Error()}
+			}
+			var hostSet map[string]bool
+			for _, l := range hosts {
+				names, err := slurmface.ExpandHostlist(l)
+				if err != nil {
+					return usage("sinfo: -n %q: %v", l, err)
+				}
+				if hostSet == nil {
+					hostSet = map[string]bool{}
+				}
+				for _, n := range names {
+					hostSet[n] = true
+				}
+			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			ms, err := cl.Machines(c.Context())
-			if err != nil {
-				return err
-			}
+			w := c.OutOrStdout()
 			want := splitList(parts)
-			var ns []slurmface.Node
-			for _, m := range ms {
-				if m.State != burst.MachineRunning || want != nil && !want[m.Cluster] {
-					continue
+			dated := !noHeader && (iterate > 0 || verbose > 0 || long)
+			return relist(c.Context(), w, iterate, dated, clusters != "", func() error {
+				ms, err := cl.Machines(c.Context())
+				if err != nil {
+					return err
 				}
-				ns = append(ns, slurmface.Node{Name: m.ID, Partition: m.Cluster, Default: m.Cluster == "local",
-					CPUs: m.CPUs, UsedCPUs: m.Used.CPUs, MemBytes: m.MemBytes, GPUs: len(m.GPUs)})
-			}
-			slices.SortStableFunc(ns, func(a, b slurmface.Node) int {
-				if a.Partition < b.Partition {
-					return -1
-				} else if a.Partition > b.Partition {
-					return 1
+				var ns []slurmface.Node
+				for _, m := range ms {
+					if m.State != burst.MachineRunning || want != nil && !want[m.Cluster] || hostSet != nil && !hostSet[m.ID] {
+						continue
+					}
+					n := slurmface.Node{Name: m.ID, Partition: m.Cluster, Default: m.Cluster == "local",
+						CPUs: m.CPUs, UsedCPUs: m.Used.CPUs, MemBytes: m.MemBytes, GPUs: len(m.GPUs)}
+					if dead || reasons || stateSet != nil && !n.InStates(stateSet) {
+						continue // a running machine responds and is up
+					}
+					ns = append(ns, n)
 				}
-				return 0
+				slices.SortStableFunc(ns, func(a, b slurmface.Node) int { return strings.Compare(a.Partition, b.Partition) })
+				return slurmface.Sinfo(w, ns, f, noHeader, nodes)
 			})
-			return slurmface.Sinfo(c.OutOrStdout(), ns, f, noHeader, nodes)
 		},
 	}
 	fl := c.Flags()
 	fl.BoolVarP(&noHeader, "noheader", "h", false, "no header line")
 	fl.BoolVarP(&nodes, "Node", "N", false, "one line per machine")
+	fl.BoolVarP(&long, "long", "l", false, "sinfo -l's columns, after the date")
+	fl.BoolVarP(&summarize, "summarize", "s", false, "one line per cluster: its machines allocated/idle/other/total")
 	fl.StringVarP(&format, "format", "o", "", "`FORMAT` such as '%P %.6D %t'")
 	fl.StringVarP(&fields, "Format", "O", "", "`FIELDS` such as partition:12,nodes")
 	fl.StringSliceVarP(&parts, "partition", "p", nil, "only these burst clusters")
+	fl.StringArrayVarP(&hosts, "nodes", "n", nil, "only these machines (a hostlist: local-[1-2])")
+	fl.StringVarP(&states, "states", "t", "", "only machines in these `STATES` (idle, mix, alloc)")
+	fl.BoolVarP(&responding, "responding", "r", false, "only responding machines (all are)")
+	fl.BoolVarP(&dead, "dead", "d", false, "only machines not responding (none are)")
+	fl.BoolVarP(&reasons, "list-reasons", "R", false, "why machines are down (none are)")
+	fl.IntVarP(&iterate, "iterate", "i", 0, "list again every `SECONDS` until interrupted")
+	fl.StringVarP(&clusters, "clusters", "M", "", "burst is one cluster (any name, or all)")
+	fl.CountVarP(&verbose, "verbose", "v", "print the date before the listing")
 	fl.BoolP("all", "a", false, "all partitions (burst shows them all anyway)")
-	fl.BoolP("long", "l", false, "accepted")
+	fl.BoolP("exact", "e", false, "accepted: machines alike are grouped exactly already")
+	for _, name := range []string{"hide", "local", "federation", "noconvert"} {
+		fl.Bool(name, false, "accepted: changes nothing in burst")
+	}
+	fl.Bool("usage", false, "a short usage line")
 	fl.BoolP("help", "", false, "help for sinfo")
 	return c
 }

@@ -3,6 +3,7 @@ package slurmface
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,16 +30,59 @@ func (n Node) state() string {
 	return "idle"
 }
 
+// InStates says whether the node is in one of the states of set (from
+// NodeStates).
+func (n Node) InStates(set map[string]bool) bool {
+	return set[n.state()] || set[n.compactState()]
+}
+
+// nodeStates are the node states sinfo -t takes (sinfo(1)), in lower case.
+var nodeStates = []string{"alloc", "allocated", "cloud", "comp", "completing", "down", "drain", "drained",
+	"draining", "fail", "future", "futr", "idle", "maint", "mix", "mixed", "no_respond", "npc", "perfctrs",
+	"planned", "power_down", "powering_down", "powered_down", "powering_up", "reboot_issued",
+	"reboot_requested", "resv", "reserved", "unk", "unknown"}
+
+// NodeStates reads sinfo -t's comma list of node states (nil when empty);
+// a state sinfo does not know is refused, naming the ones it does.
+func NodeStates(list string) (map[string]bool, error) {
+	if list == "" {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for item := range strings.SplitSeq(strings.ToLower(list), ",") {
+		if item == "all" {
+			for _, s := range nodeStates {
+				set[s] = true
+			}
+			continue
+		}
+		if !slices.Contains(nodeStates, item) {
+			return nil, fmt.Errorf("Bad state string: %q\nsinfo: error: valid states: %s", item, strings.Join(nodeStates, ","))
+		}
+		set[item] = true
+	}
+	return set, nil
+}
+
 // compactState is %t: sinfo's short form of %T.
 func (n Node) compactState() string {
 	return map[string]string{"allocated": "alloc", "mixed": "mix", "idle": "idle"}[n.state()]
 }
 
-// DefaultSinfo is sinfo's default format; SinfoNodes is sinfo -N's.
+// sinfo's formats (sinfo(1)), as 22.05 prints them: the default, -N's,
+// -s's, -l's and -N -l's. A "#" width is the longest value's, at least 9
+// (sinfo(1) documents "%#P" for -N, 22.05 right-justifies it).
 const (
-	DefaultSinfo = "%9P %.5a %.10l %.6D %.6t %N"
-	SinfoNodes   = "%N %.6D %9P %.6t"
+	DefaultSinfo   = "%#P %.5a %.10l %.6D %.6t %N"
+	SinfoNodes     = "%#N %.6D %.#P %6t"
+	SinfoSummarize = "%#P %.5a %.10l %.16F %N"
+	SinfoLong      = "%#P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N"
+	SinfoLongNodes = "%#N %.6D %.#P %.11T %4c %.8z %.6m %.8d %.6w %.8f %20E"
+	SinfoReasons   = "%20E %9u %19H %N"
 )
+
+// minAutoWidth is the narrowest a "#" column is, as in sinfo.
+const minAutoWidth = 9
 
 // sinfoField is one of sinfo's %-letters. perNode fields split a
 // partition's nodes into lines (nodes print together only when all of them
@@ -65,8 +109,31 @@ var sinfoFields = map[byte]sinfoField{
 		for _, n := range g {
 			names = append(names, n.Name)
 		}
-		return strings.Join(names, ",")
+		return CompressHostlist(names, true)
 	}},
+	// %F: the nodes allocated (or mixed), idle, other and in all.
+	'F': {"NODES(A/I/O/T)", false, func(g []Node) string {
+		busy := 0
+		for _, n := range g {
+			if n.UsedCPUs > 0 {
+				busy++
+			}
+		}
+		return fmt.Sprintf("%d/%d/0/%d", busy, len(g)-busy, len(g))
+	}},
+	's': {"JOB_SIZE", false, func([]Node) string { return "1-infinite" }},
+	'r': {"ROOT", false, func([]Node) string { return "no" }},
+	'h': {"OVERSUBS", false, func([]Node) string { return "NO" }},
+	'g': {"GROUPS", false, func([]Node) string { return "all" }},
+	// A machine's topology is not known: Slurm's own default for a node
+	// of N CPUs declared without one, N sockets of one core.
+	'z': {"S:C:T", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) + ":1:1" }},
+	'd': {"TMP_DISK", true, func([]Node) string { return "0" }},
+	'w': {"WEIGHT", true, func([]Node) string { return "1" }},
+	'f': {"AVAIL_FEATURES", true, func([]Node) string { return "(null)" }},
+	'E': {"REASON", true, func([]Node) string { return "none" }},
+	'u': {"USER", true, func([]Node) string { return "Unknown" }},
+	'H': {"TIMESTAMP", true, func([]Node) string { return "Unknown" }},
 	't': {"STATE", true, func(g []Node) string { return g[0].compactState() }},
 	'T': {"STATE", true, func(g []Node) string { return g[0].state() }},
 	'c': {"CPUS", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) }},
@@ -83,6 +150,8 @@ var sinfoFields = map[byte]sinfoField{
 var sinfoNames = map[string]byte{
 	"partition": 'P', "partitionname": 'R', "available": 'a', "time": 'l', "timelimit": 'l', "nodes": 'D',
 	"nodelist": 'N', "statecompact": 't', "statelong": 'T', "cpus": 'c', "memory": 'm', "gres": 'G',
+	"nodeaiot": 'F', "size": 's', "root": 'r', "oversubscribe": 'h', "groups": 'g', "socketcorethread": 'z',
+	"disk": 'd', "weight": 'w', "features": 'f', "reason": 'E',
 }
 
 // SinfoFormat is a parsed sinfo format.
@@ -148,9 +217,6 @@ func sinfoLetters() string {
 // the default format), or with perNode one line per node.
 func Sinfo(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool) error {
 	var b strings.Builder
-	if !noHeader {
-		fmtLine(&b, f, func(c fmtColumn) string { return sinfoFields[c.letter].header })
-	}
 	var groups [][]Node
 	index := map[string]int{}
 	for _, n := range nodes {
@@ -170,6 +236,18 @@ func Sinfo(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool) err
 		index[key] = len(groups)
 		groups = append(groups, []Node{n})
 	}
+	f = slices.Clone(f)
+	for i, c := range f {
+		if c.auto {
+			f[i].width = minAutoWidth
+			for _, g := range groups {
+				f[i].width = max(f[i].width, len(sinfoFields[c.letter].value(g)))
+			}
+		}
+	}
+	if !noHeader {
+		fmtLine(&b, f, func(c fmtColumn) string { return sinfoFields[c.letter].header })
+	}
 	for _, g := range groups {
 		fmtLine(&b, f, func(c fmtColumn) string { return sinfoFields[c.letter].value(g) })
 	}
@@ -184,6 +262,7 @@ type fmtColumn struct {
 	letter byte
 	width  int
 	right  bool
+	auto   bool // "#": as wide as the longest value (sinfo)
 }
 
 // scanFormat reads a Slurm %-format (squeue -o, sinfo -o):
@@ -206,6 +285,10 @@ func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
 		i++
 		if i < len(s) && s[i] == '.' {
 			c.right = true
+			i++
+		}
+		if i < len(s) && s[i] == '#' {
+			c.auto = true
 			i++
 		}
 		start := i

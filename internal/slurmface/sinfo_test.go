@@ -21,13 +21,31 @@ func TestSinfo(t *testing.T) {
 		{name: "default: a line per partition and state", format: DefaultSinfo, want: "" +
 			"PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n" +
 			"local*       up   infinite      1    mix local-1\n" +
-			"cloud        up   infinite      2   idle c-1,c-2\n" +
+			"cloud        up   infinite      2   idle c-[1-2]\n" +
 			"cloud        up   infinite      1  alloc c-3\n"},
 		{name: "-o %P: one line per partition", format: "%P", want: "PARTITION\nlocal*\ncloud\n"},
 		{name: "per-node fields split", format: "%R %D %c %m %G", noHeader: true, want: "" +
 			"local 1 4 8192 (null)\ncloud 2 2 4096 gpu:1\ncloud 1 2 4096 (null)\n"},
 		{name: "-N", format: SinfoNodes, perNode: true, noHeader: true, want: "" +
-			"local-1      1 local*       mix\nc-1      1 cloud       idle\nc-2      1 cloud       idle\nc-3      1 cloud      alloc\n"},
+			"local-1        1    local* mix   \n" +
+			"c-1            1     cloud idle  \n" +
+			"c-2            1     cloud idle  \n" +
+			"c-3            1     cloud alloc \n"},
+		{name: "-s: a line per partition, nodes allocated/idle/other/total", format: SinfoSummarize, want: "" +
+			"PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n" +
+			"local*       up   infinite          1/0/0/1 local-1\n" +
+			"cloud        up   infinite          1/2/0/3 c-[1-3]\n"},
+		{name: "-l", format: SinfoLong, want: "" +
+			"PARTITION AVAIL  TIMELIMIT   JOB_SIZE ROOT OVERSUBS     GROUPS  NODES       STATE NODELIST\n" +
+			"local*       up   infinite 1-infinite   no       NO        all      1       mixed local-1\n" +
+			"cloud        up   infinite 1-infinite   no       NO        all      2        idle c-[1-2]\n" +
+			"cloud        up   infinite 1-infinite   no       NO        all      1   allocated c-3\n"},
+		{name: "-N -l", format: SinfoLongNodes, perNode: true, want: "" +
+			"NODELIST   NODES PARTITION       STATE CPUS    S:C:T MEMORY TMP_DISK WEIGHT AVAIL_FE REASON              \n" +
+			"local-1        1    local*       mixed 4       4:1:1   8192        0      1   (null) none                \n" +
+			"c-1            1     cloud        idle 2       2:1:1   4096        0      1   (null) none                \n" +
+			"c-2            1     cloud        idle 2       2:1:1   4096        0      1   (null) none                \n" +
+			"c-3            1     cloud   allocated 2       2:1:1   4096        0      1   (null) none                \n"},
 		{name: "widths cut", format: "%.3P|%T", noHeader: true, want: "loc|mixed\nclo|idle\nclo|allocated\n"},
 	}
 	for _, tt := range tests {
@@ -45,10 +63,23 @@ func TestSinfo(t *testing.T) {
 			}
 		})
 	}
+	// A "#" column is as wide as its longest value (at least 9).
+	f, err := ParseSinfoFormat(DefaultSinfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var long strings.Builder
+	Sinfo(&long, []Node{{Name: "g-1", Partition: "interactive-gpu", CPUs: 2}, nodes[0]}, f, false, false)
+	if want := "" +
+		"PARTITION       AVAIL  TIMELIMIT  NODES  STATE NODELIST\n" +
+		"interactive-gpu    up   infinite      1   idle g-1\n" +
+		"local*             up   infinite      1    mix local-1\n"; long.String() != want {
+		t.Errorf("a long partition name:\n%s\nwant\n%s", long.String(), want)
+	}
 	if _, err := ParseSinfoFormat("%P %y"); err == nil || !strings.Contains(err.Error(), "%y") {
 		t.Errorf("%%y: %v", err)
 	}
-	f, err := ParseSinfoFields("partition:8,nodes:.3")
+	f, err = ParseSinfoFields("partition:8,nodes:.3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,5 +87,26 @@ func TestSinfo(t *testing.T) {
 	Sinfo(&b, nodes[:1], f, false, false)
 	if want := "PARTITIONOD\nlocal*    1\n"; b.String() != want { // headers are cut to the width too, as sinfo does
 		t.Errorf("-O: %q, want %q", b.String(), want)
+	}
+}
+
+func TestNodeStates(t *testing.T) {
+	set, err := NodeStates("IDLE,mix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, mixed, full := Node{CPUs: 2}, Node{CPUs: 2, UsedCPUs: 1}, Node{CPUs: 2, UsedCPUs: 2}
+	if !idle.InStates(set) || !mixed.InStates(set) || full.InStates(set) {
+		t.Errorf("-t IDLE,mix: idle %v, mixed %v, allocated %v", idle.InStates(set), mixed.InStates(set), full.InStates(set))
+	}
+	if set, _ := NodeStates("allocated"); !full.InStates(set) || mixed.InStates(set) {
+		t.Errorf("-t allocated")
+	}
+	if set, _ := NodeStates(""); set != nil {
+		t.Errorf("no -t: %v, want nil (every node)", set)
+	}
+	if _, err := NodeStates("idle,sleepy"); err == nil || !strings.Contains(err.Error(), `Bad state string: "sleepy"`) ||
+		!strings.Contains(err.Error(), "valid states: ") {
+		t.Errorf("-t sleepy: %v", err)
 	}
 }

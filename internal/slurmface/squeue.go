@@ -11,10 +11,12 @@ import (
 	"github.com/burst-sh/burst"
 )
 
-// DefaultSqueue is squeue's default format; SqueueLong is squeue -l's.
+// DefaultSqueue is squeue's default format; SqueueLong is squeue -l's;
+// SqueueStart is squeue --start's.
 const (
 	DefaultSqueue = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 	SqueueLong    = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
+	SqueueStart   = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R"
 )
 
 // squeueField is one of squeue's %-letters: its header and its value.
@@ -61,6 +63,7 @@ var squeueFields = map[byte]squeueField{
 	'f': {"FEATURES", func(Job, time.Time) string { return "(null)" }},
 	'n': {"REQ_NODES", func(Job, time.Time) string { return "" }},
 	'B': {"EXEC_HOST", func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
+	'Y': {"SCHEDNODES", func(Job, time.Time) string { return "(null)" }}, // burst plans no start ahead
 }
 
 // timeLeft is squeue's %L: the time limit less what the job has run,
@@ -83,6 +86,17 @@ func (f Format) NeedsSpec() bool {
 	return false
 }
 
+// NeedsNode says whether a column of f shows the machine a job runs on,
+// which a listing gives as its cluster alone.
+func (f Format) NeedsNode() bool {
+	for _, c := range f {
+		if c.field != nil && (c.field.header == "NODELIST" || c.field.header == "NODELIST(REASON)" || c.field.header == "EXEC_HOST") {
+			return true
+		}
+	}
+	return false
+}
+
 // squeueNames are squeue -O's field names for the same values.
 var squeueNames = map[string]byte{
 	"account": 'a', "arrayjobid": 'F', "arraytaskid": 'K', "command": 'o', "cpus-per-task": 'C',
@@ -91,6 +105,7 @@ var squeueNames = map[string]byte{
 	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
 	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b', "dependency": 'E',
 	"timeleft": 'L', "mincpus": 'c', "qos": 'q', "feature": 'f', "reqnodes": 'n', "exechost": 'B',
+	"schednodes": 'Y',
 }
 
 // column is one column of a format: literal text, or a field with a width
@@ -108,20 +123,53 @@ type Format []column
 // ParseSqueueFormat reads squeue's -o format: %[.][width]LETTER fields
 // ('.' right-justifies) among literal text, "%%" a percent sign.
 func ParseSqueueFormat(s string) (Format, error) {
-	cols, err := scanFormat(s, func(c byte) bool { _, ok := squeueFields[c]; return ok })
+	return parseFormat(s, squeueFields)
+}
+
+// ParseStepFormat reads squeue -s's -o format, whose letters are a job
+// step's (stepFields).
+func ParseStepFormat(s string) (Format, error) {
+	return parseFormat(s, stepFields)
+}
+
+func parseFormat(s string, fields map[byte]squeueField) (Format, error) {
+	cols, err := scanFormat(s, func(c byte) bool { _, ok := fields[c]; return ok })
 	if err != nil {
-		return nil, fmt.Errorf("%v: use %s", err, letters())
+		return nil, fmt.Errorf("%v: use %s", err, letters(fields))
 	}
 	f := make(Format, len(cols))
 	for i, c := range cols {
 		f[i] = column{text: c.text, width: c.width, right: c.right}
 		if c.letter != 0 {
-			sf := squeueFields[c.letter]
+			sf := fields[c.letter]
 			f[i].field = &sf
 		}
 	}
 	return f, nil
 }
+
+// DefaultSteps is squeue -s's format (with -l too, as 22.05 prints it).
+const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
+
+// stepFields are the %-letters of squeue -s: a job step's. A burst job has
+// one step, its batch step, running while the job runs (what srun starts
+// inside it is not a step the server knows).
+var stepFields = map[byte]squeueField{
+	'A': {"TASKS", func(Job, time.Time) string { return "1" }},
+	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
+	'i': {"STEPID", func(j Job, _ time.Time) string { return j.StepID() }},
+	'j': {"NAME", func(Job, time.Time) string { return "batch" }},
+	'l': {"TIME_LIMIT", func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
+	'M': {"TIME", func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'N': {"NODELIST", func(j Job, _ time.Time) string { return j.Node }},
+	'P': {"PARTITION", func(j Job, _ time.Time) string { return j.Partition }},
+	'S': {"START_TIME", func(j Job, _ time.Time) string { return startTime(j) }},
+	'u': {"USER", func(j Job, _ time.Time) string { return j.User }},
+	'U': {"UID", func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
+}
+
+// StepID is the id of a job's batch step: "12.batch", "12_3.batch".
+func (j Job) StepID() string { return j.JobID() + ".batch" }
 
 // ParseSqueueFields reads squeue's -O list: NAME[:[.]WIDTH] separated by
 // commas; a field is 20 wide and left-justified unless told, and followed
@@ -186,9 +234,9 @@ func pad(v string, width int, right bool) string {
 	return v + strings.Repeat(" ", width-len(v))
 }
 
-func letters() string {
+func letters(fields map[byte]squeueField) string {
 	var l []string
-	for c := range squeueFields {
+	for c := range fields {
 		l = append(l, "%"+string(c))
 	}
 	return sortedList(l)

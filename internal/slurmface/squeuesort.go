@@ -1,0 +1,157 @@
+package slurmface
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/burst-sh/burst"
+)
+
+// DefaultSqueueSort is squeue's order when -S is not given (squeue(1)):
+// partition, then state (its compact code, as text), then priority,
+// highest first. burst has no priorities, so jobs alike in the first two
+// keep their id order.
+const DefaultSqueueSort = "P,t,-p"
+
+// SqueueSort is a parsed squeue -S/--sort list, its most significant key
+// first.
+type SqueueSort []sortKey
+
+type sortKey struct {
+	cmp  func(a, b Job, now time.Time) int // nil: a field burst has no values for (all alike)
+	desc bool
+}
+
+// squeueSortKeys are the -S letters with something to sort by here; the
+// others squeue takes (sortAlike) are the same for every burst job.
+var squeueSortKeys = map[byte]func(a, b Job, now time.Time) int{
+	'B': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) },
+	'N': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) },
+	'C': func(a, b Job, _ time.Time) int { return cmp.Compare(a.CPUs, b.CPUs) },
+	'e': func(a, b Job, _ time.Time) int { return endOrZero(a).Compare(endOrZero(b)) },
+	// squeue's g sorts by the group's name; burst's listing carries the
+	// gid alone, and sorts g as G.
+	'g': func(a, b Job, _ time.Time) int { return cmp.Compare(a.GID, b.GID) },
+	'G': func(a, b Job, _ time.Time) int { return cmp.Compare(a.GID, b.GID) },
+	'i': func(a, b Job, _ time.Time) int { return compareIDs(a, b) },
+	'j': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Name, b.Name) },
+	'l': func(a, b Job, _ time.Time) int { return cmp.Compare(limitOrMax(a.TimeLimit), limitOrMax(b.TimeLimit)) },
+	'L': func(a, b Job, now time.Time) int { return cmp.Compare(leftOrMax(a, now), leftOrMax(b, now)) },
+	'm': func(a, b Job, _ time.Time) int { return cmp.Compare(a.MemBytes, b.MemBytes) },
+	'M': func(a, b Job, now time.Time) int { return cmp.Compare(a.Elapsed(now), b.Elapsed(now)) },
+	'P': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Partition, b.Partition) },
+	'S': func(a, b Job, now time.Time) int { return sortStart(a, now).Compare(sortStart(b, now)) },
+	't': func(a, b Job, _ time.Time) int { return cmp.Compare(a.StateCode(), b.StateCode()) },
+	'T': func(a, b Job, _ time.Time) int { return cmp.Compare(a.StateName(), b.StateName()) },
+	'u': func(a, b Job, _ time.Time) int { return cmp.Compare(a.User, b.User) },
+	'U': func(a, b Job, _ time.Time) int { return cmp.Compare(a.UID, b.UID) },
+	'V': func(a, b Job, _ time.Time) int { return a.Submit.Compare(b.Submit) },
+}
+
+// sortAlike are the -S letters squeue takes whose values are the same for
+// every burst job (priority, nodes, sockets, features, reservation, ...).
+const sortAlike = "bcdDfhHIJnOpQvz"
+
+// ParseSqueueSort reads squeue's -S list: letters of its -o format,
+// separated by commas, each after an optional "+" (ascending, the default)
+// or "-" (descending); "cluster" sorts by cluster (there is one). A letter
+// squeue cannot sort by is refused in squeue's words, the last one first
+// as squeue reads the list from its end.
+func ParseSqueueSort(spec string) (SqueueSort, error) {
+	var keys SqueueSort
+	for i := len(spec) - 1; i >= 0; i-- {
+		c := spec[i]
+		if c == ',' || c == '+' || c == '-' {
+			continue
+		}
+		const cluster = "cluster"
+		if i+1 >= len(cluster) && strings.EqualFold(spec[i+1-len(cluster):i+1], cluster) {
+			i -= len(cluster) - 1
+			keys = append(keys, sortKey{desc: i > 0 && spec[i-1] == '-'})
+			continue
+		}
+		f, ok := squeueSortKeys[c]
+		if !ok && strings.IndexByte(sortAlike, c) < 0 {
+			return nil, fmt.Errorf("Invalid sort specification: %c", c)
+		}
+		keys = append(keys, sortKey{cmp: f, desc: i > 0 && spec[i-1] == '-'})
+	}
+	slices.Reverse(keys)
+	return keys, nil
+}
+
+// Sort orders jobs by s, jobs alike in every key by their ids.
+func (s SqueueSort) Sort(jobs []Job, now time.Time) {
+	slices.SortStableFunc(jobs, func(a, b Job) int {
+		for _, k := range s {
+			if k.cmp == nil {
+				continue
+			}
+			if d := k.cmp(a, b, now); d != 0 {
+				if k.desc {
+					return -d
+				}
+				return d
+			}
+		}
+		return compareIDs(a, b)
+	})
+}
+
+// compareIDs is squeue's id order: by the array's id (a job's own when it
+// is no array's task), then by the task's index, an array's line of pending
+// tasks last.
+func compareIDs(a, b Job) int {
+	index := func(j Job) int {
+		if j.ArrayJobID > 0 && j.ArrayPending == "" {
+			return j.ArrayTaskID
+		}
+		return math.MaxInt
+	}
+	return cmp.Or(cmp.Compare(a.arrayID(), b.arrayID()), cmp.Compare(index(a), index(b)))
+}
+
+func endOrZero(j Job) time.Time {
+	switch {
+	case !j.End.IsZero():
+		return j.End
+	case !j.Start.IsZero() && j.TimeLimit > 0:
+		return j.Start.Add(j.TimeLimit)
+	}
+	return time.Time{}
+}
+
+func limitOrMax(d time.Duration) time.Duration {
+	if d <= 0 {
+		return math.MaxInt64
+	}
+	return d
+}
+
+func leftOrMax(j Job, now time.Time) time.Duration {
+	if j.TimeLimit <= 0 {
+		return math.MaxInt64
+	}
+	return j.TimeLimit - j.Elapsed(now)
+}
+
+// sortStart is the start squeue sorts by: a job not started and with no
+// expected start counts as starting a little after now, a pending one
+// expected in the past as now.
+func sortStart(j Job, now time.Time) time.Time {
+	start := j.Start
+	if start.IsZero() && j.Deferred {
+		start = j.Begin
+	}
+	switch {
+	case start.IsZero():
+		return now.Add(100 * time.Second)
+	case j.State == burst.Queued && start.Before(now):
+		return now
+	}
+	return start
+}
