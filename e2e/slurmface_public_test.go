@@ -232,7 +232,7 @@ func TestSacctArrayTaskIDs(t *testing.T) {
 	writeFile(t, script, `#!/bin/bash
 #SBATCH --array=2-4
 #SBATCH -o `+h.dir+`/arr-%a.out
-sacct -j "$SLURM_JOB_ID" -n -P -o JobID,JobIDRaw
+sacct -X -j "$SLURM_JOB_ID" -n -P -o JobID,JobIDRaw
 echo -
 sacct -j "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -n -P -o JobID
 `, 0o755)
@@ -254,7 +254,8 @@ sacct -j "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -n -P -o JobID
 		if i == 2 {
 			self = fmt.Sprintf("%s_2|%d\n%s_3|%d\n%s_4|%d\n", arr, id, arr, id+1, arr, id+2)
 		}
-		want := fmt.Sprintf("%s-\n%s_%d\n", self, arr, i)
+		// Without -X, the task's batch step follows it (it runs).
+		want := fmt.Sprintf("%s-\n%s_%d\n%s_%d.batch\n", self, arr, i, arr, i)
 		if string(out) != want {
 			t.Errorf("task %d's sacct of itself:\n%s\nwant:\n%s", i, out, want)
 		}
@@ -264,6 +265,19 @@ sacct -j "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -n -P -o JobID
 		{arr + "_3", arr + "_3"},
 		{arr + "_[2,4]", fmt.Sprintf("%s_2 %s_4", arr, arr)},
 		{fmt.Sprintf("%s_2,%d", arr, id+2), fmt.Sprintf("%s_2 %s_4", arr, arr)},
+	} {
+		r := h.run("slurm", "sacct", "-X", "-n", "-P", "-o", "JobID", "-j", tc.sel)
+		if got := strings.Join(strings.Fields(r.stdout), " "); r.code != 0 || got != tc.want {
+			t.Errorf("sacct -X -j %s: exit %d, %q, want %q (%s)", tc.sel, r.code, got, tc.want, r.stderr)
+		}
+	}
+	// Without -X each task's batch step follows it; -j ID.batch is that
+	// step alone, -j ID.0 a step burst does not have: nothing.
+	for _, tc := range []struct{ sel, want string }{
+		{arr + "_3", fmt.Sprintf("%s_3 %s_3.batch", arr, arr)},
+		{arr + "_[2,4]", fmt.Sprintf("%s_2 %s_2.batch %s_4 %s_4.batch", arr, arr, arr, arr)},
+		{arr + "_3.batch", arr + "_3.batch"},
+		{arr + "_3.0", ""},
 	} {
 		r := h.run("slurm", "sacct", "-n", "-P", "-o", "JobID", "-j", tc.sel)
 		if got := strings.Join(strings.Fields(r.stdout), " "); r.code != 0 || got != tc.want {
@@ -376,5 +390,69 @@ while :; do sleep 0.1; done
 	}
 	if st := h.mustRun("slurm", "squeue", "-h", "-o", "%T", "-j", pending).stdout; st != "PENDING\n" {
 		t.Errorf("after scancel -s of a pending job: %q", st)
+	}
+}
+
+// TestSacctUsage: what users ask sacct after a job ("how much memory and
+// CPU did it use?"): the batch step's MaxRSS and the CPU times, measured
+// from a job that holds 80 MiB and spins a second; the script it ran
+// (-B) and its environment (--env-vars); the fields (-e).
+func TestSacctUsage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := filepath.Join(h.dir, "use.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH --mem=512M
+python3 -c '
+import time
+x = bytearray(80 << 20)
+for i in range(0, len(x), 4096): x[i] = 1
+s = time.time()
+while time.time() - s < 1: pass
+'
+`, 0o755)
+	r := h.run("slurm", "sbatch", "--parsable", "--wait", "--export=ALL,MARKER=sacct-env", script)
+	if r.code != 0 {
+		t.Fatalf("sbatch --wait: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	r = h.run("slurm", "sacct", "-j", id, "-n", "-P", "--units=M", "-o", "JobID,State,MaxRSS,TotalCPU,UserCPU,ReqMem,NTasks")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 2 {
+		t.Fatalf("sacct: %s", r)
+	}
+	job, step := strings.Split(lines[0], "|"), strings.Split(lines[1], "|")
+	if job[0] != id || step[0] != id+".batch" || job[1] != "COMPLETED" || step[1] != "COMPLETED" {
+		t.Errorf("the job and its batch step: %q", lines)
+	}
+	if job[2] != "" || job[6] != "" || step[6] != "1" || job[5] != "512M" || step[5] != "" {
+		t.Errorf("MaxRSS and NTasks are the step's, ReqMem the job's: %q", lines)
+	}
+	rss, err := strconv.ParseFloat(strings.TrimSuffix(step[2], "M"), 64)
+	if err != nil || !strings.HasSuffix(step[2], "M") || rss < 80 || rss > 512 {
+		t.Errorf("the batch step's MaxRSS %q: want 80M or more (it held 80 MiB), in M (--units=M)", step[2])
+	}
+	cpu := func(v string) float64 { // MM:SS.mmm or 00:MM:SS
+		p := strings.Split(strings.ReplaceAll(v, ".", ":"), ":")
+		m, _ := strconv.Atoi(p[0])
+		sec, _ := strconv.Atoi(p[1])
+		return float64(m*60 + sec)
+	}
+	if cpu(job[3]) < 0.9 && cpu(step[3]) < 0.9 || job[3] != step[3] || step[4] == "" {
+		t.Errorf("TotalCPU (job %q, step %q) should be about the second it spun, UserCPU %q set", job[3], step[3], step[4])
+	}
+	r = h.run("slurm", "sacct", "-j", id, "-B")
+	if body, _ := os.ReadFile(script); r.code != 0 || !strings.HasPrefix(r.stdout, "Batch Script for "+id+"\n"+strings.Repeat("-", 80)+"\n") ||
+		!strings.Contains(r.stdout, string(body)) {
+		t.Errorf("sacct -B: %s", r)
+	}
+	if r = h.run("slurm", "sacct", "-j", id, "--env-vars"); r.code != 0 || !strings.Contains(r.stdout, "\nMARKER=sacct-env\n") {
+		t.Errorf("sacct --env-vars: %s", r)
+	}
+	if r = h.run("slurm", "sacct", "-B"); r.code == 0 || !strings.Contains(r.stderr, "-j ID") {
+		t.Errorf("sacct -B without -j: %s (want a refusal naming -j)", r)
+	}
+	if r = h.run("slurm", "sacct", "-e"); r.code != 0 || !strings.Contains(r.stdout, "MaxRSS") || !strings.Contains(r.stdout, "TotalCPU") {
+		t.Errorf("sacct -e: %s", r)
 	}
 }

@@ -127,7 +127,7 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i %t"); r.code != 0 || r.stdout != id+" CD\n" {
 		t.Errorf("squeue --job ID --noh --form: %s", r)
 	}
-	if r := face("sacct", "--job", id, "--form", "JobIDRaw,State", "--parsable2", "-n", "-M", "all"); r.code != 0 || r.stdout != id+"|COMPLETED\n" {
+	if r := face("sacct", "--job", id, "--form", "JobIDRaw,State", "--parsable2", "-n", "-M", "all"); r.code != 0 || r.stdout != id+"|COMPLETED\n"+id+".batch|COMPLETED\n" {
 		t.Errorf("sacct --job ID --form ... -M all: %s", r)
 	}
 	if r := face("scontrol", "show", "jobid", "-dd", id); r.code != 0 || !strings.Contains(r.stdout, "JobState=COMPLETED") {

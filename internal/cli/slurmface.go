@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -397,6 +398,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		OOM: j.State == burst.Failed && strings.HasPrefix(j.Reason, burst.ReasonOOM), ExitCode: j.ExitCode,
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
+		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
 	}
 	if j.State == burst.Cancelled && strings.HasPrefix(j.Reason, "cancelled: job ") {
 		// Cancelled because a dependency can never be met: Slurm keeps
@@ -487,6 +489,9 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 		fj.Node = t.Machine
 	}
 	fj.StdOut, fj.StdErr, fj.Signal = t.Stdout, t.Stderr, t.Signal
+	if fj.OneTask {
+		fj.Usage(t)
+	}
 	if fj.State == burst.Failed && t.ExitCode == nil && t.Signal != 0 {
 		fj.ExitCode = nil
 	}
@@ -840,18 +845,9 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	var nodes map[string]bool
-	if len(o.nodes) > 0 {
-		nodes = map[string]bool{}
-		for _, l := range o.nodes {
-			hosts, err := slurmface.ExpandHostlist(l)
-			if err != nil {
-				return usage("squeue: -w %q: %v", l, err)
-			}
-			for _, h := range hosts {
-				nodes[h] = true
-			}
-		}
+	nodes, err := hostSet("squeue: -w", o.nodes)
+	if err != nil {
+		return err
 	}
 	users := o.users
 	if o.me {
@@ -1118,27 +1114,31 @@ unless -Q, and exit 1.`,
 }
 
 func newSacctCmd() *cobra.Command {
-	var (
-		allocs, brief, allUsers bool
-		parsable, parsable2     bool
-		noHeader                bool
-		format, states, start   string
-		end                     string
-		jobs, users, names      []string
-	)
+	var o sacctOpts
 	c := &cobra.Command{
 		Use:   "sacct [OPTIONS]",
 		Short: "Report jobs as Slurm's sacct does",
 		Long: `Report burst's jobs as sacct does (burst keeps every job: no accounting
-database is needed). Honoured: -j/--jobs, -X/--allocations (burst reports
-jobs, never steps: with or without -X one line per job; a job array one per
-task that ran or ended, ID_INDEX, and one for its pending tasks, ID_[4-9]),
--P/--parsable2,
--p/--parsable, -n/--noheader, -o/--format (JobID, JobIDRaw, JobName, State,
-ExitCode, Elapsed, Start, End, Submit, ... with %WIDTH), -b/--brief,
--s/--state, -u/--user, -a/--allusers, --name, -S/--starttime,
--E/--endtime, -M/--clusters (accepted: burst is one cluster). State of a
-cancelled job reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".
+database is needed). Each job that started is followed by its batch step,
+ID.batch, as in Slurm (-X/--allocations: the jobs alone): what the job
+used is on it (MaxRSS, AveRSS, NTasks, AveCPU; TotalCPU, UserCPU and
+SystemCPU on both lines). A job array is a line per task that ran or ended,
+ID_INDEX, and one for its pending tasks, ID_[4-9].
+
+Honoured: -j/--jobs (ID, ID_INDEX, ID.batch), -X, -P/--parsable2,
+-p/--parsable, --delimiter, -n/--noheader, -o/--format/--fields (JobID,
+JobIDRaw, JobName, State, ExitCode, Elapsed, Start, End, Submit, MaxRSS,
+TotalCPU, ... with %WIDTH; a field may be shortened: Exit, Elap), -b/--brief,
+-l/--long, -e/--helpformat, -s/--state, -u/--user, -a/--allusers, --name,
+-A/--accounts (projects), -r/--partition (clusters), -g/--group,
+-N/--nodelist (machines), -I/--ncpus and -i/--nnodes (N or MIN-MAX),
+-k/--timelimit-min and -K/--timelimit-max, -q/--qos, -R/--reason,
+-S/--starttime, -E/--endtime, --units=[KMGTP], --noconvert,
+-B/--batch-script and --env-vars (with -j), -M/--clusters and -L (burst is
+one cluster), --usage. -C/--constraints and -W/--wckeys select nothing
+(burst records neither); -c, -D, -F, -T, -v, -x, --local, --federation,
+--use-local-uid and --whole-hetjob change nothing. State of a cancelled job
+reads "CANCELLED by UID"; ExitCode is "STATUS:SIGNAL".
 
 As sacct's manual has it, without -j it lists your own jobs (-a or -u for
 others'; root sees everyone's) pending or running since midnight; -j lists
@@ -1146,87 +1146,360 @@ those jobs since the epoch; -s alone looks at now only (sacct -s CD lists
 nothing until -S and -E say when). -S/-E take sacct's time formats:
 2026-12-04T10:00, 12/04, 10:00, midnight, now-2hours, ...`,
 		Example: `  burst slurm sacct -X -P -n --format=JobIdRaw,State,ExitCode -j 12
-  sacct -j 12,13 --format=JobID,JobName%30,State,Elapsed
-  sacct -a -S now-2days -s F,TO,OOM -E now     # every failure of the last two days`,
+  sacct -j 12 --format=JobID,JobName%30,State,Elapsed,MaxRSS,TotalCPU
+  sacct -a -S now-2days -s F,TO,OOM -E now     # every failure of the last two days
+  sacct -j 12 -B                                # the batch script it ran`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if brief && format == "" {
-				format = slurmface.SacctBrief
-			}
-			if format == "" {
-				format = slurmface.DefaultSacct
-			}
-			f, err := slurmface.ParseAcctFormat(format)
-			if err != nil {
-				return usage("sacct: %v", err)
-			}
-			var set map[string]bool
-			if states != "" {
-				if set, err = slurmface.States(states); err != nil {
-					return usage("sacct: -s: %v", err)
-				}
-			}
-			ids, err := parseJobSel(jobs)
-			if err != nil {
-				return err
-			}
-			p := slurmface.ParsableOf(parsable, parsable2)
-			ctx := c.Context()
-			cl, err := connect(ctx, c.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			win, err := slurmface.DefaultAcctWindow(time.Now(), start, end, ids != nil, set != nil)
-			if err != nil {
-				// sacct exits 1 for a time it cannot read (its
-				// ESLURM_INVALID_TIME_VALUE), not 2 as for a bad option.
-				return fmt.Errorf("sacct: %w", err)
-			}
-			users = acctUsers(users, allUsers, ids != nil, os.Getuid(), func() []string { return myNames(ctx, cl) })
-			list, err := acctJobs(ctx, cl, ids)
-			if err != nil {
-				return err
-			}
-			fj := newFaceJobs(c.Context())
-			all := fj.expand(ctx, cl, list)
-			us, ns := userSet(ctx, users), splitList(names)
-			var out []slurmface.Job
-			var needSpec []int // of out: listed without the spec the format needs
-			for _, j := range all {
-				if !ids.holds(j) || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
-					ns != nil && !ns[j.Name] || !win.Holds(j) {
-					continue
-				}
-				if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil {
-					fj.withTask(ctx, cl, &j)
-				}
-				if f.NeedsSpec() && !j.HasSpec {
-					needSpec = append(needSpec, len(out))
-				}
-				out = append(out, j)
-			}
-			fj.withSpecs(ctx, cl, out, needSpec)
-			out = ids.collapse(out)
-			slices.SortStableFunc(out, acctOrder)
-			return slurmface.Sacct(c.OutOrStdout(), out, f, p, noHeader, time.Now())
+			return o.run(c)
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&allocs, "allocations", "X", false, "jobs only, no steps (burst has no steps: always so)")
-	fl.BoolVarP(&brief, "brief", "b", false, "JobID, State and ExitCode")
-	fl.BoolVarP(&allUsers, "allusers", "a", false, "every user's jobs (default: your own; root's: everyone's)")
-	fl.BoolVarP(&parsable, "parsable", "p", false, "fields separated by |, one after the last too")
-	fl.BoolVarP(&parsable2, "parsable2", "P", false, "fields separated by |")
-	fl.BoolVarP(&noHeader, "noheader", "n", false, "no header")
-	fl.StringVarP(&format, "format", "o", "", "`FIELDS` such as JobIDRaw,State,ExitCode")
-	fl.StringVarP(&states, "state", "s", "", "only jobs in these `STATES`")
-	fl.StringVarP(&start, "starttime", "S", "", "jobs pending or running after `TIME` (default: midnight; with -j the epoch; with -s now)")
-	fl.StringVarP(&end, "endtime", "E", "", "jobs pending or running before `TIME` (default: now)")
-	fl.StringArrayVarP(&jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id)")
-	fl.StringSliceVarP(&users, "user", "u", nil, "only these `USERS`' jobs")
-	fl.StringSliceVar(&names, "name", nil, "only jobs with these `NAMES`")
+	fl.BoolVarP(&o.allocs, "allocations", "X", false, "jobs only, not their batch steps")
+	fl.BoolVarP(&o.brief, "brief", "b", false, "JobID, State and ExitCode")
+	fl.BoolVarP(&o.long, "long", "l", false, "sacct -l's fields")
+	fl.BoolVarP(&o.helpFormat, "helpformat", "e", false, "list the fields --format takes")
+	fl.BoolVarP(&o.allUsers, "allusers", "a", false, "every user's jobs (default: your own; root's: everyone's)")
+	fl.BoolVarP(&o.parsable, "parsable", "p", false, "fields separated by |, one after the last too")
+	fl.BoolVarP(&o.parsable2, "parsable2", "P", false, "fields separated by |")
+	fl.StringVar(&o.delimiter, "delimiter", "", "what separates fields with -p or -P (default |)")
+	fl.BoolVarP(&o.noHeader, "noheader", "n", false, "no header")
+	fl.StringVarP(&o.format, "format", "o", "", "`FIELDS` such as JobIDRaw,State,ExitCode")
+	fl.StringVarP(&o.states, "state", "s", "", "only jobs in these `STATES`")
+	fl.StringVarP(&o.start, "starttime", "S", "", "jobs pending or running after `TIME` (default: midnight; with -j the epoch; with -s now)")
+	fl.StringVarP(&o.end, "endtime", "E", "", "jobs pending or running before `TIME` (default: now)")
+	fl.StringArrayVarP(&o.jobs, "jobs", "j", nil, "only these job `IDS` (an array's task: ID_INDEX or its own id; a batch step: ID.batch)")
+	fl.StringSliceVarP(&o.users, "user", "u", nil, "only these `USERS`' jobs")
+	fl.StringSliceVar(&o.names, "name", nil, "only jobs with these `NAMES`")
+	fl.StringSliceVarP(&o.accounts, "accounts", "A", nil, "only jobs of these burst projects")
+	fl.StringSliceVarP(&o.parts, "partition", "r", nil, "only jobs on these burst clusters")
+	fl.StringSliceVarP(&o.groups, "group", "g", nil, "only jobs of these groups (names or gids)")
+	fl.StringArrayVarP(&o.nodes, "nodelist", "N", nil, "only jobs that ran on these machines (a hostlist)")
+	fl.StringVarP(&o.ncpus, "ncpus", "I", "", "only jobs of `N` (or MIN-MAX) CPUs")
+	fl.StringVarP(&o.nnodes, "nnodes", "i", "", "only jobs of `N` (or MIN-MAX) nodes (a burst job has one)")
+	fl.StringVarP(&o.tlMin, "timelimit-min", "k", "", "only jobs with this time limit (the least, with -K)")
+	fl.StringVarP(&o.tlMax, "timelimit-max", "K", "", "with -k, the greatest time limit")
+	fl.StringSliceVarP(&o.qos, "qos", "q", nil, "only jobs of this QOS (burst's are all normal)")
+	fl.StringSliceVarP(&o.reasons, "reason", "R", nil, "only jobs pending (or that were) for these reasons")
+	fl.StringVarP(&o.constraints, "constraints", "C", "", "only jobs with these constraints (burst records none)")
+	fl.StringVarP(&o.wckeys, "wckeys", "W", "", "only jobs with these wckeys (burst records none)")
+	fl.StringVar(&o.units, "units", "", "write memory in `K`, M, G, T or P")
+	fl.BoolVar(&o.noConvert, "noconvert", false, "memory in the unit it was measured in")
+	fl.BoolVarP(&o.script, "batch-script", "B", false, "print the batch script of each job -j names")
+	fl.BoolVar(&o.env, "env-vars", false, "print the environment of each job -j names")
+	fl.StringVarP(&o.file, "file", "f", "", "refused: burst keeps its own jobs")
+	fl.Bool("json", false, "refused: use -P --format")
+	fl.Bool("yaml", false, "refused: use -P --format")
 	fl.StringP("clusters", "M", "", "accepted: burst is one cluster (all, burst, any name)")
+	fl.BoolP("allclusters", "L", false, "accepted: burst is one cluster")
+	fl.StringP("associations", "x", "", "accepted: changes nothing")
+	fl.StringP("flags", "F", "", "accepted: changes nothing")
+	for _, b := range []struct{ name, short string }{{"completion", "c"}, {"duplicates", "D"}, {"truncate", "T"}} {
+		fl.BoolP(b.name, b.short, false, "accepted: changes nothing in burst")
+	}
+	fl.CountP("verbose", "v", "accepted")
+	for _, name := range []string{"local", "federation", "use-local-uid"} {
+		fl.Bool(name, false, "accepted: changes nothing in burst")
+	}
+	fl.String("whole-hetjob", "", "accepted: burst has no heterogeneous jobs")
+	fl.Lookup("whole-hetjob").NoOptDefVal = "yes"
+	fl.Bool("usage", false, "a short usage line")
+	// sacct's other names for the same options.
+	fl.StringVar(&o.format, "fields", "", "--format")
+	fl.StringSliceVar(&o.users, "uid", nil, "--user")
+	fl.StringSliceVar(&o.groups, "gid", nil, "--group")
+	fl.BoolVar(&o.helpFormat, "help-fields", false, "--helpformat")
+	fl.String("cluster", "", "--clusters")
+	for _, n := range []string{"fields", "uid", "gid", "help-fields", "cluster"} {
+		fl.MarkHidden(n)
+	}
 	return c
+}
+
+// sacctLong is sacct -l's --format (sacct's --help spells it so).
+const sacctLong = "jobid,jobidraw,jobname,partition,maxvmsize,maxvmsizenode,maxvmsizetask,avevmsize,maxrss," +
+	"maxrssnode,maxrsstask,averss,maxpages,maxpagesnode,maxpagestask,avepages,mincpu,mincpunode,mincputask,avecpu," +
+	"ntasks,alloccpus,elapsed,state,exitcode,avecpufreq,reqcpufreqmin,reqcpufreqmax,reqcpufreqgov,reqmem," +
+	"consumedenergy,maxdiskread,maxdiskreadnode,maxdiskreadtask,avediskread,maxdiskwrite,maxdiskwritenode," +
+	"maxdiskwritetask,avediskwrite,reqtres,alloctres,tresusageinave,tresusageinmax,tresusageinmaxn,tresusageinmaxt," +
+	"tresusageinmin,tresusageinminn,tresusageinmint,tresusageintot,tresusageoutmax,tresusageoutmaxn," +
+	"tresusageoutmaxt,tresusageoutave,tresusageouttot"
+
+// sacctOpts are sacct's options, as typed.
+type sacctOpts struct {
+	allocs, brief, long, helpFormat, allUsers bool
+	parsable, parsable2, noHeader, noConvert  bool
+	script, env                               bool
+	delimiter, format, states, start, end     string
+	ncpus, nnodes, tlMin, tlMax, units, file  string
+	constraints, wckeys                       string
+	jobs, users, names, accounts, parts       []string
+	groups, nodes, qos, reasons               []string
+}
+
+func (o *sacctOpts) run(c *cobra.Command) error {
+	w := c.OutOrStdout()
+	fl := c.Flags()
+	switch {
+	case o.helpFormat:
+		fmt.Fprint(w, slurmface.AcctFieldList())
+		return nil
+	case flagSet(fl, "usage"):
+		fmt.Fprint(w, "Usage: sacct [options]\n\tUse --help for help\n")
+		return nil
+	case flagSet(fl, "json") || flagSet(fl, "yaml"):
+		return usage("sacct: --json and --yaml are not supported by burst: use -P --format=FIELDS (or `burst jobs -o json`)")
+	case o.file != "":
+		return usage("sacct: -f %s reads the jobcomp/filetxt plugin's log; burst keeps its jobs itself: leave -f out", o.file)
+	case (o.script || o.env) && len(o.jobs) == 0:
+		return usage("sacct: --batch-script and --env-vars need the jobs named: add -j ID")
+	}
+	format := o.format
+	switch {
+	case format != "":
+	case o.long:
+		format = sacctLong
+	case o.brief:
+		format = slurmface.SacctBrief
+	default:
+		format = slurmface.DefaultSacct
+	}
+	f, err := slurmface.ParseAcctFormat(format)
+	if err != nil {
+		return usage("sacct: %v", err)
+	}
+	opts := slurmface.SacctOptions{Parsable: slurmface.ParsableOf(o.parsable, o.parsable2), Delimiter: o.delimiter,
+		NoHeader: o.noHeader, NoConvert: o.noConvert}
+	if o.units != "" {
+		if opts.Units, err = slurmface.ParseUnits(o.units); err != nil {
+			return usage("sacct: %v", err)
+		}
+	}
+	var set map[string]bool
+	if o.states != "" {
+		if set, err = slurmface.States(o.states); err != nil {
+			return usage("sacct: -s: %v", err)
+		}
+	}
+	jobArgs, steps := splitSteps(o.jobs)
+	ids, err := parseJobSel(jobArgs)
+	if err != nil {
+		return err
+	}
+	cpus, err := countRange("-I", o.ncpus)
+	if err != nil {
+		return err
+	}
+	nnodes, err := countRange("-i", o.nnodes)
+	if err != nil {
+		return err
+	}
+	limits, err := limitRange(o.tlMin, o.tlMax)
+	if err != nil {
+		return err
+	}
+	nodes, err := hostSet("-N", o.nodes)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	win, err := slurmface.DefaultAcctWindow(time.Now(), o.start, o.end, ids != nil, set != nil)
+	if err != nil {
+		// sacct exits 1 for a time it cannot read (its
+		// ESLURM_INVALID_TIME_VALUE), not 2 as for a bad option.
+		return fmt.Errorf("sacct: %w", err)
+	}
+	users := acctUsers(o.users, o.allUsers, ids != nil, os.Getuid(), func() []string { return myNames(ctx, cl) })
+	list, err := acctJobs(ctx, cl, ids)
+	if err != nil {
+		return err
+	}
+	fj := newFaceJobs(ctx)
+	all := fj.expand(ctx, cl, list)
+	us, ns, as, ps := userSet(ctx, users), splitList(o.names), splitList(o.accounts), splitList(o.parts)
+	gs, qs, rs := splitList(o.groups), splitList(o.qos), lowerSet(o.reasons)
+	var out []slurmface.Job
+	var needSpec []int // of out: listed without the spec the format needs
+	for _, j := range all {
+		if !ids.holds(j) || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
+			ns != nil && !ns[j.Name] || !win.Holds(j) || as != nil && !as[j.Account] || ps != nil && !ps[j.Partition] ||
+			gs != nil && !gs[strconv.Itoa(j.GID)] && !gs[slurmface.GroupName(j.GID)] || !cpus.holds(j.CPUs) ||
+			!nnodes.holds(1) || !limits.holds(j.TimeLimit) || qs != nil && !qs["normal"] ||
+			rs != nil && !rs[strings.ToLower(j.Reason)] && !rs[strings.ToLower(slurmface.ReasonOf(j))] ||
+			o.constraints != "" || o.wckeys != "" {
+			continue
+		}
+		if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil || j.OneTask && f.NeedsCPUSplit() {
+			fj.withTask(ctx, cl, &j)
+		}
+		if (f.NeedsSpec() || o.script || o.env) && !j.HasSpec {
+			needSpec = append(needSpec, len(out))
+		}
+		out = append(out, j)
+	}
+	fj.withSpecs(ctx, cl, out, needSpec)
+	out = ids.collapse(out)
+	if nodes != nil || f.NeedsNode() {
+		fj.withMachines(ctx, cl, out)
+	}
+	if nodes != nil {
+		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
+	}
+	slices.SortStableFunc(out, acctOrder)
+	if o.script || o.env {
+		return writeScripts(ctx, cl, w, out, o.script)
+	}
+	return slurmface.Sacct(w, withSteps(out, steps, o.allocs), f, opts, time.Now())
+}
+
+// flagSet says whether a bool flag of fl was given.
+func flagSet(fl *pflag.FlagSet, name string) bool {
+	v, _ := fl.GetBool(name)
+	return v
+}
+
+func lowerSet(list []string) map[string]bool {
+	set := splitList(list)
+	for k := range set {
+		set[strings.ToLower(k)] = true
+	}
+	return set
+}
+
+// splitSteps takes the steps off sacct -j's items (12.batch, 12_3.0):
+// the jobs' ids, and which step each item named (by the job's id as
+// typed).
+func splitSteps(items []string) ([]string, map[string]string) {
+	var jobs []string
+	steps := map[string]string{}
+	for _, l := range items {
+		var kept []string
+		for _, item := range slurmface.SplitList(l) {
+			if id, step, ok := strings.Cut(item, "."); ok {
+				steps[id], item = step, id
+			}
+			kept = append(kept, item)
+		}
+		jobs = append(jobs, strings.Join(kept, ","))
+	}
+	return jobs, steps
+}
+
+// withSteps puts after each job that started its batch step (unless
+// allocs), as sacct lists them; a job that -j named by a step (12.batch)
+// is that step alone, or nothing for a step burst does not have (12.0).
+func withSteps(jobs []slurmface.Job, steps map[string]string, allocs bool) []slurmface.Job {
+	var out []slurmface.Job
+	for _, j := range jobs {
+		step, named := steps[j.JobID()]
+		if !named {
+			step, named = steps[strconv.FormatInt(j.RawID, 10)]
+		}
+		if !named {
+			out = append(out, j)
+		}
+		if (!allocs || named) && !j.Start.IsZero() && j.ArrayPending == "" && (!named || step == "batch") {
+			out = append(out, j.BatchStep())
+		}
+	}
+	return out
+}
+
+// writeScripts prints each job's batch script (or its environment) as
+// sacct -B (--env-vars) does.
+func writeScripts(ctx context.Context, cl *client.Client, w io.Writer, jobs []slurmface.Job, script bool) error {
+	const rule = "--------------------------------------------------------------------------------"
+	for _, j := range jobs {
+		id := j.RawID
+		if j.ArrayJobID != 0 {
+			id = j.ArrayJobID
+		}
+		text := "NONE\n"
+		if bj, err := cl.Job(ctx, id); err == nil && bj.Spec != nil {
+			switch s := bj.Spec; {
+			case script && s.Script != "":
+				text = s.Script
+			case !script && len(s.Env) > 0:
+				var b strings.Builder
+				for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+					fmt.Fprintf(&b, "%s=%s\n", k, s.Env[k])
+				}
+				text = b.String()
+			}
+		}
+		if script {
+			fmt.Fprintf(w, "Batch Script for %s\n%s\n%s\n", j.JobID(), rule, text)
+		} else {
+			fmt.Fprintf(w, "Environment used for %s (must be batch to display)\n%s\n%s\n", j.JobID(), rule, text)
+		}
+	}
+	return nil
+}
+
+// countRange reads an N or MIN-MAX of sacct's -I and -i (nil: any).
+func countRange(opt, v string) (*intRange, error) {
+	if v == "" {
+		return nil, nil
+	}
+	lo, hi, isRange := strings.Cut(v, "-")
+	a, err1 := strconv.Atoi(lo)
+	b, err2 := a, error(nil)
+	if isRange {
+		b, err2 = strconv.Atoi(hi)
+	}
+	if err1 != nil || err2 != nil || a < 0 || b < a {
+		return nil, usage("sacct: %s %q: write a count or MIN-MAX, e.g. %s 2-8", opt, v, opt)
+	}
+	return &intRange{a, b}, nil
+}
+
+// intRange is MIN-MAX; a nil one holds every number.
+type intRange struct{ lo, hi int }
+
+func (r *intRange) holds(n int) bool { return r == nil || n >= r.lo && n <= r.hi }
+
+// durRange is sacct's -k (and -K): a time limit, or a range of them.
+type durRange struct{ lo, hi time.Duration }
+
+func limitRange(lo, hi string) (*durRange, error) {
+	if lo == "" {
+		return nil, nil // -K alone is ignored, as sacct(1) says
+	}
+	a, err := burst.ParseTimeLimit(lo)
+	if err != nil {
+		return nil, usage("sacct: -k %q: %v", lo, err)
+	}
+	r := &durRange{a, a}
+	if hi != "" {
+		if r.hi, err = burst.ParseTimeLimit(hi); err != nil {
+			return nil, usage("sacct: -K %q: %v", hi, err)
+		}
+	}
+	return r, nil
+}
+
+func (r *durRange) holds(d time.Duration) bool { return r == nil || d >= r.lo && d <= r.hi }
+
+// hostSet expands a hostlist option's values into a set (nil: none given).
+func hostSet(opt string, lists []string) (map[string]bool, error) {
+	if len(lists) == 0 {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for _, l := range lists {
+		hosts, err := slurmface.ExpandHostlist(l)
+		if err != nil {
+			return nil, usage("%s %q: %v", opt, l, err)
+		}
+		for _, h := range hosts {
+			set[h] = true
+		}
+	}
+	return set, nil
 }
 
 // acctJobs are the jobs sacct looks at: those sel names (any number of

@@ -110,7 +110,7 @@ burst user, never here.`,
 				}
 				rows = append(rows, slurmface.Job{Account: p, User: user})
 			}
-			return slurmface.Sacct(c.OutOrStdout(), rows, f, slurmface.ParsableOf(parsable, parsable2), noHeader, time.Now())
+			return slurmface.Sacct(c.OutOrStdout(), rows, f, slurmface.SacctOptions{Parsable: slurmface.ParsableOf(parsable, parsable2), NoHeader: noHeader}, time.Now())
 		},
 	}
 	fl := c.Flags()

@@ -77,18 +77,9 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 			if err != nil {
 				return &ExitError{Code: 1, Msg: "sinfo: error: " + err.Error()}
 			}
-			var hostSet map[string]bool
-			for _, l := range hosts {
-				names, err := slurmface.ExpandHostlist(l)
-				if err != nil {
-					return usage("sinfo: -n %q: %v", l, err)
-				}
-				if hostSet == nil {
-					hostSet = map[string]bool{}
-				}
-				for _, n := range names {
-					hostSet[n] = true
-				}
+			only, err := hostSet("sinfo: -n", hosts)
+			if err != nil {
+				return err
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
@@ -104,7 +95,7 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 				}
 				var ns []slurmface.Node
 				for _, m := range ms {
-					if m.State != burst.MachineRunning || want != nil && !want[m.Cluster] || hostSet != nil && !hostSet[m.ID] {
+					if m.State != burst.MachineRunning || want != nil && !want[m.Cluster] || only != nil && !only[m.ID] {
 						continue
 					}
 					n := slurmface.Node{Name: m.ID, Partition: m.Cluster, Default: m.Cluster == "local",

@@ -41,6 +41,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 			e.Node = ""
 		}
 		e.StdOut, e.StdErr = t.Stdout, t.Stderr
+		e.Usage(t)
 		if t.State != burst.Queued {
 			e.Waiting, e.Dependency = false, ""
 		}
@@ -114,4 +115,12 @@ func Ranges(indices []int) string {
 		i = k + 1
 	}
 	return b.String()
+}
+
+// Usage sets what j used from its one task t: CPU time, user and system,
+// and its largest resident set.
+func (j *Job) Usage(t burst.Task) {
+	j.UserCPU = time.Duration(t.UserSeconds * float64(time.Second))
+	j.SysCPU = time.Duration(t.SysSeconds * float64(time.Second))
+	j.CPUTime, j.CPUSplit, j.MaxRSS, j.OneTask = j.UserCPU+j.SysCPU, true, t.MaxRSSBytes, true
 }

@@ -42,7 +42,7 @@ func TestBeginViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Sacct(&b, []Job{j}, af, ParsableOf(true, true), true, now); err != nil {
+	if err := Sacct(&b, []Job{j}, af, SacctOptions{Parsable: ParsableOf(true, true), NoHeader: true}, now); err != nil {
 		t.Fatal(err)
 	}
 	if want := "7|" + Date(begin) + "|BeginTime"; strings.TrimSpace(b.String()) != want {

@@ -1,9 +1,11 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,73 +19,119 @@ const (
 )
 
 // acctField is one of sacct's --format fields: its default width (negative:
-// left-justified, as sacct keeps them) and its value.
+// left-justified, as sacct keeps them), its value, and on which lines it
+// has one: a job's, its batch step's (Job.Step), or both.
 type acctField struct {
 	name  string
 	width int
-	value func(j Job, now time.Time) string
+	value func(j Job, x acctCtx) string
+	scope acctScope
+}
+
+// acctScope says on which of sacct's lines a field has a value.
+type acctScope int
+
+const (
+	onBoth   acctScope = iota
+	jobOnly            // the job's (allocation's) line: users, partition, limits, requests
+	stepOnly           // a step's line: what its tasks used (MaxRSS, NTasks, AveCPU)
+)
+
+// acctCtx is what a field's value depends on beyond the job: the time of
+// the listing and how memory figures are written (--units, --noconvert).
+type acctCtx struct {
+	now       time.Time
+	units     int // a unit to write memory in (unitKilo...), or -1: the largest exact one
+	noConvert bool
 }
 
 var acctFields = []acctField{
-	{"Account", 10, func(j Job, _ time.Time) string { return j.Account }},
-	{"AllocCPUS", 10, func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
-	{"AllocNodes", 10, func(j Job, _ time.Time) string { return "1" }},
-	{"Cluster", 10, func(Job, time.Time) string { return ClusterName }},
-	{"DerivedExitCode", 15, func(j Job, _ time.Time) string { return j.ExitCodeText() }},
-	{"Elapsed", 10, func(j Job, now time.Time) string { return LongDuration(j.Elapsed(now)) }},
-	{"ElapsedRaw", 10, func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.Elapsed(now)/time.Second), 10) }},
-	{"Eligible", 19, func(j Job, _ time.Time) string { return Date(j.Eligible()) }},
-	{"End", 19, func(j Job, _ time.Time) string { return Date(j.End) }},
-	{"ExitCode", 8, func(j Job, _ time.Time) string { return j.ExitCodeText() }},
-	{"GID", 6, func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
-	{"JobID", -12, func(j Job, _ time.Time) string { return j.JobID() }},
-	{"JobIDRaw", -12, func(j Job, _ time.Time) string { return strconv.FormatInt(j.RawID, 10) }},
-	{"JobName", 10, func(j Job, _ time.Time) string { return j.Name }},
-	{"NCPUS", 10, func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
-	{"NNodes", 8, func(j Job, _ time.Time) string { return "1" }},
-	{"NodeList", 15, func(j Job, _ time.Time) string { return nodeList(j) }},
-	{"Partition", 10, func(j Job, _ time.Time) string { return j.Partition }},
-	{"Reason", 22, func(j Job, _ time.Time) string { return j.pendingReason() }},
-	{"ReqCPUS", 8, func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
-	{"ReqMem", 10, func(j Job, _ time.Time) string { return reqMem(j.MemBytes) }},
-	{"Start", 19, func(j Job, _ time.Time) string { return Date(j.Start) }},
-	{"State", 10, func(j Job, _ time.Time) string { return j.AcctState() }},
-	{"Submit", 19, func(j Job, _ time.Time) string { return Date(j.Submit) }},
-	{"Timelimit", 10, func(j Job, _ time.Time) string { return Limit(j.TimeLimit, LongDuration) }},
-	{"UID", 6, func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
-	{"User", 9, func(j Job, _ time.Time) string { return j.User }},
-	{"WorkDir", 20, func(j Job, _ time.Time) string { return j.WorkDir }},
-	{"AllocTRES", 30, func(j Job, _ time.Time) string { return tres(j) }},
-	{"ReqTRES", 30, func(j Job, _ time.Time) string { return tres(j) }},
-	{"CPUTime", 10, func(j Job, now time.Time) string { return LongDuration(j.Elapsed(now) * time.Duration(j.CPUs)) }},
-	{"CPUTimeRAW", 10, func(j Job, now time.Time) string {
-		return strconv.FormatInt(int64(j.Elapsed(now)/time.Second)*int64(j.CPUs), 10)
-	}},
-	{"ReqNodes", 8, func(Job, time.Time) string { return "1" }},
-	{"TimelimitRaw", 12, func(j Job, _ time.Time) string {
+	{"Account", 10, func(j Job, _ acctCtx) string { return j.Account }, onBoth},
+	{"AllocCPUS", 10, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
+	{"AllocNodes", 10, func(j Job, _ acctCtx) string { return "1" }, onBoth},
+	{"Cluster", 10, func(Job, acctCtx) string { return ClusterName }, onBoth},
+	{"DerivedExitCode", 15, func(j Job, _ acctCtx) string { return j.ExitCodeText() }, jobOnly},
+	{"Elapsed", 10, func(j Job, x acctCtx) string { return LongDuration(j.Elapsed(x.now)) }, onBoth},
+	{"ElapsedRaw", 10, func(j Job, x acctCtx) string { return strconv.FormatInt(int64(j.Elapsed(x.now)/time.Second), 10) }, onBoth},
+	{"Eligible", 19, func(j Job, _ acctCtx) string {
+		if j.Step != "" {
+			return Date(j.Start) // a step is eligible when it starts
+		}
+		return Date(j.Eligible())
+	}, onBoth},
+	{"End", 19, func(j Job, _ acctCtx) string { return Date(j.End) }, onBoth},
+	{"ExitCode", 8, func(j Job, _ acctCtx) string { return j.ExitCodeText() }, onBoth},
+	{"GID", 6, func(j Job, _ acctCtx) string { return strconv.Itoa(j.GID) }, jobOnly},
+	{"JobID", -12, func(j Job, _ acctCtx) string { return j.JobID() + stepSuffix(j) }, onBoth},
+	{"JobIDRaw", -12, func(j Job, _ acctCtx) string { return strconv.FormatInt(j.RawID, 10) + stepSuffix(j) }, onBoth},
+	{"JobName", 10, func(j Job, _ acctCtx) string { return cmp.Or(j.Step, j.Name) }, onBoth},
+	{"NCPUS", 10, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
+	{"NNodes", 8, func(j Job, _ acctCtx) string { return "1" }, onBoth},
+	{"NodeList", 15, func(j Job, _ acctCtx) string { return nodeList(j) }, onBoth},
+	{"Partition", 10, func(j Job, _ acctCtx) string { return j.Partition }, jobOnly},
+	{"Reason", 22, func(j Job, _ acctCtx) string { return j.pendingReason() }, jobOnly},
+	{"ReqCPUS", 8, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
+	{"ReqMem", 10, func(j Job, x acctCtx) string { return reqMem(j.MemBytes, x) }, jobOnly},
+	{"Start", 19, func(j Job, _ acctCtx) string { return Date(j.Start) }, onBoth},
+	{"State", 10, func(j Job, _ acctCtx) string { return j.AcctState() }, onBoth},
+	{"Submit", 19, func(j Job, _ acctCtx) string {
+		if j.Step != "" {
+			return Date(j.Start) // a step is submitted when it starts
+		}
+		return Date(j.Submit)
+	}, onBoth},
+	{"Timelimit", 10, func(j Job, _ acctCtx) string { return Limit(j.TimeLimit, LongDuration) }, jobOnly},
+	{"UID", 6, func(j Job, _ acctCtx) string { return strconv.Itoa(j.UID) }, jobOnly},
+	{"User", 9, func(j Job, _ acctCtx) string { return j.User }, jobOnly},
+	{"WorkDir", 20, func(j Job, _ acctCtx) string { return j.WorkDir }, jobOnly},
+	{"AllocTRES", 30, func(j Job, _ acctCtx) string { return tres(j) }, onBoth},
+	{"ReqTRES", 30, func(j Job, _ acctCtx) string { return tres(j) }, jobOnly},
+	{"CPUTime", 10, func(j Job, x acctCtx) string { return LongDuration(j.Elapsed(x.now) * time.Duration(j.CPUs)) }, onBoth},
+	{"CPUTimeRAW", 10, func(j Job, x acctCtx) string {
+		return strconv.FormatInt(int64(j.Elapsed(x.now)/time.Second)*int64(j.CPUs), 10)
+	}, onBoth},
+	{"ReqNodes", 8, func(Job, acctCtx) string { return "1" }, onBoth},
+	{"TimelimitRaw", 12, func(j Job, _ acctCtx) string {
 		if j.TimeLimit <= 0 {
 			return "UNLIMITED"
 		}
 		return strconv.FormatInt(int64((j.TimeLimit+time.Minute-1)/time.Minute), 10)
-	}},
-	{"QOS", 10, func(Job, time.Time) string { return "normal" }}, // Slurm's default QOS: burst has no other
-	{"Group", 9, func(j Job, _ time.Time) string { return groupName(j.GID) }},
+	}, jobOnly},
+	{"QOS", 10, func(Job, acctCtx) string { return "normal" }, jobOnly}, // Slurm's default QOS: burst has no other
+	{"Group", 9, func(j Job, _ acctCtx) string { return groupName(j.GID) }, jobOnly},
+	// What the job used: CPU time on both lines (a job's is its steps'
+	// sum), memory on its step's alone, as sacct reports them. burst
+	// measures the resident set (MaxRSS; one task, so too) and CPU
+	// time, split into user and system time where the task was read.
+	{"TotalCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime) }, onBoth},
+	{"UserCPU", 10, func(j Job, _ acctCtx) string { return splitCPU(j, j.UserCPU) }, onBoth},
+	{"SystemCPU", 10, func(j Job, _ acctCtx) string { return splitCPU(j, j.SysCPU) }, onBoth},
+	{"AveCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime.Truncate(time.Second)) }, stepOnly},
+	{"MinCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime.Truncate(time.Second)) }, stepOnly},
+	{"MinCPUNode", 10, func(j Job, _ acctCtx) string { return j.Node }, stepOnly},
+	{"MinCPUTask", 10, func(Job, acctCtx) string { return "0" }, stepOnly},
+	{"MaxRSS", 10, func(j Job, x acctCtx) string { return memUnits(j.MaxRSS, unitNone, x) }, stepOnly},
+	{"AveRSS", 10, func(j Job, x acctCtx) string { return memUnits(j.MaxRSS, unitNone, x) }, stepOnly},
+	{"MaxRSSNode", 10, func(j Job, _ acctCtx) string { return j.Node }, stepOnly},
+	{"MaxRSSTask", 10, func(Job, acctCtx) string { return "0" }, stepOnly},
+	{"NTasks", 8, func(Job, acctCtx) string { return "1" }, stepOnly},
 }
 
 // acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05),
 // separated by spaces: accepted in --format, and empty, as sacct leaves a
-// field it has no value for (usage per step, energy, frequencies,
-// reservations, comments, QOS ids). A script asking for MaxRSS or TotalCPU
-// gets its other columns. A constant: read only by ParseAcctFormat.
-const acctBlank = " AdminComment AssocID AveCPU AveCPUFreq AveDiskRead AveDiskWrite AvePages AveRSS " +
+// field it has no value for (virtual memory, disk and page counts, energy,
+// frequencies, reservations, comments, QOS ids). A script asking for
+// MaxVMSize gets its other columns. A constant: read only by
+// ParseAcctFormat.
+const acctBlank = " AdminComment AssocID AveCPUFreq AveDiskRead AveDiskWrite AvePages " +
 	"AveVMSize BlockID Comment Constraints ConsumedEnergy ConsumedEnergyRaw Container DBIndex Flags Layout MaxDiskRead " +
 	"MaxDiskReadNode MaxDiskReadTask MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask MaxPages MaxPagesNode MaxPagesTask " +
-	"MaxRSS MaxRSSNode MaxRSSTask MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel MinCPU MinCPUNode MinCPUTask NTasks " +
+	"MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel " +
 	"Priority QOSRAW ReqCPUFreq ReqCPUFreqGov ReqCPUFreqMax ReqCPUFreqMin Reservation ReservationId Reserved ResvCPU " +
-	"ResvCPURAW SubmitLine Suspended SystemComment SystemCPU TotalCPU TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode " +
+	"ResvCPURAW SubmitLine Suspended SystemComment TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode " +
 	"TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve " +
 	"TRESUsageOutMax TRESUsageOutMaxNode TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask " +
-	"TRESUsageOutTot UserCPU WCKey WCKeyID "
+	"TRESUsageOutTot WCKey WCKeyID "
 
 // tres is a job's trackable resources as sacct's AllocTRES writes them:
 // billing=N,cpu=N,[gres/gpu=N,]mem=M,node=1.
@@ -97,6 +145,9 @@ func tres(j Job) string {
 	}
 	return strings.Join(append(parts, "node=1"), ",")
 }
+
+// GroupName is gid's group name, or the number when it has none here.
+func GroupName(gid int) string { return groupName(gid) }
 
 // groupName is gid's group name, or the number when it has none here.
 // Each gid is looked up once a process: a listing's rows share a few.
@@ -147,17 +198,7 @@ func ParseAcctFormat(s string) (AcctFormat, error) {
 			continue
 		}
 		name, w, hasW := strings.Cut(item, "%")
-		f, ok := acctField{}, false
-		for _, af := range acctFields {
-			if strings.EqualFold(af.name, name) {
-				f, ok = af, true
-			}
-		}
-		if !ok {
-			if i := strings.Index(strings.ToLower(acctBlank), " "+strings.ToLower(name)+" "); i >= 0 && name != "" {
-				f, ok = acctField{acctBlank[i+1 : i+1+len(name)], 10, func(Job, time.Time) string { return "" }}, true
-			}
-		}
+		f, ok := lookupAcctField(name)
 		if !ok {
 			return nil, fmt.Errorf("--format: %q is not a field of sacct: use %s", name, acctNames())
 		}
@@ -175,6 +216,84 @@ func ParseAcctFormat(s string) (AcctFormat, error) {
 		return nil, fmt.Errorf("--format %q names no field: write e.g. --format=JobID,State,ExitCode", s)
 	}
 	return out, nil
+}
+
+// lookupAcctField finds a --format field by its name in any case or, as
+// sacct matches them, by the start of one (Exit: ExitCode; the first in
+// --helpformat's order when several start so).
+func lookupAcctField(name string) (acctField, bool) {
+	if name == "" {
+		return acctField{}, false
+	}
+	var prefixed []string
+	for _, n := range allAcctNames() {
+		if strings.EqualFold(n, name) {
+			return acctFieldNamed(n), true
+		}
+		if len(n) > len(name) && strings.EqualFold(n[:len(name)], name) {
+			prefixed = append(prefixed, n)
+		}
+	}
+	if len(prefixed) == 0 {
+		return acctField{}, false
+	}
+	return acctFieldNamed(prefixed[0]), true
+}
+
+// acctFieldNamed is the field of that exact name: one burst fills, or one
+// of acctBlank, empty.
+func acctFieldNamed(name string) acctField {
+	for _, af := range acctFields {
+		if af.name == name {
+			return af
+		}
+	}
+	return acctField{name, 10, func(Job, acctCtx) string { return "" }, onBoth}
+}
+
+// allAcctNames are the field names sacct takes, sorted as --helpformat
+// lists them (by name, in any case).
+func allAcctNames() []string {
+	names := strings.Fields(acctBlank)
+	for _, f := range acctFields {
+		names = append(names, f.name)
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return names
+}
+
+// AcctFieldList is sacct --helpformat: the field names, four to a line,
+// each 19 wide.
+func AcctFieldList() string {
+	var b strings.Builder
+	for i, n := range allAcctNames() {
+		switch {
+		case i%4 != 0:
+			b.WriteByte(' ')
+		case i > 0:
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%-19s", n)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// NeedsCPUSplit says whether f shows user or system CPU time, which a
+// listing gives as their sum alone.
+func (f AcctFormat) NeedsCPUSplit() bool { return f.has("UserCPU", "SystemCPU") }
+
+// NeedsNode says whether f shows the machine a job ran on, which a
+// listing gives as its cluster alone.
+func (f AcctFormat) NeedsNode() bool { return f.has("NodeList", "MaxRSSNode", "MinCPUNode") }
+
+func (f AcctFormat) has(names ...string) bool {
+	for _, c := range f {
+		if slices.Contains(names, c.f.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Parsable says how sacct separates fields: in columns (Columns), with
@@ -199,24 +318,55 @@ func ParsableOf(p1, p2 bool) Parsable {
 	return Columns
 }
 
-// Sacct writes jobs as sacct does, with its header (and, in columns, the
-// dashed line under it) unless noHeader.
-func Sacct(w io.Writer, jobs []Job, f AcctFormat, p Parsable, noHeader bool, now time.Time) error {
+// SacctOptions say how Sacct writes: its separators, header and memory units.
+type SacctOptions struct {
+	Parsable  Parsable
+	Delimiter string // between fields with -p/-P (default "|")
+	NoHeader  bool
+	// Units is --units: K, M, G, T or P to write memory figures in, 0 for
+	// the largest unit that keeps them exact (sacct's default).
+	Units     byte
+	NoConvert bool // --noconvert: memory figures in the unit they were measured in
+}
+
+// ParseUnits reads sacct's --units: one of K, M, G, T, P (any case).
+func ParseUnits(v string) (byte, error) {
+	if len(v) == 1 {
+		if u := strings.ToUpper(v)[0]; strings.IndexByte("KMGTP", u) >= 0 {
+			return u, nil
+		}
+	}
+	return 0, fmt.Errorf("--units=%s: write one of K, M, G, T, P, e.g. --units=G", v)
+}
+
+// Sacct writes jobs (and steps: Job.Step) as sacct does, with its header
+// (and, in columns, the dashed line under it) unless o.NoHeader.
+func Sacct(w io.Writer, jobs []Job, f AcctFormat, o SacctOptions, now time.Time) error {
+	x := acctCtx{now: now, units: -1, noConvert: o.NoConvert}
+	if o.Units != 0 {
+		x.units = strings.IndexByte(units, o.Units)
+	}
+	sep := cmp.Or(o.Delimiter, "|")
 	var b strings.Builder
-	if !noHeader {
-		f.line(&b, p, func(c acctColumn) string { return c.f.name })
-		if p == Columns {
-			f.line(&b, p, func(c acctColumn) string { return strings.Repeat("-", abs(c.width)) })
+	if !o.NoHeader {
+		f.line(&b, o.Parsable, sep, func(c acctColumn) string { return c.f.name })
+		if o.Parsable == Columns {
+			f.line(&b, o.Parsable, sep, func(c acctColumn) string { return strings.Repeat("-", abs(c.width)) })
 		}
 	}
 	for _, j := range jobs {
-		f.line(&b, p, func(c acctColumn) string { return c.f.value(j, now) })
+		f.line(&b, o.Parsable, sep, func(c acctColumn) string {
+			if c.f.scope == jobOnly && j.Step != "" || c.f.scope == stepOnly && j.Step == "" {
+				return ""
+			}
+			return c.f.value(j, x)
+		})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func (f AcctFormat) line(b *strings.Builder, p Parsable, value func(acctColumn) string) {
+func (f AcctFormat) line(b *strings.Builder, p Parsable, sep string, value func(acctColumn) string) {
 	for i, c := range f {
 		v := value(c)
 		switch p {
@@ -225,10 +375,10 @@ func (f AcctFormat) line(b *strings.Builder, p Parsable, value func(acctColumn) 
 			b.WriteByte(' ')
 		case Parsable1:
 			b.WriteString(v)
-			b.WriteByte('|')
+			b.WriteString(sep)
 		case Parsable2:
 			if i > 0 {
-				b.WriteByte('|')
+				b.WriteString(sep)
 			}
 			b.WriteString(v)
 		}
@@ -264,7 +414,7 @@ func acctNames() string {
 	for _, f := range acctFields {
 		l = append(l, f.name)
 	}
-	return strings.Join(l, ", ")
+	return strings.Join(l, ", ") + " (sacct --helpformat lists every field it takes)"
 }
 
 func nodeList(j Job) string {
@@ -275,10 +425,85 @@ func nodeList(j Job) string {
 }
 
 // reqMem is sacct's ReqMem: the job's memory (burst's per job), "0n"
-// when it declared none.
-func reqMem(b int64) string {
+// when it declared none, in sacct's units.
+func reqMem(b int64, x acctCtx) string {
 	if b == 0 {
 		return "0n"
 	}
-	return Mem(b)
+	return memUnits((b+1<<20-1)>>20, unitMega, x)
+}
+
+// Memory units, as sacct numbers them.
+const (
+	unitNone = iota
+	unitKilo
+	unitMega
+)
+
+// units are their suffixes (none for bytes).
+const units = " KMGTP"
+
+// memUnits writes n, in the unit orig (unitNone for bytes), as sacct
+// writes memory: in x.units when set; as measured with --noconvert;
+// otherwise in the largest unit that keeps it exact, a half counting as
+// exact (4716K, 2G, 1.50G). A whole number is written without decimals,
+// another with two.
+func memUnits(n int64, orig int, x acctCtx) string {
+	if n <= 0 {
+		return "0"
+	}
+	num, unit := float64(n), orig
+	switch {
+	case x.units >= 0:
+		for ; unit < x.units; unit++ {
+			num /= 1024
+		}
+		for ; unit > x.units; unit-- {
+			num *= 1024
+		}
+	case x.noConvert:
+	default:
+		for num >= 1024 && uint64(num)%512 == 0 {
+			num /= 1024
+			unit++
+		}
+	}
+	suffix := strings.TrimSpace(units[unit : unit+1])
+	if num == float64(uint64(num)) {
+		return strconv.FormatUint(uint64(num), 10) + suffix
+	}
+	return strconv.FormatFloat(num, 'f', 2, 64) + suffix
+}
+
+// cpuTime writes CPU time as sacct does: MM:SS.mmm below an hour (00:SS
+// for whole seconds), HH:MM:SS, or D-HH:MM:SS.
+func cpuTime(d time.Duration) string {
+	secs, ms := int64(d/time.Second), int64(d%time.Second/time.Millisecond)
+	days, h, m, sec := secs/86400, secs/3600%24, secs/60%60, secs%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, sec)
+	case h > 0:
+		return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
+	case ms > 0:
+		return fmt.Sprintf("%02d:%02d.%03d", m, sec, ms)
+	}
+	return fmt.Sprintf("00:%02d:%02d", m, sec)
+}
+
+// splitCPU is UserCPU or SystemCPU: blank where burst knows the job's CPU
+// time only as a sum (a listing's job line).
+func splitCPU(j Job, d time.Duration) string {
+	if !j.CPUSplit {
+		return ""
+	}
+	return cpuTime(d)
+}
+
+// stepSuffix is ".batch" on a batch step's line.
+func stepSuffix(j Job) string {
+	if j.Step == "" {
+		return ""
+	}
+	return "." + j.Step
 }

@@ -73,6 +73,28 @@ type Job struct {
 	StdIn     string
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
+	// What it used: CPU time (user and system), split into the two when
+	// CPUSplit, and its largest resident set, in bytes.
+	CPUTime, UserCPU, SysCPU time.Duration
+	CPUSplit                 bool
+	MaxRSS                   int64
+	// OneTask says the job is one task, whose usage is the job's.
+	OneTask bool
+	// Step is "batch" on the line of a job's batch step (sacct without
+	// -X), "" on the job's own.
+	Step string
+}
+
+// BatchStep is the job's batch step, as sacct lists it under the job: the
+// script, what it ran and used. A step is cancelled, not timed out, when
+// its job reached its time limit.
+func (j Job) BatchStep() Job {
+	s := j
+	s.Step = "batch"
+	if s.State == burst.Timeout {
+		s.State = burst.Cancelled
+	}
+	return s
 }
 
 // JobID is Slurm's JobID: "N", or "ARRAY_INDEX" for an array's task.
@@ -150,7 +172,7 @@ func (j Job) StateCode() string {
 // AcctState is the state as sacct prints it: "CANCELLED by UID" for a
 // cancelled job, else StateName.
 func (j Job) AcctState() string {
-	if j.State == burst.Cancelled {
+	if j.State == burst.Cancelled && j.Step == "" {
 		return fmt.Sprintf("%s by %d", CancelledS, j.CancelledBy)
 	}
 	return j.StateName()
@@ -240,6 +262,9 @@ func (j Job) Eligible() time.Time {
 	}
 	return j.Submit
 }
+
+// ReasonOf is the reason squeue, scontrol and sacct show for j.
+func ReasonOf(j Job) string { return j.pendingReason() }
 
 // pendingReason is the reason squeue and scontrol show for a job that does
 // not run: Slurm's words for burst's.

@@ -187,7 +187,7 @@ func TestSacct(t *testing.T) {
 			"8            CANCELLED+     0:15 \n"},
 	} {
 		var b strings.Builder
-		if err := Sacct(&b, jobs, f, tc.p, tc.noHeader, t0); err != nil {
+		if err := Sacct(&b, jobs, f, SacctOptions{Parsable: tc.p, NoHeader: tc.noHeader}, t0); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != tc.want {
@@ -196,7 +196,7 @@ func TestSacct(t *testing.T) {
 	}
 	f, _ = ParseAcctFormat("JobName%3,Elapsed")
 	var b strings.Builder
-	Sacct(&b, jobs[:1], f, Columns, true, t0)
+	Sacct(&b, jobs[:1], f, SacctOptions{NoHeader: true}, t0)
 	if want := "wr+   00:00:01 \n"; b.String() != want {
 		t.Errorf("widths: got %q, want %q", b.String(), want)
 	}
@@ -204,7 +204,8 @@ func TestSacct(t *testing.T) {
 		t.Error("an unknown field was accepted")
 	}
 	// Every field of sacct --helpformat is taken: those burst has no value
-	// for are empty, so that "how much memory did it use" scripts run.
+	// for are empty (maxvmsize), so are the step's on a job's line (MaxRSS),
+	// so that "how much memory did it use" scripts run.
 	f, err = ParseAcctFormat("JobIDRaw,JobName%30,MaxRSS,CPUTime,CPUTimeRAW,AllocTRES,TimelimitRaw,QOS,TotalCPU,maxvmsize")
 	if err != nil {
 		t.Fatal(err)
@@ -212,8 +213,8 @@ func TestSacct(t *testing.T) {
 	b.Reset()
 	j := jobs[0]
 	j.CPUs, j.MemBytes, j.TimeLimit = 2, 1<<30, 90*time.Second
-	Sacct(&b, []Job{j}, f, Parsable2, true, t0)
-	if want := "7|wrap||00:00:02|2|billing=2,cpu=2,mem=1G,node=1|2|normal||\n"; b.String() != want {
+	Sacct(&b, []Job{j}, f, SacctOptions{Parsable: Parsable2, NoHeader: true}, t0)
+	if want := "7|wrap||00:00:02|2|billing=2,cpu=2,mem=1G,node=1|2|normal|00:00:00|\n"; b.String() != want {
 		t.Errorf("sacct's other fields: got %q, want %q", b.String(), want)
 	}
 }
