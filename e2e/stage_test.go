@@ -81,6 +81,20 @@ func TestStageRunLocal(t *testing.T) {
 	if n := len(cachedCopies(h, big)); n != 1 {
 		t.Errorf("the cache holds %d copies of data.csv, want 1", n)
 	}
+	// The docs' first example, as a newcomer types it: the program itself
+	// is staged without an --in of its own (the task's directory holds only
+	// what is staged).
+	os.RemoveAll(filepath.Join(h.dir, "results"))
+	r = h.mustRun("run", "--in", "data.csv", "--in", "refs/", "--out", "results/*.csv", "--", "./fit.sh", "data.csv")
+	if got, _ := os.ReadFile(filepath.Join(h.dir, "results", "all.csv")); !bytes.Equal(got, want) {
+		t.Errorf("./fit.sh staged by itself: %d bytes of output, want %d\n%s", len(got), len(want), r)
+	}
+	// A program that is not here, named relative: the reason says what a
+	// staged task's directory holds and how to stage it.
+	r = h.run("run", "--in", "data.csv", "--", "./gone.sh", "data.csv")
+	if r.code != 127 || !strings.Contains(r.stderr, "holding only what is staged: stage the program too (--in ./gone.sh)") {
+		t.Errorf("a staged task whose program is missing: %s", r)
+	}
 	for _, bad := range [][]string{
 		{"run", "--in", "/etc/hostname", "--", "true"},
 		{"run", "--in", "missing.csv", "--", "true"},

@@ -327,3 +327,14 @@ func matchOutputs(dir string, globs []string) (files []client.OutputFile, empty 
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, empty
 }
+
+// stagedStartHint adds to the reason a staged task could not start for
+// (its program, named by a relative path, is not in its directory) what
+// holds there and how to stage it.
+func stagedStartHint(reason string, argv []string) string {
+	if !strings.HasPrefix(reason, "cannot start: ") || !strings.Contains(reason, "no such file or directory") ||
+		len(argv) == 0 || !strings.Contains(argv[0], "/") || filepath.IsAbs(argv[0]) {
+		return reason
+	}
+	return reason + ": a staged task runs in a private directory holding only what is staged: stage the program too (--in " + argv[0] + ")"
+}

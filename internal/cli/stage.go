@@ -83,7 +83,41 @@ func (f *stageFlags) plan(wd string, spec *burst.JobSpec) (*staging, error) {
 			return nil, err
 		}
 	}
+	if len(f.in) > 0 || len(f.out) > 0 {
+		if err := st.addProgram(wd, spec); err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
+}
+
+// addProgram stages the program a staged job runs when it is a file here
+// named by a relative path (./fit.sh, bin/tool) that no --in stages yet: a
+// staged task runs in a private directory holding only what is staged, and
+// its own program is always meant to be there. A program found on PATH, an
+// absolute one, or one a {} fills in is left alone.
+func (st *staging) addProgram(wd string, spec *burst.JobSpec) error {
+	var argv0 string
+	switch {
+	case spec.Map != nil && !spec.Map.Shell && !spec.Map.Commands && len(spec.Map.Template) > 0:
+		argv0 = spec.Map.Template[0]
+	case spec.Map == nil && spec.Script == "" && len(spec.Argv) > 0:
+		argv0 = spec.Argv[0]
+	}
+	rel := filepath.ToSlash(filepath.Clean(argv0))
+	if argv0 == "" || filepath.IsAbs(argv0) || !strings.Contains(argv0, "/") || strings.Contains(argv0, "{") ||
+		rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil
+	}
+	for _, f := range st.files {
+		if f.path == rel {
+			return nil
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(wd, rel)); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	return st.addLocal(wd, rel, nil, "the program")
 }
 
 // s3Input reads an s3:// --in: s3://BUCKET/KEY, pinned to a digest by

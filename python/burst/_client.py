@@ -247,7 +247,7 @@ class Client:
         spec = self._spec(cpus, mem, gpus, time_limit, project, cluster, name, env, workdir, retries)
         spec["argv"] = [str(a) for a in argv]
         if inputs or outputs:
-            spec["inputs"] = self._stage_files(list(inputs), spec, None)
+            spec["inputs"] = self._stage_files(_with_program(spec["argv"][0], list(inputs)), spec, None)
             spec["outputs"] = list(outputs)
         return self._submit(spec)
 
@@ -295,6 +295,12 @@ class Client:
             # relative path below this directory; others stay arguments.
             files = [(i, v) for i, v in enumerate(values) if os.path.isfile(v) and not os.path.isabs(v) and not os.path.normpath(v).startswith("..")]
             spec["inputs"] = self._stage_files([v for _, v in files], spec, [i for i, _ in files])
+            # The program itself too, for every task, when it is a file
+            # here (['./score', '{}']): the task's directory holds only
+            # what is staged.
+            prog = _with_program(spec["map"]["template"][0], [])
+            if prog:
+                spec["inputs"] += self._stage_files(prog, spec, None)
         job = self._submit(spec)
         self._follow(job, len(values), progress)
         for r in self._results(job):
@@ -506,6 +512,17 @@ class Client:
                 inp["task"] = tasks[n]
             out.append(inp)
         return out
+
+
+def _with_program(argv0: str, inputs: List[str]) -> List[str]:
+    """``inputs`` and, when it is a file here named by a relative path
+    (``./fit.sh``, ``bin/tool``) none of them stages, the program a staged
+    task runs, as ``burst run --in`` stages it."""
+    norm = os.path.normpath(argv0)
+    if ("/" not in argv0 or os.path.isabs(argv0) or "{" in argv0 or norm.startswith("..")
+            or not os.path.isfile(argv0) or norm in (os.path.normpath(p) for p in inputs)):
+        return inputs
+    return inputs + [argv0]
 
 
 def _stdout_of(r: Dict[str, Any]) -> bytes:

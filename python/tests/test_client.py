@@ -216,6 +216,26 @@ class TestMapCommand(Base):
         spec = self.b.job(rs[0].job_id).data["spec"]
         self.assertEqual(sorted((i["path"], i["task"]) for i in spec["inputs"]), [("a.txt", 0), ("b.txt", 1)])
 
+    def test_map_command_stages_its_program(self):
+        # docs/python.md's first staging example: ./score is staged for
+        # every task without being named (the task's directory holds only
+        # what is staged).
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory(dir=here) as d:
+            os.chdir(d)
+            try:
+                with open("score", "w") as f:
+                    f.write('#!/bin/sh\nwc -c < "$1"\n')
+                os.chmod("score", 0o755)
+                with open("a.txt", "w") as f:
+                    f.write("12345\n")
+                rs = list(self.b.map_command(["./score", "{}"], ["a.txt"], stage=True))
+                r = self.b.run(["./score", "a.txt"], inputs=["a.txt"]).wait()
+            finally:
+                os.chdir(here)
+        self.assertEqual([(x.exit_code, x.stdout.strip()) for x in rs], [(0, "6")], rs)
+        self.assertEqual((r.exit_code, r.stdout().strip()), (0, "6"))
+
     def test_map_command_failures_are_results(self):
         rs = list(self.b.map_command(["sh", "-c", 'exit "$1"', "sh"], [0, 4]))
         self.assertEqual([(r.state, r.exit_code) for r in rs], [("succeeded", 0), ("failed", 4)])

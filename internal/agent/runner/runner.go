@@ -308,6 +308,14 @@ func Start(spec Spec) (*Task, error) {
 		}
 	}
 	start()
+	for try := 0; err != nil && errors.Is(err, syscall.ETXTBSY) && try < textBusyTries; try++ {
+		// "text file busy": a writer's descriptor of the program (a staged
+		// input copied in moments before) is still open in a process
+		// another goroutine forked and that has not exec'd yet. That lasts
+		// a moment: wait it out, as the go command does for its binaries.
+		time.Sleep(time.Millisecond << try)
+		start()
+	}
 	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
 		// Kernel before 5.7, or a cgroup it will not start into: move
 		// the process in after the fork. Children it forks before that
@@ -465,6 +473,11 @@ func cloneIntoCgroupUnsupported(err error) bool {
 	}
 	return false
 }
+
+// textBusyTries is how many times Start tries again a program the kernel
+// refuses as open for writing (ETXTBSY), waiting 1, 2, 4, ... ms between:
+// half a second in all.
+const textBusyTries = 9
 
 // failStart ends a task that could not be started: Failed with exit code
 // 127 when the reason is the task's (no such command, not executable, no

@@ -573,3 +573,37 @@ func writeExecutable(t *testing.T, path string, data []byte) {
 		t.Fatalf("install %s: %v: %s", path, err, out)
 	}
 }
+
+// TestTextFileBusy: a program still open for writing somewhere (a staged
+// input another goroutine's fork holds until it execs) is refused by the
+// kernel with ETXTBSY for a moment; Start waits that moment out instead of
+// failing the task. Here the test itself holds the writer, 30 ms.
+func TestTextFileBusy(t *testing.T) {
+	t.Parallel()
+	prog := filepath.Join(t.TempDir(), "prog")
+	w, err := os.OpenFile(prog, os.O_WRONLY|os.O_CREATE, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("#!/bin/sh\necho ran\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(prog).Run(); err == nil || !strings.Contains(err.Error(), "text file busy") {
+		t.Fatalf("exec of a file open for writing: %v, want text file busy (the kernel's refusal this test relies on)", err)
+	}
+	timer := time.AfterFunc(30*time.Millisecond, func() { w.Close() })
+	defer timer.Stop()
+	s := spec(t, prog)
+	if r := run(t, s); r.State != burst.Succeeded || readFile(t, s.Stdout) != "ran\n" {
+		t.Errorf("a program busy for 30 ms: %+v, exit %s, stdout %q", r, code(r), readFile(t, s.Stdout))
+	}
+	// One that stays busy fails, naming it.
+	w2, err := os.OpenFile(prog, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if r := run(t, spec(t, prog)); r.State != burst.Failed || !strings.Contains(r.Reason, "text file busy") {
+		t.Errorf("a program busy for good: %+v", r)
+	}
+}
