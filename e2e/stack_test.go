@@ -102,6 +102,14 @@ func TestStackRunLocal(t *testing.T) {
 	if !strings.HasPrefix(seen, "local-mark\n/work\n") || strings.Contains(seen, "host-visible") || strings.Contains(seen, "usr") {
 		t.Errorf("inside the stack the task saw:\n%s\nwant the stack's mark, /work as its directory, and no /usr of the host", seen)
 	}
+	// The README's map: a program of this directory (./simulate) runs
+	// inside the stack, staged into each task's /work without an --in.
+	if err := os.WriteFile(filepath.Join(out, "simulate"), []byte("#!/bin/sh\necho \"sim $1 $(cat /etc/stackmark)\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.runIn(out, "map", "--stack", "tools:1", "-k", "--", "./simulate", "{}", ":::", "1", "2"); m.code != 0 || m.stdout != "sim 1 local-mark\nsim 2 local-mark\n" {
+		t.Errorf("map --stack -- ./simulate {}: %s", m)
+	}
 	// The job records the version it was given, resolved at submit.
 	id := jobIDFrom(t, r)
 	show := h.mustRun("show", idArg(id), "-o", "json")

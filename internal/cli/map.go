@@ -509,7 +509,7 @@ and flags that would change its tasks are refused.`,
 				if err := st.addMapInputs(spec.Workdir, sources, n, columns); err != nil {
 					return err
 				}
-			} else {
+			} else if st.empty() {
 				st = nil // nothing to upload
 			}
 			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {

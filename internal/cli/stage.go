@@ -83,7 +83,7 @@ func (f *stageFlags) plan(wd string, spec *burst.JobSpec) (*staging, error) {
 			return nil, err
 		}
 	}
-	if len(f.in) > 0 || len(f.out) > 0 {
+	if len(f.in) > 0 || len(f.out) > 0 || spec.Stack != nil { // a stack's task runs in its private /work
 		if err := st.addProgram(wd, spec); err != nil {
 			return nil, err
 		}
