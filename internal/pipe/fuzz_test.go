@@ -43,6 +43,8 @@ var fuzzSeeds = []string{
 	"#!/bin/sh\na",
 	"$",
 	"a${",
+	".",
+	".. | . | ./. x",
 }
 
 var fuzzEnv = map[string]string{"HOME": "/h", "A": "1 2 *", "E": "", "IFS": " \t"}

@@ -1254,8 +1254,9 @@ func defaultBase(argv0 string) string {
 			break
 		}
 	}
-	// A name starting with - would read as a flag in burst logs --stage NAME.
-	if n := strings.TrimLeft(b.String(), "-"); n != "" {
+	// A name starting with - would read as a flag in burst logs --stage NAME;
+	// "." and ".." are no names (a program named so: `. env.sh | ...`).
+	if n := strings.TrimLeft(b.String(), "-"); n != "" && n != "." && n != ".." {
 		return n
 	}
 	return "stage"
