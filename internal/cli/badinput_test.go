@@ -122,3 +122,19 @@ func TestMapParallelShellMissing(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errb.String())
 	}
 }
+
+// TestSlurmNamesAtTheTop: `burst sbatch ...`, as a Slurm user guesses it,
+// is `burst slurm sbatch ...` (it was an unknown command).
+func TestSlurmNamesAtTheTop(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	for _, name := range SlurmNames {
+		var out, errb bytes.Buffer
+		if code := Main([]string{name, "--version"}, &out, &errb); code != 0 || out.String() != slurmVersionLine+"\n" {
+			t.Errorf("burst %s --version: exit %d, %q %q", name, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"squeue", "-S", "x"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "Invalid sort specification: x") {
+		t.Errorf("burst squeue -S x: exit %d, %q (want squeue's refusal and its exit 1)", code, errb.String())
+	}
+}

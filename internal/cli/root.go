@@ -54,6 +54,10 @@ const slurmVersionLine = "slurm 22.05.8 (burst)"
 // burst's exit 2 for what was typed wrong; a job's exit status that
 // srun or sbatch --wait passes on is kept.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && slices.Contains(SlurmNames, args[0]) {
+		// burst sbatch job.sh, as a Slurm user guesses it: burst slurm sbatch.
+		args = append([]string{"slurm"}, args...)
+	}
 	slurm := len(args) > 1 && args[0] == "slurm" && slices.Contains(SlurmNames, args[1])
 	if slurm && len(args) == 3 && (args[2] == "--version" || args[2] == "-V") {
 		fmt.Fprintln(stdout, slurmVersionLine) // tools probe for Slurm with it (sbatch --version)
