@@ -256,6 +256,10 @@ func TestErrorMapping(t *testing.T) {
 		{api("InvalidAMIID.NotFound"), false, []string{"ami-9", "--image"}},
 		{api("InvalidSubnetID.NotFound"), false, []string{"subnet-9", "--subnet"}},
 		{errors.New("dial tcp: connection refused"), false, []string{"cannot reach EC2", "AWS_ENDPOINT_URL_EC2"}},
+		// What the SDK says when it finds no credentials at all (a newcomer's
+		// first try): not the network's fault.
+		{errors.New("operation error EC2: DescribeRegions, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, request canceled, context deadline exceeded"),
+			false, []string{"no AWS credentials", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "docs/aws.md"}},
 	} {
 		var err error
 		if c.start {

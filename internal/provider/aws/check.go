@@ -231,8 +231,20 @@ func message(err error) string {
 	return err.Error()
 }
 
+// noCredentials says the SDK found no credentials anywhere it looks (the
+// environment, the shared files, an instance role): its error names the
+// lookup, not a refusal by AWS.
+func noCredentials(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "get credentials") || strings.Contains(msg, "failed to refresh cached credentials") ||
+		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "static credentials are empty")
+}
+
 // checkError is a Check failure, one line naming the fix.
 func checkError(err error, sp provider.Spec, region string) error {
+	if noCredentials(err) { // before the deadline: the SDK's instance-role probe may have timed out
+		return fmt.Errorf("the server has no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or an instance role) in the server's environment and restart it (docs/aws.md)")
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
