@@ -18,7 +18,9 @@ func newClusterCmd() *cobra.Command {
 		Use:   "cluster",
 		Short: "Create, list and delete clusters: machines of one type that start and stop with the work",
 		Long: `A cluster is a provider (local: agents on this host, each owning a slice of
-it; slurm: pilot jobs that run agents; slurm-nodes: elastic Slurm nodes), a machine type from the price catalog (burst types), the project its
+it; slurm: pilot jobs that run agents; slurm-nodes: elastic Slurm nodes;
+aws: EC2 instances, spot or on demand; joined: machines that join by
+themselves), a machine type from the price catalog (burst types), the project its
 machines are charged to, and bounds on how many machines run: --min always,
 up to --max while work waits. The autoscaler starts a machine when queued
 work fits none that runs, and stops one that was idle for --idle-stop. A
@@ -189,7 +191,7 @@ says which, and why.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min, --max or --idle-stop); see docs/providers.md")
+	fl.StringVar(&spec.Provider, "provider", "local", "where machines come from: local (agents on this host), slurm (pilot jobs), slurm-nodes (elastic Slurm nodes), aws (EC2 instances: docs/aws.md), joined (machines that join by themselves: burst join-token create --cluster NAME; no --type, --min, --max or --idle-stop); see docs/providers.md")
 	fl.StringVar(&spec.Type, "type", "", "machine `TYPE` from the price catalog, e.g. c5.xlarge (see 'burst types')")
 	fl.StringVar(&spec.Partition, "partition", "", "slurm: the partition pilots run in (default: Slurm's default)")
 	fl.StringVar(&timeLimit, "time-limit", "", "slurm: each pilot's allocation time limit, e.g. 1h (default: the partition's)")
@@ -199,7 +201,7 @@ says which, and why.`,
 	fl.BoolVar(&spec.SlurmNodes, "slurm-nodes", false, "the same as --provider slurm-nodes: elastic Slurm nodes, started and stopped by Slurm through 'burst slurm resume|suspend' (see 'burst slurm --help')")
 	fl.StringVar(&spec.Project, "project", "default", "project its machines are charged to")
 	fl.IntVar(&spec.Min, "min", 0, "machines that always run")
-	fl.IntVar(&spec.Max, "max", 1, "most machines at once (default 1, or --min if larger)")
+	fl.IntVar(&spec.Max, "max", 1, "most machines at once (--min when that is larger)")
 	fl.StringVar(&idleStop, "idle-stop", "5m", "stop a machine idle for this long, e.g. 90s, 5m, 1h (0: never; not for --provider joined)")
 	fl.BoolVar(&spec.Spot, "spot", false, "use spot machines (aws: spot instances, interrupted with notice; local: priced at the type's spot rate)")
 	fl.StringVar(&awsOpts[0], "region", "", "aws: the EC2 region, e.g. eu-west-2 (default: AWS_REGION or the profile's)")

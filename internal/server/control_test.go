@@ -213,7 +213,7 @@ func TestMaxFailures(t *testing.T) {
 		{"count 9 of 10", maxFailures(9), 10, 10, ""},
 		{"20% of 10", maxFailPct(20), 3, 3, ""},
 		{"25% of 10 is 2", maxFailPct(25), 3, 3, ""},
-		{"5% of 10 is 0", maxFailPct(5), 1, 1, "stopped: 1 task failed, more than --max-failures allows (0)"},
+		{"5% of 10 is 0", maxFailPct(5), 1, 1, "stopped: 1 task failed, more than the map allows (0: --max-failures, or --halt fail=)"},
 		{"none", func(*burst.JobSpec) {}, 10, 10, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -336,7 +336,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	}
 	n := j.row.Tasks
 	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
-		c.stopJobAs(j, fmt.Sprintf("stopped: %s failed, more than --max-failures allows (%d)", burst.Plural(n.Failed+n.Timeout, "task"), lim), true, j.row.Spec.Map.HaltSoon, now, b)
+		c.stopJobAs(j, fmt.Sprintf("stopped: %s failed, more than the map allows (%d: --max-failures, or --halt fail=)", burst.Plural(n.Failed+n.Timeout, "task"), lim), true, j.row.Spec.Map.HaltSoon, now, b)
 	}
 	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, row, now)
