@@ -178,7 +178,10 @@ says which, and why.`,
 				fmt.Fprintf(w, "cluster %s created: %s%s on %s, %d to %d machines at %s/h each, %s; charged to project %s\n",
 					k.Name, k.Type, spot, k.Provider, k.Min, k.Max, rate(k.PriceUSDPerHour), idle, k.Project)
 				if k.Schedule != "" && k.Schedule != "always on" {
-					fmt.Fprintf(w, "schedule: %s\n", k.Schedule)
+					fmt.Fprintf(w, "schedule: %s\n", scheduleText(*k))
+					if !k.ScheduleOn {
+						fmt.Fprintf(w, "it is switched off now: its work waits until the schedule switches it on (burst cluster list shows when)\n")
+					}
 				}
 				if k.Provider == "slurm-nodes" {
 					// Its machines are Slurm's nodes, started by Slurm for its jobs.

@@ -13,25 +13,32 @@ import (
 	"github.com/burst-sh/burst/client"
 )
 
-// waitingAfter is how long a job may wait before a terminal is told why.
-const waitingAfter = time.Second
+// waitingAfter is how long a job may wait before a terminal is told why;
+// waitingAfterQuiet before another stderr (a log file, a pipe) is.
+const (
+	waitingAfter      = time.Second
+	waitingAfterQuiet = 10 * time.Second
+)
 
 // showWaiting tells a person at a terminal why job id waits: once it has
 // been queued for a second, it prints the server's reason to w (stderr) as
 // one line, e.g. "burst: job 12 waits: needs 2 CPUs: local-1 has 0 of 2
 // CPUs free, held by job 11", and a new line whenever the reason changes,
-// until the job leaves the queue. Nothing is printed when w is not a
-// terminal. stop ends it and waits for it to end; call it before writing to
-// w again.
+// until the job leaves the queue. When w is not a terminal (a script's
+// log), the first line comes after ten seconds, so that a job that waits a
+// moment for its turn says nothing, and one that waits for a cluster
+// switched off by its schedule says why. stop ends it and waits for it to
+// end; call it before writing to w again.
 func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) (stop func()) {
+	first := waitingAfter
 	if !isTerminal(w) {
-		return func() {}
+		first = waitingAfterQuiet
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTimer(waitingAfter)
+		tick := time.NewTimer(first)
 		defer tick.Stop()
 		last := ""
 		for {

@@ -307,3 +307,28 @@ func TestLoadKeepsClusterWhoseTypeLeftTheCatalog(t *testing.T) {
 		t.Errorf("burst machine start --cluster gone: %v; want a refusal naming why", err)
 	}
 }
+
+// TestStartRefusedWhileScheduledOff: a person's `burst machine start` on a
+// cluster its schedule has switched off is refused, saying until when (the
+// autoscaler stopped such a machine again a second later, and the start had
+// said it was pending).
+func TestStartRefusedWhileScheduledOff(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	now := time.Now().Local()
+	weekly := func(t time.Time) string { return t.Format("Mon 15:04") }
+	spec := &burst.ClusterSpec{Name: "wk", Type: "t3.micro", Max: 2,
+		Off: []string{weekly(now.Add(-2 * time.Minute))}, On: []string{weekly(now.Add(3 * time.Hour))}}
+	if _, err := s.CreateCluster(ctx, "ann", spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartInCluster(ctx, "ann", "wk", ""); err == nil || !strings.Contains(err.Error(), "switched off by its schedule (off until") {
+		t.Errorf("machine start on a cluster switched off: %v; want a refusal saying until when", err)
+	}
+	s.mu.Lock()
+	n := len(s.machines)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d machines after the refused start, want none", n)
+	}
+}
