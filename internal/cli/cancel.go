@@ -23,7 +23,7 @@ burst says so.`,
 		Example: `  burst cancel 12
   burst cancel 12 13 14
   burst cancel 40_7          # index 7 of job array 40 alone`,
-		Args: argsAtLeast(1, "job id"),
+		Args: argsAtLeast(1, "job id (nothing to cancel: from $(burst jobs -q ...), the list was empty)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkJobRefs(args); err != nil { // bad input before anything is done
 				return err

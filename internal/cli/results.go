@@ -62,6 +62,9 @@ same content is left alone; every file is checked against its hash.`,
 				if err != nil {
 					return err
 				}
+				if j.Spec != nil && len(j.Spec.Outputs) == 0 {
+					return usage("job %d declared no outputs (--out GLOB): nothing is kept to fetch; its output is in `burst logs %d`", id, id)
+				}
 				return fetchAfter(c.Context(), c, cl, id, j.Tasks.Total, dir)
 			}
 			// Reads: each is asked again if the server goes away under it.

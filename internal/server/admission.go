@@ -50,8 +50,10 @@ func (c *control) admission(spec *burst.JobSpec, who *auth.Principal, now time.T
 		views = slices.DeleteFunc(views, func(m sched.Machine) bool { return c.mayUse(who, spec.Project, m.Cluster) != nil })
 	}
 	if spec.Native {
-		if cl := c.clusters[name]; cl == nil || !cl.caps().Native {
-			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is not one (see `burst cluster list`)", name)
+		if cl := c.clusters[name]; cl == nil {
+			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; there is no cluster %s (see `burst cluster list`; make one with `burst cluster create %s --provider slurm ...`)", name, name)
+		} else if !cl.caps().Native {
+			return badRequest("--native runs a job with sbatch on a cluster of the slurm provider; %s is a cluster of the %s provider (see `burst cluster list`)", name, cl.def.Provider)
 		}
 		if spec.Kind == burst.KindMap {
 			return badRequest("--native runs single jobs: run maps and #SBATCH --array scripts on the cluster's pilots (drop --native)")

@@ -53,7 +53,9 @@ func TestAdmission(t *testing.T) {
 				typ: cost.Type{Name: "x.large", VCPUs: 16, MemBytes: 64 << 30}, prov: &provider.SlurmNodes{}}
 		}, job("default", "elastic", 1), []string{"cluster elastic is made of slurm-nodes machines, which run no burst agent", "`burst cluster list`"}},
 		{"--native on a cluster not of slurm", nil, func() *burst.JobSpec { s := job("default", "", 1); s.Native = true; return s }(),
-			[]string{"--native runs a job with sbatch on a cluster of the slurm provider; local is not one"}},
+			[]string{"--native runs a job with sbatch on a cluster of the slurm provider; local is a cluster of the local provider"}},
+		{"--native on no cluster", nil, func() *burst.JobSpec { s := job("default", "hpc", 1); s.Native = true; return s }(),
+			[]string{"there is no cluster hpc", "burst cluster create hpc --provider slurm"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)

@@ -203,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				pid = fmt.Sprintf(" (pid %d, %s)", in.PID, in.Addr)
 			}
 		}
-		return nil, fmt.Errorf("%w for %s%s: use it, or stop it first", ErrRunning, h, pid)
+		return nil, fmt.Errorf("%w for %s%s: use it, or stop it first (`burst server stop`)", ErrRunning, h, pid)
 	}
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
