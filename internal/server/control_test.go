@@ -502,3 +502,32 @@ func TestMapDelaySpacesStarts(t *testing.T) {
 		t.Errorf("a map with --delay is prefetched: its agent would start tasks without waiting")
 	}
 }
+
+// TestJobEndIsItsTasks: a job ends when its last task did, not when the
+// server heard of it: an agent that reports an end 15 s late (after a
+// restart of the server, or a store that held its writes) leaves the job's
+// duration its task's.
+func TestJobEndIsItsTasks(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 2)
+	id := h.submit(1, asRun)
+	h.place()
+	_, refs := h.startAll("m", 0)
+	if len(refs) != 1 {
+		t.Fatalf("the task was not handed out: %v", refs)
+	}
+	start := h.now
+	h.tick(15 * time.Second)
+	h.report("m", exited(refs[0], 0, start.Add(3*time.Second)))
+	j := h.job(id)
+	if j.EndedAt == nil || !j.EndedAt.Equal(start.Add(3*time.Second)) {
+		t.Errorf("job ended at %v, want its task's end %v (the report came at %v)", j.EndedAt, start.Add(3*time.Second), h.now)
+	}
+	// A job ended by a cancel ends then.
+	id = h.submit(1, asRun)
+	h.tick(time.Second)
+	h.do(func(b *batch) { h.c.cancelJob(id, "ann", h.now, b) })
+	if j := h.job(id); j.EndedAt == nil || !j.EndedAt.Equal(h.now) {
+		t.Errorf("a job cancelled before it ran ended at %v, want the cancel's %v", j.EndedAt, h.now)
+	}
+}

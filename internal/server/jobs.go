@@ -16,6 +16,7 @@ import (
 // needs.
 type jobRT struct {
 	row     store.JobRow
+	lastEnd time.Time    // the latest end of its tasks heard of since the server started
 	sources [][]string   // a map's inputs
 	array   []int        // a job array's indices (arrayIndices), parsed once
 	skip    map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
@@ -188,7 +189,21 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 	n := j.row.Tasks
 	j.finished = true
 	c.deps.touch(j) // jobs waiting for it may go (deps.go)
-	j.row.EndedAt = &now
+	// Ended by a task's end: when the latest of its tasks ended, not when
+	// the server heard of it (an agent reporting after a restart of the
+	// server, a store that held its writes), so that its duration and
+	// sacct's Elapsed are its tasks'. Ended by a cancel (no last task): now.
+	end := now
+	if last.EndedAt != nil {
+		latest := *last.EndedAt
+		if j.lastEnd.After(latest) {
+			latest = j.lastEnd
+		}
+		if latest.Before(now) && (j.row.StartedAt == nil || !latest.Before(*j.row.StartedAt)) {
+			end = latest
+		}
+	}
+	j.row.EndedAt = &end
 	j.row.ExitCode = nil
 	if finishPipe(j) {
 		return

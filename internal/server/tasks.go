@@ -232,6 +232,9 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		end = *ev.EndedAt
 	}
 	row.EndedAt = &end
+	if end.After(j.lastEnd) {
+		j.lastEnd = end
+	}
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
