@@ -217,12 +217,12 @@ type outputs struct{ stdout, stderr io.Writer }
 
 // stoppedWaiting is how a follow of job id whose context ended ends: the
 // reader of its output went away (141, as a writer killed by SIGPIPE), or
-// a second signal stopped the wait (130).
+// a second signal stopped the wait (130) after the first sent the cancel.
 func stoppedWaiting(ctx context.Context, id int64) error {
 	if context.Cause(ctx) == errOutputGone {
 		return &ExitError{Code: 141, Msg: fmt.Sprintf("the output's reader went away (a closed pipe or terminal): job %d cancelled", id)}
 	}
-	return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d goes on (burst cancel %d to stop it)", id, id)}
+	return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d was told to cancel (`burst show %d` says when it has ended; `burst cancel %d` asks again)", id, id, id)}
 }
 
 // goneWriter calls gone, before it returns, when a write fails because
