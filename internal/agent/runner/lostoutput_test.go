@@ -25,8 +25,9 @@ func TestLogOnFullDiskFails(t *testing.T) {
 	if err == nil {
 		r = task.Wait()
 	}
-	if err != nil || r.State != burst.Failed || !strings.Contains(r.Reason, "filled the filesystem of "+dir) {
-		t.Errorf("a task whose log met a full disk: %v, %s (%q); want failed, naming the filesystem %s", err, r.State, r.Reason, dir)
+	if err != nil || r.State != burst.Failed || !strings.Contains(r.Reason, "the filesystem of "+dir+" was full when it wrote its output") ||
+		!strings.Contains(r.Reason, "something else filled it") {
+		t.Errorf("a task whose log met a disk something else filled: %v, %s (%q); want failed, naming the filesystem %s and not blaming the task", err, r.State, r.Reason, dir)
 	}
 }
 
@@ -62,5 +63,10 @@ func TestLogFillingTheDiskStopsTheTask(t *testing.T) {
 	free, total, _ := diskroom.Space(dir)
 	if free < diskroom.MinFree(total) {
 		t.Errorf("the filesystem has %d bytes free after the cut; want at least %d", free, diskroom.MinFree(total))
+	}
+	// It keeps at most MinFree of its start: the next tasks find the room
+	// it took, not a disk still nearly full of it.
+	if int64(len(b)) > int64(diskroom.MinFree(total))+100 {
+		t.Errorf("the cut log keeps %d bytes; want at most %d (1/20 of the filesystem) and its mark", len(b), diskroom.MinFree(total))
 	}
 }

@@ -159,9 +159,14 @@ func (o *output) stopOnFull(stop func()) {
 // giveRoom cuts the log f at path, which met a full filesystem, so that
 // the filesystem has twice diskroom.MinFree free again: the room below
 // which the server (whose store may share the filesystem) takes no new
-// work, and as much again for what it must commit meanwhile. It marks the
-// cut at the end of the log and returns where it cut, or -1 when it did
-// not (the filesystem has the room, as under a quota: EDQUOT).
+// work, and as much again for what it must commit meanwhile. The log keeps
+// at most diskroom.MinFree of its start (1/20 of the filesystem, 64 MiB at
+// most): the output of a task that filled the disk is rarely wanted whole,
+// and a log that kept most of a small disk left every later task to fill
+// what was left and the server's store held until a person freed space
+// (a hostile run: 18 of 20 MB kept). It marks the cut at the end of the
+// log and returns where it cut, or -1 when it did not (the filesystem has
+// the room, as under a quota: EDQUOT).
 func giveRoom(f *os.File, path string) int64 {
 	st, err := f.Stat()
 	if err != nil {
@@ -172,7 +177,10 @@ func giveRoom(f *os.File, path string) int64 {
 	if !ok || free >= need {
 		return -1
 	}
-	at := max(0, st.Size()-int64(need-free))
+	at := min(max(0, st.Size()-int64(need-free)), int64(diskroom.MinFree(total)))
+	if at >= st.Size() {
+		return -1
+	}
 	if f.Truncate(at) != nil {
 		return -1
 	}
@@ -373,8 +381,12 @@ func releasePacks(outs []*output) {
 func lostOutput(outs []*output) (why string, filled bool) {
 	for _, o := range outs {
 		if o.err != nil && !o.direct && diskFull(o.err) {
-			why = fmt.Sprintf("its output filled the filesystem of %s (%d bytes written); free space or write less",
-				diskroom.MountPoint(filepath.Dir(o.path)), o.written.Load())
+			mount, n := diskroom.MountPoint(filepath.Dir(o.path)), o.written.Load()
+			why = fmt.Sprintf("its output filled the filesystem of %s (%d bytes written); free space or write less", mount, n)
+			if _, total, ok := diskroom.Space(filepath.Dir(o.path)); ok && uint64(n) < diskroom.MinFree(total) {
+				// It wrote little: something else had filled the disk.
+				why = fmt.Sprintf("the filesystem of %s was full when it wrote its output (it had written %d bytes: something else filled it); free space there and run it again", mount, n)
+			}
 			if o.cut >= 0 {
 				why += fmt.Sprintf(" (its log was cut at %d bytes to give the room back)", o.cut)
 			}
