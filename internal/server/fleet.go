@@ -751,8 +751,9 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 	if c.unusable != "" { // set once, at load: read without the lock
 		return nil, badRequest("cluster %s starts no machine: %s", c.def.Name, c.unusable)
 	}
-	if now := time.Now(); actor != "autoscaler" && !system(actor) && !c.sched.On(now) { // sched: set at create, read-only
-		// The autoscaler would stop it again at its next tick.
+	if now := time.Now(); !system(actor) && !c.caps().ScaledOutside && !c.sched.On(now) { // sched: set at create, read-only
+		// The autoscaler would stop it again at its next tick. (Slurm's
+		// elastic nodes are started by Slurm: not refused here.)
 		return nil, badRequest("cluster %s is switched off by its schedule (%s): a machine started now would stop at once; start it once the schedule switches the cluster on", c.def.Name, c.sched.Status(now))
 	}
 	s.mu.Lock()
