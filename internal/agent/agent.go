@@ -744,7 +744,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		}
 		var outs []client.OutputFile
 		if o.stage != nil { // its outputs are uploaded before its end is reported
-			r.Reason = stagedStartHint(r.Reason, as.Argv)
+			r.Reason = stagedStartHint(r.Reason, o.stage.dir, as.Argv)
 			var note string
 			var err error
 			outs, note, err = a.finishStage(o.stage)

@@ -328,13 +328,17 @@ func matchOutputs(dir string, globs []string) (files []client.OutputFile, empty 
 	return files, empty
 }
 
-// stagedStartHint adds to the reason a staged task could not start for
+// stagedStartHint adds to the reason a staged task (its directory dir)
+// could not start for
 // (its program, named by a relative path, is not in its directory) what
 // holds there and how to stage it.
-func stagedStartHint(reason string, argv []string) string {
+func stagedStartHint(reason, dir string, argv []string) string {
 	if !strings.HasPrefix(reason, "cannot start: ") || !strings.Contains(reason, "no such file or directory") ||
 		len(argv) == 0 || !strings.Contains(argv[0], "/") || filepath.IsAbs(argv[0]) {
 		return reason
+	}
+	if _, err := os.Stat(filepath.Join(dir, argv[0])); err == nil {
+		return reason // it is there: its interpreter (#!) is what is missing
 	}
 	return reason + ": a staged task runs in a private directory holding only what is staged: stage the program too (--in " + argv[0] + ")"
 }

@@ -551,12 +551,12 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 }
 
 // withMachines names the machine each job of js runs or ran on (its first
-// task's), where the listing gave its cluster alone; an array's tasks
-// already name theirs.
-func (f *faceJobs) withMachines(ctx context.Context, cl *client.Client, js []slurmface.Job) {
+// task's) where shown says it is shown and the listing gave its cluster
+// alone; an array's tasks already name theirs.
+func (f *faceJobs) withMachines(ctx context.Context, cl *client.Client, js []slurmface.Job, shown func(slurmface.Job) bool) {
 	var idx []int
 	for i := range js {
-		if js[i].Node != "" && js[i].ArrayJobID == 0 {
+		if js[i].Node != "" && js[i].ArrayJobID == 0 && shown(js[i]) {
 			idx = append(idx, i)
 		}
 	}
@@ -932,9 +932,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	if !o.array {
 		out = ids.collapse(out)
 	}
-	if nodes != nil || f.NeedsNode() {
-		fj.withMachines(ctx, cl, out)
-	}
+	fj.withMachines(ctx, cl, out, func(j slurmface.Job) bool { return nodes != nil || f.ShowsNode(j) })
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
 	}
@@ -1344,7 +1342,7 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	fj.withSpecs(ctx, cl, out, needSpec)
 	out = ids.collapse(out)
 	if nodes != nil || f.NeedsNode() {
-		fj.withMachines(ctx, cl, out)
+		fj.withMachines(ctx, cl, out, func(slurmface.Job) bool { return true })
 	}
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
@@ -1375,16 +1373,21 @@ func lowerSet(list []string) map[string]bool {
 // typed).
 func splitSteps(items []string) ([]string, map[string]string) {
 	var jobs []string
-	steps := map[string]string{}
+	steps, whole := map[string]string{}, map[string]bool{}
 	for _, l := range items {
 		var kept []string
 		for _, item := range slurmface.SplitList(l) {
 			if id, step, ok := strings.Cut(item, "."); ok {
 				steps[id], item = step, id
+			} else {
+				whole[item] = true
 			}
 			kept = append(kept, item)
 		}
 		jobs = append(jobs, strings.Join(kept, ","))
+	}
+	for id := range whole { // -j 12,12.batch: the job and its steps
+		delete(steps, id)
 	}
 	return jobs, steps
 }

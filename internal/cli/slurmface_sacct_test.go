@@ -2,7 +2,10 @@ package cli
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst/internal/slurmface"
 )
@@ -64,5 +67,26 @@ func TestJobSel(t *testing.T) {
 	}
 	if s, _ := parseJobSel(nil); s != nil || !s.holds(slurmface.Job{RawID: 1}) {
 		t.Error("no -j selects every job")
+	}
+}
+
+// TestSplitSteps: sacct -j's ID.STEP items name that step alone, unless
+// the job is named whole too.
+func TestSplitSteps(t *testing.T) {
+	jobs, steps := splitSteps([]string{"12.batch,13", "14_[1-2].0", "15.batch,15"})
+	if want := []string{"12,13", "14_[1-2]", "15,15"}; !slices.Equal(jobs, want) {
+		t.Errorf("jobs %q, want %q", jobs, want)
+	}
+	if len(steps) != 2 || steps["12"] != "batch" || steps["14_[1-2]"] != "0" {
+		t.Errorf("steps %v, want 12: batch and 14_[1-2]: 0 (15 is named whole)", steps)
+	}
+	run := slurmface.Job{RawID: 12, Start: time.Unix(1, 0)}
+	got := withSteps([]slurmface.Job{run, {RawID: 13, Start: time.Unix(1, 0)}, {RawID: 15}}, steps, false)
+	var ids []string
+	for _, j := range got {
+		ids = append(ids, strconv.FormatInt(j.RawID, 10)+j.Step)
+	}
+	if want := "12batch 13 13batch 15"; strings.Join(ids, " ") != want { // 15 never started: no step
+		t.Errorf("lines %q, want %q", strings.Join(ids, " "), want)
 	}
 }

@@ -25,13 +25,13 @@ const (
 // one line, e.g. "burst: job 12 waits: needs 2 CPUs: local-1 has 0 of 2
 // CPUs free, held by job 11", and a new line whenever the reason changes,
 // until the job leaves the queue. When w is not a terminal (a script's
-// log), the first line comes after ten seconds, so that a job that waits a
-// moment for its turn says nothing, and one that waits for a cluster
+// log), one line comes after ten seconds and no other, so that a job that
+// waits a moment for its turn says nothing, and one that waits for a cluster
 // switched off by its schedule says why. stop ends it and waits for it to
 // end; call it before writing to w again.
 func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) (stop func()) {
-	first := waitingAfter
-	if !isTerminal(w) {
+	first, tty := waitingAfter, isTerminal(w)
+	if !tty {
 		first = waitingAfterQuiet
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -58,6 +58,9 @@ func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) 
 				if j.Waiting != "" && j.Waiting != last {
 					last = j.Waiting
 					fmt.Fprintf(w, "burst: job %d waits: %s\n", id, last)
+					if !tty {
+						return // a log gets the one line, as srun's "queued and waiting"
+					}
 				}
 			}
 			tick.Reset(time.Second)

@@ -86,12 +86,21 @@ func (f Format) NeedsSpec() bool {
 	return false
 }
 
-// NeedsNode says whether a column of f shows the machine a job runs on,
-// which a listing gives as its cluster alone.
-func (f Format) NeedsNode() bool {
+// ShowsNode says whether f shows j's machine, which a listing gives as its
+// cluster alone: %N and %B for any job that ran, %R for those it does not
+// show a reason for.
+func (f Format) ShowsNode(j Job) bool {
 	for _, c := range f {
-		if c.field != nil && (c.field.header == "NODELIST" || c.field.header == "NODELIST(REASON)" || c.field.header == "EXEC_HOST") {
+		if c.field == nil {
+			continue
+		}
+		switch c.field.header {
+		case "NODELIST", "EXEC_HOST":
 			return true
+		case "NODELIST(REASON)":
+			if !strings.HasPrefix(nodeOrReason(j), "(") {
+				return true
+			}
 		}
 	}
 	return false

@@ -26,7 +26,7 @@ func TestLogOnFullDiskFails(t *testing.T) {
 		r = task.Wait()
 	}
 	if err != nil || r.State != burst.Failed || !strings.Contains(r.Reason, "the filesystem of "+dir+" was full when it wrote its output") ||
-		!strings.Contains(r.Reason, "something else filled it") {
+		!strings.Contains(r.Reason, "its log had 0 bytes") {
 		t.Errorf("a task whose log met a disk something else filled: %v, %s (%q); want failed, naming the filesystem %s and not blaming the task", err, r.State, r.Reason, dir)
 	}
 }

@@ -384,8 +384,9 @@ func lostOutput(outs []*output) (why string, filled bool) {
 			mount, n := diskroom.MountPoint(filepath.Dir(o.path)), o.written.Load()
 			why = fmt.Sprintf("its output filled the filesystem of %s (%d bytes written); free space or write less", mount, n)
 			if _, total, ok := diskroom.Space(filepath.Dir(o.path)); ok && uint64(n) < diskroom.MinFree(total) {
-				// It wrote little: something else had filled the disk.
-				why = fmt.Sprintf("the filesystem of %s was full when it wrote its output (it had written %d bytes: something else filled it); free space there and run it again", mount, n)
+				// Its log is small: what filled the disk is elsewhere (its
+				// own files, or another's).
+				why = fmt.Sprintf("the filesystem of %s was full when it wrote its output (its log had %d bytes); free space there and run it again", mount, n)
 			}
 			if o.cut >= 0 {
 				why += fmt.Sprintf(" (its log was cut at %d bytes to give the room back)", o.cut)
