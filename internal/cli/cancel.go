@@ -23,7 +23,12 @@ burst says so.`,
 		Example: `  burst cancel 12
   burst cancel 12 13 14
   burst cancel 40_7          # index 7 of job array 40 alone`,
-		Args: argsAtLeast(1, "job id (nothing to cancel: from $(burst jobs -q ...), the list was empty)"),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 { // as from an empty $(burst jobs -q ...)
+				return usage("cancel: no job id given, so nothing to cancel: name jobs, e.g. burst cancel 12 13 (an empty $(burst jobs -q ...) names none)")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkJobRefs(args); err != nil { // bad input before anything is done
 				return err

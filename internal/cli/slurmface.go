@@ -497,7 +497,7 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 	}
 }
 
-// faceFetchers is how many jobs withSpecs and withMachines ask the server
+// faceFetchers is how many jobs withSpecs and withTasks ask the server
 // about at once.
 const faceFetchers = 8
 
@@ -550,27 +550,17 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 	}
 }
 
-// withMachines names the machine each job of js runs or ran on (its first
-// task's) where shown says it is shown and the listing gave its cluster
-// alone; an array's tasks already name theirs.
-func (f *faceJobs) withMachines(ctx context.Context, cl *client.Client, js []slurmface.Job, shown func(slurmface.Job) bool) {
+// withTasks adds what only its first task tells (withTask) to each job of
+// js that need names and that is no array's task (those came with their
+// tasks'), several at a time.
+func (f *faceJobs) withTasks(ctx context.Context, cl *client.Client, js []slurmface.Job, need func(slurmface.Job) bool) {
 	var idx []int
 	for i := range js {
-		if js[i].Node != "" && js[i].ArrayJobID == 0 && shown(js[i]) {
+		if js[i].ArrayJobID == 0 && need(js[i]) {
 			idx = append(idx, i)
 		}
 	}
-	machines := make([]string, len(idx))
-	fetchEach(len(idx), func(k int) {
-		if ts, err := cl.Tasks(ctx, js[idx[k]].RawID, 0, 1); err == nil && len(ts) > 0 {
-			machines[k] = ts[0].Machine
-		}
-	})
-	for k, i := range idx {
-		if machines[k] != "" {
-			js[i].Node = machines[k]
-		}
-	}
+	fetchEach(len(idx), func(k int) { f.withTask(ctx, cl, &js[idx[k]]) })
 }
 
 // listFace lists the jobs Slurm's listing commands may show: every job
@@ -932,7 +922,8 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	if !o.array {
 		out = ids.collapse(out)
 	}
-	fj.withMachines(ctx, cl, out, func(j slurmface.Job) bool { return nodes != nil || f.ShowsNode(j) })
+	// The listing names a job's cluster: its machine is its first task's.
+	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool { return j.Node != "" && (nodes != nil || f.ShowsNode(j)) })
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
 	}
@@ -1331,19 +1322,19 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 			o.constraints != "" || o.wckeys != "" {
 			continue
 		}
-		if j.State == burst.Failed && j.ArrayJobID == 0 && ids != nil || j.OneTask && f.NeedsCPUSplit() {
-			fj.withTask(ctx, cl, &j)
-		}
-		if (f.NeedsSpec() || o.script || o.env) && !j.HasSpec {
+		if f.NeedsSpec() && !j.HasSpec {
 			needSpec = append(needSpec, len(out))
 		}
 		out = append(out, j)
 	}
 	fj.withSpecs(ctx, cl, out, needSpec)
 	out = ids.collapse(out)
-	if nodes != nil || f.NeedsNode() {
-		fj.withMachines(ctx, cl, out, func(slurmface.Job) bool { return true })
-	}
+	// What only a job's first task says: the signal that ended a failed
+	// job -j names, its user and system time, its machine.
+	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool {
+		return j.State == burst.Failed && ids != nil || j.OneTask && f.NeedsCPUSplit() ||
+			j.Node != "" && (nodes != nil || f.NeedsNode())
+	})
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
 	}
@@ -1360,9 +1351,13 @@ func flagSet(fl *pflag.FlagSet, name string) bool {
 	return v
 }
 
+// lowerSet is splitList in lower case (nil when list is empty).
 func lowerSet(list []string) map[string]bool {
-	set := splitList(list)
-	for k := range set {
+	var set map[string]bool
+	for k := range splitList(list) {
+		if set == nil {
+			set = map[string]bool{}
+		}
 		set[strings.ToLower(k)] = true
 	}
 	return set
@@ -1416,14 +1411,21 @@ func withSteps(jobs []slurmface.Job, steps map[string]string, allocs bool) []slu
 // sacct -B (--env-vars) does.
 func writeScripts(ctx context.Context, cl *client.Client, w io.Writer, jobs []slurmface.Job, script bool) error {
 	const rule = "--------------------------------------------------------------------------------"
+	specs := map[int64]*burst.JobSpec{} // an array's tasks share their array's
 	for _, j := range jobs {
 		id := j.RawID
 		if j.ArrayJobID != 0 {
 			id = j.ArrayJobID
 		}
+		if _, ok := specs[id]; !ok {
+			specs[id] = nil
+			if bj, err := cl.Job(ctx, id); err == nil {
+				specs[id] = bj.Spec
+			}
+		}
 		text := "NONE\n"
-		if bj, err := cl.Job(ctx, id); err == nil && bj.Spec != nil {
-			switch s := bj.Spec; {
+		if s := specs[id]; s != nil {
+			switch {
 			case script && s.Script != "":
 				text = s.Script
 			case !script && len(s.Env) > 0:

@@ -475,20 +475,17 @@ func memUnits(n int64, orig int, x acctCtx) string {
 	return strconv.FormatFloat(num, 'f', 2, 64) + suffix
 }
 
-// cpuTime writes CPU time as sacct does: MM:SS.mmm below an hour (00:SS
-// for whole seconds), HH:MM:SS, or D-HH:MM:SS.
+// cpuTime writes CPU time as sacct does: MM:SS.mmm below an hour (00:MM:SS
+// for whole seconds), else as its other durations (LongDuration).
 func cpuTime(d time.Duration) string {
-	secs, ms := int64(d/time.Second), int64(d%time.Second/time.Millisecond)
-	days, h, m, sec := secs/86400, secs/3600%24, secs/60%60, secs%60
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, sec)
-	case h > 0:
-		return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
-	case ms > 0:
-		return fmt.Sprintf("%02d:%02d.%03d", m, sec, ms)
+	if d >= time.Hour {
+		return LongDuration(d)
 	}
-	return fmt.Sprintf("00:%02d:%02d", m, sec)
+	secs, ms := int64(d/time.Second), int64(d%time.Second/time.Millisecond)
+	if ms > 0 {
+		return fmt.Sprintf("%02d:%02d.%03d", secs/60, secs%60, ms)
+	}
+	return fmt.Sprintf("00:%02d:%02d", secs/60, secs%60)
 }
 
 // splitCPU is UserCPU or SystemCPU: blank where burst knows the job's CPU

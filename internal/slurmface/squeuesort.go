@@ -29,14 +29,12 @@ type sortKey struct {
 // squeueSortKeys are the -S letters with something to sort by here; the
 // others squeue takes (sortAlike) are the same for every burst job.
 var squeueSortKeys = map[byte]func(a, b Job, now time.Time) int{
-	'B': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) },
-	'N': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) },
+	'B': byNode,
+	'N': byNode, // a burst job runs on one machine: its batch host is its node list
 	'C': func(a, b Job, _ time.Time) int { return cmp.Compare(a.CPUs, b.CPUs) },
 	'e': func(a, b Job, _ time.Time) int { return endOrZero(a).Compare(endOrZero(b)) },
-	// squeue's g sorts by the group's name; burst's listing carries the
-	// gid alone, and sorts g as G.
-	'g': func(a, b Job, _ time.Time) int { return cmp.Compare(a.GID, b.GID) },
-	'G': func(a, b Job, _ time.Time) int { return cmp.Compare(a.GID, b.GID) },
+	'g': func(a, b Job, _ time.Time) int { return cmp.Compare(groupName(a.GID), groupName(b.GID)) }, // names looked up once each
+	'G': byGID,
 	'i': func(a, b Job, _ time.Time) int { return compareIDs(a, b) },
 	'j': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Name, b.Name) },
 	'l': func(a, b Job, _ time.Time) int { return cmp.Compare(limitOrMax(a.TimeLimit), limitOrMax(b.TimeLimit)) },
@@ -51,6 +49,9 @@ var squeueSortKeys = map[byte]func(a, b Job, now time.Time) int{
 	'U': func(a, b Job, _ time.Time) int { return cmp.Compare(a.UID, b.UID) },
 	'V': func(a, b Job, _ time.Time) int { return a.Submit.Compare(b.Submit) },
 }
+
+func byNode(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) }
+func byGID(a, b Job, _ time.Time) int  { return cmp.Compare(a.GID, b.GID) }
 
 // sortAlike are the -S letters squeue takes whose values are the same for
 // every burst job (priority, nodes, sockets, features, reservation, ...).
