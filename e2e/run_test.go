@@ -379,3 +379,48 @@ func TestLogsSaysWhenEmptyOnATerminal(t *testing.T) {
 		t.Fatalf("burst logs --stderr on a terminal: %v\n%q", err, out)
 	}
 }
+
+// A log removed after its task ended is reported as gone, naming the file
+// and what it held, by logs and results alike (both printed nothing, exit
+// 0, as for a task that wrote nothing); a task that wrote nothing is still
+// empty and fine. Small map outputs kept in a pack file are told the same.
+func TestLogsOfARemovedFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "sh", "-c", "echo hello; echo oops >&2")
+	var rs []struct {
+		Stdout string `json:"stdout_path"`
+	}
+	if err := json.Unmarshal([]byte(h.mustRun("results", "1", "-o", "json").stdout), &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("results -o json: %v %v", err, rs)
+	}
+	if err := os.Remove(rs[0].Stdout); err != nil {
+		t.Fatal(err)
+	}
+	gone := rs[0].Stdout + ", which held its 6 bytes, was removed"
+	for _, args := range [][]string{{"logs", "1"}, {"logs", "1", "-f"}, {"results", "1"}} {
+		r := h.run(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, gone) {
+			t.Errorf("burst %s of a removed log: want a failure saying %q:\n%s", strings.Join(args, " "), gone, r)
+		}
+	}
+	if r := h.mustRun("logs", "1", "--stderr"); r.stdout != "oops\n" {
+		t.Errorf("logs --stderr beside a removed stdout: %s", r)
+	}
+	h.mustRun("run", "--", "true")
+	if r := h.mustRun("logs", "2"); r.stdout != "" {
+		t.Errorf("logs of a task that wrote nothing: %s", r)
+	}
+
+	h.mustRun("map", "-k", "--", "echo", "{}", ":::", "a", "b", "c")
+	packs, _ := filepath.Glob(filepath.Join(h.home, "logs", "3", "*", "pack-*"))
+	if r := h.mustRun("results", "3"); r.stdout != "a\nb\nc\n" || len(packs) == 0 {
+		t.Fatalf("results of the map: %s; packs %v", r, packs)
+	}
+	for _, p := range packs {
+		os.Remove(p)
+	}
+	if r := h.run("results", "3"); r.code == 0 || !strings.Contains(r.stderr, "which held its 2 bytes, was removed") {
+		t.Errorf("results of a map whose pack was removed: %s", r)
+	}
+}

@@ -434,7 +434,17 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					case noFile(err):
 						// Not written yet: a task's files are made at its
 						// first byte (or never: a task whose output could
-						// not be saved says so in its reason).
+						// not be saved says so in its reason). Or removed
+						// since, which the task's own record shows.
+						if gone := logGone(path, from, to); gone != nil && t.State.Terminal() {
+							msg := fmt.Sprintf("job %d: the %s of task %d is gone: %v", j.ID, stream, idx, gone)
+							if wrote {
+								failed("%s", msg)
+							} else {
+								writeJSON(w, 410, client.Error{Message: msg})
+							}
+							return
+						}
 					default:
 						failed("job %d: the %s of task %d could not be opened: %v", j.ID, stream, idx, err)
 						return

@@ -227,6 +227,9 @@ func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, bu
 	}
 	f, err := files.Range(path, from, to)
 	if noFile(err) {
+		if gone := logGone(path, from, to); gone != nil {
+			return &readError{gone}
+		}
 		return nil
 	}
 	if err != nil {
@@ -234,6 +237,17 @@ func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, bu
 	}
 	_, err = io.CopyBuffer(w, readerOnly{f}, buf)
 	return err
+}
+
+// logGone says, for a task that has ended and whose file at path does not
+// exist, whether that file held output once: bytes [from, to) were written
+// there, so someone removed it after the task ended. Its error names the
+// file and what it held; nil when the task wrote nothing there.
+func logGone(path string, from, to int64) error {
+	if to <= from {
+		return nil
+	}
+	return fmt.Errorf("%s, which held its %d bytes, was removed after the task ended (burst keeps no other copy)", path, to-from)
 }
 
 // readError is an error reading a task's output file.

@@ -331,7 +331,9 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 			// first byte, its pack range written, before its end is
 			// reported).
 			// Asking the server would cost two requests per silent task.
-			if err == nil || errors.Is(err, fs.ErrNotExist) {
+			// A file that is gone but held bytes (s.to) is the server's to
+			// report.
+			if err == nil || errors.Is(err, fs.ErrNotExist) && s.to <= s.from {
 				if s.name == "stdout" {
 					received = w.n
 				}

@@ -1093,14 +1093,22 @@ func (t *Task) wait() {
 	for _, o := range t.outs {
 		o.settle()
 		r.OutBytes += o.written.Load()
-		if o.direct {
-			end := o.start + o.written.Load()
-			if o.path == t.spec.Stdout {
-				r.StdoutTo = end
-			}
-			if o.path == t.spec.Stderr {
-				r.StderrTo = end
-			}
+		end := int64(0)
+		switch {
+		case o.direct:
+			end = o.start + o.written.Load()
+		case o.truncate && o.packed.Path == "" && o.err == nil && o.cut < 0:
+			// A log of its own that this attempt began: it holds the
+			// output whole, [0, written), once its copier is done (the
+			// pipe is closed then, flushOutputs). Recorded so that a log
+			// removed later is told from one never written.
+			end = o.written.Load()
+		}
+		if end > 0 && o.path == t.spec.Stdout {
+			r.StdoutTo = end
+		}
+		if end > 0 && o.path == t.spec.Stderr {
+			r.StderrTo = end
 		}
 	}
 	t.packedInto(&r)
