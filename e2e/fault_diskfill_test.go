@@ -91,6 +91,34 @@ func TestFaultDiskFilledByTask(t *testing.T) {
 		t.Errorf("the sleeper after space returned: %s, attempt %d; want cancelled on attempt 1", task.State, task.Attempt)
 	}
 	checkIntegrity(t, filepath.Join(h.home, "state.db"))
+
+	// A cancel whose own write is the first to meet the full disk (the
+	// store has not said it holds writes yet): answered at once too, not
+	// after the write is held and the client has given up (it waited 75 s
+	// for room and stopped nothing).
+	pidFile2 := filepath.Join(h.dir, "sleeper2.pid")
+	sleeper2 := mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--", "sh", "-c", "echo $$ > "+pidFile2+"; exec sleep 1000").stdout))
+	var pid2 int
+	h.waitFor("the second sleeper running", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(pidFile2)
+		pid2, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid2 > 0
+	})
+	testfs.Fill(t, filepath.Join(h.home, "filler"))
+	r = h.run("cancel", idArg(sleeper2))
+	t.Logf("cancel on a disk just filled: %s", strings.TrimSpace(r.stdout))
+	if r.code != 0 || !strings.Contains(r.stdout, "told to stop now") {
+		t.Errorf("burst cancel on a disk just filled: want it taken at once, saying its tasks were told to stop; got %s", r)
+	}
+	h.waitFor("the second sleeper gone, the disk still full", 30*time.Second, func() bool { return !alive(pid2) })
+	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the second cancel recorded", 30*time.Second, func() bool { return h.show(sleeper2).State == "cancelled" })
+	if task := h.show(sleeper2).task0(t); task.State != "cancelled" || task.Attempt != 1 {
+		row.FailedWrongly++
+		t.Errorf("the second sleeper after space returned: %s, attempt %d; want cancelled on attempt 1", task.State, task.Attempt)
+	}
 	recordFault(t, row)
 }
 

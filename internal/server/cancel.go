@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // Cancel cancels a job's waiting tasks and asks agents to stop its running
@@ -13,9 +14,12 @@ import (
 // While the store holds writes for a full disk (disk.go) a cancel is not
 // refused, as the user's other writes are: its task may be what fills the
 // disk. The agents hear of it at once and the cancel is recorded once the
-// store can write again; the answer says so (Held, served as 202).
+// store can write again; the answer says so (Held, served as 202). So
+// too while the filesystem is below the threshold of new work: the cancel's
+// own write may be the first to meet the full disk, and its stops must not
+// wait for that write to be held and then for room (cancelHold).
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
-	held := s.st.Full()
+	held := s.cancelHold()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -35,7 +39,7 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, er
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.
 func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error) {
-	held := s.st.Full()
+	held := s.cancelHold()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
@@ -60,6 +64,18 @@ func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.Can
 	return s.applyCancel(&b, held, res)
 }
 
+// cancelHold says why a cancel is not to wait for its commit before its
+// stops go out: the store holds writes for a full disk, or the filesystem
+// has less free than new work needs (read now, outside the lock: one statfs
+// per cancel, which a reading a second old could miss a disk just filled
+// by); nil when neither.
+func (s *Server) cancelHold() error {
+	if err := s.st.Full(); err != nil {
+		return err
+	}
+	return s.checkFree()
+}
+
 // applyCancel applies a cancel's batch (s.mu held on entry, released on
 // return) and answers res: once it is durable, or, while the store holds
 // writes for a full disk (held), at once, its stops sent to the agents
@@ -72,7 +88,11 @@ func (s *Server) applyCancel(b *batch, held error, res *client.CancelResult) (*c
 		return res, nil
 	}
 	s.applyHeld(b)
-	res.Held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: " + s.noSpace(held).Error()
+	if store.IsFull(held) {
+		res.Held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: " + s.noSpace(held).Error()
+	} else {
+		res.Held = "its running tasks were told to stop now; the cancel is recorded as soon as the store can write it: " + held.Error()
+	}
 	return res, nil
 }
 
