@@ -25,14 +25,30 @@ import (
 func TestFaultDiskFilledByTask(t *testing.T) {
 	t.Parallel()
 	h := diskHarness(t, "64m")
-	pidFile := filepath.Join(h.dir, "sleeper.pid") // outside the full filesystem
-	sleeper := mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 1000").stdout))
-	var pid int
-	h.waitFor("the sleeper running", 30*time.Second, func() bool {
-		b, _ := os.ReadFile(pidFile)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return pid > 0
-	})
+	// sleep starts a task that writes nothing and sleeps; its job and pid.
+	sleep := func(name string) (id int64, pid int) {
+		pidFile := filepath.Join(h.dir, strings.ReplaceAll(name, " ", "-")+".pid") // outside the full filesystem
+		id = mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 1000").stdout))
+		h.waitFor(name+" running", 30*time.Second, func() bool {
+			b, _ := os.ReadFile(pidFile)
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			return pid > 0
+		})
+		return id, pid
+	}
+	// recorded frees the disk and checks that job id was recorded
+	// cancelled on its first attempt.
+	recorded := func(id int64, row *faultRow) {
+		if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
+			t.Fatal(err)
+		}
+		h.waitFor("the cancel recorded", 30*time.Second, func() bool { return h.show(id).State == "cancelled" })
+		if task := h.show(id).task0(t); task.State != "cancelled" || task.Attempt != 1 {
+			row.FailedWrongly++
+			t.Errorf("job %d after space returned: %s, attempt %d; want cancelled on attempt 1", id, task.State, task.Attempt)
+		}
+	}
+	sleeper, pid := sleep("sleeper")
 
 	row := faultRow{Fault: "a task's output fills BURST_HOME: it fails, the server goes on", Tasks: 3}
 	for _, c := range []struct {
@@ -82,28 +98,14 @@ func TestFaultDiskFilledByTask(t *testing.T) {
 	if r := h.run("run", "-d", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "is full since") {
 		t.Errorf("the hold ended before space returned (the test proves nothing): %s", r)
 	}
-	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the cancel recorded", 30*time.Second, func() bool { return h.show(sleeper).State == "cancelled" })
-	if task := h.show(sleeper).task0(t); task.State != "cancelled" || task.Attempt != 1 {
-		row.FailedWrongly++
-		t.Errorf("the sleeper after space returned: %s, attempt %d; want cancelled on attempt 1", task.State, task.Attempt)
-	}
+	recorded(sleeper, &row)
 	checkIntegrity(t, filepath.Join(h.home, "state.db"))
 
 	// A cancel whose own write is the first to meet the full disk (the
 	// store has not said it holds writes yet): answered at once too, not
 	// after the write is held and the client has given up (it waited 75 s
 	// for room and stopped nothing).
-	pidFile2 := filepath.Join(h.dir, "sleeper2.pid")
-	sleeper2 := mustID(t, strings.TrimSpace(h.mustRun("run", "-d", "--", "sh", "-c", "echo $$ > "+pidFile2+"; exec sleep 1000").stdout))
-	var pid2 int
-	h.waitFor("the second sleeper running", 30*time.Second, func() bool {
-		b, _ := os.ReadFile(pidFile2)
-		pid2, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return pid2 > 0
-	})
+	sleeper2, pid2 := sleep("second sleeper")
 	testfs.Fill(t, filepath.Join(h.home, "filler"))
 	r = h.run("cancel", idArg(sleeper2))
 	t.Logf("cancel on a disk just filled: %s", strings.TrimSpace(r.stdout))
@@ -111,14 +113,7 @@ func TestFaultDiskFilledByTask(t *testing.T) {
 		t.Errorf("burst cancel on a disk just filled: want it taken at once, saying its tasks were told to stop; got %s", r)
 	}
 	h.waitFor("the second sleeper gone, the disk still full", 30*time.Second, func() bool { return !alive(pid2) })
-	if err := os.Remove(filepath.Join(h.home, "filler")); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the second cancel recorded", 30*time.Second, func() bool { return h.show(sleeper2).State == "cancelled" })
-	if task := h.show(sleeper2).task0(t); task.State != "cancelled" || task.Attempt != 1 {
-		row.FailedWrongly++
-		t.Errorf("the second sleeper after space returned: %s, attempt %d; want cancelled on attempt 1", task.State, task.Attempt)
-	}
+	recorded(sleeper2, &row)
 	recordFault(t, row)
 }
 
