@@ -157,3 +157,52 @@ func checkIntegrity(t *testing.T, path string) {
 		t.Errorf("PRAGMA integrity_check of %s: %q, %v; want ok", path, res, err)
 	}
 }
+
+// A map whose wanted output is more than the disk holds: once the
+// filesystem of the logs has less than twice the new-work threshold free,
+// no task starts (the server places none, and the agent starts none of the
+// tasks it holds), so the tasks that could only fail wait instead, saying
+// why; once there is room they run by themselves. Before, every task
+// after the disk filled started and failed (21 of 40 here).
+func TestFaultDiskNearlyFullHoldsStarts(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "48m")                // no task starts below 4.8 MiB free
+	filler := filepath.Join(h.home, "filler") // what is freed: room for the rest
+	if err := os.WriteFile(filler, make([]byte, 24<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	inputs := make([]string, n)
+	for i := range inputs {
+		inputs[i] = strconv.Itoa(i)
+	}
+	id := mustID(t, strings.TrimSpace(h.mustRun(append([]string{"map", "-d", "--", "sh", "-c", "head -c 1000000 /dev/zero; sleep 0.1", ":::"}, inputs...)...).stdout))
+	var waits string
+	h.waitFor("the map to wait for room", 60*time.Second, func() bool {
+		j := h.show(id)
+		waits = j.Waiting
+		return j.Tasks.Running == 0 && strings.Contains(waits, "no task starts while it has less than")
+	})
+	t.Logf("waits: %s", waits)
+	if !strings.Contains(waits, h.home) || !strings.Contains(waits, "free at least") {
+		t.Errorf("the wait does not name the filesystem %s and the space to free: %s", h.home, waits)
+	}
+	mid := h.show(id)
+	t.Logf("while it waits: %d succeeded, %d failed", mid.Tasks.Succeeded, mid.Tasks.Failed)
+	row := faultRow{Fault: "a map's output more than the disk holds: starts held", Tasks: n}
+	// At most the tasks running when the disk filled fail (2 CPUs here).
+	if mid.Tasks.Failed > 2 || mid.Tasks.Succeeded+mid.Tasks.Failed >= n {
+		row.FailedWrongly += max(0, mid.Tasks.Failed-2)
+		t.Errorf("with the disk nearly full: %d succeeded and %d failed of %d; want at most 2 failed and some left waiting", mid.Tasks.Succeeded, mid.Tasks.Failed, n)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	h.run("wait", idArg(id))
+	end := h.show(id)
+	if end.Tasks.Succeeded+end.Tasks.Failed != n || end.Tasks.Failed != mid.Tasks.Failed {
+		t.Errorf("once there was room: %d succeeded, %d failed of %d; want the rest succeeded", end.Tasks.Succeeded, end.Tasks.Failed, n)
+	}
+	row.Lost = n - end.Tasks.Succeeded - end.Tasks.Failed
+	recordFault(t, row)
+}

@@ -290,6 +290,7 @@ type jobJSON struct {
 	State       string     `json:"state"`
 	ExitCode    *int       `json:"exit_code"`
 	Reason      string     `json:"reason"`
+	Waiting     string     `json:"waiting"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

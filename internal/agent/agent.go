@@ -108,6 +108,10 @@ type Agent struct {
 	// interrupted: a spot interruption notice came (spot.go): the agent
 	// takes no more work.
 	interrupted atomic.Bool
+	// room: whether the logs' filesystem has room to start tasks
+	// (room.go); roomWaiting: a pump is due once it may (guarded by mu).
+	room        roomGate
+	roomWaiting bool
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -143,6 +147,13 @@ func Run(ctx context.Context, cfg Config) error {
 	runner.SetIdentity(homeID, cfg.Log)
 	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
 		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{}), runCtx: ctx}
+	// Tasks' logs go under burst's home on a machine that shares it with
+	// the server, and to the spool under the work directory on one that
+	// does not (remote.go).
+	a.room.dir = cfg.Private
+	if a.room.dir == "" {
+		a.room.dir = cfg.WorkDir
+	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(cfg.WorkDir, "cache")
 	}
@@ -307,6 +318,10 @@ func (a *Agent) handle(l *client.Leased) {
 	if a.interrupted.Load() {
 		return // its machine goes: the server requeues what it handed out (spot.go)
 	}
+	short := ""
+	if len(l.Tasks) > 0 {
+		short = a.roomShort()
+	}
 	for _, as := range l.Tasks {
 		ctx := l.Jobs[as.Job]
 		if ctx == nil {
@@ -322,6 +337,13 @@ func (a *Agent) handle(l *client.Leased) {
 		}
 		if as.Queued {
 			a.queue = append(a.queue, queued{as, ctx})
+			a.mu.Unlock()
+			continue
+		}
+		if as.Pipe == nil && short != "" {
+			// The disk filled since the server placed it: it waits here,
+			// first in line, until there is room (room.go).
+			a.queue = append([]queued{{as, ctx}}, a.queue...)
 			a.mu.Unlock()
 			continue
 		}
@@ -394,6 +416,7 @@ func (a *Agent) queuedAt(ref client.TaskRef) int {
 // pump starts queued tasks, in order, while they fit in what is free.
 func (a *Agent) pump() {
 	for {
+		short := a.roomShort()
 		a.mu.Lock()
 		if len(a.queue) == 0 {
 			a.mu.Unlock()
@@ -401,6 +424,11 @@ func (a *Agent) pump() {
 		}
 		q := a.queue[0]
 		if !a.fitsLocked(q.ctx) {
+			a.mu.Unlock()
+			return
+		}
+		if short != "" && q.as.Pipe == nil {
+			a.waitRoomLocked() // tried again in a second (room.go)
 			a.mu.Unlock()
 			return
 		}

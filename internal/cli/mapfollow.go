@@ -72,7 +72,12 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		bar = newProgress(stderr, width, time.Now(), j.Tasks)
 	}
 	p := newTaskPrinter(cl, j, o, out.stdout, stderr, bar)
-	started, waiting := time.Now(), ""
+	// Why it waits, when nothing of it runs (queued, or stalled mid-run: a
+	// budget spent, a disk nearly full): on a terminal once it has waited a
+	// second, above the bar, and again when the reason changes; to a log or
+	// a pipe once, after ten seconds, as burst run says it (showWaiting).
+	var stalled time.Time
+	waiting, saidQuiet := "", false
 	last := j
 	for {
 		if o.output != outputNone && last.Tasks.Done() > p.base+p.nTaken {
@@ -86,14 +91,20 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		if last.State.Terminal() {
 			break
 		}
+		switch {
+		case last.Waiting == "" || last.Tasks.Running > 0:
+			stalled = time.Time{}
+		case stalled.IsZero():
+			stalled = time.Now()
+		case bar != nil && last.Waiting != waiting && time.Since(stalled) >= waitingAfter:
+			waiting = last.Waiting
+			bar.clear()
+			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
+		case bar == nil && !saidQuiet && !o.quiet && time.Since(stalled) >= waitingAfterQuiet:
+			saidQuiet = true
+			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, last.Waiting)
+		}
 		if bar != nil {
-			// Why it waits, once queued for a second (on a terminal, as
-			// burst run says it), above the bar.
-			if last.State == burst.Queued && last.Waiting != "" && last.Waiting != waiting && time.Since(started) >= waitingAfter {
-				waiting = last.Waiting
-				bar.clear()
-				fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
-			}
 			p.endLine() // a task's last line without a newline would be drawn over
 			bar.draw(last.Tasks, last.CostUSD, time.Now())
 		}

@@ -124,9 +124,11 @@ func (s *Server) Report(ctx context.Context, r *client.Report) error {
 		return err
 	}
 	s.metrics.Reported(len(r.Events))
+	short := s.roomToStart()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
+	s.short = short
 	if err := s.report(r, now, &b); err != nil {
 		s.mu.Unlock()
 		return err

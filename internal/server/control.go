@@ -42,6 +42,11 @@ type control struct {
 	waits   map[int64]string
 	waitsAt time.Time
 
+	// short says why no task starts now because the filesystem of the
+	// logs is nearly full ("" when it has room): set by the shell from its
+	// reading (disk.go, roomToStart) before each placement.
+	short string
+
 	deps  depsRT  // jobs held by their dependencies (deps.go)
 	cache cacheRT // the result cache (cache.go)
 

@@ -64,6 +64,54 @@ func (s *Server) refuseNewWork() error {
 	return c.err
 }
 
+// roomEvery is how often roomToStart reads the filesystems: ten statfs a
+// second at most (placement runs at every report of ended tasks; a reading
+// a second old let a dozen short tasks start onto a disk already short).
+const roomEvery = 100 * time.Millisecond
+
+// roomCheck is the last reading of the logs' filesystem for starting
+// tasks (roomToStart).
+type roomCheck struct {
+	at  time.Time
+	why string
+}
+
+// roomToStart says why no task should start now: the filesystem of the
+// tasks' logs (and of the store, when another) has less than twice
+// diskroom.MinFree free, so that a task started now could only fail
+// writing its output, or fill the disk the store needs; "" when there is
+// room. Tasks then stay queued, saying why, and start by themselves once
+// there is room (a log cut for a full disk gives back down to this line:
+// runner's giveRoom). It reads the filesystems at most once per
+// roomEvery, and never under a lock.
+func (s *Server) roomToStart() string {
+	now := time.Now()
+	if c := s.room.Load(); c != nil && now.Sub(c.at) < roomEvery {
+		return c.why
+	}
+	why := ""
+	for _, dir := range []string{s.logs, filepath.Dir(s.st.Path())} {
+		free, total, ok := diskroom.Space(dir)
+		if need := 2 * diskroom.MinFree(total); ok && free < need {
+			why = fmt.Sprintf("the filesystem %s, which holds burst's logs and state, has %s free: no task starts while it has less than %s, twice what new work needs, so that what starts has room for its output; free at least %s there and tasks start by themselves",
+				diskroom.MountPoint(dir), web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))
+			break
+		}
+	}
+	// Logged once when it becomes short and once when it has room again
+	// (the free bytes in why change at every reading, and a line a second
+	// would fill the disk it is about).
+	if old := s.room.Load(); (old == nil || old.why == "") != (why == "") {
+		if why != "" {
+			s.log.Warn("starting no task: the disk is nearly full", "why", why)
+		} else if old != nil {
+			s.log.Info("starting tasks again: the disk has room")
+		}
+	}
+	s.room.Store(&roomCheck{at: now, why: why})
+	return why
+}
+
 // refuseAgent answers an agent's report or registration while the store
 // holds writes for a full disk: 507, and the agent keeps its events and
 // sends them again (nothing is applied to memory meanwhile). The refusal

@@ -59,9 +59,11 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 }
 
 func (s *Server) scheduleOnce() {
+	short := s.roomToStart()
 	s.mu.Lock()
 	now := time.Now().UTC()
 	var b batch
+	s.short = short
 	s.place(now, &b)
 	if err := s.apply(&b); err != nil {
 		s.log.Error("dispatch", "err", err)

@@ -152,6 +152,9 @@ type Server struct {
 	// disk is the last reading of the free space under the home: new work
 	// is refused below a threshold (disk.go).
 	disk atomic.Pointer[diskCheck]
+	// room is the last reading of the logs' filesystem for starting tasks
+	// (roomToStart).
+	room atomic.Pointer[roomCheck]
 	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
 	copies copyGate
 

@@ -465,6 +465,9 @@ func (c *control) place(now time.Time, b *batch) {
 			c.cacheFront(j, now, b)
 		}
 	}
+	if c.short != "" {
+		return // the logs' filesystem is nearly full: nothing starts that could only fail (the scheduler's tick tries again)
+	}
 	pend, views, wake := c.snapshot(now)
 	b.wakeAt = earliest(b.wakeAt, wake)
 	if len(pend) == 0 {

@@ -60,6 +60,9 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 	clusters map[string]scale.Cluster, ms []scale.Machine) string {
 	queued := j.queued()
 	if queued <= 0 {
+		if s.short != "" && heldBack(j) {
+			return s.short // its tasks wait in an agent's queue for the same room (agent's room.go)
+		}
 		return ""
 	}
 	spec := j.row.Spec
@@ -74,6 +77,9 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
 	case spec.Map.Delay() > 0 && now.Before(j.nextStart):
 		return fmt.Sprintf("--delay %s: its next task starts in %s", spec.Map.Delay(), j.nextStart.Sub(now).Round(time.Millisecond))
+	}
+	if s.short != "" {
+		return s.short
 	}
 	r, ok := why[j.row.ID]
 	if !ok {
@@ -90,6 +96,17 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		r += "; " + scale.Waiting(c, ms)
 	}
 	return r
+}
+
+// heldBack says whether some task of j was handed to an agent and has not
+// started there.
+func heldBack(j *jobRT) bool {
+	for _, t := range j.running {
+		if !t.started {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingFor is why job id's queued tasks wait ("" when none does).
