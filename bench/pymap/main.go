@@ -7,7 +7,8 @@
 //     one interpreter per input, the output printed in order;
 //   - python map: `PYTHON -c 'import burst; burst.connect().map(lambda x: x*x, range(N))'`, with
 //     PYTHONPATH=python (cloudpickle sends the lambda when it imports there), checked against the
-//     squares; -chunksize passes map's chunksize (default 1: a task per call, the default of map).
+//     squares; -chunksize passes map's chunksize (default 0: map's own default, calls grouped as
+//     multiprocessing.Pool.map groups them; 1: a task per call, as burst map runs them).
 //
 // Both use one server (a fresh home, warm) and each command is timed whole,
 // its own start included. The two run once in each of -rounds rounds,
@@ -16,7 +17,7 @@
 //
 // Usage (from the repository's root):
 //
-//	go run ./bench/pymap [-burst bin/burst] [-python /usr/bin/python3] [-n 1000] [-rounds 3] [-chunksize 1]
+//	go run ./bench/pymap [-burst bin/burst] [-python /usr/bin/python3] [-n 1000] [-rounds 3] [-chunksize 0]
 //	go run ./bench/pymap -n 10000
 package main
 
@@ -43,7 +44,7 @@ func main() {
 	py := flag.String("python", "/usr/bin/python3", "the interpreter both sides run")
 	n := flag.Int("n", 1000, "inputs per run (10000 is the issue's figure)")
 	rounds := flag.Int("rounds", 3, "rounds (each runs both sides once)")
-	chunk := flag.Int("chunksize", 1, "the Python map's chunksize")
+	chunk := flag.Int("chunksize", 0, "the Python map's chunksize (0: map's default)")
 	flag.Parse()
 
 	sc, err := burstbin.NewScratch("burst-pymap-")
@@ -80,11 +81,15 @@ func main() {
 	// Warm up: the server, its agent, and both sides' first start.
 	run("warm-up", b, "run", "--", *py, "-c", "pass")
 	burstMap := []string{b, "map", "-j", "2", "--", *py, "-c", squareArg, "{}", "::::", inputs}
+	chunkArg := "None"
+	if *chunk > 0 {
+		chunkArg = strconv.Itoa(*chunk)
+	}
 	pyMap := []string{*py, "-c", fmt.Sprintf(`import burst
 n = %d
-r = burst.connect().map(lambda x: x * x, range(n), chunksize=%d, progress=False)
-assert r == [x * x for x in range(n)], "wrong results"`, *n, *chunk)}
-	fmt.Printf("pymap: %d inputs, %d rounds, python %s, chunksize %d, %d CPUs\n", *n, *rounds, *py, *chunk, numCPU())
+r = burst.connect().map(lambda x: x * x, range(n), chunksize=%s, progress=False)
+assert r == [x * x for x in range(n)], "wrong results"`, *n, chunkArg)}
+	fmt.Printf("pymap: %d inputs, %d rounds, python %s, chunksize %s, %d CPUs\n", *n, *rounds, *py, chunkArg, numCPU())
 	var ratios, rm, rp []float64
 	for r := 0; r < *rounds; r++ {
 		var dm, dp time.Duration

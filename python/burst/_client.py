@@ -318,7 +318,7 @@ class Client:
         self,
         fn: Callable[..., Any],
         *iterables: Iterable[Any],
-        chunksize: int = 1,
+        chunksize: Optional[int] = None,
         python: Optional[str] = None,
         progress: Optional[bool] = None,
         return_exceptions: bool = False,
@@ -341,8 +341,17 @@ class Client:
         pickle, which sends a function by its module and name (it must be
         importable where the task runs). Each task runs ``python`` (default:
         this interpreter, ``sys.executable``, or ``python3`` on a machine
-        that lacks that path) with ``chunksize`` calls (default 1: a task
-        per call).
+        that lacks that path) with ``chunksize`` calls, one after another.
+
+        By default (``chunksize=None``) the calls are grouped as
+        ``multiprocessing.Pool.map`` groups them: about four tasks for each
+        task the cluster can run at once (its most machines times the tasks
+        of ``cpus`` one holds), so that a thousand quick calls on a laptop
+        start a few Pythons, not a thousand, and a large cluster still gets
+        a task per call. With ``time_limit`` or ``retries``, which apply to
+        a task, the default is a task per call; so it is when the cluster's
+        size is not known (a native Slurm cluster). A task of several calls
+        fails, and is retried, as a whole when one of its calls raised.
 
         A call that raised re-raises here, the first in input order: its
         own exception when it unpickles, with a ``RemoteError`` holding the
@@ -355,9 +364,13 @@ class Client:
         calls: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = [(tuple(a), {}) for a in zip(*iterables)]
         if not calls:
             return []
-        if chunksize < 1:
+        if chunksize is not None and chunksize < 1:
             raise BurstError(f"map: chunksize {chunksize}: give 1 or more calls per task")
         spec = self._spec(cpus, mem, gpus, time_limit, project, cluster, name, env, None, retries)
+        if chunksize is None:
+            chunksize = 1
+            if time_limit is None and not retries:
+                chunksize = _auto_chunksize(len(calls), self._slots(cluster, cpus, gpus))
         proj = spec.get("project") or "default"
         fbytes = _pickle_function(fn)
         nonce = secrets.token_hex(8)
@@ -442,6 +455,23 @@ class Client:
         if retries:
             spec["retries"] = int(retries)
         return spec
+
+    def _slots(self, cluster: Optional[str], cpus: float, gpus: int) -> int:
+        """How many tasks of cpus (and gpus) the cluster can run at once:
+        its most machines times the tasks one holds; 0 when not known."""
+        name = cluster or "local"
+        try:
+            cs = self._conn.get_json("/v1/clusters") or []
+        except BurstError:
+            return 0
+        for c in cs:
+            if c.get("name") != name:
+                continue
+            per = int(float(c.get("cpus") or 0) // cpus) if cpus > 0 else 0
+            if gpus:
+                per = min(per, int(c.get("gpus") or 0) // int(gpus))
+            return max(0, int(c.get("max") or 0)) * max(0, per)
+        return 0
 
     def _submit(self, spec: Dict[str, Any]) -> Job:
         return Job(self, self._conn.post_json("/v1/jobs", spec))
@@ -563,6 +593,16 @@ def _pickle_function(fn: Callable[..., Any]) -> bytes:
         return pickle.dumps(fn, protocol=PROTOCOL)
     except Exception as e:
         raise BurstError(f"map: the function cannot be sent to tasks ({type(e).__name__}: {e}): install cloudpickle or use a module's function") from None
+
+
+def _auto_chunksize(n: int, slots: int) -> int:
+    """Calls per task for n calls on a cluster running slots tasks at
+    once: multiprocessing.Pool.map's rule (four chunks per worker, rounded
+    up); a task per call when slots is not known."""
+    if slots <= 0:
+        return 1
+    size, extra = divmod(n, slots * 4)
+    return max(1, size + (1 if extra else 0))
 
 
 def _pickle_calls(start: int, chunk: List[Tuple[Tuple[Any, ...], Dict[str, Any]]]) -> bytes:

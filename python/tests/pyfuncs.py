@@ -22,3 +22,10 @@ def slow_square(x):
 def big(n):
     """A result larger than the results listing's inline stdout (1 MiB)."""
     return b"x" * n
+
+
+def pid(x):
+    """The process that ran the call: tells the calls of one task apart."""
+    import os
+
+    return os.getpid()

@@ -119,6 +119,21 @@ class TestMap(Base):
         xs = list(range(23))
         self.assertEqual(self.b.map(pyfuncs.square, xs, chunksize=5), [x * x for x in xs])
 
+    def test_map_groups_calls_by_default(self):
+        # As multiprocessing.Pool.map: about four tasks per task the
+        # cluster runs at once, each a Python of its own; a task per call
+        # when asked (chunksize=1) or when a time limit applies to each.
+        slots = self.b._slots(None, 1, 0)
+        self.assertGreater(slots, 0, "the local cluster's size is known")
+        size = bc._auto_chunksize(40, slots)
+        self.assertEqual(size, -(-40 // (4 * slots)))
+        self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(40)))), -(-40 // size))
+        self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(12), chunksize=1))), 12)
+        self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(12), time_limit=60))), 12)
+        self.assertEqual(bc._auto_chunksize(1000, 2), 125)
+        self.assertEqual(bc._auto_chunksize(1000, 500), 1)
+        self.assertEqual(bc._auto_chunksize(7, 0), 1)
+
     def test_map_several_iterables(self):
         self.assertEqual(self.b.map(pow, [2, 3, 4], [3, 2, 1]), [8, 9, 4])
 
