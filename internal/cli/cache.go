@@ -40,6 +40,7 @@ func newCacheLsCmd() *cobra.Command {
 	var project, out string
 	c := &cobra.Command{
 		Use:     "ls [--project P]",
+		Aliases: []string{"list"},
 		Short:   "List cached results: key, command, created, hits and money saved",
 		Example: "  burst cache ls\n  burst cache ls --project mars -o json",
 		Args:    cobra.NoArgs,

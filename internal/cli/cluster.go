@@ -222,8 +222,9 @@ says which, and why.`,
 func newClusterListCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List clusters: machines running, work waiting, price per machine-hour",
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List clusters: machines running, work waiting, price per machine-hour",
 		Example: `  burst cluster list
   burst cluster list -o json | jq '.[] | {name, live, queued}'`,
 		Args: cobra.NoArgs,

@@ -84,6 +84,7 @@ func newJoinTokenListCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
 		Use:     "list",
+		Aliases: []string{"ls"},
 		Short:   "List join tokens (never their secrets)",
 		Example: `  burst join-token list`,
 		Args:    cobra.NoArgs,

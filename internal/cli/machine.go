@@ -41,8 +41,9 @@ func newMachineListCmd() *cobra.Command {
 		cluster string
 	)
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List machines with their state, tasks, price and cost so far",
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List machines with their state, tasks, price and cost so far",
 		Example: `  burst machine list
   burst machine list --cluster work -o json
   burst machine list --no-headers -o wide | awk '{print $1, $14}'

@@ -161,8 +161,9 @@ lifts the guardrail: its held work runs again.`,
 func newProjectListCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List projects with their budget, spending and forecast",
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List projects with their budget, spending and forecast",
 		Example: `  burst project list
   burst project list -o json | jq '.[] | {name, spent: .budget.spent_usd}'`,
 		Args: cobra.NoArgs,

@@ -131,8 +131,9 @@ store (once: the store keeps it by digest) and the version recorded.`,
 func newStackListCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
-		Use:   "list [NAME]",
-		Short: "List stacks and their versions",
+		Use:     "list [NAME]",
+		Aliases: []string{"ls"},
+		Short:   "List stacks and their versions",
 		Example: `  burst stack list
   burst stack list tools -o json | jq '.[-1].digest'`,
 		Args: argsAtMost(1, "stack name"),

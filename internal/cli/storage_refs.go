@@ -20,8 +20,9 @@ func newStorageLsCmd() *cobra.Command {
 	var q client.StorageQuery
 	var out string
 	c := &cobra.Command{
-		Use:   "ls [--project P] [--job N] [--kind input|output|log] [--tier T]",
-		Short: "List the blobs your projects hold, and what they cost per tier",
+		Use:     "ls [--project P] [--job N] [--kind input|output|log] [--tier T]",
+		Aliases: []string{"list"},
+		Short:   "List the blobs your projects hold, and what they cost per tier",
 		Long: `List the blobs of the projects you may read (every project for an admin):
 each blob's digest, size, kind, tier, the jobs that reference it, when it
 was first referenced and where its bytes are; then each project's storage

@@ -78,6 +78,7 @@ func newUserListCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
 		Use:     "list",
+		Aliases: []string{"ls"},
 		Short:   "List users and their roles",
 		Example: "  burst user list\n  burst user list -o json",
 		RunE: func(c *cobra.Command, args []string) error {
