@@ -104,6 +104,9 @@ func newStorageShowCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(w)
+				if len(more.Totals) > 0 {
+					fmt.Fprintln(w, "What each project keeps, blobs and its jobs' logs, per tier:")
+				}
 				more.Blobs = nil
 				return renderStorageTotals(w, more)
 			})
@@ -119,7 +122,7 @@ func renderStorage(w io.Writer, s *client.StorageInfo) error {
 		fmt.Fprintf(w, "Set by %s at %s\n", s.SetBy, s.SetAt.UTC().Format("2006-01-02 15:04:05Z"))
 	}
 	if len(s.Usage) == 0 {
-		fmt.Fprintln(w, "No project holds a blob yet.")
+		fmt.Fprintln(w, "Blobs: none yet (no job has staged an input or an output).")
 		return nil
 	}
 	tw := table(w)
