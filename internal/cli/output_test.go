@@ -412,3 +412,23 @@ func TestInputName(t *testing.T) {
 		}
 	}
 }
+
+// show stands in for a many-line program and cuts a long one-line
+// argument, saying where each is whole; short arguments are left alone.
+func TestShortArgs(t *testing.T) {
+	prog := strings.Repeat("import os\n", 30)
+	long := strings.Repeat("A", 300)
+	got := shortArgs([]string{"python3", "-c", prog, long, "{}", strings.Repeat("B", 200)}, 7)
+	if got[0] != "python3" || got[1] != "-c" || got[4] != "{}" || got[5] != strings.Repeat("B", 200) {
+		t.Errorf("short arguments changed: %q", got)
+	}
+	if got[2] != "<a program of 31 lines, 300 bytes: burst show 7 -o json has it>" {
+		t.Errorf("the program: %q", got[2])
+	}
+	if got[3] != strings.Repeat("A", 64)+"...<300 bytes: burst show 7 -o json has it>" {
+		t.Errorf("the long argument: %q", got[3])
+	}
+	if argv := []string{"echo", "x"}; &shortArgs(argv, 1)[0] != &argv[0] {
+		t.Errorf("an argv with nothing to shorten is copied")
+	}
+}

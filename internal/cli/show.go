@@ -143,11 +143,11 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 			if m.Shell {
 				how = " ::: (one task per input, through a shell)"
 			}
-			row("Command:", shellJoin(m.Template)+how)
+			row("Command:", shellJoin(shortArgs(m.Template, j.ID))+how)
 		} else if m != nil && m.Commands {
 			row("Command:", "each input (::: or a line of ::::), run as shell text")
 		} else {
-			row("Command:", shellJoin(s.Argv))
+			row("Command:", shellJoin(shortArgs(s.Argv, j.ID)))
 		}
 		row("Workdir:", s.Workdir)
 		showStaging(row, s, jt.Outputs)
@@ -337,4 +337,31 @@ func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, clean(t.Reason))
 	}
 	return tw.Flush()
+}
+
+// shortArgs stands in for each argument of argv that is a program of many
+// lines (python -c's source: a Python map's worker is some 200 lines) with
+// a line saying what it is and where it is whole, and cuts an argument of
+// one line past 256 bytes (a pickled function in base64) to its start, so
+// that show's page keeps its shape.
+func shortArgs(argv []string, id int64) []string {
+	var out []string
+	for i, a := range argv {
+		n := strings.Count(a, "\n")
+		if n < 3 && len(a) <= 256 || len(a) <= 160 {
+			continue
+		}
+		if out == nil {
+			out = append([]string(nil), argv...)
+		}
+		if n >= 3 {
+			out[i] = fmt.Sprintf("<a program of %d lines, %d bytes: burst show %d -o json has it>", n+1, len(a), id)
+		} else {
+			out[i] = fmt.Sprintf("%s...<%d bytes: burst show %d -o json has it>", strings.ToValidUTF8(a[:64], ""), len(a), id)
+		}
+	}
+	if out == nil {
+		return argv
+	}
+	return out
 }
