@@ -38,6 +38,9 @@ func slurmFaceShapes(t *testing.T) {
 		"exit3":   {"--wrap", "exit 3"},
 		"cancel":  {"--wrap", "sleep 300"},
 		"timeout": {"-t", "1", "--wrap", "sleep 300"},
+		// Tasks over two nodes: Slurm runs srun's two there; burst runs
+		// both on its one machine, each with its rank.
+		"nodes2": {"-N", "2", "--ntasks-per-node=1", "--wrap", `srun sh -c 'echo rank $SLURM_PROCID of $SLURM_NTASKS'`},
 	}
 	for _, s := range sides {
 		s.ids = map[string]string{}
@@ -122,6 +125,21 @@ func slurmFaceShapes(t *testing.T) {
 		if got[0] != got[1] || !strings.Contains(got[1], "CANCELLED AT TIME") {
 			t.Errorf("%s job's output file:\nslurm: %q\nburst: %q", kind, got[0], got[1])
 		}
+	}
+
+	// The two-node job's srun: the same ranks, in any order.
+	var ranks [2]string
+	for i, s := range sides {
+		b, err := os.ReadFile(filepath.Join(dir, s.name+"-nodes2.out"))
+		if err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		slices.Sort(lines)
+		ranks[i] = strings.Join(lines, "\n")
+	}
+	if ranks[0] != ranks[1] || ranks[0] != "rank 0 of 2\nrank 1 of 2" {
+		t.Errorf("-N 2 --ntasks-per-node=1 with srun:\nslurm: %q\nburst: %q", ranks[0], ranks[1])
 	}
 
 	// %R and %r of the ended jobs: squeue's manual has the reason in

@@ -18,26 +18,33 @@ import (
 
 // Script is a parsed batch script.
 type Script struct {
-	Path          string        // as given
-	Text          string        // whole file contents
-	JobName       string        // --job-name/-J
-	Output        string        // --output/-o pattern, "" if not set
-	Error         string        // --error/-e pattern
-	NTasks        int           // --ntasks/-n, 0 if not set
-	NTasksPerNode int           // --ntasks-per-node, 0 if not set
-	CPUsPerTask   int           // --cpus-per-task/-c, 0 if not set
-	MemBytes      int64         // --mem, 0 if not set
-	MemPerCPU     int64         // --mem-per-cpu, 0 if not set
-	TimeLimit     time.Duration // --time/-t, 0 if not set
-	GPUs          int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
-	GPUType       string
-	Partition     string // --partition/-p
-	Array         string // --array raw value, "" if none
-	Chdir         string // --chdir/-D
-	Export        string // --export raw value, "" if not set
-	OpenMode      string // --open-mode: "append" or "truncate" (the default), "" if not set
-	GetUserEnv    bool   // --get-user-env: start from the user's login environment
-	Account       string // --account/-A: the burst project, "" if not set
+	Path          string // as given
+	Text          string // whole file contents
+	JobName       string // --job-name/-J
+	Output        string // --output/-o pattern, "" if not set
+	Error         string // --error/-e pattern
+	NTasks        int    // --ntasks/-n, 0 if not set
+	NTasksPerNode int    // --ntasks-per-node, 0 if not set
+	// Nodes is --nodes/-N (its minimum, of MIN-MAX), 0 if not set. A burst
+	// job runs on one machine: the tasks Slurm would spread over the
+	// nodes run there together (NTasks).
+	Nodes int
+	// ntasksGiven: --ntasks was given; else NTasks is what the nodes and
+	// --ntasks-per-node make (deriveTasks).
+	ntasksGiven bool
+	CPUsPerTask int           // --cpus-per-task/-c, 0 if not set
+	MemBytes    int64         // --mem, 0 if not set
+	MemPerCPU   int64         // --mem-per-cpu, 0 if not set
+	TimeLimit   time.Duration // --time/-t, 0 if not set
+	GPUs        int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
+	GPUType     string
+	Partition   string // --partition/-p
+	Array       string // --array raw value, "" if none
+	Chdir       string // --chdir/-D
+	Export      string // --export raw value, "" if not set
+	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
+	GetUserEnv  bool   // --get-user-env: start from the user's login environment
+	Account     string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
 	// burst.ParseDependencies), "" if not set; KillOnInvalidDep is
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
@@ -123,8 +130,8 @@ func (s *Script) SetOption(name, value string) error {
 	case "mem-per-cpu":
 		s.MemBytes = 0
 	}
-	if s.NTasksPerNode > 0 && s.NTasks == 0 {
-		s.NTasks = s.NTasksPerNode
+	if o.names[0] == "nodes" || o.names[0] == "ntasks-per-node" || o.names[0] == "ntasks" {
+		p.deriveTasks()
 	}
 	return nil
 }
@@ -510,6 +517,7 @@ func (p *parser) set(name, v string) error {
 		s.Error = devNull(v)
 	case "ntasks":
 		s.NTasks, err = count(v, 1, "--ntasks=4")
+		s.ntasksGiven = err == nil
 	case "ntasks-per-node":
 		s.NTasksPerNode, err = count(v, 1, "--ntasks-per-node=4")
 	case "cpus-per-task":
@@ -571,8 +579,10 @@ func (p *parser) set(name, v string) error {
 	case "signal":
 		s.Warn, err = ParseSignal(v)
 	case "nodes":
-		if v != "1" && v != "1-1" {
-			p.warnf("#SBATCH --nodes=%s is not supported by burst: a job runs on one machine; ignored", v)
+		lo, _, _ := strings.Cut(v, "-")
+		s.Nodes, err = count(lo, 1, "--nodes=2")
+		if err == nil && s.Nodes > 1 {
+			p.warnf("#SBATCH --nodes=%s: a burst job runs on one machine: the tasks of its %d nodes run there together (SLURM_NNODES=1)", v, s.Nodes)
 		}
 	}
 	return err
@@ -584,10 +594,27 @@ func (p *parser) finish() error {
 		p.line = max(p.memLine, p.memPerCPULine)
 		return p.errorf("#SBATCH --mem and --mem-per-cpu cannot both be set: keep one of them")
 	}
-	if p.s.NTasks == 0 {
-		p.s.NTasks = p.s.NTasksPerNode // a job runs on one machine
-	}
+	p.deriveTasks()
 	return nil
+}
+
+// deriveTasks sets the job's tasks when --ntasks was not given, as sbatch
+// counts them: --ntasks-per-node times the nodes, or one per node. A job
+// runs on one machine, so they all run there (SLURM_NNODES=1), rather than
+// the fraction of them one node would have run: a script whose srun tasks
+// split the work by SLURM_PROCID still does all of it.
+func (p *parser) deriveTasks() {
+	s := p.s
+	if !s.ntasksGiven {
+		switch {
+		case s.NTasksPerNode > 0:
+			s.NTasks = s.NTasksPerNode * max(1, s.Nodes)
+		case s.Nodes > 1:
+			s.NTasks = s.Nodes
+		default:
+			s.NTasks = 0
+		}
+	}
 }
 
 // devNull maps sbatch's "none" output file to /dev/null.

@@ -71,7 +71,7 @@ func TestParse(t *testing.T) {
 		{
 			name:  "several options on one line",
 			lines: []string{"#SBATCH --ntasks=1 -c 8 --mem 4G --time=2:00:00 -N 1"},
-			want:  Script{NTasks: 1, CPUsPerTask: 8, MemBytes: 4 * gib, TimeLimit: 2 * time.Hour},
+			want:  Script{NTasks: 1, CPUsPerTask: 8, MemBytes: 4 * gib, TimeLimit: 2 * time.Hour, Nodes: 1},
 		},
 		{
 			name: "comments",
@@ -124,12 +124,32 @@ func TestParse(t *testing.T) {
 		{
 			name:  "ntasks-per-node stands for ntasks on one machine",
 			lines: []string{"#SBATCH --nodes=1 --ntasks-per-node=4"},
-			want:  Script{NTasks: 4, NTasksPerNode: 4},
+			want:  Script{NTasks: 4, NTasksPerNode: 4, Nodes: 1},
 		},
 		{
 			name:  "ntasks wins over ntasks-per-node",
 			lines: []string{"#SBATCH --ntasks-per-node=4", "#SBATCH --ntasks=2"},
 			want:  Script{NTasks: 2, NTasksPerNode: 4},
+		},
+		{
+			// As sbatch counts them; they run on the one machine, all of
+			// them (srun's SLURM_PROCID 0..3), not the 2 one node holds.
+			name:     "nodes times ntasks-per-node",
+			lines:    []string{"#SBATCH -N 2", "#SBATCH --ntasks-per-node=2"},
+			want:     Script{NTasks: 4, NTasksPerNode: 2, Nodes: 2},
+			warnings: []string{"job.sbatch:2: #SBATCH --nodes=2: a burst job runs on one machine: the tasks of its 2 nodes run there together (SLURM_NNODES=1)"},
+		},
+		{
+			name:     "a task per node, the least of a range",
+			lines:    []string{"#SBATCH --nodes=3-5"},
+			want:     Script{NTasks: 3, Nodes: 3},
+			warnings: []string{"job.sbatch:2: #SBATCH --nodes=3-5: a burst job runs on one machine: the tasks of its 3 nodes run there together (SLURM_NNODES=1)"},
+		},
+		{
+			name:     "ntasks wins over nodes",
+			lines:    []string{"#SBATCH -N 4 -n 2"},
+			want:     Script{NTasks: 2, Nodes: 4},
+			warnings: []string{"job.sbatch:2: #SBATCH --nodes=4: a burst job runs on one machine: the tasks of its 4 nodes run there together (SLURM_NNODES=1)"},
 		},
 		{name: "mem bare number is MB", lines: []string{"#SBATCH --mem=4096"}, want: Script{MemBytes: 4 * gib}},
 		{name: "mem K", lines: []string{"#SBATCH --mem=1024K"}, want: Script{MemBytes: 1 << 20}},
@@ -168,18 +188,18 @@ func TestParse(t *testing.T) {
 		{name: "account", lines: []string{"#SBATCH --account=lab"}, want: Script{Account: "lab"}},
 		{name: "dependency", lines: []string{"#SBATCH -d afterok:12:13", "#SBATCH --kill-on-invalid-dep=yes"}, want: Script{Dependency: "afterok:12:13", KillOnInvalidDep: "yes"}},
 		{name: "account short, abbreviated", lines: []string{"#SBATCH -A a1", "#SBATCH --acco=a2"}, want: Script{Account: "a2"}},
-		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}},
+		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}, want: Script{Nodes: 1}},
 		{
 			name:  "unsupported options warn",
 			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue -H"},
-			want:  Script{Account: "proj"},
+			want:  Script{Account: "proj", Nodes: 2, NTasks: 2},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
 				"job.sbatch:3: #SBATCH --mail-user is not supported by burst; ignored",
 				"job.sbatch:4: #SBATCH --qos is not supported by burst; ignored",
 				"job.sbatch:5: #SBATCH --exclusive is not supported by burst; ignored",
 				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
-				"job.sbatch:7: #SBATCH --nodes=2 is not supported by burst: a job runs on one machine; ignored",
+				"job.sbatch:7: #SBATCH --nodes=2: a burst job runs on one machine: the tasks of its 2 nodes run there together (SLURM_NNODES=1)",
 				"job.sbatch:8: #SBATCH --requeue is not supported by burst; ignored",
 				"job.sbatch:8: #SBATCH --hold is not supported by burst; ignored",
 			},
@@ -212,6 +232,7 @@ func TestParse(t *testing.T) {
 			}
 			got := *s
 			got.Path, got.Text, got.Warnings = "", "", nil
+			got.ntasksGiven = false // how NTasks came: its value is what is compared
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -680,6 +701,15 @@ func TestSetOptionOverridesDirectives(t *testing.T) {
 	}
 	if len(s.Warnings) != n+1 || !strings.Contains(s.Warnings[n], "one machine") {
 		t.Errorf("--nodes 2 should be warned about (a job runs on one machine): %q", s.Warnings)
+	}
+	if s.NTasks != 2 {
+		t.Errorf("--nodes 2 over a script of -N 1: %d tasks, want 2 (one per node)", s.NTasks)
+	}
+	if err := s.SetOption("ntasks-per-node", "3"); err != nil || s.NTasks != 6 {
+		t.Errorf("--ntasks-per-node 3 with --nodes 2: %d tasks, want 6 (%v)", s.NTasks, err)
+	}
+	if err := s.SetOption("ntasks", "5"); err != nil || s.NTasks != 5 {
+		t.Errorf("--ntasks 5 wins over the nodes: %d tasks (%v)", s.NTasks, err)
 	}
 	for _, bad := range [][2]string{{"gpus", "many"}, {"gres", "gpu:x:y"}} {
 		if err := s.SetOption(bad[0], bad[1]); err == nil {
