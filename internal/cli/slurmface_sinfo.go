@@ -16,6 +16,7 @@ func newSinfoCmd() *cobra.Command {
 		noHeader, nodes, long, summarize bool
 		responding, dead, reasons        bool
 		format, fields, states, clusters string
+		sortSpec                         string
 		parts, hosts                     []string
 		iterate, verbose                 int
 	)
@@ -33,13 +34,16 @@ nodeaiot, ... with :WIDTH), -N/--Node (one line per machine), -s/--summarize
 (NODES(A/I/O/T) per cluster), -l/--long (sinfo -l's columns, and the date),
 -p/--partition, -n/--nodes (a hostlist), -t/--states (idle, mix, alloc:
 a running machine is one of them), -r/--responding (all are), -d/--dead and
--R/--list-reasons (none are: burst lists running machines), -i/--iterate
+-R/--list-reasons (none are: burst lists running machines), -S/--sort
+(sinfo's letters, + or - before each, #P the clusters as listed: P, c, m,
+D, F, N, t, T; the others are alike on every line here), -i/--iterate
 SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 -e, -v.`,
 		Example: `  burst slurm sinfo
   sinfo -o %P                  # partitions; the default one starred
   sinfo -s
-  sinfo -N -h -o '%N %c %m %G'`,
+  sinfo -N -h -o '%N %c %m %G'
+  sinfo -N -S -c               # machines, the most CPUs first`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if u, _ := c.Flags().GetBool("usage"); u {
@@ -106,7 +110,7 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 					ns = append(ns, n)
 				}
 				slices.SortStableFunc(ns, func(a, b slurmface.Node) int { return strings.Compare(a.Partition, b.Partition) })
-				return slurmface.Sinfo(w, ns, f, noHeader, nodes)
+				return slurmface.SinfoSorted(w, ns, f, noHeader, nodes, sortSpec)
 			})
 		},
 	}
@@ -120,6 +124,7 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 	fl.StringSliceVarP(&parts, "partition", "p", nil, "only these burst clusters")
 	fl.StringArrayVarP(&hosts, "nodes", "n", nil, "only these machines (a hostlist: local-[1-2])")
 	fl.StringVarP(&states, "states", "t", "", "only machines in these `STATES` (idle, mix, alloc)")
+	fl.StringVarP(&sortSpec, "sort", "S", "", "order the lines by these fields' `LETTERS`, e.g. -c or #P,-t")
 	fl.BoolVarP(&responding, "responding", "r", false, "only responding machines (all are)")
 	fl.BoolVarP(&dead, "dead", "d", false, "only machines not responding (none are)")
 	fl.BoolVarP(&reasons, "list-reasons", "R", false, "why machines are down (none are)")

@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -216,6 +217,15 @@ func sinfoLetters() string {
 // each set of nodes alike in every per-node field f shows (so by state with
 // the default format), or with perNode one line per node.
 func Sinfo(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool) error {
+	return SinfoSorted(w, nodes, f, noHeader, perNode, "")
+}
+
+// SinfoSorted is Sinfo with its lines in the order of sinfo's -S list
+// (sortSpec; "" keeps the order given), as sinfo sorts them: each key a
+// field's letter, after "+" (ascending, the default) or "-" (descending),
+// "#P" the partitions in the order given; the first key decides first, and
+// a letter sinfo does not sort by is ignored, as sinfo ignores it.
+func SinfoSorted(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool, sortSpec string) error {
 	var b strings.Builder
 	var groups [][]Node
 	index := map[string]int{}
@@ -236,6 +246,7 @@ func Sinfo(w io.Writer, nodes []Node, f SinfoFormat, noHeader, perNode bool) err
 		index[key] = len(groups)
 		groups = append(groups, []Node{n})
 	}
+	sortGroups(groups, sortSpec)
 	f = slices.Clone(f)
 	for i, c := range f {
 		if c.auto {
@@ -326,4 +337,101 @@ func fmtLine(b *strings.Builder, f []fmtColumn, value func(fmtColumn) string) {
 		b.WriteString(pad(value(c), c.width, c.right))
 	}
 	b.WriteByte('\n')
+}
+
+// sinfoSortKeys are what sinfo's -S letters compare, for the fields burst
+// has (the others are the same for every line here, and sort nothing).
+var sinfoSortKeys = map[byte]func(a, b []Node) int{
+	'P': func(a, b []Node) int { return strings.Compare(a[0].Partition, b[0].Partition) },
+	'c': func(a, b []Node) int { return cmp.Compare(a[0].CPUs, b[0].CPUs) },
+	'm': func(a, b []Node) int { return cmp.Compare(a[0].MemBytes, b[0].MemBytes) },
+	'D': func(a, b []Node) int { return cmp.Compare(len(a), len(b)) },
+	'A': func(a, b []Node) int { return cmp.Compare(allocated(a), allocated(b)) },
+	'F': func(a, b []Node) int { return cmp.Compare(allocated(a), allocated(b)) },
+	'N': func(a, b []Node) int { return compareHostnames(a[0].Name, b[0].Name) },
+	'n': func(a, b []Node) int { return compareHostnames(a[0].Name, b[0].Name) },
+	't': func(a, b []Node) int { return cmp.Compare(stateRank(a[0]), stateRank(b[0])) },
+	'T': func(a, b []Node) int { return cmp.Compare(stateRank(a[0]), stateRank(b[0])) },
+}
+
+// sortGroups orders sinfo's lines by spec, as sinfo applies it: from the
+// last key to the first, each sort stable.
+func sortGroups(groups [][]Node, spec string) {
+	order := map[string]int{} // "#P": the partitions as given
+	for _, g := range groups {
+		if _, ok := order[g[0].Partition]; !ok {
+			order[g[0].Partition] = len(order)
+		}
+	}
+	for i := len(spec) - 1; i >= 0; i-- {
+		c := spec[i]
+		if c == ',' || c == '#' || c == '+' || c == '-' {
+			continue
+		}
+		key := sinfoSortKeys[c]
+		if c == 'P' && i > 0 && spec[i-1] == '#' {
+			key = func(a, b []Node) int { return cmp.Compare(order[a[0].Partition], order[b[0].Partition]) }
+		}
+		if key == nil {
+			continue
+		}
+		desc := i > 0 && spec[i-1] == '-'
+		slices.SortStableFunc(groups, func(a, b []Node) int {
+			if desc {
+				return key(b, a)
+			}
+			return key(a, b)
+		})
+	}
+}
+
+// allocated counts the nodes of g that run work (%F's A).
+func allocated(g []Node) int {
+	n := 0
+	for _, x := range g {
+		if x.UsedCPUs > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// stateRank is a node's state in Slurm's order of node states (idle
+// before allocated before mixed), which sinfo's "t" sorts by.
+func stateRank(n Node) int {
+	switch n.compactState() {
+	case "idle":
+		return 2
+	case "alloc":
+		return 3
+	default:
+		return 5 // mix
+	}
+}
+
+// compareHostnames compares two names as sinfo does: at their first
+// difference, numerically where both have a digit there ("node2" before
+// "node10"), else as strings.
+func compareHostnames(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] {
+			continue
+		}
+		if isDigit(a[i]) && isDigit(b[i]) {
+			return cmp.Compare(leadingInt(a[i:]), leadingInt(b[i:]))
+		}
+		return strings.Compare(a, b)
+	}
+	return strings.Compare(a, b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// leadingInt is the number s begins with.
+func leadingInt(s string) int {
+	n := 0
+	for i := 0; i < len(s) && isDigit(s[i]) && n < 1<<40; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }

@@ -110,3 +110,37 @@ func TestNodeStates(t *testing.T) {
 		t.Errorf("-t sleepy: %v", err)
 	}
 }
+
+// sinfo -S: the first key decides first, "-" descends, "#P" keeps the
+// partitions as given, names compare numerically where both have a digit
+// (node2 before node10), and letters sinfo does not sort by are ignored.
+func TestSinfoSort(t *testing.T) {
+	nodes := []Node{
+		{Name: "b-10", Partition: "zeta", CPUs: 4},
+		{Name: "b-2", Partition: "zeta", CPUs: 8, UsedCPUs: 8},
+		{Name: "a-1", Partition: "alpha", CPUs: 2, UsedCPUs: 1},
+		{Name: "a-3", Partition: "alpha", CPUs: 16},
+	}
+	f, err := ParseSinfoFormat("%N")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ spec, want string }{
+		{"", "b-10 b-2 a-1 a-3"},
+		{"N", "a-1 a-3 b-2 b-10"},
+		{"-N", "b-10 b-2 a-3 a-1"},
+		{"-c", "a-3 b-2 b-10 a-1"},
+		{"P,-c", "a-3 a-1 b-2 b-10"},
+		{"#P,c", "b-10 b-2 a-1 a-3"},
+		{"t,N", "a-3 b-10 b-2 a-1"}, // idle, then allocated, then mixed
+		{"x,+N", "a-1 a-3 b-2 b-10"},
+	} {
+		var b strings.Builder
+		if err := SinfoSorted(&b, nodes, f, true, true, tt.spec); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(strings.Fields(b.String()), " "); got != tt.want {
+			t.Errorf("-S %q: %s, want %s", tt.spec, got, tt.want)
+		}
+	}
+}
