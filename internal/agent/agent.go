@@ -322,6 +322,12 @@ func (a *Agent) handle(l *client.Leased) {
 	if len(l.Tasks) > 0 {
 		short = a.roomShort()
 	}
+	front := 0 // tasks of this lease put at the head of the queue, in the lease's order
+	hold := func(q queued) {
+		at := min(front, len(a.queue))
+		a.queue = slices.Insert(a.queue, at, q)
+		front = at + 1
+	}
 	for _, as := range l.Tasks {
 		ctx := l.Jobs[as.Job]
 		if ctx == nil {
@@ -343,7 +349,7 @@ func (a *Agent) handle(l *client.Leased) {
 		if as.Pipe == nil && short != "" {
 			// The disk filled since the server placed it: it waits here,
 			// first in line, until there is room (room.go).
-			a.queue = append([]queued{{as, ctx}}, a.queue...)
+			hold(queued{as, ctx})
 			a.mu.Unlock()
 			continue
 		}
@@ -352,7 +358,7 @@ func (a *Agent) handle(l *client.Leased) {
 			// agent took first (its exit and the other's start crossed on
 			// the way): this one starts next, as soon as it fits. A pipe's
 			// stage starts at once: its peers wait for its streams.
-			a.queue = append([]queued{{as, ctx}}, a.queue...)
+			hold(queued{as, ctx})
 			a.mu.Unlock()
 			continue
 		}

@@ -66,14 +66,13 @@ func (s *Server) CancelTask(ctx context.Context, id int64, idx int) (*client.Can
 
 // cancelHold says why a cancel is not to wait for its commit before its
 // stops go out: the store holds writes for a full disk, or the filesystem
-// has less free than new work needs (read now, outside the lock: one statfs
-// per cancel, which a reading a second old could miss a disk just filled
-// by); nil when neither.
+// has less free than new work needs (lowForCancel: read now, outside the
+// lock); nil when neither.
 func (s *Server) cancelHold() error {
 	if err := s.st.Full(); err != nil {
 		return err
 	}
-	return s.checkFree()
+	return s.lowForCancel()
 }
 
 // applyCancel applies a cancel's batch (s.mu held on entry, released on
@@ -91,7 +90,7 @@ func (s *Server) applyCancel(b *batch, held error, res *client.CancelResult) (*c
 	if store.IsFull(held) {
 		res.Held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: " + s.noSpace(held).Error()
 	} else {
-		res.Held = "its running tasks were told to stop now; the cancel is recorded as soon as the store can write it: " + held.Error()
+		res.Held = "its running tasks were told to stop now; the disk is nearly full, and the cancel is recorded as soon as the store can write it: " + held.Error()
 	}
 	return res, nil
 }

@@ -86,22 +86,27 @@ type roomCheck struct {
 // roomEvery, and never under a lock.
 func (s *Server) roomToStart() string {
 	now := time.Now()
-	if c := s.room.Load(); c != nil && now.Sub(c.at) < roomEvery {
-		return c.why
+	old := s.room.Load()
+	if old != nil && now.Sub(old.at) < roomEvery {
+		return old.why
 	}
 	why := ""
-	for _, dir := range []string{s.logs, filepath.Dir(s.st.Path())} {
-		free, total, ok := diskroom.Space(dir)
+	dirs := []struct{ dir, holds string }{{s.logs, "burst's logs"}, {filepath.Dir(s.st.Path()), "burst's state"}}
+	for i, d := range dirs {
+		if i > 0 && d.dir == dirs[0].dir {
+			break
+		}
+		free, total, ok := diskroom.Space(d.dir)
 		if need := 2 * diskroom.MinFree(total); ok && free < need {
-			why = fmt.Sprintf("the filesystem %s, which holds burst's logs and state, has %s free: no task starts while it has less than %s, twice what new work needs, so that what starts has room for its output; free at least %s there and tasks start by themselves",
-				diskroom.MountPoint(dir), web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))
+			why = fmt.Sprintf("the filesystem %s, which holds %s, has %s free: no task starts while it has less than %s, twice what new work needs, so that what starts has room for its output; free at least %s there and tasks start by themselves",
+				s.mountOf(d.dir), d.holds, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))
 			break
 		}
 	}
 	// Logged once when it becomes short and once when it has room again
 	// (the free bytes in why change at every reading, and a line a second
 	// would fill the disk it is about).
-	if old := s.room.Load(); (old == nil || old.why == "") != (why == "") {
+	if (old == nil || old.why == "") != (why == "") {
 		if why != "" {
 			s.log.Warn("starting no task: the disk is nearly full", "why", why)
 		} else if old != nil {
@@ -110,6 +115,32 @@ func (s *Server) roomToStart() string {
 	}
 	s.room.Store(&roomCheck{at: now, why: why})
 	return why
+}
+
+// mountOf is the mount point of dir's filesystem (diskroom.MountPoint),
+// read once per directory: the readings while a disk is short name it ten
+// times a second, and it does not change under a running server.
+func (s *Server) mountOf(dir string) string {
+	if m, ok := s.mounts.Load(dir); ok {
+		return m.(string)
+	}
+	m := diskroom.MountPoint(dir)
+	s.mounts.Store(dir, m)
+	return m
+}
+
+// lowForCancel says, for a cancel, whether the filesystem of the store has
+// less free than new work needs (read now: a reading a second old could
+// miss a disk just filled), in words for the cancel's answer; nil when it
+// has room.
+func (s *Server) lowForCancel() error {
+	dir := filepath.Dir(s.st.Path())
+	free, total, ok := diskroom.Space(dir)
+	if need := diskroom.MinFree(total); ok && free < need {
+		return &apierr.NoSpace{Msg: fmt.Sprintf("the filesystem %s, which holds burst's state, has %s free; free at least %s there",
+			s.mountOf(dir), web.Bytes(int64(free)), web.Bytes(int64(need-free)))}
+	}
+	return nil
 }
 
 // refuseAgent answers an agent's report or registration while the store

@@ -1137,6 +1137,11 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 		if c.caps().SharesHost {
 			sc.NoRoom = s.hostFull(c)
 		}
+		if sc.NoRoom == "" && s.short != "" {
+			// No task starts anywhere while the logs' filesystem is short
+			// (disk.go): a new machine would wait, billed, for work.
+			sc.NoRoom = s.short
+		}
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {

@@ -332,3 +332,32 @@ func TestStartRefusedWhileScheduledOff(t *testing.T) {
 		t.Errorf("%d machines after the refused start, want none", n)
 	}
 }
+
+// While no task starts for want of room on the logs' filesystem (disk.go
+// roomToStart), the autoscaler starts no machine either: it would wait,
+// billed, for work that cannot be placed. Its view says why.
+func TestNoMachineStartsWhileTheDiskIsShort(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "w", Type: "t3.micro", Min: 1, Max: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.short = "the filesystem /h has 1 MiB free"
+	cl, ms := s.scaleView(time.Now())
+	s.mu.Unlock()
+	i := slices.IndexFunc(cl, func(sc scale.Cluster) bool { return sc.Name == "w" })
+	if i < 0 || cl[i].NoRoom != s.short {
+		t.Fatalf("the autoscaler's view while the disk is short: %+v; want NoRoom saying why", cl)
+	}
+	if acts := scale.Plan(time.Now(), cl, ms, nil); slices.ContainsFunc(acts, func(a scale.Action) bool { return a.Start }) {
+		t.Errorf("machines started for --min while no task can start: %+v", acts)
+	}
+	s.mu.Lock()
+	s.short = ""
+	cl, ms = s.scaleView(time.Now())
+	s.mu.Unlock()
+	if acts := scale.Plan(time.Now(), cl, ms, nil); !slices.ContainsFunc(acts, func(a scale.Action) bool { return a.Start && a.Cluster == "w" }) {
+		t.Errorf("with room again, no machine started for --min 1: %+v", acts)
+	}
+}

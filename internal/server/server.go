@@ -155,6 +155,9 @@ type Server struct {
 	// room is the last reading of the logs' filesystem for starting tasks
 	// (roomToStart).
 	room atomic.Pointer[roomCheck]
+	// mounts are the mount points of the directories named in refusals
+	// (mountOf): directory to mount point.
+	mounts sync.Map
 	// copies lets one copy of the store (snapshot, backup) be made at a time (copies.go)
 	copies copyGate
 
