@@ -397,7 +397,7 @@ func TestLogsOfARemovedFile(t *testing.T) {
 	if err := os.Remove(rs[0].Stdout); err != nil {
 		t.Fatal(err)
 	}
-	gone := rs[0].Stdout + ", which held its 6 bytes, was removed"
+	gone := rs[0].Stdout + ", which held its 6 bytes, is no longer there"
 	for _, args := range [][]string{{"logs", "1"}, {"logs", "1", "-f"}, {"results", "1"}} {
 		r := h.run(args...)
 		if r.code == 0 || !strings.Contains(r.stderr, gone) {
@@ -420,7 +420,7 @@ func TestLogsOfARemovedFile(t *testing.T) {
 	for _, p := range packs {
 		os.Remove(p)
 	}
-	if r := h.run("results", "3"); r.code == 0 || !strings.Contains(r.stderr, "which held its 2 bytes, was removed") {
+	if r := h.run("results", "3"); r.code == 0 || !strings.Contains(r.stderr, "which held its 2 bytes, is no longer there") {
 		t.Errorf("results of a map whose pack was removed: %s", r)
 	}
 }

@@ -219,8 +219,9 @@ func noFile(err error) bool {
 
 // copyFile copies bytes [from, to) of the file at path (to 0: its end) to
 // w, through files (which keeps it open for the next task); a file that
-// does not exist (a task that wrote nothing, output removed)
-// is empty. An error of the file is a *readError, one of w is not.
+// does not exist is empty when the task wrote nothing there, and a
+// *readError (logGone) when it held bytes once. An error of the file is a
+// *readError, one of w is not.
 func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, buf []byte) error {
 	if path == "" {
 		return nil
@@ -241,13 +242,14 @@ func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, bu
 
 // logGone says, for a task that has ended and whose file at path does not
 // exist, whether that file held output once: bytes [from, to) were written
-// there, so someone removed it after the task ended. Its error names the
-// file and what it held; nil when the task wrote nothing there.
+// there, so it was removed or moved since (by a person, or by the task's
+// own script). Its error names the file and what it held; nil when the
+// task wrote nothing there.
 func logGone(path string, from, to int64) error {
 	if to <= from {
 		return nil
 	}
-	return fmt.Errorf("%s, which held its %d bytes, was removed after the task ended (burst keeps no other copy)", path, to-from)
+	return fmt.Errorf("%s, which held its %d bytes, is no longer there: removed or moved since the task wrote it (burst keeps no other copy)", path, to-from)
 }
 
 // readError is an error reading a task's output file.

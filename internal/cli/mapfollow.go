@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -96,7 +97,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 			stalled = time.Time{}
 		case stalled.IsZero():
 			stalled = time.Now()
-		case bar != nil && last.Waiting != waiting && time.Since(stalled) >= waitingAfter:
+		case bar != nil && !sameWait(last.Waiting, waiting) && time.Since(stalled) >= waitingAfter:
 			waiting = last.Waiting
 			bar.clear()
 			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
@@ -129,6 +130,9 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		bar.finish(last.Tasks, last.CostUSD, time.Now())
 	}
 	err := mapExit(ctx, cl, last)
+	if p.gone != nil && err == nil {
+		return p.gone
+	}
 	if o.halt != "" && last.State != burst.Succeeded && last.State != burst.Cancelled {
 		if code, ok := haltStatus(ctx, cl, last, o.halt); ok {
 			var ms mapStatusError
@@ -199,6 +203,7 @@ type taskPrinter struct {
 	base   int                // tasks ended before this follow (skipped)
 	nTaken int                // tasks of this follow taken
 	open   bool               // the last byte printed was no newline
+	gone   error              // the first task whose log was removed (410), said at the end
 
 	// A scan's reads and writes: the pack file of the tasks' small outputs
 	// kept open across them, one buffer to copy through, and stdout
@@ -354,6 +359,15 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 			}
 		}
 		if err := p.cl.Logs(ctx, p.id, client.LogsQuery{Task: t.Index, Stream: s.name, Offset: w.n}, w); err != nil {
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Status == http.StatusGone {
+				// Its log was removed after it ended: the other tasks'
+				// output still comes, and the map fails at its end.
+				if p.gone == nil {
+					p.gone = err
+				}
+				continue
+			}
 			return err
 		}
 		if s.name == "stdout" {

@@ -432,3 +432,16 @@ func TestShortArgs(t *testing.T) {
 		t.Errorf("an argv with nothing to shorten is copied")
 	}
 }
+
+// A waiting reason that differs only in its figures is the same reason:
+// no new line for it.
+func TestSameWait(t *testing.T) {
+	a := "the filesystem /h, which holds burst's logs, has 3.1 MiB free: no task starts while it has less than 4.8 MiB; free at least 1.7 MiB there"
+	b := "the filesystem /h, which holds burst's logs, has 212 KiB free: no task starts while it has less than 4.8 MiB; free at least 4.6 MiB there"
+	if !sameWait(a, b) {
+		t.Errorf("two readings of one disk reason differ")
+	}
+	if sameWait(a, "needs 2 CPUs: local-1 has 0 of 2 CPUs free") || sameWait("--delay 5s: its next task starts in 2s", "") {
+		t.Errorf("different reasons are the same")
+	}
+}

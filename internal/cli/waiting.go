@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 
 	"golang.org/x/term"
@@ -55,7 +56,7 @@ func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) 
 				if j.State != burst.Queued {
 					return
 				}
-				if j.Waiting != "" && j.Waiting != last {
+				if j.Waiting != "" && !sameWait(j.Waiting, last) {
 					last = j.Waiting
 					fmt.Fprintf(w, "burst: job %d waits: %s\n", id, last)
 					if !tty {
@@ -80,4 +81,15 @@ func isTerminal(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// figures are the numbers in a waiting reason (free bytes, seconds left,
+// counts), with their unit.
+var figures = regexp.MustCompile(`[0-9][0-9.,]*( ?[KMGTP]?i?B\b)?`)
+
+// sameWait says whether two waiting reasons say the same but for their
+// figures ("has 3.1 MiB free" and "has 3 MiB free"): a new line is printed
+// for a new reason, not for every reading of the same one.
+func sameWait(a, b string) bool {
+	return figures.ReplaceAllString(a, "#") == figures.ReplaceAllString(b, "#")
 }
