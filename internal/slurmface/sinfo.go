@@ -343,13 +343,13 @@ func fmtLine(b *strings.Builder, f []fmtColumn, value func(fmtColumn) string) {
 // has (the others are the same for every line here, and sort nothing).
 var sinfoSortKeys = map[byte]func(a, b []Node) int{
 	'P': func(a, b []Node) int { return strings.Compare(a[0].Partition, b[0].Partition) },
-	'c': func(a, b []Node) int { return cmp.Compare(a[0].CPUs, b[0].CPUs) },
-	'm': func(a, b []Node) int { return cmp.Compare(a[0].MemBytes, b[0].MemBytes) },
+	'c': func(a, b []Node) int { return cmp.Compare(least(a, Node.cpus), least(b, Node.cpus)) },
+	'm': func(a, b []Node) int { return cmp.Compare(least(a, Node.mem), least(b, Node.mem)) },
 	'D': func(a, b []Node) int { return cmp.Compare(len(a), len(b)) },
 	'A': func(a, b []Node) int { return cmp.Compare(allocated(a), allocated(b)) },
 	'F': func(a, b []Node) int { return cmp.Compare(allocated(a), allocated(b)) },
-	'N': func(a, b []Node) int { return compareHostnames(a[0].Name, b[0].Name) },
-	'n': func(a, b []Node) int { return compareHostnames(a[0].Name, b[0].Name) },
+	'N': func(a, b []Node) int { return compareHostnames(lowestName(a), lowestName(b)) },
+	'n': func(a, b []Node) int { return compareHostnames(lowestName(a), lowestName(b)) },
 	't': func(a, b []Node) int { return cmp.Compare(stateRank(a[0]), stateRank(b[0])) },
 	'T': func(a, b []Node) int { return cmp.Compare(stateRank(a[0]), stateRank(b[0])) },
 }
@@ -383,6 +383,30 @@ func sortGroups(groups [][]Node, spec string) {
 			return key(a, b)
 		})
 	}
+}
+
+// A line of several nodes compares by its least CPUs and memory (sinfo's
+// min_cpus, min_mem) and by its lowest name (the first of its sorted
+// hostlist).
+func (n Node) cpus() int64 { return int64(n.CPUs) }
+func (n Node) mem() int64  { return n.MemBytes }
+
+func least(g []Node, f func(Node) int64) int64 {
+	v := f(g[0])
+	for _, n := range g[1:] {
+		v = min(v, f(n))
+	}
+	return v
+}
+
+func lowestName(g []Node) string {
+	name := g[0].Name
+	for _, n := range g[1:] {
+		if compareHostnames(n.Name, name) < 0 {
+			name = n.Name
+		}
+	}
+	return name
 }
 
 // allocated counts the nodes of g that run work (%F's A).

@@ -144,3 +144,32 @@ func TestSinfoSort(t *testing.T) {
 		}
 	}
 }
+
+// Without -N a line holds several nodes: it sorts by its lowest name (the
+// hostlist sorted, numbers as numbers) and its least CPUs, as sinfo's
+// sort.c compares them.
+func TestSinfoSortGroups(t *testing.T) {
+	nodes := []Node{
+		{Name: "b-10", Partition: "p", CPUs: 4},
+		{Name: "b-2", Partition: "p", CPUs: 4},
+		{Name: "b-3", Partition: "q", CPUs: 8},
+		{Name: "b-11", Partition: "q", CPUs: 2, UsedCPUs: 2},
+	}
+	f, err := ParseSinfoFormat("%R %t %N")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ spec, want string }{
+		{"N", "p idle b-[2,10] q idle b-3 q alloc b-11"},
+		{"-N", "q alloc b-11 q idle b-3 p idle b-[2,10]"},
+		{"c", "q alloc b-11 p idle b-[2,10] q idle b-3"},
+	} {
+		var b strings.Builder
+		if err := SinfoSorted(&b, nodes, f, true, false, tt.spec); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(strings.Fields(b.String()), " "); got != tt.want {
+			t.Errorf("-S %q: %s, want %s", tt.spec, got, tt.want)
+		}
+	}
+}
