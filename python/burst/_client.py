@@ -458,20 +458,29 @@ class Client:
 
     def _slots(self, cluster: Optional[str], cpus: float, gpus: int) -> int:
         """How many tasks of cpus (and gpus) the cluster can run at once:
-        its most machines times the tasks one holds; 0 when not known."""
+        its most machines times the tasks one holds, or what its running
+        machines hold if more (hosts joined to it by hand); 0 when not
+        known."""
         name = cluster or "local"
-        try:
-            cs = self._conn.get_json("/v1/clusters") or []
-        except BurstError:
-            return 0
-        for c in cs:
-            if c.get("name") != name:
-                continue
+
+        def fits(c: Dict[str, Any]) -> int:
             per = int(float(c.get("cpus") or 0) // cpus) if cpus > 0 else 0
             if gpus:
-                per = min(per, int(c.get("gpus") or 0) // int(gpus))
-            return max(0, int(c.get("max") or 0)) * max(0, per)
-        return 0
+                g = c.get("gpus") or 0  # a cluster's count, a machine's list of GPUs
+                per = min(per, (len(g) if isinstance(g, list) else int(g)) // int(gpus))
+            return max(0, per)
+
+        try:
+            cs = self._conn.get_json("/v1/clusters") or []
+            ms = self._conn.get_json("/v1/machines") or []
+        except BurstError:
+            return 0
+        most = 0
+        for c in cs:
+            if c.get("name") == name:
+                most = max(0, int(c.get("max") or 0)) * fits(c)
+        live = sum(fits(m) for m in ms if m.get("cluster") == name and m.get("state") == "running")
+        return max(most, live)
 
     def _submit(self, spec: Dict[str, Any]) -> Job:
         return Job(self, self._conn.post_json("/v1/jobs", spec))

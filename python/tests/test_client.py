@@ -125,9 +125,10 @@ class TestMap(Base):
         # when asked (chunksize=1) or when a time limit applies to each.
         slots = self.b._slots(None, 1, 0)
         self.assertGreater(slots, 0, "the local cluster's size is known")
-        size = bc._auto_chunksize(40, slots)
-        self.assertEqual(size, -(-40 // (4 * slots)))
-        self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(40)))), -(-40 // size))
+        n = 12 * slots  # three calls a task: one per call would be n tasks
+        size = bc._auto_chunksize(n, slots)
+        self.assertEqual(size, 3)
+        self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(n)))), -(-n // size))
         self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(12), chunksize=1))), 12)
         self.assertEqual(len(set(self.b.map(pyfuncs.pid, range(12), time_limit=60))), 12)
         self.assertEqual(bc._auto_chunksize(1000, 2), 125)
