@@ -178,10 +178,15 @@ func (m *MapSpec) FailureLimit(n int) int {
 type BatchOptions struct {
 	NTasks      int `json:"ntasks,omitempty"`
 	CPUsPerTask int `json:"cpus_per_task,omitempty"`
-	// NTasksPerNode is --ntasks-per-node (its job's SLURM_NTASKS_PER_NODE).
-	NTasksPerNode int    `json:"ntasks_per_node,omitempty"`
-	MemPerCPU     int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
-	Partition     string `json:"partition,omitempty"`
+	// NTasksPerNode is --ntasks-per-node (its job's SLURM_NTASKS_PER_NODE:
+	// the tasks on its one machine, all nodes' together).
+	NTasksPerNode int `json:"ntasks_per_node,omitempty"`
+	// Nodes is --nodes above 1 without --ntasks or --ntasks-per-node: a
+	// task per node, all on the job's one machine (SLURM_TASKS_PER_NODE;
+	// SLURM_NTASKS stays unset, as sbatch leaves it).
+	Nodes     int    `json:"nodes,omitempty"`
+	MemPerCPU int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
+	Partition string `json:"partition,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
 	Append     bool   `json:"append,omitempty"`

@@ -31,7 +31,7 @@ func newSrunCmd() *cobra.Command {
 Inside a burst job (a task, where BURST_JOB_ID or SLURM_JOB_ID is set) it is
 a job step: -n N copies of COMMAND start right there, each with its
 SLURM_PROCID, SLURM_LOCALID and SLURM_NTASKS (N defaults to the job's
-SLURM_NTASKS, else 1); task 0 reads srun's stdin; srun exits with the
+SLURM_NTASKS, else its SLURM_TASKS_PER_NODE, else 1); task 0 reads srun's stdin; srun exits with the
 highest exit status of its tasks (128+N for one killed by signal N) and
 says which task failed on stderr, as srun does. A step that asks for more
 CPUs (-n times -c) or memory (--mem) than the job holds is refused.
@@ -111,7 +111,9 @@ func envInt(name string) int {
 // runStep runs a job step inside a job: the tasks on this machine, within
 // what the job holds.
 func runStep(c *cobra.Command, s *slurmface.Srun) error {
-	n := s.Tasks(envInt("SLURM_NTASKS"))
+	// The job's tasks: SLURM_NTASKS, else those on this machine (a job of
+	// several nodes given no --ntasks has a task per node, all here).
+	n := s.Tasks(cmp.Or(envInt("SLURM_NTASKS"), envInt("SLURM_TASKS_PER_NODE")))
 	jobID := cmp.Or(os.Getenv("SLURM_JOB_ID"), os.Getenv("BURST_JOB_ID"))
 	if have := cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS")); have > 0 && s.StepCPUs(n) > have {
 		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: More processors requested than permitted "+

@@ -32,6 +32,9 @@ type Script struct {
 	// ntasksGiven: --ntasks was given; else NTasks is what the nodes and
 	// --ntasks-per-node make (deriveTasks).
 	ntasksGiven bool
+	// gpusPerNode: GPUs came from --gres or --gpus-per-node, which count
+	// per node (--gpus counts for the whole job).
+	gpusPerNode bool
 	CPUsPerTask int           // --cpus-per-task/-c, 0 if not set
 	MemBytes    int64         // --mem, 0 if not set
 	MemPerCPU   int64         // --mem-per-cpu, 0 if not set
@@ -203,8 +206,18 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		spec.Map = &burst.MapSpec{Array: true, Sources: [][]string{src}}
 		spec.MaxRunning = throttle
 	}
-	cpus := max(1, s.NTasks) * max(1, s.CPUsPerTask)
+	// A job of several nodes runs on one machine: it holds what they would
+	// (--mem and --gres count per node; --mem-per-cpu and --gpus do not
+	// need to).
+	nodes := max(1, s.Nodes)
+	cpus := s.Tasks() * max(1, s.CPUsPerTask)
 	mem := s.MemBytes
+	if mem > 0 && nodes > 1 {
+		if mem > math.MaxInt64/int64(nodes) {
+			return fmt.Errorf("%s: #SBATCH --mem times %d nodes is too large: ask for less memory", s.Path, nodes)
+		}
+		mem *= int64(nodes)
+	}
 	if s.MemPerCPU > 0 {
 		if s.MemPerCPU > math.MaxInt64/int64(cpus) {
 			return fmt.Errorf("%s: #SBATCH --mem-per-cpu times %d CPUs is too large: ask for less memory", s.Path, cpus)
@@ -228,7 +241,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	if !s.Begin.IsZero() {
 		spec.Begin = s.Begin
 	}
-	if s.NTasks > 0 || s.CPUsPerTask > 0 {
+	if s.NTasks > 0 || s.CPUsPerTask > 0 || nodes > 1 {
 		spec.Resources.CPUs = cpus
 	}
 	if mem > 0 {
@@ -236,6 +249,9 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	if s.GPUs > 0 {
 		spec.Resources.GPUs = s.GPUs
+		if s.gpusPerNode {
+			spec.Resources.GPUs = s.GPUs * nodes
+		}
 	}
 	if s.TimeLimit > 0 {
 		spec.Resources.TimeLimit = MinuteLimit(s.TimeLimit)
@@ -258,7 +274,10 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		spec.Batch = &burst.BatchOptions{}
 	}
 	spec.Batch.NTasks = s.NTasks
-	spec.Batch.NTasksPerNode = s.NTasksPerNode
+	spec.Batch.NTasksPerNode = s.NTasksPerNode * nodes // the tasks on the one machine
+	if s.NTasks == 0 && nodes > 1 {
+		spec.Batch.Nodes = nodes
+	}
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
 	spec.Batch.MemPerCPU = s.MemPerCPU
 	spec.Batch.Partition = s.Partition
@@ -532,8 +551,10 @@ func (p *parser) set(name, v string) error {
 		s.TimeLimit, err = burst.ParseTimeLimit(v)
 	case "gres":
 		s.GPUs, s.GPUType, err = p.gres(v)
+		s.gpusPerNode = true
 	case "gpus", "gpus-per-node":
 		s.GPUs, s.GPUType, err = gpus(v, name)
+		s.gpusPerNode = name == "gpus-per-node"
 	case "partition":
 		s.Partition = v
 	case "wait":
@@ -580,9 +601,10 @@ func (p *parser) set(name, v string) error {
 		s.Warn, err = ParseSignal(v)
 	case "nodes":
 		lo, _, _ := strings.Cut(v, "-")
-		s.Nodes, err = count(lo, 1, "--nodes=2")
-		if err == nil && s.Nodes > 1 {
-			p.warnf("#SBATCH --nodes=%s: a burst job runs on one machine: the tasks of its %d nodes run there together (SLURM_NNODES=1)", v, s.Nodes)
+		if n, cerr := count(lo, 1, "--nodes=2"); cerr != nil {
+			p.warnf("#SBATCH --nodes=%s: burst reads a number of nodes or MIN-MAX; ignored: a job runs on one machine", v)
+		} else if s.Nodes = n; n > 1 {
+			p.warnf("#SBATCH --nodes=%s: a burst job runs on one machine: the tasks of its %d nodes run there together (SLURM_NNODES=1)", v, n)
 		}
 	}
 	return err
@@ -598,6 +620,15 @@ func (p *parser) finish() error {
 	return nil
 }
 
+// Tasks is how many tasks the job has: --ntasks (or what --ntasks-per-node
+// makes of the nodes), else one per node.
+func (s *Script) Tasks() int {
+	if s.NTasks > 0 {
+		return s.NTasks
+	}
+	return max(1, s.Nodes)
+}
+
 // deriveTasks sets the job's tasks when --ntasks was not given, as sbatch
 // counts them: --ntasks-per-node times the nodes, or one per node. A job
 // runs on one machine, so they all run there (SLURM_NNODES=1), rather than
@@ -606,13 +637,9 @@ func (p *parser) finish() error {
 func (p *parser) deriveTasks() {
 	s := p.s
 	if !s.ntasksGiven {
-		switch {
-		case s.NTasksPerNode > 0:
+		s.NTasks = 0 // --nodes alone: a task per node (Tasks), SLURM_NTASKS unset
+		if s.NTasksPerNode > 0 {
 			s.NTasks = s.NTasksPerNode * max(1, s.Nodes)
-		case s.Nodes > 1:
-			s.NTasks = s.Nodes
-		default:
-			s.NTasks = 0
 		}
 	}
 }

@@ -142,7 +142,7 @@ func TestParse(t *testing.T) {
 		{
 			name:     "a task per node, the least of a range",
 			lines:    []string{"#SBATCH --nodes=3-5"},
-			want:     Script{NTasks: 3, Nodes: 3},
+			want:     Script{Nodes: 3},
 			warnings: []string{"job.sbatch:2: #SBATCH --nodes=3-5: a burst job runs on one machine: the tasks of its 3 nodes run there together (SLURM_NNODES=1)"},
 		},
 		{
@@ -192,7 +192,7 @@ func TestParse(t *testing.T) {
 		{
 			name:  "unsupported options warn",
 			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue -H"},
-			want:  Script{Account: "proj", Nodes: 2, NTasks: 2},
+			want:  Script{Account: "proj", Nodes: 2},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
 				"job.sbatch:3: #SBATCH --mail-user is not supported by burst; ignored",
@@ -232,7 +232,7 @@ func TestParse(t *testing.T) {
 			}
 			got := *s
 			got.Path, got.Text, got.Warnings = "", "", nil
-			got.ntasksGiven = false // how NTasks came: its value is what is compared
+			got.ntasksGiven, got.gpusPerNode = false, false // how NTasks and GPUs came: their values are compared (TestApply)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -357,6 +357,20 @@ func TestApply(t *testing.T) {
 			lines: []string{"#SBATCH --account=lab"},
 			in:    burst.JobSpec{Project: "default"},
 			want:  burst.JobSpec{Project: "lab", Batch: &burst.BatchOptions{}},
+		},
+		{
+			// Several nodes on one machine: the tasks, memory (--mem per
+			// node) and GPUs (--gres per node) of both.
+			name:  "nodes",
+			lines: []string{"#SBATCH -N 2 --ntasks-per-node=4 --mem=4G --gres=gpu:1"},
+			want: burst.JobSpec{Resources: burst.Resources{CPUs: 8, MemBytes: 8 << 30, GPUs: 2},
+				Batch: &burst.BatchOptions{NTasks: 8, NTasksPerNode: 8}},
+		},
+		{
+			name:  "nodes alone, --gpus for the job",
+			lines: []string{"#SBATCH -N 3 --gpus=2 --mem-per-cpu=1G"},
+			want: burst.JobSpec{Resources: burst.Resources{CPUs: 3, MemBytes: 3 << 30, GPUs: 2},
+				Batch: &burst.BatchOptions{Nodes: 3, MemPerCPU: 1 << 30}},
 		},
 		{
 			name:  "batch keeps what the caller set",
@@ -702,8 +716,8 @@ func TestSetOptionOverridesDirectives(t *testing.T) {
 	if len(s.Warnings) != n+1 || !strings.Contains(s.Warnings[n], "one machine") {
 		t.Errorf("--nodes 2 should be warned about (a job runs on one machine): %q", s.Warnings)
 	}
-	if s.NTasks != 2 {
-		t.Errorf("--nodes 2 over a script of -N 1: %d tasks, want 2 (one per node)", s.NTasks)
+	if s.Tasks() != 2 || s.NTasks != 0 {
+		t.Errorf("--nodes 2 over a script of -N 1: %d tasks (--ntasks %d), want 2, one per node, and no --ntasks", s.Tasks(), s.NTasks)
 	}
 	if err := s.SetOption("ntasks-per-node", "3"); err != nil || s.NTasks != 6 {
 		t.Errorf("--ntasks-per-node 3 with --nodes 2: %d tasks, want 6 (%v)", s.NTasks, err)

@@ -158,6 +158,8 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		info.NTasksGiven, info.CPUsPerTaskGiven, info.NTasksPerNode = b.NTasks > 0, b.CPUsPerTask > 0, b.NTasksPerNode
 		if b.NTasks > 0 {
 			info.NTasks = b.NTasks
+		} else if b.Nodes > 1 {
+			info.NTasks = b.Nodes // a task per node, on the one machine: SLURM_TASKS_PER_NODE
 		}
 		if b.CPUsPerTask > 0 {
 			info.CPUsPerTask = b.CPUsPerTask

@@ -300,7 +300,7 @@ func scriptShape(text string) shape {
 	if err != nil {
 		return shape{}
 	}
-	return shape{NTasks: s.NTasks, MemPerCPU: s.MemPerCPU > 0}
+	return shape{NTasks: s.Tasks(), MemPerCPU: s.MemPerCPU > 0}
 }
 
 // taskBatch is the sbatch submission of one task attempt. script is the
