@@ -227,15 +227,21 @@ func isBidi(r rune) bool {
 // checkName checks a job or stage name: text, not "." or "..", which name
 // no file and which %x would turn into a directory.
 func checkName(what, v string) error {
-	fix := "give another with --name, in printable characters"
+	return CheckName(what, v, "--name")
+}
+
+// CheckName is the check of a job's name, its fix naming how the name was
+// given (where: "--name", or a script's "#SBATCH --job-name line").
+func CheckName(what, v, where string) error {
+	fix := "give another with " + where + ", in printable characters"
 	if len(v) > MaxNameBytes {
-		fix = "give a shorter one with --name"
+		fix = "give a shorter one with " + where
 	}
 	if err := checkText(what, v, MaxNameBytes, fix); err != nil {
 		return err
 	}
 	if v == "." || v == ".." {
-		return fmt.Errorf("%s %q names no file: give another with --name", what, v)
+		return fmt.Errorf("%s %q names no file: give another with %s", what, v, where)
 	}
 	return nil
 }

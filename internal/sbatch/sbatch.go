@@ -530,6 +530,7 @@ func (p *parser) set(name, v string) error {
 	switch name {
 	case "job-name":
 		s.JobName = v
+		err = burst.CheckName("the name", v, "this line")
 	case "output":
 		s.Output = devNull(v)
 	case "error":

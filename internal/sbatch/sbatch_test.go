@@ -251,6 +251,8 @@ func TestParseErrors(t *testing.T) {
 		{"DOS line breaks", "#!/bin/bash\r\n#SBATCH -c 2\r\n", `job.sbatch:1: the script has DOS line breaks (\r\n): convert it with dos2unix`},
 		{"NUL byte", "#!/bin/bash\necho \x00\n", "job.sbatch:2: the script contains a NUL byte: give the text of a shell script, not a binary"},
 		{"bad ntasks", "#!/bin/sh\n#SBATCH --ntasks=abc\n", `job.sbatch:2: #SBATCH --ntasks: "abc" is not a whole number from 1 to 1000000: write e.g. --ntasks=4`},
+		{"job name not UTF-8", "#!/bin/sh\n#SBATCH --job-name=a\xffb\n", `job.sbatch:2: #SBATCH --job-name: the name is not valid UTF-8: give another with this line, in printable characters`},
+		{"job name with an escape", "#!/bin/sh\n#SBATCH -J a\x1b[2Jb\n", `job.sbatch:2: #SBATCH -J: the name holds the control character U+001B: give another with this line, in printable characters`},
 		{"zero ntasks", "#!/bin/sh\n#SBATCH -n 0\n", `job.sbatch:2: #SBATCH -n: "0" is not a whole number from 1 to 1000000: write e.g. --ntasks=4`},
 		{"negative cpus", "#!/bin/sh\n#SBATCH -c -2\n", `job.sbatch:2: #SBATCH -c: "-2" is not a whole number from 1 to 1000000: write e.g. --cpus-per-task=8`},
 		{"bad mem", "#!/bin/sh\n\n#SBATCH --mem=lots\n", `job.sbatch:3: #SBATCH --mem: memory size "lots": write a number with a unit K, M, G or T, e.g. 512M or 8G`},
