@@ -530,7 +530,11 @@ func (p *parser) set(name, v string) error {
 	switch name {
 	case "job-name":
 		s.JobName = v
-		err = burst.CheckName("the name", v, "this line")
+		where := "this line"
+		if p.line == 0 { // the command line's (SetOption)
+			where = "-J"
+		}
+		err = burst.CheckName("the name", v, where)
 	case "output":
 		s.Output = devNull(v)
 	case "error":
