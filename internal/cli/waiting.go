@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -84,12 +85,16 @@ func isTerminal(w io.Writer) bool {
 }
 
 // figures are the numbers in a waiting reason (free bytes, seconds left,
-// counts), with their unit.
-var figures = regexp.MustCompile(`[0-9][0-9.,]*( ?[KMGTP]?i?B\b)?`)
+// counts), with their unit; compiled when first needed, not at every start
+// of the binary.
+var figures = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[0-9][0-9.,]*( ?[KMGTP]?i?B\b)?`) })
 
 // sameWait says whether two waiting reasons say the same but for their
 // figures ("has 3.1 MiB free" and "has 3 MiB free"): a new line is printed
 // for a new reason, not for every reading of the same one.
 func sameWait(a, b string) bool {
-	return figures.ReplaceAllString(a, "#") == figures.ReplaceAllString(b, "#")
+	if a == b {
+		return true
+	}
+	return figures().ReplaceAllString(a, "#") == figures().ReplaceAllString(b, "#")
 }
