@@ -300,7 +300,11 @@ func scriptShape(text string) shape {
 	if err != nil {
 		return shape{}
 	}
-	return shape{NTasks: s.Tasks(), MemPerCPU: s.MemPerCPU > 0}
+	n := s.NTasks
+	if n == 0 && s.Nodes > 1 {
+		n = s.Tasks() // a task per node
+	}
+	return shape{NTasks: n, MemPerCPU: s.MemPerCPU > 0}
 }
 
 // taskBatch is the sbatch submission of one task attempt. script is the

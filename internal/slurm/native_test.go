@@ -193,6 +193,9 @@ func TestScriptShape(t *testing.T) {
 	if s := scriptShape("#!/bin/sh\n#SBATCH -c 4 --mem=1G\necho\n"); s != (shape{}) {
 		t.Errorf("shape = %+v", s)
 	}
+	if s := scriptShape("#!/bin/sh\n#SBATCH -N 3\necho\n"); s != (shape{NTasks: 3}) {
+		t.Errorf("-N 3: shape = %+v, want a task per node", s)
+	}
 	if s := scriptShape("not a script"); s != (shape{}) {
 		t.Errorf("shape = %+v", s)
 	}
