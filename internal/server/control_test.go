@@ -531,3 +531,32 @@ func TestJobEndIsItsTasks(t *testing.T) {
 		t.Errorf("a job cancelled before it ran ended at %v, want the cancel's %v", j.EndedAt, h.now)
 	}
 }
+
+// While the logs' filesystem is short of room (control.short, set by the
+// shell's roomToStart), nothing is placed, and each waiting job says why:
+// the disk first, then its own reason where it has one (a job that fits
+// no machine); once there is room, placement goes on.
+func TestShortDiskPlacesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.register("local-1", 2)
+	small := h.submit(2)
+	big := h.submit(1, func(s *burst.JobSpec) { s.Resources.CPUs = 4 })
+	h.c.short = "the filesystem /h has 1 MiB free"
+	h.place()
+	if n := len(h.c.machines["local-1"].outbox); n != 0 {
+		t.Fatalf("%d tasks placed while the disk is short", n)
+	}
+	w := h.srv.waitReasons(h.now)
+	if w[small] != h.c.short {
+		t.Errorf("the small job waits for %q; want the disk's reason alone", w[small])
+	}
+	if !strings.HasPrefix(w[big], h.c.short+"; and then: ") || !strings.Contains(w[big], "CPU") {
+		t.Errorf("the job that fits no machine waits for %q; want the disk's reason, then its own", w[big])
+	}
+	h.c.short = ""
+	h.now = h.now.Add(time.Second)
+	h.place()
+	if n := len(h.c.machines["local-1"].outbox); n == 0 {
+		t.Errorf("nothing placed once there was room")
+	}
+}

@@ -79,6 +79,9 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		return fmt.Sprintf("--delay %s: its next task starts in %s", spec.Map.Delay(), j.nextStart.Sub(now).Round(time.Millisecond))
 	}
 	if s.short != "" {
+		if r, ok := why[j.row.ID]; ok {
+			return s.short + "; and then: " + r // its own reason stays once there is room
+		}
 		return s.short
 	}
 	r, ok := why[j.row.ID]
