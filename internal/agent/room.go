@@ -52,7 +52,7 @@ func (g *roomGate) short(now time.Time) (why string, changed bool) {
 		space = diskroom.Space
 	}
 	if free, total, ok := space(g.dir); ok {
-		if need := 2 * diskroom.MinFree(total); free < need {
+		if need := diskroom.StartFree(total); free < need {
 			why = fmt.Sprintf("the filesystem of %s has %d bytes free, less than %d (twice what the server needs to take new work): queued tasks start once there is room", g.dir, free, need)
 		}
 	}

@@ -18,6 +18,12 @@ import (
 // already accepted (its tasks' rows, their logs) is what it keeps.
 func MinFree(size uint64) uint64 { return min(64<<20, size/20) }
 
+// StartFree is the free space below which no task starts on a filesystem
+// of size bytes (the server's placement, each agent's own gate): twice
+// MinFree, the line a log cut for a full disk gives the room back down to,
+// so that what starts has room for its output.
+func StartFree(size uint64) uint64 { return 2 * MinFree(size) }
+
 // Space is what the filesystem that holds dir has free (for this user)
 // and its size, in bytes; ok is false when it cannot be read.
 func Space(dir string) (free, total uint64, ok bool) {

@@ -97,7 +97,7 @@ func (s *Server) roomToStart() string {
 			break
 		}
 		free, total, ok := diskroom.Space(d.dir)
-		if need := 2 * diskroom.MinFree(total); ok && free < need {
+		if need := diskroom.StartFree(total); ok && free < need {
 			why = fmt.Sprintf("the filesystem %s, which holds %s, has %s free: no task starts while it has less than %s, twice what new work needs, so that what starts has room for its output; free at least %s there and tasks start by themselves",
 				s.mountOf(d.dir), d.holds, web.Bytes(int64(free)), web.Bytes(int64(need)), web.Bytes(int64(need-free)))
 			break

@@ -173,7 +173,7 @@ func giveRoom(f *os.File, path string) int64 {
 		return -1
 	}
 	free, total, ok := diskroom.Space(filepath.Dir(path))
-	need := 2 * diskroom.MinFree(total)
+	need := diskroom.StartFree(total)
 	if !ok || free >= need {
 		return -1
 	}
