@@ -348,3 +348,26 @@ func quoteShort(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// CutReason shortens why a task ended to at most MaxReasonBytes, which is
+// all the server takes: the start and the end are kept (an error names what
+// failed first and why last), the middle replaced by how many bytes were
+// left out, never a character cut in two. An agent reports every reason
+// through it: a reason quoting a long command (an exec error of a program
+// named by a 128 KiB argument) would otherwise make the server refuse the
+// report and the task's end go unrecorded.
+func CutReason(r string) string {
+	if len(r) <= MaxReasonBytes {
+		return r
+	}
+	keep := MaxReasonBytes/2 - 64
+	end, start := keep, len(r)-keep
+	for end > 0 && !utf8.RuneStart(r[end]) {
+		end--
+	}
+	for start < len(r) && !utf8.RuneStart(r[start]) {
+		start++
+	}
+	head, tail := r[:end], r[start:]
+	return fmt.Sprintf("%s ...<%d bytes left out>... %s", head, len(r)-len(head)-len(tail), tail)
+}

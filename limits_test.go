@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestLimits checks every limit of limits.go from both sides: a spec at the
@@ -230,6 +231,34 @@ func TestProjectAndClusterLimits(t *testing.T) {
 			t.Errorf("%s: refused: %v", c.name, c.err)
 		case c.want != "" && (c.err == nil || !strings.Contains(c.err.Error(), c.want)):
 			t.Errorf("%s: error %v; want one that says %q", c.name, c.err, c.want)
+		}
+	}
+}
+
+// A reason past the server's limit is cut to fit, keeping its start and
+// end and never cutting a character.
+func TestCutReason(t *testing.T) {
+	if got := CutReason("short"); got != "short" {
+		t.Fatalf("a short reason changed: %q", got)
+	}
+	exact := strings.Repeat("x", MaxReasonBytes)
+	if CutReason(exact) != exact {
+		t.Fatal("a reason of exactly the limit was cut")
+	}
+	for _, filler := range []string{"y", "é", "日本", "🙂"} {
+		long := "cannot start: exec: \"" + strings.Repeat(filler, 70_000) + "\": executable file not found in $PATH"
+		got := CutReason(long)
+		if len(got) > MaxReasonBytes {
+			t.Fatalf("%s: cut to %d bytes, over the limit %d", filler, len(got), MaxReasonBytes)
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("%s: a character was cut in two", filler)
+		}
+		if !strings.HasPrefix(got, "cannot start: exec: ") || !strings.HasSuffix(got, "executable file not found in $PATH") {
+			t.Fatalf("%s: the start or end was lost: %.80q ... %.80q", filler, got[:80], got[len(got)-80:])
+		}
+		if !strings.Contains(got, " bytes left out>... ") {
+			t.Fatalf("%s: no word of what was left out", filler)
 		}
 	}
 }

@@ -46,6 +46,9 @@ func TestRegisterValidate(t *testing.T) {
 		{"event reason of 1 MiB", ok(func(r *Register) {
 			r.Events = []TaskEvent{{TaskRef: TaskRef{Job: 1}, Kind: EventExited, Reason: strings.Repeat("x", 1<<20)}}
 		}), "the reason is 1048576 bytes; the limit is 8192"},
+		{"event reason of 1 MiB cut as an agent cuts it", ok(func(r *Register) {
+			r.Events = []TaskEvent{{TaskRef: TaskRef{Job: 1}, Kind: EventExited, Reason: burst.CutReason(strings.Repeat("é", 1<<19))}}
+		}), ""},
 		{"event of negative output", ok(func(r *Register) { r.Events = []TaskEvent{{Kind: EventExited, OutBytes: -5}} }), "out_bytes -5 is negative"},
 		{"event of an unknown kind", ok(func(r *Register) { r.Events = []TaskEvent{{Kind: "boom"}} }), "event kind"},
 		{"event of an unknown state", ok(func(r *Register) { r.Events = []TaskEvent{{Kind: EventExited, State: "won"}} }), "not a task state"},

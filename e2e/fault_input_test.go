@@ -443,3 +443,28 @@ func TestInputBytesExact(t *testing.T) {
 	}
 	recordFault(t, faultRow{Fault: "input: bytes that are not UTF-8 in argv, env and map inputs", Tasks: 4})
 }
+
+// A command that exec refuses for its length is a task that fails, saying
+// why, never one left running: an exec error quoting a program named by a
+// 128 KiB argument made a reason past what the server takes, the agent's
+// report of the task's end was refused and dropped, and the task stayed
+// "running" with no process until the agent stopped (its map never ended).
+func TestFaultInputTooLongForExec(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	long := strings.Repeat("x", 131_000)
+	r := h.run("map", "-k", "--", strings.Repeat("y", 500)+"{}", ":::", long, "short")
+	if r.code != 2 || !strings.Contains(r.stderr, "2 of 2 tasks did not succeed (2 failed") {
+		t.Errorf("a map of a program no PATH holds, one input of 131,000 bytes: want both tasks failed, exit 2:\n%.2000s", r.stderr)
+	}
+	show := h.run("show", idArg(jobIDFrom(t, r)), "-o", "json")
+	if !strings.Contains(show.stdout, " bytes left out") || !strings.Contains(show.stdout, "executable file not found") {
+		t.Errorf("the long reason is not kept cut (start and end, the bytes left out named):\n%.3000s", show.stdout)
+	}
+	// Each argument within the limit alone, their sum (one argument) past it: exec's E2BIG, named with the fix.
+	r = h.run("map", "--", "echo", "{}{}", ":::", strings.Repeat("z", 70_000))
+	if r.code != 1 || !strings.Contains(r.stderr, "argument list too long (Linux runs a program with arguments of at most 131071 bytes each") {
+		t.Errorf("an argument of 140,000 bytes: want the task failed, saying exec's limit and the fix:\n%.2000s", r.stderr)
+	}
+	recordFault(t, faultRow{Fault: "a command too long for exec", Tasks: 3})
+}

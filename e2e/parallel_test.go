@@ -238,6 +238,28 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// The command quoted whole as one word of shell text, as parallel's tutorials write it (parallel
+	// 'zcat {} | wc -l' ::: *.gz): parallel runs every command with a shell, so burst runs such a word
+	// with one too (a word naming a program still runs directly). Compared with parallel without -q.
+	t.Run("one_word_of_shell_text", func(t *testing.T) {
+		writeFile(t, filepath.Join(h.dir, "in 1.txt"), "a\nb\n", 0o644)
+		for _, c := range []struct{ flags, args []string }{
+			{[]string{"-k"}, []string{"echo {} | wc -c", ":::", "short", "a b", "it's", "$HOME"}},
+			{[]string{"-k"}, []string{"wc -l < {} && echo done {.}", ":::", "in 1.txt"}},
+			{[]string{"-k"}, []string{"printf '[%s]'", ":::", "x y", "z"}},
+			{[]string{"-k"}, []string{"echo $((6*{}))", ":::", "7"}},
+			{[]string{"--dry-run"}, []string{"echo {} | wc -c", ":::", "a b", "it's"}},
+			{[]string{"-k"}, []string{"exit {}", ":::", "0", "3"}},
+		} {
+			p := parallelRun(t, h.dir, nil, append(c.flags, c.args...)...)
+			b := h.burstMap(nil, c.flags, c.args...)
+			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+				t.Errorf("one word of shell text, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
+					append(c.flags, c.args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+			}
+		}
+	})
+
 	// man parallel, --trim: "Trim white space in input. n No trim ... l Left trim ... r Right trim ...
 	// lr/rl Both"; with --colsep it trims each column, lr unless given.
 	t.Run("trim", func(t *testing.T) {

@@ -34,6 +34,41 @@ func TestRunPrintsProgramOutputOnly(t *testing.T) {
 	}
 }
 
+// A command given as one word of shell text that names no program runs in
+// sh -c (as sbatch --wrap runs its text), with -- or without; a word that
+// names a program, spaces and all, still runs directly.
+func TestRunOneWordOfShellText(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, c := range []struct {
+		args []string
+		out  string
+		name string
+	}{
+		{[]string{"run", "--", `printf '%s\n' a b | wc -l`}, "2\n", "printf"},
+		{[]string{"run", "echo x | tr x y"}, "y\n", "echo"},
+		{[]string{"run", "--", "exit 3"}, "", "exit"},
+	} {
+		r := h.run(c.args...)
+		want := 0
+		if c.args[len(c.args)-1] == "exit 3" {
+			want = 3
+		}
+		if r.code != want || r.stdout != c.out {
+			t.Errorf("%q: want exit %d and stdout %q:\n%s", c.args, want, c.out, r)
+			continue
+		}
+		if j := h.show(jobIDFrom(t, r)); j.Name != c.name {
+			t.Errorf("%q: job name %q; want %q (the shell text's program)", c.args, j.Name, c.name)
+		}
+	}
+	prog := filepath.Join(h.dir, "my prog")
+	writeFile(t, prog, "#!/bin/sh\necho \"ran directly: $1\"\n", 0o755)
+	if r := h.run("run", "--", prog); r.code != 0 || r.stdout != "ran directly: \n" {
+		t.Errorf("a program whose path holds a space: want it run directly:\n%s", r)
+	}
+}
+
 // burst exits with the job's status: its exit code, 128+N for signal N, 127
 // when the program cannot be found.
 func TestExitStatusPropagates(t *testing.T) {

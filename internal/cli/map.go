@@ -115,6 +115,8 @@ With none of them, the inputs are appended as arguments.
 
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
 is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
+A command given as one word of shell text that names no program
+('gzip -9 {} && rm {}', quoted whole) runs as with --shell.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
 shell-quoted as parallel quotes it: as it is when made of letters, digits
@@ -226,6 +228,11 @@ and flags that would change its tasks are refused.`,
 					return usage("-I: give the string that stands for the input, such as -I %% (then: burst map -I %% -- gzip %% ::: a b)")
 				}
 				tmpl = mapspec.ReplaceWith(tmpl, replace)
+			}
+			if !commands && shellText(tmpl) {
+				// One word of shell text ('gzip -9 {} && rm {}'): a shell runs
+				// it, inputs quoted, as GNU parallel runs every command.
+				shell = true
 			}
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/sysuser"
 )
 
@@ -194,7 +196,9 @@ func newRunCmd() *cobra.Command {
 		Long: `Run a command, or an existing Slurm batch script, as a job.
 
 The command runs directly (never through a shell) with your environment and
-working directory, on a machine with the resources asked for. Its output
+working directory, on a machine with the resources asked for; a command
+given as one word of shell text that names no program ('sort x | uniq -c',
+quoted whole) runs in sh -c, as sbatch --wrap runs its text. Its output
 streams here as it runs; burst exits with the job's exit status (124 if the
 time limit was reached, 130 if it was cancelled, 128+N if a signal N killed
 it). The job id goes to stderr. Ctrl-C cancels the job, and so do SIGTERM
@@ -317,6 +321,10 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 	switch {
 	case len(args) == 0:
 		return nil, usage("no command given: put it after --, e.g. `burst run -- python3 fit.py`, or name a batch script")
+	case shellText(args) && dash <= 0:
+		// One word of shell text naming no file or program (burst run --
+		// 'sort x | uniq -c'): sh runs it, as sbatch --wrap does.
+		spec.Argv = []string{"sh", "-c", args[0]}
 	case dash == 0:
 		spec.Argv = args
 	case dash > 0:
@@ -343,6 +351,20 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 		return nil, usage("%v", err)
 	}
 	return spec, nil
+}
+
+// shellText reports whether a command given as args is one word of shell
+// text (shellquote.IsText) that names no file here and no program on PATH:
+// a command meant for a shell, which a task runs with sh -c.
+func shellText(args []string) bool {
+	if len(args) != 1 || !shellquote.IsText(args[0]) {
+		return false
+	}
+	if _, err := exec.LookPath(args[0]); err == nil {
+		return false
+	}
+	_, err := os.Stat(args[0])
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // readScript loads a batch script and its #SBATCH directives into spec.

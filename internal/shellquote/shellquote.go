@@ -95,3 +95,14 @@ func Join(argv []string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// IsText reports whether s, given whole as the one word of a command, reads
+// as shell text rather than as a program's name: it holds a blank, a
+// newline or a character sh reads as syntax (| & ; < > ( ) $ ` \ " ' * ?),
+// or starts with ~. `burst run -- 'sort x | uniq -c'` and `burst map
+// 'gzip -9 {} && rm {}'` are meant for a shell (GNU parallel and sbatch
+// --wrap run them with one); no program is named so. The caller checks that
+// no program of that name exists before it runs s as shell text.
+func IsText(s string) bool {
+	return strings.ContainsAny(s, " \t\n|&;<>()$`\\\"'*?") || strings.HasPrefix(s, "~")
+}

@@ -230,3 +230,17 @@ func TestAsParallelAgainstGNUParallel(t *testing.T) {
 		}
 	}
 }
+
+// IsText tells shell text given as one word from a program's name.
+func TestIsText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"echo {} | wc -c": true, "gzip -9": true, "a;b": true, "x>y": true, "$(date)": true, "a*b": true,
+		"~/bin/fit": true, "echo\nx": true, "it's": true, `a\b`: true, "(x)": true, "a&": true, "f?": true,
+		"python3": false, "./sim{}": false, "/opt/bin/fit": false, "{}": false, "a~b": false, "x=1": false,
+		"": false, "gzip": false, "r-4.2_x+y,z:@%": false,
+	} {
+		if got := IsText(s); got != want {
+			t.Errorf("IsText(%q) = %v; want %v", s, got, want)
+		}
+	}
+}

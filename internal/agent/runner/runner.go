@@ -494,9 +494,13 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		StartedAt: now,
 		EndedAt:   now,
 	}
-	if MachineShort(err) {
+	switch {
+	case MachineShort(err):
 		t.res.State, t.res.ExitCode = burst.Lost, nil
 		t.res.Reason += " (this machine is short of resources, not the task's fault)"
+	case errors.Is(err, syscall.E2BIG):
+		t.res.Reason += fmt.Sprintf(" (Linux runs a program with arguments of at most %d bytes each, and %d bytes of arguments and environment together: pass long text in a file)",
+			burst.MaxArgBytes, 2<<20)
 	}
 	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
 	t.inCount.done()

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/backoff"
@@ -137,8 +138,11 @@ func New(cfg Config, owner Owner) *Session {
 }
 
 // EmitLocked queues an event for the server; cfg.Mu must be held. Call
-// Wake once the lock is released.
+// Wake once the lock is released. Its reason is cut to what the server
+// takes (burst.CutReason): a refused report is dropped whole, and the
+// task's end with it.
 func (s *Session) EmitLocked(ev client.TaskEvent) {
+	ev.Reason = burst.CutReason(ev.Reason)
 	s.seq++
 	s.events = append(s.events, seqEvent{s.seq, ev, time.Now()})
 }
