@@ -98,6 +98,27 @@ func TestMemoryLimitChild(t *testing.T) {
 	}
 }
 
+// A child killed for memory while the task goes on and exits 0 (cmd ||
+// true): the task failed, out of memory, as Slurm's cgroup plugin marks it
+// OUT_OF_MEMORY; its exit status said success with the child's work lost.
+func TestMemoryLimitChildThenExit0(t *testing.T) {
+	py := python(t)
+	for _, mode := range modes(t) {
+		withMode(t, mode, func(t *testing.T) {
+			s := spec(t, "sh", "-c", py+` -c "import time; b = b'x' * (500 << 20); time.sleep(30)"; echo "child status $?"; exit 0`)
+			s.MemBytes = 100 << 20
+			s.TimeLimit = 20 * time.Second
+			r := run(t, s)
+			if r.State != burst.Failed || !strings.HasPrefix(r.Reason, "out of memory (limit 100 MiB)") {
+				t.Errorf("got %+v, exit %s; stdout %q", r, code(r), readFile(t, s.Stdout))
+			}
+			if mode != EnforceRSSWatch && (r.ExitCode == nil || *r.ExitCode != 0 || !strings.Contains(r.Reason, "exited 0")) {
+				t.Errorf("%s: the shell went on and exited 0: want that kept and said: %+v, exit %s", mode, r, code(r))
+			}
+		})
+	}
+}
+
 func TestRSSWatcherStops(t *testing.T) {
 	ForceRSSWatch = true
 	defer func() { ForceRSSWatch = false }()

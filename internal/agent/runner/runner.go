@@ -1077,6 +1077,14 @@ func (t *Task) wait() {
 		r.State, r.Reason = burst.Cancelled, "cancelled"
 	case werr != nil:
 		r.State, r.Reason = burst.Failed, "lost the process: "+werr.Error()
+	case oom && r.ExitCode != nil && *r.ExitCode == 0:
+		// The kernel killed one of its processes for memory and the task
+		// went on without it (cmd || true, a worker in the background):
+		// its exit status says nothing of the work lost. Slurm's cgroup
+		// plugin marks such a job OUT_OF_MEMORY too.
+		r.State, r.Reason = burst.Failed, fmt.Sprintf(burst.ReasonOOM+
+			" (limit %s): the kernel killed a process of the task for memory; the task went on and exited 0, but what that process was doing is lost: ask for more --mem",
+			formatBytes(t.spec.MemBytes))
 	case r.ExitCode != nil && *r.ExitCode == 0:
 		r.State = burst.Succeeded
 	case oom:
