@@ -452,6 +452,13 @@ func (c *Client) Cancel(ctx context.Context, id int64) (*CancelResult, error) {
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel", id), nil, &r)
 }
 
+// CancelWaiting cancels the tasks of job id that have not started, letting
+// those that have run to their end (scancel -t PENDING of a job array).
+func (c *Client) CancelWaiting(ctx context.Context, id int64) (*CancelResult, error) {
+	var r CancelResult
+	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?waiting=1", id), nil, &r)
+}
+
 // CancelTask cancels one task of job id (one task of a job array).
 func (c *Client) CancelTask(ctx context.Context, id int64, task int) (*CancelResult, error) {
 	var r CancelResult

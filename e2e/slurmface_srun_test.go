@@ -504,3 +504,38 @@ func TestScancelStatesAndMe(t *testing.T) {
 	h.mustRun("slurm", "scancel", "--me")
 	h.waitFor("--me to cancel the running job", 30*time.Second, func() bool { return state(running) == "CANCELLED" })
 }
+
+// TestScancelStatesOfArrayTasks: scancel -t takes each array task's own
+// state, as Slurm does: -t RUNNING cancels an array's running tasks and
+// leaves its pending ones to run; -t PENDING (with ids, or -n) cancels its
+// pending ones and lets the running ones go on; an array task named alone
+// is cancelled only when in the states. burst cancelled or kept the array
+// whole by its overall state.
+func TestScancelStatesOfArrayTasks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "-J", "arr", "--array=1-6%2", "--wrap", "sleep 300").stdout)
+	states := func() string {
+		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-r", "-t", "all", "-j", id, "-o", "%K=%t").stdout)
+	}
+	h.waitFor("two array tasks to run", 30*time.Second, func() bool { return strings.Count(states(), "=R") == 2 })
+	h.mustRun("slurm", "scancel", "-t", "PENDING", id+"_1") // task 1 runs: not in -t's states
+	h.mustRun("slurm", "scancel", "-t", "RUNNING", id)
+	h.waitFor("tasks 1 and 2 cancelled, 3 and 4 running", 30*time.Second, func() bool {
+		s := states()
+		return strings.Contains(s, "1=CA") && strings.Contains(s, "2=CA") && strings.Contains(s, "3=R") && strings.Contains(s, "4=R")
+	})
+	if s := states(); !strings.Contains(s, "5=PD") || !strings.Contains(s, "6=PD") {
+		t.Errorf("scancel -t RUNNING %s touched the pending tasks: %q", id, s)
+	}
+	h.mustRun("slurm", "scancel", "-t", "PENDING", "-n", "arr")
+	h.waitFor("tasks 5 and 6 cancelled", 30*time.Second, func() bool {
+		s := states()
+		return strings.Contains(s, "5=CA") && strings.Contains(s, "6=CA")
+	})
+	if s := states(); !strings.Contains(s, "3=R") || !strings.Contains(s, "4=R") {
+		t.Errorf("scancel -t PENDING -n arr stopped the running tasks: %q", s)
+	}
+	h.mustRun("slurm", "scancel", id)
+	h.waitFor("the array to end", 30*time.Second, func() bool { return !strings.Contains(states(), "=R") })
+}

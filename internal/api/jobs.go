@@ -215,7 +215,8 @@ func (h *handler) handleResume(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCancel cancels a job, or with ?task=N one task of it (an array
-// task, named by its own id: see ResolveID). A cancel taken while the
+// task, named by its own id: see ResolveID), or with ?waiting=1 its tasks
+// not yet started (scancel -t PENDING). A cancel taken while the
 // server's disk is full is answered 202: its tasks were told to stop, and
 // it is recorded once there is room (CancelResult.Held says so).
 func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +226,9 @@ func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	var res *client.CancelResult
 	var err error
-	if t := r.URL.Query().Get("task"); t == "" {
+	if t := r.URL.Query().Get("task"); t == "" && r.URL.Query().Get("waiting") != "" {
+		res, err = h.b.CancelWaiting(r.Context(), id)
+	} else if t == "" {
 		res, err = h.b.Cancel(r.Context(), id)
 	} else if idx, aerr := strconv.Atoi(t); aerr != nil {
 		err = apierr.BadRequestf("task %q is not a task number", t)

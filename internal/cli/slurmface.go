@@ -580,6 +580,52 @@ func burstStates(set map[string]bool) []burst.State {
 
 // activeStates are the burst states of the pending and running Slurm
 // states in set, which only active jobs are in.
+// cancelInStates is scancel -t STATES of one job: Slurm's states are each
+// task's of an array, so a job whose active tasks are all in the states is
+// cancelled whole, and of one that also holds others only its tasks in the
+// states (-t RUNNING: those running; -t PENDING: those not started, the
+// running ones going on). An array task named alone is cancelled when it
+// is in them. Nothing in the states: a result with nothing done.
+func cancelInStates(ctx context.Context, cl *client.Client, ref *client.IDRef, active []burst.State) (*client.CancelResult, error) {
+	if ref.Task >= 0 {
+		ts, err := cl.Tasks(ctx, ref.JobID, ref.Task, 1)
+		if err != nil || len(ts) == 0 || ts[0].Index != ref.Task || !slices.Contains(active, ts[0].State) {
+			return &client.CancelResult{ID: ref.JobID}, err
+		}
+		return cl.CancelTask(ctx, ref.JobID, ref.Task)
+	}
+	j, err := cl.Job(ctx, ref.JobID)
+	if err != nil {
+		return nil, err
+	}
+	if j.State.Terminal() {
+		return &client.CancelResult{ID: ref.JobID, State: j.State, AlreadyFinished: true}, nil
+	}
+	queued, running := slices.Contains(active, burst.Queued), slices.Contains(active, burst.Running)
+	switch {
+	case (j.Tasks.Queued == 0 || queued) && (j.Tasks.Running == 0 || running):
+		return cl.Cancel(ctx, ref.JobID)
+	case queued:
+		return cl.CancelWaiting(ctx, ref.JobID)
+	}
+	res := &client.CancelResult{ID: ref.JobID, State: j.State}
+	for from := 0; ; {
+		ts, err := cl.Tasks(ctx, ref.JobID, from, burst.MaxListRows, burst.Running)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if _, err := cl.CancelTask(ctx, ref.JobID, t.Index); err != nil {
+				return nil, err
+			}
+		}
+		if len(ts) < burst.MaxListRows {
+			return res, nil
+		}
+		from = ts[len(ts)-1].Index + 1
+	}
+}
+
 func activeStates(set map[string]bool) []burst.State {
 	var out []burst.State
 	for _, s := range []struct {
@@ -1013,8 +1059,8 @@ unless -Q, and exit 1.`,
 			if err != nil {
 				return err
 			}
-			if stateList != "" && len(args) > 0 {
-				// -t with ids: only those of them in the states.
+			if stateList != "" && len(args) > 0 && sig != 0 {
+				// -t -s with ids: only those of them in the states.
 				var keep []string
 				for _, a := range args {
 					ref, err := resolveJob(ctx, cl, a)
@@ -1029,7 +1075,11 @@ unless -Q, and exit 1.`,
 				args = keep
 			}
 			if len(users) > 0 || len(names) > 0 {
-				list, err := listFace(ctx, cl, active)
+				listed := active
+				if sig == 0 { // an array's tasks each have their state: cancelInStates picks them
+					listed = []burst.State{burst.Queued, burst.Running}
+				}
+				list, err := listFace(ctx, cl, listed)
 				if err != nil {
 					return err
 				}
@@ -1045,6 +1095,8 @@ unless -Q, and exit 1.`,
 				ref, err := resolveJob(ctx, cl, a)
 				var res *client.CancelResult
 				switch {
+				case err == nil && sig == 0 && stateList != "":
+					res, err = cancelInStates(ctx, cl, ref, active)
 				case err == nil && sig != 0:
 					var sr *client.SignalResult
 					if sr, err = cl.Signal(ctx, ref.JobID, ref.Task, sig, scope); err == nil {

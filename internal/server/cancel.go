@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -19,11 +20,23 @@ import (
 // own write may be the first to meet the full disk, and its stops must not
 // wait for that write to be held and then for room (cancelHold).
 func (s *Server) Cancel(ctx context.Context, id int64) (*client.CancelResult, error) {
+	return s.cancelBy(ctx, id, s.cancelJob)
+}
+
+// CancelWaiting cancels a job's tasks that have not started and lets those
+// that have run on (scancel -t PENDING of an array that runs some of its
+// tasks). Cancelling a finished job is not an error.
+func (s *Server) CancelWaiting(ctx context.Context, id int64) (*client.CancelResult, error) {
+	return s.cancelBy(ctx, id, s.cancelWaiting)
+}
+
+// cancelBy applies a cancel of job id made by cancel (one of control's:
+// the whole job, or its tasks not yet started) for the caller.
+func (s *Server) cancelBy(ctx context.Context, id int64, cancel func(int64, string, time.Time, *batch) (burst.State, bool)) (*client.CancelResult, error) {
 	held := s.cancelHold()
 	s.mu.Lock()
-	now := time.Now().UTC()
 	var b batch
-	state, ok := s.cancelJob(id, actorFrom(ctx), now, &b)
+	state, ok := cancel(id, actorFrom(ctx), time.Now().UTC(), &b)
 	if !ok {
 		s.mu.Unlock()
 		row, err := s.readJob(ctx, id)

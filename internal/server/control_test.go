@@ -560,3 +560,35 @@ func TestShortDiskPlacesNothing(t *testing.T) {
 		t.Errorf("nothing placed once there was room")
 	}
 }
+
+// TestCancelWaiting: a cancel of a job's waiting tasks alone (scancel -t
+// PENDING of an array running some of its tasks) cancels those not started
+// and lets the started ones end as they do; the job ends when they have.
+func TestCancelWaiting(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 2)
+	id := h.submit(5) // a map of 5 tasks on a machine of 2 CPUs: 2 run, 3 wait
+	h.place()
+	_, refs := h.startAll("m", 0)
+	if len(refs) != 2 {
+		t.Fatalf("%d tasks handed out; want 2", len(refs))
+	}
+	h.do(func(b *batch) { h.c.cancelWaiting(id, "ann", h.now, b) })
+	j := h.job(id)
+	if j.Tasks.Cancelled != 3 || j.Tasks.Running != 2 || j.State.Terminal() {
+		t.Fatalf("after the cancel of its waiting tasks: %+v, state %s; want 3 cancelled, 2 running, the job on", j.Tasks, j.State)
+	}
+	if stops := h.c.machines["m"].cancels; len(stops) != 0 {
+		t.Errorf("the running tasks were told to stop: %v", stops)
+	}
+	h.place()
+	if n := len(h.c.machines["m"].outbox); n != 0 {
+		t.Errorf("%d tasks placed after their cancel", n)
+	}
+	for _, r := range refs {
+		h.report("m", exited(r, 0, h.now))
+	}
+	if j := h.job(id); !j.State.Terminal() || j.Tasks.Succeeded != 2 || j.Tasks.Cancelled != 3 {
+		t.Errorf("once the running tasks ended: %+v, state %s; want ended, 2 succeeded, 3 cancelled", j.Tasks, j.State)
+	}
+}

@@ -292,6 +292,23 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 	return j.row.State, true
 }
 
+// cancelWaiting cancels job id's tasks that have not started, for actor,
+// and lets those that have run to their end (scancel -t PENDING of a job
+// array some of whose tasks run). It returns the job's state, or false
+// when the job is not active.
+func (c *control) cancelWaiting(id int64, actor string, now time.Time, b *batch) (burst.State, bool) {
+	j := c.jobs[id]
+	if j == nil || j.finished {
+		return "", false
+	}
+	if !j.row.CancelRequested {
+		c.stopJobAs(j, "cancelled by "+actor, false, true, now, b)
+		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
+			fmt.Sprintf("job %d (%s): its tasks not yet started cancelled", id, j.row.Name)))
+	}
+	return j.row.State, true
+}
+
 // leftRunning reports whether a stop left some of j's tasks running (a
 // map's --halt soon): they can still be cancelled.
 func (j *jobRT) leftRunning() bool {
