@@ -130,6 +130,10 @@ type MapSpec struct {
 	// CLI combines them): each column is an input of its own to the
 	// command, and {n} beyond an input's columns is empty.
 	Columns bool `json:"columns,omitempty"`
+	// PerInput says each input of a task's one group (GNU parallel's -N,
+	// Columns) is given with the whole of the template's word that holds
+	// {}: "pict{}.jpg" over a, b is "picta.jpg" "pictb.jpg" (mapspec.Expand).
+	PerInput bool `json:"per_input,omitempty"`
 	// Numbered says the last column of each input (Columns, one source) is
 	// the task's number, its {#}, not an input: a map of some of another
 	// map's tasks, each keeping its number (GNU parallel's --resume).

@@ -183,6 +183,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-N", "2"}, "echo", "{1}-{2}", ":::", "a", "b", "c")
 		same(t, []string{"-k", "-N", "2"}, "echo", ":::", "a", "b", "c")
 		same(t, []string{"-k", "-N", "3"}, "echo", "{}", "{#}", ":::", "a", "b", "c", "d")
+		// -N repeats a word holding {} for each input (pict{}.jpg: picta.jpg pictb.jpg), -n does not.
+		same(t, []string{"-k", "-N", "3"}, "printf", "<%s>", "pict{}.jpg", ":::", "a", "b", "c", "d")
+		same(t, []string{"-k", "-n", "3"}, "printf", "<%s>", "pict{}.jpg", ":::", "a", "b", "c", "d")
+		same(t, []string{"-k", "-N", "2"}, "printf", "<%s>", "x{#}y{}", "{.}", "--in={}", ":::", "d/a.x", "e/b.y", "c")
+		same(t, []string{"-k", "-N", "2", "--dry-run"}, "echo", "x{}y", ":::", "a", "b")
 	})
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the

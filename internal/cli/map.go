@@ -329,7 +329,7 @@ and flags that would change its tasks are refused.`,
 					break
 				}
 				tagOf = func(in []string, seq int64, slot int) string {
-					return strings.Join(mapspec.Expand([]string{ts}, in, seq, slot, false), " ") + "\t"
+					return strings.Join(mapspec.Expand([]string{ts}, in, seq, slot, false, false), " ") + "\t"
 				}
 			case tag:
 				tagOf = func(in []string, _ int64, _ int) string { return tagText(in) }
@@ -352,7 +352,9 @@ and flags that would change its tasks are refused.`,
 			if maxArgs > 0 {
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
-			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands}
+			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
+			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args")
+			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
 			}
@@ -581,8 +583,8 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
 	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
-	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them (-N too)")
-	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "--max-args")
+	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them")
+	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
 	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")
@@ -809,7 +811,7 @@ func dryRunLine(m *burst.MapSpec, in []string, seq int64, slot int) string {
 	if m.Commands {
 		return strings.Join(in, " ") // the inputs are the shell text
 	}
-	argv := mapspec.Expand(m.Template, in, seq, slot, m.Shell)
+	argv := mapspec.Expand(m.Template, in, seq, slot, m.Shell, m.PerInput)
 	if m.Shell {
 		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
 	}

@@ -622,7 +622,11 @@ func hasReplacement(template []string) bool {
 // at the same time holds), known only when the task is handed out: slot 0 (not known, as for --dry-run) leaves it as written,
 // as are the strings Validate rejects ({0}); {n} beyond the inputs (a column an input of a --colsep map does not
 // have; Validate rejects them elsewhere) is empty, as in parallel.
-func Expand(template []string, inputs []string, seq int64, slot int, shell bool) []string {
+//
+// With perInput (GNU parallel's -N: a task of several inputs of one group), a word holding {} (or {.}, {/}, ...)
+// is repeated whole for each input, its other text around each: "pict{}.jpg" over a, b gives "picta.jpg" and
+// "pictb.jpg", as parallel -N repeats the context of its replacement strings.
+func Expand(template []string, inputs []string, seq int64, slot int, shell, perInput bool) []string {
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
 	if shell {
@@ -631,6 +635,24 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell bool)
 	words := make([]string, 0, len(template)+len(inputs))
 	var b strings.Builder
 	for _, arg := range template {
+		if perInput && len(inputs) > 1 && holdsAll(arg) {
+			for _, in := range inputs {
+				b.Reset()
+				pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
+					v, ok := modify(in, t.mod), true
+					if t.kind != kAll {
+						v, ok = value(t, inputs, seq, slot)
+					}
+					if !ok {
+						b.WriteString(raw)
+						return
+					}
+					b.WriteString(quote(v))
+				})
+				words = append(words, b.String())
+			}
+			continue
+		}
 		b.Reset()
 		pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
 			if t.kind == kAll && len(inputs) > 1 {
@@ -665,6 +687,13 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell bool)
 		return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(words, " ")}
 	}
 	return words
+}
+
+// holdsAll reports whether a word of a template holds {} or one of its forms ({.}, {/}, ...).
+func holdsAll(arg string) bool {
+	found := false
+	pieces(arg, func(string) {}, func(t token, _ string) { found = found || t.kind == kAll })
+	return found
 }
 
 // ShellLauncher runs the script in $1 with $PARALLEL_SHELL, else $SHELL, when that is an executable POSIX

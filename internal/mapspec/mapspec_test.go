@@ -317,12 +317,12 @@ func TestExpandPathModifiers(t *testing.T) {
 		in := tc[0]
 		for k, rs := range []string{"{.}", "{/}", "{//}", "{/.}"} {
 			want := tc[k+1]
-			if got := Expand([]string{rs}, []string{in}, 1, 0, false); !slices.Equal(got, []string{want}) {
+			if got := Expand([]string{rs}, []string{in}, 1, 0, false, false); !slices.Equal(got, []string{want}) {
 				t.Errorf("%s of %q = %q, want %q", rs, in, got, want)
 			}
 			// The positional form on the second of two sources gives the same.
 			pos := "{2" + rs[1:]
-			if got := Expand([]string{pos}, []string{"other.x/y.z", in}, 1, 0, false); !slices.Equal(got, []string{want}) {
+			if got := Expand([]string{pos}, []string{"other.x/y.z", in}, 1, 0, false, false); !slices.Equal(got, []string{want}) {
 				t.Errorf("%s of %q = %q, want %q", pos, in, got, want)
 			}
 		}
@@ -365,15 +365,15 @@ func TestExpand(t *testing.T) {
 		{"columns beyond the inputs empty", []string{"echo", "{3}-{-3}"}, []string{"a", "b"}, 1, []string{"echo", "-"}},
 	}
 	// {%}: the task's job slot once it is known.
-	if got := Expand([]string{"echo", "{%}", "gpu{%}-{#}"}, []string{"a"}, 7, 2, false); !slices.Equal(got, []string{"echo", "2", "gpu2-7"}) {
+	if got := Expand([]string{"echo", "{%}", "gpu{%}-{#}"}, []string{"a"}, 7, 2, false, false); !slices.Equal(got, []string{"echo", "2", "gpu2-7"}) {
 		t.Errorf("Expand with slot 2 = %q", got)
 	}
-	if got := Expand([]string{"echo {%}"}, []string{"a"}, 7, 3, true); got[len(got)-1] != "echo 3" {
+	if got := Expand([]string{"echo {%}"}, []string{"a"}, 7, 3, true, false); got[len(got)-1] != "echo 3" {
 		t.Errorf("Expand with slot 3, shell = %q", got)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Expand(tc.tmpl, tc.inputs, tc.seq, 0, false)
+			got := Expand(tc.tmpl, tc.inputs, tc.seq, 0, false, false)
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("Expand(%q, %q) = %q, want %q", tc.tmpl, tc.inputs, got, tc.want)
 			}
@@ -395,7 +395,7 @@ func TestExpandShellForm(t *testing.T) {
 		{[]string{"echo $HOME | tr a-z A-Z"}, nil, `echo $HOME | tr a-z A-Z`},
 	}
 	for _, tc := range tests {
-		got := Expand(tc.tmpl, tc.inputs, 9, 0, true)
+		got := Expand(tc.tmpl, tc.inputs, 9, 0, true, false)
 		if !slices.Equal(got, []string{"sh", "-c", ShellLauncher, "sh", tc.want}) {
 			t.Errorf("Expand(%q, %q, shell) = %q, want sh -c LAUNCHER sh %q", tc.tmpl, tc.inputs, got, tc.want)
 		}
@@ -445,15 +445,15 @@ func TestExpandInjection(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pwned")
 	for _, raw := range nasty {
 		in := strings.ReplaceAll(raw, "MARKER", marker)
-		got := Expand([]string{"echo", "{}"}, []string{in}, 1, 0, false)
+		got := Expand([]string{"echo", "{}"}, []string{in}, 1, 0, false, false)
 		if !slices.Equal(got, []string{"echo", in}) {
 			t.Errorf("Expand(echo {}) with %q = %q", in, got)
 		}
-		got = Expand([]string{"echo", "pre-{}-post"}, []string{in}, 1, 0, false)
+		got = Expand([]string{"echo", "pre-{}-post"}, []string{in}, 1, 0, false, false)
 		if !slices.Equal(got, []string{"echo", "pre-" + in + "-post"}) {
 			t.Errorf("Expand(echo pre-{}-post) with %q = %q", in, got)
 		}
-		got = Expand([]string{"echo"}, []string{in, in}, 1, 0, false)
+		got = Expand([]string{"echo"}, []string{in, in}, 1, 0, false, false)
 		if !slices.Equal(got, []string{"echo", in, in}) {
 			t.Errorf("Expand(echo) with %q = %q", in, got)
 		}
@@ -489,32 +489,32 @@ func TestExpandShellRuns(t *testing.T) {
 		other := "2nd " + in
 
 		// One source, {} as a whole word.
-		if got := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in}, 1, 0, true)); got != "<"+in+">" {
+		if got := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in}, 1, 0, true, false)); got != "<"+in+">" {
 			t.Errorf("{} of %q printed %q", in, got)
 		}
 		// Two sources, positional strings glued to literal text, and {#}.
-		argv := Expand([]string{"printf", "'<%s>'", "{1}", "x{2}y", "{#}"}, []string{in, other}, 5, 0, true)
+		argv := Expand([]string{"printf", "'<%s>'", "{1}", "x{2}y", "{#}"}, []string{in, other}, 5, 0, true, false)
 		if got, want := run(argv), "<"+in+"><x"+other+"y><5>"; got != want {
 			t.Errorf("positional of %q printed %q, want %q", in, got, want)
 		}
 		// {} over two sources is one word per source, as in argv mode.
-		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, 0, true)), "<"+in+"><"+other+">"; got != want {
+		if got, want := run(Expand([]string{"printf", "'<%s>'", "{}"}, []string{in, other}, 1, 0, true, false)), "<"+in+"><"+other+">"; got != want {
 			t.Errorf("{} of %q, %q printed %q, want %q", in, other, got, want)
 		}
 		// No replacement string: inputs appended, each one word.
-		if got, want := run(Expand([]string{"printf", "'<%s>'"}, []string{in, other}, 1, 0, true)), "<"+in+"><"+other+">"; got != want {
+		if got, want := run(Expand([]string{"printf", "'<%s>'"}, []string{in, other}, 1, 0, true, false)), "<"+in+"><"+other+">"; got != want {
 			t.Errorf("appended %q printed %q, want %q", in, got, want)
 		}
 		// The mini parser used by the fuzzer agrees with sh on these scripts.
 		tmpl := []string{"printf", "%s", "{1}", "x{2}y", "{#}"}
-		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, 0, true)[4])
+		words, err := splitShell(Expand(tmpl, []string{in, other}, 5, 0, true, false)[4])
 		if err != nil {
 			t.Fatalf("splitShell: %v", err)
 		}
-		if want := Expand(tmpl, []string{in, other}, 5, 0, false); !slices.Equal(words, want) {
+		if want := Expand(tmpl, []string{in, other}, 5, 0, false, false); !slices.Equal(words, want) {
 			t.Errorf("splitShell = %q, want %q", words, want)
 		}
-		if got, want := run(Expand(tmpl, []string{in, other}, 5, 0, true)), strings.Join(words[2:], ""); got != want {
+		if got, want := run(Expand(tmpl, []string{in, other}, 5, 0, true, false)), strings.Join(words[2:], ""); got != want {
 			t.Errorf("sh printed %q, splitShell says %q", got, want)
 		}
 	}
@@ -670,7 +670,7 @@ func FuzzExpand(f *testing.F) {
 
 		// argv mode: one element per template argument, one more per input beyond the first for each {}
 		// (one argument per input group), plus the inputs when there is no placeholder.
-		argv := Expand(tmpl, inputs, seq, 0, false)
+		argv := Expand(tmpl, inputs, seq, 0, false, false)
 		want, k := 0, 0
 		for _, a := range tmpl {
 			extra := 0
@@ -707,7 +707,7 @@ func FuzzExpand(f *testing.F) {
 
 		// shell mode: sh -c SCRIPT; when the template's own text is plain, the script's words are exactly the
 		// argv-mode arguments.
-		sh := Expand(tmpl, inputs, seq, 0, true)
+		sh := Expand(tmpl, inputs, seq, 0, true, false)
 		if len(sh) != 5 || sh[0] != "sh" || sh[1] != "-c" || sh[2] != ShellLauncher || sh[3] != "sh" {
 			t.Fatalf("shell form = %q", sh)
 		}
@@ -843,7 +843,7 @@ func TestExpandShellUsesSHELL(t *testing.T) {
 	if err != nil {
 		t.Skip("no bash:", err)
 	}
-	argv := Expand([]string{"echo", "${BASH_VERSION:+bash}", "{}"}, []string{"x y"}, 1, 0, true)
+	argv := Expand([]string{"echo", "${BASH_VERSION:+bash}", "{}"}, []string{"x y"}, 1, 0, true, false)
 	for _, tc := range []struct{ shell, want string }{
 		{bash, "bash x y\n"},
 		{"", "x y\n"},                               // unset: sh
@@ -917,7 +917,7 @@ func TestCombineAsParallel(t *testing.T) {
 			}
 			var got []string
 			for i := range n {
-				got = append(got, strings.Join(Expand(tmpl, Columns(Tuple(comb, i)), i+1, 0, false)[1:], " "))
+				got = append(got, strings.Join(Expand(tmpl, Columns(Tuple(comb, i)), i+1, 0, false, false)[1:], " "))
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("tasks %q, want %q", got, c.want)
@@ -1034,7 +1034,7 @@ func TestShellLauncherTextIsStable(t *testing.T) {
 // Launch chooses the shell as ShellLauncher does: $PARALLEL_SHELL (when set
 // and not empty), else $SHELL, when it is an executable POSIX shell; else sh.
 func TestLaunch(t *testing.T) {
-	argv := Expand([]string{"echo {}"}, []string{"a"}, 1, 0, true)
+	argv := Expand([]string{"echo {}"}, []string{"a"}, 1, 0, true, false)
 	exec := func(p string) bool { return p != "/missing/bash" }
 	for _, c := range []struct {
 		env  []string
@@ -1077,6 +1077,26 @@ func TestTrim(t *testing.T) {
 	for _, bad := range []string{"", "x", "both", "LR", "lrl"} {
 		if _, err := ParseTrim(bad); err == nil || !strings.Contains(err.Error(), "give n (none), l (left), r (right) or lr") {
 			t.Errorf("ParseTrim(%q) = %v, want the refusal naming the values", bad, err)
+		}
+	}
+}
+
+// TestExpandPerInput: with perInput (-N), a word holding {} or a form of it
+// is repeated for each input, its other replacement strings as they are
+// for the task; words without {} are left alone.
+func TestExpandPerInput(t *testing.T) {
+	for _, c := range []struct {
+		tmpl, in []string
+		shell    bool
+		want     []string
+	}{
+		{[]string{"rm", "pict{}.jpg"}, []string{"a", "b"}, false, []string{"rm", "picta.jpg", "pictb.jpg"}},
+		{[]string{"x{#}y{.}", "{1}-{2}"}, []string{"a.q", "b.r"}, false, []string{"x7ya", "x7yb", "a.q-b.r"}},
+		{[]string{"one{}"}, []string{"a"}, false, []string{"onea"}},
+		{[]string{"echo", "x{}y"}, []string{"a b", "c"}, true, []string{"sh", "-c", ShellLauncher, "sh", "echo x'a b'y xcy"}},
+	} {
+		if got := Expand(c.tmpl, c.in, 7, 0, c.shell, true); !slices.Equal(got, c.want) {
+			t.Errorf("Expand(%q, %q, perInput) = %q; want %q", c.tmpl, c.in, got, c.want)
 		}
 	}
 }

@@ -120,7 +120,7 @@ func (j *jobRT) mapArgv(idx, slot int) []string {
 	if m.Commands {
 		return mapspec.AsCommand(in)
 	}
-	return mapspec.Expand(m.Template, in, seq, slot, m.Shell)
+	return mapspec.Expand(m.Template, in, seq, slot, m.Shell, m.PerInput)
 }
 
 // sourceList gives the job's inputs in mapspec's type.
