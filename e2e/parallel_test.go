@@ -198,6 +198,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 	t.Run("job_slot", func(t *testing.T) {
 		same(t, []string{"-k", "-j1"}, "sh", "-c", "echo $1 $PARALLEL_JOBSLOT $PARALLEL_SEQ", "_", "{%}", ":::", "a", "b", "c")
 		same(t, []string{"-k", "-j1", "-v"}, "echo", "slot{%}", "{}", ":::", "a", "b")
+		same(t, []string{"-k", "-j1", "--verbose"}, "echo", "{}", ":::", "a", "b c") // parallel's --verbose is -t: stderr
 		// -j 2: each task holds a lock named after its slot for its whole
 		// run; a second task in a slot still held would print "clash".
 		args := []string{"sh", "-c", `flock -n "slot.$1" sleep 0.3 && echo "$1" || echo clash "$1"`, "_", "{%}", ":::"}
@@ -261,6 +262,22 @@ func TestMapAsGNUParallel(t *testing.T) {
 			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
 				t.Errorf("one word of shell text, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
 					append(c.flags, c.args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+			}
+		}
+	})
+
+	// A function exported with bash's export -f, called as a command (parallel's manual: "export -f
+	// my_func; parallel my_func ::: 1 2 3"): run by bash, even where $SHELL is sh.
+	t.Run("exported_bash_function", func(t *testing.T) {
+		fn := "BASH_FUNC_my_func%%=() {  echo \"f [$1]\"\n}"
+		env := []string{fn, "SHELL=/bin/bash"}
+		args := []string{"my_func", ":::", "a", "b c"}
+		p := parallelRun(t, h.dir, env, append([]string{"-k"}, args...)...)
+		for _, shell := range []string{"/bin/bash", "/bin/sh"} {
+			b := h.burstMap([]string{fn, "SHELL=" + shell}, []string{"-k"}, args...)
+			if b.code != p.code || b.stdout != p.stdout || p.stdout != "f [a]\nf [b c]\n" {
+				t.Errorf("an exported function, SHELL=%s: parallel exit %d stdout %q; burst exit %d stdout %q stderr %q",
+					shell, p.code, p.stdout, b.code, b.stdout, b.stderr)
 			}
 		}
 	})

@@ -58,6 +58,7 @@ func newMapCmd() *cobra.Command {
 		maxArgs      int
 		replace      string
 		verbose      bool
+		verboseErr   bool
 		resumeJoblog bool
 		resumeFailed bool
 		resultsName  string
@@ -109,7 +110,11 @@ Replacement strings in the command, as in GNU parallel:
   {/.}   basename, no extension                  {#}   task number (1-based;
                                                        $PARALLEL_SEQ too)
   {%}    job slot: no two tasks running at once share one, -j N uses 1
-         to N ($PARALLEL_JOBSLOT too; --dry-run leaves it as written)
+         to N ($PARALLEL_JOBSLOT too; --dry-run leaves it as written);
+         a program that reads $PARALLEL_JOBSLOT itself keeps within 1
+         to N only when {%} or $PARALLEL_JOBSLOT is in the command
+         (burst map -j 2 -- env SLOT={%} ./train.sh {}): else short
+         tasks may wait at a machine holding a slot of their own
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
 With none of them, the inputs are appended as arguments.
 
@@ -233,6 +238,14 @@ and flags that would change its tasks are refused.`,
 				// One word of shell text ('gzip -9 {} && rm {}'): a shell runs
 				// it, inputs quoted, as GNU parallel runs every command.
 				shell = true
+			}
+			if !commands && !shell && bashFunction(tmpl[0], spec.Env) {
+				// A function of bash's exported with export -f, as parallel's
+				// users call them: bash runs it (sh would drop the function).
+				shell = true
+				if bash, err := exec.LookPath("bash"); err == nil && spec.Env["PARALLEL_SHELL"] == "" {
+					spec.Env["PARALLEL_SHELL"] = bash
+				}
 			}
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {
@@ -401,6 +414,11 @@ and flags that would change its tasks are refused.`,
 					c.Flags().Set("time", t)
 				}
 			}
+			if f := c.Flags().Lookup("time"); f.Changed {
+				if _, err := burst.ParseTimeLimit(f.Value.String()); err != nil {
+					return usage("-t/--time %q: burst map's -t is the time limit of each task (10m, 2h), as sbatch's; GNU parallel's -t, which prints each command on stderr, is --verbose here", f.Value.String())
+				}
+			}
 			if err := rf.apply(c, spec); err != nil {
 				return err
 			}
@@ -498,11 +516,12 @@ and flags that would change its tasks are refused.`,
 				}
 				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
 			}
-			if verbose {
+			if verbose || verboseErr {
 				o.verbose = func(t burst.Task) string {
 					line, _ := command(t)
 					return line
 				}
+				o.verboseErr = verboseErr
 			}
 			if tagOf != nil {
 				o.tag = func(t burst.Task) string {
@@ -581,6 +600,14 @@ and flags that would change its tasks are refused.`,
 	f.MarkHidden("env")
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
 	f.BoolVar(&cite, "no-notice", false, "--will-cite")
+	f.BoolVar(&cite, "nn", false, "--will-cite")
+	f.MarkHidden("nn")
+	var cpus bool
+	f.BoolVar(&cpus, "use-cpus-instead-of-cores", false, "accepted for GNU parallel's command lines: -j 50%, +1 and -1 count this machine's CPU threads")
+	f.MarkHidden("use-cpus-instead-of-cores")
+	var tmpdir string
+	f.StringVar(&tmpdir, "tmpdir", "", "accepted for GNU parallel's command lines (where it buffers output): burst keeps each task's output itself")
+	f.MarkHidden("tmpdir")
 	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them")
@@ -598,9 +625,10 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&resumeJoblog, "resume-joblog", false, "GNU parallel's --resume (burst map --resume with no job id): run only the tasks --joblog FILE has no line for")
 	f.MarkHidden("resume-joblog")
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
-	f.BoolVarP(&verbose, "verbose", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
+	f.BoolVarP(&verbose, "print-commands", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
+	f.BoolVar(&verboseErr, "verbose", false, "print each task's command on stderr, before its stderr, as GNU parallel's --verbose (its -t)")
 	var ungrouped bool
-	for _, n := range []string{"line-buffer", "lb", "ungroup", "group"} {
+	for _, n := range []string{"line-buffer", "lb", "linebuffer", "ungroup", "group"} {
 		short := ""
 		if n == "ungroup" {
 			short = "u"

@@ -49,6 +49,9 @@ type followOpts struct {
 	// verbose, when set, is task i's command, printed on stdout before its
 	// output (-v).
 	verbose func(t burst.Task) string
+	// verboseErr: the command goes on stderr, before the task's stderr
+	// (GNU parallel's --verbose), not on stdout (its -v).
+	verboseErr bool
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
 	results *results
@@ -334,7 +337,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		} else if out = p.trackNewline(out); p.o.tag != nil {
 			out = &tagWriter{w: out, tag: p.o.tag(t), start: true}
 		}
-		if s.name == "stdout" && p.o.verbose != nil && t.State != burst.Cancelled {
+		if p.o.verbose != nil && p.o.verboseErr == (s.name == "stderr") && t.State != burst.Cancelled {
 			// -v: the command first, tagged or saved as the output is
 			if _, err := io.WriteString(out, p.o.verbose(t)+"\n"); err != nil {
 				return err

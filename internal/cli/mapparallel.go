@@ -44,7 +44,6 @@ var parallelOnly = map[string]string{
 	"plus":                     "burst takes {} {.} {/} {//} {/.} {#} and {n}: compute other forms in the command (--shell)",
 	"E":                        "give the inputs that should be read, or cut the input file first (head, sed '/^END$/q')",
 	"eof":                      "give the inputs that should be read, or cut the input file first (head, sed '/^END$/q')",
-	"tmpdir":                   "burst keeps tasks' output itself: --results DIR saves it in files",
 	"termseq":                  "a task past --time gets SIGTERM, then SIGKILL",
 	"term-seq":                 "a task past --time gets SIGTERM, then SIGKILL",
 	"limit":                    "-j N caps how many tasks run at once",
@@ -106,14 +105,22 @@ var parallelOnly = map[string]string{
 	"o":                        "a task has no terminal: burst runs it on whatever machine has room",
 	"record-env":               "every task starts with the environment burst map was started in",
 	"sshdelay":                 "burst runs tasks on its clusters' machines: --on CLUSTER (burst cluster list)",
+	"skip-first-line":          "the first line of a :::: FILE is an input: skip it with tail -n +2 FILE | burst map ... :::: -, or name the columns with --header :",
+	"version":                  "burst version prints burst's",
 	"filter-hosts":             "burst runs tasks on its clusters' machines: --on CLUSTER (burst cluster list)",
 }
 
 // parallelDelimiter answers GNU parallel's -d DELIM given to burst map,
 // whose -d is --detach, with the tr command that splits at DELIM.
 func parallelDelimiter(delim string) string {
-	return "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; " +
-		"convert the separator first (tr " + shellquote.Always(delim) + " '\\n' < FILE | burst map -- CMD {} :::: -)"
+	const is = "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; "
+	switch delim {
+	case `\n`, "\n":
+		return is + "drop -d '\\n': line ends are where inputs end already"
+	case `\0`, "\x00", `\000`:
+		return is + "give -0 in place of -d '\\0'"
+	}
+	return is + "convert the separator first (tr " + shellquote.Always(delim) + " '\\n' < FILE | burst map -- CMD {} :::: -)"
 }
 
 // mapFlagError is the map's flag error: a GNU parallel option it does

@@ -367,6 +367,16 @@ func shellText(args []string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
+// bashFunction reports whether name is a function that bash exported to
+// env (export -f name: BASH_FUNC_name%%) and no program on PATH.
+func bashFunction(name string, env map[string]string) bool {
+	if _, ok := env["BASH_FUNC_"+name+"%%"]; !ok || strings.Contains(name, "/") {
+		return false
+	}
+	_, err := exec.LookPath(name)
+	return err != nil
+}
+
 // readScript loads a batch script and its #SBATCH directives into spec.
 func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 	data, err := os.ReadFile(path)

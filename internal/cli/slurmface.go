@@ -184,6 +184,8 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		case o.Honoured:
 			a.sets = append(a.sets, [2]string{o.Name, v})
 		case slices.Contains(sbatchHarmless, o.Name):
+		case o.Refused != "":
+			return usage("sbatch: --%s: %s", o.Name, o.Refused)
 		default:
 			return usage("sbatch: --%s is not supported by burst (%s)", o.Name, sbatchSupported())
 		}
@@ -193,7 +195,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 
 func sbatchSupported() string {
 	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
-		"--get-user-env --wrap --parsable --test-only -A -p -W -d; see `burst help slurm sbatch`"
+		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep; see `burst help slurm sbatch`"
 }
 
 // killOnInvalidDep says whether the script's own #SBATCH lines ask for

@@ -837,11 +837,15 @@ func Validate(template []string, nsources int) error {
 	if len(template) == 0 {
 		return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 	}
-	for _, arg := range template {
-		if i := strings.Index(arg, "{="); i >= 0 && strings.Contains(arg[i+2:], "=}") {
+	// {= ... =} in one word, or unquoted and so split into words ({= s/.gz// =}).
+	if all := strings.Join(template, " "); strings.Contains(all, "{=") {
+		i := strings.Index(all, "{=")
+		if j := strings.Index(all[i+2:], "=}"); j >= 0 {
 			return fmt.Errorf("%q: {= ... =} is GNU parallel's Perl expression, which burst map does not run: use {.} {/} {//} {/.} for "+
-				"extensions, basenames and directories, or compute the value in the command with --shell (e.g. $(basename {} .gz))", arg)
+				"extensions, basenames and directories, or compute the value in the command with --shell (e.g. $(basename {} .gz))", all[i:i+2+j+2])
 		}
+	}
+	for _, arg := range template {
 		var err error
 		pieces(arg, func(string) {}, func(t token, raw string) {
 			if err != nil {

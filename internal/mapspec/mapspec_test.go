@@ -549,6 +549,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"echo", "{0}"}, 2, "{0} refers to no input: input groups are numbered from {1}"},
 		{[]string{"gunzip", "-c", "{}", ">", "{= s/\\.gz$// =}"}, 1, "{= ... =} is GNU parallel's Perl expression"},
 		{[]string{"echo", "x{==}y"}, 1, "{= ... =} is GNU parallel's Perl expression"},
+		{[]string{"echo", "{=", "s/.gz//", "=}"}, 1, "\"{= s/.gz// =}\": {= ... =} is GNU parallel's Perl expression"},
 		{[]string{"echo", "{00/}"}, 2, "{00/} refers to no input"},
 		{[]string{"echo", "{-0}"}, 2, "{-0} refers to no input"},
 		{[]string{"echo", "{1}", "{3}"}, 2, `"{3}": {3} refers to input group 3, but there are only 2 (::: or ::::): use {1} to {2}`},

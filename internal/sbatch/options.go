@@ -21,6 +21,9 @@ type option struct {
 	short byte     // 0 when it has none
 	arg   argKind
 	eg    string
+	// refuse, for an option whose absence would change what the job does
+	// (--hold), is why burst refuses it and what to do instead.
+	refuse string
 }
 
 // options lists sbatch's options; those with eg are honoured by burst, the
@@ -80,7 +83,7 @@ var options = []option{
 	{names: []string{"gres-flags"}, arg: required},
 	{names: []string{"help"}, short: 'h'},
 	{names: []string{"hint"}, arg: required},
-	{names: []string{"hold"}, short: 'H'},
+	{names: []string{"hold"}, short: 'H', refuse: "burst does not hold jobs for a later release (scontrol release): submit the script when it is to run, or give --begin=TIME"},
 	{names: []string{"ignore-pbs"}},
 	{names: []string{"input"}, short: 'i', arg: required},
 	{names: []string{"kill-on-invalid-dep"}, arg: required, eg: "--kill-on-invalid-dep=yes"},
@@ -182,6 +185,7 @@ type Option struct {
 	Short    byte     // 0 when it has none
 	Value    int      // 0: takes none, 1: required, 2: optional (only --opt=v)
 	Honoured bool     // burst honours it (SetOption takes it)
+	Refused  string   // why burst refuses it, with what to do instead (--hold)
 }
 
 // LongOption finds the option written --name (or an unambiguous prefix of
@@ -205,7 +209,7 @@ func ShortOption(c byte) (Option, bool) {
 }
 
 func (o *option) info() Option {
-	return Option{Name: o.names[0], Aliases: o.names[1:], Short: o.short, Value: int(o.arg), Honoured: o.eg != ""}
+	return Option{Name: o.names[0], Aliases: o.names[1:], Short: o.short, Value: int(o.arg), Honoured: o.eg != "", Refused: o.refuse}
 }
 
 // Options are all of sbatch's options, for a parser of sbatch's own

@@ -140,10 +140,24 @@ func (s *Script) SetOption(name, value string) error {
 }
 
 // WantsUserEnv reports whether the job starts from the user's login
-// environment rather than the submitter's: --get-user-env, or --export=NONE
-// (which sbatch documents as "as if --get-user-env was specified").
+// environment rather than the submitter's: --get-user-env, or --export
+// without ALL: NONE (which sbatch documents as "as if --get-user-env was
+// specified") or a list of variables (--export=FOO,BAR=1: Slurm 22.05
+// loads the login environment under them too, so that HOME, USER and PATH
+// are the user's; measured with the suite's real sbatch).
 func (s *Script) WantsUserEnv() bool {
-	return s.GetUserEnv || s.ExportsNone()
+	if s.GetUserEnv || s.ExportsNone() {
+		return true
+	}
+	if s.Export == "" {
+		return false
+	}
+	for item := range strings.SplitSeq(s.Export, ",") {
+		if strings.EqualFold(item, "ALL") {
+			return false
+		}
+	}
+	return true
 }
 
 // ExportsNone reports whether --export names NONE: the submitter's own
@@ -507,6 +521,9 @@ func skipValue(args []string, i *int) {
 
 // option applies one option; written is how the script spelled it.
 func (p *parser) option(o *option, written, value string) error {
+	if o.refuse != "" {
+		return p.errorf("#SBATCH %s: %s", written, o.refuse)
+	}
 	if o.eg == "" {
 		p.warnf("#SBATCH --%s is not supported by burst; ignored", o.names[0])
 		return nil

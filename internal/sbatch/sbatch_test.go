@@ -191,7 +191,7 @@ func TestParse(t *testing.T) {
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}, want: Script{Nodes: 1}},
 		{
 			name:  "unsupported options warn",
-			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue -H"},
+			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue"},
 			want:  Script{Account: "proj", Nodes: 2},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
@@ -201,7 +201,6 @@ func TestParse(t *testing.T) {
 				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
 				"job.sbatch:7: #SBATCH --nodes=2: a burst job runs on one machine: the tasks of its 2 nodes run there together (SLURM_NNODES=1)",
 				"job.sbatch:8: #SBATCH --requeue is not supported by burst; ignored",
-				"job.sbatch:8: #SBATCH --hold is not supported by burst; ignored",
 			},
 		},
 		{
@@ -247,6 +246,7 @@ func TestParseErrors(t *testing.T) {
 		want string // the whole error
 	}{
 		{"no shebang", "#SBATCH -c 2\necho hi\n", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
+		{"held", "#!/bin/sh\n#SBATCH -H\n", "job.sbatch:2: #SBATCH -H: burst does not hold jobs for a later release (scontrol release): submit the script when it is to run, or give --begin=TIME"},
 		{"empty file", "", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
 		{"DOS line breaks", "#!/bin/bash\r\n#SBATCH -c 2\r\n", `job.sbatch:1: the script has DOS line breaks (\r\n): convert it with dos2unix`},
 		{"NUL byte", "#!/bin/bash\necho \x00\n", "job.sbatch:2: the script contains a NUL byte: give the text of a shell script, not a binary"},
@@ -763,5 +763,23 @@ func TestParseSignal(t *testing.T) {
 	}
 	if _, err := Parse("job.sh", []byte("#!/bin/sh\n#SBATCH --signal=USR1@soon\ntrue\n")); err == nil || !strings.Contains(err.Error(), "job.sh:2:") {
 		t.Errorf("a bad --signal directive: %v", err)
+	}
+}
+
+// TestWantsUserEnv: the job starts from the login environment with
+// --get-user-env and with --export lacking ALL (NONE, or variables alone:
+// Slurm 22.05 then gives the script the user's HOME, USER and PATH too),
+// from the submitter's with ALL or no --export.
+func TestWantsUserEnv(t *testing.T) {
+	for export, want := range map[string]bool{
+		"": false, "ALL": false, "all,FOO=1": false, "FOO,ALL": false,
+		"NONE": true, "FOO": true, "BAR=b": true, "FOO,BAR=b": true,
+	} {
+		if got := (&Script{Export: export}).WantsUserEnv(); got != want {
+			t.Errorf("--export=%s: WantsUserEnv = %v; want %v", export, got, want)
+		}
+	}
+	if !(&Script{GetUserEnv: true, Export: "ALL"}).WantsUserEnv() {
+		t.Error("--get-user-env --export=ALL: want the login environment under the submitter's")
 	}
 }
