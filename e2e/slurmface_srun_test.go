@@ -503,6 +503,10 @@ func TestScancelStatesAndMe(t *testing.T) {
 	}
 	h.mustRun("slurm", "scancel", "--me")
 	h.waitFor("--me to cancel the running job", 30*time.Second, func() bool { return state(running) == "CANCELLED" })
+	// scancel(1) on a user the system does not know: "Invalid user name", exit 1 (checked with real Slurm).
+	if r := h.run("slurm", "scancel", "-u", "no-such-user-here"); r.code != 1 || r.stderr != "scancel: error: Invalid user name: no-such-user-here\n" {
+		t.Errorf("scancel -u of an unknown user: want exit 1 and scancel's error:\n%s", r)
+	}
 }
 
 // TestScancelStatesOfArrayTasks: scancel -t takes each array task's own

@@ -225,6 +225,15 @@ func New(b Backend, o Options) (http.Handler, error) {
 	return h.auth(gate.wrap(h.policy(mux))), nil
 }
 
+// schemeBearer is an Authorization header with its scheme written "Bearer":
+// the scheme is case-insensitive (RFC 9110, 11.1): "bearer T" is "Bearer T".
+func schemeBearer(h string) string {
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return "Bearer " + h[7:]
+	}
+	return h
+}
+
 // auth refuses every request without the server's bearer token.
 func (h *handler) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + h.o.Token)
@@ -256,7 +265,7 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
+		got := []byte(schemeBearer(r.Header.Get("Authorization")))
 		var p *auth.Principal
 		if subtle.ConstantTimeCompare(got, want) == 1 {
 			user := r.Header.Get("X-Burst-User")

@@ -119,6 +119,9 @@ func TestAuth(t *testing.T) {
 		{"wrong token", "Bearer nope", 401},
 		{"not bearer", token, 401},
 		{"right token", "Bearer " + token, 200},
+		{"scheme in lower case", "bearer " + token, 200}, // RFC 9110: the scheme is case-insensitive
+		{"scheme in capitals", "BEARER " + token, 200},
+		{"scheme alone", "bearer ", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := call(h, "GET", "/v1/health", "", map[string]string{"Authorization": tc.auth})

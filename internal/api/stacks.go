@@ -103,6 +103,6 @@ func (h *handler) stackRoutes(mux *http.ServeMux) {
 
 // bearer is the request's bearer token ("" for none).
 func bearer(r *http.Request) string {
-	s, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s, _ := strings.CutPrefix(schemeBearer(r.Header.Get("Authorization")), "Bearer ")
 	return s
 }

@@ -1056,6 +1056,13 @@ unless -Q, and exit 1.`,
 			if len(args) == 0 && len(users) == 0 && len(names) == 0 {
 				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, --me or -t STATES")
 			}
+			for u := range splitList(users) { // as scancel: a user the system does not know is an error
+				if _, err := strconv.Atoi(u); err != nil {
+					if _, err := sysuser.Lookup(c.Context(), u); err != nil {
+						return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", u)}
+					}
+				}
+			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
