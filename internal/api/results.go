@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -27,7 +28,8 @@ type taskPage struct {
 	b    Backend
 	job  *store.JobRow
 	rows []*store.TaskRow
-	next int // index of the first row of rows
+	next int // the first task the page covers
+	end  int // the task after the last it covers: a task in [next, end) without a row has none
 
 	// files reads the outputs of the page's tasks; it is closed when the
 	// page is read again, so that the bytes it keeps are only ever those
@@ -37,13 +39,22 @@ type taskPage struct {
 
 // at returns task idx as stored now (re-reading its page if needed).
 func (p *taskPage) at(ctx context.Context, idx int, fresh bool) (*store.TaskRow, error) {
-	if fresh || idx < p.next || idx >= p.next+len(p.rows) || len(p.rows) == 0 {
+	if fresh || idx < p.next || idx >= p.end {
+		// A page of the next 1000 rows from idx covers every task up to
+		// the last of them, or all after idx when there are fewer: the
+		// tasks between rows have none (never dispatched), and are not
+		// asked for one by one (a cancelled array of 4,000,001 tasks
+		// cost a query each).
 		p.files.Close()
-		rows, err := p.b.TaskRows(ctx, p.job.ID, idx, 1000)
+		const pageRows = 1000
+		rows, err := p.b.TaskRows(ctx, p.job.ID, idx, pageRows)
 		if err != nil {
 			return nil, err
 		}
-		p.rows, p.next = rows, idx
+		p.rows, p.next, p.end = rows, idx, math.MaxInt
+		if len(rows) == pageRows {
+			p.end = rows[len(rows)-1].Index + 1
+		}
 	}
 	for _, r := range p.rows {
 		if r.Index == idx {

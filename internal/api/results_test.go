@@ -1,0 +1,67 @@
+package api
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/store"
+)
+
+// sparseRows stands in for the store of a cancelled array of many tasks,
+// most of which never ran and so have no row: the rows it holds are those
+// of rowAt, and it counts the queries.
+type sparseRows struct {
+	*standIn
+	rows    []*store.TaskRow
+	queries int
+}
+
+func (f *sparseRows) TaskRows(ctx context.Context, job int64, from, limit int) ([]*store.TaskRow, error) {
+	f.queries++
+	var out []*store.TaskRow
+	for _, r := range f.rows {
+		if r.Index >= from && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (f *sparseRows) Watch(id int64) <-chan struct{} { return nil } // the job has ended
+
+// The output of a job of 300,000 tasks of which two have rows (ran) and
+// the rest none (cancelled before they ran) is read with a query per page
+// of rows, not one per task: a cancelled array of 4,000,001 tasks kept the
+// server busy for minutes, its client answered nothing.
+func TestOutputSkipsRowlessTasksInPages(t *testing.T) {
+	dir := t.TempDir()
+	out := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := &sparseRows{standIn: &standIn{}, rows: []*store.TaskRow{
+		{Task: burst.Task{Index: 3, State: burst.Succeeded, Stdout: out("3.out", "three\n")}},
+		{Task: burst.Task{Index: 250_000, State: burst.Succeeded, Stdout: out("250000.out", "many\n")}},
+	}}
+	f.job = func(ctx context.Context, id int64) (*store.JobRow, error) {
+		return &store.JobRow{Job: burst.Job{ID: id, State: burst.Cancelled, Spec: &burst.JobSpec{},
+			Tasks: burst.TaskCounts{Total: 300_000, Succeeded: 2, Cancelled: 299_998}}}, nil
+	}
+	r := httptest.NewRequest("GET", "/v1/jobs/7/output", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	newTest(t, f).ServeHTTP(w, r)
+	if w.Body.String() != "three\nmany\n" || w.Result().Trailer.Get("X-Burst-Next-Task") != "300000" {
+		t.Fatalf("output %q, next task %q; want both tasks' output and the end", w.Body.String(), w.Result().Trailer.Get("X-Burst-Next-Task"))
+	}
+	if f.queries > 3 {
+		t.Errorf("%d queries of task rows to walk 300,000 tasks holding 2 rows; want a page's few", f.queries)
+	}
+}
