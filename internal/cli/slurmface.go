@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -582,6 +583,31 @@ func burstStates(set map[string]bool) []burst.State {
 
 // activeStates are the burst states of the pending and running Slurm
 // states in set, which only active jobs are in.
+// arrayRef is scancel's JOBID_[RANGE]: some tasks of a job array.
+var arrayRef = regexp.MustCompile(`^([0-9]+)_\[([^\]]+)\]$`)
+
+// expandArrayRefs writes each JOBID_[1-3,7] of args as the array tasks it
+// names (JOBID_1 JOBID_2 JOBID_3 JOBID_7), as scancel takes them; a
+// range that is not one is refused in scancel's words.
+func expandArrayRefs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		m := arrayRef.FindStringSubmatch(a)
+		if m == nil {
+			out = append(out, a)
+			continue
+		}
+		idx, _, err := sbatch.ParseArray(m[2])
+		if err != nil {
+			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid job id %s (%v)", a, err)}
+		}
+		for _, i := range idx {
+			out = append(out, m[1]+"_"+strconv.Itoa(i))
+		}
+	}
+	return out, nil
+}
+
 // cancelInStates is scancel -t STATES of one job: Slurm's states are each
 // task's of an array, so a job whose active tasks are all in the states is
 // cancelled whole, and of one that also holds others only its tasks in the
@@ -1016,6 +1042,10 @@ unless -Q, and exit 1.`,
   scancel -u $USER
   scancel -b -s USR1 12      # the batch shell's trap: checkpoint now`,
 		RunE: func(c *cobra.Command, args []string) error {
+			args, err := expandArrayRefs(args)
+			if err != nil {
+				return err
+			}
 			if err := checkJobRefs(args); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,5 +21,16 @@ func TestLabelWriter(t *testing.T) {
 	w.flush()
 	if got := b.String(); got != "1: ab\n1: c\n1: d\n1: e" {
 		t.Errorf("after flush: %q", got)
+	}
+}
+
+// scancel's JOBID_[RANGE] names some tasks of an array, each as JOBID_N.
+func TestExpandArrayRefs(t *testing.T) {
+	got, err := expandArrayRefs([]string{"12", "7_[5-7]", "8_3", "9_[1,4-5]"})
+	if want := []string{"12", "7_5", "7_6", "7_7", "8_3", "9_1", "9_4", "9_5"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("expandArrayRefs = %q, %v; want %q", got, err, want)
+	}
+	if _, err := expandArrayRefs([]string{"7_[x]"}); err == nil || !strings.Contains(err.Error(), "scancel: error: Invalid job id 7_[x]") {
+		t.Errorf("a range that is none: %v; want scancel's Invalid job id", err)
 	}
 }
