@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -583,26 +582,23 @@ func burstStates(set map[string]bool) []burst.State {
 
 // activeStates are the burst states of the pending and running Slurm
 // states in set, which only active jobs are in.
-// arrayRef is scancel's JOBID_[RANGE]: some tasks of a job array.
-var arrayRef = regexp.MustCompile(`^([0-9]+)_\[([^\]]+)\]$`)
-
 // expandArrayRefs writes each JOBID_[1-3,7] of args as the array tasks it
 // names (JOBID_1 JOBID_2 JOBID_3 JOBID_7), as scancel takes them; a
 // range that is not one is refused in scancel's words.
 func expandArrayRefs(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		m := arrayRef.FindStringSubmatch(a)
-		if m == nil {
+		id, rng, ok := strings.Cut(a, "_[")
+		if !ok || !strings.HasSuffix(rng, "]") {
 			out = append(out, a)
 			continue
 		}
-		idx, _, err := sbatch.ParseArray(m[2])
+		idx, _, err := sbatch.ParseArray(strings.TrimSuffix(rng, "]"))
 		if err != nil {
 			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid job id %s (%v)", a, err)}
 		}
 		for _, i := range idx {
-			out = append(out, m[1]+"_"+strconv.Itoa(i))
+			out = append(out, id+"_"+strconv.Itoa(i))
 		}
 	}
 	return out, nil
