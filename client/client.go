@@ -459,6 +459,12 @@ func (c *Client) CancelWaiting(ctx context.Context, id int64) (*CancelResult, er
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?waiting=1", id), nil, &r)
 }
 
+// Requeue stops task of job id, running, and runs it again from the start,
+// its attempt not counted against --retries (scontrol requeue).
+func (c *Client) Requeue(ctx context.Context, id int64, task int) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/requeue?task=%d", id, task), nil, nil)
+}
+
 // CancelTask cancels one task of job id (one task of a job array).
 func (c *Client) CancelTask(ctx context.Context, id int64, task int) (*CancelResult, error) {
 	var r CancelResult

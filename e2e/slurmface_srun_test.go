@@ -543,3 +543,46 @@ func TestScancelStatesOfArrayTasks(t *testing.T) {
 	h.mustRun("slurm", "scancel", id)
 	h.waitFor("the array to end", 30*time.Second, func() bool { return !strings.Contains(states(), "=R") })
 }
+
+// TestScontrolRequeue: a batch script that requeues itself (the pattern of
+// checkpointing jobs: trap the --signal, save, scontrol requeue
+// $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting
+// its runs, its output appended (--open-mode=append), until it ends by
+// itself; the requeues use no --retries. burst answered `scontrol requeue`
+// with an error, and the job ended after its first run.
+func TestScontrolRequeue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := filepath.Join(h.dir, "requeue.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH --open-mode=append
+#SBATCH -o rq-%j.out
+echo "start restart=${SLURM_RESTART_COUNT:-0}"
+if [ "${SLURM_RESTART_COUNT:-0}" -lt 2 ]; then
+  scontrol requeue "$SLURM_JOB_ID" || echo "requeue failed: $?"
+  sleep 60
+fi
+echo done
+`, 0o755)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-W", script).stdout)
+	out, err := os.ReadFile(filepath.Join(h.dir, "rq-"+id+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"start restart=0\n", "start restart=1\n", "start restart=2\ndone\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output holds no %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "requeue failed") {
+		t.Errorf("scontrol requeue failed in the job:\n%s", out)
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if j := h.show(n); j.State != "succeeded" {
+		t.Errorf("the job ended %s; want succeeded after its third run", j.State)
+	}
+	// A job that is not running cannot be requeued, as scontrol says.
+	if r := h.run("slurm", "scontrol", "requeue", id); r.code != 1 || !strings.Contains(r.stderr, "scontrol: error: requeue of job "+id) {
+		t.Errorf("scontrol requeue of an ended job: want exit 1 and an error naming it:\n%s", r)
+	}
+}

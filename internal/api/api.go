@@ -60,6 +60,7 @@ type Jobs interface {
 	Cancel(ctx context.Context, id int64) (*client.CancelResult, error)
 	CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error)
 	CancelWaiting(ctx context.Context, id int64) (*client.CancelResult, error)
+	Requeue(ctx context.Context, id int64, idx int) error
 	// Signal sends sig to the job's running tasks (task idx alone when
 	// idx >= 0), to the processes scope names.
 	Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error)

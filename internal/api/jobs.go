@@ -28,6 +28,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/jobs/{id}", h.handleJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.handleCancel)
+	mux.HandleFunc("POST /v1/jobs/{id}/requeue", h.handleRequeue)
 	mux.HandleFunc("POST /v1/jobs/{id}/signal", h.handleSignal)
 	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
@@ -244,6 +245,32 @@ func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
 		code = 202
 	}
 	writeJSON(w, code, res)
+}
+
+// handleRequeue stops a running task (?task=N, default 0) and runs it
+// again from the start, its attempt not counted against --retries
+// (scontrol requeue).
+func (h *handler) handleRequeue(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	idx := 0
+	if t := r.URL.Query().Get("task"); t != "" {
+		var err error
+		if idx, err = strconv.Atoi(t); err != nil {
+			writeErr(w, apierr.BadRequestf("task %q is not a task number", t))
+			return
+		}
+	}
+	if err := h.b.Requeue(r.Context(), id, idx); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, struct {
+		ID   int64 `json:"id"`
+		Task int   `json:"task"`
+	}{id, idx})
 }
 
 // handleSignal sends a signal to a job's running tasks (scancel

@@ -64,6 +64,7 @@ var routes = map[string]rule{
 	"GET /v1/jobs/{id}":              {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/tasks":        {auth.Read, fromJob},
 	"POST /v1/jobs/{id}/cancel":      {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/requeue":     {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/signal":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/check":            {auth.Submit, fromBody},
 	"GET /v1/ids/{ref}":              {auth.Read, fromRef},

@@ -1689,6 +1689,54 @@ func acctOrder(a, b slurmface.Job) int {
 	return cmp.Or(cmp.Compare(a1, b1), cmp.Compare(a2, b2), cmp.Compare(a3, b3))
 }
 
+// scontrolRequeue is scontrol requeue JOBID,...: each job's running task
+// (an array's: the task named, or every running one of the array) is
+// stopped and runs again from the start, its attempt not counted against
+// --retries; a batch script that checkpoints on --signal then requeues
+// itself goes on where it left off.
+func scontrolRequeue(c *cobra.Command, ids []string) error {
+	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
+	if err := checkJobRefs(ids); err != nil {
+		return err
+	}
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	var failed error
+	for _, a := range ids {
+		ref, err := resolveJob(ctx, cl, a)
+		var tasks []int
+		switch {
+		case err != nil:
+		case ref.Task >= 0:
+			tasks = []int{ref.Task}
+		default:
+			var j *burst.Job
+			if j, err = cl.Job(ctx, ref.JobID); err == nil && j.Tasks.Total == 1 {
+				tasks = []int{0}
+			} else if err == nil {
+				var ts []burst.Task
+				ts, err = cl.Tasks(ctx, ref.JobID, 0, burst.MaxListRows, burst.Running)
+				for _, t := range ts {
+					tasks = append(tasks, t.Index)
+				}
+			}
+		}
+		for _, t := range tasks {
+			if err == nil {
+				err = cl.Requeue(ctx, ref.JobID, t)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(c.ErrOrStderr(), "scontrol: error: requeue of job %s: %v\n", a, err)
+			failed = &ExitError{Code: 1}
+		}
+	}
+	return failed
+}
+
 func newScontrolCmd() *cobra.Command {
 	var oneLine bool
 	c := &cobra.Command{
@@ -1712,11 +1760,14 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
 				return nil
 			}
+			if len(args) >= 2 && args[0] == "requeue" {
+				return scontrolRequeue(c, strings.Split(strings.Join(args[1:], ","), ","))
+			}
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `requeue JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

@@ -28,6 +28,9 @@ type TaskInfo struct {
 	Account                       string // SLURM_JOB_ACCOUNT: the project that pays
 	NodeName                      string
 	GPUIDs                        []int
+	// Restarts is how many times the task ran before this run (requeued,
+	// retried, or its machine lost): SLURM_RESTART_COUNT, set once it is 1.
+	Restarts int
 }
 
 // ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
@@ -88,6 +91,9 @@ func Env(t TaskInfo) []string {
 		env["SLURM_MEM_PER_CPU"] = mib(t.MemPerCPU)
 	case t.MemBytes > 0:
 		env["SLURM_MEM_PER_NODE"] = mib(t.MemBytes)
+	}
+	if t.Restarts > 0 {
+		env["SLURM_RESTART_COUNT"] = strconv.Itoa(t.Restarts)
 	}
 	if t.ArrayTaskID >= 0 {
 		env["SLURM_ARRAY_JOB_ID"] = itoa(arrayJobID(t))

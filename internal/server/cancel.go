@@ -48,6 +48,18 @@ func (s *Server) cancelBy(ctx context.Context, id int64, cancel func(int64, stri
 	return s.applyCancel(&b, held, &client.CancelResult{ID: id, State: state})
 }
 
+// Requeue stops task idx of job id and runs it again from the start, its
+// attempt not counted against --retries (scontrol requeue).
+func (s *Server) Requeue(ctx context.Context, id int64, idx int) error {
+	s.mu.Lock()
+	var b batch
+	if err := s.requeueTask(id, idx, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	return s.apply(&b)
+}
+
 // CancelTask cancels one task of a job (one task of a job array, named by
 // its own id, as scancel does): a running one is stopped, a waiting one never
 // starts; the rest of the job goes on.

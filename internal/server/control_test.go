@@ -592,3 +592,41 @@ func TestCancelWaiting(t *testing.T) {
 		t.Errorf("once the running tasks ended: %+v, state %s; want ended, 2 succeeded, 3 cancelled", j.Tasks, j.State)
 	}
 }
+
+// TestRequeue: scontrol requeue stops a running task and runs it again from
+// the start, its attempt not counted against --retries nor as a lost
+// machine; a task not running, and an ended job, are refused.
+func TestRequeue(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1, asRun, retries(0))
+	waiting := h.submit(1, asRun) // the machine has room for one: this one waits
+	h.place()
+	_, refs := h.startAll("a", 0)
+	if len(refs) != 1 || refs[0].Job != id {
+		t.Fatalf("handed out %v; want job %d's task", refs, id)
+	}
+	var err error
+	h.do(func(b *batch) { err = h.c.requeueTask(waiting, 0, "ann", h.now, b) })
+	if err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("requeue of a waiting task: %v; want it refused as not running", err)
+	}
+	h.do(func(b *batch) { err = h.c.requeueTask(id, 0, "ann", h.now, b) })
+	if err != nil {
+		t.Fatalf("requeue of the running task: %v", err)
+	}
+	if c := h.c.machines["a"].cancels; len(c) != 1 || c[0] != refs[0] {
+		t.Fatalf("the running task was not told to stop: %v", c)
+	}
+	h.report("a", client.TaskEvent{TaskRef: refs[0], Kind: client.EventExited, State: burst.Cancelled, EndedAt: &h.now})
+	if j := h.job(id); j.State.Terminal() {
+		t.Fatalf("the requeued task's stop ended its job: %s", j.State)
+	}
+	h.drive("a", 10, failFirst(0))
+	h.wantTask(id, 0, burst.Succeeded, 2, 0)
+	h.wantJob(id, burst.Succeeded, 0)
+	h.do(func(b *batch) { err = h.c.requeueTask(id, 0, "ann", h.now, b) })
+	if err == nil || !strings.Contains(err.Error(), "has ended") {
+		t.Errorf("requeue of an ended job: %v; want it refused", err)
+	}
+}

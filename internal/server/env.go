@@ -96,7 +96,9 @@ func (c *control) taskEnv(t *taskRT) []string {
 		"CUDA_VISIBLE_DEVICES=" + joinInts(t.row.GPUIDs),
 	}
 	if t.job.row.Spec.Batch != nil {
-		env = append(env, sbatch.Env(c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
+		info := c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs)
+		info.Restarts = max(t.row.Attempt-1, 0)
+		env = append(env, sbatch.Env(info)...)
 	}
 	if m := t.job.row.Spec.Map; t.job.isMap() {
 		// GNU parallel's name for {#}: scripts written for it read it.

@@ -309,6 +309,36 @@ func (c *control) cancelWaiting(id int64, actor string, now time.Time, b *batch)
 	return j.row.State, true
 }
 
+// requeueTask stops task idx of job id, running, and puts it back in line
+// to run again from the start (scontrol requeue: a batch script that
+// checkpoints when told its time is nearly up, then requeues itself). Its
+// attempt does not count against --retries. A task not running is refused,
+// as scontrol refuses a pending job; one already being stopped is left so.
+func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b *batch) error {
+	j := c.jobs[id]
+	if j == nil || j.finished {
+		return badRequest("job %d has ended: only a running job can be requeued (submit it again)", id)
+	}
+	t := j.running[idx]
+	switch {
+	case t == nil && (idx < 0 || idx >= j.row.Tasks.Total):
+		return badRequest("job %d has no task %d", id, idx)
+	case t == nil || !t.started && t.delivered:
+		return badRequest("task %d of job %d is not running: only a running job can be requeued", idx, id)
+	case j.row.CancelRequested || t.cancel || t.preempt != "":
+		return nil // being stopped already
+	}
+	t.preempt, t.requeue = "requeued by "+actor, true
+	if !t.delivered && c.dropFromOutbox(t) {
+		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.preempt}, now, b)
+	} else {
+		b.stops = append(b.stops, t)
+	}
+	b.event(eventAt(now, actor, "job.requeue", j.row.Project, "job "+strconv.FormatInt(id, 10),
+		fmt.Sprintf("task %d of job %d (%s) requeued", idx, id, j.row.Name)))
+	return nil
+}
+
 // leftRunning reports whether a stop left some of j's tasks running (a
 // map's --halt soon): they can still be cancelled.
 func (j *jobRT) leftRunning() bool {
