@@ -630,3 +630,20 @@ func TestRequeue(t *testing.T) {
 		t.Errorf("requeue of an ended job: %v; want it refused", err)
 	}
 }
+
+// A pipe whose stages cannot all run at once is refused naming what each
+// reserves, memory and GPUs too, and the asks to lower: stages too big in
+// memory were refused as if CPUs were the cause, and not named.
+func TestPipeTooBigNamesItsMemory(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	spec := &burst.JobSpec{Kind: burst.KindPipe, Name: "p", Project: "default", Tasks: 3,
+		Pipe: &burst.PipeSpec{Text: "gen | a | b", Stages: []burst.PipeStage{
+			{Name: "gen", Argv: []string{"gen"}, Resources: burst.Resources{CPUs: 1}},
+			{Name: "a", Argv: []string{"a"}, Resources: burst.Resources{MemBytes: 1 << 50}},
+			{Name: "b", Argv: []string{"b"}, Resources: burst.Resources{MemBytes: 1 << 50}}}}}
+	err := h.c.gangFeasible(spec, h.c.machineViews(h.now), h.now)
+	if err == nil || !strings.Contains(err.Error(), "a: 1 x 1 PiB on") || !strings.Contains(err.Error(), "less --mem") {
+		t.Fatalf("a pipe of two stages of 1 PiB: %v; want refused naming their memory and --mem", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/plumb"
 	"github.com/burst-sh/burst/internal/sched"
+	"github.com/burst-sh/burst/internal/web"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -274,18 +275,36 @@ func (c *control) gangFeasible(spec *burst.JobSpec, views []sched.Machine, now t
 	j := &jobRT{row: store.JobRow{Job: burst.Job{Spec: spec}}}
 	parts := c.pipeParts(j)
 	n := 0
-	var need []string
+	var need, asks []string
+	mem, gpus := false, false
 	for i, p := range parts {
 		n += p.Count
+		var r []string
 		if p.Res.CPUs > 0 {
-			need = append(need, fmt.Sprintf("%s: %d x %d CPU on %s", spec.Pipe.Stages[i].Name, p.Count, p.Res.CPUs, p.Cluster))
+			r = append(r, fmt.Sprintf("%d CPU", p.Res.CPUs))
+		}
+		if p.Res.MemBytes > 0 {
+			r, mem = append(r, web.Bytes(p.Res.MemBytes)), true
+		}
+		if p.Res.GPUs > 0 {
+			r, gpus = append(r, fmt.Sprintf("%d GPU", p.Res.GPUs)), true
+		}
+		if len(r) > 0 {
+			need = append(need, fmt.Sprintf("%s: %d x %s on %s", spec.Pipe.Stages[i].Name, p.Count, strings.Join(r, " + "), p.Cluster))
 		}
 	}
 	if len(sched.Place(now, []sched.Pending{{JobID: 1, Count: n, Gang: parts, Project: spec.Project}}, world)) > 0 {
 		return nil
 	}
-	return badRequest("the pipe's stages cannot all run at once on the machines there are or could be (they reserve %s): ask for fewer CPUs (a stage without --cpus reserves none), fewer --parallel copies, or put stages --on a larger cluster (`burst cluster list`)",
-		strings.Join(need, ", "))
+	asks = append(asks, "fewer CPUs (a stage without --cpus reserves none)")
+	if mem {
+		asks = append(asks, "less --mem")
+	}
+	if gpus {
+		asks = append(asks, "fewer --gpus")
+	}
+	return badRequest("the pipe's stages cannot all run at once on the machines there are or could be (they reserve %s): ask for %s, fewer --parallel copies, or put stages --on a larger cluster (`burst cluster list`)",
+		strings.Join(need, ", "), strings.Join(asks, ", "))
 }
 
 // admitPipe checks that some cluster could run each stage, naming the
