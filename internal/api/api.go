@@ -15,9 +15,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -412,6 +414,37 @@ type jsonDecoder interface {
 	DecodeJSON([]byte) bool
 }
 
+// jsonError says what is wrong with a body in JSON's words: a value of the
+// wrong type is named by its field and the JSON type wanted, not by the Go
+// type that was to hold it (`[]` sent for a job said "cannot unmarshal
+// array into Go value of type struct { *burst.plain; ... }").
+func jsonError(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	want := "a value of another type"
+	switch te.Type.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		want = "an object"
+	}
+	if te.Field == "" {
+		return fmt.Sprintf("the body is a JSON %s; it must be %s (docs/api.md)", te.Value, want)
+	}
+	return fmt.Sprintf("cannot unmarshal %s into %q: it must be %s (docs/api.md)", te.Value, te.Field, want)
+}
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
 	if d, ok := v.(jsonDecoder); ok {
@@ -439,7 +472,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			tooLargeFor(w, mb.Limit)
 			return false
 		}
-		writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
+		writeJSON(w, 400, client.Error{Message: "bad request body: " + jsonError(err)})
 		return false
 	}
 	// One value, and nothing after it: a second one would be dropped
