@@ -12,8 +12,8 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/plumb"
 	"github.com/burst-sh/burst/internal/sched"
-	"github.com/burst-sh/burst/internal/web"
 	"github.com/burst-sh/burst/internal/store"
+	"github.com/burst-sh/burst/internal/web"
 )
 
 // A pipe goes through the same spine as run and map: one job, one task per
