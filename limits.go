@@ -357,6 +357,7 @@ func quoteShort(s string) string {
 // named by a 128 KiB argument) would otherwise make the server refuse the
 // report and the task's end go unrecorded.
 func CutReason(r string) string {
+	r = strings.ToValidUTF8(r, "\uFFFD") // as JSON will write it: measured after
 	if len(r) <= MaxReasonBytes {
 		return r
 	}

@@ -262,3 +262,13 @@ func TestCutReason(t *testing.T) {
 		}
 	}
 }
+
+// Bytes that are not UTF-8 are written by JSON as U+FFFD (three bytes
+// each): a reason cut before that would arrive three times longer than
+// the server takes. CutReason measures what JSON will send.
+func TestCutReasonInvalidUTF8(t *testing.T) {
+	got := CutReason(strings.Repeat("\xff", 20_000))
+	if !utf8.ValidString(got) || len(got) > MaxReasonBytes {
+		t.Fatalf("a reason of 20,000 bytes that are not UTF-8 cut to %d bytes, valid UTF-8 %v; want valid and at most %d", len(got), utf8.ValidString(got), MaxReasonBytes)
+	}
+}

@@ -272,8 +272,6 @@ func (s *JobSpec) Defaults() {
 		switch {
 		case s.ScriptRef != "":
 			s.Name = baseName(s.ScriptRef)
-		case len(s.Argv) == 3 && s.Argv[0] == "sh" && s.Argv[1] == "-c" && len(strings.Fields(s.Argv[2])) > 0:
-			s.Name = baseName(strings.Fields(s.Argv[2])[0]) // sh -c 'sort x | uniq -c' is sort
 		case len(s.Argv) > 0:
 			s.Name = baseName(s.Argv[0])
 		case s.Map != nil && len(s.Map.Template) > 0:

@@ -501,6 +501,9 @@ func TestScancelStatesAndMe(t *testing.T) {
 	if st := state(running); st != "RUNNING" {
 		t.Errorf("scancel -t PENDING ended the running job: %s", st)
 	}
+	if n, _ := strconv.ParseInt(running, 10, 64); strings.Contains(h.show(n).Reason, "cancelled") {
+		t.Errorf("scancel -t PENDING marked the running job cancelled: %q", h.show(n).Reason)
+	}
 	h.mustRun("slurm", "scancel", "--me")
 	h.waitFor("--me to cancel the running job", 30*time.Second, func() bool { return state(running) == "CANCELLED" })
 	// scancel(1) on a user the system does not know: "Invalid user name", exit 1 (checked with real Slurm).

@@ -30,6 +30,10 @@ type taskPage struct {
 	rows []*store.TaskRow
 	next int // the first task the page covers
 	end  int // the task after the last it covers: a task in [next, end) without a row has none
+	// readEnded: the page was read once the job had ended (handleOutput),
+	// so a task without a row in it never ran; one read before may miss
+	// rows written since.
+	readEnded bool
 
 	// files reads the outputs of the page's tasks; it is closed when the
 	// page is read again, so that the bytes it keeps are only ever those
@@ -174,6 +178,9 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ch := h.b.Watch(j.ID)
+		if fresh && ch == nil {
+			p.readEnded = true // this read sees every row the job will have
+		}
 		row, err := p.at(r.Context(), idx, fresh)
 		if err != nil {
 			failed("job %d: reading task %d: %v", j.ID, idx, err)
@@ -192,6 +199,11 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 				failed("job %d: the output of task %d could not be read: %v", j.ID, idx, re.err)
 			}
 			idx++
+			continue
+		case row == nil && ch == nil && !p.readEnded:
+			// The job ended after the page was read: tasks past its rows
+			// may have run since. Read them as the job ended.
+			fresh = true
 			continue
 		case row == nil && ch == nil: // never ran and never will (the job ended)
 			idx++

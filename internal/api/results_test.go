@@ -65,3 +65,48 @@ func TestOutputSkipsRowlessTasksInPages(t *testing.T) {
 		t.Errorf("%d queries of task rows to walk 300,000 tasks holding 2 rows; want a page's few", f.queries)
 	}
 }
+
+// endingRows stands in for a job whose task 1 runs and ends, and the job
+// with it, while task 0's output is being streamed.
+type endingRows struct {
+	sparseRows
+	watched int
+	later   *store.TaskRow
+}
+
+func (f *endingRows) Watch(id int64) <-chan struct{} {
+	f.watched++
+	if f.watched == 1 {
+		return make(chan struct{}) // active while task 0 is read
+	}
+	if f.later != nil {
+		f.rows, f.later = append(f.rows, f.later), nil
+	}
+	return nil // ended, task 1 with it
+}
+
+// A followed job that ends while its output streams: the tasks that ran
+// after the page of rows was read are read, not skipped as never run.
+func TestOutputFollowReadsRowsOfAJobThatEnded(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := &endingRows{sparseRows: sparseRows{standIn: &standIn{}, rows: []*store.TaskRow{
+		{Task: burst.Task{Index: 0, State: burst.Succeeded, Stdout: write("0.out", "zero\n")}},
+	}}, later: &store.TaskRow{Task: burst.Task{Index: 1, State: burst.Succeeded, Stdout: write("1.out", "one\n")}}}
+	f.job = func(ctx context.Context, id int64) (*store.JobRow, error) {
+		return &store.JobRow{Job: burst.Job{ID: id, State: burst.Running, Spec: &burst.JobSpec{}, Tasks: burst.TaskCounts{Total: 2, Running: 1, Succeeded: 1}}}, nil
+	}
+	r := httptest.NewRequest("GET", "/v1/jobs/7/output?follow=true", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	newTest(t, f).ServeHTTP(w, r)
+	if w.Body.String() != "zero\none\n" {
+		t.Fatalf("followed output %q; want both tasks' (task 1 ran and ended after the page was read)", w.Body.String())
+	}
+}

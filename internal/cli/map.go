@@ -243,8 +243,16 @@ and flags that would change its tasks are refused.`,
 				// A function of bash's exported with export -f, as parallel's
 				// users call them: bash runs it (sh would drop the function).
 				shell = true
-				if bash, err := exec.LookPath("bash"); err == nil && spec.Env["PARALLEL_SHELL"] == "" {
-					spec.Env["PARALLEL_SHELL"] = bash
+				if spec.Env["PARALLEL_SHELL"] == "" {
+					// /bin/bash where this host has it (any Linux machine a
+					// task may land on does), else this host's bash.
+					bash := "/bin/bash"
+					if _, err := os.Stat(bash); err != nil {
+						bash, _ = exec.LookPath("bash")
+					}
+					if bash != "" {
+						spec.Env["PARALLEL_SHELL"] = bash
+					}
 				}
 			}
 			var sep *regexp.Regexp

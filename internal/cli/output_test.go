@@ -445,3 +445,15 @@ func TestSameWait(t *testing.T) {
 		t.Errorf("different reasons are the same")
 	}
 }
+
+// A job of shell text is named after its program.
+func TestShellTextName(t *testing.T) {
+	for text, want := range map[string]string{
+		"sort x | uniq -c": "sort", "VAR=1 OTHER=2 ./bin/fit a": "fit", "(cd x; make)": "cd", "{ a; b; }": "a",
+		"x=1": "sh", "echo\x01x | wc": "echo_x", "  ": "sh",
+	} {
+		if got := shellTextName(text); got != want {
+			t.Errorf("shellTextName(%q) = %q; want %q", text, got, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -325,6 +326,7 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 		// One word of shell text naming no file or program (burst run --
 		// 'sort x | uniq -c'): sh runs it, as sbatch --wrap does.
 		spec.Argv = []string{"sh", "-c", args[0]}
+		spec.Name = shellTextName(args[0])
 	case dash == 0:
 		spec.Argv = args
 	case dash > 0:
@@ -365,6 +367,34 @@ func shellText(args []string) bool {
 	}
 	_, err := os.Stat(args[0])
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// shellTextName names a job of shell text after its program: the first
+// word that is no assignment (VAR=1), without the ( or { that opens a
+// group; "sh" when there is none ('sort x | uniq -c' is sort). --name,
+// applied after, wins.
+func shellTextName(text string) string {
+	for _, w := range strings.Fields(text) {
+		w = strings.TrimLeft(w, "({!")
+		if w != "" && !strings.Contains(w, "=") {
+			if i := strings.LastIndexByte(w, '/'); i >= 0 && i < len(w)-1 {
+				w = w[i+1:]
+			}
+			w = strings.Map(func(r rune) rune { // as a default name: printable, at most 64 characters
+				if !unicode.IsPrint(r) {
+					return '_'
+				}
+				return r
+			}, strings.TrimRight(w, ";&|)}"))
+			if r := []rune(w); len(r) > 64 {
+				w = string(r[:64])
+			}
+			if w != "" && w != "." && w != ".." {
+				return w
+			}
+		}
+	}
+	return "sh"
 }
 
 // bashFunction reports whether name is a function that bash exported to

@@ -629,10 +629,13 @@ func cancelInStates(ctx context.Context, cl *client.Client, ref *client.IDRef, a
 	switch {
 	case (j.Tasks.Queued == 0 || queued) && (j.Tasks.Running == 0 || running):
 		return cl.Cancel(ctx, ref.JobID)
-	case queued:
+	case queued && j.Tasks.Queued > 0:
 		return cl.CancelWaiting(ctx, ref.JobID)
 	}
 	res := &client.CancelResult{ID: ref.JobID, State: j.State}
+	if !running || j.Tasks.Running == 0 {
+		return res, nil // nothing of it in the states: a running job under -t PENDING
+	}
 	for from := 0; ; {
 		ts, err := cl.Tasks(ctx, ref.JobID, from, burst.MaxListRows, burst.Running)
 		if err != nil {

@@ -594,12 +594,12 @@ func TestCancelWaiting(t *testing.T) {
 }
 
 // TestRequeue: scontrol requeue stops a running task and runs it again from
-// the start, its attempt not counted against --retries nor as a lost
-// machine; a task not running, and an ended job, are refused.
+// the start, its attempt not counted against --retries (counted as a stop
+// of its machine is); a task not running, and an ended job, are refused.
 func TestRequeue(t *testing.T) {
 	h := newHarness(t)
 	h.register("a", 1)
-	id := h.submit(1, asRun, retries(0))
+	id := h.submit(1, asRun, retries(1))
 	waiting := h.submit(1, asRun) // the machine has room for one: this one waits
 	h.place()
 	_, refs := h.startAll("a", 0)
@@ -622,8 +622,9 @@ func TestRequeue(t *testing.T) {
 	if j := h.job(id); j.State.Terminal() {
 		t.Fatalf("the requeued task's stop ended its job: %s", j.State)
 	}
-	h.drive("a", 10, failFirst(0))
-	h.wantTask(id, 0, burst.Succeeded, 2, 0)
+	// Its next run fails: --retries 1 still holds its retry, which succeeds.
+	h.drive("a", 10, failFirst(2)) // attempt 2, the first after the requeue, fails
+	h.wantTask(id, 0, burst.Succeeded, 3, 1)
 	h.wantJob(id, burst.Succeeded, 0)
 	h.do(func(b *batch) { err = h.c.requeueTask(id, 0, "ann", h.now, b) })
 	if err == nil || !strings.Contains(err.Error(), "has ended") {

@@ -311,9 +311,10 @@ func (c *control) cancelWaiting(id int64, actor string, now time.Time, b *batch)
 
 // requeueTask stops task idx of job id, running, and puts it back in line
 // to run again from the start (scontrol requeue: a batch script that
-// checkpoints when told its time is nearly up, then requeues itself). Its
-// attempt does not count against --retries. A task not running is refused,
-// as scontrol refuses a pending job; one already being stopped is left so.
+// checkpoints when told its time is nearly up, then requeues itself). As a
+// task its machine's stop requeues, its attempt does not count against
+// --retries (LostCount). A task not handed out is refused, as scontrol
+// refuses a pending job; one already being stopped is left so.
 func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b *batch) error {
 	j := c.jobs[id]
 	if j == nil || j.finished {
@@ -323,12 +324,12 @@ func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b 
 	switch {
 	case t == nil && (idx < 0 || idx >= j.row.Tasks.Total):
 		return badRequest("job %d has no task %d", id, idx)
-	case t == nil || !t.started && t.delivered:
+	case t == nil:
 		return badRequest("task %d of job %d is not running: only a running job can be requeued", idx, id)
 	case j.row.CancelRequested || t.cancel || t.preempt != "":
 		return nil // being stopped already
 	}
-	t.preempt, t.requeue = "requeued by "+actor, true
+	t.preempt = "requeued by " + actor
 	if !t.delivered && c.dropFromOutbox(t) {
 		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.preempt}, now, b)
 	} else {

@@ -36,7 +36,6 @@ type taskRT struct {
 	started   bool             // its process started (counted in Tasks.Running)
 	queued    bool             // prefetched: the agent starts it when its resources allow
 	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
-	requeue   bool             // preempt is a user's requeue (scontrol requeue): no lost machine counted
 	pipe      *client.Plumbing // a pipe stage's streams
 	nusd      int64            // what this attempt was charged so far (nano-dollars)
 	out       [2]*outStream    // stdout and stderr as a remote machine ships them (output.go)
@@ -273,9 +272,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	case t.preempt != "" && !stopping && ev.State != burst.Succeeded:
 		// Not the program's doing: its attempt does not count against
 		// --retries, and its output so far stays until the next attempt.
-		if !t.requeue {
-			row.LostCount++
-		}
+		row.LostCount++
 		row.State = burst.Queued
 		row.Reason = fmt.Sprintf("attempt %d stopped (%s); requeued", row.Attempt, t.preempt)
 		if m.row.Interrupted != nil {
