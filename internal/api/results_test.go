@@ -38,14 +38,7 @@ func (f *sparseRows) Watch(id int64) <-chan struct{} { return nil } // the job h
 // of rows, not one per task: a cancelled array of 4,000,001 tasks kept the
 // server busy for minutes, its client answered nothing.
 func TestOutputSkipsRowlessTasksInPages(t *testing.T) {
-	dir := t.TempDir()
-	out := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	out := outputFiles(t)
 	f := &sparseRows{standIn: &standIn{}, rows: []*store.TaskRow{
 		{Task: burst.Task{Index: 3, State: burst.Succeeded, Stdout: out("3.out", "three\n")}},
 		{Task: burst.Task{Index: 250_000, State: burst.Succeeded, Stdout: out("250000.out", "many\n")}},
@@ -88,14 +81,7 @@ func (f *endingRows) Watch(id int64) <-chan struct{} {
 // A followed job that ends while its output streams: the tasks that ran
 // after the page of rows was read are read, not skipped as never run.
 func TestOutputFollowReadsRowsOfAJobThatEnded(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := outputFiles(t)
 	f := &endingRows{sparseRows: sparseRows{standIn: &standIn{}, rows: []*store.TaskRow{
 		{Task: burst.Task{Index: 0, State: burst.Succeeded, Stdout: write("0.out", "zero\n")}},
 	}}, later: &store.TaskRow{Task: burst.Task{Index: 1, State: burst.Succeeded, Stdout: write("1.out", "one\n")}}}
@@ -108,5 +94,18 @@ func TestOutputFollowReadsRowsOfAJobThatEnded(t *testing.T) {
 	newTest(t, f).ServeHTTP(w, r)
 	if w.Body.String() != "zero\none\n" {
 		t.Fatalf("followed output %q; want both tasks' (task 1 ran and ended after the page was read)", w.Body.String())
+	}
+}
+
+// outputFiles writes a task's output file, by name, in a directory of the
+// test's, and returns its path.
+func outputFiles(t *testing.T) func(name, text string) string {
+	dir := t.TempDir()
+	return func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
