@@ -70,3 +70,14 @@ func TestLogFillingTheDiskStopsTheTask(t *testing.T) {
 		t.Errorf("the cut log keeps %d bytes; want at most %d (1/20 of the filesystem) and its mark", len(b), diskroom.MinFree(total))
 	}
 }
+
+// A filesystem that keeps no blocks (/proc, /sys) is not "full": an output
+// file there that could not be written was said to be on a full disk.
+func TestFullFSOfProc(t *testing.T) {
+	if fullFS("/proc") || fullFS("/sys") {
+		t.Error("/proc or /sys read as a full filesystem")
+	}
+	if fullFS(t.TempDir()) {
+		t.Error("a temporary directory read as a full filesystem")
+	}
+}

@@ -406,11 +406,12 @@ func lostOutput(outs []*output) (why string, filled bool) {
 }
 
 // fullFS reports whether the filesystem that holds dir has no room left
-// for this process (root may use the blocks kept for it).
+// for this process (root may use the blocks kept for it); one that keeps
+// no blocks (procfs, sysfs) is never full.
 func fullFS(dir string) bool {
 	var fs syscall.Statfs_t
-	if syscall.Statfs(dir, &fs) != nil {
-		return false
+	if syscall.Statfs(dir, &fs) != nil || fs.Blocks == 0 {
+		return false // no blocks at all (/proc, /sys): no room to run out of
 	}
 	if os.Geteuid() == 0 {
 		return fs.Bfree == 0
