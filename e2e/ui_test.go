@@ -117,15 +117,26 @@ func clickLive(t *testing.T, ctx context.Context, sel, what string) {
 	t.Fatalf("click %s: %v", what, err)
 }
 
+// textOf reads the text of the node sel finds; as for clickLive, a live
+// page may replace that node between the query and the read ("No node with
+// given id found"): the text is then read again, from the new node.
 func textOf(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
+	var err error
+	for try := 0; try < 5; try++ {
+		var s string
+		if s, err = chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel))); err == nil {
+			return strings.TrimSpace(s)
+		}
+		if tctx.Err() != nil {
+			break
+		}
+		t.Logf("text of %s: %v (once more)", sel, err)
 	}
-	return strings.TrimSpace(s)
+	t.Fatalf("text of %s: %v", sel, err)
+	return ""
 }
 
 func waitText(t *testing.T, ctx context.Context, sel, what string, timeout time.Duration, cond func(string) bool) string {
