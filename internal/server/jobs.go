@@ -329,12 +329,7 @@ func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b 
 	case j.row.CancelRequested || t.cancel || t.preempt != "":
 		return nil // being stopped already
 	}
-	t.preempt = "requeued by " + actor
-	if !t.delivered && c.dropFromOutbox(t) {
-		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: t.preempt}, now, b)
-	} else {
-		b.stops = append(b.stops, t)
-	}
+	c.stopToRequeue(t, "requeued by "+actor, now, b)
 	b.event(eventAt(now, actor, "job.requeue", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("task %d of job %d (%s) requeued", idx, id, j.row.Name)))
 	return nil

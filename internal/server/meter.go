@@ -404,12 +404,7 @@ func (s *Server) act(a cost.Action, now time.Time, b *batch) bool {
 		if t == nil || t.preempt != "" || t.cancel {
 			break
 		}
-		t.preempt = a.Message
-		if !t.delivered && s.dropFromOutbox(t) {
-			s.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: a.Message}, now, b)
-			break
-		}
-		b.stops = append(b.stops, t)
+		s.stopToRequeue(t, a.Message, now, b)
 	case cost.ActExhaust:
 		p := s.projects[a.Project]
 		if p == nil {

@@ -41,6 +41,19 @@ type taskRT struct {
 	out       [2]*outStream    // stdout and stderr as a remote machine ships them (output.go)
 }
 
+// stopToRequeue stops t to run again once it has ended, why being its
+// preempt (a spent budget, scontrol requeue): a task its agent has not
+// taken yet ends now; one it holds is told to stop, and is requeued when
+// its end is reported (endTask). Its attempt uses none of --retries.
+func (c *control) stopToRequeue(t *taskRT, why string, now time.Time, b *batch) {
+	t.preempt = why
+	if !t.delivered && c.dropFromOutbox(t) {
+		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: why}, now, b)
+		return
+	}
+	b.stops = append(b.stops, t)
+}
+
 // res is what the task asks for: its stage's resources in a pipe.
 func (t *taskRT) res() burst.Resources { return t.job.row.Spec.TaskResources(t.row.Index) }
 
