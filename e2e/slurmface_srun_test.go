@@ -584,8 +584,15 @@ echo done
 	if j := h.show(n); j.State != "succeeded" {
 		t.Errorf("the job ended %s; want succeeded after its third run", j.State)
 	}
-	// A job that is not running cannot be requeued, as scontrol says.
-	if r := h.run("slurm", "scontrol", "requeue", id); r.code != 1 || !strings.Contains(r.stderr, "scontrol: error: requeue of job "+id) {
+	// An ended job is not requeued by burst (Slurm 22.05 requeues it): said, exit 1.
+	if r := h.run("slurm", "scontrol", "requeue", id); r.code != 1 || !strings.Contains(r.stderr, "scontrol: error: requeue of job "+id+": it has ended") {
 		t.Errorf("scontrol requeue of an ended job: want exit 1 and an error naming it:\n%s", r)
+	}
+	// A pending job and an id that names none, in scontrol 22.05's words (checked with the real one).
+	pending := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--begin", "now+1hour", "--wrap", "true").stdout)
+	for arg, want := range map[string]string{pending: "Job is pending execution for job " + pending + "\n", "abc": "Invalid job id specified for job abc\n"} {
+		if r := h.run("slurm", "scontrol", "requeue", arg); r.code != 1 || r.stderr != want {
+			t.Errorf("scontrol requeue %s: want exit 1 and %q:\n%s", arg, want, r)
+		}
 	}
 }

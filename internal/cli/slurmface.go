@@ -580,8 +580,6 @@ func burstStates(set map[string]bool) []burst.State {
 	return nil
 }
 
-// activeStates are the burst states of the pending and running Slurm
-// states in set, which only active jobs are in.
 // expandArrayRefs writes each JOBID_[1-3,7] of args as the array tasks it
 // names (JOBID_1 JOBID_2 JOBID_3 JOBID_7), as scancel takes them; a
 // range that is not one is refused in scancel's words.
@@ -636,23 +634,39 @@ func cancelInStates(ctx context.Context, cl *client.Client, ref *client.IDRef, a
 	if !running || j.Tasks.Running == 0 {
 		return res, nil // nothing of it in the states: a running job under -t PENDING
 	}
+	idx, err := runningTasks(ctx, cl, ref.JobID)
+	for _, i := range idx {
+		if err == nil {
+			_, err = cl.CancelTask(ctx, ref.JobID, i)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runningTasks lists the indices of job id's running tasks, all of them,
+// a page of rows at a time.
+func runningTasks(ctx context.Context, cl *client.Client, id int64) ([]int, error) {
+	var out []int
 	for from := 0; ; {
-		ts, err := cl.Tasks(ctx, ref.JobID, from, burst.MaxListRows, burst.Running)
+		ts, err := cl.Tasks(ctx, id, from, burst.MaxListRows, burst.Running)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range ts {
-			if _, err := cl.CancelTask(ctx, ref.JobID, t.Index); err != nil {
-				return nil, err
-			}
+			out = append(out, t.Index)
 		}
 		if len(ts) < burst.MaxListRows {
-			return res, nil
+			return out, nil
 		}
 		from = ts[len(ts)-1].Index + 1
 	}
 }
 
+// activeStates are the burst states of the pending and running Slurm
+// states in set, which only active jobs are in.
 func activeStates(set map[string]bool) []burst.State {
 	var out []burst.State
 	for _, s := range []struct {
@@ -1696,36 +1710,50 @@ func acctOrder(a, b slurmface.Job) int {
 // (an array's: the task named, or every running one of the array) is
 // stopped and runs again from the start, its attempt not counted against
 // --retries; a batch script that checkpoints on --signal then requeues
-// itself goes on where it left off.
+// itself goes on where it left off. Errors are scontrol's words (checked
+// with Slurm 22.05's): "Invalid job id specified for job X", "Job is
+// pending execution for job X", exit 1. Slurm requeues an ended batch job
+// too; burst refuses it (run the script again).
 func scontrolRequeue(c *cobra.Command, ids []string) error {
-	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
-	if err := checkJobRefs(ids); err != nil {
-		return err
-	}
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	var failed error
+	fail := func(format string, a ...any) {
+		fmt.Fprintf(c.ErrOrStderr(), format+"\n", a...)
+		failed = &ExitError{Code: 1}
+	}
 	for _, a := range ids {
-		ref, err := resolveJob(ctx, cl, a)
+		if a == "" {
+			continue
+		}
+		var ref *client.IDRef
+		var j *burst.Job
+		err := checkJobRefs([]string{a})
+		if err == nil {
+			if ref, err = resolveJob(ctx, cl, a); err == nil {
+				j, err = cl.Job(ctx, ref.JobID)
+			}
+		}
 		var tasks []int
 		switch {
 		case err != nil:
+			fail("Invalid job id specified for job %s", a)
+			continue
+		case j.State == burst.Queued:
+			fail("Job is pending execution for job %s", a)
+			continue
+		case j.State.Terminal():
+			fail("scontrol: error: requeue of job %s: it has ended (%s): burst requeues running jobs only; run it again", a, j.State)
+			continue
 		case ref.Task >= 0:
 			tasks = []int{ref.Task}
+		case j.Tasks.Total == 1:
+			tasks = []int{0}
 		default:
-			var j *burst.Job
-			if j, err = cl.Job(ctx, ref.JobID); err == nil && j.Tasks.Total == 1 {
-				tasks = []int{0}
-			} else if err == nil {
-				var ts []burst.Task
-				ts, err = cl.Tasks(ctx, ref.JobID, 0, burst.MaxListRows, burst.Running)
-				for _, t := range ts {
-					tasks = append(tasks, t.Index)
-				}
-			}
+			tasks, err = runningTasks(ctx, cl, ref.JobID)
 		}
 		for _, t := range tasks {
 			if err == nil {
@@ -1733,8 +1761,7 @@ func scontrolRequeue(c *cobra.Command, ids []string) error {
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(c.ErrOrStderr(), "scontrol: error: requeue of job %s: %v\n", a, err)
-			failed = &ExitError{Code: 1}
+			fail("scontrol: error: requeue of job %s: %v", a, err)
 		}
 	}
 	return failed
