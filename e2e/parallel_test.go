@@ -81,14 +81,19 @@ func TestMapAsGNUParallel(t *testing.T) {
 	writeFile(t, f2, "1\n2\n3\n", 0o644)
 	writeFile(t, empty, "", 0o644)
 
-	same := func(t *testing.T, flags []string, args ...string) {
+	// sameAs compares burst map with parallel given parallelFlags too (-q: each input one argument, as burst's).
+	sameAs := func(t *testing.T, parallelFlags, flags []string, args ...string) {
 		t.Helper()
-		p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), args...)...)
+		p := parallelRun(t, h.dir, nil, append(append(parallelFlags, flags...), args...)...)
 		b := h.burstMap(nil, flags, args...)
 		if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
 			t.Errorf("burst map and GNU parallel differ on %q:\nparallel: exit %d, stdout %q, stderr %q\nburst:    exit %d, stdout %q, stderr %q",
 				append(flags, args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
 		}
+	}
+	same := func(t *testing.T, flags []string, args ...string) {
+		t.Helper()
+		sameAs(t, []string{"-q"}, flags, args...)
 	}
 
 	// man parallel, :::: argfiles: "Another way to write --arg-file argfile1 --arg-file argfile2 ...";
@@ -235,12 +240,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{[]string{"-k", "--tag"}, []string{":::", "echo q"}},
 			{nil, []string{"::::", empty}},
 		} {
-			p := parallelRun(t, h.dir, nil, append(c.flags, c.args...)...)
-			b := h.burstMap(nil, c.flags, c.args...)
-			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
-				t.Errorf("no command, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
-					append(c.flags, c.args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
-			}
+			sameAs(t, nil, c.flags, c.args...)
 		}
 	})
 
@@ -257,12 +257,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{[]string{"--dry-run"}, []string{"echo {} | wc -c", ":::", "a b", "it's"}},
 			{[]string{"-k"}, []string{"exit {}", ":::", "0", "3"}},
 		} {
-			p := parallelRun(t, h.dir, nil, append(c.flags, c.args...)...)
-			b := h.burstMap(nil, c.flags, c.args...)
-			if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
-				t.Errorf("one word of shell text, %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q",
-					append(c.flags, c.args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
-			}
+			sameAs(t, nil, c.flags, c.args...)
 		}
 	})
 
