@@ -626,6 +626,10 @@ func satMul(a, b int64) int64 {
 
 // baseName is the name a job gets from a path: its last element, at most
 // 64 bytes, with what checkName refuses replaced by '_' ("" for . and ..).
+// BaseName is the name a job takes from a program's path when given none:
+// its last element, printable, at most 64 bytes; "" for "." and "..".
+func BaseName(p string) string { return baseName(p) }
+
 func baseName(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		p = p[i+1:]

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -375,23 +374,11 @@ func shellText(args []string) bool {
 // applied after, wins.
 func shellTextName(text string) string {
 	for _, w := range strings.Fields(text) {
-		w = strings.TrimLeft(w, "({!")
-		if w != "" && !strings.Contains(w, "=") {
-			if i := strings.LastIndexByte(w, '/'); i >= 0 && i < len(w)-1 {
-				w = w[i+1:]
-			}
-			w = strings.Map(func(r rune) rune { // as a default name: printable, at most 64 characters
-				if !unicode.IsPrint(r) {
-					return '_'
-				}
-				return r
-			}, strings.TrimRight(w, ";&|)}"))
-			if r := []rune(w); len(r) > 64 {
-				w = string(r[:64])
-			}
-			if w != "" && w != "." && w != ".." {
-				return w
-			}
+		if w = strings.TrimLeft(w, "({!"); w == "" || strings.Contains(w, "=") {
+			continue
+		}
+		if n := burst.BaseName(strings.TrimRight(w, ";&|)}")); n != "" {
+			return n
 		}
 	}
 	return "sh"
