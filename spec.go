@@ -188,8 +188,13 @@ type BatchOptions struct {
 	// Nodes is --nodes above 1 without --ntasks or --ntasks-per-node: a
 	// task per node, all on the job's one machine (SLURM_TASKS_PER_NODE;
 	// SLURM_NTASKS stays unset, as sbatch leaves it).
-	Nodes     int    `json:"nodes,omitempty"`
-	MemPerCPU int64  `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
+	Nodes     int   `json:"nodes,omitempty"`
+	MemPerCPU int64 `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
+	// Input is --input: the file pattern (%j %a ..., relative to the
+	// working directory) of the script's standard input; "" is /dev/null.
+	Input string `json:"input,omitempty"`
+	// ArrayStep is an --array's SLURM_ARRAY_TASK_STEP (sbatch.ArrayStep).
+	ArrayStep int    `json:"array_step,omitempty"`
 	Partition string `json:"partition,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.

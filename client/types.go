@@ -125,7 +125,10 @@ type Assignment struct {
 	TaskEnv []string `json:"task_env"` // added to (and overriding) the job's Env
 	Stdout  string   `json:"stdout"`
 	Stderr  string   `json:"stderr"`
-	GPUIDs  []int    `json:"gpu_ids,omitempty"`
+	// Stdin, when set, is the file the task reads as its standard input
+	// (sbatch's --input, relative to the task's directory); else /dev/null.
+	Stdin  string `json:"stdin,omitempty"`
+	GPUIDs []int  `json:"gpu_ids,omitempty"`
 	// Queued (prefetched) tasks start when the agent's free resources allow,
 	// in the order given; the others start at once.
 	Queued bool `json:"queued,omitempty"`

@@ -40,7 +40,7 @@ func (c *JobContext) UnmarshalJSON(b []byte) error {
 
 func (a Assignment) MarshalJSON() ([]byte, error) {
 	type plain Assignment
-	if allUTF8([][]string{a.Argv, a.TaskEnv}, a.Stdout, a.Stderr) {
+	if allUTF8([][]string{a.Argv, a.TaskEnv}, a.Stdout, a.Stderr, a.Stdin) {
 		return json.Marshal(plain(a)) // the hot path: one task's lease, as plain JSON
 	}
 	return json.Marshal(struct {
@@ -49,7 +49,8 @@ func (a Assignment) MarshalJSON() ([]byte, error) {
 		TaskEnv burst.WireStrings `json:"task_env"`
 		Stdout  burst.WireString  `json:"stdout"`
 		Stderr  burst.WireString  `json:"stderr"`
-	}{plain(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr)})
+		Stdin   burst.WireString  `json:"stdin,omitempty"`
+	}{plain(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr), burst.WireString(a.Stdin)})
 }
 
 func (a *Assignment) UnmarshalJSON(b []byte) error {
@@ -63,11 +64,12 @@ func (a *Assignment) UnmarshalJSON(b []byte) error {
 		TaskEnv burst.WireStrings `json:"task_env"`
 		Stdout  burst.WireString  `json:"stdout"`
 		Stderr  burst.WireString  `json:"stderr"`
-	}{(*plain)(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr)}
+		Stdin   burst.WireString  `json:"stdin,omitempty"`
+	}{(*plain)(a), a.Argv, a.TaskEnv, burst.WireString(a.Stdout), burst.WireString(a.Stderr), burst.WireString(a.Stdin)}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	a.Argv, a.TaskEnv, a.Stdout, a.Stderr = aux.Argv, aux.TaskEnv, string(aux.Stdout), string(aux.Stderr)
+	a.Argv, a.TaskEnv, a.Stdout, a.Stderr, a.Stdin = aux.Argv, aux.TaskEnv, string(aux.Stdout), string(aux.Stderr), string(aux.Stdin)
 	return nil
 }
 

@@ -153,7 +153,7 @@ func (r *TaskRef) appendFields(b []byte) []byte {
 
 // appendJSON appends a as its MarshalJSON writes it.
 func (a *Assignment) appendJSON(b []byte) ([]byte, error) {
-	if a.Res != nil || a.Pipe != nil || len(a.Inputs) > 0 || !allUTF8([][]string{a.Argv, a.TaskEnv}, a.Stdout, a.Stderr) {
+	if a.Res != nil || a.Pipe != nil || len(a.Inputs) > 0 || a.Stdin != "" || !allUTF8([][]string{a.Argv, a.TaskEnv}, a.Stdout, a.Stderr) {
 		m, err := json.Marshal(a)
 		return append(b, m...), err
 	}

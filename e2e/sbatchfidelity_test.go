@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // Large arrays lose no task: a script is never exec'd while another fork
@@ -541,5 +543,46 @@ func TestAppendShowsOwnOutput(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(h.dir, "app.log"))
 	if strings.Count(string(b), "run ") != 3 {
 		t.Errorf("app.log should hold the three runs: %q", b)
+	}
+}
+
+// sbatch --input (-i): the script reads the file as its standard input,
+// its name a pattern as --output's (%a, %j ...), relative to the working
+// directory; a file that cannot be opened fails the task before it starts,
+// as Slurm fails the job (JobLaunchFailure) without running the script.
+// scontrol shows the file as StdIn, expanded, as Slurm 22.05 shows it
+// (each checked with the suite's real Slurm).
+func TestBatchInputFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := h.dir
+	writeFile(t, filepath.Join(dir, "in-1.txt"), "line1\nline2\n", 0o644)
+	writeFile(t, filepath.Join(dir, "inp.sh"), "#!/bin/sh\n#SBATCH --input=in-%a.txt\n#SBATCH --array=1-2 -o inp-%a.out\necho start; cat; echo rc=$?\n", 0o755)
+	r := h.runIn(dir, "run", "-d", "inp.sh")
+	id := mustID(t, r.stdout)
+	h.runIn(dir, "wait", idArg(id))
+	if b, err := os.ReadFile(filepath.Join(dir, "inp-1.out")); string(b) != "start\nline1\nline2\nrc=0\n" {
+		t.Errorf("task 1 should read in-1.txt as its standard input: inp-1.out = %q, %v", b, err)
+	}
+	tasks := h.tasks(id)
+	if len(tasks) != 2 || tasks[0].State != burst.Succeeded || tasks[1].State != burst.Failed ||
+		!strings.Contains(tasks[1].Reason, "--input") || !strings.Contains(tasks[1].Reason, "in-2.txt") {
+		t.Fatalf("task 1 should succeed and task 2 (no in-2.txt) fail, naming --input and the file: %+v", tasks)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inp-2.out")); err == nil {
+		t.Errorf("task 2's script ran without its --input file (inp-2.out exists)")
+	}
+	r = h.runIn(dir, "scontrol", "show", "job", strconv.FormatInt(id, 10))
+	if want := "StdIn=" + filepath.Join(dir, "in-1.txt"); !strings.Contains(r.stdout, want) {
+		t.Errorf("scontrol show job should say %s:\n%s", want, r.stdout)
+	}
+
+	// On the command line, and "none" is /dev/null, as with --output.
+	writeFile(t, filepath.Join(dir, "cat.sh"), "#!/bin/sh\ncat\n", 0o755)
+	if r := h.runIn(dir, "run", "-i", "in-1.txt", "cat.sh"); r.code != 0 || r.stdout != "line1\nline2\n" {
+		t.Errorf("burst run -i in-1.txt cat.sh:\n%s", r)
+	}
+	if r := h.runIn(dir, "run", "--input=none", "cat.sh"); r.code != 0 || r.stdout != "" {
+		t.Errorf("burst run --input=none cat.sh:\n%s", r)
 	}
 }

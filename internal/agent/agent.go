@@ -637,6 +637,25 @@ func (a *Agent) startStage(as client.Assignment, ctx *client.JobContext, o *open
 	})
 }
 
+// openInput opens a batch script's --input file (path, relative to dir) for
+// it to read as its standard input. A FIFO does not hold the task's start
+// until a writer comes: it is opened without blocking, then given to the
+// task blocking, as a file given with < would be.
+func openInput(path, dir string) (*os.File, error) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // packAs is the name under which a task's small output may go to its
 // machine's pack files (runner.Spec.PackAs): the server allows it for its
 // own logs of a map's tasks (Assignment.Pack); a remote task's output is
@@ -717,6 +736,20 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		if o.stackState != "" {
 			argv = writableArgv(o.stackRoot, o.stackState, argv)
 		}
+	}
+	if in == nil && as.Stdin != "" {
+		f, err := openInput(as.Stdin, ctx.Dir)
+		if err != nil {
+			if out != nil {
+				out.Close()
+			}
+			if script != "" {
+				a.scripts.release(script)
+			}
+			a.endOpening(as, o, "cannot open the script's --input file: "+err.Error(), err)
+			return
+		}
+		in = f
 	}
 	extra := append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())
 	if script != "" {

@@ -164,6 +164,7 @@ var batchFlags = []struct {
 	{"array", "a", true, "batch scripts: run as a job array over `INDEXES`, e.g. 0-99, 1,3,5, 0-15:4, or 0-99%10 (10 at once)"},
 	{"output", "o", true, "batch scripts: write stdout (and stderr, without --error) to `PATTERN`, e.g. out-%j.txt (default slurm-%j.out; arrays slurm-%A_%a.out)"},
 	{"error", "e", true, "batch scripts: write stderr to `PATTERN`, e.g. err-%j.txt"},
+	{"input", "i", true, "batch scripts: the script's standard input is the file `PATTERN`, e.g. in-%a.txt (default /dev/null)"},
 	{"ntasks", "n", true, "batch scripts: `N` Slurm tasks; the job gets N times --cpus CPUs on one machine"},
 	{"nodes", "N", true, "batch scripts: `N` nodes; a job runs on one machine, more is warned about"},
 	{"export", "", true, "batch scripts: environment `VARS`: ALL (default), NONE (a fresh login's), or NAME,NAME=value,..."},

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -437,6 +438,24 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.Node = fj.Partition // without asking for its tasks: the cluster it runs on
 	}
 	return fj
+}
+
+// stdinOf is a batch job's --input file as scontrol shows it: its pattern
+// expanded for j, under the job's working directory; "" (/dev/null) when it
+// has none.
+func stdinOf(spec *burst.JobSpec, j *slurmface.Job) string {
+	if spec == nil || spec.Batch == nil || spec.Batch.Input == "" {
+		return ""
+	}
+	info := sbatch.TaskInfo{JobID: j.RawID, JobName: j.Name, User: j.User, NodeName: j.Node, ArrayTaskID: -1}
+	if j.ArrayJobID != 0 {
+		info.ArrayJobID, info.ArrayTaskID = j.ArrayJobID, j.ArrayTaskID
+	}
+	p := sbatch.Expand(spec.Batch.Input, info)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(spec.Workdir, p)
+	}
+	return p
 }
 
 // maxArrayLines bounds the tasks of one job array that squeue and sacct
@@ -1838,6 +1857,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 					if j.ArrayJobID == 0 {
 						fj.withTask(ctx, cl, &j)
 					}
+					j.StdIn = stdinOf(list[i].Spec, &j)
 					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
 						return err
 					}

@@ -38,6 +38,22 @@ func ParseArray(s string) (indices []int, throttle int, err error) {
 	return indices, throttle, nil
 }
 
+// ArrayStep is the SLURM_ARRAY_TASK_STEP of a valid --array value: the
+// step of its first item that gives one ("0-10:2" 2, "1-3,10-20:5" 5), else
+// 1 ("1,3,5" 1, though its indices are 2 apart), as sbatch sets it.
+func ArrayStep(s string) int {
+	list, _, _ := strings.Cut(s, "%")
+	_, rest, ok := strings.Cut(list, ":")
+	if !ok {
+		return 1
+	}
+	step, _, _ := strings.Cut(rest, ",")
+	if n, err := strconv.Atoi(step); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
 // parseArray validates an --array value without expanding it.
 func parseArray(s string) ([]span, int, error) {
 	bad := func(why string) ([]span, int, error) {

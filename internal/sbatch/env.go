@@ -12,7 +12,8 @@ type TaskInfo struct {
 	JobName     string
 	ArrayJobID  int64
 	ArrayTaskID int   // -1 when not an array
-	Array       []int // an array's indices, ascending (for the COUNT/MIN/MAX/STEP variables)
+	Array       []int // an array's indices, ascending (for the COUNT/MIN/MAX variables)
+	ArrayStep   int   // SLURM_ARRAY_TASK_STEP (ArrayStep of --array; 0 is 1)
 	NTasks      int
 	CPUsPerTask int
 	// Asked for: sbatch sets SLURM_NTASKS and SLURM_NPROCS only with
@@ -102,7 +103,7 @@ func Env(t TaskInfo) []string {
 			env["SLURM_ARRAY_TASK_COUNT"] = strconv.Itoa(n)
 			env["SLURM_ARRAY_TASK_MIN"] = strconv.Itoa(t.Array[0])
 			env["SLURM_ARRAY_TASK_MAX"] = strconv.Itoa(t.Array[n-1])
-			env["SLURM_ARRAY_TASK_STEP"] = strconv.Itoa(arrayStep(t.Array))
+			env["SLURM_ARRAY_TASK_STEP"] = strconv.Itoa(max(t.ArrayStep, 1))
 		}
 	}
 	if len(t.GPUIDs) > 0 {
@@ -219,18 +220,3 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // mib is a size in MiB, rounded up, as Slurm gives memory.
 func mib(b int64) string { return itoa((b-1)>>20 + 1) }
-
-// arrayStep is the distance between an array's indices when they are evenly
-// spaced ("0-15:4", "1,3,5"), else 1.
-func arrayStep(idx []int) int {
-	if len(idx) < 2 {
-		return 1
-	}
-	step := idx[1] - idx[0]
-	for i := 2; i < len(idx); i++ {
-		if idx[i]-idx[i-1] != step {
-			return 1
-		}
-	}
-	return step
-}

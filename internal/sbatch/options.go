@@ -85,7 +85,7 @@ var options = []option{
 	{names: []string{"hint"}, arg: required},
 	{names: []string{"hold"}, short: 'H', refuse: "burst does not hold jobs for a later release (scontrol release): submit the script when it is to run, or give --begin=TIME"},
 	{names: []string{"ignore-pbs"}},
-	{names: []string{"input"}, short: 'i', arg: required},
+	{names: []string{"input"}, short: 'i', arg: required, eg: "--input=in-%a.txt"},
 	{names: []string{"kill-on-invalid-dep"}, arg: required, eg: "--kill-on-invalid-dep=yes"},
 	{names: []string{"licenses"}, short: 'L', arg: required},
 	{names: []string{"mail-type"}, arg: required},

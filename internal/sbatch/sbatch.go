@@ -23,6 +23,7 @@ type Script struct {
 	JobName       string // --job-name/-J
 	Output        string // --output/-o pattern, "" if not set
 	Error         string // --error/-e pattern
+	Input         string // --input/-i pattern: the script's standard input, "" for /dev/null
 	NTasks        int    // --ntasks/-n, 0 if not set
 	NTasksPerNode int    // --ntasks-per-node, 0 if not set
 	// Nodes is --nodes/-N (its minimum, of MIN-MAX), 0 if not set. A burst
@@ -294,6 +295,10 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
 	spec.Batch.MemPerCPU = s.MemPerCPU
+	spec.Batch.Input = s.Input
+	if s.Array != "" {
+		spec.Batch.ArrayStep = ArrayStep(s.Array)
+	}
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	spec.Batch.Warn = s.Warn
@@ -556,6 +561,8 @@ func (p *parser) set(name, v string) error {
 		s.Output = devNull(v)
 	case "error":
 		s.Error = devNull(v)
+	case "input":
+		s.Input = devNull(v)
 	case "ntasks":
 		s.NTasks, err = count(v, 1, "--ntasks=4")
 		s.ntasksGiven = err == nil

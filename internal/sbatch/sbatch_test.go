@@ -619,7 +619,7 @@ func TestEnvArrayAndMemPerCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := Env(TaskInfo{JobID: 102, ArrayJobID: 100, ArrayTaskID: 5, Array: idx, MemPerCPU: 2 << 30, MemBytes: 4 << 30, NTasks: 1, CPUsPerTask: 2})
+	env := Env(TaskInfo{JobID: 102, ArrayJobID: 100, ArrayTaskID: 5, Array: idx, ArrayStep: ArrayStep("1-9:4"), MemPerCPU: 2 << 30, MemBytes: 4 << 30, NTasks: 1, CPUsPerTask: 2})
 	for _, want := range []string{"SLURM_JOB_ID=102", "SLURM_ARRAY_JOB_ID=100", "SLURM_ARRAY_TASK_ID=5",
 		"SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=9", "SLURM_ARRAY_TASK_STEP=4",
 		"SLURM_MEM_PER_CPU=2048"} {
@@ -632,13 +632,16 @@ func TestEnvArrayAndMemPerCPU(t *testing.T) {
 			t.Errorf("--mem-per-cpu given, yet %s", kv)
 		}
 	}
-	for _, c := range []struct {
-		idx  []int
-		step int
-	}{{[]int{3}, 1}, {[]int{1, 3, 5}, 2}, {[]int{1, 2, 5}, 1}, {[]int{0, 10}, 10}} {
-		if got := arrayStep(c.idx); got != c.step {
-			t.Errorf("arrayStep(%v) = %d, want %d", c.idx, got, c.step)
+	// Each as Slurm 22.05's sbatch set it (the suite's real Slurm): the step
+	// of the first item that gives one, else 1, whatever the indices' gaps.
+	for spec, step := range map[string]int{"3": 1, "2-2": 1, "1,3,5": 1, "0-10:2": 2, "1-9:4,20": 4,
+		"1-7:3%1": 3, "1-5:2,10-20:5": 2, "10-20:5,1-5:2": 5, "1-3,10-20:5": 5} {
+		if got := ArrayStep(spec); got != step {
+			t.Errorf("ArrayStep(%q) = %d, want %d", spec, got, step)
 		}
+	}
+	if env := Env(TaskInfo{JobID: 1, ArrayJobID: 1, ArrayTaskID: 1, Array: []int{1, 3, 5}}); !slices.Contains(env, "SLURM_ARRAY_TASK_STEP=1") {
+		t.Errorf("an array without a step (1,3,5) has SLURM_ARRAY_TASK_STEP=1, as sbatch sets it: %q", env)
 	}
 }
 

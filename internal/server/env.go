@@ -70,6 +70,9 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 		// --open-mode=append; a task run again appends, as Slurm reopens a
 		// requeued job's files in append mode, so its output so far is kept.
 		a.Direct, a.Truncate = true, !b.Append && t.row.Attempt <= 1
+		if b.Input != "" { // --input: the script's standard input, relative to its directory
+			a.Stdin = expandPattern(b.Input, c.batchInfo(t.job, t.row.Index, t.machine.row.Host, nil))
+		}
 	}
 	if p := spec.Pipe; p != nil {
 		st, _ := p.StageOf(t.row.Index)
@@ -171,7 +174,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		if b.Partition != "" {
 			info.Partition = b.Partition
 		}
-		info.SubmitHost, info.User, info.MemPerCPU = b.SubmitHost, b.User, b.MemPerCPU
+		info.SubmitHost, info.User, info.MemPerCPU, info.ArrayStep = b.SubmitHost, b.User, b.MemPerCPU, b.ArrayStep
 		if b.SubmitDir != "" {
 			info.SubmitDir = b.SubmitDir
 		}
