@@ -547,6 +547,38 @@ func TestScancelStatesOfArrayTasks(t *testing.T) {
 	h.waitFor("the array to end", 30*time.Second, func() bool { return !strings.Contains(states(), "=R") })
 }
 
+// TestScancelArrayRange: scancel ID_[RANGE] cancels the array's tasks in
+// the range and leaves the others; a range reaching past the array cancels
+// the tasks there are and, with -v, says once "Invalid job id specified"
+// of it, exit 0, as Slurm 22.05's scancel (checked with the suite's real
+// Slurm: `scancel -v 43_[2-9]` of an array 1-3). The requests follow the
+// array's tasks, not the range: a range of 4,000,001 indices ends at once.
+func TestScancelArrayRange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--array=1-3", "--wrap", "sleep 300").stdout)
+	states := func() string {
+		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-r", "-t", "all", "-j", id, "-o", "%K=%t").stdout)
+	}
+	h.waitFor("the array's tasks to run", 30*time.Second, func() bool { return strings.Count(states(), "=R") == 2 })
+	r := h.mustRun("slurm", "scancel", "-v", id+"_[2-9]")
+	if want := "scancel: error: Kill job error on job id " + id + "_[2-9]: Invalid job id specified\n"; r.stderr != want {
+		t.Errorf("scancel -v %s_[2-9]: stderr %q, want %q", id, r.stderr, want)
+	}
+	h.waitFor("tasks 2 and 3 cancelled", 30*time.Second, func() bool {
+		s := states()
+		return strings.Contains(s, "2=CA") && strings.Contains(s, "3=CA")
+	})
+	if s := states(); !strings.Contains(s, "1=R") {
+		t.Errorf("scancel %s_[2-9] stopped task 1: %q", id, s)
+	}
+	h.mustRun("slurm", "scancel", id+"_[0-4000000]")
+	h.waitFor("task 1 cancelled", 30*time.Second, func() bool { return strings.Contains(states(), "1=CA") })
+	if r := h.run("slurm", "scancel", "-v", "99999_[1-3]"); r.code != 0 || !strings.Contains(r.stderr, "99999_[1-3]: Invalid job id specified") {
+		t.Errorf("scancel -v of an unknown array's range: exit 0 and Invalid job id, as scancel:\n%s", r)
+	}
+}
+
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of
 // checkpointing jobs: trap the --signal, save, scontrol requeue
 // $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting

@@ -599,26 +599,93 @@ func burstStates(set map[string]bool) []burst.State {
 	return nil
 }
 
-// expandArrayRefs writes each JOBID_[1-3,7] of args as the array tasks it
-// names (JOBID_1 JOBID_2 JOBID_3 JOBID_7), as scancel takes them; a
-// range that is not one is refused in scancel's words.
-func expandArrayRefs(args []string) ([]string, error) {
-	var out []string
+// arrayRange reads a JOBID_[1-3,7] argument of scancel: the job's id and
+// the indices it names (ok false for any other argument); a range that is
+// not one is refused in scancel's words.
+func arrayRange(a string) (id string, idx []int, ok bool, err error) {
+	id, rng, ok := strings.Cut(a, "_[")
+	if !ok || !strings.HasSuffix(rng, "]") {
+		return a, nil, false, nil
+	}
+	if idx, _, err = sbatch.ParseArray(strings.TrimSuffix(rng, "]")); err != nil {
+		return "", nil, false, &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid job id %s (%v)", a, err)}
+	}
+	return id, idx, true, nil
+}
+
+// expandArrayRefs writes each JOBID_[1-3,7] of args as the tasks it names
+// that the array has (JOBID_1 JOBID_3), or as JOBID when it names every
+// one, as scancel takes them. indices gives an array's indices (false: no
+// such job, or no array). A range naming any index the array lacks (or a
+// job that is none) is also in missing, for scancel -v to say "Invalid job
+// id specified" of it once, as Slurm 22.05's does while it cancels the
+// tasks there are. The requests made follow the tasks there are, not the
+// range: 12_[0-4000000] of an array of ten asks ten.
+func expandArrayRefs(args []string, indices func(id string) ([]int, bool)) (out, missing []string, err error) {
 	for _, a := range args {
-		id, rng, ok := strings.Cut(a, "_[")
-		if !ok || !strings.HasSuffix(rng, "]") {
+		id, idx, ok, err := arrayRange(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
 			out = append(out, a)
 			continue
 		}
-		idx, _, err := sbatch.ParseArray(strings.TrimSuffix(rng, "]"))
-		if err != nil {
-			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid job id %s (%v)", a, err)}
+		have, ok := indices(id)
+		if !ok {
+			missing = append(missing, a)
+			continue
 		}
-		for _, i := range idx {
-			out = append(out, id+"_"+strconv.Itoa(i))
+		var named []string
+		for _, i := range have {
+			if _, found := slices.BinarySearch(idx, i); found {
+				named = append(named, id+"_"+strconv.Itoa(i))
+			}
+		}
+		switch {
+		case len(named) == len(have):
+			out = append(out, id)
+		default:
+			out = append(out, named...)
+		}
+		if len(named) < len(idx) {
+			missing = append(missing, a)
 		}
 	}
-	return out, nil
+	return out, missing, nil
+}
+
+// arrayIndices is expandArrayRefs' lookup: the indices of array job id.
+func arrayIndices(ctx context.Context, cl *client.Client) func(string) ([]int, bool) {
+	return func(id string) ([]int, bool) {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		j, err := cl.Job(ctx, n)
+		if err != nil || j.Spec == nil || j.Spec.Map == nil || !j.Spec.Map.Array {
+			return nil, false
+		}
+		var idx []int // each task's input is its index
+		for from := 0; ; from += maxArrayLines {
+			res, err := cl.Results(ctx, n, from, maxArrayLines, false)
+			if err != nil {
+				return nil, false
+			}
+			for _, r := range res {
+				if len(r.Input) == 1 {
+					if i, err := strconv.Atoi(r.Input[0]); err == nil {
+						idx = append(idx, i)
+					}
+				}
+			}
+			if len(res) < maxArrayLines {
+				break
+			}
+		}
+		slices.Sort(idx)
+		return idx, true
+	}
 }
 
 // cancelInStates is scancel -t STATES of one job: Slurm's states are each
@@ -1074,11 +1141,15 @@ unless -Q, and exit 1.`,
   scancel -u $USER
   scancel -b -s USR1 12      # the batch shell's trap: checkpoint now`,
 		RunE: func(c *cobra.Command, args []string) error {
-			args, err := expandArrayRefs(args)
-			if err != nil {
-				return err
+			var plain []string // the ranges are read once connected: by the tasks their arrays have
+			for _, a := range args {
+				id, _, _, err := arrayRange(a)
+				if err != nil {
+					return err
+				}
+				plain = append(plain, id)
 			}
-			if err := checkJobRefs(args); err != nil {
+			if err := checkJobRefs(plain); err != nil {
 				return err
 			}
 			sig := 0
@@ -1129,6 +1200,15 @@ unless -Q, and exit 1.`,
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			args, missing, err := expandArrayRefs(args, arrayIndices(ctx, cl))
+			if err != nil {
+				return err
+			}
+			if verbose > 0 && !quiet {
+				for _, a := range missing {
+					fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
+				}
 			}
 			if stateList != "" && len(args) > 0 && sig != 0 {
 				// -t -s with ids: only those of them in the states.
