@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -577,6 +578,28 @@ func TestScancelArrayRange(t *testing.T) {
 	if r := h.run("slurm", "scancel", "-v", "99999_[1-3]"); r.code != 0 || !strings.Contains(r.stderr, "99999_[1-3]: Invalid job id specified") {
 		t.Errorf("scancel -v of an unknown array's range: exit 0 and Invalid job id, as scancel:\n%s", r)
 	}
+}
+
+// TestSqueueFormatsAsSqueue: a letter or -O name squeue knows but burst
+// has no notion of prints what Slurm 22.05 prints for a job that asked for
+// none of it, and one that is no field at all is printed as written and
+// named on stderr, the rest listed, exit 0, as squeue does (checked with
+// the suite's real Slurm). burst refused the whole listing (exit 1): a
+// monitoring loop saw no jobs.
+func TestSqueueFormatsAsSqueue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := strings.TrimSpace(h.runIn(h.dir, "slurm", "sbatch", "--parsable", "-o", "o-%j.out", "--wrap", "sleep 300").stdout)
+	r := h.mustRun("slurm", "squeue", "-h", "-j", id, "-o", "%i|%k|%y|%z|%-12T|x")
+	if want := id + "|(null)|0|*:*:*|%-12T|x\n"; r.stdout != want || r.stderr != "squeue: error: Invalid job format specification: -\n" {
+		t.Errorf("squeue -o '%%i|%%k|%%y|%%z|%%-12T|x':\n%s\nwant stdout %q and one error naming '-'", r, want)
+	}
+	r = h.mustRun("slurm", "squeue", "-h", "-j", id, "-O", "JobID:8,bogus,STDOUT:60,NumTasks:3")
+	if want := fmt.Sprintf("%-8s%-60s1  \n", id, filepath.Join(h.dir, "o-"+id+".out")); r.stdout != want ||
+		r.stderr != "squeue: error: Invalid job format specification: bogus\n" {
+		t.Errorf("squeue -O JobID,bogus,STDOUT,NumTasks:\n%s\nwant stdout %q", r, want)
+	}
+	h.mustRun("slurm", "scancel", id)
 }
 
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of

@@ -429,6 +429,9 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if s := j.Spec; s != nil {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
+		if s.Batch != nil {
+			fj.NTasks = s.Batch.NTasks
+		}
 		if s.Cluster != "" {
 			fj.Partition = s.Cluster
 		}
@@ -447,11 +450,34 @@ func stdinOf(spec *burst.JobSpec, j *slurmface.Job) string {
 	if spec == nil || spec.Batch == nil || spec.Batch.Input == "" {
 		return ""
 	}
+	return batchPath(spec, spec.Batch.Input, j)
+}
+
+// batchFilesOf are where a batch job's output goes, as squeue -O STDOUT
+// shows it before the job runs: its -o and -e (sbatch's defaults without),
+// expanded for j; "" for a job that is no batch job (burst's own logs).
+func batchFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
+	if spec == nil || spec.Batch == nil {
+		return "", ""
+	}
+	out := spec.Stdout
+	if out == "" {
+		out = "slurm-%j.out"
+		if j.ArrayJobID != 0 {
+			out = "slurm-%A_%a.out"
+		}
+	}
+	return batchPath(spec, out, j), batchPath(spec, cmp.Or(spec.Stderr, out), j)
+}
+
+// batchPath is pattern expanded for j (as the server expands it at the
+// task's start), under the job's working directory.
+func batchPath(spec *burst.JobSpec, pattern string, j *slurmface.Job) string {
 	info := sbatch.TaskInfo{JobID: j.RawID, JobName: j.Name, User: j.User, NodeName: j.Node, ArrayTaskID: -1}
 	if j.ArrayJobID != 0 {
 		info.ArrayJobID, info.ArrayTaskID = j.ArrayJobID, j.ArrayTaskID
 	}
-	p := sbatch.Expand(spec.Batch.Input, info)
+	p := sbatch.Expand(pattern, info)
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(spec.Workdir, p)
 	}
@@ -567,7 +593,11 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 			continue
 		}
 		full := f.job(j)
-		fj.Begin, fj.WorkDir, fj.Command, fj.HasSpec = full.Begin, full.WorkDir, full.Command, true
+		fj.Begin, fj.WorkDir, fj.Command, fj.NTasks, fj.HasSpec = full.Begin, full.WorkDir, full.Command, full.NTasks, true
+		fj.StdIn = stdinOf(j.Spec, fj)
+		if fj.StdOut == "" { // not run yet: where its files will be
+			fj.StdOut, fj.StdErr = batchFilesOf(j.Spec, fj)
+		}
 	}
 }
 
@@ -975,23 +1005,27 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 		o.states = cmp.Or(o.states, "PD")
 	}
 	var f slurmface.Format
+	var bad []string
 	var err error
 	switch {
 	case steps && o.format != "":
-		f, err = slurmface.ParseStepFormat(o.format)
+		f, bad = slurmface.ParseStepFormat(o.format)
 	case steps:
-		f, err = slurmface.ParseStepFormat(slurmface.DefaultSteps)
+		f, bad = slurmface.ParseStepFormat(slurmface.DefaultSteps)
 	case o.fields != "":
-		f, err = slurmface.ParseSqueueFields(o.fields)
+		f, bad, err = slurmface.ParseSqueueFields(o.fields)
 	case o.format != "":
-		f, err = slurmface.ParseSqueueFormat(o.format)
+		f, bad = slurmface.ParseSqueueFormat(o.format)
 	case o.long:
-		f, err = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
+		f, bad = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
 	default:
-		f, err = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
+		f, bad = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
 	}
 	if err != nil {
 		return usage("squeue: %v", err)
+	}
+	for _, b := range bad { // as squeue: said, and the rest listed all the same
+		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid job format specification: %s\n", b)
 	}
 	order, err := slurmface.ParseSqueueSort(cmp.Or(o.sort, slurmface.DefaultSqueueSort))
 	if err != nil {
@@ -1096,14 +1130,16 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		out = ids.collapse(out)
 	}
 	// The listing names a job's cluster: its machine is its first task's.
-	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool { return j.Node != "" && (nodes != nil || f.ShowsNode(j)) })
+	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool {
+		return j.Node != "" && (nodes != nil || f.ShowsNode(j) || f.ShowsFiles())
+	})
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
 	}
-	if f.NeedsSpec() { // %Z, %o: the listing carries no spec
+	if f.NeedsSpec() || f.ShowsFiles() { // %Z, %o, -O STDIN ...: the listing carries no spec
 		var idx []int
 		for i := range out {
-			if !out[i].HasSpec {
+			if !out[i].HasSpec || f.ShowsFiles() { // the files are each task's: read for each
 				idx = append(idx, i)
 			}
 		}

@@ -55,27 +55,35 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 				return usage("sinfo: -i %d: the seconds between listings are a whole number above 0, e.g. -i 10", iterate)
 			}
 			var f slurmface.SinfoFormat
+			var bad []string
 			var err error
 			switch {
 			case fields != "":
-				f, err = slurmface.ParseSinfoFields(fields)
+				f, bad, err = slurmface.ParseSinfoFields(fields)
 			case format != "":
-				f, err = slurmface.ParseSinfoFormat(format)
+				f, bad = slurmface.ParseSinfoFormat(format)
 			case reasons:
-				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoReasons)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoReasons)
 			case summarize:
-				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoSummarize)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoSummarize)
 			case nodes && long:
-				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoLongNodes)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoLongNodes)
 			case nodes:
-				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoNodes)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoNodes)
 			case long:
-				f, err = slurmface.ParseSinfoFormat(slurmface.SinfoLong)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoLong)
 			default:
-				f, err = slurmface.ParseSinfoFormat(slurmface.DefaultSinfo)
+				f, bad = slurmface.ParseSinfoFormat(slurmface.DefaultSinfo)
 			}
 			if err != nil {
 				return usage("sinfo: %v", err)
+			}
+			for _, b := range bad { // in sinfo 22.05's words, which differ for -o and -O
+				if fields != "" {
+					fmt.Fprintf(c.ErrOrStderr(), "sinfo: error: Invalid job format specification: %s\n", b)
+				} else {
+					fmt.Fprintf(c.ErrOrStderr(), "Invalid node format specification: %s\n", b)
+				}
 			}
 			stateSet, err := slurmface.NodeStates(states)
 			if err != nil {

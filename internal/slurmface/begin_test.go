@@ -18,9 +18,9 @@ func TestBeginViews(t *testing.T) {
 	begin := now.Add(time.Hour)
 	j := Job{RawID: 7, Name: "later", State: burst.Queued, Submit: now.Add(-time.Minute), Begin: begin, Deferred: true}
 	var b strings.Builder
-	f, err := ParseSqueueFormat("%i %t %r %S")
-	if err != nil {
-		t.Fatal(err)
+	f, bad := ParseSqueueFormat("%i %t %r %S")
+	if bad != nil {
+		t.Fatal(bad)
 	}
 	if err := Squeue(&b, []Job{j}, f, true, now); err != nil {
 		t.Fatal(err)

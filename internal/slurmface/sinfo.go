@@ -159,39 +159,34 @@ var sinfoNames = map[string]byte{
 type SinfoFormat []fmtColumn
 
 // ParseSinfoFormat reads sinfo's -o format: %[.][WIDTH]LETTER fields among
-// literal text.
-func ParseSinfoFormat(s string) (SinfoFormat, error) {
-	cols, err := scanFormat(s, func(c byte) bool { _, ok := sinfoFields[c]; return ok })
-	if err != nil {
-		return nil, fmt.Errorf("%v: sinfo fields burst prints: %s", err, sinfoLetters())
-	}
-	return SinfoFormat(cols), nil
+// literal text. A specification naming no field stays as written and is
+// in bad (sinfo says "Invalid node format specification: X" of each and
+// lists all the same).
+func ParseSinfoFormat(s string) (f SinfoFormat, bad []string) {
+	cols, bad := scanFormat(s, func(c byte) bool { _, ok := sinfoFields[c]; return ok })
+	return SinfoFormat(cols), bad
 }
 
 // ParseSinfoFields reads sinfo's -O list: NAME[:[.]WIDTH] separated by
-// commas, 20 wide unless told (sinfo -O's default).
-func ParseSinfoFields(s string) (SinfoFormat, error) {
-	var f SinfoFormat
+// commas, 20 wide unless told (sinfo -O's default). A name that is no
+// field is left out and in bad, as sinfo leaves it out.
+func ParseSinfoFields(s string) (f SinfoFormat, bad []string, err error) {
 	for item := range strings.SplitSeq(s, ",") {
 		name, w, hasW := strings.Cut(item, ":")
 		letter, ok := sinfoNames[strings.ToLower(name)]
 		if !ok {
-			var l []string
-			for n := range sinfoNames {
-				l = append(l, n)
-			}
-			return nil, fmt.Errorf("-O %q: %q is not a field burst prints: use %s", s, name, sortedList(l))
+			bad = append(bad, name)
+			continue
 		}
 		c := fmtColumn{letter: letter, width: 20}
 		if hasW {
-			var err error
 			if c.width, c.right, err = fieldWidth(s, w, "partition:12"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		f = append(f, c)
 	}
-	return f, nil
+	return f, bad, nil
 }
 
 // fieldWidth reads the [.]WIDTH after a -O field's colon ('.':
@@ -202,14 +197,6 @@ func fieldWidth(list, w, eg string) (int, bool, error) {
 		return 0, false, fmt.Errorf("-O %q: %q is not a width: write e.g. %s", list, w, eg)
 	}
 	return n, strings.HasPrefix(w, "."), nil
-}
-
-func sinfoLetters() string {
-	var l []string
-	for c := range sinfoFields {
-		l = append(l, "%"+string(c))
-	}
-	return sortedList(l)
 }
 
 // Sinfo writes nodes (in the order given: partition by partition) in
@@ -278,9 +265,13 @@ type fmtColumn struct {
 
 // scanFormat reads a Slurm %-format (squeue -o, sinfo -o):
 // %[.][WIDTH]LETTER fields ('.' right-justifies) among literal text, "%%"
-// a percent sign; known says which letters are fields.
-func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
-	var f []fmtColumn
+// a percent sign; known says which letters are fields. As Slurm's
+// commands, it takes a specification whose letter names no field as text,
+// as written ("%-12T" stays "%-12T": '-' is no letter), and returns each
+// such letter in bad for the command to name; a '%' that ends the format
+// is dropped, named as "" in bad; one whose field the format's end cuts
+// short stays as text.
+func scanFormat(s string, known func(byte) bool) (f []fmtColumn, bad []string) {
 	var lit strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] != '%' {
@@ -293,8 +284,13 @@ func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
 			continue
 		}
 		c := fmtColumn{}
+		pct := i
 		i++
-		if i < len(s) && s[i] == '.' {
+		if i >= len(s) {
+			bad = append(bad, "")
+			break
+		}
+		if s[i] == '.' {
 			c.right = true
 			i++
 		}
@@ -308,10 +304,13 @@ func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
 		}
 		c.width, _ = strconv.Atoi(s[start:i])
 		if i >= len(s) {
-			return nil, fmt.Errorf("format %q ends inside a field: write e.g. %%.18i", s)
+			lit.WriteString(s[pct:])
+			break
 		}
 		if !known(s[i]) {
-			return nil, fmt.Errorf("format %q: %%%c is not a field burst prints", s, s[i])
+			lit.WriteString(s[pct : i+1])
+			bad = append(bad, s[i:i+1])
+			continue
 		}
 		if lit.Len() > 0 {
 			f = append(f, fmtColumn{text: lit.String()})
@@ -323,7 +322,7 @@ func scanFormat(s string, known func(byte) bool) ([]fmtColumn, error) {
 	if lit.Len() > 0 {
 		f = append(f, fmtColumn{text: lit.String()})
 	}
-	return f, nil
+	return f, bad
 }
 
 // fmtLine writes one line of columns, each field's value fitted to its

@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,9 +51,9 @@ func TestSinfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := ParseSinfoFormat(tt.format)
-			if err != nil {
-				t.Fatal(err)
+			f, bad := ParseSinfoFormat(tt.format)
+			if bad != nil {
+				t.Fatal(bad)
 			}
 			var b strings.Builder
 			if err := Sinfo(&b, nodes, f, tt.noHeader, tt.perNode); err != nil {
@@ -64,9 +65,9 @@ func TestSinfo(t *testing.T) {
 		})
 	}
 	// A "#" column is as wide as its longest value (at least 9).
-	f, err := ParseSinfoFormat(DefaultSinfo)
-	if err != nil {
-		t.Fatal(err)
+	f, bad := ParseSinfoFormat(DefaultSinfo)
+	if bad != nil {
+		t.Fatal(bad)
 	}
 	var long strings.Builder
 	Sinfo(&long, []Node{{Name: "g-1", Partition: "interactive-gpu", CPUs: 2}, nodes[0]}, f, false, false)
@@ -76,14 +77,19 @@ func TestSinfo(t *testing.T) {
 		"local*             up   infinite      1    mix local-1\n"; long.String() != want {
 		t.Errorf("a long partition name:\n%s\nwant\n%s", long.String(), want)
 	}
-	if _, err := ParseSinfoFormat("%P %y"); err == nil || !strings.Contains(err.Error(), "%y") {
-		t.Errorf("%%y: %v", err)
-	}
-	f, err = ParseSinfoFields("partition:8,nodes:.3")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A letter that is no field stays as written and is named, as sinfo
+	// says "Invalid node format specification: y" and lists all the same.
+	f, bad = ParseSinfoFormat("%P %y|%-5a|%")
 	var b strings.Builder
+	Sinfo(&b, nodes[:1], f, true, false)
+	if want := "local* %y|%-5a|\n"; b.String() != want || !slices.Equal(bad, []string{"y", "-", ""}) {
+		t.Errorf("%%y, %%-5a, a last %%: %q, bad %q; want %q, bad [y - \"\"]", b.String(), bad, want)
+	}
+	f, bad, err := ParseSinfoFields("partition:8,bogus,nodes:.3")
+	if err != nil || !slices.Equal(bad, []string{"bogus"}) {
+		t.Fatal(err, bad)
+	}
+	b.Reset()
 	Sinfo(&b, nodes[:1], f, false, false)
 	if want := "PARTITIONOD\nlocal*    1\n"; b.String() != want { // headers are cut to the width too, as sinfo does
 		t.Errorf("-O: %q, want %q", b.String(), want)
@@ -121,10 +127,7 @@ func TestSinfoSort(t *testing.T) {
 		{Name: "a-1", Partition: "alpha", CPUs: 2, UsedCPUs: 1},
 		{Name: "a-3", Partition: "alpha", CPUs: 16},
 	}
-	f, err := ParseSinfoFormat("%N")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _ := ParseSinfoFormat("%N")
 	for _, tt := range []struct{ spec, want string }{
 		{"", "b-10 b-2 a-1 a-3"},
 		{"N", "a-1 a-3 b-2 b-10"},
@@ -155,10 +158,7 @@ func TestSinfoSortGroups(t *testing.T) {
 		{Name: "b-3", Partition: "q", CPUs: 8},
 		{Name: "b-11", Partition: "q", CPUs: 2, UsedCPUs: 2},
 	}
-	f, err := ParseSinfoFormat("%R %t %N")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _ := ParseSinfoFormat("%R %t %N")
 	for _, tt := range []struct{ spec, want string }{
 		{"N", "p idle b-[2,10] q idle b-3 q alloc b-11"},
 		{"-N", "q alloc b-11 q idle b-3 p idle b-[2,10]"},

@@ -71,6 +71,7 @@ type Job struct {
 	StdOut    string
 	StdErr    string
 	StdIn     string
+	NTasks    int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 	// What it used: CPU time (user and system), split into the two when

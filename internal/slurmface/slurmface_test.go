@@ -1,6 +1,8 @@
 package slurmface
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,9 +106,9 @@ func TestSqueue(t *testing.T) {
 		{"cut and left", "%3j|%%|%5u.", true, "wra|%|root .\nwra|%|root .\nwra|%|root .\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := ParseSqueueFormat(tc.format)
-			if err != nil {
-				t.Fatal(err)
+			f, bad := ParseSqueueFormat(tc.format)
+			if bad != nil {
+				t.Fatal(bad)
 			}
 			var b strings.Builder
 			if err := Squeue(&b, jobs, f, tc.noHeader, t0.Add(time.Minute)); err != nil {
@@ -117,7 +119,7 @@ func TestSqueue(t *testing.T) {
 			}
 		})
 	}
-	f, err := ParseSqueueFields("jobid:5,state")
+	f, _, err := ParseSqueueFields("jobid:5,state")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,13 +138,35 @@ func TestSqueue(t *testing.T) {
 	if want := "10:00|2|normal\nUNLIMITED|1|normal\n"; b.String() != want {
 		t.Errorf("%%L: got %q, want %q", b.String(), want)
 	}
-	for _, bad := range []string{"%i %y", "%.18", "%"} {
-		if _, err := ParseSqueueFormat(bad); err == nil {
-			t.Errorf("format %q accepted", bad)
+	// As Slurm 22.05's squeue (checked with the suite's real Slurm): a
+	// specification naming no field is printed as written, and named; a
+	// '%' ending the format is dropped; a field the end cuts short stays.
+	for format, want := range map[string]struct {
+		out string
+		bad []string
+	}{
+		"%i %-12T|%5Ä|x": {"7 %-12T|%5Ä|x\n", []string{"-", "\xc3"}},
+		"%i|%.18":        {"7|%.18\n", nil},
+		"%i %":           {"7 \n", []string{""}},
+		"%i|%@|%j":       {"7|%@|wrap\n", []string{"@"}},
+	} {
+		f, bad := ParseSqueueFormat(format)
+		b.Reset()
+		Squeue(&b, jobs[1:2], f, true, t0)
+		if b.String() != want.out || !slices.Equal(bad, want.bad) {
+			t.Errorf("format %q: %q, bad %q; want %q, bad %q", format, b.String(), bad, want.out, want.bad)
 		}
 	}
-	if _, err := ParseSqueueFields("jobid,colour"); err == nil || !strings.Contains(err.Error(), "jobid") {
-		t.Errorf("-O colour: %v (want the list of fields)", err)
+	f, bad, err := ParseSqueueFields("jobid:3,colour,Priority:17,STDOUT:8,NumTasks:3,groupname:5")
+	if err != nil || !slices.Equal(bad, []string{"colour"}) {
+		t.Errorf("-O colour: %v, bad %q; want colour left out and named", err, bad)
+	}
+	b.Reset()
+	j := jobs[1]
+	j.StdOut, j.NTasks, j.GID = "/w/o-7.out", 2, os.Getgid()
+	Squeue(&b, []Job{j}, f, false, t0)
+	if want := "JOBPRIORITY         STDOUT  TASGROUP\n7  0.99998473981395 /w/o-7.o2  " + pad(groupName(os.Getgid()), 5, false) + "\n"; b.String() != want {
+		t.Errorf("-O fields without a letter:\n%q\nwant\n%q", b.String(), want)
 	}
 }
 

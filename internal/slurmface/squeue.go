@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +66,68 @@ var squeueFields = map[byte]squeueField{
 	'n': {"REQ_NODES", func(Job, time.Time) string { return "" }},
 	'B': {"EXEC_HOST", func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
 	'Y': {"SCHEDNODES", func(Job, time.Time) string { return "(null)" }}, // burst plans no start ahead
+	// What burst has no notion of, printed as Slurm 22.05 prints it for a
+	// job that asked for none of it (checked with the suite's real Slurm).
+	'd': {"MIN_TMP_DISK", func(Job, time.Time) string { return "0" }},
+	'g': {"GROUP", func(j Job, _ time.Time) string { return groupName(j.GID) }},
+	'G': {"GROUP", func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
+	'h': {"OVER_SUBSCRIBE", func(Job, time.Time) string { return "OK" }},
+	'H': {"SOCKETS_PER_NODE", func(Job, time.Time) string { return "*" }},
+	'I': {"CORES_PER_SOCKET", func(Job, time.Time) string { return "*" }},
+	'J': {"THREADS_PER_CORE", func(Job, time.Time) string { return "*" }},
+	'k': {"COMMENT", func(Job, time.Time) string { return "(null)" }},
+	'O': {"CONTIGUOUS", func(Job, time.Time) string { return "0" }},
+	'p': {"PRIORITY", func(j Job, _ time.Time) string {
+		return strconv.FormatFloat(float64(j.Priority())/float64(math.MaxUint32), 'f', 14, 64)
+	}},
+	'Q': {"PRIORITY", func(j Job, _ time.Time) string { return strconv.FormatInt(j.Priority(), 10) }},
+	's': {"", func(Job, time.Time) string { return "" }}, // squeue prints an empty column
+	'v': {"RESERVATION", func(Job, time.Time) string { return "(null)" }},
+	'w': {"WCKEY", func(Job, time.Time) string { return "(null)" }},
+	'W': {"LICENSES", func(Job, time.Time) string { return "(null)" }},
+	'X': {"CORE_SPEC", func(Job, time.Time) string { return "N/A" }},
+	'y': {"NICE", func(Job, time.Time) string { return "0" }},
+	'z': {"S:C:T", func(Job, time.Time) string { return "*:*:*" }},
+}
+
+// squeueNamed are squeue -O's fields that have no %-letter.
+var squeueNamed = map[string]squeueField{
+	"numtasks":      {"TASKS", func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
+	"stdout":        {"STDOUT", func(j Job, _ time.Time) string { return j.StdOut }},
+	"stderr":        {"STDERR", func(j Job, _ time.Time) string { return j.StdErr }},
+	"stdin":         {"STDIN", func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
+	"pendingtime":   {"PENDING_TIME", func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
+	"hetjobid":      {"HET_JOB_ID", func(Job, time.Time) string { return "N/A" }},
+	"hetjoboffset":  {"HET_JOB_OFFSET", func(Job, time.Time) string { return "N/A" }},
+	"hetjobidset":   {"HET_JOB_ID_SET", func(Job, time.Time) string { return "N/A" }},
+	"cluster":       {"CLUSTER", func(Job, time.Time) string { return ClusterName }},
+	"network":       {"NETWORK", func(Job, time.Time) string { return "(null)" }},
+	"requeue":       {"REQUEUE", func(Job, time.Time) string { return "1" }},
+	"batchflag":     {"BATCH_FLAG", func(Job, time.Time) string { return "1" }},
+	"deadline":      {"DEADLINE", func(Job, time.Time) string { return "N/A" }},
+	"mintime":       {"TIME_MIN", func(Job, time.Time) string { return "0:00" }},
+	"preempttime":   {"PREEMPT_TIME", func(Job, time.Time) string { return "N/A" }},
+	"tres-per-job":  {"TRES_PER_JOB", func(Job, time.Time) string { return "N/A" }},
+	"tres-per-task": {"TRES_PER_TASK", func(Job, time.Time) string { return "N/A" }},
+}
+
+// Priority is the job's priority as Slurm's priority/basic plugin gives
+// it: below 2^32 - 2^16, one less for each job submitted after (the first
+// submitted goes first), an array's tasks all their array's; 1 at the
+// least (0 would mean held).
+func (j Job) Priority() int64 { return max(1, 4294901760-j.arrayID()) }
+
+// pending is how long it waited before it started (squeue -O
+// PendingTime): to now for one still pending, 0 for one that ended
+// without starting.
+func (j Job) pending(now time.Time) time.Duration {
+	switch {
+	case !j.Start.IsZero():
+		return max(j.Start.Sub(j.Submit), 0)
+	case j.State == burst.Queued:
+		return max(now.Sub(j.Submit), 0)
+	}
+	return 0
 }
 
 // timeLeft is squeue's %L: the time limit less what the job has run,
@@ -76,10 +140,19 @@ func timeLeft(j Job, now time.Time) string {
 }
 
 // NeedsSpec says whether a column of f shows what only a job's spec holds
-// (its working directory, its command): a listing carries no spec.
+// (its working directory, its command, its --input, its tasks): a listing
+// carries no spec.
 func (f Format) NeedsSpec() bool {
+	return f.shows("WORK_DIR", "COMMAND", "TASKS")
+}
+
+// ShowsFiles says whether f shows a job's files (squeue -O STDOUT, STDERR,
+// STDIN): its first task's once it ran, else its spec's patterns.
+func (f Format) ShowsFiles() bool { return f.shows("STDOUT", "STDERR", "STDIN") }
+
+func (f Format) shows(headers ...string) bool {
 	for _, c := range f {
-		if c.field != nil && (c.field.header == "WORK_DIR" || c.field.header == "COMMAND") {
+		if c.field != nil && slices.Contains(headers, c.field.header) {
 			return true
 		}
 	}
@@ -114,7 +187,9 @@ var squeueNames = map[string]byte{
 	"reason": 'r', "starttime": 'S', "state": 'T', "statecompact": 't', "username": 'u', "userid": 'U',
 	"submittime": 'V', "workdir": 'Z', "numnodes": 'D', "tres-per-node": 'b', "dependency": 'E',
 	"timeleft": 'L', "mincpus": 'c', "qos": 'q', "feature": 'f', "reqnodes": 'n', "exechost": 'B',
-	"schednodes": 'Y',
+	"schednodes": 'Y', "comment": 'k', "contiguous": 'O', "corespec": 'X', "groupid": 'G', "groupname": 'g',
+	"mintmpdisk": 'd', "nice": 'y', "oversubscribe": 'h', "priority": 'p', "prioritylong": 'Q', "reservation": 'v',
+	"wckey": 'w', "licenses": 'W', "sct": 'z', "batchhost": 'B',
 }
 
 // column is one column of a format: literal text, or a field with a width
@@ -130,22 +205,22 @@ type column struct {
 type Format []column
 
 // ParseSqueueFormat reads squeue's -o format: %[.][width]LETTER fields
-// ('.' right-justifies) among literal text, "%%" a percent sign.
-func ParseSqueueFormat(s string) (Format, error) {
+// ('.' right-justifies) among literal text, "%%" a percent sign. A
+// specification naming no field stays as written and is in bad: squeue
+// says "Invalid job format specification: X" of each and lists all the
+// same, exit 0 (checked with Slurm 22.05).
+func ParseSqueueFormat(s string) (f Format, bad []string) {
 	return parseFormat(s, squeueFields)
 }
 
 // ParseStepFormat reads squeue -s's -o format, whose letters are a job
 // step's (stepFields).
-func ParseStepFormat(s string) (Format, error) {
+func ParseStepFormat(s string) (f Format, bad []string) {
 	return parseFormat(s, stepFields)
 }
 
-func parseFormat(s string, fields map[byte]squeueField) (Format, error) {
-	cols, err := scanFormat(s, func(c byte) bool { _, ok := fields[c]; return ok })
-	if err != nil {
-		return nil, fmt.Errorf("%v: use %s", err, letters(fields))
-	}
+func parseFormat(s string, fields map[byte]squeueField) (Format, []string) {
+	cols, bad := scanFormat(s, func(c byte) bool { _, ok := fields[c]; return ok })
 	f := make(Format, len(cols))
 	for i, c := range cols {
 		f[i] = column{text: c.text, width: c.width, right: c.right}
@@ -154,7 +229,7 @@ func parseFormat(s string, fields map[byte]squeueField) (Format, error) {
 			f[i].field = &sf
 		}
 	}
-	return f, nil
+	return f, bad
 }
 
 // DefaultSteps is squeue -s's format (with -l too, as 22.05 prints it).
@@ -182,26 +257,29 @@ func (j Job) StepID() string { return j.JobID() + ".batch" }
 
 // ParseSqueueFields reads squeue's -O list: NAME[:[.]WIDTH] separated by
 // commas; a field is 20 wide and left-justified unless told, and followed
-// by nothing (its width pads it), as squeue does.
-func ParseSqueueFields(s string) (Format, error) {
-	var f Format
+// by nothing (its width pads it), as squeue does. A name that is no field
+// is left out and in bad, as squeue leaves it out (saying so).
+func ParseSqueueFields(s string) (f Format, bad []string, err error) {
 	for item := range strings.SplitSeq(s, ",") {
 		name, w, hasW := strings.Cut(item, ":")
-		letter, ok := squeueNames[strings.ToLower(name)]
+		sf, ok := squeueNamed[strings.ToLower(name)]
 		if !ok {
-			return nil, fmt.Errorf("-O %q: %q is not a field burst prints: use %s", s, name, names())
+			letter, known := squeueNames[strings.ToLower(name)]
+			if !known {
+				bad = append(bad, name)
+				continue
+			}
+			sf = squeueFields[letter]
 		}
-		sf := squeueFields[letter]
 		c := column{field: &sf, width: 20}
 		if hasW {
-			var err error
 			if c.width, c.right, err = fieldWidth(s, w, "jobid:10"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		f = append(f, c)
 	}
-	return f, nil
+	return f, bad, nil
 }
 
 // Squeue writes jobs in format f, after a header line unless noHeader.
@@ -241,22 +319,6 @@ func pad(v string, width int, right bool) string {
 		return strings.Repeat(" ", width-len(v)) + v
 	}
 	return v + strings.Repeat(" ", width-len(v))
-}
-
-func letters(fields map[byte]squeueField) string {
-	var l []string
-	for c := range fields {
-		l = append(l, "%"+string(c))
-	}
-	return sortedList(l)
-}
-
-func names() string {
-	var l []string
-	for n := range squeueNames {
-		l = append(l, n)
-	}
-	return sortedList(l)
 }
 
 // nodeOrReason is %R, as squeue's manual has it: "(Reason)" for a job

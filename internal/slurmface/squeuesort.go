@@ -36,6 +36,8 @@ var squeueSortKeys = map[byte]func(a, b Job, now time.Time) int{
 	'g': func(a, b Job, _ time.Time) int { return cmp.Compare(groupName(a.GID), groupName(b.GID)) }, // names looked up once each
 	'G': byGID,
 	'i': func(a, b Job, _ time.Time) int { return compareIDs(a, b) },
+	'p': byPriority,
+	'Q': byPriority,
 	'j': func(a, b Job, _ time.Time) int { return cmp.Compare(a.Name, b.Name) },
 	'l': func(a, b Job, _ time.Time) int { return cmp.Compare(limitOrMax(a.TimeLimit), limitOrMax(b.TimeLimit)) },
 	'L': func(a, b Job, now time.Time) int { return cmp.Compare(leftOrMax(a, now), leftOrMax(b, now)) },
@@ -50,12 +52,13 @@ var squeueSortKeys = map[byte]func(a, b Job, now time.Time) int{
 	'V': func(a, b Job, _ time.Time) int { return a.Submit.Compare(b.Submit) },
 }
 
-func byNode(a, b Job, _ time.Time) int { return cmp.Compare(a.Node, b.Node) }
-func byGID(a, b Job, _ time.Time) int  { return cmp.Compare(a.GID, b.GID) }
+func byNode(a, b Job, _ time.Time) int     { return cmp.Compare(a.Node, b.Node) }
+func byPriority(a, b Job, _ time.Time) int { return cmp.Compare(a.Priority(), b.Priority()) }
+func byGID(a, b Job, _ time.Time) int      { return cmp.Compare(a.GID, b.GID) }
 
 // sortAlike are the -S letters squeue takes whose values are the same for
 // every burst job (priority, nodes, sockets, features, reservation, ...).
-const sortAlike = "bcdDfhHIJnOpQvz"
+const sortAlike = "bcdDfhHIJnOvz"
 
 // ParseSqueueSort reads squeue's -S list: letters of its -o format,
 // separated by commas, each after an optional "+" (ascending, the default)

@@ -36,7 +36,8 @@ func TestSqueueSort(t *testing.T) {
 	}
 	for _, tc := range []struct{ spec, want string }{
 		// squeue's default: partition, then the state's code as text (CD <
-		// PD < R), then priority (burst has none: ids break ties).
+		// PD < R), then priority (the order of submission, an array's
+		// tasks alike: ids break ties).
 		{DefaultSqueueSort, "5 12_1 9 12_[3-4] 3 12_2"},
 		{"i", "3 5 9 12_1 12_2 12_[3-4]"},
 		{"-i", "12_[3-4] 12_2 12_1 9 5 3"},
@@ -50,7 +51,8 @@ func TestSqueueSort(t *testing.T) {
 		{"-V,i", "9 12_1 12_2 12_[3-4] 5 3"},
 		{"t,-i", "12_1 12_[3-4] 9 12_2 5 3"},
 		{"T", "12_1 9 12_[3-4] 3 5 12_2"}, // COMPLETED < PENDING < RUNNING
-		{"p,Q,D,cluster,-cluster", "3 5 9 12_1 12_2 12_[3-4]"},
+		{"p,Q,D,cluster,-cluster", "12_1 12_2 12_[3-4] 9 5 3"}, // the last submitted, least priority, first
+		{"-p", "3 5 9 12_1 12_2 12_[3-4]"},
 	} {
 		s, err := ParseSqueueSort(tc.spec)
 		if err != nil {
@@ -71,9 +73,9 @@ func TestSqueueSort(t *testing.T) {
 }
 
 func TestSqueueSteps(t *testing.T) {
-	f, err := ParseStepFormat(DefaultSteps)
-	if err != nil {
-		t.Fatal(err)
+	f, bad := ParseStepFormat(DefaultSteps)
+	if bad != nil {
+		t.Fatal(bad)
 	}
 	jobs := []Job{
 		{RawID: 7, Partition: "local", User: "ann", State: burst.Running, Start: t0, Node: "local-1"},
@@ -89,8 +91,8 @@ func TestSqueueSteps(t *testing.T) {
 		"     12_1.batch    batch     local      bob      1:15 local-2\n"; b.String() != want {
 		t.Errorf("squeue -s:\n%s\nwant\n%s", b.String(), want)
 	}
-	if _, err := ParseStepFormat("%i %t"); err == nil || !strings.Contains(err.Error(), "%t") {
-		t.Errorf("squeue -s -o '%%i %%t': %v (a job's letter, not a step's)", err)
+	if _, bad := ParseStepFormat("%i %t"); !slices.Equal(bad, []string{"t"}) {
+		t.Errorf("squeue -s -o '%%i %%t': bad %q (a job's letter, not a step's)", bad)
 	}
 	f, _ = ParseSqueueFormat(SqueueStart)
 	b.Reset()
