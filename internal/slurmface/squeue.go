@@ -61,33 +61,33 @@ var squeueFields = map[byte]squeueField{
 	'Z': {"WORK_DIR", func(j Job, _ time.Time) string { return j.WorkDir }},
 	'L': {"TIME_LEFT", func(j Job, now time.Time) string { return timeLeft(j, now) }},
 	'c': {"MIN_CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
-	'q': {"QOS", func(Job, time.Time) string { return "normal" }}, // Slurm's default: burst has no other
-	'f': {"FEATURES", func(Job, time.Time) string { return "(null)" }},
-	'n': {"REQ_NODES", func(Job, time.Time) string { return "" }},
+	'q': fixed("QOS", "normal"), // Slurm's default: burst has no other
+	'f': fixed("FEATURES", "(null)"),
+	'n': fixed("REQ_NODES", ""),
 	'B': {"EXEC_HOST", func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
-	'Y': {"SCHEDNODES", func(Job, time.Time) string { return "(null)" }}, // burst plans no start ahead
+	'Y': fixed("SCHEDNODES", "(null)"), // burst plans no start ahead
 	// What burst has no notion of, printed as Slurm 22.05 prints it for a
 	// job that asked for none of it (checked with the suite's real Slurm).
-	'd': {"MIN_TMP_DISK", func(Job, time.Time) string { return "0" }},
+	'd': fixed("MIN_TMP_DISK", "0"),
 	'g': {"GROUP", func(j Job, _ time.Time) string { return groupName(j.GID) }},
 	'G': {"GROUP", func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
-	'h': {"OVER_SUBSCRIBE", func(Job, time.Time) string { return "OK" }},
-	'H': {"SOCKETS_PER_NODE", func(Job, time.Time) string { return "*" }},
-	'I': {"CORES_PER_SOCKET", func(Job, time.Time) string { return "*" }},
-	'J': {"THREADS_PER_CORE", func(Job, time.Time) string { return "*" }},
-	'k': {"COMMENT", func(Job, time.Time) string { return "(null)" }},
-	'O': {"CONTIGUOUS", func(Job, time.Time) string { return "0" }},
+	'h': fixed("OVER_SUBSCRIBE", "OK"),
+	'H': fixed("SOCKETS_PER_NODE", "*"),
+	'I': fixed("CORES_PER_SOCKET", "*"),
+	'J': fixed("THREADS_PER_CORE", "*"),
+	'k': fixed("COMMENT", "(null)"),
+	'O': fixed("CONTIGUOUS", "0"),
 	'p': {"PRIORITY", func(j Job, _ time.Time) string {
 		return strconv.FormatFloat(float64(j.Priority())/float64(math.MaxUint32), 'f', 14, 64)
 	}},
 	'Q': {"PRIORITY", func(j Job, _ time.Time) string { return strconv.FormatInt(j.Priority(), 10) }},
-	's': {"", func(Job, time.Time) string { return "" }}, // squeue prints an empty column
-	'v': {"RESERVATION", func(Job, time.Time) string { return "(null)" }},
-	'w': {"WCKEY", func(Job, time.Time) string { return "(null)" }},
-	'W': {"LICENSES", func(Job, time.Time) string { return "(null)" }},
-	'X': {"CORE_SPEC", func(Job, time.Time) string { return "N/A" }},
-	'y': {"NICE", func(Job, time.Time) string { return "0" }},
-	'z': {"S:C:T", func(Job, time.Time) string { return "*:*:*" }},
+	's': fixed("", ""), // squeue prints an empty column
+	'v': fixed("RESERVATION", "(null)"),
+	'w': fixed("WCKEY", "(null)"),
+	'W': fixed("LICENSES", "(null)"),
+	'X': fixed("CORE_SPEC", "N/A"),
+	'y': fixed("NICE", "0"),
+	'z': fixed("S:C:T", "*:*:*"),
 }
 
 // squeueNamed are squeue -O's fields that have no %-letter.
@@ -97,18 +97,18 @@ var squeueNamed = map[string]squeueField{
 	"stderr":        {"STDERR", func(j Job, _ time.Time) string { return j.StdErr }},
 	"stdin":         {"STDIN", func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
 	"pendingtime":   {"PENDING_TIME", func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
-	"hetjobid":      {"HET_JOB_ID", func(Job, time.Time) string { return "N/A" }},
-	"hetjoboffset":  {"HET_JOB_OFFSET", func(Job, time.Time) string { return "N/A" }},
-	"hetjobidset":   {"HET_JOB_ID_SET", func(Job, time.Time) string { return "N/A" }},
+	"hetjobid":      fixed("HET_JOB_ID", "N/A"),
+	"hetjoboffset":  fixed("HET_JOB_OFFSET", "N/A"),
+	"hetjobidset":   fixed("HET_JOB_ID_SET", "N/A"),
 	"cluster":       {"CLUSTER", func(Job, time.Time) string { return ClusterName }},
-	"network":       {"NETWORK", func(Job, time.Time) string { return "(null)" }},
-	"requeue":       {"REQUEUE", func(Job, time.Time) string { return "1" }},
-	"batchflag":     {"BATCH_FLAG", func(Job, time.Time) string { return "1" }},
-	"deadline":      {"DEADLINE", func(Job, time.Time) string { return "N/A" }},
-	"mintime":       {"TIME_MIN", func(Job, time.Time) string { return "0:00" }},
-	"preempttime":   {"PREEMPT_TIME", func(Job, time.Time) string { return "N/A" }},
-	"tres-per-job":  {"TRES_PER_JOB", func(Job, time.Time) string { return "N/A" }},
-	"tres-per-task": {"TRES_PER_TASK", func(Job, time.Time) string { return "N/A" }},
+	"network":       fixed("NETWORK", "(null)"),
+	"requeue":       fixed("REQUEUE", "1"),
+	"batchflag":     fixed("BATCH_FLAG", "1"),
+	"deadline":      fixed("DEADLINE", "N/A"),
+	"mintime":       fixed("TIME_MIN", "0:00"),
+	"preempttime":   fixed("PREEMPT_TIME", "N/A"),
+	"tres-per-job":  fixed("TRES_PER_JOB", "N/A"),
+	"tres-per-task": fixed("TRES_PER_TASK", "N/A"),
 }
 
 // Priority is the job's priority as Slurm's priority/basic plugin gives
@@ -128,6 +128,11 @@ func (j Job) pending(now time.Time) time.Duration {
 		return max(now.Sub(j.Submit), 0)
 	}
 	return 0
+}
+
+// fixed is a field whose value is the same for every job.
+func fixed(header, value string) squeueField {
+	return squeueField{header, func(Job, time.Time) string { return value }}
 }
 
 // timeLeft is squeue's %L: the time limit less what the job has run,
@@ -239,10 +244,10 @@ const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
 // one step, its batch step, running while the job runs (what srun starts
 // inside it is not a step the server knows).
 var stepFields = map[byte]squeueField{
-	'A': {"TASKS", func(Job, time.Time) string { return "1" }},
+	'A': fixed("TASKS", "1"),
 	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
 	'i': {"STEPID", func(j Job, _ time.Time) string { return j.StepID() }},
-	'j': {"NAME", func(Job, time.Time) string { return "batch" }},
+	'j': fixed("NAME", "batch"),
 	'l': {"TIME_LIMIT", func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
 	'M': {"TIME", func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
 	'N': {"NODELIST", func(j Job, _ time.Time) string { return j.Node }},
