@@ -602,6 +602,44 @@ func TestSqueueFormatsAsSqueue(t *testing.T) {
 	h.mustRun("slurm", "scancel", id)
 }
 
+// TestSlurmForgetsEndedJobs: squeue and scontrol stop showing a job
+// MinJobAge after it ended (300 s, or what $BURST_SLURM_MIN_JOB_AGE sets,
+// as slurm.conf's), as slurmctld purges its record: `while scontrol show job
+// $id; do sleep 60; done` ends. burst kept answering forever, so such loops
+// never ended. sacct still has it.
+func TestSlurmForgetsEndedJobs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true").stdout)
+	h.mustRun("wait", id)
+	aged := func(args ...string) result {
+		c := h.command(append([]string{"slurm"}, args...)...)
+		c.Env = append(c.Env, "BURST_SLURM_MIN_JOB_AGE=1")
+		return h.exec(c)
+	}
+	if r := h.run("slurm", "scontrol", "show", "job", id); r.code != 0 || !strings.Contains(r.stdout, "JobState=COMPLETED") {
+		t.Fatalf("a job just ended is still shown (MinJobAge 300 s):\n%s", r)
+	}
+	if r := aged("scontrol", "show", "config"); !strings.Contains(r.stdout, "MinJobAge               = 1 sec") {
+		t.Errorf("show config should say the MinJobAge set:\n%s", r)
+	}
+	h.waitFor("scontrol to forget the job (MinJobAge 1 s)", 30*time.Second, func() bool {
+		return aged("scontrol", "show", "job", id).code != 0
+	})
+	const gone = "slurm_load_jobs error: Invalid job id specified\n"
+	for _, args := range [][]string{{"scontrol", "show", "job", id}, {"squeue", "-j", id}, {"squeue", "-j", id, "-t", "all"}} {
+		if r := aged(args...); r.code != 1 || r.stderr != gone || r.stdout != "" {
+			t.Errorf("%s of a forgotten job: want exit 1 and %q alone:\n%s", args, gone, r)
+		}
+	}
+	if r := aged("squeue", "-h", "-t", "all", "-o", "%i"); r.code != 0 || strings.Contains(r.stdout, id) {
+		t.Errorf("squeue -t all lists a forgotten job:\n%s", r)
+	}
+	if r := aged("sacct", "-X", "-n", "-P", "-j", id, "-o", "JobID,State"); r.stdout != id+"|COMPLETED\n" {
+		t.Errorf("sacct keeps every job:\n%s", r)
+	}
+}
+
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of
 // checkpointing jobs: trap the --signal, save, scontrol requeue
 // $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting

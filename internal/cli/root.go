@@ -268,10 +268,11 @@ func parentRun(c *cobra.Command, args []string) error {
 }
 
 // prefixed is msg as burst prints an error: after "burst: ", unless it is
-// already in the words of one of Slurm's commands ("sbatch: error: ..."),
-// which scripts and engines read as that command prints it.
+// already in the words of one of Slurm's commands ("sbatch: error: ...",
+// or an error of Slurm's API they print bare, "slurm_load_jobs error:
+// ..."), which scripts and engines read as that command prints it.
 func prefixed(msg string) string {
-	if name, _, ok := strings.Cut(msg, ": "); ok && slices.Contains(SlurmNames, name) {
+	if name, _, ok := strings.Cut(msg, ": "); ok && (slices.Contains(SlurmNames, name) || strings.HasPrefix(name, "slurm_")) {
 		return msg
 	}
 	return "burst: " + msg

@@ -1063,10 +1063,11 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		if js := ids.jobs(); ids != nil && len(list) == 0 && len(js) == 1 && o.states == "" && !steps {
-			// squeue -j of a job it does not know (or no longer shows)
-			if _, err := selectedJob(c.Context(), cl, js[0]); err != nil {
-				return &ExitError{Code: 1, Msg: "squeue: slurm_load_jobs error: Invalid job id specified"}
+		if js := ids.jobs(); ids != nil && len(list) == 0 && len(js) == 1 && !steps {
+			// squeue -j of a job it does not know, or no longer keeps
+			// (MinJobAge after it ended), whatever -t says, in its words
+			if j, err := selectedJob(c.Context(), cl, js[0]); err != nil || forgotten(j) {
+				return &ExitError{Code: 1, Msg: "slurm_load_jobs error: Invalid job id specified"}
 			}
 		}
 		return slurmface.Squeue(w, list, f, o.noHeader, time.Now())
@@ -1117,8 +1118,9 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		stepSel = splitList([]string{o.steps})
 	}
 	var out []slurmface.Job
+	now, age := time.Now(), minJobAge()
 	for _, j := range all {
-		if !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
+		if slurmface.Forgotten(j.End, now, age) || !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
 			ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] || as != nil && !as[j.Account] ||
 			qs != nil && !qs["normal"] || o.resv != "" || o.licenses != "" ||
 			len(stepSel) > 0 && !stepSel[j.StepID()] && !stepSel[j.JobID()] {
@@ -1783,6 +1785,22 @@ func acctJobs(ctx context.Context, cl *client.Client, sel *jobSel) ([]burst.Job,
 	return list, nil
 }
 
+// forgotten says whether squeue and scontrol no longer show j, ended
+// more than MinJobAge ago, as slurmctld no longer keeps it.
+func forgotten(j *burst.Job) bool {
+	return j.EndedAt != nil && slurmface.Forgotten(*j.EndedAt, time.Now(), minJobAge())
+}
+
+// minJobAge is slurmface.MinJobAge, or the whole seconds of
+// $BURST_SLURM_MIN_JOB_AGE where a site sets its own, as slurm.conf's
+// MinJobAge (a value that is not one is ignored: the default holds).
+func minJobAge() time.Duration {
+	if n, err := strconv.Atoi(os.Getenv("BURST_SLURM_MIN_JOB_AGE")); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	return slurmface.MinJobAge
+}
+
 // selectedJob is the job id names for -j: that job, or the job array
 // whose task's own id it is (an array task's SLURM_JOB_ID).
 func selectedJob(ctx context.Context, cl *client.Client, id int64) (*burst.Job, error) {
@@ -1919,7 +1937,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
   scontrol show config`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 2 && args[0] == "show" && args[1] == "config" {
-				return slurmface.ShowConfig(c.OutOrStdout(), time.Now()) // Toil reads it at start
+				return slurmface.ShowConfig(c.OutOrStdout(), time.Now(), minJobAge()) // Toil reads it at start
 			}
 			if len(args) == 1 && args[0] == "version" {
 				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
@@ -1950,8 +1968,8 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 				if err == nil {
 					j, err = cl.Job(ctx, ref.JobID)
 				}
-				if err != nil {
-					return &ExitError{Code: 1, Msg: "scontrol: slurm_load_jobs error: Invalid job id specified"}
+				if err != nil || forgotten(j) {
+					return &ExitError{Code: 1, Msg: "slurm_load_jobs error: Invalid job id specified"}
 				}
 				list = []burst.Job{*j}
 			} else if list, err = listFace(ctx, cl, nil); err != nil {
@@ -1967,7 +1985,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 				// An array's tasks are records of their own, its pending
 				// ones one record, as scontrol shows them.
 				for _, j := range slurmface.CollapsePending(fj.expand(ctx, cl, list[i:i+1])) {
-					if only != 0 && (j.RawID != only || j.ArrayPending != "") {
+					if only != 0 && (j.RawID != only || j.ArrayPending != "") || slurmface.Forgotten(j.End, time.Now(), minJobAge()) {
 						continue
 					}
 					if j.ArrayJobID == 0 {

@@ -19,14 +19,28 @@ const ClusterName = sbatch.ClusterName
 // printed. burst answers a status at once, so it asks for a short wait.
 const SchedulerTimeSlice = time.Second
 
+// MinJobAge is how long squeue and scontrol still show a job after it
+// ended by default, as slurmctld keeps an ended job's record (Slurm's
+// default, 300 s): scripts that wait "while scontrol show job $id"
+// succeeds end then. burst keeps every job; sacct (and burst's own
+// commands) show them all.
+const MinJobAge = 300 * time.Second
+
+// Forgotten says whether a job that ended at end (zero: it has not) is
+// past age (MinJobAge, or what the site set) at now: squeue and scontrol no
+// longer show it.
+func Forgotten(end, now time.Time, age time.Duration) bool {
+	return !end.IsZero() && now.Sub(end) > age
+}
+
 // ShowConfig writes what `scontrol show config` prints, as far as burst has
 // a configuration to show: the header line and `Key = Value` lines, keys
 // padded as Slurm 22.05 pads them.
-func ShowConfig(w io.Writer, now time.Time) error {
+func ShowConfig(w io.Writer, now time.Time, minJobAge time.Duration) error {
 	lines := [][2]string{
 		{"AcctGatherNodeFreq", "0 sec"},
 		{"ClusterName", ClusterName},
-		{"MinJobAge", "0 sec"},
+		{"MinJobAge", fmt.Sprintf("%d sec", int(minJobAge/time.Second))},
 		{"SchedulerTimeSlice", fmt.Sprintf("%d sec", int(SchedulerTimeSlice/time.Second))},
 		{"SLURM_VERSION", "22.05.8"},
 	}

@@ -12,7 +12,7 @@ import (
 // words of each line, the key first, value and unit after "=".
 func TestShowConfigAsToilReadsIt(t *testing.T) {
 	var b strings.Builder
-	if err := ShowConfig(&b, time.Date(2026, 12, 4, 14, 0, 0, 0, time.Local)); err != nil {
+	if err := ShowConfig(&b, time.Date(2026, 12, 4, 14, 0, 0, 0, time.Local), MinJobAge); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), "Configuration data as of 2026-12-04T14:00:00\n") {
