@@ -50,7 +50,7 @@ func TestSqueueSort(t *testing.T) {
 		{"N", "9 12_[3-4] 5 12_1 12_2 3"},  // no node first, then gpu-1, local-1 (two), local-2
 		{"-V,i", "9 12_1 12_2 12_[3-4] 5 3"},
 		{"t,-i", "12_1 12_[3-4] 9 12_2 5 3"},
-		{"T", "12_1 9 12_[3-4] 3 5 12_2"}, // COMPLETED < PENDING < RUNNING
+		{"T", "12_1 9 12_[3-4] 3 5 12_2"},                      // COMPLETED < PENDING < RUNNING
 		{"p,Q,D,cluster,-cluster", "12_1 12_2 12_[3-4] 9 5 3"}, // the last submitted, least priority, first
 		{"-p", "3 5 9 12_1 12_2 12_[3-4]"},
 	} {
