@@ -261,6 +261,23 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// A script with no #! line runs in /bin/sh, as parallel (through its shell) and xargs (execvp)
+	// run it; a program found that cannot be run exits 126, as they say it (not found is 127): the
+	// status --halt now,fail=1 exits with.
+	t.Run("scripts_without_shebang_and_programs_that_cannot_run", func(t *testing.T) {
+		nohash, plain := filepath.Join(h.dir, "nohash"), filepath.Join(h.dir, "plain")
+		writeFile(t, nohash, "echo \"hi $1\"\n", 0o755)
+		writeFile(t, plain, "echo hi\n", 0o644)
+		same(t, []string{"-k"}, nohash, ":::", "a", "b")
+		for _, prog := range []string{plain, h.dir, "no-such-program-here"} {
+			flags, args := []string{"--halt", "now,fail=1"}, []string{prog, ":::", "a"}
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), args...)...)
+			if b := h.burstMap(nil, flags, args...); b.code != p.code || b.stdout != p.stdout || p.code == 0 {
+				t.Errorf("%s: parallel exit %d stdout %q; burst exit %d stdout %q stderr %q", prog, p.code, p.stdout, b.code, b.stdout, b.stderr)
+			}
+		}
+	})
+
 	// A function exported with bash's export -f, called as a command (parallel's manual: "export -f
 	// my_func; parallel my_func ::: 1 2 3"): run by bash, even where $SHELL is sh.
 	t.Run("exported_bash_function", func(t *testing.T) {

@@ -281,6 +281,7 @@ func Start(spec Spec) (*Task, error) {
 	attr := &os.ProcAttr{Dir: spec.Dir, Env: env, Files: []*os.File{stdin, stdout, stderr}, Sys: sys}
 	t.res.StartedAt = time.Now()
 	var p *os.Process
+	argv := spec.Argv
 	start := func() {
 		var v1 []*cgroup
 		for _, cg := range []*cgroup{t.cg, t.box} {
@@ -289,11 +290,11 @@ func Start(spec Spec) (*Task, error) {
 			}
 		}
 		if len(v1) == 0 {
-			p, err = os.StartProcess(path, spec.Argv, attr)
+			p, err = os.StartProcess(path, argv, attr)
 			return
 		}
 		var in []bool
-		p, in, err = startFromCgroupV1(v1, path, spec.Argv, attr)
+		p, in, err = startFromCgroupV1(v1, path, argv, attr)
 		for i, cg := range v1 {
 			switch {
 			case err != nil || in[i]:
@@ -314,6 +315,13 @@ func Start(spec Spec) (*Task, error) {
 		// another goroutine forked and that has not exec'd yet. That lasts
 		// a moment: wait it out, as the go command does for its binaries.
 		time.Sleep(time.Millisecond << try)
+		start()
+	}
+	if err != nil && errors.Is(err, syscall.ENOEXEC) {
+		// An executable file the kernel cannot run: a script with no #!
+		// line. /bin/sh runs it, as execvp does (a shell's command
+		// lookup, xargs, GNU parallel through its shell).
+		path, argv = "/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...)
 		start()
 	}
 	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
@@ -479,14 +487,18 @@ func cloneIntoCgroupUnsupported(err error) bool {
 // half a second in all.
 const textBusyTries = 9
 
-// failStart ends a task that could not be started: Failed with exit code
-// 127 when the reason is the task's (no such command, not executable, no
-// such directory), Lost when it is its machine's (out of descriptors,
-// memory or processes: see MachineShort), so that it runs again without
-// using one of its retries.
+// failStart ends a task that could not be started: Failed when the reason
+// is the task's, with exit code 127 for a program or directory not found
+// and 126 for one found that cannot be run (not executable, a directory,
+// arguments too long), as a shell, xargs and GNU parallel say them; Lost
+// when it is its machine's (out of descriptors, memory or processes: see
+// MachineShort), so that it runs again without using one of its retries.
 func (t *Task) failStart(err error, stderr *os.File) {
 	now := time.Now()
 	code := 127
+	if cannotRun(err) {
+		code = 126
+	}
 	t.res = Result{
 		State:     burst.Failed,
 		ExitCode:  &code,
@@ -498,6 +510,8 @@ func (t *Task) failStart(err error, stderr *os.File) {
 	case MachineShort(err):
 		t.res.State, t.res.ExitCode = burst.Lost, nil
 		t.res.Reason += " (this machine is short of resources, not the task's fault)"
+	case builtin(err):
+		t.res.Reason += " (a shell builtin, not a program: run it in a shell: burst map --shell ..., or sh -c '...')"
 	case errors.Is(err, syscall.E2BIG):
 		t.res.Reason += fmt.Sprintf(" (Linux runs a program with arguments of at most %d bytes each, and %d bytes of arguments and environment together: pass long text in a file)",
 			burst.MaxArgBytes, 2<<20)
@@ -511,6 +525,33 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		t.packedInto(&t.res)
 		close(t.done)
 	}()
+}
+
+// builtin says err is a program not found that is a shell's builtin
+// (exit, cd, source, ...): a command written for a shell.
+func builtin(err error) bool {
+	var ee *exec.Error
+	if !errors.As(err, &ee) || !errors.Is(err, exec.ErrNotFound) {
+		return false
+	}
+	switch ee.Name {
+	case ".", ":", "alias", "bg", "break", "builtin", "cd", "continue", "declare", "eval", "exec", "exit", "export",
+		"fg", "hash", "jobs", "let", "local", "popd", "pushd", "read", "readonly", "return", "set", "shift", "source",
+		"trap", "typeset", "ulimit", "umask", "unalias", "unset", "wait":
+		return true
+	}
+	return false
+}
+
+// cannotRun says err is about a program found that cannot be run (126),
+// rather than one not found (127).
+func cannotRun(err error) bool {
+	for _, e := range []error{syscall.EACCES, syscall.EPERM, syscall.EISDIR, syscall.ENOEXEC, syscall.E2BIG, fs.ErrPermission} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // flushOutputs waits until the task's output is in its files (or its

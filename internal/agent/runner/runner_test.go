@@ -128,10 +128,33 @@ func TestCannotStart(t *testing.T) {
 	}
 	task.Cancel() // no-op, must not panic
 
-	// A path that exists but is not executable, and a missing directory.
-	s = spec(t, s.Stdout) // the log file itself: not executable
-	if r := run(t, s); r.State != burst.Failed || code(r) != "127" || !strings.HasPrefix(r.Reason, "cannot start: ") {
+	// A shell's builtin is named as one, with the way to run it.
+	if r := run(t, spec(t, "exit", "3")); code(r) != "127" || !strings.Contains(r.Reason, "a shell builtin, not a program: run it in a shell") {
+		t.Errorf("exit 3: %+v, exit %s; want the builtin named", r, code(r))
+	}
+	// A path that exists but cannot be run exits 126, as a shell, xargs
+	// and GNU parallel say it (not found is 127): a file not executable, a
+	// directory.
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, []byte("echo hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = spec(t, plain) // not executable
+	if r := run(t, s); r.State != burst.Failed || code(r) != "126" || !strings.HasPrefix(r.Reason, "cannot start: ") {
 		t.Errorf("non-executable: %+v, exit %s", r, code(r))
+	}
+	if r := run(t, spec(t, t.TempDir())); r.State != burst.Failed || code(r) != "126" {
+		t.Errorf("a directory: %+v, exit %s", r, code(r))
+	}
+	// An executable file with no #! line runs in /bin/sh, as execvp runs
+	// it (xargs, parallel, a shell); one sh cannot read fails as sh says.
+	noHash := filepath.Join(t.TempDir(), "nohash")
+	if err := os.WriteFile(noHash, []byte("echo \"hi $0 $1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s = spec(t, noHash, "arg")
+	if r := run(t, s); r.State != burst.Succeeded || readFile(t, s.Stdout) != "hi "+noHash+" arg\n" {
+		t.Errorf("a script with no #! line: %+v, stdout %q", r, readFile(t, s.Stdout))
 	}
 	// A missing working directory is named as such, not as the program
 	// exec blames ("fork/exec /usr/bin/true: no such file or directory").
