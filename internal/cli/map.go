@@ -131,7 +131,8 @@ Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts
 with "burst: job N (M tasks)". On a terminal a progress line on stderr, below
 the output, shows done of total (ok, failed, cancelled), running, queued, the
-rate, the time left and the cost so far; -q hides it.
+rate, the time left and the cost so far; -q hides both (a failure's summary
+still ends stderr).
 
 Exit status, as parallel's: 0 if every task succeeded; else the number of
 tasks that failed, up to 100; 101 if more did (the summary names their inputs
@@ -379,7 +380,8 @@ and flags that would change its tasks are refused.`,
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
 			}
-			if c.Flags().Changed("halt") {
+			haltGiven := c.Flags().Changed("halt") || c.Flags().Changed("halt-on-error")
+			if haltGiven {
 				if c.Flags().Changed("max-failures") {
 					return usage("--halt and --max-failures both say when to stop: give one of them")
 				}
@@ -473,7 +475,7 @@ and flags that would change its tasks are refused.`,
 					sources, columns, n = numbered(m, left, task), true, int64(len(left))
 				}
 			}
-			if c.Flags().Changed("halt") && m.MaxFailuresPct > 0 {
+			if haltGiven && m.MaxFailuresPct > 0 {
 				haltShare(m, n)
 			}
 			if dryRun {
@@ -581,7 +583,7 @@ and flags that would change its tasks are refused.`,
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map `JOB` that failed or never ran")
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal, and no job line: stderr holds the tasks' own")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.StringVarP(&jobs, "jobs", "j", "0", "run at most `N` tasks at once (0: as many as fit); N%, +N and -N count this machine's CPU threads, as GNU parallel's -j")
 	f.StringVarP(&jobs, "max-procs", "P", "0", "-j")
@@ -647,7 +649,9 @@ and flags that would change its tasks are refused.`,
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&tagString, "tagstring", "", "begin each output line with `STR` and a tab, its replacement strings ({} {.} {#} {%} {1} ...) filled for the task, as GNU parallel's --tagstring")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
-	for _, n := range []string{"dryrun", "xapply", "no-notice"} {
+	f.StringVar(&halt, "halt-on-error", "", "--halt, by its older name")
+	f.Bool("gnu", false, "accepted for GNU parallel's command lines (its --gnu changes nothing there either)")
+	for _, n := range []string{"dryrun", "xapply", "no-notice", "halt-on-error", "gnu"} {
 		f.MarkHidden(n) // other names of flags listed
 	}
 	return c
@@ -712,7 +716,7 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.Re
 	var bad []string
 	c.Flags().Visit(func(f *pflag.Flag) { // every flag given, so that none added later is silently ignored
 		switch f.Name {
-		case "resume", "max-failures", "jobs", "max-procs", "keep-order", "quiet", "detach":
+		case "resume", "max-failures", "jobs", "max-procs", "keep-order", "quiet", "detach", "gnu":
 		default:
 			name := "--" + f.Name
 			if f.Name == "resume-joblog" {

@@ -14,7 +14,7 @@ import (
 // written for parallel that uses one is refused with this, not with
 // "unknown flag".
 var parallelOnly = map[string]string{
-	"pipe":                     "burst map runs a command per input, not per block of standard input: split the stream into files first (split -l 1000 big.txt part.) and map over them: burst map -- CMD {} ::: part.*",
+	"pipe":                     "burst map runs a command per input, not per block of standard input: for a stream dealt out to N copies of a command in blocks of whole lines, burst pipe 'cat big.txt | --parallel N CMD'; or split the stream into files first (split -l 1000 big.txt part.) and map over them: burst map -- CMD {} ::: part.*",
 	"pipe-part":                "see --pipe: split the file first (split -l 1000 big.txt part.) and map over the pieces",
 	"pipepart":                 "see --pipe: split the file first (split -l 1000 big.txt part.) and map over the pieces",
 	"block":                    "see --pipe: split the input into files first and map over them",
@@ -64,7 +64,6 @@ var parallelOnly = map[string]string{
 	"max-lines":                "each task gets one input (a line), or n with -N n",
 	"s":                        "each task gets one input, or n with -N n",
 	"max-chars":                "each task gets one input, or n with -N n",
-	"halt-on-error":            "--halt now,fail=1 (or soon,fail=1) stops the map at the first failure",
 	"rpl":                      "burst takes {} {.} {/} {//} {/.} {#} and {n}: compute other forms in the command (--shell)",
 	"tmux":                     "follow a task's output with burst logs JOB --task N -f",
 	"tmuxpane":                 "follow a task's output with burst logs JOB --task N -f",
@@ -99,7 +98,7 @@ var parallelOnly = map[string]string{
 	"bner":                     "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
 	"seqreplace":               "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
 	"slotreplace":              "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
-	"silent":                   "-q (--quiet) hides burst's own lines; -v prints each task's command",
+	"silent":                   "-q (--quiet) hides burst's job and progress lines; -v prints each task's command",
 	"shellquote":               "--dry-run prints each task's command quoted as parallel quotes it",
 	"open-tty":                 "a task has no terminal: burst runs it on whatever machine has room",
 	"o":                        "a task has no terminal: burst runs it on whatever machine has room",
