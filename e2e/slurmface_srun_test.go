@@ -640,6 +640,48 @@ func TestSlurmForgetsEndedJobs(t *testing.T) {
 	}
 }
 
+// TestSrunStepFiles: srun's -o/-e/-i inside a job, as srun(1)'s IO
+// Redirection has them; each file below is what the suite's real Slurm 22.05
+// wrote for the same script (sbatch -W job.sh). burst refused -o/-e/-i: the
+// step did not run, its files were never written, and a job running it in
+// the background (`srun -o f cmd &`) still succeeded.
+func TestSrunStepFiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "in.txt"), "a\nb\n", 0o644)
+	writeFile(t, filepath.Join(h.dir, "job.sh"), `#!/bin/bash
+#SBATCH -n 2 -o main.out
+srun -o step-%t.out sh -c 'echo hi $SLURM_PROCID; echo err $SLURM_PROCID >&2'
+srun -n1 -o none echo gone
+srun -n2 -o 1 sh -c 'echo r$SLURM_PROCID'
+srun -n1 -i in.txt cat
+srun -n2 -l -o both.out -e errs-%2t.out sh -c 'echo o$SLURM_PROCID; echo e$SLURM_PROCID >&2'
+srun -n1 -o step%s.out sh -c 'echo $SLURM_STEP_ID'
+echo end
+`, 0o755)
+	r := h.runIn(h.dir, "slurm", "sbatch", "-W", "job.sh")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	id := strings.TrimPrefix(strings.TrimSpace(r.stdout), "Submitted batch job ")
+	for name, want := range map[string]string{
+		"main.out":    "r1\na\nb\nend\n",
+		"step-0.out":  "hi 0\nerr 0\n",
+		"step-1.out":  "hi 1\nerr 1\n",
+		"both.out":    "0: o0\n1: o1\n",
+		"errs-00.out": "0: e0\n",
+		"errs-01.out": "1: e1\n",
+		"step5.out":   "5\n", // the job's sixth step
+	} {
+		if b, err := os.ReadFile(filepath.Join(h.dir, name)); string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "burst-steps-*", id+"-*")); len(left) > 0 {
+		t.Errorf("the count of the job's steps outlived its task: %q", left)
+	}
+}
+
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of
 // checkpointing jobs: trap the --signal, save, scontrol requeue
 // $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting

@@ -28,6 +28,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/sbatch"
 )
 
 // Config says which server to serve and as which machine.
@@ -656,6 +657,16 @@ func openInput(path, dir string) (*os.File, error) {
 	return f, nil
 }
 
+// envValue is the value of key in env (KEY=VALUE strings), "" if unset.
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
 // packAs is the name under which a task's small output may go to its
 // machine's pack files (runner.Spec.PackAs): the server allows it for its
 // own logs of a map's tasks (Assignment.Pack); a remote task's output is
@@ -804,6 +815,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.sess.Wake()
 	go func() {
 		r := t.Wait()
+		if script != "" { // the count of its srun steps, if it ran any
+			os.Remove(sbatch.StepCounter(envValue(env, "TMPDIR"), envValue(env, "SLURM_JOB_ID"), t.PID()))
+		}
 		if after != nil {
 			if err := after(); err != nil && r.State == burst.Succeeded {
 				r.State, r.ExitCode, r.Reason = burst.Failed, nil, "stage "+as.Pipe.Stage+": "+err.Error()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,123 @@ func stepNodes(s *slurmface.Srun) error {
 	return nil
 }
 
+// jobPattern says whether a file name pattern holds %j, %J, %A or %s (a
+// width between allowed), which need the job's id.
+func jobPattern(v string) bool {
+	for i := strings.IndexByte(v, '%'); i >= 0 && i+1 < len(v); i = strings.IndexByte(v, '%') {
+		j := i + 1
+		for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+			j++
+		}
+		if j < len(v) && strings.IndexByte("jJAs", v[j]) >= 0 {
+			return true
+		}
+		v = v[min(j+1, len(v)):]
+	}
+	return false
+}
+
+// nextStep takes this step's id: the next of its batch task's count (0
+// first, as Slurm numbers a job's steps), or 0 where there is none to
+// count in (no job id, no temporary directory to write).
+func nextStep() int {
+	job := os.Getenv("SLURM_JOB_ID")
+	if job == "" {
+		return 0
+	}
+	p := sbatch.StepCounter(os.Getenv("TMPDIR"), job, syscall.Getpgrp())
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return 0
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0
+	}
+	defer f.Close() // and its lock with it
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return 0
+	}
+	b, _ := io.ReadAll(f)
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if _, err := f.WriteAt([]byte(strconv.Itoa(n+1)+"\n"), 0); err != nil {
+		return 0
+	}
+	return n
+}
+
+// stepInfo is what a step's -o/-e/-i patterns are filled from: the job's
+// (as its batch step's environment says) on this host, step 0.
+func stepInfo(host string) sbatch.TaskInfo {
+	info := sbatch.TaskInfo{JobID: int64(envInt("SLURM_JOB_ID")), JobName: os.Getenv("SLURM_JOB_NAME"), ArrayTaskID: -1,
+		User: cmp.Or(os.Getenv("SLURM_JOB_USER"), os.Getenv("USER")), NodeName: host, Step: "0"}
+	if a := os.Getenv("SLURM_ARRAY_TASK_ID"); a != "" {
+		info.ArrayJobID, info.ArrayTaskID = int64(envInt("SLURM_ARRAY_JOB_ID")), envInt("SLURM_ARRAY_TASK_ID")
+	}
+	return info
+}
+
+// stepFiles are the files a step's -o/-e/-i name, each opened once (relative
+// to the step's directory): tasks writing the same one share it, a whole line
+// at a time.
+type stepFiles struct {
+	dir        string
+	appendMode bool
+	byPath     map[string]*stepFile
+	all        []*os.File
+}
+
+type stepFile struct {
+	f  *os.File
+	mu sync.Mutex
+}
+
+func newStepFiles(dir string, appendMode bool) *stepFiles {
+	return &stepFiles{dir: dir, appendMode: appendMode, byPath: map[string]*stepFile{}}
+}
+
+func (s *stepFiles) path(p string) string {
+	if !filepath.IsAbs(p) && s.dir != "" {
+		return filepath.Join(s.dir, p)
+	}
+	return p
+}
+
+// open opens (once) an output file: overwritten, as srun(1) says, unless
+// --open-mode=append.
+func (s *stepFiles) open(p string) (io.Writer, *sync.Mutex, error) {
+	p = s.path(p)
+	if sf := s.byPath[p]; sf != nil {
+		return sf.f, &sf.mu, nil
+	}
+	mode := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if s.appendMode {
+		mode = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	}
+	f, err := os.OpenFile(p, mode, 0o644)
+	if err != nil {
+		return nil, nil, &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: cannot open the step's output file: %v", err)}
+	}
+	sf := &stepFile{f: f}
+	s.byPath[p], s.all = sf, append(s.all, f)
+	return f, &sf.mu, nil
+}
+
+// read opens an input file for one task.
+func (s *stepFiles) read(p string) (*os.File, error) {
+	f, err := os.Open(s.path(p))
+	if err != nil {
+		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: cannot open the step's input file: %v", err)}
+	}
+	s.all = append(s.all, f)
+	return f, nil
+}
+
+func (s *stepFiles) close() {
+	for _, f := range s.all {
+		f.Close()
+	}
+}
+
 // envInt is an integer environment variable, 0 when unset or not one.
 func envInt(name string) int {
 	n, _ := strconv.Atoi(os.Getenv(name))
@@ -147,6 +265,11 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	var mu sync.Mutex // one line at a time on each of srun's streams
 	cmds := make([]*exec.Cmd, n)
 	var outs []*labelWriter
+	files := newStepFiles(s.Chdir, s.Append)
+	defer files.close()
+	step := nextStep()
+	info := stepInfo(host)
+	info.Step = strconv.Itoa(step)
 	for i := range cmds {
 		cmd := exec.Command(s.Argv[0], s.Argv[1:]...)
 		cmd.Dir = s.Chdir
@@ -154,22 +277,64 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		if task == nil {
 			task = map[string]string{}
 		}
-		maps.Copy(task, s.TaskEnv(i, n))
+		maps.Copy(task, s.TaskEnv(i, n, step, host))
 		for _, k := range slices.Sorted(maps.Keys(task)) {
 			cmd.Env = append(cmd.Env, k+"="+task[k])
 		}
-		if i == 0 {
+		// -o/-e/-i: srun's own streams (stdin to task 0 alone, or to the
+		// rank -i names), none, or files named for the task.
+		info.Rank = i
+		// A file is the task's own descriptor (its lines in the order it
+		// wrote them, shared with the tasks writing the same file); srun's
+		// own streams and -l pass whole lines.
+		dest := func(v string, own io.Writer) (io.Writer, *sync.Mutex, error) {
+			switch kind, path := slurmface.StepIO(v, info); kind {
+			case slurmface.IONull:
+				return nil, nil, nil
+			case slurmface.IOFile:
+				w, fmu, err := files.open(path)
+				if !s.Label {
+					fmu = nil
+				}
+				return w, fmu, err
+			}
+			return own, &mu, nil
+		}
+		errSpec := cmp.Or(s.Error, s.Output) // as srun: stderr goes where -o says unless -e is given
+		out, outMu, err := dest(s.Output, stdout)
+		if err != nil {
+			return err
+		}
+		errw, errMu, err := dest(errSpec, stderr)
+		if err != nil {
+			return err
+		}
+		switch kind, path := slurmface.StepIO(s.Input, info); {
+		case kind == slurmface.IOFile:
+			f, err := files.read(path)
+			if err != nil {
+				return err
+			}
+			cmd.Stdin = f
+		case kind == slurmface.IOSrun && (i == 0 || s.Input != "" && !strings.EqualFold(s.Input, "all")):
 			cmd.Stdin = c.InOrStdin()
 		}
-		cmd.Stdout, cmd.Stderr = stdout, stderr
+		cmd.Stdout, cmd.Stderr = out, errw
 		if s.Label || n > 1 { // several tasks: whole lines, never two tasks' bytes mixed in one
 			prefix := ""
 			if s.Label {
 				prefix = slurmface.Label(i, n)
 			}
-			o, e := &labelWriter{w: stdout, mu: &mu, prefix: prefix}, &labelWriter{w: stderr, mu: &mu, prefix: prefix}
-			outs = append(outs, o, e)
-			cmd.Stdout, cmd.Stderr = o, e
+			if out != nil && outMu != nil {
+				o := &labelWriter{w: out, mu: outMu, prefix: prefix}
+				outs = append(outs, o)
+				cmd.Stdout = o
+			}
+			if errw != nil && errMu != nil {
+				e := &labelWriter{w: errw, mu: errMu, prefix: prefix}
+				outs = append(outs, e)
+				cmd.Stderr = e
+			}
 		}
 		cmds[i] = cmd
 	}
@@ -273,6 +438,33 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return usage("srun: %v", err)
+	}
+	// -o/-e outside a job: the attached run's output goes there (none:
+	// nowhere), as srun writes it on the host it runs on.
+	files := newStepFiles(spec.Workdir, s.Append)
+	defer files.close()
+	host, _ := os.Hostname()
+	info := sbatch.TaskInfo{JobName: spec.Name, ArrayTaskID: -1, User: os.Getenv("USER"), NodeName: host, Step: "0"}
+	for _, o := range []struct {
+		v   string
+		set func(io.Writer)
+	}{{s.Output, c.SetOut}, {cmp.Or(s.Error, s.Output), c.SetErr}} {
+		if jobPattern(o.v) {
+			return usage("srun: -o/-e %s outside a job: the job's id is not known before it is submitted; give a name without %%j, %%J, %%A or %%s, or submit with sbatch (inside a job srun takes every pattern)", o.v)
+		}
+		switch kind, path := slurmface.StepIO(o.v, info); kind {
+		case slurmface.IONull:
+			o.set(io.Discard)
+		case slurmface.IOFile:
+			w, _, err := files.open(path)
+			if err != nil {
+				return err
+			}
+			o.set(w)
+		}
+	}
+	if kind, _ := slurmface.StepIO(s.Input, info); kind == slurmface.IOFile {
+		return usage("srun: -i %s outside a job: burst's run reads no standard input; read the file in the command (srun sh -c 'CMD < FILE'), or submit with sbatch, whose steps take -i", s.Input)
 	}
 	if s.Label {
 		lw := &labelWriter{w: c.OutOrStdout(), mu: &sync.Mutex{}, prefix: slurmface.Label(0, 1)}

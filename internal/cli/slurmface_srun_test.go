@@ -43,3 +43,14 @@ func TestExpandArrayRefs(t *testing.T) {
 		t.Errorf("a range that is none: %v; want scancel's Invalid job id", err)
 	}
 }
+
+// Outside a job srun's -o/-e cannot name the job's id: it is not known
+// before submission.
+func TestJobPattern(t *testing.T) {
+	for v, want := range map[string]bool{"out-%j.txt": true, "o%5J": true, "a%A_%a": true, "s%s": true,
+		"out.json": false, "%%j": false, "/dev/null": false, "%t-%x.log": false, "x%": false} {
+		if got := jobPattern(v); got != want {
+			t.Errorf("jobPattern(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -32,6 +32,11 @@ type TaskInfo struct {
 	// Restarts is how many times the task ran before this run (requeued,
 	// retried, or its machine lost): SLURM_RESTART_COUNT, set once it is 1.
 	Restarts int
+	// Step and Rank are a job step's id and a task's rank in it, for the
+	// patterns of srun's -o/-e/-i (%s, %J as JOBID.STEP, %t); Step ""
+	// is the batch step (%s "batch", %J the job id, %t 0).
+	Step string
+	Rank int
 }
 
 // ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
@@ -128,7 +133,8 @@ func Env(t TaskInfo) []string {
 // sbatch does: %j job ID, %x job name, %A array job ID (the job ID when not
 // an array), %a array task ID (4294967294 when not an array, as in Slurm),
 // %b task ID modulo 10, %J job ID, %s "batch", %u user, %N node name, %n and
-// %t 0, %% a '%'. A width such as %5a zero-pads a number, up to 10 digits.
+// %t 0, %% a '%' (for a step's task, srun's: %s the step, %J JOBID.STEP, %t
+// its rank). A width such as %5a zero-pads a number, up to 10 digits.
 // Unknown patterns are kept as written, and a name containing a backslash is
 // not expanded at all: its backslashes are removed.
 func Expand(pattern string, t TaskInfo) string {
@@ -177,7 +183,12 @@ func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
 		task = int64(t.ArrayTaskID)
 	}
 	switch c {
-	case 'j', 'J':
+	case 'j':
+		return itoa(t.JobID), true, true
+	case 'J':
+		if t.Step != "" {
+			return itoa(t.JobID) + "." + t.Step, false, true
+		}
 		return itoa(t.JobID), true, true
 	case 'A':
 		return itoa(arrayJobID(t)), true, true
@@ -185,8 +196,10 @@ func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
 		return itoa(task), true, true
 	case 'b':
 		return itoa(task % 10), true, true
-	case 'n', 't':
+	case 'n':
 		return "0", true, true
+	case 't':
+		return strconv.Itoa(t.Rank), true, true
 	case 'x':
 		return t.JobName, false, true
 	case 'u':
@@ -194,6 +207,9 @@ func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
 	case 'N':
 		return t.NodeName, false, true
 	case 's':
+		if t.Step != "" {
+			return t.Step, true, true
+		}
 		return "batch", false, true
 	}
 	return "", false, false

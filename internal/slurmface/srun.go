@@ -27,8 +27,44 @@ type Srun struct {
 	Partition     string // -p: the burst cluster (outside a job)
 	TimeLimit     time.Duration
 	GPUs          int
-	NodeList      string   // -w: the nodes the step must run on (a hostlist)
-	Argv          []string // the command and its arguments
+	NodeList      string // -w: the nodes the step must run on (a hostlist)
+	// Output, Error and Input are -o, -e and -i as given: all (srun's own,
+	// the default: ""), none, a task's rank, or a file name pattern
+	// (StepIO).
+	Output, Error, Input string
+	Append               bool     // --open-mode=append: -o and -e files are added to, not overwritten
+	Argv                 []string // the command and its arguments
+}
+
+// IOKind is where one task of a step sends (or reads) a stream.
+type IOKind int
+
+const (
+	IOSrun IOKind = iota // srun's own stream (stdin: srun's, for task 0 here)
+	IONull               // none: /dev/null
+	IOFile               // a file: StepIO's path
+)
+
+// StepIO reads one of srun's -o/-e/-i values for task rank of a step, as
+// srun(1)'s IO Redirection has them: "" or all, srun's own; none,
+// /dev/null; a number, srun's own for the task of that rank and none for
+// the others; anything else a file name pattern, expanded for the task
+// (%t its rank, %s the step, %J JOBID.STEP, %j %A %a %x %u %N %n %%, a
+// width zero-padding numbers, as sbatch's), one file per distinct name.
+func StepIO(v string, info sbatch.TaskInfo) (IOKind, string) {
+	switch {
+	case v == "" || strings.EqualFold(v, "all"):
+		return IOSrun, ""
+	case strings.EqualFold(v, "none"):
+		return IONull, ""
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 && strconv.Itoa(n) == v {
+		if n == info.Rank {
+			return IOSrun, ""
+		}
+		return IONull, ""
+	}
+	return IOFile, sbatch.Expand(v, info)
 }
 
 // srunOpts are srun's options burst knows: honoured, accepted (they change
@@ -76,11 +112,12 @@ var srunOpts = []Opt{
 	{Long: "ntasks-per-core", Arg: RequiredArg},
 	{Long: "propagate", Arg: OptionalArg},
 	{Long: "signal", Arg: RequiredArg},
-	// refused
-	{Long: "pty"},
 	{Long: "output", Short: 'o', Arg: RequiredArg},
 	{Long: "error", Short: 'e', Arg: RequiredArg},
 	{Long: "input", Short: 'i', Arg: RequiredArg},
+	{Long: "open-mode", Arg: RequiredArg},
+	// refused
+	{Long: "pty"},
 	{Long: "multi-prog"},
 	{Long: "het-group", Arg: RequiredArg},
 	{Long: "dependency", Short: 'd', Arg: RequiredArg},
@@ -90,9 +127,6 @@ var srunOpts = []Opt{
 // srunRefused says why burst refuses an option srun has.
 var srunRefused = map[string]string{
 	"pty":        "burst runs no terminal for a step: run the command without --pty",
-	"output":     "steps write to srun's own output here: redirect it (srun CMD > FILE)",
-	"error":      "steps write to srun's own stderr here: redirect it (srun CMD 2> FILE)",
-	"input":      "task 0 reads srun's own stdin here: redirect it (srun CMD < FILE)",
 	"multi-prog": "burst runs one program per step: start each with its own srun",
 	"het-group":  "burst has no heterogeneous jobs",
 	"dependency": "burst jobs have no dependencies: run srun once the job it needs has ended",
@@ -111,9 +145,15 @@ func ParseSrun(args []string) (*Srun, error) {
 		return nil, err
 	}
 	s := &Srun{}
+	asWritten := map[string]*string{"job-name": &s.Name, "export": &s.Export, "chdir": &s.Chdir, "account": &s.Account,
+		"partition": &s.Partition, "output": &s.Output, "error": &s.Error, "input": &s.Input}
 	ntasksPerNode := 0
 	for _, g := range got {
 		v := g.Value
+		if p := asWritten[g.Opt.Long]; p != nil { // options taken as they are written
+			*p = v
+			continue
+		}
 		var err error
 		switch g.Opt.Long {
 		case "ntasks":
@@ -128,22 +168,12 @@ func ParseSrun(args []string) (*Srun, error) {
 		case "mem-per-cpu":
 			s.MemPerCPU, err = burst.ParseMem(v)
 			s.MemBytes = 0
-		case "job-name":
-			s.Name = v
 		case "label":
 			s.Label = true
 		case "unbuffered":
 			s.Unbuffered = true
 		case "kill-on-bad-exit":
 			s.KillOnBadExit = v == "" || v != "0"
-		case "export":
-			s.Export = v
-		case "chdir":
-			s.Chdir = v
-		case "account":
-			s.Account = v
-		case "partition":
-			s.Partition = v
 		case "time":
 			s.TimeLimit, err = burst.ParseTimeLimit(v)
 		case "gpus", "gres":
@@ -156,6 +186,11 @@ func ParseSrun(args []string) (*Srun, error) {
 			if !strings.EqualFold(v, "none") {
 				return nil, fmt.Errorf("srun: --mpi=%s: burst starts no MPI plugin: use --mpi=none and start MPI programs with the MPI's own launcher (mpirun -np N)", v)
 			}
+		case "open-mode":
+			if !strings.EqualFold(v, "append") && !strings.EqualFold(v, "truncate") {
+				return nil, fmt.Errorf("srun: --open-mode=%s: give append or truncate", v)
+			}
+			s.Append = strings.EqualFold(v, "append")
 		case "nodelist":
 			if _, err := ExpandHostlist(v); err != nil {
 				return nil, fmt.Errorf("srun: --nodelist=%s: %v", v, err)
@@ -219,8 +254,14 @@ func (s *Srun) StepMem(n int) int64 {
 
 // TaskEnv is what srun adds to a task's environment: its rank among the
 // step's n tasks, and the step's shape.
-func (s *Srun) TaskEnv(task, n int) map[string]string {
+//
+// step is the step's id (SLURM_STEP_ID, SLURM_STEPID), host the machine
+// (SLURM_STEP_NODELIST).
+func (s *Srun) TaskEnv(task, n, step int, host string) map[string]string {
 	env := map[string]string{
+		"SLURM_STEP_ID":             strconv.Itoa(step),
+		"SLURM_STEPID":              strconv.Itoa(step),
+		"SLURM_STEP_NODELIST":       host,
 		"SLURM_PROCID":              strconv.Itoa(task),
 		"SLURM_LOCALID":             strconv.Itoa(task),
 		"SLURM_NODEID":              "0",

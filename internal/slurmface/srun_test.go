@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"github.com/burst-sh/burst/internal/sbatch"
 	"reflect"
 	"slices"
 	"strings"
@@ -64,8 +65,9 @@ func TestSrunStep(t *testing.T) {
 	if c, m := s.StepCPUs(3), s.StepMem(3); c != 6 || m != 6<<20 {
 		t.Errorf("StepCPUs, StepMem = %d, %d, want 6, 6 MiB", c, m)
 	}
-	env := s.TaskEnv(1, 3)
-	for k, v := range map[string]string{"SLURM_PROCID": "1", "SLURM_LOCALID": "1", "SLURM_NTASKS": "3", "SLURM_CPUS_PER_TASK": "2"} {
+	env := s.TaskEnv(1, 3, 4, "n1")
+	for k, v := range map[string]string{"SLURM_PROCID": "1", "SLURM_LOCALID": "1", "SLURM_NTASKS": "3", "SLURM_CPUS_PER_TASK": "2",
+		"SLURM_STEP_ID": "4", "SLURM_STEPID": "4", "SLURM_STEP_NODELIST": "n1"} {
 		if env[k] != v {
 			t.Errorf("TaskEnv %s = %q, want %q", k, env[k], v)
 		}
@@ -98,6 +100,24 @@ func TestSrunRendering(t *testing.T) {
 		msgs, status := TaskExits("n1", tt.exits)
 		if !slices.Equal(msgs, tt.msgs) || status != tt.status {
 			t.Errorf("TaskExits(%v) = %q, %d, want %q, %d", tt.exits, msgs, status, tt.msgs, tt.status)
+		}
+	}
+}
+
+// srun(1), IO Redirection: all, none, a task's rank, or a file name pattern
+// (%t the rank, %s the step, %J JOBID.STEP, widths zero-padding numbers).
+func TestStepIO(t *testing.T) {
+	info := sbatch.TaskInfo{JobID: 128, JobName: "fit", ArrayTaskID: -1, NodeName: "n1", Step: "0", Rank: 1}
+	for v, want := range map[string]struct {
+		kind IOKind
+		path string
+	}{
+		"": {IOSrun, ""}, "all": {IOSrun, ""}, "none": {IONull, ""}, "1": {IOSrun, ""}, "0": {IONull, ""},
+		"job%J.out": {IOFile, "job128.0.out"}, "job%4j.out": {IOFile, "job0128.out"}, "job%j-%2t.out": {IOFile, "job128-01.out"},
+		"%x-%N-%s.log": {IOFile, "fit-n1-0.log"}, "01": {IOFile, "01"},
+	} {
+		if kind, path := StepIO(v, info); kind != want.kind || path != want.path {
+			t.Errorf("StepIO(%q) = %v %q, want %v %q", v, kind, path, want.kind, want.path)
 		}
 	}
 }
