@@ -682,6 +682,29 @@ echo end
 	}
 }
 
+// TestScontrolShowNode: scripts size themselves from their node
+// (`scontrol show node $SLURMD_NODENAME | grep -oP 'CPUTot=\K\d+'`) and read
+// partitions; burst refused both (exit 1), its refusal on stdout.
+func TestScontrolShowNode(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "size.sh"), "#!/bin/bash\nscontrol show node $SLURMD_NODENAME | grep -oP 'CPUTot=\\K\\d+'\n", 0o755)
+	r := h.runIn(h.dir, "run", "size.sh")
+	if n, err := strconv.Atoi(strings.TrimSpace(r.stdout)); r.code != 0 || err != nil || n < 1 {
+		t.Errorf("a script reading its node's CPUs:\n%s", r)
+	}
+	if r := h.mustRun("slurm", "scontrol", "show", "partition", "local"); !strings.HasPrefix(r.stdout, "PartitionName=local\n") ||
+		!strings.Contains(r.stdout, "Default=YES") || !strings.Contains(r.stdout, "Nodes=local-1\n") {
+		t.Errorf("scontrol show partition local:\n%s", r)
+	}
+	if r := h.run("slurm", "scontrol", "show", "node", "nosuch"); r.code != 1 || r.stderr != "Node nosuch not found\n" || r.stdout != "" {
+		t.Errorf("an unknown node: want exit 1 and scontrol's words on stderr alone:\n%s", r)
+	}
+	if r := h.run("slurm", "scontrol", "hold", "1"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "burst answers") {
+		t.Errorf("what burst does not answer is said on stderr, exit 1:\n%s", r)
+	}
+}
+
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of
 // checkpointing jobs: trap the --signal, save, scontrol requeue
 // $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting

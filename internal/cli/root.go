@@ -28,6 +28,7 @@ type ExitError struct {
 	Msg    string
 	usage  bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
 	getopt bool // an option getopt refused (sbatch and srun exit 255 then)
+	bare   bool // Msg is printed as it is: a Slurm command's own words without its name ("Node x not found")
 }
 
 func (e *ExitError) Error() string { return e.Msg }
@@ -72,7 +73,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		if ee.Msg != "" {
+		switch {
+		case ee.bare:
+			fmt.Fprintln(stderr, ee.Msg)
+		case ee.Msg != "":
 			fmt.Fprintln(stderr, prefixed(ee.Msg))
 		}
 		if slurm && ee.getopt && (args[1] == "sbatch" || args[1] == "srun") {

@@ -1920,6 +1920,63 @@ func scontrolRequeue(c *cobra.Command, ids []string) error {
 	return failed
 }
 
+// showNodes is scontrol show node [NAME] (nodes) or show partition [NAME]:
+// burst's running machines, or its clusters of them; a name it does not
+// know is said in scontrol's words, exit 1.
+func showNodes(c *cobra.Command, nodes bool, names []string, oneLine bool) error {
+	cl, err := connect(c.Context(), c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	ms, err := cl.Machines(c.Context())
+	if err != nil {
+		return err
+	}
+	ns := faceNodes(ms)
+	slices.SortStableFunc(ns, func(a, b slurmface.Node) int { return cmp.Compare(a.Name, b.Name) })
+	name := ""
+	if len(names) > 0 {
+		name = names[0]
+	}
+	w := c.OutOrStdout()
+	if nodes {
+		found := false
+		for _, n := range ns {
+			if name == "" || n.Name == name || n.Host == name { // $SLURMD_NODENAME in a job is its host's name
+				found = true
+				if err := slurmface.ShowNode(w, n, oneLine); err != nil {
+					return err
+				}
+			}
+		}
+		if !found && name != "" {
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("Node %s not found", name), bare: true}
+		}
+		return nil
+	}
+	parts := map[string][]slurmface.Node{}
+	var order []string
+	for _, n := range ns {
+		if parts[n.Partition] == nil {
+			order = append(order, n.Partition)
+		}
+		parts[n.Partition] = append(parts[n.Partition], n)
+	}
+	slices.Sort(order)
+	if name != "" {
+		if parts[name] == nil {
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("Partition %s not found", name), bare: true}
+		}
+		order = []string{name}
+	}
+	for _, p := range order {
+		if err := slurmface.ShowPartition(w, p, parts[p], oneLine); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newScontrolCmd() *cobra.Command {
 	var oneLine bool
 	c := &cobra.Command{
@@ -1949,8 +2006,11 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
+			if len(args) >= 2 && args[0] == "show" && (strings.HasPrefix(args[1], "node") || strings.HasPrefix(args[1], "partition")) {
+				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
+			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `requeue JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

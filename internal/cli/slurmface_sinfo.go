@@ -106,12 +106,10 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 					return err
 				}
 				var ns []slurmface.Node
-				for _, m := range ms {
-					if m.State != burst.MachineRunning || want != nil && !want[m.Cluster] || only != nil && !only[m.ID] {
+				for _, n := range faceNodes(ms) {
+					if want != nil && !want[n.Partition] || only != nil && !only[n.Name] {
 						continue
 					}
-					n := slurmface.Node{Name: m.ID, Partition: m.Cluster, Default: m.Cluster == "local",
-						CPUs: m.CPUs, UsedCPUs: m.Used.CPUs, MemBytes: m.MemBytes, GPUs: len(m.GPUs)}
 					if dead || reasons || stateSet != nil && !n.InStates(stateSet) {
 						continue // a running machine responds and is up
 					}
@@ -147,4 +145,18 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 	fl.Bool("usage", false, "a short usage line")
 	fl.BoolP("help", "", false, "help for sinfo")
 	return c
+}
+
+// faceNodes are the running machines as Slurm's nodes (sinfo, scontrol
+// show node): a burst cluster is their partition.
+func faceNodes(ms []burst.Machine) []slurmface.Node {
+	var ns []slurmface.Node
+	for _, m := range ms {
+		if m.State != burst.MachineRunning {
+			continue
+		}
+		ns = append(ns, slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
+			CPUs: m.CPUs, UsedCPUs: m.Used.CPUs, MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs)})
+	}
+	return ns
 }

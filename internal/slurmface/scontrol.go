@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -66,6 +67,14 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	if j.GPUs > 0 {
 		lines = append(lines[:len(lines)-1], []string{kv("TresPerNode", fmt.Sprintf("gres:gpu:%d", j.GPUs))}, lines[len(lines)-1])
 	}
+	return record(w, lines, oneLine, "\n   \n\n")
+}
+
+// record writes one of scontrol's records: its lines, each after the first
+// indented three spaces, or with oneLine all on one line; end closes it
+// (a job's ends with an empty indented line, a node's or partition's with
+// an empty line).
+func record(w io.Writer, lines [][]string, oneLine bool, end string) error {
 	var b strings.Builder
 	first := true
 	for _, l := range lines {
@@ -84,10 +93,82 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	if oneLine {
 		b.WriteString(" \n")
 	} else {
-		b.WriteString("\n   \n\n")
+		b.WriteString(end)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ShowNode writes a burst machine as `scontrol show node` does: Slurm
+// 22.05's keys in its order (checked with the suite's real Slurm), with the
+// machine's CPUs (CPUTot, CPUEfctv, CPUAlloc: what its tasks hold),
+// memory in MiB (RealMemory, AllocMem), GPUs (Gres), its cluster as its
+// partition, and State IDLE, MIXED or ALLOCATED; Slurm's placeholders
+// where burst has no value.
+func ShowNode(w io.Writer, n Node, oneLine bool) error {
+	gres := "(null)"
+	tres := fmt.Sprintf("cpu=%d,mem=%dM,billing=%d", n.CPUs, n.MemBytes>>20, n.CPUs)
+	if n.GPUs > 0 {
+		gres = fmt.Sprintf("gpu:%d", n.GPUs)
+		tres += fmt.Sprintf(",gres/gpu=%d", n.GPUs)
+	}
+	alloc := ""
+	if n.UsedCPUs > 0 {
+		alloc = fmt.Sprintf("cpu=%d,mem=%dM", n.UsedCPUs, n.UsedMem>>20)
+	}
+	lines := [][]string{
+		{kv("NodeName", n.Name), "Arch=x86_64", "CoresPerSocket=1"},
+		{kv("CPUAlloc", n.UsedCPUs), kv("CPUEfctv", n.CPUs), kv("CPUTot", n.CPUs), "CPULoad=N/A"},
+		{"AvailableFeatures=(null)"},
+		{"ActiveFeatures=(null)"},
+		{kv("Gres", gres)},
+		{kv("NodeAddr", cmp.Or(n.Host, n.Name)), kv("NodeHostName", cmp.Or(n.Host, n.Name)), "Version=22.05.8"},
+		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), "FreeMem=N/A", kv("Sockets", n.CPUs), "Boards=1"},
+		{kv("State", strings.ToUpper(n.state())), "ThreadsPerCore=1", "TmpDisk=0", "Weight=1", "Owner=N/A", "MCS_label=N/A"},
+		{kv("Partitions", n.Partition)},
+		{kv("CfgTRES", tres)},
+		{kv("AllocTRES", alloc)},
+		{"CapWatts=n/a"},
+		{"CurrentWatts=0", "AveWatts=0"},
+		{"ExtSensorsJoules=n/s", "ExtSensorsWatts=0", "ExtSensorsTemp=n/s"},
+	}
+	return record(w, lines, oneLine, "\n\n")
+}
+
+// ShowPartition writes a burst cluster as `scontrol show partition` does,
+// from its running machines (nodes, all of the one partition): Slurm
+// 22.05's keys in its order, its machines (Nodes, a hostlist), their CPUs
+// and memory (TotalCPUs, TRES), Default=YES for the default cluster.
+func ShowPartition(w io.Writer, name string, nodes []Node, oneLine bool) error {
+	var names []string
+	cpus, mem, def := 0, int64(0), "NO"
+	for _, n := range nodes {
+		names = append(names, n.Name)
+		cpus += n.CPUs
+		mem += n.MemBytes
+		if n.Default {
+			def = "YES"
+		}
+	}
+	list := "(null)"
+	if len(names) > 0 {
+		list = CompressHostlist(names, false)
+	}
+	lines := [][]string{
+		{kv("PartitionName", name)},
+		{"AllowGroups=ALL", "AllowAccounts=ALL", "AllowQos=ALL"},
+		{"AllocNodes=ALL", kv("Default", def), "QoS=N/A"},
+		{"DefaultTime=NONE", "DisableRootJobs=NO", "ExclusiveUser=NO", "GraceTime=0", "Hidden=NO"},
+		{"MaxNodes=UNLIMITED", "MaxTime=UNLIMITED", "MinNodes=0", "LLN=NO", "MaxCPUsPerNode=UNLIMITED"},
+		{kv("Nodes", list)},
+		{"PriorityJobFactor=1", "PriorityTier=1", "RootOnly=NO", "ReqResv=NO", "OverSubscribe=NO"},
+		{"OverTimeLimit=NONE", "PreemptMode=OFF"},
+		{"State=UP", kv("TotalCPUs", cpus), kv("TotalNodes", len(nodes)), "SelectTypeParameters=NONE"},
+		{"JobDefaults=(null)"},
+		{"DefMemPerNode=UNLIMITED", "MaxMemPerNode=UNLIMITED"},
+		{kv("TRES", fmt.Sprintf("cpu=%d,mem=%dM,node=%d,billing=%d", cpus, mem>>20, len(nodes), cpus))},
+	}
+	return record(w, lines, oneLine, "\n\n")
 }
 
 // arrayHead is scontrol's first line: JobId, an array task's ArrayJobId,

@@ -12,11 +12,13 @@ import (
 // Node is one burst machine as sinfo shows a node.
 type Node struct {
 	Name      string
+	Host      string // the host it runs on (scontrol's NodeHostName)
 	Partition string // the burst cluster
 	Default   bool   // the default cluster: sinfo stars its partition
 	CPUs      int
 	UsedCPUs  int
 	MemBytes  int64
+	UsedMem   int64 // what its tasks hold
 	GPUs      int
 }
 

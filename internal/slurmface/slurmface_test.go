@@ -272,3 +272,30 @@ func TestShowJobKeys(t *testing.T) {
 		t.Errorf("-o has other keys than the lines")
 	}
 }
+
+// scontrol show node and show partition: Slurm 22.05's keys in its order
+// (as the suite's real Slurm printed them), burst's values.
+func TestShowNodeAndPartition(t *testing.T) {
+	n := Node{Name: "local-1", Host: "vm", Partition: "local", Default: true, CPUs: 4, UsedCPUs: 1, MemBytes: 2000 << 20, UsedMem: 100 << 20}
+	var b strings.Builder
+	if err := ShowNode(&b, n, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"NodeName=local-1 Arch=x86_64 CoresPerSocket=1\n   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=N/A\n",
+		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   RealMemory=2000 AllocMem=100 ", "   State=MIXED ThreadsPerCore=1 ",
+		"   Partitions=local\n", "   CfgTRES=cpu=4,mem=2000M,billing=4\n   AllocTRES=cpu=1,mem=100M\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("show node lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	m := n
+	m.Name, m.Default, m.UsedCPUs = "local-2", false, 0
+	if err := ShowPartition(&b, "local", []Node{n, m}, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); !strings.HasPrefix(got, "PartitionName=local AllowGroups=ALL ") || !strings.Contains(got, " Default=YES ") ||
+		!strings.Contains(got, " Nodes=local-[1-2] ") || !strings.Contains(got, " TotalCPUs=8 TotalNodes=2 ") || !strings.HasSuffix(got, "TRES=cpu=8,mem=4000M,node=2,billing=8 \n") {
+		t.Errorf("show partition -o:\n%q", got)
+	}
+}
