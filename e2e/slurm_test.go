@@ -71,6 +71,7 @@ func TestSlurm(t *testing.T) {
 		{"Native", slurmNative},
 		{"PilotWaitingSaysWhy", slurmPilotWaitingSaysWhy},
 		{"PilotTimeLimitRequeues", slurmPilotTimeLimitRequeues},
+		{"PendingPilotsWithdrawn", slurmPendingPilotsWithdrawn},
 		{"Pipe", slurmPipe},
 		{"PilotsJoin", slurmPilotsJoin},
 		{"FaceShapes", slurmFaceShapes},
@@ -433,6 +434,63 @@ func slurmPilotTimeLimitRequeues(t *testing.T) {
 	}
 	if len(sleepers(marker)) != 0 {
 		t.Errorf("the first attempt's process outlived its pilot")
+	}
+}
+
+// slurmPendingPilotsWithdrawn: a short map on a cluster with room for
+// more pilots than Slurm runs at once (2 nodes of 2 CPUs) leaves none of
+// them queued once it has ended: those still pending in Slurm are
+// scancelled as soon as the work no longer needs them, long before
+// --idle-stop, while those that came up idle on until it.
+func slurmPendingPilotsWithdrawn(t *testing.T) {
+	h := newHarness(t)
+	needSlurm(t, h)
+	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "2", "--mem", "256M",
+		"--max", "8", "--time-limit", "10m", "--idle-stop", "10m")
+	args := []string{"map", "-q", "--on", "hpc", "--", "sh", "-c", "echo $0", ":::"}
+	for i := range 16 {
+		args = append(args, strconv.Itoa(i+1))
+	}
+	if r := h.mustRun(args...); strings.Count(r.stdout, "\n") != 16 {
+		t.Fatalf("the map's 16 lines:\n%s", r)
+	}
+	started := 0
+	for _, e := range h.events("") {
+		if e.Kind == "machine.start" && e.Result == "ok" && strings.HasPrefix(e.Target, "hpc-") {
+			started++
+		}
+	}
+	if started <= 2 {
+		t.Fatalf("16 one-CPU tasks should have asked for more pilots of 2 CPUs than the 2 Slurm runs at once; %d were submitted", started)
+	}
+	pending := func() []string {
+		out, err := exec.Command("squeue", "-h", "-t", "PENDING", "-o", "%i %j").Output()
+		if err != nil {
+			t.Fatalf("squeue: %v", err)
+		}
+		var ids []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && strings.HasPrefix(f[1], "burst-hpc-") {
+				ids = append(ids, l)
+			}
+		}
+		return ids
+	}
+	h.waitFor("no pilot left pending in Slurm (--idle-stop is 10m)", 60*time.Second, func() bool { return len(pending()) == 0 })
+	withdrawn := 0
+	for _, e := range h.events("") {
+		switch {
+		case e.Kind == "machine.stop" && strings.Contains(e.Message, "withdrawn while pending"):
+			withdrawn++
+		case e.Kind == "machine.stop" || e.Kind == "machine.lost":
+			t.Errorf("only pending pilots should have been stopped, not: %s %s", e.Kind, e.Message)
+		}
+	}
+	if withdrawn == 0 {
+		t.Errorf("the pending pilots should have been withdrawn by the autoscaler: %+v", h.events(""))
+	}
+	if n := countState(h.machines("hpc"), burst.MachineRunning); n == 0 {
+		t.Errorf("the pilots that ran the map should idle on until --idle-stop: %+v", h.machines("hpc"))
 	}
 }
 

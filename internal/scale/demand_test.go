@@ -1,8 +1,10 @@
 package scale
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -10,8 +12,37 @@ import (
 // The autoscaler's demand: what waits, less what running machines take now
 // and what pending (or being started) machines will take, within --min and
 // --max, never undoing a person's stop.
+//
+// Pending machines (pilots queued in Slurm, VMs booting) that the waiting
+// work no longer needs are withdrawn at once, not left to come up and idle
+// for IdleStop.
 func TestPlanDemand(t *testing.T) {
 	oneCPU := burst.Resources{CPUs: 1}
+	hpc := Cluster{Name: "hpc", Max: 20, IdleStop: 2 * time.Minute, Capacity: burst.Resources{CPUs: 2, MemBytes: gib}, On: true}
+	// pilots are n pending machines p01.. of hpc, asked for a second apart
+	// (p01 first); upIdle two of its machines up, idle, just started.
+	pilots := func(n int) []Machine {
+		var ms []Machine
+		for i := range n {
+			ms = append(ms, Machine{ID: fmt.Sprintf("p%02d", i+1), Cluster: "hpc", State: Pending,
+				PendingSince: t0.Add(time.Duration(i-n) * time.Second)})
+		}
+		return ms
+	}
+	upIdle := func() []Machine {
+		return []Machine{
+			{ID: "r1", Cluster: "hpc", State: Running, IdleSince: t0.Add(-time.Second), Free: burst.Resources{CPUs: 2, MemBytes: gib}},
+			{ID: "r2", Cluster: "hpc", State: Running, IdleSince: t0.Add(-time.Second), Free: burst.Resources{CPUs: 2, MemBytes: gib}},
+		}
+	}
+	withdrawn := func(reason string, ids ...string) []Action {
+		var out []Action
+		for _, id := range ids {
+			out = append(out, stop("hpc", id, reason))
+		}
+		return out
+	}
+	const gone = "withdrawn while pending: no work waits for it"
 	free := func(id string, cpus int) Machine {
 		m := running(id, "c", 0)
 		m.Busy, m.Free = true, burst.Resources{CPUs: cpus, MemBytes: int64(cpus) * 2 * gib}
@@ -84,6 +115,81 @@ func TestPlanDemand(t *testing.T) {
 			machines: []Machine{free("c-1", 2)}, // 2 CPUs, 4 GiB free
 			demand:   []Demand{{Cluster: "c", Res: burst.Resources{CPUs: 1, MemBytes: 3 * gib}, Count: 2}},
 			want:     starts(1, "c", "1 task waits (1 CPU, 3 GiB each); 1 machine of 2 CPUs, 4 GiB takes 1"),
+		},
+		{
+			// What a newcomer met: 30 one-CPU tasks on 2-CPU pilots
+			// submitted 15, two came up and ran the whole map in under
+			// 2 s, and 13 stayed queued in Slurm, to come up one after
+			// another and idle out --idle-stop each.
+			name:     "withdraw: the map ended: every pending pilot is withdrawn, the running ones idle on",
+			cluster:  hpc,
+			machines: append(upIdle(), pilots(13)...),
+			want:     withdrawn(gone, "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09", "p10", "p11", "p12", "p13"),
+		},
+		{
+			name:     "withdraw: the running machines take what waits: the pending are not needed",
+			cluster:  hpc,
+			machines: append(upIdle(), pilots(3)...),
+			demand:   []Demand{{Cluster: "hpc", Res: oneCPU, Count: 4}},
+			want:     withdrawn(gone, "p01", "p02", "p03"),
+		},
+		{
+			name:     "withdraw: as the queue drains, the latest asked beyond the need are withdrawn",
+			cluster:  hpc,
+			machines: pilots(5),
+			demand:   []Demand{{Cluster: "hpc", Res: oneCPU, Count: 3}},
+			want: withdrawn("withdrawn while pending: 3 tasks wait (1 CPU each); 1 machine of 2 CPUs, 1 GiB takes 2; 2 of the 5 pending take it",
+				"p03", "p04", "p05"),
+		},
+		{
+			name:     "withdraw: pending machines the work needs are kept",
+			cluster:  hpc,
+			machines: pilots(5),
+			demand:   []Demand{{Cluster: "hpc", Res: oneCPU, Count: 10}},
+		},
+		{
+			name:     "withdraw: min holds",
+			cluster:  with(hpc, func(c *Cluster) { c.Min = 2 }),
+			machines: pilots(3),
+			want:     withdrawn(gone, "p03"),
+		},
+		{
+			name:     "withdraw: running machines count towards min",
+			cluster:  with(hpc, func(c *Cluster) { c.Min = 2 }),
+			machines: append(upIdle(), pilots(2)...),
+			want:     withdrawn(gone, "p01", "p02"),
+		},
+		{
+			name:    "withdraw: one a person started, and a busy one, are kept",
+			cluster: hpc,
+			machines: []Machine{
+				{ID: "p1", Cluster: "hpc", State: Pending, Manual: true},
+				{ID: "p2", Cluster: "hpc", State: Pending, Busy: true},
+				{ID: "p3", Cluster: "hpc", State: Pending},
+			},
+			want: withdrawn(gone, "p3"),
+		},
+		{
+			name:    "withdraw: withdrawals and idle stops together, ordered by ID",
+			cluster: hpc,
+			machines: []Machine{
+				{ID: "a", Cluster: "hpc", State: Running, IdleSince: t0.Add(-time.Hour)},
+				{ID: "b", Cluster: "hpc", State: Pending},
+				{ID: "c", Cluster: "hpc", State: Running, Busy: true},
+			},
+			want: []Action{stop("hpc", "a", "idle 1h0m0s (idle-stop 2m0s)"), stop("hpc", "b", gone)},
+		},
+		{
+			name:     "withdraw: blocked: pending ones nothing needs are withdrawn too",
+			cluster:  with(hpc, func(c *Cluster) { c.Blocked = "next try in 4s" }),
+			machines: pilots(2),
+			want:     withdrawn(gone, "p01", "p02"),
+		},
+		{
+			name:     "withdraw: no idle-stop: pending ones are withdrawn all the same",
+			cluster:  with(hpc, func(c *Cluster) { c.IdleStop = 0 }),
+			machines: pilots(1),
+			want:     withdrawn(gone, "p01"),
 		},
 	} {
 		got := Plan(t0, []Cluster{tc.cluster}, tc.machines, tc.demand)

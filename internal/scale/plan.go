@@ -41,6 +41,11 @@ type Machine struct {
 	// draining); zero otherwise. Plan nets waiting work against it.
 	Free      burst.Resources
 	IdleSince time.Time // when it last became idle (or started); zero: not known, never stopped for idleness
+	// PendingSince is when a Pending machine was asked to start. When
+	// pending machines are withdrawn, the latest asked go first (an
+	// earlier one is nearer the front of its provider's queue); zero sorts
+	// as the earliest.
+	PendingSince time.Time
 	// Manual marks a machine a person started or stopped last. A manually
 	// started machine is stopped for idleness like any other. A manually
 	// stopped one (Stopping or Stopped) stays stopped until a person starts
@@ -112,6 +117,15 @@ func Fits(res, capacity burst.Resources) int {
 //     cluster never grows. A start reuses a stopped or lost machine of the cluster,
 //     lowest ID first, but never one a person stopped (Manual); else it
 //     starts a new one.
+//   - Withdrawals, when nothing starts: the pending machines beyond those
+//     the waiting work needs (as counted for starts: the sum over the
+//     entries, after netting) are stopped before they come up, the latest
+//     asked first (PendingSince, then the higher ID), as long as the live
+//     machines stay at least Min (reason "withdrawn while pending: " and
+//     what waits). A pilot still queued in Slurm, or a VM still booting,
+//     that the work it was started for no longer needs (the machines up
+//     took it) is cancelled now, not once it has come up and idled for
+//     IdleStop. A Busy one, or one a person started (Manual), is kept.
 //   - Stops for idleness, only when nothing starts and no Demand entry that
 //     fits the type waits: with IdleStop > 0, a running machine that is not
 //     Busy and has been idle for at least IdleStop is stopped, oldest idle
@@ -209,13 +223,15 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 		}
 	}
 
+	out := withdraw(c, machines, live, pending, need, why)
 	if waiting || c.IdleStop <= 0 {
-		return nil
+		return out
 	}
 	room := live - c.Min
 	if c.Blocked != "" {
 		room = live
 	}
+	room -= len(out)
 	var idle []Machine
 	for _, m := range machines {
 		if m.State == Running && !m.Busy && !m.IdleSince.IsZero() && now.Sub(m.IdleSince) >= c.IdleStop {
@@ -223,16 +239,47 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 		}
 	}
 	if room <= 0 || len(idle) == 0 {
-		return nil
+		return out
 	}
 	slices.SortStableFunc(idle, func(a, b Machine) int { return a.IdleSince.Compare(b.IdleSince) })
 	idle = idle[:min(room, len(idle))]
-	slices.SortFunc(idle, func(a, b Machine) int { return cmp.Compare(a.ID, b.ID) })
-	out := make([]Action, len(idle))
-	for i, m := range idle {
-		out[i] = Action{Cluster: c.Name, Machine: m.ID,
-			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)}
+	for _, m := range idle {
+		out = append(out, Action{Cluster: c.Name, Machine: m.ID,
+			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)})
 	}
+	slices.SortFunc(out, func(a, b Action) int { return cmp.Compare(a.Machine, b.Machine) })
+	return out
+}
+
+// withdraw stops c's pending machines beyond the need of the waiting work,
+// the latest asked first, keeping the live (serving) machines at Min at
+// least: see Plan. why says what waits.
+func withdraw(c Cluster, machines []Machine, live, pending, need int, why string) []Action {
+	var cands []Machine
+	for _, m := range machines {
+		if m.State == Pending && !m.Busy && !m.Manual {
+			cands = append(cands, m)
+		}
+	}
+	n := min(pending-need, live-c.Min, len(cands))
+	if n <= 0 {
+		return nil
+	}
+	slices.SortFunc(cands, func(a, b Machine) int {
+		if d := b.PendingSince.Compare(a.PendingSince); d != 0 {
+			return d
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	reason := "withdrawn while pending: no work waits for it"
+	if need > 0 {
+		reason = fmt.Sprintf("withdrawn while pending: %s; %d of the %d pending take it", why, need, pending)
+	}
+	out := make([]Action, n)
+	for i, m := range cands[:n] {
+		out[i] = Action{Cluster: c.Name, Machine: m.ID, Reason: reason}
+	}
+	slices.SortFunc(out, func(a, b Action) int { return cmp.Compare(a.Machine, b.Machine) })
 	return out
 }
 

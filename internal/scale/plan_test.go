@@ -169,11 +169,10 @@ func TestPlan(t *testing.T) {
 			machines: []Machine{running("m1", "c", 100*time.Hour)},
 		},
 		{
-			name:     "busy, pending and unknown idle time are not stopped",
+			name:     "busy and unknown idle time are not stopped",
 			clusters: []Cluster{cpuCluster("c", 0, 4)},
 			machines: []Machine{
 				{ID: "b", Cluster: "c", State: Running, Busy: true, IdleSince: t0.Add(-time.Hour)},
-				{ID: "p", Cluster: "c", State: Pending, IdleSince: t0.Add(-time.Hour)},
 				{ID: "z", Cluster: "c", State: Running},
 			},
 		},
@@ -425,6 +424,8 @@ func randomScene(r *rand.Rand) ([]Cluster, []Machine, []Demand) {
 				Busy:      r.IntN(2) == 0,
 				IdleSince: t0.Add(-time.Duration(r.IntN(300)) * time.Second),
 				Manual:    r.IntN(4) == 0,
+				// Ties too: the order must not depend on the input's.
+				PendingSince: t0.Add(-time.Duration(r.IntN(3)) * time.Second),
 			})
 		}
 		for range r.IntN(3) {
@@ -490,6 +491,9 @@ func checkPlan(t *testing.T, r *rand.Rand, cs []Cluster, ms []Machine, ds []Dema
 		}
 		if a.Machine <= lastID {
 			t.Fatalf("stops not ordered by ID:%s", show(got))
+		}
+		if c := cs[i]; m.State == Pending && (m.Manual || m.Busy) && c.On && !(c.StopBlocked && c.Blocked != "") {
+			t.Fatalf("withdrew a pending machine a person started or that holds work %+v:%s", m, show(got))
 		}
 		lastID = a.Machine
 		stopped[a.Machine] = true

@@ -1150,6 +1150,9 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 		}
 		sm := scale.Machine{ID: m.row.ID, Cluster: m.row.Cluster, State: scale.State(m.state()),
 			Busy: len(m.tasks) > 0 || m.drain, IdleSince: m.idleSince, Manual: m.manual}
+		if sm.State == scale.Pending {
+			sm.PendingSince = m.startedBy
+		}
 		if m.registered && m.row.State == burst.MachineRunning && !m.drain {
 			u, c := m.used(), m.row.Capacity()
 			sm.Free = burst.Resources{CPUs: c.CPUs - u.CPUs, MemBytes: c.MemBytes - u.MemBytes, GPUs: c.GPUs - u.GPUs}

@@ -29,9 +29,12 @@ import (
 // line, plus the time to stop what must stop.
 const meterTick = 200 * time.Millisecond
 
-// metering reports whether m costs money now.
+// metering reports whether m costs money now: it came up (its agent
+// registered, or it runs without one) and is not gone yet. A machine
+// stopped while still pending (the autoscaler withdrew a pilot queued in
+// Slurm) held nothing, and costs nothing while it is being stopped.
 func metering(m *machineRT) bool {
-	return scale.State(m.row.State).Metered()
+	return scale.State(m.row.State).Metered() && m.row.StartedAt != nil
 }
 
 // accrue charges m's time up to now. Called with s.mu held, before any

@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/cost"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // A task that ended while the server was out (down, or refusing reports
@@ -48,5 +50,35 @@ func TestLateExitChargesOnlyTheRun(t *testing.T) {
 		if !perUse && task+idle < whole-4 {
 			t.Errorf("an hourly machine was charged %d nUSD in all, want the %d of the time it was up", task+idle, whole)
 		}
+	}
+}
+
+// A machine stopped before it came up (a pilot the autoscaler withdrew
+// while it waited in Slurm's queue) held nothing: it costs nothing while
+// its provider stops it. One that came up is charged until it is gone.
+func TestStoppingBeforeRegisteredCostsNothing(t *testing.T) {
+	h := newHarness(t)
+	h.register("up", 2)
+	up := h.c.machines["up"]
+	pend := newMachineRT(store.MachineRow{Machine: burst.Machine{ID: "pend", State: burst.MachinePending}})
+	h.c.machines["pend"] = pend
+	for _, m := range []*machineRT{up, pend} {
+		m.row.PriceUSDPerHour, m.row.PerUse = 4, false // priced by the hour, as a pilot
+		h.srv.accrue(m, h.now)
+		m.row.State = burst.MachineStopping // as stopMachine leaves it
+	}
+	h.tick(time.Minute) // its provider takes a minute to stop it
+	for _, m := range []*machineRT{up, pend} {
+		h.srv.accrue(m, h.now)
+	}
+	byMachine := map[string]int64{}
+	for k, n := range h.srv.unflushed {
+		byMachine[k.Machine] += n
+	}
+	if n := byMachine["pend"]; n != 0 {
+		t.Errorf("a machine stopped while pending was charged %d nUSD, want 0", n)
+	}
+	if n, want := byMachine["up"], int64(cost.Accrue(4, time.Minute)); n != want {
+		t.Errorf("a machine that came up was charged %d nUSD while stopping, want %d", n, want)
 	}
 }
