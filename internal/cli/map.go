@@ -131,8 +131,7 @@ Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts
 with "burst: job N (M tasks)". On a terminal a progress line on stderr, below
 the output, shows done of total (ok, failed, cancelled), running, queued, the
-rate, the time left and the cost so far; -q hides both (a failure's summary
-still ends stderr).
+rate, the time left and the cost so far; -q hides it.
 
 Exit status, as parallel's: 0 if every task succeeded; else the number of
 tasks that failed, up to 100; 101 if more did (the summary names their inputs
@@ -583,7 +582,7 @@ and flags that would change its tasks are refused.`,
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map `JOB` that failed or never ran")
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal, and no job line: stderr holds the tasks' own")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.StringVarP(&jobs, "jobs", "j", "0", "run at most `N` tasks at once (0: as many as fit); N%, +N and -N count this machine's CPU threads, as GNU parallel's -j")
 	f.StringVarP(&jobs, "max-procs", "P", "0", "-j")

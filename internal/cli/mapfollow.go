@@ -36,7 +36,7 @@ const (
 // followOpts says how to follow a map.
 type followOpts struct {
 	output mapOutput
-	quiet  bool   // no progress line, no job line
+	quiet  bool   // no progress line
 	skip   []bool // tasks whose output is not this follow's (a resume's earlier successes), by index
 	// halt is the map's --halt as given: a map it stopped exits as GNU
 	// parallel's (haltStatus).
@@ -63,9 +63,7 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 	ctx, out, stop := cancelOnInterrupt(ctx, c.OutOrStdout(), c.ErrOrStderr(), cl, j.ID, in)
 	defer stop()
 	stderr := out.stderr
-	if !o.quiet { // as parallel: stderr holds the tasks' own (capture 2>&1 reads them alone)
-		fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
-	}
+	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
 	var bar *progress
 	if f, ok := c.ErrOrStderr().(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
 		width := func() int {

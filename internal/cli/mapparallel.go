@@ -98,7 +98,7 @@ var parallelOnly = map[string]string{
 	"bner":                     "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
 	"seqreplace":               "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
 	"slotreplace":              "burst's replacement strings are {} {.} {/} {//} {/.} {#} {%} and {n}; -I R renames {} alone",
-	"silent":                   "-q (--quiet) hides burst's job and progress lines; -v prints each task's command",
+	"silent":                   "-q (--quiet) hides burst's progress line; -v prints each task's command",
 	"shellquote":               "--dry-run prints each task's command quoted as parallel quotes it",
 	"open-tty":                 "a task has no terminal: burst runs it on whatever machine has room",
 	"o":                        "a task has no terminal: burst runs it on whatever machine has room",
