@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -351,5 +352,36 @@ func TestMapJobSlotsSurviveServerKill(t *testing.T) {
 	}
 	if got["1"] != "1" || got["2"] != "2" || got["3"] != "2" || (got["4"] != "1" && got["4"] != "2") {
 		t.Errorf("slots by input %v; want 1 and 2 for the first two, 2 for input 3 (the slot input 2 gave back), 1 or 2 for input 4, no clash", got)
+	}
+}
+
+// TestCrashedServerComesBackWhereItListened: a server started with
+// --listen (a lab's shared server), killed, is started again by the next
+// command with the same options: it listens where it did, TLS and all.
+// Any command started it again on loopback alone, plain HTTP, and users and
+// joined machines could no longer reach it, without a word.
+func TestCrashedServerComesBackWhereItListened(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := h.start("server", "--listen", addr, "--tls")
+	want := "url      https://" + addr + "\n"
+	h.waitFor("the --listen server to answer", 30*time.Second, func() bool {
+		r := h.run("server", "info")
+		return r.code == 0 && strings.HasPrefix(r.stdout, want)
+	})
+	h.kill9(h.serverPID(), "server")
+	srv.result(t)
+	r := h.mustRun("jobs")
+	if !strings.Contains(r.stderr, "started the server again with its last options, --listen="+addr+" --tls=true") {
+		t.Errorf("the restart should say it took the last server's options:\n%s", r)
+	}
+	if r := h.mustRun("server", "info"); !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("after a crash the server should listen where it did (%s):\n%s", want, r)
 	}
 }

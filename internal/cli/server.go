@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/atomicfile"
+	"github.com/spf13/pflag"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -160,6 +163,7 @@ the admin.`,
 			if err != nil {
 				return usage("cannot start the server: %v", err)
 			}
+			saveServerArgs(h, c.Flags())
 			fmt.Fprintf(c.ErrOrStderr(), "burst server on %s and unix://%s (token in %s)\n", s.Addr(), h.Socket(), h.Token())
 			if pin := s.CAHash(); pin != "" {
 				fmt.Fprintf(c.ErrOrStderr(), "TLS: CA hash %s; from another machine: burst login %s#%s\n", pin, s.Addr(), pin)
@@ -549,5 +553,26 @@ func oneFile(what string) cobra.PositionalArgs {
 			return usage("%s: give one file: %s", c.CommandPath(), what)
 		}
 		return nil
+	}
+}
+
+// saveServerArgs keeps the options this server was started with, once it
+// runs (a second server refused for the home writes nothing), for the
+// next server any command starts (discover's autostart): one started with
+// --listen comes back there after a crash. A server started without
+// options keeps none: the next is as plain.
+func saveServerArgs(h home.Home, flags *pflag.FlagSet) {
+	args := []string{}
+	flags.Visit(func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	if b, err := json.Marshal(args); err == nil {
+		atomicfile.Write(h.ServerArgs(), b) // at worst the next one starts plain, as before
 	}
 }

@@ -238,6 +238,26 @@ func tryLocal(ctx context.Context, h home.Home) (token string, ok bool) {
 // server already serves its home.
 const ExitServerRunning = 10
 
+// lastServerArgs are the options the home's last server was started with
+// (home.ServerArgs: --listen, --tls-san, ...), none when it kept none or
+// they are not a list of options.
+func lastServerArgs(h home.Home) []string {
+	b, err := os.ReadFile(h.ServerArgs())
+	if err != nil {
+		return nil
+	}
+	var args []string
+	if json.Unmarshal(b, &args) != nil {
+		return nil
+	}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--") || !strings.Contains(a, "=") {
+			return nil
+		}
+	}
+	return args
+}
+
 // autostart runs `exe server` in its own session, with its log in h, and
 // waits until it answers; it returns the server's token, its exit (nil if
 // another server answered), and where the log ended before the start.
@@ -253,8 +273,9 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	}
 	defer logf.Close()
 	before, _ = logf.Seek(0, io.SeekEnd)
+	last := lastServerArgs(h)
 	start := func() (<-chan error, error) {
-		cmd := exec.Command(exe, "server")
+		cmd := exec.Command(exe, append([]string{"server"}, last...)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Env = append(os.Environ(), "BURST_HOME="+string(h))
@@ -288,7 +309,11 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	for {
 		if token, ok := tryLocal(ctx, h); ok {
 			if !said && started {
-				fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
+				if len(last) > 0 {
+					fmt.Fprintf(stderr, "burst: started the server again with its last options, %s (log: %s)\n", strings.Join(last, " "), h.ServerLog())
+				} else {
+					fmt.Fprintf(stderr, "burst: started a local server (log: %s)\n", h.ServerLog())
+				}
 			}
 			if started {
 				sayCopy(h, stderr)
