@@ -59,7 +59,8 @@ func (s *Slurm) Check(ctx context.Context, sp Spec) error {
 	}
 	nodes, err := slurm.Client{}.Nodes(ctx, sp.Partition)
 	if err != nil {
-		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs", err)
+		return fmt.Errorf("cannot reach Slurm (%v): check that `sinfo` answers with the server's SLURM_CONF and that slurmctld runs "+
+			"(the server reads SLURM_CONF from the environment it was started in: after setting it, restart the server with `burst server stop`, then any command)", err)
 	}
 	var most burst.Resources
 	for _, n := range nodes {
@@ -75,8 +76,8 @@ func (s *Slurm) Check(ctx context.Context, sp Spec) error {
 		}
 		return errors.New("Slurm reports no nodes: see `sinfo`")
 	}
-	return fmt.Errorf("no Slurm node has %d CPUs and %.1f GiB (the largest has %d CPUs and %.1f GiB): ask for a smaller machine with --cpus/--mem",
-		sp.Res.CPUs, gib(sp.Res.MemBytes), most.CPUs, gib(most.MemBytes))
+	return fmt.Errorf("no Slurm node has %d CPUs and %d MiB (the largest has %d CPUs and %d MiB): ask for a smaller machine with --cpus/--mem",
+		sp.Res.CPUs, sp.Res.MemBytes>>20, most.CPUs, most.MemBytes>>20)
 }
 
 // Start implements Provider: it submits the pilot job.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -228,20 +229,41 @@ func (c Client) run(ctx context.Context, timeout, def time.Duration, env []strin
 // on PATH: slurmctld runs ResumeProgram and SuspendProgram with no PATH.
 var commandDirs = []string{"/usr/bin", "/usr/local/bin", "/opt/slurm/bin"}
 
-// command is the path to run Slurm command name by: name itself when it is
-// on PATH, else the first of commandDirs that has it.
+// command is the path to run Slurm command name by: the first on PATH,
+// else the first of commandDirs that has it, never burst's own (its Slurm
+// personality, `burst slurm link` first on a PATH: a server started from
+// such a shell would ask itself for its cluster's nodes).
 func command(name string) string {
-	if _, err := exec.LookPath(name); err == nil {
-		return name
-	}
-	for _, d := range commandDirs {
+	dirs := append(filepath.SplitList(os.Getenv("PATH")), commandDirs...)
+	for _, d := range dirs {
+		if d == "" {
+			d = "."
+		}
 		p := filepath.Join(d, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 && !isSelf(st) {
 			return p
 		}
 	}
 	return name // exec says it is not found
 }
+
+// isSelf says whether st is this program's own file.
+func isSelf(st os.FileInfo) bool {
+	self := selfFile()
+	return self != nil && os.SameFile(st, self)
+}
+
+var selfFile = sync.OnceValue(func() os.FileInfo {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return nil
+	}
+	return st
+})
 
 // Capacity is what the nodes of partition hold together, as the zero
 // Client reads it.
