@@ -291,6 +291,24 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// A redirection, pipe, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
+	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed.
+	t.Run("redirections_as_words", func(t *testing.T) {
+		for _, c := range []struct{ flags, args []string }{
+			{[]string{"-k"}, []string{"echo", "{}", "|", "tr", "a-z", "A-Z", ":::", "ab", "c d"}},
+			{[]string{"-k"}, []string{"test", "-n", "{}", "&&", "echo", "yes", "{}", "||", "echo", "no", ":::", "x", ""}},
+		} {
+			sameAs(t, nil, c.flags, c.args...)
+		}
+		dir := t.TempDir()
+		b := h.burstMap(nil, []string{"-k"}, "echo", "{}", ">", filepath.Join(dir, "{}.txt"), ":::", "a", "b")
+		for _, in := range []string{"a", "b"} {
+			if got, err := os.ReadFile(filepath.Join(dir, in+".txt")); b.code != 0 || b.stdout != "" || string(got) != in+"\n" {
+				t.Errorf("echo {} > {}.txt: %s.txt = %q, %v; burst exit %d stdout %q", in, got, err, b.code, b.stdout)
+			}
+		}
+	})
+
 	// A function exported with bash's export -f, called as a command (parallel's manual: "export -f
 	// my_func; parallel my_func ::: 1 2 3"): run by bash, even where $SHELL is sh.
 	t.Run("exported_bash_function", func(t *testing.T) {

@@ -234,9 +234,11 @@ and flags that would change its tasks are refused.`,
 				}
 				tmpl = mapspec.ReplaceWith(tmpl, replace)
 			}
-			if !commands && shellText(tmpl) {
-				// One word of shell text ('gzip -9 {} && rm {}'): a shell runs
-				// it, inputs quoted, as GNU parallel runs every command.
+			if !commands && (shellText(tmpl) || redirects(tmpl)) {
+				// One word of shell text ('gzip -9 {} && rm {}'), or words
+				// that are a shell's redirections and pipes (echo {} \> {}.txt):
+				// a shell runs it, inputs quoted, as GNU parallel runs every
+				// command.
 				shell = true
 			}
 			if !commands && !shell && bashFunction(tmpl[0], spec.Env) {

@@ -369,6 +369,20 @@ func shellText(args []string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
+// redirects says whether a word of a map's command (given as several) is
+// a shell's redirection, pipe or && and ||, written for GNU parallel, which
+// runs every command in a shell: `parallel echo {} \> {}.txt`. Not ; and &,
+// which find -exec takes as its own arguments.
+func redirects(words []string) bool {
+	for _, w := range words[min(1, len(words)):] {
+		switch w {
+		case ">", ">>", "<", "|", "||", "&&", "2>", "2>>", "&>", "&>>", "2>&1", ">&2", "1>&2", "|&":
+			return true
+		}
+	}
+	return false
+}
+
 // shellTextName names a job of shell text after its program: the first
 // word that is no assignment (VAR=1), without the ( or { that opens a
 // group; "sh" when there is none ('sort x | uniq -c' is sort). --name,
