@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -569,57 +568,11 @@ func byName[T any](items []T, nameOf func(T) string, name, what string, hint fun
 		names[i] = nameOf(it)
 	}
 	msg := fmt.Sprintf("unknown %s %q", what, name)
-	if s := nearest(name, names, 3); len(s) > 0 {
+	if s := suggest.Nearest(name, names, 3); len(s) > 0 {
 		msg += ": did you mean " + strings.Join(s, ", ") + "?"
 	}
 	var zero T
 	return zero, errors.New(msg + " (" + hint(names) + ")")
-}
-
-// nearest returns up to n of names close to name by edit distance (ignoring
-// case), closest first; among equally close ones, those sharing a longer
-// prefix with name, then in the order given. Names that merely start with
-// name and a dot ("p3" → p3.2xlarge) count as close.
-func nearest(name string, names []string, n int) []string {
-	type cand struct {
-		name                string
-		dist, prefix, index int
-	}
-	low := strings.ToLower(name)
-	limit := max(2, utf8.RuneCountInString(low)/3)
-	var cs []cand
-	for i, cand0 := range names {
-		l := strings.ToLower(cand0)
-		d := suggest.Distance(low, l)
-		if low != "" && strings.HasPrefix(l, low+".") {
-			d = min(d, 1)
-		}
-		if d > limit {
-			continue
-		}
-		p := 0
-		for p < len(low) && p < len(l) && low[p] == l[p] {
-			p++
-		}
-		cs = append(cs, cand{cand0, d, p, i})
-	}
-	slices.SortFunc(cs, func(a, b cand) int {
-		if a.dist != b.dist {
-			return a.dist - b.dist
-		}
-		if a.prefix != b.prefix {
-			return b.prefix - a.prefix
-		}
-		return a.index - b.index
-	})
-	if len(cs) > 0 && cs[0].dist == 0 {
-		n = 1 // the same name in another case: that is the one
-	}
-	var out []string
-	for _, c := range cs[:min(n, len(cs))] {
-		out = append(out, c.name)
-	}
-	return out
 }
 
 // Fit is the cheapest type (by Price(spot), then by name) that holds res.

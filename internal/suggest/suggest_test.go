@@ -1,6 +1,9 @@
 package suggest
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestDistance(t *testing.T) {
 	for _, c := range []struct {
@@ -13,5 +16,34 @@ func TestDistance(t *testing.T) {
 		if got := Distance(c.b, c.a); got != c.want {
 			t.Errorf("Distance(%q, %q) = %d, want %d (symmetric)", c.b, c.a, got, c.want)
 		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	flags := []string{"cpus", "gpus", "mem", "detach", "state", "retries", "on", "time"}
+	for _, c := range []struct {
+		name string
+		want []string
+	}{
+		{"cpu", []string{"cpus"}},
+		{"mme", []string{"mem"}},
+		{"detatch", []string{"detach"}},
+		{"stat", []string{"state"}},
+		{"retry", []string{"retries"}},
+		{"CPUS", []string{"cpus"}}, // the same name in another case: that one alone
+		{"pus", []string{"cpus", "gpus"}},
+		{"x", nil}, // as far from "on" as it is long: nothing in common
+		{"zzzzzz", nil},
+	} {
+		got := Closest(c.name, flags)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Closest(%q) = %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := Nearest("cpu", flags, 3); !slices.Equal(got, []string{"cpus", "gpus"}) {
+		t.Errorf("Nearest(cpu) = %q, want the close ones, closest first", got)
+	}
+	if got := Nearest("p3", []string{"m5.large", "p3.2xlarge", "p3.8xlarge"}, 3); !slices.Equal(got, []string{"p3.2xlarge", "p3.8xlarge"}) {
+		t.Errorf("Nearest(p3) = %q: names that start with it and a dot are close", got)
 	}
 }
