@@ -37,8 +37,8 @@ func Distance(a, b string) int {
 // neighbouring letters swapped count as one edit ("mme" → mem), and,
 // for a name of 3 letters or more, names that start with it ("det" →
 // detach) or, of 4 or more, with it less its last letter ("retry" →
-// retries). A name as far from name as name is long ("x" and "ab") shares
-// nothing with it and is left out. An equal name in another case is the
+// retries). Otherwise a name with half of name's letters or more wrong
+// ("nope" and "name") is too far to suggest. An equal name in another case is the
 // one meant: it is returned alone.
 func Nearest(name string, names []string, n int) []string {
 	cs := ranked(name, names)
@@ -92,8 +92,10 @@ func ranked(name string, names []string) []candidate {
 			d = min(d, 1)
 		case length >= 3 && strings.HasPrefix(l, low), stem != "" && strings.HasPrefix(l, stem):
 			d = min(d, 2)
+		case 2*d >= length:
+			continue // half of it or more is wrong: nope is not name
 		}
-		if d > limit || d >= length {
+		if d > limit {
 			continue
 		}
 		p := 0

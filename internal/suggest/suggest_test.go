@@ -32,7 +32,9 @@ func TestClosest(t *testing.T) {
 		{"retry", []string{"retries"}},
 		{"CPUS", []string{"cpus"}}, // the same name in another case: that one alone
 		{"pus", []string{"cpus", "gpus"}},
-		{"x", nil}, // as far from "on" as it is long: nothing in common
+		{"det", []string{"detach"}}, // a name that starts with it
+		{"nope", nil},               // half of it or more wrong
+		{"x", nil},                  // as far from "on" as it is long
 		{"zzzzzz", nil},
 	} {
 		got := Closest(c.name, flags)
@@ -40,8 +42,8 @@ func TestClosest(t *testing.T) {
 			t.Errorf("Closest(%q) = %q, want %q", c.name, got, c.want)
 		}
 	}
-	if got := Nearest("cpu", flags, 3); !slices.Equal(got, []string{"cpus", "gpus"}) {
-		t.Errorf("Nearest(cpu) = %q, want the close ones, closest first", got)
+	if got := Nearest("cpuss", flags, 3); !slices.Equal(got, []string{"cpus", "gpus"}) {
+		t.Errorf("Nearest(cpuss) = %q, want the close ones, closest first", got)
 	}
 	if got := Nearest("p3", []string{"m5.large", "p3.2xlarge", "p3.8xlarge"}, 3); !slices.Equal(got, []string{"p3.2xlarge", "p3.8xlarge"}) {
 		t.Errorf("Nearest(p3) = %q: names that start with it and a dot are close", got)
