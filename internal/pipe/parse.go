@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/shellquote"
+	"github.com/burst-sh/burst/internal/suggest"
 )
 
 // Pipeline is a parsed pipe.
@@ -851,7 +853,7 @@ func (ps *parser) stage(toks []token, names map[string]bool) (Stage, bool, []red
 			name = ps.text(w)
 		}
 		if !knownOption[name] {
-			return s, false, nil, ps.errAt(w.start, "unknown stage option "+name, hintStageOpts)
+			return s, false, nil, ps.errAt(w.start, "unknown stage option "+name+didYouMean(name), hintStageOpts)
 		}
 		if seen[name] {
 			return s, false, nil, ps.errAt(w.start, name+" is given twice", "give each stage option once per stage")
@@ -946,6 +948,21 @@ func (ps *parser) text(w *word) string {
 var knownOption = map[string]bool{
 	"--cpus": true, "--mem": true, "--gpus": true, "--time": true, "--on": true, "--parallel": true, "--name": true,
 	"--stack": true, "--keep-changes": true,
+}
+
+// didYouMean is " (did you mean --cpus?)" for an unknown stage option
+// close to a known one (--cpu), else "".
+func didYouMean(opt string) string {
+	var names []string
+	for o := range knownOption {
+		names = append(names, strings.TrimPrefix(o, "--"))
+	}
+	slices.Sort(names) // the map's order would make ties come out by chance
+	close := suggest.Closest(strings.TrimPrefix(opt, "--"), names)
+	if len(close) == 0 {
+		return ""
+	}
+	return " (did you mean --" + strings.Join(close, " or --") + "?)"
 }
 
 var optExample = map[string]string{

@@ -330,6 +330,8 @@ func TestParseRefused(t *testing.T) {
 		{"--xyz a", Options{}, 0, 1, "write -- before it"},
 		{"--cpu 4 a", Options{}, 0, 1, "--cpus N, --mem SIZE, --gpus N, --time DUR, --on CLUSTER, --parallel N, --stack STACK, --keep-changes and --name NAME"},
 		{"a | --cpus 2 --nope b", Options{}, 0, 14, "unknown stage option --nope"},
+		{"seq 3 | --cpu 2 cat", Options{}, 0, 9, "unknown stage option --cpu (did you mean --cpus?)"},
+		{"seq 3 | --parralel 2 cat", Options{}, 0, 9, "unknown stage option --parralel (did you mean --parallel?)"},
 		{`--cpus"=2" a`, Options{}, 0, 1, "unknown stage option"},
 		{"--gpus x a", Options{}, 0, 8, `--gpus wants a whole number of at least 0, not "x"`},
 		{"--gpus -1 a", Options{}, 0, 8, "--gpus wants"},
