@@ -4,9 +4,60 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/burst-sh/burst/internal/suggest"
 )
+
+// flagError is the usage error for a flag of c that did not parse: an
+// unknown flag with the closest flags c has ("unknown flag: --cpu (did
+// you mean --cpus?)"), a bad value as flagValueError says it, anything
+// else with where to look.
+func flagError(c *cobra.Command, err error) error {
+	if s := didYouMean(c, err); s != "" {
+		return usage("%s (%s)", err, s)
+	}
+	return usage("%s (see `%s --help`)", flagValueError(err), c.CommandPath())
+}
+
+// didYouMean says which of c's flags an unknown one probably meant
+// ("did you mean --cpus?"), or "" when err is not an unknown flag's or no
+// flag is close. A long name given with one dash (-state) is taken as the
+// long name it spells. Hidden flags (other spellings, GNU parallel's) are
+// not offered.
+func didYouMean(c *cobra.Command, err error) string {
+	var ne *pflag.NotExistError
+	if !errors.As(err, &ne) {
+		return ""
+	}
+	name := ne.GetSpecifiedName()
+	if sn := ne.GetSpecifiedShortnames(); sn != "" {
+		name = sn // -state, which pflag reads as -s -t -a -t -e
+		if len([]rune(name)) < 2 {
+			return ""
+		}
+	}
+	var names []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && f.Deprecated == "" {
+			names = append(names, f.Name)
+		}
+	})
+	close := suggest.Closest(name, names)
+	if len(close) == 0 {
+		return ""
+	}
+	for i := range close {
+		close[i] = "--" + close[i]
+	}
+	if len(close) == 1 {
+		return "did you mean " + close[0] + "?"
+	}
+	return "did you mean " + strings.Join(close[:len(close)-1], ", ") + " or " + close[len(close)-1] + "?"
+}
 
 // flagValueError rewrites a flag value that did not parse as one line that
 // names the flag, the value and what to write instead. pflag's own message

@@ -574,7 +574,7 @@ and flags that would change its tasks are refused.`,
 		defer startProfile("map")() // $BURST_CPUPROFILE.map: where the CLI's time goes
 		return parallelStatus(run(c, args))
 	}
-	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return mapFlagError(err) })
+	c.SetFlagErrorFunc(mapFlagError)
 	c.Flags().SetInterspersed(false)
 	rf.add(c)
 	sf.add(c)

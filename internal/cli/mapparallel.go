@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/burst-sh/burst/internal/shellquote"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -123,9 +124,10 @@ func parallelDelimiter(delim string) string {
 }
 
 // mapFlagError is the map's flag error: a GNU parallel option it does
-// not take is named as parallel's, with what to do instead; any other is
-// said as flags' errors are. Either exits 255, parallel's "other error".
-func mapFlagError(err error) error {
+// not take is named as parallel's, with what to do instead; an unknown
+// one with the closest flags of burst map; any other is said as flags'
+// errors are. Either exits 255, parallel's "other error".
+func mapFlagError(c *cobra.Command, err error) error {
 	var ne *pflag.NotExistError
 	if errors.As(err, &ne) {
 		// -d, or -d'\n': parallel's -d DELIM in one word (pflag reads -d,
@@ -143,6 +145,9 @@ func mapFlagError(err error) error {
 			}
 			return &ExitError{Code: 255, Msg: fmt.Sprintf("%s%s is GNU parallel's: burst map does not take it; %s", dash, name, fix)}
 		}
+	}
+	if s := didYouMean(c, err); s != "" {
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s (%s)", err, s)}
 	}
 	return &ExitError{Code: 255, Msg: fmt.Sprintf("%s; see `burst help map`", flagValueError(err))}
 }

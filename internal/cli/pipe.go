@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +12,12 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/pipe"
+	"github.com/burst-sh/burst/internal/suggest"
 )
 
 func newPipeCmd() *cobra.Command {
@@ -134,16 +137,23 @@ or pipe: 'a | --cpus 2 b > out' instead of stages.`,
 	}
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		msg := err.Error()
-		if strings.Contains(msg, "unknown flag: --") && strings.ContainsAny(msg, " |") {
+		var ne *pflag.NotExistError
+		if errors.As(err, &ne) && strings.ContainsAny(ne.GetSpecifiedName(), " |") {
 			// The pipeline itself starts with a stage option.
 			return usage("a pipeline that starts with a stage option goes after --: burst pipe [flags] -- '--cpus 2 gen | ...'")
 		}
-		for _, o := range []string{"cpus", "mem", "gpus", "time", "parallel", "stack"} {
+		stageOpts := []string{"cpus", "mem", "gpus", "time", "parallel", "stack"}
+		for _, o := range stageOpts {
 			if strings.Contains(msg, "unknown flag: --"+o) || o == "cpus" && strings.Contains(msg, "shorthand flag: 'c'") {
 				return usage("burst pipe has no --%s of its own: each stage asks for its resources, before its command, inside the quotes: burst pipe 'gen | --%s N filter'", o, o)
 			}
 		}
-		return usage("%s (see `%s --help`)", flagValueError(err), c.CommandPath())
+		if ne != nil && didYouMean(c, err) == "" {
+			if o := suggest.Closest(ne.GetSpecifiedName(), stageOpts); len(o) > 0 { // --cpu
+				return usage("burst pipe has no --%s of its own: each stage asks for its resources (--%s), before its command, inside the quotes: burst pipe 'gen | --%s N filter'", ne.GetSpecifiedName(), o[0], o[0])
+			}
+		}
+		return flagError(c, err)
 	})
 	c.Flags().StringVarP(&file, "file", "f", "", "read the pipeline from a YAML file (its format: burst help pipe)")
 	c.Flags().StringVarP(&name, "name", "J", "", "job name (default: pipe-FIRSTSTAGE)")

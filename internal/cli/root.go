@@ -20,6 +20,7 @@ import (
 
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/slurmface"
+	"github.com/burst-sh/burst/internal/suggest"
 )
 
 // ExitError ends the program with Code after printing Msg (if any).
@@ -185,9 +186,7 @@ BURST_TOKEN, which come first.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usage("%s (see `%s --help`)", flagValueError(err), c.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddGroup(
 		&cobra.Group{ID: "jobs", Title: "Jobs:"},
 		&cobra.Group{ID: "money", Title: "Projects, budgets and machines:"},
@@ -257,7 +256,8 @@ func argsAtLeast(n int, what string) cobra.PositionalArgs {
 func stderrOf(c *cobra.Command) io.Writer { return c.ErrOrStderr() }
 
 // parentRun is the RunE of a command that only groups subcommands: with no
-// argument it prints its help, with one it says the subcommand is unknown.
+// argument it prints its help, with one it says the subcommand is unknown,
+// with the closest ones it has.
 func parentRun(c *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return c.Help()
@@ -268,7 +268,11 @@ func parentRun(c *cobra.Command, args []string) error {
 			names = append(names, s.Name())
 		}
 	}
-	return usage("%s: unknown command %q: use %s (see `%s --help`)", c.CommandPath(), args[0], strings.Join(names, ", "), c.CommandPath())
+	mean := ""
+	if s := suggest.Closest(args[0], names); len(s) > 0 {
+		mean = " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return usage("%s: unknown command %q%s: use %s (see `%s --help`)", c.CommandPath(), args[0], mean, strings.Join(names, ", "), c.CommandPath())
 }
 
 // prefixed is msg as burst prints an error: after "burst: ", unless it is

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestUnknownFlagsSuggest: a mistyped flag is answered with the closest
+// flags of its command, with the usage exit status (burst map's 255, as
+// parallel's); one close to none points at --help. No server is needed:
+// flags are parsed before anything connects.
+func TestUnknownFlagsSuggest(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--cpu", "2", "--", "true"}, 2, "burst: unknown flag: --cpu (did you mean --cpus?)\n"},
+		{[]string{"run", "--cpu=2", "--", "true"}, 2, "burst: unknown flag: --cpu (did you mean --cpus?)\n"},
+		{[]string{"run", "--mme", "1G", "--", "true"}, 2, "burst: unknown flag: --mme (did you mean --mem?)\n"},
+		{[]string{"run", "--detatch", "--", "true"}, 2, "burst: unknown flag: --detatch (did you mean --detach?)\n"},
+		{[]string{"run", "--zzzzzz", "--", "true"}, 2, "burst: unknown flag: --zzzzzz (see `burst run --help`)\n"},
+		{[]string{"jobs", "--stat", "running"}, 2, "burst: unknown flag: --stat (did you mean --state?)\n"},
+		{[]string{"jobs", "-state", "running"}, 2, "burst: unknown shorthand flag: 's' in -state (did you mean --state?)\n"},
+		{[]string{"map", "--retry", "2", "--", "echo", ":::", "a"}, 255, "burst: unknown flag: --retry (did you mean --retries?)\n"},
+		{[]string{"pipe", "--nmae", "x", "a"}, 2, "burst: unknown flag: --nmae (did you mean --name?)\n"},
+		{[]string{"pipe", "--cpu", "2", "a | b"}, 2, "burst: burst pipe has no --cpu of its own: each stage asks for its resources (--cpus), before its command, inside the quotes: burst pipe 'gen | --cpus N filter'\n"},
+		{[]string{"cluster", "create", "x", "--idle-stp", "2m"}, 2, "burst: unknown flag: --idle-stp (did you mean --idle-stop?)\n"},
+		{[]string{"project", "creat", "mars"}, 2, "burst: burst project: unknown command \"creat\" (did you mean create?): use create, grant, list, revoke, set, show (see `burst project --help`)\n"},
+	} {
+		var out, errb bytes.Buffer
+		if code := Main(c.args, &out, &errb); code != c.code || errb.String() != c.want {
+			t.Errorf("burst %q: exit %d, %q; want exit %d, %q", c.args, code, errb.String(), c.code, c.want)
+		}
+	}
+}
+
+// TestEveryCommandSuggestsFlags: every command that parses its own flags
+// (not the Slurm personality's, which read theirs as Slurm does) answers
+// a flag mistyped by one letter with that flag.
+func TestEveryCommandSuggestsFlags(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	n := 0
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		for _, s := range c.Commands() {
+			if s.IsAvailableCommand() && s.Name() != "help" {
+				walk(s, append(append([]string{}, path...), s.Name()))
+			}
+		}
+		if len(path) == 0 || c.DisableFlagParsing {
+			return
+		}
+		var flag string
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if flag == "" && !f.Hidden && f.Name != "help" {
+				flag = f.Name
+			}
+		})
+		if flag == "" {
+			flag = "help"
+		}
+		args := append(append([]string{}, path...), "--"+flag+"x")
+		var out, errb bytes.Buffer
+		code := Main(args, &out, &errb)
+		if code != 2 && code != 255 || !strings.Contains(errb.String(), "did you mean") || !strings.Contains(errb.String(), "--"+flag) {
+			t.Errorf("burst %s: exit %d, %q; want a usage error that suggests --%s", strings.Join(args, " "), code, errb.String(), flag)
+		}
+		n++
+	}
+	walk(newRoot(io.Discard, io.Discard), nil)
+	if n < 40 {
+		t.Fatalf("tried %d commands only: the walk misses some", n)
+	}
+}
