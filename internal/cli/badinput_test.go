@@ -61,9 +61,35 @@ func TestBinaryAsScriptNamesRunDashDash(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	code := Main([]string{"run", "-d", prog}, &out, &errb)
-	want := "burst: " + prog + " is a program or binary data, not a batch script: to run a program put it after --, e.g. `burst run -- " + prog + "`\n"
+	want := "burst: " + prog + " is a program or binary data, not a batch script: to run a program put it after --, e.g. `burst run --detach -- " + prog + "`\n"
 	if code != 2 || errb.String() != want {
 		t.Errorf("exit %d, %q; want 2, %q", code, errb.String(), want)
+	}
+}
+
+// TestRunWithoutDashDashRepeatsTheCommand: a command typed without --
+// (taken for a batch script that is not there) is answered with the
+// whole command line that runs it, flags and arguments kept and quoted
+// as a shell reads them back: copied as printed, it runs what was meant.
+func TestRunWithoutDashDashRepeatsTheCommand(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	t.Chdir(t.TempDir())
+	for _, c := range []struct {
+		args       []string
+		prog, want string
+	}{
+		{[]string{"run", "python3", "-c", "print(1)"}, "python3", "burst run -- python3 -c 'print(1)'"},
+		{[]string{"run", "--cpus", "1", "echo", "hi"}, "echo", "burst run --cpus 1 -- echo hi"},
+		{[]string{"run", "-J", "my job", "--in", "a.txt", "--in", "b c", "--get-user-env", "sleep", "1"}, "sleep",
+			"burst run --get-user-env --in a.txt --in 'b c' --name 'my job' -- sleep 1"},
+		{[]string{"run", "--get-user-env=10L", "printf", "it's"}, "printf", `burst run --get-user-env=10L -- printf 'it'"'"'s'`},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		want := "burst: " + c.prog + ": no such file; to run a command put it after --, e.g. `" + c.want + "`\n"
+		if code != 2 || errb.String() != want {
+			t.Errorf("burst %q: exit %d, %q; want 2, %q", c.args, code, errb.String(), want)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -332,7 +333,7 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 	case dash > 0:
 		return nil, usage("unexpected %q before --: put the whole command after --", args[0])
 	default:
-		if err := readScript(c, spec, args[0]); err != nil {
+		if err := readScript(c, spec, args); err != nil {
 			return nil, err
 		}
 		spec.Argv = args[1:]
@@ -409,12 +410,14 @@ func bashFunction(name string, env map[string]string) bool {
 	return err != nil
 }
 
-// readScript loads a batch script and its #SBATCH directives into spec.
-func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
+// readScript loads the batch script args[0] (args[1:] are its arguments)
+// and its #SBATCH directives into spec.
+func readScript(c *cobra.Command, spec *burst.JobSpec, args []string) error {
+	path := args[0]
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usage("%s: no such file; to run a command put it after --, e.g. `burst run -- %s`", path, path)
+		return usage("%s: no such file; to run a command put it after --, e.g. `%s`", path, runDashDash(c, args))
 	case errors.Is(err, fs.ErrPermission):
 		return usage("%s: cannot read it (permission denied): fix its permissions", path)
 	case err != nil:
@@ -426,11 +429,11 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 	if !bytes.HasPrefix(data, []byte("#!")) && bytes.IndexByte(data[:min(len(data), 512)], 0) >= 0 {
 		// A program (ELF) or other binary data, which the shebang check
 		// would call a script without a #! line.
-		cmd := path
+		cmd := slices.Clone(args)
 		if !strings.Contains(path, "/") {
-			cmd = "./" + path
+			cmd[0] = "./" + path
 		}
-		return usage("%s is a program or binary data, not a batch script: to run a program put it after --, e.g. `burst run -- %s`", path, cmd)
+		return usage("%s is a program or binary data, not a batch script: to run a program put it after --, e.g. `%s`", path, runDashDash(c, cmd))
 	}
 	var sets [][2]string
 	for _, f := range batchFlags { // the command line overrides the directives
@@ -440,6 +443,34 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, path string) error {
 	}
 	_, err = applyScript(c, spec, path, data, sets, false)
 	return err
+}
+
+// runDashDash is the command line that runs argv as a program with the
+// flags c was given: `burst run --cpus 2 -- python3 -c 'print(1)'`, for a
+// command typed without -- and so taken for a batch script. Flags come in
+// pflag's order, each as --NAME VALUE (--NAME=VALUE for one whose value
+// is optional), shell-quoted, so that the line can be pasted as it is.
+func runDashDash(c *cobra.Command, argv []string) string {
+	line := []string{c.CommandPath()}
+	c.Flags().Visit(func(f *pflag.Flag) {
+		name := "--" + f.Name
+		switch v := f.Value.(type) {
+		case pflag.SliceValue: // --in a --in b
+			for _, x := range v.GetSlice() {
+				line = append(line, name, shellquote.Quote(x))
+			}
+		default:
+			switch {
+			case f.NoOptDefVal != "" && v.String() == f.NoOptDefVal:
+				line = append(line, name)
+			case f.NoOptDefVal != "":
+				line = append(line, shellquote.Quote(name+"="+v.String()))
+			default:
+				line = append(line, name, shellquote.Quote(v.String()))
+			}
+		}
+	})
+	return strings.Join(line, " ") + " -- " + shellquote.Join(argv)
 }
 
 // applyScript puts a batch script's #SBATCH directives into spec, with
