@@ -41,7 +41,9 @@ func TestPlaceUntrustedOffHome(t *testing.T) {
 		t.Errorf("a gang started on a home machine: %v", showParts(as))
 	}
 	_, why := Explain(t0, []Pending{untrusted(Pending{JobID: 7, Res: task(1, 1, 0, 1).Res, Count: 1, Cluster: "c"})}, []Machine{home}, 10)
-	if r := why[7]; !strings.Contains(r, "share the server's files") || !strings.Contains(r, "--trust-members-on") {
+	// --on is the flag that names a job's cluster (run, map, pipe); there is no --cluster.
+	if r := why[7]; !strings.Contains(r, "share the server's files") || !strings.Contains(r, "--trust-members-on") ||
+		!strings.Contains(r, "(--on NAME)") || strings.Contains(r, "--cluster") {
 		t.Errorf("reason = %q", r)
 	}
 }

@@ -88,7 +88,8 @@ func TestPlaceBoundMachines(t *testing.T) {
 	t.Run("the reason names the project the machines are bound to", func(t *testing.T) {
 		_, why := Explain(t0, []Pending{of("venus", Pending{JobID: 7, Res: task(1, 1, 0, 1).Res, Count: 1, Cluster: "lab"})},
 			[]Machine{joined("j", 4, "mars")}, 10)
-		if r := why[7]; !strings.Contains(r, "cluster lab run only project mars's work") || !strings.Contains(r, `of project "venus"`) {
+		if r := why[7]; !strings.Contains(r, "cluster lab run only project mars's work") || !strings.Contains(r, `of project "venus"`) ||
+			!strings.Contains(r, "(--on NAME)") || strings.Contains(r, "--cluster") {
 			t.Errorf("reason = %q", r)
 		}
 	})

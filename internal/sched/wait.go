@@ -65,7 +65,7 @@ func taskReason(now time.Time, res burst.Resources, cluster string, who tenant, 
 		if cluster != "" {
 			where = "the machines of cluster " + cluster
 		}
-		return where + " share the server's files (a task there could read the admin's token) and take only admins' work: run it on a cluster of machines that joined from elsewhere (--cluster NAME), or the admin trusts members there (`burst server --trust-members-on CLUSTER`)"
+		return where + " share the server's files (a task there could read the admin's token) and take only admins' work: run it on a cluster of machines that joined from elsewhere (--on NAME), or the admin trusts members there (`burst server --trust-members-on CLUSTER`)"
 	}
 	if len(mine) == 0 && other != "" {
 		// Only machines bound to another project are up there: they
@@ -74,7 +74,7 @@ func taskReason(now time.Time, res burst.Resources, cluster string, who tenant, 
 		if cluster != "" {
 			where = "the machines of cluster " + cluster
 		}
-		return fmt.Sprintf("%s run only project %s's work (they joined for it), and this job is of project %q: submit it to a cluster of %q (--cluster NAME)", where, other, project, project)
+		return fmt.Sprintf("%s run only project %s's work (they joined for it), and this job is of project %q: submit it to a cluster of %q (--on NAME)", where, other, project, project)
 	}
 	if len(mine) == 0 {
 		if cluster == "" {
