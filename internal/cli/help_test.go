@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"testing"
@@ -36,5 +37,37 @@ func TestFlagValueNames(t *testing.T) {
 	walk(root)
 	if n < 50 {
 		t.Fatalf("walked %d flags only: the walk misses commands", n)
+	}
+}
+
+// TestHelpTopics: burst help NAME prints what NAME's --help prints, for
+// Slurm's commands as burst runs them (burst sbatch is burst slurm
+// sbatch), and exits 0; a topic that is no command is a usage error that
+// names the closest commands and lists them all (cobra's "Unknown help
+// topic" exited 0).
+func TestHelpTopics(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(args, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	for _, topic := range append([]string{"run", "project create", "slurm sbatch"}, SlurmNames...) {
+		words := strings.Fields(topic)
+		code, got, stderr := run(append([]string{"help"}, words...)...)
+		_, want, _ := run(append(words, "--help")...)
+		if code != 0 || stderr != "" || got != want || !strings.Contains(got, "Usage:") {
+			t.Errorf("burst help %s: exit %d, stderr %q, stdout:\n%s\nwant exit 0 and what burst %s --help prints:\n%s", topic, code, stderr, got, topic, want)
+		}
+	}
+	for _, c := range []struct{ args, want string }{
+		{"help jbos", `burst: burst help: unknown command "jbos" (did you mean jobs?): use agent, budget, cache, cancel, cluster, completion, cost, events, help, jobs,`},
+		{"help sbath", `burst: burst help: unknown command "sbath" (did you mean sbatch?): use `},
+		{"help project creat", `burst: burst help: unknown command "creat" (did you mean create?): use create, grant, list, revoke, set, show (see ` + "`burst project --help`)\n"},
+	} {
+		code, out, stderr := run(strings.Fields(c.args)...)
+		if code != 2 || out != "" || !strings.HasPrefix(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("burst %s: exit %d, stdout %q, stderr %q; want exit 2 and one line starting %q", c.args, code, out, stderr, c.want)
+		}
 	}
 }

@@ -207,6 +207,14 @@ BURST_TOKEN, which come first.`,
 		root.AddCommand(c)
 	}
 	root.SetHelpCommandGroupID("admin")
+	if lone < 0 { // burst help ... (a lone command's tree never runs help)
+		root.InitDefaultHelpCmd()
+		for _, c := range root.Commands() {
+			if c.Name() == "help" { // cobra's, with its completion; what it runs is burst's
+				c.Run, c.RunE = nil, helpRun
+			}
+		}
+	}
 	root.SetCompletionCommandGroupID("admin")
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
@@ -256,23 +264,52 @@ func argsAtLeast(n int, what string) cobra.PositionalArgs {
 func stderrOf(c *cobra.Command) io.Writer { return c.ErrOrStderr() }
 
 // parentRun is the RunE of a command that only groups subcommands: with no
-// argument it prints its help, with one it says the subcommand is unknown,
-// with the closest ones it has.
+// argument it prints its help, with one it says the subcommand is unknown.
 func parentRun(c *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return c.Help()
 	}
+	return unknownCommand(c.CommandPath(), c, args[0], nil)
+}
+
+// helpRun is burst help [COMMAND...]: the help of the command named, as
+// its --help prints it. Slurm's commands are named as burst runs them
+// (burst help sbatch is burst slurm sbatch --help). A command that is not
+// there is a usage error that lists the commands there are (cobra's
+// printed "Unknown help topic" and the whole usage, and exited 0).
+func helpRun(c *cobra.Command, args []string) error {
+	path := args
+	if len(path) > 0 && slices.Contains(SlurmNames, path[0]) {
+		path = append([]string{"slurm"}, path...)
+	}
+	root := c.Root()
+	cmd, rest, err := root.Find(path)
+	switch {
+	case err != nil || cmd == nil:
+		return unknownCommand(c.CommandPath(), root, path[0], SlurmNames)
+	case len(rest) > 0 && cmd.HasAvailableSubCommands():
+		return unknownCommand(c.CommandPath(), cmd, rest[0], nil)
+	}
+	cmd.InitDefaultHelpFlag() // as cobra's help does: so that --help is listed
+	cmd.InitDefaultVersionFlag()
+	return cmd.Help()
+}
+
+// unknownCommand is the usage error of what, which took word for a
+// subcommand of parent that parent does not have: it names the closest
+// ones (among them, more names it takes) and lists them all.
+func unknownCommand(what string, parent *cobra.Command, word string, more []string) error {
 	var names []string
-	for _, s := range c.Commands() {
-		if s.IsAvailableCommand() {
+	for _, s := range parent.Commands() {
+		if s.IsAvailableCommand() || s.Name() == "help" {
 			names = append(names, s.Name())
 		}
 	}
 	mean := ""
-	if s := suggest.Closest(args[0], names); len(s) > 0 {
+	if s := suggest.Closest(word, append(slices.Clone(names), more...)); len(s) > 0 {
 		mean = " (did you mean " + strings.Join(s, " or ") + "?)"
 	}
-	return usage("%s: unknown command %q%s: use %s (see `%s --help`)", c.CommandPath(), args[0], mean, strings.Join(names, ", "), c.CommandPath())
+	return usage("%s: unknown command %q%s: use %s (see `%s --help`)", what, word, mean, strings.Join(names, ", "), parent.CommandPath())
 }
 
 // prefixed is msg as burst prints an error: after "burst: ", unless it is
