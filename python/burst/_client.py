@@ -595,8 +595,8 @@ def _pickle_function(fn: Callable[..., Any]) -> bytes:
     if getattr(fn, "__module__", None) == "__main__" or "<lambda>" in qual or "<locals>" in qual:
         raise BurstError(
             f"map: {qual or fn!r} is a lambda, a closure or defined in __main__: without cloudpickle tasks can only import "
-            "functions of a module: install cloudpickle (apt install python3-cloudpickle, or pip install 'burst[fast]') "
-            "or move the function into a module"
+            "functions of a module: install cloudpickle (apt install python3-cloudpickle, or pip install cloudpickle; "
+            "pip install './python[fast]' in burst's source installs this client with it) or move the function into a module"
         )
     try:
         return pickle.dumps(fn, protocol=PROTOCOL)

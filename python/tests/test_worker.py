@@ -52,6 +52,21 @@ class TestWorker(unittest.TestCase):
         self.assertEqual(sorted(frames), [0, 1])
         self.assertTrue(p.stdout.startswith(b"no newline\n\x1eBURST-abc123 0 "))
 
+    def test_lambda_without_cloudpickle_names_the_fix(self):
+        # PyPI's "burst" is another project: the fix names cloudpickle's
+        # own packages, and this client as the README installs it.
+        real = bc._cloudpickle
+        bc._cloudpickle = lambda: None
+        try:
+            with self.assertRaises(bc.BurstError) as c:
+                bc._pickle_function(lambda x: x * x)
+        finally:
+            bc._cloudpickle = real
+        msg = str(c.exception)
+        for fix in ("apt install python3-cloudpickle", "pip install cloudpickle", "pip install './python[fast]'"):
+            self.assertIn(fix, msg)
+        self.assertNotIn("burst[fast]", msg)
+
     @unittest.skipUnless(bc._cloudpickle(), "needs cloudpickle here (the e2e test's cloudpickle run has it)")
     def test_lambda_and_closure_without_cloudpickle_where_it_runs(self):
         cp = bc._cloudpickle()
