@@ -25,6 +25,7 @@ import (
 	"github.com/burst-sh/burst/internal/discover"
 	"github.com/burst-sh/burst/internal/home"
 	"github.com/burst-sh/burst/internal/server"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -158,7 +159,10 @@ the admin.`,
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
-				return &ExitError{Code: discover.ExitServerRunning, Msg: "cannot start the server: " + err.Error()}
+				return &ExitError{Code: discover.ExitServerRunning, Msg: alreadyRunning(h, listen)}
+			}
+			if err != nil && listen != "" && errors.Is(err, syscall.EADDRINUSE) {
+				return usage("cannot start the server: %v: another program listens there; choose another port (--listen %s)", err, hostPort(listen))
 			}
 			if err != nil {
 				return usage("cannot start the server: %v", err)
@@ -185,6 +189,39 @@ the admin.`,
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
 	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())
 	return c
+}
+
+// hostPort is listen's host with PORT for its port: what --listen wants
+// to move to another port.
+func hostPort(listen string) string {
+	host, _, _ := net.SplitHostPort(listen) // checked before the server starts
+	return net.JoinHostPort(host, "PORT")
+}
+
+// alreadyRunning is what `burst server` says when another server holds
+// h: which one (its pid and address; a server still starting writes them
+// within a moment, so they are waited for briefly) and what to do. With
+// --listen (the first step of sharing burst, typed while the server the
+// first command started still runs) it says how to replace that one: stop
+// it and start this one at once, as any burst command in between starts a
+// local server again.
+func alreadyRunning(h home.Home, listen string) string {
+	who := ""
+	for give := time.Now().Add(2 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var in server.Info
+		if b, err := os.ReadFile(h.ServerInfo()); err == nil && json.Unmarshal(b, &in) == nil && in.PID > 0 {
+			who = fmt.Sprintf(" (pid %d, %s)", in.PID, in.Addr)
+			break
+		}
+		if time.Now().After(give) {
+			break
+		}
+	}
+	msg := fmt.Sprintf("cannot start the server: a burst server is already running for %s%s", h, who)
+	if listen == "" {
+		return msg + ": use it, or stop it first (`burst server stop`)"
+	}
+	return msg + fmt.Sprintf(": to serve on %s instead, stop it and start this one at once: `burst server stop && burst server --listen %s` (a burst command run between the two starts a local server again)", listen, shellquote.Quote(listen))
 }
 
 func newServerStopCmd() *cobra.Command {
