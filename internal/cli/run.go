@@ -339,6 +339,10 @@ func buildRunSpec(c *cobra.Command, rf *resFlags, args []string) (*burst.JobSpec
 		spec.Argv = args[1:]
 	}
 	if spec.Batch == nil {
+		if o := c.Flags().Lookup("output").Value.String(); c.Flags().Changed("output") && slices.Contains([]string{fmtTable, fmtWide, fmtJSON, fmtYAML}, o) {
+			// -o json, as the listings take it: burst run prints the job's own output.
+			return nil, usage("-o %s: burst run's -o is sbatch's --output (a batch script's output file), not a format; for the job as JSON, submit it with -d (which prints its id) and run `burst show -o %s ID`", o, o)
+		}
 		for _, f := range batchFlags {
 			if c.Flags().Changed(f.name) {
 				return nil, usage("--%s is sbatch's and applies to batch scripts: name one (`burst run --%s ... job.sbatch`); for many inputs use `burst map`", f.name, f.name)
