@@ -28,7 +28,7 @@ func newJobsCmd() *cobra.Command {
   burst jobs --state running --state queued
   burst jobs --project mars -o json
   burst jobs -o wide                          # also USER, KIND, REASON; names uncut
-  burst cancel $(burst jobs -q --state queued) # -q: only the ids, one a line`,
+  burst jobs -q --state queued | xargs -r burst cancel   # -q: only the ids, one a line (-r: none, no cancel)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOut(c, out); err != nil {
