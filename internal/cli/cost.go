@@ -72,6 +72,9 @@ cache_hits, and saved_nusd per line). It is not part of the total.`,
 					return "\t" + usdOrDash(l.SavedUSD)
 				}
 				head, pad := strings.ToUpper(by)+"\tCOST", ""
+				if by == "tier" { // --by kind by another name: its lines are kinds (task, idle, storage:TIER)
+					head = "KIND\tCOST"
+				}
 				if by == "job" { // in the order of their ids, with their names
 					head, pad = "JOB\tNAME\tCOST", "\t"
 				}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -69,5 +70,30 @@ func TestHelpTopics(t *testing.T) {
 		if code != 2 || out != "" || !strings.HasPrefix(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("burst %s: exit %d, stdout %q, stderr %q; want exit 2 and one line starting %q", c.args, code, out, stderr, c.want)
 		}
+	}
+}
+
+// TestMapHelpNamesHiddenFlags: burst map takes GNU parallel's other
+// names of its flags (-P, --xapply, --progress, --line-buffer, -u, --env,
+// ...), hidden from the flag list; its help names each (the README says
+// they are accepted, and --help left them out).
+func TestMapHelpNamesHiddenFlags(t *testing.T) {
+	c := newMapCmd()
+	n := 0
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden || f.Name == "resume-joblog" { // what --resume with no job id becomes (parallelResumeArgs): named so
+			return
+		}
+		n++
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand
+		}
+		if !regexp.MustCompile(`(^|[\s(])` + regexp.QuoteMeta(name) + `\b`).MatchString(c.Long) {
+			t.Errorf("burst map --help does not name %s (hidden: %s)", name, f.Name)
+		}
+	})
+	if n < 10 {
+		t.Fatalf("%d hidden flags only: the test misses them", n)
 	}
 }

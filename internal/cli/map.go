@@ -146,7 +146,17 @@ brings them back.
 
 --resume JOB runs again the tasks of map JOB that failed or never ran, printing
 their output only; --max-failures and -j given with it replace the map's own,
-and flags that would change its tasks are refused.`,
+and flags that would change its tasks are refused.
+
+GNU parallel's command lines run as they are: its other names of the flags
+below are taken, and not listed there: -P (-j), --xapply (--link), --dryrun,
+--res (--results), -i (-I), -N (-n, repeating a word that holds {}),
+--halt-on-error (--halt), --no-notice and --nn (--will-cite), and --resume
+with --joblog (no job id). So are flags that change nothing here: --progress,
+--eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
+--linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
+--env NAME (every task has the whole environment), --quote (an input is one
+argument), --tmpdir, --use-cpus-instead-of-cores and --gnu.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
   burst map -- gzip -9 {} ::: data/*.csv
