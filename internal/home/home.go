@@ -60,9 +60,9 @@ func (h Home) LastAddr() string { return h.path("last-addr") }
 // crash takes them again, so that one started with --listen comes back
 // listening there, not on loopback alone.
 func (h Home) ServerArgs() string { return h.path("server-args.json") }
-func (h Home) Logs() string     { return h.path("logs") }
-func (h Home) Agents() string   { return h.path("agents") }
-func (h Home) Prices() string   { return h.path("prices.yaml") }
+func (h Home) Logs() string       { return h.path("logs") }
+func (h Home) Agents() string     { return h.path("agents") }
+func (h Home) Prices() string     { return h.path("prices.yaml") }
 
 // AgentLock is the file a machine's agent holds locked (flock) while it
 // lives; AgentPID names that agent's pid, written by the agent itself.

@@ -24,7 +24,16 @@ const (
 // squeueField is one of squeue's %-letters: its header and its value.
 type squeueField struct {
 	header string
-	value  func(j Job, now time.Time) string
+	fn     func(j Job, now time.Time) string // nil: the same for every job, fixed
+	fixed  string
+}
+
+// value is the field's value for j.
+func (f squeueField) value(j Job, now time.Time) string {
+	if f.fn == nil {
+		return f.fixed
+	}
+	return f.fn(j, now)
 }
 
 // squeueFields are the %-letters burst renders; others are refused by
@@ -32,55 +41,55 @@ type squeueField struct {
 var squeueFields = map[byte]squeueField{
 	// %A is each job's own id (a task of an array has its own), %F an
 	// array's id (a job's own for one that is no array's), as squeue(1).
-	'A': {"JOBID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.RawID, 10) }},
-	'F': {"ARRAY_JOB_ID", func(j Job, _ time.Time) string { return strconv.FormatInt(j.arrayID(), 10) }},
-	'a': {"ACCOUNT", func(j Job, _ time.Time) string { return j.Account }},
-	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
-	'C': {"CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
-	'D': {"NODES", func(j Job, _ time.Time) string { return "1" }},
-	'E': {"DEPENDENCY", func(j Job, _ time.Time) string { return orNull(j.Dependency) }},
-	'e': {"END_TIME", func(j Job, _ time.Time) string { return endTime(j) }},
-	'i': {"JOBID", func(j Job, _ time.Time) string { return j.JobID() }},
-	'j': {"NAME", func(j Job, _ time.Time) string { return j.Name }},
-	'K': {"ARRAY_TASK_ID", func(j Job, _ time.Time) string { return arrayTask(j) }},
-	'l': {"TIME_LIMIT", func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
-	'M': {"TIME", func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
-	'm': {"MIN_MEMORY", func(j Job, _ time.Time) string { return Mem(j.MemBytes) }},
-	'N': {"NODELIST", func(j Job, _ time.Time) string { return j.Node }},
-	'o': {"COMMAND", func(j Job, _ time.Time) string { return orNull(j.Command) }},
-	'P': {"PARTITION", func(j Job, _ time.Time) string { return j.Partition }},
-	'R': {"NODELIST(REASON)", func(j Job, _ time.Time) string { return nodeOrReason(j) }},
-	'r': {"REASON", func(j Job, _ time.Time) string { return j.pendingReason() }},
-	'S': {"START_TIME", func(j Job, _ time.Time) string { return startTime(j) }},
-	'T': {"STATE", func(j Job, _ time.Time) string { return j.StateName() }},
-	't': {"ST", func(j Job, _ time.Time) string { return j.StateCode() }},
-	'u': {"USER", func(j Job, _ time.Time) string { return j.User }},
-	'U': {"UID", func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
-	'V': {"SUBMIT_TIME", func(j Job, _ time.Time) string { return Date(j.Submit) }},
-	'x': {"EXC_NODES", func(j Job, _ time.Time) string { return "" }},
-	'Z': {"WORK_DIR", func(j Job, _ time.Time) string { return j.WorkDir }},
-	'L': {"TIME_LEFT", func(j Job, now time.Time) string { return timeLeft(j, now) }},
-	'c': {"MIN_CPUS", func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
+	'A': {header: "JOBID", fn: func(j Job, _ time.Time) string { return strconv.FormatInt(j.RawID, 10) }},
+	'F': {header: "ARRAY_JOB_ID", fn: func(j Job, _ time.Time) string { return strconv.FormatInt(j.arrayID(), 10) }},
+	'a': {header: "ACCOUNT", fn: func(j Job, _ time.Time) string { return j.Account }},
+	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},
+	'C': {header: "CPUS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
+	'D': {header: "NODES", fn: func(j Job, _ time.Time) string { return "1" }},
+	'E': {header: "DEPENDENCY", fn: func(j Job, _ time.Time) string { return orNull(j.Dependency) }},
+	'e': {header: "END_TIME", fn: func(j Job, _ time.Time) string { return endTime(j) }},
+	'i': {header: "JOBID", fn: func(j Job, _ time.Time) string { return j.JobID() }},
+	'j': {header: "NAME", fn: func(j Job, _ time.Time) string { return j.Name }},
+	'K': {header: "ARRAY_TASK_ID", fn: func(j Job, _ time.Time) string { return arrayTask(j) }},
+	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
+	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'm': {header: "MIN_MEMORY", fn: func(j Job, _ time.Time) string { return Mem(j.MemBytes) }},
+	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
+	'o': {header: "COMMAND", fn: func(j Job, _ time.Time) string { return orNull(j.Command) }},
+	'P': {header: "PARTITION", fn: func(j Job, _ time.Time) string { return j.Partition }},
+	'R': {header: "NODELIST(REASON)", fn: func(j Job, _ time.Time) string { return nodeOrReason(j) }},
+	'r': {header: "REASON", fn: func(j Job, _ time.Time) string { return j.pendingReason() }},
+	'S': {header: "START_TIME", fn: func(j Job, _ time.Time) string { return startTime(j) }},
+	'T': {header: "STATE", fn: func(j Job, _ time.Time) string { return j.StateName() }},
+	't': {header: "ST", fn: func(j Job, _ time.Time) string { return j.StateCode() }},
+	'u': {header: "USER", fn: func(j Job, _ time.Time) string { return j.User }},
+	'U': {header: "UID", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
+	'V': {header: "SUBMIT_TIME", fn: func(j Job, _ time.Time) string { return Date(j.Submit) }},
+	'x': {header: "EXC_NODES", fn: func(j Job, _ time.Time) string { return "" }},
+	'Z': {header: "WORK_DIR", fn: func(j Job, _ time.Time) string { return j.WorkDir }},
+	'L': {header: "TIME_LEFT", fn: func(j Job, now time.Time) string { return timeLeft(j, now) }},
+	'c': {header: "MIN_CPUS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
 	'q': fixed("QOS", "normal"), // Slurm's default: burst has no other
 	'f': fixed("FEATURES", "(null)"),
 	'n': fixed("REQ_NODES", ""),
-	'B': {"EXEC_HOST", func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
+	'B': {header: "EXEC_HOST", fn: func(j Job, _ time.Time) string { return cmp.Or(j.Node, "n/a") }},
 	'Y': fixed("SCHEDNODES", "(null)"), // burst plans no start ahead
 	// What burst has no notion of, printed as Slurm 22.05 prints it for a
 	// job that asked for none of it (checked with the suite's real Slurm).
 	'd': fixed("MIN_TMP_DISK", "0"),
-	'g': {"GROUP", func(j Job, _ time.Time) string { return groupName(j.GID) }},
-	'G': {"GROUP", func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
+	'g': {header: "GROUP", fn: func(j Job, _ time.Time) string { return groupName(j.GID) }},
+	'G': {header: "GROUP", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
 	'h': fixed("OVER_SUBSCRIBE", "OK"),
 	'H': fixed("SOCKETS_PER_NODE", "*"),
 	'I': fixed("CORES_PER_SOCKET", "*"),
 	'J': fixed("THREADS_PER_CORE", "*"),
 	'k': fixed("COMMENT", "(null)"),
 	'O': fixed("CONTIGUOUS", "0"),
-	'p': {"PRIORITY", func(j Job, _ time.Time) string {
+	'p': {header: "PRIORITY", fn: func(j Job, _ time.Time) string {
 		return strconv.FormatFloat(float64(j.Priority())/float64(math.MaxUint32), 'f', 14, 64)
 	}},
-	'Q': {"PRIORITY", func(j Job, _ time.Time) string { return strconv.FormatInt(j.Priority(), 10) }},
+	'Q': {header: "PRIORITY", fn: func(j Job, _ time.Time) string { return strconv.FormatInt(j.Priority(), 10) }},
 	's': fixed("", ""), // squeue prints an empty column
 	'v': fixed("RESERVATION", "(null)"),
 	'w': fixed("WCKEY", "(null)"),
@@ -92,15 +101,15 @@ var squeueFields = map[byte]squeueField{
 
 // squeueNamed are squeue -O's fields that have no %-letter.
 var squeueNamed = map[string]squeueField{
-	"numtasks":      {"TASKS", func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
-	"stdout":        {"STDOUT", func(j Job, _ time.Time) string { return j.StdOut }},
-	"stderr":        {"STDERR", func(j Job, _ time.Time) string { return j.StdErr }},
-	"stdin":         {"STDIN", func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
-	"pendingtime":   {"PENDING_TIME", func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
+	"numtasks":      {header: "TASKS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
+	"stdout":        {header: "STDOUT", fn: func(j Job, _ time.Time) string { return j.StdOut }},
+	"stderr":        {header: "STDERR", fn: func(j Job, _ time.Time) string { return j.StdErr }},
+	"stdin":         {header: "STDIN", fn: func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
+	"pendingtime":   {header: "PENDING_TIME", fn: func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
 	"hetjobid":      fixed("HET_JOB_ID", "N/A"),
 	"hetjoboffset":  fixed("HET_JOB_OFFSET", "N/A"),
 	"hetjobidset":   fixed("HET_JOB_ID_SET", "N/A"),
-	"cluster":       {"CLUSTER", func(Job, time.Time) string { return ClusterName }},
+	"cluster":       {header: "CLUSTER", fn: func(Job, time.Time) string { return ClusterName }},
 	"network":       fixed("NETWORK", "(null)"),
 	"requeue":       fixed("REQUEUE", "1"),
 	"batchflag":     fixed("BATCH_FLAG", "1"),
@@ -130,10 +139,10 @@ func (j Job) pending(now time.Time) time.Duration {
 	return 0
 }
 
-// fixed is a field whose value is the same for every job.
-func fixed(header, value string) squeueField {
-	return squeueField{header, func(Job, time.Time) string { return value }}
-}
+// fixed is a field whose value is the same for every job (a value, not a
+// function: the table is built at every start of the binary, and a closure
+// each would be an allocation each).
+func fixed(header, value string) squeueField { return squeueField{header: header, fixed: value} }
 
 // timeLeft is squeue's %L: the time limit less what the job has run,
 // UNLIMITED without one.
@@ -245,16 +254,16 @@ const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
 // inside it is not a step the server knows).
 var stepFields = map[byte]squeueField{
 	'A': fixed("TASKS", "1"),
-	'b': {"TRES_PER_NODE", func(j Job, _ time.Time) string { return gres(j.GPUs) }},
-	'i': {"STEPID", func(j Job, _ time.Time) string { return j.StepID() }},
+	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},
+	'i': {header: "STEPID", fn: func(j Job, _ time.Time) string { return j.StepID() }},
 	'j': fixed("NAME", "batch"),
-	'l': {"TIME_LIMIT", func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
-	'M': {"TIME", func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
-	'N': {"NODELIST", func(j Job, _ time.Time) string { return j.Node }},
-	'P': {"PARTITION", func(j Job, _ time.Time) string { return j.Partition }},
-	'S': {"START_TIME", func(j Job, _ time.Time) string { return startTime(j) }},
-	'u': {"USER", func(j Job, _ time.Time) string { return j.User }},
-	'U': {"UID", func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
+	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
+	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
+	'P': {header: "PARTITION", fn: func(j Job, _ time.Time) string { return j.Partition }},
+	'S': {header: "START_TIME", fn: func(j Job, _ time.Time) string { return startTime(j) }},
+	'u': {header: "USER", fn: func(j Job, _ time.Time) string { return j.User }},
+	'U': {header: "UID", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
 }
 
 // StepID is the id of a job's batch step: "12.batch", "12_3.batch".
