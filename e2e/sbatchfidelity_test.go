@@ -586,3 +586,20 @@ func TestBatchInputFile(t *testing.T) {
 		t.Errorf("burst run --input=none cat.sh:\n%s", r)
 	}
 }
+
+// A job submitted with --dependency sees it in SLURM_JOB_DEPENDENCY, as
+// sbatch sets it (afterok:13 for -d afterok:13, checked with the suite's
+// real Slurm); one without has none.
+func TestBatchDependencyVariable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := strings.TrimSpace(h.runIn(h.dir, "slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true").stdout)
+	r := h.runIn(h.dir, "slurm", "sbatch", "-W", "-d", "afterok:"+a, "-o", "dep.out", "--wrap", "echo ${SLURM_JOB_DEPENDENCY-unset}")
+	if b, err := os.ReadFile(filepath.Join(h.dir, "dep.out")); r.code != 0 || string(b) != "afterok:"+a+"\n" {
+		t.Errorf("SLURM_JOB_DEPENDENCY = %q, %v; want afterok:%s\n%s", b, err, a, r)
+	}
+	h.runIn(h.dir, "slurm", "sbatch", "-W", "-o", "nodep.out", "--wrap", "echo ${SLURM_JOB_DEPENDENCY-unset}")
+	if b, _ := os.ReadFile(filepath.Join(h.dir, "nodep.out")); string(b) != "unset\n" {
+		t.Errorf("a job without a dependency: SLURM_JOB_DEPENDENCY %q, want unset", b)
+	}
+}

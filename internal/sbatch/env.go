@@ -37,6 +37,9 @@ type TaskInfo struct {
 	// is the batch step (%s "batch", %J the job id, %t 0).
 	Step string
 	Rank int
+	// Dependency is the job's --dependency as sbatch gives it to the job
+	// (SLURM_JOB_DEPENDENCY, e.g. afterok:12), "" for none.
+	Dependency string
 }
 
 // ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
@@ -77,6 +80,7 @@ func Env(t TaskInfo) []string {
 		"SLURM_JOB_CPUS_PER_NODE": cpus,
 		"SLURM_TASKS_PER_NODE":    strconv.Itoa(ntasks),
 		"SLURM_CLUSTER_NAME":      ClusterName,
+		"SLURM_JOB_DEPENDENCY":    t.Dependency,
 		"SLURM_PROCID":            "0",
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",

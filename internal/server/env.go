@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/sbatch"
@@ -148,6 +149,9 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
 		Partition: clusterName(spec.Cluster), Account: spec.Project,
+	}
+	if len(spec.After) > 0 {
+		info.Dependency = burst.FormatDependencies(spec.After, spec.AfterAnyOf)
 	}
 	if idx := j.arrayIndices(); idx != nil {
 		info.Array = idx
