@@ -192,6 +192,10 @@ func (j Job) ExitCodeText() string {
 		sig = j.Signal
 	case j.State == burst.Failed && j.ExitCode != nil:
 		status = *j.ExitCode
+	case (j.State == burst.Cancelled || j.State == burst.Timeout) && j.ExitCode != nil && *j.ExitCode != 0:
+		// It exited by itself when told to stop (a trap on TERM that
+		// saves and exits 143): Slurm keeps that status (143:0).
+		status = *j.ExitCode
 	case (j.State == burst.Cancelled || j.State == burst.Timeout) && !j.Start.IsZero():
 		sig = 15
 	}

@@ -41,6 +41,9 @@ func TestStatesAndExitCodes(t *testing.T) {
 		{"cancelled running", ended(burst.Cancelled, nil), "CA", "CANCELLED", "CANCELLED by 0", "0:15"},
 		{"cancelled pending", never, "CA", "CANCELLED", "CANCELLED by 0", "0:0"},
 		{"timeout", ended(burst.Timeout, nil), "TO", "TIMEOUT", "TIMEOUT", "0:15"},
+		// A script that traps TERM at its limit and exits 143: Slurm 22.05
+		// keeps the status (scontrol's ExitCode=143:0, the suite's Slurm).
+		{"timeout, exited 143 itself", ended(burst.Timeout, ip(143)), "TO", "TIMEOUT", "TIMEOUT", "143:0"},
 		{"lost", ended(burst.Lost, nil), "NF", "NODE_FAIL", "NODE_FAIL", "0:0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
