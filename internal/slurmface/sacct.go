@@ -72,7 +72,7 @@ var acctFields = []acctField{
 	{"Reason", 22, func(j Job, _ acctCtx) string { return j.pendingReason() }, jobOnly},
 	{"ReqCPUS", 8, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
 	{"ReqMem", 10, func(j Job, x acctCtx) string { return reqMem(j.MemBytes, x) }, jobOnly},
-	{"Start", 19, func(j Job, _ acctCtx) string { return Date(j.Start) }, onBoth},
+	{"Start", 19, func(j Job, _ acctCtx) string { return Date(j.shownStart()) }, onBoth},
 	{"State", 10, func(j Job, _ acctCtx) string { return j.AcctState() }, onBoth},
 	{"Submit", 19, func(j Job, _ acctCtx) string {
 		if j.Step != "" {

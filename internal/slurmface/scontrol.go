@@ -45,7 +45,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
 		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
 		{kv("AccrueTime", Date(j.Submit))},
-		{kv("StartTime", Date(j.Start)), kv("EndTime", end), "Deadline=N/A"},
+		{kv("StartTime", Date(j.shownStart())), kv("EndTime", end), "Deadline=N/A"},
 		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},
 		{kv("Partition", j.Partition), "AllocNode:Sid=(null):0"},
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},

@@ -98,6 +98,16 @@ func (j Job) BatchStep() Job {
 	return s
 }
 
+// shownStart is the StartTime scontrol and sacct give: when it started, or
+// for a job cancelled before it started the time it ended, as Slurm 22.05
+// gives it (zero: Unknown).
+func (j Job) shownStart() time.Time {
+	if j.Start.IsZero() && j.State == burst.Cancelled {
+		return j.End
+	}
+	return j.Start
+}
+
 // JobID is Slurm's JobID: "N", or "ARRAY_INDEX" for an array's task.
 func (j Job) JobID() string {
 	switch {

@@ -302,3 +302,28 @@ func TestShowNodeAndPartition(t *testing.T) {
 		t.Errorf("show partition -o:\n%q", got)
 	}
 }
+
+// A job cancelled before it started: scontrol and sacct give its end as its
+// StartTime, as Slurm 22.05 does (the suite's Slurm), not Unknown.
+func TestCancelledPendingStart(t *testing.T) {
+	end := t0.Add(time.Minute)
+	j := Job{RawID: 3, Name: "w", State: burst.Cancelled, Submit: t0, End: end}
+	var b strings.Builder
+	if err := ShowJob(&b, j, true, end); err != nil {
+		t.Fatal(err)
+	}
+	if want := "StartTime=" + Date(end) + " EndTime=" + Date(end); !strings.Contains(b.String(), want) {
+		t.Errorf("scontrol: want %q in\n%s", want, b.String())
+	}
+	af, err := ParseAcctFormat("Start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := Sacct(&b, []Job{j}, af, SacctOptions{Parsable: ParsableOf(true, true), NoHeader: true}, end); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(b.String()) != Date(end) {
+		t.Errorf("sacct Start %q, want %s", b.String(), Date(end))
+	}
+}
