@@ -298,3 +298,17 @@ func TestREADMEPipelineFile(t *testing.T) {
 		t.Errorf("the README's pipeline file counts\n%s\nwhere its stages in a shell (%s) count\n%s", got, strings.Join(stages, " | "), want)
 	}
 }
+
+// burst jobs --project NAME of a project that does not exist says so (the
+// projects there are, how to make one), exit 2: it showed an empty table,
+// exit 0, as for a project with no jobs.
+func TestJobsOfUnknownProject(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if r := h.run("jobs", "--project", "nope"); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, `no project "nope"`) {
+		t.Errorf("jobs of a project that does not exist:\n%s", r)
+	}
+	if r := h.run("jobs", "--project", "default"); r.code != 0 {
+		t.Errorf("jobs of an existing project with none: exit 0 and an empty table:\n%s", r)
+	}
+}

@@ -43,7 +43,15 @@ func newJobsCmd() *cobra.Command {
 				q.States = append(q.States, st)
 			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) ([]burst.Job, error) {
-				return cl.Jobs(ctx, q)
+				jobs, err := cl.Jobs(ctx, q)
+				if err == nil && len(jobs) == 0 && project != "" {
+					// None listed: a project that does not exist (or that
+					// this user may not see) is said, not shown as empty.
+					if _, perr := cl.Project(ctx, project); perr != nil {
+						return nil, perr
+					}
+				}
+				return jobs, err
 			}, jobsTable)
 		},
 	}
