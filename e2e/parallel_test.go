@@ -291,15 +291,18 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
-	// A redirection, pipe, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
-	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed.
+	// A redirection, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
+	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed. A lone |
+	// stays an argument (cut -d '|'), as with parallel -q, burst's default.
 	t.Run("redirections_as_words", func(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
-			{[]string{"-k"}, []string{"echo", "{}", "|", "tr", "a-z", "A-Z", ":::", "ab", "c d"}},
-			{[]string{"-k"}, []string{"test", "-n", "{}", "&&", "echo", "yes", "{}", "||", "echo", "no", ":::", "x", ""}},
+			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},
+			{[]string{"-k"}, []string{"ls", "{}", "2>&1", "||", "echo", "no", "{}", ":::", "f1", "none"}},
 		} {
 			sameAs(t, nil, c.flags, c.args...)
 		}
+		writeFile(t, filepath.Join(h.dir, "bars"), "a|b|c\n", 0o644)
+		same(t, []string{"-k"}, "cut", "-d", "|", "-f2", "{}", ":::", "bars")
 		dir := t.TempDir()
 		b := h.burstMap(nil, []string{"-k"}, "echo", "{}", ">", filepath.Join(dir, "{}.txt"), ":::", "a", "b")
 		for _, in := range []string{"a", "b"} {

@@ -375,13 +375,22 @@ func shellText(args []string) bool {
 }
 
 // redirects says whether a word of a map's command (given as several) is
-// a shell's redirection, pipe or && and ||, written for GNU parallel, which
-// runs every command in a shell: `parallel echo {} \> {}.txt`. Not ; and &,
-// which find -exec takes as its own arguments.
+// a shell's redirection, && or ||, written for GNU parallel, which runs
+// every command in a shell: `parallel echo {} \> {}.txt`. Not a lone |,
+// which cut -d, awk -F and sort -t take as a delimiter, nor ; and &, which
+// find -exec takes; nor anything given to test, [ or expr, whose < and >
+// compare.
 func redirects(words []string) bool {
-	for _, w := range words[min(1, len(words)):] {
+	if len(words) == 0 {
+		return false
+	}
+	switch burst.BaseName(words[0]) {
+	case "test", "[", "[[", "expr":
+		return false
+	}
+	for _, w := range words[1:] {
 		switch w {
-		case ">", ">>", "<", "|", "||", "&&", "2>", "2>>", "&>", "&>>", "2>&1", ">&2", "1>&2", "|&":
+		case ">", ">>", "<", "||", "&&", "2>", "2>>", "&>", "&>>", "2>&1", ">&2", "1>&2":
 			return true
 		}
 	}
