@@ -384,4 +384,19 @@ func TestCrashedServerComesBackWhereItListened(t *testing.T) {
 	if r := h.mustRun("server", "info"); !strings.HasPrefix(r.stdout, want) {
 		t.Errorf("after a crash the server should listen where it did (%s):\n%s", want, r)
 	}
+	// Stopped on purpose, the next one is a plain local server.
+	h.mustRun("server", "stop")
+	if r := h.mustRun("jobs"); !strings.Contains(r.stderr, "burst: started a local server") {
+		t.Errorf("after burst server stop, a command starts a plain local server:\n%s", r)
+	}
+	if r := h.mustRun("server", "info"); !strings.HasPrefix(r.stdout, "url      http://127.0.0.1:") {
+		t.Errorf("after burst server stop, the next server listens on loopback, plain:\n%s", r)
+	}
+	// Options that no longer hold are named with the way out.
+	h.mustRun("server", "stop")
+	writeFile(t, filepath.Join(h.home, "server-args.json"), `["--listen=`+addr+`","--tls-cert=/nonexistent.pem","--tls-key=/nonexistent.key"]`, 0o600)
+	if r := h.run("jobs"); r.code == 0 || !strings.Contains(r.stderr, "cannot start the server again with its last options") ||
+		!strings.Contains(r.stderr, "server-args.json for a plain local one") {
+		t.Errorf("last options that fail should be named, with the way out:\n%s", r)
+	}
 }

@@ -658,12 +658,13 @@ srun -n1 -i in.txt cat
 srun -n2 -l -o both.out -e errs-%2t.out sh -c 'echo o$SLURM_PROCID; echo e$SLURM_PROCID >&2'
 srun -n1 -o step%s.out sh -c 'echo $SLURM_STEP_ID'
 echo end
+timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
+TMPDIR=/ timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
 `, 0o755)
 	r := h.runIn(h.dir, "slurm", "sbatch", "-W", "job.sh")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	id := strings.TrimPrefix(strings.TrimSpace(r.stdout), "Submitted batch job ")
 	for name, want := range map[string]string{
 		"main.out":    "r1\na\nb\nend\n",
 		"step-0.out":  "hi 0\nerr 0\n",
@@ -672,12 +673,16 @@ echo end
 		"errs-00.out": "0: e0\n",
 		"errs-01.out": "1: e1\n",
 		"step5.out":   "5\n", // the job's sixth step
+		// steps in a process group of their own (timeout), with another
+		// TMPDIR, count on
+		"tstep6.out": "6\n",
+		"tstep7.out": "7\n",
 	} {
 		if b, err := os.ReadFile(filepath.Join(h.dir, name)); string(b) != want {
 			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
 		}
 	}
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "burst-steps-*", id+"-*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(h.home, "steps", "*", "*")); len(left) > 0 {
 		t.Errorf("the count of the job's steps outlived its task: %q", left)
 	}
 }

@@ -245,9 +245,11 @@ func slurmFaceShapes(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "is not a kind") || strings.Count(out, "\n") != 1 {
 		t.Errorf("sbatch --dependency: exit %d, %q", code, out)
 	}
-	out, code = face("squeue", "-o", "%i %y")
-	if code != 1 || !strings.Contains(out, "%i") {
-		t.Errorf("squeue -o %%y: exit %d, %q", code, out)
+	// A specification that is no field: named on stderr, printed as
+	// written, the listing kept, exit 0, as Slurm 22.05's squeue does.
+	out, code = face("squeue", "-h", "-t", "all", "-o", "%i|%-5j|x")
+	if code != 0 || !strings.Contains(out, "squeue: error: Invalid job format specification: -\n") || !strings.Contains(out, "|%-5j|x\n") {
+		t.Errorf("squeue -o '%%i|%%-5j|x': exit %d, %q", code, out)
 	}
 }
 

@@ -204,6 +204,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// Probed now, not at the first task: this removes the cgroups of agents that are gone.
 	cfg.Log.Info("tasks are contained by", "containment", runner.Containment())
 	a.killLeftovers()
+	if dir := stepsDir(cfg.WorkDir, cfg.Machine); dir != "" {
+		os.RemoveAll(dir) // the step counts of the tasks just killed
+	}
 	sweepWork(cfg.WorkDir, time.Now(), cfg.Log)
 	spotCtx, stopSpot := context.WithCancel(ctx)
 	defer stopSpot()
@@ -657,14 +660,29 @@ func openInput(path, dir string) (*os.File, error) {
 	return f, nil
 }
 
-// envValue is the value of key in env (KEY=VALUE strings), "" if unset.
-func envValue(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
-		}
+// stepCounter is the file a batch task's srun steps count in
+// (sbatch.StepCounterEnv): under stepsDir (0700), named for the task's
+// run; "" for a task that is no batch script, or where the directory
+// cannot be made (its steps are then all 0).
+func (a *Agent) stepCounter(as client.Assignment, batch bool) string {
+	dir := stepsDir(a.cfg.WorkDir, a.cfg.Machine)
+	if !batch || dir == "" {
+		return ""
 	}
-	return ""
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt))
+}
+
+// stepsDir holds the step counts of this machine's running batch tasks,
+// in the agent's work directory (machines may share one): emptied when
+// the agent starts, as the tasks of the agent before are gone.
+func stepsDir(workDir, machine string) string {
+	if workDir == "" || machine == "" {
+		return ""
+	}
+	return filepath.Join(workDir, "steps", machine)
 }
 
 // packAs is the name under which a task's small output may go to its
@@ -766,6 +784,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	if script != "" {
 		extra = append(extra, jobOwner()...) // over what a job submitted from a job inherited
 	}
+	// A batch task's srun steps count in a file of its own, in a directory
+	// only the agent writes; any other task has none (not one inherited
+	// from a job that submitted it).
+	steps := a.stepCounter(as, script != "")
+	extra = append(extra, sbatch.StepCounterEnv+"="+steps)
 	env := mergeEnv(ctx.Env, extra)
 	if script != "" && o.stackRoot == "" {
 		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
@@ -815,8 +838,8 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.sess.Wake()
 	go func() {
 		r := t.Wait()
-		if script != "" { // the count of its srun steps, if it ran any
-			os.Remove(sbatch.StepCounter(envValue(env, "TMPDIR"), envValue(env, "SLURM_JOB_ID"), t.PID()))
+		if steps != "" { // the count of its srun steps, if it ran any
+			os.Remove(steps)
 		}
 		if after != nil {
 			if err := after(); err != nil && r.State == burst.Succeeded {

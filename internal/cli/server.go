@@ -274,6 +274,9 @@ tasks whose machine was lost: a task lost a third time fails).`,
 					return fmt.Errorf("the server (pid %d) %v: see %s", info.PID, err, h.ServerLog())
 				}
 			}
+			// Stopped on purpose: the next server any command starts is a
+			// plain local one; only a crash brings back the last options.
+			os.Remove(h.ServerArgs())
 			if !all {
 				if running {
 					fmt.Fprintf(w, "burst server (pid %d) stopped; running jobs go on\n", info.PID)

@@ -1940,17 +1940,23 @@ func showNodes(c *cobra.Command, nodes bool, names []string, oneLine bool) error
 	}
 	w := c.OutOrStdout()
 	if nodes {
-		found := false
-		for _, n := range ns {
-			if name == "" || n.Name == name || n.Host == name { // $SLURMD_NODENAME in a job is its host's name
-				found = true
-				if err := slurmface.ShowNode(w, n, oneLine); err != nil {
-					return err
-				}
+		if name != "" {
+			// A machine by its name, else the first on a host of that name
+			// ($SLURMD_NODENAME in a job is its host's): one record, as
+			// scontrol gives for a node.
+			i := slices.IndexFunc(ns, func(n slurmface.Node) bool { return n.Name == name })
+			if i < 0 {
+				i = slices.IndexFunc(ns, func(n slurmface.Node) bool { return n.Host == name })
 			}
+			if i < 0 {
+				return &ExitError{Code: 1, Msg: fmt.Sprintf("Node %s not found", name), bare: true}
+			}
+			ns = ns[i : i+1]
 		}
-		if !found && name != "" {
-			return &ExitError{Code: 1, Msg: fmt.Sprintf("Node %s not found", name), bare: true}
+		for _, n := range ns {
+			if err := slurmface.ShowNode(w, n, oneLine); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -1962,9 +1968,18 @@ func showNodes(c *cobra.Command, nodes bool, names []string, oneLine bool) error
 		}
 		parts[n.Partition] = append(parts[n.Partition], n)
 	}
+	// Clusters with no machine running (scaled to zero) are partitions too.
+	if cs, err := cl.Clusters(c.Context()); err == nil {
+		for _, cd := range cs {
+			if _, ok := parts[cd.Name]; !ok {
+				parts[cd.Name] = []slurmface.Node{}
+				order = append(order, cd.Name)
+			}
+		}
+	}
 	slices.Sort(order)
 	if name != "" {
-		if parts[name] == nil {
+		if _, ok := parts[name]; !ok {
 			return &ExitError{Code: 1, Msg: fmt.Sprintf("Partition %s not found", name), bare: true}
 		}
 		order = []string{name}

@@ -120,18 +120,15 @@ func jobPattern(v string) bool {
 }
 
 // nextStep takes this step's id: the next of its batch task's count (0
-// first, as Slurm numbers a job's steps), or 0 where there is none to
-// count in (no job id, no temporary directory to write).
+// first, as Slurm numbers a job's steps), kept in the file the agent gave
+// the task (sbatch.StepCounterEnv, in a directory only the agent writes);
+// 0 where there is none.
 func nextStep() int {
-	job := os.Getenv("SLURM_JOB_ID")
-	if job == "" {
+	p := os.Getenv(sbatch.StepCounterEnv)
+	if p == "" || !filepath.IsAbs(p) {
 		return 0
 	}
-	p := sbatch.StepCounter(os.Getenv("TMPDIR"), job, syscall.Getpgrp())
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return 0
-	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return 0
 	}

@@ -336,6 +336,11 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			if err != nil {
 				how = "ended (" + err.Error() + ")" // its exit status, or the signal that killed it
 			}
+			if len(last) > 0 { // options that held once may not now (a moved --tls-cert, a taken --listen)
+				return "", nil, before, setup("cannot start the server again with its last options (%s, kept in %s): it %s before it answered: %s; "+
+					"start it yourself with the options it needs now (burst server --listen ...), or remove %s for a plain local one",
+					strings.Join(last, " "), h.ServerArgs(), how, logTail(h.ServerLog(), before), h.ServerArgs())
+			}
 			return "", nil, before, setup("cannot start a local server: it %s before it answered: %s", how, logTail(h.ServerLog(), before))
 		case <-again:
 			if LockHeld(h.Lock()) {

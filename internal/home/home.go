@@ -58,7 +58,7 @@ func (h Home) LastAddr() string { return h.path("last-addr") }
 // ServerArgs holds the options the last server was started with (JSON, a
 // list of --name=value): a server started again by any command after a
 // crash takes them again, so that one started with --listen comes back
-// listening there, not on loopback alone.
+// listening there, not on loopback alone. burst server stop removes it.
 func (h Home) ServerArgs() string { return h.path("server-args.json") }
 func (h Home) Logs() string       { return h.path("logs") }
 func (h Home) Agents() string     { return h.path("agents") }

@@ -236,8 +236,8 @@ var commandDirs = []string{"/usr/bin", "/usr/local/bin", "/opt/slurm/bin"}
 func command(name string) string {
 	dirs := append(filepath.SplitList(os.Getenv("PATH")), commandDirs...)
 	for _, d := range dirs {
-		if d == "" {
-			d = "."
+		if !filepath.IsAbs(d) { // "", ".": the server's working directory is no place for Slurm
+			continue
 		}
 		p := filepath.Join(d, name)
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 && !isSelf(st) {

@@ -317,13 +317,6 @@ func Start(spec Spec) (*Task, error) {
 		time.Sleep(time.Millisecond << try)
 		start()
 	}
-	if err != nil && errors.Is(err, syscall.ENOEXEC) {
-		// An executable file the kernel cannot run: a script with no #!
-		// line. /bin/sh runs it, as execvp does (a shell's command
-		// lookup, xargs, GNU parallel through its shell).
-		path, argv = "/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...)
-		start()
-	}
 	if err != nil && sys.UseCgroupFD && cloneIntoCgroupUnsupported(err) {
 		// Kernel before 5.7, or a cgroup it will not start into: move
 		// the process in after the fork. Children it forks before that
@@ -332,6 +325,18 @@ func Start(spec Spec) (*Task, error) {
 		sys.UseCgroupFD, sys.CgroupFD = false, 0
 		start()
 		if err == nil && t.v2() != nil {
+			t.joinCgroup(p.Pid)
+		}
+	}
+	if err != nil && errors.Is(err, syscall.ENOEXEC) {
+		// An executable file the kernel cannot run: a script with no #!
+		// line. /bin/sh runs it, as execvp does (a shell's command
+		// lookup, xargs, GNU parallel through its shell).
+		// After the fallback above, so that a kernel that cannot start
+		// into a cgroup runs such a script too (and moves it in).
+		path, argv = "/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...)
+		start()
+		if err == nil && !sys.UseCgroupFD && t.v2() != nil {
 			t.joinCgroup(p.Pid)
 		}
 	}
