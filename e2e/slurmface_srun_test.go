@@ -660,6 +660,7 @@ srun -n1 -o step%s.out sh -c 'echo $SLURM_STEP_ID'
 echo end
 timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
 TMPDIR=/ timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
+printf 'x\n' | srun -n2 -o def%t.out cat
 `, 0o755)
 	r := h.runIn(h.dir, "slurm", "sbatch", "-W", "job.sh")
 	if r.code != 0 {
@@ -677,6 +678,9 @@ TMPDIR=/ timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
 		// TMPDIR, count on
 		"tstep6.out": "6\n",
 		"tstep7.out": "7\n",
+		// srun's stdin goes to every task, as srun(1) broadcasts it
+		"def0.out": "x\n",
+		"def1.out": "x\n",
 	} {
 		if b, err := os.ReadFile(filepath.Join(h.dir, name)); string(b) != want {
 			t.Errorf("%s = %q, %v; want %q", name, b, err, want)

@@ -32,7 +32,9 @@ func newSrunCmd() *cobra.Command {
 Inside a burst job (a task, where BURST_JOB_ID or SLURM_JOB_ID is set) it is
 a job step: -n N copies of COMMAND start right there, each with its
 SLURM_PROCID, SLURM_LOCALID and SLURM_NTASKS (N defaults to the job's
-SLURM_NTASKS, else its SLURM_TASKS_PER_NODE, else 1); task 0 reads srun's stdin; srun exits with the
+SLURM_NTASKS, else its SLURM_TASKS_PER_NODE, else 1); srun's stdin goes to
+every task (-i N: task N alone; -i FILE: each reads FILE), -o/-e send their
+output to files (%t the task, %s the step, %j the job, ...); srun exits with the
 highest exit status of its tasks (128+N for one killed by signal N) and
 says which task failed on stderr, as srun does. A step that asks for more
 CPUs (-n times -c) or memory (--mem) than the job holds is refused.
@@ -142,6 +144,33 @@ func nextStep() int {
 		return 0
 	}
 	return n
+}
+
+// broadcast copies in to every one of outs until in ends, then closes
+// them: a task that stops reading (its pipe broken) is dropped, the others
+// go on. Ended with the srun process if in never ends (a terminal).
+func broadcast(in io.Reader, outs []*os.File) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			live := outs[:0]
+			for _, w := range outs {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					w.Close()
+					continue
+				}
+				live = append(live, w)
+			}
+			outs = live
+		}
+		if err != nil || len(outs) == 0 {
+			break
+		}
+	}
+	for _, w := range outs {
+		w.Close()
+	}
 }
 
 // stepInfo is what a step's -o/-e/-i patterns are filled from: the job's
@@ -264,6 +293,12 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	var outs []*labelWriter
 	files := newStepFiles(s.Chdir, s.Append)
 	defer files.close()
+	var cast, castIn []*os.File // -i all: each task's stdin, written by broadcast, and its read end
+	defer func() {
+		for _, f := range append(cast, castIn...) {
+			f.Close() // a second close of one closed already is a harmless error
+		}
+	}()
 	step := nextStep()
 	info := stepInfo(host)
 	info.Step = strconv.Itoa(step)
@@ -313,7 +348,16 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 				return err
 			}
 			cmd.Stdin = f
-		case kind == slurmface.IOSrun && (i == 0 || s.Input != "" && !strings.EqualFold(s.Input, "all")):
+		case kind == slurmface.IOSrun && (s.Input == "" || strings.EqualFold(s.Input, "all")) && n > 1:
+			// srun's stdin to every task, as srun(1) broadcasts it by
+			// default (-i all); checked with the suite's real Slurm.
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			castIn, cast = append(castIn, r), append(cast, w)
+			cmd.Stdin = r
+		case kind == slurmface.IOSrun && (i == 0 || s.Input != ""):
 			cmd.Stdin = c.InOrStdin()
 		}
 		cmd.Stdout, cmd.Stderr = out, errw
@@ -352,6 +396,12 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 			continue
 		}
 		started = append(started, cmd)
+	}
+	if len(cast) > 0 {
+		for _, r := range castIn {
+			r.Close() // the tasks' own now: a task's end breaks its pipe
+		}
+		go broadcast(c.InOrStdin(), cast)
 	}
 	done := make(chan slurmface.TaskStatus, len(started))
 	for _, cmd := range started {
