@@ -660,6 +660,7 @@ srun -n1 -o step%s.out sh -c 'echo $SLURM_STEP_ID'
 echo end
 timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
 TMPDIR=/ timeout 20 srun -n1 -o tstep%s.out sh -c 'echo $SLURM_STEP_ID'
+test -f "$BURST_STEP_COUNTER" && echo "$BURST_STEP_COUNTER" > counter.txt
 printf 'x\n' | srun -n2 -o def%t.out cat
 `, 0o755)
 	r := h.runIn(h.dir, "slurm", "sbatch", "-W", "job.sh")
@@ -686,8 +687,14 @@ printf 'x\n' | srun -n2 -o def%t.out cat
 			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
 		}
 	}
-	if left, _ := filepath.Glob(filepath.Join(h.home, "steps", "*", "*")); len(left) > 0 {
-		t.Errorf("the count of the job's steps outlived its task: %q", left)
+	// The count was a file in burst's home while the task ran, and is gone.
+	b, err := os.ReadFile(filepath.Join(h.dir, "counter.txt"))
+	counter := strings.TrimSpace(string(b))
+	if err != nil || !strings.HasPrefix(counter, h.home+"/") {
+		t.Fatalf("the task's step count should be a file under burst's home while it runs: %q, %v", counter, err)
+	}
+	if _, err := os.Stat(counter); !os.IsNotExist(err) {
+		t.Errorf("the count of the job's steps outlived its task: %s (%v)", counter, err)
 	}
 }
 
