@@ -72,6 +72,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if word, ok := cobraUnknownCommand(err); ok {
+		// burst jbos: cobra's own error (exit 1, "for \"burst\""), told as
+		// every other unknown subcommand is: a usage error, exit 2.
+		err = unknownCommand("burst", root, word, SlurmNames)
+	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		switch {
@@ -309,7 +314,27 @@ func unknownCommand(what string, parent *cobra.Command, word string, more []stri
 	if s := suggest.Closest(word, append(slices.Clone(names), more...)); len(s) > 0 {
 		mean = " (did you mean " + strings.Join(s, " or ") + "?)"
 	}
-	return usage("%s: unknown command %q%s: use %s (see `%s --help`)", what, word, mean, strings.Join(names, ", "), parent.CommandPath())
+	if what != "burst" { // burst's own is in the prefix every error has
+		what += ": "
+	} else {
+		what = ""
+	}
+	return usage("%sunknown command %q%s: use %s (see `%s --help`)", what, word, mean, strings.Join(names, ", "), parent.CommandPath())
+}
+
+// cobraUnknownCommand is the word of cobra's error for a first word that
+// names no command of burst's (`unknown command "jbos" for "burst"`).
+func cobraUnknownCommand(err error) (string, bool) {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(err.Error(), "unknown command \"")
+	if !ok {
+		return "", false
+	}
+	word, _, ok := strings.Cut(rest, "\" for \"burst\"")
+	return word, ok
 }
 
 // prefixed is msg as burst prints an error: after "burst: ", unless it is
