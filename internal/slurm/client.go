@@ -3,11 +3,13 @@ package slurm
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,29 +242,41 @@ func command(name string) string {
 			continue
 		}
 		p := filepath.Join(d, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 && !isSelf(st) {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 && !isSelf(p, st) {
 			return p
 		}
 	}
 	return name // exec says it is not found
 }
 
-// isSelf says whether st is this program's own file.
-func isSelf(st os.FileInfo) bool {
-	self := selfFile()
-	return self != nil && os.SameFile(st, self)
+// isSelf says whether the program at path p (st) is burst: this program's
+// own file, or another build of burst (a copy installed elsewhere, or this
+// one's file replaced since it started), by the Go module it was built from.
+// Slurm's commands are not Go programs.
+func isSelf(p string, st os.FileInfo) bool {
+	me := self()
+	if me.file != nil && os.SameFile(st, me.file) {
+		return true
+	}
+	if me.module == "" {
+		return false
+	}
+	bi, err := buildinfo.ReadFile(p)
+	return err == nil && bi.Main.Path == me.module
 }
 
-var selfFile = sync.OnceValue(func() os.FileInfo {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil
+// self is this program: its file, and the Go module it was built from.
+var self = sync.OnceValue(func() (me struct {
+	file   os.FileInfo
+	module string
+}) {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		me.module = bi.Main.Path
 	}
-	st, err := os.Stat(exe)
-	if err != nil {
-		return nil
+	if exe, err := os.Executable(); err == nil {
+		me.file, _ = os.Stat(exe)
 	}
-	return st
+	return me
 })
 
 // Capacity is what the nodes of partition hold together, as the zero

@@ -25,6 +25,20 @@ func TestCommandSkipsSelf(t *testing.T) {
 	if got := command("sinfo"); got != want {
 		t.Errorf("command(sinfo) = %q, want %q (the real one after burst's own link)", got, want)
 	}
+	// Another build of burst (installed elsewhere, or this one's file
+	// replaced since the server started) is burst too.
+	copies := t.TempDir()
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(copies, "sinfo"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", copies+string(os.PathListSeparator)+real)
+	if got := command("sinfo"); got != want {
+		t.Errorf("command(sinfo) = %q, want %q (the real one after a copy of burst)", got, want)
+	}
 	t.Setenv("PATH", links)
 	if got := command("no-such-slurm-command"); got != "no-such-slurm-command" {
 		t.Errorf("a command found nowhere: %q, want its name (exec says not found)", got)
