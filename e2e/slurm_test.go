@@ -440,8 +440,11 @@ func slurmPilotTimeLimitRequeues(t *testing.T) {
 // slurmPendingPilotsWithdrawn: a short map on a cluster with room for
 // more pilots than Slurm runs at once (2 nodes of 2 CPUs) leaves none of
 // them queued once it has ended: those still pending in Slurm are
-// scancelled as soon as the work no longer needs them, long before
-// --idle-stop, while those that came up idle on until it.
+// scancelled once the work has not needed them for scale.WithdrawGrace,
+// long before --idle-stop, while those that came up idle on until it. A
+// second map right after the first (a workflow's next stage) finds the
+// first's pending pilots still queued: none is withdrawn and asked for
+// again at the back of Slurm's queue.
 func slurmPendingPilotsWithdrawn(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
@@ -451,17 +454,29 @@ func slurmPendingPilotsWithdrawn(t *testing.T) {
 	for i := range 16 {
 		args = append(args, strconv.Itoa(i+1))
 	}
+	starts := func() (started, withdrawn int) {
+		for _, e := range h.events("") {
+			switch {
+			case e.Kind == "machine.start" && e.Result == "ok" && strings.HasPrefix(e.Target, "hpc-"):
+				started++
+			case e.Kind == "machine.stop" && strings.Contains(e.Message, "withdrawn while pending"):
+				withdrawn++
+			}
+		}
+		return started, withdrawn
+	}
 	if r := h.mustRun(args...); strings.Count(r.stdout, "\n") != 16 {
 		t.Fatalf("the map's 16 lines:\n%s", r)
 	}
-	started := 0
-	for _, e := range h.events("") {
-		if e.Kind == "machine.start" && e.Result == "ok" && strings.HasPrefix(e.Target, "hpc-") {
-			started++
-		}
-	}
+	started, _ := starts()
 	if started <= 2 {
 		t.Fatalf("16 one-CPU tasks should have asked for more pilots of 2 CPUs than the 2 Slurm runs at once; %d were submitted", started)
+	}
+	if r := h.mustRun(args...); strings.Count(r.stdout, "\n") != 16 {
+		t.Fatalf("the second map's 16 lines:\n%s", r)
+	}
+	if again, withdrawn := starts(); again != started || withdrawn != 0 {
+		t.Errorf("a map right after the first should find its pending pilots kept: %d pilots submitted before it, %d after; %d withdrawn between", started, again, withdrawn)
 	}
 	pending := func() []string {
 		out, err := exec.Command("squeue", "-h", "-t", "PENDING", "-o", "%i %j").Output()
@@ -476,7 +491,7 @@ func slurmPendingPilotsWithdrawn(t *testing.T) {
 		}
 		return ids
 	}
-	h.waitFor("no pilot left pending in Slurm (--idle-stop is 10m)", 60*time.Second, func() bool { return len(pending()) == 0 })
+	h.waitFor("no pilot left pending in Slurm (--idle-stop is 10m)", 120*time.Second, func() bool { return len(pending()) == 0 })
 	withdrawn := 0
 	for _, e := range h.events("") {
 		switch {

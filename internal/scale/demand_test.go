@@ -186,6 +186,19 @@ func TestPlanDemand(t *testing.T) {
 			want:     withdrawn(gone, "p01", "p02"),
 		},
 		{
+			name:     "withdraw: the need of the last grace is kept (KeepPending): the queue fills again a moment later",
+			cluster:  with(hpc, func(c *Cluster) { c.KeepPending = 13 }),
+			machines: append(upIdle(), pilots(13)...),
+		},
+		{
+			name:     "withdraw: beyond the need kept, the latest asked go",
+			cluster:  with(hpc, func(c *Cluster) { c.KeepPending = 3 }),
+			machines: pilots(5),
+			demand:   []Demand{{Cluster: "hpc", Res: oneCPU, Count: 3}},
+			want: withdrawn("withdrawn while pending: 3 tasks wait (1 CPU each); 1 machine of 2 CPUs, 1 GiB takes 2; 2 of the 5 pending take it",
+				"p04", "p05"),
+		},
+		{
 			name:     "withdraw: no idle-stop: pending ones are withdrawn all the same",
 			cluster:  with(hpc, func(c *Cluster) { c.IdleStop = 0 }),
 			machines: pilots(1),
@@ -235,5 +248,46 @@ func TestStates(t *testing.T) {
 		if string(s) != w {
 			t.Errorf("state %q is %q in burst", s, w)
 		}
+	}
+}
+
+// The need kept for pending machines is the highest of the last
+// WithdrawGrace: held while the queue empties between a workflow's stages,
+// given up once the grace has passed since the peak was last reached.
+func TestRecentNeed(t *testing.T) {
+	var r RecentNeed
+	for _, st := range []struct {
+		at         time.Duration
+		need, keep int
+	}{
+		{0, 15, 15},
+		{2 * time.Second, 0, 15},  // the map ended
+		{29 * time.Second, 0, 15}, // still within the grace
+		{30 * time.Second, 0, 0},  // the grace since the peak has passed
+		{31 * time.Second, 3, 3},  // a new peak
+		{40 * time.Second, 5, 5},  // higher: held from now
+		{41 * time.Second, 5, 5},  // reached again: held from now
+		{70 * time.Second, 1, 5},  // 29 s after the peak was last reached
+		{71 * time.Second, 1, 1},  // 30 s after
+		{72 * time.Second, 0, 1},  // the need of a moment ago is held in turn
+		{102 * time.Second, 0, 0},
+	} {
+		if got := r.Seen(t0.Add(st.at), st.need); got != st.keep {
+			t.Errorf("at +%s with need %d: keep %d, want %d", st.at, st.need, got, st.keep)
+		}
+	}
+}
+
+// Need is the need Plan weighs pending machines against: the waiting work
+// of the cluster alone, after what its running machines take.
+func TestNeed(t *testing.T) {
+	c := Cluster{Name: "hpc", Max: 9, Capacity: burst.Resources{CPUs: 2}, On: true}
+	ms := []Machine{
+		{ID: "r1", Cluster: "hpc", State: Running, Free: burst.Resources{CPUs: 2}},
+		{ID: "o1", Cluster: "other", State: Running, Free: burst.Resources{CPUs: 8}},
+	}
+	ds := []Demand{{Cluster: "hpc", Res: burst.Resources{CPUs: 1}, Count: 7}, {Cluster: "other", Res: burst.Resources{CPUs: 1}, Count: 40}}
+	if got := Need(c, ms, ds); got != 3 { // 7 wait, r1 takes 2: 5 left, 2 a machine
+		t.Errorf("Need = %d, want 3", got)
 	}
 }

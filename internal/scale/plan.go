@@ -25,6 +25,12 @@ type Cluster struct {
 	Blocked string
 	// StopBlocked, with Blocked, also stops every live machine now.
 	StopBlocked bool
+	// KeepPending is how many pending machines are kept whatever the need
+	// now: the need of the last WithdrawGrace (RecentNeed), so that a queue
+	// that empties and fills again a moment later (a workflow's next
+	// stage) finds its pilots still in their provider's queue, where they
+	// would otherwise be withdrawn and asked for again, at the back.
+	KeepPending int
 	// NoRoom, when not empty, says why no machine fits where the cluster
 	// starts them now (its host is full); unlike Blocked, Min and idle
 	// stops apply as usual.
@@ -119,7 +125,8 @@ func Fits(res, capacity burst.Resources) int {
 //     starts a new one.
 //   - Withdrawals, when nothing starts: the pending machines beyond those
 //     the waiting work needs (as counted for starts: the sum over the
-//     entries, after netting) are stopped before they come up, the latest
+//     entries, after netting) and beyond KeepPending (the need of the last
+//     WithdrawGrace) are stopped before they come up, the latest
 //     asked first (PendingSince, then the higher ID), as long as the live
 //     machines stay at least Min (reason "withdrawn while pending: " and
 //     what waits). A pilot still queued in Slurm, or a VM still booting,
@@ -251,6 +258,49 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	return out
 }
 
+// WithdrawGrace is how long a pending machine the waiting work no longer
+// needs is kept, in case work comes again (Cluster.KeepPending): long enough
+// for a workflow manager to submit its next stage, short against the time a
+// pilot idles before it stops (--idle-stop) once it has come up.
+const WithdrawGrace = 30 * time.Second
+
+// Need is how many machines of c the waiting work needs now, after what
+// c's running machines can take (Net): what Plan weighs its pending
+// machines against.
+func Need(c Cluster, machines []Machine, demand []Demand) int {
+	var ms []Machine
+	for _, m := range machines {
+		if m.Cluster == c.Name {
+			ms = append(ms, m)
+		}
+	}
+	var ds []Demand
+	for _, d := range demand {
+		if d.Cluster == c.Name {
+			ds = append(ds, d)
+		}
+	}
+	need, _, _ := demandNeed(c, Net(ds, ms))
+	return need
+}
+
+// RecentNeed keeps the highest need of the last WithdrawGrace: Seen takes
+// each new need; Keep is what Cluster.KeepPending should be. A peak is
+// held for WithdrawGrace after it was last reached, then the need of the
+// moment replaces it. The zero value holds nothing.
+type RecentNeed struct {
+	peak int
+	at   time.Time
+}
+
+// Seen records need at now and returns the need to keep.
+func (r *RecentNeed) Seen(now time.Time, need int) int {
+	if need >= r.peak || now.Sub(r.at) >= WithdrawGrace {
+		r.peak, r.at = need, now
+	}
+	return r.peak
+}
+
 // withdraw stops c's pending machines beyond the need of the waiting work,
 // the latest asked first, keeping the live (serving) machines at Min at
 // least: see Plan. why says what waits.
@@ -261,7 +311,7 @@ func withdraw(c Cluster, machines []Machine, live, pending, need int, why string
 			cands = append(cands, m)
 		}
 	}
-	n := min(pending-need, live-c.Min, len(cands))
+	n := min(pending-max(need, c.KeepPending), live-c.Min, len(cands))
 	if n <= 0 {
 		return nil
 	}

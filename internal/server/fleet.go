@@ -43,6 +43,9 @@ type clusterRT struct {
 	// the price catalog after it was stored): its machines run on, take
 	// work and stop as ever; the autoscaler starts none.
 	unusable string
+	// recent is the need of its waiting work over the last
+	// scale.WithdrawGrace: the pending machines the autoscaler keeps.
+	recent scale.RecentNeed
 }
 
 // lostUnjoined records a machine of c lost before it registered and
@@ -1176,6 +1179,11 @@ func (s *Server) scaleOnce(now time.Time) {
 	s.mu.Lock()
 	cl, ms := s.scaleView(now)
 	dem := s.demand()
+	for i := range cl {
+		if c := s.clusters[cl[i].Name]; c != nil {
+			cl[i].KeepPending = c.recent.Seen(now, scale.Need(cl[i], ms, dem))
+		}
+	}
 	// scale.Plan nets the demand against what machines up now can take
 	// (the scheduler places it on its next round) and those starting.
 	actions := scale.Plan(now, cl, ms, dem)
