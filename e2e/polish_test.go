@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,5 +312,31 @@ func TestJobsOfUnknownProject(t *testing.T) {
 	}
 	if r := h.run("jobs", "--project", "default"); r.code != 0 {
 		t.Errorf("jobs of an existing project with none: exit 0 and an empty table:\n%s", r)
+	}
+}
+
+// Commands started together on a home with no server each start one, and
+// one of those servers wins the home: only the command whose server won
+// says "started a local server" (seven of forty said so), and every
+// command's job runs.
+func TestConcurrentAutostartSaysStartedOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const n = 12
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = h.run("run", "--", "echo", strconv.Itoa(i)) })
+	}
+	wg.Wait()
+	said := 0
+	for i, r := range results {
+		if r.code != 0 || strings.TrimSpace(r.stdout) != strconv.Itoa(i) {
+			t.Errorf("command %d:\n%s", i, r)
+		}
+		said += strings.Count(r.stderr, "started a local server")
+	}
+	if said != 1 {
+		t.Errorf("%d of %d commands said they started the server; one did", said, n)
 	}
 }

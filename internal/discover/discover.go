@@ -274,6 +274,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	defer logf.Close()
 	before, _ = logf.Seek(0, io.SeekEnd)
 	last := lastServerArgs(h)
+	pid := 0 // our server's
 	start := func() (<-chan error, error) {
 		cmd := exec.Command(exe, append([]string{"server"}, last...)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
@@ -282,6 +283,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start `%s server`: %w", exe, err)
 		}
+		pid = cmd.Process.Pid
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		return exited, nil
@@ -308,6 +310,9 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 	retry := backoff.New(100*time.Millisecond, 2*time.Second)
 	for {
 		if token, ok := tryLocal(ctx, h); ok {
+			// Ours, or one that another command started at the same
+			// time (ours then finds the home taken and exits).
+			started = started && serverInfo(h).PID == pid
 			if !said && started {
 				if len(last) > 0 {
 					fmt.Fprintf(stderr, "burst: started the server again with its last options, %s (log: %s)\n", strings.Join(last, " "), h.ServerLog())
@@ -370,17 +375,22 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 // its store is a copy of another home's (server.json says so only when
 // that server found it so: once per copy).
 func sayCopy(h home.Home, stderr io.Writer) {
-	b, err := os.ReadFile(h.ServerInfo())
-	if err != nil {
-		return
+	if info := serverInfo(h); info.CopyOf != "" {
+		fmt.Fprintf(stderr, "burst: this home's store is a copy of %s: its jobs queued or running there were not rerun here (`burst events` lists them; `burst map --resume ID` runs a map here)\n", info.CopyOf)
 	}
-	var info struct {
-		CopyOf string `json:"copy_of"`
+}
+
+// serverInfo is what server.json says of h's server (zero if unreadable):
+// its pid, and whether its store is a copy. A server writes it before its
+// socket answers.
+func serverInfo(h home.Home) (info struct {
+	PID    int    `json:"pid"`
+	CopyOf string `json:"copy_of"`
+}) {
+	if b, err := os.ReadFile(h.ServerInfo()); err == nil {
+		json.Unmarshal(b, &info)
 	}
-	if json.Unmarshal(b, &info) != nil || info.CopyOf == "" {
-		return
-	}
-	fmt.Fprintf(stderr, "burst: this home's store is a copy of %s: its jobs queued or running there were not rerun here (`burst events` lists them; `burst map --resume ID` runs a map here)\n", info.CopyOf)
+	return info
 }
 
 // LockHeld reports whether some process holds the lock file at path (a
