@@ -52,7 +52,7 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue",
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
 var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait",
-	"test-only", "verbose", "help", "usage"}
+	"test-only", "verbose", "help", "usage", "clusters"}
 
 func newSbatchCmd() *cobra.Command {
 	return &cobra.Command{
@@ -74,7 +74,8 @@ to the batch shell with B:, else to the job's steps), -d/--dependency
 (afterok, afterany, afternotok, after, singleton;
 "," for all, "?" for any one; a job whose dependency can never be met stays
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
---kill-on-invalid-dep=yes cancels it). Accepted and ignored: --comment,
+--kill-on-invalid-dep=yes cancels it), -M/--clusters (burst is one cluster:
+the id is printed with its name, "N;burst" with --parsable). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
@@ -107,6 +108,7 @@ type sbatchArgs struct {
 	kill     bool               // --kill-on-invalid-dep=yes
 	testOnly bool               // --test-only: check, say when it would start, submit nothing
 	verbose  int                // -v: print the options defined
+	clusters bool               // -M/--clusters: burst is one cluster; the id is printed with its name
 	rest     []string           // SCRIPT ARGS...
 }
 
@@ -161,6 +163,8 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		a.wait = true
 	case "test-only":
 		a.testOnly = true
+	case "clusters":
+		a.clusters = true // any name, or all: burst is one cluster
 	case "verbose":
 		a.verbose++
 	case "dependency":
@@ -196,7 +200,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 
 func sbatchSupported() string {
 	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
-		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep; see `burst help slurm sbatch`"
+		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep -M; see `burst help slurm sbatch`"
 }
 
 // killOnInvalidDep says whether the script's own #SBATCH lines ask for
@@ -331,9 +335,16 @@ func runSbatch(c *cobra.Command, args []string) error {
 		}
 		return err
 	}
-	if a.parsable {
+	// With -M sbatch names the cluster it submitted to: engines that pass
+	// --clusters split "ID;CLUSTER" at the ";" (Snakemake, Open OnDemand).
+	switch {
+	case a.parsable && a.clusters:
+		fmt.Fprintf(c.OutOrStdout(), "%d;%s\n", job.ID, slurmface.ClusterName)
+	case a.parsable:
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
-	} else {
+	case a.clusters:
+		fmt.Fprintf(c.OutOrStdout(), "Submitted batch job %d on cluster %s\n", job.ID, slurmface.ClusterName)
+	default:
 		fmt.Fprintf(c.OutOrStdout(), "Submitted batch job %d\n", job.ID)
 	}
 	if !a.wait {
@@ -1171,7 +1182,8 @@ processes are ended whole. -s/--signal SIG sends SIG to the running jobs
 instead of cancelling them (SIG a name or number; KILL cancels): as
 scancel, to the job's steps (what srun started; not the batch shell nor
 what it started without srun), with -b to the batch shell alone, with
--f/--full to every process of the job. Like Slurm 22.05's scancel it prints nothing on success, and
+-f/--full to every process of the job. -M/--clusters is accepted (burst is
+one cluster). Like Slurm 22.05's scancel it prints nothing on success, and
 nothing for a job that has ended or an id burst does not know (exit 0;
 -v names those ids); other errors (a job you may not cancel) are printed
 unless -Q, and exit 1.`,
@@ -1340,6 +1352,7 @@ unless -Q, and exit 1.`,
 	c.Flags().BoolVarP(&batch, "batch", "b", false, "with -s: the batch shell alone (a cancel ends the job's processes whole)")
 	c.Flags().BoolVarP(&full, "full", "f", false, "with -s: every process of the job, the batch shell too")
 	c.Flags().StringVarP(&sigName, "signal", "s", "", "send `SIG` (USR1, 10, ...) to the running jobs instead of cancelling them")
+	c.Flags().StringP("clusters", "M", "", "accepted: burst is one cluster (any name, or all)")
 	return c
 }
 
@@ -2000,7 +2013,8 @@ func newScontrolCmd() *cobra.Command {
 		Long: `Show burst jobs as ` + "`scontrol show job`" + ` does: Slurm 22.05's keys, in its order and
 lines (-o: one line per job), with burst's values (Account is the project,
 Partition the cluster, NodeList the machine) and Slurm's placeholders for
-keys burst has no value for. Only "show job" (and "show jobid", with
+keys burst has no value for; -M/--clusters is accepted (burst is one
+cluster). Only "show job" (and "show jobid", with
 -d/-dd accepted: the same keys) is answered, and "show config" with the few keys clients read
 (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it between status polls).`,
 		Example: `  burst slurm scontrol show job 12
@@ -2077,6 +2091,7 @@ keys burst has no value for. Only "show job" (and "show jobid", with
 	}
 	c.Flags().BoolVarP(&oneLine, "oneliner", "o", false, "one line per job")
 	c.Flags().CountP("details", "d", "accepted (-d, -dd): burst shows the same keys")
+	c.Flags().StringP("clusters", "M", "", "accepted: burst is one cluster (any name, or all)")
 	return c
 }
 
