@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,55 @@ func TestSlurmFaceClustersOption(t *testing.T) {
 	}
 	if st := strings.TrimSpace(run("squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout); st != "CANCELLED" {
 		t.Errorf("job %s after scancel --clusters=all: %q, want CANCELLED", id, st)
+	}
+}
+
+// TestSbatchInputEnvironment: sbatch reads its options from SBATCH_*
+// variables too (Open OnDemand submits with SBATCH_EXPORT=NONE; sites put
+// SBATCH_ACCOUNT, SBATCH_PARTITION, SBATCH_TIMELIMIT in users' profiles),
+// over the script's #SBATCH lines and under the command line, as checked
+// with Slurm 22.05's sbatch. A bad value is named by its variable; a
+// variable of an option burst does not take is left alone.
+func TestSbatchInputEnvironment(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "job.sh"), "#!/bin/sh\n#SBATCH -J fromscript\n#SBATCH -t 5\necho FOO=$FOO\n", 0o755)
+	sbatch := func(env []string, args ...string) result {
+		c := h.command(append([]string{"slurm", "sbatch"}, args...)...)
+		c.Dir, c.Env = dir, append(c.Env, env...)
+		return h.exec(c)
+	}
+	field := func(id, key string) string {
+		out := h.mustRun("slurm", "scontrol", "-o", "show", "job", id).stdout
+		for _, f := range strings.Fields(out) {
+			if v, ok := strings.CutPrefix(f, key+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	env := []string{"SBATCH_JOB_NAME=fromenv", "SBATCH_TIMELIMIT=7", "SBATCH_EXPORT=NONE", "FOO=bar", "SBATCH_WAIT=", "SBATCH_NETWORK=x"}
+	r := sbatch(env, "--parsable", "-o", "out-%j", "job.sh")
+	id := strings.TrimSpace(r.stdout)
+	if r.code != 0 || field(id, "JobName") != "fromenv" || field(id, "TimeLimit") != "00:07:00" {
+		t.Errorf("SBATCH_JOB_NAME=fromenv SBATCH_TIMELIMIT=7 over #SBATCH -J fromscript -t 5: %s, JobName=%s TimeLimit=%s",
+			r, field(id, "JobName"), field(id, "TimeLimit"))
+	}
+	// SBATCH_WAIT= waited for it; SBATCH_EXPORT=NONE kept FOO from it.
+	if out, err := os.ReadFile(filepath.Join(dir, "out-"+id)); err != nil || string(out) != "FOO=\n" {
+		t.Errorf("with SBATCH_EXPORT=NONE and SBATCH_WAIT set, the job's output once sbatch returned: %q (%v), want FOO=", out, err)
+	}
+	r = sbatch(env, "--parsable", "-J", "cli", "-t", "9", "--export=ALL", "-o", "out-%j", "job.sh")
+	id = strings.TrimSpace(r.stdout)
+	if field(id, "JobName") != "cli" || field(id, "TimeLimit") != "00:09:00" {
+		t.Errorf("-J cli -t 9 over SBATCH_JOB_NAME and SBATCH_TIMELIMIT: JobName=%s TimeLimit=%s", field(id, "JobName"), field(id, "TimeLimit"))
+	}
+	if out, _ := os.ReadFile(filepath.Join(dir, "out-"+id)); string(out) != "FOO=bar\n" {
+		t.Errorf("--export=ALL over SBATCH_EXPORT=NONE: %q, want FOO=bar", out)
+	}
+	r = sbatch([]string{"SBATCH_TIMELIMIT=soon"}, "--wrap", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "SBATCH_TIMELIMIT=soon (from the environment)") {
+		t.Errorf("SBATCH_TIMELIMIT=soon: %s, want exit 1 naming the variable", r)
 	}
 }

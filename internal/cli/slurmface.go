@@ -81,6 +81,10 @@ the id is printed with its name, "N;burst" with --parsable). Accepted and ignore
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
 message: every other option.
 
+SBATCH_* variables (SBATCH_ACCOUNT, SBATCH_PARTITION, SBATCH_TIMELIMIT,
+SBATCH_EXPORT, SBATCH_JOB_NAME, ...) set options too, as sbatch reads them:
+over the script's #SBATCH lines, under the command line.
+
 With no SCRIPT and no --wrap, the script is read from stdin.`,
 		Example: `  burst slurm sbatch --parsable --wrap 'python3 fit.py'
   burst slurm sbatch -J fit -c 4 --mem 8G -t 1:00:00 -o 'logs/%x-%j.out' job.sbatch in.csv
@@ -219,7 +223,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
 		return c.Help()
 	}
-	a, err := parseSbatchArgs(args)
+	env, from := sbatchEnvArgs(lookupEnv)
+	if err := checkSbatchEnv(env, from); err != nil {
+		return err
+	}
+	a, err := parseSbatchArgs(append(env, args...)) // the command line's win
 	if err != nil {
 		return err
 	}
