@@ -91,3 +91,31 @@ func TestSbatchInputEnvironment(t *testing.T) {
 		t.Errorf("SBATCH_TIMELIMIT=soon: %s, want exit 1 naming the variable", r)
 	}
 }
+
+// TestScontrolPendingJobFiles: scontrol show job names a pending batch
+// job's StdOut and StdErr, where they will be, as Slurm 22.05's does
+// (checked: StdOut=/dir/o-nm-19.log for -J nm -o 'o-%x-%j.log' while it
+// waits for its --begin); scripts that tail a job's log from its StdOut=
+// found it empty until the job started. Its NodeList is empty, as 22.05
+// prints it (not "(null)").
+func TestScontrolPendingJobFiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.runIn(dir, append([]string{"slurm", "sbatch", "--parsable", "--begin=now+3600"}, args...)...).stdout)
+	}
+	check := func(id, out, errf string) {
+		t.Helper()
+		r := h.mustRun("slurm", "scontrol", "-o", "show", "job", id)
+		for _, want := range []string{" StdErr=" + filepath.Join(dir, errf) + " ", " StdOut=" + filepath.Join(dir, out) + " ", " NodeList= "} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("scontrol show job %s (pending): no %q in %s", id, want, r.stdout)
+			}
+		}
+	}
+	id := sb("--wrap", "true")
+	check(id, "slurm-"+id+".out", "slurm-"+id+".out")
+	id = sb("-J", "nm", "-o", "o-%x-%j.log", "-e", "e-%j.log", "--wrap", "true")
+	check(id, "o-nm-"+id+".log", "e-"+id+".log")
+}

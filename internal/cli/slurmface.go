@@ -2087,6 +2087,9 @@ cluster). Only "show job" (and "show jobid", with
 					}
 					if j.ArrayJobID == 0 {
 						fj.withTask(ctx, cl, &j)
+						if j.StdOut == "" { // not run yet: where its files will be, as scontrol shows them
+							j.StdOut, j.StdErr = batchFilesOf(list[i].Spec, &j)
+						}
 					}
 					j.StdIn = stdinOf(list[i].Spec, &j)
 					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {

@@ -14,10 +14,6 @@ import (
 // Keys burst has no value for carry Slurm's own placeholders ((null),
 // N/A, 0), so that a program reading a key finds it where Slurm puts it.
 func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
-	node := j.Node
-	if node == "" {
-		node = "(null)"
-	}
 	batchHost := ""
 	if j.Node != "" {
 		batchHost = "BatchHost=" + j.Node
@@ -49,7 +45,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},
 		{kv("Partition", j.Partition), "AllocNode:Sid=(null):0"},
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},
-		{kv("NodeList", node)},
+		{kv("NodeList", j.Node)}, // empty while pending, as 22.05 prints it
 		{batchHost},
 		{"NumNodes=1", kv("NumCPUs", j.CPUs), "NumTasks=1", kv("CPUs/Task", j.CPUs), "ReqB:S:C:T=0:0:*:*"},
 		{kv("TRES", tres)},
