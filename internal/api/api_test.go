@@ -413,4 +413,15 @@ func TestListLimits(t *testing.T) {
 			t.Errorf("%s: status %d %q; want 400 naming the limit", path, code, msg)
 		}
 	}
+	// A job's tasks and results too: they were cut to 1,000 rows without a
+	// word, which a client asking for 20,000 could take for all there are.
+	h = newTest(t, &standIn{job: func(context.Context, int64) (*store.JobRow, error) {
+		return &store.JobRow{Job: burst.Job{ID: 1, Project: "default"}}, nil
+	}})
+	for _, path := range []string{"/v1/jobs/1/tasks?limit=20000", "/v1/jobs/1/results?limit=10001", "/v1/jobs/1/tasks?limit=-1"} {
+		code, out := call(h, "GET", path, "", nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "give 0 (the default) to 10000 rows") {
+			t.Errorf("%s: status %d %q; want 400 naming the limit", path, code, msg)
+		}
+	}
 }

@@ -1,13 +1,17 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -131,5 +135,29 @@ func TestStreamedBlobPassesTheGate(t *testing.T) {
 	}
 	if g.inUse != 0 {
 		t.Errorf("%d bytes still counted in flight after every request ended", g.inUse)
+	}
+}
+
+// On a real connection, a body past the limit is answered before it is
+// sent: a client that asks to send it (Expect: 100-continue) hears 413 at
+// once, not after its own wait for an answer (the server first read 256 KiB
+// of the body it had not asked for, and said nothing to such a client).
+func TestBodyPastLimitAnsweredBeforeItIsSent(t *testing.T) {
+	h := newTest(t, &standIn{})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "POST /v1/jobs HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", token, MaxBody+1)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d before the body was sent; want 413", resp.StatusCode)
 	}
 }

@@ -157,9 +157,9 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	if limit <= 0 || limit > 10000 {
-		limit = 1000
+	limit, ok := pageLimit(w, r.URL.Query().Get("limit"))
+	if !ok {
+		return
 	}
 	if states := r.URL.Query()["state"]; len(states) > 0 {
 		rows, err := h.b.TaskRowsIn(r.Context(), j.ID, from, limit, states)
@@ -582,6 +582,18 @@ func listLimit(w http.ResponseWriter, v string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// pageLimit is listLimit for a job's tasks and results, whose default is
+// 1,000 rows: a limit past burst.MaxListRows is refused as the other
+// listings refuse it (it was cut to 1,000 without a word, which a client
+// could take for every row there is).
+func pageLimit(w http.ResponseWriter, v string) (int, bool) {
+	n, ok := listLimit(w, v)
+	if n == 0 {
+		n = 1000
+	}
+	return n, ok
 }
 
 // logOffset parses a log request's offset: a count of bytes already read,

@@ -80,9 +80,9 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	from, _ := strconv.Atoi(q.Get("from"))
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit <= 0 || limit > 10000 {
-		limit = 1000
+	limit, ok := pageLimit(w, q.Get("limit"))
+	if !ok {
+		return
 	}
 	inline := q.Get("inline") == "true"
 	sources, err := h.b.Inputs(r.Context(), j.ID)

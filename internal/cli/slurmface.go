@@ -75,7 +75,10 @@ to the batch shell with B:, else to the job's steps), -d/--dependency
 "," for all, "?" for any one; a job whose dependency can never be met stays
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 --kill-on-invalid-dep=yes cancels it), -M/--clusters (burst is one cluster:
-the id is printed with its name, "N;burst" with --parsable). Accepted and ignored: --comment,
+the id is printed with its name, "N;burst" with --parsable), -b/--begin=TIME
+(now+1hour, 16:00, 2026-12-24T09:00, ...), -i/--input (the batch script's
+stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
+not Slurm's OCI bundle directory). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a

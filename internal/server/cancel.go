@@ -127,7 +127,7 @@ func (s *Server) applyCancel(b *batch, held error, res *client.CancelResult) (*c
 // or waiting: AlreadyFinished says which).
 func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error) {
 	if sig < 1 || sig > 64 {
-		return nil, badRequest("signal %d: give a signal's number (1 to 64) or name, e.g. USR1", sig)
+		return nil, badRequest("signal %d: give a signal's number, 1 to 64 (e.g. 10, SIGUSR1 on Linux)", sig)
 	}
 	switch scope {
 	case client.SignalSteps, client.SignalBatch, client.SignalAll:

@@ -245,7 +245,7 @@ func (s *Server) keepUnpriced(ctx context.Context, def burst.Cluster, terr error
 		}
 	}
 	return &clusterRT{def: def, typ: typ, sched: sch, prov: prov,
-		unusable: fmt.Sprintf("its machine type %s is not in the price catalog any more (%v): put it back in the price file and restart, or `burst cluster rm %s` once its machines are stopped", def.Type, terr, def.Name)}, nil
+		unusable: fmt.Sprintf("its machine type %s is not in the price catalog any more (%v): put it back in the price file and restart, or `burst cluster delete %s` once its machines are stopped", def.Type, terr, def.Name)}, nil
 }
 
 // builtinCluster is this host: one machine, always on, priced per use.
@@ -793,7 +793,7 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 	}
 	if n >= c.def.Max {
 		s.mu.Unlock()
-		return nil, badRequest("cluster %s runs %d machines, its --max: raise it, or stop one first", c.def.Name, n)
+		return nil, badRequest("cluster %s runs %s, its --max: raise it, or stop one first", c.def.Name, burst.Plural(n, "machine"))
 	}
 	if id == "" && !system(actor) {
 		// A person's start: a stopped machine starts again before a new one
