@@ -33,7 +33,10 @@ type Job struct {
 	Begin time.Time `json:"begin,omitzero"`
 	// Deferred says the server holds the job for its Begin now (by the
 	// server's clock, not the reader's): squeue's Reason BeginTime.
-	Deferred    bool       `json:"deferred,omitempty"`
+	Deferred bool `json:"deferred,omitempty"`
+	// Held says the job is held until someone releases it (its spec's
+	// Held, on active jobs in listings): squeue's Reason JobHeldUser.
+	Held        bool       `json:"held,omitempty"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

@@ -89,6 +89,11 @@ type JobSpec struct {
 	// be met (sbatch's default: Reason DependencyNeverSatisfied, until
 	// cancelled); by default burst cancels it, naming the job it needed.
 	KeepUnsatisfiable bool `json:"keep_unsatisfiable,omitempty"`
+	// Held holds the job queued until someone releases it (sbatch -H,
+	// scontrol hold; scontrol release, POST /v1/jobs/ID/release), as a
+	// job waiting for its dependencies is held: it asks for no machine and
+	// costs nothing. Only a job none of whose tasks has started is held.
+	Held bool `json:"held,omitempty"`
 	// Begin, when set, defers the job until then (burst run --begin,
 	// sbatch --begin), in UTC: until Begin it is held as a job waiting for
 	// its dependencies is, asking for no machine and costing nothing. A

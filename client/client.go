@@ -459,6 +459,19 @@ func (c *Client) CancelWaiting(ctx context.Context, id int64) (*CancelResult, er
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?waiting=1", id), nil, &r)
 }
 
+// Hold holds job id, none of whose tasks has started, until Release
+// (scontrol hold, sbatch -H): it stays queued and asks for no machine. A
+// job that runs already is left as it is.
+func (c *Client) Hold(ctx context.Context, id int64) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/hold", id), nil, nil)
+}
+
+// Release lets job id start once its dependencies and begin time allow
+// (scontrol release).
+func (c *Client) Release(ctx context.Context, id int64) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/release", id), nil, nil)
+}
+
 // Requeue stops task of job id, running, and runs it again from the start,
 // its attempt not counted against --retries (scontrol requeue).
 func (c *Client) Requeue(ctx context.Context, id int64, task int) error {

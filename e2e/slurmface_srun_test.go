@@ -770,3 +770,41 @@ echo done
 		}
 	}
 }
+
+// scontrol hold and release, and sbatch -H, as Slurm 22.05 answers them
+// (checked with the suite's real Slurm): a held job stays pending with
+// Reason JobHeldUser and priority 0, across a restart of the server, until
+// scontrol release, and then runs; holding a running job changes nothing
+// and is no error; a job that ended or never was is named on stderr, exit
+// 1. burst refused -H and answered scontrol hold and release with an error.
+func TestScontrolHoldRelease(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	held := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-H", "-o", "held-%j.out", "--wrap", "echo ran").stdout)
+	later := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "sleep 60").stdout)
+	h.waitFor("the second job to run", 30*time.Second, func() bool {
+		n, _ := strconv.ParseInt(later, 10, 64)
+		return h.show(n).State == "running"
+	})
+	if r := h.mustRun("slurm", "scontrol", "hold", later); r.stderr != "" {
+		t.Errorf("scontrol hold of a running job: want exit 0, nothing said:\n%s", r)
+	}
+	if r := h.mustRun("slurm", "squeue", "-h", "-o", "%i %T %r %Q", "-j", held+","+later); !strings.Contains(r.stdout, held+" PENDING JobHeldUser 0\n") || !strings.Contains(r.stdout, later+" RUNNING None ") {
+		t.Errorf("squeue: want %s held (JobHeldUser, priority 0) and %s running on:\n%s", held, later, r)
+	}
+	h.kill9(h.serverPID(), "server") // the next command starts another
+	if r := h.mustRun("slurm", "scontrol", "show", "job", held); !strings.Contains(r.stdout, "Priority=0 ") || !strings.Contains(r.stdout, "JobState=PENDING Reason=JobHeldUser ") {
+		t.Errorf("after a restart, scontrol show job: want the job still held:\n%s", r)
+	}
+	h.mustRun("slurm", "scontrol", "release", held)
+	n, _ := strconv.ParseInt(held, 10, 64)
+	h.waitFor("the released job to end", 30*time.Second, func() bool { return terminal(h.show(n).State) })
+	if out, err := os.ReadFile(filepath.Join(h.dir, "held-"+held+".out")); err != nil || string(out) != "ran\n" {
+		t.Errorf("the released job's output: %q, %v; want ran", out, err)
+	}
+	want := "Job has already finished for job " + held + "\nInvalid job id specified for job 99999\nslurm_suspend error: Invalid job id specified\n"
+	if r := h.run("slurm", "scontrol", "hold", held, "99999"); r.code != 1 || r.stderr != want {
+		t.Errorf("scontrol hold of an ended and an unknown job: want exit 1 and %q:\n%s", want, r)
+	}
+	h.mustRun("slurm", "scancel", later)
+}

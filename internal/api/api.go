@@ -63,6 +63,9 @@ type Jobs interface {
 	CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error)
 	CancelWaiting(ctx context.Context, id int64) (*client.CancelResult, error)
 	Requeue(ctx context.Context, id int64, idx int) error
+	// Hold holds a job that has not started until it is released (on),
+	// or releases it (scontrol hold, scontrol release).
+	Hold(ctx context.Context, id int64, on bool) error
 	// Signal sends sig to the job's running tasks (task idx alone when
 	// idx >= 0), to the processes scope names.
 	Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error)

@@ -29,6 +29,8 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.handleCancel)
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", h.handleRequeue)
+	mux.HandleFunc("POST /v1/jobs/{id}/hold", h.handleHold(true))
+	mux.HandleFunc("POST /v1/jobs/{id}/release", h.handleHold(false))
 	mux.HandleFunc("POST /v1/jobs/{id}/signal", h.handleSignal)
 	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
@@ -245,6 +247,25 @@ func (h *handler) handleCancel(w http.ResponseWriter, r *http.Request) {
 		code = 202
 	}
 	writeJSON(w, code, res)
+}
+
+// handleHold holds a job none of whose tasks has started until it is
+// released (on), or releases it: scontrol hold and release.
+func (h *handler) handleHold(on bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := jobID(w, r)
+		if !ok {
+			return
+		}
+		if err := h.b.Hold(r.Context(), id, on); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, 200, struct {
+			ID   int64 `json:"id"`
+			Held bool  `json:"held"`
+		}{id, on})
+	}
 }
 
 // handleRequeue stops a running task (?task=N, default 0) and runs it

@@ -65,6 +65,8 @@ var routes = map[string]rule{
 	"GET /v1/jobs/{id}/tasks":        {auth.Read, fromJob},
 	"POST /v1/jobs/{id}/cancel":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/requeue":     {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/hold":        {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/release":     {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/signal":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/check":            {auth.Submit, fromBody},
 	"GET /v1/ids/{ref}":              {auth.Read, fromRef},

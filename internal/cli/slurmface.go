@@ -78,7 +78,8 @@ pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 the id is printed with its name, "N;burst" with --parsable), -b/--begin=TIME
 (now+1hour, 16:00, 2026-12-24T09:00, ...), -i/--input (the batch script's
 stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
-not Slurm's OCI bundle directory). Accepted and ignored: --comment,
+not Slurm's OCI bundle directory), -H/--hold (held, Reason JobHeldUser, until
+scontrol release). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
@@ -442,6 +443,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.Begin = j.Spec.Begin
 	}
 	fj.Deferred = j.State == burst.Queued && j.Deferred // the server's clock says, not this host's
+	fj.Held = j.State == burst.Queued && j.Held
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}
@@ -1891,6 +1893,59 @@ func acctOrder(a, b slurmface.Job) int {
 // with Slurm 22.05's): "Invalid job id specified for job X", "Job is
 // pending execution for job X", exit 1. Slurm requeues an ended batch job
 // too; burst refuses it (run the script again).
+// scontrolHold is scontrol hold (and uhold: burst's holds are all the
+// user's) and release of whole jobs: a held job stays pending, Reason
+// JobHeldUser and priority 0, until released. Holding a running job
+// changes nothing and is no error, as with Slurm; a job that has ended or
+// never was is named on stderr in Slurm 22.05's words, exit 1.
+func scontrolHold(c *cobra.Command, ids []string, on bool) error {
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	last := ""
+	for _, a := range ids {
+		if a == "" {
+			continue
+		}
+		var ref *client.IDRef
+		var j *burst.Job
+		msg := ""
+		err := checkJobRefs([]string{a})
+		if err == nil {
+			if ref, err = resolveJob(ctx, cl, a); err == nil {
+				j, err = cl.Job(ctx, ref.JobID)
+			}
+		}
+		switch {
+		case err != nil:
+			msg = "Invalid job id specified"
+		case ref.Task >= 0:
+			fmt.Fprintf(c.ErrOrStderr(), "scontrol: error: burst holds and releases whole jobs: give %d, the array's id\n", ref.JobID)
+			last = "Invalid job id specified"
+			continue
+		case j.State.Terminal():
+			msg = "Job has already finished"
+		case on:
+			err = cl.Hold(ctx, ref.JobID)
+		default:
+			err = cl.Release(ctx, ref.JobID)
+		}
+		if err != nil && msg == "" {
+			msg = err.Error()
+		}
+		if msg != "" {
+			fmt.Fprintf(c.ErrOrStderr(), "%s for job %s\n", msg, a)
+			last = msg
+		}
+	}
+	if last != "" {
+		return &ExitError{Code: 1, Msg: "slurm_suspend error: " + last, bare: true}
+	}
+	return nil
+}
+
 func scontrolRequeue(c *cobra.Command, ids []string) error {
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
@@ -2025,13 +2080,17 @@ func newScontrolCmd() *cobra.Command {
 lines (-o: one line per job), with burst's values (Account is the project,
 Partition the cluster, NodeList the machine) and Slurm's placeholders for
 keys burst has no value for; -M/--clusters is accepted (burst is one
-cluster). Only "show job" (and "show jobid", with
--d/-dd accepted: the same keys) is answered, and "show config" with the few keys clients read
-(SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it between status polls).`,
+cluster). "show job" (and "show jobid", with -d/-dd accepted: the same
+keys), "show node", "show partition", "show hostnames", "show hostlist",
+"requeue JOBID", "hold JOBID" (and "uhold": held until released, Reason
+JobHeldUser), "release JOBID", "version" and "show config" with the few
+keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
+between status polls) are answered.`,
 		Example: `  burst slurm scontrol show job 12
   scontrol -o show job 12
   scontrol show jobid -dd 12
-  scontrol show config`,
+  scontrol show config
+  scontrol hold 12; scontrol release 12`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 2 && args[0] == "show" && args[1] == "config" {
 				return slurmface.ShowConfig(c.OutOrStdout(), time.Now(), minJobAge()) // Toil reads it at start
@@ -2043,6 +2102,9 @@ cluster). Only "show job" (and "show jobid", with
 			if len(args) >= 2 && args[0] == "requeue" {
 				return scontrolRequeue(c, strings.Split(strings.Join(args[1:], ","), ","))
 			}
+			if len(args) >= 2 && (args[0] == "hold" || args[0] == "uhold" || args[0] == "release") {
+				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0] != "release")
+			}
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
@@ -2050,7 +2112,7 @@ cluster). Only "show job" (and "show jobid", with
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

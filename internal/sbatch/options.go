@@ -21,8 +21,8 @@ type option struct {
 	short byte     // 0 when it has none
 	arg   argKind
 	eg    string
-	// refuse, for an option whose absence would change what the job does
-	// (--hold), is why burst refuses it and what to do instead.
+	// refuse, for an option whose absence would change what the job does,
+	// is why burst refuses it and what to do instead.
 	refuse string
 }
 
@@ -83,7 +83,7 @@ var options = []option{
 	{names: []string{"gres-flags"}, arg: required},
 	{names: []string{"help"}, short: 'h'},
 	{names: []string{"hint"}, arg: required},
-	{names: []string{"hold"}, short: 'H', refuse: "burst does not hold jobs for a later release (scontrol release): submit the script when it is to run, or give --begin=TIME"},
+	{names: []string{"hold"}, short: 'H', eg: "--hold"},
 	{names: []string{"ignore-pbs"}},
 	{names: []string{"input"}, short: 'i', arg: required, eg: "--input=in-%a.txt"},
 	{names: []string{"kill-on-invalid-dep"}, arg: required, eg: "--kill-on-invalid-dep=yes"},
@@ -185,7 +185,7 @@ type Option struct {
 	Short    byte     // 0 when it has none
 	Value    int      // 0: takes none, 1: required, 2: optional (only --opt=v)
 	Honoured bool     // burst honours it (SetOption takes it)
-	Refused  string   // why burst refuses it, with what to do instead (--hold)
+	Refused  string   // why burst refuses it, with what to do instead
 }
 
 // LongOption finds the option written --name (or an unambiguous prefix of

@@ -60,6 +60,7 @@ type Script struct {
 	Begin     time.Time
 	Container string         // --container: a burst stack reference (container.go), "" if not set
 	Wait      bool           // --wait/-W: sbatch returns once the job ended, with its exit code
+	Hold      bool           // --hold/-H: the job is held until released (scontrol release)
 	Warn      *burst.Warning // --signal: a signal before the time limit; nil if not set
 	Warnings  []string       // one per directive burst cannot honour
 }
@@ -256,6 +257,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	if !s.Begin.IsZero() {
 		spec.Begin = s.Begin
 	}
+	spec.Held = s.Hold
 	if s.NTasks > 0 || s.CPUsPerTask > 0 || nodes > 1 {
 		spec.Resources.CPUs = cpus
 	}
@@ -588,6 +590,8 @@ func (p *parser) set(name, v string) error {
 		s.Partition = v
 	case "wait":
 		s.Wait = true
+	case "hold":
+		s.Hold = true
 	case "array":
 		if _, _, err = parseArray(v); err == nil {
 			s.Array = v

@@ -246,7 +246,6 @@ func TestParseErrors(t *testing.T) {
 		want string // the whole error
 	}{
 		{"no shebang", "#SBATCH -c 2\necho hi\n", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
-		{"held", "#!/bin/sh\n#SBATCH -H\n", "job.sbatch:2: #SBATCH -H: burst does not hold jobs for a later release (scontrol release): submit the script when it is to run, or give --begin=TIME"},
 		{"empty file", "", "job.sbatch:1: not a batch script: the first line must be a shebang such as #!/bin/bash"},
 		{"DOS line breaks", "#!/bin/bash\r\n#SBATCH -c 2\r\n", `job.sbatch:1: the script has DOS line breaks (\r\n): convert it with dos2unix`},
 		{"NUL byte", "#!/bin/bash\necho \x00\n", "job.sbatch:2: the script contains a NUL byte: give the text of a shell script, not a binary"},
@@ -309,6 +308,11 @@ func TestApply(t *testing.T) {
 			lines: []string{"#SBATCH --dependency=afterok:12?afterany:13 --kill-on-invalid-dep=no"},
 			want: burst.JobSpec{After: []burst.Dependency{{Kind: burst.AfterOK, Job: 12}, {Kind: burst.AfterAny, Job: 13}},
 				AfterAnyOf: true, KeepUnsatisfiable: true, Batch: &burst.BatchOptions{}},
+		},
+		{
+			name:  "held until released (sbatch -H)",
+			lines: []string{"#SBATCH -H"},
+			want:  burst.JobSpec{Held: true, Batch: &burst.BatchOptions{}},
 		},
 		{
 			name:  "mem is per job",

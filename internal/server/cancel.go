@@ -146,3 +146,24 @@ func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope c
 	}
 	return &client.SignalResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
 }
+
+// Hold holds job id, none of whose tasks has started, until it is
+// released (on), or releases it: scontrol hold and release.
+func (s *Server) Hold(ctx context.Context, id int64, on bool) error {
+	if _, err := s.readJob(ctx, id); err != nil {
+		return err // no such job: 404
+	}
+	s.mu.Lock()
+	var b batch
+	if err := s.holdJob(id, on, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if err := s.apply(&b); err != nil {
+		return err
+	}
+	if !on {
+		s.kickScheduler() // released: placed at the next round, not the tick's
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // Job dependencies (JobSpec.After: burst run --after, sbatch --dependency).
@@ -74,7 +75,7 @@ func (d *depsRT) touch(j *jobRT) {
 // hold holds j, just queued or restored, until its dependencies are met.
 func (c *control) hold(j *jobRT) {
 	deferred := j.row.Spec.Begin.After(j.row.SubmittedAt)
-	if len(j.row.Spec.After) == 0 && !deferred || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
+	if len(j.row.Spec.After) == 0 && !deferred && !j.row.Spec.Held || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
 		return
 	}
 	d := &c.deps
@@ -196,7 +197,7 @@ func (c *control) release(now time.Time, b *batch) {
 		}
 		met, never := c.afterMet(j)
 		switch {
-		case met && d.timed[id] == nil:
+		case met && d.timed[id] == nil && !j.row.Spec.Held:
 			d.drop(j)
 			b.event(eventAt(now, "", "job.release", j.row.Project, "job "+strconv.FormatInt(id, 10),
 				fmt.Sprintf("job %d (%s) released: %s", id, j.row.Name, releasedWhy(j.row.Spec))))
@@ -219,7 +220,10 @@ func (c *control) release(now time.Time, b *batch) {
 // releasedWhy is what released a held job: its Begin came, its
 // dependencies are met, or both.
 func releasedWhy(spec *burst.JobSpec) string {
-	var why []string
+	why := []string{"its hold was released"} // as when nothing else held it
+	if !spec.Begin.IsZero() || len(spec.After) > 0 {
+		why = nil
+	}
 	if !spec.Begin.IsZero() {
 		why = append(why, "its begin time ("+spec.Begin.Format(time.RFC3339)+") came")
 	}
@@ -350,6 +354,12 @@ func (c *control) afterWait(j *jobRT) string {
 		join = " or "
 	}
 	why := "waiting"
+	if j.row.Spec.Held {
+		why = fmt.Sprintf("held (sbatch -H, scontrol hold): `scontrol release %d` lets it start", j.row.ID)
+		if c.deferred(j) || len(wants) > 0 {
+			why += "; then waiting"
+		}
+	}
 	if c.deferred(j) {
 		why += " until " + j.row.Spec.Begin.Format(time.RFC3339) + " (--begin)"
 		if len(wants) > 0 {
@@ -397,4 +407,46 @@ func (c *control) afterText(j *jobRT) string {
 		parts[i] = burst.FormatDependencies([]burst.Dependency{dep}, false) + status
 	}
 	return strings.Join(parts, sep)
+}
+
+// holdJob holds job id until it is released (on), or releases it (scontrol
+// hold, scontrol release): Spec.Held, saved with the job's spec. A job one
+// of whose tasks has started is not held, and nothing is said (Slurm's
+// hold of a running job succeeds and changes nothing it runs); holding a
+// held job, or releasing one that is not, changes nothing. A released job
+// still waits for its dependencies and its begin time. It is an error only
+// for a job that has ended or that no one ever submitted.
+func (c *control) holdJob(id int64, on bool, actor string, now time.Time, b *batch) error {
+	j := c.jobs[id]
+	if j == nil || j.finished || j.row.CancelRequested {
+		return errJobEnded(id)
+	}
+	if j.row.Spec.Held == on || on && (j.row.State != burst.Queued || j.row.Dispatched > 0) {
+		return nil
+	}
+	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
+	spec.Held = on
+	j.row.Spec = &spec
+	kind, what := "job.hold", "held: it starts once released"
+	if on {
+		if c.deps.held[id] == nil {
+			c.hold(j)
+		}
+	} else {
+		kind, what = "job.release", "released from its hold"
+		if c.deps.held[id] != nil {
+			c.deps.check[id] = true
+		}
+	}
+	b.cacheWrite(func(tx *store.Tx) error { return store.SaveSpec(tx, id, &spec) })
+	b.job(j) // watchers see it held, or no longer
+	b.event(eventAt(now, actor, kind, j.row.Project, "job "+strconv.FormatInt(id, 10),
+		fmt.Sprintf("job %d (%s) %s", id, j.row.Name, what)))
+	return nil
+}
+
+// errJobEnded is a hold or release of a job that has ended (or is being
+// cancelled): there is nothing to hold.
+func errJobEnded(id int64) error {
+	return badRequest("job %d has already finished: only a job that has not started can be held or released", id)
 }

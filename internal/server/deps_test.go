@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -424,5 +425,63 @@ func BenchmarkReleaseSingletons(b *testing.B) {
 		h.c.deps.touch(h.c.jobs[firsts[i%len(firsts)]])
 		var bt batch
 		h.c.release(h.now, &bt)
+	}
+}
+
+func held() jobOpt { return func(s *burst.JobSpec) { s.Held = true } }
+
+// A job held by its user (sbatch -H, scontrol hold) waits, asking for
+// nothing, across a restart, until it is released; then it still waits for
+// its dependencies. A job that runs is not held; one that ended is an error.
+func TestHoldAndRelease(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1, held())
+	b := h.submit(1, after(burst.AfterOK, a))
+	c := h.submit(1)
+	refs, jobs := h.runOnce("m")
+	if len(jobs) != 1 || jobs[0] != c {
+		t.Fatalf("started tasks of jobs %v, want only job %d's", jobs, c)
+	}
+	h.wantHeld(a, "held (sbatch -H, scontrol hold): `scontrol release 1` lets it start")
+	hold := func(id int64, on bool) error {
+		var err error
+		h.do(func(bt *batch) { err = h.c.holdJob(id, on, "ann", h.now, bt) })
+		return err
+	}
+	if err := hold(c, true); err != nil || h.c.jobs[c].row.Spec.Held {
+		t.Fatalf("holding a running job: %v, held %t; want no error and no hold", err, h.c.jobs[c].row.Spec.Held)
+	}
+	if err := hold(b, true); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	h.register("m", 4, client.RunningTask{TaskRef: refs[0], PID: 1000, PIDStart: 7})
+	h.place()
+	h.wantHeld(a, "held (sbatch -H")
+	h.wantHeld(b, "held (sbatch -H, scontrol hold): `scontrol release 2` lets it start; then waiting for job 1 to succeed")
+	h.finish("m", refs, exitOf(nil))
+	if err := hold(c, true); err == nil || !strings.Contains(err.Error(), "job 3 has already finished") {
+		t.Fatalf("holding an ended job: %v", err)
+	}
+	if err := hold(b, false); err != nil {
+		t.Fatal(err)
+	}
+	h.place()
+	h.wantHeld(b, "waiting for job 1 to succeed") // released from its hold, not from job 1
+	if err := hold(a, false); err != nil {
+		t.Fatal(err)
+	}
+	h.drive("m", 6, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	h.wantJob(b, burst.Succeeded, 0)
+	var kinds []string
+	for _, e := range h.events {
+		if strings.HasPrefix(e.Kind, "job.hold") || e.Kind == "job.release" && e.Actor == "ann" {
+			kinds = append(kinds, e.Kind+" "+e.Target)
+		}
+	}
+	if want := []string{"job.hold job 2", "job.release job 2", "job.release job 1"}; !slices.Equal(kinds, want) {
+		t.Errorf("events %q, want %q", kinds, want)
 	}
 }

@@ -57,8 +57,11 @@ type Job struct {
 	Submit   time.Time
 	// Begin is when it may start (sbatch --begin), zero if not deferred;
 	// Deferred says it is pending for it now (Reason BeginTime).
-	Begin     time.Time
-	Deferred  bool
+	Begin    time.Time
+	Deferred bool
+	// Held says it is held until released (sbatch -H, scontrol hold):
+	// Reason JobHeldUser, priority 0.
+	Held      bool
 	Start     time.Time // zero until it starts
 	End       time.Time // zero until it ends
 	TimeLimit time.Duration
@@ -298,6 +301,8 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
+	case j.Held:
+		return "JobHeldUser" // a hold comes before all else, as its priority 0 does
 	case j.Dependency != "":
 		return "Dependency" // dependencies are tested first, as slurmctld does
 	case j.Deferred:

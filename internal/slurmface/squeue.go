@@ -124,7 +124,12 @@ var squeueNamed = map[string]squeueField{
 // it: below 2^32 - 2^16, one less for each job submitted after (the first
 // submitted goes first), an array's tasks all their array's; 1 at the
 // least (0 would mean held).
-func (j Job) Priority() int64 { return max(1, 4294901760-j.arrayID()) }
+func (j Job) Priority() int64 {
+	if j.Held && j.State == burst.Queued {
+		return 0 // Slurm holds a job by giving it priority 0
+	}
+	return max(1, 4294901760-j.arrayID())
+}
 
 // pending is how long it waited before it started (squeue -O
 // PendingTime): to now for one still pending, 0 for one that ended
