@@ -307,11 +307,34 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(h.dir, "bars"), "a|b|c\n", 0o644)
 		same(t, []string{"-k"}, "cut", "-d", "|", "-f2", "{}", ":::", "bars")
+		// A redirection glued to a target that names the input is the shell's too, as parallel runs
+		// it; a > after an option is the option's value (parallel -q grep -c '>' counts FASTA
+		// records), and --quote is parallel's -q: every word as it is.
+		for _, c := range [][]string{
+			{"sh", "-c", "echo $1; echo e$1 >&2", "_", "{}", "2>/dev/null", ":::", "a", "b"},
+			{"echo", "{}", "2>&1", ":::", "a"},
+		} {
+			sameAs(t, nil, []string{"-k"}, c...)
+		}
+		fa := filepath.Join(h.dir, "x.fa")
+		writeFile(t, fa, ">s1\nACGT\n>s2\nAC\n", 0o644)
+		same(t, []string{"-k"}, "grep", "-c", ">", "{}", ":::", fa)
+		same(t, []string{"-k"}, "cut", "-d", ">", "-f2", "{}", ":::", fa)
+		if data, err := os.ReadFile(fa); err != nil || len(data) != 16 {
+			t.Errorf("grep -c '>' {} changed its input: %q, %v", data, err)
+		}
+		p := parallelRun(t, h.dir, nil, "-q", "-k", "echo", "{}", ">", "{}.txt", ":::", "a")
+		if b := h.burstMap(nil, []string{"-k", "--quote"}, "echo", "{}", ">", "{}.txt", ":::", "a"); b.code != p.code || b.stdout != p.stdout || p.stdout != "a > a.txt\n" {
+			t.Errorf("--quote: parallel -q printed %q (exit %d); burst map --quote %q (exit %d)", p.stdout, p.code, b.stdout, b.code)
+		}
 		dir := t.TempDir()
-		b := h.burstMap(nil, []string{"-k"}, "echo", "{}", ">", filepath.Join(dir, "{}.txt"), ":::", "a", "b")
-		for _, in := range []string{"a", "b"} {
-			if got, err := os.ReadFile(filepath.Join(dir, in+".txt")); b.code != 0 || b.stdout != "" || string(got) != in+"\n" {
-				t.Errorf("echo {} > {}.txt: %s.txt = %q, %v; burst exit %d stdout %q", in, got, err, b.code, b.stdout)
+		for _, redir := range [][]string{{">", filepath.Join(dir, "{}.txt")}, {">" + filepath.Join(dir, "{}.glued")}} {
+			b := h.burstMap(nil, []string{"-k"}, append(append([]string{"echo", "{}"}, redir...), ":::", "a", "b")...)
+			ext := filepath.Ext(redir[len(redir)-1])
+			for _, in := range []string{"a", "b"} {
+				if got, err := os.ReadFile(filepath.Join(dir, in+ext)); b.code != 0 || b.stdout != "" || string(got) != in+"\n" {
+					t.Errorf("echo {} %q: %s%s = %q, %v; burst exit %d stdout %q", redir, in, ext, got, err, b.code, b.stdout)
+				}
 			}
 		}
 	})

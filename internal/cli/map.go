@@ -43,6 +43,7 @@ func newMapCmd() *cobra.Command {
 		resume       int64
 		over         []string
 		quiet        bool
+		quoted       bool
 		detach       bool
 		jobs         string
 		link         bool
@@ -121,7 +122,12 @@ With none of them, the inputs are appended as arguments.
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
 is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
 A command given as one word of shell text that names no program
-('gzip -9 {} && rm {}', quoted whole) runs as with --shell.
+('gzip -9 {} && rm {}', quoted whole) runs as with --shell, and so does one
+with a redirection, && or || as a word (echo {} '>' {}.txt), or glued to a
+target that names the input ('>{.}.out', '2>/dev/null'), as parallel would
+run it; a > after an option is its value (grep -c '>' {}), and a > into the
+input itself ({}) is refused. --quote (parallel's -q) passes every word as
+it is.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
 shell-quoted as parallel quotes it: as it is when made of letters, digits
@@ -155,8 +161,8 @@ below are taken, and not listed there: -P (-j), --xapply (--link), --dryrun,
 with --joblog (no job id). So are flags that change nothing here: --progress,
 --eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
---env NAME (every task has the whole environment), --quote (an input is one
-argument), --tmpdir, --use-cpus-instead-of-cores and --gnu.`,
+--env NAME (every task has the whole environment), --tmpdir,
+--use-cpus-instead-of-cores and --gnu.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
   burst map -- gzip -9 {} ::: data/*.csv
@@ -244,12 +250,16 @@ argument), --tmpdir, --use-cpus-instead-of-cores and --gnu.`,
 				}
 				tmpl = mapspec.ReplaceWith(tmpl, replace)
 			}
-			if !commands && (shellText(tmpl) || redirects(tmpl)) {
+			if !commands && !quoted {
 				// One word of shell text ('gzip -9 {} && rm {}'), or words
 				// that are a shell's redirections and pipes (echo {} \> {}.txt):
 				// a shell runs it, inputs quoted, as GNU parallel runs every
-				// command.
-				shell = true
+				// command. --quote (parallel -q) passes the words as they are.
+				redir, err := redirects(tmpl)
+				if err != nil {
+					return err
+				}
+				shell = shell || redir || shellText(tmpl)
 			}
 			if !commands && !shell && bashFunction(tmpl[0], spec.Env) {
 				// A function of bash's exported with export -f, as parallel's
@@ -611,11 +621,9 @@ argument), --tmpdir, --use-cpus-instead-of-cores and --gnu.`,
 		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")
 		f.MarkHidden(n)
 	}
-	var quoted bool
-	f.BoolVar(&quoted, "quote", false, "accepted for GNU parallel's command lines: burst always passes each input as one argument (-q is burst's --quiet)")
+	f.BoolVar(&quoted, "quote", false, "pass the command's words as they are, as GNU parallel's -q: no word is read as a shell's redirection, && or || (-q is burst's --quiet)")
 	f.BoolVarP(&skipBlank, "no-run-if-empty", "r", false, "skip inputs that are empty or only white space, as GNU parallel's -r")
 	f.StringVar(&trimFlag, "trim", "", "remove the white space at the left (l), right (r) or both ends (lr) of each input, or with --colsep of each column (then lr unless given; n: none), as GNU parallel's --trim")
-	f.MarkHidden("quote")
 	var envNames []string
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
 	f.MarkHidden("env")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -160,4 +162,90 @@ func delimiterLike(s string) bool {
 		return false
 	}
 	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./")
+}
+
+// redirects says whether a map's command, given as several words, is
+// meant for a shell, as GNU parallel runs every command in one: a word is
+// a redirection (echo {} \> {}.txt, or glued to its target: '>{.}.txt',
+// '2>/dev/null', 2>&1), && or ||. Not a lone |, which cut -d, awk -F and
+// sort -t take as a delimiter, nor ; and &, which find -exec takes; nor
+// anything given to test, [ or expr, whose < and > compare; nor a lone >
+// or < after an option (grep -c '>' {}, cut -d '>'), which is its value;
+// nor a glued one whose target has no replacement string ('>chr1' is
+// grep's pattern), other than /dev/null. A > whose target is an input as
+// it is ({} or {n}) is refused, naming --quote: run in a shell, it would
+// write over each task's input file.
+func redirects(words []string) (bool, error) {
+	if len(words) == 0 {
+		return false, nil
+	}
+	switch burst.BaseName(words[0]) {
+	case "test", "[", "[[", "expr":
+		return false, nil
+	}
+	shell := false
+	for i := 1; i < len(words); i++ {
+		w, target := words[i], ""
+		switch w {
+		case "||", "&&", "2>&1", ">&2", "1>&2":
+			shell = true
+			continue
+		case ">", ">>", "<", "2>", "2>>", "&>", "&>>":
+			if prev := words[i-1]; len(prev) > 1 && prev[0] == '-' {
+				continue // an option's value: grep -c '>' {}
+			}
+			if i+1 < len(words) {
+				target = words[i+1]
+			}
+		default:
+			op, t, ok := gluedRedirect(w)
+			if !ok {
+				continue
+			}
+			w, target = op, t
+		}
+		if w != "<" && mapspec.IsInput(target) {
+			return false, usage("%s %s would write over each task's input file %s, as a shell runs it: to give %s to the program as an argument (grep -c '%s' {}), add --quote; "+
+				"to write into the input file, quote the whole command as one word ('CMD %s %s')", w, target, target, w, w, w, target)
+		}
+		shell = true
+	}
+	return shell, nil
+}
+
+// gluedRedirect splits a word that is a shell's redirection glued to its
+// target ('>{.}.txt', '2>>log.{#}', '<{}', '2>/dev/null', '>&2') into the
+// operator and the target; ok is false for any other word, and for one
+// whose target has no replacement string ('>chr1', a pattern), save
+// /dev/null and a descriptor (&2).
+func gluedRedirect(w string) (op, target string, ok bool) {
+	rest := strings.TrimLeft(w, "0123456789")
+	if len(rest) < len(w)-1 {
+		return "", "", false
+	}
+	if rest == w && strings.HasPrefix(rest, "&") {
+		rest = rest[1:] // &>FILE
+	}
+	n := 0
+	switch {
+	case strings.HasPrefix(rest, ">>"):
+		n = 2
+	case strings.HasPrefix(rest, ">"), strings.HasPrefix(rest, "<"):
+		n = 1
+	default:
+		return "", "", false
+	}
+	op, target = w[:len(w)-len(rest)+n], rest[n:]
+	switch {
+	case target == "" || strings.ContainsAny(target[:1], "<>=|&;") && !descriptor(target):
+		return "", "", false
+	case descriptor(target), target == "/dev/null", mapspec.HasReplacement(target):
+		return op, target, true
+	}
+	return "", "", false
+}
+
+// descriptor says whether s is &N, a redirection's file descriptor.
+func descriptor(s string) bool {
+	return len(s) > 1 && s[0] == '&' && strings.Trim(s[1:], "0123456789") == ""
 }

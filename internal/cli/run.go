@@ -374,29 +374,6 @@ func shellText(args []string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-// redirects says whether a word of a map's command (given as several) is
-// a shell's redirection, && or ||, written for GNU parallel, which runs
-// every command in a shell: `parallel echo {} \> {}.txt`. Not a lone |,
-// which cut -d, awk -F and sort -t take as a delimiter, nor ; and &, which
-// find -exec takes; nor anything given to test, [ or expr, whose < and >
-// compare.
-func redirects(words []string) bool {
-	if len(words) == 0 {
-		return false
-	}
-	switch burst.BaseName(words[0]) {
-	case "test", "[", "[[", "expr":
-		return false
-	}
-	for _, w := range words[1:] {
-		switch w {
-		case ">", ">>", "<", "||", "&&", "2>", "2>>", "&>", "&>>", "2>&1", ">&2", "1>&2":
-			return true
-		}
-	}
-	return false
-}
-
 // shellTextName names a job of shell text after its program: the first
 // word that is no assignment (VAR=1), without the ( or { that opens a
 // group; "sh" when there is none ('sort x | uniq -c' is sort). --name,

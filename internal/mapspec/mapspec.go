@@ -513,6 +513,13 @@ func ReplaceWith(template []string, r string) []string {
 	return out
 }
 
+// IsInput reports whether s is, whole, a replacement string that stands for an input as it is: {} or {n}
+// ({-n} too), no modifier.
+func IsInput(s string) bool {
+	t, n, ok := matchToken(s)
+	return ok && n == len(s) && t.mod == "" && (t.kind == kAll || t.kind == kPos)
+}
+
 // HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).
 func HasReplacement(s string) bool { return hasReplacement([]string{s}) }
 
