@@ -199,6 +199,18 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-N", "2", "--dry-run"}, "echo", "x{}y", ":::", "a", "b")
 	})
 
+	// man parallel, -X: "Multiple arguments with context replace. Insert as many arguments as the command
+	// line length permits. If multiple jobs are being run in parallel: distribute the arguments evenly
+	// among the jobs"; -m: "Multiple arguments" ({} is all of them); --xargs: as many as fit, undistributed.
+	t.Run("multiple_args", func(t *testing.T) {
+		in := []string{":::", "a", "b", "c", "d", "e"}
+		same(t, []string{"-k", "-j", "2", "-X"}, append([]string{"printf", "<%s>", "x{}y", "{#}"}, in...)...)
+		same(t, []string{"-k", "-j", "2", "-m"}, append([]string{"printf", "<%s>", "x{}y", "{#}"}, in...)...)
+		same(t, []string{"-k", "-j", "3", "-X", "--tag"}, append([]string{"echo", "{/.}"}, in...)...)
+		same(t, []string{"-k", "--xargs"}, append([]string{"echo"}, in...)...)
+		same(t, []string{"-k", "-j", "0", "-X"}, append([]string{"echo"}, in...)...)
+	})
+
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
 	// arguments and TAB (\t)", stdout and stderr alike.
 	// man parallel, {%}: "Job slot number. This replacement string will be replaced by the job's slot number

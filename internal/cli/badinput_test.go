@@ -30,7 +30,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "--delay", "2auto", "--", "echo", ":::", "a"}, 255, "burst: --delay 2auto: burst does not tune the delay itself: give a fixed time, such as --delay 2"},
 		{[]string{"map", "--delay", "-1", "--", "echo", ":::", "a"}, 255, `burst: --delay "-1": give the time between two task starts in seconds (0.5)`},
 		{[]string{"map", "--delay", "2d", "--", "echo", ":::", "a"}, 255, `burst: --delay "2d": give the time between two task starts`},
-		{[]string{"map", "-X", "--", "echo", ":::", "a"}, 255, "burst: -X is GNU parallel's: burst map does not take it; each task gets one input, or n with -N n"},
+		{[]string{"map", "-S", "host1", "--", "echo", ":::", "a"}, 255, "burst: -S is GNU parallel's: burst map does not take it; burst runs tasks on its clusters' machines: --on CLUSTER"},
 		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
 		{[]string{"run", "-d", "-o", "json", "--", "true"}, 2, "burst: -o json: burst run's -o is sbatch's --output (a batch script's output file), not a format; for the job as JSON, submit it with -d (which prints its id) and run `burst show -o json ID`"},
 		// GNU parallel's -d DELIM meets burst's -d (--detach), in two words and in one.

@@ -68,6 +68,9 @@ func newMapCmd() *cobra.Command {
 		trimFlag     string
 		tagString    string
 		delay        string
+		ctxReplace   bool
+		multiArgs    bool
+		xargs        bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -97,7 +100,12 @@ started tasks end) is --max-failures N-1, exiting as parallel does.
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
-for {NAME} in the command; --tag begins each output line with the task's
+for {NAME} in the command; -X and -m give a task as many inputs of one
+group as fit on a command line (about 64 KB, at most 4096), dealt out
+evenly to -j's tasks (this machine's CPU threads unless -j says; -j 0: one
+each): -X repeats a word holding {} for each input (x{}y: xay xby), -m
+puts them all where {} is (xa by); --xargs is -m filling each task in
+turn; --tag begins each output line with the task's
 inputs and a tab, --tagstring STR with STR filled for the task (--tagstring
 '{#}:{1}'); -I R makes R stand for the input; -v prints
 each task's command before its output; -j 50%, +1 or -1 counts this
@@ -353,6 +361,13 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				}
 				positions = maxArgs
 			}
+			multi := ctxReplace || multiArgs || xargs // parallel's -X, -m, --xargs: a task takes as many inputs as fit
+			if multi && maxArgs == 0 {
+				if len(sources) != 1 {
+					return usage("-X, -m and --xargs give each task many inputs of one group: put them all after one ::: (or in one :::: file), or give -N 1 for one of each group")
+				}
+				positions = math.MaxInt32 // {1} {2} ...: as many as a task has
+			}
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
 			}
@@ -396,7 +411,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
 			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
-			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args")
+			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
 			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
@@ -418,6 +433,21 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				if spec.MaxRunning, err = parallelJobs(jobs, runtime.NumCPU()); err != nil {
 					return err
 				}
+			}
+			if multi && maxArgs == 0 {
+				// As parallel: the inputs dealt out evenly to -j's tasks
+				// (this machine's CPU threads unless given; -j 0: one each),
+				// or all to one with --xargs, each task's command line kept
+				// within what parallel takes.
+				jobs := runtime.NumCPU()
+				switch {
+				case xargs:
+					jobs = 1
+				case c.Flags().Changed("jobs") || c.Flags().Changed("max-procs"):
+					jobs = cmp.Or(spec.MaxRunning, len(sources[0]))
+				}
+				sources, columns = fillLines(m, sources[0], (len(sources[0])+jobs-1)/max(jobs, 1)), true
+				m.Sources, m.Columns = [][]string{sources[0]}, true
 			}
 			if c.Flags().Changed("delay") {
 				d, ok := parallelSeconds(delay)
@@ -536,7 +566,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 					return err
 				}
 				o.results.header = names
-				if maxArgs > 0 {
+				if maxArgs > 0 || multi {
 					o.results.oneGroup = true
 				}
 				o.results.name = resultsTemplate(resultsName, replace, byName)
@@ -642,6 +672,9 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
+	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
+	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")
+	f.BoolVar(&xargs, "xargs", false, "-m, every input to one task as far as its command line allows, as GNU parallel's --xargs")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
 	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")
 	f.StringVarP(&replace, "replace", "i", "", "-I, its value optional (--replace=R; alone: {})")
@@ -879,6 +912,22 @@ func dryRunLine(m *burst.MapSpec, in []string, seq int64, slot int) string {
 		q[k] = shellquote.AsParallel(a)
 	}
 	return strings.Join(q, " ")
+}
+
+// lineLimit is the longest command line (as --dry-run prints it) that -X
+// and -m fill a task's up to: shorter than the 63664 bytes GNU parallel
+// 20221122 finds usable on Linux (parallel --show-limits), as it fills them.
+const lineLimit = 63663
+
+// fillLines deals src's inputs out to tasks of at most most inputs each, as
+// parallel's -X and -m do, each task's command line within lineLimit and
+// its inputs within burst.MaxColumns.
+func fillLines(m *burst.MapSpec, src mapspec.Source, most int) []mapspec.Source {
+	base := len(dryRunLine(m, nil, 1, 0))
+	size := func(v string) int { // what one more input adds: its words, -X's context around each
+		return len(dryRunLine(m, []string{v, v}, 1, 0)) - len(dryRunLine(m, []string{v}, 1, 0))
+	}
+	return mapspec.Fill(src, min(most, burst.MaxColumns), lineLimit, base, size)
 }
 
 // parallelResumeArgs tells GNU parallel's --resume, a flag (run what the

@@ -64,3 +64,38 @@ func TestMapRedirectionIntoTheInputIsRefused(t *testing.T) {
 		t.Errorf("--quote grep > {}: exit %d, %q %q", code, out, errb)
 	}
 }
+
+// -X, -m and --xargs give a task as many inputs as fit, dealt out evenly
+// to -j's tasks (-j 0: one each), as GNU parallel's: -X repeats a word
+// holding {} for each input, -m puts them all where {} is.
+func TestMapMultipleArguments(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-j", "2", "-X", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xay xby xcy\necho xdy xey\n"},
+		{[]string{"-j", "2", "-m", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xa b cy\necho xd ey\n"},
+		{[]string{"-j", "3", "-X", "echo", "{#}", "{}", ":::", "a", "b", "c", "d", "e", "f", "g"}, "echo 1 a b c\necho 2 d e f\necho 3 g\n"},
+		{[]string{"-j", "0", "-X", "echo", ":::", "a", "b"}, "echo a\necho b\n"},
+		{[]string{"-j", "4", "--xargs", "echo", ":::", "a", "b", "c"}, "echo a b c\n"},
+		{[]string{"-j", "2", "-X", "-N", "2", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xay xby\necho xcy xdy\necho xey\n"},
+	} {
+		out, errb, code := dryRunMap(t, c.args...)
+		if code != 0 || out != c.want {
+			t.Errorf("burst map --dry-run %q: exit %d, %q (stderr %q); want %q", c.args, code, out, errb, c.want)
+		}
+	}
+	// Each task's line within what parallel fills: 1157 inputs of 50 bytes,
+	// their context repeated, then the rest.
+	in := []string{"-j", "1", "-X", "echo", "ab{}cd", ":::"}
+	for range 1200 {
+		in = append(in, strings.Repeat("x", 50))
+	}
+	out, _, code := dryRunMap(t, in...)
+	if lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); code != 0 || len(lines) != 2 || len(strings.Fields(lines[0])) != 1+1157 {
+		t.Errorf("-X over 1200 inputs of 50 bytes: exit %d, %d lines, the first of %d words; want 2, 1158", code, len(lines), len(strings.Fields(lines[0])))
+	}
+	if _, errb, code := dryRunMap(t, "-X", "echo", ":::", "a", ":::", "b"); code != 255 || !strings.Contains(errb, "one :::") {
+		t.Errorf("-X over two groups: exit %d %q; want it refused, naming one group", code, errb)
+	}
+}

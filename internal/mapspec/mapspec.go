@@ -274,11 +274,28 @@ func SplitColumns(colsep *regexp.Regexp, v string) []string {
 // Chunk is src's inputs n at a time (the last chunk may hold fewer), each
 // chunk one input of columns (parallel's -N: {1} ... {n} are a task's n
 // inputs).
-func Chunk(src Source, n int) []Source {
-	n = min(max(n, 1), max(len(src), 1)) // no chunk holds more than there is
-	out := make(Source, 0, (len(src)+n-1)/n)
-	for i := 0; i < len(src); i += n {
-		out = append(out, strings.Join(src[i:min(i+n, len(src))], ColumnSep))
+func Chunk(src Source, n int) []Source { return Fill(src, n, 0, 0, nil) }
+
+// Fill is src's inputs a task at a time, as GNU parallel's -m and -X give
+// them: as many as most (at least 1), but, with limit > 0, no more than
+// keep the task's command line within limit bytes, base being what the line
+// takes with no input and size(v) what input v adds to it (an input that
+// alone passes the limit still makes a task). Each task's inputs are one
+// input of columns, as Chunk's.
+func Fill(src Source, most, limit, base int, size func(string) int) []Source {
+	most = max(most, 1)
+	out := make(Source, 0, (len(src)+most-1)/most)
+	for i := 0; i < len(src); {
+		j, line := i, base
+		for ; j < len(src) && j-i < most; j++ {
+			if limit > 0 {
+				if line += size(src[j]); j > i && line > limit {
+					break
+				}
+			}
+		}
+		out = append(out, strings.Join(src[i:j], ColumnSep))
+		i = j
 	}
 	return []Source{out}
 }

@@ -948,6 +948,32 @@ func TestChunk(t *testing.T) {
 	}
 }
 
+// -X and -m: as many inputs a task as most allows, fewer where the line
+// would pass the limit; an input too long alone still makes a task.
+func TestFill(t *testing.T) {
+	size := func(v string) int { return len(v) + 1 }
+	for _, c := range []struct {
+		src         Source
+		most, limit int
+		want        []string
+	}{
+		{Source{"a", "b", "c", "d", "e"}, 3, 0, []string{"a b c", "d e"}},
+		{Source{"a", "b", "c", "d", "e"}, 10, 8, []string{"a b", "c d", "e"}}, // "echo" and two: 8
+		{Source{"a", "toolong", "b"}, 10, 8, []string{"a", "toolong", "b"}},
+		{Source{}, 3, 0, nil},
+		{Source{"a", "b"}, 0, 0, []string{"a", "b"}},
+	} {
+		got := Fill(c.src, c.most, c.limit, 4, size)
+		var rows []string
+		for _, in := range got[0] {
+			rows = append(rows, strings.Join(Columns([]string{in}), " "))
+		}
+		if len(got) != 1 || !slices.Equal(rows, c.want) {
+			t.Errorf("Fill(%q, most %d, limit %d) = %q; want %q", c.src, c.most, c.limit, rows, c.want)
+		}
+	}
+}
+
 // --header's column names become the positional strings they stand for,
 // with their modifiers; replacement strings and other braces keep theirs.
 func TestNamed(t *testing.T) {
