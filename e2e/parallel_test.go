@@ -211,6 +211,17 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-j", "0", "-X"}, append([]string{"echo"}, in...)...)
 	})
 
+	// man parallel, --plus: "Activate additional replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..}
+	// {/...} {##}. The idea being that '{+foo}' matches the opposite of '{foo}' ... {##} is the total number
+	// of jobs to be run ... {0%} zero-padded jobslot ... {0#} zero-padded sequence number."
+	t.Run("plus", func(t *testing.T) {
+		in := []string{":::", "d/a.tar.gz", "b.c", "e", "x.y/a.b.c.d", "d.x/a", "/r.tar.gz/"}
+		same(t, []string{"-k", "--plus"}, append([]string{"printf", "[%s]", "{..}", "{...}", "{/..}", "{/...}", "{+/}", "{+.}", "{+..}", "{+...}", "{1..}", "{-1+/}"}, in...)...)
+		same(t, []string{"-k", "-j", "1", "--plus"}, append([]string{"echo", "{##}", "{0#}", "{0%}"}, append(in, in[1:]...)...)...)
+		same(t, []string{"-k", "--plus", "--tagstring", "{0#}/{##}"}, append([]string{"echo", "{/..}"}, in...)...)
+		same(t, []string{"--dry-run", "--plus"}, append([]string{"echo", "{+.}", "{##}"}, in...)...)
+	})
+
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
 	// arguments and TAB (\t)", stdout and stderr alike.
 	// man parallel, {%}: "Job slot number. This replacement string will be replaced by the job's slot number

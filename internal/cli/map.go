@@ -71,6 +71,7 @@ func newMapCmd() *cobra.Command {
 		ctxReplace   bool
 		multiArgs    bool
 		xargs        bool
+		plus         bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -125,6 +126,11 @@ Replacement strings in the command, as in GNU parallel:
          (burst map -j 2 -- env SLOT={%} ./train.sh {}): else short
          tasks may wait at a machine holding a slot of their own
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
+GNU parallel's --plus strings too, with --plus or without:
+  {..} {...}  without two, three extensions     {/..} {/...}  of the basename
+  {+/} the directory ('' for none)  {+.} {+..} {+...}  the extensions removed
+  {##} the number of tasks; {0#} {0%}  {#} and {%} zero-padded
+(--plus's bash-like {:-str} {#str} {%str} {/a/b} ... are not: use --shell).
 With none of them, the inputs are appended as arguments.
 
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
@@ -371,11 +377,22 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
 			}
+			if b := mapspec.BashLike(append([]string{tagString, resultsName}, tmpl...)); plus && b != "" {
+				return usage("%s: burst takes --plus's {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%%}, not its bash-like strings ({:-str} {#str} {%%str} {/a/b} ...): compute the value in the command with --shell, e.g. burst map --shell -- 'f={}; echo ${f%%.gz}'", b)
+			}
 			if err := mapspec.Validate(tmpl, positions); err != nil && !commands {
 				return usage("%v", err)
 			}
+			// total is what the tasks' {##} {0#} and {0%} need, known once
+			// they are counted; numbers are a task's numbers.
+			var total mapspec.Numbers
+			numbers := func(seq int64, slot int) mapspec.Numbers {
+				n := total
+				n.Seq, n.Slot = seq, slot
+				return n
+			}
 			// tagOf is what each output line of a task begins with (nil: nothing).
-			var tagOf func(in []string, seq int64, slot int) string
+			var tagOf func(in []string, n mapspec.Numbers) string
 			switch {
 			case tagString != "": // parallel --tagstring STR: STR filled for the task (--tag or not)
 				ts := resultsTemplate(tagString, replace, byName)
@@ -383,14 +400,14 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 					return usage("--tagstring: %v", err)
 				}
 				if !mapspec.HasReplacement(ts) { // Expand would append the inputs
-					tagOf = func([]string, int64, int) string { return ts + "\t" }
+					tagOf = func([]string, mapspec.Numbers) string { return ts + "\t" }
 					break
 				}
-				tagOf = func(in []string, seq int64, slot int) string {
-					return strings.Join(mapspec.Expand([]string{ts}, in, seq, slot, false, false), " ") + "\t"
+				tagOf = func(in []string, n mapspec.Numbers) string {
+					return strings.Join(mapspec.ExpandWith([]string{ts}, in, n, false, false), " ") + "\t"
 				}
 			case tag:
-				tagOf = func(in []string, _ int64, _ int) string { return tagText(in) }
+				tagOf = func(in []string, _ mapspec.Numbers) string { return tagText(in) }
 			}
 			for g, src := range sources { // NUL is what joins columns: none may be an input's own
 				if i := slices.IndexFunc(src, func(v string) bool { return strings.IndexByte(v, 0) >= 0 }); i >= 0 {
@@ -529,14 +546,15 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			if haltGiven && m.MaxFailuresPct > 0 {
 				haltShare(m, n)
 			}
+			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning}
 			if dryRun {
-				return printDryRun(c.OutOrStdout(), m, task, n, tagOf)
+				return printDryRun(c.OutOrStdout(), m, task, numbers, n, tagOf)
 			}
 			// command is a task's command as parallel writes it in its
 			// joblog and prints it with -v: {%} is the slot it ran in.
 			command := func(t burst.Task) (string, int64) {
 				in, seq := task(int64(t.Index))
-				return dryRunLine(m, in, seq, t.Slot), seq
+				return dryRunLine(m, in, numbers(seq, t.Slot)), seq
 			}
 			if joblogPath != "" {
 				if detach {
@@ -576,6 +594,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 					}
 				}
 				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
+				o.results.numbers = numbers
 			}
 			if verbose || verboseErr {
 				o.verbose = func(t burst.Task) string {
@@ -587,7 +606,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			if tagOf != nil {
 				o.tag = func(t burst.Task) string {
 					in, seq := task(int64(t.Index))
-					return tagOf(in, seq, t.Slot)
+					return tagOf(in, numbers(seq, t.Slot))
 				}
 			}
 			st, err := sf.plan(spec.Workdir, spec) // --cache and --no-cache too, staged or not
@@ -674,6 +693,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.MarkHidden("max-replace-args")
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
 	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")
+	f.BoolVar(&plus, "plus", false, "GNU parallel's --plus: burst fills {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%} with it or without")
 	f.BoolVar(&xargs, "xargs", false, "-m, every input to one task as far as its command line allows, as GNU parallel's --xargs")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
 	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")
@@ -880,14 +900,14 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 // line a task (after its tag, with tagOf), as parallel --dry-run
 // does: with --shell the script, else
 // its words quoted as parallel quotes them (parallel -q --dry-run).
-func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), n int64, tagOf func([]string, int64, int) string) error {
+func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), numbers func(int64, int) mapspec.Numbers, n int64, tagOf func([]string, mapspec.Numbers) string) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
 		in, seq := task(i)
 		if tagOf != nil { // as parallel --dry-run --tag: the tag first
-			bw.WriteString(tagOf(in, seq, 0))
+			bw.WriteString(tagOf(in, numbers(seq, 0)))
 		}
-		bw.WriteString(dryRunLine(m, in, seq, 0)) // {%} as written: a task's slot is known when it starts
+		bw.WriteString(dryRunLine(m, in, numbers(seq, 0))) // {%} as written: a task's slot is known when it starts
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
@@ -897,13 +917,13 @@ func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int6
 // the inputs, space-separated, and a tab.
 func tagText(in []string) string { return strings.Join(in, " ") + "\t" }
 
-// dryRunLine is the command of the task with inputs in, number seq and
-// job slot slot (0: {%} left as written), as parallel --dry-run prints it.
-func dryRunLine(m *burst.MapSpec, in []string, seq int64, slot int) string {
+// dryRunLine is the command of the task with inputs in and numbers n (its
+// slot 0: {%} left as written), as parallel --dry-run prints it.
+func dryRunLine(m *burst.MapSpec, in []string, n mapspec.Numbers) string {
 	if m.Commands {
 		return strings.Join(in, " ") // the inputs are the shell text
 	}
-	argv := mapspec.Expand(m.Template, in, seq, slot, m.Shell, m.PerInput)
+	argv := mapspec.ExpandWith(m.Template, in, n, m.Shell, m.PerInput)
 	if m.Shell {
 		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
 	}
@@ -923,9 +943,10 @@ const lineLimit = 63663
 // parallel's -X and -m do, each task's command line within lineLimit and
 // its inputs within burst.MaxColumns.
 func fillLines(m *burst.MapSpec, src mapspec.Source, most int) []mapspec.Source {
-	base := len(dryRunLine(m, nil, 1, 0))
+	one := mapspec.Numbers{Seq: 1}
+	base := len(dryRunLine(m, nil, one))
 	size := func(v string) int { // what one more input adds: its words, -X's context around each
-		return len(dryRunLine(m, []string{v, v}, 1, 0)) - len(dryRunLine(m, []string{v}, 1, 0))
+		return len(dryRunLine(m, []string{v, v}, one)) - len(dryRunLine(m, []string{v}, one))
 	}
 	return mapspec.Fill(src, min(most, burst.MaxColumns), lineLimit, base, size)
 }

@@ -99,3 +99,21 @@ func TestMapMultipleArguments(t *testing.T) {
 		t.Errorf("-X over two groups: exit %d %q; want it refused, naming one group", code, errb)
 	}
 }
+
+// --plus's strings that take text of their own ({%.gz}, {/a/b}) are not
+// filled: with --plus they are refused, naming --shell; the shell's own
+// ${f%.gz} is no such string.
+func TestMapPlusBashLikeRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"--plus", "echo", "{%.gz}", ":::", "a.gz"},
+		{"--plus", "echo", "{1/a/b}", ":::", "a"},
+		{"--plus", "--tagstring", "{:-x}", "echo", ":::", "a"},
+	} {
+		if out, errb, code := dryRunMap(t, args...); code != 255 || out != "" || !strings.Contains(errb, "--shell") {
+			t.Errorf("burst map %q: exit %d, %q %q; want it refused, naming --shell", args, code, out, errb)
+		}
+	}
+	if out, errb, code := dryRunMap(t, "--plus", "--shell", "f={}; echo ${f%.gz} {..}", ":::", "a.tar.gz"); code != 0 || out != "f=a.tar.gz; echo ${f%.gz} a\n" {
+		t.Errorf("--plus --shell with ${f%%.gz}: exit %d, %q %q", code, out, errb)
+	}
+}

@@ -29,8 +29,9 @@ import (
 type results struct {
 	name     string
 	task     func(i int) ([]string, int64) // task i's inputs, a column each, and its number
-	header   []string                      // --header's names of the columns, if any
-	oneGroup bool                          // -N: every input is of group 1
+	numbers  func(seq int64, slot int) mapspec.Numbers
+	header   []string // --header's names of the columns, if any
+	oneGroup bool     // -N: every input is of group 1
 }
 
 // newResults checks --results' NAME: parallel's CSV, TSV and JSON files
@@ -60,7 +61,7 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 	var out, errPath, seqPath string
 	inputs, seq := r.task(i)
 	if mapspec.HasReplacement(r.name) {
-		p := strings.Join(mapspec.Expand([]string{r.name}, inputs, seq, slot, false, false), " ")
+		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, r.numbers(seq, slot), false, false), " ")
 		if strings.HasSuffix(p, "/") {
 			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
 		} else {

@@ -1,6 +1,7 @@
 package mapspec
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -427,27 +428,44 @@ func Tuple(sources []Source, i int64) []string {
 
 // token kinds.
 const (
-	kAll  = iota // {} {.} {/} {//} {/.}: every input of the task
-	kPos         // {n} {n.} ... and {-n} ...: one input
-	kSeq         // {#}
-	kSlot        // {%}
+	kAll     = iota // {} {.} {/} {//} {/.}: every input of the task
+	kPos            // {n} {n.} ... and {-n} ...: one input
+	kSeq            // {#}
+	kSlot           // {%}
+	kTotal          // {##}: the map's number of tasks
+	kSeqPad         // {0#}: {#} zero-padded to {##}'s width
+	kSlotPad        // {0%}: {%} zero-padded to the width of the most slots
 )
 
 // token is one replacement string found in a template argument.
 type token struct {
 	kind int
 	pos  int    // for kPos: n for {n}, -n for {-n}, 0 for {0}; saturates at ±maxPos
-	mod  string // "", ".", "/", "//" or "/."
+	mod  string // one of modifiers
 }
+
+// modifiers are what may follow {, or the number of {n, before }: GNU parallel's {} {.} {/} {//} {/.}, and
+// those of its --plus ({..} {...} {/..} {/...} {+/} {+.} {+..} {+...}).
+var modifiers = [...]string{"", ".", "/", "//", "/.", "..", "...", "/..", "/...", "+/", "+.", "+..", "+..."}
 
 const maxPos = 1 << 30
 
 // matchToken reports whether s starts with a replacement string, and how long it is. The grammar is
-// exactly: {} {.} {/} {//} {/.} {#} {%} and {N} {N.} {N/} {N//} {N/.} with N an optionally negative
-// decimal number. Anything else (e.g. "{foo}", "{", "{1", "{ 1}") is literal text.
+// exactly: {#} {%} {##} {0#} {0%}, and {MOD} and {NMOD} with MOD one of modifiers and N an optionally
+// negative decimal number. Anything else (e.g. "{foo}", "{", "{1", "{ 1}") is literal text.
 func matchToken(s string) (t token, n int, ok bool) {
 	if len(s) < 2 || s[0] != '{' {
 		return token{}, 0, false
+	}
+	if len(s) >= 4 && s[3] == '}' {
+		switch s[1:3] {
+		case "##":
+			return token{kind: kTotal}, 4, true
+		case "0#":
+			return token{kind: kSeqPad}, 4, true
+		case "0%":
+			return token{kind: kSlotPad}, 4, true
+		}
 	}
 	i := 1
 	switch s[i] {
@@ -485,7 +503,7 @@ func matchToken(s string) (t token, n int, ok bool) {
 		pos = -pos
 	}
 	rest := s[i:]
-	for _, m := range [...]string{"", ".", "/", "//", "/."} {
+	for _, m := range modifiers {
 		if len(rest) > len(m) && rest[:len(m)] == m && rest[len(m)] == '}' {
 			return token{kind: kind, pos: pos, mod: m}, i + len(m) + 1, true
 		}
@@ -537,6 +555,31 @@ func IsInput(s string) bool {
 	return ok && n == len(s) && t.mod == "" && (t.kind == kAll || t.kind == kPos)
 }
 
+// BashLike finds in template the first of GNU parallel's --plus strings that take text of their own, which
+// burst does not fill: {:-str} {:n} {:n:m} {#str} {%str} {/a/b} {^str} {,str} and their doubled forms, an
+// input's number before them or not. A ${ is the shell's own (${x%.gz}), not one of them. "" when none.
+func BashLike(template []string) string {
+	for _, arg := range template {
+		for i := 0; i < len(arg); i++ {
+			if arg[i] != '{' || i > 0 && arg[i-1] == '$' {
+				continue
+			}
+			if _, _, ok := matchToken(arg[i:]); ok {
+				continue
+			}
+			j := i + 1
+			for j < len(arg) && (arg[j] >= '0' && arg[j] <= '9' || arg[j] == '-') {
+				j++
+			}
+			end := strings.IndexByte(arg[j:], '}')
+			if end > 1 && strings.IndexByte(":#%/^,", arg[j]) >= 0 {
+				return arg[i : j+end+1]
+			}
+		}
+	}
+	return ""
+}
+
 // HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).
 func HasReplacement(s string) bool { return hasReplacement([]string{s}) }
 
@@ -547,7 +590,7 @@ func UsesSlot(template []string) bool {
 		if strings.Contains(a, "PARALLEL_JOBSLOT") {
 			return true
 		}
-		pieces(a, func(string) {}, func(t token, _ string) { uses = uses || t.kind == kSlot })
+		pieces(a, func(string) {}, func(t token, _ string) { uses = uses || t.kind == kSlot || t.kind == kSlotPad })
 	}
 	return uses
 }
@@ -651,6 +694,21 @@ func hasReplacement(template []string) bool {
 // is repeated whole for each input, its other text around each: "pict{}.jpg" over a, b gives "picta.jpg" and
 // "pictb.jpg", as parallel -N repeats the context of its replacement strings.
 func Expand(template []string, inputs []string, seq int64, slot int, shell, perInput bool) []string {
+	return ExpandWith(template, inputs, Numbers{Seq: seq, Slot: slot}, shell, perInput)
+}
+
+// Numbers are what a task's numbering replacement strings stand for: {#} is Seq, {%} Slot (0: not known,
+// left as written); with Total > 0, {##} is Total, {0#} Seq zero-padded to Total's digits and {0%} Slot to
+// Slots' (Total's when 0), as GNU parallel's --plus pads them. Total 0 leaves those three as written.
+type Numbers struct {
+	Seq   int64
+	Slot  int
+	Total int64
+	Slots int
+}
+
+// ExpandWith is Expand with the task's numbers n, {##} {0#} and {0%} among them.
+func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput bool) []string {
 	has := hasReplacement(template)
 	quote := func(s string) string { return s }
 	if shell {
@@ -665,7 +723,7 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell, perI
 				pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
 					v, ok := modify(in, t.mod), true
 					if t.kind != kAll {
-						v, ok = value(t, inputs, seq, slot)
+						v, ok = value(t, inputs, n)
 					}
 					if !ok {
 						b.WriteString(raw)
@@ -693,7 +751,7 @@ func Expand(template []string, inputs []string, seq int64, slot int, shell, perI
 				}
 				return
 			}
-			v, ok := value(t, inputs, seq, slot)
+			v, ok := value(t, inputs, n)
 			if !ok {
 				b.WriteString(raw)
 				return
@@ -762,12 +820,19 @@ func Launch(argv, env []string, executable func(string) bool) []string {
 }
 
 // value is the text of replacement string t for a task, or false when t has none (unsupported or out of range).
-func value(t token, inputs []string, seq int64, slot int) (string, bool) {
+func value(t token, inputs []string, n Numbers) (string, bool) {
+	digits := func(v int64) int { return len(strconv.FormatInt(max(v, 1), 10)) }
 	switch t.kind {
 	case kSeq:
-		return strconv.FormatInt(seq, 10), true
+		return strconv.FormatInt(n.Seq, 10), true
 	case kSlot:
-		return strconv.Itoa(slot), slot > 0
+		return strconv.Itoa(n.Slot), n.Slot > 0
+	case kTotal:
+		return strconv.FormatInt(n.Total, 10), n.Total > 0
+	case kSeqPad:
+		return fmt.Sprintf("%0*d", digits(n.Total), n.Seq), n.Total > 0
+	case kSlotPad:
+		return fmt.Sprintf("%0*d", digits(int64(cmp.Or(n.Slots, int(min(n.Total, math.MaxInt32))))), n.Slot), n.Slot > 0 && n.Total > 0
 	case kAll: // several inputs are several arguments: see Expand
 		if len(inputs) == 0 {
 			return "", true
@@ -805,19 +870,54 @@ func modify(s, mod string) string {
 		return dirname(s)
 	case "/.":
 		return stripExt(basename(s))
+	case "..", "...":
+		return stripExts(s, len(mod))
+	case "/..", "/...":
+		return stripExts(basename(s), len(mod)-1)
+	case "+/": // parallel's s:/[^/]*$:: || s:.*$::
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			return s[:i]
+		}
+		return ""
+	case "+.": // s:.*\.:: || s:.*$:: (past a / too, as Perl's .* goes)
+		if i := strings.LastIndexByte(s, '.'); i >= 0 {
+			return s[i+1:]
+		}
+		return ""
+	case "+..", "+...":
+		if i := extsAt(s, len(mod)-1); i >= 0 {
+			return s[i+1:]
+		}
+		return ""
 	}
 	return s
 }
 
+// stripExts is s without its last k extensions, as parallel's {..} (k 2: s:\.[^/.]*\.[^/.]*$::) and
+// {...}: unchanged when it has fewer.
+func stripExts(s string, k int) string {
+	if i := extsAt(s, k); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// extsAt is where the last k extensions of s begin, (\.[^/.]*){k} at its end, or -1 when it has fewer.
+func extsAt(s string, k int) int {
+	i := len(s)
+	for range k {
+		j := strings.LastIndexAny(s[:i], "./")
+		if j < 0 || s[j] != '.' {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
 // stripExt is parallel's s:\.[^/.]*$:: — drop the last "." and what follows, unless a "/" follows it.
 // Like parallel, ".bashrc" gives "" and "a." gives "a".
-func stripExt(s string) string {
-	i := strings.LastIndexByte(s, '.')
-	if i < 0 || strings.IndexByte(s[i:], '/') >= 0 {
-		return s
-	}
-	return s[:i]
-}
+func stripExt(s string) string { return stripExts(s, 1) }
 
 // basename is parallel's s:.*/:: — everything after the last "/" ("dir/" gives "").
 func basename(s string) string {
@@ -886,7 +986,7 @@ func Validate(template []string, nsources int) error {
 
 func checkToken(t token, raw string, nsources int) error {
 	switch t.kind {
-	case kSeq, kAll, kSlot:
+	case kSeq, kAll, kSlot, kTotal, kSeqPad, kSlotPad:
 		return nil
 	}
 	if t.pos == 0 {

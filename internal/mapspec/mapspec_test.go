@@ -352,8 +352,8 @@ func TestExpand(t *testing.T) {
 		{"negative positional", []string{"{-1}", "{-2}", "{-1/.}"}, []string{"a", "b/c.d"}, 1, []string{"b/c.d", "a", "c"}},
 		{"leading zeros", []string{"{01}", "{002}"}, []string{"a", "b"}, 1, []string{"a", "b"}},
 		{"no placeholder appends", []string{"wc", "-l"}, []string{"a", "b"}, 1, []string{"wc", "-l", "a", "b"}},
-		{"no placeholder, literal braces", []string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+/}", "{..}", "${x}"}, []string{"v"}, 1,
-			[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+/}", "{..}", "${x}", "v"}},
+		{"no placeholder, literal braces", []string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+}", "{....}", "{+//}", "${x}"}, []string{"v"}, 1,
+			[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+}", "{....}", "{+//}", "${x}", "v"}},
 		{"nested braces", []string{"{{}}", "{{1}}"}, []string{"v"}, 1, []string{"{v}", "{v}"}},
 		{"no inputs", []string{"echo", "{}", "x{}x"}, nil, 1, []string{"echo", "", "xx"}},
 		{"no inputs no placeholder", []string{"date"}, nil, 1, []string{"date"}},
@@ -523,6 +523,34 @@ func TestExpandShellRuns(t *testing.T) {
 	}
 }
 
+// GNU parallel's --plus strings, as parallel 20221122 gives them (e2e TestMapAsGNUParallel/plus): {} =
+// {+/}/{/} = {.}.{+.} = {..}.{+..} = {+/}/{/..}.{+..} ...; {##} the tasks, {0#} and {0%} zero-padded.
+func TestExpandPlus(t *testing.T) {
+	tmpl := []string{"{..}", "{...}", "{/..}", "{/...}", "{+/}", "{+.}", "{+..}", "{+...}", "{##}", "{0#}", "{0%}", "{1..}", "{-1+/}"}
+	for in, want := range map[string][]string{
+		"d/a.tar.gz":  {"d/a", "d/a.tar.gz", "a", "a.tar.gz", "d", "gz", "tar.gz", "", "120", "007", "02", "d/a", "d"},
+		"b.c":         {"b.c", "b.c", "b.c", "b.c", "", "c", "", "", "120", "007", "02", "b.c", ""},
+		"e":           {"e", "e", "e", "e", "", "", "", "", "120", "007", "02", "e", ""},
+		"x.y/a.b.c.d": {"x.y/a.b", "x.y/a", "a.b", "a", "x.y", "d", "c.d", "b.c.d", "120", "007", "02", "x.y/a.b", "x.y"},
+		"d.x/a":       {"d.x/a", "d.x/a", "a", "a", "d.x", "x/a", "", "", "120", "007", "02", "d.x/a", "d.x"},
+		"/r.tar.gz/":  {"/r.tar.gz/", "/r.tar.gz/", "", "", "/r.tar.gz", "gz/", "", "", "120", "007", "02", "/r.tar.gz/", "/r.tar.gz"},
+		"a.b.c.d.e.f": {"a.b.c.d", "a.b.c", "a.b.c.d", "a.b.c", "", "f", "e.f", "d.e.f", "120", "007", "02", "a.b.c.d", ""},
+	} {
+		got := ExpandWith(tmpl, []string{in}, Numbers{Seq: 7, Slot: 2, Total: 120, Slots: 16}, false, false)
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: %q\nwant %q", in, got, want)
+		}
+	}
+	// Without the map's total (Expand), {##} {0#} {0%} stay as written.
+	if got := Expand([]string{"{##}", "{0#}", "{0%}", "{#}"}, []string{"a"}, 3, 1, false, false); !slices.Equal(got, []string{"{##}", "{0#}", "{0%}", "3"}) {
+		t.Errorf("Expand without a total: %q", got)
+	}
+	// {0%} pads to the total's width when no cap says how many slots.
+	if got := ExpandWith([]string{"{0%}"}, nil, Numbers{Seq: 1, Slot: 3, Total: 1000}, false, false); !slices.Equal(got, []string{"0003"}) {
+		t.Errorf("{0%%} without Slots: %q", got)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := []struct {
 		tmpl []string
@@ -531,7 +559,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"echo", "{}"}, 0},
 		{[]string{"echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "slot-{%}.log"}, 1},
 		{[]string{"echo", "{1}", "{2/.}", "{-1}", "{-2//}", "{2.}", "{1/}"}, 2},
-		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{##}", "${x}"}, 0},
+		{[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ 1}", "{1 }", "{-}", "{+/}", "{..}", "{##}", "{0#}", "{+}", "${x}"}, 0},
 		{[]string{"date"}, 3},
 	}
 	for _, tc := range ok {

@@ -122,11 +122,13 @@ func (c *control) taskEnv(t *taskRT) []string {
 // not known, {%} left as written, as in the result cache's key).
 func (j *jobRT) mapArgv(idx, slot int) []string {
 	m := j.row.Spec.Map
-	in, seq := mapspec.Task(j.sourceList(), int64(idx), m.Columns, m.Numbered)
+	srcs := j.sourceList()
+	in, seq := mapspec.Task(srcs, int64(idx), m.Columns, m.Numbered)
 	if m.Commands {
 		return mapspec.AsCommand(in)
 	}
-	return mapspec.Expand(m.Template, in, seq, slot, m.Shell, m.PerInput)
+	total, _ := mapspec.Count(srcs, 0) // {##}, and the width of {0#} and {0%}
+	return mapspec.ExpandWith(m.Template, in, mapspec.Numbers{Seq: seq, Slot: slot, Total: total, Slots: j.row.Spec.MaxRunning}, m.Shell, m.PerInput)
 }
 
 // sourceList gives the job's inputs in mapspec's type.
