@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +73,7 @@ func newMapCmd() *cobra.Command {
 		multiArgs    bool
 		xargs        bool
 		plus         bool
+		shuf         bool
 	)
 	c := &cobra.Command{
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
@@ -106,7 +108,8 @@ group as fit on a command line (about 64 KB, at most 4096), dealt out
 evenly to -j's tasks (this machine's CPU threads unless -j says; -j 0: one
 each): -X repeats a word holding {} for each input (x{}y: xay xby), -m
 puts them all where {} is (xa by); --xargs is -m filling each task in
-turn; --tag begins each output line with the task's
+turn; --shuf runs the tasks in a random order, numbered in it; --tag
+begins each output line with the task's
 inputs and a tab, --tagstring STR with STR filled for the task (--tagstring
 '{#}:{1}'); -I R makes R stand for the input; -v prints
 each task's command before its output; -j 50%, +1 or -1 counts this
@@ -525,6 +528,19 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				}
 				return nil
 			}
+			if shuf {
+				// parallel --shuf: every task made, then run in a random
+				// order, numbered ({#}) in that order.
+				if resumeJoblog || resumeFailed {
+					return usage("--shuf orders the tasks anew at each run, so --resume cannot tell which ran: leave out --shuf, or shuffle the inputs once into a file (shuf list.txt > order.txt) and map over it")
+				}
+				rows := make([]string, n)
+				for k, i := range rand.Perm(int(n)) {
+					rows[k] = strings.Join(mapspec.Inputs(sources, int64(i), columns), mapspec.ColumnSep)
+				}
+				sources, columns = []mapspec.Source{rows}, true
+				m.Sources, m.Columns = [][]string{rows}, true
+			}
 			// task is task i's inputs and number: i's own, or, resuming from a
 			// joblog, those of the i-th task left to run.
 			task := func(i int64) ([]string, int64) { return mapspec.Inputs(sources, i, columns), i + 1 }
@@ -694,6 +710,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
 	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")
 	f.BoolVar(&plus, "plus", false, "GNU parallel's --plus: burst fills {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%} with it or without")
+	f.BoolVar(&shuf, "shuf", false, "run the tasks in a random order, numbered ({#}) in that order, as GNU parallel's --shuf")
 	f.BoolVar(&xargs, "xargs", false, "-m, every input to one task as far as its command line allows, as GNU parallel's --xargs")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
 	f.StringVarP(&replace, "replace-str", "I", "", "`R` stands for the input in the command, where {} does (GNU parallel's -I)")

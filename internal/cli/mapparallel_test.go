@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,5 +117,39 @@ func TestMapPlusBashLikeRefused(t *testing.T) {
 	}
 	if out, errb, code := dryRunMap(t, "--plus", "--shell", "f={}; echo ${f%.gz} {..}", ":::", "a.tar.gz"); code != 0 || out != "f=a.tar.gz; echo ${f%.gz} a\n" {
 		t.Errorf("--plus --shell with ${f%%.gz}: exit %d, %q %q", code, out, errb)
+	}
+}
+
+// --shuf runs every task in a random order, numbered in that order, as
+// GNU parallel's: each input's task once, {#} from 1 up.
+func TestMapShuf(t *testing.T) {
+	args := []string{"--shuf", "echo", "{#}", "{1}{2}", ":::"}
+	var want []string
+	for i := range 10 {
+		args = append(args, strconv.Itoa(i))
+		for _, g := range []string{"a", "b"} {
+			want = append(want, strconv.Itoa(i)+g)
+		}
+	}
+	args = append(args, ":::", "a", "b")
+	out, errb, code := dryRunMap(t, args...)
+	var got []string
+	for k, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[1] != strconv.Itoa(k+1) {
+			t.Fatalf("--shuf: line %d is %q; want echo %d INPUT (exit %d, %q)", k+1, l, k+1, code, errb)
+		}
+		got = append(got, f[2])
+	}
+	if slices.Equal(got, want) {
+		t.Errorf("--shuf ran 20 tasks in input order")
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if code != 0 || !slices.Equal(got, want) {
+		t.Errorf("--shuf: exit %d, tasks %q; want each of %q once", code, got, want)
+	}
+	if _, errb, code := dryRunMap(t, "--shuf", "--joblog", "x", "--resume", "echo", ":::", "a"); code != 255 || !strings.Contains(errb, "--shuf orders the tasks anew") {
+		t.Errorf("--shuf --resume: exit %d %q", code, errb)
 	}
 }
