@@ -131,7 +131,7 @@ Replacement strings in the command, as in GNU parallel:
   {1} {2} ...               the n-th input group (also {1.} {1/} {1//} {1/.})
 GNU parallel's --plus strings too, with --plus or without:
   {..} {...}  without two, three extensions     {/..} {/...}  of the basename
-  {+/} the directory ('' for none)  {+.} {+..} {+...}  the extensions removed
+  {+/} the directory ('' for none)  {+.} {+..} {+...}  what {.} {..} {...} drop
   {##} the number of tasks; {0#} {0%}  {#} and {%} zero-padded
 (--plus's bash-like {:-str} {#str} {%str} {/a/b} ... are not: use --shell).
 With none of them, the inputs are appended as arguments.
