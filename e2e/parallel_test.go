@@ -281,7 +281,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{[]string{"-k"}, []string{"wc -l < {} && echo done {.}", ":::", "in 1.txt"}},
 			{[]string{"-k"}, []string{"printf '[%s]'", ":::", "x y", "z"}},
 			{[]string{"-k"}, []string{"echo $((6*{}))", ":::", "7"}},
-			{[]string{"--dry-run"}, []string{"echo {} | wc -c", ":::", "a b", "it's"}},
+			{[]string{"-k", "--dry-run"}, []string{"echo {} | wc -c", ":::", "a b", "it's"}}, // -k: parallel prints a dry run in its own order
 			{[]string{"-k"}, []string{"exit {}", ":::", "0", "3"}},
 		} {
 			sameAs(t, nil, c.flags, c.args...)
