@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +19,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/blob"
+	"github.com/burst-sh/burst/internal/blob/sample"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -371,5 +377,79 @@ func TestStorageWhoMay(t *testing.T) {
 	}
 	if rms != 1 {
 		t.Fatalf("%d storage.rm events in mars, want alice's one", rms)
+	}
+}
+
+// A blob's digest is no key to it (docs/security-users.md): nora, member
+// of venus and of no role in mars, knows the digest of a small file mars
+// holds. Offered by digest (or by size and sample, which for a small file
+// is the file), the server does not say it holds it, so she cannot try
+// likely contents one by one; sent with other bytes, it is refused; in
+// no case does venus come to hold it, nor may she read it. Sent with its
+// very bytes (she has the file), it is hers to read. A member of mars,
+// who may read it, is told it is held and sends nothing.
+func TestBlobDigestIsNoKey(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	h := l.h
+	h.mustRun("project", "create", "venus")
+	h.mustRun("project", "grant", "venus", "nora", "--role", "member")
+	secret := []byte("pin=4711\n")
+	if err := os.WriteFile(filepath.Join(h.dir, "pin.txt"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(secret)
+	d, size := "sha256:"+hex.EncodeToString(sum[:]), len(secret)
+	if r := l.as("alice", "storage", "put", "pin.txt", "--project", "mars"); r.code != 0 {
+		t.Fatalf("alice puts the file into mars: %s", r)
+	}
+	nora := l.tokens["nora"]
+	read := func(who string) (int, string) {
+		return l.call(t, l.tokens[who], "GET", "/v1/blobs/"+d, "")
+	}
+	offer := func(who, project, blobs string) client.BlobOffers {
+		t.Helper()
+		code, body := l.call(t, l.tokens[who], "POST", "/v1/blobs/uploads", `{"project":"`+project+`","kind":"input","blobs":[`+blobs+`]}`)
+		var o client.BlobOffers
+		if code != 200 || json.Unmarshal([]byte(body), &o) != nil || len(o.Blobs) != 1 {
+			t.Fatalf("%s offers %s to %s: %d %s", who, blobs, project, code, body)
+		}
+		return o
+	}
+	if o := offer("nora", "venus", fmt.Sprintf(`{"digest":%q,"size":%d}`, d, size)); o.Blobs[0].Have {
+		t.Errorf("nora offered mars's digest to venus: told it is held (%+v), with no byte sent", o.Blobs[0])
+	}
+	if o := offer("nora", "venus", fmt.Sprintf(`{"digest":%q,"size":%d}`, d, size+1)); o.Blobs[0].Have {
+		t.Errorf("nora offered mars's digest with another size: %+v", o.Blobs[0])
+	}
+	smp, err := sample.Of(bytes.NewReader(secret), int64(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := offer("nora", "venus", fmt.Sprintf(`{"size":%d,"sample":%q}`, size, smp)); !o.Blobs[0].Stream {
+		t.Errorf("nora asked by size and sample (the file itself): told venus could hold it (%+v), which says mars does", o.Blobs[0])
+	}
+	if code, body := l.call(t, nora, "PUT", "/v1/blobs/"+d+"?project=venus&kind=input", "pin=0000\n"); code != 400 {
+		t.Errorf("nora PUT other bytes under mars's digest: %d %s, want 400", code, body)
+	}
+	if code, body := read("nora"); code != 404 {
+		t.Fatalf("nora reads mars's blob by its digest: %d %q, want 404", code, body)
+	}
+	if r := l.as("nora", "storage", "ls", "--project", "venus", "-o", "json"); r.code != 0 || strings.Contains(r.stdout, d) {
+		t.Fatalf("venus holds mars's blob after nora's tries: %s", r)
+	}
+
+	before := h.storage().Received
+	if r := l.as("bob", "storage", "put", "pin.txt", "--project", "mars"); r.code != 0 {
+		t.Fatalf("bob (owner of mars) puts the file again: %s", r)
+	}
+	if got := h.storage().Received; got != before {
+		t.Errorf("bob's put of a blob mars holds sent %d bytes, want none", got-before)
+	}
+	if code, body := l.call(t, nora, "PUT", "/v1/blobs/"+d+"?project=venus&kind=input", string(secret)); code != 200 {
+		t.Fatalf("nora PUT the file's own bytes: %d %s", code, body)
+	}
+	if code, body := read("nora"); code != 200 || body != string(secret) {
+		t.Fatalf("nora, having sent the bytes, reads: %d %q", code, body)
 	}
 }

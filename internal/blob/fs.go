@@ -93,8 +93,7 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	if in, err := f.Stat(ctx, digest); err == nil && in.Size == size {
-		_, err := io.Copy(io.Discard, hashpipe.ContextReader(ctx, r))
-		return in, err
+		return checkHeld(ctx, in, r)
 	}
 	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
 	return f.put(ctx, digest, hexOf(digest)[:12], v, v.copyTo, func(v *verifier) (string, error) {

@@ -220,6 +220,34 @@ func (o *onFirstRead) Read(p []byte) (int, error) {
 	return o.r.Read(p)
 }
 
+// Putting a blob held already checks the bytes sent as a new one's are
+// (the server grants a reference on the strength of a Put): other bytes,
+// fewer or more are a *MismatchError, and the blob held stays whole.
+func TestFSPutHeldChecksBytes(t *testing.T) {
+	ctx := context.Background()
+	st, err := NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("pin=4711\n")
+	d := digestOf(data)
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"pin=0000\n", "pin=4711", "pin=4711\nx"} {
+		var mm *MismatchError
+		if in, err := st.Put(ctx, d, int64(len(data)), strings.NewReader(body)); !errors.As(err, &mm) {
+			t.Errorf("Put %q for a blob held: %+v, %v; want a MismatchError", body, in, err)
+		}
+	}
+	if in, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil || in.Digest != d {
+		t.Fatalf("Put of the blob's own bytes again: %+v, %v", in, err)
+	}
+	if got := readBlob(t, st, d); !bytes.Equal(got, data) {
+		t.Fatalf("the blob held reads %q, want %q", got, data)
+	}
+}
+
 // A blob streamed without its digest is named by its hash once accept
 // allows it; a refused claim, a short body or a long one keeps nothing,
 // and one held already stays whole.

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/burst-sh/burst/internal/blob/hashpipe"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -171,8 +170,7 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	if in, err := s.Stat(ctx, digest); err == nil && in.Size == size {
-		_, err := io.Copy(io.Discard, hashpipe.ContextReader(ctx, r))
-		return in, err
+		return checkHeld(ctx, in, r)
 	}
 	tmp := s.prefix + "uploads/" + hexOf(digest) + "." + randHex()
 	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})

@@ -88,6 +88,12 @@ func TestS3PutOpen(t *testing.T) {
 	if objs := objects(t, m); len(objs) != 1 || !strings.HasPrefix(objs[0], "lab/burst/sha256/") {
 		t.Fatalf("objects after a Put: %v, want the blob alone under lab/burst/sha256/", objs)
 	}
+	// Held already: other bytes of its size are refused all the same (a
+	// Put proves its sender has the blob), and the one held stays.
+	var mm *blob.MismatchError
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(bytes.ToUpper(data))); !errors.As(err, &mm) {
+		t.Fatalf("wrong bytes for a blob held: %v, want a MismatchError", err)
+	}
 	rc, in, err := st.Open(ctx, d, 12345)
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,16 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 		release := s.blobs.locks.hold(r.Digest, false)
 		in, err := st.Stat(ctx, r.Digest)
 		if err == nil && in.Size == r.Size {
+			if !s.mayReadDigest(ctx, r.Digest) {
+				// Held, but not for this caller: a digest is no proof
+				// that they have the bytes (it may have been seen in a
+				// listing, or guessed from a few likely contents), so
+				// they send them, to the server, which checks them
+				// (PutBlob); whether it was held is not told.
+				release()
+				out.Blobs[i] = o
+				continue
+			}
 			err = s.recordBlob(ctx, who, r, st.Location())
 			release()
 			if err != nil {
@@ -138,6 +148,9 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 		}
 		release()
 		switch {
+		case err == nil && !s.mayReadDigest(ctx, r.Digest):
+			out.Blobs[i] = o // as above: its size is not told either
+			continue
 		case err == nil:
 			return nil, badRequest("blob %s is %d bytes, not %d: its digest or size is wrong", r.Digest, in.Size, r.Size)
 		case !errors.Is(err, blob.ErrNotFound):
@@ -179,29 +192,33 @@ func (s *Server) PutBlob(ctx context.Context, who client.BlobPut, ref client.Blo
 // sizeScan is how many blobs of one size couldHold compares at most.
 const sizeScan = 64
 
-// couldHold says whether a blob held may be the file of size bytes whose
-// sample (package sample) is given: one of that size held in the
-// embedded store whose sample is the same, or any held elsewhere (whose
-// ends are not read), or too many of that size to look at. A file it
-// could not be is sent before it is named; one it could be is hashed by
-// the client first, so that a blob held is never sent again.
+// couldHold says whether a blob held, that the caller may read, may be
+// the file of size bytes whose sample (package sample) is given: one of
+// that size held in the embedded store whose sample is the same, or any
+// held elsewhere (whose ends are not read); or too many of that size to
+// look at. A file it could not be is sent before it is named; one it
+// could be is hashed by the client first, so that a blob held is never
+// sent again. Blobs the caller may not read are left out: a sample of a
+// small file is the file, and the answer would tell whether another
+// project holds it.
 func (s *Server) couldHold(ctx context.Context, size int64, smp string) (bool, error) {
 	digests, locs, err := s.st.BlobsOfSize(ctx, size, sizeScan+1)
 	if err != nil || len(digests) == 0 {
 		return false, err
 	}
-	if smp == "" || len(digests) > sizeScan {
-		return true, nil
+	if len(digests) > sizeScan {
+		return true, nil // says nothing of any one blob
 	}
 	for i, d := range digests {
-		if locs[i] != s.blobs.fs.Location() {
-			return true, nil
+		could := smp == "" || locs[i] != s.blobs.fs.Location()
+		if !could {
+			got, err := s.blobs.sample(ctx, d)
+			if errors.Is(err, blob.ErrNotFound) {
+				continue // referenced but gone: not held
+			}
+			could = err != nil || got == smp
 		}
-		got, err := s.blobs.sample(ctx, d)
-		if errors.Is(err, blob.ErrNotFound) {
-			continue // referenced but gone: not held
-		}
-		if err != nil || got == smp {
+		if could && s.mayReadDigest(ctx, d) {
 			return true, nil
 		}
 	}
@@ -333,6 +350,15 @@ func (s *Server) BlobDone(ctx context.Context, who client.BlobPut, ref client.Bl
 		return badRequest("blobs go to the server itself now (%s): PUT /v1/blobs/%s", st.Describe(), ref.Digest)
 	}
 	defer s.blobs.locks.hold(ref.Digest, false)()
+	if projects, _, err := s.st.BlobHolders(ctx, ref.Digest); err != nil {
+		return err
+	} else if len(projects) > 0 && !s.mayRead(ctx, ref.Digest, projects) {
+		// Held by projects the caller may not read: the store cannot say
+		// whose PUT left the bytes there, so they are sent to the server,
+		// which checks them (OfferBlobs offers no URL for such a blob).
+		return &api.Refused{Status: http.StatusConflict, Msg: fmt.Sprintf("blob %s: send its bytes to the server (PUT /v1/blobs/%s); "+
+			"`burst storage put` and `burst run --in` do when they upload it again", ref.Digest, ref.Digest)}
+	}
 	if _, err := pre.Commit(ctx, ref.Digest, ref.Size); err != nil {
 		return blobErr(err)
 	}
@@ -425,6 +451,14 @@ func (s *Server) mayUpload(ctx context.Context, who client.BlobPut) error {
 		return nil
 	}
 	return auth.Allow(p, auth.Submit, who.Project, p.Name)
+}
+
+// mayReadDigest says whether the caller may read digest as the store
+// holds it now (mayRead of its holders): a blob no project holds is no
+// one's to read.
+func (s *Server) mayReadDigest(ctx context.Context, digest string) bool {
+	projects, _, err := s.st.BlobHolders(ctx, digest)
+	return err == nil && s.mayRead(ctx, digest, projects)
 }
 
 // mayRead says whether the caller may read a blob held by projects.
