@@ -126,6 +126,60 @@ func TestUnpackRefusesEscape(t *testing.T) {
 	}
 }
 
+// A stack's tar is anyone's (a member makes one from any tar they
+// upload), and it is unpacked by agents on others' machines and by the
+// server itself (burst stack commit): no entry reaches out of the root
+// through a symbolic link an earlier entry made, nor through a hard link
+// to a file outside, and no file, directory or time outside changes.
+func TestUnpackRefusesLinkEscape(t *testing.T) {
+	type ent struct {
+		name, link string
+		kind       byte
+		body       string
+	}
+	out := t.TempDir()
+	target := filepath.Join(out, "target")
+	for _, c := range []struct {
+		name string
+		ents []ent
+	}{
+		{"a file below a link", []ent{{"esc", out, tar.TypeSymlink, ""}, {"esc/target", "", tar.TypeReg, "pwned"}}},
+		{"a file below a link below a directory", []ent{{"d/", "", tar.TypeDir, ""}, {"d/esc", "../..", tar.TypeSymlink, ""}, {"d/esc/" + filepath.Base(out) + "/target", "", tar.TypeReg, "pwned"}}},
+		{"a file at a link's own name", []ent{{"f", target, tar.TypeSymlink, ""}, {"f", "", tar.TypeReg, "pwned"}}},
+		{"a hard link through a link, then written", []ent{{"esc", out, tar.TypeSymlink, ""}, {"h", "esc/target", tar.TypeLink, ""}, {"h", "", tar.TypeReg, "pwned"}}},
+		{"a directory at a link's own name", []ent{{"d", out, tar.TypeSymlink, ""}, {"d/", "", tar.TypeDir, ""}}},
+		{"a directory below a link", []ent{{"esc", out, tar.TypeSymlink, ""}, {"esc/made/", "", tar.TypeDir, ""}}},
+	} {
+		if err := os.WriteFile(target, []byte("orig"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Unix(1e9, 0)
+		os.Chmod(out, 0o700)
+		os.Chtimes(out, old, old)
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, e := range c.ents {
+			hdr := &tar.Header{Name: e.name, Typeflag: e.kind, Linkname: e.link, Mode: 0o777, Size: int64(len(e.body)), ModTime: time.Unix(2e9, 0)}
+			if err := tw.WriteHeader(hdr); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write([]byte(e.body))
+		}
+		tw.Close()
+		root := filepath.Join(t.TempDir(), "root")
+		err := Unpack(&buf, root)
+		if b, _ := os.ReadFile(target); string(b) != "orig" {
+			t.Errorf("%s: the file outside the root now reads %q (Unpack: %v)", c.name, b, err)
+		}
+		if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o700 || !fi.ModTime().Equal(old) {
+			t.Errorf("%s: the directory outside the root changed: %v %v", c.name, fi.Mode(), fi.ModTime())
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 1 {
+			t.Errorf("%s: entries were made outside the root: %v", c.name, ents)
+		}
+	}
+}
+
 // An overlay's upper directory, packed and applied: new and changed
 // files land, a whiteout deletes, an opaque directory replaces the
 // parent's whole, and a name that would leave the root is refused.

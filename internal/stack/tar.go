@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -221,7 +222,10 @@ var ErrNotStack = errors.New("not a stack's root filesystem (a tar of its files)
 // Unpack writes the stack tar r into dir (made if need be). No entry may
 // leave dir (a name with .. is refused; an absolute one is read as
 // relative); symbolic links are made as they are, pointing wherever they
-// point (inside the sandbox, / is dir).
+// point (inside the sandbox, / is dir), and are never followed here: an
+// entry below one, or a hard link through one, is refused, and an entry
+// at a link's own name replaces the link. A stack's tar may be anyone's,
+// and agents and the server unpack it outside any sandbox.
 func Unpack(r io.Reader, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -243,6 +247,9 @@ func Unpack(r io.Reader, dir string) error {
 		if name == "" {
 			continue
 		}
+		if err := noLinkAbove(dir, name); err != nil {
+			return err
+		}
 		dst := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
@@ -250,13 +257,21 @@ func Unpack(r io.Reader, dir string) error {
 		mode := fs.FileMode(hdr.Mode & 0o777)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
+			if err := notDirGone(dst); err != nil {
+				return err
+			}
 			if err := os.Mkdir(dst, mode|0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 			os.Chmod(dst, mode|0o700) // kept writable until the end, for the files below it
 			dirs = append(dirs, dirTime{dst, hdr.ModTime})
 		case tar.TypeReg:
-			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+			if err := notDirGone(dst); err != nil {
+				return err
+			}
+			// O_EXCL: made here, never a file (or a link's target) that
+			// was there, nor one an earlier hard link shares.
+			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
 			if err != nil {
 				return err
 			}
@@ -284,6 +299,9 @@ func Unpack(r io.Reader, dir string) error {
 			if err != nil {
 				return err
 			}
+			if err := noLinkAbove(dir, target); err != nil {
+				return err
+			}
 			os.Remove(dst)
 			if err := os.Link(filepath.Join(dir, filepath.FromSlash(target)), dst); err != nil {
 				return err
@@ -291,9 +309,22 @@ func Unpack(r io.Reader, dir string) error {
 		}
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Chtimes(dirs[i].p, dirs[i].t, dirs[i].t)
+		if fi, err := os.Lstat(dirs[i].p); err == nil && fi.IsDir() { // not a link a later entry put there
+			os.Chtimes(dirs[i].p, dirs[i].t, dirs[i].t)
+		}
 	}
 	return nil
+}
+
+// notDirGone removes what lies at p unless it is a directory (or
+// nothing): a file or link an earlier entry of the same name made, which
+// the entry at hand replaces, as tar(1) does.
+func notDirGone(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil || fi.IsDir() {
+		return nil
+	}
+	return os.Remove(p)
 }
 
 // fileMode is a regular file's permission and special bits from hdr.
