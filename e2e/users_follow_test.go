@@ -77,6 +77,15 @@ func TestFollowEndsWhenAccessEnds(t *testing.T) {
 			}
 		})
 	}
+	// The dashboard's stream of changes (/ui/events) ends too when the
+	// credential its session was made with is revoked.
+	events := openUIEvents(t, l.signIn(t, "nora"), l.addr+"/ui/events")
+	h.mustRun("user", "token", "revoke", "nora")
+	select {
+	case <-events:
+	case <-time.After(20 * time.Second):
+		t.Errorf("nora's /ui/events stream still open 20 s after her credential was revoked")
+	}
 	// The job itself runs on: only the followers lost their access.
 	if st := h.show(job).State; terminal(st) {
 		t.Errorf("alice's job is %s, want it still running", st)
@@ -125,17 +134,7 @@ func followAPI(t *testing.T, url, secret string) *follower {
 // signed-in browser's client.
 func followUI(t *testing.T, c *http.Client, url string) *follower {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d", url, resp.StatusCode)
-	}
+	resp := openSSE(t, c, url)
 	f := &follower{lines: make(chan string, 1<<16), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
@@ -168,4 +167,41 @@ func followUI(t *testing.T, c *http.Client, url string) *follower {
 		}
 	}()
 	return f
+}
+
+// openSSE opens a dashboard stream (server-sent events) at url with a
+// signed-in browser's client; it is closed when the test ends.
+func openSSE(t *testing.T, c *http.Client, url string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return resp
+}
+
+// openUIEvents opens the dashboard's stream of changes with a signed-in
+// browser's client; the channel is closed when the server ends it.
+func openUIEvents(t *testing.T, c *http.Client, url string) <-chan struct{} {
+	t.Helper()
+	resp := openSSE(t, c, url)
+	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "retry:") {
+		t.Fatalf("GET %s: %q, want the stream's retry line", url, sc.Text())
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer resp.Body.Close()
+		for sc.Scan() {
+		}
+	}()
+	return done
 }

@@ -249,6 +249,12 @@ func (h *handler) uiEvents(w http.ResponseWriter, r *http.Request, _ *session) {
 			return
 		case <-tick.C:
 		}
+		if h.sessionOf(r) == nil {
+			// Signed out, or its user removed or credential revoked since
+			// the stream opened: it ends (the browser's reconnection then
+			// finds no session), as a followed log does.
+			return
+		}
 		if v := h.b.Changes(); v != last {
 			last = v
 			if _, err := fmt.Fprintf(w, "event: change\ndata: %d\n\n", v); err != nil {
