@@ -523,3 +523,55 @@ func between(s, from, to string) string {
 	v, _, _ := strings.Cut(rest, to)
 	return v
 }
+
+// A stack's name is its project's: nora, member of venus, cannot put a
+// version of her own under mars's stack "tools" (every job of mars that
+// runs in "tools" would run her files), neither by `burst stack create`
+// nor by the API; she names hers otherwise. A member of mars makes its
+// next version.
+func TestStackNameIsItsProjects(t *testing.T) {
+	t.Parallel()
+	l := newLabVenus(t)
+	h := l.h
+	tree := func(mark string) string {
+		dir := filepath.Join(t.TempDir(), "rootfs")
+		if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bin", "tool"), []byte("echo "+mark+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	if r := l.as("alice", "stack", "create", "tools", "--from-dir", tree("mars"), "--project", "mars"); r.code != 0 {
+		t.Fatalf("alice makes mars's stack tools: %s", r)
+	}
+	r := l.as("nora", "stack", "create", "tools", "--from-dir", tree("nora"), "--project", "venus")
+	if r.code == 0 || !strings.Contains(r.stderr, "project mars's") || !strings.Contains(r.stderr, "another name") {
+		t.Fatalf("nora put a version under mars's stack tools from venus:\n%s\nwant refused, naming mars and the way out", r)
+	}
+	// The same by the API, with a blob venus holds (hers, uploaded above).
+	var vs []client.Stack
+	if r := l.as("nora", "stack", "create", "ntools", "--from-dir", tree("nora"), "--project", "venus"); r.code != 0 {
+		t.Fatalf("nora makes venus's own stack: %s", r)
+	}
+	if err := json.Unmarshal([]byte(h.mustRun("stack", "list", "ntools", "-o", "json").stdout), &vs); err != nil || len(vs) != 1 {
+		t.Fatalf("stack list ntools: %v %+v", err, vs)
+	}
+	body := fmt.Sprintf(`{"name":"tools","project":"venus","digest":%q,"size":%d}`, vs[0].Digest, vs[0].Size)
+	if code, msg := l.call(t, l.tokens["nora"], "POST", "/v1/stacks", body); code != 409 {
+		t.Fatalf("nora's POST /v1/stacks of tools in venus: %d %s, want 409", code, msg)
+	}
+	if r := l.as("bob", "stack", "create", "tools", "--from-dir", tree("mars2"), "--project", "mars"); r.code != 0 {
+		t.Fatalf("bob (owner of mars) makes tools:2: %s", r)
+	}
+	vs = nil
+	if err := json.Unmarshal([]byte(h.mustRun("stack", "list", "tools", "-o", "json").stdout), &vs); err != nil || len(vs) != 2 {
+		t.Fatalf("stack list tools: %v %+v, want mars's two versions", err, vs)
+	}
+	for _, v := range vs {
+		if v.Project != "mars" || v.Author == "nora" {
+			t.Errorf("tools:%d is %s's of %s, want mars's", v.Version, v.Author, v.Project)
+		}
+	}
+}

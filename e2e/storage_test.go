@@ -390,10 +390,8 @@ func TestStorageWhoMay(t *testing.T) {
 // who may read it, is told it is held and sends nothing.
 func TestBlobDigestIsNoKey(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
+	l := newLabVenus(t)
 	h := l.h
-	h.mustRun("project", "create", "venus")
-	h.mustRun("project", "grant", "venus", "nora", "--role", "member")
 	secret := []byte("pin=4711\n")
 	if err := os.WriteFile(filepath.Join(h.dir, "pin.txt"), secret, 0o600); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,15 @@ func newLab(t *testing.T) *lab {
 	return newLabOn(t, "--trust-members-on", "local")
 }
 
+// newLabVenus is a lab with a second project, venus, whose member is
+// nora (of no role in mars).
+func newLabVenus(t *testing.T) *lab {
+	l := newLab(t)
+	l.h.mustRun("project", "create", "venus")
+	l.h.mustRun("project", "grant", "venus", "nora", "--role", "member")
+	return l
+}
+
 // newLabOn is a lab whose server runs with serverArgs.
 func newLabOn(t *testing.T, serverArgs ...string) *lab {
 	h := newHarness(t)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/api"
 	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/stack"
@@ -58,10 +60,20 @@ func (s *Server) CreateStack(ctx context.Context, actor string, req *client.Stac
 }
 
 // addStack writes row as its name's next version, once its project holds
-// its blob, with an audit event.
+// its blob, with an audit event. A name is its project's: a version of a
+// stack that exists is made in the stack's project (whose members may
+// remove it), never in another, whose members would otherwise put their
+// root filesystem under a name other projects' jobs run in.
 func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow, origin string) (*client.Stack, error) {
 	ev := s.newEvent(actor, "stack.create", row.Project, "stack "+row.Name, "")
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		owner, err := store.StackProject(tx, row.Name)
+		if err != nil {
+			return err
+		}
+		if owner != "" && owner != row.Project {
+			return &api.Refused{Status: http.StatusConflict, Msg: fmt.Sprintf("stack %s is project %s's: its next version is made in %s, by a member of it (--project %s); give yours another name", row.Name, owner, owner, owner)}
+		}
 		held, err := store.ProjectHolds(tx, row.Project, row.Digest)
 		if err != nil {
 			return err

@@ -45,6 +45,17 @@ func AddStack(tx *Tx, row *StackRow, location string) error {
 	return nil
 }
 
+// StackProject is the project of name's latest version; "" when name has
+// no version.
+func StackProject(tx *Tx, name string) (string, error) {
+	var p string
+	err := tx.QueryRow(`SELECT project FROM stacks WHERE name = ? ORDER BY version DESC LIMIT 1`, name).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return p, err
+}
+
 // Stacks lists every version of name ("" every stack's), by name and version.
 func (s *Store) Stacks(ctx context.Context, name string) ([]StackRow, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+stackCols+` FROM stacks WHERE ? = '' OR name = ? ORDER BY name, version`, name, name)
