@@ -175,10 +175,11 @@ type Options struct {
 }
 
 type handler struct {
-	b   Backend
-	o   Options
-	log *slog.Logger
-	ui  *uiState
+	b       Backend
+	o       Options
+	log     *slog.Logger
+	ui      *uiState
+	streams streamGate // the streams each user holds open (streams.go)
 }
 
 // New builds the handler of every route of docs/api.md and the dashboard.

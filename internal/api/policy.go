@@ -190,10 +190,18 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			return
 		}
 		if ru.from == fromNobody || ru.from == fromSession {
-			next(mux, w, r)
+			next(mux, w, r) // a dashboard page's streams are counted by uiPage
 			return
 		}
 		p := auth.From(r.Context())
+		next := func(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+			done, ok := h.streams.enter(w, p, pattern)
+			if !ok {
+				return
+			}
+			defer done()
+			mux.ServeHTTP(w, r)
+		}
 		if p != nil && p.Kind == auth.Metrics { // GET /metrics or nothing
 			if err := auth.Allow(p, ru.action, "", ""); err != nil {
 				writeErr(w, err)

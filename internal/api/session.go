@@ -243,6 +243,11 @@ func (h *handler) uiPage(next func(http.ResponseWriter, *http.Request, *session)
 			writeJSON(w, http.StatusForbidden, client.Error{Message: msg})
 			return
 		}
+		done, ok := h.streams.enter(w, ss.p, r.Pattern)
+		if !ok {
+			return
+		}
+		defer done()
 		next(w, r.WithContext(auth.With(WithActor(r.Context(), ss.user), ss.p)), ss)
 	}
 }

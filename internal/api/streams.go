@@ -1,0 +1,68 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
+)
+
+// MaxStreamsPerUser bounds the requests one user holds open at once on
+// the routes that wait or stream (streamRoutes): followed logs and
+// output, waits for a job, the events' long poll, the dashboard's live
+// log and stream of changes. Each holds a connection and polls (a
+// follow, ten times a second); with no bound, one user, a viewer even,
+// could take every connection the server accepts (its agents' too) and
+// a core with them: 2,000 follows cost a third of a core here. 512 is a
+// hundred and more `burst run` at once in the foreground (three each).
+// The home's token (the host's owner) is not bounded.
+const MaxStreamsPerUser = 512
+
+// streamRoutes are the routes streamGate counts, as registered.
+var streamRoutes = map[string]bool{
+	"GET /v1/jobs/{id}/logs":   true,
+	"GET /v1/jobs/{id}/output": true,
+	"GET /v1/jobs/{id}/wait":   true,
+	"GET /v1/events":           true,
+	"GET /ui/jobs/{id}/log":    true,
+	"GET /ui/events":           true,
+}
+
+// streamGate counts the streams each user holds open.
+type streamGate struct {
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// enter admits a request of p on route pattern, or answers it 503 with
+// Retry-After (the client sends it again once one of its streams ended)
+// and says false. done is called when the request ends.
+func (g *streamGate) enter(w http.ResponseWriter, p *auth.Principal, pattern string) (done func(), ok bool) {
+	if !streamRoutes[pattern] || p == nil || p.Kind == auth.Admin {
+		return func() {}, true
+	}
+	key := string(p.Kind) + ":" + p.Name
+	g.mu.Lock()
+	if g.open[key] >= MaxStreamsPerUser {
+		g.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
+			"%s holds %d followed logs and waits open at once, the limit: end some (other `burst logs -f`, `burst run` in the foreground, dashboard tabs) and send this again",
+			p.Name, MaxStreamsPerUser)})
+		return nil, false
+	}
+	if g.open == nil {
+		g.open = map[string]int{}
+	}
+	g.open[key]++
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		if g.open[key]--; g.open[key] <= 0 {
+			delete(g.open, key)
+		}
+		g.mu.Unlock()
+	}, true
+}
