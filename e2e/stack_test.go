@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -573,5 +574,39 @@ func TestStackNameIsItsProjects(t *testing.T) {
 		if v.Project != "mars" || v.Author == "nora" {
 			t.Errorf("tools:%d is %s's of %s, want mars's", v.Version, v.Author, v.Project)
 		}
+	}
+}
+
+// A machine reports its task's stack changes by digest; committing them
+// takes a blob of that job alone. A machine that reported another job's
+// changes (another project's, here venus's secret) commits nothing: the
+// commit is refused and no version holds venus's file.
+func TestStackCommitTakesItsJobsChanges(t *testing.T) {
+	t.Parallel()
+	bb := needStackTools(t)
+	h := newHarness(t)
+	h.mustRun("project", "create", "venus")
+	h.mustRun("stack", "create", "tools", "--from-dir", testRootfs(t, bb, "mark"))
+	theirs := jobIDFrom(t, h.mustRun("run", "--project", "venus", "--stack", "tools", "--keep-changes", "--", "sh", "-c", "mkdir /opt && echo venus-secret > /opt/secret.txt"))
+	mine := jobIDFrom(t, h.mustRun("run", "--stack", "tools", "--keep-changes", "--", "sh", "-c", "mkdir /opt && echo mine > /opt/mine.txt"))
+	h.mustRun("server", "stop")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.home, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE stack_changes SET (digest, size) = (SELECT digest, size FROM stack_changes WHERE job_id = ?) WHERE job_id = ?`, theirs, mine)
+	db.Close()
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("make job %d's changes those job %d reported: %v (%d rows)", mine, theirs, err, n)
+	}
+	r := h.run("stack", "commit", idArg(mine), "--as", "mine")
+	if r.code == 0 || !strings.Contains(r.stderr, "no blob of that job") {
+		t.Fatalf("commit of changes that are another job's blob:\n%s\nwant refused", r)
+	}
+	if list := h.run("stack", "list", "mine", "-q"); strings.Contains(list.stdout, "mine:") {
+		t.Fatalf("a version was made of venus's changes: %s", list)
+	}
+	if r := h.mustRun("stack", "commit", idArg(theirs), "--as", "vtools"); !strings.Contains(r.stdout, "vtools:1") {
+		t.Errorf("venus's own commit: %s", r)
 	}
 }

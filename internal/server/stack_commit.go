@@ -93,6 +93,14 @@ func (s *Server) CommitStack(ctx context.Context, actor string, id int64, req *c
 	if ch == nil {
 		return nil, badRequest("task %d of job %d kept no changes to stack %s (it changed nothing there, has not ended, or its changes could not be packed: `burst show %d`)", req.Task, id, sr, id)
 	}
+	// The changes are what the task's machine reported: a blob it uploaded
+	// for this job. Any other digest (a machine may report what it likes)
+	// would make another project's blob a stack everyone reads.
+	if ok, err := s.st.BlobUsedByJobs(ctx, ch.Digest, []int64{id}); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, badRequest("the stack changes task %d of job %d reported (%s) are no blob of that job: its machine did not upload them; nothing was committed (run the task again)", req.Task, id, ch.Digest)
+	}
 	parent, err := s.Stack(ctx, fmt.Sprintf("%s:%d", sr.Name, sr.Version))
 	if err != nil {
 		return nil, fmt.Errorf("the version job %d ran in: %w", id, err)
