@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -241,7 +242,7 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 		}
 		if ru.from == fromJob {
 			// (The mux has not matched yet: r.PathValue is empty here.)
-			if id, err := strconv.ParseInt(pathValues(pattern, r.URL.Path)["id"], 10, 64); err != nil || id <= 0 {
+			if id, err := strconv.ParseInt(pathValues(pattern, r.URL)["id"], 10, 64); err != nil || id <= 0 {
 				next(mux, w, r) // the handler says what is wrong with the id; it reads no job
 				return
 			}
@@ -258,7 +259,7 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 			action = auth.List // the handler shows only the caller's projects
 		}
 		if err := auth.Allow(p, action, project, owner); err != nil {
-			writeErr(w, unseen(err, pathValues(pattern, r.URL.Path), r, ru.from))
+			writeErr(w, unseen(err, pathValues(pattern, r.URL), r, ru.from))
 			return
 		}
 		next(mux, w, r)
@@ -322,7 +323,7 @@ func next(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) { mux.Serv
 
 // projectOf finds a route's project (and, of a job, its submitter).
 func (h *handler) projectOf(ctx context.Context, r *http.Request, pattern string, ru rule) (project, owner string, err error) {
-	vals := pathValues(pattern, r.URL.Path)
+	vals := pathValues(pattern, r.URL)
 	switch ru.from {
 	case fromPath:
 		return vals["name"], "", nil
@@ -434,16 +435,23 @@ func accessEnded(id int64) string {
 		"your user removed, or your role in its project taken away); ask an admin: `burst project grant`, `burst user token`", id)
 }
 
-// pathValues are the {wildcards} of pattern in path.
-func pathValues(pattern, path string) map[string]string {
+// pathValues are the {wildcards} of pattern in u's path, as the mux gives
+// them to the handler (r.PathValue): segments of the path as sent, each
+// unescaped, so that an escaped slash (%2F) is part of its segment and
+// the policy checks the very value the handler acts on.
+func pathValues(pattern string, u *url.URL) map[string]string {
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {
 		pattern = pattern[i+1:]
 	}
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	ps, xs := strings.Split(pattern, "/"), strings.Split(u.EscapedPath(), "/")
 	out := map[string]string{}
 	for i, seg := range ps {
 		if i < len(xs) && strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			out[strings.Trim(seg, "{}.")] = xs[i]
+			v, err := url.PathUnescape(xs[i])
+			if err != nil {
+				v = xs[i]
+			}
+			out[strings.Trim(seg, "{}.")] = v
 		}
 	}
 	return out

@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -118,6 +121,46 @@ func TestVisibleOf(t *testing.T) {
 	} {
 		if got := names(visibleOf(auth.With(context.Background(), c.p), xs, proj)); got != c.want {
 			t.Errorf("%s sees %q, want %q", c.p.Name, got, c.want)
+		}
+	}
+}
+
+// The policy reads a route's {wildcards} as the mux gives them to its
+// handler: an escaped slash in a project's, cluster's or job's segment
+// (mine%2F..%2Fvenus) is one value, never a prefix of it the policy would
+// check while the handler acted on the whole.
+func TestPathValuesAsTheMux(t *testing.T) {
+	mux := http.NewServeMux()
+	got := map[string]string{}
+	for pattern := range routes {
+		if !strings.Contains(pattern, "{") {
+			continue
+		}
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range pathValues(pattern, r.URL) {
+				if r.PathValue(k) != v {
+					got[r.URL.EscapedPath()] = fmt.Sprintf("%s: policy %q, handler %q", k, v, r.PathValue(k))
+				}
+			}
+			got[r.URL.EscapedPath()+" served"] = "ok"
+		})
+	}
+	for _, c := range []struct{ method, path string }{
+		{"PATCH", "/v1/projects/mine%2F..%2Fvenus"},
+		{"PUT", "/v1/projects/mine%2Fx/members/bob"},
+		{"DELETE", "/v1/clusters/lab%2Fother"},
+		{"POST", "/v1/machines/m%2F1/stop"},
+		{"GET", "/v1/jobs/7%2F8/logs"},
+		{"GET", "/v1/jobs/%37"},
+		{"GET", "/v1/ids/12_3"},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+		if got[c.path+" served"] != "ok" {
+			t.Errorf("%s %s: no route served it", c.method, c.path)
+		}
+		if d, ok := got[c.path]; ok {
+			t.Errorf("%s %s: %s", c.method, c.path, d)
 		}
 	}
 }
