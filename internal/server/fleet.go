@@ -1222,10 +1222,12 @@ func (s *Server) scaleOnce(now time.Time) {
 	}
 }
 
+// systemActors are the names burst itself acts under in the audit trail;
+// no user may take one (reservedUser).
+var systemActors = []string{"autoscaler", "guardrail", "server", "lifecycle"}
+
 // system reports whether actor is burst itself, not a person.
-func system(actor string) bool {
-	return actor == "autoscaler" || actor == "guardrail" || actor == "server"
-}
+func system(actor string) bool { return slices.Contains(systemActors, actor) }
 
 func (s *Server) clusterNames() []string { return slices.Sorted(maps.Keys(s.clusters)) }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -152,12 +153,14 @@ func (s *Server) Members(name string) ([]client.Grant, error) {
 
 // reservedUser refuses the names the server already acts under: the
 // home's owner (whom the home's token names in the audit trail and as the
-// submitter of its jobs), the server itself and the dashboard's sessions.
-// A user of one of these names would look, in the audit trail and to
-// cancel-own, like the admin or the server (a machine acts as "machine
-// M": no user name holds a space).
+// submitter of its jobs), the server itself, its automatic actors and the
+// dashboard's sessions. A user of one of these names would look, in the
+// audit trail and to cancel-own, like the admin or the server, and one
+// named as an automatic actor would pass where burst itself does (a
+// machine started outside its cluster's schedule); a machine acts as
+// "machine M": no user name holds a space.
 func (s *Server) reservedUser(name string) error {
-	if name == s.user || name == "server" || strings.HasPrefix(name, "ui-") {
+	if name == s.user || slices.Contains(systemActors, name) || strings.HasPrefix(name, "ui-") {
 		return badRequest("user name %s is taken by the server (the home's owner, the server or the dashboard): choose another", name)
 	}
 	return nil
