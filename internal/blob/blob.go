@@ -31,11 +31,12 @@ type Store interface {
 	Stat(ctx context.Context, digest string) (Info, error)
 	// Put stores the size bytes of r as digest. The blob exists only once
 	// all of them arrived and hashed to digest: a short, long or wrong
-	// body is a *MismatchError and leaves nothing behind. Putting a blob
-	// the store holds already checks r all the same (a *MismatchError
-	// when it is not the blob) and keeps the one held: the server grants
-	// a reference to what was Put, so a Put proves its sender has the
-	// bytes, not just their digest.
+	// body is a *MismatchError and leaves nothing behind. A blob the store
+	// holds already is written and checked all the same, its bytes then
+	// replacing the same bytes: the server grants a reference to what was
+	// Put, so a Put proves its sender has the bytes, not just their
+	// digest, and it takes as long as a new blob's, so that its time does
+	// not tell whether the store held it.
 	Put(ctx context.Context, digest string, size int64, r io.Reader) (Info, error)
 	// Open reads digest from offset on (offset > 0 resumes a cut
 	// transfer). A blob found corrupt is removed and reported as
@@ -201,19 +202,6 @@ func (c counting) Read(p []byte) (int, error) {
 	n, err := c.v.r.Read(p)
 	c.v.n += int64(n)
 	return n, err
-}
-
-// checkHeld reads to its end the body r sent for in, a blob the store
-// holds already, and checks it is that blob; nothing is written.
-func checkHeld(ctx context.Context, in Info, r io.Reader) (Info, error) {
-	v := newVerifier(hashpipe.ContextReader(ctx, r), in.Size)
-	if _, err := io.Copy(io.Discard, v); err != nil {
-		return Info{}, err
-	}
-	if err := v.check(in.Digest); err != nil {
-		return Info{}, err
-	}
-	return in, nil
 }
 
 // check is nil when exactly size bytes hashing to digest went through.

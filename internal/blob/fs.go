@@ -92,9 +92,6 @@ func (f *FS) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
-	if in, err := f.Stat(ctx, digest); err == nil && in.Size == size {
-		return checkHeld(ctx, in, r)
-	}
 	v := newVerifier(hashpipe.ContextReader(ctx, r), size)
 	return f.put(ctx, digest, hexOf(digest)[:12], v, v.copyTo, func(v *verifier) (string, error) {
 		return digest, v.check(digest)

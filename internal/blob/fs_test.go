@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/quick"
 
@@ -222,7 +223,9 @@ func (o *onFirstRead) Read(p []byte) (int, error) {
 
 // Putting a blob held already checks the bytes sent as a new one's are
 // (the server grants a reference on the strength of a Put): other bytes,
-// fewer or more are a *MismatchError, and the blob held stays whole.
+// fewer or more are a *MismatchError, and the blob held stays whole. The
+// right bytes are written anew, as a new blob's, so that the Put's time
+// does not tell whether the store held it.
 func TestFSPutHeldChecksBytes(t *testing.T) {
 	ctx := context.Background()
 	st, err := NewFS(t.TempDir())
@@ -240,8 +243,19 @@ func TestFSPutHeldChecksBytes(t *testing.T) {
 			t.Errorf("Put %q for a blob held: %+v, %v; want a MismatchError", body, in, err)
 		}
 	}
+	inode := func() uint64 {
+		fi, err := os.Stat(st.path(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	before := inode()
 	if in, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil || in.Digest != d {
 		t.Fatalf("Put of the blob's own bytes again: %+v, %v", in, err)
+	}
+	if inode() == before {
+		t.Error("a Put of a blob held was not written: its time tells that the store held it")
 	}
 	if got := readBlob(t, st, d); !bytes.Equal(got, data) {
 		t.Fatalf("the blob held reads %q, want %q", got, data)

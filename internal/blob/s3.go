@@ -169,9 +169,6 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
-	if in, err := s.Stat(ctx, digest); err == nil && in.Size == size {
-		return checkHeld(ctx, in, r)
-	}
 	tmp := s.prefix + "uploads/" + hexOf(digest) + "." + randHex()
 	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
 	v := newVerifier(r, size)

@@ -124,10 +124,13 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 			return nil, err
 		}
 		o := client.BlobOffer{Digest: r.Digest}
+		// Asked of every digest, held or not, so that the answer's time
+		// does not tell which.
+		readable := s.mayReadDigest(ctx, r.Digest)
 		release := s.blobs.locks.hold(r.Digest, false)
 		in, err := st.Stat(ctx, r.Digest)
 		if err == nil && in.Size == r.Size {
-			if !s.mayReadDigest(ctx, r.Digest) {
+			if !readable {
 				// Held, but not for this caller: a digest is no proof
 				// that they have the bytes (it may have been seen in a
 				// listing, or guessed from a few likely contents), so
@@ -148,7 +151,7 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 		}
 		release()
 		switch {
-		case err == nil && !s.mayReadDigest(ctx, r.Digest):
+		case err == nil && !readable:
 			out.Blobs[i] = o // as above: its size is not told either
 			continue
 		case err == nil:
