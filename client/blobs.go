@@ -389,7 +389,15 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 			return fmt.Errorf("the blob store refused the upload: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 		}
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
-		return c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
+		err = c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusConflict {
+			return err
+		}
+		// Another project's upload of the same bytes was recorded while
+		// these were sent: the server takes them from us itself, as it
+		// does when such a blob is offered (it checks them).
+		q.Del("size")
 	}
 	if got, sent, err := c.putFD(ctx, path, ref.Size, ref.Digest, who); sent {
 		if err == nil && got != ref {

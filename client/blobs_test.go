@@ -5,11 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,5 +135,58 @@ func TestFetchBlobNeverLeavesWrongBytes(t *testing.T) {
 	rc.Close()
 	if !errors.Is(err, ErrBlobMismatch) {
 		t.Fatalf("OpenBlob of corrupt bytes ended with %v, want ErrBlobMismatch", err)
+	}
+}
+
+// An upload by the store's presigned URL that the server refuses at done
+// (409: another project's upload of the same bytes was recorded while
+// these were sent) sends the bytes to the server, which checks them: the
+// upload was lost (burst run --in failed, an agent's outputs with it).
+func TestUploadSentToTheServerWhenDoneIsRefused(t *testing.T) {
+	data := []byte("reference genome")
+	sum := sha256.Sum256(data)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	var mu sync.Mutex
+	var calls []string
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/v1/blobs/uploads":
+			var req BlobUploads
+			json.NewDecoder(r.Body).Decode(&req)
+			o := BlobOffer{Digest: req.Blobs[0].Digest}
+			if o.Digest != "" {
+				o.URL = srv.URL + "/store/put"
+			}
+			json.NewEncoder(w).Encode(BlobOffers{Blobs: []BlobOffer{o}})
+		case r.URL.Path == "/store/put":
+			io.Copy(io.Discard, r.Body)
+		case r.URL.Path == "/v1/blobs/"+digest+"/done":
+			w.WriteHeader(http.StatusConflict)
+			fmt.Fprint(w, `{"error": "send its bytes to the server"}`)
+		case r.Method == "PUT" && r.URL.Path == "/v1/blobs/"+digest:
+			b, _ := io.ReadAll(r.Body)
+			json.NewEncoder(w).Encode(BlobRef{Digest: digest, Size: int64(len(b))})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "ref.fa")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(srv.URL, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := c.UploadFile(context.Background(), path, BlobPut{Project: "mars", Kind: "input"})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil || ref.Digest != digest || !slices.Contains(calls, "PUT /v1/blobs/"+digest) {
+		t.Fatalf("upload: %+v, %v; calls %q; want the bytes sent to the server after done's 409", ref, err, calls)
 	}
 }

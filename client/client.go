@@ -106,6 +106,11 @@ func (ep *endpoint) client(ctx context.Context) *http.Client {
 	return ep.hc
 }
 
+// SlotHeader, on a 503 with Retry-After, says the request waits for one
+// of the caller's own open streams (follows, waits) to end: the client
+// asks again until it is taken or its context ends.
+const SlotHeader = "Burst-Wait-For-Slot"
+
 // Error is an error answer from the server.
 type Error struct {
 	Status  int    `json:"-"`
@@ -114,6 +119,11 @@ type Error struct {
 	// away before reading it (too many large bodies at once), so it is
 	// safe to send again, whatever its method.
 	unread bool
+	// slot marks such a 503 that waits for one of the caller's own
+	// streams to end (SlotHeader: too many follows and waits open at
+	// once): asked again for as long as the caller waits, not for
+	// Patience alone, since the caller's other streams end in their time.
+	slot bool
 	// body is the answer's body (its first 64 KiB), for callers that
 	// read more of it than the message (a 416's next offset).
 	body []byte
@@ -287,6 +297,7 @@ func (ep *endpoint) newRequest(ctx context.Context, method, path string, body io
 func (ep *endpoint) errorOf(resp *http.Response) *Error {
 	e := &Error{Status: resp.StatusCode}
 	e.unread = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+	e.slot = e.unread && resp.Header.Get(SlotHeader) != ""
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	e.body = b
 	if json.Unmarshal(b, e) != nil || e.Message == "" {

@@ -82,7 +82,8 @@ func (c *Client) retrying(ctx context.Context, method, path string, cw *countWri
 		if cw != nil && cw.n > before {
 			b.Reset() // the server answered for a while: a new outage
 		}
-		if b.Elapsed() > c.retry.Patience {
+		var e *Error
+		if b.Elapsed() > c.retry.Patience && !(errors.As(err, &e) && e.slot) {
 			return err
 		}
 		if rerr := c.conn.reconnectFrom(ctx, ep); errors.Is(rerr, ErrNoServer) {

@@ -344,3 +344,35 @@ func TestLargeBodyAsksBeforeItIsSent(t *testing.T) {
 		t.Errorf("the server read %d bytes over the two requests it turned away and the third's headers; want no body (under 64 KiB)", readBefore)
 	}
 }
+
+// A wait turned away while its caller holds too many streams open (503
+// with Retry-After and SlotHeader) is asked again past Patience, for as
+// long as the caller waits: the caller's other streams end in their own
+// time (sbatch --wait and srun exited non-zero after 30 s, their jobs
+// running on). A plain 503 with Retry-After still gives up after Patience.
+func TestWaitForSlotPastPatience(t *testing.T) {
+	for _, slot := range []bool{true, false} {
+		var n atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) <= 40 {
+				w.Header().Set("Retry-After", "1")
+				if slot {
+					w.Header().Set(client.SlotHeader, "1")
+				}
+				w.WriteHeader(503)
+				fmt.Fprint(w, `{"error": "too many streams"}`)
+				return
+			}
+			fmt.Fprint(w, `{"id": 7, "state": "succeeded"}`)
+		}))
+		c := newClient(t, srv.URL, client.WithRetry(client.Retry{Patience: 20 * time.Millisecond, First: time.Millisecond, Max: 2 * time.Millisecond}))
+		j, err := c.Job(testCtx(t), 7)
+		srv.Close()
+		switch {
+		case slot && (err != nil || j.ID != 7 || n.Load() != 41):
+			t.Errorf("waiting for a slot: job %v, %v after %d requests; want job 7 after 41", j, err, n.Load())
+		case !slot && err == nil:
+			t.Errorf("a plain 503: job %v after %d requests; want the 503 once patience ran out", j, n.Load())
+		}
+	}
+}

@@ -330,9 +330,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(h.dir, "bars"), "a|b|c\n", 0o644)
 		same(t, []string{"-k"}, "cut", "-d", "|", "-f2", "{}", ":::", "bars")
-		// A redirection glued to a target that names the input is the shell's too, as parallel runs
-		// it; a > after an option is the option's value (parallel -q grep -c '>' counts FASTA
-		// records), and --quote is parallel's -q: every word as it is.
+		// A redirection glued to a target made of a replacement string is the shell's too, as parallel
+		// runs it; a > before an option's word is that option's value (cut -d '>' -f2); a lone > whose
+		// target is the input itself (grep -c '>' {}, written for parallel -q, which counts FASTA
+		// records) is refused, naming --quote, which is parallel's -q: every word as it is. The
+		// input is never written over.
 		for _, c := range [][]string{
 			{"sh", "-c", "echo $1; echo e$1 >&2", "_", "{}", "2>/dev/null", ":::", "a", "b"},
 			{"echo", "{}", "2>&1", ":::", "a"},
@@ -341,12 +343,18 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 		fa := filepath.Join(h.dir, "x.fa")
 		writeFile(t, fa, ">s1\nACGT\n>s2\nAC\n", 0o644)
-		same(t, []string{"-k"}, "grep", "-c", ">", "{}", ":::", fa)
+		if b := h.burstMap(nil, []string{"-k"}, "grep", "-c", ">", "{}", ":::", fa); b.code != 255 || !strings.Contains(b.stderr, "add --quote") {
+			t.Errorf("grep -c '>' {}: want it refused, naming --quote: exit %d, stderr %q", b.code, b.stderr)
+		}
+		p := parallelRun(t, h.dir, nil, "-q", "-k", "grep", "-c", ">", "{}", ":::", fa)
+		if b := h.burstMap(nil, []string{"-k", "--quote"}, "grep", "-c", ">", "{}", ":::", fa); b.code != p.code || b.stdout != p.stdout || p.stdout != "2\n" {
+			t.Errorf("grep -c '>' {}: parallel -q printed %q (exit %d); burst map --quote %q (exit %d)", p.stdout, p.code, b.stdout, b.code)
+		}
 		same(t, []string{"-k"}, "cut", "-d", ">", "-f2", "{}", ":::", fa)
 		if data, err := os.ReadFile(fa); err != nil || len(data) != 16 {
 			t.Errorf("grep -c '>' {} changed its input: %q, %v", data, err)
 		}
-		p := parallelRun(t, h.dir, nil, "-q", "-k", "echo", "{}", ">", "{}.txt", ":::", "a")
+		p = parallelRun(t, h.dir, nil, "-q", "-k", "echo", "{}", ">", "{}.txt", ":::", "a")
 		if b := h.burstMap(nil, []string{"-k", "--quote"}, "echo", "{}", ">", "{}.txt", ":::", "a"); b.code != p.code || b.stdout != p.stdout || p.stdout != "a > a.txt\n" {
 			t.Errorf("--quote: parallel -q printed %q (exit %d); burst map --quote %q (exit %d)", p.stdout, p.code, b.stdout, b.code)
 		}

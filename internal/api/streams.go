@@ -48,6 +48,7 @@ func (g *streamGate) enter(w http.ResponseWriter, p *auth.Principal, pattern str
 	if g.open[key] >= MaxStreamsPerUser {
 		g.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
+		w.Header().Set(client.SlotHeader, "1") // burst's client waits for a slot as long as its caller does
 		writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
 			"%s holds %d followed logs and waits open at once, the limit: end some (other `burst logs -f`, `burst run` in the foreground, dashboard tabs) and send this again",
 			p.Name, MaxStreamsPerUser)})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -94,7 +95,7 @@ func TestStreamsPerUserBounded(t *testing.T) {
 		t.Fatalf("vic's wait beyond %d went in (%d waits at the server), want it refused at once", MaxStreamsPerUser, f.count())
 	}
 	cancel()
-	if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "the limit") {
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" || w.Header().Get(client.SlotHeader) == "" || !strings.Contains(w.Body.String(), "the limit") {
 		t.Fatalf("vic's wait beyond %d: %d %q %s; want 503 with Retry-After, naming the limit", MaxStreamsPerUser, w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	if f.count() != MaxStreamsPerUser {

@@ -141,10 +141,11 @@ is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
 A command given as one word of shell text that names no program
 ('gzip -9 {} && rm {}', quoted whole) runs as with --shell, and so does one
 with a redirection, && or || as a word (echo {} '>' {}.txt), or glued to a
-target that names the input ('>{.}.out', '2>/dev/null'), as parallel would
-run it; a > after an option is its value (grep -c '>' {}), and a > into the
-input itself ({}) is refused. --quote (parallel's -q) passes every word as
-it is.
+target made of a replacement string ('>{.}.out', '2>/dev/null'), as
+parallel would run it; a > before a word starting with - is its value
+(cut -d '>' -f2), '>{}' glued is an argument (grep's FASTA header), and a
+lone > into the input itself or a plain name (grep -c '>' {}) is refused,
+naming --quote (parallel's -q), which passes every word as it is.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
 shell-quoted as parallel quotes it: as it is when made of letters, digits

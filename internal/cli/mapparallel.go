@@ -164,12 +164,15 @@ func delimiterLike(s string) bool {
 // a redirection (echo {} \> {}.txt, or glued to its target: '>{.}.txt',
 // '2>/dev/null', 2>&1), && or ||. Not a lone |, which cut -d, awk -F and
 // sort -t take as a delimiter, nor ; and &, which find -exec takes; nor
-// anything given to test, [ or expr, whose < and > compare; nor a lone >
-// or < after an option (grep -c '>' {}, cut -d '>'), which is its value;
-// nor a glued one whose target has no replacement string ('>chr1' is
-// grep's pattern), other than /dev/null. A > whose target is an input as
-// it is ({} or {n}) is refused, naming --quote: run in a shell, it would
-// write over each task's input file.
+// anything given to test, [ or expr, whose < and > compare; nor a lone
+// operator before a word that starts with - (cut -d '>' -f2: a value); nor
+// a glued one whose target is not a file name made of a replacement
+// string ('>chr1' and '>{}' are grep's patterns), /dev/null or a
+// descriptor. A lone > (or >>) decides by its target: one made of a
+// replacement string ({}.sorted, out/{.}.txt) or /dev/null is written to;
+// the input as it is ({} or {n}: grep -c '>' {}) or a name alone (grep '>'
+// genome.fa) is refused, naming both ways: run in a shell, it would write
+// over that file, where parallel -q's reader meant a pattern.
 func redirects(words []string) (bool, error) {
 	if len(words) == 0 {
 		return false, nil
@@ -180,28 +183,32 @@ func redirects(words []string) (bool, error) {
 	}
 	shell := false
 	for i := 1; i < len(words); i++ {
-		w, target := words[i], ""
+		w := words[i]
 		switch w {
 		case "||", "&&", "2>&1", ">&2", "1>&2":
 			shell = true
 			continue
 		case ">", ">>", "<", "2>", "2>>", "&>", "&>>":
-			if prev := words[i-1]; len(prev) > 1 && prev[0] == '-' {
-				continue // an option's value: grep -c '>' {}
-			}
-			if i+1 < len(words) {
-				target = words[i+1]
-			}
 		default:
-			op, t, ok := gluedRedirect(w)
-			if !ok {
-				continue
+			if _, _, ok := gluedRedirect(w); ok {
+				shell = true
 			}
-			w, target = op, t
+			continue
 		}
-		if w != "<" && mapspec.IsInput(target) {
-			return false, usage("%s %s would write over each task's input file %s, as a shell runs it: to give %s to the program as an argument (grep -c '%s' {}), add --quote; "+
-				"to write into the input file, quote the whole command as one word ('CMD %s %s')", w, target, target, w, w, w, target)
+		target := ""
+		if i+1 < len(words) {
+			target = words[i+1]
+		}
+		if strings.HasPrefix(target, "-") && target != "-" {
+			continue // an option's value: cut -d '>' -f2
+		}
+		if (w == ">" || w == ">>") && target != "/dev/null" && (target == "" || mapspec.IsInput(target) || !mapspec.HasReplacement(target)) {
+			over := "that file"
+			if mapspec.IsInput(target) {
+				over = "each task's input file " + target
+			}
+			return false, usage("%s %s would write over %s, as a shell runs it: to give %s to the program as an argument (grep -c '%s' {}), add --quote; "+
+				"to write into the file, quote the whole command as one word ('CMD %s %s')", w, target, over, w, w, w, target)
 		}
 		shell = true
 	}
@@ -234,8 +241,8 @@ func gluedRedirect(w string) (op, target string, ok bool) {
 	switch {
 	case target == "" || strings.ContainsAny(target[:1], "<>=|&;") && !descriptor(target):
 		return "", "", false
-	case descriptor(target), target == "/dev/null", mapspec.HasReplacement(target):
-		return op, target, true
+	case descriptor(target), target == "/dev/null", mapspec.HasReplacement(target) && !(strings.Contains(op, ">") && mapspec.IsInput(target)):
+		return op, target, true // '<{}' reads the input; '>{}' is grep's pattern of a FASTA header
 	}
 	return "", "", false
 }

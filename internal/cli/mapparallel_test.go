@@ -34,8 +34,14 @@ func TestMapRedirectionWords(t *testing.T) {
 		{[]string{"samtools", "view", "{}", "2>/dev/null", ":::", "a"}, "samtools view a 2>/dev/null\n"},
 		{[]string{"cmd", "{}", "2>>log.{#}", ":::", "a"}, "cmd a 2>>log.1\n"},
 		{[]string{"wc", "-l", "<{}", ":::", "a"}, "wc -l <a\n"},
-		{[]string{"grep", "-c", ">", "{}", ":::", "x.fa"}, "grep -c '>' x.fa\n"},
 		{[]string{"cut", "-d", ">", "-f2", "{}", ":::", "x"}, "cut -d '>' -f2 x\n"},
+		// A flag before a redirection leaves it one (it was taken for the
+		// flag's value, and the output went to burst's log).
+		{[]string{"sort", "-n", "{}", "-r", ">", "{}.sorted", ":::", "x"}, "sort -n x -r > x.sorted\n"},
+		{[]string{"python3", "fit.py", "{}", "--quiet", ">", "out/{.}.txt", ":::", "x.csv"}, "python3 fit.py x.csv --quiet > out/x.txt\n"},
+		{[]string{"wc", "-l", "<", "{}", ":::", "a"}, "wc -l < a\n"},
+		{[]string{"cmd", "{}", "-v", "2>", "{}.err", ":::", "a"}, "cmd a -v 2> a.err\n"},
+		{[]string{"grep", "-A1", ">{}", "genome.fa", ":::", "chr1"}, "grep -A1 '>chr1' genome.fa\n"}, // a FASTA header, as before
 		{[]string{"grep", "-A1", ">chr1", "{}", ":::", "x.fa"}, "grep -A1 '>chr1' x.fa\n"},
 		{[]string{"awk", "$1>=5", "{}", ":::", "x"}, "awk '$1>=5' x\n"},
 		{[]string{"--quote", "echo", "{}", ">", "{}.txt", ":::", "a"}, "echo a '>' a.txt\n"},
@@ -54,11 +60,12 @@ func TestMapRedirectionWords(t *testing.T) {
 func TestMapRedirectionIntoTheInputIsRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"grep", ">", "{}", ":::", "x.fa"},
-		{"grep", ">{}", ":::", "x.fa"},
+		{"grep", "-c", ">", "{}", ":::", "x.fa"},
 		{"sort", "{1}", ">", "{1}", ":::", "x"},
+		{"grep", ">", "genome.fa", ":::", "x"}, // a pattern, or a file to write: said, not guessed
 	} {
 		out, errb, code := dryRunMap(t, args...)
-		if code != 255 || out != "" || !strings.Contains(errb, "add --quote") || !strings.Contains(errb, "write over each task's input file") {
+		if code != 255 || out != "" || !strings.Contains(errb, "add --quote") || !strings.Contains(errb, "would write over") {
 			t.Errorf("burst map %q: exit %d, stdout %q, stderr %q; want it refused, naming --quote", args, code, out, errb)
 		}
 	}

@@ -34,6 +34,9 @@ func newShowCmd() *cobra.Command {
 			if err := checkJobRefs(args[:1]); err != nil {
 				return err
 			}
+			if tasks < 0 || tasks > burst.MaxListRows {
+				return usage("--tasks %d: give 0 to %d (`burst results ID` lists every task of a job)", tasks, burst.MaxListRows)
+			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
 				ref, err := resolveJob(ctx, cl, args[0])
 				if err != nil {

@@ -35,6 +35,10 @@ import (
 type afterRT struct {
 	ended map[int64]burst.State // dependencies that ended and left memory, as they ended
 	never string                // kept waiting though a dependency can never be met: why
+	// met: its dependencies and begin time had let it go when its user
+	// held it (holdJob): only the hold keeps it, and they are not asked
+	// again (one that ended and left memory would be unknown here).
+	met bool
 }
 
 // depsRT is control's index of held jobs.
@@ -196,6 +200,9 @@ func (c *control) release(now time.Time, b *batch) {
 			continue
 		}
 		met, never := c.afterMet(j)
+		if j.after.met {
+			met, never = true, ""
+		}
 		switch {
 		case met && d.timed[id] == nil && !j.row.Spec.Held:
 			d.drop(j)
@@ -377,6 +384,9 @@ func (c *control) afterWait(j *jobRT) string {
 func (c *control) unmet(j *jobRT) ([]burst.Dependency, []string) {
 	var deps []burst.Dependency
 	var nevers []string
+	if j.after != nil && j.after.met {
+		return nil, nil
+	}
 	state := c.depState(j)
 	for _, dep := range j.row.Spec.After {
 		if met, never := afterVerdict(&burst.JobSpec{After: []burst.Dependency{dep}}, state); !met {
@@ -429,8 +439,13 @@ func (c *control) holdJob(id int64, on bool, actor string, now time.Time, b *bat
 	j.row.Spec = &spec
 	kind, what := "job.hold", "held: it starts once released"
 	if on {
-		if c.deps.held[id] == nil {
-			c.hold(j)
+		if d := &c.deps; d.held[id] == nil { // released already, or never held: the hold alone keeps it
+			if d.held == nil {
+				c.hold(j) // makes the index (Spec.Held is set)
+			} else {
+				d.held[id] = j
+			}
+			j.after = &afterRT{ended: map[int64]burst.State{}, met: true}
 		}
 	} else {
 		kind, what = "job.release", "released from its hold"
@@ -448,5 +463,5 @@ func (c *control) holdJob(id int64, on bool, actor string, now time.Time, b *bat
 // errJobEnded is a hold or release of a job that has ended (or is being
 // cancelled): there is nothing to hold.
 func errJobEnded(id int64) error {
-	return badRequest("job %d has already finished: only a job that has not started can be held or released", id)
+	return badRequest("job %d has ended or is being cancelled: only a job that has not started can be held or released", id)
 }

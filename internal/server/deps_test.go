@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -461,7 +462,7 @@ func TestHoldAndRelease(t *testing.T) {
 	h.wantHeld(a, "held (sbatch -H")
 	h.wantHeld(b, "held (sbatch -H, scontrol hold): `scontrol release 2` lets it start; then waiting for job 1 to succeed")
 	h.finish("m", refs, exitOf(nil))
-	if err := hold(c, true); err == nil || !strings.Contains(err.Error(), "job 3 has already finished") {
+	if err := hold(c, true); err == nil || !strings.Contains(err.Error(), "job 3 has ended") {
 		t.Fatalf("holding an ended job: %v", err)
 	}
 	if err := hold(b, false); err != nil {
@@ -483,5 +484,54 @@ func TestHoldAndRelease(t *testing.T) {
 	}
 	if want := []string{"job.hold job 2", "job.release job 2", "job.release job 1"}; !slices.Equal(kinds, want) {
 		t.Errorf("events %q, want %q", kinds, want)
+	}
+}
+
+// A job its dependencies released, whose dependency has ended and left
+// memory, is held and released again: it waits for no one, since only the
+// hold kept it (it waited for job 1 to succeed for ever: job 1's end is
+// learnt from the store at submit and restart only).
+func TestHoldAfterDependencyLeftMemory(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 1)
+	a := h.submit(1, asRun)
+	b := h.submit(1, asRun, after(burst.AfterOK, a), func(s *burst.JobSpec) { s.Resources.CPUs = 2 }) // fits no machine: stays queued
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	if h.c.jobs[a] != nil {
+		t.Fatalf("job %d is still in memory: the test needs it gone", a)
+	}
+	if j := h.c.jobs[b]; j == nil || j.after != nil {
+		t.Fatalf("job %d should be released by job %d's success, and queued", b, a)
+	}
+	hold := func(on bool) {
+		h.do(func(bt *batch) {
+			if err := h.c.holdJob(b, on, "ann", h.now, bt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		h.place()
+	}
+	hold(true)
+	h.wantHeld(b, "held (sbatch -H, scontrol hold): `scontrol release 2` lets it start")
+	if w := h.c.afterWait(h.c.jobs[b]); strings.Contains(w, "job 1") {
+		t.Errorf("a held job whose dependencies were met says it waits for them: %q", w)
+	}
+	hold(false)
+	if j := h.c.jobs[b]; j.after != nil {
+		t.Fatalf("released, job %d still waits: %q", b, h.c.afterWait(j))
+	}
+}
+
+// A cancelled job's need does not hold its cluster's pending machines for
+// the withdrawal grace: the work will not come back.
+func TestCancelDropsRecentNeed(t *testing.T) {
+	h := newHarness(t)
+	a := h.submit(1)
+	cl := h.c.clusters[h.c.x.jobCluster(h.c.jobs[a])]
+	cl.recent.Seen(h.now, 5)
+	h.do(func(b *batch) { h.c.cancelJob(a, "ann", h.now, b) })
+	if keep := cl.recent.Seen(h.now.Add(time.Second), 0); keep != 0 {
+		t.Errorf("a second after the cancel, %d pending machines are kept for its need; want none", keep)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/mapspec"
+	"github.com/burst-sh/burst/internal/scale"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -285,6 +286,11 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 		c.stopJob(j, "cancelled by "+actor, false, now, b)
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
+		if cl := c.clusters[c.x.jobCluster(j)]; cl != nil {
+			// The need it made will not come back: pending machines beyond
+			// what still waits are withdrawn now, not after the grace.
+			cl.recent = scale.RecentNeed{}
+		}
 	case c.stopLeft(j, "cancelled by "+actor, b):
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s): the tasks its --halt soon left running cancelled", id, j.row.Name)))

@@ -48,6 +48,9 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 		}
 		spec.MaxRunning, changed = *o.MaxRunning, true
 	}
+	if spec.Held { // cancelled while held: a resume is the word to run it
+		spec.Held, changed = false, true
+	}
 	return changed, nil
 }
 

@@ -38,3 +38,15 @@ func TestResumeSpecBounds(t *testing.T) {
 		}
 	}
 }
+
+// A job cancelled while held (sbatch -H, scontrol hold) and then resumed
+// runs: the resume lets go of the hold, saved with the spec (it kept it:
+// squeue said JobHeldUser, and a restart held it again for a release
+// nobody knew to give).
+func TestResumeLetsGoOfTheHold(t *testing.T) {
+	spec := &burst.JobSpec{Argv: []string{"true"}, Held: true}
+	changed, err := resumeSpec(spec, client.ResumeOptions{})
+	if err != nil || !changed || spec.Held {
+		t.Fatalf("resumeSpec of a held job: changed %t, held %t, %v; want changed, not held", changed, spec.Held, err)
+	}
+}
