@@ -716,7 +716,7 @@ func TestScontrolShowNode(t *testing.T) {
 	if r := h.run("slurm", "scontrol", "show", "node", "nosuch"); r.code != 1 || r.stderr != "Node nosuch not found\n" || r.stdout != "" {
 		t.Errorf("an unknown node: want exit 1 and scontrol's words on stderr alone:\n%s", r)
 	}
-	if r := h.run("slurm", "scontrol", "hold", "1"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "burst answers") {
+	if r := h.run("slurm", "scontrol", "update", "JobId=1", "TimeLimit=5"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "burst answers") {
 		t.Errorf("what burst does not answer is said on stderr, exit 1:\n%s", r)
 	}
 }

@@ -311,9 +311,16 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			return
 		}
 		netlimit.Authenticate(r.Context())
+		// The count is on the handlers' copy of the request: the server's
+		// own keeps its body as net/http made it, which it must see to
+		// answer a request refused unread at once (a client that sent
+		// Expect: 100-continue hears it before sending the body; with its
+		// body replaced, the server first read 256 KiB of it, and such a
+		// client heard nothing until its own timeout).
+		r = r.WithContext(auth.With(WithActor(r.Context(), p.Name), p))
 		body := &countedBody{ReadCloser: r.Body}
 		r.Body = body
-		next.ServeHTTP(w, r.WithContext(auth.With(WithActor(r.Context(), p.Name), p)))
+		next.ServeHTTP(w, r)
 		if body.n >= bigBody {
 			releaseMemory()
 		}

@@ -55,7 +55,6 @@ func (g *bodyGate) wrap(next http.Handler) http.Handler {
 		}
 		if !g.take(n) {
 			w.Header().Set("Retry-After", "1")
-			unread(w)
 			writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
 				"the server is taking in %d MiB of other large requests, its limit: send this one again in a moment", g.max>>20)})
 			return
@@ -96,7 +95,6 @@ func tooLarge(w http.ResponseWriter) { tooLargeFor(w, MaxBody) }
 // tooLargeFor answers a body past limit, which a route may set below
 // MaxBody (http.MaxBytesError.Limit says which tripped).
 func tooLargeFor(w http.ResponseWriter, limit int64) {
-	unread(w)
 	if limit != MaxBody {
 		writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
 			"the request body is more than %d bytes (%s), the limit of this request: send only the fields it takes", limit, humanBytes(limit))})
@@ -105,13 +103,6 @@ func tooLargeFor(w http.ResponseWriter, limit int64) {
 	writeJSON(w, http.StatusRequestEntityTooLarge, client.Error{Message: fmt.Sprintf(
 		"the request body is more than %d bytes (64 MiB), the limit: split a map's inputs over several `burst map` runs, or pass large data in files", MaxBody)})
 }
-
-// unread has the connection of a request answered before its body was
-// read close after the answer: the server then answers at once, before the
-// body (a client that sent Expect: 100-continue hears it without sending
-// one byte), where it would first read up to 256 KiB of the body to keep
-// the connection, which the auth layer's counting reader makes it do.
-func unread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 
 // humanBytes writes n as KiB or MiB when it is a whole number of them.
 func humanBytes(n int64) string {

@@ -34,7 +34,7 @@ func TestUnknownFlagsSuggest(t *testing.T) {
 		{[]string{"cluster", "create", "x", "--idle-stp", "2m"}, 2, "burst: unknown flag: --idle-stp (did you mean --idle-stop?)\n"},
 		{[]string{"jbos"}, 2, "burst: unknown command \"jbos\" (did you mean jobs?): use agent, budget, cache, cancel, cluster, completion, cost, events, help, jobs, join-token, login, logout, logs, machine, map, pipe, project, results, run, server, show, slurm, stack, storage, types, ui, user, version, wait, whoami (see `burst --help`)\n"},
 		{[]string{"sbtach", "job.sh"}, 2, "burst: unknown command \"sbtach\" (did you mean sbatch?): use agent, budget, cache, cancel, cluster, completion, cost, events, help, jobs, join-token, login, logout, logs, machine, map, pipe, project, results, run, server, show, slurm, stack, storage, types, ui, user, version, wait, whoami (see `burst --help`)\n"},
-		{[]string{"show", "1", "--tasks", "20000"}, 2, "burst: --tasks 20000: give 0 to 10000 (`burst results ID` lists every task of a job)\n"},
+		{[]string{"show", "1", "--tasks", "-3"}, 2, "burst: --tasks -3: give a count of tasks, 0 or more\n"},
 		{[]string{"project", "creat", "mars"}, 2, "burst: burst project: unknown command \"creat\" (did you mean create?): use create, grant, list, revoke, set, show (see `burst project --help`)\n"},
 	} {
 		var out, errb bytes.Buffer

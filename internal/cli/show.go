@@ -34,8 +34,8 @@ func newShowCmd() *cobra.Command {
 			if err := checkJobRefs(args[:1]); err != nil {
 				return err
 			}
-			if tasks < 0 || tasks > burst.MaxListRows {
-				return usage("--tasks %d: give 0 to %d (`burst results ID` lists every task of a job)", tasks, burst.MaxListRows)
+			if tasks < 0 {
+				return usage("--tasks %d: give a count of tasks, 0 or more", tasks)
 			}
 			return fetch(c, out, func(ctx context.Context, cl *client.Client) (*jobWithTasks, error) {
 				ref, err := resolveJob(ctx, cl, args[0])
@@ -50,7 +50,7 @@ func newShowCmd() *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				ts, err := cl.Tasks(ctx, id, from, n)
+				ts, err := showTasks(ctx, cl, id, from, n)
 				if err != nil {
 					return nil, err
 				}
@@ -367,4 +367,26 @@ func shortArgs(argv []string, id int64) []string {
 		return argv
 	}
 	return out
+}
+
+// showTasks reads n tasks of job id from index from, a page of at most
+// burst.MaxListRows at a time (the server's bound on one listing); n 0 is
+// the server's default page.
+func showTasks(ctx context.Context, cl *client.Client, id int64, from, n int) ([]burst.Task, error) {
+	if n == 0 {
+		return cl.Tasks(ctx, id, from, 0)
+	}
+	var out []burst.Task
+	for len(out) < n {
+		want := min(n-len(out), burst.MaxListRows)
+		page, err := cl.Tasks(ctx, id, from+len(out), want)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < want {
+			break
+		}
+	}
+	return out, nil
 }
