@@ -28,11 +28,32 @@ func TestBeginViews(t *testing.T) {
 	if want := "7 PD BeginTime " + Date(begin); strings.TrimSpace(b.String()) != want {
 		t.Fatalf("squeue: %q, want %q", b.String(), want)
 	}
+	// Its end: NONE with no time limit, the begin time and the limit with
+	// one, as 22.05's squeue and scontrol show them (checked with the
+	// suite's Slurm); its StartTime is the begin time, its AccrueTime
+	// Unknown.
+	if got := endTime(j); got != "NONE" {
+		t.Errorf("%%e of a deferred job with no time limit: %q, want NONE", got)
+	}
+	limited := j
+	limited.TimeLimit = 10 * time.Minute
+	if got := endTime(limited); got != Date(begin.Add(10*time.Minute)) {
+		t.Errorf("%%e of a deferred job with a 10-minute limit: %q, want %s", got, Date(begin.Add(10*time.Minute)))
+	}
+	b.Reset()
+	if err := ShowJob(&b, limited, true, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"StartTime=" + Date(begin) + " ", "EndTime=" + Date(begin.Add(10*time.Minute)) + " ", "AccrueTime=Unknown "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("scontrol show job of a deferred job: %q lacks %q", b.String(), want)
+		}
+	}
 	b.Reset()
 	if err := ShowJob(&b, j, true, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Reason=BeginTime", "EligibleTime=" + Date(begin), "SubmitTime=" + Date(j.Submit)} {
+	for _, want := range []string{"Reason=BeginTime", "EligibleTime=" + Date(begin), "SubmitTime=" + Date(j.Submit), "EndTime=Unknown "} {
 		if !strings.Contains(b.String(), want) {
 			t.Fatalf("scontrol show job: %q lacks %q", b.String(), want)
 		}

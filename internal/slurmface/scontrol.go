@@ -25,12 +25,15 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	if j.GPUs > 0 {
 		tres += fmt.Sprintf(",gres/gpu=%d", j.GPUs)
 	}
-	end := "Unknown"
+	end, start, accrue := "Unknown", j.shownStart(), Date(j.Submit)
+	if start.IsZero() && j.Deferred { // when it is to start, as 22.05 shows a job pending for its begin time
+		start, accrue = j.Begin, "Unknown"
+	}
 	switch {
 	case !j.End.IsZero():
 		end = Date(j.End)
-	case !j.Start.IsZero() && j.TimeLimit > 0:
-		end = Date(j.Start.Add(j.TimeLimit))
+	case !start.IsZero() && j.TimeLimit > 0:
+		end = Date(start.Add(j.TimeLimit))
 	}
 	lines := [][]string{
 		arrayHead(j),
@@ -40,8 +43,8 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{"Requeue=0", "Restarts=0", "BatchFlag=1", "Reboot=0", kv("ExitCode", j.ExitCodeText())},
 		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
 		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
-		{kv("AccrueTime", Date(j.Submit))},
-		{kv("StartTime", Date(j.shownStart())), kv("EndTime", end), "Deadline=N/A"},
+		{kv("AccrueTime", accrue)},
+		{kv("StartTime", Date(start)), kv("EndTime", end), "Deadline=N/A"},
 		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},
 		{kv("Partition", j.Partition), "AllocNode:Sid=(null):0"},
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},

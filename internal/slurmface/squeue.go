@@ -366,13 +366,18 @@ func startTime(j Job) string {
 }
 
 // endTime is %e: when it ended, or for a running job with a time limit
-// when it must end; N/A otherwise.
+// when it must end, for one pending for its begin time when it would end
+// if it started then (NONE with no time limit); N/A otherwise.
 func endTime(j Job) string {
 	switch {
 	case !j.End.IsZero():
 		return Date(j.End)
 	case !j.Start.IsZero() && j.TimeLimit > 0:
 		return Date(j.Start.Add(j.TimeLimit))
+	case j.Start.IsZero() && j.Deferred && j.TimeLimit > 0:
+		return Date(j.Begin.Add(j.TimeLimit)) // pending for its begin time: when it must end if it starts then
+	case j.Start.IsZero() && j.Deferred:
+		return "NONE" // as 22.05 prints it for such a job with no time limit
 	}
 	return "N/A"
 }
