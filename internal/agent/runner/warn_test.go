@@ -78,8 +78,11 @@ kill -0 $bare && echo bare-alive; kill $bare`, srun)
 func TestNotice(t *testing.T) {
 	t.Parallel()
 	notice := func(n Notice, at time.Time) string { return fmt.Sprintf("notice %d", n) }
-	s := spec(t, "sh", "-c", `trap 'echo trapped >&2; exit 1' TERM; sleep 100 & wait`)
-	s.Direct, s.Notice, s.TimeLimit = true, notice, 200*time.Millisecond
+	// The sleep is started before the trap is set: a child forked after
+	// it holds the trap until it execs, and a loaded host's time limit
+	// could reach it there (it printed "trapped" twice).
+	s := spec(t, "sh", "-c", `sleep 100 & trap 'echo trapped >&2; exit 1' TERM; wait`)
+	s.Direct, s.Notice, s.TimeLimit = true, notice, 500*time.Millisecond
 	if r := run(t, s); r.State != burst.Timeout {
 		t.Errorf("got %+v", r)
 	}
