@@ -296,7 +296,9 @@ func serverProc(t *testing.T, h *harness) int {
 // burst server stop while a full disk holds writes stops the server (its
 // held writes were never acknowledged: the store keeps what it had), and
 // the next server, once space returns, finishes the map with every task
-// ended once.
+// ended once. Its tasks take 0.3 s each, so that the map still writes when
+// the disk fills (with 0.05 s a loaded CI host finished it first, and no
+// write was ever held).
 func TestFaultDiskFullServerStop(t *testing.T) {
 	t.Parallel()
 	h := diskHarness(t, "16m")
@@ -307,7 +309,7 @@ func TestFaultDiskFullServerStop(t *testing.T) {
 		inputs[i] = strconv.Itoa(i)
 	}
 	id := strings.TrimSpace(h.mustRun(append([]string{"map", "-d", "--", "sh", "-c",
-		`sleep 0.05; echo $1 >> ` + out, "_", "{}", ":::"}, inputs...)...).stdout)
+		`sleep 0.3; echo $1 >> ` + out, "_", "{}", ":::"}, inputs...)...).stdout)
 	h.waitFor("a few tasks done", 30*time.Second, func() bool {
 		b, _ := os.ReadFile(out)
 		return strings.Count(string(b), "\n") >= 5
