@@ -197,8 +197,6 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		case o.Honoured:
 			a.sets = append(a.sets, [2]string{o.Name, v})
 		case slices.Contains(sbatchHarmless, o.Name):
-		case o.Refused != "":
-			return usage("sbatch: --%s: %s", o.Name, o.Refused)
 		default:
 			return usage("sbatch: --%s is not supported by burst (%s)", o.Name, sbatchSupported())
 		}

@@ -21,9 +21,6 @@ type option struct {
 	short byte     // 0 when it has none
 	arg   argKind
 	eg    string
-	// refuse, for an option whose absence would change what the job does,
-	// is why burst refuses it and what to do instead.
-	refuse string
 }
 
 // options lists sbatch's options; those with eg are honoured by burst, the
@@ -185,7 +182,6 @@ type Option struct {
 	Short    byte     // 0 when it has none
 	Value    int      // 0: takes none, 1: required, 2: optional (only --opt=v)
 	Honoured bool     // burst honours it (SetOption takes it)
-	Refused  string   // why burst refuses it, with what to do instead
 }
 
 // LongOption finds the option written --name (or an unambiguous prefix of
@@ -209,7 +205,7 @@ func ShortOption(c byte) (Option, bool) {
 }
 
 func (o *option) info() Option {
-	return Option{Name: o.names[0], Aliases: o.names[1:], Short: o.short, Value: int(o.arg), Honoured: o.eg != "", Refused: o.refuse}
+	return Option{Name: o.names[0], Aliases: o.names[1:], Short: o.short, Value: int(o.arg), Honoured: o.eg != ""}
 }
 
 // Options are all of sbatch's options, for a parser of sbatch's own

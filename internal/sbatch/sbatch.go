@@ -528,9 +528,6 @@ func skipValue(args []string, i *int) {
 
 // option applies one option; written is how the script spelled it.
 func (p *parser) option(o *option, written, value string) error {
-	if o.refuse != "" {
-		return p.errorf("#SBATCH %s: %s", written, o.refuse)
-	}
 	if o.eg == "" {
 		p.warnf("#SBATCH --%s is not supported by burst; ignored", o.names[0])
 		return nil
