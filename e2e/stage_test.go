@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -159,5 +160,30 @@ func TestStageMapSharedOnce(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(copies[0]); !bytes.Equal(now, shared) {
 		t.Fatal("the corrupted cache file was not fetched again")
+	}
+}
+
+// An output a task left world-writable and setuid comes back as cp
+// without -p would copy it: its permission bits less the fetcher's umask,
+// no setuid, setgid or sticky bit; an executable stays executable.
+func TestFetchedOutputModeIsUmasked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("run", "--out", "tool.sh", "--out", "data.txt", "--", "sh", "-c",
+		"printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 6777 tool.sh && echo x > data.txt && chmod 0666 data.txt")
+	id := jobIDFrom(t, r)
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	back := filepath.Join(h.root, "back")
+	h.mustRun("results", idArg(id), "--fetch", back)
+	for name, task := range map[string]os.FileMode{"tool.sh": 0o777, "data.txt": 0o666} {
+		fi, err := os.Stat(filepath.Join(back, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := task &^ os.FileMode(mask)
+		if fi.Mode() != want { // fi.Mode() holds the setuid/setgid bits too
+			t.Errorf("fetched %s has mode %v, want %v (the task's %o less the umask %03o, nothing else)", name, fi.Mode(), want, task, mask)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -366,13 +367,36 @@ func fetchOutputs(ctx context.Context, cl *client.Client, id int64, tasks int, d
 				return fetched, kept, bytes, fmt.Errorf("fetch %s of task %d: %w", f.Path, t.Task, err)
 			}
 			if f.Mode != 0 {
-				os.Chmod(dst, fs.FileMode(f.Mode))
+				os.Chmod(dst, fetchedMode(f.Mode, umask()))
 			}
 			fetched++
 			bytes += f.Size
 		}
 	}
 	return fetched, kept, bytes, nil
+}
+
+// fetchedMode is the mode a fetched output gets: the task's permission
+// bits less the umask, as cp gives a copy without -p. A task cannot make
+// a file it left world-writable, setuid or sticky where it is fetched.
+func fetchedMode(task uint32, umask fs.FileMode) fs.FileMode {
+	return fs.FileMode(task) & fs.ModePerm &^ umask
+}
+
+// umask is the process's file mode creation mask (Linux's
+// /proc/self/status says it without changing it); 022 where unknown.
+func umask() fs.FileMode {
+	b, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return fs.FileMode(m) & fs.ModePerm
+				}
+			}
+		}
+	}
+	return 0o022
 }
 
 // sameContent reports whether the file at p already holds f's bytes.

@@ -50,6 +50,18 @@ def _worker_source() -> str:
 _FALLBACK = 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec python3 "$@"'
 
 
+def _umask():
+    """The process's umask, read without a window in which it is changed
+    where Linux says it (/proc/self/status); 0o022 where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
 class RemoteError(BurstError):
     """A call of ``map`` raised in its task. ``remote_traceback`` is the
     task's traceback text; when the original exception could be brought
@@ -193,7 +205,7 @@ class Job:
                     raise BurstError(f"job {self.id}: output path {f['path']!r} leaves the directory: not fetched")
                 os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
                 self._client._conn.download(f["digest"], dest)
-                os.chmod(dest, (f.get("mode") or 0o644) & 0o777)
+                os.chmod(dest, (f.get("mode") or 0o644) & 0o777 & ~_umask())
                 written.append(dest)
         return written
 

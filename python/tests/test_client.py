@@ -60,12 +60,16 @@ class TestRun(Base):
             try:
                 with open("x.txt", "w") as f:
                     f.write("hello\n")
-                job = self.b.run(["sh", "-c", "mkdir out && tr a-z A-Z < x.txt > out/y.txt"], inputs=["x.txt"], outputs=["out/*.txt"])
+                job = self.b.run(["sh", "-c", "mkdir out && tr a-z A-Z < x.txt > out/y.txt && chmod 0666 out/y.txt"], inputs=["x.txt"], outputs=["out/*.txt"])
                 self.assertEqual(job.wait(timeout=60).state, "succeeded", job.stderr())
                 got = job.fetch("fetched")
                 self.assertEqual(got, [os.path.join("fetched", "out", "y.txt")])
                 with open(got[0]) as f:
                     self.assertEqual(f.read(), "HELLO\n")
+                mask = os.umask(0)
+                os.umask(mask)
+                # the task left it world-writable: fetched as cp copies it
+                self.assertEqual(os.stat(got[0]).st_mode & 0o7777, 0o666 & ~mask)
             finally:
                 os.chdir(here)
 
