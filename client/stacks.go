@@ -26,15 +26,17 @@ type Stack struct {
 }
 
 // StackCreate makes the next version of a stack from a root filesystem
-// tar already uploaded to Project's blob store (Digest, Size), with its
-// manifest.
+// tar already uploaded to Project's blob store (Digest, Size). The server
+// reads the version's manifest from the tar itself.
 type StackCreate struct {
-	Name        string       `json:"name"`
-	Project     string       `json:"project"`
-	Description string       `json:"description,omitempty"`
-	Digest      string       `json:"digest"`
-	Size        int64        `json:"size"`
-	Manifest    []stack.File `json:"manifest"`
+	Name        string `json:"name"`
+	Project     string `json:"project"`
+	Description string `json:"description,omitempty"`
+	Digest      string `json:"digest"`
+	Size        int64  `json:"size"`
+	// Manifest is taken and ignored, for clients that send one: the
+	// server reads the manifest from the tar.
+	Manifest []stack.File `json:"manifest,omitempty"`
 	// Of a version pulled from a link (burst stack pull): its parent's
 	// version here, and where it came from (said in the audit event).
 	Parent int    `json:"parent,omitempty"`

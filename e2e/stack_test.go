@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -608,5 +609,48 @@ func TestStackCommitTakesItsJobsChanges(t *testing.T) {
 	}
 	if r := h.mustRun("stack", "commit", idArg(theirs), "--as", "vtools"); !strings.Contains(r.stdout, "vtools:1") {
 		t.Errorf("venus's own commit: %s", r)
+	}
+}
+
+// A version's manifest (what `burst stack show` and `diff` list) is what
+// its tar holds, read by the server: a member who POSTs a version with a
+// list of files of her own making is not believed, and a blob that is no
+// stack's tar makes no version.
+func TestStackManifestIsTheTars(t *testing.T) {
+	t.Parallel()
+	l := newLabVenus(t)
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "tool"), []byte("echo tool\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.as("nora", "stack", "create", "ntools", "--from-dir", dir, "--project", "venus"); r.code != 0 {
+		t.Fatalf("nora makes venus's stack: %s", r)
+	}
+	var vs []client.Stack
+	if err := json.Unmarshal([]byte(l.h.mustRun("stack", "list", "ntools", "-o", "json").stdout), &vs); err != nil || len(vs) != 1 {
+		t.Fatalf("stack list ntools: %v %+v", err, vs)
+	}
+	body := fmt.Sprintf(`{"name":"lies","project":"venus","digest":%q,"size":%d,"manifest":[{"path":"etc/harmless","mode":420,"size":1,"sha256":"00"}]}`, vs[0].Digest, vs[0].Size)
+	if code, msg := l.call(t, l.tokens["nora"], "POST", "/v1/stacks", body); code != 200 {
+		t.Fatalf("POST /v1/stacks: %d %s", code, msg)
+	}
+	if d := l.h.mustRun("stack", "diff", "ntools:1", "lies:1").stdout; !strings.Contains(d, "hold the same files") {
+		t.Errorf("lies:1 (ntools:1's tar) lists other files than its tar's, the uploader's:\n%s", d)
+	}
+	// A blob of venus that is no tar: a staged input.
+	data := []byte("just some data, no tar\n")
+	if err := os.WriteFile(filepath.Join(l.h.dir, "data.txt"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.as("nora", "run", "--project", "venus", "--in", "data.txt", "--", "true"); r.code != 0 {
+		t.Fatalf("nora stages data.txt in venus: %s", r)
+	}
+	sum := sha256.Sum256(data)
+	body = fmt.Sprintf(`{"name":"notar","project":"venus","digest":"sha256:%x","size":%d}`, sum, len(data))
+	if code, msg := l.call(t, l.tokens["nora"], "POST", "/v1/stacks", body); code != 400 || !strings.Contains(msg, "no stack's tar") {
+		t.Errorf("a version of a blob that is no tar: %d %s, want 400 saying so", code, msg)
 	}
 }

@@ -110,7 +110,7 @@ store (once: the store keeps it by digest) and the version recorded.`,
 				return err
 			}
 			st, err := addVersion(c.Context(), cl, tarPath, &client.StackCreate{Name: args[0], Project: project, Description: desc,
-				Digest: p.Digest, Size: p.Size, Manifest: p.Manifest})
+				Digest: p.Digest, Size: p.Size})
 			if err != nil {
 				return err
 			}
@@ -482,13 +482,13 @@ left alone and the pull refused: pull under another name with --as.`,
 				if err != nil {
 					return err
 				}
-				man, err := stack.Manifest(f)
+				_, err = stack.Manifest(f) // a tar that is no stack is not uploaded
 				f.Close()
 				if err != nil {
 					return fmt.Errorf("version %d of %s: %w", v.Version, p.Name, err)
 				}
 				st, err := addVersion(ctx, cl, path, &client.StackCreate{Name: name, Project: project, Description: v.Description,
-					Digest: v.Digest, Size: v.Size, Manifest: man, Parent: local[v.Parent],
+					Digest: v.Digest, Size: v.Size, Parent: local[v.Parent],
 					Origin: fmt.Sprintf("%s:%d by link (author %s)", p.Name, v.Version, v.Author)})
 				if err != nil {
 					return err

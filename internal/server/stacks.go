@@ -1,10 +1,14 @@
 package server
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,13 +54,45 @@ func (s *Server) CreateStack(ctx context.Context, actor string, req *client.Stac
 	if len(req.Origin) > 512 {
 		return nil, badRequest("a stack's origin is %d bytes; the limit is 512", len(req.Origin))
 	}
-	man, err := json.Marshal(req.Manifest)
+	man, err := s.stackManifest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	row := store.StackRow{Name: req.Name, Digest: req.Digest, Size: req.Size, Project: req.Project, Author: actor,
 		Description: req.Description, Parent: req.Parent, Manifest: man, CreatedAt: time.Now().UTC()}
 	return s.addStack(ctx, actor, &row, req.Origin)
+}
+
+// stackManifest is the manifest of the version req names, as the
+// server reads it from the tar the project holds: never the list its
+// uploader sent, which `burst stack show` and `diff` would otherwise show
+// others in place of what the version's jobs run. A tar that is no stack
+// (an entry leaving the root) is refused.
+func (s *Server) stackManifest(ctx context.Context, req *client.StackCreate) ([]byte, error) {
+	projects, _, err := s.st.BlobHolders(ctx, req.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(projects, req.Project) {
+		return nil, notInProject(req.Name, req.Digest, req.Project)
+	}
+	var files []stack.File
+	err = s.openBlob(ctx, req.Digest, func(r io.Reader) error {
+		files, err = stack.Manifest(r)
+		return err
+	})
+	if errors.Is(err, stack.ErrNotStack) || errors.Is(err, tar.ErrHeader) {
+		return nil, badRequest("stack %s: %s is no stack's tar: %v", req.Name, req.Digest, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(files)
+}
+
+// notInProject refuses a version whose tar its project does not hold.
+func notInProject(name, digest, project string) error {
+	return badRequest("stack %s: its root filesystem %s is not in project %s's blob store: `burst stack create` uploads it first", name, digest, project)
 }
 
 // addStack writes row as its name's next version, once its project holds
@@ -79,7 +115,7 @@ func (s *Server) addStack(ctx context.Context, actor string, row *store.StackRow
 			return err
 		}
 		if !held {
-			return badRequest("stack %s: its root filesystem %s is not in project %s's blob store: `burst stack create` uploads it first", row.Name, row.Digest, row.Project)
+			return notInProject(row.Name, row.Digest, row.Project)
 		}
 		if err := store.AddStack(tx, row, ""); err != nil {
 			return err
