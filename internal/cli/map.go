@@ -113,7 +113,9 @@ begins each output line with the task's
 inputs and a tab, --tagstring STR with STR filled for the task (--tagstring
 '{#}:{1}'); -I R makes R stand for the input; -v prints
 each task's command before its output; -j 50%, +1 or -1 counts this
-machine's CPU threads, as parallel does; --joblog FILE --resume (no job
+machine's CPU threads, as parallel does, but unlike parallel's -j it runs
+no more at once than the CPUs hold, each task reserving its --cpus (said
+on stderr when -j asks for more); --joblog FILE --resume (no job
 id: parallel's) runs only what FILE has no line for (--resume-failed:
 also what failed), each task keeping its {#}.
 
@@ -564,6 +566,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				haltShare(m, n)
 			}
 			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning}
+			o.note = jobsAboveCPUs(spec, n, runtime.NumCPU())
 			if dryRun {
 				return printDryRun(c.OutOrStdout(), m, task, numbers, n, tagOf)
 			}
@@ -1173,6 +1176,23 @@ func jobsForm(v string) (sign byte, num string, pct bool) {
 		return 0, "", false
 	}
 	return sign, num, pct
+}
+
+// jobsAboveCPUs is what to tell of a map on this host whose -j asks for
+// more tasks at once than its CPUs hold, each task reserving its --cpus:
+// fewer run at once than parallel's -j would run ("" when -j is not above
+// them, or the map has no more tasks than fit).
+func jobsAboveCPUs(spec *burst.JobSpec, tasks int64, cpus int) string {
+	if spec.Cluster != "" && spec.Cluster != "local" {
+		return ""
+	}
+	per := max(spec.Resources.CPUs, 1)
+	fit := max(cpus/per, 1)
+	if spec.MaxRunning <= fit || tasks <= int64(fit) {
+		return ""
+	}
+	return fmt.Sprintf("burst: -j %d: each task reserves %s (--cpus) and this host has %d: at most %d run here at once (GNU parallel's -j %d runs up to %d whatever the CPUs)",
+		spec.MaxRunning, burst.Plural(per, "CPU"), cpus, fit, spec.MaxRunning, spec.MaxRunning)
 }
 
 // relativeJobs reports whether -j's value counts CPU threads (+N, -N, N%).

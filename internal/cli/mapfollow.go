@@ -55,6 +55,8 @@ type followOpts struct {
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
 	results *results
+	// note, when set, is a line said on stderr after the job's.
+	note string
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -64,6 +66,9 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 	defer stop()
 	stderr := out.stderr
 	fmt.Fprintf(stderr, "burst: job %d (%s)\n", j.ID, burst.Plural(j.Tasks.Total, "task"))
+	if o.note != "" {
+		fmt.Fprintln(stderr, o.note)
+	}
 	var bar *progress
 	if f, ok := c.ErrOrStderr().(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
 		width := func() int {

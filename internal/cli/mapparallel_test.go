@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/burst-sh/burst"
 )
 
 // dryRunMap runs burst map --dry-run with args (flags, then the command
@@ -158,5 +160,31 @@ func TestMapShuf(t *testing.T) {
 	}
 	if _, errb, code := dryRunMap(t, "--shuf", "--joblog", "x", "--resume", "echo", ":::", "a"); code != 255 || !strings.Contains(errb, "--shuf orders the tasks anew") {
 		t.Errorf("--shuf --resume: exit %d %q", code, errb)
+	}
+}
+
+// A map on this host whose -j is above what its CPUs hold says that fewer
+// run at once than parallel's -j would; nothing when -j fits, when the map
+// has no more tasks than fit, or on another cluster.
+func TestJobsAboveCPUs(t *testing.T) {
+	for _, c := range []struct {
+		cluster    string
+		jobs, cpus int
+		tasks      int64
+		hostCPUs   int
+		want       string
+	}{
+		{"", 8, 1, 20, 2, "-j 8: each task reserves 1 CPU (--cpus) and this host has 2: at most 2 run here at once (GNU parallel's -j 8 runs up to 8"},
+		{"local", 3, 2, 3, 4, "at most 2 run here at once"},
+		{"", 2, 1, 20, 2, ""},
+		{"", 0, 1, 20, 2, ""},
+		{"", 8, 1, 2, 2, ""},
+		{"gpu", 8, 1, 20, 2, ""},
+	} {
+		spec := &burst.JobSpec{Cluster: c.cluster, MaxRunning: c.jobs, Resources: burst.Resources{CPUs: c.cpus}}
+		got := jobsAboveCPUs(spec, c.tasks, c.hostCPUs)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%+v: %q, want %q", c, got, c.want)
+		}
 	}
 }
