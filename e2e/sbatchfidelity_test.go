@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -601,5 +602,48 @@ func TestBatchDependencyVariable(t *testing.T) {
 	h.runIn(h.dir, "slurm", "sbatch", "-W", "-o", "nodep.out", "--wrap", "echo ${SLURM_JOB_DEPENDENCY-unset}")
 	if b, _ := os.ReadFile(filepath.Join(h.dir, "nodep.out")); string(b) != "unset\n" {
 		t.Errorf("a job without a dependency: SLURM_JOB_DEPENDENCY %q, want unset", b)
+	}
+}
+
+// A batch step's setup as Slurm 22.05's slurmstepd makes it (checked with
+// the suite's real Slurm): TMPDIR is /tmp when the submitter has none (a
+// script's `cp input $TMPDIR` then `cd $TMPDIR` copied over its own input
+// and ran in $HOME), made when missing, /tmp with slurmstepd's two lines in
+// the error file when it cannot be made; ENVIRONMENT is BATCH; and a
+// login shell's script (#!/bin/bash -l, whose profile may set PATH afresh,
+// as Debian's does) still finds burst's srun.
+func TestBatchStepSetup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	host, _ := os.Hostname()
+	writeFile(t, filepath.Join(h.dir, "tmp.sh"), "#!/bin/sh\necho \"TMPDIR=$TMPDIR ENVIRONMENT=$ENVIRONMENT\"\n", 0o755)
+	if r := h.runIn(h.dir, "run", "tmp.sh"); r.stdout != "TMPDIR=/tmp ENVIRONMENT=BATCH\n" {
+		t.Errorf("no TMPDIR where submitted: %s\nwant TMPDIR=/tmp ENVIRONMENT=BATCH", r)
+	}
+	if bash, err := exec.LookPath("bash"); err == nil {
+		writeFile(t, filepath.Join(h.dir, "login.sh"), "#!"+bash+" -l\nsrun echo step of $SLURM_JOB_ID\n", 0o755)
+		r := h.runIn(h.dir, "run", "-d", "login.sh")
+		id := mustID(t, r.stdout)
+		h.run("wait", idArg(id))
+		if r := h.run("logs", idArg(id)); r.stdout != "step of "+idArg(id)+"\n" {
+			t.Errorf("a login shell's script runs srun: %s", r)
+		}
+	}
+	made := filepath.Join(h.dir, "scratch")
+	h.setEnv("TMPDIR", made)
+	if r := h.runIn(h.dir, "run", "tmp.sh"); r.stdout != "TMPDIR="+made+" ENVIRONMENT=BATCH\n" {
+		t.Errorf("TMPDIR %s where submitted: %s", made, r)
+	}
+	if st, err := os.Stat(made); err != nil || !st.IsDir() {
+		t.Errorf("the missing TMPDIR was not made: %v", err)
+	}
+	bad := filepath.Join(h.dir, "no", "such")
+	h.setEnv("TMPDIR", bad)
+	h.runIn(h.dir, "run", "-o", "bad.out", "tmp.sh")
+	b, _ := os.ReadFile(filepath.Join(h.dir, "bad.out"))
+	want := "slurmstepd-" + host + ": error: Unable to create TMPDIR [" + bad + "]: No such file or directory\n" +
+		"slurmstepd-" + host + ": error: Setting TMPDIR to /tmp\nTMPDIR=/tmp ENVIRONMENT=BATCH\n"
+	if string(b) != want {
+		t.Errorf("a TMPDIR that cannot be made: %q, want %q", b, want)
 	}
 }

@@ -85,6 +85,7 @@ type Agent struct {
 
 	slurmBinOnce sync.Once // slurmbin.go
 	slurmBinDir  string
+	slurmBashEnv string
 
 	mu      sync.Mutex
 	running map[key]*running
@@ -715,14 +716,8 @@ func stepdNotice(batch bool, env []string) func(runner.Notice, time.Time) string
 	if !batch {
 		return nil
 	}
-	var id, node string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "SLURM_JOB_ID="); ok {
-			id = v
-		} else if v, ok := strings.CutPrefix(kv, "SLURMD_NODENAME="); ok {
-			node = v
-		}
-	}
+	id, _ := envValue(env, "SLURM_JOB_ID")
+	node, _ := envValue(env, "SLURMD_NODENAME")
 	if id == "" {
 		return nil
 	}
@@ -790,8 +785,12 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	steps := a.stepCounter(as, script != "")
 	extra = append(extra, sbatch.StepCounterEnv+"="+steps)
 	env := mergeEnv(ctx.Env, extra)
+	preface := ""
 	if script != "" && o.stackRoot == "" {
-		env = withSlurmBin(env, a.slurmBin(), a.cfg.Private)
+		dir, bashEnv := a.slurmBin()
+		env = withSlurmBin(env, dir, bashEnv, a.cfg.Private)
+		node, _ := envValue(env, "SLURMD_NODENAME")
+		env, preface = withTmpdir(env, node)
 	}
 	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
 		argv = mapspec.Launch(argv, env, func(p string) bool { return runner.Executable(p, env, ctx.Dir) })
@@ -802,7 +801,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
-		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env),
+		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env), Preface: preface,
 	})
 	if err != nil {
 		if script != "" {

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"github.com/burst-sh/burst/internal/agent/runner"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,25 +90,5 @@ func TestUnpacksWaitEndsWithContext(t *testing.T) {
 	var tried bool
 	if err := u.do(context.Background(), "big", func() bool { return tried }, func() error { tried = true; return nil }); err != nil || !tried {
 		t.Fatalf("after a failed unpack: err %v, tried %v", err, tried)
-	}
-}
-
-// withSlurmBin puts the links first on a batch task's PATH (the default
-// one when it has none) and names the agent's home, and leaves other
-// tasks' env alone.
-func TestWithSlurmBin(t *testing.T) {
-	batch := []string{"A=1", "PATH=/usr/bin:/bin", "SLURM_JOB_ID=7"}
-	got := withSlurmBin(batch, "/w/slurm-bin", "/h")
-	if got[1] != "PATH=/w/slurm-bin:/usr/bin:/bin" || batch[1] != "PATH=/usr/bin:/bin" || got[len(got)-1] != "BURST_HOME=/h" {
-		t.Errorf("batch task: %q (the job's own slice must stay as it was: %q)", got, batch)
-	}
-	if got := withSlurmBin([]string{"SLURM_JOB_ID=7"}, "/w/slurm-bin", ""); len(got) != 2 || got[1] != "PATH=/w/slurm-bin:"+runner.DefaultPath {
-		t.Errorf("batch task without PATH: %q", got)
-	}
-	if got := withSlurmBin([]string{"PATH=/bin"}, "/w/slurm-bin", "/h"); len(got) != 1 || got[0] != "PATH=/bin" {
-		t.Errorf("a task that is no batch job: %q", got)
-	}
-	if got := withSlurmBin(batch, "", "/h"); len(got) != 3 || got[1] != "PATH=/usr/bin:/bin" {
-		t.Errorf("no links made: %q", got)
 	}
 }

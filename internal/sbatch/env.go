@@ -50,9 +50,10 @@ const ClusterName = "burst"
 // noArrayTask is what Slurm puts for %a in a job that is not an array.
 const noArrayTask = 4294967294
 
-// Env returns the SLURM_* variables of a batch step, as sorted "KEY=VALUE"
-// strings (the list is in the README), as Slurm 22.05's sbatch sets them
-// (checked against it). A job runs on one node, and the script is its task 0.
+// Env returns the SLURM_* variables of a batch step, and ENVIRONMENT=BATCH
+// (which scripts test to know they run as a batch job), as sorted
+// "KEY=VALUE" strings (the list is in the README), as Slurm 22.05's sbatch
+// sets them (checked against it). A job runs on one node, and the script is its task 0.
 // String-valued variables are left out when their value is empty;
 // SLURM_CPUS_PER_TASK is set only when asked for, SLURM_NTASKS and
 // SLURM_NPROCS only with --ntasks (each at least 1); memory is
@@ -85,6 +86,7 @@ func Env(t TaskInfo) []string {
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",
 		"SLURM_GTIDS":             "0",
+		"ENVIRONMENT":             "BATCH",
 	}
 	if t.CPUsPerTaskGiven {
 		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(cpt)

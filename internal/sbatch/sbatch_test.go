@@ -557,6 +557,7 @@ func TestEnv(t *testing.T) {
 		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
 	})
 	want := []string{
+		"ENVIRONMENT=BATCH",
 		"SLURMD_NODENAME=n1",
 		"SLURM_ARRAY_JOB_ID=50",
 		"SLURM_ARRAY_TASK_ID=7",
@@ -597,6 +598,7 @@ func TestEnv(t *testing.T) {
 func TestEnvMinimal(t *testing.T) {
 	got := Env(TaskInfo{JobID: 9, ArrayTaskID: -1})
 	want := []string{
+		"ENVIRONMENT=BATCH",
 		"SLURM_CLUSTER_NAME=burst",
 		"SLURM_CPUS_ON_NODE=1",
 		"SLURM_GTIDS=0",

@@ -74,6 +74,10 @@ type Spec struct {
 	// a cancel, or the task ran out of memory (what Slurm's slurmstepd
 	// writes into a batch job's error file); "" adds none.
 	Notice func(n Notice, at time.Time) string
+	// Preface, when set, is written to a Direct Stderr before the task
+	// starts (what slurmstepd says of the step's setup, such as a TMPDIR
+	// it could not make).
+	Preface string
 	// UserNS starts the child in new user and mount namespaces, the
 	// agent's uid and gid mapped to 0 there (a writable stack's overlay,
 	// mounted by the child: agent/stackexec.go).
@@ -198,6 +202,9 @@ func Start(spec Spec) (*Task, error) {
 	stdout, stderr, outs, err := openOutputs(outPath, spec.Stderr, spec.Truncate, spec.Direct, spec.Private, spec.PackAs)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Preface != "" && spec.Direct {
+		stderr.WriteString(spec.Preface) // opened to append: after what the file held
 	}
 	defer stdout.Close()
 	if stderr != stdout {

@@ -1,0 +1,124 @@
+package agent
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/burst-sh/burst/internal/agent/runner"
+)
+
+// withSlurmBin puts the links first on a batch task's PATH (the default
+// one when it has none), names the agent's home and the BASH_ENV file that
+// puts them back first after a login shell's profile (the job's own
+// BASH_ENV kept for that file to read), and leaves other tasks' env alone.
+func TestWithSlurmBin(t *testing.T) {
+	batch := []string{"A=1", "PATH=/usr/bin:/bin", "SLURM_JOB_ID=7"}
+	got := withSlurmBin(batch, "/w/slurm-bin", "", "/h")
+	if want := []string{"A=1", "SLURM_JOB_ID=7", "PATH=/w/slurm-bin:/usr/bin:/bin", "BURST_HOME=/h"}; !slices.Equal(got, want) || batch[1] != "PATH=/usr/bin:/bin" {
+		t.Errorf("batch task: %q, want %q (the job's own slice must stay as it was: %q)", got, want, batch)
+	}
+	if got := withSlurmBin([]string{"SLURM_JOB_ID=7"}, "/w/slurm-bin", "", ""); len(got) != 2 || got[1] != "PATH=/w/slurm-bin:"+runner.DefaultPath {
+		t.Errorf("batch task without PATH: %q", got)
+	}
+	if got := withSlurmBin([]string{"PATH=/bin"}, "/w/slurm-bin", "/w/slurm-bin/.bash_env", "/h"); len(got) != 1 || got[0] != "PATH=/bin" {
+		t.Errorf("a task that is no batch job: %q", got)
+	}
+	if got := withSlurmBin(batch, "", "", "/h"); len(got) != 3 || got[1] != "PATH=/usr/bin:/bin" {
+		t.Errorf("no links made: %q", got)
+	}
+	const own = "/w/slurm-bin/.bash_env"
+	got = withSlurmBin([]string{"SLURM_JOB_ID=7", "BASH_ENV=/usr/share/lmod/init/bash"}, "/w/slurm-bin", own, "")
+	if want := []string{"SLURM_JOB_ID=7", "PATH=/w/slurm-bin:" + runner.DefaultPath, "BURST_BASH_ENV=/usr/share/lmod/init/bash", "BASH_ENV=" + own}; !slices.Equal(got, want) {
+		t.Errorf("a job with its own BASH_ENV: %q, want %q", got, want)
+	}
+	// Submitted from a batch job (of this agent or another): the
+	// BASH_ENV it inherited is burst's, and its BURST_BASH_ENV the job's.
+	for _, inherited := range []string{own, "/other/slurm-bin/.bash_env"} {
+		got = withSlurmBin([]string{"SLURM_JOB_ID=8", "BASH_ENV=" + inherited, "BURST_BASH_ENV=/etc/job.env"}, "/w/slurm-bin", own, "")
+		if want := []string{"SLURM_JOB_ID=8", "BURST_BASH_ENV=/etc/job.env", "PATH=/w/slurm-bin:" + runner.DefaultPath, "BASH_ENV=" + own}; !slices.Equal(got, want) {
+			t.Errorf("inherited BASH_ENV %s: %q, want %q", inherited, got, want)
+		}
+	}
+}
+
+// The BASH_ENV file puts its directory first on PATH in a login shell
+// whose profile set PATH afresh (#!/bin/bash -l), once, and reads the
+// job's own BASH_ENV.
+func TestBashEnvAfterLoginProfile(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := filepath.Join(t.TempDir(), "slurm-bin")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, bashEnvName)
+	if err := os.WriteFile(file, []byte(bashEnv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs := filepath.Join(t.TempDir(), "job.env")
+	if err := os.WriteFile(jobs, []byte("JOBS_OWN=read\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/usr/bin:/bin":                    dir + ":/usr/bin:/bin",
+		dir + ":/usr/bin":                  dir + ":/usr/bin",
+		"/usr/bin:" + dir + ":/bin:" + dir: dir + ":/usr/bin:/bin",
+	} {
+		// What a profile does: PATH set afresh, before BASH_ENV is read.
+		cmd := exec.Command(bash, "-c", `echo "$PATH $JOBS_OWN"`)
+		cmd.Env = []string{"PATH=" + path, "BASH_ENV=" + file, "BURST_BASH_ENV=" + jobs}
+		out, err := cmd.CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != want+" read" {
+			t.Errorf("PATH %s: %q (%v), want %q", path, got, err, want+" read")
+		}
+	}
+	login := filepath.Join(t.TempDir(), "login.sh")
+	if err := os.WriteFile(login, []byte("#!"+bash+" -l\ncommand -v srun\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/bin/true", filepath.Join(dir, "srun")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(login)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "BASH_ENV=" + file}
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(string(out), dir+"/srun\n") {
+		t.Errorf("a login shell's script finds srun at %q (%v), want %s", out, err, filepath.Join(dir, "srun"))
+	}
+}
+
+// withTmpdir leaves TMPDIR as slurmstepd does (checked with Slurm 22.05):
+// /tmp when unset; made when missing; /tmp, with slurmstepd's lines, when
+// it cannot be made or is no directory.
+func TestWithTmpdir(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	made := filepath.Join(base, "made")
+	for _, c := range []struct {
+		env          []string
+		want, notice string
+	}{
+		{[]string{"A=1"}, "/tmp", ""},
+		{[]string{"TMPDIR=" + base}, base, ""},
+		{[]string{"TMPDIR=" + made}, made, ""},
+		{[]string{"TMPDIR=" + base + "/no/such"}, "/tmp", "slurmstepd-n1: error: Unable to create TMPDIR [" + base + "/no/such]: No such file or directory\nslurmstepd-n1: error: Setting TMPDIR to /tmp\n"},
+		{[]string{"TMPDIR="}, "/tmp", "slurmstepd-n1: error: Unable to create TMPDIR []: No such file or directory\nslurmstepd-n1: error: Setting TMPDIR to /tmp\n"},
+		{[]string{"TMPDIR=" + file}, "/tmp", "slurmstepd-n1: error: TMPDIR [" + file + "] is not a directory\nslurmstepd-n1: error: Setting TMPDIR to /tmp\n"},
+	} {
+		env, notice := withTmpdir(c.env, "n1")
+		if got, _ := envValue(env, "TMPDIR"); got != c.want || notice != c.notice {
+			t.Errorf("%q: TMPDIR %q and %q, want %q and %q", c.env, got, notice, c.want, c.notice)
+		}
+	}
+	if st, err := os.Stat(made); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
+		t.Errorf("a missing TMPDIR is made with mode 0700: %v %v", st, err)
+	}
+}
