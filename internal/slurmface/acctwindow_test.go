@@ -132,7 +132,7 @@ func equalIDs(a, b []int64) bool {
 }
 
 // TestNodeOrReason checks %R as squeue's manual has it: the reason for a
-// job pending, failed, out of memory or timed out; the nodes for the
+// job pending, failed (or never launched), out of memory or timed out; the nodes for the
 // others, none for one cancelled before it ran.
 func TestNodeOrReason(t *testing.T) {
 	oom := ended(burst.Failed, nil)
@@ -147,6 +147,9 @@ func TestNodeOrReason(t *testing.T) {
 		{ended(burst.Failed, ip(3)), "(NonZeroExitCode)", "NonZeroExitCode"},
 		{ended(burst.Timeout, nil), "(TimeLimit)", "TimeLimit"},
 		{oom, "(OutOfMemory)", "OutOfMemory"},
+		// It never ran (its output file's directory is missing): as
+		// Slurm 22.05 says it (checked with the suite's Slurm).
+		{ended(burst.Failed, nil), "(JobLaunchFailure)", "JobLaunchFailure"},
 		{never, "", "None"},
 		{Job{State: burst.Queued, Dependency: "afterok:3(unfulfilled)"}, "(Dependency)", "Dependency"},
 	} {

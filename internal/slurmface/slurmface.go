@@ -295,6 +295,11 @@ func (j Job) pendingReason() string {
 			if j.OOM {
 				return "OutOfMemory"
 			}
+			if j.ExitCode == nil && j.Signal == 0 {
+				// It never ran: its output file or working
+				// directory could not be opened.
+				return "JobLaunchFailure"
+			}
 			return "NonZeroExitCode"
 		}
 		if j.State == burst.Timeout {
