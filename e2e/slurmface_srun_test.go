@@ -380,7 +380,9 @@ func TestSlurmFaceErrorsExit1(t *testing.T) {
 // (torchrun's rendezvous), as public ones write it: the job's nodes from
 // `scontrol show hostnames "$SLURM_JOB_NODELIST"`, the first one the
 // master, a step pinned to it with `srun -w`; `scontrol show hostlist`
-// folds them back, and a step on a node the job does not hold is refused.
+// folds them back, and a step on a node the job does not hold is refused;
+// `scontrol show hostname` (as many scripts write it) and `show Job` are
+// read as scontrol reads them.
 func TestSbatchTorchrunHostnames(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -396,11 +398,14 @@ echo "list=$(scontrol show hostlist "$head_node")"
 srun -w "not-$head_node" true; echo "other node rc=$?"
 echo "$head_node" > hosts.txt; srun -w ./hosts.txt sh -c 'echo "from file on $SLURMD_NODENAME"' 
 echo "version=$(sbatch --version)"
+echo "master=$(scontrol show hostname $SLURM_JOB_NODELIST | head -n1)"
+echo "name=$(scontrol show Job $SLURM_JOB_ID | head -n1 | awk '{print $2}')"
 `
 	out := h.sbatchAndRead(dir, script, nil)
 	host, _ := os.Hostname()
 	for _, want := range []string{"head=" + host + " n=1\n", "step on " + host + "\n", "list=" + host + "\n",
-		"Requested node configuration is not available", "other node rc=1\n", "from file on " + host + "\n", "version=slurm 22.05.8 (burst)\n"} {
+		"Requested node configuration is not available", "other node rc=1\n", "from file on " + host + "\n", "version=slurm 22.05.8 (burst)\n",
+		"master=" + host + "\n", "name=JobName=job.sh\n"} { // scontrol reads show's abbreviations (hostname, Job) as Slurm's does
 		if !strings.Contains(out, want) {
 			t.Errorf("the job's output lacks %q:\n%s", want, out)
 		}

@@ -2090,6 +2090,9 @@ between status polls) are answered.`,
   scontrol show config
   scontrol hold 12; scontrol release 12`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) >= 2 && args[0] == "show" && slurmface.ShowEntity(args[1]) != "" {
+				args[1] = slurmface.ShowEntity(args[1]) // show hostname, show Jobs, show part: as scontrol reads them
+			}
 			if len(args) == 2 && args[0] == "show" && args[1] == "config" {
 				return slurmface.ShowConfig(c.OutOrStdout(), time.Now(), minJobAge()) // Toil reads it at start
 			}

@@ -66,3 +66,21 @@ func TestHostlist(t *testing.T) {
 		t.Errorf("round trip of %q: %q, %v", hosts, back, err)
 	}
 }
+
+// TestShowEntity reads `scontrol show WORD` as scontrol 22.05 does (each
+// checked with the suite's Slurm): a public script's `scontrol show
+// hostname $SLURM_JOB_NODELIST` got burst's usage message and no host.
+func TestShowEntity(t *testing.T) {
+	for word, want := range map[string]string{
+		"hostnames": "hostnames", "hostname": "hostnames", "hostn": "hostnames", "HostNames": "hostnames", "hostnam": "hostnames",
+		"host": "", "hos": "", "hostnamesx": "",
+		"hostlist": "hostlist", "hostl": "hostlist", "HOSTLIST": "hostlist", "hostlists": "hostlistsorted", "hostlistsorted": "hostlistsorted",
+		"job": "jobs", "jobs": "jobs", "j": "jobs", "jobid": "jobs", "Jobid": "jobs", "JOB": "jobs",
+		"node": "nodes", "n": "nodes", "nodes": "nodes", "pa": "partitions", "partition": "partitions", "p": "",
+		"config": "config", "c": "config", "conf": "config", "step": "", "": "",
+	} {
+		if got := ShowEntity(word); got != want {
+			t.Errorf("ShowEntity(%q) = %q, want %q", word, got, want)
+		}
+	}
+}

@@ -9,6 +9,28 @@ import (
 	"time"
 )
 
+// ShowEntity is what `scontrol show WORD` shows, as scontrol 22.05 reads
+// WORD: in any case, and any start of an entity's name at least as long as
+// scontrol asks for ("hostname" and "hostn" are hostnames, "hostli"
+// hostlist, "j" and "jobid" jobs, "n" nodes, "pa" partitions, "c" config).
+// It returns the entity's full name (config, hostnames, hostlist,
+// hostlistsorted, jobs, nodes or partitions), or "" for none of these.
+func ShowEntity(word string) string {
+	for _, e := range [...]struct {
+		name, is string
+		min      int
+	}{
+		{"config", "config", 1}, {"hostnames", "hostnames", 5}, {"hostlist", "hostlist", 5},
+		{"hostlistsorted", "hostlistsorted", 9}, {"jobs", "jobs", 1}, {"jobid", "jobs", 1},
+		{"nodes", "nodes", 1}, {"partitions", "partitions", 2},
+	} {
+		if len(word) >= e.min && len(word) <= len(e.name) && strings.EqualFold(word, e.name[:len(word)]) {
+			return e.is
+		}
+	}
+	return ""
+}
+
 // ShowJob writes j as `scontrol show job` does: Slurm 22.05's keys in its
 // order, grouped in its lines (or on one line with oneLine, scontrol -o).
 // Keys burst has no value for carry Slurm's own placeholders ((null),
