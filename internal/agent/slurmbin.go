@@ -33,15 +33,22 @@ import (
 const bashEnvName = ".bash_env"
 
 // bashEnv is its text: the directory it lies in goes first on PATH (once),
-// then the job's own BASH_ENV (kept in BURST_BASH_ENV) is read.
-const bashEnv = `# Read by bash at the start of a burst batch script and of the bash scripts
+// then the job's own BASH_ENV (kept in BURST_BASH_ENV) is read. It keeps
+// quiet under bash -x (a script's #!/bin/bash -x traces from its own first
+// line, as under Slurm); under -v its first line shows.
+const bashEnv = `{ __burst_xv=${-//[^xv]/}; set +xv; } 2>/dev/null
+# Read by bash at the start of a burst batch script and of the bash scripts
 # it runs (BASH_ENV): Slurm's commands (this directory) first on PATH, as in
 # a Slurm job, even after a login shell's profile set PATH afresh.
 case ":$PATH:" in
 ":${BASH_SOURCE%/*}:"*) ;;
 *) PATH=":$PATH:" PATH=${PATH//":${BASH_SOURCE%/*}:"/:} PATH=${PATH#:} PATH="${BASH_SOURCE%/*}:${PATH%:}" ;;
 esac
-if [ -n "${BURST_BASH_ENV-}" ] && [ "$BURST_BASH_ENV" != "$BASH_SOURCE" ]; then . "$BURST_BASH_ENV"; fi
+if [ -n "${BURST_BASH_ENV-}" ] && [ "$BURST_BASH_ENV" != "$BASH_SOURCE" ]; then
+	{ [ -z "$__burst_xv" ] || set "-$__burst_xv"; unset __burst_xv; } 2>/dev/null
+	. "$BURST_BASH_ENV"
+fi
+{ [ -z "${__burst_xv-}" ] || set "-$__burst_xv"; unset __burst_xv; } 2>/dev/null
 `
 
 // slurmBin is that directory, made at the first batch task ("" when the

@@ -78,6 +78,26 @@ func TestBashEnvAfterLoginProfile(t *testing.T) {
 			t.Errorf("PATH %s: %q (%v), want %q", path, got, err, want+" read")
 		}
 	}
+	// A script traced from its first line (#!/bin/bash -x) shows none
+	// of the file's own lines, and its options stay as they were.
+	traced := filepath.Join(t.TempDir(), "traced.sh")
+	if err := os.WriteFile(traced, []byte("#!"+bash+" -x\necho $- ${__burst_xv-unset} \"$JOBS_OWN\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for jobs, want := range map[string]string{"": "+ echo hxB unset ''\nhxB unset \n", "/no/such": ""} {
+		cmd := exec.Command(traced)
+		cmd.Env = []string{"PATH=" + dir, "BASH_ENV=" + file}
+		if jobs != "" {
+			cmd.Env = append(cmd.Env, "BURST_BASH_ENV="+jobs)
+		}
+		out, err := cmd.CombinedOutput()
+		if jobs == "" && (err != nil || string(out) != want) {
+			t.Errorf("#!/bin/bash -x: %q (%v), want %q", out, err, want)
+		}
+		if jobs != "" && !strings.Contains(string(out), "/no/such") {
+			t.Errorf("a job's own BASH_ENV that cannot be read should be said, as bash says it: %q", out)
+		}
+	}
 	login := filepath.Join(t.TempDir(), "login.sh")
 	if err := os.WriteFile(login, []byte("#!"+bash+" -l\ncommand -v srun\n"), 0o755); err != nil {
 		t.Fatal(err)
