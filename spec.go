@@ -213,6 +213,10 @@ type BatchOptions struct {
 	// with its line (burst show lists them): the Slurm personality's
 	// sbatch, as sbatch, says nothing of them unless on a terminal.
 	Ignored []string `json:"ignored,omitempty"`
+	// Account is the Slurm account the script's #SBATCH --account named,
+	// for the CLI alone (never sent): one that is no burst project runs in
+	// project default, said as an ignored directive (sbatch's warning).
+	Account string `json:"-"`
 }
 
 // Warning is a signal sent some time before a task's time limit (sbatch's

@@ -647,3 +647,39 @@ func TestBatchStepSetup(t *testing.T) {
 		t.Errorf("a TMPDIR that cannot be made: %q, want %q", b, want)
 	}
 }
+
+// A public script names its site's account (#SBATCH --account=def-prof):
+// with no burst project of that name it runs in project default, as a
+// partition no cluster is named after runs on local, and burst show lists
+// why; an account given on the command line that is no project is still
+// refused, naming the fix.
+func TestScriptAccountNotAProject(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "acct.sh"), "#!/bin/sh\n#SBATCH --account=def-someprof\n#SBATCH -o acct.out\necho ran\n", 0o755)
+	r := h.runIn(h.dir, "slurm", "sbatch", "--parsable", "acct.sh")
+	if r.code != 0 {
+		t.Fatalf("sbatch of a script naming another site's account: %s", r)
+	}
+	id := mustID(t, r.stdout)
+	h.mustRun("wait", idArg(id))
+	j := h.show(id)
+	if j.Project != "default" || j.State != string(burst.Succeeded) {
+		t.Errorf("job %d: project %q, %s; want default, succeeded", id, j.Project, j.State)
+	}
+	if show := h.mustRun("show", idArg(id)).stdout; !strings.Contains(show, "no burst project is named def-someprof") {
+		t.Errorf("burst show does not say why the account was not used:\n%s", show)
+	}
+	r = h.runIn(h.dir, "run", "acct.sh")
+	if r.code != 0 || !strings.Contains(r.stderr, "burst: warning: #SBATCH --account=def-someprof: no burst project is named def-someprof; the job runs in project default") {
+		t.Errorf("burst run of the script: %s", r)
+	}
+	h.mustRun("project", "create", "def-someprof")
+	r = h.runIn(h.dir, "slurm", "sbatch", "--parsable", "acct.sh")
+	if j := h.show(mustID(t, r.stdout)); j.Project != "def-someprof" {
+		t.Errorf("with the project made, the job went to %q", j.Project)
+	}
+	if r := h.runIn(h.dir, "slurm", "sbatch", "-A", "nosuch", "acct.sh"); r.code != 1 || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("sbatch -A nosuch: %s, want refused naming it", r)
+	}
+}

@@ -536,6 +536,7 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 	if err != nil {
 		return cmp.Or(submitStopped(ctx), err)
 	}
+	scriptAccount(ctx, cl, spec, stderr, "burst: warning: ")
 	if st != nil {
 		if err := st.upload(ctx, cl, spec); err != nil {
 			return cmp.Or(submitStopped(ctx), err)
@@ -733,6 +734,29 @@ func jobExit(j *burst.Job) error {
 		msg = fmt.Sprintf("job %d failed: %s", j.ID, j.Reason)
 	}
 	return &ExitError{Code: code, Msg: msg}
+}
+
+// scriptAccount runs in project default a batch script whose #SBATCH
+// --account names no burst project, as a partition no cluster is named
+// after runs on local: a script from another site names that site's
+// account, and a Slurm that enforces no accounts takes any. It is said as
+// an ignored directive (on w, after prefix, when prefix is not ""). An
+// account given on the command line (-A, --project, SBATCH_ACCOUNT) is
+// kept, and refused by the server when it is no project.
+func scriptAccount(ctx context.Context, cl *client.Client, spec *burst.JobSpec, w io.Writer, prefix string) {
+	b := spec.Batch
+	if b == nil || b.Account == "" || spec.Project != b.Account {
+		return
+	}
+	if _, err := cl.Project(ctx, b.Account); !client.IsNotFound(err) {
+		return
+	}
+	msg := fmt.Sprintf("#SBATCH --account=%s: no burst project is named %s; the job runs in project default (`burst project create %s` makes it)", b.Account, b.Account, b.Account)
+	spec.Project = "default"
+	b.Ignored = append(b.Ignored, msg)
+	if prefix != "" {
+		fmt.Fprintln(w, prefix+msg)
+	}
 }
 
 // projectHint is err, a submission's refusal, naming the projects the

@@ -301,6 +301,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 			spec.Cluster = a.part
 		}
 	}
+	say := ""
+	if a.verbose > 0 || isTerminal(c.ErrOrStderr()) { // as the script's other warnings
+		say = "sbatch: warning: "
+	}
+	scriptAccount(ctx, cl, spec, c.ErrOrStderr(), say)
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return usage("sbatch: %v", err)

@@ -298,6 +298,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
 	spec.Batch.MemPerCPU = s.MemPerCPU
 	spec.Batch.Input = s.Input
+	spec.Batch.Account = s.Account
 	if s.Array != "" {
 		spec.Batch.ArrayStep = ArrayStep(s.Array)
 	}

@@ -362,7 +362,7 @@ func TestApply(t *testing.T) {
 			name:  "account is the project",
 			lines: []string{"#SBATCH --account=lab"},
 			in:    burst.JobSpec{Project: "default"},
-			want:  burst.JobSpec{Project: "lab", Batch: &burst.BatchOptions{}},
+			want:  burst.JobSpec{Project: "lab", Batch: &burst.BatchOptions{Account: "lab"}},
 		},
 		{
 			// Several nodes on one machine: the tasks, memory (--mem per
