@@ -50,7 +50,10 @@ var acctFields = []acctField{
 	{"AllocCPUS", 10, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
 	{"AllocNodes", 10, func(j Job, _ acctCtx) string { return "1" }, onBoth},
 	{"Cluster", 10, func(Job, acctCtx) string { return ClusterName }, onBoth},
-	{"DerivedExitCode", 15, func(j Job, _ acctCtx) string { return j.ExitCodeText() }, jobOnly},
+	// The highest exit code of the job's steps started by srun, the
+	// batch step left out: burst keeps no record of those steps, and a
+	// job that ran none reads 0:0 (even one that failed), as in Slurm.
+	{"DerivedExitCode", 15, func(Job, acctCtx) string { return "0:0" }, jobOnly},
 	{"Elapsed", 10, func(j Job, x acctCtx) string { return LongDuration(j.Elapsed(x.now)) }, onBoth},
 	{"ElapsedRaw", 10, func(j Job, x acctCtx) string { return strconv.FormatInt(int64(j.Elapsed(x.now)/time.Second), 10) }, onBoth},
 	{"Eligible", 19, func(j Job, _ acctCtx) string {
@@ -60,7 +63,7 @@ var acctFields = []acctField{
 		return Date(j.Eligible())
 	}, onBoth},
 	{"End", 19, func(j Job, _ acctCtx) string { return Date(j.End) }, onBoth},
-	{"ExitCode", 8, func(j Job, _ acctCtx) string { return j.ExitCodeText() }, onBoth},
+	{"ExitCode", 8, func(j Job, _ acctCtx) string { return j.AcctExitCode() }, onBoth},
 	{"GID", 6, func(j Job, _ acctCtx) string { return strconv.Itoa(j.GID) }, jobOnly},
 	{"JobID", -12, func(j Job, _ acctCtx) string { return j.JobID() + stepSuffix(j) }, onBoth},
 	{"JobIDRaw", -12, func(j Job, _ acctCtx) string { return strconv.FormatInt(j.RawID, 10) + stepSuffix(j) }, onBoth},

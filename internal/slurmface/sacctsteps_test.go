@@ -28,7 +28,7 @@ func TestSacctSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "" +
-		"12|12|fit|local|ann|TIMEOUT|0:15|1.50G|00:01:00||||01:15.250|00:01:10|00:05.250||" + Date(t0) + "|\n" +
+		"12|12|fit|local|ann|TIMEOUT|0:0|1.50G|00:01:00||||01:15.250|00:01:10|00:05.250||" + Date(t0) + "|\n" +
 		"12.batch|12.batch|batch|||CANCELLED|0:15|||4716K|4716K|1|01:15.250|00:01:10|00:05.250|00:01:15|" + Date(t0.Add(time.Second)) + "|local-1\n"
 	if b.String() != want {
 		t.Errorf("job and step:\n%s\nwant\n%s", b.String(), want)
@@ -97,5 +97,47 @@ func TestAcctFieldNames(t *testing.T) {
 	}
 	if _, err := ParseAcctFormat("JobID,Colour"); err == nil || !strings.Contains(err.Error(), "--helpformat") {
 		t.Errorf("an unknown field: %v (want a pointer to --helpformat)", err)
+	}
+}
+
+// TestSacctExitCodes: the ExitCode and DerivedExitCode of a job's line and
+// its batch step's, and the step's state, as Slurm 22.05's sacct (with
+// slurmdbd) prints them for the suite's jobs: a job cancelled while it ran
+// reads 0:0 on its line and 0:15 on its step's (scontrol reads 0:15), one
+// cancelled pending 0:0 with no step, one that timed out 0:0 and 0:15, one
+// that exited 3 3:0 on both, one that a signal ended 0:9 on both, its step
+// CANCELLED; DerivedExitCode (srun steps only) 0:0 for all of them.
+func TestSacctExitCodes(t *testing.T) {
+	never := ended(burst.Cancelled, nil)
+	never.Start = time.Time{}
+	killed := ended(burst.Failed, nil)
+	killed.Signal = 9
+	trapped := ended(burst.Cancelled, ip(143))
+	f, err := ParseAcctFormat("JobID,State,ExitCode,DerivedExitCode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		jobs []Job
+		want string
+	}{
+		{"cancelled running", []Job{ended(burst.Cancelled, nil), ended(burst.Cancelled, nil).BatchStep()},
+			"7|CANCELLED by 0|0:0|0:0\n7.batch|CANCELLED|0:15|\n"},
+		{"cancelled pending", []Job{never}, "7|CANCELLED by 0|0:0|0:0\n"},
+		{"timeout", []Job{ended(burst.Timeout, nil), ended(burst.Timeout, nil).BatchStep()},
+			"7|TIMEOUT|0:0|0:0\n7.batch|CANCELLED|0:15|\n"},
+		{"exit 3", []Job{ended(burst.Failed, ip(3)), ended(burst.Failed, ip(3)).BatchStep()},
+			"7|FAILED|3:0|0:0\n7.batch|FAILED|3:0|\n"},
+		{"killed by signal 9", []Job{killed, killed.BatchStep()}, "7|FAILED|0:9|0:0\n7.batch|CANCELLED|0:9|\n"},
+		{"cancelled, trapped TERM and exited 143", []Job{trapped}, "7|CANCELLED by 0|0:0|0:0\n"},
+	} {
+		var b strings.Builder
+		if err := Sacct(&b, tc.jobs, f, SacctOptions{Parsable: Parsable2, NoHeader: true}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("%s:\n%s\nwant\n%s", tc.name, b.String(), tc.want)
+		}
 	}
 }

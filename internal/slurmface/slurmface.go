@@ -95,7 +95,9 @@ type Job struct {
 func (j Job) BatchStep() Job {
 	s := j
 	s.Step = "batch"
-	if s.State == burst.Timeout {
+	// A step that ran out of time, or that a signal ended (not for its
+	// memory), reads CANCELLED in sacct, as Slurm 22.05 records it.
+	if s.State == burst.Timeout || s.State == burst.Failed && s.Signal != 0 && !s.OOM {
 		s.State = burst.Cancelled
 	}
 	return s
@@ -213,6 +215,17 @@ func (j Job) ExitCodeText() string {
 		sig = 15
 	}
 	return fmt.Sprintf("%d:%d", status, sig)
+}
+
+// AcctExitCode is the ExitCode sacct prints on j's line: its batch step's
+// is ExitCodeText, but the job's own line of a job cancelled or timed out
+// reads 0:0, as Slurm 22.05 records it (its scontrol reads 0:15, and the
+// batch step's line 0:15: checked with the suite's Slurm and slurmdbd).
+func (j Job) AcctExitCode() string {
+	if j.Step == "" && (j.State == burst.Cancelled || j.State == burst.Timeout) {
+		return "0:0"
+	}
+	return j.ExitCodeText()
 }
 
 // Duration formats d as squeue's TIME and TIME_LIMIT columns do:

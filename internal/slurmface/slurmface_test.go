@@ -204,14 +204,14 @@ func TestSacct(t *testing.T) {
 		noHeader bool
 		want     string
 	}{
-		{Parsable2, true, "7|FAILED|3:0\n8|CANCELLED by 0|0:15\n"},
-		{Parsable2, false, "JobIDRaw|State|ExitCode\n7|FAILED|3:0\n8|CANCELLED by 0|0:15\n"},
-		{Parsable1, true, "7|FAILED|3:0|\n8|CANCELLED by 0|0:15|\n"},
+		{Parsable2, true, "7|FAILED|3:0\n8|CANCELLED by 0|0:0\n"},
+		{Parsable2, false, "JobIDRaw|State|ExitCode\n7|FAILED|3:0\n8|CANCELLED by 0|0:0\n"},
+		{Parsable1, true, "7|FAILED|3:0|\n8|CANCELLED by 0|0:0|\n"},
 		{Columns, false, "" +
 			"JobIDRaw          State ExitCode \n" +
 			"------------ ---------- -------- \n" +
 			"7                FAILED      3:0 \n" +
-			"8            CANCELLED+     0:15 \n"},
+			"8            CANCELLED+      0:0 \n"},
 	} {
 		var b strings.Builder
 		if err := Sacct(&b, jobs, f, SacctOptions{Parsable: tc.p, NoHeader: tc.noHeader}, t0); err != nil {
