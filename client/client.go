@@ -483,6 +483,12 @@ func (c *Client) Release(ctx context.Context, id int64) error {
 	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/release", id), nil, nil)
 }
 
+// Update changes what o names of job id, which has not ended (scontrol
+// update).
+func (c *Client) Update(ctx context.Context, id int64, o UpdateOptions) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/update", id), o, nil)
+}
+
 // Requeue stops task of job id, running, and runs it again from the start,
 // its attempt not counted against --retries (scontrol requeue).
 func (c *Client) Requeue(ctx context.Context, id int64, task int) error {

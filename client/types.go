@@ -373,6 +373,17 @@ type Result struct {
 	Output     *string `json:"stdout,omitempty"` // with inline=true: the task's stdout (up to 1 MiB)
 }
 
+// UpdateOptions change a job that has not ended (scontrol update); a nil
+// field keeps the job's own. TimeLimit (seconds, 0: none) and After (in
+// sbatch's --dependency syntax, "" for none) only while none of its tasks
+// has started; MaxRunning (an array's throttle, 0: none) only for a map.
+type UpdateOptions struct {
+	Name       *string `json:"name,omitempty"`
+	TimeLimit  *int64  `json:"time_limit_s,omitempty"`
+	After      *string `json:"after,omitempty"`
+	MaxRunning *int    `json:"max_running,omitempty"`
+}
+
 // ResumeOptions change a resumed job's settings; a nil field keeps the
 // job's own. MaxFailures and MaxFailuresPct are set together, as
 // burst.MapSpec holds them.

@@ -727,7 +727,7 @@ func TestScontrolShowNode(t *testing.T) {
 	if r := h.run("slurm", "scontrol", "show", "node", "nosuch"); r.code != 1 || r.stderr != "Node nosuch not found\n" || r.stdout != "" {
 		t.Errorf("an unknown node: want exit 1 and scontrol's words on stderr alone:\n%s", r)
 	}
-	if r := h.run("slurm", "scontrol", "update", "JobId=1", "TimeLimit=5"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "burst answers") {
+	if r := h.run("slurm", "scontrol", "suspend", "1"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "burst answers") {
 		t.Errorf("what burst does not answer is said on stderr, exit 1:\n%s", r)
 	}
 }
@@ -818,4 +818,47 @@ func TestScontrolHoldRelease(t *testing.T) {
 		t.Errorf("scontrol hold of an ended and an unknown job: want exit 1 and %q:\n%s", want, r)
 	}
 	h.mustRun("slurm", "scancel", later)
+}
+
+// TestScontrolUpdate: scontrol update as Slurm 22.05 answers it (checked
+// side by side with the suite's Slurm): a waiting job renamed, its time
+// limit changed by +MINUTES, its dependency dropped (it then runs while
+// the job it waited for still does); an array's throttle; a running job's
+// time limit refused with burst's reason, a key burst does not change
+// named, a key Slurm does not know in scontrol's words, exit 1.
+func TestScontrolUpdate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	first := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "sleep 60").stdout)
+	waits := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-d", "afterok:"+first, "-t", "10", "-J", "w",
+		"-o", "w-%j.out", "--wrap", "echo ran").stdout)
+	h.mustRun("slurm", "scontrol", "update", "JobId="+waits, "TimeLimit=+5", "name=renamed")
+	if r := h.mustRun("slurm", "squeue", "-h", "-o", "%j %l %r %E", "-j", waits); r.stdout != "renamed 15:00 Dependency afterok:"+first+"(unfulfilled)\n" {
+		t.Errorf("squeue after the update: want renamed 15:00, still waiting:\n%s", r)
+	}
+	h.mustRun("slurm", "scontrol", "update", "jobid="+waits, "Dependency=")
+	n, _ := strconv.ParseInt(waits, 10, 64)
+	h.waitFor("the job freed of its dependency to end", 30*time.Second, func() bool { return terminal(h.show(n).State) })
+	if out, err := os.ReadFile(filepath.Join(h.dir, "w-"+waits+".out")); err != nil || string(out) != "ran\n" {
+		t.Errorf("its output: %q, %v; want ran", out, err)
+	}
+	arr := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-H", "-a", "1-4%1", "--wrap", "true").stdout)
+	h.mustRun("slurm", "scontrol", "update", "JobId="+arr, "ArrayTaskThrottle=3")
+	if r := h.mustRun("slurm", "scontrol", "show", "job", "-o", arr); !strings.Contains(r.stdout, " ArrayTaskThrottle=3 ") {
+		t.Errorf("the array's throttle: want 3:\n%s", r)
+	}
+	for _, tc := range []struct{ args, stderr string }{
+		{"JobId=" + first + " TimeLimit=30", "scontrol: error: job " + first + " has started: its machine enforces the time limit it started with"},
+		{"JobId=" + first + " Nice=10", "scontrol: error: burst does not update Nice: "},
+		{"JobId=" + first + " Bogus=1", "Update of this parameter is not supported: Bogus=1\nRequest aborted\n"},
+		{"JobId=" + first + " TimeLimit=soon", "scontrol: error: Invalid TimeLimit value\n"},
+		{"JobId=" + waits + " TimeLimit=5", "Job has already finished for job " + waits + "\n"},
+		{"JobId=99999 TimeLimit=5", "Invalid job id specified for job 99999\n"},
+		{"JobId=" + first, "No changes specified\n"},
+	} {
+		if r := h.run(append([]string{"slurm", "scontrol", "update"}, strings.Fields(tc.args)...)...); r.code != 1 || !strings.HasPrefix(r.stderr, tc.stderr) {
+			t.Errorf("scontrol update %s: want exit 1 and %q:\n%s", tc.args, tc.stderr, r)
+		}
+	}
+	h.mustRun("slurm", "scancel", first, arr)
 }

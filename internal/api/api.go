@@ -66,6 +66,8 @@ type Jobs interface {
 	// Hold holds a job that has not started until it is released (on),
 	// or releases it (scontrol hold, scontrol release).
 	Hold(ctx context.Context, id int64, on bool) error
+	// Update changes a job that has not ended (scontrol update).
+	Update(ctx context.Context, id int64, o client.UpdateOptions) error
 	// Signal sends sig to the job's running tasks (task idx alone when
 	// idx >= 0), to the processes scope names.
 	Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error)

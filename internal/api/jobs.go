@@ -31,6 +31,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", h.handleRequeue)
 	mux.HandleFunc("POST /v1/jobs/{id}/hold", h.handleHold(true))
 	mux.HandleFunc("POST /v1/jobs/{id}/release", h.handleHold(false))
+	mux.HandleFunc("POST /v1/jobs/{id}/update", h.handleUpdate)
 	mux.HandleFunc("POST /v1/jobs/{id}/signal", h.handleSignal)
 	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
@@ -266,6 +267,25 @@ func (h *handler) handleHold(on bool) http.HandlerFunc {
 			Held bool  `json:"held"`
 		}{id, on})
 	}
+}
+
+// handleUpdate changes a job that has not ended: scontrol update.
+func (h *handler) handleUpdate(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var o client.UpdateOptions
+	if !decode(w, r, &o) {
+		return
+	}
+	if err := h.b.Update(r.Context(), id, o); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, struct {
+		ID int64 `json:"id"`
+	}{id})
 }
 
 // handleRequeue stops a running task (?task=N, default 0) and runs it

@@ -68,6 +68,7 @@ var routes = map[string]rule{
 	"POST /v1/jobs/{id}/requeue":     {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/hold":        {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/release":     {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/update":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/signal":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/check":            {auth.Submit, fromBody},
 	"GET /v1/ids/{ref}":              {auth.Read, fromRef},

@@ -2086,14 +2086,18 @@ keys burst has no value for; -M/--clusters is accepted (burst is one
 cluster). "show job" (and "show jobid", with -d/-dd accepted: the same
 keys), "show node", "show partition", "show hostnames", "show hostlist",
 "requeue JOBID", "hold JOBID" (and "uhold": held until released, Reason
-JobHeldUser), "release JOBID", "version" and "show config" with the few
+JobHeldUser), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
+(JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a time
+limit or dependency only before the job starts, a time limit raised by
+an admin only), "version" and "show config" with the few
 keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
 between status polls) are answered.`,
 		Example: `  burst slurm scontrol show job 12
   scontrol -o show job 12
   scontrol show jobid -dd 12
   scontrol show config
-  scontrol hold 12; scontrol release 12`,
+  scontrol hold 12; scontrol release 12
+  scontrol update JobId=12 TimeLimit=30 Dependency=afterok:11`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) >= 2 && args[0] == "show" && slurmface.ShowEntity(args[1]) != "" {
 				args[1] = slurmface.ShowEntity(args[1]) // show hostname, show Jobs, show part: as scontrol reads them
@@ -2108,6 +2112,9 @@ between status polls) are answered.`,
 			if len(args) >= 2 && args[0] == "requeue" {
 				return scontrolRequeue(c, strings.Split(strings.Join(args[1:], ","), ","))
 			}
+			if len(args) >= 1 && args[0] == "update" {
+				return scontrolUpdate(c, args[1:])
+			}
 			if len(args) >= 2 && (args[0] == "hold" || args[0] == "uhold" || args[0] == "release") {
 				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0] != "release")
 			}
@@ -2118,7 +2125,7 @@ between status polls) are answered.`,
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -165,5 +167,43 @@ func (s *Server) Hold(ctx context.Context, id int64, on bool) error {
 	if !on {
 		s.kickScheduler() // released: placed at the next round, not the tick's
 	}
+	return nil
+}
+
+// Update changes what o names of job id, which has not ended (scontrol
+// update): its name at any time, its time limit and its dependencies while
+// none of its tasks has started (a task's machine keeps the limit it
+// started with), the throttle of a map (an array) at any time. Raising a
+// time limit is for admins, as Slurm keeps it for its administrators.
+func (s *Server) Update(ctx context.Context, id int64, o client.UpdateOptions) error {
+	if _, err := s.readJob(ctx, id); err != nil {
+		return err // no such job: 404
+	}
+	var ended map[int64]burst.State
+	if o.After != nil && strings.TrimSpace(*o.After) != "" {
+		deps, anyOf, err := burst.ParseDependencies(*o.After, burst.AfterAny)
+		if err != nil {
+			return badRequest("%v", err)
+		}
+		for _, d := range deps {
+			if d.Job == id {
+				return badRequest("job %d cannot wait for itself: give another job's id", id)
+			}
+		}
+		check := burst.JobSpec{After: deps, AfterAnyOf: anyOf, KeepUnsatisfiable: true}
+		if ended, err = s.checkAfter(ctx, &check); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	var b batch
+	if err := s.updateJob(id, o, auth.SeesAll(auth.From(ctx)), ended, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if err := s.apply(&b); err != nil {
+		return err
+	}
+	s.kickScheduler() // a dependency gone, a throttle raised: placed at the next round
 	return nil
 }

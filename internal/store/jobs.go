@@ -156,6 +156,15 @@ func SaveJob(tx *Tx, j *JobRow) error {
 	return nil
 }
 
+// SaveUpdate saves what scontrol update changes of a job beside its spec
+// (SaveSpec): the columns that repeat its name and time limit.
+func SaveUpdate(tx *Tx, id int64, spec *burst.JobSpec) error {
+	if _, err := tx.exec(`UPDATE jobs SET name = ?, time_limit_s = ? WHERE id = ?`, spec.Name, spec.Resources.TimeLimit, id); err != nil {
+		return fmt.Errorf("update job %d: %w", id, err)
+	}
+	return SaveSpec(tx, id, spec)
+}
+
 // SaveSpec replaces a job's stored spec (a resume's new settings); a map's
 // inputs stay where they are.
 func SaveSpec(tx *Tx, id int64, spec *burst.JobSpec) error {
