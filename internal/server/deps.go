@@ -34,7 +34,10 @@ import (
 // afterRT is what a held job knows of the jobs it waits for.
 type afterRT struct {
 	ended map[int64]burst.State // dependencies that ended and left memory, as they ended
-	never string                // kept waiting though a dependency can never be met: why
+	// arrays are the job arrays among them (sbatch --array), which Slurm
+	// names ID_* in a dependency's text.
+	arrays map[int64]bool
+	never  string // kept waiting though a dependency can never be met: why
 	// met: its dependencies and begin time had let it go when its user
 	// held it (holdJob): only the hold keeps it, and they are not asked
 	// again (one that ended and left memory would be unknown here).
@@ -169,6 +172,12 @@ func (c *control) forgetJob(j *jobRT) {
 	for _, w := range c.deps.waiters[j.row.ID] {
 		if w.after != nil {
 			w.after.ended[j.row.ID] = j.row.State
+			if isArray(j) {
+				if w.after.arrays == nil {
+					w.after.arrays = map[int64]bool{}
+				}
+				w.after.arrays[j.row.ID] = true
+			}
 		}
 	}
 	delete(c.deps.waiters, j.row.ID)
@@ -414,9 +423,18 @@ func (c *control) afterText(j *jobRT) string {
 		if nevers[i] != "" {
 			status = "(failed)"
 		}
-		parts[i] = burst.FormatDependencies([]burst.Dependency{dep}, false) + status
+		text := burst.FormatDependencies([]burst.Dependency{dep}, false)
+		if o := c.jobs[dep.Job]; o != nil && isArray(o) || j.after.arrays[dep.Job] {
+			text += "_*" // all of an array's tasks, as Slurm writes it: afterok:12_*
+		}
+		parts[i] = text + status
 	}
 	return strings.Join(parts, sep)
+}
+
+// isArray says whether j is a Slurm job array (sbatch --array).
+func isArray(j *jobRT) bool {
+	return j.row.Spec != nil && j.row.Spec.Map != nil && j.row.Spec.Map.Array
 }
 
 // holdJob holds job id until it is released (on), or releases it (scontrol

@@ -535,3 +535,32 @@ func TestCancelDropsRecentNeed(t *testing.T) {
 		t.Errorf("a second after the cancel, %d pending machines are kept for its need; want none", keep)
 	}
 }
+
+// A dependency on a job array (sbatch --array) waits for every task of it,
+// as Slurm's does: afterok never is met once one task failed. Its text
+// names the array as Slurm 22.05 does, ID_* (checked with the suite's
+// Slurm: afterok:12_*(unfulfilled)), before and after the array ends and
+// leaves memory.
+func TestAfterAnArray(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(3, func(s *burst.JobSpec) { s.Map.Array = true })
+	b := h.submit(1, after(burst.AfterOK, a), keepInvalid())
+	if got := h.c.afterText(h.c.jobs[b]); got != "afterok:1_*(unfulfilled)" {
+		t.Fatalf("dependency %q, want afterok:1_*(unfulfilled)", got)
+	}
+	h.drive("m", 3, func(r client.TaskRef) int {
+		if r.Job == a && r.Index == 1 {
+			return 1
+		}
+		return 0
+	})
+	h.wantJob(a, burst.Failed, 1)
+	if h.c.jobs[a] != nil {
+		t.Fatalf("job %d is still in memory", a)
+	}
+	h.wantHeld(b, "DependencyNeverSatisfied")
+	if got := h.c.afterText(h.c.jobs[b]); got != "afterok:1_*(failed)" {
+		t.Fatalf("dependency %q, want afterok:1_*(failed)", got)
+	}
+}
