@@ -36,7 +36,10 @@ type Job struct {
 	Deferred bool `json:"deferred,omitempty"`
 	// Held says the job is held until someone releases it (its spec's
 	// Held, on active jobs in listings): squeue's Reason JobHeldUser.
-	Held        bool       `json:"held,omitempty"`
+	Held bool `json:"held,omitempty"`
+	// HeldByAdmin says an admin held it, and only an admin may release
+	// it: squeue's Reason JobHeldAdmin.
+	HeldByAdmin bool       `json:"held_by_admin,omitempty"`
 	CPUs        int        `json:"cpus"`
 	MemBytes    int64      `json:"mem_bytes"`
 	GPUs        int        `json:"gpus"`

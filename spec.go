@@ -94,6 +94,9 @@ type JobSpec struct {
 	// job waiting for its dependencies is held: it asks for no machine and
 	// costs nothing. Only a job none of whose tasks has started is held.
 	Held bool `json:"held,omitempty"`
+	// HeldByAdmin says an admin held it (scontrol hold by an admin, as by
+	// Slurm's root: Reason JobHeldAdmin): only an admin may release it.
+	HeldByAdmin bool `json:"held_by_admin,omitempty"`
 	// Begin, when set, defers the job until then (burst run --begin,
 	// sbatch --begin), in UTC: until Begin it is held as a job waiting for
 	// its dependencies is, asking for no machine and costing nothing. A

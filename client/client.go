@@ -477,6 +477,12 @@ func (c *Client) Hold(ctx context.Context, id int64) error {
 	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/hold", id), nil, nil)
 }
 
+// UserHold is Hold as scontrol uhold asks it: a hold its user may release
+// even when an admin made it (an admin's Hold only an admin may release).
+func (c *Client) UserHold(ctx context.Context, id int64) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/hold?user=1", id), nil, nil)
+}
+
 // Release lets job id start once its dependencies and begin time allow
 // (scontrol release).
 func (c *Client) Release(ctx context.Context, id int64) error {

@@ -803,6 +803,19 @@ func TestScontrolHoldRelease(t *testing.T) {
 	if r := h.mustRun("slurm", "squeue", "-h", "-o", "%i %T %r %Q", "-j", held+","+later); !strings.Contains(r.stdout, held+" PENDING JobHeldUser 0\n") || !strings.Contains(r.stdout, later+" RUNNING None ") {
 		t.Errorf("squeue: want %s held (JobHeldUser, priority 0) and %s running on:\n%s", held, later, r)
 	}
+	// The harness's user is burst's admin, as root is Slurm's: its hold is
+	// an admin's (JobHeldAdmin), its uhold one the job's user may release.
+	waits := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-d", "afterok:"+later, "--wrap", "true").stdout)
+	for verb, want := range map[string]string{"hold": "JobHeldAdmin", "uhold": "JobHeldUser"} {
+		h.mustRun("slurm", "scontrol", verb, waits)
+		if r := h.mustRun("slurm", "squeue", "-h", "-o", "%r %Q", "-j", waits); r.stdout != want+" 0\n" {
+			t.Errorf("squeue after scontrol %s: want %s 0:\n%s", verb, want, r)
+		}
+		h.mustRun("slurm", "scontrol", "release", waits)
+	}
+	if r := h.mustRun("slurm", "squeue", "-h", "-o", "%r", "-j", waits); r.stdout != "Dependency\n" {
+		t.Errorf("squeue after the release: want Dependency:\n%s", r)
+	}
 	h.kill9(h.serverPID(), "server") // the next command starts another
 	if r := h.mustRun("slurm", "scontrol", "show", "job", held); !strings.Contains(r.stdout, "Priority=0 ") || !strings.Contains(r.stdout, "JobState=PENDING Reason=JobHeldUser ") {
 		t.Errorf("after a restart, scontrol show job: want the job still held:\n%s", r)
@@ -817,7 +830,7 @@ func TestScontrolHoldRelease(t *testing.T) {
 	if r := h.run("slurm", "scontrol", "hold", held, "99999"); r.code != 1 || r.stderr != want {
 		t.Errorf("scontrol hold of an ended and an unknown job: want exit 1 and %q:\n%s", want, r)
 	}
-	h.mustRun("slurm", "scancel", later)
+	h.mustRun("slurm", "scancel", later, waits)
 }
 
 // TestScontrolUpdate: scontrol update as Slurm 22.05 answers it (checked

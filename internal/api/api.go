@@ -64,8 +64,9 @@ type Jobs interface {
 	CancelWaiting(ctx context.Context, id int64) (*client.CancelResult, error)
 	Requeue(ctx context.Context, id int64, idx int) error
 	// Hold holds a job that has not started until it is released (on),
-	// or releases it (scontrol hold, scontrol release).
-	Hold(ctx context.Context, id int64, on bool) error
+	// or releases it (scontrol hold, scontrol release); an admin's hold
+	// only an admin may release, unless user (scontrol uhold).
+	Hold(ctx context.Context, id int64, on, user bool) error
 	// Update changes a job that has not ended (scontrol update).
 	Update(ctx context.Context, id int64, o client.UpdateOptions) error
 	// Signal sends sig to the job's running tasks (task idx alone when

@@ -258,7 +258,7 @@ func (h *handler) handleHold(on bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if err := h.b.Hold(r.Context(), id, on); err != nil {
+		if err := h.b.Hold(r.Context(), id, on, r.URL.Query().Get("user") == "1"); err != nil {
 			writeErr(w, err)
 			return
 		}

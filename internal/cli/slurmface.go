@@ -447,6 +447,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	}
 	fj.Deferred = j.State == burst.Queued && j.Deferred // the server's clock says, not this host's
 	fj.Held = j.State == burst.Queued && j.Held
+	fj.HeldByAdmin = fj.Held && j.HeldByAdmin
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}
@@ -1896,12 +1897,14 @@ func acctOrder(a, b slurmface.Job) int {
 // with Slurm 22.05's): "Invalid job id specified for job X", "Job is
 // pending execution for job X", exit 1. Slurm requeues an ended batch job
 // too; burst refuses it (run the script again).
-// scontrolHold is scontrol hold (and uhold: burst's holds are all the
-// user's) and release of whole jobs: a held job stays pending, Reason
-// JobHeldUser and priority 0, until released. Holding a running job
-// changes nothing and is no error, as with Slurm; a job that has ended or
-// never was is named on stderr in Slurm 22.05's words, exit 1.
-func scontrolHold(c *cobra.Command, ids []string, on bool) error {
+// scontrolHold is scontrol hold, uhold and release (verb) of whole jobs: a
+// held job stays pending, Reason JobHeldUser (JobHeldAdmin when an admin
+// held it, as Slurm's root does: then only an admin may release it; uhold
+// is a hold its user may release) and priority 0, until released. Holding
+// a running job changes nothing and is no error, as with Slurm; a job that
+// has ended or never was, or an admin's hold released by a user, is named
+// on stderr in Slurm 22.05's words, exit 1.
+func scontrolHold(c *cobra.Command, ids []string, verb string) error {
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
@@ -1930,12 +1933,19 @@ func scontrolHold(c *cobra.Command, ids []string, on bool) error {
 			continue
 		case j.State.Terminal():
 			msg = "Job has already finished"
-		case on:
+		case verb == "hold":
 			err = cl.Hold(ctx, ref.JobID)
+		case verb == "uhold":
+			err = cl.UserHold(ctx, ref.JobID)
 		default:
 			err = cl.Release(ctx, ref.JobID)
 		}
-		if err != nil && msg == "" {
+		var ae *client.Error
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusForbidden && msg == "":
+			fmt.Fprintln(c.ErrOrStderr(), "scontrol: error: "+ae.Message)
+			msg = "Access/permission denied" // as Slurm answers a user's release of an admin's hold
+		case err != nil && msg == "":
 			msg = err.Error()
 		}
 		if msg != "" {
@@ -2085,8 +2095,9 @@ Partition the cluster, NodeList the machine) and Slurm's placeholders for
 keys burst has no value for; -M/--clusters is accepted (burst is one
 cluster). "show job" (and "show jobid", with -d/-dd accepted: the same
 keys), "show node", "show partition", "show hostnames", "show hostlist",
-"requeue JOBID", "hold JOBID" (and "uhold": held until released, Reason
-JobHeldUser), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
+"requeue JOBID", "hold JOBID" (held until released, Reason JobHeldUser, or
+JobHeldAdmin when burst's admin held it: then only an admin may release
+it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
 (JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a time
 limit or dependency only before the job starts, a time limit raised by
 an admin only), "version" and "show config" with the few
@@ -2116,7 +2127,7 @@ between status polls) are answered.`,
 				return scontrolUpdate(c, args[1:])
 			}
 			if len(args) >= 2 && (args[0] == "hold" || args[0] == "uhold" || args[0] == "release") {
-				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0] != "release")
+				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0])
 			}
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])

@@ -150,14 +150,16 @@ func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope c
 }
 
 // Hold holds job id, none of whose tasks has started, until it is
-// released (on), or releases it: scontrol hold and release.
-func (s *Server) Hold(ctx context.Context, id int64, on bool) error {
+// released (on), or releases it: scontrol hold and release. An admin's
+// hold is one only an admin may release, unless user (scontrol uhold).
+func (s *Server) Hold(ctx context.Context, id int64, on, user bool) error {
 	if _, err := s.readJob(ctx, id); err != nil {
 		return err // no such job: 404
 	}
 	s.mu.Lock()
 	var b batch
-	if err := s.holdJob(id, on, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
+	by := holder{admin: auth.SeesAll(auth.From(ctx)), user: user}
+	if err := s.holdJob(id, on, by, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
 		s.mu.Unlock()
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
 
@@ -444,16 +445,23 @@ func isArray(j *jobRT) bool {
 // held job, or releasing one that is not, changes nothing. A released job
 // still waits for its dependencies and its begin time. It is an error only
 // for a job that has ended or that no one ever submitted.
-func (c *control) holdJob(id int64, on bool, actor string, now time.Time, b *batch) error {
+func (c *control) holdJob(id int64, on bool, by holder, actor string, now time.Time, b *batch) error {
 	j := c.jobs[id]
 	if j == nil || j.finished || j.row.CancelRequested {
 		return errJobEnded(id)
 	}
-	if j.row.Spec.Held == on || on && (j.row.State != burst.Queued || j.row.Dispatched > 0) {
+	admin := on && by.admin && !by.user // the hold it gets: an admin's, or its user's
+	switch {
+	case !on && j.row.Spec.Held && j.row.Spec.HeldByAdmin && !by.admin:
+		return &auth.Denied{Msg: fmt.Sprintf("job %d was held by an admin (Reason JobHeldAdmin): only an admin may release it", id)}
+	case on && j.row.Spec.Held && by.admin && j.row.Spec.HeldByAdmin != admin:
+		// An admin's hold of a held job makes it an admin's hold, its
+		// uhold its user's (one its owner may release), as in Slurm.
+	case j.row.Spec.Held == on || on && (j.row.State != burst.Queued || j.row.Dispatched > 0):
 		return nil
 	}
 	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
-	spec.Held = on
+	spec.Held, spec.HeldByAdmin = on, admin
 	j.row.Spec = &spec
 	kind, what := "job.hold", "held: it starts once released"
 	if on {
@@ -477,6 +485,11 @@ func (c *control) holdJob(id int64, on bool, actor string, now time.Time, b *bat
 		fmt.Sprintf("job %d (%s) %s", id, j.row.Name, what)))
 	return nil
 }
+
+// holder is who asks for a hold or a release: an admin (whose hold only an
+// admin may release, Slurm's JobHeldAdmin), and whether the hold is to be
+// one its user may release all the same (scontrol uhold).
+type holder struct{ admin, user bool }
 
 // errJobEnded is a hold or release of a job that has ended (or is being
 // cancelled): there is nothing to hold.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
 )
 
 func after(kind string, jobs ...int64) jobOpt {
@@ -447,7 +449,7 @@ func TestHoldAndRelease(t *testing.T) {
 	h.wantHeld(a, "held (sbatch -H, scontrol hold): `scontrol release 1` lets it start")
 	hold := func(id int64, on bool) error {
 		var err error
-		h.do(func(bt *batch) { err = h.c.holdJob(id, on, "ann", h.now, bt) })
+		h.do(func(bt *batch) { err = h.c.holdJob(id, on, holder{}, "ann", h.now, bt) })
 		return err
 	}
 	if err := hold(c, true); err != nil || h.c.jobs[c].row.Spec.Held {
@@ -506,7 +508,7 @@ func TestHoldAfterDependencyLeftMemory(t *testing.T) {
 	}
 	hold := func(on bool) {
 		h.do(func(bt *batch) {
-			if err := h.c.holdJob(b, on, "ann", h.now, bt); err != nil {
+			if err := h.c.holdJob(b, on, holder{}, "ann", h.now, bt); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -562,5 +564,42 @@ func TestAfterAnArray(t *testing.T) {
 	h.wantHeld(b, "DependencyNeverSatisfied")
 	if got := h.c.afterText(h.c.jobs[b]); got != "afterok:1_*(failed)" {
 		t.Fatalf("dependency %q, want afterok:1_*(failed)", got)
+	}
+}
+
+// An admin's scontrol hold is Slurm's root's (Reason JobHeldAdmin): only an
+// admin may release it; an admin's uhold, and anyone else's hold, is one
+// its user may release (JobHeldUser), as Slurm 22.05 has it.
+func TestAdminHold(t *testing.T) {
+	h := newHarness(t)
+	a := h.submit(1, asRun)
+	hold := func(on bool, by holder) error {
+		var err error
+		h.do(func(bt *batch) { err = h.c.holdJob(a, on, by, "ann", h.now, bt) })
+		return err
+	}
+	spec := func() *burst.JobSpec { return h.c.jobs[a].row.Spec }
+	admin, user, uhold := holder{admin: true}, holder{}, holder{admin: true, user: true}
+	if err := hold(true, admin); err != nil || !spec().Held || !spec().HeldByAdmin {
+		t.Fatalf("an admin's hold: %v, %+v", err, spec())
+	}
+	var denied *auth.Denied
+	if err := hold(false, user); !errors.As(err, &denied) || !spec().Held {
+		t.Fatalf("a user's release of an admin's hold: %v; want it refused, the job held", err)
+	}
+	if err := hold(true, uhold); err != nil || !spec().Held || spec().HeldByAdmin {
+		t.Fatalf("an admin's uhold of a held job: %v, %+v; want its user's hold", err, spec())
+	}
+	if err := hold(false, user); err != nil || spec().Held {
+		t.Fatalf("a user's release of a uhold: %v, %+v", err, spec())
+	}
+	if err := hold(true, user); err != nil || !spec().Held || spec().HeldByAdmin {
+		t.Fatalf("a user's hold: %v, %+v", err, spec())
+	}
+	if err := hold(true, admin); err != nil || !spec().HeldByAdmin {
+		t.Fatalf("an admin's hold of a job its user held: %v, %+v; want an admin's hold", err, spec())
+	}
+	if err := hold(false, admin); err != nil || spec().Held || spec().HeldByAdmin {
+		t.Fatalf("an admin's release: %v, %+v", err, spec())
 	}
 }

@@ -137,7 +137,7 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 		j.Dependency = s.afterText(rt)
 		j.Begin = rt.row.Spec.Begin
 		j.Deferred = s.deferred(rt)
-		j.Held = rt.row.Spec.Held
+		j.Held, j.HeldByAdmin = rt.row.Spec.Held, rt.row.Spec.Held && rt.row.Spec.HeldByAdmin
 		if rt.after != nil && rt.queued() > 0 {
 			j.Waiting = s.afterWait(rt) // held: known now, not from a round up to waitTTL old
 			continue

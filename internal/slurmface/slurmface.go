@@ -61,20 +61,22 @@ type Job struct {
 	Deferred bool
 	// Held says it is held until released (sbatch -H, scontrol hold):
 	// Reason JobHeldUser, priority 0.
-	Held      bool
-	Start     time.Time // zero until it starts
-	End       time.Time // zero until it ends
-	TimeLimit time.Duration
-	CPUs      int
-	MemBytes  int64
-	GPUs      int
-	Node      string // the machine it runs or ran on
-	WorkDir   string
-	Command   string
-	StdOut    string
-	StdErr    string
-	StdIn     string
-	NTasks    int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
+	Held bool
+	// HeldByAdmin says an admin held it: Reason JobHeldAdmin.
+	HeldByAdmin bool
+	Start       time.Time // zero until it starts
+	End         time.Time // zero until it ends
+	TimeLimit   time.Duration
+	CPUs        int
+	MemBytes    int64
+	GPUs        int
+	Node        string // the machine it runs or ran on
+	WorkDir     string
+	Command     string
+	StdOut      string
+	StdErr      string
+	StdIn       string
+	NTasks      int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 	// What it used: CPU time (user and system), split into the two when
@@ -319,6 +321,8 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
+	case j.Held && j.HeldByAdmin:
+		return "JobHeldAdmin" // held by an admin, as Slurm's root holds it
 	case j.Held:
 		return "JobHeldUser" // a hold comes before all else, as its priority 0 does
 	case j.Dependency != "":
