@@ -470,9 +470,9 @@ func (c *Client) CancelWaiting(ctx context.Context, id int64) (*CancelResult, er
 	return &r, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/cancel?waiting=1", id), nil, &r)
 }
 
-// Hold holds job id, none of whose tasks has started, until Release
-// (scontrol hold, sbatch -H): it stays queued and asks for no machine. A
-// job that runs already is left as it is.
+// Hold holds job id until Release (scontrol hold, sbatch -H): it stays
+// queued and asks for no machine; of a map some of whose tasks run, the
+// rest wait. A job with nothing left to start is left as it is.
 func (c *Client) Hold(ctx context.Context, id int64) error {
 	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/hold", id), nil, nil)
 }

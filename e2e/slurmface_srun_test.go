@@ -875,3 +875,30 @@ func TestScontrolUpdate(t *testing.T) {
 	}
 	h.mustRun("slurm", "scancel", first, arr)
 }
+
+// TestScontrolHoldArray: an array held while a task of it runs (scontrol
+// hold ID) lets that task end and starts no other until released, the
+// pending ones reading JobHeldAdmin (the harness's user is the admin) and
+// the running one too, as Slurm 22.05 shows them; burst ignored the hold.
+func TestScontrolHoldArray(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	arr := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-a", "1-3%1", "--wrap", "sleep 1").stdout)
+	n, _ := strconv.ParseInt(arr, 10, 64)
+	h.waitFor("the array's first task to run", 30*time.Second, func() bool { return h.show(n).State == "running" })
+	h.mustRun("slurm", "scontrol", "hold", arr)
+	if r := h.mustRun("slurm", "squeue", "-h", "-r", "-o", "%i %t %r", "-j", arr); !strings.Contains(r.stdout, arr+"_3 PD JobHeldAdmin\n") {
+		t.Errorf("squeue of the held array: want its last task PD JobHeldAdmin:\n%s", r)
+	}
+	h.waitFor("the running task to end", 30*time.Second, func() bool {
+		return strings.Contains(h.mustRun("slurm", "sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", arr+"_1").stdout, "COMPLETED")
+	})
+	if r := h.mustRun("slurm", "squeue", "-h", "-r", "-o", "%i %t %r", "-j", arr); r.stdout != arr+"_2 PD JobHeldAdmin\n"+arr+"_3 PD JobHeldAdmin\n" {
+		t.Errorf("squeue once the running task ended: want the other two held:\n%s", r)
+	}
+	h.mustRun("slurm", "scontrol", "release", arr)
+	h.waitFor("the released array to end", 30*time.Second, func() bool { return terminal(h.show(n).State) })
+	if st := h.show(n).State; st != "succeeded" {
+		t.Errorf("the array ended %s, want succeeded", st)
+	}
+}

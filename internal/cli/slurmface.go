@@ -445,8 +445,8 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if j.Spec != nil && !j.Spec.Begin.IsZero() {
 		fj.Begin = j.Spec.Begin
 	}
-	fj.Deferred = j.State == burst.Queued && j.Deferred // the server's clock says, not this host's
-	fj.Held = j.State == burst.Queued && j.Held
+	fj.Deferred = j.State == burst.Queued && j.Deferred                       // the server's clock says, not this host's
+	fj.Held = (j.State == burst.Queued || j.State == burst.Running) && j.Held // an array held while it ran: its tasks yet to start wait
 	fj.HeldByAdmin = fj.Held && j.HeldByAdmin
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt

@@ -80,10 +80,13 @@ func (d *depsRT) touch(j *jobRT) {
 	}
 }
 
-// hold holds j, just queued or restored, until its dependencies are met.
+// hold holds j, just queued or restored, until its dependencies are met;
+// a job its user held, until released, even once some of its tasks have
+// started (an array held while it ran: the rest wait).
 func (c *control) hold(j *jobRT) {
 	deferred := j.row.Spec.Begin.After(j.row.SubmittedAt)
-	if len(j.row.Spec.After) == 0 && !deferred && !j.row.Spec.Held || j.finished || j.row.CancelRequested || j.row.State != burst.Queued || j.row.Dispatched > 0 {
+	started := j.row.State != burst.Queued || j.row.Dispatched > 0
+	if len(j.row.Spec.After) == 0 && !deferred && !j.row.Spec.Held || j.finished || j.row.CancelRequested || started && (!j.row.Spec.Held || j.queued() == 0) {
 		return
 	}
 	d := &c.deps
@@ -97,7 +100,9 @@ func (c *control) hold(j *jobRT) {
 			d.next = b
 		}
 	}
-	j.after = &afterRT{ended: map[int64]burst.State{}}
+	// One that started had its dependencies and begin time met: only
+	// the hold keeps it.
+	j.after = &afterRT{ended: map[int64]burst.State{}, met: started}
 	d.held[j.row.ID] = j
 	for _, dep := range j.row.Spec.After {
 		switch {
@@ -439,9 +444,11 @@ func isArray(j *jobRT) bool {
 }
 
 // holdJob holds job id until it is released (on), or releases it (scontrol
-// hold, scontrol release): Spec.Held, saved with the job's spec. A job one
-// of whose tasks has started is not held, and nothing is said (Slurm's
-// hold of a running job succeeds and changes nothing it runs); holding a
+// hold, scontrol release): Spec.Held, saved with the job's spec. Of a job
+// some of whose tasks have started, the rest wait (an array held while it
+// runs, as Slurm holds its pending tasks); one with none left to start is
+// not held, and nothing is said (Slurm's hold of a running job succeeds
+// and changes nothing it runs); holding a
 // held job, or releasing one that is not, changes nothing. A released job
 // still waits for its dependencies and its begin time. It is an error only
 // for a job that has ended or that no one ever submitted.
@@ -457,7 +464,7 @@ func (c *control) holdJob(id int64, on bool, by holder, actor string, now time.T
 	case on && j.row.Spec.Held && by.admin && j.row.Spec.HeldByAdmin != admin:
 		// An admin's hold of a held job makes it an admin's hold, its
 		// uhold its user's (one its owner may release), as in Slurm.
-	case j.row.Spec.Held == on || on && (j.row.State != burst.Queued || j.row.Dispatched > 0):
+	case j.row.Spec.Held == on || on && j.queued() == 0: // nothing left to start: nothing to hold
 		return nil
 	}
 	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
@@ -494,5 +501,5 @@ type holder struct{ admin, user bool }
 // errJobEnded is a hold or release of a job that has ended (or is being
 // cancelled): there is nothing to hold.
 func errJobEnded(id int64) error {
-	return badRequest("job %d has ended or is being cancelled: only a job that has not started can be held or released", id)
+	return badRequest("job %d has ended or is being cancelled: only a job that has not ended can be held or released", id)
 }

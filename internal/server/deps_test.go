@@ -603,3 +603,48 @@ func TestAdminHold(t *testing.T) {
 		t.Fatalf("an admin's release: %v, %+v", err, spec())
 	}
 }
+
+// An array held while some of its tasks run (scontrol hold 12): they run
+// on, the rest wait, across a restart, until it is released, as Slurm
+// 22.05 holds the pending tasks of a partly started array. A job with
+// nothing left to start is not held.
+func TestHoldPartlyStartedArray(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(4, maxRunning(2))
+	refs, jobs := h.runOnce("m")
+	if len(jobs) != 2 {
+		t.Fatalf("started %v, want 2 of job %d's tasks", jobs, a)
+	}
+	hold := func(on bool) error {
+		var err error
+		h.do(func(bt *batch) { err = h.c.holdJob(a, on, holder{}, "ann", h.now, bt) })
+		return err
+	}
+	if err := hold(true); err != nil || !h.c.jobs[a].row.Spec.Held {
+		t.Fatalf("holding a partly started array: %v", err)
+	}
+	h.finish("m", refs, exitOf(nil))
+	if _, jobs := h.runOnce("m"); len(jobs) != 0 {
+		t.Fatalf("started %v while the array is held", jobs)
+	}
+	h.restart()
+	h.register("m", 4)
+	if _, jobs := h.runOnce("m"); len(jobs) != 0 || h.c.jobs[a] == nil || h.c.jobs[a].pending() != 0 {
+		t.Fatalf("started %v after a restart while the array is held", jobs)
+	}
+	if err := hold(false); err != nil {
+		t.Fatal(err)
+	}
+	h.drive("m", 4, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	b := h.submit(1, asRun)
+	h.runOnce("m")
+	if err := func() error {
+		var err error
+		h.do(func(bt *batch) { err = h.c.holdJob(b, true, holder{}, "ann", h.now, bt) })
+		return err
+	}(); err != nil || h.c.jobs[b].row.Spec.Held {
+		t.Fatalf("holding a running job with nothing left to start: %v, held %t; want no error, no hold", err, h.c.jobs[b].row.Spec.Held)
+	}
+}

@@ -305,6 +305,10 @@ func (j Job) pendingReason() string {
 	switch {
 	case strings.Contains(j.Dependency, "(failed)") && (j.State == burst.Queued || j.State == burst.Cancelled):
 		return "DependencyNeverSatisfied" // also once cancelled for it, as Slurm keeps it
+	case j.Held && j.State == burst.Running:
+		// A task of an array held while it ran runs on, its reason its
+		// hold's, as Slurm 22.05 shows it (R JobHeldAdmin).
+		return heldReason(j.HeldByAdmin)
 	case j.State != burst.Queued:
 		if j.State == burst.Failed {
 			if j.OOM {
@@ -321,10 +325,8 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
-	case j.Held && j.HeldByAdmin:
-		return "JobHeldAdmin" // held by an admin, as Slurm's root holds it
 	case j.Held:
-		return "JobHeldUser" // a hold comes before all else, as its priority 0 does
+		return heldReason(j.HeldByAdmin) // a hold comes before all else, as its priority 0 does
 	case j.Dependency != "":
 		return "Dependency" // dependencies are tested first, as slurmctld does
 	case j.Deferred:
@@ -335,4 +337,13 @@ func (j Job) pendingReason() string {
 		return "Resources"
 	}
 	return "None"
+}
+
+// heldReason is a held job's Reason: JobHeldAdmin when an admin held it (as
+// Slurm's root holds it), else JobHeldUser.
+func heldReason(admin bool) string {
+	if admin {
+		return "JobHeldAdmin"
+	}
+	return "JobHeldUser"
 }
