@@ -161,3 +161,28 @@ func (h *harness) hasEvent(kind, text string) bool {
 	}
 	return false
 }
+
+// TestReleaseKeepsBegin: scontrol release of a job deferred by --begin (held
+// or not) lets go of its hold alone: it still waits for its begin time, as
+// Slurm 22.05 does (checked with the suite's Slurm: Reason BeginTime again,
+// StartTime the begin time, after the release).
+func TestReleaseKeepsBegin(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	b := h.submit(1, h.beginIn(time.Hour), held())
+	release := func() {
+		h.do(func(bt *batch) {
+			if err := h.c.holdJob(b, false, holder{}, "ann", h.now, bt); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	release()
+	_, jobs := h.runOnce("m")
+	wantStarted(t, jobs)
+	h.wantHeld(b, "waiting until")
+	release() // released again, never held: nothing changes
+	h.tick(time.Hour)
+	_, jobs = h.runOnce("m")
+	wantStarted(t, jobs, b)
+}
