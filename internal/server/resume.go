@@ -49,7 +49,7 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 		spec.MaxRunning, changed = *o.MaxRunning, true
 	}
 	if spec.Held { // cancelled while held: a resume is the word to run it
-		spec.Held, changed = false, true
+		spec.Held, spec.HeldByAdmin, changed = false, false, true
 	}
 	return changed, nil
 }
