@@ -206,7 +206,11 @@ type BatchOptions struct {
 	Partition string `json:"partition,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
-	Append     bool   `json:"append,omitempty"`
+	Append bool `json:"append,omitempty"`
+	// Logs keeps the output in burst's task logs, not sbatch's files: the
+	// allocation that srun makes outside a job for a step of several
+	// tasks (its script runs the step), as srun writes no slurm-%j.out.
+	Logs       bool   `json:"logs,omitempty"`
 	SubmitDir  string `json:"submit_dir,omitempty"`
 	SubmitHost string `json:"submit_host,omitempty"`
 	User       string `json:"user,omitempty"`
@@ -221,6 +225,11 @@ type BatchOptions struct {
 	// project default, said as an ignored directive (sbatch's warning).
 	Account string `json:"-"`
 }
+
+// SbatchFiles says the task's output goes to sbatch's files (its
+// --output and --error, slurm-%j.out without), which the task opens
+// itself, rather than to burst's logs.
+func (s *JobSpec) SbatchFiles() bool { return s.Batch != nil && !s.Native && !s.Batch.Logs }
 
 // Warning is a signal sent some time before a task's time limit (sbatch's
 // --signal=[B:]SIG@TIME): to the batch shell alone (Shell), or else to

@@ -117,8 +117,13 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("srun", "-l", "echo", "hi"); r.code != 0 || r.stdout != "0: hi\n" {
 		t.Errorf("srun -l outside a job: %s", r)
 	}
-	if r := face("srun", "-n", "2", "true"); r.code != 1 || !strings.Contains(r.stderr, "sbatch -n 2") {
-		t.Errorf("srun -n 2 outside a job should be refused naming sbatch: %s", r)
+	// -n 2 outside a job: a job of two tasks runs the step, as srun's
+	// allocation does (slurmFaceSrunShapes checks the same on Slurm).
+	if r := face("srun", "-n", "2", "-l", "sh", "-c", "echo $SLURM_PROCID of $SLURM_NTASKS"); r.code != 0 || sortedLines(r.stdout) != "0: 0 of 2\n1: 1 of 2\n" {
+		t.Errorf("srun -n 2 -l outside a job: want both tasks' labelled lines: %s", r)
+	}
+	if r := face("srun", "-n", "2", "sh", "-c", "exit $SLURM_PROCID"); r.code != 1 || !strings.Contains(r.stderr, "task 1: Exited with exit code 1") {
+		t.Errorf("srun -n 2 outside a job, task 1 exiting 1: want exit 1 and srun's line on it: %s", r)
 	}
 	if r := face("srun", "--pty", "bash"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("srun --pty: want one line and exit 1 (Slurm's for its errors): %s", r)
@@ -204,6 +209,12 @@ func slurmFaceSrunShapes(t *testing.T) {
 	}
 	if out, _, code := real("srun", "-l", "--mem=64M", "echo", "hi"); code != 0 || out != "0: hi\n" {
 		t.Errorf("real srun -l: exit %d, %q", code, out)
+	}
+	if out, _, code := real("srun", "-n", "2", "-l", "--mem-per-cpu=64M", "sh", "-c", "echo $SLURM_PROCID of $SLURM_NTASKS"); code != 0 || sortedLines(out) != "0: 0 of 2\n1: 1 of 2\n" {
+		t.Errorf("real srun -n 2 -l: exit %d, %q", code, out)
+	}
+	if _, errs, code := real("srun", "-n", "2", "--mem-per-cpu=64M", "sh", "-c", "exit $SLURM_PROCID"); code != 1 || !strings.Contains(errs, "task 1: Exited with exit code 1") {
+		t.Errorf("real srun -n 2, task 1 exiting 1: exit %d, stderr %q", code, errs)
 	}
 	if out, _, code := real("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i"); code != 0 || out != id+"\n" {
 		t.Errorf("real squeue abbreviations: exit %d, %q", code, out)
@@ -901,4 +912,12 @@ func TestScontrolHoldArray(t *testing.T) {
 	if st := h.show(n).State; st != "succeeded" {
 		t.Errorf("the array ended %s, want succeeded", st)
 	}
+}
+
+// sortedLines is s's lines in sorted order: the tasks of a step print
+// theirs in any order.
+func sortedLines(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "")
 }

@@ -497,11 +497,7 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 	if spec.Batch == nil {
 		spec.Batch = &burst.BatchOptions{}
 	}
-	spec.Batch.SubmitDir, _ = os.Getwd()
-	spec.Batch.SubmitHost, _ = os.Hostname()
-	if u, err := sysuser.Current(c.Context()); err == nil {
-		spec.Batch.User = u.Name
-	}
+	submittedFrom(c.Context(), spec.Batch)
 	warnings := sc.Warnings
 	if sc.Wait && !quiet { // sbatch's --wait: burst run follows the job unless -d
 		warnings = append(warnings, path+": #SBATCH --wait: burst run follows the job to its end unless given -d; ignored")
@@ -516,6 +512,16 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 	}
 	spec.Batch.Ignored = warnings
 	return sc, nil
+}
+
+// submittedFrom records in b where a batch job is submitted from, as its
+// SLURM_SUBMIT_DIR, SLURM_SUBMIT_HOST and SLURM_JOB_USER tell it.
+func submittedFrom(ctx context.Context, b *burst.BatchOptions) {
+	b.SubmitDir, _ = os.Getwd()
+	b.SubmitHost, _ = os.Hostname()
+	if u, err := sysuser.Current(ctx); err == nil {
+		b.User = u.Name
+	}
 }
 
 // submitAndFollow submits spec and, unless detached, streams the job's
@@ -570,7 +576,7 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 		fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
 	}
 	streams := []string{"stdout", "stderr"}
-	if spec.Batch != nil && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
+	if spec.Batch != nil && !spec.Batch.Logs && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
 		streams = streams[:1] // one file holds both (sbatch's default): show each line once
 	}
 	err = follow(ctx, c, follows(sub), job.ID, in, streams...)

@@ -485,7 +485,7 @@ func stdinOf(spec *burst.JobSpec, j *slurmface.Job) string {
 // shows it before the job runs: its -o and -e (sbatch's defaults without),
 // expanded for j; "" for a job that is no batch job (burst's own logs).
 func batchFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
-	if spec == nil || spec.Batch == nil {
+	if spec == nil || spec.Batch == nil || spec.Batch.Logs {
 		return "", ""
 	}
 	out := spec.Stdout

@@ -19,7 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmface"
 )
 
@@ -42,9 +44,9 @@ CPUs (-n times -c) or memory (--mem) than the job holds is refused.
 Outside a job it is an interactive job: ` + "`burst run`" + ` attached, with the
 step's resources (-n times -c CPUs, --mem, -G, -t), -J, -A (the project),
 -p (the cluster of that name): the output streams here, srun exits with
-the job's status, and Ctrl-C cancels it. Outside a job -n is 1 (a burst
-job runs its command once): for N copies use sbatch -n N with srun in the
-script.
+the job's status, and Ctrl-C cancels it. With -n N above 1 the job holds
+the N tasks and runs them as a step inside it (as srun's allocation
+does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
 
 Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
@@ -57,7 +59,8 @@ the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
 --jobid, -d.`,
 		Example: `  srun -n 4 -l hostname                 # in a job script: 4 labelled lines
   srun -n1 --cpu-bind=q python3 step.py  # a step, as Snakemake's --slurm runs it
-  burst slurm srun -c 2 --mem 1G python3 fit.py   # outside a job: an interactive job`,
+  burst slurm srun -c 2 --mem 1G python3 fit.py   # outside a job: an interactive job
+  burst slurm srun -n 4 -l hostname              # outside a job: a job of 4 tasks, one step`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
 			s, err := slurmface.ParseSrun(args)
@@ -79,7 +82,7 @@ the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
 			if s.NodeList != "" {
 				return usage("srun: -w %s: burst chooses the machine of a job itself: give the cluster with -p CLUSTER (burst cluster list)", s.NodeList)
 			}
-			return runInteractive(c, s)
+			return runInteractive(c, s, args)
 		},
 	}
 }
@@ -455,12 +458,13 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 }
 
 // runInteractive is srun outside a job: an attached burst run of the
-// command with the step's resources.
-func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
-	if s.NTasks > 1 {
-		return usage("srun: -n %d outside a job: a burst job runs its command once; for %d copies submit a job with them: sbatch -n %d --wrap 'srun %s'",
-			s.NTasks, s.NTasks, s.NTasks, strings.Join(s.Argv, " "))
-	}
+// command with the step's resources. A step of several tasks (-n N) is a
+// job holding them all whose script runs the step with srun's own
+// arguments (args), as srun makes an allocation and runs its step in it:
+// the copies, their SLURM_PROCID, -l's labels, -K and the exit status are
+// the step's, inside the job.
+func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
+	n := s.Tasks(1)
 	spec, err := baseSpec()
 	if err != nil {
 		return err
@@ -468,8 +472,8 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
 	spec.Argv = s.Argv
 	spec.Name = cmp.Or(s.Name, "srun")
 	spec.Project = s.Account
-	spec.Resources.CPUs = s.StepCPUs(1)
-	spec.Resources.MemBytes = s.StepMem(1)
+	spec.Resources.CPUs = s.StepCPUs(n)
+	spec.Resources.MemBytes = s.StepMem(n)
 	spec.Resources.GPUs = s.GPUs
 	spec.Resources.TimeLimit = sbatch.MinuteLimit(s.TimeLimit)
 	if s.Chdir != "" {
@@ -482,9 +486,18 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun) error {
 		spec.Cluster = s.Partition
 	}
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
+	if n > 1 {
+		spec.Script = "#!/bin/sh\nexec srun " + shellquote.Join(args) + "\n"
+		spec.Argv = nil
+		spec.Batch = &burst.BatchOptions{NTasks: n, CPUsPerTask: s.CPUsPerTask, Logs: true}
+		submittedFrom(c.Context(), spec.Batch)
+	}
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return usage("srun: %v", err)
+	}
+	if n > 1 { // -o/-e/-i and -l are the step's, inside the job
+		return submitAndFollow(c, spec, false, nil, false)
 	}
 	// -o/-e outside a job: the attached run's output goes there (none:
 	// nowhere), as srun writes it on the host it runs on.

@@ -66,7 +66,7 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	// (internal/agent/runner/pack.go) instead of a file each, whose creation
 	// cost more than running them.
 	a.Pack = a.Truncate && spec.Map != nil
-	if b := spec.Batch; b != nil && !spec.Native {
+	if b := spec.Batch; spec.SbatchFiles() {
 		// sbatch's files: opened at the start, truncated unless
 		// --open-mode=append; a task run again appends, as Slurm reopens a
 		// requeued job's files in append mode, so its output so far is kept.

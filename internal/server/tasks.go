@@ -84,7 +84,7 @@ type retry struct {
 // logPaths gives a task's stdout and stderr files.
 func (c *control) logPaths(j *jobRT, idx int, host string) (string, string) {
 	spec := j.row.Spec
-	if spec.Stdout == "" && spec.Stderr == "" && (spec.Batch == nil || spec.Native) {
+	if spec.Stdout == "" && spec.Stderr == "" && !spec.SbatchFiles() {
 		// A thousand tasks a directory keeps maps of 10^6 tasks browsable.
 		dir := filepath.Join(c.logs, strconv.FormatInt(j.row.ID, 10), strconv.Itoa(idx/1000))
 		return filepath.Join(dir, strconv.Itoa(idx)+".out"), filepath.Join(dir, strconv.Itoa(idx)+".err")
