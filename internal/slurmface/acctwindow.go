@@ -12,6 +12,9 @@ import (
 type AcctWindow struct {
 	From, To time.Time
 	ByState  bool
+	// Named says -j named the jobs: then (without -s) a job not yet
+	// eligible to run is listed too.
+	Named bool
 }
 
 // DefaultAcctWindow is sacct's window, as its manual's DEFAULT TIME WINDOW
@@ -21,7 +24,7 @@ type AcctWindow struct {
 // given (in any of sacct's time formats, ParseAcctTime) replaces its
 // default; with -s, -S alone ends the window where it starts.
 func DefaultAcctWindow(now time.Time, start, end string, jobs, states bool) (AcctWindow, error) {
-	w := AcctWindow{To: now, ByState: states}
+	w := AcctWindow{To: now, ByState: states, Named: jobs}
 	switch {
 	case jobs:
 		w.From = time.Unix(0, 0)
@@ -63,8 +66,14 @@ func DefaultAcctWindow(now time.Time, start, end string, jobs, states bool) (Acc
 // pending or running at some time in it (submitted by its end, not ended
 // before its start). With -s, as slurmdbd selects by state: an ended job
 // whose end falls in the window, a running one that ran in it, a pending
-// one pending then.
+// one pending then. A job pending that is not yet eligible to run (held,
+// or waiting on a dependency: Eligible Unknown) is listed only when -j
+// names it and no -s is given, as slurmdbd, which selects pending jobs by
+// their eligible time, lists it (checked with Slurm 22.05).
 func (w AcctWindow) Holds(j Job) bool {
+	if j.Eligible().IsZero() && (!w.Named || w.ByState) {
+		return false
+	}
 	// In whole seconds, as slurmdbd records times and as -S and -E read:
 	// a job that ended at 10:00:00.5 ended by "-E now" read at 10:00:00.9.
 	submit, start, end := j.Submit.Truncate(time.Second), j.Start.Truncate(time.Second), j.End.Truncate(time.Second)

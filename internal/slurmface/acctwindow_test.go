@@ -85,14 +85,19 @@ func TestAcctWindow(t *testing.T) {
 	today := Job{RawID: 2, State: burst.Failed, Submit: now.Add(-3 * time.Hour), Start: now.Add(-3 * time.Hour), End: now.Add(-2 * time.Hour)}
 	running := Job{RawID: 3, State: burst.Running, Submit: now.Add(-40 * time.Hour), Start: now.Add(-40 * time.Hour)}
 	pending := Job{RawID: 4, State: burst.Queued, Submit: now.Add(-time.Minute)}
-	jobs := []Job{yesterday, today, running, pending}
+	// Not yet eligible to run: Slurm lists them only when -j names them
+	// (and no -s is given).
+	held := Job{RawID: 5, State: burst.Queued, Submit: now.Add(-time.Minute), Held: true}
+	waits := Job{RawID: 6, State: burst.Queued, Submit: now.Add(-time.Minute), Dependency: "afterok:3(unfulfilled)"}
+	jobs := []Job{yesterday, today, running, pending, held, waits}
 	for _, tc := range []struct {
 		name, start, end string
 		jobs, states     bool
 		want             []int64
 	}{
 		{name: "plain: since midnight", want: []int64{2, 3, 4}},
-		{name: "-j: since the epoch", jobs: true, want: []int64{1, 2, 3, 4}},
+		{name: "-j: since the epoch", jobs: true, want: []int64{1, 2, 3, 4, 5, 6}},
+		{name: "-j -S -E: the window, and the jobs not yet eligible", jobs: true, start: "now-150minutes", end: "now", want: []int64{2, 3, 4, 5, 6}},
 		{name: "-s: now only", states: true, want: []int64{3, 4}},
 		{name: "-s -S: ended since", states: true, start: "now-2days", end: "now", want: []int64{1, 2, 3, 4}},
 		{name: "-s -S alone: at that time", states: true, start: "now-150minutes", want: []int64{3}},
@@ -119,6 +124,35 @@ func TestAcctWindow(t *testing.T) {
 	}
 	if _, err := DefaultAcctWindow(now, "soon", "", false, false); err == nil {
 		t.Error("-S soon accepted")
+	}
+}
+
+// TestNotYetEligible: a job held, or waiting on a dependency, has no
+// eligible time yet, as Slurm 22.05 shows it (sacct's Eligible and
+// scontrol's EligibleTime and AccrueTime Unknown); one released is
+// eligible from its submission.
+func TestNotYetEligible(t *testing.T) {
+	now := time.Date(2026, 12, 4, 13, 0, 0, 0, time.Local)
+	base := Job{RawID: 7, Name: "w", User: "u", State: burst.Queued, Submit: now.Add(-time.Minute), CPUs: 1}
+	held, waits := base, base
+	held.Held = true
+	waits.Dependency = "afterok:3(unfulfilled)"
+	for _, j := range []Job{held, waits} {
+		if !j.Eligible().IsZero() {
+			t.Errorf("%s: eligible at %v, want Unknown", j.pendingReason(), j.Eligible())
+		}
+		var b strings.Builder
+		if err := ShowJob(&b, j, true, now); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{" EligibleTime=Unknown ", " AccrueTime=Unknown "} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s: scontrol lacks %q: %s", j.pendingReason(), want, b.String())
+			}
+		}
+	}
+	if !base.Eligible().Equal(base.Submit) {
+		t.Errorf("a job neither held nor waiting: eligible at %v, want its submission %v", base.Eligible(), base.Submit)
 	}
 }
 

@@ -48,6 +48,9 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		tres += fmt.Sprintf(",gres/gpu=%d", j.GPUs)
 	}
 	end, start, accrue := "Unknown", j.shownStart(), Date(j.Submit)
+	if j.Eligible().IsZero() { // held, or waiting on a dependency: it accrues no age
+		accrue = "Unknown"
+	}
 	if start.IsZero() && j.Deferred { // when it is to start, as 22.05 shows a job pending for its begin time
 		start, accrue = j.Begin, "Unknown"
 	}

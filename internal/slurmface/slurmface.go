@@ -288,8 +288,13 @@ func Mem(b int64) string {
 
 // Eligible is when it became (or becomes) eligible to run, as scontrol's
 // EligibleTime and sacct's Eligible show it: its begin time if it was
-// deferred past its submission, else its submission.
+// deferred past its submission, else its submission; zero (Unknown) for a
+// job pending on a hold or a dependency, as Slurm 22.05 shows it until it
+// is released or the dependency met.
 func (j Job) Eligible() time.Time {
+	if j.State == burst.Queued && (j.Held || j.Dependency != "") {
+		return time.Time{}
+	}
 	if j.Begin.After(j.Submit) {
 		return j.Begin
 	}
