@@ -141,6 +141,28 @@ func TestSqueue(t *testing.T) {
 	if want := "10:00|2|normal\nUNLIMITED|1|normal\n"; b.String() != want {
 		t.Errorf("%%L: got %q, want %q", b.String(), want)
 	}
+	// Spans of time right-justified are printed whole, as 22.05's squeue
+	// prints them (-l's %.9l shows 2-03:05:00); left-justified ones, the
+	// words (UNLIMITED), the header and other fields are cut.
+	long := jobs[0]
+	long.TimeLimit = 51*time.Hour + 5*time.Minute
+	for format, want := range map[string]string{
+		"%.9l|%.3M|%.5L":    "TIME_LIMI|TIM|TIME_\n2-03:05:00|0:00|2-03:05:00\nUNLIMITED|0:01|UNLIM\n",
+		"%5l|%.1i|%.3j|%3M": "TIME_|J|NAM|TIM\n2-03:|1|wra|0:0\nUNLIM|7|wra|0:0\n",
+	} {
+		f, _ := ParseSqueueFormat(format)
+		b.Reset()
+		Squeue(&b, []Job{long, jobs[1]}, f, false, t0.Add(time.Minute))
+		if b.String() != want {
+			t.Errorf("format %q: got %q, want %q", format, b.String(), want)
+		}
+	}
+	f, _, _ = ParseSqueueFields("TimeLimit:.3,TimeUsed:2,TimeLeft:.20")
+	b.Reset()
+	Squeue(&b, []Job{long}, f, true, t0.Add(time.Minute))
+	if want := "2-03:05:000:          2-03:05:00\n"; b.String() != want {
+		t.Errorf("-O spans of time: got %q, want %q", b.String(), want)
+	}
 	// As Slurm 22.05's squeue (checked with the suite's real Slurm): a
 	// specification naming no field is printed as written, and named; a
 	// '%' ending the format is dropped; a field the end cuts short stays.

@@ -26,6 +26,10 @@ type squeueField struct {
 	header string
 	fn     func(j Job, now time.Time) string // nil: the same for every job, fixed
 	fixed  string
+	// span says the value is a span of time (%M, %l, %L): squeue prints
+	// one right-justified whole, however narrow its column (2-03:05:00 in
+	// -l's %.9l), and cuts only the words (UNLIMITED) and the header.
+	span bool
 }
 
 // value is the field's value for j.
@@ -52,8 +56,8 @@ var squeueFields = map[byte]squeueField{
 	'i': {header: "JOBID", fn: func(j Job, _ time.Time) string { return j.JobID() }},
 	'j': {header: "NAME", fn: func(j Job, _ time.Time) string { return j.Name }},
 	'K': {header: "ARRAY_TASK_ID", fn: func(j Job, _ time.Time) string { return arrayTask(j) }},
-	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
-	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }, span: true},
+	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }, span: true},
 	'm': {header: "MIN_MEMORY", fn: func(j Job, _ time.Time) string { return Mem(j.MemBytes) }},
 	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
 	'o': {header: "COMMAND", fn: func(j Job, _ time.Time) string { return orNull(j.Command) }},
@@ -68,7 +72,7 @@ var squeueFields = map[byte]squeueField{
 	'V': {header: "SUBMIT_TIME", fn: func(j Job, _ time.Time) string { return Date(j.Submit) }},
 	'x': {header: "EXC_NODES", fn: func(j Job, _ time.Time) string { return "" }},
 	'Z': {header: "WORK_DIR", fn: func(j Job, _ time.Time) string { return j.WorkDir }},
-	'L': {header: "TIME_LEFT", fn: func(j Job, now time.Time) string { return timeLeft(j, now) }},
+	'L': {header: "TIME_LEFT", fn: func(j Job, now time.Time) string { return timeLeft(j, now) }, span: true},
 	'c': {header: "MIN_CPUS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
 	'q': fixed("QOS", "normal"), // Slurm's default: burst has no other
 	'f': fixed("FEATURES", "(null)"),
@@ -262,8 +266,8 @@ var stepFields = map[byte]squeueField{
 	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},
 	'i': {header: "STEPID", fn: func(j Job, _ time.Time) string { return j.StepID() }},
 	'j': fixed("NAME", "batch"),
-	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }},
-	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }},
+	'l': fixed("TIME_LIMIT", "UNLIMITED"), // a step's own, which the batch step has none of
+	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }, span: true},
 	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
 	'P': {header: "PARTITION", fn: func(j Job, _ time.Time) string { return j.Partition }},
 	'S': {header: "START_TIME", fn: func(j Job, _ time.Time) string { return startTime(j) }},
@@ -305,22 +309,27 @@ func ParseSqueueFields(s string) (f Format, bad []string, err error) {
 func Squeue(w io.Writer, jobs []Job, f Format, noHeader bool, now time.Time) error {
 	var b strings.Builder
 	if !noHeader {
-		f.line(&b, func(c column) string { return c.field.header })
+		f.line(&b, false, func(c column) string { return c.field.header })
 	}
 	for _, j := range jobs {
-		f.line(&b, func(c column) string { return c.field.value(j, now) })
+		f.line(&b, true, func(c column) string { return c.field.value(j, now) })
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func (f Format) line(b *strings.Builder, value func(column) string) {
+// line writes one line of f: its header's (values false) or a job's.
+func (f Format) line(b *strings.Builder, values bool, value func(column) string) {
 	for _, c := range f {
 		if c.field == nil {
 			b.WriteString(c.text)
 			continue
 		}
-		b.WriteString(pad(value(c), c.width, c.right))
+		v, width := value(c), c.width
+		if values && c.right && c.field.span && v != "" && v[0] >= '0' && v[0] <= '9' {
+			width = max(width, len(v))
+		}
+		b.WriteString(pad(v, width, c.right))
 	}
 	b.WriteByte('\n')
 }
