@@ -157,6 +157,13 @@ func TestSqueue(t *testing.T) {
 			t.Errorf("format %q: got %q, want %q", format, b.String(), want)
 		}
 	}
+	// A batch step has no time limit of its own (squeue -s), whatever its job's.
+	f, _ = ParseStepFormat("%i %l")
+	b.Reset()
+	Squeue(&b, []Job{long}, f, true, t0)
+	if want := "1.batch UNLIMITED\n"; b.String() != want {
+		t.Errorf("squeue -s %%l: got %q, want %q", b.String(), want)
+	}
 	f, _, _ = ParseSqueueFields("TimeLimit:.3,TimeUsed:2,TimeLeft:.20")
 	b.Reset()
 	Squeue(&b, []Job{long}, f, true, t0.Add(time.Minute))
