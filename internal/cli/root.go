@@ -48,7 +48,7 @@ func optUsage(err error) error {
 
 // slurmVersionLine is what the Slurm personality's commands answer to
 // --version (-V): the Slurm release whose behaviour they follow.
-const slurmVersionLine = "slurm 22.05.8 (burst)"
+const slurmVersionLine = "slurm " + slurmface.Version + " (burst)"
 
 // Main runs the command line and returns the process exit status.
 // Slurm's commands (the Slurm face: burst slurm NAME) exit 1 on any error

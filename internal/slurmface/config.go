@@ -42,7 +42,7 @@ func ShowConfig(w io.Writer, now time.Time, minJobAge time.Duration) error {
 		{"ClusterName", ClusterName},
 		{"MinJobAge", fmt.Sprintf("%d sec", int(minJobAge/time.Second))},
 		{"SchedulerTimeSlice", fmt.Sprintf("%d sec", int(SchedulerTimeSlice/time.Second))},
-		{"SLURM_VERSION", "22.05.8"},
+		{"SLURM_VERSION", Version},
 	}
 	if _, err := fmt.Fprintf(w, "Configuration data as of %s\n", Date(now)); err != nil {
 		return err

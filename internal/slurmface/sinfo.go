@@ -116,14 +116,40 @@ var sinfoFields = map[byte]sinfoField{
 	}},
 	// %F: the nodes allocated (or mixed), idle, other and in all.
 	'F': {"NODES(A/I/O/T)", false, func(g []Node) string {
-		busy := 0
-		for _, n := range g {
-			if n.UsedCPUs > 0 {
-				busy++
-			}
-		}
+		busy := allocated(g)
 		return fmt.Sprintf("%d/%d/0/%d", busy, len(g)-busy, len(g))
 	}},
+	// %A: the nodes allocated (or mixed) and idle; %C: the CPUs
+	// allocated, idle, other and in all, as scripts read what is free.
+	'A': {"NODES(A/I)", false, func(g []Node) string {
+		busy := allocated(g)
+		return fmt.Sprintf("%d/%d", busy, len(g)-busy)
+	}},
+	'C': {"CPUS(A/I/O/T)", false, func(g []Node) string {
+		used, all := 0, 0
+		for _, n := range g {
+			used, all = used+min(n.UsedCPUs, n.CPUs), all+n.CPUs
+		}
+		return fmt.Sprintf("%d/%d/0/%d", used, all-used, all)
+	}},
+	// %e: the memory its tasks do not hold (MiB), the least to the most
+	// of the group as sinfo gives a range; %O: no load is measured (N/A,
+	// as sinfo prints a node that reported none).
+	'e': {"FREE_MEM", false, func(g []Node) string { return memRange(g) }},
+	'O': {"CPU_LOAD", false, func([]Node) string { return "N/A" }},
+	'n': {"HOSTNAMES", false, func(g []Node) string { return hosts(g) }},
+	'o': {"NODE_ADDR", false, func(g []Node) string { return hosts(g) }},
+	'X': {"SOCKETS", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) }},
+	'Y': {"CORES", true, func([]Node) string { return "1" }},
+	'Z': {"THREADS", true, func([]Node) string { return "1" }},
+	'v': {"VERSION", false, func([]Node) string { return Version }},
+	'b': {"ACTIVE_FEATURES", true, func([]Node) string { return "(null)" }},
+	'p': {"PRIO_TIER", false, func([]Node) string { return "1" }},
+	'I': {"PRIO_JOB_FACTOR", false, func([]Node) string { return "1" }},
+	'S': {"ALLOCNODES", false, func([]Node) string { return "all" }},
+	'L': {"DEFAULTTIME", false, func([]Node) string { return "n/a" }},
+	'M': {"PREEMPT_MODE", false, func([]Node) string { return "OFF" }},
+	'B': {"MAX_CPUS_PER_NODE", false, func([]Node) string { return "UNLIMITED" }},
 	's': {"JOB_SIZE", false, func([]Node) string { return "1-infinite" }},
 	'r': {"ROOT", false, func([]Node) string { return "no" }},
 	'h': {"OVERSUBS", false, func([]Node) string { return "NO" }},
@@ -154,7 +180,35 @@ var sinfoNames = map[string]byte{
 	"partition": 'P', "partitionname": 'R', "available": 'a', "time": 'l', "timelimit": 'l', "nodes": 'D',
 	"nodelist": 'N', "statecompact": 't', "statelong": 'T', "cpus": 'c', "memory": 'm', "gres": 'G',
 	"nodeaiot": 'F', "size": 's', "root": 'r', "oversubscribe": 'h', "groups": 'g', "socketcorethread": 'z',
-	"disk": 'd', "weight": 'w', "features": 'f', "reason": 'E',
+	"disk": 'd', "weight": 'w', "features": 'f', "reason": 'E', "nodeai": 'A', "cpusstate": 'C',
+	"freemem": 'e', "cpusload": 'O', "nodehost": 'n', "nodeaddr": 'o', "sockets": 'X', "cores": 'Y',
+	"threads": 'Z', "version": 'v', "features_act": 'b', "prioritytier": 'p', "priorityjobfactor": 'I',
+	"allocnodes": 'S', "defaulttime": 'L', "preemptmode": 'M', "maxcpuspernode": 'B',
+}
+
+// Version is the Slurm release whose commands burst answers as.
+const Version = "22.05.8"
+
+// memRange is sinfo's %e of a group: the memory free on its nodes (MiB),
+// "LEAST-MOST" when they differ.
+func memRange(g []Node) string {
+	free := func(n Node) int64 { return max(n.MemBytes-n.UsedMem, 0) >> 20 }
+	lo, hi := least(g, free), -least(g, func(n Node) int64 { return -free(n) })
+	if lo == hi {
+		return strconv.FormatInt(lo, 10)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
+}
+
+// hosts is sinfo's %n (and %o) of a group: its nodes' hosts, each once.
+func hosts(g []Node) string {
+	var hs []string
+	for _, n := range g {
+		if !slices.Contains(hs, n.Host) {
+			hs = append(hs, n.Host)
+		}
+	}
+	return CompressHostlist(hs, false)
 }
 
 // SinfoFormat is a parsed sinfo format.

@@ -47,6 +47,9 @@ func TestSinfo(t *testing.T) {
 			"c-1            1     cloud        idle 2       2:1:1   4096        0      1   (null) none                \n" +
 			"c-2            1     cloud        idle 2       2:1:1   4096        0      1   (null) none                \n" +
 			"c-3            1     cloud   allocated 2       2:1:1   4096        0      1   (null) none                \n"},
+		{name: "CPUs and nodes in use, free memory, as scripts read them", format: "%P %C %A %e %O %X:%Y:%Z %v", noHeader: true, want: "" +
+			"local* 1/3/0/4 1/0 8192 N/A 4:1:1 22.05.8\n" +
+			"cloud 2/4/0/6 1/2 4096 N/A 2:1:1 22.05.8\n"},
 		{name: "widths cut", format: "%.3P|%T", noHeader: true, want: "loc|mixed\nclo|idle\nclo|allocated\n"},
 	}
 	for _, tt := range tests {
@@ -77,6 +80,18 @@ func TestSinfo(t *testing.T) {
 		"local*             up   infinite      1    mix local-1\n"; long.String() != want {
 		t.Errorf("a long partition name:\n%s\nwant\n%s", long.String(), want)
 	}
+	// -O's names for them; free memory over nodes that differ is a range.
+	f, bad, err := ParseSinfoFields("cpusstate:8,nodeai:5,freemem")
+	if err != nil || bad != nil {
+		t.Fatal(err, bad)
+	}
+	var free strings.Builder
+	busy := nodes[3]
+	busy.UsedMem = 3 << 30
+	Sinfo(&free, []Node{nodes[1], busy}, f, true, false)
+	if want := "2/2/0/4 1/1  1024-4096           \n"; free.String() != want {
+		t.Errorf("-O cpusstate,nodeai,freemem: got %q, want %q", free.String(), want)
+	}
 	// A letter that is no field stays as written and is named, as sinfo
 	// says "Invalid node format specification: y" and lists all the same.
 	f, bad = ParseSinfoFormat("%P %y|%-5a|%")
@@ -85,7 +100,7 @@ func TestSinfo(t *testing.T) {
 	if want := "local* %y|%-5a|\n"; b.String() != want || !slices.Equal(bad, []string{"y", "-", ""}) {
 		t.Errorf("%%y, %%-5a, a last %%: %q, bad %q; want %q, bad [y - \"\"]", b.String(), bad, want)
 	}
-	f, bad, err := ParseSinfoFields("partition:8,bogus,nodes:.3")
+	f, bad, err = ParseSinfoFields("partition:8,bogus,nodes:.3")
 	if err != nil || !slices.Equal(bad, []string{"bogus"}) {
 		t.Fatal(err, bad)
 	}
