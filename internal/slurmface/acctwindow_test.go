@@ -85,19 +85,21 @@ func TestAcctWindow(t *testing.T) {
 	today := Job{RawID: 2, State: burst.Failed, Submit: now.Add(-3 * time.Hour), Start: now.Add(-3 * time.Hour), End: now.Add(-2 * time.Hour)}
 	running := Job{RawID: 3, State: burst.Running, Submit: now.Add(-40 * time.Hour), Start: now.Add(-40 * time.Hour)}
 	pending := Job{RawID: 4, State: burst.Queued, Submit: now.Add(-time.Minute)}
-	// Not yet eligible to run: Slurm lists them only when -j names them
-	// (and no -s is given).
+	// Not yet eligible to run (held, waiting on a dependency, or on its
+	// array's throttle): Slurm lists them only when -j names them (and no
+	// -s is given).
 	held := Job{RawID: 5, State: burst.Queued, Submit: now.Add(-time.Minute), Held: true}
 	waits := Job{RawID: 6, State: burst.Queued, Submit: now.Add(-time.Minute), Dependency: "afterok:3(unfulfilled)"}
-	jobs := []Job{yesterday, today, running, pending, held, waits}
+	throttled := Job{RawID: 8, ArrayJobID: 8, ArrayTaskID: 3, State: burst.Queued, Submit: now.Add(-time.Minute), AtArrayLimit: true}
+	jobs := []Job{yesterday, today, running, pending, held, waits, throttled}
 	for _, tc := range []struct {
 		name, start, end string
 		jobs, states     bool
 		want             []int64
 	}{
 		{name: "plain: since midnight", want: []int64{2, 3, 4}},
-		{name: "-j: since the epoch", jobs: true, want: []int64{1, 2, 3, 4, 5, 6}},
-		{name: "-j -S -E: the window, and the jobs not yet eligible", jobs: true, start: "now-150minutes", end: "now", want: []int64{2, 3, 4, 5, 6}},
+		{name: "-j: since the epoch", jobs: true, want: []int64{1, 2, 3, 4, 5, 6, 8}},
+		{name: "-j -S -E: the window, and the jobs not yet eligible", jobs: true, start: "now-150minutes", end: "now", want: []int64{2, 3, 4, 5, 6, 8}},
 		{name: "-s: now only", states: true, want: []int64{3, 4}},
 		{name: "-s -S: ended since", states: true, start: "now-2days", end: "now", want: []int64{1, 2, 3, 4}},
 		{name: "-s -S alone: at that time", states: true, start: "now-150minutes", want: []int64{3}},
@@ -134,10 +136,11 @@ func TestAcctWindow(t *testing.T) {
 func TestNotYetEligible(t *testing.T) {
 	now := time.Date(2026, 12, 4, 13, 0, 0, 0, time.Local)
 	base := Job{RawID: 7, Name: "w", User: "u", State: burst.Queued, Submit: now.Add(-time.Minute), CPUs: 1}
-	held, waits := base, base
+	held, waits, throttled := base, base, base
 	held.Held = true
 	waits.Dependency = "afterok:3(unfulfilled)"
-	for _, j := range []Job{held, waits} {
+	throttled.ArrayJobID, throttled.ArrayTaskID, throttled.AtArrayLimit = 7, 3, true
+	for _, j := range []Job{held, waits, throttled} {
 		if !j.Eligible().IsZero() {
 			t.Errorf("%s: eligible at %v, want Unknown", j.pendingReason(), j.Eligible())
 		}

@@ -289,10 +289,11 @@ func Mem(b int64) string {
 // Eligible is when it became (or becomes) eligible to run, as scontrol's
 // EligibleTime and sacct's Eligible show it: its begin time if it was
 // deferred past its submission, else its submission; zero (Unknown) for a
-// job pending on a hold or a dependency, as Slurm 22.05 shows it until it
-// is released or the dependency met.
+// job pending on a hold, a dependency or its array's throttle (%N), as
+// Slurm 22.05 shows it until it is released, the dependency met or a
+// place in its array's throttle free.
 func (j Job) Eligible() time.Time {
-	if j.State == burst.Queued && (j.Held || j.Dependency != "") {
+	if j.State == burst.Queued && (j.Held || j.Dependency != "" || j.AtArrayLimit) {
 		return time.Time{}
 	}
 	if j.Begin.After(j.Submit) {
