@@ -87,14 +87,14 @@ var acctFields = []acctField{
 	{"UID", 6, func(j Job, _ acctCtx) string { return strconv.Itoa(j.UID) }, jobOnly},
 	{"User", 9, func(j Job, _ acctCtx) string { return j.User }, jobOnly},
 	{"WorkDir", 20, func(j Job, _ acctCtx) string { return j.WorkDir }, jobOnly},
-	{"AllocTRES", 30, func(j Job, _ acctCtx) string { return tres(j) }, onBoth},
-	{"ReqTRES", 30, func(j Job, _ acctCtx) string { return tres(j) }, jobOnly},
+	{"AllocTRES", 10, func(j Job, _ acctCtx) string { return tres(j) }, onBoth},
+	{"ReqTRES", 10, func(j Job, _ acctCtx) string { return tres(j) }, jobOnly},
 	{"CPUTime", 10, func(j Job, x acctCtx) string { return LongDuration(j.Elapsed(x.now) * time.Duration(j.CPUs)) }, onBoth},
 	{"CPUTimeRAW", 10, func(j Job, x acctCtx) string {
 		return strconv.FormatInt(int64(j.Elapsed(x.now)/time.Second)*int64(j.CPUs), 10)
 	}, onBoth},
 	{"ReqNodes", 8, func(Job, acctCtx) string { return "1" }, onBoth},
-	{"TimelimitRaw", 12, func(j Job, _ acctCtx) string {
+	{"TimelimitRaw", 10, func(j Job, _ acctCtx) string {
 		if j.TimeLimit <= 0 {
 			return "UNLIMITED"
 		}
@@ -121,20 +121,23 @@ var acctFields = []acctField{
 }
 
 // acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05),
-// separated by spaces: accepted in --format, and empty, as sacct leaves a
+// each NAME:WIDTH (its default width, as sacct's), separated by spaces:
+// accepted in --format, and empty, as sacct leaves a
 // field it has no value for (virtual memory, disk and page counts, energy,
 // frequencies, reservations, comments, QOS ids). A script asking for
 // MaxVMSize gets its other columns. A constant: read only by
 // ParseAcctFormat.
-const acctBlank = " AdminComment AssocID AveCPUFreq AveDiskRead AveDiskWrite AvePages " +
-	"AveVMSize BlockID Comment Constraints ConsumedEnergy ConsumedEnergyRaw Container DBIndex Flags Layout MaxDiskRead " +
-	"MaxDiskReadNode MaxDiskReadTask MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask MaxPages MaxPagesNode MaxPagesTask " +
-	"MaxVMSize MaxVMSizeNode MaxVMSizeTask McsLabel " +
-	"Priority QOSRAW ReqCPUFreq ReqCPUFreqGov ReqCPUFreqMax ReqCPUFreqMin Reservation ReservationId Reserved ResvCPU " +
-	"ResvCPURAW SubmitLine Suspended SystemComment TRESUsageInAve TRESUsageInMax TRESUsageInMaxNode " +
-	"TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve " +
-	"TRESUsageOutMax TRESUsageOutMaxNode TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask " +
-	"TRESUsageOutTot WCKey WCKeyID "
+const acctBlank = " AdminComment:15 AssocID:7 AveCPUFreq:10 AveDiskRead:14 AveDiskWrite:14 AvePages:10 AveVMSize:10 " +
+	"BlockID:16 Comment:14 Constraints:19 ConsumedEnergy:14 ConsumedEnergyRaw:17 Container:19 " +
+	"DBIndex:-10 Flags:19 Layout:9 MaxDiskRead:12 MaxDiskReadNode:15 MaxDiskReadTask:15 MaxDiskWrite:12 " +
+	"MaxDiskWriteNode:16 MaxDiskWriteTask:16 MaxPages:8 MaxPagesNode:12 MaxPagesTask:14 MaxVMSize:10 " +
+	"MaxVMSizeNode:14 MaxVMSizeTask:14 McsLabel:12 Priority:10 QOSRAW:6 ReqCPUFreq:10 ReqCPUFreqGov:13 " +
+	"ReqCPUFreqMax:13 ReqCPUFreqMin:13 Reservation:20 ReservationId:8 Reserved:10 ResvCPU:10 " +
+	"ResvCPURAW:10 SubmitLine:20 Suspended:10 SystemComment:15 TRESUsageInAve:14 TRESUsageInMax:14 " +
+	"TRESUsageInMaxNode:18 TRESUsageInMaxTask:18 TRESUsageInMin:14 TRESUsageInMinNode:18 " +
+	"TRESUsageInMinTask:18 TRESUsageInTot:14 TRESUsageOutAve:15 TRESUsageOutMax:15 " +
+	"TRESUsageOutMaxNode:19 TRESUsageOutMaxTask:19 TRESUsageOutMin:15 TRESUsageOutMinNode:19 " +
+	"TRESUsageOutMinTask:19 TRESUsageOutTot:15 WCKey:10 WCKeyID:10 "
 
 // tres is a job's trackable resources as sacct's AllocTRES writes them:
 // billing=N,cpu=N,[gres/gpu=N,]mem=M,node=1.
@@ -251,13 +254,19 @@ func acctFieldNamed(name string) acctField {
 			return af
 		}
 	}
-	return acctField{name, 10, func(Job, acctCtx) string { return "" }, onBoth}
+	at := strings.Index(acctBlank, " "+name+":") + len(name) + 2
+	width, _ := strconv.Atoi(acctBlank[at : at+strings.IndexByte(acctBlank[at:], ' ')])
+	return acctField{name, width, func(Job, acctCtx) string { return "" }, onBoth}
 }
 
 // allAcctNames are the field names sacct takes, sorted as --helpformat
 // lists them (by name, in any case).
 func allAcctNames() []string {
-	names := strings.Fields(acctBlank)
+	var names []string
+	for nw := range strings.FieldsSeq(acctBlank) {
+		name, _, _ := strings.Cut(nw, ":")
+		names = append(names, name)
+	}
 	for _, f := range acctFields {
 		names = append(names, f.name)
 	}
@@ -352,7 +361,13 @@ func Sacct(w io.Writer, jobs []Job, f AcctFormat, o SacctOptions, now time.Time)
 	sep := cmp.Or(o.Delimiter, "|")
 	var b strings.Builder
 	if !o.NoHeader {
-		f.line(&b, o.Parsable, sep, func(c acctColumn) string { return c.f.name })
+		// A name too long for its column is cut short, with no '+'.
+		f.line(&b, o.Parsable, sep, func(c acctColumn) string {
+			if o.Parsable == Columns && len(c.f.name) > abs(c.width) {
+				return c.f.name[:abs(c.width)]
+			}
+			return c.f.name
+		})
 		if o.Parsable == Columns {
 			f.line(&b, o.Parsable, sep, func(c acctColumn) string { return strings.Repeat("-", abs(c.width)) })
 		}

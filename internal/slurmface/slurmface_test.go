@@ -202,6 +202,24 @@ func TestSqueue(t *testing.T) {
 	}
 }
 
+// TestSacctHeaderWidths: each field's default width, and a name too long
+// for its column cut short with no '+', as Slurm 22.05's sacct prints
+// them (checked field by field against --helpformat's list).
+func TestSacctHeaderWidths(t *testing.T) {
+	f, err := ParseAcctFormat("JobName%4,State%3,AllocTRES,MaxVMSizeNode,TimelimitRaw,DBIndex,QOSRAW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := Sacct(&b, nil, f, SacctOptions{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(b.String(), "\n")
+	if want := "JobN Sta  AllocTRES  MaxVMSizeNode TimelimitR DBIndex    QOSRAW "; head != want {
+		t.Errorf("header %q, want %q", head, want)
+	}
+}
+
 func TestStatesFilter(t *testing.T) {
 	def, err := States("")
 	if err != nil || len(def) != 2 || !def[Pending] || !def[RunningS] {
