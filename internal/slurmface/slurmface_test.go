@@ -157,6 +157,26 @@ func TestSqueue(t *testing.T) {
 			t.Errorf("format %q: got %q, want %q", format, b.String(), want)
 		}
 	}
+	// %all: every field, a-z then A-Z, between bars (the header as 22.05's).
+	f, bad := ParseSqueueFormat("%ALL")
+	b.Reset()
+	Squeue(&b, nil, f, false, t0)
+	if want := "ACCOUNT|TRES_PER_NODE|MIN_CPUS|MIN_TMP_DISK|END_TIME|FEATURES|GROUP|OVER_SUBSCRIBE|JOBID|NAME|COMMENT|TIME_LIMIT|" +
+		"MIN_MEMORY|REQ_NODES|COMMAND|PRIORITY|QOS|REASON||ST|USER|RESERVATION|WCKEY|EXC_NODES|NICE|S:C:T|JOBID|EXEC_HOST|CPUS|" +
+		"NODES|DEPENDENCY|ARRAY_JOB_ID|GROUP|SOCKETS_PER_NODE|CORES_PER_SOCKET|THREADS_PER_CORE|ARRAY_TASK_ID|TIME_LEFT|TIME|" +
+		"NODELIST|CONTIGUOUS|PARTITION|PRIORITY|NODELIST(REASON)|START_TIME|STATE|UID|SUBMIT_TIME|LICENSES|CORE_SPEC|SCHEDNODES|" +
+		"WORK_DIR\n"; b.String() != want || bad != nil {
+		t.Errorf("%%all: %q, bad %q; want %q", b.String(), bad, want)
+	}
+	// %e of a job running with no time limit: NONE, as 22.05 prints it.
+	f, _ = ParseSqueueFormat("%e")
+	b.Reset()
+	run := jobs[0]
+	run.State, run.Start = burst.Running, t0
+	Squeue(&b, []Job{run}, f, true, t0.Add(time.Minute))
+	if b.String() != "NONE\n" {
+		t.Errorf("%%e of a job running with no limit: got %q, want NONE", b.String())
+	}
 	// A batch step has no time limit of its own (squeue -s), whatever its job's.
 	f, _ = ParseStepFormat("%i %l")
 	b.Reset()
@@ -189,7 +209,7 @@ func TestSqueue(t *testing.T) {
 			t.Errorf("format %q: %q, bad %q; want %q, bad %q", format, b.String(), bad, want.out, want.bad)
 		}
 	}
-	f, bad, err := ParseSqueueFields("jobid:3,colour,Priority:17,STDOUT:8,NumTasks:3,groupname:5")
+	f, bad, err = ParseSqueueFields("jobid:3,colour,Priority:17,STDOUT:8,NumTasks:3,groupname:5")
 	if err != nil || !slices.Equal(bad, []string{"colour"}) {
 		t.Errorf("-O colour: %v, bad %q; want colour left out and named", err, bad)
 	}

@@ -232,9 +232,20 @@ type Format []column
 // specification naming no field stays as written and is in bad: squeue
 // says "Invalid job format specification: X" of each and lists all the
 // same, exit 0 (checked with Slurm 22.05).
+//
+// "%all" is every letter, a-z then A-Z, separated by '|', as squeue's
+// manual has it ("all fields available ... with a vertical bar
+// separating each field").
 func ParseSqueueFormat(s string) (f Format, bad []string) {
+	if strings.EqualFold(s, "%all") {
+		s = allLetters
+	}
 	return parseFormat(s, squeueFields)
 }
+
+// allLetters is squeue's %all (checked with Slurm 22.05: the same line).
+const allLetters = "%a|%b|%c|%d|%e|%f|%g|%h|%i|%j|%k|%l|%m|%n|%o|%p|%q|%r|%s|%t|%u|%v|%w|%x|%y|%z|" +
+	"%A|%B|%C|%D|%E|%F|%G|%H|%I|%J|%K|%L|%M|%N|%O|%P|%Q|%R|%S|%T|%U|%V|%W|%X|%Y|%Z"
 
 // ParseStepFormat reads squeue -s's -o format, whose letters are a job
 // step's (stepFields).
@@ -385,8 +396,8 @@ func endTime(j Job) string {
 		return Date(j.Start.Add(j.TimeLimit))
 	case j.Start.IsZero() && j.Deferred && j.TimeLimit > 0:
 		return Date(j.Begin.Add(j.TimeLimit)) // pending for its begin time: when it must end if it starts then
-	case j.Start.IsZero() && j.Deferred:
-		return "NONE" // as 22.05 prints it for such a job with no time limit
+	case j.Start.IsZero() && j.Deferred, !j.Start.IsZero():
+		return "NONE" // as 22.05 prints it for such a job, or one running, with no time limit
 	}
 	return "N/A"
 }
