@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/sbatch"
@@ -55,8 +56,9 @@ non-zero ends the others), -D, -N 1, --mpi=none; outside a job also -A, -p,
 -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
 --hint, --exclusive, --overlap, --exact, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
-the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
---jobid, -d.`,
+the fix: -N above 1, --mpi other than none, --multi-prog, --jobid, -d; --pty
+from a terminal (with no terminal on its stdin, srun says it disregards
+--pty and runs the step, as Slurm's does).`,
 		Example: `  srun -n 4 -l hostname                 # in a job script: 4 labelled lines
   srun -n1 --cpu-bind=q python3 step.py  # a step, as Snakemake's --slurm runs it
   burst slurm srun -c 2 --mem 1G python3 fit.py   # outside a job: an interactive job
@@ -72,6 +74,10 @@ the fix: -N above 1, --mpi other than none, --pty, -o/-e/-i, --multi-prog,
 			case s.WantsVersion():
 				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
 				return nil
+			case s.Pty && term.IsTerminal(int(os.Stdin.Fd())):
+				return &ExitError{Code: 1, Msg: slurmface.PtyRefusal}
+			case s.Pty: // no terminal to give it: srun says so and runs the step all the same
+				fmt.Fprint(c.ErrOrStderr(), slurmface.PtyDisregarded)
 			}
 			if os.Getenv("BURST_JOB_ID") != "" || os.Getenv("SLURM_JOB_ID") != "" {
 				if err := stepNodes(s); err != nil {

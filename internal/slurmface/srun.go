@@ -33,6 +33,7 @@ type Srun struct {
 	// (StepIO).
 	Output, Error, Input string
 	Append               bool     // --open-mode=append: -o and -e files are added to, not overwritten
+	Pty                  bool     // --pty: task 0 on a terminal (PtyRefusal; without one srun disregards it)
 	Argv                 []string // the command and its arguments
 }
 
@@ -116,8 +117,8 @@ var srunOpts = []Opt{
 	{Long: "error", Short: 'e', Arg: RequiredArg},
 	{Long: "input", Short: 'i', Arg: RequiredArg},
 	{Long: "open-mode", Arg: RequiredArg},
-	// refused
 	{Long: "pty"},
+	// refused
 	{Long: "multi-prog"},
 	{Long: "het-group", Arg: RequiredArg},
 	{Long: "dependency", Short: 'd', Arg: RequiredArg},
@@ -126,7 +127,6 @@ var srunOpts = []Opt{
 
 // srunRefused says why burst refuses an option srun has.
 var srunRefused = map[string]string{
-	"pty":        "burst runs no terminal for a step: run the command without --pty",
 	"multi-prog": "burst runs one program per step: start each with its own srun",
 	"het-group":  "burst has no heterogeneous jobs",
 	"dependency": "burst jobs have no dependencies: run srun once the job it needs has ended",
@@ -170,6 +170,8 @@ func ParseSrun(args []string) (*Srun, error) {
 			s.MemBytes = 0
 		case "label":
 			s.Label = true
+		case "pty":
+			s.Pty = true
 		case "unbuffered":
 			s.Unbuffered = true
 		case "kill-on-bad-exit":
@@ -220,6 +222,15 @@ func ParseSrun(args []string) (*Srun, error) {
 	s.Argv = rest
 	return s, nil
 }
+
+// PtyRefusal is what srun --pty run from a terminal is told: burst gives
+// a step no terminal of its own.
+const PtyRefusal = "srun: --pty is not supported by burst: burst runs no terminal for a step: run the command without --pty"
+
+// PtyDisregarded are the lines srun --pty writes when its standard input
+// is no terminal, before it runs the step without one (Slurm 22.05).
+const PtyDisregarded = "srun: error: ioctl(TIOCGWINSZ): Inappropriate ioctl for device\n" +
+	"srun: error: Not using a pseudo-terminal, disregarding --pty option\n"
 
 // WantsVersion reports a `srun --version` (no command to run).
 func (s *Srun) WantsVersion() bool { return s.Argv == nil }

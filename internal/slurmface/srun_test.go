@@ -28,7 +28,7 @@ func TestParseSrun(t *testing.T) {
 		{name: "no command", args: []string{"-n", "2"}, err: "no command given"},
 		{name: "two nodes", args: []string{"-N", "2", "x"}, err: "one machine"},
 		{name: "mpi", args: []string{"--mpi=pmix", "x"}, err: "--mpi=none"},
-		{name: "pty", args: []string{"--pty", "bash"}, err: "--pty is not supported"},
+		{name: "pty: the caller decides, by its terminal", args: []string{"--pty", "bash"}, want: Srun{Pty: true, Argv: []string{"bash"}}},
 		{name: "bad count", args: []string{"-n", "0", "x"}, err: "--ntasks=0"},
 		{name: "unknown", args: []string{"--frob", "x"}, err: "unrecognized option '--frob'"},
 	}
