@@ -520,6 +520,19 @@ func TestScancelStatesAndMe(t *testing.T) {
 	if a, b := state(running), state(pending); a != "RUNNING" || b != "PENDING" {
 		t.Errorf("scancel --me -t COMPLETED cancelled jobs: now %s and %s", a, b)
 	}
+	// -p PARTITION (a cluster) and -A ACCOUNT (a project): one name each,
+	// as scancel takes them (a list names no partition there either); with
+	// ids, only those of them that pass every filter, as scancel's "ALL job
+	// filters" (checked with Slurm 22.05: scancel -n other ID leaves it).
+	third := sb("--begin", "now+1hour", "--wrap", "true")
+	for _, f := range [][]string{{"-p", "nope"}, {"-A", "nope"}, {"-p", "local,nope"}, {"-n", "other", third}, {"-A", "nope", third}} {
+		h.mustRun(append([]string{"slurm", "scancel"}, f...)...)
+		if st := state(third); st != "PENDING" {
+			t.Fatalf("scancel %v cancelled a job of partition local, account default: %s", f, st)
+		}
+	}
+	h.mustRun("slurm", "scancel", "-p", "local", "-A", "default", third)
+	h.waitFor("scancel -p local -A default to cancel the job", 30*time.Second, func() bool { return state(third) == "CANCELLED" })
 	h.mustRun("slurm", "scancel", "-t", "PENDING")
 	h.waitFor("the pending job to be cancelled", 30*time.Second, func() bool { return state(pending) == "CANCELLED" })
 	if st := state(running); st != "RUNNING" {

@@ -1182,6 +1182,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 func newScancelCmd() *cobra.Command {
 	var (
 		users, names []string
+		part, acct   string
 		quiet, me    bool
 		batch, full  bool
 		stateList    string
@@ -1192,8 +1193,9 @@ func newScancelCmd() *cobra.Command {
 		Use:   "scancel [OPTIONS] [JOBID...]",
 		Short: "Cancel jobs as Slurm's scancel does",
 		Long: `Cancel burst jobs as scancel does: by id (a job array's ARRAYID_INDEX
-cancels that task), or every pending and running job of -u USER or
--n NAME (--me: yours; -t STATES: only jobs in those states, such as
+cancels that task), or every pending and running job of -u USER, -n NAME,
+-p PARTITION (a burst cluster) or -A ACCOUNT (a project), all of those
+given (--me: yours; -t STATES: only jobs in those states, such as
 -t PENDING, yours unless -u says whose). -b/--batch is accepted: the job's
 processes are ended whole. -s/--signal SIG sends SIG to the running jobs
 instead of cancelling them (SIG a name or number; KILL cancels): as
@@ -1248,13 +1250,15 @@ unless -Q, and exit 1.`,
 					return nil // as scancel: nothing in those states to cancel
 				}
 			}
-			if me || stateList != "" && len(args) == 0 && len(users) == 0 && len(names) == 0 {
+			filters := len(users) > 0 || len(names) > 0 || part != "" || acct != ""
+			if me || stateList != "" && len(args) == 0 && !filters {
 				if u, err := sysuser.Current(c.Context()); err == nil {
 					users = append(users, u.Name)
 				}
+				filters = true
 			}
-			if len(args) == 0 && len(users) == 0 && len(names) == 0 {
-				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, --me or -t STATES")
+			if len(args) == 0 && !filters {
+				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, -p PARTITION, -A ACCOUNT, --me or -t STATES")
 			}
 			for u := range splitList(users) { // as scancel: a user the system does not know is an error
 				if _, err := strconv.Atoi(u); err != nil {
@@ -1292,7 +1296,26 @@ unless -Q, and exit 1.`,
 				}
 				args = keep
 			}
-			if len(users) > 0 || len(names) > 0 {
+			us, ns := userSet(ctx, users), splitList(names)
+			match := func(j *burst.Job) bool { // every filter given, as scancel's "ALL job filters"
+				return (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) && (part == "" || part == cmp.Or(j.Cluster, "local")) &&
+					(acct == "" || acct == j.Project)
+			}
+			switch {
+			case filters && len(args) > 0: // the ids whose jobs pass the filters
+				var keep []string
+				for _, a := range args {
+					ref, err := resolveJob(ctx, cl, a)
+					if err != nil {
+						keep = append(keep, a) // said below
+						continue
+					}
+					if j, err := cl.Job(ctx, ref.JobID); err != nil || match(j) {
+						keep = append(keep, a)
+					}
+				}
+				args = keep
+			case filters:
 				listed := active
 				if sig == 0 { // an array's tasks each have their state: cancelInStates picks them
 					listed = []burst.State{burst.Queued, burst.Running}
@@ -1301,9 +1324,8 @@ unless -Q, and exit 1.`,
 				if err != nil {
 					return err
 				}
-				us, ns := userSet(ctx, users), splitList(names)
 				for _, j := range list {
-					if (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) {
+					if match(&j) {
 						args = append(args, strconv.FormatInt(j.ID, 10))
 					}
 				}
@@ -1362,6 +1384,8 @@ unless -Q, and exit 1.`,
 	}
 	c.Flags().StringSliceVarP(&users, "user", "u", nil, "cancel these `USERS`' pending and running jobs")
 	c.Flags().StringSliceVarP(&names, "name", "n", nil, "cancel the pending and running jobs of these `NAMES`")
+	c.Flags().StringVarP(&part, "partition", "p", "", "cancel the pending and running jobs in this `PARTITION` (a burst cluster; one name, as scancel)")
+	c.Flags().StringVarP(&acct, "account", "A", "", "cancel the pending and running jobs of this `ACCOUNT` (a project; one name, as scancel)")
 	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
 	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job or an ended one (still no error, as scancel)")
 	c.Flags().BoolVar(&me, "me", false, "cancel your pending and running jobs")
