@@ -547,6 +547,14 @@ func TestScancelStatesAndMe(t *testing.T) {
 	if r := h.run("slurm", "scancel", "-u", "no-such-user-here"); r.code != 1 || r.stderr != "scancel: error: Invalid user name: no-such-user-here\n" {
 		t.Errorf("scancel -u of an unknown user: want exit 1 and scancel's error:\n%s", r)
 	}
+	// squeue says so and lists the others' jobs (exit 0); sacct stops, exit 1 (checked with Slurm 22.05).
+	if r := h.run("slurm", "squeue", "-h", "-t", "all", "-u", "no-such-user-here,"+strconv.Itoa(os.Getuid()), "-o", "%i"); r.code != 0 ||
+		r.stderr != "squeue: error: Invalid user: no-such-user-here\n\n" || !strings.Contains(r.stdout, running) {
+		t.Errorf("squeue -u of an unknown user and a known one: want squeue's error and the known one's jobs:\n%s", r)
+	}
+	if r := h.run("slurm", "sacct", "-u", "no-such-user-here"); r.code != 1 || r.stderr != "sacct: error: Invalid user id: no-such-user-here\n" || r.stdout != "" {
+		t.Errorf("sacct -u of an unknown user: want exit 1 and sacct's error:\n%s", r)
+	}
 }
 
 // TestScancelStatesOfArrayTasks: scancel -t takes each array task's own

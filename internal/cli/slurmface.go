@@ -921,6 +921,26 @@ func splitList(list []string) map[string]bool {
 // userSet is splitList of -u's users, a number also naming the user of
 // that uid here: "The list can consist of user names or user id numbers"
 // (squeue(1), scancel(1), sacct(1)); squeue -u $UID.
+// unknownUsers are those of users (names or uids, lists allowed) that the
+// system does not know: Slurm's commands refuse them (squeue says so and
+// goes on, sacct and scancel stop).
+func unknownUsers(ctx context.Context, users []string) []string {
+	var out []string
+	for u := range splitList(users) {
+		var err error
+		if uid, nerr := strconv.Atoi(u); nerr == nil {
+			_, err = sysuser.LookupID(ctx, uid)
+		} else {
+			_, err = sysuser.Lookup(ctx, u)
+		}
+		if err != nil {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func userSet(ctx context.Context, users []string) map[string]bool {
 	set := splitList(users)
 	for u := range set {
@@ -1075,6 +1095,9 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 		return err
 	}
 	users := o.users
+	for _, u := range unknownUsers(c.Context(), users) { // as squeue: said, and the others listed
+		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid user: %s\n\n", u)
+	}
 	if o.me {
 		if u, err := sysuser.Current(c.Context()); err == nil {
 			users = append(users, u.Name)
@@ -1260,12 +1283,8 @@ unless -Q, and exit 1.`,
 			if len(args) == 0 && !filters {
 				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, -p PARTITION, -A ACCOUNT, --me or -t STATES")
 			}
-			for u := range splitList(users) { // as scancel: a user the system does not know is an error
-				if _, err := strconv.Atoi(u); err != nil {
-					if _, err := sysuser.Lookup(c.Context(), u); err != nil {
-						return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", u)}
-					}
-				}
+			if bad := unknownUsers(c.Context(), users); len(bad) > 0 { // as scancel: a user the system does not know is an error
+				return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", bad[0])}
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
@@ -1537,6 +1556,9 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 		return usage("sacct: -f %s reads the jobcomp/filetxt plugin's log; burst keeps its jobs itself: leave -f out", o.file)
 	case (o.script || o.env) && len(o.jobs) == 0:
 		return usage("sacct: --batch-script and --env-vars need the jobs named: add -j ID")
+	}
+	if bad := unknownUsers(c.Context(), o.users); len(bad) > 0 { // as sacct: an error, exit 1, nothing listed
+		return &ExitError{Code: 1, Msg: "sacct: error: Invalid user id: " + bad[0]}
 	}
 	format := o.format
 	switch {
