@@ -125,6 +125,11 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("srun", "-n", "2", "sh", "-c", "exit $SLURM_PROCID"); r.code != 1 || !strings.Contains(r.stderr, "task 1: Exited with exit code 1") {
 		t.Errorf("srun -n 2 outside a job, task 1 exiting 1: want exit 1 and srun's line on it: %s", r)
 	}
+	// -K: a task failing ends the others with SIGTERM, as slurmstepd does ("Terminated", exit 143).
+	if r := face("srun", "-n", "2", "-K", "sh", "-c", killOnBadExit); r.code != 143 || !strings.Contains(r.stderr, "task 1: Exited with exit code 4") ||
+		!strings.Contains(r.stderr, "task 0: Terminated") {
+		t.Errorf("srun -n 2 -K, task 1 exiting 4: want exit 143, task 0 terminated: %s", r)
+	}
 	// --pty with no terminal (the suite's stdin): srun says it disregards
 	// it and runs the command (slurmFaceSrunShapes checks the same on Slurm).
 	if r := face("srun", "--pty", "sh", "-c", "echo hi; exit 3"); r.code != 3 || r.stdout != "hi\n" ||
@@ -222,6 +227,10 @@ func slurmFaceSrunShapes(t *testing.T) {
 	}
 	if _, errs, code := real("srun", "-n", "2", "--mem-per-cpu=64M", "sh", "-c", "exit $SLURM_PROCID"); code != 1 || !strings.Contains(errs, "task 1: Exited with exit code 1") {
 		t.Errorf("real srun -n 2, task 1 exiting 1: exit %d, stderr %q", code, errs)
+	}
+	if _, errs, code := real("srun", "-n", "2", "-K", "--mem-per-cpu=64M", "sh", "-c", killOnBadExit); code != 143 ||
+		!strings.Contains(errs, "task 1: Exited with exit code 4") || !strings.Contains(errs, "task 0: Terminated") {
+		t.Errorf("real srun -n 2 -K, task 1 exiting 4: exit %d, stderr %q", code, errs)
 	}
 	if out, _, code := real("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i"); code != 0 || out != id+"\n" {
 		t.Errorf("real squeue abbreviations: exit %d, %q", code, out)
@@ -941,6 +950,10 @@ func TestScontrolHoldArray(t *testing.T) {
 		t.Errorf("the array ended %s, want succeeded", st)
 	}
 }
+
+// killOnBadExit is a step's command for srun -K: task 1 fails, task 0
+// waits to be ended.
+const killOnBadExit = `[ "$SLURM_PROCID" = 1 ] && exit 4; exec sleep 30`
 
 // sortedLines is s's lines in sorted order: the tasks of a step print
 // theirs in any order.

@@ -16,11 +16,13 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmface"
@@ -52,7 +54,7 @@ does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
 Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
 (ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
-non-zero ends the others), -D, -N 1, --mpi=none; outside a job also -A, -p,
+non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none; outside a job also -A, -p,
 -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
 --hint, --exclusive, --overlap, --exact, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
@@ -437,14 +439,22 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		}
 	}
 	exits := make([]slurmface.TaskStatus, 0, len(started))
+	var kill <-chan time.Time // -K: SIGKILL for the tasks SIGTERM left running
 	for len(exits) < len(started) {
 		select {
 		case sig := <-sigs:
 			killAll(sig) // Ctrl-C, scancel: the step's tasks get it
+		case <-kill:
+			killAll(syscall.SIGKILL)
 		case e := <-done:
 			exits = append(exits, e)
-			if s.KillOnBadExit && (e.Code != 0 || e.Signal != 0) {
-				killAll(syscall.SIGKILL)
+			if s.KillOnBadExit && (e.Code != 0 || e.Signal != 0) && kill == nil {
+				// As slurmstepd ends a step: SIGTERM (the others end
+				// "Terminated", exit 143), SIGKILL after a grace.
+				killAll(syscall.SIGTERM)
+				t := time.NewTimer(runner.DefaultGrace)
+				defer t.Stop()
+				kill = t.C
 			}
 		}
 	}
