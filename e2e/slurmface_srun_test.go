@@ -153,6 +153,13 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("sinfo", "-o", "%P"); r.code != 0 || r.stdout != "PARTITION\nlocal*\n" {
 		t.Errorf("sinfo -o %%P: %s", r)
 	}
+	// -t of a state no machine is in: the partition's line all the same, 0 nodes, n/a (as 22.05's sinfo).
+	if r := face("sinfo", "-h", "-t", "drain", "-o", "%P %D %t|%N|"); r.code != 0 || r.stdout != "local* 0 n/a||\n" {
+		t.Errorf("sinfo -t drain: want the partition with 0 nodes, n/a: %s", r)
+	}
+	if r := face("sinfo", "-h", "-N", "-t", "drain"); r.code != 0 || r.stdout != "" {
+		t.Errorf("sinfo -N -t drain: want no line: %s", r)
+	}
 	if r := face("sacctmgr", "-n", "-s", "list", "user", "root", "format=account%20"); r.code != 0 || strings.TrimSpace(r.stdout) != "default" {
 		t.Errorf("sacctmgr -n -s list user root format=account%%20: %s", r)
 	}

@@ -106,14 +106,28 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 					return err
 				}
 				var ns []slurmface.Node
+				var none []slurmface.Node // partitions none of whose machines is in -t's states
 				for _, n := range faceNodes(ms) {
 					if want != nil && !want[n.Partition] || only != nil && !only[n.Name] {
 						continue
 					}
-					if dead || reasons || stateSet != nil && !n.InStates(stateSet) {
+					if stateSet != nil && !dead && !reasons && !n.InStates(stateSet) {
+						if !slices.ContainsFunc(none, func(e slurmface.Node) bool { return e.Partition == n.Partition }) {
+							none = append(none, slurmface.Node{Partition: n.Partition, Default: n.Default, Empty: true})
+						}
+						continue
+					}
+					if dead || reasons {
 						continue // a running machine responds and is up
 					}
 					ns = append(ns, n)
+				}
+				if !nodes { // as sinfo: such a partition still has its line, 0 nodes, n/a
+					for _, e := range none {
+						if !slices.ContainsFunc(ns, func(n slurmface.Node) bool { return n.Partition == e.Partition }) {
+							ns = append(ns, e)
+						}
+					}
 				}
 				slices.SortStableFunc(ns, func(a, b slurmface.Node) int { return strings.Compare(a.Partition, b.Partition) })
 				return slurmface.SinfoSorted(w, ns, f, noHeader, nodes, sortSpec)

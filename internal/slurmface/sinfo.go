@@ -20,11 +20,26 @@ type Node struct {
 	MemBytes  int64
 	UsedMem   int64 // what its tasks hold
 	GPUs      int
+	// Empty marks the line of a partition none of whose nodes is in the
+	// states asked (sinfo -t): sinfo still lists it, with 0 nodes, state
+	// n/a and no node list.
+	Empty bool
 }
 
-// state is sinfo's %T of a node: idle, mixed or allocated.
+// members are the nodes of a group (none for an Empty partition's).
+func members(g []Node) []Node {
+	if g[0].Empty {
+		return nil
+	}
+	return g
+}
+
+// state is sinfo's %T of a node: idle, mixed or allocated (n/a for an
+// Empty partition's line).
 func (n Node) state() string {
 	switch {
+	case n.Empty:
+		return "n/a"
 	case n.CPUs > 0 && n.UsedCPUs >= n.CPUs:
 		return "allocated"
 	case n.UsedCPUs > 0:
@@ -69,7 +84,7 @@ func NodeStates(list string) (map[string]bool, error) {
 
 // compactState is %t: sinfo's short form of %T.
 func (n Node) compactState() string {
-	return map[string]string{"allocated": "alloc", "mixed": "mix", "idle": "idle"}[n.state()]
+	return map[string]string{"allocated": "alloc", "mixed": "mix", "idle": "idle", "n/a": "n/a"}[n.state()]
 }
 
 // sinfo's formats (sinfo(1)), as 22.05 prints them: the default, -N's,
@@ -106,24 +121,24 @@ var sinfoFields = map[byte]sinfoField{
 	'R': {"PARTITION", false, func(g []Node) string { return g[0].Partition }},
 	'a': {"AVAIL", false, func([]Node) string { return "up" }},
 	'l': {"TIMELIMIT", false, func([]Node) string { return "infinite" }},
-	'D': {"NODES", false, func(g []Node) string { return strconv.Itoa(len(g)) }},
+	'D': {"NODES", false, func(g []Node) string { return strconv.Itoa(len(members(g))) }},
 	'N': {"NODELIST", false, func(g []Node) string {
 		var names []string
-		for _, n := range g {
+		for _, n := range members(g) {
 			names = append(names, n.Name)
 		}
 		return CompressHostlist(names, true)
 	}},
 	// %F: the nodes allocated (or mixed), idle, other and in all.
 	'F': {"NODES(A/I/O/T)", false, func(g []Node) string {
-		busy := allocated(g)
-		return fmt.Sprintf("%d/%d/0/%d", busy, len(g)-busy, len(g))
+		busy, all := allocated(g), len(members(g))
+		return fmt.Sprintf("%d/%d/0/%d", busy, all-busy, all)
 	}},
 	// %A: the nodes allocated (or mixed) and idle; %C: the CPUs
 	// allocated, idle, other and in all, as scripts read what is free.
 	'A': {"NODES(A/I)", false, func(g []Node) string {
 		busy := allocated(g)
-		return fmt.Sprintf("%d/%d", busy, len(g)-busy)
+		return fmt.Sprintf("%d/%d", busy, len(members(g))-busy)
 	}},
 	'C': {"CPUS(A/I/O/T)", false, func(g []Node) string {
 		used, all := 0, 0
@@ -156,7 +171,12 @@ var sinfoFields = map[byte]sinfoField{
 	'g': {"GROUPS", false, func([]Node) string { return "all" }},
 	// A machine's topology is not known: Slurm's own default for a node
 	// of N CPUs declared without one, N sockets of one core.
-	'z': {"S:C:T", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) + ":1:1" }},
+	'z': {"S:C:T", true, func(g []Node) string {
+		if g[0].Empty {
+			return "0:0:0"
+		}
+		return strconv.Itoa(g[0].CPUs) + ":1:1"
+	}},
 	'd': {"TMP_DISK", true, func([]Node) string { return "0" }},
 	'w': {"WEIGHT", true, func([]Node) string { return "1" }},
 	'f': {"AVAIL_FEATURES", true, func([]Node) string { return "(null)" }},
@@ -203,7 +223,7 @@ func memRange(g []Node) string {
 // hosts is sinfo's %n (and %o) of a group: its nodes' hosts, each once.
 func hosts(g []Node) string {
 	var hs []string
-	for _, n := range g {
+	for _, n := range members(g) {
 		if !slices.Contains(hs, n.Host) {
 			hs = append(hs, n.Host)
 		}

@@ -80,6 +80,14 @@ func TestSinfo(t *testing.T) {
 		"local*             up   infinite      1    mix local-1\n"; long.String() != want {
 		t.Errorf("a long partition name:\n%s\nwant\n%s", long.String(), want)
 	}
+	// A partition none of whose nodes is in -t's states: its line, 0 nodes,
+	// n/a, no node list, as 22.05's sinfo -t drain prints it.
+	f, _ = ParseSinfoFormat(DefaultSinfo + "|%F|%C|%A|%z")
+	var empty strings.Builder
+	Sinfo(&empty, []Node{{Partition: "local", Default: true, Empty: true}}, f, true, false)
+	if want := "local*       up   infinite      0    n/a |0/0/0/0|0/0/0/0|0/0|0:0:0\n"; empty.String() != want {
+		t.Errorf("an empty partition's line: got %q, want %q", empty.String(), want)
+	}
 	// -O's names for them; free memory over nodes that differ is a range.
 	f, bad, err := ParseSinfoFields("cpusstate:8,nodeai:5,freemem")
 	if err != nil || bad != nil {
