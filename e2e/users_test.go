@@ -400,10 +400,16 @@ func TestRoleMatrix(t *testing.T) {
 	dg := h.blobFile("matrix.bin", 4096)
 	h.mustRun("storage", "put", "matrix.bin", "--project", "mars")
 	fresh := "sha256:" + strings.Repeat("0", 64)
-	// A stack of mars (its blob the one above), for the routes that edit one.
-	if code, msg := l.call(t, l.admin, "POST", "/v1/stacks", `{"name":"marsstack","project":"mars","digest":"`+dg+`","size":4096}`); code != 200 {
-		t.Fatalf("make a stack of mars: %d %s", code, msg)
+	// A stack of mars, for the routes that edit one (the server reads a
+	// version's manifest from its tar: the blob must be one).
+	rootfs := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin", "tool"), []byte("echo tool\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("stack", "create", "marsstack", "--from-dir", rootfs, "--project", "mars")
 
 	// want: for each of admin, owner, member, viewer, none, machine: "ok"
 	// (past the policy: any answer but its refusals), "403" or "404". A

@@ -221,7 +221,7 @@ func (cg *cgroup) freezeKill() bool {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
-	cg.signalAll(syscall.SIGKILL)
+	cg.signalAll(syscall.SIGKILL, 0)
 	return writeFile(state, "THAWED") == nil
 }
 
@@ -549,16 +549,22 @@ func Shutdown() {
 	}
 }
 
-// signalAll sends sig to every process in the cgroup (those that left the
-// task's process group included). A pid read from cgroup.procs could in
-// theory exit and be reused before the signal: the same window as kill(2)
-// on any pid read from /proc.
-func (cg *cgroup) signalAll(sig syscall.Signal) {
+// signalAll sends sig to every process in the cgroup but those of process
+// group skip (0: none), which the caller signalled as a group: a process
+// gets the signal once, as slurmstepd sends it, so that a handler a second
+// one would find running is not run twice (a shell's TERM trap printed
+// twice). A pid read from cgroup.procs could in theory exit and be reused
+// before the signal: the same window as kill(2) on any pid read from /proc.
+func (cg *cgroup) signalAll(sig syscall.Signal, skip int) {
 	self := os.Getpid()
 	for _, pid := range cg.procs() {
-		if pid != self {
-			_ = syscall.Kill(pid, sig)
+		if pid == self {
+			continue
 		}
+		if pg, err := syscall.Getpgid(pid); skip > 0 && err == nil && pg == skip {
+			continue
+		}
+		_ = syscall.Kill(pid, sig)
 	}
 }
 

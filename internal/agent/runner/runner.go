@@ -851,12 +851,12 @@ func (t *Task) terminate(why burst.State, tell bool) {
 	}
 	_ = syscall.Kill(-t.pid, syscall.SIGTERM)
 	_ = syscall.Kill(-t.pid, syscall.SIGCONT) // a stopped process could not act on it
-	// And to those that left the group (setsid, setpgid): the signal
-	// goes where the group's goes. Under t.mu, as the group's: the
+	// And to those that left the group (setsid, setpgid), once: the
+	// signal goes where the group's goes. Under t.mu, as the group's: the
 	// cgroup is still the task's (wait removes it once exited is set).
 	if cg := t.container(); cg != nil {
-		cg.signalAll(syscall.SIGTERM)
-		cg.signalAll(syscall.SIGCONT)
+		cg.signalAll(syscall.SIGTERM, t.pid)
+		cg.signalAll(syscall.SIGCONT, t.pid)
 	}
 	t.graceTimer = time.AfterFunc(t.grace, t.forceKill)
 }
