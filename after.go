@@ -163,7 +163,9 @@ func ParseDependencies(s string, bare string) (deps []Dependency, anyOf bool, er
 			return nil, false, fmt.Errorf("dependency %q: %s needs a job id, e.g. %s:12", s, kind, kind)
 		}
 		for _, f := range ids {
-			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			// ID_* is the whole array, as squeue's %E and scontrol's
+			// Dependency= write a dependency on one (Slurm reads it back).
+			id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(f), "_*"), 10, 64)
 			if err != nil || id <= 0 {
 				switch {
 				case strings.Contains(f, "+"):

@@ -15,6 +15,7 @@ func TestParseDependencies(t *testing.T) {
 		{"afterok:1:2,afterany:3", AfterAny, []Dependency{{AfterOK, 1}, {AfterOK, 2}, {AfterAny, 3}}, false, "afterok:1:2,afterany:3"},
 		{"ok:5,notok:6,started:7", AfterOK, []Dependency{{AfterOK, 5}, {AfterNotOK, 6}, {AfterStart, 7}}, false, "afterok:5,afternotok:6,after:7"},
 		{"12", AfterOK, []Dependency{{AfterOK, 12}}, false, "afterok:12"},
+		{"afterok:12_*:13", AfterAny, []Dependency{{AfterOK, 12}, {AfterOK, 13}}, false, "afterok:12:13"}, // ID_* is the whole array, as squeue writes it
 		{"12", AfterAny, []Dependency{{AfterAny, 12}}, false, "afterany:12"},
 		{"afterok:1?afternotok:2", AfterAny, []Dependency{{AfterOK, 1}, {AfterNotOK, 2}}, true, "afterok:1?afternotok:2"},
 		{"singleton", AfterAny, []Dependency{{Kind: Singleton}}, false, "singleton"},

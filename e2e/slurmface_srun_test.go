@@ -136,6 +136,11 @@ func TestSlurmFaceSrun(t *testing.T) {
 		!strings.Contains(r.stderr, "Not using a pseudo-terminal, disregarding --pty option") {
 		t.Errorf("srun --pty without a terminal: want the command run, exit 3, and srun's line: %s", r)
 	}
+	// The same with -n 2 (a job whose step runs them): srun's lines once.
+	if r := face("srun", "-n", "2", "--pty", "echo", "hi"); r.code != 0 || r.stdout != "hi\nhi\n" ||
+		strings.Count(r.stderr, "disregarding --pty option") != 1 {
+		t.Errorf("srun -n 2 --pty without a terminal: want hi twice and srun's line once: %s", r)
+	}
 
 	// getopt_long's abbreviations, in every command.
 	if r := face("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i %t"); r.code != 0 || r.stdout != id+" CD\n" {

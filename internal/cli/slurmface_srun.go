@@ -503,7 +503,11 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 	}
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	if n > 1 {
-		spec.Script = "#!/bin/sh\nexec srun " + shellquote.Join(args) + "\n"
+		// srun's own options but --pty, whose two lines were said here,
+		// then the command as given.
+		opts := args[:len(args)-len(s.Argv)]
+		opts = slices.DeleteFunc(slices.Clone(opts), func(o string) bool { return o == "--pty" })
+		spec.Script = "#!/bin/sh\nexec srun " + shellquote.Join(append(opts, args[len(args)-len(s.Argv):]...)) + "\n"
 		spec.Argv = nil
 		spec.Batch = &burst.BatchOptions{NTasks: n, CPUsPerTask: s.CPUsPerTask, Logs: true}
 		submittedFrom(c.Context(), spec.Batch)

@@ -203,9 +203,14 @@ func (s *Server) Update(ctx context.Context, id int64, o client.UpdateOptions) e
 		s.mu.Unlock()
 		return err
 	}
+	var late []int64 // a new dependency that ended and left memory since checkAfter read it
+	if j := s.jobs[id]; j != nil && o.After != nil {
+		late = s.unresolved(j)
+	}
 	if err := s.apply(&b); err != nil {
 		return err
 	}
+	s.resolveAfter(context.WithoutCancel(ctx), late)
 	s.kickScheduler() // a dependency gone, a throttle raised: placed at the next round
 	return nil
 }

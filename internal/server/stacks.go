@@ -81,7 +81,7 @@ func (s *Server) stackManifest(ctx context.Context, req *client.StackCreate) ([]
 		files, err = stack.Manifest(r)
 		return err
 	})
-	if errors.Is(err, stack.ErrNotStack) || errors.Is(err, tar.ErrHeader) {
+	if errors.Is(err, stack.ErrNotStack) || errors.Is(err, tar.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, badRequest("stack %s: %s is no stack's tar: %v", req.Name, req.Digest, err)
 	}
 	if err != nil {

@@ -31,7 +31,7 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 			return badRequest("job %d is a pipe: its stages have time limits of their own; run it again with new ones", id)
 		case started:
 			return badRequest("job %d has started: its machine enforces the time limit it started with, which burst cannot change; cancel it and submit it again with --time", id)
-		case !admin && (lim == 0 || spec.Resources.TimeLimit > 0 && lim > spec.Resources.TimeLimit):
+		case !admin && spec.Resources.TimeLimit > 0 && (lim == 0 || lim > spec.Resources.TimeLimit):
 			return &auth.Denied{Msg: fmt.Sprintf("only an admin may raise a job's time limit (job %d's is %s): give one no longer", id, burst.FormatTimeLimit(time.Duration(spec.Resources.TimeLimit)*time.Second))}
 		}
 		spec.Resources.TimeLimit = lim
@@ -56,6 +56,9 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 			// Checked by Update, before the lock.
 			spec.After, spec.AfterAnyOf, _ = burst.ParseDependencies(*o.After, burst.AfterAny)
 			spec.KeepUnsatisfiable = true // as sbatch keeps a job whose dependency can never be met
+			if via := c.waitsFor(spec.After, id); via != 0 {
+				return badRequest("job dependency problem: job %d would wait for itself (through job %d, which waits for it): give a job that does not", id, via)
+			}
 		}
 		what = append(what, "dependencies "+burst.FormatDependencies(spec.After, spec.AfterAnyOf))
 	}
@@ -109,4 +112,32 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 	b.event(eventAt(now, actor, "job.update", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("job %d (%s) updated: %s", id, j.row.Name, strings.Join(what, ", "))))
 	return nil
+}
+
+// waitsFor is the job of deps through which job id would wait for itself,
+// following the dependencies of the jobs that have not ended (an ended job
+// waits for nothing); 0 when none does. A job's dependencies name jobs
+// that existed when it was submitted, so only an update can close a cycle.
+func (c *control) waitsFor(deps []burst.Dependency, id int64) int64 {
+	seen := map[int64]bool{}
+	for _, d := range deps {
+		stack := []int64{d.Job}
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if n == id {
+				return d.Job
+			}
+			if n == 0 || seen[n] {
+				continue
+			}
+			seen[n] = true
+			if j := c.jobs[n]; j != nil && !j.finished {
+				for _, e := range j.row.Spec.After {
+					stack = append(stack, e.Job)
+				}
+			}
+		}
+	}
+	return 0
 }

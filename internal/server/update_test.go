@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,6 +55,16 @@ func TestUpdateJob(t *testing.T) {
 	}
 	if err := update(a, client.UpdateOptions{MaxRunning: new(int)}, true); err == nil || !strings.Contains(err.Error(), "not an array") {
 		t.Fatalf("a throttle for a run: %v", err)
+	}
+	// A job that waits for b cannot be made b's dependency: neither would
+	// ever start.
+	w := h.submit(1, asRun, after(burst.AfterOK, b))
+	if err := update(b, client.UpdateOptions{After: strp(fmt.Sprintf("afterok:%d", w))}, true); err == nil || !strings.Contains(err.Error(), "would wait for itself") {
+		t.Fatalf("b made to wait for %d, which waits for it: %v", w, err)
+	}
+	// A user may give a job with no limit none (nothing is raised).
+	if err := update(w, client.UpdateOptions{TimeLimit: lim(0)}, false); err != nil {
+		t.Fatalf("no limit for a job with none: %v", err)
 	}
 	// b's dependency is dropped: it runs now, while a still runs.
 	if err := update(b, client.UpdateOptions{After: strp("")}, false); err != nil {
