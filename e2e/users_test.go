@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -880,4 +881,32 @@ func detachedID(t *testing.T, r result) int64 {
 		t.Fatalf("want a job id on stdout:\n%s", r)
 	}
 	return id
+}
+
+// A burst user of a shared server need not be an account of the host that
+// asks: squeue, sacct and scancel take -u alice when a job the server
+// lists is hers, and refuse a name neither the host nor the server knows.
+func TestSlurmUsersOfTheServer(t *testing.T) {
+	t.Parallel()
+	l := newLabVenus(t)
+	if _, err := user.Lookup("nora"); err == nil {
+		t.Skip("!!! SKIPPED: this host has an account named nora: the test needs a burst user the host lacks")
+	}
+	r := l.as("nora", "run", "-d", "--project", "venus", "--", "sleep", "30")
+	if r.code != 0 {
+		t.Fatalf("nora submits: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	if r := l.h.run("slurm", "squeue", "-h", "-u", "nora", "-o", "%i %u"); r.code != 0 || r.stdout != id+" nora\n" || r.stderr != "" {
+		t.Errorf("squeue -u nora: %s", r)
+	}
+	if r := l.h.run("slurm", "sacct", "-X", "-n", "-P", "-u", "nora", "-o", "JobID,User"); r.code != 0 || r.stdout != id+"|nora\n" {
+		t.Errorf("sacct -u nora: %s", r)
+	}
+	if r := l.h.run("slurm", "sacct", "-u", "no-such-user-here"); r.code != 1 || !strings.Contains(r.stderr, "Invalid user id: no-such-user-here") {
+		t.Errorf("sacct -u of a user nobody knows: %s", r)
+	}
+	if r := l.h.run("slurm", "scancel", "-u", "nora"); r.code != 0 {
+		t.Errorf("scancel -u nora: %s", r)
+	}
 }

@@ -918,13 +918,13 @@ func splitList(list []string) map[string]bool {
 	return out
 }
 
-// userSet is splitList of -u's users, a number also naming the user of
-// that uid here: "The list can consist of user names or user id numbers"
-// (squeue(1), scancel(1), sacct(1)); squeue -u $UID.
-// unknownUsers are those of users (names or uids, lists allowed) that the
-// system does not know: Slurm's commands refuse them (squeue says so and
-// goes on, sacct and scancel stop).
-func unknownUsers(ctx context.Context, users []string) []string {
+// unknownUsers are those of users (names or uids, lists allowed) that
+// neither the system nor burst knows: Slurm's commands refuse them (squeue
+// says so and goes on, sacct and scancel stop). A name this host lacks is
+// still a user when a job the server lists is hers: a burst user of a
+// shared server need not be an account of the host that asks (the server
+// is asked only then).
+func unknownUsers(ctx context.Context, cl *client.Client, users []string) []string {
 	var out []string
 	for u := range splitList(users) {
 		var err error
@@ -937,9 +937,20 @@ func unknownUsers(ctx context.Context, users []string) []string {
 			out = append(out, u)
 		}
 	}
+	if len(out) > 0 && cl != nil {
+		if list, err := listFace(ctx, cl, nil); err == nil {
+			out = slices.DeleteFunc(out, func(u string) bool {
+				return slices.ContainsFunc(list, func(j burst.Job) bool { return j.User == u })
+			})
+		}
+	}
 	slices.Sort(out)
 	return out
 }
+
+// userSet is splitList of -u's users, a number also naming the user of
+// that uid here: "The list can consist of user names or user id numbers"
+// (squeue(1), scancel(1), sacct(1)); squeue -u $UID.
 
 func userSet(ctx context.Context, users []string) map[string]bool {
 	set := splitList(users)
@@ -1095,9 +1106,6 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 		return err
 	}
 	users := o.users
-	for _, u := range unknownUsers(c.Context(), users) { // as squeue: said, and the others listed
-		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid user: %s\n\n", u)
-	}
 	if o.me {
 		if u, err := sysuser.Current(c.Context()); err == nil {
 			users = append(users, u.Name)
@@ -1106,6 +1114,9 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	cl, err := connect(c.Context(), c.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	for _, u := range unknownUsers(c.Context(), cl, o.users) { // as squeue: said, and the others listed
+		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid user: %s\n\n", u)
 	}
 	w := c.OutOrStdout()
 	dated := !o.noHeader && (o.iterate > 0 || o.verbose > 0 || o.long && o.format == "" && o.fields == "")
@@ -1283,13 +1294,13 @@ unless -Q, and exit 1.`,
 			if len(args) == 0 && !filters {
 				return usage("scancel: no job identification given: name job ids, -u USER, -n NAME, -p PARTITION, -A ACCOUNT, --me or -t STATES")
 			}
-			if bad := unknownUsers(c.Context(), users); len(bad) > 0 { // as scancel: a user the system does not know is an error
-				return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", bad[0])}
-			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if bad := unknownUsers(ctx, cl, users); len(bad) > 0 { // as scancel: a user nobody knows is an error
+				return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", bad[0])}
 			}
 			args, missing, err := expandArrayRefs(args, arrayIndices(ctx, cl))
 			if err != nil {
@@ -1557,9 +1568,6 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	case (o.script || o.env) && len(o.jobs) == 0:
 		return usage("sacct: --batch-script and --env-vars need the jobs named: add -j ID")
 	}
-	if bad := unknownUsers(c.Context(), o.users); len(bad) > 0 { // as sacct: an error, exit 1, nothing listed
-		return &ExitError{Code: 1, Msg: "sacct: error: Invalid user id: " + bad[0]}
-	}
 	format := o.format
 	switch {
 	case format != "":
@@ -1612,6 +1620,9 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	if bad := unknownUsers(ctx, cl, o.users); len(bad) > 0 { // as sacct: an error, exit 1, nothing listed
+		return &ExitError{Code: 1, Msg: "sacct: error: Invalid user id: " + bad[0]}
 	}
 	win, err := slurmface.DefaultAcctWindow(time.Now(), o.start, o.end, ids != nil, set != nil)
 	if err != nil {
