@@ -371,9 +371,12 @@ func TestCrashedServerComesBackWhereItListened(t *testing.T) {
 	ln.Close()
 	srv := h.start("server", "--listen", addr, "--tls")
 	want := "url      https://" + addr + "\n"
-	h.waitFor("the --listen server to answer", 30*time.Second, func() bool {
+	// It answers once it listens, and keeps its options a moment after
+	// (server-args.json): killed before that, it would come back plain.
+	h.waitFor("the --listen server to answer and keep its options", 30*time.Second, func() bool {
 		r := h.run("server", "info")
-		return r.code == 0 && strings.HasPrefix(r.stdout, want)
+		_, err := os.Stat(filepath.Join(h.home, "server-args.json"))
+		return r.code == 0 && strings.HasPrefix(r.stdout, want) && err == nil
 	})
 	h.kill9(h.serverPID(), "server")
 	srv.result(t)
