@@ -350,6 +350,7 @@ func fetchOutputs(ctx context.Context, cl *client.Client, id int64, tasks int, d
 	if split {
 		fmt.Fprintf(w, "burst: job %d: tasks left files at the same paths: each task's outputs go under %s/<task index>/\n", id, dir)
 	}
+	mask := umask() // once: read from /proc
 	for _, t := range all {
 		for _, f := range t.Files {
 			dst := filepath.Join(dir, filepath.FromSlash(f.Path))
@@ -367,7 +368,7 @@ func fetchOutputs(ctx context.Context, cl *client.Client, id int64, tasks int, d
 				return fetched, kept, bytes, fmt.Errorf("fetch %s of task %d: %w", f.Path, t.Task, err)
 			}
 			if f.Mode != 0 {
-				os.Chmod(dst, fetchedMode(f.Mode, umask()))
+				os.Chmod(dst, fetchedMode(f.Mode, mask))
 			}
 			fetched++
 			bytes += f.Size

@@ -48,25 +48,25 @@ type UpdateError struct{ Msg string }
 
 func (e *UpdateError) Error() string { return e.Msg }
 
+// resubmitWith is the submission flag that gives each resource key of
+// scontrol update.
+var resubmitWith = map[string]string{
+	"numcpus": "-c N", "mincpusnode": "-c N", "minmemorynode": "--mem", "minmemorycpu": "--mem-per-cpu",
+	"gres": "--gres", "tresperjob": "--gpus",
+}
+
 // notUpdated says why burst does not change key (lower case), one of the
 // job keys Slurm 22.05's scontrol update takes, and what to do instead;
 // false for a key Slurm does not take either.
 func notUpdated(key string) (string, bool) {
+	if flag, ok := resubmitWith[key]; ok {
+		return "a job's resources are fixed at submission: cancel it and submit it again with " + flag, true
+	}
 	switch key {
 	case "nice", "priority":
 		return "burst has no priorities: its jobs start in submission order as machines free up", true
 	case "partition":
 		return "a job's cluster is chosen at submission: cancel it and submit it again with -p CLUSTER", true
-	case "numcpus", "mincpusnode":
-		return "a job's resources are fixed at submission: cancel it and submit it again with -c N", true
-	case "minmemorynode":
-		return "a job's resources are fixed at submission: cancel it and submit it again with --mem", true
-	case "minmemorycpu":
-		return "a job's resources are fixed at submission: cancel it and submit it again with --mem-per-cpu", true
-	case "gres":
-		return "a job's resources are fixed at submission: cancel it and submit it again with --gres", true
-	case "tresperjob":
-		return "a job's resources are fixed at submission: cancel it and submit it again with --gpus", true
 	case "numnodes":
 		return "a burst job runs on one machine", true
 	case "numtasks":
