@@ -615,8 +615,8 @@ func TestScancelStatesOfArrayTasks(t *testing.T) {
 
 // TestScancelArrayRange: scancel ID_[RANGE] cancels the array's tasks in
 // the range and leaves the others; a range reaching past the array cancels
-// the tasks there are and, with -v, says once "Invalid job id specified"
-// of it, exit 0, as Slurm 22.05's scancel (checked with the suite's real
+// the tasks there are and, with -v, names it once as sent and says once
+// "Invalid job id specified" of it, exit 0, as Slurm 22.05's scancel (checked with the suite's real
 // Slurm: `scancel -v 43_[2-9]` of an array 1-3). The requests follow the
 // array's tasks, not the range: a range of 4,000,001 indices ends at once.
 func TestScancelArrayRange(t *testing.T) {
@@ -628,7 +628,7 @@ func TestScancelArrayRange(t *testing.T) {
 	}
 	h.waitFor("the array's tasks to run", 30*time.Second, func() bool { return strings.Count(states(), "=R") == 2 })
 	r := h.mustRun("slurm", "scancel", "-v", id+"_[2-9]")
-	if want := "scancel: error: Kill job error on job id " + id + "_[2-9]: Invalid job id specified\n"; r.stderr != want {
+	if want := "scancel: Terminating job " + id + "_[2-9]\nscancel: error: Kill job error on job id " + id + "_[2-9]: Invalid job id specified\n"; r.stderr != want {
 		t.Errorf("scancel -v %s_[2-9]: stderr %q, want %q", id, r.stderr, want)
 	}
 	h.waitFor("tasks 2 and 3 cancelled", 30*time.Second, func() bool {

@@ -468,7 +468,9 @@ func slurmFaceDependencies(t *testing.T) {
 // knows, with and without -Q (scancel(1): "Do not report an error if the
 // specified job is already completed"), and compares what they print and
 // their exit statuses: Slurm 22.05 says nothing and exits 0 for both
-// (an ended or unknown job is no error when the signal is SIGKILL).
+// (an ended or unknown job is no error when the signal is SIGKILL), -v
+// names the id as sent and then the error; with -b or -s (KILL too) such
+// an id is an error, exit 1.
 func slurmFaceScancelEnded(t *testing.T) {
 	h, dir, links := slurmBeside(t)
 	run := func(burst bool, args ...string) (string, int) {
@@ -494,7 +496,9 @@ func slurmFaceScancelEnded(t *testing.T) {
 			st, _ := run(side, "squeue", "-h", "-t", "all", "-j", id, "-o", "%t")
 			return strings.TrimSpace(st) == "CD"
 		})
-		for _, args := range [][]string{{id}, {"-Q", id}, {"99999998"}, {"-Q", "99999998"}} {
+		for _, args := range [][]string{{id}, {"-Q", id}, {"99999998"}, {"-Q", "99999998"},
+			{"-v", "99999998"}, {"-v", "-f", "99999998"}, {"-b", id}, {"-b", "99999998"}, {"-Q", "-b", "99999998"},
+			{"-s", "USR1", id}, {"-s", "KILL", "99999998"}} {
 			out, code := run(side, append([]string{"scancel"}, args...)...)
 			line := fmt.Sprintf("scancel %s: exit %d: %s", strings.Join(args, " "), code, out)
 			got[side] = append(got[side], regexp.MustCompile(`\b`+id+`\b`).ReplaceAllString(line, "ID"))
@@ -587,27 +591,57 @@ func sacctWindowChecks(t *testing.T, h *harness, earlier []string) (string, []st
 }
 
 // TestSlurmFaceScancelEndedVerbose checks burst's scancel alone on a job
-// that has ended and on an id no job has: no output and exit 0, and with
-// -v the error line scancel prints then (its source reports
-// ESLURM_ALREADY_DONE and ESLURM_INVALID_JOB_ID only when verbose), still
-// exit 0.
+// that has ended and on an id no job has, each as Slurm 22.05's scancel
+// answered them on the suite's real Slurm: a plain cancel prints nothing
+// and exits 0, and with -v names each id as it sends it ("Terminating job
+// N") and then the error line (scancel reports ESLURM_ALREADY_DONE and
+// ESLURM_INVALID_JOB_ID of a cancel only when verbose), still exit 0. A
+// signal (-s, KILL too) or -b takes the other path: such an id is "Invalid
+// job id specified", exit 1, said unless -Q; -v names only the jobs it
+// reached ("Signal 10 to job N", "Terminating batch job N").
 func TestSlurmFaceScancelEndedVerbose(t *testing.T) {
 	h := newHarness(t)
 	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true").stdout)
 	h.mustRun("wait", id)
+	invalid := func(id string) string {
+		return "scancel: error: Kill job error on job id " + id + ": Invalid job id specified\n"
+	}
 	for _, c := range []struct {
 		args []string
+		code int
 		want string // stderr
 	}{
-		{[]string{id}, ""},
-		{[]string{"99999998"}, ""},
-		{[]string{"-v", id}, "scancel: error: Kill job error on job id " + id + ": Job/step already completing or completed\n"},
-		{[]string{"-v", "99999998"}, "scancel: error: Kill job error on job id 99999998: Invalid job id specified\n"},
-		{[]string{"-v", "-Q", id}, ""},
+		{[]string{id}, 0, ""},
+		{[]string{"99999998"}, 0, ""},
+		{[]string{"-v", id}, 0, "scancel: Terminating job " + id + "\nscancel: error: Kill job error on job id " + id + ": Job/step already completing or completed\n"},
+		{[]string{"-v", "99999998"}, 0, "scancel: Terminating job 99999998\n" + invalid("99999998")},
+		{[]string{"-v", "-f", "99999998"}, 0, "scancel: Terminating full job 99999998\n" + invalid("99999998")},
+		{[]string{"-v", "-Q", id}, 0, ""},
+		{[]string{"-b", id}, 1, invalid(id)},
+		{[]string{"-v", "-b", "99999998"}, 1, invalid("99999998")},
+		{[]string{"-s", "USR1", id}, 1, invalid(id)},
+		{[]string{"-s", "KILL", "99999998"}, 1, invalid("99999998")},
+		{[]string{"-Q", "-b", "99999998"}, 1, ""},
 	} {
 		r := h.run(append([]string{"slurm", "scancel"}, c.args...)...)
-		if r.code != 0 || r.stdout != "" || r.stderr != c.want {
-			t.Errorf("want exit 0, no stdout, stderr %q:\n%s", c.want, r)
+		if r.code != c.code || r.stdout != "" || r.stderr != c.want {
+			t.Errorf("scancel %v: want exit %d, no stdout, stderr %q:\n%s", c.args, c.code, c.want, r)
+		}
+	}
+	// A running job: -v names what each sends to it.
+	run := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "trap '' USR1; sleep 300").stdout)
+	h.waitFor("the job to run", 30*time.Second, func() bool {
+		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-j", run, "-o", "%t").stdout) == "R"
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-v", "-s", "USR1", "-b", run}, "scancel: Signal 10 to batch job " + run + "\n"},
+		{[]string{"-v", "-b", run}, "scancel: Terminating batch job " + run + "\n"},
+	} {
+		if r := h.run(append([]string{"slurm", "scancel"}, c.args...)...); r.code != 0 || r.stderr != c.want {
+			t.Errorf("scancel %v: want exit 0, stderr %q:\n%s", c.args, c.want, r)
 		}
 	}
 }

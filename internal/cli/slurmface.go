@@ -671,6 +671,24 @@ func arrayRange(a string) (id string, idx []int, ok bool, err error) {
 	return id, idx, true, nil
 }
 
+// scancelVerb is what scancel -v says it does to a job, before the id:
+// "Terminating job", "Signal 10 to batch job", ... (Slurm 22.05's words:
+// -b the batch shell, -f the full job; sigName as given to -s, KILL too).
+func scancelVerb(sigName string, batch, full bool) string {
+	whose := "job"
+	switch {
+	case batch:
+		whose = "batch job"
+	case full:
+		whose = "full job"
+	}
+	if sigName == "" {
+		return "Terminating " + whose
+	}
+	n, _ := sbatch.SignalNumber(sigName) // checked before
+	return fmt.Sprintf("Signal %d to %s", n, whose)
+}
+
 // expandArrayRefs writes each JOBID_[1-3,7] of args as the tasks it names
 // that the array has (JOBID_1 JOBID_3), or as JOBID when it names every
 // one, as scancel takes them. indices gives an array's indices (false: no
@@ -1238,8 +1256,10 @@ what it started without srun), with -b to the batch shell alone, with
 -f/--full to every process of the job. -M/--clusters is accepted (burst is
 one cluster). Like Slurm 22.05's scancel it prints nothing on success, and
 nothing for a job that has ended or an id burst does not know (exit 0;
--v names those ids); other errors (a job you may not cancel) are printed
-unless -Q, and exit 1.`,
+-v names those ids), except with -s or -b, where such an id is an error
+("Invalid job id specified", exit 1); other errors (a job you may not
+cancel) are printed unless -Q, and exit 1. -v also names each job as it
+is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 		Example: `  burst slurm scancel 12 13
   scancel -u $USER
   scancel -b -s USR1 12      # the batch shell's trap: checkpoint now`,
@@ -1302,14 +1322,40 @@ unless -Q, and exit 1.`,
 			if bad := unknownUsers(ctx, cl, users); len(bad) > 0 { // as scancel: a user nobody knows is an error
 				return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid user name: %s", bad[0])}
 			}
+			// strict: scancel's path for a signal (-s, KILL too) or the
+			// batch shell (-b), where an id naming no active job is an
+			// error (exit 1), said unless -Q; a plain cancel says it only
+			// with -v and exits 0. Checked with Slurm 22.05's scancel.
+			strict := sigName != "" || batch
+			say := func(format string, a ...any) {
+				if !quiet {
+					fmt.Fprintf(c.ErrOrStderr(), format, a...)
+				}
+			}
+			var failed error
+			invalid := func(a string) {
+				if strict || verbose > 0 {
+					say("scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
+				}
+				if strict {
+					failed = &ExitError{Code: 1}
+				}
+			}
+			// -v names each job as it is sent: a plain cancel each id as
+			// given (a range once), before it knows whether the id names a
+			// job; a signal only the jobs it reached.
+			what := scancelVerb(sigName, batch, full)
+			if verbose > 0 && !strict {
+				for _, a := range args {
+					say("scancel: %s %s\n", what, a)
+				}
+			}
 			args, missing, err := expandArrayRefs(args, arrayIndices(ctx, cl))
 			if err != nil {
 				return err
 			}
-			if verbose > 0 && !quiet {
-				for _, a := range missing {
-					fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
-				}
+			for _, a := range missing {
+				invalid(a)
 			}
 			if stateList != "" && len(args) > 0 && sig != 0 {
 				// -t -s with ids: only those of them in the states.
@@ -1356,11 +1402,14 @@ unless -Q, and exit 1.`,
 				}
 				for _, j := range list {
 					if match(&j) {
-						args = append(args, strconv.FormatInt(j.ID, 10))
+						id := strconv.FormatInt(j.ID, 10)
+						if verbose > 0 && !strict {
+							say("scancel: %s %s\n", what, id)
+						}
+						args = append(args, id)
 					}
 				}
 			}
-			var failed error
 			for _, a := range args {
 				ref, err := resolveJob(ctx, cl, a)
 				var res *client.CancelResult
@@ -1377,9 +1426,7 @@ unless -Q, and exit 1.`,
 						// to a pending job: scancel retries, then says this
 						// and exits 228 (ESLURM_TRANSITION_STATE_NO_UPDATE,
 						// 2020, as an exit status), checked with real Slurm.
-						if !quiet {
-							fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Job can not be altered now, try again later\n", a)
-						}
+						say("scancel: error: Kill job error on job id %s: Job can not be altered now, try again later\n", a)
 						failed = &ExitError{Code: 228}
 						continue
 					}
@@ -1390,22 +1437,22 @@ unless -Q, and exit 1.`,
 				}
 				var ce *client.Error
 				switch {
+				case err == nil && res != nil && res.AlreadyFinished && strict:
+					invalid(a) // a signal's path knows no ended job
 				case err == nil:
 					// As scancel: a job already ended is no error; -v
 					// says so in scancel's words.
-					if res != nil && res.AlreadyFinished && verbose > 0 && !quiet {
-						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Job/step already completing or completed\n", a)
+					if res != nil && res.AlreadyFinished && verbose > 0 {
+						say("scancel: error: Kill job error on job id %s: Job/step already completing or completed\n", a)
+					} else if strict && verbose > 0 {
+						say("scancel: %s %s\n", what, a)
 					}
 				case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
 					// As Slurm 22.05's scancel: a job it does not know (or
-					// no longer keeps) is no error; -v says so.
-					if verbose > 0 && !quiet {
-						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: Invalid job id specified\n", a)
-					}
+					// no longer keeps) is no error for a cancel; -v says so.
+					invalid(a)
 				default:
-					if !quiet {
-						fmt.Fprintf(c.ErrOrStderr(), "scancel: error: Kill job error on job id %s: %v\n", a, err)
-					}
+					say("scancel: error: Kill job error on job id %s: %v\n", a, err)
 					failed = &ExitError{Code: 1}
 				}
 			}
@@ -1417,7 +1464,7 @@ unless -Q, and exit 1.`,
 	c.Flags().StringVarP(&part, "partition", "p", "", "cancel the pending and running jobs in this `PARTITION` (a burst cluster; one name, as scancel)")
 	c.Flags().StringVarP(&acct, "account", "A", "", "cancel the pending and running jobs of this `ACCOUNT` (a project; one name, as scancel)")
 	c.Flags().BoolVarP(&quiet, "quiet", "Q", false, "no error messages")
-	c.Flags().CountVarP(&verbose, "verbose", "v", "say which ids named no job or an ended one (still no error, as scancel)")
+	c.Flags().CountVarP(&verbose, "verbose", "v", "name each job as it is sent, and the ids that named no job or an ended one (no error for a plain cancel, as scancel)")
 	c.Flags().BoolVar(&me, "me", false, "cancel your pending and running jobs")
 	c.Flags().StringVarP(&stateList, "state", "t", "", "only jobs in these `STATES` (PENDING, RUNNING, or PD,R)")
 	c.Flags().BoolVarP(&batch, "batch", "b", false, "with -s: the batch shell alone (a cancel ends the job's processes whole)")
