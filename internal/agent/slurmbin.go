@@ -33,7 +33,8 @@ import (
 const bashEnvName = ".bash_env"
 
 // bashEnv is its text: the directory it lies in goes first on PATH (once),
-// then the job's own BASH_ENV (kept in BURST_BASH_ENV) is read. It keeps
+// then the job's own BASH_ENV (kept in BURST_BASH_ENV) is read, expanded
+// as bash expands BASH_ENV ($HOME/.bashrc). It keeps
 // quiet under bash -x (a script's #!/bin/bash -x traces from its own first
 // line, as under Slurm); under -v its first line shows.
 const bashEnv = `{ __burst_xv=${-//[^xv]/}; set +xv; } 2>/dev/null
@@ -44,11 +45,16 @@ case ":$PATH:" in
 ":${BASH_SOURCE%/*}:"*) ;;
 *) PATH=":$PATH:" PATH=${PATH//":${BASH_SOURCE%/*}:"/:} PATH=${PATH#:} PATH="${BASH_SOURCE%/*}:${PATH%:}" ;;
 esac
-if [ -n "${BURST_BASH_ENV-}" ] && [ "$BURST_BASH_ENV" != "$BASH_SOURCE" ]; then
+# bash expands the job's own BASH_ENV ($HOME/.bashrc) before reading it.
+case ${BURST_BASH_ENV-} in
+*\$*) eval "__burst_env=\"$BURST_BASH_ENV\"" ;;
+*) __burst_env=${BURST_BASH_ENV-} ;;
+esac
+if [ -n "$__burst_env" ] && [ "$__burst_env" != "$BASH_SOURCE" ]; then
 	{ [ -z "$__burst_xv" ] || set "-$__burst_xv"; unset __burst_xv; } 2>/dev/null
-	. "$BURST_BASH_ENV"
+	. "$__burst_env"
 fi
-{ [ -z "${__burst_xv-}" ] || set "-$__burst_xv"; unset __burst_xv; } 2>/dev/null
+{ [ -z "${__burst_xv-}" ] || set "-$__burst_xv"; unset __burst_xv __burst_env; } 2>/dev/null
 `
 
 // slurmBin is that directory, made at the first batch task ("" when the

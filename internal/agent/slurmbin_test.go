@@ -78,6 +78,14 @@ func TestBashEnvAfterLoginProfile(t *testing.T) {
 			t.Errorf("PATH %s: %q (%v), want %q", path, got, err, want+" read")
 		}
 	}
+	// The job's own BASH_ENV is expanded as bash expands it: $HOME in
+	// it reads the file in the home.
+	home := filepath.Dir(jobs)
+	cmd := exec.Command(bash, "-c", `echo "$JOBS_OWN ${__burst_env-gone}"`)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + file, "BURST_BASH_ENV=$HOME/job.env"}
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "read gone\n" {
+		t.Errorf("BASH_ENV $HOME/job.env: %q (%v), want %q", out, err, "read gone\n")
+	}
 	// A script traced from its first line (#!/bin/bash -x) shows none
 	// of the file's own lines, and its options stay as they were.
 	traced := filepath.Join(t.TempDir(), "traced.sh")
@@ -105,7 +113,7 @@ func TestBashEnvAfterLoginProfile(t *testing.T) {
 	if err := os.Symlink("/bin/true", filepath.Join(dir, "srun")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(login)
+	cmd = exec.Command(login)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "BASH_ENV=" + file}
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(string(out), dir+"/srun\n") {
 		t.Errorf("a login shell's script finds srun at %q (%v), want %s", out, err, filepath.Join(dir, "srun"))
