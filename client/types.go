@@ -341,7 +341,19 @@ type Leased struct {
 	// Signals are signals for running tasks (scancel --signal): sent
 	// once, not again if this lease is lost, as Slurm's.
 	Signals []TaskSignal `json:"signals,omitempty"`
-	Exit    bool         `json:"exit,omitempty"` // the server wants this agent to stop
+	// Limits are new time limits of jobs whose tasks the agent holds
+	// (scontrol update TimeLimit= of a running job): sent until
+	// acknowledged, and again after the agent registers.
+	Limits []JobLimit `json:"limits,omitempty"`
+	Exit   bool       `json:"exit,omitempty"` // the server wants this agent to stop
+}
+
+// JobLimit is a job's time limit changed while its tasks run or wait on a
+// machine: each of them takes it, counted from its own start, as its
+// first was (0: none).
+type JobLimit struct {
+	Job        int64 `json:"job"`
+	TimeLimitS int64 `json:"time_limit_s"`
 }
 
 // Report carries task events from an agent.

@@ -50,6 +50,13 @@ func (l *Leased) AppendJSON(b []byte) ([]byte, error) {
 		}
 		b = append(append(b, `,"signals":`...), w...)
 	}
+	if len(l.Limits) > 0 { // rare (scontrol update of a running job)
+		w, err := json.Marshal(l.Limits)
+		if err != nil {
+			return b, err
+		}
+		b = append(append(b, `,"limits":`...), w...)
+	}
 	if l.Exit {
 		b = append(b, `,"exit":true`...)
 	}

@@ -896,9 +896,9 @@ func TestScontrolHoldRelease(t *testing.T) {
 // TestScontrolUpdate: scontrol update as Slurm 22.05 answers it (checked
 // side by side with the suite's Slurm): a waiting job renamed, its time
 // limit changed by +MINUTES, its dependency dropped (it then runs while
-// the job it waited for still does); an array's throttle; a running job's
-// time limit refused with burst's reason, a key burst does not change
-// named, a key Slurm does not know in scontrol's words, exit 1.
+// the job it waited for still does); an array's throttle; a key burst
+// does not change named, a key Slurm does not know in scontrol's words,
+// exit 1 (a running job's time limit: TestScontrolUpdateRunningTimeLimit).
 func TestScontrolUpdate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -921,7 +921,6 @@ func TestScontrolUpdate(t *testing.T) {
 		t.Errorf("the array's throttle: want 3:\n%s", r)
 	}
 	for _, tc := range []struct{ args, stderr string }{
-		{"JobId=" + first + " TimeLimit=30", "scontrol: error: job " + first + " has started: its machine enforces the time limit it started with"},
 		{"JobId=" + first + " Nice=10", "scontrol: error: burst does not update Nice: "},
 		{"JobId=" + first + " Bogus=1", "Update of this parameter is not supported: Bogus=1\nRequest aborted\n"},
 		{"JobId=" + first + " TimeLimit=soon", "scontrol: error: Invalid TimeLimit value\n"},

@@ -320,6 +320,9 @@ func (a *Agent) handle(l *client.Leased) {
 	for _, sig := range l.Signals {
 		a.signal(sig)
 	}
+	for _, lim := range l.Limits {
+		a.setLimit(lim)
+	}
 	if a.interrupted.Load() {
 		return // its machine goes: the server requeues what it handed out (spot.go)
 	}
@@ -412,6 +415,30 @@ func (a *Agent) signal(s client.TaskSignal) {
 		scope = runner.ScopeAll // not a batch script: it has no steps, its program is the job
 	}
 	rt.task.Signal(syscall.Signal(s.Signal), scope)
+}
+
+// setLimit gives the job's tasks here its new time limit (scontrol update
+// TimeLimit= of a running job): the running ones count it from their own
+// start, the queued ones start with it.
+func (a *Agent) setLimit(l client.JobLimit) {
+	var tasks []*runner.Task
+	a.mu.Lock()
+	for k, rt := range a.running {
+		if k.job == l.Job && !rt.stage {
+			tasks = append(tasks, rt.task)
+		}
+	}
+	for i, q := range a.queue {
+		if q.as.Job == l.Job && q.ctx.TimeLimitS != l.TimeLimitS {
+			ctx := *q.ctx
+			ctx.TimeLimitS = l.TimeLimitS
+			a.queue[i].ctx = &ctx
+		}
+	}
+	a.mu.Unlock()
+	for _, t := range tasks {
+		t.SetTimeLimit(time.Duration(l.TimeLimitS) * time.Second)
+	}
 }
 
 // queuedAt is the position of ref in the queue, or -1; a.mu must be held.

@@ -2202,9 +2202,9 @@ keys), "show node", "show partition", "show hostnames", "show hostlist",
 "requeue JOBID", "hold JOBID" (held until released, Reason JobHeldUser, or
 JobHeldAdmin when burst's admin held it: then only an admin may release
 it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
-(JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a time
-limit or dependency only before the job starts, a time limit raised by
-an admin only), "version" and "show config" with the few
+(JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a running
+job takes a new time limit at once, counted from its start; a dependency
+only before the job starts; a time limit raised by an admin only), "version" and "show config" with the few
 keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
 between status polls) are answered.`,
 		Example: `  burst slurm scontrol show job 12

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,13 +18,15 @@ import (
 func (m *machineRT) unlease() {
 	m.outbox = append(m.undelivered(), m.outbox...)
 	m.cancels = append(m.unackedC, m.cancels...)
-	m.unacked, m.unackedC, m.leaseSeq = nil, nil, 0
+	m.limits = mergeLimits(m.unackedL, m.limits)
+	m.unacked, m.unackedC, m.unackedL, m.leaseSeq = nil, nil, nil, 0
 }
 
 // dropNews forgets what m's agent was to hear (tasks, cancels, signals):
 // its tasks have ended here.
 func (m *machineRT) dropNews() {
 	m.outbox, m.cancels, m.unacked, m.unackedC, m.signals, m.leaseSeq = nil, nil, nil, nil, nil, 0
+	m.limits, m.unackedL = nil, nil
 }
 
 // maxSignals bounds the signals waiting for one machine's next lease: an
@@ -51,12 +54,13 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 	}
 	m.unacked = append(m.undelivered(), m.outbox...)
 	m.unackedC = append(m.unackedC, m.cancels...)
-	m.outbox, m.cancels = nil, nil
-	if len(m.unacked) == 0 && len(m.unackedC) == 0 && len(m.signals) == 0 {
+	m.unackedL = mergeLimits(m.unackedL, m.limits)
+	m.outbox, m.cancels, m.limits = nil, nil, nil
+	if len(m.unacked) == 0 && len(m.unackedC) == 0 && len(m.signals) == 0 && len(m.unackedL) == 0 {
 		return nil
 	}
 	m.leaseSeq++
-	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Signals: m.signals, Jobs: map[int64]*client.JobContext{}}
+	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Signals: m.signals, Limits: m.unackedL, Jobs: map[int64]*client.JobContext{}}
 	m.signals = nil
 	for _, t := range m.unacked {
 		out.Tasks = append(out.Tasks, c.assignment(t))
@@ -73,7 +77,7 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 // placed one at a time (one a task that ends) are handed over in bunches
 // of about half the queue: a lease a bunch, not a lease a task.
 func (m *machineRT) urgent() bool {
-	if len(m.cancels) > 0 || len(m.unackedC) > 0 || len(m.signals) > 0 {
+	if len(m.cancels) > 0 || len(m.unackedC) > 0 || len(m.signals) > 0 || len(m.limits) > 0 || len(m.unackedL) > 0 {
 		return true
 	}
 	for _, t := range m.unacked {
@@ -96,6 +100,32 @@ func (m *machineRT) urgent() bool {
 		}
 	}
 	return held < m.prefetch()/2
+}
+
+// mergeLimits is a with b's limits added, a later limit of a job in place
+// of an earlier one.
+func mergeLimits(a, b []client.JobLimit) []client.JobLimit {
+	for _, l := range b {
+		i := slices.IndexFunc(a, func(x client.JobLimit) bool { return x.Job == l.Job })
+		if i < 0 {
+			a = append(a, l)
+		} else {
+			a[i] = l
+		}
+	}
+	return a
+}
+
+// sendLimit tells the machines that hold tasks of j (running there, or
+// queued there) its time limit, through their next leases.
+func (c *control) sendLimit(j *jobRT) {
+	l := []client.JobLimit{{Job: j.row.ID, TimeLimitS: j.row.Spec.Resources.TimeLimit}}
+	for _, t := range j.running {
+		if m := t.machine; m != nil {
+			m.limits = mergeLimits(m.limits, l)
+			m.poke()
+		}
+	}
 }
 
 // dropFromOutbox takes t out of its machine's outbox; false if it was not
@@ -250,6 +280,12 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 			if t.cancel {
 				m.cancels = append(m.cancels, t.ref())
 			}
+			if t.job.row.Spec.Pipe == nil {
+				// A limit changed while the server was away, or whose
+				// lease was lost: the agent has it again (the same one
+				// changes nothing).
+				m.limits = mergeLimits(m.limits, []client.JobLimit{{Job: t.row.JobID, TimeLimitS: t.job.row.Spec.Resources.TimeLimit}})
+			}
 		case !t.delivered:
 			// still in the outbox: it will be leased.
 		case sameAgent && !t.started:
@@ -293,7 +329,7 @@ func (c *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64
 		for _, t := range m.unacked {
 			t.delivered = true
 		}
-		m.unacked, m.unackedC = nil, nil
+		m.unacked, m.unackedC, m.unackedL = nil, nil, nil
 	}
 	m.leasing++
 	m.lastSeen = now

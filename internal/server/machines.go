@@ -20,6 +20,8 @@ type machineRT struct {
 	unacked    []*taskRT           // tasks of lease leaseSeq, not yet acknowledged
 	unackedC   []client.TaskRef    // cancels of lease leaseSeq
 	signals    []client.TaskSignal // for the next lease, sent once
+	limits     []client.JobLimit   // for the next lease: jobs' new time limits
+	unackedL   []client.JobLimit   // limits of lease leaseSeq
 	leaseSeq   uint64
 	waiter     chan struct{} // closed to wake the one lease request that waits
 	leaseGen   uint64        // a newer lease request retires older ones

@@ -29,8 +29,6 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 			return badRequest("time limit %d s: give 0 (none) to %d s", lim, int64(burst.MaxTimeLimitS))
 		case spec.Pipe != nil:
 			return badRequest("job %d is a pipe: its stages have time limits of their own; run it again with new ones", id)
-		case started:
-			return badRequest("job %d has started: its machine enforces the time limit it started with, which burst cannot change; cancel it and submit it again with --time", id)
 		case !admin && spec.Resources.TimeLimit > 0 && (lim == 0 || lim > spec.Resources.TimeLimit):
 			return &auth.Denied{Msg: fmt.Sprintf("only an admin may raise a job's time limit (job %d's is %s): give one no longer", id, burst.FormatTimeLimit(time.Duration(spec.Resources.TimeLimit)*time.Second))}
 		}
@@ -107,6 +105,13 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 		j.row.Spec, j.row.Name = &spec, spec.Name
 	}
 	j.row.TimeLimitS = spec.Resources.TimeLimit
+	j.ctx = nil // the tasks leased from now on take the new spec
+	if o.TimeLimit != nil && started {
+		// Its running tasks, and those queued on machines, take the new
+		// limit, each counted from its own start (as Slurm counts a job's
+		// from its start).
+		c.sendLimit(j)
+	}
 	b.cacheWrite(func(tx *store.Tx) error { return store.SaveUpdate(tx, id, &spec) })
 	b.job(j)
 	b.event(eventAt(now, actor, "job.update", j.row.Project, "job "+strconv.FormatInt(id, 10),

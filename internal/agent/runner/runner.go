@@ -158,9 +158,10 @@ type Task struct {
 	inCount, outCount offsetCounter // Spec.IOStats
 
 	mu         sync.Mutex
-	exited     bool        // the process has exited; no signal may be sent any more
-	ending     burst.State // Cancelled or Timeout once termination was asked for
-	oomKilled  bool        // killed by the RSS watcher, or over the limit at start
+	exited     bool          // the process has exited; no signal may be sent any more
+	ending     burst.State   // Cancelled or Timeout once termination was asked for
+	oomKilled  bool          // killed by the RSS watcher, or over the limit at start
+	limit      time.Duration // the time limit now: Spec.TimeLimit, or SetTimeLimit's
 	limitTimer *time.Timer
 	warnTimer  *time.Timer // Spec.Warn's
 	graceTimer *time.Timer
@@ -391,16 +392,50 @@ func Start(spec Spec) (*Task, error) {
 	}
 	if spec.TimeLimit > 0 {
 		t.mu.Lock()
-		t.limitTimer = time.AfterFunc(spec.TimeLimit, func() { t.terminate(burst.Timeout, true) })
-		if w := spec.Warn; w != nil && w.Signal != 0 {
-			// At the earliest a second in (or at the limit, if sooner): a
-			// script has set its trap by then (Slurm looks every 30 s or so).
-			t.warnTimer = time.AfterFunc(max(min(time.Second, spec.TimeLimit), spec.TimeLimit-w.Before), t.warn)
-		}
+		t.armLimit(spec.TimeLimit, true)
 		t.mu.Unlock()
 	}
 	go t.wait()
 	return t, nil
+}
+
+// armLimit sets the timers of time limit d (> 0), counted from the task's
+// start, and of Spec.Warn's signal before it when warn; t.mu held.
+func (t *Task) armLimit(d time.Duration, warn bool) {
+	t.limit = d
+	left := max(time.Until(t.res.StartedAt.Add(d)), 0)
+	t.limitTimer = time.AfterFunc(left, func() { t.terminate(burst.Timeout, true) })
+	if w := t.spec.Warn; warn && w != nil && w.Signal != 0 {
+		// At the earliest a second in (or at the limit, if sooner): a
+		// script has set its trap by then (Slurm looks every 30 s or so).
+		at := max(min(time.Second, d), d-w.Before)
+		t.warnTimer = time.AfterFunc(max(time.Until(t.res.StartedAt.Add(at)), 0), t.warn)
+	}
+}
+
+// SetTimeLimit gives the running task time limit d instead (0: none),
+// counted from its start as the first was (scontrol update TimeLimit= of
+// a running job): one already past ends it now. Spec.Warn's signal is
+// moved with it unless it was sent already (it is not sent twice).
+func (t *Task) SetTimeLimit(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited || t.ending != "" || d == t.limit {
+		return
+	}
+	warn := t.warnTimer == nil
+	if t.limitTimer != nil {
+		t.limitTimer.Stop()
+		t.limitTimer = nil
+	}
+	if t.warnTimer != nil {
+		warn = t.warnTimer.Stop() // false: fired already
+		t.warnTimer = nil
+	}
+	t.limit = 0
+	if d > 0 {
+		t.armLimit(d, warn)
+	}
 }
 
 // startFromCgroupV1 starts the process from a thread that was first moved
@@ -1063,7 +1098,7 @@ func (t *Task) wait() {
 	if t.graceTimer != nil {
 		t.graceTimer.Stop()
 	}
-	ending := t.ending
+	ending, limit := t.ending, t.limit
 	t.mu.Unlock()
 	t.killers.Wait() // no kill of its cgroup may reach the next task's
 	if t.mode == EnforceRSSWatch {
@@ -1125,7 +1160,7 @@ func (t *Task) wait() {
 
 	switch {
 	case ending == burst.Timeout:
-		r.State, r.Reason = burst.Timeout, fmt.Sprintf("time limit %s reached", t.spec.TimeLimit)
+		r.State, r.Reason = burst.Timeout, fmt.Sprintf("time limit %s reached", limit)
 	case ending == burst.Cancelled:
 		r.State, r.Reason = burst.Cancelled, "cancelled"
 	case werr != nil:

@@ -630,3 +630,33 @@ func TestTextFileBusy(t *testing.T) {
 		t.Errorf("a program busy for good: %+v", r)
 	}
 }
+
+// TestSetTimeLimit: a running task's limit changed (scontrol update
+// TimeLimit=) counts from its start: lowered below what it has run, it
+// ends at once, as a timeout of the new limit; raised, it runs past the
+// first; removed, it has none; on an ended task it does nothing.
+func TestSetTimeLimit(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sleep", "100")
+	s.TimeLimit = time.Hour
+	task := start(t, s)
+	task.SetTimeLimit(100 * time.Millisecond)
+	r := task.Wait()
+	if r.State != burst.Timeout || r.Reason != "time limit 100ms reached" {
+		t.Errorf("lowered to 100ms: got %+v", r)
+	}
+	if d := r.EndedAt.Sub(r.StartedAt); d >= time.Minute {
+		t.Errorf("lowered to 100ms, ended after %v", d)
+	}
+	task.SetTimeLimit(time.Second) // ended: nothing happens
+
+	for _, raise := range []time.Duration{time.Hour, 0} {
+		s = spec(t, "sh", "-c", "sleep 2; echo done")
+		s.TimeLimit = time.Second
+		task = start(t, s)
+		task.SetTimeLimit(raise)
+		if r := task.Wait(); r.State != burst.Succeeded {
+			t.Errorf("limit of 1s raised to %v: got %+v, want it to run to its end", raise, r)
+		}
+	}
+}
