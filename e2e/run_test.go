@@ -459,3 +459,43 @@ func TestLogsOfARemovedFile(t *testing.T) {
 		t.Errorf("results of a map whose pack was removed: %s", r)
 	}
 }
+
+// TestRunSaysStdinIsNotRead: a task reads /dev/null, so `burst run -- wc
+// -l < data` prints 0; a followed run given data on its stdin says so,
+// naming how to give the data, before the output. With nothing there (or
+// detached) it says nothing.
+func TestRunSaysStdinIsNotRead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	data := filepath.Join(h.dir, "data.txt")
+	if err := os.WriteFile(data, []byte("a\nb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		note  bool
+	}{
+		{data, []string{"run", "--", "wc", "-l"}, true},
+		{os.DevNull, []string{"run", "--", "wc", "-l"}, false},
+		{data, []string{"run", "-d", "--", "true"}, false},
+		{data, []string{"pipe", "wc -l"}, true},
+	} {
+		f, err := os.Open(c.stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := h.command(c.args...)
+		cmd.Stdin = f
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err = cmd.Run()
+		f.Close()
+		if err != nil {
+			t.Fatalf("burst %v < %s: %v\n%s", c.args, c.stdin, err, errb.String())
+		}
+		if got := strings.Contains(errb.String(), "standard input is not passed"); got != c.note {
+			t.Errorf("burst %v < %s: note said %v, want %v:\n%s", c.args, c.stdin, got, c.note, errb.String())
+		}
+	}
+}

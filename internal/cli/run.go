@@ -566,14 +566,25 @@ func submitAndFollow(c *cobra.Command, spec *burst.JobSpec, detach bool, st *sta
 		fmt.Fprintln(c.OutOrStdout(), job.ID)
 		return nil
 	}
+	// Followed, and given data on stdin: said before its output, which
+	// the data should have made (detached runs, as in a `while read`
+	// loop, are left quiet).
+	f, ok := c.InOrStdin().(*os.File)
+	unread := ok && spec.Map == nil && stdinWaiting(f)
 	if spec.Map != nil { // a job array runs as a map
 		return followTasks(ctx, c, follows(cl), job, followOpts{}, in) // no task output: sbatch writes it to files
 	}
 	if spec.Pipe != nil {
+		if unread {
+			fmt.Fprintln(stderr, pipeStdinNote)
+		}
 		return followPipe(ctx, c, follows(cl), job.ID, spec.Pipe, in)
 	}
 	if jobLine {
 		fmt.Fprintf(stderr, "burst: job %d\n", job.ID)
+	}
+	if unread {
+		fmt.Fprintln(stderr, stdinNote)
 	}
 	streams := []string{"stdout", "stderr"}
 	if spec.Batch != nil && !spec.Batch.Logs && (spec.Stderr == "" || spec.Stderr == spec.Stdout) {
