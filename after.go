@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,8 +13,15 @@ import (
 // Dependency is a job another one waits for before it may start (burst run
 // --after, sbatch --dependency), and what that job must do first.
 type Dependency struct {
-	Kind string `json:"kind"`          // AfterOK, AfterAny, AfterNotOK, AfterStart, Singleton
+	Kind string `json:"kind"`          // AfterOK, AfterAny, AfterNotOK, AfterStart, AfterCorr, Singleton
 	Job  int64  `json:"job,omitempty"` // the job waited for; 0 for Singleton
+	// Task is the one task of job array (or map) Job waited for, by its
+	// array index (sbatch's JOB_TASK: afterok:12_4); nil: the whole job.
+	Task *int `json:"task,omitempty"`
+	// Delay is sbatch's +MINUTES: for AfterStart, how long after the job
+	// started (or ended without starting) it is met. Slurm reads it on
+	// every kind and shows it, but waits only on after; so does burst.
+	Delay int `json:"delay_min,omitempty"`
 }
 
 // Dependency kinds, named as sbatch names them.
@@ -22,6 +30,11 @@ const (
 	AfterAny   = "afterany"   // the job ended, however
 	AfterNotOK = "afternotok" // the job ended and did not succeed (failed, cancelled, timed out, lost)
 	AfterStart = "after"      // the job started (or ended without starting)
+	// AfterCorr gates each task of a map (a job array) on the task of the
+	// same index of the job waited for: it may start once that one
+	// succeeded. A task with no such task waits for the whole job to
+	// succeed, as does a job of one task (Slurm 22.05 does both).
+	AfterCorr = "aftercorr"
 	// Singleton waits until no job of the same name and user submitted
 	// before it is queued or running.
 	Singleton = "singleton"
@@ -39,7 +52,7 @@ func (d Dependency) Met(st State, started bool) (met, never bool) {
 	switch d.Kind {
 	case AfterAny:
 		return ended, false
-	case AfterOK:
+	case AfterOK, AfterCorr:
 		return st == Succeeded, ended && st != Succeeded
 	case AfterNotOK:
 		return ended && st != Succeeded, st == Succeeded
@@ -49,15 +62,24 @@ func (d Dependency) Met(st State, started bool) (met, never bool) {
 	return false, false
 }
 
-// Wants says, for people, what d waits for: "job 12 to succeed".
+// Wants says, for people, what d waits for: "job 12 to succeed", "task
+// 12_4 to end".
 func (d Dependency) Wants() string {
-	id := "job " + strconv.FormatInt(d.Job, 10)
+	id := d.what()
 	switch d.Kind {
+	case AfterCorr:
+		if d.Task != nil {
+			return id + " to succeed"
+		}
+		return "the tasks of " + id + " to succeed, each task for the one of its index"
 	case AfterOK:
 		return id + " to succeed"
 	case AfterNotOK:
 		return id + " to fail"
 	case AfterStart:
+		if d.Delay > 0 {
+			return fmt.Sprintf("%s to have started %s ago", id, Plural(d.Delay, "minute"))
+		}
 		return id + " to start"
 	case Singleton:
 		return "the jobs of the same name and user before it to end"
@@ -65,9 +87,19 @@ func (d Dependency) Wants() string {
 	return id + " to end"
 }
 
-// NeverMet says why d can never be met, its job having ended in st: "job 12
-// failed, which it needed to succeed" (a reason ParseNeverMet reads back).
-func (d Dependency) NeverMet(st State) string {
+// what names what d waits on: "job 12", "task 12_4".
+func (d Dependency) what() string {
+	if d.Task != nil {
+		return "task " + strconv.FormatInt(d.Job, 10) + "_" + strconv.Itoa(*d.Task)
+	}
+	return "job " + strconv.FormatInt(d.Job, 10)
+}
+
+// NeverMet says why d can never be met, its job (its task) having ended in
+// st: "job 12 failed, which it needed to succeed"; of an aftercorr, for
+// the task of index idx, "task 12_4 failed, which its task 4 needed to
+// succeed" (idx < 0: the whole job). ParseNeverMet reads it back.
+func (d Dependency) NeverMet(st State, idx int) string {
 	word := string(st)
 	switch st {
 	case Cancelled, Lost:
@@ -75,16 +107,23 @@ func (d Dependency) NeverMet(st State) string {
 	case Timeout:
 		word = "timed out"
 	}
-	return fmt.Sprintf("job %d %s, which it needed %s", d.Job, word, strings.TrimPrefix(d.Wants(), "job "+strconv.FormatInt(d.Job, 10)+" "))
+	if d.Kind == AfterCorr {
+		who := "it"
+		if idx >= 0 {
+			who = "its task " + strconv.Itoa(idx)
+		}
+		return fmt.Sprintf("%s %s, which %s needed to succeed (aftercorr)", d.what(), word, who)
+	}
+	return fmt.Sprintf("%s %s, which it needed %s", d.what(), word, strings.TrimPrefix(d.Wants(), d.what()+" "))
 }
 
 // neverMet is compiled when first used, not at every start of the binary.
 var neverMet = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`job ([0-9]+) (?:failed|succeeded|was cancelled|was lost|timed out), which it needed to (succeed|fail)`)
+	return regexp.MustCompile(`(?:job|task) ([0-9]+)(?:_([0-9]+))? (?:failed|succeeded|was cancelled|was lost|timed out), which (?:it|its task [0-9]+) needed to (succeed|fail)( \(aftercorr\))?`)
 })
 
-// ParseNeverMet finds in text (a job's reason) the dependencies NeverMet
-// said can never be met.
+// ParseNeverMet finds in text (a job's or a task's reason) the
+// dependencies NeverMet said can never be met.
 func ParseNeverMet(text string) []Dependency {
 	var out []Dependency
 	for _, m := range neverMet().FindAllStringSubmatch(text, MaxDependencies) {
@@ -92,11 +131,19 @@ func ParseNeverMet(text string) []Dependency {
 		if err != nil {
 			continue
 		}
-		kind := AfterOK
-		if m[2] == "fail" {
-			kind = AfterNotOK
+		d := Dependency{Kind: AfterOK, Job: id}
+		switch {
+		case m[4] != "":
+			d.Kind = AfterCorr // of the whole array, as Slurm shows it
+		case m[3] == "fail":
+			d.Kind = AfterNotOK
 		}
-		out = append(out, Dependency{Kind: kind, Job: id})
+		if m[2] != "" && d.Kind != AfterCorr {
+			if k, err := strconv.Atoi(m[2]); err == nil {
+				d.Task = &k
+			}
+		}
+		out = append(out, d)
 	}
 	return out
 }
@@ -112,7 +159,7 @@ func FormatDependencies(deps []Dependency, anyOf bool) string {
 	var b strings.Builder
 	for i, d := range deps {
 		if i > 0 && d.Kind == deps[i-1].Kind && d.Kind != Singleton && !anyOf {
-			b.WriteString(":" + strconv.FormatInt(d.Job, 10))
+			b.WriteString(":" + d.Ref())
 			continue
 		}
 		if i > 0 {
@@ -120,15 +167,29 @@ func FormatDependencies(deps []Dependency, anyOf bool) string {
 		}
 		b.WriteString(d.Kind)
 		if d.Kind != Singleton {
-			b.WriteString(":" + strconv.FormatInt(d.Job, 10))
+			b.WriteString(":" + d.Ref())
 		}
 	}
 	return b.String()
 }
 
+// Ref is what d names in sbatch's syntax: 12, 12_4 (one task), with its
+// delay: 12+5.
+func (d Dependency) Ref() string {
+	s := strconv.FormatInt(d.Job, 10)
+	if d.Task != nil {
+		s += "_" + strconv.Itoa(*d.Task)
+	}
+	if d.Delay > 0 {
+		s += "+" + strconv.Itoa(d.Delay)
+	}
+	return s
+}
+
 // ParseDependencies reads a list of dependencies: sbatch's syntax
 // (afterok:12:13,afterany:14; "?" between them when any one suffices;
-// singleton) and burst's short one (ok:12,any:14, notok:, started:).
+// singleton; aftercorr:12; a task of an array, 12_4; a delay, 12+5) and
+// burst's short one (ok:12,any:14, notok:, started:, corr:).
 // A bare job id is of kind bare: AfterOK for burst run --after,
 // AfterAny for sbatch, as sbatch reads it.
 func ParseDependencies(s string, bare string) (deps []Dependency, anyOf bool, err error) {
@@ -149,7 +210,7 @@ func ParseDependencies(s string, bare string) (deps []Dependency, anyOf bool, er
 		if _, err := strconv.ParseInt(fields[0], 10, 64); err != nil {
 			kind, ids = dependencyKind(fields[0]), fields[1:]
 			if kind == "" {
-				return nil, false, fmt.Errorf("dependency %q: %q is not a kind: give afterok, afterany, afternotok, after or singleton (ok, any, notok, started)", s, fields[0])
+				return nil, false, fmt.Errorf("dependency %q: %q is not a kind: give afterok, afterany, afternotok, after, aftercorr or singleton (ok, any, notok, started, corr)", s, fields[0])
 			}
 		}
 		if kind == Singleton {
@@ -163,26 +224,58 @@ func ParseDependencies(s string, bare string) (deps []Dependency, anyOf bool, er
 			return nil, false, fmt.Errorf("dependency %q: %s needs a job id, e.g. %s:12", s, kind, kind)
 		}
 		for _, f := range ids {
-			// ID_* is the whole array, as squeue's %E and scontrol's
-			// Dependency= write a dependency on one (Slurm reads it back).
-			id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(f), "_*"), 10, 64)
-			if err != nil || id <= 0 {
-				switch {
-				case strings.Contains(f, "+"):
-					return nil, false, fmt.Errorf("dependency %q: a delay (+MINUTES) is not supported: drop it", s)
-				case strings.Contains(f, "_"):
-					return nil, false, fmt.Errorf("dependency %q: %s names a task of an array: burst waits for whole jobs, give the array's id", s, f)
-				}
-				return nil, false, fmt.Errorf("dependency %q: %q is not a job id (a positive number)", s, f)
+			d, err := parseRef(kind, strings.TrimSpace(f))
+			if err != nil {
+				return nil, false, fmt.Errorf("dependency %q: %w", s, err)
 			}
-			deps = append(deps, Dependency{Kind: kind, Job: id})
+			deps = append(deps, d)
 		}
 	}
 	if len(deps) > MaxDependencies {
 		return nil, false, fmt.Errorf("%d dependencies; the limit is %d", len(deps), MaxDependencies)
 	}
+	if anyOf && slices.ContainsFunc(deps, func(d Dependency) bool { return d.Kind == AfterCorr }) {
+		return nil, false, fmt.Errorf("dependency %q: aftercorr gates each task on its own and cannot be one of several joined by ?: join them with , (all of)", s)
+	}
 	return deps, anyOf, nil
 }
+
+// parseRef reads one job a dependency of kind names: ID, ID_* (the whole
+// array, as squeue's %E and scontrol's Dependency= write it, and Slurm
+// reads it back), ID_INDEX (one task of an array), each with an optional
+// +MINUTES.
+func parseRef(kind, f string) (Dependency, error) {
+	d := Dependency{Kind: kind}
+	ref, delay, hasDelay := strings.Cut(f, "+")
+	if hasDelay {
+		n, err := strconv.Atoi(delay)
+		if err != nil || n < 0 || n > maxDelayMin {
+			return d, fmt.Errorf("%q: a delay is +MINUTES, 0 to %d, e.g. %s+5", f, maxDelayMin, ref)
+		}
+		d.Delay = n
+		if kind == AfterStart && n > 0 {
+			return d, fmt.Errorf("%q: burst does not delay after: by +MINUTES: drop +%d (the job may start once %s started), or use afterany, which Slurm reads +MINUTES on but does not wait for either", f, n, ref)
+		}
+	}
+	ref = strings.TrimSuffix(ref, "_*")
+	job, task, hasTask := strings.Cut(ref, "_")
+	id, err := strconv.ParseInt(job, 10, 64)
+	if err != nil || id <= 0 {
+		return d, fmt.Errorf("%q is not a job id (a positive number, or ID_INDEX for a task of an array)", f)
+	}
+	d.Job = id
+	if hasTask {
+		k, err := strconv.Atoi(task)
+		if err != nil || k < 0 {
+			return d, fmt.Errorf("%q: a task of an array is ID_INDEX with an index of 0 or more, e.g. %d_0 (ID_* is the whole array)", f, id)
+		}
+		d.Task = &k
+	}
+	return d, nil
+}
+
+// maxDelayMin bounds a dependency's +MINUTES: a year.
+const maxDelayMin = 366 * 24 * 60
 
 func dependencyKind(s string) string {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -194,6 +287,8 @@ func dependencyKind(s string) string {
 		return AfterNotOK
 	case "after", "started":
 		return AfterStart
+	case "aftercorr", "corr":
+		return AfterCorr
 	case "singleton":
 		return Singleton
 	}
@@ -208,12 +303,19 @@ func (s *JobSpec) validateAfter() error {
 	for _, d := range s.After {
 		switch {
 		case dependencyKind(d.Kind) != d.Kind:
-			return fmt.Errorf("dependency kind %q: give afterok, afterany, afternotok, after or singleton", quoteShort(d.Kind))
+			return fmt.Errorf("dependency kind %q: give afterok, afterany, afternotok, after, aftercorr or singleton", quoteShort(d.Kind))
 		case d.Kind == Singleton && d.Job != 0:
 			return errors.New("a singleton dependency names no job")
 		case d.Kind != Singleton && d.Job <= 0:
 			return fmt.Errorf("dependency %s needs a job id", d.Kind)
+		case d.Task != nil && *d.Task < 0:
+			return fmt.Errorf("dependency %s: task index %d: give 0 or more", d.Kind, *d.Task)
+		case d.Delay < 0 || d.Delay > maxDelayMin:
+			return fmt.Errorf("dependency %s: delay %d minutes: give 0 to %d", d.Kind, d.Delay, maxDelayMin)
 		}
+	}
+	if s.AfterAnyOf && slices.ContainsFunc(s.After, func(d Dependency) bool { return d.Kind == AfterCorr }) {
+		return errors.New("aftercorr cannot be one of several dependencies of which any suffices: give all of them (AfterAnyOf false)")
 	}
 	return nil
 }

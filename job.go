@@ -28,6 +28,10 @@ type Job struct {
 	// squeue's %E shows it: "afterok:12(unfulfilled)", "(failed)" for one
 	// that can never be met; empty once it is released.
 	Dependency string `json:"dependency,omitempty"`
+	// TaskDependencies says its queued tasks wait each for something of
+	// its own (aftercorr: the task of the same index of another job):
+	// each task's Dependency says what, as squeue shows it task by task.
+	TaskDependencies bool `json:"task_dependencies,omitempty"`
 	// Begin is when a job deferred by --begin may start (its spec's
 	// Begin), set on active jobs in listings (as Waiting is).
 	Begin time.Time `json:"begin,omitzero"`
@@ -85,7 +89,12 @@ type Task struct {
 	ExitCode *int   `json:"exit_code"`
 	Signal   int    `json:"signal"`
 	Reason   string `json:"reason"`
-	GPUIDs   []int  `json:"gpu_ids,omitempty"`
+	// Dependency is what a queued task of a map gated task by task
+	// (Job.TaskDependencies) still waits for, as squeue's %E shows it:
+	// "aftercorr:12_*(unfulfilled)"; empty once let through. Live, not
+	// stored.
+	Dependency string `json:"dependency,omitempty"`
+	GPUIDs     []int  `json:"gpu_ids,omitempty"`
 	// A map task's job slot, GNU parallel's {%} and $PARALLEL_JOBSLOT: the
 	// lowest number, from 1, that no other running task of its map held
 	// when its attempt was handed out (0 for other jobs, and for a map task

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/auth"
@@ -35,6 +36,11 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 		if err != nil {
 			return nil, fmt.Errorf("read job %d: %w", dep.Job, err)
 		}
+		if dep.Task != nil {
+			if err := s.checkTask(ctx, row, *dep.Task); err != nil {
+				return nil, err
+			}
+		}
 		if row.State.Terminal() {
 			ended[dep.Job] = row.State
 		}
@@ -42,12 +48,31 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 	if !spec.KeepUnsatisfiable {
 		if _, never := afterVerdict(spec, func(dep burst.Dependency) (burst.State, bool, bool) {
 			st, ok := ended[dep.Job]
-			return st, false, ok && dep.Kind != burst.Singleton
+			// One task, or each (aftercorr of a map), is decided once queued.
+			return st, false, ok && dep.Kind != burst.Singleton && dep.Task == nil && (dep.Kind != burst.AfterCorr || !gated(spec))
 		}); never != "" {
 			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency (`burst map --resume JOB` runs the failed tasks of job JOB again)", never)
 		}
 	}
 	return ended, nil
+}
+
+// checkTask refuses a dependency on task (an array index) of the job of
+// row that has no such task.
+func (s *Server) checkTask(ctx context.Context, row *store.JobRow, task int) error {
+	if !hasTasks(row.Spec) {
+		return badRequest("job dependency problem: job %d is not a job array: give %d alone to wait for the whole job", row.ID, row.ID)
+	}
+	idx, err := s.arrayIndices(ctx, row.ID)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the indices of job %d: %w", row.ID, err)
+	case idx == nil && task >= row.Tasks.Total: // a map: its tasks by position
+		return badRequest("job dependency problem: job %d has no task %d (its tasks run from 0 to %d)", row.ID, task, row.Tasks.Total-1)
+	case idx != nil && !slices.Contains(idx, task):
+		return badRequest("job dependency problem: job array %d has no index %d (its indices run from %d to %d)", row.ID, task, idx[0], idx[len(idx)-1])
+	}
+	return nil
 }
 
 // endedStates reads how the jobs ids ended from the store: jobs a held job
@@ -70,12 +95,56 @@ func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]burst.S
 // resolveAfter tells held jobs how the jobs ids ended: jobs that ended and
 // left memory between checkAfter's read and the submit.
 func (s *Server) resolveAfter(ctx context.Context, ids []int64) {
+	resolve(s, ctx, ids, s.endedStates, s.learnEnded)
+}
+
+// resolve reads from the store what the jobs ids came to, with read,
+// outside the lock, and tells the jobs that wait on them, with learn,
+// under it.
+func resolve[T any](s *Server, ctx context.Context, ids []int64, read func(context.Context, []int64) T, learn func(T)) {
 	if len(ids) == 0 {
 		return
 	}
-	ended := s.endedStates(ctx, ids)
+	v := read(ctx, ids)
 	s.mu.Lock()
-	s.learnEnded(ended)
+	learn(v)
 	s.mu.Unlock()
 	s.kickScheduler()
+}
+
+// readTasks reads from the store what the jobs ids' tasks came to: jobs
+// whose single tasks held or gated jobs wait on (corr.go).
+func (s *Server) readTasks(ctx context.Context, ids []int64) map[int64]tasksRead {
+	out := map[int64]tasksRead{}
+	for _, id := range ids {
+		row, err := s.st.GetJob(ctx, id)
+		if err == nil && (row.Spec == nil || row.Spec.Map == nil) && row.State.Terminal() {
+			out[id] = tasksRead{row: *row} // a job of one task: its state is the task's
+			continue
+		}
+		var tasks []*store.TaskRow
+		var idx []int
+		if err == nil {
+			tasks, err = s.st.ListTasks(ctx, id, 0, row.Tasks.Total)
+		}
+		if err == nil {
+			idx, err = s.arrayIndices(ctx, id)
+		}
+		if err != nil {
+			s.log.Warn("the tasks of a job waited for cannot be read: the tasks waiting for them stay queued", "job", id, "err", err)
+			continue
+		}
+		r := tasksRead{row: *row, ids: idx, tasks: make([]store.TaskRow, len(tasks))}
+		for i, t := range tasks {
+			r.tasks[i] = *t
+		}
+		out[id] = r
+	}
+	return out
+}
+
+// resolveTasks tells the jobs that wait on single tasks of the jobs ids
+// what those came to before they watched them.
+func (s *Server) resolveTasks(ctx context.Context, ids []int64) {
+	resolve(s, ctx, ids, s.readTasks, s.learnAllTasks)
 }

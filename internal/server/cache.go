@@ -249,7 +249,7 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 // held, every scheduling round.
 func (c *control) cacheFront(j *jobRT, now time.Time, b *batch) {
 	jc := c.cacheOf(j)
-	if jc == nil || j.row.CancelRequested || j.finished {
+	if jc == nil || j.row.CancelRequested || j.finished || j.gate != nil { // a gated map's tasks come through their gates
 		return
 	}
 	for j.row.Dispatched < j.row.Tasks.Total {

@@ -207,10 +207,12 @@ func (s *Server) Update(ctx context.Context, id int64, o client.UpdateOptions) e
 	if j := s.jobs[id]; j != nil && o.After != nil {
 		late = s.unresolved(j)
 	}
+	watched := s.unloaded()
 	if err := s.apply(&b); err != nil {
 		return err
 	}
 	s.resolveAfter(context.WithoutCancel(ctx), late)
+	s.resolveTasks(context.WithoutCancel(ctx), watched)
 	s.kickScheduler() // a dependency gone, a throttle raised: placed at the next round
 	return nil
 }

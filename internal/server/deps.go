@@ -53,6 +53,13 @@ type depsRT struct {
 	check   map[int64]bool                 // held jobs for release to look at: what they wait for changed
 	timed   map[int64]*jobRT               // held jobs whose Begin is still to come
 	next    time.Time                      // the earliest Begin of timed
+	// Task-level dependencies (corr.go): what the tasks of watched jobs
+	// came to, by job; the jobs that watch them, by watched job; gated
+	// maps, and those of them whose gates to look at.
+	logs   map[int64]*taskEnds
+	tw     map[int64][]*jobRT
+	gated  map[int64]*jobRT
+	gdirty map[int64]bool
 }
 
 // singleKey is what a singleton dependency waits on: the jobs of one user
@@ -175,6 +182,8 @@ func (c *control) learnEndedOf(j *jobRT, states map[int64]burst.State) {
 // wait for it.
 func (c *control) forgetJob(j *jobRT) {
 	c.deps.touch(j)
+	c.tasksDone(j)
+	c.unwatch(j)
 	for _, w := range c.deps.waiters[j.row.ID] {
 		if w.after != nil {
 			w.after.ended[j.row.ID] = j.row.State
@@ -196,6 +205,7 @@ func (c *control) forgetJob(j *jobRT) {
 func (c *control) release(now time.Time, b *batch) {
 	d := &c.deps
 	d.due(now)
+	defer c.openGates(now, b) // once the held jobs released are known
 	if len(d.check) == 0 {
 		return
 	}
@@ -276,6 +286,9 @@ func (d *depsRT) due(now time.Time) {
 // drop lets go of held job j. (Its entries among waiters go when the jobs
 // it waited for leave memory.)
 func (d *depsRT) drop(j *jobRT) {
+	if j.gate != nil {
+		d.gdirty[j.row.ID] = true // its gates open from now on
+	}
 	delete(d.held, j.row.ID)
 	delete(d.timed, j.row.ID)
 	k := singleOf(j)
@@ -296,6 +309,12 @@ func (c *control) depState(j *jobRT) func(burst.Dependency) (burst.State, bool, 
 	return func(dep burst.Dependency) (burst.State, bool, bool) {
 		if dep.Kind == burst.Singleton {
 			return "", c.singletonFree(j), true
+		}
+		switch {
+		case dep.Kind == burst.AfterCorr && j.gate != nil:
+			return burst.Succeeded, true, true // the gate of each task decides (corr.go)
+		case dep.Task != nil:
+			return j.tlogs[dep.Job].task(*dep.Task)
 		}
 		if o := c.jobs[dep.Job]; o != nil {
 			return o.row.State, o.row.StartedAt != nil, true
@@ -326,7 +345,7 @@ func afterVerdict(spec *burst.JobSpec, state func(burst.Dependency) (burst.State
 		case ok:
 			met++
 		case never:
-			nevers = append(nevers, dep.NeverMet(st))
+			nevers = append(nevers, dep.NeverMet(st, -1))
 		}
 	}
 	switch {
@@ -416,7 +435,7 @@ func (c *control) unmet(j *jobRT) ([]burst.Dependency, []string) {
 // for one that never can be met; "" when j is not held.
 func (c *control) afterText(j *jobRT) string {
 	if j.after == nil {
-		return ""
+		return c.corrText(j)
 	}
 	sep := ","
 	if j.row.Spec.AfterAnyOf {
@@ -429,11 +448,7 @@ func (c *control) afterText(j *jobRT) string {
 		if nevers[i] != "" {
 			status = "(failed)"
 		}
-		text := burst.FormatDependencies([]burst.Dependency{dep}, false)
-		if o := c.jobs[dep.Job]; o != nil && isArray(o) || j.after.arrays[dep.Job] {
-			text += "_*" // all of an array's tasks, as Slurm writes it: afterok:12_*
-		}
-		parts[i] = text + status
+		parts[i] = c.depText(j, dep) + status
 	}
 	return strings.Join(parts, sep)
 }

@@ -145,7 +145,34 @@ func (h *harness) submit(n int, opts ...jobOpt) int64 {
 	h.jobs[id] = row
 	h.inputs[id] = [][]string{in}
 	h.c.submit(row, h.inputs[id])
+	h.learnTasks()
 	return id
+}
+
+// learnTasks tells the control, as the shell does from the store, what
+// the tasks of the jobs it watches task by task came to (corr.go).
+func (h *harness) learnTasks() {
+	reads := map[int64]tasksRead{}
+	for _, id := range h.c.unloaded() {
+		row, ok := h.jobs[id]
+		if !ok {
+			continue
+		}
+		r := tasksRead{row: row}
+		if row.Spec != nil && row.Spec.Map != nil && row.Spec.Map.Array {
+			for _, v := range h.inputs[id][0] {
+				k, _ := strconv.Atoi(v)
+				r.ids = append(r.ids, k)
+			}
+		}
+		for k, t := range h.tasks {
+			if k.job == id {
+				r.tasks = append(r.tasks, t)
+			}
+		}
+		reads[id] = r
+	}
+	h.c.learnAllTasks(reads)
 }
 
 // register connects an agent on machine id with cpus CPUs, running what
@@ -270,7 +297,7 @@ func (h *harness) restart() {
 		}
 		jobs = append(jobs, &row)
 		for k, t := range h.tasks {
-			if k.job == id && t.Index >= row.Dispatched && t.State == burst.Cancelled && !row.CancelRequested {
+			if k.job == id && t.Index >= row.Dispatched && (t.State == burst.Cancelled || gated(row.Spec)) && !row.CancelRequested {
 				ahead[id] = append(ahead[id], t.Index)
 			}
 		}
@@ -299,6 +326,7 @@ func (h *harness) restart() {
 		}
 	}
 	h.c.learnEnded(ended)
+	h.learnTasks()
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {

@@ -54,6 +54,11 @@ type jobRT struct {
 	endCounted bool
 	// after is set while the job is held by its dependencies (deps.go).
 	after *afterRT
+	// tlogs are what the tasks of the jobs it waits on task by task came
+	// to, and gate is set on a map whose tasks wait each for its own
+	// (aftercorr): corr.go.
+	tlogs map[int64]*taskEnds
+	gate  *gateRT
 	cache *jobCache // its state in the result cache (cache.go)
 }
 
@@ -75,6 +80,9 @@ func (j *jobRT) pending() int {
 		return 0
 	}
 	n := j.queued()
+	if j.gate != nil {
+		n = len(j.requeue) // the others wait behind their gates (corr.go)
+	}
 	if c := j.row.Spec.MaxRunning; c > 0 {
 		n = min(n, c-len(j.running))
 	}
@@ -270,6 +278,7 @@ func (c *control) submit(row store.JobRow, sources [][]string) *jobRT {
 	c.jobs[row.ID] = j
 	c.order = append(c.order, row.ID)
 	c.hold(j)
+	c.watchTasks(j)
 	return j
 }
 
@@ -407,18 +416,14 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 			b.task(t.row) // a restarted server still stops it
 			b.stops = append(b.stops, t)
 		}
-	case idx >= j.row.Dispatched:
-		// Never dispatched: its row says it was cancelled, and the
-		// dispatcher skips it (a restarted server finds it again).
+	case idx >= j.row.Dispatched && !slices.ContainsFunc(j.requeue, func(r retry) bool { return int(r.index) == idx }):
+		// Never dispatched (of a gated map, not yet let through its gate):
+		// its row says it was cancelled, and the dispatcher skips it (a
+		// restarted server finds it again).
 		if j.skip[idx] {
 			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
 		}
-		if j.skip == nil {
-			j.skip = map[int]bool{}
-		}
-		j.skip[idx] = true
-		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
-		j.row.Tasks.Cancelled++
+		c.cancelAhead(j, idx, reason, now, b)
 	case c.cacheUnpark(j, idx, reason, now, b): // parked behind the same result computed elsewhere
 	default:
 		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
@@ -438,6 +443,21 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 	b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("task %d of job %d (%s) cancelled", idx, id, j.row.Name)))
 	return &client.CancelResult{ID: id, State: j.row.State}, nil
+}
+
+// cancelAhead cancels task idx of j, never dispatched, alone: its row says
+// why, and the dispatcher skips it.
+func (c *control) cancelAhead(j *jobRT, idx int, reason string, now time.Time, b *batch) {
+	if j.skip == nil {
+		j.skip = map[int]bool{}
+	}
+	j.skip[idx] = true
+	b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
+	j.row.Tasks.Cancelled++
+	b.job(j)
+	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
+		c.finishJob(j, store.TaskRow{}, now)
+	}
 }
 
 // restore rebuilds the active jobs and their tasks from the store's rows,
@@ -462,6 +482,7 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 	}
 	for _, id := range c.order {
 		c.hold(c.jobs[id]) // once every active job is known: those it waits for that ended are read by the shell
+		c.watchTasks(c.jobs[id])
 	}
 	var orphans []*taskRT
 	for _, row := range tasks {

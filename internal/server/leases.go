@@ -271,6 +271,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 				c.x.accrue(m, now)
 				t.started = true
 				t.job.row.Tasks.Running++
+				c.taskStarted(t.job, t.row.Index)
 				b.job(t.job)
 			}
 			if t.row.PID == 0 || t.row.PID != rt.PID {

@@ -59,7 +59,13 @@ func (s *Server) recover(ctx context.Context) error {
 				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
 			}
 		}
-		if row.IDSpan > 1 && !row.CancelRequested { // tasks of an array cancelled alone before their turn
+		switch {
+		case row.CancelRequested:
+		case gated(row.Spec): // a map let through task by task: every task with a row is past its gate
+			if ahead[row.ID], err = s.st.TasksAhead(ctx, row.ID, row.Dispatched); err != nil {
+				return fmt.Errorf("load tasks of job %d: %w", row.ID, err)
+			}
+		case row.IDSpan > 1: // tasks of an array cancelled alone before their turn
 			if ahead[row.ID], err = s.st.CancelledAhead(ctx, row.ID, row.Dispatched); err != nil {
 				return fmt.Errorf("load cancelled tasks of job %d: %w", row.ID, err)
 			}
@@ -77,6 +83,7 @@ func (s *Server) recover(ctx context.Context) error {
 		late = append(late, s.unresolved(j)...)
 	}
 	s.learnEnded(s.endedStates(ctx, late)) // no agent nor request is served yet
+	s.learnAllTasks(s.readTasks(ctx, s.unloaded()))
 	for _, m := range gone {
 		m.meterAt = time.Time{}
 	}

@@ -153,10 +153,12 @@ func (s *Server) record(ctx context.Context, actor string, spec *burst.JobSpec, 
 	j := s.submit(*row, sources)
 	s.learnEndedOf(j, ended)
 	late := s.unresolved(j)
+	watched := s.unloaded()
 	close(s.events)
 	s.events = make(chan struct{})
 	s.mu.Unlock()
 	s.resolveAfter(context.WithoutCancel(ctx), late)
+	s.resolveTasks(context.WithoutCancel(ctx), watched)
 	s.kickScheduler()
 	s.kickScale()
 	return &row.Job, nil

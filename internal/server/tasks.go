@@ -136,6 +136,8 @@ func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.
 			r := j.requeue[0]
 			j.requeue = j.requeue[1:]
 			row.Index, row.Attempt, row.LostCount = int(r.index), int(r.attempt), int(r.lost)
+		} else if j.gate != nil {
+			return nil // its tasks come through their gates (corr.go)
 		} else {
 			for j.skip[j.row.Dispatched] { // cancelled alone before its turn: its row says so
 				delete(j.skip, j.row.Dispatched)
@@ -347,7 +349,8 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	b.task(row)
 	b.job(j)
 	if row.State != burst.Queued {
-		c.x.countStorage(t, ev) // its logs as they stay: the final attempt's
+		c.taskEnded(j, row.Index, row.State) // for the jobs that wait on it alone (corr.go)
+		c.x.countStorage(t, ev)              // its logs as they stay: the final attempt's
 		c.cacheEnded(t, row, ev, now, b)
 	}
 	n := j.row.Tasks
@@ -537,6 +540,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 				c.x.accrue(m, now) // what ran before it is not its to pay
 				t.started = true
 				j.row.Tasks.Running++
+				c.taskStarted(j, t.row.Index)
 			}
 			if j.row.StartedAt == nil {
 				j.row.StartedAt = ev.StartedAt

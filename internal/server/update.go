@@ -83,6 +83,7 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 		}
 		j.row.Spec, j.row.Name = &spec, spec.Name
 		c.hold(j)
+		c.watchTasks(j)
 		c.learnEndedOf(j, ended)
 	case rename && d.held[id] != nil:
 		// Its dependencies stay as they were (one that ended and left

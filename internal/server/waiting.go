@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -123,6 +125,35 @@ func (s *Server) waitingFor(id int64) string {
 	return s.waitReasons(now)[id]
 }
 
+// gatedTasks sets on the queued tasks of job id, if it is a gated map, what
+// each still waits for (its Dependency, and its reason): false if it is
+// none.
+func (s *Server) gatedTasks(id int64, ts []burst.Task) bool {
+	s.mu.Lock()
+	isGated := s.jobs[id] != nil && s.jobs[id].gate != nil
+	s.mu.Unlock()
+	if !isGated {
+		return false
+	}
+	machine := cmp.Or(s.waitingFor(id), "waiting for a machine") // why those let through wait
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil || j.gate == nil {
+		return true // let through, or ended, meanwhile: as they were read
+	}
+	for i := range ts {
+		t := &ts[i]
+		if t.State != burst.Queued {
+			continue
+		}
+		var why string
+		t.Dependency, why = s.taskDependency(j, t.Index)
+		t.Reason = strings.TrimPrefix(t.Reason+"; waits: "+cmp.Or(why, machine), "; waits: ")
+	}
+	return true
+}
+
 // fillWaiting sets Waiting on the active jobs of js.
 func (s *Server) fillWaiting(js []*burst.Job) {
 	s.mu.Lock()
@@ -142,6 +173,13 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 			j.Waiting = s.afterWait(rt) // held: known now, not from a round up to waitTTL old
 			continue
 		}
+		if rt.gate != nil {
+			j.TaskDependencies = true
+			if len(rt.requeue) == 0 {
+				j.Waiting = s.gateWait(rt) // none let through its gate: nothing else to wait for
+				continue
+			}
+		}
 		if w == nil {
 			w = s.waitReasons(now)
 		}
@@ -151,6 +189,9 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 
 // queuedWhy adds to the reason of each queued task of job id why it waits.
 func (s *Server) queuedWhy(id int64, ts []burst.Task) []burst.Task {
+	if s.gatedTasks(id, ts) {
+		return ts
+	}
 	why := ""
 	for i := range ts {
 		if ts[i].State != burst.Queued {

@@ -73,7 +73,7 @@ func (s *Server) taskActive(id int64, idx int) (bool, <-chan struct{}) {
 	if j.row.CancelRequested {
 		return false, j.changed
 	}
-	if idx >= j.row.Dispatched {
+	if idx >= j.row.Dispatched && !j.skip[idx] {
 		return true, j.changed
 	}
 	for _, r := range j.requeue {

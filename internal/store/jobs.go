@@ -412,7 +412,18 @@ func ReopenTasks(tx *Tx, jobID int64) ([]*TaskRow, error) {
 // cancelled before they were ever dispatched (one task of an array, cancelled
 // alone): the dispatcher skips them.
 func (s *Store) CancelledAhead(ctx context.Context, jobID int64, from int) ([]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT idx FROM tasks WHERE job_id=? AND idx>=? AND state='cancelled' ORDER BY idx`, jobID, from)
+	return s.indices(ctx, `SELECT idx FROM tasks WHERE job_id=? AND idx>=? AND state='cancelled' ORDER BY idx`, jobID, from)
+}
+
+// TasksAhead lists the indices of job's tasks at or after from that have a
+// row, in any state: a map whose tasks are let through one by one, out of
+// order (aftercorr), keeps its cursor at 0 and skips these.
+func (s *Store) TasksAhead(ctx context.Context, jobID int64, from int) ([]int, error) {
+	return s.indices(ctx, `SELECT idx FROM tasks WHERE job_id=? AND idx>=? ORDER BY idx`, jobID, from)
+}
+
+func (s *Store) indices(ctx context.Context, q string, jobID int64, from int) ([]int, error) {
+	rows, err := s.r.QueryContext(ctx, q, jobID, from)
 	if err != nil {
 		return nil, err
 	}
