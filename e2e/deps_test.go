@@ -105,24 +105,7 @@ func at(t *testing.T, s *string) time.Time {
 // pending tasks share one squeue line, ID_[1-3%1]; -r gives one each.
 func TestSlurmFaceAfter(t *testing.T) {
 	h := newHarness(t)
-	dir := t.TempDir()
-	links := filepath.Join(dir, "bin")
-	h.mustRun("slurm", "link", links)
-	face := func(args ...string) result {
-		c := h.command(args[1:]...)
-		c.Path = filepath.Join(links, args[0])
-		c.Args = args
-		c.Dir = dir
-		return h.exec(c)
-	}
-	sbatch := func(args ...string) string {
-		t.Helper()
-		r := face(append([]string{"sbatch", "--parsable"}, args...)...)
-		if r.code != 0 {
-			t.Fatalf("sbatch %v: %s", args, r)
-		}
-		return strings.TrimSpace(r.stdout)
-	}
+	dir, face, sbatch := slurmFace(t, h)
 	squeue := func(id string) string {
 		return strings.TrimSpace(face("squeue", "-h", "-t", "all", "-o", "%i %t %r %E", "-j", id).stdout)
 	}
@@ -181,4 +164,29 @@ func TestSlurmFaceAfter(t *testing.T) {
 	if want := arr + "_0|COMPLETED\n" + arr + "_1|COMPLETED\n" + arr + "_2|COMPLETED\n" + arr + "_3|COMPLETED\n"; r.stdout != want {
 		t.Errorf("sacct of an array: %q, want %q", r.stdout, want)
 	}
+}
+
+// slurmFace links the personality's commands into a new directory, and
+// returns it (where they run), a runner of them (face("squeue", ...)) and
+// one of sbatch --parsable that returns the job's id.
+func slurmFace(t *testing.T, h *harness) (string, func(...string) result, func(...string) string) {
+	dir := t.TempDir()
+	links := filepath.Join(dir, "bin")
+	h.mustRun("slurm", "link", links)
+	face := func(args ...string) result {
+		c := h.command(args[1:]...)
+		c.Path = filepath.Join(links, args[0])
+		c.Args = args
+		c.Dir = dir
+		return h.exec(c)
+	}
+	sbatch := func(args ...string) string {
+		t.Helper()
+		r := face(append([]string{"sbatch", "--parsable"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("sbatch %v: %s", args, r)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	return dir, face, sbatch
 }

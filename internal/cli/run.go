@@ -235,9 +235,12 @@ Dependencies: --after ok:12 holds the job queued (asking for no machine,
 costing nothing) until job 12 succeeded; any:12 until it ended, however;
 notok:12 until it ended otherwise (failed, cancelled, timed out, lost);
 started:12 until it started. Several: ok:12:13,any:14 (all of them) or
-ok:12?ok:13 (any one). --dependency takes sbatch's syntax (afterok:12,
-singleton). A job whose dependency can never be met (it needed job 12 to
-succeed, and 12 failed) is cancelled, its reason naming job 12; one that
+ok:12?ok:13 (any one). corr:12 on a map: each task starts once the task
+of the same index of map 12 succeeded, the others run meanwhile; ok:12_4
+waits for task 4 of map 12 alone. --dependency takes sbatch's syntax
+(afterok:12, aftercorr:12, singleton). A job whose dependency can never be
+met (it needed job 12 to succeed, and 12 failed) is cancelled, its reason
+naming job 12 (with corr:, the one task whose task failed); one that
 already cannot be is refused. burst show and burst jobs say what a held
 job waits for.
 

@@ -429,15 +429,12 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
 	}
-	if j.State == burst.Cancelled && strings.HasPrefix(j.Reason, "cancelled: job ") {
+	if j.State == burst.Cancelled {
 		// Cancelled because a dependency can never be met: Slurm keeps
 		// saying which (--kill-on-invalid-dep).
-		var failed []string
-		for _, d := range burst.ParseNeverMet(j.Reason) {
-			failed = append(failed, burst.FormatDependencies([]burst.Dependency{d}, false)+"(failed)")
-		}
-		fj.Dependency = strings.Join(failed, ",")
+		fj.Dependency = slurmface.NeverMetText(j.Reason)
 	}
+	fj.TaskDeps = j.TaskDependencies
 	if j.StartedAt != nil {
 		fj.Start = *j.StartedAt
 	}

@@ -42,8 +42,14 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 		}
 		e.StdOut, e.StdErr = t.Stdout, t.Stderr
 		e.Usage(t)
-		if t.State != burst.Queued {
+		switch {
+		case t.State == burst.Cancelled && t.Reason != "":
+			e.Dependency = NeverMetText(t.Reason) // cancelled alone for it: Slurm keeps saying which
+			e.Waiting = false
+		case t.State != burst.Queued:
 			e.Waiting, e.Dependency = false, ""
+		case a.TaskDeps:
+			e.Dependency = t.Dependency
 		}
 		e.AtArrayLimit = t.State == burst.Queued && throttle > 0 && running >= throttle
 		out = append(out, e)
@@ -63,7 +69,7 @@ func CollapsePending(jobs []Job) []Job {
 	groups := map[int64]*group{}
 	var out []Job
 	for _, j := range jobs {
-		if j.ArrayJobID == 0 || j.State != burst.Queued {
+		if j.ArrayJobID == 0 || j.State != burst.Queued || j.TaskDeps {
 			out = append(out, j)
 			continue
 		}
@@ -88,6 +94,21 @@ func CollapsePending(jobs []Job) []Job {
 		out[g.at].RawID = id // the pending tasks' record is the array's own
 	}
 	return out
+}
+
+// NeverMetText is, for a job or task cancelled because a dependency could
+// never be met (its reason says which), that dependency as squeue's %E
+// and scontrol's Dependency= go on showing it: "afterok:12(failed)"; ""
+// for any other reason.
+func NeverMetText(reason string) string {
+	if !strings.HasPrefix(reason, "cancelled: ") {
+		return ""
+	}
+	var failed []string
+	for _, d := range burst.ParseNeverMet(reason) {
+		failed = append(failed, burst.FormatDependencies([]burst.Dependency{d}, false)+"(failed)")
+	}
+	return strings.Join(failed, ",")
 }
 
 func timeOf(t *time.Time) time.Time {

@@ -67,3 +67,27 @@ func TestDependencyReason(t *testing.T) {
 		t.Errorf("scontrol:\n%s", s.String())
 	}
 }
+
+// The tasks of an array gated task by task (aftercorr) are listed each on
+// its line with its own dependency, as Slurm 22.05 lists them once it
+// looked at them; one cancelled for it goes on saying which.
+func TestArrayTaskDependencies(t *testing.T) {
+	a := Job{RawID: 2, Name: "b", State: burst.Queued, Submit: t0, CPUs: 1, Partition: "local", Waiting: true, TaskDeps: true,
+		Dependency: "aftercorr:1_*(unfulfilled)"}
+	tasks := []burst.Task{
+		{JobID: 2, Index: 0, State: burst.Queued, Dependency: "aftercorr:1_*(unfulfilled)"},
+		{JobID: 2, Index: 1, State: burst.Queued, Dependency: "aftercorr:1_*(failed)"},
+		{JobID: 2, Index: 2, State: burst.Queued}, // let through: waits for a machine
+		{JobID: 2, Index: 3, State: burst.Cancelled, Reason: "cancelled: task 1_3 failed, which its task 3 needed to succeed (aftercorr)"},
+	}
+	f, _ := ParseSqueueFormat("%i %T %r %E")
+	var b strings.Builder
+	Squeue(&b, CollapsePending(Elements(a, tasks, []int{0, 1, 2, 3}, 0)), f, true, t0)
+	want := "2_0 PENDING Dependency aftercorr:1_*(unfulfilled)\n" +
+		"2_1 PENDING DependencyNeverSatisfied aftercorr:1_*(failed)\n" +
+		"2_2 PENDING Resources (null)\n" +
+		"2_3 CANCELLED DependencyNeverSatisfied aftercorr:1(failed)\n"
+	if b.String() != want {
+		t.Errorf("squeue:\n%s\nwant\n%s", b.String(), want)
+	}
+}

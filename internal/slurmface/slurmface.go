@@ -48,6 +48,11 @@ type Job struct {
 	// "afterok:12(unfulfilled)"; "(failed)" marks one never to be met
 	// (of a job cancelled for it too).
 	Dependency string
+	// TaskDeps says its pending tasks wait each for something of its own
+	// (aftercorr): each task's Dependency is its own, and each is listed
+	// on a line of its own, as Slurm splits them off the array's record
+	// once it has looked at their dependencies.
+	TaskDeps bool
 	// HasSpec says the job's spec was read (WorkDir, Command, Begin and
 	// Partition are its): a listing of ended jobs carries none.
 	HasSpec  bool
