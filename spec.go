@@ -89,6 +89,12 @@ type JobSpec struct {
 	// be met (sbatch's default: Reason DependencyNeverSatisfied, until
 	// cancelled); by default burst cancels it, naming the job it needed.
 	KeepUnsatisfiable bool `json:"keep_unsatisfiable,omitempty"`
+	// DropUnknownDeps drops a dependency on a job that does not exist (or
+	// that the submitter may not see, the same answer), or on an index
+	// its array lacks, rather than refusing the job: Slurm 22.05's sbatch
+	// takes it and the job waits for nothing there (one of a "?" list: for
+	// nothing at all). burst's own commands refuse it, naming the job.
+	DropUnknownDeps bool `json:"drop_unknown_deps,omitempty"`
 	// Held holds the job queued until someone releases it (sbatch -H,
 	// scontrol hold; scontrol release, POST /v1/jobs/ID/release), as a
 	// job waiting for its dependencies is held: it asks for no machine and

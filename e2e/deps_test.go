@@ -101,7 +101,8 @@ func at(t *testing.T, s *string) time.Time {
 // Slurm's users do: afterok runs b once a succeeded; afterok on a job that
 // fails stays pending with Reason DependencyNeverSatisfied (Slurm's
 // default) until scancel, or is cancelled with --kill-on-invalid-dep=yes;
-// squeue's %r and %E and scontrol's Dependency= say so. A job array's
+// squeue's %r and %E and scontrol's Dependency= say so; a dependency on a
+// job that does not exist is dropped, as sbatch drops it. A job array's
 // pending tasks share one squeue line, ID_[1-3%1]; -r gives one each.
 func TestSlurmFaceAfter(t *testing.T) {
 	h := newHarness(t)
@@ -143,8 +144,21 @@ func TestSlurmFaceAfter(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "kept.out")); err == nil {
 		t.Errorf("job %s ran though its dependency failed", kept)
 	}
-	if r := face("sbatch", "-d", "afterok:99999", "--wrap", "true"); r.code != 1 || !strings.Contains(r.stderr, "Job dependency problem") {
-		t.Errorf("sbatch -d on an unknown job: %s", r)
+	// A dependency on a job that does not exist is dropped, as Slurm
+	// 22.05's sbatch drops it (checked with the suite's Slurm: Dependency=
+	// (null), the job runs); one of a "?" list lets the job run at once.
+	for _, d := range []string{"afterok:abc", "afterok:", "later:1"} {
+		if r := face("sbatch", "-d", d, "--wrap", "true"); r.code != 1 || !strings.HasPrefix(r.stderr, "sbatch: error: Batch job submission failed: Job dependency problem") {
+			t.Errorf("sbatch -d %s: want sbatch's refusal, exit 1:\n%s", d, r)
+		}
+	}
+	unknown := sbatch("-d", "afterok:99999", "--wrap", "touch unknown.out")
+	anyOf := sbatch("-d", "afterok:99999?afterok:"+kept, "--wrap", "touch anyof.out")
+	for _, id := range []string{unknown, anyOf} {
+		h.mustRun("wait", id)
+		if r := face("scontrol", "show", "job", id); !strings.Contains(r.stdout, "JobState=COMPLETED Reason=None Dependency=(null)") {
+			t.Errorf("sbatch -d naming an unknown job: want it run with no dependency:\n%s", r.stdout)
+		}
 	}
 
 	// A job array: one line for its pending tasks, one for each that runs.

@@ -178,7 +178,8 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 	case "dependency":
 		deps, anyOf, err := burst.ParseDependencies(v, burst.AfterAny)
 		if err != nil {
-			return usage("sbatch: --dependency: %v", err)
+			// sbatch's words (the controller refuses it), and why.
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("sbatch: error: Batch job submission failed: Job dependency problem (%v)", err)}
 		}
 		a.after, a.afterAny = deps, anyOf
 	case "kill-on-invalid-dep":
@@ -279,6 +280,8 @@ func runSbatch(c *cobra.Command, args []string) error {
 		spec.After, spec.AfterAnyOf = a.after, a.afterAny
 	}
 	spec.KeepUnsatisfiable = len(spec.After) > 0 && !a.kill && !killOnInvalidDep(data)
+	spec.DropUnknownDeps = len(spec.After) > 0 // as sbatch: a job it does not know is waited for no more
+
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	if a.verbose > 0 {
 		if sc, err := sbatch.Parse(path, data); err == nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -25,12 +26,17 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 	}
 	who := auth.From(ctx)
 	ended := map[int64]burst.State{}
+	kept := spec.After[:0:0]
 	for _, dep := range spec.After {
 		if dep.Job == 0 {
+			kept = append(kept, dep)
 			continue
 		}
 		row, err := s.st.GetJob(ctx, dep.Job)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !auth.Sees(who, row.Project) {
+			if spec.DropUnknownDeps {
+				continue
+			}
 			return nil, badRequest("job dependency problem: there is no job %d you can see (a task of an array: give the array's id); see `burst jobs`", dep.Job)
 		}
 		if err != nil {
@@ -38,11 +44,28 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 		}
 		if dep.Task != nil {
 			if err := s.checkTask(ctx, row, *dep.Task); err != nil {
+				var bad *apierr.BadRequest
+				if spec.DropUnknownDeps && errors.As(err, &bad) {
+					continue
+				}
 				return nil, err
 			}
 		}
 		if row.State.Terminal() {
 			ended[dep.Job] = row.State
+		}
+		kept = append(kept, dep)
+	}
+	if len(kept) < len(spec.After) {
+		// As Slurm's sbatch: what names nothing is dropped; one of a "?"
+		// list counts as met, so the job waits for none.
+		if spec.AfterAnyOf {
+			kept = nil
+		}
+		spec.After = kept
+		if len(kept) == 0 {
+			spec.AfterAnyOf = false
+			return nil, nil
 		}
 	}
 	if !spec.KeepUnsatisfiable {
