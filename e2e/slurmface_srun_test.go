@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -766,6 +767,72 @@ printf 'x\n' | srun -n2 -o def%t.out cat
 	}
 	if _, err := os.Stat(counter); !os.IsNotExist(err) {
 		t.Errorf("the count of the job's steps outlived its task: %s (%v)", counter, err)
+	}
+}
+
+// TestSrunExclusiveStepsWaitForCPUs: the pattern `for f in ...; do srun -n1
+// --exclusive TASK & done; wait` runs, in Slurm 22.05, as many steps at once
+// as the job has CPUs, each waiting (`step creation temporarily disabled`)
+// for one that ends; burst started them all at once, so a loop over 200
+// inputs in a job of 8 CPUs ran 200 processes. --overlap steps share the
+// CPUs, as Slurm's do.
+func TestSrunExclusiveStepsWaitForCPUs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "job.sh"), `#!/bin/bash
+#SBATCH -n 2 -o main.out
+span() { echo "$(date +%s%N) $(sleep 1; date +%s%N)" > $1.$SLURM_STEP_ID; echo cpus=$SLURM_CPUS_ON_NODE; }
+export -f span
+for i in 1 2 3 4; do srun -n1 --exclusive bash -c 'span ex' & done
+wait
+for i in 1 2 3; do srun -n1 --overlap bash -c 'span ov' & done
+wait
+echo "$BURST_STEP_COUNTER" > counter.txt
+`, 0o755)
+	if r := h.runIn(h.dir, "slurm", "sbatch", "-W", "job.sh"); r.code != 0 {
+		t.Fatal(r)
+	}
+	// most is the most steps of a kind that ran at one time.
+	most := func(kind string) int {
+		files, _ := filepath.Glob(filepath.Join(h.dir, kind+".*"))
+		type edge struct{ at, d int64 }
+		var edges []edge
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			var from, to int64
+			if _, err := fmt.Sscan(string(b), &from, &to); err != nil {
+				t.Fatalf("%s: %q: %v", f, b, err)
+			}
+			edges = append(edges, edge{from, 1}, edge{to, -1})
+		}
+		slices.SortFunc(edges, func(a, b edge) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.d, b.d)) })
+		n, top := 0, 0
+		for _, e := range edges {
+			n += int(e.d)
+			top = max(top, n)
+		}
+		if len(edges) == 0 {
+			t.Fatalf("no %s steps ran", kind)
+		}
+		return top
+	}
+	if n := most("ex"); n != 2 {
+		t.Errorf("four --exclusive steps in a job of 2 CPUs: %d ran at once, want 2", n)
+	}
+	if n := most("ov"); n != 3 {
+		t.Errorf("three --overlap steps: %d ran at once, want 3", n)
+	}
+	out, _ := os.ReadFile(filepath.Join(h.dir, "main.out"))
+	for _, want := range []string{"step creation temporarily disabled, retrying (Requested nodes are busy)\n", "srun: Step created for job ", "cpus=1\n", "cpus=2\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("main.out lacks %q:\n%s", want, out)
+		}
+	}
+	counter, _ := os.ReadFile(filepath.Join(h.dir, "counter.txt"))
+	if c := strings.TrimSpace(string(counter)); c == "" {
+		t.Error("the task had no step counter")
+	} else if _, err := os.Stat(c + ".cpus"); !os.IsNotExist(err) {
+		t.Errorf("the file of the steps' CPUs outlived the task: %v", err)
 	}
 }
 

@@ -864,8 +864,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.sess.Wake()
 	go func() {
 		r := t.Wait()
-		if steps != "" { // the count of its srun steps, if it ran any
+		if steps != "" { // the count of its srun steps and their CPUs, if it ran any
 			os.Remove(steps)
+			os.Remove(sbatch.StepCPUsFile(steps))
 		}
 		if after != nil {
 			if err := after(); err != nil && r.State == burst.Succeeded {

@@ -42,7 +42,12 @@ every task (-i N: task N alone; -i FILE: each reads FILE), -o/-e send their
 output to files (%t the task, %s the step, %j the job, ...); srun exits with the
 highest exit status of its tasks (128+N for one killed by signal N) and
 says which task failed on stderr, as srun does. A step that asks for more
-CPUs (-n times -c) or memory (--mem) than the job holds is refused.
+CPUs (-n times -c) or memory (--mem) than the job holds is refused. A step
+started with --exclusive, --exact or -c holds its CPUs (-n times -c) while
+it runs, and one that finds too few free waits for them, as Slurm's does
+("srun: Job N step creation temporarily disabled, retrying"): a loop of
+` + "`srun -n1 --exclusive TASK &`" + ` then ` + "`wait`" + ` runs as many at once as the job
+has CPUs. Other steps (and --overlap ones) hold none and may overlap.
 
 Outside a job it is an interactive job: ` + "`burst run`" + ` attached, with the
 step's resources (-n times -c CPUs, --mem, -G, -t), -J, -A (the project),
@@ -54,9 +59,10 @@ does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
 Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
 (ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
-non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none; outside a job also -A, -p,
+non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none,
+--exclusive, --exact, --overlap; outside a job also -A, -p,
 -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
---hint, --exclusive, --overlap, --exact, -Q, -v, -W, --comment, -C, -q,
+--hint, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
 the fix: -N above 1, --mpi other than none, --multi-prog, --jobid, -d; --pty
 from a terminal (with no terminal on its stdin, srun says it disregards
@@ -278,6 +284,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: Memory required by task is not available "+
 			"(%s > the job's %s): ask for less with --mem, or submit the job with more", jobID, slurmface.Mem(s.StepMem(n)), slurmface.Mem(have))}
 	}
+	holdStepCPUs(s.HeldCPUs(n), cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS")), jobID, c.ErrOrStderr())
 	base := map[string]string{}
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {

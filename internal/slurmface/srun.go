@@ -32,9 +32,13 @@ type Srun struct {
 	// the default: ""), none, a task's rank, or a file name pattern
 	// (StepIO).
 	Output, Error, Input string
-	Append               bool     // --open-mode=append: -o and -e files are added to, not overwritten
-	Pty                  bool     // --pty: task 0 on a terminal (PtyRefusal; without one srun disregards it)
-	Argv                 []string // the command and its arguments
+	Append               bool // --open-mode=append: -o and -e files are added to, not overwritten
+	Pty                  bool // --pty: task 0 on a terminal (PtyRefusal; without one srun disregards it)
+	// Exact is --exclusive or --exact: the step holds its own tasks' CPUs,
+	// and waits for them while other steps hold them (HeldCPUs).
+	Exact   bool
+	Overlap bool     // --overlap: the step shares the job's CPUs with any other
+	Argv    []string // the command and its arguments
 }
 
 // IOKind is where one task of a step sends (or reads) a stream.
@@ -170,6 +174,10 @@ func ParseSrun(args []string) (*Srun, error) {
 			s.MemBytes = 0
 		case "label":
 			s.Label = true
+		case "exclusive", "exact":
+			s.Exact = true
+		case "overlap":
+			s.Overlap = true
 		case "pty":
 			s.Pty = true
 		case "unbuffered":
@@ -255,6 +263,20 @@ func (s *Srun) Tasks(jobNTasks int) int {
 // StepCPUs is the CPUs a step of n tasks asks for.
 func (s *Srun) StepCPUs(n int) int { return n * max(1, s.CPUsPerTask) }
 
+// HeldCPUs is how many of the job's CPUs a step of n tasks holds while it
+// runs, so that other steps wait for them: as Slurm 22.05 gives a step
+// started with --exclusive, --exact or -c its tasks' CPUs (the pattern
+// `srun -n1 --exclusive TASK &` in a loop, then `wait`, runs as many at once
+// as the job has CPUs); 0 for a step that holds none (--overlap, or one
+// that names no CPUs: Slurm gives it all the job's CPUs and runs such
+// steps one at a time, burst lets them overlap).
+func (s *Srun) HeldCPUs(n int) int {
+	if s.Overlap || !s.Exact && s.CPUsPerTask == 0 {
+		return 0
+	}
+	return s.StepCPUs(n)
+}
+
 // StepMem is the memory a step of n tasks asks for, 0 if it names none.
 func (s *Srun) StepMem(n int) int64 {
 	if s.MemPerCPU > 0 {
@@ -284,6 +306,9 @@ func (s *Srun) TaskEnv(task, n, step int, host string) map[string]string {
 	}
 	if s.CPUsPerTask > 0 {
 		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(s.CPUsPerTask)
+	}
+	if held := s.HeldCPUs(n); held > 0 { // the step's CPUs, as srun tells a step that holds its own
+		env["SLURM_CPUS_ON_NODE"] = strconv.Itoa(held)
 	}
 	return env
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/burst-sh/burst/internal/sbatch"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,36 @@ func TestSrunStep(t *testing.T) {
 		"SLURM_STEP_ID": "4", "SLURM_STEPID": "4", "SLURM_STEP_NODELIST": "n1"} {
 		if env[k] != v {
 			t.Errorf("TaskEnv %s = %q, want %q", k, env[k], v)
+		}
+	}
+}
+
+// TestStepHeldCPUs: which steps hold their CPUs so that others wait, as
+// Slurm 22.05's steps do (checked with the suite's Slurm: four `srun -n1
+// --exclusive` in a 2-task job run two at a time, with -c too; --overlap
+// all at once).
+func TestStepHeldCPUs(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		n    int
+		want int
+	}{
+		{[]string{"-n1", "--exclusive", "true"}, 1, 1},
+		{[]string{"-n2", "--exact", "-c2", "true"}, 2, 4},
+		{[]string{"-n1", "-c1", "true"}, 1, 1},
+		{[]string{"--exclusive=user", "true"}, 3, 3},
+		{[]string{"-n1", "true"}, 1, 0},                             // names no CPUs: holds none
+		{[]string{"-n1", "--exclusive", "--overlap", "true"}, 1, 0}, // shares
+	} {
+		s, err := ParseSrun(tt.args)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if got := s.HeldCPUs(tt.n); got != tt.want {
+			t.Errorf("%v: HeldCPUs(%d) = %d, want %d", tt.args, tt.n, got, tt.want)
+		}
+		if got, want := s.TaskEnv(0, tt.n, 0, "n1")["SLURM_CPUS_ON_NODE"], strconv.Itoa(tt.want); tt.want > 0 && got != want {
+			t.Errorf("%v: a step holding its CPUs has SLURM_CPUS_ON_NODE=%q, want %s", tt.args, got, want)
 		}
 	}
 }
