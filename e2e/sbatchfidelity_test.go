@@ -342,6 +342,31 @@ func TestSbatchCommandLineOptions(t *testing.T) {
 	}
 }
 
+// TestSbatchFindsScriptOnPath: Slurm's sbatch looks for a script named
+// without a slash in PATH when the working directory has none (`sbatch
+// align.sh`, align.sh in ~/bin, readable, executable or not); burst said it
+// could not read the script.
+func TestSbatchFindsScriptOnPath(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	bin := filepath.Join(h.dir, "bin")
+	os.Mkdir(bin, 0o755)
+	writeFile(t, filepath.Join(bin, "align.sh"), "#!/bin/sh\n#SBATCH -o found-%x.out\necho found \"$@\"\n", 0o644)
+	work := filepath.Join(h.dir, "work")
+	os.Mkdir(work, 0o755)
+	h.setEnv("PATH", bin+":"+os.Getenv("PATH"))
+	if r := h.runIn(work, "slurm", "sbatch", "-W", "align.sh", "s1.fq"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if b, err := os.ReadFile(filepath.Join(work, "found-align.sh.out")); string(b) != "found s1.fq\n" {
+		t.Errorf("the script from PATH, run in the working directory: %q, %v", b, err)
+	}
+	// A name with a slash is not looked for, as sbatch's is not.
+	if r := h.runIn(work, "slurm", "sbatch", "./align.sh"); r.code != 1 || !strings.Contains(r.stderr, "./align.sh") {
+		t.Errorf("sbatch ./align.sh with none here: want it refused naming it:\n%s", r)
+	}
+}
+
 // Cancelling one array task (scancel of its own id) is durable: a task
 // cancelled while it ran is still stopped after a kill -9 of the server even
 // if its agent never heard of the cancel before, a task cancelled before its

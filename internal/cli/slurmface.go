@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -61,6 +62,8 @@ func newSbatchCmd() *cobra.Command {
 		Long: `Submit a job as sbatch does: the script's #SBATCH directives, then the
 options given here over them, go through the same parser as ` + "`burst run SCRIPT`" + `.
 It prints "Submitted batch job N" (or N alone with --parsable) and returns.
+A SCRIPT named without a slash that is not here is looked for in PATH, as
+sbatch looks for it.
 
 Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
 --mem, --mem-per-cpu, -t, --gres=gpu:N, -G/--gpus, --export, --open-mode,
@@ -217,6 +220,29 @@ func killOnInvalidDep(script []byte) bool {
 	return err == nil && sc.KillOnInvalidDep == "yes"
 }
 
+// scriptOnPath is where sbatch finds a script named without a slash that
+// is not in the working directory: the first readable file of that name in
+// a directory of PATH, as Slurm's sbatch searches it (`sbatch align.sh` with
+// align.sh in ~/bin). Otherwise name as given.
+func scriptOnPath(name string) string {
+	if strings.ContainsRune(name, '/') {
+		return name
+	}
+	if _, err := os.Stat(name); err == nil {
+		return name
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && unix.Access(p, unix.R_OK) == nil {
+			return p
+		}
+	}
+	return name
+}
+
 // wrapScript is the script sbatch --wrap makes of a command.
 func wrapScript(cmd string) string {
 	return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + cmd + "\n"
@@ -247,7 +273,7 @@ func runSbatch(c *cobra.Command, args []string) error {
 		}
 		path, data = "--wrap", []byte(wrapScript(a.wrap))
 	case len(a.rest) > 0:
-		path = a.rest[0]
+		path = scriptOnPath(a.rest[0])
 		data, err = os.ReadFile(path)
 		if err != nil {
 			return usage("sbatch: %s: cannot read the script: %v", path, errors.Unwrap(err))
