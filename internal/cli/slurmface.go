@@ -45,10 +45,14 @@ func slurmFaceCmds() []*cobra.Command {
 }
 
 // sbatchHarmless are sbatch options workflow engines pass that change
-// nothing burst does: accepted and ignored, without a word.
+// nothing burst does: accepted and ignored, without a word. The node
+// layout ones (sockets, cores, --tmp, ...) come from Snakemake's --cluster
+// strings: `sbatch --cores 1` is sbatch's --cores-per-socket.
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
 	"propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
-	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint"}
+	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
+	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
+	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
@@ -85,7 +89,10 @@ not Slurm's OCI bundle directory), -H/--hold (held, Reason JobHeldUser, until
 scontrol release). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
--m, --acctg-freq, --wckey, --reservation, --priority, -C. Refused, with a
+-m, --acctg-freq, --wckey, --reservation, --priority, -C, and the node
+layout ones: --cores-per-socket (--cores), --sockets-per-node,
+--ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
+-O, -s, --spread-job, --use-min-nodes. Refused, with a
 message: every other option.
 
 SBATCH_* variables (SBATCH_ACCOUNT, SBATCH_PARTITION, SBATCH_TIMELIMIT,

@@ -22,6 +22,12 @@ func TestParseSbatchArgs(t *testing.T) {
 	if err != nil || !a.testOnly || a.wrap != "true" {
 		t.Errorf("--test-only: %+v, %v", a, err)
 	}
+	// Snakemake's --cluster "sbatch ... --cores 1": sbatch's --cores-per-socket,
+	// which changes nothing on burst; so do the node layout options.
+	a, err = parseSbatchArgs([]string{"--cores", "1", "--tmp=1g", "-x", "n3", "--sockets-per-node=2", "-B", "2:4", "--mincpus=2", "--time-min=10", "-n", "7"})
+	if err != nil || !slices.Equal(a.sets, [][2]string{{"ntasks", "7"}}) {
+		t.Errorf("node layout options: %+v, %v; want them taken and ignored", a, err)
+	}
 	for args, msg := range map[string]string{
 		"--parsable=x":  "doesn't allow an argument",
 		"--cpus 4":      "ambiguous",
