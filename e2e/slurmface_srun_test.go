@@ -665,6 +665,29 @@ func TestSqueueFormatsAsSqueue(t *testing.T) {
 		r.stderr != "squeue: error: Invalid job format specification: bogus\n" {
 		t.Errorf("squeue -O JobID,bogus,STDOUT,NumTasks:\n%s\nwant stdout %q", r, want)
 	}
+	// squeue's input variables, as a profile sets them (RCC's SQUEUE_FORMAT):
+	// burst left them unread and printed its default columns. The command
+	// line's -o and -t win.
+	env := func(kv ...string) func(args ...string) result {
+		return func(args ...string) result {
+			c := h.command(append([]string{"slurm", "squeue"}, args...)...)
+			c.Env = append(c.Env, kv...)
+			return h.exec(c)
+		}
+	}
+	fmtd := env("SQUEUE_FORMAT=%i|%T", "SQUEUE_FORMAT2=name:5", "SQUEUE_STATES=CD")
+	if r := fmtd("-h", "-t", "R", "-j", id); r.stdout != id+"|RUNNING\n" {
+		t.Errorf("SQUEUE_FORMAT with -t R:\n%s\nwant %q", r, id+"|RUNNING\n")
+	}
+	if r := fmtd("-h", "-t", "R", "-j", id, "-o", "%t"); r.stdout != "R\n" {
+		t.Errorf("-o over SQUEUE_FORMAT:\n%s", r)
+	}
+	if r := fmtd("-h", "-j", id); r.code != 0 || r.stdout != "" {
+		t.Errorf("SQUEUE_STATES=CD: a running job is not listed:\n%s", r)
+	}
+	if r := env("SQUEUE_FORMAT2=name:5,state:.8", "SQUEUE_SORT=-i")("-h", "-j", id); r.stdout != "wrap  RUNNING\n" {
+		t.Errorf("SQUEUE_FORMAT2:\n%s\nwant %q", r, "wrap  RUNNING\n")
+	}
 	h.mustRun("slurm", "scancel", id)
 }
 

@@ -1037,7 +1037,8 @@ burst cluster; the node is the machine. Each task of a job array that runs
 or ended is a line of its own (ID_INDEX); its pending tasks share one line
 (ID_[4-9]), or with -r have one each. %r says Dependency for a job waiting
 for others (DependencyNeverSatisfied when one can never be met), and %E
-what it waits for (afterok:12(unfulfilled)).`,
+what it waits for (afterok:12(unfulfilled)). SQUEUE_FORMAT, SQUEUE_FORMAT2,
+SQUEUE_SORT and SQUEUE_STATES set -o, -O, -S and -t when not given.`,
 		Example: `  burst slurm squeue
   squeue --noheader -o '%i %t' -t all -u $USER
   squeue -j 12,13 -t all
@@ -1095,6 +1096,22 @@ type squeueOpts struct {
 	iterate, verbose                 int
 }
 
+// fromEnv takes what the command line left unset from squeue's input
+// variables, as squeue(1) reads them: SQUEUE_FORMAT (-o), SQUEUE_FORMAT2
+// (-O), SQUEUE_SORT (-S), SQUEUE_STATES (-t); sites and users set them in
+// their profiles, and a format given either way on the command line wins
+// over both formats.
+func (o *squeueOpts) fromEnv() {
+	if o.format == "" && o.fields == "" {
+		o.format = os.Getenv("SQUEUE_FORMAT")
+		if o.format == "" {
+			o.fields = os.Getenv("SQUEUE_FORMAT2")
+		}
+	}
+	o.sort = cmp.Or(o.sort, os.Getenv("SQUEUE_SORT"))
+	o.states = cmp.Or(o.states, os.Getenv("SQUEUE_STATES"))
+}
+
 func (o *squeueOpts) run(c *cobra.Command) error {
 	if u, _ := c.Flags().GetBool("usage"); u {
 		fmt.Fprintln(c.OutOrStdout(), "Usage: squeue [-A account] [--clusters names] [-i seconds] [--job jobid]\n"+
@@ -1104,6 +1121,7 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 			"              [-L licenses] [-w nodes] [-ahjlrsv]")
 		return nil
 	}
+	o.fromEnv()
 	if o.iterate < 0 {
 		return usage("squeue: -i %d: the seconds between listings are a whole number above 0, e.g. -i 10", o.iterate)
 	}
