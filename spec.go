@@ -64,6 +64,12 @@ type JobSpec struct {
 	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;
 	// #SBATCH --array's %N).
 	MaxRunning int `json:"max_running,omitempty"`
+	// SharedCPUs says a map's tasks reserve no CPU (burst map --cpus 0,
+	// or -j above this host's CPUs): each shares the CPUs of the machine
+	// it runs on with whatever else runs there, as GNU parallel's jobs
+	// do, and MaxRunning bounds how many run at once (0: as many as
+	// possible, at most MaxSharedRunning). Resources.CPUs is then 0.
+	SharedCPUs bool `json:"shared_cpus,omitempty"`
 	// Pipe, when set, makes this a pipe: co-scheduled streaming stages.
 	Pipe *PipeSpec `json:"pipe,omitempty"`
 	// Local are the arguments of Argv that named existing files or
@@ -257,7 +263,7 @@ func (s *JobSpec) Defaults() {
 	if s.Kind == "" {
 		s.Kind = KindRun
 	}
-	if s.Resources.CPUs == 0 {
+	if s.Resources.CPUs == 0 && !s.SharedCPUs {
 		s.Resources.CPUs = 1
 	}
 	if s.Tasks == 0 {
@@ -373,7 +379,7 @@ func (s *JobSpec) validate() error {
 		if err := s.Map.validate(s.Script == ""); err != nil {
 			return err
 		}
-		if err := checkResources("", s.Resources, 1); err != nil {
+		if err := s.validateShared(); err != nil {
 			return err
 		}
 		return s.validateCommon()
@@ -381,6 +387,9 @@ func (s *JobSpec) validate() error {
 	if s.Pipe != nil {
 		if s.Map != nil || s.Script != "" || len(s.Argv) > 0 || s.Native {
 			return errors.New("a pipe is given by its stages alone (no argv, script, map or --native)")
+		}
+		if s.SharedCPUs {
+			return errors.New("a pipe's stages say their own CPUs: a stage without --cpus reserves none (leave shared_cpus out)")
 		}
 		if err := s.Pipe.validate(); err != nil {
 			return err
@@ -396,6 +405,9 @@ func (s *JobSpec) validate() error {
 	}
 	if len(s.Argv) == 0 && s.Script == "" {
 		return errors.New("no command given: put it after --, e.g. `burst run -- python3 fit.py`")
+	}
+	if s.SharedCPUs {
+		return errors.New("--cpus 0 (tasks that reserve no CPU) is for burst map, whose -j bounds how many run at once: give a run 1 CPU or more")
 	}
 	if err := checkResources("", s.Resources, 1); err != nil {
 		return err
@@ -499,6 +511,20 @@ func (s *JobSpec) validateKind() error {
 		return fmt.Errorf("kind %q does not match the spec, which is a %s: leave kind out, it follows from the spec", s.Kind, want)
 	}
 	return fmt.Errorf("kind %.64q: give run, map or pipe, or leave it out", s.Kind)
+}
+
+// validateShared checks a map's CPUs: 1 or more, or none with SharedCPUs.
+func (s *JobSpec) validateShared() error {
+	if !s.SharedCPUs {
+		return checkResources("", s.Resources, 1)
+	}
+	switch {
+	case s.Resources.CPUs != 0:
+		return fmt.Errorf("--cpus %d with tasks that reserve no CPU (shared_cpus): give --cpus 0, or leave shared_cpus out", s.Resources.CPUs)
+	case s.Batch != nil || s.Native:
+		return errors.New("--cpus 0 is for burst map's own tasks: a batch script's tasks reserve their CPUs, as Slurm's do; give --cpus 1 or more")
+	}
+	return checkResources("", s.Resources, 0)
 }
 
 func (s *JobSpec) validateCommon() error {

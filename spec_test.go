@@ -76,6 +76,38 @@ func TestSpecDefaultsAndValidate(t *testing.T) {
 	}
 }
 
+// A map's tasks may reserve no CPU, said outright (SharedCPUs): a spec
+// that leaves its CPUs out still reserves one, and no other kind of job,
+// nor a batch script's, may share.
+func TestSharedCPUs(t *testing.T) {
+	m := &MapSpec{Template: []string{"sleep", "{}"}, Sources: [][]string{{"1", "2"}}}
+	s := JobSpec{Map: m, SharedCPUs: true, MaxRunning: 8}
+	s.Defaults()
+	if err := s.Validate(); err != nil || s.Resources.CPUs != 0 {
+		t.Fatalf("shared map: CPUs %d, %v", s.Resources.CPUs, err)
+	}
+	plain := JobSpec{Map: m}
+	plain.Defaults()
+	if plain.Resources.CPUs != 1 {
+		t.Errorf("a map that names no CPUs reserves %d, want 1", plain.Resources.CPUs)
+	}
+	for _, c := range []struct {
+		spec JobSpec
+		want string
+	}{
+		{JobSpec{Argv: []string{"x"}, SharedCPUs: true}, "is for burst map"},
+		{JobSpec{Map: m, SharedCPUs: true, Resources: Resources{CPUs: 2}}, "give --cpus 0"},
+		{JobSpec{Map: m, SharedCPUs: true, Batch: &BatchOptions{}}, "a batch script's tasks reserve their CPUs"},
+		{JobSpec{Pipe: &PipeSpec{Stages: []PipeStage{{Name: "a", Argv: []string{"a"}}}}, SharedCPUs: true}, "a pipe's stages say their own CPUs"},
+	} {
+		b := c.spec
+		b.Defaults()
+		if err := b.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.spec, err, c.want)
+		}
+	}
+}
+
 // FuzzJobSpec feeds the API's submit body through decoding, defaults and
 // validation: nothing may panic, and what validates has at least one CPU,
 // one task and a command.
@@ -84,6 +116,7 @@ func FuzzJobSpec(f *testing.F) {
 	f.Add(`{"argv":["sh","-c","exit 3"],"resources":{"cpus":2,"mem_bytes":1073741824,"gpus":1,"time_limit_s":60}}`)
 	f.Add(`{"script":"#!/bin/sh\necho hi\n","batch":{"ntasks":2}}`)
 	f.Add(`{"argv":[],"resources":{"cpus":-5}}`)
+	f.Add(`{"map":{"template":["sleep","{}"],"sources":[["1"]]},"shared_cpus":true,"max_running":8}`)
 	f.Add(`{"argv":["true"],"name":"\u001b[2J","resources":{"time_limit_s":18446744074}}`)
 	f.Add(`{"pipe":{"stages":[{"name":"a","argv":["seq","3"],"resources":{"mem_bytes":4611686018427387904}}]}}`)
 	f.Fuzz(func(t *testing.T, body string) {
@@ -95,7 +128,7 @@ func FuzzJobSpec(f *testing.F) {
 		if s.Validate() != nil {
 			return
 		}
-		if s.Resources.CPUs < 1 || s.Tasks < 1 || (len(s.Argv) == 0 && s.Script == "" && s.Map == nil && s.Pipe == nil) {
+		if s.Resources.CPUs < 1 && !(s.SharedCPUs && s.Map != nil) || s.Tasks < 1 || (len(s.Argv) == 0 && s.Script == "" && s.Map == nil && s.Pipe == nil) {
 			t.Fatalf("validated a spec it should not have: %+v", s)
 		}
 		// Within the limits of limits.go: nothing that can wrap or reach a

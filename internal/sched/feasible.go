@@ -124,6 +124,9 @@ func listMachines(ms []Machine) string {
 // asked lists what res asks for, e.g. ["8 CPUs", "64 GiB memory", "1 GPU"].
 func asked(res burst.Resources) []string {
 	s := []string{count(res.CPUs, "CPU")}
+	if res.CPUs == 0 {
+		s = []string{"a share of a machine's CPUs"} // it reserves none
+	}
 	if res.MemBytes > 0 {
 		s = append(s, size(res.MemBytes)+" memory")
 	}

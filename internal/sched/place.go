@@ -57,6 +57,11 @@ type Running struct {
 	Res    burst.Resources
 	GPUIDs []int
 	Ends   time.Time
+	// Count is how many tasks the entry stands for (0 is read as 1): the
+	// tasks of one job that end together may be one entry, Res their sum.
+	// Only an entry of tasks that reserve no CPU (Res.CPUs 0) needs it,
+	// for the spread of such tasks over machines.
+	Count int
 	// JobID is the job it belongs to, or Holder (for messages) says what
 	// holds the resources when it is no job's, e.g. "machines of cluster
 	// work" on a host they share.
@@ -65,7 +70,9 @@ type Running struct {
 }
 
 // Pending is a run of identical queued tasks of one job. Slice order of
-// pending entries is FIFO priority. Cluster "" means any cluster.
+// pending entries is FIFO priority. Cluster "" means any cluster. Res.CPUs
+// 0 means each task reserves no CPU (a map's --cpus 0): it shares the
+// machine's, and its job's -j cap, not the machine, bounds how many run.
 type Pending struct {
 	JobID   int64
 	Res     burst.Resources
@@ -112,7 +119,10 @@ type Assignment struct {
 // Each task goes to the accepting machine (of its cluster, if set, and not
 // bound to another project) whose free
 // resources fit it and leave the fewest free CPUs (best fit; ties go to the
-// earlier machine). Free means capacity minus Running minus what this call
+// earlier machine). A task that reserves no CPU goes instead to the least
+// loaded machine that fits it: the fewest reserved CPUs and tasks of no CPU
+// per CPU it has (ties to the earlier), so that such tasks spread over the
+// machines there are rather than pile onto the fullest. Free means capacity minus Running minus what this call
 // placed; MemBytes 0 is not counted, and GPUs are handed out as specific free
 // indices, lowest first.
 //
@@ -127,8 +137,8 @@ type Assignment struct {
 // Entries that fit no accepting machine's capacity are skipped and block
 // nothing.
 //
-// Resources are read as admission leaves them: CPUs below 1 count as 1, and
-// negative memory or GPUs as 0. Place does not modify its arguments.
+// Resources are read as admission leaves them: CPUs 0 reserve none, and
+// negative numbers count as 0. Place does not modify its arguments.
 func Place(now time.Time, pending []Pending, machines []Machine) []Assignment {
 	return place(now, pending, machines, nil)
 }
@@ -167,14 +177,13 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 	var resv *reservation
 	placedN := make([]int, len(pending))
 	for i, p := range pending {
-		if open == 0 {
-			// Every task needs a CPU: nothing more fits anywhere.
-			for _, p := range pending[i:] {
-				if p.Count > 0 {
-					why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
-				}
+		if open == 0 && p.reservesCPU() {
+			// No machine has a CPU free: only tasks that reserve none
+			// may still start.
+			if p.Count > 0 {
+				why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 			}
-			break
+			continue
 		}
 		if len(p.Gang) > 0 {
 			got := placeGang(now, p, nodes, resv)
@@ -212,16 +221,17 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 		}
 		placed := 0
 		var n *node
-		for placed < p.Count && open > 0 {
+		for placed < p.Count && (open > 0 || res.CPUs == 0) {
 			// A node that keeps fitting stays the best fit: only its free
-			// CPUs shrank. So search again only when it stops fitting.
-			if n == nil || !n.admits(now, res, resv) {
+			// CPUs shrank. So search again only when it stops fitting, or
+			// always for a task of no CPU, which made its node busier.
+			if n == nil || res.CPUs == 0 || !n.admits(now, res, resv) {
 				if n = bestFit(now, res, p.Cluster, p.tenant(), nodes, resv); n == nil {
 					break
 				}
 			}
 			out = append(out, n.take(now, p.JobID, res, resv))
-			if n.free.CPUs < 1 {
+			if res.CPUs > 0 && n.free.CPUs < 1 {
 				open--
 			}
 			placed++
@@ -230,7 +240,7 @@ func place(now time.Time, pending []Pending, machines []Machine, why *explainer)
 		if placed < p.Count {
 			why.note(p.JobID, func() string { return waitReason(now, p, nodes, resv) })
 		}
-		if placed < p.Count && resv == nil && open > 0 {
+		if placed < p.Count && resv == nil && (open > 0 || res.CPUs == 0) {
 			if resv = reserve(now, res, p.Cluster, p.tenant(), nodes); resv != nil {
 				resv.job = p.JobID
 			}
@@ -390,9 +400,11 @@ func countOpen(nodes []*node) int {
 }
 
 // prefetch queues more tasks on machines that offer it, in FIFO order,
-// stopping at the first entry that may not be prefetched (it has GPUs, or
-// its job's tasks are not known to be short) so that queued work never
-// overtakes a task waiting ahead of it.
+// stopping at the first entry that may not be prefetched (it has GPUs, its
+// tasks reserve no CPU, or its job's tasks are not known to be short) so
+// that queued work never overtakes a task waiting ahead of it. A task of
+// no CPU is never queued at an agent: nothing there would hold it back, so
+// it would start at once, past its job's -j.
 //
 // An entry's queued tasks are spread over the machines able to run them
 // (of its cluster, serving its project, big enough, lasting long enough),
@@ -422,7 +434,7 @@ func prefetch(now time.Time, out []Assignment, pending []Pending, placedN []int,
 		if left <= 0 {
 			continue
 		}
-		if !p.Prefetch || res.GPUs > 0 {
+		if !p.Prefetch || res.GPUs > 0 || res.CPUs == 0 {
 			return out
 		}
 		q.items = q.items[:0]
@@ -528,6 +540,7 @@ type node struct {
 	free    burst.Resources
 	gpuIDs  []int    // free GPU indices, ascending
 	running []ending // Running plus what this call placed
+	shared  int      // how many of those reserve no CPU
 }
 
 // ending is work on a node and when it ends (zero: unknown), with whose
@@ -575,6 +588,9 @@ func newNodes(machines []Machine) (nodes []*node, open int, booting []*node) {
 		for _, r := range m.Running {
 			n.free = sub(n.free, r.Res)
 			n.running = append(n.running, ending{r.Res, r.Ends, r.JobID, r.Holder})
+			if r.Res.CPUs <= 0 {
+				n.shared += max(r.Count, 1)
+			}
 		}
 		for _, id := range gpuIndices(m) {
 			if !slices.ContainsFunc(m.Running, func(r Running) bool { return slices.Contains(r.GPUIDs, id) }) {
@@ -635,6 +651,9 @@ func (n *node) take(now time.Time, job int64, res burst.Resources, resv *reserva
 	n.free = sub(n.free, res)
 	end := taskEnd(now, res)
 	n.running = append(n.running, ending{res: res, end: end, job: job})
+	if res.CPUs == 0 {
+		n.shared++
+	}
 	if extra, reserved := resv.on(n); reserved && !endsBy(end, resv.shadow) {
 		resv.extra[n] = sub(extra, res)
 	}
@@ -651,6 +670,10 @@ type tenant struct {
 
 func (p *Pending) tenant() tenant { return tenant{p.Project, p.Untrusted, p.Stack} }
 
+// reservesCPU reports whether p's tasks each need a free CPU to start: a
+// gang always does (a pipe reserves at least one).
+func (p *Pending) reservesCPU() bool { return len(p.Gang) > 0 || p.Res.CPUs > 0 }
+
 // serves reports whether m takes work of who bound to cluster ("": any
 // cluster).
 func (m *Machine) serves(cluster string, who tenant) bool {
@@ -659,18 +682,31 @@ func (m *Machine) serves(cluster string, who tenant) bool {
 }
 
 // bestFit returns the node of cluster that serves project, admits res and
-// has the fewest free CPUs, the earliest on ties; nil if none admits it.
+// has the fewest free CPUs, the earliest on ties; for res of no CPU, the
+// least loaded such node (see lighter); nil if none admits it.
 func bestFit(now time.Time, res burst.Resources, cluster string, who tenant, nodes []*node, resv *reservation) *node {
 	var best *node
 	for _, n := range nodes {
 		if !n.m.serves(cluster, who) {
 			continue
 		}
-		if (best == nil || n.free.CPUs < best.free.CPUs) && n.admits(now, res, resv) {
+		better := best == nil || n.free.CPUs < best.free.CPUs
+		if res.CPUs == 0 {
+			better = best == nil || n.lighter(best)
+		}
+		if better && n.admits(now, res, resv) {
 			best = n
 		}
 	}
 	return best
+}
+
+// lighter reports whether n is less loaded than o: its reserved CPUs and
+// tasks of no CPU (each counted as one CPU's worth of work) are fewer per
+// CPU it has.
+func (n *node) lighter(o *node) bool {
+	load := func(x *node) int64 { return int64(x.cap.CPUs-x.free.CPUs) + int64(x.shared) }
+	return load(n)*int64(max(o.cap.CPUs, 1)) < load(o)*int64(max(n.cap.CPUs, 1))
 }
 
 // fitsSomeCapacity reports whether some node of cluster that serves
@@ -753,10 +789,10 @@ func fits(r, free burst.Resources) bool {
 		(r.GPUs == 0 || r.GPUs <= free.GPUs)
 }
 
-// normalize reads r as admission leaves it: at least 1 CPU, no negative
-// memory or GPUs.
+// normalize reads r as admission leaves it: no negative CPUs (0: the task
+// reserves none), memory or GPUs.
 func normalize(r burst.Resources) burst.Resources {
-	r.CPUs = max(r.CPUs, 1)
+	r.CPUs = max(r.CPUs, 0)
 	r.MemBytes = max(r.MemBytes, 0)
 	r.GPUs = max(r.GPUs, 0)
 	return r

@@ -53,6 +53,11 @@ func snapshot(seed uint64) ([]Pending, []Machine) {
 			p.Count = 1_000_000
 		}
 		p.Res = burst.Resources{CPUs: r.IntN(9), GPUs: max(0, r.IntN(6)-3)}
+		if p.Res.CPUs == 0 {
+			// Tasks of no CPU are as many as their job's -j lets wait,
+			// which a million is not: each would start.
+			p.Count = min(p.Count, 40)
+		}
 		if r.IntN(2) == 0 {
 			p.Res.MemBytes = int64(r.IntN(32)) * gib
 		}

@@ -185,10 +185,14 @@ func TestPlace(t *testing.T) {
 			[]Machine{mach("a", 4, 0), mach("b", 2, 0)},
 			[]Pending{task(1, 1, 0, 1_000_000), task(2, 1, 0, 1)},
 			[]string{"1@b", "1@b", "1@a", "1@a", "1@a", "1@a"}},
-		{"count 0 places nothing; 0 CPUs count as 1",
+		{"count 0 places nothing",
 			[]Machine{mach("a", 2, 0)},
-			[]Pending{task(1, 1, 0, 0), task(2, 0, 0, 5)},
+			[]Pending{task(1, 1, 0, 0), task(2, 1, 0, 5)},
 			[]string{"2@a", "2@a"}},
+		{"tasks of 0 CPUs all start, past the CPUs, after those that reserve them",
+			[]Machine{mach("a", 2, 0)},
+			[]Pending{task(1, 1, 0, 3), task(2, 0, 0, 5)},
+			[]string{"1@a", "1@a", "2@a", "2@a", "2@a", "2@a", "2@a"}},
 		{"no machines", nil, []Pending{task(1, 1, 0, 1)}, []string{}},
 	}
 	for _, tt := range tests {
