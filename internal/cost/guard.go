@@ -197,14 +197,18 @@ func Burn(project string, machines []MachineUse, storagePerHour float64) float64
 		if !m.Metering {
 			continue
 		}
-		used := 0.0
+		var loads []Hold
+		var mine []bool
 		for _, t := range m.Tasks {
-			if !t.Started {
-				continue
+			if t.Started {
+				loads = append(loads, Hold{t.CPUs, t.GPUs})
+				mine = append(mine, t.Project == project)
 			}
-			w := Weight(t.CPUs, t.GPUs, m.CPUs, m.GPUs, m.GPUShare)
+		}
+		used := 0.0
+		for i, w := range splitWeights(Shares(nil, loads, m.CPUs, m.GPUs, m.GPUShare)) {
 			used += w
-			if t.Project == project {
+			if mine[i] {
 				perHour += w * m.PerHour
 			}
 		}

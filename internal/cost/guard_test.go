@@ -2,6 +2,7 @@ package cost
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -170,8 +171,12 @@ func TestBurn(t *testing.T) {
 		{"per use: only its tasks", []MachineUse{m("mars", true, task("mars", 1, true))}, 0, 1},
 		{"not metering", []MachineUse{{Project: "mars", PerHour: 4, CPUs: 4}}, 0, 0},
 		{"storage", nil, 0.25, 0.25},
+		{"tasks of no CPU beside another's of 2: the 2 free CPUs between them",
+			[]MachineUse{m("venus", false, task("venus", 2, true), task("mars", 0, true), task("mars", 0, true), task("mars", 0, true), task("mars", 0, true))}, 0, 2},
+		{"tasks of no CPU on a machine all another's reserves: scaled with it to the machine",
+			[]MachineUse{m("venus", false, task("venus", 4, true), task("mars", 0, true), task("mars", 0, true))}, 0, 0.8},
 	} {
-		if got := Burn("mars", tc.machines, tc.storage); got != tc.want {
+		if got := Burn("mars", tc.machines, tc.storage); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("%s: Burn = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -221,17 +221,7 @@ func Split(total NUSD, weights []float64) (shares []NUSD, rest NUSD) {
 	if total <= 0 {
 		return shares, total
 	}
-	w := make([]float64, len(weights))
-	sum := 0.0
-	for i, x := range weights {
-		w[i] = clamp01(x)
-		sum += w[i]
-	}
-	if sum > 1 {
-		for i := range w {
-			w[i] /= sum
-		}
-	}
+	w := splitWeights(weights)
 	// The weights now add up to at most 1 (give or take rounding), so the
 	// shares add up to at most a little over total: uint64 holds that sum.
 	var used uint64
@@ -254,6 +244,24 @@ func Split(total NUSD, weights []float64) (shares []NUSD, rest NUSD) {
 		used -= take
 	}
 	return shares, total - NUSD(used)
+}
+
+// splitWeights is weights as Split applies them, in a new slice: each
+// clamped to [0,1], and all scaled down to add up to 1 if they add up to
+// more.
+func splitWeights(weights []float64) []float64 {
+	w := make([]float64, len(weights))
+	sum := 0.0
+	for i, x := range weights {
+		w[i] = clamp01(x)
+		sum += w[i]
+	}
+	if sum > 1 {
+		for i := range w {
+			w[i] /= sum
+		}
+	}
+	return w
 }
 
 // mulFloor returns floor(n × w) exactly for w in [0,1], computed in 128 bits
@@ -281,15 +289,58 @@ func mulFloor(n uint64, w float64) uint64 {
 // Weight is a task's share of a machine: its CPUs and GPUs as fractions of
 // the machine's, weighted by gpuShare, the fraction of the machine's price due
 // to its GPUs (0 when the machine has none; see Catalog.GPUShare). A task
-// asking for fewer than one CPU counts one. The result lies in [0,1].
+// asking for fewer than one CPU counts one (the most Shares charges a task
+// that reserves none). The result lies in [0,1].
 func Weight(taskCPUs, taskGPUs, machineCPUs, machineGPUs int, gpuShare float64) float64 {
-	taskCPUs = max(taskCPUs, 1)
+	return weigh(float64(max(taskCPUs, 1)), taskGPUs, machineCPUs, machineGPUs, gpuShare)
+}
+
+// Hold is what a task holds of its machine, for Shares: its CPUs (0: it
+// reserves none and shares the machine's, a map's --cpus 0) and GPUs.
+type Hold struct{ CPUs, GPUs int }
+
+// Shares appends to dst the weights (for Split) of the tasks that run on
+// one machine together, in their order. A task that reserves CPUs weighs
+// what Weight says: it pays for what it holds, however crowded its
+// machine. The tasks that reserve none are charged together as many CPUs
+// as they number, up to the CPUs the others leave unreserved but never
+// under one (they run, on some CPU), in equal parts: a lone one pays as a
+// task of 1 CPU; a thousand sleepers beside a task holding 1 of 2 CPUs
+// share the other CPU's price; beside tasks holding every CPU they pay for
+// one, and Split scales every share down to the machine's price. Their
+// GPUs weigh as Weight's.
+func Shares(dst []float64, tasks []Hold, machineCPUs, machineGPUs int, gpuShare float64) []float64 {
+	reserved, shared := 0, 0
+	for _, t := range tasks {
+		if t.CPUs > 0 {
+			reserved += t.CPUs
+		} else {
+			shared++
+		}
+	}
+	var each float64 // the CPUs each task of no CPU is charged
+	if shared > 0 {
+		each = float64(min(shared, max(max(machineCPUs, 1)-reserved, 1))) / float64(shared)
+	}
+	for _, t := range tasks {
+		if t.CPUs > 0 {
+			dst = append(dst, Weight(t.CPUs, t.GPUs, machineCPUs, machineGPUs, gpuShare))
+		} else {
+			dst = append(dst, weigh(each, t.GPUs, machineCPUs, machineGPUs, gpuShare))
+		}
+	}
+	return dst
+}
+
+// weigh is Weight of a task charged cpus CPUs (a fraction for one that
+// reserves none: see Shares).
+func weigh(cpus float64, taskGPUs, machineCPUs, machineGPUs int, gpuShare float64) float64 {
 	machineCPUs = max(machineCPUs, 1)
 	g := clamp01(gpuShare)
 	if machineGPUs <= 0 {
 		g = 0
 	}
-	w := (1 - g) * float64(taskCPUs) / float64(machineCPUs)
+	w := (1 - g) * cpus / float64(machineCPUs)
 	if machineGPUs > 0 && taskGPUs > 0 {
 		w += g * float64(taskGPUs) / float64(machineGPUs)
 	}

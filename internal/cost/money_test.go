@@ -3,6 +3,7 @@ package cost
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,6 +319,49 @@ func TestWeight(t *testing.T) {
 	} {
 		if got := Weight(tc.tc, tc.tg, tc.mc, tc.mg, tc.share); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("%s: Weight = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Tasks that reserve no CPU (a map's --cpus 0) share what the others leave
+// of the machine's CPUs, a CPU each at most and one between them at least;
+// tasks that reserve CPUs pay for them however crowded the machine is; no
+// division by zero; and what Split charges never exceeds the machine.
+func TestShares(t *testing.T) {
+	shared := func(n int) []Hold { return make([]Hold, n) }
+	for _, tc := range []struct {
+		name  string
+		tasks []Hold
+		cpus  int
+		gpus  int
+		want  []float64
+	}{
+		{"a lone task of no CPU pays as one of 1 CPU", shared(1), 8, 0, []float64{0.125}},
+		{"a thousand beside a task of 1 of 2 CPUs share the other",
+			append([]Hold{{CPUs: 1}}, shared(1000)...), 2, 0, append([]float64{0.5}, slices.Repeat([]float64{0.5 / 1000}, 1000)...)},
+		{"fewer than the free CPUs: a CPU each", append([]Hold{{CPUs: 2}}, shared(3)...), 8, 0, []float64{0.25, 0.125, 0.125, 0.125}},
+		{"beside tasks holding every CPU they pay for one", append([]Hold{{CPUs: 2}}, shared(4)...), 2, 0, []float64{1, 0.125, 0.125, 0.125, 0.125}},
+		{"on a machine of no CPUs, no division by zero", shared(2), 0, 0, []float64{0.5, 0.5}},
+		{"their GPUs weigh as Weight's", []Hold{{GPUs: 1}, {}}, 8, 2, []float64{0.05/8 + 0.95/2, 0.05 / 8}},
+		{"no tasks", nil, 4, 0, nil},
+	} {
+		got := Shares(nil, tc.tasks, tc.cpus, tc.gpus, 0.95)
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %d weights, want %d", tc.name, len(got), len(tc.want))
+		}
+		for i := range got {
+			if math.Abs(got[i]-tc.want[i]) > 1e-12 {
+				t.Errorf("%s: weight %d = %v, want %v", tc.name, i, got[i], tc.want[i])
+				break
+			}
+		}
+		shares, rest := Split(NUSD(1_000_000_000), got)
+		var sum NUSD
+		for _, x := range shares {
+			sum += x
+		}
+		if sum+rest != 1_000_000_000 || rest < 0 {
+			t.Errorf("%s: Split charges %d and leaves %d of 1e9", tc.name, sum, rest)
 		}
 	}
 }

@@ -110,6 +110,31 @@ func TestPlanDemand(t *testing.T) {
 				Reason: "1 task waits (1 CPU each); 1 machine of 2 CPUs, 4 GiB takes 2"}},
 		},
 		{
+			name:    "tasks of no CPU ask for one machine: not none, not one a task",
+			cluster: cpuCluster("c", 0, 5),
+			demand:  []Demand{{Cluster: "c", Res: burst.Resources{}, Count: 8}},
+			want:    starts(1, "c", "8 tasks wait (no CPU of its own each); 1 machine of 2 CPUs, 4 GiB takes them all"),
+		},
+		{
+			name:    "tasks of no CPU that declare memory ask for the machines it takes",
+			cluster: cpuCluster("c", 0, 5),
+			demand:  []Demand{{Cluster: "c", Res: burst.Resources{MemBytes: 2 * gib}, Count: 8}},
+			want:    starts(4, "c", "8 tasks wait (no CPU of its own, 2 GiB each); 1 machine of 2 CPUs, 4 GiB takes 2"),
+		},
+		{
+			name:     "a running machine full of reserving work takes tasks of no CPU",
+			cluster:  cpuCluster("c", 0, 5),
+			machines: []Machine{func() Machine { m := free("c-1", 0); m.Free.MemBytes = gib; return m }()},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{}, Count: 8}},
+		},
+		{
+			name:     "a running machine that takes nothing (Free zero) takes no task of no CPU",
+			cluster:  cpuCluster("c", 0, 5),
+			machines: []Machine{{ID: "c-1", Cluster: "c", State: Running, Busy: true}},
+			demand:   []Demand{{Cluster: "c", Res: burst.Resources{}, Count: 8}},
+			want:     starts(1, "c", "8 tasks wait (no CPU of its own each); 1 machine of 2 CPUs, 4 GiB takes them all"),
+		},
+		{
 			name:     "memory, not CPUs, can be what free room lacks",
 			cluster:  cpuCluster("c", 0, 4),
 			machines: []Machine{free("c-1", 2)}, // 2 CPUs, 4 GiB free

@@ -3,7 +3,9 @@ package scale
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,12 +86,18 @@ type Action struct {
 }
 
 // Fits returns how many tasks of res fit on one machine of capacity at
-// once. A task asking for less than one CPU counts as one. Memory is counted
+// once. A task that reserves no CPU (CPUs 0: a map's --cpus 0, bounded by
+// its -j) takes none of the machine's: as many fit as its memory and GPUs
+// allow, any number (Unbounded) if it declares neither, so that one
+// machine is asked for them, not none and not one a task. Memory is counted
 // only when both the task and the machine declare it (zero: not declared);
 // GPUs only when the task asks for some. TimeLimit plays no part. 0 means a
 // task of res never fits this machine.
 func Fits(res, capacity burst.Resources) int {
-	n := capacity.CPUs / max(res.CPUs, 1)
+	n := Unbounded
+	if res.CPUs > 0 {
+		n = capacity.CPUs / res.CPUs
+	}
 	if res.MemBytes > 0 && capacity.MemBytes > 0 {
 		n = min(n, int(capacity.MemBytes/res.MemBytes))
 	}
@@ -98,6 +106,10 @@ func Fits(res, capacity burst.Resources) int {
 	}
 	return max(n, 0)
 }
+
+// Unbounded is what Fits returns for tasks that no resource of a machine
+// bounds.
+const Unbounded = math.MaxInt32
 
 // Plan decides which machines to start and stop now. It is a pure function
 // of its arguments; the server applies the actions. Machines and demand of
@@ -335,8 +347,9 @@ func withdraw(c Cluster, machines []Machine, live, pending, need int, why string
 
 // Net returns demand less what machines can take now: per entry in order,
 // the running machines (by ID) take as many of its tasks as their Free
-// holds. A task asking for less than one CPU takes one (as Fits counts).
-// demand and machines are left as they are.
+// holds, as Fits counts; a machine with nothing free (full, or taking no
+// tasks) takes none, not even tasks that reserve no CPU. demand and
+// machines are left as they are.
 func Net(demand []Demand, machines []Machine) []Demand {
 	out := slices.Clone(demand)
 	ms := slices.Clone(machines)
@@ -345,7 +358,7 @@ func Net(demand []Demand, machines []Machine) []Demand {
 		d := &out[i]
 		for k := range ms {
 			f := &ms[k].Free
-			if d.Count <= 0 || ms[k].State != Running {
+			if d.Count <= 0 || ms[k].State != Running || *f == (burst.Resources{}) {
 				continue
 			}
 			n := min(Fits(d.Res, *f), d.Count)
@@ -353,7 +366,7 @@ func Net(demand []Demand, machines []Machine) []Demand {
 				continue
 			}
 			d.Count -= n
-			f.CPUs -= n * max(d.Res.CPUs, 1)
+			f.CPUs -= n * d.Res.CPUs
 			f.MemBytes -= int64(n) * d.Res.MemBytes
 			f.GPUs -= n * d.Res.GPUs
 			if d.Res.MemBytes > 0 && f.MemBytes <= 0 {
@@ -386,26 +399,29 @@ func demandNeed(c Cluster, demand []Demand) (need int, waiting bool, reason stri
 			continue
 		}
 		waiting = true
-		n := (d.Count + per - 1) / per
+		n := 1 + (d.Count-1)/per // per may be Unbounded: no overflow
 		need += n
 		verb := "tasks wait"
 		if d.Count == 1 {
 			verb = "task waits"
 		}
-		parts = append(parts, fmt.Sprintf("%d %s (%s each); 1 machine of %s takes %d",
-			d.Count, verb, describe(d.Res, true), describe(c.Capacity, false), per))
+		takes := strconv.Itoa(per)
+		if per == Unbounded {
+			takes = "them all"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s each); 1 machine of %s takes %s",
+			d.Count, verb, describe(d.Res, true), describe(c.Capacity, false), takes))
 	}
 	return need, waiting, strings.Join(parts, "; ")
 }
 
-// describe renders resources for people: "1 CPU", "2 CPUs, 4 GiB, 1 GPU".
-// For a task, fewer than one CPU shows as one.
+// describe renders resources for people: "1 CPU", "2 CPUs, 4 GiB, 1 GPU";
+// a task of no CPU as "no CPU of its own".
 func describe(r burst.Resources, task bool) string {
-	cpus := r.CPUs
-	if task {
-		cpus = max(cpus, 1)
+	parts := []string{burst.Plural(r.CPUs, "CPU")}
+	if task && r.CPUs <= 0 {
+		parts[0] = "no CPU of its own"
 	}
-	parts := []string{burst.Plural(cpus, "CPU")}
 	if r.MemBytes > 0 {
 		parts = append(parts, bytesString(r.MemBytes))
 	}

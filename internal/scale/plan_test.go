@@ -42,7 +42,9 @@ func TestFits(t *testing.T) {
 		res  burst.Resources
 		want int
 	}{
-		{burst.Resources{}, 8},
+		{burst.Resources{}, Unbounded}, // reserves no CPU: any number (one machine for them)
+		{burst.Resources{MemBytes: 4 * gib}, 8},
+		{burst.Resources{GPUs: 1}, 2},
 		{burst.Resources{CPUs: 1}, 8},
 		{burst.Resources{CPUs: 3}, 2},
 		{burst.Resources{CPUs: 1, MemBytes: 16 * gib}, 2},

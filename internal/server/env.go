@@ -22,7 +22,9 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
-	env = append(env, "BURST_JOB_ID="+strconv.FormatInt(j.row.ID, 10), "BURST_CPUS="+strconv.Itoa(spec.Resources.CPUs),
+	// BURST_CPUS is at least 1: a program sizes its threads by it, and a
+	// task that reserves no CPU still has the one it shares.
+	env = append(env, "BURST_JOB_ID="+strconv.FormatInt(j.row.ID, 10), "BURST_CPUS="+strconv.Itoa(max(spec.Resources.CPUs, 1)),
 		"BURST_PROJECT="+spec.Project)
 	sort.Strings(env)
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,

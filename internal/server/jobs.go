@@ -83,10 +83,21 @@ func (j *jobRT) pending() int {
 	if j.gate != nil {
 		n = len(j.requeue) // the others wait behind their gates (corr.go)
 	}
-	if c := j.row.Spec.MaxRunning; c > 0 {
+	if c := j.maxRunning(); c > 0 {
 		n = min(n, c-len(j.running))
 	}
 	return max(n, 0)
+}
+
+// maxRunning is how many of the job's tasks may run at once (0: no cap):
+// its -j, or for tasks that reserve no CPU and a -j of 0 ("as many as
+// possible"), burst.MaxSharedRunning, since no machine's CPUs bound them.
+func (j *jobRT) maxRunning() int {
+	spec := j.row.Spec
+	if spec.SharedCPUs && spec.MaxRunning <= 0 {
+		return burst.MaxSharedRunning
+	}
+	return spec.MaxRunning
 }
 
 // short reports whether the job's tasks have proved short enough (under a

@@ -96,22 +96,25 @@ func (m *machineRT) schedView(now time.Time) sched.Machine {
 	// Tasks of one job that hold no GPU and end at the same time are one
 	// entry holding their sum: the scheduler frees and names them alike,
 	// and a machine's prefetched queue of a map's tasks costs one entry a
-	// round, not one a task.
+	// round, not one a task. Tasks that reserve no CPU are entries of
+	// their own, counted (the scheduler spreads such tasks by them).
 	type runKey struct {
-		job  int64
-		ends time.Time
+		job    int64
+		ends   time.Time
+		shared bool
 	}
 	var at map[runKey]int
 	for _, t := range m.tasks {
 		if t.queued && !t.started {
 			sm.Queued++
 		}
-		r := sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends(now), JobID: t.row.JobID}
+		r := sched.Running{Res: t.res(), GPUIDs: t.row.GPUIDs, Ends: t.ends(now), JobID: t.row.JobID, Count: 1}
 		if len(r.GPUIDs) == 0 {
-			k := runKey{r.JobID, r.Ends}
+			k := runKey{r.JobID, r.Ends, r.Res.CPUs == 0}
 			if i, ok := at[k]; ok {
 				e := &sm.Running[i].Res
 				e.CPUs, e.MemBytes, e.GPUs = e.CPUs+r.Res.CPUs, e.MemBytes+r.Res.MemBytes, e.GPUs+r.Res.GPUs
+				sm.Running[i].Count++
 				continue
 			}
 			if at == nil {

@@ -19,7 +19,7 @@ import (
 // until it is stopped or lost. Its time is charged in segments that end
 // whenever the set of tasks on it changes and at every meter tick: each
 // segment's cost is split among the tasks that ran during it by their share
-// of the machine (cost.Weight), in whole nano-dollars, and what is left is
+// of the machine (cost.Shares), in whole nano-dollars, and what is left is
 // the machine's idle time, charged to the project of its cluster. So per
 // job, per project, per user and per day add up exactly to machine cost.
 // Machines priced per use (this host, owned) charge only their tasks.
@@ -53,18 +53,8 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 		return
 	}
 	day := now.UTC().Format("2006-01-02")
-	var (
-		weights [8]float64
-		ws      = weights[:0]
-		ts      []*taskRT
-	)
-	for _, t := range m.tasks {
-		if t.started {
-			r := t.res()
-			ws = append(ws, cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare))
-			ts = append(ts, t)
-		}
-	}
+	var weights [8]float64
+	ws, ts := m.startedShares(weights[:0], nil)
 	shares, rest := cost.Split(total, ws)
 	for i, t := range ts {
 		j := t.job
@@ -74,6 +64,22 @@ func (s *Server) accrue(m *machineRT, now time.Time) {
 	if !m.row.PerUse && rest > 0 {
 		s.charge(store.CostKey{Day: day, Project: m.row.Project, Machine: m.row.ID, Kind: "idle"}, rest)
 	}
+}
+
+// startedShares appends to ws the weights (cost.Shares) of m's started
+// tasks, which are what the meter charges them of m, and to ts those tasks,
+// in the same order. Called with s.mu held.
+func (m *machineRT) startedShares(ws []float64, ts []*taskRT) ([]float64, []*taskRT) {
+	var holds [8]cost.Hold
+	hs := holds[:0]
+	for _, t := range m.tasks {
+		if t.started {
+			r := t.res()
+			hs = append(hs, cost.Hold{CPUs: r.CPUs, GPUs: r.GPUs})
+			ts = append(ts, t)
+		}
+	}
+	return cost.Shares(ws, hs, m.row.CPUs, len(m.row.GPUs), m.gpuShare), ts
 }
 
 // lateReport is how long after its end a task's exit may reach the server
@@ -102,17 +108,8 @@ func (s *Server) accrueEnd(t *taskRT, ev client.TaskEvent, now time.Time) {
 	if now.Sub(from) <= lateReport || !s.outageAfter(from) {
 		return
 	}
-	var ws []float64
-	at := -1
-	for _, o := range m.tasks {
-		if o.started {
-			if o == t {
-				at = len(ws)
-			}
-			r := o.res()
-			ws = append(ws, cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare))
-		}
-	}
+	ws, ts := m.startedShares(nil, nil)
+	at := slices.Index(ts, t)
 	if at < 0 {
 		return
 	}
@@ -526,6 +523,14 @@ func (s *Server) forecastInput(p *projectRT, now time.Time) cost.ForecastInput {
 		if m.drain {
 			rm.Cluster, rm.IdleStop = "", time.Nanosecond // it stops once its tasks end
 		}
+		var weight map[*taskRT]float64 // what the meter charges each task of m, if not owned
+		if !owned {
+			ws, ts := m.startedShares(nil, nil)
+			weight = make(map[*taskRT]float64, len(ts))
+			for i, t := range ts {
+				weight[t] = ws[i]
+			}
+		}
 		for _, t := range m.sortedTasks() {
 			mine := t.job.row.Project == p.row.Name
 			if !t.started || (!owned && !mine) {
@@ -537,7 +542,7 @@ func (s *Server) forecastInput(p *projectRT, now time.Time) cost.ForecastInput {
 				rt.Started = *t.row.StartedAt
 			}
 			if !owned {
-				rt.PerHour = cost.Weight(r.CPUs, r.GPUs, m.row.CPUs, len(m.row.GPUs), m.gpuShare) * m.row.PriceUSDPerHour
+				rt.PerHour = weight[t] * m.row.PriceUSDPerHour
 			}
 			if j := t.job; mine && j.queued() <= 0 {
 				jobs[j.row.ID] = true // all of its work runs now; with tasks still to come, its past is the trend's

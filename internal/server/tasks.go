@@ -414,13 +414,14 @@ func (c *control) snapshot(now time.Time) (pend []sched.Pending, views []sched.M
 // capFree is, for a job capped by -j whose tasks are short, the machine
 // where its cap cannot bind, or nil: the one machine of its cluster, where
 // all its tasks run and nothing else does, and which could not run more of
-// them at once than the cap allows (-j 2 on 2 CPUs). The agent there starts
+// them at once than the cap allows (-j 2 on 2 CPUs). The cap of tasks that
+// reserve no CPU always binds: no machine's CPUs hold them back. The agent there starts
 // prefetched tasks only as its CPUs free, so queueing the job's tasks there
 // ahead of time keeps the cap, and spares each task a round trip between
 // its predecessor's end and its start.
 func (c *control) capFree(j *jobRT) *machineRT {
 	spec := j.row.Spec
-	if spec.MaxRunning <= 0 || spec.Pipe != nil || len(j.running) == 0 || !j.prefetch() || j.row.CancelRequested || j.finished {
+	if spec.MaxRunning <= 0 || spec.SharedCPUs || spec.Pipe != nil || len(j.running) == 0 || !j.prefetch() || j.row.CancelRequested || j.finished {
 		return nil
 	}
 	var m *machineRT

@@ -77,6 +77,8 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		return "a pipe starts whole: it waits for the stages of its last attempt to end"
 	case n == 0 && spec.MaxRunning > 0:
 		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
+	case n == 0 && j.maxRunning() > 0:
+		return fmt.Sprintf("its tasks reserve no CPU, and no more than %d run at once (give -j N for another bound): %d run", j.maxRunning(), len(j.running))
 	case spec.Map.Delay() > 0 && now.Before(j.nextStart):
 		return fmt.Sprintf("--delay %s: its next task starts in %s", spec.Map.Delay(), j.nextStart.Sub(now).Round(time.Millisecond))
 	}
