@@ -462,7 +462,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		Partition: "local", State: j.State, Reason: j.Reason, Waiting: j.Waiting != "", Dependency: j.Dependency,
 		OOM: j.State == burst.Failed && strings.HasPrefix(j.Reason, burst.ReasonOOM), ExitCode: j.ExitCode,
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
-		CPUs: j.CPUs, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
+		CPUs: max(j.CPUs, 1), Shared: j.CPUs == 0, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
 	}
 	if j.State == burst.Cancelled {

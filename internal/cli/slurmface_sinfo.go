@@ -162,7 +162,9 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 }
 
 // faceNodes are the running machines as Slurm's nodes (sinfo, scontrol
-// show node): a burst cluster is their partition.
+// show node): a burst cluster is their partition. A machine whose tasks
+// all reserve no CPU (burst map --cpus 0) has one allocated, as a node
+// running jobs of sbatch --oversubscribe does: mixed, not idle.
 func faceNodes(ms []burst.Machine) []slurmface.Node {
 	var ns []slurmface.Node
 	for _, m := range ms {
@@ -170,7 +172,7 @@ func faceNodes(ms []burst.Machine) []slurmface.Node {
 			continue
 		}
 		ns = append(ns, slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
-			CPUs: m.CPUs, UsedCPUs: m.Used.CPUs, MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs)})
+			CPUs: m.CPUs, UsedCPUs: max(m.Used.CPUs, min(m.Tasks, 1)), MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs)})
 	}
 	return ns
 }

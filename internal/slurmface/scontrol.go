@@ -31,6 +31,15 @@ func ShowEntity(word string) string {
 	return ""
 }
 
+// overSubscribe is the job's OverSubscribe, as Slurm 22.05 shows it: YES
+// for one that shares its CPUs (sbatch --oversubscribe), else OK.
+func (j Job) overSubscribe() string {
+	if j.Shared {
+		return "YES"
+	}
+	return "OK"
+}
+
 // ShowJob writes j as `scontrol show job` does: Slurm 22.05's keys in its
 // order, grouped in its lines (or on one line with oneLine, scontrol -o).
 // Keys burst has no value for carry Slurm's own placeholders ((null),
@@ -80,7 +89,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{"Socks/Node=*", "NtasksPerN:B:S:C=0:0:*:*", "CoreSpec=*"},
 		{kv("MinCPUsNode", j.CPUs), kv("MinMemoryNode", Mem(j.MemBytes)), "MinTmpDiskNode=0"},
 		{"Features=(null)", "DelayBoot=00:00:00"},
-		{"OverSubscribe=OK", "Contiguous=0", "Licenses=(null)", "Network=(null)"},
+		{kv("OverSubscribe", j.overSubscribe()), "Contiguous=0", "Licenses=(null)", "Network=(null)"},
 		{kv("Command", orNull(j.Command))},
 		{kv("WorkDir", j.WorkDir)},
 		{kv("StdErr", j.StdErr)},

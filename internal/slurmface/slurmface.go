@@ -73,15 +73,19 @@ type Job struct {
 	End         time.Time // zero until it ends
 	TimeLimit   time.Duration
 	CPUs        int
-	MemBytes    int64
-	GPUs        int
-	Node        string // the machine it runs or ran on
-	WorkDir     string
-	Command     string
-	StdOut      string
-	StdErr      string
-	StdIn       string
-	NTasks      int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
+	// Shared says the job's tasks reserve no CPU (burst map --cpus 0):
+	// as a job of sbatch --oversubscribe, it shows OverSubscribe=YES and
+	// 1 CPU (Slurm allocates no job fewer).
+	Shared   bool
+	MemBytes int64
+	GPUs     int
+	Node     string // the machine it runs or ran on
+	WorkDir  string
+	Command  string
+	StdOut   string
+	StdErr   string
+	StdIn    string
+	NTasks   int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 	// What it used: CPU time (user and system), split into the two when

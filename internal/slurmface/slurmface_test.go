@@ -394,3 +394,33 @@ func TestCancelledPendingStart(t *testing.T) {
 		t.Errorf("sacct Start %q, want %s", b.String(), Date(end))
 	}
 }
+
+// A job whose tasks reserve no CPU (burst map --cpus 0) reads as a job of
+// sbatch --oversubscribe on the suite's real Slurm 22.05: squeue's %C 1
+// and %h YES, scontrol's NumCPUs=1 and OverSubscribe=YES; any other job
+// OverSubscribe OK.
+func TestSharedJobOverSubscribes(t *testing.T) {
+	shared := Job{RawID: 1, Name: "wrap", User: "root", State: burst.Running, Partition: "local", Submit: t0, CPUs: 1, Shared: true}
+	plain := shared
+	plain.RawID, plain.Shared = 2, false
+	f, bad := ParseSqueueFormat("%i %C %h")
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	var b strings.Builder
+	if err := Squeue(&b, []Job{shared, plain}, f, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 1 YES\n2 1 OK\n"; b.String() != want {
+		t.Errorf("squeue -o '%%i %%C %%h': %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	if err := ShowJob(&b, shared, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{" NumCPUs=1 ", " OverSubscribe=YES "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("scontrol show job: no %q in %q", want, b.String())
+		}
+	}
+}

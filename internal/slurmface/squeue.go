@@ -84,7 +84,7 @@ var squeueFields = map[byte]squeueField{
 	'd': fixed("MIN_TMP_DISK", "0"),
 	'g': {header: "GROUP", fn: func(j Job, _ time.Time) string { return groupName(j.GID) }},
 	'G': {header: "GROUP", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.GID) }},
-	'h': fixed("OVER_SUBSCRIBE", "OK"),
+	'h': {header: "OVER_SUBSCRIBE", fn: func(j Job, _ time.Time) string { return j.overSubscribe() }},
 	'H': fixed("SOCKETS_PER_NODE", "*"),
 	'I': fixed("CORES_PER_SOCKET", "*"),
 	'J': fixed("THREADS_PER_CORE", "*"),
