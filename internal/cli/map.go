@@ -79,7 +79,7 @@ func newMapCmd() *cobra.Command {
 		Use:   "map [flags] [--] COMMAND [ARGS with {}...] ::: INPUTS... [::: INPUTS...] [:::: FILE]",
 		Short: "Run a command once per input, in parallel (GNU parallel's syntax)",
 		Long: `Run a command over many inputs, as GNU parallel does: one task per input, as
-many at once as the machines' free resources allow (-j caps them). The inputs
+many at once as the machines' free CPUs allow, or as -j says. The inputs
 follow ::: (as arguments) or :::: (one per line of each file, - for standard
 input), or come from --over GLOB; with none of these, lines of standard input
 are the inputs. Several ::: groups, and each file after ::::, make every
@@ -112,12 +112,18 @@ turn; --shuf runs the tasks in a random order, numbered in it; --tag
 begins each output line with the task's
 inputs and a tab, --tagstring STR with STR filled for the task (--tagstring
 '{#}:{1}'); -I R makes R stand for the input; -v prints
-each task's command before its output; -j 50%, +1 or -1 counts this
-machine's CPU threads, as parallel does, but unlike parallel's -j it runs
-no more at once than the CPUs hold, each task reserving its --cpus (said
-on stderr when -j asks for more); --joblog FILE --resume (no job
+each task's command before its output; --joblog FILE --resume (no job
 id: parallel's) runs only what FILE has no line for (--resume-failed:
 also what failed), each task keeping its {#}.
+
+-j N runs N tasks at once, as parallel's -j (-P, --jobs, --max-procs): up
+to this host's CPU threads (the default, as parallel's) each task reserves
+a CPU; above them, or with -j 0 (as many as possible, at most 1024), the
+tasks reserve none and share the machine's CPUs, as with --cpus 0, so that
+burst map -j 8 -- wget {} ::: URLS runs 8 downloads at once on 2 cores.
+--cpus N given keeps N reserved for each task, and no more run at once
+than the CPUs hold (said on stderr when -j asks for more). -j 50%, +1 or
+-1 counts this machine's CPU threads, as parallel does.
 
 Replacement strings in the command, as in GNU parallel:
   {}     the input (one argument per input group)
@@ -184,6 +190,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --env NAME (every task has the whole environment), --tmpdir,
 --use-cpus-instead-of-cores and --gnu.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
+  burst map -j 8 -- wget -q {} :::: urls.txt                # 8 at once, whatever the CPUs (they share them)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
   burst map -- gzip -9 {} ::: data/*.csv
   burst map --over 'data/*.csv' -- gzip -9 {}
@@ -506,13 +513,16 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			if err := rf.apply(c, spec); err != nil {
 				return err
 			}
+			if err := shareCPUs(spec, c.Flags().Changed("cpus"), c.Flags().Changed("jobs") || c.Flags().Changed("max-procs"), runtime.NumCPU()); err != nil {
+				return err
+			}
 			spec.Defaults()
-			if ps := os.Getenv("PARALLEL_SHELL"); ps != "" && (shell || commands) && (spec.Cluster == "" || spec.Cluster == "local") {
+			if ps := os.Getenv("PARALLEL_SHELL"); ps != "" && (shell || commands) && onThisHost(spec) {
 				if _, err := exec.LookPath(ps); err != nil { // as parallel: "Shell '...' not found"
 					return usage("PARALLEL_SHELL=%s: no such shell here: unset PARALLEL_SHELL, or name an installed one such as /bin/bash", ps)
 				}
 			}
-			if relativeJobs(jobs) && spec.Cluster != "" && spec.Cluster != "local" {
+			if relativeJobs(jobs) && !onThisHost(spec) {
 				return usage("-j %s counts this machine's CPU threads, not those of --on %s: give the number of tasks at once, such as -j %d", jobs, spec.Cluster, spec.MaxRunning)
 			}
 			if err := spec.Validate(); err != nil {
@@ -665,9 +675,11 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	}
 	c.SetFlagErrorFunc(mapFlagError)
 	c.Flags().SetInterspersed(false)
+	rf.shares = true
 	rf.add(c)
 	sf.add(c)
 	f := c.Flags()
+	f.Lookup("cpus").Usage = "CPU cores each task reserves; 0: none, each shares the machine's CPUs and -j bounds how many run at once (0 too when -j is above this host's CPUs and --cpus is not given)"
 	f.BoolVar(&shell, "shell", false, "run the command as shell text in $PARALLEL_SHELL or $SHELL (else sh), inputs shell-quoted")
 	f.BoolVarP(&keepOrder, "keep-order", "k", false, "print the tasks' outputs in input order (default: as each task ends)")
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
@@ -675,8 +687,8 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
-	f.StringVarP(&jobs, "jobs", "j", "0", "run at most `N` tasks at once (0: as many as fit); N%, +N and -N count this machine's CPU threads, as GNU parallel's -j")
-	f.StringVarP(&jobs, "max-procs", "P", "0", "-j")
+	f.StringVarP(&jobs, "jobs", "j", "", "run `N` tasks at once, as GNU parallel's -j: above this host's CPUs, or 0 (as many as possible, at most 1024), the tasks share its CPUs; N%, +N and -N count its CPU threads (default: as many as the CPUs hold)")
+	f.StringVarP(&jobs, "max-procs", "P", "", "-j")
 	f.MarkHidden("max-procs")
 	f.BoolVar(&link, "link", false, "pair the input groups input by input (the longest sets the count, the others start over) instead of making every combination")
 	f.BoolVar(&link, "xapply", false, "--link, by its older name")
@@ -1178,12 +1190,33 @@ func jobsForm(v string) (sign byte, num string, pct bool) {
 	return sign, num, pct
 }
 
+// shareCPUs makes a map's tasks reserve no CPU (JobSpec.SharedCPUs) where
+// GNU parallel's -j runs more at once than this host's CPUs hold, with no
+// --cpus given: -j N above cpus, this host's CPU threads, or -j 0 ("as
+// many as possible"), on this host (another cluster's machines have CPUs
+// of their own: there each task reserves its --cpus). --cpus 0 given needs
+// a -j, the only bound left on how many run.
+func shareCPUs(spec *burst.JobSpec, cpusGiven, jobsGiven bool, cpus int) error {
+	if spec.SharedCPUs && !jobsGiven {
+		return usage("--cpus 0: the tasks reserve no CPU, so only -j bounds how many run at once: give -j N (such as -j %d), or -j 0 for as many as possible (at most %d)",
+			2*cpus, burst.MaxSharedRunning)
+	}
+	if !cpusGiven && jobsGiven && onThisHost(spec) && (spec.MaxRunning == 0 || spec.MaxRunning > cpus) {
+		spec.SharedCPUs, spec.Resources.CPUs = true, 0
+	}
+	return nil
+}
+
+// onThisHost reports whether spec runs on this host's cluster, the default.
+func onThisHost(spec *burst.JobSpec) bool { return spec.Cluster == "" || spec.Cluster == "local" }
+
 // jobsAboveCPUs is what to tell of a map on this host whose -j asks for
-// more tasks at once than its CPUs hold, each task reserving its --cpus:
-// fewer run at once than parallel's -j would run ("" when -j is not above
-// them, or the map has no more tasks than fit).
+// more tasks at once than its CPUs hold, each task reserving the --cpus
+// given: fewer run at once than parallel's -j would run ("" when -j is not
+// above them, the map has no more tasks than fit, or its tasks reserve no
+// CPU).
 func jobsAboveCPUs(spec *burst.JobSpec, tasks int64, cpus int) string {
-	if spec.Cluster != "" && spec.Cluster != "local" {
+	if !onThisHost(spec) || spec.SharedCPUs {
 		return ""
 	}
 	per := max(spec.Resources.CPUs, 1)
@@ -1191,7 +1224,7 @@ func jobsAboveCPUs(spec *burst.JobSpec, tasks int64, cpus int) string {
 	if spec.MaxRunning <= fit || tasks <= int64(fit) {
 		return ""
 	}
-	return fmt.Sprintf("burst: -j %d: each task reserves %s (--cpus) and this host has %d: at most %d run here at once (GNU parallel's -j %d runs up to %d whatever the CPUs)",
+	return fmt.Sprintf("burst: -j %d: each task reserves %s (--cpus) and this host has %d: at most %d run here at once; leave out --cpus, or give --cpus 0, to run %d at once sharing the CPUs, as GNU parallel's -j %d does",
 		spec.MaxRunning, burst.Plural(per, "CPU"), cpus, fit, spec.MaxRunning, spec.MaxRunning)
 }
 

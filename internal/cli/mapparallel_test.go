@@ -174,7 +174,7 @@ func TestJobsAboveCPUs(t *testing.T) {
 		hostCPUs   int
 		want       string
 	}{
-		{"", 8, 1, 20, 2, "-j 8: each task reserves 1 CPU (--cpus) and this host has 2: at most 2 run here at once (GNU parallel's -j 8 runs up to 8"},
+		{"", 8, 1, 20, 2, "-j 8: each task reserves 1 CPU (--cpus) and this host has 2: at most 2 run here at once; leave out --cpus, or give --cpus 0, to run 8 at once sharing the CPUs, as GNU parallel's -j 8 does"},
 		{"local", 3, 2, 3, 4, "at most 2 run here at once"},
 		{"", 2, 1, 20, 2, ""},
 		{"", 0, 1, 20, 2, ""},
@@ -186,5 +186,49 @@ func TestJobsAboveCPUs(t *testing.T) {
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%+v: %q, want %q", c, got, c.want)
 		}
+	}
+	shared := &burst.JobSpec{MaxRunning: 8, SharedCPUs: true}
+	if got := jobsAboveCPUs(shared, 20, 2); got != "" {
+		t.Errorf("tasks that reserve no CPU: %q, want nothing (8 run at once)", got)
+	}
+}
+
+// GNU parallel's -j N runs N at once whatever the CPUs (man parallel,
+// --jobs): a map's -j above this host's CPU threads, or -j 0 ("as many as
+// possible"), with no --cpus given, makes its tasks reserve no CPU, on
+// this host; -j within the CPUs, --cpus given, or another cluster keep a
+// CPU reserved a task; --cpus 0 needs a -j.
+func TestShareCPUs(t *testing.T) {
+	for _, c := range []struct {
+		name                 string
+		cluster              string
+		jobs, cpus           int
+		cpusGiven, jobsGiven bool
+		shared               bool
+	}{
+		{"-j 8 on 2 CPUs", "", 8, 1, false, true, true},
+		{"-j 0: as many as possible", "local", 0, 1, false, true, true},
+		{"-j 2 on 2 CPUs", "", 2, 1, false, true, false},
+		{"no -j: parallel's default, one a CPU thread", "", 0, 1, false, false, false},
+		{"--cpus 1 -j 8", "", 8, 1, true, true, false},
+		{"--cpus 0 -j 2", "", 2, 0, true, true, true},
+		{"-j 8 on another cluster", "hpc", 8, 1, false, true, false},
+	} {
+		spec := &burst.JobSpec{Cluster: c.cluster, MaxRunning: c.jobs, Resources: burst.Resources{CPUs: c.cpus}, SharedCPUs: c.cpus == 0}
+		if err := shareCPUs(spec, c.cpusGiven, c.jobsGiven, 2); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if spec.SharedCPUs != c.shared || c.shared && spec.Resources.CPUs != 0 {
+			t.Errorf("%s: SharedCPUs %v with %d CPUs, want shared %v", c.name, spec.SharedCPUs, spec.Resources.CPUs, c.shared)
+		}
+	}
+	if _, errb, code := dryRunMap(t, "--cpus", "0", "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "give -j N (such as -j") {
+		t.Errorf("--cpus 0 without -j: exit %d %q", code, errb)
+	}
+	if out, errb, code := dryRunMap(t, "--cpus", "0", "-j", "8", "sleep", "{}", ":::", "1"); code != 0 || out != "sleep 1\n" {
+		t.Errorf("--cpus 0 -j 8: exit %d %q %q", code, out, errb)
+	}
+	if _, errb, code := dryRunMap(t, "--cpus", "-1", "-j", "8", "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "or 0 for tasks that reserve none") {
+		t.Errorf("--cpus -1: exit %d %q", code, errb)
 	}
 }

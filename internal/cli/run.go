@@ -40,6 +40,9 @@ type resFlags struct {
 	on      string
 	stack   string
 	keep    bool
+	// shares says --cpus 0 is taken: the tasks reserve no CPU
+	// (JobSpec.SharedCPUs), as burst map's may.
+	shares bool
 	afterFlags
 }
 
@@ -66,8 +69,13 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		return usage("--mem and --mem-per-cpu cannot both be given (as with sbatch): keep one of them")
 	}
 	if ch("cpus") || spec.Resources.CPUs == 0 {
-		if f.cpus < 1 {
-			return usage("--cpus %d: ask for at least 1 CPU", f.cpus)
+		switch {
+		case f.cpus == 0 && f.shares:
+			spec.SharedCPUs = true // burst map --cpus 0: each task shares the machine's
+		case f.cpus < 0 && f.shares:
+			return usage("--cpus %d: ask for 1 CPU or more each, or 0 for tasks that reserve none and share the machine's", f.cpus)
+		case f.cpus < 1:
+			return usage("--cpus %d: ask for at least 1 CPU (burst map's tasks may ask for 0)", f.cpus)
 		}
 		spec.Resources.CPUs = f.cpus
 		if b := spec.Batch; b != nil && ch("cpus") {

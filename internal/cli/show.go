@@ -155,7 +155,11 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 		row("Workdir:", s.Workdir)
 		showStaging(row, s, jt.Outputs)
 	}
-	res := fmt.Sprintf("%d CPU, %s memory, %d GPU", j.CPUs, memText(j.MemBytes), j.GPUs)
+	cpus := fmt.Sprintf("%d CPU", j.CPUs)
+	if j.CPUs == 0 {
+		cpus = "no CPU reserved (each task shares its machine's: --cpus 0)"
+	}
+	res := fmt.Sprintf("%s, %s memory, %d GPU", cpus, memText(j.MemBytes), j.GPUs)
 	if j.TimeLimitS > 0 {
 		res += ", time limit " + durText(j.TimeLimitS)
 	}
