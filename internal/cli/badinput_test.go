@@ -25,7 +25,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "", "--", "true"}, 2, `burst: --cpus "": give a whole number, e.g. --cpus 4 (see ` + "`burst run --help`)"},
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
-		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as fit), or +N, -N or N% of this machine`},
+		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as possible), or +N, -N or N% of this machine`},
 		{[]string{"map", "--memfree", "1G", "--", "echo", ":::", "a"}, 255, "burst: --memfree is GNU parallel's: burst map does not take it; burst places tasks by the memory each asks for"},
 		{[]string{"map", "--delay", "2auto", "--", "echo", ":::", "a"}, 255, "burst: --delay 2auto: burst does not tune the delay itself: give a fixed time, such as --delay 2"},
 		{[]string{"map", "--delay", "-1", "--", "echo", ":::", "a"}, 255, `burst: --delay "-1": give the time between two task starts in seconds (0.5)`},

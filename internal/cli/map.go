@@ -1145,10 +1145,14 @@ func openJoblog(path string) (*os.File, error) {
 // task to run is refused, as parallel refuses it ("Cannot run any jobs").
 func parallelJobs(v string, cpus int) (int, error) {
 	bad := func(why string) error {
-		return usage("-j %s: %s; give a count (4; 0 for as many as fit), or +N, -N or N%% of this machine's %d CPU threads", v, why, cpus)
+		return usage("-j %s: %s; give a count (4; 0 for as many as possible), or +N, -N or N%% of this machine's %d CPU threads", v, why, cpus)
 	}
 	sign, num, pct := jobsForm(v)
 	if num == "" {
+		if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
+			// parallel's -j procfile, read again as jobs end.
+			return 0, usage("-j %s: burst does not read the number of tasks at once from a file (GNU parallel's procfile): give it, such as -j \"$(cat %s)\"", v, v)
+		}
 		return 0, bad("not a count") // as parallel refuses 1e2%, .5%, +1%, 1.5, 0x10
 	}
 	f, _ := strconv.ParseFloat(num, 64)

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,5 +232,13 @@ func TestShareCPUs(t *testing.T) {
 	}
 	if _, errb, code := dryRunMap(t, "--cpus", "-1", "-j", "8", "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "or 0 for tasks that reserve none") {
 		t.Errorf("--cpus -1: exit %d %q", code, errb)
+	}
+	// parallel's -j procfile: refused, naming the number it holds.
+	procfile := filepath.Join(t.TempDir(), "procs")
+	if err := os.WriteFile(procfile, []byte("4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errb, code := dryRunMap(t, "-j", procfile, "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "GNU parallel's procfile): give it, such as -j \"$(cat "+procfile+")\"") {
+		t.Errorf("-j procfile: exit %d %q", code, errb)
 	}
 }
