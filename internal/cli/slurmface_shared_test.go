@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"testing"
+
+	"github.com/burst-sh/burst"
+)
+
+// A map whose tasks reserve no CPU (burst.Job.CPUs 0) is, to Slurm's face,
+// a job of 1 CPU that oversubscribes (Slurm allocates no job fewer), and a
+// machine running only such tasks is a node with a CPU allocated (mixed),
+// not an idle one.
+func TestFaceOfTasksOfNoCPU(t *testing.T) {
+	fj := newFaceJobs(context.Background()).job(&burst.Job{ID: 3, User: "root", CPUs: 0, State: burst.Running})
+	if fj.CPUs != 1 || !fj.Shared {
+		t.Errorf("job of no CPU: CPUs %d, Shared %v; want 1, true", fj.CPUs, fj.Shared)
+	}
+	if fj := newFaceJobs(context.Background()).job(&burst.Job{ID: 4, User: "root", CPUs: 2}); fj.CPUs != 2 || fj.Shared {
+		t.Errorf("job of 2 CPUs: CPUs %d, Shared %v", fj.CPUs, fj.Shared)
+	}
+	ns := faceNodes([]burst.Machine{
+		{ID: "a", State: burst.MachineRunning, CPUs: 2, Tasks: 5},
+		{ID: "b", State: burst.MachineRunning, CPUs: 2},
+		{ID: "c", State: burst.MachineRunning, CPUs: 2, Tasks: 2, Used: burst.Resources{CPUs: 2}},
+	})
+	for i, want := range []int{1, 0, 2} {
+		if ns[i].UsedCPUs != want {
+			t.Errorf("node %s: %d CPUs allocated, want %d", ns[i].Name, ns[i].UsedCPUs, want)
+		}
+	}
+}
