@@ -675,6 +675,8 @@ func TestSqueueFormatsAsSqueue(t *testing.T) {
 			return h.exec(c)
 		}
 	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	h.waitFor("the job to run", 30*time.Second, func() bool { return h.show(n).State == "running" })
 	fmtd := env("SQUEUE_FORMAT=%i|%T", "SQUEUE_FORMAT2=name:5", "SQUEUE_STATES=CD")
 	if r := fmtd("-h", "-t", "R", "-j", id); r.stdout != id+"|RUNNING\n" {
 		t.Errorf("SQUEUE_FORMAT with -t R:\n%s\nwant %q", r, id+"|RUNNING\n")
