@@ -162,6 +162,8 @@ type Task struct {
 	ending     burst.State   // Cancelled or Timeout once termination was asked for
 	oomKilled  bool          // killed by the RSS watcher, or over the limit at start
 	limit      time.Duration // the time limit now: Spec.TimeLimit, or SetTimeLimit's
+	limitGen   int           // counts armLimit's calls: a replaced limit's timers end nothing
+	warned     bool          // Spec.Warn's signal was sent: a new limit sends it no more
 	limitTimer *time.Timer
 	warnTimer  *time.Timer // Spec.Warn's
 	graceTimer *time.Timer
@@ -403,13 +405,32 @@ func Start(spec Spec) (*Task, error) {
 // start, and of Spec.Warn's signal before it when warn; t.mu held.
 func (t *Task) armLimit(d time.Duration, warn bool) {
 	t.limit = d
+	t.limitGen++
+	gen := t.limitGen
 	left := max(time.Until(t.res.StartedAt.Add(d)), 0)
-	t.limitTimer = time.AfterFunc(left, func() { t.terminate(burst.Timeout, true) })
+	t.limitTimer = time.AfterFunc(left, func() {
+		// A timer of a limit SetTimeLimit replaced may fire all the
+		// same (it had fired as it was stopped): it ends nothing.
+		t.mu.Lock()
+		current := gen == t.limitGen
+		t.mu.Unlock()
+		if current {
+			t.terminate(burst.Timeout, true)
+		}
+	})
 	if w := t.spec.Warn; warn && w != nil && w.Signal != 0 {
 		// At the earliest a second in (or at the limit, if sooner): a
 		// script has set its trap by then (Slurm looks every 30 s or so).
 		at := max(min(time.Second, d), d-w.Before)
-		t.warnTimer = time.AfterFunc(max(time.Until(t.res.StartedAt.Add(at)), 0), t.warn)
+		t.warnTimer = time.AfterFunc(max(time.Until(t.res.StartedAt.Add(at)), 0), func() {
+			t.mu.Lock()
+			current := gen == t.limitGen
+			t.warned = t.warned || current
+			t.mu.Unlock()
+			if current {
+				t.warn()
+			}
+		})
 	}
 }
 
@@ -423,18 +444,18 @@ func (t *Task) SetTimeLimit(d time.Duration) {
 	if t.exited || t.ending != "" || d == t.limit {
 		return
 	}
-	warn := t.warnTimer == nil
 	if t.limitTimer != nil {
 		t.limitTimer.Stop()
 		t.limitTimer = nil
 	}
 	if t.warnTimer != nil {
-		warn = t.warnTimer.Stop() // false: fired already
+		t.warnTimer.Stop()
 		t.warnTimer = nil
 	}
 	t.limit = 0
+	t.limitGen++ // the old timers, fired already or not, end nothing
 	if d > 0 {
-		t.armLimit(d, warn)
+		t.armLimit(d, !t.warned)
 	}
 }
 

@@ -116,3 +116,30 @@ func readFileIfAny(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
 }
+
+// TestWarnOnceWhateverTheLimit: a --signal warning already sent is not
+// sent again when the time limit changes after it (scontrol update), even
+// by two updates in a row, the last one leaving the warning's time behind.
+func TestWarnOnceWhateverTheLimit(t *testing.T) {
+	t.Parallel()
+	s := spec(t, "sh", "-c", `trap 'echo warned' USR1; while :; do sleep 0.05; done`)
+	s.TimeLimit = time.Hour
+	s.Warn = &Warning{Signal: syscall.SIGUSR1, Before: time.Hour - 300*time.Millisecond, Leader: true} // at 1 s
+	task := start(t, s)
+	deadline := time.Now().Add(30 * time.Second)
+	for b, _ := os.ReadFile(s.Stdout); !strings.Contains(string(b), "warned"); b, _ = os.ReadFile(s.Stdout) { // made at its first write
+		if time.Now().After(deadline) {
+			t.Fatal("no warning within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	task.SetTimeLimit(time.Hour + 2*time.Second)
+	task.SetTimeLimit(3 * time.Second)
+	r := task.Wait()
+	if r.State != burst.Timeout {
+		t.Errorf("got %+v, want a timeout at the last limit", r)
+	}
+	if out := readFile(t, s.Stdout); strings.Count(out, "warned") != 1 {
+		t.Errorf("stdout %q: want the warning once", out)
+	}
+}
