@@ -118,8 +118,9 @@ also what failed), each task keeping its {#}.
 
 -j N runs N tasks at once, as parallel's -j (-P, --jobs, --max-procs): up
 to this host's CPU threads (the default, as parallel's) each task reserves
-a CPU; above them, or with -j 0 (as many as possible, at most 1024), the
-tasks reserve none and share the machine's CPUs, as with --cpus 0, so that
+a CPU; above them, or with -j 0 (as many as possible), the tasks reserve
+none and share the machine's CPUs, as with --cpus 0 (at most 1024 at once,
+whatever -j says: burst says so when -j asks for more), so that
 burst map -j 8 -- wget {} ::: URLS runs 8 downloads at once on 2 cores.
 --cpus N given keeps N reserved for each task, and no more run at once
 than the CPUs hold (said on stderr when -j asks for more). -j 50%, +1 or
@@ -1218,8 +1219,14 @@ func onThisHost(spec *burst.JobSpec) bool { return spec.Cluster == "" || spec.Cl
 // more tasks at once than its CPUs hold, each task reserving the --cpus
 // given: fewer run at once than parallel's -j would run ("" when -j is not
 // above them, the map has no more tasks than fit, or its tasks reserve no
-// CPU).
+// CPU); or of a map of tasks of no CPU whose -j is above the most of them
+// that run at once (burst.MaxSharedRunning).
 func jobsAboveCPUs(spec *burst.JobSpec, tasks int64, cpus int) string {
+	if spec.SharedCPUs && spec.MaxRunning > burst.MaxSharedRunning && tasks > burst.MaxSharedRunning {
+		// As parallel says when its file handles hold fewer than -j.
+		return fmt.Sprintf("burst: -j %d: tasks that reserve no CPU run at most %d at once: %d run at a time",
+			spec.MaxRunning, burst.MaxSharedRunning, burst.MaxSharedRunning)
+	}
 	if !onThisHost(spec) || spec.SharedCPUs {
 		return ""
 	}

@@ -193,6 +193,13 @@ func TestJobsAboveCPUs(t *testing.T) {
 	if got := jobsAboveCPUs(shared, 20, 2); got != "" {
 		t.Errorf("tasks that reserve no CPU: %q, want nothing (8 run at once)", got)
 	}
+	shared.MaxRunning = 100000
+	if got := jobsAboveCPUs(shared, 5000, 2); !strings.Contains(got, "-j 100000: tasks that reserve no CPU run at most 1024 at once") {
+		t.Errorf("-j 100000 of tasks that reserve no CPU: %q, want the bound said", got)
+	}
+	if got := jobsAboveCPUs(shared, 1000, 2); got != "" {
+		t.Errorf("-j 100000 of 1,000 tasks: %q, want nothing (all run at once)", got)
+	}
 }
 
 // GNU parallel's -j N runs N at once whatever the CPUs (man parallel,
