@@ -132,6 +132,9 @@ type opening struct {
 	// streams, before its process starts, and a queued task must not start
 	// on resources that one is about to take.
 	held burst.Resources
+	// limit is a time limit its job was given while it opened (scontrol
+	// update of a running job): its process takes it once started.
+	limit *int64
 }
 
 // Run serves until ctx ends, the server asks the agent to exit, or the
@@ -419,13 +422,20 @@ func (a *Agent) signal(s client.TaskSignal) {
 
 // setLimit gives the job's tasks here its new time limit (scontrol update
 // TimeLimit= of a running job): the running ones count it from their own
-// start, the queued ones start with it.
+// start, the queued ones and those opening (staging their inputs, say)
+// start with it.
 func (a *Agent) setLimit(l client.JobLimit) {
 	var tasks []*runner.Task
 	a.mu.Lock()
 	for k, rt := range a.running {
 		if k.job == l.Job && !rt.stage {
 			tasks = append(tasks, rt.task)
+		}
+	}
+	for _, o := range a.opening {
+		if o.ref.Job == l.Job {
+			lim := l.TimeLimitS
+			o.limit = &lim
 		}
 	}
 	for i, q := range a.queue {
@@ -843,6 +853,9 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	delete(a.opening, key{as.Job, as.Index})
 	if o.cancelled {
 		defer t.Cancel()
+	}
+	if o.limit != nil && *o.limit != res.TimeLimit {
+		defer t.SetTimeLimit(time.Duration(*o.limit) * time.Second)
 	}
 	a.running[key{as.Job, as.Index}] = rt
 	a.used.CPUs += res.CPUs - o.held.CPUs // held since it opened

@@ -18,7 +18,7 @@ const pipeStdinNote = "burst: standard input is not passed to the pipe (its firs
 
 // stdinWaiting reports whether f, a command's standard input, holds bytes
 // now: a regular file with some left to read, or a pipe or socket with
-// some ready. A terminal, /dev/null, an empty file and a pipe with
+// some ready (FIONREAD: nothing is read). A terminal, /dev/null, an empty file and a pipe with
 // nothing ready yet say nothing: it is read by nobody, and never waited on.
 func stdinWaiting(f *os.File) bool {
 	fi, err := f.Stat()
@@ -30,9 +30,10 @@ func stdinWaiting(f *os.File) bool {
 		off, err := f.Seek(0, io.SeekCurrent)
 		return err == nil && fi.Size() > off
 	case m&(os.ModeNamedPipe|os.ModeSocket) != 0:
-		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		return err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+		// The bytes waiting to be read (poll's POLLIN would also answer
+		// a socket whose writer is gone, with none).
+		n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ) // FIONREAD
+		return err == nil && n > 0
 	}
 	return false
 }

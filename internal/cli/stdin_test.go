@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestStdinWaiting: bytes a job would never read are seen in a file or a
@@ -55,5 +57,16 @@ func TestStdinWaiting(t *testing.T) {
 	w.Close()
 	if !stdinWaiting(r) {
 		t.Error("a pipe holding a line, its writer gone: it still waits")
+	}
+	// A socket whose writer is gone with nothing sent holds nothing.
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, sw := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+	defer sr.Close()
+	sw.Close()
+	if stdinWaiting(sr) {
+		t.Error("a socket at its end, nothing sent: nothing waits")
 	}
 }
