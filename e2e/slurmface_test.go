@@ -500,8 +500,9 @@ func slurmFaceScancelEnded(t *testing.T) {
 			{"-v", "99999998"}, {"-v", "-f", "99999998"}, {"-b", id}, {"-b", "99999998"}, {"-Q", "-b", "99999998"},
 			{"-s", "USR1", id}, {"-s", "KILL", "99999998"}} {
 			out, code := run(side, append([]string{"scancel"}, args...)...)
-			line := fmt.Sprintf("scancel %s: exit %d: %s", strings.Join(args, " "), code, out)
-			got[side] = append(got[side], regexp.MustCompile(`\b`+id+`\b`).ReplaceAllString(line, "ID"))
+			ids := regexp.MustCompile(`\b` + id + `\b`) // each side's own job id, not the exit status
+			line := fmt.Sprintf("scancel %s: exit %d: %s", ids.ReplaceAllString(strings.Join(args, " "), "ID"), code, ids.ReplaceAllString(out, "ID"))
+			got[side] = append(got[side], line)
 		}
 	}
 	for i := range got[false] {
