@@ -136,34 +136,58 @@ func resolve[T any](s *Server, ctx context.Context, ids []int64, read func(conte
 }
 
 // readTasks reads from the store what the jobs ids' tasks came to: jobs
-// whose single tasks held or gated jobs wait on (corr.go).
+// whose single tasks held or gated jobs wait on (corr.go). It first waits
+// for every write queued before it: an end the control recorded before
+// the jobs that wait watched it is enqueued, not yet durable, and a read
+// of the store alone would miss it for good (writes apply in the order
+// they are queued, so an empty one is a barrier). What could not be read
+// says why (err), for learnTasks.
 func (s *Server) readTasks(ctx context.Context, ids []int64) map[int64]tasksRead {
-	out := map[int64]tasksRead{}
+	out := make(map[int64]tasksRead, len(ids))
+	if len(ids) == 0 {
+		return out
+	}
+	if err := s.st.Write(ctx, func(*store.Tx) error { return nil }); err != nil {
+		for _, id := range ids {
+			out[id] = tasksRead{err: err}
+		}
+		return out
+	}
 	for _, id := range ids {
-		row, err := s.st.GetJob(ctx, id)
-		if err == nil && (row.Spec == nil || row.Spec.Map == nil) && row.State.Terminal() {
-			out[id] = tasksRead{row: *row} // a job of one task: its state is the task's
-			continue
+		r, err := s.readTasksOf(ctx, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("the tasks of a job waited for cannot be read: the tasks waiting for them stay queued, and it is read again", "job", id, "err", err)
 		}
-		var tasks []*store.TaskRow
-		var idx []int
-		if err == nil {
-			tasks, err = s.st.ListTasks(ctx, id, 0, row.Tasks.Total)
-		}
-		if err == nil {
-			idx, err = s.arrayIndices(ctx, id)
-		}
-		if err != nil {
-			s.log.Warn("the tasks of a job waited for cannot be read: the tasks waiting for them stay queued", "job", id, "err", err)
-			continue
-		}
-		r := tasksRead{row: *row, ids: idx, tasks: make([]store.TaskRow, len(tasks))}
-		for i, t := range tasks {
-			r.tasks[i] = *t
-		}
+		r.err = err
 		out[id] = r
 	}
 	return out
+}
+
+// readTasksOf is readTasks of job id.
+func (s *Server) readTasksOf(ctx context.Context, id int64) (tasksRead, error) {
+	row, err := s.st.GetJob(ctx, id)
+	if err != nil {
+		return tasksRead{}, err
+	}
+	r := tasksRead{row: *row}
+	if (row.Spec == nil || row.Spec.Map == nil) && row.State.Terminal() {
+		return r, nil // a job of one task: its state is the task's
+	}
+	if r.tasks, err = s.st.TaskStates(ctx, id); err != nil {
+		return r, err
+	}
+	r.ids, err = s.arrayIndices(ctx, id)
+	return r, err
+}
+
+// rereadTasks reads again the watched jobs whose last read failed or was
+// stale (rereads): on the scheduler's tick.
+func (s *Server) rereadTasks(ctx context.Context) {
+	s.mu.Lock()
+	ids := s.rereads()
+	s.mu.Unlock()
+	s.resolveTasks(ctx, ids)
 }
 
 // resolveTasks tells the jobs that wait on single tasks of the jobs ids

@@ -233,6 +233,7 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 	ps := c.cache.saved[j.row.Project]
 	c.cache.saved[j.row.Project] = cacheSaved{ps.hits + 1, int64(cost.NUSD(ps.nusd).Plus(cost.NUSD(nusd)))}
 	j.row.Tasks.Succeeded++
+	c.taskEnded(j, idx, burst.Succeeded) // for the jobs that wait on it alone (corr.go)
 	if j.row.StartedAt == nil {
 		j.row.StartedAt = &now
 		c.deps.touch(j) // it has started: jobs --after start:ID wait no more
@@ -382,6 +383,7 @@ func (c *control) cacheUnpark(j *jobRT, idx int, reason string, now time.Time, b
 	delete(jc.parked, idx)
 	b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
 	j.row.Tasks.Cancelled++
+	c.taskEnded(j, idx, burst.Cancelled)
 	b.job(j)
 	return true
 }

@@ -31,7 +31,10 @@ func (h *cacheHarness) do(ev func(b *batch)) {
 	h.apply(&b)
 }
 
-func (h *cacheHarness) place() { h.do(func(b *batch) { h.c.place(h.now, b) }) }
+func (h *cacheHarness) place() {
+	h.readTasks(h.c.rereads())
+	h.do(func(b *batch) { h.c.place(h.now, b) })
+}
 
 func (h *cacheHarness) report(id string, evs ...client.TaskEvent) {
 	h.t.Helper()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +21,10 @@ import (
 // it as the job's tasks start and end for good (taskStarted, taskEnded) and
 // when the job leaves memory (done); the shell fills in, from the store,
 // the tasks that had ended before anyone watched (loadTasks: after a
-// submit, an update and a restart). Until then it is not loaded, and what
-// waits on it waits.
+// submit, an update, a resume and a restart). Until then it is not
+// loaded, and what waits on it waits. A read that failed, or that the
+// control finds behind what it knows (an end not yet durable), is read
+// again from the scheduler's tick (rereads).
 //
 // A map with an aftercorr dependency is gated (gateRT): its tasks are
 // handed out only through its requeue line, which a task joins once the
@@ -40,6 +43,7 @@ type taskEnds struct {
 	total  int
 	state  map[int]burst.State // by array index: Running once started, the final state once ended for good
 	loaded bool                // the tasks that ended before it was watched are read
+	retry  bool                // its last read failed or was stale: read it again
 	done   bool                // the job ended: a task with no state never ran
 	end    burst.State         // how the job ended, once done
 }
@@ -191,25 +195,69 @@ func (c *control) unloaded() []int64 {
 	return out
 }
 
+// rereads are the watched jobs whose last read failed or was stale: the
+// shell reads them again on the scheduler's tick.
+func (c *control) rereads() []int64 {
+	var out []int64
+	for id, e := range c.deps.logs {
+		if e.retry && !e.loaded {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // tasksRead is what the store tells of a watched job: its row, its array
-// indices (nil if it is none) and its tasks' rows.
+// indices (nil if it is none) and the states of its tasks that started;
+// or why it could not be read (store.ErrNotFound: the job is gone).
 type tasksRead struct {
 	row   store.JobRow
 	ids   []int
-	tasks []store.TaskRow
+	tasks []store.TaskState
+	err   error
 }
 
 // learnTasks fills in the watched job id's tasks from what the store read
-// of it. What the control recorded meanwhile stands.
+// of it. What the control recorded meanwhile stands. A read that failed,
+// or that is behind what memory knows of a job still in it (a task that
+// left its line reads as not ended, or fewer tasks read as ended than
+// have: their ends are not durable yet), leaves it unloaded, to be read
+// again.
 func (c *control) learnTasks(id int64, r tasksRead) {
 	e := c.deps.logs[id]
 	if e == nil || e.loaded {
 		return
 	}
-	if c.jobs[id] == nil { // it ended and left memory: the store knows all
+	o := c.jobs[id]
+	switch {
+	case errors.Is(r.err, store.ErrNotFound) && o == nil:
+		// Gone (purged): nothing of it runs again, as of a job cancelled
+		// before its tasks ran.
+		e.done, e.end, e.loaded, e.retry = true, burst.Cancelled, true, false
+		c.taskNews(id, -1)
+		return
+	case r.err != nil:
+		e.retry = true
+		return
+	case o == nil: // it ended and left memory: the store knows all
 		e.tasks = hasTasks(r.row.Spec)
 		e.ids, e.total = r.ids, r.row.Tasks.Total
 		e.done, e.end = r.row.State.Terminal(), r.row.State
+	}
+	stale := false
+	var line map[int]bool // o's tasks in line to run again
+	waits := func(pos int) bool {
+		if o.running[pos] != nil || o.cache != nil && o.cache.parked[pos] != "" {
+			return true
+		}
+		if line == nil {
+			line = make(map[int]bool, len(o.requeue))
+			for _, q := range o.requeue {
+				line[int(q.index)] = true
+			}
+		}
+		return line[pos]
 	}
 	for _, t := range r.tasks {
 		k := t.Index
@@ -219,11 +267,26 @@ func (c *control) learnTasks(id int64, r tasksRead) {
 		switch _, ok := e.state[k]; {
 		case t.State.Terminal():
 			e.state[k] = t.State
+		case o != nil && !waits(t.Index):
+			stale = true
 		case t.State == burst.Running && !ok:
 			e.state[k] = burst.Running
 		}
 	}
-	e.loaded = true
+	if o != nil && hasTasks(o.row.Spec) && !o.row.CancelRequested && !stale {
+		ended := 0
+		for _, st := range e.state {
+			if st.Terminal() {
+				ended++
+			}
+		}
+		stale = ended < o.row.Tasks.Done()
+	}
+	if stale {
+		e.retry = true
+		return
+	}
+	e.loaded, e.retry = true, false
 	c.taskNews(id, -1)
 }
 
@@ -252,6 +315,22 @@ func (c *control) taskEnded(j *jobRT, pos int, st burst.State) {
 		e.state[id] = st
 		c.taskNews(j.row.ID, id)
 	}
+}
+
+// tasksReopened records that watched job j was resumed: its tasks that
+// did not succeed run again, and what they came to counts no more.
+func (c *control) tasksReopened(j *jobRT) {
+	e := c.deps.logs[j.row.ID]
+	if e == nil {
+		return
+	}
+	e.done, e.end = false, ""
+	for id, st := range e.state {
+		if st != burst.Succeeded {
+			delete(e.state, id)
+		}
+	}
+	c.taskNews(j.row.ID, -1)
 }
 
 // tasksDone records that watched job j ended and leaves memory.
@@ -323,20 +402,28 @@ func (c *control) openGate(j *jobRT, now time.Time, b *batch) {
 	clear(g.ids)
 	changed := false
 	for _, p := range look {
-		if j.skip[p] || g.never[p] != "" || j.finished {
+		if j.skip[p] || j.finished {
 			continue
 		}
+		// A task kept as never able to start is looked at again too: the
+		// job it waits on may have been resumed since.
 		ok, never := c.corrVerdict(j, p)
 		switch {
 		case ok:
+			delete(g.never, p)
 			j.skip[p] = true
 			j.requeue = append(j.requeue, retry{index: int32(p)})
 			changed = true
 		case never != "" && j.row.Spec.KeepUnsatisfiable:
-			g.never[p] = never
-			changed = true
+			if g.never[p] != never {
+				g.never[p] = never
+				changed = true
+			}
 		case never != "":
 			c.cancelAhead(j, p, "cancelled: "+never, now, b)
+		case g.never[p] != "": // it may start again: it waits
+			delete(g.never, p)
+			changed = true
 		}
 	}
 	if changed {
@@ -388,22 +475,15 @@ func corrOf(dep burst.Dependency, id int, e *taskEnds) burst.Dependency {
 }
 
 // gateWaits counts the tasks of gated map j still behind their gates, and
-// of them those that never can start.
+// of them those that never can start. Every listing asks it, under the
+// lock: it counts nothing one by one. A gated map's skip set holds only
+// its tasks past their gates (positions below Total), and a task leaves
+// never as it passes (openGate, cancelAhead).
 func gateWaits(j *jobRT) (waiting, never int) {
-	if j.gate == nil {
+	if j.gate == nil || j.row.CancelRequested {
 		return 0, 0
 	}
-	for p := range j.row.Tasks.Total {
-		if !j.skip[p] {
-			waiting++
-		}
-	}
-	for p := range j.gate.never {
-		if !j.skip[p] {
-			never++
-		}
-	}
-	return waiting, never
+	return j.row.Tasks.Total - len(j.skip), len(j.gate.never)
 }
 
 // corrText is the aftercorr dependencies of j, each with a status as

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -306,4 +307,286 @@ func TestAfterOneTask(t *testing.T) {
 	if h.c.jobs[a] == nil || h.c.jobs[a].finished {
 		t.Fatalf("job %d ended while its task 1_3 runs", a)
 	}
+}
+
+// resume reopens finished job id as Server.ResumeWith and
+// store.ReopenTasks do: its tasks that did not succeed are queued again (a
+// gated map's that never ran lose their row: behind their gates again),
+// and the control queues it.
+func (h *harness) resume(id int64) {
+	h.t.Helper()
+	row := h.job(id)
+	gate := gated(row.Spec)
+	var reopened []*store.TaskRow
+	var ahead []int
+	for _, k := range sortedTaskKeys(h.tasks, id) {
+		t := h.tasks[k]
+		switch {
+		case t.State == burst.Succeeded || t.State == burst.Queued || t.State == burst.Running:
+		case gate && t.Attempt == 0:
+			delete(h.tasks, k)
+			continue
+		default:
+			t.State, t.Reason = burst.Queued, "resumed"
+			h.tasks[k] = t
+			reopened = append(reopened, &t)
+		}
+		ahead = append(ahead, t.Index)
+	}
+	c := &row.Tasks
+	c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
+	row.State, row.ExitCode, row.Reason, row.EndedAt = burst.Queued, nil, "", nil
+	row.CancelRequested, row.Stopped = false, false
+	h.jobs[id] = row
+	j := newJobRT(row)
+	j.sources = h.inputs[id]
+	if !gate {
+		ahead = nil
+	}
+	h.do(func(*batch) { h.c.resumed(j, reopened, ahead) })
+	h.learnTasks()
+}
+
+func sortedTaskKeys(m map[taskKey]store.TaskRow, job int64) []taskKey {
+	var out []taskKey
+	for k := range m {
+		if k.job == job {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b taskKey) int { return a.index - b.index })
+	return out
+}
+
+// corrPair is a harness with machine m of 8 CPUs, a map a of n tasks and
+// a map b of as many, with opts, whose tasks each wait for a's (aftercorr).
+func corrPair(t *testing.T, n int, opts ...jobOpt) (h *harness, a, b int64) {
+	h = newHarness(t)
+	h.register("m", 8)
+	a = h.submit(n)
+	b = h.submit(n, append([]jobOpt{corr(a)}, opts...)...)
+	return h, a, b
+}
+
+// A task of the waited-for job that ended just before the gated map was
+// submitted, its end not yet durable (the store still says running), is
+// not taken as running for good: the read is behind memory, and is read
+// again.
+func TestAfterCorrStaleRead(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	a := h.submit(2)
+	aRefs, _ := h.startedOf("m", a)
+	h.tick(1e9)
+	h.finish("m", []client.TaskRef{aRefs[0]}, exitOf(nil))
+	k := taskKey{a, 0}
+	durable := h.tasks[k]
+	stale := durable
+	stale.State, stale.EndedAt, stale.ExitCode = burst.Running, nil, nil
+	h.tasks[k] = stale // its end is enqueued, not yet committed
+	b := h.submit(2, corr(a))
+	if e := h.c.deps.logs[a]; e == nil || e.loaded || !slices.Contains(h.c.rereads(), a) {
+		t.Fatalf("a stale read of job %d was taken as loaded, or is not read again: %+v", a, e)
+	}
+	h.tasks[k] = durable
+	h.finish("m", []client.TaskRef{aRefs[1]}, exitOf(nil))
+	h.drive("m", 6, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	h.wantJob(b, burst.Succeeded, 0)
+}
+
+// A read that failed is read again; a job that is gone (purged) is an
+// answer: none of its tasks succeeded.
+func TestAfterCorrReadFailed(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	a := h.submit(2)
+	h.drive("m", 3, exitOf(nil))
+	c := h.submit(2)
+	h.drive("m", 3, exitOf(nil))
+	delete(h.jobs, c) // purged
+
+	// Submitted as h.submit does, but its read of job a fails.
+	b := h.nextID
+	h.nextID++
+	spec := &burst.JobSpec{Kind: burst.KindMap, Name: "m", Project: "default", Tasks: 2,
+		Resources: burst.Resources{CPUs: 1}, Map: &burst.MapSpec{Template: []string{"echo", "{}"}},
+		After: []burst.Dependency{{Kind: burst.AfterCorr, Job: a}}}
+	h.jobs[b] = store.JobRow{Job: burst.Job{ID: b, Name: "m", Project: "default", State: burst.Queued, Spec: spec,
+		Tasks: burst.TaskCounts{Total: 2}, SubmittedAt: h.now}, IDSpan: 1}
+	h.inputs[b] = [][]string{{"0", "1"}}
+	h.c.submit(h.jobs[b], h.inputs[b])
+	h.c.learnAllTasks(map[int64]tasksRead{a: {err: errors.New("database is locked")}})
+	if got := h.c.rereads(); !slices.Equal(got, []int64{a}) {
+		t.Fatalf("after a failed read, read again %v, want [%d]", got, a)
+	}
+	h.drive("m", 4, exitOf(nil)) // placement reads it again, as the tick does
+	h.wantJob(b, burst.Succeeded, 0)
+
+	d := h.submit(2, corr(c), keepInvalid())
+	h.place()
+	h.wantTaskDep(d, 0, "aftercorr:"+strconv.FormatInt(c, 10)+"(failed)")
+}
+
+// A gated map resumed runs again its tasks that ran and did not succeed,
+// at once; those cancelled before they ran go back behind their gates; a
+// task that succeeded never runs again.
+func TestAfterCorrResumeGated(t *testing.T) {
+	h, a, b := corrPair(t, 3)
+	h.drive("m", 6, func(r client.TaskRef) int {
+		if r.Index == 1 && r.Job == a || r.Index == 2 && r.Job == b {
+			return 1
+		}
+		return 0
+	})
+	h.wantJob(b, burst.Failed, 1)
+	h.wantTask(b, 1, burst.Cancelled, 0, 0)
+	h.resume(b)
+	ran := map[int]int{}
+	h.drive("m", 6, func(r client.TaskRef) int {
+		if r.Job == b {
+			ran[r.Index]++
+		}
+		return 0
+	})
+	if len(ran) != 1 || ran[2] != 1 {
+		t.Fatalf("resume of the gated map ran %v, want task 2 alone, once", ran)
+	}
+	h.wantTask(b, 1, burst.Cancelled, 0, 0) // its task still failed: cancelled again
+	if n := h.job(b).Tasks; n.Succeeded != 2 || n.Cancelled != 1 || n.Total != 3 {
+		t.Fatalf("job %d's counts %+v, want 2 succeeded and 1 cancelled of 3", b, n)
+	}
+}
+
+// A task kept waiting (DependencyNeverSatisfied) because its task failed
+// runs once the job it waits on is resumed and that task succeeds.
+func TestAfterCorrNeverKeptThenResumed(t *testing.T) {
+	h, a, b := corrPair(t, 3, keepInvalid())
+	h.drive("m", 6, failing(a, 1))
+	h.wantJob(a, burst.Failed, 1)
+	h.wantTaskDep(b, 1, "aftercorr:1(failed)")
+	if h.c.jobs[a] != nil {
+		t.Fatalf("job %d is still in memory", a)
+	}
+	h.resume(a)
+	h.drive("m", 6, exitOf(nil))
+	h.wantJob(a, burst.Succeeded, 0)
+	h.wantJob(b, burst.Succeeded, 0)
+}
+
+// Tasks of the waited-for map served from the result cache succeeded:
+// the tasks that correspond to them run.
+func TestAfterCorrOnCacheHits(t *testing.T) {
+	h := newCacheHarness(t)
+	h.register("a", 4)
+	var seq uint64
+	first := h.submit(4, cached)
+	if n := h.runLeased("a", &seq, 0); n != 4 {
+		t.Fatalf("first run: %d", n)
+	}
+	h.wantJob(first, burst.Succeeded, 0)
+	again := h.submit(4, cached)
+	b := h.submit(4, corr(again))
+	for range 4 {
+		h.runLeased("a", &seq, 0)
+	}
+	h.wantJob(again, burst.Succeeded, 0)
+	h.wantJob(b, burst.Succeeded, 0)
+}
+
+// A task cancelled alone, before it ran or while in line to run again, is
+// an end the jobs waiting on it learn of at once, not when its job ends.
+func TestTaskCancelledAloneTellsWatchers(t *testing.T) {
+	for _, inLine := range []bool{false, true} {
+		h := newHarness(t)
+		h.register("m", 1)
+		a := h.submit(4, retries(1))
+		refs, _ := h.startedOf("m", a) // task 0 alone: one CPU
+		idx := 2                       // not yet handed out
+		if inLine {
+			idx = 0 // fails once: in line to run again
+			h.tick(1e9)
+			h.finish("m", []client.TaskRef{refs[0]}, func(client.TaskRef) int { return 1 })
+		}
+		w := h.submit(1, asRun, afterTask(burst.AfterOK, a, idx))
+		h.do(func(bt *batch) {
+			if _, err := h.c.cancelTask(a, idx, "ann", h.now, bt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		h.place()
+		if h.c.jobs[a] == nil || h.c.jobs[a].finished {
+			t.Fatalf("job %d ended: the test needs it running", a)
+		}
+		h.wantJob(w, burst.Cancelled, -1)
+	}
+}
+
+// A cap on tasks that reserve no CPU running at once is at most
+// burst.MaxSharedRunning, however given.
+func TestSharedCPUsCap(t *testing.T) {
+	shared := func(s *burst.JobSpec) { s.SharedCPUs, s.Resources.CPUs = true, 0 }
+	h := newHarness(t)
+	id := h.submit(4, shared, maxRunning(100_000))
+	if got := h.c.jobs[id].maxRunning(); got != burst.MaxSharedRunning {
+		t.Fatalf("-j 100000 of tasks of no CPU: cap %d, want %d", got, burst.MaxSharedRunning)
+	}
+	n := burst.MaxSharedRunning + 1
+	var err error
+	h.do(func(b *batch) {
+		err = h.c.updateJob(id, client.UpdateOptions{MaxRunning: &n}, true, nil, "ann", h.now, b)
+	})
+	if err == nil || !strings.Contains(err.Error(), "at most 1024 at once") {
+		t.Fatalf("throttle %d of tasks of no CPU: %v", n, err)
+	}
+	if _, err := resumeSpec(h.c.jobs[id].row.Spec, client.ResumeOptions{MaxRunning: &n}); err == nil || !strings.Contains(err.Error(), "-j 1025") {
+		t.Fatalf("resume -j %d of tasks of no CPU: %v", n, err)
+	}
+	n = burst.MaxSharedRunning
+	h.do(func(b *batch) {
+		err = h.c.updateJob(id, client.UpdateOptions{MaxRunning: &n}, true, nil, "ann", h.now, b)
+	})
+	if err != nil {
+		t.Fatalf("throttle %d: %v", n, err)
+	}
+}
+
+// A gated map some of whose tasks passed their gates has started: its
+// dependencies can no longer be changed, and a new time limit reaches the
+// tasks handed out.
+func TestAfterCorrStartedGated(t *testing.T) {
+	h, a, b := corrPair(t, 2)
+	aRefs, _ := h.startedOf("m", a)
+	h.tick(1e9)
+	h.finish("m", []client.TaskRef{aRefs[0]}, exitOf(nil))
+	h.place()
+	if l := h.lease("m", 0); l == nil || len(l.Tasks) != 1 || l.Tasks[0].Job != b {
+		t.Fatalf("leased %+v, want task 0 of job %d", l, b)
+	}
+	var err error
+	h.do(func(bt *batch) {
+		err = h.c.updateJob(b, client.UpdateOptions{After: strp("afterok:1")}, true, nil, "ann", h.now, bt)
+	})
+	if err == nil || !strings.Contains(err.Error(), "has started") {
+		t.Fatalf("a dependency update of gated map %d with a task handed out: %v", b, err)
+	}
+}
+
+// A task of a gated map that ended is said to have finished, not to have
+// been cancelled.
+func TestCancelEndedTaskOfGatedMap(t *testing.T) {
+	h, a, b := corrPair(t, 2, keepInvalid())
+	h.drive("m", 6, failing(a, 1))
+	h.wantTask(b, 0, burst.Succeeded, 1, 0)
+	var res *client.CancelResult
+	h.do(func(bt *batch) {
+		var err error
+		if res, err = h.c.cancelTask(b, 0, "ann", h.now, bt); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if res == nil || !res.AlreadyFinished || res.State != "" {
+		t.Fatalf("cancel of task 0 of job %d, which succeeded: %+v, want AlreadyFinished with no state", b, res)
+	}
+	h.wantTask(b, 0, burst.Succeeded, 1, 0)
 }

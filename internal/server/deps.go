@@ -92,7 +92,7 @@ func (d *depsRT) touch(j *jobRT) {
 // started (an array held while it ran: the rest wait).
 func (c *control) hold(j *jobRT) {
 	deferred := j.row.Spec.Begin.After(j.row.SubmittedAt)
-	started := j.row.State != burst.Queued || j.row.Dispatched > 0
+	started := j.begun()
 	if len(j.row.Spec.After) == 0 && !deferred && !j.row.Spec.Held || j.finished || j.row.CancelRequested || started && (!j.row.Spec.Held || j.queued() == 0) {
 		return
 	}

@@ -151,11 +151,15 @@ func (h *harness) submit(n int, opts ...jobOpt) int64 {
 
 // learnTasks tells the control, as the shell does from the store, what
 // the tasks of the jobs it watches task by task came to (corr.go).
-func (h *harness) learnTasks() {
+func (h *harness) learnTasks() { h.readTasks(h.c.unloaded()) }
+
+// readTasks is readTasks of the jobs ids, from the rows.
+func (h *harness) readTasks(ids []int64) {
 	reads := map[int64]tasksRead{}
-	for _, id := range h.c.unloaded() {
+	for _, id := range ids {
 		row, ok := h.jobs[id]
 		if !ok {
+			reads[id] = tasksRead{err: store.ErrNotFound}
 			continue
 		}
 		r := tasksRead{row: row}
@@ -166,8 +170,8 @@ func (h *harness) learnTasks() {
 			}
 		}
 		for k, t := range h.tasks {
-			if k.job == id {
-				r.tasks = append(r.tasks, t)
+			if k.job == id && t.State != burst.Queued {
+				r.tasks = append(r.tasks, store.TaskState{Index: t.Index, State: t.State})
 			}
 		}
 		reads[id] = r
@@ -191,8 +195,12 @@ func (h *harness) register(id string, cpus int, running ...client.RunningTask) [
 	return kill
 }
 
-// place runs the scheduler once.
-func (h *harness) place() { h.do(func(b *batch) { h.c.place(h.now, b) }) }
+// place runs the scheduler once, after reading again what the control
+// asks read again (as the scheduler's tick does: rereadTasks).
+func (h *harness) place() {
+	h.readTasks(h.c.rereads())
+	h.do(func(b *batch) { h.c.place(h.now, b) })
+}
 
 // lease asks for machine id's work, acknowledging lease ack; nil if none.
 func (h *harness) lease(id string, ack uint64) *client.Leased {

@@ -90,14 +90,25 @@ func (j *jobRT) pending() int {
 }
 
 // maxRunning is how many of the job's tasks may run at once (0: no cap):
-// its -j, or for tasks that reserve no CPU and a -j of 0 ("as many as
-// possible"), burst.MaxSharedRunning, since no machine's CPUs bound them.
+// its -j, at most burst.MaxSharedRunning for tasks that reserve no CPU,
+// which no machine's CPUs bound (a -j of 0, "as many as possible", is that
+// many).
 func (j *jobRT) maxRunning() int {
 	spec := j.row.Spec
-	if spec.SharedCPUs && spec.MaxRunning <= 0 {
-		return burst.MaxSharedRunning
+	if spec.SharedCPUs && (spec.MaxRunning <= 0 || spec.MaxRunning > burst.MaxSharedRunning) {
+		return burst.MaxSharedRunning // a -j above it too (one stored before it was refused)
 	}
 	return spec.MaxRunning
+}
+
+// begun says whether some of j's tasks were handed out: it is no longer
+// only waiting. A gated map's cursor stays at 0 (corr.go): its tasks let
+// through their gates (in line, or with a row and not cancelled before
+// they ran) say it.
+func (j *jobRT) begun() bool {
+	r := &j.row
+	return r.State != burst.Queued || r.Dispatched > 0 || len(j.running) > 0 ||
+		gated(r.Spec) && (len(j.requeue) > 0 || len(j.skip) > r.Tasks.Cancelled)
 }
 
 // short reports whether the job's tasks have proved short enough (under a
@@ -431,10 +442,15 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 		// Never dispatched (of a gated map, not yet let through its gate):
 		// its row says it was cancelled, and the dispatcher skips it (a
 		// restarted server finds it again).
-		if j.skip[idx] {
+		switch {
+		case c.cacheUnpark(j, idx, reason, now, b): // of a gated map, parked behind the same result
+		case j.skip[idx] && j.gate != nil: // past its gate, ended: its row says how
+			return &client.CancelResult{ID: id, AlreadyFinished: true}, nil
+		case j.skip[idx]:
 			return &client.CancelResult{ID: id, State: burst.Cancelled, AlreadyFinished: true}, nil
+		default:
+			c.cancelAhead(j, idx, reason, now, b)
 		}
-		c.cancelAhead(j, idx, reason, now, b)
 	case c.cacheUnpark(j, idx, reason, now, b): // parked behind the same result computed elsewhere
 	default:
 		at := slices.IndexFunc(j.requeue, func(r retry) bool { return int(r.index) == idx })
@@ -446,6 +462,7 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 		b.task(store.TaskRow{Task: burst.Task{JobID: id, Index: idx, State: burst.Cancelled, Attempt: int(r.attempt),
 			Reason: reason, EndedAt: &now}, LostCount: int(r.lost)})
 		j.row.Tasks.Cancelled++
+		c.taskEnded(j, idx, burst.Cancelled)
 	}
 	b.job(j)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
@@ -463,8 +480,12 @@ func (c *control) cancelAhead(j *jobRT, idx int, reason string, now time.Time, b
 		j.skip = map[int]bool{}
 	}
 	j.skip[idx] = true
+	if j.gate != nil {
+		delete(j.gate.never, idx) // it waits no more (gateWaits)
+	}
 	b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Cancelled, Reason: reason, EndedAt: &now}})
 	j.row.Tasks.Cancelled++
+	c.taskEnded(j, idx, burst.Cancelled)
 	b.job(j)
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, store.TaskRow{}, now)
@@ -549,16 +570,30 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 
 // resumed queues again job j, reopened in the store: its tasks whose rows
 // were reopened run again (those never dispatched come in their turn). It
-// waits behind what was queued meanwhile.
-func (c *control) resumed(j *jobRT, reopened []*store.TaskRow) {
+// waits behind what was queued meanwhile. Of a gated map (corr.go), ahead
+// are the tasks with a row, past their gates, as for a restart: the
+// reopened ones run again at once (their gates had opened), the others
+// wait behind their gates.
+func (c *control) resumed(j *jobRT, reopened []*store.TaskRow, ahead []int) {
+	gate := gated(j.row.Spec)
+	if gate {
+		j.skip = make(map[int]bool, len(ahead))
+		for _, i := range ahead {
+			j.skip[i] = true
+		}
+	}
 	for _, t := range reopened {
-		if t.Index < j.row.Dispatched {
+		if t.Index < j.row.Dispatched || gate {
 			j.requeueTask(*t)
 		}
 	}
 	c.jobs[j.row.ID] = j
 	c.order = append(c.order, j.row.ID)
 	c.rewait(j)
+	c.tasksReopened(j)
+	if gate {
+		c.watchTasks(j)
+	}
 }
 
 // signalJob queues sig for the started tasks of job id (task idx alone when

@@ -46,6 +46,9 @@ func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 		if *o.MaxRunning > burst.MaxTasks {
 			return false, badRequest("-j %d: the limit is %d", *o.MaxRunning, burst.MaxTasks)
 		}
+		if err := sharedCap(spec, *o.MaxRunning, "-j"); err != nil {
+			return false, err
+		}
 		spec.MaxRunning, changed = *o.MaxRunning, true
 	}
 	if spec.Held { // cancelled while held: a resume is the word to run it
@@ -88,6 +91,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	}
 	j := newJobRT(*row)
 	j.sources = sources
+	gate := gated(row.Spec)
 	var reopened []*store.TaskRow
 	s.mu.Lock()
 	if s.jobs[id] != nil || s.resuming[id] { // resumed twice at once
@@ -101,7 +105,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	s.mu.Unlock()
 	err = s.st.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if reopened, err = store.ReopenTasks(tx, id); err != nil {
+		if reopened, err = store.ReopenTasks(tx, id, gate); err != nil {
 			return err
 		}
 		c := &j.row.Tasks
@@ -116,27 +120,40 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 				return err
 			}
 		}
-		ahead := 0 // tasks cancelled before their turn: the dispatcher reaches them in order
-		for _, t := range reopened {
-			if t.Index >= j.row.Dispatched {
-				ahead++
-			}
-		}
 		ev := s.newEvent(actorFrom(ctx), "job.resume", j.row.Project, "job "+strconv.FormatInt(id, 10),
-			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, len(reopened)-ahead+j.row.Tasks.Total-j.row.Dispatched))
+			fmt.Sprintf("job %d (%s) resumed: %d tasks run again", id, j.row.Name, j.row.Tasks.Total-j.row.Tasks.Succeeded))
 		return store.AppendEvent(tx, &ev)
 	})
+	var ahead []int
+	if err == nil && gate {
+		// Every task with a row is past its gate (as for a restart); the
+		// others wait behind theirs again.
+		ahead, err = s.st.TasksAhead(ctx, id, 0)
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.resuming, id)
 	if err != nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("resume job %d: %w", id, err)
 	}
 	close(s.events) // the resume event is recorded
 	s.events = make(chan struct{})
-	s.resumed(j, reopened)
-	s.kickScheduler()
+	s.resumed(j, reopened, ahead)
+	watched := s.unloaded()
 	out := j.row.Job
+	s.mu.Unlock()
+	s.resolveTasks(context.WithoutCancel(ctx), watched)
+	s.kickScheduler()
 	out.Tasks.Queued = out.Tasks.Total - out.Tasks.Done() - out.Tasks.Running
 	return &out, nil
+}
+
+// sharedCap refuses a cap (flag: how the caller names it) on the tasks of
+// spec's job running at once above burst.MaxSharedRunning for tasks that
+// reserve no CPU: no machine's CPUs bound them.
+func sharedCap(spec *burst.JobSpec, n int, flag string) error {
+	if spec.SharedCPUs && n > burst.MaxSharedRunning {
+		return badRequest("%s %d: tasks that reserve no CPU run at most %d at once: give %d or less (0: that many)", flag, n, burst.MaxSharedRunning, burst.MaxSharedRunning)
+	}
+	return nil
 }

@@ -19,7 +19,7 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 	if j == nil || j.finished || j.row.CancelRequested {
 		return badRequest("job %d has already finished: only a job that has not ended can be updated", id)
 	}
-	started := j.row.State != burst.Queued || j.row.Dispatched > 0
+	started := j.begun()
 	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
 	var what []string
 	if o.TimeLimit != nil {
@@ -41,6 +41,9 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 			return badRequest("job %d is not an array (a map): it has no throttle", id)
 		case n < 0 || n > burst.MaxTasks:
 			return badRequest("throttle %d: give 0 (none) to %d", n, burst.MaxTasks)
+		}
+		if err := sharedCap(&spec, *o.MaxRunning, "throttle"); err != nil {
+			return err
 		}
 		spec.MaxRunning = *o.MaxRunning
 		what = append(what, "throttle "+strconv.Itoa(spec.MaxRunning))

@@ -398,9 +398,36 @@ func (s *Store) TasksInState(ctx context.Context, jobID int64, from, limit int, 
 		strings.TrimSuffix(strings.Repeat("?,", len(states)), ",")+`) ORDER BY idx LIMIT ?`, args...)
 }
 
+// TaskState is one task's state, by its index.
+type TaskState struct {
+	Index int
+	State burst.State
+}
+
+// TaskStates lists the states of a job's tasks that have started or ended
+// (not those queued), by index: what the jobs that wait on single tasks of
+// it need, two columns of a row, for a map of a million tasks.
+func (s *Store) TaskStates(ctx context.Context, jobID int64) ([]TaskState, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, state FROM tasks WHERE job_id=? AND state != 'queued' ORDER BY idx`, jobID)
+	return collect(rows, err, func(r scanner) (TaskState, error) {
+		var t TaskState
+		err := r.Scan(&t.Index, &t.State)
+		return t, err
+	})
+}
+
 // ReopenTasks makes the tasks of a finished job that did not succeed
-// queued again (for resume) and returns them.
-func ReopenTasks(tx *Tx, jobID int64) ([]*TaskRow, error) {
+// queued again (for resume) and returns them. Of a job whose tasks wait
+// each behind a gate (gated: aftercorr), those that never ran lose their
+// row instead: a task with no row is behind its gate, which decides anew
+// whether it may start (as a restarted server finds it: TasksAhead).
+func ReopenTasks(tx *Tx, jobID int64, gated bool) ([]*TaskRow, error) {
+	if gated {
+		if _, err := tx.exec(`DELETE FROM tasks WHERE job_id = ? AND attempt = 0
+			AND state NOT IN ('succeeded', 'queued', 'running')`, jobID); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := tx.exec(`UPDATE tasks SET state = 'queued', reason = 'resumed'
 		WHERE job_id = ? AND state NOT IN ('succeeded', 'queued', 'running')`, jobID); err != nil {
 		return nil, err
