@@ -469,6 +469,8 @@ func TestAfterCorrNeverKeptThenResumed(t *testing.T) {
 		t.Fatalf("job %d is still in memory", a)
 	}
 	h.resume(a)
+	h.place()
+	h.wantTaskDep(b, 1, "aftercorr:1(unfulfilled)") // task 1 of a runs again: b's waits for it
 	h.drive("m", 6, exitOf(nil))
 	h.wantJob(a, burst.Succeeded, 0)
 	h.wantJob(b, burst.Succeeded, 0)
@@ -497,16 +499,20 @@ func TestAfterCorrOnCacheHits(t *testing.T) {
 // A task cancelled alone, before it ran or while in line to run again, is
 // an end the jobs waiting on it learn of at once, not when its job ends.
 func TestTaskCancelledAloneTellsWatchers(t *testing.T) {
+	slow := func(s *burst.JobSpec) { s.Map.DelayMS = 60_000 } // one start a minute: a retry waits in line
 	for _, inLine := range []bool{false, true} {
 		h := newHarness(t)
-		h.register("m", 1)
-		a := h.submit(4, retries(1))
-		refs, _ := h.startedOf("m", a) // task 0 alone: one CPU
+		h.register("m", 4)
+		a := h.submit(4, retries(1), slow)
+		refs, _ := h.startedOf("m", a) // task 0 alone
 		idx := 2                       // not yet handed out
 		if inLine {
 			idx = 0 // fails once: in line to run again
 			h.tick(1e9)
 			h.finish("m", []client.TaskRef{refs[0]}, func(client.TaskRef) int { return 1 })
+			if j := h.c.jobs[a]; len(j.requeue) != 1 {
+				t.Fatalf("task 0 of job %d is not in line to run again: %v", a, j.requeue)
+			}
 		}
 		w := h.submit(1, asRun, afterTask(burst.AfterOK, a, idx))
 		h.do(func(bt *batch) {
