@@ -55,10 +55,11 @@ const (
 	// groups, --colsep, -N: MapSpec.Columns).
 	MaxColumns = 4096
 	// MaxSharedRunning bounds how many tasks of a map whose tasks reserve
-	// no CPU (JobSpec.SharedCPUs) run at once when its -j names no number
-	// (-j 0: GNU parallel's "as many as possible", which its file handles
-	// and processes bound): enough for any I/O-bound fan-out, few enough
-	// that a map of a million inputs does not fork a million processes.
+	// no CPU (JobSpec.SharedCPUs) run at once, whatever its -j (-j 0: GNU
+	// parallel's "as many as possible", which its file handles and
+	// processes bound, is that many): enough for any I/O-bound fan-out,
+	// few enough that a map of a million inputs does not fork a million
+	// processes.
 	MaxSharedRunning = 1024
 	// MaxStages bounds a pipe's stages.
 	MaxStages = 64
