@@ -34,14 +34,8 @@ func TestFaultStoreCorruptRestore(t *testing.T) {
 
 	// A snapshot taken after the map ended holds all of it.
 	backups := filepath.Join(h.home, "backups")
-	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
-		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
-		for _, s := range snaps {
-			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
-				return true
-			}
-		}
-		return false
+	h.waitFor("a snapshot begun after the map ended", 30*time.Second, func() bool {
+		return snapshotSince(backups, ended)
 	})
 	h.mustRun("server", "stop", "--all")
 	if _, err := os.Stat(filepath.Join(h.home, "state.db-wal")); err == nil {
@@ -100,6 +94,9 @@ func servedInFull(t *testing.T, h *harness, id string, n int, fault string) faul
 	for _, res := range h.results(id) {
 		if res.State != "succeeded" || res.Attempt != 1 {
 			row.FailedWrongly++
+			if row.FailedWrongly <= 5 {
+				t.Logf("task %d: %s at attempt %d: %s", res.Index, res.State, res.Attempt, res.Reason)
+			}
 		}
 	}
 	return row
@@ -123,14 +120,8 @@ func TestFaultStoreCorruptWhileServing(t *testing.T) {
 	h.mustRun("wait", id)
 	ended := time.Now()
 	backups := filepath.Join(h.home, "backups")
-	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
-		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
-		for _, s := range snaps {
-			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
-				return true
-			}
-		}
-		return false
+	h.waitFor("a snapshot begun after the map ended", 30*time.Second, func() bool {
+		return snapshotSince(backups, ended)
 	})
 	pid := h.serverPID()
 	path := filepath.Join(h.home, "state.db")
@@ -234,14 +225,8 @@ func TestFaultStoreDamagedIndexMarked(t *testing.T) {
 	h.mustRun("wait", id)
 	ended := time.Now()
 	backups := filepath.Join(h.home, "backups")
-	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool {
-		snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
-		for _, s := range snaps {
-			if fi, err := os.Stat(s); err == nil && fi.ModTime().After(ended) {
-				return true
-			}
-		}
-		return false
+	h.waitFor("a snapshot begun after the map ended", 30*time.Second, func() bool {
+		return snapshotSince(backups, ended)
 	})
 	h.mustRun("server", "stop", "--all")
 	db := filepath.Join(h.home, "state.db")
@@ -619,7 +604,7 @@ func TestFaultStoreCopiesNeedRoom(t *testing.T) {
 		return t
 	}
 	ended := time.Now()
-	h.waitFor("a snapshot after the map ended", 30*time.Second, func() bool { return newest().After(ended) })
+	h.waitFor("a snapshot begun after the map ended", 30*time.Second, func() bool { return newest().After(ended) })
 
 	// Leave room for new work, not for a copy of the store as well.
 	var size int64
@@ -677,4 +662,21 @@ func TestFaultStoreCopiesNeedRoom(t *testing.T) {
 	h.mustRun("run", "--", "true")
 	h.waitFor("a snapshot once there is room", 30*time.Second, func() bool { return newest().After(freed) })
 	recordFault(t, servedInFull(t, h, id, n, "snapshots and backups with no room for a copy (tmpfs)"))
+}
+
+// snapshotSince reports whether backups holds a snapshot begun after t: its
+// name is the time it began (server/snapshot.go), and what it holds is the
+// store as it was then. Its file's time is when it was written whole, and a
+// snapshot begun before a map's last tasks ended and written after (each
+// second under a loaded host) holds them still running: restored, they run
+// again.
+func snapshotSince(backups string, t time.Time) bool {
+	snaps, _ := filepath.Glob(filepath.Join(backups, "state-*.db"))
+	for _, s := range snaps {
+		stamp := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "state-"), ".db")
+		if at, err := time.Parse("20060102T150405.000Z", stamp); err == nil && at.After(t) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,6 +17,7 @@ type mapResult struct {
 	State    string   `json:"state"`
 	Attempt  int      `json:"attempt"`
 	ExitCode *int     `json:"exit_code"`
+	Reason   string   `json:"reason"`
 }
 
 func (h *harness) results(id string) []mapResult {
