@@ -628,6 +628,11 @@ func (n *node) admits(now time.Time, res burst.Resources, resv *reservation) boo
 	if !fits(res, n.free) || !n.outlives(now, res) {
 		return false
 	}
+	if res.CPUs == 0 && n.shared >= burst.MaxSharedRunning {
+		// Each job's -j bounds its own; this bounds them all on one
+		// machine (many maps of -j 1024 would fork without end).
+		return false
+	}
 	extra, reserved := resv.on(n)
 	if !reserved {
 		return true
