@@ -706,8 +706,9 @@ func arrayRange(a string) (id string, idx []int, ok bool, err error) {
 
 // scancelVerb is what scancel -v says it does to a job, before the id:
 // "Terminating job", "Signal 10 to batch job", ... (Slurm 22.05's words:
-// -b the batch shell, -f the full job; sigName as given to -s, KILL too).
-func scancelVerb(sigName string, batch, full bool) string {
+// -b the batch shell, -f the full job; sig the number given to -s, KILL
+// too, 0 when none was).
+func scancelVerb(sig int, batch, full bool) string {
 	whose := "job"
 	switch {
 	case batch:
@@ -715,11 +716,10 @@ func scancelVerb(sigName string, batch, full bool) string {
 	case full:
 		whose = "full job"
 	}
-	if sigName == "" {
+	if sig == 0 {
 		return "Terminating " + whose
 	}
-	n, _ := sbatch.SignalNumber(sigName) // checked before
-	return fmt.Sprintf("Signal %d to %s", n, whose)
+	return fmt.Sprintf("Signal %d to %s", sig, whose)
 }
 
 // expandArrayRefs writes each JOBID_[1-3,7] of args as the tasks it names
@@ -1326,13 +1326,13 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 			if err := checkJobRefs(plain); err != nil {
 				return err
 			}
-			sig := 0
+			sig, given := 0, 0 // given: -s's number, KILL too (0: none)
 			if sigName != "" {
 				n, err := sbatch.SignalNumber(sigName)
 				if err != nil {
 					return usage("scancel: -s: %v", err)
 				}
-				if n != int(syscall.SIGKILL) { // scancel -s KILL cancels
+				if given = n; n != int(syscall.SIGKILL) { // scancel -s KILL cancels
 					sig = n
 				}
 			}
@@ -1395,7 +1395,7 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 			// -v names each job as it is sent: a plain cancel each id as
 			// given (a range once), before it knows whether the id names a
 			// job; a signal only the jobs it reached.
-			what := scancelVerb(sigName, batch, full)
+			what := scancelVerb(given, batch, full)
 			if verbose > 0 && !strict {
 				for _, a := range args {
 					say("scancel: %s %s\n", what, a)
