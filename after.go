@@ -20,7 +20,8 @@ type Dependency struct {
 	Task *int `json:"task,omitempty"`
 	// Delay is sbatch's +MINUTES: for AfterStart, how long after the job
 	// started (or ended without starting) it is met. Slurm reads it on
-	// every kind and shows it, but waits only on after; so does burst.
+	// every kind and shows it, but waits only on after; so does burst
+	// (on a whole job: not on one task, ID_INDEX).
 	Delay int `json:"delay_min,omitempty"`
 }
 
@@ -253,9 +254,6 @@ func parseRef(kind, f string) (Dependency, error) {
 			return d, fmt.Errorf("%q: a delay is +MINUTES, 0 to %d, e.g. %s+5", f, maxDelayMin, ref)
 		}
 		d.Delay = n
-		if kind == AfterStart && n > 0 {
-			return d, fmt.Errorf("%q: burst does not delay after: by +MINUTES: drop +%d (the job may start once %s started), or use afterany, which Slurm reads +MINUTES on but does not wait for either", f, n, ref)
-		}
 	}
 	ref = strings.TrimSuffix(ref, "_*")
 	job, task, hasTask := strings.Cut(ref, "_")
@@ -270,6 +268,9 @@ func parseRef(kind, f string) (Dependency, error) {
 			return d, fmt.Errorf("%q: a task of an array is ID_INDEX with an index of 0 or more, e.g. %d_0 (ID_* is the whole array)", f, id)
 		}
 		d.Task = &k
+		if kind == AfterStart && d.Delay > 0 {
+			return d, fmt.Errorf("%q: burst delays after: by +MINUTES on a whole job, not on one task of an array: give %d+%d (the array's start), or drop +%d", f, id, d.Delay, d.Delay)
+		}
 	}
 	return d, nil
 }

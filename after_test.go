@@ -30,6 +30,7 @@ func TestParseDependencies(t *testing.T) {
 		{"aftercorr:4,afterok:5", AfterAny, []Dependency{d(AfterCorr, 4), d(AfterOK, 5)}, false, "aftercorr:4,afterok:5"},
 		{"corr:4_*", AfterOK, []Dependency{d(AfterCorr, 4)}, false, "aftercorr:4"},
 		{"afterok:8+10", AfterAny, []Dependency{{Kind: AfterOK, Job: 8, Delay: 10}}, false, "afterok:8+10"},
+		{"after:8+10:9", AfterAny, []Dependency{{Kind: AfterStart, Job: 8, Delay: 10}, d(AfterStart, 9)}, false, "after:8+10:9"}, // after waits the delay
 		{"afterany:8_2+1", AfterAny, []Dependency{{Kind: AfterAny, Job: 8, Task: task(AfterAny, 8, 2).Task, Delay: 1}}, false, "afterany:8_2+1"},
 	} {
 		got, anyOf, err := ParseDependencies(c.in, c.bare)
@@ -41,7 +42,7 @@ func TestParseDependencies(t *testing.T) {
 			t.Errorf("%q formats as %q, want %q", c.in, s, c.text)
 		}
 	}
-	for _, bad := range []string{"", "afterok", "afterok:x", "afterok:0", "after:1+10", "afterok:3_x", "afterok:3_-1", "afterok:3+x",
+	for _, bad := range []string{"", "afterok", "afterok:x", "afterok:0", "after:1_2+10", "afterok:3_x", "afterok:3_-1", "afterok:3+x",
 		"afterok:3+-2", "later:1", "singleton:4", "afterok:1,afterok:2?afterany:3", "aftercorr:1?afterok:2"} {
 		if d, _, err := ParseDependencies(bad, AfterOK); err == nil {
 			t.Errorf("%q parsed as %v, want an error", bad, d)
@@ -49,7 +50,7 @@ func TestParseDependencies(t *testing.T) {
 	}
 	// A message names the fix.
 	for in, want := range map[string]string{
-		"after:1+10":            "drop +10",
+		"after:1_2+10":          "give 1+10 (the array's start), or drop +10",
 		"aftercorr:1?afterok:2": "join them with , (all of)",
 		"afterok:3_x":           "e.g. 3_0",
 	} {

@@ -18,7 +18,7 @@ type afterFlags struct {
 func (f *afterFlags) add(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringVar(&f.after, "after", "", "start only once other jobs did what they must: `DEPS` such as ok:12 (succeeded; a bare 12 too), any:12:13 (ended), notok:12, started:12, joined by , (all) or ? (any one)")
-	fl.StringVar(&f.dependency, "dependency", "", "--after in sbatch's `SPEC` syntax: afterok:JOB[:JOB...][,afterany:JOB], afternotok:JOB, after:JOB, singleton (a bare JOB: afterany)")
+	fl.StringVar(&f.dependency, "dependency", "", "--after in sbatch's `SPEC` syntax: afterok:JOB[:JOB...][,afterany:JOB], afternotok:JOB, after:JOB[+MINUTES] (started that long ago), singleton (a bare JOB: afterany)")
 	fl.StringVarP(&f.begin, "begin", "b", "", "start no earlier than `TIME`, as sbatch --begin reads it: now+1hour, now+60 (seconds), 16:00 (today, or tomorrow once past), tomorrow, midnight, 2026-12-24T08:00 (at most a year ahead)")
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/apierr"
@@ -20,12 +21,12 @@ import (
 // problem"), and, unless it asks to be kept (KeepUnsatisfiable), one whose
 // dependencies already can never be met. It returns how the jobs it waits
 // for that have ended ended.
-func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64]burst.State, error) {
+func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64]jobEnd, error) {
 	if len(spec.After) == 0 {
 		return nil, nil
 	}
 	who := auth.From(ctx)
-	ended := map[int64]burst.State{}
+	ended := map[int64]jobEnd{}
 	kept := spec.After[:0:0]
 	for _, dep := range spec.After {
 		if dep.Job == 0 {
@@ -52,7 +53,7 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 			}
 		}
 		if row.State.Terminal() {
-			ended[dep.Job] = row.State
+			ended[dep.Job] = endOf(&row.Job)
 		}
 		kept = append(kept, dep)
 	}
@@ -69,10 +70,10 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 		}
 	}
 	if !spec.KeepUnsatisfiable {
-		if _, never := afterVerdict(spec, func(dep burst.Dependency) (burst.State, bool, bool) {
-			st, ok := ended[dep.Job]
+		if _, never, _ := afterVerdict(spec, time.Time{}, func(dep burst.Dependency) depSeen {
+			e, ok := ended[dep.Job]
 			// One task, or each (aftercorr of a map), is decided once queued.
-			return st, false, ok && dep.Kind != burst.Singleton && dep.Task == nil && (dep.Kind != burst.AfterCorr || !gated(spec))
+			return seen(e.state, false, ok && dep.Kind != burst.Singleton && dep.Task == nil && (dep.Kind != burst.AfterCorr || !gated(spec)))
 		}); never != "" {
 			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency (`burst map --resume JOB` runs the failed tasks of job JOB again)", never)
 		}
@@ -100,8 +101,8 @@ func (s *Server) checkTask(ctx context.Context, row *store.JobRow, task int) err
 
 // endedStates reads how the jobs ids ended from the store: jobs a held job
 // waits for that left memory before it learnt of their end.
-func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]burst.State {
-	out := map[int64]burst.State{}
+func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]jobEnd {
+	out := map[int64]jobEnd{}
 	for _, id := range ids {
 		row, err := s.st.GetJob(ctx, id)
 		if err != nil {
@@ -109,7 +110,7 @@ func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]burst.S
 			continue
 		}
 		if row.State.Terminal() {
-			out[id] = row.State
+			out[id] = endOf(&row.Job)
 		}
 	}
 	return out

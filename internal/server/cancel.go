@@ -181,7 +181,7 @@ func (s *Server) Update(ctx context.Context, id int64, o client.UpdateOptions) e
 	if _, err := s.readJob(ctx, id); err != nil {
 		return err // no such job: 404
 	}
-	var ended map[int64]burst.State
+	var ended map[int64]jobEnd
 	if o.After != nil && strings.TrimSpace(*o.After) != "" {
 		deps, anyOf, err := burst.ParseDependencies(*o.After, burst.AfterAny)
 		if err != nil {

@@ -34,7 +34,7 @@ import (
 
 // afterRT is what a held job knows of the jobs it waits for.
 type afterRT struct {
-	ended map[int64]burst.State // dependencies that ended and left memory, as they ended
+	ended map[int64]jobEnd // dependencies that ended and left memory, as they ended
 	// arrays are the job arrays among them (sbatch --array), which Slurm
 	// names ID_* in a dependency's text.
 	arrays map[int64]bool
@@ -52,7 +52,13 @@ type depsRT struct {
 	singles map[singleKey]map[int64]*jobRT // held jobs with a singleton dependency, by their user and name
 	check   map[int64]bool                 // held jobs for release to look at: what they wait for changed
 	timed   map[int64]*jobRT               // held jobs whose Begin is still to come
-	next    time.Time                      // the earliest Begin of timed
+	// wakes are the held jobs whose after:ID+MINUTES comes due later,
+	// when it does (the earliest of its unmet ones).
+	wakes map[int64]time.Time
+	next  time.Time // the earliest Begin of timed, or time of wakes
+	// now is the time of the last release: what unmet (a listing) reads a
+	// delay against; a delay that came due since is at most a tick late.
+	now time.Time
 	// Task-level dependencies (corr.go): what the tasks of watched jobs
 	// came to, by job; the jobs that watch them, by watched job; gated
 	// maps, and those of them whose gates to look at.
@@ -99,17 +105,15 @@ func (c *control) hold(j *jobRT) {
 	d := &c.deps
 	if d.held == nil {
 		d.held, d.waiters, d.singles, d.check = map[int64]*jobRT{}, map[int64][]*jobRT{}, map[singleKey]map[int64]*jobRT{}, map[int64]bool{}
-		d.timed = map[int64]*jobRT{}
+		d.timed, d.wakes = map[int64]*jobRT{}, map[int64]time.Time{}
 	}
 	if deferred {
 		d.timed[j.row.ID] = j
-		if b := j.row.Spec.Begin; d.next.IsZero() || b.Before(d.next) {
-			d.next = b
-		}
+		d.soon(j.row.Spec.Begin)
 	}
 	// One that started had its dependencies and begin time met: only
 	// the hold keeps it.
-	j.after = &afterRT{ended: map[int64]burst.State{}, met: started}
+	j.after = &afterRT{ended: map[int64]jobEnd{}, met: started}
 	d.held[j.row.ID] = j
 	for _, dep := range j.row.Spec.After {
 		switch {
@@ -159,9 +163,34 @@ func (c *control) unresolved(j *jobRT) []int64 {
 	return out
 }
 
+// jobEnd is how a job waited for ended, as a held job keeps it once that
+// job left memory: its state, and when an after dependency on it was met
+// (it started, or ended without starting), from which after:ID+MINUTES
+// counts.
+type jobEnd struct {
+	state burst.State
+	since time.Time
+}
+
+// endOf is the jobEnd of job r, which ended.
+func endOf(r *burst.Job) jobEnd { return jobEnd{r.State, afterSince(r)} }
+
+// afterSince is when an after dependency on job r was met: when it
+// started, or when it ended without starting (Slurm: "start or are
+// cancelled"); zero while neither.
+func afterSince(r *burst.Job) time.Time {
+	switch {
+	case r.StartedAt != nil:
+		return *r.StartedAt
+	case r.EndedAt != nil && r.State.Terminal():
+		return *r.EndedAt
+	}
+	return time.Time{}
+}
+
 // learnEnded records, for every held job, how the jobs of states ended,
 // those that are not in memory (read from the store).
-func (c *control) learnEnded(states map[int64]burst.State) {
+func (c *control) learnEnded(states map[int64]jobEnd) {
 	for _, j := range c.deps.held {
 		c.learnEndedOf(j, states)
 	}
@@ -169,7 +198,7 @@ func (c *control) learnEnded(states map[int64]burst.State) {
 
 // learnEndedOf is learnEnded for j alone (a job just submitted: the held
 // jobs before it know already how the jobs they wait for ended).
-func (c *control) learnEndedOf(j *jobRT, states map[int64]burst.State) {
+func (c *control) learnEndedOf(j *jobRT, states map[int64]jobEnd) {
 	for _, dep := range j.row.Spec.After {
 		if st, ok := states[dep.Job]; ok && c.jobs[dep.Job] == nil && j.after != nil {
 			j.after.ended[dep.Job] = st
@@ -186,7 +215,7 @@ func (c *control) forgetJob(j *jobRT) {
 	c.unwatch(j)
 	for _, w := range c.deps.waiters[j.row.ID] {
 		if w.after != nil {
-			w.after.ended[j.row.ID] = j.row.State
+			w.after.ended[j.row.ID] = endOf(&j.row.Job)
 			if isArray(j) {
 				if w.after.arrays == nil {
 					w.after.arrays = map[int64]bool{}
@@ -204,6 +233,7 @@ func (c *control) forgetJob(j *jobRT) {
 // the job waiting for it are one batch.
 func (c *control) release(now time.Time, b *batch) {
 	d := &c.deps
+	d.now = now
 	d.due(now)
 	defer c.openGates(now, b) // once the held jobs released are known
 	if len(d.check) == 0 {
@@ -224,9 +254,13 @@ func (c *control) release(now time.Time, b *batch) {
 			d.drop(j)
 			continue
 		}
-		met, never := c.afterMet(j)
+		met, never, wake := c.afterMet(j, now)
 		if j.after.met {
 			met, never = true, ""
+		}
+		if !met && !wake.IsZero() {
+			d.wakes[id] = wake // after:ID+MINUTES: look again then
+			d.soon(wake)
 		}
 		switch {
 		case met && d.timed[id] == nil && !j.row.Spec.Held:
@@ -265,21 +299,35 @@ func releasedWhy(spec *burst.JobSpec) string {
 	return strings.Join(why, " and ")
 }
 
-// due has release look at the held jobs whose Begin came by now.
+// due has release look at the held jobs whose Begin, or the delay of an
+// after:ID+MINUTES, came by now.
 func (d *depsRT) due(now time.Time) {
-	if len(d.timed) == 0 || now.Before(d.next) {
+	if len(d.timed)+len(d.wakes) == 0 || now.Before(d.next) {
 		return
 	}
 	d.next = time.Time{}
 	for id, j := range d.timed {
 		if b := j.row.Spec.Begin; b.After(now) {
-			if d.next.IsZero() || b.Before(d.next) {
-				d.next = b
-			}
+			d.soon(b)
 			continue
 		}
 		delete(d.timed, id)
 		d.check[id] = true
+	}
+	for id, t := range d.wakes {
+		if t.After(now) {
+			d.soon(t)
+			continue
+		}
+		delete(d.wakes, id)
+		d.check[id] = true
+	}
+}
+
+// soon has due look again by t.
+func (d *depsRT) soon(t time.Time) {
+	if d.next.IsZero() || t.Before(d.next) {
+		d.next = t
 	}
 }
 
@@ -291,6 +339,7 @@ func (d *depsRT) drop(j *jobRT) {
 	}
 	delete(d.held, j.row.ID)
 	delete(d.timed, j.row.ID)
+	delete(d.wakes, j.row.ID)
 	k := singleOf(j)
 	if s := d.singles[k]; s != nil {
 		delete(s, j.row.ID)
@@ -301,62 +350,86 @@ func (d *depsRT) drop(j *jobRT) {
 	j.after = nil
 }
 
-// afterMet says whether j's dependencies are met, or why they never can be.
-func (c *control) afterMet(j *jobRT) (bool, string) { return afterVerdict(j.row.Spec, c.depState(j)) }
+// afterMet says whether j's dependencies are met at now, or why they
+// never can be, and, when one is an after:ID+MINUTES that comes due later,
+// when the earliest does.
+func (c *control) afterMet(j *jobRT, now time.Time) (bool, string, time.Time) {
+	return afterVerdict(j.row.Spec, now, c.depState(j))
+}
+
+// depSeen is what is known of the job (or task) a dependency names.
+type depSeen struct {
+	state   burst.State
+	started bool      // it started; for Singleton: the way is free
+	since   time.Time // when an after on it was met (it started, or ended unstarted); zero: not known
+	known   bool      // anything is known of it at all (an unknown one is unmet)
+}
+
+// seen is a depSeen of (state, started, known), as taskEnds tells them.
+func seen(st burst.State, started, known bool) depSeen {
+	return depSeen{state: st, started: started, known: known}
+}
 
 // depState tells afterVerdict what c knows of the jobs j waits for.
-func (c *control) depState(j *jobRT) func(burst.Dependency) (burst.State, bool, bool) {
-	return func(dep burst.Dependency) (burst.State, bool, bool) {
+func (c *control) depState(j *jobRT) func(burst.Dependency) depSeen {
+	return func(dep burst.Dependency) depSeen {
 		if dep.Kind == burst.Singleton {
-			return "", c.singletonFree(j), true
+			return depSeen{started: c.singletonFree(j), known: true}
 		}
 		switch {
 		case dep.Kind == burst.AfterCorr && j.gate != nil:
-			return burst.Succeeded, true, true // the gate of each task decides (corr.go)
+			return seen(burst.Succeeded, true, true) // the gate of each task decides (corr.go)
 		case dep.Task != nil:
-			return j.tlogs[dep.Job].task(*dep.Task)
+			return seen(j.tlogs[dep.Job].task(*dep.Task))
 		}
 		if o := c.jobs[dep.Job]; o != nil {
-			return o.row.State, o.row.StartedAt != nil, true
+			return depSeen{o.row.State, o.row.StartedAt != nil, afterSince(&o.row.Job), true}
 		}
-		st, ok := j.after.ended[dep.Job]
-		return st, false, ok
+		e, ok := j.after.ended[dep.Job]
+		return depSeen{state: e.state, since: e.since, known: ok}
 	}
 }
 
-// afterVerdict decides spec's dependencies from what state tells of each
-// dependency's job: its state, whether it started (for Singleton: whether
-// the way is free) and whether it is known at all (an unknown one is
-// unmet). It returns whether they are met, or why they never can be.
-func afterVerdict(spec *burst.JobSpec, state func(burst.Dependency) (burst.State, bool, bool)) (bool, string) {
+// afterVerdict decides spec's dependencies at now from what state tells of
+// each dependency's job. It returns whether they are met, or why they
+// never can be, and the earliest time an after:ID+MINUTES met but not yet
+// due comes due (zero if none waits so).
+func afterVerdict(spec *burst.JobSpec, now time.Time, state func(burst.Dependency) depSeen) (bool, string, time.Time) {
 	var nevers []string
+	var wake time.Time
 	met := 0
 	for _, dep := range spec.After {
-		st, started, known := state(dep)
+		s := state(dep)
 		var ok, never bool
 		switch {
-		case !known:
+		case !s.known:
 		case dep.Kind == burst.Singleton:
-			ok = started
+			ok = s.started
 		default:
-			ok, never = dep.Met(st, started)
+			ok, never = dep.Met(s.state, s.started)
+		}
+		if due := s.since.Add(time.Duration(dep.Delay) * time.Minute); ok && dep.Kind == burst.AfterStart && dep.Delay > 0 && !s.since.IsZero() && due.After(now) {
+			ok = false // Slurm's +MINUTES after the start (or the end unstarted)
+			if wake.IsZero() || due.Before(wake) {
+				wake = due
+			}
 		}
 		switch {
 		case ok:
 			met++
 		case never:
-			nevers = append(nevers, dep.NeverMet(st, -1))
+			nevers = append(nevers, dep.NeverMet(s.state, -1))
 		}
 	}
 	switch {
 	case spec.AfterAnyOf && met > 0, !spec.AfterAnyOf && met == len(spec.After):
-		return true, ""
+		return true, "", time.Time{}
 	case spec.AfterAnyOf && len(nevers) == len(spec.After):
-		return false, strings.Join(nevers, "; ")
+		return false, strings.Join(nevers, "; "), time.Time{}
 	case !spec.AfterAnyOf && len(nevers) > 0:
-		return false, nevers[0]
+		return false, nevers[0], time.Time{}
 	}
-	return false, ""
+	return false, "", wake
 }
 
 // singletonFree says whether no job of j's name and user submitted before it
@@ -423,7 +496,7 @@ func (c *control) unmet(j *jobRT) ([]burst.Dependency, []string) {
 	}
 	state := c.depState(j)
 	for _, dep := range j.row.Spec.After {
-		if met, never := afterVerdict(&burst.JobSpec{After: []burst.Dependency{dep}}, state); !met {
+		if met, never, _ := afterVerdict(&burst.JobSpec{After: []burst.Dependency{dep}}, c.deps.now, state); !met {
 			deps, nevers = append(deps, dep), append(nevers, never)
 		}
 	}
@@ -493,7 +566,7 @@ func (c *control) holdJob(id int64, on bool, by holder, actor string, now time.T
 			} else {
 				d.held[id] = j
 			}
-			j.after = &afterRT{ended: map[int64]burst.State{}, met: true}
+			j.after = &afterRT{ended: map[int64]jobEnd{}, met: true}
 		}
 	} else {
 		kind, what = "job.release", "released from its hold"

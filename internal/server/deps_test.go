@@ -13,10 +13,14 @@ import (
 	"github.com/burst-sh/burst/internal/auth"
 )
 
-func after(kind string, jobs ...int64) jobOpt {
+func after(kind string, jobs ...int64) jobOpt { return afterDelayed(kind, 0, jobs...) }
+
+// afterDelayed waits for jobs as kind says, with +min minutes (sbatch -d
+// after:ID+MIN waits that long after the start).
+func afterDelayed(kind string, min int, jobs ...int64) jobOpt {
 	return func(s *burst.JobSpec) {
 		for _, id := range jobs {
-			s.After = append(s.After, burst.Dependency{Kind: kind, Job: id})
+			s.After = append(s.After, burst.Dependency{Kind: kind, Job: id, Delay: min})
 		}
 	}
 }
@@ -201,7 +205,7 @@ func TestAfterEndedAtSubmit(t *testing.T) {
 	}
 	h.place()
 	h.wantHeld(ok, "waiting for job 1 to succeed") // unknown until the shell says
-	h.c.learnEnded(map[int64]burst.State{a: burst.Succeeded, f: burst.Failed})
+	h.c.learnEnded(map[int64]jobEnd{a: {state: burst.Succeeded}, f: {state: burst.Failed}})
 	h.drive("m", 3, exitOf(nil))
 	h.wantJob(ok, burst.Succeeded, 0)
 	h.wantJob(bad, burst.Cancelled, -1)

@@ -325,11 +325,11 @@ func (h *harness) restart() {
 	})
 	h.do(func(b *batch) { h.c.restore(jobs, h.inputs, ahead, tasks, h.now, b) })
 	// As recover: how the jobs held ones wait for ended, from the rows.
-	ended := map[int64]burst.State{}
+	ended := map[int64]jobEnd{}
 	for _, j := range h.c.deps.held {
 		for _, id := range h.c.unresolved(j) {
 			if row, ok := h.jobs[id]; ok && row.State.Terminal() {
-				ended[id] = row.State
+				ended[id] = endOf(&row.Job)
 			}
 		}
 	}

@@ -50,7 +50,7 @@ func (s *Server) CheckSubmit(ctx context.Context, spec *burst.JobSpec) error {
 // itself, its map's inputs, outputs, stack and dependencies, and that the
 // server takes new work. It returns the map's inputs and the jobs spec
 // depends on that have ended.
-func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string, map[int64]burst.State, error) {
+func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string, map[int64]jobEnd, error) {
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return nil, nil, &errBadRequest{Msg: err.Error()}
@@ -106,7 +106,7 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 }
 
 // record writes an admitted job and queues it.
-func (s *Server) record(ctx context.Context, actor string, spec *burst.JobSpec, sources [][]string, ended map[int64]burst.State, now time.Time) (*burst.Job, error) {
+func (s *Server) record(ctx context.Context, actor string, spec *burst.JobSpec, sources [][]string, ended map[int64]jobEnd, now time.Time) (*burst.Job, error) {
 	var id int64
 	ev := s.newEvent(actor, "job.submit", spec.Project, "", "")
 	// Try: a job that meets a full disk is refused, not held (nothing in

@@ -14,7 +14,7 @@ import (
 
 // updateJob is Update under the lock; admin says the caller may raise the
 // time limit, ended is how the new dependencies that ended did.
-func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended map[int64]burst.State, actor string, now time.Time, b *batch) error {
+func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended map[int64]jobEnd, actor string, now time.Time, b *batch) error {
 	j := c.jobs[id]
 	if j == nil || j.finished || j.row.CancelRequested {
 		return badRequest("job %d has already finished: only a job that has not ended can be updated", id)
