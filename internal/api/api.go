@@ -150,8 +150,9 @@ type Money interface {
 // changes, and its signed-in sessions.
 type Dashboard interface {
 	Overview() *web.OverviewView
-	// Changes grows with every change a dashboard page may show.
-	Changes() uint64
+	// Changes grows with every change a dashboard page may show of no
+	// project or of a project sees lets through, and with no other.
+	Changes(sees func(project string) bool) uint64
 	// Session is the stored session of that id hash; nil if none.
 	Session(ctx context.Context, idHash string) (*store.SessionRow, error)
 	// SaveSession records a session, and forgets those expired by now.

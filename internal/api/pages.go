@@ -230,7 +230,7 @@ func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, ss *session) 
 // uiEvents tells a page that something changed, at most twice a second:
 // the page then fetches its fragment again. Changes are commits (jobs,
 // tasks, machines, events) and the meter's charges.
-func (h *handler) uiEvents(w http.ResponseWriter, r *http.Request, _ *session) {
+func (h *handler) uiEvents(w http.ResponseWriter, r *http.Request, ss *session) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", 500)
@@ -242,20 +242,21 @@ func (h *handler) uiEvents(w http.ResponseWriter, r *http.Request, _ *session) {
 	fl.Flush()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	last := h.b.Changes()
+	sees := func(project string) bool { return auth.Sees(ss.p, project) }
+	last := h.b.Changes(sees)
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
 		}
-		if h.sessionOf(r) == nil {
+		if ss = h.sessionOf(r); ss == nil {
 			// Signed out, or its user removed or credential revoked since
 			// the stream opened: it ends (the browser's reconnection then
 			// finds no session), as a followed log does.
 			return
 		}
-		if v := h.b.Changes(); v != last {
+		if v := h.b.Changes(sees); v != last {
 			last = v
 			if _, err := fmt.Fprintf(w, "event: change\ndata: %d\n\n", v); err != nil {
 				return

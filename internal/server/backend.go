@@ -80,7 +80,7 @@ func (b backend) RecentEvents(ctx context.Context, f store.EventFilter) ([]burst
 	return b.st.ListEvents(ctx, f)
 }
 
-func (b backend) Changes() uint64 { return b.uiVersion.Load() }
+func (b backend) Changes(sees func(project string) bool) uint64 { return b.ui.version(sees) }
 
 func (b backend) Session(ctx context.Context, idHash string) (*store.SessionRow, error) {
 	return b.st.GetSession(ctx, idHash)

@@ -13,7 +13,7 @@ import (
 // commit enqueues b under s.mu (which the caller holds) and returns a
 // handle to wait on after unlocking.
 func (s *Server) commit(b *batch) store.Pending {
-	s.uiVersion.Add(1)
+	s.ui.bump(s.batchProjects(b)...)
 	if b.empty() {
 		return nil
 	}

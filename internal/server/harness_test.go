@@ -32,6 +32,10 @@ type harness struct {
 	inputs   map[int64][][]string
 	nextID   int64
 
+	// The dashboard's change counts, bumped by each batch as
+	// Server.commit bumps them.
+	ui uiChanges
+
 	// Effects asked for so far.
 	kills  []orphan
 	halts  []string
@@ -82,6 +86,7 @@ func (h *harness) tick(d time.Duration) { h.now = h.now.Add(d) }
 // runs (hand-overs, cancels, tasks dropped), as Server.apply does.
 func (h *harness) apply(b *batch) {
 	for {
+		h.ui.bump(h.c.batchProjects(b)...)
 		for _, r := range b.tasks {
 			h.tasks[taskKey{r.JobID, r.Index}] = r
 		}
@@ -145,6 +150,7 @@ func (h *harness) submit(n int, opts ...jobOpt) int64 {
 	h.jobs[id] = row
 	h.inputs[id] = [][]string{in}
 	h.c.submit(row, h.inputs[id])
+	h.ui.bump(spec.Project) // as Server.record
 	h.learnTasks()
 	return id
 }

@@ -145,10 +145,10 @@ func (s *Server) outageAfter(end time.Time) bool {
 // charge adds n to the ledger (at the next flush) and to the project's
 // live total. Called with s.mu held.
 func (s *Server) charge(k store.CostKey, n cost.NUSD) {
-	s.uiVersion.Add(1)
 	if n == 0 {
 		return
 	}
+	s.ui.bump(k.Project)
 	s.unflushed[k] += int64(n)
 	p := s.projects[k.Project]
 	if p == nil {

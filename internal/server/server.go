@@ -124,7 +124,7 @@ type Server struct {
 	priceKick   chan struct{} // read the providers' prices now (prices.go)
 	agentExited chan struct{}
 
-	uiVersion atomic.Uint64 // bumped by every change a dashboard page may show
+	ui uiChanges // counts the changes a dashboard page may show
 
 	lockFile *os.File
 	unixLn   net.Listener

@@ -97,7 +97,7 @@ func (s *Server) applyStorage(project string, changes []store.StorageChange, now
 			p.bytes[c.To] += c.Size
 		}
 	}
-	s.uiVersion.Add(1)
+	s.ui.bump(project)
 }
 
 // StorageBlobs is GET /v1/storage/blobs: the blobs of the projects the

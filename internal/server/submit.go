@@ -151,6 +151,7 @@ func (s *Server) record(ctx context.Context, actor string, spec *burst.JobSpec, 
 	}
 	s.mu.Lock()
 	j := s.submit(*row, sources)
+	s.ui.bump(row.Project) // a new job: its project's pages show it
 	s.learnEndedOf(j, ended)
 	late := s.unresolved(j)
 	watched := s.unloaded()

@@ -557,6 +557,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			b.job(j)
 		case client.EventProgress:
 			applyProgress(t, ev)
+			b.show(j.row.Project)
 		case client.EventExited:
 			if j.row.StartedAt == nil && ev.StartedAt != nil {
 				j.row.StartedAt = ev.StartedAt

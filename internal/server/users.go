@@ -350,7 +350,7 @@ func (s *Server) userWrite(ctx context.Context, actor, kind, project, target, ms
 	}); err != nil {
 		return err
 	}
-	s.uiVersion.Add(1)
+	s.ui.bump(ev.Project)
 	s.signalEvents()
 	return nil
 }

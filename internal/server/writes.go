@@ -40,6 +40,9 @@ type batch struct {
 	// wakeAt is when placement must run again though nothing else happens
 	// (a map's --delay ends then); zero: no such time.
 	wakeAt time.Time
+	// shown are projects a change of which, held in memory alone (a
+	// running task's progress), a dashboard page may show.
+	shown []string
 }
 
 // orphan is a task's process left by a lost agent on this host.
@@ -57,6 +60,10 @@ type logLine struct {
 }
 
 func (b *batch) wake(m *machineRT) { b.wakes = append(b.wakes, m) }
+
+// show records a change of project held in memory alone, for the
+// dashboard's live pages (uichanges.go).
+func (b *batch) show(project string) { b.shown = append(b.shown, project) }
 
 func (b *batch) log(level slog.Level, msg string, args ...any) {
 	b.logs = append(b.logs, logLine{level, msg, args})
