@@ -284,6 +284,7 @@ class Client:
         env: Optional[Dict[str, str]] = None,
         retries: int = 0,
         max_failures: Optional[int] = None,
+        max_running: Optional[int] = None,
     ) -> Iterator[CommandResult]:
         """Run ``template`` once per input as one map job (``burst map``) and
         yield each task's ``CommandResult`` in input order once the job has
@@ -292,13 +293,20 @@ class Client:
         input is one argument, never shell text. With ``stage=True`` each
         input that names a file here (a relative path) is uploaded and
         staged into its own task's directory, for machines that do not
-        share this filesystem."""
+        share this filesystem.
+
+        ``max_running=N`` runs at most N tasks at once (``burst map -j N``).
+        ``cpus=0`` makes tasks that reserve no CPU, for work that waits
+        (downloads, API calls, sleeps): N of them run at once however many
+        CPUs there are, as GNU parallel's ``-j N`` (then give
+        ``max_running``)."""
         if isinstance(template, (str, bytes)) or not template:
             raise BurstError("map_command: give the command as a list, e.g. ['./score', '{}']")
         values = [os.fspath(x) if isinstance(x, os.PathLike) else str(x) for x in inputs]
         if not values:
             raise BurstError("map_command: no inputs: give at least one")
         spec = self._spec(cpus, mem, gpus, time_limit, project, cluster, name, env, None, retries)
+        _running(spec, "map_command", cpus, max_running)
         spec["map"] = {"template": [str(a) for a in template], "sources": [values]}
         if max_failures is not None:
             spec["map"]["max_failures"] = max_failures
@@ -343,6 +351,7 @@ class Client:
         name: Optional[str] = None,
         env: Optional[Dict[str, str]] = None,
         retries: int = 0,
+        max_running: Optional[int] = None,
     ) -> List[Any]:
         """Call ``fn`` on each input (``fn(x)``; with several iterables
         ``fn(x, y, ...)``, as the builtin ``map``) as tasks of one map job,
@@ -365,6 +374,13 @@ class Client:
         size is not known (a native Slurm cluster). A task of several calls
         fails, and is retried, as a whole when one of its calls raised.
 
+        ``max_running=N`` runs at most N tasks at once (``burst map -j N``);
+        ``cpus=0`` makes tasks that reserve no CPU, for calls that mostly
+        wait (downloads, API calls): N of them run at once however many
+        CPUs there are, as GNU parallel's ``-j N`` (then give
+        ``max_running``; the default grouping then makes about four tasks
+        per N).
+
         A call that raised re-raises here, the first in input order: its
         own exception when it unpickles, with a ``RemoteError`` holding the
         task's traceback as its ``__cause__``; else the ``RemoteError``. A
@@ -379,10 +395,16 @@ class Client:
         if chunksize is not None and chunksize < 1:
             raise BurstError(f"map: chunksize {chunksize}: give 1 or more calls per task")
         spec = self._spec(cpus, mem, gpus, time_limit, project, cluster, name, env, None, retries)
+        _running(spec, "map", cpus, max_running)
         if chunksize is None:
             chunksize = 1
             if time_limit is None and not retries:
-                chunksize = _auto_chunksize(len(calls), self._slots(cluster, cpus, gpus))
+                slots = max_running or 0
+                if cpus > 0:
+                    slots = self._slots(cluster, cpus, gpus)
+                    if max_running and slots > 0:
+                        slots = min(slots, max_running)
+                chunksize = _auto_chunksize(len(calls), slots)
         proj = spec.get("project") or "default"
         fbytes = _pickle_function(fn)
         nonce = secrets.token_hex(8)
@@ -614,6 +636,21 @@ def _pickle_function(fn: Callable[..., Any]) -> bytes:
         return pickle.dumps(fn, protocol=PROTOCOL)
     except Exception as e:
         raise BurstError(f"map: the function cannot be sent to tasks ({type(e).__name__}: {e}): install cloudpickle or use a module's function") from None
+
+
+def _running(spec: Dict[str, Any], what: str, cpus: float, max_running: Optional[int]) -> None:
+    """Sets spec's bound on tasks at once (max_running) and, for cpus=0,
+    tasks that reserve no CPU (shared_cpus), refusing what cannot be."""
+    if max_running is not None and (isinstance(max_running, bool) or not isinstance(max_running, int) or max_running < 1):
+        raise BurstError(f"{what}: max_running={max_running!r}: give how many tasks may run at once, 1 or more")
+    if cpus < 0:
+        raise BurstError(f"{what}: cpus={cpus!r}: give 1 or more, or 0 for tasks that reserve no CPU")
+    if cpus == 0:
+        if not max_running:
+            raise BurstError(f"{what}: cpus=0 makes tasks that reserve no CPU; give max_running=N too, how many run at once (as burst map -j N)")
+        spec["shared_cpus"] = True
+    if max_running:
+        spec["max_running"] = int(max_running)
 
 
 def _auto_chunksize(n: int, slots: int) -> int:

@@ -139,6 +139,27 @@ class TestMap(Base):
         self.assertEqual(bc._auto_chunksize(1000, 500), 1)
         self.assertEqual(bc._auto_chunksize(7, 0), 1)
 
+    def test_map_shared_cpus_run_more_than_the_cpus(self):
+        # cpus=0: tasks that reserve no CPU, max_running=N of them at once
+        # (burst map -j N): N calls that each wait for all N to have
+        # started return, on a host of fewer CPUs.
+        n = max(4, 2 * (os.cpu_count() or 1))
+        with tempfile.TemporaryDirectory() as d:
+            got = self.b.map(pyfuncs.barrier, [(d, n, i) for i in range(n)], cpus=0, max_running=n, chunksize=1)
+        self.assertEqual(got, list(range(n)))
+
+    def test_map_max_running_bounds_tasks_at_once(self):
+        spans = self.b.map(pyfuncs.interval, range(6), max_running=1, chunksize=1)
+        spans.sort()
+        for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
+            self.assertLessEqual(e0, s1, "max_running=1: two tasks ran at once: %r" % spans)
+
+    def test_map_cpus_zero_names_max_running(self):
+        for kw in ({"cpus": 0}, {"cpus": 1, "max_running": 0}, {"cpus": -1}):
+            with self.assertRaises(burst.BurstError) as c:
+                self.b.map(pyfuncs.square, range(3), **kw)
+            self.assertIn("max_running" if kw.get("cpus") == 0 or "max_running" in kw else "cpus", str(c.exception))
+
     def test_map_several_iterables(self):
         self.assertEqual(self.b.map(pow, [2, 3, 4], [3, 2, 1]), [8, 9, 4])
 
