@@ -106,7 +106,7 @@ func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]jobEnd 
 	for _, id := range ids {
 		row, err := s.st.GetJob(ctx, id)
 		if err != nil {
-			s.log.Warn("a job waited for cannot be read: the jobs waiting for it stay queued", "job", id, "err", err)
+			s.log.Warn("a job waited for cannot be read: the jobs waiting for it stay queued, and it is read again", "job", id, "err", err)
 			continue
 		}
 		if row.State.Terminal() {
@@ -182,13 +182,15 @@ func (s *Server) readTasksOf(ctx context.Context, id int64) (tasksRead, error) {
 	return r, err
 }
 
-// rereadTasks reads again the watched jobs whose last read failed or was
-// stale (rereads): on the scheduler's tick.
-func (s *Server) rereadTasks(ctx context.Context) {
+// reread reads again, on the scheduler's tick, the watched jobs whose last
+// read failed or was stale (rereads), and the jobs held ones wait for whose
+// read failed (unresolvedHeld).
+func (s *Server) reread(ctx context.Context) {
 	s.mu.Lock()
-	ids := s.rereads()
+	ids, ended := s.rereads(), s.unresolvedHeld()
 	s.mu.Unlock()
 	s.resolveTasks(ctx, ids)
+	s.resolveAfter(ctx, ended)
 }
 
 // resolveTasks tells the jobs that wait on single tasks of the jobs ids

@@ -188,6 +188,22 @@ func afterSince(r *burst.Job) time.Time {
 	return time.Time{}
 }
 
+// unresolvedHeld are the jobs that held jobs wait for that are neither in
+// memory nor known to have ended: a read of them failed (endedStates), and
+// the shell reads them again on the scheduler's tick.
+func (c *control) unresolvedHeld() []int64 {
+	var out []int64
+	for _, j := range c.deps.held {
+		for _, id := range c.unresolved(j) {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // learnEnded records, for every held job, how the jobs of states ended,
 // those that are not in memory (read from the store).
 func (c *control) learnEnded(states map[int64]jobEnd) {

@@ -652,3 +652,30 @@ func TestHoldPartlyStartedArray(t *testing.T) {
 		t.Fatalf("holding a running job with nothing left to start: %v, held %t; want no error, no hold", err, h.c.jobs[b].row.Spec.Held)
 	}
 }
+
+// TestAfterUnresolvedReadAgain: a job waited for that left memory and
+// whose read failed (the shell learnt nothing of it) stays listed for the
+// tick's read until its end is learnt; none once it is.
+func TestAfterUnresolvedReadAgain(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 4)
+	a := h.submit(1)
+	h.drive("m", 3, exitOf(nil))
+	b := h.submit(1, after(burst.AfterOK, a))
+	c := h.submit(1, after(burst.AfterAny, a))
+	h.place()
+	h.tick(time.Minute)
+	h.place()
+	h.wantHeld(b, "waiting for job 1 to succeed")
+	if got := h.c.unresolvedHeld(); !slices.Equal(got, []int64{a}) {
+		t.Fatalf("unresolved %v, want [%d] once, for both jobs waiting", got, a)
+	}
+	ra := h.job(a)
+	h.c.learnEnded(map[int64]jobEnd{a: endOf(&ra.Job)})
+	if got := h.c.unresolvedHeld(); len(got) != 0 {
+		t.Fatalf("unresolved %v after the read", got)
+	}
+	h.drive("m", 3, exitOf(nil))
+	h.wantJob(b, burst.Succeeded, 0)
+	h.wantJob(c, burst.Succeeded, 0)
+}

@@ -202,7 +202,7 @@ func (h *harness) register(id string, cpus int, running ...client.RunningTask) [
 }
 
 // place runs the scheduler once, after reading again what the control
-// asks read again (as the scheduler's tick does: rereadTasks).
+// asks read again (as the scheduler's tick does: reread).
 func (h *harness) place() {
 	h.readTasks(h.c.rereads())
 	h.do(func(b *batch) { h.c.place(h.now, b) })

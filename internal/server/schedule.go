@@ -39,7 +39,7 @@ func (s *Server) scheduleLoop(ctx context.Context) {
 			return
 		case <-s.kick:
 		case <-tick.C:
-			s.rereadTasks(ctx) // what a failed or stale read left unknown (corr.go)
+			s.reread(ctx) // what a failed or stale read left unknown (corr.go, deps.go)
 		case <-timer.C:
 			armed = time.Time{}
 		case <-s.wakeSet:
