@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -255,7 +256,7 @@ func renderEdited(w io.Writer, r *client.StorageEdited) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s %d blobs, %s.\n", verb, len(r.Changes), bytesHuman(n))
+	fmt.Fprintf(w, "%s %s, %s.\n", verb, burst.Plural(len(r.Changes), "blob"), bytesHuman(n))
 	if len(r.Deleted) > 0 {
 		what := "Deleted from the store"
 		if r.DryRun {
