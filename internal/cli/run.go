@@ -224,8 +224,9 @@ override them, as with sbatch. #SBATCH --account (-A) is the project the
 job is charged to, unless --project is given. Directives burst cannot
 honour (mail, qos, ...) are reported, not fatal. The script gets the SLURM_*
 variables it expects; its output goes to sbatch's files (slurm-%j.out by
-default) and streams here too. Each task of an --array is a job of its own
-to the script (its SLURM_JOB_ID), which show, logs and cancel accept.
+default) and streams here too (an --array's goes to its tasks' files
+alone). Each task of an --array is a job of its own to the script (its
+SLURM_JOB_ID), which show, logs and cancel accept.
 Deliberately different: a job runs on one machine, and --partition does not
 choose it (--on does).
 
