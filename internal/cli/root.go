@@ -65,6 +65,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, slurmVersionLine) // tools probe for Slurm with it (sbatch --version)
 		return 0
 	}
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
+		args = []string{"version"} // what most tools answer it with; burst's own word is burst version
+	}
 	args = parallelResumeArgs(args)
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)

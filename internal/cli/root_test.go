@@ -77,3 +77,18 @@ func BenchmarkRoot(b *testing.B) {
 		})
 	}
 }
+
+// burst --version (and -V, as the Slurm commands take it) prints what
+// burst version prints, instead of refusing an unknown flag.
+func TestVersionFlag(t *testing.T) {
+	var want bytes.Buffer
+	if code := Main([]string{"version"}, &want, io.Discard); code != 0 || !strings.HasPrefix(want.String(), "burst ") {
+		t.Fatalf("burst version: exit %d, %q", code, want.String())
+	}
+	for _, flag := range []string{"--version", "-V"} {
+		var out, errOut bytes.Buffer
+		if code := Main([]string{flag}, &out, &errOut); code != 0 || out.String() != want.String() {
+			t.Errorf("burst %s: exit %d, stdout %q, stderr %q; want exit 0 and %q", flag, code, out.String(), errOut.String(), want.String())
+		}
+	}
+}
