@@ -444,7 +444,8 @@ func slurmPilotTimeLimitRequeues(t *testing.T) {
 // long before --idle-stop, while those that came up idle on until it. A
 // second map right after the first (a workflow's next stage) finds the
 // first's pending pilots still queued: none is withdrawn and asked for
-// again at the back of Slurm's queue.
+// again at the back of Slurm's queue. A native job that then waits in
+// Slurm behind the idle pilots makes them give way at once.
 func slurmPendingPilotsWithdrawn(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
@@ -505,7 +506,24 @@ func slurmPendingPilotsWithdrawn(t *testing.T) {
 		t.Errorf("the pending pilots should have been withdrawn by the autoscaler: %+v", h.events(""))
 	}
 	if n := countState(h.machines("hpc"), burst.MachineRunning); n == 0 {
-		t.Errorf("the pilots that ran the map should idle on until --idle-stop: %+v", h.machines("hpc"))
+		t.Fatalf("the pilots that ran the map should idle on until --idle-stop: %+v", h.machines("hpc"))
+	}
+
+	// A native job then waits in Slurm behind those idle pilots, whose
+	// allocations fill both nodes: they give way to it at once, not after
+	// --idle-stop (10m), and say so.
+	native := h.submit("--on", "hpc", "--native", "--", "sh", "-c", "echo native ran")
+	h.waitFor("the native job to run once the idle pilots gave way (--idle-stop is 10m)", 150*time.Second, func() bool {
+		return h.show(native).State == "succeeded"
+	})
+	gave := 0
+	for _, e := range h.events("") {
+		if e.Kind == "machine.stop" && strings.Contains(e.Message, fmt.Sprintf("giving way: native job %d waits in Slurm's queue", native)) {
+			gave++
+		}
+	}
+	if gave == 0 {
+		t.Errorf("no pilot stop says it gave way to native job %d: %+v", native, h.events(""))
 	}
 }
 

@@ -37,6 +37,13 @@ type Cluster struct {
 	// starts them now (its host is full); unlike Blocked, Min and idle
 	// stops apply as usual.
 	NoRoom string
+	// Yield, when not empty, says what other work waits for the place the
+	// cluster's machines hold in their provider (a native Slurm job
+	// pending in the partition its pilots fill): its idle machines give
+	// way at once rather than after IdleStop (even with IdleStop 0), and
+	// pending ones no work needs are withdrawn without KeepPending's
+	// grace. Min still holds.
+	Yield string
 }
 
 // Machine is what the autoscaler needs to know about one machine.
@@ -150,6 +157,11 @@ const Unbounded = math.MaxInt32
 //     Busy and has been idle for at least IdleStop is stopped, oldest idle
 //     first, as long as the live machines stay at least Min (Min does not
 //     hold while Blocked: no work can start anyway).
+//   - With Yield: when no Demand entry that fits the type waits, every
+//     running machine that is not Busy (and whose IdleSince is known) is
+//     stopped at once, however long it
+//     has been idle and whatever IdleStop, and pending machines are
+//     withdrawn as if KeepPending were 0 (reason: Yield); Min holds.
 //
 // So a cluster never gets both starts and stops in one Plan. Output order is
 // deterministic: clusters in the order given; within a cluster, starts, or
@@ -242,8 +254,11 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 		}
 	}
 
+	if c.Yield != "" {
+		c.KeepPending = 0
+	}
 	out := withdraw(c, machines, live, pending, need, why)
-	if waiting || c.IdleStop <= 0 {
+	if waiting || c.IdleStop <= 0 && c.Yield == "" {
 		return out
 	}
 	room := live - c.Min
@@ -253,7 +268,7 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	room -= len(out)
 	var idle []Machine
 	for _, m := range machines {
-		if m.State == Running && !m.Busy && !m.IdleSince.IsZero() && now.Sub(m.IdleSince) >= c.IdleStop {
+		if m.State == Running && !m.Busy && !m.IdleSince.IsZero() && (c.Yield != "" || now.Sub(m.IdleSince) >= c.IdleStop) {
 			idle = append(idle, m)
 		}
 	}
@@ -263,8 +278,11 @@ func planCluster(now time.Time, c Cluster, machines []Machine, demand []Demand) 
 	slices.SortStableFunc(idle, func(a, b Machine) int { return a.IdleSince.Compare(b.IdleSince) })
 	idle = idle[:min(room, len(idle))]
 	for _, m := range idle {
-		out = append(out, Action{Cluster: c.Name, Machine: m.ID,
-			Reason: fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)})
+		reason := fmt.Sprintf("idle %s (idle-stop %s)", now.Sub(m.IdleSince).Truncate(time.Second), c.IdleStop)
+		if c.Yield != "" {
+			reason = "idle, giving way: " + c.Yield
+		}
+		out = append(out, Action{Cluster: c.Name, Machine: m.ID, Reason: reason})
 	}
 	slices.SortFunc(out, func(a, b Action) int { return cmp.Compare(a.Machine, b.Machine) })
 	return out

@@ -171,6 +171,34 @@ func TestPlan(t *testing.T) {
 			machines: []Machine{running("m1", "c", 100*time.Hour)},
 		},
 		{
+			name: "Yield: idle machines give way at once, IdleStop 0 too; busy ones, Min and unneeded pending not kept",
+			clusters: []Cluster{func() Cluster {
+				c := cpuCluster("c", 2, 8)
+				c.IdleStop, c.Yield, c.KeepPending = 0, "native job 7 waits in Slurm", 3
+				return c
+			}()},
+			machines: []Machine{
+				running("m1", "c", time.Second), running("m2", "c", 0), running("m3", "c", time.Hour),
+				{ID: "m4", Cluster: "c", State: Running, Busy: true, IdleSince: t0.Add(-time.Hour)},
+				{ID: "p1", Cluster: "c", State: Pending, PendingSince: t0.Add(-time.Minute)},
+			},
+			want: []Action{ // 5 live, Min 2: the pending one and the two idle longest
+				stop("c", "m1", "idle, giving way: native job 7 waits in Slurm"),
+				stop("c", "m3", "idle, giving way: native job 7 waits in Slurm"),
+				stop("c", "p1", "withdrawn while pending: no work waits for it"),
+			},
+		},
+		{
+			name: "Yield with work waiting stops nothing",
+			clusters: []Cluster{func() Cluster {
+				c := cpuCluster("c", 0, 2)
+				c.Yield = "native job 7 waits in Slurm"
+				return c
+			}()},
+			machines: []Machine{running("m1", "c", time.Hour), running("m2", "c", time.Hour)},
+			demand:   []Demand{{Cluster: "c", Res: oneCPU, Count: 9}},
+		},
+		{
 			name:     "busy and unknown idle time are not stopped",
 			clusters: []Cluster{cpuCluster("c", 0, 4)},
 			machines: []Machine{
@@ -416,6 +444,9 @@ func randomScene(r *rand.Rand) ([]Cluster, []Machine, []Demand) {
 		if r.IntN(5) == 0 {
 			c.Blocked = "budget exhausted"
 			c.StopBlocked = r.IntN(2) == 0
+		}
+		if r.IntN(4) == 0 {
+			c.Yield = "native job 1 waits"
 		}
 		cs = append(cs, c)
 		for j := range r.IntN(9) {

@@ -1145,6 +1145,7 @@ func (s *Server) scaleView(now time.Time) (cl []scale.Cluster, ms []scale.Machin
 			// (disk.go): a new machine would wait, billed, for work.
 			sc.NoRoom = s.short
 		}
+		sc.Yield = s.nativeWaiting(c)
 		cl = append(cl, sc)
 	}
 	for _, m := range s.sortedMachines() {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -42,6 +43,31 @@ func (s *Server) startNative(c *clusterRT) {
 			}
 		}
 	})
+}
+
+// nativeWaiting says which native job of cluster c waits in Slurm's queue
+// ("" if none): handed to its native machine, submitted, not started. Its
+// pilots, whose allocations may hold the nodes it needs, give way to it
+// once idle (scale.Cluster.Yield), rather than after --idle-stop. Called
+// with s.mu held.
+func (s *Server) nativeWaiting(c *clusterRT) string {
+	if !c.caps().Native {
+		return ""
+	}
+	m := s.machines[c.def.Name+"-native"]
+	if m == nil {
+		return ""
+	}
+	var first *taskRT
+	for _, t := range m.tasks {
+		if !t.started && !t.cancel && (first == nil || t.row.JobID < first.row.JobID) {
+			first = t
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return fmt.Sprintf("native job %d waits in Slurm's queue", first.row.JobID)
 }
 
 func (s *Server) runNative(ctx context.Context, c *clusterRT, log *slog.Logger) error {
