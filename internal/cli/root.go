@@ -68,7 +68,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
 		args = []string{"version"} // what most tools answer it with; burst's own word is burst version
 	}
-	args = parallelResumeArgs(args)
+	args = parallelResumeArgs(commandFirst(args))
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -106,6 +106,33 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "burst: "+unreachable(err))
 	return 1
+}
+
+// commandFirst moves the flags given before the command after its name:
+// `burst -q -o json jobs` is `burst jobs -q -o json`, as `burst -o json
+// jobs` already read (burst has no flags of its own but --help and
+// --version). Without it, a flag cobra does not know before the command
+// swallowed the next word as its value, and the command was looked for in
+// the one after ("unknown command \"json\""). Nothing moves when no word
+// names a command: the error then names the first word.
+func commandFirst(args []string) []string {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "-") || args[0] == "-" {
+		return args
+	}
+	for i, a := range args {
+		if a == "--" {
+			return args
+		}
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		for _, c := range commands {
+			if c.name == a {
+				return slices.Concat(args[i:i+1], args[:i], args[i+1:])
+			}
+		}
+	}
+	return args
 }
 
 // unreachable says what to check when a request could not reach its server

@@ -92,3 +92,29 @@ func TestVersionFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandFirst: flags before the command go after its name, so that
+// `burst -q -o json jobs` reads as `burst jobs -q -o json` (it said
+// unknown command "json"); nothing moves without a command, after --, or
+// when the first word is no flag.
+func TestCommandFirst(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"-q -o json jobs", "jobs -q -o json"},
+		{"-o json jobs --all", "jobs -o json --all"},
+		{"--cpus 2 run -- true", "run --cpus 2 -- true"},
+		{"jobs -q", "jobs -q"},
+		{"-x -- jobs", "-x -- jobs"},
+		{"-q nothing", "-q nothing"},
+		{"--help", "--help"},
+	} {
+		if got := strings.Join(commandFirst(strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	// Through Main: the command's own refusal of a flag it does not take,
+	// not an unknown command made of a flag's value.
+	var errOut bytes.Buffer
+	if code := Main([]string{"-Q", "-o", "json", "version"}, io.Discard, &errOut); code != 2 || strings.Contains(errOut.String(), "unknown command") || !strings.Contains(errOut.String(), "-Q") {
+		t.Errorf("burst -Q -o json version: exit %d, %q; want exit 2 naming -Q", code, errOut.String())
+	}
+}
