@@ -1323,8 +1323,10 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 				}
 				plain = append(plain, id)
 			}
-			if err := checkJobRefs(plain); err != nil {
-				return err
+			for _, a := range plain { // as scancel says it (xargs scancel fed squeue's header: JOBID)
+				if checkJobRefs([]string{a}) != nil {
+					return &ExitError{Code: 1, Msg: fmt.Sprintf("scancel: error: Invalid job id %s (a job id is a number, 12, or an array's id and index, 12_3; see squeue -h -o %%i)", a)}
+				}
 			}
 			sig, given := 0, 0 // given: -s's number, KILL too (0: none)
 			if sigName != "" {

@@ -43,3 +43,18 @@ func TestParseSbatchArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestScancelBadIDAsScancel: an id that is no job id (squeue's header,
+// JOBID, fed to xargs scancel) is refused in scancel's words, exit 1,
+// with what a job id is.
+func TestScancelBadIDAsScancel(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	for _, id := range []string{"JOBID", "12_x", "12abc", "12.0"} {
+		var out, errb strings.Builder
+		code := Main([]string{"scancel", id}, &out, &errb)
+		want := "scancel: error: Invalid job id " + id + " (a job id is a number"
+		if code != 1 || !strings.HasPrefix(errb.String(), want) || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("scancel %s: exit %d, %q; want exit 1 and one line starting %q", id, code, errb.String(), want)
+		}
+	}
+}
