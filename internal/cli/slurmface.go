@@ -47,12 +47,15 @@ func slurmFaceCmds() []*cobra.Command {
 // sbatchHarmless are sbatch options workflow engines pass that change
 // nothing burst does: accepted and ignored, without a word. The node
 // layout ones (sockets, cores, --tmp, ...) come from Snakemake's --cluster
-// strings: `sbatch --cores 1` is sbatch's --cores-per-socket.
+// strings: `sbatch --cores 1` is sbatch's --cores-per-socket. burst has
+// no licenses to count (-L, NERSC's `-L SCRATCH`) and runs a job with a
+// --deadline as one without (Slurm would end it as DEADLINE once it could
+// no longer finish in time).
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
 	"propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
-	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes"}
+	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "deadline", "licenses"}
 
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
@@ -92,7 +95,8 @@ scontrol release). Accepted and ignored: --comment,
 -m, --acctg-freq, --wckey, --reservation, --priority, -C, and the node
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
 --ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
--O, -s, --spread-job, --use-min-nodes. Refused, with a
+-O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no
+licenses) and --deadline (the job runs as one without). Refused, with a
 message: every other option.
 
 SBATCH_* variables (SBATCH_ACCOUNT, SBATCH_PARTITION, SBATCH_TIMELIMIT,

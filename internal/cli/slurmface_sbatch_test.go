@@ -28,6 +28,12 @@ func TestParseSbatchArgs(t *testing.T) {
 	if err != nil || !slices.Equal(a.sets, [][2]string{{"ntasks", "7"}}) {
 		t.Errorf("node layout options: %+v, %v; want them taken and ignored", a, err)
 	}
+	// A driver's `sbatch --deadline=now+1hour` and NERSC's `-L SCRATCH`:
+	// nothing on burst to honour them with, so taken and ignored.
+	a, err = parseSbatchArgs([]string{"--deadline=now+1hour", "-L", "SCRATCH", "--licenses=matlab:2", "-t", "5"})
+	if err != nil || !slices.Equal(a.sets, [][2]string{{"time", "5"}}) {
+		t.Errorf("--deadline, -L: %+v, %v; want them taken and ignored", a, err)
+	}
 	for args, msg := range map[string]string{
 		"--parsable=x":  "doesn't allow an argument",
 		"--cpus 4":      "ambiguous",
