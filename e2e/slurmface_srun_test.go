@@ -115,6 +115,11 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("srun", "--mem=64M", "sh", "-c", "echo out; exit 3"); r.code != 3 || r.stdout != "out\n" {
 		t.Errorf("srun of a command exiting 3: want exit 3 and its output: %s", r)
 	}
+	// A partition no cluster is named after (a site's -p defq in a
+	// one-line srun) runs on the default cluster, as sbatch's does.
+	if r := face("srun", "-p", "defq", "-n", "1", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
+		t.Errorf("srun -p defq echo hi: want it run on the default cluster: %s", r)
+	}
 	if r := face("srun", "-l", "echo", "hi"); r.code != 0 || r.stdout != "0: hi\n" {
 		t.Errorf("srun -l outside a job: %s", r)
 	}

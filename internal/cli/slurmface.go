@@ -57,6 +57,16 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
 	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "deadline", "licenses"}
 
+// partitionCluster is the burst cluster a Slurm partition names: the
+// cluster of that name, or "" (the default cluster) when none is, as a
+// script from another site names that site's partitions (-p defq).
+func partitionCluster(ctx context.Context, cl *client.Client, part string) string {
+	if cs, err := cl.Clusters(ctx); err == nil && slices.ContainsFunc(cs, func(x burst.Cluster) bool { return x.Name == part }) {
+		return part
+	}
+	return ""
+}
+
 // sbatchOwn are sbatch options the personality itself handles (not the
 // #SBATCH parser): they say how to submit rather than what to run.
 var sbatchOwn = []string{"wrap", "parsable", "account", "partition", "dependency", "kill-on-invalid-dep", "wait",
@@ -337,9 +347,7 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	if a.part != "" {
 		spec.Batch.Partition = a.part
-		if cs, err := cl.Clusters(ctx); err == nil && slices.ContainsFunc(cs, func(x burst.Cluster) bool { return x.Name == a.part }) {
-			spec.Cluster = a.part
-		}
+		spec.Cluster = partitionCluster(ctx, cl, a.part)
 	}
 	say := ""
 	if a.verbose > 0 || isTerminal(c.ErrOrStderr()) { // as the script's other warnings

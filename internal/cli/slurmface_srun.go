@@ -51,7 +51,7 @@ has CPUs. Other steps (and --overlap ones) hold none and may overlap.
 
 Outside a job it is an interactive job: ` + "`burst run`" + ` attached, with the
 step's resources (-n times -c CPUs, --mem, -G, -t), -J, -A (the project),
--p (the cluster of that name): the output streams here, srun exits with
+-p (the cluster of that name; the default one when none is): the output streams here, srun exits with
 the job's status, and Ctrl-C cancels it. With -n N above 1 the job holds
 the N tasks and runs them as a step inside it (as srun's allocation
 does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
@@ -505,8 +505,12 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 	if s.Export != "" {
 		spec.Env = sbatch.ExportEnv(spec.Env, s.Export)
 	}
-	if s.Partition != "" {
-		spec.Cluster = s.Partition
+	if s.Partition != "" { // one no cluster is named after runs on the default, as sbatch's
+		cl, err := connect(c.Context(), c.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		spec.Cluster = partitionCluster(c.Context(), cl, s.Partition)
 	}
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	if n > 1 {
