@@ -99,7 +99,11 @@ type JobSpec struct {
 	// that the submitter may not see, the same answer), or on an index
 	// its array lacks, rather than refusing the job: Slurm 22.05's sbatch
 	// takes it and the job waits for nothing there (one of a "?" list: for
-	// nothing at all). burst's own commands refuse it, naming the job.
+	// nothing at all). burst's own commands refuse it, naming the job. It
+	// also takes a job whose dependencies can already never be met: kept
+	// (KeepUnsatisfiable) it waits, DependencyNeverSatisfied; else it is
+	// cancelled at once, as sbatch --kill-on-invalid-dep=yes's job is.
+	// burst's own commands refuse that one too.
 	DropUnknownDeps bool `json:"drop_unknown_deps,omitempty"`
 	// Held holds the job queued until someone releases it (sbatch -H,
 	// scontrol hold; scontrol release, POST /v1/jobs/ID/release), as a

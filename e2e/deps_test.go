@@ -130,10 +130,19 @@ func TestSlurmFaceAfter(t *testing.T) {
 	if r := face("scontrol", "show", "job", kept); !strings.Contains(r.stdout, "JobState=PENDING Reason=DependencyNeverSatisfied Dependency=afterok:"+f+"(failed)") {
 		t.Errorf("scontrol show job of a never satisfied job:\n%s", r.stdout)
 	}
-	h.waitFor("the killed one and b to end", 30*time.Second, func() bool {
+	// Submitted once f has already failed, Slurm 22.05 takes it (rc 0)
+	// and cancels it at once; kept, it waits as the one before.
+	late := sbatch("--dependency=afterok:"+f, "--kill-on-invalid-dep=yes", "--wrap", "true")
+	lateKept := sbatch("--dependency=afterok:"+f, "--wrap", "true")
+	h.waitFor("the killed ones and b to end", 30*time.Second, func() bool {
 		return squeue(killed) == killed+" CA DependencyNeverSatisfied afterok:"+f+"(failed)" && strings.HasPrefix(squeue(b), b+" CD ") &&
-			squeue(scripted) == scripted+" CA DependencyNeverSatisfied afterok:"+f+"(failed)"
+			squeue(scripted) == scripted+" CA DependencyNeverSatisfied afterok:"+f+"(failed)" &&
+			squeue(late) == late+" CA DependencyNeverSatisfied afterok:"+f+"(failed)"
 	})
+	if got := squeue(lateKept); got != lateKept+" PD DependencyNeverSatisfied afterok:"+f+"(failed)" {
+		t.Errorf("squeue of a job submitted after its dependency failed: %q", got)
+	}
+	face("scancel", lateKept)
 	if got, err := os.ReadFile(filepath.Join(dir, "slurm-"+b+".out")); err != nil || string(got) != "a\n" {
 		t.Errorf("job %s's output: %q %v, want a's line", b, got, err)
 	}

@@ -18,7 +18,8 @@ import (
 
 // checkAfter refuses a job that waits for a job the caller cannot see (or
 // that does not exist: the same answer, as sbatch's "Job dependency
-// problem"), and, unless it asks to be kept (KeepUnsatisfiable), one whose
+// problem"), and, unless it asks to be kept (KeepUnsatisfiable) or is
+// sbatch's (DropUnknownDeps: cancelled once queued), one whose
 // dependencies already can never be met. It returns how the jobs it waits
 // for that have ended ended.
 func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64]jobEnd, error) {
@@ -69,7 +70,7 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 			return nil, nil
 		}
 	}
-	if !spec.KeepUnsatisfiable {
+	if !spec.KeepUnsatisfiable && !spec.DropUnknownDeps { // sbatch's are taken, then cancelled at once
 		if _, never, _ := afterVerdict(spec, time.Time{}, func(dep burst.Dependency) depSeen {
 			e, ok := ended[dep.Job]
 			// One task, or each (aftercorr of a map), is decided once queued.
