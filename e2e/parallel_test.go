@@ -321,6 +321,23 @@ func TestMapAsGNUParallel(t *testing.T) {
 	// A redirection, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
 	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed. A lone |
 	// stays an argument (cut -d '|'), as with parallel -q, burst's default.
+	// man parallel and its tutorial write a ; between two commands escaped (echo {}\; sleep {}),
+	// call a shell's builtin (parallel --joblog /tmp/log exit ::: 1 2 3 0) and give the input as the
+	// command (cat jobs | parallel {}): parallel runs each in a shell; so does burst map. A ; in a
+	// program's script stays its argument, as parallel -q gives it.
+	t.Run("semicolons_builtins_and_input_commands", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"echo", "baz;", "eval", "{}", ":::", "echo foo; echo bar"},
+			{"echo", "Starting", "{};echo", "done", ":::", "1", "2"},
+			{"sleep", "{};", "echo", "{}", ":::", "0.1", "0.2"},
+			{"exit", ":::", "1", "2", "0"},
+			{"{}", ":::", "echo a", "echo b; exit 3"},
+		} {
+			sameAs(t, nil, []string{"-k"}, args...)
+		}
+		same(t, []string{"-k"}, "perl", "-ne", "print;exit", "{}", ":::", f2)
+	})
+
 	t.Run("redirections_as_words", func(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
 			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},

@@ -89,7 +89,8 @@ before the command is optional (burst map gzip -9 ::: a.csv b.csv); a
 command starting with - needs it.
 With no command, each input is a shell command (burst map :::: jobs.txt
 runs a file of commands, a line each, in $SHELL; with several groups their
-values joined by spaces), as parallel runs its input lines. A group after :::+ (or a file after ::::+) is paired with the one before it,
+values joined by spaces), as parallel runs its input lines; so does a
+command that is only {} (cat jobs.txt | burst map -j 8 {}). A group after :::+ (or a file after ::::+) is paired with the one before it,
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
@@ -150,8 +151,11 @@ is parallel -q CMD, and an input '; rm -rf ~' is just a strange file name.
 A command given as one word of shell text that names no program
 ('gzip -9 {} && rm {}', quoted whole) runs as with --shell, and so does one
 with a redirection, && or || as a word (echo {} '>' {}.txt), or glued to a
-target made of a replacement string ('>{.}.out', '2>/dev/null'), as
-parallel would run it; a > before a word starting with - is its value
+target made of a replacement string ('>{.}.out', '2>/dev/null'), or with
+a ; ending one command before another (echo {}\; sleep 1, {}\;exit 1), or
+that starts with a shell's builtin (exit, eval, cd), as parallel would run
+it; a ; inside a program's script stays its argument (perl -ne 'print;exit'
+{}, find -exec ... \; -print); a > before a word starting with - is its value
 (cut -d '>' -f2), '>{}' glued is an argument (grep's FASTA header), and a
 lone > into the input itself or a plain name (grep -c '>' {}) is refused,
 naming --quote (parallel's -q), which passes every word as it is.
@@ -278,6 +282,11 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				}
 				tmpl = mapspec.ReplaceWith(tmpl, replace)
 			}
+			if slices.Equal(tmpl, []string{"{}"}) {
+				// parallel {} (cat cmds.txt | parallel -j 8 {}): the input
+				// is the command, run in a shell as with no command given.
+				tmpl, commands = nil, true
+			}
 			if !commands && !quoted {
 				// One word of shell text ('gzip -9 {} && rm {}'), or words
 				// that are a shell's redirections and pipes (echo {} \> {}.txt):
@@ -287,7 +296,9 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				if err != nil {
 					return err
 				}
-				shell = shell || redir || shellText(tmpl)
+				// A shell's builtin (parallel --joblog log exit ::: 1 2 3 0)
+				// names no program: only a shell runs it.
+				shell = shell || redir || shellText(tmpl) || shellquote.Builtin(tmpl[0])
 			}
 			if !commands && !shell && bashFunction(tmpl[0], spec.Env) {
 				// A function of bash's exported with export -f, as parallel's

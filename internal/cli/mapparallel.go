@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 
 	"github.com/burst-sh/burst"
@@ -162,8 +163,9 @@ func delimiterLike(s string) bool {
 // redirects says whether a map's command, given as several words, is
 // meant for a shell, as GNU parallel runs every command in one: a word is
 // a redirection (echo {} \> {}.txt, or glued to its target: '>{.}.txt',
-// '2>/dev/null', 2>&1), && or ||. Not a lone |, which cut -d, awk -F and
-// sort -t take as a delimiter, nor ; and &, which find -exec takes; nor
+// '2>/dev/null', 2>&1), && or ||, or a ; that ends a command before
+// another (endsCommand: echo {}\; sleep 1). Not a lone |, which cut -d, awk
+// -F and sort -t take as a delimiter, nor & and a ; that find -exec takes; nor
 // anything given to test, [ or expr, whose < and > compare; nor a lone
 // operator before a word that starts with - (cut -d '>' -f2: a value); nor
 // a glued one whose target is not a file name made of a replacement
@@ -190,7 +192,7 @@ func redirects(words []string) (bool, error) {
 			continue
 		case ">", ">>", "<", "2>", "2>>", "&>", "&>>":
 		default:
-			if _, _, ok := gluedRedirect(w); ok {
+			if _, _, ok := gluedRedirect(w); ok || endsCommand(words, i) {
 				shell = true
 			}
 			continue
@@ -213,6 +215,36 @@ func redirects(words []string) (bool, error) {
 		shell = true
 	}
 	return shell, nil
+}
+
+// endsCommand says whether words[i] holds a shell's ; that ends one command
+// before another, as GNU parallel's users write it escaped (\;): glued after
+// a replacement string and before a program or builtin ({}\;exit, Starting
+// {}\;date), or ending the word, or alone, before a word that names one (baz\;
+// eval {}, a \; echo b). Not a ; inside a word of white space or with no
+// replacement string before it (perl -ne 'print;exit', sed 's/a/b/;s/c/d/':
+// a program's script, as parallel -q passes it), nor one before a word that
+// names no program (find -exec rm {} \; -print).
+func endsCommand(words []string, i int) bool {
+	w := words[i]
+	at := strings.LastIndexByte(w, ';')
+	if at < 0 || strings.ContainsAny(w, " \t\n") {
+		return false
+	}
+	if head, tail := w[:at], w[at+1:]; tail != "" {
+		return mapspec.HasReplacement(head) && names(tail)
+	}
+	return i+1 < len(words) && names(words[i+1])
+}
+
+// names says whether s names a command a shell runs: a builtin (exit, eval,
+// cd) or a program found on PATH (echo, sleep, ./run.sh).
+func names(s string) bool {
+	if shellquote.Builtin(s) {
+		return true
+	}
+	_, err := exec.LookPath(s)
+	return s != "" && err == nil
 }
 
 // gluedRedirect splits a word that is a shell's redirection glued to its

@@ -22,6 +22,23 @@ func dryRunMap(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// dryRun is a map's arguments and what burst map --dry-run prints for them.
+type dryRun struct {
+	args []string
+	want string
+}
+
+// wantDryRuns checks that each map's --dry-run exits 0 and prints its want.
+func wantDryRuns(t *testing.T, cases []dryRun) {
+	t.Helper()
+	for _, c := range cases {
+		out, errb, code := dryRunMap(t, c.args...)
+		if code != 0 || out != c.want {
+			t.Errorf("burst map --dry-run %q: exit %d, %q (stderr %q); want %q", c.args, code, out, errb, c.want)
+		}
+	}
+}
+
 // A command's words run in a shell when one is a redirection, && or ||
 // (as GNU parallel runs every command in one), glued to its target too
 // when that names the input ('>{.}.txt'); a > or < after an option is its
@@ -29,10 +46,7 @@ func dryRunMap(t *testing.T, args ...string) (string, string, int) {
 // it is. The shell's script is printed as it is, the words of a command
 // run without one each quoted.
 func TestMapRedirectionWords(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+	wantDryRuns(t, []dryRun{
 		{[]string{"echo", "{}", ">", "{}.txt", ":::", "a"}, "echo a > a.txt\n"},
 		{[]string{"echo", "{}", ">{.}.txt", ":::", "a.b"}, "echo a.b >a.txt\n"},
 		{[]string{"samtools", "view", "{}", "2>/dev/null", ":::", "a"}, "samtools view a 2>/dev/null\n"},
@@ -50,12 +64,43 @@ func TestMapRedirectionWords(t *testing.T) {
 		{[]string{"awk", "$1>=5", "{}", ":::", "x"}, "awk '$1>=5' x\n"},
 		{[]string{"--quote", "echo", "{}", ">", "{}.txt", ":::", "a"}, "echo a '>' a.txt\n"},
 		{[]string{"--quote", "echo {} | wc", ":::", "a"}, "'echo a | wc'\n"},
-	} {
-		out, errb, code := dryRunMap(t, c.args...)
-		if code != 0 || out != c.want {
-			t.Errorf("burst map --dry-run %q: exit %d, %q (stderr %q); want %q", c.args, code, out, errb, c.want)
-		}
-	}
+	})
+}
+
+// A ; that GNU parallel's users escape (\;) to end one command before
+// another runs the command in a shell, as parallel runs it: glued after a
+// replacement string before a program or builtin, or ending a word (or
+// alone) before a word that names one. A ; in a program's script (perl,
+// sed) or before a word that names no program (find -exec ... \; -print)
+// stays an argument, as parallel -q passes it.
+func TestMapSemicolonWords(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"echo", "baz;", "eval", "{}", ":::", "echo foo; echo bar"}, "echo baz; eval 'echo foo; echo bar'\n"},
+		{[]string{"echo", "Starting", "{};echo", "done", ":::", "1"}, "echo Starting 1;echo done\n"},
+		{[]string{"echo", "job{#}", "val", "{};exit", "{}", ":::", "3"}, "echo job1 val 3;exit 3\n"},
+		{[]string{"sleep", "{};", "echo", "{}", ":::", "0.1"}, "sleep 0.1; echo 0.1\n"},
+		{[]string{"echo", "a", ";", "echo", "{}", ":::", "b"}, "echo a ; echo b\n"},
+		{[]string{"perl", "-ne", "print;exit", "{}", ":::", "f"}, "perl -ne 'print;exit' f\n"},
+		{[]string{"sed", "s/a/b/;", "{}", ":::", "f"}, "sed 's/a/b/;' f\n"},
+		{[]string{"awk", "{x=1; print}", "{}", ":::", "f"}, "awk '{x=1; print}' f\n"},
+		{[]string{"find", "{}", "-exec", "rm", "{}", ";", "-print", ":::", "d"}, "find d -exec rm d ';' -print\n"},
+		{[]string{"--quote", "echo", "baz;", "eval", "{}", ":::", "x"}, "echo 'baz;' eval x\n"},
+	})
+}
+
+// A command that is only {} (cat cmds.txt | parallel -j 8 {}) runs each
+// input as a shell command, as with no command given; one that starts
+// with a shell's builtin (parallel --joblog log exit ::: 1 2 3 0) runs in
+// a shell, the inputs quoted: no program is named so.
+func TestMapInputAsCommandAndBuiltins(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"{}", ":::", "echo x > o1.txt", "echo y"}, "echo x > o1.txt\necho y\n"},
+		{[]string{"-I", ",,", ",,", ":::", "echo a | wc -c"}, "echo a | wc -c\n"},
+		{[]string{"exit", ":::", "1", "0"}, "exit 1\nexit 0\n"},
+		{[]string{"eval", "echo {}", ":::", "a"}, "eval echo a\n"}, // shell text, as parallel's
+		{[]string{"export", "X={}", ":::", "a b"}, "export X='a b'\n"},
+		{[]string{"echo", "{}", "{}", ":::", "a b"}, "echo 'a b' 'a b'\n"}, // a program: as it was
+	})
 }
 
 // A > into the task's input itself (grep '>' {}: a pattern, written for
@@ -82,22 +127,14 @@ func TestMapRedirectionIntoTheInputIsRefused(t *testing.T) {
 // to -j's tasks (-j 0: one each), as GNU parallel's: -X repeats a word
 // holding {} for each input, -m puts them all where {} is.
 func TestMapMultipleArguments(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+	wantDryRuns(t, []dryRun{
 		{[]string{"-j", "2", "-X", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xay xby xcy\necho xdy xey\n"},
 		{[]string{"-j", "2", "-m", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xa b cy\necho xd ey\n"},
 		{[]string{"-j", "3", "-X", "echo", "{#}", "{}", ":::", "a", "b", "c", "d", "e", "f", "g"}, "echo 1 a b c\necho 2 d e f\necho 3 g\n"},
 		{[]string{"-j", "0", "-X", "echo", ":::", "a", "b"}, "echo a\necho b\n"},
 		{[]string{"-j", "4", "--xargs", "echo", ":::", "a", "b", "c"}, "echo a b c\n"},
 		{[]string{"-j", "2", "-X", "-N", "2", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"}, "echo xay xby\necho xcy xdy\necho xey\n"},
-	} {
-		out, errb, code := dryRunMap(t, c.args...)
-		if code != 0 || out != c.want {
-			t.Errorf("burst map --dry-run %q: exit %d, %q (stderr %q); want %q", c.args, code, out, errb, c.want)
-		}
-	}
+	})
 	// Each task's line within what parallel fills: 1157 inputs of 50 bytes,
 	// their context repeated, then the rest.
 	in := []string{"-j", "1", "-X", "echo", "ab{}cd", ":::"}

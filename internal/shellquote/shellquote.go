@@ -106,3 +106,16 @@ func Join(argv []string) string {
 func IsText(s string) bool {
 	return strings.ContainsAny(s, " \t\n|&;<>()$`\\\"'*?") || strings.HasPrefix(s, "~")
 }
+
+// Builtin reports whether name is a command that only a shell runs (a
+// builtin such as exit, cd, eval or source, which no program on PATH
+// stands for), so that a command starting with it is meant for a shell.
+func Builtin(name string) bool {
+	switch name {
+	case ".", ":", "alias", "bg", "break", "builtin", "cd", "continue", "declare", "eval", "exec", "exit", "export",
+		"fg", "hash", "jobs", "let", "local", "popd", "pushd", "read", "readonly", "return", "set", "shift", "source",
+		"trap", "typeset", "ulimit", "umask", "unalias", "unset", "wait":
+		return true
+	}
+	return false
+}

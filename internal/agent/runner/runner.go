@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/shellquote"
 )
 
 // Spec says what to run and under which limits.
@@ -602,13 +603,7 @@ func builtin(err error) bool {
 	if !errors.As(err, &ee) || !errors.Is(err, exec.ErrNotFound) {
 		return false
 	}
-	switch ee.Name {
-	case ".", ":", "alias", "bg", "break", "builtin", "cd", "continue", "declare", "eval", "exec", "exit", "export",
-		"fg", "hash", "jobs", "let", "local", "popd", "pushd", "read", "readonly", "return", "set", "shift", "source",
-		"trap", "typeset", "ulimit", "umask", "unalias", "unset", "wait":
-		return true
-	}
-	return false
+	return shellquote.Builtin(ee.Name)
 }
 
 // cannotRun says err is about a program found that cannot be run (126),
