@@ -39,7 +39,9 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", `-d\n`, "--", "echo", ":::", "a"}, 255, `burst: unknown flag -\n; if it is GNU parallel's -dDELIM: -d is burst's --detach`},
 		{[]string{"map", "-d", ";", "--", "echo", ":::", "a"}, 255, "burst: -d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; convert the separator first (tr ';' '\\n'"},
 		{[]string{"map", "-N0", "--", "echo", "foo", ":::", "a"}, 255, "burst: -N 0: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: give a command that ignores its input"},
-		{[]string{"map", "--extensionreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --extensionreplace is GNU parallel's: burst map does not take it; burst's replacement strings are"},
+		{[]string{"map", "--extensionreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --extensionreplace is GNU parallel's: burst map does not take it; write {.} in the command where its string stands"},
+		{[]string{"map", "--slotreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --slotreplace is GNU parallel's: burst map does not take it; write {%} in the command where its string stands"},
+		{[]string{"map", "--minversion", "20130722"}, 255, "burst: --minversion is GNU parallel's: burst map does not take it; burst version says which burst this is"},
 		{[]string{"map", "--", "echo", "{= s/a/b/ =}", ":::", "a"}, 255, "burst: \"{= s/a/b/ =}\": {= ... =} is GNU parallel's Perl expression, which burst map does not run"},
 	} {
 		var out, errb bytes.Buffer
