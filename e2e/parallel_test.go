@@ -338,6 +338,13 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "perl", "-ne", "print;exit", "{}", ":::", f2)
 	})
 
+	// man parallel, -N0: "read 1 argument but insert 0" (parallel_tutorial: parallel -N0 sleep 1 :::: num8).
+	t.Run("N0_no_inputs", func(t *testing.T) {
+		same(t, []string{"-k", "-N0"}, "echo", "hi", ":::", "a", "b", "c")
+		same(t, []string{"-k", "-N0"}, "echo", "x{}y", "{#}", ":::", "a", "b")
+		sameAs(t, nil, []string{"-k", "-N0"}, "echo", "{#}", "&&", "echo", "done", "::::", f2)
+	})
+
 	t.Run("redirections_as_words", func(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
 			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},

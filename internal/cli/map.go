@@ -383,8 +383,13 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
 			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args")) && maxArgs < 1 {
-				return usage("-N %d: give each task 1 or more inputs (parallel's -N0, a task per input with none of them, is not taken: "+
-					"give a command that ignores its input, such as burst map -- sh -c 'CMD' _ ::: 1 2 3)", maxArgs)
+				if maxArgs < 0 {
+					return usage("-N %d: give each task 1 or more inputs, or 0 for none (parallel's -N0: seq 10 | burst map -N0 -- CMD runs CMD 10 times)", maxArgs)
+				}
+				if sources, err = withoutInputs(tmpl, shell, sources); err != nil {
+					return err
+				}
+				tmpl, commands, shell = nil, true, false
 			}
 			if maxArgs > 0 {
 				if len(sources) != 1 {
@@ -732,7 +737,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.MarkHidden("tmpdir")
 	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
-	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them")
+	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them; 0: a task per input, given none of them (parallel's -N0)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
@@ -994,6 +999,36 @@ func fillLines(m *burst.MapSpec, src mapspec.Source, most int) []mapspec.Source 
 		return len(dryRunLine(m, []string{v, v}, one)) - len(dryRunLine(m, []string{v}, one))
 	}
 	return mapspec.Fill(src, min(most, burst.MaxColumns), lineLimit, base, size)
+}
+
+// withoutInputs is the one group of a map given -N 0 (GNU parallel's -N0: a
+// task per input, given none of them): each task's command as shell text,
+// its {#} and {##} filled and {} (any input's string) empty, so that the
+// map runs as one of commands.
+func withoutInputs(tmpl []string, shell bool, sources []mapspec.Source) ([]mapspec.Source, error) {
+	switch {
+	case len(tmpl) == 0:
+		return nil, usage("-N 0 runs the command once per input, given none of them: give the command (seq 3 | burst map -N0 -- CMD)")
+	case len(sources) != 1:
+		return nil, usage("-N 0 runs the command once per input of one group: put them all after one ::: (or in one :::: file)")
+	case mapspec.UsesSlot(tmpl):
+		return nil, usage("-N 0: {%%} is known only when a task starts: read $PARALLEL_JOBSLOT in the command instead (burst map -N0 --shell -- 'CMD $PARALLEL_JOBSLOT')")
+	}
+	var in []string
+	if slices.ContainsFunc(tmpl, mapspec.HasReplacement) {
+		in = []string{""} // {} stands for nothing; with no replacement string, nothing is appended
+	}
+	n := int64(len(sources[0]))
+	out := make(mapspec.Source, n)
+	for i := range out {
+		argv := mapspec.ExpandWith(tmpl, in, mapspec.Numbers{Seq: int64(i) + 1, Total: n}, shell, false)
+		if shell {
+			out[i] = argv[len(argv)-1]
+		} else {
+			out[i] = shellquote.Join(argv)
+		}
+	}
+	return []mapspec.Source{out}, nil
 }
 
 // parallelResumeArgs tells GNU parallel's --resume, a flag (run what the

@@ -103,6 +103,17 @@ func TestMapInputAsCommandAndBuiltins(t *testing.T) {
 	})
 }
 
+// -N0 (GNU parallel's: a task per input, given none of them) runs the
+// command once per input, its {#} and {##} filled, {} empty, nothing
+// appended; in a shell when its words are a shell's.
+func TestMapNoInputs(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"-N0", "echo", "hi", ":::", "a", "b"}, "echo hi\necho hi\n"},
+		{[]string{"-N", "0", "echo", "x{}y", "{#}/{##}", "a b", ":::", "a", "b"}, "echo xy 1/2 'a b'\necho xy 2/2 'a b'\n"},
+		{[]string{"-N0", "echo", "{#}", ">", "o{#}.txt", ":::", "a"}, "echo 1 > o1.txt\n"},
+	})
+}
+
 // A > into the task's input itself (grep '>' {}: a pattern, written for
 // parallel -q) would write over the input file in a shell: it is refused,
 // naming --quote, before anything runs.
