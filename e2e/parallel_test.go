@@ -342,6 +342,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 	t.Run("N0_no_inputs", func(t *testing.T) {
 		same(t, []string{"-k", "-N0"}, "echo", "hi", ":::", "a", "b", "c")
 		same(t, []string{"-k", "-N0"}, "echo", "x{}y", "{#}", ":::", "a", "b")
+		same(t, []string{"-k", "-N0", "--tag"}, "echo", "hi", ":::", "a", "b")
 		sameAs(t, nil, []string{"-k", "-N0"}, "echo", "{#}", "&&", "echo", "done", "::::", f2)
 	})
 

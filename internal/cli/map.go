@@ -382,6 +382,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			}
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
+			noInputs := false         // -N0: each task's input is its command, none the user gave
 			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args")) && maxArgs < 1 {
 				if maxArgs < 0 {
 					return usage("-N %d: give each task 1 or more inputs, or 0 for none (parallel's -N0: seq 10 | burst map -N0 -- CMD runs CMD 10 times)", maxArgs)
@@ -389,7 +390,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				if sources, err = withoutInputs(tmpl, shell, sources); err != nil {
 					return err
 				}
-				tmpl, commands, shell = nil, true, false
+				tmpl, commands, shell, noInputs = nil, true, false, true
 			}
 			if maxArgs > 0 {
 				if len(sources) != 1 {
@@ -438,6 +439,10 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				}
 			case tag:
 				tagOf = func(in []string, _ mapspec.Numbers) string { return tagText(in) }
+			}
+			if f := tagOf; noInputs && f != nil {
+				// -N0's tasks are given no input: their tag holds none (parallel's is empty too).
+				tagOf = func(_ []string, n mapspec.Numbers) string { return f([]string{""}, n) }
 			}
 			for g, src := range sources { // NUL is what joins columns: none may be an input's own
 				if i := slices.IndexFunc(src, func(v string) bool { return strings.IndexByte(v, 0) >= 0 }); i >= 0 {

@@ -111,6 +111,7 @@ func TestMapNoInputs(t *testing.T) {
 		{[]string{"-N0", "echo", "hi", ":::", "a", "b"}, "echo hi\necho hi\n"},
 		{[]string{"-N", "0", "echo", "x{}y", "{#}/{##}", "a b", ":::", "a", "b"}, "echo xy 1/2 'a b'\necho xy 2/2 'a b'\n"},
 		{[]string{"-N0", "echo", "{#}", ">", "o{#}.txt", ":::", "a"}, "echo 1 > o1.txt\n"},
+		{[]string{"-N0", "--tag", "echo", "hi", ":::", "a"}, "\techo hi\n"}, // no input, an empty tag
 	})
 }
 
