@@ -56,7 +56,29 @@ type Job struct {
 	Tasks       TaskCounts `json:"tasks"`
 	CostUSD     float64    `json:"cost_usd"` // its tasks' share of the machines they ran on, so far
 	Spec        *JobSpec   `json:"spec,omitempty"`
+	// Steps are the srun steps its batch script ran, for a job of one
+	// task (its task's, as they ended): sacct's N.0, N.1 lines.
+	Steps []Step `json:"steps,omitempty"`
 }
+
+// Step is a job step srun ran inside a batch task (srun in an #SBATCH
+// script), as sacct lists it (N.0, N.1, ...): recorded by srun when it
+// ends, sent with its task's end.
+type Step struct {
+	ID        int       `json:"id"`   // SLURM_STEP_ID: 0 first
+	Name      string    `json:"name"` // the program it ran, as sacct's JobName of a step
+	State     State     `json:"state"`
+	ExitCode  int       `json:"exit_code"`        // the highest of its tasks'
+	Signal    int       `json:"signal,omitempty"` // what killed one of its tasks, 0 if none
+	Tasks     int       `json:"tasks"`
+	CPUs      int       `json:"cpus"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+}
+
+// MaxSteps bounds the steps kept of one task: a script looping over
+// thousands of srun calls keeps its first MaxSteps (sacct lists those).
+const MaxSteps = 1000
 
 // TaskCounts tallies a job's tasks by state.
 type TaskCounts struct {
@@ -121,6 +143,8 @@ type Task struct {
 	// ...and where it ends, once the task has (0: the end of the file).
 	StdoutTo int64 `json:"stdout_to,omitempty"`
 	StderrTo int64 `json:"stderr_to,omitempty"`
+	// Steps are the srun steps its batch script ran, in its last attempt.
+	Steps []Step `json:"steps,omitempty"`
 }
 
 // Machine is something with resources that runs a burst agent.

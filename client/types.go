@@ -229,6 +229,9 @@ type TaskEvent struct {
 	// (StackRef.Keep): the tar of what it changed, uploaded as an output
 	// blob; nil when it changed nothing.
 	StackChanges *OutputFile `json:"stack_changes,omitempty"`
+	// With "exited", of a batch task: the srun steps it ran (at most
+	// burst.MaxSteps).
+	Steps []burst.Step `json:"steps,omitempty"`
 }
 
 // OutputFile is a file a task left in its private directory that matched

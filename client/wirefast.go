@@ -16,7 +16,7 @@ import (
 // the same bytes as json.Marshal (TestAppendJSONMatchesMarshal,
 // FuzzAppendJSON); a part that is not the common case (a task with a
 // pipe, resources or inputs of its own, a string that is not UTF-8, an
-// event with outputs) is handed to json.Marshal, as are a lease's job
+// event with outputs or srun steps) is handed to json.Marshal, as are a lease's job
 // contexts (once per job, not per task), each written once (Keep). The server reads a report by
 // hand too (wireread.go); a lease's answer is still read with
 // encoding/json.
@@ -189,7 +189,7 @@ func (a *Assignment) appendJSON(b []byte) ([]byte, error) {
 
 // appendJSON appends e as json.Marshal writes it.
 func (e *TaskEvent) appendJSON(b []byte) ([]byte, error) {
-	if len(e.Outputs) > 0 || e.StackChanges != nil {
+	if len(e.Outputs) > 0 || e.StackChanges != nil || len(e.Steps) > 0 {
 		m, err := json.Marshal(e)
 		return append(b, m...), err
 	}

@@ -316,6 +316,6 @@ func (s *reader) event(e *TaskEvent) bool {
 		case "wrote_bytes":
 			return 1 << 23, s.int64(&e.WroteBytes)
 		}
-		return 0, false // outputs, stack_changes, or a key only encoding/json knows what to do with
+		return 0, false // outputs, stack_changes, steps, or a key only encoding/json knows what to do with
 	})
 }

@@ -107,6 +107,22 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if !slices.Equal(got.labels, want.labels) || !slices.Equal(got.errors, want.errors) || got.status != want.status {
 		t.Errorf("job steps: got %+v, want %+v\n%s", got, want, out)
 	}
+	// sacct lists the steps srun ran after the batch step, as Slurm's
+	// does (each its program, tasks, state and exit code), and the job's
+	// DerivedExitCode is the highest of theirs: a driver reading step
+	// exit codes sees the failure the script went on after.
+	acct := face("sacct", "-j", id, "-P", "-n", "--format=JobID,JobName,NTasks,State,ExitCode")
+	wantAcct := strings.Join([]string{id + "|steps.sh||COMPLETED|0:0", id + ".batch|batch|1|COMPLETED|0:0",
+		id + ".0|hostname|2|COMPLETED|0:0", id + ".1|sh|2|FAILED|1:0", id + ".2|sh|2|FAILED|3:0"}, "\n") + "\n"
+	if acct.code != 0 || acct.stdout != wantAcct {
+		t.Errorf("sacct of a job with srun steps:\n%s\nwant:\n%s", acct, wantAcct)
+	}
+	if r := face("sacct", "-X", "-j", id, "-P", "-n", "--format=DerivedExitCode"); r.stdout != "3:0\n" {
+		t.Errorf("sacct DerivedExitCode: %s, want 3:0", r)
+	}
+	if r := face("sacct", "-j", id+".2", "-P", "-n", "--format=JobID,ExitCode"); r.stdout != id+".2|3:0\n" {
+		t.Errorf("sacct -j %s.2: %s", id, r)
+	}
 
 	// Outside a job: an attached job.
 	if r := face("srun", "-c", "1", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
@@ -152,7 +168,7 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("squeue", "--job", id, "-t", "all", "--noh", "--form", "%i %t"); r.code != 0 || r.stdout != id+" CD\n" {
 		t.Errorf("squeue --job ID --noh --form: %s", r)
 	}
-	if r := face("sacct", "--job", id, "--form", "JobIDRaw,State", "--parsable2", "-n", "-M", "all"); r.code != 0 || r.stdout != id+"|COMPLETED\n"+id+".batch|COMPLETED\n" {
+	if r := face("sacct", "--job", id, "--form", "JobIDRaw,State", "--parsable2", "-n", "-M", "all"); r.code != 0 || r.stdout != id+"|COMPLETED\n"+id+".batch|COMPLETED\n"+id+".0|COMPLETED\n"+id+".1|FAILED\n"+id+".2|FAILED\n" {
 		t.Errorf("sacct --job ID --form ... -M all: %s", r)
 	}
 	if r := face("scontrol", "show", "jobid", "-dd", id); r.code != 0 || !strings.Contains(r.stdout, "JobState=COMPLETED") {

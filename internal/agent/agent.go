@@ -877,9 +877,12 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	a.sess.Wake()
 	go func() {
 		r := t.Wait()
-		if steps != "" { // the count of its srun steps and their CPUs, if it ran any
+		var ran []burst.Step
+		if steps != "" { // the count of its srun steps, their CPUs and records, if it ran any
+			ran = sbatch.ReadSteps(sbatch.StepsFile(steps))
 			os.Remove(steps)
 			os.Remove(sbatch.StepCPUsFile(steps))
+			os.Remove(sbatch.StepsFile(steps))
 		}
 		if after != nil {
 			if err := after(); err != nil && r.State == burst.Succeeded {
@@ -932,7 +935,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		a.used.CPUs -= res.CPUs
 		a.used.MemBytes -= res.MemBytes
 		ev := exitEvent(as.TaskRef, r)
-		ev.Outputs = outs
+		ev.Outputs, ev.Steps = outs, ran
 		if o.stage != nil {
 			ev.StackChanges = o.stage.changed
 		}

@@ -476,6 +476,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: max(j.CPUs, 1), Shared: j.CPUs == 0, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
+		Steps: j.Steps,
 	}
 	if j.State == burst.Cancelled {
 		// Cancelled because a dependency can never be met: Slurm keeps
@@ -1842,6 +1843,13 @@ func withSteps(jobs []slurmface.Job, steps map[string]string, allocs bool) []slu
 		}
 		if (!allocs || named) && !j.Start.IsZero() && j.ArrayPending == "" && (!named || step == "batch") {
 			out = append(out, j.BatchStep())
+		}
+		if !allocs || named {
+			for _, s := range j.SrunSteps() {
+				if !named || step == s.Step {
+					out = append(out, s)
+				}
+			}
 		}
 	}
 	return out

@@ -403,6 +403,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	var started []*exec.Cmd
 	worst := 0
 	var report []string
+	begun := time.Now()
 	for i, cmd := range cmds {
 		if err := cmd.Start(); err != nil {
 			msg, code := fmt.Sprintf("srun: error: %s: task %d: execve(): %s: %v", host, i, s.Argv[0], errors.Unwrap(err)), 2
@@ -470,6 +471,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	}
 	msgs, code := slurmface.TaskExits(host, exits)
 	report = append(report, msgs...)
+	recordStep(step, s, n, worst, exits, begun)
 	worst = max(worst, code)
 	for _, r := range report {
 		fmt.Fprintln(stderr, r)
@@ -478,6 +480,34 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		return &ExitError{Code: worst}
 	}
 	return nil
+}
+
+// recordStep writes what step id ran and how it ended beside its batch
+// task's step counter (sbatch.StepsFile), for sacct's N.ID line: its
+// program, tasks and CPUs, the highest exit code of its tasks (unstarted
+// ones' unstarted as sbatch's srun says, 2), the signal that ended one, and
+// its state as Slurm records it (COMPLETED, FAILED; CANCELLED when a
+// signal srun passed on ended it). Nothing outside a batch task.
+func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time) {
+	counter := os.Getenv(sbatch.StepCounterEnv)
+	if counter == "" || !filepath.IsAbs(counter) {
+		return
+	}
+	st := burst.Step{ID: id, Name: filepath.Base(s.Argv[0]), Tasks: n, CPUs: s.StepCPUs(n), ExitCode: unstarted,
+		StartedAt: begun.UTC(), EndedAt: time.Now().UTC(), State: burst.Succeeded}
+	for _, e := range exits {
+		st.ExitCode = max(st.ExitCode, e.Code)
+		if e.Signal != 0 && st.Signal == 0 {
+			st.Signal = e.Signal
+		}
+	}
+	switch {
+	case st.Signal == int(syscall.SIGTERM) || st.Signal == int(syscall.SIGINT) || st.Signal == int(syscall.SIGHUP):
+		st.State = burst.Cancelled
+	case st.ExitCode != 0 || st.Signal != 0:
+		st.State = burst.Failed
+	}
+	sbatch.AppendStep(sbatch.StepsFile(counter), st) // best effort: the step's own end matters more than its record
 }
 
 // runInteractive is srun outside a job: an attached burst run of the

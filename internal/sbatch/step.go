@@ -1,5 +1,17 @@
 package sbatch
 
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"io"
+	"os"
+	"slices"
+	"syscall"
+
+	"github.com/burst-sh/burst"
+)
+
 // StepCounterEnv names the file that counts the job steps srun started in a
 // batch task, for their ids (SLURM_STEP_ID, %s): the agent gives each
 // batch task one of its own, in a directory only it writes (its work
@@ -12,3 +24,55 @@ const StepCounterEnv = "BURST_STEP_COUNTER"
 // started with --exclusive, --exact or -c waits for CPUs other steps hold,
 // as Slurm's do. The agent removes it with the counter.
 func StepCPUsFile(counter string) string { return counter + ".cpus" }
+
+// StepsFile is the file beside a task's step counter to which srun appends
+// each step it ran, one JSON line (burst.Step) as the step ends; the agent
+// sends them with the task's end (sacct's N.0, N.1 lines) and removes it
+// with the counter.
+func StepsFile(counter string) string { return counter + ".steps" }
+
+// maxStepLine bounds one step's line in StepsFile.
+const maxStepLine = 4 << 10
+
+// AppendStep records step s in file (StepsFile): one line, written at
+// once (O_APPEND), so that steps ending together never mix.
+func AppendStep(file string, s burst.Step) error {
+	if len(s.Name) > 256 {
+		s.Name = s.Name[:256]
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ReadSteps reads the steps recorded in file, by step id, at most
+// burst.MaxSteps of them; a line it cannot read is skipped, and a
+// missing file is no steps.
+func ReadSteps(file string) []burst.Step {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []burst.Step
+	sc := bufio.NewScanner(io.LimitReader(f, int64(burst.MaxSteps)*maxStepLine))
+	sc.Buffer(make([]byte, 0, 1024), maxStepLine)
+	for sc.Scan() && len(out) < burst.MaxSteps {
+		var s burst.Step
+		if json.Unmarshal(sc.Bytes(), &s) == nil {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b burst.Step) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}

@@ -253,6 +253,10 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	row.UserSeconds, row.SysSeconds, row.MaxRSSBytes = float64(ev.UserUS)/1e6, float64(ev.SysUS)/1e6, ev.MaxRSS
 	row.ReadBytes, row.WroteBytes = ev.ReadBytes, ev.WroteBytes
 	row.StdoutTo, row.StderrTo = ev.OutTo, ev.ErrTo
+	row.Steps = ev.Steps[:min(len(ev.Steps), burst.MaxSteps)] // this attempt's srun steps
+	if j.row.Tasks.Total == 1 {
+		j.row.Steps = row.Steps // sacct lists a job's steps from its listing
+	}
 	if !m.row.Remote { // small output kept in a pack file: its range there
 		if packOf(row.Stdout, ev.OutPack) {
 			row.Stdout, row.StdoutFrom = ev.OutPack, ev.OutFrom

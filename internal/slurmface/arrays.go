@@ -42,6 +42,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 		}
 		e.StdOut, e.StdErr = t.Stdout, t.Stderr
 		e.Usage(t)
+		e.Steps = t.Steps
 		switch {
 		case t.State == burst.Cancelled && t.Reason != "":
 			e.Dependency = NeverMetText(t.Reason) // cancelled alone for it: Slurm keeps saying which

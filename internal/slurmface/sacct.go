@@ -51,9 +51,9 @@ var acctFields = []acctField{
 	{"AllocNodes", 10, func(j Job, _ acctCtx) string { return "1" }, onBoth},
 	{"Cluster", 10, func(Job, acctCtx) string { return ClusterName }, onBoth},
 	// The highest exit code of the job's steps started by srun, the
-	// batch step left out: burst keeps no record of those steps, and a
-	// job that ran none reads 0:0 (even one that failed), as in Slurm.
-	{"DerivedExitCode", 15, func(Job, acctCtx) string { return "0:0" }, jobOnly},
+	// batch step left out: a job that ran none reads 0:0 (even one that
+	// failed), as in Slurm.
+	{"DerivedExitCode", 15, func(j Job, _ acctCtx) string { return j.DerivedExitCode() }, jobOnly},
 	{"Elapsed", 10, func(j Job, x acctCtx) string { return LongDuration(j.Elapsed(x.now)) }, onBoth},
 	{"ElapsedRaw", 10, func(j Job, x acctCtx) string { return strconv.FormatInt(int64(j.Elapsed(x.now)/time.Second), 10) }, onBoth},
 	{"Eligible", 19, func(j Job, _ acctCtx) string {
@@ -67,7 +67,7 @@ var acctFields = []acctField{
 	{"GID", 6, func(j Job, _ acctCtx) string { return strconv.Itoa(j.GID) }, jobOnly},
 	{"JobID", -12, func(j Job, _ acctCtx) string { return j.JobID() + stepSuffix(j) }, onBoth},
 	{"JobIDRaw", -12, func(j Job, _ acctCtx) string { return strconv.FormatInt(j.RawID, 10) + stepSuffix(j) }, onBoth},
-	{"JobName", 10, func(j Job, _ acctCtx) string { return cmp.Or(j.Step, j.Name) }, onBoth},
+	{"JobName", 10, func(j Job, _ acctCtx) string { return cmp.Or(j.StepName, j.Step, j.Name) }, onBoth},
 	{"NCPUS", 10, func(j Job, _ acctCtx) string { return strconv.Itoa(j.CPUs) }, onBoth},
 	{"NNodes", 8, func(j Job, _ acctCtx) string { return "1" }, onBoth},
 	{"NodeList", 15, func(j Job, _ acctCtx) string { return nodeList(j) }, onBoth},
@@ -117,7 +117,12 @@ var acctFields = []acctField{
 	{"AveRSS", 10, func(j Job, x acctCtx) string { return memUnits(j.MaxRSS, unitNone, x) }, stepOnly},
 	{"MaxRSSNode", 10, func(j Job, _ acctCtx) string { return j.Node }, stepOnly},
 	{"MaxRSSTask", 10, func(Job, acctCtx) string { return "0" }, stepOnly},
-	{"NTasks", 8, func(Job, acctCtx) string { return "1" }, stepOnly},
+	{"NTasks", 8, func(j Job, _ acctCtx) string {
+		if j.StepName != "" { // an srun step: the tasks it ran
+			return strconv.Itoa(max(j.NTasks, 1))
+		}
+		return "1"
+	}, stepOnly},
 }
 
 // acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05),

@@ -96,8 +96,13 @@ type Job struct {
 	// OneTask says the job is one task, whose usage is the job's.
 	OneTask bool
 	// Step is "batch" on the line of a job's batch step (sacct without
-	// -X), "" on the job's own.
+	// -X), the step's id ("0") on the line of a step srun ran in it, ""
+	// on the job's own.
 	Step string
+	// StepName is an srun step's program, sacct's JobName of its line.
+	StepName string
+	// Steps are the srun steps its batch script ran (sacct's N.0 ...).
+	Steps []burst.Step
 }
 
 // BatchStep is the job's batch step, as sacct lists it under the job: the
@@ -112,6 +117,39 @@ func (j Job) BatchStep() Job {
 		s.State = burst.Cancelled
 	}
 	return s
+}
+
+// SrunSteps are the lines of the srun steps j's batch script ran, as sacct
+// lists them after its batch step: N.0, N.1, ... with each step's program,
+// tasks, CPUs, times, state and exit code.
+func (j Job) SrunSteps() []Job {
+	out := make([]Job, 0, len(j.Steps))
+	for _, st := range j.Steps {
+		s := j
+		s.Steps = nil
+		s.Step, s.StepName = strconv.Itoa(st.ID), st.Name
+		s.State, s.Signal, s.OOM = st.State, st.Signal, false
+		code := st.ExitCode
+		s.ExitCode = &code
+		s.Start, s.End = st.StartedAt, st.EndedAt
+		s.CPUs, s.NTasks = max(st.CPUs, 1), max(st.Tasks, 1)
+		s.CPUTime, s.UserCPU, s.SysCPU, s.CPUSplit, s.MaxRSS = 0, 0, 0, false, 0 // not measured per step
+		out = append(out, s)
+	}
+	return out
+}
+
+// DerivedExitCode is sacct's DerivedExitCode of a job: the highest exit
+// code of the steps srun ran in it ("STATUS:SIGNAL"), the batch step left
+// out; 0:0 when it ran none.
+func (j Job) DerivedExitCode() string {
+	code, sig := 0, 0
+	for _, st := range j.Steps {
+		if st.ExitCode > code || st.ExitCode == code && sig == 0 {
+			code, sig = st.ExitCode, st.Signal
+		}
+	}
+	return strconv.Itoa(code) + ":" + strconv.Itoa(sig)
 }
 
 // shownStart is the StartTime scontrol and sacct give: when it started, or

@@ -269,9 +269,9 @@ func parseFormat(s string, fields map[byte]squeueField) (Format, []string) {
 // DefaultSteps is squeue -s's format (with -l too, as 22.05 prints it).
 const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
 
-// stepFields are the %-letters of squeue -s: a job step's. A burst job has
-// one step, its batch step, running while the job runs (what srun starts
-// inside it is not a step the server knows).
+// stepFields are the %-letters of squeue -s: a job step's. squeue lists a
+// burst job's batch step while the job runs (the steps srun runs inside
+// it reach the server when its task ends: sacct lists them).
 var stepFields = map[byte]squeueField{
 	'A': fixed("TASKS", "1"),
 	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},

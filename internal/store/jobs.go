@@ -141,7 +141,7 @@ func (s *Store) Inputs(ctx context.Context, jobID int64) ([][]string, error) {
 
 const saveJobSQL = `UPDATE jobs SET state=?, exit_code=?, reason=?, started_at=?, ended_at=?,
 		n_dispatched=?, n_running=?, n_succeeded=?, n_failed=?, n_cancelled=?, n_timeout=?, n_lost=?,
-		cpu_us=?, max_rss=?, cancel_requested=? WHERE id=?`
+		cpu_us=?, max_rss=?, cancel_requested=?, steps=? WHERE id=?`
 
 // SaveJob writes a job's mutable columns.
 func SaveJob(tx *Tx, j *JobRow) error {
@@ -149,7 +149,7 @@ func SaveJob(tx *Tx, j *JobRow) error {
 	_, err := tx.exec(saveJobSQL,
 		j.State, intPtr(j.ExitCode), j.Reason, toMicros(j.StartedAt), toMicros(j.EndedAt),
 		j.Dispatched, c.Running, c.Succeeded, c.Failed, c.Cancelled, c.Timeout, c.Lost,
-		int64(j.CPUSeconds*1e6), j.MaxRSSBytes, cancelCode(j), j.ID)
+		int64(j.CPUSeconds*1e6), j.MaxRSSBytes, cancelCode(j), stepsText(j.Steps), j.ID)
 	if err != nil {
 		return fmt.Errorf("save job %d: %w", j.ID, err)
 	}
@@ -197,8 +197,8 @@ func cancelCode(j *JobRow) int {
 
 const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count, machine, pid, pid_start,
 		exit_code, signal, reason, gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr,
-		read_bytes, wrote_bytes, cost_nusd, cancel, out_from, err_from, out_to, err_to, slot)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		read_bytes, wrote_bytes, cost_nusd, cancel, out_from, err_from, out_to, err_to, slot, steps)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(job_id, idx) DO UPDATE SET state=excluded.state, attempt=excluded.attempt,
 		lost_count=excluded.lost_count, machine=excluded.machine, pid=excluded.pid, pid_start=excluded.pid_start,
 		exit_code=excluded.exit_code, signal=excluded.signal, reason=excluded.reason, gpu_ids=excluded.gpu_ids,
@@ -206,7 +206,7 @@ const saveTaskSQL = `INSERT INTO tasks (job_id, idx, state, attempt, lost_count,
 		sys_us=excluded.sys_us, max_rss=excluded.max_rss, stdout=excluded.stdout, stderr=excluded.stderr,
 		read_bytes=excluded.read_bytes, wrote_bytes=excluded.wrote_bytes, cost_nusd=excluded.cost_nusd,
 		cancel=excluded.cancel, out_from=excluded.out_from, err_from=excluded.err_from,
-		out_to=excluded.out_to, err_to=excluded.err_to, slot=excluded.slot`
+		out_to=excluded.out_to, err_to=excluded.err_to, slot=excluded.slot, steps=excluded.steps`
 
 // SaveTask inserts or replaces a task's row.
 func SaveTask(tx *Tx, t *TaskRow) error {
@@ -215,17 +215,41 @@ func SaveTask(tx *Tx, t *TaskRow) error {
 		intPtr(t.ExitCode), t.Signal, t.Reason, joinInts(t.GPUIDs), toMicros(t.StartedAt), toMicros(t.EndedAt),
 		int64(t.UserSeconds*1e6), int64(t.SysSeconds*1e6), t.MaxRSSBytes, t.Stdout, t.Stderr, t.ReadBytes, t.WroteBytes,
 		int64(math.Round(t.CostUSD*1e9)), t.CancelRequested, t.StdoutFrom, t.StderrFrom,
-		t.StdoutTo, t.StderrTo, t.Slot)
+		t.StdoutTo, t.StderrTo, t.Slot, stepsText(t.Steps))
 	if err != nil {
 		return fmt.Errorf("save task %d.%d: %w", t.JobID, t.Index, err)
 	}
 	return nil
 }
 
+// stepsText is steps as their column holds them: JSON, "" for none.
+func stepsText(steps []burst.Step) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(steps)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// stepsOf reads a steps column back; nothing when it is empty or unreadable.
+func stepsOf(s string) []burst.Step {
+	if s == "" {
+		return nil
+	}
+	var out []burst.Step
+	if json.Unmarshal([]byte(s), &out) != nil {
+		return nil
+	}
+	return out
+}
+
 const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.reason, j.cpus, j.mem_bytes, j.gpus,
 	j.time_limit_s, j.submitted_at, j.started_at, j.ended_at, j.n_tasks, j.n_dispatched, j.n_running,
 	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user,
-	j.id_span, j.cluster`
+	j.id_span, j.cluster, j.steps`
 
 // jobListCols are jobCols with an empty spec in the spec's place.
 var jobListCols = strings.Replace(jobCols, "j.spec,", "'',", 1)
@@ -241,15 +265,17 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 		started, ended sql.NullInt64
 		cpuUS          int64
 		cancel         int
+		steps          string
 	)
 	c := &j.Tasks
 	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
 		&j.MemBytes, &j.GPUs, &j.TimeLimitS, &sub, &started, &ended, &c.Total, &j.Dispatched, &c.Running,
 		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel, &j.User,
-		&j.IDSpan, &j.Cluster)
+		&j.IDSpan, &j.Cluster, &steps)
 	if err != nil {
 		return nil, err
 	}
+	j.Steps = stepsOf(steps)
 	if exit.Valid {
 		v := int(exit.Int64)
 		j.ExitCode = &v
@@ -341,7 +367,7 @@ func (s *Store) queryJobs(ctx context.Context, withSpec bool, q string, args ...
 
 const taskCols = `job_id, idx, state, attempt, lost_count, machine, pid, pid_start, exit_code, signal, reason,
 	gpu_ids, started_at, ended_at, user_us, sys_us, max_rss, stdout, stderr, read_bytes, wrote_bytes, cost_nusd, cancel,
-	out_from, err_from, out_to, err_to, slot`
+	out_from, err_from, out_to, err_to, slot, steps`
 
 func scanTask(row scanner) (*TaskRow, error) {
 	var (
@@ -352,14 +378,16 @@ func scanTask(row scanner) (*TaskRow, error) {
 		started, ended sql.NullInt64
 		userUS, sysUS  int64
 		costNUSD       int64
+		steps          string
 	)
 	err := row.Scan(&t.JobID, &t.Index, &t.State, &t.Attempt, &t.LostCount, &t.Machine, &t.PID, &pidStart,
 		&exit, &t.Signal, &t.Reason, &gpus, &started, &ended, &userUS, &sysUS, &t.MaxRSSBytes, &t.Stdout, &t.Stderr,
 		&t.ReadBytes, &t.WroteBytes, &costNUSD, &t.CancelRequested, &t.StdoutFrom, &t.StderrFrom,
-		&t.StdoutTo, &t.StderrTo, &t.Slot)
+		&t.StdoutTo, &t.StderrTo, &t.Slot, &steps)
 	if err != nil {
 		return nil, err
 	}
+	t.Steps = stepsOf(steps)
 	t.PIDStart = uint64(pidStart)
 	t.CostUSD = float64(costNUSD) / 1e9
 	if exit.Valid {

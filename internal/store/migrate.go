@@ -376,6 +376,9 @@ var migrations = []string{
 	// 25: a map task's job slot (GNU parallel's {%}): kept so that a
 	// restarted server gives no new task the slot of one still running.
 	`ALTER TABLE tasks ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;`,
+	// The srun steps of a batch task (JSON), and of a job of one task.
+	`ALTER TABLE tasks ADD COLUMN steps TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN steps TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {

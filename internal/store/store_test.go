@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -42,9 +43,11 @@ func TestJobRoundTripAndReopen(t *testing.T) {
 		t.Fatalf("unexpected job %+v", j)
 	}
 	code := 3
-	j.State, j.ExitCode, j.Tasks.Failed, j.Dispatched = burst.Failed, &code, 1, 1
+	steps := []burst.Step{{ID: 0, Name: "bash", State: burst.Failed, ExitCode: 3, Tasks: 2, CPUs: 2,
+		StartedAt: now.UTC().Truncate(time.Second), EndedAt: now.UTC().Truncate(time.Second).Add(time.Second)}}
+	j.State, j.ExitCode, j.Tasks.Failed, j.Dispatched, j.Steps = burst.Failed, &code, 1, 1, steps
 	task := &TaskRow{Task: burst.Task{JobID: id, Index: 0, State: burst.Failed, Attempt: 1, ExitCode: &code,
-		GPUIDs: []int{0, 2}, UserSeconds: 1.5}, PIDStart: 12345}
+		GPUIDs: []int{0, 2}, UserSeconds: 1.5, Steps: steps}, PIDStart: 12345}
 	if err := s.Write(ctx, func(tx *Tx) error {
 		if err := SaveTask(tx, task); err != nil {
 			return err
@@ -63,14 +66,14 @@ func TestJobRoundTripAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j2.State != burst.Failed || *j2.ExitCode != 3 || j2.Tasks.Queued != 0 || j2.Tasks.Failed != 1 {
+	if j2.State != burst.Failed || *j2.ExitCode != 3 || j2.Tasks.Queued != 0 || j2.Tasks.Failed != 1 || !reflect.DeepEqual(j2.Steps, steps) {
 		t.Fatalf("after reopen: %+v", j2)
 	}
 	got, err := s2.GetTask(ctx, id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.PIDStart != 12345 || len(got.GPUIDs) != 2 || got.GPUIDs[1] != 2 || got.UserSeconds != 1.5 {
+	if got.PIDStart != 12345 || len(got.GPUIDs) != 2 || got.GPUIDs[1] != 2 || got.UserSeconds != 1.5 || !reflect.DeepEqual(got.Steps, steps) {
 		t.Fatalf("task after reopen: %+v", got)
 	}
 	if _, err := s2.GetTask(ctx, id, 1); !errors.Is(err, ErrNotFound) {
