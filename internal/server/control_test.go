@@ -648,3 +648,62 @@ func TestPipeTooBigNamesItsMemory(t *testing.T) {
 		t.Fatalf("a pipe of two stages of 1 PiB: %v; want refused naming their memory and --mem", err)
 	}
 }
+
+// An agent killed under a map of short tasks loses what it ran, not the
+// queue it held: a task it held queued (prefetched) and could not have
+// started yet counts no lost machine. Before, each kill counted a loss for
+// every one of the 32 tasks it held, and after maxLost kills tasks that
+// never ran ended lost.
+func TestLostMachineSparesItsQueue(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(60)
+	var seq uint64
+	for range 2 { // 4 tasks of 0.1 s: the map is short, its tasks are prefetched from now on
+		h.place()
+		var refs []client.TaskRef
+		seq, refs = h.startAll("a", seq)
+		h.tick(100 * time.Millisecond)
+		h.finish("a", refs, always(0))
+	}
+	for kill := 1; kill <= maxLost+1; kill++ {
+		h.place()
+		l := h.lease("a", seq)
+		if l == nil {
+			t.Fatalf("kill %d: nothing leased", kill)
+		}
+		h.lease("a", l.Seq) // acknowledged: the agent holds all of it
+		var now, queued []client.TaskRef
+		for _, a := range l.Tasks {
+			if a.Queued {
+				queued = append(queued, a.TaskRef)
+			} else {
+				now = append(now, a.TaskRef)
+			}
+		}
+		if len(queued) < 10 {
+			t.Fatalf("kill %d: %d tasks queued at the agent, want a prefetched queue", kill, len(queued))
+		}
+		for _, r := range now {
+			h.report("a", started(r, h.now))
+		}
+		h.tick(100 * time.Millisecond)
+		h.finish("a", now, always(0))
+		h.do(func(b *batch) { h.c.loseMachine(h.c.machines["a"], "agent on a exited", h.now, b) })
+		for i, r := range queued {
+			row := h.task(id, r.Index)
+			want := 0
+			if i < 2 { // the head of its queue: places were free for it (2 CPUs)
+				want = 1
+			}
+			if row.State != burst.Queued || row.LostCount > want {
+				t.Fatalf("kill %d: task %d, held at place %d of the queue, is %s with %d losses; want queued with at most %d",
+					kill, r.Index, i, row.State, row.LostCount, want)
+			}
+		}
+		h.register("a", 2)
+		seq = 0
+	}
+	h.drive("a", 60, always(0))
+	h.wantJob(id, burst.Succeeded, 0)
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -63,6 +64,10 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Signals: m.signals, Limits: m.unackedL, Jobs: map[int64]*client.JobContext{}}
 	m.signals = nil
 	for _, t := range m.unacked {
+		if t.handed == 0 {
+			m.handed++
+			t.handed = m.handed
+		}
 		out.Tasks = append(out.Tasks, c.assignment(t))
 		if out.Jobs[t.row.JobID] == nil {
 			out.Jobs[t.row.JobID] = c.jobContext(t.job)
@@ -144,15 +149,70 @@ func (c *control) dropFromOutbox(t *taskRT) bool {
 	return found
 }
 
+// neverStarted is the set of m's tasks that its agent held queued
+// (prefetched) and cannot have started when it went away. Such a task
+// counts no lost machine: counted, a map's queue of 32 prefetched tasks
+// used a loss at every agent killed under it, and after 3 kills tasks that
+// never ran ended lost for good. The agent starts its queue in the order
+// it was handed (taskRT.handed), each as a place frees; a start is
+// reported within milliseconds but may die with the agent. So of a job's
+// queued tasks not reported started, the first ones count, as many as the
+// job had places free on m by what the server was told, and at least one
+// (a place freed by an end not yet reported): a task that kills every
+// agent it starts on is still given up after maxLost. The rest (the
+// queue's tail) cannot have started.
+func (m *machineRT) neverStarted() map[*taskRT]bool {
+	held := map[int64][]*taskRT{} // a job's tasks queued at m, not reported started
+	busy := map[int64]int{}       // a job's tasks that hold a place on m: started, or handed to start at once
+	for _, t := range m.tasks {
+		switch {
+		case t.queued && !t.started && t.delivered:
+			held[t.row.JobID] = append(held[t.row.JobID], t)
+		case t.started || !t.queued:
+			busy[t.row.JobID]++
+		}
+	}
+	var never map[*taskRT]bool
+	for id, q := range held {
+		slices.SortFunc(q, func(a, b *taskRT) int { return cmp.Compare(a.handed, b.handed) })
+		mayStart := max(1, m.places(q[0])-busy[id])
+		for _, t := range q[min(mayStart, len(q)):] {
+			if never == nil {
+				never = map[*taskRT]bool{}
+			}
+			never[t] = true
+		}
+	}
+	return never
+}
+
+// places is how many tasks like t may run at once on m: as many as its
+// CPUs hold (MaxSharedRunning of tasks that reserve none), at most the
+// job's -j.
+func (m *machineRT) places(t *taskRT) int {
+	n := burst.MaxSharedRunning
+	if cpus := t.res().CPUs; cpus > 0 {
+		n = max(1, m.row.CPUs/cpus)
+	}
+	if r := t.job.row.Spec.MaxRunning; r > 0 {
+		n = min(n, r)
+	}
+	return n
+}
+
 // loseMachine marks every task of m lost (requeuing what may run again).
 // Their processes, when they run on this host and are still identifiable
 // by pid and start time, are killed (an effect, before the commit is
 // waited for), and whatever is left of m is stopped by its provider.
 func (c *control) loseMachine(m *machineRT, why string, now time.Time, b *batch) {
 	c.x.accrue(m, now)
+	never := m.neverStarted()
 	for _, t := range m.sortedTasks() {
 		if m.row.Host == c.host && t.row.PID > 0 {
 			b.kills = append(b.kills, orphan{t.ref(), t.row.PID, t.row.PIDStart})
+		}
+		if never[t] {
+			t.delivered = false // as if it never left the server: no attempt used, no loss counted
 		}
 		c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost, Reason: why}, now, b)
 	}
@@ -261,6 +321,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 		reported[taskKey{rt.Job, rt.Index}] = rt
 	}
 	var kill []client.TaskRef
+	never := m.neverStarted()
 	for k, t := range m.tasks {
 		rt, ok := reported[k]
 		switch {
@@ -295,6 +356,9 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 			t.delivered = false
 			m.outbox = append(m.outbox, t)
 		default:
+			if never[t] {
+				t.delivered = false // it never left the old agent's queue: no attempt used, no loss counted
+			}
 			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Lost,
 				Reason: "agent on " + m.row.ID + " restarted without it"}, now, b)
 		}

@@ -23,6 +23,7 @@ type machineRT struct {
 	limits     []client.JobLimit   // for the next lease: jobs' new time limits
 	unackedL   []client.JobLimit   // limits of lease leaseSeq
 	leaseSeq   uint64
+	handed     uint64        // tasks put in leases so far: each task's place in the agent's queue (taskRT.handed)
 	waiter     chan struct{} // closed to wake the one lease request that waits
 	leaseGen   uint64        // a newer lease request retires older ones
 	registered bool

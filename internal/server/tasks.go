@@ -35,6 +35,7 @@ type taskRT struct {
 	cancel    bool             // a cancel was requested
 	started   bool             // its process started (counted in Tasks.Running)
 	queued    bool             // prefetched: the agent starts it when its resources allow
+	handed    uint64           // its place in its machine's queue: the order the agent took it in (0: not yet leased)
 	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
 	pipe      *client.Plumbing // a pipe stage's streams
 	nusd      int64            // what this attempt was charged so far (nano-dollars)
