@@ -11,6 +11,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -176,6 +177,9 @@ type Options struct {
 	User      string       // who acts when a client names nobody (X-Burst-User)
 	Addr      string       // the server's http://HOST:PORT, in sign-in links
 	Log       *slog.Logger // nil: slog.Default()
+	// StreamFiles bounds the files streams hold open at once (0: a quarter
+	// of the descriptor limit, netlimit.MaxStreamFiles).
+	StreamFiles int
 }
 
 type handler struct {
@@ -184,11 +188,12 @@ type handler struct {
 	log     *slog.Logger
 	ui      *uiState
 	streams streamGate // the streams each user holds open (streams.go)
+	files   fileGate   // the files streams hold open, all users together (streams.go)
 }
 
 // New builds the handler of every route of docs/api.md and the dashboard.
 func New(b Backend, o Options) (http.Handler, error) {
-	h := &handler{b: b, o: o, log: o.Log}
+	h := &handler{b: b, o: o, log: o.Log, files: newFileGate(cmp.Or(o.StreamFiles, netlimit.MaxStreamFiles(netlimit.Nofile())))}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

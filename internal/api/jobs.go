@@ -415,6 +415,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if f != nil {
 			f.Close()
+			h.files.give()
 		}
 	}()
 	buf := make([]byte, 64<<10)
@@ -496,7 +497,16 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 					if to > 0 && pos > to {
 						pos = to
 					}
-					f, err = os.Open(path)
+					switch {
+					case wrote && !h.files.wait(r.Context().Done()):
+						return // the stream has begun: it waits for a place
+					case !wrote && !h.files.take():
+						h.files.full(w)
+						return
+					}
+					if f, err = os.Open(path); err != nil {
+						h.files.give()
+					}
 					switch {
 					case err == nil:
 						if pos > 0 {

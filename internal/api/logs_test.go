@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -201,5 +204,73 @@ func TestLogsOffsetRange(t *testing.T) {
 		if c.code == 400 && !strings.Contains(w.Body.String(), "offset") {
 			t.Errorf("offset=%s: %s does not name the offset", c.offset, w.Body)
 		}
+	}
+}
+
+// heldLog is a task that runs until stop is closed.
+type heldLog struct {
+	*taskLog
+	stop chan struct{}
+}
+
+func (f *heldLog) TaskActive(id int64, idx int) (bool, <-chan struct{}) {
+	select {
+	case <-f.stop:
+		return false, f.stop
+	default:
+		return true, f.stop
+	}
+}
+
+// Streams hold at most StreamFiles logs open, whoever sends them: one past
+// it is answered 503 naming the bound (before, 256 followed logs took all
+// 512 descriptors of a server and it answered nobody, its agents neither),
+// and is taken again once a stream has ended.
+func TestStreamFilesBounded(t *testing.T) {
+	f := &heldLog{taskLog: newTaskLog(t, &burst.JobSpec{Kind: burst.KindRun}, 1, []byte("hello\n")), stop: make(chan struct{})}
+	h, err := New(f, Options{Token: token, TokenFile: tokenFile, User: "ada", Addr: "http://127.0.0.1:7780", StreamFiles: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var once sync.Once
+	end := func() { once.Do(func() { close(f.stop) }) }
+	defer end() // before srv.Close: the followed log ends
+	get := func(query string) *http.Response {
+		t.Helper()
+		r, _ := http.NewRequest("GET", srv.URL+"/v1/jobs/7/logs?task=0"+query, nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	follow := get("&follow=1")
+	line, err := bufio.NewReader(follow.Body).ReadString('\n')
+	if err != nil || line != "hello\n" {
+		t.Fatalf("the followed log: %q, %v", line, err)
+	}
+	second := get("")
+	body, _ := io.ReadAll(second.Body)
+	second.Body.Close()
+	if second.StatusCode != 503 || second.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "holds 1 logs open for streams") {
+		t.Fatalf("a log past the bound, while one is followed: %d %q", second.StatusCode, body)
+	}
+	end()
+	io.Copy(io.Discard, follow.Body)
+	follow.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		third := get("")
+		body, _ = io.ReadAll(third.Body)
+		third.Body.Close()
+		if third.StatusCode == 200 && string(body) == "hello\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log once the followed one ended: %d %q", third.StatusCode, body)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -30,6 +30,47 @@ var streamRoutes = map[string]bool{
 	"GET /ui/events":           true,
 }
 
+// fileGate bounds the files that streams hold open at once, whoever sends
+// them: a followed log holds its connection and its file, so 256 follows
+// over the TCP port of a server allowed 512 descriptors (its connections'
+// cap) took all 512, and the server answered nobody, its agents neither,
+// until they ended. A stream past the bound is answered 503 with
+// Retry-After, or, once it has begun, waits for a place.
+type fileGate chan struct{}
+
+func newFileGate(n int) fileGate { return make(fileGate, n) }
+
+// take holds a place, or says false at once if none is free.
+func (g fileGate) take() bool {
+	select {
+	case g <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait holds a place as soon as one is free; false if done is closed first.
+func (g fileGate) wait(done <-chan struct{}) bool {
+	select {
+	case g <- struct{}{}:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+func (g fileGate) give() { <-g }
+
+// full answers a stream turned away by the fileGate.
+func (g fileGate) full(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	w.Header().Set(client.SlotHeader, "1") // burst's client waits for a place as long as its caller does
+	writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
+		"the server holds %d logs open for streams, all it keeps for them (a quarter of its descriptor limit, `ulimit -n`): send this again once some `burst logs -f` end, or start the server with a higher limit",
+		cap(g))})
+}
+
 // streamGate counts the streams each user holds open.
 type streamGate struct {
 	mu   sync.Mutex

@@ -64,14 +64,25 @@ func clamp(n, lo, hi uint64) int {
 	return int(min(max(n, lo), hi))
 }
 
+// Nofile is the process's soft RLIMIT_NOFILE (1,024 if it cannot be read).
+func Nofile() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
+		return rl.Cur
+	}
+	return 1024
+}
+
+// MaxStreamFiles is how many files the requests that stream them (a
+// followed log) may hold open at once in a process allowed nofile
+// descriptors: half of what ForFiles leaves beside the connections, so
+// that connections that each hold a file cannot take the descriptors of
+// the store, the agents and the tasks' pipes.
+func MaxStreamFiles(nofile uint64) int { return clamp(nofile/4, 4, 4096) }
+
 // withDefaults fills in the zero caps from the soft RLIMIT_NOFILE.
 func (lim Limits) withDefaults() Limits {
-	var rl syscall.Rlimit
-	nofile := uint64(1024)
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
-		nofile = rl.Cur
-	}
-	d := ForFiles(nofile)
+	d := ForFiles(Nofile())
 	if lim.MaxConns <= 0 {
 		lim.MaxConns = d.MaxConns
 	}
