@@ -386,7 +386,11 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	idx, _ := strconv.Atoi(q.Get("task"))
+	idx, err := strconv.Atoi(cmp.Or(q.Get("task"), "0"))
+	if err != nil { // read as task 0, it streamed another task's log than the one asked for
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("task %q is not a task number: give ?task=N, N from 0 (see `burst show %d`)", q.Get("task"), j.ID)})
+		return
+	}
 	if idx < 0 || idx >= j.Tasks.Total {
 		writeJSON(w, 404, client.Error{Message: "job " + strconv.FormatInt(j.ID, 10) + " has no task " + strconv.Itoa(idx) + " (tasks are numbered from 0)"})
 		return

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,22 @@ func TestLogsOffsetRange(t *testing.T) {
 		}
 		if c.code == 400 && !strings.Contains(w.Body.String(), "offset") {
 			t.Errorf("offset=%s: %s does not name the offset", c.offset, w.Body)
+		}
+	}
+}
+
+// A task that is not a number is refused naming ?task=, not read as task
+// 0 (before, ?task=abc or ?task=1x streamed task 0's log as the one asked
+// for).
+func TestLogsTaskNotANumber(t *testing.T) {
+	for _, task := range []string{"abc", "1x", "../../token", " 0"} {
+		f := newTaskLog(t, &burst.JobSpec{}, 1, []byte("task zero\n"))
+		r := httptest.NewRequest("GET", "/v1/jobs/7/logs?task="+url.QueryEscape(task), nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		newTest(t, f).ServeHTTP(w, r)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), "give ?task=N") {
+			t.Errorf("task=%q: %d %s", task, w.Code, w.Body)
 		}
 	}
 }
