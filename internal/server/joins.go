@@ -401,6 +401,9 @@ func (s *Server) RevokeMachine(ctx context.Context, id string) (*burst.Machine, 
 	if errors.Is(err, store.ErrNotFound) && s.joins.wasRevoked(id) {
 		return nil, badRequest("machine %s is revoked already: its credential was revoked before (join it again with a new token: `burst join-token create`)", id)
 	}
+	if errors.Is(err, store.ErrNotFound) && m == nil {
+		return nil, &errNotFoundMsg{Msg: "there is no machine " + id + ": see `burst machine list` for the machines this server knows"}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errNotFoundMsg{Msg: "machine " + id + " has no machine credential to revoke: only joined machines have one (see `burst machine list`; stop others with `burst machine stop`)"}
 	}

@@ -113,3 +113,14 @@ func TestJoinAuditEvents(t *testing.T) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestRevokeUnknownMachine: revoking a machine the server does not know
+// says there is no such machine (404), not that it lacks a credential.
+func TestRevokeUnknownMachine(t *testing.T) {
+	s := fleetServer(t)
+	_, err := s.RevokeMachine(api.WithActor(context.Background(), "ada"), "laptop-7")
+	var nf *errNotFoundMsg
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "there is no machine laptop-7") {
+		t.Fatalf("revoke of an unknown machine: %v, want a 404 saying there is no such machine", err)
+	}
+}
