@@ -128,6 +128,14 @@ func TestSlurmFaceSrun(t *testing.T) {
 	if r := face("srun", "-c", "1", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
 		t.Errorf("srun -c 1 echo hi: %s", r)
 	}
+	// What Slurm's srun tells the task of the allocation it makes
+	// (a one-liner's `srun -c 8 bwa mem -t $SLURM_CPUS_PER_TASK`).
+	if r := face("srun", "-N1", "-c", "2", "sh", "-c", "echo $SLURM_CPUS_PER_TASK $SLURM_NTASKS $SLURM_PROCID"); r.code != 0 || r.stdout != "2 1 0\n" {
+		t.Errorf("srun -N1 -c 2 outside a job: want SLURM_CPUS_PER_TASK 2, SLURM_NTASKS 1, SLURM_PROCID 0: %s", r)
+	}
+	if r := face("srun", "--export=NONE", "-c", "2", "/bin/sh", "-c", "echo $SLURM_CPUS_PER_TASK"); r.code != 0 || r.stdout != "2\n" {
+		t.Errorf("srun --export=NONE -c 2 outside a job: want SLURM_CPUS_PER_TASK kept: %s", r)
+	}
 	if r := face("srun", "--mem=64M", "sh", "-c", "echo out; exit 3"); r.code != 3 || r.stdout != "out\n" {
 		t.Errorf("srun of a command exiting 3: want exit 3 and its output: %s", r)
 	}

@@ -535,6 +535,13 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 	if s.Export != "" {
 		spec.Env = sbatch.ExportEnv(spec.Env, s.Export)
 	}
+	if n == 1 { // the job runs the command itself: srun's variables go with it (n > 1: the step's srun sets them)
+		if spec.Env == nil {
+			spec.Env = map[string]string{}
+		}
+		host, _ := os.Hostname()
+		maps.Copy(spec.Env, s.AllocEnv(spec.Name, spec.Workdir, host))
+	}
 	if s.Partition != "" { // one no cluster is named after runs on the default, as sbatch's
 		cl, err := connect(c.Context(), c.ErrOrStderr())
 		if err != nil {

@@ -75,6 +75,26 @@ func TestSrunStep(t *testing.T) {
 	}
 }
 
+// TestSrunAllocEnv: srun outside a job tells its task what Slurm 22.05's
+// does (checked: srun -N1 -c2 env gives SLURM_CPUS_PER_TASK=2,
+// SLURM_NTASKS=1, SLURM_CPUS_ON_NODE=2, SLURM_STEP_ID=0).
+func TestSrunAllocEnv(t *testing.T) {
+	env := (&Srun{CPUsPerTask: 2}).AllocEnv("x", "/d", "h")
+	for k, v := range map[string]string{"SLURM_CPUS_PER_TASK": "2", "SLURM_NTASKS": "1", "SLURM_NPROCS": "1", "SLURM_PROCID": "0",
+		"SLURM_STEP_ID": "0", "SLURM_CPUS_ON_NODE": "2", "SLURM_JOB_CPUS_PER_NODE": "2", "SLURM_TASKS_PER_NODE": "1",
+		"SLURM_JOB_NAME": "x", "SLURM_SUBMIT_DIR": "/d", "SLURM_SUBMIT_HOST": "h", "SLURM_NNODES": "1"} {
+		if env[k] != v {
+			t.Errorf("AllocEnv %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env["SLURM_STEP_NODELIST"]; ok {
+		t.Error("AllocEnv names a machine before the job is placed")
+	}
+	if env := (&Srun{}).AllocEnv("x", "/d", "h"); env["SLURM_CPUS_ON_NODE"] != "1" || env["SLURM_CPUS_PER_TASK"] != "" {
+		t.Errorf("AllocEnv without -c: %v, want SLURM_CPUS_ON_NODE 1 and no SLURM_CPUS_PER_TASK", env)
+	}
+}
+
 // TestStepHeldCPUs: which steps hold their CPUs so that others wait, as
 // Slurm 22.05's steps do (checked with the suite's Slurm: four `srun -n1
 // --exclusive` in a 2-task job run two at a time, with -c too; --overlap
