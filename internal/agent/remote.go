@@ -159,9 +159,13 @@ func (a *Agent) checkLocal(jc *client.JobContext, dir string) error {
 		if !filepath.IsAbs(p) && jc.Dir != "" {
 			where = "in " + filepath.Join(jc.Dir, p) + " on the submitter's host"
 		}
+		// The agent does not know the submitter's role: the hint holds for a
+		// member too, to whom the clusters that see the server's files
+		// (local, Slurm) are closed.
 		return fmt.Errorf("%s exists only %s: machine %s shares no filesystem with the server and has no %s; "+
-			"stage the file to the machine (burst run --in FILE) or run the job on a machine that shares the filesystem (e.g. --on local)",
-			p, where, a.cfg.Machine, p)
+			"stage it with the job (burst run --in %s ...) or put it on the machine at that path; "+
+			"an admin may instead run the job on a cluster whose machines see the submitter's files (e.g. --on local, on the server's own host)",
+			p, where, a.cfg.Machine, p, p)
 	}
 	return nil
 }
