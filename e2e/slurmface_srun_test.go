@@ -200,6 +200,54 @@ func TestSlurmFaceSrun(t *testing.T) {
 	}
 }
 
+// TestSlurmFaceSacctInJob: sacct in a running job lists the steps its
+// srun calls ran so far and the one running, as Slurm's does (a script
+// ending in sacct -j $SLURM_JOB_ID prints them in its own log); a step its
+// srun ended for a signal reads CANCELLED 0:15 once the job is over.
+func TestSlurmFaceSacctInJob(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	script := `#!/bin/sh
+srun sh -c 'exit 3'
+srun sleep 300 &
+n=0
+until sacct -j $SLURM_JOB_ID -n -P --format=JobID,State | grep -q '[.]1|RUNNING'; do
+  n=$((n + 1)); [ $n -lt 600 ] || { echo "step 1 never listed as running"; exit 9; }
+  sleep 0.1
+done
+sacct -j $SLURM_JOB_ID -n -P --format=JobID,JobName,State,ExitCode > acct.txt
+kill $!
+wait
+exit 0
+`
+	if err := os.WriteFile(filepath.Join(dir, "in.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := face("sbatch", "--parsable", "-o", "out-%j.txt", "in.sh")
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	h.run("wait", id)
+	out, _ := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	acct, err := os.ReadFile(filepath.Join(dir, "acct.txt"))
+	if err != nil {
+		t.Fatalf("the job wrote no sacct listing: %v (its output: %q)", err, out)
+	}
+	want := strings.Join([]string{id + "|in.sh|RUNNING|0:0", id + ".batch|batch|RUNNING|0:0",
+		id + ".0|sh|FAILED|3:0", id + ".1|sleep|RUNNING|0:0"}, "\n") + "\n"
+	if string(acct) != want {
+		t.Errorf("sacct inside the running job:\n%s\nwant:\n%s\n(its output: %q)", acct, want, out)
+	}
+	after := face("sacct", "-j", id, "-P", "-n", "--format=JobID,State,ExitCode")
+	wantAfter := strings.Join([]string{id + "|COMPLETED|0:0", id + ".batch|COMPLETED|0:0",
+		id + ".0|FAILED|3:0", id + ".1|CANCELLED|0:15"}, "\n") + "\n"
+	if after.code != 0 || after.stdout != wantAfter {
+		t.Errorf("sacct after the job:\n%s\nwant:\n%s", after, wantAfter)
+	}
+}
+
 // slurmFaceSrunShapes runs srunScript and srun outside a job on the
 // suite's real Slurm: the shapes TestSlurmFaceSrun expects of burst.
 func slurmFaceSrunShapes(t *testing.T) {

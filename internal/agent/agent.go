@@ -880,6 +880,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		var ran []burst.Step
 		if steps != "" { // the count of its srun steps, their CPUs and records, if it ran any
 			ran = sbatch.ReadSteps(sbatch.StepsFile(steps))
+			sbatch.EndSteps(ran, time.Now().UTC())
 			os.Remove(steps)
 			os.Remove(sbatch.StepCPUsFile(steps))
 			os.Remove(sbatch.StepsFile(steps))

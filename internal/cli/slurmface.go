@@ -1779,6 +1779,7 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
 	}
+	withOwnSteps(out, os.Getenv)
 	slices.SortStableFunc(out, acctOrder)
 	if o.script || o.env {
 		return writeScripts(ctx, cl, w, out, o.script)
@@ -1826,6 +1827,28 @@ func splitSteps(items []string) ([]string, map[string]string) {
 		delete(steps, id)
 	}
 	return jobs, steps
+}
+
+// withOwnSteps gives the job sacct runs in (a batch task's: SLURM_JOB_ID,
+// or SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID) the steps its srun calls
+// recorded so far on this machine (sbatch.StepsFile), ended and running,
+// while it runs: the server learns them at the task's end, and a script
+// ending in `sacct -j $SLURM_JOB_ID` lists them, as Slurm's does.
+func withOwnSteps(jobs []slurmface.Job, getenv func(string) string) {
+	counter := getenv(sbatch.StepCounterEnv)
+	if counter == "" || !filepath.IsAbs(counter) {
+		return
+	}
+	id := getenv("SLURM_JOB_ID")
+	if a, t := getenv("SLURM_ARRAY_JOB_ID"), getenv("SLURM_ARRAY_TASK_ID"); a != "" && t != "" {
+		id = a + "_" + t
+	}
+	for i, j := range jobs {
+		if j.State == burst.Running && len(j.Steps) == 0 && id != "" &&
+			(j.JobID() == id || strconv.FormatInt(j.RawID, 10) == getenv("SLURM_JOB_ID")) {
+			jobs[i].Steps = sbatch.ReadSteps(sbatch.StepsFile(counter))
+		}
+	}
 }
 
 // withSteps puts after each job that started its batch step (unless

@@ -404,6 +404,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	worst := 0
 	var report []string
 	begun := time.Now()
+	recordStep(step, s, n, 0, nil, begun, true)
 	for i, cmd := range cmds {
 		if err := cmd.Start(); err != nil {
 			msg, code := fmt.Sprintf("srun: error: %s: task %d: execve(): %s: %v", host, i, s.Argv[0], errors.Unwrap(err)), 2
@@ -471,7 +472,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	}
 	msgs, code := slurmface.TaskExits(host, exits)
 	report = append(report, msgs...)
-	recordStep(step, s, n, worst, exits, begun)
+	recordStep(step, s, n, worst, exits, begun, false)
 	worst = max(worst, code)
 	for _, r := range report {
 		fmt.Fprintln(stderr, r)
@@ -487,14 +488,20 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 // program, tasks and CPUs, the highest exit code of its tasks (unstarted
 // ones' unstarted as sbatch's srun says, 2), the signal that ended one, and
 // its state as Slurm records it (COMPLETED, FAILED; CANCELLED when a
-// signal srun passed on ended it). Nothing outside a batch task.
-func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time) {
+// signal srun passed on ended it). With starting, that it runs, for a
+// sacct in the job meanwhile. Nothing outside a batch task.
+func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time, starting bool) {
 	counter := os.Getenv(sbatch.StepCounterEnv)
 	if counter == "" || !filepath.IsAbs(counter) {
 		return
 	}
 	st := burst.Step{ID: id, Name: filepath.Base(s.Argv[0]), Tasks: n, CPUs: s.StepCPUs(n), ExitCode: unstarted,
 		StartedAt: begun.UTC(), EndedAt: time.Now().UTC(), State: burst.Succeeded}
+	if starting {
+		st.State, st.EndedAt = burst.Running, time.Time{}
+		sbatch.AppendStep(sbatch.StepsFile(counter), st)
+		return
+	}
 	for _, e := range exits {
 		st.ExitCode = max(st.ExitCode, e.Code)
 		if e.Signal != 0 && st.Signal == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/burst-sh/burst"
 )
@@ -26,9 +27,10 @@ const StepCounterEnv = "BURST_STEP_COUNTER"
 func StepCPUsFile(counter string) string { return counter + ".cpus" }
 
 // StepsFile is the file beside a task's step counter to which srun appends
-// each step it ran, one JSON line (burst.Step) as the step ends; the agent
-// sends them with the task's end (sacct's N.0, N.1 lines) and removes it
-// with the counter.
+// each step it runs, one JSON line (burst.Step) as the step starts (state
+// running, no end) and another as it ends; sacct run inside the task reads
+// it for the steps so far, the agent sends them with the task's end
+// (sacct's N.0, N.1 lines) and removes it with the counter.
 func StepsFile(counter string) string { return counter + ".steps" }
 
 // maxStepLine bounds one step's line in StepsFile.
@@ -55,9 +57,10 @@ func AppendStep(file string, s burst.Step) error {
 	return err
 }
 
-// ReadSteps reads the steps recorded in file, by step id, at most
-// burst.MaxSteps of them; a line it cannot read is skipped, and a
-// missing file is no steps.
+// ReadSteps reads the steps recorded in file, by step id: each step's last
+// record (its end, or its start while it runs), at most burst.MaxSteps
+// steps; a line it cannot read is skipped, and a missing file is no
+// steps.
 func ReadSteps(file string) []burst.Step {
 	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -65,14 +68,32 @@ func ReadSteps(file string) []burst.Step {
 	}
 	defer f.Close()
 	var out []burst.Step
-	sc := bufio.NewScanner(io.LimitReader(f, int64(burst.MaxSteps)*maxStepLine))
+	at := map[int]int{} // step id: its index in out
+	sc := bufio.NewScanner(io.LimitReader(f, 2*int64(burst.MaxSteps)*maxStepLine))
 	sc.Buffer(make([]byte, 0, 1024), maxStepLine)
-	for sc.Scan() && len(out) < burst.MaxSteps {
+	for sc.Scan() {
 		var s burst.Step
-		if json.Unmarshal(sc.Bytes(), &s) == nil {
+		if json.Unmarshal(sc.Bytes(), &s) != nil {
+			continue
+		}
+		if i, ok := at[s.ID]; ok {
+			out[i] = s
+		} else if len(out) < burst.MaxSteps {
+			at[s.ID] = len(out)
 			out = append(out, s)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b burst.Step) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// EndSteps ends, at end, the steps still running when their task ended
+// (an srun killed before it could record its step's end): CANCELLED by
+// signal 15, as Slurm records a step its job's end killed.
+func EndSteps(steps []burst.Step, end time.Time) {
+	for i := range steps {
+		if steps[i].State == burst.Running {
+			steps[i].State, steps[i].Signal, steps[i].EndedAt = burst.Cancelled, int(syscall.SIGTERM), end
+		}
+	}
 }

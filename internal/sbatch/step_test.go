@@ -38,3 +38,32 @@ func TestStepsFile(t *testing.T) {
 		t.Fatalf("steps %+v, want ids 0 1 2", got)
 	}
 }
+
+// TestStepsRunning: a step's start record (running) gives way to its end
+// record; one that never ended is ended by EndSteps as its job's end
+// killed it (CANCELLED, signal 15), and one that did is left as it was.
+func TestStepsRunning(t *testing.T) {
+	file := StepsFile(filepath.Join(t.TempDir(), "8.0.1"))
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, s := range []burst.Step{
+		{ID: 0, Name: "sh", State: burst.Running, StartedAt: at},
+		{ID: 1, Name: "sleep", State: burst.Running, StartedAt: at},
+		{ID: 0, Name: "sh", State: burst.Failed, ExitCode: 3, StartedAt: at, EndedAt: at.Add(time.Second)},
+	} {
+		if err := AppendStep(file, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := ReadSteps(file)
+	if len(got) != 2 || got[0].State != burst.Failed || got[0].ExitCode != 3 || got[1].State != burst.Running {
+		t.Fatalf("steps %+v, want step 0 failed (its end) and step 1 running", got)
+	}
+	end := at.Add(time.Minute)
+	EndSteps(got, end)
+	if got[0].State != burst.Failed || !got[0].EndedAt.Equal(at.Add(time.Second)) {
+		t.Errorf("an ended step changed: %+v", got[0])
+	}
+	if got[1].State != burst.Cancelled || got[1].Signal != 15 || !got[1].EndedAt.Equal(end) {
+		t.Errorf("a step its job's end killed: %+v, want cancelled by 15 at %v", got[1], end)
+	}
+}
