@@ -79,6 +79,26 @@ func faceSide(t *testing.T, h *harness, dir string) func(args ...string) result 
 	}
 }
 
+// sbatchAndWait writes script as name in dir, submits it with burst's
+// sbatch (output to out-%j.txt) and waits for it: its id and output.
+func sbatchAndWait(t *testing.T, h *harness, face func(...string) result, dir, name, script string) (string, []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := face("sbatch", "--parsable", "-o", "out-%j.txt", name)
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	h.run("wait", id)
+	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	if err != nil {
+		t.Fatalf("job %s wrote no output: %v", id, err)
+	}
+	return id, out
+}
+
 // TestSlurmFaceSrun: srun inside a burst job is a job step (N tasks, -l
 // labels, srun's error lines and exit status: the highest), and outside
 // one an attached job whose output and exit status come back; long
@@ -88,19 +108,7 @@ func TestSlurmFaceSrun(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
-	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(srunScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r := face("sbatch", "--parsable", "-o", "out-%j.txt", "steps.sh")
-	if r.code != 0 {
-		t.Fatalf("sbatch: %s", r)
-	}
-	id := strings.TrimSpace(r.stdout)
-	h.run("wait", id)
-	out, err := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, out := sbatchAndWait(t, h, face, dir, "steps.sh", srunScript)
 	got := readSrunStep(t, string(out))
 	want := srunStep{labels: []string{"0", "1"},
 		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3", "tasks 0-1: Exited with exit code 1"}, status: "step exit 3"}
@@ -221,16 +229,7 @@ kill $!
 wait
 exit 0
 `
-	if err := os.WriteFile(filepath.Join(dir, "in.sh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r := face("sbatch", "--parsable", "-o", "out-%j.txt", "in.sh")
-	if r.code != 0 {
-		t.Fatalf("sbatch: %s", r)
-	}
-	id := strings.TrimSpace(r.stdout)
-	h.run("wait", id)
-	out, _ := os.ReadFile(filepath.Join(dir, "out-"+id+".txt"))
+	id, out := sbatchAndWait(t, h, face, dir, "in.sh", script)
 	acct, err := os.ReadFile(filepath.Join(dir, "acct.txt"))
 	if err != nil {
 		t.Fatalf("the job wrote no sacct listing: %v (its output: %q)", err, out)
