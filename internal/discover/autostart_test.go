@@ -2,6 +2,7 @@ package discover
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,5 +67,29 @@ func TestAutostartCreatesTheHomePrivate(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o700 {
 		t.Fatalf("home created with mode %o; want 700", fi.Mode().Perm())
+	}
+}
+
+// A Go test binary is never started as the server: `pkg.test server` runs
+// pkg's tests, so a test that reached the autostart (a CLI command with no
+// server) started its own tests again, each of which did the same, until
+// the machine ran out of processes. The "test binary" here is a script
+// that would leave a mark had it been started.
+func TestAutostartRefusesATestBinary(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	exe := filepath.Join(t.TempDir(), "cli.test")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\ntouch "+ran+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BURST_HOME", filepath.Join(t.TempDir(), "home"))
+	t.Setenv("BURST_SERVER", "")
+	t.Setenv("BURST_TOKEN", "")
+	_, err := Connect(context.Background(), exe, io.Discard)
+	var se *SetupError
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "is a Go test binary") {
+		t.Fatalf("Connect with a test binary for the server: %v, want a setup error saying it is a test binary", err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Fatal("the test binary was started as a server")
 	}
 }

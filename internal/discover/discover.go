@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -262,6 +263,12 @@ func lastServerArgs(h home.Home) []string {
 // waits until it answers; it returns the server's token, its exit (nil if
 // another server answered), and where the log ended before the start.
 func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (token string, _ <-chan error, before int64, _ error) {
+	// A Go test binary (pkg.test) runs its tests, not a server, when it is
+	// started as one: a test that reached here would start the tests again,
+	// each of which starts them again.
+	if strings.HasSuffix(filepath.Base(exe), ".test") {
+		return "", nil, 0, setup("cannot start a server: %s is a Go test binary, not burst: a test that needs a server starts one itself (or sets BURST_SERVER)", exe)
+	}
 	// Only the directory: the server makes the home private (one walk of
 	// it, home.Private) and refuses one it cannot, which the log shows.
 	if err := os.MkdirAll(string(h), 0o700); err != nil {
