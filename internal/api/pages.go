@@ -131,8 +131,13 @@ func (h *handler) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 	h.b.FillWaiting([]*burst.Job{&job})
 	job.Waiting = h.hideWaiting(auth.With(ctx, ss.p), job.Waiting)
 	h.b.LiveJobFigures(&job)
-	task, _ := strconv.Atoi(r.URL.Query().Get("task"))
-	if p := job.Spec; p != nil && p.Pipe != nil && r.URL.Query().Get("task") == "" {
+	task := 0
+	if t := r.URL.Query().Get("task"); t != "" {
+		if task, err = strconv.Atoi(t); err != nil || task < 0 {
+			h.uiError(w, r, ss, http.StatusBadRequest, fmt.Sprintf("task %q is not a task number: give ?task=N, N from 0", t))
+			return
+		}
+	} else if p := job.Spec; p != nil && p.Pipe != nil {
 		task = p.Pipe.FirstTask(len(p.Pipe.Stages) - 1) // the pipe's output
 	}
 	v := &web.JobView{Page: h.page(r, ss, fmt.Sprintf("Job %d", id), "projects"), Job: job, Task: task,
