@@ -208,8 +208,8 @@ func TestDashboardButtonsAndErrorPages(t *testing.T) {
 		{"/ui/projects/no-such-project", 404, "There is no project no-such-project"},
 		{"/ui/jobs/999", 404, "999"},
 		{"/ui/jobs/abc", 404, "not a job id"},
-		{"/ui/jobs/" + job + "?task=abc", 400, `task "abc" is not a task number`}, // it showed task 0 as the one asked for
-		{"/ui/jobs/" + job + "?task=-1", 400, `task "-1" is not a task number`},
+		{"/ui/jobs/" + job + "?task=abc", 400, `task &#34;abc&#34; is not a task number`}, // it showed task 0 as the one asked for
+		{"/ui/jobs/" + job + "?task=-1", 400, `task &#34;-1&#34; is not a task number`},
 	} {
 		code, body := get(tc.path)
 		if code != tc.status {
