@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -392,15 +390,8 @@ func TestBlobDigestIsNoKey(t *testing.T) {
 	t.Parallel()
 	l := newLabVenus(t)
 	h := l.h
-	secret := []byte("pin=4711\n")
-	if err := os.WriteFile(filepath.Join(h.dir, "pin.txt"), secret, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(secret)
-	d, size := "sha256:"+hex.EncodeToString(sum[:]), len(secret)
-	if r := l.as("alice", "storage", "put", "pin.txt", "--project", "mars"); r.code != 0 {
-		t.Fatalf("alice puts the file into mars: %s", r)
-	}
+	secret, d := l.marsSecret(t)
+	size := len(secret)
 	nora := l.tokens["nora"]
 	read := func(who string) (int, string) {
 		return l.call(t, l.tokens[who], "GET", "/v1/blobs/"+d, "")

@@ -209,13 +209,18 @@ func (s *Store) CacheTally(ctx context.Context) (map[string]*client.CacheStats, 
 }
 
 // HoldOutputs has task idx of job hold the blobs of files (outputs it was
-// given from the cache) as outputs of project, where the store keeps them.
-// A blob that no project holds any more is skipped: the cache entry that
-// named it goes with it (the server's cacheForget).
+// given from the cache) as outputs of project, where the store keeps them,
+// at the size the store holds. Only a blob project holds already is held
+// again: the files are what a machine reported, which may name any digest,
+// and a hit must not make another project's blob this project's to read
+// (docs/security-users.md). A blob the project no longer holds is skipped:
+// the cache entry that named it goes with it (the server's cacheForget).
 func HoldOutputs(tx *Tx, project string, job int64, idx int, files []client.OutputFile, now time.Time) error {
 	for _, f := range files {
 		var location string
-		err := tx.QueryRow(`SELECT location FROM blob_refs WHERE digest = ? ORDER BY created_at DESC LIMIT 1`, f.Digest).Scan(&location)
+		var size int64
+		err := tx.QueryRow(`SELECT location, size FROM blob_refs WHERE digest = ? AND project = ? ORDER BY created_at DESC LIMIT 1`,
+			f.Digest, project).Scan(&location, &size)
 		if err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -223,7 +228,7 @@ func HoldOutputs(tx *Tx, project string, job int64, idx int, files []client.Outp
 			return err
 		}
 		if _, err := tx.AddBlobRef(BlobRefRow{Project: project, Kind: "output", Job: job, Task: idx, Attempt: 1,
-			Digest: f.Digest, Size: f.Size, Location: location, CreatedAt: now}, ""); err != nil {
+			Digest: f.Digest, Size: size, Location: location, CreatedAt: now}, ""); err != nil {
 			return err
 		}
 	}
