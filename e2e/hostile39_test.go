@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,61 +46,15 @@ func TestForgedOutputIsNoKey(t *testing.T) {
 	l := newLabVenus(t)
 	h := l.h
 	secret, d := l.marsSecret(t)
+	m := l.hostileMachine(t, "venus")
 
-	// venus's joined machine, as a hostile task on it drives it with the
-	// machine's credential.
-	h.mustRun("cluster", "create", "vlab", "--provider", "joined", "--project", "venus")
-	tok := h.joinToken("--cluster", "vlab")
-	anon, err := client.New(l.addr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	joined, err := anon.Join(ctx, &client.JoinRequest{Token: tok.Token, Machine: "far"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := client.New(l.addr, joined.Credential)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Register(ctx, &client.Register{Machine: joined.Machine, Cluster: "vlab", Host: "far", PID: 4242,
-		CPUs: 2, MemBytes: 1 << 30, Remote: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitMachine(joined.Machine, burst.MachineRunning)
-
-	first := detachedID(t, l.as("nora", "run", "--project", "venus", "--on", "vlab", "--cache", "--out", "x", "-d", "--", "true"))
-	var a client.Assignment
-	h.waitFor("the machine to lease nora's task", 30*time.Second, func() bool {
-		got, err := m.Lease(ctx, &client.Lease{Machine: joined.Machine, BootID: reg.BootID, WaitMS: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range got.Tasks {
-			if x.Job == first {
-				a = x
-				return true
-			}
-		}
-		return false
-	})
-	now := time.Now().UTC()
-	zero := 0
-	if err := m.ReportEvents(ctx, &client.Report{Machine: joined.Machine, BootID: reg.BootID, Events: []client.TaskEvent{
-		{TaskRef: a.TaskRef, Kind: client.EventStarted, PID: 4243, StartedAt: &now},
-		{TaskRef: a.TaskRef, Kind: client.EventExited, State: burst.Succeeded, ExitCode: &zero, StartedAt: &now, EndedAt: &now,
-			Outputs: []client.OutputFile{{Path: "x", Digest: d, Size: int64(len(secret)), Mode: 0o644}}},
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	first := detachedID(t, l.as("nora", "run", "--project", "venus", "--on", m.cluster, "--cache", "--out", "x", "-d", "--", "true"))
+	m.exit(m.lease(first), client.TaskEvent{Outputs: []client.OutputFile{{Path: "x", Digest: d, Size: int64(len(secret)), Mode: 0o644}}})
 	h.mustRun("wait", idArg(first))
 
 	row := faultRow{Fault: "a forged output digest reaches another project's blob through the cache"}
 	row.Tasks++
-	second := detachedID(t, l.as("nora", "run", "--project", "venus", "--on", "vlab", "--cache", "--out", "x", "-d", "--", "true"))
+	second := detachedID(t, l.as("nora", "run", "--project", "venus", "--on", m.cluster, "--cache", "--out", "x", "-d", "--", "true"))
 	h.mustRun("wait", idArg(second))
 	if code, body := l.call(t, l.tokens["nora"], "GET", "/v1/blobs/"+d, ""); code != 404 {
 		row.FailedWrongly++
@@ -113,6 +69,130 @@ func TestForgedOutputIsNoKey(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(out, "x")); err == nil {
 		row.FailedWrongly++
 		t.Errorf("nora fetched mars's file through the cache: %q", b)
+	}
+	recordFault(t, row)
+}
+
+// hostileMachine is a machine joined to a new cluster of project, driven
+// by hand with its credential, as a task on it may: it reports what it
+// likes.
+type hostileMachine struct {
+	t             *testing.T
+	h             *harness
+	cl            *client.Client
+	name, cluster string
+	boot          string
+	ctx           context.Context
+}
+
+func (l *lab) hostileMachine(t *testing.T, project string) *hostileMachine {
+	t.Helper()
+	h := l.h
+	cluster := project + "-far"
+	h.mustRun("cluster", "create", cluster, "--provider", "joined", "--project", project)
+	tok := h.joinToken("--cluster", cluster)
+	anon, err := client.New(l.addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	joined, err := anon.Join(ctx, &client.JoinRequest{Token: tok.Token, Machine: "far"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(l.addr, joined.Credential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := cl.Register(ctx, &client.Register{Machine: joined.Machine, Cluster: cluster, Host: "far", PID: 4242,
+		CPUs: 2, MemBytes: 1 << 30, Remote: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitMachine(joined.Machine, burst.MachineRunning)
+	return &hostileMachine{t: t, h: h, cl: cl, name: joined.Machine, cluster: cluster, boot: reg.BootID, ctx: ctx}
+}
+
+// lease waits for a task of job and reports it started.
+func (m *hostileMachine) lease(job int64) client.TaskRef {
+	m.t.Helper()
+	var a client.TaskRef
+	m.h.waitFor(fmt.Sprintf("machine %s to lease a task of job %d", m.name, job), 30*time.Second, func() bool {
+		got, err := m.cl.Lease(m.ctx, &client.Lease{Machine: m.name, BootID: m.boot, WaitMS: 1000})
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		for _, x := range got.Tasks {
+			if x.Job == job {
+				a = x.TaskRef
+				return true
+			}
+		}
+		return false
+	})
+	now := time.Now().UTC()
+	m.report(client.TaskEvent{TaskRef: a, Kind: client.EventStarted, PID: 4243, StartedAt: &now})
+	return a
+}
+
+// exit reports task a succeeded, with what ev adds.
+func (m *hostileMachine) exit(a client.TaskRef, ev client.TaskEvent) {
+	m.t.Helper()
+	now := time.Now().UTC()
+	zero := 0
+	ev.TaskRef, ev.Kind, ev.State, ev.ExitCode, ev.StartedAt, ev.EndedAt = a, client.EventExited, burst.Succeeded, &zero, &now, &now
+	m.report(ev)
+}
+
+func (m *hostileMachine) report(ev client.TaskEvent) {
+	m.t.Helper()
+	if err := m.cl.ReportEvents(m.ctx, &client.Report{Machine: m.name, BootID: m.boot, Events: []client.TaskEvent{ev}}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// A machine's report of how many bytes a task wrote to its logs is
+// counted as its project's storage. A hostile task reported 2^63-1 (the
+// largest number the report takes) for a project that kept a file: the sum
+// wrapped, so the project's storage read negative (its stored bytes were
+// no longer charged), and the store's SQLite sum overflowed into a real,
+// which the next server start could not read: it refused to start at all
+// ("load storage: ... converting float64 to int64"). The sum now holds at
+// the largest number, and the server starts again.
+func TestLogBytesHeldAtTheLimit(t *testing.T) {
+	t.Parallel()
+	l := newLabVenus(t)
+	h := l.h
+	writeFile(t, filepath.Join(h.dir, "notes.txt"), "venus keeps some bytes\n", 0o644)
+	if r := l.as("nora", "storage", "put", "notes.txt", "--project", "venus"); r.code != 0 {
+		t.Fatalf("nora puts a file into venus: %s", r)
+	}
+	m := l.hostileMachine(t, "venus")
+	id := detachedID(t, l.as("nora", "run", "--project", "venus", "--on", m.cluster, "-d", "--", "true"))
+	m.exit(m.lease(id), client.TaskEvent{OutBytes: math.MaxInt64})
+	h.mustRun("wait", idArg(id))
+	h.mustRun("budget", "venus") // writes what the meter counted
+
+	row := faultRow{Fault: "a task's log bytes reported past the largest number"}
+	venus := func() (n int64) {
+		for _, x := range h.storageLs("--project", "venus").Totals {
+			n += x.Bytes
+		}
+		return n
+	}
+	row.Tasks++
+	if n := venus(); n <= 0 {
+		row.FailedWrongly++
+		t.Errorf("venus's storage after the report: %d bytes, want held at the largest number", n)
+	}
+	h.mustRun("server", "stop")
+	if r := h.run("jobs"); r.code != 0 {
+		row.FailedWrongly++
+		t.Fatalf("the server after the report, started again:\n%s", r)
+	}
+	if n := venus(); n <= 0 {
+		t.Errorf("venus's storage after a restart: %d bytes, want held at the largest number", n)
 	}
 	recordFault(t, row)
 }

@@ -170,10 +170,21 @@ func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
 		return
 	}
 	tier := s.catalog.LogsTier
-	s.newBytes[[2]string{t.job.row.Project, tier}] += ev.OutBytes
+	k := [2]string{t.job.row.Project, tier}
+	s.newBytes[k] = addBytes(s.newBytes[k], ev.OutBytes)
 	if p := s.projects[t.job.row.Project]; p != nil {
-		p.bytes[tier] += ev.OutBytes
+		p.bytes[tier] = addBytes(p.bytes[tier], ev.OutBytes)
 	}
+}
+
+// addBytes is a + n held at the largest int64: a count of bytes an agent
+// reports (any number up to it) must not wrap a project's storage
+// negative, which would stop charging what it keeps.
+func addBytes(a, n int64) int64 {
+	if n > 0 && a > math.MaxInt64-n {
+		return math.MaxInt64
+	}
+	return a + n
 }
 
 // meterLoop charges running machines and storage, checks budgets, and

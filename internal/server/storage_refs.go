@@ -94,7 +94,7 @@ func (s *Server) applyStorage(project string, changes []store.StorageChange, now
 			p.bytes[c.From] -= c.Size
 		}
 		if c.To != "" {
-			p.bytes[c.To] += c.Size
+			p.bytes[c.To] = addBytes(p.bytes[c.To], c.Size)
 		}
 	}
 	s.ui.bump(project)

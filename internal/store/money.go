@@ -243,14 +243,18 @@ func AddCost(tx *Tx, k CostKey, nusd int64) error {
 
 // AddStorage adds bytes a project keeps on a tier.
 func AddStorage(tx *Tx, project, tier string, bytes int64) error {
+	// Held at the largest integer: past it SQLite's sum becomes a real,
+	// which Storage could not read, and no server would start.
 	_, err := tx.exec(`INSERT INTO storage (project, tier, bytes) VALUES (?,?,?)
-		ON CONFLICT(project, tier) DO UPDATE SET bytes = bytes + excluded.bytes`, project, tier, bytes)
+		ON CONFLICT(project, tier) DO UPDATE SET bytes = CASE WHEN excluded.bytes > 0 AND bytes > 9223372036854775807 - excluded.bytes
+			THEN 9223372036854775807 ELSE bytes + excluded.bytes END`, project, tier, bytes)
 	return err
 }
 
-// Storage lists bytes kept per project and tier.
+// Storage lists bytes kept per project and tier (a sum an earlier server
+// let pass the largest integer, a real, read as the largest integer).
 func (s *Store) Storage(ctx context.Context) (map[string]map[string]int64, error) {
-	return s.byTwoKeys(ctx, `SELECT project, tier, bytes FROM storage`)
+	return s.byTwoKeys(ctx, `SELECT project, tier, CAST(bytes AS INTEGER) FROM storage`)
 }
 
 // byTwoKeys reads rows of (key, key, number) into nested maps.
