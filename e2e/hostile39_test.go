@@ -196,3 +196,20 @@ func TestLogBytesHeldAtTheLimit(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// The bytes a task's logs take are counted by the meter, which wrote them
+// at its next tick: a `burst server stop` right after a job ended (as a
+// script's last line does) lost them, and the project never paid for
+// those logs. The server writes the meter's counts before it stops.
+func TestLogBytesKeptAcrossStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x")
+	h.mustRun("server", "stop")
+	row := faultRow{Fault: "a job's log bytes at a server stop", Tasks: 1}
+	if n := tierBytes(h.storageLs("--project", "default"), "default")["ssd"]; n < 3000000 {
+		row.Lost++
+		t.Errorf("default's storage after a stop: %d bytes, want the job's 3000000 bytes of log", n)
+	}
+	recordFault(t, row)
+}

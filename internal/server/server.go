@@ -461,6 +461,18 @@ func (s *Server) close() {
 		s.st.ReleaseHeld() // a full disk must not keep the loops waiting (disk.go)
 	}
 	s.loops.Wait()
+	if s.st != nil {
+		// What the meter counted since its last tick (a task's log bytes,
+		// which nothing counts again) goes to the store before it closes.
+		s.mu.Lock()
+		f := s.takeFlush()
+		s.mu.Unlock()
+		if f != nil {
+			if err := s.st.Write(context.Background(), f); err != nil {
+				s.log.Warn("the meter's last counts were not written", "err", err)
+			}
+		}
+	}
 	if s.unixLn != nil {
 		s.unixLn.Close()
 	}
