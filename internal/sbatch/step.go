@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"slices"
@@ -69,18 +70,26 @@ func ReadSteps(file string) []burst.Step {
 	defer f.Close()
 	var out []burst.Step
 	at := map[int]int{} // step id: its index in out
-	sc := bufio.NewScanner(io.LimitReader(f, 2*int64(burst.MaxSteps)*maxStepLine))
-	sc.Buffer(make([]byte, 0, 1024), maxStepLine)
-	for sc.Scan() {
-		var s burst.Step
-		if json.Unmarshal(sc.Bytes(), &s) != nil {
-			continue
+	r := bufio.NewReaderSize(io.LimitReader(f, 2*int64(burst.MaxSteps)*maxStepLine), maxStepLine)
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) { // longer than any record: skip to its end
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+			line = nil
 		}
-		if i, ok := at[s.ID]; ok {
-			out[i] = s
-		} else if len(out) < burst.MaxSteps {
-			at[s.ID] = len(out)
-			out = append(out, s)
+		var s burst.Step
+		if len(line) > 0 && json.Unmarshal(line, &s) == nil {
+			if i, ok := at[s.ID]; ok {
+				out[i] = s
+			} else if len(out) < burst.MaxSteps {
+				at[s.ID] = len(out)
+				out = append(out, s)
+			}
+		}
+		if err != nil {
+			break
 		}
 	}
 	slices.SortStableFunc(out, func(a, b burst.Step) int { return cmp.Compare(a.ID, b.ID) })

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,36 @@ func TestStepsRunning(t *testing.T) {
 	}
 	if got[1].State != burst.Cancelled || got[1].Signal != 15 || !got[1].EndedAt.Equal(end) {
 		t.Errorf("a step its job's end killed: %+v, want cancelled by 15 at %v", got[1], end)
+	}
+}
+
+// TestStepsFileLongLine: a line longer than a step's record (a task that
+// wrote its own garbage beside its step counter) is skipped like any
+// other unreadable line: the steps srun recorded after it are still read.
+// A scanner stopped at it, and sacct listed none of the job's steps.
+func TestStepsFileLongLine(t *testing.T) {
+	file := StepsFile(filepath.Join(t.TempDir(), "7.0.1"))
+	if err := os.WriteFile(file, []byte(strings.Repeat("x", 3*maxStepLine)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for id := range 2 {
+		if err := AppendStep(file, burst.Step{ID: id, Name: "true", State: burst.Succeeded, Tasks: 1, CPUs: 1, StartedAt: at, EndedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A last line cut short of its newline and over the bound is skipped too.
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(strings.Repeat("y", 2*maxStepLine))
+	f.Close()
+	var ids []int
+	for _, s := range ReadSteps(file) {
+		ids = append(ids, s.ID)
+	}
+	if !slices.Equal(ids, []int{0, 1}) {
+		t.Fatalf("steps %v after a %d-byte line, want 0 1", ids, 3*maxStepLine)
 	}
 }
