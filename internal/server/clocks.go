@@ -6,7 +6,8 @@ import (
 	"github.com/burst-sh/burst/client"
 )
 
-// agentTimes puts the times an agent reported in evs on the server's clock,
+// agentTimes puts the times an agent reported in evs (a task's start and
+// end, and those of the srun steps its end carries) on the server's clock,
 // in place: the agent's clock may be minutes off (another host), so each
 // time is moved by how far the agent's clock (sentAt: its time when it
 // sent them) is from the server's (now), and none is later than now nor an
@@ -40,6 +41,16 @@ func agentTimes(evs []client.TaskEvent, sentAt *time.Time, now time.Time) {
 		if ev.StartedAt != nil && ev.EndedAt != nil && ev.EndedAt.Before(*ev.StartedAt) {
 			e := *ev.StartedAt
 			ev.EndedAt = &e
+		}
+		for j := range ev.Steps { // srun's steps, timed on the same clock
+			st := &ev.Steps[j]
+			if st.StartedAt.IsZero() || st.EndedAt.IsZero() {
+				continue
+			}
+			st.StartedAt, st.EndedAt = *on(&st.StartedAt), *on(&st.EndedAt)
+			if st.EndedAt.Before(st.StartedAt) {
+				st.EndedAt = st.StartedAt
+			}
 		}
 	}
 }
