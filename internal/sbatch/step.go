@@ -37,8 +37,15 @@ func StepsFile(counter string) string { return counter + ".steps" }
 // maxStepLine bounds one step's line in StepsFile.
 const maxStepLine = 4 << 10
 
+// maxStepsBytes is as much of StepsFile as ReadSteps reads: two lines of
+// each step (its start and its end).
+const maxStepsBytes = 2 * int64(burst.MaxSteps) * maxStepLine
+
 // AppendStep records step s in file (StepsFile): one line, written at
-// once (O_APPEND), so that steps ending together never mix.
+// once (O_APPEND), so that steps ending together never mix. Once the file
+// holds all that ReadSteps reads (maxStepsBytes), nothing is added: a
+// script looping over srun does not fill its machine's disk with steps
+// nobody reads.
 func AppendStep(file string, s burst.Step) error {
 	if len(s.Name) > 256 {
 		s.Name = s.Name[:256]
@@ -50,6 +57,9 @@ func AppendStep(file string, s burst.Step) error {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() >= maxStepsBytes {
+		return f.Close()
 	}
 	_, err = f.Write(append(b, '\n'))
 	if cerr := f.Close(); err == nil {
@@ -70,7 +80,7 @@ func ReadSteps(file string) []burst.Step {
 	defer f.Close()
 	var out []burst.Step
 	at := map[int]int{} // step id: its index in out
-	r := bufio.NewReaderSize(io.LimitReader(f, 2*int64(burst.MaxSteps)*maxStepLine), maxStepLine)
+	r := bufio.NewReaderSize(io.LimitReader(f, maxStepsBytes), maxStepLine)
 	for {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) { // longer than any record: skip to its end

@@ -99,3 +99,40 @@ func TestStepsFileLongLine(t *testing.T) {
 		t.Fatalf("steps %v after a %d-byte line, want 0 1", ids, 3*maxStepLine)
 	}
 }
+
+// TestStepsFileBounded: a script that loops over srun far past
+// burst.MaxSteps stops growing its steps file once it holds all that
+// ReadSteps reads (the first MaxSteps steps): the file was appended to
+// for every step, on the machine's disk, however many.
+func TestStepsFileBounded(t *testing.T) {
+	file := StepsFile(filepath.Join(t.TempDir(), "7.0.1"))
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	step := func(id int) burst.Step {
+		return burst.Step{ID: id, Name: strings.Repeat("n", 256), State: burst.Succeeded, Tasks: 1, CPUs: 1, StartedAt: at, EndedAt: at}
+	}
+	id := 0
+	for ; id < burst.MaxSteps; id++ {
+		if err := AppendStep(file, step(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pad it to the bound, as longer records would have.
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.Write(append([]byte(strings.Repeat("z", int(maxStepsBytes-fi.Size()-1))), '\n'))
+	f.Close()
+	for ; id < 3*burst.MaxSteps; id++ {
+		if err := AppendStep(file, step(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Size() > maxStepsBytes {
+		t.Fatalf("steps file after %d steps: %v bytes (%v), want at most %d", id, fi.Size(), err, maxStepsBytes)
+	}
+	if got := ReadSteps(file); len(got) != burst.MaxSteps || got[len(got)-1].ID != burst.MaxSteps-1 {
+		t.Fatalf("read %d steps, want the first %d", len(got), burst.MaxSteps)
+	}
+}
