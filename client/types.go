@@ -320,6 +320,11 @@ type Registered struct {
 	// leases a task, and gives it to every task it starts, so that the
 	// server may stop them when the agent is lost.
 	HomeID string `json:"home_id,omitempty"`
+	// Steps says the server keeps a batch task's srun steps
+	// (TaskEvent.Steps). A server that predates them refuses a report or a
+	// registration whose events carry any (an unknown field), so an agent
+	// sends them only to a server that says so.
+	Steps bool `json:"steps,omitempty"`
 }
 
 // Lease asks for work; the server holds the request up to WaitMS when it has

@@ -48,7 +48,7 @@ func (s *Server) Register(ctx context.Context, r *client.Register) (*client.Regi
 		return nil, err
 	}
 	s.kickScheduler()
-	return &client.Registered{BootID: s.bootID, Kill: kill, HomeID: s.homeID}, nil
+	return &client.Registered{BootID: s.bootID, Kill: kill, HomeID: s.homeID, Steps: true}, nil
 }
 
 // Lease hands an agent its tasks and cancels, waiting up to l.WaitMS for

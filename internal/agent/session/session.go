@@ -111,6 +111,10 @@ type Session struct {
 	probed bool   // Probe succeeded (touched by the session's loop alone)
 	events []seqEvent
 	seq    uint64
+	// steps: the server of the last registration keeps a task's srun
+	// steps (client.Registered.Steps); until one says so, events go
+	// without them (withoutSteps).
+	steps bool
 }
 
 type seqEvent struct {
@@ -309,7 +313,11 @@ func (s *Session) register(ctx context.Context) error {
 	s.owner.Registration(&r)
 	var upTo uint64
 	r.Events, upTo = s.pendingLocked()
+	steps := s.steps
 	s.cfg.Mu.Unlock()
+	if !steps {
+		withoutSteps(r.Events)
+	}
 	if s.cfg.Complete != nil {
 		s.cfg.Complete(r.Events, r.Running)
 	}
@@ -331,6 +339,9 @@ func (s *Session) register(ctx context.Context) error {
 			s.cfg.Adopt(reg.HomeID)
 		}
 	}
+	s.cfg.Mu.Lock()
+	s.steps = reg.Steps
+	s.cfg.Mu.Unlock()
 	s.drop(upTo)
 	for _, ref := range reg.Kill {
 		s.owner.Kill(ref)
@@ -381,6 +392,15 @@ func (s *Session) pendingLocked() ([]client.TaskEvent, uint64) {
 		evs[i] = e.ev
 	}
 	return evs, s.events[len(s.events)-1].seq
+}
+
+// withoutSteps leaves out the srun steps of evs (copies of the queued
+// events) for a server that does not keep them: it would refuse the
+// events whole, and their tasks would never end there.
+func withoutSteps(evs []client.TaskEvent) {
+	for i := range evs {
+		evs[i].Steps = nil
+	}
 }
 
 // drop forgets the events up to seq upTo: the server has them.
@@ -511,8 +531,11 @@ func (s *Session) reportLoop(ctx context.Context) {
 			s.cfg.Mu.Lock()
 			boot := s.bootID
 			evs, sent, _ := s.dueLocked(time.Now())
-			queued := len(s.events)
+			queued, steps := len(s.events), s.steps
 			s.cfg.Mu.Unlock()
+			if !steps {
+				withoutSteps(evs)
+			}
 			n := len(evs)
 			if queued == 0 || boot == "" {
 				break
