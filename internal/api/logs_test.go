@@ -291,3 +291,50 @@ func TestStreamFilesBounded(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The dashboard's log stream (server-sent events) ends with the error of a
+// log that cannot be sent, in its end event, as it ends a stream broken
+// off: the 503 of a log past the bound on open files was sent as the log's
+// own text (an event "log" holding the JSON error, its id counting the
+// error's bytes), so the page showed it as the job's output, and a
+// reconnection from that id skipped as many bytes of the real log.
+func TestUILogErrorIsNoOutput(t *testing.T) {
+	f := &heldLog{taskLog: newTaskLog(t, &burst.JobSpec{Kind: burst.KindRun}, 1, []byte("hello\n")), stop: make(chan struct{})}
+	const id = "cookie-id"
+	f.session = func(_ context.Context, idHash string) (*store.SessionRow, error) {
+		if idHash != hashHex(id) {
+			return nil, nil
+		}
+		return &store.SessionRow{IDHash: idHash, User: "ada", CSRF: "csrf", TokenHash: hashHex(token), Expires: time.Now().Add(time.Hour)}, nil
+	}
+	h, err := New(f, Options{Token: token, TokenFile: tokenFile, User: "ada", Addr: "http://127.0.0.1:7780", StreamFiles: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(f.stop) // before srv.Close: the followed log ends
+	r, _ := http.NewRequest("GET", srv.URL+"/v1/jobs/7/logs?task=0&follow=1", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	follow, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer follow.Body.Close()
+	if line, err := bufio.NewReader(follow.Body).ReadString('\n'); err != nil || line != "hello\n" {
+		t.Fatalf("the followed log: %q, %v", line, err)
+	}
+	// The one place is held: the page's stream is turned away.
+	r, _ = http.NewRequest("GET", srv.URL+"/ui/jobs/7/log", nil)
+	r.Header.Set("Cookie", sessionCookie+"="+id)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ev := string(body)
+	if strings.Contains(ev, "event: log") || !strings.Contains(ev, "event: end") || !strings.Contains(ev, "holds 1 logs open") {
+		t.Fatalf("the page's log stream past the bound:\n%s\nwant no log event, and an end event naming the bound", ev)
+	}
+}

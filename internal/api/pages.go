@@ -160,13 +160,22 @@ type sseLog struct {
 	h     http.Header // the follower's own headers, not sent
 	off   int64
 	carry []byte // the start of a character cut at a read's end
+	// refused is the error the follower answered instead of the log
+	// (a status of 400 or more: no such task, the log gone, no place
+	// for it): the stream's end says it, it is no output of the job.
+	refused []byte
+	status  int
 }
 
-func (l *sseLog) Header() http.Header { return l.h }
-func (l *sseLog) WriteHeader(int)     {}
-func (l *sseLog) Flush()              { l.w.(http.Flusher).Flush() }
+func (l *sseLog) Header() http.Header  { return l.h }
+func (l *sseLog) WriteHeader(code int) { l.status = code }
+func (l *sseLog) Flush()               { l.w.(http.Flusher).Flush() }
 func (l *sseLog) Write(b []byte) (int, error) {
 	n := len(b)
+	if l.status >= 400 {
+		l.refused = append(l.refused, b[:min(len(b), 4<<10-len(l.refused))]...)
+		return n, nil
+	}
 	b = append(l.carry, b...)
 	cut := len(b)
 	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
@@ -223,11 +232,19 @@ func (h *handler) uiJobLog(w http.ResponseWriter, r *http.Request, ss *session) 
 		fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", sl.off+int64(len(sl.carry)), data)
 	}
 	// A stream broken off (the reader's access ended, the log could not
-	// be read) ends with what broke it, which the page shows in place of
-	// the end of the output.
+	// be read), or refused before it began, ends with what broke it, which
+	// the page shows in place of the end of the output.
+	why := sl.h.Get(client.ErrorTrailer)
+	if sl.status >= 400 {
+		var e client.Error
+		if json.Unmarshal(sl.refused, &e) != nil || e.Message == "" {
+			e.Message = http.StatusText(sl.status)
+		}
+		why = e.Message
+	}
 	end, _ := json.Marshal(struct {
 		Error string `json:"error,omitempty"`
-	}{sl.h.Get(client.ErrorTrailer)})
+	}{why})
 	fmt.Fprintf(w, "event: end\ndata: %s\n\n", end)
 	w.(http.Flusher).Flush()
 }
