@@ -138,6 +138,14 @@ func TestSlurmFaceSrun(t *testing.T) {
 	}
 	// What Slurm's srun tells the task of the allocation it makes
 	// (a one-liner's `srun -c 8 bwa mem -t $SLURM_CPUS_PER_TASK`).
+	// The job srun makes is named after its program unless -J names it
+	// (srun(1): --job-name's default), as squeue and sacct list it.
+	if r := face("srun", "sh", "-c", "echo $SLURM_JOB_NAME"); r.code != 0 || r.stdout != "sh\n" {
+		t.Errorf("srun sh outside a job: want SLURM_JOB_NAME sh: %s", r)
+	}
+	if r := face("srun", "-J", "named", "sh", "-c", "echo $SLURM_JOB_NAME"); r.code != 0 || r.stdout != "named\n" {
+		t.Errorf("srun -J named outside a job: want SLURM_JOB_NAME named: %s", r)
+	}
 	if r := face("srun", "-N1", "-c", "2", "sh", "-c", "echo $SLURM_CPUS_PER_TASK $SLURM_NTASKS $SLURM_PROCID"); r.code != 0 || r.stdout != "2 1 0\n" {
 		t.Errorf("srun -N1 -c 2 outside a job: want SLURM_CPUS_PER_TASK 2, SLURM_NTASKS 1, SLURM_PROCID 0: %s", r)
 	}
