@@ -164,17 +164,36 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 
 // countStorage adds what a task's logs take to its project's storage, once
 // it ended for good (a retry's log replaces the one before): the bytes its
-// agent wrote to them, wherever they are. Called with s.mu held.
+// agent wrote to them, wherever they are; for a machine that ships its
+// output (remote), no more than the server received of it, since a task
+// there can read its machine's credential and report any count. Called
+// with s.mu held.
 func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
-	if ev.OutBytes <= 0 {
+	n := ev.OutBytes
+	if t.machine != nil && t.machine.row.Remote {
+		n = min(n, t.shipped())
+	}
+	if n <= 0 {
 		return
 	}
 	tier := s.catalog.LogsTier
 	k := [2]string{t.job.row.Project, tier}
-	s.newBytes[k] = addBytes(s.newBytes[k], ev.OutBytes)
+	s.newBytes[k] = addBytes(s.newBytes[k], n)
 	if p := s.projects[t.job.row.Project]; p != nil {
-		p.bytes[tier] = addBytes(p.bytes[tier], ev.OutBytes)
+		p.bytes[tier] = addBytes(p.bytes[tier], n)
 	}
+}
+
+// shipped is how many bytes of this attempt's output its remote machine
+// shipped to the server, both streams.
+func (t *taskRT) shipped() int64 {
+	var n int64
+	for _, o := range t.out {
+		if o != nil {
+			n = addBytes(n, o.held.Load())
+		}
+	}
+	return n
 }
 
 // addBytes is a + n held at the largest int64: a count of bytes an agent

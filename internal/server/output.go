@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/burst-sh/burst/client"
 )
@@ -31,10 +32,11 @@ import (
 type outStream struct {
 	writing sync.Mutex // one chunk at a time (a retry may race the chunk it repeats); held while the file is written, never the server's lock
 	path    string
-	fresh   bool  // the file starts afresh with this attempt (truncated at its first chunk)
-	known   bool  // base and next are known (after a restart, read from the file at the first chunk)
-	base    int64 // where this attempt's output begins in the file
-	next    int64 // bytes of this attempt's output the file holds
+	fresh   bool         // the file starts afresh with this attempt (truncated at its first chunk)
+	known   bool         // base and next are known (after a restart, read from the file at the first chunk)
+	base    int64        // where this attempt's output begins in the file
+	next    int64        // bytes of this attempt's output the file holds
+	held    atomic.Int64 // next, read under the server's lock (countStorage) without the stream's
 }
 
 // Output writes one chunk of a remote task's output into its log file. The
@@ -85,6 +87,7 @@ func (o *outStream) write(offset int64, data []byte) (int64, error) {
 	defer f.Close()
 	n, err := f.WriteAt(data[skip:], o.base+o.next)
 	o.next += int64(n)
+	o.held.Store(o.next)
 	if err != nil {
 		return o.next, fmt.Errorf("write the output of a remote task to %s: %w", o.path, err)
 	}
@@ -124,6 +127,7 @@ func (o *outStream) learn(offset int64) error {
 		o.next = size - o.base
 	}
 	o.known = true
+	o.held.Store(o.next)
 	return nil
 }
 

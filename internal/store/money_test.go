@@ -240,3 +240,31 @@ func TestCostByJobOrderAndNames(t *testing.T) {
 		t.Errorf("after the jobs: %+v, %+v", got[n], got[n+1])
 	}
 }
+
+// TestStorageHeldAtTheLargestNumber: bytes added past the largest integer
+// are held at it (SQLite's sum would become a real, which Storage could not
+// read: no server would start), and a real an earlier server left there is
+// read as the largest integer.
+func TestStorageHeldAtTheLargestNumber(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	const most = int64(^uint64(0) >> 1)
+	for _, n := range []int64{23, most, most} {
+		if err := s.Write(ctx, func(tx *Tx) error { return AddStorage(tx, "venus", "ssd", n) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`INSERT INTO storage (project, tier, bytes) VALUES ('mars', 'ssd', 9.3e18)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Storage(ctx)
+	if err != nil {
+		t.Fatalf("Storage after sums past the largest integer: %v", err)
+	}
+	if got["venus"]["ssd"] != most || got["mars"]["ssd"] != most {
+		t.Fatalf("storage %v, want venus and mars held at %d", got, most)
+	}
+}
