@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSlurmFaceClustersOption: -M/--clusters, which Snakemake's Slurm
@@ -37,9 +38,11 @@ func TestSlurmFaceClustersOption(t *testing.T) {
 	if r := run("scancel", id, "--clusters=all"); r.code != 0 || r.stderr != "" {
 		t.Errorf("scancel %s --clusters=all: %s, want exit 0 and nothing said", id, r)
 	}
-	if st := strings.TrimSpace(run("squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout); st != "CANCELLED" {
-		t.Errorf("job %s after scancel --clusters=all: %q, want CANCELLED", id, st)
-	}
+	// scancel returns once the cancel is taken; the job's process is
+	// killed next (in Slurm too, which lists it COMPLETING meanwhile).
+	h.waitFor("job "+id+" to be CANCELLED after scancel --clusters=all", 30*time.Second, func() bool {
+		return strings.TrimSpace(run("squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout) == "CANCELLED"
+	})
 }
 
 // TestSbatchInputEnvironment: sbatch reads its options from SBATCH_*
