@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -239,7 +240,7 @@ func Start(spec Spec) (*Task, error) {
 	}
 	path, err := lookPath(spec.Argv[0], env, spec.Dir)
 	if err != nil {
-		t.failStart(err, stderr)
+		t.failStart(startHint(err, spec.Argv[0], spec.Dir), stderr)
 		return t, nil
 	}
 
@@ -363,7 +364,7 @@ func Start(spec Spec) (*Task, error) {
 			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
-		t.failStart(badDir(err, spec.Dir), stderr)
+		t.failStart(startHint(badDir(err, spec.Dir), path, spec.Dir), stderr)
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
@@ -767,6 +768,71 @@ func badDir(err error, dir string) error {
 		return fmt.Errorf("working directory %s is not a directory: submit from a directory", dir)
 	}
 	return err
+}
+
+// startHint adds to the error of a program that could not be started
+// (prog: its name, or the path it was found at) the fix where exec's words
+// hide it, as a shell's "bad interpreter" does: a program named without
+// ./ that is in the working directory, which PATH lookup does not search;
+// a file with no execute bit; a script that exists but whose #! line names
+// an interpreter this machine lacks (exec says the script is missing), a
+// carriage return ending that line (Windows line endings) included.
+func startHint(err error, prog, dir string) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) && errors.Is(err, exec.ErrNotFound) {
+		fi, serr := os.Stat(filepath.Join(dir, prog))
+		if strings.Contains(prog, "/") || serr != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		fix := "run it as ./" + prog
+		if fi.Mode()&0o111 == 0 {
+			fix = "make it executable (chmod +x " + prog + ") and run it as ./" + prog
+		}
+		return fmt.Errorf("%w (%s is in the working directory, which is not searched for programs: %s)", err, prog, fix)
+	}
+	file := prog
+	if !filepath.IsAbs(file) && dir != "" {
+		file = filepath.Join(dir, file)
+	}
+	fi, serr := os.Stat(file)
+	if serr != nil || !fi.Mode().IsRegular() {
+		return err
+	}
+	switch {
+	case errors.Is(err, syscall.EACCES) && fi.Mode()&0o111 == 0:
+		with := "sh"
+		if interp, _ := interpreter(file); interp != "" {
+			with = interp
+		}
+		return fmt.Errorf("%w (%s is not executable: chmod +x %s, or name its interpreter first: %s %s)", err, prog, prog, with, prog)
+	case errors.Is(err, syscall.ENOENT):
+		switch interp, cr := interpreter(file); {
+		case cr:
+			return fmt.Errorf("%w (%s exists, but its #! line ends in a carriage return: the file has Windows line endings; convert it with dos2unix %s, or sed -i 's/\\r$//' %s)", err, prog, prog, prog)
+		case interp != "":
+			return fmt.Errorf("%w (%s exists, but its #! line names %s, which this machine does not have)", err, prog, interp)
+		}
+	}
+	return err
+}
+
+// interpreter returns what file's #! line names, and whether that line
+// ends in a carriage return; "" when the file does not begin with #!.
+func interpreter(file string) (string, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, _ := io.ReadFull(f, buf)
+	line, _, _ := strings.Cut(string(buf[:n]), "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return "", false
+	}
+	rest, cr := strings.CutSuffix(rest, "\r")
+	return strings.TrimSpace(rest), cr
 }
 
 // forgetPath drops a cached lookup that led to a failed exec.

@@ -660,3 +660,43 @@ func TestSetTimeLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCannotStartNamesTheFix: the three ways a newcomer's script fails to
+// start say what to do, as a shell's "bad interpreter" does, where exec's
+// own words mislead: a script named without ./ (not searched for in the
+// working directory), one without its execute bit, and one whose #! line
+// names an interpreter the machine lacks or ends in a carriage return
+// (exec says the script itself is missing).
+func TestCannotStartNamesTheFix(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("fit.sh", "#!/bin/sh\necho fit\n", 0o755)
+	write("plain.sh", "#!/bin/sh\necho plain\n", 0o644)
+	write("crlf.sh", "#!/bin/sh\r\necho hi\r\n", 0o755)
+	write("gone.sh", "#!/nonexistent-burst/bin/tcl -f\necho hi\n", 0o755)
+	for _, c := range []struct {
+		argv0, code, want string
+	}{
+		{"fit.sh", "127", `cannot start: exec: "fit.sh": executable file not found in $PATH (fit.sh is in the working directory, which is not searched for programs: run it as ./fit.sh)`},
+		{"plain.sh", "127", `(plain.sh is in the working directory, which is not searched for programs: make it executable (chmod +x plain.sh) and run it as ./plain.sh)`},
+		{"./plain.sh", "126", `permission denied (./plain.sh is not executable: chmod +x ./plain.sh, or name its interpreter first: /bin/sh ./plain.sh)`},
+		{"./crlf.sh", "127", `no such file or directory (./crlf.sh exists, but its #! line ends in a carriage return: the file has Windows line endings; convert it with dos2unix ./crlf.sh, or sed -i 's/\r$//' ./crlf.sh)`},
+		{"./gone.sh", "127", `no such file or directory (./gone.sh exists, but its #! line names /nonexistent-burst/bin/tcl -f, which this machine does not have)`},
+		{"./missing.sh", "127", `cannot start: fork/exec ./missing.sh: no such file or directory`},
+	} {
+		s := spec(t, c.argv0)
+		s.Dir = dir
+		r := run(t, s)
+		if r.State != burst.Failed || code(r) != c.code || !strings.HasSuffix(r.Reason, c.want) {
+			t.Errorf("%s: %+v, exit %s; want exit %s and a reason ending %q", c.argv0, r, code(r), c.code, c.want)
+		}
+		if got := readFile(t, s.Stderr); !strings.Contains(got, c.want) {
+			t.Errorf("%s: stderr file = %q, want the reason", c.argv0, got)
+		}
+	}
+}
