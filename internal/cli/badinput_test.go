@@ -98,6 +98,31 @@ func TestRunWithoutDashDashRepeatsTheCommand(t *testing.T) {
 	}
 }
 
+// TestRunMissingScriptNamesTheDirectory: a batch script that is not in the
+// directory burst run is started in (no program of that name either: it
+// was typed in the wrong directory) is named with that directory and the
+// fix, not only as a command that wanted a --.
+func TestRunMissingScriptNamesTheDirectory(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "job.sbatch"}, "job.sbatch: no such file in " + dir +
+			" (a batch script is read from the directory burst runs in): cd to its directory or give its path; to run a program instead put it after --, e.g. `burst run -- job.sbatch`"},
+		{[]string{"run", "--cpus", "1", "scripts/job.sh", "x"}, "scripts/job.sh: no such file in " + dir +
+			" (a batch script is read from the directory burst runs in): cd to its directory or give its path; to run a program instead put it after --, e.g. `burst run --cpus 1 -- scripts/job.sh x`"},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		if want := "burst: " + c.want + "\n"; code != 2 || errb.String() != want {
+			t.Errorf("burst %q: exit %d, %q; want 2, %q", c.args, code, errb.String(), want)
+		}
+	}
+}
+
 // TestUnreachableNamesTheServer: a request that could not even connect
 // names the server and what to check, not Go's request line.
 func TestUnreachableNamesTheServer(t *testing.T) {

@@ -419,6 +419,12 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, args []string) error {
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := exec.LookPath(path); lerr != nil || strings.Contains(path, "/") {
+			// No program either: a script looked for in the wrong directory.
+			wd, _ := os.Getwd()
+			return usage("%s: no such file in %s (a batch script is read from the directory burst runs in): cd to its directory or give its path; to run a program instead put it after --, e.g. `%s`",
+				path, wd, runDashDash(c, args))
+		}
 		return usage("%s: no such file; to run a command put it after --, e.g. `%s`", path, runDashDash(c, args))
 	case errors.Is(err, fs.ErrPermission):
 		return usage("%s: cannot read it (permission denied): fix its permissions", path)
