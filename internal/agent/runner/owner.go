@@ -142,14 +142,19 @@ type Owned struct {
 
 // Own checks that process pid is still the one that started at
 // startTicks and that this home may signal it (see SetIdentity). It
-// returns nil and no error when the process is gone (or its pid is
-// another process's now), and nil and ErrNotOurs, logged, when it does not
+// returns nil and no error when the process is gone (exited, a zombie not
+// yet reaped included, or its pid another process's now), and nil and ErrNotOurs, logged, when it does not
 // carry this home's identity.
 func Own(pid int, startTicks uint64) (*Owned, error) {
 	if pid <= 1 {
 		return nil, fmt.Errorf("invalid pid %d", pid)
 	}
 	if !Alive(pid, startTicks) {
+		return nil, nil
+	}
+	if s, err := readStat(pid); err == nil && s.dead() {
+		// It has exited and waits for its parent to reap it: nothing to
+		// stop, and its environment reads empty, as another home's would.
 		return nil, nil
 	}
 	if !ours(pid) {

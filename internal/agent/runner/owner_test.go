@@ -197,3 +197,43 @@ func TestOwnRightAfterStart(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnOfAnExitedProcess: a process of this home that has exited and
+// waits to be reaped (a local agent that the server refused and that left
+// as its machine was being stopped) is gone, not another home's: its
+// environment reads empty, and the stop that found it so was recorded as a
+// failure ("provider could not stop work-2: ... left alone").
+func TestOwnOfAnExitedProcess(t *testing.T) {
+	defer SetIdentity("", nil)
+	var logged bytes.Buffer
+	SetIdentity("home-b", slog.New(slog.NewTextHandler(&logged, nil)))
+	cmd := exec.Command("sh", "-c", "read x")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", HomeIDEnv + "=home-b"}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	ticks, err := ProcStartTicks(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close() // it exits; not reaped until cmd.Wait
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if s, err := readStat(cmd.Process.Pid); err == nil && s.dead() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the process never exited")
+		}
+	}
+	if p, err := Own(cmd.Process.Pid, ticks); p != nil || err != nil {
+		t.Errorf("Own of this home's exited, unreaped process: %v, %v; want nil, nil (gone)", p, err)
+	}
+	if logged.Len() != 0 {
+		t.Errorf("logged %q for a process that has exited", logged.String())
+	}
+}
