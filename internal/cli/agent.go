@@ -108,7 +108,7 @@ them against its own clock. Only the test suite sets it.`,
 			case joinURL != "" && c.Flags().Changed("cluster"):
 				return usage("--join: the join token names the cluster: leave out --cluster (burst join-token create --cluster C makes a token for cluster C)")
 			case joinURL != "":
-				j, saved, err := joinServer(c.Context(), state, joinURL, machine)
+				j, saved, err := joinServer(c.Context(), state, joinURL, machine, c.ErrOrStderr())
 				if err != nil {
 					return err
 				}

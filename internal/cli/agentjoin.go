@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +88,7 @@ type joinedState struct {
 // saved says the credential is the saved one. A URL with another token
 // than the saved credential's (a machine stopped, revoked or moved to
 // another cluster joins anew) replaces that server's entry.
-func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, error) {
+func joinServer(ctx context.Context, path, raw, machine string, stderr io.Writer) (*joined, bool, error) {
 	ju, err := client.ParseJoinURL(raw)
 	if err != nil {
 		return nil, false, usage("--join: %v", err)
@@ -110,6 +113,10 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, 
 		return nil, false, usage("--join: %v", err)
 	}
 	got, err := cl.Join(ctx, &client.JoinRequest{Token: ju.Token, Machine: machine})
+	if err != nil && neverConnected(err) {
+		// Said at once: the tries below are silent for 2 minutes.
+		fmt.Fprintf(stderr, "burst: %s does not answer (%v)%s; trying again for 2 minutes\n", ju.Server, dialCause(err), loopbackHint(ju.Server, err))
+	}
 	// A machine just started may not reach the server yet (its network
 	// coming up): a connection that was never made sent nothing, so the
 	// one-time token is unused and the join is tried again, for 2 minutes.
@@ -133,7 +140,7 @@ func joinServer(ctx context.Context, path, raw, machine string) (*joined, bool, 
 		if !strings.HasPrefix(msg, ju.Server) { // the HTTP client's errors name it already
 			msg = ju.Server + ": " + msg
 		}
-		return nil, false, &ExitError{Code: 1, Msg: "join " + msg}
+		return nil, false, &ExitError{Code: 1, Msg: "join " + msg + loopbackHint(ju.Server, err)}
 	}
 	j := joined{Server: ju.Server, Machine: got.Machine, Cluster: got.Cluster, Credential: got.Credential}
 	if ju.Pin != "" {
@@ -213,6 +220,39 @@ func writeJoined(path string, st *joinedState) error {
 		return err
 	}
 	return atomicfile.Write(path, append(b, '\n'))
+}
+
+// dialCause is the dial error inside err, without the request line the
+// HTTP client wraps around it.
+func dialCause(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op
+	}
+	return err
+}
+
+// loopbackHint explains a join URL whose host name is not a loopback one
+// but that resolved to a loopback address here, where a dial reaches this
+// machine itself, not the server: a server listening on all addresses
+// names itself by its host name, which the joining machine's /etc/hosts
+// may give to itself.
+func loopbackHint(server string, err error) string {
+	var op *net.OpError
+	u, perr := url.Parse(server)
+	if !errors.As(err, &op) || op.Addr == nil || perr != nil {
+		return ""
+	}
+	host := u.Hostname()
+	if host == "localhost" || net.ParseIP(host) != nil {
+		return ""
+	}
+	ap, aerr := netip.ParseAddrPort(op.Addr.String())
+	if aerr != nil || !ap.Addr().IsLoopback() {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is %s here, this machine itself: write the server's address in the URL in place of %s, or start the server with --listen ADDRESS:PORT: the lines it prints for other machines then name that address)",
+		host, ap.Addr(), host)
 }
 
 // neverConnected says err is a failure to open the connection (a dial

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +47,7 @@ func TestJoinServerPin(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "home", joinedFile)
 	ctx := context.Background()
 
-	_, _, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box")
+	_, _, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+wrong, "box", io.Discard)
 	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), right) || strings.Count(err.Error(), srv.URL) != 1 {
 		t.Fatalf("a wrong pin: %v, want both hashes named, and the server once", err)
 	}
@@ -57,7 +58,7 @@ func TestJoinServerPin(t *testing.T) {
 		t.Fatalf("a refused join saved state: %v", err)
 	}
 
-	j, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	j, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box", io.Discard)
 	if err != nil || saved || j.Machine != "box-2" || j.Cluster != "lab" || j.Credential != client.MachineCredentialPrefix+"c1" {
 		t.Fatalf("the right pin: %+v, %v", j, err)
 	}
@@ -76,7 +77,7 @@ func TestJoinServerPin(t *testing.T) {
 	}
 
 	srv.Close()
-	again, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box")
+	again, saved, err := joinServer(ctx, state, srv.URL+"/"+tok+"#"+right, "box", io.Discard)
 	if err != nil || !saved || again.Credential != j.Credential || joins.Load() != 1 {
 		t.Fatalf("a second run with the used URL: %+v, %v (joins %d), want the saved credential", again, err, joins.Load())
 	}
@@ -99,11 +100,11 @@ func TestJoinServerNewToken(t *testing.T) {
 	pin := pki.Hash(srv.Certificate())
 	state := filepath.Join(t.TempDir(), joinedFile)
 	ctx := context.Background()
-	first, _, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t1#"+pin, "box")
+	first, _, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t1#"+pin, "box", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, saved, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t2#"+pin, "box")
+	second, saved, err := joinServer(ctx, state, srv.URL+"/"+client.JoinTokenPrefix+"t2#"+pin, "box", io.Discard)
 	if err != nil || saved || joins.Load() != 2 || second.Credential == first.Credential {
 		t.Fatalf("a new token: %+v saved=%v, %v (joins %d), want a new join", second, saved, err, joins.Load())
 	}
@@ -147,5 +148,56 @@ func TestNeverConnected(t *testing.T) {
 	}
 	if neverConnected(errors.New("the server refused the join token")) {
 		t.Fatal("a refusal is taken for a connection never made")
+	}
+}
+
+// A server that does not answer the join is said at once, on stderr, not
+// after the 2 minutes the join keeps trying; a URL whose host name is this
+// machine itself here (a server on all addresses names itself by its host
+// name, which the joining machine may resolve to 127.0.0.1) says so and
+// how to name the server instead.
+func TestJoinServerUnreachableSaysSoAtOnce(t *testing.T) {
+	addr := closedAddr(t)
+	pin := pki.HashPrefix + strings.Repeat("0f", 32)
+	said := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := joinServer(ctx, filepath.Join(t.TempDir(), joinedFile), "https://"+addr+"/"+client.JoinTokenPrefix+"t1#"+pin, "box", writerFunc(func(p []byte) (int, error) {
+			select {
+			case said <- string(p):
+			default:
+			}
+			return len(p), nil
+		}))
+		done <- err
+	}()
+	select {
+	case line := <-said:
+		if !strings.HasPrefix(line, "burst: https://"+addr+" does not answer (dial tcp "+addr+": ") || !strings.HasSuffix(line, "); trying again for 2 minutes\n") {
+			t.Errorf("said %q", line)
+		}
+	case err := <-done:
+		t.Fatalf("the join ended (%v) without a word on stderr", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("join after its context ended: %v", err)
+	}
+
+	refused := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, 1), Port: 7780}, Err: errors.New("connection refused")}
+	want := " (lab-ws is 127.0.1.1 here, this machine itself: write the server's address in the URL in place of lab-ws, or start the server with --listen ADDRESS:PORT: the lines it prints for other machines then name that address)"
+	if got := loopbackHint("https://lab-ws:7780", fmt.Errorf("post: %w", refused)); got != want {
+		t.Errorf("a host name that is this machine: %q, want %q", got, want)
+	}
+	for _, server := range []string{"https://127.0.0.1:7780", "http://localhost:7780", "https://[::1]:7780"} {
+		if got := loopbackHint(server, refused); got != "" {
+			t.Errorf("%s, a loopback address as given: %q, want nothing", server, got)
+		}
+	}
+	elsewhere := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 7780}, Err: errors.New("connection refused")}
+	if got := loopbackHint("https://lab-ws:7780", elsewhere); got != "" {
+		t.Errorf("a host name that is another machine: %q, want nothing", got)
 	}
 }

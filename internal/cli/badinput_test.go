@@ -123,16 +123,24 @@ func TestRunMissingScriptNamesTheDirectory(t *testing.T) {
 	}
 }
 
-// TestUnreachableNamesTheServer: a request that could not even connect
-// names the server and what to check, not Go's request line.
-func TestUnreachableNamesTheServer(t *testing.T) {
+// closedAddr is a loopback address where nothing listens: a dial there is
+// refused.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now: the dial is refused
-	_, err = http.Get("http://" + addr + "/v1/jobs?limit=50")
+	ln.Close()
+	return addr
+}
+
+// TestUnreachableNamesTheServer: a request that could not even connect
+// names the server and what to check, not Go's request line.
+func TestUnreachableNamesTheServer(t *testing.T) {
+	addr := closedAddr(t)
+	_, err := http.Get("http://" + addr + "/v1/jobs?limit=50")
 	if err == nil {
 		t.Fatal("a closed port answered")
 	}

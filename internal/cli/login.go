@@ -74,7 +74,7 @@ the local server of $BURST_HOME. 'burst logout' forgets a login.`,
 			var ca []byte
 			if pin != "" {
 				if ca, err = pinnedCA(ctx, u.Host, u.Hostname(), pin); err != nil {
-					return &ExitError{Code: 1, Msg: fmt.Sprintf("%s: %v", base, err)}
+					return &ExitError{Code: 1, Msg: fmt.Sprintf("%s: %v%s", base, err, loopbackHint(base, err))}
 				}
 			} else if f := os.Getenv(client.CAEnv); f != "" && u.Scheme == "https" {
 				if ca, err = os.ReadFile(f); err != nil {
