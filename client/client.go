@@ -599,10 +599,24 @@ func (c *Client) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	return &j, c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/resume", id), nil, &j)
 }
 
-// UICode asks for a one-time sign-in link to the dashboard.
+// UICode asks for a one-time sign-in link to the dashboard. Over TCP the
+// link names the address this client reached the server at, not the one
+// the server names itself by (its host name, with --listen 0.0.0.0), which
+// the client's machine may not resolve, or resolve to itself.
 func (c *Client) UICode(ctx context.Context) (*UICode, error) {
 	var u UICode
-	return &u, c.do(ctx, "POST", "/v1/ui/code", struct{}{}, &u)
+	if err := c.do(ctx, "POST", "/v1/ui/code", struct{}{}, &u); err != nil {
+		return &u, err
+	}
+	if ep := c.conn.ep.Load(); ep != nil && ep.unix == "" {
+		b, berr := url.Parse(ep.base)
+		l, lerr := url.Parse(u.URL)
+		if berr == nil && lerr == nil && b.Host != "" {
+			l.Scheme, l.Host = b.Scheme, b.Host
+			u.URL = l.String()
+		}
+	}
+	return &u, nil
 }
 
 // ResumeWith is Resume with some of the map's settings changed for the

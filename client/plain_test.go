@@ -82,3 +82,22 @@ func TestPinnedLeafNotSigned(t *testing.T) {
 		t.Errorf("leaf not signed by the pinned CA: %v", err)
 	}
 }
+
+// The dashboard's sign-in link names the address the client reached the
+// server at: a server on all addresses names itself by its host name,
+// which a laptop that logged in by the server's address may not resolve.
+func TestUICodeNamesTheAddressUsed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"code":"c0de","url":"https://lab-ws:7780/ui/login?code=c0de"}`)
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, "tok", WithRetry(Retry{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.UICode(t.Context())
+	if err != nil || u.URL != srv.URL+"/ui/login?code=c0de" {
+		t.Fatalf("UICode: %+v, %v; want the link at %s", u, err, srv.URL)
+	}
+}
