@@ -101,7 +101,8 @@ func TestRunWithoutDashDashRepeatsTheCommand(t *testing.T) {
 // TestRunMissingScriptNamesTheDirectory: a batch script that is not in the
 // directory burst run is started in (no program of that name either: it
 // was typed in the wrong directory) is named with that directory and the
-// fix, not only as a command that wanted a --.
+// fix, not only as a command that wanted a --; a word that is no file
+// before a -- is a flag's value of two words.
 func TestRunMissingScriptNamesTheDirectory(t *testing.T) {
 	t.Setenv("BURST_HOME", t.TempDir())
 	dir := t.TempDir()
@@ -112,6 +113,8 @@ func TestRunMissingScriptNamesTheDirectory(t *testing.T) {
 	}{
 		{[]string{"run", "job.sbatch"}, "job.sbatch: no such file in " + dir +
 			" (a batch script is read from the directory burst runs in): cd to its directory or give its path; to run a program instead put it after --, e.g. `burst run -- job.sbatch`"},
+		// A flag's value of two words leaves one before the --.
+		{[]string{"run", "--time", "2", "hours", "--", "./fit.sh"}, `unexpected "hours" before --: put the whole command after --, and give a flag's value as one word (--time 2h, --mem 8G) or quoted`},
 		{[]string{"run", "--cpus", "1", "scripts/job.sh", "x"}, "scripts/job.sh: no such file in " + dir +
 			" (a batch script is read from the directory burst runs in): cd to its directory or give its path; to run a program instead put it after --, e.g. `burst run --cpus 1 -- scripts/job.sh x`"},
 	} {

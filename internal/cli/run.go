@@ -418,6 +418,9 @@ func readScript(c *cobra.Command, spec *burst.JobSpec, args []string) error {
 	path := args[0]
 	data, err := os.ReadFile(path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && slices.Contains(args[1:], "--"):
+		// burst run --time 2 hours -- CMD: a flag's value of two words.
+		return usage("unexpected %q before --: put the whole command after --, and give a flag's value as one word (--time 2h, --mem 8G) or quoted", path)
 	case errors.Is(err, fs.ErrNotExist):
 		if _, lerr := exec.LookPath(path); lerr != nil || strings.Contains(path, "/") {
 			// No program either: a script looked for in the wrong directory.
