@@ -232,7 +232,7 @@ func followPipe(ctx context.Context, c *cobra.Command, k *client.Client, id int6
 	if err != nil {
 		return serverGone(err, id)
 	}
-	return followEnd(stderr, j, cut.get())
+	return followEnd(stderr, j, cut.get(), "")
 }
 
 // prefixWriter writes whole lines, each behind a prefix, to a writer that

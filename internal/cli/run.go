@@ -658,10 +658,11 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 	}()
 	var cut firstErr
 	var wg sync.WaitGroup
+	taskErr := &lastLine{w: stderr}
 	for _, s := range []struct {
 		name string
 		w    io.Writer
-	}{{"stdout", out.stdout}, {"stderr", stderr}} {
+	}{{"stdout", out.stdout}, {"stderr", taskErr}} {
 		if !slices.Contains(streams, s.name) {
 			continue
 		}
@@ -685,7 +686,28 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 		}
 		return serverGone(w.err, id)
 	}
-	return followEnd(stderr, w.job, cut.get())
+	return followEnd(stderr, w.job, cut.get(), taskErr.line())
+}
+
+// lastLine passes what is written on to w and keeps its last line (up to
+// 64 KiB of it), once the writes are over.
+type lastLine struct {
+	w    io.Writer
+	tail []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	l.tail = append(l.tail, p[:n]...)
+	if len(l.tail) > 64<<10 {
+		l.tail = append(l.tail[:0], l.tail[len(l.tail)-64<<10:]...)
+	}
+	return n, err
+}
+
+func (l *lastLine) line() string {
+	t := bytes.TrimSuffix(l.tail, []byte("\n"))
+	return string(t[bytes.LastIndexByte(t, '\n')+1:])
 }
 
 // firstErr keeps the first error of the streams a follow copies.
@@ -712,9 +734,15 @@ func (f *firstErr) get() error {
 // (jobExit), unless the output it copied was cut by an error of the server
 // (a store or a log file it could not read): a job that succeeded then
 // exits 1, as the output printed is not all of it; one that failed keeps
-// its own status, with a line on the cut.
-func followEnd(stderr io.Writer, j *burst.Job, cut error) error {
+// its own status, with a line on the cut. shown is the last line of the
+// task's stderr that the follow printed: a reason the task's stderr ended
+// with already ("burst: cannot start: ..." as the agent writes it there)
+// is not printed a second time.
+func followEnd(stderr io.Writer, j *burst.Job, cut error, shown string) error {
 	exit := jobExit(j)
+	if ee, ok := exit.(*ExitError); ok && j.State == burst.Failed && j.Reason != "" && shown == "burst: "+j.Reason {
+		ee.Msg = fmt.Sprintf("job %d failed (exit %d)", j.ID, ee.Code)
+	}
 	if cut == nil {
 		return exit
 	}

@@ -62,3 +62,47 @@ func TestFollowWaitsAlongsideStreams(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q: want each stream's line once", stdout.String(), stderr.String())
 	}
 }
+
+// TestFollowSaysTheReasonOnce: a task that could not start has the reason
+// written to its stderr by the agent ("burst: cannot start: ..."), which
+// an attached run prints; the run's last line then says the job failed
+// without that reason again. A reason the stderr does not end with is
+// said.
+func TestFollowSaysTheReasonOnce(t *testing.T) {
+	const reason = `cannot start: exec: "fit.sh": executable file not found in $PATH (fit.sh is in the working directory, which is not searched for programs: run it as ./fit.sh)`
+	for _, c := range []struct {
+		taskErr, wantMsg string
+	}{
+		{"burst: " + reason + "\n", "job 7 failed (exit 127)"},
+		{"something else\n", "job 7 failed: " + reason},
+	} {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /v1/jobs/7/wait", func(w http.ResponseWriter, r *http.Request) {
+			code := 127
+			json.NewEncoder(w).Encode(&burst.Job{ID: 7, State: burst.Failed, ExitCode: &code, Reason: reason})
+		})
+		mux.HandleFunc("GET /v1/jobs/7/logs", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("stream") == "stderr" {
+				w.Write([]byte(c.taskErr))
+			}
+		})
+		srv := httptest.NewServer(mux)
+		cl, err := client.New(srv.URL, strings.Repeat("ab", 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		cmd := &cobra.Command{}
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stderr)
+		err = follow(t.Context(), cmd, cl, 7, nil)
+		srv.Close()
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 127 || ee.Msg != c.wantMsg {
+			t.Errorf("task stderr %q: follow: %#v, want exit 127 and %q", c.taskErr, err, c.wantMsg)
+		}
+		if stderr.String() != c.taskErr {
+			t.Errorf("stderr %q, want the task's %q", stderr.String(), c.taskErr)
+		}
+	}
+}
