@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -403,6 +404,55 @@ func withoutSteps(evs []client.TaskEvent) {
 	}
 }
 
+// refused says whether err is the server's refusal of a request (4xx):
+// sent again as it is, it would be refused again.
+func refused(err error) bool {
+	var ae *client.Error
+	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500
+}
+
+// reportEach sends evs a report each, after the server refused them
+// together. An event it refuses alone is sent again bare (bareEvent: an
+// older server refuses a field it does not know, and a task's end matters
+// more than what came with it), and dropped if refused even so, with an
+// error logged. It returns the first error that is no refusal (the
+// server out of reach, or asking the agent to register again): all of
+// evs are sent again later, those it took too, which the server takes
+// once.
+func (s *Session) reportEach(ctx context.Context, boot string, evs []client.TaskEvent) error {
+	send := func(ev client.TaskEvent) error {
+		rep := &client.Report{Machine: s.cfg.Register.Machine, BootID: boot}
+		rep.Events, rep.SentAt = s.clock.stamp([]client.TaskEvent{ev})
+		return s.cfg.Client.ReportEvents(ctx, rep)
+	}
+	for _, ev := range evs {
+		err := send(ev)
+		if refused(err) {
+			if bare := bareEvent(ev); !reflect.DeepEqual(bare, ev) {
+				s.cfg.Log.Warn("server refused a task event; sending it bare", "err", err, "job", ev.Job, "task", ev.Index, "kind", ev.Kind)
+				err = send(bare)
+			}
+		}
+		if refused(err) {
+			s.cfg.Log.Error("server refused a task event; dropping it", "err", err, "job", ev.Job, "task", ev.Index, "kind", ev.Kind)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bareEvent is ev with only what every burst server has taken of a task
+// event: which attempt, what happened, its process, state, exit, reason and
+// times. Its output's places, usage, outputs, stack changes and steps are
+// left out.
+func bareEvent(ev client.TaskEvent) client.TaskEvent {
+	return client.TaskEvent{TaskRef: ev.TaskRef, Kind: ev.Kind, PID: ev.PID, PIDStart: ev.PIDStart, State: ev.State,
+		ExitCode: ev.ExitCode, Signal: ev.Signal, Reason: ev.Reason, StartedAt: ev.StartedAt, EndedAt: ev.EndedAt}
+}
+
 // drop forgets the events up to seq upTo: the server has them.
 func (s *Session) drop(upTo uint64) {
 	s.cfg.Mu.Lock()
@@ -554,6 +604,15 @@ func (s *Session) reportLoop(ctx context.Context) {
 				wait.Reset()
 				continue
 			}
+			if refused(err) {
+				// The server will never take these together: one it
+				// refuses must not take the others with it, nor a task's
+				// end stay untold (the task would run there for good).
+				if err = s.reportEach(ctx, boot, evs); err == nil {
+					s.dropSent(sent)
+					continue
+				}
+			}
 			if errors.Is(err, client.ErrReregister) {
 				s.cfg.Mu.Lock()
 				if s.bootID == boot {
@@ -561,13 +620,6 @@ func (s *Session) reportLoop(ctx context.Context) {
 				}
 				s.cfg.Mu.Unlock()
 				break // the lease loop registers again, with the events
-			}
-			var ae *client.Error
-			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
-				// The server will never take these: say so and move on.
-				s.cfg.Log.Error("server refused task events; dropping them", "err", err, "events", n)
-				s.dropSent(sent)
-				continue
 			}
 			if ctx.Err() != nil {
 				return

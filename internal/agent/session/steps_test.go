@@ -25,6 +25,14 @@ import (
 // decoding refuses it (400, json: unknown field "steps").
 func olderServer(t *testing.T, addr string) *httptest.Server {
 	t.Helper()
+	return refusingServer(t, addr, "steps")
+}
+
+// refusingServer stands before a real server as one that does not know
+// field of a task event: its registration's answer names no field (as
+// for steps), and a report whose event carries it is refused whole (400).
+func refusingServer(t *testing.T, addr, field string) *httptest.Server {
+	t.Helper()
 	u, err := url.Parse(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +46,7 @@ func olderServer(t *testing.T, addr string) *httptest.Server {
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 			return err
 		}
-		delete(m, "steps")
+		delete(m, field)
 		b, _ := json.Marshal(m)
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		r.Header.Del("Content-Length")
@@ -51,9 +59,9 @@ func olderServer(t *testing.T, addr string) *httptest.Server {
 		}
 		if json.Unmarshal(body, &m) == nil {
 			for _, ev := range m.Events {
-				if _, ok := ev["steps"]; ok {
+				if _, ok := ev[field]; ok {
 					w.WriteHeader(400)
-					w.Write([]byte(`{"error":"bad request body: json: unknown field \"steps\""}`))
+					w.Write([]byte(`{"error":"bad request body: json: unknown field \"` + field + `\""}`))
 					return
 				}
 			}
