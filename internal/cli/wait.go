@@ -17,7 +17,8 @@ func newWaitCmd() *cobra.Command {
 		Short: "Wait for jobs to finish; exit with the job's status",
 		Long: `Wait until every job named has finished and print how each ended. With one
 job, burst exits with that job's status (as burst run does); with several,
-0 if all succeeded and 1 otherwise.`,
+0 if all succeeded and 1 otherwise. A job that has not started says why on
+stderr, as burst run does (after a second on a terminal, ten elsewhere).`,
 		Example: `  id=$(burst run -d -- ./fit.sh); burst wait $id
   burst wait 12 13 14
   burst wait 40_7            # one task of job array 40 (or its own job id)`,
@@ -40,7 +41,9 @@ job, burst exits with that job's status (as burst run does); with several,
 				if ref.Task >= 0 {
 					j, err = waitArrayTask(c.Context(), follows(cl), ref)
 				} else {
+					stop := showWaiting(c.Context(), cl, ref.JobID, c.ErrOrStderr()) // why it has not started, as run says
 					j, err = waitJob(c.Context(), cl, ref.JobID)
+					stop()
 				}
 				if err != nil {
 					return err
