@@ -41,7 +41,25 @@ func slurmFaceCmds() []*cobra.Command {
 		newSinfoCmd(), newSacctmgrCmd()} {
 		cmds = append(cmds, withGetopt(c))
 	}
+	for _, c := range cmds {
+		withTimeFormat(c)
+	}
 	return cmds
+}
+
+// withTimeFormat makes a personality command print times as
+// SLURM_TIME_FORMAT says, as Slurm's commands do (slurmface.SetTimeFormat),
+// naming a value they refuse in their words the first time a time is
+// printed.
+func withTimeFormat(c *cobra.Command) {
+	run := c.RunE
+	c.RunE = func(c *cobra.Command, args []string) error {
+		v := os.Getenv("SLURM_TIME_FORMAT")
+		slurmface.SetTimeFormat(v, func() {
+			fmt.Fprintf(c.ErrOrStderr(), "%s: error: invalid SLURM_TIME_FORMAT = '%s'\n", c.Name(), v)
+		})
+		return run(c, args)
+	}
 }
 
 // sbatchHarmless are sbatch options workflow engines pass that change

@@ -311,13 +311,13 @@ func (j Job) Elapsed(now time.Time) time.Duration {
 	return max(0, j.End.Sub(j.Start))
 }
 
-// Date formats t as Slurm does (local time, 2006-01-02T15:04:05), or
-// "Unknown" when t is zero.
+// Date formats t as Slurm does (local time, 2006-01-02T15:04:05, or as
+// SLURM_TIME_FORMAT says: SetTimeFormat), or "Unknown" when t is zero.
 func Date(t time.Time) string {
 	if t.IsZero() {
 		return "Unknown"
 	}
-	return t.Local().Format("2006-01-02T15:04:05")
+	return formatTime(t, time.Now())
 }
 
 // Mem formats bytes as Slurm's memory figures: 256M, 4G (whole MiB, or
