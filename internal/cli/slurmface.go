@@ -282,6 +282,26 @@ func scriptOnPath(name string) string {
 	return name
 }
 
+// scriptDirectives refuses a script whose #SBATCH lines sbatch refuses, as
+// its getopt reads them: an option it does not know (a typo, --ntask=4
+// where --ntasks was meant, another site's --nvps) or a word that is no
+// option (sbatch: error: Invalid directive found in batch script: WORD),
+// exit 255, nothing submitted. burst run SCRIPT only warns of them.
+func scriptDirectives(path string, data []byte) error {
+	sc, err := sbatch.Parse(path, data)
+	if err != nil {
+		return nil // applyScript says what is wrong
+	}
+	_, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
+	if err != nil {
+		return optUsage(err)
+	}
+	if len(rest) > 0 {
+		return &ExitError{Code: 255, Msg: "sbatch: error: Invalid directive found in batch script: " + rest[0]}
+	}
+	return nil
+}
+
 // wrapScript is the script sbatch --wrap makes of a command.
 func wrapScript(cmd string) string {
 	return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + cmd + "\n"
@@ -324,6 +344,9 @@ func runSbatch(c *cobra.Command, args []string) error {
 		if err != nil {
 			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
 		}
+	}
+	if err := scriptDirectives(path, data); err != nil {
+		return err
 	}
 	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)
 	if err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +63,44 @@ func TestScancelBadIDAsScancel(t *testing.T) {
 		want := "scancel: error: Invalid job id " + id + " (a job id is a number"
 		if code != 1 || !strings.HasPrefix(errb.String(), want) || strings.Count(errb.String(), "\n") != 1 {
 			t.Errorf("scancel %s: exit %d, %q; want exit 1 and one line starting %q", id, code, errb.String(), want)
+		}
+	}
+}
+
+// TestSbatchRefusesUnknownDirectives: a script whose #SBATCH lines hold an
+// option sbatch does not know, an ambiguous one or a word that is no option
+// is refused as Slurm 22.05's sbatch refuses it (checked with its sbatch:
+// exit 255, getopt's words or "Invalid directive found in batch script"),
+// nothing submitted; directives sbatch knows pass, those burst does not
+// honour included.
+func TestSbatchRefusesUnknownDirectives(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	script := func(directive string) string {
+		path := filepath.Join(dir, "job.sh")
+		if err := os.WriteFile(path, []byte("#!/bin/bash\n#SBATCH "+directive+"\n#SBATCH -t 1\necho hi\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for directive, msg := range map[string]string{
+		"--nvps --mem=1G":   "sbatch: unrecognized option '--nvps'",
+		"--constraints=gpu": "sbatch: unrecognized option '--constraints'",
+		"--ntask=2":         "sbatch: option '--ntask' is ambiguous; possibilities: '--ntasks' ",
+		"-Z":                "sbatch: invalid option -- 'Z'",
+		"foo":               "sbatch: error: Invalid directive found in batch script: foo",
+		"--mem 1G extra":    "sbatch: error: Invalid directive found in batch script: extra",
+		"-- --x":            "sbatch: error: Invalid directive found in batch script: --x",
+	} {
+		var out, errb strings.Builder
+		code := Main([]string{"sbatch", "--test-only", script(directive)}, &out, &errb)
+		if code != 255 || !strings.HasPrefix(errb.String(), msg) {
+			t.Errorf("#SBATCH %s: exit %d, %q; want exit 255 and %q", directive, code, errb.String(), msg)
+		}
+	}
+	for _, directive := range []string{"--mem=1G # a comment", "-J 'a b' --comment=\"x y\"", "--constraint=gpu --qos=long", "--ntasks 2 -c2"} {
+		if err := scriptDirectives("job.sh", []byte("#!/bin/bash\n#SBATCH "+directive+"\necho hi\n")); err != nil {
+			t.Errorf("#SBATCH %s: %v, want it taken", directive, err)
 		}
 	}
 }

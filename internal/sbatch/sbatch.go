@@ -63,6 +63,10 @@ type Script struct {
 	Hold      bool           // --hold/-H: the job is held until released (scontrol release)
 	Warn      *burst.Warning // --signal: a signal before the time limit; nil if not set
 	Warnings  []string       // one per directive burst cannot honour
+	// Args are the arguments of every #SBATCH line, in order: what sbatch
+	// hands to getopt, which refuses the script when one is no option it
+	// knows (the personality's sbatch does too: burst run only warns).
+	Args []string
 }
 
 // maxCount bounds task, CPU and GPU counts so that products of them stay far
@@ -443,6 +447,7 @@ func (p *parser) directive(text string) error {
 	if err != nil {
 		return p.errorf("#SBATCH line %v", err)
 	}
+	p.s.Args = append(p.s.Args, args...)
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
