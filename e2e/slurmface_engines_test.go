@@ -121,4 +121,13 @@ func TestScontrolPendingJobFiles(t *testing.T) {
 	check(id, "slurm-"+id+".out", "slurm-"+id+".out")
 	id = sb("-J", "nm", "-o", "o-%x-%j.log", "-e", "e-%j.log", "--wrap", "true")
 	check(id, "o-nm-"+id+".log", "e-"+id+".log")
+	// A pending task of an array named by its id is a record of its own
+	// (scontrol printed nothing for it), and the record of the pending
+	// tasks has no %a (4294967294), as Slurm 22.05 shows them.
+	id = sb("-a", "1-4%2", "-o", "o-%A_%a.log", "--wrap", "true")
+	check(id+"_3", "o-"+id+"_3.log", "o-"+id+"_3.log")
+	if r := h.mustRun("slurm", "scontrol", "show", "job", id+"_3"); !strings.Contains(r.stdout, " ArrayJobId="+id+" ArrayTaskId=3 ") {
+		t.Errorf("scontrol show job %s_3: want its record, ArrayTaskId=3:\n%s", id, r.stdout)
+	}
+	check(id, "o-"+id+"_4294967294.log", "o-"+id+"_4294967294.log")
 }

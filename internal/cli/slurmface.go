@@ -591,6 +591,9 @@ func batchPath(spec *burst.JobSpec, pattern string, j *slurmface.Job) string {
 	info := sbatch.TaskInfo{JobID: j.RawID, JobName: j.Name, User: j.User, NodeName: j.Node, ArrayTaskID: -1}
 	if j.ArrayJobID != 0 {
 		info.ArrayJobID, info.ArrayTaskID = j.ArrayJobID, j.ArrayTaskID
+		if j.ArrayPending != "" { // the record of an array's pending tasks (the array's id): no %a, as Slurm shows it
+			info.ArrayTaskID = -1
+		}
 	}
 	p := sbatch.Expand(pattern, info)
 	if !filepath.IsAbs(p) {
@@ -2410,16 +2413,21 @@ between status polls) are answered.`,
 					}
 				}
 				// An array's tasks are records of their own, its pending
-				// ones one record, as scontrol shows them.
-				for _, j := range slurmface.CollapsePending(fj.expand(ctx, cl, list[i:i+1])) {
-					if only != 0 && (j.RawID != only || j.ArrayPending != "") || slurmface.Forgotten(j.End, time.Now(), minJobAge()) {
+				// ones one record, as scontrol shows them; a task named by
+				// its id is its own record, pending or not.
+				jobs := fj.expand(ctx, cl, list[i:i+1])
+				if only == 0 {
+					jobs = slurmface.CollapsePending(jobs)
+				}
+				for _, j := range jobs {
+					if only != 0 && j.RawID != only || slurmface.Forgotten(j.End, time.Now(), minJobAge()) {
 						continue
 					}
 					if j.ArrayJobID == 0 {
 						fj.withTask(ctx, cl, &j)
-						if j.StdOut == "" { // not run yet: where its files will be, as scontrol shows them
-							j.StdOut, j.StdErr = batchFilesOf(list[i].Spec, &j)
-						}
+					}
+					if j.StdOut == "" { // not run yet: where its files will be, as scontrol shows them
+						j.StdOut, j.StdErr = batchFilesOf(list[i].Spec, &j)
 					}
 					j.StdIn = stdinOf(list[i].Spec, &j)
 					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
