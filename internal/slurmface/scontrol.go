@@ -205,14 +205,15 @@ func ShowPartition(w io.Writer, name string, nodes []Node, oneLine bool) error {
 }
 
 // arrayHead is scontrol's first line: JobId, an array task's ArrayJobId,
-// ArrayTaskId (the pending tasks' indices on their record) and
+// ArrayTaskId (the pending tasks' indices on their record, and %N when
+// the array runs at most N at once) and
 // ArrayTaskThrottle, then JobName.
 func arrayHead(j Job) []string {
 	head := []string{kv("JobId", j.RawID)}
 	if j.ArrayJobID > 0 {
 		task := strconv.Itoa(j.ArrayTaskID)
 		if j.ArrayPending != "" {
-			task, _, _ = strings.Cut(j.ArrayPending, "%")
+			task = j.ArrayPending // with its throttle: 3-5%2, as 22.05 prints it
 		}
 		head = append(head, kv("ArrayJobId", j.ArrayJobID), kv("ArrayTaskId", task))
 		if j.ArrayThrottle > 0 {

@@ -316,6 +316,29 @@ func TestSacct(t *testing.T) {
 // TestShowJobKeys: scontrol show job's keys, in Slurm 22.05's order and
 // lines, as the suite's Slurm printed them (e2e TestSlurm/FaceShapes
 // compares them with the real one's).
+// TestShowJobArrayHead: a job array's records begin as Slurm 22.05's
+// scontrol show job prints them (checked with --array=1-5%2, two running):
+// the pending tasks' record names them with the array's throttle
+// (ArrayTaskId=3-5%2), a task its own index.
+func TestShowJobArrayHead(t *testing.T) {
+	pending := ended(burst.Queued, nil)
+	pending.RawID, pending.ArrayJobID, pending.ArrayPending, pending.ArrayThrottle = 56, 56, "3-5%2", 2
+	task := ended(burst.Running, nil)
+	task.RawID, task.ArrayJobID, task.ArrayTaskID, task.ArrayThrottle = 58, 56, 2, 2
+	for j, want := range map[*Job]string{
+		&pending: "JobId=56 ArrayJobId=56 ArrayTaskId=3-5%2 ArrayTaskThrottle=2 JobName=wrap",
+		&task:    "JobId=58 ArrayJobId=56 ArrayTaskId=2 ArrayTaskThrottle=2 JobName=wrap",
+	} {
+		var b strings.Builder
+		if err := ShowJob(&b, *j, false, t0); err != nil {
+			t.Fatal(err)
+		}
+		if head, _, _ := strings.Cut(b.String(), "\n"); head != want {
+			t.Errorf("head %q, want %q", head, want)
+		}
+	}
+}
+
 func TestShowJobKeys(t *testing.T) {
 	j := ended(burst.Failed, ip(3))
 	j.MemBytes, j.WorkDir, j.StdOut, j.StdErr = 256<<20, "/w", "/w/slurm-7.out", "/w/slurm-7.out"
