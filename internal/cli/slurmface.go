@@ -1732,6 +1732,11 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 		format = sacctLong
 	case o.brief:
 		format = slurmface.SacctBrief
+	case os.Getenv("SACCT_FORMAT") != "": // as sacct, with no -o, -l or -b: sites set it in users' profiles
+		format = os.Getenv("SACCT_FORMAT")
+		if _, err := slurmface.ParseAcctFormat(format); err != nil {
+			return usage("sacct: %s (SACCT_FORMAT, from the environment)", strings.TrimPrefix(err.Error(), "--format: "))
+		}
 	default:
 		format = slurmface.DefaultSacct
 	}

@@ -17,18 +17,11 @@ import (
 // `SLURM_TIME_FORMAT=%s squeue -h -o %S`.
 func TestSlurmFaceTimeFormat(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	dir := t.TempDir()
+	id, withEnv := endedJob(t)
 	run := func(format string, args ...string) result {
 		t.Helper()
-		c := h.command(append([]string{"slurm"}, args...)...)
-		c.Dir, c.Env = dir, append(c.Env, "SLURM_TIME_FORMAT="+format)
-		return h.exec(c)
+		return withEnv("SLURM_TIME_FORMAT="+format, args...)
 	}
-	id := strings.TrimSpace(h.runIn(dir, "slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true").stdout)
-	h.waitFor("the job to end", 60*time.Second, func() bool {
-		return strings.TrimSpace(h.runIn(dir, "slurm", "squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout) == "COMPLETED"
-	})
 	std := strings.TrimSpace(run("", "squeue", "-h", "-t", "all", "-j", id, "-o", "%V").stdout)
 	submit, err := time.ParseInLocation("2006-01-02T15:04:05", std, time.Local)
 	if err != nil {
@@ -50,5 +43,49 @@ func TestSlurmFaceTimeFormat(t *testing.T) {
 	r := run("bad", "squeue", "-h", "-t", "all", "-j", id, "-o", "%V %S")
 	if f := strings.Fields(r.stdout); len(f) != 2 || f[0] != std || strings.Count(r.stderr, "squeue: error: invalid SLURM_TIME_FORMAT = 'bad'\n") != 1 {
 		t.Errorf("SLURM_TIME_FORMAT=bad: %s, want the standard form and the error once", r)
+	}
+}
+
+// TestSacctFormatEnvironment: without -o, -l or -b, sacct prints the
+// fields SACCT_FORMAT names, as Slurm's sacct reads it (options.c: the
+// Alliance's clusters set it in every user's profile); one that names no
+// field is refused, exit 1.
+func TestSacctFormatEnvironment(t *testing.T) {
+	t.Parallel()
+	id, withEnv := endedJob(t)
+	sacct := func(format string, args ...string) result {
+		t.Helper()
+		return withEnv("SACCT_FORMAT="+format, append([]string{"sacct"}, args...)...)
+	}
+	if r := sacct("JobID,JobName%20,State", "-X", "-P", "-j", id); r.stdout != "JobID|JobName|State\n"+id+"|wrap|COMPLETED\n" {
+		t.Errorf("SACCT_FORMAT=JobID,JobName%%20,State sacct -X -P: %s", r)
+	}
+	if r := sacct("JobID,JobName", "-X", "-P", "-n", "-j", id, "-o", "State"); r.stdout != "COMPLETED\n" {
+		t.Errorf("-o over SACCT_FORMAT: %s", r)
+	}
+	if r := sacct("JobID,JobName", "-X", "-P", "-n", "-b", "-j", id); r.stdout != id+"|COMPLETED|0:0\n" {
+		t.Errorf("-b over SACCT_FORMAT: %s", r)
+	}
+	if r := sacct("bogus", "-j", id); r.code != 1 || !strings.Contains(r.stderr, `"bogus" is not a field of sacct`) || !strings.Contains(r.stderr, "SACCT_FORMAT") {
+		t.Errorf("SACCT_FORMAT=bogus: %s, want exit 1 naming it", r)
+	}
+}
+
+// endedJob runs a batch job (sbatch --wrap true) to its end, and gives a
+// runner of the personality's commands with one variable more in their
+// environment.
+func endedJob(t *testing.T) (id string, withEnv func(kv string, args ...string) result) {
+	t.Helper()
+	h := newHarness(t)
+	dir := t.TempDir()
+	id = strings.TrimSpace(h.runIn(dir, "slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true").stdout)
+	h.waitFor("the job to end", 60*time.Second, func() bool {
+		return strings.TrimSpace(h.runIn(dir, "slurm", "squeue", "-h", "-t", "all", "-j", id, "-o", "%T").stdout) == "COMPLETED"
+	})
+	return id, func(kv string, args ...string) result {
+		t.Helper()
+		c := h.command(append([]string{"slurm"}, args...)...)
+		c.Dir, c.Env = dir, append(c.Env, kv)
+		return h.exec(c)
 	}
 }
