@@ -774,6 +774,32 @@ func TestSqueueFormatsAsSqueue(t *testing.T) {
 	if r := env("SQUEUE_FORMAT2=name:5,state:.8", "SQUEUE_SORT=-i")("-h", "-j", id); r.stdout != "wrap  RUNNING\n" {
 		t.Errorf("SQUEUE_FORMAT2:\n%s\nwant %q", r, "wrap  RUNNING\n")
 	}
+	// The selections too, as Slurm 22.05's squeue reads them (checked with
+	// its squeue): SQUEUE_USERS=nobody lists none of root's jobs unless
+	// --me or -u say otherwise; SQUEUE_ARRAY, set to anything, is -r.
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{[]string{"SQUEUE_USERS=nobody"}, nil, ""},
+		{[]string{"SQUEUE_USERS=nobody"}, []string{"--me"}, id + "\n"},
+		{[]string{"SQUEUE_NAMES=other"}, nil, ""},
+		{[]string{"SQUEUE_NAMES=other,wrap"}, nil, id + "\n"},
+		{[]string{"SQUEUE_NAMES=other"}, []string{"-n", "wrap"}, id + "\n"},
+		{[]string{"SQUEUE_PARTITION=nope"}, nil, ""},
+		{[]string{"SQUEUE_ACCOUNT=nope"}, nil, ""},
+		{[]string{"SQUEUE_QOS=nope"}, nil, ""},
+	} {
+		if r := env(c.env...)(append([]string{"-h", "-o", "%i", "-j", id}, c.args...)...); r.stdout != c.want {
+			t.Errorf("%v squeue %v:\n%s\nwant %q", c.env, c.args, r, c.want)
+		}
+	}
+	arr := strings.TrimSpace(h.runIn(h.dir, "slurm", "sbatch", "--parsable", "-H", "-a", "1-2", "-o", "/dev/null", "--wrap", "true").stdout)
+	if r := env("SQUEUE_ARRAY=0")("-h", "-o", "%i", "-j", arr); r.stdout != arr+"_1\n"+arr+"_2\n" {
+		t.Errorf("SQUEUE_ARRAY=0 squeue: one line per task wanted:\n%s", r)
+	}
+	h.mustRun("slurm", "scancel", arr)
 	h.mustRun("slurm", "scancel", id)
 }
 

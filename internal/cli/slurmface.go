@@ -1095,7 +1095,9 @@ or ended is a line of its own (ID_INDEX); its pending tasks share one line
 (ID_[4-9]), or with -r have one each. %r says Dependency for a job waiting
 for others (DependencyNeverSatisfied when one can never be met), and %E
 what it waits for (afterok:12(unfulfilled)). SQUEUE_FORMAT, SQUEUE_FORMAT2,
-SQUEUE_SORT and SQUEUE_STATES set -o, -O, -S and -t when not given.`,
+SQUEUE_SORT, SQUEUE_STATES, SQUEUE_USERS, SQUEUE_NAMES, SQUEUE_PARTITION,
+SQUEUE_ACCOUNT and SQUEUE_QOS set -o, -O, -S, -t, -u, -n, -p, -A and -q
+when not given, SQUEUE_ARRAY -r.`,
 		Example: `  burst slurm squeue
   squeue --noheader -o '%i %t' -t all -u $USER
   squeue -j 12,13 -t all
@@ -1155,9 +1157,11 @@ type squeueOpts struct {
 
 // fromEnv takes what the command line left unset from squeue's input
 // variables, as squeue(1) reads them: SQUEUE_FORMAT (-o), SQUEUE_FORMAT2
-// (-O), SQUEUE_SORT (-S), SQUEUE_STATES (-t); sites and users set them in
-// their profiles, and a format given either way on the command line wins
-// over both formats.
+// (-O), SQUEUE_SORT (-S), SQUEUE_STATES (-t), SQUEUE_USERS (-u),
+// SQUEUE_NAMES (-n), SQUEUE_PARTITION (-p), SQUEUE_ACCOUNT (-A),
+// SQUEUE_QOS (-q) and SQUEUE_ARRAY (-r, when set at all); sites and users
+// set them in their profiles, and a format given either way on the command
+// line wins over both formats.
 func (o *squeueOpts) fromEnv() {
 	if o.format == "" && o.fields == "" {
 		o.format = os.Getenv("SQUEUE_FORMAT")
@@ -1167,6 +1171,21 @@ func (o *squeueOpts) fromEnv() {
 	}
 	o.sort = cmp.Or(o.sort, os.Getenv("SQUEUE_SORT"))
 	o.states = cmp.Or(o.states, os.Getenv("SQUEUE_STATES"))
+	list := func(dst *[]string, name string) {
+		if v := os.Getenv(name); len(*dst) == 0 && v != "" {
+			*dst = strings.Split(v, ",")
+		}
+	}
+	if !o.me { // --me wins over SQUEUE_USERS, as -u does
+		list(&o.users, "SQUEUE_USERS")
+	}
+	list(&o.names, "SQUEUE_NAMES")
+	list(&o.parts, "SQUEUE_PARTITION")
+	list(&o.accounts, "SQUEUE_ACCOUNT")
+	list(&o.qos, "SQUEUE_QOS")
+	if _, ok := os.LookupEnv("SQUEUE_ARRAY"); ok { // set, whatever its value: -r
+		o.array = true
+	}
 }
 
 func (o *squeueOpts) run(c *cobra.Command) error {
