@@ -71,6 +71,32 @@ func TestSacctFormatEnvironment(t *testing.T) {
 	}
 }
 
+// TestSinfoEnvironment: sinfo reads SINFO_FORMAT for its default and -l
+// listings (-N, -s, -R and -o keep theirs), SINFO_SORT and
+// SINFO_PARTITION, as Slurm 22.05's sinfo does (each checked with it).
+func TestSinfoEnvironment(t *testing.T) {
+	t.Parallel()
+	_, withEnv := endedJob(t)
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"SINFO_FORMAT=%P|%D", nil, "PARTITION|NODES\nlocal*|1\n"},
+		{"SINFO_FORMAT=%P|%D", []string{"-h", "-o", "%a"}, "up\n"},
+		{"SINFO_FORMAT=%P|%D", []string{"-h", "-N"}, "local-1        1    local* idle  \n"},
+		{"SINFO_PARTITION=nope", []string{"-h"}, ""},
+		{"SINFO_PARTITION=local", []string{"-h", "-o", "%P"}, "local*\n"},
+	} {
+		if r := withEnv(c.env, append([]string{"sinfo"}, c.args...)...); r.code != 0 || r.stdout != c.want {
+			t.Errorf("%s sinfo %v:\n%s\nwant %q", c.env, c.args, r, c.want)
+		}
+	}
+	if r := withEnv("SINFO_FORMAT=%P|%D", "sinfo", "-l"); !strings.HasSuffix(r.stdout, "\nPARTITION|NODES\nlocal*|1\n") {
+		t.Errorf("SINFO_FORMAT sinfo -l: want the date, then the format's columns:\n%s", r)
+	}
+}
+
 // endedJob runs a batch job (sbatch --wrap true) to its end, and gives a
 // runner of the personality's commands with one variable more in their
 // environment.

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -53,6 +55,16 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 			}
 			if iterate < 0 {
 				return usage("sinfo: -i %d: the seconds between listings are a whole number above 0, e.g. -i 10", iterate)
+			}
+			// sinfo's input variables, as it reads them: SINFO_FORMAT
+			// for its default and -l listings (-N, -s and -R keep
+			// theirs), SINFO_SORT, SINFO_PARTITION.
+			if format == "" && fields == "" && !nodes && !summarize && !reasons {
+				format = os.Getenv("SINFO_FORMAT")
+			}
+			sortSpec = cmp.Or(sortSpec, os.Getenv("SINFO_SORT"))
+			if v := os.Getenv("SINFO_PARTITION"); len(parts) == 0 && v != "" {
+				parts = strings.Split(v, ",")
 			}
 			var f slurmface.SinfoFormat
 			var bad []string
