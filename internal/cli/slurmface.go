@@ -2483,6 +2483,10 @@ func showHostlist(c *cobra.Command, what string, args []string) error {
 	switch {
 	case err != nil:
 		return &ExitError{Code: 1, Msg: "scontrol: error: " + err.Error()}
+	case len(hosts) == 0 && what == "hostnames":
+		// Slurm 22.05's scontrol says so and exits 0 (checked): outside a
+		// job, hosts=$(scontrol show hostnames) under set -e goes on.
+		fmt.Fprintln(c.ErrOrStderr(), "scontrol: error: host list is empty: give one (scontrol show hostnames node[1-4]), or run inside a job (SLURM_JOB_NODELIST)")
 	case len(hosts) == 0:
 		return &ExitError{Code: 1, Msg: "scontrol: error: host list is empty: give one (scontrol show " + what + " node[1-4]), or run inside a job (SLURM_JOB_NODELIST)"}
 	case what == "hostnames":

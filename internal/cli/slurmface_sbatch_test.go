@@ -104,3 +104,22 @@ func TestSbatchRefusesUnknownDirectives(t *testing.T) {
 		}
 	}
 }
+
+// TestShowHostnamesEmpty: scontrol show hostnames with no list, outside a
+// job, says the list is empty and exits 0, as Slurm 22.05's scontrol does
+// (checked); show hostlist with none is an error, exit 1, as there.
+func TestShowHostnamesEmpty(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	t.Setenv("SLURM_NODELIST", "")
+	t.Setenv("SLURM_JOB_NODELIST", "")
+	var out, errb strings.Builder
+	if code := Main([]string{"scontrol", "show", "hostnames"}, &out, &errb); code != 0 || out.String() != "" ||
+		!strings.HasPrefix(errb.String(), "scontrol: error: host list is empty") {
+		t.Errorf("scontrol show hostnames: exit %d, %q, %q; want exit 0 and the error", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Main([]string{"scontrol", "show", "hostlist"}, &out, &errb); code != 1 {
+		t.Errorf("scontrol show hostlist: exit %d, %q; want 1", code, errb.String())
+	}
+}
