@@ -1100,18 +1100,36 @@ func procName(pid int) string {
 	return strings.TrimSpace(string(b))
 }
 
-// runsSelf reports whether process pid runs this process's executable.
+// runsSelf reports whether process pid runs burst's executable: this
+// process's own file, or the file now at its path once burst was upgraded
+// in place while this agent runs: srun (slurm-bin's links name the path)
+// is then the new file, and the signals meant for a job's steps (scancel
+// -s, --signal) must still pass it by and reach what it started.
 func runsSelf(pid int) bool {
 	self, err := selfExe()
 	if err != nil {
 		return false
 	}
-	other, err := os.Stat(procPath(pid, "exe"))
-	return err == nil && os.SameFile(self, other)
+	exe := procPath(pid, "exe")
+	if other, err := os.Stat(exe); err == nil && os.SameFile(self, other) {
+		return true
+	}
+	path, err := os.Readlink(exe)
+	return err == nil && selfPath() != "" && path == selfPath()
 }
 
 // selfExe is this process's executable, stat'ed once.
 var selfExe = sync.OnceValues(func() (os.FileInfo, error) { return os.Stat("/proc/self/exe") })
+
+// selfPath is the path this process's executable was started from ("" if
+// unknown), without the " (deleted)" /proc adds once the file is replaced.
+var selfPath = sync.OnceValue(func() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return p
+})
 
 // container is the cgroup that holds all of the task: its box or its
 // memory cgroup; nil when it has none.
