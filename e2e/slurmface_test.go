@@ -458,6 +458,12 @@ func slurmFaceDependencies(t *testing.T) {
 	if !slices.Equal(heads[0], heads[1]) || len(heads[1]) != 2 {
 		t.Errorf("scontrol show job of an array, records' first keys:\nslurm: %q\nburst: %q", heads[0], heads[1])
 	}
+	// The pending tasks' record names them with the throttle, as 22.05 does.
+	for _, s := range sides {
+		if out := run(s.burst, "scontrol", "-o", "show", "job", s.ids["ARR"]); !strings.Contains(out, " ArrayTaskId=1-3%1 ArrayTaskThrottle=1 ") {
+			t.Errorf("burst %v: scontrol show job of a throttled array: no ArrayTaskId=1-3%%1 in\n%s", s.burst, out)
+		}
+	}
 	for _, s := range sides {
 		run(s.burst, "scancel", s.ids["B"], s.ids["ARR"])
 	}
