@@ -282,15 +282,19 @@ func scriptOnPath(name string) string {
 	return name
 }
 
-// scriptDirectives refuses a script whose #SBATCH lines sbatch refuses, as
-// its getopt reads them: an option it does not know (a typo, --ntask=4
+// scriptDirectives refuses a script sbatch refuses, in its words: an empty
+// one, one that is no batch script (sbatch.Parse's reasons), and one whose
+// #SBATCH lines sbatch refuses, as its getopt reads them: an option it does not know (a typo, --ntask=4
 // where --ntasks was meant, another site's --nvps) or a word that is no
 // option (sbatch: error: Invalid directive found in batch script: WORD),
 // exit 255, nothing submitted. burst run SCRIPT only warns of them.
 func scriptDirectives(path string, data []byte) error {
+	if len(data) == 0 {
+		return &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
+	}
 	sc, err := sbatch.Parse(path, data)
-	if err != nil {
-		return nil // applyScript says what is wrong
+	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
+		return &ExitError{Code: 1, Msg: "sbatch: error: " + err.Error()}
 	}
 	_, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
 	if err != nil {
@@ -334,8 +338,8 @@ func runSbatch(c *cobra.Command, args []string) error {
 	case len(a.rest) > 0:
 		path = scriptOnPath(a.rest[0])
 		data, err = os.ReadFile(path)
-		if err != nil {
-			return usage("sbatch: %s: cannot read the script: %v", path, errors.Unwrap(err))
+		if err != nil { // sbatch's words, then why
+			return usage("sbatch: error: Unable to open file %s: %v", path, errors.Unwrap(err))
 		}
 		spec.Argv = a.rest[1:]
 	default:

@@ -123,3 +123,32 @@ func TestShowHostnamesEmpty(t *testing.T) {
 		t.Errorf("scontrol show hostlist: exit %d, %q; want 1", code, errb.String())
 	}
 }
+
+// TestSbatchRefusesScriptAsSbatch: a script sbatch will not take is
+// refused in sbatch's words (checked with Slurm 22.05's: "sbatch: error:
+// Unable to open file X", "Batch script is empty!", and its errors for DOS
+// line breaks, a missing #! line, a NUL), exit 1, with burst's fix after.
+func TestSbatchRefusesScriptAsSbatch(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ text, msg string }{
+		"empty.sh": {"", "sbatch: error: Batch script is empty!\n"},
+		"crlf.sh":  {"#!/bin/bash\r\necho hi\r\n", "sbatch: error: " + filepath.Join(dir, "crlf.sh") + ":1: the script has DOS line breaks"},
+		"plain.sh": {"echo hi\n", "sbatch: error: " + filepath.Join(dir, "plain.sh") + ":1: not a batch script"},
+		"nul.sh":   {"#!/bin/bash\necho \x00\n", "sbatch: error: " + filepath.Join(dir, "nul.sh") + ":2: the script contains a NUL byte"},
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb strings.Builder
+		if code := Main([]string{"sbatch", path}, &out, &errb); code != 1 || !strings.HasPrefix(errb.String(), c.msg) {
+			t.Errorf("sbatch %s: exit %d, %q; want exit 1 and %q", name, code, errb.String(), c.msg)
+		}
+	}
+	var out, errb strings.Builder
+	missing := filepath.Join(dir, "missing.sh")
+	if code := Main([]string{"sbatch", missing}, &out, &errb); code != 1 || !strings.HasPrefix(errb.String(), "sbatch: error: Unable to open file "+missing) {
+		t.Errorf("sbatch of no file: exit %d, %q", code, errb.String())
+	}
+}
