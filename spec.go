@@ -232,6 +232,12 @@ type BatchOptions struct {
 	User       string `json:"user,omitempty"`
 	// Warn is --signal: a signal sent some time before the time limit.
 	Warn *Warning `json:"warn,omitempty"`
+	// Export is --export as given, "" when not; UserEnv is --get-user-env.
+	// The job is told them as sbatch tells it (SLURM_EXPORT_ENV,
+	// SLURM_GET_USER_ENV), and srun in it takes SLURM_EXPORT_ENV as its
+	// own --export.
+	Export  string `json:"export,omitempty"`
+	UserEnv bool   `json:"user_env,omitempty"`
 	// Ignored are the script's directives burst could not honour, each
 	// with its line (burst show lists them): the Slurm personality's
 	// sbatch, as sbatch, says nothing of them unless on a terminal.

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +96,39 @@ func TestSinfoEnvironment(t *testing.T) {
 	}
 	if r := withEnv("SINFO_FORMAT=%P|%D", "sinfo", "-l"); !strings.HasSuffix(r.stdout, "\nPARTITION|NODES\nlocal*|1\n") {
 		t.Errorf("SINFO_FORMAT sinfo -l: want the date, then the format's columns:\n%s", r)
+	}
+}
+
+// TestSbatchExportEnvReachesSrun: a job submitted with --export other
+// than ALL is told it, SLURM_EXPORT_ENV (and SLURM_GET_USER_ENV=1), and
+// srun in it takes that as its own --export, as Slurm 22.05's sbatch and
+// srun do (checked side by side): under --export=NONE a step gets none of
+// what the script exported, and a bare program name is found on no PATH
+// (exit 2), unless srun says --export=ALL. burst ran such steps with the
+// script's whole environment, and told the job nothing.
+func TestSbatchExportEnvReachesSrun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	script := `export FOO=1
+env | grep -E "^SLURM_(EXPORT|GET_USER)_ENV=" | sort
+srun sh -c "echo bare"; echo "rc=$?"
+srun /bin/sh -c "echo abs foo=[\$FOO]"
+srun --export=ALL sh -c "echo all foo=[\$FOO]"`
+	for export, want := range map[string]string{
+		"NONE": "SLURM_EXPORT_ENV=NONE\nSLURM_GET_USER_ENV=1\nrc=2\nabs foo=[]\nall foo=[1]\n",
+		"ALL":  "bare\nrc=0\nabs foo=[1]\nall foo=[1]\n",
+	} {
+		out := filepath.Join(dir, export+".out")
+		r := h.runIn(dir, "slurm", "sbatch", "--wait", "--export="+export, "-o", out, "-e", out+".err", "--wrap", script)
+		got, _ := os.ReadFile(out)
+		errs, _ := os.ReadFile(out + ".err")
+		if r.code != 0 || string(got) != want {
+			t.Errorf("sbatch --export=%s: %s\noutput %q, want %q", export, r, got, want)
+		}
+		if export == "NONE" && !strings.Contains(string(errs), "execve(): sh: No such file or directory") {
+			t.Errorf("sbatch --export=NONE: srun sh: want execve's error, got %q", errs)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/burst-sh/burst"
@@ -86,6 +87,9 @@ from a terminal (with no terminal on its stdin, srun says it disregards
 				return &ExitError{Code: 1, Msg: slurmface.PtyRefusal}
 			case s.Pty: // no terminal to give it: srun says so and runs the step all the same
 				fmt.Fprint(c.ErrOrStderr(), slurmface.PtyDisregarded)
+			}
+			if s.Export == "" { // srun(1): SLURM_EXPORT_ENV is --export; sbatch sets it in a job
+				s.Export = os.Getenv("SLURM_EXPORT_ENV")
 			}
 			if os.Getenv("BURST_JOB_ID") != "" || os.Getenv("SLURM_JOB_ID") != "" {
 				if err := stepNodes(s); err != nil {
@@ -330,6 +334,12 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		maps.Copy(task, s.TaskEnv(i, n, step, host))
 		for _, k := range slices.Sorted(maps.Keys(task)) {
 			cmd.Env = append(cmd.Env, k+"="+task[k])
+		}
+		if s.Export != "" {
+			// The program is looked for on the step's own PATH, as
+			// slurmstepd looks: with --export=NONE (or a list without
+			// PATH) a bare name is found nowhere, as in Slurm.
+			cmd.Path, cmd.Err = lookPathIn(s.Argv[0], task["PATH"])
 		}
 		// -o/-e/-i: srun's own streams (stdin to task 0 alone, or to the
 		// rank -i names), none, or files named for the task.
@@ -649,4 +659,23 @@ func (l *labelWriter) flush() {
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "%s%s", l.prefix, l.buf)
 	l.buf = nil
+}
+
+// lookPathIn finds name as execvp does on the PATH path (a name with a
+// slash is taken as it is): the first executable file of that name in its
+// directories; none when path is empty.
+func lookPathIn(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if path == "" {
+			break
+		}
+		p := filepath.Join(cmp.Or(dir, "."), name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil {
+			return p, nil
+		}
+	}
+	return name, &exec.Error{Name: name, Err: exec.ErrNotFound}
 }

@@ -32,6 +32,10 @@ type TaskInfo struct {
 	// Restarts is how many times the task ran before this run (requeued,
 	// retried, or its machine lost): SLURM_RESTART_COUNT, set once it is 1.
 	Restarts int
+	// Export is the job's --export, "" when not given; UserEnv its
+	// --get-user-env.
+	Export  string
+	UserEnv bool
 	// Step and Rank are a job step's id and a task's rank in it, for the
 	// patterns of srun's -o/-e/-i (%s, %J as JOBID.STEP, %t); Step ""
 	// is the batch step (%s "batch", %J the job id, %t 0).
@@ -59,7 +63,9 @@ const noArrayTask = 4294967294
 // SLURM_NPROCS only with --ntasks (each at least 1); memory is
 // SLURM_MEM_PER_CPU when --mem-per-cpu was given, else SLURM_MEM_PER_NODE when
 // MemBytes is set (in MiB, rounded up); the array variables are set when
-// ArrayTaskID >= 0; the GPU variables when GPUIDs is not empty.
+// ArrayTaskID >= 0; the GPU variables when GPUIDs is not empty;
+// SLURM_EXPORT_ENV when Export is set and not ALL, SLURM_GET_USER_ENV=1
+// then or with UserEnv.
 func Env(t TaskInfo) []string {
 	ntasks, cpt := max(1, t.NTasks), max(1, t.CPUsPerTask)
 	cpus := strconv.Itoa(ntasks * cpt)
@@ -106,6 +112,16 @@ func Env(t TaskInfo) []string {
 	}
 	if t.Restarts > 0 {
 		env["SLURM_RESTART_COUNT"] = strconv.Itoa(t.Restarts)
+	}
+	// As sbatch tells the job (checked with Slurm 22.05): an --export other
+	// than ALL (srun in the job takes it as its own), and whether the login
+	// environment was asked for, which any --export but ALL implies.
+	if t.Export != "" && !strings.EqualFold(t.Export, "ALL") {
+		env["SLURM_EXPORT_ENV"] = t.Export
+		env["SLURM_GET_USER_ENV"] = "1"
+	}
+	if t.UserEnv {
+		env["SLURM_GET_USER_ENV"] = "1"
 	}
 	if t.ArrayTaskID >= 0 {
 		env["SLURM_ARRAY_JOB_ID"] = itoa(arrayJobID(t))

@@ -309,6 +309,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	spec.Batch.Warn = s.Warn
+	spec.Batch.Export, spec.Batch.UserEnv = s.Export, s.GetUserEnv
 	if s.Export != "" {
 		spec.Env = ExportEnv(spec.Env, s.Export)
 	}

@@ -793,3 +793,31 @@ func TestWantsUserEnv(t *testing.T) {
 		t.Error("--get-user-env --export=ALL: want the login environment under the submitter's")
 	}
 }
+
+// TestEnvExport: a job is told its --export when it is not ALL, and
+// SLURM_GET_USER_ENV=1 with it or with --get-user-env, as Slurm 22.05's
+// sbatch tells it (checked: --export=ALL sets neither, ALL,BAR=2 both).
+func TestEnvExport(t *testing.T) {
+	for _, c := range []struct {
+		export  string
+		userEnv bool
+		want    []string
+	}{
+		{"", false, nil},
+		{"ALL", false, nil},
+		{"all", false, nil},
+		{"NONE", false, []string{"SLURM_EXPORT_ENV=NONE", "SLURM_GET_USER_ENV=1"}},
+		{"ALL,BAR=2", false, []string{"SLURM_EXPORT_ENV=ALL,BAR=2", "SLURM_GET_USER_ENV=1"}},
+		{"", true, []string{"SLURM_GET_USER_ENV=1"}},
+	} {
+		var got []string
+		for _, kv := range Env(TaskInfo{JobID: 9, ArrayTaskID: -1, Export: c.export, UserEnv: c.userEnv}) {
+			if strings.HasPrefix(kv, "SLURM_EXPORT_ENV=") || strings.HasPrefix(kv, "SLURM_GET_USER_ENV=") {
+				got = append(got, kv)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("--export=%q --get-user-env=%v: %q, want %q", c.export, c.userEnv, got, c.want)
+		}
+	}
+}
