@@ -182,6 +182,9 @@ func TestSlurmFaceAfter(t *testing.T) {
 	if r := face("squeue", "-h", "-r", "-o", "%i %t", "-j", arr); strings.Count(r.stdout, "\n") != 4 || !strings.Contains(r.stdout, arr+"_3 PD") {
 		t.Errorf("squeue -r of an array: %q, want 4 lines", r.stdout)
 	}
+	if r := face("squeue", "-h", "--array-unique", "-o", "%i %t", "-j", arr); strings.Count(r.stdout, "\n") != 4 || !strings.Contains(r.stdout, arr+"_3 PD") {
+		t.Errorf("squeue --array-unique of an array: %s, want 4 lines", r) // it was refused
+	}
 	h.mustRun("wait", arr)
 	r := face("sacct", "-X", "-P", "-n", "--format=JobID,State", "-j", arr)
 	if want := arr + "_0|COMPLETED\n" + arr + "_1|COMPLETED\n" + arr + "_2|COMPLETED\n" + arr + "_3|COMPLETED\n"; r.stdout != want {

@@ -1101,7 +1101,7 @@ for others (DependencyNeverSatisfied when one can never be met), and %E
 what it waits for (afterok:12(unfulfilled)). SQUEUE_FORMAT, SQUEUE_FORMAT2,
 SQUEUE_SORT, SQUEUE_STATES, SQUEUE_USERS, SQUEUE_NAMES, SQUEUE_PARTITION,
 SQUEUE_ACCOUNT and SQUEUE_QOS set -o, -O, -S, -t, -u, -n, -p, -A and -q
-when not given, SQUEUE_ARRAY -r.`,
+when not given, SQUEUE_ARRAY -r, SQUEUE_ARRAY_UNIQUE --array-unique.`,
 		Example: `  burst slurm squeue
   squeue --noheader -o '%i %t' -t all -u $USER
   squeue -j 12,13 -t all
@@ -1117,6 +1117,7 @@ when not given, SQUEUE_ARRAY -r.`,
 	fl.BoolVarP(&o.long, "long", "l", false, "squeue -l's columns")
 	fl.BoolVar(&o.me, "me", false, "only my jobs")
 	fl.BoolVarP(&o.array, "array", "r", false, "one line per task of a job array, pending ones too (default: an array's pending tasks share one line, ID_[4-9])")
+	fl.BoolVar(&o.array, "array-unique", false, "one line per pending task of a job array (as -r: the running ones have theirs anyway)")
 	fl.BoolP("all", "a", false, "all partitions (burst lists them all anyway)")
 	fl.StringVarP(&o.format, "format", "o", "", "`FORMAT` such as '%.18i %.2t %R'")
 	fl.StringVarP(&o.fields, "Format", "O", "", "`FIELDS` such as jobid:10,state")
@@ -1163,7 +1164,8 @@ type squeueOpts struct {
 // variables, as squeue(1) reads them: SQUEUE_FORMAT (-o), SQUEUE_FORMAT2
 // (-O), SQUEUE_SORT (-S), SQUEUE_STATES (-t), SQUEUE_USERS (-u),
 // SQUEUE_NAMES (-n), SQUEUE_PARTITION (-p), SQUEUE_ACCOUNT (-A),
-// SQUEUE_QOS (-q) and SQUEUE_ARRAY (-r, when set at all); sites and users
+// SQUEUE_QOS (-q), SQUEUE_ARRAY (-r) and SQUEUE_ARRAY_UNIQUE (--array-unique,
+// when set at all); sites and users
 // set them in their profiles, and a format given either way on the command
 // line wins over both formats.
 func (o *squeueOpts) fromEnv() {
@@ -1187,8 +1189,10 @@ func (o *squeueOpts) fromEnv() {
 	list(&o.parts, "SQUEUE_PARTITION")
 	list(&o.accounts, "SQUEUE_ACCOUNT")
 	list(&o.qos, "SQUEUE_QOS")
-	if _, ok := os.LookupEnv("SQUEUE_ARRAY"); ok { // set, whatever its value: -r
-		o.array = true
+	for _, v := range []string{"SQUEUE_ARRAY", "SQUEUE_ARRAY_UNIQUE"} {
+		if _, ok := os.LookupEnv(v); ok { // set, whatever its value: -r, --array-unique
+			o.array = true
+		}
 	}
 }
 
