@@ -249,9 +249,12 @@ func (s *Server) removeBlobs(ctx context.Context, actor, kind, why, project stri
 		return store.AppendEvent(tx, &ev)
 	})
 	var inUse *store.InputInUse
+	var stackUse *store.StackInUse
 	switch {
 	case errors.As(err, &inUse):
 		return nil, badRequest("storage rm in project %s: %v; nothing was removed", project, inUse)
+	case errors.As(err, &stackUse):
+		return nil, badRequest("storage rm in project %s: %v; nothing was removed", project, stackUse)
 	case errors.Is(err, store.ErrNoMatch):
 		return nil, noMatch(project, sel)
 	case errors.Is(err, store.ErrDryRun):

@@ -138,6 +138,19 @@ func (e *InputInUse) Error() string {
 	return fmt.Sprintf("blob %s is an input of job %d, which has not ended: cancel it first (burst cancel %d), or wait for it to end", short(e.Digest), e.Job, e.Job)
 }
 
+// StackInUse refuses to remove a blob that is a stack version's root
+// filesystem: the stack would stay listed, and every run of it fail.
+type StackInUse struct {
+	Name    string
+	Version int
+	Digest  string
+}
+
+func (e *StackInUse) Error() string {
+	return fmt.Sprintf("blob %s is the root filesystem of stack %s:%d: remove that version instead (burst stack rm %s:%d), which lets its blob go",
+		short(e.Digest), e.Name, e.Version, e.Name, e.Version)
+}
+
 func short(d string) string {
 	if len(d) > 19 {
 		return d[:19]
@@ -146,12 +159,18 @@ func short(d string) string {
 }
 
 // DropBlobRefs removes the references sel picks in project, refusing
-// inputs of live jobs. A blob the project then holds no more as a kind
+// inputs of live jobs and, named by digest, a stack version's root
+// filesystem (a selection by job or age leaves stacks alone: burst stack
+// rm removes them). A blob the project then holds no more as a kind
 // leaves its storage; a digest nobody holds any more is queued for
 // deletion from each place it was stored (blob_deletes), to delete once
 // this commits.
 func (t *Tx) DropBlobRefs(project string, sel RefSel) (changes []StorageChange, deletes []BlobDelete, err error) {
 	where, args := sel.where(project)
+	if len(sel.Digests) == 0 { // a version's own blob stays; one a removed version left goes
+		where += ` AND NOT (kind = 'stack' AND digest IN (SELECT digest FROM stacks WHERE project = ?))`
+		args = append(args, project)
+	}
 	rows, err := t.Query(`SELECT kind, job, digest, size, tier, location FROM blob_refs WHERE `+where, args...)
 	if err != nil {
 		return nil, nil, err
@@ -161,6 +180,7 @@ func (t *Tx) DropBlobRefs(project string, sel RefSel) (changes []StorageChange, 
 	var order []unit
 	locs := map[string][]string{}
 	var inputs []InputInUse
+	stack := "" // a stack's root filesystem among them
 	for rows.Next() {
 		var kind, digest, tier, loc string
 		var job, size int64
@@ -170,6 +190,9 @@ func (t *Tx) DropBlobRefs(project string, sel RefSel) (changes []StorageChange, 
 		}
 		if kind == "input" && job > 0 {
 			inputs = append(inputs, InputInUse{Job: job, Digest: digest})
+		}
+		if kind == "stack" && stack == "" {
+			stack = digest
 		}
 		u := unit{kind, digest}
 		if _, ok := units[u]; !ok {
@@ -186,6 +209,16 @@ func (t *Tx) DropBlobRefs(project string, sel RefSel) (changes []StorageChange, 
 	}
 	if len(order) == 0 {
 		return nil, nil, ErrNoMatch
+	}
+	if stack != "" {
+		e := StackInUse{Digest: stack}
+		err := t.QueryRow(`SELECT name, version FROM stacks WHERE digest = ? AND project = ? ORDER BY name, version LIMIT 1`, stack, project).Scan(&e.Name, &e.Version)
+		if err == nil {
+			return nil, nil, &e
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, err
+		}
 	}
 	for _, in := range inputs {
 		var live bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,42 @@ func TestStorageRefsRmTier(t *testing.T) {
 	}
 	if err := s.Write(ctx, func(tx *Tx) error { _, _, err := tx.DropBlobRefs("default", RefSel{Job: 12345}); return err }); !errors.Is(err, ErrNoMatch) {
 		t.Fatalf("rm of a job that holds nothing: %v, want ErrNoMatch", err)
+	}
+}
+
+// A stack version's root filesystem is not removed by storage rm: named by
+// its digest the removal is refused naming the version and burst stack rm
+// (the stack stayed listed, and every run of it failed for a blob no
+// longer in the store); a removal by age leaves it. Once the version is
+// removed its blob goes like any other.
+func TestStorageRefsKeepStacks(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	ctx := context.Background()
+	now := time.Now().UTC()
+	d := digestOf('s')
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.AddBlobRef(BlobRefRow{Project: "mars", Kind: "stack", Task: -1, Digest: d, Size: 10, Location: "embedded", CreatedAt: now}, "ssd"); err != nil {
+			return err
+		}
+		return AddStack(tx, &StackRow{Name: "tools", Digest: d, Size: 10, Project: "mars", Author: "alice", CreatedAt: now, Manifest: []byte("{}")}, "embedded")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	drop := func(sel RefSel) error {
+		return s.Write(ctx, func(tx *Tx) error { _, _, err := tx.DropBlobRefs("mars", sel); return err })
+	}
+	var inUse *StackInUse
+	if err := drop(RefSel{Digests: []string{d}}); !errors.As(err, &inUse) || inUse.Name != "tools" || inUse.Version != 1 ||
+		!strings.Contains(err.Error(), "burst stack rm tools:1") {
+		t.Fatalf("rm of a stack's blob: %v, want it refused naming burst stack rm tools:1", err)
+	}
+	if err := drop(RefSel{Before: now.Add(time.Hour)}); !errors.Is(err, ErrNoMatch) {
+		t.Fatalf("rm by age with only a stack's blob: %v, want no match", err)
+	}
+	if err := s.Write(ctx, func(tx *Tx) error { _, err := RemoveStack(tx, "tools", 1); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := drop(RefSel{Before: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("rm by age of a removed version's blob: %v", err)
 	}
 }
