@@ -206,3 +206,19 @@ func TestLogBytesKeptAcrossStop(t *testing.T) {
 	}
 	recordFault(t, row)
 }
+
+// The same, the server killed (SIGKILL) right after the job: a task's log
+// bytes are written with its end, in the same commit, not at the meter's
+// next tick, which a kill in the 200 ms between lost for good.
+func TestLogBytesKeptAcrossKill(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x")
+	h.kill9(h.serverPID(), "the server")
+	row := faultRow{Fault: "a job's log bytes at a server kill", Tasks: 1}
+	if n := tierBytes(h.storageLs("--project", "default"), "default")["ssd"]; n < 3000000 {
+		row.Lost++
+		t.Errorf("default's storage after a kill: %d bytes, want the job's 3000000 bytes of log", n)
+	}
+	recordFault(t, row)
+}

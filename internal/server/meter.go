@@ -166,22 +166,23 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 // it ended for good (a retry's log replaces the one before): the bytes its
 // agent wrote to them, wherever they are; for a machine that ships its
 // output (remote), no more than the server received of it, since a task
-// there can read its machine's credential and report any count. Called
-// with s.mu held.
-func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
+// there can read its machine's credential and report any count. It returns
+// the store's write of them, for the batch that records the task's end (a
+// server killed after that commit loses none); nil when there is none.
+// Called with s.mu held.
+func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) func(*store.Tx) error {
 	n := ev.OutBytes
 	if t.machine != nil && t.machine.row.Remote {
 		n = min(n, t.shipped())
 	}
 	if n <= 0 {
-		return
+		return nil
 	}
-	tier := s.catalog.LogsTier
-	k := [2]string{t.job.row.Project, tier}
-	s.newBytes[k] = addBytes(s.newBytes[k], n)
-	if p := s.projects[t.job.row.Project]; p != nil {
+	project, tier := t.job.row.Project, s.catalog.LogsTier
+	if p := s.projects[project]; p != nil {
 		p.bytes[tier] = addBytes(p.bytes[tier], n)
 	}
+	return func(tx *store.Tx) error { return store.AddStorage(tx, project, tier, n) }
 }
 
 // shipped is how many bytes of this attempt's output its remote machine
