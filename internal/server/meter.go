@@ -251,11 +251,11 @@ func (s *Server) meterOnce(now time.Time) {
 // marks, charging nothing twice and losing nothing. nil when there is
 // nothing to write. Called with s.mu held.
 func (s *Server) takeFlush() func(*store.Tx) error {
-	costs, bytes := s.unflushed, s.newBytes
-	if len(costs) == 0 && len(bytes) == 0 {
+	costs := s.unflushed
+	if len(costs) == 0 {
 		return nil
 	}
-	s.unflushed, s.newBytes = map[store.CostKey]int64{}, map[[2]string]int64{}
+	s.unflushed = map[store.CostKey]int64{}
 	var marks []store.MachineRow
 	for _, m := range s.machines {
 		if metering(m) {
@@ -269,11 +269,6 @@ func (s *Server) takeFlush() func(*store.Tx) error {
 	return func(tx *store.Tx) error {
 		for k, n := range costs {
 			if err := store.AddCost(tx, k, n); err != nil {
-				return err
-			}
-		}
-		for k, n := range bytes {
-			if err := store.AddStorage(tx, k[0], k[1], n); err != nil {
 				return err
 			}
 		}

@@ -105,10 +105,9 @@ type Server struct {
 	catalog   *cost.Catalog
 	providers provider.Registry
 	hostRes   burst.Resources
-	// Charges not yet in the store's ledger, and storage bytes not yet
-	// counted there: flushed by the meter with the machines' meter marks.
+	// Charges not yet in the store's ledger: flushed by the meter with the
+	// machines' meter marks.
 	unflushed map[store.CostKey]int64
-	newBytes  map[[2]string]int64
 	storageM  storageMeter  // storage is charged up to here (accrueStorage)
 	events    chan struct{} // closed and replaced when an event is recorded
 
@@ -213,7 +212,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
-		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
+		unflushed: map[store.CostKey]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), wakeSet: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),
 	}
