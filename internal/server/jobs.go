@@ -596,9 +596,15 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow, ahead []int) {
 	}
 }
 
-// signalJob queues sig for the started tasks of job id (task idx alone when
+// signalJob queues sig for the running tasks of job id (task idx alone when
 // idx >= 0) on their machines (at most maxSignals waiting for each) and
-// wakes their lease requests. It returns how many and the job's state, and false when the job is not active here.
+// wakes their lease requests. A task handed to its agent to start now (not
+// prefetched) whose start has not been reported yet (an agent reports
+// starts a moment late, in batches) keeps the signal until it is
+// (startSignals): its process may well be
+// running, printing already, and a scancel -s then was refused as if the
+// job were pending. It returns how many and the job's state (running when
+// it signalled one), and false when the job is not active here.
 func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, burst.State, bool) {
 	j := c.jobs[id]
 	if j == nil {
@@ -606,12 +612,36 @@ func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope
 	}
 	n := 0
 	for _, t := range j.running {
-		if idx >= 0 && t.row.Index != idx || !t.started || t.cancel || t.machine == nil || len(t.machine.signals) >= maxSignals {
+		if idx >= 0 && t.row.Index != idx || t.cancel || t.machine == nil {
 			continue
 		}
-		t.machine.signals = append(t.machine.signals, client.TaskSignal{TaskRef: t.ref(), Signal: sig, Scope: scope})
-		t.machine.poke()
+		ts := client.TaskSignal{TaskRef: t.ref(), Signal: sig, Scope: scope}
+		switch {
+		case !t.started && !t.queued && len(t.signals) < maxSignals: // a prefetched one waits its turn: pending
+			t.signals = append(t.signals, ts)
+		case t.started && len(t.machine.signals) < maxSignals:
+			t.machine.signals = append(t.machine.signals, ts)
+			t.machine.poke()
+		default:
+			continue
+		}
 		n++
 	}
-	return n, j.row.State, true
+	state := j.row.State
+	if n > 0 && state == burst.Queued {
+		state = burst.Running
+	}
+	return n, state, true
+}
+
+// startSignals sends, once t's start is known, the signals it was sent
+// before (signalJob).
+func (c *control) startSignals(t *taskRT) {
+	if len(t.signals) == 0 || t.machine == nil {
+		return
+	}
+	room := max(maxSignals-len(t.machine.signals), 0)
+	t.machine.signals = append(t.machine.signals, t.signals[:min(len(t.signals), room)]...)
+	t.signals = nil
+	t.machine.poke()
 }

@@ -333,6 +333,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 				t.started = true
 				t.job.row.Tasks.Running++
 				c.taskStarted(t.job, t.row.Index)
+				c.startSignals(t)
 				b.job(t.job)
 			}
 			if t.row.PID == 0 || t.row.PID != rt.PID {

@@ -46,3 +46,46 @@ func TestSignalJob(t *testing.T) {
 		t.Error("a job the control plane does not hold was signalled")
 	}
 }
+
+// A task its agent took to start, whose start the agent has not reported
+// yet (it reports starts a moment late, in batches), keeps a signal sent
+// meanwhile and gets it with the next lease after its start is reported:
+// it was left out, the job read as pending, and scancel -s of a job whose
+// script was already printing said "Job can not be altered now". A task
+// prefetched (waiting at its agent for room) is pending: it gets none.
+func TestSignalBeforeStartReported(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1)
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) != 1 {
+		t.Fatalf("lease: %+v", l)
+	}
+	n, state, ok := h.c.signalJob(id, -1, 10, client.SignalSteps)
+	if !ok || n != 1 || state != "running" {
+		t.Fatalf("signalJob before the start was reported = %d, %q, %v; want 1 task, running", n, state, ok)
+	}
+	if l2 := h.lease("a", l.Seq); l2 != nil && len(l2.Signals) > 0 {
+		t.Fatalf("a signal went out before the task's start was known: %+v", l2.Signals)
+	}
+	h.report("a", started(l.Tasks[0].TaskRef, h.now))
+	l3 := h.lease("a", l.Seq)
+	if l3 == nil || len(l3.Signals) != 1 || l3.Signals[0].Signal != 10 || l3.Signals[0].TaskRef != l.Tasks[0].TaskRef {
+		t.Fatalf("lease after the start: %+v, want the signal", l3)
+	}
+
+	h.register("b", 1)
+	queued := h.submit(1)
+	h.place()
+	rs := h.c.jobs[queued].running
+	if len(rs) != 1 {
+		t.Fatalf("the second job's tasks: %+v, want one placed on b", rs)
+	}
+	for _, rt := range rs {
+		rt.queued = true // as a prefetch places it: the agent starts it when it has room
+	}
+	if n, _, _ := h.c.signalJob(queued, -1, 10, client.SignalSteps); n != 0 {
+		t.Errorf("a prefetched task took a signal (%d)", n)
+	}
+}

@@ -31,15 +31,16 @@ type taskRT struct {
 	row       store.TaskRow
 	job       *jobRT
 	machine   *machineRT
-	delivered bool             // the agent has it: acknowledged its lease, reported it, or it was running before a restart
-	cancel    bool             // a cancel was requested
-	started   bool             // its process started (counted in Tasks.Running)
-	queued    bool             // prefetched: the agent starts it when its resources allow
-	handed    uint64           // its place in its machine's queue: the order the agent took it in (0: not yet leased)
-	preempt   string           // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
-	pipe      *client.Plumbing // a pipe stage's streams
-	nusd      int64            // what this attempt was charged so far (nano-dollars)
-	out       [2]*outStream    // stdout and stderr as a remote machine ships them (output.go)
+	delivered bool                // the agent has it: acknowledged its lease, reported it, or it was running before a restart
+	cancel    bool                // a cancel was requested
+	started   bool                // its process started (counted in Tasks.Running)
+	queued    bool                // prefetched: the agent starts it when its resources allow
+	handed    uint64              // its place in its machine's queue: the order the agent took it in (0: not yet leased)
+	preempt   string              // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
+	pipe      *client.Plumbing    // a pipe stage's streams
+	nusd      int64               // what this attempt was charged so far (nano-dollars)
+	out       [2]*outStream       // stdout and stderr as a remote machine ships them (output.go)
+	signals   []client.TaskSignal // sent before its start was reported: sent once it is (startSignals)
 }
 
 // stopToRequeue stops t to run again once it has ended, why being its
@@ -549,6 +550,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 				t.started = true
 				j.row.Tasks.Running++
 				c.taskStarted(j, t.row.Index)
+				c.startSignals(t)
 			}
 			if j.row.StartedAt == nil {
 				j.row.StartedAt = ev.StartedAt
