@@ -63,7 +63,10 @@ type running struct {
 	ref   client.TaskRef
 	task  *runner.Task
 	ctx   *client.JobContext
-	stage bool // a pipe's stage: its figures are sent while it runs
+	stage bool // a pipe's stage
+	// live: its figures are sent while it runs (sampleStages): a pipe's
+	// stage (the dashboard's live figures) or a batch task (sstat).
+	live bool
 }
 
 // queued is a prefetched task waiting for this machine's resources.
@@ -848,7 +851,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		return
 	}
 	now := time.Now().UTC()
-	rt := &running{ref: as.TaskRef, task: t, ctx: ctx, stage: as.Pipe != nil}
+	rt := &running{ref: as.TaskRef, task: t, ctx: ctx, stage: as.Pipe != nil, live: as.Pipe != nil || steps != ""}
 	a.mu.Lock()
 	delete(a.opening, key{as.Job, as.Index})
 	if o.cancelled {
@@ -869,7 +872,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	// still runs then (complete): most tasks of a map have ended by then.
 	a.sess.EmitLocked(client.TaskEvent{TaskRef: as.TaskRef, Kind: client.EventStarted, PID: t.PID(), StartedAt: &now,
 		OutFrom: outFrom, ErrFrom: errFrom})
-	if rt.stage && !a.sampling && !isClosed(a.quit) {
+	if rt.live && !a.sampling && !isClosed(a.quit) {
 		a.sampling = true
 		a.bg.Go(a.sampleStages)
 	}
@@ -981,17 +984,18 @@ func (a *Agent) complete(evs []client.TaskEvent, running []client.RunningTask) {
 	}
 }
 
-// progressInterval is how often the figures of running pipe stages are
-// sampled and sent.
+// progressInterval is how often the figures of running pipe stages and
+// batch tasks are sampled and sent.
 const progressInterval = time.Second
 
 // sampleStages sends, every progressInterval, what each running pipe stage
-// has used so far (CPU time, peak RSS, bytes through its stdin and stdout),
-// as a progress event that replaces the stage's last one not yet reported:
-// a stage that runs for hours shows live figures instead of zeros. It runs
-// only while some stage runs here (the tasks of run and map are not
-// sampled: they are many and short, and their figures come at their end)
-// and until the agent stops.
+// and batch task has used so far (CPU time, peak RSS, bytes through its
+// stdin and stdout), as a progress event that replaces the task's last one
+// not yet reported: a stage that runs for hours shows live figures instead
+// of zeros, and sstat reads a batch job's. It runs only while some such
+// task runs here (the tasks of run and map are not sampled: they are many
+// and short, and their figures come at their end) and until the agent
+// stops.
 func (a *Agent) sampleStages() {
 	tick := time.NewTicker(progressInterval)
 	defer tick.Stop()
@@ -1010,7 +1014,7 @@ func (a *Agent) sampleStages() {
 		a.mu.Lock()
 		stages = stages[:0]
 		for _, rt := range a.running {
-			if rt.stage {
+			if rt.live {
 				stages = append(stages, rt)
 			}
 		}

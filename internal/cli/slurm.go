@@ -17,8 +17,8 @@ func newSlurmCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "slurm",
 		Short: "Slurm's commands on burst (sbatch, squeue, ...), and elastic Slurm clusters",
-		Long: `burst speaks Slurm: sbatch, srun, squeue, scancel, sacct, scontrol, sinfo
-and sacctmgr accept the options workflow engines use and print what Slurm prints, for
+		Long: `burst speaks Slurm: sbatch, srun, squeue, scancel, sacct, scontrol, sinfo,
+sstat and sacctmgr accept the options workflow engines use and print what Slurm prints, for
 jobs on any burst cluster. Run them as ` + "`burst slurm sbatch ...`" + `, or make a
 directory of symlinks that makes burst look like Slurm (docs/slurm-personality.md):
 

@@ -38,7 +38,7 @@ var SlurmNames = slurmface.Commands
 func slurmFaceCmds() []*cobra.Command {
 	cmds := []*cobra.Command{newSbatchCmd(), newSrunCmd(), newSlurmLinkCmd()}
 	for _, c := range []*cobra.Command{newSqueueCmd(), newScancelCmd(), newSacctCmd(), newScontrolCmd(),
-		newSinfoCmd(), newSacctmgrCmd()} {
+		newSinfoCmd(), newSacctmgrCmd(), newSstatCmd()} {
 		cmds = append(cmds, withGetopt(c))
 	}
 	for _, c := range cmds {
@@ -1905,24 +1905,15 @@ func splitSteps(items []string) ([]string, map[string]string) {
 	return jobs, steps
 }
 
-// withOwnSteps gives the job sacct runs in (a batch task's: SLURM_JOB_ID,
-// or SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID) the steps its srun calls
-// recorded so far on this machine (sbatch.StepsFile), ended and running,
-// while it runs: the server learns them at the task's end, and a script
-// ending in `sacct -j $SLURM_JOB_ID` lists them, as Slurm's does.
+// withOwnSteps gives the job sacct runs in (a batch task's: its
+// SLURM_JOB_ID) the steps its srun calls recorded so far on this machine
+// (ownSteps), ended and running, while it runs: the server learns them at
+// the task's end, and a script ending in `sacct -j $SLURM_JOB_ID` lists
+// them, as Slurm's does.
 func withOwnSteps(jobs []slurmface.Job, getenv func(string) string) {
-	counter := getenv(sbatch.StepCounterEnv)
-	if counter == "" || !filepath.IsAbs(counter) {
-		return
-	}
-	id := getenv("SLURM_JOB_ID")
-	if a, t := getenv("SLURM_ARRAY_JOB_ID"), getenv("SLURM_ARRAY_TASK_ID"); a != "" && t != "" {
-		id = a + "_" + t
-	}
 	for i, j := range jobs {
-		if j.State == burst.Running && len(j.Steps) == 0 && id != "" &&
-			(j.JobID() == id || strconv.FormatInt(j.RawID, 10) == getenv("SLURM_JOB_ID")) {
-			jobs[i].Steps = sbatch.ReadSteps(sbatch.StepsFile(counter))
+		if j.State == burst.Running && len(j.Steps) == 0 {
+			jobs[i].Steps = ownSteps(j.RawID, getenv)
 		}
 	}
 }

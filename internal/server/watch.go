@@ -9,7 +9,7 @@ func (s *Server) liveFigures(id int64, ts []burst.Task) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j := s.jobs[id]
-	if j == nil || j.row.Spec.Pipe == nil { // only a pipe's stages send progress
+	if j == nil || j.row.Spec.Pipe == nil && j.row.Spec.Batch == nil { // only a pipe's stages and batch tasks send progress
 		return
 	}
 	for i := range ts {

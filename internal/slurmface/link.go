@@ -11,7 +11,7 @@ import (
 // Commands are the Slurm commands burst answers to, as `burst slurm NAME`
 // and as argv[0] (a symlink named after one: burst slurm link, and the
 // directory an agent puts first on a batch job's PATH).
-var Commands = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo", "srun", "sacctmgr"}
+var Commands = []string{"sbatch", "squeue", "scancel", "sacct", "scontrol", "sinfo", "srun", "sacctmgr", "sstat"}
 
 // Link makes dir (created if missing) hold a symlink to exe named after
 // each of Commands. A link there already to another file is replaced; a

@@ -202,6 +202,14 @@ func (f AcctFormat) NeedsSpec() bool {
 // separated by commas, each with an optional %WIDTH (a negative width
 // left-justifies).
 func ParseAcctFormat(s string) (AcctFormat, error) {
+	return parseFields(s, lookupAcctField, func(name string) error {
+		return fmt.Errorf("--format: %q is not a field of sacct: use %s", name, acctNames())
+	})
+}
+
+// parseFields reads a --format of sacct or sstat: lookup finds a field by
+// its name, unknown says one is not a field.
+func parseFields(s string, lookup func(string) (acctField, bool), unknown func(name string) error) (AcctFormat, error) {
 	var out AcctFormat
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
@@ -209,9 +217,9 @@ func ParseAcctFormat(s string) (AcctFormat, error) {
 			continue
 		}
 		name, w, hasW := strings.Cut(item, "%")
-		f, ok := lookupAcctField(name)
+		f, ok := lookup(name)
 		if !ok {
-			return nil, fmt.Errorf("--format: %q is not a field of sacct: use %s", name, acctNames())
+			return nil, unknown(name)
 		}
 		c := acctColumn{f: f, width: f.width}
 		if hasW {
@@ -281,9 +289,13 @@ func allAcctNames() []string {
 
 // AcctFieldList is sacct --helpformat: the field names, four to a line,
 // each 19 wide.
-func AcctFieldList() string {
+func AcctFieldList() string { return fieldList(allAcctNames()) }
+
+// fieldList is a --helpformat of sacct or sstat: names four to a line,
+// each 19 wide.
+func fieldList(names []string) string {
 	var b strings.Builder
-	for i, n := range allAcctNames() {
+	for i, n := range names {
 		switch {
 		case i%4 != 0:
 			b.WriteByte(' ')
