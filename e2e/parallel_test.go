@@ -741,9 +741,20 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 	}
 	for _, flag := range []string{"--resume", "--resume-failed"} {
 		pl, bl := filepath.Join(h.dir, "p"+flag), filepath.Join(h.dir, "b"+flag)
-		writeFile(t, pl, strings.Join(kept, ""), 0o644)
 		writeFile(t, bl, strings.Join(kept, ""), 0o644)
-		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+		// parallel itself, on a loaded machine, once left a job its joblog
+		// had no line for to the next --resume (ran 2 and 3, not 5): its
+		// run is taken again, once, when it ran fewer jobs than it had
+		// lines left to run, and said so.
+		var p result
+		for try := range 2 {
+			writeFile(t, pl, strings.Join(kept, ""), 0o644)
+			p = parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--joblog", pl, flag}, args...)...)
+			if n := len(joblogColumns(t, pl, 0)) - 1; n >= 6 || try == 1 {
+				break
+			}
+			t.Logf("%s: GNU parallel's joblog holds %d jobs of 6 after its run: running it again", flag, len(joblogColumns(t, pl, 0))-1)
+		}
 		b := h.burstMap(nil, []string{"-k", "--joblog", bl, flag}, args...)
 		if b.code != p.code || b.stdout != p.stdout || p.stdout == "" {
 			t.Errorf("%s: parallel exit %d stdout %q; burst exit %d stdout %q", flag, p.code, p.stdout, b.code, b.stdout)
