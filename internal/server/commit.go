@@ -24,6 +24,10 @@ func (s *Server) commit(b *batch) store.Pending {
 	}
 	machines, projects, events := b.machines, b.projects, b.events
 	outputs, outJobs, writes, uses := b.outputs, b.outJobs, b.writes, b.uses
+	bytes := s.newBytes // the logs of the tasks whose ends it holds
+	if len(bytes) > 0 {
+		s.newBytes = map[[2]string]int64{}
+	}
 	var flush func(*store.Tx) error
 	if len(machines) > 0 {
 		// A machine changed state: what the meter charged it so far is
@@ -68,6 +72,11 @@ func (s *Server) commit(b *batch) store.Pending {
 		}
 		for _, w := range writes {
 			if err := w(tx); err != nil {
+				return err
+			}
+		}
+		for k, n := range bytes {
+			if err := store.AddStorage(tx, k[0], k[1], n); err != nil {
 				return err
 			}
 		}

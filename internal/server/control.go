@@ -6,7 +6,6 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sched"
-	"github.com/burst-sh/burst/internal/store"
 )
 
 // control is the control plane's state and its rules: jobs, their tasks,
@@ -66,9 +65,9 @@ type outside interface {
 	// accrueEnd is accrue for t's machine before t leaves it, giving back
 	// what t was charged after it ended if its exit came late.
 	accrueEnd(t *taskRT, ev client.TaskEvent, now time.Time)
-	// countStorage adds the bytes a task's logs took to its project, and
-	// returns the store's write of them (nil: none).
-	countStorage(t *taskRT, ev client.TaskEvent) func(*store.Tx) error
+	// countStorage adds the bytes a task's logs took to its project (the
+	// next commit writes them).
+	countStorage(t *taskRT, ev client.TaskEvent)
 	// held reports whether j's project has spent its budget.
 	held(j *jobRT) bool
 	// jobCluster is the cluster j runs on.

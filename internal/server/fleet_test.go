@@ -33,8 +33,8 @@ func fleetServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{st: st, catalog: cat, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		unflushed: map[store.CostKey]int64{},
-		events:    make(chan struct{}), kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1),
+		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
+		events: make(chan struct{}), kick: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1),
 		hostRes: burst.Resources{CPUs: 64, MemBytes: 256 << 30}}
 	s.control = newControl("boot", "host", t.TempDir(), t.TempDir(), s)
 	s.providers = provider.Registry{provider.LocalName: &provider.Local{Host: s.hostRes}}

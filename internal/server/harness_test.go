@@ -53,7 +53,7 @@ func newHarness(t *testing.T) *harness {
 
 // fresh gives the harness a new, empty control, as a server starting.
 func (h *harness) fresh() {
-	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{},
+	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
 		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot-"+strconv.FormatInt(h.now.UnixNano(), 36), "thishost", "/logs", "/agents", s)
 	h.srv, h.c = s, &s.control

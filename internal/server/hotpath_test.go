@@ -31,7 +31,7 @@ type mapDriver struct {
 }
 
 func newMapDriver(tb testing.TB, n, cpus int, spec func(*burst.JobSpec)) *mapDriver {
-	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{},
+	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
 		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot", "thishost", "/logs", "/agents", s)
 	d := &mapDriver{tb: tb, cpus: cpus, c: &s.control, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}

@@ -166,23 +166,23 @@ func (s *Server) charge(k store.CostKey, n cost.NUSD) {
 // it ended for good (a retry's log replaces the one before): the bytes its
 // agent wrote to them, wherever they are; for a machine that ships its
 // output (remote), no more than the server received of it, since a task
-// there can read its machine's credential and report any count. It returns
-// the store's write of them, for the batch that records the task's end (a
-// server killed after that commit loses none); nil when there is none.
-// Called with s.mu held.
-func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) func(*store.Tx) error {
+// there can read its machine's credential and report any count. The store
+// is written by the commit that records the task's end (newBytes), so a
+// server killed after it loses none. Called with s.mu held.
+func (s *Server) countStorage(t *taskRT, ev client.TaskEvent) {
 	n := ev.OutBytes
 	if t.machine != nil && t.machine.row.Remote {
 		n = min(n, t.shipped())
 	}
 	if n <= 0 {
-		return nil
+		return
 	}
 	project, tier := t.job.row.Project, s.catalog.LogsTier
+	k := [2]string{project, tier}
+	s.newBytes[k] = addBytes(s.newBytes[k], n)
 	if p := s.projects[project]; p != nil {
 		p.bytes[tier] = addBytes(p.bytes[tier], n)
 	}
-	return func(tx *store.Tx) error { return store.AddStorage(tx, project, tier, n) }
 }
 
 // shipped is how many bytes of this attempt's output its remote machine

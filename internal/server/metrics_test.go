@@ -18,7 +18,7 @@ import (
 // each (queued), in 10 projects, and 100 machines in 4 clusters: what a
 // scrape reads. No store, no HTTP.
 func metricsServer(tb testing.TB, jobs, tasks int) *Server {
-	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{},
+	s := &Server{catalog: cost.Default(), unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{},
 		log: slog.New(slog.DiscardHandler)}
 	s.control = newControl("boot", "thishost", "/logs", "/agents", s)
 	c := &s.control

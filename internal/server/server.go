@@ -108,8 +108,12 @@ type Server struct {
 	// Charges not yet in the store's ledger: flushed by the meter with the
 	// machines' meter marks.
 	unflushed map[store.CostKey]int64
-	storageM  storageMeter  // storage is charged up to here (accrueStorage)
-	events    chan struct{} // closed and replaced when an event is recorded
+	// newBytes are the bytes tasks' logs took, by project and tier, since
+	// the last commit: written by the next one, which holds their tasks'
+	// ends (commit), one row a project however many tasks ended.
+	newBytes map[[2]string]int64
+	storageM storageMeter  // storage is charged up to here (accrueStorage)
+	events   chan struct{} // closed and replaced when an event is recorded
 
 	ctx  context.Context // the server's life: background work ends with it
 	kick chan struct{}
@@ -212,7 +216,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
-		unflushed: map[store.CostKey]int64{}, events: make(chan struct{}),
+		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), wakeSet: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
 		copies: newCopyGate(),
 	}

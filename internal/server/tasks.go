@@ -355,10 +355,8 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	b.task(row)
 	b.job(j)
 	if row.State != burst.Queued {
-		c.taskEnded(j, row.Index, row.State)        // for the jobs that wait on it alone (corr.go)
-		if w := c.x.countStorage(t, ev); w != nil { // its logs as they stay: the final attempt's, with its end
-			b.writes = append(b.writes, w)
-		}
+		c.taskEnded(j, row.Index, row.State) // for the jobs that wait on it alone (corr.go)
+		c.x.countStorage(t, ev)              // its logs as they stay: the final attempt's, written with its end
 		c.cacheEnded(t, row, ev, now, b)
 	}
 	n := j.row.Tasks
