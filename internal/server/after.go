@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -107,7 +108,9 @@ func (s *Server) endedStates(ctx context.Context, ids []int64) map[int64]jobEnd 
 	for _, id := range ids {
 		row, err := s.st.GetJob(ctx, id)
 		if err != nil {
-			s.log.Warn("a job waited for cannot be read: the jobs waiting for it stay queued, and it is read again", "job", id, "err", err)
+			if s.warned.due("ended "+strconv.FormatInt(id, 10), time.Now()) {
+				s.log.Warn("a job waited for cannot be read: the jobs waiting for it stay queued, and it is read again (said again each minute it fails)", "job", id, "err", err)
+			}
 			continue
 		}
 		if row.State.Terminal() {
@@ -157,8 +160,8 @@ func (s *Server) readTasks(ctx context.Context, ids []int64) map[int64]tasksRead
 	}
 	for _, id := range ids {
 		r, err := s.readTasksOf(ctx, id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("the tasks of a job waited for cannot be read: the tasks waiting for them stay queued, and it is read again", "job", id, "err", err)
+		if err != nil && !errors.Is(err, store.ErrNotFound) && s.warned.due("tasks "+strconv.FormatInt(id, 10), time.Now()) {
+			s.log.Warn("the tasks of a job waited for cannot be read: the tasks waiting for them stay queued, and it is read again (said again each minute it fails)", "job", id, "err", err)
 		}
 		r.err = err
 		out[id] = r

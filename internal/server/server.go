@@ -112,6 +112,7 @@ type Server struct {
 	// the last commit: written by the next one, which holds their tasks'
 	// ends (commit), one row a project however many tasks ended.
 	newBytes map[[2]string]int64
+	warned   warnings      // warnings that may repeat each tick, logged once a minute
 	storageM storageMeter  // storage is charged up to here (accrueStorage)
 	events   chan struct{} // closed and replaced when an event is recorded
 
