@@ -140,7 +140,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 	t.Run("dry_run_arg_file_null", func(t *testing.T) {
 		nul := filepath.Join(h.dir, "nul")
 		writeFile(t, nul, "a b\x00c\nd\x00", 0o644)
-		same(t, []string{"--dry-run"}, "echo", "{}", "x", ":::", "it's", "$x", "a*b", "")
+		same(t, []string{"--dry-run", "-k"}, "echo", "{}", "x", ":::", "it's", "$x", "a*b", "") // -k: parallel's own order varies
 		same(t, []string{"--dry-run", "--tag", "-k"}, "echo", "{1}", ":::", "a", "b c", ":::", "1")
 		same(t, []string{"-k", "-a", f1}, "echo", ":::", "p", "q")
 		same(t, []string{"-k", "-0"}, "printf", "[%s]\n", "::::", nul)

@@ -1881,6 +1881,16 @@ func lowerSet(list []string) map[string]bool {
 	return set
 }
 
+// handedOut says whether the job ref names (its task, or its first) has
+// been handed to a machine to run: its job reads pending until the agent
+// reports the start, a moment late, but the task runs (a script's own
+// `scontrol requeue $SLURM_JOB_ID` in its first line was refused as for a
+// pending job).
+func handedOut(ctx context.Context, cl *client.Client, ref *client.IDRef) bool {
+	ts, err := cl.Tasks(ctx, ref.JobID, max(ref.Task, 0), 1)
+	return err == nil && len(ts) == 1 && ts[0].State == burst.Running
+}
+
 // splitSteps takes the steps off sacct -j's items (12.batch, 12_3.0):
 // the jobs' ids, and which step each item named (by the job's id as
 // typed).
@@ -2254,7 +2264,7 @@ func scontrolRequeue(c *cobra.Command, ids []string) error {
 		case err != nil:
 			fail("Invalid job id specified for job %s", a)
 			continue
-		case j.State == burst.Queued:
+		case j.State == burst.Queued && !handedOut(ctx, cl, ref):
 			fail("Job is pending execution for job %s", a)
 			continue
 		case j.State.Terminal():
