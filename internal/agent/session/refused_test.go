@@ -35,13 +35,7 @@ func TestSessionRefusedReportEndsItsTasks(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := &owner{running: map[client.TaskRef]bool{}, handed: make(chan client.TaskRef, 8), killed: make(chan client.TaskRef, 8)}
-	o.sess = session.New(session.Config{Client: cl, Mu: &o.mu, LeaseWait: time.Second,
-		Register: client.Register{Machine: "refused", Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30},
-		Log:      slog.New(slog.NewTextHandler(io.Discard, nil))}, o)
-	done := make(chan error, 1)
-	go func() { done <- o.sess.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	o := runOwner(t, ctx, cl, "refused")
 
 	var jobs []int64
 	var refs []client.TaskRef
@@ -78,4 +72,19 @@ func TestSessionRefusedReportEndsItsTasks(t *testing.T) {
 			t.Errorf("job %d: %s, want %s", id, j.State, want)
 		}
 	}
+}
+
+// runOwner runs a session for machine through cl, with an owner that
+// records what it is handed, until the test ends or ctx is cancelled.
+func runOwner(t *testing.T, ctx context.Context, cl *client.Client, machine string) *owner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	o := &owner{running: map[client.TaskRef]bool{}, handed: make(chan client.TaskRef, 8), killed: make(chan client.TaskRef, 8)}
+	o.sess = session.New(session.Config{Client: cl, Mu: &o.mu, LeaseWait: time.Second,
+		Register: client.Register{Machine: machine, Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30},
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil))}, o)
+	done := make(chan error, 1)
+	go func() { done <- o.sess.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return o
 }

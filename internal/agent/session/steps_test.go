@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
-	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/home"
 )
 
@@ -99,13 +97,7 @@ func TestSessionStepsOnlyToServerThatKeepsThem(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			o := &owner{running: map[client.TaskRef]bool{}, handed: make(chan client.TaskRef, 8), killed: make(chan client.TaskRef, 8)}
-			o.sess = session.New(session.Config{Client: cl, Mu: &o.mu, LeaseWait: time.Second,
-				Register: client.Register{Machine: "s-" + c.name, Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30},
-				Log:      slog.New(slog.NewTextHandler(io.Discard, nil))}, o)
-			done := make(chan error, 1)
-			go func() { done <- o.sess.Run(ctx) }()
-			defer func() { cancel(); <-done }()
+			o := runOwner(t, ctx, cl, "s-"+c.name)
 
 			job, err := direct.Submit(ctx, &burst.JobSpec{Argv: []string{"true"}, Workdir: t.TempDir()})
 			if err != nil {
