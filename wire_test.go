@@ -3,6 +3,7 @@ package burst
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -82,4 +83,82 @@ func FuzzWireString(f *testing.F) {
 			t.Fatalf("%q written as %s", s, b)
 		}
 	})
+}
+
+// A JSON string read as a WireString is what encoding/json reads into a
+// string, whether it takes the path with nothing to decode or not, and
+// lists and environments of text are written as they were value by value.
+func FuzzWireStringRead(f *testing.F) {
+	for _, s := range []string{"", "plain", "x\xffy", "caf\xe9", "\x00\x01", `a\"b`, "tab\there", "é\u2028<&>", "\\u00e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		marshaled, _ := json.Marshal(s)
+		for _, b := range [][]byte{marshaled, []byte(`"` + s + `"`), []byte(`["` + s + `"]`)} {
+			var want any
+			errWant := json.Unmarshal(b, &want)
+			var got any = new(WireString)
+			if b[0] == '[' {
+				got = new(WireStrings)
+			}
+			errGot := json.Unmarshal(b, got)
+			if (errWant == nil) != (errGot == nil) {
+				t.Fatalf("%q: encoding/json says %v, WireString %v", b, errWant, errGot)
+			}
+			if errWant != nil {
+				continue
+			}
+			var str string
+			switch g := got.(type) {
+			case *WireString:
+				str = string(*g)
+			case *WireStrings:
+				str = (*g)[0]
+				want = want.([]any)[0]
+			}
+			if str != want.(string) {
+				t.Fatalf("%q read as %q; encoding/json reads %q", b, str, want)
+			}
+		}
+		// Written whole or value by value: the same bytes.
+		l := []string{s, "x", s + "<&>"}
+		env := map[string]string{"A": s, "B": "é\u2028"}
+		if !utf8.ValidString(s) {
+			return
+		}
+		byValue := make([]WireString, len(l))
+		for i, v := range l {
+			byValue[i] = WireString(v)
+		}
+		envByValue := map[string]WireString{}
+		for k, v := range env {
+			envByValue[k] = WireString(v)
+		}
+		for _, c := range []struct{ whole, each any }{{WireStrings(l), byValue}, {WireEnv(env), envByValue}} {
+			a, err1 := json.Marshal(c.whole)
+			b, err2 := json.Marshal(c.each)
+			if err1 != nil || err2 != nil || string(a) != string(b) {
+				t.Fatalf("%q: written whole %s (%v), value by value %s (%v)", s, a, err1, b, err2)
+			}
+		}
+	})
+}
+
+// BenchmarkSpecJSON is what each submit of `burst run` costs the CLI and
+// the server in JSON: a spec with a shell's environment, written and read.
+func BenchmarkSpecJSON(b *testing.B) {
+	spec := JobSpec{Name: "true", Argv: []string{"true"}, Workdir: "/home/user/project", Env: map[string]string{}}
+	for i := range 40 {
+		spec.Env["VAR_"+strconv.Itoa(i)] = strings.Repeat("value/", 8) + strconv.Itoa(i)
+	}
+	for b.Loop() {
+		data, err := json.Marshal(&spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var back JobSpec
+		if err := json.Unmarshal(data, &back); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

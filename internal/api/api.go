@@ -78,6 +78,8 @@ type Jobs interface {
 
 	// Job is a job as stored; *apierr.NoJob when there is none.
 	Job(ctx context.Context, id int64) (*store.JobRow, error)
+	// JobHead is Job without its spec (nil).
+	JobHead(ctx context.Context, id int64) (*store.JobRow, error)
 	// JobList lists jobs as stored.
 	JobList(ctx context.Context, f store.JobFilter) ([]*store.JobRow, error)
 	// TaskRows are the stored tasks of job from index from on (tasks never
@@ -583,11 +585,21 @@ func pathID(w http.ResponseWriter, r *http.Request, what, see string) (int64, bo
 }
 
 func (h *handler) getJob(w http.ResponseWriter, r *http.Request) (*store.JobRow, bool) {
+	return h.readJob(w, r, h.b.Job)
+}
+
+// getJobHead is getJob without the spec (nil), for a handler that needs
+// none: reading a spec decodes the submitter's whole environment.
+func (h *handler) getJobHead(w http.ResponseWriter, r *http.Request) (*store.JobRow, bool) {
+	return h.readJob(w, r, h.b.JobHead)
+}
+
+func (h *handler) readJob(w http.ResponseWriter, r *http.Request, read func(context.Context, int64) (*store.JobRow, error)) (*store.JobRow, bool) {
 	id, ok := jobID(w, r)
 	if !ok {
 		return nil, false
 	}
-	j, err := h.b.Job(r.Context(), id)
+	j, err := read(r.Context(), id)
 	if err != nil {
 		writeErr(w, err)
 		return nil, false

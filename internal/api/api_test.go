@@ -58,6 +58,16 @@ func (f *standIn) Principal(ctx context.Context, secret string) (*auth.Principal
 
 func (f *standIn) Job(ctx context.Context, id int64) (*store.JobRow, error) { return f.job(ctx, id) }
 
+func (f *standIn) JobHead(ctx context.Context, id int64) (*store.JobRow, error) {
+	j, err := f.job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	head := *j
+	head.Spec = nil
+	return &head, nil
+}
+
 func (f *standIn) Session(ctx context.Context, idHash string) (*store.SessionRow, error) {
 	if f.session == nil {
 		return nil, nil

@@ -372,7 +372,11 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		break
 	}
-	if j, ok := h.getJob(w, r); ok {
+	read := h.getJob
+	if r.URL.Query().Get("spec") == "false" {
+		read = h.getJobHead // answered without it
+	}
+	if j, ok := read(w, r); ok {
 		h.writeJob(w, r, &j.Job) // what the job view says: burst map's follower draws its progress from it
 	}
 }
@@ -381,9 +385,16 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 // follow it keeps streaming until the task has ended, reading the file in
 // small chunks so that output of any size costs the server no memory.
 func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.getJob(w, r)
+	// A run's spec is not needed (startsAfresh is false for it): the job is
+	// read without it, and again with it only for a map or a pipe.
+	j, ok := h.getJobHead(w, r)
 	if !ok {
 		return
+	}
+	if j.Kind != burst.KindRun {
+		if j, ok = h.getJob(w, r); !ok {
+			return
+		}
 	}
 	q := r.URL.Query()
 	idx, err := strconv.Atoi(cmp.Or(q.Get("task"), "0"))

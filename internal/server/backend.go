@@ -41,6 +41,14 @@ func (b backend) HasProject(name string) error { return b.hasProject(name) }
 
 func (b backend) Job(ctx context.Context, id int64) (*store.JobRow, error) { return b.readJob(ctx, id) }
 
+func (b backend) JobHead(ctx context.Context, id int64) (*store.JobRow, error) {
+	j, err := b.st.GetJobHead(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &errNoJob{ID: id}
+	}
+	return j, err
+}
+
 func (b backend) JobList(ctx context.Context, f store.JobFilter) ([]*store.JobRow, error) {
 	return b.st.ListJobs(ctx, f)
 }

@@ -57,12 +57,15 @@ func (c checkedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, note(err)
 	}
-	return &checkedConn{conn}, nil
+	return &checkedConn{Conn: conn}, nil
 }
 
 // checkedConn forwards every interface the driver's connections implement
 // (see sqlite.NewConnector), checking the errors.
-type checkedConn struct{ driver.Conn }
+type checkedConn struct {
+	driver.Conn
+	stmts map[string]*cachedStmt // stmtcache.go
+}
 
 var (
 	_ driver.ConnBeginTx        = (*checkedConn)(nil)
@@ -106,11 +109,23 @@ func (c *checkedConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.T
 }
 
 func (c *checkedConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if cs := c.cached(ctx, q); cs != nil {
+		r, err := cs.st.(driver.StmtExecContext).ExecContext(ctx, args)
+		return r, note(err)
+	}
 	r, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 	return r, note(err)
 }
 
 func (c *checkedConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if cs := c.cached(ctx, q); cs != nil {
+		r, err := cs.st.(driver.StmtQueryContext).QueryContext(ctx, args)
+		if err != nil {
+			return nil, note(err)
+		}
+		cs.busy = true
+		return &cachedRows{checkedRows{r}, cs}, nil
+	}
 	r, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 	if err != nil {
 		return nil, note(err)

@@ -307,6 +307,19 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*JobRow, error) {
 	return j, err
 }
 
+// GetJobHead is GetJob without the spec (nil): what a reader that needs
+// only the job's state, counts and times reads, without decoding a spec
+// that holds the submitter's whole environment.
+func (s *Store) GetJobHead(ctx context.Context, id int64) (*JobRow, error) {
+	j, err := scanJob(s.r.QueryRowContext(ctx, getJobHeadSQL, id), false)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return j, err
+}
+
+var getJobHeadSQL = `SELECT ` + jobListCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`
+
 const getJobSQL = `SELECT ` + jobCols + ` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`
 
 // JobFilter selects jobs for ListJobs.
