@@ -16,7 +16,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
-	"github.com/burst-sh/burst/internal/blob"
+	"github.com/burst-sh/burst/internal/blob/miniotest"
 	"github.com/burst-sh/burst/internal/blob/sample"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/store"
@@ -249,7 +249,7 @@ func TestStorageTierRmMinIO(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the blob's object: %v", err)
 		}
-		return blob.ObjectClass(oi)
+		return miniotest.ObjectClass(oi)
 	}
 	if c := class(); c != "STANDARD" {
 		t.Fatalf("a new blob's class is %q, want STANDARD", c)

@@ -18,12 +18,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/backoff"
 	"github.com/burst-sh/burst/internal/blob/hashpipe"
+	"github.com/burst-sh/burst/internal/blob/s3conn"
 	"github.com/burst-sh/burst/internal/blob/writeback"
 )
 
@@ -42,12 +43,14 @@ import (
 const s3Tries = 5
 
 // s3Fetcher fetches the s3:// inputs of one agent: one client (whose
-// credentials it caches and renews) and the digest of each object it
-// fetched, for the tasks that use it.
+// credentials it caches and renews), one that asks anonymously (a machine
+// without credentials reads public buckets), and the digest of each
+// object it fetched, for the tasks that use it.
 type s3Fetcher struct {
 	once   sync.Once
-	cl     *minio.Client
-	creds  *credentials.Credentials
+	cl     *s3.Client
+	anon   *s3.Client
+	creds  aws.CredentialsProvider
 	where  string // the endpoint, for messages
 	err    error
 	mu     sync.Mutex
@@ -74,14 +77,15 @@ func s3Source(ctx context.Context, in burst.Input, log *slog.Logger) (string, fe
 
 func (f *s3Fetcher) source(ctx context.Context, in burst.Input, log *slog.Logger) (string, fetchFunc, int64, func() (string, error), error) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(in.URL, "s3://"), "/")
-	cl, err := f.client()
+	cl, err := f.client(ctx)
 	if err != nil {
 		return "", nil, 0, nil, errS3{fmt.Errorf("%s: %w", in.URL, err)}
 	}
-	info, err := cl.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return "", nil, 0, nil, f.explain(ctx, cl, bucket, in.URL, err)
 	}
+	info := objectOf(head)
 	sum := sha256.Sum256([]byte(in.URL + "\x00" + info.ETag + "\x00" + info.VersionID))
 	ckey := "s3:" + hex.EncodeToString(sum[:])
 	fetch := func(ctx context.Context, dst string) error {
@@ -119,69 +123,104 @@ func (f *s3Fetcher) source(ctx context.Context, in burst.Input, log *slog.Logger
 	return ckey, fetch, info.Size, check, nil
 }
 
-// client makes the agent's S3 client once, from its environment.
-func (f *s3Fetcher) client() (*minio.Client, error) {
-	f.once.Do(func() {
-		host, secure := "s3.amazonaws.com", true
-		raw := os.Getenv("AWS_ENDPOINT_URL_S3")
-		if raw == "" {
-			raw = os.Getenv("AWS_ENDPOINT_URL")
+// s3Object is what the fetch needs of an object's HEAD.
+type s3Object struct {
+	ETag, VersionID string // the ETag without its quotes
+	Size            int64
+	// SSE and SSECustomer are its server-side encryption ("AES256",
+	// "aws:kms", ...) and customer key algorithm, which make its ETag
+	// something other than its MD5.
+	SSE, SSECustomer string
+}
+
+func objectOf(h *s3.HeadObjectOutput) s3Object {
+	return s3Object{ETag: strings.Trim(aws.ToString(h.ETag), `"`), VersionID: aws.ToString(h.VersionId), Size: aws.ToInt64(h.ContentLength),
+		SSE: string(h.ServerSideEncryption), SSECustomer: aws.ToString(h.SSECustomerAlgorithm)}
+}
+
+// s3Endpoint is the agent's S3 endpoint: AWS_ENDPOINT_URL_S3, else
+// AWS_ENDPOINT_URL, else "" (AWS).
+func s3Endpoint() (string, error) {
+	raw := os.Getenv("AWS_ENDPOINT_URL_S3")
+	if raw == "" {
+		raw = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	if raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return "", fmt.Errorf("the agent's S3 endpoint %q is not a URL: set AWS_ENDPOINT_URL_S3 to one like https://s3.eu-west-2.amazonaws.com", raw)
 		}
-		if raw != "" {
-			u, err := url.Parse(raw)
-			if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-				f.err = fmt.Errorf("the agent's S3 endpoint %q is not a URL: set AWS_ENDPOINT_URL_S3 to one like https://s3.eu-west-2.amazonaws.com", raw)
-				return
-			}
-			host, secure = u.Host, u.Scheme == "https"
+	}
+	return raw, nil
+}
+
+// client is the agent's S3 client, made once from its environment: the
+// one with its credentials when the chain finds some now (IMDS is waited
+// for 3 s at most: a machine off EC2 learns it has none in seconds), else
+// the anonymous one.
+func (f *s3Fetcher) client(ctx context.Context) (*s3.Client, error) {
+	f.once.Do(func() {
+		endpoint, err := s3Endpoint()
+		if err != nil {
+			f.err = err
+			return
 		}
 		region := os.Getenv("AWS_REGION")
 		if region == "" {
 			region = os.Getenv("AWS_DEFAULT_REGION")
 		}
-		// IMDS answers at once on EC2; elsewhere its address may not
-		// answer at all: bounded, so that a machine without credentials
-		// learns it in seconds.
-		imds := &http.Client{Timeout: 3 * time.Second}
-		f.creds = credentials.NewChainCredentials([]credentials.Provider{
-			&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}, &credentials.IAM{Client: imds},
-		})
-		f.where = map[bool]string{true: "https://", false: "http://"}[secure] + host
-		f.cl, f.err = minio.New(host, &minio.Options{Creds: f.creds, Secure: secure, Region: region})
-		if f.err != nil {
-			f.err = fmt.Errorf("S3 endpoint %s: %w: check AWS_ENDPOINT_URL_S3", f.where, f.err)
+		f.where = endpoint
+		if f.where == "" {
+			f.where = "https://s3.amazonaws.com"
 		}
+		f.init(ctx, endpoint, region)
 	})
-	return f.cl, f.err
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.anon != nil && !s3conn.HasCredentials(ctx, f.creds) {
+		return f.anon, nil
+	}
+	return f.cl, nil
+}
+
+// init makes the fetcher's clients of endpoint in region.
+func (f *s3Fetcher) init(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)) {
+	f.cl, f.creds, f.err = s3conn.New(ctx, endpoint, region, opts...)
+	if f.err != nil {
+		f.err = fmt.Errorf("the agent's AWS configuration: %w: fix ~/.aws/config or the AWS_* variables", f.err)
+		return
+	}
+	f.anon = s3.New(f.cl.Options(), func(o *s3.Options) { o.Credentials = aws.AnonymousCredentials{} })
 }
 
 // explain turns an S3 error into one line that names the fix.
-func (f *s3Fetcher) explain(ctx context.Context, cl *minio.Client, bucket, u string, err error) error {
+func (f *s3Fetcher) explain(ctx context.Context, cl *s3.Client, bucket, u string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	anon := true
-	if v, cerr := f.creds.Get(); cerr == nil && v.AccessKeyID != "" {
-		anon = false
-	}
-	r := minio.ToErrorResponse(err)
-	if r.Code == minio.NoSuchKey { // a HEAD's 404 says no more: which is missing?
-		if ok, berr := cl.BucketExists(ctx, bucket); berr == nil && !ok {
-			r.Code = minio.NoSuchBucket
+	anon := cl == f.anon
+	code, status := s3conn.Code(err), s3conn.Status(err)
+	if code == "NotFound" || code == "NoSuchKey" { // a HEAD's 404 says no more: which is missing?
+		code = "NoSuchKey"
+		if _, berr := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket}); s3conn.Status(berr) == http.StatusNotFound {
+			code = "NoSuchBucket"
 		}
 	}
 	switch {
-	case r.Code == minio.NoSuchKey || r.StatusCode == http.StatusNotFound && r.Code != minio.NoSuchBucket:
+	case code == "NoSuchKey" || status == http.StatusNotFound && code != "NoSuchBucket":
 		return errS3{fmt.Errorf("%s: no such key at %s: check the URL (e.g. `aws s3 ls %s`)", u, f.where, u)}
-	case r.Code == minio.NoSuchBucket:
+	case code == "NoSuchBucket":
 		return errS3{fmt.Errorf("%s: no such bucket at %s: check the URL, and AWS_ENDPOINT_URL_S3 / AWS_REGION on the machine", u, f.where)}
-	case anon && (r.StatusCode == http.StatusForbidden || r.StatusCode == http.StatusUnauthorized):
+	case anon && (status == http.StatusForbidden || status == http.StatusUnauthorized):
 		return errS3{fmt.Errorf("%s: access denied, and the machine has no S3 credentials: give its agent AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN too for temporary ones), a shared credentials file (~/.aws/credentials, AWS_PROFILE), or an instance role", u)}
-	case r.Code == "InvalidAccessKeyId" || r.Code == "SignatureDoesNotMatch":
-		return errS3{fmt.Errorf("%s: %s refuses the machine's S3 credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its agent's environment", u, f.where, r.Code)}
-	case r.StatusCode == http.StatusForbidden:
+	case s3conn.BucketRegion(err) != "" && (status == http.StatusMovedPermanently || status == http.StatusBadRequest):
+		return errS3{fmt.Errorf("%s: the bucket is in region %s: set AWS_REGION=%s for the machine's agent", u, s3conn.BucketRegion(err), s3conn.BucketRegion(err))}
+	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch":
+		return errS3{fmt.Errorf("%s: %s refuses the machine's S3 credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its agent's environment", u, f.where, code)}
+	case status == http.StatusForbidden:
 		return errS3{fmt.Errorf("%s: access denied to the machine's S3 credentials: grant them s3:GetObject on it", u)}
-	case r.StatusCode == 0:
+	case status == 0:
 		return errS3{fmt.Errorf("%s: cannot reach S3 at %s (%v): check the machine's network and AWS_ENDPOINT_URL_S3", u, f.where, err)}
 	}
 	return fmt.Errorf("%s: %w", u, err) // the server's trouble: the task runs again
@@ -190,7 +229,7 @@ func (f *s3Fetcher) explain(ctx context.Context, cl *minio.Client, bucket, u str
 // fetch writes object key (as info describes it) to dst, checked, and
 // returns its sha256 digest. A cut transfer resumes from where it stopped;
 // a whole one that is wrong starts over; at most s3Tries transfers.
-func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input, bucket, key string, info minio.ObjectInfo, dst string) (string, error) {
+func (f *s3Fetcher) fetch(ctx context.Context, cl *s3.Client, in burst.Input, bucket, key string, info s3Object, dst string) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".s3-*")
 	if err != nil {
 		return "", fmt.Errorf("blob cache: %w", err)
@@ -237,7 +276,7 @@ func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input,
 				// would keep a file with a hole the fsync cannot see.
 				return "", fmt.Errorf("blob cache: %w", err)
 			}
-			if r := minio.ToErrorResponse(err); r.StatusCode == http.StatusPreconditionFailed {
+			if s3conn.Status(err) == http.StatusPreconditionFailed {
 				return "", fmt.Errorf("%s changed while it was fetched: the task runs again with the new object", in.URL)
 			}
 			last = fmt.Errorf("%s: cut after %d of %d bytes: %w", in.URL, off, info.Size, err)
@@ -286,23 +325,18 @@ func (f *s3Fetcher) fetch(ctx context.Context, cl *minio.Client, in burst.Input,
 
 // transfer copies the object from off to its end into w, as long as its
 // ETag is still etag, hashing into h exactly what w took, and says how
-// many bytes it copied.
-func (f *s3Fetcher) transfer(ctx context.Context, cl *minio.Client, bucket, key, etag string, off int64, w io.Writer, h hash.Hash) (int64, error) {
-	var opts minio.GetObjectOptions
-	if err := opts.SetMatchETag(strings.Trim(etag, `"`)); err != nil {
-		return 0, err
-	}
+// many bytes it copied. It reads the HTTP response's body itself.
+func (f *s3Fetcher) transfer(ctx context.Context, cl *s3.Client, bucket, key, etag string, off int64, w io.Writer, h hash.Hash) (int64, error) {
+	get := &s3.GetObjectInput{Bucket: &bucket, Key: &key, IfMatch: aws.String(`"` + etag + `"`)}
 	if off > 0 {
-		if err := opts.SetRange(off, 0); err != nil {
-			return 0, err
-		}
+		get.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
 	}
-	obj, err := cl.GetObject(ctx, bucket, key, opts)
+	obj, err := cl.GetObject(ctx, get)
 	if err != nil {
 		return 0, err
 	}
-	defer obj.Close()
-	return hashpipe.Copy(w, obj, h)
+	defer obj.Body.Close()
+	return hashpipe.Copy(w, obj.Body, h)
 }
 
 // hashes is two hashes written together (the SHA-256 that names the
@@ -321,15 +355,15 @@ func (hs hashes) BlockSize() int      { return hs[0].BlockSize() }
 
 // etagMD5 is the object's MD5 where its ETag is one: a single-part
 // upload (32 hex digits) stored without KMS or customer keys.
-func etagMD5(info minio.ObjectInfo) string {
+func etagMD5(info s3Object) string {
 	e := strings.ToLower(strings.Trim(info.ETag, `"`))
 	if len(e) != 32 || strings.Trim(e, "0123456789abcdef") != "" {
 		return ""
 	}
-	if sse := info.Metadata.Get("X-Amz-Server-Side-Encryption"); sse != "" && sse != "AES256" {
+	if info.SSE != "" && info.SSE != "AES256" {
 		return ""
 	}
-	if info.Metadata.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != "" {
+	if info.SSECustomer != "" {
 		return ""
 	}
 	return e

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/blob/miniotest"
@@ -121,15 +121,20 @@ func (p *faultProxy) handle(c net.Conn) {
 }
 
 // fetcherVia is an s3Fetcher of m's bucket through the proxy p, one
-// request a connection (so that each fault spoils one transfer).
+// request a connection (so that each fault spoils one transfer), with
+// m's credentials in the environment.
 func fetcherVia(t *testing.T, m *miniotest.Server, p *faultProxy) *s3Fetcher {
 	t.Helper()
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	f := &s3Fetcher{}
 	f.once.Do(func() {
-		f.creds = credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")
 		f.where = "http://" + p.ln.Addr().String()
-		f.cl, f.err = minio.New(p.ln.Addr().String(), &minio.Options{Creds: f.creds, Region: "us-east-1",
-			Transport: &http.Transport{DisableKeepAlives: true}})
+		f.init(context.Background(), f.where, "us-east-1", func(o *s3.Options) {
+			o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		})
 	})
 	if f.err != nil {
 		t.Fatal(f.err)
@@ -232,11 +237,15 @@ func BenchmarkS3Fetch(b *testing.B) {
 	if _, err := m.Client(b).PutObject(ctx, m.Bucket, "big.bin", bytes.NewReader(obj), int64(len(obj)), minio.PutObjectOptions{}); err != nil {
 		b.Fatal(err)
 	}
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
 	f := &s3Fetcher{}
-	f.once.Do(func() {
-		f.creds = credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")
-		f.cl, f.err = minio.New(strings.TrimPrefix(m.Endpoint, "http://"), &minio.Options{Creds: f.creds, Region: "us-east-1"})
-	})
+	f.once.Do(func() { f.where = m.Endpoint; f.init(ctx, m.Endpoint, "us-east-1") })
+	if f.err != nil {
+		b.Fatal(f.err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := b.TempDir()
 	b.SetBytes(int64(len(obj)))

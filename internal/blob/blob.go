@@ -3,7 +3,7 @@
 // blob is named by its digest ("sha256:<64 lowercase hex>") and is never
 // visible under that name before its bytes were checked against it.
 // Two stores implement Store: FS (files under $BURST_HOME/blobs, the
-// embedded default) and S3 (any S3-compatible service, through minio-go).
+// embedded default) and S3 (any S3-compatible service, through the AWS SDK).
 // The package knows nothing of projects, jobs or who may read what: that
 // is the server's (internal/server/blobs.go).
 package blob

@@ -1,35 +1,38 @@
 package blob
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/burst-sh/burst/internal/blob/s3conn"
 )
 
 // S3 keeps blobs in a bucket of an S3-compatible service, as objects
 // <prefix>sha256/<ab>/<hex>. Bytes sent through the server land first
 // under <prefix>uploads/, are hashed on the way and copied into place only
 // when they match; bytes sent by a presigned URL land there too and are
-// checked by Commit. Credentials come from minio-go's chain: the
+// checked by Commit. Credentials come from the AWS SDK's chain: the
 // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN variables, the
 // shared credentials file (~/.aws/credentials, AWS_PROFILE), then the
-// instance's role.
+// instance's role (s3conn).
 type S3 struct {
-	c                *minio.Client
+	c                *s3.Client
+	pre              *s3.PresignClient
 	bucket, prefix   string
 	endpoint, region string
 
@@ -73,22 +76,17 @@ func NewS3(cfg S3Config) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, secure := "s3.amazonaws.com", true
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, fmt.Errorf("endpoint %q: use http(s)://HOST[:PORT], e.g. --endpoint http://127.0.0.1:9000", cfg.Endpoint)
 		}
-		host, secure = u.Host, u.Scheme == "https"
 	}
-	creds := credentials.NewChainCredentials([]credentials.Provider{
-		&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}, &credentials.IAM{},
-	})
-	c, err := minio.New(host, &minio.Options{Creds: creds, Secure: secure, Region: cfg.Region})
+	c, _, err := s3conn.New(context.Background(), cfg.Endpoint, cfg.Region)
 	if err != nil {
-		return nil, fmt.Errorf("storage %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("storage %s: read the AWS configuration: %w: fix ~/.aws/config or the AWS_* variables", cfg.URL, err)
 	}
-	return &S3{c: c, bucket: bucket, prefix: prefix, endpoint: cfg.Endpoint, region: cfg.Region}, nil
+	return &S3{c: c, pre: s3.NewPresignClient(c), bucket: bucket, prefix: prefix, endpoint: cfg.Endpoint, region: cfg.Region}, nil
 }
 
 // Location is the store's URL with its endpoint and region, so that a
@@ -143,9 +141,30 @@ func (s *S3) key(digest string) string {
 // staging is where a presigned PUT lands before Commit checks it.
 func (s *S3) staging(digest string) string { return s.prefix + "uploads/" + hexOf(digest) }
 
-func notFound(err error) bool {
-	code := minio.ToErrorResponse(err).Code
-	return code == "NoSuchKey" || code == "NotFound"
+// Multipart thresholds (variables so that tests can make them small).
+var (
+	// putPartsAbove is the size above which Put sends its bytes in parts
+	// of partSize (a single PUT takes 5 GiB at most, and a part that
+	// fails is sent again alone, from memory).
+	putPartsAbove int64 = 64 << 20
+	partSize      int64 = 64 << 20
+	// copyPartsAbove is the size above which a copy inside the bucket
+	// (place, SetClass) goes in parts of copyPartSize: CopyObject takes
+	// 5 GiB at most.
+	copyPartsAbove int64 = 5 << 30
+	copyPartSize   int64 = 1 << 30
+)
+
+// maxParts is the most parts one object may have.
+const maxParts = 10000
+
+// partsOf is the size of each part of an object of size bytes: at least
+// min, and few enough for maxParts.
+func partsOf(size, min int64) int64 {
+	if p := (size + maxParts - 1) / maxParts; p > min {
+		return (p + 1<<20 - 1) &^ (1<<20 - 1)
+	}
+	return min
 }
 
 // Stat is the blob as held; ErrNotFound when it is not.
@@ -153,14 +172,14 @@ func (s *S3) Stat(ctx context.Context, digest string) (Info, error) {
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
-	oi, err := s.c.StatObject(ctx, s.bucket, s.key(digest), minio.StatObjectOptions{})
-	if notFound(err) {
+	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))})
+	if s3conn.NotFound(err) {
 		return Info{}, ErrNotFound
 	}
 	if err != nil {
 		return Info{}, s.explain(err)
 	}
-	return Info{Digest: digest, Size: oi.Size}, nil
+	return Info{Digest: digest, Size: aws.ToInt64(oi.ContentLength)}, nil
 }
 
 // Put sends the bytes to a staging object, hashing them on the way, and
@@ -170,9 +189,9 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 		return Info{}, err
 	}
 	tmp := s.prefix + "uploads/" + hexOf(digest) + "." + randHex()
-	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	defer s.remove(context.WithoutCancel(ctx), tmp)
 	v := newVerifier(r, size)
-	if _, err := s.c.PutObject(ctx, s.bucket, tmp, io.LimitReader(v, size), size, minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+	if err := s.upload(ctx, tmp, io.LimitReader(v, size), size); err != nil {
 		if v.n < size {
 			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: digest, Size: size, Got: v.n}, err)
 		}
@@ -185,17 +204,127 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	return s.place(ctx, tmp, digest, size)
 }
 
+// upload writes the size bytes of r to key: one PUT streamed as r yields
+// them, or above putPartsAbove a multipart upload, aborted if it fails.
+func (s *S3) upload(ctx context.Context, key string, r io.Reader, size int64) (err error) {
+	if size <= putPartsAbove {
+		_, err := s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r,
+			ContentLength: aws.Int64(size), ContentType: aws.String("application/octet-stream")}, s3conn.Unsigned)
+		return err
+	}
+	mu, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key,
+		ContentType: aws.String("application/octet-stream")})
+	if err != nil {
+		return err
+	}
+	defer s.abortUnless(ctx, &err, key, mu.UploadId)
+	buf := make([]byte, partsOf(size, partSize))
+	var parts []types.CompletedPart
+	for off, n := int64(0), int32(1); off < size; n++ {
+		b := buf[:min(int64(len(buf)), size-off)]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return err
+		}
+		// From memory: the SDK sends a part again when S3 asks it to.
+		out, err := s.c.UploadPart(ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: &key, UploadId: mu.UploadId,
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(b), ContentLength: aws.Int64(int64(len(b)))}, s3conn.Unsigned)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+		off += int64(len(b))
+	}
+	return s.complete(ctx, key, mu.UploadId, parts)
+}
+
+func (s *S3) complete(ctx context.Context, key string, id *string, parts []types.CompletedPart) error {
+	_, err := s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: &key,
+		UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	return err
+}
+
+// abortUnless aborts the multipart upload id when *err is set, so that its
+// parts are not kept (and billed).
+func (s *S3) abortUnless(ctx context.Context, err *error, key string, id *string) {
+	if *err != nil {
+		s.c.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: id})
+	}
+}
+
+// copyObject copies src (of size bytes) to dst inside the bucket, with
+// the storage class when one is given: one CopyObject, or above
+// copyPartsAbove a multipart copy (UploadPartCopy) of the version whose
+// ETag is etag.
+func (s *S3) copyObject(ctx context.Context, src, dst string, size int64, etag *string, class string) (err error) {
+	from := copySource(s.bucket, src)
+	if size <= copyPartsAbove {
+		in := &s3.CopyObjectInput{Bucket: &s.bucket, Key: &dst, CopySource: &from}
+		if class != "" {
+			in.StorageClass = types.StorageClass(class)
+			in.MetadataDirective = types.MetadataDirectiveReplace
+			in.ContentType = aws.String("application/octet-stream")
+		}
+		_, err := s.c.CopyObject(ctx, in)
+		return err
+	}
+	in := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &dst, ContentType: aws.String("application/octet-stream")}
+	if class != "" {
+		in.StorageClass = types.StorageClass(class)
+	}
+	mu, err := s.c.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return err
+	}
+	defer s.abortUnless(ctx, &err, dst, mu.UploadId)
+	ps := partsOf(size, copyPartSize)
+	var parts []types.CompletedPart
+	for off, n := int64(0), int32(1); off < size; n++ {
+		end := min(off+ps, size) - 1
+		out, err := s.c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &s.bucket, Key: &dst, UploadId: mu.UploadId,
+			PartNumber: aws.Int32(n), CopySource: &from, CopySourceIfMatch: etag,
+			CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", off, end))})
+		if err != nil {
+			return err
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(n)})
+		off = end + 1
+	}
+	return s.complete(ctx, dst, mu.UploadId, parts)
+}
+
+// copySource is a CopySource: the bucket and key, URL-escaped.
+func copySource(bucket, key string) string {
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return bucket + "/" + strings.Join(segs, "/")
+}
+
 // place copies a checked staging object to the blob's key.
 func (s *S3) place(ctx context.Context, tmp, digest string, size int64) (Info, error) {
-	_, err := s.c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: s.key(digest)},
-		minio.CopySrcOptions{Bucket: s.bucket, Object: tmp})
-	if err != nil {
+	var etag *string
+	if size > copyPartsAbove {
+		oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &tmp})
+		if err != nil {
+			return Info{}, s.explain(err)
+		}
+		etag = oi.ETag
+	}
+	if err := s.copyObject(ctx, tmp, s.key(digest), size, etag, ""); err != nil {
 		return Info{}, s.explain(err)
 	}
 	return Info{Digest: digest, Size: size}, nil
 }
 
+// remove deletes key; deleting what is not there is no error.
+func (s *S3) remove(ctx context.Context, key string) error {
+	_, err := s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
+	return err
+}
+
 // Open reads the blob from offset (the service checks what it stores).
+// The reader is the HTTP response's body itself.
 func (s *S3) Open(ctx context.Context, digest string, offset int64) (io.ReadCloser, Info, error) {
 	in, err := s.Stat(ctx, digest)
 	if err != nil {
@@ -204,18 +333,18 @@ func (s *S3) Open(ctx context.Context, digest string, offset int64) (io.ReadClos
 	if offset < 0 || offset > in.Size {
 		return nil, Info{}, fmt.Errorf("blob %s: offset %d is outside its %d bytes", digest, offset, in.Size)
 	}
-	opts := minio.GetObjectOptions{}
-	if offset > 0 && offset < in.Size {
-		opts.SetRange(offset, 0)
-	}
 	if offset == in.Size {
 		return io.NopCloser(strings.NewReader("")), in, nil
 	}
-	o, err := s.c.GetObject(ctx, s.bucket, s.key(digest), opts)
+	get := &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))}
+	if offset > 0 {
+		get.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
+	}
+	o, err := s.c.GetObject(ctx, get)
 	if err != nil {
 		return nil, Info{}, s.explain(err)
 	}
-	return o, in, nil
+	return o.Body, in, nil
 }
 
 // Delete removes the blob's object.
@@ -223,7 +352,7 @@ func (s *S3) Delete(ctx context.Context, digest string) error {
 	if err := CheckDigest(digest); err != nil {
 		return err
 	}
-	return s.explain(s.c.RemoveObject(ctx, s.bucket, s.key(digest), minio.RemoveObjectOptions{}))
+	return s.explain(s.remove(ctx, s.key(digest)))
 }
 
 // List lists the blob objects under the prefix.
@@ -232,16 +361,21 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error
 	if h, ok := strings.CutPrefix(prefix, "sha256:"); ok && len(h) >= 2 {
 		kp += h[:2] + "/"
 	}
-	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: kp, Recursive: true}) {
-		if o.Err != nil {
-			return s.explain(o.Err)
+	pages := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &kp})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return s.explain(err)
 		}
-		dg := "sha256:" + o.Key[strings.LastIndexByte(o.Key, '/')+1:]
-		if CheckDigest(dg) != nil || !strings.HasPrefix(dg, prefix) {
-			continue
-		}
-		if err := fn(Info{Digest: dg, Size: o.Size}); err != nil {
-			return err
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			dg := "sha256:" + k[strings.LastIndexByte(k, '/')+1:]
+			if CheckDigest(dg) != nil || !strings.HasPrefix(dg, prefix) {
+				continue
+			}
+			if err := fn(Info{Digest: dg, Size: aws.ToInt64(o.Size)}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -252,11 +386,11 @@ func (s *S3) PresignGet(ctx context.Context, digest string, ttl time.Duration) (
 	if err := CheckDigest(digest); err != nil {
 		return "", err
 	}
-	u, err := s.c.PresignedGetObject(ctx, s.bucket, s.key(digest), ttl, nil)
+	r, err := s.pre.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", s.explain(err)
 	}
-	return u.String(), nil
+	return r.URL, nil
 }
 
 // PresignPut is a URL that PUTs the blob until ttl passes, with the
@@ -275,12 +409,23 @@ func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (
 	if s.enforcesChecksums(ctx) {
 		key = s.key(digest)
 	}
-	h := http.Header{"X-Amz-Checksum-Sha256": {checksumOf(digest)}}
-	u, err := s.c.PresignHeader(ctx, "PUT", s.bucket, key, ttl, nil, h)
+	u, h, err := s.presignPut(ctx, key, checksumOf(digest), ttl)
 	if err != nil {
 		return "", nil, s.explain(err)
 	}
-	return u.String(), h, nil
+	return u, h, nil
+}
+
+// presignPut is a URL that PUTs key with the checksum, and the headers
+// the PUT must carry: those signed with it, but Host.
+func (s *S3) presignPut(ctx context.Context, key, checksum string, ttl time.Duration) (string, http.Header, error) {
+	r, err := s.pre.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, ChecksumSHA256: &checksum}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", nil, err
+	}
+	h := r.SignedHeader.Clone()
+	h.Del("Host")
+	return r.URL, h, nil
 }
 
 // enforcesChecksums says whether the store refuses a PUT whose bytes are
@@ -307,18 +452,17 @@ var probeHTTP = &http.Client{Timeout: 30 * time.Second}
 // when the store refuses it for its checksum. The object is removed.
 func (s *S3) probeChecksum(ctx context.Context) (bool, error) {
 	key := s.prefix + "probe/" + randHex()
-	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
+	defer s.remove(context.WithoutCancel(ctx), key)
 	other := sha256.Sum256([]byte("not the probe's body"))
-	h := http.Header{"X-Amz-Checksum-Sha256": {base64.StdEncoding.EncodeToString(other[:])}}
-	u, err := s.c.PresignHeader(ctx, "PUT", s.bucket, key, time.Minute, nil, h)
+	u, h, err := s.presignPut(ctx, key, base64.StdEncoding.EncodeToString(other[:]), time.Minute)
 	if err != nil {
 		return false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, "PUT", u.String(), strings.NewReader("burst checksum probe"))
+	req, err := http.NewRequestWithContext(ctx, "PUT", u, strings.NewReader("burst checksum probe"))
 	if err != nil {
 		return false, err
 	}
-	req.Header = h.Clone()
+	req.Header = h
 	resp, err := probeHTTP.Do(req)
 	if err != nil {
 		return false, err
@@ -340,6 +484,13 @@ func checksumOf(digest string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// checked is whether key holds size bytes whose SHA-256 checksum, kept by
+// the store, is the digest's.
+func (s *S3) checked(ctx context.Context, key, digest string, size int64) bool {
+	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+	return err == nil && aws.ToInt64(oi.ContentLength) == size && aws.ToString(oi.ChecksumSHA256) == checksumOf(digest)
+}
+
 // Commit hashes the staging object a presigned PUT wrote and places it
 // when it is the blob; it is removed either way.
 func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error) {
@@ -348,32 +499,30 @@ func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error
 	}
 	// Sent to the blob's own key (a store that checks checksums): the
 	// store kept the bytes only if they were the blob, and says so.
-	if oi, err := s.c.StatObject(ctx, s.bucket, s.key(digest), minio.StatObjectOptions{Checksum: true}); err == nil &&
-		oi.Size == size && oi.ChecksumSHA256 == checksumOf(digest) {
+	if s.checked(ctx, s.key(digest), digest, size) {
 		return Info{Digest: digest, Size: size}, nil
 	}
 	tmp := s.staging(digest)
-	defer s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, tmp, minio.RemoveObjectOptions{})
+	defer s.remove(context.WithoutCancel(ctx), tmp)
 	// The store checked the checksum PresignPut's URL made the PUT carry,
 	// and keeps it: when it is there and the blob's, nothing is read back.
 	// A store that keeps none (or another) is read back and hashed here.
-	if oi, err := s.c.StatObject(ctx, s.bucket, tmp, minio.StatObjectOptions{Checksum: true}); err == nil &&
-		oi.Size == size && oi.ChecksumSHA256 == checksumOf(digest) {
+	if s.checked(ctx, tmp, digest, size) {
 		return s.place(ctx, tmp, digest, size)
 	}
-	o, err := s.c.GetObject(ctx, s.bucket, tmp, minio.GetObjectOptions{})
+	o, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &tmp})
+	if s3conn.NotFound(err) {
+		if in, serr := s.Stat(ctx, digest); serr == nil && in.Size == size {
+			return in, nil // committed by another upload of the same bytes
+		}
+		return Info{}, fmt.Errorf("blob %s: nothing was uploaded to the store's URL: PUT the bytes there first", digest)
+	}
 	if err != nil {
 		return Info{}, s.explain(err)
 	}
-	defer o.Close()
-	v := newVerifier(o, size)
+	defer o.Body.Close()
+	v := newVerifier(o.Body, size)
 	if _, err := io.Copy(io.Discard, v); err != nil {
-		if notFound(err) {
-			if in, serr := s.Stat(ctx, digest); serr == nil && in.Size == size {
-				return in, nil // committed by another upload of the same bytes
-			}
-			return Info{}, fmt.Errorf("blob %s: nothing was uploaded to the store's URL: PUT the bytes there first", digest)
-		}
 		return Info{}, s.explain(err)
 	}
 	if err := v.check(digest); err != nil {
@@ -387,23 +536,23 @@ func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error
 func (s *S3) Probe(ctx context.Context) error {
 	key := s.prefix + "probe/" + randHex()
 	body := "burst probe " + key
-	if _, err := s.c.PutObject(ctx, s.bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+	if err := s.upload(ctx, key, strings.NewReader(body), int64(len(body))); err != nil {
 		return fmt.Errorf("writing a probe object to %s: %w", s.Describe(), s.explain(err))
 	}
-	o, err := s.c.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	o, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err == nil {
 		var b []byte
-		b, err = io.ReadAll(o)
-		o.Close()
+		b, err = io.ReadAll(o.Body)
+		o.Body.Close()
 		if err == nil && string(b) != body {
 			err = fmt.Errorf("read back %d bytes that differ from the %d written", len(b), len(body))
 		}
 	}
 	if err != nil {
-		s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+		s.remove(ctx, key)
 		return fmt.Errorf("reading back a probe object from %s: %w", s.Describe(), s.explain(err))
 	}
-	if err := s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.remove(ctx, key); err != nil {
 		return fmt.Errorf("deleting a probe object from %s: %w", s.Describe(), s.explain(err))
 	}
 	return nil
@@ -414,21 +563,30 @@ func (s *S3) explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
+	if s3conn.NoCredentials(err) {
+		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())
+	}
+	if s3conn.Unreachable(err) {
 		return fmt.Errorf("cannot reach the endpoint %s (%v): check --endpoint and that the service runs", s.endpointName(), err)
 	}
-	switch minio.ToErrorResponse(err).Code {
+	if r := s3conn.BucketRegion(err); r != "" && r != s.regionName() {
+		return fmt.Errorf("bucket %q is in region %s, not %s: give --region %s", s.bucket, r, s.regionName(), r)
+	}
+	switch code := s3conn.Code(err); code {
 	case "NoSuchBucket":
 		return fmt.Errorf("no bucket %q at %s: create it (e.g. `mc mb`, `aws s3 mb s3://%s`) or name another", s.bucket, s.endpointName(), s.bucket)
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
 		return fmt.Errorf("%s refused the server's credentials (%s): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) for the server, with rights to put, get and delete objects in %s",
-			s.endpointName(), minio.ToErrorResponse(err).Code, s.bucket)
-	}
-	if strings.Contains(err.Error(), "Access Key Id") || strings.Contains(err.Error(), "anonymous") {
-		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())
+			s.endpointName(), code, s.bucket)
 	}
 	return err
+}
+
+func (s *S3) regionName() string {
+	if s.region == "" {
+		return s3conn.DefaultRegion
+	}
+	return s.region
 }
 
 func (s *S3) endpointName() string {

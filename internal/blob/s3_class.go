@@ -3,7 +3,8 @@ package blob
 import (
 	"context"
 
-	"github.com/minio/minio-go/v7"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Classer is a Store whose blobs have a storage class (S3's STANDARD,
@@ -27,10 +28,11 @@ func (s *S3) SetClass(ctx context.Context, digest, class string) error {
 		return err
 	}
 	key := s.key(digest)
-	_, err := s.c.CopyObject(ctx,
-		minio.CopyDestOptions{Bucket: s.bucket, Object: key, ReplaceMetadata: true, UserMetadata: map[string]string{"X-Amz-Storage-Class": class}},
-		minio.CopySrcOptions{Bucket: s.bucket, Object: key})
-	return s.explain(err)
+	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return s.explain(err)
+	}
+	return s.explain(s.copyObject(ctx, key, key, aws.ToInt64(oi.ContentLength), oi.ETag, class))
 }
 
 // Class is the blob object's storage class.
@@ -38,22 +40,18 @@ func (s *S3) Class(ctx context.Context, digest string) (string, error) {
 	if err := CheckDigest(digest); err != nil {
 		return "", err
 	}
-	in, err := s.c.StatObject(ctx, s.bucket, s.key(digest), minio.StatObjectOptions{})
+	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))})
 	if err != nil {
 		return "", s.explain(err)
 	}
-	return ObjectClass(in), nil
+	return ObjectClass(oi), nil
 }
 
-// ObjectClass is an object's storage class as a HEAD reports it: MinIO
-// leaves the StorageClass field empty and sends the header, which is
-// absent for STANDARD.
-func ObjectClass(in minio.ObjectInfo) string {
-	if c := in.Metadata.Get("X-Amz-Storage-Class"); c != "" {
-		return c
-	}
-	if in.StorageClass != "" {
-		return in.StorageClass
+// ObjectClass is an object's storage class as a HEAD reports it: S3 and
+// MinIO send none for STANDARD.
+func ObjectClass(oi *s3.HeadObjectOutput) string {
+	if oi.StorageClass != "" {
+		return string(oi.StorageClass)
 	}
 	return "STANDARD"
 }

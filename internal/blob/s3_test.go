@@ -3,13 +3,19 @@ package blob_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,5 +235,164 @@ func TestS3ProbeErrors(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-0123456789")
 	if err := probe("s3://"+m.Bucket+"/x", m.Endpoint); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
 		t.Errorf("wrong keys: %v", err)
+	}
+}
+
+// requests records the S3 requests a store sends through it to MinIO
+// (keeping their Host, which their signature covers).
+type requests struct {
+	mu  sync.Mutex
+	log []string // "PUT part", "PUT part copy", "POST", ...
+}
+
+func (rq *requests) proxy(t *testing.T, to string) string {
+	u, err := url.Parse(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host
+		what := r.In.Method
+		if r.In.URL.Query().Has("partNumber") {
+			what += " part"
+			if r.In.Header.Get("X-Amz-Copy-Source") != "" {
+				what += " copy"
+			}
+		}
+		rq.mu.Lock()
+		rq.log = append(rq.log, what)
+		rq.mu.Unlock()
+	}})
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// counts is how many requests of each kind were sent since the last
+// counts.
+func (rq *requests) counts() map[string]int {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	n := map[string]int{}
+	for _, w := range rq.log {
+		n[w]++
+	}
+	rq.log = nil
+	return n
+}
+
+// Above the thresholds (made small here) Put sends its bytes in parts
+// and copies them into place in parts, and SetClass copies in parts: the
+// blob is whole, its class set; a wrong or short body in parts is refused
+// and leaves neither objects nor parts behind.
+func TestS3Multipart(t *testing.T) {
+	_, m := newS3(t)
+	var rq requests
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/lab/burst", Endpoint: rq.proxy(t, m.Endpoint)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blob.SmallParts(5<<20, 5<<20, 5<<20, 5<<20)()
+	ctx := context.Background()
+	data := make([]byte, 11<<20+123) // 3 parts
+	rand.Read(data)
+	d := sum(data)
+	leftovers := func(what string) {
+		t.Helper()
+		if objs := objects(t, m); len(objs) != 0 {
+			t.Errorf("%s left objects %v", what, objs)
+		}
+		for u := range m.Client(t).ListIncompleteUploads(ctx, m.Bucket, "", true) {
+			t.Errorf("%s left an upload of %s (%v)", what, u.Key, u.Err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{{"wrong bytes", bytes.ToUpper(data)}, {"truncated", data[:7<<20]}} {
+		var mm *blob.MismatchError
+		if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(c.body)); !errors.As(err, &mm) {
+			t.Errorf("%s: %v, want a MismatchError", c.name, err)
+		}
+		leftovers(c.name)
+	}
+	rq.counts()
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if n := rq.counts(); n["PUT part"] != 3 || n["PUT part copy"] != 3 || n["PUT"] != 0 {
+		t.Errorf("Put sent %v; want 3 parts, then 3 part copies into place, and no single PUT", n)
+	}
+	read := func(off int) {
+		t.Helper()
+		rc, in, err := st.Open(ctx, d, int64(off))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		if err != nil || in.Size != int64(len(data)) || !bytes.Equal(got, data[off:]) {
+			t.Fatalf("Open from %d: %d bytes (size %d, %v), want the blob's %d", off, len(got), in.Size, err, len(data)-off)
+		}
+	}
+	read(6<<20 + 1)
+	if err := st.SetClass(ctx, d, "REDUCED_REDUNDANCY"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rq.counts(); n["PUT part copy"] != 3 || n["PUT"] != 0 {
+		t.Errorf("SetClass sent %v; want 3 part copies and no single copy", n)
+	}
+	if c, err := st.Class(ctx, d); err != nil || c != "REDUCED_REDUNDANCY" {
+		t.Fatalf("after SetClass in parts: %q, %v; want REDUCED_REDUNDANCY", c, err)
+	}
+	read(0)
+	if err := st.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	leftovers("a blob put, moved and deleted")
+}
+
+// Without credentials in the environment or the shared files, and with an
+// instance metadata service that never answers (a machine off EC2 whose
+// IMDS address is not refused), Probe says which to set: it does not hang.
+func TestS3NoCredentials(t *testing.T) {
+	_, m := newS3(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	dir := t.TempDir()
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
+		"AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials", "AWS_CONFIG_FILE": dir + "/config",
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://" + ln.Addr().String()} {
+		t.Setenv(k, v)
+	}
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/x", Endpoint: m.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), "no credentials for") {
+		t.Fatalf("no credentials: %v", err)
 	}
 }

@@ -138,3 +138,16 @@ func randHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// ObjectClass is an object's storage class as minio-go's StatObject
+// reports it: MinIO leaves the StorageClass field empty and sends the
+// header, which is absent for STANDARD.
+func ObjectClass(in minio.ObjectInfo) string {
+	if c := in.Metadata.Get("X-Amz-Storage-Class"); c != "" {
+		return c
+	}
+	if in.StorageClass != "" {
+		return in.StorageClass
+	}
+	return "STANDARD"
+}

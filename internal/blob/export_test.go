@@ -1,0 +1,10 @@
+package blob
+
+// SmallParts makes Put send more than putAbove bytes in parts of part
+// bytes, and copies of more than copyAbove bytes go in parts of copyPart,
+// until the returned func restores them.
+func SmallParts(putAbove, part, copyAbove, copyPart int64) (restore func()) {
+	was := [4]int64{putPartsAbove, partSize, copyPartsAbove, copyPartSize}
+	putPartsAbove, partSize, copyPartsAbove, copyPartSize = putAbove, part, copyAbove, copyPart
+	return func() { putPartsAbove, partSize, copyPartsAbove, copyPartSize = was[0], was[1], was[2], was[3] }
+}

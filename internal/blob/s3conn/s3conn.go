@@ -1,0 +1,160 @@
+// Package s3conn makes the S3 clients of burst's blob store and of its
+// agents' s3:// inputs, with the AWS SDK for Go v2 (the one S3 library
+// burst links), and reads the SDK's errors for the messages that name
+// their fix.
+package s3conn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// DefaultRegion is the region a store or agent that names none signs for:
+// what MinIO and AWS's global endpoint expect.
+const DefaultRegion = "us-east-1"
+
+// credsWait bounds one look for credentials: on EC2 the instance role
+// answers at once; elsewhere IMDS's address may not answer at all, and a
+// machine without credentials must learn it in seconds.
+const credsWait = 3 * time.Second
+
+// New is a client of endpoint (http(s)://host[:port], addressed by path,
+// as MinIO wants; empty: AWS itself, whatever AWS_ENDPOINT_URL says) in
+// region (empty: DefaultRegion), with the AWS credential chain: the
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN variables,
+// the shared files (~/.aws/credentials, AWS_PROFILE), then the instance
+// role. It calls nothing. The SDK adds no checksums of its own to
+// requests or checks of responses beyond what S3 requires: burst checks
+// the SHA-256 of what it moves itself. Creds is the chain, to tell no
+// credentials from refused ones.
+func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)) (*s3.Client, aws.CredentialsProvider, error) {
+	if region == "" {
+		region = DefaultRegion
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	if err != nil {
+		return nil, nil, err
+	}
+	creds := boundedCreds{cfg.Credentials}
+	cl := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.Credentials = creds
+		o.BaseEndpoint = nil
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+		for _, f := range opts {
+			f(o)
+		}
+	})
+	return cl, creds, nil
+}
+
+// Unsigned is the option of a call whose body is a stream (PutObject,
+// UploadPart): its bytes are sent as they are read, not hashed first to
+// sign them (which needs a body that can be read twice, over plain HTTP),
+// as UNSIGNED-PAYLOAD. Burst checks what it sends by its SHA-256.
+func Unsigned(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+}
+
+// boundedCreds is the SDK's chain, each look bounded by credsWait, its
+// failure a *NoCredentialsError.
+type boundedCreds struct{ p aws.CredentialsProvider }
+
+func (b boundedCreds) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if b.p == nil {
+		return aws.Credentials{}, &NoCredentialsError{errors.New("none configured")}
+	}
+	ctx, cancel := context.WithTimeout(ctx, credsWait)
+	defer cancel()
+	c, err := b.p.Retrieve(ctx)
+	if err != nil {
+		return c, &NoCredentialsError{err}
+	}
+	return c, nil
+}
+
+// NoCredentialsError: the chain found no credentials.
+type NoCredentialsError struct{ Err error }
+
+func (e *NoCredentialsError) Error() string { return "no AWS credentials: " + e.Err.Error() }
+func (e *NoCredentialsError) Unwrap() error { return e.Err }
+
+// HasCredentials is whether the chain finds credentials now.
+func HasCredentials(ctx context.Context, p aws.CredentialsProvider) bool {
+	c, err := p.Retrieve(ctx)
+	return err == nil && c.AccessKeyID != ""
+}
+
+// Code is the service's error code ("NoSuchKey", "AccessDenied", ...;
+// "NotFound" for a HEAD's 404, whose response has no body), "" for an
+// error that is not the service's.
+func Code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// Status is the HTTP status of the service's response; 0 when none came.
+func Status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// BucketRegion is the region the service says the bucket is in, when it
+// refused a request signed for another ("" when it did not say).
+func BucketRegion(err error) string {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
+}
+
+// NotFound is whether err says the object (or, to a HEAD, possibly its
+// bucket) is not there.
+func NotFound(err error) bool {
+	switch Code(err) {
+	case "NoSuchKey", "NotFound":
+		return true
+	}
+	return false
+}
+
+// Unreachable is whether err is the endpoint not answering (no route, no
+// such host, refused), not an answer of the service.
+func Unreachable(err error) bool {
+	if Status(err) != 0 {
+		return false
+	}
+	var ne net.Error
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ne) ||
+		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host")
+}
+
+// NoCredentials is whether err is the chain finding none (no request was
+// sent).
+func NoCredentials(err error) bool {
+	var ne *NoCredentialsError
+	return errors.As(err, &ne)
+}
