@@ -55,6 +55,12 @@ type s3Fetcher struct {
 	err    error
 	mu     sync.Mutex
 	digest map[string]string // cache key → sha256 digest as fetched
+	// noCreds is until when the chain is known to find no credentials
+	// (asked again a minute later: IMDS may take a moment to answer).
+	noCreds time.Time
+	// regional are the clients of other regions than the agent's, made
+	// for the buckets that S3 said were there.
+	regional map[*s3.Client]map[string]*s3.Client
 }
 
 // s3s is the agent's fetcher: its configuration is the process's
@@ -82,6 +88,12 @@ func (f *s3Fetcher) source(ctx context.Context, in burst.Input, log *slog.Logger
 		return "", nil, 0, nil, errS3{fmt.Errorf("%s: %w", in.URL, err)}
 	}
 	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if r := s3conn.BucketRegion(err); r != "" && r != cl.Options().Region {
+		// The bucket is in another region than the agent's (AWS_REGION):
+		// asked there, as S3 says.
+		cl = f.inRegion(cl, r)
+		head, err = cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	}
 	if err != nil {
 		return "", nil, 0, nil, f.explain(ctx, cl, bucket, in.URL, err)
 	}
@@ -178,10 +190,35 @@ func (f *s3Fetcher) client(ctx context.Context) (*s3.Client, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	if f.anon != nil && !s3conn.HasCredentials(ctx, f.creds) {
+	f.mu.Lock()
+	none := time.Now().Before(f.noCreds)
+	f.mu.Unlock()
+	if !none && !s3conn.HasCredentials(ctx, f.creds) {
+		none = true
+		f.mu.Lock()
+		f.noCreds = time.Now().Add(time.Minute)
+		f.mu.Unlock()
+	}
+	if none {
 		return f.anon, nil
 	}
 	return f.cl, nil
+}
+
+// inRegion is cl for region.
+func (f *s3Fetcher) inRegion(cl *s3.Client, region string) *s3.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.regional == nil {
+		f.regional = map[*s3.Client]map[string]*s3.Client{}
+	}
+	if f.regional[cl] == nil {
+		f.regional[cl] = map[string]*s3.Client{}
+	}
+	if f.regional[cl][region] == nil {
+		f.regional[cl][region] = s3.New(cl.Options(), func(o *s3.Options) { o.Region = region })
+	}
+	return f.regional[cl][region]
 }
 
 // init makes the fetcher's clients of endpoint in region.
@@ -199,7 +236,7 @@ func (f *s3Fetcher) explain(ctx context.Context, cl *s3.Client, bucket, u string
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	anon := cl == f.anon
+	anon := cl.Options().Credentials == nil // s3.New keeps no AnonymousCredentials: it signs nothing
 	code, status := s3conn.Code(err), s3conn.Status(err)
 	if code == "NotFound" || code == "NoSuchKey" { // a HEAD's 404 says no more: which is missing?
 		code = "NoSuchKey"

@@ -262,3 +262,34 @@ func BenchmarkS3Fetch(b *testing.B) {
 		os.Remove(dst)
 	}
 }
+
+// An object in a bucket of another region than the agent's (none set:
+// us-east-1) is fetched all the same: S3 (here a MinIO of eu-west-2)
+// refuses the first HEAD saying the bucket's region, and the agent asks
+// there.
+func TestS3FetchOtherRegion(t *testing.T) {
+	m := miniotest.StartIn(t, "", "eu-west-2")
+	obj := []byte("an object kept in eu-west-2\n")
+	putTestObject(t, m, "d/obj.txt", obj)
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	f := &s3Fetcher{}
+	f.once.Do(func() { f.where = m.Endpoint; f.init(ctx, m.Endpoint, "") })
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+	_, fetch, size, _, err := f.source(ctx, burst.Input{Path: "obj.txt", URL: "s3://" + m.Bucket + "/d/obj.txt"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || size != int64(len(obj)) {
+		t.Fatalf("source: size %d, %v", size, err)
+	}
+	dst := filepath.Join(t.TempDir(), "blob")
+	if err := fetch(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, obj) {
+		t.Fatalf("fetched %q", got)
+	}
+}

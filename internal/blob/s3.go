@@ -582,12 +582,8 @@ func (s *S3) explain(err error) error {
 	return err
 }
 
-func (s *S3) regionName() string {
-	if s.region == "" {
-		return s3conn.DefaultRegion
-	}
-	return s.region
-}
+// regionName is the region requests are signed for.
+func (s *S3) regionName() string { return s.c.Options().Region }
 
 func (s *S3) endpointName() string {
 	if s.endpoint == "" {

@@ -31,6 +31,7 @@ type Server struct {
 	Endpoint             string // http://host:port
 	AccessKey, SecretKey string
 	Bucket               string
+	Region               string // "" unless StartIn named one
 	Log                  string // its output
 	cmd                  *exec.Cmd
 }
@@ -43,7 +44,7 @@ func (s *Server) Env() []string {
 // Client is a minio-go client of the server, for tests to look inside.
 func (s *Server) Client(t testing.TB) *minio.Client {
 	t.Helper()
-	c, err := minio.New(s.Endpoint[len("http://"):], &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	c, err := minio.New(s.Endpoint[len("http://"):], &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +69,14 @@ func Bin() (string, error) {
 // directory and bucket, until the test ends.
 func Start(t testing.TB, ip string) *Server {
 	t.Helper()
+	return StartIn(t, ip, "")
+}
+
+// StartIn is Start of a MinIO whose region is region (MINIO_SITE_REGION;
+// "": none, which takes any): it refuses requests signed for another,
+// saying its own, as S3 does for a bucket in another region.
+func StartIn(t testing.TB, ip, region string) *Server {
+	t.Helper()
 	bin, err := Bin()
 	if err != nil {
 		if os.Getenv("BURST_CI") != "" {
@@ -81,7 +90,7 @@ func Start(t testing.TB, ip string) *Server {
 	port, console := freePort(t, ip), freePort(t, ip)
 	dir := t.TempDir()
 	s := &Server{Endpoint: fmt.Sprintf("http://%s:%d", ip, port), AccessKey: "burst" + randHex(4), SecretKey: randHex(16),
-		Bucket: "burst-" + randHex(4), Log: filepath.Join(dir, "minio.log")}
+		Bucket: "burst-" + randHex(4), Region: region, Log: filepath.Join(dir, "minio.log")}
 	logf, err := os.Create(s.Log)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +100,9 @@ func Start(t testing.TB, ip string) *Server {
 		"--console-address", fmt.Sprintf("%s:%d", ip, console), filepath.Join(dir, "data"))
 	s.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	if region != "" {
+		s.cmd.Env = append(s.cmd.Env, "MINIO_SITE_REGION="+region)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -117,7 +129,7 @@ func Start(t testing.TB, ip string) *Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Client(t).MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{}); err != nil {
+	if err := s.Client(t).MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: region}); err != nil {
 		t.Fatalf("MinIO: make bucket %s: %v", s.Bucket, err)
 	}
 	return s

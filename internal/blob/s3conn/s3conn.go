@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,8 +30,10 @@ const DefaultRegion = "us-east-1"
 const credsWait = 3 * time.Second
 
 // New is a client of endpoint (http(s)://host[:port], addressed by path,
-// as MinIO wants; empty: AWS itself, whatever AWS_ENDPOINT_URL says) in
-// region (empty: DefaultRegion), with the AWS credential chain: the
+// as MinIO wants, but for AWS's own; empty: AWS itself, whatever
+// AWS_ENDPOINT_URL says) in region (empty: the one an AWS endpoint names,
+// as s3.eu-west-2.amazonaws.com does, else DefaultRegion), with the AWS
+// credential chain: the
 // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN variables,
 // the shared files (~/.aws/credentials, AWS_PROFILE), then the instance
 // role. It calls nothing. The SDK adds no checksums of its own to
@@ -38,6 +41,14 @@ const credsWait = 3 * time.Second
 // the SHA-256 of what it moves itself. Creds is the chain, to tell no
 // credentials from refused ones.
 func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)) (*s3.Client, aws.CredentialsProvider, error) {
+	onAWS := false
+	if u, err := url.Parse(endpoint); err == nil && endpoint != "" {
+		host := u.Hostname()
+		onAWS = strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
+		if region == "" {
+			region = RegionOf(host)
+		}
+	}
 	if region == "" {
 		region = DefaultRegion
 	}
@@ -52,14 +63,39 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 		o.Credentials = creds
 		o.BaseEndpoint = nil
 		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-			o.UsePathStyle = true
+			o.BaseEndpoint = &endpoint
+			o.UsePathStyle = !onAWS
 		}
 		for _, f := range opts {
 			f(o)
 		}
 	})
 	return cl, creds, nil
+}
+
+// RegionOf is the region an AWS S3 endpoint's host names
+// (s3.eu-west-2.amazonaws.com, s3-eu-west-2.amazonaws.com,
+// s3.dualstack.eu-west-2.amazonaws.com), else "".
+func RegionOf(host string) string {
+	h, ok := strings.CutSuffix(host, ".amazonaws.com")
+	if !ok {
+		h, ok = strings.CutSuffix(host, ".amazonaws.com.cn")
+	}
+	if !ok {
+		return ""
+	}
+	labels := strings.Split(h, ".")
+	last := labels[len(labels)-1]
+	switch {
+	case last == "s3-external-1":
+		return "us-east-1"
+	case len(labels) == 1 && strings.HasPrefix(last, "s3-"):
+		last = last[len("s3-"):]
+	}
+	if !strings.Contains(last, "-") {
+		return ""
+	}
+	return last
 }
 
 // Unsigned is the option of a call whose body is a stream (PutObject,
