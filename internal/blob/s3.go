@@ -159,12 +159,12 @@ var (
 const maxParts = 10000
 
 // partsOf is the size of each part of an object of size bytes: at least
-// min, and few enough for maxParts.
-func partsOf(size, min int64) int64 {
-	if p := (size + maxParts - 1) / maxParts; p > min {
+// least, and few enough for maxParts (a whole number of MiB).
+func partsOf(size, least int64) int64 {
+	if p := (size + maxParts - 1) / maxParts; p > least {
 		return (p + 1<<20 - 1) &^ (1<<20 - 1)
 	}
-	return min
+	return least
 }
 
 // Stat is the blob as held; ErrNotFound when it is not.
@@ -253,9 +253,9 @@ func (s *S3) abortUnless(ctx context.Context, err *error, key string, id *string
 
 // copyObject copies src (of size bytes) to dst inside the bucket, with
 // the storage class when one is given: one CopyObject, or above
-// copyPartsAbove a multipart copy (UploadPartCopy) of the version whose
-// ETag is etag.
-func (s *S3) copyObject(ctx context.Context, src, dst string, size int64, etag *string, class string) (err error) {
+// copyPartsAbove a multipart copy (UploadPartCopy). The parts need not
+// come from one version of src: a blob's objects all hold its bytes.
+func (s *S3) copyObject(ctx context.Context, src, dst string, size int64, class string) (err error) {
 	from := copySource(s.bucket, src)
 	if size <= copyPartsAbove {
 		in := &s3.CopyObjectInput{Bucket: &s.bucket, Key: &dst, CopySource: &from}
@@ -281,7 +281,7 @@ func (s *S3) copyObject(ctx context.Context, src, dst string, size int64, etag *
 	for off, n := int64(0), int32(1); off < size; n++ {
 		end := min(off+ps, size) - 1
 		out, err := s.c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: &s.bucket, Key: &dst, UploadId: mu.UploadId,
-			PartNumber: aws.Int32(n), CopySource: &from, CopySourceIfMatch: etag,
+			PartNumber: aws.Int32(n), CopySource: &from,
 			CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", off, end))})
 		if err != nil {
 			return err
@@ -303,15 +303,7 @@ func copySource(bucket, key string) string {
 
 // place copies a checked staging object to the blob's key.
 func (s *S3) place(ctx context.Context, tmp, digest string, size int64) (Info, error) {
-	var etag *string
-	if size > copyPartsAbove {
-		oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &tmp})
-		if err != nil {
-			return Info{}, s.explain(err)
-		}
-		etag = oi.ETag
-	}
-	if err := s.copyObject(ctx, tmp, s.key(digest), size, etag, ""); err != nil {
+	if err := s.copyObject(ctx, tmp, s.key(digest), size, ""); err != nil {
 		return Info{}, s.explain(err)
 	}
 	return Info{Digest: digest, Size: size}, nil

@@ -32,7 +32,7 @@ func (s *S3) SetClass(ctx context.Context, digest, class string) error {
 	if err != nil {
 		return s.explain(err)
 	}
-	return s.explain(s.copyObject(ctx, key, key, aws.ToInt64(oi.ContentLength), oi.ETag, class))
+	return s.explain(s.copyObject(ctx, key, key, aws.ToInt64(oi.ContentLength), class))
 }
 
 // Class is the blob object's storage class.
