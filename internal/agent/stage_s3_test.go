@@ -293,3 +293,51 @@ func TestS3FetchOtherRegion(t *testing.T) {
 		t.Fatalf("fetched %q", got)
 	}
 }
+
+// newFetcher is an s3Fetcher of m, made as the agent makes it, with the
+// AWS variables env (and no shared files, no instance role).
+func newFetcher(t *testing.T, m *miniotest.Server, env ...string) *s3Fetcher {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ENDPOINT_URL_S3", m.Endpoint)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return &s3Fetcher{}
+}
+
+// Without credentials the agent asks anonymously: a private bucket
+// refuses, and the task is told which credentials to give.
+func TestS3FetchNoCredentials(t *testing.T) {
+	m := miniotest.Start(t, "")
+	putTestObject(t, m, "x.csv", []byte("1,2\n"))
+	f := newFetcher(t, m)
+	_, _, _, _, err := f.source(context.Background(), burst.Input{Path: "x.csv", URL: "s3://" + m.Bucket + "/x.csv"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.As(err, new(errS3)) || !strings.Contains(err.Error(), "the machine has no S3 credentials") {
+		t.Fatalf("no credentials: %v", err)
+	}
+}
+
+// An object replaced between its HEAD and its GET (If-Match on the ETag
+// the HEAD gave) is not fetched: the task runs again with the new one.
+func TestS3FetchChangedObject(t *testing.T) {
+	m := miniotest.Start(t, "")
+	putTestObject(t, m, "x.csv", []byte("1,2\n"))
+	f := newFetcher(t, m, m.Env()...)
+	ctx := context.Background()
+	_, fetch, _, _, err := f.source(ctx, burst.Input{Path: "x.csv", URL: "s3://" + m.Bucket + "/x.csv"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	putTestObject(t, m, "x.csv", []byte("3,4,5\n"))
+	if err := fetch(ctx, filepath.Join(t.TempDir(), "blob")); err == nil || !strings.Contains(err.Error(), "changed while it was fetched") {
+		t.Fatalf("an object changed since its HEAD: %v", err)
+	}
+}
