@@ -396,3 +396,22 @@ func TestS3NoCredentials(t *testing.T) {
 		t.Fatalf("no credentials: %v", err)
 	}
 }
+
+// An AWS configuration that cannot be read (AWS_PROFILE naming no profile)
+// does not stop the store from being made (a server whose store is S3
+// still starts): its first request fails, naming the configuration.
+func TestS3BrokenConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "nope",
+		"AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials", "AWS_CONFIG_FILE": dir + "/config"} {
+		t.Setenv(k, v)
+	}
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://bucket/x", Endpoint: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatalf("NewS3 with AWS_PROFILE=nope: %v; want a store whose requests fail", err)
+	}
+	err = st.Probe(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "AWS configuration cannot be read") || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("Probe = %v; want the unreadable configuration named", err)
+	}
+}

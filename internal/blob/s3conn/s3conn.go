@@ -7,6 +7,7 @@ package s3conn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -56,7 +57,14 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
 	if err != nil {
-		return nil, nil, err
+		// A configuration that cannot be read (AWS_PROFILE naming no
+		// profile, a broken ~/.aws/config) fails each request that needs
+		// credentials, saying so, not the client's making: a server whose
+		// store is S3 still starts and runs what needs no blob, and the
+		// fix is read when a blob is asked for.
+		cfg = aws.Config{Region: region, Credentials: brokenConfig{err},
+			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+			ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired}
 	}
 	creds := boundedCreds{cfg.Credentials}
 	cl := s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -117,10 +125,21 @@ func (b boundedCreds) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, credsWait)
 	defer cancel()
 	c, err := b.p.Retrieve(ctx)
-	if err != nil {
+	if _, broken := b.p.(brokenConfig); err != nil && !broken {
 		return c, &NoCredentialsError{err}
 	}
+	if err != nil {
+		return c, err // the configuration's own word, with its fix
+	}
 	return c, nil
+}
+
+// brokenConfig is the credentials of an AWS configuration that could not
+// be read: each look fails with why.
+type brokenConfig struct{ err error }
+
+func (b brokenConfig) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, fmt.Errorf("the AWS configuration cannot be read (%w): fix ~/.aws/config or the AWS_* variables (AWS_PROFILE)", b.err)
 }
 
 // NoCredentialsError: the chain found no credentials.
