@@ -145,9 +145,12 @@ func (s *S3) staging(digest string) string { return s.prefix + "uploads/" + hexO
 var (
 	// putPartsAbove is the size above which Put sends its bytes in parts
 	// of partSize (a single PUT takes 5 GiB at most, and a part that
-	// fails is sent again alone, from memory).
+	// fails is sent again alone, from memory). Each upload in parts holds
+	// one part in memory: 16 MiB, as minio-go did, so that ten uploads at
+	// once through the server hold 160 MiB, not more (partsOf makes the
+	// parts of a very large blob bigger, as 10,000 parts must hold it).
 	putPartsAbove int64 = 64 << 20
-	partSize      int64 = 64 << 20
+	partSize      int64 = 16 << 20
 	// copyPartsAbove is the size above which a copy inside the bucket
 	// (place, SetClass) goes in parts of copyPartSize: CopyObject takes
 	// 5 GiB at most.
