@@ -227,7 +227,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 				if len(args) > 0 {
 					return usage("--resume %d takes no command: the job keeps its own", resume)
 				}
-				opts, err := resumeOptions(c, maxFailures, jobs)
+				opts, err := resumeOptions(c, maxFailures, jobs, &o)
 				if err != nil {
 					return err
 				}
@@ -482,8 +482,11 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			}
 			spec.Map = m
 			if c.Flags().Changed("jobs") || c.Flags().Changed("max-procs") {
-				if spec.MaxRunning, err = parallelJobs(jobs, runtime.NumCPU()); err != nil {
+				if jobs, o.procfile, err = jobsValue(jobs, runtime.NumCPU()); err != nil {
 					return err
+				}
+				if spec.MaxRunning, err = parallelJobs(jobs, runtime.NumCPU()); err != nil {
+					return procfileSays(o.procfile, err)
 				}
 			}
 			if multi && maxArgs == 0 {
@@ -537,6 +540,20 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 			}
 			if err := shareCPUs(spec, c.Flags().Changed("cpus"), c.Flags().Changed("jobs") || c.Flags().Changed("max-procs"), runtime.NumCPU()); err != nil {
 				return err
+			}
+			if pf := o.procfile; pf != nil {
+				// The file may ask for more than the CPUs hold later: its
+				// tasks share them from the start, as parallel's do.
+				if !c.Flags().Changed("cpus") && onThisHost(spec) {
+					spec.SharedCPUs, spec.Resources.CPUs = true, 0
+				}
+				pf.n = spec.MaxRunning
+				if spec.SharedCPUs {
+					pf.maxRuns = burst.MaxSharedRunning
+				}
+				if detach {
+					fmt.Fprintf(c.ErrOrStderr(), "burst: -j %s is read once: a detached map (-d) does not read it again as its tasks end\n", pf.path)
+				}
 			}
 			spec.Defaults()
 			if ps := os.Getenv("PARALLEL_SHELL"); ps != "" && (shell || commands) && onThisHost(spec) {
@@ -709,7 +726,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
-	f.StringVarP(&jobs, "jobs", "j", "", "run `N` tasks at once, as GNU parallel's -j: above this host's CPUs, or 0 (as many as possible, at most 1024), the tasks share its CPUs; N%, +N and -N count its CPU threads (default: as many as the CPUs hold)")
+	f.StringVarP(&jobs, "jobs", "j", "", "run `N` tasks at once, as GNU parallel's -j: above this host's CPUs, or 0 (as many as possible, at most 1024), the tasks share its CPUs; N%, +N and -N count its CPU threads; a FILE holding one of these is read again as tasks end (default: as many as the CPUs hold)")
 	f.StringVarP(&jobs, "max-procs", "P", "", "-j")
 	f.MarkHidden("max-procs")
 	f.BoolVar(&link, "link", false, "pair the input groups input by input (the longest sets the count, the others start over) instead of making every combination")
@@ -838,7 +855,7 @@ func parallelStatus(err error) error {
 // resumeOptions are the flags given with --resume that change how the rest
 // of the map runs; flags that would change what its tasks are (their
 // command, inputs or resources) are refused.
-func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.ResumeOptions, error) {
+func resumeOptions(c *cobra.Command, maxFailures string, jobs string, fo *followOpts) (client.ResumeOptions, error) {
 	var o client.ResumeOptions
 	var bad []string
 	c.Flags().Visit(func(f *pflag.Flag) { // every flag given, so that none added later is silently ignored
@@ -863,11 +880,19 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string) (client.Re
 		o.MaxFailures, o.MaxFailuresPct = &m.MaxFailures, &m.MaxFailuresPct
 	}
 	if c.Flags().Changed("jobs") || c.Flags().Changed("max-procs") {
-		n, err := parallelJobs(jobs, runtime.NumCPU())
+		v, pf, err := jobsValue(jobs, runtime.NumCPU())
 		if err != nil {
 			return o, err
 		}
+		n, err := parallelJobs(v, runtime.NumCPU())
+		if err != nil {
+			return o, procfileSays(pf, err)
+		}
 		o.MaxRunning = &n
+		if pf != nil {
+			pf.n = n
+			fo.procfile = pf
+		}
 	}
 	return o, nil
 }
@@ -1202,8 +1227,8 @@ func parallelJobs(v string, cpus int) (int, error) {
 	sign, num, pct := jobsForm(v)
 	if num == "" {
 		if st, err := os.Stat(v); err == nil && st.Mode().IsRegular() {
-			// parallel's -j procfile, read again as jobs end.
-			return 0, usage("-j %s: burst does not read the number of tasks at once from a file (GNU parallel's procfile): give it, such as -j \"$(cat %s)\"", v, v)
+			// A -j file whose content names a file: parallel reads no further.
+			return 0, bad("a file's name, in a -j file")
 		}
 		return 0, bad("not a count") // as parallel refuses 1e2%, .5%, +1%, 1.5, 0x10
 	}

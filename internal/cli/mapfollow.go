@@ -57,6 +57,9 @@ type followOpts struct {
 	results *results
 	// note, when set, is a line said on stderr after the job's.
 	note string
+	// procfile, when set, is -j's file, read again as tasks end
+	// (mapprocfile.go).
+	procfile *procfile
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -124,6 +127,9 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 				break
 			}
 			return serverGone(err, j.ID)
+		}
+		if o.procfile != nil && nj.Tasks.Done() > last.Tasks.Done() && !nj.State.Terminal() {
+			o.procfile.reread(ctx, cl, j.ID, stderr) // parallel reads it again as a job completes
 		}
 		last = nj
 	}

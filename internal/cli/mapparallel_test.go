@@ -289,12 +289,20 @@ func TestShareCPUs(t *testing.T) {
 	if _, errb, code := dryRunMap(t, "--cpus", "-1", "-j", "8", "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "or 0 for tasks that reserve none") {
 		t.Errorf("--cpus -1: exit %d %q", code, errb)
 	}
-	// parallel's -j procfile: refused, naming the number it holds.
+	// parallel's -j procfile: its content is -j's value (e2e
+	// TestMapJobsProcfile follows it as it changes); a content that is no
+	// count is refused naming the file, as parallel refuses it (255).
 	procfile := filepath.Join(t.TempDir(), "procs")
 	if err := os.WriteFile(procfile, []byte("4\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, errb, code := dryRunMap(t, "-j", procfile, "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "GNU parallel's procfile): give it, such as -j \"$(cat "+procfile+")\"") {
-		t.Errorf("-j procfile: exit %d %q", code, errb)
+	if out, errb, code := dryRunMap(t, "-j", procfile, "sleep", "{}", ":::", "1"); code != 0 || out != "sleep 1\n" {
+		t.Errorf("-j procfile holding 4: exit %d %q %q", code, out, errb)
+	}
+	if err := os.WriteFile(procfile, []byte("4x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errb, code := dryRunMap(t, "-j", procfile, "sleep", "{}", ":::", "1"); code != 255 || !strings.Contains(errb, "-j "+procfile+": its content is no count") {
+		t.Errorf("-j procfile holding 4x: exit %d %q", code, errb)
 	}
 }
