@@ -43,19 +43,22 @@ type Job struct {
 	Held bool `json:"held,omitempty"`
 	// HeldByAdmin says an admin held it, and only an admin may release
 	// it: squeue's Reason JobHeldAdmin.
-	HeldByAdmin bool       `json:"held_by_admin,omitempty"`
-	CPUs        int        `json:"cpus"`
-	MemBytes    int64      `json:"mem_bytes"`
-	GPUs        int        `json:"gpus"`
-	TimeLimitS  int64      `json:"time_limit_s"`
-	SubmittedAt time.Time  `json:"submitted_at"`
-	StartedAt   *time.Time `json:"started_at"`
-	EndedAt     *time.Time `json:"ended_at"`
-	CPUSeconds  float64    `json:"cpu_seconds"`
-	MaxRSSBytes int64      `json:"max_rss_bytes"`
-	Tasks       TaskCounts `json:"tasks"`
-	CostUSD     float64    `json:"cost_usd"` // its tasks' share of the machines they ran on, so far
-	Spec        *JobSpec   `json:"spec,omitempty"`
+	HeldByAdmin bool `json:"held_by_admin,omitempty"`
+	// HeldRequeued says it was held as it was requeued (scontrol
+	// requeuehold): squeue's Reason "job requeued in held state".
+	HeldRequeued bool       `json:"held_requeued,omitempty"`
+	CPUs         int        `json:"cpus"`
+	MemBytes     int64      `json:"mem_bytes"`
+	GPUs         int        `json:"gpus"`
+	TimeLimitS   int64      `json:"time_limit_s"`
+	SubmittedAt  time.Time  `json:"submitted_at"`
+	StartedAt    *time.Time `json:"started_at"`
+	EndedAt      *time.Time `json:"ended_at"`
+	CPUSeconds   float64    `json:"cpu_seconds"`
+	MaxRSSBytes  int64      `json:"max_rss_bytes"`
+	Tasks        TaskCounts `json:"tasks"`
+	CostUSD      float64    `json:"cost_usd"` // its tasks' share of the machines they ran on, so far
+	Spec         *JobSpec   `json:"spec,omitempty"`
 	// Steps are the srun steps its batch script ran, for a job of one
 	// task (its task's, as they ended): sacct's N.0, N.1 lines.
 	Steps []Step `json:"steps,omitempty"`

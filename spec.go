@@ -113,6 +113,10 @@ type JobSpec struct {
 	// HeldByAdmin says an admin held it (scontrol hold by an admin, as by
 	// Slurm's root: Reason JobHeldAdmin): only an admin may release it.
 	HeldByAdmin bool `json:"held_by_admin,omitempty"`
+	// HeldRequeued says the hold came with a requeue (scontrol
+	// requeuehold): Reason "job requeued in held state" until released,
+	// as Slurm keeps it through later holds.
+	HeldRequeued bool `json:"held_requeued,omitempty"`
 	// Begin, when set, defers the job until then (burst run --begin,
 	// sbatch --begin), in UTC: until Begin it is held as a job waiting for
 	// its dependencies is, asking for no machine and costing nothing. A

@@ -501,6 +501,12 @@ func (c *Client) Requeue(ctx context.Context, id int64, task int) error {
 	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/requeue?task=%d", id, task), nil, nil)
 }
 
+// RequeueHold is Requeue, and holds the job until it is released
+// (scontrol requeuehold).
+func (c *Client) RequeueHold(ctx context.Context, id int64, task int) error {
+	return c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/requeuehold?task=%d", id, task), nil, nil)
+}
+
 // CancelTask cancels one task of job id (one task of a job array).
 func (c *Client) CancelTask(ctx context.Context, id int64, task int) (*CancelResult, error) {
 	var r CancelResult

@@ -1175,3 +1175,47 @@ func sortedLines(s string) string {
 	slices.Sort(lines)
 	return strings.Join(lines, "")
 }
+
+// scontrol requeuehold, as Slurm 22.05 answers it (checked with the real
+// one): the running job goes back to the queue held, squeue's Reason "job
+// requeued in held state" (scontrol's job_requeued_in_held_state), kept
+// through a later uhold; released, it runs again from the start. A pending
+// job is refused in scontrol's words. burst answered it with its usage.
+func TestScontrolRequeueHold(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	marks := filepath.Join(h.dir, "rqh-runs")
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "echo run >> "+marks+"; sleep 60").stdout)
+	n, _ := strconv.ParseInt(id, 10, 64)
+	h.waitFor("the job to run", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(marks)
+		return strings.Count(string(b), "run") == 1
+	})
+	if r := h.mustRun("slurm", "scontrol", "requeuehold", id); r.stderr != "" {
+		t.Errorf("scontrol requeuehold of a running job: want exit 0, nothing said:\n%s", r)
+	}
+	want := "PD|job requeued in held state\n"
+	h.waitFor("squeue to show it pending, requeued and held", 30*time.Second, func() bool {
+		return h.mustRun("slurm", "squeue", "-h", "-j", id, "-o", "%t|%r").stdout == want
+	})
+	if r := h.mustRun("slurm", "scontrol", "show", "job", id); !strings.Contains(r.stdout, " Reason=job_requeued_in_held_state ") || !strings.Contains(r.stdout, "Priority=0 ") {
+		t.Errorf("scontrol show job of a requeued held job: want Reason=job_requeued_in_held_state and Priority=0:\n%s", r.stdout)
+	}
+	h.mustRun("slurm", "scontrol", "uhold", id)
+	if r := h.mustRun("slurm", "squeue", "-h", "-j", id, "-o", "%t|%r"); r.stdout != want {
+		t.Errorf("after uhold: squeue %q; want %q (Slurm keeps the requeue's reason)", r.stdout, want)
+	}
+	if j := h.show(n); j.State != "queued" {
+		t.Errorf("requeued and held: state %s; want queued", j.State)
+	}
+	h.mustRun("slurm", "scontrol", "release", id)
+	h.waitFor("the released job to run again from the start", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(marks)
+		return strings.Count(string(b), "run") == 2
+	})
+	h.mustRun("slurm", "scancel", id)
+	pending := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-H", "--wrap", "true").stdout)
+	if r := h.run("slurm", "scontrol", "requeuehold", pending); r.code != 1 || r.stderr != "Job is pending execution for job "+pending+"\n" {
+		t.Errorf("scontrol requeuehold of a pending job: want exit 1 in scontrol's words:\n%s", r)
+	}
+}

@@ -444,6 +444,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/v1/jobs/" + jid + "/signal?signal=10", "", owner},   // as cancel: bob's job, others need the owner role
 		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner},             // bob's job: others need the owner role
 		{"POST", "/v1/jobs/" + jid + "/requeue", "", owner},            // as cancel (bob's job has ended: refused past the policy)
+		{"POST", "/v1/jobs/" + jid + "/requeuehold", "", owner},        // as requeue
 		{"POST", "/v1/jobs/" + jid + "/hold", "", owner},               // as cancel (ended: refused past the policy)
 		{"POST", "/v1/jobs/" + jid + "/release", "", owner},            // as cancel
 		{"POST", "/v1/jobs/" + jid + "/update", `{"name":"x"}`, owner}, // as cancel (ended: refused past the policy)

@@ -63,7 +63,7 @@ type Jobs interface {
 	Cancel(ctx context.Context, id int64) (*client.CancelResult, error)
 	CancelTask(ctx context.Context, id int64, idx int) (*client.CancelResult, error)
 	CancelWaiting(ctx context.Context, id int64) (*client.CancelResult, error)
-	Requeue(ctx context.Context, id int64, idx int) error
+	Requeue(ctx context.Context, id int64, idx int, hold bool) error
 	// Hold holds a job that has not started until it is released (on),
 	// or releases it (scontrol hold, scontrol release); an admin's hold
 	// only an admin may release, unless user (scontrol uhold).

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -29,6 +30,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks", h.handleTasks)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.handleCancel)
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", h.handleRequeue)
+	mux.HandleFunc("POST /v1/jobs/{id}/requeuehold", h.handleRequeue)
 	mux.HandleFunc("POST /v1/jobs/{id}/hold", h.handleHold(true))
 	mux.HandleFunc("POST /v1/jobs/{id}/release", h.handleHold(false))
 	mux.HandleFunc("POST /v1/jobs/{id}/update", h.handleUpdate)
@@ -290,7 +292,9 @@ func (h *handler) handleUpdate(w http.ResponseWriter, r *http.Request) {
 
 // handleRequeue stops a running task (?task=N, default 0) and runs it
 // again from the start, its attempt not counted against --retries
-// (scontrol requeue).
+// (scontrol requeue); at .../requeuehold the job is held as well, until
+// released (scontrol requeuehold: a route of its own, so that a server
+// without it refuses rather than requeue unheld).
 func (h *handler) handleRequeue(w http.ResponseWriter, r *http.Request) {
 	id, ok := jobID(w, r)
 	if !ok {
@@ -304,7 +308,7 @@ func (h *handler) handleRequeue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.b.Requeue(r.Context(), id, idx); err != nil {
+	if err := h.b.Requeue(r.Context(), id, idx, strings.HasSuffix(r.URL.Path, "/requeuehold")); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -66,6 +66,7 @@ var routes = map[string]rule{
 	"GET /v1/jobs/{id}/tasks":        {auth.Read, fromJob},
 	"POST /v1/jobs/{id}/cancel":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/requeue":     {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/requeuehold": {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/hold":        {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/release":     {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/update":      {auth.Cancel, fromJob},

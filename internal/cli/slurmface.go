@@ -539,6 +539,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	fj.Deferred = j.State == burst.Queued && j.Deferred                       // the server's clock says, not this host's
 	fj.Held = (j.State == burst.Queued || j.State == burst.Running) && j.Held // an array held while it ran: its tasks yet to start wait
 	fj.HeldByAdmin = fj.Held && j.HeldByAdmin
+	fj.HeldRequeued = fj.Held && j.HeldRequeued
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}
@@ -2173,7 +2174,10 @@ func acctOrder(a, b slurmface.Job) int {
 // itself goes on where it left off. Errors are scontrol's words (checked
 // with Slurm 22.05's): "Invalid job id specified for job X", "Job is
 // pending execution for job X", exit 1. Slurm requeues an ended batch job
-// too; burst refuses it (run the script again).
+// too; burst refuses it (run the script again). With hold (scontrol
+// requeuehold) the job is held as well, until released: Reason "job
+// requeued in held state", as Slurm 22.05 shows it; burst holds whole
+// jobs, so one task of an array is refused as scontrol hold refuses it.
 // scontrolHold is scontrol hold, uhold and release (verb) of whole jobs: a
 // held job stays pending, Reason JobHeldUser (JobHeldAdmin when an admin
 // held it, as Slurm's root does: then only an admin may release it; uhold
@@ -2236,7 +2240,7 @@ func scontrolHold(c *cobra.Command, ids []string, verb string) error {
 	return nil
 }
 
-func scontrolRequeue(c *cobra.Command, ids []string) error {
+func scontrolRequeue(c *cobra.Command, ids []string, hold bool) error {
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
 	if err != nil {
@@ -2270,6 +2274,9 @@ func scontrolRequeue(c *cobra.Command, ids []string) error {
 		case j.State.Terminal():
 			fail("scontrol: error: requeue of job %s: it has ended (%s): burst requeues running jobs only; run it again", a, j.State)
 			continue
+		case ref.Task >= 0 && hold:
+			fail("scontrol: error: burst holds and releases whole jobs: give %d, the array's id", ref.JobID)
+			continue
 		case ref.Task >= 0:
 			tasks = []int{ref.Task}
 		case j.Tasks.Total == 1:
@@ -2278,7 +2285,11 @@ func scontrolRequeue(c *cobra.Command, ids []string) error {
 			tasks, err = runningTasks(ctx, cl, ref.JobID)
 		}
 		for _, t := range tasks {
-			if err == nil {
+			switch {
+			case err != nil:
+			case hold:
+				err = cl.RequeueHold(ctx, ref.JobID, t)
+			default:
 				err = cl.Requeue(ctx, ref.JobID, t)
 			}
 		}
@@ -2372,7 +2383,8 @@ Partition the cluster, NodeList the machine) and Slurm's placeholders for
 keys burst has no value for; -M/--clusters is accepted (burst is one
 cluster). "show job" (and "show jobid", with -d/-dd accepted: the same
 keys), "show node", "show partition", "show hostnames", "show hostlist",
-"requeue JOBID", "hold JOBID" (held until released, Reason JobHeldUser, or
+"requeue JOBID", "requeuehold JOBID" (requeued and held until released,
+Reason "job requeued in held state"), "hold JOBID" (held until released, Reason JobHeldUser, or
 JobHeldAdmin when burst's admin held it: then only an admin may release
 it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
 (JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a running
@@ -2397,8 +2409,8 @@ between status polls) are answered.`,
 				fmt.Fprintln(c.OutOrStdout(), slurmVersionLine)
 				return nil
 			}
-			if len(args) >= 2 && args[0] == "requeue" {
-				return scontrolRequeue(c, strings.Split(strings.Join(args[1:], ","), ","))
+			if len(args) >= 2 && (args[0] == "requeue" || args[0] == "requeuehold") {
+				return scontrolRequeue(c, strings.Split(strings.Join(args[1:], ","), ","), args[0] == "requeuehold")
 			}
 			if len(args) >= 1 && args[0] == "update" {
 				return scontrolUpdate(c, args[1:])
@@ -2413,7 +2425,7 @@ between status polls) are answered.`,
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue JOBID[,JOBID...]`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

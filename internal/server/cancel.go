@@ -52,12 +52,20 @@ func (s *Server) cancelBy(ctx context.Context, id int64, cancel func(int64, stri
 
 // Requeue stops task idx of job id and runs it again from the start, its
 // attempt not counted against --retries (scontrol requeue).
-func (s *Server) Requeue(ctx context.Context, id int64, idx int) error {
+func (s *Server) Requeue(ctx context.Context, id int64, idx int, hold bool) error {
 	s.mu.Lock()
 	var b batch
-	if err := s.requeueTask(id, idx, actorFrom(ctx), time.Now().UTC(), &b); err != nil {
+	now, actor := time.Now().UTC(), actorFrom(ctx)
+	if err := s.requeueTask(id, idx, actor, now, &b); err != nil {
 		s.mu.Unlock()
 		return err
+	}
+	if hold { // in the same batch: the task cannot start again unheld in between
+		by := holder{admin: auth.SeesAll(auth.From(ctx)), requeue: true}
+		if err := s.holdJob(id, true, by, actor, now, &b); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	return s.apply(&b)
 }

@@ -568,11 +568,15 @@ func (c *control) holdJob(id int64, on bool, by holder, actor string, now time.T
 	case on && j.row.Spec.Held && by.admin && j.row.Spec.HeldByAdmin != admin:
 		// An admin's hold of a held job makes it an admin's hold, its
 		// uhold its user's (one its owner may release), as in Slurm.
+	case by.requeue:
+		// requeuehold: its task goes back to the queue as it stops, held
+		// there, whatever held it before.
 	case j.row.Spec.Held == on || on && j.queued() == 0: // nothing left to start: nothing to hold
 		return nil
 	}
 	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
 	spec.Held, spec.HeldByAdmin = on, admin
+	spec.HeldRequeued = on && (by.requeue || spec.HeldRequeued) // a later hold keeps the requeue's reason, as Slurm's
 	j.row.Spec = &spec
 	kind, what := "job.hold", "held: it starts once released"
 	if on {
@@ -598,9 +602,10 @@ func (c *control) holdJob(id int64, on bool, by holder, actor string, now time.T
 }
 
 // holder is who asks for a hold or a release: an admin (whose hold only an
-// admin may release, Slurm's JobHeldAdmin), and whether the hold is to be
-// one its user may release all the same (scontrol uhold).
-type holder struct{ admin, user bool }
+// admin may release, Slurm's JobHeldAdmin), whether the hold is to be
+// one its user may release all the same (scontrol uhold), and whether it
+// comes with a requeue of the job's running task (scontrol requeuehold).
+type holder struct{ admin, user, requeue bool }
 
 // errJobEnded is a hold or release of a job that has ended (or is being
 // cancelled): there is nothing to hold.

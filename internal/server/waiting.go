@@ -171,6 +171,7 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 		j.Begin = rt.row.Spec.Begin
 		j.Deferred = s.deferred(rt)
 		j.Held, j.HeldByAdmin = rt.row.Spec.Held, rt.row.Spec.Held && rt.row.Spec.HeldByAdmin
+		j.HeldRequeued = rt.row.Spec.Held && rt.row.Spec.HeldRequeued
 		if rt.after != nil && rt.queued() > 0 {
 			j.Waiting = s.afterWait(rt) // held: known now, not from a round up to waitTTL old
 			continue

@@ -69,10 +69,13 @@ type Job struct {
 	Held bool
 	// HeldByAdmin says an admin held it: Reason JobHeldAdmin.
 	HeldByAdmin bool
-	Start       time.Time // zero until it starts
-	End         time.Time // zero until it ends
-	TimeLimit   time.Duration
-	CPUs        int
+	// HeldRequeued says it was held as it was requeued (scontrol
+	// requeuehold): Reason "job requeued in held state".
+	HeldRequeued bool
+	Start        time.Time // zero until it starts
+	End          time.Time // zero until it ends
+	TimeLimit    time.Duration
+	CPUs         int
 	// Shared says the job's tasks reserve no CPU (burst map --cpus 0):
 	// as a job of sbatch --oversubscribe, it shows OverSubscribe=YES and
 	// 1 CPU (Slurm allocates no job fewer).
@@ -378,6 +381,8 @@ func (j Job) pendingReason() string {
 			return "TimeLimit"
 		}
 		return "None"
+	case j.Held && j.HeldRequeued:
+		return requeuedHeld
 	case j.Held:
 		return heldReason(j.HeldByAdmin) // a hold comes before all else, as its priority 0 does
 	case j.Dependency != "":
@@ -391,6 +396,14 @@ func (j Job) pendingReason() string {
 	}
 	return "None"
 }
+
+// requeuedHeld is the Reason of a job scontrol requeuehold held, as
+// squeue shows it; scontrol writes its spaces as underscores (reasonWord).
+const requeuedHeld = "job requeued in held state"
+
+// reasonWord is a Reason as scontrol show job writes it: one word, its
+// spaces underscores (Reason=job_requeued_in_held_state).
+func reasonWord(r string) string { return strings.ReplaceAll(r, " ", "_") }
 
 // heldReason is a held job's Reason: JobHeldAdmin when an admin held it (as
 // Slurm's root holds it), else JobHeldUser.
