@@ -499,10 +499,12 @@ func (s *S3) Commit(ctx context.Context, digest string, size int64) (Info, error
 	}
 	tmp := s.staging(digest)
 	defer s.remove(context.WithoutCancel(ctx), tmp)
-	// The store checked the checksum PresignPut's URL made the PUT carry,
-	// and keeps it: when it is there and the blob's, nothing is read back.
-	// A store that keeps none (or another) is read back and hashed here.
-	if s.checked(ctx, tmp, digest, size) {
+	// A store seen to refuse a wrong checksum checked the one PresignPut's
+	// URL made the PUT carry, and keeps it: when it is there and the
+	// blob's, nothing is read back. Any other store is read back and
+	// hashed here: one may keep the checksum a PUT carried without
+	// checking it, and give it back as if it had.
+	if s.enforcesChecksums(ctx) && s.checked(ctx, tmp, digest, size) {
 		return s.place(ctx, tmp, digest, size)
 	}
 	o, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &tmp})

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/minio/minio-go/v7"
 
 	"github.com/burst-sh/burst/internal/blob"
@@ -413,5 +415,101 @@ func TestS3BrokenConfiguration(t *testing.T) {
 	err = st.Probe(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "AWS configuration cannot be read") || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("Probe = %v; want the unreadable configuration named", err)
+	}
+}
+
+// keepsClaimedChecksums is a store in front of m that keeps the checksum
+// a PUT carries without checking it, and gives it back to a HEAD that asks
+// for checksums, as some S3-compatible services and gateways do: the PUT
+// goes on to MinIO, signed anew, with the checksum as metadata.
+func keepsClaimedChecksums(t *testing.T, m *miniotest.Server) string {
+	u, err := url.Parse(m.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = r.In.Host },
+		ModifyResponse: func(resp *http.Response) error {
+			if c := resp.Header.Get("X-Amz-Meta-Claimed-Sha256"); c != "" && resp.Request.Header.Get("X-Amz-Checksum-Mode") != "" {
+				resp.Header.Set("X-Amz-Checksum-Sha256", c)
+			}
+			return nil
+		},
+	}
+	signer := v4.NewSigner()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claimed := r.Header.Get("X-Amz-Checksum-Sha256")
+		if r.Method != "PUT" || claimed == "" {
+			pass.ServeHTTP(w, r)
+			return
+		}
+		out, _ := http.NewRequest("PUT", m.Endpoint+r.URL.EscapedPath(), r.Body)
+		out.ContentLength = r.ContentLength
+		out.Header.Set("X-Amz-Meta-Claimed-Sha256", claimed)
+		out.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}
+		if err := signer.SignHTTP(r.Context(), creds, out, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A store that keeps the checksum a presigned PUT carried without checking
+// it (its probe shows it takes a wrong one) is not trusted for it: Commit
+// reads the bytes back and refuses wrong ones of the blob's size, which
+// such a store keeps under the blob's own checksum.
+func TestS3CommitChecksumNotChecked(t *testing.T) {
+	_, m := newS3(t)
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/lab/burst", Endpoint: keepsClaimedChecksums(t, m)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := []byte("the blob's own bytes, which never arrive")
+	d := sum(data)
+	put := func(body []byte) {
+		t.Helper()
+		u, h, err := st.PresignPut(ctx, d, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("PUT", u, bytes.NewReader(body))
+		for k := range h {
+			req.Header.Set(k, h.Get(k))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("presigned PUT: %d", resp.StatusCode)
+		}
+	}
+	wrong := bytes.ToUpper(data) // of the blob's size
+	put(wrong)
+	if in, err := st.Commit(ctx, d, int64(len(data))); err == nil {
+		rc, _, _ := st.Open(ctx, d, 0)
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		t.Fatalf("Commit placed %+v holding %q, not the blob's bytes, on the store's unchecked word", in, got)
+	}
+	if _, err := st.Stat(ctx, d); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("after a refused Commit the blob is there (%v)", err)
+	}
+	put(data)
+	if _, err := st.Commit(ctx, d, int64(len(data))); err != nil {
+		t.Fatalf("Commit of the right bytes: %v", err)
 	}
 }
