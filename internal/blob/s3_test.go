@@ -8,12 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -511,5 +514,33 @@ func TestS3CommitChecksumNotChecked(t *testing.T) {
 	put(data)
 	if _, err := st.Commit(ctx, d, int64(len(data))); err != nil {
 		t.Fatalf("Commit of the right bytes: %v", err)
+	}
+}
+
+// Credentials that take a while to come (a credential_process, SSO, an
+// assumed role) are waited for: only the instance role's metadata service
+// is given a second a request. A profile whose credential_process takes
+// 4 s once counted as no credentials (the whole look was bounded to 3 s).
+func TestS3SlowCredentialProcess(t *testing.T) {
+	_, m := newS3(t)
+	dir := t.TempDir()
+	proc := filepath.Join(dir, "creds.sh")
+	body := fmt.Sprintf("#!/bin/sh\nsleep 4\nprintf '%%s' '{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\"}'\n", m.AccessKey, m.SecretKey)
+	if err := os.WriteFile(proc, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte("[profile slow]\ncredential_process = "+proc+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "slow",
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"), "AWS_CONFIG_FILE": filepath.Join(dir, "config")} {
+		t.Setenv(k, v)
+	}
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/slow", Endpoint: m.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe with a credential_process of 4 s: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
@@ -25,10 +28,16 @@ import (
 // what MinIO and AWS's global endpoint expect.
 const DefaultRegion = "us-east-1"
 
-// credsWait bounds one look for credentials: on EC2 the instance role
-// answers at once; elsewhere IMDS's address may not answer at all, and a
-// machine without credentials must learn it in seconds.
-const credsWait = 3 * time.Second
+// imdsWait bounds each request to the instance metadata service for the
+// instance role's credentials, with no retry: on EC2 it answers at once;
+// elsewhere its address may not answer at all, and a machine without
+// credentials must learn it in seconds. The other sources (a
+// credential_process, SSO, an assumed role) may take longer and are
+// given it: credsWait bounds a whole look only against one that hangs.
+const (
+	imdsWait  = time.Second
+	credsWait = time.Minute
+)
 
 // New is a client of endpoint (http(s)://host[:port], addressed by path,
 // as MinIO wants, but for AWS's own; empty: AWS itself, whatever
@@ -54,6 +63,9 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 		region = DefaultRegion
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
+		config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
+			o.Client = imds.New(imds.Options{HTTPClient: &http.Client{Timeout: imdsWait}, Retryer: aws.NopRetryer{}})
+		}),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
 	if err != nil {
@@ -114,8 +126,8 @@ func Unsigned(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }
 
-// boundedCreds is the SDK's chain, each look bounded by credsWait, its
-// failure a *NoCredentialsError.
+// boundedCreds is the SDK's chain, each look bounded by credsWait (the
+// instance role's by imdsWait), its failure a *NoCredentialsError.
 type boundedCreds struct{ p aws.CredentialsProvider }
 
 func (b boundedCreds) Retrieve(ctx context.Context) (aws.Credentials, error) {
