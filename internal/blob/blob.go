@@ -174,6 +174,9 @@ type verifier struct {
 	h    hash.Hash
 	n    int64
 	size int64
+	// ended is whether r returned an error or its end: a body shorter
+	// than size was cut by its sender, not by the store it was sent to.
+	ended bool
 }
 
 func newVerifier(r io.Reader, size int64) *verifier {
@@ -184,6 +187,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.n += int64(n)
 	v.h.Write(p[:n])
+	v.ended = v.ended || err != nil
 	return n, err
 }
 
@@ -201,6 +205,7 @@ type counting struct{ v *verifier }
 func (c counting) Read(p []byte) (int, error) {
 	n, err := c.v.r.Read(p)
 	c.v.n += int64(n)
+	c.v.ended = c.v.ended || err != nil
 	return n, err
 }
 

@@ -158,6 +158,20 @@ var (
 	copyPartSize   int64 = 1 << 30
 )
 
+// callWait bounds one call to the store that moves no blob's bytes (a
+// HEAD, a DELETE, a listing's page, the start or abort of an upload in
+// parts), its retries included: an endpoint that takes the connection but
+// never answers fails it in seconds, naming the endpoint, instead of
+// holding the request that made it (an upload's offer, its done) until
+// its client gives up and blames the burst server. A variable so that
+// tests can make it short.
+var callWait = 30 * time.Second
+
+// bounded is ctx for one call that moves no blob's bytes (callWait).
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callWait)
+}
+
 // maxParts is the most parts one object may have.
 const maxParts = 10000
 
@@ -175,6 +189,8 @@ func (s *S3) Stat(ctx context.Context, digest string) (Info, error) {
 	if err := CheckDigest(digest); err != nil {
 		return Info{}, err
 	}
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))})
 	if s3conn.NotFound(err) {
 		return Info{}, ErrNotFound
@@ -195,7 +211,10 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 	defer s.remove(context.WithoutCancel(ctx), tmp)
 	v := newVerifier(r, size)
 	if err := s.upload(ctx, tmp, io.LimitReader(v, size), size); err != nil {
-		if v.n < size {
+		// Short because the sender stopped: its body is refused. A store
+		// that failed meanwhile (parts are read one at a time, so fewer
+		// than size bytes were read) is the store's error, with its fix.
+		if v.n < size && v.ended {
 			return Info{}, fmt.Errorf("%w (%v)", &MismatchError{Digest: digest, Size: size, Got: v.n}, err)
 		}
 		return Info{}, s.explain(err)
@@ -215,7 +234,7 @@ func (s *S3) upload(ctx context.Context, key string, r io.Reader, size int64) (e
 			ContentLength: aws.Int64(size), ContentType: aws.String("application/octet-stream")}, s3conn.Unsigned)
 		return err
 	}
-	mu, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key,
+	mu, err := s.startParts(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key,
 		ContentType: aws.String("application/octet-stream")})
 	if err != nil {
 		return err
@@ -240,6 +259,13 @@ func (s *S3) upload(ctx context.Context, key string, r io.Reader, size int64) (e
 	return s.complete(ctx, key, mu.UploadId, parts)
 }
 
+// startParts starts an upload in parts (bounded: see callWait).
+func (s *S3) startParts(ctx context.Context, in *s3.CreateMultipartUploadInput) (*s3.CreateMultipartUploadOutput, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	return s.c.CreateMultipartUpload(ctx, in)
+}
+
 func (s *S3) complete(ctx context.Context, key string, id *string, parts []types.CompletedPart) error {
 	_, err := s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: &key,
 		UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
@@ -250,7 +276,9 @@ func (s *S3) complete(ctx context.Context, key string, id *string, parts []types
 // parts are not kept (and billed).
 func (s *S3) abortUnless(ctx context.Context, err *error, key string, id *string) {
 	if *err != nil {
-		s.c.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: id})
+		ctx, cancel := bounded(context.WithoutCancel(ctx))
+		defer cancel()
+		s.c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: id})
 	}
 }
 
@@ -274,7 +302,7 @@ func (s *S3) copyObject(ctx context.Context, src, dst string, size int64, class 
 	if class != "" {
 		in.StorageClass = types.StorageClass(class)
 	}
-	mu, err := s.c.CreateMultipartUpload(ctx, in)
+	mu, err := s.startParts(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -314,6 +342,8 @@ func (s *S3) place(ctx context.Context, tmp, digest string, size int64) (Info, e
 
 // remove deletes key; deleting what is not there is no error.
 func (s *S3) remove(ctx context.Context, key string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	_, err := s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
 	return err
 }
@@ -358,7 +388,9 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error
 	}
 	pages := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &kp})
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+		pctx, cancel := bounded(ctx)
+		page, err := pages.NextPage(pctx)
+		cancel()
 		if err != nil {
 			return s.explain(err)
 		}
@@ -482,6 +514,8 @@ func checksumOf(digest string) string {
 // checked is whether key holds size bytes whose SHA-256 checksum, kept by
 // the store, is the digest's.
 func (s *S3) checked(ctx context.Context, key, digest string, size int64) bool {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
 	return err == nil && aws.ToInt64(oi.ContentLength) == size && aws.ToString(oi.ChecksumSHA256) == checksumOf(digest)
 }
@@ -572,7 +606,8 @@ func (s *S3) explain(err error) error {
 	switch code := s3conn.Code(err); code {
 	case "NoSuchBucket":
 		return fmt.Errorf("no bucket %q at %s: create it (e.g. `mc mb`, `aws s3 mb s3://%s`) or name another", s.bucket, s.endpointName(), s.bucket)
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken",
+		"Forbidden": // a HEAD's 403, whose response has no body to name why
 		return fmt.Errorf("%s refused the server's credentials (%s): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) for the server, with rights to put, get and delete objects in %s",
 			s.endpointName(), code, s.bucket)
 	}

@@ -544,3 +544,81 @@ func TestS3SlowCredentialProcess(t *testing.T) {
 		t.Fatalf("Probe with a credential_process of 4 s: %v", err)
 	}
 }
+
+// killAfter reads r, killing MinIO before it yields a byte past n: the
+// store dies in the middle of an upload in parts, its sender's body whole.
+type killAfter struct {
+	r    io.Reader
+	n    int64
+	read int64
+	kill func()
+}
+
+func (k *killAfter) Read(p []byte) (int, error) {
+	if k.kill != nil && k.read+int64(len(p)) > k.n {
+		k.kill()
+		k.kill = nil
+	}
+	n, err := k.r.Read(p)
+	k.read += int64(n)
+	return n, err
+}
+
+// A store that dies while a blob goes to it in parts is the store's
+// failure, naming its endpoint: not a body "that ended" after the parts
+// sent, which tells the sender to send the same bytes again to a store
+// that is down.
+func TestS3DiesMidParts(t *testing.T) {
+	st, m := newS3(t)
+	defer blob.SmallParts(5<<20, 5<<20, 5<<20, 5<<20)()
+	defer blob.ShortCalls(2 * time.Second)()
+	data := make([]byte, 11<<20)
+	rand.Read(data)
+	body := &killAfter{r: bytes.NewReader(data), n: 5 << 20, kill: m.Kill}
+	_, err := st.Put(context.Background(), sum(data), int64(len(data)), body)
+	var mm *blob.MismatchError
+	if err == nil || errors.As(err, &mm) || !strings.Contains(err.Error(), m.Endpoint) {
+		t.Fatalf("Put while the store died: %v; want the store's error naming %s, not a refused body", err, m.Endpoint)
+	}
+}
+
+// A store whose endpoint takes connections but answers nothing (MinIO
+// stopped) fails each call that moves no bytes within callWait, naming
+// the endpoint: an upload's offer (Stat) does not wait for its client to
+// give up.
+func TestS3EndpointSilent(t *testing.T) {
+	st, m := probedS3(t)
+	ctx := context.Background()
+	defer blob.ShortCalls(time.Second)()
+	defer m.Freeze()()
+	if _, err := st.Stat(ctx, sum([]byte("x"))); err == nil || !strings.Contains(err.Error(), "cannot reach the endpoint "+m.Endpoint) {
+		t.Fatalf("Stat of a silent store: %v; want it to say it cannot reach %s", err, m.Endpoint)
+	}
+	if err := st.Delete(ctx, sum([]byte("x"))); err == nil || !strings.Contains(err.Error(), m.Endpoint) {
+		t.Fatalf("Delete on a silent store: %v; want it to name %s", err, m.Endpoint)
+	}
+}
+
+// Credentials the store refuses are named as such when the refusal is a
+// HEAD's (Stat: an upload's offer), whose 403 has no body to say why.
+func TestS3StatRefusedCredentials(t *testing.T) {
+	st, m := probedS3(t)
+	ctx := context.Background()
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-0123456789")
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/lab/burst", Endpoint: m.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, sum([]byte("x"))); err == nil || !strings.Contains(err.Error(), "refused the server's credentials") {
+		t.Fatalf("Stat with a wrong secret: %v; want the credentials named", err)
+	}
+}
+
+// probedS3 is newS3's store, once it answered a probe.
+func probedS3(t *testing.T) (*blob.S3, *miniotest.Server) {
+	st, m := newS3(t)
+	if err := st.Probe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, m
+}

@@ -135,6 +135,19 @@ func StartIn(t testing.TB, ip, region string) *Server {
 	return s
 }
 
+// Kill kills MinIO at once (SIGKILL), as a crash would, and waits for it.
+func (s *Server) Kill() {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	s.cmd.Wait()
+}
+
+// Freeze stops MinIO (SIGSTOP): it still takes connections but answers
+// nothing, until the returned func lets it go on (SIGCONT).
+func (s *Server) Freeze() (thaw func()) {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP)
+	return func() { syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) }
+}
+
 func freePort(t testing.TB, ip string) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
