@@ -376,6 +376,13 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 			return err
 		}
 		req.ContentLength = ref.Size
+		if ref.Size == 0 {
+			// An empty file: with a body, 0 means "unknown" to net/http,
+			// which would send it chunked, without the Content-Length
+			// that S3 requires of a PUT (411 MissingContentLength).
+			body.Close()
+			req.Body = http.NoBody
+		}
 		for k, v := range offer.Header {
 			req.Header.Set(k, v)
 		}

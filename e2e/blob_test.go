@@ -332,3 +332,25 @@ func TestBlobMachineReads(t *testing.T) {
 		t.Fatalf("the machine still reads the blob once its task ended: %v, want 404", err)
 	}
 }
+
+// An empty file moves through an S3 store as any other: as a job's input
+// (a presigned PUT of 0 bytes must say Content-Length: 0, which S3
+// requires, not be sent chunked) and as its output.
+func TestBlobS3EmptyFile(t *testing.T) {
+	t.Parallel()
+	m := startMinIO(t, "")
+	h := newHarness(t)
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		h.setEnv(k, v)
+	}
+	h.mustRun("storage", "set", "s3://"+m.Bucket+"/lab", "--endpoint", m.Endpoint)
+	h.blobFile("empty.in", 0)
+	r := h.mustRun("run", "--in", "empty.in", "--out", "empty.out", "--", "sh", "-c", "wc -c < empty.in; : > empty.out")
+	if strings.TrimSpace(r.stdout) != "0" {
+		t.Fatalf("a job with an empty input and output:\n%s\nwant it to read 0 bytes", r)
+	}
+	if fi, err := os.Stat(filepath.Join(h.dir, "empty.out")); err != nil || fi.Size() != 0 {
+		t.Fatalf("the empty output fetched back: %v, %v", fi, err)
+	}
+}
