@@ -341,3 +341,17 @@ func TestS3FetchChangedObject(t *testing.T) {
 		t.Fatalf("an object changed since its HEAD: %v", err)
 	}
 }
+
+// A key the store refuses (MinIO refuses "dir/../x.txt" with 400 Bad
+// Request) fails the task with what to check, as the job's fault: it was
+// taken for the machine's trouble, and the task ran again as lost.
+func TestS3FetchRefusedKey(t *testing.T) {
+	m := miniotest.Start(t, "")
+	f := newFetcher(t, m, m.Env()...)
+	u := "s3://" + m.Bucket + "/dir/../x.txt"
+	_, _, _, _, err := f.source(context.Background(), burst.Input{Path: "x.txt", URL: u}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var es errS3
+	if !errors.As(err, &es) || !strings.Contains(err.Error(), "refuses the request for it") {
+		t.Fatalf("source(%s) = %v; want the job's error naming the refusal", u, err)
+	}
+}
