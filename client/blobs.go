@@ -365,38 +365,12 @@ func (c *Client) streamBlob(ctx context.Context, path string, size int64, who Bl
 // a cut one is sent again as a read is asked again.
 func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer BlobOffer, who BlobPut) error {
 	q := who.Query()
-	if to := offer.URL; to != "" {
-		body, err := os.Open(path) // the file itself: over plain TCP sent by sendfile(2) (see below)
-		if err != nil {
+	if offer.URL != "" {
+		if err := putDirect(ctx, path, ref, offer); err != nil {
 			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, "PUT", to, body)
-		if err != nil {
-			body.Close()
-			return err
-		}
-		req.ContentLength = ref.Size
-		if ref.Size == 0 {
-			// An empty file: with a body, 0 means "unknown" to net/http,
-			// which would send it chunked, without the Content-Length
-			// that S3 requires of a PUT (411 MissingContentLength).
-			body.Close()
-			req.Body = http.NoBody
-		}
-		for k, v := range offer.Header {
-			req.Header.Set(k, v)
-		}
-		resp, err := directHTTP.Do(req)
-		if err != nil {
-			return fmt.Errorf("PUT to the blob store: %w", err)
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("the blob store refused the upload: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 		}
 		q.Set("size", strconv.FormatInt(ref.Size, 10))
-		err = c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
+		err := c.do(ctx, "POST", "/v1/blobs/"+ref.Digest+"/done?"+q.Encode(), nil, nil)
 		var e *Error
 		if !errors.As(err, &e) || e.Status != http.StatusConflict {
 			return err
@@ -441,10 +415,6 @@ func (c *Client) sendBlob(ctx context.Context, path string, ref BlobRef, offer B
 	})
 }
 
-// directHTTP moves bytes to and from the store's presigned URLs: never
-// through the server's connection (a unix socket), never with its token.
-var directHTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true}}
-
 // openAt asks for the blob's bytes from offset on: from the server, or,
 // when it redirects (S3), from the store directly. A blob whose whole size
 // is not ref's is refused at once (a wrong size is not worth asking again).
@@ -469,15 +439,19 @@ func (c *Client) openAt(ctx context.Context, ep *endpoint, ref BlobRef, offset i
 	if resp.StatusCode == http.StatusTemporaryRedirect {
 		loc := resp.Header.Get("Location")
 		resp.Body.Close()
-		if req, err = http.NewRequestWithContext(ctx, "GET", loc, nil); err != nil {
-			return nil, err
+		dctx, cancel := context.WithCancel(ctx) // the idle bound's (idleBody)
+		if req, err = http.NewRequestWithContext(dctx, "GET", loc, nil); err != nil {
+			cancel()
+			return nil, redactURL(err)
 		}
 		if offset > 0 {
 			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		}
 		if resp, err = directHTTP.Do(req); err != nil {
-			return nil, err
+			cancel()
+			return nil, redactURL(err)
 		}
+		resp.Body = newIdleBody(resp.Body, cancel, directIdle)
 		if resp.StatusCode >= 300 {
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
