@@ -622,3 +622,39 @@ func probedS3(t *testing.T) (*blob.S3, *miniotest.Server) {
 	}
 	return st, m
 }
+
+// What failed uploads could not remove (the store or the server gone in
+// the middle) is swept: objects under the staging prefixes written before
+// the cutoff; newer ones and blobs stay.
+func TestS3SweepStaging(t *testing.T) {
+	st, m := newS3(t)
+	ctx := context.Background()
+	data := []byte("some blob")
+	d := sum(data)
+	if _, err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	mc := m.Client(t)
+	for _, k := range []string{"lab/burst/uploads/left-by-a-crash", "lab/burst/probe/left-too"} {
+		if _, err := mc.PutObject(ctx, m.Bucket, k, bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A cutoff before they were written sweeps nothing.
+	if o, _, err := st.SweepStaging(ctx, time.Now().Add(-time.Hour)); err != nil || o != 0 {
+		t.Fatalf("sweep with an hour-old cutoff: %d objects, %v; want none", o, err)
+	}
+	o, _, err := st.SweepStaging(ctx, time.Now().Add(time.Minute))
+	if err != nil || o != 2 {
+		t.Fatalf("sweep: %d objects, %v; want the 2 left", o, err)
+	}
+	keys := objects(t, m)
+	for _, k := range keys {
+		if strings.Contains(k, "/uploads/") || strings.Contains(k, "/probe/") {
+			t.Errorf("%s left after the sweep", k)
+		}
+	}
+	if _, err := st.Stat(ctx, d); err != nil {
+		t.Errorf("the blob after the sweep: %v", err)
+	}
+}

@@ -73,6 +73,18 @@ func openBlobs(ctx context.Context, home string, st *store.Store) (*blobState, e
 	return b, nil
 }
 
+// opened are the stores opened so far: the embedded one, the one new
+// blobs go to, and those older blobs were read from.
+func (b *blobState) opened() []blob.Store {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]blob.Store, 0, len(b.at))
+	for _, st := range b.at {
+		out = append(out, st)
+	}
+	return out
+}
+
 // current is the store new blobs go to.
 func (b *blobState) current() blob.Store {
 	b.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/burst-sh/burst/internal/blob"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/store"
 )
@@ -98,6 +99,8 @@ func (s *Server) storageLoop(ctx context.Context) {
 		s.log.Warn("storage: tiers of old blob references not filled", "err", err)
 	}
 	s.sweepBlobs(ctx)
+	s.sweepStaging(ctx, time.Now())
+	swept := time.Now()
 	tick := time.NewTicker(lifecycleTick)
 	defer tick.Stop()
 	for {
@@ -106,7 +109,41 @@ func (s *Server) storageLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		s.applyLifecycle(ctx, time.Now().UTC())
+		now := time.Now()
+		s.applyLifecycle(ctx, now.UTC())
+		if now.Sub(swept) >= stagingSweepEvery {
+			s.sweepStaging(ctx, now)
+			swept = now
+		}
+	}
+}
+
+// stagingSweepEvery is how often the stores are swept of what failed
+// uploads left (sweepStaging), besides at start; stagingAge is how old
+// such a leftover must be: no upload takes a day between its first byte
+// and its commit.
+const (
+	stagingSweepEvery = time.Hour
+	stagingAge        = 24 * time.Hour
+)
+
+// sweepStaging removes from the stores what uploads left under their
+// staging names more than stagingAge ago (blob.Sweeper: the store or the
+// server gone in the middle of one), so that none of it is kept, and
+// billed, for good.
+func (s *Server) sweepStaging(ctx context.Context, now time.Time) {
+	for _, st := range s.blobs.opened() {
+		sw, ok := st.(blob.Sweeper)
+		if !ok {
+			continue
+		}
+		objects, uploads, err := sw.SweepStaging(ctx, now.Add(-stagingAge))
+		if err != nil {
+			s.log.Warn("storage: leftovers of failed uploads not swept; tried again in an hour", "where", st.Describe(), "err", err)
+		}
+		if objects+uploads > 0 {
+			s.log.Info("storage: swept what failed uploads left", "where", st.Describe(), "objects", objects, "uploads", uploads)
+		}
 	}
 }
 
