@@ -85,7 +85,11 @@ func (p *procfile) reread(ctx context.Context, cl *client.Client, id int64, stde
 		n, err = parallelJobs(val, p.cpus)
 	}
 	if err != nil {
-		msg := fmt.Sprintf("burst: -j %s: %v; %d tasks at once go on", p.path, strings.TrimPrefix(err.Error(), "burst: "), p.n)
+		now := burst.Plural(p.n, "task") + " at once go on"
+		if p.n == 0 {
+			now = "as many tasks at once as can run go on"
+		}
+		msg := fmt.Sprintf("burst: -j %s: %v; %s", p.path, strings.TrimPrefix(err.Error(), "burst: "), now)
 		if msg != p.said {
 			p.said = msg
 			fmt.Fprintln(stderr, msg)
@@ -102,6 +106,7 @@ func (p *procfile) reread(ctx context.Context, cl *client.Client, id int64, stde
 		if ctx.Err() == nil {
 			fmt.Fprintf(stderr, "burst: -j %s: setting %s at once: %v\n", p.path, burst.Plural(n, "task"), err)
 		}
+		p.last = before // asked again as the next task ends
 		return
 	}
 	p.n = n
