@@ -232,10 +232,17 @@ func (f *s3Fetcher) init(ctx context.Context, endpoint, region string, opts ...f
 	f.anon = s3.New(f.cl.Options(), func(o *s3.Options) { o.Credentials = aws.AnonymousCredentials{} })
 }
 
-// machineFault are the codes of a 400 that say the machine's trouble (its
+// machineFault says whether a 400's code says the machine's trouble (its
 // clock, its credentials' age, a slow link), not the request's: the task
-// runs again, elsewhere if need be.
-var machineFault = map[string]bool{"RequestTimeout": true, "RequestTimeTooSkewed": true, "ExpiredToken": true}
+// runs again, elsewhere if need be. (A switch, not a map: nothing made at
+// every command's start.)
+func machineFault(code string) bool {
+	switch code {
+	case "RequestTimeout", "RequestTimeTooSkewed", "ExpiredToken":
+		return true
+	}
+	return false
+}
 
 // explain turns an S3 error into one line that names the fix.
 func (f *s3Fetcher) explain(ctx context.Context, cl *s3.Client, bucket, u string, err error) error {
@@ -265,7 +272,7 @@ func (f *s3Fetcher) explain(ctx context.Context, cl *s3.Client, bucket, u string
 		return errS3{fmt.Errorf("%s: access denied to the machine's S3 credentials: grant them s3:GetObject on it", u)}
 	case status == 0:
 		return errS3{fmt.Errorf("%s: cannot reach S3 at %s (%v): check the machine's network and AWS_ENDPOINT_URL_S3", u, f.where, err)}
-	case status == http.StatusBadRequest && !machineFault[code]:
+	case status == http.StatusBadRequest && !machineFault(code):
 		// The request itself is refused (a key with "..", a name the
 		// store does not take): the job's, on any machine.
 		return errS3{fmt.Errorf("%s: %s refuses the request for it (%s): check the URL; the key may hold what the store does not take (such as ..)", u, f.where, cmp.Or(code, "400 Bad Request"))}
