@@ -270,6 +270,8 @@ func (f *s3Fetcher) explain(ctx context.Context, cl *s3.Client, bucket, u string
 		return errS3{fmt.Errorf("%s: %s refuses the machine's S3 credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its agent's environment", u, f.where, code)}
 	case status == http.StatusForbidden:
 		return errS3{fmt.Errorf("%s: access denied to the machine's S3 credentials: grant them s3:GetObject on it", u)}
+	case status == 0 && s3conn.TLSProblem(err) != "":
+		return errS3{fmt.Errorf("%s: S3 at %s: %s (%v)", u, f.where, s3conn.TLSProblem(err), err)}
 	case status == 0:
 		return errS3{fmt.Errorf("%s: cannot reach S3 at %s (%v): check the machine's network and AWS_ENDPOINT_URL_S3", u, f.where, err)}
 	case status == http.StatusBadRequest && !machineFault(code):

@@ -597,6 +597,9 @@ func (s *S3) explain(err error) error {
 	if s3conn.NoCredentials(err) {
 		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())
 	}
+	if why := s3conn.TLSProblem(err); why != "" {
+		return fmt.Errorf("the endpoint %s: %s (%v)", s.endpointName(), why, err)
+	}
 	if s3conn.Unreachable(err) {
 		return fmt.Errorf("cannot reach the endpoint %s (%v): check --endpoint and that the service runs", s.endpointName(), err)
 	}

@@ -658,3 +658,31 @@ func TestS3SweepStaging(t *testing.T) {
 		t.Errorf("the blob after the sweep: %v", err)
 	}
 }
+
+// An endpoint whose TLS this machine cannot use is said so, with the fix,
+// not as one that cannot be reached: a certificate signed by no authority
+// it trusts; an endpoint that does not speak TLS given as https://.
+func TestS3EndpointTLSProblems(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "",
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"), "AWS_CONFIG_FILE": filepath.Join(dir, "config")} {
+		t.Setenv(k, v)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	tlsSrv := httptest.NewTLSServer(ok) // its own certificate: no authority this machine trusts
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(ok)
+	defer plain.Close()
+	for endpoint, want := range map[string]string{
+		tlsSrv.URL: "signed by no authority this machine trusts",
+		"https://" + strings.TrimPrefix(plain.URL, "http://"): "it does not speak TLS: give it as http://",
+	} {
+		st, err := blob.NewS3(blob.S3Config{URL: "s3://bucket/x", Endpoint: endpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "cannot reach") {
+			t.Errorf("Probe of %s = %v; want %q", endpoint, err, want)
+		}
+	}
+}

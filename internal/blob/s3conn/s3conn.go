@@ -6,6 +6,8 @@ package s3conn
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -217,6 +219,29 @@ func Unreachable(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ne) ||
 		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host")
+}
+
+// TLSProblem is what is wrong with the TLS of an endpoint err came from,
+// in a few words with the fix ("" when it is not TLS): a certificate this
+// machine does not trust, or a name it does not hold, or an endpoint that
+// does not speak TLS at all (http:// given as https://).
+func TLSProblem(err error) string {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ua), errors.As(err, &cv) && !errors.As(err, &he) && !errors.As(err, &ci):
+		return "its TLS certificate is signed by no authority this machine trusts: give the CA's certificate (SSL_CERT_FILE, or the system's store)"
+	case errors.As(err, &he):
+		return "its TLS certificate does not hold the name given: give the endpoint by a name its certificate holds"
+	case errors.As(err, &ci):
+		return "its TLS certificate is not valid (expired, or not yet): renew it, or check this machine's clock"
+	case errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"): // net/http's own word for it
+		return "it does not speak TLS: give it as http://"
+	}
+	return ""
 }
 
 // NoCredentials is whether err is the chain finding none (no request was
