@@ -576,7 +576,7 @@ func (s *S3) Probe(ctx context.Context) error {
 		b, err = io.ReadAll(o.Body)
 		o.Body.Close()
 		if err == nil && string(b) != body {
-			err = fmt.Errorf("read back %d bytes that differ from the %d written", len(b), len(body))
+			err = fmt.Errorf("read back %d bytes that differ from the %d written: the endpoint does not keep what it is sent, as an S3 service does; check that --endpoint names one", len(b), len(body))
 		}
 	}
 	if err != nil {
@@ -596,6 +596,9 @@ func (s *S3) explain(err error) error {
 	}
 	if s3conn.NoCredentials(err) {
 		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())
+	}
+	if s3conn.NotS3(err) {
+		return fmt.Errorf("the endpoint %s answered what no S3 service answers (%v): check that --endpoint names an S3 service (MinIO, AWS S3, ...) and that it is well", s.endpointName(), err)
 	}
 	if why := s3conn.TLSProblem(err); why != "" {
 		return fmt.Errorf("the endpoint %s: %s (%v)", s.endpointName(), why, err)

@@ -686,3 +686,33 @@ func TestS3EndpointTLSProblems(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint that answers what no S3 service answers (a web server's
+// page, junk, a proxy's 500) is said so at the store's probe, not with the
+// SDK's raw words alone.
+func TestS3EndpointNotS3(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "",
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"), "AWS_CONFIG_FILE": filepath.Join(dir, "config")} {
+		t.Setenv(k, v)
+	}
+	junk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			w.Write([]byte("\x00\x01 not xml <html>"))
+		}
+	}))
+	defer junk.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>proxy error</html>", http.StatusBadGateway)
+	}))
+	defer broken.Close()
+	for _, endpoint := range []string{junk.URL, broken.URL} {
+		st, err := blob.NewS3(blob.S3Config{URL: "s3://bucket/x", Endpoint: endpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), "S3 service") {
+			t.Errorf("Probe of %s = %v; want it said that it is not S3", endpoint, err)
+		}
+	}
+}

@@ -244,6 +244,18 @@ func TLSProblem(err error) string {
 	return ""
 }
 
+// NotS3 is whether err says the endpoint answered what no S3 service
+// answers: a body that does not parse as S3's, or a server error with no
+// S3 code (a web server, a proxy's error page, another service).
+func NotS3(err error) bool {
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		return true
+	}
+	s := Status(err)
+	return s >= 500 && (Code(err) == "" || Code(err) == http.StatusText(s) || strings.ReplaceAll(http.StatusText(s), " ", "") == Code(err))
+}
+
 // NoCredentials is whether err is the chain finding none (no request was
 // sent).
 func NoCredentials(err error) bool {
