@@ -328,7 +328,12 @@ func agentsStopped(names []string, n int, unknown bool) string {
 	case len(names) == 0:
 		return "no agent ran"
 	case n == 0 && !unknown:
-		return fmt.Sprintf("stopped %s (%s), which ran no task", burst.Plural(len(names), "agent"), strings.Join(names, ", "))
+		// "ran no task" read, after a job, as if it had run none.
+		was := "which was"
+		if len(names) > 1 {
+			was = "which were"
+		}
+		return fmt.Sprintf("stopped %s (%s), %s running no task", burst.Plural(len(names), "agent"), strings.Join(names, ", "), was)
 	}
 	whose := "its"
 	if len(names) > 1 {

@@ -66,3 +66,21 @@ func TestServerListenPortTaken(t *testing.T) {
 		t.Errorf("exit %d, %q; want 2 and a line ending %q", code, errb.String(), want)
 	}
 }
+
+// What burst server stop --all says of agents that were running nothing:
+// "which ran no task", said right after a job had run, read as if the
+// agent had never run one.
+func TestAgentsStoppedIdle(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"local-1"}, "stopped 1 agent (local-1), which was running no task"},
+		{[]string{"a", "b"}, "stopped 2 agents (a, b), which were running no task"},
+		{nil, "no agent ran"},
+	} {
+		if got := agentsStopped(c.names, 0, false); got != c.want {
+			t.Errorf("agentsStopped(%v, 0) = %q; want %q", c.names, got, c.want)
+		}
+	}
+}
