@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/burst-sh/burst/internal/backoff"
 )
 
 // Transfers to and from the store's presigned URLs (an S3 store: the
@@ -120,12 +122,11 @@ func (b *idleBody) Close() error {
 // moment apart), never printing the URL.
 func putDirect(ctx context.Context, path string, ref BlobRef, offer BlobOffer) error {
 	var last error
+	wait := backoff.New(time.Second, 4*time.Second)
 	for try := 1; try <= directTries; try++ {
 		if try > 1 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(try-1) * time.Second):
+			if err := wait.Wait(ctx); err != nil {
+				return err
 			}
 		}
 		status, msg, err := putDirectOnce(ctx, path, ref, offer)
