@@ -299,7 +299,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 
 // GetJob reads one job with its spec.
 func (s *Store) GetJob(ctx context.Context, id int64) (*JobRow, error) {
-	row := s.getJob.QueryRowContext(ctx, id)
+	row := s.r.QueryRowContext(ctx, getJobSQL, id)
 	j, err := scanJob(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

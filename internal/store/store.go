@@ -35,8 +35,6 @@ type Store struct {
 	// before the writer's last drain, or refused with ErrClosed.
 	sendMu   sync.RWMutex
 	isClosed bool
-	stmts    map[string]*sql.Stmt         // the writer's prepared statements
-	getJob   *sql.Stmt                    // the one read every job view and wait makes, prepared once
 	full     atomic.Pointer[FullError]    // set while a full disk holds writes (full.go)
 	lastHold atomic.Pointer[[2]time.Time] // the last hold's from and until (LastHold)
 	// release is closed by ReleaseHeld: held writes fail instead.
@@ -106,21 +104,7 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{path: path, unchecked: unchecked, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
-	for _, q := range hot {
-		st, err := w.Prepare(q)
-		if err != nil {
-			w.Close()
-			r.Close()
-			return nil, fmt.Errorf("prepare %q: %w", q, err)
-		}
-		s.stmts[q] = st
-	}
-	if s.getJob, err = r.Prepare(getJobSQL); err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("prepare %q: %w", getJobSQL, err)
-	}
+	s := &Store{path: path, unchecked: unchecked, w: w, r: r, ops: make(chan *op, 4096), closed: make(chan struct{}), release: make(chan struct{})}
 	s.wg.Add(1)
 	go s.writer()
 	return s, nil
@@ -138,10 +122,6 @@ func (s *Store) Close() error {
 		s.sendMu.Unlock()
 	})
 	s.wg.Wait()
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	s.getJob.Close()
 	err1 := s.r.Close()
 	err2 := s.w.Close()
 	return errors.Join(err1, err2)
@@ -308,25 +288,19 @@ func (s *Store) commit(batch []*op) (full error) {
 	return nil
 }
 
-// Tx is a write transaction. Its statements are prepared once per store
-// and reused: parsing SQL again for every write costs more than the write.
+// Tx is a write transaction. Its statements are prepared once per
+// connection and reused (stmtcache.go): parsing SQL again for every write
+// costs more than the write.
 type Tx struct {
 	*sql.Tx
 	st *Store
 }
 
-// exec runs query, from its prepared statement when it is one of the hot
-// ones prepared at Open.
+// exec runs query: prepared once on the writer's connection and kept
+// (stmtcache.go), as every statement run by its text is.
 func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
-	if st, ok := t.st.stmts[query]; ok {
-		return t.Tx.Stmt(st).Exec(args...)
-	}
 	return t.Tx.Exec(query, args...)
 }
-
-// hot are the statements every task's bookkeeping runs; they are prepared
-// once, when the store opens (the writer's one connection is then free).
-var hot = []string{"SAVEPOINT op", "ROLLBACK TO op", "RELEASE op", saveTaskSQL, saveJobSQL, saveMachineSQL, addCostSQL}
 
 // Times are stored as Unix microseconds; NULL for unset.
 func toMicros(t *time.Time) any {
