@@ -78,8 +78,9 @@ type Jobs interface {
 
 	// Job is a job as stored; *apierr.NoJob when there is none.
 	Job(ctx context.Context, id int64) (*store.JobRow, error)
-	// JobHead is Job without its spec (nil).
-	JobHead(ctx context.Context, id int64) (*store.JobRow, error)
+	// JobHead is Job with its spec only for a job of one of kinds (nil for
+	// the others; none: for no job).
+	JobHead(ctx context.Context, id int64, kinds ...string) (*store.JobRow, error)
 	// JobList lists jobs as stored.
 	JobList(ctx context.Context, f store.JobFilter) ([]*store.JobRow, error)
 	// TaskRows are the stored tasks of job from index from on (tasks never
@@ -590,8 +591,8 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) (*store.JobRow,
 
 // getJobHead is getJob without the spec (nil), for a handler that needs
 // none: reading a spec decodes the submitter's whole environment.
-func (h *handler) getJobHead(w http.ResponseWriter, r *http.Request) (*store.JobRow, bool) {
-	return h.readJob(w, r, h.b.JobHead)
+func (h *handler) getJobHead(w http.ResponseWriter, r *http.Request, kinds ...string) (*store.JobRow, bool) {
+	return h.readJob(w, r, func(ctx context.Context, id int64) (*store.JobRow, error) { return h.b.JobHead(ctx, id, kinds...) })
 }
 
 func (h *handler) readJob(w http.ResponseWriter, r *http.Request, read func(context.Context, int64) (*store.JobRow, error)) (*store.JobRow, bool) {

@@ -376,11 +376,11 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		break
 	}
-	read := h.getJob
-	if r.URL.Query().Get("spec") == "false" {
-		read = h.getJobHead // answered without it
+	var kinds []string // answered without the spec: none read
+	if r.URL.Query().Get("spec") != "false" {
+		kinds = []string{burst.KindRun, burst.KindMap, burst.KindPipe}
 	}
-	if j, ok := read(w, r); ok {
+	if j, ok := h.getJobHead(w, r, kinds...); ok {
 		h.writeJob(w, r, &j.Job) // what the job view says: burst map's follower draws its progress from it
 	}
 }
@@ -390,15 +390,10 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 // small chunks so that output of any size costs the server no memory.
 func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	// A run's spec is not needed (startsAfresh is false for it): the job is
-	// read without it, and again with it only for a map or a pipe.
-	j, ok := h.getJobHead(w, r)
+	// read with its spec for a map or a pipe alone, in one query.
+	j, ok := h.getJobHead(w, r, burst.KindMap, burst.KindPipe)
 	if !ok {
 		return
-	}
-	if j.Kind != burst.KindRun {
-		if j, ok = h.getJob(w, r); !ok {
-			return
-		}
 	}
 	q := r.URL.Query()
 	idx, err := strconv.Atoi(cmp.Or(q.Get("task"), "0"))

@@ -69,7 +69,14 @@ func newTaskLog(t *testing.T, spec *burst.JobSpec, attempt int, data []byte) *ta
 	f := &taskLog{standIn: &standIn{}, running: attempt, active: 1,
 		row: store.TaskRow{Task: burst.Task{Index: 0, Attempt: attempt, State: burst.Running, Stdout: path, StartedAt: &now}}}
 	f.job = func(ctx context.Context, id int64) (*store.JobRow, error) {
-		return &store.JobRow{Job: burst.Job{ID: id, State: burst.Running, Spec: spec, Tasks: burst.TaskCounts{Total: 1, Running: 1}}}, nil
+		kind := burst.KindRun // as the store has it for every job (JobSpec.Defaults)
+		switch {
+		case spec.Pipe != nil:
+			kind = burst.KindPipe
+		case spec.Map != nil:
+			kind = burst.KindMap
+		}
+		return &store.JobRow{Job: burst.Job{ID: id, Kind: kind, State: burst.Running, Spec: spec, Tasks: burst.TaskCounts{Total: 1, Running: 1}}}, nil
 	}
 	return f
 }

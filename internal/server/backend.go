@@ -41,8 +41,8 @@ func (b backend) HasProject(name string) error { return b.hasProject(name) }
 
 func (b backend) Job(ctx context.Context, id int64) (*store.JobRow, error) { return b.readJob(ctx, id) }
 
-func (b backend) JobHead(ctx context.Context, id int64) (*store.JobRow, error) {
-	j, err := b.st.GetJobHead(ctx, id)
+func (b backend) JobHead(ctx context.Context, id int64, kinds ...string) (*store.JobRow, error) {
+	j, err := b.st.GetJobHead(ctx, id, kinds...)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errNoJob{ID: id}
 	}

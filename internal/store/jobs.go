@@ -288,7 +288,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	if c.Queued < 0 {
 		c.Queued = 0
 	}
-	if withSpec {
+	if withSpec && spec != "" { // "": left unread (GetJobHead)
 		j.Spec = new(burst.JobSpec)
 		if err := json.Unmarshal([]byte(spec), j.Spec); err != nil {
 			return nil, fmt.Errorf("job %d: bad spec: %w", j.ID, err)
@@ -307,13 +307,22 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*JobRow, error) {
 	return j, err
 }
 
-// GetJobHead is GetJob without the spec (nil): what a reader that needs
-// only the job's state, counts and times reads, without decoding a spec
-// that holds the submitter's whole environment.
-func (s *Store) GetJobHead(ctx context.Context, id int64) (*JobRow, error) {
+// GetJobHead is GetJob with the spec read only for a job whose kind is
+// one of kinds (none: for no job; the others' Spec is nil): what a reader
+// that needs only the job's state, counts and times reads, without
+// decoding a spec that holds the submitter's whole environment, in one
+// query whatever the kind.
+func (s *Store) GetJobHead(ctx context.Context, id int64, kinds ...string) (*JobRow, error) {
 	// Its text is made here, not at start: every command of the binary
 	// would pay for it (cmd/burst's TestOwnInit).
-	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobListCols+` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`, id), false)
+	cols, args := jobListCols, []any{}
+	if len(kinds) > 0 {
+		cols = strings.Replace(jobCols, "j.spec,", "CASE WHEN j.kind IN (?"+strings.Repeat(", ?", len(kinds)-1)+") THEN j.spec ELSE '' END,", 1)
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+cols+` FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = ?`, append(args, id)...), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

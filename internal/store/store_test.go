@@ -263,3 +263,37 @@ func TestInputsAndSpecBytesExact(t *testing.T) {
 		t.Errorf("spec read back: template %q, env %q, workdir %q", j.Spec.Map.Template, j.Spec.Env, j.Spec.Workdir)
 	}
 }
+
+// GetJobHead reads a job's spec only for the kinds asked for, in one
+// query: the logs of a run read none, those of a map read its spec.
+func TestGetJobHeadSpecOfKinds(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	ids := map[string]int64{}
+	for kind, spec := range map[string]*burst.JobSpec{
+		burst.KindRun: {Argv: []string{"true"}},
+		burst.KindMap: {Map: &burst.MapSpec{Template: []string{"echo", "{}"}, Sources: [][]string{{"a"}}}},
+	} {
+		spec.Defaults()
+		if err := s.Write(ctx, func(tx *Tx) (err error) { ids[kind], err = InsertJob(tx, spec, "", time.Now()); return }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		kind     string
+		kinds    []string
+		wantSpec bool
+	}{
+		{burst.KindRun, nil, false}, {burst.KindMap, nil, false},
+		{burst.KindRun, []string{burst.KindMap, burst.KindPipe}, false},
+		{burst.KindMap, []string{burst.KindMap, burst.KindPipe}, true},
+	} {
+		j, err := s.GetJobHead(ctx, ids[c.kind], c.kinds...)
+		if err != nil || j.Kind != c.kind || (j.Spec != nil) != c.wantSpec {
+			t.Errorf("GetJobHead(%s job, %v) = kind %q, spec %v, %v; want spec read: %v", c.kind, c.kinds, j.Kind, j.Spec != nil, err, c.wantSpec)
+		}
+		if c.wantSpec && (j.Spec.Map == nil || j.Spec.Map.Template[0] != "echo") {
+			t.Errorf("map's spec read wrong: %+v", j.Spec)
+		}
+	}
+}
