@@ -219,7 +219,7 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--plus"}, append([]string{"printf", "[%s]", "{..}", "{...}", "{/..}", "{/...}", "{+/}", "{+.}", "{+..}", "{+...}", "{1..}", "{-1+/}"}, in...)...)
 		same(t, []string{"-k", "-j", "1", "--plus"}, append([]string{"echo", "{##}", "{0#}", "{0%}"}, append(in, in[1:]...)...)...)
 		same(t, []string{"-k", "--plus", "--tagstring", "{0#}/{##}"}, append([]string{"echo", "{/..}"}, in...)...)
-		same(t, []string{"--dry-run", "--plus"}, append([]string{"echo", "{+.}", "{##}"}, in...)...)
+		same(t, []string{"--dry-run", "--plus", "-k"}, append([]string{"echo", "{+.}", "{##}"}, in...)...)
 	})
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the
