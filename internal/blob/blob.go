@@ -62,8 +62,10 @@ type Presigner interface {
 	PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error)
 	// PresignPut's URL comes with the headers its PUT must carry (signed
 	// with it): a store that checks them refuses bytes that are not the
-	// blob as they arrive.
-	PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error)
+	// blob as they arrive. A blob of size bytes that one PUT cannot carry
+	// gets no URL (""): its bytes go through the server, whose Put sends
+	// them in parts.
+	PresignPut(ctx context.Context, digest string, size int64, ttl time.Duration) (string, http.Header, error)
 	// Commit checks the bytes PUT through PresignPut's URL against digest
 	// and size and makes them the blob; a mismatch removes them.
 	Commit(ctx context.Context, digest string, size int64) (Info, error)

@@ -11,6 +11,14 @@ func SmallParts(putAbove, part, copyAbove, copyPart int64) (restore func()) {
 	return func() { putPartsAbove, partSize, copyPartsAbove, copyPartSize = was[0], was[1], was[2], was[3] }
 }
 
+// SmallPresignedPut makes PresignPut refuse a blob over max bytes,
+// until the returned func restores it.
+func SmallPresignedPut(max int64) (restore func()) {
+	was := presignPutMax
+	presignPutMax = max
+	return func() { presignPutMax = was }
+}
+
 // ShortCalls makes each call that moves no blob's bytes wait d at most,
 // until the returned func restores it.
 func ShortCalls(d time.Duration) (restore func()) {

@@ -156,6 +156,11 @@ var (
 	// 5 GiB at most.
 	copyPartsAbove int64 = 5 << 30
 	copyPartSize   int64 = 1 << 30
+	// presignPutMax is the largest blob given a presigned PUT: AWS S3
+	// refuses a single PUT over 5 GiB (EntityTooLarge), whatever the URL
+	// says. A larger blob is sent through the server, whose Put sends it
+	// in parts.
+	presignPutMax int64 = 5 << 30
 )
 
 // callWait bounds one call to the store that moves no blob's bytes (a
@@ -427,10 +432,14 @@ func (s *S3) PresignGet(ctx context.Context, digest string, ttl time.Duration) (
 // that Commit need not read them back. A store seen to refuse a wrong
 // checksum (probeChecksum) is sent the bytes at the blob's own key: what
 // it keeps there is checked. Any other gets them under staging, for
-// Commit to check and copy into place.
-func (s *S3) PresignPut(ctx context.Context, digest string, ttl time.Duration) (string, http.Header, error) {
+// Commit to check and copy into place. A blob over 5 GiB gets no URL:
+// one PUT cannot carry it, so it goes through the server.
+func (s *S3) PresignPut(ctx context.Context, digest string, size int64, ttl time.Duration) (string, http.Header, error) {
 	if err := CheckDigest(digest); err != nil {
 		return "", nil, err
+	}
+	if size > presignPutMax {
+		return "", nil, nil
 	}
 	key := s.staging(digest)
 	if s.enforcesChecksums(ctx) {

@@ -127,6 +127,23 @@ func TestS3PutOpen(t *testing.T) {
 	}
 }
 
+// A blob larger than one PUT may carry (5 GiB on AWS S3, made 1 MiB here)
+// gets no presigned PUT: its client sends it to the server, whose Put
+// sends it in parts. One of the limit's size still gets a URL.
+func TestS3PresignedPutTooBig(t *testing.T) {
+	st, _ := newS3(t)
+	defer blob.SmallPresignedPut(1 << 20)()
+	ctx := context.Background()
+	d := sum([]byte("any"))
+	u, h, err := st.PresignPut(ctx, d, 1<<20+1, time.Minute)
+	if err != nil || u != "" || h != nil {
+		t.Errorf("PresignPut of 1 MiB + 1 byte: %q %v %v; want no URL and no error", u, h, err)
+	}
+	if u, _, err := st.PresignPut(ctx, d, 1<<20, time.Minute); err != nil || u == "" {
+		t.Errorf("PresignPut of 1 MiB: %q %v; want a URL", u, err)
+	}
+}
+
 // A presigned PUT lands under staging, carrying the blob's checksum: the
 // store refuses other bytes as they arrive, and a PUT without the signed
 // checksum is refused too. Commit places only bytes that match, trusting
@@ -140,7 +157,7 @@ func TestS3Presigned(t *testing.T) {
 	data := []byte("bytes that never pass through the server")
 	d := sum(data)
 	put := func(body []byte, signed bool) int {
-		u, h, err := st.PresignPut(ctx, d, time.Minute)
+		u, h, err := st.PresignPut(ctx, d, int64(len(data)), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +500,7 @@ func TestS3CommitChecksumNotChecked(t *testing.T) {
 	d := sum(data)
 	put := func(body []byte) {
 		t.Helper()
-		u, h, err := st.PresignPut(ctx, d, time.Minute)
+		u, h, err := st.PresignPut(ctx, d, int64(len(data)), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -172,7 +172,7 @@ func (s *Server) OfferBlobs(ctx context.Context, req *client.BlobUploads) (*clie
 			return nil, err
 		case pre != nil:
 			var h http.Header
-			if o.URL, h, err = pre.PresignPut(ctx, r.Digest, presignTTL); err != nil {
+			if o.URL, h, err = pre.PresignPut(ctx, r.Digest, r.Size, presignTTL); err != nil {
 				return nil, err
 			}
 			for k := range h {
