@@ -1,0 +1,113 @@
+package server
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+func cpus(n int) jobOpt       { return func(s *burst.JobSpec) { s.Resources.CPUs = n } }
+func limitS(sec int64) jobOpt { return func(s *burst.JobSpec) { s.Resources.TimeLimit = sec } }
+func leased(l *client.Leased) []client.TaskRef {
+	if l == nil {
+		return nil
+	}
+	var out []client.TaskRef
+	for _, a := range l.Tasks {
+		out = append(out, a.TaskRef)
+	}
+	return out
+}
+
+// TestBackfillByTimeLimits: a task that waits for the whole machine (the
+// head) reserves it from when the running task's time limit runs out,
+// counted from that task's start, not from now: later work backfills
+// the hole only if its own limit ends by then. A running task without a
+// limit ends "never", so the head reserves nothing and later work runs.
+func TestBackfillByTimeLimits(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	first := h.submit(1, asRun, cpus(1), limitS(60)) // ends at t0+60 s at the latest
+	h.place()
+	seq, refs := h.startAll("a", 0)
+	if len(refs) != 1 || refs[0].Job != first {
+		t.Fatalf("handed out %v; want job %d's task", refs, first)
+	}
+	h.tick(30 * time.Second)                         // t0+30 s
+	head := h.submit(1, asRun, cpus(2), limitS(600)) // waits for the whole machine
+	long := h.submit(1, asRun, cpus(1), limitS(45))  // would end at t0+75 s: past the head's start
+	h.place()
+	l := h.lease("a", seq)
+	if got := leased(l); len(got) != 0 {
+		t.Fatalf("at t0+30 s, handed out %v; want nothing: job %d (limit 45 s) would delay job %d, which starts at t0+60 s", got, long, head)
+	}
+	short := h.submit(1, asRun, cpus(1), limitS(20)) // ends at t0+50 s: before the head could start
+	h.place()
+	l = h.lease("a", seq)
+	if got := leased(l); len(got) != 1 || got[0].Job != short {
+		t.Fatalf("handed out %v; want job %d (limit 20 s), which fits before the head's start", got, short)
+	}
+
+	// The same with a first task of no limit: the head's start is never
+	// known, it reserves nothing, and the 45 s job runs.
+	h = newHarness(t)
+	h.register("a", 2)
+	h.submit(1, asRun, cpus(1))
+	h.place()
+	seq, _ = h.startAll("a", 0)
+	h.tick(30 * time.Second)
+	h.submit(1, asRun, cpus(2), limitS(600))
+	long = h.submit(1, asRun, cpus(1), limitS(45))
+	h.place()
+	if got := leased(h.lease("a", seq)); len(got) != 1 || got[0].Job != long {
+		t.Fatalf("beside a task of no time limit, handed out %v; want job %d", got, long)
+	}
+}
+
+// TestRequeueBeforeLease: a task placed but not yet leased by its agent
+// that is requeued (scontrol requeue) is taken back from the agent's
+// outbox: the agent is handed its next attempt, never the one that ended.
+func TestRequeueBeforeLease(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(1, asRun)
+	h.place() // in the agent's outbox, not leased yet
+	var err error
+	h.do(func(b *batch) { err = h.c.requeueTask(id, 0, "ann", h.now, b) })
+	if err != nil {
+		t.Fatalf("requeue of a placed task: %v", err)
+	}
+	h.place()
+	for _, r := range leased(h.lease("a", 0)) {
+		if r.Job == id && r.Attempt == 1 {
+			t.Fatalf("handed out %v: attempt 1 ended when it was requeued", r)
+		}
+	}
+}
+
+// TestLogPaths: a map's task writes its output under the server's logs
+// directory, a thousand tasks a directory; a job that names its files
+// writes there.
+func TestLogPaths(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(1)
+	named := h.submit(1, func(s *burst.JobSpec) { s.Stdout, s.Workdir = "out.txt", "/home/ann" })
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) != 2 {
+		t.Fatalf("leased %+v; want both tasks", l)
+	}
+	for _, a := range l.Tasks {
+		want := "/logs/" + strconv.FormatInt(id, 10) + "/0/0.out"
+		if a.Job == named {
+			want = "/home/ann/out.txt"
+		}
+		if a.Stdout != want {
+			t.Errorf("job %d's task writes its stdout to %q; want %q", a.Job, a.Stdout, want)
+		}
+	}
+}
