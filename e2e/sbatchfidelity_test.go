@@ -630,6 +630,36 @@ func TestBatchDependencyVariable(t *testing.T) {
 	}
 }
 
+// scontrol show job gives an sbatch job's tasks, CPUs per task, tasks per
+// node and memory per CPU as Slurm 22.05 gives them for the same #SBATCH
+// lines (checked with the suite's real Slurm): a script that read
+// NumTasks or CPUs/Task from it got 1 task of all the job's CPUs.
+func TestScontrolShowJobTaskLayout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, c := range []struct{ script, want string }{
+		{"#SBATCH --ntasks=2\n#SBATCH --cpus-per-task=1\n#SBATCH --mem-per-cpu=100M\n",
+			"NumCPUs=2 NumTasks=2 CPUs/Task=1 NtasksPerN:B:S:C=0:0:*:* MinCPUsNode=1 MinMemoryCPU=100M"},
+		{"#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=2\n",
+			"NumCPUs=2 NumTasks=2 CPUs/Task=1 NtasksPerN:B:S:C=2:0:*:* MinCPUsNode=2 MinMemoryNode=0"},
+	} {
+		writeFile(t, filepath.Join(h.dir, "lay.sh"), "#!/bin/sh\n"+c.script+"true\n", 0o755)
+		id := strings.TrimSpace(h.runIn(h.dir, "slurm", "sbatch", "--parsable", "-W", "-o", "/dev/null", "lay.sh").stdout)
+		r := h.runIn(h.dir, "slurm", "scontrol", "show", "job", "-o", id)
+		var got []string
+		for _, f := range strings.Fields(r.stdout) {
+			k, _, _ := strings.Cut(f, "=")
+			switch k {
+			case "NumCPUs", "NumTasks", "CPUs/Task", "NtasksPerN:B:S:C", "MinCPUsNode", "MinMemoryCPU", "MinMemoryNode":
+				got = append(got, f)
+			}
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s\nscontrol show job: %s\nwant %s\n%s", c.script, g, c.want, r)
+		}
+	}
+}
+
 // A batch step's setup as Slurm 22.05's slurmstepd makes it (checked with
 // the suite's real Slurm): TMPDIR is /tmp when the submitter has none (a
 // script's `cp input $TMPDIR` then `cd $TMPDIR` copied over its own input

@@ -549,8 +549,10 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if s := j.Spec; s != nil {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
-		if s.Batch != nil {
-			fj.NTasks = s.Batch.NTasks
+		if b := s.Batch; b != nil {
+			fj.NTasks = b.NTasks
+			fj.Batch = &slurmface.BatchLayout{Tasks: max(b.NTasks, b.Nodes), CPUsPerTask: b.CPUsPerTask,
+				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU}
 		}
 		if s.Cluster != "" {
 			fj.Partition = s.Cluster

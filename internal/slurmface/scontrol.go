@@ -69,6 +69,11 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	case !start.IsZero() && j.TimeLimit > 0:
 		end = Date(start.Add(j.TimeLimit))
 	}
+	l := j.layout()
+	minMem := kv("MinMemoryNode", Mem(j.MemBytes))
+	if l.memPerCPU > 0 {
+		minMem = kv("MinMemoryCPU", Mem(l.memPerCPU))
+	}
 	lines := [][]string{
 		arrayHead(j),
 		{fmt.Sprintf("UserId=%s(%d)", j.User, j.UID), fmt.Sprintf("GroupId=%s(%d)", j.User, j.GID), "MCS_label=N/A"},
@@ -84,10 +89,10 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},
 		{kv("NodeList", j.Node)}, // empty while pending, as 22.05 prints it
 		{batchHost},
-		{"NumNodes=1", kv("NumCPUs", j.CPUs), "NumTasks=1", kv("CPUs/Task", j.CPUs), "ReqB:S:C:T=0:0:*:*"},
+		{"NumNodes=1", kv("NumCPUs", j.CPUs), kv("NumTasks", l.tasks), kv("CPUs/Task", l.perTask), "ReqB:S:C:T=0:0:*:*"},
 		{kv("TRES", tres)},
-		{"Socks/Node=*", "NtasksPerN:B:S:C=0:0:*:*", "CoreSpec=*"},
-		{kv("MinCPUsNode", j.CPUs), kv("MinMemoryNode", Mem(j.MemBytes)), "MinTmpDiskNode=0"},
+		{"Socks/Node=*", fmt.Sprintf("NtasksPerN:B:S:C=%d:0:*:*", l.perNode), "CoreSpec=*"},
+		{kv("MinCPUsNode", l.perTask*max(1, l.perNode)), minMem, "MinTmpDiskNode=0"},
 		{"Features=(null)", "DelayBoot=00:00:00"},
 		{kv("OverSubscribe", j.overSubscribe()), "Contiguous=0", "Licenses=(null)", "Network=(null)"},
 		{kv("Command", orNull(j.Command))},
@@ -101,6 +106,38 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		lines = append(lines[:len(lines)-1], []string{kv("TresPerNode", fmt.Sprintf("gres:gpu:%d", j.GPUs))}, lines[len(lines)-1])
 	}
 	return record(w, lines, oneLine, "\n   \n\n")
+}
+
+// BatchLayout is what an sbatch script asked for beside its CPUs and
+// memory: its tasks (--ntasks, or as its nodes and --ntasks-per-node make
+// them; 0 is 1), the CPUs of each (--cpus-per-task; 0 is 1), its tasks per
+// node (--ntasks-per-node, the one machine's; 0 if not given) and
+// --mem-per-cpu in bytes (0 if not given).
+type BatchLayout struct {
+	Tasks, CPUsPerTask, TasksPerNode int
+	MemPerCPU                        int64
+}
+
+// layout is what scontrol shows of j's tasks, as Slurm 22.05 shows them
+// (checked with the suite's Slurm): NumTasks the tasks, CPUs/Task the CPUs
+// of each, NtasksPerN --ntasks-per-node, MinCPUsNode the CPUs per task times
+// the tasks per node, MinMemoryCPU --mem-per-cpu. A job with no batch
+// layout (burst run --cpus 4) is one task of all its CPUs.
+type layout struct {
+	tasks, perTask, perNode int
+	memPerCPU               int64
+}
+
+func (j Job) layout() layout {
+	b := j.Batch
+	if b == nil {
+		return layout{tasks: 1, perTask: j.CPUs}
+	}
+	l := layout{tasks: max(b.Tasks, 1), perTask: b.CPUsPerTask, perNode: b.TasksPerNode, memPerCPU: b.MemPerCPU}
+	if l.perTask == 0 { // the CPUs its tasks share (burst run SCRIPT --cpus 4 without -c)
+		l.perTask = max(1, j.CPUs/l.tasks)
+	}
+	return l
 }
 
 // record writes one of scontrol's records: its lines, each after the first

@@ -89,6 +89,10 @@ type Job struct {
 	StdErr   string
 	StdIn    string
 	NTasks   int // the Slurm tasks it asked for (sbatch -n), from its spec; 0 is 1
+	// Batch holds the layout an sbatch script asked for, from its spec
+	// (nil for a job burst run started with --cpus and --mem alone):
+	// scontrol shows its tasks, CPUs per task and memory per CPU.
+	Batch *BatchLayout
 	// CancelledBy is the uid Slurm names in sacct's "CANCELLED by UID".
 	CancelledBy int
 	// What it used: CPU time (user and system), split into the two when

@@ -366,6 +366,49 @@ func TestShowJobKeys(t *testing.T) {
 	}
 }
 
+// TestShowJobTaskLayout: scontrol shows an sbatch job's tasks, CPUs per
+// task, tasks per node and memory per CPU as Slurm 22.05 shows them (each
+// case as the suite's Slurm printed it for the same #SBATCH lines); a job
+// of burst run --cpus is one task of all its CPUs.
+func TestShowJobTaskLayout(t *testing.T) {
+	for _, c := range []struct {
+		what  string
+		cpus  int
+		mem   int64
+		batch *BatchLayout
+		want  string
+	}{
+		{"--ntasks=2 --cpus-per-task=1 --mem-per-cpu=100M", 2, 200 << 20, &BatchLayout{Tasks: 2, CPUsPerTask: 1, MemPerCPU: 100 << 20},
+			"NumCPUs=2 NumTasks=2 CPUs/Task=1 NtasksPerN:B:S:C=0:0:*:* MinCPUsNode=1 MinMemoryCPU=100M"},
+		{"--nodes=1 --ntasks-per-node=2", 2, 0, &BatchLayout{Tasks: 2, TasksPerNode: 2},
+			"NumCPUs=2 NumTasks=2 CPUs/Task=1 NtasksPerN:B:S:C=2:0:*:* MinCPUsNode=2 MinMemoryNode=0"},
+		{"--cpus-per-task=2 --mem-per-cpu=100M", 2, 200 << 20, &BatchLayout{CPUsPerTask: 2, MemPerCPU: 100 << 20},
+			"NumCPUs=2 NumTasks=1 CPUs/Task=2 NtasksPerN:B:S:C=0:0:*:* MinCPUsNode=2 MinMemoryCPU=100M"},
+		{"--ntasks=2 --mem=1G", 2, 1 << 30, &BatchLayout{Tasks: 2},
+			"NumCPUs=2 NumTasks=2 CPUs/Task=1 NtasksPerN:B:S:C=0:0:*:* MinCPUsNode=1 MinMemoryNode=1G"},
+		{"burst run --cpus 4", 4, 0, nil,
+			"NumCPUs=4 NumTasks=1 CPUs/Task=4 NtasksPerN:B:S:C=0:0:*:* MinCPUsNode=4 MinMemoryNode=0"},
+	} {
+		j := ended(burst.Succeeded, ip(0))
+		j.CPUs, j.MemBytes, j.Batch = c.cpus, c.mem, c.batch
+		var b strings.Builder
+		if err := ShowJob(&b, j, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range strings.Fields(b.String()) {
+			k, _, _ := strings.Cut(f, "=")
+			switch k {
+			case "NumCPUs", "NumTasks", "CPUs/Task", "NtasksPerN:B:S:C", "MinCPUsNode", "MinMemoryCPU", "MinMemoryNode":
+				got = append(got, f)
+			}
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.what, g, c.want)
+		}
+	}
+}
+
 // scontrol show node and show partition: Slurm 22.05's keys in its order
 // (as the suite's real Slurm printed them), burst's values.
 func TestShowNodeAndPartition(t *testing.T) {
