@@ -297,7 +297,8 @@ func TestBatchOutputFiles(t *testing.T) {
 // sbatch's command-line options work on burst run SCRIPT and override the
 // directives (sbatch(1): "options on the command line take precedence"), and
 // --export=NONE gives a login environment (sbatch(1) --export: "as if
-// --get-user-env was specified") rather than none at all.
+// --get-user-env was specified") rather than none at all, and so does
+// --export=ALL,VAR=x under the submitter's (Slurm 22.05 does).
 func TestSbatchCommandLineOptions(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -334,6 +335,16 @@ func TestSbatchCommandLineOptions(t *testing.T) {
 	// No -n: no SLURM_NTASKS, as with sbatch.
 	if b, _ := os.ReadFile(filepath.Join(dir, "none.txt")); !strings.HasPrefix(string(b), "fromscript   unset home ") {
 		t.Errorf("--export=NONE: none.txt = %q, want MYVAR unset and HOME set", b)
+	}
+
+	// --export=ALL with variables: the submitter's environment, those
+	// variables, and under them the login's (LOGNAME, which the submitter
+	// here lacks), as Slurm 22.05 gives it; --export=ALL alone, none of it.
+	for export, want := range map[string]string{"ALL,MYVAR=over": "over logname\n", "ALL": "mine \n"} {
+		r = h.runIn(dir, "slurm", "sbatch", "-W", "--export="+export, "-o", "allv.txt", "--wrap", `echo "${MYVAR-unset} ${LOGNAME:+logname}"`)
+		if b, _ := os.ReadFile(filepath.Join(dir, "allv.txt")); r.code != 0 || string(b) != want {
+			t.Errorf("sbatch --export=%s: allv.txt = %q, want %q\n%s", export, b, want, r)
+		}
 	}
 
 	// An sbatch option with a plain command is refused with the fix.

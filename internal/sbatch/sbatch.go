@@ -146,24 +146,16 @@ func (s *Script) SetOption(name, value string) error {
 }
 
 // WantsUserEnv reports whether the job starts from the user's login
-// environment rather than the submitter's: --get-user-env, or --export
-// without ALL: NONE (which sbatch documents as "as if --get-user-env was
-// specified") or a list of variables (--export=FOO,BAR=1: Slurm 22.05
-// loads the login environment under them too, so that HOME, USER and PATH
-// are the user's; measured with the suite's real sbatch).
+// environment rather than the submitter's alone: --get-user-env, or any
+// --export but ALL itself: NONE (which sbatch documents as "as if
+// --get-user-env was specified"), a list of variables (--export=FOO,BAR=1),
+// and ALL with variables (--export=ALL,FOO=1, FOO,ALL): Slurm 22.05 loads
+// the login environment under them, so that the script has the user's
+// HOME, USER, LOGNAME and MAIL, whatever the submitter lacked (measured
+// with the suite's real sbatch: ALL,FOO=1 gave a USER the submitter had
+// not, ALL none).
 func (s *Script) WantsUserEnv() bool {
-	if s.GetUserEnv || s.ExportsNone() {
-		return true
-	}
-	if s.Export == "" {
-		return false
-	}
-	for item := range strings.SplitSeq(s.Export, ",") {
-		if strings.EqualFold(item, "ALL") {
-			return false
-		}
-	}
-	return true
+	return s.GetUserEnv || s.Export != "" && !strings.EqualFold(s.Export, "ALL")
 }
 
 // ExportsNone reports whether --export names NONE: the submitter's own

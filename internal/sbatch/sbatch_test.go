@@ -777,12 +777,13 @@ func TestParseSignal(t *testing.T) {
 }
 
 // TestWantsUserEnv: the job starts from the login environment with
-// --get-user-env and with --export lacking ALL (NONE, or variables alone:
-// Slurm 22.05 then gives the script the user's HOME, USER and PATH too),
-// from the submitter's with ALL or no --export.
+// --get-user-env and with any --export but ALL (NONE, variables alone, or
+// ALL with variables: Slurm 22.05 then gives the script the user's HOME,
+// USER and LOGNAME too, under the submitter's), from the submitter's alone
+// with ALL or no --export.
 func TestWantsUserEnv(t *testing.T) {
 	for export, want := range map[string]bool{
-		"": false, "ALL": false, "all,FOO=1": false, "FOO,ALL": false,
+		"": false, "ALL": false, "all": false, "all,FOO=1": true, "FOO,ALL": true, "ALL,": true,
 		"NONE": true, "FOO": true, "BAR=b": true, "FOO,BAR=b": true,
 	} {
 		if got := (&Script{Export: export}).WantsUserEnv(); got != want {
