@@ -686,6 +686,14 @@ func TestBatchStepSetup(t *testing.T) {
 	if r := h.runIn(h.dir, "run", "tmp.sh"); r.stdout != "TMPDIR=/tmp ENVIRONMENT=BATCH\n" {
 		t.Errorf("no TMPDIR where submitted: %s\nwant TMPDIR=/tmp ENVIRONMENT=BATCH", r)
 	}
+	// HOSTNAME is the machine's, over the submitter's, in the script and
+	// its steps (a python program reads it from the environment, where
+	// sh sets none of its own).
+	writeFile(t, filepath.Join(h.dir, "host.sh"), "#!/bin/sh\necho \"$HOSTNAME\"\nsrun sh -c 'echo \"$HOSTNAME\"'\n", 0o755)
+	h.setEnv("HOSTNAME", "submitter")
+	if r, want := h.runIn(h.dir, "run", "host.sh"), host+"\n"+host+"\n"; r.stdout != want {
+		t.Errorf("HOSTNAME in a batch step and its srun step: %s\nwant %q", r, want)
+	}
 	if bash, err := exec.LookPath("bash"); err == nil {
 		writeFile(t, filepath.Join(h.dir, "login.sh"), "#!"+bash+" -l\nsrun echo step of $SLURM_JOB_ID\n", 0o755)
 		r := h.runIn(h.dir, "run", "-d", "login.sh")

@@ -54,8 +54,9 @@ const ClusterName = "burst"
 // noArrayTask is what Slurm puts for %a in a job that is not an array.
 const noArrayTask = 4294967294
 
-// Env returns the SLURM_* variables of a batch step, and ENVIRONMENT=BATCH
-// (which scripts test to know they run as a batch job), as sorted
+// Env returns the SLURM_* variables of a batch step, ENVIRONMENT=BATCH
+// (which scripts test to know they run as a batch job) and HOSTNAME (the
+// machine's, as slurmstepd sets it), as sorted
 // "KEY=VALUE" strings (the list is in the README), as Slurm 22.05's sbatch
 // sets them (checked against it). A job runs on one node, and the script is its task 0.
 // String-valued variables are left out when their value is empty;
@@ -93,6 +94,10 @@ func Env(t TaskInfo) []string {
 		"SLURM_NODEID":            "0",
 		"SLURM_GTIDS":             "0",
 		"ENVIRONMENT":             "BATCH",
+		// slurmstepd sets it to the node's name over the submitter's
+		// (checked with Slurm 22.05: a submitter's HOSTNAME=login1
+		// became the node's in the batch step and its srun steps).
+		"HOSTNAME": t.NodeName,
 	}
 	if t.CPUsPerTaskGiven {
 		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(cpt)

@@ -559,6 +559,7 @@ func TestEnv(t *testing.T) {
 	})
 	want := []string{
 		"ENVIRONMENT=BATCH",
+		"HOSTNAME=n1",
 		"SLURMD_NODENAME=n1",
 		"SLURM_ARRAY_JOB_ID=50",
 		"SLURM_ARRAY_TASK_ID=7",
