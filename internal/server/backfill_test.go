@@ -111,3 +111,91 @@ func TestLogPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchDefaultOutputs: an sbatch job without --output writes
+// slurm-JOBID.out in its working directory, an array's task
+// slurm-ARRAYID_TASKID.out (task 0 too), and its stderr goes there as
+// well unless --error names another file.
+func TestBatchDefaultOutputs(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	batch := func(s *burst.JobSpec) { s.Batch, s.Workdir = &burst.BatchOptions{}, "/home/ann" }
+	single := h.submit(1, asRun, batch)
+	array := h.submit(2, batch, func(s *burst.JobSpec) { s.Map.Array = true })
+	split := h.submit(1, asRun, batch, func(s *burst.JobSpec) { s.Stderr = "err.txt" })
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) != 4 {
+		t.Fatalf("leased %+v; want 4 tasks", l)
+	}
+	for _, a := range l.Tasks {
+		var out, errp string
+		switch a.Job {
+		case single:
+			out = "/home/ann/slurm-" + strconv.FormatInt(single, 10) + ".out"
+			errp = out
+		case array:
+			out = "/home/ann/slurm-" + strconv.FormatInt(array, 10) + "_" + strconv.Itoa(a.Index) + ".out"
+			errp = out
+		case split:
+			out, errp = "/home/ann/slurm-"+strconv.FormatInt(split, 10)+".out", "/home/ann/err.txt"
+		}
+		if a.Stdout != out || a.Stderr != errp {
+			t.Errorf("job %d task %d writes to %q and %q; want %q and %q", a.Job, a.Index, a.Stdout, a.Stderr, out, errp)
+		}
+	}
+}
+
+// TestEndWithoutStartReport: a task whose agent reports its end with no
+// start report before it (a task shorter than a report's gathering) keeps
+// the start the end report carries; one whose start was reported keeps
+// that one.
+func TestEndWithoutStartReport(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(2)
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) != 2 {
+		t.Fatalf("leased %+v; want 2 tasks", l)
+	}
+	t0 := h.now
+	h.report("a", started(l.Tasks[0].TaskRef, t0))
+	h.tick(time.Second)
+	later := h.now
+	for _, a := range l.Tasks {
+		ev := exited(a.TaskRef, 0, h.now)
+		ev.StartedAt = &later
+		h.report("a", ev)
+	}
+	for i, want := range []time.Time{t0, later} {
+		row := h.task(id, l.Tasks[i].Index)
+		if row.StartedAt == nil || !row.StartedAt.Equal(want) {
+			t.Errorf("task %d started at %v; want %v", l.Tasks[i].Index, row.StartedAt, want)
+		}
+	}
+}
+
+// TestMachineIdleSince: a machine is idle from when its last task ended,
+// not before (the autoscaler stops it --idle-stop after that).
+func TestMachineIdleSince(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	h.submit(2)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	if len(refs) != 2 {
+		t.Fatalf("started %v; want 2 tasks", refs)
+	}
+	was := h.c.machines["a"].idleSince
+	h.tick(time.Minute)
+	h.finish("a", refs[:1], always(0))
+	if got := h.c.machines["a"].idleSince; !got.Equal(was) {
+		t.Errorf("with a task still running, idle since %v; want unchanged (%v)", got, was)
+	}
+	h.tick(time.Minute)
+	h.finish("a", refs[1:], always(0))
+	if got := h.c.machines["a"].idleSince; !got.Equal(h.now) {
+		t.Errorf("once its last task ended, idle since %v; want %v", got, h.now)
+	}
+}
