@@ -487,7 +487,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{"1", "now,fail=30%", nil, false}, {"1", "soon,fail=50%", nil, false}, {"2", "soon,fail=1", nil, false},
 			{"1", "now,fail=50%", []string{"1", "1", "0", "0"}, false}, {"1", "soon,fail=50%", []string{"0", "1", "0"}, false},
 			// -j 2: 4 is running, and has printed, when 3 fails: now kills it, and neither prints it.
-			{"2", "now,fail=1", []string{"4", "3"}, true}} {
+			{"2", "now,fail=1", []string{"4", "3"}, true},
+			// -j 3: 2's failure (at 1 s) reaches the limit while 5 and 4 run; soon lets them end,
+			// failing, and the exit status stays the one parallel fixed when it halted (2, 50).
+			{"3", "soon,fail=2", []string{"1", "2", "5", "4"}, false}, {"3", "soon,fail=50%", []string{"1", "2", "5", "4"}, false},
+			{"3", "50%", []string{"1", "2", "5", "4"}, false}} {
 			in := c.in
 			if in == nil {
 				in = []string{"0", "3", "0", "4", "0"}

@@ -1429,9 +1429,15 @@ func parallelHalt(v string) (maxFailures string, soon bool, err error) {
 // once P% of the tasks or more failed, the first ceil(n*P/100)-th
 // failure (where --max-failures P% stops only past that share).
 func haltShare(m *burst.MapSpec, n int64) {
-	k := int(math.Ceil(float64(n)*m.MaxFailuresPct/100 - 1e-9))
-	m.MaxFailures, m.MaxFailuresPct = max(k, 1)-1, 0
+	k := haltShareCount(n, m.MaxFailuresPct)
+	m.MaxFailures, m.MaxFailuresPct = k-1, 0
 	if m.MaxFailures == 0 {
 		m.MaxFailuresPct = 1e-9 // the first failure stops it (parseMaxFailures' 0)
 	}
+}
+
+// haltShareCount is the failure that reaches --halt's fail=pct% of n
+// tasks, where parallel halts: the ceil(n*pct/100)-th, at least the first.
+func haltShareCount(n int64, pct float64) int {
+	return max(int(math.Ceil(float64(n)*pct/100-1e-9)), 1)
 }

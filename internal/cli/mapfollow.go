@@ -160,16 +160,30 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 
 // haltStatus is the exit status GNU parallel gives a map with --halt
 // whose tasks did not all succeed (parallel 20221122, checked side by
-// side): with fail=1, once it stopped the map, the status of the task that
-// failed first; with fail=N%, the share of the tasks that failed, in
-// percent, whether it stopped the map or not; otherwise the number that
-// failed, as without --halt (ok false then).
+// side). Parallel fixes it when it halts, at the failure that reaches
+// the limit, and tasks that fail after it (those soon lets end, or ended
+// at once) do not change it: with fail=1, the status of the task that
+// failed first; with fail=N, N (101 above 100); with fail=P%, that
+// failure's share of the tasks, in percent, rounded up. A map it did
+// not stop exits with the share that failed (fail=P%), or the number
+// that failed, as without --halt (ok false then).
 func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt string) (int, bool) {
+	switch halt { // parallel's short forms (parallelHalt)
+	case "1":
+		halt = "soon,fail=1"
+	case "2":
+		halt = "now,fail=1"
+	}
+	if strings.HasSuffix(halt, "%") && !strings.Contains(halt, ",") {
+		halt = "soon,fail=" + halt
+	}
 	_, cond, _ := strings.Cut(halt, ",")
 	n := strings.TrimPrefix(cond, "fail=")
+	pct, isPct := strings.CutSuffix(n, "%")
 	stopped := strings.HasPrefix(j.Reason, "stopped")
+	c := j.Tasks
 	switch {
-	case stopped && (halt == "1" || halt == "2" || n == "1"):
+	case stopped && n == "1":
 		bad, err := cl.Tasks(ctx, j.ID, 0, 1000, burst.Failed, burst.Timeout)
 		if err != nil || len(bad) == 0 {
 			return 0, false
@@ -189,9 +203,16 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 			return *first.ExitCode, true
 		}
 		return 1, true
-	case strings.HasSuffix(n, "%") && j.Tasks.Total > 0:
-		c := j.Tasks
-		return (100*(c.Failed+c.Timeout+c.Lost) + c.Total - 1) / c.Total, true // rounded up, as parallel's
+	case isPct && c.Total > 0:
+		failed := c.Failed + c.Timeout + c.Lost
+		if f, err := strconv.ParseFloat(pct, 64); stopped && err == nil {
+			failed = haltShareCount(int64(c.Total), f)
+		}
+		return (100*failed + c.Total - 1) / c.Total, true // rounded up, as parallel's
+	case stopped:
+		if k, err := strconv.Atoi(n); err == nil && k > 1 {
+			return min(k, 101), true
+		}
 	}
 	return 0, false
 }
