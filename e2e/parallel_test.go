@@ -350,6 +350,9 @@ func TestMapAsGNUParallel(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
 			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},
 			{[]string{"-k"}, []string{"ls", "{}", "2>&1", "||", "echo", "no", "{}", ":::", "f1", "none"}},
+			// man parallel's example: [ ] then "||" is a shell's, as what [ compares is not.
+			{[]string{"-k"}, []string{"[", "-f", "{1}:{2}", "]", "||", "echo", "{1}:{2}", "does", "not", "exist", ":::", "f1", "a", ":::", "x", "y"}},
+			{[]string{"-k"}, []string{"test", "-e", "{}", "&&", "echo", "has", "{}", ":::", "f1", "none"}},
 		} {
 			sameAs(t, nil, c.flags, c.args...)
 		}

@@ -180,12 +180,25 @@ func redirects(words []string) (bool, error) {
 	if len(words) == 0 {
 		return false, nil
 	}
+	from := 1
 	switch burst.BaseName(words[0]) {
 	case "test", "[", "[[", "expr":
-		return false, nil
+		// What they compare (< and >, as test {} \> b) is theirs, as
+		// parallel -q gives it, unless the comparison ends (at its ] or
+		// ]], or an && or ||) before more: then a shell runs it, as
+		// parallel does (man parallel: [ -f {1}:{2} ] "||" echo {1}:{2}
+		// does not exist), where a lone > in it is a redirection again,
+		// looked at as any other; in bash's [[ ]], a comparison still.
+		end := comparisonEnd(words)
+		if end < 0 {
+			return false, nil
+		}
+		if words[0] == "[[" {
+			from = end
+		}
 	}
 	shell := false
-	for i := 1; i < len(words); i++ {
+	for i := from; i < len(words); i++ {
 		w := words[i]
 		switch w {
 		case "||", "&&", "2>&1", ">&2", "1>&2":
@@ -216,6 +229,26 @@ func redirects(words []string) (bool, error) {
 		shell = true
 	}
 	return shell, nil
+}
+
+// comparisonEnd is the index of the first word after the comparison of a
+// command of test, [, [[ or expr in words: the word after its closing ]
+// (]] for [[), else its first && or || (which none of them compares); -1
+// if the command is the comparison alone.
+func comparisonEnd(words []string) int {
+	closing := map[string]string{"[": "]", "[[": "]]"}[burst.BaseName(words[0])]
+	for i := 1; i < len(words); i++ {
+		switch {
+		case closing != "" && words[i] == closing:
+			if i+1 < len(words) {
+				return i + 1
+			}
+			return -1
+		case words[i] == "&&" || words[i] == "||":
+			return i
+		}
+	}
+	return -1
 }
 
 // endsCommand says whether words[i] holds a shell's ; that ends one command

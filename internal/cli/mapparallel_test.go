@@ -67,6 +67,25 @@ func TestMapRedirectionWords(t *testing.T) {
 	})
 }
 
+// What test, [, [[ and expr compare stays theirs (a > is a comparison, as
+// parallel -q gives it); a comparison followed by && or || (man parallel:
+// [ -f {1}:{2} ] "||" echo {1}:{2} does not exist) runs in a shell, as
+// parallel runs it, where a lone > is a redirection again, refused when it
+// would write over a file named alone, save inside bash's [[ ]].
+func TestMapComparisonWords(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"[", "-f", "{1}:{2}", "]", "||", "echo", "{1}:{2}", "does", "not", "exist", ":::", "a", ":::", "c"}, "[ -f a:c ] || echo a:c does not exist\n"},
+		{[]string{"test", "-e", "{}", "&&", "echo", "{}", ":::", "a b"}, "test -e 'a b' && echo 'a b'\n"},
+		{[]string{"[[", "{}", ">", "b", "]]", "&&", "echo", "yes", ":::", "c"}, "[[ c > b ]] && echo yes\n"},
+		{[]string{"test", "{}", ">", "b", ":::", "a"}, "test a '>' b\n"},
+		{[]string{"[", "{}", ">", "b", "]", ":::", "a"}, "'[' a '>' b ']'\n"},
+		{[]string{"expr", "{}", "<", "2", ":::", "1"}, "expr 1 '<' 2\n"},
+	})
+	if _, errb, code := dryRunMap(t, "[", "{}", ">", "b", "]", "||", "echo", "no", ":::", "a"); code != 255 || !strings.Contains(errb, "would write over that file") {
+		t.Errorf("[ {} > b ] || echo no: exit %d, stderr %q; want it refused: a shell would write over b", code, errb)
+	}
+}
+
 // A ; that GNU parallel's users escape (\;) to end one command before
 // another runs the command in a shell, as parallel runs it: glued after a
 // replacement string before a program or builtin, or ending a word (or
