@@ -125,6 +125,10 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "echo", ":::", "a", "b", ":::", "x", "y", ":::+", "1", "2")
 		same(t, []string{"-k"}, "echo", "{2}", ":::", "a", "b", "c", "::::+", f2)
 		same(t, []string{"-k", "--link"}, "echo", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x")
+		// A first group after ::::+ or :::+ has none to link to (man parallel_examples:
+		// parallel echo {1} - {2} ::::+ <(head -n -1 in.txt) <(tail -n +2 in.txt)).
+		same(t, []string{"-k"}, "echo", "{1}", "-", "{2}", "::::+", f2, f2)
+		same(t, []string{"-k"}, "echo", ":::+", "a", "b", ":::", "1", "2")
 		same(t, []string{"-k", "--colsep", ","}, "echo", "{1}-{2}-{3}", "::::", csv)
 		same(t, []string{"-k", "--colsep", ","}, "echo", "::::", csv, ":::", "p,q")
 		same(t, []string{"-k", "-C", " +"}, "printf", `[%s]\n`, "{2}", "{1}", ":::", "x  y", "z w")

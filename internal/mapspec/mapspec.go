@@ -79,15 +79,15 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 			j++
 		}
 		vals := args[i+1 : j]
+		// A first group after :::+ or ::::+ has none to link to, and is
+		// one as after ::: or ::::, as in parallel (man parallel_examples:
+		// parallel echo {1} - {2} ::::+ <(head -n -1 in.txt) <(tail -n +2 in.txt)).
 		link := sep == sepArgsLink || sep == sepFilesLink
-		if link && len(sources) == 0 {
-			return nil, nil, nil, fmt.Errorf("%s links its inputs to the group before it, and there is none: start with ::: or ::::", sep)
-		}
 		switch sep {
 		case sepArgs, sepArgsLink:
 			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
+			linked = append(linked, link && len(sources) > 0)
 			sources = append(sources, Source(slices.Clone(vals)))
-			linked = append(linked, link)
 		default: // :::: and ::::+
 			if len(vals) == 0 {
 				return nil, nil, nil, fmt.Errorf("%s needs at least one file after it: write `%s inputs.txt` (one input per line), or `%s -` for standard input", sep, sep, sep)
@@ -104,8 +104,8 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 					}
 					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, name, oneLine(err))
 				}
+				linked = append(linked, link && len(sources) > 0)
 				sources = append(sources, split(Source{}, data))
-				linked = append(linked, link)
 			}
 		}
 		i = j

@@ -85,6 +85,9 @@ func TestParse(t *testing.T) {
 		{"spaces kept", []string{"cmd", "::::", "sp"}, []string{"cmd"}, []Source{{"  x y  "}}, ""},
 		{"values that look like strings", []string{"cmd", ":::", "{}", "{1}", "-", "::"}, []string{"cmd"}, []Source{{"{}", "{1}", "-", "::"}}, ""},
 		{"empty value", []string{"cmd", ":::", ""}, []string{"cmd"}, []Source{{""}}, ""},
+		// parallel: a first group after ::::+ or :::+ has none to link to, and is a group as any.
+		{"linked files first", []string{"cmd", "::::+", "in.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
+		{"linked group first", []string{"cmd", ":::+", "a", "b", ":::", "c"}, []string{"cmd"}, []Source{{"a", "b"}, {"c"}}, ""},
 
 		{"nothing", nil, nil, nil, "no command given"},
 		{"no command", []string{":::", "a", "b"}, nil, nil, "no command before the first :::"},
@@ -92,7 +95,6 @@ func TestParse(t *testing.T) {
 		{"empty file group", []string{"cmd", "::::", ":::", "a"}, nil, nil, ":::: needs at least one file after it"},
 		{"missing file", []string{"cmd", "::::", "in.txt", "nope.txt"}, nil, nil, `:::: cannot read inputs from "nope.txt": open nope.txt: no such file or directory`},
 		{"linked", []string{"cmd", ":::", "a", ":::+", "b"}, nil, nil, "input group 2 is linked to the one before it"},
-		{"linked files first", []string{"cmd", "::::+", "in.txt"}, nil, nil, "::::+ links its inputs to the group before it, and there is none"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -797,7 +799,10 @@ func FuzzParse(f *testing.F) {
 		if first < 0 {
 			first = len(args)
 		}
+		// Parse takes no linked group: a group after :::+, or a file after
+		// ::::+, once there is a group before it (a first one is a group).
 		wantErr := first == 0
+		groups := 0
 		for i := first; i < len(args); i++ {
 			if !isSep(args[i]) {
 				continue
@@ -806,8 +811,16 @@ func FuzzParse(f *testing.F) {
 			for j < len(args) && !isSep(args[j]) {
 				j++
 			}
-			if strings.HasSuffix(args[i], "+") || (j == i+1 && args[i] == "::::") || (args[i] == "::::" && slices.Contains(args[i+1:j], "missing")) {
+			link, files := strings.HasSuffix(args[i], "+"), strings.HasPrefix(args[i], "::::")
+			switch {
+			case files && (j == i+1 || slices.Contains(args[i+1:j], "missing")):
 				wantErr = true
+			case files:
+				wantErr = wantErr || link && (groups > 0 || j > i+2)
+				groups += j - i - 1
+			default:
+				wantErr = wantErr || link && groups > 0
+				groups++
 			}
 		}
 		if err != nil {
@@ -836,7 +849,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("too few sources: %q", sources)
 			}
 			var want []string
-			if args[i] == ":::" {
+			if args[i] == ":::" || args[i] == ":::+" {
 				want = args[i+1 : j]
 			} else {
 				// Each file is an input group of its own (parallel: `:::: f1 f2` is `-a f1 -a f2`).
@@ -921,6 +934,7 @@ func TestCombineAsParallel(t *testing.T) {
 		want    []string
 	}{
 		{"linked pairwise, the shorter sets the length", []string{"echo", ":::", "a", "b", "c", ":::+", "1", "2"}, false, nil, []string{"a 1", "b 2"}},
+		{"a first group after :::+ is the one the next links to", []string{"echo", ":::+", "a", "b", "c", ":::+", "1", "2"}, false, nil, []string{"a 1", "b 2"}},
 		{"a linked pair crossed with a group", []string{"echo", ":::", "a", "b", ":::", "x", "y", ":::+", "1", "2"}, false, nil,
 			[]string{"a x 1", "a y 2", "b x 1", "b y 2"}},
 		{"--link: the longest sets the length, the others start over", []string{"echo", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x"}, true, nil,
