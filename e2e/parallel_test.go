@@ -675,6 +675,8 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-v"}, "sh", "-c", "echo $1", "_", ":::", "it's", "b")
 		same(t, []string{"-k", "--line-buffer"}, "echo", ":::", "a", "b")
 		same(t, []string{"-k", "-u"}, "echo", ":::", "a", "b")
+		// parallel's other spellings of its options (its options_hash): the same options.
+		same(t, []string{"--keeporder", "--col-sep", ",", "--tag-string", "{2}", "--line-buffered"}, "echo", "{1}", ":::", "a,b", "c,d")
 	})
 
 	// man parallel, --header regexp: "the matched header (typically the first line) will be split using

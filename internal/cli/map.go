@@ -798,6 +798,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	for _, n := range []string{"dryrun", "xapply", "no-notice", "halt-on-error", "gnu"} {
 		f.MarkHidden(n) // other names of flags listed
 	}
+	f.SetNormalizeFunc(mapFlagNames) // parallel's other spellings: --line-buffered, --jl, --col-sep ...
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -389,6 +390,40 @@ func TestParallelOnlyAreNotMapFlags(t *testing.T) {
 	for name := range parallelOnly {
 		if len(name) == 1 && f.ShorthandLookup(name) != nil || len(name) > 1 && f.Lookup(name) != nil {
 			t.Errorf("parallelOnly names %q, which burst map takes", name)
+		}
+	}
+}
+
+// GNU parallel's other spellings of its options are read as the flag burst
+// map takes (--line-buffered, --col-sep, --tag-string ...), or refused as
+// parallel's, with what to do, as the names they stand for are; none
+// stands for a name that is neither, and none is a flag of burst's own.
+func TestParallelAliases(t *testing.T) {
+	f := newMapCmd().Flags()
+	n := 0
+	for _, spellings := range parallelSpellings {
+		n += len(strings.Fields(spellings))
+	}
+	if n != len(parallelAliases) {
+		t.Errorf("parallelSpellings gives %d spellings, %d of them different: one stands for two names", n, len(parallelAliases))
+	}
+	for alias, name := range parallelAliases {
+		if _, refused := parallelOnly[name]; f.Lookup(name) == nil && !refused {
+			t.Errorf("parallelAliases reads --%s as --%s, which burst map neither takes nor refuses", alias, name)
+		}
+	}
+	f.VisitAll(func(fl *pflag.Flag) {
+		if _, ok := parallelAliases[fl.Name]; ok {
+			t.Errorf("--%s is burst map's flag and parallelAliases reads it as another", fl.Name)
+		}
+	})
+	wantDryRuns(t, []dryRun{
+		{[]string{"--col-sep", ",", "--tag-string", "{2}", "--keeporder", "--line-buffered", "echo", "{1}", ":::", "a,b"}, "b\techo a\n"},
+		{[]string{"--maxargs", "2", "--willcite", "echo", ":::", "a", "b"}, "echo a b\n"},
+	})
+	for _, args := range [][]string{{"--sql-master", "x"}, {"--ll"}, {"--colour"}, {"--nok"}, {"--transfer-files", "x"}, {"-M"}} {
+		if _, errb, code := dryRunMap(t, append(args, "echo", ":::", "a")...); code != 255 || !strings.Contains(errb, "is GNU parallel's: burst map does not take it; ") {
+			t.Errorf("burst map %q: exit %d, stderr %q; want it refused as parallel's, with what to do", args, code, errb)
 		}
 	}
 }
