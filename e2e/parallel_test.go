@@ -357,6 +357,10 @@ func TestMapAsGNUParallel(t *testing.T) {
 			// man parallel's example: [ ] then "||" is a shell's, as what [ compares is not.
 			{[]string{"-k"}, []string{"[", "-f", "{1}:{2}", "]", "||", "echo", "{1}:{2}", "does", "not", "exist", ":::", "f1", "a", ":::", "x", "y"}},
 			{[]string{"-k"}, []string{"test", "-e", "{}", "&&", "echo", "has", "{}", ":::", "f1", "none"}},
+			// parallel_tutorial: perl -e \''print "@ARGV\n"'\' ::: This works, too: a word quoted
+			// whole is for parallel's shell to unquote.
+			{[]string{"-k"}, []string{"perl", "-e", `'print "@ARGV\n"'`, ":::", "This", "works,", "too"}},
+			{[]string{"-k"}, []string{"echo", `'x  y'`, "{}", ":::", "a", "b"}},
 		} {
 			sameAs(t, nil, c.flags, c.args...)
 		}

@@ -153,8 +153,9 @@ A command given as one word of shell text that names no program
 with a redirection, && or || as a word (echo {} '>' {}.txt), or glued to a
 target made of a replacement string ('>{.}.out', '2>/dev/null'), or with
 a ; ending one command before another (echo {}\; sleep 1, {}\;exit 1), or
-that starts with a shell's builtin (exit, eval, cd), as parallel would run
-it; a ; inside a program's script stays its argument (perl -ne 'print;exit'
+that starts with a shell's builtin (exit, eval, cd), or with a word quoted
+whole for parallel's shell to unquote (perl -e \''print "@ARGV\n"'\'), as
+parallel would run it; a ; inside a program's script stays its argument (perl -ne 'print;exit'
 {}, find -exec ... \; -print); a > before a word starting with - is its value
 (cut -d '>' -f2), '>{}' glued is an argument (grep's FASTA header), and a
 lone > into the input itself or a plain name (grep -c '>' {}) is refused,

@@ -288,7 +288,8 @@ func delimiterLike(s string) bool {
 // operator before a word that starts with - (cut -d '>' -f2: a value); nor
 // a glued one whose target is not a file name made of a replacement
 // string ('>chr1' and '>{}' are grep's patterns), /dev/null or a
-// descriptor. A lone > (or >>) decides by its target: one made of a
+// descriptor; a word quoted whole ('print "@ARGV\n"', "$HOME": quotedWhole)
+// is meant for a shell too. A lone > (or >>) decides by its target: one made of a
 // replacement string ({}.sorted, out/{.}.txt) or /dev/null is written to;
 // the input as it is ({} or {n}: grep -c '>' {}) or a name alone (grep '>'
 // genome.fa) is refused, naming both ways: run in a shell, it would write
@@ -317,6 +318,10 @@ func redirects(words []string) (bool, error) {
 	shell := false
 	for i := from; i < len(words); i++ {
 		w := words[i]
+		if quotedWhole(w) {
+			shell = true // quoted for parallel's shell to unquote
+			continue
+		}
 		switch w {
 		case "||", "&&", "2>&1", ">&2", "1>&2":
 			shell = true
@@ -346,6 +351,16 @@ func redirects(words []string) (bool, error) {
 		shell = true
 	}
 	return shell, nil
+}
+
+// quotedWhole says whether w is quoted whole, as a word of a command line
+// written for GNU parallel's shell: the perl program of parallel's tutorial
+// (perl -e, then the program in single quotes inside single quotes), or
+// "$VAR". parallel's shell takes the quotes away; given to the program as
+// they are (parallel -q), they would turn a program into a string that
+// does nothing.
+func quotedWhole(w string) bool {
+	return len(w) >= 2 && (w[0] == '\'' || w[0] == '"') && w[len(w)-1] == w[0]
 }
 
 // comparisonEnd is the index of the first word after the comparison of a

@@ -63,6 +63,11 @@ func TestMapRedirectionWords(t *testing.T) {
 		{[]string{"grep", "-A1", ">chr1", "{}", ":::", "x.fa"}, "grep -A1 '>chr1' x.fa\n"},
 		{[]string{"awk", "$1>=5", "{}", ":::", "x"}, "awk '$1>=5' x\n"},
 		{[]string{"--quote", "echo", "{}", ">", "{}.txt", ":::", "a"}, "echo a '>' a.txt\n"},
+		// A word quoted whole, as written for parallel's shell (its
+		// tutorial: perl -e \''print "@ARGV\n"'\'), is a shell's.
+		{[]string{"perl", "-e", `'print "@ARGV\n"'`, ":::", "a"}, "perl -e 'print \"@ARGV\\n\"' a\n"},
+		{[]string{"echo", `"$HOME"`, "{}", ":::", "a"}, "echo \"$HOME\" a\n"},
+		{[]string{"--quote", "echo", `"x"`, ":::", "a"}, "echo '\"x\"' a\n"},
 		{[]string{"--quote", "echo {} | wc", ":::", "a"}, "'echo a | wc'\n"},
 	})
 }
