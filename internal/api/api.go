@@ -351,6 +351,18 @@ func healthFor(p *auth.Principal, h client.Health) client.Health {
 	return h
 }
 
+// cutForSlowness answers 408 when err is the read error of a body the
+// gate cut for coming too slowly (body.go); false for any other error.
+func cutForSlowness(w http.ResponseWriter, err error) bool {
+	var sb *slowBody
+	if !errors.As(err, &sb) {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	writeJSON(w, http.StatusRequestTimeout, client.Error{Message: sb.Error()})
+	return true
+}
+
 // bigBody is the size of a request body past which the server gives the
 // memory it took back to the system once the request is answered.
 const bigBody = 8 << 20
@@ -480,7 +492,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 				tooLargeFor(w, mb.Limit)
 				return false
 			}
-			writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
+			if !cutForSlowness(w, err) {
+				writeJSON(w, 400, client.Error{Message: "bad request body: " + err.Error()})
+			}
 			return false
 		}
 		if d.DecodeJSON(buf.Bytes()) {
@@ -495,7 +509,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			tooLargeFor(w, mb.Limit)
 			return false
 		}
-		writeJSON(w, 400, client.Error{Message: "bad request body: " + jsonError(err)})
+		if !cutForSlowness(w, err) {
+			writeJSON(w, 400, client.Error{Message: "bad request body: " + jsonError(err)})
+		}
 		return false
 	}
 	// One value, and nothing after it: a second one would be dropped

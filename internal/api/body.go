@@ -2,11 +2,16 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/auth"
 )
 
 // MaxBodiesInFlight bounds the bytes of the large request bodies the server
@@ -33,6 +38,65 @@ type bodyGate struct {
 	mu    sync.Mutex
 	max   int64
 	inUse int64
+	// held are the bodies that hold a turn now; slow, the users whose
+	// body was cut for coming too slowly, and until when they get no
+	// turn (cutSlow).
+	held map[*heldBody]struct{}
+	slow map[string]time.Time
+	now  func() time.Time // time.Now; a test's clock
+}
+
+// A body that holds a turn while it arrives holds it for everyone: a
+// client that sent its headers and then a byte every few seconds (any
+// user's credential will do; chunked, it is counted as MaxBody, the whole
+// gate) held every other large submit off, answered 503, for as long as
+// it went on. Such a body loses its turn once another request waits for
+// one: a body that has arrived at less than minBodyRate (after
+// slowBodyGrace) is cut, answered 408, and its user gets no turn for
+// slowBodyCooldown, so that it cannot take the turn back before the
+// waiting client asks again (within a second: client/retry.go).
+const (
+	minBodyRate      = 256 << 10 // bytes a second
+	slowBodyGrace    = 2 * time.Second
+	slowBodyCooldown = time.Minute
+)
+
+// heldBody is a request body that holds a turn of the gate: it counts
+// what has arrived, and cut ends its wait for the rest.
+type heldBody struct {
+	io.ReadCloser
+	n     int64 // its turn: its length, MaxBody when sent in chunks
+	user  string
+	start time.Time
+	read  atomic.Int64
+	ended atomic.Bool // all of it came (EOF): it is being decoded, never cut
+	cut   atomic.Bool
+	// stop makes a read that waits for the client return at once (the
+	// connection's read deadline, set in the past).
+	stop func()
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.Add(int64(n))
+	if err == io.EOF {
+		b.ended.Store(true)
+	} else if err != nil && b.cut.Load() {
+		return n, &slowBody{read: b.read.Load(), n: b.n}
+	}
+	return n, err
+}
+
+// slowBody is the read error of a body cut for coming too slowly.
+type slowBody struct{ read, n int64 }
+
+func (e *slowBody) Error() string {
+	of := fmt.Sprintf("%d of its %d bytes", e.read, e.n)
+	if e.n == MaxBody {
+		of = fmt.Sprintf("%d bytes of it (sent in chunks)", e.read)
+	}
+	return fmt.Sprintf("the request body came too slowly (%s), while other requests waited for their turn to send theirs: "+
+		"a large body must come at %d KiB/s at least; it was not carried out: send it again from a faster link, in a minute", of, minBodyRate>>10)
 }
 
 func (g *bodyGate) wrap(next http.Handler) http.Handler {
@@ -53,13 +117,27 @@ func (g *bodyGate) wrap(next http.Handler) http.Handler {
 		if n < 0 { // sent in chunks: it may be as large as the limit
 			n = MaxBody
 		}
-		if !g.take(n) {
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: fmt.Sprintf(
-				"the server is taking in %d MiB of other large requests, its limit: send this one again in a moment", g.max>>20)})
+		hb := &heldBody{ReadCloser: r.Body, n: n}
+		if p := auth.From(r.Context()); p != nil {
+			hb.user = string(p.Kind) + ":" + p.Name
+		}
+		rc := http.NewResponseController(w)
+		hb.stop = func() { rc.SetReadDeadline(time.Unix(1, 0)) }
+		if ok, until := g.take(hb); !ok {
+			msg := fmt.Sprintf("the server is taking in %d MiB of other large requests, its limit: send this one again in a moment", g.max>>20)
+			retry := "1"
+			if !until.IsZero() {
+				wait := max(until.Sub(g.clock()).Round(time.Second), time.Second)
+				retry = strconv.Itoa(int(wait / time.Second))
+				msg = fmt.Sprintf("your last large request body came too slowly (under %d KiB/s) while others waited: "+
+					"no large body of yours is taken for %s; send it again then, from a faster link", minBodyRate>>10, wait)
+			}
+			w.Header().Set("Retry-After", retry)
+			writeJSON(w, http.StatusServiceUnavailable, client.Error{Message: msg})
 			return
 		}
-		defer g.give(n)
+		defer g.give(hb)
+		r.Body = hb
 		next.ServeHTTP(w, r)
 	})
 }
@@ -73,19 +151,60 @@ func streamed(r *http.Request) bool {
 		r.Method == http.MethodPost && r.URL.Path == "/v1/blobs"
 }
 
-func (g *bodyGate) take(n int64) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.inUse+n > g.max {
-		return false
+func (g *bodyGate) clock() time.Time {
+	if g.now != nil {
+		return g.now()
 	}
-	g.inUse += n
-	return true
+	return time.Now()
 }
 
-func (g *bodyGate) give(n int64) {
+// take gives b a turn, or says no: with the time until which its user
+// gets none (zero when the gate is merely full).
+func (g *bodyGate) take(b *heldBody) (bool, time.Time) {
 	g.mu.Lock()
-	g.inUse -= n
+	defer g.mu.Unlock()
+	now := g.clock()
+	if until, ok := g.slow[b.user]; ok {
+		if now.Before(until) {
+			return false, until
+		}
+		delete(g.slow, b.user)
+	}
+	if g.inUse+b.n > g.max {
+		g.cutSlow(now)
+		return false, time.Time{}
+	}
+	if g.held == nil {
+		g.held = map[*heldBody]struct{}{}
+	}
+	b.start = now
+	g.held[b] = struct{}{}
+	g.inUse += b.n
+	return true, time.Time{}
+}
+
+// cutSlow cuts the bodies that hold a turn but arrive at less than
+// minBodyRate, while another request waits for one: its next try finds
+// their room. Their users get no turn for slowBodyCooldown.
+func (g *bodyGate) cutSlow(now time.Time) {
+	for b := range g.held {
+		late := now.Sub(b.start) - slowBodyGrace
+		if late <= 0 || b.ended.Load() || b.cut.Load() || b.read.Load() >= int64(late.Seconds()*minBodyRate) {
+			continue
+		}
+		b.cut.Store(true)
+		b.stop()
+		if g.slow == nil {
+			g.slow = map[string]time.Time{}
+		}
+		g.slow[b.user] = now.Add(slowBodyCooldown)
+	}
+}
+
+func (g *bodyGate) give(b *heldBody) {
+	g.mu.Lock()
+	g.inUse -= b.n
+	delete(g.held, b)
 	g.mu.Unlock()
 }
 

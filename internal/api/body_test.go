@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/auth"
 )
 
 // countingReader counts what the server read of a body.
@@ -159,5 +161,100 @@ func TestBodyPastLimitAnsweredBeforeItIsSent(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d before the body was sent; want 413", resp.StatusCode)
+	}
+}
+
+// A large body that holds the gate's turn but does not come (a byte now
+// and then; any credential could send one) loses the turn once another
+// request waits for it: it is cut, answered 408, and its user gets no turn
+// for a while, so that the waiting client's next try is taken. Before, one
+// such request held every other large submit off (503) for as long as it
+// went on.
+func TestSlowBodyLosesItsTurn(t *testing.T) {
+	var mu sync.Mutex
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	at := func(d time.Duration) { mu.Lock(); now = t0.Add(d); mu.Unlock() }
+	g := &bodyGate{max: 5 << 20, now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]any
+		if decode(w, r, &v) {
+			writeJSON(w, 200, struct{}{})
+		}
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := &auth.Principal{Kind: auth.User, Name: r.Header.Get("X-Test-User")}
+		h.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
+	}))
+	defer srv.Close()
+	body := append(append([]byte(`{"a":"`), bytes.Repeat([]byte("x"), 4<<20)...), `"}`...)
+	send := func(user string) (int, string, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/jobs", bytes.NewReader(body))
+		req.Header.Set("X-Test-User", user)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatalf("%s's submit: %v", user, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	held := func() int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.held) }
+	waitFor := func(what string, cond func() bool) {
+		for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("waited 30 s for %s", what)
+			}
+		}
+	}
+
+	// mallory's body: its headers and one byte of 4 MiB.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "POST /v1/jobs HTTP/1.1\r\nHost: b\r\nX-Test-User: mallory\r\nContent-Length: %d\r\n\r\n{", 4<<20)
+	waitFor("mallory's body to hold a turn", func() bool { return held() == 1 })
+
+	// Within the grace a body has to start, bob waits: nothing is cut.
+	at(time.Second)
+	if code, retry, msg := send("bob"); code != 503 || retry == "" {
+		t.Fatalf("bob's submit while mallory's holds the gate: %d %q %s; want 503 with Retry-After", code, retry, msg)
+	}
+	g.mu.Lock()
+	for b := range g.held {
+		if b.cut.Load() {
+			t.Errorf("mallory's body cut %s after it began; want it left its grace of %s", time.Second, slowBodyGrace)
+		}
+	}
+	g.mu.Unlock()
+
+	// Ten seconds on, one byte of it has come: bob's next try cuts it.
+	at(10 * time.Second)
+	if code, _, msg := send("bob"); code != 503 {
+		t.Fatalf("bob's second submit: %d %s; want 503 (mallory's turn is freed as it is answered)", code, msg)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("mallory's trickled body was not answered: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "came too slowly (1 of its 4194304 bytes)") {
+		t.Errorf("mallory's trickled body: %d %s; want 408 saying it came too slowly", resp.StatusCode, b)
+	}
+	waitFor("mallory's turn to be given back", func() bool { return held() == 0 })
+	if code, _, msg := send("bob"); code != 200 {
+		t.Errorf("bob's submit once mallory's body was cut: %d %s; want 200", code, msg)
+	}
+
+	// mallory gets no turn for a while, then one again.
+	if code, retry, msg := send("mallory"); code != 503 || retry != "60" || !strings.Contains(msg, "came too slowly") {
+		t.Errorf("mallory's next large submit: %d (Retry-After %q) %s; want 503 after 60 s, saying why", code, retry, msg)
+	}
+	at(10*time.Second + slowBodyCooldown)
+	if code, _, msg := send("mallory"); code != 200 {
+		t.Errorf("mallory's large submit after the cooldown: %d %s; want 200", code, msg)
 	}
 }
