@@ -17,6 +17,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent"
+	"github.com/burst-sh/burst/internal/auth"
 	"github.com/burst-sh/burst/internal/cost"
 	"github.com/burst-sh/burst/internal/dist"
 	"github.com/burst-sh/burst/internal/provider"
@@ -334,6 +335,15 @@ func (s *Server) CreateCluster(ctx context.Context, actor string, spec *burst.Cl
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, badRequest("%v", err)
+	}
+	if p := auth.From(ctx); s.control.trustMembers[spec.Name] && !auth.SeesAll(p) {
+		// The admin's --trust-members-on names a cluster, not a project
+		// or a provider: an owner who made a cluster of that name (one
+		// of the local provider, after deleting the joined one the
+		// admin meant, or before the admin made it) would have their
+		// members' tasks run as the server's user, the admin.
+		return nil, &auth.Denied{Msg: fmt.Sprintf("403: cluster name %s is trusted with members' work (the server runs with --trust-members-on %s, "+
+			"whose tasks may act as the admin): only an admin creates a cluster of that name; choose another name, or ask an admin", spec.Name, spec.Name)}
 	}
 	if spec.Provider == "" {
 		spec.Provider = provider.LocalName
