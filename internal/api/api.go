@@ -454,6 +454,9 @@ type jsonDecoder interface {
 // type that was to hold it (`[]` sent for a job said "cannot unmarshal
 // array into Go value of type struct { *burst.plain; ... }").
 func jsonError(err error) string {
+	if err == io.EOF { // nothing but white space before the body's end
+		return "the request has no body: send a JSON object (docs/api.md lists each route's fields)"
+	}
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) {
 		return err.Error()

@@ -210,6 +210,8 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"unknown field", "/v1/jobs", `{"argv":["true"],"colour":"red"}`, `unknown field "colour"`},
 		{"not JSON", "/v1/jobs", `{"argv":`, "unexpected EOF"},
+		{"no body", "/v1/jobs", ``, "the request has no body: send a JSON object"},
+		{"report: no body", "/v1/agent/report", " \n", "the request has no body: send a JSON object"},
 		{"wrong type", "/v1/agent/lease", `{"machine":7}`, `cannot unmarshal number into "machine": it must be a string`},
 		{"an array for a job", "/v1/jobs", `[]`, "the body is a JSON array; it must be an object"},
 		// A report is read by hand when it has the common shape
