@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
@@ -163,7 +164,10 @@ func (s *Server) settle(b *batch, p store.Pending, n counted, enqueued time.Time
 // without s.mu.
 func (s *Server) outsideEffects(b *batch) {
 	for _, o := range b.kills {
-		if err := runner.KillGroup(o.pid, o.pidStart); err == nil {
+		// Only a process started as that very task: the pid and its start
+		// are the agent's word, which a joined machine could bend.
+		if err := runner.KillTaskGroup(o.pid, o.pidStart, "BURST_JOB_ID="+strconv.FormatInt(o.ref.Job, 10),
+			"BURST_TASK_ID="+strconv.Itoa(o.ref.Index), "BURST_ATTEMPT="+strconv.Itoa(o.ref.Attempt)); err == nil {
 			s.log.Info("killed orphaned task", "job", o.ref.Job, "task", o.ref.Index, "pid", o.pid)
 		}
 	}

@@ -41,34 +41,7 @@ func TestCarries(t *testing.T) {
 // start time, which match) is never signalled; one of this home is.
 func TestKillGroupLeavesAnotherHomesProcess(t *testing.T) {
 	defer SetIdentity("", nil)
-	start := func(id string) (*exec.Cmd, uint64) {
-		t.Helper()
-		cmd := exec.Command("sleep", "60")
-		cmd.Env = []string{"PATH=/usr/bin:/bin", HomeIDEnv + "=" + id}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		// Start returns while the kernel may still be laying out sleep's
-		// arguments and environment (both read empty until then): wait for
-		// them, not a fixed time.
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
-			if strings.HasPrefix(string(b), "sleep\x00") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sleep never started: cmdline %q", b)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		ticks, err := ProcStartTicks(cmd.Process.Pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cmd, ticks
-	}
+	start := func(id string) (*exec.Cmd, uint64) { return startSleep(t, HomeIDEnv+"="+id) }
 	other, otherTicks := start("home-a")
 	mine, mineTicks := start("home-b")
 
@@ -236,4 +209,68 @@ func TestOwnOfAnExitedProcess(t *testing.T) {
 	if logged.Len() != 0 {
 		t.Errorf("logged %q for a process that has exited", logged.String())
 	}
+}
+
+// KillTaskGroup kills a process only if it was started as the task named:
+// the server's own processes and another task's are left alone, though
+// their pid and start (what a machine reports) match.
+func TestKillTaskGroupOnlyThatTask(t *testing.T) {
+	start := func(env ...string) (*exec.Cmd, uint64) { return startSleep(t, env...) }
+	task := []string{"BURST_JOB_ID=7", "BURST_TASK_ID=3", "BURST_ATTEMPT=2"}
+	agent, agentTicks := start() // an agent, the server: none of a task's
+	other, otherTicks := start("BURST_JOB_ID=7", "BURST_TASK_ID=3", "BURST_ATTEMPT=1")
+	mine, mineTicks := start(task...)
+	for _, p := range []struct {
+		name  string
+		cmd   *exec.Cmd
+		ticks uint64
+	}{{"a process of no task", agent, agentTicks}, {"another attempt of the task", other, otherTicks}} {
+		if err := KillTaskGroup(p.cmd.Process.Pid, p.ticks, task...); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("KillTaskGroup of %s: %v, want ErrNotOurs", p.name, err)
+		}
+	}
+	if err := KillTaskGroup(mine.Process.Pid, mineTicks, task...); err != nil {
+		t.Fatalf("KillTaskGroup of the task: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mine.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task outlived KillTaskGroup")
+	}
+	if !Alive(agent.Process.Pid, agentTicks) || !Alive(other.Process.Pid, otherTicks) {
+		t.Fatal("a process not of the task was killed")
+	}
+}
+
+// startSleep starts sleep 60 in a group of its own with env (and PATH),
+// waits until its environment is laid out, and returns it with its start.
+func startSleep(t *testing.T, env ...string) (*exec.Cmd, uint64) {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Start returns while the kernel may still be laying out sleep's
+	// arguments and environment (both read empty until then): wait for
+	// them, not a fixed time.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		if strings.HasPrefix(string(b), "sleep\x00") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep never started: cmdline %q", b)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ticks, err := ProcStartTicks(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd, ticks
 }

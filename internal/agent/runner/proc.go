@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -223,6 +224,49 @@ func KillGroup(pid int, startTicks uint64) error {
 		return ErrNotOurs // it may be another home's (a copied store): see owner.go
 	}
 	return killStat(pid, s)
+}
+
+// KillTaskGroup is KillGroup for a task's process that an agent reported
+// and the server cannot check itself: it also must have been started with
+// each of env's KEY=VALUE entries (BURST_JOB_ID, BURST_TASK_ID and
+// BURST_ATTEMPT of the task), so that a machine that reports another
+// process's pid and start as its task's (a stolen machine credential, a
+// host name that is the server's) can have nothing but that task killed:
+// not the server, nor an agent, nor another job's task.
+func KillTaskGroup(pid int, startTicks uint64, env ...string) error {
+	if pid <= 1 {
+		return fmt.Errorf("invalid pid %d", pid)
+	}
+	if startTicks == 0 {
+		return nil
+	}
+	s, err := readStat(pid)
+	if err != nil || s.startTicks != startTicks {
+		return nil
+	}
+	if !ours(pid) {
+		return ErrNotOurs
+	}
+	got, err := readEnviron(pid, 250*time.Millisecond)
+	if err != nil {
+		return nil // gone, or not readable: not known to be it
+	}
+	for _, kv := range env {
+		if !hasEntry(got, kv) {
+			return ErrNotOurs
+		}
+	}
+	return killStat(pid, s)
+}
+
+// hasEntry says whether env (NUL-separated KEY=VALUE entries) holds kv.
+func hasEntry(env []byte, kv string) bool {
+	for e := range bytes.SplitSeq(env, []byte{0}) {
+		if string(e) == kv {
+			return true
+		}
+	}
+	return false
 }
 
 // killStat sends SIGKILL to the group of pid, whose stat is s, and to pid
