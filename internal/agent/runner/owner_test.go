@@ -55,13 +55,7 @@ func TestKillGroupLeavesAnotherHomesProcess(t *testing.T) {
 	if err := KillGroup(mine.Process.Pid, mineTicks); err != nil {
 		t.Fatalf("KillGroup of this home's process: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mine.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("this home's process outlived KillGroup")
-	}
+	waitExit(t, mine, "this home's process outlived KillGroup")
 	// The other is still there after the kill of ours was seen.
 	if !Alive(other.Process.Pid, otherTicks) {
 		t.Fatal("another home's process died")
@@ -232,13 +226,7 @@ func TestKillTaskGroupOnlyThatTask(t *testing.T) {
 	if err := KillTaskGroup(mine.Process.Pid, mineTicks, task...); err != nil {
 		t.Fatalf("KillTaskGroup of the task: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mine.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the task outlived KillTaskGroup")
-	}
+	waitExit(t, mine, "the task outlived KillTaskGroup")
 	if !Alive(agent.Process.Pid, agentTicks) || !Alive(other.Process.Pid, otherTicks) {
 		t.Fatal("a process not of the task was killed")
 	}
@@ -273,4 +261,16 @@ func startSleep(t *testing.T, env ...string) (*exec.Cmd, uint64) {
 		t.Fatal(err)
 	}
 	return cmd, ticks
+}
+
+// waitExit waits for cmd to exit, failing with msg after 10 s.
+func waitExit(t *testing.T, cmd *exec.Cmd, msg string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+	}
 }
