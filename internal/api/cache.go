@@ -65,7 +65,7 @@ func (h *handler) cacheRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("PUT /v1/cache/default", func(w http.ResponseWriter, r *http.Request) {
 		var d client.CacheDefault
-		if !decode(w, r, &d) || !allowBody(w, r, auth.Budget, d.Project) {
+		if !decode(w, r, &d) || !allowBody(w, r, auth.Settings, d.Project) {
 			return
 		}
 		respond(w, 200)(b.SetCacheDefault(r.Context(), actorOf(r), &d))

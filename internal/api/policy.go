@@ -126,12 +126,12 @@ var routes = map[string]rule{
 	"GET /v1/storage/blobs":        {auth.Read, fromQuery},
 	"POST /v1/storage/rm":          {auth.Submit, fromBody},
 	"POST /v1/storage/tier":        {auth.Submit, fromBody},
-	"PUT /v1/storage/rules":        {auth.Budget, fromBody},
+	"PUT /v1/storage/rules":        {auth.Settings, fromBody},
 	"GET /v1/jobs/{id}/cache":      {auth.Read, fromJob},
 	"GET /v1/cache":                {auth.Read, fromQuery},
 	"GET /v1/cache/stats":          {auth.Read, fromQuery},
 	"POST /v1/cache/rm":            {auth.Submit, fromBody},
-	"PUT /v1/cache/default":        {auth.Budget, fromBody},
+	"PUT /v1/cache/default":        {auth.Settings, fromBody},
 
 	// Software stacks (stacks.go): every user sees them; making a version
 	// needs Submit on its project, removing one Submit on the stack's.

@@ -51,7 +51,7 @@ func (h *handler) storageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/storage/tier", edit(b.StorageTier))
 	mux.HandleFunc("PUT /v1/storage/rules", func(w http.ResponseWriter, r *http.Request) {
 		var rule client.StorageRule
-		if !decode(w, r, &rule) || !allowBody(w, r, auth.Budget, rule.Project) {
+		if !decode(w, r, &rule) || !allowBody(w, r, auth.Settings, rule.Project) {
 			return
 		}
 		respond(w, 200)(b.SetStorageRule(r.Context(), actorOf(r), &rule))

@@ -27,6 +27,9 @@ const (
 	Cancel Action = "cancel"
 	// Budget: change a project's budget, end date and guardrails.
 	Budget Action = "budget"
+	// Settings: change a project's other rules (its storage lifecycle, its
+	// cache default): an owner's, as its budget is.
+	Settings Action = "settings"
 	// ClusterManage: create and delete a project's clusters, start and stop
 	// their machines.
 	ClusterManage Action = "cluster-manage"
@@ -132,6 +135,8 @@ func Allow(p *Principal, action Action, project, owner string) error {
 		}
 	case Budget:
 		what = "changing the budget of " + project
+	case Settings:
+		what = "changing the rules of " + project
 	case ClusterManage:
 		what = "managing the clusters of " + project
 	case Members:

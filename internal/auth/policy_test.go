@@ -44,6 +44,8 @@ func TestAllow(t *testing.T) {
 		{user("member"), Cancel, "alice", ok, ""},
 		{user("member"), Cancel, "bob", forbidden, "cancelling bob's job in mars needs the owner role; you are a member"},
 		{user("member"), Budget, "", forbidden, "changing the budget of mars needs the owner role; you are a member"},
+		{user("member"), Settings, "", forbidden, "changing the rules of mars needs the owner role; you are a member"},
+		{user("owner"), Settings, "", ok, ""},
 		{user("member"), ClusterManage, "", forbidden, "needs the owner role"},
 		{user("owner"), Cancel, "bob", ok, ""},
 		{user("owner"), Budget, "", ok, ""},
