@@ -113,7 +113,7 @@ func Pinned(pin, serverName string, found **x509.Certificate) (*tls.Config, erro
 				seen = append(seen, h)
 			}
 			if ca == nil {
-				return fmt.Errorf("%w: pinned %s, the server presented %s (a join URL for another server, or someone between)",
+				return fmt.Errorf("%w: pinned %s, the server presented %s (the URL names another server's CA, or someone is between: check the #sha256: part against the server's own, which `burst server info` prints there)",
 					ErrPinMismatch, pin, strings.Join(seen, ", "))
 			}
 			roots := x509.NewCertPool()
