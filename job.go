@@ -1,6 +1,7 @@
 package burst
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -77,6 +78,27 @@ type Step struct {
 	CPUs      int       `json:"cpus"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
+}
+
+// MergeSteps is steps with the steps of news in place of those of the same
+// id and the others added, by id, at most MaxSteps: the steps of a running
+// task so far, from what its progress reports said changed (news). steps
+// is not changed.
+func MergeSteps(steps, news []Step) []Step {
+	if len(news) == 0 {
+		return steps
+	}
+	out := slices.Clone(steps)
+	for _, n := range news {
+		i, found := slices.BinarySearchFunc(out, n.ID, func(s Step, id int) int { return cmp.Compare(s.ID, id) })
+		switch {
+		case found:
+			out[i] = n
+		case len(out) < MaxSteps:
+			out = slices.Insert(out, i, n)
+		}
+	}
+	return out
 }
 
 // MaxSteps bounds the steps kept of one task: a script looping over

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSstat: sstat of a running job, as a batch script ending in sstat
@@ -82,5 +83,50 @@ exit 0
 	}
 	if r := face("sstat", "-j", id, "-o", "Bogus"); r.code != 1 || r.stderr != "sstat: error: Invalid field requested: \"Bogus\"\n" {
 		t.Errorf("sstat -o Bogus: %s", r)
+	}
+}
+
+// TestSqueueSrunStepsRunning: squeue -s and sstat, run outside a batch job
+// as users and scripts poll it, list the srun steps running in it, as
+// Slurm 22.05 does (its squeue -s printed "1.0 sleep" above "1.batch
+// batch"; sstat -a -j 1 printed 1.batch and 1.0, sstat -j 1 the step 1.0).
+// burst listed the batch step alone: its agent sent the steps with the
+// task's end only.
+func TestSqueueSrunStepsRunning(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	script := "#!/bin/sh\nsrun true\nsrun sleep 300 &\nwait\n"
+	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := face("sbatch", "--parsable", "-o", "/dev/null", "steps.sh")
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	t.Cleanup(func() { face("scancel", id) })
+	var got string
+	h.waitFor("squeue -s to list step "+id+".1", 60*time.Second, func() bool {
+		got = face("squeue", "-h", "-s", "-j", id, "-o", "%i %j %A").stdout
+		return strings.Contains(got, id+".1 ")
+	})
+	if want := id + ".1 sleep 1\n" + id + ".batch batch 1\n"; got != want {
+		t.Errorf("squeue -s -j %s: %q, want the srun step running (not %s.0, which ended) above the batch step, %q", id, got, id, want)
+	}
+	if r := face("squeue", "-h", "-s", "--steps="+id+".1", "-o", "%i"); r.stdout != id+".1\n" {
+		t.Errorf("squeue --steps=%s.1: %s", id, r)
+	}
+	if r := face("sstat", "-n", "-P", "-a", "-j", id, "-o", "JobID,NTasks"); r.code != 0 || r.stdout != id+".batch|1\n"+id+".1|1\n" {
+		t.Errorf("sstat -a -j %s: %s, want its batch step and step 1", id, r)
+	}
+	if r := face("sstat", "-n", "-P", "-j", id, "-o", "JobID"); r.code != 0 || r.stdout != id+".1\n" {
+		t.Errorf("sstat -j %s: %s, want its lowest srun step running", id, r)
+	}
+	if r := face("sstat", "-n", "-P", "-j", id+".0", "-o", "JobID"); r.stdout != "" || r.stderr != "sstat: error: StepId="+id+".0 not found running.\n" {
+		t.Errorf("sstat -j %s.0 (ended): %s", id, r)
+	}
+	if r := face("sacct", "-n", "-P", "-j", id, "-o", "JobID,JobName,State"); !strings.Contains(r.stdout, id+".0|true|COMPLETED\n"+id+".1|sleep|RUNNING\n") {
+		t.Errorf("sacct -j %s while it runs: %s, want its ended step 0 and running step 1", id, r)
 	}
 }

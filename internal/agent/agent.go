@@ -67,6 +67,11 @@ type running struct {
 	// live: its figures are sent while it runs (sampleStages): a pipe's
 	// stage (the dashboard's live figures) or a batch task (sstat).
 	live bool
+	// steps is a batch task's step counter (sbatch.StepCounterEnv), ""
+	// for other tasks; sent holds its srun steps as last sent while it
+	// runs (squeue -s and sstat list them), by id (sampleStages' alone).
+	steps string
+	sent  map[int]burst.Step
 }
 
 // queued is a prefetched task waiting for this machine's resources.
@@ -851,7 +856,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		return
 	}
 	now := time.Now().UTC()
-	rt := &running{ref: as.TaskRef, task: t, ctx: ctx, stage: as.Pipe != nil, live: as.Pipe != nil || steps != ""}
+	rt := &running{ref: as.TaskRef, task: t, ctx: ctx, stage: as.Pipe != nil, live: as.Pipe != nil || steps != "", steps: steps}
 	a.mu.Lock()
 	delete(a.opening, key{as.Job, as.Index})
 	if o.cancelled {
@@ -1002,6 +1007,7 @@ func (a *Agent) sampleStages() {
 	var stages []*running
 	var figs []runner.Progress
 	var live []bool
+	var news [][]burst.Step
 	for {
 		select {
 		case <-a.quit:
@@ -1025,9 +1031,11 @@ func (a *Agent) sampleStages() {
 		}
 		a.mu.Unlock()
 		figs, live = figs[:0], live[:0]
-		for _, rt := range stages { // reading /proc: not under a.mu
+		news = news[:0]
+		for _, rt := range stages { // reading /proc and files: not under a.mu
 			p, ok := rt.task.Progress()
 			figs, live = append(figs, p), append(live, ok)
+			news = append(news, newSteps(rt))
 		}
 		sent := false
 		a.mu.Lock()
@@ -1035,7 +1043,9 @@ func (a *Agent) sampleStages() {
 			// A stage whose exit is queued (it left running) sends no more:
 			// its exit's figures are the last word.
 			if live[i] && a.running[key{rt.ref.Job, rt.ref.Index}] == rt {
-				a.sess.ReplaceLocked(progressEvent(rt.ref, figs[i]))
+				ev := progressEvent(rt.ref, figs[i])
+				ev.Steps = news[i]
+				a.sess.ReplaceLocked(ev)
 				sent = true
 			}
 		}
@@ -1044,6 +1054,27 @@ func (a *Agent) sampleStages() {
 			a.sess.Wake()
 		}
 	}
+}
+
+// newSteps are the srun steps of batch task rt that started, ended or
+// changed since sampleStages last sent them: a progress event carries
+// those alone (the server merges them by id), not every step of a script
+// that ran thousands.
+func newSteps(rt *running) []burst.Step {
+	if rt.steps == "" {
+		return nil
+	}
+	var out []burst.Step
+	for _, st := range sbatch.ReadSteps(sbatch.StepsFile(rt.steps)) {
+		if was, ok := rt.sent[st.ID]; !ok || was != st {
+			if rt.sent == nil {
+				rt.sent = map[int]burst.Step{}
+			}
+			rt.sent[st.ID] = st
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func isClosed(c chan struct{}) bool {

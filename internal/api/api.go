@@ -95,7 +95,8 @@ type Jobs interface {
 
 	// JobCosts fills in what the jobs cost so far.
 	JobCosts(ctx context.Context, jobs []*burst.Job) error
-	// FillWaiting says, of the active jobs, what they wait for.
+	// FillWaiting says, of the active jobs, what they wait for, and of a
+	// running batch job of one task the srun steps it ran so far.
 	FillWaiting(jobs []*burst.Job)
 	// LiveJobFigures adds what a running pipe's stages used so far.
 	LiveJobFigures(job *burst.Job)

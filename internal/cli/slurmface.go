@@ -1319,8 +1319,8 @@ func relist(ctx context.Context, w io.Writer, iterate int, dated, clusters bool,
 	}
 }
 
-// list is one listing: the jobs (or with steps their batch steps) that
-// the options select, in their order.
+// list is one listing: the jobs (or with steps their steps running: the
+// batch step and srun's) that the options select, in their order.
 func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string]bool, ids *jobSel,
 	users []string, nodes map[string]bool, f slurmface.Format, order slurmface.SqueueSort, steps bool) ([]slurmface.Job, error) {
 	list, err := listFace(ctx, cl, burstStates(set))
@@ -1341,7 +1341,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		if slurmface.Forgotten(j.End, now, age) || !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
 			ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] || as != nil && !as[j.Account] ||
 			qs != nil && !qs["normal"] || o.resv != "" || o.licenses != "" ||
-			len(stepSel) > 0 && !stepSel[j.StepID()] && !stepSel[j.JobID()] {
+			len(stepSel) > 0 && !stepSel[j.JobID()] && !slices.ContainsFunc(j.RunningSteps(), func(s slurmface.Job) bool { return stepSel[s.StepID()] }) {
 			continue
 		}
 		out = append(out, j)
@@ -1366,6 +1366,17 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		fj.withSpecs(ctx, cl, out, idx)
 	}
 	order.Sort(out, time.Now())
+	if steps { // each job's steps running, in its place
+		var lines []slurmface.Job
+		for _, j := range out {
+			for _, s := range j.RunningSteps() {
+				if len(stepSel) == 0 || stepSel[j.JobID()] || stepSel[s.StepID()] {
+					lines = append(lines, s)
+				}
+			}
+		}
+		out = lines
+	}
 	return out, nil
 }
 

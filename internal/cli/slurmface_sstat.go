@@ -28,12 +28,13 @@ func newSstatCmd() *cobra.Command {
 		Use:   "sstat -j JOB[.STEP] [OPTIONS]",
 		Short: "Show what a running job's steps use, as Slurm's sstat does",
 		Long: `Show what the steps of running jobs use so far, as sstat does: JOB.batch
-(the batch script), JOB.N (a step srun runs in it, listed where the job runs:
-a sstat inside the job), JOB alone the lowest-numbered srun step running, -a
-every step. Fields (-o/--format/--fields, with %WIDTH; -e lists them; -i the
-steps' JobID,Nodelist,Pids) are Slurm 22.05's, in its widths: the CPU time
-(AveCPU, MinCPU) and peak resident set (MaxRSS, AveRSS) its agent sampled a
-second ago at most, on its machine (MaxRSSNode, Nodelist); burst measures no
+(the batch script), JOB.N (a step srun runs in it: its agent reports it
+as it starts and ends, within a second or two), JOB alone the
+lowest-numbered srun step running, -a every step. Fields (-o/--format/
+--fields, with %WIDTH; -e lists them; -i the steps' JobID,Nodelist,Pids)
+are Slurm 22.05's, in its widths: the batch step's CPU time (AveCPU,
+MinCPU) and peak resident set (MaxRSS, AveRSS) its agent sampled a second
+ago at most, on its machine (MaxRSSNode, Nodelist); burst measures no
 virtual memory, pages, disk bytes, energy or frequencies: those read 0, as
 Slurm's do where its plugin cannot read them. -n/--noheader, -p/--parsable,
 -P/--parsable2 and --noconvert as sacct's. A job that does not run says
@@ -119,8 +120,10 @@ found running", an unknown job "couldn't get steps for job N", as sstat does
 				batch.Node = t.Machine
 				batch.CPUTime = time.Duration((t.UserSeconds + t.SysSeconds) * float64(time.Second))
 				batch.MaxRSS = t.MaxRSSBytes
-				var running []slurmface.Job // its srun steps running, where sstat runs inside it
-				for _, st := range ownSteps(face.RawID, os.Getenv) {
+				// its srun steps running: as its agent reported them, or
+				// where sstat runs inside it as they are recorded there
+				var running []slurmface.Job
+				for _, st := range burst.MergeSteps(face.Steps, ownSteps(face.RawID, os.Getenv)) {
 					if st.State == burst.Running {
 						s := stepLine(batch, strconv.Itoa(st.ID), st.Tasks)
 						s.CPUTime, s.MaxRSS = 0, 0 // a step's own use is not measured apart

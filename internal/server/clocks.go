@@ -44,10 +44,14 @@ func agentTimes(evs []client.TaskEvent, sentAt *time.Time, now time.Time) {
 		}
 		for j := range ev.Steps { // srun's steps, timed on the same clock
 			st := &ev.Steps[j]
-			if st.StartedAt.IsZero() || st.EndedAt.IsZero() {
+			if st.StartedAt.IsZero() {
 				continue
 			}
-			st.StartedAt, st.EndedAt = *on(&st.StartedAt), *on(&st.EndedAt)
+			st.StartedAt = *on(&st.StartedAt)
+			if st.EndedAt.IsZero() { // still running (a progress report's)
+				continue
+			}
+			st.EndedAt = *on(&st.EndedAt)
 			if st.EndedAt.Before(st.StartedAt) {
 				st.EndedAt = st.StartedAt
 			}

@@ -564,6 +564,9 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 			b.job(j)
 		case client.EventProgress:
 			applyProgress(t, ev)
+			if len(ev.Steps) > 0 && t.started && t.row.State == burst.Running && j.row.Tasks.Total == 1 {
+				j.row.Steps = t.row.Steps // squeue -s and sstat list a running job's steps from its listing
+			}
 			b.show(j.row.Project)
 		case client.EventExited:
 			if j.row.StartedAt == nil && ev.StartedAt != nil {
@@ -578,7 +581,7 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 }
 
 // applyProgress raises a running task's figures to what its agent sampled
-// (s.mu held). They stay in memory: a store write a second per stage would
+// (s.mu held), and keeps the srun steps it reported. They stay in memory: a store write a second per stage would
 // cost a transaction each for figures that the task's exit replaces. The
 // figures only grow (a descendant that left the task's tree takes its CPU
 // time with it): a sample never lowers them. A task whose process has not
@@ -593,4 +596,7 @@ func applyProgress(t *taskRT, ev client.TaskEvent) {
 	r.MaxRSSBytes = max(r.MaxRSSBytes, ev.MaxRSS)
 	r.ReadBytes = max(r.ReadBytes, ev.ReadBytes)
 	r.WroteBytes = max(r.WroteBytes, ev.WroteBytes)
+	// A batch task's srun steps that started or ended since its last
+	// report: in memory too, until its end sends them all.
+	r.Steps = burst.MergeSteps(r.Steps, ev.Steps)
 }

@@ -156,7 +156,8 @@ func (s *Server) gatedTasks(id int64, ts []burst.Task) bool {
 	return true
 }
 
-// fillWaiting sets Waiting on the active jobs of js.
+// fillWaiting sets Waiting on the active jobs of js, and the srun steps
+// so far of a running batch job of one task (applyEvents keeps them).
 func (s *Server) fillWaiting(js []*burst.Job) {
 	s.mu.Lock()
 	now := time.Now().UTC()
@@ -167,6 +168,9 @@ func (s *Server) fillWaiting(js []*burst.Job) {
 			continue
 		}
 		rt := s.jobs[j.ID]
+		if len(j.Steps) == 0 {
+			j.Steps = rt.row.Steps // a running batch task's srun steps so far: the store has them once it ends
+		}
 		j.Dependency = s.afterText(rt)
 		j.Begin = rt.row.Spec.Begin
 		j.Deferred = s.deferred(rt)

@@ -2,8 +2,9 @@ package server
 
 import "github.com/burst-sh/burst"
 
-// liveFigures fills in, for the tasks of job id that run, the figures their
-// agents sent so far (progress events), which the store does not hold:
+// liveFigures fills in, for the tasks of job id that run, the figures and
+// srun steps their agents sent so far (progress events), which the store
+// does not hold:
 // ts are rows read from the store. It takes s.mu.
 func (s *Server) liveFigures(id int64, ts []burst.Task) {
 	s.mu.Lock()
@@ -23,6 +24,7 @@ func (s *Server) liveFigures(id int64, ts []burst.Task) {
 		}
 		x.UserSeconds, x.SysSeconds, x.MaxRSSBytes = t.row.UserSeconds, t.row.SysSeconds, t.row.MaxRSSBytes
 		x.ReadBytes, x.WroteBytes = t.row.ReadBytes, t.row.WroteBytes
+		x.Steps = t.row.Steps // its srun steps so far (squeue -s, sstat)
 	}
 }
 

@@ -270,13 +270,13 @@ func parseFormat(s string, fields map[byte]squeueField) (Format, []string) {
 const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
 
 // stepFields are the %-letters of squeue -s: a job step's. squeue lists a
-// burst job's batch step while the job runs (the steps srun runs inside
-// it reach the server when its task ends: sacct lists them).
+// burst job's batch step while the job runs, and the steps srun runs in it
+// (RunningSteps), which its agent reports as they start and end.
 var stepFields = map[byte]squeueField{
-	'A': fixed("TASKS", "1"),
+	'A': {header: "TASKS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
 	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},
 	'i': {header: "STEPID", fn: func(j Job, _ time.Time) string { return j.StepID() }},
-	'j': fixed("NAME", "batch"),
+	'j': {header: "NAME", fn: func(j Job, _ time.Time) string { return cmp.Or(j.StepName, "batch") }},
 	'l': fixed("TIME_LIMIT", "UNLIMITED"), // a step's own, which the batch step has none of
 	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }, span: true},
 	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
@@ -286,8 +286,25 @@ var stepFields = map[byte]squeueField{
 	'U': {header: "UID", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.UID) }},
 }
 
-// StepID is the id of a job's batch step: "12.batch", "12_3.batch".
-func (j Job) StepID() string { return j.JobID() + ".batch" }
+// StepID is the id of a job's step: its batch step's, "12.batch",
+// "12_3.batch", or on a line of an srun step (Step set) that step's,
+// "12.0".
+func (j Job) StepID() string { return j.JobID() + "." + cmp.Or(j.Step, "batch") }
+
+// RunningSteps are the lines squeue -s lists of running job j: its batch
+// step after the srun steps running in it, as squeue orders a job's
+// steps (the batch step's id is the highest).
+func (j Job) RunningSteps() []Job {
+	var out []Job
+	for _, s := range j.SrunSteps() {
+		if s.State == burst.Running {
+			out = append(out, s)
+		}
+	}
+	b := j
+	b.Steps, b.NTasks = nil, 1 // the batch step is one task
+	return append(out, b)
+}
 
 // ParseSqueueFields reads squeue's -O list: NAME[:[.]WIDTH] separated by
 // commas; a field is 20 wide and left-justified unless told, and followed

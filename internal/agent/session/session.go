@@ -160,6 +160,7 @@ func (s *Session) EmitLocked(ev client.TaskEvent) {
 func (s *Session) ReplaceLocked(ev client.TaskEvent) {
 	for i, e := range s.events {
 		if e.ev.Kind == ev.Kind && e.ev.TaskRef == ev.TaskRef {
+			ev.Steps = burst.MergeSteps(e.ev.Steps, ev.Steps) // each carries the steps that changed since the one before
 			s.events = append(s.events[:i], s.events[i+1:]...)
 			break
 		}
