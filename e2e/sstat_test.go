@@ -91,12 +91,12 @@ exit 0
 // Slurm 22.05 does (its squeue -s printed "1.0 sleep" above "1.batch
 // batch"; sstat -a -j 1 printed 1.batch and 1.0, sstat -j 1 the step 1.0).
 // burst listed the batch step alone: its agent sent the steps with the
-// task's end only.
+// task's end only. srun -J names its step, as in Slurm ("8.0 named").
 func TestSqueueSrunStepsRunning(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
-	script := "#!/bin/sh\nsrun true\nsrun sleep 300 &\nwait\n"
+	script := "#!/bin/sh\nsrun true\nsrun -J named sleep 300 &\nwait\n"
 	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSqueueSrunStepsRunning(t *testing.T) {
 		got = face("squeue", "-h", "-s", "-j", id, "-o", "%i %j %A").stdout
 		return strings.Contains(got, id+".1 ")
 	})
-	if want := id + ".1 sleep 1\n" + id + ".batch batch 1\n"; got != want {
+	if want := id + ".1 named 1\n" + id + ".batch batch 1\n"; got != want {
 		t.Errorf("squeue -s -j %s: %q, want the srun step running (not %s.0, which ended) above the batch step, %q", id, got, id, want)
 	}
 	if r := face("squeue", "-h", "-s", "--steps="+id+".1", "-o", "%i"); r.stdout != id+".1\n" {
@@ -126,7 +126,7 @@ func TestSqueueSrunStepsRunning(t *testing.T) {
 	if r := face("sstat", "-n", "-P", "-j", id+".0", "-o", "JobID"); r.stdout != "" || r.stderr != "sstat: error: StepId="+id+".0 not found running.\n" {
 		t.Errorf("sstat -j %s.0 (ended): %s", id, r)
 	}
-	if r := face("sacct", "-n", "-P", "-j", id, "-o", "JobID,JobName,State"); !strings.Contains(r.stdout, id+".0|true|COMPLETED\n"+id+".1|sleep|RUNNING\n") {
+	if r := face("sacct", "-n", "-P", "-j", id, "-o", "JobID,JobName,State"); !strings.Contains(r.stdout, id+".0|true|COMPLETED\n"+id+".1|named|RUNNING\n") {
 		t.Errorf("sacct -j %s while it runs: %s, want its ended step 0 and running step 1", id, r)
 	}
 }

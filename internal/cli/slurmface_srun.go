@@ -495,7 +495,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 
 // recordStep writes what step id ran and how it ended beside its batch
 // task's step counter (sbatch.StepsFile), for sacct's N.ID line: its
-// program, tasks and CPUs, the highest exit code of its tasks (unstarted
+// name (-J, else its program's, as Slurm names a step), tasks and CPUs, the highest exit code of its tasks (unstarted
 // ones' unstarted as sbatch's srun says, 2), the signal that ended one, and
 // its state as Slurm records it (COMPLETED, FAILED; CANCELLED when a
 // signal srun passed on ended it). With starting, that it runs, for a
@@ -505,7 +505,7 @@ func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.T
 	if counter == "" || !filepath.IsAbs(counter) {
 		return
 	}
-	st := burst.Step{ID: id, Name: filepath.Base(s.Argv[0]), Tasks: n, CPUs: s.StepCPUs(n), ExitCode: unstarted,
+	st := burst.Step{ID: id, Name: cmp.Or(s.Name, filepath.Base(s.Argv[0])), Tasks: n, CPUs: s.StepCPUs(n), ExitCode: unstarted,
 		StartedAt: begun.UTC(), EndedAt: time.Now().UTC(), State: burst.Succeeded}
 	if starting {
 		st.State, st.EndedAt = burst.Running, time.Time{}
