@@ -178,3 +178,43 @@ func TestPreemptedJobWithTaskHandedOut(t *testing.T) {
 		t.Fatalf("with task %d handed out, the job is %s (%q); want it not waiting", l.Tasks[1].Index, j.State, j.Reason)
 	}
 }
+
+// TestJobStartFromAnExit: a job none of whose tasks' starts was reported
+// (each shorter than a report's gathering) starts when the first exit
+// report says its task started, and runs while its other tasks do.
+func TestJobStartFromAnExit(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(2)
+	h.place()
+	l := h.lease("a", 0)
+	if l == nil || len(l.Tasks) == 0 {
+		t.Fatalf("leased %+v; want a task", l)
+	}
+	began := h.now
+	h.tick(time.Second)
+	ev := endAs(l.Tasks[0].TaskRef, burst.Succeeded, h.now)
+	ev.StartedAt = &began
+	h.report("a", ev)
+	j := h.job(id)
+	if j.StartedAt == nil || !j.StartedAt.Equal(began) {
+		t.Errorf("job started at %v; want %v, as its task's exit report says", j.StartedAt, began)
+	}
+	if j.State != burst.Running {
+		t.Errorf("with a task left to run, the job is %s; want running", j.State)
+	}
+	// The second's exit, with its own later start, leaves the job's.
+	h.place()
+	l2 := h.lease("a", l.Seq)
+	if l2 == nil || len(l2.Tasks) != 1 {
+		t.Fatalf("leased %+v; want the second task", l2)
+	}
+	later := h.now
+	h.tick(time.Second)
+	ev = endAs(l2.Tasks[0].TaskRef, burst.Succeeded, h.now)
+	ev.StartedAt = &later
+	h.report("a", ev)
+	if j := h.job(id); j.StartedAt == nil || !j.StartedAt.Equal(began) {
+		t.Errorf("after its second task, the job started at %v; want still %v", j.StartedAt, began)
+	}
+}
