@@ -387,7 +387,7 @@ func TestJoblogLeft(t *testing.T) {
 // take: a flag added later under that name would never reach it.
 func TestParallelOnlyAreNotMapFlags(t *testing.T) {
 	f := newMapCmd().Flags()
-	for name := range parallelOnly {
+	for name := range parallelOnly() {
 		if len(name) == 1 && f.ShorthandLookup(name) != nil || len(name) > 1 && f.Lookup(name) != nil {
 			t.Errorf("parallelOnly names %q, which burst map takes", name)
 		}
@@ -401,19 +401,19 @@ func TestParallelOnlyAreNotMapFlags(t *testing.T) {
 func TestParallelAliases(t *testing.T) {
 	f := newMapCmd().Flags()
 	n := 0
-	for _, spellings := range parallelSpellings {
+	for _, spellings := range parallelSpellings() {
 		n += len(strings.Fields(spellings))
 	}
-	if n != len(parallelAliases) {
-		t.Errorf("parallelSpellings gives %d spellings, %d of them different: one stands for two names", n, len(parallelAliases))
+	if n != len(parallelAliases()) {
+		t.Errorf("parallelSpellings gives %d spellings, %d of them different: one stands for two names", n, len(parallelAliases()))
 	}
-	for alias, name := range parallelAliases {
-		if _, refused := parallelOnly[name]; f.Lookup(name) == nil && !refused {
+	for alias, name := range parallelAliases() {
+		if _, refused := parallelOnly()[name]; f.Lookup(name) == nil && !refused {
 			t.Errorf("parallelAliases reads --%s as --%s, which burst map neither takes nor refuses", alias, name)
 		}
 	}
 	f.VisitAll(func(fl *pflag.Flag) {
-		if _, ok := parallelAliases[fl.Name]; ok {
+		if _, ok := parallelAliases()[fl.Name]; ok {
 			t.Errorf("--%s is burst map's flag and parallelAliases reads it as another", fl.Name)
 		}
 	})
