@@ -441,7 +441,6 @@ func TestMapExitStatus(t *testing.T) {
 			{"map", "--", "echo", "{0}", ":::", "a"},
 			{"map", "--", "echo", "{1}", "{3}", ":::", "a", ":::", "b"},
 			{"map", "--", "echo", "{-2}", ":::", "a"},
-			{"map", "--", "echo", ":::+", "b"}, // linked to no group before it
 			{"map", "--", "echo", "{}", "::::", filepath.Join(h.dir, "no-such-file")},
 			{"map", "--max-failures", "abc", "--", "echo", ":::", "a"},
 			{"map", "--max-failures", "-1", "--", "echo", ":::", "a"},
