@@ -78,6 +78,12 @@ type Step struct {
 	CPUs      int       `json:"cpus"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
+	// What its tasks used, once it ended (their rusage as srun reaped
+	// them): the largest resident set of one of them, and their CPU time
+	// together, as sacct's MaxRSS and TotalCPU of a step.
+	MaxRSS int64 `json:"max_rss,omitempty"`
+	UserUS int64 `json:"user_us,omitempty"`
+	SysUS  int64 `json:"sys_us,omitempty"`
 }
 
 // MergeSteps is steps with the steps of news in place of those of the same

@@ -404,14 +404,7 @@ func TestSacctUsage(t *testing.T) {
 	script := filepath.Join(h.dir, "use.sh")
 	writeFile(t, script, `#!/bin/bash
 #SBATCH --mem=512M
-python3 -c '
-import time
-x = bytearray(80 << 20)
-for i in range(0, len(x), 4096): x[i] = 1
-s = time.process_time()
-while time.process_time() - s < 1: pass
-'
-`, 0o755)
+`+holdAndSpin, 0o755)
 	r := h.run("slurm", "sbatch", "--parsable", "--wait", "--export=ALL,MARKER=sacct-env", script)
 	if r.code != 0 {
 		t.Fatalf("sbatch --wait: %s", r)
@@ -455,5 +448,62 @@ while time.process_time() - s < 1: pass
 	}
 	if r = h.run("slurm", "sacct", "-e"); r.code != 0 || !strings.Contains(r.stdout, "MaxRSS") || !strings.Contains(r.stdout, "TotalCPU") {
 		t.Errorf("sacct -e: %s", r)
+	}
+}
+
+// holdAndSpin is a command that holds 80 MiB and spins a second of CPU
+// time (not of the clock: on a busy machine it takes longer).
+const holdAndSpin = `python3 -c '
+import time
+x = bytearray(80 << 20)
+for i in range(0, len(x), 4096): x[i] = 1
+s = time.process_time()
+while time.process_time() - s < 1: pass
+'
+`
+
+// TestSacctSrunStepUsage: sacct of an srun step tells what its tasks used,
+// as Slurm's does: the largest resident set of one (MaxRSS), their CPU
+// time together (TotalCPU) and a task's (AveCPU). Two tasks each hold
+// 80 MiB and spin a second of CPU time (not of the clock).
+func TestSacctSrunStepUsage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := filepath.Join(h.dir, "steps.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH -n 2
+srun `+holdAndSpin, 0o755)
+	r := h.run("slurm", "sbatch", "--parsable", "--wait", script)
+	if r.code != 0 {
+		t.Fatalf("sbatch --wait: %s", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	r = h.run("slurm", "sacct", "-j", id, "-n", "-P", "--units=M", "-o", "JobID,NTasks,MaxRSS,TotalCPU,AveCPU")
+	var step []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if f := strings.Split(l, "|"); f[0] == id+".0" {
+			step = f
+		}
+	}
+	if r.code != 0 || step == nil {
+		t.Fatalf("sacct has no line for step %s.0: %s", id, r)
+	}
+	if step[1] != "2" {
+		t.Errorf("step %s.0 ran %s tasks; want 2", id, step[1])
+	}
+	rss, err := strconv.ParseFloat(strings.TrimSuffix(step[2], "M"), 64)
+	if err != nil || rss < 80 || rss > 512 {
+		t.Errorf("step %s.0's MaxRSS %q: want 80M or more (each task held 80 MiB)", id, step[2])
+	}
+	secs := func(v string) float64 { // [DD-][HH:]MM:SS[.mmm]
+		var total float64
+		for _, p := range strings.Split(v, ":") {
+			f, _ := strconv.ParseFloat(p, 64)
+			total = total*60 + f
+		}
+		return total
+	}
+	if tot, ave := secs(step[3]), secs(step[4]); tot < 1.9 || ave < 0.9 || ave > tot {
+		t.Errorf("step %s.0: TotalCPU %q, AveCPU %q; want about 2 s in all, 1 s a task", id, step[3], step[4])
 	}
 }

@@ -449,6 +449,10 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 			} else if err != nil {
 				e.Code = 1
 			}
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				e.MaxRSS = ru.Maxrss << 10 // kilobytes on Linux
+				e.UserUS, e.SysUS = ru.Utime.Nano()/1000, ru.Stime.Nano()/1000
+			}
 			done <- e
 		}()
 	}
@@ -498,7 +502,8 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 // name (-J, else its program's, as Slurm names a step), tasks and CPUs, the highest exit code of its tasks (unstarted
 // ones' unstarted as sbatch's srun says, 2), the signal that ended one, and
 // its state as Slurm records it (COMPLETED, FAILED; CANCELLED when a
-// signal srun passed on ended it). With starting, that it runs, for a
+// signal srun passed on ended it), and what its tasks used (the largest
+// resident set of one, their CPU time together). With starting, that it runs, for a
 // sacct in the job meanwhile. Nothing outside a batch task.
 func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time, starting bool) {
 	counter := os.Getenv(sbatch.StepCounterEnv)
@@ -517,6 +522,9 @@ func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.T
 		if e.Signal != 0 && st.Signal == 0 {
 			st.Signal = e.Signal
 		}
+		st.MaxRSS = max(st.MaxRSS, e.MaxRSS)
+		st.UserUS += e.UserUS
+		st.SysUS += e.SysUS
 	}
 	switch {
 	case st.Signal == int(syscall.SIGTERM) || st.Signal == int(syscall.SIGINT) || st.Signal == int(syscall.SIGHUP):

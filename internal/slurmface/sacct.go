@@ -109,7 +109,7 @@ var acctFields = []acctField{
 	{"TotalCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime) }, onBoth},
 	{"UserCPU", 10, func(j Job, _ acctCtx) string { return splitCPU(j, j.UserCPU) }, onBoth},
 	{"SystemCPU", 10, func(j Job, _ acctCtx) string { return splitCPU(j, j.SysCPU) }, onBoth},
-	{"AveCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime.Truncate(time.Second)) }, stepOnly},
+	{"AveCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(aveCPU(j)) }, stepOnly},
 	{"MinCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime.Truncate(time.Second)) }, stepOnly},
 	{"MinCPUNode", 10, func(j Job, _ acctCtx) string { return j.Node }, stepOnly},
 	{"MinCPUTask", 10, func(Job, acctCtx) string { return "0" }, stepOnly},
@@ -123,6 +123,16 @@ var acctFields = []acctField{
 		}
 		return "1"
 	}, stepOnly},
+}
+
+// aveCPU is a step's CPU time a task, whole seconds: an srun step's
+// tasks' together over their number; the batch step's, one task's.
+func aveCPU(j Job) time.Duration {
+	d := j.CPUTime
+	if j.StepName != "" {
+		d /= time.Duration(max(j.NTasks, 1))
+	}
+	return d.Truncate(time.Second)
 }
 
 // acctBlank are sacct's other fields (`sacct --helpformat` of Slurm 22.05),

@@ -140,7 +140,10 @@ func (j Job) SrunSteps() []Job {
 		s.ExitCode = &code
 		s.Start, s.End = st.StartedAt, st.EndedAt
 		s.CPUs, s.NTasks = max(st.CPUs, 1), max(st.Tasks, 1)
-		s.CPUTime, s.UserCPU, s.SysCPU, s.CPUSplit, s.MaxRSS = 0, 0, 0, false, 0 // not measured per step
+		// What its tasks used, recorded by srun when it reaped them (0
+		// while it runs, and for a step recorded before srun measured it).
+		s.UserCPU, s.SysCPU = time.Duration(st.UserUS)*time.Microsecond, time.Duration(st.SysUS)*time.Microsecond
+		s.CPUTime, s.CPUSplit, s.MaxRSS = s.UserCPU+s.SysCPU, true, st.MaxRSS
 		out = append(out, s)
 	}
 	return out

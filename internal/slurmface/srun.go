@@ -345,6 +345,9 @@ func Label(task, n int) string {
 // signal that killed it.
 type TaskStatus struct {
 	Task, Code, Signal int
+	// What the task used, from its rusage when it was reaped: its
+	// largest resident set (bytes) and its CPU time (microseconds).
+	MaxRSS, UserUS, SysUS int64
 }
 
 // TaskExits is what srun says on stderr of a step's tasks that did not

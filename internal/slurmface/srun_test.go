@@ -139,14 +139,14 @@ func TestSrunRendering(t *testing.T) {
 		msgs   []string
 		status int
 	}{
-		{[]TaskStatus{{1, 3, 0}}, []string{"srun: error: n1: task 1: Exited with exit code 3"}, 3},
-		{[]TaskStatus{{1, 0, 9}}, []string{"srun: error: n1: task 1: Killed"}, 137},
-		{[]TaskStatus{{1, 0, 15}}, []string{"srun: error: n1: task 1: Terminated"}, 143},
-		{[]TaskStatus{{3, 1, 0}, {0, 1, 0}, {2, 1, 0}, {1, 1, 0}}, []string{"srun: error: n1: tasks 0-3: Exited with exit code 1"}, 1},
-		{[]TaskStatus{{0, 1, 0}, {1, 0, 0}, {2, 1, 0}, {3, 1, 0}, {4, 2, 0}, {5, 1, 0}, {6, 0, 9}},
+		{[]TaskStatus{{Task: 1, Code: 3, Signal: 0}}, []string{"srun: error: n1: task 1: Exited with exit code 3"}, 3},
+		{[]TaskStatus{{Task: 1, Code: 0, Signal: 9}}, []string{"srun: error: n1: task 1: Killed"}, 137},
+		{[]TaskStatus{{Task: 1, Code: 0, Signal: 15}}, []string{"srun: error: n1: task 1: Terminated"}, 143},
+		{[]TaskStatus{{Task: 3, Code: 1, Signal: 0}, {Task: 0, Code: 1, Signal: 0}, {Task: 2, Code: 1, Signal: 0}, {Task: 1, Code: 1, Signal: 0}}, []string{"srun: error: n1: tasks 0-3: Exited with exit code 1"}, 1},
+		{[]TaskStatus{{Task: 0, Code: 1, Signal: 0}, {Task: 1, Code: 0, Signal: 0}, {Task: 2, Code: 1, Signal: 0}, {Task: 3, Code: 1, Signal: 0}, {Task: 4, Code: 2, Signal: 0}, {Task: 5, Code: 1, Signal: 0}, {Task: 6, Code: 0, Signal: 9}},
 			[]string{"srun: error: n1: tasks 0,2-3,5: Exited with exit code 1", "srun: error: n1: task 4: Exited with exit code 2",
 				"srun: error: n1: task 6: Killed"}, 137},
-		{[]TaskStatus{{0, 0, 0}}, nil, 0},
+		{[]TaskStatus{{Task: 0, Code: 0, Signal: 0}}, nil, 0},
 	} {
 		msgs, status := TaskExits("n1", tt.exits)
 		if !slices.Equal(msgs, tt.msgs) || status != tt.status {

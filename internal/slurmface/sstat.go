@@ -29,7 +29,7 @@ const SstatPids = "JobID,Nodelist,Pids"
 // 0, as Slurm's own figures do where its gathering plugin cannot read them
 // (jobacct_gather/cgroup on cgroup v2 gives 0 virtual memory).
 var sstatFields = []acctField{
-	{"AveCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(j.CPUTime.Truncate(time.Second)) }, onBoth},
+	{"AveCPU", 10, func(j Job, _ acctCtx) string { return cpuTime(aveCPU(j)) }, onBoth},
 	{"AveCPUFreq", 10, zero, onBoth},
 	{"AveDiskRead", 12, zero, onBoth},
 	{"AveDiskWrite", 12, zero, onBoth},
