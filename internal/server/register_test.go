@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -54,5 +55,42 @@ func TestRegisterRefusals(t *testing.T) {
 		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
 			t.Errorf("%s: %v; want refused saying %q", c.name, err, c.refused)
 		}
+	}
+}
+
+// TestRegisterRecords: what a register records of a machine: a joined one
+// is "joined" and its cluster's project's; a machine of Slurm's own queue
+// says so; one of a cluster the server does not know is the default
+// project's; a machine is up (its
+// meter running) from its first register, not from each one after.
+func TestRegisterRecords(t *testing.T) {
+	h := newHarness(t)
+	h.c.clusters["lab"] = &clusterRT{def: burst.Cluster{Name: "lab", Provider: "joined", Project: "mars"}, prov: &provider.Joined{}}
+	h.c.clusters["hpc:native"] = &clusterRT{def: burst.Cluster{Name: "hpc:native", Provider: "slurm", Project: "venus"}}
+	reg := func(machine, cluster string) {
+		t.Helper()
+		h.do(func(b *batch) {
+			if _, err := h.c.register(&client.Register{Machine: machine, Host: "h-" + machine, Cluster: cluster, CPUs: 2,
+				MemBytes: 8 << 30, PID: 100, PIDStart: 1}, h.now, b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	first := h.now
+	reg("j", "lab")
+	reg("n", "hpc:native")
+	reg("u", "unknown")
+	for _, c := range []struct{ id, typ, project string }{
+		{"j", "joined", "mars"}, {"n", "Slurm's own jobs", "venus"}, {"u", "", "default"},
+	} {
+		m := h.c.machines[c.id]
+		if c.typ != "" && m.row.Type != c.typ || m.row.Project != c.project {
+			t.Errorf("machine %s: type %q, project %q; want %q, %q", c.id, m.row.Type, m.row.Project, c.typ, c.project)
+		}
+	}
+	h.tick(time.Minute)
+	reg("j", "lab") // its agent again, the machine still up
+	if at := h.c.machines["j"].row.StartedAt; at == nil || !at.Equal(first) {
+		t.Errorf("machine j, registered again while up: started at %v; want %v, its first register", at, first)
 	}
 }
