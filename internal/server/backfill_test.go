@@ -199,3 +199,34 @@ func TestMachineIdleSince(t *testing.T) {
 		t.Errorf("once its last task ended, idle since %v; want %v", got, h.now)
 	}
 }
+
+// TestRemoteLogPaths: a task on a remote machine has its output kept in
+// the server's logs directory as its agent ships it: one file when the
+// job's stdout and stderr are one (sbatch's default), two when not.
+func TestRemoteLogPaths(t *testing.T) {
+	h := newHarness(t)
+	h.do(func(b *batch) {
+		if _, err := h.c.register(&client.Register{Machine: "far", Host: "elsewhere", Cluster: localCluster, CPUs: 4,
+			MemBytes: 8 << 30, PID: 100, PIDStart: 1, Remote: true}, h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	batch := func(s *burst.JobSpec) { s.Batch, s.Workdir = &burst.BatchOptions{}, "/home/ann" }
+	one := h.submit(1, asRun, batch)
+	two := h.submit(1, asRun, batch, func(s *burst.JobSpec) { s.Stderr = "err.txt" })
+	h.place()
+	for _, c := range []struct {
+		id   int64
+		same bool
+	}{{one, true}, {two, false}} {
+		row := h.c.jobs[c.id].running[0].row
+		dir := "/logs/" + strconv.FormatInt(c.id, 10) + "/0/"
+		want := dir + "0.err"
+		if c.same {
+			want = dir + "0.out"
+		}
+		if row.Stdout != dir+"0.out" || row.Stderr != want {
+			t.Errorf("job %d on a remote machine: stdout %q, stderr %q; want %q, %q", c.id, row.Stdout, row.Stderr, dir+"0.out", want)
+		}
+	}
+}
