@@ -218,3 +218,27 @@ func TestJobStartFromAnExit(t *testing.T) {
 		t.Errorf("after its second task, the job started at %v; want still %v", j.StartedAt, began)
 	}
 }
+
+// TestProgressSteps: the srun steps a running batch task's progress
+// reports name are listed on its job at once (squeue -s and sstat read
+// them there) when the job is that one task; a map's job takes no task's.
+func TestProgressSteps(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	one := h.submit(1, asRun)
+	many := h.submit(2)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	var evs []client.TaskEvent
+	for _, r := range refs {
+		evs = append(evs, client.TaskEvent{TaskRef: r, Kind: client.EventProgress,
+			Steps: []burst.Step{{ID: 0, Name: "sleep", State: burst.Running, Tasks: 1, CPUs: 1, StartedAt: h.now}}})
+	}
+	h.report("a", evs...)
+	if s := h.c.jobs[one].row.Steps; len(s) != 1 || s[0].Name != "sleep" || s[0].State != burst.Running {
+		t.Errorf("job %d (one task) lists steps %+v while it runs; want its task's running step", one, s)
+	}
+	if s := h.c.jobs[many].row.Steps; len(s) != 0 {
+		t.Errorf("job %d (a map of 2) lists steps %+v; want none", many, s)
+	}
+}
