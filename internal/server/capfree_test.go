@@ -39,6 +39,11 @@ func TestCapFree(t *testing.T) {
 		t.Errorf("a machine whose agent is gone: capFree %s; want nil", got.row.ID)
 	}
 	h.c.machines["a"].registered = true
+	j.row.Spec.Cluster = "gpu" // bound to another cluster than its machine's
+	if got := h.c.capFree(j); got != nil {
+		t.Errorf("a job of another cluster than its machine's: capFree %s; want nil", got.row.ID)
+	}
+	j.row.Spec.Cluster = ""
 	j.row.CancelRequested = true
 	if got := h.c.capFree(j); got != nil {
 		t.Errorf("a job being cancelled: capFree %s; want nil", got.row.ID)
