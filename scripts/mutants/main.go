@@ -3,7 +3,8 @@
 // mutant: < for <=, == for !=, && for ||, ++ for --, and the reverse), runs
 // the package's tests against it, and reports each mutant the tests let
 // live. A mutant is compiled through `go test -overlay`, so the files on
-// disk are never changed, and a run that is stopped leaves nothing behind.
+// disk are never changed; a run stopped by Ctrl-C or SIGTERM removes its
+// temporary copies too.
 //
 // Not every survivor is a missing test: a mutant can be equivalent (d > 0
 // and d >= 0 when d is never 0 there), or touch only a log line. Each
@@ -31,9 +32,11 @@ import (
 	"go/token"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -82,7 +85,7 @@ func main() {
 		args = append(args, "-skip", *skip)
 	}
 	pkg := "./" + filepath.ToSlash(dir)
-	if out, err := goTest(append(args, pkg), *timeout); err != nil {
+	if out, err := goTest(context.Background(), append(args, pkg), *timeout); err != nil {
 		fmt.Fprintf(os.Stderr, "the tests fail without any mutant:\n%s", out)
 		os.Exit(2)
 	}
@@ -90,11 +93,17 @@ func main() {
 	if err != nil {
 		fail("%v", err)
 	}
-	defer os.RemoveAll(tmp)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	killed, lived := 0, 0
 	for i, m := range ms {
-		verdict, err := try(m, tmp, args, pkg, *timeout)
+		verdict, err := try(ctx, m, tmp, args, pkg, *timeout)
+		if ctx.Err() != nil {
+			os.RemoveAll(tmp)
+			fail("stopped after %d of %d mutants: %d killed, %d survived", i, len(ms), killed, lived)
+		}
 		if err != nil {
+			os.RemoveAll(tmp)
 			fail("%v", err)
 		}
 		switch verdict {
@@ -106,6 +115,7 @@ func main() {
 		fmt.Printf("%4d/%d %-8s %s:%d %s -> %s\n", i+1, len(ms), verdict, m.File, m.Line, m.From, m.To)
 	}
 	fmt.Printf("%d mutants: %d killed, %d survived, %d not compiled\n", len(ms), killed, lived, len(ms)-killed-lived)
+	os.RemoveAll(tmp) // before os.Exit, which runs no deferred call
 	if lived > 0 {
 		os.Exit(1)
 	}
@@ -171,7 +181,7 @@ func saysOnly(call *ast.CallExpr) bool {
 }
 
 // try compiles and tests the package with m applied through an overlay.
-func try(m mutant, tmp string, args []string, pkg string, timeout time.Duration) (string, error) {
+func try(ctx context.Context, m mutant, tmp string, args []string, pkg string, timeout time.Duration) (string, error) {
 	src, err := os.ReadFile(m.File)
 	if err != nil {
 		return "", err
@@ -198,7 +208,7 @@ func try(m mutant, tmp string, args []string, pkg string, timeout time.Duration)
 		return "", err
 	}
 	a := append(append([]string{}, args...), "-overlay", ovPath, pkg)
-	out, err := goTest(a, timeout)
+	out, err := goTest(ctx, a, timeout)
 	switch {
 	case err == nil:
 		return "survived", nil
@@ -209,8 +219,8 @@ func try(m mutant, tmp string, args []string, pkg string, timeout time.Duration)
 }
 
 // goTest runs go with args, its output and whether it failed.
-func goTest(args []string, timeout time.Duration) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+func goTest(parent context.Context, args []string, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", args...)
 	out, err := cmd.CombinedOutput()
