@@ -669,8 +669,8 @@ func TestMapAsGNUParallel(t *testing.T) {
 	})
 
 	// man parallel, -I replace-str: "Use the replacement string replace-str instead of {}"; -v: "Print
-	// the job to be run on stdout"; --line-buffer, --ungroup: how output may mix, which with -k and
-	// whole lines changes nothing printed.
+	// the job to be run on stdout"; --line-buffer, --ungroup: how output may mix, which with -k (and
+	// for --ungroup one task at a time) and whole lines changes nothing printed.
 	t.Run("replace_verbose_output_modes", func(t *testing.T) {
 		same(t, []string{"-k", "-I", "%"}, "echo", "x%", "%", ":::", "a", "b c")
 		same(t, []string{"-k", "-I", "#"}, "echo", "{#}", "#", "{.}", ":::", "a.b") // replacement strings keep theirs
@@ -678,7 +678,9 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "sh", "-c", "echo $PARALLEL_SEQ $1", "_", ":::", "a", "b") // {#}, as parallel sets it
 		same(t, []string{"-k", "-v"}, "sh", "-c", "echo $1", "_", ":::", "it's", "b")
 		same(t, []string{"-k", "--line-buffer"}, "echo", ":::", "a", "b")
-		same(t, []string{"-k", "-u"}, "echo", ":::", "a", "b")
+		// parallel -u prints what tasks write as they write it, -k or not (here it once printed b before a):
+		// run one at a time (-j1 for parallel alone), its order is the inputs', as burst map's is.
+		sameAs(t, []string{"-j1"}, []string{"-k", "-u"}, "echo", ":::", "a", "b")
 		// parallel's other spellings of its options (its options_hash): the same options.
 		same(t, []string{"--keeporder", "--col-sep", ",", "--tag-string", "{2}", "--line-buffered"}, "echo", "{1}", ":::", "a,b", "c,d")
 	})
