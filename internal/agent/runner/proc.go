@@ -209,22 +209,7 @@ func Gone(err error) bool {
 // meant for tasks left running by an agent that died. The check and the kill
 // are two steps: a pid freed and reused in between is not detected (the
 // window is microseconds; pids are not reused that fast in practice).
-func KillGroup(pid int, startTicks uint64) error {
-	if pid <= 1 {
-		return fmt.Errorf("invalid pid %d", pid)
-	}
-	if startTicks == 0 {
-		return nil // no identity recorded: nothing is known to be it
-	}
-	s, err := readStat(pid)
-	if err != nil || s.startTicks != startTicks {
-		return nil
-	}
-	if !ours(pid) {
-		return ErrNotOurs // it may be another home's (a copied store): see owner.go
-	}
-	return killStat(pid, s)
-}
+func KillGroup(pid int, startTicks uint64) error { return KillTaskGroup(pid, startTicks) }
 
 // KillTaskGroup is KillGroup for a task's process that an agent reported
 // and the server cannot check itself: it also must have been started with
@@ -238,22 +223,24 @@ func KillTaskGroup(pid int, startTicks uint64, env ...string) error {
 		return fmt.Errorf("invalid pid %d", pid)
 	}
 	if startTicks == 0 {
-		return nil
+		return nil // no identity recorded: nothing is known to be it
 	}
 	s, err := readStat(pid)
 	if err != nil || s.startTicks != startTicks {
 		return nil
 	}
 	if !ours(pid) {
-		return ErrNotOurs
+		return ErrNotOurs // it may be another home's (a copied store): see owner.go
 	}
-	got, err := readEnviron(pid, 250*time.Millisecond)
-	if err != nil {
-		return nil // gone, or not readable: not known to be it
-	}
-	for _, kv := range env {
-		if !hasEntry(got, kv) {
-			return ErrNotOurs
+	if len(env) > 0 {
+		got, err := readEnviron(pid, 250*time.Millisecond)
+		if err != nil {
+			return nil // gone, or not readable: not known to be it
+		}
+		for _, kv := range env {
+			if !hasEntry(got, kv) {
+				return ErrNotOurs
+			}
 		}
 	}
 	return killStat(pid, s)
