@@ -97,10 +97,7 @@ func TestLogPaths(t *testing.T) {
 	id := h.submit(1)
 	named := h.submit(1, func(s *burst.JobSpec) { s.Stdout, s.Workdir = "out.txt", "/home/ann" })
 	h.place()
-	l := h.lease("a", 0)
-	if l == nil || len(l.Tasks) != 2 {
-		t.Fatalf("leased %+v; want both tasks", l)
-	}
+	l := h.leaseN("a", 0, 2)
 	for _, a := range l.Tasks {
 		want := "/logs/" + strconv.FormatInt(id, 10) + "/0/0.out"
 		if a.Job == named {
@@ -124,10 +121,7 @@ func TestBatchDefaultOutputs(t *testing.T) {
 	array := h.submit(2, batch, func(s *burst.JobSpec) { s.Map.Array = true })
 	split := h.submit(1, asRun, batch, func(s *burst.JobSpec) { s.Stderr = "err.txt" })
 	h.place()
-	l := h.lease("a", 0)
-	if l == nil || len(l.Tasks) != 4 {
-		t.Fatalf("leased %+v; want 4 tasks", l)
-	}
+	l := h.leaseN("a", 0, 4)
 	for _, a := range l.Tasks {
 		var out, errp string
 		switch a.Job {
@@ -155,10 +149,7 @@ func TestEndWithoutStartReport(t *testing.T) {
 	h.register("a", 2)
 	id := h.submit(2)
 	h.place()
-	l := h.lease("a", 0)
-	if l == nil || len(l.Tasks) != 2 {
-		t.Fatalf("leased %+v; want 2 tasks", l)
-	}
+	l := h.leaseN("a", 0, 2)
 	t0 := h.now
 	h.report("a", started(l.Tasks[0].TaskRef, t0))
 	h.tick(time.Second)

@@ -223,6 +223,16 @@ func (h *harness) lease(id string, ack uint64) *client.Leased {
 	return out
 }
 
+// leaseN is lease, failing the test unless it hands out n tasks.
+func (h *harness) leaseN(id string, ack uint64, n int) *client.Leased {
+	h.t.Helper()
+	l := h.lease(id, ack)
+	if l == nil || len(l.Tasks) != n {
+		h.t.Fatalf("machine %s leased %+v; want %d tasks", id, l, n)
+	}
+	return l
+}
+
 func (h *harness) report(id string, evs ...client.TaskEvent) {
 	h.t.Helper()
 	h.do(func(b *batch) {

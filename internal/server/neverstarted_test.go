@@ -80,10 +80,7 @@ func TestLoseMachineKills(t *testing.T) {
 		})
 		h.submit(2)
 		h.place()
-		l := h.lease("a", 0)
-		if l == nil || len(l.Tasks) != 2 {
-			t.Fatalf("leased %+v; want 2 tasks", l)
-		}
+		l := h.leaseN("a", 0, 2)
 		h.report("a", started(l.Tasks[0].TaskRef, h.now)) // the other's start is not reported: no pid
 		h.do(func(b *batch) { h.c.loseMachine(h.c.machines["a"], "gone", h.now, b) })
 		if len(h.kills) != c.kills {

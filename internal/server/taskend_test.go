@@ -129,30 +129,6 @@ func TestPreemptedJobWaitsAgain(t *testing.T) {
 	}
 }
 
-// TestJobStepsOfOneTask: a job of one task lists its task's srun steps
-// (sacct reads them there); a map of several does not take one task's.
-func TestJobStepsOfOneTask(t *testing.T) {
-	h := newHarness(t)
-	h.register("a", 4)
-	one := h.submit(1, asRun)
-	many := h.submit(2)
-	h.place()
-	_, refs := h.startAll("a", 0)
-	var evs []client.TaskEvent
-	for _, r := range refs {
-		ev := endAs(r, burst.Succeeded, h.now)
-		ev.Steps = []burst.Step{{ID: 0, Name: "hostname", State: burst.Succeeded, Tasks: 1, CPUs: 1, StartedAt: h.now}}
-		evs = append(evs, ev)
-	}
-	h.report("a", evs...)
-	if s := h.job(one).Steps; len(s) != 1 || s[0].Name != "hostname" {
-		t.Errorf("job %d (one task) lists steps %+v; want its task's", one, s)
-	}
-	if s := h.job(many).Steps; len(s) != 0 {
-		t.Errorf("job %d (a map of 2) lists steps %+v; want none", many, s)
-	}
-}
-
 // TestPreemptedJobWithTaskHandedOut: a job's only started task stopped
 // to run again leaves the job running while another of its tasks is
 // handed to an agent, not yet started.
@@ -161,10 +137,7 @@ func TestPreemptedJobWithTaskHandedOut(t *testing.T) {
 	h.register("a", 2)
 	id := h.submit(2)
 	h.place()
-	l := h.lease("a", 0)
-	if l == nil || len(l.Tasks) != 2 {
-		t.Fatalf("leased %+v; want 2 tasks", l)
-	}
+	l := h.leaseN("a", 0, 2)
 	first := l.Tasks[0].TaskRef
 	h.report("a", started(first, h.now)) // the other is the agent's, not started yet
 	var err error
@@ -219,26 +192,42 @@ func TestJobStartFromAnExit(t *testing.T) {
 	}
 }
 
-// TestProgressSteps: the srun steps a running batch task's progress
-// reports name are listed on its job at once (squeue -s and sstat read
-// them there) when the job is that one task; a map's job takes no task's.
-func TestProgressSteps(t *testing.T) {
-	h := newHarness(t)
-	h.register("a", 4)
-	one := h.submit(1, asRun)
-	many := h.submit(2)
-	h.place()
-	_, refs := h.startAll("a", 0)
-	var evs []client.TaskEvent
-	for _, r := range refs {
-		evs = append(evs, client.TaskEvent{TaskRef: r, Kind: client.EventProgress,
-			Steps: []burst.Step{{ID: 0, Name: "sleep", State: burst.Running, Tasks: 1, CPUs: 1, StartedAt: h.now}}})
-	}
-	h.report("a", evs...)
-	if s := h.c.jobs[one].row.Steps; len(s) != 1 || s[0].Name != "sleep" || s[0].State != burst.Running {
-		t.Errorf("job %d (one task) lists steps %+v while it runs; want its task's running step", one, s)
-	}
-	if s := h.c.jobs[many].row.Steps; len(s) != 0 {
-		t.Errorf("job %d (a map of 2) lists steps %+v; want none", many, s)
+// TestJobStepsOfOneTask: a job of one task lists its task's srun steps,
+// at once from a progress report while it runs (squeue -s and sstat read
+// them there) and from its end report (sacct); a map of several takes no
+// task's.
+func TestJobStepsOfOneTask(t *testing.T) {
+	for _, c := range []struct {
+		kind  string
+		state burst.State
+	}{{client.EventProgress, burst.Running}, {client.EventExited, burst.Succeeded}} {
+		h := newHarness(t)
+		h.register("a", 4)
+		one := h.submit(1, asRun)
+		many := h.submit(2)
+		h.place()
+		_, refs := h.startAll("a", 0)
+		var evs []client.TaskEvent
+		for _, r := range refs {
+			ev := client.TaskEvent{TaskRef: r, Kind: c.kind}
+			if c.kind == client.EventExited {
+				ev = endAs(r, burst.Succeeded, h.now)
+			}
+			ev.Steps = []burst.Step{{ID: 0, Name: "sleep", State: c.state, Tasks: 1, CPUs: 1, StartedAt: h.now}}
+			evs = append(evs, ev)
+		}
+		h.report("a", evs...)
+		steps := func(id int64) []burst.Step { // the running job's in memory, the ended one's row
+			if j := h.c.jobs[id]; j != nil {
+				return j.row.Steps
+			}
+			return h.job(id).Steps
+		}
+		if s := steps(one); len(s) != 1 || s[0].Name != "sleep" || s[0].State != c.state {
+			t.Errorf("%s: job %d (one task) lists steps %+v; want its task's, %s", c.kind, one, s, c.state)
+		}
+		if s := steps(many); len(s) != 0 {
+			t.Errorf("%s: job %d (a map of 2) lists steps %+v; want none", c.kind, many, s)
+		}
 	}
 }
