@@ -72,6 +72,10 @@ type running struct {
 	// runs (squeue -s and sstat list them), by id (sampleStages' alone).
 	steps string
 	sent  map[int]burst.Step
+	// seen is the size of its steps file when sampleStages last read it:
+	// a step's start or end appends a line, so a file of that size holds
+	// nothing new (a batch task that runs no srun is not read each second).
+	seen int64
 }
 
 // queued is a prefetched task waiting for this machine's resources.
@@ -1064,8 +1068,14 @@ func newSteps(rt *running) []burst.Step {
 	if rt.steps == "" {
 		return nil
 	}
+	file := sbatch.StepsFile(rt.steps)
+	fi, err := os.Stat(file)
+	if err != nil || fi.Size() == rt.seen {
+		return nil
+	}
+	rt.seen = fi.Size()
 	var out []burst.Step
-	for _, st := range sbatch.ReadSteps(sbatch.StepsFile(rt.steps)) {
+	for _, st := range sbatch.ReadSteps(file) {
 		if was, ok := rt.sent[st.ID]; !ok || was != st {
 			if rt.sent == nil {
 				rt.sent = map[int]burst.Step{}
