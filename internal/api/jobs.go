@@ -45,6 +45,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/wait", h.handleWait)
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", h.handleLogs)
+	mux.HandleFunc("GET /v1/jobs/{id}/attach", h.handleAttach)
 	mux.HandleFunc("GET /v1/jobs/{id}/results", h.handleResults)
 	mux.HandleFunc("GET /v1/jobs/{id}/output", h.handleOutput)
 	mux.HandleFunc("GET /v1/jobs/{id}/outputs", h.handleOutputs)
@@ -361,21 +362,33 @@ func (h *handler) handleWait(w http.ResponseWriter, r *http.Request) {
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	// The job is read from the store once, when it has ended or the wait is
-	// over: a busy map changes hundreds of times a second, and reading it at
-	// each change cost the server more than running its tasks.
-	ch := h.b.Watch(id)
-	for ch != nil {
+	if h.awaitEnd(r.Context(), id, deadline.C) != nil {
+		return
+	}
+	h.answerJob(w, r)
+}
+
+// awaitEnd returns once job id is no longer active (its row is final) or
+// over fires (nil: never), or with ctx's error. The job is read from the
+// store once, by the caller, when it has ended or the wait is over: a busy
+// map changes hundreds of times a second, and reading it at each change
+// cost the server more than running its tasks.
+func (h *handler) awaitEnd(ctx context.Context, id int64, over <-chan time.Time) error {
+	for ch := h.b.Watch(id); ch != nil; ch = h.b.Watch(id) { // nil: no longer active
 		select {
 		case <-ch:
-			ch = h.b.Watch(id) // nil: no longer active, its row is final
-			continue
-		case <-deadline.C:
-		case <-r.Context().Done():
-			return
+		case <-over:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		break
 	}
+	return nil
+}
+
+// answerJob answers the job of the request's path as it is now, without
+// its spec when asked ?spec=false.
+func (h *handler) answerJob(w http.ResponseWriter, r *http.Request) {
 	var kinds []string // answered without the spec: none read
 	if r.URL.Query().Get("spec") != "false" {
 		kinds = []string{burst.KindRun, burst.KindMap, burst.KindPipe}

@@ -75,6 +75,7 @@ var routes = map[string]rule{
 	"GET /v1/ids/{ref}":              {auth.Read, fromRef},
 	"GET /v1/jobs/{id}/wait":         {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/logs":         {auth.Read, fromJob},
+	"GET /v1/jobs/{id}/attach":       {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/results":      {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/output":       {auth.Read, fromJob},
 	"GET /v1/jobs/{id}/outputs":      {auth.Read, fromJob},

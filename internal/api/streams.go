@@ -15,14 +15,15 @@ import (
 // log and stream of changes. Each holds a connection and polls (a
 // follow, ten times a second); with no bound, one user, a viewer even,
 // could take every connection the server accepts (its agents' too) and
-// a core with them: 2,000 follows cost a third of a core here. 512 is a
-// hundred and more `burst run` at once in the foreground (three each).
+// a core with them: 2,000 follows cost a third of a core here. 512 holds 512
+// `burst run` at once in the foreground (one attach each).
 // The home's token (the host's owner) is not bounded.
 const MaxStreamsPerUser = 512
 
 // streamRoutes are the routes streamGate counts, as registered.
 var streamRoutes = map[string]bool{
 	"GET /v1/jobs/{id}/logs":   true,
+	"GET /v1/jobs/{id}/attach": true,
 	"GET /v1/jobs/{id}/output": true,
 	"GET /v1/jobs/{id}/wait":   true,
 	"GET /v1/events":           true,

@@ -644,6 +644,38 @@ func follow(ctx context.Context, c *cobra.Command, cl *client.Client, id int64, 
 		streams = []string{"stdout", "stderr"}
 	}
 	defer showWaiting(ctx, cl, id, stderr)()
+	taskErr := &lastLine{w: stderr}
+	var streamOut, streamErr io.Writer
+	if slices.Contains(streams, "stdout") {
+		streamOut = out.stdout
+	}
+	if slices.Contains(streams, "stderr") {
+		streamErr = taskErr
+	}
+	// One answer carries both streams and then the job as it ended.
+	j, cut, err := cl.Attach(ctx, id, 0, streamOut, streamErr)
+	switch {
+	case errors.Is(err, client.ErrNoAttach): // an older server
+		return followApart(ctx, cl, id, streams, out, stderr)
+	case ctx.Err() != nil:
+		return stoppedWaiting(ctx, id)
+	case err != nil:
+		// The output stopped short (a write to this end failed, the
+		// server refused the rest): the job's end is still its status.
+		cut = err
+		if j, err = waitJob(ctx, cl, id); err != nil {
+			if ctx.Err() != nil {
+				return stoppedWaiting(ctx, id)
+			}
+			return serverGone(err, id)
+		}
+	}
+	return followEnd(stderr, j, cut, taskErr.line())
+}
+
+// followApart is follow for a server that answers no attach: the two
+// streams and the wait, each a request of its own.
+func followApart(ctx context.Context, cl *client.Client, id int64, streams []string, out outputs, stderr io.Writer) error {
 	// The wait goes out with the streams, not after them: the job's end is
 	// then known as the streams end, one round trip sooner. Its answer is
 	// read only once the streams have ended, so the output shown is whole.

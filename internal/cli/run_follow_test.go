@@ -17,13 +17,24 @@ import (
 	"github.com/burst-sh/burst/client"
 )
 
-// TestFollowWaitsAlongsideStreams: an attached run asks for the job's end
+// olderServer makes mux answer as a server without GET .../attach answers
+// a path it does not know.
+func olderServer(mux *http.ServeMux) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(404)
+		json.NewEncoder(w).Encode(client.Error{Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
+	})
+}
+
+// TestFollowWaitsAlongsideStreams: an attached run on an older server
+// (no attach: the streams and the wait apart) asks for the job's end
 // while its output streams, not after: this server ends the streams only
 // once the wait has arrived, which a follow that waited in turn would
 // never see (it fails at the deadline). The output and exit are exact.
 func TestFollowWaitsAlongsideStreams(t *testing.T) {
 	waitAsked := make(chan struct{})
 	mux := http.NewServeMux()
+	olderServer(mux)
 	mux.HandleFunc("GET /v1/jobs/7/wait", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-waitAsked:
@@ -72,11 +83,31 @@ func TestFollowSaysTheReasonOnce(t *testing.T) {
 	const reason = `cannot start: exec: "fit.sh": executable file not found in $PATH (fit.sh is in the working directory, which is not searched for programs: run it as ./fit.sh)`
 	for _, c := range []struct {
 		taskErr, wantMsg string
+		older            bool
 	}{
-		{"burst: " + reason + "\n", "job 7 failed (exit 127)"},
-		{"something else\n", "job 7 failed: " + reason},
+		{"burst: " + reason + "\n", "job 7 failed (exit 127)", false},
+		{"something else\n", "job 7 failed: " + reason, false},
+		{"burst: " + reason + "\n", "job 7 failed (exit 127)", true},
+		{"something else\n", "job 7 failed: " + reason, true},
 	} {
 		mux := http.NewServeMux()
+		if c.older {
+			olderServer(mux)
+		} else {
+			mux.HandleFunc("GET /v1/jobs/7/attach", func(w http.ResponseWriter, r *http.Request) {
+				frame := func(kind byte, p []byte) {
+					w.Write(append([]byte{kind, 0, 0, byte(len(p) >> 8), byte(len(p))}, p...))
+				}
+				frame(client.FrameStderr, []byte(c.taskErr))
+				for _, s := range []string{"stdout", "stderr"} {
+					end, _ := json.Marshal(client.AttachEnd{Stream: s, Status: 200})
+					frame(client.FrameStreamEnd, end)
+				}
+				code := 127
+				job, _ := json.Marshal(&burst.Job{ID: 7, State: burst.Failed, ExitCode: &code, Reason: reason})
+				frame(client.FrameJob, job)
+			})
+		}
 		mux.HandleFunc("GET /v1/jobs/7/wait", func(w http.ResponseWriter, r *http.Request) {
 			code := 127
 			json.NewEncoder(w).Encode(&burst.Job{ID: 7, State: burst.Failed, ExitCode: &code, Reason: reason})
@@ -99,10 +130,10 @@ func TestFollowSaysTheReasonOnce(t *testing.T) {
 		srv.Close()
 		var ee *ExitError
 		if !errors.As(err, &ee) || ee.Code != 127 || ee.Msg != c.wantMsg {
-			t.Errorf("task stderr %q: follow: %#v, want exit 127 and %q", c.taskErr, err, c.wantMsg)
+			t.Errorf("task stderr %q (older server %t): follow: %#v, want exit 127 and %q", c.taskErr, c.older, err, c.wantMsg)
 		}
 		if stderr.String() != c.taskErr {
-			t.Errorf("stderr %q, want the task's %q", stderr.String(), c.taskErr)
+			t.Errorf("older server %t: stderr %q, want the task's %q", c.older, stderr.String(), c.taskErr)
 		}
 	}
 }
