@@ -76,6 +76,10 @@ type running struct {
 	// a step's start or end appends a line, so a file of that size holds
 	// nothing new (a batch task that runs no srun is not read each second).
 	seen int64
+	// resend: the server it reports to registered this agent again (it
+	// restarted, and keeps running steps in memory alone): the next
+	// sample sends every step again. Set under a.mu, read by sampleStages.
+	resend atomic.Bool
 }
 
 // queued is a prefetched task waiting for this machine's resources.
@@ -302,6 +306,7 @@ func (o *owner) Registration(r *client.Register) {
 	a := (*Agent)(o)
 	for _, rt := range a.running {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: rt.ref, PID: rt.task.PID()})
+		rt.resend.Store(rt.steps != "")
 	}
 	for _, q := range a.queue {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: q.as.TaskRef})
@@ -1063,10 +1068,13 @@ func (a *Agent) sampleStages() {
 // newSteps are the srun steps of batch task rt that started, ended or
 // changed since sampleStages last sent them: a progress event carries
 // those alone (the server merges them by id), not every step of a script
-// that ran thousands.
+// that ran thousands; all of them once the agent registered again.
 func newSteps(rt *running) []burst.Step {
 	if rt.steps == "" {
 		return nil
+	}
+	if rt.resend.Swap(false) {
+		rt.seen, rt.sent = -1, nil // a server that restarted knows none of them
 	}
 	file := sbatch.StepsFile(rt.steps)
 	fi, err := os.Stat(file)
