@@ -63,6 +63,9 @@ type Job struct {
 	// Steps are the srun steps its batch script ran, for a job of one
 	// task (its task's, as they ended): sacct's N.0, N.1 lines.
 	Steps []Step `json:"steps,omitempty"`
+	// SrunStep is its spec's SrunStep, in listings too: a job srun made
+	// outside any job, listed by the Slurm commands as its step N.0.
+	SrunStep bool `json:"srun_step,omitempty"`
 }
 
 // Step is a job step srun ran inside a batch task (srun in an #SBATCH

@@ -59,6 +59,10 @@ type JobSpec struct {
 	// Batch is set for jobs submitted as #SBATCH scripts: the task then gets
 	// the SLURM_* variables such scripts read.
 	Batch *BatchOptions `json:"batch,omitempty"`
+	// SrunStep marks the job that srun run outside any job made for its
+	// step, as Slurm's srun makes an allocation and runs step 0 in it:
+	// the Slurm commands list that step as N.0, with no batch step.
+	SrunStep bool `json:"srun_step,omitempty"`
 	// Map, when set, makes this a map: one task per input tuple.
 	Map *MapSpec `json:"map,omitempty"`
 	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;

@@ -130,3 +130,57 @@ func TestSqueueSrunStepsRunning(t *testing.T) {
 		t.Errorf("sacct -j %s while it runs: %s, want its ended step 0 and running step 1", id, r)
 	}
 }
+
+// TestSrunAloneIsStepZero: srun outside any job makes a job and runs its
+// command as that job's step 0, as Slurm's srun does: sacct lists N and
+// N.0 (named as the job, -J or the program; its tasks; the job's
+// DerivedExitCode is the step's exit), with no N.batch, and while it runs
+// squeue -s and sstat show N.0 alone (real 22.05: `5.0 duo`, `6.0 sleep`).
+// burst listed N.batch, and for -n 2 N.batch and N.0.
+func TestSrunAloneIsStepZero(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	var ids []string
+	for _, args := range [][]string{{"-J", "solo", "true"}, {"-n", "2", "-J", "duo", "true"}, {"sh", "-c", "exit 3"}} {
+		face(append([]string{"srun"}, args...)...)
+		ids = strings.Fields(face("sacct", "-X", "-n", "-P", "-o", "JobID").stdout)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("sacct -X after three sruns: %q", ids)
+	}
+	want := strings.Join([]string{ids[0] + "|solo|COMPLETED||0:0|0:0", ids[0] + ".0|solo|COMPLETED|1|0:0|",
+		ids[1] + "|duo|COMPLETED||0:0|0:0", ids[1] + ".0|duo|COMPLETED|2|0:0|",
+		ids[2] + "|sh|FAILED||3:0|3:0", ids[2] + ".0|sh|FAILED|1|3:0|"}, "\n") + "\n"
+	if r := face("sacct", "-n", "-P", "-o", "JobID,JobName,State,NTasks,ExitCode,DerivedExitCode"); r.stdout != want {
+		t.Errorf("sacct of three sruns run alone: %s\nwant %q", r, want)
+	}
+	if r := face("sacct", "-n", "-P", "-j", ids[0]+".batch", "-o", "JobID"); r.stdout != "" {
+		t.Errorf("sacct -j %s.batch: %s, want nothing (the job has no batch step)", ids[0], r)
+	}
+	c := h.command()
+	c.Path, c.Args, c.Dir = filepath.Join(dir, "bin", "srun"), []string{"srun", "-J", "sl", "sleep", "300"}, dir
+	p, err := startCmd(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	h.waitFor("squeue -s to list the running srun's step", 60*time.Second, func() bool {
+		got = face("squeue", "-h", "-s", "-o", "%i %j %A").stdout
+		return got != ""
+	})
+	id := strings.TrimSuffix(strings.Fields(got)[0], ".0")
+	t.Cleanup(func() { face("scancel", id); p.wait() })
+	if got != id+".0 sl 1\n" {
+		t.Errorf("squeue -s while srun runs alone: %q, want its step 0 alone, %q", got, id+".0 sl 1\n")
+	}
+	if r := face("sstat", "-n", "-P", "-a", "-j", id, "-o", "JobID,NTasks"); r.code != 0 || r.stdout != id+".0|1\n" {
+		t.Errorf("sstat -a -j %s: %s, want its step 0 alone", id, r)
+	}
+	if r := face("sstat", "-n", "-P", "-j", id, "-o", "JobID"); r.code != 0 || r.stdout != id+".0\n" {
+		t.Errorf("sstat -j %s: %s, want its step 0", id, r)
+	}
+	if r := face("sstat", "-n", "-P", "-j", id+".batch", "-o", "JobID"); r.stdout != "" || r.stderr != "sstat: error: StepId="+id+".batch not found running.\n" {
+		t.Errorf("sstat -j %s.batch: %s, want it not found", id, r)
+	}
+}

@@ -521,7 +521,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: max(j.CPUs, 1), Shared: j.CPUs == 0, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
-		Steps: j.Steps,
+		Steps: j.Steps, SrunStep: j.SrunStep,
 	}
 	if j.State == burst.Cancelled {
 		// Cancelled because a dependency can never be met: Slurm keeps
@@ -1942,9 +1942,10 @@ func withOwnSteps(jobs []slurmface.Job, getenv func(string) string) {
 	}
 }
 
-// withSteps puts after each job that started its batch step (unless
-// allocs), as sacct lists them; a job that -j named by a step (12.batch)
-// is that step alone, or nothing for a step burst does not have (12.0).
+// withSteps puts after each job the lines of its steps (StepLines: its
+// batch step once it started, its srun steps) unless allocs, as sacct
+// lists them; a job that -j named by a step (12.batch) is that step
+// alone, or nothing for a step burst does not have (12.7).
 func withSteps(jobs []slurmface.Job, steps map[string]string, allocs bool) []slurmface.Job {
 	var out []slurmface.Job
 	for _, j := range jobs {
@@ -1955,14 +1956,12 @@ func withSteps(jobs []slurmface.Job, steps map[string]string, allocs bool) []slu
 		if !named {
 			out = append(out, j)
 		}
-		if (!allocs || named) && !j.Start.IsZero() && j.ArrayPending == "" && (!named || step == "batch") {
-			out = append(out, j.BatchStep())
+		if allocs && !named {
+			continue
 		}
-		if !allocs || named {
-			for _, s := range j.SrunSteps() {
-				if !named || step == s.Step {
-					out = append(out, s)
-				}
+		for _, s := range j.StepLines() {
+			if !named || step == s.Step {
+				out = append(out, s)
 			}
 		}
 	}

@@ -549,6 +549,7 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 	}
 	spec.Argv = s.Argv
 	spec.Name = cmp.Or(s.Name, filepath.Base(s.Argv[0])) // srun(1): -J defaults to the program's name
+	spec.SrunStep = true                                 // listed as its step N.0, with no N.batch
 	spec.Project = s.Account
 	spec.Resources.CPUs = s.StepCPUs(n)
 	spec.Resources.MemBytes = s.StepMem(n)

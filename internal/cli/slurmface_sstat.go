@@ -130,8 +130,16 @@ found running", an unknown job "couldn't get steps for job N", as sstat does
 						running = append(running, s)
 					}
 				}
+				own := []slurmface.Job{batch}
+				if face.SrunStep { // srun made the job: its step 0 alone, its task until its srun recorded one
+					own = nil
+					if len(face.Steps) == 0 {
+						batch.Step, batch.StepName = "0", face.Name
+						running = []slurmface.Job{batch}
+					}
+				}
 				switch {
-				case named && step == "batch":
+				case named && step == "batch" && len(own) > 0:
 					lines = append(lines, batch)
 				case named:
 					i := slices.IndexFunc(running, func(s slurmface.Job) bool { return s.Step == step })
@@ -141,7 +149,7 @@ found running", an unknown job "couldn't get steps for job N", as sstat does
 					}
 					lines = append(lines, running[i])
 				case all:
-					lines = append(append(lines, batch), running...)
+					lines = append(append(lines, own...), running...)
 				case len(running) > 0:
 					lines = append(lines, running[0]) // the lowest-numbered, as sstat takes JOB alone
 				}

@@ -110,6 +110,9 @@ type Job struct {
 	StepName string
 	// Steps are the srun steps its batch script ran (sacct's N.0 ...).
 	Steps []burst.Step
+	// SrunStep says srun made the job outside any job (burst.Job's
+	// SrunStep): its step is N.0, and it has no batch step.
+	SrunStep bool
 }
 
 // BatchStep is the job's batch step, as sacct lists it under the job: the
@@ -124,6 +127,30 @@ func (j Job) BatchStep() Job {
 		s.State = burst.Cancelled
 	}
 	return s
+}
+
+// StepLines are the lines of j's steps as sacct lists them under it: its
+// batch step (once it started) and the srun steps its script ran. A job
+// srun made outside any job (SrunStep) has its step 0 alone, as Slurm's
+// srun runs its command as step 0 of the allocation it made: the step its
+// task's srun recorded, or the task itself until one did (a step of one
+// task runs as the job's task, and records none).
+func (j Job) StepLines() []Job {
+	steps := j.SrunSteps()
+	if j.Start.IsZero() || j.ArrayPending != "" || j.SrunStep && len(steps) > 0 {
+		return steps
+	}
+	return append([]Job{j.BatchStep().asSrunStep()}, steps...)
+}
+
+// asSrunStep is the batch step line b of a job srun made outside any job
+// as the line of its step 0, named as the job (srun's -J, else the
+// program's); any other line as it is.
+func (b Job) asSrunStep() Job {
+	if b.SrunStep && len(b.Steps) == 0 {
+		b.Step, b.StepName = "0", b.Name
+	}
+	return b
 }
 
 // SrunSteps are the lines of the srun steps j's batch script ran, as sacct
@@ -153,6 +180,9 @@ func (j Job) SrunSteps() []Job {
 // code of the steps srun ran in it ("STATUS:SIGNAL"), the batch step left
 // out; 0:0 when it ran none.
 func (j Job) DerivedExitCode() string {
+	if j.SrunStep && len(j.Steps) == 0 && j.ExitCode != nil { // its one step ran as its task
+		return j.AcctExitCode()
+	}
 	code, sig := 0, 0
 	for _, st := range j.Steps {
 		if st.ExitCode > code || st.ExitCode == code && sig == 0 {

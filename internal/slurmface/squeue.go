@@ -293,7 +293,8 @@ func (j Job) StepID() string { return j.JobID() + "." + cmp.Or(j.Step, "batch") 
 
 // RunningSteps are the lines squeue -s lists of running job j: its batch
 // step after the srun steps running in it, as squeue orders a job's
-// steps (the batch step's id is the highest).
+// steps (the batch step's id is the highest); of a job srun made outside
+// any job, its step 0 alone (StepLines).
 func (j Job) RunningSteps() []Job {
 	var out []Job
 	for _, s := range j.SrunSteps() {
@@ -301,8 +302,13 @@ func (j Job) RunningSteps() []Job {
 			out = append(out, s)
 		}
 	}
+	if j.SrunStep && len(j.Steps) > 0 {
+		return out
+	}
 	b := j
-	b.Steps, b.NTasks = nil, 1 // the batch step is one task
+	b.NTasks = 1 // the batch step is one task
+	b = b.asSrunStep()
+	b.Steps = nil
 	return append(out, b)
 }
 

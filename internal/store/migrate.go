@@ -379,6 +379,10 @@ var migrations = []string{
 	// The srun steps of a batch task (JSON), and of a job of one task.
 	`ALTER TABLE tasks ADD COLUMN steps TEXT NOT NULL DEFAULT '';
 	ALTER TABLE jobs ADD COLUMN steps TEXT NOT NULL DEFAULT '';`,
+	// 27: the job srun made outside any job (its spec's SrunStep), as a
+	// column: listings leave specs unread, and the Slurm commands list its
+	// step as N.0 where other jobs have N.batch.
+	`ALTER TABLE jobs ADD COLUMN srun_step INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
