@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -755,5 +756,32 @@ func TestScriptAccountNotAProject(t *testing.T) {
 	}
 	if r := h.runIn(h.dir, "slurm", "sbatch", "-A", "nosuch", "acct.sh"); r.code != 1 || !strings.Contains(r.stderr, "nosuch") {
 		t.Errorf("sbatch -A nosuch: %s, want refused naming it", r)
+	}
+}
+
+// TestSbatchScriptCannotExec: a batch script whose #! interpreter this
+// machine lacks, or may not run, ends FAILED with execve's errno as its
+// exit code (2:0, 13:0) and slurmstepd's line in its output file, as Slurm
+// 22.05 ends it (`slurmstepd-c1: error: execve(): bad interpreter(/bin/tcsh):
+// No such file or directory`, ExitCode=2:0). burst gave 127:0 and a line of
+// its own. A command run by burst run keeps a shell's 127.
+func TestSbatchScriptCannotExec(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	for _, c := range []struct{ shebang, line, code string }{
+		{"#!/nonexistent/tcsh -f", `execve\(\): bad interpreter\(/nonexistent/tcsh -f\): No such file or directory`, "2:0"},
+		{"#!/etc/passwd", `execve\(\): /\S+: Permission denied`, "13:0"},
+	} {
+		id, out := sbatchAndWait(t, h, face, dir, "x.sh", c.shebang+"\necho hi\n")
+		if !regexp.MustCompile(`^slurmstepd-\S+: error: ` + c.line + "\n$").Match(out) {
+			t.Errorf("%s: the job's output %q, want slurmstepd's line %s", c.shebang, out, c.line)
+		}
+		if r := face("sacct", "-n", "-P", "-j", id, "-o", "JobID,State,ExitCode"); r.stdout != id+"|FAILED|"+c.code+"\n"+id+".batch|FAILED|"+c.code+"\n" {
+			t.Errorf("%s: sacct %s, want FAILED %s", c.shebang, r, c.code)
+		}
+	}
+	if r := h.run("run", "--", "/nonexistent/tcsh"); r.code != 127 {
+		t.Errorf("burst run of a program that is missing: %s, want a shell's 127", r)
 	}
 }

@@ -789,6 +789,34 @@ func stepdNotice(batch bool, env []string) func(runner.Notice, time.Time) string
 	}
 }
 
+// stepdExecFailed is how slurmstepd ends a batch job whose script cannot
+// be executed: the errno of its execve as the exit code, and a line in the
+// job's error file. 2 for a #! interpreter this machine lacks, said
+// "slurmstepd-NODE: error: execve(): bad interpreter(/bin/tcsh): No such
+// file or directory" with the rest of the #! line as slurmstepd reads it
+// (its first 255 bytes); otherwise "execve(): SCRIPT: Permission denied",
+// 13 (checked beside Slurm 22.05). Other tasks get nil: burst's own line,
+// and 127 or 126 as a shell gives them.
+func stepdExecFailed(batch bool, env []string, script, text string) func(error) (string, int, bool) {
+	id, _ := envValue(env, "SLURM_JOB_ID")
+	if !batch || id == "" {
+		return nil
+	}
+	node, _ := envValue(env, "SLURMD_NODENAME")
+	return func(err error) (string, int, bool) {
+		var errno syscall.Errno
+		if !errors.As(err, &errno) || errno == 0 {
+			return "", 0, false // not execve's (a working directory that is missing)
+		}
+		what := script
+		if errno == syscall.ENOENT { // the script is there: its interpreter is not
+			line, _, _ := strings.Cut(text, "\n")
+			what = "bad interpreter(" + strings.TrimPrefix(line[:min(len(line), 255)], "#!") + ")"
+		}
+		return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", node, what, errText(errno)), int(errno), true
+	}
+}
+
 // launch starts a task's process: with in and out (a pipe's stage) as its
 // stdin and stdout when given. The task stays in opening (o) until it is
 // running, so that a cancel meanwhile is never lost.
@@ -856,6 +884,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
 		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env), Preface: preface,
+		ExecFailed: stepdExecFailed(script != "" && o.stackRoot == "", env, script, ctx.Script),
 	})
 	if err != nil {
 		if script != "" {

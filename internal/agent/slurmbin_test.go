@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
@@ -148,5 +151,37 @@ func TestWithTmpdir(t *testing.T) {
 	}
 	if st, err := os.Stat(made); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
 		t.Errorf("a missing TMPDIR is made with mode 0700: %v %v", st, err)
+	}
+}
+
+// A batch script that cannot be executed ends as slurmstepd ends it
+// (checked beside Slurm 22.05): execve's errno as the exit code, 2 with
+// "bad interpreter(REST OF THE #! LINE)" for an interpreter the machine
+// lacks, 13 with the script's path for one it may not run; an error that
+// is no execve's, and any task that is no batch job's, as burst says it.
+func TestStepdExecFailed(t *testing.T) {
+	env := []string{"SLURM_JOB_ID=7", "SLURMD_NODENAME=n1"}
+	failed := stepdExecFailed(true, env, "/s/7.sh", "#!/bin/tcsh -f\necho hi\n")
+	for _, c := range []struct {
+		err  error
+		line string
+		code int
+		ok   bool
+	}{
+		{&fs.PathError{Op: "fork/exec", Path: "/bin/tcsh", Err: syscall.ENOENT}, "slurmstepd-n1: error: execve(): bad interpreter(/bin/tcsh -f): No such file or directory", 2, true},
+		{&fs.PathError{Op: "fork/exec", Path: "/etc/passwd", Err: syscall.EACCES}, "slurmstepd-n1: error: execve(): /s/7.sh: Permission denied", 13, true},
+		{errors.New("working directory /x does not exist on this machine"), "", 0, false},
+	} {
+		if line, code, ok := failed(c.err); line != c.line || code != c.code || ok != c.ok {
+			t.Errorf("%v: %q %d %v, want %q %d %v", c.err, line, code, ok, c.line, c.code, c.ok)
+		}
+	}
+	if long := stepdExecFailed(true, env, "/s/7.sh", "#!/"+strings.Repeat("x", 300)+"\n"); long != nil {
+		if line, _, _ := long(syscall.ENOENT); line != "slurmstepd-n1: error: execve(): bad interpreter(/"+strings.Repeat("x", 252)+"): No such file or directory" {
+			t.Errorf("a #! line longer than slurmstepd reads: %q", line)
+		}
+	}
+	if stepdExecFailed(false, env, "", "") != nil || stepdExecFailed(true, []string{"A=1"}, "/s/7.sh", "#!/bin/tcsh\n") != nil {
+		t.Error("a task that is no batch job's gets burst's own line and code")
 	}
 }

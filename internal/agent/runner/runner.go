@@ -80,6 +80,12 @@ type Spec struct {
 	// starts (what slurmstepd says of the step's setup, such as a TMPDIR
 	// it could not make).
 	Preface string
+	// ExecFailed, when set, says how the task ends when its program could
+	// not be executed (the task's fault, not its machine's): the line for
+	// its Stderr, in place of burst's, and its exit code (slurmstepd's for
+	// a batch script: execve's errno); ok false, or nil: burst's line, and
+	// 127 or 126 as a shell says them.
+	ExecFailed func(err error) (line string, code int, ok bool)
 	// UserNS starts the child in new user and mount namespaces, the
 	// agent's uid and gid mapped to 0 there (a writable stack's overlay,
 	// mounted by the child: agent/stackexec.go).
@@ -240,7 +246,7 @@ func Start(spec Spec) (*Task, error) {
 	}
 	path, err := lookPath(spec.Argv[0], env, spec.Dir)
 	if err != nil {
-		t.failStart(startHint(err, spec.Argv[0], spec.Dir), stderr)
+		t.failStart(startHint(err, spec.Argv[0], spec.Dir), stderr, true)
 		return t, nil
 	}
 
@@ -265,7 +271,7 @@ func Start(spec Spec) (*Task, error) {
 					if t.cg != nil {
 						t.cg.remove()
 					}
-					t.failStart(fmt.Errorf("make its containment cgroup: %w", err), stderr)
+					t.failStart(fmt.Errorf("make its containment cgroup: %w", err), stderr, false)
 					return t, nil
 				}
 				if boxFallback(err) {
@@ -364,7 +370,7 @@ func Start(spec Spec) (*Task, error) {
 			t.box = nil
 		}
 		forgetPath(spec.Argv[0], env, spec.Dir)
-		t.failStart(startHint(badDir(err, spec.Dir), path, spec.Dir), stderr)
+		t.failStart(startHint(badDir(err, spec.Dir), path, spec.Dir), stderr, true)
 		return t, nil
 	}
 	t.proc, t.pid = p, p.Pid
@@ -563,7 +569,9 @@ const textBusyTries = 9
 // arguments too long), as a shell, xargs and GNU parallel say them; Lost
 // when it is its machine's (out of descriptors, memory or processes: see
 // MachineShort), so that it runs again without using one of its retries.
-func (t *Task) failStart(err error, stderr *os.File) {
+// With program (its program could not be executed), Spec.ExecFailed may say
+// otherwise.
+func (t *Task) failStart(err error, stderr *os.File, program bool) {
 	now := time.Now()
 	code := 127
 	if cannotRun(err) {
@@ -586,7 +594,13 @@ func (t *Task) failStart(err error, stderr *os.File) {
 		t.res.Reason += fmt.Sprintf(" (Linux runs a program with arguments of at most %d bytes each, and %d bytes of arguments and environment together: pass long text in a file)",
 			burst.MaxArgBytes, 2<<20)
 	}
-	fmt.Fprintf(stderr, "burst: %s\n", t.res.Reason)
+	line := "burst: " + t.res.Reason
+	if program && t.res.State == burst.Failed && t.spec.ExecFailed != nil {
+		if l, c, ok := t.spec.ExecFailed(err); ok {
+			line, *t.res.ExitCode = l, c
+		}
+	}
+	fmt.Fprintln(stderr, line)
 	t.inCount.done()
 	t.outCount.done()
 	t.exited = true
