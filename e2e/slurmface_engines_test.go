@@ -131,3 +131,28 @@ func TestScontrolPendingJobFiles(t *testing.T) {
 	}
 	check(id, "o-"+id+"_4294967294.log", "o-"+id+"_4294967294.log")
 }
+
+// TestScontrolStdioPatterns: scontrol show job leaves %N %t %s %J (and a
+// width, %%, a backslash) as written in StdOut and StdErr, expanding only
+// %A %a %j %u %x, as Slurm 22.05's does (checked: -o
+// 'o_%j_%N_%t_%s_%J_%x.out' shows StdOut=.../o_11_%N_%t_%s_%J_wrap.out),
+// while the file on disk has every pattern expanded. burst showed the
+// file's name.
+func TestScontrolStdioPatterns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	r := h.runIn(dir, "slurm", "sbatch", "--parsable", "-o", "o_%j_%N_%t_%s_%J_%x.out", "-e", `e\_%j_%5j_%%.err`, "--wrap", "true")
+	id := strings.TrimSpace(r.stdout)
+	h.run("wait", id)
+	r = h.mustRun("slurm", "scontrol", "-o", "show", "job", id)
+	for _, want := range []string{" StdOut=" + filepath.Join(dir, "o_"+id+"_%N_%t_%s_%J_wrap.out") + " ", " StdErr=" + filepath.Join(dir, `e\_`+id+"_%5j_%%.err") + " "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("scontrol show job %s: no %q in %s", id, want, r.stdout)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "o_"+id+"_*_0_batch_"+id+"_wrap.out")); len(m) != 1 {
+		ents, _ := os.ReadDir(dir)
+		t.Errorf("the job's output file, every pattern expanded: none in %v", ents)
+	}
+}

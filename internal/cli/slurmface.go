@@ -579,6 +579,25 @@ func stdinOf(spec *burst.JobSpec, j *slurmface.Job) string {
 // shows it before the job runs: its -o and -e (sbatch's defaults without),
 // expanded for j; "" for a job that is no batch job (burst's own logs).
 func batchFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
+	return stdioOf(spec, j, func(p string) string { return batchPath(spec, p, j) })
+}
+
+// shownFilesOf are a batch job's -o and -e as scontrol shows them, run
+// or not: %A %a %j %u %x expanded and the other patterns left as they are
+// (slurmface.ShownStdio), under the job's working directory; "" for a job
+// that is no batch job.
+func shownFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
+	return stdioOf(spec, j, func(p string) string {
+		if p = slurmface.ShownStdio(p, *j); !filepath.IsAbs(p) {
+			p = filepath.Join(spec.Workdir, p)
+		}
+		return p
+	})
+}
+
+// stdioOf are a batch job's -o and -e (sbatch's default without, -e
+// following -o), each as path makes it; "" for a job that is no batch job.
+func stdioOf(spec *burst.JobSpec, j *slurmface.Job, path func(pattern string) string) (string, string) {
 	if spec == nil || spec.Batch == nil || spec.Batch.Logs {
 		return "", ""
 	}
@@ -589,7 +608,7 @@ func batchFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
 			out = "slurm-%A_%a.out"
 		}
 	}
-	return batchPath(spec, out, j), batchPath(spec, cmp.Or(spec.Stderr, out), j)
+	return path(out), path(cmp.Or(spec.Stderr, out))
 }
 
 // batchPath is pattern expanded for j (as the server expands it at the
@@ -2483,8 +2502,8 @@ between status polls) are answered.`,
 					if j.ArrayJobID == 0 {
 						fj.withTask(ctx, cl, &j)
 					}
-					if j.StdOut == "" { // not run yet: where its files will be, as scontrol shows them
-						j.StdOut, j.StdErr = batchFilesOf(list[i].Spec, &j)
+					if out, errs := shownFilesOf(list[i].Spec, &j); out != "" { // as Slurm 22.05 shows them, run or not
+						j.StdOut, j.StdErr = out, errs
 					}
 					j.StdIn = stdinOf(list[i].Spec, &j)
 					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {

@@ -51,8 +51,8 @@ type TaskInfo struct {
 // is a partition.
 const ClusterName = "burst"
 
-// noArrayTask is what Slurm puts for %a in a job that is not an array.
-const noArrayTask = 4294967294
+// NoArrayTask is what Slurm puts for %a in a job that is not an array.
+const NoArrayTask = 4294967294
 
 // Env returns the SLURM_* variables of a batch step, ENVIRONMENT=BATCH
 // (which scripts test to know they run as a batch job) and HOSTNAME (the
@@ -205,7 +205,7 @@ func Expand(pattern string, t TaskInfo) string {
 // field returns the value of pattern letter c, whether it is a number, and
 // whether c is a pattern letter at all.
 func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
-	task := int64(noArrayTask)
+	task := int64(NoArrayTask)
 	if t.ArrayTaskID >= 0 {
 		task = int64(t.ArrayTaskID)
 	}

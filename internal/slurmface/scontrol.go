@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst/internal/sbatch"
 )
 
 // ShowEntity is what `scontrol show WORD` shows, as scontrol 22.05 reads
@@ -267,4 +269,41 @@ func orDevNull(s string) string {
 		return "/dev/null"
 	}
 	return s
+}
+
+// ShownStdio is an output file name pattern as Slurm 22.05's scontrol
+// shows a job's StdOut and StdErr: %A, %a, %j, %u and %x expanded for j
+// (written so, with no width), and anything else left as written: %N %t
+// %s %J %n %b, a width (%5j), %% and a backslash, though the file's name
+// on disk has them expanded (checked beside 22.05:
+// StdOut=.../o_12_%N_%t_%s_%J_wrap.out for -o o_%j_%N_%t_%s_%J_%x.out).
+func ShownStdio(pattern string, j Job) string {
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '%' || i+1 == len(pattern) {
+			b.WriteByte(pattern[i])
+			continue
+		}
+		switch pattern[i+1] {
+		case 'A':
+			b.WriteString(strconv.FormatInt(j.arrayID(), 10))
+		case 'a':
+			task := int64(sbatch.NoArrayTask) // no array's task, or an array's pending ones
+			if j.ArrayJobID != 0 && j.ArrayPending == "" {
+				task = int64(j.ArrayTaskID)
+			}
+			b.WriteString(strconv.FormatInt(task, 10))
+		case 'j':
+			b.WriteString(strconv.FormatInt(j.RawID, 10))
+		case 'u':
+			b.WriteString(j.User)
+		case 'x':
+			b.WriteString(j.Name)
+		default:
+			b.WriteByte('%')
+			continue
+		}
+		i++
+	}
+	return b.String()
 }

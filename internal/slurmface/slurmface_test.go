@@ -490,3 +490,26 @@ func TestSharedJobOverSubscribes(t *testing.T) {
 		}
 	}
 }
+
+// ShownStdio expands %A %a %j %u %x alone, as Slurm 22.05's scontrol
+// shows StdOut (checked: o_%b_%n_%%_%5j_root_12_4294967294_%3N.out and
+// e\_12_%N.err for the patterns below).
+func TestShownStdio(t *testing.T) {
+	job := Job{RawID: 12, Name: "wrap", User: "root"}
+	task := Job{RawID: 14, ArrayJobID: 13, ArrayTaskID: 1, Name: "wrap", User: "root"}
+	for _, c := range []struct {
+		pattern string
+		j       Job
+		want    string
+	}{
+		{"o_%b_%n_%%_%5j_%u_%A_%a_%3N.out", job, "o_%b_%n_%%_%5j_root_12_4294967294_%3N.out"},
+		{`e\_%j_%N.err`, job, `e\_12_%N.err`},
+		{"o_%j_%N_%t_%s_%J_%x.out", job, "o_12_%N_%t_%s_%J_wrap.out"},
+		{"slurm-%A_%a.out", task, "slurm-13_1.out"},
+		{"%%j%", job, "%12%"}, // real: p_%%j%.out shows p_%19%.out
+	} {
+		if got := ShownStdio(c.pattern, c.j); got != c.want {
+			t.Errorf("ShownStdio(%q) = %q, want %q", c.pattern, got, c.want)
+		}
+	}
+}
