@@ -1261,7 +1261,11 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	for _, b := range bad { // as squeue: said, and the rest listed all the same
 		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid job format specification: %s\n", b)
 	}
-	order, err := slurmface.ParseSqueueSort(cmp.Or(o.sort, slurmface.DefaultSqueueSort))
+	defaultSort := slurmface.DefaultSqueueSort
+	if steps {
+		defaultSort = slurmface.DefaultStepSort
+	}
+	order, err := slurmface.ParseSqueueSort(cmp.Or(o.sort, defaultSort))
 	if err != nil {
 		return &ExitError{Code: 1, Msg: fmt.Sprintf("squeue: error: %v: -S takes letters of -o's format, e.g. -S -t,i", err)}
 	}
@@ -1384,19 +1388,20 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		}
 		fj.withSpecs(ctx, cl, out, idx)
 	}
-	order.Sort(out, time.Now())
-	if steps { // each job's steps running, in its place
-		var lines []slurmface.Job
-		for _, j := range out {
-			for _, s := range j.RunningSteps() {
-				if len(stepSel) == 0 || stepSel[j.JobID()] || stepSel[s.StepID()] {
-					lines = append(lines, s)
-				}
+	if !steps {
+		order.Sort(out, time.Now())
+		return out, nil
+	}
+	var lines []slurmface.Job // each job's steps running, sorted as steps (-S, else P,i)
+	for _, j := range out {
+		for _, s := range j.RunningSteps() {
+			if len(stepSel) == 0 || stepSel[j.JobID()] || stepSel[s.StepID()] {
+				lines = append(lines, s)
 			}
 		}
-		out = lines
 	}
-	return out, nil
+	order.SortSteps(lines, time.Now())
+	return lines, nil
 }
 
 func newScancelCmd() *cobra.Command {

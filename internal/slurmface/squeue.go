@@ -274,7 +274,12 @@ const DefaultSteps = "%.15i %.8j %.9P %.8u %.9M %N"
 // (RunningSteps), which its agent reports as they start and end.
 var stepFields = map[byte]squeueField{
 	'A': {header: "TASKS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
-	'b': {header: "TRES_PER_NODE", fn: func(j Job, _ time.Time) string { return gres(j.GPUs) }},
+	'b': {header: "TRES_PER_JOB", fn: func(j Job, _ time.Time) string { // 22.05: (null) for a step of no GPUs
+		if j.GPUs > 0 {
+			return gres(j.GPUs)
+		}
+		return "(null)"
+	}},
 	'i': {header: "STEPID", fn: func(j Job, _ time.Time) string { return j.StepID() }},
 	'j': {header: "NAME", fn: func(j Job, _ time.Time) string { return cmp.Or(j.StepName, "batch") }},
 	'l': fixed("TIME_LIMIT", "UNLIMITED"), // a step's own, which the batch step has none of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 // keep their id order.
 const DefaultSqueueSort = "P,t,-p"
 
+// DefaultStepSort is squeue -s's order when -S is not given (squeue(1):
+// "P,i", partition then step id).
+const DefaultStepSort = "P,i"
+
 // SqueueSort is a parsed squeue -S/--sort list, its most significant key
 // first.
 type SqueueSort []sortKey
@@ -24,6 +29,7 @@ type SqueueSort []sortKey
 type sortKey struct {
 	cmp  func(a, b Job, now time.Time) int // nil: a field burst has no values for (all alike)
 	desc bool
+	id   bool // the key is i: a step's id where steps are sorted (SortSteps)
 }
 
 // squeueSortKeys are the -S letters with something to sort by here; the
@@ -82,28 +88,56 @@ func ParseSqueueSort(spec string) (SqueueSort, error) {
 		if !ok && strings.IndexByte(sortAlike, c) < 0 {
 			return nil, fmt.Errorf("Invalid sort specification: %c", c)
 		}
-		keys = append(keys, sortKey{cmp: f, desc: i > 0 && spec[i-1] == '-'})
+		keys = append(keys, sortKey{cmp: f, desc: i > 0 && spec[i-1] == '-', id: c == 'i'})
 	}
 	slices.Reverse(keys)
 	return keys, nil
 }
 
 // Sort orders jobs by s, jobs alike in every key by their ids.
-func (s SqueueSort) Sort(jobs []Job, now time.Time) {
+func (s SqueueSort) Sort(jobs []Job, now time.Time) { s.sort(jobs, now, false) }
+
+// SortSteps orders the lines of job steps (RunningSteps) by s, as squeue
+// -s sorts steps: i is the step's id, its job's id then its number (the
+// batch step's the highest, as in Slurm); steps alike in every key by it.
+func (s SqueueSort) SortSteps(steps []Job, now time.Time) { s.sort(steps, now, true) }
+
+func (s SqueueSort) sort(jobs []Job, now time.Time, steps bool) {
+	ids := compareIDs
+	if steps {
+		ids = compareStepIDs
+	}
 	slices.SortStableFunc(jobs, func(a, b Job) int {
 		for _, k := range s {
-			if k.cmp == nil {
-				continue
+			d := 0
+			switch {
+			case k.id:
+				d = ids(a, b)
+			case k.cmp != nil:
+				d = k.cmp(a, b, now)
 			}
-			if d := k.cmp(a, b, now); d != 0 {
+			if d != 0 {
 				if k.desc {
 					return -d
 				}
 				return d
 			}
 		}
-		return compareIDs(a, b)
+		return ids(a, b)
 	})
+}
+
+// compareStepIDs is the order of step ids: by the step's job (an array's
+// task's own id), then by its number, the batch step's last (Slurm's
+// SLURM_BATCH_SCRIPT is above any step's).
+func compareStepIDs(a, b Job) int {
+	num := func(j Job) int64 {
+		if n, err := strconv.ParseInt(j.Step, 10, 64); err == nil {
+			return n
+		}
+		return math.MaxInt64
+	}
+	return cmp.Or(cmp.Compare(a.RawID, b.RawID), cmp.Compare(num(a), num(b)))
 }
 
 // compareIDs is squeue's id order: by the array's id (a job's own when it

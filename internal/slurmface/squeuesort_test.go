@@ -103,3 +103,45 @@ func TestSqueueSteps(t *testing.T) {
 		t.Errorf("squeue --start:\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// squeue -s sorts steps as steps (real 22.05, two jobs each running an
+// srun step): by default P,i, a job's numbered steps above its batch step;
+// -S -i and -S u,-i put 21.batch 21.0 20.batch 20.0. Its %b is
+// TRES_PER_JOB, (null) for a step with no GPUs. burst sorted the jobs and
+// kept each one's steps in its place (-S -i: 21.0 21.batch 20.0 20.batch),
+// and printed TRES_PER_NODE, N/A.
+func TestSqueueStepSort(t *testing.T) {
+	var lines []Job
+	for _, id := range []int64{21, 20} {
+		j := Job{RawID: id, Partition: "local", User: "ann", State: burst.Running, Start: t0,
+			Steps: []burst.Step{{ID: 0, Name: "sleep", State: burst.Running, Tasks: 1}}}
+		lines = append(lines, j.RunningSteps()...)
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{DefaultStepSort, "20.0 20.batch 21.0 21.batch"},
+		{"-i", "21.batch 21.0 20.batch 20.0"},
+		{"u,-i", "21.batch 21.0 20.batch 20.0"},
+	} {
+		s, err := ParseSqueueSort(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Clone(lines)
+		s.SortSteps(got, t0)
+		var ids []string
+		for _, l := range got {
+			ids = append(ids, l.StepID())
+		}
+		if strings.Join(ids, " ") != tc.want {
+			t.Errorf("squeue -s -S %s: %q, want %q", tc.spec, ids, tc.want)
+		}
+	}
+	f, _ := ParseStepFormat("%i %b")
+	var b strings.Builder
+	if err := Squeue(&b, lines[:1], f, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if want := "STEPID TRES_PER_JOB\n21.0 (null)\n"; b.String() != want {
+		t.Errorf("squeue -s -o '%%i %%b': %q, want %q", b.String(), want)
+	}
+}
