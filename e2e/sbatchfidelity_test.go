@@ -785,3 +785,24 @@ func TestSbatchScriptCannotExec(t *testing.T) {
 		t.Errorf("burst run of a program that is missing: %s, want a shell's 127", r)
 	}
 }
+
+// TestSbatchLaunchFailureExitCode: a job whose output directory does not
+// exist, or whose --input file is missing, never runs and ends FAILED,
+// Reason JobLaunchFailure, ExitCode 0:53, as Slurm 22.05's scontrol shows
+// it (checked: -o nodir/x_%j.out and -i nofile.txt both 0:53). burst said
+// 0:0.
+func TestSbatchLaunchFailureExitCode(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, args := range [][]string{{"-o", "nodir/x_%j.out"}, {"-i", "nofile.txt", "-o", "/dev/null"}} {
+		r := h.runIn(h.dir, append(append([]string{"slurm", "sbatch", "--parsable"}, args...), "--wrap", "cat")...)
+		id := strings.TrimSpace(r.stdout)
+		h.run("wait", id)
+		r = h.mustRun("slurm", "scontrol", "-o", "show", "job", id)
+		for _, want := range []string{" JobState=FAILED Reason=JobLaunchFailure ", " ExitCode=0:53 "} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("sbatch %q: scontrol show job has no %q: %s", args, want, r.stdout)
+			}
+		}
+	}
+}

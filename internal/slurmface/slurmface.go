@@ -292,6 +292,8 @@ func (j Job) ExitCodeText() string {
 	switch {
 	case j.OOM && j.State == burst.Failed:
 		sig = 125
+	case j.launchFailed():
+		sig = 53 // as Slurm 22.05 records a job launch failure (its output or input file could not be opened)
 	case j.Signal != 0:
 		sig = j.Signal
 	case j.State == burst.Failed && j.ExitCode != nil:
@@ -392,6 +394,13 @@ func (j Job) Eligible() time.Time {
 // ReasonOf is the reason squeue, scontrol and sacct show for j.
 func ReasonOf(j Job) string { return j.pendingReason() }
 
+// launchFailed says j failed without running: its output file, input
+// file or working directory could not be opened (Slurm's
+// JobLaunchFailure).
+func (j Job) launchFailed() bool {
+	return j.State == burst.Failed && !j.OOM && j.ExitCode == nil && j.Signal == 0
+}
+
 // pendingReason is the reason squeue and scontrol show for a job that does
 // not run: Slurm's words for burst's.
 func (j Job) pendingReason() string {
@@ -407,9 +416,7 @@ func (j Job) pendingReason() string {
 			if j.OOM {
 				return "OutOfMemory"
 			}
-			if j.ExitCode == nil && j.Signal == 0 {
-				// It never ran: its output file or working
-				// directory could not be opened.
+			if j.launchFailed() {
 				return "JobLaunchFailure"
 			}
 			return "NonZeroExitCode"
