@@ -214,3 +214,24 @@ func TestLingerBeforeEveryReport(t *testing.T) {
 		t.Errorf("want [a's exit] then [b's exit, c's exit] together: %v", reports)
 	}
 }
+
+// TestStartGoesBeforeAFailure: a start is not held past the exit of a task
+// that failed after it. Under -j 2 --halt soon,fail=, that failure stops
+// the map, and the server lets run only the tasks it knows started: with
+// b's start held, b (started before a's failure) was cancelled as never
+// started, its output dropped while a later task's was printed (-k printed
+// 0 1 3 where parallel prints 0 1 2 3).
+func TestStartGoesBeforeAFailure(t *testing.T) {
+	f, s := newFake(t, nil, time.Hour)
+	a, b := client.TaskRef{Job: 1, Index: 0, Attempt: 1}, client.TaskRef{Job: 1, Index: 1, Attempt: 1}
+	failed := exited(a)
+	code := 3
+	failed.State, failed.ExitCode = burst.Failed, &code
+	s.Emit(started(b))
+	s.Emit(failed)
+	reports := f.waitEvents(t, 2)
+	if len(reports) != 1 || len(reports[0]) != 2 || reports[0][0].TaskRef != b || reports[0][0].Kind != client.EventStarted ||
+		reports[0][1].TaskRef != a {
+		t.Errorf("want [b's start, a's exit] in one report: %v", reports)
+	}
+}

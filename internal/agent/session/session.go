@@ -485,13 +485,19 @@ func (s *Session) dropSent(seqs []uint64) {
 // heldLocked reports whether e is a start that waits for its task's exit
 // (cfg.Mu held): younger than StartLinger, with no exit of its task
 // queued after it. Until then its task's start time is not even read.
+//
+// No start is held past a task that did not succeed, queued after it: a
+// failure may stop its job (a map's --halt soon,fail=), and the server then
+// lets run to their ends only the tasks it knows started. A start held
+// behind it would have the server cancel a task that ran (its output
+// dropped, as if it never started, while a later one's is kept).
 func (s *Session) heldLocked(i int, now time.Time) bool {
 	e := s.events[i]
 	if e.ev.Kind != client.EventStarted || s.cfg.StartLinger <= 0 || now.Sub(e.at) >= s.cfg.StartLinger {
 		return false
 	}
 	for _, x := range s.events[i+1:] {
-		if x.ev.Kind == client.EventExited && x.ev.TaskRef == e.ev.TaskRef {
+		if x.ev.Kind == client.EventExited && (x.ev.TaskRef == e.ev.TaskRef || x.ev.State != burst.Succeeded) {
 			return false
 		}
 	}
