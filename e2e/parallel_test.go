@@ -107,6 +107,16 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k"}, "echo", "{1}-{2}", "::::", f1, f2)
 	})
 
+	// man parallel, ::: arguments: "parallel gzip ::: file1 file2" is "(echo file1; echo file2) |
+	// parallel gzip": a value's lines are inputs of their own, as a file's; -0: "Use NUL as delimiter
+	// ... useful for processing arguments that may contain \n (newline)".
+	t.Run("value_lines_are_inputs", func(t *testing.T) {
+		same(t, []string{"-k"}, "echo", "{#}", "{}", ":::", "x\ny", "z", ":::", "1\n", "2")
+		same(t, []string{"-k", "--dry-run"}, "echo", "{}", ":::", "x\ny")
+		same(t, []string{"-k", "--colsep", ","}, "echo", "{2}", ":::", "a,b\nc,d")
+		same(t, []string{"-k", "-0"}, "echo", "{#}", "{}", ":::", "x\ny", "z")
+	})
+
 	// man parallel, {}: replaced by the input; with several input sources each input is its own quoted
 	// word, so the command gets one argument per source.
 	t.Run("braces_over_two_groups", func(t *testing.T) {

@@ -61,7 +61,8 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 // or ::::+ (each file after a ::::+ is linked to the group before it), and is paired with the group before
 // it rather than combined with it (Combine). Unlike Parse it takes no command at all (an empty template:
 // GNU parallel then runs each input as a command). With null, a file's inputs end at NUL bytes instead of line
-// ends (parallel's -0: find -print0), and may hold newlines.
+// ends (parallel's -0: find -print0), and may hold newlines, as ::: values may (without it, a value's lines
+// are inputs of their own: argValues).
 func ParseLinked(args []string, readFile func(path string) ([]byte, error), null bool) (template []string, sources []Source, linked []bool, err error) {
 	split := appendLines
 	if null {
@@ -87,7 +88,7 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 		case sepArgs, sepArgsLink:
 			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			linked = append(linked, link && len(sources) > 0)
-			sources = append(sources, Source(slices.Clone(vals)))
+			sources = append(sources, argValues(vals, null))
 		default: // :::: and ::::+
 			if len(vals) == 0 {
 				return nil, nil, nil, fmt.Errorf("%s needs at least one file after it: write `%s inputs.txt` (one input per line), or `%s -` for standard input", sep, sep, sep)
@@ -111,6 +112,24 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 		i = j
 	}
 	return template, sources, linked, nil
+}
+
+// argValues is the source of a ::: group's values. GNU parallel reads them
+// as it reads an input file's lines ("parallel gzip ::: file1 file2" is
+// "(echo file1; echo file2) | parallel gzip", man parallel): a value holding
+// a newline is several inputs, one per line ($'x\ny' is x and y; $'x\n' is
+// x and an empty one), each line kept as it is (a "\r" too). With null
+// (-0) inputs end at NUL bytes, which no argument holds: each value is one.
+func argValues(vals []string, null bool) Source {
+	src := make(Source, 0, len(vals))
+	for _, v := range vals {
+		if null {
+			src = append(src, v)
+			continue
+		}
+		src = append(src, strings.Split(v, "\n")...)
+	}
+	return src
 }
 
 // oneLine renders err on a single line so the caller's message stays one line.

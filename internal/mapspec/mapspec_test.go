@@ -85,6 +85,10 @@ func TestParse(t *testing.T) {
 		{"spaces kept", []string{"cmd", "::::", "sp"}, []string{"cmd"}, []Source{{"  x y  "}}, ""},
 		{"values that look like strings", []string{"cmd", ":::", "{}", "{1}", "-", "::"}, []string{"cmd"}, []Source{{"{}", "{1}", "-", "::"}}, ""},
 		{"empty value", []string{"cmd", ":::", ""}, []string{"cmd"}, []Source{{""}}, ""},
+		// parallel reads ::: values as an input file's lines: `parallel echo ::: $'x\ny' z` runs echo x,
+		// echo y and echo z; $'x\n' is x and an empty input; a "\r" stays.
+		{"value lines are inputs", []string{"cmd", ":::", "x\ny", "z", ":::", "1\n2\n3"}, []string{"cmd"}, []Source{{"x", "y", "z"}, {"1", "2", "3"}}, ""},
+		{"value ending in a newline", []string{"cmd", ":::", "x\n", "\ny", "a\r\nb"}, []string{"cmd"}, []Source{{"x", "", "", "y", "a\r", "b"}}, ""},
 		// parallel: a first group after ::::+ or :::+ has none to link to, and is a group as any.
 		{"linked files first", []string{"cmd", "::::+", "in.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
 		{"linked group first", []string{"cmd", ":::+", "a", "b", ":::", "c"}, []string{"cmd"}, []Source{{"a", "b"}, {"c"}}, ""},
@@ -850,7 +854,9 @@ func FuzzParse(f *testing.F) {
 			}
 			var want []string
 			if args[i] == ":::" || args[i] == ":::+" {
-				want = args[i+1 : j]
+				for _, v := range args[i+1 : j] { // a value's lines are inputs, as a file's
+					want = append(want, strings.Split(v, "\n")...)
+				}
 			} else {
 				// Each file is an input group of its own (parallel: `:::: f1 f2` is `-a f1 -a f2`).
 				for range j - i - 1 {
@@ -979,6 +985,11 @@ func TestParseNull(t *testing.T) {
 	_, srcs, _, err := ParseLinked([]string{"echo", "::::", "-"}, func(string) ([]byte, error) { return []byte("a b\x00c\n\x00d"), nil }, true)
 	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"a b", "c\n", "d"}) {
 		t.Fatalf("ParseLinked -0: %q, %v", srcs, err)
+	}
+	// So may ::: values (parallel -0 echo {#} {} ::: $'x\ny' z: 1 x⏎y, 2 z).
+	_, srcs, _, err = ParseLinked([]string{"echo", ":::", "x\ny", "z"}, nil, true)
+	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"x\ny", "z"}) {
+		t.Fatalf("ParseLinked -0 of ::: values: %q, %v", srcs, err)
 	}
 }
 
