@@ -117,6 +117,42 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-0"}, "echo", "{#}", "{}", ":::", "x\ny", "z")
 	})
 
+	// man parallel, --profile profilename (-J): "Use profile profilename for options ... profilename
+	// corresponds to the file ~/.parallel/profilename" ($PARALLEL_HOME first); with no such file
+	// parallel 20221122 runs as without it. burst's -J names the job (as --name): where the file
+	// exists, the map is refused (exit 255) naming --name and the profile's options, not run without
+	// them; where none does, both run alike, and burst's job has the name.
+	t.Run("J_is_parallels_profile", func(t *testing.T) {
+		ph := filepath.Join(h.dir, "parallel-home")
+		if err := os.MkdirAll(filepath.Join(ph, "adir"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(ph, "tagit"), "--tag\n", 0o644)
+		env := []string{"PARALLEL_HOME=" + ph}
+		if p := parallelRun(t, h.dir, env, "-q", "-J", "tagit", "echo", ":::", "a"); p.code != 0 || p.stdout != "a\ta\n" {
+			t.Fatalf("parallel -J tagit did not read its profile: exit %d, stdout %q, stderr %q", p.code, p.stdout, p.stderr)
+		}
+		b := h.burstMap(env, []string{"-J", "tagit"}, "echo", ":::", "a")
+		if b.code != 255 || b.stdout != "" || !strings.Contains(b.stderr, "(--tag)") || !strings.Contains(b.stderr, "--name tagit") {
+			t.Errorf("burst map -J tagit, a profile: exit %d, stdout %q, stderr %q; want 255, refused naming --name tagit", b.code, b.stdout, b.stderr)
+		}
+		for _, name := range []string{"mapname", "adir"} { // none, and a directory (parallel reads nothing from it)
+			p := parallelRun(t, h.dir, env, "-q", "-k", "-J", name, "echo", ":::", "a", "b")
+			b := h.burstMap(env, []string{"-k", "-J", name}, "echo", ":::", "a", "b")
+			if b.code != p.code || b.stdout != p.stdout {
+				t.Errorf("-J %s: parallel exit %d stdout %q; burst exit %d stdout %q (stderr %q)", name, p.code, p.stdout, b.code, b.stdout, b.stderr)
+				continue
+			}
+			m := regexp.MustCompile(`burst: job (\d+)`).FindStringSubmatch(b.stderr)
+			if m == nil {
+				t.Fatalf("no job line in %q", b.stderr)
+			}
+			if r := h.mustRun("show", m[1], "-o", "json"); !strings.Contains(r.stdout, `"name": "`+name+`"`) && !strings.Contains(r.stdout, `"name":"`+name+`"`) {
+				t.Errorf("burst map -J %s: the job is not named so: %s", name, r.stdout)
+			}
+		}
+	})
+
 	// man parallel, {}: replaced by the input; with several input sources each input is its own quoted
 	// word, so the command gets one argument per source.
 	t.Run("braces_over_two_groups", func(t *testing.T) {

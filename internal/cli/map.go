@@ -194,7 +194,11 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
 --env NAME (every task has the whole environment), --tmpdir,
---use-cpus-instead-of-cores and --gnu.`,
+--use-cpus-instead-of-cores and --gnu. -J NAME names the job, as --name;
+parallel's -J NAME is --profile NAME, its options read from a file
+(~/.parallel/NAME, in $PARALLEL_HOME, or NAME itself when it starts with /
+or ./), which burst does not read: where that file exists, -J NAME is
+refused, naming --name NAME and the options to give instead.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map -j 8 -- wget -q {} :::: urls.txt                # 8 at once, whatever the CPUs (they share them)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
@@ -246,6 +250,11 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 					}
 					return cl.ResumeWith(ctx, resume, opts)
 				})
+			}
+			if c.Flags().Changed(nameJ) && !c.Flags().Changed("name") {
+				if err := mapProfile(rf.name); err != nil {
+					return err
+				}
 			}
 			spec, err := baseSpec()
 			if err != nil {
@@ -715,7 +724,7 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 	}
 	c.SetFlagErrorFunc(mapFlagError)
 	c.Flags().SetInterspersed(false)
-	rf.shares = true
+	rf.shares, rf.profileJ = true, true
 	rf.add(c)
 	sf.add(c)
 	f := c.Flags()
@@ -865,8 +874,11 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string, fo *follow
 		case "resume", "max-failures", "jobs", "max-procs", "keep-order", "quiet", "detach", "gnu":
 		default:
 			name := "--" + f.Name
-			if f.Name == "resume-joblog" {
+			switch f.Name {
+			case "resume-joblog":
 				name = "--resume without a job id"
+			case nameJ:
+				name = "-J"
 			}
 			bad = append(bad, name)
 		}

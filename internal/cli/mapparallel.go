@@ -3,7 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -194,6 +196,73 @@ func mapFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		return pflag.NormalizedName(n)
 	}
 	return pflag.NormalizedName(name)
+}
+
+// nameJ is burst map's -J flag: --name, unless its value names a GNU
+// parallel profile (mapProfile). Hidden: --name's help says -J.
+const nameJ = "name-or-profile"
+
+// mapProfile refuses burst map's -J NAME where GNU parallel's -J NAME
+// (--profile) would read options from a file: run without them, the map
+// would quietly differ from what parallel runs. parallel reads NAME itself
+// when it starts with / or ./, else NAME in the first of its config
+// directories that holds it; where there is no such file it runs as with
+// no -J, and burst names the job (-J's meaning here, as run's and sbatch's).
+func mapProfile(name string) error {
+	p := parallelProfile(name, os.Getenv)
+	if p == "" {
+		return nil
+	}
+	opts := ""
+	if data, err := os.ReadFile(p); err == nil {
+		if opts = strings.Join(strings.Fields(string(data)), " "); len(opts) > 200 {
+			opts = opts[:200] + "..."
+		}
+		if opts != "" {
+			opts = " (" + opts + ")"
+		}
+	}
+	return usage("-J %s: %s is a GNU parallel profile (parallel's -J is --profile), whose options%s burst map does not read: give them on the command line; "+
+		"burst's -J names the job: to name it %s, write --name %s", name, p, opts, name, shellquote.Quote(name))
+}
+
+// parallelProfile is the file GNU parallel 20221122 reads for --profile
+// NAME (-J NAME): NAME when it starts with / or ./, else NAME in the first
+// of $PARALLEL_HOME, $XDG_CONFIG_HOME/parallel, each of
+// $XDG_CONFIG_DIRS/parallel and ~/.parallel that holds it; "" where none
+// does. A directory of that name is none (parallel reads nothing from it).
+func parallelProfile(name string, getenv func(string) string) string {
+	file := func(p string) bool {
+		st, err := os.Stat(p)
+		return err == nil && st.Mode().IsRegular()
+	}
+	if strings.HasPrefix(name, "/") || strings.HasPrefix(name, "./") {
+		if file(name) {
+			return name
+		}
+		return ""
+	}
+	if name == "" {
+		return ""
+	}
+	dirs := []string{getenv("PARALLEL_HOME")}
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		dirs = append(dirs, filepath.Join(x, "parallel"))
+	}
+	for _, d := range strings.Split(getenv("XDG_CONFIG_DIRS"), ":") {
+		if d != "" {
+			dirs = append(dirs, filepath.Join(d, "parallel"))
+		}
+	}
+	if home := getenv("HOME"); home != "" {
+		dirs = append(dirs, filepath.Join(home, ".parallel"))
+	}
+	for _, d := range dirs {
+		if d != "" && file(filepath.Join(d, name)) {
+			return filepath.Join(d, name)
+		}
+	}
+	return ""
 }
 
 // parallelDelimiter answers GNU parallel's -d DELIM given to burst map,

@@ -330,3 +330,88 @@ func TestShareCPUs(t *testing.T) {
 		t.Errorf("-j procfile holding 4x: exit %d %q", code, errb)
 	}
 }
+
+// GNU parallel's -J NAME is --profile NAME: options read from a file. burst
+// map's -J names the job; where parallel would read a profile it is
+// refused, naming --name and the profile's options, and --name NAME is
+// still burst's. Where there is no such file (or a directory of that name)
+// parallel runs as without -J, and so does burst.
+func TestMapDashJProfile(t *testing.T) {
+	ph := t.TempDir()
+	t.Setenv("PARALLEL_HOME", ph)
+	if err := os.WriteFile(filepath.Join(ph, "nice_profile"), []byte("-j-1 nice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(ph, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errb, code := dryRunMap(t, "-J", "nice_profile", "echo", ":::", "a")
+	if code != 255 || !strings.Contains(errb, "--name nice_profile") || !strings.Contains(errb, "(-j-1 nice)") || !strings.Contains(errb, "--profile") {
+		t.Errorf("-J nice_profile, a profile: exit %d, stderr %q; want 255 naming --name and its options", code, errb)
+	}
+	for _, args := range [][]string{{"--name", "nice_profile"}, {"-J", "other"}, {"-J", "adir"}, {"-J", "nice_profile", "--name", "x"}} {
+		out, errb, code := dryRunMap(t, append(args, "echo", ":::", "a")...)
+		if code != 0 || out != "echo a\n" {
+			t.Errorf("%q: exit %d, %q (stderr %q); want the map run", args, code, out, errb)
+		}
+	}
+}
+
+// parallelProfile finds the file GNU parallel 20221122 reads for -J NAME:
+// NAME itself when it starts with / or ./, else in the first of
+// $PARALLEL_HOME, $XDG_CONFIG_HOME/parallel, $XDG_CONFIG_DIRS/parallel and
+// ~/.parallel that holds it.
+func TestParallelProfile(t *testing.T) {
+	root := t.TempDir()
+	dir := func(p string) string {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ph, xdg, sys1, sys2, home := dir("ph"), dir("xdg"), dir("sys1"), dir("sys2"), dir("home")
+	put := func(d, name string) string {
+		p := filepath.Join(d, name)
+		if err := os.WriteFile(p, []byte("--tag\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dir("home/.parallel")
+	dir("xdg/parallel")
+	dir("sys2/parallel")
+	inHome, inXDG, inSys2, inPH := put(filepath.Join(home, ".parallel"), "a"), put(filepath.Join(xdg, "parallel"), "b"), put(filepath.Join(sys2, "parallel"), "c"), put(ph, "a")
+	put(filepath.Join(home, ".parallel"), "b")
+	abs := put(root, "abs")
+	env := map[string]string{"HOME": home}
+	getenv := func(k string) string { return env[k] }
+	for _, c := range []struct {
+		name, want string
+		with       map[string]string
+	}{
+		{"a", inHome, nil},
+		{"b", filepath.Join(home, ".parallel", "b"), nil},
+		{"none", "", nil},
+		{"", "", nil},
+		{abs, abs, nil},
+		{"/no/such/profile", "", nil},
+		{"a", inPH, map[string]string{"PARALLEL_HOME": ph}},
+		{"b", inXDG, map[string]string{"XDG_CONFIG_HOME": xdg}},
+		{"c", inSys2, map[string]string{"XDG_CONFIG_DIRS": sys1 + ":" + sys2}},
+	} {
+		for k, v := range c.with {
+			env[k] = v
+		}
+		if got := parallelProfile(c.name, getenv); got != c.want {
+			t.Errorf("parallelProfile(%q) with %v = %q, want %q", c.name, c.with, got, c.want)
+		}
+		for k := range c.with {
+			delete(env, k)
+		}
+	}
+	t.Chdir(root)
+	if got := parallelProfile("./abs", os.Getenv); got != "./abs" {
+		t.Errorf("parallelProfile(./abs) = %q", got)
+	}
+}

@@ -43,6 +43,10 @@ type resFlags struct {
 	// shares says --cpus 0 is taken: the tasks reserve no CPU
 	// (JobSpec.SharedCPUs), as burst map's may.
 	shares bool
+	// profileJ says -J is a flag of its own (nameJ), not --name's short
+	// name: burst map's, which GNU parallel's -J (--profile) may mean
+	// (mapProfile). Its value goes to name too.
+	profileJ bool
 	afterFlags
 }
 
@@ -52,7 +56,13 @@ func (f *resFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.mem, "mem", "", "memory for each task, e.g. 512M or 8G (enforced; default: not limited)")
 	fl.StringVarP(&f.gpus, "gpus", "G", "", "`N` GPUs for each task, or TYPE:N (default 0; CUDA_VISIBLE_DEVICES names the ones given)")
 	fl.StringVarP(&f.time, "time", "t", "", "time limit, e.g. 90s, 10m, 2h, 1:30:00 or 2-00:00:00 (then SIGTERM, SIGKILL)")
-	fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
+	if f.profileJ {
+		fl.StringVar(&f.name, "name", "", "job name (default: the program's name; -J NAME too)")
+		fl.StringVarP(&f.name, nameJ, "J", "", "--name NAME, unless NAME is a GNU parallel profile (refused)")
+		fl.MarkHidden(nameJ)
+	} else {
+		fl.StringVarP(&f.name, "name", "J", "", "job name (default: the program's name)")
+	}
 	fl.StringVar(&f.project, "project", "", "project the job belongs to (default: default)")
 	fl.IntVar(&f.retries, "retries", 0, "run a failed task again up to this many times")
 	fl.StringVar(&f.on, "on", "", "the `CLUSTER` to run on (default: local, this machine; 'burst cluster list' shows the others)")
@@ -114,7 +124,7 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 			spec.Resources.TimeLimit = sbatch.MinuteLimit(d) // as sbatch keeps it
 		}
 	}
-	if ch("name") {
+	if ch("name") || f.profileJ && ch(nameJ) {
 		spec.Name = f.name
 	}
 	if ch("project") {
