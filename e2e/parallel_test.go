@@ -368,6 +368,20 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// parallel reads its long options whatever their case (Getopt::Long: --Keep-Order, --TAG), and
+	// refuses its retired ones (-g, -T, -H, -Y, -B, --tollef) with exit 255; burst does so too,
+	// naming what to do.
+	t.Run("option_case_and_retired_names", func(t *testing.T) {
+		same(t, []string{"--Keep-Order", "--TAG", "--Col-Sep", ","}, "echo", "{2}", ":::", "a,b", "c,d")
+		for _, flags := range [][]string{{"-g"}, {"-T"}, {"-H", "1"}, {"-Y"}, {"-B", "x"}, {"--tollef"}} {
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), "echo", ":::", "a")...)
+			b := h.burstMap(nil, flags, "echo", ":::", "a")
+			if p.code != 255 || b.code != 255 || b.stdout != "" || !strings.Contains(b.stderr, "is GNU parallel's: burst map does not take it; ") {
+				t.Errorf("%q: parallel exit %d (stderr %q); burst exit %d, stdout %q, stderr %q; want both 255, burst naming what to do", flags, p.code, p.stderr, b.code, b.stdout, b.stderr)
+			}
+		}
+	})
+
 	// A redirection, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
 	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed. A lone |
 	// stays an argument (cut -d '|'), as with parallel -q, burst's default.

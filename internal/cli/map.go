@@ -194,7 +194,8 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
 --env NAME (every task has the whole environment), --tmpdir,
---use-cpus-instead-of-cores and --gnu. -J NAME names the job, as --name;
+--use-cpus-instead-of-cores and --gnu. Long flags are read whatever their
+case, as parallel reads its (--Keep-Order). -J NAME names the job, as --name;
 parallel's -J NAME is --profile NAME, its options read from a file
 (~/.parallel/NAME, in $PARALLEL_HOME, or NAME itself when it starts with /
 or ./), which burst does not read: where that file exists, -J NAME is

@@ -34,7 +34,7 @@ func parallelOnly() map[string]string {
 		{"transferfile transfer tf", "files travel to the machines with --in PATH and back with --out GLOB"},
 		{"return", "files come back from the machines with --out GLOB (burst results JOB --fetch)"},
 		{"trc", "files travel with --in PATH and come back with --out GLOB"},
-		{"basefile bf", "files every task needs travel with --in PATH"},
+		{"basefile bf B", "files every task needs travel with --in PATH (-B is parallel's retired --bf)"},
 		{"onall nonall", "burst runs a task once, on the machine that has room for it"},
 		{"files", "--results DIR saves each task's output in files"},
 		{"retry-failed", "burst map --joblog FILE --resume-failed -- CMD ... runs again what failed (with the same command and inputs)"},
@@ -60,7 +60,7 @@ func parallelOnly() map[string]string {
 		{"csv", "--colsep , splits each input at commas (quoted fields are not read as CSV's)"},
 		{"sqlmaster sqlworker sqlandworker", "burst keeps every task in its own store: burst results JOB -o json"},
 		{"p interactive", "--dry-run prints each task's command without running it"},
-		{"tty open-tty o", "a task has no terminal: burst runs it on whatever machine has room"},
+		{"tty open-tty o T", "a task has no terminal: burst runs it on whatever machine has room (-T is parallel's retired --tty)"},
 		{"number-of-cpus number-of-cores number-of-threads number-of-sockets", "burst machine list shows each machine's CPUs"},
 		{"show-limits", "burst's limits are in docs/guarantees.md"},
 		{"total-jobs", "burst counts the inputs itself"},
@@ -86,12 +86,17 @@ func parallelOnly() map[string]string {
 		{"max-line-length-allowed", "-X and -m fill a task's command line to about 64 KB, as parallel does"},
 		{"process-slot-var", "$PARALLEL_JOBSLOT (or {%}) is each task's job slot"},
 		{"shell-completion", "burst completion SHELL prints burst's"},
-		{"shebang", "run burst map -- CMD {} :::: FILE from the script"},
+		{"shebang Y", "run burst map -- CMD {} :::: FILE from the script (-Y is parallel's retired --shebang)"},
 		{"parens", "burst does not run {= ... =}: compute the value in the command with --shell"},
 		{"debug D", "burst show JOB and burst logs JOB say what each task did"},
 		{"profile", "give the options on the command line (a shell alias or script keeps them)"},
 		{"embed", "install burst where the script runs, or call burst map from it"},
 		{"filter", "leave out the inputs first (grep, awk) and give the rest: burst map -- CMD {} :::: -"},
+		{"H", "parallel retired -H (its error says so too): give --halt (--halt now,fail=1)"},
+		{"g", "parallel retired -g (its error says so too): each task's output is printed whole when it ends, as parallel's --group does; leave it out"},
+		{"tollef", "parallel retired --tollef (it refuses it too, unless --gnu): leave it out"},
+		{"linkinputsource xapplyinputsource", "a group after :::+ (a file after ::::+) is paired with the one before it; --link pairs every group"},
+		{"bug", "burst version says which burst this is, for a report of a bug"},
 	} {
 		for _, n := range strings.Fields(o.names) {
 			m[n] = o.fix
@@ -190,8 +195,13 @@ var aliases struct {
 
 // mapFlagNames reads GNU parallel's other spellings of an option
 // (--line-buffered, --jl, --col-sep ...) as the name burst map takes it
-// under; any other name is as given.
+// under; any other name is as given. A long name is read whatever its
+// case, as parallel reads its long options (--Keep-Order, --TAG); a
+// one-letter one is not (-k and -K differ there too).
 func mapFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	if len(name) > 1 {
+		name = strings.ToLower(name)
+	}
 	if n, ok := parallelAliases()[name]; ok {
 		return pflag.NormalizedName(n)
 	}

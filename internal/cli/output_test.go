@@ -416,12 +416,25 @@ func TestParallelAliases(t *testing.T) {
 		if _, ok := parallelAliases()[fl.Name]; ok {
 			t.Errorf("--%s is burst map's flag and parallelAliases reads it as another", fl.Name)
 		}
+		if strings.ToLower(fl.Name) != fl.Name {
+			t.Errorf("--%s: a long flag of burst map is read in lower case (parallel's are read whatever their case)", fl.Name)
+		}
 	})
+	for name := range parallelOnly() {
+		if len(name) > 1 && strings.ToLower(name) != name {
+			t.Errorf("parallelOnly refuses --%s, which is read in lower case", name)
+		}
+	}
 	wantDryRuns(t, []dryRun{
 		{[]string{"--col-sep", ",", "--tag-string", "{2}", "--keeporder", "--line-buffered", "echo", "{1}", ":::", "a,b"}, "b\techo a\n"},
 		{[]string{"--maxargs", "2", "--willcite", "echo", ":::", "a", "b"}, "echo a b\n"},
+		// parallel reads a long option whatever its case: --Keep-Order, --TAG, --Col-Sep.
+		{[]string{"--Keep-Order", "--TAG", "--Col-Sep", ",", "echo", "{2}", ":::", "a,b"}, "a b\techo b\n"}, // parallel 20221122 prints so too
 	})
-	for _, args := range [][]string{{"--sql-master", "x"}, {"--ll"}, {"--colour"}, {"--nok"}, {"--transfer-files", "x"}, {"-M"}} {
+	// parallel's retired names (its error names the new one), and its
+	// internal --linkinputsource (:::+ is the way to write it).
+	for _, args := range [][]string{{"--sql-master", "x"}, {"--ll"}, {"--colour"}, {"--nok"}, {"--transfer-files", "x"}, {"-M"},
+		{"-T"}, {"-B", "x"}, {"-H", "1"}, {"-Y"}, {"-g"}, {"-kg"}, {"--tollef"}, {"--bug"}, {"--linkinputsource", "1"}, {"--xapplyinputsource=1"}, {"--PIPE"}} {
 		if _, errb, code := dryRunMap(t, append(args, "echo", ":::", "a")...); code != 255 || !strings.Contains(errb, "is GNU parallel's: burst map does not take it; ") {
 			t.Errorf("burst map %q: exit %d, stderr %q; want it refused as parallel's, with what to do", args, code, errb)
 		}
