@@ -707,3 +707,34 @@ func TestLostMachineSparesItsQueue(t *testing.T) {
 	h.drive("a", 60, always(0))
 	h.wantJob(id, burst.Succeeded, 0)
 }
+
+// --halt soon lets run, as a started one, a task handed to its machine to
+// start at once whose start is not reported yet: the agent started it
+// before the failure that stopped the map reached the server (its start
+// rode a later report). Cancelled, it ran but its output was dropped while
+// that of the task after it was kept: -k printed 0 1 3, never 2, under
+// -j2 --halt soon,fail=20%.
+func TestHaltSoonLetsRunWhatItHandedOut(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = true })
+	h.place()
+	l := h.leaseN("a", 0, 4)
+	var refs []client.TaskRef
+	for _, a := range l.Tasks {
+		refs = append(refs, a.TaskRef)
+	}
+	h.report("a", started(refs[0], h.now), started(refs[1], h.now), started(refs[2], h.now))
+	h.lease("a", l.Seq)                // the agent has the lease: refs[3] starting there
+	h.finish("a", refs[:2], always(1)) // two failures: more than --max-failures 1
+	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
+		t.Fatalf("--halt soon cancelled a task handed to start at once, its start not reported yet: %+v", tk)
+	}
+	h.report("a", started(refs[3], h.now))
+	h.finish("a", refs[2:], always(0))
+	row := h.job(id)
+	if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
+		t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
+	}
+	h.wantJob(id, burst.Failed, 2)
+}

@@ -189,11 +189,21 @@ func (c *control) stopJobAs(j *jobRT, reason string, failed, letRun bool, now ti
 		if letRun && t.started {
 			continue // ends by itself; its end is counted as any
 		}
-		t.cancel = true
 		if !t.delivered && c.dropFromOutbox(t) {
+			t.cancel = true
 			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
 			continue
 		}
+		if letRun && !t.queued {
+			// Handed to its machine to start at once, not queued there:
+			// it has started, or is starting, and its start is reported a
+			// moment late (with other events, after exits that came
+			// first). It runs to its end as a started one: cancelled, a
+			// map's --halt soon dropped the output of a task that had run
+			// before one after it, whose output was kept.
+			continue
+		}
+		t.cancel = true
 		b.stops = append(b.stops, t)
 	}
 	c.cacheStop(j, reason, now, b)
