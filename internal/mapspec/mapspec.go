@@ -123,8 +123,8 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 func argValues(vals []string, null bool) Source {
 	src := make(Source, 0, len(vals))
 	for _, v := range vals {
-		if null {
-			src = append(src, v)
+		if null || !strings.Contains(v, "\n") {
+			src = append(src, v) // one input, no slice made for it (::: $(seq 1000000))
 			continue
 		}
 		src = append(src, strings.Split(v, "\n")...)
