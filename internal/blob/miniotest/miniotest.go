@@ -6,6 +6,7 @@
 package miniotest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -142,10 +143,39 @@ func (s *Server) Kill() {
 }
 
 // Freeze stops MinIO (SIGSTOP): it still takes connections but answers
-// nothing, until the returned func lets it go on (SIGCONT).
+// nothing, until the returned func lets it go on (SIGCONT). It returns
+// once every thread of MinIO is stopped: a signal is delivered after
+// kill returns, and a thread still running on the other core answered a
+// request sent meanwhile (a test of a silent store then read "no such
+// blob" under load).
 func (s *Server) Freeze() (thaw func()) {
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP)
-	return func() { syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) }
+	pid := s.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGSTOP)
+	thaw = func() { syscall.Kill(-pid, syscall.SIGCONT) }
+	for deadline := time.Now().Add(30 * time.Second); !allStopped(pid) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return thaw
+}
+
+// allStopped says whether every thread of process pid is stopped (state
+// T in /proc/PID/task/TID/stat).
+func allStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return true // gone: nothing answers
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue // exited
+		}
+		// The state follows the command's closing parenthesis.
+		if i := bytes.LastIndexByte(b, ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
 
 func freePort(t testing.TB, ip string) int {
