@@ -784,10 +784,29 @@ func usersDashboard(t *testing.T, l *lab) {
 	if len(ps) != 0 {
 		t.Errorf("nora's page lists projects %+v, want none", ps)
 	}
+	// A sign-in code she asked for before her credential was revoked.
+	code, body := l.call(t, l.tokens["alice"], "POST", "/v1/ui/code", "")
+	var ui struct{ Code string }
+	if json.Unmarshal([]byte(body), &ui); code != 201 || ui.Code == "" {
+		t.Fatalf("alice's sign-in code: %d %s", code, body)
+	}
 	// Revoking her credential ends the session made with it.
 	h.mustRun("user", "token", "revoke", "alice")
 	if code, _ := get(alice, "/ui/projects/mars"); code == 200 {
 		t.Errorf("alice's session after her credential was revoked: %d, want a sign-in", code)
+	}
+	// Her code makes no session, and the page says why.
+	jar, _ := cookiejar.New(nil)
+	late := &http.Client{Jar: jar, Transport: l.tr}
+	code, page := get(late, "/ui/login?code="+ui.Code)
+	if code != 401 || !strings.Contains(page, "revoked") {
+		t.Errorf("alice's code minted before the revoke: %d, want 401 saying it was revoked\n%s", code, page)
+	}
+	u, _ := url.Parse(l.addr)
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "burst_session" {
+			t.Errorf("alice's code minted before the revoke made a session")
+		}
 	}
 }
 

@@ -333,6 +333,13 @@ func (h *handler) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 		delete(h.ui.codes, code) // one use, whatever happens
 		h.ui.mu.Unlock()
 		if ok && time.Now().Before(c.expires) {
+			// The credential the code was asked with must still stand
+			// for someone: a session made under a revoked one would be
+			// refused on every page, so none is made.
+			if h.principalOf(&session{user: c.user, tokenHash: c.tokenHash}) == nil {
+				h.renderLogin(w, r, "That sign-in link was made with a credential that has since been revoked (or whose user was removed): no session was made. Ask an admin for a new credential (`burst user token NAME`), then run `burst ui` again.")
+				return
+			}
 			if err := h.newSession(w, r, c.user, c.tokenHash); err != nil {
 				h.uiError(w, r, nil, http.StatusInternalServerError, "cannot record the session: "+err.Error())
 				return
