@@ -341,12 +341,10 @@ func (h *handler) auth(next http.Handler) http.Handler {
 }
 
 // healthFor is what GET /v1/health tells p: the server's paths on its own
-// host (home, socket, CA file) and its process id only to an admin or a
-// machine (an agent reads server.json in the home to learn whether it
-// shares the server's disk); a user who is not an admin learns what the
-// server is, not where it keeps its files.
+// host (home, socket, CA file) and its process id only to those who may
+// see them (auth.SeesHostPaths).
 func healthFor(p *auth.Principal, h client.Health) client.Health {
-	if p != nil && p.Kind == auth.User && !p.IsAdmin {
+	if !auth.SeesHostPaths(p) {
 		h.Home, h.Socket, h.CA, h.CopyOf, h.PID = "", "", "", "", 0
 	}
 	return h

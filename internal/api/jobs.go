@@ -177,7 +177,7 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 		for i, t := range rows {
 			out[i] = t.Task
 		}
-		writeJSON(w, 200, h.hideReasons(r.Context(), h.b.LiveTasks(j.ID, out)))
+		writeJSON(w, 200, h.tasksFor(r.Context(), h.b.LiveTasks(j.ID, out)))
 		return
 	}
 	rows, err := h.b.TaskRows(r.Context(), j.ID, from, limit)
@@ -199,7 +199,7 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, burst.Task{JobID: j.ID, Index: idx, State: st})
 	}
-	writeJSON(w, 200, h.hideReasons(r.Context(), h.b.LiveTasks(j.ID, out)))
+	writeJSON(w, 200, h.tasksFor(r.Context(), h.b.LiveTasks(j.ID, out)))
 }
 
 // handleResume serves POST /v1/jobs/{id}/resume; a body, if any, holds
@@ -802,10 +802,16 @@ func (c *restartCheck) verify(f *os.File, pos int64, buf []byte) (ok, done bool)
 	return c.again.Sum64() == c.sent.Sum64(), true
 }
 
-// hideReasons is hideWaiting on each task's reason.
-func (h *handler) hideReasons(ctx context.Context, ts []burst.Task) []burst.Task {
+// tasksFor is ts as the caller may see them: hideWaiting on each task's
+// reason, and no log paths on the server's host for a caller who may not
+// see them (auth.SeesHostPaths; their output comes through the logs route).
+func (h *handler) tasksFor(ctx context.Context, ts []burst.Task) []burst.Task {
+	paths := auth.SeesHostPaths(auth.From(ctx))
 	for i := range ts {
 		ts[i].Reason = h.hideWaiting(ctx, ts[i].Reason)
+		if !paths {
+			ts[i].Stdout, ts[i].Stderr = "", ""
+		}
 	}
 	return ts
 }

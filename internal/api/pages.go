@@ -146,7 +146,7 @@ func (h *handler) uiJob(w http.ResponseWriter, r *http.Request, ss *session) {
 		for _, t := range ts {
 			v.Tasks = append(v.Tasks, t.Task)
 		}
-		v.Tasks = h.hideReasons(auth.With(ctx, ss.p), h.b.LiveTasks(id, v.Tasks))
+		v.Tasks = h.tasksFor(auth.With(ctx, ss.p), h.b.LiveTasks(id, v.Tasks))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.htmlOut(w, r, ss, h.ui.r.Job(w, v))

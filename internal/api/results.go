@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/burst-sh/burst/internal/auth"
 	"io"
 	"io/fs"
 	"math"
@@ -98,6 +99,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 	numbered := j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Numbered // each value's last column is the task's number
 	p := &taskPage{b: h.b, job: j}
 	defer p.files.Close()
+	paths := auth.SeesHostPaths(auth.From(r.Context())) // as tasksFor
 	out := make([]client.Result, 0, min(limit, j.Tasks.Total))
 	for idx := max(from, 0); idx < j.Tasks.Total && len(out) < limit; idx++ {
 		row, err := p.at(r.Context(), idx, false)
@@ -116,6 +118,9 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 			res.StdoutFrom, res.StdoutTo, res.StderrFrom, res.StderrTo = row.StdoutFrom, row.StdoutTo, row.StderrFrom, row.StderrTo
 			if inline && row.State.Terminal() {
 				res.Output = readInline(&p.files, row.Stdout, row.StdoutFrom, row.StdoutTo)
+			}
+			if !paths {
+				res.Stdout, res.Stderr = "", ""
 			}
 		case j.CancelRequested || j.State.Terminal():
 			res.State = burst.Cancelled

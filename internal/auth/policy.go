@@ -167,6 +167,14 @@ func Visible(p *Principal, all []string) []string {
 	return out
 }
 
+// SeesHostPaths says whether p may learn where the server keeps files on
+// its host (its home, socket and CA file, the log files of tasks) and its
+// process id: an admin, or a machine (an agent reads server.json in the
+// home to learn whether it shares the server's disk). A user who is not
+// an admin learns what the server is and what their tasks wrote (through
+// the API), not where it is kept.
+func SeesHostPaths(p *Principal) bool { return p == nil || p.Kind != User || p.IsAdmin }
+
 // SeesAll says whether p sees every project (no filtering).
 func SeesAll(p *Principal) bool { return p == nil || p.Kind == Admin || p.IsAdmin }
 
