@@ -1,6 +1,9 @@
 package client
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Credentials beyond the home's own token (docs/security.md). Each is a
 // random secret shown once and kept by the server only as its SHA-256; the
@@ -19,6 +22,18 @@ const (
 	// (burst stack share): it reads that stack and nothing else.
 	StackLinkPrefix = "burst_s_"
 )
+
+// JoinURLEnv names the variable `burst agent` reads a join URL from when
+// neither --join nor --join-file gives one: the command a join token
+// prints (JoinCommand) sets it for the agent alone, so that the token is
+// not on the agent's command line, which ps shows every user of the
+// machine. The agent drops it before it starts any task.
+const JoinURLEnv = "BURST_JOIN_URL"
+
+// JoinCommand is the shell command that joins the server of join URL u.
+func JoinCommand(u string) string {
+	return JoinURLEnv + "='" + strings.ReplaceAll(u, "'", `'"'"'`) + "' burst agent"
+}
 
 // Roles a user holds in a project, weakest first. An admin holds every
 // role in every project.

@@ -2,11 +2,18 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 // A user who is not an admin learns no path on the server's host from a
@@ -58,5 +65,43 @@ func TestHostPathsHiddenFromUsers(t *testing.T) {
 
 	if r := l.as("alice", "map", "--project", "mars", "-k", "--", "echo", "line", ":::", "a", "b"); r.code != 0 || r.stdout != "line a\nline b\n" {
 		t.Errorf("alice's burst map: want its tasks' output in order\n%s", r)
+	}
+}
+
+// The command `burst join-token create` prints, run as printed in a shell,
+// joins the machine without putting the token on any command line (ps
+// shows command lines to every user of the machine): the URL is in the
+// agent's environment, and no task of the agent inherits it.
+func TestJoinCommandKeepsTokenOutOfArgv(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("cluster", "create", "lab", "--provider", "joined")
+	tok := h.joinToken("--cluster", "lab")
+	if tok.Token == "" || !strings.Contains(tok.Command, tok.URL) {
+		t.Fatalf("join token: %+v", tok)
+	}
+	bin := filepath.Join(h.root, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(burstBin, filepath.Join(bin, "burst")); err != nil {
+		t.Fatal(err)
+	}
+	box := h.joiner("box")
+	sh := exec.Command("sh") // the command comes on stdin, as typed: not in sh's argv either
+	sh.Env = append(append([]string(nil), box.env...), "PATH="+bin+":"+os.Getenv("PATH"))
+	sh.Dir = h.dir
+	sh.Stdin = strings.NewReader(tok.Command + " --machine box\n")
+	box.startCmd(sh)
+	h.waitMachine("box", burst.MachineRunning)
+	for _, pid := range taggedPIDs(h.tag) {
+		argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.Contains(string(argv), tok.Token) {
+			t.Errorf("process %d has the join token on its command line: %q (printed command %q)", pid, argv, tok.Command)
+		}
+	}
+	id := detachedID(t, h.mustRun("run", "-d", "--on", "lab", "--", "sh", "-c", "echo ${"+client.JoinURLEnv+":-unset}"))
+	h.mustRun("wait", idArg(id))
+	if out := h.mustRun("logs", idArg(id)).stdout; out != "unset\n" {
+		t.Errorf("a task on the joined machine sees %s=%q, want it unset", client.JoinURLEnv, out)
 	}
 }

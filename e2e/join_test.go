@@ -48,7 +48,7 @@ func TestJoin(t *testing.T) {
 	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	tok := h.joinToken("--cluster", "lab")
 	if !strings.HasPrefix(tok.URL, "http://127.0.0.1:") || !strings.Contains(tok.URL, "/"+client.JoinTokenPrefix) ||
-		tok.Command != "burst agent --join "+tok.URL || tok.Cluster != "lab" {
+		tok.Command != client.JoinCommand(tok.URL) || tok.Cluster != "lab" {
 		t.Fatalf("join token of a loopback server: %+v", tok)
 	}
 	if r := h.mustRun("join-token", "create", "--ttl", "2h"); !strings.Contains(r.stdout, "loopback only") || !strings.Contains(r.stdout, "burst server --listen") {

@@ -50,7 +50,8 @@ unreachable for --idle-exit (default 2m) exits; it logs the outage once
 when it starts, then once a minute.
 
 A machine that shares nothing with the server joins it with a one-time
-join URL (burst join-token create prints it): --join checks the server's
+join URL (burst join-token create prints the command,
+BURST_JOIN_URL='URL' burst agent): the agent checks the server's
 CA by the URL's hash, exchanges the token for this machine's own
 credential, and keeps it with that CA in $BURST_HOME/joined.json (0600) of
 this machine. Run again with the same URL (after a reboot) it uses the
@@ -59,9 +60,12 @@ saved credential; the token is not needed again. A URL with a new token
 names the cluster: --join takes no --cluster, and --machine is the name
 asked for at the join. The credential serves the
 agent protocol only; burst machine revoke ends it, and the agent exits.
-A Slurm pilot of a server that serves TLS joins so too, with a token
-minted for its machine: --join-file reads the URL from a 0600 file (out of
-ps), --join-state keeps its credential in its own file.
+The URL comes from $BURST_JOIN_URL (dropped before any task starts),
+--join-file (a 0600 file, or - for stdin) or --join; the last shows it
+in ps to every user of the machine until it is used, the others keep it
+off the command line. A Slurm pilot of a server that serves TLS joins so
+too, with a token minted for its machine in a --join-file; --join-state
+keeps its credential in its own file.
 
 On a spot machine, --spot-notice aws watches EC2's instance metadata for an
 interruption notice (every 5 s). When one comes the agent takes no more
@@ -82,7 +86,8 @@ Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
 them against its own clock. Only the test suite sets it.`,
 		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
-  burst agent --join https://10.0.0.5:7780/burst_j_...#sha256:...
+  BURST_JOIN_URL='https://10.0.0.5:7780/burst_j_...#sha256:...' burst agent
+  burst agent --join-file - < join-url.txt
   burst agent --join-file /etc/burst/join --spot-notice aws
   burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --cache-size 200G`,
 		Args: cobra.NoArgs,
@@ -98,15 +103,16 @@ them against its own clock. Only the test suite sets it.`,
 			}
 			var cl *client.Client
 			var token string
-			if joinURL, err = joinURLFrom(joinURL, joinFile); err != nil {
+			var from string // where the join URL came from
+			if joinURL, from, err = joinURLFrom(joinURL, joinFile, c.InOrStdin()); err != nil {
 				return err
 			}
 			state := joinStatePath(h, joinState)
 			switch {
 			case joinURL != "" && (serverAddr != "" || tokenFile != ""):
-				return usage("--join: the join URL names the server and gets the credential: leave out --server and --token-file")
+				return usage("%s: the join URL names the server and gets the credential: leave out --server and --token-file", from)
 			case joinURL != "" && c.Flags().Changed("cluster"):
-				return usage("--join: the join token names the cluster: leave out --cluster (burst join-token create --cluster C makes a token for cluster C)")
+				return usage("%s: the join token names the cluster: leave out --cluster (burst join-token create --cluster C makes a token for cluster C)", from)
 			case joinURL != "":
 				j, saved, err := joinServer(c.Context(), state, joinURL, machine, c.ErrOrStderr())
 				if err != nil {
@@ -225,8 +231,8 @@ them against its own clock. Only the test suite sets it.`,
 	}
 	c.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of staged inputs this machine keeps in $BURST_HOME/cache, and as many again of unpacked stacks in cache/stacks, e.g. 100G (default: half the free space there, 1G to 50G); the least recently used go first, never one in use")
 	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
-	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then")
-	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600): a Slurm pilot's, out of its command line")
+	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then; the URL shows in ps to every user of this machine until it is used: prefer "+client.JoinURLEnv+"=URL or --join-file")
+	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600; - reads it from stdin): out of the command line")
 	c.Flags().StringVar(&joinState, "join-state", "", "where --join keeps this machine's credential (default $BURST_HOME/joined.json): each pilot has its own")
 	c.Flags().StringVar(&tokenFile, "token-file", "", "file holding the server's token (or set BURST_TOKEN)")
 	c.Flags().StringVar(&machine, "machine", "", "machine name (default: host name)")

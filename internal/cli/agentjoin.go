@@ -46,25 +46,36 @@ type joined struct {
 	TokenHash string `json:"token_hash,omitempty"`
 }
 
-// joinURLFrom is the join URL of --join, or read from --join-file: a
-// Slurm pilot's, which must not show on its command line (ps shows
-// command lines to every user of the node).
-func joinURLFrom(flag, file string) (string, error) {
+// joinURLFrom is the join URL of --join, or read from --join-file (a
+// file, or - for stdin), or from $BURST_JOIN_URL (client.JoinURLEnv) when
+// neither flag is given: the last two keep the token off the agent's
+// command line, which ps shows every user of the machine. from names
+// where it came from, for messages. The variable is dropped once read, so
+// that no task of the agent inherits it.
+func joinURLFrom(flag, file string, stdin io.Reader) (u, from string, err error) {
+	env := os.Getenv(client.JoinURLEnv)
+	os.Unsetenv(client.JoinURLEnv)
 	switch {
-	case file == "":
-		return flag, nil
+	case flag != "" && file != "":
+		return "", "", usage("--join and --join-file: give the join URL one way")
 	case flag != "":
-		return "", usage("--join and --join-file: give the join URL one way")
+		return flag, "--join", nil
+	case file == "":
+		return strings.TrimSpace(env), client.JoinURLEnv, nil
 	}
-	b, err := os.ReadFile(file)
+	var b []byte
+	if file == "-" {
+		b, err = io.ReadAll(io.LimitReader(stdin, 64<<10))
+	} else {
+		b, err = os.ReadFile(file)
+	}
 	if err != nil {
-		return "", usage("--join-file: %v", err)
+		return "", "", usage("--join-file: %v", err)
 	}
-	u := strings.TrimSpace(string(b))
-	if u == "" {
-		return "", usage("--join-file %s is empty: it should hold the join URL that `burst join-token create` prints", file)
+	if u = strings.TrimSpace(string(b)); u == "" {
+		return "", "", usage("--join-file %s is empty: it should hold the join URL that `burst join-token create` prints", file)
 	}
-	return u, nil
+	return u, "--join-file", nil
 }
 
 // joinStatePath is where the agent keeps its joins: --join-state, else

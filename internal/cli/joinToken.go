@@ -20,9 +20,10 @@ func newJoinTokenCmd() *cobra.Command {
 		Long: `A join token lets one machine join this server: on the new machine, run the
 command ` + "`burst join-token create`" + ` prints,
 
-    burst agent --join https://HOST:PORT/TOKEN#sha256:CAHASH
+    BURST_JOIN_URL='https://HOST:PORT/TOKEN#sha256:CAHASH' burst agent
 
-which checks the server's CA by its hash, exchanges the token (once, before
+(the URL in the agent's environment, not on its command line, where ps
+would show it to every user of the machine), which checks the server's CA by its hash, exchanges the token (once, before
 it expires) for the machine's own credential, and serves the server from
 then on. The credential serves the agent protocol only; ` + "`burst machine\nrevoke MACHINE`" + ` ends it (docs/security-join.md).`,
 		Example: `  burst join-token create --cluster lab --ttl 30m

@@ -127,7 +127,7 @@ than its project has left.`,
 			}, func(w io.Writer, m *burst.Machine) error {
 				if m.Provider == joinedProvider && m.State == burst.MachineStopped {
 					// burst does not start a joined machine: it lets its agent back.
-					fmt.Fprintf(w, "machine %s may come back: its agent may register again (run `burst agent --join URL` on it, or restart its agent)\n", m.ID)
+					fmt.Fprintf(w, "machine %s may come back: its agent may register again (run its agent again with the same join URL, or restart it)\n", m.ID)
 					return nil
 				}
 				fmt.Fprintf(w, "machine %s (%s, %s/h) is %s\n", m.ID, dash(m.Type), rate(m.PriceUSDPerHour), m.State)

@@ -680,7 +680,7 @@ func startRefusal(m *machineRT) error {
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
 	case m.cluster.caps().Joins && m.row.State == burst.MachineTerminated:
-		return badRequest("machine %s left for good: join it anew (burst join-token create --cluster %s, then burst agent --join URL on it)", m.row.ID, m.row.Cluster)
+		return badRequest("machine %s left for good: join it anew (burst join-token create --cluster %s, then the command it prints on it)", m.row.ID, m.row.Cluster)
 	case m.row.State == burst.MachineTerminated:
 		return badRequest("machine %s is terminated and cannot start again: start a new one with `burst machine start --cluster %s`", m.row.ID, m.row.Cluster)
 	}

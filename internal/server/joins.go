@@ -186,7 +186,7 @@ func (s *Server) CreateJoinToken(ctx context.Context, spec *client.JoinTokenSpec
 	if pin != "" {
 		u += "#" + pin
 	}
-	return &client.JoinToken{Token: tok, Cluster: cluster, Project: project, Expires: row.Expires, URL: u, Command: "burst agent --join " + u}, nil
+	return &client.JoinToken{Token: tok, Cluster: cluster, Project: project, Expires: row.Expires, URL: u, Command: client.JoinCommand(u)}, nil
 }
 
 // DefaultJoinedCluster is the cluster of a join token made without
