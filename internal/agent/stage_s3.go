@@ -170,7 +170,8 @@ func s3Endpoint() (string, error) {
 // client is the agent's S3 client, made once from its environment: the
 // one with its credentials when the chain finds some now (IMDS is waited
 // for 3 s at most: a machine off EC2 learns it has none in seconds), else
-// the anonymous one.
+// the anonymous one. An AWS configuration that cannot be read is an
+// error, not a machine without credentials.
 func (f *s3Fetcher) client(ctx context.Context) (*s3.Client, error) {
 	f.once.Do(func() {
 		endpoint, err := s3Endpoint()
@@ -194,11 +195,17 @@ func (f *s3Fetcher) client(ctx context.Context) (*s3.Client, error) {
 	f.mu.Lock()
 	none := time.Now().Before(f.noCreds)
 	f.mu.Unlock()
-	if !none && !s3conn.HasCredentials(ctx, f.creds) {
-		none = true
-		f.mu.Lock()
-		f.noCreds = time.Now().Add(time.Minute)
-		f.mu.Unlock()
+	if !none {
+		has, err := s3conn.HasCredentials(ctx, f.creds)
+		if err != nil { // not none: unreadable, so never anonymous
+			return nil, fmt.Errorf("the agent's AWS configuration: %w", err)
+		}
+		if !has {
+			none = true
+			f.mu.Lock()
+			f.noCreds = time.Now().Add(time.Minute)
+			f.mu.Unlock()
+		}
 	}
 	if none {
 		return f.anon, nil

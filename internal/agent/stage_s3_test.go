@@ -325,6 +325,25 @@ func TestS3FetchNoCredentials(t *testing.T) {
 	}
 }
 
+// An AWS configuration the agent cannot read (a profile that is not
+// there, a credentials file that is a directory) is not a machine without
+// credentials: the task is told what to fix, and nothing is asked
+// anonymously (it was: a public object would even have been fetched).
+func TestS3FetchBrokenConfig(t *testing.T) {
+	m := miniotest.Start(t, "")
+	putTestObject(t, m, "x.csv", []byte("1,2\n"))
+	for name, c := range map[string]struct{ env, want string }{
+		"no such profile":      {"AWS_PROFILE=nope", "nope"},
+		"credentials is a dir": {"AWS_SHARED_CREDENTIALS_FILE=" + t.TempDir(), "AWS_SHARED_CREDENTIALS_FILE"},
+	} {
+		f := newFetcher(t, m, c.env)
+		_, _, _, _, err := f.source(context.Background(), burst.Input{Path: "x.csv", URL: "s3://" + m.Bucket + "/x.csv"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if !errors.As(err, new(errS3)) || !strings.Contains(err.Error(), "the agent's AWS configuration") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want the configuration named, with %q", name, err, c.want)
+		}
+	}
+}
+
 // An object replaced between its HEAD and its GET (If-Match on the ETag
 // the HEAD gave) is not fetched: the task runs again with the new one.
 func TestS3FetchChangedObject(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -602,6 +603,10 @@ func (s *S3) Probe(ctx context.Context) error {
 func (s *S3) explain(err error) error {
 	if err == nil {
 		return nil
+	}
+	var ce *s3conn.ConfigError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("the server's AWS configuration: %w", ce)
 	}
 	if s3conn.NoCredentials(err) {
 		return fmt.Errorf("no credentials for %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) where the server runs", s.endpointName())

@@ -5,14 +5,18 @@
 package s3conn
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -64,12 +68,19 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 	if region == "" {
 		region = DefaultRegion
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
-		config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
-			o.Client = imds.New(imds.Options{HTTPClient: &http.Client{Timeout: imdsWait}, Retryer: aws.NopRetryer{}})
-		}),
-		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	// The SDK passes over a shared file it cannot read as if there were
+	// none: its credentials would silently be missing, and an agent
+	// would ask anonymously. Such a file is named first.
+	err := unreadableSharedFile()
+	var cfg aws.Config
+	if err == nil {
+		cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(region),
+			config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
+				o.Client = imds.New(imds.Options{HTTPClient: &http.Client{Timeout: imdsWait}, Retryer: aws.NopRetryer{}})
+			}),
+			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
 	if err != nil {
 		// A configuration that cannot be read (AWS_PROFILE naming no
 		// profile, a broken ~/.aws/config) fails each request that needs
@@ -149,11 +160,71 @@ func (b boundedCreds) Retrieve(ctx context.Context) (aws.Credentials, error) {
 }
 
 // brokenConfig is the credentials of an AWS configuration that could not
-// be read: each look fails with why.
+// be read: each look fails with why (a *ConfigError).
 type brokenConfig struct{ err error }
 
 func (b brokenConfig) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{}, fmt.Errorf("the AWS configuration cannot be read (%w): fix ~/.aws/config or the AWS_* variables (AWS_PROFILE)", b.err)
+	var ce *ConfigError
+	if errors.As(b.err, &ce) {
+		return aws.Credentials{}, ce
+	}
+	return aws.Credentials{}, &ConfigError{Err: b.err}
+}
+
+// ConfigError: the AWS configuration cannot be read (a shared file this
+// user cannot read, a profile that is not there). It is not the absence
+// of credentials: nothing goes on without them because of it.
+type ConfigError struct {
+	File, Env string // the file that cannot be read and the variable that moves it; "" when not a file's
+	Err       error
+}
+
+func (e *ConfigError) Error() string {
+	if e.File == "" {
+		return fmt.Sprintf("the AWS configuration cannot be read (%v): fix ~/.aws/config or the AWS_* variables (AWS_PROFILE)", e.Err)
+	}
+	return fmt.Sprintf("the AWS file %s cannot be read (%v): make it readable by the user this runs as (uid %d), or set %s to one that is",
+		e.File, e.Err, os.Geteuid(), e.Env)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// BrokenConfig is whether err is the AWS configuration that cannot be
+// read (*ConfigError).
+func BrokenConfig(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+// unreadableSharedFile is the first of the shared credentials and config
+// files that is there but cannot be read, as a *ConfigError; nil when
+// each is readable or absent.
+func unreadableSharedFile() error {
+	for _, f := range []struct{ env, path string }{
+		{"AWS_SHARED_CREDENTIALS_FILE", config.DefaultSharedCredentialsFilename()},
+		{"AWS_CONFIG_FILE", config.DefaultSharedConfigFilename()},
+	} {
+		path := cmp.Or(os.Getenv(f.env), f.path)
+		fh, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			_, err = fh.Read(make([]byte, 1)) // a directory opens, and fails here
+			fh.Close()
+			if err == io.EOF {
+				err = nil
+			}
+		}
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return &ConfigError{File: path, Env: f.env, Err: err}
+		}
+	}
+	return nil
 }
 
 // NoCredentialsError: the chain found no credentials.
@@ -162,10 +233,15 @@ type NoCredentialsError struct{ Err error }
 func (e *NoCredentialsError) Error() string { return "no AWS credentials: " + e.Err.Error() }
 func (e *NoCredentialsError) Unwrap() error { return e.Err }
 
-// HasCredentials is whether the chain finds credentials now.
-func HasCredentials(ctx context.Context, p aws.CredentialsProvider) bool {
+// HasCredentials is whether the chain finds credentials now; err is the
+// configuration that cannot be read (a *ConfigError), which is no
+// reason to go on without credentials.
+func HasCredentials(ctx context.Context, p aws.CredentialsProvider) (bool, error) {
 	c, err := p.Retrieve(ctx)
-	return err == nil && c.AccessKeyID != ""
+	if BrokenConfig(err) {
+		return false, err
+	}
+	return err == nil && c.AccessKeyID != "", nil
 }
 
 // Code is the service's error code ("NoSuchKey", "AccessDenied", ...;
