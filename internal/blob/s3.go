@@ -43,7 +43,17 @@ type S3 struct {
 		sync.Mutex
 		known, enforced bool
 	}
+	// bucketSeen is when the bucket was last seen there (bucketThere).
+	bucketSeen struct {
+		sync.Mutex
+		at time.Time
+	}
 }
+
+// bucketRecheck is how long the bucket, once seen there, is taken to be
+// there when an object is missing: a missing blob costs a HEAD of the
+// bucket at most this often.
+const bucketRecheck = 10 * time.Second
 
 // S3Config is where an S3 store is.
 type S3Config struct {
@@ -199,12 +209,44 @@ func (s *S3) Stat(ctx context.Context, digest string) (Info, error) {
 	defer cancel()
 	oi, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(digest))})
 	if s3conn.NotFound(err) {
+		if err := s.bucketThere(ctx); err != nil {
+			return Info{}, err
+		}
 		return Info{}, ErrNotFound
 	}
 	if err != nil {
 		return Info{}, s.explain(err)
 	}
 	return Info{Digest: digest, Size: aws.ToInt64(oi.ContentLength)}, nil
+}
+
+// bucketThere is nil unless the store's bucket is gone: a HEAD of an
+// object in a bucket that is not there answers the same bare 404 as of a
+// missing object, and a bucket deleted under a running server read as
+// "no such blob". Asked at most every bucketRecheck while it is there;
+// an answer other than 404 (no right to HEAD the bucket) says nothing.
+func (s *S3) bucketThere(ctx context.Context) error {
+	s.bucketSeen.Lock()
+	fresh := time.Since(s.bucketSeen.at) < bucketRecheck
+	s.bucketSeen.Unlock()
+	if fresh {
+		return nil
+	}
+	_, err := s.c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
+	if s3conn.Status(err) == http.StatusNotFound {
+		return s.noBucket()
+	}
+	if err == nil {
+		s.bucketSeen.Lock()
+		s.bucketSeen.at = time.Now()
+		s.bucketSeen.Unlock()
+	}
+	return nil
+}
+
+// noBucket is the error of a store whose bucket is not there.
+func (s *S3) noBucket() error {
+	return fmt.Errorf("no bucket %q at %s: it was deleted, or never made: create it (e.g. `mc mb`, `aws s3 mb s3://%s`) or name another", s.bucket, s.endpointName(), s.bucket)
 }
 
 // Put sends the bytes to a staging object, hashing them on the way, and
@@ -625,7 +667,7 @@ func (s *S3) explain(err error) error {
 	}
 	switch code := s3conn.Code(err); code {
 	case "NoSuchBucket":
-		return fmt.Errorf("no bucket %q at %s: create it (e.g. `mc mb`, `aws s3 mb s3://%s`) or name another", s.bucket, s.endpointName(), s.bucket)
+		return s.noBucket()
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken",
 		"Forbidden": // a HEAD's 403, whose response has no body to name why
 		return fmt.Errorf("%s refused the server's credentials (%s): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) for the server, with rights to put, get and delete objects in %s",

@@ -65,6 +65,37 @@ func objects(t *testing.T, m *miniotest.Server) []string {
 	return out
 }
 
+// A bucket deleted while the server runs is said as such, not as each
+// blob missing: Stat and Open name the bucket and how to make it again,
+// and a blob never stored is still ErrNotFound while the bucket is there.
+func TestS3BucketGone(t *testing.T) {
+	st, m := newS3(t)
+	ctx := context.Background()
+	data := []byte("kept\n")
+	if _, err := st.Put(ctx, sum(data), int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, sum([]byte("never stored"))); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("a blob never stored: %v, want ErrNotFound", err)
+	}
+	fresh, err := blob.NewS3(blob.S3Config{URL: "s3://" + m.Bucket + "/lab/burst", Endpoint: m.Endpoint}) // as at a server's start
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Stat(ctx, sum(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Client(t).RemoveBucketWithOptions(ctx, m.Bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Stat(ctx, sum(data)); errors.Is(err, blob.ErrNotFound) || err == nil || !strings.Contains(err.Error(), "no bucket") || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("Stat once the bucket is deleted: %v, want the bucket named as gone", err)
+	}
+	if _, _, err := fresh.Open(ctx, sum(data), 0); errors.Is(err, blob.ErrNotFound) || err == nil || !strings.Contains(err.Error(), "no bucket") {
+		t.Errorf("Open once the bucket is deleted: %v, want the bucket named as gone", err)
+	}
+}
+
 // Put then Open (from an offset) gives the same bytes; a wrong or short
 // body is refused and leaves no object; List and Delete see what Put made.
 func TestS3PutOpen(t *testing.T) {
