@@ -14,24 +14,29 @@ import (
 	"time"
 
 	"github.com/burst-sh/burst/internal/backoff"
+	"github.com/burst-sh/burst/internal/stallconn"
 )
 
 // Transfers to and from the store's presigned URLs (an S3 store: the
 // bytes do not pass through the server). The URL carries a signature, a
 // credential for minutes: it is never printed (redactURL). A store that
 // stops answering is given up on in bounded time: its connection within
-// directDial, its answer within directAnswer of the request's end, and a
-// download that moves no byte for directIdle (idleBody).
+// directDial, its answer within directAnswer of the request's end, a
+// download that moves no byte for directIdle (idleBody), and an upload
+// whose bytes it takes none of for directIdle (stallconn: it took the
+// connection, then reads nothing), which is then sent again.
 
 const (
 	directDial   = 30 * time.Second
 	directAnswer = 2 * time.Minute
-	directIdle   = 2 * time.Minute
 	// directTries bounds the sends of one presigned PUT: a PUT of the
 	// same bytes to the same key is idempotent, so a cut one is sent
 	// again (the store kept nothing of it).
 	directTries = 3
 )
+
+// directIdle: see above. A variable so that tests can make it short.
+var directIdle = 2 * time.Minute
 
 // directHTTP moves bytes to and from the store's presigned URLs: never
 // through the server's connection (a unix socket), never with its token.
@@ -49,7 +54,11 @@ var directHTTP = &http.Client{Transport: &http.Transport{
 var directDialer = net.Dialer{Timeout: directDial, KeepAlive: 30 * time.Second}
 
 func dialDirect(ctx context.Context, network, addr string) (net.Conn, error) {
-	return directDialer.DialContext(ctx, network, addr)
+	c, err := directDialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return stallconn.Wrap(c, directIdle), nil
 }
 
 // redactURL is err with the URL of a request it names cut to its scheme,

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst/internal/stallconn"
+	"github.com/burst-sh/burst/internal/stallconn/stalltest"
 )
 
 // A presigned PUT whose connection breaks is sent again (it is
@@ -50,6 +54,33 @@ func TestPutDirectRetriesAndHidesSignature(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "X-Amz") ||
 		!strings.Contains(err.Error(), "run it again") || tries.Load() != directTries {
 		t.Fatalf("a PUT cut every time: %v after %d sends; want %d sends, no signature in the message, and what to do", err, tries.Load(), directTries)
+	}
+}
+
+// A presigned PUT to a store that takes the connection and then reads
+// nothing fails once no byte was taken for directIdle, and is sent again
+// (directTries in all), rather than wait as long as TCP does (for ever:
+// the peer's kernel answers zero-window probes). Loopback only.
+func TestPutDirectToFrozenStore(t *testing.T) {
+	defer func(d time.Duration) { directIdle = d }(directIdle)
+	directIdle = 300 * time.Millisecond
+	addr, accepted := stalltest.Frozen(t)
+	// Larger than what the two kernels' buffers take without a read.
+	path := filepath.Join(t.TempDir(), "big")
+	f, err := os.Create(path)
+	if err == nil {
+		err = f.Truncate(256 << 20)
+		f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard: without the bound it never ends
+	defer cancel()
+	err = putDirect(ctx, path, BlobRef{Digest: "sha256:x", Size: 256 << 20}, BlobOffer{URL: "http://" + addr + "/b/k"})
+	var se *stallconn.StallError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "took no byte") || accepted() != directTries {
+		t.Fatalf("a PUT to a store that reads nothing: %v after %d connections; want the stall said, after %d sends", err, accepted(), directTries)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/burst-sh/burst/internal/blob/s3conn"
+	"github.com/burst-sh/burst/internal/stallconn"
 )
 
 // S3 keeps blobs in a bucket of an S3-compatible service, as objects
@@ -278,8 +279,10 @@ func (s *S3) Put(ctx context.Context, digest string, size int64, r io.Reader) (I
 // them, or above putPartsAbove a multipart upload, aborted if it fails.
 func (s *S3) upload(ctx context.Context, key string, r io.Reader, size int64) (err error) {
 	if size <= putPartsAbove {
+		// Sent once: a stream cannot be read again, so the SDK's retry
+		// would only hide why the send failed ("failed to rewind").
 		_, err := s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: r,
-			ContentLength: aws.Int64(size), ContentType: aws.String("application/octet-stream")}, s3conn.Unsigned)
+			ContentLength: aws.Int64(size), ContentType: aws.String("application/octet-stream")}, s3conn.Unsigned, s3conn.Once)
 		return err
 	}
 	mu, err := s.startParts(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key,
@@ -658,6 +661,10 @@ func (s *S3) explain(err error) error {
 	}
 	if why := s3conn.TLSProblem(err); why != "" {
 		return fmt.Errorf("the endpoint %s: %s (%v)", s.endpointName(), why, err)
+	}
+	var se *stallconn.StallError
+	if errors.As(err, &se) {
+		return fmt.Errorf("the endpoint %s: %v: check that the service is well, then send it again", s.endpointName(), se)
 	}
 	if s3conn.Unreachable(err) {
 		return fmt.Errorf("cannot reach the endpoint %s (%v): check --endpoint and that the service runs", s.endpointName(), err)

@@ -28,6 +28,8 @@ import (
 
 	"github.com/burst-sh/burst/internal/blob"
 	"github.com/burst-sh/burst/internal/blob/miniotest"
+	"github.com/burst-sh/burst/internal/blob/s3conn"
+	"github.com/burst-sh/burst/internal/stallconn/stalltest"
 )
 
 func mustHex(t *testing.T, s string) []byte {
@@ -95,6 +97,33 @@ func TestS3BucketGone(t *testing.T) {
 		t.Errorf("Open once the bucket is deleted: %v, want the bucket named as gone", err)
 	}
 }
+
+// A Put to an endpoint that takes the connection and then reads nothing
+// fails once it took no byte for s3conn.SendStall, saying so, instead of
+// waiting as long as TCP does (for ever). Loopback only.
+func TestS3PutToFrozenEndpoint(t *testing.T) {
+	defer func(d time.Duration) { s3conn.SendStall = d }(s3conn.SendStall)
+	s3conn.SendStall = 300 * time.Millisecond
+	defer blob.ShortCalls(time.Second)() // the staging object's removal, which it never answers either
+	addr, _ := stalltest.Frozen(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFROZEN")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "frozen-secret")
+	st, err := blob.NewS3(blob.S3Config{URL: "s3://frozen/x", Endpoint: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard: without the bound it never ends
+	defer cancel()
+	const size = 48 << 20 // one PUT, larger than what the kernels' buffers take without a read
+	_, err = st.Put(ctx, sum(make([]byte, size)), size, io.LimitReader(zeros{}, size))
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "took no byte") {
+		t.Fatalf("a Put to an endpoint that reads nothing: %v; want the stall said", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // Put then Open (from an offset) gives the same bytes; a wrong or short
 // body is refused and leaves no object; List and Delete see what Put made.

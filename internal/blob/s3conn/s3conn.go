@@ -28,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/burst-sh/burst/internal/stallconn"
 )
 
 // DefaultRegion is the region a store or agent that names none signs for:
@@ -44,6 +46,29 @@ const (
 	imdsWait  = time.Second
 	credsWait = time.Minute
 )
+
+// SendStall bounds how long what a request sends (an upload's body) may
+// go without the endpoint taking a byte of it (stallconn): an endpoint
+// that took the connection and then reads nothing fails the request in
+// that time, which the SDK's retries then send again where they can,
+// instead of holding it as long as TCP would (for ever). Read when a
+// connection is made; a variable so that tests can make it short.
+var SendStall = 2 * time.Minute
+
+// httpClient is the SDK's HTTP client, its connections' writes bounded by
+// SendStall (its reads it bounds itself).
+func httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return stallconn.Wrap(c, SendStall), nil
+		}
+	})
+}
 
 // New is a client of endpoint (http(s)://host[:port], addressed by path,
 // as MinIO wants, but for AWS's own; empty: AWS itself, whatever
@@ -73,8 +98,9 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 	// would ask anonymously. Such a file is named first.
 	err := unreadableSharedFile()
 	var cfg aws.Config
+	hc := httpClient()
 	if err == nil {
-		cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(region),
+		cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(hc),
 			config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
 				o.Client = imds.New(imds.Options{HTTPClient: &http.Client{Timeout: imdsWait}, Retryer: aws.NopRetryer{}})
 			}),
@@ -87,7 +113,7 @@ func New(ctx context.Context, endpoint, region string, opts ...func(*s3.Options)
 		// credentials, saying so, not the client's making: a server whose
 		// store is S3 still starts and runs what needs no blob, and the
 		// fix is read when a blob is asked for.
-		cfg = aws.Config{Region: region, Credentials: brokenConfig{err},
+		cfg = aws.Config{Region: region, Credentials: brokenConfig{err}, HTTPClient: hc,
 			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 			ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired}
 	}
@@ -138,6 +164,10 @@ func RegionOf(host string) string {
 func Unsigned(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }
+
+// Once is the option of a call sent once, without the SDK's retries: one
+// whose body is a stream, which cannot be sent again.
+func Once(o *s3.Options) { o.Retryer = aws.NopRetryer{} }
 
 // boundedCreds is the SDK's chain, each look bounded by credsWait (the
 // instance role's by imdsWait), its failure a *NoCredentialsError.
