@@ -119,6 +119,9 @@ func (c *Client) Attach(ctx context.Context, id int64, task int, stdout, stderr 
 				if err := json.Unmarshal(b, &e); err != nil {
 					return &final{fmt.Errorf("GET %s: a stream's end: %w", path(), err)}
 				}
+				if e.Stream == "job" { // the job could not be read: the answer's end
+					return &final{&Error{Status: e.Status, Message: e.Message}}
+				}
 				for i := range st {
 					if st[i].name == e.Stream {
 						st[i].done = true

@@ -97,3 +97,23 @@ func TestAttachCutAndOlderServer(t *testing.T) {
 		t.Errorf("an older server: err %v, want ErrNoAttach", err)
 	}
 }
+
+// The server's refusal of the job at the end of the answer (it was
+// removed, or the right to read it ended) ends the call with its word: it
+// was asked again until the call's patience ran out.
+func TestAttachJobRefusalEnds(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(200)
+		end, _ := json.Marshal(client.AttachEnd{Stream: "job", Status: 404, Message: "job 7 not found"})
+		frame(w, client.FrameStreamEnd, end)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, client.WithRetry(fast))
+	_, _, err := c.Attach(testCtx(t), 7, 0, &bytes.Buffer{}, &bytes.Buffer{})
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != 404 || ae.Message != "job 7 not found" || n.Load() != 1 {
+		t.Errorf("err %v after %d requests, want the server's 404 after 1", err, n.Load())
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -38,12 +38,12 @@ func (h *handler) handleAttach(w http.ResponseWriter, r *http.Request) {
 	if q.Has("streams") { // none: the streams had ended when the answer broke, the job had not come
 		names = nil
 		if v := q.Get("streams"); v != "" {
-			names = strings.Split(v, ",")
+			names = strings.SplitN(v, ",", 3) // a third is one too many
 		}
 	}
 	for i, n := range names {
 		if (n != "stdout" && n != "stderr") || slices.Contains(names[:i], n) {
-			writeJSON(w, 400, client.Error{Message: "streams " + strconv.Quote(q.Get("streams")) + ": give stdout, stderr or both, each once"})
+			writeJSON(w, 400, client.Error{Message: fmt.Sprintf("streams %.40q: give stdout, stderr or both, each once", q.Get("streams"))})
 			return
 		}
 	}
@@ -63,6 +63,9 @@ func (h *handler) handleAttach(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	wg.Wait()
+	if out.panicked != nil {
+		panic(out.panicked) // net/http recovers it, as for any handler
+	}
 	if out.aborted {
 		panic(http.ErrAbortHandler) // the client asks again from where each stream was
 	}
@@ -71,6 +74,7 @@ func (h *handler) handleAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	// The task's streams are over: the job ends with it, or soon after
 	// (another try of the task, which these streams did not follow).
+	out.opened() // streams= (none left): the header must not wait for the job's end
 	if h.awaitEnd(r.Context(), id, nil) != nil {
 		return
 	}
@@ -80,20 +84,22 @@ func (h *handler) handleAttach(w http.ResponseWriter, r *http.Request) {
 		out.end(client.AttachEnd{Stream: "job", Status: jw.status, Message: errorMessage(jw.body.Bytes())})
 		return
 	}
-	out.frame(client.FrameJob, bytes.TrimSuffix(jw.body.Bytes(), []byte("\n")))
+	_ = out.frame(client.FrameJob, bytes.TrimSuffix(jw.body.Bytes(), []byte("\n")))
 }
 
 // attachOut is an attach answer, written by its streams: one frame at a
 // time, its header sent with the first frame or as soon as a stream began
 // (its checks passed), so that the client knows the answer is coming.
 type attachOut struct {
-	w       http.ResponseWriter
-	fl      http.Flusher
-	cancel  context.CancelFunc
-	mu      sync.Mutex
-	began   bool // the answer's 200 was sent
-	failed  bool // the answer is an error (sent): nothing more goes
-	aborted bool // a stream's handler aborted: so does the answer
+	w        http.ResponseWriter
+	fl       http.Flusher
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	began    bool  // the answer's 200 was sent
+	failed   bool  // the answer is an error (sent): nothing more goes
+	aborted  bool  // a stream's handler aborted: so does the answer
+	werr     error // the first write to the client that failed: every stream stops
+	panicked any   // what a stream's handler panicked with: so does the answer's
 }
 
 // begin sends the answer's header if it was not. Called with o.mu held.
@@ -107,23 +113,26 @@ func (o *attachOut) begin() {
 }
 
 // frame sends one frame and flushes it.
-func (o *attachOut) frame(kind byte, p []byte) {
+func (o *attachOut) frame(kind byte, p []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.failed {
-		return
+	if o.failed || o.werr != nil {
+		return o.werr
 	}
 	o.begin()
 	var head [5]byte
 	head[0] = kind
 	binary.BigEndian.PutUint32(head[1:], uint32(len(p)))
-	if _, err := o.w.Write(head[:]); err != nil {
-		return
+	if _, o.werr = o.w.Write(head[:]); o.werr != nil {
+		return o.werr
 	}
-	o.w.Write(p)
+	if _, o.werr = o.w.Write(p); o.werr != nil {
+		return o.werr
+	}
 	if o.fl != nil {
 		o.fl.Flush()
 	}
+	return nil
 }
 
 // end sends a stream's end frame.
@@ -175,9 +184,9 @@ func (o *attachOut) stream(ctx context.Context, name string, serve func(http.Res
 		kind = client.FrameStderr
 	}
 	for {
-		fw := &frameWriter{header: http.Header{}, data: func(p []byte) { o.frame(kind, p) }, opened: o.opened}
-		if !o.run(fw, serve) {
-			return
+		fw := &frameWriter{header: http.Header{}, data: func(p []byte) error { return o.frame(kind, p) }, opened: o.opened}
+		if !o.run(fw, serve) || ctx.Err() != nil {
+			return // aborted, refused or gone: not a stream that ended
 		}
 		switch {
 		case fw.status == http.StatusOK || fw.status == 0:
@@ -214,11 +223,11 @@ func wholeRefusal(status int) bool {
 func (o *attachOut) run(fw *frameWriter, serve func(http.ResponseWriter)) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler {
-				panic(p)
-			}
 			o.mu.Lock()
 			o.aborted = true
+			if p != http.ErrAbortHandler {
+				o.panicked = p
+			}
 			o.mu.Unlock()
 			o.cancel()
 			ok = false
@@ -235,7 +244,7 @@ type frameWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
-	data   func([]byte) // nil: the body is kept
+	data   func([]byte) error // nil: the body is kept
 	opened func()
 }
 
@@ -251,7 +260,9 @@ func (f *frameWriter) Write(p []byte) (int, error) {
 	f.WriteHeader(http.StatusOK)
 	if f.status == http.StatusOK && f.data != nil {
 		if len(p) > 0 {
-			f.data(p)
+			if err := f.data(p); err != nil {
+				return 0, err
+			}
 		}
 		return len(p), nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // attachClient serves f's API over a loopback listener and returns a
@@ -155,3 +157,142 @@ func (f *taskLog) Watch(int64) <-chan struct{} { return nil }
 func (f *taskLog) JobCosts(context.Context, []*burst.Job) error { return nil }
 func (f *taskLog) FillWaiting([]*burst.Job)                     {}
 func (f *taskLog) LiveJobFigures(*burst.Job)                    {}
+
+// startsLate is a map task that had not started at each stream's first
+// read of its row (the first read waits for the second), and runs as
+// attempt 2 at every read after: a stream that had begun from an offset
+// then aborts the answer (its bytes may be the old attempt's).
+type startsLate struct {
+	*taskLog
+	mu    sync.Mutex
+	reads int
+	both  chan struct{}
+}
+
+func (s *startsLate) TaskRow(ctx context.Context, job int64, idx int) (*store.TaskRow, error) {
+	s.mu.Lock()
+	s.reads++
+	n := s.reads
+	s.mu.Unlock()
+	switch n {
+	case 1:
+		select {
+		case <-s.both:
+		case <-ctx.Done():
+		}
+	case 2:
+		close(s.both)
+	}
+	r, err := s.taskLog.TaskRow(ctx, job, idx)
+	if n <= 2 {
+		r.StartedAt, r.Attempt = nil, 1
+	}
+	return r, err
+}
+
+// When one stream aborts the answer (asked again from the middle of a map
+// task that ran again), the other, still following a running task, is
+// not said to have ended whole: the client would not ask for it again
+// and lose the rest of its output.
+func TestAttachAbortLeavesOtherStreamOpen(t *testing.T) {
+	f := newTaskLog(t, &burst.JobSpec{Map: &burst.MapSpec{}}, 2, []byte("first\nsecond\n"))
+	f.active = 1 << 30 // it runs throughout
+	f.row.Stderr = f.row.Stdout + ".err"
+	if err := os.WriteFile(f.row.Stderr, []byte("warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/v1/jobs/7/attach?task=0&streams=stdout,stderr&stdout=6&stderr=0", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Fatalf("panic %v, want the answer aborted (http.ErrAbortHandler)", p)
+			}
+		}()
+		newTest(t, &startsLate{taskLog: f, both: make(chan struct{})}).ServeHTTP(w, r)
+	}()
+	for b := w.Body.Bytes(); len(b) >= 5; {
+		n := binary.BigEndian.Uint32(b[1:5])
+		if b[0] == client.FrameStreamEnd {
+			t.Errorf("an end frame before the abort: %s; want none (the client asks again for both)", b[5:5+n])
+		}
+		b = b[5+n:]
+	}
+}
+
+// endless is a job that goes on after its task's streams ended (another
+// try of the task).
+type endless struct{ *taskLog }
+
+func (endless) Watch(int64) <-chan struct{} { return make(chan struct{}) }
+
+// An attach asked again with no stream left (streams=: they had ended
+// when the answer broke) answers its header at once, not at the job's
+// end: the client gives up on an answer whose header does not come.
+func TestAttachNoStreamsHeaderAtOnce(t *testing.T) {
+	srv := httptest.NewServer(newTest(t, endless{newTaskLog(t, &burst.JobSpec{}, 1, []byte("x\n"))}))
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 10 * time.Second}}
+	req, _ := http.NewRequestWithContext(attachCtx(t), "GET", srv.URL+"/v1/jobs/7/attach?task=0&streams=", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("streams= of a job that goes on: %v, want its header", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != client.AttachContentType {
+		t.Errorf("status %d, %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// brokenPipe is a client that went away: every write fails.
+type brokenPipe struct {
+	h      http.Header
+	writes int
+}
+
+func (b *brokenPipe) Header() http.Header { return b.h }
+func (b *brokenPipe) WriteHeader(int)     {}
+func (b *brokenPipe) Write([]byte) (int, error) {
+	b.writes++
+	return 0, errors.New("broken pipe")
+}
+func (b *brokenPipe) Flush() {}
+
+// A stream whose client went away stops at the first write that failed,
+// as the logs do: it does not read a 4 MiB log through for nobody.
+func TestAttachStopsAtBrokenConnection(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef\n"), (4<<20)/17)
+	for _, path := range []string{"/v1/jobs/7/logs?task=0&follow=true", "/v1/jobs/7/attach?task=0&streams=stdout"} {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := &brokenPipe{h: http.Header{}}
+		newTest(t, newTaskLog(t, &burst.JobSpec{}, 1, data)).ServeHTTP(w, r)
+		if w.writes > 3 {
+			t.Errorf("%s: %d writes to a broken connection, want it to stop at the first", path, w.writes)
+		}
+	}
+}
+
+// rowPanics is a backend with a bug: reading a task's row panics.
+type rowPanics struct{ *taskLog }
+
+func (rowPanics) TaskRow(context.Context, int64, int) (*store.TaskRow, error) { panic("a bug") }
+
+// A panic in a stream (a bug) costs its connection, as it does a logs
+// request, not the server: it was raised again on the stream's own
+// goroutine, where nothing recovers it.
+func TestAttachStreamPanicKeepsServer(t *testing.T) {
+	srv := httptest.NewServer(newTest(t, rowPanics{newTaskLog(t, &burst.JobSpec{}, 1, []byte("x\n"))}))
+	defer srv.Close()
+	for range 2 {
+		req, _ := http.NewRequestWithContext(attachCtx(t), "GET", srv.URL+"/v1/jobs/7/attach?task=0", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("an attach whose stream panicked answered %d, want its connection cut", resp.StatusCode)
+		}
+	}
+}
