@@ -87,6 +87,11 @@ type Step struct {
 	MaxRSS int64 `json:"max_rss,omitempty"`
 	UserUS int64 `json:"user_us,omitempty"`
 	SysUS  int64 `json:"sys_us,omitempty"`
+	// PIDs are its tasks' processes while it runs, as srun records them in
+	// its batch task's steps file, for its agent to read what they use so
+	// far (sstat of a running step: the figures above). The agent sends no
+	// PIDs on.
+	PIDs []int `json:"pids,omitempty"`
 }
 
 // MergeSteps is steps with the steps of news in place of those of the same

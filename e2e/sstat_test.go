@@ -96,16 +96,7 @@ func TestSqueueSrunStepsRunning(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
-	script := "#!/bin/sh\nsrun true\nsrun -J named sleep 300 &\nwait\n"
-	if err := os.WriteFile(filepath.Join(dir, "steps.sh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r := face("sbatch", "--parsable", "-o", "/dev/null", "steps.sh")
-	if r.code != 0 {
-		t.Fatalf("sbatch: %s", r)
-	}
-	id := strings.TrimSpace(r.stdout)
-	t.Cleanup(func() { face("scancel", id) })
+	id := sbatchFile(t, face, dir, "steps.sh", "#!/bin/sh\nsrun true\nsrun -J named sleep 300 &\nwait\n", "/dev/null")
 	var got string
 	h.waitFor("squeue -s to list step "+id+".1", 60*time.Second, func() bool {
 		got = face("squeue", "-h", "-s", "-j", id, "-o", "%i %j %A").stdout

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ type running struct {
 	// runs (squeue -s and sstat list them), by id (sampleStages' alone).
 	steps string
 	sent  map[int]burst.Step
+	// sampled are its running steps whose processes srun recorded, as the
+	// steps file last said (sampleStages' alone).
+	sampled []burst.Step
 	// seen is the size of its steps file when sampleStages last read it:
 	// a step's start or end appends a line, so a file of that size holds
 	// nothing new (a batch task that runs no srun is not read each second).
@@ -1097,7 +1101,9 @@ func (a *Agent) sampleStages() {
 // newSteps are the srun steps of batch task rt that started, ended or
 // changed since sampleStages last sent them: a progress event carries
 // those alone (the server merges them by id), not every step of a script
-// that ran thousands; all of them once the agent registered again.
+// that ran thousands; all of them once the agent registered again. A
+// running step whose tasks' processes srun recorded goes with what they
+// used so far (sstat), read at each sample.
 func newSteps(rt *running) []burst.Step {
 	if rt.steps == "" {
 		return nil
@@ -1105,23 +1111,44 @@ func newSteps(rt *running) []burst.Step {
 	if rt.resend.Swap(false) {
 		rt.seen, rt.sent = -1, nil // a server that restarted knows none of them
 	}
-	file := sbatch.StepsFile(rt.steps)
-	fi, err := os.Stat(file)
-	if err != nil || fi.Size() == rt.seen {
-		return nil
-	}
-	rt.seen = fi.Size()
 	var out []burst.Step
-	for _, st := range sbatch.ReadSteps(file) {
-		if was, ok := rt.sent[st.ID]; !ok || was != st {
-			if rt.sent == nil {
-				rt.sent = map[int]burst.Step{}
+	file := sbatch.StepsFile(rt.steps)
+	if fi, err := os.Stat(file); err == nil && fi.Size() != rt.seen {
+		rt.seen = fi.Size()
+		rt.sampled = rt.sampled[:0]
+		for _, st := range sbatch.ReadStepsPIDs(file) {
+			if st.State == burst.Running && len(st.PIDs) > 0 {
+				rt.sampled = append(rt.sampled, st) // sent below, with what it used so far
+			} else if rt.note(st) {
+				out = append(out, st)
 			}
-			rt.sent[st.ID] = st
+		}
+	}
+	for _, st := range rt.sampled {
+		user, sys, rss := runner.StepUsage(st.PIDs)
+		st.PIDs = nil // the processes' ids stay on their machine
+		// The largest so far: a process that left its step's tree
+		// (reparented, or ended and not yet waited for) takes its time.
+		was := rt.sent[st.ID]
+		st.UserUS, st.SysUS, st.MaxRSS = max(was.UserUS, user.Microseconds()), max(was.SysUS, sys.Microseconds()), max(was.MaxRSS, rss)
+		if rt.note(st) {
 			out = append(out, st)
 		}
 	}
 	return out
+}
+
+// note keeps st as the last sent of its step, and says whether it is news.
+func (rt *running) note(st burst.Step) bool {
+	st.PIDs = nil
+	if was, ok := rt.sent[st.ID]; ok && reflect.DeepEqual(was, st) {
+		return false
+	}
+	if rt.sent == nil {
+		rt.sent = map[int]burst.Step{}
+	}
+	rt.sent[st.ID] = st
+	return true
 }
 
 func isClosed(c chan struct{}) bool {

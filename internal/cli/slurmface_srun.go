@@ -414,7 +414,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	worst := 0
 	var report []string
 	begun := time.Now()
-	recordStep(step, s, n, 0, nil, begun, true)
+	recordStep(step, s, n, 0, nil, begun, true, nil)
 	for i, cmd := range cmds {
 		if err := cmd.Start(); err != nil {
 			msg, code := fmt.Sprintf("srun: error: %s: task %d: execve(): %s: %v", host, i, s.Argv[0], errors.Unwrap(err)), 2
@@ -426,6 +426,13 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 			continue
 		}
 		started = append(started, cmd)
+	}
+	if len(started) > 0 {
+		pids := make([]int, len(started))
+		for i, cmd := range started {
+			pids[i] = cmd.Process.Pid
+		}
+		recordStep(step, s, n, 0, nil, begun, true, pids) // its agent reads what they use (sstat)
 	}
 	if len(cast) > 0 {
 		for _, r := range castIn {
@@ -486,7 +493,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	}
 	msgs, code := slurmface.TaskExits(host, exits)
 	report = append(report, msgs...)
-	recordStep(step, s, n, worst, exits, begun, false)
+	recordStep(step, s, n, worst, exits, begun, false, nil)
 	worst = max(worst, code)
 	for _, r := range report {
 		fmt.Fprintln(stderr, r)
@@ -504,8 +511,9 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 // its state as Slurm records it (COMPLETED, FAILED; CANCELLED when a
 // signal srun passed on ended it), and what its tasks used (the largest
 // resident set of one, their CPU time together). With starting, that it runs, for a
-// sacct in the job meanwhile. Nothing outside a batch task.
-func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time, starting bool) {
+// sacct in the job meanwhile, with its tasks' processes once they started
+// (pids). Nothing outside a batch task.
+func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.TaskStatus, begun time.Time, starting bool, pids []int) {
 	counter := os.Getenv(sbatch.StepCounterEnv)
 	if counter == "" || !filepath.IsAbs(counter) {
 		return
@@ -513,7 +521,7 @@ func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.T
 	st := burst.Step{ID: id, Name: cmp.Or(s.Name, filepath.Base(s.Argv[0])), Tasks: n, CPUs: s.StepCPUs(n), ExitCode: unstarted,
 		StartedAt: begun.UTC(), EndedAt: time.Now().UTC(), State: burst.Succeeded}
 	if starting {
-		st.State, st.EndedAt = burst.Running, time.Time{}
+		st.State, st.EndedAt, st.PIDs = burst.Running, time.Time{}, pids
 		sbatch.AppendStep(sbatch.StepsFile(counter), st)
 		return
 	}

@@ -32,9 +32,10 @@ func newSstatCmd() *cobra.Command {
 as it starts and ends, within a second or two), JOB alone the
 lowest-numbered srun step running, -a every step. Fields (-o/--format/
 --fields, with %WIDTH; -e lists them; -i the steps' JobID,Nodelist,Pids)
-are Slurm 22.05's, in its widths: the batch step's CPU time (AveCPU,
-MinCPU) and peak resident set (MaxRSS, AveRSS) its agent sampled a second
-ago at most, on its machine (MaxRSSNode, Nodelist); burst measures no
+are Slurm 22.05's, in its widths: a step's CPU time (AveCPU, MinCPU) and
+peak resident set (MaxRSS, AveRSS), of the batch script's processes or of
+an srun step's tasks, as its agent read them a second ago at most, on its
+machine (MaxRSSNode, Nodelist); burst measures no
 virtual memory, pages, disk bytes, energy or frequencies: those read 0, as
 Slurm's do where its plugin cannot read them. -n/--noheader, -p/--parsable,
 -P/--parsable2 and --noconvert as sacct's. A job that does not run says
@@ -125,8 +126,15 @@ found running", an unknown job "couldn't get steps for job N", as sstat does
 				var running []slurmface.Job
 				for _, st := range burst.MergeSteps(face.Steps, ownSteps(face.RawID, os.Getenv)) {
 					if st.State == burst.Running {
+						// What it used so far, as its agent read it a
+						// second ago at most (the steps file in the
+						// job says only that it runs).
+						if i := slices.IndexFunc(face.Steps, func(f burst.Step) bool { return f.ID == st.ID }); i >= 0 {
+							st.MaxRSS, st.UserUS, st.SysUS = face.Steps[i].MaxRSS, face.Steps[i].UserUS, face.Steps[i].SysUS
+						}
 						s := stepLine(batch, strconv.Itoa(st.ID), st.Tasks)
-						s.CPUTime, s.MaxRSS = 0, 0 // a step's own use is not measured apart
+						s.CPUTime = time.Duration(st.UserUS+st.SysUS) * time.Microsecond
+						s.MaxRSS = st.MaxRSS
 						running = append(running, s)
 					}
 				}

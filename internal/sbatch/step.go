@@ -71,8 +71,18 @@ func AppendStep(file string, s burst.Step) error {
 // ReadSteps reads the steps recorded in file, by step id: each step's last
 // record (its end, or its start while it runs), at most burst.MaxSteps
 // steps; a line it cannot read is skipped, and a missing file is no
-// steps.
+// steps. The processes srun recorded of running steps are left out.
 func ReadSteps(file string) []burst.Step {
+	steps := ReadStepsPIDs(file)
+	for i := range steps {
+		steps[i].PIDs = nil
+	}
+	return steps
+}
+
+// ReadStepsPIDs is ReadSteps with the processes of the running steps, for
+// their agent to read what they use.
+func ReadStepsPIDs(file string) []burst.Step {
 	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil

@@ -136,3 +136,20 @@ func TestStepsFileBounded(t *testing.T) {
 		t.Fatalf("read %d steps, want the first %d", len(got), burst.MaxSteps)
 	}
 }
+
+// TestStepsPIDs: the processes srun records of a running step are read by
+// its agent alone (ReadStepsPIDs); what is sent on and what sacct and
+// sstat in the job read has none (ReadSteps).
+func TestStepsPIDs(t *testing.T) {
+	file := StepsFile(filepath.Join(t.TempDir(), "7.0.1"))
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	if err := AppendStep(file, burst.Step{ID: 0, Name: "sim", State: burst.Running, Tasks: 2, CPUs: 2, StartedAt: at, PIDs: []int{41, 42}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ReadStepsPIDs(file); len(got) != 1 || !slices.Equal(got[0].PIDs, []int{41, 42}) {
+		t.Errorf("ReadStepsPIDs: %+v, want step 0 with pids 41 42", got)
+	}
+	if got := ReadSteps(file); len(got) != 1 || got[0].PIDs != nil || got[0].Name != "sim" {
+		t.Errorf("ReadSteps: %+v, want step 0 without pids", got)
+	}
+}

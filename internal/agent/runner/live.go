@@ -40,36 +40,13 @@ func (t *Task) Progress() (Progress, bool) {
 	if exited || t.pid <= 0 {
 		return Progress{}, false
 	}
-	ticks := t.StartTicks()
 	var p Progress
-	var user, sys int64
-	pids := []int{t.pid}
-	for len(pids) > 0 {
-		pid := pids[len(pids)-1]
-		pids = pids[:len(pids)-1]
-		s := strconv.Itoa(pid)
-		b, err := os.ReadFile("/proc/" + s + "/stat")
-		if err != nil {
-			continue
-		}
-		st, err := parseStat(b)
-		if err != nil {
-			continue
-		}
-		if pid == t.pid && st.startTicks != ticks {
-			return Progress{}, false // reaped meanwhile: the pid is another process's now
-		}
-		u, sy := statCPU(b)
-		user += u
-		sys += sy
-		if st.dead() {
-			continue // a zombie has no children of its own left to list
-		}
-		hwm, threads, ok := vmHWM(s)
-		if ok {
-			t.notePeak(hwm)
-		}
-		pids = appendChildren(pids, s, max(threads, 1))
+	user, sys, hwm, ok := treeUsage(t.pid, t.StartTicks())
+	if !ok {
+		return Progress{}, false // reaped meanwhile: the pid is another process's now
+	}
+	if hwm > 0 {
+		t.notePeak(hwm)
 	}
 	p.UserCPU = time.Duration(user) * time.Second / userHZ
 	p.SysCPU = time.Duration(sys) * time.Second / userHZ
@@ -81,6 +58,59 @@ func (t *Task) Progress() (Progress, bool) {
 		p.WroteBytes = t.outs[0].written.Load() // through burst's copier to its log, as Result counts it
 	}
 	return p, true
+}
+
+// treeUsage reads process pid and its live descendants: the CPU time they
+// used (with what the ones they waited for used), in clock ticks, and the
+// largest peak resident set (VmHWM) among them. ok is false when pid is not
+// the process started at ticks (0: any), or is gone.
+func treeUsage(pid int, ticks uint64) (user, sys, hwm int64, ok bool) {
+	pids := []int{pid}
+	for len(pids) > 0 {
+		p := pids[len(pids)-1]
+		pids = pids[:len(pids)-1]
+		s := strconv.Itoa(p)
+		b, err := os.ReadFile("/proc/" + s + "/stat")
+		if err != nil {
+			if p == pid {
+				return 0, 0, 0, false
+			}
+			continue
+		}
+		st, err := parseStat(b)
+		if err != nil {
+			continue
+		}
+		if p == pid && ticks != 0 && st.startTicks != ticks {
+			return 0, 0, 0, false
+		}
+		u, sy := statCPU(b)
+		user += u
+		sys += sy
+		if st.dead() {
+			continue // a zombie has no children of its own left to list
+		}
+		h, threads, ok := vmHWM(s)
+		if ok {
+			hwm = max(hwm, h)
+		}
+		pids = appendChildren(pids, s, max(threads, 1))
+	}
+	return user, sys, hwm, true
+}
+
+// StepUsage is what the processes pids (an srun step's tasks, each with its
+// descendants) have used so far: their CPU time together and the largest
+// peak resident set of one of their processes, as sstat's TotalCPU and
+// MaxRSS of a running step. A pid that is gone counts nothing.
+func StepUsage(pids []int) (user, sys time.Duration, maxRSS int64) {
+	var u, s int64
+	for _, pid := range pids {
+		if pu, ps, h, ok := treeUsage(pid, 0); ok {
+			u, s, maxRSS = u+pu, s+ps, max(maxRSS, h)
+		}
+	}
+	return time.Duration(u) * time.Second / userHZ, time.Duration(s) * time.Second / userHZ, maxRSS
 }
 
 // statCPU is a /proc/PID/stat text's CPU times in clock ticks: user (utime

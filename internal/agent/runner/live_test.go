@@ -2,8 +2,10 @@ package runner
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -80,5 +82,33 @@ func TestStatCPU(t *testing.T) {
 		if u, s := statCPU([]byte(bad)); u != 0 || s != 0 {
 			t.Errorf("statCPU(%q) = %d, %d; want 0, 0", bad, u, s)
 		}
+	}
+}
+
+// StepUsage reads what an srun step's task processes and their
+// descendants use: CPU time spent in a child counts, with the peak
+// resident set of the largest; a pid that is gone counts nothing.
+func TestStepUsage(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("sh", "-c", `sh -c 'while :; do :; done'`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its child is killed with it
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var user, sys time.Duration
+	var rss int64
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if user, sys, rss = StepUsage([]int{cmd.Process.Pid, gone.Process.Pid}); user+sys >= 100*time.Millisecond && rss > 0 {
+			break
+		}
+	}
+	if user+sys < 100*time.Millisecond || rss <= 0 {
+		t.Errorf("user %s, sys %s, peak %d bytes; want the child's CPU time (100ms and more) and a peak", user, sys, rss)
 	}
 }
