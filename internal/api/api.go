@@ -610,8 +610,18 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) (*store.JobRow,
 // getJobHead is getJob without the spec (nil), for a handler that needs
 // none: reading a spec decodes the submitter's whole environment.
 func (h *handler) getJobHead(w http.ResponseWriter, r *http.Request, kinds ...string) (*store.JobRow, bool) {
-	return h.readJob(w, r, func(ctx context.Context, id int64) (*store.JobRow, error) { return h.b.JobHead(ctx, id, kinds...) })
+	return h.readJob(w, r, func(ctx context.Context, id int64) (*store.JobRow, error) {
+		if j, ok := ctx.Value(jobHeadKey{}).(store.JobRow); ok && j.ID == id {
+			return &j, nil // read once for an attach's streams (handleAttach)
+		}
+		return h.b.JobHead(ctx, id, kinds...)
+	})
 }
+
+// jobHeadKey carries, in the context of an attach's streams, the job's
+// head as the attach read it (with the spec of a map or a pipe, as the
+// logs read it): one read of the store for both streams.
+type jobHeadKey struct{}
 
 func (h *handler) readJob(w http.ResponseWriter, r *http.Request, read func(context.Context, int64) (*store.JobRow, error)) (*store.JobRow, bool) {
 	id, ok := jobID(w, r)

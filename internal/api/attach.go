@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -47,7 +48,13 @@ func (h *handler) handleAttach(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ctx, cancel := context.WithCancel(r.Context())
+	// The job as its logs read it, once for both: no such job (404), or
+	// one the caller may not read, is the answer's status.
+	j, ok := h.getJobHead(w, r, burst.KindMap, burst.KindPipe)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), jobHeadKey{}, *j))
 	defer cancel()
 	out := &attachOut{w: w, cancel: cancel}
 	out.fl, _ = w.(http.Flusher)

@@ -38,7 +38,7 @@ func attachCtx(t *testing.T) context.Context {
 }
 
 // One attach answer carries a task's stdout, its stderr and the job: the
-// same bytes as the logs would send.
+// same bytes as the logs would send, the job read once for both streams.
 func TestAttachFollowsTaskAndJob(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef\n"), (1<<20)/17)
 	f := newTaskLog(t, &burst.JobSpec{}, 1, data)
@@ -46,10 +46,22 @@ func TestAttachFollowsTaskAndJob(t *testing.T) {
 	if err := os.WriteFile(f.row.Stderr, []byte("a warning\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var heads sync.Mutex
+	reads := 0
+	job := f.job
+	f.job = func(ctx context.Context, id int64) (*store.JobRow, error) {
+		heads.Lock()
+		reads++
+		heads.Unlock()
+		return job(ctx, id)
+	}
 	var out, errb bytes.Buffer
 	j, cut, err := attachClient(t, f).Attach(attachCtx(t), 7, 0, &out, &errb)
 	if err != nil || cut != nil {
 		t.Fatalf("Attach: cut %v, err %v", cut, err)
+	}
+	if reads != 2 {
+		t.Errorf("the job was read %d times, want twice: once for both streams, once as it ended", reads)
 	}
 	if !bytes.Equal(out.Bytes(), data) || errb.String() != "a warning\n" {
 		t.Errorf("stdout %d bytes (want the log's %d), stderr %q", out.Len(), len(data), errb.String())
