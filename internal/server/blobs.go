@@ -95,13 +95,20 @@ func (b *blobState) current() blob.Store {
 // where is the store of a location recorded in a reference.
 func (b *blobState) where(loc string) (blob.Store, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if st := b.at[loc]; st != nil {
+	st := b.at[loc]
+	b.mu.Unlock()
+	if st != nil {
 		return st, nil
 	}
+	// Opened outside b.mu: it reads the AWS configuration's files.
 	st, err := blob.OpenLocation(loc, b.fs)
 	if err != nil {
 		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if was := b.at[loc]; was != nil {
+		return was, nil // another call opened it meanwhile: one store per location
 	}
 	b.at[loc] = st
 	return st, nil
