@@ -439,6 +439,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/v1/ids/" + jid, "", seen},
 		{"GET", "/v1/jobs/" + jid + "/wait?timeout_ms=1", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/logs", "", seen},
+		{"GET", "/v1/jobs/" + jid + "/attach", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/results", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/output", "", seen},
 		{"POST", "/v1/jobs/" + jid + "/signal?signal=10", "", owner},   // as cancel: bob's job, others need the owner role
@@ -534,6 +535,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"/v1/jobs/" + jid, "/v1/jobs/987654", jid, "987654"},
 		{"/v1/ids/" + jid, "/v1/ids/987654", jid, "987654"},
 		{"/v1/jobs/" + jid + "/logs", "/v1/jobs/987654/logs", jid, "987654"},
+		{"/v1/jobs/" + jid + "/attach", "/v1/jobs/987654/attach", jid, "987654"},
 		{"/v1/machines?cluster=lab", "/v1/machines?cluster=nosuch", "lab", "nosuch"},
 		{"/v1/machines/" + mid + "/stop", "/v1/machines/nosuch-1/stop", mid, "nosuch-1"},
 		{"/v1/clusters/lab/start", "/v1/clusters/nosuch/start", "lab", "nosuch"},
