@@ -3,8 +3,10 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -44,8 +46,20 @@ func breakStore(t *testing.T, h *harness) (restore func()) {
 			moved = append(moved, suffix)
 		}
 	}
-	if err := os.Mkdir(db, 0o700); err != nil {
-		t.Fatal(err)
+	for try := 0; ; try++ {
+		err := os.Mkdir(db, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 100 {
+			t.Fatal(err)
+		}
+		// A connection the running server opened meanwhile made a new,
+		// empty store in its place (the real one is aside): not the one
+		// to keep.
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(db + suffix)
+		}
 	}
 	return func() {
 		t.Helper()
