@@ -382,6 +382,29 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// parallel reads a long option by any start of its names that names no other option (Perl's
+	// Getopt::Long, auto_abbrev): --keep-o is --keep-order, --dry --dry-run, --k -k; a start that
+	// several options share is refused, exit 255 ("Option ta is ambiguous (tag, tag-string,
+	// tagstring)"), as is an option's start that burst refuses the option of.
+	t.Run("abbreviated_options", func(t *testing.T) {
+		same(t, []string{"--keep-o", "--tagst", "<{}>", "--hal", "now,fail=1"}, "echo", "{}", ":::", "a", "b")
+		same(t, []string{"--k", "--colse", ","}, "echo", "{2}", ":::", "a,b", "c,d")
+		same(t, []string{"--ke", "--dry"}, "echo", ":::", "a", "b")
+		for _, flags := range [][]string{{"--ta"}, {"--jo", "2"}} {
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), "echo", ":::", "a")...)
+			b := h.burstMap(nil, flags, "echo", ":::", "a")
+			if p.code != 255 || b.code != 255 || b.stdout != "" { // parallel prints its usage on stdout
+				t.Errorf("%q: parallel exit %d (stderr %q); burst exit %d, stdout %q, stderr %q; want both 255", flags, p.code, p.stderr, b.code, b.stdout, b.stderr)
+			}
+			if first, _, _ := strings.Cut(p.stderr, "\n"); strings.HasPrefix(first, "Option") && !strings.Contains(b.stderr, first) {
+				t.Errorf("%q: parallel says %q, burst %q", flags, first, b.stderr)
+			}
+		}
+		if b := h.burstMap(nil, []string{"--pipe-p"}, "echo", ":::", "a"); b.code != 255 || !strings.Contains(b.stderr, "--pipe-p (--pipe-part) is GNU parallel's") {
+			t.Errorf("--pipe-p: burst exit %d, stderr %q; want 255, refused as --pipe-part", b.code, b.stderr)
+		}
+	})
+
 	// A redirection, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
 	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed. A lone |
 	// stays an argument (cut -d '|'), as with parallel -q, burst's default.

@@ -28,7 +28,9 @@ func TestUnknownFlagsSuggest(t *testing.T) {
 		{[]string{"run", "--zzzzzz", "--", "true"}, 2, "burst: unknown flag: --zzzzzz (see `burst run --help`)\n"},
 		{[]string{"jobs", "--stat", "running"}, 2, "burst: unknown flag: --stat (did you mean --state?)\n"},
 		{[]string{"jobs", "-state", "running"}, 2, "burst: unknown shorthand flag: 's' in -state (did you mean --state?)\n"},
-		{[]string{"map", "--retry", "2", "--", "echo", ":::", "a"}, 255, "burst: unknown flag: --retry (did you mean --retries?)\n"},
+		// parallel reads --retry as its --retry-failed (the only option whose names start so).
+		{[]string{"map", "--retry", "2", "--", "echo", ":::", "a"}, 255, "burst: --retry (--retry-failed) is GNU parallel's: burst map does not take it; burst map --joblog FILE --resume-failed -- CMD ... runs again what failed (with the same command and inputs); or did you mean --retries?\n"},
+		{[]string{"map", "--retris", "2", "--", "echo", ":::", "a"}, 255, "burst: unknown flag: --retris (did you mean --retries?)\n"},
 		{[]string{"pipe", "--nmae", "x", "a"}, 2, "burst: unknown flag: --nmae (did you mean --name?)\n"},
 		{[]string{"pipe", "--cpu", "2", "a | b"}, 2, "burst: burst pipe has no --cpu of its own: each stage asks for its resources (--cpus), before its command, inside the quotes: burst pipe 'gen | --cpus N filter'\n"},
 		{[]string{"cluster", "create", "x", "--idle-stp", "2m"}, 2, "burst: unknown flag: --idle-stp (did you mean --idle-stop?)\n"},

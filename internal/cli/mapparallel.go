@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -74,7 +75,7 @@ func parallelOnly() map[string]string {
 		{"slotreplace", "write {%} in the command where its string stands (parallel --slotreplace ,, echo ,, ::: x is burst map -- echo {%} ::: x)"},
 		{"silent", "-q (--quiet) hides burst's progress line; -v prints each task's command"},
 		{"shellquote", "--dry-run prints each task's command quoted as parallel quotes it"},
-		{"record-env", "every task starts with the environment burst map was started in"},
+		{"record-env session", "every task starts with the environment burst map was started in"},
 		{"skip-first-line", "the first line of a :::: FILE is an input: skip it with tail -n +2 FILE | burst map ... :::: -, or name the columns with --header :"},
 		{"version V", "burst version prints burst's"},
 		{"latest-line", "burst prints each task's output whole when it ends; burst logs JOB --task N -f follows one as it runs"},
@@ -197,15 +198,127 @@ var aliases struct {
 // (--line-buffered, --jl, --col-sep ...) as the name burst map takes it
 // under; any other name is as given. A long name is read whatever its
 // case, as parallel reads its long options (--Keep-Order, --TAG); a
-// one-letter one is not (-k and -K differ there too).
-func mapFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+// one-letter one is not (-k and -K differ there too). In a command line
+// (f parsed), a name that is none of burst map's is read as parallel's
+// Getopt::Long reads it: one of parallel's names (--k is -k), or the
+// start of the names of one option only (--dry is --dry-run, --keep-o
+// --keep-order); the start of several options' names is left as it is,
+// and mapFlagError says which (parallelHits).
+func mapFlagNames(f *pflag.FlagSet, name string) pflag.NormalizedName {
 	if len(name) > 1 {
 		name = strings.ToLower(name)
 	}
 	if n, ok := parallelAliases()[name]; ok {
 		return pflag.NormalizedName(n)
 	}
+	if f != nil && f.Parsed() && !ownFlag(f, name) {
+		if hits, options := parallelHits(name); options == 1 {
+			return pflag.NormalizedName(parallelAsMaps(f, hits))
+		}
+	}
 	return pflag.NormalizedName(name)
+}
+
+// ownFlag says whether name is the name of one of f's flags (looked up
+// without f's normalising, which would ask mapFlagNames again).
+func ownFlag(f *pflag.FlagSet, name string) bool {
+	own := false
+	f.VisitAll(func(fl *pflag.Flag) { own = own || fl.Name == name })
+	return own
+}
+
+// parallelOptionNames are GNU parallel 20221122's options (its
+// options_hash, without its internal _names), each a word of its names
+// joined by |.
+const parallelOptionNames = `B E H I L T U W X Y arg-file-sep|argfilesep arg-file|argfile|a arg-sep|argsep bar basefile|bf
+basenameextensionreplace|bner basenamereplace|bnr bg bin block-size|blocksize|block
+block-timeout|blocktimeout|bt bug cat cleanup col-sep|colsep|C
+color-failed|colour-failed|colorfailed|colourfailed|color-fail|colour-fail|colorfail|colourfail|cf
+color|colour compress controlmaster|M csv ctag ctag-string|ctagstring ctrl-c|ctrlc debug|D delay
+delimiter|d dirnamereplace|dnr dry-run|dryrun|dr embed env eof|e eta exit|x extensionreplace|er fg
+fifo filter filter-hosts|filterhosts|filter-host g gnu group group-by|groupby
+halt-on-error|haltonerror|halt header help|h hgrp|hostgrp|hostgroup|hostgroups interactive|p
+joblog|jl jobs|j keep-order|keeporder|k latest-line|latestline|ll limit
+line-buffer|line-buffered|linebuffer|linebuffered|lb linkinputsource|xapplyinputsource link|xapply
+load m max-args|maxargs|n max-chars|maxchars|s max-line-length-allowed|maxlinelengthallowed
+max-lines|maxlines|l max-procs|maxprocs|P max-replace-args|maxreplaceargs|N memfree memsuspend
+min-version|minversion nice no-ctrl-c|no-ctrlc|noctrlc no-keep-order|nokeeporder|nok|no-k
+no-run-if-empty|norunifempty|r nonall noswap null|0 number-of-cores|numberofcores
+number-of-cpus|numberofcpus number-of-sockets|numberofsockets number-of-threads|numberofthreads
+onall open-tty|o output-as-files|outputasfiles|files parens pipe-part|pipepart pipe|spreadstdin
+plain plus process-slot-var|processslotvar profile|J progress quote|q recend recordenv|record-env
+recstart regexp|regex remove-rec-sep|removerecsep|rrs replace|i results|result|res resume
+resume-failed|resumefailed retries retry-failed|retryfailed return round-robin|roundrobin|round rpl
+rsync-opts|rsyncopts semaphore semaphore-name|semaphorename|id semaphore-timeout|semaphoretimeout|st
+seqreplace session shard shebang|hashbang shell-completion|shellcompletion
+shell-quote|shellquote|shell_quote show-limits|showlimits shuf silent skip-first-line|skipfirstline
+slotreplace sql sql-and-worker|sqlandworker sql-master|sqlmaster sql-worker|sqlworker ssh
+ssh-delay|sshdelay sshloginfile|slf sshlogin|S tag tag-string|tagstring tee template|tmpl
+term-seq|termseq timeout tmpdir|tempdir tmux tmux-pane|tmuxpane tollef total-jobs|totaljobs|total
+transfer transfer-file|transferfile|transfer-files|transferfiles|tf trc trim tty ungroup|u
+use-compress-program|compress-program|usecompressprogram|compressprogram
+use-cores-instead-of-threads|usecoresinsteadofthreads
+use-cpus-instead-of-cores|usecpusinsteadofcores
+use-decompress-program|decompress-program|usedecompressprogram|decompressprogram
+use-sockets-instead-of-threads|usesocketsinsteadofthreads v verbose|t version|V wait
+will-cite|willcite|nn|nonotice|no-notice work-dir|workdir|wd xargs`
+
+// parallelHits are the names of GNU parallel's options that a long option
+// given as --name stands for, as its Getopt::Long (auto_abbrev) reads it:
+// name itself where it is one, else every name that begins with it; and
+// how many options they name. Two or more is parallel's "Option NAME is
+// ambiguous (HITS)", exit 255.
+func parallelHits(name string) (hits []string, options int) {
+	for _, option := range strings.Fields(parallelOptionNames) {
+		found := false
+		for n := range strings.SplitSeq(option, "|") {
+			if n == name {
+				return []string{n}, 1
+			}
+			if strings.HasPrefix(n, name) {
+				hits, found = append(hits, n), true
+			}
+		}
+		if found {
+			options++
+		}
+	}
+	slices.Sort(hits)
+	return hits, options
+}
+
+// parallelAsMaps is the name burst map has for the GNU parallel option
+// one of whose names is hits[0]: the one of its names that burst map
+// takes, reads as another (an alias) or refuses; a letter that is one of
+// its flags' short names (--m is -m); else hits[0] as it is.
+func parallelAsMaps(f *pflag.FlagSet, hits []string) string {
+	var option []string
+	for o := range strings.FieldsSeq(parallelOptionNames) {
+		if names := strings.Split(o, "|"); slices.Contains(names, hits[0]) {
+			option = names
+			break
+		}
+	}
+	for _, n := range option {
+		if ownFlag(f, n) {
+			return n
+		}
+		if a, ok := parallelAliases()[n]; ok {
+			return a
+		}
+		if _, ok := parallelOnly()[n]; ok {
+			return n
+		}
+	}
+	for _, n := range option {
+		if len(n) != 1 {
+			continue
+		}
+		if fl := f.ShorthandLookup(n); fl != nil {
+			return fl.Name
+		}
+	}
+	return hits[0]
 }
 
 // nameJ is burst map's -J flag: --name, unless its value names a GNU
@@ -303,12 +416,26 @@ func mapFlagError(c *cobra.Command, err error) error {
 	}
 	if errors.As(err, &ne) {
 		name := ne.GetSpecifiedName()
-		if fix, ok := parallelOnly()[string(mapFlagNames(nil, name))]; ok {
-			dash := "--"
-			if len(name) == 1 {
-				dash = "-"
+		dash, long := "-", ne.GetSpecifiedShortnames() == ""
+		if long {
+			dash = "--"
+		}
+		// A start of parallel's names may be a mistyped flag of burst's
+		// (--retry is parallel's --retry-failed, and burst's --retries).
+		meant := ""
+		if s := didYouMean(c, err); s != "" {
+			meant = "; or " + s
+		}
+		if fix, ok := parallelOnly()[string(mapFlagNames(c.Flags(), name))]; ok {
+			if hits, _ := parallelHits(strings.ToLower(name)); long && len(hits) > 0 && hits[0] != strings.ToLower(name) {
+				name += " (--" + hits[0] + ")" // --pipe-p, --memf: an option's start
+				fix += meant
 			}
 			return &ExitError{Code: 255, Msg: fmt.Sprintf("%s%s is GNU parallel's: burst map does not take it; %s", dash, name, fix)}
+		}
+		if hits, n := parallelHits(strings.ToLower(name)); long && n > 1 {
+			// --ta: parallel's own words (lower case, as it says them), and exit.
+			return &ExitError{Code: 255, Msg: fmt.Sprintf("Option %s is ambiguous (%s): GNU parallel reads no shorter start of its options' names%s", strings.ToLower(name), strings.Join(hits, ", "), meant)}
 		}
 	}
 	if s := didYouMean(c, err); s != "" {

@@ -415,3 +415,50 @@ func TestParallelProfile(t *testing.T) {
 		t.Errorf("parallelProfile(./abs) = %q", got)
 	}
 }
+
+// GNU parallel reads a long option by any start of its names that names
+// no other option (Getopt::Long's auto_abbrev): --dry is --dry-run, --k
+// is -k. A start shared by several options is refused as parallel refuses
+// it (its words, exit 255); a start of an option burst map refuses is
+// refused naming the option. burst map's own names are never read as the
+// start of parallel's (--time is not --timeout, --on not --onall).
+// parallel 20221122 prints the same for each (checked by hand and in e2e
+// TestMapAsGNUParallel/abbreviated_options).
+func TestParallelAbbreviations(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"--keep-o", "--tagst", "<{}>", "echo", ":::", "a"}, "<a>\techo a\n"},
+		{[]string{"--Keep-O", "--ke", "--k", "--hal", "now,fail=1", "--jobl", "/dev/null", "echo", ":::", "a"}, "echo a\n"},
+		{[]string{"--m", "--j", "1", "echo", ":::", "a", "b"}, "echo a b\n"},
+		{[]string{"--colse", ",", "--jobs=2", "echo", "{2}", ":::", "a,b"}, "echo b\n"},
+		{[]string{"--time", "5", "--in", "/dev/null", "echo", ":::", "a"}, "echo a\n"},
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ta"}, "burst: Option ta is ambiguous (tag, tag-string, tagstring): "},
+		{[]string{"--TA=1"}, "burst: Option ta is ambiguous (tag, tag-string, tagstring): "},
+		{[]string{"--jo", "2"}, "burst: Option jo is ambiguous (joblog, jobs): "},
+		{[]string{"--he", ":"}, "burst: Option he is ambiguous (header, help): "},
+		{[]string{"--pipe-p"}, "burst: --pipe-p (--pipe-part) is GNU parallel's: burst map does not take it; "},
+		{[]string{"--memf", "1G"}, "burst: --memf (--memfree) is GNU parallel's: burst map does not take it; "},
+		{[]string{"--sess"}, "burst: --sess (--session) is GNU parallel's: burst map does not take it; "},
+		{[]string{"--tollef"}, "burst: --tollef is GNU parallel's: burst map does not take it; "},
+	} {
+		if out, errb, code := dryRunMap(t, append(c.args, "echo", ":::", "a")...); code != 255 || out != "" || !strings.HasPrefix(errb, c.want) {
+			t.Errorf("burst map %q: exit %d, stdout %q, stderr %q; want 255 and %q", c.args, code, out, errb, c.want)
+		}
+	}
+	// Every option of parallel's is burst map's, read as another, or refused.
+	f := newMapCmd().Flags()
+	for o := range strings.FieldsSeq(parallelOptionNames) {
+		if slices.ContainsFunc(strings.Split(o, "|"), func(n string) bool {
+			_, alias := parallelAliases()[n]
+			_, refused := parallelOnly()[n]
+			return alias || refused || f.Lookup(n) != nil || len(n) == 1 && f.ShorthandLookup(n) != nil || n == "help" || n == "plain"
+		}) {
+			continue
+		}
+		t.Errorf("GNU parallel's --%s is neither burst map's nor refused", o)
+	}
+}
