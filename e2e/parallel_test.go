@@ -405,6 +405,35 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, ENVIRONMENT VARIABLES, $PARALLEL: "The environment variable $PARALLEL will be used as
+	// default options for GNU parallel"; PROFILE FILES: "If --profile set, GNU parallel will read the
+	// profile from that file rather than the global or user configuration files"; options on the
+	// command line win. burst map reads them so; one it refuses is refused naming $PARALLEL.
+	t.Run("default_options", func(t *testing.T) {
+		home := filepath.Join(h.dir, "default-options-home")
+		if err := os.MkdirAll(filepath.Join(home, ".parallel"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(home, ".parallel", "config"), "# as a user keeps it\n-k --tagstring '<{}>'\n", 0o644)
+		for _, c := range []struct{ env, flags []string }{
+			{[]string{"PARALLEL=--tag"}, []string{"-k"}},
+			{[]string{"PARALLEL=-N2 --tag"}, []string{"-k", "--tagstring", "[{1}]"}},
+			{[]string{"HOME=" + home}, nil},
+			{[]string{"HOME=" + home, "PARALLEL=--tagstring {#}"}, nil},
+			{[]string{"HOME=" + home}, []string{"--plain", "-k"}},
+			{[]string{"HOME=" + home, "PARALLEL=--tag"}, []string{"-J", "nosuchprofile", "-k"}},
+		} {
+			p := parallelRun(t, h.dir, c.env, append(append([]string{"-q"}, c.flags...), "echo", ":::", "a", "b", "c")...)
+			b := h.burstMap(c.env, c.flags, "echo", ":::", "a", "b", "c")
+			if b.code != p.code || b.stdout != p.stdout {
+				t.Errorf("%q %q: parallel exit %d, stdout %q; burst exit %d, stdout %q (stderr %q)", c.env, c.flags, p.code, p.stdout, b.code, b.stdout, b.stderr)
+			}
+		}
+		if b := h.burstMap([]string{"PARALLEL=--sshlogin host"}, nil, "echo", ":::", "a"); b.code != 255 || b.stdout != "" || !strings.Contains(b.stderr, "$PARALLEL (--sshlogin host)") {
+			t.Errorf("PARALLEL=--sshlogin host: burst exit %d, stdout %q, stderr %q; want 255, naming $PARALLEL", b.code, b.stdout, b.stderr)
+		}
+	})
+
 	// A redirection, && or || given as a word of its own (echo {} \> {}.txt) is the shell's, as
 	// parallel runs every command in a shell: the files are written, not "a > a.txt" printed. A lone |
 	// stays an argument (cut -d '|'), as with parallel -q, burst's default.

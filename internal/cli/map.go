@@ -195,11 +195,17 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
 --env NAME (every task has the whole environment), --tmpdir,
 --use-cpus-instead-of-cores and --gnu. Long flags are read whatever their
-case, as parallel reads its (--Keep-Order). -J NAME names the job, as --name;
+case, as parallel reads its (--Keep-Order), and by any start of one of
+parallel's names that no other of its options shares (--dry, --keep-o).
+-J NAME names the job, as --name;
 parallel's -J NAME is --profile NAME, its options read from a file
 (~/.parallel/NAME, in $PARALLEL_HOME, or NAME itself when it starts with /
 or ./), which burst does not read: where that file exists, -J NAME is
-refused, naming --name NAME and the options to give instead.`,
+refused, naming --name NAME and the options to give instead. Without -J,
+the options of parallel's config files (~/.parallel/config,
+$PARALLEL_HOME/config, ~/.parallelrc, /etc/parallel/config) and then of
+$PARALLEL come before the command line's, as in parallel; --plain reads
+none of them.`,
 		Example: `  burst map -- ./simulate --seed {} ::: $(seq 1 1000)
   burst map -j 8 -- wget -q {} :::: urls.txt                # 8 at once, whatever the CPUs (they share them)
   burst map --cpus 2 -- python3 fit.py {} :::: samples.txt
@@ -806,6 +812,7 @@ refused, naming --name NAME and the options to give instead.`,
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
 	f.StringVar(&halt, "halt-on-error", "", "--halt, by its older name")
 	f.Bool("gnu", false, "accepted for GNU parallel's command lines (its --gnu changes nothing there either)")
+	plainFlag(c)
 	for _, n := range []string{"dryrun", "xapply", "no-notice", "halt-on-error", "gnu"} {
 		f.MarkHidden(n) // other names of flags listed
 	}

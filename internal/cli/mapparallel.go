@@ -368,20 +368,8 @@ func parallelProfile(name string, getenv func(string) string) string {
 	if name == "" {
 		return ""
 	}
-	dirs := []string{getenv("PARALLEL_HOME")}
-	if x := getenv("XDG_CONFIG_HOME"); x != "" {
-		dirs = append(dirs, filepath.Join(x, "parallel"))
-	}
-	for _, d := range strings.Split(getenv("XDG_CONFIG_DIRS"), ":") {
-		if d != "" {
-			dirs = append(dirs, filepath.Join(d, "parallel"))
-		}
-	}
-	if home := getenv("HOME"); home != "" {
-		dirs = append(dirs, filepath.Join(home, ".parallel"))
-	}
-	for _, d := range dirs {
-		if d != "" && file(filepath.Join(d, name)) {
+	for _, d := range parallelConfigDirs(getenv) {
+		if file(filepath.Join(d, name)) {
 			return filepath.Join(d, name)
 		}
 	}

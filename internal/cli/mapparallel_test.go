@@ -16,7 +16,21 @@ import (
 // and inputs) and returns its stdout, stderr and exit status.
 func dryRunMap(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return dryRunMapIn(t, nil, args...)
+}
+
+// dryRunMapIn is dryRunMap with env's variables set, and none of GNU
+// parallel's defaults but env's (its config files in an empty $HOME).
+func dryRunMapIn(t *testing.T, env map[string]string, args ...string) (string, string, int) {
+	t.Helper()
 	t.Setenv("BURST_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	for _, k := range []string{"PARALLEL", "PARALLEL_CSH", "PARALLEL_HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS"} {
+		t.Setenv(k, "")
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 	var out, errb bytes.Buffer
 	code := Main(append([]string{"map", "--dry-run"}, args...), &out, &errb)
 	return out.String(), errb.String(), code
@@ -31,10 +45,16 @@ type dryRun struct {
 // wantDryRuns checks that each map's --dry-run exits 0 and prints its want.
 func wantDryRuns(t *testing.T, cases []dryRun) {
 	t.Helper()
+	wantDryRunsIn(t, nil, cases)
+}
+
+// wantDryRunsIn is wantDryRuns with env's variables set (dryRunMapIn).
+func wantDryRunsIn(t *testing.T, env map[string]string, cases []dryRun) {
+	t.Helper()
 	for _, c := range cases {
-		out, errb, code := dryRunMap(t, c.args...)
+		out, errb, code := dryRunMapIn(t, env, c.args...)
 		if code != 0 || out != c.want {
-			t.Errorf("burst map --dry-run %q: exit %d, %q (stderr %q); want %q", c.args, code, out, errb, c.want)
+			t.Errorf("%v burst map --dry-run %q: exit %d, %q (stderr %q); want %q", env, c.args, code, out, errb, c.want)
 		}
 	}
 }
@@ -338,19 +358,19 @@ func TestShareCPUs(t *testing.T) {
 // parallel runs as without -J, and so does burst.
 func TestMapDashJProfile(t *testing.T) {
 	ph := t.TempDir()
-	t.Setenv("PARALLEL_HOME", ph)
+	env := map[string]string{"PARALLEL_HOME": ph}
 	if err := os.WriteFile(filepath.Join(ph, "nice_profile"), []byte("-j-1 nice\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(filepath.Join(ph, "adir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, errb, code := dryRunMap(t, "-J", "nice_profile", "echo", ":::", "a")
+	_, errb, code := dryRunMapIn(t, env, "-J", "nice_profile", "echo", ":::", "a")
 	if code != 255 || !strings.Contains(errb, "--name nice_profile") || !strings.Contains(errb, "(-j-1 nice)") || !strings.Contains(errb, "--profile") {
 		t.Errorf("-J nice_profile, a profile: exit %d, stderr %q; want 255 naming --name and its options", code, errb)
 	}
 	for _, args := range [][]string{{"--name", "nice_profile"}, {"-J", "other"}, {"-J", "adir"}, {"-J", "nice_profile", "--name", "x"}} {
-		out, errb, code := dryRunMap(t, append(args, "echo", ":::", "a")...)
+		out, errb, code := dryRunMapIn(t, env, append(args, "echo", ":::", "a")...)
 		if code != 0 || out != "echo a\n" {
 			t.Errorf("%q: exit %d, %q (stderr %q); want the map run", args, code, out, errb)
 		}
@@ -455,7 +475,7 @@ func TestParallelAbbreviations(t *testing.T) {
 		if slices.ContainsFunc(strings.Split(o, "|"), func(n string) bool {
 			_, alias := parallelAliases()[n]
 			_, refused := parallelOnly()[n]
-			return alias || refused || f.Lookup(n) != nil || len(n) == 1 && f.ShorthandLookup(n) != nil || n == "help" || n == "plain"
+			return alias || refused || f.Lookup(n) != nil || len(n) == 1 && f.ShorthandLookup(n) != nil || n == "help"
 		}) {
 			continue
 		}

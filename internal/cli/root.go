@@ -68,7 +68,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
 		args = []string{"version"} // what most tools answer it with; burst's own word is burst version
 	}
-	args = parallelResumeArgs(commandFirst(args))
+	args, dee := parallelDefaults(commandFirst(args), os.Getenv)
+	if dee != nil { // an option of $PARALLEL's or a config file's refused
+		fmt.Fprintln(stderr, prefixed(dee.Msg))
+		return dee.Code
+	}
+	args = parallelResumeArgs(args)
 	root := newRootFor(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.Execute()
