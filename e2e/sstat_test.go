@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,5 +174,67 @@ func TestSrunAloneIsStepZero(t *testing.T) {
 	}
 	if r := face("sstat", "-n", "-P", "-j", id+".batch", "-o", "JobID"); r.stdout != "" || r.stderr != "sstat: error: StepId="+id+".batch not found running.\n" {
 		t.Errorf("sstat -j %s.batch: %s, want it not found", id, r)
+	}
+}
+
+// TestScontrolShowStep: scontrol show step[s] lists the steps running,
+// one record each in Slurm 22.05's keys and lines (its real one:
+// "StepId=1.batch ... CPUs=0 Tasks=1 Name=batch ... TRES=(null)" first,
+// then "StepId=1.0 ... Tasks=2 Name=sl2 ... CPUFreqReq=Default Dist=Block");
+// a step that does not run, a job that runs none and an unknown job get
+// its words and exit 1. burst printed its usage and exited 0.
+func TestScontrolShowStep(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	id := sbatchFile(t, face, dir, "steps.sh", "#!/bin/sh\n#SBATCH -n 2\nsrun -n 2 -J duo sleep 300 &\nwait\n", "/dev/null")
+	h.waitFor("squeue -s to list step "+id+".0", 60*time.Second, func() bool {
+		return strings.Contains(face("squeue", "-h", "-s", "-j", id, "-o", "%i").stdout, id+".0\n")
+	})
+	t.Cleanup(func() { face("scancel", id) })
+	r := face("scontrol", "show", "step", id)
+	blocks := strings.Split(r.stdout, "\n\n")
+	if r.code != 0 || len(blocks) != 3 || blocks[2] != "" {
+		t.Fatalf("scontrol show step %s: %s, want two records", id, r)
+	}
+	for i, want := range []string{
+		`StepId=` + id + `.batch UserId=\d+ StartTime=\S+ TimeLimit=UNLIMITED
+   State=RUNNING Partition=\S+ NodeList=\S+
+   Nodes=1 CPUs=0 Tasks=1 Name=batch Network=\(null\)
+   TRES=\(null\)
+   ResvPorts=\(null\)
+   CPUFreqReq=Default
+   SrunHost:Pid=\(null\):0`,
+		`StepId=` + id + `.0 UserId=\d+ StartTime=\S+ TimeLimit=UNLIMITED
+   State=RUNNING Partition=\S+ NodeList=\S+
+   Nodes=1 CPUs=2 Tasks=2 Name=duo Network=\(null\)
+   TRES=cpu=2,(mem=\w+,)?node=1
+   ResvPorts=\(null\)
+   CPUFreqReq=Default Dist=Block
+   SrunHost:Pid=\(null\):0`,
+	} {
+		if !regexp.MustCompile(`^` + want + `$`).MatchString(blocks[i]) {
+			t.Errorf("scontrol show step %s, record %d:\n%s\nwant\n%s", id, i, blocks[i], want)
+		}
+	}
+	if r := face("scontrol", "-o", "show", "steps", id+".0"); r.code != 0 || strings.Count(r.stdout, "\n") != 1 ||
+		!strings.HasPrefix(r.stdout, "StepId="+id+".0 ") || !strings.Contains(r.stdout, " Dist=Block SrunHost:Pid=(null):0\n") {
+		t.Errorf("scontrol -o show steps %s.0: %s, want that step on one line", id, r)
+	}
+	if r := face("scontrol", "show", "step"); r.code != 0 || !strings.Contains(r.stdout, "StepId="+id+".0 ") {
+		t.Errorf("scontrol show step (every job's): %s", r)
+	}
+	if r := face("scontrol", "show", "step", id+".7"); r.code != 1 || r.stdout != "Job step "+id+".7 not found\n" {
+		t.Errorf("scontrol show step %s.7: %s, want it not found on stdout, exit 1", id, r)
+	}
+	if r := face("scontrol", "show", "step", "99999"); r.code != 1 || r.stderr != "slurm_get_job_steps error: Invalid job id specified\n" {
+		t.Errorf("scontrol show step 99999: %s", r)
+	}
+	face("scancel", id)
+	h.waitFor("job "+id+" to end", 60*time.Second, func() bool {
+		return face("squeue", "-h", "-j", id, "-t", "all", "-o", "%T").stdout != "RUNNING\n"
+	})
+	if r := face("scontrol", "show", "step", id); r.code != 1 || r.stdout != "Job step "+id+". not found\n" {
+		t.Errorf("scontrol show step %s after it ended: %s, want %q, exit 1", id, r, "Job step "+id+". not found")
 	}
 }

@@ -2418,7 +2418,8 @@ lines (-o: one line per job), with burst's values (Account is the project,
 Partition the cluster, NodeList the machine) and Slurm's placeholders for
 keys burst has no value for; -M/--clusters is accepted (burst is one
 cluster). "show job" (and "show jobid", with -d/-dd accepted: the same
-keys), "show node", "show partition", "show hostnames", "show hostlist",
+keys), "show step [ID[.STEP]]" (the steps running, as squeue -s lists them), "show node",
+"show partition", "show hostnames", "show hostlist",
 "requeue JOBID", "requeuehold JOBID" (requeued and held until released,
 Reason "job requeued in held state"), "hold JOBID" (held until released, Reason JobHeldUser, or
 JobHeldAdmin when burst's admin held it: then only an admin may release
@@ -2457,11 +2458,14 @@ between status polls) are answered.`,
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
+			if len(args) >= 2 && args[0] == "show" && args[1] == "steps" {
+				return showSteps(c, args[2:], oneLine)
+			}
 			if len(args) >= 2 && args[0] == "show" && (strings.HasPrefix(args[1], "node") || strings.HasPrefix(args[1], "partition")) {
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
@@ -2523,6 +2527,78 @@ between status polls) are answered.`,
 	c.Flags().CountP("details", "d", "accepted (-d, -dd): burst shows the same keys")
 	c.Flags().StringP("clusters", "M", "", "accepted: burst is one cluster (any name, or all)")
 	return c
+}
+
+// showSteps is scontrol show step[s] [ID[.STEP]]: the steps running
+// (slurmface.StepsOfJob), of every job, of job ID, or its step STEP
+// (batch: its batch step), one record each, in Slurm 22.05's words where
+// there is none: "No job steps in the system" (exit 0), "Job step ID.STEP
+// not found" (ID. for a job running none, exit 1; both on stdout), and for a job that
+// slurmctld would not know (unknown, or ended MinJobAge ago)
+// "slurm_get_job_steps error: Invalid job id specified" (exit 1). An ID
+// that is no number is every job's, as scontrol reads it (strtol: job 0).
+func showSteps(c *cobra.Command, args []string, oneLine bool) error {
+	if len(args) > 1 {
+		return &ExitError{Code: 1, Msg: "too many arguments for keyword:show", bare: true}
+	}
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	var id, step string
+	named := false
+	if len(args) == 1 && args[0] != "" && args[0][0] >= '0' && args[0][0] <= '9' {
+		id, step, named = strings.Cut(args[0], ".")
+	}
+	var list []burst.Job
+	only := int64(0) // an array task's own id: that task alone
+	if id != "" {
+		ref, err := resolveJob(ctx, cl, id)
+		var j *burst.Job
+		if err == nil {
+			j, err = cl.Job(ctx, ref.JobID)
+		}
+		if err != nil || forgotten(j) {
+			return &ExitError{Code: 1, Msg: "slurm_get_job_steps error: Invalid job id specified"}
+		}
+		if ref.Task >= 0 {
+			only = ref.JobID + int64(ref.Task)
+		}
+		list = []burst.Job{*j}
+	} else if list, err = listFace(ctx, cl, []burst.State{burst.Running}); err != nil {
+		return err
+	}
+	slices.SortFunc(list, func(a, b burst.Job) int { return cmp.Compare(a.ID, b.ID) })
+	fj := newFaceJobs(ctx)
+	var lines []slurmface.Job
+	for _, j := range fj.expand(ctx, cl, list) {
+		if j.State != burst.Running || j.ArrayPending != "" || only != 0 && j.RawID != only {
+			continue
+		}
+		if j.ArrayJobID == 0 {
+			fj.withTask(ctx, cl, &j) // its machine
+		}
+		for _, s := range slurmface.StepsOfJob(j) {
+			if !named || step == cmp.Or(s.Step, "batch") {
+				lines = append(lines, s)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		if id == "" {
+			fmt.Fprintln(c.OutOrStdout(), "No job steps in the system")
+			return nil
+		}
+		fmt.Fprintln(c.OutOrStdout(), "Job step "+id+"."+step+" not found") // on stdout, as scontrol writes it
+		return &ExitError{Code: 1}
+	}
+	for _, s := range lines {
+		if err := slurmface.ShowStep(c.OutOrStdout(), s, oneLine); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // showHostlist answers scontrol show hostnames [LIST] (one host a line;

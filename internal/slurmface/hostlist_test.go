@@ -77,7 +77,8 @@ func TestShowEntity(t *testing.T) {
 		"hostlist": "hostlist", "hostl": "hostlist", "HOSTLIST": "hostlist", "hostlists": "hostlistsorted", "hostlistsorted": "hostlistsorted",
 		"job": "jobs", "jobs": "jobs", "j": "jobs", "jobid": "jobs", "Jobid": "jobs", "JOB": "jobs",
 		"node": "nodes", "n": "nodes", "nodes": "nodes", "pa": "partitions", "partition": "partitions", "p": "",
-		"config": "config", "c": "config", "conf": "config", "step": "", "": "",
+		"config": "config", "c": "config", "conf": "config", "": "",
+		"step": "steps", "st": "steps", "STEP": "steps", "steps": "steps", "s": "", "stepsx": "",
 	} {
 		if got := ShowEntity(word); got != want {
 			t.Errorf("ShowEntity(%q) = %q, want %q", word, got, want)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,8 @@ import (
 // scontrol asks for ("hostname" and "hostn" are hostnames, "hostli"
 // hostlist, "j" and "jobid" jobs, "n" nodes, "pa" partitions, "c" config).
 // It returns the entity's full name (config, hostnames, hostlist,
-// hostlistsorted, jobs, nodes or partitions), or "" for none of these.
+// hostlistsorted, jobs, nodes, partitions or steps: "st" and longer), or
+// "" for none of these.
 func ShowEntity(word string) string {
 	for _, e := range [...]struct {
 		name, is string
@@ -24,7 +26,7 @@ func ShowEntity(word string) string {
 	}{
 		{"config", "config", 1}, {"hostnames", "hostnames", 5}, {"hostlist", "hostlist", 5},
 		{"hostlistsorted", "hostlistsorted", 9}, {"jobs", "jobs", 1}, {"jobid", "jobs", 1},
-		{"nodes", "nodes", 1}, {"partitions", "partitions", 2},
+		{"nodes", "nodes", 1}, {"partitions", "partitions", 2}, {"steps", "steps", 2},
 	} {
 		if len(word) >= e.min && len(word) <= len(e.name) && strings.EqualFold(word, e.name[:len(word)]) {
 			return e.is
@@ -306,4 +308,56 @@ func ShownStdio(pattern string, j Job) string {
 		i++
 	}
 	return b.String()
+}
+
+// ShowStep writes a running step s (a line of RunningSteps: the batch
+// step, or an srun step with Step set) as `scontrol show step` does:
+// Slurm 22.05's keys in its order and lines, or on one line with oneLine.
+// The batch step has no CPUs, TRES or srun of its own (CPUs=0,
+// TRES=(null), SrunHost:Pid=(null):0) and no Dist, as 22.05 shows it; an
+// srun step's Dist is Block for more tasks than nodes, else Cyclic (srun's
+// default). burst keeps no srun host or pid, no step time limit and no
+// reserved ports: Slurm's placeholders stand for them.
+func ShowStep(w io.Writer, s Job, oneLine bool) error {
+	cpus, tres, dist := 0, "(null)", ""
+	if s.Step != "" {
+		cpus = s.CPUs
+		tres = fmt.Sprintf("cpu=%d,node=1", s.CPUs)
+		if s.MemBytes > 0 {
+			tres = fmt.Sprintf("cpu=%d,mem=%s,node=1", s.CPUs, Mem(s.MemBytes))
+		}
+		if s.GPUs > 0 {
+			tres += fmt.Sprintf(",gres/gpu=%d", s.GPUs)
+		}
+		dist = " Dist=Cyclic"
+		if s.NTasks > 1 {
+			dist = " Dist=Block"
+		}
+	}
+	lines := [][]string{
+		{kv("StepId", s.StepID()), kv("UserId", s.UID), kv("StartTime", Date(s.Start)), "TimeLimit=UNLIMITED"},
+		{kv("State", s.StateName()), kv("Partition", s.Partition), kv("NodeList", s.Node)},
+		{"Nodes=1", kv("CPUs", cpus), kv("Tasks", max(s.NTasks, 1)), kv("Name", cmp.Or(s.StepName, "batch")), "Network=(null)"},
+		{kv("TRES", tres)},
+		{"ResvPorts=(null)"},
+		{"CPUFreqReq=Default" + dist},
+		{"SrunHost:Pid=(null):0"},
+	}
+	if oneLine {
+		_, err := io.WriteString(w, strings.Join(slices.Concat(lines...), " ")+"\n")
+		return err
+	}
+	return record(w, lines, false, "\n\n")
+}
+
+// StepsOfJob are the lines `scontrol show step` writes of running job j:
+// its batch step, then the srun steps running in it by id (RunningSteps
+// in slurmctld's order: the batch step was made first); of a job srun
+// made outside any job, its step 0 alone.
+func StepsOfJob(j Job) []Job {
+	steps := j.RunningSteps()
+	if n := len(steps); n > 0 && steps[n-1].Step == "" {
+		return append(steps[n-1:], steps[:n-1]...)
+	}
+	return steps
 }
