@@ -806,3 +806,43 @@ func TestSbatchLaunchFailureExitCode(t *testing.T) {
 		}
 	}
 }
+
+// TestSbatchMissingWorkdir: a batch job whose working directory (-D, or
+// the directory it was submitted from) is missing on its machine runs in
+// /tmp, and slurmstepd's line says so twice in its output file, as Slurm
+// 22.05 runs it (checked: -D /nonexist --wrap pwd ended COMPLETED 0:0,
+// "slurmstepd-c1: error: couldn't chdir to `/nonexist': No such file or
+// directory: going to /tmp instead" twice, then /tmp). burst failed it
+// 127:0. A path that is a file is "Not a directory". burst run -- CMD
+// keeps refusing (TestInputWorkdirAnd401).
+func TestSbatchMissingWorkdir(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	file := filepath.Join(dir, "afile")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ wd, why string }{
+		{filepath.Join(dir, "gone", "x"), "No such file or directory"},
+		{file, "Not a directory"},
+	} {
+		r := face("sbatch", "--parsable", "-D", c.wd, "-o", filepath.Join(dir, "wd-%j.out"), "--wrap", "pwd")
+		if r.code != 0 {
+			t.Fatalf("sbatch -D %s: %s", c.wd, r)
+		}
+		id := strings.TrimSpace(r.stdout)
+		h.run("wait", id)
+		out, err := os.ReadFile(filepath.Join(dir, "wd-"+id+".out"))
+		if err != nil {
+			t.Fatalf("job %s wrote no output: %v", id, err)
+		}
+		line := "slurmstepd-\\S+: error: couldn't chdir to `" + regexp.QuoteMeta(c.wd) + "': " + c.why + ": going to /tmp instead\n"
+		if !regexp.MustCompile("^" + line + line + "/tmp\n$").Match(out) {
+			t.Errorf("-D %s: the job's output %q, want slurmstepd's line twice, then /tmp", c.wd, out)
+		}
+		if r := face("sacct", "-n", "-P", "-X", "-j", id, "-o", "State,ExitCode"); r.stdout != "COMPLETED|0:0\n" {
+			t.Errorf("-D %s: sacct %s, want COMPLETED 0:0", c.wd, r)
+		}
+	}
+}

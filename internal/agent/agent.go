@@ -871,18 +871,23 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 	steps := a.stepCounter(as, script != "")
 	extra = append(extra, sbatch.StepCounterEnv+"="+steps)
 	env := mergeEnv(ctx.Env, extra)
-	preface := ""
+	preface, workDir := "", ctx.Dir
 	if script != "" && o.stackRoot == "" {
 		dir, bashEnv := a.slurmBin()
 		env = withSlurmBin(env, dir, bashEnv, a.cfg.Private)
 		node, _ := envValue(env, "SLURMD_NODENAME")
 		env, preface = withTmpdir(env, node)
+		// A working directory this machine lacks: /tmp, as slurmstepd
+		// goes there (a command burst runs is refused instead).
+		var chdir string
+		workDir, chdir = chdirOrTmp(ctx.Dir, node)
+		preface += chdir
 	}
 	if o.stackRoot == "" { // inside a stack, its own shells are the ones to choose from
-		argv = mapspec.Launch(argv, env, func(p string) bool { return runner.Executable(p, env, ctx.Dir) })
+		argv = mapspec.Launch(argv, env, func(p string) bool { return runner.Executable(p, env, workDir) })
 	}
 	t, err := runner.Start(runner.Spec{
-		Argv: argv, Env: env, Dir: ctx.Dir, Stdout: as.Stdout, Stderr: as.Stderr,
+		Argv: argv, Env: env, Dir: workDir, Stdout: as.Stdout, Stderr: as.Stderr,
 		Truncate: as.Truncate, Direct: as.Direct, Private: o.private(a.cfg.Private), PackAs: packAs(as, o, a.cfg.Machine),
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),

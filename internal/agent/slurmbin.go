@@ -145,6 +145,31 @@ func withTmpdir(env []string, node string) (out []string, preface string) {
 	return mergeEnv(env, []string{"TMPDIR=/tmp"}), preface
 }
 
+// chdirOrTmp is where slurmstepd runs a batch script whose working
+// directory dir it cannot enter on this machine (missing, no directory,
+// not searchable): in /tmp, saying so twice in the job's error file,
+// "slurmstepd-NODE: error: couldn't chdir to `DIR': No such file or
+// directory: going to /tmp instead", and the job runs (checked beside
+// Slurm 22.05: -D /nonexist ends COMPLETED, pwd says /tmp). It returns dir
+// and "" when dir can be entered, or is "" (the agent's own).
+func chdirOrTmp(dir, node string) (string, string) {
+	if dir == "" {
+		return dir, ""
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		err = syscall.ENOTDIR
+	case err == nil:
+		err = syscall.Access(dir, 1) // X_OK: chdir needs search permission
+	}
+	if err == nil {
+		return dir, ""
+	}
+	line := fmt.Sprintf("slurmstepd-%s: error: couldn't chdir to `%s': %s: going to /tmp instead\n", node, dir, errText(err))
+	return "/tmp", line + line
+}
+
 // errText is an error as strerror(3) says it ("No such file or
 // directory"), the way Slurm's messages quote it.
 func errText(err error) string {

@@ -154,6 +154,33 @@ func TestWithTmpdir(t *testing.T) {
 	}
 }
 
+// chdirOrTmp sends a batch script whose working directory cannot be
+// entered to /tmp with slurmstepd's line twice (checked with Slurm 22.05);
+// a directory it can enter, or none, is kept.
+func TestChdirOrTmp(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := func(dir, why string) string {
+		return "slurmstepd-n1: error: couldn't chdir to `" + dir + "': " + why + ": going to /tmp instead\n"
+	}
+	for _, c := range []struct{ dir, want, notice string }{
+		{base, base, ""},
+		{"", "", ""},
+		{base + "/no/such", "/tmp", line(base+"/no/such", "No such file or directory")},
+		{file, "/tmp", line(file, "Not a directory")},
+	} {
+		if c.notice != "" {
+			c.notice += c.notice
+		}
+		if dir, notice := chdirOrTmp(c.dir, "n1"); dir != c.want || notice != c.notice {
+			t.Errorf("chdirOrTmp(%q) = %q, %q; want %q, %q", c.dir, dir, notice, c.want, c.notice)
+		}
+	}
+}
+
 // A batch script that cannot be executed ends as slurmstepd ends it
 // (checked beside Slurm 22.05): execve's errno as the exit code, 2 with
 // "bad interpreter(REST OF THE #! LINE)" for an interpreter the machine

@@ -394,9 +394,8 @@ func (j Job) Eligible() time.Time {
 // ReasonOf is the reason squeue, scontrol and sacct show for j.
 func ReasonOf(j Job) string { return j.pendingReason() }
 
-// launchFailed says j failed without running: its output file, input
-// file or working directory could not be opened (Slurm's
-// JobLaunchFailure).
+// launchFailed says j failed without running: its output file or input
+// file could not be opened (Slurm's JobLaunchFailure).
 func (j Job) launchFailed() bool {
 	return j.State == burst.Failed && !j.OOM && j.ExitCode == nil && j.Signal == 0
 }
