@@ -745,7 +745,7 @@ func TestSqueueFormatsAsSqueue(t *testing.T) {
 		t.Errorf("squeue -o '%%i|%%k|%%y|%%z|%%-12T|x':\n%s\nwant stdout %q and one error naming '-'", r, want)
 	}
 	r = h.mustRun("slurm", "squeue", "-h", "-j", id, "-O", "JobID:8,bogus,STDOUT:60,NumTasks:3")
-	if want := fmt.Sprintf("%-8s%-60s1  \n", id, filepath.Join(h.dir, "o-"+id+".out")); r.stdout != want ||
+	if want := fmt.Sprintf("%-8s%-60s1  \n", id, filepath.Join(h.dir, "o-%j.out")); r.stdout != want ||
 		r.stderr != "squeue: error: Invalid job format specification: bogus\n" {
 		t.Errorf("squeue -O JobID,bogus,STDOUT,NumTasks:\n%s\nwant stdout %q", r, want)
 	}
@@ -1217,5 +1217,55 @@ func TestScontrolRequeueHold(t *testing.T) {
 	pending := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-H", "--wrap", "true").stdout)
 	if r := h.run("slurm", "scontrol", "requeuehold", pending); r.code != 1 || r.stderr != "Job is pending execution for job "+pending+"\n" {
 		t.Errorf("scontrol requeuehold of a pending job: want exit 1 in scontrol's words:\n%s", r)
+	}
+}
+
+// TestSqueueStdioPatterns: squeue -O STDOUT, STDERR and STDIN show a batch
+// job's -o, -e and -i as written, nothing expanded, under its working
+// directory, pending or running, and slurm-ID.out without -o, ID the
+// job's own, an array task's too (not %A_%a), as Slurm 22.05's squeue
+// shows them (checked: /tmp/w/o_%j_%N_%t_%x.out, slurm-15.out for task
+// 13_1). burst showed the files' names expanded, running (the array's
+// tasks) or pending (the others, on a machine the array fills, or not).
+func TestSqueueStdioPatterns(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	sbatch := func(args ...string) string {
+		r := face(append(append([]string{"sbatch", "--parsable"}, args...), "--wrap", "sleep 300")...)
+		if r.code != 0 {
+			t.Fatalf("sbatch %q: %s", args, r)
+		}
+		id := strings.TrimSpace(r.stdout)
+		t.Cleanup(func() { face("scancel", id) })
+		return id
+	}
+	arr := sbatch("-a", "1-2") // first, to run both tasks; the others may wait
+	h.waitFor("array "+arr+"'s tasks to run", 60*time.Second, func() bool {
+		return strings.Count(face("squeue", "-h", "-r", "-j", arr, "-t", "R", "-o", "%i").stdout, "\n") == 2
+	})
+	held := sbatch("-H", "-o", "h_%j_%x.out", "-e", "/tmp/e_%j.err", "-i", "in_%j")
+	run := sbatch("-o", "o_%j_%N_%%.out")
+	plain := sbatch()
+	for _, c := range []struct{ id, want string }{
+		{held, filepath.Join(dir, "h_%j_%x.out") + " /tmp/e_%j.err " + filepath.Join(dir, "in_%j")},
+		{run, filepath.Join(dir, "o_%j_%N_%%.out") + " " + filepath.Join(dir, "o_%j_%N_%%.out") + " /dev/null"},
+		{plain, filepath.Join(dir, "slurm-"+plain+".out") + " " + filepath.Join(dir, "slurm-"+plain+".out") + " /dev/null"},
+	} {
+		r := face("squeue", "-h", "-j", c.id, "-O", "STDOUT:100,STDERR:100,STDIN:100")
+		if got := strings.Join(strings.Fields(r.stdout), " "); got != c.want {
+			t.Errorf("squeue -O STDOUT,STDERR,STDIN of job %s: %q, want %q", c.id, got, c.want)
+		}
+	}
+	own := strings.Fields(face("squeue", "-h", "-r", "-j", arr, "-o", "%A").stdout)
+	var want []string
+	for _, id := range own {
+		want = append(want, filepath.Join(dir, "slurm-"+id+".out"))
+	}
+	got := strings.Fields(face("squeue", "-h", "-r", "-j", arr, "-O", "STDOUT:100").stdout)
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) != 2 || !slices.Equal(got, want) {
+		t.Errorf("squeue -r -O STDOUT of array %s's tasks: %q, want slurm-ID.out with each task's own id, %q", arr, got, want)
 	}
 }

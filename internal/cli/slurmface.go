@@ -575,11 +575,30 @@ func stdinOf(spec *burst.JobSpec, j *slurmface.Job) string {
 	return batchPath(spec, spec.Batch.Input, j)
 }
 
-// batchFilesOf are where a batch job's output goes, as squeue -O STDOUT
-// shows it before the job runs: its -o and -e (sbatch's defaults without),
-// expanded for j; "" for a job that is no batch job (burst's own logs).
-func batchFilesOf(spec *burst.JobSpec, j *slurmface.Job) (string, string) {
-	return stdioOf(spec, j, func(p string) string { return batchPath(spec, p, j) })
+// squeueFilesOf are a batch job's -o, -e and -i as squeue -O STDOUT,
+// STDERR and STDIN show them, run or not: the patterns as written, nothing
+// expanded, under the job's working directory; without -o slurm-ID.out,
+// ID the job's own (an array task's too, not %A_%a), -e following -o; ""
+// without -i (/dev/null), and no -o or -e for a job that is no batch job
+// (burst's own logs). Checked beside Slurm 22.05's squeue:
+// /tmp/w/o_%j_%N_%t_%x.out for -o o_%j_%N_%t_%x.out, slurm-15.out for
+// task 13_1 (whose own id is 15).
+func squeueFilesOf(spec *burst.JobSpec, j *slurmface.Job) (out, errs, in string) {
+	if spec == nil || spec.Batch == nil {
+		return "", "", ""
+	}
+	under := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(spec.Workdir, p)
+	}
+	in = under(spec.Batch.Input)
+	if spec.Batch.Logs {
+		return "", "", in
+	}
+	o := cmp.Or(spec.Stdout, "slurm-"+strconv.FormatInt(j.RawID, 10)+".out")
+	return under(o), under(cmp.Or(spec.Stderr, o)), in
 }
 
 // shownFilesOf are a batch job's -o and -e as scontrol shows them, run
@@ -708,7 +727,7 @@ func fetchEach(n int, fetch func(int)) {
 }
 
 // withSpecs fills what only a job's spec says (its begin time, working
-// directory, command) for the jobs of js at idx, listed without it (ended
+// directory, command, files as squeue shows them) for the jobs of js at idx, listed without it (ended
 // jobs are listed without their specs): each job fetched once (an
 // array's tasks share their array's), several at a time.
 func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmface.Job, idx []int) {
@@ -738,10 +757,7 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		}
 		full := f.job(j)
 		fj.Begin, fj.WorkDir, fj.Command, fj.NTasks, fj.HasSpec = full.Begin, full.WorkDir, full.Command, full.NTasks, true
-		fj.StdIn = stdinOf(j.Spec, fj)
-		if fj.StdOut == "" { // not run yet: where its files will be
-			fj.StdOut, fj.StdErr = batchFilesOf(j.Spec, fj)
-		}
+		fj.StdOut, fj.StdErr, fj.StdIn = squeueFilesOf(j.Spec, fj)
 	}
 }
 
@@ -1374,7 +1390,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	}
 	// The listing names a job's cluster: its machine is its first task's.
 	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool {
-		return j.Node != "" && (nodes != nil || f.ShowsNode(j) || f.ShowsFiles())
+		return j.Node != "" && (nodes != nil || f.ShowsNode(j))
 	})
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })
@@ -1382,7 +1398,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	if f.NeedsSpec() || f.ShowsFiles() { // %Z, %o, -O STDIN ...: the listing carries no spec
 		var idx []int
 		for i := range out {
-			if !out[i].HasSpec || f.ShowsFiles() { // the files are each task's: read for each
+			if !out[i].HasSpec || f.ShowsFiles() { // the files are the spec's patterns (squeueFilesOf): read for each
 				idx = append(idx, i)
 			}
 		}

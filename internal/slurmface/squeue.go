@@ -170,7 +170,7 @@ func (f Format) NeedsSpec() bool {
 }
 
 // ShowsFiles says whether f shows a job's files (squeue -O STDOUT, STDERR,
-// STDIN): its first task's once it ran, else its spec's patterns.
+// STDIN): its spec's patterns, unexpanded, run or not.
 func (f Format) ShowsFiles() bool { return f.shows("STDOUT", "STDERR", "STDIN") }
 
 func (f Format) shows(headers ...string) bool {
