@@ -764,14 +764,21 @@ func TestScriptAccountNotAProject(t *testing.T) {
 // exit code (2:0, 13:0) and slurmstepd's line in its output file, as Slurm
 // 22.05 ends it (`slurmstepd-c1: error: execve(): bad interpreter(/bin/tcsh):
 // No such file or directory`, ExitCode=2:0). burst gave 127:0 and a line of
-// its own. A command run by burst run keeps a shell's 127.
+// its own. A #! naming an executable file that is no program ends 8:0,
+// "execve(): SCRIPT: Exec format error", as 22.05's (burst ran that file
+// with /bin/sh). A command run by burst run keeps a shell's 127.
 func TestSbatchScriptCannotExec(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
+	plain := filepath.Join(dir, "plain") // executable, but no program: no #! line, no ELF
+	if err := os.WriteFile(plain, []byte("hello\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ shebang, line, code string }{
 		{"#!/nonexistent/tcsh -f", `execve\(\): bad interpreter\(/nonexistent/tcsh -f\): No such file or directory`, "2:0"},
 		{"#!/etc/passwd", `execve\(\): /\S+: Permission denied`, "13:0"},
+		{"#!" + plain, `execve\(\): /\S+: Exec format error`, "8:0"},
 	} {
 		id, out := sbatchAndWait(t, h, face, dir, "x.sh", c.shebang+"\necho hi\n")
 		if !regexp.MustCompile(`^slurmstepd-\S+: error: ` + c.line + "\n$").Match(out) {

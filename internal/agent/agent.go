@@ -798,8 +798,10 @@ func stepdNotice(batch bool, env []string) func(runner.Notice, time.Time) string
 // job's error file. 2 for a #! interpreter this machine lacks, said
 // "slurmstepd-NODE: error: execve(): bad interpreter(/bin/tcsh): No such
 // file or directory" with the rest of the #! line as slurmstepd reads it
-// (its first 255 bytes); otherwise "execve(): SCRIPT: Permission denied",
-// 13 (checked beside Slurm 22.05). Other tasks get nil: burst's own line,
+// (its first 255 bytes); otherwise "execve(): SCRIPT: " and the errno's
+// words: "Permission denied", 13, or for a #! naming a file that is no
+// program "Exec format error", 8, which the runner then runs in no shell
+// (checked beside Slurm 22.05). Other tasks get nil: burst's own line,
 // and 127 or 126 as a shell gives them.
 func stepdExecFailed(batch bool, env []string, script, text string) func(error) (string, int, bool) {
 	id, _ := envValue(env, "SLURM_JOB_ID")

@@ -84,7 +84,9 @@ type Spec struct {
 	// not be executed (the task's fault, not its machine's): the line for
 	// its Stderr, in place of burst's, and its exit code (slurmstepd's for
 	// a batch script: execve's errno); ok false, or nil: burst's line, and
-	// 127 or 126 as a shell says them.
+	// 127 or 126 as a shell says them. With it set, a file the kernel
+	// cannot execute (ENOEXEC: no #! line, or one naming a file that is
+	// no program) is one of those failures, not run by /bin/sh.
 	ExecFailed func(err error) (line string, code int, ok bool)
 	// UserNS starts the child in new user and mount namespaces, the
 	// agent's uid and gid mapped to 0 there (a writable stack's overlay,
@@ -346,10 +348,13 @@ func Start(spec Spec) (*Task, error) {
 			t.joinCgroup(p.Pid)
 		}
 	}
-	if err != nil && errors.Is(err, syscall.ENOEXEC) {
+	if err != nil && errors.Is(err, syscall.ENOEXEC) && spec.ExecFailed == nil {
 		// An executable file the kernel cannot run: a script with no #!
 		// line. /bin/sh runs it, as execvp does (a shell's command
-		// lookup, xargs, GNU parallel through its shell).
+		// lookup, xargs, GNU parallel through its shell); not where
+		// ExecFailed ends the task as slurmstepd does (its execve runs
+		// no shell: a #! naming a file that is no program is "Exec
+		// format error").
 		// After the fallback above, so that a kernel that cannot start
 		// into a cgroup runs such a script too (and moves it in).
 		path, argv = "/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...)

@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,6 +157,14 @@ func TestCannotStart(t *testing.T) {
 	s = spec(t, noHash, "arg")
 	if r := run(t, s); r.State != burst.Succeeded || readFile(t, s.Stdout) != "hi "+noHash+" arg\n" {
 		t.Errorf("a script with no #! line: %+v, stdout %q", r, readFile(t, s.Stdout))
+	}
+	// Not where ExecFailed ends such a task (a batch script, as
+	// slurmstepd's execve: a #! naming a file that is no program).
+	s = spec(t, noHash, "arg")
+	var seen error
+	s.ExecFailed = func(err error) (string, int, bool) { seen = err; return "no exec", 8, true }
+	if r := run(t, s); r.State != burst.Failed || code(r) != "8" || !errors.Is(seen, syscall.ENOEXEC) {
+		t.Errorf("no #! line with ExecFailed: %+v, exit %s, ExecFailed saw %v; want it failed 8, ENOEXEC", r, code(r), seen)
 	}
 	// A missing working directory is named as such, not as the program
 	// exec blames ("fork/exec /usr/bin/true: no such file or directory").
