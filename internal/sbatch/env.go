@@ -222,6 +222,10 @@ func field(c byte, t TaskInfo) (v string, numeric, ok bool) {
 	case 'a':
 		return itoa(task), true, true
 	case 'b':
+		// The array index modulo 10, as Slurm from 24.11 expands it
+		// (4 for no array: 4294967294 % 10, as there). 22.05 leaves %b
+		// as written; a script that writes %b was written for a Slurm
+		// that expands it, so burst does.
 		return itoa(task % 10), true, true
 	case 'n':
 		return "0", true, true

@@ -533,6 +533,8 @@ func TestExpand(t *testing.T) {
 		{"%123j", job, "0000000042"},
 		{"%2t-%n-%t", job, "00-0-0"},
 		{"%b", task, "7"},
+		{"%b", TaskInfo{JobID: 57, ArrayJobID: 50, ArrayTaskID: 13}, "3"},
+		{"%b", job, "4"}, // no array: 4294967294 % 10, as later Slurm gives it
 		{"%J.%s", job, "42.batch"},
 		{"%u@%N", job, "ann@n1"},
 		{"%5x", job, "fit"},
