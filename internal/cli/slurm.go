@@ -22,7 +22,7 @@ sstat and sacctmgr accept the options workflow engines use and print what Slurm 
 jobs on any burst cluster. Run them as ` + "`burst slurm sbatch ...`" + `, or make a
 directory of symlinks that makes burst look like Slurm (docs/slurm-personality.md):
 
-  burst slurm link ~/.burst/slurm-bin && export PATH=~/.burst/slurm-bin:$PATH
+  burst slurm link "${BURST_HOME:-$HOME/.burst}/slurm-bin" && export PATH="${BURST_HOME:-$HOME/.burst}/slurm-bin:$PATH"
   jid=$(sbatch --parsable --wrap 'python3 fit.py')
   squeue --noheader -o '%i %t' -t all -u $USER
   sacct -X -P -n --format=JobIdRaw,State,ExitCode -j $jid

@@ -2651,15 +2651,15 @@ func newSlurmLinkCmd() *cobra.Command {
 		Use:   "link DIR",
 		Short: "Make DIR a directory of sbatch, squeue, ... symlinks to burst",
 		Long: `Make DIR (created if missing) hold symlinks named sbatch, squeue, scancel,
-sacct, scontrol, sinfo, srun and sacctmgr to this burst binary. burst started under one of
+sacct, scontrol, sinfo, srun, sacctmgr and sstat to this burst binary. burst started under one of
 those names runs that command of its Slurm personality, so with DIR first
 on PATH, programs written for Slurm (Nextflow, Snakemake, Toil, ...) submit
 to burst unchanged:
 
-  burst slurm link ~/.burst/slurm-bin
-  export PATH=~/.burst/slurm-bin:$PATH
+  burst slurm link "${BURST_HOME:-$HOME/.burst}/slurm-bin"
+  export PATH="${BURST_HOME:-$HOME/.burst}/slurm-bin:$PATH"
   sbatch --wrap 'echo hi'          # Submitted batch job 1`,
-		Example: `  burst slurm link ~/.burst/slurm-bin && export PATH=~/.burst/slurm-bin:$PATH`,
+		Example: `  burst slurm link "${BURST_HOME:-$HOME/.burst}/slurm-bin" && export PATH="${BURST_HOME:-$HOME/.burst}/slurm-bin:$PATH"`,
 		Args:    argsAtLeast(1, "directory"),
 		RunE: func(c *cobra.Command, args []string) error {
 			exe, err := os.Executable()
