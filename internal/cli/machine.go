@@ -101,8 +101,9 @@ func newMachineStartCmd() *cobra.Command {
 		Short: "Start a stopped machine again, or a new machine in a cluster",
 		Long: `Start a stopped machine again, or with --cluster a machine in that cluster
 (a stopped one again if it has one, else a new one). The machine is pending
-until its agent registers. A stopped machine that joined by itself (burst
-agent --join) is let back: its agent may register again (run it again). It is refused when the cluster runs its --max, or
+until its agent registers. A stopped machine that joined by itself (the
+BURST_JOIN_URL='URL' burst agent that burst join-token create printed) is
+let back: its agent may register again (run that same line again). It is refused when the cluster runs its --max, or
 when an hour of the machine (or its idle-stop, if shorter) would cost more
 than its project has left.`,
 		Example: `  burst machine start work-1
@@ -282,8 +283,8 @@ func newMachineRevokeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "revoke MACHINE...",
 		Short: "Revoke a joined machine's credential: its agent is refused at once",
-		Long: `Revoke the credential of machines that joined with a join token (burst agent
---join). The server refuses their agents from the next request on (a lease
+		Long: `Revoke the credential of machines that joined with a join token (the
+BURST_JOIN_URL='URL' burst agent that burst join-token create printed). The server refuses their agents from the next request on (a lease
 they hold open ends), and their agents exit saying so; the machines are
 lost and their tasks requeued, each once, to run elsewhere. To serve again
 a machine must join with a new token (burst join-token create).`,
