@@ -533,6 +533,18 @@ func (a *Agent) openLocked(as client.Assignment, ctx *client.JobContext) *openin
 	return o
 }
 
+// lostNote is what the reason of a task that never ran, and ends lost by
+// err, adds to say whose fault it was: a shortage of descriptors, memory or
+// processes is said as such; any other loss is a staging failure of the
+// machine (its cache, the blob store or the server out of its reach), never
+// a shortage.
+func lostNote(err error) string {
+	if runner.MachineShort(err) {
+		return " (this machine is short of resources, not the task's fault)"
+	}
+	return " (this machine could not stage it, not the task's fault)"
+}
+
 // endOpening ends a task that never ran: it leaves opening and its exit
 // (failed for why, lost if err is its machine's shortage rather than the
 // task's fault, or cancelled if a cancel came meanwhile) is queued in one
@@ -550,7 +562,7 @@ func (a *Agent) endOpening(as client.Assignment, o *opening, why string, err err
 		// or /dev/null, pipe2, writing its script): it runs again, on a
 		// lost machine's terms, without using a retry.
 		ev.State = burst.Lost
-		ev.Reason += " (this machine is short of resources, not the task's fault)"
+		ev.Reason += lostNote(err)
 	}
 	if o.cancelled {
 		ev = cancelledEvent(as.TaskRef)
