@@ -24,7 +24,10 @@ func listed(t *testing.T, s *Store) map[string]*MachineRow {
 }
 
 // Who stopped a machine by hand survives a reopen (the server's restart),
-// and a save that clears it (a start) clears it on disk too.
+// and a save that clears it (a start) clears it on disk too; so does
+// whether it shares the server's files (Remote: machine list's FILES, and
+// its agent's patience before it registers again; it read shared after a
+// restart).
 func TestMachineStoppedByRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
@@ -32,7 +35,7 @@ func TestMachineStoppedByRoundTrip(t *testing.T) {
 	stopped := time.Now().UTC().Truncate(time.Microsecond)
 	rows := []*MachineRow{
 		{Machine: burst.Machine{ID: "work-1", Cluster: "work", State: burst.MachineStopped, Provider: "local",
-			Project: "default", StoppedAt: &stopped, StoppedBy: "alice"}},
+			Project: "default", StoppedAt: &stopped, StoppedBy: "alice", Remote: true}},
 		{Machine: burst.Machine{ID: "work-2", Cluster: "work", State: burst.MachineStopped, Provider: "local",
 			Project: "default", StoppedAt: &stopped}},
 	}
@@ -50,11 +53,11 @@ func TestMachineStoppedByRoundTrip(t *testing.T) {
 
 	s2 := open(t, path)
 	got := listed(t, s2)
-	if m := got["work-1"]; m == nil || m.StoppedBy != "alice" || m.State != burst.MachineStopped || !m.StoppedAt.Equal(stopped) {
-		t.Fatalf("work-1 after reopen: %+v, want stopped by alice", m)
+	if m := got["work-1"]; m == nil || m.StoppedBy != "alice" || m.State != burst.MachineStopped || !m.StoppedAt.Equal(stopped) || !m.Remote {
+		t.Fatalf("work-1 after reopen: %+v, want stopped by alice, remote", m)
 	}
-	if m := got["work-2"]; m == nil || m.StoppedBy != "" {
-		t.Fatalf("work-2 (stopped by burst) after reopen: %+v, want no stopped_by", m)
+	if m := got["work-2"]; m == nil || m.StoppedBy != "" || m.Remote {
+		t.Fatalf("work-2 (stopped by burst) after reopen: %+v, want no stopped_by, not remote", m)
 	}
 
 	// Started again: the save clears it.

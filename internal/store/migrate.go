@@ -383,6 +383,10 @@ var migrations = []string{
 	// column: listings leave specs unread, and the Slurm commands list its
 	// step as N.0 where other jobs have N.batch.
 	`ALTER TABLE jobs ADD COLUMN srun_step INTEGER NOT NULL DEFAULT 0;`,
+	// 28: whether a machine's agent shares no filesystem with the server
+	// (Machine.Remote): a restarted server shows it and gives it a remote
+	// agent's patience before it registers again.
+	`ALTER TABLE machines ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
