@@ -194,16 +194,24 @@ func (c *control) stopJobAs(j *jobRT, reason string, failed, letRun bool, now ti
 			c.endTask(t, client.TaskEvent{TaskRef: t.ref(), State: burst.Cancelled, Reason: reason}, now, b)
 			continue
 		}
-		if letRun && !t.queued {
+		if letRun && !t.queued && t.handed > 0 && !j.row.Spec.Native {
 			// Handed to its machine to start at once, not queued there:
 			// it has started, or is starting, and its start is reported a
 			// moment late (with other events, after exits that came
 			// first). It runs to its end as a started one: cancelled, a
 			// map's --halt soon dropped the output of a task that had run
-			// before one after it, whose output was kept.
+			// before one after it, whose output was kept. Not one a
+			// restart left without its queued mark (handed 0), nor a
+			// native one (an sbatch job waiting in Slurm's queue).
 			continue
 		}
 		t.cancel = true
+		if letRun {
+			// Kept: a restart lets run what this stop let run, and
+			// this one alone not (restore).
+			t.row.CancelRequested = true
+			b.task(t.row)
+		}
 		b.stops = append(b.stops, t)
 	}
 	c.cacheStop(j, reason, now, b)
@@ -541,8 +549,9 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		}
 		m := c.machines[row.Machine]
 		// A stop cancels the job's tasks, but those a --halt soon stop let
-		// run to their end (started by then) stay running.
-		letRun := j.row.Stopped && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon && row.StartedAt != nil
+		// run to their end (started by then, or handed out to start at
+		// once) stay running: the stop marked the others (stopJobAs).
+		letRun := j.row.Stopped && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon
 		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested && !letRun || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		j.slots.hold(row.Slot) // no new task takes the slot of one still running

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
+)
+
+// prefetchedAfterRestart: a short map whose agent holds a prefetched queue,
+// then a server restart; it returns the job, the tasks started, and those
+// queued (prefetched) at the agent, never started.
+func prefetchedAfterRestart(t *testing.T, h *harness, opts ...jobOpt) (int64, []client.TaskRef, []client.TaskRef) {
+	h.register("a", 2)
+	id := h.submit(60, opts...)
+	var seq uint64
+	for range 2 { // short tasks: prefetched from now on
+		h.place()
+		var refs []client.TaskRef
+		seq, refs = h.startAll("a", seq)
+		h.tick(100 * time.Millisecond)
+		h.finish("a", refs, always(0))
+	}
+	h.place()
+	l := h.lease("a", seq)
+	h.lease("a", l.Seq)
+	var now, queued []client.TaskRef
+	for _, a := range l.Tasks {
+		if a.Queued {
+			queued = append(queued, a.TaskRef)
+		} else {
+			now = append(now, a.TaskRef)
+		}
+	}
+	if len(queued) < 4 || len(now) != 2 {
+		t.Fatalf("%d queued, %d now", len(queued), len(now))
+	}
+	for _, r := range now {
+		h.report("a", started(r, h.now))
+	}
+	h.restart()
+	var running []client.RunningTask
+	for _, r := range now {
+		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
+	}
+	for _, r := range queued {
+		running = append(running, client.RunningTask{TaskRef: r}) // the agent's queue: no pid (agent.Registration)
+	}
+	if kill := h.register("a", 2, running...); len(kill) != 0 {
+		t.Fatalf("kill %v", kill)
+	}
+	return id, now, queued
+}
+
+// After a server restart, a --halt soon stop cancels the prefetched tasks
+// still queued at the agent (never started): restore makes every task
+// queued=false, which stopJobAs read as "handed to start at once" and let
+// run.
+func TestHaltSoonAfterRestartCancelsAgentQueue(t *testing.T) {
+	h := newHarness(t)
+	id, now, queued := prefetchedAfterRestart(t, h, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = true })
+	h.finish("a", now, always(1)) // the stop
+	if !h.job(id).CancelRequested {
+		t.Fatal("no stop")
+	}
+	let := 0
+	for _, r := range queued {
+		if tk := h.c.jobs[id].running[r.Index]; tk != nil && !tk.cancel {
+			let++
+		}
+	}
+	if let != 0 {
+		t.Fatalf("--halt soon after a restart let %d of %d tasks queued at the agent (never started) run", let, len(queued))
+	}
+}
+
+// Same for scancel -t PENDING (cancelWaiting): pending tasks held at the
+// agent are cancelled after a restart too.
+func TestCancelWaitingAfterRestartCancelsAgentQueue(t *testing.T) {
+	h := newHarness(t)
+	id, _, queued := prefetchedAfterRestart(t, h)
+	h.do(func(b *batch) { h.c.cancelWaiting(id, "ann", h.now, b) })
+	let := 0
+	for _, r := range queued {
+		if tk := h.c.jobs[id].running[r.Index]; tk != nil && !tk.cancel {
+			let++
+		}
+	}
+	if let != 0 {
+		t.Fatalf("scancel -t PENDING after a restart left %d of %d pending tasks queued at the agent to run", let, len(queued))
+	}
+}
+
+// A task --halt soon let run (handed out, start not yet reported) runs on
+// across a server restart before its start is recorded: restore let run
+// only tasks with a start; the stop now marks those it cancels.
+func TestHaltSoonLetRunSurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 4)
+	id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = true })
+	h.place()
+	l := h.leaseN("a", 0, 4)
+	var refs []client.TaskRef
+	for _, a := range l.Tasks {
+		refs = append(refs, a.TaskRef)
+	}
+	h.report("a", started(refs[0], h.now), started(refs[1], h.now), started(refs[2], h.now))
+	h.lease("a", l.Seq)
+	h.finish("a", refs[:2], always(1))
+	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
+		t.Fatalf("precondition: %+v", tk)
+	}
+	h.restart()
+	var running []client.RunningTask
+	for _, r := range refs[2:] {
+		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
+	}
+	h.register("a", 4, running...)
+	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
+		t.Fatalf("after a restart, the task --halt soon let run (it runs at the agent) is cancelled: %+v", tk)
+	}
+}
+
+// Native mode: every task handed to the native agent is an sbatch job
+// that waits in Slurm's queue (internal/slurm/native.go: "Assignment.Queued
+// is ignored"), for hours maybe, its start reported when Slurm runs it.
+// scancel -t PENDING (cancelWaiting) and --halt soon cancel such tasks:
+// handed out, not queued, not started, they are not starting at once.
+func TestCancelWaitingNativePending(t *testing.T) {
+	h := newHarness(t)
+	h.c.clusters["hpc:native"] = &clusterRT{def: burst.Cluster{Name: "hpc:native", Provider: "local"}}
+	h.do(func(b *batch) {
+		if _, err := h.c.register(&client.Register{Machine: "a", Host: "thishost", Cluster: "hpc:native", CPUs: 4,
+			MemBytes: 8 << 30, PID: 100, PIDStart: 1}, h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	id := h.submit(4, func(s *burst.JobSpec) { s.Native, s.Cluster = true, "hpc" })
+	h.place()
+	l := h.leaseN("a", 0, 4)
+	h.lease("a", l.Seq) // the native agent has them: sbatch'd, pending in Slurm's queue
+	h.do(func(b *batch) { h.c.cancelWaiting(id, "ann", h.now, b) })
+	for _, a := range l.Tasks {
+		if tk := h.c.jobs[id].running[a.Index]; tk != nil && !tk.cancel {
+			t.Fatalf("scancel -t PENDING of a native job left task %d, pending in Slurm's queue, to run", a.Index)
+		}
+	}
+}
