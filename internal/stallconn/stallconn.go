@@ -65,30 +65,59 @@ func (c *conn) Write(p []byte) (int, error) {
 		n, err := c.Conn.Write(p[done:end])
 		done += n
 		if err != nil {
+			if progressed(int64(n), err) {
+				continue
+			}
 			return done, c.stalled(err)
 		}
 	}
 	return done, nil
 }
 
-// ReadFrom sends r a piece at a time through the connection's own
-// ReadFrom (sendfile for a file over TCP), each piece with its deadline.
+// progressed says whether a piece cut by its deadline had moved bytes
+// meanwhile: a slow peer, not a stalled one; it goes on, with a new one.
+func progressed(n int64, err error) bool {
+	return n > 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// ReadFrom sends a file (or an io.LimitedReader of one, as net/http hands
+// a body over) a piece at a time through the connection's own ReadFrom
+// (sendfile over TCP), each piece with its deadline. Any other reader is
+// read outside the deadlines and sent by Write: a slow source is no stall
+// of the peer.
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	rf, ok := c.Conn.(io.ReaderFrom)
-	if !ok {
+	lr, _ := r.(*io.LimitedReader)
+	src := r
+	if lr != nil {
+		src = lr.R
+	}
+	if _, file := src.(*os.File); !ok || !file {
 		return io.Copy(writerOnly{c}, r)
 	}
 	var total int64
 	for {
+		n := int64(Piece)
+		if lr != nil {
+			if n = min(n, lr.N); n <= 0 {
+				return total, nil
+			}
+		}
 		if err := c.Conn.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
 			return total, err
 		}
-		n, err := rf.ReadFrom(io.LimitReader(r, Piece))
-		total += n
+		k, err := rf.ReadFrom(&io.LimitedReader{R: src, N: n}) // one level: sendfile sees the file
+		total += k
+		if lr != nil {
+			lr.N -= k
+		}
 		if err != nil {
+			if progressed(k, err) {
+				continue
+			}
 			return total, c.stalled(err)
 		}
-		if n == 0 {
+		if k == 0 {
 			return total, nil // r is done
 		}
 	}
