@@ -147,3 +147,35 @@ func TestCancelWaitingNativePending(t *testing.T) {
 		}
 	}
 }
+
+// scancel -t PENDING lets the started tasks run; a server restart before
+// they end keeps them running (it cancelled them: the stop's kind was not
+// kept, and a restart took it for a whole cancel).
+func TestCancelWaitingLetRunSurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 2)
+	id := h.submit(5)
+	h.place()
+	_, refs := h.startAll("m", 0)
+	h.do(func(b *batch) { h.c.cancelWaiting(id, "ann", h.now, b) })
+	h.restart()
+	var running []client.RunningTask
+	for _, r := range refs {
+		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
+	}
+	h.register("m", 2, running...)
+	for _, r := range refs {
+		if tk := h.c.jobs[id].running[r.Index]; tk == nil || tk.cancel {
+			t.Fatalf("after a restart, a running task scancel -t PENDING let run is cancelled: %+v", tk)
+		}
+	}
+	// A whole cancel after it still stops them, restart or not.
+	h.do(func(b *batch) { h.c.cancelJob(id, "ann", h.now, b) })
+	h.restart()
+	h.register("m", 2, running...)
+	for _, r := range refs {
+		if tk := h.c.jobs[id].running[r.Index]; tk != nil && !tk.cancel {
+			t.Fatalf("after burst cancel and a restart, task %d runs on", r.Index)
+		}
+	}
+}

@@ -23,7 +23,10 @@ type JobRow struct {
 	Dispatched      int  // tasks [0, Dispatched) have rows
 	CancelRequested bool // no task of the job starts any more
 	Stopped         bool // ...because --max-failures was exceeded, not by a user
-	IDSpan          int  // job ids it holds (IDSpan): an array's tasks' own ids follow its id
+	// LetRun: a user's stop that let the tasks already handed out run to
+	// their end (scancel -t PENDING): a restart keeps them running.
+	LetRun bool
+	IDSpan int // job ids it holds (IDSpan): an array's tasks' own ids follow its id
 }
 
 // TaskRow is a task with the facts used to re-attach to its process.
@@ -184,11 +187,14 @@ func SaveSpec(tx *Tx, id int64, spec *burst.JobSpec) error {
 	return nil
 }
 
-// cancel_requested: 0 no, 1 by a user, 2 stopped by --max-failures.
+// cancel_requested: 0 no, 1 by a user, 2 stopped by --max-failures, 3 by a
+// user for the tasks not yet handed out (LetRun).
 func cancelCode(j *JobRow) int {
 	switch {
 	case j.CancelRequested && j.Stopped:
 		return 2
+	case j.CancelRequested && j.LetRun:
+		return 3
 	case j.CancelRequested:
 		return 1
 	}
@@ -283,7 +289,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	j.SubmittedAt = time.UnixMicro(sub).UTC()
 	j.StartedAt, j.EndedAt = fromMicros(started), fromMicros(ended)
 	j.CPUSeconds = float64(cpuUS) / 1e6
-	j.CancelRequested, j.Stopped = cancel > 0, cancel == 2
+	j.CancelRequested, j.Stopped, j.LetRun = cancel > 0, cancel == 2, cancel == 3
 	c.Queued = c.Total - c.Done() - c.Running
 	if c.Queued < 0 {
 		c.Queued = 0
