@@ -862,7 +862,7 @@ func parallelStatus(err error) error {
 		if ee.Code == 130 || ee.Code == 141 { // cancelled; its output's reader gone (as parallel dies of SIGPIPE)
 			return err
 		}
-		return &ExitError{Code: 255, Msg: ee.Msg}
+		return &ExitError{Code: 255, Msg: ee.Msg, usage: ee.usage}
 	}
 	var ae *client.Error
 	if errors.As(err, &ae) {

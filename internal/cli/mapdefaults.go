@@ -22,9 +22,12 @@ import (
 // a user who set it for parallel is told why a map that does not show it
 // is refused. Any command but map, and a map with none of them, is as it
 // is.
-func parallelDefaults(args []string, getenv func(string) string) ([]string, *ExitError) {
+//
+// from names where the options it added came from ("" when none), for a
+// refusal met after parsing (a --halt value burst map cannot read) to say.
+func parallelDefaults(args []string, getenv func(string) string) (_ []string, from string, _ *ExitError) {
 	if len(args) == 0 || args[0] != "map" {
-		return args, nil
+		return args, "", nil
 	}
 	type source struct{ name, fix, text string }
 	var sources []source
@@ -39,15 +42,15 @@ func parallelDefaults(args []string, getenv func(string) string) ([]string, *Exi
 		}
 	}
 	if len(sources) == 0 {
-		return args, nil
+		return args, "", nil
 	}
 	line := newMapCmd()
 	line.InitDefaultHelpFlag()
 	lineErr := line.Flags().Parse(args[1:])
 	if line.Flags().Changed("plain") || line.Flags().Changed("help") {
-		return args, nil
+		return args, "", nil
 	}
-	var opts, words []string
+	var opts, words, names []string
 	for _, s := range sources {
 		var split []string
 		if strings.HasPrefix(s.name, "$") {
@@ -74,7 +77,7 @@ func parallelDefaults(args []string, getenv func(string) string) ([]string, *Exi
 			if errors.As(mapFlagError(c, err), &ee) {
 				msg = ee.Msg
 			}
-			return nil, &ExitError{Code: 255, Msg: "GNU parallel's default options in " + s.name + " (" + strings.Join(split, " ") + "), which burst map reads as parallel does: " +
+			return nil, "", &ExitError{Code: 255, Msg: "GNU parallel's default options in " + s.name + " (" + strings.Join(split, " ") + "), which burst map reads as parallel does: " +
 				msg + "; " + s.fix + ", or give burst map --plain to read none of them"}
 		}
 		rest := f.Args()
@@ -82,16 +85,30 @@ func parallelDefaults(args []string, getenv func(string) string) ([]string, *Exi
 		if f.ArgsLenAtDash() >= 0 {
 			n-- // the -- that ended its options
 		}
+		if len(split) > 0 {
+			names = append(names, s.name+" ("+strings.Join(split, " ")+")")
+		}
 		opts = append(opts, split[:n]...)
 		words = append(words, rest...)
 	}
+	from = strings.Join(names, ", ")
 	out := slices.Concat([]string{"map"}, opts)
 	if len(words) == 0 || lineErr != nil {
-		return append(out, args[1:]...), nil
+		return append(out, args[1:]...), from, nil
 	}
 	rest := line.Flags().Args()
 	given := args[1 : len(args)-len(rest)]
-	return slices.Concat(out, given, words, rest), nil
+	return slices.Concat(out, given, words, rest), from, nil
+}
+
+// defaultsSaid is a map's refusal of its options (err, a usage error) with
+// where GNU parallel's default options it read came from (from), which the
+// refusal may be of: a user who set them for parallel sees why.
+func defaultsSaid(err error, from string) {
+	var ee *ExitError
+	if from != "" && errors.As(err, &ee) && ee.usage {
+		ee.Msg += " (burst map read GNU parallel's default options from " + from + "; --plain reads none of them)"
+	}
 }
 
 // parallelConfigDirs are GNU parallel 20221122's config directories, each

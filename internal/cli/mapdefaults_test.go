@@ -82,6 +82,15 @@ func TestParallelDefaults(t *testing.T) {
 		}
 	}
 
+	// One refused after its options were read (a value burst map cannot
+	// take) says where the defaults came from too.
+	if _, errb, code := dryRunMapIn(t, env("PARALLEL", "--halt bogus"), "echo", ":::", "a"); code != 255 ||
+		!strings.Contains(errb, `--halt "bogus"`) || !strings.Contains(errb, "default options from $PARALLEL (--halt bogus); --plain reads none") {
+		t.Errorf("--halt bogus in $PARALLEL: exit %d, stderr %q; want 255 naming $PARALLEL", code, errb)
+	}
+	if _, errb, _ := dryRunMapIn(t, env(), "--halt", "bogus", "echo", ":::", "a"); strings.Contains(errb, "default options") {
+		t.Errorf("--halt bogus on the command line, no defaults: stderr %q names defaults", errb)
+	}
 	put(filepath.Join(ph, "config"), "# tag it\n--tagstring PH\n")
 	put(filepath.Join(home, ".parallel", "config"), "--tagstring 'H O'\n")
 	put(filepath.Join(ph, "prof"), "-k\n")

@@ -68,7 +68,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-V") {
 		args = []string{"version"} // what most tools answer it with; burst's own word is burst version
 	}
-	args, dee := parallelDefaults(commandFirst(args), os.Getenv)
+	args, defaultsFrom, dee := parallelDefaults(commandFirst(args), os.Getenv)
 	if dee != nil { // an option of $PARALLEL's or a config file's refused
 		fmt.Fprintln(stderr, prefixed(dee.Msg))
 		return dee.Code
@@ -80,6 +80,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	defaultsSaid(err, defaultsFrom)
 	if word, ok := cobraUnknownCommand(err); ok {
 		// burst jbos: cobra's own error (exit 1, "for \"burst\""), told as
 		// every other unknown subcommand is: a usage error, exit 2.
