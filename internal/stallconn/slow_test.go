@@ -15,39 +15,12 @@ import (
 // against 256 KiB per second), is not cut as stalled: it took bytes all
 // along, and the bound is "no byte for idle", not a rate.
 func TestSlowSteadyPeerIsNotCut(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	raw, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.(*net.TCPConn).SetWriteBuffer(16 << 10)
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := pair(t, time.Second)
+	c.(*conn).Conn.(*net.TCPConn).SetWriteBuffer(16 << 10)
 	s.(*net.TCPConn).SetReadBuffer(16 << 10)
-	defer s.Close()
-	c := Wrap(raw, time.Second)
-	got := make(chan int64, 1)
-	go func() {
-		var total int64
-		buf := make([]byte, 4<<10)
-		for {
-			k, err := s.Read(buf)
-			total += int64(k)
-			if err != nil {
-				got <- total
-				return
-			}
-			time.Sleep(60 * time.Millisecond) // ~64 KiB/s, a byte taken every 60 ms
-		}
-	}()
+	got := reader(s, 4<<10, 60*time.Millisecond) // ~64 KiB/s, a byte taken every 60 ms
 	start := time.Now()
-	_, err = c.Write(make([]byte, 320<<10))
+	_, err := c.Write(make([]byte, 320<<10))
 	c.Close()
 	n := <-got
 	if err != nil {

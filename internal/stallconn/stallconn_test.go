@@ -31,6 +31,26 @@ func pair(t *testing.T, idle time.Duration) (net.Conn, net.Conn) {
 	return Wrap(c, idle), s
 }
 
+// reader reads s, chunk bytes at a time with a pause after each, until
+// it ends; it sends how many bytes it read.
+func reader(s net.Conn, chunk int, pause time.Duration) <-chan int64 {
+	got := make(chan int64, 1)
+	go func() {
+		var total int64
+		buf := make([]byte, chunk)
+		for {
+			k, err := s.Read(buf)
+			total += int64(k)
+			if err != nil {
+				got <- total
+				return
+			}
+			time.Sleep(pause)
+		}
+	}()
+	return got
+}
+
 // bigFile is a file of n zero bytes (sparse).
 func bigFile(t *testing.T, n int64) *os.File {
 	t.Helper()
@@ -69,20 +89,7 @@ func TestStall(t *testing.T) {
 		}
 
 		c, s := pair(t, 5*time.Second)
-		got := make(chan int64, 1)
-		go func() {
-			var total int64
-			buf := make([]byte, 1<<20)
-			for {
-				k, err := s.Read(buf)
-				total += int64(k)
-				if err != nil {
-					got <- total
-					return
-				}
-				time.Sleep(time.Millisecond) // a reader slower than the writer
-			}
-		}()
+		got := reader(s, 1<<20, time.Millisecond) // a reader slower than the writer
 		if err := send(c); err != nil {
 			t.Errorf("%s to a peer that reads: %v", name, err)
 		}
