@@ -716,6 +716,22 @@ func TestLostMachineSparesItsQueue(t *testing.T) {
 // -j2 --halt soon,fail=20%.
 func TestHaltSoonLetsRunWhatItHandedOut(t *testing.T) {
 	h := newHarness(t)
+	id, refs := haltSoonOneStarting(t, h)
+	h.report("a", started(refs[3], h.now))
+	h.finish("a", refs[2:], always(0))
+	row := h.job(id)
+	if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
+		t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
+	}
+	h.wantJob(id, burst.Failed, 2)
+}
+
+// haltSoonOneStarting runs a --halt soon map of 10 on a machine of 4 until
+// its stop: tasks 0-2 reported started, task 3 handed out to start at once
+// (its start not reported), then 0 and 1 fail, past --max-failures 1. It
+// checks the stop let task 3 run, and returns the job and the four tasks.
+func haltSoonOneStarting(t *testing.T, h *harness) (int64, []client.TaskRef) {
+	t.Helper()
 	h.register("a", 4)
 	id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = true })
 	h.place()
@@ -730,11 +746,15 @@ func TestHaltSoonLetsRunWhatItHandedOut(t *testing.T) {
 	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
 		t.Fatalf("--halt soon cancelled a task handed to start at once, its start not reported yet: %+v", tk)
 	}
-	h.report("a", started(refs[3], h.now))
-	h.finish("a", refs[2:], always(0))
-	row := h.job(id)
-	if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
-		t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
+	return id, refs
+}
+
+// runningAs is what an agent registering again says of refs: each runs,
+// with a pid.
+func runningAs(refs []client.TaskRef) []client.RunningTask {
+	var out []client.RunningTask
+	for _, r := range refs {
+		out = append(out, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
 	}
-	h.wantJob(id, burst.Failed, 2)
+	return out
 }

@@ -40,10 +40,7 @@ func prefetchedAfterRestart(t *testing.T, h *harness, opts ...jobOpt) (int64, []
 		h.report("a", started(r, h.now))
 	}
 	h.restart()
-	var running []client.RunningTask
-	for _, r := range now {
-		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
-	}
+	running := runningAs(now)
 	for _, r := range queued {
 		running = append(running, client.RunningTask{TaskRef: r}) // the agent's queue: no pid (agent.Registration)
 	}
@@ -97,26 +94,9 @@ func TestCancelWaitingAfterRestartCancelsAgentQueue(t *testing.T) {
 // only tasks with a start; the stop now marks those it cancels.
 func TestHaltSoonLetRunSurvivesRestart(t *testing.T) {
 	h := newHarness(t)
-	h.register("a", 4)
-	id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = true })
-	h.place()
-	l := h.leaseN("a", 0, 4)
-	var refs []client.TaskRef
-	for _, a := range l.Tasks {
-		refs = append(refs, a.TaskRef)
-	}
-	h.report("a", started(refs[0], h.now), started(refs[1], h.now), started(refs[2], h.now))
-	h.lease("a", l.Seq)
-	h.finish("a", refs[:2], always(1))
-	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
-		t.Fatalf("precondition: %+v", tk)
-	}
+	id, refs := haltSoonOneStarting(t, h)
 	h.restart()
-	var running []client.RunningTask
-	for _, r := range refs[2:] {
-		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
-	}
-	h.register("a", 4, running...)
+	h.register("a", 4, runningAs(refs[2:])...)
 	if tk := h.c.jobs[id].running[refs[3].Index]; tk == nil || tk.cancel {
 		t.Fatalf("after a restart, the task --halt soon let run (it runs at the agent) is cancelled: %+v", tk)
 	}
@@ -159,10 +139,7 @@ func TestCancelWaitingLetRunSurvivesRestart(t *testing.T) {
 	_, refs := h.startAll("m", 0)
 	h.do(func(b *batch) { h.c.cancelWaiting(id, "ann", h.now, b) })
 	h.restart()
-	var running []client.RunningTask
-	for _, r := range refs {
-		running = append(running, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
-	}
+	running := runningAs(refs)
 	h.register("m", 2, running...)
 	for _, r := range refs {
 		if tk := h.c.jobs[id].running[r.Index]; tk == nil || tk.cancel {

@@ -83,11 +83,7 @@ func TestMapJobSlots(t *testing.T) {
 	// The server restarts with the three running; then the task in slot
 	// 2 ends, and the next task takes 2, not 1 or 3.
 	h.restart()
-	var still []client.RunningTask
-	for _, r := range refs {
-		still = append(still, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
-	}
-	h.register("a", 3, still...)
+	h.register("a", 3, runningAs(refs)...)
 	var two client.TaskRef
 	for _, r := range refs {
 		if h.c.jobs[id].running[r.Index].row.Slot == 2 {
