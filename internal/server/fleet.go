@@ -146,6 +146,9 @@ func (s *Server) loadFleet(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("load costs: %w", err)
 	}
+	if s.flushed, err = s.st.Flushed(ctx); err != nil {
+		return fmt.Errorf("load the meter's last flush: %w", err)
+	}
 	bytes, err := s.st.Storage(ctx)
 	if err != nil {
 		return fmt.Errorf("load storage: %w", err)

@@ -234,10 +234,15 @@ func (s *Server) meterOnce(now time.Time) {
 	if f := s.takeFlush(); f != nil {
 		p = s.st.Enqueue(f) // in order with the batches: the group commit's queue, no I/O here
 	}
+	gen := s.flushed
 	s.apply(&b) // unlocks
 	if p != nil {
 		if err := p.Wait(); err != nil {
 			s.storeFailed(err)
+		} else {
+			s.mu.Lock()
+			s.flushing = slices.DeleteFunc(s.flushing, func(f flush) bool { return f.gen <= gen })
+			s.mu.Unlock()
 		}
 	}
 	for _, a := range exhausted {
@@ -256,6 +261,9 @@ func (s *Server) takeFlush() func(*store.Tx) error {
 		return nil
 	}
 	s.unflushed = map[store.CostKey]int64{}
+	s.flushed++
+	gen := s.flushed
+	s.flushing = append(s.flushing, flush{gen, costs})
 	var marks []store.MachineRow
 	for _, m := range s.machines {
 		if metering(m) {
@@ -277,7 +285,48 @@ func (s *Server) takeFlush() func(*store.Tx) error {
 				return err
 			}
 		}
-		return nil
+		return store.SetFlushed(tx, gen)
+	}
+}
+
+// flush is one flush of charges to the ledger, by number. Its costs are
+// not changed once taken: the write and readers share them.
+type flush struct {
+	gen   int64
+	costs map[store.CostKey]int64
+}
+
+// pendingCosts answers the charges a reader of the ledger adds to what it
+// reads: the flushes not yet known to be in it, and what is not flushed
+// yet (numbered as the flush that will take it), of the keys keep wants.
+// Taken before the ledger is read: addPending then adds those the read did
+// not see, and each charge made before this call is counted once.
+func (s *Server) pendingCosts(keep func(store.CostKey) bool) []flush {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]flush, 0, len(s.flushing)+1)
+	out = append(out, s.flushing...)
+	now := map[store.CostKey]int64{}
+	for k, n := range s.unflushed {
+		if keep(k) {
+			now[k] = n
+		}
+	}
+	return append(out, flush{s.flushed + 1, now})
+}
+
+// addPending calls add for each charge of pend that a read of the ledger
+// holding the flushes up to flushed did not see, of the keys keep wants.
+func addPending(pend []flush, flushed int64, keep func(store.CostKey) bool, add func(store.CostKey, int64)) {
+	for _, f := range pend {
+		if f.gen <= flushed {
+			continue
+		}
+		for k, n := range f.costs {
+			if keep(k) {
+				add(k, n)
+			}
+		}
 	}
 }
 

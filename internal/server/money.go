@@ -398,7 +398,9 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 
 // Machines lists machines, of one cluster or all, with what each cost.
 func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine, error) {
-	groups, err := s.st.CostBy(ctx, "machine", "") // storage is its own key, never a machine's
+	notStorage := func(k store.CostKey) bool { return k.Kind != "storage" }
+	pend := s.pendingCosts(notStorage)
+	groups, flushed, err := s.st.CostByFlushed(ctx, "machine", "") // storage is its own key, never a machine's
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +408,7 @@ func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine,
 	for _, g := range groups {
 		costs[g.Key] = g.NUSD
 	}
+	addPending(pend, flushed, notStorage, func(k store.CostKey, n int64) { costs[k.Machine] += n })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cluster != "" && s.clusters[cluster] == nil {
@@ -414,19 +417,13 @@ func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine,
 		s.mu.Lock()
 		return nil, err
 	}
-	pend := map[string]int64{}
-	for k, n := range s.unflushed {
-		if k.Kind != "storage" {
-			pend[k.Machine] += n
-		}
-	}
 	out := []burst.Machine{}
 	for _, m := range s.sortedMachines() {
 		if cluster != "" && m.row.Cluster != cluster {
 			continue
 		}
 		v := s.machineView(m)
-		v.CostUSD = cost.NUSD(costs[m.row.ID] + pend[m.row.ID]).Dollars()
+		v.CostUSD = cost.NUSD(costs[m.row.ID]).Dollars()
 		out = append(out, v)
 	}
 	return out, nil
@@ -569,23 +566,20 @@ func (s *Server) Events(ctx context.Context, f store.EventFilter, wait time.Dura
 // jobCosts fills in CostUSD of jobs: the ledger plus what memory holds.
 func (s *Server) jobCosts(ctx context.Context, jobs []*burst.Job) error {
 	ids := make([]int64, len(jobs))
+	want := make(map[int64]bool, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.ID
+		want[j.ID] = true
 	}
-	costs, err := s.st.JobCosts(ctx, ids)
+	ofJobs := func(k store.CostKey) bool { return want[k.Job] }
+	pend := s.pendingCosts(ofJobs)
+	costs, flushed, err := s.st.JobCosts(ctx, ids)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	pend := map[int64]int64{}
-	for k, n := range s.unflushed {
-		if k.Job > 0 {
-			pend[k.Job] += n
-		}
-	}
-	s.mu.Unlock()
+	addPending(pend, flushed, ofJobs, func(k store.CostKey, n int64) { costs[k.Job] += n })
 	for _, j := range jobs {
-		j.CostUSD = cost.NUSD(costs[j.ID] + pend[j.ID]).Dollars()
+		j.CostUSD = cost.NUSD(costs[j.ID]).Dollars()
 	}
 	return nil
 }

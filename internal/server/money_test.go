@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,4 +241,109 @@ func TestBudgetDuringHold(t *testing.T) {
 	if rep.Ledger == nil || rep.Ledger.TotalNUSD != 5 {
 		t.Fatalf("budget once there is room: ledger %+v, want 5 n$", rep.Ledger)
 	}
+}
+
+// A job's cost and a machine's, as burst show, burst jobs and burst
+// machines read them, are the ledger plus the charges the server holds,
+// each counted once: while a flush is on its way to the ledger (written,
+// or not yet) and while the meter flushes every millisecond. (A reader
+// that read the ledger before a flush was written and the server's
+// charges after it was taken missed the flush: a pipe's stages cost more
+// than its job.)
+func TestCostsWhileFlushing(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	s.mu.Lock()
+	cl := &clusterRT{def: burst.Cluster{Name: "c", Provider: "local"}}
+	s.clusters["c"] = cl
+	s.machines["m1"] = &machineRT{row: store.MachineRow{Machine: burst.Machine{ID: "m1", Cluster: "c", Project: "default",
+		State: burst.MachineRunning, CPUs: 8}}, cluster: cl, tasks: map[taskKey]*taskRT{}, registered: true}
+	s.mu.Unlock()
+	var charged atomic.Int64
+	chargeJob := func(n int64) {
+		s.mu.Lock()
+		s.charge(store.CostKey{Day: "2026-12-07", Project: "default", Machine: "m1", User: "ann", Job: 1, Kind: "task"}, cost.NUSD(n))
+		charged.Add(n)
+		s.mu.Unlock()
+	}
+	costs := func() (job, machine int64) {
+		t.Helper()
+		j := &burst.Job{ID: 1}
+		if err := s.jobCosts(ctx, []*burst.Job{j}); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := s.Machines(ctx, "")
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("machines %+v, %v", ms, err)
+		}
+		return int64(math.Round(j.CostUSD * 1e9)), int64(math.Round(ms[0].CostUSD * 1e9))
+	}
+	want := func(when string) {
+		t.Helper()
+		if j, m := costs(); j != charged.Load() || m != charged.Load() {
+			t.Fatalf("%s: the job costs %d n$ and its machine %d; %d were charged", when, j, m, charged.Load())
+		}
+	}
+
+	chargeJob(100)
+	want("unflushed")
+	// The store's writer held: the meter's flush is taken, not written.
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // before the store closes (t.Cleanup), were this test to fail
+	held := s.st.Enqueue(func(*store.Tx) error { <-release; return nil })
+	done := make(chan struct{})
+	go func() { defer close(done); s.meterOnce(time.Now().UTC()) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		taken := len(s.flushing) == 1 && len(s.unflushed) == 0
+		s.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the meter took no flush in 10s")
+		}
+	}
+	want("flush taken, not written")
+	chargeJob(5)
+	want("flush taken, more charged")
+	free()
+	if err := held.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	want("flush written")
+	s.meterOnce(time.Now().UTC())
+	want("all flushed")
+
+	// The meter flushing all the time: each read is at least what was
+	// charged before it and at most what was charged by its end.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			chargeJob(7)
+			s.meterOnce(time.Now().UTC())
+		}
+	}()
+	for range 300 {
+		before := charged.Load()
+		j, m := costs()
+		after := charged.Load()
+		if j < before || j > after || m < before || m > after {
+			close(stop)
+			<-stopped
+			t.Fatalf("read the job's cost as %d n$ and its machine's as %d; %d were charged before the read, %d after", j, m, before, after)
+		}
+	}
+	close(stop)
+	<-stopped
+	want("the end")
 }

@@ -108,6 +108,12 @@ type Server struct {
 	// Charges not yet in the store's ledger: flushed by the meter with the
 	// machines' meter marks.
 	unflushed map[store.CostKey]int64
+	// flushing are the flushes taken from unflushed and not yet known to
+	// be in the ledger, in order, each numbered (flushed numbers the last
+	// one taken): what a reader of the ledger adds to what it read
+	// (pendingCosts).
+	flushing []flush
+	flushed  int64
 	// newBytes are the bytes tasks' logs took, by project and tier, since
 	// the last commit: written by the next one, which holds their tasks'
 	// ends (commit), one row a project however many tasks ended.

@@ -387,6 +387,12 @@ var migrations = []string{
 	// (Machine.Remote): a restarted server shows it and gives it a remote
 	// agent's patience before it registers again.
 	`ALTER TABLE machines ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;`,
+	// 29: the number of the meter's last flush to the ledger, written by
+	// the flush itself: a reader of the ledger reads it in the same
+	// transaction, and so knows which charges the server holds in memory
+	// are in what it read (store.LedgerFlushed).
+	`CREATE TABLE meter_flush (gen INTEGER NOT NULL);
+	INSERT INTO meter_flush (gen) VALUES (0);`,
 }
 
 func migrate(db *sql.DB) error {

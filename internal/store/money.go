@@ -310,6 +310,49 @@ func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, er
 	return costBy(ctx, s.r, by, project)
 }
 
+// SetFlushed records, in the transaction that writes the meter's flush
+// number gen to the ledger, that it is there.
+func SetFlushed(tx *Tx, gen int64) error {
+	_, err := tx.exec(`UPDATE meter_flush SET gen = ?`, gen)
+	return err
+}
+
+// Flushed is the number of the last meter flush in the ledger.
+func (s *Store) Flushed(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.r.QueryRowContext(ctx, `SELECT gen FROM meter_flush`).Scan(&gen)
+	return gen, err
+}
+
+// ledgerRead runs read in one read transaction and answers the number of
+// the last meter flush that transaction sees (SetFlushed): what read saw
+// holds that flush and every one before it, and none after. A server that
+// adds the charges it holds in memory to what it read adds those of later
+// flushes alone, and so counts each charge once, however its flushes and
+// this read interleave.
+func (s *Store) ledgerRead(ctx context.Context, read func(querier) error) (int64, error) {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // read only: nothing to keep
+	var gen int64
+	if err := tx.QueryRowContext(ctx, `SELECT gen FROM meter_flush`).Scan(&gen); err != nil {
+		return 0, err
+	}
+	return gen, read(tx)
+}
+
+// CostByFlushed is CostBy with the number of the last meter flush the
+// totals hold (ledgerRead).
+func (s *Store) CostByFlushed(ctx context.Context, by, project string) (groups []CostGroup, flushed int64, err error) {
+	flushed, err = s.ledgerRead(ctx, func(q querier) error {
+		groups, err = costBy(ctx, q, by, project)
+		return err
+	})
+	return groups, flushed, err
+}
+
 // CostBy is Store.CostBy inside a write transaction: the ledger as it is
 // once what was queued before this write is written, and nothing after.
 func (t *Tx) CostBy(by, project string) ([]CostGroup, error) {
@@ -356,30 +399,34 @@ func (s *Store) ProjectCosts(ctx context.Context) (map[string]map[string]int64, 
 	return s.byTwoKeys(ctx, `SELECT c.project, `+kindTier+` AS k, SUM(c.nusd) FROM costs c GROUP BY c.project, k`)
 }
 
-// JobCosts totals the ledger for the given jobs.
-func (s *Store) JobCosts(ctx context.Context, ids []int64) (map[int64]int64, error) {
-	out := map[int64]int64{}
+// JobCosts totals the ledger for the given jobs, with the number of the
+// last meter flush the totals hold (ledgerRead).
+func (s *Store) JobCosts(ctx context.Context, ids []int64) (costs map[int64]int64, flushed int64, err error) {
+	costs = map[int64]int64{}
 	if len(ids) == 0 {
-		return out, nil
+		return costs, 0, nil
 	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT job_id, SUM(nusd) FROM costs WHERE job_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) GROUP BY job_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
+	flushed, err = s.ledgerRead(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT job_id, SUM(nusd) FROM costs WHERE job_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) GROUP BY job_id`, args...)
+		if err != nil {
+			return err
 		}
-		out[id] = n
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var id, n int64
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			costs[id] = n
+		}
+		return rows.Err()
+	})
+	return costs, flushed, err
 }
 
 // DayCost is a ledger total of one day, project, machine and job.

@@ -89,9 +89,32 @@ func TestCostLedgerGroupsAddUp(t *testing.T) {
 	if _, err := s.CostBy(ctx, "colour", ""); err == nil || !strings.Contains(err.Error(), "use job, machine") {
 		t.Errorf("unknown grouping: %v", err)
 	}
-	jc, _ := s.JobCosts(ctx, []int64{1, 2, 3, 4})
-	if jc[1] != 700 || jc[2] != 1005 || jc[3] != 99 || jc[4] != 0 {
-		t.Errorf("JobCosts = %v", jc)
+	jc, flushed, err := s.JobCosts(ctx, []int64{1, 2, 3, 4})
+	if err != nil || jc[1] != 700 || jc[2] != 1005 || jc[3] != 99 || jc[4] != 0 || flushed != 0 {
+		t.Errorf("JobCosts = %v, flushed %d, %v; want no flush recorded yet", jc, flushed, err)
+	}
+	// A flush's number is read with the charges it wrote, never apart.
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if err := AddCost(tx, charges[0].k, 5); err != nil {
+			return err
+		}
+		return SetFlushed(tx, 7)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if jc, flushed, err := s.JobCosts(ctx, []int64{1}); err != nil || jc[1] != 705 || flushed != 7 {
+		t.Errorf("after flush 7: JobCosts = %v, flushed %d, %v", jc, flushed, err)
+	}
+	if g, flushed, err := s.CostByFlushed(ctx, "job", "mars"); err != nil || len(g) == 0 || g[0].Key != "1" || g[0].NUSD != 705 || flushed != 7 {
+		t.Errorf("after flush 7: CostByFlushed = %+v, flushed %d, %v", g, flushed, err)
+	}
+	if n, err := s.Flushed(ctx); err != nil || n != 7 {
+		t.Errorf("Flushed = %d, %v; want 7", n, err)
+	}
+	if err := s.Write(ctx, func(tx *Tx) error {
+		return AddCost(tx, charges[0].k, -5) // as it was, for the checks below
+	}); err != nil {
+		t.Fatal(err)
 	}
 	pc, _ := s.ProjectCosts(ctx)
 	if pc["mars"]["task"] != 1705 || pc["mars"]["storage:ssd"] != 11 || pc["venus"]["task"] != 99 {
