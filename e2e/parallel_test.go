@@ -117,6 +117,23 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-0"}, "echo", "{#}", "{}", ":::", "x\ny", "z")
 	})
 
+	// man parallel, --delimiter delim (-d delim): "Input items are terminated by delim. The specified
+	// delimiter may be characters, C-style character escapes such as \n, or octal (\012) or hexadecimal
+	// (\x0A) escape codes." (parallel 20221122 reads \t \n \r and octal, not \x: its unquote_printf.)
+	// burst's -d is --detach; -d DELIM is --delimiter where DELIM is no command (-d , -d '\t').
+	t.Run("delimiter", func(t *testing.T) {
+		d1, d2 := filepath.Join(h.dir, "d1"), filepath.Join(h.dir, "d2")
+		writeFile(t, d1, "a,,b\n,c", 0o644)
+		writeFile(t, d2, "p\r\nq\tr\r\n", 0o644)
+		same(t, []string{"-k", "-d", ","}, "echo", "{#}", "[{}]", "::::", d1)
+		same(t, []string{"-k", "-d,"}, "echo", "{#}", "[{}]", ":::", "x,", "p\nq,r", ":::", "1,2")
+		same(t, []string{"-k", "--delimiter", `\r\n`}, "echo", "[{}]", "::::", d2)
+		same(t, []string{"-k", `-d\t`}, "echo", "[{}]", "::::", d2)
+		same(t, []string{"-k", "-d", `\011`, "--tag"}, "echo", "{}", ":::", "x\ty")
+		same(t, []string{"-k", "-0", "--delimiter", "XY"}, "echo", "[{}]", ":::", "aXYbXY")
+		same(t, []string{"-k", "-d", `\n`}, "echo", "[{}]", "::::", d1)
+	})
+
 	// man parallel, --profile profilename (-J): "Use profile profilename for options ... profilename
 	// corresponds to the file ~/.parallel/profilename" ($PARALLEL_HOME first); with no such file
 	// parallel 20221122 runs as without it. burst's -J names the job (as --name): where the file

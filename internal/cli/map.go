@@ -52,6 +52,7 @@ func newMapCmd() *cobra.Command {
 		argFiles     []string
 		dryRun       bool
 		null         bool
+		delimiter    string
 		cite         bool
 		timeout      string
 		halt         string
@@ -269,9 +270,15 @@ none of them.`,
 			}
 			// The command may come without -- (burst map echo {} ::: a b), as
 			// parallel takes it: options end at the first word that is none.
-			// A word after -d that reads as a delimiter is parallel's -d DELIM.
-			if c.ArgsLenAtDash() != 0 && len(args) > 0 && c.Flags().Changed("detach") && delimiterLike(args[0]) && !strings.HasPrefix(args[0], ":::") {
-				return usage("%s", parallelDelimiter(args[0]))
+			// (-d DELIM was read as --delimiter before: dashDelimiter.)
+			delim := mapspec.Lines
+			if null {
+				delim = "\x00"
+			}
+			if c.Flags().Changed("delimiter") { // after -0, as in parallel
+				if delim, err = mapspec.Delimiter(delimiter); err != nil {
+					return usage("%v", err)
+				}
 			}
 			// No command (burst map ::: 'cmd a' 'cmd b', or a file of
 			// commands on :::: or standard input): each input is the
@@ -284,7 +291,7 @@ none of them.`,
 				}
 				args = slices.Concat(args[:at], append([]string{"::::"}, argFiles...), args[at:])
 			}
-			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()), null)
+			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()), delim)
 			if err != nil {
 				return usage("%v", err)
 			}
@@ -360,7 +367,7 @@ none of them.`,
 				if err != nil {
 					return usage("read inputs from standard input: %v", err)
 				}
-				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, null)
+				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, delim)
 				sources = src
 			}
 			var names []string        // --header's: a column's, by position
@@ -753,6 +760,7 @@ none of them.`,
 	f.BoolVar(&dryRun, "dry-run", false, "print the command each task would run, as shell text, and run nothing")
 	f.BoolVar(&dryRun, "dryrun", false, "--dry-run")
 	f.BoolVarP(&null, "null", "0", false, "inputs from files and standard input end at NUL bytes, not line ends (find -print0)")
+	f.StringVar(&delimiter, "delimiter", "", "inputs end at `DELIM`, not at line ends, and a ::: value is cut at it, as GNU parallel's -d DELIM: \\t \\n \\r, \\0 and octal \\NNN are read as parallel reads them; -d DELIM is this where DELIM is a few characters and no letter or digit (-d , or -d '\\t'), else -d is --detach")
 	var shown bool
 	for _, n := range []string{"progress", "eta", "bar"} {
 		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")

@@ -21,7 +21,8 @@ import (
 // An option burst map refuses there is refused naming where it came from:
 // a user who set it for parallel is told why a map that does not show it
 // is refused. Any command but map, and a map with none of them, is as it
-// is.
+// is. GNU parallel's -d DELIM is read as --delimiter, on the command line
+// and in each of them (dashDelimiter).
 //
 // from names where the options it added came from ("" when none), for a
 // refusal met after parsing (a --halt value burst map cannot read) to say.
@@ -29,6 +30,7 @@ func parallelDefaults(args []string, getenv func(string) string) (_ []string, fr
 	if len(args) == 0 || args[0] != "map" {
 		return args, "", nil
 	}
+	args = append(args[:1:1], dashDelimiter(args[1:])...)
 	type source struct{ name, fix, text string }
 	var sources []source
 	for _, p := range parallelConfigFiles(getenv) {
@@ -69,6 +71,7 @@ func parallelDefaults(args []string, getenv func(string) string) (_ []string, fr
 		}
 		// A line whose quotes do not close is nothing to parallel (split
 		// fails): so it is here.
+		split = dashDelimiter(split)
 		c := newMapCmd()
 		f := c.Flags()
 		if err := f.Parse(split); err != nil {

@@ -47,7 +47,6 @@ func parallelOnly() map[string]string {
 		{"limit", "-j N caps how many tasks run at once"},
 		{"cleanup", "a staged task's private directory is removed after its --out files are uploaded"},
 		{"wd workdir W", "a task runs in the directory burst map was started in (staged: a private one); cd in the command (--shell) for another"},
-		{"delimiter", "inputs end at line ends, or at NUL bytes with -0: convert the separator first (tr , '\\n')"},
 		{"arg-sep", "burst reads ::: as the separator"},
 		{"arg-file-sep", "burst reads :::: as the separator"},
 		{"L l max-lines", "each task gets one input (a line), or n with -N n"},
@@ -376,32 +375,12 @@ func parallelProfile(name string, getenv func(string) string) string {
 	return ""
 }
 
-// parallelDelimiter answers GNU parallel's -d DELIM given to burst map,
-// whose -d is --detach, with the tr command that splits at DELIM.
-func parallelDelimiter(delim string) string {
-	const is = "-d is burst's --detach, not GNU parallel's -d DELIM (--delimiter): inputs end at line ends, or at NUL bytes with -0; "
-	switch delim {
-	case `\n`, "\n":
-		return is + "drop -d '\\n': line ends are where inputs end already"
-	case `\0`, "\x00", `\000`:
-		return is + "give -0 in place of -d '\\0'"
-	}
-	return is + "convert the separator first (tr " + shellquote.Always(delim) + " '\\n' < FILE | burst map -- CMD {} :::: -)"
-}
-
 // mapFlagError is the map's flag error: a GNU parallel option it does
 // not take is named as parallel's, with what to do instead; an unknown
 // one with the closest flags of burst map; any other is said as flags'
 // errors are. Either exits 255, parallel's "other error".
 func mapFlagError(c *cobra.Command, err error) error {
 	var ne *pflag.NotExistError
-	if errors.As(err, &ne) {
-		// -d, or -d'\n': parallel's -d DELIM in one word (pflag reads -d,
-		// as -d then a short flag named ",").
-		if sn := ne.GetSpecifiedShortnames(); sn != "" && delimiterLike(sn) {
-			return &ExitError{Code: 255, Msg: fmt.Sprintf("unknown flag -%s; if it is GNU parallel's -dDELIM: %s", sn, parallelDelimiter(sn))}
-		}
-	}
 	if errors.As(err, &ne) {
 		name := ne.GetSpecifiedName()
 		dash, long := "-", ne.GetSpecifiedShortnames() == ""
@@ -434,12 +413,82 @@ func mapFlagError(c *cobra.Command, err error) error {
 
 // delimiterLike says whether s, given where burst map's -d stood, reads as
 // GNU parallel's -d DELIM: a few characters, none a letter or digit (",",
-// ":", "|"), or an escape ("\\n", "\\t", "\\0").
+// ":", "|"), or an escape ("\\n", "\\t", "\\0"); never -- or a separator
+// of inputs (:::).
 func delimiterLike(s string) bool {
-	if s == "" || len([]rune(s)) > 4 {
+	if s == "" || len([]rune(s)) > 4 || s == "--" || strings.HasPrefix(s, ":::") {
 		return false
 	}
 	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./")
+}
+
+// dashDelimiter reads GNU parallel's -d DELIM in a map's options (words,
+// after map) as --delimiter=DELIM where DELIM reads as one
+// (delimiterLike: -d , -d '\\t' -d, -kd';'); burst map's -d is --detach
+// otherwise (-d echo, -d -- CMD). The map's flags tell the
+// options that take a value (whose value is no option) from those that
+// do not; options end at the first word that is none, or at --.
+func dashDelimiter(words []string) []string {
+	if !slices.ContainsFunc(words, func(w string) bool { return len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.Contains(w, "d") }) {
+		return words // no -d: no flags to look up (most maps)
+	}
+	f := newMapCmd().Flags()
+	out := make([]string, 0, len(words))
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "--" || len(w) < 2 || w[0] != '-' {
+			return append(out, words[i:]...)
+		}
+		if strings.HasPrefix(w, "--") {
+			out = append(out, w)
+			name, _, valued := strings.Cut(w[2:], "=")
+			if fl := f.Lookup(name); fl != nil && !valued && fl.NoOptDefVal == "" && i+1 < len(words) {
+				i++
+				out = append(out, words[i]) // its value
+			}
+			continue
+		}
+		skip := 0 // words after w that are its: a value, or -d's DELIM
+		for j := 1; j < len(w); j++ {
+			fl := f.ShorthandLookup(w[j : j+1])
+			if fl == nil {
+				break // refused as it is, when parsed
+			}
+			if fl.Name == "detach" {
+				delim := w[j+1:] // -d, -d'\t'
+				if delim == "" && i+1 < len(words) {
+					delim, skip = words[i+1], 1 // -d ,
+				}
+				if !delimiterLike(delim) {
+					skip = 0
+					break
+				}
+				if j > 1 {
+					out = append(out, w[:j]) // -kd , is -k, then -d ,
+				}
+				w = "--delimiter=" + delim
+				break
+			}
+			if fl.NoOptDefVal == "" { // takes a value: the rest of w, or the next word
+				if j+1 == len(w) {
+					skip = 1
+					out = append(out, w)
+					w = ""
+				}
+				break
+			}
+		}
+		if w != "" {
+			out = append(out, w)
+		}
+		if skip == 1 && i+1 < len(words) {
+			if !strings.HasPrefix(w, "--delimiter=") {
+				out = append(out, words[i+1])
+			}
+			i++
+		}
+	}
+	return out
 }
 
 // redirects says whether a map's command, given as several words, is

@@ -482,3 +482,35 @@ func TestParallelAbbreviations(t *testing.T) {
 		t.Errorf("GNU parallel's --%s is neither burst map's nor refused", o)
 	}
 }
+
+// GNU parallel's -d DELIM is read as --delimiter where DELIM reads as one,
+// in two words or one, after other flags and in a cluster of them; burst
+// map's -d stays --detach before a command, --, or a separator, and a
+// flag's value or a word after the options is never read as -d.
+func TestDashDelimiter(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"-d", ",", "echo", ":::", "a"}, []string{"--delimiter=,", "echo", ":::", "a"}},
+		{[]string{"-d,", "--", "echo"}, []string{"--delimiter=,", "--", "echo"}},
+		{[]string{`-d\t`, "echo"}, []string{`--delimiter=\t`, "echo"}},
+		{[]string{"-k", "-d", `\0`, "-j", "2", "echo"}, []string{"-k", `--delimiter=\0`, "-j", "2", "echo"}},
+		{[]string{"-kd", ";", "echo"}, []string{"-k", "--delimiter=;", "echo"}},
+		{[]string{"-j", "2", "-d", "|", "echo"}, []string{"-j", "2", "--delimiter=|", "echo"}},
+		{[]string{"--jobs", "2", "-d", ":", "echo"}, []string{"--jobs", "2", "--delimiter=:", "echo"}},
+		// --detach: before a command, --, a separator, or nothing.
+		{[]string{"-d", "echo", ",", ":::", "a"}, []string{"-d", "echo", ",", ":::", "a"}},
+		{[]string{"-d", "--", "echo"}, []string{"-d", "--", "echo"}},
+		{[]string{"-d", ":::", "a"}, []string{"-d", ":::", "a"}},
+		{[]string{"-kd", "echo"}, []string{"-kd", "echo"}},
+		{[]string{"-d"}, []string{"-d"}},
+		// A flag's value, or a word past the options, is not -d.
+		{[]string{"-I", "-d", ",", "echo"}, []string{"-I", "-d", ",", "echo"}},
+		{[]string{"--tagstring", "-d", ",", "echo"}, []string{"--tagstring", "-d", ",", "echo"}},
+		{[]string{"-Id", ",", "echo"}, []string{"-Id", ",", "echo"}},
+		{[]string{"echo", "-d", ","}, []string{"echo", "-d", ","}},
+		{[]string{"--", "cut", "-d", ",", "-f1"}, []string{"--", "cut", "-d", ",", "-f1"}},
+	} {
+		if got := dashDelimiter(slices.Clone(c.in)); !slices.Equal(got, c.want) {
+			t.Errorf("dashDelimiter(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

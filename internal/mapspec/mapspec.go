@@ -48,7 +48,7 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 	} else if len(args) == 0 {
 		return nil, nil, errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 	}
-	template, sources, linked, err := ParseLinked(args, readFile, false)
+	template, sources, linked, err := ParseLinked(args, readFile, Lines)
 	if err == nil {
 		if i := slices.Index(linked, true); i >= 0 {
 			return nil, nil, fmt.Errorf("input group %d is linked to the one before it (:::+ or ::::+), which is not taken here: use ::: for the cartesian product", i+1)
@@ -60,13 +60,13 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 // ParseLinked is Parse that takes GNU parallel's linked groups too: linked[i] says source i came after :::+
 // or ::::+ (each file after a ::::+ is linked to the group before it), and is paired with the group before
 // it rather than combined with it (Combine). Unlike Parse it takes no command at all (an empty template:
-// GNU parallel then runs each input as a command). With null, a file's inputs end at NUL bytes instead of line
-// ends (parallel's -0: find -print0), and may hold newlines, as ::: values may (without it, a value's lines
-// are inputs of their own: argValues).
-func ParseLinked(args []string, readFile func(path string) ([]byte, error), null bool) (template []string, sources []Source, linked []bool, err error) {
+// GNU parallel then runs each input as a command). With delim (parallel's -d, Delimiter's; NUL for its -0)
+// a file's inputs each end at delim instead of at a line end, and may hold newlines, and a ::: value is cut
+// at delim where it is cut at its newlines without one (argValues). "" is line ends (Lines).
+func ParseLinked(args []string, readFile func(path string) ([]byte, error), delim string) (template []string, sources []Source, linked []bool, err error) {
 	split := appendLines
-	if null {
-		split = appendNulls
+	if delim != Lines {
+		split = func(src Source, data []byte) Source { return appendRecords(src, data, delim) }
 	}
 	first := slices.IndexFunc(args, isSep)
 	if first < 0 {
@@ -88,7 +88,7 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 		case sepArgs, sepArgsLink:
 			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			linked = append(linked, link && len(sources) > 0)
-			sources = append(sources, argValues(vals, null))
+			sources = append(sources, argValues(vals, delim))
 		default: // :::: and ::::+
 			if len(vals) == 0 {
 				return nil, nil, nil, fmt.Errorf("%s needs at least one file after it: write `%s inputs.txt` (one input per line), or `%s -` for standard input", sep, sep, sep)
@@ -118,19 +118,87 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), null
 // as it reads an input file's lines ("parallel gzip ::: file1 file2" is
 // "(echo file1; echo file2) | parallel gzip", man parallel): a value holding
 // a newline is several inputs, one per line ($'x\ny' is x and y; $'x\n' is
-// x and an empty one), each line kept as it is (a "\r" too). With null
-// (-0) inputs end at NUL bytes, which no argument holds: each value is one.
-func argValues(vals []string, null bool) Source {
+// x and an empty one), each line kept as it is (a "\r" too). With a
+// delimiter (-d) a value is cut at it in the same way (-d , reads 'x,' as
+// x and an empty input), and its newlines are its own; with -0's NUL, which
+// no argument holds, each value is one input.
+func argValues(vals []string, delim string) Source {
+	if delim == Lines {
+		delim = "\n"
+	}
 	src := make(Source, 0, len(vals))
 	for _, v := range vals {
-		if null || !strings.Contains(v, "\n") {
+		if !strings.Contains(v, delim) {
 			src = append(src, v) // one input, no slice made for it (::: $(seq 1000000))
 			continue
 		}
-		src = append(src, strings.Split(v, "\n")...)
+		src = append(src, strings.Split(v, delim)...)
 	}
 	return src
 }
+
+// Lines is ParseLinked's delimiter for inputs that end at line ends: GNU
+// parallel's default, and its -d '\n'.
+const Lines = ""
+
+// Delimiter reads GNU parallel's -d DELIM (--delimiter) as parallel
+// 20221122 does (its unquote_printf): \t, \n and \r are a tab, a newline
+// and a carriage return, and a backslash and one or three digits an octal
+// byte (\0 and \000 are NUL, \011 a tab); any other text is itself, of any
+// length (-d XY, -d '\r\n'). A newline alone is Lines. The empty
+// delimiter, which parallel reads as Perl's paragraph mode, is refused.
+func Delimiter(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("--delimiter '': an empty delimiter is not taken (GNU parallel reads it as Perl's paragraph mode); give the text that ends each input, e.g. -d , or -d '\\t'")
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch n := s[i+1]; {
+		case n == 't':
+			b.WriteByte('\t')
+		case n == 'n':
+			b.WriteByte('\n')
+		case n == 'r':
+			b.WriteByte('\r')
+		case n >= '0' && n <= '9':
+			digits := 1
+			if i+3 < len(s) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+				digits = 3
+			}
+			// Perl's "\NNN": octal digits, up to three, an 8 or 9 ending
+			// them ("\089" is NUL, 8, 9); "\8" is 8.
+			v, k := 0, 0
+			for ; k < digits && s[i+1+k] >= '0' && s[i+1+k] <= '7'; k++ {
+				v = v*8 + int(s[i+1+k]-'0')
+			}
+			switch {
+			case k == 0:
+			case v > 0xff:
+				b.WriteRune(rune(v)) // "\400": Perl's wide character
+			default:
+				b.WriteByte(byte(v))
+			}
+			b.WriteString(s[i+1+k : i+1+digits])
+			i += digits
+			continue
+		default:
+			b.WriteByte(c)
+			continue
+		}
+		i++
+	}
+	if d := b.String(); d != "\n" {
+		return d, nil
+	}
+	return Lines, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // oneLine renders err on a single line so the caller's message stays one line.
 func oneLine(err error) string {
@@ -352,12 +420,12 @@ func Columns(inputs []string) []string {
 	return out
 }
 
-// appendNulls appends the inputs of data that each end at a NUL byte (the last may end at the data's end;
-// the empty text after a final NUL is not an input).
-func appendNulls(src Source, data []byte) Source {
+// appendRecords appends the inputs of data that each end at delim, as Perl reads records that end at $/
+// (the last may end at the data's end; the empty text after a final delim is not an input).
+func appendRecords(src Source, data []byte, delim string) Source {
 	s := string(data)
 	for len(s) > 0 {
-		in, rest, _ := strings.Cut(s, "\x00")
+		in, rest, _ := strings.Cut(s, delim)
 		src = append(src, in)
 		s = rest
 	}

@@ -3,6 +3,7 @@ package mapspec
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -952,7 +953,7 @@ func TestCombineAsParallel(t *testing.T) {
 			regexp.MustCompile(`(,)|(;)`), []string{"[a][,][][b]", "[c][][;][d]", "[][][;][]"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tmpl, srcs, linked, err := ParseLinked(c.args, nil, false)
+			tmpl, srcs, linked, err := ParseLinked(c.args, nil, Lines)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -982,15 +983,101 @@ func TestCombineAsParallel(t *testing.T) {
 
 // -0: a file's inputs end at NUL bytes and may hold newlines.
 func TestParseNull(t *testing.T) {
-	_, srcs, _, err := ParseLinked([]string{"echo", "::::", "-"}, func(string) ([]byte, error) { return []byte("a b\x00c\n\x00d"), nil }, true)
+	_, srcs, _, err := ParseLinked([]string{"echo", "::::", "-"}, func(string) ([]byte, error) { return []byte("a b\x00c\n\x00d"), nil }, "\x00")
 	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"a b", "c\n", "d"}) {
 		t.Fatalf("ParseLinked -0: %q, %v", srcs, err)
 	}
 	// So may ::: values (parallel -0 echo {#} {} ::: $'x\ny' z: 1 x⏎y, 2 z).
-	_, srcs, _, err = ParseLinked([]string{"echo", ":::", "x\ny", "z"}, nil, true)
+	_, srcs, _, err = ParseLinked([]string{"echo", ":::", "x\ny", "z"}, nil, "\x00")
 	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"x\ny", "z"}) {
 		t.Fatalf("ParseLinked -0 of ::: values: %q, %v", srcs, err)
 	}
+}
+
+// -d DELIM: a file's inputs end at DELIM (the last may end at the file's
+// end; the text after a last DELIM is no input), newlines are theirs, and
+// a ::: value is cut at DELIM in full, as parallel 20221122 reads them
+// (printf 'a,,b\n,' | parallel -d , echo '[{}]': [a] [] [b⏎];
+// parallel -d , echo '[{}]' ::: x, $'p\nq,r': [x] [] [p⏎q] [r]).
+func TestParseDelimiter(t *testing.T) {
+	file := func(string) ([]byte, error) { return []byte("a,,b\n,"), nil }
+	_, srcs, _, err := ParseLinked([]string{"echo", "::::", "-", ":::", "x,", "p\nq,r", ":::", "z"}, file, ",")
+	if err != nil || len(srcs) != 3 || !slices.Equal(srcs[0], Source{"a", "", "b\n"}) ||
+		!slices.Equal(srcs[1], Source{"x", "", "p\nq", "r"}) || !slices.Equal(srcs[2], Source{"z"}) {
+		t.Fatalf("ParseLinked -d ,: %q, %v", srcs, err)
+	}
+	_, srcs, _, err = ParseLinked([]string{"echo", "::::", "-"}, func(string) ([]byte, error) { return []byte("aXYbXYXc"), nil }, "XY")
+	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"a", "b", "Xc"}) {
+		t.Fatalf("ParseLinked -d XY: %q, %v", srcs, err)
+	}
+}
+
+// Delimiter reads -d's value as GNU parallel's own unquote_printf does,
+// taken from the installed parallel and run by perl on the same values.
+func TestDelimiterAsParallel(t *testing.T) {
+	vals := []string{",", "\\n", "\\t", "\\r\\n", "\\0", "\\000", "\\011", "\\8", "\\9", "\\18", "\\089", "\\181",
+		"\\12", "\\1234", "\\x", "a\\", "\\\\t", "\\\\", "\\e", "\\x2c", "XY", "\\377", "\\1a", ";;", "\\t\\n\\0"}
+	want := perlUnquotePrintf(t, vals)
+	for i, v := range vals {
+		got, err := Delimiter(v)
+		if err != nil {
+			t.Errorf("Delimiter(%q): %v", v, err)
+			continue
+		}
+		if got == Lines {
+			got = "\n"
+		}
+		if got != want[i] {
+			t.Errorf("Delimiter(%q) = %q; GNU parallel reads %q", v, got, want[i])
+		}
+	}
+	if d, err := Delimiter("\n"); err != nil || d != Lines {
+		t.Errorf("a newline is line ends: %q, %v", d, err)
+	}
+	if _, err := Delimiter(""); err == nil || !strings.Contains(err.Error(), "paragraph mode") {
+		t.Errorf("the empty delimiter: %v", err)
+	}
+}
+
+// perlUnquotePrintf runs the installed GNU parallel's unquote_printf on
+// vals with perl, and answers what it returns for each.
+func perlUnquotePrintf(t *testing.T, vals []string) []string {
+	t.Helper()
+	src, err := os.ReadFile("/usr/bin/parallel")
+	if err != nil {
+		if os.Getenv("BURST_CI") != "" {
+			t.Fatalf("GNU parallel is not installed (apt-get install parallel): -d is read as its own code reads it: %v", err)
+		}
+		t.Skipf("SKIPPED: GNU parallel is not installed (apt-get install parallel); -d is not compared with it: %v", err)
+	}
+	sub := regexp.MustCompile(`(?ms)^sub unquote_printf\(\) \{\n.*?^\}\n`).Find(src)
+	if sub == nil {
+		t.Fatal("no sub unquote_printf in /usr/bin/parallel: its -d is read by other code now; read it and change Delimiter")
+	}
+	prog := string(sub) + `while (my $v = <STDIN>) { chomp $v; print unpack("H*", &unquote_printf($v)), "\n" }`
+	cmd := exec.Command("perl", "-e", prog)
+	cmd.Stdin = strings.NewReader(strings.Join(vals, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		t.Fatalf("perl: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(vals) {
+		t.Fatalf("perl answered %d values for %d: %q", len(lines), len(vals), lines)
+	}
+	got := make([]string, len(lines))
+	for i, l := range lines {
+		b, err := hex.DecodeString(l)
+		if err != nil {
+			t.Fatalf("perl's answer %q: %v", l, err)
+		}
+		got[i] = string(b)
+	}
+	return got
 }
 
 // -N: n inputs a task, the last chunk shorter.
