@@ -479,6 +479,33 @@ func TestMapAsGNUParallel(t *testing.T) {
 		sameAs(t, nil, []string{"-k", "-N0"}, "echo", "{#}", "&&", "echo", "done", "::::", f2)
 	})
 
+	// Words written for parallel's shell to expand are expanded, as parallel's shell expands them:
+	// man parallel ($PARALLEL_SEQ): seq 10 | parallel -N2 echo seq:\$PARALLEL_SEQ arg1:{1} arg2:{2};
+	// man env_parallel: parallel --env myvar echo '$myvar' ::: work; a command's output and arithmetic
+	// quoted whole; a glob beside a replacement string (sourmash sketch ... data/fastq/{}/*.fastq.gz
+	// ::: $samples); a quote across words (echo \"{} "<-- a number"\" ::: `seq 1 5`).
+	t.Run("expansions_as_words", func(t *testing.T) {
+		if err := os.MkdirAll(filepath.Join(h.dir, "fq", "s 1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(h.dir, "fq", "s 1", "a.fastq.gz"), "", 0o644)
+		writeFile(t, filepath.Join(h.dir, "fq", "s 1", "b.fastq.gz"), "", 0o644)
+		sameAs(t, nil, []string{"-k", "-N2"}, "echo", "seq:$PARALLEL_SEQ", "arg1:{1}", "arg2:{2}", ":::", "1", "2", "3", "4")
+		for _, args := range [][]string{
+			{"echo", "$(basename {} .txt)", "$(({#}*2))", "`echo {#}`", ":::", "d/a.txt", "d/b c.txt"},
+			{"echo", "-o", "{}.sig", "fq/{}/*.fastq.gz", ":::", "s 1"},
+			{"echo", `"{}`, `<-- a number"`, ":::", "1", "2"},
+		} {
+			sameAs(t, nil, []string{"-k"}, args...)
+		}
+		env := []string{"myvar=variables with  two spaces"}
+		args := []string{"-k", "--env", "myvar", "echo", "$myvar", "{}", ":::", "work"}
+		p := parallelRun(t, h.dir, env, args...)
+		if b := h.burstMap(env, args[:3], args[3:]...); b.code != p.code || b.stdout != p.stdout || p.stdout != "variables with two spaces work\n" {
+			t.Errorf("--env myvar echo $myvar: parallel: exit %d, %q; burst: exit %d, %q (stderr %q)", p.code, p.stdout, b.code, b.stdout, b.stderr)
+		}
+	})
+
 	t.Run("redirections_as_words", func(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
 			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},

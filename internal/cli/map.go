@@ -155,8 +155,14 @@ with a redirection, && or || as a word (echo {} '>' {}.txt), or glued to a
 target made of a replacement string ('>{.}.out', '2>/dev/null'), or with
 a ; ending one command before another (echo {}\; sleep 1, {}\;exit 1), or
 that starts with a shell's builtin (exit, eval, cd), or with a word quoted
-whole for parallel's shell to unquote (perl -e \''print "@ARGV\n"'\'), as
-parallel would run it; a ; inside a program's script stays its argument (perl -ne 'print;exit'
+whole for parallel's shell to unquote (perl -e \''print "@ARGV\n"'\'), or
+a quote opened in one word and closed in a later one (echo \"{} "<- n"\"),
+or with a word for parallel's shell to expand: a variable (seq:\$PARALLEL_SEQ,
+'$myvar', $$), a command's output or arithmetic quoted whole
+('$(basename {} .txt)', '$(({}*2))'), or a * beside a replacement string
+('data/{}/*.fq.gz': each input's files), as parallel would run it; a $ or
+* in a program's script or pattern stays its argument (awk '$1>=5', sed
+'s/$/x/', find -name '*.txt'); a ; inside a program's script stays its argument (perl -ne 'print;exit'
 {}, find -exec ... \; -print); a > before a word starting with - is its value
 (cut -d '>' -f2), '>{}' glued is an argument (grep's FASTA header), and a
 lone > into the input itself or a plain name (grep -c '>' {}) is refused,

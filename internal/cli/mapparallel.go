@@ -531,8 +531,12 @@ func redirects(words []string) (bool, error) {
 	shell := false
 	for i := from; i < len(words); i++ {
 		w := words[i]
-		if quotedWhole(w) {
-			shell = true // quoted for parallel's shell to unquote
+		if quotedWhole(w) || expands(w) || globs(w) {
+			shell = true // quoted for parallel's shell to unquote, or to expand
+			continue
+		}
+		if j := quoteCloses(words, i); j > i {
+			shell, i = true, j // echo \"{} "<-- a number"\": one quoted span
 			continue
 		}
 		switch w {
@@ -574,6 +578,66 @@ func redirects(words []string) (bool, error) {
 // does nothing.
 func quotedWhole(w string) bool {
 	return len(w) >= 2 && (w[0] == '\'' || w[0] == '"') && w[len(w)-1] == w[0]
+}
+
+// expands says whether w holds a shell's expansion, written for GNU
+// parallel's shell to make: a variable (man parallel: echo
+// seq:\$PARALLEL_SEQ; $myvar, ${HOME}/x, $$) in a word otherwise made of a
+// path's characters and replacement strings, or a command's output or
+// arithmetic quoted whole ($(basename {} .txt), $(({}*2)), `date`). Not a $
+// in a program's script, which holds other characters (awk '$1>=5' or
+// '$NF>3', sed 's/$/x/', perl -e 'print $x'), nor one before a digit
+// (awk's $1).
+func expands(w string) bool {
+	switch {
+	case len(w) > 3 && strings.HasPrefix(w, "$(") && strings.HasSuffix(w, ")"),
+		len(w) > 2 && w[0] == '`' && w[len(w)-1] == '`':
+		return true
+	case !pathWord(w, ""):
+		return false
+	}
+	for i := 0; i+1 < len(w); i++ {
+		if c := w[i+1]; w[i] == '$' && (c == '_' || c == '{' || c == '$' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
+}
+
+// globs says whether w is a path with a * for GNU parallel's shell to
+// expand beside a replacement string (sourmash sketch ... data/{}/*.fastq.gz,
+// cat {}*R1.fastq.gz): the files of each input. Not a * in a word with no
+// replacement string (find -name '*.txt', grep 'a*b': the program's pattern).
+func globs(w string) bool {
+	return strings.Contains(w, "*") && mapspec.HasReplacement(w) && pathWord(w, "*")
+}
+
+// pathWord says whether w is made only of a path's characters, replacement
+// strings, $ and the characters in more: nothing a shell would take for
+// syntax of its own (white space, quotes, ( ) < > | ; & and the like).
+func pathWord(w, more string) bool {
+	return strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,/+-=:@%#~{}$"+more) == ""
+}
+
+// quoteCloses is the index of the word that closes a quote opened at the
+// start of words[i] and left open there, as a command line for GNU
+// parallel's shell quotes across words (echo \"{} "<-- a number"\": one
+// argument to its shell, "1 <-- a number"); -1 where words[i] opens none
+// or no later word ends with its close.
+func quoteCloses(words []string, i int) int {
+	w := words[i]
+	if len(w) < 2 || (w[0] != '"' && w[0] != '\'') || strings.Count(w, w[:1])%2 == 0 {
+		return -1
+	}
+	for j := i + 1; j < len(words); j++ {
+		if strings.Count(words[j], w[:1])%2 == 1 {
+			if strings.HasSuffix(words[j], w[:1]) {
+				return j
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 // comparisonEnd is the index of the first word after the comparison of a

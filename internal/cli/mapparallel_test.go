@@ -92,6 +92,36 @@ func TestMapRedirectionWords(t *testing.T) {
 	})
 }
 
+// Words written for GNU parallel's shell to expand run in a shell, as
+// parallel runs them: a variable (man parallel: echo
+// seq:\$PARALLEL_SEQ; man env_parallel: --env myvar echo '$myvar'), a
+// command's output or arithmetic quoted whole ($(basename {} .txt),
+// $(({}*2)), `cmd`), a glob beside a replacement string (sourmash ... -o
+// {}.sig DIR/{}/*.fastq.gz), and a quote that opens in one word and closes
+// in a later one (echo \"{} "<-- a number"\"). A $ in a program's script
+// (awk '$1>=5', sed 's/$/x/', perl -e 'print $x') and a * in a word with no
+// replacement string (find -name '*.txt') stay arguments.
+func TestMapExpansionWords(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"-N2", "echo", "seq:$PARALLEL_SEQ", "arg1:{1}", "arg2:{2}", ":::", "1", "2"}, "echo seq:$PARALLEL_SEQ arg1:1 arg2:2\n"},
+		{[]string{"echo", "$myvar", ":::", "work"}, "echo $myvar work\n"},
+		{[]string{"echo", "${HOME}/{}", "$$", ":::", "a"}, "echo ${HOME}/a $$\n"},
+		{[]string{"echo", "$(basename {} .txt)", ":::", "d/a b.txt"}, "echo $(basename 'd/a b.txt' .txt)\n"},
+		{[]string{"echo", "$(({}*2))", ":::", "3"}, "echo $((3*2))\n"},
+		{[]string{"echo", "`date`", "{}", ":::", "a"}, "echo `date` a\n"},
+		{[]string{"cat", "data/{}/*.fastq.gz", ":::", "s 1"}, "cat data/'s 1'/*.fastq.gz\n"},
+		{[]string{"echo", `"{}`, `<-- a number"`, ":::", "1"}, "echo \"1 <-- a number\"\n"},
+		{[]string{"echo", `"a`, ">", `b"`, "{}", ":::", "1"}, "echo \"a > b\" 1\n"},
+		{[]string{"awk", "$1>=5", "{}", ":::", "x"}, "awk '$1>=5' x\n"},
+		{[]string{"awk", "$NF>3", "{}", ":::", "x"}, "awk '$NF>3' x\n"},
+		{[]string{"sed", "s/$/x/", "{}", ":::", "x"}, "sed 's/$/x/' x\n"},
+		{[]string{"perl", "-e", "print $x", "{}", ":::", "x"}, "perl -e 'print $x' x\n"},
+		{[]string{"find", "{}", "-name", "*.txt", ":::", "d"}, "find d -name '*.txt'\n"},
+		{[]string{"tr", "-d", `"`, ":::", "x"}, "tr -d '\"' x\n"},
+		{[]string{"--quote", "echo", "$HOME", "{}/*", ":::", "a"}, "echo '$HOME' 'a/*'\n"},
+	})
+}
+
 // What test, [, [[ and expr compare stays theirs (a > is a comparison, as
 // parallel -q gives it); a comparison followed by && or || (man parallel:
 // [ -f {1}:{2} ] "||" echo {1}:{2} does not exist) runs in a shell, as
