@@ -506,6 +506,31 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// A real script's `for s in *.sam; do echo do_idx $s; done | parallel --nice 10` (man parallel,
+	// --nice: "Run the command at this niceness"): burst map refuses --nice, and each way its
+	// message gives runs as parallel ran it, at niceness 10, an exported bash function too.
+	t.Run("nice_refused_with_fixes_that_work", func(t *testing.T) {
+		cmds := filepath.Join(h.dir, "nice_cmds")
+		writeFile(t, cmds, "nice\ndo_idx a.sam\n", 0o644)
+		env := []string{"BASH_FUNC_do_idx%%=() {  echo idx $1 at $(nice)\n}"}
+		p := parallelRun(t, h.dir, env, "-k", "--nice", "10", "::::", cmds)
+		if p.stdout != "10\nidx a.sam at 10\n" {
+			t.Fatalf("parallel --nice 10: %q", p.stdout)
+		}
+		b := h.burstMap(env, []string{"-k", "--nice", "10"}, "::::", cmds)
+		for _, fix := range []string{"burst map -- nice -n 10 bash -c {} :::: cmds.txt", `burst map -- nice -n 10 bash -c 'myfunc "$1"' _ {} ::: ...`} {
+			if b.code != 255 || !strings.Contains(b.stderr, fix) {
+				t.Errorf("--nice 10: exit %d, stderr %q; want 255 naming %s", b.code, b.stderr, fix)
+			}
+		}
+		if b := h.burstMap(env, []string{"-k"}, "nice", "-n", "10", "bash", "-c", "{}", "::::", cmds); b.code != p.code || b.stdout != p.stdout {
+			t.Errorf("nice -n 10 bash -c {} :::: cmds: exit %d, %q; parallel --nice 10: exit %d, %q", b.code, b.stdout, p.code, p.stdout)
+		}
+		if b := h.burstMap(env, []string{"-k"}, "nice", "-n", "10", "bash", "-c", `do_idx "$1"`, "_", "{}", ":::", "a.sam"); b.code != 0 || b.stdout != "idx a.sam at 10\n" {
+			t.Errorf("nice -n 10 bash -c 'do_idx \"$1\"' _ {}: exit %d, %q", b.code, b.stdout)
+		}
+	})
+
 	t.Run("redirections_as_words", func(t *testing.T) {
 		for _, c := range []struct{ flags, args []string }{
 			{[]string{"-k"}, []string{"wc", "-c", "<", "{}", "&&", "echo", "done", "{}", ":::", "f1", "f2"}},
