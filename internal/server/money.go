@@ -439,9 +439,17 @@ func (s *Server) Cost(ctx context.Context, by, project string) (*burst.CostRepor
 			return nil, err
 		}
 	}
-	// Flush first so that the ledger holds everything up to now.
+	// Flush first so that the ledger holds everything up to now; a flush
+	// taken before (the meter's, a commit's) may still be on its way to
+	// the ledger, and counts as pendingCosts says.
 	s.meterOnce(time.Now().UTC())
-	groups, err := s.st.CostBy(ctx, by, project)
+	ofProject := func(k store.CostKey) bool { return project == "" || k.Project == project }
+	pend := s.pendingCosts(ofProject)
+	groups, err := s.st.CostByPending(ctx, by, project, func(flushed int64) map[store.CostKey]int64 {
+		out := map[store.CostKey]int64{}
+		addPending(pend, flushed, ofProject, func(k store.CostKey, n int64) { out[k] += n })
+		return out
+	})
 	if err != nil {
 		return nil, &errBadRequest{Msg: err.Error()}
 	}

@@ -307,6 +307,20 @@ func TestCostsWhileFlushing(t *testing.T) {
 		}
 	}
 	want("flush taken, not written")
+	// burst cost (and a project's web page) flushes first, finds nothing
+	// left to flush, and reads the ledger: the flush on its way must count.
+	for _, by := range []string{"job", "machine", "user", "day", "project", "kind"} {
+		rep, err := s.Cost(ctx, by, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.TotalNUSD != charged.Load() || len(rep.Lines) != 1 || rep.Lines[0].NUSD != charged.Load() {
+			t.Fatalf("burst cost by %s while a flush is on its way: %+v; %d were charged", by, rep, charged.Load())
+		}
+	}
+	if rep, err := s.Cost(ctx, "job", "other"); err == nil || rep != nil {
+		t.Fatalf("burst cost of no project: %+v, %v", rep, err)
+	}
 	chargeJob(5)
 	want("flush taken, more charged")
 	free()

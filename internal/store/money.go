@@ -307,7 +307,7 @@ const kindTier = `CASE WHEN c.kind = 'storage' AND c.machine LIKE 'storage:%' TH
 // CostBy totals the ledger by job, machine, user, day, project or kind,
 // for one project or all ("").
 func (s *Store) CostBy(ctx context.Context, by, project string) ([]CostGroup, error) {
-	return costBy(ctx, s.r, by, project)
+	return costBy(ctx, s.r, by, project, nil)
 }
 
 // SetFlushed records, in the transaction that writes the meter's flush
@@ -330,7 +330,7 @@ func (s *Store) Flushed(ctx context.Context) (int64, error) {
 // adds the charges it holds in memory to what it read adds those of later
 // flushes alone, and so counts each charge once, however its flushes and
 // this read interleave.
-func (s *Store) ledgerRead(ctx context.Context, read func(querier) error) (int64, error) {
+func (s *Store) ledgerRead(ctx context.Context, read func(q querier, flushed int64) error) (int64, error) {
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -340,26 +340,38 @@ func (s *Store) ledgerRead(ctx context.Context, read func(querier) error) (int64
 	if err := tx.QueryRowContext(ctx, `SELECT gen FROM meter_flush`).Scan(&gen); err != nil {
 		return 0, err
 	}
-	return gen, read(tx)
+	return gen, read(tx, gen)
 }
 
 // CostByFlushed is CostBy with the number of the last meter flush the
 // totals hold (ledgerRead).
 func (s *Store) CostByFlushed(ctx context.Context, by, project string) (groups []CostGroup, flushed int64, err error) {
-	flushed, err = s.ledgerRead(ctx, func(q querier) error {
-		groups, err = costBy(ctx, q, by, project)
+	flushed, err = s.ledgerRead(ctx, func(q querier, _ int64) error {
+		groups, err = costBy(ctx, q, by, project, nil)
 		return err
 	})
 	return groups, flushed, err
 }
 
+// CostByPending is CostBy with charges not yet in the ledger added as if
+// they were: pending answers them, given the number of the last meter
+// flush the read sees (ledgerRead), so that a flush on its way to the
+// ledger is counted once, whether the read saw it or not.
+func (s *Store) CostByPending(ctx context.Context, by, project string, pending func(flushed int64) map[CostKey]int64) (groups []CostGroup, err error) {
+	_, err = s.ledgerRead(ctx, func(q querier, flushed int64) error {
+		groups, err = costBy(ctx, q, by, project, pending(flushed))
+		return err
+	})
+	return groups, err
+}
+
 // CostBy is Store.CostBy inside a write transaction: the ledger as it is
 // once what was queued before this write is written, and nothing after.
 func (t *Tx) CostBy(by, project string) ([]CostGroup, error) {
-	return costBy(context.Background(), t.Tx, by, project)
+	return costBy(context.Background(), t.Tx, by, project, nil)
 }
 
-func costBy(ctx context.Context, r querier, by, project string) ([]CostGroup, error) {
+func costBy(ctx context.Context, r querier, by, project string, pending map[CostKey]int64) ([]CostGroup, error) {
 	expr, ok := costGroupBy[by]
 	if !ok {
 		return nil, fmt.Errorf("cannot group costs by %q: use job, machine, user, day, project, kind or tier", by)
@@ -370,8 +382,11 @@ func costBy(ctx context.Context, r querier, by, project string) ([]CostGroup, er
 	if by == "job" {
 		name, order = `COALESCE(MAX(j.name), '')`, `MAX(c.job_id) = 0, MAX(c.job_id), k`
 	}
-	q := `SELECT ` + expr + ` AS k, SUM(c.nusd), ` + name + ` FROM costs c LEFT JOIN jobs j ON j.id = c.job_id`
-	var args []any
+	from, args, err := ledgerWith(pending)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + expr + ` AS k, SUM(c.nusd), ` + name + ` FROM ` + from + ` c LEFT JOIN jobs j ON j.id = c.job_id`
 	if project != "" {
 		q += ` WHERE c.project = ?`
 		args = append(args, project)
@@ -393,6 +408,24 @@ func costBy(ctx context.Context, r querier, by, project string) ([]CostGroup, er
 	return out, rows.Err()
 }
 
+// ledgerWith is the ledger as a table to read from, with the charges of
+// pending added to it (one parameter, as JSON, however many they are).
+func ledgerWith(pending map[CostKey]int64) (from string, args []any, err error) {
+	if len(pending) == 0 {
+		return `costs`, nil, nil
+	}
+	rows := make([][7]any, 0, len(pending))
+	for k, n := range pending {
+		rows = append(rows, [7]any{k.Day, k.Project, k.Machine, k.User, k.Job, k.Kind, n})
+	}
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return "", nil, err
+	}
+	return `(SELECT day, project, machine, user, job_id, kind, nusd FROM costs UNION ALL
+		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?))`, []any{string(js)}, nil
+}
+
 // ProjectCosts totals the ledger per project and kind, storage per tier:
 // project → kind (task, idle, preemption, storage:TIER) → nusd.
 func (s *Store) ProjectCosts(ctx context.Context) (map[string]map[string]int64, error) {
@@ -410,7 +443,7 @@ func (s *Store) JobCosts(ctx context.Context, ids []int64) (costs map[int64]int6
 	for i, id := range ids {
 		args[i] = id
 	}
-	flushed, err = s.ledgerRead(ctx, func(q querier) error {
+	flushed, err = s.ledgerRead(ctx, func(q querier, _ int64) error {
 		rows, err := q.QueryContext(ctx, `SELECT job_id, SUM(nusd) FROM costs WHERE job_id IN (`+
 			strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) GROUP BY job_id`, args...)
 		if err != nil {

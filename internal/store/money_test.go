@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,5 +291,58 @@ func TestStorageHeldAtTheLargestNumber(t *testing.T) {
 	}
 	if got["venus"]["ssd"] != most || got["mars"]["ssd"] != most {
 		t.Fatalf("storage %v, want venus and mars held at %d", got, most)
+	}
+}
+
+// CostByPending answers what CostBy answers once its pending charges are
+// written, grouped, named and ordered as the ledger's own, and is told the
+// number of the last flush its read sees.
+func TestCostByPendingIsTheLedgerWithThem(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	if err := s.Write(ctx, func(tx *Tx) error {
+		if err := AddCost(tx, CostKey{"2026-11-24", "mars", "work-1", "ann", 1, "task"}, 700); err != nil {
+			return err
+		}
+		return SetFlushed(tx, 3)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pending := map[CostKey]int64{
+		{"2026-11-24", "mars", "work-1", "ann", 1, "task"}:              5, // adds to a ledger row
+		{"2026-11-25", "mars", "work-2", "bob", 10, "task"}:             9, // a job after job 1 (10 after 9)
+		{"2026-11-25", "mars", "work-2", "", 0, "idle"}:                 4,
+		{"2026-11-25", "mars", "storage:ssd", "", 0, "storage"}:         2,
+		{"2026-11-25", "venus", "work-9", "it's \"quoted\"", 3, "task"}: 1,
+	}
+	for _, by := range []string{"job", "machine", "user", "day", "project", "kind", "tier"} {
+		for _, project := range []string{"", "mars"} {
+			got, err := s.CostByPending(ctx, by, project, func(flushed int64) map[CostKey]int64 {
+				if flushed != 3 {
+					t.Errorf("told flush %d, want 3", flushed)
+				}
+				return pending
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []CostGroup
+			if err := s.Write(ctx, func(tx *Tx) error {
+				for k, n := range pending {
+					if err := AddCost(tx, k, n); err != nil {
+						return err
+					}
+				}
+				if want, err = tx.CostBy(by, project); err != nil {
+					return err
+				}
+				return errors.New("undo") // rolls the charges back
+			}); err == nil || err.Error() != "undo" {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("by %s of %q: %+v, want the ledger's %+v", by, project, got, want)
+			}
+		}
 	}
 }
