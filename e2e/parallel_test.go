@@ -132,6 +132,12 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-d", `\011`, "--tag"}, "echo", "{}", ":::", "x\ty")
 		same(t, []string{"-k", "-0", "--delimiter", "XY"}, "echo", "[{}]", ":::", "aXYbXY")
 		same(t, []string{"-k", "-d", `\n`}, "echo", "[{}]", "::::", d1)
+		// A dot, a slash, escapes alone, and -d after a long option's
+		// value given as parallel abbreviates it (--colse).
+		same(t, []string{"-k", "-d", "."}, "echo", "[{}]", ":::", "10.0.0.1")
+		same(t, []string{"-k", "-d", "/"}, "echo", "[{}]", ":::", "usr/local/bin")
+		same(t, []string{"-k", "-d", `\303\251`}, "echo", "[{}]", ":::", "aéb")
+		same(t, []string{"-k", "--colse", "x", "-d", ","}, "echo", "{1}", "::::", d1)
 	})
 
 	// man parallel, --profile profilename (-J): "Use profile profilename for options ... profilename

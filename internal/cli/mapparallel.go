@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -413,14 +414,22 @@ func mapFlagError(c *cobra.Command, err error) error {
 
 // delimiterLike says whether s, given where burst map's -d stood, reads as
 // GNU parallel's -d DELIM: a few characters, none a letter or digit (",",
-// ":", "|"), or an escape ("\\n", "\\t", "\\0"); never -- or a separator
-// of inputs (:::).
+// ":", "|"), or an escape ("\\n", "\\t", "\\0"), or escapes alone of any
+// length ('\\303\\251', an é); never -- or a separator of inputs (:::).
 func delimiterLike(s string) bool {
+	if escapes.MatchString(s) {
+		return true
+	}
 	if s == "" || len([]rune(s)) > 4 || s == "--" || strings.HasPrefix(s, ":::") {
 		return false
 	}
-	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./")
+	// A dot or a slash is no command's name either (-d . splits addresses,
+	// -d / paths); a program's path has a letter or digit in it.
+	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 }
+
+// escapes is a word of Delimiter's escapes alone: \\t \\n \\r, octal \\NNN.
+var escapes = regexp.MustCompile(`^(\\([tnr]|[0-7]{1,3}))+$`)
 
 // dashDelimiter reads GNU parallel's -d DELIM in a map's options (words,
 // after map) as --delimiter=DELIM where DELIM reads as one
@@ -442,7 +451,11 @@ func dashDelimiter(words []string) []string {
 		if strings.HasPrefix(w, "--") {
 			out = append(out, w)
 			name, _, valued := strings.Cut(w[2:], "=")
-			if fl := f.Lookup(name); fl != nil && !valued && fl.NoOptDefVal == "" && i+1 < len(words) {
+			fl := f.Lookup(name)
+			if hits, options := parallelHits(strings.ToLower(name)); fl == nil && options == 1 {
+				fl = f.Lookup(parallelAsMaps(f, hits)) // --colse X, as the parse reads it (mapFlagNames)
+			}
+			if fl != nil && !valued && fl.NoOptDefVal == "" && i+1 < len(words) {
 				i++
 				out = append(out, words[i]) // its value
 			}

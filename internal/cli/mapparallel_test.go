@@ -526,6 +526,20 @@ func TestDashDelimiter(t *testing.T) {
 		{[]string{"-kd", ";", "echo"}, []string{"-k", "--delimiter=;", "echo"}},
 		{[]string{"-j", "2", "-d", "|", "echo"}, []string{"-j", "2", "--delimiter=|", "echo"}},
 		{[]string{"--jobs", "2", "-d", ":", "echo"}, []string{"--jobs", "2", "--delimiter=:", "echo"}},
+		// A long flag as parallel's Getopt::Long takes it (a unique start
+		// of its name, any case, another of its names) takes its value.
+		{[]string{"--colse", "x", "-d", ",", "echo"}, []string{"--colse", "x", "--delimiter=,", "echo"}},
+		{[]string{"--COLSEP", "x", "-d", ",", "echo"}, []string{"--COLSEP", "x", "--delimiter=,", "echo"}},
+		{[]string{"--max-procs", "2", "-d", ",", "echo"}, []string{"--max-procs", "2", "--delimiter=,", "echo"}},
+		{[]string{"--tagstr", "{}", "-d", ",", "echo"}, []string{"--tagstr", "{}", "--delimiter=,", "echo"}},
+		// A dot or a slash, no command's name, as parallel splits
+		// addresses and paths (-d . or -d /).
+		{[]string{"-d", ".", "echo"}, []string{"--delimiter=.", "echo"}},
+		{[]string{"-d/", "echo"}, []string{"--delimiter=/", "echo"}},
+		{[]string{"-d", "./", "echo"}, []string{"--delimiter=./", "echo"}},
+		// Escapes alone, however many (an é in octal).
+		{[]string{"-d", `\303\251`, "echo"}, []string{`--delimiter=\303\251`, "echo"}},
+		{[]string{"-d", `\r\n\r\n`, "echo"}, []string{`--delimiter=\r\n\r\n`, "echo"}},
 		// --detach: before a command, --, a separator, or nothing.
 		{[]string{"-d", "echo", ",", ":::", "a"}, []string{"-d", "echo", ",", ":::", "a"}},
 		{[]string{"-d", "--", "echo"}, []string{"-d", "--", "echo"}},
