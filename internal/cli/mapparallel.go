@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -417,7 +416,7 @@ func mapFlagError(c *cobra.Command, err error) error {
 // ":", "|"), or an escape ("\\n", "\\t", "\\0"), or escapes alone of any
 // length ('\\303\\251', an é); never -- or a separator of inputs (:::).
 func delimiterLike(s string) bool {
-	if escapes.MatchString(s) {
+	if onlyEscapes(s) {
 		return true
 	}
 	if s == "" || len([]rune(s)) > 4 || s == "--" || strings.HasPrefix(s, ":::") {
@@ -428,8 +427,32 @@ func delimiterLike(s string) bool {
 	return s[0] == '\\' || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 }
 
-// escapes is a word of Delimiter's escapes alone: \\t \\n \\r, octal \\NNN.
-var escapes = regexp.MustCompile(`^(\\([tnr]|[0-7]{1,3}))+$`)
+// onlyEscapes says whether s is Delimiter's escapes alone: \\t \\n \\r,
+// octal \\N to \\NNN (no regexp: one made at start costs every command,
+// TestOwnInitIsSmall).
+func onlyEscapes(s string) bool {
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		if len(s) < 2 || s[0] != '\\' {
+			return false
+		}
+		if strings.IndexByte("tnr", s[1]) >= 0 {
+			s = s[2:]
+			continue
+		}
+		n := 0
+		for n < 3 && 1+n < len(s) && s[1+n] >= '0' && s[1+n] <= '7' {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		s = s[1+n:]
+	}
+	return true
+}
 
 // dashDelimiter reads GNU parallel's -d DELIM in a map's options (words,
 // after map) as --delimiter=DELIM where DELIM reads as one
