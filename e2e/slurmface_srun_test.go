@@ -442,6 +442,29 @@ ls -A "$elsewhere" | wc -l
 	}
 }
 
+// TestSrunJobidOwnJob: a batch script that names its own job to srun
+// (SkyPilot's examples/slurm_cloud_deploy/run.sh: `srun --jobid
+// $SLURM_JOBID bash -c hostname`) runs the step there, as Slurm 22.05 does;
+// another job's id is refused, exit 1, and the script goes on.
+func TestSrunJobidOwnJob(t *testing.T) {
+	h := newHarness(t)
+	script := `#!/bin/bash
+#SBATCH --job-name=test-nodes
+#SBATCH --ntasks-per-node=2
+srun --jobid $SLURM_JOBID bash -c 'echo rank $SLURM_PROCID of $SLURM_NTASKS'
+echo "own rc=$?"
+srun --jobid=$((SLURM_JOB_ID + 1000)) true
+echo "other rc=$?"
+`
+	out := h.sbatchAndRead(t.TempDir(), script, nil)
+	for _, want := range []string{"rank 0 of 2\n", "rank 1 of 2\n", "own rc=0\n",
+		"Unable to create step for job ", "other rc=1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the job's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // TestSbatchRefusedAsSbatch: a submission the server refuses (no machine
 // could ever run it, no such project) fails as sbatch's does: exit 1 and
 // "sbatch: error: Batch job submission failed: " before burst's reason.

@@ -65,7 +65,8 @@ non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none,
 -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
 --hint, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
-the fix: -N above 1, --mpi other than none, --multi-prog, --jobid, -d; --pty
+the fix: -N above 1, --mpi other than none, --multi-prog, -d, --jobid of
+another job than the one srun runs in (its own, $SLURM_JOB_ID, is taken); --pty
 from a terminal (with no terminal on its stdin, srun says it disregards
 --pty and runs the step, as Slurm's does).`,
 		Example: `  srun -n 4 -l hostname                 # in a job script: 4 labelled lines
@@ -92,10 +93,16 @@ from a terminal (with no terminal on its stdin, srun says it disregards
 				s.Export = os.Getenv("SLURM_EXPORT_ENV")
 			}
 			if os.Getenv("BURST_JOB_ID") != "" || os.Getenv("SLURM_JOB_ID") != "" {
+				if err := s.SameJob(cmp.Or(os.Getenv("SLURM_JOB_ID"), os.Getenv("BURST_JOB_ID"))); err != nil {
+					return &ExitError{Code: 1, Msg: err.Error()}
+				}
 				if err := stepNodes(s); err != nil {
 					return err
 				}
 				return runStep(c, s)
+			}
+			if s.JobID != 0 {
+				return usage("srun: --jobid=%d: burst cannot start a step in a job from outside it: run srun in the job's script (burst runs a step only in the job srun is started in)", s.JobID)
 			}
 			if s.NodeList != "" {
 				return usage("srun: -w %s: burst chooses the machine of a job itself: give the cluster with -p CLUSTER (burst cluster list)", s.NodeList)

@@ -28,6 +28,9 @@ type Srun struct {
 	TimeLimit     time.Duration
 	GPUs          int
 	NodeList      string // -w: the nodes the step must run on (a hostlist)
+	// JobID is --jobid: the job the step is to run in, 0 when not given.
+	// burst runs a step only in the job srun is started in (SameJob).
+	JobID int64
 	// Output, Error and Input are -o, -e and -i as given: all (srun's own,
 	// the default: ""), none, a task's rank, or a file name pattern
 	// (StepIO).
@@ -122,11 +125,11 @@ var srunOpts = []Opt{
 	{Long: "input", Short: 'i', Arg: RequiredArg},
 	{Long: "open-mode", Arg: RequiredArg},
 	{Long: "pty"},
+	{Long: "jobid", Arg: RequiredArg}, // the job srun runs in only (SameJob)
 	// refused
 	{Long: "multi-prog"},
 	{Long: "het-group", Arg: RequiredArg},
 	{Long: "dependency", Short: 'd', Arg: RequiredArg},
-	{Long: "jobid", Arg: RequiredArg},
 }
 
 // srunRefused says why burst refuses an option srun has.
@@ -134,7 +137,6 @@ var srunRefused = map[string]string{
 	"multi-prog": "burst runs one program per step: start each with its own srun",
 	"het-group":  "burst has no heterogeneous jobs",
 	"dependency": "burst jobs have no dependencies: run srun once the job it needs has ended",
-	"jobid":      "a step runs in the job srun is started in (SLURM_JOB_ID): start srun inside it",
 }
 
 // ErrSrunHelp is ParseSrun's answer to -h/--help/--usage.
@@ -206,6 +208,12 @@ func ParseSrun(args []string) (*Srun, error) {
 				return nil, fmt.Errorf("srun: --nodelist=%s: %v", v, err)
 			}
 			s.NodeList = v
+		case "jobid":
+			id, perr := strconv.ParseInt(v, 10, 64)
+			if perr != nil || id < 1 {
+				return nil, fmt.Errorf("srun: error: Invalid numeric value %q for --jobid.", v)
+			}
+			s.JobID = id
 		case "help", "usage":
 			return nil, ErrSrunHelp
 		default:
@@ -239,6 +247,17 @@ const PtyRefusal = "srun: --pty is not supported by burst: burst runs no termina
 // is no terminal, before it runs the step without one (Slurm 22.05).
 const PtyDisregarded = "srun: error: ioctl(TIOCGWINSZ): Inappropriate ioctl for device\n" +
 	"srun: error: Not using a pseudo-terminal, disregarding --pty option\n"
+
+// SameJob checks --jobid inside a job whose id is own (SLURM_JOB_ID): a
+// script's `srun --jobid $SLURM_JOB_ID CMD` (SkyPilot's example) runs its
+// step there, as Slurm's does; another job's id is refused, as burst runs
+// a step only in the job srun is started in.
+func (s *Srun) SameJob(own string) error {
+	if s.JobID == 0 || strconv.FormatInt(s.JobID, 10) == own {
+		return nil
+	}
+	return fmt.Errorf("srun: error: Unable to create step for job %d: burst runs a step only in the job srun is started in (job %s): drop --jobid, or run srun in job %d's own script", s.JobID, own, s.JobID)
+}
 
 // WantsVersion reports a `srun --version` (no command to run).
 func (s *Srun) WantsVersion() bool { return s.Argv == nil }

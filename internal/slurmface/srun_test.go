@@ -32,6 +32,9 @@ func TestParseSrun(t *testing.T) {
 		{name: "pty: the caller decides, by its terminal", args: []string{"--pty", "bash"}, want: Srun{Pty: true, Argv: []string{"bash"}}},
 		{name: "bad count", args: []string{"-n", "0", "x"}, err: "--ntasks=0"},
 		{name: "unknown", args: []string{"--frob", "x"}, err: "unrecognized option '--frob'"},
+		// SkyPilot's example script: srun --jobid $SLURM_JOBID bash -c hostname
+		{name: "jobid", args: []string{"--jobid", "12", "bash"}, want: Srun{JobID: 12, Argv: []string{"bash"}}},
+		{name: "jobid not a number", args: []string{"--jobid=abc", "x"}, err: `Invalid numeric value "abc" for --jobid.`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +55,24 @@ func TestParseSrun(t *testing.T) {
 	}
 	if _, err := ParseSrun([]string{"--help"}); err != ErrSrunHelp {
 		t.Errorf("--help: %v", err)
+	}
+}
+
+// TestSrunSameJob: --jobid naming the job srun runs in is that job's step,
+// as in Slurm; another job's id is refused, naming the fix.
+func TestSrunSameJob(t *testing.T) {
+	for _, tt := range []struct {
+		jobid int64
+		own   string
+		err   string
+	}{
+		{0, "12", ""}, {12, "12", ""},
+		{13, "12", "Unable to create step for job 13: burst runs a step only in the job srun is started in (job 12)"},
+	} {
+		err := (&Srun{JobID: tt.jobid}).SameJob(tt.own)
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("--jobid=%d in job %s: err = %v, want %q", tt.jobid, tt.own, err, tt.err)
+		}
 	}
 }
 
