@@ -465,6 +465,38 @@ echo "other rc=$?"
 	}
 }
 
+// TestSrunExecFailureAsSlurmstepd: a step whose program cannot be started
+// (LRZ's example script under --export=NONE runs `srun bash`, which the
+// step's PATH lacks) is told as Slurm 22.05 tells it, checked beside the
+// suite's Slurm: slurmstepd's execve() line for each task, then srun's
+// "Exited with exit code" line that log checkers look for, execve's errno
+// the exit code.
+func TestSrunExecFailureAsSlurmstepd(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "noexec"), []byte("echo hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `#!/bin/bash
+srun -n 2 ./noexec; echo "rc=$?"
+srun -n 2 nosuchprog; echo "rc=$?"
+`
+	out := h.sbatchAndRead(dir, script, nil, "-n", "2")
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "slurmstepd-" + host + ": error: execve(): " + dir + "/./noexec: Permission denied\n" +
+		"slurmstepd-" + host + ": error: execve(): " + dir + "/./noexec: Permission denied\n" +
+		"srun: error: " + host + ": tasks 0-1: Exited with exit code 13\nrc=13\n" +
+		"slurmstepd-" + host + ": error: execve(): nosuchprog: No such file or directory\n" +
+		"slurmstepd-" + host + ": error: execve(): nosuchprog: No such file or directory\n" +
+		"srun: error: " + host + ": tasks 0-1: Exited with exit code 2\nrc=2\n"
+	if out != want {
+		t.Errorf("the job's output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 // TestSbatchRefusedAsSbatch: a submission the server refuses (no machine
 // could ever run it, no such project) fails as sbatch's does: exit 1 and
 // "sbatch: error: Batch job submission failed: " before burst's reason.

@@ -422,13 +422,12 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	var report []string
 	begun := time.Now()
 	recordStep(step, s, n, 0, nil, begun, true, nil)
+	var unstarted []slurmface.TaskStatus
 	for i, cmd := range cmds {
 		if err := cmd.Start(); err != nil {
-			msg, code := fmt.Sprintf("srun: error: %s: task %d: execve(): %s: %v", host, i, s.Argv[0], errors.Unwrap(err)), 2
-			if errors.Is(err, exec.ErrNotFound) {
-				msg = fmt.Sprintf("srun: error: %s: task %d: execve(): %s: No such file or directory", host, i, s.Argv[0])
-			}
-			report = append(report, msg)
+			line, code := stepExecFailure(host, s.Argv[0], cmd.Dir, err)
+			report = append(report, line)
+			unstarted = append(unstarted, slurmface.TaskStatus{Task: i, Code: code})
 			worst = max(worst, code)
 			continue
 		}
@@ -498,7 +497,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	for _, o := range outs {
 		o.flush()
 	}
-	msgs, code := slurmface.TaskExits(host, exits)
+	msgs, code := slurmface.TaskExits(host, append(exits, unstarted...))
 	report = append(report, msgs...)
 	recordStep(step, s, n, worst, exits, begun, false, nil)
 	worst = max(worst, code)
@@ -509,6 +508,28 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		return &ExitError{Code: worst}
 	}
 	return nil
+}
+
+// stepExecFailure is what slurmstepd writes for a task whose program
+// cannot be started, and the task's exit code, execve's errno, as Slurm
+// 22.05 has them: `slurmstepd-c1: error: execve(): nosuchprog: No such file
+// or directory` (code 2), `execve(): /w/./prog: Permission denied` (13, a
+// relative path shown under the step's directory); srun's own `Exited with
+// exit code` line for the tasks follows (TaskExits).
+func stepExecFailure(host, prog, dir string, err error) (string, int) {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		errno = syscall.ENOENT // not found on the step's PATH
+	}
+	shown := prog
+	if strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+		if dir == "" {
+			dir, _ = os.Getwd()
+		}
+		shown = dir + "/" + prog
+	}
+	words := errno.Error() // strerror's, capitalized as glibc's: "No such file or directory"
+	return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", host, shown, strings.ToUpper(words[:1])+words[1:]), int(errno)
 }
 
 // recordStep writes what step id ran and how it ended beside its batch
