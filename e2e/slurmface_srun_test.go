@@ -1099,6 +1099,34 @@ echo done
 	}
 }
 
+// TestRequeueTruncatesOutput: a job requeued without --open-mode=append
+// starts its output file afresh, as Slurm 22.05 does (checked beside the
+// suite's Slurm: after `scontrol requeue` of a running job only the last
+// run's lines are left, "run 1 start", "run 1 end"). burst kept every run's
+// output and the cancel line of the first, as if append had been asked.
+func TestRequeueTruncatesOutput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	script := filepath.Join(h.dir, "requeue.sh")
+	writeFile(t, script, `#!/bin/bash
+#SBATCH -o rq-%j.out
+echo "run ${SLURM_RESTART_COUNT:-0} start"
+if [ "${SLURM_RESTART_COUNT:-0}" -lt 1 ]; then
+  scontrol requeue $SLURM_JOB_ID
+  sleep 60
+fi
+echo "run ${SLURM_RESTART_COUNT:-0} end"
+`, 0o755)
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-W", script).stdout)
+	out, err := os.ReadFile(filepath.Join(h.dir, "rq-"+id+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "run 1 start\nrun 1 end\n" {
+		t.Errorf("the output of the requeued job:\n%s\nwant only its last run's lines", out)
+	}
+}
+
 // scontrol hold and release, and sbatch -H, as Slurm 22.05 answers them
 // (checked with the suite's real Slurm): a held job stays pending with
 // Reason JobHeldUser and priority 0, across a restart of the server, until

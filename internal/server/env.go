@@ -69,10 +69,12 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	// cost more than running them.
 	a.Pack = a.Truncate && spec.Map != nil
 	if b := spec.Batch; spec.SbatchFiles() {
-		// sbatch's files: opened at the start, truncated unless
-		// --open-mode=append; a task run again appends, as Slurm reopens a
-		// requeued job's files in append mode, so its output so far is kept.
-		a.Direct, a.Truncate = true, !b.Append && t.row.Attempt <= 1
+		// sbatch's files: opened at each start, truncated unless
+		// --open-mode=append, a task run again (requeued) too: Slurm
+		// 22.05 opens a requeued job's files afresh, so only its last
+		// run's output is left unless the job asked to append (checked
+		// beside the suite's Slurm: scontrol requeue of a running job).
+		a.Direct, a.Truncate = true, !b.Append
 		if b.Input != "" { // --input: the script's standard input, relative to its directory
 			a.Stdin = expandPattern(b.Input, c.batchInfo(t.job, t.row.Index, t.machine.row.Host, nil))
 		}
