@@ -231,6 +231,13 @@ type BatchOptions struct {
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
 	Append bool `json:"append,omitempty"`
+	// NoRequeue says the job is never requeued (sbatch --no-requeue):
+	// scontrol shows it Requeue=0 and refuses to requeue it, as Slurm's
+	// "Requested operation is presently disabled".
+	NoRequeue bool `json:"no_requeue,omitempty"`
+	// OpenMode is --open-mode as sbatch tells the job (SLURM_OPEN_MODE):
+	// "a" or "t", "" when not given.
+	OpenMode string `json:"open_mode,omitempty"`
 	// Logs keeps the output in burst's task logs, not sbatch's files: the
 	// allocation that srun makes outside a job for a step of several
 	// tasks (its script runs the step), as srun writes no slurm-%j.out.

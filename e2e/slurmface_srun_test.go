@@ -1062,7 +1062,7 @@ func TestScontrolRequeue(t *testing.T) {
 	writeFile(t, script, `#!/bin/bash
 #SBATCH --open-mode=append
 #SBATCH -o rq-%j.out
-echo "start restart=${SLURM_RESTART_COUNT:-0}"
+echo "start restart=${SLURM_RESTART_COUNT:-0} mode=$SLURM_OPEN_MODE"
 if [ "${SLURM_RESTART_COUNT:-0}" -lt 2 ]; then
   scontrol requeue "$SLURM_JOB_ID" || echo "requeue failed: $?"
   sleep 60
@@ -1074,7 +1074,7 @@ echo done
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"start restart=0\n", "start restart=1\n", "start restart=2\ndone\n"} {
+	for _, want := range []string{"start restart=0 mode=a\n", "start restart=1 mode=a\n", "start restart=2 mode=a\ndone\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the output holds no %q:\n%s", want, out)
 		}
@@ -1086,6 +1086,24 @@ echo done
 	if j := h.show(n); j.State != "succeeded" {
 		t.Errorf("the job ended %s; want succeeded after its third run", j.State)
 	}
+	// scontrol counts the restarts, and says the job may be requeued (22.05's default).
+	if r := h.mustRun("slurm", "scontrol", "show", "job", id); !strings.Contains(r.stdout, " Requeue=1 Restarts=2 BatchFlag=1 ") {
+		t.Errorf("scontrol show job of a job requeued twice: want Requeue=1 Restarts=2:\n%s", r.stdout)
+	}
+	// sbatch --no-requeue: Requeue=0, and scontrol requeue refused in 22.05's words (checked with the real one).
+	marks := filepath.Join(h.dir, "norq-runs")
+	norq := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--no-requeue", "--wrap", "echo run >> "+marks+"; sleep 60").stdout)
+	h.waitFor("the --no-requeue job to run", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(marks)
+		return strings.Count(string(b), "run") == 1
+	})
+	if r := h.run("slurm", "scontrol", "requeue", norq); r.code != 1 || r.stderr != "Requested operation is presently disabled for job "+norq+"\n" {
+		t.Errorf("scontrol requeue of a --no-requeue job: want exit 1, Requested operation is presently disabled:\n%s", r)
+	}
+	if r := h.mustRun("slurm", "scontrol", "show", "job", norq); !strings.Contains(r.stdout, " Requeue=0 Restarts=0 ") || !strings.Contains(r.stdout, "JobState=RUNNING") {
+		t.Errorf("scontrol show job of a running --no-requeue job: want Requeue=0 Restarts=0, RUNNING:\n%s", r.stdout)
+	}
+	h.mustRun("slurm", "scancel", norq)
 	// An ended job is not requeued by burst (Slurm 22.05 requeues it): said, exit 1.
 	if r := h.run("slurm", "scontrol", "requeue", id); r.code != 1 || !strings.Contains(r.stderr, "scontrol: error: requeue of job "+id+": it has ended") {
 		t.Errorf("scontrol requeue of an ended job: want exit 1 and an error naming it:\n%s", r)

@@ -69,7 +69,7 @@ func withTimeFormat(c *cobra.Command) {
 // no licenses to count (-L, NERSC's `-L SCRATCH`) and runs a job with a
 // --deadline as one without (Slurm would end it as DEADLINE once it could
 // no longer finish in time).
-var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "no-requeue", "requeue", "quiet", "qos",
+var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
 	"propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
@@ -248,7 +248,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 }
 
 func sbatchSupported() string {
-	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode " +
+	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode --no-requeue --requeue " +
 		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep -M; see `burst help slurm sbatch`"
 }
 
@@ -550,6 +550,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
 		if b := s.Batch; b != nil {
+			fj.NoRequeue = b.NoRequeue
 			fj.NTasks = b.NTasks
 			fj.Batch = &slurmface.BatchLayout{Tasks: max(b.NTasks, b.Nodes), CPUsPerTask: b.CPUsPerTask,
 				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU}
@@ -699,6 +700,7 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 		fj.Node = t.Machine
 	}
 	fj.StdOut, fj.StdErr, fj.Signal = t.Stdout, t.Stderr, t.Signal
+	fj.Restarts = max(t.Attempt-1, 0) // each requeue (or lost machine) is one more attempt
 	if fj.OneTask {
 		fj.Usage(t)
 	}
@@ -2325,6 +2327,9 @@ func scontrolRequeue(c *cobra.Command, ids []string, hold bool) error {
 			continue
 		case j.State.Terminal():
 			fail("scontrol: error: requeue of job %s: it has ended (%s): burst requeues running jobs only; run it again", a, j.State)
+			continue
+		case j.Spec != nil && j.Spec.Batch != nil && j.Spec.Batch.NoRequeue:
+			fail("Requested operation is presently disabled for job %s", a) // sbatch --no-requeue, as Slurm 22.05 refuses it
 			continue
 		case ref.Task >= 0 && hold:
 			fail("scontrol: error: burst holds and releases whole jobs: give %d, the array's id", ref.JobID)

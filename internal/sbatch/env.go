@@ -44,6 +44,9 @@ type TaskInfo struct {
 	// Dependency is the job's --dependency as sbatch gives it to the job
 	// (SLURM_JOB_DEPENDENCY, e.g. afterok:12), "" for none.
 	Dependency string
+	// OpenMode is the job's --open-mode as sbatch gives it to the job
+	// (SLURM_OPEN_MODE: a or t), "" when not given.
+	OpenMode string
 }
 
 // ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
@@ -89,6 +92,7 @@ func Env(t TaskInfo) []string {
 		"SLURM_TASKS_PER_NODE":    strconv.Itoa(ntasks),
 		"SLURM_CLUSTER_NAME":      ClusterName,
 		"SLURM_JOB_DEPENDENCY":    t.Dependency,
+		"SLURM_OPEN_MODE":         t.OpenMode,
 		"SLURM_PROCID":            "0",
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",

@@ -47,6 +47,7 @@ type Script struct {
 	Chdir       string // --chdir/-D
 	Export      string // --export raw value, "" if not set
 	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
+	NoRequeue   bool   // --no-requeue (the last of it and --requeue wins)
 	GetUserEnv  bool   // --get-user-env: start from the user's login environment
 	Account     string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
@@ -300,6 +301,10 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
+	spec.Batch.NoRequeue = s.NoRequeue
+	if s.OpenMode != "" {
+		spec.Batch.OpenMode = s.OpenMode[:1] // "a" or "t", as 22.05 tells the job
+	}
 	spec.Batch.Warn = s.Warn
 	spec.Batch.Export, spec.Batch.UserEnv = s.Export, s.GetUserEnv
 	if s.Export != "" {
@@ -584,6 +589,8 @@ func (p *parser) set(name, v string) error {
 		s.gpusPerNode = name == "gpus-per-node"
 	case "partition":
 		s.Partition = v
+	case "no-requeue", "requeue":
+		s.NoRequeue = name == "no-requeue"
 	case "wait":
 		s.Wait = true
 	case "hold":

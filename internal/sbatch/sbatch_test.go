@@ -191,7 +191,7 @@ func TestParse(t *testing.T) {
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}, want: Script{Nodes: 1}},
 		{
 			name:  "unsupported options warn",
-			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --requeue"},
+			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --wckey=w"},
 			want:  Script{Account: "proj", Nodes: 2},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
@@ -200,8 +200,18 @@ func TestParse(t *testing.T) {
 				"job.sbatch:5: #SBATCH --exclusive is not supported by burst; ignored",
 				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
 				"job.sbatch:7: #SBATCH --nodes=2: a burst job runs on one machine: the tasks of its 2 nodes run there together (SLURM_NNODES=1)",
-				"job.sbatch:8: #SBATCH --requeue is not supported by burst; ignored",
+				"job.sbatch:8: #SBATCH --wckey is not supported by burst; ignored",
 			},
+		},
+		{
+			name:  "--no-requeue, the last of it and --requeue winning",
+			lines: []string{"#SBATCH --requeue", "#SBATCH --no-requeue"},
+			want:  Script{NoRequeue: true},
+		},
+		{
+			name:  "--requeue after --no-requeue",
+			lines: []string{"#SBATCH --no-requeue", "#SBATCH --requeue"},
+			want:  Script{},
 		},
 		{
 			name:  "unknown options warn and do not eat the next option",
@@ -335,7 +345,17 @@ func TestApply(t *testing.T) {
 		{
 			name:  "open mode append",
 			lines: []string{"#SBATCH --open-mode=append"},
-			want:  burst.JobSpec{Batch: &burst.BatchOptions{Append: true}},
+			want:  burst.JobSpec{Batch: &burst.BatchOptions{Append: true, OpenMode: "a"}},
+		},
+		{
+			name:  "open mode truncate, told to the job",
+			lines: []string{"#SBATCH --open-mode=truncate"},
+			want:  burst.JobSpec{Batch: &burst.BatchOptions{OpenMode: "t"}},
+		},
+		{
+			name:  "no requeue",
+			lines: []string{"#SBATCH --no-requeue"},
+			want:  burst.JobSpec{Batch: &burst.BatchOptions{NoRequeue: true}},
 		},
 		{
 			name:  "stderr follows stdout",
@@ -558,6 +578,7 @@ func TestEnv(t *testing.T) {
 		JobID: 57, JobName: "fit", ArrayJobID: 50, ArrayTaskID: 7, NTasks: 2, CPUsPerTask: 4, MemBytes: 3<<30 + 1,
 		NTasksGiven: true, CPUsPerTaskGiven: true, NTasksPerNode: 2,
 		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
+		OpenMode: "a", // --open-mode=append: SLURM_OPEN_MODE=a (t for truncate, none without), as 22.05 tells the job
 	})
 	want := []string{
 		"ENVIRONMENT=BATCH",
@@ -587,6 +608,7 @@ func TestEnv(t *testing.T) {
 		"SLURM_NPROCS=2",
 		"SLURM_NTASKS=2",
 		"SLURM_NTASKS_PER_NODE=2",
+		"SLURM_OPEN_MODE=a",
 		"SLURM_PROCID=0",
 		"SLURM_SUBMIT_DIR=/home/ann/exp",
 		"SLURM_SUBMIT_HOST=login1",

@@ -170,6 +170,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		info.ArrayTaskID = info.Array[idx]
 	}
 	if b := spec.Batch; b != nil {
+		info.OpenMode = b.OpenMode
 		info.NTasksGiven, info.CPUsPerTaskGiven, info.NTasksPerNode = b.NTasks > 0, b.CPUsPerTask > 0, b.NTasksPerNode
 		if b.NTasks > 0 {
 			info.NTasks = b.NTasks

@@ -83,7 +83,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{fmt.Sprintf("UserId=%s(%d)", j.User, j.UID), fmt.Sprintf("GroupId=%s(%d)", j.User, j.GID), "MCS_label=N/A"},
 		{"Priority=" + strconv.FormatInt(j.Priority(), 10), "Nice=0", kv("Account", orNull(j.Account)), "QOS=(null)"},
 		{kv("JobState", j.StateName()), kv("Reason", reasonWord(j.pendingReason())), kv("Dependency", orNull(j.Dependency))},
-		{"Requeue=0", "Restarts=0", "BatchFlag=1", "Reboot=0", kv("ExitCode", j.ExitCodeText())},
+		{kv("Requeue", boolInt(!j.NoRequeue)), kv("Restarts", j.Restarts), "BatchFlag=1", "Reboot=0", kv("ExitCode", j.ExitCodeText())},
 		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
 		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
 		{kv("AccrueTime", accrue)},
@@ -360,4 +360,12 @@ func StepsOfJob(j Job) []Job {
 		return append(steps[n-1:], steps[:n-1]...)
 	}
 	return steps
+}
+
+// boolInt is b as Slurm prints a flag: 1 or 0.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

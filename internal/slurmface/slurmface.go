@@ -113,6 +113,10 @@ type Job struct {
 	// SrunStep says srun made the job outside any job (burst.Job's
 	// SrunStep): its step is N.0, and it has no batch step.
 	SrunStep bool
+	// NoRequeue: sbatch --no-requeue (scontrol's Requeue=0); Restarts is
+	// how many times it was started again (requeued, or its machine lost).
+	NoRequeue bool
+	Restarts  int
 }
 
 // BatchStep is the job's batch step, as sacct lists it under the job: the
