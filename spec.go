@@ -235,6 +235,11 @@ type BatchOptions struct {
 	// scontrol shows it Requeue=0 and refuses to requeue it, as Slurm's
 	// "Requested operation is presently disabled".
 	NoRequeue bool `json:"no_requeue,omitempty"`
+	// Exclusive is sbatch --exclusive: the job takes a whole machine, all
+	// its CPUs and GPUs (the memory it asked for), as Slurm allocates a
+	// node that no other job may share. Admission sets Resources to the
+	// largest machine of its cluster that can run it.
+	Exclusive bool `json:"exclusive,omitempty"`
 	// OpenMode is --open-mode as sbatch tells the job (SLURM_OPEN_MODE):
 	// "a" or "t", "" when not given.
 	OpenMode string `json:"open_mode,omitempty"`

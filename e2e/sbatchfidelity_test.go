@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -851,5 +852,58 @@ func TestSbatchMissingWorkdir(t *testing.T) {
 		if r := face("sacct", "-n", "-P", "-X", "-j", id, "-o", "State,ExitCode"); r.stdout != "COMPLETED|0:0\n" {
 			t.Errorf("-D %s: sacct %s, want COMPLETED 0:0", c.wd, r)
 		}
+	}
+}
+
+// TestSbatchExclusive: sbatch --exclusive takes the whole machine, as
+// Slurm allocates a node that no other job shares: the script sees all its
+// CPUs, scontrol and squeue say so, and a job submitted beside it waits for
+// it (Reason Resources) and runs once it ended. Checked beside Slurm 22.05
+// on a node of 2 CPUs: SLURM_CPUS_ON_NODE=2 and SLURM_JOB_CPUS_PER_NODE=2,
+// NumCPUs=2 NumTasks=1 CPUs/Task=1, OverSubscribe=NO, squeue %h NO; burst
+// ran it on one CPU before (the option was accepted and ignored).
+func TestSbatchExclusive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	all := strconv.Itoa(runtime.NumCPU())
+	release := filepath.Join(dir, "release")
+	id := sbatchFile(t, face, dir, "ex.sh", `#!/bin/bash
+#SBATCH --exclusive
+echo "cpus=$SLURM_CPUS_ON_NODE per-node=$SLURM_JOB_CPUS_PER_NODE tasks=$SLURM_TASKS_PER_NODE"
+while [ ! -e `+release+` ]; do sleep 0.05; done
+`, filepath.Join(dir, "ex.out"))
+	want := "cpus=" + all + " per-node=" + all + " tasks=1\n"
+	h.waitFor("the --exclusive job to start", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "ex.out"))
+		return string(b) != ""
+	})
+	if b, _ := os.ReadFile(filepath.Join(dir, "ex.out")); string(b) != want {
+		t.Errorf("the --exclusive job saw %q; want %q (all %s CPUs of the machine)", b, want, all)
+	}
+	show := face("scontrol", "show", "job", id).stdout
+	for _, w := range []string{" NumCPUs=" + all + " NumTasks=1 CPUs/Task=1 ", " OverSubscribe=NO ", " TRES=cpu=" + all + ","} {
+		if !strings.Contains(show, w) {
+			t.Errorf("scontrol show job of an --exclusive job lacks %q:\n%s", w, show)
+		}
+	}
+	if r := face("squeue", "-h", "-j", id, "-o", "%C|%h"); r.stdout != all+"|NO\n" {
+		t.Errorf("squeue %%C|%%h of the --exclusive job: %q, want %q", r.stdout, all+"|NO\n")
+	}
+	other := strings.TrimSpace(face("sbatch", "--parsable", "-o", filepath.Join(dir, "other.out"), "--wrap", "echo ran").stdout)
+	h.waitFor("the job beside it to wait for its CPUs", 30*time.Second, func() bool {
+		return face("squeue", "-h", "-j", other, "-o", "%t|%r").stdout == "PD|Resources\n"
+	})
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.run("wait", other)
+	if b, _ := os.ReadFile(filepath.Join(dir, "other.out")); string(b) != "ran\n" {
+		t.Errorf("the job beside the --exclusive one, once it ended: %q, want ran", b)
+	}
+	// --exclusive=user shares the machine (Slurm allocates it no more CPUs); a word of neither is refused.
+	if r := face("sbatch", "--exclusive=sometimes", "--wrap", "true"); r.code == 0 || !strings.Contains(r.stderr, "--exclusive") {
+		t.Errorf("sbatch --exclusive=sometimes: want a refusal naming --exclusive:\n%s", r)
 	}
 }

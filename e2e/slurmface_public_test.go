@@ -29,7 +29,7 @@ var publicScripts = []publicScript{
 	{file: "job_array.sh", source: "erangvee/jobs-and-slurm-scripts job_array.sh",
 		defined: map[string]string{"job-name": "task_array", "array": "0-4", "mem": "512M", "time": "00:03:00",
 			"output": "./output/%x_%A_%a.out", "error": "./output/%x_%A_%a.err", "account": "your_account_here"},
-		warns: []string{"--qos is not supported", "--requeue is not supported"}, cpus: "1"},
+		warns: []string{"--qos is not supported"}, cpus: "1"},
 	{file: "job-array-nonsequential.sh", source: "brown-ccv/slurm job_arrays/job-array-nonsequential.sh",
 		defined: map[string]string{"array": "1,6-7,12", "job-name": "arrayjob-nonsquential", "output": "%x-%A_%a.out",
 			"mem-per-cpu": "4G", "partition": "batch", "ntasks": "1"},
@@ -92,7 +92,7 @@ var publicScripts = []publicScript{
 		defined: map[string]string{"job-name": "sleep", "ntasks": "32"}, warns: []string{"--nodelist is not supported"}, cpus: "32"},
 	{file: "exclusive+exclusion.sh", source: "ltaulell/submission_scripts Slurm/exclusive+exclusion.sh",
 		defined: map[string]string{"cpus-per-task": "16", "partition": "Lake-short"},
-		warns:   []string{"--exclusive is not supported", "--exclude is not supported"}, cpus: "16"},
+		warns:   []string{"--exclude is not supported"}, cpus: "16"},
 	// Not an array sbatch takes either (sbatch: "Invalid job array
 	// specification").
 	{file: "array_test.sh", source: "JoshuaHarris391/Finding_TFBS_Fn14_Promoter scripts/array_test.sh",

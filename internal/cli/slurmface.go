@@ -70,7 +70,7 @@ func withTimeFormat(c *cobra.Command) {
 // --deadline as one without (Slurm would end it as DEADLINE once it could
 // no longer finish in time).
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
-	"propagate", "nice", "exclusive", "hint", "no-kill", "ntasks-per-core",
+	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
 	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "deadline", "licenses"}
@@ -248,7 +248,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 }
 
 func sbatchSupported() string {
-	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode --no-requeue --requeue " +
+	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode --no-requeue --requeue --exclusive " +
 		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep -M; see `burst help slurm sbatch`"
 }
 
@@ -550,7 +550,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
 		if b := s.Batch; b != nil {
-			fj.NoRequeue = b.NoRequeue
+			fj.NoRequeue, fj.Exclusive = b.NoRequeue, b.Exclusive
 			fj.NTasks = b.NTasks
 			fj.Batch = &slurmface.BatchLayout{Tasks: max(b.NTasks, b.Nodes), CPUsPerTask: b.CPUsPerTask,
 				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU}
@@ -759,6 +759,7 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		}
 		full := f.job(j)
 		fj.Begin, fj.WorkDir, fj.Command, fj.NTasks, fj.HasSpec = full.Begin, full.WorkDir, full.Command, full.NTasks, true
+		fj.Exclusive, fj.NoRequeue = full.Exclusive, full.NoRequeue
 		fj.StdOut, fj.StdErr, fj.StdIn = squeueFilesOf(j.Spec, fj)
 	}
 }

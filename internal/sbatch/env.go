@@ -47,6 +47,10 @@ type TaskInfo struct {
 	// OpenMode is the job's --open-mode as sbatch gives it to the job
 	// (SLURM_OPEN_MODE: a or t), "" when not given.
 	OpenMode string
+	// CPUsOnNode, when not 0, is SLURM_CPUS_ON_NODE and
+	// SLURM_JOB_CPUS_PER_NODE: a whole machine's CPUs (--exclusive), not
+	// NTasks × CPUsPerTask.
+	CPUsOnNode int
 }
 
 // ClusterName is the Slurm cluster burst is to a job (SLURM_CLUSTER_NAME):
@@ -73,6 +77,9 @@ const NoArrayTask = 4294967294
 func Env(t TaskInfo) []string {
 	ntasks, cpt := max(1, t.NTasks), max(1, t.CPUsPerTask)
 	cpus := strconv.Itoa(ntasks * cpt)
+	if t.CPUsOnNode > 0 {
+		cpus = strconv.Itoa(t.CPUsOnNode)
+	}
 	env := map[string]string{
 		"SLURM_JOB_ID":            itoa(t.JobID),
 		"SLURM_JOBID":             itoa(t.JobID),

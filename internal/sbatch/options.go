@@ -68,7 +68,7 @@ var options = []option{
 	{names: []string{"dependency"}, short: 'd', arg: required, eg: "--dependency=afterok:12"},
 	{names: []string{"distribution"}, short: 'm', arg: required},
 	{names: []string{"exclude"}, short: 'x', arg: required},
-	{names: []string{"exclusive"}, arg: optional},
+	{names: []string{"exclusive"}, arg: optional, eg: "--exclusive"},
 	{names: []string{"export-file"}, arg: required},
 	{names: []string{"extra"}, arg: required},
 	{names: []string{"extra-node-info"}, short: 'B', arg: required},

@@ -48,6 +48,7 @@ type Script struct {
 	Export      string // --export raw value, "" if not set
 	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
 	NoRequeue   bool   // --no-requeue (the last of it and --requeue wins)
+	Exclusive   bool   // --exclusive alone (=user and =mcs share the node)
 	GetUserEnv  bool   // --get-user-env: start from the user's login environment
 	Account     string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
@@ -302,6 +303,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.Partition = s.Partition
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	spec.Batch.NoRequeue = s.NoRequeue
+	spec.Batch.Exclusive = s.Exclusive
 	if s.OpenMode != "" {
 		spec.Batch.OpenMode = s.OpenMode[:1] // "a" or "t", as 22.05 tells the job
 	}
@@ -591,6 +593,17 @@ func (p *parser) set(name, v string) error {
 		s.Partition = v
 	case "no-requeue", "requeue":
 		s.NoRequeue = name == "no-requeue"
+	case "exclusive":
+		// Alone: a whole node. =user and =mcs let the node be shared with
+		// the same user's (or group's) jobs, and allocate no more CPUs.
+		switch strings.ToLower(v) {
+		case "set":
+			s.Exclusive = true
+		case "user", "mcs":
+			s.Exclusive = false
+		default:
+			err = fmt.Errorf("%q: write --exclusive (a whole machine), or --exclusive=user or =mcs", v)
+		}
 	case "wait":
 		s.Wait = true
 	case "hold":

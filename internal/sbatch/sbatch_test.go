@@ -191,17 +191,27 @@ func TestParse(t *testing.T) {
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}, want: Script{Nodes: 1}},
 		{
 			name:  "unsupported options warn",
-			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --exclusive", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --wckey=w"},
+			lines: []string{"#SBATCH --mail-type=END", "#SBATCH --mail-user=me@example.org", "#SBATCH -A proj --qos normal", "#SBATCH --hint=nomultithread", "#SBATCH --constraint=skylake", "#SBATCH --nodes=2", "#SBATCH --wckey=w"},
 			want:  Script{Account: "proj", Nodes: 2},
 			warnings: []string{
 				"job.sbatch:2: #SBATCH --mail-type is not supported by burst; ignored",
 				"job.sbatch:3: #SBATCH --mail-user is not supported by burst; ignored",
 				"job.sbatch:4: #SBATCH --qos is not supported by burst; ignored",
-				"job.sbatch:5: #SBATCH --exclusive is not supported by burst; ignored",
+				"job.sbatch:5: #SBATCH --hint is not supported by burst; ignored",
 				"job.sbatch:6: #SBATCH --constraint is not supported by burst; ignored",
 				"job.sbatch:7: #SBATCH --nodes=2: a burst job runs on one machine: the tasks of its 2 nodes run there together (SLURM_NNODES=1)",
 				"job.sbatch:8: #SBATCH --wckey is not supported by burst; ignored",
 			},
+		},
+		{
+			name:  "--exclusive alone is a whole machine; =user shares it",
+			lines: []string{"#SBATCH --exclusive"},
+			want:  Script{Exclusive: true},
+		},
+		{
+			name:  "--exclusive=user",
+			lines: []string{"#SBATCH --exclusive", "#SBATCH --exclusive=user"},
+			want:  Script{},
 		},
 		{
 			name:  "--no-requeue, the last of it and --requeue winning",

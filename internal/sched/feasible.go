@@ -13,6 +13,31 @@ import (
 // maxListed is how many machines an error message names.
 const maxListed = 5
 
+// Whole is res made a whole machine's, for a task that takes one (sbatch
+// --exclusive): the CPUs and GPUs of the machine of cluster, of those
+// that exist (accepting or not), with the most CPUs (then GPUs) that could
+// run res; res's memory is kept (Slurm allocates an exclusive job the
+// memory it asked for). ok is false, and res as it is, where none could.
+func Whole(res burst.Resources, cluster string, machines []Machine) (_ burst.Resources, ok bool) {
+	res = normalize(res)
+	var best burst.Resources
+	for i := range machines {
+		m := &machines[i]
+		c := capacity(m)
+		if m.Cluster != cluster || !fits(res, c) {
+			continue
+		}
+		if !ok || c.CPUs > best.CPUs || c.CPUs == best.CPUs && c.GPUs > best.GPUs {
+			best, ok = c, true
+		}
+	}
+	if !ok {
+		return res, false
+	}
+	res.CPUs, res.GPUs = best.CPUs, best.GPUs
+	return res, true
+}
+
 // Feasible reports whether some machine that exists (accepting or not) could
 // ever run a task of res; with cluster set, only that cluster's machines
 // count. Otherwise it returns an error for people that names what exists and

@@ -304,3 +304,32 @@ func TestPlaceUntil(t *testing.T) {
 		t.Errorf("the hour-long task should go to q: %+v", as)
 	}
 }
+
+// Whole gives a task that takes a whole machine (sbatch --exclusive) the
+// CPUs and GPUs of the cluster's largest machine that could run it, its
+// memory as asked; of another cluster's none, and none too small.
+func TestWhole(t *testing.T) {
+	withMem := func(m Machine, mem int64) Machine { m.Capacity.MemBytes = mem; return m }
+	small, big, gpu := withMem(mach("small", 4, 0), 8*gib), withMem(mach("big", 16, 0), 4*gib), withMem(mach("gpu", 16, 2), 64*gib)
+	other := withMem(mach("other", 64, 0), 64*gib)
+	other.Cluster = "far"
+	tests := []struct {
+		name string
+		res  burst.Resources
+		ms   []Machine
+		want burst.Resources
+		ok   bool
+	}{
+		{"the largest", burst.Resources{CPUs: 1, MemBytes: gib}, []Machine{small, big, other}, burst.Resources{CPUs: 16, MemBytes: gib}, true},
+		{"the largest that holds its memory", burst.Resources{CPUs: 1, MemBytes: 6 * gib}, []Machine{small, big}, burst.Resources{CPUs: 4, MemBytes: 6 * gib}, true},
+		{"as many CPUs: the one with GPUs, all of them", burst.Resources{CPUs: 1}, []Machine{big, gpu}, burst.Resources{CPUs: 16, GPUs: 2}, true},
+		{"not accepting counts", burst.Resources{CPUs: 1}, []Machine{small, with(big, func(m *Machine) { m.Accepting = false })}, burst.Resources{CPUs: 16}, true},
+		{"none fits", burst.Resources{CPUs: 32}, []Machine{small, big, other}, burst.Resources{CPUs: 32}, false},
+	}
+	for _, tt := range tests {
+		got, ok := Whole(tt.res, "local", tt.ms)
+		if ok != tt.ok || got.CPUs != tt.want.CPUs || got.GPUs != tt.want.GPUs || got.MemBytes != tt.want.MemBytes {
+			t.Errorf("%s: Whole = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -77,10 +77,24 @@ func (c *control) admission(spec *burst.JobSpec, who *auth.Principal, now time.T
 		}
 		return c.x.forecastJob(p, spec)
 	}
+	if b := spec.Batch; b != nil && b.Exclusive {
+		// sbatch --exclusive: a whole machine, the largest of the
+		// cluster's (running, or one it could start) that fits the rest.
+		spec.Resources, _ = sched.Whole(spec.Resources, name, c.couldRun(name, views))
+	}
 	if err := c.feasibleOn(spec.Resources, name, views); err != nil {
 		return &errBadRequest{Msg: err.Error()}
 	}
 	return c.x.forecastJob(p, spec)
+}
+
+// couldRun are the machines of views with, when cluster name can grow, one
+// of its type it could start.
+func (c *control) couldRun(name string, views []sched.Machine) []sched.Machine {
+	if cl := c.clusters[name]; cl != nil && cl.unusable == "" && !cl.def.BuiltIn && cl.def.Max > 0 {
+		return append(slices.Clip(views), sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})
+	}
+	return views
 }
 
 // clusterName is the cluster a job or stage that names none runs on.
@@ -119,11 +133,8 @@ func (c *control) feasibleOn(res burst.Resources, name string, views []sched.Mac
 		}
 		return nil
 	}
-	if cl != nil && !cl.def.BuiltIn && cl.def.Max > 0 {
-		// The cluster can grow: a machine of its type counts, running or not.
-		views = append(views, sched.Machine{ID: name + " (a new machine)", Name: cl.typ.Name, Cluster: name, Capacity: cl.res()})
-	}
-	return sched.Feasible(res, name, views)
+	// The cluster can grow: a machine of its type counts, running or not.
+	return sched.Feasible(res, name, c.couldRun(name, views))
 }
 
 // admissionViews are the machines a new job may count on: all but lost

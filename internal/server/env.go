@@ -177,10 +177,21 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		} else if b.Nodes > 1 {
 			info.NTasks = b.Nodes // a task per node, on the one machine: SLURM_TASKS_PER_NODE
 		}
-		if b.CPUsPerTask > 0 {
+		switch {
+		case b.CPUsPerTask > 0:
 			info.CPUsPerTask = b.CPUsPerTask
-		} else {
+		case b.Exclusive:
+			info.CPUsPerTask = 1 // as Slurm: the machine's CPUs are the job's, a task's one unless -c
+		default:
 			info.CPUsPerTask = max(1, spec.Resources.CPUs/info.NTasks)
+		}
+		if b.Exclusive {
+			// The whole machine (checked with Slurm 22.05: --exclusive on a
+			// node of 2 CPUs is SLURM_CPUS_ON_NODE=2). Its
+			// SLURM_TASKS_PER_NODE stays the job's tasks (Slurm's says 2
+			// without -n, a task per CPU), which srun in the script runs by
+			// default: one there, as Slurm's srun runs one.
+			info.CPUsOnNode = spec.Resources.CPUs
 		}
 		if b.Partition != "" {
 			info.Partition = b.Partition

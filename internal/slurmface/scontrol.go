@@ -36,10 +36,14 @@ func ShowEntity(word string) string {
 }
 
 // overSubscribe is the job's OverSubscribe, as Slurm 22.05 shows it: YES
-// for one that shares its CPUs (sbatch --oversubscribe), else OK.
+// for one that shares its CPUs (sbatch --oversubscribe), NO for one that
+// shares its node with none (--exclusive), else OK.
 func (j Job) overSubscribe() string {
-	if j.Shared {
+	switch {
+	case j.Shared:
 		return "YES"
+	case j.Exclusive:
+		return "NO"
 	}
 	return "OK"
 }
@@ -138,6 +142,9 @@ func (j Job) layout() layout {
 		return layout{tasks: 1, perTask: j.CPUs}
 	}
 	l := layout{tasks: max(b.Tasks, 1), perTask: b.CPUsPerTask, perNode: b.TasksPerNode, memPerCPU: b.MemPerCPU}
+	if l.perTask == 0 && j.Exclusive {
+		l.perTask = 1 // the machine's CPUs are the job's; a task asked for one (Slurm 22.05: NumCPUs=2 CPUs/Task=1)
+	}
 	if l.perTask == 0 { // the CPUs its tasks share (burst run SCRIPT --cpus 4 without -c)
 		l.perTask = max(1, j.CPUs/l.tasks)
 	}

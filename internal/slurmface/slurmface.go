@@ -117,6 +117,8 @@ type Job struct {
 	// how many times it was started again (requeued, or its machine lost).
 	NoRequeue bool
 	Restarts  int
+	// Exclusive: sbatch --exclusive, a whole machine (OverSubscribe=NO).
+	Exclusive bool
 }
 
 // BatchStep is the job's batch step, as sacct lists it under the job: the

@@ -163,10 +163,10 @@ func timeLeft(j Job, now time.Time) string {
 }
 
 // NeedsSpec says whether a column of f shows what only a job's spec holds
-// (its working directory, its command, its --input, its tasks): a listing
-// carries no spec.
+// (its working directory, its command, its --input, its tasks, whether it
+// takes its machine whole): a listing carries no spec.
 func (f Format) NeedsSpec() bool {
-	return f.shows("WORK_DIR", "COMMAND", "TASKS")
+	return f.shows("WORK_DIR", "COMMAND", "TASKS", "OVER_SUBSCRIBE")
 }
 
 // ShowsFiles says whether f shows a job's files (squeue -O STDOUT, STDERR,
