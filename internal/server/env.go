@@ -70,14 +70,11 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	a.Pack = a.Truncate && spec.Map != nil
 	if b := spec.Batch; spec.SbatchFiles() {
 		// sbatch's files: opened at each start, truncated unless
-		// --open-mode=append, a task run again (requeued, its machine
-		// lost) too: Slurm 22.05 opens a requeued job's files afresh, so
-		// only its last run's output is left unless the job asked to
-		// append (checked beside the suite's Slurm: scontrol requeue of a
-		// running job). A job given burst's --retries (no Slurm option)
-		// keeps every attempt's output, the failed ones' first: what
-		// failed is what its user reads the file for.
-		a.Direct, a.Truncate = true, !b.Append && (t.row.Attempt <= 1 || spec.Retries == 0)
+		// --open-mode=append, a task run again (requeued) too: Slurm
+		// 22.05 opens a requeued job's files afresh, so only its last
+		// run's output is left unless the job asked to append (checked
+		// beside the suite's Slurm: scontrol requeue of a running job).
+		a.Direct, a.Truncate = true, !b.Append
 		if b.Input != "" { // --input: the script's standard input, relative to its directory
 			a.Stdin = expandPattern(b.Input, c.batchInfo(t.job, t.row.Index, t.machine.row.Host, nil))
 		}
