@@ -514,7 +514,7 @@ func TestBatchEdgeCases(t *testing.T) {
 			t.Fatalf("the retry should succeed:\n%s", r)
 		}
 		if b, _ := os.ReadFile(filepath.Join(dir, "r.out")); string(b) != "first\nsecond\n" {
-			t.Errorf("r.out = %q: a task run again appends to its file (Slurm reopens a requeued job's in append mode)", b)
+			t.Errorf("r.out = %q: a task run again by --retries appends to its file: the failed attempt's output says why it failed", b)
 		}
 		if !strings.Contains(r.stdout, "second") {
 			t.Errorf("burst run should print the retry's output:\n%s", r)

@@ -70,11 +70,15 @@ func (c *control) assignment(t *taskRT) client.Assignment {
 	a.Pack = a.Truncate && spec.Map != nil
 	if b := spec.Batch; spec.SbatchFiles() {
 		// sbatch's files: opened at each start, truncated unless
-		// --open-mode=append, a task run again (requeued) too: Slurm
-		// 22.05 opens a requeued job's files afresh, so only its last
-		// run's output is left unless the job asked to append (checked
-		// beside the suite's Slurm: scontrol requeue of a running job).
-		a.Direct, a.Truncate = true, !b.Append
+		// --open-mode=append, a task requeued (scontrol requeue, a lost
+		// or preempted machine: LostCount) too: Slurm 22.05 opens a
+		// requeued job's files afresh, so only its last run's output is
+		// left unless the job asked to append (checked beside the
+		// suite's Slurm: scontrol requeue of a running job). A task run
+		// again by --retries (burst's, Slurm has none) after it failed
+		// adds to its file, as a run's logs keep every attempt: the
+		// failed attempt's output says why it failed.
+		a.Direct, a.Truncate = true, !b.Append && t.row.Attempt-t.row.LostCount <= 1
 		if b.Input != "" { // --input: the script's standard input, relative to its directory
 			a.Stdin = expandPattern(b.Input, c.batchInfo(t.job, t.row.Index, t.machine.row.Host, nil))
 		}
