@@ -594,15 +594,17 @@ func (p *parser) set(name, v string) error {
 	case "no-requeue", "requeue":
 		s.NoRequeue = name == "no-requeue"
 	case "exclusive":
-		// Alone: a whole node. =user and =mcs let the node be shared with
-		// the same user's (or group's) jobs, and allocate no more CPUs.
+		// Alone (or =exclusive, as 22.05 reads it): a whole node. =user
+		// and =mcs let the node be shared with the same user's (or
+		// group's) jobs, and allocate no more CPUs; =oversubscribe is
+		// --oversubscribe: shared too.
 		switch strings.ToLower(v) {
-		case "set":
+		case "set", "exclusive":
 			s.Exclusive = true
-		case "user", "mcs":
+		case "user", "mcs", "oversubscribe":
 			s.Exclusive = false
 		default:
-			err = fmt.Errorf("%q: write --exclusive (a whole machine), or --exclusive=user or =mcs", v)
+			err = fmt.Errorf("%q: write --exclusive (a whole machine), or --exclusive=user, =mcs or =oversubscribe", v)
 		}
 	case "wait":
 		s.Wait = true

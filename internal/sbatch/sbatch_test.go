@@ -214,6 +214,19 @@ func TestParse(t *testing.T) {
 			want:  Script{},
 		},
 		{
+			// Slurm 22.05's arg_set_exclusive takes these words too
+			// (checked: --exclusive=exclusive is OverSubscribe=NO,
+			// =oversubscribe and =USER are YES and USER).
+			name:  "--exclusive=exclusive is a whole machine, =oversubscribe and =USER share it",
+			lines: []string{"#SBATCH --exclusive=oversubscribe", "#SBATCH --exclusive=exclusive"},
+			want:  Script{Exclusive: true},
+		},
+		{
+			name:  "--exclusive=oversubscribe after --exclusive",
+			lines: []string{"#SBATCH --exclusive=exclusive", "#SBATCH --exclusive=USER", "#SBATCH --exclusive", "#SBATCH --exclusive=oversubscribe"},
+			want:  Script{},
+		},
+		{
 			name:  "--no-requeue, the last of it and --requeue winning",
 			lines: []string{"#SBATCH --requeue", "#SBATCH --no-requeue"},
 			want:  Script{NoRequeue: true},
