@@ -402,6 +402,9 @@ type UpdateOptions struct {
 	TimeLimit  *int64  `json:"time_limit_s,omitempty"`
 	After      *string `json:"after,omitempty"`
 	MaxRunning *int    `json:"max_running,omitempty"`
+	// Requeue: whether scontrol requeue may requeue a batch job (false:
+	// as sbatch --no-requeue).
+	Requeue *bool `json:"requeue,omitempty"`
 }
 
 // ResumeOptions change a resumed job's settings; a nil field keeps the

@@ -1103,6 +1103,22 @@ echo done
 	if r := h.mustRun("slurm", "scontrol", "show", "job", norq); !strings.Contains(r.stdout, " Requeue=0 Restarts=0 ") || !strings.Contains(r.stdout, "JobState=RUNNING") {
 		t.Errorf("scontrol show job of a running --no-requeue job: want Requeue=0 Restarts=0, RUNNING:\n%s", r.stdout)
 	}
+	// scontrol update Requeue=1 lets it be requeued, Requeue=0 forbids
+	// it again, as 22.05 does (checked with the real one); burst refused
+	// the key, saying it requeues any job.
+	h.mustRun("slurm", "scontrol", "update", "JobId="+norq, "Requeue=1")
+	if r := h.mustRun("slurm", "scontrol", "show", "job", norq); !strings.Contains(r.stdout, " Requeue=1 ") {
+		t.Errorf("scontrol show job after update Requeue=1: want Requeue=1:\n%s", r.stdout)
+	}
+	h.mustRun("slurm", "scontrol", "requeue", norq)
+	h.waitFor("the job made requeueable to run again", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(marks)
+		return strings.Count(string(b), "run") == 2
+	})
+	h.mustRun("slurm", "scontrol", "update", "JobId="+norq, "Requeue=0")
+	if r := h.run("slurm", "scontrol", "requeue", norq); r.code != 1 || r.stderr != "Requested operation is presently disabled for job "+norq+"\n" {
+		t.Errorf("scontrol requeue after update Requeue=0: want exit 1, Requested operation is presently disabled:\n%s", r)
+	}
 	h.mustRun("slurm", "scancel", norq)
 	// An ended job is not requeued by burst (Slurm 22.05 requeues it): said, exit 1.
 	if r := h.run("slurm", "scontrol", "requeue", id); r.code != 1 || !strings.Contains(r.stderr, "scontrol: error: requeue of job "+id+": it has ended") {

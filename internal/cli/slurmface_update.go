@@ -58,7 +58,7 @@ func updateJob(c *cobra.Command, cl *client.Client, a string, ref *client.IDRef,
 	if j.State.Terminal() {
 		return "Job has already finished for job " + a
 	}
-	o := client.UpdateOptions{Name: u.Name, After: u.Dependency, MaxRunning: u.Throttle}
+	o := client.UpdateOptions{Name: u.Name, After: u.Dependency, MaxRunning: u.Throttle, Requeue: u.Requeue}
 	if u.TimeLimit != nil {
 		cur := time.Duration(0)
 		if j.Spec != nil {

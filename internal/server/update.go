@@ -63,6 +63,15 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 		}
 		what = append(what, "dependencies "+burst.FormatDependencies(spec.After, spec.AfterAnyOf))
 	}
+	if o.Requeue != nil {
+		if spec.Batch == nil {
+			return badRequest("job %d was not submitted by sbatch: Requeue= is a batch job's (scontrol requeue requeues it as it is)", id)
+		}
+		bo := *spec.Batch // a new one: readers outside the lock keep the one they have
+		bo.NoRequeue = !*o.Requeue
+		spec.Batch = &bo
+		what = append(what, fmt.Sprintf("requeue %t", *o.Requeue))
+	}
 	rename := o.Name != nil && *o.Name != spec.Name
 	if rename {
 		if *o.Name == "" {

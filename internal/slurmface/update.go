@@ -17,6 +17,9 @@ type Update struct {
 	TimeLimit  *TimeChange
 	Dependency *string
 	Throttle   *int
+	// Requeue is Requeue=N: whether scontrol requeue may requeue the
+	// job (0: no, as sbatch --no-requeue; any other count: yes).
+	Requeue *bool
 }
 
 // TimeChange is a TimeLimit= of scontrol update: a new limit (0: none), or
@@ -83,8 +86,6 @@ func notUpdated(key string) (string, bool) {
 		return "burst has no reservations", true
 	case "features":
 		return "burst has no node features", true
-	case "requeue":
-		return "burst requeues any job: scontrol requeue ID", true
 	case "deadline":
 		return "burst has no deadlines: give a time limit", true
 	case "timemin":
@@ -115,7 +116,7 @@ func notUpdated(key string) (string, bool) {
 
 // ParseUpdate reads scontrol update's arguments: KEY=VALUE words in any
 // order, keys in any case (JobId or JobID, JobName or Name, TimeLimit,
-// Dependency, ArrayTaskThrottle), as Slurm 22.05 reads them. A key Slurm
+// Dependency, ArrayTaskThrottle, Requeue), as Slurm 22.05 reads them. A key Slurm
 // takes and burst does not change is refused saying why; one Slurm does
 // not know gets Slurm's words ("Update of this parameter is not
 // supported: KEY=VALUE", then "Request aborted").
@@ -149,9 +150,17 @@ func ParseUpdate(args []string) (Update, error) {
 				return u, &UpdateError{"Invalid ArrayTaskThrottle value: give a count (0: no limit)"}
 			}
 			u.Throttle = &n
+		case "requeue":
+			// As 22.05 reads it: a count, 0 or not.
+			n, err := strconv.ParseUint(v, 10, 16)
+			if err != nil {
+				return u, &UpdateError{"scontrol: error: Invalid Requeue value: " + v}
+			}
+			on := n != 0
+			u.Requeue = &on
 		default:
 			if why, ok := notUpdated(key); ok {
-				return u, &UpdateError{fmt.Sprintf("scontrol: error: burst does not update %s: %s (it updates JobName, TimeLimit, Dependency and ArrayTaskThrottle)", k, why)}
+				return u, &UpdateError{fmt.Sprintf("scontrol: error: burst does not update %s: %s (it updates JobName, TimeLimit, Dependency, ArrayTaskThrottle and Requeue)", k, why)}
 			}
 			return u, &UpdateError{"Update of this parameter is not supported: " + a + "\nRequest aborted"}
 		}
@@ -159,7 +168,7 @@ func ParseUpdate(args []string) (Update, error) {
 	switch {
 	case len(u.Jobs) == 0:
 		return u, &UpdateError{"scontrol: error: no job given: scontrol update JobId=ID KEY=VALUE (burst updates jobs only)"}
-	case u.Name == nil && u.TimeLimit == nil && u.Dependency == nil && u.Throttle == nil:
+	case u.Name == nil && u.TimeLimit == nil && u.Dependency == nil && u.Throttle == nil && u.Requeue == nil:
 		return u, &UpdateError{"No changes specified"}
 	}
 	return u, nil

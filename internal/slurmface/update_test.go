@@ -18,6 +18,12 @@ func TestParseUpdate(t *testing.T) {
 		*u.TimeLimit != (TimeChange{Sign: 1, Limit: 30 * time.Minute}) {
 		t.Fatalf("parsed %+v", u)
 	}
+	// Requeue=N as 22.05 reads it (checked): 0 is no, any other count yes.
+	for v, want := range map[string]bool{"0": false, "1": true, "2": true} {
+		if u, err := ParseUpdate([]string{"JobId=1", "requeue=" + v}); err != nil || u.Requeue == nil || *u.Requeue != want {
+			t.Errorf("Requeue=%s: %+v, %v; want %v", v, u, err, want)
+		}
+	}
 	for _, tc := range []struct {
 		cur, want time.Duration
 		arg       string
@@ -43,6 +49,8 @@ func TestParseUpdate(t *testing.T) {
 		{[]string{"JobId=1"}, "No changes specified"},
 		{[]string{"JobId=1", "nice=5"}, "scontrol: error: burst does not update nice: burst has no priorities"},
 		{[]string{"TimeLimit=5"}, "scontrol: error: no job given"},
+		{[]string{"JobId=1", "Requeue=yes"}, "scontrol: error: Invalid Requeue value: yes"}, // 22.05's words, exit 1
+		{[]string{"JobId=1", "Requeue=-1"}, "scontrol: error: Invalid Requeue value: -1"},
 	} {
 		if _, err := ParseUpdate(tc.args); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
