@@ -1293,6 +1293,43 @@ func sortedLines(s string) string {
 	return strings.Join(lines, "")
 }
 
+// scontrol show job's Restarts= of a requeued array task and of a requeued
+// job still pending, as Slurm 22.05 counts them (checked beside the
+// suite's Slurm: the requeued task 0 of an array says Restarts=1, its task
+// 1 Restarts=0; a job requeued and held says Restarts=1 while it waits).
+// burst said Restarts=0 for every array task, and for a requeued job until
+// it ran again.
+func TestScontrolRestartsOfRequeued(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	arr := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-a", "0-1", "-o", "/dev/null", "--wrap", "sleep 60").stdout)
+	a, _ := strconv.ParseInt(arr, 10, 64)
+	h.waitFor("both tasks to run", 30*time.Second, func() bool { return h.show(a).Tasks.Running == 2 })
+	h.mustRun("slurm", "scontrol", "requeue", arr+"_0")
+	h.waitFor("task 0 to run again", 30*time.Second, func() bool {
+		ts := h.tasks(a)
+		return len(ts) == 2 && ts[0].Attempt == 2 && ts[0].State == "running"
+	})
+	for task, want := range []string{" Restarts=1 ", " Restarts=0 "} {
+		if r := h.mustRun("slurm", "scontrol", "show", "job", arr+"_"+strconv.Itoa(task)); !strings.Contains(r.stdout, want) {
+			t.Errorf("scontrol show job %s_%d: want%s:\n%s", arr, task, want, r.stdout)
+		}
+	}
+	h.mustRun("slurm", "scancel", arr)
+
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "sleep 60").stdout)
+	n, _ := strconv.ParseInt(id, 10, 64)
+	h.waitFor("the job to run", 30*time.Second, func() bool { return h.show(n).Tasks.Running == 1 })
+	h.mustRun("slurm", "scontrol", "requeuehold", id)
+	h.waitFor("the job to wait, requeued and held", 30*time.Second, func() bool {
+		return h.mustRun("slurm", "squeue", "-h", "-j", id, "-o", "%t").stdout == "PD\n"
+	})
+	if r := h.mustRun("slurm", "scontrol", "show", "job", id); !strings.Contains(r.stdout, " Restarts=1 ") {
+		t.Errorf("scontrol show job of a job requeued and held: want Restarts=1:\n%s", r.stdout)
+	}
+	h.mustRun("slurm", "scancel", id)
+}
+
 // scontrol requeuehold, as Slurm 22.05 answers it (checked with the real
 // one): the running job goes back to the queue held, squeue's Reason "job
 // requeued in held state" (scontrol's job_requeued_in_held_state), kept

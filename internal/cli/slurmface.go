@@ -700,7 +700,7 @@ func (f *faceJobs) withTask(ctx context.Context, cl *client.Client, fj *slurmfac
 		fj.Node = t.Machine
 	}
 	fj.StdOut, fj.StdErr, fj.Signal = t.Stdout, t.Stderr, t.Signal
-	fj.Restarts = max(t.Attempt-1, 0) // each requeue (or lost machine) is one more attempt
+	fj.Restarts = slurmface.RestartsOf(t)
 	if fj.OneTask {
 		fj.Usage(t)
 	}

@@ -41,6 +41,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 			e.Node = ""
 		}
 		e.StdOut, e.StdErr = t.Stdout, t.Stderr
+		e.Restarts = RestartsOf(t) // each task's own, not its array's first task's
 		e.Usage(t)
 		e.Steps = t.Steps
 		switch {

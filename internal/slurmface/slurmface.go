@@ -121,6 +121,18 @@ type Job struct {
 	Exclusive bool
 }
 
+// RestartsOf is how many times task t was started again (requeued, its
+// machine lost, or run again by --retries), as scontrol's Restarts= counts
+// them: one waiting to run again after a requeue counts it already, as
+// Slurm 22.05 counts it from the requeue (checked: Restarts=1 while the
+// requeued job is pending).
+func RestartsOf(t burst.Task) int {
+	if t.State == burst.Queued {
+		return max(t.Attempt, 0) // its next attempt is Attempt+1
+	}
+	return max(t.Attempt-1, 0)
+}
+
 // BatchStep is the job's batch step, as sacct lists it under the job: the
 // script, what it ran and used. A step is cancelled, not timed out, when
 // its job reached its time limit.
