@@ -384,6 +384,8 @@ func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b 
 		return badRequest("task %d of job %d is not running: only a running job can be requeued", idx, id)
 	case j.row.CancelRequested || t.cancel || t.preempt != "":
 		return nil // being stopped already
+	case j.row.Spec.Batch != nil && j.row.Spec.Batch.NoRequeue:
+		return badRequest("job %d was submitted with --no-requeue: it is never requeued (scontrol update JobId=%d Requeue=1 allows it)", id, id)
 	}
 	c.stopToRequeue(t, "requeued by "+actor, now, b)
 	b.event(eventAt(now, actor, "job.requeue", j.row.Project, "job "+strconv.FormatInt(id, 10),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +230,37 @@ func TestJobStepsOfOneTask(t *testing.T) {
 		if s := steps(many); len(s) != 0 {
 			t.Errorf("%s: job %d (a map of 2) lists steps %+v; want none", c.kind, many, s)
 		}
+	}
+}
+
+// TestNoRequeueTaskLostEnds: a task of a job submitted with sbatch
+// --no-requeue is not run again when its machine is lost under it, as
+// Slurm ends such a job NODE_FAIL: it ends lost, saying why; nor is it
+// requeued on request (scontrol requeue), where the same job without the
+// option runs again.
+func TestNoRequeueTaskLostEnds(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	noRequeue := func(s *burst.JobSpec) { s.Batch = &burst.BatchOptions{NoRequeue: true} }
+	id := h.submit(1, noRequeue)
+	other := h.submit(1)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	if len(refs) != 2 {
+		t.Fatalf("started %v", refs)
+	}
+	var err error
+	h.do(func(b *batch) { err = h.c.requeueTask(id, 0, "ann", h.now, b) })
+	if err == nil || !strings.Contains(err.Error(), "--no-requeue") {
+		t.Errorf("requeue of a --no-requeue job: %v; want a refusal naming --no-requeue", err)
+	}
+	for _, r := range refs {
+		h.report("a", client.TaskEvent{TaskRef: r, Kind: client.EventExited, State: burst.Lost, Reason: "machine a lost", EndedAt: &h.now})
+	}
+	if j := h.job(id); j.State != burst.Lost || !strings.Contains(j.Reason, "--no-requeue") {
+		t.Errorf("the --no-requeue job whose machine was lost: %s (%q); want lost, naming --no-requeue", j.State, j.Reason)
+	}
+	if j := h.job(other); j.State.Terminal() || j.Tasks.Lost != 0 {
+		t.Errorf("the job without --no-requeue whose machine was lost: %s, %+v; want it to run again", j.State, j.Tasks)
 	}
 }

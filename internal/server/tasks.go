@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -289,8 +290,15 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		row.State, row.Reason = ev.State, ev.Reason
 	}
 	stopping := j.row.CancelRequested || t.cancel // the whole job, or this task alone
+	// sbatch --no-requeue: a task that ran is never run again, its machine
+	// lost or taken back under it (Slurm ends such a job NODE_FAIL).
+	noRequeue := spec.Batch != nil && spec.Batch.NoRequeue && t.delivered
+	if noRequeue && !stopping && (ev.State == burst.Lost || t.preempt != "" && ev.State != burst.Succeeded) {
+		ev.State, ev.Reason = burst.Lost, cmp.Or(ev.Reason, t.preempt)+" (submitted with --no-requeue: not run again)"
+		row.State, row.Reason = ev.State, ev.Reason
+	}
 	switch {
-	case t.preempt != "" && !stopping && ev.State != burst.Succeeded:
+	case t.preempt != "" && !stopping && ev.State != burst.Succeeded && !noRequeue:
 		// Not the program's doing: its attempt does not count against
 		// --retries, and its output so far stays until the next attempt.
 		row.LostCount++
@@ -304,7 +312,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 			j.row.State = burst.Queued
 			j.row.Reason = "waiting: " + row.Reason
 		}
-	case ev.State == burst.Lost && !stopping && (!t.delivered || row.LostCount+1 < maxLost):
+	case ev.State == burst.Lost && !stopping && (!t.delivered || row.LostCount+1 < maxLost) && !noRequeue:
 		// A task that never reached an agent did not even use an attempt,
 		// and counts no lost machine. One an agent held counts one, started
 		// or not (a machine short of descriptors reports its failed start
