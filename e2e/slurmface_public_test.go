@@ -77,8 +77,7 @@ var publicScripts = []publicScript{
 		defined: map[string]string{"ntasks": "8", "output": "output.txt", "error": "error.txt", "job-name": "SEQM", "time": "01:00:00"}, cpus: "8"},
 	{file: "submission-checkpoint.sh", source: "abdelllrazekkk/DIPZ_Workflow Fast_Rejection_Scheme/MLPL_Distributions/4ooAllhighest_dist/.ipynb_checkpoints/submission-checkpoint.sh",
 		defined: map[string]string{"job-name": "4ooAllhighest_dist", "mem": "500G", "time": "23:20:00", "chdir": "/tmp",
-			"output": "output-4ooAllhighest_dist.txt"},
-		warns: []string{"--oversubscribe is not supported"}, cpus: "1"},
+			"output": "output-4ooAllhighest_dist.txt"}, cpus: "1"}, // its -s is --oversubscribe (honoured: the machine is shared)
 	{file: "job_v04.sh", source: "zainabnazari/ppmi matrix_preparation/new_jobs_counts_ir2/job_v04.sh",
 		defined: map[string]string{"job-name": "v04n", "mem": "160G", "time": "02:00:00"}, warns: []string{"--hint is not supported"}, cpus: "1"},
 	{file: "jim_bash.bash", source: "jamesafranke/ViT_clouds scripts/jim_bash.bash",

@@ -73,7 +73,7 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
-	"time-min", "exclude", "contiguous", "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "deadline", "licenses"}
+	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "deadline", "licenses"}
 
 // partitionCluster is the burst cluster a Slurm partition names: the
 // cluster of that name, or "" (the default cluster) when none is, as a
@@ -248,7 +248,7 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 }
 
 func sbatchSupported() string {
-	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode --no-requeue --requeue --exclusive " +
+	return "burst honours -J -o -e -D -a -c -n -N --mem --mem-per-cpu -t --gres --gpus --export --open-mode --no-requeue --requeue --exclusive --oversubscribe " +
 		"--get-user-env --begin --signal --container --wrap --parsable --test-only -A -p -W -d --kill-on-invalid-dep -M; see `burst help slurm sbatch`"
 }
 

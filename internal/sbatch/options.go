@@ -102,7 +102,7 @@ var options = []option{
 	{names: []string{"ntasks-per-socket"}, arg: required},
 	{names: []string{"oom-kill-step"}, arg: optional},
 	{names: []string{"overcommit"}, short: 'O'},
-	{names: []string{"oversubscribe", "share"}, short: 's'},
+	{names: []string{"oversubscribe", "share"}, short: 's', eg: "--oversubscribe"},
 	{names: []string{"parsable"}},
 	{names: []string{"power"}, arg: required},
 	{names: []string{"prefer"}, arg: required},

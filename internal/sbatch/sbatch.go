@@ -593,6 +593,8 @@ func (p *parser) set(name, v string) error {
 		s.Partition = v
 	case "no-requeue", "requeue":
 		s.NoRequeue = name == "no-requeue"
+	case "oversubscribe":
+		s.Exclusive = false // the last of it and --exclusive wins, as in Slurm
 	case "exclusive":
 		// Alone (or =exclusive, as 22.05 reads it): a whole node. =user
 		// and =mcs let the node be shared with the same user's (or

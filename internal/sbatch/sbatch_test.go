@@ -209,6 +209,16 @@ func TestParse(t *testing.T) {
 			want:  Script{Exclusive: true},
 		},
 		{
+			name:  "--oversubscribe after --exclusive shares the machine (the last wins)",
+			lines: []string{"#SBATCH --exclusive", "#SBATCH -s"},
+			want:  Script{},
+		},
+		{
+			name:  "--exclusive after --oversubscribe",
+			lines: []string{"#SBATCH --oversubscribe", "#SBATCH --exclusive"},
+			want:  Script{Exclusive: true},
+		},
+		{
 			name:  "--exclusive=user",
 			lines: []string{"#SBATCH --exclusive", "#SBATCH --exclusive=user"},
 			want:  Script{},
