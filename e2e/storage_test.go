@@ -183,6 +183,34 @@ func TestStorageLsRmTierEmbedded(t *testing.T) {
 	}
 }
 
+// A tier move that picks nothing (a project that holds no blob, a digest
+// or job it does not hold) is refused as rm refuses it, naming the project
+// and `burst storage ls`, rather than saying the blobs picked are there
+// already.
+func TestStorageTierPicksNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("project", "create", "mars")
+	d := h.blobFile("a.bin", 10)
+	h.mustRun("storage", "put", "a.bin")
+	for _, args := range [][]string{
+		{"--all", "--project", "mars"},
+		{d, "--project", "mars"},
+		{"--job", "999", "--project", "default"},
+		{"--all", "--project", "mars", "--dry-run"},
+	} {
+		r := h.run(append([]string{"storage", "tier", "--to", "cold_hdd"}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, "holds no blob") || !strings.Contains(r.stderr, "burst storage ls --project") {
+			t.Fatalf("storage tier %v picks nothing:\n%s\nwant refused, naming burst storage ls", args, r)
+		}
+	}
+	// What it does pick still moves, and a second move says it is there already.
+	h.mustRun("storage", "tier", "--all", "--to", "cold_hdd")
+	if r := h.mustRun("storage", "tier", "--all", "--to", "cold_hdd"); !strings.Contains(r.stdout, "there already") {
+		t.Fatalf("a second move to the same tier:\n%s\nwant: there already", r)
+	}
+}
+
 // A lifecycle rule moves a project's blobs to a cheaper tier once they
 // are old enough, then a delete rule removes them (and their file), each
 // an audit event; a rule to a dearer tier never moves anything.

@@ -329,8 +329,11 @@ func (s *Server) moveBlobs(ctx context.Context, actor, kind, why, project string
 	move := func(write bool) ([]store.StorageChange, error) {
 		var changes []store.StorageChange
 		err := s.st.Write(ctx, func(tx *store.Tx) (err error) {
-			if changes, err = tx.MoveBlobRefs(project, sel, to); err != nil || !write {
-				return errors.Join(err, store.ErrDryRun)
+			if changes, err = tx.MoveBlobRefs(project, sel, to); err != nil {
+				return err // ErrNoMatch among them: not to be taken for the dry run's rollback
+			}
+			if !write {
+				return store.ErrDryRun
 			}
 			ev := s.newEvent(actor, kind, project, project, describeChanges("moved", changes, to, why))
 			return store.AppendEvent(tx, &ev)
@@ -404,7 +407,7 @@ func noMatch(project string, sel store.RefSel) error {
 	case !sel.Before.IsZero():
 		what = "that age"
 	case sel.All:
-		what = "any blob"
+		return &apierr.NotFound{Msg: fmt.Sprintf("project %s holds no blob: see `burst storage ls --project %s`", project, project)}
 	}
 	return &apierr.NotFound{Msg: fmt.Sprintf("project %s holds no blob of %s: see `burst storage ls --project %s`", project, what, project)}
 }
