@@ -24,6 +24,7 @@ import (
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmface"
 	"github.com/burst-sh/burst/internal/sysuser"
 )
@@ -2676,7 +2677,13 @@ to burst unchanged:
 			if err := slurmface.Link(dir, exe); err != nil {
 				return usage("slurm link: %v", err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "linked %s in %s: export PATH=%s:$PATH\n", strings.Join(SlurmNames, ", "), dir, dir)
+			// The PATH line names DIR whole: a relative entry would find the
+			// commands only while the shell stays in this directory.
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "linked %s in %s: export PATH=%s:\"$PATH\"\n", strings.Join(SlurmNames, ", "), dir, shellquote.Quote(abs))
 			return nil
 		},
 	}
