@@ -163,6 +163,32 @@ func TestStageMapSharedOnce(t *testing.T) {
 	}
 }
 
+// Unlike burst run, an attached burst map leaves its tasks' --out files in
+// the store: it says so on stderr, naming the command that brings them
+// here, and that command does. A map without --out says nothing of it.
+func TestStageMapSaysHowToFetch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("map", "--out", "*.out", "--", "sh", "-c", `echo "$1" > "$1.out"`, "_", "{}", ":::", "a", "b")
+	id := jobIDFrom(t, r)
+	hint := fmt.Sprintf("`burst results %d --fetch [DIR]`", id)
+	if !strings.Contains(r.stderr, hint) {
+		t.Fatalf("a map with --out:\n%s\nwant stderr to name %s", r, hint)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "a.out")); err == nil {
+		t.Fatal("the map fetched its outputs itself: the hint would be wrong")
+	}
+	h.mustRun("results", idArg(id), "--fetch", ".")
+	for _, in := range []string{"a", "b"} {
+		if got, err := os.ReadFile(filepath.Join(h.dir, in+".out")); err != nil || string(got) != in+"\n" {
+			t.Fatalf("%s.out after the hinted fetch: %q, %v", in, got, err)
+		}
+	}
+	if r := h.mustRun("map", "--", "echo", ":::", "a"); strings.Contains(r.stderr, "--fetch") {
+		t.Fatalf("a map without --out:\n%s\nwant no fetch hint", r)
+	}
+}
+
 // An output a task left world-writable and setuid comes back as cp
 // without -p would copy it: its permission bits less the fetcher's umask,
 // no setuid, setgid or sticky bit; an executable stays executable.

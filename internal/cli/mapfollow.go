@@ -144,6 +144,11 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		bar.finish(last.Tasks, last.CostUSD, time.Now())
 	}
 	err := mapExit(ctx, cl, last)
+	if s := cmp.Or(last.Spec, j.Spec); s != nil && len(s.Outputs) > 0 && last.Tasks.Succeeded > 0 {
+		// Unlike burst run, a map leaves its tasks' --out files in the
+		// store: say how to get them, or the map looks as if it made none.
+		fmt.Fprintf(stderr, "burst: job %d: the files its tasks left (--out) are kept: `burst results %d --fetch [DIR]` brings them here\n", j.ID, j.ID)
+	}
 	if p.gone != nil && err == nil {
 		return p.gone
 	}
