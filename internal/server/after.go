@@ -77,7 +77,7 @@ func (s *Server) checkAfter(ctx context.Context, spec *burst.JobSpec) (map[int64
 			// One task, or each (aftercorr of a map), is decided once queued.
 			return seen(e.state, false, ok && dep.Kind != burst.Singleton && dep.Task == nil && (dep.Kind != burst.AfterCorr || !gated(spec)))
 		}); never != "" {
-			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency (`burst map --resume JOB` runs the failed tasks of job JOB again)", never)
+			return nil, badRequest("job dependency problem: %s, so this job would never start: give another dependency, or run that job again first (of a map, `burst map --resume ID` runs its failed tasks again)", never)
 		}
 	}
 	return ended, nil
