@@ -170,7 +170,9 @@ naming --quote (parallel's -q), which passes every word as it is.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
 shell-quoted as parallel quotes it: as it is when made of letters, digits
-and _ . + / - (so 'echo $(({}*2))' computes), in single quotes otherwise.
+and _ . + / - (so 'echo $(({}*2))' computes), in single quotes otherwise,
+and quoted further inside the command's own quotes ('{}', "{} n", a
+backquoted command): an input's '; rm ...' or $(...) stays data there.
 
 Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts

@@ -797,23 +797,35 @@ type Numbers struct {
 // ExpandWith is Expand with the task's numbers n, {##} {0#} and {0%} among them.
 func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput bool) []string {
 	has := hasReplacement(template)
-	quote := func(s string) string { return s }
+	quote, text := func(s string) string { return s }, func(string) {}
 	if shell {
-		quote = shellquote.AsParallel // as GNU parallel quotes: `$(({}*2))` computes
+		// as GNU parallel quotes (`$(({}*2))` computes), and data wherever
+		// the template's own quotes leave it ('{}', "{} n", `echo {}`)
+		var ctx shellquote.Context
+		quote, text = ctx.Quote, ctx.Write
+	}
+	lit := func(b *strings.Builder) func(string) {
+		return func(s string) { b.WriteString(s); text(s) }
 	}
 	words := make([]string, 0, len(template)+len(inputs))
 	var b strings.Builder
-	for _, arg := range template {
+	for k, arg := range template {
+		if k > 0 {
+			text(" ")
+		}
 		if perInput && len(inputs) > 1 && holdsAll(arg) {
-			for _, in := range inputs {
+			for i, in := range inputs {
+				if i > 0 {
+					text(" ")
+				}
 				b.Reset()
-				pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
+				pieces(arg, lit(&b), func(t token, raw string) {
 					v, ok := modify(in, t.mod), true
 					if t.kind != kAll {
 						v, ok = value(t, inputs, n)
 					}
 					if !ok {
-						b.WriteString(raw)
+						lit(&b)(raw)
 						return
 					}
 					b.WriteString(quote(v))
@@ -823,13 +835,13 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 			continue
 		}
 		b.Reset()
-		pieces(arg, func(lit string) { b.WriteString(lit) }, func(t token, raw string) {
+		pieces(arg, lit(&b), func(t token, raw string) {
 			if t.kind == kAll && len(inputs) > 1 {
 				for i, in := range inputs {
 					switch {
 					case i == 0:
 					case shell:
-						b.WriteByte(' ')
+						lit(&b)(" ")
 					default: // a new argument per input group
 						words = append(words, b.String())
 						b.Reset()
@@ -840,7 +852,7 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 			}
 			v, ok := value(t, inputs, n)
 			if !ok {
-				b.WriteString(raw)
+				lit(&b)(raw)
 				return
 			}
 			b.WriteString(quote(v))
@@ -849,6 +861,7 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 	}
 	if !has {
 		for _, in := range inputs {
+			text(" ")
 			words = append(words, quote(in))
 		}
 	}

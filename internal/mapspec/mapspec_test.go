@@ -467,29 +467,39 @@ func TestExpandInjection(t *testing.T) {
 	}
 }
 
-// TestExpandShellRuns runs the shell form with sh and checks that every input arrives literally.
-func TestExpandShellRuns(t *testing.T) {
-	sh, err := exec.LookPath("sh")
+// inShell is sh run with args in a directory of its own, with a bare
+// environment, and the path of a file there that no test's input may make.
+func inShell(t *testing.T) (sh func(args ...string) (stdout, stderr string, err error), marker string) {
+	t.Helper()
+	path, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh:", err)
 	}
 	dir := t.TempDir()
-	marker := filepath.Join(dir, "pwned")
-	run := func(argv []string) string {
-		t.Helper()
-		if len(argv) != 5 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != ShellLauncher {
-			t.Fatalf("shell form = %q", argv)
-		}
-		cmd := exec.Command(sh, argv[1:]...)
+	return func(args ...string) (string, string, error) {
+		cmd := exec.Command(path, args...)
 		cmd.Dir = dir
 		cmd.Env = []string{"HOME=/home/should-not-appear", "PATH=" + os.Getenv("PATH")}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("sh -c %q: %v: %s", argv[4], err, stderr.String())
+		return string(out), stderr.String(), err
+	}, filepath.Join(dir, "pwned")
+}
+
+// TestExpandShellRuns runs the shell form with sh and checks that every input arrives literally.
+func TestExpandShellRuns(t *testing.T) {
+	sh, marker := inShell(t)
+	run := func(argv []string) string {
+		t.Helper()
+		if len(argv) != 5 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != ShellLauncher {
+			t.Fatalf("shell form = %q", argv)
 		}
-		return string(out)
+		out, stderr, err := sh(argv[1:]...)
+		if err != nil {
+			t.Fatalf("sh -c %q: %v: %s", argv[4], err, stderr)
+		}
+		return out
 	}
 	for _, raw := range nasty {
 		in := strings.ReplaceAll(raw, "MARKER", marker)
@@ -527,6 +537,53 @@ func TestExpandShellRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("an input was run as shell code: the marker file exists")
+	}
+}
+
+// TestExpandShellQuotedRuns runs with sh templates whose {} stands inside
+// their own quotes, written for GNU parallel's shell: {} in single quotes, a
+// double-quoted span ("{} n"), backquotes, "$(basename {})", $(({}*2)) and
+// x\{}. Parallel's single quotes are no quoting there: an input that closes
+// them (x'; rm ...), a backtick or a $(...) ran as code. Every input stays
+// data.
+func TestExpandShellQuotedRuns(t *testing.T) {
+	sh, marker := inShell(t)
+	run := func(script string) (string, error) {
+		out, _, err := sh("-c", script)
+		return out, err
+	}
+	trim := func(s string) string { return strings.TrimRight(s, "\n") } // $(...) and `...` drop trailing newlines
+	for _, raw := range append(nasty, `x'; touch MARKER; '`, `a"; touch MARKER; "b`, "`;touch MARKER;`", "$(touch MARKER)'", "a[$(touch MARKER)]") {
+		in := strings.ReplaceAll(raw, "MARKER", marker)
+		for _, c := range []struct {
+			template []string
+			want     string // "" where the command may fail (arithmetic over a word)
+		}{
+			{[]string{"printf", "'<%s>'", "'{}'"}, "<" + in + ">"},
+			{[]string{"printf", "'<%s>'", "'pre {} post'"}, "<pre " + in + " post>"},
+			{[]string{"printf", "'<%s>'", `"{}`, `n"`}, "<" + shellquote.AsParallel(in) + " n>"},
+			{[]string{"printf", "'<%s>'", "\"`printf %s {}`\""}, "<" + trim(in) + ">"},
+			{[]string{"printf", "'<%s>'", "\"`printf %s \"{}\"`\""}, "<" + trim(shellquote.AsParallel(in)) + ">"},
+			{[]string{"printf", "'<%s>'", "\"$(printf %s {})\""}, "<" + trim(in) + ">"},
+			{[]string{"printf", "'<%s>'", "\"$(printf %s \"'{}'\")\""}, "<'" + shellquote.AsParallel(in) + "'>"},
+			{[]string{"printf", "'<%s>'", "'$(({}*2))'"}, ""},
+			{[]string{"printf", "'<%s>'", "$(({}*2))"}, ""},
+		} {
+			script := Expand(c.template, []string{in}, 1, 0, true, false)[4]
+			got, err := run(script)
+			if c.want != "" && (err != nil || got != c.want) {
+				t.Errorf("%q over %q: sh -c %q printed %q (%v), want %q", c.template, in, script, got, err, c.want)
+			}
+		}
+		if in != "" && in[0] != '\n' {
+			script := Expand([]string{"printf", "'<%s>'", `x\{}`}, []string{in}, 1, 0, true, false)[4]
+			if got, err := run(script); err != nil || got != "<x"+in+">" {
+				t.Errorf(`x\{} over %q: sh -c %q printed %q (%v)`, in, script, got, err)
+			}
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("input %q was run as shell code: the marker file exists", in)
+		}
 	}
 }
 

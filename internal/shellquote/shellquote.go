@@ -5,7 +5,10 @@
 // dashboard's command lines).
 package shellquote
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Quote returns s as one word that sh (and bash, dash, ksh, mksh, yash, zsh)
 // reads back as exactly s, in any position of a command line. A plain word is
@@ -118,4 +121,143 @@ func Builtin(name string) bool {
 		return true
 	}
 	return false
+}
+
+// Context follows shell text as it is written, piece by piece, to know how a
+// value put into it next must be quoted to stay data: GNU parallel's single
+// quotes (AsParallel) are data only where the shell is outside quotes, so a
+// command written for its shell with {} inside quotes ('{}', "{} n",
+// `echo {}`, $(({}*2))) would run what an input holds (x'; rm -r ~; ', a
+// backtick, a $(...)). Quote writes the value for where the text so far
+// leaves the shell; Write takes the template's own text.
+type Context struct {
+	stack []frame
+	esc   bool // a backslash outside single quotes escapes the next character
+	dol   bool // the last character was a $ outside single quotes
+	paren bool // the last character opened a $( (a ( next makes it $(( )
+}
+
+type frame struct {
+	kind  byte // '\'' '"' '`' 'c' ($( )), 'a' ($(( )))
+	depth int  // ( ) nesting inside a $( or $((
+}
+
+func (c *Context) top() byte {
+	if len(c.stack) == 0 {
+		return 0
+	}
+	return c.stack[len(c.stack)-1].kind
+}
+
+func (c *Context) push(k byte) { c.stack = append(c.stack, frame{kind: k}) }
+func (c *Context) pop()        { c.stack = c.stack[:len(c.stack)-1] }
+
+// Write follows the shell text s.
+func (c *Context) Write(s string) {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		top := c.top()
+		if top == '\'' {
+			if ch == '\'' {
+				c.pop()
+			}
+			continue
+		}
+		if c.esc {
+			c.esc = false
+			continue
+		}
+		dol, paren := c.dol, c.paren
+		c.dol, c.paren = false, false
+		switch {
+		case ch == '\\':
+			c.esc = true
+		case ch == '"' && top == '"':
+			c.pop()
+		case ch == '"' && top != 'a':
+			c.push('"')
+		case ch == '\'' && top != '"' && top != 'a':
+			c.push('\'')
+		case ch == '`' && top == '`':
+			c.pop()
+		case ch == '`':
+			c.push('`')
+		case ch == '$':
+			c.dol = true
+		case ch == '(' && paren && top == 'c' && c.stack[len(c.stack)-1].depth == 0:
+			c.stack[len(c.stack)-1].kind = 'a' // $(( arithmetic
+		case ch == '(' && dol:
+			c.push('c')
+			c.paren = true
+		case ch == '(' && (top == 'c' || top == 'a'):
+			c.stack[len(c.stack)-1].depth++
+		case ch == ')' && (top == 'c' || top == 'a'):
+			f := &c.stack[len(c.stack)-1]
+			switch {
+			case f.depth > 0:
+				f.depth--
+			case top == 'a' && i+1 < len(s) && s[i+1] == ')':
+				c.pop()
+				i++
+			default:
+				c.pop()
+			}
+		}
+	}
+}
+
+// Quote returns v written so that, put where the text so far leaves the
+// shell, it is v's text and nothing else: as AsParallel outside quotes (so
+// as GNU parallel's shell gets it), v itself between single quotes (its '
+// as '\”), AsParallel's text with \ " $ ` escaped between double quotes or
+// in arithmetic, and escaped once more for each backquote around it. Quote
+// does not follow v: the text after it continues where the text before it
+// left off.
+func (c *Context) Quote(v string) string {
+	var s string
+	switch c.top() {
+	case '\'':
+		s = strings.ReplaceAll(v, "'", `'\''`)
+	case '"', 'a':
+		s = escape(AsParallel(v), "\\\"$`")
+	default:
+		s = AsParallel(v)
+		if c.esc && v != "" { // a backslash before it makes its first character plain
+			_, n := utf8.DecodeRuneInString(v)
+			s = v[:n]
+			if n < len(v) {
+				s += AsParallel(v[n:])
+			}
+		}
+	}
+	c.esc, c.dol, c.paren = false, false, false
+	return c.backquoted(s, len(c.stack))
+}
+
+// backquoted escapes s once for each backquote among the frames below n,
+// from the innermost out, as a backquoted command's text is read: \ ` $
+// lose a backslash (and " too where the backquote is in double quotes).
+func (c *Context) backquoted(s string, n int) string {
+	for k := n - 1; k >= 0; k-- {
+		if c.stack[k].kind != '`' {
+			continue
+		}
+		chars := "\\`$"
+		if k > 0 && c.stack[k-1].kind == '"' {
+			chars += `"`
+		}
+		s = escape(s, chars)
+	}
+	return s
+}
+
+func escape(s, chars string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(chars, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
