@@ -45,6 +45,11 @@ const (
 	MaxTextBytes = 1 << 20
 	// MaxTasks bounds a job's tasks (a map's input combinations).
 	MaxTasks = 10_000_000
+	// MaxMapInputs bounds the inputs a map reads from its files and
+	// standard input: more than one submission (64 MiB) carries, each
+	// input taking two bytes of it at least. Read whole, a stream of
+	// empty inputs (1 GB of commas under -d ,) would take tens of GB.
+	MaxMapInputs = 32 << 20
 	// MaxArrayIndex bounds a job array's index: the largest Slurm can be
 	// configured to allow (slurm.conf MaxArraySize is at most 4000001).
 	MaxArrayIndex = 4_000_000

@@ -375,7 +375,10 @@ none of them.`,
 				if err != nil {
 					return usage("read inputs from standard input: %v", err)
 				}
-				_, src, _, _ := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, delim)
+				_, src, _, err := mapspec.ParseLinked([]string{"x", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, delim)
+				if err != nil {
+					return usage("%v", err)
+				}
 				sources = src
 			}
 			var names []string        // --header's: a column's, by position

@@ -1,6 +1,7 @@
 package mapspec
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/shellquote"
 )
 
@@ -73,6 +75,7 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), deli
 		first = len(args)
 	}
 	template = slices.Clone(args[:first])
+	read := 0 // inputs read from files
 	for i := first; i < len(args); {
 		sep := args[i]
 		j := i + 1
@@ -99,14 +102,14 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), deli
 			for _, p := range vals {
 				data, err := readFile(p)
 				if err != nil {
-					name := strconv.Quote(p)
-					if p == "-" {
-						name = "standard input (-)"
-					}
-					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, name, oneLine(err))
+					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, fileName(p), oneLine(err))
+				}
+				n := records(data, delim)
+				if read += n; read > burst.MaxMapInputs {
+					return nil, nil, nil, fmt.Errorf("%s %s: more than %d inputs, the most a map reads: split them over several `burst map` runs", sep, fileName(p), burst.MaxMapInputs)
 				}
 				linked = append(linked, link && len(sources) > 0)
-				sources = append(sources, split(Source{}, data))
+				sources = append(sources, split(make(Source, 0, n), data))
 			}
 		}
 		i = j
@@ -203,6 +206,27 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // oneLine renders err on a single line so the caller's message stays one line.
 func oneLine(err error) string {
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(err.Error())
+}
+
+// fileName is how a message names the input file p.
+func fileName(p string) string {
+	if p == "-" {
+		return "standard input (-)"
+	}
+	return strconv.Quote(p)
+}
+
+// records is how many inputs appendLines (delim Lines) or appendRecords
+// finds in data, counted without making them.
+func records(data []byte, delim string) int {
+	if delim == Lines {
+		delim = "\n"
+	}
+	n := bytes.Count(data, []byte(delim))
+	if len(data) > 0 && !bytes.HasSuffix(data, []byte(delim)) {
+		n++
+	}
+	return n
 }
 
 // appendLines appends the lines of data to src, split as bufio.ScanLines does: each line's "\n" or "\r\n" is

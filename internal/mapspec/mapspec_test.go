@@ -3,6 +3,7 @@ package mapspec
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/shellquote"
 )
 
@@ -1048,6 +1050,27 @@ func TestParseNull(t *testing.T) {
 	_, srcs, _, err = ParseLinked([]string{"echo", ":::", "x\ny", "z"}, nil, "\x00")
 	if err != nil || len(srcs) != 1 || !slices.Equal(srcs[0], Source{"x\ny", "z"}) {
 		t.Fatalf("ParseLinked -0 of ::: values: %q, %v", srcs, err)
+	}
+}
+
+// TestParseBoundsInputs: a stream of empty inputs (-d , over a file of
+// commas, blank lines) more than any map can carry is refused before its
+// inputs are made; read whole, 200 MB of commas took 12.8 GB.
+func TestParseBoundsInputs(t *testing.T) {
+	for _, delim := range []string{Lines, ",", "XY"} {
+		d := cmp.Or(delim, "\n")
+		data := bytes.Repeat([]byte(d), burst.MaxMapInputs+1)
+		_, _, _, err := ParseLinked([]string{"true", "::::", "-"}, func(string) ([]byte, error) { return data, nil }, delim)
+		if err == nil || !strings.Contains(err.Error(), "more than 33554432 inputs") {
+			t.Errorf("delimiter %q: %d empty inputs: err = %v", delim, burst.MaxMapInputs+1, err)
+		}
+		// records counts what the reading makes.
+		for _, text := range []string{"", d, "a", "a" + d, d + d + "b", "a" + d + "b" + d + d} {
+			_, srcs, _, err := ParseLinked([]string{"true", "::::", "f"}, func(string) ([]byte, error) { return []byte(text), nil }, delim)
+			if err != nil || len(srcs[0]) != records([]byte(text), delim) {
+				t.Errorf("delimiter %q: %q made %q (%v), records says %d", delim, text, srcs, err, records([]byte(text), delim))
+			}
+		}
 	}
 }
 
