@@ -469,17 +469,18 @@ func TestExpandInjection(t *testing.T) {
 	}
 }
 
-// inShell is sh run with args in a directory of its own, with a bare
-// environment, and the path of a file there that no test's input may make.
-func inShell(t *testing.T) (sh func(args ...string) (stdout, stderr string, err error), marker string) {
+// inShell runs a shell (sh, bash) with args in a directory of its own,
+// with a bare environment; marker is a file there that no test's input may
+// make. It skips the test where there is no sh, and fails it where a shell
+// asked for is missing.
+func inShell(t *testing.T) (sh func(shell string, args ...string) (stdout, stderr string, err error), marker string) {
 	t.Helper()
-	path, err := exec.LookPath("sh")
-	if err != nil {
+	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh:", err)
 	}
 	dir := t.TempDir()
-	return func(args ...string) (string, string, error) {
-		cmd := exec.Command(path, args...)
+	return func(shell string, args ...string) (string, string, error) {
+		cmd := exec.Command(shell, args...)
 		cmd.Dir = dir
 		cmd.Env = []string{"HOME=/home/should-not-appear", "PATH=" + os.Getenv("PATH")}
 		var stderr bytes.Buffer
@@ -497,7 +498,7 @@ func TestExpandShellRuns(t *testing.T) {
 		if len(argv) != 5 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != ShellLauncher {
 			t.Fatalf("shell form = %q", argv)
 		}
-		out, stderr, err := sh(argv[1:]...)
+		out, stderr, err := sh("sh", argv[1:]...)
 		if err != nil {
 			t.Fatalf("sh -c %q: %v: %s", argv[4], err, stderr)
 		}
@@ -551,7 +552,7 @@ func TestExpandShellRuns(t *testing.T) {
 func TestExpandShellQuotedRuns(t *testing.T) {
 	sh, marker := inShell(t)
 	run := func(script string) (string, error) {
-		out, _, err := sh("-c", script)
+		out, _, err := sh("sh", "-c", script)
 		return out, err
 	}
 	trim := func(s string) string { return strings.TrimRight(s, "\n") } // $(...) and `...` drop trailing newlines
@@ -577,6 +578,12 @@ func TestExpandShellQuotedRuns(t *testing.T) {
 				t.Errorf("%q over %q: sh -c %q printed %q (%v), want %q", c.template, in, script, got, err, c.want)
 			}
 		}
+		// bash's $'...' (sh's $ then '...', which only has to run nothing)
+		script := Expand([]string{"printf", "'<%s>'", "$'{}'", "$'x\\{}'"}, []string{in}, 1, 0, true, false)[4]
+		if got, _, err := sh("bash", "-c", script); err != nil || got != "<"+in+"><x\\"+in+">" {
+			t.Errorf(`bash: $'{}' over %q: %q printed %q (%v)`, in, script, got, err)
+		}
+		sh("sh", "-c", script)
 		if in != "" && in[0] != '\n' {
 			script := Expand([]string{"printf", "'<%s>'", `x\{}`}, []string{in}, 1, 0, true, false)[4]
 			if got, err := run(script); err != nil || got != "<x"+in+">" {

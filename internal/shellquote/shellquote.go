@@ -138,7 +138,7 @@ type Context struct {
 }
 
 type frame struct {
-	kind  byte // '\'' '"' '`' 'c' ($( )), 'a' ($(( )))
+	kind  byte // '\'' '"' '`' 'e' ($'...'), 'c' ($( )), 'a' ($(( )))
 	depth int  // ( ) nesting inside a $( or $((
 }
 
@@ -157,9 +157,12 @@ func (c *Context) Write(s string) {
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		top := c.top()
-		if top == '\'' {
-			if ch == '\'' {
+		if top == '\'' || top == 'e' && !c.esc {
+			switch {
+			case ch == '\'':
 				c.pop()
+			case ch == '\\' && top == 'e':
+				c.esc = true
 			}
 			continue
 		}
@@ -176,6 +179,8 @@ func (c *Context) Write(s string) {
 			c.pop()
 		case ch == '"' && top != 'a':
 			c.push('"')
+		case ch == '\'' && dol && top != '"' && top != 'a':
+			c.push('e') // bash's $'...', where a backslash escapes
 		case ch == '\'' && top != '"' && top != 'a':
 			c.push('\'')
 		case ch == '`' && top == '`':
@@ -218,6 +223,16 @@ func (c *Context) Quote(v string) string {
 	switch c.top() {
 	case '\'':
 		s = strings.ReplaceAll(v, "'", `'\''`)
+	case 'e':
+		// bash's $'...' reads a backslash, sh's '...' does not: a value
+		// with either goes between them, the quote closed and opened again
+		s = v
+		if strings.ContainsAny(v, `\'`) {
+			s = "'" + Always(v) + "$'"
+		}
+		if c.esc {
+			s = `\` + s // the template's backslash then stands for itself
+		}
 	case '"', 'a':
 		s = escape(AsParallel(v), "\\\"$`")
 	default:
