@@ -50,6 +50,12 @@ const (
 	// input taking two bytes of it at least. Read whole, a stream of
 	// empty inputs (1 GB of commas under -d ,) would take tens of GB.
 	MaxMapInputs = 32 << 20
+	// MaxSubmitBytes bounds one request's body, a submission with its
+	// map's inputs: room for a map of 1,000,000 inputs of up to 60 bytes
+	// each, and well below what would make the server hold hundreds of
+	// megabytes for one request. A map's input files and standard input
+	// are read no further.
+	MaxSubmitBytes = 64 << 20
 	// MaxArrayIndex bounds a job array's index: the largest Slurm can be
 	// configured to allow (slurm.conf MaxArraySize is at most 4000001).
 	MaxArrayIndex = 4_000_000

@@ -436,10 +436,8 @@ const unauthorized = "missing or wrong token: send \"Authorization: Bearer TOKEN
 const unknownUser = "this user credential is not valid here: it was revoked, its user removed, or it is another server's; " +
 	"ask an admin for a new one (`burst user token NAME`) and sign in with it (`burst login`, or BURST_TOKEN)"
 
-// MaxBody bounds a request's body: room for a map of 1,000,000 inputs of
-// up to 60 bytes each, sent in its submit request, and well below what
-// would make the server hold hundreds of megabytes for one request.
-const MaxBody = 64 << 20
+// MaxBody bounds a request's body (burst.MaxSubmitBytes).
+const MaxBody = burst.MaxSubmitBytes
 
 // jsonDecoder is a message that reads its own JSON when it has the common
 // shape (client.Report: an agent's report, once every few tasks) and says

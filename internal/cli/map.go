@@ -371,7 +371,7 @@ none of them.`,
 				if f, ok := c.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					return usage("no inputs: give them after ::: (e.g. `::: a b c`), after :::: FILE, with --over GLOB, or on standard input")
 				}
-				data, err := io.ReadAll(c.InOrStdin())
+				data, err := readInputs(c.InOrStdin(), "standard input")
 				if err != nil {
 					return usage("read inputs from standard input: %v", err)
 				}
@@ -967,10 +967,27 @@ func succeededTasks(ctx context.Context, cl *client.Client, id int64) ([]bool, e
 func readInputFile(stdin io.Reader) func(string) ([]byte, error) {
 	return func(p string) ([]byte, error) {
 		if p == "-" {
-			return io.ReadAll(stdin)
+			return readInputs(stdin, "standard input")
 		}
-		return os.ReadFile(p)
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readInputs(f, p)
 	}
+}
+
+// readInputs reads a map's inputs from r (name says which file) up to
+// what one submission carries: a larger stream could never be submitted,
+// and read whole it would take the memory of a stream that has no end.
+func readInputs(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, burst.MaxSubmitBytes+1))
+	if err == nil && len(data) > burst.MaxSubmitBytes {
+		return nil, fmt.Errorf("%s holds more than %d MiB of inputs, more than one submission carries: split it (split -l 1000000 FILE part.) and map each part, or give the inputs as files (--over 'data/*')",
+			name, burst.MaxSubmitBytes>>20)
+	}
+	return data, err
 }
 
 func parseMaxFailures(s string, m *burst.MapSpec) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -558,3 +559,23 @@ func TestDashDelimiter(t *testing.T) {
 		}
 	}
 }
+
+// A map's inputs are read from a file or standard input no further than
+// one submission carries: a stream with no end is refused once past it,
+// naming the fix, instead of taking all memory; one that fits is read whole.
+func TestReadInputsBounded(t *testing.T) {
+	zeros := func(n int64) io.Reader { return io.LimitReader(zeroReader{}, n) }
+	if _, err := readInputs(zeros(burst.MaxSubmitBytes+1), "standard input"); err == nil || !strings.Contains(err.Error(), "standard input holds more than 64 MiB") || !strings.Contains(err.Error(), "split") {
+		t.Errorf("past the limit: %v; want a refusal naming the limit and split", err)
+	}
+	if _, err := readInputs(zeroReader{}, "standard input"); err == nil {
+		t.Error("a stream with no end: read, want a refusal")
+	}
+	if b, err := readInputs(zeros(burst.MaxSubmitBytes), "f"); err != nil || len(b) != burst.MaxSubmitBytes {
+		t.Errorf("at the limit: %d bytes, %v; want all of it", len(b), err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
