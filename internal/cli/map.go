@@ -500,6 +500,11 @@ none of them.`,
 			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
 			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
 			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput}
+			if m.Shell {
+				if err := mapspec.ShellSafe(m.Template); err != nil {
+					return usage("%v", err) // as the server refuses it, --dry-run too
+				}
+			}
 			for _, s := range sources {
 				m.Sources = append(m.Sources, s)
 			}

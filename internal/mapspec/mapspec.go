@@ -1078,6 +1078,35 @@ func stripTrailingSep(s string) string {
 	return t
 }
 
+// ShellSafe refuses a command run as shell text (a map's --shell, or one
+// written for GNU parallel's shell) that puts a replacement string in a
+// here-document's body: $ and ` expand there whatever the quotes, and a
+// line of an input could end the body early, so no quoting keeps an input
+// data (shellquote.Context.InHereDoc).
+func ShellSafe(template []string) error {
+	var ctx shellquote.Context
+	for k, arg := range template {
+		if k > 0 {
+			ctx.Write(" ")
+		}
+		bad, unsure := false, false
+		pieces(arg, ctx.Write, func(_ token, _ string) {
+			bad, unsure = bad || ctx.InHereDoc(), unsure || ctx.Unsure()
+			ctx.Quote("x") // a value, as ExpandWith puts it
+		})
+		if unsure {
+			return fmt.Errorf("%q: a replacement string after bash's $[ ] is not taken: bash reads it as arithmetic and sh as text, so no quoting keeps an input data in both; write $(( )) instead", strings.Join(template, " "))
+		}
+		if bad {
+			return fmt.Errorf("%q: a replacement string in a here-document's body (after <<) is not taken: its $ and ` would expand an input's text as shell code; write the body with printf into a file, or pass the input as an argument", strings.Join(template, " "))
+		}
+	}
+	if ctx.Write(" "); !hasReplacement(template) && (ctx.InHereDoc() || ctx.Unsure()) {
+		return fmt.Errorf("%q: the inputs, appended to a command that names none ({}), would land in a here-document's body (after <<) or after bash's $[, where no quoting keeps them data: put {} where each goes", strings.Join(template, " "))
+	}
+	return nil
+}
+
 // Validate checks the template against the number of sources before any task runs. It rejects an empty
 // template and replacement strings that Expand cannot fill: {0}, and {n} or {-n} beyond nsources. Only text matching the replacement grammar exactly is a
 // replacement string; everything else, like "{foo}", "{", "}", "{1" and "a{b", is literal text and valid.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1351,6 +1352,109 @@ func TestExpandPerInput(t *testing.T) {
 	} {
 		if got := Expand(c.tmpl, c.in, 7, 0, c.shell, true); !slices.Equal(got, c.want) {
 			t.Errorf("Expand(%q, %q, perInput) = %q; want %q", c.tmpl, c.in, got, c.want)
+		}
+	}
+}
+
+// injections are inputs that try to leave the quoting burst gives them
+// and run `touch MARKER`, in each of the shell's quoting contexts.
+var injections = []string{"$(touch MARKER)", "`touch MARKER`", "'; touch MARKER; '", `"; touch MARKER; "`, "a[$(touch MARKER)]",
+	`\'; touch MARKER; #`, `$'\''; touch MARKER; #'`, "x\"`touch MARKER`\"", `\"; touch MARKER; \"`, "${x:-$(touch MARKER)}",
+	"$((1))$(touch MARKER)", "')$(touch MARKER)('", `")$(touch MARKER)("`, "`'`touch MARKER`'`", "\\`touch MARKER\\`",
+	"}; touch MARKER; {", "))$(touch MARKER)((", "\n touch MARKER \n"}
+
+// A command run as shell text, however it is written around its {} (quotes,
+// backquotes, $( ), $(( )), bash's $'...', comments, here-documents,
+// parameter expansions), runs no input as shell code, under sh and under
+// bash: 500 commands made at random from the shell's pieces (seeded: the
+// same each run), each over every injection; those ShellSafe refuses are
+// not run (a here-document's body, bash's $[ ], a \' in $'...', where no
+// quoting is data). Cases it found: a # comment that an input's newline
+// ended, a backquote that ended inside single quotes, bash's $'...' made of
+// a template's $ and an input's quote, $[ ] and \' that sh and bash read
+// apart, a here-document's body.
+func TestExpandShellFuzzedTemplatesRunNoInput(t *testing.T) {
+	sh, marker := inShell(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("SKIPPED: no bash:", err)
+	}
+	pieces := []string{"<<E\n", "\nE\n", "<<'E'\n", "${x:-", "$[", "[[ ", " ]]", "case ", " in ", "=", "'", "\"", "`", "$(", ")",
+		"$((", "))", "\\", "{}", "{}", "{}", " ", "x", "${", "}", "$'", "#", ";", "|", "&&", "<(", "(", "$", "*", "\n", "{1}", "{.}", "'{}'", "\"{}\""}
+	r := rand.New(rand.NewSource(20261207))
+	runs := 0
+	for range 500 {
+		var w strings.Builder
+		for k := 1 + r.Intn(7); k > 0; k-- {
+			w.WriteString(pieces[r.Intn(len(pieces))])
+		}
+		tmpl := []string{"printf", "'<%s>'", w.String()}
+		if ShellSafe(tmpl) != nil {
+			continue
+		}
+		in := strings.ReplaceAll(injections[r.Intn(len(injections))], "MARKER", marker)
+		script := Expand(tmpl, []string{in}, 1, 0, true, false)[4]
+		for _, shell := range []string{"sh", "bash"} {
+			sh(shell, "-c", script) // a template may be no valid shell: only that nothing ran matters
+			runs++
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("%s ran input %q: template %q, script %q", shell, in, w.String(), script)
+				os.Remove(marker)
+			}
+		}
+	}
+	if runs < 500 {
+		t.Errorf("only %d runs: ShellSafe refused most templates", runs)
+	}
+}
+
+// ShellSafe refuses the commands where no quoting keeps an input data: a
+// replacement string (or the inputs appended to a command that names none)
+// in a here-document's body, after bash's $[, or after a \' in bash's
+// $'...'; and takes a here-string, a here-document before the command's
+// line ends, and arithmetic.
+func TestShellSafe(t *testing.T) {
+	for _, tmpl := range [][]string{{"cat", "<<E\n{}\nE"}, {"cat", "<<E\nx\nE\n", "echo"}, {"echo", "$[{}+1]"}, {"echo", `$'\''{}`}} {
+		if err := ShellSafe(tmpl); err == nil {
+			t.Errorf("ShellSafe(%q) took it", tmpl)
+		}
+	}
+	for _, tmpl := range [][]string{{"cat", "<<<", "{}"}, {"echo", "{}", "<<E", "x"}, {"echo", "$(({}*2))"}, {"echo", "'<<E'", "{}"}, {"echo", "#", "<<E\n{}"}} {
+		if err := ShellSafe(tmpl); err != nil {
+			t.Errorf("ShellSafe(%q): %v", tmpl, err)
+		}
+	}
+}
+
+// The commands the fuzzing above found running an input, each kept: a #
+// comment that the input's newline ended; a backquote that ended inside
+// single quotes (the shell finds its end first); a template's $ before the
+// input's quote, which bash reads as $'...'; a # after $( ) that is no
+// comment, where the input was left unquoted.
+func TestExpandShellFoundInjections(t *testing.T) {
+	sh, marker := inShell(t)
+	for _, c := range []struct {
+		word, in string
+	}{
+		{"#{}", "\n touch MARKER \n"},
+		{"`;'$(())`", "\n touch MARKER \n"}, // no {}: the input is appended
+		{"\n${}\"{}\"", `\'; touch MARKER; #`},
+		{" ]]$(\\))#", "$((1))$(touch MARKER)"},
+	} {
+		tmpl := []string{"printf", "'<%s>'", c.word}
+		if err := ShellSafe(tmpl); err != nil {
+			t.Fatalf("ShellSafe(%q): %v", tmpl, err)
+		}
+		in := strings.ReplaceAll(c.in, "MARKER", marker)
+		script := Expand(tmpl, []string{in}, 1, 0, true, false)[4]
+		for _, shell := range []string{"sh", "bash"} {
+			if _, err := exec.LookPath(shell); err != nil {
+				continue
+			}
+			sh(shell, "-c", script)
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("%s ran input %q: template %q, script %q", shell, in, c.word, script)
+				os.Remove(marker)
+			}
 		}
 	}
 }

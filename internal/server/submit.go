@@ -83,6 +83,11 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 			if err := mapspec.Validate(m.Template, positions); err != nil {
 				return nil, nil, badRequest("%v", err)
 			}
+			if m.Shell {
+				if err := mapspec.ShellSafe(m.Template); err != nil {
+					return nil, nil, badRequest("%v", err)
+				}
+			}
 		}
 		spec.Tasks = int(n)
 	}

@@ -135,7 +135,29 @@ type Context struct {
 	esc   bool // a backslash outside single quotes escapes the next character
 	dol   bool // the last character was a $ outside single quotes
 	paren bool // the last character opened a $( (a ( next makes it $(( )
+	// mid says the text so far ends inside a word (a # there is part of
+	// it); comment that a # at a word's start began a comment, which a
+	// newline ends: a value's newline there would end it and run the rest.
+	mid, comment bool
+	// here is 1 once a here-document's << was read, 2 once the line it
+	// is on ended: the body, where $ and ` expand whatever the quotes and
+	// which a line of a value could end (InHereDoc).
+	here int
+	// unsure says the shells burst may run the text in (sh, bash) read
+	// what follows apart: after bash's $[.
+	unsure bool
 }
+
+// Unsure says whether the shells a task may run in (sh or bash: its
+// $SHELL) read the text so far apart, so that no quoting of a value put
+// next is data in both: after bash's $[ ] (dash's plain text), or a \'
+// in bash's $'...' (where sh's quote ends).
+func (c *Context) Unsure() bool { return c.unsure }
+
+// InHereDoc says whether the text so far is in a here-document's body
+// (after << and the end of its line; the body's end is not followed): no
+// quoting keeps a value there data, so a command puts none there.
+func (c *Context) InHereDoc() bool { return c.here == 2 }
 
 type frame struct {
 	kind  byte // '\'' '"' '`' 'e' ($'...'), 'c' ($( )), 'a' ($(( )))
@@ -150,14 +172,37 @@ func (c *Context) top() byte {
 }
 
 func (c *Context) push(k byte) { c.stack = append(c.stack, frame{kind: k}) }
-func (c *Context) pop()        { c.stack = c.stack[:len(c.stack)-1] }
+
+// endBackquote ends the innermost backquote the text is in, with what was
+// opened inside it (the shell finds a backquote's end before it reads the
+// quotes inside), and says whether there was one.
+func (c *Context) endBackquote() bool {
+	for i := len(c.stack) - 1; i >= 0; i-- {
+		if c.stack[i].kind == '`' {
+			c.stack = c.stack[:i]
+			return true
+		}
+	}
+	return false
+}
+func (c *Context) pop() { c.stack = c.stack[:len(c.stack)-1] }
 
 // Write follows the shell text s.
 func (c *Context) Write(s string) {
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		top := c.top()
+		if c.comment {
+			if ch == '\n' {
+				c.comment, c.mid = false, false
+			}
+			continue
+		}
 		if top == '\'' || top == 'e' && !c.esc {
+			c.mid = true
+			if ch == '`' && c.endBackquote() { // a backquote ends at the next one, quotes or not
+				continue
+			}
 			switch {
 			case ch == '\'':
 				c.pop()
@@ -167,12 +212,26 @@ func (c *Context) Write(s string) {
 			continue
 		}
 		if c.esc {
-			c.esc = false
+			if top == 'e' && ch == '\'' {
+				c.unsure = true // bash's $'\'' goes on, sh's ends at that quote
+			}
+			c.esc, c.mid = false, true
 			continue
 		}
 		dol, paren := c.dol, c.paren
 		c.dol, c.paren = false, false
+		command := top == 0 || top == 'c' || top == '`' // where a # may begin a comment
+		if ch == '#' && command && !c.mid && !dol {
+			c.comment = true
+			continue
+		}
+		c.mid = !command || strings.IndexByte(" \t\n;&|()<>", ch) < 0
 		switch {
+		case command && ch == '<' && i+1 < len(s) && s[i+1] == '<' && (i+2 >= len(s) || s[i+2] != '<'):
+			c.here = max(c.here, 1) // a here-document (<<< is a here-string: a word)
+			i++
+		case command && ch == '\n' && c.here == 1:
+			c.here = 2
 		case ch == '\\':
 			c.esc = true
 		case ch == '"' && top == '"':
@@ -183,8 +242,7 @@ func (c *Context) Write(s string) {
 			c.push('e') // bash's $'...', where a backslash escapes
 		case ch == '\'' && top != '"' && top != 'a':
 			c.push('\'')
-		case ch == '`' && top == '`':
-			c.pop()
+		case ch == '`' && c.endBackquote():
 		case ch == '`':
 			c.push('`')
 		case ch == '$':
@@ -194,6 +252,11 @@ func (c *Context) Write(s string) {
 		case ch == '(' && dol:
 			c.push('c')
 			c.paren = true
+		case ch == '[' && dol:
+			// bash's $[ ] arithmetic, where quotes are plain and $ and `
+			// expand; sh's (dash's) plain text, where quotes quote: no
+			// quoting is data in both (Unsure).
+			c.unsure = true
 		case ch == '(' && (top == 'c' || top == 'a'):
 			c.stack[len(c.stack)-1].depth++
 		case ch == ')' && (top == 'c' || top == 'a'):
@@ -203,9 +266,11 @@ func (c *Context) Write(s string) {
 				f.depth--
 			case top == 'a' && i+1 < len(s) && s[i+1] == ')':
 				c.pop()
+				c.mid = true // the word goes on ($((1))# is no comment)
 				i++
 			default:
 				c.pop()
+				c.mid = true
 			}
 		}
 	}
@@ -220,10 +285,17 @@ func (c *Context) Write(s string) {
 // left off.
 func (c *Context) Quote(v string) string {
 	var s string
-	switch c.top() {
-	case '\'':
+	switch top := c.top(); {
+	case c.comment:
+		// A comment's text is nothing to the shell but its newline, which
+		// would end the comment: the value's newlines become spaces (and it
+		// is quoted still, were the # no comment after all).
+		s = AsParallel(strings.ReplaceAll(v, "\n", " "))
+		c.esc, c.dol, c.paren = false, false, false
+		return c.backquoted(s, len(c.stack))
+	case top == '\'':
 		s = strings.ReplaceAll(v, "'", `'\''`)
-	case 'e':
+	case top == 'e':
 		// bash's $'...' reads a backslash, sh's '...' does not: a value
 		// with either goes between them, the quote closed and opened again
 		s = v
@@ -233,10 +305,13 @@ func (c *Context) Quote(v string) string {
 		if c.esc {
 			s = `\` + s // the template's backslash then stands for itself
 		}
-	case '"', 'a':
+	case top == '"' || top == 'a':
 		s = escape(AsParallel(v), "\\\"$`")
 	default:
 		s = AsParallel(v)
+		if c.dol && strings.HasPrefix(s, "'") {
+			s = `""` + s // after a $: not bash's $'...', where a backslash escapes its quote
+		}
 		if c.esc && v != "" { // a backslash before it makes its first character plain
 			_, n := utf8.DecodeRuneInString(v)
 			s = v[:n]
@@ -245,7 +320,7 @@ func (c *Context) Quote(v string) string {
 			}
 		}
 	}
-	c.esc, c.dol, c.paren = false, false, false
+	c.esc, c.dol, c.paren, c.mid = false, false, false, true
 	return c.backquoted(s, len(c.stack))
 }
 
