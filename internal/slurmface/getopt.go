@@ -44,7 +44,16 @@ type GetoptError struct{ msg string }
 
 func (e *GetoptError) Error() string { return e.msg }
 
-func getoptError(format string, a ...any) error { return &GetoptError{fmt.Sprintf(format, a...)} }
+// getoptError is cmd's refusal of an option, in getopt's words, then the
+// line Slurm 22.05's commands add to it (Try "sbatch --help" for more
+// information), which sacct and sstat do not (checked with the real ones).
+func getoptError(cmd, format string, a ...any) error {
+	msg := fmt.Sprintf(format, a...)
+	if cmd != "sacct" && cmd != "sstat" {
+		msg += "\nTry \"" + cmd + " --help\" for more information"
+	}
+	return &GetoptError{msg}
+}
 
 // Getopt reads a Slurm command's arguments as Slurm's commands do (with
 // getopt_long): long options by their name or by any unambiguous prefix of
@@ -72,10 +81,10 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 			}
 			switch {
 			case o.Arg == NoArg && has:
-				return nil, nil, getoptError("%s: option '--%s' doesn't allow an argument", cmd, o.Long)
+				return nil, nil, getoptError(cmd, "%s: option '--%s' doesn't allow an argument", cmd, o.Long)
 			case o.Arg == RequiredArg && !has:
 				if i+1 >= len(args) {
-					return nil, nil, getoptError("%s: option '--%s' requires an argument", cmd, o.Long)
+					return nil, nil, getoptError(cmd, "%s: option '--%s' requires an argument", cmd, o.Long)
 				}
 				i++
 				v, has = args[i], true
@@ -85,7 +94,7 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 			for j := 1; j < len(a); j++ {
 				o := shortOpt(opts, a[j])
 				if o == nil {
-					return nil, nil, getoptError("%s: invalid option -- '%c'", cmd, a[j])
+					return nil, nil, getoptError(cmd, "%s: invalid option -- '%s'", cmd, a[j:j+1]) // the byte as written, as getopt prints it
 				}
 				if o.Arg == NoArg {
 					got = append(got, Opted{Opt: o})
@@ -94,7 +103,7 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 				v, has := a[j+1:], j+1 < len(a)
 				if !has && o.Arg == RequiredArg {
 					if i+1 >= len(args) {
-						return nil, nil, getoptError("%s: option requires an argument -- '%c'", cmd, a[j])
+						return nil, nil, getoptError(cmd, "%s: option requires an argument -- '%s'", cmd, a[j:j+1])
 					}
 					i++
 					v, has = args[i], true
@@ -130,13 +139,13 @@ func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
 	case 1:
 		return match[0], nil
 	case 0:
-		return nil, getoptError("%s: unrecognized option '--%s': see `burst help slurm %s`", cmd, name, cmd)
+		return nil, getoptError(cmd, "%s: unrecognized option '--%s'", cmd, name)
 	}
 	var names []string
 	for _, o := range match {
 		names = append(names, "'--"+o.Long+"'")
 	}
-	return nil, getoptError("%s: option '--%s' is ambiguous; possibilities: %s: write more of the name", cmd, name, strings.Join(names, " "))
+	return nil, getoptError(cmd, "%s: option '--%s' is ambiguous; possibilities: %s", cmd, name, strings.Join(names, " "))
 }
 
 func shortOpt(opts []Opt, c byte) *Opt {

@@ -35,6 +35,7 @@ func TestGetopt(t *testing.T) {
 		{name: "stop at the command", args: []string{"-n", "hostname", "-j", "1"}, stop: true, want: []string{"--noheader", "--", "hostname", "-j", "1"}},
 		{name: "-- ends options", args: []string{"--", "-n"}, want: []string{"--", "-n"}},
 		{name: "ambiguous", args: []string{"--n"}, err: "squeue: option '--n' is ambiguous; possibilities: '--noheader' '--name'"},
+		{name: "unknown short, not ASCII", args: []string{"-\xe2"}, err: "squeue: invalid option -- '\xe2'"}, // the byte, as getopt prints it
 		{name: "unknown long", args: []string{"--frob"}, err: "squeue: unrecognized option '--frob'"},
 		{name: "unknown short", args: []string{"-Z"}, err: "squeue: invalid option -- 'Z'"},
 		{name: "missing value", args: []string{"--jobs"}, err: "squeue: option '--jobs' requires an argument"},
@@ -45,8 +46,9 @@ func TestGetopt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, rest, err := Getopt("squeue", opts, tt.args, tt.stop)
 			if tt.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q...", err, tt.err)
+				// Slurm 22.05's squeue (checked) adds the second line.
+				if want := tt.err + "\nTry \"squeue --help\" for more information"; err == nil || err.Error() != want {
+					t.Fatalf("err = %v, want %q", err, want)
 				}
 				return
 			}
@@ -72,5 +74,21 @@ func TestLongOptOf(t *testing.T) {
 	}
 	if _, err := LongOpt("sbatch", opts, "n"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("--n: %v, want ambiguous", err)
+	}
+}
+
+// sacct and sstat refuse an option with getopt's line alone; the other
+// commands add `Try "CMD --help" for more information` (Slurm 22.05, checked).
+func TestGetoptTryLine(t *testing.T) {
+	opts := []Opt{{Long: "jobs", Short: 'j', Arg: RequiredArg}}
+	for cmd, want := range map[string]string{
+		"sacct":  "sacct: unrecognized option '--frob'",
+		"sstat":  "sstat: unrecognized option '--frob'",
+		"sbatch": "sbatch: unrecognized option '--frob'\nTry \"sbatch --help\" for more information",
+		"srun":   "srun: unrecognized option '--frob'\nTry \"srun --help\" for more information",
+	} {
+		if _, _, err := Getopt(cmd, opts, []string{"--frob"}, false); err == nil || err.Error() != want {
+			t.Errorf("%s --frob: %v, want %q", cmd, err, want)
+		}
 	}
 }
