@@ -2,7 +2,6 @@ package server
 
 import (
 	"testing"
-	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -18,14 +17,7 @@ func TestCapFree(t *testing.T) {
 		h := newHarness(t)
 		h.register("a", cpus)
 		id := h.submit(40, append([]jobOpt{maxRunning(2)}, opts...)...)
-		var seq uint64
-		for range 2 { // short tasks: the job is prefetched from now on
-			h.place()
-			var refs []client.TaskRef
-			seq, refs = h.startAll("a", seq)
-			h.tick(100 * time.Millisecond)
-			h.finish("a", refs, always(0))
-		}
+		seq := h.shortRuns("a", 0) // the job is prefetched from now on
 		h.place()
 		h.startAll("a", seq)
 		return h, h.c.jobs[id]

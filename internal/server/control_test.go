@@ -658,14 +658,7 @@ func TestLostMachineSparesItsQueue(t *testing.T) {
 	h := newHarness(t)
 	h.register("a", 2)
 	id := h.submit(60)
-	var seq uint64
-	for range 2 { // 4 tasks of 0.1 s: the map is short, its tasks are prefetched from now on
-		h.place()
-		var refs []client.TaskRef
-		seq, refs = h.startAll("a", seq)
-		h.tick(100 * time.Millisecond)
-		h.finish("a", refs, always(0))
-	}
+	seq := h.shortRuns("a", 0) // 4 tasks of 0.1 s: the map is short, its tasks are prefetched from now on
 	for kill := 1; kill <= maxLost+1; kill++ {
 		h.place()
 		l := h.lease("a", seq)
@@ -673,14 +666,7 @@ func TestLostMachineSparesItsQueue(t *testing.T) {
 			t.Fatalf("kill %d: nothing leased", kill)
 		}
 		h.lease("a", l.Seq) // acknowledged: the agent holds all of it
-		var now, queued []client.TaskRef
-		for _, a := range l.Tasks {
-			if a.Queued {
-				queued = append(queued, a.TaskRef)
-			} else {
-				now = append(now, a.TaskRef)
-			}
-		}
+		now, queued := byQueue(l)
 		if len(queued) < 10 {
 			t.Fatalf("kill %d: %d tasks queued at the agent, want a prefetched queue", kill, len(queued))
 		}

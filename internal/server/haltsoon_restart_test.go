@@ -2,7 +2,6 @@ package server
 
 import (
 	"testing"
-	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -14,25 +13,11 @@ import (
 func prefetchedAfterRestart(t *testing.T, h *harness, opts ...jobOpt) (int64, []client.TaskRef, []client.TaskRef) {
 	h.register("a", 2)
 	id := h.submit(60, opts...)
-	var seq uint64
-	for range 2 { // short tasks: prefetched from now on
-		h.place()
-		var refs []client.TaskRef
-		seq, refs = h.startAll("a", seq)
-		h.tick(100 * time.Millisecond)
-		h.finish("a", refs, always(0))
-	}
+	seq := h.shortRuns("a", 0) // prefetched from now on
 	h.place()
 	l := h.lease("a", seq)
 	h.lease("a", l.Seq)
-	var now, queued []client.TaskRef
-	for _, a := range l.Tasks {
-		if a.Queued {
-			queued = append(queued, a.TaskRef)
-		} else {
-			now = append(now, a.TaskRef)
-		}
-	}
+	now, queued := byQueue(l)
 	if len(queued) < 4 || len(now) != 2 {
 		t.Fatalf("%d queued, %d now", len(queued), len(now))
 	}

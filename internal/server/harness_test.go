@@ -224,6 +224,33 @@ func (h *harness) lease(id string, ack uint64) *client.Leased {
 }
 
 // leaseN is lease, failing the test unless it hands out n tasks.
+// shortRuns runs two rounds of 0.1 s tasks of the map on machine id,
+// acknowledging from seq: the map is short from then on, and its tasks are
+// prefetched (queued ahead at the agent). It returns the next seq.
+func (h *harness) shortRuns(id string, seq uint64) uint64 {
+	for range 2 {
+		h.place()
+		var refs []client.TaskRef
+		seq, refs = h.startAll(id, seq)
+		h.tick(100 * time.Millisecond)
+		h.finish(id, refs, always(0))
+	}
+	return seq
+}
+
+// byQueue splits what a lease handed out into the tasks to start now and
+// those queued (prefetched) behind them.
+func byQueue(l *client.Leased) (now, queued []client.TaskRef) {
+	for _, a := range l.Tasks {
+		if a.Queued {
+			queued = append(queued, a.TaskRef)
+		} else {
+			now = append(now, a.TaskRef)
+		}
+	}
+	return now, queued
+}
+
 func (h *harness) leaseN(id string, ack uint64, n int) *client.Leased {
 	h.t.Helper()
 	l := h.lease(id, ack)
