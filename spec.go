@@ -228,6 +228,14 @@ type BatchOptions struct {
 	// ArrayStep is an --array's SLURM_ARRAY_TASK_STEP (sbatch.ArrayStep).
 	ArrayStep int    `json:"array_step,omitempty"`
 	Partition string `json:"partition,omitempty"`
+	// Distribution is --distribution as the job is told it
+	// (SLURM_DISTRIBUTION: sbatch.Distribution), PlaneSize its plane=N
+	// (SLURM_DIST_PLANESIZE); on one machine they place nothing.
+	Distribution string `json:"distribution,omitempty"`
+	PlaneSize    int    `json:"plane_size,omitempty"`
+	// PrioProcess is the submitter's nice value (SLURM_PRIO_PROCESS, as
+	// sbatch records it; the job runs at the agent's).
+	PrioProcess int `json:"prio_process,omitempty"`
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
 	Append bool `json:"append,omitempty"`

@@ -907,3 +907,89 @@ while [ ! -e `+release+` ]; do sleep 0.05; done
 		t.Errorf("sbatch --exclusive=sometimes: want a refusal naming --exclusive:\n%s", r)
 	}
 }
+
+// stepEnvScript prints what a batch step and its srun steps are told of
+// their layout and of the process that started them; each line as the
+// suite's real Slurm 22.05 printed it (stepEnvWant).
+const stepEnvScript = `#!/bin/bash
+#SBATCH -n 2 -c 1
+set -f
+umask 0027
+topo=other; [ "$SLURM_TOPOLOGY_ADDR" = "$SLURMD_NODENAME" ] && topo=node-name
+echo "batch dist=${SLURM_DISTRIBUTION-unset} prio=$SLURM_PRIO_PROCESS topo=$topo/$SLURM_TOPOLOGY_ADDR_PATTERN aliases=$SLURM_NODE_ALIASES"
+for a in "-n 1" "-n 2" "-m cyclic -n 2" "-m plane=2 -n 2" "-m *:fcyclic -n 1"; do
+  echo "[$a] $(srun $a bash -c 'echo $SLURM_DISTRIBUTION/${SLURM_DIST_PLANESIZE-}/$SLURM_TASKS_PER_NODE/$SLURM_GTIDS/$SLURM_UMASK/$SLURM_PRIO_PROCESS/$SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0' | sort -u | tr '\n' ' ')"
+done
+`
+
+const stepEnvWant = `batch dist=unset prio=3 topo=node-name/node aliases=(null)
+[-n 1] cyclic//1/0/0027/0/2 
+[-n 2] block//2/0,1/0027/0/2 
+[-m cyclic -n 2] cyclic//2/0,1/0027/0/2 
+[-m plane=2 -n 2] plane/2/2/0,1/0027/0/2 
+[-m *:fcyclic -n 1] block:fcyclic//1/0/0027/0/2 
+`
+
+// stepDistScript: sbatch's --distribution is the job's, and its steps'
+// unless srun's -m says otherwise.
+const stepDistScript = `#!/bin/bash
+#SBATCH -n 2 --distribution=Cyclic:*
+echo "batch $SLURM_DISTRIBUTION"
+echo "step $(srun -n 1 printenv SLURM_DISTRIBUTION)"
+echo "own $(srun -n 1 -m block printenv SLURM_DISTRIBUTION)"
+`
+
+const stepDistWant = "batch cyclic:cyclic\nstep cyclic:cyclic\nown block\n"
+
+// TestStepEnvironmentAsSlurm: the variables of a batch step and its srun
+// steps that say their layout (SLURM_DISTRIBUTION from -m or srun's
+// default, SLURM_DIST_PLANESIZE, the step's SLURM_TASKS_PER_NODE and
+// SLURM_GTIDS), srun's umask and the submitter's nice (SLURM_UMASK,
+// SLURM_PRIO_PROCESS), and the node's topology address, as Slurm 22.05
+// sets them; burst set none of them, and gave a step the job's task count
+// and ids. With the suite's real Slurm the same scripts are run there too,
+// so that what is wanted is what Slurm does. sbatch -m that Slurm refuses
+// is refused in Slurm's words.
+func TestStepEnvironmentAsSlurm(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("jobs") // the server (and its agent) started at nice 0, as slurmd runs
+	writeFile(t, filepath.Join(h.dir, "env.sh"), stepEnvScript, 0o755)
+	writeFile(t, filepath.Join(h.dir, "dist.sh"), stepDistScript, 0o755)
+	nice, err := exec.LookPath("nice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"burst", "slurm"} {
+		for _, tt := range []struct{ script, want string }{{"env.sh", stepEnvWant}, {"dist.sh", stepDistWant}} {
+			out := filepath.Join(h.dir, side+"-"+tt.script+".out")
+			var c *exec.Cmd
+			switch {
+			case side == "burst":
+				c = h.command("slurm", "sbatch", "-W", "-o", out, tt.script)
+			case slurmConf == "":
+				continue
+			default:
+				c = exec.Command("sbatch", "-W", "-o", out, tt.script)
+				c.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+				c.Dir = h.dir
+			}
+			// submitted at nice 3: the job is told so (SLURM_PRIO_PROCESS)
+			c.Args = append([]string{"nice", "-n", "3", c.Path}, c.Args[1:]...)
+			c.Path = nice
+			if r := h.exec(c); r.code != 0 {
+				t.Fatalf("%s sbatch %s: %s", side, tt.script, r)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil || string(b) != tt.want {
+				t.Errorf("%s: %s printed (%v)\n%s\nwant\n%s", side, tt.script, err, b, tt.want)
+			}
+		}
+	}
+	for _, m := range []string{"foo", "plane=0", "cyclic:cyclic:cyclic:cyclic"} {
+		r := h.runIn(h.dir, "slurm", "sbatch", "-m", m, "--wrap", "true")
+		if r.code == 0 || !strings.Contains(r.stderr, "Invalid --distribution specification") {
+			t.Errorf("sbatch -m %s: want Slurm's refusal: %s", m, r)
+		}
+	}
+}

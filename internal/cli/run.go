@@ -25,6 +25,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/shellquote"
+	"github.com/burst-sh/burst/internal/slurmface"
 	"github.com/burst-sh/burst/internal/sysuser"
 )
 
@@ -546,10 +547,12 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 }
 
 // submittedFrom records in b where a batch job is submitted from, as its
-// SLURM_SUBMIT_DIR, SLURM_SUBMIT_HOST and SLURM_JOB_USER tell it.
+// SLURM_SUBMIT_DIR, SLURM_SUBMIT_HOST, SLURM_JOB_USER and
+// SLURM_PRIO_PROCESS (its nice) tell it.
 func submittedFrom(ctx context.Context, b *burst.BatchOptions) {
 	b.SubmitDir, _ = os.Getwd()
 	b.SubmitHost, _ = os.Hostname()
+	b.PrioProcess = slurmface.Nice()
 	if u, err := sysuser.Current(ctx); err == nil {
 		b.User = u.Name
 	}

@@ -72,7 +72,7 @@ func withTimeFormat(c *cobra.Command) {
 // no longer finish in time).
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
-	"threads-per-core", "distribution", "acctg-freq", "wckey", "reservation", "priority", "constraint",
+	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
 	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "deadline", "licenses"}
 
@@ -118,10 +118,12 @@ the id is printed with its name, "N;burst" with --parsable), -b/--begin=TIME
 (now+1hour, 16:00, 2026-12-24T09:00, ...), -i/--input (the batch script's
 stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
 not Slurm's OCI bundle directory), -H/--hold (held, Reason JobHeldUser, until
-scontrol release). Accepted and ignored: --comment,
+scontrol release), -m/--distribution (told to the job as
+SLURM_DISTRIBUTION, as Slurm writes it back; one machine places nothing
+by it). Accepted and ignored: --comment,
 --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
--m, --acctg-freq, --wckey, --reservation, --priority, -C, and the node
+--acctg-freq, --wckey, --reservation, --priority, -C, and the node
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
 --ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
 -O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no

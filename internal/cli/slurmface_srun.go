@@ -61,8 +61,9 @@ Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
 (ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
 non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none,
---exclusive, --exact, --overlap; outside a job also -A, -p,
--t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind, -m,
+--exclusive, --exact, --overlap, -m/--distribution (told to the step as
+SLURM_DISTRIBUTION; one machine places nothing by it); outside a job also
+-A, -p, -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind,
 --hint, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
 the fix: -N above 1, --mpi other than none, --multi-prog, -d, --jobid of
@@ -338,7 +339,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		if task == nil {
 			task = map[string]string{}
 		}
-		maps.Copy(task, s.TaskEnv(i, n, step, host))
+		maps.Copy(task, s.TaskEnv(i, n, step, host, base))
 		for _, k := range slices.Sorted(maps.Keys(task)) {
 			cmd.Env = append(cmd.Env, k+"="+task[k])
 		}

@@ -47,6 +47,12 @@ type TaskInfo struct {
 	// OpenMode is the job's --open-mode as sbatch gives it to the job
 	// (SLURM_OPEN_MODE: a or t), "" when not given.
 	OpenMode string
+	// Distribution and PlaneSize are --distribution as the job is told
+	// it (SLURM_DISTRIBUTION, SLURM_DIST_PLANESIZE), "" and 0 when not
+	// given; PrioProcess the submitter's nice (SLURM_PRIO_PROCESS).
+	Distribution string
+	PlaneSize    int
+	PrioProcess  int
 	// CPUsOnNode, when not 0, is SLURM_CPUS_ON_NODE and
 	// SLURM_JOB_CPUS_PER_NODE: a whole machine's CPUs (--exclusive), not
 	// NTasks × CPUsPerTask.
@@ -104,7 +110,14 @@ func Env(t TaskInfo) []string {
 		"SLURM_LOCALID":           "0",
 		"SLURM_NODEID":            "0",
 		"SLURM_GTIDS":             "0",
-		"ENVIRONMENT":             "BATCH",
+		"SLURM_DISTRIBUTION":      t.Distribution,
+		"SLURM_PRIO_PROCESS":      strconv.Itoa(t.PrioProcess),
+		// A node with no topology plugin is its own address; no cloud
+		// node has an alias (checked with Slurm 22.05).
+		"SLURM_TOPOLOGY_ADDR":         t.NodeName,
+		"SLURM_TOPOLOGY_ADDR_PATTERN": "node",
+		"SLURM_NODE_ALIASES":          "(null)",
+		"ENVIRONMENT":                 "BATCH",
 		// slurmstepd sets it to the node's name over the submitter's
 		// (checked with Slurm 22.05: a submitter's HOSTNAME=login1
 		// became the node's in the batch step and its srun steps).
@@ -125,6 +138,9 @@ func Env(t TaskInfo) []string {
 		env["SLURM_MEM_PER_CPU"] = mib(t.MemPerCPU)
 	case t.MemBytes > 0:
 		env["SLURM_MEM_PER_NODE"] = mib(t.MemBytes)
+	}
+	if t.PlaneSize > 0 {
+		env["SLURM_DIST_PLANESIZE"] = strconv.Itoa(t.PlaneSize)
 	}
 	if t.Restarts > 0 {
 		env["SLURM_RESTART_COUNT"] = strconv.Itoa(t.Restarts)

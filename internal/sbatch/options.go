@@ -66,7 +66,7 @@ var options = []option{
 	{names: []string{"deadline"}, arg: required},
 	{names: []string{"delay-boot"}, arg: required},
 	{names: []string{"dependency"}, short: 'd', arg: required, eg: "--dependency=afterok:12"},
-	{names: []string{"distribution"}, short: 'm', arg: required},
+	{names: []string{"distribution"}, short: 'm', arg: required, eg: "--distribution=block:cyclic"},
 	{names: []string{"exclude"}, short: 'x', arg: required},
 	{names: []string{"exclusive"}, arg: optional, eg: "--exclusive"},
 	{names: []string{"export-file"}, arg: required},

@@ -50,7 +50,11 @@ type Script struct {
 	NoRequeue   bool   // --no-requeue (the last of it and --requeue wins)
 	Exclusive   bool   // --exclusive alone (=user and =mcs share the node)
 	GetUserEnv  bool   // --get-user-env: start from the user's login environment
-	Account     string // --account/-A: the burst project, "" if not set
+	// Distribution is --distribution/-m as the job is told it
+	// (Distribution), "" if not set; PlaneSize its plane=N.
+	Distribution string
+	PlaneSize    int
+	Account      string // --account/-A: the burst project, "" if not set
 	// Dependency is --dependency/-d as written (checked by
 	// burst.ParseDependencies), "" if not set; KillOnInvalidDep is
 	// --kill-on-invalid-dep: "yes", "no" or "" if not set.
@@ -301,6 +305,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 		spec.Batch.ArrayStep = ArrayStep(s.Array)
 	}
 	spec.Batch.Partition = s.Partition
+	spec.Batch.Distribution, spec.Batch.PlaneSize = s.Distribution, s.PlaneSize
 	spec.Batch.Append = strings.EqualFold(s.OpenMode, "append")
 	spec.Batch.NoRequeue = s.NoRequeue
 	spec.Batch.Exclusive = s.Exclusive
@@ -591,6 +596,11 @@ func (p *parser) set(name, v string) error {
 		s.gpusPerNode = name == "gpus-per-node"
 	case "partition":
 		s.Partition = v
+	case "distribution":
+		var derr error
+		if s.Distribution, s.PlaneSize, derr = Distribution(v); derr != nil {
+			err = fmt.Errorf("%q: %s: %s", v, strings.ReplaceAll(derr.Error(), "\n", "; "), DistributionFix)
+		}
 	case "no-requeue", "requeue":
 		s.NoRequeue = name == "no-requeue"
 	case "oversubscribe":

@@ -612,6 +612,8 @@ func TestEnv(t *testing.T) {
 		NTasksGiven: true, CPUsPerTaskGiven: true, NTasksPerNode: 2,
 		Partition: "gpu", SubmitDir: "/home/ann/exp", SubmitHost: "login1", User: "ann", NodeName: "n1", GPUIDs: []int{0, 3},
 		OpenMode: "a", // --open-mode=append: SLURM_OPEN_MODE=a (t for truncate, none without), as 22.05 tells the job
+		// -m plane=4 from a submitter at nice 5, as 22.05's sbatch tells the job
+		Distribution: "plane", PlaneSize: 4, PrioProcess: 5,
 	})
 	want := []string{
 		"ENVIRONMENT=BATCH",
@@ -622,6 +624,8 @@ func TestEnv(t *testing.T) {
 		"SLURM_CLUSTER_NAME=burst",
 		"SLURM_CPUS_ON_NODE=8",
 		"SLURM_CPUS_PER_TASK=4",
+		"SLURM_DISTRIBUTION=plane",
+		"SLURM_DIST_PLANESIZE=4",
 		"SLURM_GPUS_ON_NODE=2",
 		"SLURM_GTIDS=0",
 		"SLURM_JOBID=57",
@@ -638,14 +642,18 @@ func TestEnv(t *testing.T) {
 		"SLURM_NNODES=1",
 		"SLURM_NODEID=0",
 		"SLURM_NODELIST=n1",
+		"SLURM_NODE_ALIASES=(null)",
 		"SLURM_NPROCS=2",
 		"SLURM_NTASKS=2",
 		"SLURM_NTASKS_PER_NODE=2",
 		"SLURM_OPEN_MODE=a",
+		"SLURM_PRIO_PROCESS=5",
 		"SLURM_PROCID=0",
 		"SLURM_SUBMIT_DIR=/home/ann/exp",
 		"SLURM_SUBMIT_HOST=login1",
 		"SLURM_TASKS_PER_NODE=2",
+		"SLURM_TOPOLOGY_ADDR=n1",
+		"SLURM_TOPOLOGY_ADDR_PATTERN=node",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Env:\n got %q\nwant %q", got, want)
@@ -668,8 +676,11 @@ func TestEnvMinimal(t *testing.T) {
 		"SLURM_LOCALID=0",
 		"SLURM_NNODES=1",
 		"SLURM_NODEID=0",
+		"SLURM_NODE_ALIASES=(null)",
+		"SLURM_PRIO_PROCESS=0",
 		"SLURM_PROCID=0",
 		"SLURM_TASKS_PER_NODE=1",
+		"SLURM_TOPOLOGY_ADDR_PATTERN=node",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Env:\n got %q\nwant %q", got, want)

@@ -201,6 +201,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 			info.Partition = b.Partition
 		}
 		info.SubmitHost, info.User, info.MemPerCPU, info.ArrayStep = b.SubmitHost, b.User, b.MemPerCPU, b.ArrayStep
+		info.Distribution, info.PlaneSize, info.PrioProcess = b.Distribution, b.PlaneSize, b.PrioProcess
 		info.Export, info.UserEnv = b.Export, b.UserEnv
 		if b.SubmitDir != "" {
 			info.SubmitDir = b.SubmitDir

@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,12 +14,16 @@ import (
 
 // Srun is srun's command line, read by ParseSrun.
 type Srun struct {
-	NTasks        int   // -n; 0: not given
-	CPUsPerTask   int   // -c; 0: not given
-	MemBytes      int64 // --mem (per node: the step's)
-	MemPerCPU     int64 // --mem-per-cpu
-	Name          string
-	Label         bool   // -l: each line prefixed with its task's number
+	NTasks      int   // -n; 0: not given
+	CPUsPerTask int   // -c; 0: not given
+	MemBytes    int64 // --mem (per node: the step's)
+	MemPerCPU   int64 // --mem-per-cpu
+	Name        string
+	Label       bool // -l: each line prefixed with its task's number
+	// Distribution is -m as the step is told it (sbatch.Distribution),
+	// "" when not given; PlaneSize its plane=N.
+	Distribution  string
+	PlaneSize     int
 	Unbuffered    bool   // -u
 	KillOnBadExit bool   // -K: a task exiting non-zero ends the others
 	Export        string // --export, "" when not given (ALL)
@@ -174,6 +179,15 @@ func ParseSrun(args []string) (*Srun, error) {
 		case "mem-per-cpu":
 			s.MemPerCPU, err = burst.ParseMem(v)
 			s.MemBytes = 0
+		case "distribution":
+			var derr error
+			if s.Distribution, s.PlaneSize, derr = sbatch.Distribution(v); derr != nil {
+				lines := ""
+				if errors.Is(derr, sbatch.ErrPlaneSize) {
+					lines = "srun: error: " + sbatch.ErrPlaneSize.Error() + "\n"
+				}
+				return nil, fmt.Errorf("%ssrun: error: %s (-m %s: %s)", lines, sbatch.ErrDistribution, v, sbatch.DistributionFix)
+			}
 		case "label":
 			s.Label = true
 		case "exclusive", "exact":
@@ -308,9 +322,19 @@ func (s *Srun) StepMem(n int) int64 {
 // step's n tasks, and the step's shape.
 //
 // step is the step's id (SLURM_STEP_ID, SLURM_STEPID), host the machine
-// (SLURM_STEP_NODELIST).
-func (s *Srun) TaskEnv(task, n, step int, host string) map[string]string {
+// (SLURM_STEP_NODELIST); job is the environment srun runs in, whose
+// SLURM_DISTRIBUTION (sbatch -m) is the step's unless -m says otherwise,
+// as srun reads it. srun's own umask and nice go with the step
+// (SLURM_UMASK, SLURM_PRIO_PROCESS). Each checked with Slurm 22.05.
+func (s *Srun) TaskEnv(task, n, step int, host string, job map[string]string) map[string]string {
+	gtids := make([]string, n)
+	for i := range gtids {
+		gtids[i] = strconv.Itoa(i)
+	}
 	env := map[string]string{
+		"SLURM_GTIDS":               strings.Join(gtids, ","), // every task of the step is on this node
+		"SLURM_TASKS_PER_NODE":      strconv.Itoa(n),
+		"SLURM_PRIO_PROCESS":        strconv.Itoa(Nice()),
 		"SLURM_STEP_ID":             strconv.Itoa(step),
 		"SLURM_STEPID":              strconv.Itoa(step),
 		"SLURM_STEP_NODELIST":       host,
@@ -322,6 +346,21 @@ func (s *Srun) TaskEnv(task, n, step int, host string) map[string]string {
 		"SLURM_STEP_NUM_TASKS":      strconv.Itoa(n),
 		"SLURM_STEP_NUM_NODES":      "1",
 		"SLURM_STEP_TASKS_PER_NODE": strconv.Itoa(n),
+	}
+	switch {
+	case s.Distribution != "":
+		env["SLURM_DISTRIBUTION"] = s.Distribution
+		if s.PlaneSize > 0 {
+			env["SLURM_DIST_PLANESIZE"] = strconv.Itoa(s.PlaneSize)
+		}
+	case job["SLURM_DISTRIBUTION"] == "":
+		env["SLURM_DISTRIBUTION"] = sbatch.DefaultDistribution(n)
+	}
+	if u := Umask(); u != "" {
+		env["SLURM_UMASK"] = u
+	}
+	if cpus := job["SLURM_JOB_CPUS_PER_NODE"]; cpus != "" {
+		env["SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0"] = cpus // what 22.05's srun still tells a step
 	}
 	if s.CPUsPerTask > 0 {
 		env["SLURM_CPUS_PER_TASK"] = strconv.Itoa(s.CPUsPerTask)
@@ -338,7 +377,7 @@ func (s *Srun) TaskEnv(task, n, step int, host string) map[string]string {
 // host), less what names the job's id or machine, which burst knows only
 // once the job is submitted and placed (SLURM_JOB_ID, SLURM_NODELIST).
 func (s *Srun) AllocEnv(name, submitDir, submitHost string) map[string]string {
-	env := s.TaskEnv(0, 1, 0, "")
+	env := s.TaskEnv(0, 1, 0, "", nil)
 	delete(env, "SLURM_STEP_NODELIST")
 	cpus := strconv.Itoa(s.StepCPUs(1))
 	for k, v := range map[string]string{

@@ -3,6 +3,7 @@ package slurmface
 import (
 	"github.com/burst-sh/burst/internal/sbatch"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,11 +88,47 @@ func TestSrunStep(t *testing.T) {
 	if c, m := s.StepCPUs(3), s.StepMem(3); c != 6 || m != 6<<20 {
 		t.Errorf("StepCPUs, StepMem = %d, %d, want 6, 6 MiB", c, m)
 	}
-	env := s.TaskEnv(1, 3, 4, "n1")
+	env := s.TaskEnv(1, 3, 4, "n1", map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8"})
 	for k, v := range map[string]string{"SLURM_PROCID": "1", "SLURM_LOCALID": "1", "SLURM_NTASKS": "3", "SLURM_CPUS_PER_TASK": "2",
-		"SLURM_STEP_ID": "4", "SLURM_STEPID": "4", "SLURM_STEP_NODELIST": "n1"} {
+		"SLURM_STEP_ID": "4", "SLURM_STEPID": "4", "SLURM_STEP_NODELIST": "n1",
+		// the step's, not the job's (Slurm 22.05: srun -n 3 in a job of 8)
+		"SLURM_GTIDS": "0,1,2", "SLURM_TASKS_PER_NODE": "3", "SLURM_DISTRIBUTION": "block",
+		"SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0": "8", "SLURM_UMASK": Umask(), "SLURM_PRIO_PROCESS": strconv.Itoa(Nice())} {
 		if env[k] != v {
 			t.Errorf("TaskEnv %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if !regexp.MustCompile(`^0[0-7]{3}$`).MatchString(Umask()) {
+		t.Errorf("Umask() = %q, want four octal digits", Umask())
+	}
+	// Distribution: srun's -m, else the job's (sbatch -m, inherited as it
+	// is), else cyclic for one task and block for more.
+	for _, tt := range []struct {
+		args    []string
+		n       int
+		job     string
+		want    string
+		planeSz string
+	}{
+		{nil, 1, "", "cyclic", ""},
+		{nil, 2, "", "block", ""},
+		{nil, 1, "cyclic:cyclic", "", ""}, // not set by srun: the job's stays
+		{[]string{"-m", "*:fcyclic"}, 2, "cyclic:cyclic", "block:fcyclic", ""},
+		{[]string{"--distribution=plane=2"}, 2, "", "plane", "2"},
+	} {
+		s, err := ParseSrun(append(tt.args, "true"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := s.TaskEnv(0, tt.n, 0, "n1", map[string]string{"SLURM_DISTRIBUTION": tt.job})
+		if env["SLURM_DISTRIBUTION"] != tt.want || env["SLURM_DIST_PLANESIZE"] != tt.planeSz {
+			t.Errorf("srun %q, %d tasks, job's %q: SLURM_DISTRIBUTION=%q SLURM_DIST_PLANESIZE=%q, want %q %q",
+				tt.args, tt.n, tt.job, env["SLURM_DISTRIBUTION"], env["SLURM_DIST_PLANESIZE"], tt.want, tt.planeSz)
+		}
+	}
+	for _, bad := range []string{"foo", "plane", "block:plane=2"} {
+		if _, err := ParseSrun([]string{"-m", bad, "true"}); err == nil || !strings.Contains(err.Error(), "srun: error: Invalid --distribution specification") {
+			t.Errorf("srun -m %s: %v, want Slurm's refusal", bad, err)
 		}
 	}
 }
@@ -140,7 +177,7 @@ func TestStepHeldCPUs(t *testing.T) {
 		if got := s.HeldCPUs(tt.n); got != tt.want {
 			t.Errorf("%v: HeldCPUs(%d) = %d, want %d", tt.args, tt.n, got, tt.want)
 		}
-		if got, want := s.TaskEnv(0, tt.n, 0, "n1")["SLURM_CPUS_ON_NODE"], strconv.Itoa(tt.want); tt.want > 0 && got != want {
+		if got, want := s.TaskEnv(0, tt.n, 0, "n1", nil)["SLURM_CPUS_ON_NODE"], strconv.Itoa(tt.want); tt.want > 0 && got != want {
 			t.Errorf("%v: a step holding its CPUs has SLURM_CPUS_ON_NODE=%q, want %s", tt.args, got, want)
 		}
 	}
