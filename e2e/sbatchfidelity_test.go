@@ -949,7 +949,8 @@ const stepDistWant = "batch cyclic:cyclic\nstep cyclic:cyclic\nown block\n"
 // sets them; burst set none of them, and gave a step the job's task count
 // and ids. With the suite's real Slurm the same scripts are run there too,
 // so that what is wanted is what Slurm does. sbatch -m that Slurm refuses
-// is refused in Slurm's words.
+// is refused in Slurm's words. srun outside a job tells its task the job
+// it made (SLURM_JOB_ID, the nodes), as Slurm's does.
 func TestStepEnvironmentAsSlurm(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -983,6 +984,34 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 			b, err := os.ReadFile(out)
 			if err != nil || string(b) != tt.want {
 				t.Errorf("%s: %s printed (%v)\n%s\nwant\n%s", side, tt.script, err, b, tt.want)
+			}
+		}
+	}
+	// srun outside a job: its task knows the job srun made and where it
+	// runs (burst left them all unset) and has no distribution unless -m.
+	alloc := `echo $SLURM_JOB_ID $SLURM_JOBID $SLURM_JOB_NAME ${SLURM_DISTRIBUTION-unset}; ` +
+		`[ -n "$SLURMD_NODENAME" ] && [ "$SLURM_NODELIST" = "$SLURMD_NODENAME" ] && [ "$SLURM_JOB_NODELIST" = "$SLURMD_NODENAME" ] && ` +
+		`[ "$SLURM_STEP_NODELIST" = "$SLURMD_NODENAME" ] && [ "$SLURM_TOPOLOGY_ADDR" = "$SLURMD_NODENAME" ] && echo nodes-agree`
+	for _, side := range []string{"burst", "slurm"} {
+		var c *exec.Cmd
+		switch {
+		case side == "burst":
+			c = h.command("slurm", "srun", "-n1", "-J", "alloc", "sh", "-c", alloc)
+		case slurmConf == "":
+			continue
+		default:
+			c = exec.Command("srun", "-n1", "-J", "alloc", "sh", "-c", alloc)
+			c.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+		}
+		r := h.exec(c)
+		f := strings.Fields(r.stdout)
+		if r.code != 0 || len(f) != 5 || f[0] != f[1] || f[2] != "alloc" || f[3] != "unset" || f[4] != "nodes-agree" {
+			t.Errorf("%s srun outside a job: %s\nwant ID ID alloc unset nodes-agree", side, r)
+			continue
+		}
+		if side == "burst" {
+			if r := h.run("show", f[0]); r.code != 0 || !strings.Contains(r.stdout, "alloc") {
+				t.Errorf("srun outside a job was told SLURM_JOB_ID=%s, which is not its job: %s", f[0], r)
 			}
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmface"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 func newSrunCmd() *cobra.Command {
@@ -603,7 +604,11 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 			spec.Env = map[string]string{}
 		}
 		host, _ := os.Hostname()
-		maps.Copy(spec.Env, s.AllocEnv(spec.Name, spec.Workdir, host))
+		user := ""
+		if u, err := sysuser.Current(c.Context()); err == nil {
+			user = u.Name
+		}
+		maps.Copy(spec.Env, s.AllocEnv(spec.Name, user, spec.Workdir, host))
 	}
 	if s.Partition != "" { // one no cluster is named after runs on the default, as sbatch's
 		cl, err := connect(c.Context(), c.ErrOrStderr())

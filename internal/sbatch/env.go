@@ -183,6 +183,28 @@ func Env(t TaskInfo) []string {
 	return out
 }
 
+// allocVars are what srun run outside any job tells its one task of the
+// allocation it made (Slurm 22.05, checked: srun -n1 env), which only the
+// server knows: the job's id, where it runs, the cluster and partition.
+var allocVars = []string{"SLURM_JOB_ID", "SLURM_JOBID", "SLURM_NODELIST", "SLURM_JOB_NODELIST", "SLURMD_NODENAME",
+	"SLURM_CLUSTER_NAME", "SLURM_JOB_PARTITION", "SLURM_JOB_ACCOUNT",
+	"SLURM_TOPOLOGY_ADDR", "SLURM_TOPOLOGY_ADDR_PATTERN"}
+
+// AllocEnv is Env's share that srun outside a job gives its task (the
+// rest is srun's own: slurmface.Srun.AllocEnv), with its step's node
+// (SLURM_STEP_NODELIST).
+func AllocEnv(t TaskInfo) []string {
+	env := slices.DeleteFunc(Env(t), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return !slices.Contains(allocVars, k)
+	})
+	if t.NodeName != "" {
+		env = append(env, "SLURM_STEP_NODELIST="+t.NodeName)
+		slices.Sort(env)
+	}
+	return env
+}
+
 // Expand replaces the %-patterns of an --output or --error file name as
 // sbatch does: %j job ID, %x job name, %A array job ID (the job ID when not
 // an array), %a array task ID (4294967294 when not an array, as in Slurm),

@@ -891,3 +891,25 @@ func TestEnvExport(t *testing.T) {
 		}
 	}
 }
+
+// AllocEnv: what srun outside a job is told of the job it made (Slurm
+// 22.05's srun -n1 env), and nothing of a batch step's.
+func TestAllocEnv(t *testing.T) {
+	got := AllocEnv(TaskInfo{JobID: 7, JobName: "x", ArrayTaskID: -1, NodeName: "n1", Partition: "local", Account: "default", NTasks: 1})
+	want := []string{
+		"SLURMD_NODENAME=n1",
+		"SLURM_CLUSTER_NAME=burst",
+		"SLURM_JOBID=7",
+		"SLURM_JOB_ACCOUNT=default",
+		"SLURM_JOB_ID=7",
+		"SLURM_JOB_NODELIST=n1",
+		"SLURM_JOB_PARTITION=local",
+		"SLURM_NODELIST=n1",
+		"SLURM_STEP_NODELIST=n1",
+		"SLURM_TOPOLOGY_ADDR=n1",
+		"SLURM_TOPOLOGY_ADDR_PATTERN=node",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("AllocEnv:\n got %q\nwant %q", got, want)
+	}
+}

@@ -107,10 +107,13 @@ func (c *control) taskEnv(t *taskRT) []string {
 		"BURST_ATTEMPT=" + strconv.Itoa(t.row.Attempt),
 		"CUDA_VISIBLE_DEVICES=" + joinInts(t.row.GPUIDs),
 	}
-	if t.job.row.Spec.Batch != nil {
+	switch spec := t.job.row.Spec; {
+	case spec.Batch != nil:
 		info := c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs)
 		info.Restarts = max(t.row.Attempt-1, 0)
 		env = append(env, sbatch.Env(info)...)
+	case spec.SrunStep: // srun outside a job, one task: the job it made, which srun could not know
+		env = append(env, sbatch.AllocEnv(c.batchInfo(t.job, t.row.Index, t.machine.row.Host, t.row.GPUIDs))...)
 	}
 	if m := t.job.row.Spec.Map; t.job.isMap() {
 		// GNU parallel's name for {#}: scripts written for it read it.

@@ -373,17 +373,20 @@ func (s *Srun) TaskEnv(task, n, step int, host string, job map[string]string) ma
 
 // AllocEnv is what srun outside a job tells its one task, as Slurm
 // 22.05's srun does for the allocation it makes and the step it runs there
-// (TaskEnv's, and the job's name, node, CPUs and submit directory and
-// host), less what names the job's id or machine, which burst knows only
-// once the job is submitted and placed (SLURM_JOB_ID, SLURM_NODELIST).
-func (s *Srun) AllocEnv(name, submitDir, submitHost string) map[string]string {
+// (TaskEnv's, and the job's name, CPUs, submitter and submit directory
+// and host), less what names the job's id or machine, which the server
+// adds once the job is submitted and placed (sbatch.AllocEnv).
+func (s *Srun) AllocEnv(name, user, submitDir, submitHost string) map[string]string {
 	env := s.TaskEnv(0, 1, 0, "", nil)
 	delete(env, "SLURM_STEP_NODELIST")
+	if s.Distribution == "" {
+		delete(env, "SLURM_DISTRIBUTION") // a step outside a job is told none unless -m gives it
+	}
 	cpus := strconv.Itoa(s.StepCPUs(1))
 	for k, v := range map[string]string{
 		"SLURM_JOB_NAME": name, "SLURM_NNODES": "1", "SLURM_JOB_NUM_NODES": "1", "SLURM_TASKS_PER_NODE": "1",
 		"SLURM_CPUS_ON_NODE": cpus, "SLURM_JOB_CPUS_PER_NODE": cpus, "SLURM_GTIDS": "0",
-		"SLURM_SUBMIT_DIR": submitDir, "SLURM_SUBMIT_HOST": submitHost,
+		"SLURM_SUBMIT_DIR": submitDir, "SLURM_SUBMIT_HOST": submitHost, "SLURM_JOB_USER": user,
 	} {
 		if v != "" {
 			env[k] = v

@@ -137,10 +137,11 @@ func TestSrunStep(t *testing.T) {
 // does (checked: srun -N1 -c2 env gives SLURM_CPUS_PER_TASK=2,
 // SLURM_NTASKS=1, SLURM_CPUS_ON_NODE=2, SLURM_STEP_ID=0).
 func TestSrunAllocEnv(t *testing.T) {
-	env := (&Srun{CPUsPerTask: 2}).AllocEnv("x", "/d", "h")
+	env := (&Srun{CPUsPerTask: 2}).AllocEnv("x", "ann", "/d", "h")
 	for k, v := range map[string]string{"SLURM_CPUS_PER_TASK": "2", "SLURM_NTASKS": "1", "SLURM_NPROCS": "1", "SLURM_PROCID": "0",
 		"SLURM_STEP_ID": "0", "SLURM_CPUS_ON_NODE": "2", "SLURM_JOB_CPUS_PER_NODE": "2", "SLURM_TASKS_PER_NODE": "1",
-		"SLURM_JOB_NAME": "x", "SLURM_SUBMIT_DIR": "/d", "SLURM_SUBMIT_HOST": "h", "SLURM_NNODES": "1"} {
+		"SLURM_JOB_NAME": "x", "SLURM_SUBMIT_DIR": "/d", "SLURM_SUBMIT_HOST": "h", "SLURM_NNODES": "1", "SLURM_JOB_USER": "ann",
+		"SLURM_GTIDS": "0", "SLURM_UMASK": Umask()} {
 		if env[k] != v {
 			t.Errorf("AllocEnv %s = %q, want %q", k, env[k], v)
 		}
@@ -148,7 +149,13 @@ func TestSrunAllocEnv(t *testing.T) {
 	if _, ok := env["SLURM_STEP_NODELIST"]; ok {
 		t.Error("AllocEnv names a machine before the job is placed")
 	}
-	if env := (&Srun{}).AllocEnv("x", "/d", "h"); env["SLURM_CPUS_ON_NODE"] != "1" || env["SLURM_CPUS_PER_TASK"] != "" {
+	if d, ok := env["SLURM_DISTRIBUTION"]; ok { // Slurm 22.05's srun -n1 env has none
+		t.Errorf("AllocEnv without -m: SLURM_DISTRIBUTION=%q, want none", d)
+	}
+	if s, err := ParseSrun([]string{"-m", "block", "env"}); err != nil || s.AllocEnv("x", "ann", "/d", "h")["SLURM_DISTRIBUTION"] != "block" {
+		t.Errorf("AllocEnv with -m block: want SLURM_DISTRIBUTION=block (%v)", err)
+	}
+	if env := (&Srun{}).AllocEnv("x", "", "/d", "h"); env["SLURM_CPUS_ON_NODE"] != "1" || env["SLURM_CPUS_PER_TASK"] != "" {
 		t.Errorf("AllocEnv without -c: %v, want SLURM_CPUS_ON_NODE 1 and no SLURM_CPUS_PER_TASK", env)
 	}
 }
