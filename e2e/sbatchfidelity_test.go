@@ -989,7 +989,7 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 	}
 	// srun outside a job: its task knows the job srun made and where it
 	// runs (burst left them all unset) and has no distribution unless -m.
-	alloc := `echo $SLURM_JOB_ID $SLURM_JOBID $SLURM_JOB_NAME ${SLURM_DISTRIBUTION-unset}; ` +
+	alloc := `echo $SLURM_JOB_ID $SLURM_JOBID $SLURM_JOB_NAME ${SLURM_DISTRIBUTION-unset}; [ "$SLURM_JOB_UID:$SLURM_JOB_GID" = "$(id -u):$(id -g)" ] && ` +
 		`[ -n "$SLURMD_NODENAME" ] && [ "$SLURM_NODELIST" = "$SLURMD_NODENAME" ] && [ "$SLURM_JOB_NODELIST" = "$SLURMD_NODENAME" ] && ` +
 		`[ "$SLURM_STEP_NODELIST" = "$SLURMD_NODENAME" ] && [ "$SLURM_TOPOLOGY_ADDR" = "$SLURMD_NODENAME" ] && echo nodes-agree`
 	for _, side := range []string{"burst", "slurm"} {

@@ -876,8 +876,11 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		in = f
 	}
 	extra := append(slices.Clip(as.TaskEnv), "BURST_AGENT="+agentMark(a.cfg.WorkDir), runner.HomeIDEnv+"="+runner.Identity())
-	if script != "" {
-		extra = append(extra, jobOwner()...) // over what a job submitted from a job inherited
+	if script != "" || slices.ContainsFunc(as.TaskEnv, func(kv string) bool { return strings.HasPrefix(kv, "SLURM_JOB_ID=") }) {
+		// A Slurm job's (a batch script, or the one task of a job srun
+		// made outside any job), over what a job submitted from a job
+		// inherited.
+		extra = append(extra, jobOwner()...)
 	}
 	// A batch task's srun steps count in a file of its own, in a directory
 	// only the agent writes; any other task has none (not one inherited

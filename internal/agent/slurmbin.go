@@ -191,7 +191,7 @@ func envValue(env []string, key string) (string, bool) {
 	return "", false
 }
 
-// jobOwner is a batch task's SLURM_JOB_UID and SLURM_JOB_GID: the user and
+// jobOwner is a Slurm job's SLURM_JOB_UID and SLURM_JOB_GID: the user and
 // group it runs as, this agent's (a Slurm job's are its owner's, whom it
 // runs as). Read once.
 var jobOwner = sync.OnceValue(func() []string {
