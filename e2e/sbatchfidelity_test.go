@@ -1015,10 +1015,16 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"foo", "plane=0", "cyclic:cyclic:cyclic:cyclic"} {
-		r := h.runIn(h.dir, "slurm", "sbatch", "-m", m, "--wrap", "true")
-		if r.code == 0 || !strings.Contains(r.stderr, "Invalid --distribution specification") {
-			t.Errorf("sbatch -m %s: want Slurm's refusal: %s", m, r)
+	// Refused as Slurm 22.05 refuses them: its line, exit 255 (its
+	// exit(-1)), on the command line, in the script and from srun.
+	writeFile(t, filepath.Join(h.dir, "badm.sh"), "#!/bin/sh\n#SBATCH -m foo\ntrue\n", 0o755)
+	for _, args := range [][]string{
+		{"sbatch", "-m", "foo", "--wrap", "true"}, {"sbatch", "-m", "plane=0", "--wrap", "true"},
+		{"sbatch", "-m", "cyclic:cyclic:cyclic:cyclic", "--wrap", "true"}, {"sbatch", "badm.sh"}, {"srun", "-m", "foo", "true"},
+	} {
+		r := h.runIn(h.dir, append([]string{"slurm"}, args...)...)
+		if r.code != 255 || !strings.Contains(r.stderr, "Invalid --distribution specification") {
+			t.Errorf("%q: want Slurm's refusal, exit 255: %s", args, r)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/slurmface"
 	"github.com/burst-sh/burst/internal/suggest"
 )
@@ -43,7 +44,9 @@ func usage(format string, a ...any) error {
 // when getopt itself refused an option.
 func optUsage(err error) error {
 	var ge *slurmface.GetoptError
-	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge)}
+	// -m that Slurm's option checks refuse ends sbatch and srun as getopt's
+	// refusals do: exit(-1).
+	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge) || errors.Is(err, sbatch.ErrDistribution)}
 }
 
 // slurmVersionLine is what the Slurm personality's commands answer to

@@ -504,11 +504,11 @@ func runDashDash(c *cobra.Command, argv []string) string {
 func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte, sets [][2]string, quiet bool) (*sbatch.Script, error) {
 	sc, err := sbatch.Parse(path, data)
 	if err != nil {
-		return nil, usage("%v", err)
+		return nil, optUsage(err)
 	}
 	for _, s := range sets {
 		if err := sc.SetOption(s[0], s[1]); err != nil {
-			return nil, usage("%v", err)
+			return nil, optUsage(err)
 		}
 	}
 	if err := sc.Apply(spec); err != nil {

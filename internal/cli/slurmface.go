@@ -297,7 +297,11 @@ func scriptDirectives(path string, data []byte) error {
 	}
 	sc, err := sbatch.Parse(path, data)
 	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
-		return &ExitError{Code: 1, Msg: "sbatch: error: " + err.Error()}
+		code := 1
+		if errors.Is(err, sbatch.ErrDistribution) {
+			code = 255 // as the command line's -m: sbatch's exit(-1)
+		}
+		return &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
 	}
 	_, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
 	if err != nil {

@@ -137,7 +137,7 @@ func (s *Script) SetOption(name, value string) error {
 	}
 	p := &parser{s: s}
 	if err := p.set(o.names[0], value); err != nil {
-		return fmt.Errorf("--%s: %v", name, err)
+		return fmt.Errorf("--%s: %w", name, err)
 	}
 	switch o.names[0] { // one memory option wins: the command line's
 	case "mem":
@@ -550,7 +550,7 @@ func (p *parser) option(o *option, written, value string) error {
 		return p.errorf("#SBATCH %s needs a value, e.g. %s", written, o.eg)
 	}
 	if err := p.set(o.names[0], value); err != nil {
-		return p.errorf("#SBATCH %s: %v", written, err)
+		return fmt.Errorf("%s:%d: #SBATCH %s: %w", p.s.Path, p.line, written, err)
 	}
 	return nil
 }
@@ -599,7 +599,11 @@ func (p *parser) set(name, v string) error {
 	case "distribution":
 		var derr error
 		if s.Distribution, s.PlaneSize, derr = Distribution(v); derr != nil {
-			err = fmt.Errorf("%q: %s: %s", v, strings.ReplaceAll(derr.Error(), "\n", "; "), DistributionFix)
+			plane := ""
+			if errors.Is(derr, ErrPlaneSize) {
+				plane = ErrPlaneSize.Error() + "; "
+			}
+			err = fmt.Errorf("%q: %s%w: %s", v, plane, ErrDistribution, DistributionFix)
 		}
 	case "no-requeue", "requeue":
 		s.NoRequeue = name == "no-requeue"

@@ -186,7 +186,7 @@ func ParseSrun(args []string) (*Srun, error) {
 				if errors.Is(derr, sbatch.ErrPlaneSize) {
 					lines = "srun: error: " + sbatch.ErrPlaneSize.Error() + "\n"
 				}
-				return nil, fmt.Errorf("%ssrun: error: %s (-m %s: %s)", lines, sbatch.ErrDistribution, v, sbatch.DistributionFix)
+				return nil, fmt.Errorf("%ssrun: error: %w (-m %s: %s)", lines, sbatch.ErrDistribution, v, sbatch.DistributionFix)
 			}
 		case "label":
 			s.Label = true
