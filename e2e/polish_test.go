@@ -343,3 +343,32 @@ func TestConcurrentAutostartSaysStartedOnce(t *testing.T) {
 		t.Errorf("%d of %d commands said they started the server; one did", said, n)
 	}
 }
+
+// A server started by a command run at a nice above 0 (nice -n 7 burst
+// jobs) keeps that nice, and so do its agent and every task it runs
+// later, which nothing said: the start says so and how to start afresh
+// (its agents too, which outlive a plain server stop); one started at
+// nice 0 says nothing of it and runs tasks at 0.
+func TestServerStartedAtNiceSaysSo(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	nice, err := exec.LookPath("nice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.command("jobs")
+	c.Args = append([]string{"nice", "-n", "7", c.Path}, c.Args[1:]...)
+	c.Path = nice
+	r := h.exec(c)
+	if r.code != 0 || !strings.Contains(r.stderr, "started at nice 7") || !strings.Contains(r.stderr, "burst server stop --all") {
+		t.Fatalf("a server started at nice 7 should say so and how to start afresh:\n%s", r)
+	}
+	if r := h.mustRun("run", "--", "nice"); r.stdout != "7\n" {
+		t.Errorf("a task of that server runs at its nice, 7: %s", r)
+	}
+	h.mustRun("server", "stop", "--all") // the agent too: a plain stop leaves it, at nice 7, for the next server
+	r = h.mustRun("run", "--", "nice")
+	if r.stdout != "0\n" || strings.Contains(r.stderr, "nice") {
+		t.Errorf("a server started at nice 0: its task at 0, and no word of nice: %s", r)
+	}
+}

@@ -329,6 +329,7 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 			}
 			if started {
 				sayCopy(h, stderr)
+				sayNice(stderr)
 			}
 			return token, exited, before, nil
 		}
@@ -459,4 +460,15 @@ func CheckToken(tok string) error {
 		}
 	}
 	return nil
+}
+
+// sayNice warns that a server started from a process run at a nice above
+// 0 (nice -n 19 burst map ...) keeps that nice, and so do its agent and
+// every task it runs from then on, long after the command that started it
+// (a process may not lower its own nice again): how to start it afresh.
+func sayNice(stderr io.Writer) {
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if nice := 20 - p; err == nil && nice > 0 {
+		fmt.Fprintf(stderr, "burst: the server was started at nice %d, which it, its agents and every task they run keep: to run later work at nice 0, `burst server stop --all` once this host's tasks may stop, then run burst from a shell at nice 0\n", nice)
+	}
 }
