@@ -166,6 +166,11 @@ type MapSpec struct {
 	// Columns) is given with the whole of the template's word that holds
 	// {}: "pict{}.jpg" over a, b is "picta.jpg" "pictb.jpg" (mapspec.Expand).
 	PerInput bool `json:"per_input,omitempty"`
+	// Quoted: the command was given with --quote (GNU parallel's -q), and a
+	// word that is only replacement strings for values a task lacks ({2} of
+	// a last -N 2 task of one input) is an empty argument; without it, no
+	// argument, as parallel's shell drops it (mapspec.ExpandWith).
+	Quoted bool `json:"quoted,omitempty"`
 	// Numbered says the last column of each input (Columns, one source) is
 	// the task's number, its {#}, not an input: a map of some of another
 	// map's tasks, each keeping its number (GNU parallel's --resume).

@@ -208,6 +208,20 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--colsep", " +"}, "printf", "[%s]", "{1}", "{2}", "{3}", ":::", " a b ")
 	})
 
+	// man parallel, -N max-args: "Like -n but also makes replacement strings {1} .. {max-args} that
+	// represents argument 1 .. max-args. If too few args the {n} will be empty"; parallel 20221122 writes them as
+	// nothing in its shell text, so a word of nothing else is no argument (echo prints "c x", not "c  x"),
+	// and a column an input lacks (--colsep) too; with -q (--quote) it is an empty argument. Compared
+	// with parallel without -q, as the command lines are written.
+	t.Run("lacking_values", func(t *testing.T) {
+		for _, flags := range [][]string{{"-k", "-N2"}, {"-k", "-N2", "--dry-run"}, {"-k", "-N2", "--quote"}, {"-k", "-N2", "--quote", "--dry-run"}} {
+			sameAs(t, nil, flags, "echo", "{1}", "{2}", "x", "{2}x", ":::", "a", "b", "c")
+		}
+		sameAs(t, nil, []string{"-k", "--colsep", ","}, "echo", "{1}", "{2}", "{3}", "x", ":::", "a,b", "c")
+		sameAs(t, nil, []string{"-k", "--colsep", ",", "--dry-run"}, "echo", "{3.}", "{2}", "x", ":::", "a,b", "c")
+		sameAs(t, nil, []string{"-k", "-N2"}, `echo {1} {2} "{2}" x{2}y '{2}' z`, ":::", "a", "b", "c")
+	})
+
 	// man parallel: --dry-run "Print the job to run on stdout (standard output), but do not run the
 	// job"; -a input-file "Use input-file as input source"; -0 "Use NUL as delimiter"; --will-cite.
 	t.Run("dry_run_arg_file_null", func(t *testing.T) {

@@ -95,7 +95,8 @@ command that is only {} (cat jobs.txt | burst map -j 8 {}). A group after :::+ (
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
 each input into columns, {1} {2} ... numbering the columns of all groups in
-turn (each trimmed of white space unless --trim n; a column an input lacks is empty); --trim l, r or lr
+turn (each trimmed of white space unless --trim n; a column an input lacks is empty, and a word of
+nothing else no argument, as parallel's shell drops it, unless --quote); --trim l, r or lr
 trims each input. -a FILE is :::: FILE before the
 ::: groups; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
@@ -470,7 +471,7 @@ none of them.`,
 					break
 				}
 				tagOf = func(in []string, n mapspec.Numbers) string {
-					return strings.Join(mapspec.ExpandWith([]string{ts}, in, n, false, false), " ") + "\t"
+					return strings.Join(mapspec.ExpandWith([]string{ts}, in, n, false, false, false), " ") + "\t"
 				}
 			case tag:
 				tagOf = func(in []string, _ mapspec.Numbers) string { return tagText(in) }
@@ -499,7 +500,7 @@ none of them.`,
 			}
 			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
 			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
-			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput}
+			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput, Quoted: quoted}
 			if m.Shell {
 				if err := mapspec.ShellSafe(m.Template); err != nil {
 					return usage("%v", err) // as the server refuses it, --dry-run too
@@ -1066,13 +1067,15 @@ func dryRunLine(m *burst.MapSpec, in []string, n mapspec.Numbers) string {
 	if m.Commands {
 		return strings.Join(in, " ") // the inputs are the shell text
 	}
-	argv := mapspec.ExpandWith(m.Template, in, n, m.Shell, m.PerInput)
+	words, lacking := mapspec.Words(m.Template, in, n, m.Shell, m.PerInput)
 	if m.Shell {
-		return argv[len(argv)-1] // sh -c LAUNCHER sh SCRIPT
+		return strings.Join(words, " ") // the script
 	}
-	q := make([]string, len(argv))
-	for k, a := range argv {
-		q[k] = shellquote.AsParallel(a)
+	q := make([]string, len(words))
+	for k, a := range words {
+		if m.Quoted || !slices.Contains(lacking, k) { // a value the task lacks: nothing, as parallel writes it
+			q[k] = shellquote.AsParallel(a)
+		}
 	}
 	return strings.Join(q, " ")
 }
@@ -1114,7 +1117,7 @@ func withoutInputs(tmpl []string, shell bool, sources []mapspec.Source) ([]mapsp
 	n := int64(len(sources[0]))
 	out := make(mapspec.Source, n)
 	for i := range out {
-		argv := mapspec.ExpandWith(tmpl, in, mapspec.Numbers{Seq: int64(i) + 1, Total: n}, shell, false)
+		argv := mapspec.ExpandWith(tmpl, in, mapspec.Numbers{Seq: int64(i) + 1, Total: n}, shell, false, false)
 		if shell {
 			out[i] = argv[len(argv)-1]
 		} else {

@@ -61,7 +61,7 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 	var out, errPath, seqPath string
 	inputs, seq := r.task(i)
 	if mapspec.HasReplacement(r.name) {
-		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, r.numbers(seq, slot), false, false), " ")
+		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, r.numbers(seq, slot), false, false, false), " ")
 		if strings.HasSuffix(p, "/") {
 			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
 		} else {

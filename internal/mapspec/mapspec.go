@@ -799,13 +799,13 @@ func hasReplacement(template []string) bool {
 // {%} is the task's job slot (GNU parallel's: the lowest number, from 1, that no other task of the map running
 // at the same time holds), known only when the task is handed out: slot 0 (not known, as for --dry-run) leaves it as written,
 // as are the strings Validate rejects ({0}); {n} beyond the inputs (a column an input of a --colsep map does not
-// have; Validate rejects them elsewhere) is empty, as in parallel.
+// have; Validate rejects them elsewhere) is empty, as in parallel, and a word of nothing else none (ExpandWith).
 //
 // With perInput (GNU parallel's -N: a task of several inputs of one group), a word holding {} (or {.}, {/}, ...)
 // is repeated whole for each input, its other text around each: "pict{}.jpg" over a, b gives "picta.jpg" and
 // "pictb.jpg", as parallel -N repeats the context of its replacement strings.
 func Expand(template []string, inputs []string, seq int64, slot int, shell, perInput bool) []string {
-	return ExpandWith(template, inputs, Numbers{Seq: seq, Slot: slot}, shell, perInput)
+	return ExpandWith(template, inputs, Numbers{Seq: seq, Slot: slot}, shell, perInput, false)
 }
 
 // Numbers are what a task's numbering replacement strings stand for: {#} is Seq, {%} Slot (0: not known,
@@ -818,8 +818,32 @@ type Numbers struct {
 	Slots int
 }
 
-// ExpandWith is Expand with the task's numbers n, {##} {0#} and {0%} among them.
-func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput bool) []string {
+// ExpandWith is Expand with the task's numbers n, {##} {0#} and {0%} among them, and quoted: the template's
+// words were given as GNU parallel -q's. A word made only of replacement strings for values a task lacks ({2}
+// in a task of one input of -N 2, {3} of an input of two --colsep columns) is no argument, as parallel's shell
+// drops the empty word it writes, unless quoted (parallel -q gives an empty argument); in shell text it is
+// nothing.
+func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput, quoted bool) []string {
+	words, lacking := Words(template, inputs, n, shell, perInput)
+	if shell {
+		return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(words, " ")}
+	}
+	if quoted {
+		return words
+	}
+	out := words[:0:0]
+	for k, w := range words {
+		if !slices.Contains(lacking, k) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Words is the words of a task's command as ExpandWith makes them (with shell, the script's, to be joined by
+// spaces), each kept, and lacking the indices of those made only of replacement strings for values the task
+// lacks: each is "", no argument unless quoted, and written as nothing by parallel's --dry-run.
+func Words(template []string, inputs []string, n Numbers, shell, perInput bool) (words []string, lacking []int) {
 	has := hasReplacement(template)
 	quote, text := func(s string) string { return s }, func(string) {}
 	if shell {
@@ -831,7 +855,7 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 	lit := func(b *strings.Builder) func(string) {
 		return func(s string) { b.WriteString(s); text(s) }
 	}
-	words := make([]string, 0, len(template)+len(inputs))
+	words = make([]string, 0, len(template)+len(inputs))
 	var b strings.Builder
 	for k, arg := range template {
 		if k > 0 {
@@ -859,7 +883,14 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 			continue
 		}
 		b.Reset()
-		pieces(arg, lit(&b), func(t token, raw string) {
+		missing := true // arg is only replacement strings for values the task lacks
+		pieces(arg, func(s string) { missing = false; lit(&b)(s) }, func(t token, raw string) {
+			if t.kind == kPos && t.pos != 0 {
+				if _, ok := resolve(t.pos, len(inputs)); !ok {
+					return // nothing, as parallel writes it in its shell text
+				}
+			}
+			missing = false
 			if t.kind == kAll && len(inputs) > 1 {
 				for i, in := range inputs {
 					switch {
@@ -881,6 +912,9 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 			}
 			b.WriteString(quote(v))
 		})
+		if missing {
+			lacking = append(lacking, len(words))
+		}
 		words = append(words, b.String())
 	}
 	if !has {
@@ -889,10 +923,7 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput b
 			words = append(words, quote(in))
 		}
 	}
-	if shell {
-		return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(words, " ")}
-	}
-	return words
+	return words, lacking
 }
 
 // holdsAll reports whether a word of a template holds {} or one of its forms ({.}, {/}, ...).

@@ -610,7 +610,7 @@ func TestExpandPlus(t *testing.T) {
 		"/r.tar.gz/":  {"/r.tar.gz/", "/r.tar.gz/", "", "", "/r.tar.gz", "gz/", "", "", "120", "007", "02", "/r.tar.gz/", "/r.tar.gz"},
 		"a.b.c.d.e.f": {"a.b.c.d", "a.b.c", "a.b.c.d", "a.b.c", "", "f", "e.f", "d.e.f", "120", "007", "02", "a.b.c.d", ""},
 	} {
-		got := ExpandWith(tmpl, []string{in}, Numbers{Seq: 7, Slot: 2, Total: 120, Slots: 16}, false, false)
+		got := ExpandWith(tmpl, []string{in}, Numbers{Seq: 7, Slot: 2, Total: 120, Slots: 16}, false, false, false)
 		if !slices.Equal(got, want) {
 			t.Errorf("%q: %q\nwant %q", in, got, want)
 		}
@@ -620,7 +620,7 @@ func TestExpandPlus(t *testing.T) {
 		t.Errorf("Expand without a total: %q", got)
 	}
 	// {0%} pads to the total's width when no cap says how many slots.
-	if got := ExpandWith([]string{"{0%}"}, nil, Numbers{Seq: 1, Slot: 3, Total: 1000}, false, false); !slices.Equal(got, []string{"0003"}) {
+	if got := ExpandWith([]string{"{0%}"}, nil, Numbers{Seq: 1, Slot: 3, Total: 1000}, false, false, false); !slices.Equal(got, []string{"0003"}) {
 		t.Errorf("{0%%} without Slots: %q", got)
 	}
 }
@@ -772,8 +772,9 @@ func FuzzExpand(f *testing.F) {
 		valid := Validate(tmpl, len(inputs)) == nil
 
 		// argv mode: one element per template argument, one more per input beyond the first for each {}
-		// (one argument per input group), plus the inputs when there is no placeholder.
-		argv := Expand(tmpl, inputs, seq, 0, false, false)
+		// (one argument per input group), plus the inputs when there is no placeholder; quoted (parallel
+		// -q), as a word for a value the task lacks ({9} of one input) is then an empty argument, not none.
+		argv := ExpandWith(tmpl, inputs, Numbers{Seq: seq}, false, false, true)
 		want, k := 0, 0
 		for _, a := range tmpl {
 			extra := 0
@@ -1353,6 +1354,40 @@ func TestExpandPerInput(t *testing.T) {
 		if got := Expand(c.tmpl, c.in, 7, 0, c.shell, true); !slices.Equal(got, c.want) {
 			t.Errorf("Expand(%q, %q, perInput) = %q; want %q", c.tmpl, c.in, got, c.want)
 		}
+	}
+}
+
+// A word made only of replacement strings for values a task lacks ({2} of
+// the last task of -N 2 over three inputs, {3} of an input of two --colsep
+// columns) is no argument, as GNU parallel 20221122's shell drops the empty
+// word it writes; with quoted (parallel -q) it is an empty argument; in
+// shell text it is nothing. The wants are what parallel printed (below).
+func TestExpandLacking(t *testing.T) {
+	// parallel --dry-run -N2 ./pa {1} {2} x '{2}x' ::: a b c gave "./pa c  x x" for the last task (./pa got c,
+	// x and x); with -q, "./pa c '' x x"; and given echo {1} {2} "{2}" x{2}y '{2}' as one word of shell text,
+	// the script "echo c  "" xy ''".
+	tmpl := []string{"./pa", "{1}", "{2}", "x", "{2}x"}
+	if got, want := ExpandWith(tmpl, []string{"c"}, Numbers{Seq: 2}, false, false, false), []string{"./pa", "c", "x", "x"}; !slices.Equal(got, want) {
+		t.Errorf("ExpandWith(%q, [c]) = %q; want %q", tmpl, got, want)
+	}
+	if got, want := ExpandWith(tmpl, []string{"c"}, Numbers{Seq: 2}, false, false, true), []string{"./pa", "c", "", "x", "x"}; !slices.Equal(got, want) {
+		t.Errorf("ExpandWith(%q, [c], quoted) = %q; want %q", tmpl, got, want)
+	}
+	words, lacking := Words(tmpl, []string{"c"}, Numbers{Seq: 2}, false, false)
+	if want := []string{"./pa", "c", "", "x", "x"}; !slices.Equal(words, want) || !slices.Equal(lacking, []int{2}) {
+		t.Errorf("Words(%q, [c]) = %q, lacking %v; want %q, lacking [2]", tmpl, words, lacking, want)
+	}
+	// An empty input is a value, not a lacking one: an empty argument.
+	if got, want := ExpandWith(tmpl, []string{"c", ""}, Numbers{Seq: 2}, false, false, false), []string{"./pa", "c", "", "x", "x"}; !slices.Equal(got, want) {
+		t.Errorf("ExpandWith(%q, [c, empty]) = %q; want %q", tmpl, got, want)
+	}
+	// {0} is left as written, and {#} is there in every task.
+	if got, want := ExpandWith([]string{"e", "{0}", "{#}", "{3.}"}, []string{"c"}, Numbers{Seq: 2}, false, false, false), []string{"e", "{0}", "2"}; !slices.Equal(got, want) {
+		t.Errorf("{0} {#} {3.} = %q; want %q", got, want)
+	}
+	sh := []string{"echo", "{1}", "{2}", `"{2}"`, "x{2}y", "'{2}'"}
+	if got := ExpandWith(sh, []string{"c"}, Numbers{Seq: 2}, true, false, false); got[len(got)-1] != `echo c  "" xy ''` {
+		t.Errorf("shell ExpandWith(%q, [c]) = %q; want the script %q", sh, got, `echo c  "" xy ''`)
 	}
 }
 
