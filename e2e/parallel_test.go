@@ -222,6 +222,18 @@ func TestMapAsGNUParallel(t *testing.T) {
 		sameAs(t, nil, []string{"-k", "-N2"}, `echo {1} {2} "{2}" x{2}y '{2}' z`, ":::", "a", "b", "c")
 	})
 
+	// man parallel, --arg-sep sep-str: "Use sep-str instead of ::: as separator string. Useful if :::
+	// is used for something else by the command"; --arg-file-sep sep-str: "Use sep-str instead of ::::
+	// as separator string between command and argument files".
+	t.Run("arg_sep", func(t *testing.T) {
+		same(t, []string{"-k", "--arg-sep", ",,"}, "echo", "{}", ",,", "a", ":::", "b")
+		same(t, []string{"-k", "--arg-sep", ",,"}, "echo", "{1}", "{2}", ",,", "a", "b", ",,+", "1", "2")
+		same(t, []string{"-k", "--argsep", ",,", "-a", f1}, "echo", ",,", "p")
+		same(t, []string{"-k", "--arg-file-sep", "//"}, "echo", "{}", "//", f2, ":::", "x", "::::")
+		same(t, []string{"-k", "--arg-file-sep", "//"}, "echo", "{1}{2}", "//", f2, "//+", f1)
+		same(t, []string{"-k", "--arg-file-sep", "//", "-a", f1}, "echo", ":::", "z")
+	})
+
 	// man parallel: --dry-run "Print the job to run on stdout (standard output), but do not run the
 	// job"; -a input-file "Use input-file as input source"; -0 "Use NUL as delimiter"; --will-cite.
 	t.Run("dry_run_arg_file_null", func(t *testing.T) {

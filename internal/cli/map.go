@@ -50,6 +50,8 @@ func newMapCmd() *cobra.Command {
 		link         bool
 		colsep       string
 		argFiles     []string
+		argSep       string
+		argFileSep   string
 		dryRun       bool
 		null         bool
 		delimiter    string
@@ -98,7 +100,8 @@ each input into columns, {1} {2} ... numbering the columns of all groups in
 turn (each trimmed of white space unless --trim n; a column an input lacks is empty, and a word of
 nothing else no argument, as parallel's shell drops it, unless --quote); --trim l, r or lr
 trims each input. -a FILE is :::: FILE before the
-::: groups; -0 ends the inputs of files and standard input at NUL bytes
+::: groups; --arg-sep SEP and --arg-file-sep SEP put SEP where ::: and
+:::: go (SEP+ where :::+ and ::::+), as parallel's; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
 --timeout SECONDS is --time; --delay SECONDS starts a task at most every
 SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
@@ -294,13 +297,13 @@ none of them.`,
 			// shell command a task runs, as with GNU parallel.
 			if len(argFiles) > 0 {
 				// -a F: an input group of F's lines before the ::: groups, as parallel's.
-				at := slices.IndexFunc(args, func(a string) bool { return a == ":::" || a == "::::" || a == ":::+" || a == "::::+" })
+				at := slices.IndexFunc(args, mapspec.Separators(argSep, argFileSep))
 				if at < 0 {
 					at = len(args)
 				}
-				args = slices.Concat(args[:at], append([]string{"::::"}, argFiles...), args[at:])
+				args = slices.Concat(args[:at], append([]string{argFileSep}, argFiles...), args[at:])
 			}
-			tmpl, sources, linked, err := mapspec.ParseLinked(args, readInputFile(c.InOrStdin()), delim)
+			tmpl, sources, linked, err := mapspec.ParseSeparated(args, readInputFile(c.InOrStdin()), delim, argSep, argFileSep)
 			if err != nil {
 				return usage("%v", err)
 			}
@@ -777,6 +780,8 @@ none of them.`,
 	f.BoolVar(&dryRun, "dry-run", false, "print the command each task would run, as shell text, and run nothing")
 	f.BoolVar(&dryRun, "dryrun", false, "--dry-run")
 	f.BoolVarP(&null, "null", "0", false, "inputs from files and standard input end at NUL bytes, not line ends (find -print0)")
+	f.StringVar(&argSep, "arg-sep", ":::", "`SEP` separates the command from its input groups and the groups from each other, where ::: does (SEP+ where :::+ does), ::: then being a value, as GNU parallel's --arg-sep")
+	f.StringVar(&argFileSep, "arg-file-sep", "::::", "`SEP` comes before input files, where :::: does (SEP+ where ::::+ does), as GNU parallel's --arg-file-sep")
 	f.StringVar(&delimiter, "delimiter", "", "inputs end at `DELIM`, not at line ends, and a ::: value is cut at it, as GNU parallel's -d DELIM: \\t \\n \\r, \\0 and octal \\NNN are read as parallel reads them; -d DELIM is this where DELIM is a few characters and no letter or digit (-d , or -d '\\t'), else -d is --detach")
 	var shown bool
 	for _, n := range []string{"progress", "eta", "bar"} {

@@ -47,8 +47,6 @@ func parallelOnly() map[string]string {
 		{"limit", "-j N caps how many tasks run at once"},
 		{"cleanup", "a staged task's private directory is removed after its --out files are uploaded"},
 		{"wd workdir W", "a task runs in the directory burst map was started in (staged: a private one); cd in the command (--shell) for another"},
-		{"arg-sep", "burst reads ::: as the separator"},
-		{"arg-file-sep", "burst reads :::: as the separator"},
 		{"L l max-lines", "each task gets one input (a line), or n with -N n"},
 		{"s max-chars exit x", "each task gets one input, or n with -N n"},
 		{"rpl", "burst takes {} {.} {/} {//} {/.} {#} {%} {n}, and --plus's {..} {+/} {+.} {##} {0#} ...: compute other forms in the command (--shell)"},

@@ -66,6 +66,20 @@ func Parse(args []string, readFile func(path string) ([]byte, error)) (template 
 // a file's inputs each end at delim instead of at a line end, and may hold newlines, and a ::: value is cut
 // at delim where it is cut at its newlines without one (argValues). "" is line ends (Lines).
 func ParseLinked(args []string, readFile func(path string) ([]byte, error), delim string) (template []string, sources []Source, linked []bool, err error) {
+	return ParseSeparated(args, readFile, delim, sepArgs, sepFiles)
+}
+
+// Separators reports whether a word is one of ParseSeparated's separators: argSep, fileSep, or either
+// followed by + (linking).
+func Separators(argSep, fileSep string) func(string) bool {
+	return func(a string) bool { return a == argSep || a == fileSep || a == argSep+"+" || a == fileSep+"+" }
+}
+
+// ParseSeparated is ParseLinked with argSep in place of ::: and fileSep in place of :::: (argSep+"+" and
+// fileSep+"+" linking), as GNU parallel's --arg-sep and --arg-file-sep: ::: is then a value as any other
+// (parallel --arg-sep ,, echo ,, a ::: b echoes a, :::, b).
+func ParseSeparated(args []string, readFile func(path string) ([]byte, error), delim, argSep, fileSep string) (template []string, sources []Source, linked []bool, err error) {
+	isSep := Separators(argSep, fileSep)
 	split := appendLines
 	if delim != Lines {
 		split = func(src Source, data []byte) Source { return appendRecords(src, data, delim) }
@@ -86,9 +100,9 @@ func ParseLinked(args []string, readFile func(path string) ([]byte, error), deli
 		// A first group after :::+ or ::::+ has none to link to, and is
 		// one as after ::: or ::::, as in parallel (man parallel_examples:
 		// parallel echo {1} - {2} ::::+ <(head -n -1 in.txt) <(tail -n +2 in.txt)).
-		link := sep == sepArgsLink || sep == sepFilesLink
+		link := sep == argSep+"+" || sep == fileSep+"+"
 		switch sep {
-		case sepArgs, sepArgsLink:
+		case argSep, argSep + "+":
 			// A ::: with no values (`::: $(ls *.none)`) is an empty group: no task runs, as in parallel.
 			linked = append(linked, link && len(sources) > 0)
 			sources = append(sources, argValues(vals, delim))

@@ -997,6 +997,33 @@ func TestFillEmpty(t *testing.T) {
 	}
 }
 
+// ParseSeparated reads the separators GNU parallel's --arg-sep and
+// --arg-file-sep name in place of ::: and ::::, and ::: then as a value. The
+// wants are what parallel 20221122 ran: parallel -k --arg-sep ,, echo {} ,,
+// a ::: b echoed a, ::: and b; --arg-sep ,, echo {1} {2} ,, a b ,,+ 1 2
+// echoed "a 1" and "b 2"; --arg-file-sep // echo {} // f2 ::: x (f2: 1, 2)
+// echoed "1 x" and "2 x".
+func TestParseSeparated(t *testing.T) {
+	read := func(string) ([]byte, error) { return []byte("1\n2\n"), nil }
+	for _, c := range []struct {
+		args            []string
+		argSep, fileSep string
+		tmpl            []string
+		srcs            []Source
+		linked          []bool
+	}{
+		{[]string{"echo", "{}", ",,", "a", ":::", "b"}, ",,", "::::", []string{"echo", "{}"}, []Source{{"a", ":::", "b"}}, []bool{false}},
+		{[]string{"echo", "{1}", "{2}", ",,", "a", "b", ",,+", "1", "2"}, ",,", "::::", []string{"echo", "{1}", "{2}"}, []Source{{"a", "b"}, {"1", "2"}}, []bool{false, true}},
+		{[]string{"echo", "{}", "//", "f2", ":::", "x"}, ":::", "//", []string{"echo", "{}"}, []Source{{"1", "2"}, {"x"}}, []bool{false, false}},
+		{[]string{"echo", "{1}{2}", "//", "f2", "//+", "f2"}, ":::", "//", []string{"echo", "{1}{2}"}, []Source{{"1", "2"}, {"1", "2"}}, []bool{false, true}},
+	} {
+		tmpl, srcs, linked, err := ParseSeparated(c.args, read, Lines, c.argSep, c.fileSep)
+		if err != nil || !slices.Equal(tmpl, c.tmpl) || !slices.EqualFunc(srcs, c.srcs, slices.Equal) || !slices.Equal(linked, c.linked) {
+			t.Errorf("ParseSeparated(%q, %q, %q) = %q %q %v, %v; want %q %q %v", c.args, c.argSep, c.fileSep, tmpl, srcs, linked, err, c.tmpl, c.srcs, c.linked)
+		}
+	}
+}
+
 // Combine against GNU parallel's own output (parallel 20221122, run here):
 // each case's want is what `parallel -k echo ARGS` printed, a line a task.
 func TestCombineAsParallel(t *testing.T) {
