@@ -497,6 +497,92 @@ srun -n 2 nosuchprog; echo "rc=$?"
 	}
 }
 
+// TestSrunStepEndsAsSlurmstepd: a step that cannot enter its -D
+// directory, one -K ends, one a signal ends and one past its --time,
+// inside a job, write the lines and end with the codes Slurm 22.05 has
+// (the expected lines are what the suite's real sbatch wrote for these
+// scripts). burst ran the first step nowhere (execve's line, exit 2),
+// wrote -K's lines in task order with none of srun's own, said nothing
+// after a task killed (Slurm: Force Terminated), named SIGUSR1 "Killed by
+// signal 10", and let the last one run past its limit (Slurm keeps a
+// step's limit in whole minutes, as a job's: 2 seconds are one).
+func TestSrunStepEndsAsSlurmstepd(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	script := `#!/bin/bash
+echo "job=$SLURM_JOB_ID"
+srun -n 1 -D nosuchdir pwd; echo "rc=$?"
+srun -n 2 -K sh -c '` + killOnBadExit + `'; echo "rc=$?"
+srun -n 1 sh -c 'kill -9 $$'; echo "rc=$?"
+srun -n 1 sh -c 'kill -USR1 $$'; echo "rc=$?"
+`
+	out := h.sbatchAndRead(dir, script, nil, "-n", "2")
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ = strings.Cut(host, ".")
+	first, _, _ := strings.Cut(out, "\n")
+	job := strings.TrimPrefix(first, "job=")
+	cancelledAt := regexp.MustCompile(`CANCELLED AT \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`) // the time differs from run to run
+	out = cancelledAt.ReplaceAllString(out, "CANCELLED AT T")
+	// As the real sbatch wrote it, its node's name NODE, the job's id JOB
+	// and its directory DIR; Q is a backquote.
+	slurm := strings.NewReplacer("NODE", host, "JOB", job, "DIR", dir, "Q", "`")
+	want := slurm.Replace(`job=JOB
+slurmstepd-NODE: error: couldn't chdir to QDIR/nosuchdir': No such file or directory: going to /tmp instead
+slurmstepd-NODE: error: couldn't chdir to QDIR/nosuchdir': No such file or directory: going to /tmp instead
+/tmp
+rc=0
+srun: error: NODE: task 1: Exited with exit code 4
+srun: launch/slurm: _step_signal: Terminating StepId=JOB.1
+slurmstepd-NODE: error: *** STEP JOB.1 ON NODE CANCELLED AT T ***
+srun: error: NODE: task 0: Terminated
+srun: Force Terminated StepId=JOB.1
+rc=143
+srun: error: NODE: task 0: Killed
+srun: Force Terminated StepId=JOB.2
+rc=137
+srun: error: NODE: task 0: User defined signal 1
+rc=138
+`)
+	if out != want {
+		t.Errorf("the job's output:\n%s\nwant:\n%s", out, want)
+	}
+
+	// A minute's wait: the run's own time limit of 60 s cannot wait for it.
+	if err := os.WriteFile(filepath.Join(dir, "limit.sh"), []byte(`#!/bin/bash
+echo "job=$SLURM_JOB_ID"
+srun -n 1 --time=00:00:02 sleep 90; echo "rc=$?"
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := h.command("slurm", "sbatch", "--parsable", "-o", "limit-%j.txt", "limit.sh")
+	c.Dir = dir
+	r := h.exec(c)
+	if r.code != 0 {
+		t.Fatalf("sbatch: %s", r)
+	}
+	job = strings.TrimSpace(r.stdout)
+	var got string
+	h.waitFor("the step past its limit to end", 85*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "limit-"+job+".txt"))
+		got = string(b)
+		return strings.Contains(got, "rc=")
+	})
+	got = cancelledAt.ReplaceAllString(got, "CANCELLED AT T")
+	slurm = strings.NewReplacer("NODE", host, "JOB", job)
+	want = slurm.Replace(`job=JOB
+slurmstepd-NODE: error: *** STEP JOB.0 ON NODE CANCELLED AT T DUE TO TIME LIMIT ***
+srun: error: NODE: task 0: Terminated
+srun: Force Terminated StepId=JOB.0
+rc=143
+`)
+	if got != want {
+		t.Errorf("the job's output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // TestSbatchRefusedAsSbatch: a submission the server refuses (no machine
 // could ever run it, no such project) fails as sbatch's does: exit 1 and
 // "sbatch: error: Batch job submission failed: " before burst's reason.

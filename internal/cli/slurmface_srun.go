@@ -61,10 +61,13 @@ does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
 Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
 (ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
-non-zero ends the others: SIGTERM, SIGKILL after 10 s), -D, -N 1, --mpi=none,
+non-zero ends the others: SIGTERM, SIGKILL after 10 s, with srun's and
+slurmstepd's lines), -D (a directory the step cannot enter: slurmstepd's
+line, and the step runs in /tmp), -t (outside a job the job's limit,
+inside one the step's own, in whole minutes), -N 1, --mpi=none,
 --exclusive, --exact, --overlap, -m/--distribution (told to the step as
 SLURM_DISTRIBUTION; one machine places nothing by it); outside a job also
--A, -p, -t, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind,
+-A, -p, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind,
 --hint, -Q, -v, -W, --comment, -C, -q,
 --threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
 the fix: -N above 1, --mpi other than none, --multi-prog, -d, --jobid of
@@ -319,6 +322,16 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 	host, _ := os.Hostname()
 	host, _, _ = strings.Cut(host, ".")
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	if s.Chdir != "" {
+		if line := stepChdirFailure(host, s.Chdir); line != "" {
+			// As slurmstepd: once for the step, once for each task, and
+			// the step runs in /tmp.
+			for range n + 1 {
+				fmt.Fprintln(stderr, line)
+			}
+			s.Chdir = "/tmp"
+		}
+	}
 	var mu sync.Mutex // one line at a time on each of srun's streams
 	cmds := make([]*exec.Cmd, n)
 	var outs []*labelWriter
@@ -477,35 +490,96 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		}
 	}
 	exits := make([]slurmface.TaskStatus, 0, len(started))
-	var kill <-chan time.Time // -K: SIGKILL for the tasks SIGTERM left running
-	for len(exits) < len(started) {
+	var kill <-chan time.Time // SIGKILL for the tasks SIGTERM left running
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	var limit <-chan time.Time // --time: the step's own limit, in whole minutes as Slurm keeps it
+	if s.TimeLimit > 0 {
+		t := time.NewTimer(time.Duration(sbatch.MinuteLimit(s.TimeLimit)) * time.Second)
+		defer t.Stop()
+		limit = t.C
+	}
+	stepID := jobID + "." + strconv.Itoa(step)
+	told := 0 // exits whose lines are written (-K writes them before it ends the step)
+	say := func(lines ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range lines {
+			fmt.Fprintln(stderr, l)
+		}
+	}
+	// end is how slurmstepd ends the step's tasks (-K, --time): its
+	// CANCELLED line where some still run, SIGTERM, SIGKILL after a grace.
+	end := func(why string) {
+		if len(exits) < len(started) && kill == nil {
+			say(fmt.Sprintf("slurmstepd-%s: error: *** STEP %s ON %s CANCELLED AT %s%s ***", host, stepID, host, time.Now().Format("2006-01-02T15:04:05"), why))
+		}
+		killAll(syscall.SIGTERM)
+		if kill == nil {
+			grace = time.NewTimer(runner.DefaultGrace)
+			kill = grace.C
+		}
+	}
+	bad := func(e slurmface.TaskStatus) bool { return e.Code != 0 || e.Signal != 0 }
+	badExit := s.KillOnBadExit && slices.ContainsFunc(unstarted, bad)
+	for len(exits) < len(started) || badExit {
+		if badExit {
+			// As srun -K: the bad exit's line (with those of the tasks
+			// that ended with it), then its own, then the step ends.
+			badExit = false
+			msgs, _ := slurmface.TaskExits(host, append(slices.Clone(exits), unstarted...))
+			say(append(report, msgs...)...)
+			report, told, unstarted = nil, len(exits), nil
+			say("srun: launch/slurm: _step_signal: Terminating StepId=" + stepID)
+			end("")
+			continue
+		}
 		select {
 		case sig := <-sigs:
 			killAll(sig) // Ctrl-C, scancel: the step's tasks get it
 		case <-kill:
 			killAll(syscall.SIGKILL)
+		case <-limit:
+			end(" DUE TO TIME LIMIT")
 		case e := <-done:
 			exits = append(exits, e)
-			if s.KillOnBadExit && (e.Code != 0 || e.Signal != 0) && kill == nil {
-				// As slurmstepd ends a step: SIGTERM (the others end
-				// "Terminated", exit 143), SIGKILL after a grace.
-				killAll(syscall.SIGTERM)
-				t := time.NewTimer(runner.DefaultGrace)
-				defer t.Stop()
-				kill = t.C
+			if s.KillOnBadExit && bad(e) && kill == nil {
+				// Tasks ending together are one line in Slurm's.
+				for t := time.After(50 * time.Millisecond); len(exits) < len(started); {
+					select {
+					case e := <-done:
+						exits = append(exits, e)
+						continue
+					case <-t:
+					}
+					break
+				}
+				badExit = true
 			}
 		}
 	}
 	for _, o := range outs {
 		o.flush()
 	}
-	msgs, code := slurmface.TaskExits(host, append(exits, unstarted...))
+	rest := append(slices.Clone(exits[told:]), unstarted...)
+	msgs, _ := slurmface.TaskExits(host, rest)
+	_, code := slurmface.TaskExits(host, append(slices.Clone(exits), unstarted...))
 	report = append(report, msgs...)
 	recordStep(step, s, n, worst, exits, begun, false, nil)
 	worst = max(worst, code)
-	for _, r := range report {
-		fmt.Fprintln(stderr, r)
+	if slices.ContainsFunc(exits, func(e slurmface.TaskStatus) bool {
+		return e.Signal == int(syscall.SIGTERM) || e.Signal == int(syscall.SIGKILL)
+	}) {
+		// Slurm 22.05's srun says so after a task ended by SIGTERM or
+		// SIGKILL, whoever sent it (-K, the time limit, the task itself);
+		// not after another signal (SIGSEGV, SIGUSR1).
+		report = append(report, "srun: Force Terminated StepId="+stepID)
 	}
+	say(report...)
 	if worst != 0 {
 		return &ExitError{Code: worst}
 	}
@@ -530,8 +604,40 @@ func stepExecFailure(host, prog, dir string, err error) (string, int) {
 		}
 		shown = dir + "/" + prog
 	}
-	words := errno.Error() // strerror's, capitalized as glibc's: "No such file or directory"
-	return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", host, shown, strings.ToUpper(words[:1])+words[1:]), int(errno)
+	return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", host, shown, strerror(errno)), int(errno)
+}
+
+// strerror is errno's words as glibc's strerror has them: "No such file or
+// directory".
+func strerror(errno syscall.Errno) string {
+	words := errno.Error()
+	return strings.ToUpper(words[:1]) + words[1:]
+}
+
+// stepChdirFailure is slurmstepd's line for a step directory (srun -D)
+// it cannot enter, as Slurm 22.05 has it: `slurmstepd-c1: error: couldn't
+// chdir to `/w/sub': No such file or directory: going to /tmp instead` (a
+// relative one under srun's); "" where the directory can be entered.
+func stepChdirFailure(host, dir string) string {
+	if !filepath.IsAbs(dir) {
+		wd, _ := os.Getwd()
+		dir = wd + "/" + dir
+	}
+	var err error
+	if fi, serr := os.Stat(dir); serr != nil {
+		err = serr
+	} else if !fi.IsDir() {
+		err = syscall.ENOTDIR
+	} else if aerr := unix.Access(dir, unix.X_OK); aerr != nil {
+		err = aerr
+	} else {
+		return ""
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		errno = syscall.ENOENT
+	}
+	return fmt.Sprintf("slurmstepd-%s: error: couldn't chdir to `%s': %s: going to /tmp instead", host, dir, strerror(errno))
 }
 
 // recordStep writes what step id ran and how it ended beside its batch

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -469,16 +470,12 @@ func ranges(ns []int) string {
 	return b.String()
 }
 
+// signalName is srun's word for a task a signal ended: strsignal's, as
+// glibc has it ("Killed", "Segmentation fault", "User defined signal 1").
 func signalName(sig int) string {
-	switch sig {
-	case 9:
-		return "Killed"
-	case 15:
-		return "Terminated"
-	case 11:
-		return "Segmentation fault"
-	case 6:
-		return "Aborted"
+	words := syscall.Signal(sig).String() // Go's table is glibc's, lower-cased
+	if words == "" || strings.HasPrefix(words, "signal ") {
+		return "Killed by signal " + strconv.Itoa(sig)
 	}
-	return "Killed by signal " + strconv.Itoa(sig)
+	return strings.ToUpper(words[:1]) + words[1:]
 }

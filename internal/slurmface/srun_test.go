@@ -207,6 +207,9 @@ func TestSrunRendering(t *testing.T) {
 		{[]TaskStatus{{Task: 1, Code: 3, Signal: 0}}, []string{"srun: error: n1: task 1: Exited with exit code 3"}, 3},
 		{[]TaskStatus{{Task: 1, Code: 0, Signal: 9}}, []string{"srun: error: n1: task 1: Killed"}, 137},
 		{[]TaskStatus{{Task: 1, Code: 0, Signal: 15}}, []string{"srun: error: n1: task 1: Terminated"}, 143},
+		// As the real srun wrote them (bash -c 'kill -SIG $$').
+		{[]TaskStatus{{Task: 0, Signal: 10}}, []string{"srun: error: n1: task 0: User defined signal 1"}, 138},
+		{[]TaskStatus{{Task: 0, Signal: 11}}, []string{"srun: error: n1: task 0: Segmentation fault"}, 139},
 		{[]TaskStatus{{Task: 3, Code: 1, Signal: 0}, {Task: 0, Code: 1, Signal: 0}, {Task: 2, Code: 1, Signal: 0}, {Task: 1, Code: 1, Signal: 0}}, []string{"srun: error: n1: tasks 0-3: Exited with exit code 1"}, 1},
 		{[]TaskStatus{{Task: 0, Code: 1, Signal: 0}, {Task: 1, Code: 0, Signal: 0}, {Task: 2, Code: 1, Signal: 0}, {Task: 3, Code: 1, Signal: 0}, {Task: 4, Code: 2, Signal: 0}, {Task: 5, Code: 1, Signal: 0}, {Task: 6, Code: 0, Signal: 9}},
 			[]string{"srun: error: n1: tasks 0,2-3,5: Exited with exit code 1", "srun: error: n1: task 4: Exited with exit code 2",
