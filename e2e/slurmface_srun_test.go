@@ -505,14 +505,18 @@ srun -n 2 nosuchprog; echo "rc=$?"
 // wrote -K's lines in task order with none of srun's own, said nothing
 // after a task killed (Slurm: Force Terminated), named SIGUSR1 "Killed by
 // signal 10", and let the last one run past its limit (Slurm keeps a
-// step's limit in whole minutes, as a job's: 2 seconds are one).
+// step's limit in whole minutes, as a job's: 2 seconds are one). A step's
+// end reaches what its tasks started (the shell's sleep), as slurmstepd
+// signals all of a step's processes: burst's srun waited for the sleep.
 func TestSrunStepEndsAsSlurmstepd(t *testing.T) {
 	h := newHarness(t)
 	dir := t.TempDir()
 	script := `#!/bin/bash
 echo "job=$SLURM_JOB_ID"
 srun -n 1 -D nosuchdir pwd; echo "rc=$?"
-srun -n 2 -K sh -c '` + killOnBadExit + `'; echo "rc=$?"
+s=$SECONDS
+srun -n 2 -K sh -c '[ "$SLURM_PROCID" = 1 ] && exit 4; sleep 30; echo survived'; echo "rc=$?"
+echo "ended within 20 s: $(( SECONDS - s < 20 ))"
 srun -n 1 sh -c 'kill -9 $$'; echo "rc=$?"
 srun -n 1 sh -c 'kill -USR1 $$'; echo "rc=$?"
 `
@@ -540,6 +544,7 @@ slurmstepd-NODE: error: *** STEP JOB.1 ON NODE CANCELLED AT T ***
 srun: error: NODE: task 0: Terminated
 srun: Force Terminated StepId=JOB.1
 rc=143
+ended within 20 s: 1
 srun: error: NODE: task 0: Killed
 srun: Force Terminated StepId=JOB.2
 rc=137
@@ -550,7 +555,8 @@ rc=138
 		t.Errorf("the job's output:\n%s\nwant:\n%s", out, want)
 	}
 
-	// A minute's wait: the run's own time limit of 60 s cannot wait for it.
+	// A minute's wait: the run's own time limit of 60 s cannot wait for
+	// it.
 	if err := os.WriteFile(filepath.Join(dir, "limit.sh"), []byte(`#!/bin/bash
 echo "job=$SLURM_JOB_ID"
 srun -n 1 --time=00:00:02 sleep 90; echo "rc=$?"

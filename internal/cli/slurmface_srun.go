@@ -61,8 +61,8 @@ does): labels, -K, -o/-e/-i patterns and the exit status are the step's.
 Honoured: -n, -c, --mem, --mem-per-cpu, -J, -l/--label ("0: " before each
 line), -u/--unbuffered (output is passed on as it comes anyway), --export
 (ALL, NONE, NAME, NAME=VALUE), -K/--kill-on-bad-exit (a task exiting
-non-zero ends the others: SIGTERM, SIGKILL after 10 s, with srun's and
-slurmstepd's lines), -D (a directory the step cannot enter: slurmstepd's
+non-zero ends the others and what they started: SIGTERM, SIGKILL after
+10 s, with srun's and slurmstepd's lines), -D (a directory the step cannot enter: slurmstepd's
 line, and the step runs in /tmp), -t (outside a job the job's limit,
 inside one the step's own, in whole minutes), -N 1, --mpi=none,
 --exclusive, --exact, --overlap, -m/--distribution (told to the step as
@@ -484,9 +484,30 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 			done <- e
 		}()
 	}
+	below := map[int]uint64{} // the processes the tasks started, with their start times
 	killAll := func(sig os.Signal) {
+		// As slurmstepd signals every process of the step: what a task
+		// started (a shell's sleep) would otherwise outlive it, and srun
+		// would wait for it. Those found before are kept: the task's end
+		// re-parents them.
+		pids := make([]int, len(started))
+		for i, cmd := range started {
+			pids[i] = cmd.Process.Pid
+		}
+		for _, p := range runner.Descendants(pids...) {
+			if t, err := runner.ProcStartTicks(p); err == nil {
+				below[p] = t
+			}
+		}
 		for _, cmd := range started {
 			cmd.Process.Signal(sig) // an error: the task has ended already
+		}
+		for p, t := range below {
+			if runner.Alive(p, t) { // not another process given its pid since
+				if sig, ok := sig.(syscall.Signal); ok {
+					syscall.Kill(p, sig)
+				}
+			}
 		}
 	}
 	exits := make([]slurmface.TaskStatus, 0, len(started))

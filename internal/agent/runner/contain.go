@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -757,6 +758,28 @@ func killMarked(leader int, mark string) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+}
+
+// Descendants is the processes below pids (their children, and theirs),
+// read from /proc: what a signal to a task's whole tree must reach before
+// its own process ends and they are re-parented.
+func Descendants(pids ...int) []int {
+	children := map[int][]int{}
+	scanProcParents(func(pid, ppid, _ int, dead bool) {
+		if !dead {
+			children[ppid] = append(children[ppid], pid)
+		}
+	})
+	var out []int
+	for todo := slices.Clone(pids); len(todo) > 0; {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, c := range children[p] {
+			out = append(out, c)
+			todo = append(todo, c)
+		}
+	}
+	return out
 }
 
 // scanProcParents calls fn for every process with its parent and process

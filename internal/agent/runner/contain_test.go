@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -551,5 +552,32 @@ func TestAgentInOnceKilledCgroup(t *testing.T) {
 	}
 	if left := withMarker(marker); len(left) > 0 {
 		t.Fatalf("its setsid sleep outlived it: %v", left)
+	}
+}
+
+// TestDescendants: the processes a process started, and theirs, are found
+// below it (a shell's sleep under a shell under it); a process not below
+// it is not.
+func TestDescendants(t *testing.T) {
+	inner := uniqueSleep()
+	cmd := exec.Command("sh", "-c", "sh -c 'sleep "+inner+"; true' & wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, p := range Descendants(cmd.Process.Pid) {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	sleeps := func() []int { return withMarker(inner) }
+	waitFor(t, func() bool { return len(sleeps()) == 1 })
+	below := Descendants(cmd.Process.Pid)
+	if len(below) != 2 || !slices.Contains(below, sleeps()[0]) {
+		t.Errorf("Descendants(the outer shell) = %v, want the inner shell and its sleep %v", below, sleeps())
+	}
+	if got := Descendants(sleeps()[0]); len(got) != 0 {
+		t.Errorf("Descendants(the sleep) = %v, want none", got)
 	}
 }
