@@ -1016,15 +1016,34 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 		}
 	}
 	// Refused as Slurm 22.05 refuses them: its line, exit 255 (its
-	// exit(-1)), on the command line, in the script and from srun.
+	// exit(-1)), on the command line, in the script and from srun (and
+	// so does the suite's Slurm, when there is one).
 	writeFile(t, filepath.Join(h.dir, "badm.sh"), "#!/bin/sh\n#SBATCH -m foo\ntrue\n", 0o755)
-	for _, args := range [][]string{
-		{"sbatch", "-m", "foo", "--wrap", "true"}, {"sbatch", "-m", "plane=0", "--wrap", "true"},
-		{"sbatch", "-m", "cyclic:cyclic:cyclic:cyclic", "--wrap", "true"}, {"sbatch", "badm.sh"}, {"srun", "-m", "foo", "true"},
+	writeFile(t, filepath.Join(h.dir, "badt.sh"), "#!/bin/sh\n#SBATCH -t bogus\ntrue\n", 0o755)
+	const badM, badT = "Invalid --distribution specification", "Invalid --time specification"
+	for _, tt := range []struct {
+		args []string
+		line string
+	}{
+		{[]string{"sbatch", "-m", "foo", "--wrap", "true"}, badM}, {[]string{"sbatch", "-m", "plane=0", "--wrap", "true"}, badM},
+		{[]string{"sbatch", "-m", "cyclic:cyclic:cyclic:cyclic", "--wrap", "true"}, badM}, {[]string{"sbatch", "badm.sh"}, badM},
+		{[]string{"srun", "-m", "foo", "true"}, badM},
+		{[]string{"sbatch", "-t", "bogus", "--wrap", "true"}, badT}, {[]string{"sbatch", "badt.sh"}, badT},
+		{[]string{"srun", "-t", "bogus", "true"}, badT},
 	} {
-		r := h.runIn(h.dir, append([]string{"slurm"}, args...)...)
-		if r.code != 255 || !strings.Contains(r.stderr, "Invalid --distribution specification") {
-			t.Errorf("%q: want Slurm's refusal, exit 255: %s", args, r)
+		r := h.runIn(h.dir, append([]string{"slurm"}, tt.args...)...)
+		if r.code != 255 || !strings.HasPrefix(r.stderr, tt.args[0]+": error: ") || !strings.Contains(r.stderr, tt.line) {
+			t.Errorf("%q: want Slurm's refusal (%s: error: %s), exit 255: %s", tt.args, tt.args[0], tt.line, r)
+		}
+		if slurmConf == "" {
+			continue
+		}
+		real := exec.Command(tt.args[0], tt.args[1:]...)
+		real.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+		real.Dir = h.dir
+		out, err := real.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 255 || !strings.Contains(string(out), tt.line) {
+			t.Errorf("Slurm's own %q: %v, %q; burst wants exit 255 and %q", tt.args, err, out, tt.line)
 		}
 	}
 }

@@ -44,9 +44,9 @@ func usage(format string, a ...any) error {
 // when getopt itself refused an option.
 func optUsage(err error) error {
 	var ge *slurmface.GetoptError
-	// -m that Slurm's option checks refuse ends sbatch and srun as getopt's
-	// refusals do: exit(-1).
-	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge) || errors.Is(err, sbatch.ErrDistribution)}
+	// -m or -t that Slurm's option checks refuse ends sbatch and srun as
+	// getopt's refusals do: exit(-1).
+	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge) || sbatch.Fatal(err)}
 }
 
 // slurmVersionLine is what the Slurm personality's commands answer to

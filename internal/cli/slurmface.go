@@ -298,8 +298,8 @@ func scriptDirectives(path string, data []byte) error {
 	sc, err := sbatch.Parse(path, data)
 	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
 		code := 1
-		if errors.Is(err, sbatch.ErrDistribution) {
-			code = 255 // as the command line's -m: sbatch's exit(-1)
+		if sbatch.Fatal(err) {
+			code = 255 // as the command line's -m or -t: sbatch's exit(-1)
 		}
 		return &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
 	}
@@ -360,6 +360,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 		return err
 	}
 	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)
+	var ee *ExitError
+	if errors.As(err, &ee) && !strings.HasPrefix(ee.Msg, "sbatch: ") {
+		ee.Msg = "sbatch: error: " + ee.Msg // an option's value sbatch refuses, in its words' frame
+	}
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,15 @@ var ErrDistribution = errors.New("Invalid --distribution specification")
 // 22.05 prints it before ErrDistribution's line).
 var ErrPlaneSize = errors.New("Invalid plane size or size not specified")
 
+// ErrTimeSpec is how Slurm 22.05's sbatch and srun refuse a --time they
+// cannot read; the caller adds the fix.
+var ErrTimeSpec = errors.New("Invalid --time specification")
+
+// Fatal says whether err is one of the option values Slurm 22.05's sbatch
+// and srun refuse with exit(-1) (exit status 255), as getopt's refusals,
+// rather than 1: a --distribution or a --time they cannot read.
+func Fatal(err error) bool { return errors.Is(err, ErrDistribution) || errors.Is(err, ErrTimeSpec) }
+
 // DistributionFix names what --distribution takes.
 const DistributionFix = "write block, cyclic, plane=N or arbitrary, then up to two of block, cyclic, fcyclic or * after colons, and ,Pack or ,NoPack (e.g. -m block:cyclic)"
 

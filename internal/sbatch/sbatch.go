@@ -587,7 +587,10 @@ func (p *parser) set(name, v string) error {
 		s.MemPerCPU, err = burst.ParseMem(v)
 		p.memPerCPULine = p.line
 	case "time":
-		s.TimeLimit, err = burst.ParseTimeLimit(v)
+		var terr error
+		if s.TimeLimit, terr = burst.ParseTimeLimit(v); terr != nil {
+			err = fmt.Errorf("%w: %v", ErrTimeSpec, terr)
+		}
 	case "gres":
 		s.GPUs, s.GPUType, err = p.gres(v)
 		s.gpusPerNode = true

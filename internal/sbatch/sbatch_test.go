@@ -300,7 +300,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative cpus", "#!/bin/sh\n#SBATCH -c -2\n", `job.sbatch:2: #SBATCH -c: "-2" is not a whole number from 1 to 1000000: write e.g. --cpus-per-task=8`},
 		{"bad mem", "#!/bin/sh\n\n#SBATCH --mem=lots\n", `job.sbatch:3: #SBATCH --mem: memory size "lots": write a number with a unit K, M, G or T, e.g. 512M or 8G`},
 		{"bad mem-per-cpu", "#!/bin/sh\n#SBATCH --mem-per-cpu=-1G\n", `job.sbatch:2: #SBATCH --mem-per-cpu: memory size "-1G": write a number with a unit K, M, G or T, e.g. 512M or 8G`},
-		{"bad time", "#!/bin/sh\n#SBATCH -t 1:2:3:4\n", `job.sbatch:2: #SBATCH -t: time limit "1:2:3:4": write e.g. 10m, 2h, 90 (minutes), 1:30:00 or 2-00:00:00`},
+		{"bad time", "#!/bin/sh\n#SBATCH -t 1:2:3:4\n", `job.sbatch:2: #SBATCH -t: Invalid --time specification: time limit "1:2:3:4": write e.g. 10m, 2h, 90 (minutes), 1:30:00 or 2-00:00:00`},
 		{"bad gres count", "#!/bin/sh\n#SBATCH --gres=gpu:a100:x\n", `job.sbatch:2: #SBATCH --gres: "gpu:a100:x" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},
 		{"gres with too many parts", "#!/bin/sh\n#SBATCH --gres=gpu:a:1:2\n", `job.sbatch:2: #SBATCH --gres: "gpu:a:1:2" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},
 		{"gres empty type", "#!/bin/sh\n#SBATCH --gres=gpu::2\n", `job.sbatch:2: #SBATCH --gres: "gpu::2" is not a GPU request: write e.g. --gres=gpu:2 or --gres=gpu:a100:2`},

@@ -202,7 +202,10 @@ func ParseSrun(args []string) (*Srun, error) {
 		case "kill-on-bad-exit":
 			s.KillOnBadExit = v == "" || v != "0"
 		case "time":
-			s.TimeLimit, err = burst.ParseTimeLimit(v)
+			var terr error
+			if s.TimeLimit, terr = burst.ParseTimeLimit(v); terr != nil {
+				return nil, fmt.Errorf("srun: error: %w (--time=%s: %v)", sbatch.ErrTimeSpec, v, terr)
+			}
 		case "gpus", "gres":
 			s.GPUs, _, err = sbatch.GPURequest(g.Opt.Long, v)
 		case "nodes":
