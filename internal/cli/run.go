@@ -25,7 +25,6 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/shellquote"
-	"github.com/burst-sh/burst/internal/slurmface"
 	"github.com/burst-sh/burst/internal/sysuser"
 )
 
@@ -552,7 +551,7 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 func submittedFrom(ctx context.Context, b *burst.BatchOptions) {
 	b.SubmitDir, _ = os.Getwd()
 	b.SubmitHost, _ = os.Hostname()
-	b.PrioProcess = slurmface.Nice()
+	b.PrioProcess = sysuser.Nice()
 	if u, err := sysuser.Current(ctx); err == nil {
 		b.User = u.Name
 	}

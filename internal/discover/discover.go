@@ -24,6 +24,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/backoff"
 	"github.com/burst-sh/burst/internal/home"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // SetupError is a problem with the user's setup (no token, an unwritable
@@ -467,8 +468,7 @@ func CheckToken(tok string) error {
 // every task it runs from then on, long after the command that started it
 // (a process may not lower its own nice again): how to start it afresh.
 func sayNice(stderr io.Writer) {
-	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
-	if nice := 20 - p; err == nil && nice > 0 {
+	if nice := sysuser.Nice(); nice > 0 {
 		fmt.Fprintf(stderr, "burst: the server was started at nice %d, which it, its agents and every task they run keep: to run later work at nice 0, `burst server stop --all` once this host's tasks may stop, then run burst from a shell at nice 0\n", nice)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/sysuser"
 )
 
 // Srun is srun's command line, read by ParseSrun.
@@ -338,7 +339,7 @@ func (s *Srun) TaskEnv(task, n, step int, host string, job map[string]string) ma
 	env := map[string]string{
 		"SLURM_GTIDS":               strings.Join(gtids, ","), // every task of the step is on this node
 		"SLURM_TASKS_PER_NODE":      strconv.Itoa(n),
-		"SLURM_PRIO_PROCESS":        strconv.Itoa(Nice()),
+		"SLURM_PRIO_PROCESS":        strconv.Itoa(sysuser.Nice()),
 		"SLURM_STEP_ID":             strconv.Itoa(step),
 		"SLURM_STEPID":              strconv.Itoa(step),
 		"SLURM_STEP_NODELIST":       host,

@@ -2,6 +2,7 @@ package slurmface
 
 import (
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/sysuser"
 	"reflect"
 	"regexp"
 	"slices"
@@ -93,7 +94,7 @@ func TestSrunStep(t *testing.T) {
 		"SLURM_STEP_ID": "4", "SLURM_STEPID": "4", "SLURM_STEP_NODELIST": "n1",
 		// the step's, not the job's (Slurm 22.05: srun -n 3 in a job of 8)
 		"SLURM_GTIDS": "0,1,2", "SLURM_TASKS_PER_NODE": "3", "SLURM_DISTRIBUTION": "block",
-		"SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0": "8", "SLURM_UMASK": Umask(), "SLURM_PRIO_PROCESS": strconv.Itoa(Nice())} {
+		"SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0": "8", "SLURM_UMASK": Umask(), "SLURM_PRIO_PROCESS": strconv.Itoa(sysuser.Nice())} {
 		if env[k] != v {
 			t.Errorf("TaskEnv %s = %q, want %q", k, env[k], v)
 		}

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -184,3 +185,15 @@ func Parse(line []byte) (User, bool) {
 	}
 	return User{Name: f[0], UID: uid, GID: gid, Home: f[5], Shell: f[6]}, true
 }
+
+// Nice is this process's nice value (0 when it cannot be read), read
+// once: what sbatch and srun record for a job (SLURM_PRIO_PROCESS), and
+// what a server started by this command would keep.
+var Nice = sync.OnceValue(func() int {
+	// The system call answers 20 - nice (1 to 40), not the nice itself.
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	return 20 - p
+})
