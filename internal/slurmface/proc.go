@@ -12,7 +12,19 @@ import (
 // srun passes it to its tasks: 0022), read from /proc/self/status so that
 // no thread sees it changed, and once (srun's does not change while it
 // runs its step); "" where the kernel does not say it.
-var Umask = sync.OnceValue(func() string {
+func Umask() string {
+	umaskOnce.Do(func() { umask = readUmask() })
+	return umask
+}
+
+// umaskOnce and umask back Umask; a package-level sync.Once allocates
+// nothing at start, where sync.OnceValue's closure does.
+var (
+	umaskOnce sync.Once
+	umask     string
+)
+
+func readUmask() string {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return ""
@@ -27,4 +39,4 @@ var Umask = sync.OnceValue(func() string {
 		return ""
 	}
 	return fmt.Sprintf("%04o", m)
-})
+}

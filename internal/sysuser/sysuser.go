@@ -189,11 +189,20 @@ func Parse(line []byte) (User, bool) {
 // Nice is this process's nice value (0 when it cannot be read), read
 // once: what sbatch and srun record for a job (SLURM_PRIO_PROCESS), and
 // what a server started by this command would keep.
-var Nice = sync.OnceValue(func() int {
-	// The system call answers 20 - nice (1 to 40), not the nice itself.
-	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
-	if err != nil {
-		return 0
-	}
-	return 20 - p
-})
+func Nice() int {
+	niceOnce.Do(func() {
+		// The system call answers 20 - nice (1 to 40), not the nice itself.
+		if p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0); err == nil {
+			nice = 20 - p
+		}
+	})
+	return nice
+}
+
+// niceOnce and nice back Nice: a sync.Once at package level costs no
+// allocation at start, where sync.OnceValue's closure does (every start of
+// burst runs its initialisers; cmd/burst's TestOwnInitIsSmall).
+var (
+	niceOnce sync.Once
+	nice     int
+)
