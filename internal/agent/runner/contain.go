@@ -285,7 +285,8 @@ func agentDir(parent string, memory bool) (string, error) {
 // agent. It judges only the directories of agents in its own pid namespace
 // (ns) and of its own home (home, see homeTag): a pid of another namespace
 // means another process here, and another home's tasks are not this
-// home's to signal. A directory named otherwise (an older burst's
+// home's to signal. A gone agent's directory of no home (noHome) loses
+// only its empty cgroups. A directory named otherwise (an older burst's
 // "agent-PID-TICKS", which says neither) is left alone.
 func cleanLeftovers(parent string, ns uint64, home string) {
 	ents, err := os.ReadDir(parent)
@@ -294,11 +295,26 @@ func cleanLeftovers(parent string, ns uint64, home string) {
 	}
 	for _, e := range ents {
 		a, ok := parseAgentDir(e.Name())
-		if !ok || !e.IsDir() || a.ns != ns || a.home != home || agentRuns(a.pid, a.ticks) {
+		if !ok || !e.IsDir() || a.ns != ns || (a.home != home && a.home != noHome) || agentRuns(a.pid, a.ticks) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
 		tasks, _ := os.ReadDir(dir)
+		if a.home == noHome {
+			// An agent started by hand names its directory before it
+			// learns its server's home: what still runs there may be any
+			// home's, so only what is empty goes (rmdir refuses a cgroup
+			// with a process in it). Its server kills its tasks by their
+			// pids, which carry the home they adopted. Before, every such
+			// agent took the others' leftovers for its own and killed them.
+			for _, tk := range tasks {
+				if tk.IsDir() {
+					_ = os.Remove(filepath.Join(dir, tk.Name()))
+				}
+			}
+			_ = os.Remove(dir)
+			continue
+		}
 		for _, tk := range tasks {
 			if tk.IsDir() {
 				cg := &cgroup{dir: filepath.Join(dir, tk.Name()), fd: -1}
@@ -351,8 +367,13 @@ func homeTag() string {
 	if id := Identity(); id != "" {
 		return safeName(id)
 	}
-	return "nohome"
+	return noHome
 }
+
+// noHome is homeTag's word for an agent that has no home id yet (started
+// by hand: it takes its server's at registration, after its directory is
+// named).
+const noHome = "nohome"
 
 // agentRuns reports whether the agent that made a directory still runs. Only
 // "no such process" (or a new process on its pid) says it does not: a

@@ -119,7 +119,12 @@ func waitFor(t *testing.T, cond func() bool) {
 // removed by the next agent's first use. Directories of agents in another
 // pid namespace or of another home, and those whose name says neither (an
 // older burst's), are left alone with what runs in them: a pid there is
-// not known to be the one this agent sees.
+// not known to be the one this agent sees. So is what runs in the
+// directory of a gone agent started by hand before it knew its home
+// ("nohome": every such agent's, whatever its server); only its empty
+// cgroups go. Before, each hand-started agent killed the tasks the others
+// had left for their servers (e2e TestFaultHandStartedAgentLost beside
+// another test's hand-started agent).
 func TestLeftoverCgroupsCleaned(t *testing.T) {
 	if c := Containment(); c != ContainCgroup2 && c != ContainCgroup1 {
 		t.Skipf("containment is %s here", Containment())
@@ -129,14 +134,21 @@ func TestLeftoverCgroupsCleaned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := homeTag()
+	home := "thishome" + strconv.Itoa(os.Getpid())
 	// pid 1 runs, but did not start at tick 1: an agent that is gone.
 	dead := filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns, home))
 	others := []string{
 		filepath.Join(parent, "agent-1-1"),                                // no namespace, no home
 		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns+1, home)), // another pid namespace
 		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-otherhome", ns)),  // another home
+		filepath.Join(parent, fmt.Sprintf("agent-%d-1-1-%s", ns, noHome)), // a hand-started agent's, before it knew its home
 	}
+	// A gone hand-started agent's directory with nothing running in it.
+	emptyNoHome := filepath.Join(parent, fmt.Sprintf("agent-%d-1-2-%s", ns, noHome), "9.0.2")
+	if err := os.MkdirAll(emptyNoHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(emptyNoHome); os.Remove(filepath.Dir(emptyNoHome)) })
 	run := func(dir string) string {
 		task := filepath.Join(dir, "9.0.1")
 		if err := os.MkdirAll(task, 0o755); err != nil {
@@ -175,6 +187,9 @@ func TestLeftoverCgroupsCleaned(t *testing.T) {
 		if _, err := os.Stat(others[i]); err != nil {
 			t.Errorf("%s was removed: %v", others[i], err)
 		}
+	}
+	if _, err := os.Stat(filepath.Dir(emptyNoHome)); !os.IsNotExist(err) {
+		t.Errorf("the empty directory of a gone hand-started agent is still there (%v)", err)
 	}
 	if _, err := os.Stat(contained.dir); err != nil {
 		t.Fatalf("the live agent's directory is gone: %v", err)
