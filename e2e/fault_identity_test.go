@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -318,27 +317,7 @@ func TestFaultHandStartedAgentLost(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("jobs") // starts the server and its agent
-	startAgent := func(machine string) *exec.Cmd {
-		t.Helper()
-		f, err := os.Create(filepath.Join(h.root, machine+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		c := h.command("agent", "--server", "unix://"+filepath.Join(h.home, "burst.sock"), "--token-file", filepath.Join(h.home, "token"),
-			"--machine", machine, "--cluster", "hand", "--cpus", "1")
-		c.Stdout, c.Stderr = f, f
-		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // its tasks are not killed with it
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-		h.waitFor(machine+" to register", 30*time.Second, func() bool {
-			return strings.Contains(h.mustRun("machine", "list").stdout, machine)
-		})
-		return c
-	}
-	first := startAgent("hand-1")
+	first := h.handAgent("hand-1", nil, "--cluster", "hand")
 	runs := filepath.Join(h.dir, "runs")
 	release := filepath.Join(h.dir, "release")
 	wait := fmt.Sprintf(`echo "$1" >> %s; while [ ! -e %s ]; do sleep 0.05; done`, shellQuote([]string{runs}), shellQuote([]string{release}))
@@ -354,7 +333,7 @@ func TestFaultHandStartedAgentLost(t *testing.T) {
 	// The server finds the agent silent (30 s), marks its machine lost and
 	// kills its task.
 	h.waitFor("the lost agent's task to be killed", 90*time.Second, func() bool { return !alive(task) })
-	startAgent("hand-2")
+	h.handAgent("hand-2", nil, "--cluster", "hand")
 	h.waitFor("the task to run again on hand-2", 30*time.Second, func() bool {
 		tk := h.show(id).task0(t)
 		return tk.State == "running" && tk.Machine == "hand-2"

@@ -725,3 +725,29 @@ func (h *harness) sub(t *testing.T) *harness {
 	c.t = t
 	return &c
 }
+
+// handAgent starts `burst agent` by hand as machine (1 CPU, the extra
+// args after, the extra env on top of the harness's), in a session of its
+// own (its tasks are not killed with it), logging to ROOT/MACHINE.log, and
+// waits until the server lists it. It is killed when the test ends.
+func (h *harness) handAgent(machine string, env []string, args ...string) *exec.Cmd {
+	h.t.Helper()
+	f, err := os.Create(filepath.Join(h.root, machine+".log"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { f.Close() })
+	c := h.command(append([]string{"agent", "--server", "unix://" + filepath.Join(h.home, "burst.sock"), "--token-file", filepath.Join(h.home, "token"),
+		"--machine", machine, "--cpus", "1"}, args...)...)
+	c.Env = append(c.Env, env...)
+	c.Stdout, c.Stderr = f, f
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := c.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	h.waitFor(machine+" to register", 30*time.Second, func() bool {
+		return strings.Contains(h.mustRun("machine", "list").stdout, machine)
+	})
+	return c
+}

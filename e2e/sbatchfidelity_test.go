@@ -979,7 +979,8 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 			c.Args = append([]string{"nice", "-n", "3", c.Path}, c.Args[1:]...)
 			c.Path = nice
 			if r := h.exec(c); r.code != 0 {
-				t.Fatalf("%s sbatch %s: %s", side, tt.script, r)
+				b, _ := os.ReadFile(out)
+				t.Fatalf("%s sbatch %s: %s\nits output:\n%s%s", side, tt.script, r, b, slurmJobRecord(side, r.stdout))
 			}
 			b, err := os.ReadFile(out)
 			if err != nil || string(b) != tt.want {
@@ -1046,4 +1047,19 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 			t.Errorf("Slurm's own %q: %v, %q; burst wants exit 255 and %q", tt.args, err, out, tt.line)
 		}
 	}
+}
+
+// slurmJobRecord is what the suite's real Slurm says of the job whose
+// "Submitted batch job N" line is in out (side "slurm"), for a test that
+// finds the job ended otherwise than it expected: its state, exit code,
+// reason and nodes. "" for burst's side or with no such line.
+func slurmJobRecord(side, out string) string {
+	f := strings.Fields(out)
+	if side != "slurm" || len(f) < 4 || f[0] != "Submitted" {
+		return ""
+	}
+	c := exec.Command("scontrol", "show", "job", f[3])
+	c.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+	b, err := c.CombinedOutput()
+	return fmt.Sprintf("\nscontrol show job %s (%v):\n%s", f[3], err, b)
 }

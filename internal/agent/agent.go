@@ -7,6 +7,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,7 +59,23 @@ type Config struct {
 	// SpotNotice, when SpotNoticeAWS, watches the instance metadata for a
 	// spot interruption notice (spot.go); "": never asks it.
 	SpotNotice string
+	// LostWindow is how long a task killed by SIGTERM or SIGKILL that the
+	// agent did not send waits for the agent's own stop before its end is
+	// reported as the program's (failed) rather than its machine's (lost,
+	// run again): whatever takes a machine away (scancel of a pilot, a
+	// shutdown) signals every process of it at once, and the agent hears of
+	// it a moment after its task dies. 0 = DefaultLostWindow.
+	LostWindow time.Duration
 }
+
+// DefaultLostWindow is Config.LostWindow's default; PilotLostWindow is a
+// Slurm pilot's, where scancel and the end of an allocation are the
+// usual reasons a task is signalled, and a loaded node may take longer
+// than the default to deliver the agent its own signal.
+const (
+	DefaultLostWindow = 300 * time.Millisecond
+	PilotLostWindow   = 3 * time.Second
+)
 
 type running struct {
 	ref   client.TaskRef
@@ -996,7 +1013,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 			select {
 			case <-a.stopped:
 				r.State, r.Reason = burst.Lost, "its machine went away ("+r.Reason+")"
-			case <-time.After(300 * time.Millisecond):
+			case <-time.After(cmp.Or(a.cfg.LostWindow, DefaultLostWindow)):
 			}
 		}
 		// Leaving the running set and queuing the exit happen together, so

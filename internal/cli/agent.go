@@ -226,6 +226,7 @@ them against its own clock. Only the test suite sets it.`,
 				StreamListen: listen, StreamHost: advertise,
 				CacheDir: filepath.Join(string(h), "cache"), CacheSize: cacheBytes,
 				SpotNotice: spotNotice,
+				LostWindow: lostWindow(),
 			})
 		},
 	}
@@ -276,4 +277,14 @@ func realPath(path string) string {
 		return r
 	}
 	return path
+}
+
+// lostWindow is the agent's Config.LostWindow: a Slurm pilot's (the agent
+// runs inside a Slurm job, which scancel or its time limit ends with a
+// SIGTERM to every process at once) waits longer for its own signal.
+func lostWindow() time.Duration {
+	if os.Getenv("SLURM_JOB_ID") != "" {
+		return agent.PilotLostWindow
+	}
+	return agent.DefaultLostWindow
 }
