@@ -183,10 +183,45 @@ type MapSpec struct {
 	// started run to their end (GNU parallel's --halt soon); without it
 	// they are cancelled at once (--halt now). Queued ones never start.
 	HaltSoon bool `json:"halt_soon,omitempty"`
+	// HaltOn, with HaltAfter (a count) or HaltAfterPct (a share of its
+	// tasks, in percent), stops the map once that many of its tasks have
+	// succeeded (HaltOnSuccess) or ended, whatever their end (HaltOnDone):
+	// GNU parallel's --halt success=N and done=N. Tasks not started never
+	// start; started ones end as HaltSoon says. A map stopped so ends as
+	// parallel exits: succeeded (0) on success=; on done=, by its tasks'
+	// ends (the number that failed, as without a halt).
+	HaltOn       string  `json:"halt_on,omitempty"`
+	HaltAfter    int     `json:"halt_after,omitempty"`
+	HaltAfterPct float64 `json:"halt_after_pct,omitempty"`
 	// DelayMS spaces the starts of the map's tasks: one starts at most
 	// every DelayMS milliseconds, on whatever machines (GNU parallel's
 	// --delay). 0: as many at once as fit.
 	DelayMS int64 `json:"delay_ms,omitempty"`
+}
+
+// The conditions of MapSpec.HaltOn.
+const (
+	HaltOnSuccess = "success"
+	HaltOnDone    = "done"
+)
+
+// HaltCount is how many of a map of n tasks must have succeeded or ended
+// (HaltOn) for it to stop; 0 when it has no such halt.
+func (m *MapSpec) HaltCount(n int) int {
+	switch {
+	case m == nil || m.HaltOn == "":
+		return 0
+	case m.HaltAfter > 0:
+		return m.HaltAfter
+	}
+	return HaltShare(int64(n), m.HaltAfterPct)
+}
+
+// HaltShare is the task that reaches pct% of n, where GNU parallel's
+// --halt WHEN,fail=pct% (success=, done=) halts: the ceil(n*pct/100)-th,
+// at least the first.
+func HaltShare(n int64, pct float64) int {
+	return max(int(math.Ceil(float64(n)*pct/100-1e-9)), 1)
 }
 
 // MaxDelay bounds --delay: a day between two task starts.
@@ -639,6 +674,14 @@ func (m *MapSpec) validate(command bool) error {
 	}
 	if m.MaxFailures < 0 || m.MaxFailures > MaxTasks || !(m.MaxFailuresPct >= 0 && m.MaxFailuresPct <= 100) {
 		return errors.New("--max-failures: give a count (5) or a percentage (5%) between 0 and 100")
+	}
+	switch {
+	case m.HaltOn != "" && m.HaltOn != HaltOnSuccess && m.HaltOn != HaltOnDone:
+		return fmt.Errorf("halt_on %.20q: give %q or %q (GNU parallel's --halt success=N, done=N)", m.HaltOn, HaltOnSuccess, HaltOnDone)
+	case m.HaltOn != "" && (m.HaltAfter > 0) == (m.HaltAfterPct > 0),
+		m.HaltAfter < 0 || m.HaltAfter > MaxTasks || !(m.HaltAfterPct >= 0 && m.HaltAfterPct <= 100),
+		m.HaltOn == "" && (m.HaltAfter != 0 || m.HaltAfterPct != 0):
+		return errors.New("--halt success=N or done=N: give N a count of 1 or more (3) or a share above 0% and at most 100% (3%), one of them")
 	}
 	if m.DelayMS < 0 || m.Delay() > MaxDelay {
 		return fmt.Errorf("--delay: give a time between 0 and %s between two task starts, such as --delay 0.5 or --delay 2s", MaxDelay)

@@ -715,7 +715,17 @@ func TestMapAsGNUParallel(t *testing.T) {
 			// -j 3: 2's failure (at 1 s) reaches the limit while 5 and 4 run; soon lets them end,
 			// failing, and the exit status stays the one parallel fixed when it halted (2, 50).
 			{"3", "soon,fail=2", []string{"1", "2", "5", "4"}, false}, {"3", "soon,fail=50%", []string{"1", "2", "5", "4"}, false},
-			{"3", "50%", []string{"1", "2", "5", "4"}, false}} {
+			{"3", "50%", []string{"1", "2", "5", "4"}, false},
+			// success=N and done=N: stop once N succeeded, or ended; the exit status is 0 on a
+			// success= halt, else the number that failed (N%: their share, rounded up, halted or not).
+			{"1", "now,success=1", []string{"3", "0", "4"}, false}, {"1", "soon,success=2", nil, false}, {"1", "now,done=2", nil, false},
+			{"1", "-1", []string{"2", "0", "0"}, false}, {"1", "-2", []string{"2", "2"}, false}, {"1", "now,success=50%", nil, false},
+			{"1", "soon,done=60%", nil, false}, {"1", "now,success=9", nil, false}, {"1", "soon,done=60%", []string{"0", "3", "0", "4", "0", "0"}, false},
+			{"1", "now,success=40%", []string{"3", "4", "5", "0", "6"}, false}, {"1", "now,done=50%", []string{"0", "0"}, false},
+			{"1", "soon,success=100%", []string{"0", "3", "0"}, false}, {"1", "now,done=2", []string{"3", "4", "0"}, false},
+			// -j 3: 0 succeeds at once while 5 and 4 run (2 s); soon lets them end, failing, and
+			// starts no more; now kills them.
+			{"3", "soon,success=1", []string{"5", "4", "0", "6"}, false}, {"3", "now,success=1", []string{"5", "4", "0", "6"}, true}} {
 			in := c.in
 			if in == nil {
 				in = []string{"0", "3", "0", "4", "0"}

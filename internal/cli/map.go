@@ -105,7 +105,8 @@ trims each input. -a FILE is :::: FILE before the
 (find -print0); --dry-run prints each task's command and runs nothing;
 --timeout SECONDS is --time; --delay SECONDS starts a task at most every
 SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
-started tasks end) is --max-failures N-1, exiting as parallel does.
+started tasks end) is --max-failures N-1, exiting as parallel does; --halt now,success=1
+stops the map at its first success, exit 0 (done=N: once N ended, whatever their end).
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
@@ -517,7 +518,7 @@ none of them.`,
 				if c.Flags().Changed("max-failures") {
 					return usage("--halt and --max-failures both say when to stop: give one of them")
 				}
-				if maxFailures, m.HaltSoon, err = parallelHalt(halt); err != nil {
+				if maxFailures, err = parallelHalt(halt, m); err != nil {
 					return err
 				}
 			}
@@ -839,7 +840,7 @@ none of them.`,
 	}
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&tagString, "tagstring", "", "begin each output line with `STR` and a tab, its replacement strings ({} {.} {#} {%} {1} ...) filled for the task, as GNU parallel's --tagstring")
-	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); never; 1 and 2 as parallel reads them")
+	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); WHEN,success=N once N succeeded (exit 0), WHEN,done=N once N ended; never; 1, 2, -1 and -2 as parallel reads them")
 	f.StringVar(&halt, "halt-on-error", "", "--halt, by its older name")
 	f.Bool("gnu", false, "accepted for GNU parallel's command lines (its --gnu changes nothing there either)")
 	plainFlag(c)
@@ -1456,43 +1457,56 @@ func parallelSeconds(v string) (d time.Duration, ok bool) {
 	return time.Duration(secs * float64(time.Second)), true
 }
 
-// parallelHalt reads parallel's --halt: never (0), soon,fail=N (1 is
-// soon,fail=1), now,fail=N (2 is now,fail=1), with N a count or a share
-// (N%), as --max-failures (which stops once more than it failed: N-1)
-// and whether started tasks run to their end. Its success= and done=
-// conditions are refused, naming what burst has.
-func parallelHalt(v string) (maxFailures string, soon bool, err error) {
+// parallelHalt reads parallel's --halt into m: never (0), WHEN,fail=N,
+// WHEN,success=N or WHEN,done=N with WHEN soon (started tasks run to their
+// end) or now, and N a count or a share (N%); 1 is soon,fail=1, 2
+// now,fail=1, -1 soon,success=1, -2 now,success=1, a bare N% soon,fail=N%.
+// fail=N comes back as --max-failures (which stops once more than it
+// failed: N-1), success= and done= as m's HaltOn.
+func parallelHalt(v string, m *burst.MapSpec) (maxFailures string, err error) {
 	switch v {
 	case "never", "0":
-		return "", false, nil
-	case "1":
-		return "0", true, nil
-	case "2":
-		return "0", false, nil
+		return "", nil
+	case "1", "2":
+		m.HaltSoon = v == "1"
+		return "0", nil
+	case "-1":
+		v = "soon,success=1"
+	case "-2":
+		v = "now,success=1"
 	}
 	if strings.HasSuffix(v, "%") && !strings.Contains(v, ",") {
 		v = "soon,fail=" + v // parallel's --halt 5%
 	}
 	when, cond, ok := strings.Cut(v, ",")
 	if when != "now" && when != "soon" || !ok {
-		return "", false, usage("--halt %q: give now,fail=N or soon,fail=N (N a count or a share such as 10%%), or never", v)
+		return "", usage("--halt %q: give now,fail=N or soon,fail=N (or success=N, done=N; N a count or a share such as 10%%), or never", v)
 	}
-	n, ok := strings.CutPrefix(cond, "fail=")
-	if !ok {
-		return "", false, usage("--halt %s: burst stops a map on failures only (fail=N); success= and done= are GNU parallel's alone", v)
+	m.HaltSoon = when == "soon"
+	why, n, _ := strings.Cut(cond, "=")
+	if why != "fail" && why != burst.HaltOnSuccess && why != burst.HaltOnDone {
+		return "", usage("--halt %s: give fail=N (stop once N tasks failed), success=N (once N succeeded) or done=N (once N ended)", v)
 	}
 	if p, isPct := strings.CutSuffix(n, "%"); isPct {
 		f, err := strconv.ParseFloat(p, 64)
 		if err != nil || !(f > 0 && f <= 100) {
-			return "", false, usage("--halt %s: give a share above 0%% and at most 100%%", v)
+			return "", usage("--halt %s: give a share above 0%% and at most 100%%", v)
 		}
-		return strconv.FormatFloat(f, 'f', -1, 64) + "%", when == "soon", nil
+		if why != "fail" {
+			m.HaltOn, m.HaltAfterPct = why, f
+			return "", nil
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64) + "%", nil
 	}
 	k, err := strconv.Atoi(n)
 	if err != nil || k < 1 {
-		return "", false, usage("--halt %s: give fail=N with N a count of 1 or more, or a share such as 10%%", v)
+		return "", usage("--halt %s: give %s=N with N a count of 1 or more, or a share such as 10%%", v, why)
 	}
-	return strconv.Itoa(k - 1), when == "soon", nil
+	if why != "fail" {
+		m.HaltOn, m.HaltAfter = why, k
+		return "", nil
+	}
+	return strconv.Itoa(k - 1), nil
 }
 
 // haltShare turns --halt's fail=P% (in m as a share) into the count of
@@ -1500,15 +1514,9 @@ func parallelHalt(v string) (maxFailures string, soon bool, err error) {
 // once P% of the tasks or more failed, the first ceil(n*P/100)-th
 // failure (where --max-failures P% stops only past that share).
 func haltShare(m *burst.MapSpec, n int64) {
-	k := haltShareCount(n, m.MaxFailuresPct)
+	k := burst.HaltShare(n, m.MaxFailuresPct)
 	m.MaxFailures, m.MaxFailuresPct = k-1, 0
 	if m.MaxFailures == 0 {
 		m.MaxFailuresPct = 1e-9 // the first failure stops it (parseMaxFailures' 0)
 	}
-}
-
-// haltShareCount is the failure that reaches --halt's fail=pct% of n
-// tasks, where parallel halts: the ceil(n*pct/100)-th, at least the first.
-func haltShareCount(n int64, pct float64) int {
-	return max(int(math.Ceil(float64(n)*pct/100-1e-9)), 1)
 }

@@ -144,6 +144,11 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		bar.finish(last.Tasks, last.CostUSD, time.Now())
 	}
 	err := mapExit(ctx, cl, last)
+	if last.State == burst.Succeeded && strings.HasPrefix(last.Reason, "halted:") {
+		// --halt success=N (or done=N with no failure) stopped it: say so,
+		// as parallel's "This job succeeded", and what it cancelled.
+		fmt.Fprintf(stderr, "burst: job %d: %s; %s cancelled\n", j.ID, last.Reason, burst.Plural(last.Tasks.Cancelled, "task"))
+	}
 	if s := cmp.Or(last.Spec, j.Spec); s != nil && len(s.Outputs) > 0 && last.Tasks.Succeeded > 0 {
 		// Unlike burst run, a map leaves its tasks' --out files in the
 		// store: say how to get them, or the map looks as if it made none.
@@ -171,7 +176,10 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 // failed first; with fail=N, N (101 above 100); with fail=P%, that
 // failure's share of the tasks, in percent, rounded up. A map it did
 // not stop exits with the share that failed (fail=P%), or the number
-// that failed, as without --halt (ok false then).
+// that failed, as without --halt (ok false then). With success=N or
+// done=N a map that did not succeed exits with the number that failed,
+// and with success=P% or done=P% with its share, rounded up, whether or
+// not it halted (a success= halt succeeds: exit 0).
 func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt string) (int, bool) {
 	switch halt { // parallel's short forms (parallelHalt)
 	case "1":
@@ -183,10 +191,16 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 		halt = "soon,fail=" + halt
 	}
 	_, cond, _ := strings.Cut(halt, ",")
-	n := strings.TrimPrefix(cond, "fail=")
+	n, fail := strings.CutPrefix(cond, "fail=")
+	c := j.Tasks
+	if !fail { // success= or done=
+		if !strings.HasSuffix(cond, "%") || c.Total == 0 {
+			return 0, false // the server's: the number that failed
+		}
+		return (100*(c.Failed+c.Timeout+c.Lost) + c.Total - 1) / c.Total, true
+	}
 	pct, isPct := strings.CutSuffix(n, "%")
 	stopped := strings.HasPrefix(j.Reason, "stopped")
-	c := j.Tasks
 	switch {
 	case stopped && n == "1":
 		bad, err := cl.Tasks(ctx, j.ID, 0, 1000, burst.Failed, burst.Timeout)
@@ -211,7 +225,7 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 	case isPct && c.Total > 0:
 		failed := c.Failed + c.Timeout + c.Lost
 		if f, err := strconv.ParseFloat(pct, 64); stopped && err == nil {
-			failed = haltShareCount(int64(c.Total), f)
+			failed = burst.HaltShare(int64(c.Total), f)
 		}
 		return (100*failed + c.Total - 1) / c.Total, true // rounded up, as parallel's
 	case stopped:
@@ -571,7 +585,7 @@ func mapExit(ctx context.Context, cl *client.Client, j *burst.Job) error {
 	}
 	msg := fmt.Sprintf("job %d: %d of %d tasks did not succeed (%d failed, %d timed out, %d lost, %d cancelled)",
 		j.ID, c.Total-c.Succeeded, c.Total, c.Failed, c.Timeout, c.Lost, c.Cancelled)
-	if j.Reason != "" && strings.HasPrefix(j.Reason, "stopped") {
+	if strings.HasPrefix(j.Reason, "stopped") || strings.HasPrefix(j.Reason, "halted") {
 		msg += "; " + j.Reason
 	}
 	if len(names) > 0 {

@@ -286,22 +286,31 @@ func TestParallelJobs(t *testing.T) {
 }
 
 // parallel's --halt read as --max-failures (stop once more than it failed)
-// and whether started tasks run to their end.
+// or as a halt on successes or ends (HaltOn), and whether started tasks run
+// to their end: its forms as man parallel (20221122) lists them.
 func TestParallelHalt(t *testing.T) {
 	for in, want := range map[string]struct {
 		max  string
 		soon bool
+		on   string
+		n    int
+		pct  float64
 	}{
-		"never": {"", false}, "0": {"", false}, "1": {"0", true}, "2": {"0", false},
-		"now,fail=1": {"0", false}, "soon,fail=3": {"2", true}, "now,fail=10%": {"10%", false}, "5%": {"5%", true},
+		"never": {"", false, "", 0, 0}, "0": {"", false, "", 0, 0}, "1": {"0", true, "", 0, 0}, "2": {"0", false, "", 0, 0},
+		"now,fail=1": {"0", false, "", 0, 0}, "soon,fail=3": {"2", true, "", 0, 0}, "now,fail=10%": {"10%", false, "", 0, 0}, "5%": {"5%", true, "", 0, 0},
+		"now,success=1": {"", false, "success", 1, 0}, "soon,success=3": {"", true, "success", 3, 0}, "now,success=3%": {"", false, "success", 0, 3},
+		"now,done=1": {"", false, "done", 1, 0}, "soon,done=3": {"", true, "done", 3, 0}, "now,done=3%": {"", false, "done", 0, 3},
+		"-1": {"", true, "success", 1, 0}, "-2": {"", false, "success", 1, 0},
 	} {
-		max, soon, err := parallelHalt(in)
-		if err != nil || max != want.max || soon != want.soon {
-			t.Errorf("parallelHalt(%q) = %q, %v, %v; want %q, %v", in, max, soon, err, want.max, want.soon)
+		var m burst.MapSpec
+		max, err := parallelHalt(in, &m)
+		if err != nil || max != want.max || m.HaltSoon != want.soon || m.HaltOn != want.on || m.HaltAfter != want.n || m.HaltAfterPct != want.pct {
+			t.Errorf("parallelHalt(%q) = %q, %+v, %v; want %+v", in, max, m, err, want)
 		}
 	}
-	for _, in := range []string{"", "3", "later,fail=1", "now,success=1", "now,done=2", "now,fail=0", "now,fail=x", "soon,fail=0%", "now"} {
-		if _, _, err := parallelHalt(in); err == nil {
+	for _, in := range []string{"", "3", "-3", "later,fail=1", "now,fail=0", "now,fail=x", "soon,fail=0%", "now", "now,success=0", "now,done=x",
+		"now,done=101%", "now,succeed=1", "now,success"} {
+		if _, err := parallelHalt(in, &burst.MapSpec{}); err == nil {
 			t.Errorf("parallelHalt(%q): want an error", in)
 		}
 	}

@@ -376,49 +376,65 @@ func TestPipeStageFailureStopsTheGang(t *testing.T) {
 
 // --halt soon: the stop lets the tasks that have started run to their end
 // (they count as they end) and starts nothing more; --halt now (the
-// default) cancels them at once.
+// default) cancels them at once. So for a stop on failures (fail=N,
+// --max-failures) and a halt on a success (success=N): of 4 started, the
+// first ends (two, failing, for --max-failures 1) and stops the map.
 func TestMaxFailuresHaltSoon(t *testing.T) {
-	for _, soon := range []bool{false, true} {
-		h := newHarness(t)
-		h.register("a", 4)
-		id := h.submit(10, maxFailures(1), func(s *burst.JobSpec) { s.Map.HaltSoon = soon })
-		h.place()
-		_, refs := h.startAll("a", 0)
-		if len(refs) != 4 {
-			t.Fatalf("soon=%v: %d tasks started, want 4", soon, len(refs))
-		}
-		h.finish("a", refs[:2], always(1)) // two failures: more than --max-failures 1
-		cancelled := 0
-		for _, tk := range h.c.jobs[id].running {
-			if tk.cancel {
-				cancelled++
+	for _, c := range []struct {
+		name     string
+		opt      jobOpt
+		stopping int // of the 4 started, those whose ends stop the map
+		stopCode int
+		restCode func(client.TaskRef) int // the others' ends, under soon
+		ok, bad  int                      // the tasks that succeeded and failed in all, under soon
+		state    burst.State
+		exit     int
+	}{
+		{"--max-failures 1", maxFailures(1), 2, 1, always(0), 2, 2, burst.Failed, 2},
+		{"success=1", haltOn(burst.HaltOnSuccess, 1, 0), 1, 0, byIndex(0, 0, 1, 0), 3, 1, burst.Succeeded, 0},
+	} {
+		for _, soon := range []bool{false, true} {
+			h := newHarness(t)
+			h.register("a", 4)
+			id := h.submit(10, c.opt, func(s *burst.JobSpec) { s.Map.HaltSoon = soon })
+			h.place()
+			_, refs := h.startAll("a", 0)
+			if len(refs) != 4 {
+				t.Fatalf("%s soon=%v: %d tasks started, want 4", c.name, soon, len(refs))
 			}
-		}
-		if want := map[bool]int{false: 2, true: 0}[soon]; cancelled != want {
-			t.Fatalf("soon=%v: %d running tasks cancelled by the stop, want %d", soon, cancelled, want)
-		}
-		if !soon {
-			continue
-		}
-		// A server restart keeps them running: the agent registering with
-		// them is not told to kill them.
-		h.restart()
-		var still []client.RunningTask
-		for _, r := range refs[2:] {
-			if tk := h.c.jobs[id].running[r.Index]; tk == nil || tk.cancel {
-				t.Fatalf("after a restart, task %d a --halt soon left running: %+v", r.Index, tk)
+			h.finish("a", refs[:c.stopping], always(c.stopCode))
+			cancelled := 0
+			for _, tk := range h.c.jobs[id].running {
+				if tk.cancel {
+					cancelled++
+				}
 			}
-			still = append(still, client.RunningTask{TaskRef: r})
+			if want := map[bool]int{false: 4 - c.stopping, true: 0}[soon]; cancelled != want {
+				t.Fatalf("%s soon=%v: %d running tasks cancelled by the stop, want %d", c.name, soon, cancelled, want)
+			}
+			if !soon {
+				continue
+			}
+			// A server restart keeps them running: the agent registering
+			// with them is not told to kill them.
+			h.restart()
+			var still []client.RunningTask
+			for _, r := range refs[c.stopping:] {
+				if tk := h.c.jobs[id].running[r.Index]; tk == nil || tk.cancel {
+					t.Fatalf("%s: after a restart, task %d a --halt soon left running: %+v", c.name, r.Index, tk)
+				}
+				still = append(still, client.RunningTask{TaskRef: r})
+			}
+			if kill := h.register("a", 4, still...); len(kill) != 0 {
+				t.Fatalf("%s: after a restart the agent is told to kill %v, which --halt soon lets end", c.name, kill)
+			}
+			h.finish("a", refs[c.stopping:], c.restCode)
+			row := h.job(id)
+			if row.Tasks.Succeeded != c.ok || row.Tasks.Failed != c.bad || row.Tasks.Cancelled != 6 {
+				t.Fatalf("%s --halt soon: counts %+v, want %d succeeded, %d failed, 6 never started", c.name, row.Tasks, c.ok, c.bad)
+			}
+			h.wantJob(id, c.state, c.exit)
 		}
-		if kill := h.register("a", 4, still...); len(kill) != 0 {
-			t.Fatalf("after a restart the agent is told to kill %v, which --halt soon lets end", kill)
-		}
-		h.finish("a", refs[2:], always(0))
-		row := h.job(id)
-		if row.Tasks.Succeeded != 2 || row.Tasks.Failed != 2 || row.Tasks.Cancelled != 6 {
-			t.Fatalf("--halt soon: counts %+v, want 2 succeeded, 2 failed, 6 never started", row.Tasks)
-		}
-		h.wantJob(id, burst.Failed, 2)
 	}
 }
 

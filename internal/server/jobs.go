@@ -175,7 +175,7 @@ func (c *control) stopJob(j *jobRT, reason string, failed bool, now time.Time, b
 func (c *control) stopJobAs(j *jobRT, reason string, failed, letRun bool, now time.Time, b *batch) {
 	j.row.CancelRequested = true
 	j.row.Stopped = failed
-	j.row.LetRun = letRun && !failed // a halt-soon stop is known by its spec (restore)
+	j.row.LetRun = letRun && !failed && !j.row.Halted // a halt-soon stop is known by its spec (restore)
 	j.row.Reason = reason
 	// Tasks never dispatched end here; they keep no row (see handleTasks).
 	j.row.Tasks.Cancelled += j.queued()
@@ -259,9 +259,14 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		return
 	}
 	switch {
-	case j.row.CancelRequested && j.row.Stopped:
+	case j.row.CancelRequested && j.row.Stopped,
+		j.row.CancelRequested && j.row.Halted && j.row.Spec.Map.HaltOn == burst.HaltOnDone && n.Failed+n.Timeout+n.Lost > 0:
 		j.row.State = burst.Failed
 		j.row.ExitCode = failedStatus(j)
+	case j.row.CancelRequested && j.row.Halted: // GNU parallel exits 0 once success= (or a done= with no failure) halts it
+		j.row.State = burst.Succeeded
+		zero := 0
+		j.row.ExitCode = &zero
 	case j.row.CancelRequested:
 		j.row.State = burst.Cancelled
 		if j.row.Reason == "" {
@@ -554,7 +559,7 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 		// A stop cancels the job's tasks, but those a --halt soon stop let
 		// run to their end (started by then, or handed out to start at
 		// once) stay running: the stop marked the others (stopJobAs).
-		letRun := j.row.LetRun || j.row.Stopped && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon
+		letRun := j.row.LetRun || (j.row.Stopped || j.row.Halted) && j.row.Spec.Map != nil && j.row.Spec.Map.HaltSoon
 		t := &taskRT{row: *row, job: j, delivered: true, cancel: j.row.CancelRequested && !letRun || row.CancelRequested, started: row.StartedAt != nil}
 		j.running[row.Index] = t
 		j.slots.hold(row.Slot) // no new task takes the slot of one still running

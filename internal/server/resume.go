@@ -111,7 +111,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 		c := &j.row.Tasks
 		c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
 		j.row.State, j.row.ExitCode, j.row.Reason, j.row.EndedAt = burst.Queued, nil, "", nil
-		j.row.CancelRequested, j.row.Stopped, j.row.LetRun = false, false, false
+		j.row.CancelRequested, j.row.Stopped, j.row.LetRun, j.row.Halted = false, false, false, false
 		if err := store.SaveJob(tx, &j.row); err != nil {
 			return err
 		}

@@ -371,6 +371,10 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
 		c.stopJobAs(j, fmt.Sprintf("stopped: %s failed, more than the map allows (%d: --max-failures, or --halt fail=)", burst.Plural(n.Failed+n.Timeout, "task"), lim), true, j.row.Spec.Map.HaltSoon, now, b)
 	}
+	if reason := haltReason(j.row.Spec.Map, n); reason != "" && !j.row.CancelRequested {
+		j.row.Halted = true
+		c.stopJobAs(j, reason, false, j.row.Spec.Map.HaltSoon, now, b)
+	}
 	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, row, now)
 	}
@@ -607,4 +611,34 @@ func applyProgress(t *taskRT, ev client.TaskEvent) {
 	// A batch task's srun steps that started or ended since its last
 	// report: in memory too, until its end sends them all.
 	r.Steps = burst.MergeSteps(r.Steps, ev.Steps)
+}
+
+// haltReason says why a map with --halt success= or done= (m.HaltOn)
+// stops, given its tasks' counts, or "" while it goes on. A task that
+// ends counts; one requeued to run again does not yet.
+func haltReason(m *burst.MapSpec, n burst.TaskCounts) string {
+	k := m.HaltCount(n.Total)
+	if k == 0 {
+		return ""
+	}
+	ended := n.Succeeded
+	if m.HaltOn == burst.HaltOnDone {
+		ended += n.Failed + n.Timeout + n.Lost
+	}
+	if ended < k {
+		return ""
+	}
+	what := "succeeded"
+	if m.HaltOn == burst.HaltOnDone {
+		what = "ended"
+	}
+	return fmt.Sprintf("halted: %s %s (--halt %s=%s)", burst.Plural(ended, "task"), what, m.HaltOn, haltArg(m))
+}
+
+// haltArg is the N of a map's --halt success=N or done=N as it was given.
+func haltArg(m *burst.MapSpec) string {
+	if m.HaltAfter > 0 {
+		return strconv.Itoa(m.HaltAfter)
+	}
+	return strconv.FormatFloat(m.HaltAfterPct, 'f', -1, 64) + "%"
 }

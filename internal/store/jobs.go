@@ -26,6 +26,9 @@ type JobRow struct {
 	// LetRun: a user's stop that let the tasks already handed out run to
 	// their end (scancel -t PENDING): a restart keeps them running.
 	LetRun bool
+	// Halted: a map stopped because its --halt success= or done= was met
+	// (burst.MapSpec.HaltOn); it lets run what its HaltSoon says.
+	Halted bool
 	IDSpan int // job ids it holds (IDSpan): an array's tasks' own ids follow its id
 }
 
@@ -188,9 +191,12 @@ func SaveSpec(tx *Tx, id int64, spec *burst.JobSpec) error {
 }
 
 // cancel_requested: 0 no, 1 by a user, 2 stopped by --max-failures, 3 by a
-// user for the tasks not yet handed out (LetRun).
+// user for the tasks not yet handed out (LetRun), 4 halted by its
+// --halt success= or done= (Halted).
 func cancelCode(j *JobRow) int {
 	switch {
+	case j.CancelRequested && j.Halted:
+		return 4
 	case j.CancelRequested && j.Stopped:
 		return 2
 	case j.CancelRequested && j.LetRun:
@@ -289,7 +295,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	j.SubmittedAt = time.UnixMicro(sub).UTC()
 	j.StartedAt, j.EndedAt = fromMicros(started), fromMicros(ended)
 	j.CPUSeconds = float64(cpuUS) / 1e6
-	j.CancelRequested, j.Stopped, j.LetRun = cancel > 0, cancel == 2, cancel == 3
+	j.CancelRequested, j.Stopped, j.LetRun, j.Halted = cancel > 0, cancel == 2, cancel == 3, cancel == 4
 	c.Queued = c.Total - c.Done() - c.Running
 	if c.Queued < 0 {
 		c.Queued = 0

@@ -297,3 +297,37 @@ func TestGetJobHeadSpecOfKinds(t *testing.T) {
 		}
 	}
 }
+
+// A job's stop is kept as one code (cancel_requested): a user's cancel,
+// a --max-failures stop, a cancel that let run what it had handed out, and
+// a map halted by its --halt success= or done= each come back as they were
+// saved.
+func TestJobStopRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	for _, want := range []JobRow{{}, {CancelRequested: true}, {CancelRequested: true, Stopped: true},
+		{CancelRequested: true, LetRun: true}, {CancelRequested: true, Halted: true}} {
+		spec := &burst.JobSpec{Argv: []string{"true"}}
+		spec.Defaults()
+		var id int64
+		if err := s.Write(ctx, func(tx *Tx) (err error) { id, err = InsertJob(tx, spec, "", time.Now()); return }); err != nil {
+			t.Fatal(err)
+		}
+		j, err := s.GetJob(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.CancelRequested, j.Stopped, j.LetRun, j.Halted = want.CancelRequested, want.Stopped, want.LetRun, want.Halted
+		if err := s.Write(ctx, func(tx *Tx) error { return SaveJob(tx, j) }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetJob(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.CancelRequested != want.CancelRequested || got.Stopped != want.Stopped || got.LetRun != want.LetRun || got.Halted != want.Halted {
+			t.Errorf("saved cancel %v stopped %v letrun %v halted %v; read back %v %v %v %v", want.CancelRequested, want.Stopped, want.LetRun, want.Halted,
+				got.CancelRequested, got.Stopped, got.LetRun, got.Halted)
+		}
+	}
+}
