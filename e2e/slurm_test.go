@@ -42,19 +42,47 @@ func startSlurm(root string) func() {
 
 // needSlurm skips (loudly) or, under CI, fails a test when there is no
 // Slurm; otherwise it points the harness at it and cancels every job the
-// test leaves.
+// test leaves (its pilots, its native jobs, what it submitted itself from
+// h.dir), and no other: tests outside TestSlurm run real Slurm jobs of
+// their own beside it (TestStepEnvironmentAsSlurm). A cleanup that
+// cancelled all of root's jobs ended theirs midway (sbatch -W exit 1, or
+// no output file at all).
 func needSlurm(t *testing.T, h *harness) {
 	t.Helper()
 	if slurmConf == "" {
 		slurmtest.Skip(t, slurmWhy)
 	}
 	h.setEnv("SLURM_CONF", slurmConf)
-	t.Cleanup(func() { exec.Command("scancel", "-u", "root").Run() })
+	t.Cleanup(func() { cancelSlurmJobsUnder(t, h.root) })
 	os.Setenv("SLURM_CONF", slurmConf) // for the squeue/scontrol the test itself runs
 }
 
+// cancelSlurmJobsUnder scancels the suite Slurm's jobs whose working
+// directory or script lies under root: a harness's (a pilot's script is in
+// its home, a native job's directory and a test's own sbatch are in its
+// work directory).
+func cancelSlurmJobsUnder(t *testing.T, root string) {
+	out, err := exec.Command("squeue", "-h", "-o", "%i|%Z|%o").Output()
+	if err != nil {
+		t.Logf("squeue, to cancel the test's leftover jobs: %v", err)
+		return
+	}
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.SplitN(l, "|", 3)
+		if len(f) == 3 && (strings.HasPrefix(f[1], root+"/") || strings.HasPrefix(f[2], root+"/")) {
+			ids = append(ids, f[0])
+		}
+	}
+	if len(ids) > 0 {
+		if b, err := exec.Command("scancel", ids...).CombinedOutput(); err != nil {
+			t.Logf("scancel %v: %v %s", ids, err, b)
+		}
+	}
+}
+
 // TestSlurm runs every test that drives a real Slurm, one after another:
-// they share the suite's two nodes (and each cancels whatever root left
+// they share the suite's two nodes (and each cancels the jobs it left
 // there when it ends), and two start Slurms of their own beside it. Together
 // they are one parallel test, so that their waits on Slurm's scheduler
 // overlap the rest of the suite instead of adding to it. One of them alone:
@@ -388,7 +416,9 @@ func slurmPilotWaitingSaysWhy(t *testing.T) {
 	h := newHarness(t)
 	needSlurm(t, h)
 	for range 2 { // fill c1 and c2
-		if out, err := exec.Command("sbatch", "-p", "debug", "-c", "2", "-o", "/dev/null", "--wrap", "sleep 120").CombinedOutput(); err != nil {
+		c := exec.Command("sbatch", "-p", "debug", "-c", "2", "-o", "/dev/null", "--wrap", "sleep 120")
+		c.Dir = h.dir // its working directory marks it as this test's (needSlurm's cleanup)
+		if out, err := c.CombinedOutput(); err != nil {
 			t.Fatalf("sbatch: %v %s", err, out)
 		}
 	}
