@@ -68,6 +68,12 @@ type JobSpec struct {
 	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;
 	// #SBATCH --array's %N).
 	MaxRunning int `json:"max_running,omitempty"`
+	// Nice is the niceness the job's tasks start at (-20 to 19; 0: their
+	// agent's), which all they start inherit: GNU parallel's --nice. One
+	// below the agent's own is taken only where the agent may raise
+	// priority (root); elsewhere they run at the agent's, as nice(1) runs
+	// its command when it cannot.
+	Nice int `json:"nice,omitempty"`
 	// SharedCPUs says a map's tasks reserve no CPU (burst map --cpus 0,
 	// or -j above this host's CPUs): each shares the CPUs of the machine
 	// it runs on with whatever else runs there, as GNU parallel's jobs
@@ -546,6 +552,9 @@ func (s *JobSpec) validateFields() error {
 	}
 	if err := checkCount("max running", s.MaxRunning, MaxTasks); err != nil {
 		return err
+	}
+	if s.Nice < -20 || s.Nice > 19 {
+		return fmt.Errorf("--nice %d: give a niceness from -20 to 19, as nice(1) takes", s.Nice)
 	}
 	if b := s.Batch; b != nil {
 		for _, f := range []struct{ what, v string }{

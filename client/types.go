@@ -109,6 +109,8 @@ type JobContext struct {
 	// Stack is the software stack the job's tasks run inside (each in a
 	// private directory, bound at /work).
 	Stack *burst.StackRef `json:"stack,omitempty"`
+	// Nice is the niceness the tasks start at (burst.JobSpec's).
+	Nice int `json:"nice,omitempty"`
 
 	wire []byte // its JSON, once Keep was called (wirefast.go)
 }

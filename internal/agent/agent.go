@@ -926,7 +926,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		MemBytes: res.MemBytes, TimeLimit: time.Duration(res.TimeLimit) * time.Second,
 		Name: fmt.Sprintf("%d.%d.%d", as.Job, as.Index, as.Attempt),
 		In:   in, Out: out, IOStats: as.Pipe != nil, UserNS: o.stackState != "",
-		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env), Preface: preface,
+		Warn: warning(ctx.Warn), Notice: stepdNotice(script != "", env), Preface: preface, Nice: ctx.Nice,
 		ExecFailed: stepdExecFailed(script != "" && o.stackRoot == "", env, script, ctx.Script),
 	})
 	if err != nil {

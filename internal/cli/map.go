@@ -72,6 +72,7 @@ func newMapCmd() *cobra.Command {
 		trimFlag     string
 		tagString    string
 		delay        string
+		nice         int
 		ctxReplace   bool
 		multiArgs    bool
 		xargs        bool
@@ -526,6 +527,7 @@ none of them.`,
 				return err
 			}
 			spec.Map = m
+			spec.Nice = min(max(nice, -20), 19) // as nice(1) clamps it
 			if c.Flags().Changed("jobs") || c.Flags().Changed("max-procs") {
 				if jobs, o.procfile, err = jobsValue(jobs, runtime.NumCPU()); err != nil {
 					return err
@@ -805,6 +807,7 @@ none of them.`,
 	var tmpdir string
 	f.StringVar(&tmpdir, "tmpdir", "", "accepted for GNU parallel's command lines (where it buffers output): burst keeps each task's output itself")
 	f.MarkHidden("tmpdir")
+	f.IntVar(&nice, "nice", 0, "run each task, and all it starts, at niceness `N` (GNU parallel's --nice; clamped to -20..19 as nice(1) does)")
 	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
 	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them; 0: a task per input, given none of them (parallel's -N0)")

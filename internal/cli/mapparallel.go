@@ -30,7 +30,6 @@ func parallelOnly() map[string]string {
 		{"block block-size round-robin group-by tee shard recend", "see --pipe: split the input into files first and map over them"},
 		{"load", "burst places tasks by the CPUs and memory each asks for: give --cpus N and --mem SIZE"},
 		{"memfree noswap memsuspend", "burst places tasks by the memory each asks for: give --mem SIZE"},
-		{"nice", "put nice in the command: burst map -- nice -n 10 CMD {} ::: ...; a bash function or shell text through bash: burst map -- nice -n 10 bash -c 'myfunc \"$1\"' _ {} ::: ...; inputs that are commands: burst map -- nice -n 10 bash -c {} :::: cmds.txt; or give tasks --cpus so that they do not crowd each other"},
 		{"S sshlogin slf sshloginfile ssh sshdelay filter-hosts hostgroup controlmaster M", "burst runs tasks on its clusters' machines: --on CLUSTER (burst cluster list)"},
 		{"transferfile transfer tf", "files travel to the machines with --in PATH and back with --out GLOB"},
 		{"return", "files come back from the machines with --out GLOB (burst results JOB --fetch)"},

@@ -29,7 +29,7 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 	sort.Strings(env)
 	j.ctx = &client.JobContext{Env: env, Dir: spec.Workdir, Script: spec.Script, CPUs: spec.Resources.CPUs,
 		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local,
-		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs, Stack: spec.Stack}
+		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs, Stack: spec.Stack, Nice: spec.Nice}
 	if spec.Batch != nil {
 		j.ctx.Warn = spec.Batch.Warn
 	}

@@ -39,6 +39,9 @@ type Spec struct {
 	TimeLimit time.Duration // 0 = none
 	Grace     time.Duration // between SIGTERM and SIGKILL on timeout and cancel; 0 = DefaultGrace
 	Name      string        // names the task's cgroup, e.g. "17.0.1" (job.task.attempt)
+	// Nice is the niceness the task starts at (0: the agent's own): it
+	// is born at it, so all it starts inherit it (startFromThread).
+	Nice int
 	// Truncate replaces what the log files hold (an earlier attempt\'s output)
 	// instead of appending to it.
 	Truncate bool
@@ -309,12 +312,12 @@ func Start(spec Spec) (*Task, error) {
 				v1 = append(v1, cg)
 			}
 		}
-		if len(v1) == 0 {
+		if len(v1) == 0 && spec.Nice == 0 {
 			p, err = os.StartProcess(path, argv, attr)
 			return
 		}
 		var in []bool
-		p, in, err = startFromCgroupV1(v1, path, argv, attr)
+		p, in, err = startFromThread(v1, spec.Nice, path, argv, attr)
 		for i, cg := range v1 {
 			switch {
 			case err != nil || in[i]:
@@ -472,17 +475,20 @@ func (t *Task) SetTimeLimit(d time.Duration) {
 	}
 }
 
-// startFromCgroupV1 starts the process from a thread that was first moved
-// into the task's v1 cgroups (v1 places threads, not processes), so the
-// child is born in them: moving it after the fork would leave out whatever
-// it forked in between, and a shell forks at once. The thread is moved back
-// right after (if that fails, its goroutine ends still locked to it and the
-// Go runtime discards the thread). The limit is set only once the thread is
-// out, so an OOM kill in the cgroup cannot pick the agent; while the thread
-// is in, the cgroup lists the agent's pid, which cgroup.kill never kills.
-// If the thread cannot be moved in, the process is moved after the fork,
-// with the window that implies. in[i] is false if neither worked for cgs[i].
-func startFromCgroupV1(cgs []*cgroup, path string, argv []string, attr *os.ProcAttr) (p *os.Process, in []bool, err error) {
+// startFromThread starts the process from a thread of its own: one first
+// moved into the task's v1 cgroups (v1 places threads, not processes), so
+// the child is born in them, and given the task's niceness (a thread's own
+// on Linux), so the child is born at it. Moving it after the fork would
+// leave out whatever it forked in between, and a shell forks at once. The
+// thread is moved back right after (if that fails, or it was made nicer,
+// which only a privileged process could undo, its goroutine ends still
+// locked to it and the Go runtime discards the thread). The limit is set
+// only once the thread is out, so an OOM kill in the cgroup cannot pick
+// the agent; while the thread is in, the cgroup lists the agent's pid,
+// which cgroup.kill never kills. If the thread cannot be moved in, the
+// process is moved after the fork, with the window that implies. in[i] is
+// false if neither worked for cgs[i].
+func startFromThread(cgs []*cgroup, nice int, path string, argv []string, attr *os.ProcAttr) (p *os.Process, in []bool, err error) {
 	type started struct {
 		p     *os.Process
 		moved []bool
@@ -492,12 +498,18 @@ func startFromCgroupV1(cgs []*cgroup, path string, argv []string, attr *os.ProcA
 	go func() {
 		runtime.LockOSThread()
 		tid := strconv.Itoa(unix.Gettid())
+		if nice != 0 {
+			// Never unlocked: the thread keeps the niceness, and goes. One
+			// below the agent's own that it may not take (unprivileged)
+			// leaves the agent's, as nice(1) runs the command anyway.
+			_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice)
+		}
 		moved := make([]bool, len(cgs))
 		for i, cg := range cgs {
 			moved[i] = writeFile(filepath.Join(cg.dir, "tasks"), tid) == nil
 		}
 		p, err := os.StartProcess(path, argv, attr)
-		back := true
+		back := nice == 0
 		for i, cg := range cgs {
 			if moved[i] && writeFile(filepath.Join(cg.home, "tasks"), tid) != nil {
 				back = false
