@@ -630,6 +630,43 @@ func TestMapResume(t *testing.T) {
 	}
 }
 
+// TestMapResumeOfArrayPrintsNone: burst map --resume of a job array prints
+// none of its tasks' output, as burst run --array prints none (its tasks
+// write to their files, as sbatch's do). It printed each line of a task
+// whose stdout and stderr share a file twice, once on stdout and once on
+// stderr.
+func TestMapResumeOfArrayPrintsNone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	writeFile(t, filepath.Join(h.dir, "job.sh"), "#!/bin/sh\necho out-$SLURM_ARRAY_TASK_ID\necho err-$SLURM_ARRAY_TASK_ID >&2\n", 0o755)
+	// log/ does not exist: every task fails, as under Slurm.
+	r := h.runIn(h.dir, "run", "--array=1-2", "-o", "log/%A_%a.out", "job.sh")
+	if r.code != 1 {
+		t.Fatalf("an array whose output directory is missing: want exit 1:\n%s", r)
+	}
+	id := mapJobFromSummary(t, r)
+	if err := os.Mkdir(filepath.Join(h.dir, "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = h.runIn(h.dir, "map", "--resume", idArg(id))
+	if r.code != 0 {
+		t.Fatalf("resume: want exit 0:\n%s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, "out-") || strings.Contains(r.stdout+r.stderr, "err-") {
+		t.Errorf("resume of a job array printed its tasks' output (they write to their files, as burst run --array leaves them):\n%s", r)
+	}
+	for i, a := range []string{"1", "2"} {
+		f := filepath.Join(h.dir, "log", idArg(id)+"_"+a+".out")
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		if want := "out-" + a + "\nerr-" + a + "\n"; string(b) != want {
+			t.Errorf("%s = %q, want %q", f, b, want)
+		}
+	}
+}
+
 // ---- 8. kill -9 during a map ----
 
 const mapKillTasks = 60

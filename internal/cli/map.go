@@ -198,7 +198,8 @@ files matching --out are uploaded after it; burst results JOB --fetch
 brings them back.
 
 --resume JOB runs again the tasks of map JOB that failed or never ran, printing
-their output only; --max-failures and -j given with it replace the map's own,
+their output only (a job array's none: its tasks write to their files, as
+burst run --array leaves them); --max-failures and -j given with it replace the map's own,
 and flags that would change its tasks are refused.
 
 GNU parallel's command lines run as they are: its other names of the flags
@@ -262,13 +263,19 @@ none of them.`,
 					return err // nothing to resume is no failure (exit 0), as in parallel --resume-failed
 				}
 				return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
-					if !detach && o.output != outputNone {
-						// Its earlier successes printed their output then: not again.
-						skip, err := succeededTasks(ctx, cl, resume)
+					if !detach {
+						prev, err := cl.Job(ctx, resume)
 						if err != nil {
 							return nil, err
 						}
-						o.skip = skip
+						if prev.Spec != nil && prev.Spec.Map != nil && prev.Spec.Map.Array {
+							// A job array's tasks write to their files, as sbatch's
+							// do: burst run --array prints none of it, nor does its resume.
+							o.output = outputNone
+						} else if o.skip, err = succeededTasks(ctx, cl, prev); err != nil {
+							// Its earlier successes printed their output then: not again.
+							return nil, err
+						}
 					}
 					return cl.ResumeWith(ctx, resume, opts)
 				})
@@ -953,15 +960,11 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string, fo *follow
 	return o, nil
 }
 
-// succeededTasks marks, by index, the tasks of job id that succeeded.
-func succeededTasks(ctx context.Context, cl *client.Client, id int64) ([]bool, error) {
-	j, err := cl.Job(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+// succeededTasks marks, by index, the tasks of map j that succeeded.
+func succeededTasks(ctx context.Context, cl *client.Client, j *burst.Job) ([]bool, error) {
 	done := make([]bool, j.Tasks.Total)
 	for from := 0; from < j.Tasks.Total; {
-		page, err := cl.Tasks(ctx, id, from, 10000, burst.Succeeded)
+		page, err := cl.Tasks(ctx, j.ID, from, 10000, burst.Succeeded)
 		if err != nil {
 			return nil, err
 		}
