@@ -47,6 +47,10 @@ type clusterRT struct {
 	// recent is the need of its waiting work over the last
 	// scale.WithdrawGrace: the pending machines the autoscaler keeps.
 	recent scale.RecentNeed
+	// deleted is set (with s.mu held) when the cluster is deleted: a
+	// machine of it left stopped cannot start again, even once a cluster
+	// of the same name is made.
+	deleted bool
 }
 
 // lostUnjoined records a machine of c lost before it registered and
@@ -470,6 +474,7 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 		}
 	}
 	delete(s.clusters, name)
+	c.deleted = true
 	if c.stopNative != nil {
 		c.stopNative()
 	}
@@ -680,6 +685,8 @@ func startRefusal(m *machineRT) error {
 	switch {
 	case m.cluster != nil && m.cluster.unusable != "":
 		return badRequest("cluster %s starts no machine: %s", m.row.Cluster, m.cluster.unusable)
+	case m.cluster != nil && m.cluster.deleted:
+		return badRequest("machine %s cannot start again: its cluster %s was deleted (to start a machine of a cluster made since under that name: burst machine start --cluster %[2]s)", m.row.ID, m.row.Cluster)
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
 	case m.cluster.caps().Joins && m.row.State == burst.MachineTerminated:

@@ -218,6 +218,42 @@ func TestNoProviderCallUnderLock(t *testing.T) {
 	}
 }
 
+// A stopped machine of a deleted cluster cannot start again, and saying so
+// names its deleted cluster, also once a cluster of the same name exists.
+// It used to say "no cluster \"f\": the clusters are f, ...", naming the
+// very cluster it said did not exist.
+func TestStartMachineOfDeletedCluster(t *testing.T) {
+	s := fleetServer(t)
+	fake := &fakeProvider{s: s, alive: true}
+	s.providers[fake.Name()] = fake
+	ctx := context.Background()
+	spec := func() *burst.ClusterSpec { return &burst.ClusterSpec{Name: "f", Provider: "fake", Max: 2} }
+	if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StopMachine(ctx, "ann", m.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	s.loops.Wait()
+	if err := s.DeleteCluster(ctx, "ann", "f"); err != nil {
+		t.Fatal(err)
+	}
+	want := "machine " + m.ID + " cannot start again: its cluster f was deleted"
+	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("start %s of deleted cluster f: %v; want an error saying %q", m.ID, err, want)
+	}
+	if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "burst machine start --cluster f") {
+		t.Errorf("start %s of deleted cluster f, with a new cluster f: %v; want an error saying %q and naming burst machine start --cluster f", m.ID, err, want)
+	}
+}
+
 // checkDown is a provider whose Check fails, as the Slurm provider's does
 // while slurmctld is down or a cloud's while its API is unreachable.
 type checkDown struct{ fakeProvider }
