@@ -101,13 +101,13 @@ It prints "Submitted batch job N" (or N alone with --parsable) and returns.
 A SCRIPT named without a slash that is not here is looked for in PATH, as
 sbatch looks for it.
 
-Honoured: -J, -o, -e (%j %x %A %a %u %%), -D, -a/--array, -c, -n, -N 1,
---mem, --mem-per-cpu, -t, --gres=gpu:N, -G/--gpus, --export, --open-mode,
---get-user-env, --wrap, --parsable, --test-only (check the job and say
-when it would start; nothing is submitted), -v (print the options
-defined), -A (the burst project), -p (the burst
-cluster of that name; a partition no cluster is named after is ignored and
-the job runs on the default cluster), -W/--wait (exits with the job's
+Honoured: -J, -o, -e (%j %x %A %a %u %N %%, zero padding as %4j), -D,
+-a/--array, -c, -n, -N 1, --mem, --mem-per-cpu, -t, --gres=gpu:N,
+-G/--gpus, --export, --open-mode, --get-user-env, --wrap, --parsable,
+--test-only (check the job and say when it would start; nothing is
+submitted), -v (print the options defined), -A (the burst project),
+-p (the burst cluster of that name; a partition no cluster is named
+after is ignored and the job runs on the default cluster), -W/--wait (exits with the job's
 status), --signal=[B:]SIG[@TIME] (SIG TIME seconds before the time limit,
 to the batch shell with B:, else to the job's steps), -d/--dependency
 (afterok, afterany, afternotok, after, singleton;
