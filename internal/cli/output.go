@@ -321,14 +321,23 @@ func durHuman(d time.Duration) string {
 	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
+// ago writes how long ago t was, in whole seconds below a minute (3s ago:
+// a tenth of a second would only ever read .0), as durHuman above.
 func ago(t time.Time) string {
-	if t.IsZero() {
+	return agoAt(t, time.Now())
+}
+
+func agoAt(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
 		return "-"
-	}
-	if time.Since(t) < time.Second {
+	case d < time.Second:
 		return "just now"
+	case d.Round(time.Second) < time.Minute:
+		return strconv.Itoa(int(d.Round(time.Second).Seconds())) + "s ago"
 	}
-	return durHuman(time.Since(t).Round(time.Second)) + " ago"
+	return durHuman(d.Round(time.Second)) + " ago"
 }
 
 // shellJoin quotes argv for display so that it can be pasted into a shell.

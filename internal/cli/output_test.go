@@ -514,3 +514,26 @@ func TestShellTextName(t *testing.T) {
 		}
 	}
 }
+
+// A listing's age reads in whole seconds below a minute, as README's
+// burst jobs shows it ("3s ago"); it read "3.0s ago".
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{300 * time.Millisecond, "just now"},
+		{3*time.Second + 200*time.Millisecond, "3s ago"},
+		{59 * time.Second, "59s ago"},
+		{59*time.Second + 600*time.Millisecond, "1m00s ago"},
+		{3*time.Minute + 4*time.Second, "3m04s ago"},
+	} {
+		if got := agoAt(now.Add(-c.d), now); got != c.want {
+			t.Errorf("%v ago: %q, want %q", c.d, got, c.want)
+		}
+	}
+	if got := agoAt(time.Time{}, now); got != "-" {
+		t.Errorf("no time: %q, want -", got)
+	}
+}
