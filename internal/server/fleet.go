@@ -683,10 +683,13 @@ func joinedView(m *machineRT, out burst.Machine) burst.Machine {
 // Called with s.mu held.
 func startRefusal(m *machineRT) error {
 	switch {
+	case m.cluster != nil && m.cluster.deleted, m.cluster == nil && m.row.Provider != "":
+		// Its cluster was deleted: while this server ran, or before it
+		// started (recover found no cluster of its name). A machine burst
+		// started has a provider; an agent that came by itself has none.
+		return badRequest("machine %s cannot start again: its cluster %s was deleted (to start a machine of a cluster made since under that name: burst machine start --cluster %[2]s)", m.row.ID, m.row.Cluster)
 	case m.cluster != nil && m.cluster.unusable != "":
 		return badRequest("cluster %s starts no machine: %s", m.row.Cluster, m.cluster.unusable)
-	case m.cluster != nil && m.cluster.deleted:
-		return badRequest("machine %s cannot start again: its cluster %s was deleted (to start a machine of a cluster made since under that name: burst machine start --cluster %[2]s)", m.row.ID, m.row.Cluster)
 	case m.cluster == nil || m.cluster.def.BuiltIn:
 		return badRequest("machine %s is not started by burst (its agent joined by itself, or it is this host): start its agent instead", m.row.ID)
 	case m.cluster.caps().Joins && m.row.State == burst.MachineTerminated:

@@ -252,6 +252,15 @@ func TestStartMachineOfDeletedCluster(t *testing.T) {
 	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "burst machine start --cluster f") {
 		t.Errorf("start %s of deleted cluster f, with a new cluster f: %v; want an error saying %q and naming burst machine start --cluster f", m.ID, err, want)
 	}
+	// A server started after the delete finds no cluster for it (recover
+	// leaves its cluster nil): it said "machine f-1 is not started by
+	// burst (its agent joined by itself, or it is this host)".
+	s.mu.Lock()
+	s.machines[m.ID].cluster = nil
+	s.mu.Unlock()
+	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("start %s of cluster f deleted before the server started: %v; want an error saying %q", m.ID, err, want)
+	}
 }
 
 // checkDown is a provider whose Check fails, as the Slurm provider's does
