@@ -199,6 +199,10 @@ type MapSpec struct {
 	HaltOn       string  `json:"halt_on,omitempty"`
 	HaltAfter    int     `json:"halt_after,omitempty"`
 	HaltAfterPct float64 `json:"halt_after_pct,omitempty"`
+	// HaltBase is how many of its tasks had succeeded when the map was
+	// last resumed: its halt counts those that succeed from then on, as
+	// parallel --resume-failed counts the jobs it runs.
+	HaltBase int `json:"halt_base,omitempty"`
 	// DelayMS spaces the starts of the map's tasks: one starts at most
 	// every DelayMS milliseconds, on whatever machines (GNU parallel's
 	// --delay). 0: as many at once as fit.
@@ -221,6 +225,24 @@ func (m *MapSpec) HaltCount(n int) int {
 		return m.HaltAfter
 	}
 	return HaltShare(int64(n), m.HaltAfterPct)
+}
+
+// ParallelStatus is the exit status GNU parallel gives for one job that
+// ended in state (exit its code, signal what killed it): 0 if it
+// succeeded, 255 for one its --timeout killed, 128+N for signal N, else
+// its exit code (1 when it has none).
+func ParallelStatus(state State, exit *int, signal int) int {
+	switch {
+	case state == Succeeded:
+		return 0
+	case state == Timeout:
+		return 255
+	case signal != 0:
+		return 128 + signal
+	case exit != nil && *exit > 0:
+		return *exit
+	}
+	return 1
 }
 
 // HaltShare is the task that reaches pct% of n, where GNU parallel's
@@ -689,7 +711,8 @@ func (m *MapSpec) validate(command bool) error {
 		return fmt.Errorf("halt_on %.20q: give %q or %q (GNU parallel's --halt success=N, done=N)", m.HaltOn, HaltOnSuccess, HaltOnDone)
 	case m.HaltOn != "" && (m.HaltAfter > 0) == (m.HaltAfterPct > 0),
 		m.HaltAfter < 0 || m.HaltAfter > MaxTasks || !(m.HaltAfterPct >= 0 && m.HaltAfterPct <= 100),
-		m.HaltOn == "" && (m.HaltAfter != 0 || m.HaltAfterPct != 0):
+		m.HaltOn == "" && (m.HaltAfter != 0 || m.HaltAfterPct != 0),
+		m.HaltBase < 0 || m.HaltBase > MaxTasks:
 		return errors.New("--halt success=N or done=N: give N a count of 1 or more (3) or a share above 0% and at most 100% (3%), one of them")
 	}
 	if m.DelayMS < 0 || m.Delay() > MaxDelay {

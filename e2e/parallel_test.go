@@ -717,6 +717,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 			{"1", "soon,done=60%", nil, false}, {"1", "now,success=9", nil, false}, {"1", "soon,done=60%", []string{"0", "3", "0", "4", "0", "0"}, false},
 			{"1", "now,success=40%", []string{"3", "4", "5", "0", "6"}, false}, {"1", "now,done=50%", []string{"0", "0"}, false},
 			{"1", "soon,success=100%", []string{"0", "3", "0"}, false}, {"1", "now,done=2", []string{"3", "4", "0"}, false},
+			// done= fixes the status when it halts: the failures then (their share with P%), or the
+			// halting task's own where it counts one; what soon lets end after changes nothing.
+			{"1", "now,done=1", []string{"3", "0"}, false}, {"1", "now,done=50%", []string{"3", "0"}, false},
+			{"3", "soon,done=2", []string{"0", "3", "5", "4"}, false},
+			{"3", "soon,done=50%", []string{"0", "3", "5", "4"}, false},
 			// -j 3: 0 succeeds at once while 5 and 4 run (2 s); soon lets them end, failing, and
 			// starts no more; now kills them.
 			{"3", "soon,success=1", []string{"5", "4", "0", "6"}, false}, {"3", "now,success=1", []string{"5", "4", "0", "6"}, true}} {

@@ -67,6 +67,9 @@ func cancelSlurmJobsUnder(t *testing.T, root string) {
 		t.Logf("squeue, to cancel the test's leftover jobs: %v", err)
 		return
 	}
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real // Slurm records the paths resolved
+	}
 	var ids []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.SplitN(l, "|", 3)

@@ -147,7 +147,11 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 	if last.State == burst.Succeeded && strings.HasPrefix(last.Reason, "halted:") {
 		// --halt success=N (or done=N with no failure) stopped it: say so,
 		// as parallel's "This job succeeded", and what it cancelled.
-		fmt.Fprintf(stderr, "burst: job %d: %s; %s cancelled\n", j.ID, last.Reason, burst.Plural(last.Tasks.Cancelled, "task"))
+		msg := last.Reason
+		if last.Tasks.Cancelled > 0 {
+			msg += "; " + burst.Plural(last.Tasks.Cancelled, "task") + " cancelled"
+		}
+		fmt.Fprintf(stderr, "burst: job %d: %s\n", j.ID, msg)
 	}
 	if s := cmp.Or(last.Spec, j.Spec); s != nil && len(s.Outputs) > 0 && last.Tasks.Succeeded > 0 {
 		// Unlike burst run, a map leaves its tasks' --out files in the
@@ -176,10 +180,10 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 // failed first; with fail=N, N (101 above 100); with fail=P%, that
 // failure's share of the tasks, in percent, rounded up. A map it did
 // not stop exits with the share that failed (fail=P%), or the number
-// that failed, as without --halt (ok false then). With success=N or
-// done=N a map that did not succeed exits with the number that failed,
-// and with success=P% or done=P% with its share, rounded up, whether or
-// not it halted (a success= halt succeeds: exit 0).
+// that failed, as without --halt (ok false then). A map that success=
+// or done= halted exits as the server fixed it when it halted; one they
+// did not exits with the number that failed, and with success=P% or
+// done=P% with its share, rounded up.
 func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt string) (int, bool) {
 	switch halt { // parallel's short forms (parallelHalt)
 	case "1":
@@ -193,9 +197,9 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 	_, cond, _ := strings.Cut(halt, ",")
 	n, fail := strings.CutPrefix(cond, "fail=")
 	c := j.Tasks
-	if !fail { // success= or done=
-		if !strings.HasSuffix(cond, "%") || c.Total == 0 {
-			return 0, false // the server's: the number that failed
+	if !fail { // success= or done=: a halted map's status is the server's, fixed when it halted
+		if !strings.HasSuffix(cond, "%") || c.Total == 0 || strings.HasPrefix(j.Reason, "halted") {
+			return 0, false // the server's: that, or the number that failed
 		}
 		return (100*(c.Failed+c.Timeout+c.Lost) + c.Total - 1) / c.Total, true
 	}
@@ -213,15 +217,7 @@ func haltStatus(ctx context.Context, cl *client.Client, j *burst.Job, halt strin
 				first = t
 			}
 		}
-		switch {
-		case first.State == burst.Timeout:
-			return 255, true // parallel's for a job its --timeout killed
-		case first.Signal != 0:
-			return 128 + first.Signal, true
-		case first.ExitCode != nil && *first.ExitCode > 0:
-			return *first.ExitCode, true
-		}
-		return 1, true
+		return burst.ParallelStatus(first.State, first.ExitCode, first.Signal), true
 	case isPct && c.Total > 0:
 		failed := c.Failed + c.Timeout + c.Lost
 		if f, err := strconv.ParseFloat(pct, 64); stopped && err == nil {

@@ -166,33 +166,33 @@ const (
 )
 
 // cacheCheck decides what becomes of task idx of j now that its turn
-// came. Called with s.mu held.
-func (c *control) cacheCheck(j *jobRT, idx int, now time.Time, b *batch) cacheOutcome {
+// came: a hit comes back with its entry, for the caller to serve once it
+// counts the task as dispatched. Called with s.mu held.
+func (c *control) cacheCheck(j *jobRT, idx int, b *batch) (cacheOutcome, *cacheEntry) {
 	jc := c.cacheOf(j)
 	if jc == nil || jc.holds[idx].key != "" {
-		return cacheRun
+		return cacheRun, nil
 	}
 	key, own, why := c.cacheKey(j, jc, idx)
 	if key == "" {
 		b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Why: why})
 		jc.holds[idx] = heldKey{key: "-"} // checked: it runs, and leaves no result
-		return cacheRun
+		return cacheRun, nil
 	}
 	if e := c.cache.entries[key]; e != nil {
-		c.cacheServe(j, idx, e, now, b)
-		return cacheHit
+		return cacheHit, e
 	}
 	if h, ok := c.cache.inflight[key]; ok && h != (taskKey{j.row.ID, idx}) {
 		jc.parked[idx] = key
 		c.cache.waiters[key] = append(c.cache.waiters[key], taskKey{j.row.ID, idx})
 		b.task(store.TaskRow{Task: burst.Task{JobID: j.row.ID, Index: idx, State: burst.Queued,
 			Reason: fmt.Sprintf("waiting for task %d of job %d, which computes the same result", h.index, h.job)}})
-		return cachePark
+		return cachePark, nil
 	}
 	c.cache.inflight[key] = taskKey{j.row.ID, idx}
 	jc.holds[idx] = heldKey{key, own}
 	b.cacheUse(j.row.ID, client.CacheUse{Task: idx, Why: c.cacheWhy(j, jc, own, idx)})
-	return cacheRun
+	return cacheRun, nil
 }
 
 // cacheWhy says why task idx of j missed, against the nearest earlier
@@ -239,6 +239,7 @@ func (c *control) cacheServe(j *jobRT, idx int, e *cacheEntry, now time.Time, b 
 		c.deps.touch(j) // it has started: jobs --after start:ID wait no more
 	}
 	b.job(j)
+	c.mapStops(j, row, now, b) // a hit counts toward a --halt success= or done=
 	if !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, row, now)
 	}
@@ -265,12 +266,16 @@ func (c *control) cacheFront(j *jobRT, now time.Time, b *batch) {
 			return // checked: it runs
 		}
 		jc.checked = idx + 1
-		if c.cacheCheck(j, idx, now, b) == cacheRun {
+		outcome, hit := c.cacheCheck(j, idx, b)
+		if outcome == cacheRun {
 			return
 		}
 		j.row.Dispatched++
 		b.job(j)
-		if j.finished {
+		if outcome == cacheHit {
+			c.cacheServe(j, idx, hit, now, b) // dispatched first: a --halt it meets cancels only the tasks after it
+		}
+		if j.finished || j.row.CancelRequested {
 			return
 		}
 	}

@@ -74,15 +74,23 @@ func (h *cacheHarness) wantUse(id int64, idx int, hit bool, why string) {
 	}
 }
 
-func TestCacheHitAndMiss(t *testing.T) {
-	h := newCacheHarness(t)
+// warm runs a cached map of 4 tasks (echo {} over 0..3) on machine a of
+// 4 CPUs, registered here: their results are in the cache after it.
+func (h *cacheHarness) warm(seq *uint64) int64 {
+	h.t.Helper()
 	h.register("a", 4)
-	var seq uint64
 	first := h.submit(4, cached)
-	if n := h.runLeased("a", &seq, 0); n != 4 {
-		t.Fatalf("first run: %d tasks ran, want 4", n)
+	if n := h.runLeased("a", seq, 0); n != 4 {
+		h.t.Fatalf("first run: %d tasks ran, want 4", n)
 	}
 	h.wantJob(first, burst.Succeeded, 0)
+	return first
+}
+
+func TestCacheHitAndMiss(t *testing.T) {
+	h := newCacheHarness(t)
+	var seq uint64
+	first := h.warm(&seq)
 	h.wantUse(first, 2, false, "no earlier run of this command")
 
 	// A hit's reason names what it saved as every amount is written, so that

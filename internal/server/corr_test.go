@@ -336,7 +336,8 @@ func (h *harness) resume(id int64) {
 	c := &row.Tasks
 	c.Failed, c.Timeout, c.Cancelled, c.Lost, c.Running = 0, 0, 0, 0, 0
 	row.State, row.ExitCode, row.Reason, row.EndedAt = burst.Queued, nil, "", nil
-	row.CancelRequested, row.Stopped = false, false
+	row.CancelRequested, row.Stopped, row.LetRun, row.Halted = false, false, false, false
+	resumeHalt(row.Spec, row.Tasks.Succeeded)
 	h.jobs[id] = row
 	j := newJobRT(row)
 	j.sources = h.inputs[id]

@@ -254,19 +254,24 @@ func (c *control) finishJob(j *jobRT, last store.TaskRow, now time.Time) {
 		}
 	}
 	j.row.EndedAt = &end
+	halted := 0 // the status a --halt success= or done= fixed when it halted (mapStops)
+	if j.row.Halted && j.row.ExitCode != nil {
+		halted = *j.row.ExitCode
+	}
 	j.row.ExitCode = nil
 	if finishPipe(j) {
 		return
 	}
 	switch {
-	case j.row.CancelRequested && j.row.Stopped,
-		j.row.CancelRequested && j.row.Halted && j.row.Spec.Map.HaltOn == burst.HaltOnDone && n.Failed+n.Timeout+n.Lost > 0:
+	case j.row.Halted && halted == 0: // GNU parallel exits 0 once success= (or a done= with no failure) halts it
+		j.row.State = burst.Succeeded
+		j.row.ExitCode = &halted
+	case j.row.Halted:
+		j.row.State = burst.Failed
+		j.row.ExitCode = &halted
+	case j.row.CancelRequested && j.row.Stopped:
 		j.row.State = burst.Failed
 		j.row.ExitCode = failedStatus(j)
-	case j.row.CancelRequested && j.row.Halted: // GNU parallel exits 0 once success= (or a done= with no failure) halts it
-		j.row.State = burst.Succeeded
-		zero := 0
-		j.row.ExitCode = &zero
 	case j.row.CancelRequested:
 		j.row.State = burst.Cancelled
 		if j.row.Reason == "" {

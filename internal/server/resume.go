@@ -17,6 +17,21 @@ func (s *Server) Resume(ctx context.Context, id int64) (*burst.Job, error) {
 	return s.ResumeWith(ctx, id, client.ResumeOptions{})
 }
 
+// resumeHalt has a resumed map's --halt success= or done= count what
+// succeeds from now on (HaltBase: the succeeded tasks it had), as parallel
+// --resume-failed counts the jobs it runs: those that succeeded before
+// would halt it at its first end. It says whether spec changed.
+func resumeHalt(spec *burst.JobSpec, succeeded int) bool {
+	m := spec.Map
+	if m == nil || m.HaltOn == "" || m.HaltBase == succeeded {
+		return false
+	}
+	cp := *m
+	cp.HaltBase = succeeded
+	spec.Map = &cp
+	return true
+}
+
 // resumeSpec puts o's settings into spec, and says whether any changed.
 func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 	changed := false
@@ -82,6 +97,9 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	changed, err := resumeSpec(row.Spec, o)
 	if err != nil {
 		return nil, err
+	}
+	if resumeHalt(row.Spec, row.Tasks.Succeeded) {
+		changed = true
 	}
 	var sources [][]string
 	if row.Spec.Map != nil {

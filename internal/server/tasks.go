@@ -133,7 +133,7 @@ func packOf(log, pack string) bool {
 // to run (the result cache ended or parked the rest: cache.go). Called
 // with s.mu held.
 func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.Time, b *batch) *taskRT {
-	for !j.finished {
+	for !j.finished && !j.row.CancelRequested { // a cache hit's --halt may stop it
 		row := store.TaskRow{Task: burst.Task{JobID: j.row.ID}}
 		if len(j.requeue) > 0 {
 			r := j.requeue[0]
@@ -152,12 +152,16 @@ func (c *control) dispatch(j *jobRT, m *machineRT, a sched.Assignment, now time.
 			row.Index = j.row.Dispatched
 			j.row.Dispatched++
 		}
-		if c.cacheCheck(j, row.Index, now, b) == cacheRun {
+		outcome, hit := c.cacheCheck(j, row.Index, b)
+		if outcome == cacheRun {
 			if d := j.row.Spec.Map.Delay(); d > 0 {
 				j.nextStart = now.Add(d)                   // a cache hit starts nothing: only a run waits
 				b.wakeAt = earliest(b.wakeAt, j.nextStart) // for the next task, if one waits then
 			}
 			return c.dispatchAt(j, m, a, row, b)
+		}
+		if outcome == cacheHit {
+			c.cacheServe(j, row.Index, hit, now, b)
 		}
 		b.job(j)
 	}
@@ -367,13 +371,8 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		c.x.countStorage(t, ev)              // its logs as they stay: the final attempt's, written with its end
 		c.cacheEnded(t, row, ev, now, b)
 	}
-	n := j.row.Tasks
-	if lim := j.row.Spec.Map.FailureLimit(n.Total); lim >= 0 && !j.row.CancelRequested && n.Failed+n.Timeout > lim {
-		c.stopJobAs(j, fmt.Sprintf("stopped: %s failed, more than the map allows (%d: --max-failures, or --halt fail=)", burst.Plural(n.Failed+n.Timeout, "task"), lim), true, j.row.Spec.Map.HaltSoon, now, b)
-	}
-	if reason := haltReason(j.row.Spec.Map, n); reason != "" && !j.row.CancelRequested {
-		j.row.Halted = true
-		c.stopJobAs(j, reason, false, j.row.Spec.Map.HaltSoon, now, b)
+	if row.State != burst.Queued {
+		c.mapStops(j, row, now, b)
 	}
 	if row.State != burst.Queued && !j.finished && j.row.Tasks.Done() == j.row.Tasks.Total {
 		c.finishJob(j, row, now)
@@ -613,26 +612,62 @@ func applyProgress(t *taskRT, ev client.TaskEvent) {
 	r.Steps = burst.MergeSteps(r.Steps, ev.Steps)
 }
 
+// mapStops stops map j once, with row's end (a task's, or a cache hit's),
+// more of its tasks failed than its --max-failures (--halt fail=) allows,
+// or its --halt success= or done= is met. A halt fixes the map's exit
+// status then, as GNU parallel does (haltReason); one met by its last
+// task leaves its end to finishJob.
+func (c *control) mapStops(j *jobRT, row store.TaskRow, now time.Time, b *batch) {
+	m, n := j.row.Spec.Map, j.row.Tasks
+	if m == nil || j.row.CancelRequested || j.row.Halted {
+		return
+	}
+	if lim := m.FailureLimit(n.Total); lim >= 0 && n.Failed+n.Timeout > lim {
+		c.stopJobAs(j, fmt.Sprintf("stopped: %s failed, more than the map allows (%d: --max-failures, or --halt fail=)", burst.Plural(n.Failed+n.Timeout, "task"), lim), true, m.HaltSoon, now, b)
+		return
+	}
+	reason, code := haltReason(m, n, row)
+	if reason == "" {
+		return
+	}
+	j.row.Halted, j.row.Reason, j.row.ExitCode = true, reason, &code
+	b.job(j)
+	if n.Done() < n.Total {
+		c.stopJobAs(j, reason, false, m.HaltSoon, now, b)
+	}
+}
+
 // haltReason says why a map with --halt success= or done= (m.HaltOn)
-// stops, given its tasks' counts, or "" while it goes on. A task that
-// ends counts; one requeued to run again does not yet.
-func haltReason(m *burst.MapSpec, n burst.TaskCounts) string {
+// stops, given its tasks' counts once row ended, and the exit status
+// GNU parallel fixes then: 0 on success=; on done=, the number that had
+// failed (their share of the tasks, in percent and rounded up, with
+// done=P%), or row's own status where the halt counts one task. ""
+// while it goes on. A task requeued to run again does not count yet; nor
+// do the successes before its last resume (HaltBase).
+func haltReason(m *burst.MapSpec, n burst.TaskCounts, row store.TaskRow) (string, int) {
 	k := m.HaltCount(n.Total)
 	if k == 0 {
-		return ""
+		return "", 0
 	}
-	ended := n.Succeeded
+	failed := n.Failed + n.Timeout + n.Lost
+	ended, what := n.Succeeded-m.HaltBase, "succeeded"
 	if m.HaltOn == burst.HaltOnDone {
-		ended += n.Failed + n.Timeout + n.Lost
+		ended, what = ended+failed, "ended"
 	}
 	if ended < k {
-		return ""
+		return "", 0
 	}
-	what := "succeeded"
-	if m.HaltOn == burst.HaltOnDone {
-		what = "ended"
+	code := 0
+	switch {
+	case m.HaltOn == burst.HaltOnSuccess:
+	case k == 1:
+		code = burst.ParallelStatus(row.State, row.ExitCode, row.Signal)
+	case m.HaltAfterPct > 0:
+		code = (100*failed + n.Total - 1) / n.Total
+	default:
+		code = min(failed, 101)
 	}
-	return fmt.Sprintf("halted: %s %s (--halt %s=%s)", burst.Plural(ended, "task"), what, m.HaltOn, haltArg(m))
+	return fmt.Sprintf("halted: %s %s (--halt %s=%s)", burst.Plural(ended, "task"), what, m.HaltOn, haltArg(m)), code
 }
 
 // haltArg is the N of a map's --halt success=N or done=N as it was given.

@@ -175,6 +175,12 @@ func TestLeftoverCgroupsCleaned(t *testing.T) {
 	for _, d := range others {
 		kept = append(kept, run(d))
 	}
+	cleanLeftovers(parent, ns, noHome) // an agent started by hand, its home not known yet: it kills nothing
+	for i, m := range append(kept, marker) {
+		if len(withMarker(m)) != 1 {
+			t.Fatalf("an agent of no home yet killed what ran in %s", append(others, dead)[i])
+		}
+	}
 	cleanLeftovers(parent, ns, home)
 	waitFor(t, func() bool { return len(withMarker(marker)) == 0 })
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
