@@ -465,6 +465,25 @@ echo "other rc=$?"
 	}
 }
 
+// TestSrunCPUsPerTaskTasks: srun -c C without -n, in a job given no
+// --ntasks, starts as many tasks as the job's CPUs hold, as Slurm 22.05's
+// srun does; a script's `srun -c 1 prog` in a job of `sbatch -c 2` runs
+// prog twice there. The expected lines are what the suite's Slurm printed
+// for this script: `srun -c 1` 2 tasks, `srun -c 2` one, plain srun one
+// (the job's SLURM_CPUS_PER_TASK=2 does not count as srun's -c).
+func TestSrunCPUsPerTaskTasks(t *testing.T) {
+	h := newHarness(t)
+	script := `#!/bin/bash
+#SBATCH -c 2
+srun -c 1 -l printenv SLURM_STEP_NUM_TASKS | sort
+echo "c2 $(srun -c 2 printenv SLURM_STEP_NUM_TASKS)"
+echo "plain $(srun printenv SLURM_STEP_NUM_TASKS)"
+`
+	if out := h.sbatchAndRead(t.TempDir(), script, nil); out != "0: 2\n1: 2\nc2 1\nplain 1\n" {
+		t.Errorf("steps of a job of -c 2:\n%s\nwant srun -c 1 to run 2 tasks, srun -c 2 and plain srun one", out)
+	}
+}
+
 // TestSrunExecFailureAsSlurmstepd: a step whose program cannot be started
 // (LRZ's example script under --export=NONE runs `srun bash`, which the
 // step's PATH lacks) is told as Slurm 22.05 tells it, checked beside the

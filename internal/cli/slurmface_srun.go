@@ -39,7 +39,8 @@ func newSrunCmd() *cobra.Command {
 Inside a burst job (a task, where BURST_JOB_ID or SLURM_JOB_ID is set) it is
 a job step: -n N copies of COMMAND start right there, each with its
 SLURM_PROCID, SLURM_LOCALID and SLURM_NTASKS (N defaults to the job's
-SLURM_NTASKS, else its SLURM_TASKS_PER_NODE, else 1); srun's stdin goes to
+SLURM_NTASKS, else with -c C as many as the job's CPUs hold (its CPUs / C),
+else its SLURM_TASKS_PER_NODE, else 1); srun's stdin goes to
 every task (-i N: task N alone; -i FILE: each reads FILE), -o/-e send their
 output to files (%t the task, %s the step, %j the job, ...); srun exits with the
 highest exit status of its tasks (128+N for one killed by signal N) and
@@ -288,11 +289,13 @@ func envInt(name string) int {
 // runStep runs a job step inside a job: the tasks on this machine, within
 // what the job holds.
 func runStep(c *cobra.Command, s *slurmface.Srun) error {
-	// The job's tasks: SLURM_NTASKS, else those on this machine (a job of
-	// several nodes given no --ntasks has a task per node, all here).
-	n := s.Tasks(cmp.Or(envInt("SLURM_NTASKS"), envInt("SLURM_TASKS_PER_NODE")))
+	// The job's tasks: SLURM_NTASKS, else as many as its CPUs hold with -c,
+	// else those on this machine (a job of several nodes given no --ntasks
+	// has a task per node, all here).
+	have := cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS"))
+	n := s.Tasks(envInt("SLURM_NTASKS"), have, envInt("SLURM_TASKS_PER_NODE"))
 	jobID := cmp.Or(os.Getenv("SLURM_JOB_ID"), os.Getenv("BURST_JOB_ID"))
-	if have := cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS")); have > 0 && s.StepCPUs(n) > have {
+	if have > 0 && s.StepCPUs(n) > have {
 		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: More processors requested than permitted "+
 			"(%d tasks × %d CPUs > the job's %d): ask for fewer with -n/-c, or submit the job with more", jobID, n, max(1, s.CPUsPerTask), have)}
 	}
@@ -300,7 +303,7 @@ func runStep(c *cobra.Command, s *slurmface.Srun) error {
 		return &ExitError{Code: 1, Msg: fmt.Sprintf("srun: error: Unable to create step for job %s: Memory required by task is not available "+
 			"(%s > the job's %s): ask for less with --mem, or submit the job with more", jobID, slurmface.Mem(s.StepMem(n)), slurmface.Mem(have))}
 	}
-	holdStepCPUs(s.HeldCPUs(n), cmp.Or(envInt("SLURM_CPUS_ON_NODE"), envInt("BURST_CPUS")), jobID, c.ErrOrStderr())
+	holdStepCPUs(s.HeldCPUs(n), have, jobID, c.ErrOrStderr())
 	base := map[string]string{}
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -707,7 +710,7 @@ func recordStep(id int, s *slurmface.Srun, n, unstarted int, exits []slurmface.T
 // the copies, their SLURM_PROCID, -l's labels, -K and the exit status are
 // the step's, inside the job.
 func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
-	n := s.Tasks(1)
+	n := s.Tasks(0, 0, 1)
 	spec, err := baseSpec()
 	if err != nil {
 		return err

@@ -290,12 +290,21 @@ func positive(v string) (int, error) {
 }
 
 // Tasks is the step's number of tasks: -n, else the job's (SLURM_NTASKS,
-// as srun inherits it inside an allocation), else 1.
-func (s *Srun) Tasks(jobNTasks int) int {
-	if s.NTasks > 0 {
+// as srun inherits it inside an allocation), else as many as the job's
+// jobCPUs hold when -c is given (Slurm 22.05: `srun -c 1` in a job of
+// `sbatch -c 2` starts 2 tasks, `srun -c 2` one; SLURM_CPUS_PER_TASK
+// inherited from the job does not count), else the job's tasks per node
+// (perNode), else 1.
+func (s *Srun) Tasks(jobNTasks, jobCPUs, perNode int) int {
+	switch {
+	case s.NTasks > 0:
 		return s.NTasks
+	case jobNTasks > 0:
+		return jobNTasks
+	case s.CPUsPerTask > 0 && jobCPUs > 0:
+		return max(1, jobCPUs/s.CPUsPerTask)
 	}
-	return max(1, jobNTasks)
+	return max(1, perNode)
 }
 
 // StepCPUs is the CPUs a step of n tasks asks for.

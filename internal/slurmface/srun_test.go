@@ -80,11 +80,23 @@ func TestSrunSameJob(t *testing.T) {
 
 func TestSrunStep(t *testing.T) {
 	s := &Srun{CPUsPerTask: 2, MemPerCPU: 1 << 20}
-	if n := s.Tasks(0); n != 1 {
-		t.Errorf("Tasks(0) = %d, want 1", n)
+	if n := s.Tasks(0, 0, 0); n != 1 {
+		t.Errorf("Tasks(0, 0, 0) = %d, want 1", n)
 	}
-	if n := s.Tasks(4); n != 4 {
+	if n := s.Tasks(4, 8, 0); n != 4 {
 		t.Errorf("Tasks inherits the job's SLURM_NTASKS: %d, want 4", n)
+	}
+	// Without -n or SLURM_NTASKS, -c C gives as many tasks as the job's
+	// CPUs hold, as Slurm 22.05's srun (checked beside it: in `sbatch -c 2`
+	// and `sbatch --exclusive` on 2 CPUs, `srun -c 1` ran 2 tasks, `srun
+	// -c 2` one, plain srun one; `srun -c 2` in `sbatch -c 1` one, refused
+	// as more processors than permitted).
+	for _, tt := range []struct{ c, cpus, perNode, want int }{
+		{1, 2, 1, 2}, {2, 2, 1, 1}, {0, 2, 1, 1}, {0, 2, 0, 1}, {2, 1, 1, 1}, {1, 5, 1, 5}, {2, 5, 1, 2}, {0, 0, 3, 3}, {1, 0, 3, 3},
+	} {
+		if n := (&Srun{CPUsPerTask: tt.c}).Tasks(0, tt.cpus, tt.perNode); n != tt.want {
+			t.Errorf("srun -c %d in a job of %d CPUs, %d tasks per node: %d tasks, want %d", tt.c, tt.cpus, tt.perNode, n, tt.want)
+		}
 	}
 	if c, m := s.StepCPUs(3), s.StepMem(3); c != 6 || m != 6<<20 {
 		t.Errorf("StepCPUs, StepMem = %d, %d, want 6, 6 MiB", c, m)
