@@ -14,7 +14,7 @@ type span struct{ lo, hi, step int }
 
 // ParseArray parses an --array value such as "0-99", "1,3,5", "0-15:4" or
 // "0-99%10" into its indices, ascending and without repeats, and the limit
-// on tasks running at once (0 when none is given).
+// on tasks running at once (0 when none is given, or "%" or "%0" is).
 func ParseArray(s string) (indices []int, throttle int, err error) {
 	spans, throttle, err := parseArray(s)
 	if err != nil {
@@ -61,10 +61,12 @@ func parseArray(s string) ([]span, int, error) {
 	}
 	list, limit, hasLimit := strings.Cut(s, "%")
 	throttle := 0
-	if hasLimit {
+	// An empty limit or 0 is no limit, as Slurm 22.05's sbatch takes them
+	// (a template's --array=1-10%${MAX} with MAX unset): all run at once.
+	if hasLimit && limit != "" {
 		n, err := strconv.Atoi(limit)
-		if err != nil || n < 1 || !isDigits(limit) {
-			return bad("the limit after % must be a whole number of at least 1")
+		if err != nil || n < 0 || !isDigits(limit) {
+			return bad("the limit after % must be a whole number")
 		}
 		throttle = n
 	}

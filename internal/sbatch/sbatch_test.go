@@ -533,6 +533,10 @@ func TestParseArray(t *testing.T) {
 		{"0-4%2", []int{0, 1, 2, 3, 4}, 2},
 		{"5,1-3,2", []int{1, 2, 3, 5}, 0},
 		{"0-2,10-12%1", []int{0, 1, 2, 10, 11, 12}, 1},
+		// No limit, as Slurm 22.05's sbatch reads them (checked beside it:
+		// --array=1-3% and 1-3%0 ran their 3 tasks at once).
+		{"1-3%", []int{1, 2, 3}, 0},
+		{"1-3%0", []int{1, 2, 3}, 0},
 	}
 	for _, tt := range tests {
 		got, throttle, err := ParseArray(tt.in)
@@ -554,9 +558,9 @@ func TestParseArrayErrors(t *testing.T) {
 		{"0-10:0", `step "0" must be a whole number of at least 1`},
 		{"0-10:x", `step "x" must be a whole number of at least 1`},
 		{"3:2", "a step needs a range"},
-		{"0-9%0", "the limit after % must be a whole number of at least 1"},
-		{"0-9%", "the limit after % must be a whole number of at least 1"},
-		{"0-9%2%3", "the limit after % must be a whole number of at least 1"},
+		{"0-9%2%3", "the limit after % must be a whole number"},
+		{"0-9%-1", "the limit after % must be a whole number"},
+		{"0-9%x", "the limit after % must be a whole number"},
 	}
 	for _, tt := range tests {
 		_, _, err := ParseArray(tt.in)
