@@ -896,6 +896,32 @@ func TestScancelArrayRange(t *testing.T) {
 	}
 }
 
+// TestSqueuePendingTasksOfRunningArray: squeue -t PD lists the pending
+// tasks of an array that runs others, as Slurm 22.05's does; burst listed
+// none, since the array is a running job, so a script's `squeue -u $USER
+// -t PD | wc -l` (waiting for room in the queue) missed them. Expected lines
+// as the suite's Slurm printed them for --array=1-3%1.
+func TestSqueuePendingTasksOfRunningArray(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := strings.TrimSpace(h.runIn(h.dir, "slurm", "sbatch", "--parsable", "--array=1-3%1", "-o", "/dev/null", "--wrap", "sleep 300").stdout)
+	t.Cleanup(func() { h.run("slurm", "scancel", id) })
+	n, _ := strconv.ParseInt(id, 10, 64)
+	h.waitFor("task 1 to run", 30*time.Second, func() bool { return h.show(n).State == "running" })
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-t", "PD"}, id + "_[2-3%1] PD JobArrayTaskLimit\n"},
+		{[]string{"-t", "PD", "-r"}, id + "_2 PD JobArrayTaskLimit\n" + id + "_3 PD JobArrayTaskLimit\n"},
+		{[]string{"-t", "R"}, id + "_1 R None\n"},
+	} {
+		if r := h.mustRun(append([]string{"slurm", "squeue", "-h", "-j", id, "-o", "%i %t %r"}, c.args...)...); r.stdout != c.want {
+			t.Errorf("squeue %v of an array running task 1 of 3, at most 1 at once:\n%s\nwant %q", c.args, r, c.want)
+		}
+	}
+}
+
 // TestSqueueFormatsAsSqueue: a letter or -O name squeue knows but burst
 // has no notion of prints what Slurm 22.05 prints for a job that asked for
 // none of it, and one that is no field at all is printed as written and

@@ -795,12 +795,18 @@ func listFace(ctx context.Context, cl *client.Client, states []burst.State) ([]b
 }
 
 // burstStates are the burst states a set of Slurm states needs listed
-// (nil: all of them).
+// (nil: all of them). PENDING lists running jobs too: an array that runs
+// some of its tasks is a running job whose other tasks pend, and squeue -t
+// PD shows them (`12_[5-6]`), as Slurm 22.05's does.
 func burstStates(set map[string]bool) []burst.State {
-	if out := activeStates(set); len(out) == len(set) {
-		return out
+	out := activeStates(set)
+	if len(out) != len(set) {
+		return nil
 	}
-	return nil
+	if set[slurmface.Pending] && !set[slurmface.RunningS] {
+		out = append(out, burst.Running)
+	}
+	return out
 }
 
 // arrayRange reads a JOBID_[1-3,7] argument of scancel: the job's id and
