@@ -896,6 +896,46 @@ func TestScancelArrayRange(t *testing.T) {
 	}
 }
 
+// TestScontrolWriteBatchScript: a script that archives itself with
+// `scontrol write batch_script $SLURM_JOB_ID -` (or to a file) gets its own
+// text, as from Slurm 22.05; burst refused the command, so the archive was
+// empty. Messages and exit codes are what the suite's Slurm printed: the
+// file written is named on stdout, failures on stderr with exit 0.
+func TestScontrolWriteBatchScript(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	script := "#!/bin/bash\n#SBATCH -J keepme\nscontrol write batch_script $SLURM_JOB_ID - > copy.sh\nscontrol write batch_script $SLURM_JOB_ID\n"
+	out := h.sbatchAndRead(dir, script, nil)
+	if copied, _ := os.ReadFile(filepath.Join(dir, "copy.sh")); string(copied) != script {
+		t.Errorf("scontrol write batch_script ID - in the job wrote %q, want the script %q", copied, script)
+	}
+	m := regexp.MustCompile(`^batch script for job (\d+) written to slurm-(\d+)\.sh\n$`).FindStringSubmatch(out)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("scontrol write batch_script ID in the job said %q, want scontrol's line naming slurm-ID.sh", out)
+	}
+	id := m[1]
+	if saved, _ := os.ReadFile(filepath.Join(dir, "slurm-"+id+".sh")); string(saved) != script {
+		t.Errorf("scontrol write batch_script ID wrote %q, want the script", saved)
+	}
+	r := h.runIn(dir, "slurm", "scontrol", "write", "batch_script", id, "saved.sh")
+	if saved, _ := os.ReadFile(filepath.Join(dir, "saved.sh")); r.code != 0 || r.stdout != "batch script for job "+id+" written to saved.sh\n" || string(saved) != script {
+		t.Errorf("scontrol write batch_script ID saved.sh: %s; wrote %q", r, saved)
+	}
+	for _, c := range []struct {
+		args      []string
+		wantError string
+	}{
+		{[]string{"99999", "-"}, "job script retrieval failed: Invalid job id specified\n"},
+		{[]string{id, "/nonexistent/x.sh"}, "failed to open file `/nonexistent/x.sh`: No such file or directory\n"},
+		{nil, ""},
+	} {
+		if r := h.runIn(dir, append([]string{"slurm", "scontrol", "write", "batch_script"}, c.args...)...); r.code != 0 || r.stdout != "" || r.stderr != c.wantError {
+			t.Errorf("scontrol write batch_script %v: %s\nwant exit 0 and %q on stderr", c.args, r, c.wantError)
+		}
+	}
+}
+
 // TestSqueuePendingTasksOfRunningArray: squeue -t PD lists the pending
 // tasks of an array that runs others, as Slurm 22.05's does; burst listed
 // none, since the array is a running job, so a script's `squeue -u $USER

@@ -2465,7 +2465,8 @@ JobHeldAdmin when burst's admin held it: then only an admin may release
 it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
 (JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a running
 job takes a new time limit at once, counted from its start; a dependency
-only before the job starts; a time limit raised by an admin only), "version" and "show config" with the few
+only before the job starts; a time limit raised by an admin only), "write batch_script JOBID [FILE]" (the
+job's script to FILE, slurm-JOBID.sh by default, or - for stdout), "version" and "show config" with the few
 keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
 between status polls) are answered.`,
 		Example: `  burst slurm scontrol show job 12
@@ -2473,7 +2474,8 @@ between status polls) are answered.`,
   scontrol show jobid -dd 12
   scontrol show config
   scontrol hold 12; scontrol release 12
-  scontrol update JobId=12 TimeLimit=30 Dependency=afterok:11`,
+  scontrol update JobId=12 TimeLimit=30 Dependency=afterok:11
+  scontrol write batch_script $SLURM_JOB_ID -`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) >= 2 && args[0] == "show" && slurmface.ShowEntity(args[1]) != "" {
 				args[1] = slurmface.ShowEntity(args[1]) // show hostname, show Jobs, show part: as scontrol reads them
@@ -2491,6 +2493,9 @@ between status polls) are answered.`,
 			if len(args) >= 1 && args[0] == "update" {
 				return scontrolUpdate(c, args[1:])
 			}
+			if isWriteBatchScript(args) {
+				return scontrolWriteBatchScript(c, args[2:])
+			}
 			if len(args) >= 2 && (args[0] == "hold" || args[0] == "uhold" || args[0] == "release") {
 				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0])
 			}
@@ -2504,7 +2509,7 @@ between status polls) are answered.`,
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `write batch_script JOBID [FILE]`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
