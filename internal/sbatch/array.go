@@ -9,6 +9,12 @@ import (
 // maxArrayIndex is the largest array index Slurm can be configured to allow.
 const maxArrayIndex = 4_000_000
 
+// MaxArraySize is scontrol show config's MaxArraySize for the indices
+// burst takes: one more than the largest (slurm.conf(5): "the maximum job
+// array task index value will be one less than MaxArraySize"; its limit,
+// 4000001).
+const MaxArraySize = maxArrayIndex + 1
+
 // span is one "lo-hi:step" item of an --array value.
 type span struct{ lo, hi, step int }
 

@@ -40,6 +40,7 @@ func ShowConfig(w io.Writer, now time.Time, minJobAge time.Duration) error {
 	lines := [][2]string{
 		{"AcctGatherNodeFreq", "0 sec"},
 		{"ClusterName", ClusterName},
+		{"MaxArraySize", fmt.Sprint(sbatch.MaxArraySize)}, // scripts split their arrays by it
 		{"MinJobAge", fmt.Sprintf("%d sec", int(minJobAge/time.Second))},
 		{"SchedulerTimeSlice", fmt.Sprintf("%d sec", int(SchedulerTimeSlice/time.Second))},
 		{"SLURM_VERSION", Version},

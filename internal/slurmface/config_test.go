@@ -40,3 +40,23 @@ func TestShowConfigAsToilReadsIt(t *testing.T) {
 		t.Errorf("Toil would cache job states for %d s, want 2", m)
 	}
 }
+
+// A script that splits its work into arrays of at most MaxArraySize - 1
+// indices reads it as `scontrol show config | grep MaxArraySize | awk
+// '{print $3}'` (Slurm 22.05 prints "MaxArraySize            = 1001" by
+// default); burst takes indices up to 4000000.
+func TestShowConfigMaxArraySize(t *testing.T) {
+	var b strings.Builder
+	if err := ShowConfig(&b, time.Now(), MinJobAge); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "MaxArraySize") {
+			got = append(got, line)
+		}
+	}
+	if want := "MaxArraySize            = 4000001"; len(got) != 1 || got[0] != want {
+		t.Errorf("MaxArraySize lines %q, want one: %q", got, want)
+	}
+}
