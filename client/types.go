@@ -348,6 +348,9 @@ type Leased struct {
 	Jobs   map[int64]*JobContext `json:"jobs,omitempty"`
 	Tasks  []Assignment          `json:"tasks"`
 	Cancel []TaskRef             `json:"cancel"`
+	// Requeue are those of Cancel stopped to run again (scontrol
+	// requeue): a batch task's error file says so, as slurmstepd's.
+	Requeue []TaskRef `json:"requeue,omitempty"`
 	// Signals are signals for running tasks (scancel --signal): sent
 	// once, not again if this lease is lost, as Slurm's.
 	Signals []TaskSignal `json:"signals,omitempty"`

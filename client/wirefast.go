@@ -43,6 +43,13 @@ func (l *Leased) AppendJSON(b []byte) ([]byte, error) {
 	b, _ = appendArray(append(b, `,"cancel":`...), l.Cancel, func(r *TaskRef, b []byte) ([]byte, error) {
 		return append(r.appendFields(append(b, '{')), '}'), nil
 	})
+	if len(l.Requeue) > 0 { // rare (scontrol requeue): json.Marshal's
+		w, err := json.Marshal(l.Requeue)
+		if err != nil {
+			return b, err
+		}
+		b = append(append(b, `,"requeue":`...), w...)
+	}
 	if len(l.Signals) > 0 { // rare (scancel --signal): json.Marshal's
 		w, err := json.Marshal(l.Signals)
 		if err != nil {

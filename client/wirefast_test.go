@@ -51,6 +51,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		{},
 		{Tasks: []Assignment{}, Cancel: []TaskRef{}},
 		{Seq: 7, Exit: true, Cancel: []TaskRef{{Job: 1, Index: 2, Attempt: 3}, {Job: -1}}},
+		{Seq: 9, Cancel: []TaskRef{{Job: 1, Index: 2, Attempt: 3}, {Job: 4}}, Requeue: []TaskRef{{Job: 1, Index: 2, Attempt: 3}}},
 		{Seq: 8, Signals: []TaskSignal{{TaskRef: TaskRef{Job: 4}, Signal: 10}}, Limits: []JobLimit{{Job: 4, TimeLimitS: 60}, {Job: 5}}},
 		{Seq: 1 << 63, Jobs: map[int64]*JobContext{2: {Env: []string{"A=1"}, Dir: "/w", CPUs: 1}, 10: {Dir: "\xff"}},
 			Tasks: []Assignment{

@@ -1259,6 +1259,12 @@ echo done
 	if strings.Contains(string(out), "requeue failed") {
 		t.Errorf("scontrol requeue failed in the job:\n%s", out)
 	}
+	// Each requeue is told as slurmstepd tells it (Slurm 22.05, checked
+	// beside it: "*** JOB 30 ON c1 CANCELLED AT ... DUE TO JOB REQUEUE ***").
+	requeued := regexp.MustCompile(`(?m)^slurmstepd: error: \*\*\* JOB ` + id + ` ON \S+ CANCELLED AT \S+ DUE TO JOB REQUEUE \*\*\*$`)
+	if n := len(requeued.FindAllString(string(out), -1)); n != 2 {
+		t.Errorf("the output has %d lines saying the job was cancelled due to its requeue, want 2:\n%s", n, out)
+	}
 	n, _ := strconv.ParseInt(id, 10, 64)
 	if j := h.show(n); j.State != "succeeded" {
 		t.Errorf("the job ended %s; want succeeded after its third run", j.State)

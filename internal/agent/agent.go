@@ -341,7 +341,7 @@ func (o *owner) Registration(r *client.Register) {
 func (o *owner) Handle(l *client.Leased) { (*Agent)(o).handle(l) }
 
 // Kill implements session.Owner.
-func (o *owner) Kill(ref client.TaskRef) { (*Agent)(o).cancel(ref) }
+func (o *owner) Kill(ref client.TaskRef) { (*Agent)(o).cancel(ref, false) }
 
 // linger is how long to gather events before a report (a.mu held): with
 // tasks queued here (a map of short tasks) the server has work in hand,
@@ -356,7 +356,7 @@ func (a *Agent) linger() time.Duration {
 
 func (a *Agent) handle(l *client.Leased) {
 	for _, ref := range l.Cancel {
-		a.cancel(ref)
+		a.cancel(ref, slices.Contains(l.Requeue, ref))
 	}
 	for _, sig := range l.Signals {
 		a.signal(sig)
@@ -419,8 +419,9 @@ func (a *Agent) handle(l *client.Leased) {
 }
 
 // cancel stops a running task, or drops a queued one (reporting it
-// cancelled).
-func (a *Agent) cancel(ref client.TaskRef) {
+// cancelled); requeue: it is stopped to run again (scontrol requeue), which
+// a batch task's error file says.
+func (a *Agent) cancel(ref client.TaskRef, requeue bool) {
 	a.mu.Lock()
 	if i := a.queuedAt(ref); i >= 0 {
 		a.queue = append(a.queue[:i], a.queue[i+1:]...)
@@ -437,7 +438,11 @@ func (a *Agent) cancel(ref client.TaskRef) {
 	}
 	rt := a.running[key{ref.Job, ref.Index}]
 	a.mu.Unlock()
-	if rt != nil && rt.ref.Attempt == ref.Attempt {
+	switch {
+	case rt == nil || rt.ref.Attempt != ref.Attempt:
+	case requeue:
+		rt.task.Requeue()
+	default:
 		rt.task.Cancel()
 	}
 }
@@ -815,6 +820,8 @@ func stepdNotice(batch bool, env []string) func(runner.Notice, time.Time) string
 			return fmt.Sprintf("slurmstepd: error: *** JOB %s ON %s CANCELLED AT %s DUE TO TIME LIMIT ***", id, node, when)
 		case runner.NoticeCancelled:
 			return fmt.Sprintf("slurmstepd: error: *** JOB %s ON %s CANCELLED AT %s ***", id, node, when)
+		case runner.NoticeRequeued:
+			return fmt.Sprintf("slurmstepd: error: *** JOB %s ON %s CANCELLED AT %s DUE TO JOB REQUEUE ***", id, node, when)
 		case runner.NoticeOOM:
 			return fmt.Sprintf("slurmstepd: error: Detected 1 oom-kill event(s) in StepId=%s.batch. Some of your processes may have been killed by the cgroup out-of-memory handler.", id)
 		}

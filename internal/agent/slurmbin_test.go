@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
 )
@@ -210,5 +211,26 @@ func TestStepdExecFailed(t *testing.T) {
 	}
 	if stepdExecFailed(false, env, "", "") != nil || stepdExecFailed(true, []string{"A=1"}, "/s/7.sh", "#!/bin/tcsh\n") != nil {
 		t.Error("a task that is no batch job's gets burst's own line and code")
+	}
+}
+
+// TestStepdNotice: the lines a batch task's error file gets as slurmstepd
+// writes them; a job stopped by scontrol requeue says so, as Slurm 22.05's
+// does ("*** JOB 30 ON c1 CANCELLED AT 2026-12-07T09:29:24 DUE TO JOB
+// REQUEUE ***" beside it), where a cancel says no reason.
+func TestStepdNotice(t *testing.T) {
+	notice := stepdNotice(true, []string{"SLURM_JOB_ID=30", "SLURMD_NODENAME=c1"})
+	at := time.Date(2026, 12, 7, 9, 29, 24, 0, time.Local)
+	for n, want := range map[runner.Notice]string{
+		runner.NoticeRequeued:  "slurmstepd: error: *** JOB 30 ON c1 CANCELLED AT 2026-12-07T09:29:24 DUE TO JOB REQUEUE ***",
+		runner.NoticeCancelled: "slurmstepd: error: *** JOB 30 ON c1 CANCELLED AT 2026-12-07T09:29:24 ***",
+		runner.NoticeTimeLimit: "slurmstepd: error: *** JOB 30 ON c1 CANCELLED AT 2026-12-07T09:29:24 DUE TO TIME LIMIT ***",
+	} {
+		if got := notice(n, at); got != want {
+			t.Errorf("notice %d: %q, want %q", n, got, want)
+		}
+	}
+	if stepdNotice(false, []string{"SLURM_JOB_ID=30"}) != nil {
+		t.Error("a task that is no batch job got slurmstepd's notices")
 	}
 }

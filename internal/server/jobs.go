@@ -397,6 +397,7 @@ func (c *control) requeueTask(id int64, idx int, actor string, now time.Time, b 
 	case j.row.Spec.Batch != nil && j.row.Spec.Batch.NoRequeue:
 		return badRequest("job %d was submitted with --no-requeue: it is never requeued (scontrol update JobId=%d Requeue=1 allows it)", id, id)
 	}
+	t.requeued = true
 	c.stopToRequeue(t, "requeued by "+actor, now, b)
 	b.event(eventAt(now, actor, "job.requeue", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("task %d of job %d (%s) requeued", idx, id, j.row.Name)))

@@ -62,6 +62,13 @@ func (c *control) takeWork(m *machineRT, force bool) *client.Leased {
 	}
 	m.leaseSeq++
 	out := &client.Leased{Seq: m.leaseSeq, Cancel: m.unackedC, Signals: m.signals, Limits: m.unackedL, Jobs: map[int64]*client.JobContext{}}
+	for _, ref := range m.unackedC {
+		if j := c.jobs[ref.Job]; j != nil {
+			if t := j.running[ref.Index]; t != nil && t.requeued && t.ref() == ref {
+				out.Requeue = append(out.Requeue, ref)
+			}
+		}
+	}
 	m.signals = nil
 	for _, t := range m.unacked {
 		if t.handed == 0 {

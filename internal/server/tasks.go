@@ -38,6 +38,7 @@ type taskRT struct {
 	queued    bool                // prefetched: the agent starts it when its resources allow
 	handed    uint64              // its place in its machine's queue: the order the agent took it in (0: not yet leased)
 	preempt   string              // non-empty: its machine stops or its project's budget is spent; requeue it when it ends
+	requeued  bool                // stopped by scontrol requeue: its agent is told (Leased.Requeue)
 	pipe      *client.Plumbing    // a pipe stage's streams
 	nusd      int64               // what this attempt was charged so far (nano-dollars)
 	out       [2]*outStream       // stdout and stderr as a remote machine ships them (output.go)

@@ -113,6 +113,7 @@ const (
 	NoticeTimeLimit Notice = iota + 1 // stopped for its time limit
 	NoticeCancelled                   // stopped by a cancel
 	NoticeOOM                         // ended, out of memory
+	NoticeRequeued                    // stopped to run again (scontrol requeue)
 )
 
 // DefaultGrace is the grace period when Spec.Grace is 0.
@@ -431,7 +432,7 @@ func (t *Task) armLimit(d time.Duration, warn bool) {
 		current := gen == t.limitGen
 		t.mu.Unlock()
 		if current {
-			t.terminate(burst.Timeout, true)
+			t.terminate(burst.Timeout, NoticeTimeLimit)
 		}
 	})
 	if w := t.spec.Warn; warn && w != nil && w.Signal != 0 {
@@ -963,14 +964,19 @@ func (t *Task) Wait() Result {
 // Cancel asks the task to stop: SIGTERM to its process group, SIGKILL after
 // the grace period. Its State becomes Cancelled unless it had already exited
 // (or was already being stopped for its time limit). Cancel does not wait.
-func (t *Task) Cancel() { t.terminate(burst.Cancelled, true) }
+func (t *Task) Cancel() { t.terminate(burst.Cancelled, NoticeCancelled) }
+
+// Requeue is Cancel of a task stopped to run again from the start
+// (scontrol requeue): its Notice is NoticeRequeued.
+func (t *Task) Requeue() { t.terminate(burst.Cancelled, NoticeRequeued) }
 
 // Stop is Cancel for the machine's own reasons (its agent stops, its spot
 // instance goes): no Notice is written, as the task is not cancelled by
 // its user and will run again.
-func (t *Task) Stop() { t.terminate(burst.Cancelled, false) }
+func (t *Task) Stop() { t.terminate(burst.Cancelled, 0) }
 
-func (t *Task) terminate(why burst.State, tell bool) {
+// terminate stops the task for why, first writing its Notice tell (0: none).
+func (t *Task) terminate(why burst.State, tell Notice) {
 	t.mu.Lock()
 	if t.exited || t.ending != "" {
 		t.mu.Unlock()
@@ -986,11 +992,8 @@ func (t *Task) terminate(why burst.State, tell bool) {
 	t.mu.Unlock()
 	// Said before the signal, as slurmstepd says it: what the task's own
 	// handlers write then comes after it. Outside t.mu: a file's write.
-	switch {
-	case why == burst.Timeout:
-		t.notice(NoticeTimeLimit)
-	case tell:
-		t.notice(NoticeCancelled)
+	if tell != 0 {
+		t.notice(tell)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
