@@ -609,7 +609,14 @@ func TestCloudStagedPrefetchKeepsCPUs(t *testing.T) {
 		if tk.State != burst.Succeeded || tk.StartedAt == nil || tk.EndedAt == nil {
 			t.Fatalf("task %d: %s (%s), started %v, ended %v", tk.Index, tk.State, tk.Reason, tk.StartedAt, tk.EndedAt)
 		}
-		edges = append(edges, edge{*tk.StartedAt, 1}, edge{*tk.EndedAt, -1})
+		// The times are on the server's clock, each report moved by the
+		// agent's clock as it sent it (server/clocks.go): its delivery's
+		// delay counts as skew, so the start and the end of two tasks,
+		// reported apart, may each be off by milliseconds (CI saw a start
+		// 6 ms before the end that freed its CPU). An overlap shorter than
+		// that proves nothing; three tasks of 0.2 s at once overlap longer.
+		const skew = 50 * time.Millisecond
+		edges = append(edges, edge{*tk.StartedAt, 1}, edge{tk.EndedAt.Add(-skew), -1})
 	}
 	slices.SortFunc(edges, func(x, y edge) int {
 		if c := x.at.Compare(y.at); c != 0 {
