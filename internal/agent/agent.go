@@ -31,6 +31,7 @@ import (
 	"github.com/burst-sh/burst/internal/agent/session"
 	"github.com/burst-sh/burst/internal/mapspec"
 	"github.com/burst-sh/burst/internal/sbatch"
+	"github.com/burst-sh/burst/internal/slurmface"
 )
 
 // Config says which server to serve and as which machine.
@@ -855,7 +856,7 @@ func stepdExecFailed(batch bool, env []string, script, text string) func(error) 
 			line, _, _ := strings.Cut(text, "\n")
 			what = "bad interpreter(" + strings.TrimPrefix(line[:min(len(line), 255)], "#!") + ")"
 		}
-		return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", node, what, errText(errno)), int(errno), true
+		return slurmface.StepdExecve(node, what, errno), int(errno), true
 	}
 }
 

@@ -1,14 +1,12 @@
 package agent
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/atomicfile"
@@ -138,7 +136,7 @@ func withTmpdir(env []string, node string) (out []string, preface string) {
 		case serr == nil:
 			preface = fmt.Sprintf("slurmstepd-%s: error: TMPDIR [%s] is not a directory\n", node, dir)
 		default:
-			preface = fmt.Sprintf("slurmstepd-%s: error: Unable to create TMPDIR [%s]: %s\n", node, dir, errText(err))
+			preface = fmt.Sprintf("slurmstepd-%s: error: Unable to create TMPDIR [%s]: %s\n", node, dir, slurmface.Strerror(err))
 		}
 		preface += fmt.Sprintf("slurmstepd-%s: error: Setting TMPDIR to /tmp\n", node)
 	}
@@ -156,29 +154,11 @@ func chdirOrTmp(dir, node string) (string, string) {
 	if dir == "" {
 		return dir, ""
 	}
-	fi, err := os.Stat(dir)
-	switch {
-	case err == nil && !fi.IsDir():
-		err = syscall.ENOTDIR
-	case err == nil:
-		err = syscall.Access(dir, 1) // X_OK: chdir needs search permission
-	}
-	if err == nil {
+	line := slurmface.StepdChdir(node, dir)
+	if line == "" {
 		return dir, ""
 	}
-	line := fmt.Sprintf("slurmstepd-%s: error: couldn't chdir to `%s': %s: going to /tmp instead\n", node, dir, errText(err))
-	return "/tmp", line + line
-}
-
-// errText is an error as strerror(3) says it ("No such file or
-// directory"), the way Slurm's messages quote it.
-func errText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
+	return "/tmp", line + "\n" + line + "\n"
 }
 
 // envValue is the value of key in env (its last setting, as exec takes it).

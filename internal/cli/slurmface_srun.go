@@ -628,14 +628,7 @@ func stepExecFailure(host, prog, dir string, err error) (string, int) {
 		}
 		shown = dir + "/" + prog
 	}
-	return fmt.Sprintf("slurmstepd-%s: error: execve(): %s: %s", host, shown, strerror(errno)), int(errno)
-}
-
-// strerror is errno's words as glibc's strerror has them: "No such file or
-// directory".
-func strerror(errno syscall.Errno) string {
-	words := errno.Error()
-	return strings.ToUpper(words[:1]) + words[1:]
+	return slurmface.StepdExecve(host, shown, errno), int(errno)
 }
 
 // stepChdirFailure is slurmstepd's line for a step directory (srun -D)
@@ -647,21 +640,7 @@ func stepChdirFailure(host, dir string) string {
 		wd, _ := os.Getwd()
 		dir = wd + "/" + dir
 	}
-	var err error
-	if fi, serr := os.Stat(dir); serr != nil {
-		err = serr
-	} else if !fi.IsDir() {
-		err = syscall.ENOTDIR
-	} else if aerr := unix.Access(dir, unix.X_OK); aerr != nil {
-		err = aerr
-	} else {
-		return ""
-	}
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		errno = syscall.ENOENT
-	}
-	return fmt.Sprintf("slurmstepd-%s: error: couldn't chdir to `%s': %s: going to /tmp instead", host, dir, strerror(errno))
+	return slurmface.StepdChdir(host, dir)
 }
 
 // recordStep writes what step id ran and how it ended beside its batch

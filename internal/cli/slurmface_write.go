@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/burst-sh/burst/internal/slurmface"
 	"github.com/spf13/cobra"
 )
 
@@ -65,13 +63,7 @@ func scontrolWriteBatchScript(c *cobra.Command, args []string) error {
 		return err
 	}
 	if err := os.WriteFile(file, []byte(j.Spec.Script), 0o644); err != nil {
-		var errno syscall.Errno
-		why := err.Error()
-		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && errors.As(pe.Err, &errno) {
-			why = errno.Error()
-			why = strings.ToUpper(why[:1]) + why[1:] // strerror's words: "No such file or directory"
-		}
-		fmt.Fprintf(stderr, "failed to open file `%s`: %s\n", file, why)
+		fmt.Fprintf(stderr, "failed to open file `%s`: %s\n", file, slurmface.Strerror(err))
 		return nil
 	}
 	fmt.Fprintf(c.OutOrStdout(), "batch script for job %d written to %s\n", id, file)
