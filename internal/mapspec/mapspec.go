@@ -842,8 +842,8 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput, 
 	if shell {
 		return []string{"sh", "-c", ShellLauncher, "sh", strings.Join(words, " ")}
 	}
-	if quoted {
-		return words
+	if quoted || len(lacking) == 0 {
+		return words // every map task's command goes through here: no copy where none is dropped
 	}
 	out := words[:0:0]
 	for k, w := range words {
@@ -898,7 +898,8 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 		}
 		b.Reset()
 		missing := true // arg is only replacement strings for values the task lacks
-		pieces(arg, func(s string) { missing = false; lit(&b)(s) }, func(t token, raw string) {
+		write := lit(&b)
+		pieces(arg, func(s string) { missing = false; write(s) }, func(t token, raw string) {
 			if t.kind == kPos && t.pos != 0 {
 				if _, ok := resolve(t.pos, len(inputs)); !ok {
 					return // nothing, as parallel writes it in its shell text
