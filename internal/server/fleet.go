@@ -840,7 +840,7 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 		s.machines[id] = m
 	}
 	r := c.res()
-	m.cluster = c
+	m.setCluster(c)
 	m.row.Cluster, m.row.Provider, m.row.Type, m.row.Project, m.row.Spot = c.def.Name, c.def.Provider, c.typ.Name, c.def.Project, spot
 	m.row.Interrupted = nil
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, nil

@@ -252,15 +252,91 @@ func TestStartMachineOfDeletedCluster(t *testing.T) {
 	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "burst machine start --cluster f") {
 		t.Errorf("start %s of deleted cluster f, with a new cluster f: %v; want an error saying %q and naming burst machine start --cluster f", m.ID, err, want)
 	}
-	// A server started after the delete finds no cluster for it (recover
-	// leaves its cluster nil): it said "machine f-1 is not started by
-	// burst (its agent joined by itself, or it is this host)".
-	s.mu.Lock()
-	s.machines[m.ID].cluster = nil
-	s.mu.Unlock()
-	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) {
+	// A server started after the delete and the new f reads the old f-1
+	// back as the deleted cluster's: it used to hand it to the new f (by
+	// name), whose autoscaler would start it again and whose
+	// `burst machine start f-1` did. Before that it said "machine f-1 is
+	// not started by burst (its agent joined by itself, or it is this
+	// host)".
+	s.loops.Wait()
+	s2 := restarted(t, s)
+	s2.mu.Lock()
+	old := s2.machines[m.ID]
+	s2.mu.Unlock()
+	if old == nil || old.cluster != nil {
+		t.Fatalf("after a restart, %s of the deleted cluster f is listed: %v, of the new f: %v; want listed, of no cluster", m.ID, old != nil, old != nil && old.cluster != nil)
+	}
+	if _, err := s2.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("start %s of cluster f deleted before the server started: %v; want an error saying %q", m.ID, err, want)
 	}
+	// The new f's own machine stays f's across the restart.
+	m2, err := s2.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.ID == m.ID {
+		t.Fatalf("a start in the new cluster f reused %s, the deleted f's machine", m.ID)
+	}
+	if _, err := s2.StopMachine(ctx, "ann", m2.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	s2.loops.Wait()
+	s3 := restarted(t, s2)
+	s3.mu.Lock()
+	c3, mine := s3.clusters["f"], s3.machines[m2.ID]
+	s3.mu.Unlock()
+	if mine == nil || mine.cluster != c3 || c3 == nil {
+		t.Fatalf("after a second restart, %s of the new cluster f is listed: %v, of f: %v; want of cluster f", m2.ID, mine != nil, mine != nil && c3 != nil && mine.cluster == c3)
+	}
+	if _, err := s3.StartMachine(ctx, "ann", m2.ID); err != nil {
+		t.Errorf("start %s, stopped, of the new cluster f after a restart: %v", m2.ID, err)
+	}
+	s3.loops.Wait()
+}
+
+// ofCluster tells an earlier cluster's machines from a cluster's own,
+// by the cluster's birth the machine's row keeps, or for a row written
+// before rows kept it, by when the machine was last seen.
+func TestOfCluster(t *testing.T) {
+	made := time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+	def := burst.Cluster{Name: "f", CreatedAt: made}
+	at := func(d time.Duration) *time.Time { x := made.Add(d); return &x }
+	for _, tc := range []struct {
+		name string
+		row  store.MachineRow
+		def  burst.Cluster
+		want bool
+	}{
+		{"its cluster's birth", store.MachineRow{ClusterBorn: made.UnixMicro()}, def, true},
+		{"its birth read back (microseconds)", store.MachineRow{ClusterBorn: made.Truncate(time.Microsecond).UnixMicro()}, def, true},
+		{"an earlier cluster's birth", store.MachineRow{ClusterBorn: made.Add(-time.Hour).UnixMicro(), Machine: burst.Machine{StoppedAt: at(time.Hour)}}, def, false},
+		{"the built-in cluster's", store.MachineRow{}, burst.Cluster{Name: "local"}, true},
+		{"a dated cluster's, as the built-in", store.MachineRow{ClusterBorn: made.UnixMicro()}, burst.Cluster{Name: "local"}, false},
+		{"no birth: stopped after the cluster was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(-time.Hour), StoppedAt: at(time.Minute)}}, def, true},
+		{"no birth: last seen before it was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(-2 * time.Hour), SeenAt: at(-time.Hour), StoppedAt: at(-time.Minute)}}, def, false},
+		{"no birth: never started", store.MachineRow{}, def, true},
+	} {
+		if got := ofCluster(tc.row, tc.def); got != tc.want {
+			t.Errorf("%s: ofCluster = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// restarted is a server started anew on s's store, as a restart makes
+// one: its clusters and machines read back from the store (s itself is
+// left as it is: the test stops using it).
+func restarted(t *testing.T, s *Server) *Server {
+	t.Helper()
+	n := fleetServer(t)
+	n.st = s.st
+	n.providers = s.providers
+	if err := n.loadClusters(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // checkDown is a provider whose Check fails, as the Slurm provider's does

@@ -296,7 +296,7 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	m.row.Cluster, m.row.Host, m.row.State = r.Cluster, r.Host, burst.MachineRunning
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = r.CPUs, r.MemBytes, r.GPUs
 	if m.cluster == nil {
-		m.cluster = c.clusters[r.Cluster]
+		m.setCluster(c.clusters[r.Cluster])
 	}
 	if m.row.Provider == "" || m.local {
 		// This host, or an agent that joined by itself: owned, priced per use.

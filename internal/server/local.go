@@ -52,7 +52,7 @@ func (s *Server) ensureLocalMachine() {
 		s.machines[localMachine] = m
 	}
 	m.local = true
-	m.cluster = s.clusters[localCluster]
+	m.setCluster(s.clusters[localCluster])
 	m.row.Cluster, m.row.Host, m.row.Provider, m.row.Project = localCluster, s.host, provider.LocalName, "default"
 	m.row.CPUs, m.row.MemBytes, m.row.GPUs = res.CPUs, res.MemBytes, res.GPUs
 	s.priceOwned(m)

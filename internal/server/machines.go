@@ -54,6 +54,47 @@ func newMachineRT(row store.MachineRow) *machineRT {
 	return &machineRT{row: row, tasks: map[taskKey]*taskRT{}}
 }
 
+// setCluster makes m a machine of cluster c (nil: of none this server
+// knows), and remembers which cluster of that name it is
+// (store.MachineRow.ClusterBorn).
+func (m *machineRT) setCluster(c *clusterRT) {
+	m.cluster = c
+	if c != nil {
+		m.row.ClusterBorn = born(c.def)
+	}
+}
+
+// born is when cluster def was created, as store.MachineRow.ClusterBorn
+// keeps it: 0 for the built-in cluster, which has no date.
+func born(def burst.Cluster) int64 {
+	if def.CreatedAt.IsZero() {
+		return 0
+	}
+	return def.CreatedAt.UnixMicro()
+}
+
+// ofCluster says whether the machine of row, whose cluster has def's
+// name, is def's and not an earlier cluster's of that name, deleted
+// since: a cluster made again under a deleted one's name must not take
+// over its stopped machines. A row written before machines kept their
+// cluster's birth tells it by time: a machine last seen before def was
+// made was another's.
+func ofCluster(row store.MachineRow, def burst.Cluster) bool {
+	if row.ClusterBorn != 0 || def.CreatedAt.IsZero() {
+		return row.ClusterBorn == born(def)
+	}
+	seen := false
+	for _, t := range []*time.Time{row.StartedAt, row.SeenAt, row.StoppedAt} {
+		if t != nil {
+			seen = true
+			if !t.Before(def.CreatedAt) {
+				return true
+			}
+		}
+	}
+	return !seen
+}
+
 // state is the machine's state as seen from outside: pending while its
 // provider starts it (its row says stopped until the provider answers).
 func (m *machineRT) state() string {

@@ -30,7 +30,9 @@ func (s *Server) recover(ctx context.Context) error {
 	var gone []*machineRT // stopped, terminated or lost: listed, not served
 	for _, row := range ms {
 		m := newMachineRT(*row)
-		m.cluster = s.clusters[row.Cluster]
+		if c := s.clusters[row.Cluster]; c != nil && ofCluster(*row, c.def) {
+			m.setCluster(c)
+		}
 		m.handle = provider.RestoreHandle(row.Handle, row.AgentPID, row.AgentStart)
 		m.gpuShare = s.catalog.GPUShare(row.CPUs, len(row.GPUs))
 		m.idleSince = time.Now()

@@ -16,6 +16,11 @@ type MachineRow struct {
 	burst.Machine
 	AgentStart   uint64     // agent process start time (clock ticks since boot)
 	MeteredUntil *time.Time // the meter has charged the machine's time up to here
+	// ClusterBorn is when the cluster it belongs to was created, in
+	// microseconds since the epoch (0: unknown, or the built-in cluster):
+	// with the cluster's name, which cluster it is, once a deleted
+	// cluster's name is taken again.
+	ClusterBorn int64
 }
 
 // SaveMachine inserts or replaces a machine.
@@ -28,7 +33,7 @@ func SaveMachine(tx *Tx, m *MachineRow) error {
 		m.ID, m.Cluster, m.Host, m.State, m.CPUs, m.MemBytes, string(gpus), m.AgentPID, int64(m.AgentStart),
 		toMicros(m.StartedAt), toMicros(m.SeenAt), m.Provider, m.Type, m.Project, m.Spot, m.PriceUSDPerHour,
 		m.PriceBasis, m.PerUse, m.Handle, toMicros(m.StoppedAt), toMicros(m.MeteredUntil), m.StoppedBy,
-		toMicros(m.Interrupted), m.Remote)
+		toMicros(m.Interrupted), m.Remote, m.ClusterBorn)
 	if err != nil {
 		return fmt.Errorf("save machine %s: %w", m.ID, err)
 	}
@@ -37,20 +42,20 @@ func SaveMachine(tx *Tx, m *MachineRow) error {
 
 const saveMachineSQL = `INSERT INTO machines (id, cluster, host, state, cpus, mem_bytes, gpus, agent_pid, agent_start,
 		started_at, seen_at, provider, type, project, spot, price, price_basis, per_use, handle, stopped_at,
-		metered_until, stopped_by, interrupted_at, remote) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		metered_until, stopped_by, interrupted_at, remote, cluster_born) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET cluster=excluded.cluster, host=excluded.host, state=excluded.state,
 		cpus=excluded.cpus, mem_bytes=excluded.mem_bytes, gpus=excluded.gpus, agent_pid=excluded.agent_pid,
 		agent_start=excluded.agent_start, started_at=excluded.started_at, seen_at=excluded.seen_at,
 		provider=excluded.provider, type=excluded.type, project=excluded.project, spot=excluded.spot,
 		price=excluded.price, price_basis=excluded.price_basis, per_use=excluded.per_use, handle=excluded.handle,
 		stopped_at=excluded.stopped_at, metered_until=excluded.metered_until, stopped_by=excluded.stopped_by,
-		interrupted_at=excluded.interrupted_at, remote=excluded.remote`
+		interrupted_at=excluded.interrupted_at, remote=excluded.remote, cluster_born=excluded.cluster_born`
 
 // ListMachines lists all machines by id.
 func (s *Store) ListMachines(ctx context.Context) ([]*MachineRow, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, cluster, host, state, cpus, mem_bytes, gpus, agent_pid,
 		agent_start, started_at, seen_at, provider, type, project, spot, price, price_basis, per_use, handle,
-		stopped_at, metered_until, stopped_by, interrupted_at, remote FROM machines ORDER BY id`)
+		stopped_at, metered_until, stopped_by, interrupted_at, remote, cluster_born FROM machines ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +71,7 @@ func (s *Store) ListMachines(ctx context.Context) ([]*MachineRow, error) {
 		)
 		if err := rows.Scan(&m.ID, &m.Cluster, &m.Host, &m.State, &m.CPUs, &m.MemBytes, &gpus, &m.AgentPID,
 			&start, &started, &seen, &m.Provider, &m.Type, &m.Project, &m.Spot, &m.PriceUSDPerHour,
-			&m.PriceBasis, &m.PerUse, &m.Handle, &stopped, &metered, &m.StoppedBy, &interrupted, &m.Remote); err != nil {
+			&m.PriceBasis, &m.PerUse, &m.Handle, &stopped, &metered, &m.StoppedBy, &interrupted, &m.Remote, &m.ClusterBorn); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(gpus), &m.GPUs); err != nil {

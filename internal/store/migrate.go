@@ -393,6 +393,11 @@ var migrations = []string{
 	// are in what it read (store.LedgerFlushed).
 	`CREATE TABLE meter_flush (gen INTEGER NOT NULL);
 	INSERT INTO meter_flush (gen) VALUES (0);`,
+	// 30: when the cluster a machine belongs to was created (microseconds;
+	// 0: not known): a cluster deleted and made again under its name is
+	// another cluster, and a restarted server must not hand it the old
+	// one's stopped machines (MachineRow.ClusterBorn).
+	`ALTER TABLE machines ADD COLUMN cluster_born INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
