@@ -40,6 +40,8 @@ type harness struct {
 	dir  string // working directory of the commands run
 	tag  string // value of E2E_TAG
 	env  []string
+
+	spent *harnessCost // shared by its copies (sub, joiner): costs_test.go
 }
 
 // newHarness makes a fresh installation; nothing runs until the first
@@ -53,7 +55,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, root: root, home: filepath.Join(root, "home"), dir: filepath.Join(root, "work"), tag: randHex(8)}
+	h := &harness{t: t, root: root, home: filepath.Join(root, "home"), dir: filepath.Join(root, "work"), tag: randHex(8),
+		spent: &harnessCost{born: time.Now()}}
 	if err := os.Mkdir(h.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +84,7 @@ func (h *harness) setEnv(key, value string) {
 }
 
 func (h *harness) cleanup() {
+	h.noteCost()
 	h.killTagged()
 	if h.t.Failed() {
 		for _, f := range []string{filepath.Join(h.home, "server.log"), filepath.Join(h.home, "agents", "local-1.log")} {
@@ -117,7 +121,8 @@ type result struct {
 	args   []string
 	stdout string
 	stderr string
-	code   int // -1 if killed by a signal
+	code   int           // -1 if killed by a signal
+	cpu    time.Duration // the CPU it used (user + system)
 }
 
 func (r result) String() string {
@@ -162,7 +167,8 @@ func startCmd(c *exec.Cmd) (*proc, error) {
 func (p *proc) wait() (result, error) {
 	err := p.cmd.Wait()
 	timedOut := !p.timer.Stop()
-	r := result{args: p.cmd.Args[1:], stdout: p.out.String(), stderr: p.errb.String(), code: p.cmd.ProcessState.ExitCode()}
+	st := p.cmd.ProcessState
+	r := result{args: p.cmd.Args[1:], stdout: p.out.String(), stderr: p.errb.String(), code: st.ExitCode(), cpu: st.UserTime() + st.SystemTime()}
 	if timedOut {
 		return r, fmt.Errorf("did not finish within %s (killed)", cmdTimeout)
 	}
@@ -181,6 +187,7 @@ func (h *harness) exec(c *exec.Cmd) result {
 		h.t.Fatalf("start burst %s: %v", shellQuote(c.Args[1:]), err)
 	}
 	r, err := p.wait()
+	h.noteCLI(r.cpu)
 	if err != nil {
 		h.t.Fatalf("%v\n%s", err, r)
 	}

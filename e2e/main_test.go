@@ -54,6 +54,7 @@ func runMain(m *testing.M) int {
 	}
 	code := m.Run()
 	printFaults()
+	printCosts()
 	return code
 }
 
