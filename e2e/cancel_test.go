@@ -106,8 +106,8 @@ func TestCancelQueuedJobNeverRuns(t *testing.T) {
 	if r := h.run("wait", idArg(b)); r.code != 130 {
 		t.Errorf("wait on the cancelled queued job: want exit 130:\n%s", r)
 	}
-	// Give the scheduler a chance to (wrongly) start it.
-	time.Sleep(500 * time.Millisecond)
+	// Passes of the scheduler after it ended: each would (wrongly) start it.
+	h.waitPasses("burst_scheduler_passes_total", 2)
 	j := h.show(b)
 	if j.State != "cancelled" || j.StartedAt != nil {
 		t.Errorf("cancelled queued job: state %s, started_at %v; want cancelled, never started", j.State, j.StartedAt)

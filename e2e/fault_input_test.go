@@ -65,6 +65,38 @@ func rawRequest(t *testing.T, h *harness, method, path string, body []byte) (int
 	return resp.StatusCode, e.Error, nil
 }
 
+// counter is the value of counter name (no labels) in the server's
+// /metrics.
+func (h *harness) counter(name string) float64 {
+	h.t.Helper()
+	status, text, err := rawRequest(h.t, h, "GET", "/metrics", nil)
+	if err != nil || status != http.StatusOK {
+		h.t.Fatalf("GET /metrics: %d %v %.300q", status, err, text)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				h.t.Fatalf("/metrics: %s: %v", line, err)
+			}
+			return f
+		}
+	}
+	h.t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
+// waitPasses waits until the server's counter name (burst_scheduler_passes_total,
+// burst_autoscaler_rounds_total) has risen by n from now: proof that n
+// passes began after this call, each of which saw what was submitted before
+// it. It replaces a fixed sleep before a check that something did not
+// happen.
+func (h *harness) waitPasses(name string, n int) {
+	h.t.Helper()
+	from := h.counter(name)
+	h.waitFor(fmt.Sprintf("%d more of %s", n, name), 60*time.Second, func() bool { return h.counter(name) >= from+float64(n) })
+}
+
 // jobCount is how many jobs `burst jobs` lists, and how long it took.
 func jobCount(t *testing.T, h *harness) (int, time.Duration) {
 	t.Helper()

@@ -375,12 +375,24 @@ func (h *harness) waitFor(what string, timeout time.Duration, cond func() bool) 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	pause := 20 * time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(pause)
+		pause = nextPause(pause)
 	}
+}
+
+// nextPause is the wait between two polls after pause: half as long again,
+// up to 200 ms. Most conditions hold within a few polls; a long wait polls
+// about four times a second, not twenty. A poll is often a burst command,
+// which costs tens of milliseconds of CPU on the test machine (the suite's
+// cost table counts them): polled every 50 ms, a test waiting for seconds
+// took a fair share of a core from the very server it waited on.
+func nextPause(pause time.Duration) time.Duration {
+	return min(pause*3/2, 200*time.Millisecond)
 }
 
 // waitRunning waits until task 0 of job id is running with a pid.

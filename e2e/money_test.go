@@ -383,7 +383,7 @@ func TestScheduleOffHoldsTheCluster(t *testing.T) {
 	on := now.Add(10 * time.Minute).Format("15:04")
 	h.mustRun("cluster", "create", "ice", "--type", "t2.micro", "--max", "1", "--off", "daily "+off, "--on", "daily "+on)
 	id := h.submit("--on", "ice", "--", "true")
-	time.Sleep(3 * time.Second) // several autoscaler rounds
+	h.waitPasses("burst_autoscaler_rounds_total", 3)
 	if ms := h.machines("ice"); countState(ms, burst.MachinePending, burst.MachineRunning) != 0 {
 		t.Errorf("a cluster whose schedule is off started a machine: %+v", ms)
 	}
@@ -462,7 +462,12 @@ func TestManualStopIsNotUndone(t *testing.T) {
 		return countState(h.machines("warm"), burst.MachineRunning) == 1
 	})
 	h.mustRun("machine", "stop", "warm-1")
-	time.Sleep(3 * time.Second) // several autoscaler rounds
+	h.waitFor("warm-1 to stop", 30*time.Second, func() bool {
+		return h.machineState("warm-1") == burst.MachineStopped
+	})
+	// --min 1 wants a machine: rounds of the autoscaler after the stop
+	// would start one (warm-1 again, or a new one: --max 1 allows one).
+	h.waitPasses("burst_autoscaler_rounds_total", 3)
 	if ms := h.machines("warm"); len(ms) != 1 || ms[0].State != burst.MachineStopped {
 		t.Fatalf("a machine stopped by a person should stay stopped: %+v", ms)
 	}

@@ -335,9 +335,16 @@ func TestPipeNotOvertaken(t *testing.T) {
 		inputs[i] = strconv.Itoa(i)
 	}
 	m := jobIDFromStdout(t, h.mustRun(append([]string{"map", "-d", "--cpus", "1", "--", "sh", "-c", "sleep 0.2", "_", "{}", ":::"}, inputs...)...))
-	time.Sleep(time.Second) // the scheduler has had many passes
-	if j := h.show(m); j.Tasks.Running > 0 || j.State != "queued" {
+	h.waitPasses("burst_scheduler_passes_total", 3)
+	// A task the scheduler placed has its machine from then on, started or not.
+	j := h.showTasks(m, len(inputs))
+	if j.Tasks.Running > 0 || j.State != "queued" {
 		t.Fatalf("the map submitted after the waiting pipe took the CPUs it waits for: %s, %d running", j.State, j.Tasks.Running)
+	}
+	for _, tk := range j.TaskList {
+		if tk.Machine != "" {
+			t.Fatalf("the map submitted after the waiting pipe took the CPUs it waits for: task %d placed on %s (%s)", tk.Index, tk.Machine, tk.State)
+		}
 	}
 	writeFile(t, filepath.Join(h.dir, "release"), "", 0o644)
 	for _, id := range []int64{holder, pipe, m} {

@@ -69,6 +69,8 @@ type Metrics struct {
 	reports    prometheus.Counter
 	events     prometheus.Counter
 	heartbeats prometheus.Counter
+	passes     prometheus.Counter
+	rounds     prometheus.Counter
 }
 
 // New is the metrics of a server whose state snapshot returns, with Go's
@@ -95,9 +97,13 @@ func New(snapshot func() Snapshot) *Metrics {
 			Help: "Task events in agents' reports (started, exited, progress)."}),
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{Name: "burst_agent_heartbeats_total",
 			Help: "Agents' lease requests and registrations: each says the agent is alive."}),
+		passes: prometheus.NewCounter(prometheus.CounterOpts{Name: "burst_scheduler_passes_total",
+			Help: "Passes of the scheduler over the work that waits (on every change, and every 2 s at least)."}),
+		rounds: prometheus.NewCounter(prometheus.CounterOpts{Name: "burst_autoscaler_rounds_total",
+			Help: "Rounds of the autoscaler over the clusters (when work arrives, and every second at least)."}),
 	}
 	m.all = []prometheus.Collector{m.dispatched, m.ended, m.jobsEnded, m.wait, m.commit, m.reports, m.events, m.heartbeats,
-		newCollector(snapshot),
+		m.passes, m.rounds, newCollector(snapshot),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 	m.reg.MustRegister(m.all...)
 	return m
@@ -199,4 +205,22 @@ func (m *Metrics) Heartbeat() {
 		return
 	}
 	m.heartbeats.Inc()
+}
+
+// SchedulerPass counts a pass of the scheduler: one that stops rising means
+// a stuck scheduler.
+func (m *Metrics) SchedulerPass() {
+	if m == nil {
+		return
+	}
+	m.passes.Inc()
+}
+
+// AutoscalerRound counts a round of the autoscaler: one that stops rising
+// means a stuck autoscaler.
+func (m *Metrics) AutoscalerRound() {
+	if m == nil {
+		return
+	}
+	m.rounds.Inc()
 }

@@ -40,6 +40,9 @@ func TestScrape(t *testing.T) {
 	m.Committed(3 * time.Millisecond)
 	m.Reported(4)
 	m.Heartbeat()
+	m.SchedulerPass()
+	m.SchedulerPass()
+	m.AutoscalerRound()
 	var nilM *Metrics
 	nilM.Dispatched("x", time.Second) // a server without metrics counts nothing, and does not fail
 
@@ -77,6 +80,8 @@ func TestScrape(t *testing.T) {
 		`burst_agent_reports_total 1`,
 		`burst_agent_report_events_total 4`,
 		`burst_agent_heartbeats_total 1`,
+		`burst_scheduler_passes_total 2`,
+		`burst_autoscaler_rounds_total 1`,
 		`burst_metrics_snapshot_seconds `,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,

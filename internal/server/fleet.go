@@ -1244,6 +1244,7 @@ func (s *Server) scaleOnce(now time.Time) {
 			break
 		}
 	}
+	s.metrics.AutoscalerRound() // its decisions are made and acted on
 }
 
 // systemActors are the names burst itself acts under in the audit trail;

@@ -69,4 +69,5 @@ func (s *Server) scheduleOnce() {
 	if err := s.apply(&b); err != nil {
 		s.log.Error("dispatch", "err", err)
 	}
+	s.metrics.SchedulerPass()
 }
