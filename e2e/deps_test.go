@@ -14,6 +14,7 @@ import (
 // server killed with kill -9 is still held after and runs once its
 // dependency succeeds, and bad dependencies are refused with one line.
 func TestRunAfter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "a.txt")
@@ -105,6 +106,7 @@ func at(t *testing.T, s *string) time.Time {
 // job that does not exist is dropped, as sbatch drops it. A job array's
 // pending tasks share one squeue line, ID_[1-3%1]; -r gives one each.
 func TestSlurmFaceAfter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir, face, sbatch := slurmFace(t, h)
 	squeue := func(id string) string {

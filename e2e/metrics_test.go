@@ -24,6 +24,7 @@ import (
 // spending as `burst budget -o json` tells it, its guardrail. A target
 // with a wrong token is down (401), the other up.
 func TestPrometheusScrape(t *testing.T) {
+	t.Parallel()
 	bin := prometheusBinary(t)
 	h := newHarness(t)
 	h.writePrices("local: {core_hour: 36}\n") // this host at a cent a CPU-second: mars spends

@@ -528,6 +528,7 @@ srun -n 2 nosuchprog; echo "rc=$?"
 // end reaches what its tasks started (the shell's sleep), as slurmstepd
 // signals all of a step's processes: burst's srun waited for the sleep.
 func TestSrunStepEndsAsSlurmstepd(t *testing.T) {
+	t.Parallel() // a minute of it waits for a step's time limit (whole minutes, as Slurm keeps it)
 	h := newHarness(t)
 	dir := t.TempDir()
 	script := `#!/bin/bash

@@ -18,6 +18,7 @@ import (
 // exit 0). A script calling sstat ended FAILED, 127, for a command burst
 // did not have.
 func TestSstat(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
