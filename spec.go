@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,6 +208,67 @@ type MapSpec struct {
 	// every DelayMS milliseconds, on whatever machines (GNU parallel's
 	// --delay). 0: as many at once as fit.
 	DelayMS int64 `json:"delay_ms,omitempty"`
+	// TimeoutPct is GNU parallel's --timeout N%: once a task has
+	// succeeded, a task that runs longer than TimeoutPct percent of the
+	// median run time of those that succeeded is killed and ends as
+	// timeout (MedianTimeLimit). 0: none. The map has no time limit of
+	// its own then (Resources.TimeLimit is what the server sets).
+	TimeoutPct float64 `json:"timeout_pct,omitempty"`
+}
+
+// MaxTimeoutPct bounds TimeoutPct: a task may run a million times the
+// median.
+const MaxTimeoutPct = 1e8
+
+// MedianTimeLimit is the time limit, in whole seconds (rounded up, at
+// least 1), that a map's --timeout pct% sets when the median run time of
+// its tasks that succeeded is median: pct percent of it.
+func MedianTimeLimit(pct float64, median time.Duration) int64 {
+	s := math.Ceil(pct / 100 * median.Seconds())
+	return int64(min(max(s, 1), MaxTimeLimitS))
+}
+
+// Remedian is the median of a stream of run times as GNU parallel keeps
+// it for --timeout N%: Rousseeuw and Bassett's remedian, a median of
+// medians of buffers of 999, in bounded memory however long the stream.
+// Of an even number of values it is the lower middle one, as parallel's.
+// The zero value is empty.
+type Remedian struct {
+	n   int
+	buf [3][]time.Duration
+	med time.Duration
+}
+
+// remedianBase is the size of each of Remedian's buffers.
+const remedianBase = 999
+
+// Add adds one run time.
+func (r *Remedian) Add(d time.Duration) {
+	i := r.n
+	r.n++
+	put := func(level, at int, v time.Duration) {
+		b := r.buf[level]
+		if at < len(b) {
+			b[at] = v
+		} else {
+			r.buf[level] = append(b, v)
+		}
+	}
+	put(0, i%remedianBase, d)
+	put(1, i/remedianBase%remedianBase, lowerMedian(r.buf[0]))
+	put(2, i/remedianBase/remedianBase%remedianBase, lowerMedian(r.buf[1]))
+	r.med = lowerMedian(r.buf[2])
+}
+
+// Median is the remedian of what was added; ok is false when nothing was.
+func (r *Remedian) Median() (d time.Duration, ok bool) { return r.med, r.n > 0 }
+
+// lowerMedian is the middle of vs, the lower of the two middle ones when
+// their number is even.
+func lowerMedian(vs []time.Duration) time.Duration {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 // The conditions of MapSpec.HaltOn.
@@ -714,6 +776,9 @@ func (m *MapSpec) validate(command bool) error {
 		m.HaltOn == "" && (m.HaltAfter != 0 || m.HaltAfterPct != 0),
 		m.HaltBase < 0 || m.HaltBase > MaxTasks:
 		return errors.New("--halt success=N or done=N: give N a count of 1 or more (3) or a share above 0% and at most 100% (3%), one of them")
+	}
+	if !(m.TimeoutPct >= 0 && m.TimeoutPct <= MaxTimeoutPct) {
+		return fmt.Errorf("--timeout N%%: give N above 0 and at most %g, a share of the median run time of the tasks that succeeded (200%% kills a task that runs twice as long)", float64(MaxTimeoutPct))
 	}
 	if m.DelayMS < 0 || m.Delay() > MaxDelay {
 		return fmt.Errorf("--delay: give a time between 0 and %s between two task starts, such as --delay 0.5 or --delay 2s", MaxDelay)

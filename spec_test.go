@@ -2,6 +2,7 @@ package burst
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,57 @@ func TestMapNumberedValidate(t *testing.T) {
 	} {
 		if err := m.validate(true); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// The remedian is GNU parallel's for --timeout N%: the exact lower median
+// of up to 999 values, and of many more a median of medians.
+func TestRemedian(t *testing.T) {
+	var r Remedian
+	if _, ok := r.Median(); ok {
+		t.Fatal("an empty remedian has a median")
+	}
+	s := time.Second
+	for i, c := range []struct {
+		add  time.Duration
+		want time.Duration
+	}{{3 * s, 3 * s}, {1 * s, 1 * s}, {2 * s, 2 * s}, {10 * s, 2 * s}, {9 * s, 3 * s}} {
+		r.Add(c.add)
+		if got, ok := r.Median(); !ok || got != c.want {
+			t.Fatalf("after %d values: median %v, want %v (the lower middle value)", i+1, got, c.want)
+		}
+	}
+	// 5,000 values, 1..5000 s shuffled: each full buffer of 999 gives its
+	// median, and the median of those is near the true 2,500 s.
+	var big Remedian
+	for _, v := range rand.New(rand.NewPCG(1, 2)).Perm(5000) {
+		big.Add(time.Duration(v+1) * s)
+	}
+	if got, _ := big.Median(); got < 2200*s || got > 2800*s {
+		t.Errorf("the remedian of 1..5000 s is %v, want about 2500 s", got)
+	}
+	if n := len(big.buf[0]) + len(big.buf[1]) + len(big.buf[2]); n > 3*remedianBase {
+		t.Errorf("the remedian holds %d values, want at most %d", n, 3*remedianBase)
+	}
+}
+
+// --timeout N% sets N% of the median, in whole seconds rounded up, at
+// least one.
+func TestMedianTimeLimit(t *testing.T) {
+	for _, c := range []struct {
+		pct    float64
+		median time.Duration
+		want   int64
+	}{
+		{200, 10 * time.Second, 20},
+		{150, 3 * time.Second, 5}, // 4.5 s, rounded up
+		{200, 100 * time.Millisecond, 1},
+		{101, time.Hour, 3636},
+		{1e8, 1e6 * time.Hour, MaxTimeLimitS},
+	} {
+		if got := MedianTimeLimit(c.pct, c.median); got != c.want {
+			t.Errorf("MedianTimeLimit(%g, %v) = %d, want %d", c.pct, c.median, got, c.want)
 		}
 	}
 }

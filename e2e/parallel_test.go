@@ -760,6 +760,29 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, --timeout: "If duration is followed by a % then the timeout will dynamically be
+	// computed as a percentage of the median average runtime of successful jobs." One at a time, the
+	// first three succeed in about 1 s; the fourth, 8 s long, is killed at twice their median (burst
+	// rounds the limit up to a whole second: 3 s), before it prints: both print the three and exit 1
+	// (one failed). A map with no success yet has no limit: its one task ends.
+	t.Run("timeout_pct", func(t *testing.T) {
+		args := []string{"sh", "-c", "sleep $1; echo $1", "_", ":::", "1", "1", "1", "8"}
+		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "-j", "1", "--timeout", "200%"}, args...)...)
+		b := h.burstMap(nil, []string{"-k", "-j", "1", "--timeout", "200%"}, args...)
+		if b.code != p.code || b.stdout != p.stdout || p.code != 1 {
+			t.Errorf("--timeout 200%%: parallel exit %d stdout %q; burst exit %d stdout %q", p.code, p.stdout, b.code, b.stdout)
+		}
+		if !strings.Contains(b.stderr, "1 timed out") {
+			t.Errorf("--timeout 200%%: burst's stderr should say a task timed out: %q", b.stderr)
+		}
+		first := []string{"sh", "-c", "sleep $1; echo $1", "_", ":::", "2"}
+		p = parallelRun(t, h.dir, nil, append([]string{"-q", "--timeout", "10%"}, first...)...)
+		b = h.burstMap(nil, []string{"--timeout", "10%"}, first...)
+		if b.code != p.code || b.stdout != p.stdout || p.code != 0 {
+			t.Errorf("--timeout 10%% of one task: parallel exit %d stdout %q; burst exit %d stdout %q", p.code, p.stdout, b.code, b.stdout)
+		}
+	})
+
 	// No input runs nothing, and parallel exits 0; an empty source beside others that are not gives
 	// one empty value (as parallel 20221122 does).
 	t.Run("empty_input", func(t *testing.T) {

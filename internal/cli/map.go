@@ -576,10 +576,11 @@ none of them.`,
 				if c.Flags().Changed("time") {
 					return usage("--timeout and --time are one limit: give one of them")
 				}
-				t, err := parallelTimeout(timeout)
+				t, pct, err := parallelTimeout(timeout)
 				if err != nil {
 					return err
 				}
+				m.TimeoutPct = pct
 				if t != "" { // 0: no time-out, as parallel's
 					c.Flags().Set("time", t)
 				}
@@ -816,7 +817,7 @@ none of them.`,
 	f.MarkHidden("tmpdir")
 	f.IntVar(&nice, "nice", 0, "run each task, and all it starts, at niceness `N` (GNU parallel's --nice; clamped to -20..19 as nice(1) does)")
 	f.StringVar(&delay, "delay", "", "start a task at most every `DURATION` (seconds, or 0.5s, 2m, 1h), on whatever machines, as GNU parallel's --delay")
-	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d); --time is the same")
+	f.StringVar(&timeout, "timeout", "", "GNU parallel's --timeout: kill a task that runs longer than `SECONDS` (or 90s, 10m, 2h, 1d; --time is the same), or than N% of the median run time of the tasks that succeeded (200%)")
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them; 0: a task per input, given none of them (parallel's -N0)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
@@ -1342,7 +1343,6 @@ func jobsForm(v string) (sign byte, num string, pct bool) {
 	}
 	num, pct = strings.CutSuffix(v, "%")
 	whole, frac, dot := strings.Cut(num, ".")
-	digits := func(s string) bool { return s != "" && len(s) <= 18 && strings.Trim(s, "0123456789") == "" }
 	if !digits(whole) || dot && (!pct || !digits(frac)) || sign != 0 && pct {
 		return 0, "", false
 	}
@@ -1393,27 +1393,37 @@ func jobsAboveCPUs(spec *burst.JobSpec, tasks int64, cpus int) string {
 		spec.MaxRunning, burst.Plural(per, "CPU"), cpus, fit, spec.MaxRunning, spec.MaxRunning)
 }
 
+// digits reports whether s is one to 18 decimal digits, as GNU parallel's
+// numbers (-j, --timeout) are written.
+func digits(s string) bool { return s != "" && len(s) <= 18 && strings.Trim(s, "0123456789") == "" }
+
 // relativeJobs reports whether -j's value counts CPU threads (+N, -N, N%).
 func relativeJobs(v string) bool {
 	return strings.HasSuffix(v, "%") || strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-")
 }
 
-// parallelTimeout is parallel's --timeout value as --time reads it: a bare
-// number is seconds (where --time, as sbatch, reads minutes), units as
-// parallelSeconds reads them; parallel's percentage of the median run time
-// is refused, naming the fix.
-func parallelTimeout(v string) (string, error) {
-	if strings.HasSuffix(v, "%") {
-		return "", usage("--timeout %s: a share of the median run time is GNU parallel's alone: give a time, such as --timeout 10m", v)
+// parallelTimeout is parallel's --timeout value: a time as --time reads it
+// (a bare number is seconds, where --time, as sbatch, reads minutes; units
+// as parallelSeconds reads them), or N% (pct), a share of the median run
+// time of the tasks that succeeded (burst.MapSpec.TimeoutPct).
+func parallelTimeout(v string) (t string, pct float64, err error) {
+	if n, ok := strings.CutSuffix(v, "%"); ok {
+		// parallel takes digits, a point and more digits: 0% is none.
+		whole, frac, dot := strings.Cut(n, ".")
+		p, err := strconv.ParseFloat(n, 64)
+		if err != nil || !digits(whole) || dot && !digits(frac) || !(p >= 0 && p <= burst.MaxTimeoutPct) {
+			return "", 0, usage("--timeout %q: give a share of the median run time of the tasks that succeeded (200%% kills a task that runs twice as long as their median), or a time (30, 90s, 10m)", v)
+		}
+		return "", p, nil
 	}
 	d, ok := parallelSeconds(v)
 	switch {
 	case !ok || d < 0 || d == 0 && v != "0":
-		return "", usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d, 1h30m", v)
+		return "", 0, usage("--timeout %q: give seconds (30), or with a unit: 90s, 10m, 2h, 1d, 1h30m; or a share of the median run time (200%%)", v)
 	case d == 0:
-		return "", nil // parallel's --timeout 0: none
+		return "", 0, nil // parallel's --timeout 0: none
 	}
-	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s", nil
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s", 0, nil
 }
 
 // parallelSeconds reads a duration as GNU parallel does ("TIME POSTFIXES"

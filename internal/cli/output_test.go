@@ -251,18 +251,25 @@ func TestPrefixed(t *testing.T) {
 }
 
 // parallel's --timeout read as --time: seconds, from bare seconds or
-// parallel's units (summed: 1d3.5h16.6m4s is 100000); a share of the run
-// time and nonsense refused.
+// parallel's units (summed: 1d3.5h16.6m4s is 100000); N% a share of the
+// median run time (parallel's regexp: digits, a point and digits; 0% none);
+// nonsense refused.
 func TestParallelTimeout(t *testing.T) {
 	for in, want := range map[string]string{"30": "30s", "1.5": "1.5s", "90s": "90s", "10m": "600s", "2h": "7200s", "1d": "86400s",
 		"1h30m": "5400s", "1d3.5h16.6m4s": "100000s", ".5": "0.5s", "0": "", "1m30": "90s", "2M": "120s", "1H": "3600s"} {
-		if got, err := parallelTimeout(in); err != nil || got != want {
-			t.Errorf("parallelTimeout(%q) = %q, %v; want %q", in, got, err, want)
+		if got, pct, err := parallelTimeout(in); err != nil || got != want || pct != 0 {
+			t.Errorf("parallelTimeout(%q) = %q, %g, %v; want %q", in, got, pct, err, want)
 		}
 	}
-	for _, in := range []string{"", "5%", "x", "-3", "inf", "10y", "-1h", "1e3", "0x10", "1..2", ".", "s", "1hm", "0s", "1_0"} {
-		if got, err := parallelTimeout(in); err == nil {
-			t.Errorf("parallelTimeout(%q) = %q, want an error", in, got)
+	for in, want := range map[string]float64{"200%": 200, "150.5%": 150.5, "5%": 5, "0%": 0} {
+		if got, pct, err := parallelTimeout(in); err != nil || got != "" || pct != want {
+			t.Errorf("parallelTimeout(%q) = %q, %g, %v; want %g%%", in, got, pct, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-3", "inf", "10y", "-1h", "1e3", "0x10", "1..2", ".", "s", "1hm", "0s", "1_0",
+		"%", ".5%", "5.%", "-5%", "1e3%", "5%%", "5s%", "1000000000%"} {
+		if got, pct, err := parallelTimeout(in); err == nil {
+			t.Errorf("parallelTimeout(%q) = %q, %g, want an error", in, got, pct)
 		}
 	}
 }

@@ -25,6 +25,9 @@ type jobRT struct {
 	running map[int]*taskRT
 	slots   slots // a map's job slots held by its running tasks ({%})
 	slotted int8  // 0 not known yet, 1 its command asks for no job slot, 2 it does
+	// runTimes is the median run time of a map's tasks that succeeded,
+	// for its --timeout N% (medianLimit); since the server started.
+	runTimes burst.Remedian
 	// nextStart is when a map with --delay may start its next task (zero
 	// after a restart: the first placement may).
 	nextStart time.Time

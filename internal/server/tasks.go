@@ -351,6 +351,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 		switch ev.State {
 		case burst.Succeeded:
 			j.row.Tasks.Succeeded++
+			c.medianLimit(j, row, b)
 		case burst.Timeout:
 			j.row.Tasks.Timeout++
 		case burst.Cancelled:
@@ -611,6 +612,32 @@ func applyProgress(t *taskRT, ev client.TaskEvent) {
 	// A batch task's srun steps that started or ended since its last
 	// report: in memory too, until its end sends them all.
 	r.Steps = burst.MergeSteps(r.Steps, ev.Steps)
+}
+
+// medianLimit is a map's GNU parallel --timeout N%: each task that
+// succeeds adds its run time to the map's median (a remedian, as
+// parallel keeps it), and the map's time limit becomes N% of that median
+// (burst.MedianTimeLimit): its tasks that run count it from their own
+// start, those to come start with it (sendLimit, as scontrol update
+// TimeLimit= does), and one that runs past it ends as timeout. Until a
+// task has succeeded, the map has no limit.
+func (c *control) medianLimit(j *jobRT, row store.TaskRow, b *batch) {
+	m := j.row.Spec.Map
+	if m == nil || m.TimeoutPct <= 0 || row.StartedAt == nil || row.EndedAt == nil {
+		return
+	}
+	j.runTimes.Add(max(row.EndedAt.Sub(*row.StartedAt), 0))
+	median, _ := j.runTimes.Median()
+	lim := burst.MedianTimeLimit(m.TimeoutPct, median)
+	if lim == j.row.Spec.Resources.TimeLimit {
+		return
+	}
+	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
+	spec.Resources.TimeLimit = lim
+	j.row.Spec, j.row.TimeLimitS = &spec, lim
+	j.ctx = nil // the tasks leased from now on take it
+	c.sendLimit(j)
+	b.cacheWrite(func(tx *store.Tx) error { return store.SaveUpdate(tx, j.row.ID, &spec) })
 }
 
 // mapStops stops map j once, with row's end (a task's, or a cache hit's),
