@@ -55,10 +55,17 @@ func (s *Server) recover(ctx context.Context) error {
 	}
 	inputs := map[int64][][]string{}
 	ahead := map[int64][]int{}
+	runTimes := map[int64][]time.Duration{}
 	for _, row := range jobs {
 		if row.Spec.Map != nil {
 			if inputs[row.ID], err = s.st.Inputs(ctx, row.ID); err != nil {
 				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
+			}
+			if row.Spec.Map.TimeoutPct > 0 {
+				// --timeout N%: the median goes on from the run times it had.
+				if runTimes[row.ID], err = s.st.RunTimes(ctx, row.ID); err != nil {
+					return fmt.Errorf("load run times of job %d: %w", row.ID, err)
+				}
 			}
 		}
 		switch {
@@ -80,6 +87,13 @@ func (s *Server) recover(ctx context.Context) error {
 	var b batch
 	now := time.Now().UTC()
 	s.restore(jobs, inputs, ahead, tasks, now, &b)
+	for id, ds := range runTimes {
+		if j := s.jobs[id]; j != nil {
+			for _, d := range ds {
+				j.runTimes.Add(d)
+			}
+		}
+	}
 	var late []int64
 	for _, j := range s.deps.held {
 		late = append(late, s.unresolved(j)...)

@@ -1,0 +1,32 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+)
+
+// TestMapTimeoutPctAcrossRestart: a map's --timeout N% (GNU parallel's
+// share of the median run time of the tasks that succeeded) keeps its
+// median across a server killed with kill -9: the restarted server reads
+// the run times back from its store. One at a time, three tasks succeed in
+// about 1 s (median 1 s: a limit of 2 s, rounded up to 3); the server dies
+// while the fourth, 2 s long, runs; it succeeds, and the median of 1, 1, 1
+// and 2 stays 1 s (the lower middle value): the fifth, 4 s long, is killed
+// at 3 s. Had the new server started the median afresh, from the fourth
+// alone, the limit would have become 5 s and the fifth would succeed.
+func TestMapTimeoutPctAcrossRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := mustID(t, h.mustRun("map", "-d", "-q", "-k", "-j", "1", "--timeout", "200%", "--",
+		"sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "1", "1", "1", "2", "4").stdout)
+	h.waitFor("three tasks to succeed and the fourth to run", 60*time.Second, func() bool {
+		j := h.showTasks(id, 5)
+		return j.Tasks.Succeeded == 3 && j.Tasks.Running == 1
+	})
+	h.kill9(h.serverPID(), "server")
+	h.run("wait", idArg(id)) // starts a new server
+	j := h.showTasks(id, 5)
+	if j.Tasks.Succeeded != 4 || len(j.TaskList) != 5 || j.TaskList[4].State != "timeout" || j.TaskList[4].Reason != "time limit 3s reached" {
+		t.Fatalf("after the restart: %d succeeded, tasks %+v; want 4 succeeded and the 4 s task timed out at 3 s (the median of 1, 1, 1 and 2 kept)", j.Tasks.Succeeded, j.TaskList)
+	}
+}
