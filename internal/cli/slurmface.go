@@ -1276,23 +1276,19 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	}
 	var f slurmface.Format
 	var bad []string
-	var err error
 	switch {
 	case steps && o.format != "":
 		f, bad = slurmface.ParseStepFormat(o.format)
 	case steps:
 		f, bad = slurmface.ParseStepFormat(slurmface.DefaultSteps)
 	case o.fields != "":
-		f, bad, err = slurmface.ParseSqueueFields(o.fields)
+		f, bad = slurmface.ParseSqueueFields(o.fields)
 	case o.format != "":
 		f, bad = slurmface.ParseSqueueFormat(o.format)
 	case o.long:
 		f, bad = slurmface.ParseSqueueFormat(slurmface.SqueueLong)
 	default:
 		f, bad = slurmface.ParseSqueueFormat(slurmface.DefaultSqueue)
-	}
-	if err != nil {
-		return usage("squeue: %v", err)
 	}
 	for _, b := range bad { // as squeue: said, and the rest listed all the same
 		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid job format specification: %s\n", b)

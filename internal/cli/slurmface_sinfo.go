@@ -68,10 +68,9 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 			}
 			var f slurmface.SinfoFormat
 			var bad []string
-			var err error
 			switch {
 			case fields != "":
-				f, bad, err = slurmface.ParseSinfoFields(fields)
+				f, bad = slurmface.ParseSinfoFields(fields)
 			case format != "":
 				f, bad = slurmface.ParseSinfoFormat(format)
 			case reasons:
@@ -86,9 +85,6 @@ SECONDS, -M/--clusters (burst is one cluster: a CLUSTER: line first), -a,
 				f, bad = slurmface.ParseSinfoFormat(slurmface.SinfoLong)
 			default:
 				f, bad = slurmface.ParseSinfoFormat(slurmface.DefaultSinfo)
-			}
-			if err != nil {
-				return usage("sinfo: %v", err)
 			}
 			for _, b := range bad { // in sinfo 22.05's words, which differ for -o and -O
 				if fields != "" {

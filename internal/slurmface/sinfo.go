@@ -243,10 +243,11 @@ func ParseSinfoFormat(s string) (f SinfoFormat, bad []string) {
 	return SinfoFormat(cols), bad
 }
 
-// ParseSinfoFields reads sinfo's -O list: NAME[:[.]WIDTH] separated by
-// commas, 20 wide unless told (sinfo -O's default). A name that is no
-// field is left out and in bad, as sinfo leaves it out.
-func ParseSinfoFields(s string) (f SinfoFormat, bad []string, err error) {
+// ParseSinfoFields reads sinfo's -O list: NAME[:[.][WIDTH][SUFFIX]]
+// separated by commas (fieldSpec), 20 wide unless told (sinfo -O's
+// default). A name that is no field is left out and in bad, as sinfo
+// leaves it out.
+func ParseSinfoFields(s string) (f SinfoFormat, bad []string) {
 	for item := range strings.SplitSeq(s, ",") {
 		name, w, hasW := strings.Cut(item, ":")
 		letter, ok := sinfoNames[strings.ToLower(name)]
@@ -255,24 +256,30 @@ func ParseSinfoFields(s string) (f SinfoFormat, bad []string, err error) {
 			continue
 		}
 		c := fmtColumn{letter: letter, width: 20}
+		var suffix string
 		if hasW {
-			if c.width, c.right, err = fieldWidth(s, w, "partition:12"); err != nil {
-				return nil, nil, err
-			}
+			c.width, c.right, suffix = fieldSpec(w)
 		}
 		f = append(f, c)
+		if suffix != "" {
+			f = append(f, fmtColumn{text: suffix})
+		}
 	}
-	return f, bad, nil
+	return f, bad
 }
 
-// fieldWidth reads the [.]WIDTH after a -O field's colon ('.':
-// right-justified); eg shows a good one in the error.
-func fieldWidth(list, w, eg string) (int, bool, error) {
-	n, err := strconv.Atoi(strings.TrimPrefix(w, "."))
-	if err != nil || n < 0 {
-		return 0, false, fmt.Errorf("-O %q: %q is not a width: write e.g. %s", list, w, eg)
+// fieldSpec reads what follows a -O field's colon as squeue and sinfo
+// (Slurm 22.05's _parse_long_token) read it: '.' right-justifies, the
+// digits after it are the width (none: 0, the whole value), and the rest
+// is a suffix written after the field, in the header too
+// ("JobArrayID:.19 ," is 19 wide, right-justified, then a space).
+func fieldSpec(w string) (width int, right bool, suffix string) {
+	if right = strings.HasPrefix(w, "."); right {
+		w = w[1:]
 	}
-	return n, strings.HasPrefix(w, "."), nil
+	digits := len(w) - len(strings.TrimLeft(w, "0123456789"))
+	width, _ = strconv.Atoi(w[:digits])
+	return width, right, w[digits:]
 }
 
 // Sinfo writes nodes (in the order given: partition by partition) in

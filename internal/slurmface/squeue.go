@@ -317,11 +317,12 @@ func (j Job) RunningSteps() []Job {
 	return append(out, b)
 }
 
-// ParseSqueueFields reads squeue's -O list: NAME[:[.]WIDTH] separated by
-// commas; a field is 20 wide and left-justified unless told, and followed
-// by nothing (its width pads it), as squeue does. A name that is no field
-// is left out and in bad, as squeue leaves it out (saying so).
-func ParseSqueueFields(s string) (f Format, bad []string, err error) {
+// ParseSqueueFields reads squeue's -O list: NAME[:[.][WIDTH][SUFFIX]]
+// separated by commas (fieldSpec); a field is 20 wide and left-justified
+// unless told, and followed by its suffix alone (its width pads it), as
+// squeue does. A name that is no field is left out and in bad, as squeue
+// leaves it out (saying so).
+func ParseSqueueFields(s string) (f Format, bad []string) {
 	for item := range strings.SplitSeq(s, ",") {
 		name, w, hasW := strings.Cut(item, ":")
 		sf, ok := squeueNamed[strings.ToLower(name)]
@@ -334,14 +335,16 @@ func ParseSqueueFields(s string) (f Format, bad []string, err error) {
 			sf = squeueFields[letter]
 		}
 		c := column{field: &sf, width: 20}
+		var suffix string
 		if hasW {
-			if c.width, c.right, err = fieldWidth(s, w, "jobid:10"); err != nil {
-				return nil, nil, err
-			}
+			c.width, c.right, suffix = fieldSpec(w)
 		}
 		f = append(f, c)
+		if suffix != "" {
+			f = append(f, column{text: suffix})
+		}
 	}
-	return f, bad, nil
+	return f, bad
 }
 
 // Squeue writes jobs in format f, after a header line unless noHeader.
