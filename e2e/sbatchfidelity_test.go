@@ -1063,3 +1063,21 @@ func slurmJobRecord(side, out string) string {
 	b, err := c.CombinedOutput()
 	return fmt.Sprintf("\nscontrol show job %s (%v):\n%s", f[3], err, b)
 }
+
+// TestSbatchParsableDirective: `#SBATCH --parsable` in the script makes
+// sbatch print the job's id alone, as the command line's does: Slurm
+// 22.05's sbatch printed "41" for such a script beside burst, which
+// printed "Submitted batch job 41", so `jid=$(sbatch job.sh)` got a
+// sentence in place of the id.
+func TestSbatchParsableDirective(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.sh"), "#!/bin/sh\n#SBATCH --parsable\n#SBATCH -o /dev/null\ntrue\n", 0o755)
+	cmd := h.command("slurm", "sbatch", "p.sh")
+	cmd.Dir = dir
+	r := h.exec(cmd)
+	if r.code != 0 || !regexp.MustCompile(`^[0-9]+\n$`).MatchString(r.stdout) {
+		t.Errorf("sbatch of a script with #SBATCH --parsable: exit %d, stdout %q; want the id alone (stderr %q)", r.code, r.stdout, r.stderr)
+	}
+}

@@ -367,7 +367,8 @@ func runSbatch(c *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.wait = a.wait || sc.Wait // #SBATCH --wait, as on the command line
+	a.wait = a.wait || sc.Wait // #SBATCH --wait and --parsable, as on the command line
+	a.parsable = a.parsable || sc.Parsable
 	if path == "--wrap" || path == "stdin" {
 		spec.ScriptRef = ""
 		if spec.Name == "" {

@@ -103,7 +103,7 @@ var options = []option{
 	{names: []string{"oom-kill-step"}, arg: optional},
 	{names: []string{"overcommit"}, short: 'O'},
 	{names: []string{"oversubscribe", "share"}, short: 's', eg: "--oversubscribe"},
-	{names: []string{"parsable"}},
+	{names: []string{"parsable"}, eg: "--parsable"},
 	{names: []string{"power"}, arg: required},
 	{names: []string{"prefer"}, arg: required},
 	{names: []string{"priority"}, arg: required},

@@ -66,6 +66,7 @@ type Script struct {
 	Begin     time.Time
 	Container string         // --container: a burst stack reference (container.go), "" if not set
 	Wait      bool           // --wait/-W: sbatch returns once the job ended, with its exit code
+	Parsable  bool           // --parsable: sbatch prints the job's id alone
 	Hold      bool           // --hold/-H: the job is held until released (scontrol release)
 	Warn      *burst.Warning // --signal: a signal before the time limit; nil if not set
 	Warnings  []string       // one per directive burst cannot honour
@@ -627,6 +628,8 @@ func (p *parser) set(name, v string) error {
 		}
 	case "wait":
 		s.Wait = true
+	case "parsable":
+		s.Parsable = true
 	case "hold":
 		s.Hold = true
 	case "array":
