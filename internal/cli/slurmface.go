@@ -571,6 +571,11 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 			fj.Partition = s.Cluster
 		}
 		fj.Command = s.ScriptRef
+		if s.ScriptRef != "" && len(s.Argv) > 0 {
+			// The script and its arguments, joined by spaces with no
+			// quoting, as Slurm 22.05 shows Command= and squeue %o.
+			fj.Command += " " + strings.Join(s.Argv, " ")
+		}
 	}
 	if j.State == burst.Running || !fj.Start.IsZero() {
 		fj.Node = fj.Partition // without asking for its tasks: the cluster it runs on

@@ -30,3 +30,20 @@ func TestFaceOfTasksOfNoCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestFaceCommandHasArguments: a batch job's Command (scontrol show job,
+// squeue %o and -O command) is its script and the script's arguments,
+// joined by spaces, unquoted, as Slurm 22.05 printed
+// "Command=/tmp/s46/a.sh x y z" for `sbatch /tmp/s46/a.sh x "y z"`;
+// burst showed the script alone, so a job that resubmits itself from what
+// scontrol says lost its arguments.
+func TestFaceCommandHasArguments(t *testing.T) {
+	spec := &burst.JobSpec{ScriptRef: "/tmp/s46/a.sh", Argv: []string{"x", "y z"}}
+	if got := newFaceJobs(context.Background()).job(&burst.Job{ID: 5, User: "root", Spec: spec}).Command; got != "/tmp/s46/a.sh x y z" {
+		t.Errorf("Command %q, want %q", got, "/tmp/s46/a.sh x y z")
+	}
+	spec = &burst.JobSpec{ScriptRef: "/tmp/s46/a.sh"}
+	if got := newFaceJobs(context.Background()).job(&burst.Job{ID: 6, User: "root", Spec: spec}).Command; got != "/tmp/s46/a.sh" {
+		t.Errorf("Command without arguments %q, want the script alone", got)
+	}
+}
