@@ -1009,8 +1009,18 @@ type jobSel struct {
 	tasks map[int64]map[int]bool // array id -> its array indices selected
 }
 
-// parseJobSel reads -j's comma lists; nil when none was given.
-func parseJobSel(list []string) (*jobSel, error) {
+// parseJobSel reads -j's comma lists; nil when none was given. A bad id
+// is refused in the words of cmd (squeue or sacct) as Slurm 22.05's say
+// it ("squeue: error: Invalid job id: abc", "sacct: fatal: Bad job/step
+// specified: abc"), burst's fix after them.
+func parseJobSel(cmd string, list []string) (*jobSel, error) {
+	bad := func(item, fix string) error {
+		words := "squeue: error: Invalid job id: "
+		if cmd == "sacct" {
+			words = "sacct: fatal: Bad job/step specified: "
+		}
+		return usage("%s%s (%s)", words, item, fix)
+	}
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -1020,7 +1030,7 @@ func parseJobSel(list []string) (*jobSel, error) {
 			head, index, isTask := strings.Cut(item, "_")
 			id, err := strconv.ParseInt(head, 10, 64)
 			if err != nil || id <= 0 {
-				return nil, usage("%q is not a job id: job ids are numbers, or an array's ID_INDEX, e.g. -j 12,13_4", item)
+				return nil, bad(item, "job ids are numbers, or an array's ID_INDEX, e.g. -j 12,13_4")
 			}
 			if !isTask {
 				s.ids[id] = true
@@ -1028,7 +1038,7 @@ func parseJobSel(list []string) (*jobSel, error) {
 			}
 			indices, _, err := sbatch.ParseArray(strings.TrimSuffix(strings.TrimPrefix(index, "["), "]"))
 			if err != nil {
-				return nil, usage("%q is not a job id: after the array's id comes the task's index, e.g. 13_4 or 13_[1-4]", item)
+				return nil, bad(item, "after the array's id comes the task's index, e.g. 13_4 or 13_[1-4]")
 			}
 			if s.tasks[id] == nil {
 				s.tasks[id] = map[int]bool{}
@@ -1314,7 +1324,7 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	if steps {
 		set = map[string]bool{slurmface.RunningS: true} // a step runs
 	}
-	ids, err := parseJobSel(o.jobs)
+	ids, err := parseJobSel("squeue", o.jobs)
 	if err != nil {
 		return err
 	}
@@ -1861,7 +1871,7 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 		}
 	}
 	jobArgs, steps := splitSteps(o.jobs)
-	ids, err := parseJobSel(jobArgs)
+	ids, err := parseJobSel("sacct", jobArgs)
 	if err != nil {
 		return err
 	}

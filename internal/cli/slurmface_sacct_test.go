@@ -35,7 +35,7 @@ func TestAcctUsers(t *testing.T) {
 }
 
 func TestJobSel(t *testing.T) {
-	s, err := parseJobSel([]string{"12,14_3", "15_[1-2,5]"})
+	s, err := parseJobSel("sacct", []string{"12,14_3", "15_[1-2,5]"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +61,21 @@ func TestJobSel(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"x", "0", "12_", "12_a", "_3"} {
-		if _, err := parseJobSel([]string{bad}); err == nil {
+		if _, err := parseJobSel("sacct", []string{bad}); err == nil {
 			t.Errorf("-j %s accepted", bad)
 		}
 	}
-	if s, _ := parseJobSel(nil); s != nil || !s.holds(slurmface.Job{RawID: 1}) {
+	// Refused in the words of Slurm 22.05's squeue and sacct for -j abc
+	// and -j 0, burst's fix after them.
+	for cmd, want := range map[string]string{"squeue": "squeue: error: Invalid job id: abc (", "sacct": "sacct: fatal: Bad job/step specified: abc ("} {
+		if _, err := parseJobSel(cmd, []string{"abc"}); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s -j abc: %v, want %q...", cmd, err, want)
+		}
+	}
+	if _, err := parseJobSel("squeue", []string{"0"}); err == nil || !strings.HasPrefix(err.Error(), "squeue: error: Invalid job id: 0 (") {
+		t.Errorf("squeue -j 0: %v", err)
+	}
+	if s, _ := parseJobSel("squeue", nil); s != nil || !s.holds(slurmface.Job{RawID: 1}) {
 		t.Error("no -j selects every job")
 	}
 }
