@@ -85,8 +85,8 @@ func TestSbatchRefusesUnknownDirectives(t *testing.T) {
 	}
 	for directive, msg := range map[string]string{
 		"--nvps --mem=1G":   "sbatch: unrecognized option '--nvps'",
-		"--constraints=gpu": "sbatch: unrecognized option '--constraints'",
-		"--ntask=2":         "sbatch: option '--ntask' is ambiguous; possibilities: '--ntasks' ",
+		"--constraints=gpu": "sbatch: unrecognized option '--constraints=gpu'", // with its value, as 22.05's sbatch names it
+		"--ntask=2":         "sbatch: option '--ntask=2' is ambiguous; possibilities: '--ntasks' ",
 		"-Z":                "sbatch: invalid option -- 'Z'",
 		"foo":               "sbatch: error: Invalid directive found in batch script: foo",
 		"--mem 1G extra":    "sbatch: error: Invalid directive found in batch script: extra",

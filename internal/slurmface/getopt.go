@@ -75,7 +75,7 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 			return got, append(rest, args[i+1:]...), nil
 		case strings.HasPrefix(a, "--"):
 			name, v, has := strings.Cut(a[2:], "=")
-			o, err := LongOpt(cmd, opts, name)
+			o, err := longOpt(cmd, opts, name, a[2:])
 			if err != nil {
 				return nil, nil, err
 			}
@@ -124,6 +124,14 @@ func Getopt(cmd string, opts []Opt, args []string, stopAtArg bool) ([]Opted, []s
 // is a prefix of, as getopt_long does; an ambiguous or unknown name is an
 // error in getopt's words.
 func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
+	return longOpt(cmd, opts, name, name)
+}
+
+// longOpt is LongOpt for an option written as --written (its name and
+// any =VALUE): getopt names it so when it is unknown or ambiguous
+// ("squeue: unrecognized option '--bogus=3'", as Slurm 22.05's squeue
+// says it).
+func longOpt(cmd string, opts []Opt, name, written string) (*Opt, error) {
 	var match []*Opt
 	for i := range opts {
 		o := &opts[i]
@@ -139,13 +147,13 @@ func LongOpt(cmd string, opts []Opt, name string) (*Opt, error) {
 	case 1:
 		return match[0], nil
 	case 0:
-		return nil, getoptError(cmd, "%s: unrecognized option '--%s'", cmd, name)
+		return nil, getoptError(cmd, "%s: unrecognized option '--%s'", cmd, written)
 	}
 	var names []string
 	for _, o := range match {
 		names = append(names, "'--"+o.Long+"'")
 	}
-	return nil, getoptError(cmd, "%s: option '--%s' is ambiguous; possibilities: %s", cmd, name, strings.Join(names, " "))
+	return nil, getoptError(cmd, "%s: option '--%s' is ambiguous; possibilities: %s", cmd, written, strings.Join(names, " "))
 }
 
 func shortOpt(opts []Opt, c byte) *Opt {

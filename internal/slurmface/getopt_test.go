@@ -37,6 +37,11 @@ func TestGetopt(t *testing.T) {
 		{name: "ambiguous", args: []string{"--n"}, err: "squeue: option '--n' is ambiguous; possibilities: '--noheader' '--name'"},
 		{name: "unknown short, not ASCII", args: []string{"-\xe2"}, err: "squeue: invalid option -- '\xe2'"}, // the byte, as getopt prints it
 		{name: "unknown long", args: []string{"--frob"}, err: "squeue: unrecognized option '--frob'"},
+		// With its value, as Slurm 22.05's squeue and sstat name it:
+		// "squeue: unrecognized option '--bogus=3'", "sstat: unrecognized
+		// option '--units=M'", "option '--n=3' is ambiguous".
+		{name: "unknown long with a value", args: []string{"--bogus=3"}, err: "squeue: unrecognized option '--bogus=3'"},
+		{name: "ambiguous with a value", args: []string{"--n=3"}, err: "squeue: option '--n=3' is ambiguous; possibilities: '--noheader' '--name'"},
 		{name: "unknown short", args: []string{"-Z"}, err: "squeue: invalid option -- 'Z'"},
 		{name: "missing value", args: []string{"--jobs"}, err: "squeue: option '--jobs' requires an argument"},
 		{name: "missing short value", args: []string{"-j"}, err: "squeue: option requires an argument -- 'j'"},
