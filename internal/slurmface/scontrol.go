@@ -48,6 +48,21 @@ func (j Job) overSubscribe() string {
 	return "OK"
 }
 
+// TRES is the job's trackable resources as scontrol's TRES= and squeue -O
+// tres-alloc show them (Slurm 22.05: the allocated ones, the requested of
+// a job not yet started): "cpu=2,mem=300M,node=1,billing=2", gres/gpu=N
+// after them.
+func (j Job) TRES() string {
+	tres := fmt.Sprintf("cpu=%d,node=1,billing=%d", j.CPUs, j.CPUs)
+	if j.MemBytes > 0 {
+		tres = fmt.Sprintf("cpu=%d,mem=%s,node=1,billing=%d", j.CPUs, Mem(j.MemBytes), j.CPUs)
+	}
+	if j.GPUs > 0 {
+		tres += fmt.Sprintf(",gres/gpu=%d", j.GPUs)
+	}
+	return tres
+}
+
 // ShowJob writes j as `scontrol show job` does: Slurm 22.05's keys in its
 // order, grouped in its lines (or on one line with oneLine, scontrol -o).
 // Keys burst has no value for carry Slurm's own placeholders ((null),
@@ -56,13 +71,6 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	batchHost := ""
 	if j.Node != "" {
 		batchHost = "BatchHost=" + j.Node
-	}
-	tres := fmt.Sprintf("cpu=%d,node=1,billing=%d", j.CPUs, j.CPUs)
-	if j.MemBytes > 0 {
-		tres = fmt.Sprintf("cpu=%d,mem=%s,node=1,billing=%d", j.CPUs, Mem(j.MemBytes), j.CPUs)
-	}
-	if j.GPUs > 0 {
-		tres += fmt.Sprintf(",gres/gpu=%d", j.GPUs)
 	}
 	end, start, accrue := "Unknown", j.shownStart(), Date(j.Submit)
 	if j.Eligible().IsZero() { // held, or waiting on a dependency: it accrues no age
@@ -98,7 +106,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{kv("NodeList", j.Node)}, // empty while pending, as 22.05 prints it
 		{batchHost},
 		{"NumNodes=1", kv("NumCPUs", j.CPUs), kv("NumTasks", l.tasks), kv("CPUs/Task", l.perTask), "ReqB:S:C:T=0:0:*:*"},
-		{kv("TRES", tres)},
+		{kv("TRES", j.TRES())},
 		{"Socks/Node=*", fmt.Sprintf("NtasksPerN:B:S:C=%d:0:*:*", l.perNode), "CoreSpec=*"},
 		{kv("MinCPUsNode", l.perTask*max(1, l.perNode)), minMem, "MinTmpDiskNode=0"},
 		{"Features=(null)", "DelayBoot=00:00:00"},

@@ -541,3 +541,21 @@ func TestSqueueFieldSuffix(t *testing.T) {
 		t.Errorf("sinfo -O with suffixes:\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+// TestSqueueTresAlloc: -O tres-alloc, as a public squeue alias lists it
+// ("...,ReasonList:.10 ,tres-alloc:80"), is the job's TRES as scontrol
+// shows them; Slurm 22.05's squeue printed "TRES_ALLOC" and
+// "cpu=2,mem=300M,node=1,billing=2" for a running job of -c 2 --mem=300M,
+// where burst named the field unknown and left it out.
+func TestSqueueTresAlloc(t *testing.T) {
+	f, bad := ParseSqueueFields("StateCompact:.2 ,tres-alloc:40")
+	if bad != nil {
+		t.Fatalf("-O tres-alloc: %q unknown", bad)
+	}
+	j := Job{RawID: 9, Name: "wrap", User: "root", State: burst.Running, Submit: t0, Start: t0, CPUs: 2, MemBytes: 300 << 20, Partition: "debug", Node: "c1"}
+	var b strings.Builder
+	Squeue(&b, []Job{j}, f, false, t0)
+	if want := "ST TRES_ALLOC                              \n R cpu=2,mem=300M,node=1,billing=2         \n"; b.String() != want {
+		t.Errorf("squeue -O tres-alloc:\n%q\nwant\n%q", b.String(), want)
+	}
+}

@@ -120,6 +120,7 @@ var squeueNamed = map[string]squeueField{
 	"deadline":      fixed("DEADLINE", "N/A"),
 	"mintime":       fixed("TIME_MIN", "0:00"),
 	"preempttime":   fixed("PREEMPT_TIME", "N/A"),
+	"tres-alloc":    {header: "TRES_ALLOC", fn: func(j Job, _ time.Time) string { return j.TRES() }},
 	"tres-per-job":  fixed("TRES_PER_JOB", "N/A"),
 	"tres-per-task": fixed("TRES_PER_TASK", "N/A"),
 }
