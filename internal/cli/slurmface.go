@@ -1420,9 +1420,10 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	if !o.array {
 		out = ids.collapse(out)
 	}
-	// The listing names a job's cluster: its machine is its first task's.
+	// The listing names a job's cluster: its machine is its first task's
+	// (and so are its restarts and the signal that ended it).
 	fj.withTasks(ctx, cl, out, func(j slurmface.Job) bool {
-		return j.Node != "" && (nodes != nil || f.ShowsNode(j))
+		return j.Node != "" && (nodes != nil || f.NeedsTask(j))
 	})
 	if nodes != nil {
 		out = slices.DeleteFunc(out, func(j slurmface.Job) bool { return !nodes[j.Node] })

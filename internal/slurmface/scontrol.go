@@ -72,12 +72,12 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	if j.Node != "" {
 		batchHost = "BatchHost=" + j.Node
 	}
-	end, start, accrue := "Unknown", j.shownStart(), Date(j.Submit)
-	if j.Eligible().IsZero() { // held, or waiting on a dependency: it accrues no age
-		accrue = "Unknown"
+	end, start, accrue := "Unknown", j.shownStart(), "Unknown"
+	if j.accrues() {
+		accrue = Date(j.Submit)
 	}
 	if start.IsZero() && j.Deferred { // when it is to start, as 22.05 shows a job pending for its begin time
-		start, accrue = j.Begin, "Unknown"
+		start = j.Begin
 	}
 	switch {
 	case !j.End.IsZero():

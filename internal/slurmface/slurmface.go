@@ -306,7 +306,14 @@ func (j Job) AcctState() string {
 // "0:125" for one killed for its memory (as Slurm 22.05 reports it), "0:15"
 // for a job cancelled or timed out while it ran (Slurm's SIGTERM).
 func (j Job) ExitCodeText() string {
-	status, sig := 0, 0
+	status, sig := j.exitStatus()
+	return fmt.Sprintf("%d:%d", status, sig)
+}
+
+// exitStatus is the job's exit status and the signal that ended it, as
+// ExitCodeText writes them (squeue -O exit_code: the two as one wait
+// status, status<<8 | signal).
+func (j Job) exitStatus() (status, sig int) {
 	switch {
 	case j.OOM && j.State == burst.Failed:
 		sig = 125
@@ -323,7 +330,7 @@ func (j Job) ExitCodeText() string {
 	case (j.State == burst.Cancelled || j.State == burst.Timeout) && !j.Start.IsZero():
 		sig = 15
 	}
-	return fmt.Sprintf("%d:%d", status, sig)
+	return status, sig
 }
 
 // AcctExitCode is the ExitCode sacct prints on j's line: its batch step's
@@ -407,6 +414,13 @@ func (j Job) Eligible() time.Time {
 		return j.Begin
 	}
 	return j.Submit
+}
+
+// accrues says whether j has begun to accrue age, from its submission
+// (scontrol's AccrueTime, squeue -O AccrueTime): not while held, waiting
+// on a dependency or an array's limit, nor while pending for its begin time.
+func (j Job) accrues() bool {
+	return !j.Eligible().IsZero() && !(j.shownStart().IsZero() && j.Deferred)
 }
 
 // ReasonOf is the reason squeue, scontrol and sacct show for j.

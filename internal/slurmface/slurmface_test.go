@@ -559,3 +559,35 @@ func TestSqueueTresAlloc(t *testing.T) {
 		t.Errorf("squeue -O tres-alloc:\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+// TestSqueueJobFields: -O fields that have no %-letter, with what Slurm
+// 22.05's squeue printed for them side by side: a job that exited 3
+// (EXIT_CODE 768, one wait status), one killed by signal 9 (9), a held
+// one (ELIGIBLE_TIME and ACCRUE_TIME N/A), a requeued one (RESTART_COUNT
+// 1), a running one of -n 2 (MAX_CPUS 2); and some fields burst has no
+// value for, as 22.05 prints them. burst called each an invalid field.
+func TestSqueueJobFields(t *testing.T) {
+	f, bad := ParseSqueueFields("exit_code:5,RestartCnt:3,EligibleTime:20,AccrueTime:20,MaxCPUs:3,MaxNodes:2,Cores:2,Profile:7,Origin:3,Wait4Switch:5")
+	if bad != nil {
+		t.Fatalf("unknown: %q", bad)
+	}
+	exited, killed := ended(burst.Failed, ip(3)), ended(burst.Failed, nil)
+	killed.Signal = 9
+	held := Job{RawID: 8, State: burst.Queued, Held: true, Submit: t0, CPUs: 1}
+	requeued := Job{RawID: 9, State: burst.Running, Submit: t0, Start: t0, CPUs: 2, Restarts: 1}
+	var b strings.Builder
+	Squeue(&b, []Job{exited, killed, held, requeued}, f, true, t0)
+	sub := Date(t0)
+	want := "768  0  " + sub + " " + sub + " 1  1 * NotSet NA 0:00 \n" +
+		"9    0  " + sub + " " + sub + " 1  1 * NotSet NA 0:00 \n" +
+		"0    0  N/A                 N/A                 1  1 * NotSet NA 0:00 \n" +
+		"0    1  " + sub + " " + sub + " 2  1 * NotSet NA 0:00 \n"
+	if b.String() != want {
+		t.Errorf("squeue -O:\n%s\nwant\n%s", b.String(), want)
+	}
+	// The machine, the restarts and the ending signal are the first
+	// task's: the command asks for it when one of them shows.
+	if !f.NeedsTask(exited) {
+		t.Error("exit_code and RestartCnt shown, but the first task is not asked for")
+	}
+}

@@ -105,24 +105,74 @@ var squeueFields = map[byte]squeueField{
 
 // squeueNamed are squeue -O's fields that have no %-letter.
 var squeueNamed = map[string]squeueField{
-	"numtasks":      {header: "TASKS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
-	"stdout":        {header: "STDOUT", fn: func(j Job, _ time.Time) string { return j.StdOut }},
-	"stderr":        {header: "STDERR", fn: func(j Job, _ time.Time) string { return j.StdErr }},
-	"stdin":         {header: "STDIN", fn: func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
-	"pendingtime":   {header: "PENDING_TIME", fn: func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
-	"hetjobid":      fixed("HET_JOB_ID", "N/A"),
-	"hetjoboffset":  fixed("HET_JOB_OFFSET", "N/A"),
-	"hetjobidset":   fixed("HET_JOB_ID_SET", "N/A"),
-	"cluster":       {header: "CLUSTER", fn: func(Job, time.Time) string { return ClusterName }},
-	"network":       fixed("NETWORK", "(null)"),
-	"requeue":       fixed("REQUEUE", "1"),
-	"batchflag":     fixed("BATCH_FLAG", "1"),
-	"deadline":      fixed("DEADLINE", "N/A"),
-	"mintime":       fixed("TIME_MIN", "0:00"),
-	"preempttime":   fixed("PREEMPT_TIME", "N/A"),
-	"tres-alloc":    {header: "TRES_ALLOC", fn: func(j Job, _ time.Time) string { return j.TRES() }},
-	"tres-per-job":  fixed("TRES_PER_JOB", "N/A"),
-	"tres-per-task": fixed("TRES_PER_TASK", "N/A"),
+	"numtasks":     {header: "TASKS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(max(j.NTasks, 1)) }},
+	"stdout":       {header: "STDOUT", fn: func(j Job, _ time.Time) string { return j.StdOut }},
+	"stderr":       {header: "STDERR", fn: func(j Job, _ time.Time) string { return j.StdErr }},
+	"stdin":        {header: "STDIN", fn: func(j Job, _ time.Time) string { return orDevNull(j.StdIn) }},
+	"pendingtime":  {header: "PENDING_TIME", fn: func(j Job, now time.Time) string { return strconv.FormatInt(int64(j.pending(now)/time.Second), 10) }},
+	"hetjobid":     fixed("HET_JOB_ID", "N/A"),
+	"hetjoboffset": fixed("HET_JOB_OFFSET", "N/A"),
+	"hetjobidset":  fixed("HET_JOB_ID_SET", "N/A"),
+	"cluster":      {header: "CLUSTER", fn: func(Job, time.Time) string { return ClusterName }},
+	"network":      fixed("NETWORK", "(null)"),
+	"requeue":      fixed("REQUEUE", "1"),
+	"batchflag":    fixed("BATCH_FLAG", "1"),
+	"deadline":     fixed("DEADLINE", "N/A"),
+	"mintime":      fixed("TIME_MIN", "0:00"),
+	"preempttime":  fixed("PREEMPT_TIME", "N/A"),
+	"tres-alloc":   {header: "TRES_ALLOC", fn: func(j Job, _ time.Time) string { return j.TRES() }},
+	// As Slurm 22.05's squeue prints them (checked side by side): a
+	// requeued job's runs after its first, the exit status as one wait
+	// status (768 for exit 3), when it became eligible and began to accrue
+	// age (N/A while held), and the fields burst has no value for.
+	"restartcnt": {header: "RESTART_COUNT", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.Restarts) }},
+	"exit_code": {header: "EXIT_CODE", fn: func(j Job, _ time.Time) string {
+		status, sig := j.exitStatus()
+		return strconv.Itoa(status<<8 | sig)
+	}},
+	"eligibletime": {header: "ELIGIBLE_TIME", fn: func(j Job, _ time.Time) string { return dateOrNA(j.Eligible()) }},
+	"accruetime": {header: "ACCRUE_TIME", fn: func(j Job, _ time.Time) string {
+		if !j.accrues() {
+			return "N/A"
+		}
+		return Date(j.Submit)
+	}},
+	"maxcpus":          {header: "MAX_CPUS", fn: func(j Job, _ time.Time) string { return strconv.Itoa(j.CPUs) }},
+	"maxnodes":         fixed("MAX_NODES", "1"),
+	"sockets":          fixed("SOCKETS_PER_NODE", "*"),
+	"cores":            fixed("CORES_PER_SOCKET", "*"),
+	"threads":          fixed("THREADS_PER_CORE", "*"),
+	"ntpercore":        fixed("NTASKS_PER_CORE", "N/A"),
+	"ntpersocket":      fixed("NTASKS_PER_SOCKET", "N/A"),
+	"ntperboard":       fixed("NTASKS_PER_BOARD", "0"),
+	"boardspernode":    fixed("BOARDS_PER_NODE", "0"),
+	"sperboard":        fixed("SOCKETS_PER_BOARD", "0"),
+	"reboot":           fixed("REBOOT", "0"),
+	"reqswitch":        fixed("REQ_SWITCH", "0"),
+	"wait4switch":      fixed("WAIT4SWITCH", "0:00"),
+	"associd":          fixed("ASSOC_ID", "0"),
+	"delayboot":        fixed("DELAY_BOOT", "0:00"),
+	"derivedec":        fixed("DERIVED_EC", "0"),
+	"origin":           fixed("ORIGIN", "NA"),
+	"originraw":        fixed("ORIGIN_RAW", "NA"),
+	"siblingsactive":   fixed("ACTIVE_SIBLINGS", "NA"),
+	"siblingsviable":   fixed("VIABLE_SIBLINGS", "NA"),
+	"prefer":           fixed("PREFER", "(null)"),
+	"profile":          fixed("PROFILE", "NotSet"),
+	"resizetime":       fixed("RESIZE_TIME", "N/A"),
+	"system_comment":   fixed("SYSTEM_COMMENT", "(null)"),
+	"admin_comment":    fixed("ADMIN_COMMENT", "(null)"),
+	"clusterfeature":   fixed("CLUSTER_FEATURES", "(null)"),
+	"mcslabel":         fixed("MCSLABEL", "(null)"),
+	"burstbuffer":      fixed("BURST_BUFFER", "(null)"),
+	"burstbufferstate": fixed("BURST_BUFFER_STATE", "(null)"),
+	"cpus-per-tres":    fixed("CPUS_PER_TRES", "N/A"),
+	"mem-per-tres":     fixed("MEM_PER_TRES", "N/A"),
+	"tres-bind":        fixed("TRES_BIND", "N/A"),
+	"tres-freq":        fixed("TRES_FREQ", "N/A"),
+	"tres-per-socket":  fixed("TRES_PER_SOCKET", "N/A"),
+	"tres-per-job":     fixed("TRES_PER_JOB", "N/A"),
+	"tres-per-task":    fixed("TRES_PER_TASK", "N/A"),
 }
 
 // Priority is the job's priority as Slurm's priority/basic plugin gives
@@ -183,16 +233,17 @@ func (f Format) shows(headers ...string) bool {
 	return false
 }
 
-// ShowsNode says whether f shows j's machine, which a listing gives as its
-// cluster alone: %N and %B for any job that ran, %R for those it does not
-// show a reason for.
-func (f Format) ShowsNode(j Job) bool {
+// NeedsTask says whether f shows of j what its first task alone tells: its
+// machine, which a listing gives as its cluster alone (%N and %B for any
+// job that ran, %R for those it does not show a reason for), its restarts
+// and the signal that ended it (-O RestartCnt, exit_code).
+func (f Format) NeedsTask(j Job) bool {
 	for _, c := range f {
 		if c.field == nil {
 			continue
 		}
 		switch c.field.header {
-		case "NODELIST", "EXEC_HOST":
+		case "NODELIST", "EXEC_HOST", "RESTART_COUNT", "EXIT_CODE":
 			return true
 		case "NODELIST(REASON)":
 			if !strings.HasPrefix(nodeOrReason(j), "(") {
@@ -411,10 +462,15 @@ func startTime(j Job) string {
 	if j.Start.IsZero() && j.Deferred {
 		return Date(j.Begin)
 	}
-	if j.Start.IsZero() {
+	return dateOrNA(j.Start)
+}
+
+// dateOrNA is t as squeue writes a time, N/A when there is none.
+func dateOrNA(t time.Time) string {
+	if t.IsZero() {
 		return "N/A"
 	}
-	return Date(j.Start)
+	return Date(t)
 }
 
 // endTime is %e: when it ended, or for a running job with a time limit
