@@ -1000,6 +1000,16 @@ func activeStates(set map[string]bool) []burst.State {
 	return out
 }
 
+// stateUsage is err of a -t (sacct -s) list as command cmd refuses it: a
+// state it does not know in Slurm 22.05's words (slurmface.BadState).
+func stateUsage(cmd string, err error) error {
+	var bad *slurmface.BadState
+	if errors.As(err, &bad) {
+		return usage("%s", bad.Words(cmd))
+	}
+	return usage("%s: -t: %v", cmd, err)
+}
+
 // jobSel is what -j selects (squeue(1), sacct(1): "job_id[_array_id]"):
 // jobs by id, where an array's id is all its tasks and an array task's own
 // id (its SLURM_JOB_ID) that task alone, and single tasks of arrays as
@@ -1319,7 +1329,7 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	}
 	set, err := slurmface.States(o.states)
 	if err != nil {
-		return usage("squeue: -t: %v", err)
+		return stateUsage("squeue", err)
 	}
 	if steps {
 		set = map[string]bool{slurmface.RunningS: true} // a step runs
@@ -1520,6 +1530,11 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 			if stateList != "" {
 				set, err := slurmface.States(stateList)
 				if err != nil {
+					var bad *slurmface.BadState
+					if errors.As(err, &bad) { // bare, as scancel prints it
+						fmt.Fprintln(c.ErrOrStderr(), bad.Words("scancel"))
+						return &ExitError{Code: 1}
+					}
 					return usage("scancel: -t: %v", err)
 				}
 				// Only pending and running jobs can be cancelled: other
@@ -1868,7 +1883,7 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	var set map[string]bool
 	if o.states != "" {
 		if set, err = slurmface.States(o.states); err != nil {
-			return usage("sacct: -s: %v", err)
+			return stateUsage("sacct", err)
 		}
 	}
 	jobArgs, steps := splitSteps(o.jobs)

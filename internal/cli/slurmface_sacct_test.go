@@ -100,3 +100,14 @@ func TestSplitSteps(t *testing.T) {
 		t.Errorf("lines %q, want %q", strings.Join(ids, " "), want)
 	}
 }
+
+// TestStateUsage: squeue -t and sacct -s refuse a state that is none in
+// Slurm 22.05's words (slurmface.BadState), as it printed them.
+func TestStateUsage(t *testing.T) {
+	_, err := slurmface.States("bogus")
+	for cmd, want := range map[string]string{"squeue": "squeue: error: Invalid job state specified: bogus\n", "sacct": "sacct: fatal: unrecognized job state value 'bogus'"} {
+		if got := stateUsage(cmd, err).Error(); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q, want %q...", cmd, got, want)
+		}
+	}
+}

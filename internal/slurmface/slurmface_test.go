@@ -1,6 +1,7 @@
 package slurmface
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -589,5 +590,26 @@ func TestSqueueJobFields(t *testing.T) {
 	// task's: the command asks for it when one of them shows.
 	if !f.NeedsTask(exited) {
 		t.Error("exit_code and RestartCnt shown, but the first task is not asked for")
+	}
+}
+
+// TestBadStateWords: a -t (sacct -s) state that is none is refused in the
+// words Slurm 22.05's squeue, sacct and scancel printed for -t bogus.
+func TestBadStateWords(t *testing.T) {
+	_, err := States("PD,bogus")
+	var bad *BadState
+	if !errors.As(err, &bad) || bad.Item != "bogus" {
+		t.Fatalf("States(PD,bogus): %v, want a BadState of bogus", err)
+	}
+	for cmd, want := range map[string]string{
+		"squeue": "squeue: error: Invalid job state specified: bogus\nsqueue: error: Valid job states include: " +
+			"PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,FAILED,TIMEOUT,NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE,OUT_OF_MEMORY," +
+			"COMPLETING,CONFIGURING,RESIZING,RESV_DEL_HOLD,REQUEUED,REQUEUE_FED,REQUEUE_HOLD,REVOKED,SIGNALING,SPECIAL_EXIT,STAGE_OUT,STOPPED",
+		"sacct":   "sacct: fatal: unrecognized job state value 'bogus'",
+		"scancel": "Invalid job state specified: bogus\nValid job states are PENDING, RUNNING, and SUSPENDED",
+	} {
+		if got := bad.Words(cmd); got != want {
+			t.Errorf("%s -t bogus:\n%s\nwant\n%s", cmd, got, want)
+		}
 	}
 }

@@ -51,9 +51,32 @@ func States(list string) (map[string]bool, error) {
 			"RH", "REQUEUE_HOLD", "RV", "REVOKED", "SI", "SIGNALING", "SE", "SPECIAL_EXIT", "SO", "STAGE_OUT", "ST", "STOPPED":
 			continue
 		}
-		return nil, fmt.Errorf("%q is not a job state: use e.g. -t PD,R or -t all (states: %s)", item, stateList())
+		return nil, &BadState{Item: item}
 	}
 	return set, nil
+}
+
+// BadState is a -t (sacct -s) item that names no job state; Error says so
+// in burst's words, Words in those of Slurm 22.05's command cmd.
+type BadState struct{ Item string }
+
+func (e *BadState) Error() string {
+	return fmt.Sprintf("%q is not a job state: use e.g. -t PD,R or -t all (states: %s)", e.Item, stateList())
+}
+
+// Words is how Slurm 22.05's squeue, sacct and scancel refuse the item
+// (checked side by side), each listing the states it takes where it does.
+func (e *BadState) Words(cmd string) string {
+	switch cmd {
+	case "sacct":
+		return "sacct: fatal: unrecognized job state value '" + e.Item + "'"
+	case "scancel":
+		return "Invalid job state specified: " + e.Item + "\nValid job states are PENDING, RUNNING, and SUSPENDED"
+	}
+	return cmd + ": error: Invalid job state specified: " + e.Item + "\n" + cmd + ": error: Valid job states include: " +
+		"PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,FAILED,TIMEOUT,NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE," +
+		"OUT_OF_MEMORY,COMPLETING,CONFIGURING,RESIZING,RESV_DEL_HOLD,REQUEUED,REQUEUE_FED,REQUEUE_HOLD,REVOKED," +
+		"SIGNALING,SPECIAL_EXIT,STAGE_OUT,STOPPED"
 }
 
 func stateList() string {
