@@ -70,7 +70,9 @@ inside one the step's own, in whole minutes), -N 1, --mpi=none,
 SLURM_DISTRIBUTION; one machine places nothing by it); outside a job also
 -A, -p, -G/--gres. Accepted and ignored: --cpu-bind, --mem-bind,
 --hint, -Q, -v, -W, --comment, -C, -q,
---threads-per-core, --ntasks-per-core, --propagate, --signal. Refused, with
+--threads-per-core, --ntasks-per-core, --propagate, --signal, --cpu-freq,
+-X, -k, --gpu-bind, --mincpus, --tmp, --nice, --reservation and the node
+layout ones (--tasks-per-node is --ntasks-per-node). Refused, with
 the fix: -N above 1, --mpi other than none, --multi-prog, -d, --jobid of
 another job than the one srun runs in (its own, $SLURM_JOB_ID, is taken); --pty
 from a terminal (with no terminal on its stdin, srun says it disregards

@@ -133,6 +133,40 @@ var srunOpts = []Opt{
 	{Long: "open-mode", Arg: RequiredArg},
 	{Long: "pty"},
 	{Long: "jobid", Arg: RequiredArg}, // the job srun runs in only (SameJob)
+	// Accepted and ignored as well: what 22.05's srun takes that changes
+	// nothing for a step on one machine (frequency, binding, status and
+	// kill handling, node layout, scheduling hints); checked side by side,
+	// a public script's `srun --cpu-freq=high ./a.out` or `srun -X ...`
+	// was refused as an unrecognized option.
+	{Long: "cpu-freq", Arg: RequiredArg},
+	{Long: "disable-status", Short: 'X'},
+	{Long: "no-kill", Short: 'k', Arg: OptionalArg},
+	{Long: "gpu-bind", Arg: RequiredArg},
+	{Long: "accel-bind", Arg: RequiredArg},
+	{Long: "gres-flags", Arg: RequiredArg},
+	{Long: "mincpus", Arg: RequiredArg},
+	{Long: "tmp", Arg: RequiredArg},
+	{Long: "contiguous"},
+	{Long: "cores-per-socket", Arg: RequiredArg},
+	{Long: "sockets-per-node", Arg: RequiredArg},
+	{Long: "ntasks-per-socket", Arg: RequiredArg},
+	{Long: "thread-spec", Arg: RequiredArg},
+	{Long: "core-spec", Short: 'S', Arg: RequiredArg},
+	{Long: "spread-job"},
+	{Long: "use-min-nodes"},
+	{Long: "switches", Arg: RequiredArg},
+	{Long: "network", Arg: RequiredArg},
+	{Long: "nice", Arg: OptionalArg},
+	{Long: "reservation", Arg: RequiredArg},
+	{Long: "wckey", Arg: RequiredArg},
+	{Long: "licenses", Short: 'L', Arg: RequiredArg},
+	{Long: "immediate", Short: 'I', Arg: OptionalArg},
+	{Long: "time-min", Arg: RequiredArg},
+	{Long: "deadline", Arg: RequiredArg},
+	{Long: "delay-boot", Arg: RequiredArg},
+	{Long: "profile", Arg: RequiredArg},
+	{Long: "slurmd-debug", Arg: RequiredArg},
+	{Long: "tasks-per-node", Arg: RequiredArg}, // --ntasks-per-node's other name
 	// refused
 	{Long: "multi-prog"},
 	{Long: "het-group", Arg: RequiredArg},
@@ -171,7 +205,7 @@ func ParseSrun(args []string) (*Srun, error) {
 		switch g.Opt.Long {
 		case "ntasks":
 			s.NTasks, err = positive(v)
-		case "ntasks-per-node":
+		case "ntasks-per-node", "tasks-per-node":
 			ntasksPerNode, err = positive(v)
 		case "cpus-per-task":
 			s.CPUsPerTask, err = positive(v)

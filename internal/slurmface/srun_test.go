@@ -28,6 +28,15 @@ func TestParseSrun(t *testing.T) {
 		{name: "outside's options", args: []string{"-A", "lab", "-p", "gpu", "-t", "10", "--gres=gpu:a100:2", "--mem-per-cpu", "512M", "x"},
 			want: Srun{Account: "lab", Partition: "gpu", TimeLimit: 10 * time.Minute, GPUs: 2, MemPerCPU: 512 << 20, Argv: []string{"x"}}},
 		{name: "ntasks-per-node", args: []string{"--ntasks-per-node=2", "x"}, want: Srun{NTasks: 2, Argv: []string{"x"}}},
+		// Options Slurm 22.05's srun took in a batch job of -n 2 (exit 0)
+		// that change nothing on one machine: accepted and ignored;
+		// --tasks-per-node is --ntasks-per-node.
+		{name: "accepted as 22.05's srun takes them", args: []string{"--cpu-freq=high", "-X", "-k", "--no-kill", "--gpu-bind=closest",
+			"--tasks-per-node=1", "--mincpus=1", "--tmp=10", "--nice=0", "--reservation=x", "--wckey=x", "--contiguous",
+			"--cores-per-socket=1", "--sockets-per-node=1", "--ntasks-per-socket=1", "--immediate=5", "--slurmd-debug=0",
+			"--profile=none", "--accel-bind=g", "--switches=1", "--network=x", "--gres-flags=enforce-binding", "-Lx",
+			"--time-min=1", "--deadline=now+1hour", "--delay-boot=1", "--spread-job", "--use-min-nodes", "--thread-spec=1", "-S0", "true"},
+			want: Srun{NTasks: 1, Argv: []string{"true"}}},
 		{name: "no command", args: []string{"-n", "2"}, err: "no command given"},
 		{name: "two nodes", args: []string{"-N", "2", "x"}, err: "one machine"},
 		{name: "mpi", args: []string{"--mpi=pmix", "x"}, err: "--mpi=none"},
