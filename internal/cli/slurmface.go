@@ -74,7 +74,13 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
-	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "deadline", "licenses"}
+	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "deadline", "licenses",
+	// what Slurm 22.05's sbatch takes that changes nothing on burst's
+	// machines: frequency, binding, core and thread reservations, switch
+	// and network placement, profiling, node reboots and power, MCS
+	// labels, federation constraints, #PBS lines (burst reads none).
+	"cpu-freq", "gpu-bind", "gres-flags", "thread-spec", "core-spec", "switches", "network", "profile",
+	"delay-boot", "ignore-pbs", "reboot", "power", "mcs-label", "cluster-constraint", "wait-all-nodes"}
 
 // partitionCluster is the burst cluster a Slurm partition names: the
 // cluster of that name, or "" (the default cluster) when none is, as a
@@ -127,7 +133,10 @@ by it). Accepted and ignored: --comment,
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
 --ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
 -O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no
-licenses) and --deadline (the job runs as one without). Refused, with a
+licenses), --deadline (the job runs as one without), and --cpu-freq,
+--gpu-bind, --gres-flags, --thread-spec, --core-spec, --switches,
+--network, --profile, --delay-boot, --ignore-pbs, --reboot, --power,
+--mcs-label, --cluster-constraint, --wait-all-nodes. Refused, with a
 message: every other option.
 
 SBATCH_* variables (SBATCH_ACCOUNT, SBATCH_PARTITION, SBATCH_TIMELIMIT,

@@ -36,6 +36,14 @@ func TestParseSbatchArgs(t *testing.T) {
 	if err != nil || !slices.Equal(a.sets, [][2]string{{"time", "5"}}) {
 		t.Errorf("--deadline, -L: %+v, %v; want them taken and ignored", a, err)
 	}
+	// What Slurm 22.05's sbatch took (exit 0, side by side) and changes
+	// nothing on burst: taken and ignored, where burst refused each.
+	a, err = parseSbatchArgs([]string{"--cpu-freq=high", "--gpu-bind=closest", "--gres-flags=enforce-binding", "--thread-spec=1",
+		"--core-spec=0", "--switches=1", "--network=x", "--profile=none", "--delay-boot=1", "--ignore-pbs", "--reboot",
+		"--power=x", "--mcs-label=x", "--cluster-constraint=x", "--wait-all-nodes=1", "-t", "5"})
+	if err != nil || !slices.Equal(a.sets, [][2]string{{"time", "5"}}) {
+		t.Errorf("--cpu-freq, --gpu-bind, ...: %+v, %v; want them taken and ignored", a, err)
+	}
 	for args, msg := range map[string]string{
 		"--parsable=x":  "doesn't allow an argument",
 		"--cpus 4":      "ambiguous",
