@@ -691,6 +691,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--tagstring", ""}, "echo", ":::", "a")
 		same(t, []string{"-k", "--tag", "--tagstring", "T"}, "echo", ":::", "a")
 		same(t, []string{"--dry-run", "--tagstring", "{/.}"}, "echo", ":::", "d/e.f")
+		// Under -X and -N, parallel fills STR as a command's words: each word holding {} once for each
+		// input of the task (-N2 'x{} {}y' on a b: "xa xb ay by"), the spaces between words kept.
+		for _, flags := range [][]string{{"-N2"}, {"-n2"}, {"-X", "-j1"}, {"-m", "-j1"}} {
+			same(t, append([]string{"-k", "--tagstring", "x{} n{#}{.}  {}y p{2}"}, flags...), "echo", ":::", "a.1", "b", "c")
+		}
 	})
 
 	// man parallel, --halt: "now: kill all running jobs ... soon: wait for all running jobs to

@@ -470,6 +470,8 @@ none of them.`,
 				n.Seq, n.Slot = seq, slot
 				return n
 			}
+			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
+			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
 			// tagOf is what each output line of a task begins with (nil: nothing).
 			var tagOf func(in []string, n mapspec.Numbers) string
 			switch {
@@ -483,7 +485,10 @@ none of them.`,
 					break
 				}
 				tagOf = func(in []string, n mapspec.Numbers) string {
-					return strings.Join(mapspec.ExpandWith([]string{ts}, in, n, false, false, false), " ") + "\t"
+					if !perInput {
+						return strings.Join(mapspec.ExpandWith([]string{ts}, in, n, false, false, false), " ") + "\t"
+					}
+					return tagWords(ts, in, n) + "\t"
 				}
 			case tag:
 				tagOf = func(in []string, _ mapspec.Numbers) string { return tagText(in) }
@@ -510,8 +515,6 @@ none of them.`,
 			if maxArgs > 0 {
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
-			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
-			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
 			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput, Quoted: quoted}
 			if m.Shell {
 				if err := mapspec.ShellSafe(m.Template); err != nil {

@@ -109,6 +109,32 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 	return f, nil
 }
 
+// tagWords is --tagstring's STR filled for a task under -X or -N, as
+// parallel fills it: each word (what spaces and tabs part) that holds {}
+// repeated for each of the task's inputs, as a command's (x{}y: xay xby),
+// the spaces and tabs between words kept.
+func tagWords(ts string, in []string, n mapspec.Numbers) string {
+	var b strings.Builder
+	for ts != "" {
+		end := strings.IndexAny(ts, " \t")
+		if end == 0 {
+			b.WriteByte(ts[0])
+			ts = ts[1:]
+			continue
+		}
+		if end < 0 {
+			end = len(ts)
+		}
+		w := ts[:end]
+		if mapspec.HasReplacement(w) {
+			w = strings.Join(mapspec.ExpandWith([]string{w}, in, n, false, true, true), " ")
+		}
+		b.WriteString(w)
+		ts = ts[end:]
+	}
+	return b.String()
+}
+
 // resultsTemplate is --results' NAME (or --tagstring's STR) as the
 // command's words are read: -I's string and --header's names stand for
 // what they stand for there.
