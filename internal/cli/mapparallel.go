@@ -41,7 +41,7 @@ func parallelOnly() map[string]string {
 		{"semaphore", "burst map is no semaphore: submit each command with burst run -d, and -j caps a map's tasks"},
 		{"fg", "burst map waits for its tasks unless -d is given"},
 		{"bg", "burst map -d submits and returns at once"},
-		{"E eof e", "give the inputs that should be read, or cut the input file first (head, sed '/^END$/q')"},
+		{"E eof e", "give only the inputs before the end string: cut them there first (sed '/^END$/,$d' FILE | burst map -- CMD {} :::: -)"},
 		{"termseq term-seq", "a task past --time gets SIGTERM, then SIGKILL"},
 		{"limit", "-j N caps how many tasks run at once"},
 		{"cleanup", "a staged task's private directory is removed after its --out files are uploaded"},
