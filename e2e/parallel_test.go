@@ -698,6 +698,37 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+	// man parallel, --verbose (-t): "Print the job to be run on stderr (standard error)". parallel 20221122
+	// prints it as the job starts, on its own stderr: before the job's output (its stdout and stderr on one
+	// pipe, as on a terminal), without --tag's or --tagstring's tag, and not saved in --results' files.
+	t.Run("verbose_before_output", func(t *testing.T) {
+		cmd := []string{"sh", "-c", "echo e$1 >&2; echo o$1", "_", "{}", ":::", "a", "b"}
+		for _, flags := range [][]string{{"--verbose"}, {"--verbose", "--tag"}, {"--verbose", "--tagstring", "{#}"}, {"-v", "--tag"}} {
+			flags = append([]string{"-k", "-j1"}, flags...)
+			pc := exec.Command("parallel", append(append([]string{"--will-cite", "-q"}, flags...), cmd...)...)
+			pc.Dir, pc.Env = h.dir, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			var p, b strings.Builder
+			pc.Stdout, pc.Stderr = &p, &p // one pipe: the order they were written in
+			if err := pc.Run(); err != nil {
+				t.Skipf("parallel %q: %v", flags, err)
+			}
+			bc := h.command(append(append(append([]string{"map"}, flags...), "--"), cmd...)...)
+			bc.Stdout, bc.Stderr = &b, &b
+			if err := bc.Run(); err != nil {
+				t.Fatalf("burst map %q: %v\n%s", flags, err, b.String())
+			}
+			if got := taskStderr(b.String()); got != p.String() {
+				t.Errorf("%q, stdout and stderr together:\nparallel %q\nburst    %q", flags, p.String(), got)
+			}
+		}
+		pd, bd := filepath.Join(h.dir, "vres", "p"), filepath.Join(h.dir, "vres", "b")
+		p := parallelRun(t, h.dir, nil, "-q", "--verbose", "--results", pd, "echo", ":::", "a")
+		b := h.burstMap(nil, []string{"--verbose", "--results", bd}, "echo", ":::", "a")
+		if pt, bt := tree(t, pd), tree(t, bd); taskStderr(b.stderr) != p.stderr || len(pt) == 0 || !maps.Equal(pt, bt) {
+			t.Errorf("--verbose --results: parallel stderr %q saved %v\nburst stderr %q saved %v", p.stderr, pt, taskStderr(b.stderr), bt)
+		}
+	})
+
 	// man parallel, --halt: "now: kill all running jobs ... soon: wait for all running jobs to
 	// complete, but start no new jobs"; fail=N or N%; the exit status as parallel 20221122 gives it
 	// (fail=1: the failing job's; N%: the share that failed). Their stderr differs.

@@ -49,8 +49,9 @@ type followOpts struct {
 	// verbose, when set, is task i's command, printed on stdout before its
 	// output (-v).
 	verbose func(t burst.Task) string
-	// verboseErr: the command goes on stderr, before the task's stderr
-	// (GNU parallel's --verbose), not on stdout (its -v).
+	// verboseErr: the command goes on stderr before the task's output,
+	// neither tagged nor saved by --results (GNU parallel's --verbose,
+	// which prints it as the job starts), not on stdout (its -v).
 	verboseErr bool
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
@@ -373,6 +374,11 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		return fmt.Errorf("%w; task %d's output is kept: burst logs %d --task %d", err, t.Index, p.id, t.Index)
 	}
 	defer closeResults()
+	if p.o.verbose != nil && p.o.verboseErr {
+		if _, err := io.WriteString(p.trackNewline(p.stderrAfterStdout()), p.o.verbose(t)+"\n"); err != nil {
+			return err
+		}
+	}
 	for _, s := range []struct {
 		name, path string
 		from, to   int64
@@ -384,7 +390,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		} else if out = p.trackNewline(out); p.o.tag != nil {
 			out = &tagWriter{w: out, tag: p.o.tag(t), start: true}
 		}
-		if p.o.verbose != nil && p.o.verboseErr == (s.name == "stderr") && t.State != burst.Cancelled {
+		if p.o.verbose != nil && !p.o.verboseErr && s.name == "stdout" {
 			// -v: the command first, tagged or saved as the output is
 			if _, err := io.WriteString(out, p.o.verbose(t)+"\n"); err != nil {
 				return err
