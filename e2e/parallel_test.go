@@ -700,10 +700,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 
 	// man parallel, --verbose (-t): "Print the job to be run on stderr (standard error)". parallel 20221122
 	// prints it as the job starts, on its own stderr: before the job's output (its stdout and stderr on one
-	// pipe, as on a terminal), without --tag's or --tagstring's tag, and not saved in --results' files.
+	// pipe, as on a terminal), without --tag's or --tagstring's tag, and not saved in --results' files;
+	// with --dry-run, on stderr before the line on stdout.
 	t.Run("verbose_before_output", func(t *testing.T) {
 		cmd := []string{"sh", "-c", "echo e$1 >&2; echo o$1", "_", "{}", ":::", "a", "b"}
-		for _, flags := range [][]string{{"--verbose"}, {"--verbose", "--tag"}, {"--verbose", "--tagstring", "{#}"}, {"-v", "--tag"}} {
+		for _, flags := range [][]string{{"--verbose"}, {"--verbose", "--tag"}, {"--verbose", "--tagstring", "{#}"}, {"-v", "--tag"}, {"--dry-run", "--verbose", "--tag"}} {
 			flags = append([]string{"-k", "-j1"}, flags...)
 			pc := exec.Command("parallel", append(append([]string{"--will-cite", "-q"}, flags...), cmd...)...)
 			pc.Dir, pc.Env = h.dir, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}

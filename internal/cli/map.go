@@ -675,7 +675,11 @@ none of them.`,
 			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning}
 			o.note = jobsAboveCPUs(spec, n, runtime.NumCPU())
 			if dryRun {
-				return printDryRun(c.OutOrStdout(), m, task, numbers, n, tagOf)
+				var verbose io.Writer // parallel --dry-run --verbose: each command on stderr too, first
+				if verboseErr {
+					verbose = c.ErrOrStderr()
+				}
+				return printDryRun(c.OutOrStdout(), verbose, m, task, numbers, n, tagOf)
 			}
 			// command is a task's command as parallel writes it in its
 			// joblog and prints it with -v: {%} is the slot it ran in.
@@ -1059,15 +1063,25 @@ func doneMap(ctx context.Context, c *cobra.Command, id int64) (*burst.Job, error
 // printDryRun prints the command each of the map's n tasks would run, a
 // line a task (after its tag, with tagOf), as parallel --dry-run
 // does: with --shell the script, else
-// its words quoted as parallel quotes them (parallel -q --dry-run).
-func printDryRun(w io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), numbers func(int64, int) mapspec.Numbers, n int64, tagOf func([]string, mapspec.Numbers) string) error {
+// its words quoted as parallel quotes them (parallel -q --dry-run). With
+// verbose, each line goes there too, untagged, before it goes to w.
+func printDryRun(w, verbose io.Writer, m *burst.MapSpec, task func(int64) ([]string, int64), numbers func(int64, int) mapspec.Numbers, n int64, tagOf func([]string, mapspec.Numbers) string) error {
 	bw := bufio.NewWriter(w)
 	for i := range n {
 		in, seq := task(i)
+		line := dryRunLine(m, in, numbers(seq, 0)) // {%} as written: a task's slot is known when it starts
+		if verbose != nil {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(verbose, line+"\n"); err != nil {
+				return err
+			}
+		}
 		if tagOf != nil { // as parallel --dry-run --tag: the tag first
 			bw.WriteString(tagOf(in, numbers(seq, 0)))
 		}
-		bw.WriteString(dryRunLine(m, in, numbers(seq, 0))) // {%} as written: a task's slot is known when it starts
+		bw.WriteString(line)
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
