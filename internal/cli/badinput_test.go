@@ -26,6 +26,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
 		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as possible), or +N, -N or N% of this machine`},
+		{[]string{"map", "--compress", "--", "echo", ":::", "a"}, 255, "burst: --compress is GNU parallel's: burst map does not take it; leave it out: "},
 		// parallel -E END stops before the line END: sed's /^END$/,$d leaves out END and what follows (its q would pass END on)
 		{[]string{"map", "-E", "END", "--", "echo", ":::", "a"}, 255, "burst: -E is GNU parallel's: burst map does not take it; give only the inputs before the end string: cut them there first (sed '/^END$/,$d' FILE | burst map -- CMD {} :::: -)"},
 		{[]string{"map", "--memfree", "1G", "--", "echo", ":::", "a"}, 255, "burst: --memfree is GNU parallel's: burst map does not take it; burst places tasks by the memory each asks for"},
