@@ -152,6 +152,9 @@ type Agent struct {
 	// (room.go); roomWaiting: a pump is due once it may (guarded by mu).
 	room        roomGate
 	roomWaiting bool
+	// pumps is how many goroutines start queued tasks now (pumpUntil),
+	// at most maxPumps (guarded by mu).
+	pumps int
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -372,6 +375,7 @@ func (a *Agent) handle(l *client.Leased) {
 	if len(l.Tasks) > 0 {
 		short = a.roomShort()
 	}
+	deadline := time.Now().Add(startBudget)
 	front := 0 // tasks of this lease put at the head of the queue, in the lease's order
 	hold := func(q queued) {
 		at := min(front, len(a.queue))
@@ -403,11 +407,13 @@ func (a *Agent) handle(l *client.Leased) {
 			a.mu.Unlock()
 			continue
 		}
-		if as.Pipe == nil && !a.fitsLocked(ctx) {
+		if as.Pipe == nil && (!a.fitsLocked(ctx) || time.Now().After(deadline)) {
 			// The server counted a CPU free that a queued task of this
 			// agent took first (its exit and the other's start crossed on
-			// the way): this one starts next, as soon as it fits. A pipe's
-			// stage starts at once: its peers wait for its streams.
+			// the way): this one starts next, as soon as it fits. Or the
+			// lease has had its startBudget: the rest start from the
+			// queue. A pipe's stage starts at once: its peers wait for
+			// its streams.
 			hold(queued{as, ctx})
 			a.mu.Unlock()
 			continue
@@ -416,8 +422,22 @@ func (a *Agent) handle(l *client.Leased) {
 		a.mu.Unlock()
 		a.start(as, ctx, o)
 	}
-	a.pump()
+	a.pumpUntil(deadline)
 }
+
+// startBudget is how long handle starts tasks itself before it leaves the
+// rest of a lease to the queue and returns to read the next lease. A lease
+// of a thousand tasks of no CPU (burst map -j 0) takes seconds to start,
+// one fork at a time; started in handle, they kept the lease loop from
+// reading the cancel that came meanwhile, and `burst cancel` was followed
+// by hundreds of starts. Queued, each is dropped by the cancel.
+const startBudget = 50 * time.Millisecond
+
+// maxPumps bounds the goroutines that start queued tasks at once. Every
+// task's end pumps: a thousand ends at once, each looping over the queue,
+// fought for a.mu with the lease loop (a cancel of a thousand tasks took
+// it a thousand times) and held it off for seconds.
+const maxPumps = 2
 
 // cancel stops a running task, or drops a queued one (reporting it
 // cancelled); requeue: it is stopped to run again (scontrol requeue), which
@@ -506,21 +526,48 @@ func (a *Agent) queuedAt(ref client.TaskRef) int {
 }
 
 // pump starts queued tasks, in order, while they fit in what is free.
-func (a *Agent) pump() {
+func (a *Agent) pump() { a.pumpUntil(time.Time{}) }
+
+// pumpUntil is pump, by at most maxPumps goroutines at once: a call while
+// they run returns at once, what it would start being theirs to start
+// (each gives up only under a.mu, having seen nothing more to start, after
+// the change that called it). Past deadline (zero: none) the caller hands
+// its pumping over to a goroutine of its own (a.bg) and returns.
+func (a *Agent) pumpUntil(deadline time.Time) {
+	a.mu.Lock()
+	if a.pumps >= maxPumps {
+		a.mu.Unlock()
+		return
+	}
+	a.pumps++
+	a.mu.Unlock()
+	a.pumpLoop(deadline)
+}
+
+// pumpLoop starts queued tasks for a pump counted in a.pumps, until there is
+// none that may start, or until deadline.
+func (a *Agent) pumpLoop(deadline time.Time) {
 	for {
 		short := a.roomShort()
 		a.mu.Lock()
-		if len(a.queue) == 0 {
+		if len(a.queue) == 0 || !a.fitsLocked(a.queue[0].ctx) {
+			a.pumps--
 			a.mu.Unlock()
 			return
 		}
 		q := a.queue[0]
-		if !a.fitsLocked(q.ctx) {
+		if short != "" && q.as.Pipe == nil {
+			a.waitRoomLocked() // tried again in a second (room.go)
+			a.pumps--
 			a.mu.Unlock()
 			return
 		}
-		if short != "" && q.as.Pipe == nil {
-			a.waitRoomLocked() // tried again in a second (room.go)
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			if isClosed(a.quit) {
+				a.pumps--
+			} else {
+				a.bg.Go(func() { a.pumpLoop(time.Time{}) })
+			}
 			a.mu.Unlock()
 			return
 		}

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// `burst cancel` of a map whose tasks reserve no CPU (-j 0) starts few of
+// them once it has returned. The server hands such tasks to the agent a
+// thousand at once, to start at once; the agent started them one fork at
+// a time while reading no lease, and every task's end went through the
+// whole queue again, all fighting for one lock: the cancel reached the
+// queue seconds late, and hundreds of tasks started after `burst cancel`
+// had said the job was cancelled. Those not yet started now wait in the
+// agent's queue, where the cancel drops them.
+func TestCancelStopsTasksHandedAtOnce(t *testing.T) {
+	h := newHarness(t)
+	log := filepath.Join(h.dir, "started")
+	started := func() int {
+		b, _ := os.ReadFile(log)
+		return bytes.Count(b, []byte("\n"))
+	}
+	var inputs strings.Builder
+	for i := 1; i <= 5000; i++ {
+		inputs.WriteString(strconv.Itoa(i) + "\n")
+	}
+	in := filepath.Join(h.dir, "inputs")
+	writeFile(t, in, inputs.String(), 0o644)
+	id := detachedID(t, h.mustRun("map", "-d", "-j", "0", "--cpus", "0", "-a", in, "--", "sh", "-c", "echo {} >> "+log))
+	h.waitFor("the map's first tasks to run", 60*time.Second, func() bool { return started() >= 20 })
+	h.mustRun("cancel", idArg(id))
+	at := started()
+	h.waitFor("the cancelled map to end", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	// Those that had started by the cancel and had not yet written, and
+	// the few an agent starts before the cancel reaches it: a few dozen
+	// at most where hundreds started.
+	if after := started() - at; after > 100 {
+		t.Errorf("%d tasks started after `burst cancel %d` returned (%d before), want a few at most", after, id, at)
+	}
+	if st := h.show(id).State; st != "cancelled" {
+		t.Errorf("job %d ended %s, want cancelled", id, st)
+	}
+}
