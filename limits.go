@@ -138,7 +138,7 @@ func (p *ProjectSpec) Validate() error {
 		}
 	}
 	if b := p.BudgetUSD; b != nil && *b > MaxBudgetUSD {
-		return fmt.Errorf("budget $%.0f: the limit is $%d", *b, MaxBudgetUSD)
+		return fmt.Errorf("budget $%.10g: the limit is $%d", *b, MaxBudgetUSD)
 	}
 	for _, f := range []struct {
 		what string

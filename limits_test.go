@@ -221,7 +221,7 @@ func TestProjectAndClusterLimits(t *testing.T) {
 		{"65 tags", (&ProjectSpec{Tags: tags(65)}).Validate(), "65 tags; the limit is 64"},
 		{"tag with a bell", (&ProjectSpec{Tags: &[]string{"a\x07"}}).Validate(), "control character U+0007"},
 		{"budget of $9 billion", (&ProjectSpec{BudgetUSD: usd(9e9)}).Validate(), ""},
-		{"budget of $1e300", (&ProjectSpec{BudgetUSD: usd(1e300)}).Validate(), "the limit is $9000000000"},
+		{"budget of $1e300", (&ProjectSpec{BudgetUSD: usd(1e300)}).Validate(), "budget $1e+300: the limit is $9000000000"}, // not 301 digits
 		{"huge --warn", (&ProjectSpec{Warn: str(strings.Repeat("5", 1000))}).Validate(), "--warn is 1000 bytes; the limit is 255"},
 		{"cluster", (&ClusterSpec{Name: "gpu", Provider: "local", Max: 4, Off: []string{"Fri 18:00"}}).Validate(), ""},
 		{"cluster of 584-year pilots", (&ClusterSpec{TimeLimitS: 18_446_744_074}).Validate(), "--time-limit is 18446744074 s; the limit is 3153600000 s"},

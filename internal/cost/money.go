@@ -136,7 +136,7 @@ func ParseUSD(s string) (NUSD, error) {
 		if n > maxDollars*perDollar {
 			return 0, fmt.Errorf("budget %q is too large: give at most $%d", s, maxDollars)
 		}
-		return n, nil
+		return n, tooSmall(s, t, n)
 	}
 	// Exponent forms such as 1e3 or 2.5E2. Anything that is not plain
 	// decimal notation (hex floats, "inf", "nan", underscores) is refused.
@@ -156,7 +156,31 @@ func ParseUSD(s string) (NUSD, error) {
 	if v > maxDollars {
 		return 0, fmt.Errorf("budget %q is too large: give at most $%d", s, maxDollars)
 	}
-	return USD(v), nil
+	return USD(v), tooSmall(s, t, USD(v))
+}
+
+// tooSmall refuses an amount t (as written: s) that is not zero but rounds
+// to no nano-dollar: taken as 0, it read as no budget at all, the
+// opposite of what was asked.
+func tooSmall(s, t string, n NUSD) error {
+	mantissa, _, _ := strings.Cut(strings.ToLower(t), "e")
+	if n == 0 && strings.ContainsAny(mantissa, "123456789") {
+		return fmt.Errorf("budget %q is below $0.000000001, the smallest amount burst counts: give at least that, or 0 for no budget", s)
+	}
+	return nil
+}
+
+// CheckBudget refuses a budget in dollars that no amount of money is, or
+// that is not zero but rounds to no nano-dollar (which would read as no
+// budget at all).
+func CheckBudget(v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("budget %v: give a positive amount in US dollars, e.g. --budget 100 (0 for no budget)", v)
+	}
+	if v > 0 && USD(v) == 0 {
+		return fmt.Errorf("budget %v is below $0.000000001, the smallest amount burst counts: give at least that, or 0 for no budget", v)
+	}
+	return nil
 }
 
 // parseDecimal parses plain decimal notation ("12", "12.", "12.345", ".5")

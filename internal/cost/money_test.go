@@ -83,6 +83,9 @@ func TestParseUSD(t *testing.T) {
 		{"0.1234567895", 123_456_790},
 		{"9000000000", USD(9e9)},
 		{"0.000000001", 1},
+		{"0.0000000005", 1},
+		{"0.000", 0},
+		{"0e7", 0},
 	} {
 		got, err := ParseUSD(tc.in)
 		if err != nil || got != tc.want {
@@ -112,10 +115,35 @@ func TestParseUSD(t *testing.T) {
 		{"1e10", "too large"},
 		{"1e400", "too large"},
 		{"99999999999999999999", "too large"},
+		// Not zero, but no nano-dollar: taken as 0, they read as no
+		// budget at all.
+		{"0.0000000001", `budget "0.0000000001" is below $0.000000001, the smallest amount burst counts: give at least that, or 0 for no budget`},
+		{"1e-12", "below $0.000000001"},
+		{"1e-400", "below $0.000000001"},
+		{"$4E-10", "below $0.000000001"},
 	} {
 		_, err := ParseUSD(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseUSD(%q) error = %v, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestCheckBudget: a budget sent in dollars (the API's budget_usd) that is
+// not zero but rounds to no nano-dollar is refused, as ParseUSD refuses it:
+// stored as 0, it was no budget at all (burst project list: "no budget").
+func TestCheckBudget(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{100, ""}, {0, ""}, {1e-9, ""}, {9e9, ""},
+		{-5, "give a positive amount"}, {math.NaN(), "give a positive amount"}, {math.Inf(1), "give a positive amount"},
+		{1e-12, "budget 1e-12 is below $0.000000001"}, {5e-324, "below $0.000000001"},
+	} {
+		err := CheckBudget(tc.v)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckBudget(%v) = %v, want %q", tc.v, err, tc.want)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -58,8 +57,8 @@ func applyProjectSpec(row *store.ProjectRow, spec *burst.ProjectSpec, now time.T
 	}
 	if spec.BudgetUSD != nil {
 		v := *spec.BudgetUSD
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return badRequest("budget %v: give a positive amount in US dollars, e.g. --budget 100 (0 for no budget)", v)
+		if err := cost.CheckBudget(v); err != nil {
+			return badRequest("%v", err)
 		}
 		out.BudgetNUSD = int64(cost.USD(v))
 		out.BudgetUSD = v
