@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -759,4 +760,36 @@ func runningAs(refs []client.TaskRef) []client.RunningTask {
 		out = append(out, client.RunningTask{TaskRef: r, PID: 1000 + r.Index})
 	}
 	return out
+}
+
+// TestWaitOfCappedMapCountsStarted: a map capped by -j whose short tasks
+// are queued at their machine ahead of their start (capFree) says how many
+// run, not how many were handed out: `burst show` said "--max-running 2:
+// 32 of its tasks run" with 2 running. While the disk is short, the disk is
+// what its tasks wait for (they wait at the agent for room), not the cap.
+func TestWaitOfCappedMapCountsStarted(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	id := h.submit(40, func(s *burst.JobSpec) { s.MaxRunning = 2 })
+	j := h.c.jobs[id]
+	j.nEnded, j.wallSum = 10, time.Second // short tasks: prefetched
+	h.place()
+	seq, refs := h.startAll("a", 0) // 2 run
+	if len(refs) != 2 {
+		t.Fatalf("%d tasks started; want the cap's 2", len(refs))
+	}
+	h.place() // the rest is queued at the agent, which keeps the cap
+	l := h.lease("a", seq)
+	if l == nil || len(l.Tasks) == 0 {
+		t.Fatalf("no task queued at the agent ahead of its start: %+v", l)
+	}
+	want := fmt.Sprintf("--max-running 2: 2 of its tasks run, %d more queued at their machine", len(l.Tasks))
+	if w := h.srv.waitReasons(h.now)[id]; w != want {
+		t.Errorf("the capped map waits for %q; want %q", w, want)
+	}
+	h.c.short = "the filesystem /h has 1 MiB free"
+	h.tick(time.Second) // past the reasons kept from the last reading
+	if w := h.srv.waitReasons(h.now)[id]; w != h.c.short {
+		t.Errorf("while the disk is short, the capped map waits for %q; want the disk's reason", w)
+	}
 }

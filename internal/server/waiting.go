@@ -75,10 +75,12 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		return fmt.Sprintf("project %s has spent its budget: raise it with `burst project set %s --budget AMOUNT`", j.row.Project, j.row.Project)
 	case spec.Pipe != nil && len(j.running) > 0:
 		return "a pipe starts whole: it waits for the stages of its last attempt to end"
+	case n == 0 && s.short != "" && heldBack(j):
+		return s.short // its tasks handed out wait at their agents for the same room
 	case n == 0 && spec.MaxRunning > 0:
-		return fmt.Sprintf("--max-running %d: %d of its tasks run", spec.MaxRunning, len(j.running))
+		return fmt.Sprintf("--max-running %d: %s", spec.MaxRunning, runningNow(j, " of its tasks"))
 	case n == 0 && j.maxRunning() > 0:
-		return fmt.Sprintf("its tasks reserve no CPU, and no more than %d run at once (give -j N for another bound): %d run", j.maxRunning(), len(j.running))
+		return fmt.Sprintf("its tasks reserve no CPU, and no more than %d run at once (give -j N for another bound): %s", j.maxRunning(), runningNow(j, ""))
 	case spec.Map.Delay() > 0 && now.Before(j.nextStart):
 		return fmt.Sprintf("--delay %s: its next task starts in %s", spec.Map.Delay(), j.nextStart.Sub(now).Round(time.Millisecond))
 	}
@@ -103,6 +105,24 @@ func (s *Server) jobWait(j *jobRT, now time.Time, why map[int64]string, placed m
 		r += "; " + scale.Waiting(c, ms)
 	}
 	return r
+}
+
+// runningNow says how many of j's tasks run ("2 of its tasks run" with
+// what " of its tasks"), and how many more its agents hold queued, not yet
+// started: those count in j's cap, but `burst show` said "32 of its tasks
+// run" of a -j 2 map whose short tasks were queued at their machine.
+func runningNow(j *jobRT, what string) string {
+	started := 0
+	for _, t := range j.running {
+		if t.started {
+			started++
+		}
+	}
+	out := fmt.Sprintf("%d%s run", started, what)
+	if held := len(j.running) - started; held > 0 {
+		out += fmt.Sprintf(", %d more queued at their machine", held)
+	}
+	return out
 }
 
 // heldBack says whether some task of j was handed to an agent and has not
