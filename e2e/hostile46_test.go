@@ -46,3 +46,23 @@ func TestCancelStopsTasksHandedAtOnce(t *testing.T) {
 		t.Errorf("job %d ended %s, want cancelled", id, st)
 	}
 }
+
+// A map whose inputs would fill the filesystem of BURST_HOME is refused
+// before they are written, naming the room they need; the server goes on
+// taking work. A map of 3 million inputs (12 MB in the store, written
+// twice) was taken onto a home of 16 MB and filled it with burst's own
+// store: no file a user could remove gave the room back, and the map could
+// not even be cancelled.
+func TestFaultDiskMapInputsTooLargeForHome(t *testing.T) {
+	t.Parallel()
+	h := diskHarness(t, "16m")
+	in := filepath.Join(h.dir, "inputs")
+	writeFile(t, in, strings.Repeat("x\n", 3_000_000), 0o644)
+	r := h.run("map", "-d", "--", "true", "::::", in)
+	if r.code == 0 || !strings.Contains(r.stderr, "the map's inputs take") || !strings.Contains(r.stderr, "split the inputs") {
+		t.Errorf("a map whose inputs do not fit in BURST_HOME: want a refusal naming their size and the fix, got %s", r)
+	}
+	if r := h.run("run", "--", "echo", "taken"); r.code != 0 || r.stdout != "taken\n" {
+		t.Errorf("a small job after the refusal: %s", r)
+	}
+}

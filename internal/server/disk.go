@@ -180,6 +180,38 @@ func (s *Server) refuseWrite() error {
 	return nil
 }
 
+// inputsChecked is the size of a map's inputs from which their room in the
+// store is checked before they are written (roomForInputs): below it, the
+// room refuseNewWork keeps (diskroom.MinFree) holds them.
+const inputsChecked = 64 << 10
+
+// roomForInputs refuses a map whose inputs would leave the filesystem of
+// the store with less than diskroom.MinFree: they are written twice (the
+// store's log, then its file), and a map of 3 million inputs (12 MB) taken
+// onto a home with 14 MB free filled it with burst's own store, where no
+// file a user could remove gave the room back (the map could not even be
+// cancelled). It reads the filesystem now: such a submit is rare and large.
+func (s *Server) roomForInputs(sources [][]string) error {
+	var size uint64
+	for _, src := range sources {
+		for _, v := range src {
+			size += uint64(len(v)) + 3 // as JSON: quotes and a comma
+		}
+	}
+	if size < inputsChecked {
+		return nil
+	}
+	dir := filepath.Dir(s.st.Path())
+	free, total, ok := diskroom.Space(dir)
+	need := 2*size + diskroom.MinFree(total)
+	if !ok || free >= need {
+		return nil
+	}
+	return &apierr.NoSpace{Msg: fmt.Sprintf(
+		"the map's inputs take %s in burst's store, written twice: the filesystem %s, which holds burst's state (%s), has %s free, and burst keeps %s of it free; free at least %s there, or split the inputs over several `burst map` runs",
+		web.Bytes(int64(size)), s.mountOf(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(diskroom.MinFree(total))), web.Bytes(int64(need-free)))}
+}
+
 // checkFree reads the free space under the home.
 func (s *Server) checkFree() error {
 	dir := filepath.Dir(s.st.Path())

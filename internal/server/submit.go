@@ -107,6 +107,9 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 	if err := s.refuseNewWork(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.roomForInputs(sources); err != nil {
+		return nil, nil, err
+	}
 	return sources, ended, nil
 }
 
