@@ -62,7 +62,15 @@ func TestFaultDiskMapInputsTooLargeForHome(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "the map's inputs take") || !strings.Contains(r.stderr, "split the inputs") {
 		t.Errorf("a map whose inputs do not fit in BURST_HOME: want a refusal naming their size and the fix, got %s", r)
 	}
+	// An sbatch array is such a map, its indices its inputs: refused in
+	// sbatch's words, naming --array.
+	script := filepath.Join(h.dir, "array.sh")
+	writeFile(t, script, "#!/bin/sh\n#SBATCH --array=0-4000000\n#SBATCH -o /dev/null\ntrue\n", 0o755)
+	r = h.run("sbatch", script)
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "sbatch: error: Batch job submission failed: the array's 4000001 tasks take") || !strings.Contains(r.stderr, "(--array)") {
+		t.Errorf("sbatch of an array whose tasks do not fit in BURST_HOME: want sbatch's refusal naming --array, got %s", r)
+	}
 	if r := h.run("run", "--", "echo", "taken"); r.code != 0 || r.stdout != "taken\n" {
-		t.Errorf("a small job after the refusal: %s", r)
+		t.Errorf("a small job after the refusals: %s", r)
 	}
 }

@@ -457,9 +457,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	if err != nil {
 		err = projectHint(c, cl, spec, err)
-		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 {
+		if errors.As(err, &ae) && (ae.Status >= 400 && ae.Status < 500 || ae.Status == http.StatusInsufficientStorage) {
 			// Refused (no machine could run it, no such project or
-			// cluster, ...): sbatch's words and status, burst's reason.
+			// cluster, no room for it in the store, ...): sbatch's
+			// words and status, burst's reason.
 			return &ExitError{Code: 1, Msg: "sbatch: error: Batch job submission failed: " + ae.Message}
 		}
 		return err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/apierr"
 	"github.com/burst-sh/burst/internal/diskroom"
 	"github.com/burst-sh/burst/internal/store"
@@ -191,7 +192,7 @@ const inputsChecked = 64 << 10
 // onto a home with 14 MB free filled it with burst's own store, where no
 // file a user could remove gave the room back (the map could not even be
 // cancelled). It reads the filesystem now: such a submit is rare and large.
-func (s *Server) roomForInputs(sources [][]string) error {
+func (s *Server) roomForInputs(spec *burst.JobSpec, sources [][]string) error {
 	var size uint64
 	for _, src := range sources {
 		for _, v := range src {
@@ -207,9 +208,13 @@ func (s *Server) roomForInputs(sources [][]string) error {
 	if !ok || free >= need {
 		return nil
 	}
+	what, fix := "the map's inputs take", "split the inputs over several `burst map` runs"
+	if spec.Map != nil && spec.Map.Array {
+		what, fix = fmt.Sprintf("the array's %d tasks take", spec.Tasks), "submit fewer tasks at once (--array)"
+	}
 	return &apierr.NoSpace{Msg: fmt.Sprintf(
-		"the map's inputs take %s in burst's store, written twice: the filesystem %s, which holds burst's state (%s), has %s free, and burst keeps %s of it free; free at least %s there, or split the inputs over several `burst map` runs",
-		web.Bytes(int64(size)), s.mountOf(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(diskroom.MinFree(total))), web.Bytes(int64(need-free)))}
+		"%s %s in burst's store, written twice: the filesystem %s, which holds burst's state (%s), has %s free, and burst keeps %s of it free; free at least %s there, or %s",
+		what, web.Bytes(int64(size)), s.mountOf(dir), dir, web.Bytes(int64(free)), web.Bytes(int64(diskroom.MinFree(total))), web.Bytes(int64(need-free)), fix)}
 }
 
 // checkFree reads the free space under the home.

@@ -107,7 +107,7 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 	if err := s.refuseNewWork(); err != nil {
 		return nil, nil, err
 	}
-	if err := s.roomForInputs(sources); err != nil {
+	if err := s.roomForInputs(spec, sources); err != nil {
 		return nil, nil, err
 	}
 	return sources, ended, nil
