@@ -21,6 +21,15 @@ const (
 	Lost      State = "lost"
 )
 
+// Valid reports whether s is one of the states above.
+func (s State) Valid() bool {
+	switch s {
+	case Queued, Running, Succeeded, Failed, Cancelled, Timeout, Lost:
+		return true
+	}
+	return false
+}
+
 // Terminal reports whether no further transition can happen.
 func (s State) Terminal() bool {
 	switch s {

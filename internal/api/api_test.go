@@ -431,10 +431,27 @@ func TestListLimits(t *testing.T) {
 	h = newTest(t, &standIn{job: func(context.Context, int64) (*store.JobRow, error) {
 		return &store.JobRow{Job: burst.Job{ID: 1, Project: "default"}}, nil
 	}})
-	for _, path := range []string{"/v1/jobs/1/tasks?limit=20000", "/v1/jobs/1/results?limit=10001", "/v1/jobs/1/tasks?limit=-1"} {
+	for _, path := range []string{"/v1/jobs/1/tasks?limit=20000", "/v1/jobs/1/results?limit=10001", "/v1/jobs/1/tasks?limit=-1", "/v1/jobs/1/outputs?limit=20000"} {
 		code, out := call(h, "GET", path, "", nil)
 		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, "give 0 (the default) to 10000 rows") {
 			t.Errorf("%s: status %d %q; want 400 naming the limit", path, code, msg)
+		}
+	}
+	// A negative or unreadable ?from= was read as 0 without a word (the
+	// logs' ?offset=-1 is refused), and an unknown ?state= as a filter
+	// nothing matches: an empty listing, where `burst jobs --state` names
+	// the states.
+	for path, want := range map[string]string{
+		"/v1/jobs/1/tasks?from=-1":        `from "-1": give the index to start at, 0 or more`,
+		"/v1/jobs/1/results?from=x":       `from "x"`,
+		"/v1/jobs/1/outputs?from=-3":      `from "-3"`,
+		"/v1/jobs/1/output?from=-3":       `from "-3"`,
+		"/v1/jobs/1/tasks?state=bogus":    `state "bogus": give queued, running, succeeded, failed, cancelled, timeout or lost`,
+		"/v1/jobs?state=running&state=ok": `state "ok"`,
+	} {
+		code, out := call(h, "GET", path, "", nil)
+		if msg := errMessage(t, out); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("%s: status %d %q; want 400 with %q", path, code, msg, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -106,9 +107,11 @@ func answerJob(r *http.Request, j *burst.Job) burst.Job {
 func (h *handler) handleJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.JobFilter{Project: q.Get("project"), Projects: visible(r.Context())}
-	for _, st := range q["state"] {
-		f.States = append(f.States, burst.State(st))
+	states, ok := stateParams(w, q["state"])
+	if !ok {
+		return
 	}
+	f.States = states
 	n, ok := listLimit(w, q.Get("limit"))
 	if !ok {
 		return
@@ -162,9 +165,11 @@ func (h *handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
-	limit, ok := pageLimit(w, r.URL.Query().Get("limit"))
+	from, limit, ok := page(w, r.URL.Query())
 	if !ok {
+		return
+	}
+	if _, ok := stateParams(w, r.URL.Query()["state"]); !ok {
 		return
 	}
 	if states := r.URL.Query()["state"]; len(states) > 0 {
@@ -660,6 +665,47 @@ func listLimit(w http.ResponseWriter, v string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// page parses a page of a job's tasks, results or outputs: ?from= and
+// ?limit= (pageFrom, pageLimit).
+func page(w http.ResponseWriter, q url.Values) (from, limit int, ok bool) {
+	if from, ok = pageFrom(w, q.Get("from")); !ok {
+		return 0, 0, false
+	}
+	limit, ok = pageLimit(w, q.Get("limit"))
+	return from, limit, ok
+}
+
+// pageFrom parses a page's ?from= (the first task, output or result to
+// give): 0 or more. A negative or unreadable one was read as 0 without a
+// word, where ?offset=-1 of the logs is refused.
+func pageFrom(w http.ResponseWriter, v string) (int, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		writeJSON(w, 400, client.Error{Message: fmt.Sprintf("from %.40q: give the index to start at, 0 or more", v)})
+		return 0, false
+	}
+	return n, true
+}
+
+// stateParams parses ?state= filters: an unknown state was taken as a
+// filter no job or task matches, an empty listing where `burst jobs
+// --state` names the states.
+func stateParams(w http.ResponseWriter, vs []string) ([]burst.State, bool) {
+	var out []burst.State
+	for _, v := range vs {
+		st := burst.State(v)
+		if !st.Valid() {
+			writeJSON(w, 400, client.Error{Message: fmt.Sprintf("state %.40q: give queued, running, succeeded, failed, cancelled, timeout or lost", v)})
+			return nil, false
+		}
+		out = append(out, st)
+	}
+	return out, true
 }
 
 // pageLimit is listLimit for a job's tasks and results, whose default is

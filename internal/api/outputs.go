@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/burst-sh/burst/client"
 )
@@ -22,10 +21,9 @@ func (h *handler) handleOutputs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	from, _ := strconv.Atoi(q.Get("from"))
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit <= 0 || limit > 10000 {
-		limit = 1000
+	from, limit, ok := page(w, q)
+	if !ok {
+		return
 	}
 	out, err := h.b.Outputs(r.Context(), j.ID, max(from, 0), limit)
 	if err != nil {

@@ -80,8 +80,7 @@ func (h *handler) handleResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	from, _ := strconv.Atoi(q.Get("from"))
-	limit, ok := pageLimit(w, q.Get("limit"))
+	from, limit, ok := page(w, q)
 	if !ok {
 		return
 	}
@@ -164,7 +163,10 @@ func (h *handler) handleOutput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	from, _ := strconv.Atoi(q.Get("from"))
+	from, ok := pageFrom(w, q.Get("from"))
+	if !ok {
+		return
+	}
 	follow := q.Get("follow") == "true"
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Trailer", "X-Burst-Next-Task, "+client.ErrorTrailer)

@@ -37,7 +37,7 @@ func newJobsCmd() *cobra.Command {
 			q := client.JobsQuery{Project: project, Limit: limit}
 			for _, s := range states {
 				st := burst.State(s)
-				if !validState(st) {
+				if !st.Valid() {
 					return usage("--state %s: use queued, running, succeeded, failed, cancelled, timeout or lost", s)
 				}
 				q.States = append(q.States, st)
@@ -82,14 +82,6 @@ func jobReason(j burst.Job) string {
 		return j.Waiting
 	}
 	return j.Reason
-}
-
-func validState(s burst.State) bool {
-	switch s {
-	case burst.Queued, burst.Running, burst.Succeeded, burst.Failed, burst.Cancelled, burst.Timeout, burst.Lost:
-		return true
-	}
-	return false
 }
 
 func taskSummary(c burst.TaskCounts) string {

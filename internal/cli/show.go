@@ -59,7 +59,7 @@ func newShowCmd() *cobra.Command {
 				}
 				jt := &jobWithTasks{Job: j, TaskList: ts}
 				if j.Spec != nil && j.Spec.Staged() {
-					if jt.Outputs, err = cl.Outputs(ctx, id, from, max(n, 1)); err != nil {
+					if jt.Outputs, err = cl.Outputs(ctx, id, from, min(max(n, 1), burst.MaxListRows)); err != nil {
 						return nil, err
 					}
 				}
