@@ -125,6 +125,13 @@ func TestLimits(t *testing.T) {
 		{"map halting on no count", mapOf(func(m *MapSpec) { m.HaltOn = HaltOnDone }), "--halt success=N or done=N"},
 		{"map halting on a count and a share", mapOf(func(m *MapSpec) { m.HaltOn, m.HaltAfter, m.HaltAfterPct = HaltOnDone, 1, 5 }), "one of them"},
 		{"map halting past 100%", mapOf(func(m *MapSpec) { m.HaltOn, m.HaltAfterPct = HaltOnSuccess, 101 }), "at most 100%"},
+		{"map timing out at 200% of the median", mapOf(func(m *MapSpec) { m.TimeoutPct = 200 }), ""},
+		{"map timing out past a million times the median", mapOf(func(m *MapSpec) { m.TimeoutPct = 1e9 }), "--timeout N%"},
+		{"map timing out at a share and with a limit", func() JobSpec {
+			s := mapOf(func(m *MapSpec) { m.TimeoutPct = 200 })
+			s.Resources.TimeLimit = 60
+			return s
+		}(), "give no time limit of your own with it"},
 		{"map halting on a word burst lacks", mapOf(func(m *MapSpec) { m.HaltOn, m.HaltAfter = "fail", 1 }), `halt_on "fail"`},
 		{"map halt count with no condition", mapOf(func(m *MapSpec) { m.HaltAfter = 2 }), "--halt success=N"},
 		{"array of indices", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"0", "3", "4000000"}} }), ""},

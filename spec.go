@@ -224,51 +224,61 @@ const MaxTimeoutPct = 1e8
 // least 1), that a map's --timeout pct% sets when the median run time of
 // its tasks that succeeded is median: pct percent of it.
 func MedianTimeLimit(pct float64, median time.Duration) int64 {
-	s := math.Ceil(pct / 100 * median.Seconds())
+	s := math.Ceil(pct*median.Seconds()/100 - 1e-9) // 110% of 100 s is 110, not 111
 	return int64(min(max(s, 1), MaxTimeLimitS))
 }
 
 // Remedian is the median of a stream of run times as GNU parallel keeps
 // it for --timeout N%: Rousseeuw and Bassett's remedian, a median of
 // medians of buffers of 999, in bounded memory however long the stream.
-// Of an even number of values it is the lower middle one, as parallel's.
-// The zero value is empty.
+// Of an even number of values it is the lower middle one, as parallel's
+// (which sorts them as text, not as numbers: 10 s before 9 s; this one
+// sorts numbers, as its manual describes). The zero value is empty.
 type Remedian struct {
-	n   int
-	buf [3][]time.Duration
-	med time.Duration
+	n      int
+	levels [3]remedianLevel
 }
 
 // remedianBase is the size of each of Remedian's buffers.
 const remedianBase = 999
 
+// remedianLevel is one buffer of a Remedian, and its values sorted, so
+// that its median is read at once (one value changes at a time).
+type remedianLevel struct {
+	vals, sorted []time.Duration
+}
+
+// set puts v at at, in place of the value there, if any.
+func (l *remedianLevel) set(at int, v time.Duration) {
+	if at < len(l.vals) {
+		i, _ := slices.BinarySearch(l.sorted, l.vals[at])
+		l.sorted = slices.Delete(l.sorted, i, i+1)
+		l.vals[at] = v
+	} else {
+		l.vals = append(l.vals, v)
+	}
+	i, _ := slices.BinarySearch(l.sorted, v)
+	l.sorted = slices.Insert(l.sorted, i, v)
+}
+
+// median is the level's middle value, the lower one of an even number.
+func (l *remedianLevel) median() time.Duration { return l.sorted[(len(l.sorted)-1)/2] }
+
 // Add adds one run time.
 func (r *Remedian) Add(d time.Duration) {
 	i := r.n
 	r.n++
-	put := func(level, at int, v time.Duration) {
-		b := r.buf[level]
-		if at < len(b) {
-			b[at] = v
-		} else {
-			r.buf[level] = append(b, v)
-		}
-	}
-	put(0, i%remedianBase, d)
-	put(1, i/remedianBase%remedianBase, lowerMedian(r.buf[0]))
-	put(2, i/remedianBase/remedianBase%remedianBase, lowerMedian(r.buf[1]))
-	r.med = lowerMedian(r.buf[2])
+	r.levels[0].set(i%remedianBase, d)
+	r.levels[1].set(i/remedianBase%remedianBase, r.levels[0].median())
+	r.levels[2].set(i/remedianBase/remedianBase%remedianBase, r.levels[1].median())
 }
 
 // Median is the remedian of what was added; ok is false when nothing was.
-func (r *Remedian) Median() (d time.Duration, ok bool) { return r.med, r.n > 0 }
-
-// lowerMedian is the middle of vs, the lower of the two middle ones when
-// their number is even.
-func lowerMedian(vs []time.Duration) time.Duration {
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	return s[(len(s)-1)/2]
+func (r *Remedian) Median() (d time.Duration, ok bool) {
+	if r.n == 0 {
+		return 0, false
+	}
+	return r.levels[2].median(), true
 }
 
 // The conditions of MapSpec.HaltOn.
@@ -705,6 +715,9 @@ func (s *JobSpec) validateCommon() error {
 	if s.Tasks < 1 {
 		return fmt.Errorf("a job needs at least one task")
 	}
+	if s.Map != nil && s.Map.TimeoutPct > 0 && s.Resources.TimeLimit > 0 {
+		return errors.New("--timeout N% sets each task's time limit from the median run time: give no time limit of your own with it (--time)")
+	}
 	return nil
 }
 
@@ -778,7 +791,7 @@ func (m *MapSpec) validate(command bool) error {
 		return errors.New("--halt success=N or done=N: give N a count of 1 or more (3) or a share above 0% and at most 100% (3%), one of them")
 	}
 	if !(m.TimeoutPct >= 0 && m.TimeoutPct <= MaxTimeoutPct) {
-		return fmt.Errorf("--timeout N%%: give N above 0 and at most %g, a share of the median run time of the tasks that succeeded (200%% kills a task that runs twice as long)", float64(MaxTimeoutPct))
+		return fmt.Errorf("--timeout N%%: give N from 0 (none) to %g, a share of the median run time of the tasks that succeeded (200%% kills a task that runs twice as long)", float64(MaxTimeoutPct))
 	}
 	if m.DelayMS < 0 || m.Delay() > MaxDelay {
 		return fmt.Errorf("--delay: give a time between 0 and %s between two task starts, such as --delay 0.5 or --delay 2s", MaxDelay)

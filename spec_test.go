@@ -3,6 +3,7 @@ package burst
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +248,39 @@ func TestRemedian(t *testing.T) {
 	if got, _ := big.Median(); got < 2200*s || got > 2800*s {
 		t.Errorf("the remedian of 1..5000 s is %v, want about 2500 s", got)
 	}
-	if n := len(big.buf[0]) + len(big.buf[1]) + len(big.buf[2]); n > 3*remedianBase {
+	// Step by step, the same as the remedian computed plainly (each
+	// buffer sorted anew), over 3,000 values with repeats.
+	var r2 Remedian
+	var plain [3][]time.Duration
+	mid := func(vs []time.Duration) time.Duration { s := slices.Sorted(slices.Values(vs)); return s[(len(s)-1)/2] }
+	put := func(l, at int, v time.Duration) {
+		if at < len(plain[l]) {
+			plain[l][at] = v
+		} else {
+			plain[l] = append(plain[l], v)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range 3000 {
+		v := time.Duration(rnd.IntN(50)) * time.Second
+		r2.Add(v)
+		put(0, i%remedianBase, v)
+		put(1, i/remedianBase%remedianBase, mid(plain[0]))
+		put(2, i/remedianBase/remedianBase%remedianBase, mid(plain[1]))
+		if got, _ := r2.Median(); got != mid(plain[2]) {
+			t.Fatalf("after %d values: %v, want %v", i+1, got, mid(plain[2]))
+		}
+	}
+	n := 0
+	for _, l := range big.levels {
+		n += len(l.vals)
+		// Each level's sorted copy is its values, sorted.
+		want := slices.Sorted(slices.Values(l.vals))
+		if !slices.Equal(l.sorted, want) {
+			t.Fatalf("a level's sorted values %v are not its values %v sorted", l.sorted[:min(5, len(l.sorted))], want[:min(5, len(want))])
+		}
+	}
+	if n > 3*remedianBase {
 		t.Errorf("the remedian holds %d values, want at most %d", n, 3*remedianBase)
 	}
 }
@@ -264,6 +297,7 @@ func TestMedianTimeLimit(t *testing.T) {
 		{150, 3 * time.Second, 5}, // 4.5 s, rounded up
 		{200, 100 * time.Millisecond, 1},
 		{101, time.Hour, 3636},
+		{110, 100 * time.Second, 110}, // not 111: 1.1*100 is 110.00000000000001
 		{1e8, 1e6 * time.Hour, MaxTimeLimitS},
 	} {
 		if got := MedianTimeLimit(c.pct, c.median); got != c.want {

@@ -87,14 +87,14 @@ func (h *harness) counter(name string) float64 {
 }
 
 // waitPasses waits until the server's counter name (burst_scheduler_passes_total,
-// burst_autoscaler_rounds_total) has risen by n from now: proof that n
-// passes began after this call, each of which saw what was submitted before
-// it. It replaces a fixed sleep before a check that something did not
-// happen.
+// burst_autoscaler_rounds_total) has risen by n+1 from now: each pass counts
+// itself at its end, so the first may have begun before this call; the n
+// after it began after it, and each saw what was submitted before it. It
+// replaces a fixed sleep before a check that something did not happen.
 func (h *harness) waitPasses(name string, n int) {
 	h.t.Helper()
 	from := h.counter(name)
-	h.waitFor(fmt.Sprintf("%d more of %s", n, name), 60*time.Second, func() bool { return h.counter(name) >= from+float64(n) })
+	h.waitFor(fmt.Sprintf("%d more of %s", n+1, name), 60*time.Second, func() bool { return h.counter(name) >= from+float64(n+1) })
 }
 
 // jobCount is how many jobs `burst jobs` lists, and how long it took.

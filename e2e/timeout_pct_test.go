@@ -30,3 +30,23 @@ func TestMapTimeoutPctAcrossRestart(t *testing.T) {
 		t.Fatalf("after the restart: %d succeeded, tasks %+v; want 4 succeeded and the 4 s task timed out at 3 s (the median of 1, 1, 1 and 2 kept)", j.Tasks.Succeeded, j.TaskList)
 	}
 }
+
+// TestMapTimeoutPctResume: `burst map --resume` of a map whose --timeout
+// N% killed a task starts the median afresh, as a new run of parallel
+// --resume-failed does: the task that ran past the limit runs to its end.
+// It used to keep the last limit and time out the same task again, saying
+// to resume once more. Two at a time: the 6 s task is killed at 3 s, once
+// three 1 s tasks have set the median.
+func TestMapTimeoutPctResume(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.run("map", "-q", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "6", "1", "1", "1")
+	if r.code != 1 || r.stdout != "1\n1\n1\n" {
+		t.Fatalf("the first run: %s; want exit 1 and the 6 s task killed", r)
+	}
+	id := mustID(t, h.mustRun("jobs", "-q", "--limit", "1").stdout)
+	r = h.run("map", "--resume", idArg(id))
+	if r.code != 0 || r.stdout != "6\n" {
+		t.Fatalf("the resume: %s; want the 6 s task run to its end, exit 0", r)
+	}
+}

@@ -312,8 +312,11 @@ func TestOfCluster(t *testing.T) {
 		{"an earlier cluster's birth", store.MachineRow{ClusterBorn: made.Add(-time.Hour).UnixMicro(), Machine: burst.Machine{StoppedAt: at(time.Hour)}}, def, false},
 		{"the built-in cluster's", store.MachineRow{}, burst.Cluster{Name: "local"}, true},
 		{"a dated cluster's, as the built-in", store.MachineRow{ClusterBorn: made.UnixMicro()}, burst.Cluster{Name: "local"}, false},
-		{"no birth: stopped after the cluster was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(-time.Hour), StoppedAt: at(time.Minute)}}, def, true},
+		{"no birth: started after the cluster was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(time.Minute), StoppedAt: at(time.Hour)}}, def, true},
+		{"no birth: started before, its stop ending after the cluster was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(-time.Hour), StoppedAt: at(time.Minute)}}, def, false},
+		{"no birth, never started: stopped after the cluster was made", store.MachineRow{Machine: burst.Machine{StoppedAt: at(time.Minute)}}, def, true},
 		{"no birth: last seen before it was made", store.MachineRow{Machine: burst.Machine{StartedAt: at(-2 * time.Hour), SeenAt: at(-time.Hour), StoppedAt: at(-time.Minute)}}, def, false},
+		{"no birth, never started: seen before it was made", store.MachineRow{Machine: burst.Machine{SeenAt: at(-time.Hour)}}, def, false},
 		{"no birth: never started", store.MachineRow{}, def, true},
 	} {
 		if got := ofCluster(tc.row, tc.def); got != tc.want {

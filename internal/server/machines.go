@@ -77,14 +77,19 @@ func born(def burst.Cluster) int64 {
 // name, is def's and not an earlier cluster's of that name, deleted
 // since: a cluster made again under a deleted one's name must not take
 // over its stopped machines. A row written before machines kept their
-// cluster's birth tells it by time: a machine last seen before def was
-// made was another's.
+// cluster's birth tells it by time: a cluster's own machine started (each
+// start sets StartedAt afresh) after the cluster was made; one never
+// started, by when it was last seen or stopped (an old cluster's machine
+// whose stop ended after the new one was made is then taken for its own).
 func ofCluster(row store.MachineRow, def burst.Cluster) bool {
 	if row.ClusterBorn != 0 || def.CreatedAt.IsZero() {
 		return row.ClusterBorn == born(def)
 	}
+	if row.StartedAt != nil {
+		return !row.StartedAt.Before(def.CreatedAt)
+	}
 	seen := false
-	for _, t := range []*time.Time{row.StartedAt, row.SeenAt, row.StoppedAt} {
+	for _, t := range []*time.Time{row.SeenAt, row.StoppedAt} {
 		if t != nil {
 			seen = true
 			if !t.Before(def.CreatedAt) {

@@ -32,6 +32,18 @@ func resumeHalt(spec *burst.JobSpec, succeeded int) bool {
 	return true
 }
 
+// resumeTimeout has a resumed --timeout N% map start its median afresh, as
+// parallel --resume-failed, a new run, does: kept, the limit the last
+// median set would time out at once the very tasks that ran past it. It
+// says whether row's spec changed.
+func resumeTimeout(row *store.JobRow) bool {
+	if m := row.Spec.Map; m == nil || m.TimeoutPct <= 0 || row.Spec.Resources.TimeLimit == 0 {
+		return false
+	}
+	row.Spec.Resources.TimeLimit, row.TimeLimitS = 0, 0
+	return true
+}
+
 // resumeSpec puts o's settings into spec, and says whether any changed.
 func resumeSpec(spec *burst.JobSpec, o client.ResumeOptions) (bool, error) {
 	changed := false
@@ -99,6 +111,9 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 		return nil, err
 	}
 	if resumeHalt(row.Spec, row.Tasks.Succeeded) {
+		changed = true
+	}
+	if resumeTimeout(row) {
 		changed = true
 	}
 	var sources [][]string

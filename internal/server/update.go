@@ -29,6 +29,8 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 			return badRequest("time limit %d s: give 0 (none) to %d s", lim, int64(burst.MaxTimeLimitS))
 		case spec.Pipe != nil:
 			return badRequest("job %d is a pipe: its stages have time limits of their own; run it again with new ones", id)
+		case spec.Map != nil && spec.Map.TimeoutPct > 0:
+			return badRequest("job %d's time limit follows its --timeout %g%%, a share of the median run time of its tasks that succeeded: it cannot be set (cancel the map and resume it with `burst map --resume %d` to start the median afresh)", id, spec.Map.TimeoutPct, id)
 		case !admin && spec.Resources.TimeLimit > 0 && (lim == 0 || lim > spec.Resources.TimeLimit):
 			return &auth.Denied{Msg: fmt.Sprintf("only an admin may raise a job's time limit (job %d's is %s): give one no longer", id, burst.FormatTimeLimit(time.Duration(spec.Resources.TimeLimit)*time.Second))}
 		}
