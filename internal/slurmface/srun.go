@@ -168,6 +168,10 @@ var srunOpts = []Opt{
 	{Long: "slurmd-debug", Arg: RequiredArg},
 	{Long: "tasks-per-node", Arg: RequiredArg}, // --ntasks-per-node's other name
 	// refused
+	{Long: "prolog", Arg: RequiredArg},
+	{Long: "epilog", Arg: RequiredArg},
+	{Long: "task-prolog", Arg: RequiredArg},
+	{Long: "task-epilog", Arg: RequiredArg},
 	{Long: "multi-prog"},
 	{Long: "het-group", Arg: RequiredArg},
 	{Long: "dependency", Short: 'd', Arg: RequiredArg},
@@ -175,9 +179,13 @@ var srunOpts = []Opt{
 
 // srunRefused says why burst refuses an option srun has.
 var srunRefused = map[string]string{
-	"multi-prog": "burst runs one program per step: start each with its own srun",
-	"het-group":  "burst has no heterogeneous jobs",
-	"dependency": "burst jobs have no dependencies: run srun once the job it needs has ended",
+	"multi-prog":  "burst runs one program per step: start each with its own srun",
+	"het-group":   "burst has no heterogeneous jobs",
+	"dependency":  "burst jobs have no dependencies: run srun once the job it needs has ended",
+	"prolog":      "burst runs no step prolog: run it before srun in the script (PROG && srun ...)",
+	"epilog":      "burst runs no step epilog: run it after srun in the script (srun ...; PROG)",
+	"task-prolog": "burst runs no task prolog: have each task run it first (srun sh -c 'PROG; exec CMD')",
+	"task-epilog": "burst runs no task epilog: have each task run it last (srun sh -c 'CMD; PROG')",
 }
 
 // ErrSrunHelp is ParseSrun's answer to -h/--help/--usage.

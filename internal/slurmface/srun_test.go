@@ -43,6 +43,11 @@ func TestParseSrun(t *testing.T) {
 		{name: "pty: the caller decides, by its terminal", args: []string{"--pty", "bash"}, want: Srun{Pty: true, Argv: []string{"bash"}}},
 		{name: "bad count", args: []string{"-n", "0", "x"}, err: "--ntasks=0"},
 		{name: "unknown", args: []string{"--frob", "x"}, err: "unrecognized option '--frob'"},
+		// Slurm's srun runs these; burst names what to write instead.
+		{name: "prolog", args: []string{"--prolog=/bin/p", "x"}, err: "--prolog is not supported by burst: burst runs no step prolog: run it before srun"},
+		{name: "task prolog", args: []string{"--task-prolog", "/bin/p", "x"}, err: "srun sh -c 'PROG; exec CMD'"},
+		{name: "task epilog", args: []string{"--task-epilog=/bin/p", "x"}, err: "srun sh -c 'CMD; PROG'"},
+		{name: "epilog", args: []string{"--epilog=/bin/p", "x"}, err: "run it after srun"},
 		// SkyPilot's example script: srun --jobid $SLURM_JOBID bash -c hostname
 		{name: "jobid", args: []string{"--jobid", "12", "bash"}, want: Srun{JobID: 12, Argv: []string{"bash"}}},
 		{name: "jobid not a number", args: []string{"--jobid=abc", "x"}, err: `Invalid numeric value "abc" for --jobid.`},
