@@ -78,28 +78,7 @@ func taskStderr(s string) string {
 
 func TestMapAsGNUParallel(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.jobsJSON() // start the server first: its note is not the map's
-	f1, f2, empty := filepath.Join(h.dir, "f1"), filepath.Join(h.dir, "f2"), filepath.Join(h.dir, "empty")
-	writeFile(t, f1, "x\ny\n", 0o644)
-	writeFile(t, f2, "1\n2\n3\n", 0o644)
-	writeFile(t, empty, "", 0o644)
-
-	// sameAs compares burst map with parallel given parallelFlags too (-q: each input one argument, as burst's).
-	sameAs := func(t *testing.T, parallelFlags, flags []string, args ...string) {
-		t.Helper()
-		p := parallelRun(t, h.dir, nil, append(append(parallelFlags, flags...), args...)...)
-		b := h.burstMap(nil, flags, args...)
-		if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
-			t.Errorf("burst map and GNU parallel differ on %q:\nparallel: exit %d, stdout %q, stderr %q\nburst:    exit %d, stdout %q, stderr %q",
-				append(flags, args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
-		}
-	}
-	same := func(t *testing.T, flags []string, args ...string) {
-		t.Helper()
-		sameAs(t, []string{"-q"}, flags, args...)
-	}
-
+	h, f1, f2, _, sameAs, same := newParallelLab(t)
 	// man parallel, :::: argfiles: "Another way to write --arg-file argfile1 --arg-file argfile2 ...";
 	// --arg-file: "If multiple --arg-file are given, each input-file will be treated as an input source,
 	// and all combinations of input sources will be generated."
@@ -285,6 +264,13 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+}
+
+// TestMapAsGNUParallelCommands: the second part of TestMapAsGNUParallel (-N, -X, {%}, commands as
+// inputs, options as parallel spells and abbreviates them, words a shell would expand).
+func TestMapAsGNUParallelCommands(t *testing.T) {
+	t.Parallel()
+	h, _, f2, empty, sameAs, same := newParallelLab(t)
 	// man parallel, -N max-args: "Use at most max-args arguments per command line. Like -n but also
 	// makes replacement strings {1} .. {max-args} that represents argument 1 .. max-args."
 	t.Run("max_args", func(t *testing.T) {
@@ -629,6 +615,13 @@ func TestMapAsGNUParallel(t *testing.T) {
 		}
 	})
 
+}
+
+// TestMapAsGNUParallelOutput: the third part of TestMapAsGNUParallel (--trim, --delay, --tag, --verbose,
+// --halt, --timeout, exit status, output modes, --header, --results).
+func TestMapAsGNUParallelOutput(t *testing.T) {
+	t.Parallel()
+	h, _, _, empty, sameAs, same := newParallelLab(t)
 	// man parallel, --trim: "Trim white space in input. n No trim ... l Left trim ... r Right trim ...
 	// lr/rl Both"; with --colsep it trims each column, lr unless given.
 	t.Run("trim", func(t *testing.T) {
@@ -1015,6 +1008,36 @@ func TestMapAsGNUParallel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// newParallelLab is a harness whose server has started, files f1 (x, y),
+// f2 (1, 2, 3) and empty in its directory, and sameAs, which runs
+// burst map with flags and args and GNU parallel with parallelFlags too
+// (-q: each input one argument, as burst's) in that directory and fails t
+// unless exit status, stdout and the tasks' stderr agree; same is sameAs
+// with -q. TestMapAsGNUParallel's three parts each make one, so that they
+// run beside each other and other tests, not one after another.
+func newParallelLab(t *testing.T) (h *harness, f1, f2, empty string, sameAs func(t *testing.T, parallelFlags, flags []string, args ...string), same func(t *testing.T, flags []string, args ...string)) {
+	h = newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	f1, f2, empty = filepath.Join(h.dir, "f1"), filepath.Join(h.dir, "f2"), filepath.Join(h.dir, "empty")
+	writeFile(t, f1, "x\ny\n", 0o644)
+	writeFile(t, f2, "1\n2\n3\n", 0o644)
+	writeFile(t, empty, "", 0o644)
+	sameAs = func(t *testing.T, parallelFlags, flags []string, args ...string) {
+		t.Helper()
+		p := parallelRun(t, h.dir, nil, append(append(parallelFlags, flags...), args...)...)
+		b := h.burstMap(nil, flags, args...)
+		if b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+			t.Errorf("burst map and GNU parallel differ on %q:\nparallel: exit %d, stdout %q, stderr %q\nburst:    exit %d, stdout %q, stderr %q",
+				append(flags, args...), p.code, p.stdout, p.stderr, b.code, b.stdout, taskStderr(b.stderr))
+		}
+	}
+	same = func(t *testing.T, flags []string, args ...string) {
+		t.Helper()
+		sameAs(t, []string{"-q"}, flags, args...)
+	}
+	return h, f1, f2, empty, sameAs, same
 }
 
 // man parallel, --resume: "Resumes from the last unfinished job. By reading --joblog ... GNU parallel will figure
