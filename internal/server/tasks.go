@@ -634,10 +634,8 @@ func (c *control) medianLimit(j *jobRT, row store.TaskRow, b *batch) {
 	}
 	spec := *j.row.Spec // a new spec: readers outside the lock keep the one they have
 	spec.Resources.TimeLimit = lim
-	j.row.Spec, j.row.TimeLimitS = &spec, lim
-	j.ctx = nil // the tasks leased from now on take it
-	c.sendLimit(j)
-	b.cacheWrite(func(tx *store.Tx) error { return store.SaveUpdate(tx, j.row.ID, &spec) })
+	j.row.Spec = &spec
+	c.respec(j, true, b)
 }
 
 // mapStops stops map j once, with row's end (a task's, or a cache hit's),

@@ -119,19 +119,26 @@ func (c *control) updateJob(id int64, o client.UpdateOptions, admin bool, ended 
 	default:
 		j.row.Spec, j.row.Name = &spec, spec.Name
 	}
-	j.row.TimeLimitS = spec.Resources.TimeLimit
-	j.ctx = nil // the tasks leased from now on take the new spec
-	if o.TimeLimit != nil && started {
-		// Its running tasks, and those queued on machines, take the new
-		// limit, each counted from its own start (as Slurm counts a job's
-		// from its start).
-		c.sendLimit(j)
-	}
-	b.cacheWrite(func(tx *store.Tx) error { return store.SaveUpdate(tx, id, &spec) })
+	c.respec(j, o.TimeLimit != nil && started, b)
 	b.job(j)
 	b.event(eventAt(now, actor, "job.update", j.row.Project, "job "+strconv.FormatInt(id, 10),
 		fmt.Sprintf("job %d (%s) updated: %s", id, j.row.Name, strings.Join(what, ", "))))
 	return nil
+}
+
+// respec makes j's spec, set anew, the one its tasks leased from now on
+// take and the store keeps; with newLimit, its running tasks and those
+// queued on machines take its time limit, each counted from its own start
+// (as Slurm counts a job's from its start).
+func (c *control) respec(j *jobRT, newLimit bool, b *batch) {
+	spec := j.row.Spec
+	j.row.TimeLimitS = spec.Resources.TimeLimit
+	j.ctx = nil
+	if newLimit {
+		c.sendLimit(j)
+	}
+	id := j.row.ID
+	b.cacheWrite(func(tx *store.Tx) error { return store.SaveUpdate(tx, id, spec) })
 }
 
 // waitsFor is the job of deps through which job id would wait for itself,
