@@ -214,6 +214,11 @@ type MapSpec struct {
 	// timeout (MedianTimeLimit). 0: none. The map has no time limit of
 	// its own then (Resources.TimeLimit is what the server sets).
 	TimeoutPct float64 `json:"timeout_pct,omitempty"`
+	// TimeoutSinceUS is when the map was last resumed (Unix
+	// microseconds): its --timeout N% median is of the tasks that
+	// succeeded since, as a new parallel --resume-failed run knows only
+	// its own. 0: all of them.
+	TimeoutSinceUS int64 `json:"timeout_since_us,omitempty"`
 }
 
 // MaxTimeoutPct bounds TimeoutPct: a task may run a million times the

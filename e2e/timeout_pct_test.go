@@ -49,4 +49,26 @@ func TestMapTimeoutPctResume(t *testing.T) {
 	if r.code != 0 || r.stdout != "6\n" {
 		t.Fatalf("the resume: %s; want the 6 s task run to its end, exit 0", r)
 	}
+
+	// A server killed after the resume, while the rerun tasks run, reads
+	// back the run times since the resume only. Here the first run's three
+	// 1 s tasks set a 3 s limit that kills a 4 s and a 5 s task; resumed,
+	// both run, the server dies, and the 4 s task's success makes the
+	// median 4 s (a 9 s limit): the 5 s task succeeds. The server used to
+	// read the first run's run times too (median 1 s of 1, 1, 1, 4) and
+	// kill the 5 s task at 3 s again.
+	r = h.run("map", "-q", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "1", "1", "1", "4", "5")
+	if r.code != 2 || r.stdout != "1\n1\n1\n" {
+		t.Fatalf("the second map's first run: %s; want exit 2, the 4 s and 5 s tasks killed", r)
+	}
+	id = mustID(t, h.mustRun("jobs", "-q", "--limit", "1").stdout)
+	h.mustRun("map", "--resume", idArg(id), "--detach")
+	h.waitFor("the resumed tasks to run", 30*time.Second, func() bool {
+		return h.showTasks(id, 5).Tasks.Running == 2
+	})
+	h.kill9(h.serverPID(), "server")
+	h.run("wait", idArg(id)) // starts a new server
+	if j := h.showTasks(id, 5); j.Tasks.Succeeded != 5 {
+		t.Fatalf("the resume across a restart: tasks %+v; want all 5 succeeded (no limit from the first run's median)", j.TaskList)
+	}
 }

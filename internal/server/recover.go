@@ -62,8 +62,9 @@ func (s *Server) recover(ctx context.Context) error {
 				return fmt.Errorf("load inputs of job %d: %w", row.ID, err)
 			}
 			if row.Spec.Map.TimeoutPct > 0 {
-				// --timeout N%: the median goes on from the run times it had.
-				if runTimes[row.ID], err = s.st.RunTimes(ctx, row.ID); err != nil {
+				// --timeout N%: the median goes on from the run times it had
+				// (since its last resume).
+				if runTimes[row.ID], err = s.st.RunTimes(ctx, row.ID, row.Spec.Map.TimeoutSinceUS); err != nil {
 					return fmt.Errorf("load run times of job %d: %w", row.ID, err)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
@@ -34,12 +35,17 @@ func resumeHalt(spec *burst.JobSpec, succeeded int) bool {
 
 // resumeTimeout has a resumed --timeout N% map start its median afresh, as
 // parallel --resume-failed, a new run, does: kept, the limit the last
-// median set would time out at once the very tasks that ran past it. It
-// says whether row's spec changed.
-func resumeTimeout(row *store.JobRow) bool {
-	if m := row.Spec.Map; m == nil || m.TimeoutPct <= 0 || row.Spec.Resources.TimeLimit == 0 {
+// median set would time out at once the very tasks that ran past it. The
+// median counts the tasks that succeed from now on, after a restart too
+// (TimeoutSinceUS). It says whether row's spec changed.
+func resumeTimeout(row *store.JobRow, now time.Time) bool {
+	m := row.Spec.Map
+	if m == nil || m.TimeoutPct <= 0 {
 		return false
 	}
+	cp := *m
+	cp.TimeoutSinceUS = now.UnixMicro()
+	row.Spec.Map = &cp
 	row.Spec.Resources.TimeLimit, row.TimeLimitS = 0, 0
 	return true
 }
@@ -113,7 +119,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	if resumeHalt(row.Spec, row.Tasks.Succeeded) {
 		changed = true
 	}
-	if resumeTimeout(row) {
+	if resumeTimeout(row, time.Now()) {
 		changed = true
 	}
 	var sources [][]string

@@ -528,12 +528,13 @@ func (s *Store) indices(ctx context.Context, q string, jobID int64, from int) ([
 	return out, rows.Err()
 }
 
-// RunTimes lists the run times of job's tasks that succeeded, in the order
-// they ended: what a map's --timeout N% keeps the median of. A cache hit
-// (started and ended at the same instant: it never ran) is left out.
-func (s *Store) RunTimes(ctx context.Context, jobID int64) ([]time.Duration, error) {
+// RunTimes lists the run times of job's tasks that succeeded at or after
+// sinceUS (Unix microseconds), in the order they ended: what a map's
+// --timeout N% keeps the median of. A cache hit (started and ended at the
+// same instant: it never ran) is left out.
+func (s *Store) RunTimes(ctx context.Context, jobID, sinceUS int64) ([]time.Duration, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT ended_at - started_at FROM tasks WHERE job_id=? AND state='succeeded'
-		AND ended_at > started_at ORDER BY ended_at, idx`, jobID)
+		AND ended_at > started_at AND ended_at >= ? ORDER BY ended_at, idx`, jobID, sinceUS)
 	if err != nil {
 		return nil, err
 	}
