@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -20,6 +21,7 @@ import (
 // testCost is one test's cost.
 type testCost struct {
 	name   string
+	start  time.Time // when it made its harness
 	wall   time.Duration
 	cli    int           // burst commands run to their end
 	cliCPU time.Duration // their CPU
@@ -50,7 +52,7 @@ func (h *harness) noteCLI(cpu time.Duration) {
 func (h *harness) noteCost() {
 	c := h.spent
 	c.mu.Lock()
-	row := testCost{name: h.t.Name(), wall: time.Since(c.born), cli: c.cli, cliCPU: c.cliCPU}
+	row := testCost{name: h.t.Name(), start: c.born, wall: time.Since(c.born), cli: c.cli, cliCPU: c.cliCPU}
 	c.mu.Unlock()
 	costs.Lock()
 	costs.rows = append(costs.rows, row)
@@ -98,4 +100,75 @@ func writeCosts(w io.Writer, rows []testCost, n int) {
 		line(r.name, r)
 	}
 	line("all", sum)
+	alone, span := ranAlone(rows)
+	fmt.Fprintf(w, "%d tests ran alone, %.1fs in all; %d beside others, over %.1fs\n",
+		len(alone), sumWall(alone).Seconds(), len(rows)-len(alone), span.Seconds())
+	if len(alone) > 0 {
+		fmt.Fprintf(w, "the longest that ran alone (no t.Parallel, or no other test then):\n")
+		for _, r := range alone[:min(15, len(alone))] {
+			line(r.name, r)
+		}
+	}
+}
+
+// ranAlone picks, in rows' order, those that no other test's harness
+// overlapped in time (a test and its own subtests aside): the suite's
+// sequential part, what t.Parallel would shorten; and the time from the
+// first start to the last end of the others.
+func ranAlone(rows []testCost) (alone []testCost, span time.Duration) {
+	related := func(a, b string) bool {
+		return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+	}
+	var first, last time.Time
+	for i, r := range rows {
+		end := r.start.Add(r.wall)
+		overlapped := false
+		for j, o := range rows {
+			if i != j && !related(r.name, o.name) && o.start.Before(end) && r.start.Before(o.start.Add(o.wall)) {
+				overlapped = true
+				break
+			}
+		}
+		if !overlapped {
+			alone = append(alone, r)
+			continue
+		}
+		if first.IsZero() || r.start.Before(first) {
+			first = r.start
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	return alone, last.Sub(first)
+}
+
+func sumWall(rows []testCost) time.Duration {
+	var d time.Duration
+	for _, r := range rows {
+		d += r.wall
+	}
+	return d
+}
+
+// TestRanAlone: the cost table's split of the suite into the tests that
+// ran alone and those that ran beside others.
+func TestRanAlone(t *testing.T) {
+	t.Parallel()
+	at := func(s int) time.Time { return time.Unix(1000+int64(s), 0) }
+	rows := []testCost{
+		{name: "TestA", start: at(0), wall: 10 * time.Second},     // alone
+		{name: "TestB", start: at(10), wall: 10 * time.Second},    // its subtest inside it: alone
+		{name: "TestB/sub", start: at(12), wall: 2 * time.Second}, // inside its parent: alone
+		{name: "TestC", start: at(20), wall: 10 * time.Second},    // beside D
+		{name: "TestD", start: at(25), wall: 10 * time.Second},    // beside C
+	}
+	alone, span := ranAlone(rows)
+	var names []string
+	for _, r := range alone {
+		names = append(names, r.name)
+	}
+	if strings.Join(names, " ") != "TestA TestB TestB/sub" || span != 15*time.Second {
+		t.Errorf("ranAlone: %v over %v; want TestA TestB TestB/sub, and 15s for C and D", names, span)
+	}
 }
