@@ -452,13 +452,23 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}()
 	buf := make([]byte, 64<<10)
 	wrote := false
-	var end, pos int64   // where the task's output ends in its file, when known (others may append after it); where we are
-	var settle time.Time // until when an ended task's row is waited for
+	var start, end, pos int64 // where the task's output begins and ends in its file, when known (others may append after it); where we are
+	var settle time.Time      // until when an ended task's row is waited for
 	var rs restartCheck
 	// Only a task whose log starts afresh when it runs again (a pipe's
 	// stage, a map task in burst's own logs) can have its streamed bytes
 	// overwritten: the check of both halves below is armed for those alone.
 	fresh := startsAfresh(j.Spec)
+	// lost ends the answer for a log that lost bytes the task wrote (its
+	// file removed or cut since): 410, or the error trailer once bytes
+	// were sent.
+	lost := func(format string, a ...any) {
+		if wrote {
+			failed(format, a...)
+		} else {
+			writeJSON(w, 410, client.Error{Message: fmt.Sprintf(format, a...)})
+		}
+	}
 	for {
 		if !h.stillReads(r.Context(), j.Project, j.User) {
 			failed("%s", accessEnded(j.ID))
@@ -495,7 +505,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 				if stream == "stderr" {
 					path, from, to = t.Stderr, t.StderrFrom, t.StderrTo
 				}
-				end = to
+				start, end = from, to
 				// offset counts from where this task's output begins (a
 				// file appended to holds earlier jobs' output before it,
 				// known once the task has started).
@@ -550,12 +560,7 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 						// not be saved says so in its reason). Or removed
 						// since, which the task's own record shows.
 						if gone := logGone(path, from, to); gone != nil && t.State.Terminal() {
-							msg := fmt.Sprintf("job %d: the %s of task %d is gone: %v", j.ID, stream, idx, gone)
-							if wrote {
-								failed("%s", msg)
-							} else {
-								writeJSON(w, 410, client.Error{Message: msg})
-							}
+							lost("job %d: the %s of task %d is gone: %v", j.ID, stream, idx, gone)
 							return
 						}
 					default:
@@ -622,6 +627,15 @@ func (h *handler) handleLogs(w http.ResponseWriter, r *http.Request) {
 			}
 			if flusher != nil && wrote {
 				flusher.Flush()
+			}
+		}
+		if f != nil && !active && end > 0 && pos < end {
+			// It has ended, and its file ends before its bytes do.
+			if fi, err := f.Stat(); err == nil {
+				if cut := logCut(f.Name(), start, end, fi.Size()); cut != nil {
+					lost("job %d: the %s of task %d is cut: %v", j.ID, stream, idx, cut)
+					return
+				}
 			}
 		}
 		if !follow || !active {

@@ -266,7 +266,12 @@ func copyFile(w io.Writer, files *tasklog.Files, path string, from, to int64, bu
 	if err != nil {
 		return &readError{err}
 	}
-	_, err = io.CopyBuffer(w, readerOnly{f}, buf)
+	n, err := io.CopyBuffer(w, readerOnly{f}, buf)
+	if err == nil {
+		if cut := logCut(path, from, to, from+n); cut != nil {
+			return &readError{cut}
+		}
+	}
 	return err
 }
 
@@ -280,6 +285,19 @@ func logGone(path string, from, to int64) error {
 		return nil
 	}
 	return fmt.Errorf("%s, which held its %d bytes, is no longer there: removed or moved since the task wrote it (burst keeps no other copy)", path, to-from)
+}
+
+// logCut says, for a task that has ended and whose file at path ends at
+// got, whether that file lost part of its output since: bytes [from, to)
+// were written there whole (to is recorded only then), so a file that ends
+// before to was truncated or replaced by a shorter one (by a person, or by
+// a tool that rotates logs). Its error names the file and what is left;
+// nil when the file holds the task's bytes whole, or when to is unknown.
+func logCut(path string, from, to, got int64) error {
+	if to <= from || got >= to {
+		return nil
+	}
+	return fmt.Errorf("%s holds %d of the %d bytes the task wrote there: cut (truncated or replaced) since the task wrote it (burst keeps no other copy)", path, max(got-from, 0), to-from)
 }
 
 // readError is an error reading a task's output file.
