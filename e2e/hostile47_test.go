@@ -54,3 +54,54 @@ func TestLogsOfACutFile(t *testing.T) {
 		t.Errorf("results of a map whose pack was cut: %s", r)
 	}
 }
+
+// A store that lost what it recorded while no server ran (its -wal file
+// cut at a commit, or an older state.db put in its place by hand) is read
+// by SQLite as whole. The jobs it lost still have logs in the home: the
+// next server says which jobs are lacking and where their logs went, on
+// the stderr of the command that started it, and moves those logs aside
+// so that the new jobs given the same ids do not take them. Before, the
+// accepted jobs vanished without a word and a new job's log overwrote
+// the lost one's.
+func TestFaultStoreBehindItsLogs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "echo", "one")
+	h.mustRun("server", "stop", "--all")
+	db := filepath.Join(h.home, "state.db")
+	old := map[string][]byte{}
+	for _, sfx := range []string{"", "-wal"} {
+		if b, err := os.ReadFile(db + sfx); err == nil {
+			old[sfx] = b
+		}
+	}
+	h.mustRun("run", "--", "echo", "two")
+	h.mustRun("run", "--", "echo", "three")
+	h.mustRun("server", "stop", "--all")
+	os.Remove(db + "-wal")
+	os.Remove(db + "-shm")
+	for sfx, b := range old {
+		writeFile(t, db+sfx, string(b), 0o600)
+	}
+
+	r := h.mustRun("jobs")
+	if !strings.Contains(r.stderr, "lacks jobs 2 to 3") || !strings.Contains(r.stderr, "burst server restore FILE") {
+		t.Fatalf("the server on a store behind its logs does not say which jobs it lacks, naming the fix:\n%s", r)
+	}
+	kept, _ := filepath.Glob(filepath.Join(h.home, "logs-ahead-of-store-*", "2", "0", "0.out"))
+	if len(kept) != 1 || !strings.Contains(r.stderr, filepath.Dir(filepath.Dir(filepath.Dir(kept[0])))) {
+		t.Fatalf("job 2's log is not kept aside where the message says: %v\n%s", kept, r)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != "two\n" {
+		t.Errorf("job 2's log kept aside holds %q, want %q", b, "two\n")
+	}
+	if r := h.mustRun("run", "--", "echo", "four"); !strings.Contains(r.stderr, "job 2") {
+		t.Fatalf("the next job: %s; want job 2 again", r)
+	}
+	if r := h.mustRun("logs", "2"); r.stdout != "four\n" {
+		t.Errorf("logs of the new job 2: %q, want its own output alone", r.stdout)
+	}
+	if r := h.mustRun("jobs"); strings.Contains(r.stderr, "lacks") {
+		t.Errorf("said again by a command that started no server: %s", r)
+	}
+}

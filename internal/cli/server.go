@@ -554,33 +554,12 @@ logs of jobs made after FILE are moved to $BURST_HOME/logs-before-restore-TIME
 // $BURST_HOME/logs-before-restore-TIME, and returns that directory ("" when
 // there were none).
 func moveNewerLogs(ctx context.Context, h home.Home, now time.Time) (string, error) {
-	top, err := store.MaxJobID(ctx, h.DB())
-	if err != nil {
-		return "", err
-	}
-	ents, err := os.ReadDir(h.Logs())
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil
-		}
-		return "", err
-	}
 	dir := filepath.Join(string(h), "logs-before-restore-"+now.UTC().Format("20060102T150405Z"))
-	moved := ""
-	for _, e := range ents {
-		id, err := strconv.ParseInt(e.Name(), 10, 64)
-		if err != nil || id <= top || !e.IsDir() {
-			continue
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", err
-		}
-		if err := os.Rename(filepath.Join(h.Logs(), e.Name()), filepath.Join(dir, e.Name())); err != nil {
-			return "", fmt.Errorf("move the logs of job %d aside: %w", id, err)
-		}
-		moved = dir
+	moved, err := store.MoveLogsAbove(ctx, h.DB(), h.Logs(), dir)
+	if err != nil || len(moved) == 0 {
+		return "", err
 	}
-	return moved, nil
+	return dir, nil
 }
 
 // mib is a file's size for people.

@@ -381,20 +381,25 @@ func autostart(ctx context.Context, h home.Home, exe string, stderr io.Writer) (
 }
 
 // sayCopy tells the person whose command started the server of h that
-// its store is a copy of another home's (server.json says so only when
-// that server found it so: once per copy).
+// its store is a copy of another home's, or lost jobs it had recorded
+// (server.json says so only when that server found it so: once each).
 func sayCopy(h home.Home, stderr io.Writer) {
-	if info := serverInfo(h); info.CopyOf != "" {
+	info := serverInfo(h)
+	if info.CopyOf != "" {
 		fmt.Fprintf(stderr, "burst: this home's store is a copy of %s: its jobs queued or running there were not rerun here (`burst events` lists them; `burst map --resume ID` runs a map here)\n", info.CopyOf)
+	}
+	if info.StoreBehind != "" {
+		fmt.Fprintf(stderr, "burst: %s\n", info.StoreBehind)
 	}
 }
 
 // serverInfo is what server.json says of h's server (zero if unreadable):
-// its pid, and whether its store is a copy. A server writes it before its
+// its pid, whether its store is a copy, and what it lost. A server writes it before its
 // socket answers.
 func serverInfo(h home.Home) (info struct {
-	PID    int    `json:"pid"`
-	CopyOf string `json:"copy_of"`
+	PID         int    `json:"pid"`
+	CopyOf      string `json:"copy_of"`
+	StoreBehind string `json:"store_behind"`
 }) {
 	if b, err := os.ReadFile(h.ServerInfo()); err == nil {
 		json.Unmarshal(b, &info)

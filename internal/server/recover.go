@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -176,5 +178,36 @@ func (s *Server) identify(ctx context.Context) error {
 	default:
 		s.log.Info("store identity", "home_id", s.homeID, "verdict", c.Verdict.String())
 	}
+	return nil
+}
+
+// logsAhead finds the logs of jobs the store does not have: a job's row is
+// committed before any of its tasks writes a log, so logs of a job above
+// the store's highest id mean the store lost what it had recorded (its
+// state.db-wal cut or removed, an older state.db put in its place by hand).
+// SQLite reads such a store as whole: nothing else tells. Those jobs'
+// logs are moved aside (their ids will be given again, and their logs must
+// not become a new job's), and the loss is said: in server.log, and by the
+// command that started this server (server.json's store_behind).
+func (s *Server) logsAhead(ctx context.Context) error {
+	dir := filepath.Join(string(s.home), "logs-ahead-of-store-"+time.Now().UTC().Format("20060102T150405Z"))
+	ids, err := store.MoveLogsAbove(ctx, s.home.DB(), s.home.Logs(), dir)
+	if err != nil {
+		return fmt.Errorf("check the store against the logs in %s: %w", s.home.Logs(), err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	jobs := fmt.Sprintf("job %d", ids[0])
+	if len(ids) > 1 {
+		jobs = fmt.Sprintf("jobs %d to %d (%d with logs)", ids[0], ids[len(ids)-1], len(ids))
+	}
+	s.behind = fmt.Sprintf("the store %s lacks %s, whose logs are in %s: it lost what was recorded from their submission on "+
+		"(its -wal file was cut or removed, or an older copy was put in its place, while no server ran). "+
+		"Their ids will be given again; their logs are kept in %s. "+
+		"If you have a newer copy of the store: burst server stop, then burst server restore FILE",
+		s.home.DB(), jobs, s.home.Logs(), dir)
+	s.log.Error("store behind its logs: jobs lost", "jobs", len(ids), "first", ids[0], "last", ids[len(ids)-1], "logs_kept_in", dir, "what", s.behind)
 	return nil
 }

@@ -158,6 +158,9 @@ type Server struct {
 	// and server.json say.
 	homeID string
 	copyOf string
+	// behind says what a store that lost jobs it had recorded lost
+	// (logsAhead; "" otherwise), for server.json.
+	behind string
 
 	// disk is the last reading of the free space under the home: new work
 	// is refused below a threshold (disk.go).
@@ -188,6 +191,9 @@ type Info struct {
 	// CopyOf: see client.Health. The CLI that started this server says
 	// so on its stderr (internal/discover).
 	CopyOf string `json:"copy_of,omitempty"`
+	// StoreBehind: the store lacks jobs it once had (logsAhead), in words.
+	// The CLI that started this server says so on its stderr.
+	StoreBehind string `json:"store_behind,omitempty"`
 	// CA and CAHash: see client.Health.
 	CA     string `json:"ca,omitempty"`
 	CAHash string `json:"ca_hash,omitempty"`
@@ -256,6 +262,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.st, err = s.openStore(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.logsAhead(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.loadCredentials(ctx); err != nil {
 		return nil, err
 	}
@@ -290,7 +299,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ensureLocalMachine()
 	// server.json names this server before any client can reach it, and is
 	// replaced whole (rename), never seen half-written.
-	in := Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf}
+	in := Info{PID: os.Getpid(), Addr: s.addr, Socket: h.Socket(), Started: s.started, Version: burst.Version, CopyOf: s.copyOf, StoreBehind: s.behind}
 	if s.tls != nil {
 		in.CA, in.CAHash = s.tls.caFile, s.tls.caHash
 	}
