@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A log cut short after its task ended (truncated, or replaced by a
@@ -103,5 +104,28 @@ func TestFaultStoreBehindItsLogs(t *testing.T) {
 	}
 	if r := h.mustRun("jobs"); strings.Contains(r.stderr, "lacks") {
 		t.Errorf("said again by a command that started no server: %s", r)
+	}
+}
+
+// A server whose home is removed under it (rm -rf ~/.burst while it
+// serves) stops within a few seconds, rather than serve on with a store no
+// one can reach again while the next command starts a second server at the
+// home: before, both ran, the old one recording everything into a
+// deleted file.
+func TestFaultHomeRemovedUnderServer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.submit("--", "sleep", newMarker())
+	old := h.serverPID()
+	if err := os.RemoveAll(h.home); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the server of the removed home to stop", 15*time.Second, func() bool { return !alive(old) })
+	r := h.mustRun("run", "--", "echo", "fresh")
+	if r.stdout != "fresh\n" || !strings.Contains(r.stderr, "job 1") {
+		t.Errorf("the first job of the new home: %s", r)
+	}
+	if pid := h.serverPID(); pid == old {
+		t.Errorf("server.json names the old server %d", pid)
 	}
 }

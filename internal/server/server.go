@@ -450,6 +450,7 @@ func (s *Server) serve(ctx context.Context) error {
 	s.loops.Go(func() { s.storageLoop(ctx) })
 	s.loops.Go(func() { s.scaleLoop(ctx) })
 	s.loops.Go(func() { s.priceLoop(ctx) })
+	s.loops.Go(func() { s.watchHome(ctx, homeWatchEvery) })
 	return nil
 }
 

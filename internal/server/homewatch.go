@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+)
+
+// homeWatchEvery is how often a server looks whether its store is still
+// where it serves it from.
+const homeWatchEvery = time.Second
+
+// watchHome stops the server once its store is no longer at its home's
+// path: the home removed (rm -rf ~/.burst) or moved while it serves, or
+// its state.db replaced. Such a server would serve on with a store no one
+// can reach again, everything it records lost with it, while the next
+// command, finding no server at the home, starts a second one there: two
+// servers, and the old one's agent writing task logs into the new home.
+// Whether the store is gone is read from the path alone (another file
+// there, or none); a stat that fails otherwise (EACCES, EIO) tells
+// nothing, and the server serves on.
+func (s *Server) watchHome(ctx context.Context, every time.Duration) {
+	path := s.home.DB()
+	opened, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(path)
+		if err == nil && os.SameFile(fi, opened) || err != nil && !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		what := "removed"
+		if err == nil {
+			what = "replaced by another file"
+		}
+		s.log.Error("the store this server serves was "+what+" under it (its home removed or moved?): stopping; the next burst command starts a server on what is at the home now",
+			"store", path, "home", string(s.home))
+		s.homeGone()
+		return
+	}
+}
+
+// homeGone stops this server as `burst server stop` does (SIGTERM: the
+// command serving it shuts it down and exits).
+func (s *Server) homeGone() {
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+}
