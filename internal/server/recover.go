@@ -184,7 +184,8 @@ func (s *Server) identify(ctx context.Context) error {
 // logsAhead finds the logs of jobs the store does not have: a job's row is
 // committed before any of its tasks writes a log, so logs of a job above
 // the store's highest id mean the store lost what it had recorded (its
-// state.db-wal cut or removed, an older or empty state.db put in its place).
+// state.db-wal cut, damaged or removed: SQLite drops a WAL from its first bad
+// frame; an older or empty state.db put in its place).
 // SQLite reads such a store as whole: nothing else tells. Those jobs'
 // logs are moved aside (their ids will be given again, and their logs must
 // not become a new job's), and the loss is said: in server.log, and by the
@@ -204,7 +205,7 @@ func (s *Server) logsAhead(ctx context.Context) error {
 		jobs = fmt.Sprintf("jobs %d to %d (%d with logs)", ids[0], ids[len(ids)-1], len(ids))
 	}
 	s.behind = fmt.Sprintf("the store %s lacks %s, whose logs are in %s: it lost what was recorded from their submission on "+
-		"(it was emptied, its -wal file cut or removed, or an older copy put in its place, while no server ran). "+
+		"(it was emptied, its -wal file cut, damaged or removed, or an older copy put in its place, while no server ran). "+
 		"Their ids will be given again; their logs are kept in %s. "+
 		"If you have a newer copy of the store: burst server stop, then burst server restore FILE",
 		s.home.DB(), jobs, s.home.Logs(), dir)
