@@ -172,7 +172,10 @@ the admin.`,
 			if pin := s.CAHash(); pin != "" {
 				fmt.Fprintf(c.ErrOrStderr(), "TLS: CA hash %s; from another machine: burst login %s#%s\n", pin, s.Addr(), pin)
 			}
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case <-s.Done(): // its home removed under it (the server's log says so)
+			}
 			s.Shutdown()
 			return nil
 		},

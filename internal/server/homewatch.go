@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -51,8 +50,8 @@ func (s *Server) watchHome(ctx context.Context, every time.Duration) {
 	}
 }
 
-// homeGone stops this server as `burst server stop` does (SIGTERM: the
-// command serving it shuts it down and exits).
+// homeGone tells whoever runs this server to stop it (Done), as
+// `burst server stop` would.
 func (s *Server) homeGone() {
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	s.goneOnce.Do(func() { close(s.gone) })
 }

@@ -149,6 +149,10 @@ type Server struct {
 	loops   sync.WaitGroup
 	closing atomic.Bool
 	bgMu    sync.Mutex // orders background's check of closing with close
+	// gone is closed when the server finds it must stop of its own accord
+	// (its home removed: watchHome); Done returns it.
+	gone     chan struct{}
+	goneOnce sync.Once
 
 	clusterGate sync.Mutex // cluster create and delete, one at a time (gateCluster)
 
@@ -231,7 +235,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		home: h, realHome: resolvePath(string(h)), log: cfg.Log, lockFile: lock, started: time.Now().UTC(), noLocalAgent: cfg.NoLocalAgent, agentTimeout: cfg.AgentTimeout,
 		unflushed: map[store.CostKey]int64{}, newBytes: map[[2]string]int64{}, events: make(chan struct{}),
 		kick: make(chan struct{}, 1), wakeSet: make(chan struct{}, 1), scaleKick: make(chan struct{}, 1), priceKick: make(chan struct{}, 1), agentExited: make(chan struct{}, 1),
-		copies: newCopyGate(),
+		copies: newCopyGate(), gone: make(chan struct{}),
 	}
 	s.metrics = metrics.New(s.metricsSnapshot)
 	host, _ := os.Hostname()
@@ -457,6 +461,11 @@ func (s *Server) serve(ctx context.Context) error {
 // Addr is the TCP address, http://127.0.0.1:PORT (https://HOST:PORT for a
 // --listen that serves TLS).
 func (s *Server) Addr() string { return s.addr }
+
+// Done is closed when the server has found that it must stop (its store
+// gone from its home): whoever runs it then calls Shutdown, as for a
+// signal.
+func (s *Server) Done() <-chan struct{} { return s.gone }
 
 // Shutdown stops serving and closes the store. Running tasks go on under
 // their agents, which register again with the next server.
