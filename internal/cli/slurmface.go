@@ -1181,7 +1181,7 @@ others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
 -t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition,
 -A/--account (the burst project), -w/--nodelist (machines, a hostlist such
-as local-[1-2]), -q/--qos (burst's jobs are all "normal"), -S/--sort
+as local-[1-2], or their hosts; an unknown one is refused), -q/--qos (burst's jobs are all "normal"), -S/--sort
 (squeue's letters, e.g. -S -t,i; default P,t,-p), --start (pending jobs, as
 --format="%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R" --sort=S -t PD),
 -s/--steps (a running job's batch step, ID.batch: burst knows no other
@@ -1361,6 +1361,15 @@ func (o *squeueOpts) run(c *cobra.Command) error {
 	cl, err := connect(c.Context(), c.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	if nodes != nil {
+		ms, err := cl.Machines(c.Context())
+		if err != nil {
+			return err
+		}
+		if nodes, err = knownNodes(ms, "squeue", o.nodes); err != nil {
+			return err
+		}
 	}
 	for _, u := range unknownUsers(c.Context(), cl, o.users) { // as squeue: said, and the others listed
 		fmt.Fprintf(c.ErrOrStderr(), "squeue: error: Invalid user: %s\n\n", u)
@@ -2153,14 +2162,50 @@ func hostSet(opt string, lists []string) (map[string]bool, error) {
 	if len(lists) == 0 {
 		return nil, nil
 	}
+	hosts, err := hostNames(opt, lists)
+	if err != nil {
+		return nil, err
+	}
 	set := map[string]bool{}
+	for _, h := range hosts {
+		set[h] = true
+	}
+	return set, nil
+}
+
+// hostNames expands a hostlist option's values, in their order.
+func hostNames(opt string, lists []string) ([]string, error) {
+	var all []string
 	for _, l := range lists {
 		hosts, err := slurmface.ExpandHostlist(l)
 		if err != nil {
 			return nil, usage("%s %q: %v", opt, l, err)
 		}
-		for _, h := range hosts {
-			set[h] = true
+		all = append(all, hosts...)
+	}
+	return all, nil
+}
+
+// knownNodes is squeue -w's hostlists as the machines they name: a
+// machine's name, or its host's (every machine on that host, as squeue
+// reads a NodeHostName); a name neither is refused in squeue's words,
+// the first in the order given, as Slurm 22.05's squeue refuses it
+// (`squeue: error: Invalid node name c3` for -w c[1-3], exit 1).
+func knownNodes(ms []burst.Machine, cmd string, lists []string) (map[string]bool, error) {
+	hosts, err := hostNames(cmd+": -w", lists)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, h := range hosts {
+		found := false
+		for _, m := range ms {
+			if m.ID == h || m.Host == h {
+				set[m.ID], found = true, true
+			}
+		}
+		if !found {
+			return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("%s: error: Invalid node name %s", cmd, h)}
 		}
 	}
 	return set, nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/burst-sh/burst"
@@ -45,5 +46,25 @@ func TestFaceCommandHasArguments(t *testing.T) {
 	spec = &burst.JobSpec{ScriptRef: "/tmp/s46/a.sh"}
 	if got := newFaceJobs(context.Background()).job(&burst.Job{ID: 6, User: "root", Spec: spec}).Command; got != "/tmp/s46/a.sh" {
 		t.Errorf("Command without arguments %q, want the script alone", got)
+	}
+}
+
+// TestSqueueNodelistKnown: squeue -w names machines by their names or
+// their hosts'; a name that is neither is refused, the first of them in
+// the order given, as Slurm 22.05's squeue refused `-w c1,nosuch2`
+// (`squeue: error: Invalid node name nosuch2`) and `-w c[1-3]` (`Invalid
+// node name c3`), exit 1, where burst listed nothing and exited 0.
+func TestSqueueNodelistKnown(t *testing.T) {
+	ms := []burst.Machine{{ID: "local-1", Host: "vm"}, {ID: "local-2", Host: "vm"}, {ID: "work-1", Host: "ip-10-0-0-9"}}
+	got, err := knownNodes(ms, "squeue", []string{"work-1", "vm"})
+	if err != nil || len(got) != 3 || !got["local-1"] || !got["local-2"] || !got["work-1"] {
+		t.Errorf("-w work-1 -w vm: %v, %v; want the three machines", got, err)
+	}
+	for list, bad := range map[string]string{"local-1,nosuch2": "nosuch2", "local-[1-3]": "local-3", "x,y": "x"} {
+		_, err := knownNodes(ms, "squeue", []string{list})
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 1 || ee.Msg != "squeue: error: Invalid node name "+bad {
+			t.Errorf("-w %s: %v; want exit 1, squeue: error: Invalid node name %s", list, err, bad)
+		}
 	}
 }
