@@ -26,6 +26,7 @@ import (
 	"github.com/burst-sh/burst/internal/sbatch"
 	"github.com/burst-sh/burst/internal/shellquote"
 	"github.com/burst-sh/burst/internal/slurmface"
+	"github.com/burst-sh/burst/internal/slurmtime"
 	"github.com/burst-sh/burst/internal/sysuser"
 )
 
@@ -69,7 +70,8 @@ func withTimeFormat(c *cobra.Command) {
 // strings: `sbatch --cores 1` is sbatch's --cores-per-socket. burst has
 // no licenses to count (-L, NERSC's `-L SCRATCH`) and runs a job with a
 // --deadline as one without (Slurm would end it as DEADLINE once it could
-// no longer finish in time).
+// no longer finish in time); its time is checked, as sbatch checks it
+// (sbatchDeadline, pastDeadline).
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
@@ -133,7 +135,8 @@ by it). Accepted and ignored: --comment,
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
 --ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
 -O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no
-licenses), --deadline (the job runs as one without), and --cpu-freq,
+licenses), --deadline (a bad or past time is refused, as sbatch
+refuses it; else the job runs as one without), and --cpu-freq,
 --gpu-bind, --gres-flags, --thread-spec, --core-spec, --switches,
 --network, --profile, --delay-boot, --ignore-pbs, --reboot, --power,
 --mcs-label, --cluster-constraint, --wait-all-nodes. Refused, with a
@@ -171,6 +174,7 @@ type sbatchArgs struct {
 	testOnly bool               // --test-only: check, say when it would start, submit nothing
 	verbose  int                // -v: print the options defined
 	clusters bool               // -M/--clusters: burst is one cluster; the id is printed with its name
+	deadline time.Time          // --deadline: checked, as sbatch checks it, then ignored
 	rest     []string           // SCRIPT ARGS...
 }
 
@@ -245,6 +249,12 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		default:
 			return usage("sbatch: --kill-on-invalid-dep=%s: give yes or no", v)
 		}
+	case "deadline":
+		t, err := sbatchDeadline(v)
+		if err != nil {
+			return err
+		}
+		a.deadline = t
 	case "help", "usage":
 		return usage("sbatch: see `burst slurm sbatch --help`... as `burst help slurm sbatch`")
 	default:
@@ -255,6 +265,32 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		default:
 			return usage("sbatch: --%s is not supported by burst (%s)", o.Name, sbatchSupported())
 		}
+	}
+	return nil
+}
+
+// sbatchDeadline reads --deadline's time as sbatch does (parse_time, as
+// --begin): one it cannot read is refused in its words, exit 255, as
+// Slurm 22.05's sbatch refuses `--deadline=xyz` on the command line or in
+// an #SBATCH line ("sbatch: error: Invalid --deadline specification").
+func sbatchDeadline(v string) (time.Time, error) {
+	t, err := slurmtime.Begin(v, time.Now())
+	if err != nil {
+		return t, &ExitError{Code: 255, Msg: "sbatch: error: Invalid --deadline specification: " +
+			"give a time as --begin takes one, e.g. now+2hours, 16:00 or 2026-12-05T10:00"}
+	}
+	return t, nil
+}
+
+// pastDeadline refuses a job whose --deadline (the command line's, else
+// the script's) has passed, as Slurm 22.05's controller refuses it (a
+// deadline of now is taken, one a second past is not). burst runs a job
+// with a deadline still to come as one without.
+func pastDeadline(cmdline, script time.Time, now time.Time) error {
+	d := cmp.Or(cmdline, script)
+	if !d.IsZero() && d.Before(now.Truncate(time.Second)) {
+		return &ExitError{Code: 1, Msg: "sbatch: error: Batch job submission failed: Requested time limit is invalid " +
+			"(missing or exceeds some limit) (--deadline " + d.Format("2006-01-02T15:04:05") + " has passed)"}
 	}
 	return nil
 }
@@ -300,9 +336,9 @@ func scriptOnPath(name string) string {
 // where --ntasks was meant, another site's --nvps) or a word that is no
 // option (sbatch: error: Invalid directive found in batch script: WORD),
 // exit 255, nothing submitted. burst run SCRIPT only warns of them.
-func scriptDirectives(path string, data []byte) error {
+func scriptDirectives(path string, data []byte) (deadline time.Time, err error) {
 	if len(data) == 0 {
-		return &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
+		return deadline, &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
 	}
 	sc, err := sbatch.Parse(path, data)
 	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
@@ -310,16 +346,23 @@ func scriptDirectives(path string, data []byte) error {
 		if sbatch.Fatal(err) {
 			code = 255 // as the command line's -m or -t: sbatch's exit(-1)
 		}
-		return &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
+		return deadline, &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
 	}
-	_, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
+	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
 	if err != nil {
-		return optUsage(err)
+		return deadline, optUsage(err)
 	}
 	if len(rest) > 0 {
-		return &ExitError{Code: 255, Msg: "sbatch: error: Invalid directive found in batch script: " + rest[0]}
+		return deadline, &ExitError{Code: 255, Msg: "sbatch: error: Invalid directive found in batch script: " + rest[0]}
 	}
-	return nil
+	for _, g := range got {
+		if g.Opt.Name() == "deadline" {
+			if deadline, err = sbatchDeadline(g.Value); err != nil {
+				return deadline, err
+			}
+		}
+	}
+	return deadline, nil
 }
 
 // wrapScript is the script sbatch --wrap makes of a command.
@@ -365,7 +408,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
 		}
 	}
-	if err := scriptDirectives(path, data); err != nil {
+	deadline, err := scriptDirectives(path, data)
+	if err != nil {
+		return err
+	}
+	if err := pastDeadline(a.deadline, deadline, time.Now()); err != nil {
 		return err
 	}
 	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)

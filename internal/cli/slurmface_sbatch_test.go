@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseSbatchArgs: sbatch's command line goes through the same getopt
@@ -107,7 +109,7 @@ func TestSbatchRefusesUnknownDirectives(t *testing.T) {
 		}
 	}
 	for _, directive := range []string{"--mem=1G # a comment", "-J 'a b' --comment=\"x y\"", "--constraint=gpu --qos=long", "--ntasks 2 -c2"} {
-		if err := scriptDirectives("job.sh", []byte("#!/bin/bash\n#SBATCH "+directive+"\necho hi\n")); err != nil {
+		if _, err := scriptDirectives("job.sh", []byte("#!/bin/bash\n#SBATCH "+directive+"\necho hi\n")); err != nil {
 			t.Errorf("#SBATCH %s: %v, want it taken", directive, err)
 		}
 	}
@@ -158,5 +160,58 @@ func TestSbatchRefusesScriptAsSbatch(t *testing.T) {
 	missing := filepath.Join(dir, "missing.sh")
 	if code := Main([]string{"sbatch", missing}, &out, &errb); code != 1 || !strings.HasPrefix(errb.String(), "sbatch: error: Unable to open file "+missing) {
 		t.Errorf("sbatch of no file: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestSbatchDeadlineChecked: --deadline is read as Slurm 22.05's sbatch
+// reads it, on the command line and in an #SBATCH line: one it cannot read
+// is "sbatch: error: Invalid --deadline specification", exit 255, and one
+// that has passed is refused as its controller refuses it, "sbatch: error:
+// Batch job submission failed: Requested time limit is invalid (missing or
+// exceeds some limit)", exit 1 (the command line's wins over the
+// script's: a past one in the script is no matter then). burst took both
+// and ran the job.
+func TestSbatchDeadlineChecked(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	n := 0
+	script := func(directive string) string {
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("job%d.sh", n))
+		if err := os.WriteFile(path, []byte("#!/bin/bash\n#SBATCH "+directive+"\necho hi\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const bad, past = "sbatch: error: Invalid --deadline specification", "sbatch: error: Batch job submission failed: Requested time limit is invalid (missing or exceeds some limit)"
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--deadline=xyz", "--wrap", "true"}, 255, bad},
+		{[]string{"--dead", "T", "--wrap", "true"}, 255, bad},
+		{[]string{script("--deadline=xyz")}, 255, bad},
+		{[]string{"--deadline=now-1hour", "--wrap", "true"}, 1, past},
+		{[]string{script("--deadline=2020-01-01T00:00")}, 1, past},
+		{[]string{"--deadline=now-1hour", script("--deadline=now+1hour")}, 1, past},
+	} {
+		var out, errb strings.Builder
+		code := Main(append([]string{"sbatch", "--test-only"}, c.args...), &out, &errb)
+		if code != c.code || !strings.HasPrefix(errb.String(), c.msg) {
+			t.Errorf("sbatch %q: exit %d, %q; want exit %d and %q", c.args, code, errb.String(), c.code, c.msg)
+		}
+	}
+	for _, d := range []string{"now+1hour", "now", "2099-01-01T00:00"} {
+		cmd, err := sbatchDeadline(d)
+		if err != nil {
+			t.Fatalf("--deadline=%s: %v", d, err)
+		}
+		if err := pastDeadline(cmd, time.Time{}, time.Now()); err != nil {
+			t.Errorf("--deadline=%s: %v, want it taken", d, err)
+		}
+	}
+	if err := pastDeadline(time.Now().Add(time.Hour), time.Now().Add(-time.Hour), time.Now()); err != nil {
+		t.Errorf("a command line's deadline to come over the script's past one: %v, want it taken", err)
 	}
 }
