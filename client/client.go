@@ -524,6 +524,18 @@ func (c *Client) Signal(ctx context.Context, id int64, task, sig int, scope Sign
 	return &r, c.do(ctx, "POST", q, nil, &r)
 }
 
+// Notify writes msg into the error file of task of job id, running, as
+// slurmstepd writes what scontrol notify sends (task 0 of an array when
+// task < 0). The answer counts the tasks told: none when the task runs no
+// more, or not yet (AlreadyFinished says which).
+func (c *Client) Notify(ctx context.Context, id int64, task int, msg string) (*SignalResult, error) {
+	var r SignalResult
+	q := fmt.Sprintf("/v1/jobs/%d/notify?task=%d", id, max(task, 0))
+	return &r, c.do(ctx, "POST", q, struct {
+		Message string `json:"message"`
+	}{msg}, &r)
+}
+
 // ResolveID says which job (and which task of a job array) ref names: a
 // job id, an array task's own id, or ARRAYID_INDEX.
 func (c *Client) ResolveID(ctx context.Context, ref string) (*IDRef, error) {

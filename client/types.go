@@ -61,6 +61,10 @@ type TaskSignal struct {
 	TaskRef
 	Signal int         `json:"signal"`
 	Scope  SignalScope `json:"scope"`
+	// Message, with Signal 0, is no signal but a line for the running
+	// batch job's error file, as slurmstepd writes what `scontrol notify`
+	// sends ("slurmstepd: error: MESSAGE").
+	Message string `json:"message,omitempty"`
 }
 
 // SignalScope says which of a task's processes a signal reaches.

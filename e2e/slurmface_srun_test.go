@@ -1607,3 +1607,52 @@ func TestSqueueStdioPatterns(t *testing.T) {
 		t.Errorf("squeue -r -O STDOUT of array %s's tasks: %q, want slurm-ID.out with each task's own id, %q", arr, got, want)
 	}
 }
+
+// TestScontrolNotify: scontrol notify ID MESSAGE writes the message into
+// the running batch job's error file as slurmstepd does, and says what it
+// cannot tell in Slurm 22.05's words, exit 1. Expected lines as the suite's
+// Slurm 22.05 printed them: "slurmstepd-c1: error: hello world two" in
+// slurm-ID.out (the node named, as one of several slurmd on a host names
+// itself; "slurmstepd: error:" as its cancel line here), "job notify
+// failure: Requested operation is presently disabled" for a pending job,
+// "... Invalid job id specified" for an unknown one, "... Job/step already
+// completing or completed" for one that ended, "too few arguments for
+// keyword:notify" without a message. burst refused the command.
+func TestScontrolNotify(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.runIn(dir, append([]string{"slurm", "sbatch", "--parsable"}, args...)...).stdout)
+	}
+	run := sb("-o", "run.out", "--wrap", "echo started; sleep 300")
+	held := sb("-H", "--wrap", "true")
+	done := sb("-o", "/dev/null", "--wrap", "true")
+	t.Cleanup(func() { h.run("slurm", "scancel", run, held) })
+	h.waitFor("the job to print", 60*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "run.out"))
+		return string(b) == "started\n"
+	})
+	if r := h.run("slurm", "scontrol", "notify", run, "hello", "world  two"); r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Fatalf("scontrol notify of a running job: %s\nwant exit 0, silent", r)
+	}
+	h.waitFor("the message in the job's error file", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "run.out"))
+		return string(b) == "started\nslurmstepd: error: hello world  two\n"
+	})
+	n, _ := strconv.ParseInt(done, 10, 64)
+	h.waitFor("the short job to end", 30*time.Second, func() bool { return h.show(n).State == "succeeded" })
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{held, "hi"}, "job notify failure: Requested operation is presently disabled\n"},
+		{[]string{"99999", "hi"}, "job notify failure: Invalid job id specified\n"},
+		{[]string{done, "hi"}, "job notify failure: Job/step already completing or completed\n"},
+		{[]string{run}, "too few arguments for keyword:notify\n"},
+	} {
+		if r := h.run(append([]string{"slurm", "scontrol", "notify"}, c.args...)...); r.code != 1 || r.stdout != "" || r.stderr != c.want {
+			t.Errorf("scontrol notify %v: %s\nwant exit 1 and %q on stderr", c.args, r, c.want)
+		}
+	}
+}

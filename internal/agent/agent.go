@@ -477,6 +477,12 @@ func (a *Agent) signal(s client.TaskSignal) {
 	if rt == nil || rt.ref.Attempt != s.Attempt {
 		return
 	}
+	if s.Signal == 0 { // scontrol notify: a line for a batch job's error file, as slurmstepd writes it
+		if s.Message != "" {
+			rt.task.Note("slurmstepd: error: " + s.Message)
+		}
+		return
+	}
 	scope := map[client.SignalScope]runner.Scope{client.SignalBatch: runner.ScopeLeader, client.SignalAll: runner.ScopeAll}[s.Scope]
 	if rt.ctx.Script == "" && scope == runner.ScopeSteps {
 		scope = runner.ScopeAll // not a batch script: it has no steps, its program is the job

@@ -73,6 +73,9 @@ type Jobs interface {
 	// Signal sends sig to the job's running tasks (task idx alone when
 	// idx >= 0), to the processes scope names.
 	Signal(ctx context.Context, id int64, idx int, sig int, scope client.SignalScope) (*client.SignalResult, error)
+	// Notify writes msg into the error file of the job's task idx, running
+	// a batch script (scontrol notify).
+	Notify(ctx context.Context, id int64, idx int, msg string) (*client.SignalResult, error)
 	ResumeWith(ctx context.Context, id int64, o client.ResumeOptions) (*burst.Job, error)
 	ResolveID(ctx context.Context, ref string) (*client.IDRef, error)
 

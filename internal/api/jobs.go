@@ -36,6 +36,7 @@ func (h *handler) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs/{id}/release", h.handleHold(false))
 	mux.HandleFunc("POST /v1/jobs/{id}/update", h.handleUpdate)
 	mux.HandleFunc("POST /v1/jobs/{id}/signal", h.handleSignal)
+	mux.HandleFunc("POST /v1/jobs/{id}/notify", h.handleNotify)
 	mux.HandleFunc("GET /v1/ids/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		ref, err := h.b.ResolveID(r.Context(), r.PathValue("ref"))
 		if err != nil {
@@ -302,17 +303,9 @@ func (h *handler) handleUpdate(w http.ResponseWriter, r *http.Request) {
 // released (scontrol requeuehold: a route of its own, so that a server
 // without it refuses rather than requeue unheld).
 func (h *handler) handleRequeue(w http.ResponseWriter, r *http.Request) {
-	id, ok := jobID(w, r)
+	id, idx, ok := jobTask(w, r)
 	if !ok {
 		return
-	}
-	idx := 0
-	if t := r.URL.Query().Get("task"); t != "" {
-		var err error
-		if idx, err = strconv.Atoi(t); err != nil {
-			writeErr(w, apierr.BadRequestf("task %q is not a task number", t))
-			return
-		}
 	}
 	if err := h.b.Requeue(r.Context(), id, idx, strings.HasSuffix(r.URL.Path, "/requeuehold")); err != nil {
 		writeErr(w, err)
@@ -346,6 +339,46 @@ func (h *handler) handleSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	scope := client.SignalScope(cmp.Or(q.Get("scope"), string(client.SignalSteps)))
 	res, err := h.b.Signal(r.Context(), id, idx, sig, scope)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, res)
+}
+
+// jobTask is a request's job id and ?task=N, a task's index (0 when not
+// given); false, answered, when either is none.
+func jobTask(w http.ResponseWriter, r *http.Request) (int64, int, bool) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return 0, 0, false
+	}
+	t := r.URL.Query().Get("task")
+	if t == "" {
+		return id, 0, true
+	}
+	idx, err := strconv.Atoi(t)
+	if err != nil || idx < 0 {
+		writeErr(w, apierr.BadRequestf("task %q is not a task number", t))
+		return 0, 0, false
+	}
+	return id, idx, true
+}
+
+// handleNotify writes a message into a running job's error file
+// (scontrol notify): {"message": "..."}, ?task=I (default 0).
+func (h *handler) handleNotify(w http.ResponseWriter, r *http.Request) {
+	id, idx, ok := jobTask(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Message string `json:"message"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	res, err := h.b.Notify(r.Context(), id, idx, body.Message)
 	if err != nil {
 		writeErr(w, err)
 		return

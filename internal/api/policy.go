@@ -71,6 +71,7 @@ var routes = map[string]rule{
 	"POST /v1/jobs/{id}/release":     {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/update":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/{id}/signal":      {auth.Cancel, fromJob},
+	"POST /v1/jobs/{id}/notify":      {auth.Cancel, fromJob},
 	"POST /v1/jobs/check":            {auth.Submit, fromBody},
 	"GET /v1/ids/{ref}":              {auth.Read, fromRef},
 	"GET /v1/jobs/{id}/wait":         {auth.Read, fromJob},

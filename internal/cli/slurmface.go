@@ -2387,6 +2387,53 @@ func acctOrder(a, b slurmface.Job) int {
 // a running job changes nothing and is no error, as with Slurm; a job that
 // has ended or never was, or an admin's hold released by a user, is named
 // on stderr in Slurm 22.05's words, exit 1.
+// scontrolNotify is `scontrol notify JOBID MESSAGE...`: the words of the
+// message, joined by spaces, go to the job's running batch script's error
+// file as slurmstepd writes them there ("slurmstepd: error: MESSAGE"); an
+// array's id is its task 0, as the job record of that id is Slurm's. What
+// it cannot tell is said in Slurm 22.05's words, exit 1 (checked beside
+// it): no message, "too few arguments for keyword:notify"; then "job
+// notify failure: " and "Invalid job id specified", "Requested operation
+// is presently disabled" (the job waits) or "Job/step already completing
+// or completed".
+func scontrolNotify(c *cobra.Command, args []string) error {
+	if len(args) < 2 {
+		return &ExitError{Code: 1, Msg: "too few arguments for keyword:notify", bare: true}
+	}
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	fail := func(why string) error {
+		return &ExitError{Code: 1, Msg: "job notify failure: " + why, bare: true}
+	}
+	if checkJobRefs(args[:1]) != nil {
+		return fail("Invalid job id specified")
+	}
+	ref, err := resolveJob(ctx, cl, args[0])
+	if err != nil {
+		return fail("Invalid job id specified")
+	}
+	res, err := cl.Notify(ctx, ref.JobID, ref.Task, strings.Join(args[1:], " "))
+	var ae *client.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		return fail("Invalid job id specified")
+	case err != nil:
+		return err
+	case res.Signalled > 0:
+		return nil
+	case res.AlreadyFinished:
+		return fail("Job/step already completing or completed")
+	}
+	// The job runs on: its task may have ended (a task of an array).
+	if ts, err := cl.Tasks(ctx, ref.JobID, max(ref.Task, 0), 1); err == nil && len(ts) == 1 && ts[0].State.Terminal() {
+		return fail("Job/step already completing or completed")
+	}
+	return fail("Requested operation is presently disabled")
+}
+
 func scontrolHold(c *cobra.Command, ids []string, verb string) error {
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
@@ -2595,7 +2642,9 @@ JobHeldAdmin when burst's admin held it: then only an admin may release
 it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId=ID[,ID...] KEY=VALUE..."
 (JobName, TimeLimit with +/-, Dependency, ArrayTaskThrottle; a running
 job takes a new time limit at once, counted from its start; a dependency
-only before the job starts; a time limit raised by an admin only), "write batch_script JOBID [FILE]" (the
+only before the job starts; a time limit raised by an admin only),
+"notify JOBID MESSAGE" (a line "slurmstepd: error: MESSAGE" in the running
+batch job's error file), "write batch_script JOBID [FILE]" (the
 job's script to FILE, slurm-JOBID.sh by default, or - for stdout), "version" and "show config" with the few
 keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
 between status polls) are answered.`,
@@ -2629,6 +2678,9 @@ between status polls) are answered.`,
 			if len(args) >= 2 && (args[0] == "hold" || args[0] == "uhold" || args[0] == "release") {
 				return scontrolHold(c, strings.Split(strings.Join(args[1:], ","), ","), args[0])
 			}
+			if len(args) >= 1 && args[0] == "notify" {
+				return scontrolNotify(c, args[1:])
+			}
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
@@ -2639,7 +2691,7 @@ between status polls) are answered.`,
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `write batch_script JOBID [FILE]`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `notify JOBID MESSAGE`, `write batch_script JOBID [FILE]`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())

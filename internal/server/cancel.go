@@ -144,8 +144,30 @@ func (s *Server) Signal(ctx context.Context, id int64, idx int, sig int, scope c
 	default:
 		return nil, badRequest("scope %q: give steps, batch or all", scope)
 	}
+	return s.sendSignal(ctx, id, idx, client.TaskSignal{Signal: sig, Scope: scope})
+}
+
+// maxNotify bounds a message of scontrol notify (Slurm's own RPC takes
+// any; a line of an error file needs no more).
+const maxNotify = 4096
+
+// Notify writes msg into the error file of job id's task idx, running a
+// batch script, as slurmstepd writes what `scontrol notify` sends
+// ("slurmstepd: error: MSG"), through its agent's next lease, once. The
+// answer counts the tasks told: none when the task waits (Slurm refuses
+// that) or has ended (AlreadyFinished when the job has).
+func (s *Server) Notify(ctx context.Context, id int64, idx int, msg string) (*client.SignalResult, error) {
+	if msg == "" || len(msg) > maxNotify || strings.ContainsAny(msg, "\n\r") {
+		return nil, badRequest("a notify's message is one line of 1 to %d bytes", maxNotify)
+	}
+	return s.sendSignal(ctx, id, idx, client.TaskSignal{Scope: client.SignalBatch, Message: msg})
+}
+
+// sendSignal sends ts (its TaskRef filled in for each task) to job id's
+// running tasks (task idx alone when idx >= 0): Signal and Notify.
+func (s *Server) sendSignal(ctx context.Context, id int64, idx int, ts client.TaskSignal) (*client.SignalResult, error) {
 	s.mu.Lock()
-	n, state, ok := s.signalJob(id, idx, sig, scope)
+	n, state, ok := s.signalJob(id, idx, ts)
 	s.mu.Unlock()
 	if ok {
 		return &client.SignalResult{ID: id, Signalled: n, State: state}, nil

@@ -641,17 +641,18 @@ func (c *control) resumed(j *jobRT, reopened []*store.TaskRow, ahead []int) {
 // running, printing already, and a scancel -s then was refused as if the
 // job were pending. It returns how many and the job's state (running when
 // it signalled one), and false when the job is not active here.
-func (c *control) signalJob(id int64, idx int, sig int, scope client.SignalScope) (int, burst.State, bool) {
+func (c *control) signalJob(id int64, idx int, sig client.TaskSignal) (int, burst.State, bool) {
 	j := c.jobs[id]
 	if j == nil {
 		return 0, "", false
 	}
 	n := 0
 	for _, t := range j.running {
-		if idx >= 0 && t.row.Index != idx || t.cancel || t.machine == nil {
-			continue
+		if idx >= 0 && t.row.Index != idx || t.cancel || t.machine == nil || sig.Message != "" && !t.started {
+			continue // a notify reaches a started task alone: Slurm refuses one to a job pending
 		}
-		ts := client.TaskSignal{TaskRef: t.ref(), Signal: sig, Scope: scope}
+		ts := sig
+		ts.TaskRef = t.ref()
 		switch {
 		case !t.started && !t.queued && len(t.signals) < maxSignals: // a prefetched one waits its turn: pending
 			t.signals = append(t.signals, ts)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/burst-sh/burst/client"
@@ -18,7 +20,7 @@ func TestSignalJob(t *testing.T) {
 	if len(refs) != 2 {
 		t.Fatalf("started %v", refs)
 	}
-	n, state, ok := h.c.signalJob(id, -1, 10, client.SignalSteps)
+	n, state, ok := h.c.signalJob(id, -1, client.TaskSignal{Signal: 10, Scope: client.SignalSteps})
 	if !ok || n != 2 || state != "running" {
 		t.Fatalf("signalJob = %d, %q, %v; want 2 running tasks", n, state, ok)
 	}
@@ -29,11 +31,11 @@ func TestSignalJob(t *testing.T) {
 	if l := h.lease("a", l.Seq); l != nil && len(l.Signals) > 0 {
 		t.Errorf("a signal sent twice: %+v", l.Signals)
 	}
-	if n, _, _ := h.c.signalJob(id, refs[1].Index, 12, client.SignalBatch); n != 1 {
+	if n, _, _ := h.c.signalJob(id, refs[1].Index, client.TaskSignal{Signal: 12, Scope: client.SignalBatch}); n != 1 {
 		t.Errorf("one task's signal reached %d", n)
 	}
 	for range maxSignals {
-		h.c.signalJob(id, -1, 10, client.SignalSteps)
+		h.c.signalJob(id, -1, client.TaskSignal{Signal: 10, Scope: client.SignalSteps})
 	}
 	if got := len(h.c.machines["a"].signals); got != maxSignals {
 		t.Errorf("%d signals wait for the machine, want at most %d", got, maxSignals)
@@ -42,7 +44,7 @@ func TestSignalJob(t *testing.T) {
 	if got := len(h.c.machines["a"].signals); got != 0 {
 		t.Errorf("a lost machine keeps %d signals", got)
 	}
-	if _, _, ok := h.c.signalJob(99, -1, 10, client.SignalSteps); ok {
+	if _, _, ok := h.c.signalJob(99, -1, client.TaskSignal{Signal: 10, Scope: client.SignalSteps}); ok {
 		t.Error("a job the control plane does not hold was signalled")
 	}
 }
@@ -62,7 +64,7 @@ func TestSignalBeforeStartReported(t *testing.T) {
 	if l == nil || len(l.Tasks) != 1 {
 		t.Fatalf("lease: %+v", l)
 	}
-	n, state, ok := h.c.signalJob(id, -1, 10, client.SignalSteps)
+	n, state, ok := h.c.signalJob(id, -1, client.TaskSignal{Signal: 10, Scope: client.SignalSteps})
 	if !ok || n != 1 || state != "running" {
 		t.Fatalf("signalJob before the start was reported = %d, %q, %v; want 1 task, running", n, state, ok)
 	}
@@ -85,7 +87,50 @@ func TestSignalBeforeStartReported(t *testing.T) {
 	for _, rt := range rs {
 		rt.queued = true // as a prefetch places it: the agent starts it when it has room
 	}
-	if n, _, _ := h.c.signalJob(queued, -1, 10, client.SignalSteps); n != 0 {
+	if n, _, _ := h.c.signalJob(queued, -1, client.TaskSignal{Signal: 10, Scope: client.SignalSteps}); n != 0 {
 		t.Errorf("a prefetched task took a signal (%d)", n)
+	}
+}
+
+// scontrol notify: the message goes, once, in the next lease of the
+// machine running the job's task, as a TaskSignal of no signal; a task
+// that has not started (waiting for room, or its start not yet reported)
+// gets none, as Slurm 22.05 refuses a notify to a pending job ("Requested
+// operation is presently disabled"); an empty message, or one of several
+// lines, is refused.
+func TestNotifyJob(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 1)
+	id := h.submit(2) // one starts, one waits
+	h.place()
+	ack, refs := h.startAll("a", 0)
+	if len(refs) != 1 {
+		t.Fatalf("started %v", refs)
+	}
+	notify := client.TaskSignal{Scope: client.SignalBatch, Message: "hello world"}
+	if n, _, _ := h.c.signalJob(id, refs[0].Index, notify); n != 1 {
+		t.Fatalf("the running task: told %d, want 1", n)
+	}
+	l := h.lease("a", ack)
+	if l == nil || len(l.Signals) != 1 || l.Signals[0].Signal != 0 || l.Signals[0].Message != "hello world" || l.Signals[0].TaskRef != refs[0] {
+		t.Fatalf("lease: %+v, want the message for %v", l, refs[0])
+	}
+	waiting := 1 - refs[0].Index
+	if n, _, _ := h.c.signalJob(id, waiting, notify); n != 0 {
+		t.Errorf("the waiting task was told (%d)", n)
+	}
+	h.register("b", 1)
+	other := h.submit(1)
+	h.place()
+	if l := h.lease("b", 0); l == nil || len(l.Tasks) != 1 {
+		t.Fatalf("lease of b: %+v", l)
+	}
+	if n, _, _ := h.c.signalJob(other, -1, notify); n != 0 {
+		t.Errorf("a task whose start is not reported was told (%d)", n)
+	}
+	for _, msg := range []string{"", "two\nlines", strings.Repeat("x", maxNotify+1)} {
+		if _, err := h.srv.Notify(context.Background(), id, 0, msg); err == nil {
+			t.Errorf("notify %q: taken", msg)
+		}
 	}
 }

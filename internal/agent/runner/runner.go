@@ -1014,11 +1014,16 @@ func (t *Task) terminate(why burst.State, tell Notice) {
 
 // notice appends Spec.Notice's line for n to the task's Direct stderr.
 func (t *Task) notice(n Notice) {
-	if t.spec.Notice == nil || !t.spec.Direct || t.spec.Stderr == "" {
-		return
+	if t.spec.Notice != nil {
+		t.Note(t.spec.Notice(n, time.Now()))
 	}
-	line := t.spec.Notice(n, time.Now())
-	if line == "" {
+}
+
+// Note appends line to the Stderr of a task with a Spec.Notice (a Direct
+// file), as slurmstepd writes into a batch job's error file what
+// `scontrol notify` sends it; other tasks, and "", get none.
+func (t *Task) Note(line string) {
+	if t.spec.Notice == nil || !t.spec.Direct || t.spec.Stderr == "" || line == "" {
 		return
 	}
 	f, err := os.OpenFile(t.spec.Stderr, os.O_WRONLY|os.O_APPEND, 0)
