@@ -1656,3 +1656,34 @@ func TestScontrolNotify(t *testing.T) {
 		}
 	}
 }
+
+// TestScontrolTop: scontrol top answers as Slurm 22.05's did beside it,
+// exit 1 each: "Job is no longer pending execution for job N" for a job
+// that runs, "Job is in held state, pending scheduler release for job N"
+// for a held one, "Invalid job id specified for job 99999" for none; a
+// job that waits is refused naming what to do, since burst does not
+// reorder its queue (Slurm put it first, exit 0). burst refused the
+// command with its list of scontrol commands.
+func TestScontrolTop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.runIn(h.dir, append([]string{"slurm", "sbatch", "--parsable", "-o", "/dev/null"}, args...)...).stdout)
+	}
+	run := sb("--wrap", "sleep 300")
+	held := sb("-H", "--wrap", "true")
+	wait := sb("-d", "afterok:"+run, "--wrap", "true")
+	t.Cleanup(func() { h.run("slurm", "scancel", run, held, wait) })
+	n, _ := strconv.ParseInt(run, 10, 64)
+	h.waitFor("the job to run", 60*time.Second, func() bool { return h.show(n).State == "running" })
+	for _, c := range []struct{ id, want string }{
+		{run, "Job is no longer pending execution for job " + run + "\n"},
+		{held, "Job is in held state, pending scheduler release for job " + held + "\n"},
+		{"99999", "Invalid job id specified for job 99999\n"},
+		{wait, "scontrol: error: burst does not reorder its queue: job " + wait + " waits its turn; "},
+	} {
+		if r := h.run("slurm", "scontrol", "top", c.id); r.code != 1 || r.stdout != "" || !strings.HasPrefix(r.stderr, c.want) {
+			t.Errorf("scontrol top %s: %s\nwant exit 1 and %q on stderr", c.id, r, c.want)
+		}
+	}
+}

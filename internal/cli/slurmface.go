@@ -2434,6 +2434,51 @@ func scontrolNotify(c *cobra.Command, args []string) error {
 	return fail("Requested operation is presently disabled")
 }
 
+// scontrolTop is `scontrol top JOBID[,JOBID...]`, which puts pending jobs
+// before their user's others. burst does not reorder its queue: a job that
+// waits is refused naming what to do instead; the others are answered in
+// Slurm 22.05's words, each on a line of its own, exit 1 (checked beside
+// it): "Invalid job id specified for job 99", "Job is no longer pending
+// execution for job 12" (running or ended), "Job is in held state, pending
+// scheduler release for job 12".
+func scontrolTop(c *cobra.Command, ids []string) error {
+	ctx := c.Context()
+	cl, err := connect(ctx, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, a := range ids {
+		if a == "" {
+			continue
+		}
+		var j *burst.Job
+		err := checkJobRefs([]string{a})
+		if err == nil {
+			var ref *client.IDRef
+			if ref, err = resolveJob(ctx, cl, a); err == nil {
+				j, err = cl.Job(ctx, ref.JobID)
+			}
+		}
+		failed = true
+		switch {
+		case err != nil || forgotten(j):
+			fmt.Fprintf(c.ErrOrStderr(), "Invalid job id specified for job %s\n", a)
+		case j.State != burst.Queued:
+			fmt.Fprintf(c.ErrOrStderr(), "Job is no longer pending execution for job %s\n", a)
+		case j.Held:
+			fmt.Fprintf(c.ErrOrStderr(), "Job is in held state, pending scheduler release for job %s\n", a)
+		default:
+			fmt.Fprintf(c.ErrOrStderr(), "scontrol: error: burst does not reorder its queue: job %s waits its turn; "+
+				"to let it pass your other waiting jobs, hold them (scontrol hold ID) and release them once it runs\n", a)
+		}
+	}
+	if failed {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
 func scontrolHold(c *cobra.Command, ids []string, verb string) error {
 	ctx := c.Context()
 	cl, err := connect(ctx, c.ErrOrStderr())
@@ -2644,7 +2689,8 @@ it), "uhold JOBID" (a hold its user may release), "release JOBID", "update JobId
 job takes a new time limit at once, counted from its start; a dependency
 only before the job starts; a time limit raised by an admin only),
 "notify JOBID MESSAGE" (a line "slurmstepd: error: MESSAGE" in the running
-batch job's error file), "write batch_script JOBID [FILE]" (the
+batch job's error file), "top JOBID" (Slurm's answers for a job that does
+not wait; burst does not reorder its queue: a waiting job is refused), "write batch_script JOBID [FILE]" (the
 job's script to FILE, slurm-JOBID.sh by default, or - for stdout), "version" and "show config" with the few
 keys clients read (SchedulerTimeSlice = 1 sec: Toil waits 1.2 times it
 between status polls) are answered.`,
@@ -2681,6 +2727,9 @@ between status polls) are answered.`,
 			if len(args) >= 1 && args[0] == "notify" {
 				return scontrolNotify(c, args[1:])
 			}
+			if len(args) >= 2 && args[0] == "top" {
+				return scontrolTop(c, strings.Split(strings.Join(args[1:], ","), ","))
+			}
 			if len(args) >= 2 && args[0] == "show" && strings.HasPrefix(args[1], "hostlist") || len(args) >= 2 && args[0] == "show" && args[1] == "hostnames" {
 				return showHostlist(c, args[1], args[2:])
 			}
@@ -2691,7 +2740,7 @@ between status polls) are answered.`,
 				return showNodes(c, strings.HasPrefix(args[1], "node"), args[2:], oneLine)
 			}
 			if len(args) < 2 || args[0] != "show" || args[1] != "job" && args[1] != "jobid" && args[1] != "jobs" {
-				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `notify JOBID MESSAGE`, `write batch_script JOBID [FILE]`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
+				return usage("scontrol: burst answers `scontrol show job [JOBID]`, `show node [NAME]`, `show partition [NAME]`, `requeue`, `requeuehold`, `hold`, `uhold` and `release JOBID[,JOBID...]`, `update JobId=ID KEY=VALUE...`, `notify JOBID MESSAGE`, `top JOBID`, `write batch_script JOBID [FILE]`, `show hostnames [LIST]`, `show hostlist LIST`, `show step [JOBID[.STEP]]`, `show config` and `version` only")
 			}
 			ctx := c.Context()
 			cl, err := connect(ctx, c.ErrOrStderr())
