@@ -1687,3 +1687,37 @@ func TestScontrolTop(t *testing.T) {
 		}
 	}
 }
+
+// TestSqueuePartitionAsSubmitted: a job submitted to a partition no burst
+// cluster is named after (sbatch -p defq, run on the default cluster) is
+// still one of that partition for squeue -p, as Slurm lists a job under
+// the partition it was submitted to (the suite's Slurm: `sbatch -p debug`,
+// then `squeue -t all -p debug -u root` lists it). Nextflow with
+// process.queue = 'defq' polls `squeue --noheader -o '%i %t' -t all -p defq
+// -u USER`; burst listed none of its jobs, so each looked vanished.
+func TestSqueuePartitionAsSubmitted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.runIn(h.dir, append([]string{"slurm", "sbatch", "--parsable", "-o", "/dev/null"}, args...)...).stdout)
+	}
+	defq := sb("-p", "defq", "--wrap", "sleep 300")
+	arr := sb("-p", "defq", "-H", "--array=1-2", "--wrap", "true")
+	other := sb("--wrap", "sleep 300")
+	t.Cleanup(func() { h.run("slurm", "scancel", defq, arr, other) })
+	n, _ := strconv.ParseInt(defq, 10, 64)
+	h.waitFor("the job to run", 60*time.Second, func() bool { return h.show(n).State == "running" })
+	for _, c := range []struct {
+		parts string
+		want  []string
+	}{
+		{"defq", []string{arr + "_[1-2]", defq}},
+		{"local", []string{arr + "_[1-2]", defq, other}},
+		{"nosuch", nil},
+	} {
+		r := h.mustRun("slurm", "squeue", "--noheader", "-o", "%i", "-t", "all", "-p", c.parts, "-j", defq+","+arr+","+other)
+		if got := strings.Fields(r.stdout); !slices.Equal(got, c.want) {
+			t.Errorf("squeue -p %s: %v, want %v", c.parts, got, c.want)
+		}
+	}
+}

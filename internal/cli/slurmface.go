@@ -1226,7 +1226,8 @@ func newSqueueCmd() *cobra.Command {
 others with -t (e.g. -t all). Honoured: -h/--noheader, -o/--format (%i %j
 %t %T %M %l %L %D %R %u %P %a %A %F %C %c %m %b %e %E %S %V %Z %o %r %N %B %U %K %q %f %n %Y, with
 widths such as %.18i), -O/--Format (jobid, state, name, ... with :width),
--t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition,
+-t/--states, -j/--jobs, -u/--user, --me, -n/--name, -p/--partition (a
+cluster, or the partition a job was submitted with),
 -A/--account (the burst project), -w/--nodelist (machines, a hostlist such
 as local-[1-2], or their hosts; an unknown one is refused), -q/--qos (burst's jobs are all "normal"), -S/--sort
 (squeue's letters, e.g. -S -t,i; default P,t,-p), --start (pending jobs, as
@@ -1486,12 +1487,15 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	now, age := time.Now(), minJobAge()
 	for _, j := range all {
 		if slurmface.Forgotten(j.End, now, age) || !set[j.StateName()] || !ids.holds(j) || us != nil && !us[j.User] ||
-			ns != nil && !ns[j.Name] || ps != nil && !ps[j.Partition] || as != nil && !as[j.Account] ||
+			ns != nil && !ns[j.Name] || as != nil && !as[j.Account] ||
 			qs != nil && !qs["normal"] || o.resv != "" || o.licenses != "" ||
 			len(stepSel) > 0 && !stepSel[j.JobID()] && !slices.ContainsFunc(j.RunningSteps(), func(s slurmface.Job) bool { return stepSel[s.StepID()] }) {
 			continue
 		}
 		out = append(out, j)
+	}
+	if ps != nil {
+		out = inPartitions(ctx, cl, out, ps)
 	}
 	if !o.array {
 		out = ids.collapse(out)
@@ -1527,6 +1531,52 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	}
 	order.SortSteps(lines, time.Now())
 	return lines, nil
+}
+
+// inPartitions are the jobs of js in the partitions ps (squeue -p): those
+// on a cluster ps names, and, for a name no cluster has, those submitted
+// with that partition (sbatch -p defq runs on the default cluster, as
+// sbatch ran it, and stays a job of defq): Nextflow's `process.queue`
+// polls `squeue -t all -p defq -u USER` and took a job its queue did not
+// list for one that had vanished. A job whose spec cannot be read is left
+// out.
+func inPartitions(ctx context.Context, cl *client.Client, js []slurmface.Job, ps map[string]bool) []slurmface.Job {
+	asked := false // a name that is no cluster: read the jobs' specs
+	if cs, err := cl.Clusters(ctx); err == nil {
+		for p := range ps {
+			asked = asked || !slices.ContainsFunc(cs, func(c burst.Cluster) bool { return c.Name == p })
+		}
+	}
+	keep := make([]bool, len(js))
+	var ids []int64
+	at := map[int64][]int{} // a job (an array's id for its tasks) -> its places in js
+	for i, j := range js {
+		switch id := cmp.Or(j.ArrayJobID, j.RawID); {
+		case ps[j.Partition]:
+			keep[i] = true
+		case asked:
+			if at[id] == nil {
+				ids = append(ids, id)
+			}
+			at[id] = append(at[id], i)
+		}
+	}
+	got := make([]*burst.Job, len(ids))
+	fetchEach(len(ids), func(k int) { got[k], _ = cl.Job(ctx, ids[k]) })
+	for k, j := range got {
+		if j != nil && j.Spec != nil && j.Spec.Batch != nil && ps[j.Spec.Batch.Partition] {
+			for _, i := range at[ids[k]] {
+				keep[i] = true
+			}
+		}
+	}
+	out := js[:0]
+	for i, j := range js {
+		if keep[i] {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 func newScancelCmd() *cobra.Command {
