@@ -1690,7 +1690,7 @@ func TestScontrolTop(t *testing.T) {
 
 // TestSqueuePartitionAsSubmitted: a job submitted to a partition no burst
 // cluster is named after (sbatch -p defq, run on the default cluster) is
-// still one of that partition for squeue -p, as Slurm lists a job under
+// still one of that partition for squeue -p and sacct -r, as Slurm lists a job under
 // the partition it was submitted to (the suite's Slurm: `sbatch -p debug`,
 // then `squeue -t all -p debug -u root` lists it). Nextflow with
 // process.queue = 'defq' polls `squeue --noheader -o '%i %t' -t all -p defq
@@ -1718,6 +1718,15 @@ func TestSqueuePartitionAsSubmitted(t *testing.T) {
 		r := h.mustRun("slurm", "squeue", "--noheader", "-o", "%i", "-t", "all", "-p", c.parts, "-j", defq+","+arr+","+other)
 		if got := strings.Fields(r.stdout); !slices.Equal(got, c.want) {
 			t.Errorf("squeue -p %s: %v, want %v", c.parts, got, c.want)
+		}
+		// sacct -r as squeue -p, in sacct's order (by id).
+		r = h.mustRun("slurm", "sacct", "-X", "-n", "-P", "-o", "JobID", "-r", c.parts, "-j", defq+","+arr+","+other)
+		got := strings.Fields(r.stdout)
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("sacct -r %s: %v, want %v", c.parts, got, want)
 		}
 	}
 }

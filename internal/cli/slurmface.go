@@ -1533,7 +1533,8 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 	return lines, nil
 }
 
-// inPartitions are the jobs of js in the partitions ps (squeue -p): those
+// inPartitions are the jobs of js in the partitions ps (squeue -p, sacct
+// -r): those
 // on a cluster ps names, and, for a name no cluster has, those submitted
 // with that partition (sbatch -p defq runs on the default cluster, as
 // sbatch ran it, and stays a job of defq): Nextflow's `process.queue`
@@ -2050,17 +2051,22 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 	var needSpec []int // of out: listed without the spec the format needs
 	for _, j := range all {
 		if !ids.holds(j) || set != nil && !set[j.StateName()] || us != nil && !us[j.User] ||
-			ns != nil && !ns[j.Name] || !win.Holds(j) || as != nil && !as[j.Account] || ps != nil && !ps[j.Partition] ||
+			ns != nil && !ns[j.Name] || !win.Holds(j) || as != nil && !as[j.Account] ||
 			gs != nil && !gs[strconv.Itoa(j.GID)] && !gs[slurmface.GroupName(j.GID)] || !cpus.holds(j.CPUs) ||
 			!nnodes.holds(1) || !limits.holds(j.TimeLimit) || qs != nil && !qs["normal"] ||
 			rs != nil && !rs[strings.ToLower(j.Reason)] && !rs[strings.ToLower(slurmface.ReasonOf(j))] ||
 			o.constraints != "" || o.wckeys != "" {
 			continue
 		}
-		if f.NeedsSpec() && !j.HasSpec {
-			needSpec = append(needSpec, len(out))
-		}
 		out = append(out, j)
+	}
+	if ps != nil {
+		out = inPartitions(ctx, cl, out, ps)
+	}
+	for i, j := range out {
+		if f.NeedsSpec() && !j.HasSpec {
+			needSpec = append(needSpec, i)
+		}
 	}
 	fj.withSpecs(ctx, cl, out, needSpec)
 	out = ids.collapse(out)
