@@ -37,6 +37,8 @@ func TestUnknownFlagsSuggest(t *testing.T) {
 		{[]string{"jbos"}, 2, "burst: unknown command \"jbos\" (did you mean jobs?): use agent, budget, cache, cancel, cluster, completion, cost, events, help, jobs, join-token, login, logout, logs, machine, map, pipe, project, results, run, server, show, slurm, stack, storage, types, ui, user, version, wait, whoami (see `burst --help`)\n"},
 		{[]string{"sbtach", "job.sh"}, 2, "burst: unknown command \"sbtach\" (did you mean sbatch?): use agent, budget, cache, cancel, cluster, completion, cost, events, help, jobs, join-token, login, logout, logs, machine, map, pipe, project, results, run, server, show, slurm, stack, storage, types, ui, user, version, wait, whoami (see `burst --help`)\n"},
 		{[]string{"show", "1", "--tasks", "-3"}, 2, "burst: --tasks -3: give a count of tasks, 0 or more\n"},
+		// Slurm commands burst does not answer: said, not burst slurm's help and exit 0.
+		{[]string{"slurm", "sprio"}, 2, "burst: burst slurm: unknown command \"sprio\": use link, resume, sacct, sacctmgr, sbatch, scancel, scontrol, sinfo, squeue, srun, sstat, suspend (see `burst slurm --help`)\n"},
 		{[]string{"project", "creat", "mars"}, 2, "burst: burst project: unknown command \"creat\" (did you mean create?): use create, grant, list, revoke, set, show (see `burst project --help`)\n"},
 	} {
 		var out, errb bytes.Buffer

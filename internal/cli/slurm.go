@@ -43,6 +43,7 @@ each node, through its provider, metered and under its project's budget:
 Each machine is named after its node and runs that node's slurmd (the
 slurm-nodes provider runs it on this host, in a time namespace of its own; a
 cloud provider would boot a VM whose slurmd registers as the node).`,
+		RunE: parentRun, // burst slurm sprio: unknown, listing what there is (it printed this help, exit 0)
 	}
 	c.AddCommand(newSlurmResumeCmd(), newSlurmSuspendCmd())
 	c.AddCommand(slurmFaceCmds()...)
