@@ -187,6 +187,9 @@ var sinfoFields = map[byte]sinfoField{
 	'T': {"STATE", true, func(g []Node) string { return g[0].state() }},
 	'c': {"CPUS", true, func(g []Node) string { return strconv.Itoa(g[0].CPUs) }},
 	'm': {"MEMORY", true, func(g []Node) string { return strconv.FormatInt(g[0].MemBytes>>20, 10) }},
+	// -O AllocMem, which has no %-letter: the memory the node's tasks
+	// hold (MiB), a line for each value, as 22.05's sinfo groups it.
+	allocMem: {"ALLOCMEM", true, func(g []Node) string { return strconv.FormatInt(g[0].UsedMem>>20, 10) }},
 	'G': {"GRES", true, func(g []Node) string {
 		if g[0].GPUs > 0 {
 			return "gpu:" + strconv.Itoa(g[0].GPUs)
@@ -194,6 +197,10 @@ var sinfoFields = map[byte]sinfoField{
 		return "(null)"
 	}},
 }
+
+// allocMem is the key of sinfo -O's AllocMem in sinfoFields: no letter
+// -o reads.
+const allocMem = 0x01
 
 // sinfoNames are sinfo -O's names for the same fields.
 var sinfoNames = map[string]byte{
@@ -203,7 +210,7 @@ var sinfoNames = map[string]byte{
 	"disk": 'd', "weight": 'w', "features": 'f', "reason": 'E', "nodeai": 'A', "cpusstate": 'C',
 	"freemem": 'e', "cpusload": 'O', "nodehost": 'n', "nodeaddr": 'o', "sockets": 'X', "cores": 'Y',
 	"threads": 'Z', "version": 'v', "features_act": 'b', "prioritytier": 'p', "priorityjobfactor": 'I',
-	"allocnodes": 'S', "defaulttime": 'L', "preemptmode": 'M', "maxcpuspernode": 'B',
+	"allocnodes": 'S', "defaulttime": 'L', "preemptmode": 'M', "maxcpuspernode": 'B', "allocmem": allocMem,
 }
 
 // Version is the Slurm release whose commands burst answers as.

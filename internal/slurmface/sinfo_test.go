@@ -196,3 +196,26 @@ func TestSinfoSortGroups(t *testing.T) {
 		}
 	}
 }
+
+// sinfo -O AllocMem: the memory the nodes' tasks hold, in MiB, a line for
+// each value, as the suite's Slurm 22.05 printed `sinfo -O
+// AllocMem,Partition,StateLong` with a node holding jobs of 300 and 100
+// MiB ("ALLOCMEM            PARTITION ...", "400 ... allocated", "0 ...
+// idle"). burst refused the field ("Invalid job format specification:
+// AllocMem") and left the column out.
+func TestSinfoAllocMem(t *testing.T) {
+	f, bad := ParseSinfoFields("AllocMem,Partition,StateLong")
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	busy := Node{Name: "local-1", Partition: "local", Default: true, CPUs: 2, UsedCPUs: 2, MemBytes: 2000 << 20, UsedMem: 400 << 20}
+	idle := Node{Name: "local-2", Partition: "local", Default: true, CPUs: 2, MemBytes: 2000 << 20}
+	var b strings.Builder
+	Sinfo(&b, []Node{busy, idle}, f, false, false)
+	want := "ALLOCMEM            PARTITION           STATE               \n" +
+		"400                 local*              allocated           \n" +
+		"0                   local*              idle                \n"
+	if b.String() != want {
+		t.Errorf("-O AllocMem,Partition,StateLong:\n%s\nwant\n%s", b.String(), want)
+	}
+}
