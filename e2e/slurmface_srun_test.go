@@ -1690,7 +1690,7 @@ func TestScontrolTop(t *testing.T) {
 
 // TestSqueuePartitionAsSubmitted: a job submitted to a partition no burst
 // cluster is named after (sbatch -p defq, run on the default cluster) is
-// still one of that partition for squeue -p and sacct -r, as Slurm lists a job under
+// still one of that partition for squeue -p, sacct -r and scancel -p, as Slurm lists a job under
 // the partition it was submitted to (the suite's Slurm: `sbatch -p debug`,
 // then `squeue -t all -p debug -u root` lists it). Nextflow with
 // process.queue = 'defq' polls `squeue --noheader -o '%i %t' -t all -p defq
@@ -1728,5 +1728,15 @@ func TestSqueuePartitionAsSubmitted(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("sacct -r %s: %v, want %v", c.parts, got, want)
 		}
+	}
+	// scancel -p as squeue -p: the jobs of defq, not the other.
+	h.mustRun("slurm", "scancel", "-p", "defq")
+	a, _ := strconv.ParseInt(arr, 10, 64)
+	o, _ := strconv.ParseInt(other, 10, 64)
+	h.waitFor("scancel -p defq to cancel its jobs", 30*time.Second, func() bool {
+		return h.show(n).State == "cancelled" && h.show(a).State == "cancelled"
+	})
+	if st := h.show(o).State; st != "running" {
+		t.Errorf("scancel -p defq: the job of no partition is %s, want it running on", st)
 	}
 }

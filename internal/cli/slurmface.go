@@ -1542,12 +1542,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 // list for one that had vanished. A job whose spec cannot be read is left
 // out.
 func inPartitions(ctx context.Context, cl *client.Client, js []slurmface.Job, ps map[string]bool) []slurmface.Job {
-	asked := false // a name that is no cluster: read the jobs' specs
-	if cs, err := cl.Clusters(ctx); err == nil {
-		for p := range ps {
-			asked = asked || !slices.ContainsFunc(cs, func(c burst.Cluster) bool { return c.Name == p })
-		}
-	}
+	asked := namesNoCluster(ctx, cl, ps) // read the jobs' specs
 	keep := make([]bool, len(js))
 	var ids []int64
 	at := map[int64][]int{} // a job (an array's id for its tasks) -> its places in js
@@ -1562,13 +1557,9 @@ func inPartitions(ctx context.Context, cl *client.Client, js []slurmface.Job, ps
 			at[id] = append(at[id], i)
 		}
 	}
-	got := make([]*burst.Job, len(ids))
-	fetchEach(len(ids), func(k int) { got[k], _ = cl.Job(ctx, ids[k]) })
-	for k, j := range got {
-		if j != nil && j.Spec != nil && j.Spec.Batch != nil && ps[j.Spec.Batch.Partition] {
-			for _, i := range at[ids[k]] {
-				keep[i] = true
-			}
+	for id := range submittedTo(ctx, cl, ids, ps) {
+		for _, i := range at[id] {
+			keep[i] = true
 		}
 	}
 	out := js[:0]
@@ -1578,6 +1569,34 @@ func inPartitions(ctx context.Context, cl *client.Client, js []slurmface.Job, ps
 		}
 	}
 	return out
+}
+
+// namesNoCluster says whether a partition of ps is no burst cluster's name.
+func namesNoCluster(ctx context.Context, cl *client.Client, ps map[string]bool) bool {
+	cs, err := cl.Clusters(ctx)
+	if err != nil {
+		return false
+	}
+	for p := range ps {
+		if !slices.ContainsFunc(cs, func(c burst.Cluster) bool { return c.Name == p }) {
+			return true
+		}
+	}
+	return false
+}
+
+// submittedTo is which of the jobs ids were submitted with a partition of
+// ps (sbatch -p, their spec's), read from each job's spec.
+func submittedTo(ctx context.Context, cl *client.Client, ids []int64, ps map[string]bool) map[int64]bool {
+	got := make([]*burst.Job, len(ids))
+	fetchEach(len(ids), func(k int) { got[k], _ = cl.Job(ctx, ids[k]) })
+	in := map[int64]bool{}
+	for k, j := range got {
+		if j != nil && j.Spec != nil && j.Spec.Batch != nil && ps[j.Spec.Batch.Partition] {
+			in[ids[k]] = true
+		}
+	}
+	return in
 }
 
 func newScancelCmd() *cobra.Command {
@@ -1729,8 +1748,12 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 				args = keep
 			}
 			us, ns := userSet(ctx, users), splitList(names)
+			// A partition no cluster has is the one the jobs were
+			// submitted with (sbatch -p defq), as squeue -p reads it.
+			asked := part != "" && namesNoCluster(ctx, cl, map[string]bool{part: true})
 			match := func(j *burst.Job) bool { // every filter given, as scancel's "ALL job filters"
-				return (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) && (part == "" || part == cmp.Or(j.Cluster, "local")) &&
+				return (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) && (part == "" || part == cmp.Or(j.Cluster, "local") ||
+					asked && submittedTo(ctx, cl, []int64{j.ID}, map[string]bool{part: true})[j.ID]) &&
 					(acct == "" || acct == j.Project)
 			}
 			switch {
