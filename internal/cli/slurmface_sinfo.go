@@ -179,8 +179,12 @@ func faceNodes(ms []burst.Machine) []slurmface.Node {
 		if m.State != burst.MachineRunning {
 			continue
 		}
-		ns = append(ns, slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
-			CPUs: m.CPUs, UsedCPUs: max(m.Used.CPUs, min(m.Tasks, 1)), MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs)})
+		n := slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
+			CPUs: m.CPUs, UsedCPUs: max(m.Used.CPUs, min(m.Tasks, 1)), MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs)}
+		if m.StartedAt != nil {
+			n.Started = *m.StartedAt
+		}
+		ns = append(ns, n)
 	}
 	return ns
 }

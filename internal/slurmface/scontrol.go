@@ -192,8 +192,10 @@ func record(w io.Writer, lines [][]string, oneLine bool, end string) error {
 // 22.05's keys in its order (checked with the suite's real Slurm), with the
 // machine's CPUs (CPUTot, CPUEfctv, CPUAlloc: what its tasks hold),
 // memory in MiB (RealMemory, AllocMem), GPUs (Gres), its cluster as its
-// partition, and State IDLE, MIXED or ALLOCATED; Slurm's placeholders
-// where burst has no value.
+// partition, State IDLE, MIXED or ALLOCATED, and its start as BootTime
+// and SlurmdStartTime (its agent starts with it); Slurm's placeholders
+// where burst has no value. burst keeps no LastBusyTime: that line, and
+// OS (the machine's kernel), which 22.05 prints, are left out.
 func ShowNode(w io.Writer, n Node, oneLine bool) error {
 	gres := "(null)"
 	tres := fmt.Sprintf("cpu=%d,mem=%dM,billing=%d", n.CPUs, n.MemBytes>>20, n.CPUs)
@@ -215,6 +217,7 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), "FreeMem=N/A", kv("Sockets", n.CPUs), "Boards=1"},
 		{kv("State", strings.ToUpper(n.state())), "ThreadsPerCore=1", "TmpDisk=0", "Weight=1", "Owner=N/A", "MCS_label=N/A"},
 		{kv("Partitions", n.Partition)},
+		{kv("BootTime", nodeTime(n.Started)), kv("SlurmdStartTime", nodeTime(n.Started))},
 		{kv("CfgTRES", tres)},
 		{kv("AllocTRES", alloc)},
 		{"CapWatts=n/a"},
@@ -222,6 +225,15 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		{"ExtSensorsJoules=n/s", "ExtSensorsWatts=0", "ExtSensorsTemp=n/s"},
 	}
 	return record(w, lines, oneLine, "\n\n")
+}
+
+// nodeTime is a node's BootTime or SlurmdStartTime as scontrol writes it:
+// None when not known.
+func nodeTime(t time.Time) string {
+	if t.IsZero() {
+		return "None"
+	}
+	return Date(t)
 }
 
 // ShowPartition writes a burst cluster as `scontrol show partition` does,

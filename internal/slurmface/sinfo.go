@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Node is one burst machine as sinfo shows a node.
@@ -20,6 +21,7 @@ type Node struct {
 	MemBytes  int64
 	UsedMem   int64 // what its tasks hold
 	GPUs      int
+	Started   time.Time // when the machine (and its agent) started: scontrol's BootTime and SlurmdStartTime
 	// Empty marks the line of a partition none of whose nodes is in the
 	// states asked (sinfo -t): sinfo still lists it, with 0 nodes, state
 	// n/a and no node list.
