@@ -128,7 +128,7 @@ func TestSbatchBegin(t *testing.T) {
 		t.Errorf("sbatch --test-only -v of a script deferred 2 days: want its begin time defined and as the start:\n%s", r.stderr)
 	}
 
-	// Bad input: one line naming the fix, exit 2 (sbatch: 1, as sbatch).
+	// Bad input: one line naming the fix, exit 2 (sbatch: 255, as sbatch).
 	for _, c := range []struct {
 		args []string
 		want string

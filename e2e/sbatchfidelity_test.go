@@ -1031,7 +1031,8 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 	// so does the suite's Slurm, when there is one).
 	writeFile(t, filepath.Join(h.dir, "badm.sh"), "#!/bin/sh\n#SBATCH -m foo\ntrue\n", 0o755)
 	writeFile(t, filepath.Join(h.dir, "badt.sh"), "#!/bin/sh\n#SBATCH -t bogus\ntrue\n", 0o755)
-	const badM, badT = "Invalid --distribution specification", "Invalid --time specification"
+	writeFile(t, filepath.Join(h.dir, "badb.sh"), "#!/bin/sh\n#SBATCH --begin=xyz\ntrue\n", 0o755)
+	const badM, badT, badB = "Invalid --distribution specification", "Invalid --time specification", "Invalid --begin specification"
 	for _, tt := range []struct {
 		args []string
 		line string
@@ -1041,6 +1042,7 @@ func TestStepEnvironmentAsSlurm(t *testing.T) {
 		{[]string{"srun", "-m", "foo", "true"}, badM},
 		{[]string{"sbatch", "-t", "bogus", "--wrap", "true"}, badT}, {[]string{"sbatch", "badt.sh"}, badT},
 		{[]string{"srun", "-t", "bogus", "true"}, badT},
+		{[]string{"sbatch", "--begin=xyz", "--wrap", "true"}, badB}, {[]string{"sbatch", "badb.sh"}, badB},
 	} {
 		r := h.runIn(h.dir, append([]string{"slurm"}, tt.args...)...)
 		if r.code != 255 || !strings.HasPrefix(r.stderr, tt.args[0]+": error: ") || !strings.Contains(r.stderr, tt.line) {

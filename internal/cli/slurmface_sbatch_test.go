@@ -215,3 +215,23 @@ func TestSbatchDeadlineChecked(t *testing.T) {
 		t.Errorf("a command line's deadline to come over the script's past one: %v, want it taken", err)
 	}
 }
+
+// TestSbatchBeginRefusedAsSbatch: a --begin sbatch cannot read, on the
+// command line or in an #SBATCH line, is refused as Slurm 22.05's sbatch
+// refuses it: "sbatch: error: Invalid --begin specification" (after
+// parse_time's "Invalid time specification (pos=0): xyz"), exit 255, as
+// its bad --time and --distribution; burst said its own words and exited 1.
+func TestSbatchBeginRefusedAsSbatch(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	path := filepath.Join(t.TempDir(), "job.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/bash\n#SBATCH --begin=xyz\necho hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--begin=xyz", "--wrap", "true"}, {"-b", "T", "--wrap", "true"}, {path}} {
+		var out, errb strings.Builder
+		code := Main(append([]string{"sbatch", "--test-only"}, args...), &out, &errb)
+		if code != 255 || !strings.HasPrefix(errb.String(), "sbatch: error: ") || !strings.Contains(errb.String(), "Invalid --begin specification") {
+			t.Errorf("sbatch %q: exit %d, %q; want exit 255 and sbatch: error: ... Invalid --begin specification", args, code, errb.String())
+		}
+	}
+}

@@ -18,10 +18,17 @@ var ErrPlaneSize = errors.New("Invalid plane size or size not specified")
 // cannot read; the caller adds the fix.
 var ErrTimeSpec = errors.New("Invalid --time specification")
 
+// ErrBeginSpec is how Slurm 22.05's sbatch refuses a --begin it cannot
+// read (after parse_time's "Invalid time specification (pos=0): xyz");
+// the caller adds the fix.
+var ErrBeginSpec = errors.New("Invalid --begin specification")
+
 // Fatal says whether err is one of the option values Slurm 22.05's sbatch
 // and srun refuse with exit(-1) (exit status 255), as getopt's refusals,
-// rather than 1: a --distribution or a --time they cannot read.
-func Fatal(err error) bool { return errors.Is(err, ErrDistribution) || errors.Is(err, ErrTimeSpec) }
+// rather than 1: a --distribution, a --time or a --begin they cannot read.
+func Fatal(err error) bool {
+	return errors.Is(err, ErrDistribution) || errors.Is(err, ErrTimeSpec) || errors.Is(err, ErrBeginSpec)
+}
 
 // DistributionFix names what --distribution takes.
 const DistributionFix = "write block, cyclic, plane=N or arbitrary, then up to two of block, cyclic, fcyclic or * after colons, and ,Pack or ,NoPack (e.g. -m block:cyclic)"

@@ -667,7 +667,10 @@ func (p *parser) set(name, v string) error {
 			err = fmt.Errorf("%q: write --kill-on-invalid-dep=yes or no", v)
 		}
 	case "begin":
-		s.Begin, err = slurmtime.Begin(v, time.Now())
+		var berr error
+		if s.Begin, berr = slurmtime.Begin(v, time.Now()); berr != nil {
+			err = fmt.Errorf("%w: %v", ErrBeginSpec, berr)
+		}
 	case "container":
 		s.Container, err = containerRef(v)
 	case "signal":
