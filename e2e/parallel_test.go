@@ -108,6 +108,10 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "-d,"}, "echo", "{#}", "[{}]", ":::", "x,", "p\nq,r", ":::", "1,2")
 		same(t, []string{"-k", "--delimiter", `\r\n`}, "echo", "[{}]", "::::", d2)
 		same(t, []string{"-k", `-d\t`}, "echo", "[{}]", "::::", d2)
+		// Without -d a line ends at its \n alone: parallel 20221122 keeps a \r before it (printf
+		// 'a\r\n' | parallel echo {} prints a, \r, \n), printed and quoted as any byte.
+		same(t, []string{"-k"}, "echo", "[{}]", "::::", d2)
+		same(t, []string{"-k", "--dry-run"}, "echo", "[{}]", "::::", d2)
 		same(t, []string{"-k", "-d", `\011`, "--tag"}, "echo", "{}", ":::", "x\ty")
 		same(t, []string{"-k", "-0", "--delimiter", "XY"}, "echo", "[{}]", ":::", "aXYbXY")
 		same(t, []string{"-k", "-d", `\n`}, "echo", "[{}]", "::::", d1)

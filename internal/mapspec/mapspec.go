@@ -33,14 +33,14 @@ func isSep(a string) bool {
 // groups, as GNU parallel does: "CMD ARGS... ::: a b c ::: x y" or ":::: file" (one input per line of the file;
 // each file after a :::: is an input group of its own, as parallel's `:::: f1 f2` is `-a f1 -a f2`: all
 // combinations of their lines). readFile is called for
-// :::: arguments ("-" means standard input, which the caller's readFile handles). Lines: trailing "\n" or
-// "\r\n" stripped; a final empty line ignored; empty lines in the middle are inputs (parallel keeps them).
+// :::: arguments ("-" means standard input, which the caller's readFile handles). Lines: each ends at its "\n",
+// which is stripped (a "\r" before it stays, as parallel 20221122 keeps it); a final empty line ignored; empty
+// lines in the middle are inputs (parallel keeps them).
 // Errors for people (one line, naming the fix): no command before the first :::, a file that cannot be read
 // (wrap readFile's error with the path). A ::: with no values is an empty group (so Count 0), as in parallel.
 // It is legal to have no ::: at all (inputs come from elsewhere, e.g. --over): then sources is empty.
 //
-// Lines split as bufio.ScanLines does, so a "\r" ending a last line that has no "\n" is dropped too. No
-// arguments at all is an error (no command). A :::: group whose files are all empty gives an empty Source
+// No arguments at all is an error (no command). A :::: group whose files are all empty gives an empty Source
 // (and so Count 0), as in parallel.
 // Parallel's linked groups (:::+ and ::::+) are rejected rather than silently taken as values: ParseLinked
 // takes them.
@@ -243,14 +243,14 @@ func records(data []byte, delim string) int {
 	return n
 }
 
-// appendLines appends the lines of data to src, split as bufio.ScanLines does: each line's "\n" or "\r\n" is
-// stripped (and a "\r" ending the last line when it has no "\n"), the empty text after a final newline is not
-// a line, and empty lines elsewhere are kept as empty inputs.
+// appendLines appends the lines of data to src, split at "\n" as GNU parallel splits them: each line's "\n"
+// is stripped and a "\r" before it kept (printf 'a\r\n' | parallel echo {} prints a, \r, \n), the empty
+// text after a final newline is not a line, and empty lines elsewhere are kept as empty inputs.
 func appendLines(src Source, data []byte) Source {
 	s := string(data)
 	for len(s) > 0 {
 		line, rest, _ := strings.Cut(s, "\n")
-		src = append(src, strings.TrimSuffix(line, "\r"))
+		src = append(src, line)
 		s = rest
 	}
 	return src

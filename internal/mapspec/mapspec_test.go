@@ -77,14 +77,16 @@ func TestParse(t *testing.T) {
 			[]Source{{"a", "b"}, {"1", "2", "3"}, {"z"}}, ""},
 		{"file then group", []string{"cmd", "::::", "f2", ":::", "q"}, []string{"cmd"}, []Source{{"c", "d"}, {"q"}}, ""},
 		{"stdin", []string{"cmd", "::::", "-"}, []string{"cmd"}, []Source{{"s1", "s2"}}, ""},
-		{"crlf", []string{"cmd", "::::", "crlf.txt"}, []string{"cmd"}, []Source{{"a", "b"}}, ""},
-		{"crlf empty middle", []string{"cmd", "::::", "crlfmid"}, []string{"cmd"}, []Source{{"a", "", "b"}}, ""},
+		// parallel 20221122 keeps a line's "\r": printf 'a\r\nb\r\n' | parallel echo {} | od -c prints
+		// a \r \n b \r \n.
+		{"crlf", []string{"cmd", "::::", "crlf.txt"}, []string{"cmd"}, []Source{{"a\r", "b\r"}}, ""},
+		{"crlf empty middle", []string{"cmd", "::::", "crlfmid"}, []string{"cmd"}, []Source{{"a\r", "\r", "b"}}, ""},
 		{"empty middle line kept", []string{"cmd", "::::", "mid.txt"}, []string{"cmd"}, []Source{{"a", "", "b"}}, ""},
 		{"blank line before final newline kept", []string{"cmd", "::::", "endblank"}, []string{"cmd"}, []Source{{"a", ""}}, ""},
 		{"single newline is one empty input", []string{"cmd", "::::", "nl"}, []string{"cmd"}, []Source{{""}}, ""},
 		{"empty file is an empty source", []string{"cmd", "::::", "empty"}, []string{"cmd"}, []Source{{}}, ""},
-		{"final cr without newline", []string{"cmd", "::::", "cr"}, []string{"cmd"}, []Source{{"a"}}, ""},
-		{"only one cr stripped", []string{"cmd", "::::", "crcr"}, []string{"cmd"}, []Source{{"a\r", "b"}}, ""},
+		{"final cr without newline", []string{"cmd", "::::", "cr"}, []string{"cmd"}, []Source{{"a\r"}}, ""},
+		{"crs kept", []string{"cmd", "::::", "crcr"}, []string{"cmd"}, []Source{{"a\r\r", "b"}}, ""},
 		{"file lines are values", []string{"cmd", "::::", "looks"}, []string{"cmd"}, []Source{{"{}", ":::"}}, ""},
 		{"spaces kept", []string{"cmd", "::::", "sp"}, []string{"cmd"}, []Source{{"  x y  "}}, ""},
 		{"values that look like strings", []string{"cmd", ":::", "{}", "{1}", "-", "::"}, []string{"cmd"}, []Source{{"{}", "{1}", "-", "::"}}, ""},
@@ -838,10 +840,20 @@ func FuzzExpand(f *testing.F) {
 	})
 }
 
-// scanLines is the line splitting Parse promises, by bufio.ScanLines.
+// scanLines is the line splitting Parse promises: at each "\n", a "\r" kept (as GNU parallel keeps it), no
+// line after a final "\n".
 func scanLines(data []byte) []string {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, len(data)+1)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return i + 1, data[:i], nil
+		}
+		if atEOF && len(data) > 0 {
+			return len(data), data, nil
+		}
+		return 0, nil, nil
+	})
 	lines := []string{}
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
