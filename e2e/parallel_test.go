@@ -784,13 +784,28 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 	})
 
 	// man parallel, --timeout duration: "If the command runs for longer than duration seconds it will
-	// get killed"; a killed job counts as failed. What each prints about it on stderr differs.
+	// get killed"; a killed job counts as failed. parallel 20221122 says so on stderr, two lines for each
+	// ("parallel: Warning: This job was killed because it timed out:", then its command, {%} filled),
+	// which burst says as "burst: warning: " (and then its own summary).
 	t.Run("timeout", func(t *testing.T) {
-		args := []string{"sh", "-c", "sleep $1; echo $1", "_", ":::", "0", "3"}
-		p := parallelRun(t, h.dir, nil, append([]string{"-q", "-k", "--timeout", "1"}, args...)...)
-		b := h.burstMap(nil, []string{"-k", "--timeout", "1"}, args...)
-		if b.code != p.code || b.stdout != p.stdout {
-			t.Errorf("--timeout 1: parallel exit %d stdout %q; burst exit %d stdout %q", p.code, p.stdout, b.code, b.stdout)
+		for _, results := range []bool{false, true} {
+			flags, pflags := []string{"-k"}, []string{"-k"}
+			if results {
+				flags, pflags = append(flags, "--results", "tres/b"), append(pflags, "--results", "tres/p")
+			}
+			args := []string{"sh", "-c", "sleep $1; echo $1", "_", "{}", "{%}", ":::", "0", "3"}
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q", "--timeout", "1"}, pflags...), args...)...)
+			b := h.burstMap(nil, append([]string{"--timeout", "1"}, flags...), args...)
+			var warned []string
+			for _, l := range strings.SplitAfter(b.stderr, "\n") {
+				if strings.HasPrefix(l, "burst: warning: ") {
+					warned = append(warned, l)
+				}
+			}
+			pw := strings.ReplaceAll(p.stderr, "parallel: Warning: ", "burst: warning: ")
+			if b.code != p.code || b.stdout != p.stdout || strings.Join(warned, "") != pw || !strings.Contains(pw, "timed out") {
+				t.Errorf("--timeout 1 %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q", flags, p.code, p.stdout, p.stderr, b.code, b.stdout, b.stderr)
+			}
 		}
 	})
 

@@ -104,7 +104,8 @@ trims each input. -a FILE is :::: FILE before the
 ::: groups; --arg-sep SEP and --arg-file-sep SEP put SEP where ::: and
 :::: go (SEP+ where :::+ and ::::+), as parallel's; -0 ends the inputs of files and standard input at NUL bytes
 (find -print0); --dry-run prints each task's command and runs nothing;
---timeout SECONDS is --time; --delay SECONDS starts a task at most every
+--timeout SECONDS is --time (a task it kills is said on stderr, as
+parallel's "This job was killed because it timed out:" and its command); --delay SECONDS starts a task at most every
 SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
 started tasks end) is --max-failures N-1, exiting as parallel does; --halt now,success=1
 stops the map at its first success, exit 0 (done=N: once N ended, whatever their end).
@@ -727,12 +728,12 @@ none of them.`,
 				o.results.task = func(i int) ([]string, int64) { return task(int64(i)) }
 				o.results.numbers = numbers
 			}
+			o.command = func(t burst.Task) string {
+				line, _ := command(t)
+				return line
+			}
 			if verbose || verboseErr {
-				o.verbose = func(t burst.Task) string {
-					line, _ := command(t)
-					return line
-				}
-				o.verboseErr = verboseErr
+				o.verbose, o.verboseErr = o.command, verboseErr
 			}
 			if tagOf != nil {
 				o.tag = func(t burst.Task) string {

@@ -61,6 +61,9 @@ type followOpts struct {
 	// procfile, when set, is -j's file, read again as tasks end
 	// (mapprocfile.go).
 	procfile *procfile
+	// command, when set, is a task's command as --dry-run prints it, said
+	// on stderr when its time limit killed it (timedOut).
+	command func(t burst.Task) string
 }
 
 // followTasks shows a map's progress until it ends, prints its tasks'
@@ -324,6 +327,9 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		})
 		for _, t := range fresh {
 			p.take(t.Index)
+			if err := p.timedOut(t); err != nil {
+				return err
+			}
 			if err := p.print(ctx, t); err != nil {
 				return err
 			}
@@ -335,6 +341,9 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		p.take(t.Index)
 		p.ended[t.Index] = true
 		p.wait[t.Index] = t
+		if err := p.timedOut(t); err != nil { // as it ends, before the output of those before it (-k)
+			return err
+		}
 	}
 	for p.next < len(p.taken) && (p.ended[p.next] || final || p.taken[p.next] && !p.ended[p.next]) {
 		i := p.next
@@ -355,6 +364,22 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 func (p *taskPrinter) take(i int) {
 	p.taken[i] = true
 	p.nTaken++
+}
+
+// timedOut says on stderr that task t's time limit killed it, naming its
+// command, in GNU parallel 20221122's words for a job its --timeout killed
+// ("parallel: Warning: This job was killed because it timed out:", then
+// the command): as the task ends, whatever -k waits for, and not saved by
+// --results.
+func (p *taskPrinter) timedOut(t burst.Task) error {
+	if t.State != burst.Timeout || p.o.command == nil {
+		return nil
+	}
+	if p.bar != nil {
+		p.bar.clear()
+	}
+	_, err := fmt.Fprintf(p.stderrAfterStdout(), "burst: warning: This job was killed because it timed out:\nburst: warning: %s\n", p.o.command(t))
+	return err
 }
 
 // print writes task t's stdout to stdout, then its stderr to stderr, the
