@@ -991,6 +991,20 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 		same(t, []string{"-k", "--header", ":"}, "echo", "{a}-{b}", ":::", "a", "1", "2", ":::", "b", "3")
 		same(t, []string{"-k", "--header", ":"}, "echo", "{age}", "{b}", "::::", tsv, ":::", "b", "x")
 		same(t, []string{"-k", "--header", ":", "--colsep", "(,)"}, "echo", "{y}", ":::", "x,y", "1,2")
+		// parallel 20221122: split at tabs for --header alone, values keep their white space (only
+		// --colsep makes --trim lr the default); the header line's \r is no name's, a value's stays;
+		// any --header but 0 takes the first line, as : does (man parallel: "--header : is an alias
+		// for --header '.*\n'").
+		crlf, spaced := filepath.Join(h.dir, "crlf.tsv"), filepath.Join(h.dir, "spaced.tsv")
+		writeFile(t, crlf, "name\tage\r\nann\t3\r\n", 0o644)
+		writeFile(t, spaced, "h\tg\n a \t b\n", 0o644)
+		same(t, []string{"-k", "--header", ":"}, "echo", "[{h}]", "[{g}]", "::::", spaced)
+		same(t, []string{"-k", "--header", ":"}, "echo", "[{h}]", ":::", "h", " a ")
+		same(t, []string{"-k", "--header", ":", "--colsep", `\t`}, "echo", "[{h}]", "[{g}]", "::::", spaced)
+		same(t, []string{"-k", "--header", ":", "--trim", "l"}, "echo", "[{h}]", "[{g}]", "::::", spaced)
+		same(t, []string{"-k", "--header", ":"}, "echo", "[{name}]", "[{age}]", "::::", crlf)
+		same(t, []string{"-k", "--header", `.*\n`}, "echo", "{age}", "::::", tsv)
+		same(t, []string{"-k", "--header", "x"}, "echo", "{name}", "::::", tsv)
 	})
 
 	// man parallel, --results name: "If name does not contain replacement strings and does not end in

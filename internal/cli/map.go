@@ -365,7 +365,7 @@ none of them.`,
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {
 				if colsep == "" {
-					return usage("--colsep: give the column separator, a regular expression such as , or '\\t' or ' +'")
+					return usage("--colsep '': parallel splits each input into its bytes (Perl's split //), which burst does not: give a separator, a regular expression such as , or '\\t' or ' +', or cut each input into characters in the command (--shell 'echo {} | fold -w1')")
 				}
 				if sep, err = regexp.Compile(colsep); err != nil {
 					return usage("--colsep %q: %v", colsep, err)
@@ -398,8 +398,10 @@ none of them.`,
 			var names []string        // --header's: a column's, by position
 			var byName map[string]int // --header's: a name's position
 			if c.Flags().Changed("header") {
-				if header != ":" && header != "1" {
-					return usage("--header %q: burst takes the first line (or ::: value) of each input group as its column names: give --header :", header)
+				// parallel 20221122 (without --pipe) takes any --header but 0
+				// as --header :, its documented '.*\n' too.
+				if header == "0" {
+					return usage("--header 0 (parallel's: each input file's name names its group) is not taken: write {1} {2} ... for the groups, or put the names on each file's first line and give --header :")
 				}
 				if maxArgs > 0 {
 					return usage("--header names the columns of each input group: it cannot name -N's inputs")
@@ -412,7 +414,8 @@ none of them.`,
 					if len(src) == 0 {
 						continue
 					}
-					for _, n := range mapspec.SplitColumns(sep, src[0]) {
+					// Its line's "\r" is not a name's, as parallel drops it there.
+					for _, n := range mapspec.SplitColumns(sep, strings.TrimSuffix(src[0], "\r")) {
 						names = append(names, n)
 						if _, dup := byName[n]; !dup {
 							byName[n] = len(names)
@@ -504,8 +507,11 @@ none of them.`,
 				}
 			}
 			trim := mapspec.TrimNone
-			if sep != nil {
-				trim = mapspec.TrimBoth // parallel's --colsep trims each column unless --trim says otherwise
+			if c.Flags().Changed("colsep") {
+				// parallel's --colsep trims each column unless --trim says
+				// otherwise; --header's tabs alone do not (parallel 20221122:
+				// --header : echo '[{h}]' ::: h ' a ' prints [ a ]).
+				trim = mapspec.TrimBoth
 			}
 			if c.Flags().Changed("trim") {
 				if trim, err = mapspec.ParseTrim(trimFlag); err != nil {
@@ -842,7 +848,7 @@ none of them.`,
 	f.StringVar(&resultsName, "results", "", "save each task's stdout, stderr and number in files under `DIR` instead of printing them (DIR/1/INPUT/stdout ...), as GNU parallel's --results; with {} in it, name each task's files")
 	f.StringVar(&resultsName, "res", "", "--results")
 	f.MarkHidden("res")
-	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header :")
+	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header : (any value but 0 is :, as there)")
 	f.BoolVar(&resumeJoblog, "resume-joblog", false, "GNU parallel's --resume (burst map --resume with no job id): run only the tasks --joblog FILE has no line for")
 	f.MarkHidden("resume-joblog")
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
