@@ -700,13 +700,13 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 	// pipe, as on a terminal), without --tag's or --tagstring's tag, and not saved in --results' files;
 	// with --dry-run, on stderr before the line on stdout.
 	t.Run("verbose_before_output", func(t *testing.T) {
-		cmd := []string{"sh", "-c", "echo e$1 >&2; echo o$1", "_", "{}", ":::", "a", "b"}
-		for _, flags := range [][]string{{"--verbose"}, {"--verbose", "--tag"}, {"--verbose", "--tagstring", "{#}"}, {"-v", "--tag"}, {"--dry-run", "--verbose", "--tag"}} {
-			flags = append([]string{"-k", "-j1"}, flags...)
+		// together runs parallel -q and burst map with flags on cmd, stdout and stderr on one pipe each
+		// (the order they were written in), and fails t unless they agree and parallel printed want.
+		together := func(flags, cmd []string, want string) {
 			pc := exec.Command("parallel", append(append([]string{"--will-cite", "-q"}, flags...), cmd...)...)
 			pc.Dir, pc.Env = h.dir, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 			var p, b strings.Builder
-			pc.Stdout, pc.Stderr = &p, &p // one pipe: the order they were written in
+			pc.Stdout, pc.Stderr = &p, &p
 			if err := pc.Run(); err != nil {
 				t.Skipf("parallel %q: %v", flags, err)
 			}
@@ -715,10 +715,20 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 			if err := bc.Run(); err != nil {
 				t.Fatalf("burst map %q: %v\n%s", flags, err, b.String())
 			}
-			if got := taskStderr(b.String()); got != p.String() {
+			if got := taskStderr(b.String()); got != p.String() || !strings.Contains(p.String(), want) {
 				t.Errorf("%q, stdout and stderr together:\nparallel %q\nburst    %q", flags, p.String(), got)
 			}
 		}
+		cmd := []string{"sh", "-c", "echo e$1 >&2; echo o$1", "_", "{}", ":::", "a", "b"}
+		for _, flags := range [][]string{{"--verbose"}, {"--verbose", "--tag"}, {"--verbose", "--tagstring", "{#}"}, {"-v", "--tag"}, {"--dry-run", "--verbose", "--tag"}} {
+			together(append([]string{"-k", "-j1"}, flags...), cmd, "b")
+		}
+		// -j 2: each command as its job starts, so both first, and the third's after the output of the
+		// one whose end let it start (parallel 20221122: cmd 3, cmd 1, o1, cmd 0, o0, o3); with -k too,
+		// before any output.
+		slow := []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "3", "1", "0"}
+		together([]string{"-j2", "--verbose"}, slow, "o3\n")
+		together([]string{"-j2", "-k", "--verbose"}, slow, "o3\n")
 		pd, bd := filepath.Join(h.dir, "vres", "p"), filepath.Join(h.dir, "vres", "b")
 		p := parallelRun(t, h.dir, nil, "-q", "--verbose", "--results", pd, "echo", ":::", "a")
 		b := h.burstMap(nil, []string{"--verbose", "--results", bd}, "echo", ":::", "a")

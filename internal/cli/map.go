@@ -853,7 +853,7 @@ none of them.`,
 	f.MarkHidden("resume-joblog")
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
 	f.BoolVarP(&verbose, "print-commands", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
-	f.BoolVar(&verboseErr, "verbose", false, "print each task's command on stderr, before its output (untagged, not saved by --results), as GNU parallel's --verbose (its -t)")
+	f.BoolVar(&verboseErr, "verbose", false, "print each task's command on stderr as it starts (untagged, not saved by --results), as GNU parallel's --verbose (its -t)")
 	var ungrouped bool
 	for _, n := range []string{"line-buffer", "lb", "linebuffer", "ungroup", "group"} {
 		short := ""

@@ -49,9 +49,9 @@ type followOpts struct {
 	// verbose, when set, is task i's command, printed on stdout before its
 	// output (-v).
 	verbose func(t burst.Task) string
-	// verboseErr: the command goes on stderr before the task's output,
-	// neither tagged nor saved by --results (GNU parallel's --verbose,
-	// which prints it as the job starts), not on stdout (its -v).
+	// verboseErr: the command goes on stderr as the task starts (or at
+	// the latest before its output), neither tagged nor saved by
+	// --results (GNU parallel's --verbose), not on stdout (its -v).
 	verboseErr bool
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
@@ -96,6 +96,14 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 	waiting, saidQuiet := "", false
 	last := j
 	for {
+		if p.said != nil && last.Tasks.Running+last.Tasks.Done() > p.nSaid {
+			if err := p.started(ctx); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				return serverGone(err, j.ID)
+			}
+		}
 		if o.output != outputNone && last.Tasks.Done() > p.base+p.nTaken {
 			if err := p.scan(ctx, last.State.Terminal()); err != nil {
 				if ctx.Err() != nil {
@@ -103,6 +111,9 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 				}
 				return serverGone(err, j.ID)
 			}
+		}
+		if err := p.sayStarted(nil); err != nil {
+			return err
 		}
 		if last.State.Terminal() {
 			break
@@ -266,6 +277,14 @@ type taskPrinter struct {
 	files tasklog.Files
 	buf   []byte
 	out   *bufio.Writer
+
+	// --verbose: the tasks whose command was said as they started
+	// (sayStarted), how many, the first not said, and those seen started
+	// but not yet said.
+	said    []bool
+	nSaid   int
+	sayFrom int
+	unsaid  []burst.Task
 }
 
 func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
@@ -275,10 +294,17 @@ func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stder
 	if o.output == outputOrdered {
 		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
 	}
+	if o.verbose != nil && o.verboseErr && o.output != outputNone {
+		p.said = make([]bool, j.Tasks.Total)
+	}
 	for i, s := range o.skip {
 		if s && i < len(p.taken) {
 			p.taken[i] = true
 			p.base++
+			if p.said != nil {
+				p.said[i] = true
+				p.nSaid++
+			}
 		}
 	}
 	p.advance()
@@ -288,6 +314,9 @@ func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stder
 func (p *taskPrinter) advance() {
 	for p.next < len(p.taken) && p.taken[p.next] && (p.ended == nil || !p.ended[p.next]) {
 		p.next++
+	}
+	for p.sayFrom < len(p.said) && p.said[p.sayFrom] {
+		p.sayFrom++
 	}
 }
 
@@ -327,6 +356,9 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		})
 		for _, t := range fresh {
 			p.take(t.Index)
+			if err := p.sayStarted(t.EndedAt); err != nil {
+				return err
+			}
 			if err := p.timedOut(t); err != nil {
 				return err
 			}
@@ -382,6 +414,61 @@ func (p *taskPrinter) timedOut(t burst.Task) error {
 	return err
 }
 
+// started notes the tasks that started since the last look, for
+// sayStarted: GNU parallel's --verbose prints a job's command as it starts
+// (with -j 2, both commands before either's output; with -k too).
+func (p *taskPrinter) started(ctx context.Context) error {
+	p.unsaid = p.unsaid[:0]
+	for from := p.sayFrom; from < len(p.said); {
+		page, err := p.cl.Tasks(ctx, p.id, from, 10000, append([]burst.State{burst.Running}, endedStates...)...)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if t.Index >= 0 && t.Index < len(p.said) && !p.said[t.Index] && t.StartedAt != nil {
+				p.unsaid = append(p.unsaid, t)
+			}
+		}
+		if len(page) < 10000 {
+			break
+		}
+		from = page[len(page)-1].Index + 1
+	}
+	return nil
+}
+
+// sayStarted says the command of each task started noted that started
+// before by (nil: all of them), in input order, as parallel starts its
+// jobs (their start times are each machine's): a task that ended is
+// printed after those that started before its end, and before the others.
+func (p *taskPrinter) sayStarted(by *time.Time) error {
+	keep := p.unsaid[:0]
+	for _, t := range p.unsaid {
+		if by != nil && t.StartedAt.After(*by) {
+			keep = append(keep, t)
+		} else if err := p.say(t); err != nil {
+			return err
+		}
+	}
+	p.unsaid = keep
+	return p.out.Flush()
+}
+
+// say writes task t's command on stderr (--verbose), once.
+func (p *taskPrinter) say(t burst.Task) error {
+	if p.said == nil || p.said[t.Index] {
+		return nil
+	}
+	p.said[t.Index] = true
+	p.nSaid++
+	p.advance()
+	if p.bar != nil {
+		p.bar.clear()
+	}
+	_, err := io.WriteString(p.trackNewline(p.stderrAfterStdout()), p.o.verbose(t)+"\n")
+	return err
+}
+
 // print writes task t's stdout to stdout, then its stderr to stderr, the
 // progress line out of the way meanwhile.
 func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
@@ -399,10 +486,8 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		return fmt.Errorf("%w; task %d's output is kept: burst logs %d --task %d", err, t.Index, p.id, t.Index)
 	}
 	defer closeResults()
-	if p.o.verbose != nil && p.o.verboseErr {
-		if _, err := io.WriteString(p.trackNewline(p.stderrAfterStdout()), p.o.verbose(t)+"\n"); err != nil {
-			return err
-		}
+	if err := p.say(t); err != nil { // one that started and ended between two looks
+		return err
 	}
 	for _, s := range []struct {
 		name, path string
