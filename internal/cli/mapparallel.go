@@ -39,7 +39,7 @@ func parallelOnly() map[string]string {
 		{"files", "--results DIR saves each task's output in files"},
 		{"retry-failed", "burst map --joblog FILE --resume-failed -- CMD ... runs again what failed (with the same command and inputs)"},
 		{"semaphore", "burst map is no semaphore: submit each command with burst run -d, and -j caps a map's tasks"},
-		{"fg", "burst map waits for its tasks unless -d is given"},
+		{"fg", "leave it out: burst map waits for its tasks unless -d is given"},
 		{"bg", "burst map -d submits and returns at once"},
 		{"E eof e", "give only the inputs before the end string: cut them there first (sed '/^END$/,$d' FILE | burst map -- CMD {} :::: -)"},
 		{"termseq term-seq", "a task past --time gets SIGTERM, then SIGKILL"},
@@ -84,6 +84,9 @@ func parallelOnly() map[string]string {
 		{"process-slot-var", "$PARALLEL_JOBSLOT (or {%}) is each task's job slot"},
 		{"shell-completion", "burst completion SHELL prints burst's"},
 		{"shebang Y", "run burst map -- CMD {} :::: FILE from the script (-Y is parallel's retired --shebang)"},
+		// Not in parallel's options_hash: it reads --shebang-wrap first, as a
+		// script's #!/usr/bin/parallel --shebang-wrap PROGRAM line.
+		{"shebang-wrap shebangwrap", "run the script's program over the arguments: burst map -- PROGRAM script {} ::: ARGS (for #!/usr/bin/parallel --shebang-wrap /usr/bin/python3 in script.py: burst map -- /usr/bin/python3 script.py {} ::: a b c)"},
 		{"parens", "burst does not run {= ... =}: compute the value in the command with --shell"},
 		{"debug D", "burst show JOB and burst logs JOB say what each task did"},
 		{"profile", "give the options on the command line (a shell alias or script keeps them)"},

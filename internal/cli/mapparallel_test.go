@@ -495,6 +495,10 @@ func TestParallelAbbreviations(t *testing.T) {
 		{[]string{"--memf", "1G"}, "burst: --memf (--memfree) is GNU parallel's: burst map does not take it; "},
 		{[]string{"--sess"}, "burst: --sess (--session) is GNU parallel's: burst map does not take it; "},
 		{[]string{"--tollef"}, "burst: --tollef is GNU parallel's: burst map does not take it; "},
+		// A script's #!/usr/bin/parallel --shebang-wrap /usr/bin/python3 line: not in parallel's
+		// options_hash, read before them.
+		{[]string{"--shebang-wrap", "/usr/bin/python3"}, "burst: --shebang-wrap is GNU parallel's: burst map does not take it; run the script's program over the arguments: burst map -- PROGRAM script {}"},
+		{[]string{"--fg"}, "burst: --fg is GNU parallel's: burst map does not take it; leave it out"},
 	} {
 		if out, errb, code := dryRunMap(t, append(c.args, "echo", ":::", "a")...); code != 255 || out != "" || !strings.HasPrefix(errb, c.want) {
 			t.Errorf("burst map %q: exit %d, stdout %q, stderr %q; want 255 and %q", c.args, code, out, errb, c.want)
