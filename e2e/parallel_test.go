@@ -286,6 +286,18 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		same(t, []string{"-k", "-n", "3"}, "printf", "<%s>", "pict{}.jpg", ":::", "a", "b", "c", "d")
 		same(t, []string{"-k", "-N", "2"}, "printf", "<%s>", "x{#}y{}", "{.}", "--in={}", ":::", "d/a.x", "e/b.y", "c")
 		same(t, []string{"-k", "-N", "2", "--dry-run"}, "echo", "x{}y", ":::", "a", "b")
+		// man parallel, -L recsize: "Use at most recsize nonblank input lines per command line. Trailing
+		// blanks cause an input line to be logically continued on the next input line"; --max-lines (-l):
+		// the same, as -n where -L is -N (parallel 20221122: -l 0 is -l 1; -n and -N win over both).
+		lines := filepath.Join(h.dir, "lines")
+		writeFile(t, lines, "a \nb\nc\t\nd\ne\nf \n", 0o644)
+		same(t, []string{"-k", "-L", "2"}, "printf", "<%s>", "x{}y", "\n", "::::", lines)
+		same(t, []string{"-k", "-L1"}, "echo", "x{}y", "::::", lines)
+		same(t, []string{"-k", "-l", "2"}, "printf", "<%s>", "x{}y", "{1}", "\n", "::::", lines)
+		same(t, []string{"-k", "--max-lines", "0"}, "echo", "x{}y", ":::", "a", "b ", "c")
+		same(t, []string{"-k", "-L", "2", "-N", "1"}, "echo", "x{}y", ":::", "a", "b", "c")
+		same(t, []string{"-kl2"}, "echo", ":::", "a", "b", "c")
+		same(t, []string{"-k", "-L2", "-m"}, "echo", "x{}y", ":::", "a", "b", "c") // -m: {} is all of them, as -n
 	})
 
 	// man parallel, -X: "Multiple arguments with context replace. Insert as many arguments as the command

@@ -61,6 +61,8 @@ func newMapCmd() *cobra.Command {
 		tag          bool
 		joblogPath   string
 		maxArgs      int
+		maxLines     int
+		maxLinesCtx  int
 		replace      string
 		verbose      bool
 		verboseErr   bool
@@ -204,7 +206,9 @@ burst run --array leaves them); --max-failures and -j given with it replace the 
 and flags that would change its tasks are refused.
 
 GNU parallel's command lines run as they are: its other names of the flags
-below are taken, and not listed there: -P (-j), --xapply (--link), --dryrun,
+below are taken, and not listed there: -P (-j), --xapply (--link), -L N
+(-N N) and -l N or --max-lines N (-n N), each joining a line that ends in
+white space with the next, as parallel's, --dryrun,
 --res (--results), -i (-I), -N (-n, repeating a word that holds {}),
 --halt-on-error (--halt), --no-notice and --nn (--will-cite), and --resume
 with --joblog (no job id). So are flags that change nothing here: --progress,
@@ -425,6 +429,24 @@ none of them.`,
 				}
 				tmpl = mapspec.Named(tmpl, byName)
 			}
+			perLine := false // -L: a word holding {} repeated, as -N
+			if c.Flags().Changed("max-lines") || c.Flags().Changed("max-lines-replace") {
+				if maxLinesCtx < 0 || maxLines < 0 || c.Flags().Changed("max-lines-replace") && maxLinesCtx == 0 {
+					return usage("-L and -l: give each task 1 or more lines (-L 1)")
+				}
+				if !c.Flags().Changed("max-args") && !c.Flags().Changed("max-replace-args") {
+					// parallel: -n or -N given wins; -L is -N (a word holding {}
+					// repeated, unless -m or --xargs says not), -l is -n, and
+					// -l 0 is -l 1.
+					maxArgs = max(maxLines, 1)
+					if c.Flags().Changed("max-lines-replace") {
+						maxArgs, perLine = maxLinesCtx, !multiArgs && !xargs
+					}
+				}
+				for g, src := range sources {
+					sources[g] = mapspec.ContinueLines(src)
+				}
+			}
 			if skipBlank {
 				// parallel -r: an input that is empty or only white space
 				// (Perl's \s) is skipped, in each group as it is read.
@@ -475,7 +497,7 @@ none of them.`,
 				return n
 			}
 			// parallel -N (not -n) repeats a word holding {} for each input of the task: pict{}.jpg.
-			perInput := maxArgs > 0 && c.Flags().Changed("max-replace-args") || ctxReplace
+			perInput := maxArgs > 0 && (c.Flags().Changed("max-replace-args") || perLine) || ctxReplace
 			// tagOf is what each output line of a task begins with (nil: nothing).
 			var tagOf func(in []string, n mapspec.Numbers) string
 			switch {
@@ -835,6 +857,10 @@ none of them.`,
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them; 0: a task per input, given none of them (parallel's -N0)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
+	f.IntVarP(&maxLinesCtx, "max-lines-replace", "L", 0, "GNU parallel's -L N: -N N, a line that ends in white space going on with the next")
+	f.MarkHidden("max-lines-replace")
+	f.IntVarP(&maxLines, "max-lines", "l", 0, "GNU parallel's -l N (--max-lines N): -n N, a line that ends in white space going on with the next (-l 0: -l 1)")
+	f.MarkHidden("max-lines")
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
 	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")
 	f.BoolVar(&plus, "plus", false, "GNU parallel's --plus: burst fills {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%} with it or without")

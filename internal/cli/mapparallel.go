@@ -46,7 +46,6 @@ func parallelOnly() map[string]string {
 		{"limit", "-j N caps how many tasks run at once"},
 		{"cleanup", "a staged task's private directory is removed after its --out files are uploaded"},
 		{"wd workdir W", "a task runs in the directory burst map was started in (staged: a private one); cd in the command (--shell) for another"},
-		{"L l max-lines", "each task gets one input (a line), or n with -N n"},
 		{"s max-chars exit x", "each task gets one input, or n with -N n"},
 		{"rpl", "burst takes {} {.} {/} {//} {/.} {#} {%} {n}, and --plus's {..} {+/} {+.} {##} {0#} ...: compute other forms in the command (--shell)"},
 		{"tmux tmuxpane", "follow a task's output with burst logs JOB --task N -f"},
@@ -404,6 +403,12 @@ func mapFlagError(c *cobra.Command, err error) error {
 			// --ta: parallel's own words (lower case, as it says them), and exit.
 			return &ExitError{Code: 255, Msg: fmt.Sprintf("Option %s is ambiguous (%s): GNU parallel reads no shorter start of its options' names%s", strings.ToLower(name), strings.Join(hits, ", "), meant)}
 		}
+	}
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) && iv.GetFlag() != nil && iv.GetFlag().Name == "max-lines" {
+		// parallel's -l takes no value where none looks like a number
+		// (parallel -l echo: -l 1), which burst map's does not read.
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("-l %s: -l takes a number here: give -l 1 (one line a task, as parallel's -l alone) or -l N", iv.GetValue())}
 	}
 	if s := didYouMean(c, err); s != "" {
 		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s (%s)", err, s)}

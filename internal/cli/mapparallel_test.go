@@ -499,6 +499,8 @@ func TestParallelAbbreviations(t *testing.T) {
 		// options_hash, read before them.
 		{[]string{"--shebang-wrap", "/usr/bin/python3"}, "burst: --shebang-wrap is GNU parallel's: burst map does not take it; run the script's program over the arguments: burst map -- PROGRAM script {}"},
 		{[]string{"--fg"}, "burst: --fg is GNU parallel's: burst map does not take it; leave it out"},
+		// parallel's -l alone is -l 1 (it takes a value only where one looks like a number).
+		{[]string{"-l"}, "burst: -l echo: -l takes a number here: give -l 1"},
 	} {
 		if out, errb, code := dryRunMap(t, append(c.args, "echo", ":::", "a")...); code != 255 || out != "" || !strings.HasPrefix(errb, c.want) {
 			t.Errorf("burst map %q: exit %d, stdout %q, stderr %q; want 255 and %q", c.args, code, out, errb, c.want)

@@ -256,6 +256,28 @@ func appendLines(src Source, data []byte) Source {
 	return src
 }
 
+// ContinueLines is src with each input that ends in white space (Perl's
+// \s) joined with the one after it, as GNU parallel's -L and -l read
+// their lines ("Trailing blanks cause an input line to be logically
+// continued on the next input line", man parallel): 'a ' then 'b' is one
+// input, 'a b'; a last one keeps its white space.
+func ContinueLines(src Source) Source {
+	out := src[:0:0]
+	pending, continued := "", false
+	for _, v := range src {
+		if continued {
+			v = pending + v
+		}
+		if pending, continued = v, v != "" && strings.ContainsRune(perlSpace, rune(v[len(v)-1])); !continued {
+			out = append(out, v)
+		}
+	}
+	if continued {
+		out = append(out, pending)
+	}
+	return out
+}
+
 // ColumnSep joins the columns of one input in a source that Combine made: NUL, which no argument can hold,
 // so that no input's own text is ever taken for a separator.
 const ColumnSep = "\x00"

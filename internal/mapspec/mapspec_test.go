@@ -1353,6 +1353,23 @@ func TestLaunch(t *testing.T) {
 }
 
 // --trim's values are parallel's (n l r lr rl); each trims Perl's \s.
+// ContinueLines joins an input ending in white space with the next, as GNU parallel's -L and -l read lines:
+// parallel 20221122 -q -k -L 1 echo x{}y ::: 'a ' b c prints xa by and xcy; a last one stays as it is.
+func TestContinueLines(t *testing.T) {
+	for _, c := range []struct{ in, want Source }{
+		{Source{"a ", "b", "c"}, Source{"a b", "c"}},
+		{Source{"a\t", "b ", "c", "d"}, Source{"a\tb c", "d"}},
+		{Source{"a", "", "b "}, Source{"a", "", "b "}},
+		{Source{" ", "x"}, Source{" x"}},
+		{Source{}, Source{}},
+	} {
+		in := slices.Clone(c.in)
+		if got := ContinueLines(c.in); !slices.Equal(got, c.want) || !slices.Equal(c.in, in) {
+			t.Errorf("ContinueLines(%q) = %q, want %q (its argument left as it was)", in, got, c.want)
+		}
+	}
+}
+
 func TestTrim(t *testing.T) {
 	for _, c := range []struct{ arg, in, want string }{
 		{"n", " \ta\v ", " \ta\v "},
