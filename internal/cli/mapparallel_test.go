@@ -499,6 +499,8 @@ func TestParallelAbbreviations(t *testing.T) {
 		// options_hash, read before them.
 		{[]string{"--shebang-wrap", "/usr/bin/python3"}, "burst: --shebang-wrap is GNU parallel's: burst map does not take it; run the script's program over the arguments: burst map -- PROGRAM script {}"},
 		{[]string{"--fg"}, "burst: --fg is GNU parallel's: burst map does not take it; leave it out"},
+		{[]string{"--record-env"}, "burst: --record-env is GNU parallel's: burst map does not take it; leave it out"},
+		{[]string{"--citation"}, "burst: --citation is GNU parallel's: burst map does not take it; leave it out"},
 		// parallel's -l alone is -l 1 (it takes a value only where one looks like a number).
 		{[]string{"-l"}, "burst: -l echo: -l takes a number here: give -l 1"},
 	} {
