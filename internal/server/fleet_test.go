@@ -485,3 +485,27 @@ func TestNoMachineStartsWhileTheDiskIsShort(t *testing.T) {
 		t.Errorf("with room again, no machine started for --min 1: %+v", acts)
 	}
 }
+
+// A machine of a local cluster that this host has no room for says what
+// makes room: on a 2-core host whose cores a running work-1 holds, `burst
+// machine start --cluster work` said only the figures, naming no fix.
+func TestHostFullNamesTheFix(t *testing.T) {
+	s := fleetServer(t)
+	s.hostRes = burst.Resources{CPUs: 2, MemBytes: 8 << 30}
+	s.providers[provider.LocalName] = &provider.Local{Host: s.hostRes}
+	ctx := context.Background()
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "work", Type: "t3.small", Max: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	work := s.clusters["work"]
+	if got := s.hostFull(work); got != "" {
+		t.Fatalf("an empty 2-core host has no room for a t3.small: %q", got)
+	}
+	s.machines["work-1"] = &machineRT{cluster: work,
+		row: store.MachineRow{Machine: burst.Machine{ID: "work-1", Cluster: "work", State: burst.MachineRunning}}}
+	if got := s.hostFull(work); !strings.Contains(got, "burst machine stop ID") {
+		t.Errorf("no room while work-1 holds the host's cores: %q; want it to name burst machine stop", got)
+	}
+}

@@ -327,9 +327,18 @@ func (s *Server) hostFull(c *clusterRT) string {
 	if need.CPUs <= free.CPUs && (need.MemBytes == 0 || need.MemBytes <= free.MemBytes) {
 		return ""
 	}
-	return fmt.Sprintf("this host has %d of its %d cores and %.1f of %.1f GiB free (tasks on %s hold %d cores, local clusters' machines %d), and a machine of %s takes %d and %.1f GiB",
+	msg := fmt.Sprintf("this host has %d of its %d cores and %.1f of %.1f GiB free (tasks on %s hold %d cores, local clusters' machines %d), and a machine of %s takes %d and %.1f GiB",
 		max(free.CPUs, 0), host.CPUs, gib(max(free.MemBytes, 0)), gib(host.MemBytes), localMachine, tasks.CPUs, slices.CPUs,
 		c.def.Name, need.CPUs, gib(need.MemBytes))
+	switch {
+	case slices.CPUs > 0 || slices.MemBytes > 0:
+		// What a person can do about it: the machines of local clusters
+		// give their slices back when they stop.
+		msg += ": stopping one of the local clusters' machines (burst machine list; burst machine stop ID) gives its share back"
+	case tasks.CPUs > 0 || tasks.MemBytes > 0:
+		msg += ": there is room once " + localMachine + "'s tasks end"
+	}
+	return msg
 }
 
 func gib(b int64) float64 { return float64(b) / (1 << 30) }
