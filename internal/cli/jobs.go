@@ -24,6 +24,11 @@ func newJobsCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "jobs",
 		Short: "List jobs, newest first",
+		Long: `List jobs, newest first, with what each cost so far.
+
+TASKS is how many of the job's tasks have ended, however they ended, of
+all of them: a map of 2 cancelled before either ran reads 2/2. burst show
+JOB says how many succeeded, failed, were cancelled or wait.`,
 		Example: `  burst jobs
   burst jobs --state running --state queued
   burst jobs --project mars -o json

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/client"
 )
 
@@ -153,7 +154,15 @@ makes no new one.`,
 				return fetch(c, out, func(ctx context.Context, cl *client.Client) (*client.UserToken, error) {
 					return cl.RevokeUserTokens(ctx, args[1])
 				}, func(w io.Writer, t *client.UserToken) error {
-					_, err := fmt.Fprintf(w, "revoked %d credential(s) of %s: they stop working now\n", t.Revoked, t.User)
+					var err error
+					switch t.Revoked {
+					case 0:
+						_, err = fmt.Fprintf(w, "%s had no credential: nothing to revoke\n", t.User)
+					case 1:
+						_, err = fmt.Fprintf(w, "revoked 1 credential of %s: it stops working now\n", t.User)
+					default:
+						_, err = fmt.Fprintf(w, "revoked %d credentials of %s: they stop working now\n", t.Revoked, t.User)
+					}
 					return err
 				})
 			}
@@ -162,7 +171,7 @@ makes no new one.`,
 			}, func(w io.Writer, t *client.UserToken) error {
 				fmt.Fprintln(w, t.Token)
 				if revokeAll {
-					fmt.Fprintf(c.ErrOrStderr(), "revoked %d older credential(s) of %s\n", t.Revoked, t.User)
+					fmt.Fprintf(c.ErrOrStderr(), "a new credential for %s, shown once; revoked %s\n", t.User, burst.Plural(t.Revoked, "older credential"))
 				} else {
 					fmt.Fprintf(c.ErrOrStderr(), "a new credential for %s, shown once; their others still work (cut them: burst user token revoke %s)\n", t.User, t.User)
 				}
