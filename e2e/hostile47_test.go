@@ -128,4 +128,23 @@ func TestFaultHomeRemovedUnderServer(t *testing.T) {
 	if pid := h.serverPID(); pid == old {
 		t.Errorf("server.json names the old server %d", pid)
 	}
+
+	// Removed again, and a command at once: the next server starts while
+	// the old one still runs. The old one, stopping, leaves the new one's
+	// socket, server.json and store alone: it used to remove them by path
+	// (the socket and server.json in its close, SQLite the -wal file), and
+	// the new server, its job and every later command were lost.
+	old = h.serverPID()
+	if err := os.RemoveAll(h.home); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.mustRun("run", "--", "echo", "newer"); r.stdout != "newer\n" {
+		t.Errorf("the first job of the home made again: %s", r)
+	}
+	newer := h.serverPID()
+	h.waitFor("the server of the removed home to stop", 15*time.Second, func() bool { return !alive(old) })
+	r = h.mustRun("jobs", "-q")
+	if r.stdout != "1\n" || h.serverPID() != newer || !alive(newer) {
+		t.Errorf("after the old server stopped: jobs %q, server %d (want the newer one, %d, still serving its job 1)", r.stdout, h.serverPID(), newer)
+	}
 }

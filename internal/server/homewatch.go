@@ -22,9 +22,9 @@ const homeWatchEvery = time.Second
 // there, or none); a stat that fails otherwise (EACCES, EIO) tells
 // nothing, and the server serves on.
 func (s *Server) watchHome(ctx context.Context, every time.Duration) {
-	path := s.home.DB()
-	opened, err := os.Stat(path)
-	if err != nil {
+	path, opened := s.home.DB(), s.dbFile
+	if opened == nil {
+		s.log.Warn("cannot watch the store's path: a removed home will not stop this server", "store", path)
 		return
 	}
 	t := time.NewTicker(every)

@@ -153,6 +153,10 @@ type Server struct {
 	// (its home removed: watchHome); Done returns it.
 	gone     chan struct{}
 	goneOnce sync.Once
+	// sockFile and infoFile are the socket and server.json this server
+	// made: close removes each only while it is still there (removeOwn).
+	// dbFile is the store it opened (watchHome, close).
+	sockFile, infoFile, dbFile os.FileInfo
 
 	clusterGate sync.Mutex // cluster create and delete, one at a time (gateCluster)
 
@@ -266,6 +270,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.st, err = s.openStore(ctx); err != nil {
 		return nil, err
 	}
+	s.dbFile, _ = os.Stat(h.DB())
 	if err := s.logsAhead(ctx); err != nil {
 		return nil, err
 	}
@@ -311,6 +316,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.writeInfo(h.ServerInfo(), append(info, '\n')); err != nil {
 		return nil, err
 	}
+	s.infoFile, _ = os.Stat(h.ServerInfo())
 	if err := s.listenUnix(); err != nil {
 		return nil, err
 	}
@@ -330,6 +336,11 @@ func (s *Server) listenUnix() error {
 		return fmt.Errorf("listen on %s: %w", sock, err)
 	}
 	os.Chmod(sock, 0o600)
+	// close removes the socket itself, and only while it is still this
+	// server's: a home removed and made again under a stopping server
+	// holds the next server's socket at the same path.
+	ul.(*net.UnixListener).SetUnlinkOnClose(false)
+	s.sockFile, _ = os.Stat(sock)
 	s.unixLn = ul
 	return nil
 }
@@ -508,13 +519,37 @@ func (s *Server) close() {
 	if s.tcpLn != nil {
 		s.tcpLn.Close()
 	}
-	if s.st != nil {
+	switch {
+	case s.st == nil:
+	case !stillAt(s.home.DB(), s.dbFile):
+		// The store is no longer at its path (its home removed, and
+		// perhaps made again with another server's store in it): SQLite's
+		// close would remove, by path, a -wal file that is not its own.
+		// The process's exit closes it.
+		s.log.Warn("the store is no longer at its path: left open for the process's exit to close", "store", s.home.DB())
+	default:
 		s.st.Close()
 	}
-	os.Remove(s.home.ServerInfo())
+	removeOwn(s.home.Socket(), s.sockFile)
+	removeOwn(s.home.ServerInfo(), s.infoFile)
 	if s.lockFile != nil {
 		s.lockFile.Close()
 	}
+}
+
+// removeOwn removes path if it is still the file own (what this server
+// made there), not another's: after its home was removed and made again,
+// the next server's socket and server.json are at the same paths.
+func removeOwn(path string, own os.FileInfo) {
+	if stillAt(path, own) {
+		os.Remove(path)
+	}
+}
+
+// stillAt says whether path is the file own.
+func stillAt(path string, own os.FileInfo) bool {
+	fi, err := os.Stat(path)
+	return err == nil && own != nil && os.SameFile(fi, own)
 }
 
 // health describes this server.
