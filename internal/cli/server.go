@@ -558,7 +558,7 @@ logs of jobs made after FILE are moved to $BURST_HOME/logs-before-restore-TIME
 // there were none).
 func moveNewerLogs(ctx context.Context, h home.Home, now time.Time) (string, error) {
 	dir := filepath.Join(string(h), "logs-before-restore-"+now.UTC().Format("20060102T150405Z"))
-	moved, err := store.MoveLogsAbove(ctx, h.DB(), h.Logs(), dir)
+	dir, moved, err := store.MoveLogsAbove(ctx, h.DB(), h.Logs(), dir)
 	if err != nil || len(moved) == 0 {
 		return "", err
 	}

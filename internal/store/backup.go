@@ -153,35 +153,53 @@ func MaxJobID(ctx context.Context, path string) (int64, error) {
 
 // MoveLogsAbove moves the log folders under logs (one per job, named by
 // its id) of the jobs the store at path does not have, those above its
-// highest job id, into dir (made when there are some), and returns their
-// ids in the order moved: their ids will be given again, and their logs
-// must not become a new job's. After a restore such jobs are expected;
+// highest job id, into dir (made when there are some; dir.2, dir.3, ...
+// when dir is there already), and returns the folder they went to and
+// their ids in the order moved: their ids will be given again, and their
+// logs must not become a new job's. After a restore such jobs are expected;
 // at a server's start they tell a store that lost what it recorded.
-func MoveLogsAbove(ctx context.Context, path, logs, dir string) ([]int64, error) {
+func MoveLogsAbove(ctx context.Context, path, logs, dir string) (string, []int64, error) {
 	top, err := MaxJobID(ctx, path)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ents, err := os.ReadDir(logs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+			return "", nil, nil
 		}
-		return nil, err
+		return "", nil, err
 	}
 	var moved []int64
+	made := false
 	for _, e := range ents {
 		id, err := strconv.ParseInt(e.Name(), 10, 64)
 		if err != nil || id <= top || !e.IsDir() {
 			continue
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return moved, err
+		if !made {
+			// A folder of its own, even when a move of the same second made
+			// one of that name.
+			base := dir
+			for n := 2; ; n++ {
+				err := os.Mkdir(dir, 0o700)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, fs.ErrExist) || n > 100 {
+					return dir, moved, err
+				}
+				dir = fmt.Sprintf("%s.%d", base, n)
+			}
+			made = true
 		}
 		if err := os.Rename(filepath.Join(logs, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-			return moved, fmt.Errorf("move the logs of job %d aside: %w", id, err)
+			return dir, moved, fmt.Errorf("move the logs of job %d aside: %w", id, err)
 		}
 		moved = append(moved, id)
 	}
-	return moved, nil
+	if !made {
+		return "", nil, nil
+	}
+	return dir, moved, nil
 }
