@@ -442,13 +442,14 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/v1/jobs/" + jid + "/attach", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/results", "", seen},
 		{"GET", "/v1/jobs/" + jid + "/output", "", seen},
-		{"POST", "/v1/jobs/" + jid + "/signal?signal=10", "", owner},   // as cancel: bob's job, others need the owner role
-		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner},             // bob's job: others need the owner role
-		{"POST", "/v1/jobs/" + jid + "/requeue", "", owner},            // as cancel (bob's job has ended: refused past the policy)
-		{"POST", "/v1/jobs/" + jid + "/requeuehold", "", owner},        // as requeue
-		{"POST", "/v1/jobs/" + jid + "/hold", "", owner},               // as cancel (ended: refused past the policy)
-		{"POST", "/v1/jobs/" + jid + "/release", "", owner},            // as cancel
-		{"POST", "/v1/jobs/" + jid + "/update", `{"name":"x"}`, owner}, // as cancel (ended: refused past the policy)
+		{"POST", "/v1/jobs/" + jid + "/signal?signal=10", "", owner},       // as cancel: bob's job, others need the owner role
+		{"POST", "/v1/jobs/" + jid + "/notify", `{"message":"hi"}`, owner}, // as signal
+		{"POST", "/v1/jobs/" + jid + "/cancel", "", owner},                 // bob's job: others need the owner role
+		{"POST", "/v1/jobs/" + jid + "/requeue", "", owner},                // as cancel (bob's job has ended: refused past the policy)
+		{"POST", "/v1/jobs/" + jid + "/requeuehold", "", owner},            // as requeue
+		{"POST", "/v1/jobs/" + jid + "/hold", "", owner},                   // as cancel (ended: refused past the policy)
+		{"POST", "/v1/jobs/" + jid + "/release", "", owner},                // as cancel
+		{"POST", "/v1/jobs/" + jid + "/update", `{"name":"x"}`, owner},     // as cancel (ended: refused past the policy)
 		{"POST", "/v1/jobs/" + jid + "/resume", "{}", owner},
 		{"POST", "/v1/jobs", `{"argv":["true"],"project":"mars"}`, member},
 		{"POST", "/v1/jobs/check", `{"argv":["true"],"project":"mars"}`, member},

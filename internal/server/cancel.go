@@ -160,6 +160,25 @@ func (s *Server) Notify(ctx context.Context, id int64, idx int, msg string) (*cl
 	if msg == "" || len(msg) > maxNotify || strings.ContainsAny(msg, "\n\r") {
 		return nil, badRequest("a notify's message is one line of 1 to %d bytes", maxNotify)
 	}
+	s.mu.Lock()
+	var spec *burst.JobSpec
+	if j := s.jobs[id]; j != nil {
+		spec = j.row.Spec
+	}
+	s.mu.Unlock()
+	if spec == nil {
+		row, err := s.readJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		spec = row.Spec
+	}
+	if spec == nil || !spec.SbatchFiles() {
+		// Its task writes no error file of its own: a notify would be told
+		// delivered and be written nowhere.
+		return nil, badRequest("job %d is not a batch script writing its own output files (sbatch -o/-e): scontrol notify writes into those; "+
+			"its output is in burst logs %d", id, id)
+	}
 	return s.sendSignal(ctx, id, idx, client.TaskSignal{Scope: client.SignalBatch, Message: msg})
 }
 

@@ -133,4 +133,9 @@ func TestNotifyJob(t *testing.T) {
 			t.Errorf("notify %q: taken", msg)
 		}
 	}
+	// Not a batch script: its task has no error file of its own to write
+	// the message into; refused rather than told delivered and lost.
+	if _, err := h.srv.Notify(context.Background(), id, refs[0].Index, "hello"); err == nil || !strings.Contains(err.Error(), "burst logs") {
+		t.Errorf("notify of a job that is no batch script: %v; want a refusal naming burst logs", err)
+	}
 }
