@@ -741,6 +741,9 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 		slow := []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "3", "1", "0"}
 		together([]string{"-j2", "--verbose"}, slow, "o3\n")
 		together([]string{"-j2", "-k", "--verbose"}, slow, "o3\n")
+		// Both start at once; the first ends at once: with -k too, the second's command comes before the
+		// first's output (parallel 20221122: cmd 0, cmd 1, o0, o1).
+		together([]string{"-j2", "-k", "--verbose"}, []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "0", "1"}, "o1\n")
 		pd, bd := filepath.Join(h.dir, "vres", "p"), filepath.Join(h.dir, "vres", "b")
 		p := parallelRun(t, h.dir, nil, "-q", "--verbose", "--results", pd, "echo", ":::", "a")
 		b := h.burstMap(nil, []string{"--verbose", "--results", bd}, "echo", ":::", "a")
@@ -811,7 +814,9 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 	// which burst says as "burst: warning: " (and then its own summary).
 	t.Run("timeout", func(t *testing.T) {
 		for _, results := range []bool{false, true} {
-			flags, pflags := []string{"-k"}, []string{"-k"}
+			// -j 1: one slot, {%} 1 for both; with two, parallel's slot for the second is
+			// whichever the first has freed by then, or not (its own timing).
+			flags, pflags := []string{"-k", "-j", "1"}, []string{"-k", "-j", "1"}
 			if results {
 				flags, pflags = append(flags, "--results", "tres/b"), append(pflags, "--results", "tres/p")
 			}

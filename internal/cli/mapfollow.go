@@ -386,6 +386,11 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		p.ended[i] = false
 		t := p.wait[i]
 		delete(p.wait, i)
+		// --verbose: the commands of the tasks that started before this
+		// one ended come before its output, as without -k.
+		if err := p.sayStarted(t.EndedAt); err != nil {
+			return err
+		}
 		if err := p.print(ctx, t); err != nil {
 			return err
 		}
