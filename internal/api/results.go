@@ -290,14 +290,15 @@ func logGone(path string, from, to int64) error {
 // logCut says, for a task that has ended and whose file at path ends at
 // got, whether that file lost part of its output since: bytes [from, to)
 // were written there whole (to is recorded only then), so a file that ends
-// before to was truncated or replaced by a shorter one (by a person, or by
-// a tool that rotates logs). Its error names the file and what is left;
+// before to was truncated or replaced by a shorter one (by a person, a
+// tool that rotates logs, or another job whose -o names the same file). Its error names the file and what is left;
 // nil when the file holds the task's bytes whole, or when to is unknown.
 func logCut(path string, from, to, got int64) error {
 	if to <= from || got >= to {
 		return nil
 	}
-	return fmt.Errorf("%s holds %d of the %d bytes the task wrote there: cut (truncated or replaced) since the task wrote it (burst keeps no other copy)", path, max(got-from, 0), to-from)
+	return fmt.Errorf("%s holds %d of the %d bytes the task wrote there: cut (truncated or replaced) since the task wrote it (burst keeps no other copy); "+
+		"if another job's -o/-e names the same file, it began it again: give each its own (%%j, %%A_%%a in the name) or --open-mode=append", path, max(got-from, 0), to-from)
 }
 
 // readError is an error reading a task's output file.
