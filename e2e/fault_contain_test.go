@@ -116,7 +116,9 @@ func escapeOnce(h *harness, start, end string, mem bool) (string, []int, string)
 		args = append(args, "--mem", "256M")
 	}
 	if end == "timeout" {
-		args = append(args, "--time", "3s")
+		// Long enough that a loaded machine (the suite runs tests side by
+		// side) sees the escaped sleep before the limit ends the task.
+		args = append(args, "--time", "8s")
 	}
 	id := h.submit(append(args, "--", "sh", "-c", script)...)
 	seen := false

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -53,7 +52,6 @@ func runMain(m *testing.M) int {
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
 	}
-	moreParallel()
 	code := m.Run()
 	printFaults()
 	printCosts()
@@ -77,19 +75,4 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("cannot find the module root (go env GOMOD: %v; ../go.mod: %v)", err, serr)
 	}
 	return abs, nil
-}
-
-// moreParallel lets more tests that call t.Parallel run at once than go
-// test's default, as many as CPUs (2 on a small CI machine), unless
-// -test.parallel was given. A test here waits on processes (burst's
-// server, agents and tasks, GNU parallel, Slurm) far more than it runs:
-// two at a time left the machine half idle while the suite's parallel part
-// took ten minutes.
-func moreParallel() {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", fmt.Sprint(max(4, 2*runtime.GOMAXPROCS(0))))
-	}
 }
