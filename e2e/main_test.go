@@ -37,6 +37,11 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	burstBin = filepath.Join(dir, "burst")
+	parallelHome = filepath.Join(dir, "parallel-home") // parallel_test.go
+	if err := os.Mkdir(parallelHome, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	// The binary is built as `make build` builds it (static, stripped; no
 	// -race), whatever flags the tests got: what is tested is what ships.
 	build := exec.Command("make", "-s", "build", "BIN="+burstBin)
