@@ -41,12 +41,7 @@ func TestLogsOfACutFile(t *testing.T) {
 		t.Errorf("logs --stderr beside a cut stdout: %s", r)
 	}
 
-	h.mustRun("map", "-k", "--", "echo", "{}", ":::", "a", "b", "c")
-	packs, _ := filepath.Glob(filepath.Join(h.home, "logs", "2", "*", "pack-*"))
-	if r := h.mustRun("results", "2"); r.stdout != "a\nb\nc\n" || len(packs) == 0 {
-		t.Fatalf("results of the map: %s; packs %v", r, packs)
-	}
-	for _, p := range packs {
+	for _, p := range packedMap(t, h, "2") {
 		if err := os.Truncate(p, 3); err != nil {
 			t.Fatal(err)
 		}

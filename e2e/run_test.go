@@ -447,12 +447,7 @@ func TestLogsOfARemovedFile(t *testing.T) {
 		t.Errorf("logs of a task that wrote nothing: %s", r)
 	}
 
-	h.mustRun("map", "-k", "--", "echo", "{}", ":::", "a", "b", "c")
-	packs, _ := filepath.Glob(filepath.Join(h.home, "logs", "3", "*", "pack-*"))
-	if r := h.mustRun("results", "3"); r.stdout != "a\nb\nc\n" || len(packs) == 0 {
-		t.Fatalf("results of the map: %s; packs %v", r, packs)
-	}
-	for _, p := range packs {
+	for _, p := range packedMap(t, h, "3") {
 		os.Remove(p)
 	}
 	if r := h.run("results", "3"); r.code == 0 || !strings.Contains(r.stderr, "which held its 2 bytes, is no longer there") {
@@ -498,4 +493,16 @@ func TestRunSaysStdinIsNotRead(t *testing.T) {
 			t.Errorf("burst %v < %s: note said %v, want %v:\n%s", c.args, c.stdin, got, c.note, errb.String())
 		}
 	}
+}
+
+// packedMap runs a map of a, b and c, job id, whose outputs the agent
+// packs into shared files, checks its results, and returns those files.
+func packedMap(t *testing.T, h *harness, id string) []string {
+	t.Helper()
+	h.mustRun("map", "-k", "--", "echo", "{}", ":::", "a", "b", "c")
+	packs, _ := filepath.Glob(filepath.Join(h.home, "logs", id, "*", "pack-*"))
+	if r := h.mustRun("results", id); r.stdout != "a\nb\nc\n" || len(packs) == 0 {
+		t.Fatalf("results of the map: %s; packs %v", r, packs)
+	}
+	return packs
 }
