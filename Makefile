@@ -26,10 +26,10 @@ test: tidy
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	@rm -f bin/faults.txt bin/costs.txt; mkdir -p bin
+	@rm -f bin/faults.txt bin/costs.txt bin/costs.txt.timeline; mkdir -p bin
 	env BURST_FAULT_TABLE=$(CURDIR)/bin/faults.txt BURST_TEST_COSTS=$(CURDIR)/bin/costs.txt $(GO) test -race -count=1 -timeout 40m ./...
 	@echo "fault suite (e2e/fault_*_test.go, docs/guarantees.md):"; cat bin/faults.txt
-	@echo "e2e suite's cost (e2e/costs_test.go):"; cat bin/costs.txt
+	@echo "e2e suite's cost (e2e/costs_test.go; every test, when it started and ended: bin/costs.txt.timeline):"; cat bin/costs.txt
 
 # go.mod and go.sum must be what `go mod tidy` makes of them: no stale or
 # missing requirement, no checksum left over from a removed module.

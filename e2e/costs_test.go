@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +17,9 @@ import (
 // system, from the exit status). At its end the suite prints the longest
 // tests and the totals, and writes them to the file BURST_TEST_COSTS names
 // (the Makefile prints it after the suite), so that a slow run says where
-// its minutes went.
+// its minutes went; beside it, in that name with ".timeline" added, every
+// test in the order it started, with when it started and ended: which ran
+// beside which, and which ended last.
 
 // testCost is one test's cost.
 type testCost struct {
@@ -75,6 +78,28 @@ func printCosts() {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: writing the test costs:", err)
 		}
+		var tl strings.Builder
+		writeTimeline(&tl, rows)
+		if err := os.WriteFile(path+".timeline", []byte(tl.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: writing the tests' timeline:", err)
+		}
+	}
+}
+
+// writeTimeline writes every row in the order the tests started: its start
+// and end in seconds from the first start, its wall time, and its burst
+// commands and their CPU.
+func writeTimeline(w io.Writer, rows []testCost) {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b testCost) int { return a.start.Compare(b.start) })
+	if len(rows) == 0 {
+		return
+	}
+	t0 := rows[0].start
+	fmt.Fprintf(w, "%8s %8s %8s %6s %8s  %s\n", "start", "end", "wall", "cmds", "cmd CPU", "test")
+	for _, r := range rows {
+		from := r.start.Sub(t0).Seconds()
+		fmt.Fprintf(w, "%8.1f %8.1f %8.1f %6d %8.1f  %s\n", from, from+r.wall.Seconds(), r.wall.Seconds(), r.cli, r.cliCPU.Seconds(), r.name)
 	}
 }
 
@@ -162,6 +187,11 @@ func TestRanAlone(t *testing.T) {
 		{name: "TestB/sub", start: at(12), wall: 2 * time.Second}, // inside its parent: alone
 		{name: "TestC", start: at(20), wall: 10 * time.Second},    // beside D
 		{name: "TestD", start: at(25), wall: 10 * time.Second},    // beside C
+	}
+	var tl strings.Builder
+	writeTimeline(&tl, []testCost{rows[3], rows[0]})
+	if want := "   start      end     wall   cmds  cmd CPU  test\n     0.0     10.0     10.0      0      0.0  TestA\n    20.0     30.0     10.0      0      0.0  TestC\n"; tl.String() != want {
+		t.Errorf("writeTimeline:\n%s\nwant\n%s", tl.String(), want)
 	}
 	alone, span := ranAlone(rows)
 	var names []string
