@@ -32,6 +32,15 @@ func TestMoveLogsAbove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Not a job's log folder: a file named by an id above, a folder whose
+	// name only parses as one.
+	for _, name := range []string{itoa(id + 3), "0" + itoa(id+4)} {
+		if name == itoa(id+3) {
+			writeTestFile(t, filepath.Join(logs, name))
+		} else if err := os.Mkdir(filepath.Join(logs, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
 	aside := filepath.Join(dir, "aside")
 	if err := os.Mkdir(aside, 0o700); err != nil { // an earlier move's, same second
 		t.Fatal(err)
@@ -41,7 +50,8 @@ func TestMoveLogsAbove(t *testing.T) {
 	if err != nil || got != aside+".2" || !slices.Equal(ids, []int64{id + 1, id + 2}) {
 		t.Fatalf("MoveLogsAbove: %q %v %v; want %q and jobs %d, %d", got, ids, err, aside+".2", id+1, id+2)
 	}
-	for _, p := range []string{filepath.Join(logs, itoa(id)), filepath.Join(got, itoa(id+1)), filepath.Join(got, itoa(id+2))} {
+	for _, p := range []string{filepath.Join(logs, itoa(id)), filepath.Join(got, itoa(id+1)), filepath.Join(got, itoa(id+2)),
+		filepath.Join(logs, itoa(id+3)), filepath.Join(logs, "0"+itoa(id+4))} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
@@ -52,3 +62,10 @@ func TestMoveLogsAbove(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+func writeTestFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
