@@ -57,7 +57,17 @@ JOB says how many succeeded, failed, were cancelled or wait.`,
 					}
 				}
 				return jobs, err
-			}, jobsTable)
+			}, func(w io.Writer, jobs []burst.Job) error {
+				if err := jobsTable(w, jobs); err != nil || len(jobs) > 0 {
+					return err
+				}
+				if project != "" || len(states) > 0 {
+					emptyNote(w, "burst: no jobs match --project/--state (burst jobs lists them all)")
+				} else {
+					emptyNote(w, "burst: no jobs yet: burst run -- echo hello runs one (burst help run)")
+				}
+				return nil
+			})
 		},
 	}
 	listFlags(c, &out)

@@ -226,6 +226,16 @@ func quiet(w io.Writer) bool { return optsIn(w).quiet }
 // plainOut is whether w carries a listing's rows alone.
 func plainOut(w io.Writer) bool { return optsIn(w).plain() }
 
+// emptyNote tells people, on standard error, why a listing written to w as
+// a table has no rows: a header alone reads as a fault to a newcomer.
+// Rows alone (--no-headers, -q), json and yaml stay silent: an empty
+// answer is what a script expects there.
+func emptyNote(w io.Writer, note string) {
+	if ow, ok := w.(*outWriter); ok && !ow.o.plain() {
+		fmt.Fprintln(ow.notes, note)
+	}
+}
+
 // tableWriter is a table for people, aligned in columns (tabwriter); what
 // it writes reaches its writer with control characters escaped
 // (safeWriter): clean the cells that come from users (names, commands,
