@@ -291,7 +291,9 @@ func slurmFaceSrunShapes(t *testing.T) {
 		return err == nil && strings.Contains(string(data), "step exit ")
 	})
 	t.Logf("the job's output:\n%s", data)
-	got := readSrunStep(t, string(data))
+	// A loaded slurmd may not have freed the last step's CPUs yet: srun
+	// then waits and says so; Slurm's pacing, not the shape compared.
+	got := readSrunStep(t, string(srunRetryLines.ReplaceAll(data, nil)))
 	want := srunStep{labels: []string{"0", "1"},
 		errors: []string{"task 0: Exited with exit code 2", "task 1: Exited with exit code 3", "tasks 0-1: Exited with exit code 1"}, status: "step exit 3"}
 	// slurmstepd groups the tasks whose exits it collects together: two
