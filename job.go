@@ -20,6 +20,11 @@ type Job struct {
 	// Cluster is the cluster it was submitted to (its spec's --on): ""
 	// when none was named (the default, local).
 	Cluster string `json:"cluster,omitempty"`
+	// Partition is the Slurm partition it was submitted with (sbatch -p:
+	// its spec's Batch.Partition), which the Slurm commands show and
+	// filter on; "" when none was named. One no cluster is named after
+	// (-p defq) runs on the default cluster and stays a job of it.
+	Partition string `json:"partition,omitempty"`
 	// Waiting says why its queued tasks wait, live from the server's
 	// scheduler and autoscaler, e.g. "needs 2 CPUs: local-1 has 0 of 2 CPUs
 	// free, held by job 11"; empty when none waits.
@@ -135,6 +140,11 @@ type TaskCounts struct {
 // burst killed for going over its memory: Slurm's personality reports it
 // as OUT_OF_MEMORY.
 const ReasonOOM = "out of memory"
+
+// ReasonDeadline begins the Reason of a job (or task) the server cancelled
+// before it started because it could no longer end by its spec's
+// Deadline: Slurm's personality reports it as DEADLINE.
+const ReasonDeadline = "deadline: "
 
 // Done is the number of tasks in a terminal state.
 func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Cancelled + c.Timeout + c.Lost }

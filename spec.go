@@ -133,6 +133,14 @@ type JobSpec struct {
 	// its dependencies is, asking for no machine and costing nothing. A
 	// Begin already past defers nothing. CheckBegin bounds it.
 	Begin time.Time `json:"begin,omitzero"`
+	// Deadline, when set, is when the job must have ended (sbatch
+	// --deadline), in UTC: a task that has not started by the time it
+	// could no longer end by then (now plus its time limit, a minute
+	// without one, passes Deadline) never starts. The server cancels it,
+	// its Reason beginning with ReasonDeadline, once it is free to start
+	// (not held, its dependencies met, its begin time come), as Slurm
+	// ends such a job as DEADLINE when its scheduler looks at it.
+	Deadline time.Time `json:"deadline,omitzero"`
 	// Stack, when set, is the software stack every task runs inside
 	// (stackref.go): the client names it (Name, and Version or Digest);
 	// the server resolves the rest at submit.
@@ -367,6 +375,14 @@ type BatchOptions struct {
 	// SLURM_NTASKS stays unset, as sbatch leaves it).
 	Nodes     int   `json:"nodes,omitempty"`
 	MemPerCPU int64 `json:"mem_per_cpu,omitempty"` // --mem-per-cpu in bytes (then no SLURM_MEM_PER_NODE)
+	// MemAll is --mem=0: the job holds all the memory of a machine, as
+	// Slurm gives it all of its node's. Admission sets Resources.MemBytes
+	// to the memory of the largest machine of its cluster that can run it
+	// (as Exclusive its CPUs); the job is told no SLURM_MEM_PER_NODE, as
+	// sbatch tells it none, and the Slurm commands show its minimum
+	// memory as 0 (squeue %m, scontrol's MinMemoryNode) and what it holds
+	// in its TRES.
+	MemAll bool `json:"mem_all,omitempty"`
 	// Input is --input: the file pattern (%j %a ..., relative to the
 	// working directory) of the script's standard input; "" is /dev/null.
 	Input string `json:"input,omitempty"`
@@ -421,6 +437,15 @@ type BatchOptions struct {
 	Account string `json:"-"`
 }
 
+// SlurmPartition is the Slurm partition the job was submitted with
+// (sbatch -p), "" when none.
+func (s *JobSpec) SlurmPartition() string {
+	if s.Batch == nil {
+		return ""
+	}
+	return s.Batch.Partition
+}
+
 // SbatchFiles says the task's output goes to sbatch's files (its
 // --output and --error, slurm-%j.out without), which the task opens
 // itself, rather than to burst's logs.
@@ -439,6 +464,9 @@ type Warning struct {
 func (s *JobSpec) Defaults() {
 	if !s.Begin.IsZero() {
 		s.Begin = s.Begin.UTC().Truncate(time.Second) // Slurm counts in seconds
+	}
+	if !s.Deadline.IsZero() {
+		s.Deadline = s.Deadline.UTC().Truncate(time.Second)
 	}
 	if s.Project == "" {
 		s.Project = "default"

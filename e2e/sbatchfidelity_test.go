@@ -908,6 +908,47 @@ while [ ! -e `+release+` ]; do sleep 0.05; done
 	}
 }
 
+// TestSbatchMemZero: --mem=0 is all the machine's memory, as Slurm gives
+// a job all its node's. As Slurm 22.05 showed it beside (slurm-dev.sh,
+// nodes of RealMemory=2000): the job is told no SLURM_MEM_PER_NODE,
+// scontrol shows MinMemoryNode=0 and TRES=cpu=1,mem=2000M (the node's),
+// and a job asking for 100M on that node waits, Reason Resources, until it
+// ends.
+func TestSbatchMemZero(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	face := faceSide(t, h, dir)
+	release := filepath.Join(dir, "release")
+	id := sbatchFile(t, face, dir, "m0.sh", `#!/bin/bash
+#SBATCH --mem=0
+echo "mem=${SLURM_MEM_PER_NODE-unset}"
+while [ ! -e `+release+` ]; do sleep 0.05; done
+`, filepath.Join(dir, "m0.out"))
+	h.waitFor("the --mem=0 job to start", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "m0.out"))
+		return string(b) != ""
+	})
+	if b, _ := os.ReadFile(filepath.Join(dir, "m0.out")); string(b) != "mem=unset\n" {
+		t.Errorf("the --mem=0 job saw %q; want mem=unset (no SLURM_MEM_PER_NODE)", b)
+	}
+	show := face("scontrol", "show", "job", id).stdout
+	if !strings.Contains(show, " MinMemoryNode=0 ") || !regexp.MustCompile(` TRES=cpu=1,mem=[1-9]\d*[MG],node=1,`).MatchString(show) {
+		t.Errorf("scontrol show job of a --mem=0 job: want MinMemoryNode=0 and the machine's memory in TRES:\n%s", show)
+	}
+	other := strings.TrimSpace(face("sbatch", "--parsable", "--mem=100M", "-o", filepath.Join(dir, "other.out"), "--wrap", "echo ran").stdout)
+	h.waitFor("the job beside it to wait for its memory", 30*time.Second, func() bool {
+		return face("squeue", "-h", "-j", other, "-o", "%t|%r").stdout == "PD|Resources\n"
+	})
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.run("wait", other)
+	if b, _ := os.ReadFile(filepath.Join(dir, "other.out")); string(b) != "ran\n" {
+		t.Errorf("the job beside the --mem=0 one, once it ended: %q, want ran", b)
+	}
+}
+
 // stepEnvScript prints what a batch step and its srun steps are told of
 // their layout and of the process that started them; each line as the
 // suite's real Slurm 22.05 printed it (stepEnvWant).

@@ -68,15 +68,12 @@ func withTimeFormat(c *cobra.Command) {
 // nothing burst does: accepted and ignored, without a word. The node
 // layout ones (sockets, cores, --tmp, ...) come from Snakemake's --cluster
 // strings: `sbatch --cores 1` is sbatch's --cores-per-socket. burst has
-// no licenses to count (-L, NERSC's `-L SCRATCH`) and runs a job with a
-// --deadline as one without (Slurm would end it as DEADLINE once it could
-// no longer finish in time); its time is checked, as sbatch checks it
-// (sbatchDeadline, pastDeadline).
+// no licenses to count (-L, NERSC's `-L SCRATCH`).
 var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
-	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "deadline", "licenses",
+	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "licenses",
 	// what Slurm 22.05's sbatch takes that changes nothing on burst's
 	// machines: frequency, binding, core and thread reservations, switch
 	// and network placement, profiling, node reboots and power, MCS
@@ -115,13 +112,18 @@ Honoured: -J, -o, -e (%j %x %A %a %u %N %%, zero padding as %4j), -D,
 --test-only (check the job and say when it would start; nothing is
 submitted), -v (print the options defined), -A (the burst project),
 -p (the burst cluster of that name; a partition no cluster is named
-after is ignored and the job runs on the default cluster), -W/--wait (exits with the job's
+after runs the job on the default cluster, and squeue, scontrol and
+sacct show that partition as its own), -W/--wait (exits with the job's
 status), --signal=[B:]SIG[@TIME] (SIG TIME seconds before the time limit,
 to the batch shell with B:, else to the job's steps), -d/--dependency
 (afterok, afterany, afternotok, after, singleton;
 "," for all, "?" for any one; a job whose dependency can never be met stays
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
---kill-on-invalid-dep=yes cancels it), -M/--clusters (burst is one cluster:
+--kill-on-invalid-dep=yes cancels it), --deadline=TIME (a bad or past
+time is refused, as sbatch refuses it; a job not started by the time it
+could no longer end by then, its -t or a minute from now, never starts:
+it ends as DEADLINE; one held or waiting for a dependency is looked at
+once let go, as Slurm looks at it), -M/--clusters (burst is one cluster:
 the id is printed with its name, "N;burst" with --parsable), -b/--begin=TIME
 (now+1hour, 16:00, 2026-12-24T09:00, ...), -i/--input (the batch script's
 stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
@@ -135,8 +137,7 @@ by it). Accepted and ignored: --comment,
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
 --ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
 -O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no
-licenses), --deadline (a bad or past time is refused, as sbatch
-refuses it; else the job runs as one without), and --cpu-freq,
+licenses), and --cpu-freq,
 --gpu-bind, --gres-flags, --thread-spec, --core-spec, --switches,
 --network, --profile, --delay-boot, --ignore-pbs, --reboot, --power,
 --mcs-label, --cluster-constraint, --wait-all-nodes. Refused, with a
@@ -174,7 +175,7 @@ type sbatchArgs struct {
 	testOnly bool               // --test-only: check, say when it would start, submit nothing
 	verbose  int                // -v: print the options defined
 	clusters bool               // -M/--clusters: burst is one cluster; the id is printed with its name
-	deadline time.Time          // --deadline: checked, as sbatch checks it, then ignored
+	deadline time.Time          // --deadline: checked, as sbatch checks it; the job's JobSpec.Deadline
 	rest     []string           // SCRIPT ARGS...
 }
 
@@ -284,8 +285,9 @@ func sbatchDeadline(v string) (time.Time, error) {
 
 // pastDeadline refuses a job whose --deadline (the command line's, else
 // the script's) has passed, as Slurm 22.05's controller refuses it (a
-// deadline of now is taken, one a second past is not). burst runs a job
-// with a deadline still to come as one without.
+// deadline of now is taken, one a second past is not). A job with a
+// deadline still to come is taken, and never starts once it could no
+// longer end by then (the server's endMissedDeadlines).
 func pastDeadline(cmdline, script time.Time, now time.Time) error {
 	d := cmp.Or(cmdline, script)
 	if !d.IsZero() && d.Before(now.Truncate(time.Second)) {
@@ -425,6 +427,7 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	a.wait = a.wait || sc.Wait // #SBATCH --wait and --parsable, as on the command line
 	a.parsable = a.parsable || sc.Parsable
+	spec.Deadline = cmp.Or(a.deadline, deadline) // the command line's, else the script's
 	if path == "--wrap" || path == "stdin" {
 		spec.ScriptRef = ""
 		if spec.Name == "" {
@@ -585,13 +588,13 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	uid, gid := f.ids(j.User)
 	fj := slurmface.Job{
 		RawID: j.ID, Name: j.Name, User: j.User, UID: uid, GID: gid, Account: j.Project,
-		Partition: "local", State: j.State, Reason: j.Reason, Waiting: j.Waiting != "", Dependency: j.Dependency,
-		OOM: j.State == burst.Failed && strings.HasPrefix(j.Reason, burst.ReasonOOM), ExitCode: j.ExitCode,
-		Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
+		State: j.State, Reason: j.Reason, Waiting: j.Waiting != "", Dependency: j.Dependency,
+		ExitCode: j.ExitCode, Submit: j.SubmittedAt, TimeLimit: time.Duration(j.TimeLimitS) * time.Second,
 		CPUs: max(j.CPUs, 1), Shared: j.CPUs == 0, MemBytes: j.MemBytes, GPUs: j.GPUs, CancelledBy: uid,
 		CPUTime: time.Duration(j.CPUSeconds * float64(time.Second)), MaxRSS: j.MaxRSSBytes, OneTask: j.Tasks.Total <= 1,
 		Steps: j.Steps, SrunStep: j.SrunStep,
 	}
+	fj.OOM, fj.MissedDeadline = slurmface.EndedBy(j.State, j.Reason)
 	if j.State == burst.Cancelled {
 		// Cancelled because a dependency can never be met: Slurm keeps
 		// saying which (--kill-on-invalid-dep).
@@ -612,20 +615,15 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if j.EndedAt != nil {
 		fj.End = *j.EndedAt
 	}
-	if j.Cluster != "" {
-		fj.Partition = j.Cluster
-	}
 	if s := j.Spec; s != nil {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
+		fj.Deadline = s.Deadline
 		if b := s.Batch; b != nil {
 			fj.NoRequeue, fj.Exclusive = b.NoRequeue, b.Exclusive
 			fj.NTasks = b.NTasks
 			fj.Batch = &slurmface.BatchLayout{Tasks: max(b.NTasks, b.Nodes), CPUsPerTask: b.CPUsPerTask,
-				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU}
-		}
-		if s.Cluster != "" {
-			fj.Partition = s.Cluster
+				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU, MemAll: b.MemAll}
 		}
 		fj.Command = s.ScriptRef
 		if s.ScriptRef != "" && len(s.Argv) > 0 {
@@ -634,10 +632,33 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 			fj.Command += " " + strings.Join(s.Argv, " ")
 		}
 	}
+	fj.Partition = partitionOf(j)
 	if j.State == burst.Running || !fj.Start.IsZero() {
-		fj.Node = fj.Partition // without asking for its tasks: the cluster it runs on
+		fj.Node = clusterOf(j) // without asking for its tasks: the cluster it runs on
 	}
 	return fj
+}
+
+// clusterOf is the cluster job j runs on: "local" when it named none.
+func clusterOf(j *burst.Job) string {
+	c := j.Cluster
+	if j.Spec != nil {
+		c = cmp.Or(j.Spec.Cluster, c)
+	}
+	return cmp.Or(c, "local")
+}
+
+// partitionOf is j's Slurm partition, as %P, scontrol's Partition= and
+// sacct's Partition show it and squeue -p, sacct -r and scancel -p select
+// it: the one it was submitted with (sbatch -p defq runs on the default
+// cluster and is a job of defq, as Slurm 22.05 shows it), else its
+// cluster.
+func partitionOf(j *burst.Job) string {
+	p := j.Partition
+	if j.Spec != nil {
+		p = cmp.Or(j.Spec.SlurmPartition(), p)
+	}
+	return cmp.Or(p, clusterOf(j))
 }
 
 // stdinOf is a batch job's --input file as scontrol shows it: its pattern
@@ -1495,7 +1516,7 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 		out = append(out, j)
 	}
 	if ps != nil {
-		out = inPartitions(ctx, cl, out, ps)
+		out = inPartitions(out, ps)
 	}
 	if !o.array {
 		out = ids.collapse(out)
@@ -1534,69 +1555,14 @@ func (o *squeueOpts) list(ctx context.Context, cl *client.Client, set map[string
 }
 
 // inPartitions are the jobs of js in the partitions ps (squeue -p, sacct
-// -r): those
-// on a cluster ps names, and, for a name no cluster has, those submitted
-// with that partition (sbatch -p defq runs on the default cluster, as
-// sbatch ran it, and stays a job of defq): Nextflow's `process.queue`
-// polls `squeue -t all -p defq -u USER` and took a job its queue did not
-// list for one that had vanished. A job whose spec cannot be read is left
-// out.
-func inPartitions(ctx context.Context, cl *client.Client, js []slurmface.Job, ps map[string]bool) []slurmface.Job {
-	asked := namesNoCluster(ctx, cl, ps) // read the jobs' specs
-	keep := make([]bool, len(js))
-	var ids []int64
-	at := map[int64][]int{} // a job (an array's id for its tasks) -> its places in js
-	for i, j := range js {
-		switch id := cmp.Or(j.ArrayJobID, j.RawID); {
-		case ps[j.Partition]:
-			keep[i] = true
-		case asked:
-			if at[id] == nil {
-				ids = append(ids, id)
-			}
-			at[id] = append(at[id], i)
-		}
-	}
-	for id := range submittedTo(ctx, cl, ids, ps) {
-		for _, i := range at[id] {
-			keep[i] = true
-		}
-	}
-	out := js[:0]
-	for i, j := range js {
-		if keep[i] {
-			out = append(out, j)
-		}
-	}
-	return out
-}
-
-// namesNoCluster says whether a partition of ps is no burst cluster's name.
-func namesNoCluster(ctx context.Context, cl *client.Client, ps map[string]bool) bool {
-	cs, err := cl.Clusters(ctx)
-	if err != nil {
-		return false
-	}
-	for p := range ps {
-		if !slices.ContainsFunc(cs, func(c burst.Cluster) bool { return c.Name == p }) {
-			return true
-		}
-	}
-	return false
-}
-
-// submittedTo is which of the jobs ids were submitted with a partition of
-// ps (sbatch -p, their spec's), read from each job's spec.
-func submittedTo(ctx context.Context, cl *client.Client, ids []int64, ps map[string]bool) map[int64]bool {
-	got := make([]*burst.Job, len(ids))
-	fetchEach(len(ids), func(k int) { got[k], _ = cl.Job(ctx, ids[k]) })
-	in := map[int64]bool{}
-	for k, j := range got {
-		if j != nil && j.Spec != nil && j.Spec.Batch != nil && ps[j.Spec.Batch.Partition] {
-			in[ids[k]] = true
-		}
-	}
-	return in
+// -r): each job's partition as the listing carries it (partitionOf), with
+// no job read one by one. A job submitted with a partition no cluster is
+// named after (sbatch -p defq) is a job of that partition, not of the
+// cluster it runs on: Nextflow's `process.queue` polls `squeue -t all -p
+// defq -u USER` and took a job its queue did not list for one that had
+// vanished.
+func inPartitions(js []slurmface.Job, ps map[string]bool) []slurmface.Job {
+	return slices.DeleteFunc(js, func(j slurmface.Job) bool { return !ps[j.Partition] })
 }
 
 func newScancelCmd() *cobra.Command {
@@ -1748,12 +1714,8 @@ is sent ("Terminating job 12", "Signal 10 to batch job 12").`,
 				args = keep
 			}
 			us, ns := userSet(ctx, users), splitList(names)
-			// A partition no cluster has is the one the jobs were
-			// submitted with (sbatch -p defq), as squeue -p reads it.
-			asked := part != "" && namesNoCluster(ctx, cl, map[string]bool{part: true})
 			match := func(j *burst.Job) bool { // every filter given, as scancel's "ALL job filters"
-				return (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) && (part == "" || part == cmp.Or(j.Cluster, "local") ||
-					asked && submittedTo(ctx, cl, []int64{j.ID}, map[string]bool{part: true})[j.ID]) &&
+				return (us == nil || us[j.User]) && (ns == nil || ns[j.Name]) && (part == "" || part == partitionOf(j)) &&
 					(acct == "" || acct == j.Project)
 			}
 			switch {
@@ -2084,7 +2046,7 @@ func (o *sacctOpts) run(c *cobra.Command) error {
 		out = append(out, j)
 	}
 	if ps != nil {
-		out = inPartitions(ctx, cl, out, ps)
+		out = inPartitions(out, ps)
 	}
 	for i, j := range out {
 		if f.NeedsSpec() && !j.HasSpec {

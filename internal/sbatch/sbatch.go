@@ -38,6 +38,7 @@ type Script struct {
 	gpusPerNode bool
 	CPUsPerTask int           // --cpus-per-task/-c, 0 if not set
 	MemBytes    int64         // --mem, 0 if not set
+	MemAll      bool          // --mem=0: all the memory of the machine it runs on
 	MemPerCPU   int64         // --mem-per-cpu, 0 if not set
 	TimeLimit   time.Duration // --time/-t, 0 if not set
 	GPUs        int           // from --gres=gpu[:type]:N (gpu alone = 1) or --gpus=[type:]N
@@ -144,7 +145,7 @@ func (s *Script) SetOption(name, value string) error {
 	case "mem":
 		s.MemPerCPU = 0
 	case "mem-per-cpu":
-		s.MemBytes = 0
+		s.MemBytes, s.MemAll = 0, false
 	}
 	if o.names[0] == "nodes" || o.names[0] == "ntasks-per-node" || o.names[0] == "ntasks" {
 		p.deriveTasks()
@@ -300,6 +301,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	}
 	spec.Batch.CPUsPerTask = s.CPUsPerTask
 	spec.Batch.MemPerCPU = s.MemPerCPU
+	spec.Batch.MemAll = s.MemAll
 	spec.Batch.Input = s.Input
 	spec.Batch.Account = s.Account
 	if s.Array != "" {
@@ -583,6 +585,7 @@ func (p *parser) set(name, v string) error {
 		s.CPUsPerTask, err = count(v, 1, "--cpus-per-task=8")
 	case "mem":
 		s.MemBytes, err = burst.ParseMem(v)
+		s.MemAll = err == nil && s.MemBytes == 0 // as Slurm: the node's memory, all of it
 		p.memLine = p.line
 	case "mem-per-cpu":
 		s.MemPerCPU, err = burst.ParseMem(v)

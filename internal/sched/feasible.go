@@ -13,12 +13,18 @@ import (
 // maxListed is how many machines an error message names.
 const maxListed = 5
 
+// Take says what of a machine Whole gives a task: its CPUs and GPUs
+// (sbatch --exclusive), its memory (sbatch --mem=0), or both.
+type Take struct{ CPUs, Mem bool }
+
 // Whole is res made a whole machine's, for a task that takes one (sbatch
-// --exclusive): the CPUs and GPUs of the machine of cluster, of those
-// that exist (accepting or not), with the most CPUs (then GPUs) that could
-// run res; res's memory is kept (Slurm allocates an exclusive job the
-// memory it asked for). ok is false, and res as it is, where none could.
-func Whole(res burst.Resources, cluster string, machines []Machine) (_ burst.Resources, ok bool) {
+// --exclusive) or all of its memory (--mem=0), as take says: the CPUs and
+// GPUs, or the memory, of the machine of cluster, of those that exist
+// (accepting or not), with the most CPUs (then GPUs, then memory) that
+// could run res; the rest of res is kept (Slurm allocates an exclusive job
+// the memory it asked for). ok is false, and res as it is, where none
+// could.
+func Whole(res burst.Resources, cluster string, machines []Machine, take Take) (_ burst.Resources, ok bool) {
 	res = normalize(res)
 	var best burst.Resources
 	for i := range machines {
@@ -27,14 +33,19 @@ func Whole(res burst.Resources, cluster string, machines []Machine) (_ burst.Res
 		if m.Cluster != cluster || !fits(res, c) {
 			continue
 		}
-		if !ok || c.CPUs > best.CPUs || c.CPUs == best.CPUs && c.GPUs > best.GPUs {
+		if !ok || c.CPUs > best.CPUs || c.CPUs == best.CPUs && (c.GPUs > best.GPUs || c.GPUs == best.GPUs && c.MemBytes > best.MemBytes) {
 			best, ok = c, true
 		}
 	}
 	if !ok {
 		return res, false
 	}
-	res.CPUs, res.GPUs = best.CPUs, best.GPUs
+	if take.CPUs {
+		res.CPUs, res.GPUs = best.CPUs, best.GPUs
+	}
+	if take.Mem {
+		res.MemBytes = best.MemBytes
+	}
 	return res, true
 }
 

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -307,7 +308,8 @@ func TestPlaceUntil(t *testing.T) {
 
 // Whole gives a task that takes a whole machine (sbatch --exclusive) the
 // CPUs and GPUs of the cluster's largest machine that could run it, its
-// memory as asked; of another cluster's none, and none too small.
+// memory as asked; of another cluster's none, and none too small. One that
+// takes all of a machine's memory (--mem=0) gets that machine's memory.
 func TestWhole(t *testing.T) {
 	withMem := func(m Machine, mem int64) Machine { m.Capacity.MemBytes = mem; return m }
 	small, big, gpu := withMem(mach("small", 4, 0), 8*gib), withMem(mach("big", 16, 0), 4*gib), withMem(mach("gpu", 16, 2), 64*gib)
@@ -319,15 +321,20 @@ func TestWhole(t *testing.T) {
 		ms   []Machine
 		want burst.Resources
 		ok   bool
+		take Take // CPUs alone when zero
 	}{
-		{"the largest", burst.Resources{CPUs: 1, MemBytes: gib}, []Machine{small, big, other}, burst.Resources{CPUs: 16, MemBytes: gib}, true},
-		{"the largest that holds its memory", burst.Resources{CPUs: 1, MemBytes: 6 * gib}, []Machine{small, big}, burst.Resources{CPUs: 4, MemBytes: 6 * gib}, true},
-		{"as many CPUs: the one with GPUs, all of them", burst.Resources{CPUs: 1}, []Machine{big, gpu}, burst.Resources{CPUs: 16, GPUs: 2}, true},
-		{"not accepting counts", burst.Resources{CPUs: 1}, []Machine{small, with(big, func(m *Machine) { m.Accepting = false })}, burst.Resources{CPUs: 16}, true},
-		{"none fits", burst.Resources{CPUs: 32}, []Machine{small, big, other}, burst.Resources{CPUs: 32}, false},
+		{"the largest", burst.Resources{CPUs: 1, MemBytes: gib}, []Machine{small, big, other}, burst.Resources{CPUs: 16, MemBytes: gib}, true, Take{}},
+		{"the largest that holds its memory", burst.Resources{CPUs: 1, MemBytes: 6 * gib}, []Machine{small, big}, burst.Resources{CPUs: 4, MemBytes: 6 * gib}, true, Take{}},
+		{"as many CPUs: the one with GPUs, all of them", burst.Resources{CPUs: 1}, []Machine{big, gpu}, burst.Resources{CPUs: 16, GPUs: 2}, true, Take{}},
+		{"not accepting counts", burst.Resources{CPUs: 1}, []Machine{small, with(big, func(m *Machine) { m.Accepting = false })}, burst.Resources{CPUs: 16}, true, Take{}},
+		{"none fits", burst.Resources{CPUs: 32}, []Machine{small, big, other}, burst.Resources{CPUs: 32}, false, Take{}},
+		// --mem=0: the memory of that machine, its CPUs as asked.
+		{"all the memory", burst.Resources{CPUs: 2}, []Machine{small, big, other}, burst.Resources{CPUs: 2, MemBytes: 4 * gib}, true, Take{Mem: true}},
+		{"as many CPUs and GPUs: the most memory", burst.Resources{CPUs: 1}, []Machine{gpu, withMem(mach("gpu2", 16, 2), 128*gib)}, burst.Resources{CPUs: 1, MemBytes: 128 * gib}, true, Take{Mem: true}},
+		{"both", burst.Resources{CPUs: 1}, []Machine{small, big}, burst.Resources{CPUs: 16, MemBytes: 4 * gib}, true, Take{CPUs: true, Mem: true}},
 	}
 	for _, tt := range tests {
-		got, ok := Whole(tt.res, "local", tt.ms)
+		got, ok := Whole(tt.res, "local", tt.ms, cmp.Or(tt.take, Take{CPUs: true}))
 		if ok != tt.ok || got.CPUs != tt.want.CPUs || got.GPUs != tt.want.GPUs || got.MemBytes != tt.want.MemBytes {
 			t.Errorf("%s: Whole = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}

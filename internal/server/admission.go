@@ -77,10 +77,11 @@ func (c *control) admission(spec *burst.JobSpec, who *auth.Principal, now time.T
 		}
 		return c.x.forecastJob(p, spec)
 	}
-	if b := spec.Batch; b != nil && b.Exclusive {
-		// sbatch --exclusive: a whole machine, the largest of the
-		// cluster's (running, or one it could start) that fits the rest.
-		spec.Resources, _ = sched.Whole(spec.Resources, name, c.couldRun(name, views))
+	if b := spec.Batch; b != nil && (b.Exclusive || b.MemAll) {
+		// sbatch --exclusive: a whole machine; --mem=0: all its memory;
+		// of the largest of the cluster's machines (running, or one it
+		// could start) that fits the rest.
+		spec.Resources, _ = sched.Whole(spec.Resources, name, c.couldRun(name, views), sched.Take{CPUs: b.Exclusive, Mem: b.MemAll})
 	}
 	if err := c.feasibleOn(spec.Resources, name, views); err != nil {
 		return &errBadRequest{Msg: err.Error()}

@@ -203,6 +203,9 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		if b.Partition != "" {
 			info.Partition = b.Partition
 		}
+		if b.MemAll {
+			info.MemBytes = 0 // --mem=0: no SLURM_MEM_PER_NODE, as sbatch tells none (Slurm 22.05)
+		}
 		info.SubmitHost, info.User, info.MemPerCPU, info.ArrayStep = b.SubmitHost, b.User, b.MemPerCPU, b.ArrayStep
 		info.Distribution, info.PlaneSize, info.PrioProcess = b.Distribution, b.PlaneSize, b.PrioProcess
 		info.Export, info.UserEnv = b.Export, b.UserEnv

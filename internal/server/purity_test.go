@@ -13,7 +13,7 @@ import (
 
 // controlFiles hold the control type and its rules, which run under the
 // server's lock: they must make no system call.
-var controlFiles = []string{"control.go", "jobs.go", "tasks.go", "leases.go", "admission.go", "demand.go", "machines.go", "writes.go", "pipe.go", "env.go", "remote.go", "cache.go", "deps.go", "update.go", "corr.go", "uichanges.go"}
+var controlFiles = []string{"control.go", "jobs.go", "tasks.go", "leases.go", "admission.go", "demand.go", "machines.go", "writes.go", "pipe.go", "env.go", "remote.go", "cache.go", "deps.go", "update.go", "corr.go", "uichanges.go", "deadline.go"}
 
 // forbidden are the packages a control file may not call into (it may
 // still use their types and constants: syscall.SIGPIPE, slog.LevelWarn).

@@ -496,6 +496,7 @@ func (c *control) machineViews(now time.Time) []sched.Machine {
 // same transaction.
 func (c *control) place(now time.Time, b *batch) {
 	c.release(now, b)
+	c.endMissedDeadlines(now, b) // of the jobs free to start, those just released too
 	for _, id := range c.order {
 		if j := c.jobs[id]; j != nil && j.after == nil { // a held job's tasks wait, cached or not (deps.go)
 			c.cacheFront(j, now, b)

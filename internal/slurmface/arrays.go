@@ -33,7 +33,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 		e := a
 		e.RawID, e.ArrayJobID, e.ArrayTaskID, e.ArrayThrottle = a.RawID+int64(t.Index), a.RawID, indices[t.Index], throttle
 		e.State, e.Reason, e.ExitCode, e.Signal = t.State, t.Reason, t.ExitCode, t.Signal
-		e.OOM = t.State == burst.Failed && strings.HasPrefix(t.Reason, burst.ReasonOOM)
+		e.OOM, e.MissedDeadline = EndedBy(t.State, t.Reason)
 		e.Start, e.End = timeOf(t.StartedAt), timeOf(t.EndedAt)
 		if t.Machine != "" {
 			e.Node = t.Machine

@@ -48,6 +48,16 @@ func (j Job) overSubscribe() string {
 	return "OK"
 }
 
+// minMem is the memory it asked for, as squeue's %m and scontrol's
+// MinMemoryNode show it: 0 for --mem=0 (all of its machine's, which it
+// holds: TRES), as Slurm 22.05 shows it.
+func (j Job) minMem() int64 {
+	if j.Batch != nil && j.Batch.MemAll {
+		return 0
+	}
+	return j.MemBytes
+}
+
 // TRES is the job's trackable resources as scontrol's TRES= and squeue -O
 // tres-alloc show them (Slurm 22.05: the allocated ones, the requested of
 // a job not yet started): "cpu=2,mem=300M,node=1,billing=2", gres/gpu=N
@@ -86,7 +96,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		end = Date(start.Add(j.TimeLimit))
 	}
 	l := j.layout()
-	minMem := kv("MinMemoryNode", Mem(j.MemBytes))
+	minMem := kv("MinMemoryNode", Mem(j.minMem()))
 	if l.memPerCPU > 0 {
 		minMem = kv("MinMemoryCPU", Mem(l.memPerCPU))
 	}
@@ -99,7 +109,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
 		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
 		{kv("AccrueTime", accrue)},
-		{kv("StartTime", Date(start)), kv("EndTime", end), "Deadline=N/A"},
+		{kv("StartTime", Date(start)), kv("EndTime", end), kv("Deadline", dateOrNA(j.Deadline))},
 		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},
 		{kv("Partition", j.Partition), "AllocNode:Sid=(null):0"},
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},
@@ -132,6 +142,9 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 type BatchLayout struct {
 	Tasks, CPUsPerTask, TasksPerNode int
 	MemPerCPU                        int64
+	// MemAll: --mem=0, all of its machine's memory, which its TRES
+	// shows; its minimum memory (MinMemoryNode, squeue %m) reads 0.
+	MemAll bool
 }
 
 // layout is what scontrol shows of j's tasks, as Slurm 22.05 shows them

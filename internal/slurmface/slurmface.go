@@ -40,7 +40,7 @@ type Job struct {
 	User         string
 	UID, GID     int
 	Account      string // the burst project
-	Partition    string // the burst cluster
+	Partition    string // the partition it was submitted with (sbatch -p), else its burst cluster
 	State        burst.State
 	Reason       string // why it ended or waits, burst's words
 	Waiting      bool   // queued and held by resources (not merely its turn)
@@ -55,8 +55,13 @@ type Job struct {
 	TaskDeps bool
 	// HasSpec says the job's spec was read (WorkDir, Command, Begin and
 	// Partition are its): a listing of ended jobs carries none.
-	HasSpec  bool
-	OOM      bool // ended killed for going over its memory
+	HasSpec bool
+	OOM     bool // ended killed for going over its memory
+	// MissedDeadline says it was cancelled before it started because it
+	// could no longer end by its --deadline: Slurm's DEADLINE.
+	MissedDeadline bool
+	// Deadline is its --deadline (from its spec), zero without one.
+	Deadline time.Time
 	ExitCode *int // its exit status when it exited
 	Signal   int  // the signal that killed it, 0 if none
 	Submit   time.Time
@@ -239,6 +244,14 @@ func (j Job) arrayID() int64 {
 	return j.RawID
 }
 
+// EndedBy says what ended a job (or task) in state st for reason, where
+// Slurm names it by a state of its own: its memory (OUT_OF_MEMORY), or its
+// --deadline, which it could no longer meet before it started (DEADLINE).
+func EndedBy(st burst.State, reason string) (oom, missedDeadline bool) {
+	return st == burst.Failed && strings.HasPrefix(reason, burst.ReasonOOM),
+		st == burst.Cancelled && strings.HasPrefix(reason, burst.ReasonDeadline)
+}
+
 // Slurm's job states, long and compact.
 const (
 	Pending     = "PENDING"
@@ -249,17 +262,19 @@ const (
 	TimeoutS    = "TIMEOUT"
 	OutOfMemory = "OUT_OF_MEMORY"
 	NodeFail    = "NODE_FAIL"
+	DeadlineS   = "DEADLINE"
 )
 
 var codes = map[string]string{
 	Pending: "PD", RunningS: "R", Completed: "CD", FailedS: "F", CancelledS: "CA",
-	TimeoutS: "TO", OutOfMemory: "OOM", NodeFail: "NF",
+	TimeoutS: "TO", OutOfMemory: "OOM", NodeFail: "NF", DeadlineS: "DL",
 }
 
 // StateName is the job's state as Slurm names it: burst's queued is PENDING,
 // running RUNNING, succeeded COMPLETED, failed FAILED (OUT_OF_MEMORY when
-// burst killed it for its memory), cancelled CANCELLED, timeout TIMEOUT,
-// lost (its machine vanished, too often to requeue) NODE_FAIL.
+// burst killed it for its memory), cancelled CANCELLED (DEADLINE when
+// cancelled for its --deadline), timeout TIMEOUT, lost (its machine
+// vanished, too often to requeue) NODE_FAIL.
 func (j Job) StateName() string {
 	switch j.State {
 	case burst.Queued:
@@ -274,6 +289,9 @@ func (j Job) StateName() string {
 		}
 		return FailedS
 	case burst.Cancelled:
+		if j.MissedDeadline {
+			return DeadlineS
+		}
 		return CancelledS
 	case burst.Timeout:
 		return TimeoutS
@@ -284,7 +302,7 @@ func (j Job) StateName() string {
 }
 
 // StateCode is the compact state squeue's %t prints: PD, R, CD, F, CA, TO,
-// OOM, NF.
+// OOM, NF, DL.
 func (j Job) StateCode() string {
 	if c, ok := codes[j.StateName()]; ok {
 		return c
@@ -295,7 +313,7 @@ func (j Job) StateCode() string {
 // AcctState is the state as sacct prints it: "CANCELLED by UID" for a
 // cancelled job, else StateName.
 func (j Job) AcctState() string {
-	if j.State == burst.Cancelled && j.Step == "" {
+	if j.State == burst.Cancelled && j.Step == "" && !j.MissedDeadline {
 		return fmt.Sprintf("%s by %d", CancelledS, j.CancelledBy)
 	}
 	return j.StateName()
@@ -317,6 +335,8 @@ func (j Job) exitStatus() (status, sig int) {
 	switch {
 	case j.OOM && j.State == burst.Failed:
 		sig = 125
+	case j.MissedDeadline && j.State == burst.Cancelled:
+		sig = 1 // as Slurm 22.05's scontrol shows a job it ended as DEADLINE (ExitCode=0:1)
 	case j.launchFailed():
 		sig = 53 // as Slurm 22.05 records a job launch failure (its output or input file could not be opened)
 	case j.Signal != 0:
@@ -338,7 +358,7 @@ func (j Job) exitStatus() (status, sig int) {
 // reads 0:0, as Slurm 22.05 records it (its scontrol reads 0:15, and the
 // batch step's line 0:15: checked with the suite's Slurm and slurmdbd).
 func (j Job) AcctExitCode() string {
-	if j.Step == "" && (j.State == burst.Cancelled || j.State == burst.Timeout) {
+	if j.Step == "" && (j.State == burst.Cancelled && !j.MissedDeadline || j.State == burst.Timeout) {
 		return "0:0"
 	}
 	return j.ExitCodeText()
@@ -454,6 +474,9 @@ func (j Job) pendingReason() string {
 		}
 		if j.State == burst.Timeout {
 			return "TimeLimit"
+		}
+		if j.MissedDeadline && j.State == burst.Cancelled {
+			return "DeadLine" // as Slurm 22.05 spells it
 		}
 		return "None"
 	case j.Held && j.HeldRequeued:

@@ -58,7 +58,7 @@ var squeueFields = map[byte]squeueField{
 	'K': {header: "ARRAY_TASK_ID", fn: func(j Job, _ time.Time) string { return arrayTask(j) }},
 	'l': {header: "TIME_LIMIT", fn: func(j Job, _ time.Time) string { return Limit(j.TimeLimit, Duration) }, span: true},
 	'M': {header: "TIME", fn: func(j Job, now time.Time) string { return Duration(j.Elapsed(now)) }, span: true},
-	'm': {header: "MIN_MEMORY", fn: func(j Job, _ time.Time) string { return Mem(j.MemBytes) }},
+	'm': {header: "MIN_MEMORY", fn: func(j Job, _ time.Time) string { return Mem(j.minMem()) }},
 	'N': {header: "NODELIST", fn: func(j Job, _ time.Time) string { return j.Node }},
 	'o': {header: "COMMAND", fn: func(j Job, _ time.Time) string { return orNull(j.Command) }},
 	'P': {header: "PARTITION", fn: func(j Job, _ time.Time) string { return j.Partition }},
@@ -444,7 +444,7 @@ func pad(v string, width int, right bool) string {
 }
 
 // nodeOrReason is %R, as squeue's manual has it: "(Reason)" for a job
-// pending, failed, out of memory or timed out; for the others (running,
+// pending, failed, out of memory, timed out or past its deadline; for the others (running,
 // completed, cancelled) the nodes it was given, "" for one cancelled before
 // it ran.
 func nodeOrReason(j Job) string {
@@ -452,17 +452,23 @@ func nodeOrReason(j Job) string {
 	case burst.Queued, burst.Timeout, burst.Failed:
 		// squeue: pending, timed out, out of memory or failed, the reason
 		return "(" + j.pendingReason() + ")"
+	case burst.Cancelled:
+		if j.MissedDeadline {
+			return "(" + j.pendingReason() + ")" // (DeadLine), as Slurm 22.05's squeue -t DL shows it
+		}
 	}
 	return j.Node // the others: the nodes it was given ("" if none)
 }
 
 // startTime is %S: when it started, or for a job pending for its begin
-// time the earliest it may (its expected start); N/A otherwise.
+// time the earliest it may (its expected start); for one cancelled (or
+// ended as DEADLINE) before it started, when it ended, as Slurm 22.05's
+// squeue shows it; N/A otherwise.
 func startTime(j Job) string {
 	if j.Start.IsZero() && j.Deferred {
 		return Date(j.Begin)
 	}
-	return dateOrNA(j.Start)
+	return dateOrNA(j.shownStart())
 }
 
 // dateOrNA is t as squeue writes a time, N/A when there is none.

@@ -12,7 +12,7 @@ import (
 // by name.
 var stateNames = map[string]string{
 	"PD": Pending, "R": RunningS, "CD": Completed, "F": FailedS, "CA": CancelledS,
-	"TO": TimeoutS, "OOM": OutOfMemory, "NF": NodeFail,
+	"TO": TimeoutS, "OOM": OutOfMemory, "NF": NodeFail, "DL": DeadlineS,
 }
 
 // activeStates are what squeue lists by default.
@@ -47,7 +47,7 @@ func States(list string) (map[string]bool, error) {
 		}
 		switch u { // Slurm's states burst never has: nothing is in them
 		case "CG", "COMPLETING", "S", "SUSPENDED", "CF", "CONFIGURING", "PR", "PREEMPTED", "BF", "BOOT_FAIL",
-			"DL", "DEADLINE", "RQ", "REQUEUED", "RS", "RESIZING", "RD", "RESV_DEL_HOLD", "RF", "REQUEUE_FED",
+			"RQ", "REQUEUED", "RS", "RESIZING", "RD", "RESV_DEL_HOLD", "RF", "REQUEUE_FED",
 			"RH", "REQUEUE_HOLD", "RV", "REVOKED", "SI", "SIGNALING", "SE", "SPECIAL_EXIT", "SO", "STAGE_OUT", "ST", "STOPPED":
 			continue
 		}

@@ -87,7 +87,7 @@ func notUpdated(key string) (string, bool) {
 	case "features":
 		return "burst has no node features", true
 	case "deadline":
-		return "burst has no deadlines: give a time limit", true
+		return "a job's --deadline is fixed at submission", true
 	case "timemin":
 		return "burst has no minimum time limit", true
 	case "workdir":

@@ -62,10 +62,11 @@ func InsertJob(tx *Tx, spec *burst.JobSpec, user string, now time.Time) (int64, 
 	// Ids are handed out after the last job's span, so that an array's
 	// tasks own the ids after their job's (see ResolveID).
 	res, err := tx.exec(`INSERT INTO jobs (id, id_span, name, project_id, kind, spec, state, cpus, mem_bytes, gpus,
-		time_limit_s, submitted_at, n_tasks, user, cluster, srun_step) VALUES (
-		COALESCE((SELECT id + id_span FROM jobs ORDER BY id DESC LIMIT 1), 1),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		time_limit_s, submitted_at, n_tasks, user, cluster, srun_step, partition) VALUES (
+		COALESCE((SELECT id + id_span FROM jobs ORDER BY id DESC LIMIT 1), 1),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		IDSpan(spec), spec.Name, pid, spec.Kind, js, burst.Queued, spec.Resources.CPUs, spec.Resources.MemBytes,
-		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks, user, spec.Cluster, spec.SrunStep)
+		spec.Resources.GPUs, spec.Resources.TimeLimit, now.UnixMicro(), spec.Tasks, user, spec.Cluster, spec.SrunStep,
+		spec.SlurmPartition())
 	if err != nil {
 		return 0, fmt.Errorf("insert job: %w", err)
 	}
@@ -261,7 +262,7 @@ func stepsOf(s string) []burst.Step {
 const jobCols = `j.id, j.name, p.name, j.kind, j.spec, j.state, j.exit_code, j.reason, j.cpus, j.mem_bytes, j.gpus,
 	j.time_limit_s, j.submitted_at, j.started_at, j.ended_at, j.n_tasks, j.n_dispatched, j.n_running,
 	j.n_succeeded, j.n_failed, j.n_cancelled, j.n_timeout, j.n_lost, j.cpu_us, j.max_rss, j.cancel_requested, j.user,
-	j.id_span, j.cluster, j.steps, j.srun_step`
+	j.id_span, j.cluster, j.steps, j.srun_step, j.partition`
 
 // jobListCols are jobCols with an empty spec in the spec's place.
 var jobListCols = strings.Replace(jobCols, "j.spec,", "'',", 1)
@@ -283,7 +284,7 @@ func scanJob(row scanner, withSpec bool) (*JobRow, error) {
 	err := row.Scan(&j.ID, &j.Name, &j.Project, &j.Kind, &spec, &j.State, &exit, &j.Reason, &j.CPUs,
 		&j.MemBytes, &j.GPUs, &j.TimeLimitS, &sub, &started, &ended, &c.Total, &j.Dispatched, &c.Running,
 		&c.Succeeded, &c.Failed, &c.Cancelled, &c.Timeout, &c.Lost, &cpuUS, &j.MaxRSSBytes, &cancel, &j.User,
-		&j.IDSpan, &j.Cluster, &steps, &j.SrunStep)
+		&j.IDSpan, &j.Cluster, &steps, &j.SrunStep, &j.Partition)
 	if err != nil {
 		return nil, err
 	}

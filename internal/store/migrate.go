@@ -398,6 +398,14 @@ var migrations = []string{
 	// another cluster, and a restarted server must not hand it the old
 	// one's stopped machines (MachineRow.ClusterBorn).
 	`ALTER TABLE machines ADD COLUMN cluster_born INTEGER NOT NULL DEFAULT 0;`,
+	// 31: the Slurm partition a job was submitted with (sbatch -p: its
+	// spec's batch.partition), as a column: listings leave specs unread,
+	// and squeue -p, sacct -r and scancel -p of a partition no cluster is
+	// named after (-p defq) filter on it, and %P shows it. Only the jobs
+	// that named one are written.
+	`ALTER TABLE jobs ADD COLUMN partition TEXT NOT NULL DEFAULT '';
+	UPDATE jobs SET partition = json_extract(spec, '$.batch.partition')
+		WHERE json_valid(spec) AND COALESCE(json_extract(spec, '$.batch.partition'), '') != '';`,
 }
 
 func migrate(db *sql.DB) error {
