@@ -218,7 +218,10 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 	}
 	alloc := ""
 	if n.UsedCPUs > 0 {
-		alloc = fmt.Sprintf("cpu=%d,mem=%dM", n.UsedCPUs, n.UsedMem>>20)
+		alloc = fmt.Sprintf("cpu=%d", n.UsedCPUs)
+		if mib := n.UsedMem >> 20; mib > 0 { // none held: left out, as Slurm leaves a TRES of 0 out
+			alloc += fmt.Sprintf(",mem=%dM", mib)
+		}
 	}
 	lines := [][]string{
 		{kv("NodeName", n.Name), "Arch=x86_64", "CoresPerSocket=1"},

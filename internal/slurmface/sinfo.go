@@ -21,6 +21,7 @@ type Node struct {
 	MemBytes  int64
 	UsedMem   int64 // what its tasks hold
 	GPUs      int
+	UsedGPUs  int       // what its tasks hold
 	Started   time.Time // when the machine (and its agent) started: scontrol's BootTime and SlurmdStartTime
 	// Empty marks the line of a partition none of whose nodes is in the
 	// states asked (sinfo -t): sinfo still lists it, with 0 nodes, state
@@ -192,6 +193,8 @@ var sinfoFields = map[byte]sinfoField{
 	// -O AllocMem, which has no %-letter: the memory the node's tasks
 	// hold (MiB), a line for each value, as 22.05's sinfo groups it.
 	allocMem: {"ALLOCMEM", true, func(g []Node) string { return strconv.FormatInt(g[0].UsedMem>>20, 10) }},
+	// -O GresUsed: the GPUs its tasks hold, (null) on a node of none.
+	gresUsed: {"GRES_USED", true, func(g []Node) string { return usedGres(g[0]) }},
 	'G': {"GRES", true, func(g []Node) string {
 		if g[0].GPUs > 0 {
 			return "gpu:" + strconv.Itoa(g[0].GPUs)
@@ -204,6 +207,24 @@ var sinfoFields = map[byte]sinfoField{
 // -o reads.
 const allocMem = 0x01
 
+// gresUsed is the key of sinfo -O's GresUsed: no letter either.
+const gresUsed = 0x02
+
+// usedGres is sinfo -O GresUsed of node n, as Slurm 22.05 writes it:
+// "(null)" for a node with no GPUs (checked beside it), "gpu:0(IDX:N/A)"
+// for one none of whose GPUs is held; for one whose tasks hold some,
+// "gpu:N" (Slurm adds the held GPUs' indices, "(IDX:0-1)", which burst's
+// listing of machines does not carry).
+func usedGres(n Node) string {
+	switch {
+	case n.GPUs == 0:
+		return "(null)"
+	case n.UsedGPUs == 0:
+		return "gpu:0(IDX:N/A)"
+	}
+	return "gpu:" + strconv.Itoa(n.UsedGPUs)
+}
+
 // sinfoNames are sinfo -O's names for the same fields.
 var sinfoNames = map[string]byte{
 	"partition": 'P', "partitionname": 'R', "available": 'a', "time": 'l', "timelimit": 'l', "nodes": 'D',
@@ -213,6 +234,7 @@ var sinfoNames = map[string]byte{
 	"freemem": 'e', "cpusload": 'O', "nodehost": 'n', "nodeaddr": 'o', "sockets": 'X', "cores": 'Y',
 	"threads": 'Z', "version": 'v', "features_act": 'b', "prioritytier": 'p', "priorityjobfactor": 'I',
 	"allocnodes": 'S', "defaulttime": 'L', "preemptmode": 'M', "maxcpuspernode": 'B', "allocmem": allocMem,
+	"gresused": gresUsed,
 }
 
 // Version is the Slurm release whose commands burst answers as.

@@ -219,3 +219,27 @@ func TestSinfoAllocMem(t *testing.T) {
 		t.Errorf("-O AllocMem,Partition,StateLong:\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// sinfo -O GresUsed: what GRES the nodes' tasks hold, as the suite's Slurm
+// 22.05 printed `sinfo -O GresUsed` on nodes of no GPUs ("GRES_USED",
+// then "(null)", 20 wide). burst refused the field ("Invalid job format
+// specification: GresUsed").
+func TestSinfoGresUsed(t *testing.T) {
+	f, bad := ParseSinfoFields("GresUsed")
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	var b strings.Builder
+	Sinfo(&b, []Node{{Name: "local-1", Partition: "local", Default: true, CPUs: 2, MemBytes: 2000 << 20}}, f, false, false)
+	if want := "GRES_USED           \n(null)              \n"; b.String() != want {
+		t.Errorf("-O GresUsed:\n%q\nwant\n%q", b.String(), want)
+	}
+	for _, tt := range []struct {
+		n    Node
+		want string
+	}{{Node{GPUs: 2}, "gpu:0(IDX:N/A)"}, {Node{GPUs: 2, UsedGPUs: 1}, "gpu:1"}} {
+		if got := usedGres(tt.n); got != tt.want {
+			t.Errorf("GresUsed of %+v: %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -427,6 +427,15 @@ func TestShowNodeAndPartition(t *testing.T) {
 			t.Errorf("show node lacks %q:\n%s", want, b.String())
 		}
 	}
+	// Its tasks hold no memory (no --mem): AllocTRES leaves mem out, as
+	// Slurm 22.05 writes a TRES list without those of 0 (as the job's
+	// TRES=cpu=1,node=1,billing=1); burst wrote mem=0M.
+	b.Reset()
+	noMem := n
+	noMem.UsedMem = 0
+	if err := ShowNode(&b, noMem, false); err != nil || !strings.Contains(b.String(), "\n   AllocTRES=cpu=1\n") {
+		t.Errorf("show node of a machine whose tasks hold no memory: %v, want AllocTRES=cpu=1:\n%s", err, b.String())
+	}
 	b.Reset()
 	unknown := n
 	unknown.Started = time.Time{}
