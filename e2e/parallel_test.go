@@ -130,6 +130,53 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--colse", "x", "-d", ","}, "echo", "{1}", "::::", d1)
 	})
 
+	// man parallel, --tmpdir dirname: "Directory for temporary files" ($TMPDIR without it); --env var:
+	// "If var is _ ... all environment variables are transferred except for the ones mentioned in
+	// ~/.parallel/ignored_vars" (written by --record-env). parallel 20221122 checks both as it starts
+	// and stops before any job runs: a --tmpdir (or $TMPDIR) it can make no file in, exit 2 where it
+	// is missing, 20 where it is a file (Perl's errno); --env _ with no ignored_vars, exit 255. burst
+	// says so in its own words, with the same status, and runs where parallel runs.
+	t.Run("start_checks", func(t *testing.T) {
+		notDir := filepath.Join(h.dir, "a-file")
+		writeFile(t, notDir, "", 0o644)
+		ph := filepath.Join(h.dir, "env-home")
+		if err := os.MkdirAll(ph, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		home := []string{"PARALLEL_HOME=" + ph}
+		cases := []struct {
+			env   []string
+			flags []string
+			want  int // parallel's status, checked so that the case shows what it claims
+		}{
+			{nil, []string{"--tmpdir", filepath.Join(h.dir, "none")}, 2},
+			{nil, []string{"--tmpdir", notDir}, 20},
+			{[]string{"TMPDIR=" + filepath.Join(h.dir, "none")}, nil, 2},
+			{nil, []string{"--tmpdir", h.dir}, 0},
+			{home, []string{"--env", "_"}, 255},
+			{home, []string{"--env", "HOME,_"}, 255},
+			{home, []string{"--env", "HOME"}, 0},
+		}
+		check := func(env, flags []string, want int) {
+			t.Helper()
+			p := parallelRun(t, h.dir, env, append(append([]string{"-q", "-k"}, flags...), "echo", ":::", "a", "b")...)
+			b := h.burstMap(env, append([]string{"-k"}, flags...), "echo", ":::", "a", "b")
+			if p.code != want {
+				t.Fatalf("parallel %q %q: exit %d (stderr %q), want %d", env, flags, p.code, p.stderr, want)
+			}
+			refused := !strings.Contains(b.stderr, "burst: job ") && strings.Contains(b.stderr, "GNU parallel")
+			if b.code != p.code || b.stdout != p.stdout || refused != (want != 0) {
+				t.Errorf("%q %q: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q", env, flags, p.code, p.stdout, p.stderr, b.code, b.stdout, b.stderr)
+			}
+		}
+		for _, c := range cases {
+			check(c.env, c.flags, c.want)
+		}
+		// parallel --record-env wrote ignored_vars: --env _ runs.
+		writeFile(t, filepath.Join(ph, "ignored_vars"), "PATH\n", 0o644)
+		check(home, []string{"--env", "_"}, 0)
+	})
+
 	// man parallel, --profile profilename (-J): "Use profile profilename for options ... profilename
 	// corresponds to the file ~/.parallel/profilename" ($PARALLEL_HOME first); with no such file
 	// parallel 20221122 runs as without it. burst's -J names the job (as --name): where the file

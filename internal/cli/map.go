@@ -70,6 +70,8 @@ func newMapCmd() *cobra.Command {
 		resumeFailed bool
 		resultsName  string
 		header       string
+		tmpdir       string   // parallel's --tmpdir, checked as it checks it
+		envNames     []string // parallel's --env NAMEs: --env _ is checked as it checks it
 		skipBlank    bool
 		trimFlag     string
 		tagString    string
@@ -215,7 +217,10 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
 --env NAME (every task has the whole environment), --tmpdir,
---use-cpus-instead-of-cores and --gnu. Long flags are read whatever their
+--use-cpus-instead-of-cores and --gnu (--env _ where parallel's
+--record-env recorded nothing, and a --tmpdir or $TMPDIR where no file can
+be made, stop the map before it starts, as they stop parallel, with its
+exit status). Long flags are read whatever their
 case, as parallel reads its (--Keep-Order), and by any start of one of
 parallel's names that no other of its options shares (--dry, --keep-o).
 -J NAME names the job, as --name;
@@ -289,6 +294,19 @@ none of them.`,
 				if err := mapProfile(rf.name); err != nil {
 					return err
 				}
+			}
+			// What GNU parallel checks as it starts, stopping before any job runs.
+			if c.Flags().Changed("tmpdir") {
+				if err := parallelTmpdir(tmpdir, "--tmpdir "+tmpdir); err != nil {
+					return err
+				}
+			} else if d := os.Getenv("TMPDIR"); d != "" {
+				if err := parallelTmpdir(d, "TMPDIR="+d); err != nil {
+					return err
+				}
+			}
+			if err := parallelEnvAll(envNames, os.Getenv); err != nil {
+				return err
 			}
 			spec, err := baseSpec()
 			if err != nil {
@@ -838,7 +856,6 @@ none of them.`,
 	f.BoolVar(&quoted, "quote", false, "pass the command's words as they are, as GNU parallel's -q: no word is read as a shell's redirection, && or || (-q is burst's --quiet)")
 	f.BoolVarP(&skipBlank, "no-run-if-empty", "r", false, "skip inputs that are empty or only white space, as GNU parallel's -r")
 	f.StringVar(&trimFlag, "trim", "", "remove the white space at the left (l), right (r) or both ends (lr) of each input, or with --colsep of each column (then lr unless given; n: none), as GNU parallel's --trim")
-	var envNames []string
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
 	f.MarkHidden("env")
 	f.BoolVar(&cite, "will-cite", false, "accepted for GNU parallel's command lines: burst prints no citation notice")
@@ -848,7 +865,6 @@ none of them.`,
 	var cpus bool
 	f.BoolVar(&cpus, "use-cpus-instead-of-cores", false, "accepted for GNU parallel's command lines: -j 50%, +1 and -1 count this machine's CPU threads")
 	f.MarkHidden("use-cpus-instead-of-cores")
-	var tmpdir string
 	f.StringVar(&tmpdir, "tmpdir", "", "accepted for GNU parallel's command lines (where it buffers output): burst keeps each task's output itself")
 	f.MarkHidden("tmpdir")
 	f.IntVar(&nice, "nice", 0, "run each task, and all it starts, at niceness `N` (GNU parallel's --nice; clamped to -20..19 as nice(1) does)")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/mapspec"
@@ -766,4 +768,48 @@ func gluedRedirect(w string) (op, target string, ok bool) {
 // descriptor says whether s is &N, a redirection's file descriptor.
 func descriptor(s string) bool {
 	return len(s) > 1 && s[0] == '&' && strings.Trim(s[1:], "0123456789") == ""
+}
+
+// parallelTmpdir refuses a map whose --tmpdir (or, without it, $TMPDIR)
+// GNU parallel 20221122 could make no file in: it makes its temporary
+// files there as it starts, and where it cannot, stops before any job runs
+// with Perl's error number as its exit status (2: no such directory, 20:
+// not a directory, 13: no permission). burst keeps no file there; it is
+// checked as parallel would find it, by making one and removing it. given
+// is how the user gave dir (--tmpdir DIR, TMPDIR=DIR).
+func parallelTmpdir(dir, given string) error {
+	f, err := os.CreateTemp(dir, "par*.arg")
+	if err == nil {
+		f.Close()
+		return os.Remove(f.Name())
+	}
+	code := 255
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		code = int(errno)
+	}
+	return mapStatusError{&ExitError{Code: code, Msg: fmt.Sprintf("%s: %v: GNU parallel makes its temporary files there and stops where it cannot (exit %d), as burst map does: create the directory, or give one that is writable", given, errors.Unwrap(err), code)}}
+}
+
+// parallelEnvAll refuses --env _ (GNU parallel's: every variable that
+// parallel --record-env did not record) where no variables were recorded:
+// parallel 20221122 stops then, exit 255, with "Run 'parallel --record-env'
+// in a clean environment first". Where they were, the map runs: each task
+// of burst map starts with the whole environment anyway.
+func parallelEnvAll(names []string, getenv func(string) string) error {
+	all := slices.ContainsFunc(names, func(n string) bool { return slices.Contains(strings.Split(n, ","), "_") })
+	if !all {
+		return nil
+	}
+	dir := filepath.Join(cmp.Or(getenv("HOME"), "/tmp"), ".parallel")
+	if d := getenv("PARALLEL_HOME"); d != "" {
+		dir = d // parallel makes it, if it is not there, and then reads it
+	} else if dirs := parallelConfigDirs(getenv); len(dirs) > 0 {
+		dir = dirs[0] // the first that exists, as parallel's $Global::config_dir
+	}
+	f, err := os.Open(filepath.Join(dir, "ignored_vars"))
+	if err == nil {
+		return f.Close()
+	}
+	return usage("--env _ passes the variables that GNU parallel's --record-env did not record, and none were (no %s), so parallel stops: leave out --env _, as every task of burst map starts with the whole environment it was started in", filepath.Join(dir, "ignored_vars"))
 }
