@@ -352,6 +352,17 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		same(t, []string{"-k", "-L", "2", "-N", "1"}, "echo", "x{}y", ":::", "a", "b", "c")
 		same(t, []string{"-kl2"}, "echo", ":::", "a", "b", "c")
 		same(t, []string{"-k", "-L2", "-m"}, "echo", "x{}y", ":::", "a", "b", "c") // -m: {} is all of them, as -n
+		// -l and --max-lines take a value only where it looks like a number: alone (before the
+		// command, or another option) each is -l 1, and -l -0 is -l 1 and -0. -L 0 is -n 0 (a task
+		// per input, given none), no line going on with the next; -n given wins.
+		nul := filepath.Join(h.dir, "nul")
+		writeFile(t, nul, "p q\x00r \x00s", 0o644)
+		for _, flags := range [][]string{{"-k", "-l"}, {"-kl"}, {"-l", "-k"}, {"-k", "--max-lines"}} {
+			same(t, flags, "echo", "x{}y", ":::", "a", "b ", "c")
+		}
+		same(t, []string{"-k", "-l", "-0"}, "echo", "[{}]", "::::", nul)
+		same(t, []string{"-k", "-L", "0"}, "echo", "x{}y", "{#}", ":::", "a", "b ", "c")
+		same(t, []string{"-k", "-L0", "-n", "2"}, "echo", ":::", "a ", "b", "c")
 	})
 
 	// man parallel, -X: "Multiple arguments with context replace. Insert as many arguments as the command

@@ -36,7 +36,7 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "-S", "host1", "--", "echo", ":::", "a"}, 255, "burst: -S is GNU parallel's: burst map does not take it; burst runs tasks on its clusters' machines: --on CLUSTER"},
 		{[]string{"run", "-d", "--time", "25:x", "--", "true"}, 2, `burst: --time: time limit "25:x": write e.g. 10m, 2h`},
 		{[]string{"run", "-d", "-o", "json", "--", "true"}, 2, "burst: -o json: burst run's -o is sbatch's --output (a batch script's output file), not a format; for the job as JSON, submit it with -d (which prints its id) and run `burst show -o json ID`"},
-		// GNU parallel's -d DELIM (dashDelimiter), as parallel reads it, and its paragraph mode.
+		// GNU parallel's -d DELIM (parallelValues), as parallel reads it, and its paragraph mode.
 		{[]string{"map", "--delimiter", "", "--", "echo", ":::", "a"}, 255, "burst: --delimiter '': an empty delimiter is not taken (GNU parallel reads it as Perl's paragraph mode)"},
 		{[]string{"map", "-N", "-1", "--", "echo", "foo", ":::", "a"}, 255, "burst: -N -1: give each task 1 or more inputs, or 0 for none (parallel's -N0: seq 10 | burst map -N0 -- CMD runs CMD 10 times)"},
 		{[]string{"map", "-N0", "--", "echo", "{%}", ":::", "a"}, 255, "burst: -N 0: {%} is known only when a task starts: read $PARALLEL_JOBSLOT in the command instead"},

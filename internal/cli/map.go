@@ -210,7 +210,8 @@ and flags that would change its tasks are refused.
 GNU parallel's command lines run as they are: its other names of the flags
 below are taken, and not listed there: -P (-j), --xapply (--link), -L N
 (-N N) and -l N or --max-lines N (-n N), each joining a line that ends in
-white space with the next, as parallel's, --dryrun,
+white space with the next, as parallel's (-l alone is -l 1; -L 0 is -n 0,
+joining none), --dryrun,
 --res (--results), -i (-I), -N (-n, repeating a word that holds {}),
 --halt-on-error (--halt), --no-notice and --nn (--will-cite), and --resume
 with --joblog (no job id). So are flags that change nothing here: --progress,
@@ -314,7 +315,7 @@ none of them.`,
 			}
 			// The command may come without -- (burst map echo {} ::: a b), as
 			// parallel takes it: options end at the first word that is none.
-			// (-d DELIM was read as --delimiter before: dashDelimiter.)
+			// (-d DELIM was read as --delimiter before: parallelValues.)
 			delim := mapspec.Lines
 			if null {
 				delim = "\x00"
@@ -448,8 +449,11 @@ none of them.`,
 				tmpl = mapspec.Named(tmpl, byName)
 			}
 			perLine := false // -L: a word holding {} repeated, as -N
+			// -L 0: as parallel 20221122 reads it, -n 0 (a task per input,
+			// given none of them), no line going on with the next.
+			noLines := c.Flags().Changed("max-lines-replace") && maxLinesCtx == 0
 			if c.Flags().Changed("max-lines") || c.Flags().Changed("max-lines-replace") {
-				if maxLinesCtx < 0 || maxLines < 0 || c.Flags().Changed("max-lines-replace") && maxLinesCtx == 0 {
+				if maxLinesCtx < 0 || maxLines < 0 {
 					return usage("-L and -l: give each task 1 or more lines (-L 1)")
 				}
 				if !c.Flags().Changed("max-args") && !c.Flags().Changed("max-replace-args") {
@@ -462,7 +466,9 @@ none of them.`,
 					}
 				}
 				for g, src := range sources {
-					sources[g] = mapspec.ContinueLines(src)
+					if !noLines {
+						sources[g] = mapspec.ContinueLines(src)
+					}
 				}
 			}
 			if skipBlank {
@@ -475,7 +481,7 @@ none of them.`,
 			sources = mapspec.FillEmpty(sources)
 			positions := len(sources) // {1} ... {n}: one a group, linked or not
 			noInputs := false         // -N0: each task's input is its command, none the user gave
-			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args")) && maxArgs < 1 {
+			if (c.Flags().Changed("max-args") || c.Flags().Changed("max-replace-args") || noLines) && maxArgs < 1 {
 				if maxArgs < 0 {
 					return usage("-N %d: give each task 1 or more inputs, or 0 for none (parallel's -N0: seq 10 | burst map -N0 -- CMD runs CMD 10 times)", maxArgs)
 				}
@@ -873,9 +879,9 @@ none of them.`,
 	f.IntVarP(&maxArgs, "max-args", "n", 0, "give each task `N` inputs (the last may get fewer): {1} ... {N} are they, {} all of them; 0: a task per input, given none of them (parallel's -N0)")
 	f.IntVarP(&maxArgs, "max-replace-args", "N", 0, "-n N, and a word holding {} is repeated for each input (pict{}.jpg: picta.jpg pictb.jpg)")
 	f.MarkHidden("max-replace-args")
-	f.IntVarP(&maxLinesCtx, "max-lines-replace", "L", 0, "GNU parallel's -L N: -N N, a line that ends in white space going on with the next")
+	f.IntVarP(&maxLinesCtx, "max-lines-replace", "L", 0, "GNU parallel's -L N: -N N, a line that ends in white space going on with the next (-L 0: -n 0, none going on)")
 	f.MarkHidden("max-lines-replace")
-	f.IntVarP(&maxLines, "max-lines", "l", 0, "GNU parallel's -l N (--max-lines N): -n N, a line that ends in white space going on with the next (-l 0: -l 1)")
+	f.IntVarP(&maxLines, "max-lines", "l", 0, "GNU parallel's -l N (--max-lines N): -n N, a line that ends in white space going on with the next (-l 0, or -l with no number: -l 1)")
 	f.MarkHidden("max-lines")
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
 	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")

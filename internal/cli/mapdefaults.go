@@ -22,7 +22,7 @@ import (
 // a user who set it for parallel is told why a map that does not show it
 // is refused. Any command but map, and a map with none of them, is as it
 // is. GNU parallel's -d DELIM is read as --delimiter, on the command line
-// and in each of them (dashDelimiter).
+// and in each of them (parallelValues).
 //
 // from names where the options it added came from ("" when none), for a
 // refusal met after parsing (a --halt value burst map cannot read) to say.
@@ -30,7 +30,7 @@ func parallelDefaults(args []string, getenv func(string) string) (_ []string, fr
 	if len(args) == 0 || args[0] != "map" {
 		return args, "", nil
 	}
-	args = append(args[:1:1], dashDelimiter(args[1:])...)
+	args = append(args[:1:1], parallelValues(args[1:])...)
 	type source struct{ name, fix, text string }
 	var sources []source
 	for _, p := range parallelConfigFiles(getenv) {
@@ -71,7 +71,7 @@ func parallelDefaults(args []string, getenv func(string) string) (_ []string, fr
 		}
 		// A line whose quotes do not close is nothing to parallel (split
 		// fails): so it is here.
-		split = dashDelimiter(split)
+		split = parallelValues(split)
 		c := newMapCmd()
 		f := c.Flags()
 		if err := f.Parse(split); err != nil {

@@ -461,15 +461,18 @@ func onlyEscapes(s string) bool {
 	return true
 }
 
-// dashDelimiter reads GNU parallel's -d DELIM in a map's options (words,
-// after map) as --delimiter=DELIM where DELIM reads as one
-// (delimiterLike: -d , -d '\\t' -d, -kd';'); burst map's -d is --detach
-// otherwise (-d echo, -d -- CMD). The map's flags tell the
-// options that take a value (whose value is no option) from those that
-// do not; options end at the first word that is none, or at --.
-func dashDelimiter(words []string) []string {
-	if !slices.ContainsFunc(words, func(w string) bool { return len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.Contains(w, "d") }) {
-		return words // no -d: no flags to look up (most maps)
+// parallelValues reads the options of a map (words, after map) whose
+// value GNU parallel takes only where one looks like it. -d DELIM is
+// --delimiter=DELIM where DELIM reads as one (delimiterLike: -d , -d '\\t'
+// -d, -kd';'); burst map's -d is --detach otherwise (-d echo, -d -- CMD).
+// -l and --max-lines take a number (parallel's :f, and -l -0 is -l 1 -0),
+// and without one are -l 1 (parallel -l echo ::: a b), which the flag
+// parse cannot read alone. The map's flags tell the options that take a
+// value (whose value is no option) from those that do not; options end at
+// the first word that is none, or at --.
+func parallelValues(words []string) []string {
+	if !slices.ContainsFunc(words, func(w string) bool { return len(w) > 1 && w[0] == '-' && strings.ContainsAny(w, "dlL") }) {
+		return words // no -d or -l: no flags to look up (most maps)
 	}
 	f := newMapCmd().Flags()
 	out := make([]string, 0, len(words))
@@ -484,6 +487,10 @@ func dashDelimiter(words []string) []string {
 			fl := f.Lookup(name)
 			if hits, options := parallelHits(strings.ToLower(name)); fl == nil && options == 1 {
 				fl = f.Lookup(parallelAsMaps(f, hits)) // --colse X, as the parse reads it (mapFlagNames)
+			}
+			if fl != nil && fl.Name == "max-lines" && !valued && (i+1 == len(words) || !lineCount(words[i+1])) {
+				out = append(out, "1") // --max-lines alone: 1
+				continue
 			}
 			if fl != nil && !valued && fl.NoOptDefVal == "" && i+1 < len(words) {
 				i++
@@ -512,6 +519,11 @@ func dashDelimiter(words []string) []string {
 				w = "--delimiter=" + delim
 				break
 			}
+			if fl.Name == "max-lines" && j+1 == len(w) && (i+1 == len(words) || !lineCount(words[i+1])) {
+				out = append(out, w, "1") // -l alone (-kl): -l 1
+				w = ""
+				break
+			}
 			if fl.NoOptDefVal == "" { // takes a value: the rest of w, or the next word
 				if j+1 == len(w) {
 					skip = 1
@@ -532,6 +544,14 @@ func dashDelimiter(words []string) []string {
 		}
 	}
 	return out
+}
+
+// lineCount says whether w is a value GNU parallel's -l takes (Perl's
+// Getopt::Long optional number): digits, signed or not. -0 is none: parallel
+// reads -l -0 as -l 1 and -0.
+func lineCount(w string) bool {
+	d := strings.TrimLeft(w, "+-")
+	return len(w)-len(d) <= 1 && d != "" && strings.Trim(d, "0123456789") == "" && w != "-0"
 }
 
 // redirects says whether a map's command, given as several words, is

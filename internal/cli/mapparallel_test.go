@@ -501,8 +501,8 @@ func TestParallelAbbreviations(t *testing.T) {
 		{[]string{"--fg"}, "burst: --fg is GNU parallel's: burst map does not take it; leave it out"},
 		{[]string{"--record-env"}, "burst: --record-env is GNU parallel's: burst map does not take it; leave it out"},
 		{[]string{"--citation"}, "burst: --citation is GNU parallel's: burst map does not take it; leave it out"},
-		// parallel's -l alone is -l 1 (it takes a value only where one looks like a number).
-		{[]string{"-l"}, "burst: -l echo: -l takes a number here: give -l 1"},
+		// parallel's -l takes a number (alone it is -l 1: parallelValues), which burst reads as an int.
+		{[]string{"-l", "99999999999999999999"}, "burst: -l 99999999999999999999: -l takes a number here: give -l 1"},
 	} {
 		if out, errb, code := dryRunMap(t, append(c.args, "echo", ":::", "a")...); code != 255 || out != "" || !strings.HasPrefix(errb, c.want) {
 			t.Errorf("burst map %q: exit %d, stdout %q, stderr %q; want 255 and %q", c.args, code, out, errb, c.want)
@@ -525,8 +525,9 @@ func TestParallelAbbreviations(t *testing.T) {
 // GNU parallel's -d DELIM is read as --delimiter where DELIM reads as one,
 // in two words or one, after other flags and in a cluster of them; burst
 // map's -d stays --detach before a command, --, or a separator, and a
-// flag's value or a word after the options is never read as -d.
-func TestDashDelimiter(t *testing.T) {
+// flag's value or a word after the options is never read as -d. -l with no
+// number after it is -l 1.
+func TestParallelValues(t *testing.T) {
 	for _, c := range []struct{ in, want []string }{
 		{[]string{"-d", ",", "echo", ":::", "a"}, []string{"--delimiter=,", "echo", ":::", "a"}},
 		{[]string{"-d,", "--", "echo"}, []string{"--delimiter=,", "--", "echo"}},
@@ -561,9 +562,20 @@ func TestDashDelimiter(t *testing.T) {
 		{[]string{"-Id", ",", "echo"}, []string{"-Id", ",", "echo"}},
 		{[]string{"echo", "-d", ","}, []string{"echo", "-d", ","}},
 		{[]string{"--", "cut", "-d", ",", "-f1"}, []string{"--", "cut", "-d", ",", "-f1"}},
+		// -l and --max-lines alone are -l 1; -l -0 is -l 1 -0 (parallel 20221122).
+		{[]string{"-l", "echo"}, []string{"-l", "1", "echo"}},
+		{[]string{"-kl", "-j", "2"}, []string{"-kl", "1", "-j", "2"}},
+		{[]string{"-l"}, []string{"-l", "1"}},
+		{[]string{"-l", "-0", "echo"}, []string{"-l", "1", "-0", "echo"}},
+		{[]string{"--max-lines", "--", "echo"}, []string{"--max-lines", "1", "--", "echo"}},
+		{[]string{"-l", "2", "echo"}, []string{"-l", "2", "echo"}},
+		{[]string{"-l2", "echo"}, []string{"-l2", "echo"}},
+		{[]string{"--max-lines", "+3", "echo"}, []string{"--max-lines", "+3", "echo"}},
+		{[]string{"--max-lines=0", "echo"}, []string{"--max-lines=0", "echo"}},
+		{[]string{"-I", "-l", "echo"}, []string{"-I", "-l", "echo"}},
 	} {
-		if got := dashDelimiter(slices.Clone(c.in)); !slices.Equal(got, c.want) {
-			t.Errorf("dashDelimiter(%q) = %q, want %q", c.in, got, c.want)
+		if got := parallelValues(slices.Clone(c.in)); !slices.Equal(got, c.want) {
+			t.Errorf("parallelValues(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
