@@ -243,6 +243,10 @@ func TestMapAsGNUParallel(t *testing.T) {
 		// --colsep trims the white space around each column (parallel's --trim lr).
 		same(t, []string{"-k", "--colsep", ","}, "printf", "[%s]", "{1}", "{2}", ":::", " a , b ", "c,\td ")
 		same(t, []string{"-k", "--colsep", " +"}, "printf", "[%s]", "{1}", "{2}", "{3}", ":::", " a b ")
+		// --colsep '': Perl's split //, $_, -1, each character a column and an empty one after them.
+		same(t, []string{"-k", "--colsep", ""}, "printf", "[%s]", "{1}", "{2}", "{3}", "{4}", "{5}", "\n", ":::", " a b", "abcd")
+		same(t, []string{"-k", "-C", ""}, "printf", "[%s]", ":::", "abc")
+		same(t, []string{"-k", "-C", "", "--header", ":"}, "echo", "{b}{a}", ":::", "ab", "xy")
 	})
 
 	// man parallel, -N max-args: "Like -n but also makes replacement strings {1} .. {max-args} that
@@ -1097,6 +1101,13 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 		same(t, []string{"-k", "--header", ":"}, "echo", "[{name}]", "[{age}]", "::::", crlf)
 		same(t, []string{"-k", "--header", `.*\n`}, "echo", "{age}", "::::", tsv)
 		same(t, []string{"-k", "--header", "x"}, "echo", "{name}", "::::", tsv)
+		// man parallel: "--header 0 is special: It will make replacement strings for files given with
+		// --arg-file or ::::. It will make {foo/bar} for the file foo/bar" (no line is a header; with
+		// parallel 20221122 splits at tabs then, as with --header :, and numbers the files alone: a
+		// ::: group before a file shifts it).
+		same(t, []string{"-k", "--header", "0"}, "echo", "{"+csv+"}", "{2}", "{"+tsv+"}", "::::", tsv, ":::", "p", "::::", csv)
+		same(t, []string{"-k", "--header", "0", "--colsep", ","}, "echo", "{"+csv+"}", "::::", csv)
+		same(t, []string{"-k", "--header", "0", "-a", tsv}, "echo", "{"+tsv+"}", "{2}", "{x}", ":::", "q")
 	})
 
 	// man parallel, --results name: "If name does not contain replacement strings and does not end in

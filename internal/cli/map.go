@@ -101,7 +101,7 @@ values joined by spaces), as parallel runs its input lines; so does a
 command that is only {} (cat jobs.txt | burst map -j 8 {}). A group after :::+ (or a file after ::::+) is paired with the one before it,
 input by input, as far as the shorter goes; --link pairs every group, as far
 as the longest goes, the shorter ones starting over. --colsep REGEXP splits
-each input into columns, {1} {2} ... numbering the columns of all groups in
+each input into columns ('': each character, and an empty one after them), {1} {2} ... numbering the columns of all groups in
 turn (each trimmed of white space unless --trim n; a column an input lacks is empty, and a word of
 nothing else no argument, as parallel's shell drops it, unless --quote); --trim l, r or lr
 trims each input. -a FILE is :::: FILE before the
@@ -116,7 +116,8 @@ stops the map at its first success, exit 0 (done=N: once N ended, whatever their
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
-for {NAME} in the command; -X and -m give a task as many inputs of one
+for {NAME} in the command (--header 0: each :::: file's path names its
+number among the files); -X and -m give a task as many inputs of one
 group as fit on a command line (about 64 KB, at most 4096), dealt out
 evenly to -j's tasks (this machine's CPU threads unless -j says; -j 0: one
 each): -X repeats a word holding {} for each input (x{}y: xay xby), -m
@@ -387,9 +388,6 @@ none of them.`,
 			}
 			var sep *regexp.Regexp
 			if c.Flags().Changed("colsep") {
-				if colsep == "" {
-					return usage("--colsep '': parallel splits each input into its bytes (Perl's split //), which burst does not: give a separator, a regular expression such as , or '\\t' or ' +', or cut each input into characters in the command (--shell 'echo {} | fold -w1')")
-				}
 				if sep, err = regexp.Compile(colsep); err != nil {
 					return usage("--colsep %q: %v", colsep, err)
 				}
@@ -423,9 +421,6 @@ none of them.`,
 			if c.Flags().Changed("header") {
 				// parallel 20221122 (without --pipe) takes any --header but 0
 				// as --header :, its documented '.*\n' too.
-				if header == "0" {
-					return usage("--header 0 (parallel's: each input file's name names its group) is not taken: write {1} {2} ... for the groups, or put the names on each file's first line and give --header :")
-				}
 				if maxArgs > 0 {
 					return usage("--header names the columns of each input group: it cannot name -N's inputs")
 				}
@@ -433,8 +428,14 @@ none of them.`,
 					sep = regexp.MustCompile("\t") // as parallel: --header splits at tabs unless --colsep says
 				}
 				byName = map[string]int{}
+				if header == "0" {
+					// parallel's --header 0: each input file's name, as
+					// given, names its number ({f.txt} for :::: f.txt); no
+					// line is a header.
+					byName = mapspec.FileGroups(args, argSep, argFileSep)
+				}
 				for g, src := range sources {
-					if len(src) == 0 {
+					if len(src) == 0 || header == "0" {
 						continue
 					}
 					// Its line's "\r" is not a name's, as parallel drops it there.
@@ -896,7 +897,7 @@ none of them.`,
 	f.StringVar(&resultsName, "results", "", "save each task's stdout, stderr and number in files under `DIR` instead of printing them (DIR/1/INPUT/stdout ...), as GNU parallel's --results; with {} in it, name each task's files")
 	f.StringVar(&resultsName, "res", "", "--results")
 	f.MarkHidden("res")
-	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header : (any value but 0 is :, as there)")
+	f.StringVar(&header, "header", "", "`:` takes the first line (or ::: value) of each input group as its column names, for {NAME} in the command and --results, as GNU parallel's --header : (any value but 0 is :, as there; 0: each :::: file's path names its number among the files, {data/a.txt})")
 	f.BoolVar(&resumeJoblog, "resume-joblog", false, "GNU parallel's --resume (burst map --resume with no job id): run only the tasks --joblog FILE has no line for")
 	f.MarkHidden("resume-joblog")
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")

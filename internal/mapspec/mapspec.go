@@ -131,6 +131,34 @@ func ParseSeparated(args []string, readFile func(path string) ([]byte, error), d
 	return template, sources, linked, nil
 }
 
+// FileGroups is GNU parallel's --header 0: each input file of args (after
+// fileSep or fileSep+"+", as ParseSeparated reads them) names a position,
+// the path as written ({data/a.txt} for :::: data/a.txt): the file's
+// number among the files, from 1. parallel 20221122 counts no ::: group
+// there, so a file's name after one stands for an earlier position, as
+// here; a file given twice names the first of its positions.
+func FileGroups(args []string, argSep, fileSep string) map[string]int {
+	isSep := Separators(argSep, fileSep)
+	names := map[string]int{}
+	first := slices.IndexFunc(args, isSep)
+	if first < 0 {
+		return names
+	}
+	files, sep := 0, ""
+	for _, a := range args[first:] {
+		switch {
+		case isSep(a):
+			sep = a
+		case sep == fileSep || sep == fileSep+"+":
+			files++
+			if _, dup := names[a]; !dup {
+				names[a] = files
+			}
+		}
+	}
+	return names
+}
+
 // argValues is the source of a ::: group's values. GNU parallel reads them
 // as it reads an input file's lines ("parallel gzip ::: file1 file2" is
 // "(echo file1; echo file2) | parallel gzip", man parallel): a value holding
@@ -393,7 +421,17 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 // as Perl's split (which GNU parallel's --colsep is), makes what each
 // capture group of a separator matched a column of its own: --colsep
 // '(,)' splits "x,y" into x , y (a group that took no part: empty).
+// An empty colsep splits v into its characters and an empty column after
+// them, as parallel 20221122's split //, $_, -1 does: an empty --colsep makes
+// "ab" a, b and "" (parallel splits bytes, an é into two halves of no
+// character; burst keeps each character whole).
 func SplitColumns(colsep *regexp.Regexp, v string) []string {
+	if colsep.String() == "" {
+		if v == "" {
+			return nil
+		}
+		return append(colsep.Split(v, -1), "")
+	}
 	if colsep.NumSubexp() == 0 {
 		return colsep.Split(v, -1)
 	}

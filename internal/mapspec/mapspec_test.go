@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand"
 	"os"
@@ -1547,5 +1548,31 @@ func TestExpandShellFoundInjections(t *testing.T) {
 				os.Remove(marker)
 			}
 		}
+	}
+}
+
+// An empty --colsep is Perl's split //, $_, -1 (GNU parallel 20221122: -C ""
+// echo '[{1}][{2}][{3}]' ::: ab prints [a][b][]): each character, then an
+// empty column; an empty input has none.
+func TestSplitColumnsEmptySeparator(t *testing.T) {
+	sep := regexp.MustCompile("")
+	for in, want := range map[string][]string{"ab": {"a", "b", ""}, " a": {" ", "a", ""}, "": nil, "é": {"é", ""}} {
+		if got := SplitColumns(sep, in); !slices.Equal(got, want) {
+			t.Errorf("SplitColumns('', %q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// --header 0 numbers the files of :::: (and ::::+) from 1, by their paths as
+// given, counting no ::: group, as parallel 20221122 does (--header 0 echo
+// {f} ::: p :::: f prints p: {f} is {1}).
+func TestFileGroups(t *testing.T) {
+	got := FileGroups([]string{"echo", "{b}", ":::", "p", "q", "::::", "a", "b", "::::+", "c", "a", ":::", "r"}, ":::", "::::")
+	want := map[string]int{"a": 1, "b": 2, "c": 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("FileGroups = %v, want %v", got, want)
+	}
+	if got := FileGroups([]string{"echo", "::::"}, ":::", "::::"); len(got) != 0 {
+		t.Errorf("no files: %v", got)
 	}
 }
