@@ -372,6 +372,47 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 	// man parallel, -X: "Multiple arguments with context replace. Insert as many arguments as the command
 	// line length permits. If multiple jobs are being run in parallel: distribute the arguments evenly
 	// among the jobs"; -m: "Multiple arguments" ({} is all of them); --xargs: as many as fit, undistributed.
+	// parallel --max-line-length-allowed: "Print maximal command line length"; parallel 20221122 uses
+	// (that - 3000)/2 of it (63664 on Linux) and stops at a job whose command line is as long: "Command
+	// line too long (63664 >= 63664) at input 0: aaa...", exit 255, after the jobs before it ran.
+	t.Run("line_too_long", func(t *testing.T) {
+		if p := parallelRun(t, h.dir, nil, "--max-line-length-allowed"); strings.TrimSpace(p.stdout) != "130329" {
+			t.Skipf("GNU parallel's longest command line here is %q, not Linux's 130329 (whose usable 63664 burst map takes)", p.stdout)
+		}
+		long := filepath.Join(h.dir, "long")
+		writeFile(t, long, "x\nz\n"+strings.Repeat("a", 63659)+"\ny\n", 0o644) // echo and it: 63664 bytes
+		fits := filepath.Join(h.dir, "fits")
+		writeFile(t, fits, strings.Repeat("a", 63658)+"\n", 0o644)
+		// How many jobs before it parallel runs depends on how far it reads ahead, which -j and
+		// --dry-run change (all of them with -j1); burst map runs all of them.
+		stops := func(parallelFlags, flags []string, file string, want string) {
+			t.Helper()
+			p := parallelRun(t, h.dir, nil, append(append(parallelFlags, flags...), "echo", "::::", file)...)
+			b := h.burstMap(nil, flags, "echo", "::::", file)
+			if p.code != 255 || !strings.Contains(p.stderr, "Command line too long ("+want+" >= 63664)") {
+				t.Fatalf("parallel %q: exit %d stderr %.200q: want it to stop at the long line", flags, p.code, p.stderr)
+			}
+			if b.code != p.code || b.stdout != p.stdout || !strings.Contains(b.stderr, "command line too long ("+want+" >= 63664) at task ") {
+				t.Errorf("%q: parallel exit %d stdout %q; burst exit %d stdout %q stderr %.300q", flags, p.code, p.stdout, b.code, b.stdout, b.stderr)
+			}
+		}
+		// Without -q: parallel counts the command line as it runs it, quoted (burst's --dry-run line).
+		stops(nil, []string{"-k", "-j1"}, long, "63664")
+		stops(nil, []string{"-k", "-X"}, long, "63664")
+		sameAs(t, nil, []string{"-k", "--dry-run"}, "echo", "::::", fits)
+		// parallel -q (burst's --quote) counts three bytes for each of the command line's, unquoted:
+		// echo and 21216 bytes fit (63663), 21217 do not.
+		for _, n := range []int{21216, 21217} {
+			f := filepath.Join(h.dir, "q"+strconv.Itoa(n))
+			writeFile(t, f, "x\n"+strings.Repeat("a", n)+"\n", 0o644)
+			if n == 21216 {
+				sameAs(t, []string{"-q"}, []string{"-k", "-j1", "--quote"}, "echo", "::::", f)
+			} else {
+				stops([]string{"-q"}, []string{"-k", "-j1", "--quote"}, f, "63666")
+			}
+		}
+	})
+
 	t.Run("multiple_args", func(t *testing.T) {
 		in := []string{":::", "a", "b", "c", "d", "e"}
 		same(t, []string{"-k", "-j", "2", "-X"}, append([]string{"printf", "<%s>", "x{}y", "{#}"}, in...)...)

@@ -194,7 +194,10 @@ rate, the time left and the cost so far; -q hides it.
 
 Exit status, as parallel's: 0 if every task succeeded; else the number of
 tasks that failed, up to 100; 101 if more did (the summary names their inputs
-and how to see their logs); 130 if cancelled; 255 for any other error.
+and how to see their logs); 130 if cancelled; 255 for any other error, and
+where a task's command line is longer than parallel takes (63664 bytes as
+--dry-run prints it; with --quote, as parallel -q counts it, three for each
+byte unquoted): the tasks before it run, as parallel's, and none after.
 
 With --in or --out the map is staged (docs/staging.md): each task runs in a
 private directory holding the --in files and, of its {} inputs, those that
@@ -727,13 +730,31 @@ none of them.`,
 				haltShare(m, n)
 			}
 			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning}
+			// A task whose command line is longer than parallel takes: it
+			// stops there (exit 255), having run the tasks before it.
+			var tooLong error
+			if k, msg := longLine(m, sources, task, numbers, n); msg != "" {
+				tooLong = mapStatusError{&ExitError{Code: 255}}
+				fmt.Fprintf(c.ErrOrStderr(), "burst: %s\n", msg)
+				if k == 0 {
+					return tooLong
+				}
+				before := make([]int64, k)
+				for i := range before {
+					before[i] = int64(i)
+				}
+				sources, columns, n = numbered(m, before, task), true, k
+			}
 			o.note = jobsAboveCPUs(spec, n, runtime.NumCPU())
 			if dryRun {
 				var verbose io.Writer // parallel --dry-run --verbose: each command on stderr too, first
 				if verboseErr {
 					verbose = c.ErrOrStderr()
 				}
-				return printDryRun(c.OutOrStdout(), verbose, m, task, numbers, n, tagOf)
+				if err := printDryRun(c.OutOrStdout(), verbose, m, task, numbers, n, tagOf); err != nil {
+					return err
+				}
+				return tooLong
 			}
 			// command is a task's command as parallel writes it in its
 			// joblog and prints it with -v: {%} is the slot it ran in.
@@ -805,7 +826,7 @@ none of them.`,
 			} else if st.empty() {
 				st = nil // nothing to upload
 			}
-			return startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
+			err = startMap(c, detach, &o, func(ctx context.Context, cl *client.Client) (*burst.Job, error) {
 				if st != nil {
 					if err := st.upload(ctx, cl, spec); err != nil {
 						return nil, err
@@ -820,6 +841,15 @@ none of them.`,
 				}
 				return job, nil
 			})
+			var ms mapStatusError
+			switch {
+			case tooLong == nil:
+			case err == nil:
+				err = tooLong
+			case errors.As(err, &ms):
+				ms.ExitError.Code = 255 // parallel's, whatever the tasks before it did
+			}
+			return err
 		},
 	}
 	// Any error but the tasks' failures exits 255, GNU parallel's "other error".
@@ -1181,6 +1211,52 @@ func fillLines(m *burst.MapSpec, src mapspec.Source, most int) []mapspec.Source 
 		return len(dryRunLine(m, []string{v, v}, one)) - len(dryRunLine(m, []string{v}, one))
 	}
 	return mapspec.Fill(src, min(most, burst.MaxColumns), lineLimit, base, size)
+}
+
+// longLine finds the first of a map's n tasks whose command line (as
+// --dry-run prints it; with --quote, parallel -q's count) is longer than
+// lineLimit, the most GNU parallel 20221122 takes: it stops there, exit 255, with "Command line too long",
+// having run the tasks before it. It returns the task's index and what to
+// say ("" where none is), in parallel's words and burst's fix. Only a map
+// with an input long enough for that is looked through.
+func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]string, int64), numbers func(int64, int) mapspec.Numbers, n int64) (int64, string) {
+	longest := 0 // of every group's longest input: what a task's inputs hold at most
+	for _, src := range sources {
+		most := 0
+		for _, v := range src {
+			most = max(most, len(v))
+		}
+		longest += most + 2
+	}
+	words := strings.Join(m.Template, " ")
+	// Each place an input goes, quoted: well within eight times its length
+	// (parallel's quotes write a ' as four bytes, a shell's text quoted
+	// further inside its own quotes), and {#} or {##} some digits.
+	if len(words)+(strings.Count(words, "{")+1)*(8*longest+24) <= lineLimit {
+		return -1, ""
+	}
+	if m.Quoted && !m.Commands {
+		longest *= 3
+	}
+	for i := range n {
+		in, seq := task(i)
+		size := len(dryRunLine(m, in, numbers(seq, 0)))
+		if m.Quoted && !m.Commands {
+			// parallel -q (--quote here) counts three bytes for each of
+			// the command's, its words joined unquoted.
+			words, _ := mapspec.Words(m.Template, in, numbers(seq, 0), false, m.PerInput)
+			size = 3 * len(strings.Join(words, " "))
+		}
+		if size <= lineLimit {
+			continue
+		}
+		arg := strings.Join(in, " ")
+		if len(arg) > 50 {
+			arg = arg[:50] + "..."
+		}
+		return i, fmt.Sprintf("command line too long (%d >= %d) at task %d: %s: GNU parallel runs no task from there on and exits 255 once those before it end, as burst map does: pass a long value in a file (its name as the input), or split it over several inputs", size, lineLimit+1, seq, arg)
+	}
+	return -1, ""
 }
 
 // withoutInputs is the one group of a map given -N 0 (GNU parallel's -N0: a
