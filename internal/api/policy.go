@@ -48,6 +48,20 @@ type rule struct {
 	from   from
 }
 
+// doing is what each route under auth.Cancel does to its job, for its
+// refusal ("holding bob's job in mars needs the owner role").
+var doing = map[string]string{
+	"POST /v1/jobs/{id}/cancel":      "cancelling",
+	"POST /v1/jobs/{id}/requeue":     "requeueing",
+	"POST /v1/jobs/{id}/requeuehold": "requeueing and holding",
+	"POST /v1/jobs/{id}/hold":        "holding",
+	"POST /v1/jobs/{id}/release":     "releasing",
+	"POST /v1/jobs/{id}/update":      "updating",
+	"POST /v1/jobs/{id}/signal":      "signalling",
+	"POST /v1/jobs/{id}/notify":      "notifying",
+	"POST /v1/jobs/{id}/resume":      "resuming",
+}
+
 // routes is the policy of every route. Keys are the patterns exactly as
 // registered with the mux.
 var routes = map[string]rule{
@@ -262,7 +276,7 @@ func (h *handler) policy(mux *http.ServeMux) http.Handler {
 		} else if project == "" && (ru.from == fromQuery || ru.from == fromCQuery) {
 			action = auth.List // the handler shows only the caller's projects
 		}
-		if err := auth.Allow(p, action, project, owner); err != nil {
+		if err := auth.AllowDoing(p, action, project, owner, doing[pattern]); err != nil {
 			writeErr(w, unseen(err, pathValues(pattern, r.URL), r, ru.from))
 			return
 		}

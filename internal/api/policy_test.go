@@ -13,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/auth"
+	"github.com/burst-sh/burst/internal/store"
 )
 
 // Every route registered on the mux has an entry in the policy table: a
@@ -162,5 +164,51 @@ func TestPathValuesAsTheMux(t *testing.T) {
 		if d, ok := got[c.path]; ok {
 			t.Errorf("%s %s: %s", c.method, c.path, d)
 		}
+	}
+}
+
+// memberIn stands for a backend that knows alice, a member of mars, and
+// job 1, bob's, in mars.
+type memberIn struct{ standIn }
+
+func (memberIn) Principal(_ context.Context, secret string) (*auth.Principal, error) {
+	if secret == "burst_u_alice" {
+		return &auth.Principal{Kind: auth.User, Name: "alice", Credential: "c1", Roles: map[string]string{"mars": "member"}}, nil
+	}
+	return nil, nil
+}
+
+func (memberIn) Job(context.Context, int64) (*store.JobRow, error) {
+	return &store.JobRow{Job: burst.Job{ID: 1, Project: "mars", User: "bob"}}, nil
+}
+
+// A member acting on another's job is refused by every route that acts on
+// one (the Cancel action), each naming what it would have done: before,
+// a refused hold, signal, update or resume said "cancelling bob's job".
+func TestJobRouteRefusalNamesItsAction(t *testing.T) {
+	h := newTest(t, &memberIn{})
+	want := map[string]string{
+		"cancel": "cancelling", "requeue": "requeueing", "requeuehold": "requeueing and holding",
+		"hold": "holding", "release": "releasing", "update": "updating", "signal": "signalling",
+		"notify": "notifying", "resume": "resuming",
+	}
+	n := 0
+	for pattern, ru := range routes {
+		if ru.action != auth.Cancel {
+			continue
+		}
+		method, path, _ := strings.Cut(pattern, " ")
+		verb := path[strings.LastIndexByte(path, '/')+1:]
+		path = strings.Replace(path, "{id}", "1", 1)
+		code, body := call(h, method, path, "{}", map[string]string{"Authorization": "Bearer burst_u_alice"})
+		msg := errMessage(t, body)
+		w := "403: " + want[verb] + " bob's job in mars needs the owner role; you are a member"
+		if code != 403 || msg != w || want[verb] == "" {
+			t.Errorf("%s as a member on bob's job: %d %q, want 403 %q", pattern, code, msg, w)
+		}
+		n++
+	}
+	if n < 8 {
+		t.Fatalf("only %d routes under the Cancel action: the test reads the wrong table", n)
 	}
 }

@@ -22,8 +22,9 @@ const (
 	Read Action = "read"
 	// Submit: new work in a project (run, map, pipe).
 	Submit Action = "submit"
-	// Cancel: cancel or resume a job; one's own work needs a member, anyone
-	// else's an owner (Allow compares the job's submitter with the caller).
+	// Cancel: cancel, hold, release, requeue, update, signal or resume a
+	// job; one's own work needs a member, anyone else's an owner (Allow
+	// compares the job's submitter with the caller).
 	Cancel Action = "cancel"
 	// Budget: change a project's budget, end date and guardrails.
 	Budget Action = "budget"
@@ -83,6 +84,17 @@ const MetricsScope = "a metrics credential reads /metrics only (people use `burs
 // for Cancel), else a *Denied that says what is needed. It reads nothing
 // but its arguments.
 func Allow(p *Principal, action Action, project, owner string) error {
+	return AllowDoing(p, action, project, owner, "")
+}
+
+// AllowDoing is Allow for a route that acts on a job under the Cancel
+// action (hold, signal, update, resume...): its refusal names what the
+// route does ("holding bob's job in mars needs the owner role"); doing ""
+// is "cancelling".
+func AllowDoing(p *Principal, action Action, project, owner, doing string) error {
+	if doing == "" {
+		doing = "cancelling"
+	}
 	if p == nil {
 		return &Denied{Msg: "401: no credential"}
 	}
@@ -129,9 +141,9 @@ func Allow(p *Principal, action Action, project, owner string) error {
 		need, what = roleMember, "submitting work to "+project
 	case Cancel:
 		if owner == p.Name {
-			need, what = roleMember, "cancelling your own job in "+project
+			need, what = roleMember, doing+" your own job in "+project
 		} else {
-			need, what = roleOwner, fmt.Sprintf("cancelling %s's job in %s", owner, project)
+			need, what = roleOwner, fmt.Sprintf("%s %s's job in %s", doing, owner, project)
 		}
 	case Budget:
 		what = "changing the budget of " + project
