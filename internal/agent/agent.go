@@ -46,7 +46,13 @@ type Config struct {
 	// output file inside it (the store, the token, other jobs' logs).
 	Private  string
 	IdleExit time.Duration // exit when the server is unreachable this long with nothing running
-	Log      *slog.Logger
+	// Gone, when set, is asked after each failed contact with the server:
+	// a reason says that server is gone for good (its home removed: the
+	// token file it was started with is gone or holds another home's
+	// token), and the agent ends its tasks and exits at once rather than
+	// run them on for no one until IdleExit.
+	Gone func() string
+	Log  *slog.Logger
 	// Pipe streams from other agents: accepted on StreamListen (HOST:PORT,
 	// e.g. 0.0.0.0:0) and announced as StreamHost with the port it got;
 	// each stream proves the key the server gave it (stream_pair.go). No
@@ -240,6 +246,11 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 		Outage: fmt.Sprintf("an agent with nothing to run exits once the server has been gone %s", cfg.IdleExit),
 		GiveUp: func(err error, unreachable time.Duration) error {
+			if cfg.Gone != nil {
+				if why := cfg.Gone(); why != "" {
+					return fmt.Errorf("%s: the server this agent served is gone for good; the agent ends its tasks and exits: %w", why, err)
+				}
+			}
 			if a.idle() && unreachable > cfg.IdleExit {
 				return fmt.Errorf("server unreachable for %s with nothing to run: the agent exits (a server starts its agents again when it needs them): %w", cfg.IdleExit, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -222,6 +223,7 @@ them against its own clock. Only the test suite sets it.`,
 				WorkDir:      filepath.Join(h.Agents(), machine),
 				Private:      realPath(string(h)),
 				IdleExit:     idleExit,
+				Gone:         func() string { return tokenGone(tokenFile, token) },
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise,
 				CacheDir: filepath.Join(string(h), "cache"), CacheSize: cacheBytes,
@@ -287,4 +289,27 @@ func lostWindow() time.Duration {
 		return agent.PilotLostWindow
 	}
 	return agent.DefaultLostWindow
+}
+
+// tokenGone says why the server an agent was started for with the token
+// file path (and token read from it) is gone for good: the file removed
+// (its home removed: rm -rf ~/.burst), or holding another token (the home
+// made again, another server's). "" without a token file (a joined
+// machine: its credential is its own), while the file holds token, or
+// when it cannot be read for another reason (a network filesystem's
+// hiccup tells nothing).
+func tokenGone(path, token string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("its token file %s was removed (its home removed?)", path)
+	case err != nil:
+		return ""
+	case strings.TrimSpace(string(b)) != token:
+		return fmt.Sprintf("its token file %s holds another token now (its home removed and made again?)", path)
+	}
+	return ""
 }

@@ -177,6 +177,11 @@ the admin.`,
 			case <-s.Done(): // its home removed under it (the server's log says so)
 			}
 			s.Shutdown()
+			if why := s.Why(); why != "" {
+				// Not a stop anyone asked for: whoever runs it (a
+				// service manager, a script) learns that it failed.
+				return &ExitError{Code: 1, Msg: "the server stopped: " + why}
+			}
 			return nil
 		},
 	}

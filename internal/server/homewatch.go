@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -45,13 +46,27 @@ func (s *Server) watchHome(ctx context.Context, every time.Duration) {
 		}
 		s.log.Error("the store this server serves was "+what+" under it (its home removed or moved?): stopping; the next burst command starts a server on what is at the home now",
 			"store", path, "home", string(s.home))
-		s.homeGone()
+		s.homeGone(fmt.Sprintf("its store %s was %s under it (its home removed or moved?); what it recorded since is lost, "+
+			"and the next burst command starts a server on what is at %s now", path, what, s.home))
 		return
 	}
 }
 
 // homeGone tells whoever runs this server to stop it (Done), as
-// `burst server stop` would.
-func (s *Server) homeGone() {
-	s.goneOnce.Do(func() { close(s.gone) })
+// `burst server stop` would, and why (Why).
+func (s *Server) homeGone(why string) {
+	s.goneOnce.Do(func() {
+		s.why = why
+		close(s.gone)
+	})
+}
+
+// Why says why the server stopped of its own accord, once Done is closed.
+func (s *Server) Why() string {
+	select {
+	case <-s.gone:
+		return s.why
+	default:
+		return ""
+	}
 }

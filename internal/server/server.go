@@ -153,6 +153,7 @@ type Server struct {
 	// (its home removed: watchHome); Done returns it.
 	gone     chan struct{}
 	goneOnce sync.Once
+	why      string // why gone was closed: written before, read after
 	// sockFile and infoFile are the socket and server.json this server
 	// made: close removes each only while it is still there (removeOwn).
 	// dbFile is the store it opened (watchHome, close).

@@ -1,0 +1,33 @@
+package e2e
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A home removed under a server run in the foreground (`burst server`, as
+// a service manager runs it): the server stops and exits 1 saying why,
+// and its agent, whose token file went with the home, ends its task and
+// exits too. Before, the server exited 0 as if stopped on purpose, and
+// the agent ran its task on for no one (then idled 2 minutes).
+func TestFaultHomeRemovedStopsAgent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	srv := h.startCmd(h.command("server"))
+	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
+	marker := newMarker()
+	h.submit("--", "sleep", marker)
+	h.waitFor("the job's sleep", 30*time.Second, func() bool { return len(sleepers(marker)) == 1 })
+	agent := h.agentPID()
+	if err := os.RemoveAll(h.home); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.result(t)
+	if r.code != 1 || !strings.Contains(r.stderr, "burst: the server stopped: its store "+h.home+"/state.db was removed under it") {
+		t.Errorf("burst server whose home was removed: want exit 1 saying why:\n%s", r)
+	}
+	h.waitFor("the agent of the removed home to exit", 20*time.Second, func() bool { return !alive(agent) })
+	h.waitFor("its task to end", 10*time.Second, func() bool { return len(markerPIDs(marker)) == 0 })
+}
