@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -30,4 +31,36 @@ func TestFaultHomeRemovedStopsAgent(t *testing.T) {
 	}
 	h.waitFor("the agent of the removed home to exit", 20*time.Second, func() bool { return !alive(agent) })
 	h.waitFor("its task to end", 10*time.Second, func() bool { return len(markerPIDs(marker)) == 0 })
+}
+
+// `burst logs -f JOB | head -1` ends once head has its line, as `tail -f
+// LOG | head -1` does: silently, exit 141, its job left running. Before,
+// it waited for the task's next write (here never) to learn that nobody
+// read it any more.
+func TestFaultLogsFollowReaderGone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	marker := newMarker()
+	id := h.submit("--", "sh", "-c", "echo first; exec sleep "+marker)
+	h.waitFor("the job's sleep", 30*time.Second, func() bool { return len(sleepers(marker)) == 1 })
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := h.command("logs", "-f", idArg(id))
+	cmd.Stdout = pw
+	b := h.startCmd(cmd)
+	pw.Close()
+	line := make([]byte, len("first\n"))
+	if _, err := io.ReadFull(pr, line); err != nil || string(line) != "first\n" {
+		t.Fatalf("read the first line: %q, %v", line, err)
+	}
+	pr.Close() // head exits
+	h.waitFor("logs -f to end once its reader is gone", 10*time.Second, b.exited)
+	if r := b.result(t); r.code != 141 || r.stderr != "" {
+		t.Errorf("logs -f whose reader went away: want exit 141, nothing said:\n%s", r)
+	}
+	if j := h.show(id); j.State != "running" || len(sleepers(marker)) != 1 {
+		t.Errorf("job %d is %s after its follower went away, want it running on", id, j.State)
+	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -79,7 +80,16 @@ until the task ends.`,
 				if _, err := cl.Job(c.Context(), id); err != nil {
 					return err
 				}
-				return streamLogs(c.Context(), follows(cl), id, task, stream, w)
+				// Ended at once when its reader goes away, as tail -f is:
+				// silently, with the status of a writer killed by SIGPIPE.
+				ctx, stop := context.WithCancelCause(c.Context())
+				defer stop(nil)
+				watchReader(ctx, w, func() { stop(errOutputGone) })
+				err := streamLogs(ctx, follows(cl), id, task, stream, w)
+				if context.Cause(ctx) == errOutputGone {
+					return &ExitError{Code: 141}
+				}
+				return err
 			}
 			// Asked again, it goes on from where it was.
 			cw := &countWriter{w: w}
@@ -93,7 +103,7 @@ until the task ends.`,
 			return nil
 		},
 	}
-	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends")
+	c.Flags().BoolVarP(&followF, "follow", "f", false, "keep printing output until the task ends, or until nobody reads it (burst logs -f JOB | head -1 ends with head)")
 	c.Flags().BoolVar(&stderrF, "stderr", false, "print stderr instead of stdout")
 	c.Flags().IntVar(&task, "task", 0, "which task of the job (from 0; default: the first, or a pipe's last stage)")
 	c.Flags().StringVar(&stage, "stage", "", "which stage of a pipe (NAME, or NAME#K for the K-th copy of a --parallel stage)")
