@@ -3,6 +3,7 @@ package e2e
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,32 @@ func TestFaultLogsFollowReaderGone(t *testing.T) {
 	if j := h.show(id); j.State != "running" || len(sleepers(marker)) != 1 {
 		t.Errorf("job %d is %s after its follower went away, want it running on", id, j.State)
 	}
+}
+
+// A BURST_HOME too long for its server's socket (sockaddr_un holds 107
+// bytes of path) is refused before anything is made there, naming the
+// limit and the fix; the symbolic link it suggests works. Before, the
+// server made its store there and failed with "bind: invalid argument".
+func TestFaultHomeTooLongForSocket(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	long := filepath.Join(h.root, strings.Repeat("d", 60), strings.Repeat("e", 60))
+	h.setEnv("BURST_HOME", long)
+	r := h.run("run", "--", "echo", "hi")
+	if r.code == 0 || !strings.Contains(r.stderr, "a UNIX socket's path may have at most 107; use a home of at most") ||
+		!strings.Contains(r.stderr, "ln -s "+long+" ") {
+		t.Errorf("a home too long for its socket: want a refusal naming the limit and a link:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(long, "state.db")); err == nil {
+		t.Errorf("a store was made in the home refused")
+	}
+	link := filepath.Join(h.root, "b")
+	if err := os.Symlink(long, link); err != nil {
+		t.Fatal(err)
+	}
+	h.setEnv("BURST_HOME", link)
+	if r := h.mustRun("run", "--", "echo", "hi"); r.stdout != "hi\n" {
+		t.Errorf("through the link: %s", r)
+	}
+	h.mustRun("server", "stop", "--all")
 }

@@ -47,6 +47,24 @@ func (h Home) ServerLog() string  { return h.path("server.log") }
 func (h Home) ServerInfo() string { return h.path("server.json") }
 func (h Home) Lock() string       { return h.path("server.lock") }
 
+// MaxSocketPath is the longest path a UNIX socket may be bound at on
+// Linux: sockaddr_un's sun_path holds 108 bytes, its NUL included.
+const MaxSocketPath = 107
+
+// SocketFits is nil when h's socket path (Socket) can be bound, else an
+// error naming the fix: a home whose path is longer than about 96 bytes
+// cannot hold its server's socket, and binding it fails with a bare
+// EINVAL.
+func (h Home) SocketFits() error {
+	sock := h.Socket()
+	if len(sock) <= MaxSocketPath {
+		return nil
+	}
+	return fmt.Errorf("BURST_HOME is too long for its server's socket: %s is %d bytes, and a UNIX socket's path may have at most %d; "+
+		"use a home of at most %d bytes, e.g. a symbolic link to this one: ln -s %s /tmp/$USER-burst && export BURST_HOME=/tmp/$USER-burst",
+		sock, len(sock), MaxSocketPath, MaxSocketPath-len(sock)+len(h), h)
+}
+
 // TLS holds the server's CA and certificate (pki.In).
 func (h Home) TLS() string { return h.path("tls") }
 

@@ -3,6 +3,7 @@ package home
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/burst-sh/burst/internal/testfs"
@@ -42,5 +43,19 @@ func TestEnsureTokenOnFullDisk(t *testing.T) {
 	}
 	if fi, err := os.Stat(h.Token()); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file: %v, %v; want mode 0600", fi, err)
+	}
+}
+
+// A home whose socket path does not fit sockaddr_un is refused naming
+// the limit and the fix; one that fits, to the byte, is not.
+func TestSocketFits(t *testing.T) {
+	base := "/tmp/" + strings.Repeat("h", MaxSocketPath-len("/tmp/")-len("/burst.sock"))
+	if err := Home(base).SocketFits(); err != nil {
+		t.Errorf("a socket path of %d bytes: %v", len(Home(base).Socket()), err)
+	}
+	err := Home(base + "x").SocketFits()
+	if err == nil || !strings.Contains(err.Error(), "is 108 bytes, and a UNIX socket's path may have at most 107") ||
+		!strings.Contains(err.Error(), "use a home of at most 96 bytes") {
+		t.Errorf("a socket path of 108 bytes: %v", err)
 	}
 }

@@ -218,6 +218,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Log = slog.Default()
 	}
 	h := cfg.Home
+	if err := h.SocketFits(); err != nil {
+		return nil, err // before anything is made there
+	}
 	if err := h.Ensure(); err != nil {
 		return nil, err
 	}
