@@ -1096,11 +1096,19 @@ func readInputFile(stdin io.Reader) func(string) ([]byte, error) {
 func readInputs(r io.Reader, name string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, burst.MaxSubmitBytes+1))
 	if err == nil && len(data) > burst.MaxSubmitBytes {
-		return nil, fmt.Errorf("%s holds more than %d MiB of inputs, more than one submission carries: split it (split -l 1000000 FILE part.) and map each part, or give the inputs as files (--over 'data/*')",
-			name, burst.MaxSubmitBytes>>20)
+		// split -C: parts of whole lines by their bytes (-l counts lines,
+		// which says nothing of the size of a part of long lines).
+		return nil, tooLarge(fmt.Sprintf("%s holds more than %d MiB of inputs, more than one submission carries: split it (split -C %dM FILE part.) and map each part, or give the inputs as files (--over 'data/*')",
+			name, burst.MaxSubmitBytes>>20, burst.MaxSubmitBytes>>21))
 	}
 	return data, err
 }
+
+// tooLarge is readInputs' refusal: mapspec.ErrTooLarge, with its words.
+type tooLarge string
+
+func (e tooLarge) Error() string { return string(e) }
+func (e tooLarge) Unwrap() error { return mapspec.ErrTooLarge }
 
 func parseMaxFailures(s string, m *burst.MapSpec) error {
 	if s == "" {

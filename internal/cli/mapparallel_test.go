@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/mapspec"
 )
 
 // dryRunMap runs burst map --dry-run with args (flags, then the command
@@ -593,6 +594,19 @@ func TestReadInputsBounded(t *testing.T) {
 	}
 	if b, err := readInputs(zeros(burst.MaxSubmitBytes), "f"); err != nil || len(b) != burst.MaxSubmitBytes {
 		t.Errorf("at the limit: %d bytes, %v; want all of it", len(b), err)
+	}
+	// A file of 10,000 lines of 100 KB is as large as one of millions of
+	// short ones: the parts it suggests are cut by their bytes (split -C),
+	// and :::: passes the refusal on alone, not telling to check the path.
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.txt")
+	line := append(bytes.Repeat([]byte("y"), 100_000), '\n')
+	if err := os.WriteFile(big, bytes.Repeat(line, burst.MaxSubmitBytes/len(line)+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := mapspec.ParseSeparated([]string{"echo", "::::", big}, readInputFile(nil), "", ":::", "::::")
+	if want := ":::: " + big + " holds more than 64 MiB of inputs, more than one submission carries: split it (split -C 32M FILE part.)"; err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "check the path") {
+		t.Errorf("a file of long lines past the limit: %v; want %q...", err, want)
 	}
 }
 

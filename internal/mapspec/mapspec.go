@@ -15,6 +15,11 @@ import (
 	"github.com/burst-sh/burst/internal/shellquote"
 )
 
+// ErrTooLarge is wrapped by a readFile error for an input file larger than
+// a map can take: its message names the file and the fix, and Parse passes
+// it on as it is (a path to check or ::: would not help).
+var ErrTooLarge = errors.New("input file too large")
+
 // Source is one input list: the values of one ::: or :::: group.
 type Source []string
 
@@ -115,6 +120,9 @@ func ParseSeparated(args []string, readFile func(path string) ([]byte, error), d
 			}
 			for _, p := range vals {
 				data, err := readFile(p)
+				if errors.Is(err, ErrTooLarge) {
+					return nil, nil, nil, fmt.Errorf("%s %s", sep, oneLine(err)) // it names the file and the fix
+				}
 				if err != nil {
 					return nil, nil, nil, fmt.Errorf("%s cannot read inputs from %s: %s; check the path or give the inputs with :::", sep, fileName(p), oneLine(err))
 				}
