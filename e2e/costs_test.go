@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -62,9 +65,45 @@ func (h *harness) noteCost() {
 	costs.Unlock()
 }
 
-// printCosts prints the longest tests and the totals, and writes them to
+// cpuTimes are the machine's CPU times in clock ticks, from /proc/stat's
+// first line: all of them, and those spent idle (idle and iowait).
+type cpuTimes struct{ total, idle int64 }
+
+// readCPUTimes reads them; zero where /proc/stat cannot be read.
+func readCPUTimes() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var c cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i >= 8 { // guest and guest_nice are inside user and nice already
+			break
+		}
+		c.total += n
+		if i == 3 || i == 4 {
+			c.idle += n
+		}
+	}
+	return c
+}
+
+// busyLine says how busy the machine's CPUs were between two readings.
+func busyLine(a, b cpuTimes) string {
+	total := b.total - a.total
+	if total <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("the machine's %d CPUs were busy %.0f%% of the time the tests ran (/proc/stat; -test.parallel %s)\n",
+		runtime.NumCPU(), 100*float64(total-(b.idle-a.idle))/float64(total), flag.Lookup("test.parallel").Value)
+}
+
+// printCosts prints the longest tests and the totals, and how busy the
+// machine was between before and after, and writes them to
 // $BURST_TEST_COSTS.
-func printCosts() {
+func printCosts(before, after cpuTimes) {
 	costs.Lock()
 	rows := append([]testCost(nil), costs.rows...)
 	costs.Unlock()
@@ -73,6 +112,7 @@ func printCosts() {
 	}
 	var b strings.Builder
 	writeCosts(&b, rows, 25)
+	b.WriteString(busyLine(before, after))
 	fmt.Print(b.String())
 	if path := os.Getenv("BURST_TEST_COSTS"); path != "" {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -192,6 +232,9 @@ func TestRanAlone(t *testing.T) {
 	writeTimeline(&tl, []testCost{rows[3], rows[0]})
 	if want := "   start      end     wall   cmds  cmd CPU  test\n     0.0     10.0     10.0      0      0.0  TestA\n    20.0     30.0     10.0      0      0.0  TestC\n"; tl.String() != want {
 		t.Errorf("writeTimeline:\n%s\nwant\n%s", tl.String(), want)
+	}
+	if got := busyLine(cpuTimes{total: 100, idle: 50}, cpuTimes{total: 300, idle: 100}); !strings.Contains(got, "busy 75% of the time") {
+		t.Errorf("busyLine of 200 ticks, 50 of them idle: %q", got)
 	}
 	alone, span := ranAlone(rows)
 	var names []string
