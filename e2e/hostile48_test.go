@@ -23,9 +23,12 @@ func TestFaultHomeRemovedStopsAgent(t *testing.T) {
 	h.submit("--", "sleep", marker)
 	h.waitFor("the job's sleep", 30*time.Second, func() bool { return len(sleepers(marker)) == 1 })
 	agent := h.agentPID()
-	if err := os.RemoveAll(h.home); err != nil {
-		t.Fatal(err)
-	}
+	// The server and agent may write into the home as it goes (a file
+	// made during the removal leaves its folder not empty): again until gone.
+	h.waitFor("the home to be removed", 10*time.Second, func() bool {
+		err := os.RemoveAll(h.home)
+		return err == nil
+	})
 	r := srv.result(t)
 	if r.code != 1 || !strings.Contains(r.stderr, "burst: the server stopped: its store "+h.home+"/state.db was removed under it") {
 		t.Errorf("burst server whose home was removed: want exit 1 saying why:\n%s", r)

@@ -947,6 +947,12 @@ while [ ! -e `+release+` ]; do sleep 0.05; done
 	if b, _ := os.ReadFile(filepath.Join(dir, "other.out")); string(b) != "ran\n" {
 		t.Errorf("the job beside the --mem=0 one, once it ended: %q, want ran", b)
 	}
+	// A --mem on the command line wins over the script's --mem=0, as on
+	// sbatch's: the job holds what it names, and is told so.
+	again := h.submit("--mem", "100M", filepath.Join(dir, "m0.sh"))
+	if show := face("scontrol", "show", "job", strconv.FormatInt(again, 10)).stdout; !strings.Contains(show, " MinMemoryNode=100M ") {
+		t.Errorf("burst run --mem 100M of a script with #SBATCH --mem=0: want MinMemoryNode=100M:\n%s", show)
+	}
 }
 
 // stepEnvScript prints what a batch step and its srun steps are told of

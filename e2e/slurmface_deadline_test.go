@@ -34,10 +34,11 @@ func TestSlurmFaceDeadline(t *testing.T) {
 	dl := func(id string) string { return id + "|DEADLINE|DL|DeadLine" }
 
 	// Held by its user and behind a dependency, each past the time it
-	// could have met its deadline a second after submission.
-	held := sb("-H", "-t", "1", "--deadline", "now+61seconds", "--wrap", "true")
+	// could have met its deadline from its submission on (a 2-minute -t,
+	// 90 s to go): were they looked at, they would end at once.
+	held := sb("-H", "-t", "2", "--deadline", "now+90seconds", "--wrap", "true")
 	first := sb("--wrap", "sleep 300")
-	dep := sb("-t", "1", "--deadline", "now+61seconds", "-d", "afterany:"+first, "--wrap", "true")
+	dep := sb("-t", "2", "--deadline", "now+90seconds", "-d", "afterany:"+first, "--wrap", "true")
 	// Free to start, but its -t does not fit: taken, then ended.
 	r := h.mustRun("slurm", "sbatch", "-o", "/dev/null", "--deadline", "now+2minutes", "-t", "10", "--wrap", "true")
 	if !strings.HasPrefix(r.stdout, "Submitted batch job ") {

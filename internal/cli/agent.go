@@ -223,7 +223,7 @@ them against its own clock. Only the test suite sets it.`,
 				WorkDir:      filepath.Join(h.Agents(), machine),
 				Private:      realPath(string(h)),
 				IdleExit:     idleExit,
-				Gone:         func() string { return tokenGone(tokenFile, token) },
+				Gone:         goneRule(tokenFile, token),
 				Log:          slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)),
 				StreamListen: listen, StreamHost: advertise,
 				CacheDir: filepath.Join(string(h), "cache"), CacheSize: cacheBytes,
@@ -291,6 +291,25 @@ func lostWindow() time.Duration {
 	return agent.DefaultLostWindow
 }
 
+// goneRule is an agent's Config.Gone for its token file: tokenGone, where
+// the file is a burst home's own token as the agent starts (a regular file
+// named token, with the home's state.db beside it: the agents a server
+// starts); nil otherwise. A token handed over another way (a copy, a
+// pipe such as --token-file <(ssh head cat ...), a file removed once read
+// as secrets often are) tells nothing of its server when it changes.
+func goneRule(path, token string) func() string {
+	if path == "" || filepath.Base(path) != "token" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "state.db")); err != nil {
+		return nil
+	}
+	return func() string { return tokenGone(path, token) }
+}
+
 // tokenGone says why the server an agent was started for with the token
 // file path (and token read from it) is gone for good: the file removed
 // (its home removed: rm -rf ~/.burst), or holding another token (the home
@@ -308,6 +327,8 @@ func tokenGone(path, token string) string {
 		return fmt.Sprintf("its token file %s was removed (its home removed?)", path)
 	case err != nil:
 		return ""
+	case strings.TrimSpace(string(b)) == "":
+		return "" // being written: a home made again writes its token whole
 	case strings.TrimSpace(string(b)) != token:
 		return fmt.Sprintf("its token file %s holds another token now (its home removed and made again?)", path)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,5 +39,47 @@ func TestTokenGone(t *testing.T) {
 		if why := tokenGone(path, "old"); why != "" {
 			t.Errorf("an unreadable home tells nothing: %q", why)
 		}
+	}
+}
+
+// goneRule watches only a home's own token file: named token, a regular
+// file, the home's state.db beside it.
+func TestGoneRule(t *testing.T) {
+	home := t.TempDir()
+	path := filepath.Join(home, "token")
+	if err := os.WriteFile(path, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if goneRule(path, "tok") != nil {
+		t.Errorf("a token file with no state.db beside it: want no rule")
+	}
+	if err := os.WriteFile(filepath.Join(home, "state.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gone := goneRule(path, "tok")
+	if gone == nil {
+		t.Fatalf("a home's token file: want a rule")
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if why := gone(); why != "" {
+		t.Errorf("a token file being written (empty): %q, want \"\"", why)
+	}
+	other := filepath.Join(home, "copy")
+	if err := os.WriteFile(other, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if goneRule(other, "tok") != nil || goneRule("", "tok") != nil {
+		t.Errorf("a copy of the token, or none: want no rule")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	if goneRule(fmt.Sprintf("/proc/self/fd/%d", pr.Fd()), "tok") != nil {
+		t.Errorf("a pipe: want no rule")
 	}
 }

@@ -223,9 +223,10 @@ with --joblog (no job id). So are flags that change nothing here: --progress,
 --linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
 --env NAME (every task has the whole environment), --tmpdir,
 --use-cpus-instead-of-cores and --gnu (--env _ where parallel's
---record-env recorded nothing, and a --tmpdir or $TMPDIR where no file can
-be made, stop the map before it starts, as they stop parallel, with its
-exit status). Long flags are read whatever their
+--record-env recorded nothing, and a --tmpdir where no file can be made,
+stop the map before it starts, as they stop parallel, with its exit
+status; a $TMPDIR where none can, which stops parallel too, does not stop
+burst map, which keeps no file there). Long flags are read whatever their
 case, as parallel reads its (--Keep-Order), and by any start of one of
 parallel's names that no other of its options shares (--dry, --keep-o).
 -J NAME names the job, as --name;
@@ -301,12 +302,11 @@ none of them.`,
 				}
 			}
 			// What GNU parallel checks as it starts, stopping before any job runs.
+			// A --tmpdir given; not $TMPDIR, which parallel checks too: burst
+			// keeps no file there, and a stale one (left by an ended Slurm
+			// job's environment) would stop every map.
 			if c.Flags().Changed("tmpdir") {
 				if err := parallelTmpdir(tmpdir, "--tmpdir "+tmpdir); err != nil {
-					return err
-				}
-			} else if d := os.Getenv("TMPDIR"); d != "" {
-				if err := parallelTmpdir(d, "TMPDIR="+d); err != nil {
 					return err
 				}
 			}
@@ -1240,14 +1240,20 @@ func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]st
 	// Each place an input goes, quoted: well within eight times its length
 	// (parallel's quotes write a ' as four bytes, a shell's text quoted
 	// further inside its own quotes), and {#} or {##} some digits.
-	if len(words)+(strings.Count(words, "{")+1)*(8*longest+24) <= lineLimit {
+	places := strings.Count(words, "{") + 1
+	within := func(inputs int) bool { return len(words)+places*(8*inputs+24) <= lineLimit }
+	if within(longest) {
 		return -1, ""
-	}
-	if m.Quoted && !m.Commands {
-		longest *= 3
 	}
 	for i := range n {
 		in, seq := task(i)
+		held := 0 // the same bound for this task alone: most tasks of a map with one long input pass it
+		for _, v := range in {
+			held += len(v) + 2
+		}
+		if within(held) && !(m.Quoted && !m.Commands) {
+			continue
+		}
 		size := len(dryRunLine(m, in, numbers(seq, 0)))
 		if m.Quoted && !m.Commands {
 			// parallel -q (--quote here) counts three bytes for each of

@@ -790,13 +790,12 @@ func descriptor(s string) bool {
 	return len(s) > 1 && s[0] == '&' && strings.Trim(s[1:], "0123456789") == ""
 }
 
-// parallelTmpdir refuses a map whose --tmpdir (or, without it, $TMPDIR)
-// GNU parallel 20221122 could make no file in: it makes its temporary
+// parallelTmpdir refuses a map whose --tmpdir GNU parallel 20221122 could make no file in: it makes its temporary
 // files there as it starts, and where it cannot, stops before any job runs
 // with Perl's error number as its exit status (2: no such directory, 20:
 // not a directory, 13: no permission). burst keeps no file there; it is
 // checked as parallel would find it, by making one and removing it. given
-// is how the user gave dir (--tmpdir DIR, TMPDIR=DIR).
+// is how the user gave dir (--tmpdir DIR).
 func parallelTmpdir(dir, given string) error {
 	f, err := os.CreateTemp(dir, "par*.arg")
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,20 +30,39 @@ func watchReader(ctx context.Context, w io.Writer, gone func()) {
 	if err != nil || fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) == 0 {
 		return
 	}
-	fd := int(f.Fd())
+	// The descriptor through SyscallConn: f.Fd() would set it blocking,
+	// and with it the open file it shares with whoever handed it over.
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
 	go func() {
 		for ctx.Err() == nil {
-			// No events asked: poll reports POLLERR (a pipe with no reader)
-			// or POLLHUP (a socket shut down) all the same.
-			p := []unix.PollFd{{Fd: int32(fd), Events: 0}}
-			n, err := unix.Poll(p, int(readerPollEvery/time.Millisecond))
-			if err != nil && !errors.Is(err, unix.EINTR) {
+			if isGone, err := readerGone(rc, readerPollEvery); err != nil {
 				return
-			}
-			if n > 0 && p[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
+			} else if isGone {
 				gone()
 				return
 			}
 		}
 	}()
+}
+
+// readerGone waits up to wait for the descriptor of rc to have no reader:
+// poll, with no events asked, reports POLLERR for a pipe whose reader
+// closed and POLLHUP for a socket shut down.
+func readerGone(rc syscall.RawConn, wait time.Duration) (bool, error) {
+	var revents int16
+	var perr error
+	if err := rc.Control(func(fd uintptr) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: 0}}
+		_, perr = unix.Poll(p, int(wait/time.Millisecond))
+		revents = p[0].Revents
+	}); err != nil {
+		return false, err
+	}
+	if perr != nil && !errors.Is(perr, unix.EINTR) {
+		return false, perr
+	}
+	return revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0, nil
 }

@@ -42,3 +42,23 @@ func TestWatchReader(t *testing.T) {
 		t.Error("gone called for a file")
 	}
 }
+
+// readerGone: no before the pipe's reader closes, yes after.
+func TestReaderGone(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	rc, err := pw.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := readerGone(rc, 0); g || err != nil {
+		t.Errorf("a pipe with its reader: gone %v, %v; want false", g, err)
+	}
+	pr.Close()
+	if g, err := readerGone(rc, 0); !g || err != nil {
+		t.Errorf("a pipe whose reader closed: gone %v, %v; want true", g, err)
+	}
+}

@@ -104,7 +104,8 @@ func (f *resFlags) apply(c *cobra.Command, spec *burst.JobSpec) error {
 		}
 		spec.Resources.MemBytes = m
 		if b := spec.Batch; b != nil {
-			b.MemPerCPU = 0 // --mem wins over a directive's --mem-per-cpu
+			b.MemPerCPU = 0  // --mem wins over a directive's --mem-per-cpu
+			b.MemAll = false // and over its --mem=0
 		}
 	}
 	if ch("gpus") {

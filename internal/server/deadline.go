@@ -38,12 +38,16 @@ func pastDeadline(spec *burst.JobSpec, now time.Time) bool {
 }
 
 // endMissedDeadlines cancels the jobs free to start whose tasks not yet
-// started could no longer end by their deadline.
+// started could no longer end by their deadline. Free to start is
+// pending's: not held, its dependencies met, not cancelled, with a task
+// waiting to be placed that is past its aftercorr gate and within the
+// job's cap on tasks at once (an array's %N): a task that waits on
+// anything else is looked at once it no longer does.
 func (c *control) endMissedDeadlines(now time.Time, b *batch) {
 	var missed []*jobRT
 	for _, id := range c.order {
 		j := c.jobs[id]
-		if j == nil || j.after != nil || j.finished || j.row.CancelRequested || j.queued() == 0 || !pastDeadline(j.row.Spec, now) {
+		if j == nil || j.pending() == 0 || !pastDeadline(j.row.Spec, now) {
 			continue
 		}
 		missed = append(missed, j)

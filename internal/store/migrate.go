@@ -404,8 +404,8 @@ var migrations = []string{
 	// named after (-p defq) filter on it, and %P shows it. Only the jobs
 	// that named one are written.
 	`ALTER TABLE jobs ADD COLUMN partition TEXT NOT NULL DEFAULT '';
-	UPDATE jobs SET partition = json_extract(spec, '$.batch.partition')
-		WHERE json_valid(spec) AND COALESCE(json_extract(spec, '$.batch.partition'), '') != '';`,
+	UPDATE jobs SET partition = COALESCE(CASE WHEN json_valid(spec) THEN json_extract(spec, '$.batch.partition') END, '')
+		WHERE instr(spec, '"partition"') > 0;`,
 }
 
 func migrate(db *sql.DB) error {
