@@ -333,9 +333,14 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 	if f := s.takeFlush(); f != nil {
 		flushed = s.st.Enqueue(f)
 	}
-	var groups []store.CostGroup
+	var groups, byMachine []store.CostGroup
 	read := s.st.Enqueue(func(tx *store.Tx) (err error) {
-		groups, err = tx.CostBy("kind", name)
+		if groups, err = tx.CostBy("kind", name); err != nil {
+			return err
+		}
+		// What each machine cost so far, as burst machine list says it
+		// (every project's share of it): the dashboard's machine tables.
+		byMachine, err = tx.CostBy("machine", "")
 		return err
 	})
 	s.mu.Unlock()
@@ -349,6 +354,15 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 		return nil, fmt.Errorf("read the ledger of %s: %w", name, err)
 	}
 	rep.Ledger = costReport("kind", name, groups)
+	costs := map[string]int64{}
+	for _, g := range byMachine {
+		costs[g.Key] = g.NUSD
+	}
+	for _, ms := range [][]burst.Machine{rep.Running, rep.Stopped} {
+		for i := range ms {
+			ms[i].CostUSD = cost.NUSD(costs[ms[i].ID]).Dollars()
+		}
+	}
 	return &rep, nil
 }
 

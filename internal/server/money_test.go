@@ -253,12 +253,7 @@ func TestBudgetDuringHold(t *testing.T) {
 func TestCostsWhileFlushing(t *testing.T) {
 	s := fleetServer(t)
 	ctx := context.Background()
-	s.mu.Lock()
-	cl := &clusterRT{def: burst.Cluster{Name: "c", Provider: "local"}}
-	s.clusters["c"] = cl
-	s.machines["m1"] = &machineRT{row: store.MachineRow{Machine: burst.Machine{ID: "m1", Cluster: "c", Project: "default",
-		State: burst.MachineRunning, CPUs: 8}}, cluster: cl, tasks: map[taskKey]*taskRT{}, registered: true}
-	s.mu.Unlock()
+	machinesOfC(s, "m1", burst.MachineRunning)
 	var charged atomic.Int64
 	chargeJob := func(n int64) {
 		s.mu.Lock()
@@ -360,4 +355,60 @@ func TestCostsWhileFlushing(t *testing.T) {
 	close(stop)
 	<-stopped
 	want("the end")
+}
+
+// machinesOfC gives s a cluster c of the local provider, in project
+// default, with machines of 8 CPUs: idAndState is each one's id then state.
+func machinesOfC(s *Server, idAndState ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl := &clusterRT{def: burst.Cluster{Name: "c", Provider: "local"}}
+	s.clusters["c"] = cl
+	for i := 0; i+1 < len(idAndState); i += 2 {
+		id, state := idAndState[i], idAndState[i+1]
+		s.machines[id] = &machineRT{row: store.MachineRow{Machine: burst.Machine{ID: id, Cluster: "c", Project: "default",
+			State: state, CPUs: 8}}, cluster: cl, tasks: map[taskKey]*taskRT{}, registered: state == burst.MachineRunning}
+	}
+}
+
+// The dashboard's project page lists the project's running and stopped
+// machines from its budget report with their cost so far: each is what
+// burst machine list says it cost (it read $0.00 for every machine), flushed
+// charges and those the meter has not written yet alike.
+func TestBudgetMachinesCostSoFar(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	machinesOfC(s, "m1", burst.MachineRunning, "m2", burst.MachineStopped)
+	s.mu.Lock()
+	s.charge(store.CostKey{Day: "2026-12-07", Project: "default", Machine: "m1", User: "ann", Job: 1, Kind: "task"}, 1000)
+	s.charge(store.CostKey{Day: "2026-12-07", Project: "default", Machine: "m2", Kind: "idle"}, 70)
+	s.mu.Unlock()
+	s.meterOnce(time.Now().UTC()) // written to the ledger
+	s.mu.Lock()
+	s.charge(store.CostKey{Day: "2026-12-07", Project: "default", Machine: "m1", Kind: "idle"}, 30) // not yet
+	s.mu.Unlock()
+
+	rep, err := s.Budget("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Machines(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]float64{}
+	for _, m := range ms {
+		listed[m.ID] = m.CostUSD
+	}
+	if len(rep.Running) != 1 || len(rep.Stopped) != 1 {
+		t.Fatalf("running %+v, stopped %+v: want m1 and m2", rep.Running, rep.Stopped)
+	}
+	for _, c := range []struct {
+		m    burst.Machine
+		nusd int64
+	}{{rep.Running[0], 1030}, {rep.Stopped[0], 70}} {
+		if got := int64(math.Round(c.m.CostUSD * 1e9)); got != c.nusd || c.m.CostUSD != listed[c.m.ID] {
+			t.Errorf("budget report: %s cost %d n$; want %d, as burst machine list says (%v)", c.m.ID, got, c.nusd, listed[c.m.ID])
+		}
+	}
 }
