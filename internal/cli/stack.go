@@ -32,7 +32,7 @@ directory at /work as its working directory. See docs/stacks.md.
 References: NAME (its latest version), NAME:3, NAME@sha256:HEX.`,
 		Example: `  burst stack create tools --from-dir ./rootfs --description 'busybox and my scripts'
   burst stack create py --from-image python.tar
-  burst run --stack tools -- sh -c 'echo hi > out.txt' --out out.txt
+  burst run --stack tools --out out.txt -- sh -c 'echo hi > out.txt'
   burst map --stack tools:2 -- ./simulate {} ::: 1 2 3
   burst stack list
   burst stack diff tools:1 tools:2

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/burst-sh/burst/client"
+	"github.com/burst-sh/burst/internal/blob"
 )
 
 func newStorageCmd() *cobra.Command {
@@ -34,7 +35,7 @@ stay readable where they are. See docs/storage.md.`,
   burst storage set s3://lab-bucket/burst --endpoint https://s3.eu-west-2.amazonaws.com --region eu-west-2
   burst storage set embedded
   burst storage put data.csv --project mars
-  burst storage get sha256:9f86d0... -o data.csv
+  burst storage get sha256:9f86d0... --size 4 -o data.csv
   burst storage ls --project mars
   burst storage rm --job 12 --project mars
   burst storage tier --all --to cold_hdd --project mars
@@ -189,8 +190,12 @@ left in FILE.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			defer startProfile("storage")() // $BURST_CPUPROFILE.storage
 			ref := client.BlobRef{Digest: args[0], Size: size}
+			if err := blob.CheckDigest(ref.Digest); err != nil {
+				// burst storage ls shows digests cut to 12 hex digits: say where the whole one is.
+				return usage("%s: give a blob's whole digest, sha256: and 64 hex digits (`burst storage ls -o wide` prints them whole)", ref.Digest)
+			}
 			if size < 0 {
-				return usage("--size: the blob's size in bytes, as `burst storage put` printed it")
+				return usage("--size N: the blob's size in bytes, as `burst storage put` printed it (`burst storage ls -o json` gives each blob's digest and size)")
 			}
 			cl, err := connect(c.Context(), c.ErrOrStderr())
 			if err != nil {
@@ -217,6 +222,5 @@ left in FILE.`,
 	}
 	c.Flags().StringVarP(&dst, "output", "o", "", "the file to write (default: the digest's hex; - for standard output)")
 	c.Flags().Int64Var(&size, "size", -1, "the blob's size in bytes (required: it is checked)")
-	c.MarkFlagRequired("size")
 	return c
 }
