@@ -17,6 +17,7 @@ import (
 func newCacheCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cache",
+		RunE:  parentRun, // burst cache creat: unknown, listing what there is (it printed this help, exit 0)
 		Short: "Results reused instead of computed twice (--cache)",
 		Long: `With --cache (burst run, burst map), a task whose key matches a finished
 successful task's is not run: it ends at once with that task's outputs and

@@ -86,3 +86,33 @@ func TestEveryCommandSuggestsFlags(t *testing.T) {
 		t.Fatalf("tried %d commands only: the walk misses some", n)
 	}
 }
+
+// TestEveryGroupRefusesUnknownSubcommand: a mistyped subcommand of any
+// command that has subcommands (burst stack creat, burst storage st) is a
+// usage error that lists them, exit 2, not the group's help and exit 0. No
+// server is needed: nothing connects.
+func TestEveryGroupRefusesUnknownSubcommand(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	var walk func(c *cobra.Command, path []string)
+	n := 0
+	walk = func(c *cobra.Command, path []string) {
+		for _, s := range c.Commands() {
+			if !s.IsAvailableCommand() || !s.HasAvailableSubCommands() {
+				continue
+			}
+			p := append(append([]string{}, path...), s.Name())
+			n++
+			var out, errb bytes.Buffer
+			code := Main(append(append([]string{}, p...), "frobnicate"), &out, &errb)
+			want := "burst " + strings.Join(p, " ") + ": unknown command \"frobnicate\""
+			if code != 2 || !strings.HasPrefix(errb.String(), "burst: "+want) {
+				t.Errorf("burst %s frobnicate: exit %d, %q (stdout %d bytes); want exit 2, %q...", strings.Join(p, " "), code, errb.String(), out.Len(), want)
+			}
+			walk(s, p)
+		}
+	}
+	walk(newRoot(io.Discard, io.Discard), nil)
+	if n < 10 {
+		t.Fatalf("walked %d groups: the walk found too few", n)
+	}
+}

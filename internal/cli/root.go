@@ -266,6 +266,7 @@ BURST_TOKEN, which come first.`,
 			c.Short = "Print the shell completion script (bash, zsh, fish, powershell)"
 			c.Long = completionHelp
 			c.Example = completionExample
+			c.Args, c.RunE = cobra.ArbitraryArgs, parentRun // burst completion bahs: the shells there are, exit 2
 		}
 	}
 	addCompletions(root) // complete.go

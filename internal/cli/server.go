@@ -97,7 +97,12 @@ the admin.`,
   burst server --listen 0.0.0.0:7780 --agent-timeout 2m
   burst server --trust-members-on local   # members' tasks may run here (they could act as the admin)
   burst server info`,
-		Args: cobra.NoArgs,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 { // burst server stpo: the subcommands it has, exit 2
+				return unknownCommand(c.CommandPath(), c, args[0], nil)
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its agents
 			h, err := home.Resolve()

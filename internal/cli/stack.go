@@ -21,6 +21,7 @@ import (
 func newStackCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "stack",
+		RunE:  parentRun, // burst stack creat: unknown, listing what there is (it printed this help, exit 0)
 		Short: "Software stacks: root filesystems your tasks run inside, versioned and shared",
 		Long: `A stack is an immutable root filesystem with a name and versions: make one
 from a directory or an image file, then run tasks inside it on any machine

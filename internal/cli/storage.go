@@ -17,6 +17,7 @@ import (
 func newStorageCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "storage",
+		RunE:  parentRun, // burst storage creat: unknown, listing what there is (it printed this help, exit 0)
 		Short: "Where blobs (staged inputs, outputs, logs) are kept, and what each project holds",
 		Long: `The blob store keeps the files jobs stage in and out, by content: a file
 is named by its SHA-256 digest, sent once however many jobs use it, and
