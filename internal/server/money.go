@@ -204,6 +204,9 @@ func (s *Server) Project(name string) (*burst.Project, error) {
 	}
 	out := s.projectView(p, time.Now())
 	s.mu.Unlock()
+	if err := s.machinesCostSoFar(context.Background(), out.Budget); err != nil {
+		return nil, err
+	}
 	return &out, nil
 }
 
@@ -333,14 +336,9 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 	if f := s.takeFlush(); f != nil {
 		flushed = s.st.Enqueue(f)
 	}
-	var groups, byMachine []store.CostGroup
+	var groups []store.CostGroup
 	read := s.st.Enqueue(func(tx *store.Tx) (err error) {
-		if groups, err = tx.CostBy("kind", name); err != nil {
-			return err
-		}
-		// What each machine cost so far, as burst machine list says it
-		// (every project's share of it): the dashboard's machine tables.
-		byMachine, err = tx.CostBy("machine", "")
+		groups, err = tx.CostBy("kind", name)
 		return err
 	})
 	s.mu.Unlock()
@@ -354,14 +352,8 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 		return nil, fmt.Errorf("read the ledger of %s: %w", name, err)
 	}
 	rep.Ledger = costReport("kind", name, groups)
-	costs := map[string]int64{}
-	for _, g := range byMachine {
-		costs[g.Key] = g.NUSD
-	}
-	for _, ms := range [][]burst.Machine{rep.Running, rep.Stopped} {
-		for i := range ms {
-			ms[i].CostUSD = cost.NUSD(costs[ms[i].ID]).Dollars()
-		}
+	if err := s.machinesCostSoFar(context.Background(), &rep); err != nil {
+		return nil, err
 	}
 	return &rep, nil
 }
@@ -411,17 +403,10 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 
 // Machines lists machines, of one cluster or all, with what each cost.
 func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine, error) {
-	notStorage := func(k store.CostKey) bool { return k.Kind != "storage" }
-	pend := s.pendingCosts(notStorage)
-	groups, flushed, err := s.st.CostByFlushed(ctx, "machine", "") // storage is its own key, never a machine's
+	costs, err := s.machineCosts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	costs := map[string]int64{}
-	for _, g := range groups {
-		costs[g.Key] = g.NUSD
-	}
-	addPending(pend, flushed, notStorage, func(k store.CostKey, n int64) { costs[k.Machine] += n })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cluster != "" && s.clusters[cluster] == nil {
@@ -440,6 +425,39 @@ func (s *Server) Machines(ctx context.Context, cluster string) ([]burst.Machine,
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// machineCosts is what each machine has cost so far, in n$, by machine:
+// the ledger with what the meter has not written yet.
+func (s *Server) machineCosts(ctx context.Context) (map[string]int64, error) {
+	notStorage := func(k store.CostKey) bool { return k.Kind != "storage" }
+	pend := s.pendingCosts(notStorage)
+	groups, flushed, err := s.st.CostByFlushed(ctx, "machine", "") // storage is its own key, never a machine's
+	if err != nil {
+		return nil, err
+	}
+	costs := map[string]int64{}
+	for _, g := range groups {
+		costs[g.Key] = g.NUSD
+	}
+	addPending(pend, flushed, notStorage, func(k store.CostKey, n int64) { costs[k.Machine] += n })
+	return costs, nil
+}
+
+// machinesCostSoFar sets what each machine of a budget report has cost so
+// far, as burst machine list says it (every project's share of it): the
+// dashboard's project page lists them with it. Called without s.mu.
+func (s *Server) machinesCostSoFar(ctx context.Context, rep *burst.BudgetReport) error {
+	costs, err := s.machineCosts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ms := range [][]burst.Machine{rep.Running, rep.Stopped} {
+		for i := range ms {
+			ms[i].CostUSD = cost.NUSD(costs[ms[i].ID]).Dollars()
+		}
+	}
+	return nil
 }
 
 // Cost totals the ledger (with what is not yet flushed) by one key.

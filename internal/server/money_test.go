@@ -388,10 +388,6 @@ func TestBudgetMachinesCostSoFar(t *testing.T) {
 	s.charge(store.CostKey{Day: "2026-12-07", Project: "default", Machine: "m1", Kind: "idle"}, 30) // not yet
 	s.mu.Unlock()
 
-	rep, err := s.Budget("default")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ms, err := s.Machines(ctx, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -400,15 +396,25 @@ func TestBudgetMachinesCostSoFar(t *testing.T) {
 	for _, m := range ms {
 		listed[m.ID] = m.CostUSD
 	}
-	if len(rep.Running) != 1 || len(rep.Stopped) != 1 {
-		t.Fatalf("running %+v, stopped %+v: want m1 and m2", rep.Running, rep.Stopped)
+	budget, err := s.Budget("default") // burst budget
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		m    burst.Machine
-		nusd int64
-	}{{rep.Running[0], 1030}, {rep.Stopped[0], 70}} {
-		if got := int64(math.Round(c.m.CostUSD * 1e9)); got != c.nusd || c.m.CostUSD != listed[c.m.ID] {
-			t.Errorf("budget report: %s cost %d n$; want %d, as burst machine list says (%v)", c.m.ID, got, c.nusd, listed[c.m.ID])
+	project, err := s.Project("default") // the dashboard's project page, GET /v1/projects/default
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, rep := range map[string]*burst.BudgetReport{"budget": budget, "project": project.Budget} {
+		if len(rep.Running) != 1 || len(rep.Stopped) != 1 {
+			t.Fatalf("%s: running %+v, stopped %+v: want m1 and m2", what, rep.Running, rep.Stopped)
+		}
+		for _, c := range []struct {
+			m    burst.Machine
+			nusd int64
+		}{{rep.Running[0], 1030}, {rep.Stopped[0], 70}} {
+			if got := int64(math.Round(c.m.CostUSD * 1e9)); got != c.nusd || c.m.CostUSD != listed[c.m.ID] {
+				t.Errorf("%s: %s cost %d n$; want %d, as burst machine list says (%v)", what, c.m.ID, got, c.nusd, listed[c.m.ID])
+			}
 		}
 	}
 }
