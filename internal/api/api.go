@@ -138,13 +138,13 @@ type Fleet interface {
 // Money is projects, budgets, prices, cost reports and the audit trail.
 type Money interface {
 	Projects() []burst.Project
-	Project(name string) (*burst.Project, error)
+	Project(ctx context.Context, name string) (*burst.Project, error)
 	// HasProject is nil when the project exists, else a not-found error
 	// naming the known ones (cheaper than Project: no budget report).
 	HasProject(name string) error
 	CreateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error)
 	UpdateProject(ctx context.Context, actor string, spec *burst.ProjectSpec) (*burst.Project, error)
-	Budget(name string) (*burst.BudgetReport, error)
+	Budget(ctx context.Context, name string) (*burst.BudgetReport, error)
 	Types(gpu bool) []burst.MachineType
 	Tiers() []burst.StorageTier
 	Cost(ctx context.Context, by, project string) (*burst.CostReport, error)

@@ -23,7 +23,7 @@ func (h *handler) moneyRoutes(mux *http.ServeMux) {
 		}
 	})
 	mux.HandleFunc("GET /v1/projects/{name}", func(w http.ResponseWriter, r *http.Request) {
-		respond(w, 200)(b.Project(r.PathValue("name")))
+		respond(w, 200)(b.Project(r.Context(), r.PathValue("name")))
 	})
 	mux.HandleFunc("PATCH /v1/projects/{name}", func(w http.ResponseWriter, r *http.Request) {
 		var spec burst.ProjectSpec
@@ -33,7 +33,7 @@ func (h *handler) moneyRoutes(mux *http.ServeMux) {
 		}
 	})
 	mux.HandleFunc("GET /v1/projects/{name}/budget", func(w http.ResponseWriter, r *http.Request) {
-		respond(w, 200)(b.Budget(r.PathValue("name")))
+		respond(w, 200)(b.Budget(r.Context(), r.PathValue("name")))
 	})
 	mux.HandleFunc("GET /v1/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, b.Types(r.URL.Query().Get("gpu") != ""))

@@ -37,7 +37,7 @@ func (h *handler) uiOverview(w http.ResponseWriter, r *http.Request, ss *session
 
 func (h *handler) uiProject(w http.ResponseWriter, r *http.Request, ss *session) {
 	name := r.PathValue("name")
-	p, err := h.b.Project(name)               // this project's report alone, not every project's
+	p, err := h.b.Project(r.Context(), name)  // this project's report alone, not every project's
 	if err != nil || !auth.Sees(ss.p, name) { // one the user holds no role in does not exist for them
 		h.uiError(w, r, ss, http.StatusNotFound, "There is no project "+name+": the projects page lists those that exist.")
 		return

@@ -195,7 +195,7 @@ func (s *Server) UpdateProject(ctx context.Context, actor string, spec *burst.Pr
 }
 
 // Project shows one project with its budget report.
-func (s *Server) Project(name string) (*burst.Project, error) {
+func (s *Server) Project(ctx context.Context, name string) (*burst.Project, error) {
 	s.mu.Lock()
 	p := s.projects[name]
 	if p == nil {
@@ -204,7 +204,7 @@ func (s *Server) Project(name string) (*burst.Project, error) {
 	}
 	out := s.projectView(p, time.Now())
 	s.mu.Unlock()
-	if err := s.machinesCostSoFar(context.Background(), out.Budget); err != nil {
+	if err := s.machinesCostSoFar(ctx, out.Budget); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -317,7 +317,7 @@ func (s *Server) budgetReport(p *projectRT, now time.Time) burst.BudgetReport {
 // queued, so that read sees every charge up to the report and none after
 // (storage accrues every tick): the two agree to the nano-dollar, parts
 // and total, or the meter lost or doubled a charge.
-func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
+func (s *Server) Budget(ctx context.Context, name string) (*burst.BudgetReport, error) {
 	// A full disk holds the store's writes, and the ledger's read would
 	// wait behind them: asked before the lock, as every store call is.
 	full := s.st.Full() != nil
@@ -352,7 +352,7 @@ func (s *Server) Budget(name string) (*burst.BudgetReport, error) {
 		return nil, fmt.Errorf("read the ledger of %s: %w", name, err)
 	}
 	rep.Ledger = costReport("kind", name, groups)
-	if err := s.machinesCostSoFar(context.Background(), &rep); err != nil {
+	if err := s.machinesCostSoFar(ctx, &rep); err != nil {
 		return nil, err
 	}
 	return &rep, nil

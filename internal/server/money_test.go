@@ -158,7 +158,7 @@ func TestBudgetLedgerSameInstant(t *testing.T) {
 	defer func() { cancel(); wg.Wait() }()
 	var last *burst.BudgetReport
 	for range 40 {
-		rep, err := s.Budget("default")
+		rep, err := s.Budget(context.Background(), "default")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func TestBudgetDuringHold(t *testing.T) {
 	s.mu.Unlock()
 	done := make(chan *burst.BudgetReport, 1)
 	go func() {
-		rep, err := s.Budget("default")
+		rep, err := s.Budget(context.Background(), "default")
 		if err != nil {
 			t.Error(err)
 		}
@@ -234,7 +234,7 @@ func TestBudgetDuringHold(t *testing.T) {
 			t.Fatal("the store still holds writes 10 s after room returned")
 		}
 	}
-	rep, err := s.Budget("default")
+	rep, err := s.Budget(context.Background(), "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,11 +396,11 @@ func TestBudgetMachinesCostSoFar(t *testing.T) {
 	for _, m := range ms {
 		listed[m.ID] = m.CostUSD
 	}
-	budget, err := s.Budget("default") // burst budget
+	budget, err := s.Budget(context.Background(), "default") // burst budget
 	if err != nil {
 		t.Fatal(err)
 	}
-	project, err := s.Project("default") // the dashboard's project page, GET /v1/projects/default
+	project, err := s.Project(context.Background(), "default") // the dashboard's project page, GET /v1/projects/default
 	if err != nil {
 		t.Fatal(err)
 	}
