@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/client"
 )
 
 // Hostile and oversize input (issue #14, item 8): every field of a submitted
@@ -481,22 +485,49 @@ func TestInputBytesExact(t *testing.T) {
 // 128 KiB argument made a reason past what the server takes, the agent's
 // report of the task's end was refused and dropped, and the task stayed
 // "running" with no process until the agent stopped (its map never ended).
+// burst map now refuses such a line before it runs, as GNU parallel does;
+// the jobs are submitted through the API, as any client may.
 func TestFaultInputTooLongForExec(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	long := strings.Repeat("x", 131_000)
 	r := h.run("map", "-k", "--", strings.Repeat("y", 500)+"{}", ":::", long, "short")
-	if r.code != 2 || !strings.Contains(r.stderr, "2 of 2 tasks did not succeed (2 failed") {
-		t.Errorf("a map of a program no PATH holds, one input of 131,000 bytes: want both tasks failed, exit 2:\n%.2000s", r.stderr)
+	if r.code != 255 || !strings.Contains(r.stderr, "command line too long (131500 >= 63664)") {
+		t.Errorf("burst map of a 131,500-byte command line: want it refused as GNU parallel refuses it, exit 255:\n%.2000s", r.stderr)
 	}
-	show := h.run("show", idArg(jobIDFrom(t, r)), "-o", "json")
+	h.mustRun("jobs") // the refusal came before any server: one starts now
+	cl, err := client.New("unix://"+filepath.Join(h.home, "burst.sock"), h.serverToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// A map through the API: the CLI's check is the CLI's.
+	ended := func(template []string, inputs ...string) *burst.Job {
+		t.Helper()
+		j, err := cl.Submit(ctx, &burst.JobSpec{Kind: burst.KindMap, Tasks: len(inputs), Workdir: h.dir,
+			Map: &burst.MapSpec{Template: template, Sources: [][]string{inputs}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, err = cl.Wait(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	j := ended([]string{strings.Repeat("y", 500) + "{}"}, long, "short")
+	if j.State != burst.Failed || j.Tasks.Failed != 2 {
+		t.Errorf("a map of a program no PATH holds, one input of 131,000 bytes: want both tasks failed: %s %+v", j.State, j.Tasks)
+	}
+	show := h.run("show", strconv.FormatInt(j.ID, 10), "-o", "json")
 	if !strings.Contains(show.stdout, " bytes left out") || !strings.Contains(show.stdout, "executable file not found") {
 		t.Errorf("the long reason is not kept cut (start and end, the bytes left out named):\n%.3000s", show.stdout)
 	}
 	// Each argument within the limit alone, their sum (one argument) past it: exec's E2BIG, named with the fix.
-	r = h.run("map", "--", "echo", "{}{}", ":::", strings.Repeat("z", 70_000))
-	if r.code != 1 || !strings.Contains(r.stderr, "argument list too long (Linux runs a program with arguments of at most 131071 bytes each") {
-		t.Errorf("an argument of 140,000 bytes: want the task failed, saying exec's limit and the fix:\n%.2000s", r.stderr)
+	j = ended([]string{"echo", "{}{}"}, strings.Repeat("z", 70_000))
+	show = h.run("show", strconv.FormatInt(j.ID, 10), "-o", "json")
+	if j.State != burst.Failed || !strings.Contains(show.stdout, "argument list too long (Linux runs a program with arguments of at most 131071 bytes each") {
+		t.Errorf("an argument of 140,000 bytes: want the task failed, saying exec's limit and the fix: %s\n%.2000s", j.State, show.stdout)
 	}
 	recordFault(t, faultRow{Fault: "a command too long for exec", Tasks: 3})
 }

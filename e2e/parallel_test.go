@@ -854,9 +854,11 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 		slow := []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "3", "1", "0"}
 		together([]string{"-j2", "--verbose"}, slow, "o3\n")
 		together([]string{"-j2", "-k", "--verbose"}, slow, "o3\n")
-		// Both start at once; the first ends at once: with -k too, the second's command comes before the
-		// first's output (parallel 20221122: cmd 0, cmd 1, o0, o1).
-		together([]string{"-j2", "-k", "--verbose"}, []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "0", "1"}, "o1\n")
+		// Both start at once, the first ends first: with -k too, the second's command comes before the
+		// first's output (parallel 20221122: cmd 2, cmd 3, o2, o3). The first sleeps 2 s: one that ended
+		// at once ended, on a loaded machine, before parallel itself had started the second (cmd 0, o0,
+		// cmd 1, o1 from parallel in one CI run).
+		together([]string{"-j2", "-k", "--verbose"}, []string{"sh", "-c", "sleep $1; echo o$1", "_", ":::", "2", "3"}, "o3\n")
 		pd, bd := filepath.Join(h.dir, "vres", "p"), filepath.Join(h.dir, "vres", "b")
 		p := parallelRun(t, h.dir, nil, "-q", "--verbose", "--results", pd, "echo", ":::", "a")
 		b := h.burstMap(nil, []string{"--verbose", "--results", bd}, "echo", ":::", "a")
