@@ -84,6 +84,39 @@ func cancelSlurmJobsUnder(t *testing.T, root string) {
 	}
 }
 
+// TestSlurm runs every test that drives a real Slurm, one after another:
+// they share the suite's two nodes (and each cancels the jobs it left
+// there when it ends), and two start Slurms of their own beside it. Together
+// they are one parallel test, so that their waits on Slurm's scheduler
+// overlap the rest of the suite instead of adding to it. One of them alone:
+// go test -run 'TestSlurm/Native' ./e2e/
+func TestSlurm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"RunAndMapAcrossNodes", slurmRunAndMapAcrossNodes},
+		{"CancelTimeLimitAndPilotKilled", slurmCancelTimeLimitAndPilotKilled},
+		{"BudgetGuardrailCancelsPilots", slurmBudgetGuardrailCancelsPilots},
+		{"Native", slurmNative},
+		{"PilotWaitingSaysWhy", slurmPilotWaitingSaysWhy},
+		{"PilotTimeLimitRequeues", slurmPilotTimeLimitRequeues},
+		{"PendingPilotsWithdrawn", slurmPendingPilotsWithdrawn},
+		{"Pipe", slurmPipe},
+		{"PilotsJoin", slurmPilotsJoin},
+		{"FaceShapes", slurmFaceShapes},
+		{"FaceDependencies", slurmFaceDependencies},
+		{"FaceScancelEnded", slurmFaceScancelEnded},
+		{"FaceSrunShapes", slurmFaceSrunShapes},
+		{"FaceListings", slurmFaceListings},
+		{"ElasticCloudNodes", slurmElasticCloudNodes},
+		{"DeadControllerDoesNotStallServer", slurmDeadControllerDoesNotStallServer},
+	} {
+		t.Run(c.name, c.test)
+	}
+}
+
 func slurmJobs(t *testing.T) map[string]string {
 	t.Helper()
 	out, err := exec.Command("squeue", "-h", "-t", "all", "-o", "%i %T %N").Output()
