@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -58,7 +57,6 @@ func runMain(m *testing.M) int {
 	if slurmConf == "" {
 		fmt.Fprintln(os.Stderr, "!!! e2e: the Slurm tests will skip (or fail under BURST_CI):", slurmWhy)
 	}
-	moreParallel()
 	before := readCPUTimes()
 	code := m.Run()
 	printFaults()
@@ -83,18 +81,4 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("cannot find the module root (go env GOMOD: %v; ../go.mod: %v)", err, serr)
 	}
 	return abs, nil
-}
-
-// moreParallel lets three tests that call t.Parallel run at once where go
-// test's default is as many as CPUs (2 on a small CI machine), unless
-// -test.parallel was given. A test here mostly waits on processes (burst's
-// server, agents and tasks, GNU parallel, Slurm's scheduler): the cost
-// table's last line says how busy the machine's CPUs were meanwhile.
-func moreParallel() {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", fmt.Sprint(max(3, runtime.GOMAXPROCS(0))))
-	}
 }
