@@ -208,6 +208,10 @@ func TestFaultCLISignalCancels(t *testing.T) {
 		if r.code != 130 {
 			t.Errorf("%s: want exit 130 (cancelled):\n%s", c.name, r)
 		}
+		// The hint names how to stop waiting: Ctrl-C again only after a Ctrl-C.
+		if !c.queued && c.sig != syscall.SIGINT && !strings.Contains(r.stderr, "(the same signal again to stop waiting)") {
+			t.Errorf("%s: want the hint to name the same signal, not Ctrl-C:\n%s", c.name, r)
+		}
 		if nohup && (strings.Contains(r.stderr, "stopped waiting") || !strings.Contains(r.stderr, "was cancelled")) {
 			t.Errorf("%s: SIGHUP of a command run under nohup was caught (want it ignored, the SIGTERM alone cancelling):\n%s", c.name, r)
 		}

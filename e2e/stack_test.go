@@ -316,6 +316,10 @@ func TestStackShare(t *testing.T) {
 	if again := b.mustRun("stack", "pull", link); !strings.Contains(again.stdout, "up to date") {
 		t.Errorf("pulling twice: %s", again)
 	}
+	// A project that does not exist is said, not "up to date" (which read as pulled into it).
+	if r := b.run("stack", "pull", link, "--project", "nosuch"); r.code == 0 || strings.Contains(r.stdout, "up to date") || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("stack pull --project nosuch of a stack already here: want refused naming the project:\n%s", r)
+	}
 	b.mustRun("stack", "create", "other", "--from-dir", testRootfs(t, bb, "other"))
 	if clash := b.run("stack", "pull", link, "--as", "other"); clash.code == 0 || !strings.Contains(clash.stderr, "--as NAME") {
 		t.Errorf("a pull onto another history: %s", clash)

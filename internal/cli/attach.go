@@ -166,29 +166,36 @@ func cancelOnInterrupt(ctx context.Context, stdout, stderr io.Writer, cl *client
 		end(errOutputGone)
 	}
 	out := outputs{stdout: &goneWriter{w: stdout, gone: gone}, stderr: &goneWriter{w: stderr, gone: gone}}
-	announce := func() {
-		fmt.Fprintf(out.stderr, "\nburst: cancelling job %d (Ctrl-C again to stop waiting)\n", id)
+	// announce says what the first signal did, and how to stop waiting:
+	// the same again (a SIGTERM from a batch system or timeout is no Ctrl-C).
+	announce := func(sig os.Signal) {
+		again := "Ctrl-C again"
+		if sig != nil && sig != os.Interrupt {
+			again = "the same signal again"
+		}
+		fmt.Fprintf(out.stderr, "\nburst: cancelling job %d (%s to stop waiting)\n", id, again)
 		cancelJob()
 	}
 	switch {
 	case n >= 2: // the submit went through all the same
-		announce()
+		announce(nil)
 		end(nil)
 	case n == 1:
-		announce()
+		announce(nil)
 	}
 	done := make(chan struct{})
 	go func() {
 		for {
+			var sig os.Signal
 			select {
-			case <-in.sigs:
+			case sig = <-in.sigs:
 			case <-in.pipe:
 				continue
 			case <-done:
 				return
 			}
 			if n++; n == 1 {
-				announce()
+				announce(sig)
 				continue
 			}
 			end(nil)

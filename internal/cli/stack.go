@@ -455,6 +455,11 @@ left alone and the pull refused: pull under another name with --as.`,
 			if err != nil {
 				return err
 			}
+			if project != "" { // said before anything: a stack already here would read as pulled into it
+				if _, err := cl.Project(ctx, project); err != nil {
+					return err
+				}
+			}
 			here, err := cl.Stacks(ctx, name)
 			if err != nil {
 				return err
