@@ -204,9 +204,7 @@ func (s *Server) Project(ctx context.Context, name string) (*burst.Project, erro
 	}
 	out := s.projectView(p, time.Now())
 	s.mu.Unlock()
-	if err := s.machinesCostSoFar(ctx, out.Budget); err != nil {
-		return nil, err
-	}
+	s.machinesCostSoFar(ctx, out.Budget)
 	return &out, nil
 }
 
@@ -352,9 +350,7 @@ func (s *Server) Budget(ctx context.Context, name string) (*burst.BudgetReport, 
 		return nil, fmt.Errorf("read the ledger of %s: %w", name, err)
 	}
 	rep.Ledger = costReport("kind", name, groups)
-	if err := s.machinesCostSoFar(ctx, &rep); err != nil {
-		return nil, err
-	}
+	s.machinesCostSoFar(ctx, &rep)
 	return &rep, nil
 }
 
@@ -446,18 +442,24 @@ func (s *Server) machineCosts(ctx context.Context) (map[string]int64, error) {
 
 // machinesCostSoFar sets what each machine of a budget report has cost so
 // far, as burst machine list says it (every project's share of it): the
-// dashboard's project page lists them with it. Called without s.mu.
-func (s *Server) machinesCostSoFar(ctx context.Context, rep *burst.BudgetReport) error {
+// dashboard's project page lists them with it. Called without s.mu. A
+// figure, not the report: on a full disk (whose held writes the ledger's
+// read would wait behind, as Budget's) or a failed read the machines keep
+// the cost they were listed with, and the report is still given.
+func (s *Server) machinesCostSoFar(ctx context.Context, rep *burst.BudgetReport) {
+	if rep == nil || s.st.Full() != nil {
+		return
+	}
 	costs, err := s.machineCosts(ctx)
 	if err != nil {
-		return err
+		s.log.Warn("the machines' cost so far was not read: the report shows them without it", "err", err)
+		return
 	}
 	for _, ms := range [][]burst.Machine{rep.Running, rep.Stopped} {
 		for i := range ms {
 			ms[i].CostUSD = cost.NUSD(costs[ms[i].ID]).Dollars()
 		}
 	}
-	return nil
 }
 
 // Cost totals the ledger (with what is not yet flushed) by one key.
