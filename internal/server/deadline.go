@@ -42,12 +42,13 @@ func pastDeadline(spec *burst.JobSpec, now time.Time) bool {
 // pending's: not held, its dependencies met, not cancelled, with a task
 // waiting to be placed that is past its aftercorr gate and within the
 // job's cap on tasks at once (an array's %N): a task that waits on
-// anything else is looked at once it no longer does.
+// anything else is looked at once it no longer does. It runs at every
+// placement: a job without a deadline costs one test.
 func (c *control) endMissedDeadlines(now time.Time, b *batch) {
 	var missed []*jobRT
 	for _, id := range c.order {
 		j := c.jobs[id]
-		if j == nil || j.pending() == 0 || !pastDeadline(j.row.Spec, now) {
+		if j == nil || j.row.Spec.Deadline.IsZero() || j.pending() == 0 || !pastDeadline(j.row.Spec, now) {
 			continue
 		}
 		missed = append(missed, j)
