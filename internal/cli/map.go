@@ -1237,11 +1237,19 @@ func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]st
 		longest += most + 2
 	}
 	words := strings.Join(m.Template, " ")
-	// Each place an input goes, quoted: well within eight times its length
-	// (parallel's quotes write a ' as four bytes, a shell's text quoted
-	// further inside its own quotes), and {#} or {##} some digits.
 	places := strings.Count(words, "{") + 1
-	within := func(inputs int) bool { return len(words)+places*(8*inputs+24) <= lineLimit }
+	quoteCount := m.Quoted && !m.Commands // parallel -q (--quote here): three bytes for each unquoted
+	// within says whether a task whose inputs hold n bytes (2 more each)
+	// cannot reach the limit: each place an input goes holds it, quoted
+	// well within eight times its length (parallel's quotes write a ' as
+	// four bytes, a shell's text quoted further inside its own quotes), or
+	// as it is under parallel -q's count; {#} or {##} some digits.
+	within := func(n int) bool {
+		if quoteCount {
+			return 3*(len(words)+places*(n+24)) <= lineLimit
+		}
+		return len(words)+places*(8*n+24) <= lineLimit
+	}
 	if within(longest) {
 		return -1, ""
 	}
@@ -1251,15 +1259,15 @@ func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]st
 		for _, v := range in {
 			held += len(v) + 2
 		}
-		if within(held) && !(m.Quoted && !m.Commands) {
+		if within(held) {
 			continue
 		}
-		size := len(dryRunLine(m, in, numbers(seq, 0)))
-		if m.Quoted && !m.Commands {
-			// parallel -q (--quote here) counts three bytes for each of
-			// the command's, its words joined unquoted.
+		var size int
+		if quoteCount {
 			words, _ := mapspec.Words(m.Template, in, numbers(seq, 0), false, m.PerInput)
 			size = 3 * len(strings.Join(words, " "))
+		} else {
+			size = len(dryRunLine(m, in, numbers(seq, 0)))
 		}
 		if size <= lineLimit {
 			continue
