@@ -69,3 +69,30 @@ func writeTestFile(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkLogsFolderScan: what a server start spends on the logs folder
+// of a home that ran 100,000 jobs, read as namesAbove reads it and as
+// os.ReadDir read it before (go test -run - -bench LogsFolderScan
+// ./internal/store/).
+func BenchmarkLogsFolderScan(b *testing.B) {
+	logs := b.TempDir()
+	for i := 1; i <= 100_000; i++ {
+		if err := os.Mkdir(filepath.Join(logs, itoa(int64(i))), 0o700); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("namesAbove", func(b *testing.B) {
+		for b.Loop() {
+			if ids, err := namesAbove(logs, 100_000); err != nil || len(ids) != 0 {
+				b.Fatal(ids, err)
+			}
+		}
+	})
+	b.Run("os.ReadDir", func(b *testing.B) {
+		for b.Loop() {
+			if ents, err := os.ReadDir(logs); err != nil || len(ents) != 100_000 {
+				b.Fatal(len(ents), err)
+			}
+		}
+	})
+}
