@@ -166,12 +166,13 @@ func (s *Server) Notify(ctx context.Context, id int64, idx int, msg string) (*cl
 		spec = j.row.Spec
 	}
 	s.mu.Unlock()
+	var ended *store.JobRow // read once: a job the server no longer holds
 	if spec == nil {
 		row, err := s.readJob(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		spec = row.Spec
+		spec, ended = row.Spec, row
 	}
 	if spec == nil || !spec.SbatchFiles() {
 		// Its task writes no error file of its own: a notify would be told
@@ -179,7 +180,16 @@ func (s *Server) Notify(ctx context.Context, id int64, idx int, msg string) (*cl
 		return nil, badRequest("job %d is not a batch script writing its own output files (sbatch -o/-e): scontrol notify writes into those; "+
 			"its output is in burst logs %d", id, id)
 	}
+	if ended != nil {
+		return notLive(ended), nil
+	}
 	return s.sendSignal(ctx, id, idx, client.TaskSignal{Scope: client.SignalBatch, Message: msg})
+}
+
+// notLive is the answer to a signal or a notify of a job the server does
+// not hold live: nothing signalled, and whether the job has ended.
+func notLive(row *store.JobRow) *client.SignalResult {
+	return &client.SignalResult{ID: row.ID, State: row.State, AlreadyFinished: row.State.Terminal()}
 }
 
 // sendSignal sends ts (its TaskRef filled in for each task) to job id's
@@ -195,7 +205,7 @@ func (s *Server) sendSignal(ctx context.Context, id int64, idx int, ts client.Ta
 	if err != nil {
 		return nil, err
 	}
-	return &client.SignalResult{ID: id, State: row.State, AlreadyFinished: row.State.Terminal()}, nil
+	return notLive(row), nil
 }
 
 // Hold holds job id, none of whose tasks has started, until it is

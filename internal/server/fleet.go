@@ -1130,17 +1130,7 @@ func (s *Server) machineProvider(m *machineRT) provider.Provider {
 
 // scaleLoop runs the autoscaler every second and whenever work arrives.
 func (s *Server) scaleLoop(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-s.scaleKick:
-		}
-		s.scaleOnce(time.Now())
-	}
+	every(ctx, time.Second, false, s.scaleKick, func() { s.scaleOnce(time.Now()) })
 }
 
 // scaleView is the autoscaler's snapshot of the clusters it scales and

@@ -22,23 +22,18 @@ const homeWatchEvery = time.Second
 // Whether the store is gone is read from the path alone (another file
 // there, or none); a stat that fails otherwise (EACCES, EIO) tells
 // nothing, and the server serves on.
-func (s *Server) watchHome(ctx context.Context, every time.Duration) {
+func (s *Server) watchHome(ctx context.Context, d time.Duration) {
 	path, opened := s.home.DB(), s.dbFile
 	if opened == nil {
 		s.log.Warn("cannot watch the store's path: a removed home will not stop this server", "store", path)
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	every(ctx, d, false, nil, func() {
 		fi, err := os.Stat(path)
 		if err == nil && os.SameFile(fi, opened) || err != nil && !errors.Is(err, fs.ErrNotExist) {
-			continue
+			return
 		}
 		what := "removed"
 		if err == nil {
@@ -48,8 +43,8 @@ func (s *Server) watchHome(ctx context.Context, every time.Duration) {
 			"store", path, "home", string(s.home))
 		s.homeGone(fmt.Sprintf("its store %s was %s under it (its home removed or moved?); what it recorded since is lost, "+
 			"and the next burst command starts a server on what is at %s now", path, what, s.home))
-		return
-	}
+		stop()
+	})
 }
 
 // homeGone tells whoever runs this server to stop it (Done), as

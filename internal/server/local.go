@@ -67,17 +67,7 @@ func (s *Server) ensureLocalMachine() {
 // machines of providers.
 func (s *Server) superviseLocal(ctx context.Context) {
 	s.loops.Go(func() { s.watchMachines(ctx) })
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.checkLocal(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-s.agentExited:
-		}
-	}
+	every(ctx, 250*time.Millisecond, true, s.agentExited, func() { s.checkLocal(ctx) })
 }
 
 // watchMachines asks the providers, four times a second, whether their
@@ -85,16 +75,7 @@ func (s *Server) superviseLocal(ctx context.Context) {
 // provider slow to answer (a hung slurmctld makes squeue wait 9 s) delays
 // no restart of the local agent.
 func (s *Server) watchMachines(ctx context.Context) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.checkMachines(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	every(ctx, 250*time.Millisecond, true, nil, func() { s.checkMachines(ctx) })
 }
 
 // checkLocal looks at the local agent's process and starts one when none

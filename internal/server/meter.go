@@ -210,16 +210,7 @@ func addBytes(a, n int64) int64 {
 // meterLoop charges running machines and storage, checks budgets, and
 // writes the charges to the ledger, every tick.
 func (s *Server) meterLoop(ctx context.Context) {
-	tick := time.NewTicker(meterTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		s.meterOnce(time.Now().UTC())
-	}
+	every(ctx, meterTick, false, nil, func() { s.meterOnce(time.Now().UTC()) })
 }
 
 func (s *Server) meterOnce(now time.Time) {

@@ -19,17 +19,7 @@ const PriceEvery = 15 * time.Minute
 // priceLoop reads the providers' prices every PriceEvery, and when a
 // cluster is created (kickPrices), until ctx ends.
 func (s *Server) priceLoop(ctx context.Context) {
-	t := time.NewTicker(PriceEvery)
-	defer t.Stop()
-	for {
-		s.refreshPrices(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.priceKick:
-		}
-	}
+	every(ctx, PriceEvery, true, s.priceKick, func() { s.refreshPrices(ctx) })
 }
 
 func (s *Server) kickPrices() {

@@ -178,10 +178,10 @@ func (s *Server) BackupTo(ctx context.Context, dst string) error {
 // BackupDir is where a copy on its way to a client is written.
 func (s *Server) BackupDir() string { return s.home.Backups() }
 
-// snapshotLoop takes a snapshot every `every` while the store was written
+// snapshotLoop takes a snapshot every d while the store was written
 // since the last one, and prunes to the newest keep. It ends with ctx.
-func (s *Server) snapshotLoop(ctx context.Context, every time.Duration, keep int) {
-	if every <= 0 {
+func (s *Server) snapshotLoop(ctx context.Context, d time.Duration, keep int) {
+	if d <= 0 {
 		return
 	}
 	var last time.Time // of the last snapshot this server took
@@ -190,16 +190,9 @@ func (s *Server) snapshotLoop(ctx context.Context, every time.Duration, keep int
 			last = fi.ModTime()
 		}
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, d, false, nil, func() {
 		if !written(s.home.DB(), last) {
-			continue
+			return
 		}
 		now := time.Now()
 		path, err := s.snapshotStore(ctx, now)
@@ -212,12 +205,12 @@ func (s *Server) snapshotLoop(ctx context.Context, every time.Duration, keep int
 			default:
 				s.log.Warn("snapshot of the store failed", "err", err)
 			}
-			continue
+			return
 		}
 		last = now
 		s.log.Info("snapshot of the store", "path", path)
 		pruneSnapshots(s.home, keep)
-	}
+	})
 }
 
 // written reports whether the store (its file or its WAL) changed after t.

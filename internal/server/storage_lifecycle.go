@@ -101,21 +101,14 @@ func (s *Server) storageLoop(ctx context.Context) {
 	s.sweepBlobs(ctx)
 	s.sweepStaging(ctx, time.Now())
 	swept := time.Now()
-	tick := time.NewTicker(lifecycleTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, lifecycleTick, false, nil, func() {
 		now := time.Now()
 		s.applyLifecycle(ctx, now.UTC())
 		if now.Sub(swept) >= stagingSweepEvery {
 			s.sweepStaging(ctx, now)
 			swept = now
 		}
-	}
+	})
 }
 
 // stagingSweepEvery is how often the stores are swept of what failed

@@ -130,18 +130,11 @@ func (st *tlsState) renew(now time.Time) error {
 
 // renewTLS renews the served certificate every RenewEvery until ctx ends.
 func (s *Server) renewTLS(ctx context.Context) {
-	t := time.NewTicker(RenewEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, RenewEvery, false, nil, func() {
 		if err := s.tls.renew(time.Now()); err != nil {
 			s.log.Error("renew the server's TLS certificate (the one served stays until it expires)", "err", err)
 		}
-	}
+	})
 }
 
 // handshakeLog is the TLS listener's http.Server.ErrorLog: a failed
@@ -163,23 +156,16 @@ func (h *handshakeLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// report logs, at most once every every, how many handshakes failed since
+// report logs, at most once every d, how many handshakes failed since
 // the last report, until ctx ends.
-func (h *handshakeLog) report(ctx context.Context, every time.Duration, addr string) {
-	t := time.NewTicker(every)
-	defer t.Stop()
+func (h *handshakeLog) report(ctx context.Context, d time.Duration, addr string) {
 	var told int64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, d, false, nil, func() {
 		if n := h.failed.Load(); n > told {
 			h.log.Warn("API port: TLS handshakes failed (a client that does not trust this server's CA, or a stranger)", "count", n-told, "addr", addr)
 			told = n
 		}
-	}
+	})
 }
 
 // hostAddrs are this host's addresses (the certificate of a server that
