@@ -19,6 +19,7 @@ import (
 // task of an array (afterok:ID_INDEX), and one that does not exist is
 // refused. A server killed with kill -9 while they wait keeps every gate.
 func TestSlurmFaceAfterCorr(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir, face, sbatch := slurmFace(t, h)
 	squeue := func(id string) string {

@@ -47,6 +47,7 @@ func awsServer(t *testing.T, s *standin, secret string, prepare ...func(*harness
 // instance's user-data fetches burst from the server, checks it and joins;
 // the job runs there; idle, the instance is terminated.
 func TestAWSClusterRunsOnInstance(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, true)
 	h := awsServer(t, s, "")
 	h.mustRun("cluster", "create", "c", "--provider", "aws", "--type", "m5.large", "--max", "2",
@@ -93,6 +94,7 @@ func TestAWSClusterRunsOnInstance(t *testing.T) {
 // type the region does not offer, a region that does not exist, an image
 // that does not exist, a quota too small for --max, and keys EC2 refuses.
 func TestAWSCheckRefuses(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, false)
 	plain := newHarness(t)
 	r := plain.run("cluster", "create", "c", "--provider", "aws", "--type", "m5.large", "--image", standinImage)

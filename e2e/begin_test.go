@@ -34,6 +34,7 @@ func (h *harness) beginOf(id int64) time.Time {
 // passed while the server was down (killed with kill -9); bad and far
 // times are refused with one line.
 func TestSbatchBegin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	r := h.mustRun("slurm", "sbatch", "--parsable", "--begin=now+3", "--wrap", "true")
 	id := strings.TrimSpace(r.stdout)

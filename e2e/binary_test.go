@@ -16,6 +16,7 @@ import (
 // has or lacks. The ELF asks for no interpreter (the dynamic loader),
 // and it runs in a chroot that holds nothing else at all.
 func TestBinaryRunsWithoutACLibrary(t *testing.T) {
+	t.Parallel()
 	interp, err := dist.Interpreter(burstBin)
 	if err != nil {
 		t.Fatal(err)

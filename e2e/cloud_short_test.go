@@ -20,6 +20,7 @@ import (
 // them). The held tasks here show where each runs: every wave of six runs
 // two on each machine.
 func TestCloudMapShortSpreads(t *testing.T) {
+	t.Parallel()
 	const fast, heldN = 10, 18 // fewer than one machine's prefetch (32) in all
 	s := startStandin(t, true)
 	h := awsServer(t, s, "")

@@ -42,6 +42,7 @@ const cloudTasks = 30
 const cloudTierPrice = 500000
 
 func TestCloudMapSpot(t *testing.T) {
+	t.Parallel()
 	t.Run("embedded", func(t *testing.T) { cloudMapSpot(t, false) })
 	t.Run("minio", func(t *testing.T) { cloudMapSpot(t, true) })
 }
@@ -504,6 +505,7 @@ func hostOfMachine(s *standin, t *testing.T, id string) string {
 // outputs, results --fetch (the job id put for the README's 12) and
 // burst budget.
 func TestCloudReadme(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join(moduleDir, "README.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ var listings = []listing{
 // help is walked: a listing with -o wide that is not in the table, or a
 // list command without the conventions, fails.
 func TestOutputConventions(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	h := l.h
 	h.mustRun("wait", idArg(h.submit("--", "true")))

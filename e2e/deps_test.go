@@ -106,6 +106,7 @@ func at(t *testing.T, s *string) time.Time {
 // job that does not exist is dropped, as sbatch drops it. A job array's
 // pending tasks share one squeue line, ID_[1-3%1]; -r gives one each.
 func TestSlurmFaceAfter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir, face, sbatch := slurmFace(t, h)
 	squeue := func(id string) string {

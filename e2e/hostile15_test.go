@@ -18,6 +18,7 @@ import (
 // the admin trusts members on its cluster: it waits, saying why and what
 // to do, while the admin's job on the same machine runs.
 func TestMemberOffHomeMachines(t *testing.T) {
+	t.Parallel()
 	l := newLabOn(t)
 	h := l.h
 	h.mustRun("cluster", "create", "lab", "--provider", "joined", "--project", "mars")
@@ -78,6 +79,7 @@ func register(t *testing.T, addr, secret, machine, cluster string) (int, string)
 // machine is lost, and its agent can neither register again nor land in a
 // later cluster of the same name made for another project.
 func TestDeleteClusterRevokesMachines(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("project", "create", "venus")
 	addr := h.serverInfo().Addr
@@ -120,6 +122,7 @@ func TestDeleteClusterRevokesMachines(t *testing.T) {
 // --cluster refuses naming its project, instead of joining the admin's
 // machines to that project; the token's output always names the project.
 func TestJoinTokenDefaultClusterProject(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("project", "create", "venus")
 	if r := h.mustRun("join-token", "create"); !strings.Contains(r.stdout, "cluster joined (project default") {
@@ -142,6 +145,7 @@ func TestJoinTokenDefaultClusterProject(t *testing.T) {
 // `burst machine revoke` on a machine revoked already says so, instead of
 // "only joined machines have one".
 func TestRevokeTwice(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	addr := h.serverInfo().Addr

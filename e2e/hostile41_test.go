@@ -13,6 +13,7 @@ import (
 // cluster of a trusted name; an owner still makes clusters of other names,
 // and deletes the trusted one of their project.
 func TestTrustedClusterNameIsTheAdmins(t *testing.T) {
+	t.Parallel()
 	l := newLabOn(t, "--trust-members-on", "gpu")
 	h := l.h
 	r := l.as("bob", "cluster", "create", "gpu", "--type", "t2.micro", "--project", "mars")

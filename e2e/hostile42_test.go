@@ -22,6 +22,7 @@ import (
 // itself still reaches them: vic (a viewer) reads it with `burst logs` and
 // on the dashboard, alice (a member) follows her `burst map`.
 func TestHostPathsHiddenFromUsers(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	h := l.h
 	job := detachedID(t, l.as("alice", "run", "--project", "mars", "-d", "--", "sh", "-c", "echo out-hello; echo err-hello >&2"))
@@ -73,6 +74,7 @@ func TestHostPathsHiddenFromUsers(t *testing.T) {
 // shows command lines to every user of the machine): the URL is in the
 // agent's environment, and no task of the agent inherits it.
 func TestJoinCommandKeepsTokenOutOfArgv(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	tok := h.joinToken("--cluster", "lab")

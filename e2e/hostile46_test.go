@@ -19,6 +19,7 @@ import (
 // had said the job was cancelled. Those not yet started now wait in the
 // agent's queue, where the cancel drops them.
 func TestCancelStopsTasksHandedAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	log := filepath.Join(h.dir, "started")
 	started := func() int {

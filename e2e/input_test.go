@@ -91,6 +91,7 @@ func TestBadInput(t *testing.T) {
 // a message naming the file and the fix, and nothing submitted (the CLI
 // fails before it looks for a server).
 func TestUnreadableScriptAsAnotherUser(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("not root: the unreadable-script case runs in TestBadInput instead")
 	}

@@ -44,6 +44,7 @@ func (h *harness) waitMachine(id, state string) {
 // naming when it expired; a revoked machine's agent exits at once and its
 // running task runs again elsewhere, to one end.
 func TestJoin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	tok := h.joinToken("--cluster", "lab")
@@ -173,6 +174,7 @@ func boolInt(b bool) int {
 // credential. --cluster with --join is refused (the token names it), and
 // so is a --machine other than the one the saved credential is for.
 func TestJoinedStopStart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	tok := h.joinToken("--cluster", "lab")

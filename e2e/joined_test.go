@@ -128,6 +128,7 @@ func TestJoinTokenClusters(t *testing.T) {
 // and --idle-stop (which burst could not apply: the hosts are not its to
 // stop) is refused naming why.
 func TestJoinedClusterFigures(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	r := h.mustRun("cluster", "create", "lab", "--provider", "joined")
 	if !strings.Contains(r.stdout, "machines join by themselves (burst join-token create --cluster lab); each is priced by its own size when it joins; charged to project default (--project P charges another)") ||

@@ -93,6 +93,7 @@ scrape_configs:
 // TestMetricsCredential: a metrics credential reads /metrics and nothing
 // else; an admin reads it too; other users get 403, nobody 401.
 func TestMetricsCredential(t *testing.T) {
+	t.Parallel()
 	l := newLabOn(t)
 	h := l.h
 	h.mustRun("user", "add", "prom", "--metrics")

@@ -130,6 +130,7 @@ func (h *harness) waitIdleCluster(cluster string, timeout time.Duration) {
 // refused with what was spent and how to raise the budget; raising it lets
 // the held work finish; per-job costs add up to machine costs.
 func TestBudgetExhaustedStopsMachinesAndRefusesWork(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// $36/h = 1 cent a second per machine.
 	h.writePrices("types:\n  t2.micro: {on_demand: 36}\n")
@@ -202,6 +203,7 @@ func TestBudgetExhaustedStopsMachinesAndRefusesWork(t *testing.T) {
 // TestClusterScalesOutAndBackToZero: a map on an empty cluster starts
 // machines (up to --max), runs on them, and the machines stop once idle.
 func TestClusterScalesOutAndBackToZero(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--min", "0", "--max", "2", "--idle-stop", "2s")
 	if ms := h.machines("work"); countState(ms, burst.MachinePending, burst.MachineRunning) != 0 {
@@ -241,6 +243,7 @@ func TestClusterScalesOutAndBackToZero(t *testing.T) {
 // the machine and requeues them (not counted as a retry); `--drain` lets
 // them finish first.
 func TestMachineStopRequeuesAndDrainWaits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
 	marker := newMarker()
@@ -298,6 +301,7 @@ func TestMachineStopRequeuesAndDrainWaits(t *testing.T) {
 // TestMoneyBadInput: each mistake is one line naming the fix, and nothing
 // is half-created.
 func TestMoneyBadInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("project", "create", "mars", "--budget", "10")
 	cases := []struct {
@@ -343,6 +347,7 @@ func TestMoneyBadInput(t *testing.T) {
 // host goes on serving others. The forecast guard refuses a job whose time
 // limit could cost more than what is left.
 func TestExhaustedCancelOnSharedMachine(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// This host at $36 per core-hour: a 1-CPU task spends a cent a second.
 	h.writePrices("local: {core_hour: 36}\n")
@@ -377,6 +382,7 @@ func TestExhaustedCancelOnSharedMachine(t *testing.T) {
 // TestScheduleOffHoldsTheCluster: a cluster "on ice" now starts no machine
 // for work that waits.
 func TestScheduleOffHoldsTheCluster(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	now := time.Now()
 	off := now.Add(-2 * time.Minute).Format("15:04")
@@ -413,6 +419,7 @@ func TestScheduleOffHoldsTheCluster(t *testing.T) {
 // goes on from its last mark); kill -9 of the machine's agent requeues its
 // task, and the autoscaler brings a machine back to run it.
 func TestClusterMachineSurvivesServerKillAndAgentKill(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
 	marker := newMarker()
@@ -456,6 +463,7 @@ func TestClusterMachineSurvivesServerKillAndAgentKill(t *testing.T) {
 // TestManualStopIsNotUndone: --min keeps a machine up, but a machine a
 // person stopped stays stopped; starting it again by hand brings it back.
 func TestManualStopIsNotUndone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "warm", "--type", "t2.micro", "--min", "1", "--max", "1")
 	h.waitFor("--min to start a machine", 30*time.Second, func() bool {
@@ -481,6 +489,7 @@ func TestManualStopIsNotUndone(t *testing.T) {
 // (for agents on other machines), advertised by host name, over TLS (all
 // addresses are beyond loopback), still behind the token.
 func TestServerListenElsewhere(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.start("server", "--listen", "0.0.0.0:0")
 	h.waitFor("the server to write server.json", 20*time.Second, func() bool {

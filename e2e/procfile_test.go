@@ -16,6 +16,7 @@ import (
 // is computed"). Each task marks itself running and waits for its release,
 // so that how many run at once is seen, never guessed from timing.
 func TestMapJobsProcfile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "procs")

@@ -9,6 +9,7 @@ import (
 // without --project: the refusal names the projects they may submit to.
 // A viewer (who may submit nowhere) keeps the message about default.
 func TestRunNoProjectHint(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	l.h.mustRun("project", "create", "venus", "--budget", "10")
 	l.h.mustRun("project", "grant", "venus", "alice", "--role", "owner")

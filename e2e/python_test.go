@@ -50,6 +50,7 @@ func TestPythonClient(t *testing.T) {
 // BURST_CA, or by the CA `burst login` kept; a wrong pin and an untrusted CA
 // are refused in one line naming the fix, before any request is sent.
 func TestPythonClientTLS(t *testing.T) {
+	t.Parallel()
 	py := needPython(t)
 	srv := startTLSServer(t, newHarness(t), "127.0.0.1:0", "--tls")
 	tokenFile := filepath.Join(srv.h.home, "token")

@@ -92,6 +92,7 @@ func onMachine(t *testing.T, pid int, argv ...string) (string, error) {
 // directory of its own and its output reaches `burst run` byte for byte
 // (non-UTF-8 included); the local machine stays "shared".
 func TestRemoteRunOutputExact(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("machine", "list")
 	pid, agentDir := startRemoteAgent(t, h, "remote-1")
@@ -131,6 +132,7 @@ func TestRemoteRunOutputExact(t *testing.T) {
 // `burst wait` returns, whole, including one of about 5 MB (twenty chunks,
 // shipped while it runs and finished before its end is reported).
 func TestRemoteMapLogsComplete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("machine", "list")
 	startRemoteAgent(t, h, "remote-1")
@@ -159,6 +161,7 @@ func TestRemoteMapLogsComplete(t *testing.T) {
 // the file name specified", relative to the working directory of the
 // batch script.
 func TestRemoteSbatchOutput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("machine", "list")
 	pid, agentDir := startRemoteAgent(t, h, "remote-1")
@@ -185,6 +188,7 @@ func TestRemoteSbatchOutput(t *testing.T) {
 // on a remote machine, saying which path and which machine, and pointing
 // to staging; one that names a file the machine has too runs.
 func TestRemoteMissingInputFailsFast(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("machine", "list")
 	startRemoteAgent(t, h, "remote-1")

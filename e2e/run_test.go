@@ -399,6 +399,7 @@ func TestConcurrentSubmits(t *testing.T) {
 // fetch); off a terminal it says nothing, for scripts. script(1) gives the
 // command a terminal.
 func TestLogsSaysWhenEmptyOnATerminal(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Fatal("script(1) (util-linux) is needed to give burst logs a terminal")
 	}

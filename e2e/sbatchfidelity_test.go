@@ -23,6 +23,7 @@ import (
 // a 1,500-task array in a row, every task must succeed: at the lowest rate
 // seen, 4,500 tasks without the fix pass with a chance of about 1 in 8,000.
 func TestArrayNoSpuriousFailures(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	writeFile(t, filepath.Join(h.dir, "a.sh"), "#!/bin/sh\n#SBATCH --array=0-1499\n#SBATCH -o /dev/null\nexit 0\n", 0o755)
 	for run := 1; run <= 3; run++ {
@@ -385,6 +386,7 @@ func TestSbatchFindsScriptOnPath(t *testing.T) {
 // if its agent never heard of the cancel before, a task cancelled before its
 // turn never runs, and the array's other tasks run on.
 func TestArrayTaskCancelSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	writeFile(t, filepath.Join(h.dir, "c.sh"), "#!/bin/sh\n#SBATCH --array=0-5%2\n#SBATCH -o /dev/null\n"+
 		"case $SLURM_ARRAY_TASK_ID in 0|1) sleep 120;; esac\n", 0o755)
@@ -429,6 +431,7 @@ func TestArrayTaskCancelSurvivesRestart(t *testing.T) {
 // before its agent heard of it, and the agent dies too: the restarted server
 // does not run it again (it would, for a task whose machine was lost).
 func TestArrayTaskCancelIsDurable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	writeFile(t, filepath.Join(h.dir, "d.sh"), "#!/bin/sh\n#SBATCH --array=0-1\n#SBATCH -o /dev/null\nsleep 120\n", 0o755)
 	a := mustID(t, h.runIn(h.dir, "run", "-d", "d.sh").stdout)
@@ -769,6 +772,7 @@ func TestScriptAccountNotAProject(t *testing.T) {
 // "execve(): SCRIPT: Exec format error", as 22.05's (burst ran that file
 // with /bin/sh). A command run by burst run keeps a shell's 127.
 func TestSbatchScriptCannotExec(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -824,6 +828,7 @@ func TestSbatchLaunchFailureExitCode(t *testing.T) {
 // 127:0. A path that is a file is "Not a directory". burst run -- CMD
 // keeps refusing (TestInputWorkdirAnd401).
 func TestSbatchMissingWorkdir(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)

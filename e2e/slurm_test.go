@@ -37,6 +37,13 @@ func startSlurm(root string) func() {
 	}
 	conf, stop, why := slurmtest.Start(root, 26817)
 	slurmConf, slurmWhy = conf, why
+	if conf != "" {
+		// For the squeue/sbatch/scancel the tests run themselves, set once
+		// before any runs: a test that needs another Slurm names its own
+		// conf on its commands (slurmJobsAt), never in the process's
+		// environment, which every parallel test reads.
+		os.Setenv("SLURM_CONF", conf)
+	}
 	return stop
 }
 
@@ -54,7 +61,6 @@ func needSlurm(t *testing.T, h *harness) {
 	}
 	h.setEnv("SLURM_CONF", slurmConf)
 	t.Cleanup(func() { cancelSlurmJobsUnder(t, h.root) })
-	os.Setenv("SLURM_CONF", slurmConf) // for the squeue/scontrol the test itself runs
 }
 
 // cancelSlurmJobsUnder scancels the suite Slurm's jobs whose working
@@ -119,7 +125,16 @@ func TestSlurm(t *testing.T) {
 
 func slurmJobs(t *testing.T) map[string]string {
 	t.Helper()
-	out, err := exec.Command("squeue", "-h", "-t", "all", "-o", "%i %T %N").Output()
+	return slurmJobsAt(t, slurmConf)
+}
+
+// slurmJobsAt is squeue's every job of the Slurm of conf: id → state and
+// node.
+func slurmJobsAt(t *testing.T, conf string) map[string]string {
+	t.Helper()
+	c := exec.Command("squeue", "-h", "-t", "all", "-o", "%i %T %N")
+	c.Env = append(os.Environ(), "SLURM_CONF="+conf)
+	out, err := c.Output()
 	if err != nil {
 		t.Fatalf("squeue: %v", err)
 	}
@@ -375,10 +390,10 @@ func slurmElasticCloudNodes(t *testing.T) {
 		slurmtest.Skip(t, why)
 	}
 	h.setEnv("SLURM_CONF", conf)
-	defer os.Setenv("SLURM_CONF", os.Getenv("SLURM_CONF"))
-	os.Setenv("SLURM_CONF", conf)
 	h.mustRun("cluster", "create", "elastic", "--type", "t2.micro", "--slurm-nodes", "--max", "2")
-	out, err := exec.Command("sbatch", "--parsable", "-p", "cloud", "-o", "/dev/null", "--wrap", "hostname").CombinedOutput()
+	sb := exec.Command("sbatch", "--parsable", "-p", "cloud", "-o", "/dev/null", "--wrap", "hostname")
+	sb.Env = append(os.Environ(), "SLURM_CONF="+conf)
+	out, err := sb.CombinedOutput()
 	if err != nil {
 		t.Fatalf("sbatch -p cloud: %v %s", err, out)
 	}
@@ -389,7 +404,9 @@ func slurmElasticCloudNodes(t *testing.T) {
 				b, _ := os.ReadFile(f)
 				t.Logf("--- %s:\n%s", f, b)
 			}
-			b, _ := exec.Command("sh", "-c", "tail -20 $(dirname $SLURM_CONF)/log/slurmctld.log; sinfo; squeue").CombinedOutput()
+			dump := exec.Command("sh", "-c", "tail -20 $(dirname $SLURM_CONF)/log/slurmctld.log; sinfo; squeue")
+			dump.Env = append(os.Environ(), "SLURM_CONF="+conf)
+			b, _ := dump.CombinedOutput()
 			t.Logf("--- slurm:\n%s", b)
 		}
 	}()
@@ -397,7 +414,7 @@ func slurmElasticCloudNodes(t *testing.T) {
 		return countState(h.machines("elastic"), burst.MachineRunning) == 1
 	})
 	h.waitFor("the job to run on the cloud node", 120*time.Second, func() bool {
-		return strings.HasPrefix(slurmJobs(t)[job], "COMPLETED")
+		return strings.HasPrefix(slurmJobsAt(t, conf)[job], "COMPLETED")
 	})
 	h.waitFor("Slurm to suspend the idle node through burst", 120*time.Second, func() bool {
 		ms := h.machines("elastic")

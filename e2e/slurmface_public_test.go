@@ -119,6 +119,7 @@ var publicScripts = []publicScript{
 // or is refused as a submit would be (more than this machine has, a project
 // that does not exist); or it is refused in one line naming the fix.
 func TestSlurmFacePublicScripts(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := filepath.Join("testdata", "sbatch-public")
 	files, _ := os.ReadDir(dir)

@@ -105,6 +105,7 @@ func sbatchAndWait(t *testing.T, h *harness, face func(...string) result, dir, n
 // options abbreviated as getopt_long allows. The shapes expected are those
 // the suite's real Slurm prints (slurmFaceSrunShapes checks them there).
 func TestSlurmFaceSrun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -221,6 +222,7 @@ func TestSlurmFaceSrun(t *testing.T) {
 // ending in sacct -j $SLURM_JOB_ID prints them in its own log); a step its
 // srun ended for a signal reads CANCELLED 0:15 once the job is over.
 func TestSlurmFaceSacctInJob(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -346,6 +348,7 @@ func slurmFaceSrunShapes(t *testing.T) {
 // job to that project, through sbatch and burst run alike; sbatch -A and
 // burst run --project win over it.
 func TestSbatchAccountDirective(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.writePrices("local: {core_hour: 3.6}\n")
 	h.mustRun("project", "create", "lab", "--budget", "100")
@@ -414,6 +417,7 @@ func TestSbatchAccountDirective(t *testing.T) {
 // in /usr/bin) still runs burst's srun, as a Slurm job finds Slurm's: the
 // agent puts its links first on the job's PATH.
 func TestSbatchScriptFindsSrun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	script := `#!/bin/sh
@@ -449,6 +453,7 @@ ls -A "$elsewhere" | wc -l
 // $SLURM_JOBID bash -c hostname`) runs the step there, as Slurm 22.05 does;
 // another job's id is refused, exit 1, and the script goes on.
 func TestSrunJobidOwnJob(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	script := `#!/bin/bash
 #SBATCH --job-name=test-nodes
@@ -474,6 +479,7 @@ echo "other rc=$?"
 // for this script: `srun -c 1` 2 tasks, `srun -c 2` one, plain srun one
 // (the job's SLURM_CPUS_PER_TASK=2 does not count as srun's -c).
 func TestSrunCPUsPerTaskTasks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	script := `#!/bin/bash
 #SBATCH -c 2
@@ -493,6 +499,7 @@ echo "plain $(srun printenv SLURM_STEP_NUM_TASKS)"
 // "Exited with exit code" line that log checkers look for, execve's errno
 // the exit code.
 func TestSrunExecFailureAsSlurmstepd(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "noexec"), []byte("echo hi\n"), 0o644); err != nil {
@@ -615,6 +622,7 @@ rc=143
 // could ever run it, no such project) fails as sbatch's does: exit 1 and
 // "sbatch: error: Batch job submission failed: " before burst's reason.
 func TestSbatchRefusedAsSbatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("jobs") // the server up first: its start is said on stderr
 	for _, args := range [][]string{{"--gres=gpu:1", "--wrap", "true"}, {"-A", "nosuch", "--wrap", "true"}, {"-c", "4096", "--wrap", "true"}} {
@@ -632,6 +640,7 @@ func TestSbatchRefusedAsSbatch(t *testing.T) {
 // too); a job's own status that srun passes on is kept. srun prints
 // nothing of its own, as Slurm's does when the job is not kept waiting.
 func TestSlurmFaceErrorsExit1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("jobs")
 	for _, name := range []string{"sbatch", "srun", "squeue", "sacct", "scontrol", "scancel", "sinfo", "sacctmgr"} {
@@ -1568,6 +1577,7 @@ func TestScontrolRequeueHold(t *testing.T) {
 // 13_1). burst showed the files' names expanded, running (the array's
 // tasks) or pending (the others, on a machine the array fills, or not).
 func TestSqueueStdioPatterns(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)

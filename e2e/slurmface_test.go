@@ -524,6 +524,7 @@ func slurmFaceScancelEnded(t *testing.T) {
 // Slurm, until -S and -E say when); -S and -E in sacct's formats; a start
 // after the end refused; -j with more than 16 ids.
 func TestSlurmFaceSacctWindow(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// A job that ended before midnight is not in a listing made after it
 	// (the documented window): a run that straddles midnight is made again,
@@ -607,6 +608,7 @@ func sacctWindowChecks(t *testing.T, h *harness, earlier []string) (string, []st
 // job id specified", exit 1, said unless -Q; -v names only the jobs it
 // reached ("Signal 10 to job N", "Terminating batch job N").
 func TestSlurmFaceScancelEndedVerbose(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "--wrap", "true").stdout)
 	h.mustRun("wait", id)
@@ -671,6 +673,7 @@ func combined(t *testing.T, c *exec.Cmd) (string, int) {
 // job ran on after it ended too, with the default format (which reads no
 // job's spec), as sacct shows the partition of every job it lists.
 func TestSlurmFacePartitionOfEndedJob(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
 	onWork := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-p", "work", "--wrap", "true").stdout)

@@ -14,6 +14,7 @@ import (
 // them again at its next sample, so squeue -s lists them again while the
 // step runs on (before, only once a step started or ended).
 func TestSrunStepsListedAfterServerRestart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -40,6 +41,7 @@ func TestSrunStepsListedAfterServerRestart(t *testing.T) {
 // (real 22.05: `1.0  1668K  00:00:00`). The step spends a second of CPU
 // at least before sstat's AveCPU (whole seconds) shows it.
 func TestSstatRunningStepUsage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)

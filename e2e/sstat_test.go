@@ -95,6 +95,7 @@ exit 0
 // burst listed the batch step alone: its agent sent the steps with the
 // task's end only. srun -J names its step, as in Slurm ("8.0 named").
 func TestSqueueSrunStepsRunning(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -131,6 +132,7 @@ func TestSqueueSrunStepsRunning(t *testing.T) {
 // squeue -s and sstat show N.0 alone (real 22.05: `5.0 duo`, `6.0 sleep`).
 // burst listed N.batch, and for -n 2 N.batch and N.0.
 func TestSrunAloneIsStepZero(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)
@@ -185,6 +187,7 @@ func TestSrunAloneIsStepZero(t *testing.T) {
 // a step that does not run, a job that runs none and an unknown job get
 // its words and exit 1. burst printed its usage and exited 0.
 func TestScontrolShowStep(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dir := t.TempDir()
 	face := faceSide(t, h, dir)

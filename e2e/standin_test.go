@@ -73,6 +73,7 @@ func waitState(t *testing.T, c *ec2.Client, id string, state types.InstanceState
 // a host of its own, which writes a file and reads IMDS with curl; it shows
 // running with its tags; terminating it kills everything it runs.
 func TestStandinUserDataIMDSTerminate(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, true)
 	c := s.ec2("")
 	marker := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
@@ -157,6 +158,7 @@ func pidsWithArgs(args ...string) []int {
 // TestStandinSpotInterruption: a notice appears in the instance's IMDS, and
 // the instance is terminated at the notice's time, as EC2 does.
 func TestStandinSpotInterruption(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, true)
 	c := s.ec2("")
 	ud := "#!/bin/sh\n" + imdsSh + `echo polling
@@ -191,6 +193,7 @@ echo "notice=$n"
 // once the SDK's retries (EC2 sends it as a 500) are spent, a wrong secret
 // key is AuthFailure. The API alone: no hosts needed.
 func TestStandinFaults(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, false)
 	ctx := context.Background()
 	c := s.ec2("")
@@ -226,6 +229,7 @@ func TestStandinFaults(t *testing.T) {
 // TestStandinBootDelay: with a boot delay, an instance is pending for that
 // long before it runs. The API alone: no hosts needed.
 func TestStandinBootDelay(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t, false)
 	ctx := context.Background()
 	if err := s.Control.SetBootDelay(ctx, 1500*time.Millisecond); err != nil {

@@ -42,6 +42,7 @@ func (h *harness) starts(id string) (byAutoscaler, all int) {
 // waiting work, never the stopped one. Starting it by hand clears the mark,
 // on disk too.
 func TestStoppedMachineStaysStoppedAcrossRestart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "2", "--idle-stop", "1m")
 	a := h.submit("--on", "work", "--", "sh", "-c", "sleep 300 # "+newMarker())

@@ -24,6 +24,7 @@ var streamPortRE = regexp.MustCompile(`listening for pipe streams.*advertised=(\
 // who connects to a stream port with a guessed key is refused while the
 // pipe goes on.
 func TestPipeAcrossHosts(t *testing.T) {
+	t.Parallel()
 	h := startHostServer(t) // test hosts bh1, bh2 (scripts/hosts.sh): they share nothing with this one
 	h.mustRun("cluster", "create", "hosta", "--provider", "joined")
 	h.mustRun("cluster", "create", "hostb", "--provider", "joined")

@@ -75,6 +75,7 @@ func tlsNoLocalServer(t *testing.T, l *harness) {
 // CA is told how to fix it, plain HTTP to the TLS port is refused: and
 // none of the refused submissions reaches the server.
 func TestTLSLoginAndRun(t *testing.T) {
+	t.Parallel()
 	srv := startTLSServer(t, newHarness(t), "127.0.0.1:0", "--tls")
 	tokenFile := filepath.Join(srv.h.home, "token")
 
@@ -190,6 +191,7 @@ func TestTLSLoginAndRun(t *testing.T) {
 // for that address. The address is this suite's own (10.252.0.1 on lo),
 // added here and removed at the end.
 func TestTLSBeyondLoopback(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		if os.Getenv("BURST_CI") != "" {
 			t.Fatal("TestTLSBeyondLoopback needs root (to add 10.252.0.1), and BURST_CI is set")

@@ -164,6 +164,7 @@ func waitText(t *testing.T, ctx context.Context, sel, what string, timeout time.
 // see it stopped in the CLI, follow a job's log live; screenshots of each
 // page.
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	exe := needChromium(t)
 	h := newHarness(t)
 	// A machine type priced so that spending shows within seconds.

@@ -13,6 +13,7 @@ import (
 // gets the message that helps (sbatch's ARRAYID_TASKID form: `man sbatch`,
 // "JOB ARRAY", %A_%a).
 func TestIDsArrayFormUnseen(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	h := l.h
 	dir := t.TempDir()

@@ -172,6 +172,7 @@ func (l *lab) call(t *testing.T, secret, method, path, body string, hdr ...strin
 // even when her client claims to be mallory; cost --by user groups by the
 // authenticated submitter.
 func TestUsersRoles(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	h := l.h
 
@@ -315,6 +316,7 @@ func TestUsersRoles(t *testing.T) {
 // vbox nor names venus; it lists mars's clusters only. The home's token
 // still runs anything on local.
 func TestMembersClusters(t *testing.T) {
+	t.Parallel()
 	l := newLabOn(t)
 	h := l.h
 	h.mustRun("project", "create", "venus")
@@ -375,6 +377,7 @@ func TestMembersClusters(t *testing.T) {
 // the project, against the real server. What each may do is what
 // docs/security-users.md's table says; the matrix is printed.
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	h := l.h
 	h.mustRun("cluster", "create", "lab", "--type", "t2.micro", "--project", "mars", "--max", "1")
@@ -736,6 +739,7 @@ func checkTableCovers(t *testing.T, rows []string) {
 // only their projects: nora (no role in mars) does not see it, and mars's
 // job pages are 404 for her; alice sees mars.
 func TestUsersDashboard(t *testing.T) {
+	t.Parallel()
 	t.Run("loopback", func(t *testing.T) { usersDashboard(t, newLab(t)) })
 	t.Run("bridge over TLS", func(t *testing.T) {
 		l := newLabTLS(t)

@@ -28,6 +28,7 @@ func (h *harness) machineState(id string) string {
 // waits is not started again by the autoscaler; the work goes to another
 // machine of the cluster, and the stop says so.
 func TestStoppedMachineStaysStopped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("cluster", "create", "work", "--type", "t2.micro", "--max", "1", "--idle-stop", "1m")
 	marker := newMarker()
@@ -104,6 +105,7 @@ func (h *harness) hostCPUs() int {
 // squeue's NODELIST(REASON) column does for a pending job), in the API,
 // and on the terminal of the `burst run` that waits for it, after a second.
 func TestQueuedTaskSaysWhy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	n := strconv.Itoa(h.hostCPUs())
 	marker := newMarker()
@@ -146,6 +148,7 @@ func TestQueuedTaskSaysWhy(t *testing.T) {
 // and local-1 offers only what the cluster's machines leave. A --min that
 // this host cannot hold is refused at create.
 func TestLocalClusterSharesTheHost(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cpus := h.hostCPUs()
 	n := strconv.Itoa(cpus)
