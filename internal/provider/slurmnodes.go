@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"time"
 
 	"github.com/burst-sh/burst"
+	"github.com/burst-sh/burst/internal/slurm"
 )
 
 // SlurmNodes runs elastic Slurm nodes: a machine is the slurmd of one node
@@ -58,10 +60,17 @@ func slurmd() string {
 	return ""
 }
 
-// Start implements Provider: it runs the node's slurmd (named s.ID).
+// Start implements Provider: it runs the node's slurmd (named s.ID), once
+// Slurm says it has such a node. A name slurm.conf does not declare (a
+// typo in `burst slurm resume`, or `burst machine start --cluster` without
+// one) ran a slurmd that exited at once: its machine read running, then
+// lost.
 func (n *SlurmNodes) Start(ctx context.Context, s Spec, c Connect) (Handle, error) {
 	if err := ctx.Err(); err != nil {
 		return Handle{}, err
+	}
+	if _, err := (slurm.Client{Timeout: 30 * time.Second}).Run(ctx, "scontrol", "show", "node", s.ID); err != nil {
+		return Handle{}, fmt.Errorf("Slurm has no node %s (%v): a machine of a slurm-nodes cluster is one of slurm.conf's State=CLOUD nodes, started by Slurm through `burst slurm resume NODELIST`", s.ID, err)
 	}
 	cmd := SlurmdCommand(s.ID)
 	return spawn(c, s.ID, cmd[0], cmd[1:])
