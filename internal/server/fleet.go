@@ -472,6 +472,14 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 		if m.cluster == c && scale.State(m.row.State).Serving() {
 			s.stopMachine(m, "its cluster is deleted", actor, true, &b)
 		}
+		if m.cluster == c && m.row.State == burst.MachineStopped {
+			// It can never start again (startRefusal): listed as stopped,
+			// it read as one that could, and a project's budget report
+			// counted it among the machines waiting to start again.
+			m.row.State = burst.MachineTerminated
+			b.machine(m)
+			b.event(s.newEvent(actor, "machine.terminate", m.row.Project, m.row.ID, m.row.ID+": its cluster is deleted"))
+		}
 	}
 	delete(s.clusters, name)
 	c.deleted = true
@@ -678,15 +686,20 @@ func joinedView(m *machineRT, out burst.Machine) burst.Machine {
 	return out
 }
 
+// ofDeletedCluster says whether m's cluster was deleted: while this server
+// ran, or before it started (recover found no cluster of its name). A
+// machine burst started has a provider; an agent that came by itself has
+// none. Called with s.mu held.
+func ofDeletedCluster(m *machineRT) bool {
+	return m.cluster != nil && m.cluster.deleted || m.cluster == nil && m.row.Provider != ""
+}
+
 // startRefusal is why the API refuses to start machine m, or nil: the
 // rule StartMachine applies and the dashboard's Start button follows.
 // Called with s.mu held.
 func startRefusal(m *machineRT) error {
 	switch {
-	case m.cluster != nil && m.cluster.deleted, m.cluster == nil && m.row.Provider != "":
-		// Its cluster was deleted: while this server ran, or before it
-		// started (recover found no cluster of its name). A machine burst
-		// started has a provider; an agent that came by itself has none.
+	case ofDeletedCluster(m):
 		return badRequest("machine %s cannot start again: its cluster %s was deleted (to start a machine of a cluster made since under that name: burst machine start --cluster %[2]s)", m.row.ID, m.row.Cluster)
 	case m.cluster != nil && m.cluster.unusable != "":
 		return badRequest("cluster %s starts no machine: %s", m.row.Cluster, m.cluster.unusable)
@@ -756,7 +769,10 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 		}
 		s.mu.Lock()
 		m := s.machines[name]
-		if m != nil && m.cluster != c {
+		// A machine of a deleted cluster gives its name up: Slurm names
+		// the node, and a cluster made again for the same nodes must be
+		// able to start it (it used to be refused as another cluster's).
+		if m != nil && m.cluster != c && (!ofDeletedCluster(m) || live(m.state())) {
 			s.mu.Unlock()
 			return nil, badRequest("machine %s belongs to cluster %s", name, m.row.Cluster)
 		}
@@ -800,7 +816,7 @@ func (s *Server) startMachineAs(c *clusterRT, id, actor, why string, spot bool) 
 		s.mu.Unlock()
 		return nil, s.noCluster(c.def.Name)
 	}
-	if m := s.machines[id]; id != "" && m != nil && (live(m.state()) || m.row.State == burst.MachineTerminated) {
+	if m := s.machines[id]; id != "" && m != nil && (live(m.state()) || m.row.State == burst.MachineTerminated && !ofDeletedCluster(m)) {
 		out := s.machineView(m) // started meanwhile, being started (or terminated): nothing to do
 		s.mu.Unlock()
 		if out.State == burst.MachineTerminated {
@@ -1088,7 +1104,9 @@ func (s *Server) machineGone(m *machineRT, terminate bool, now time.Time, b *bat
 	if m.row.State == burst.MachineStopping || m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning {
 		m.row.State = burst.MachineStopped
 	}
-	if terminate {
+	if terminate || m.cluster != nil && m.cluster.deleted {
+		// A stop that ends after its cluster was deleted ends for good,
+		// as the delete's own stops do.
 		m.row.State = burst.MachineTerminated
 	}
 	m.row.StoppedAt = &now

@@ -172,20 +172,29 @@ func (f *fakeProvider) Alive(ctx context.Context, h provider.Handle) bool {
 	return f.alive
 }
 
+// startInF makes cluster f of provider p (named fake) and starts a machine
+// in it.
+func startInF(t *testing.T, s *Server, p provider.Provider) *burst.Machine {
+	t.Helper()
+	s.providers[p.Name()] = p
+	ctx := context.Background()
+	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "f", Provider: "fake", Max: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.StartInCluster(ctx, "ann", "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // No provider call runs under the server's lock: start, the liveness
 // check, the stop, and the stop of a machine found gone.
 func TestNoProviderCallUnderLock(t *testing.T) {
 	s := fleetServer(t)
 	fake := &fakeProvider{s: s, alive: true}
-	s.providers[fake.Name()] = fake
 	ctx := context.Background()
-	if _, err := s.CreateCluster(ctx, "ann", &burst.ClusterSpec{Name: "f", Provider: "fake", Max: 2}); err != nil {
-		t.Fatal(err)
-	}
-	m1, err := s.StartInCluster(ctx, "ann", "f", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m1 := startInF(t, s, fake)
 	s.checkMachines(ctx) // alive: nothing changes
 	if _, err := s.StopMachine(ctx, "ann", m1.ID, false, false); err != nil {
 		t.Fatal(err)
@@ -242,6 +251,11 @@ func TestStartMachineOfDeletedCluster(t *testing.T) {
 	if err := s.DeleteCluster(ctx, "ann", "f"); err != nil {
 		t.Fatal(err)
 	}
+	// It can never start again, so it is no longer listed as stopped
+	// ("they cost nothing until started again", said the budget report).
+	if got := machineState(s, m.ID); got != burst.MachineTerminated {
+		t.Errorf("%s, stopped, after its cluster f was deleted: %s; want %s", m.ID, got, burst.MachineTerminated)
+	}
 	want := "machine " + m.ID + " cannot start again: its cluster f was deleted"
 	if _, err := s.StartMachine(ctx, "ann", m.ID); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("start %s of deleted cluster f: %v; want an error saying %q", m.ID, err, want)
@@ -292,6 +306,107 @@ func TestStartMachineOfDeletedCluster(t *testing.T) {
 		t.Errorf("start %s, stopped, of the new cluster f after a restart: %v", m2.ID, err)
 	}
 	s3.loops.Wait()
+}
+
+func machineState(s *Server, id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.machines[id]; m != nil {
+		return m.row.State
+	}
+	return "(not listed)"
+}
+
+// slowStop is fakeProvider whose Stop waits until release is closed.
+type slowStop struct {
+	*fakeProvider
+	release chan struct{}
+}
+
+func (p *slowStop) Stop(ctx context.Context, h provider.Handle) error {
+	<-p.release
+	return p.fakeProvider.Stop(ctx, h)
+}
+
+// A machine a person stopped whose provider finishes the stop after its
+// cluster was deleted ends terminated, as the delete's own stops: it used
+// to end "stopped", listed as one that could start again, which it cannot.
+func TestDeleteClusterWhileMachineStops(t *testing.T) {
+	s := fleetServer(t)
+	slow := &slowStop{fakeProvider: &fakeProvider{s: s, alive: true}, release: make(chan struct{})}
+	ctx := context.Background()
+	m := startInF(t, s, slow)
+	if _, err := s.StopMachine(ctx, "ann", m.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := machineState(s, m.ID); got != burst.MachineStopping {
+		t.Fatalf("%s after its stop, with the provider still stopping it: %s; want %s", m.ID, got, burst.MachineStopping)
+	}
+	if err := s.DeleteCluster(ctx, "ann", "f"); err != nil {
+		t.Fatal(err)
+	}
+	close(slow.release)
+	s.loops.Wait()
+	if got := machineState(s, m.ID); got != burst.MachineTerminated {
+		t.Errorf("%s, whose stop ended after its cluster f was deleted: %s; want %s", m.ID, got, burst.MachineTerminated)
+	}
+}
+
+// fakeNodes is fakeProvider as elastic Slurm nodes: machines Slurm starts
+// by name, with no agent.
+type fakeNodes struct{ *fakeProvider }
+
+func (f *fakeNodes) Name() string        { return "fakenodes" }
+func (f *fakeNodes) Caps() provider.Caps { return provider.Caps{ScaledOutside: true} }
+
+// An elastic node's name passes to a cluster made again after its cluster
+// was deleted: `burst slurm resume cl1 --cluster elastic` used to be
+// refused with "machine cl1 belongs to cluster elastic" (the deleted one),
+// so Slurm could never start that node again; after a server restart too.
+func TestElasticNodeOfDeletedCluster(t *testing.T) {
+	s := fleetServer(t)
+	nodes := &fakeNodes{&fakeProvider{s: s, alive: true}}
+	s.providers[nodes.Name()] = nodes
+	ctx := context.Background()
+	spec := func() *burst.ClusterSpec {
+		return &burst.ClusterSpec{Name: "elastic", Provider: "fakenodes", Type: "t3.micro", Max: 2}
+	}
+	if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"cl1", "cl2"} {
+		if _, err := s.StartInCluster(ctx, "slurm", "elastic", n); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StopMachine(ctx, "slurm", n, false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.loops.Wait()
+	if err := s.DeleteCluster(ctx, "ann", "elastic"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCluster(ctx, "ann", spec()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.StartInCluster(ctx, "slurm", "elastic", "cl1")
+	if err != nil {
+		t.Fatalf("resume of node cl1 in cluster elastic made again: %v", err)
+	}
+	if m.State != burst.MachineRunning || m.Cluster != "elastic" {
+		t.Errorf("cl1 resumed in cluster elastic made again: %s of %s; want running of elastic", m.State, m.Cluster)
+	}
+	// A second start of the running node does nothing, as before.
+	if m, err := s.StartInCluster(ctx, "slurm", "elastic", "cl1"); err != nil || m.State != burst.MachineRunning {
+		t.Errorf("resume of cl1 again: %v %v; want it running, nothing done", m, err)
+	}
+	s.loops.Wait()
+	// cl2 of the deleted cluster, read back by a restarted server.
+	s2 := restarted(t, s)
+	if m, err := s2.StartInCluster(ctx, "slurm", "elastic", "cl2"); err != nil || m.State != burst.MachineRunning {
+		t.Errorf("resume of cl2, of the deleted elastic, after a restart: %v %v; want it running", m, err)
+	}
+	s2.loops.Wait()
 }
 
 // ofCluster tells an earlier cluster's machines from a cluster's own,
