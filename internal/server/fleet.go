@@ -465,7 +465,11 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 	}
 	var b batch
 	for _, m := range s.sortedMachines() {
-		if m.cluster == c && revoked[m.row.ID] && live(m.row.State) {
+		if m.cluster == c && revoked[m.row.ID] && live(m.row.State) && c.caps().Joins {
+			// A machine that joined by itself: not burst's to stop.
+			// One its provider started (an instance, a pilot) whose
+			// agent joined with a credential of its own is stopped
+			// for good below, as any other, not read "revoked".
 			s.machineLost(m, "its cluster "+name+" was deleted, and its machine credential with it", &b)
 			continue
 		}

@@ -352,6 +352,40 @@ func TestDeleteClusterWhileMachineStops(t *testing.T) {
 	}
 }
 
+// A machine burst's provider started (an EC2 instance, a Slurm pilot)
+// whose agent joined with a credential of its own is terminated when its
+// cluster is deleted: it used to be marked lost, its credential revoked,
+// and `burst machine list` read it "revoked", as a joined laptop a person
+// revoked.
+func TestDeleteClusterTerminatesJoinedPilot(t *testing.T) {
+	s := fleetServer(t)
+	fake := &fakeProvider{s: s, alive: true}
+	m := startInF(t, s, fake)
+	ctx := context.Background()
+	if err := s.st.Write(ctx, func(tx *store.Tx) error {
+		return tx.AddMachineCredential(store.MachineCredentialRow{Hash: "h1", Machine: m.ID, Cluster: "f", Created: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCluster(ctx, "ann", "f"); err != nil {
+		t.Fatal(err)
+	}
+	s.loops.Wait()
+	if got := machineState(s, m.ID); got != burst.MachineTerminated {
+		t.Errorf("%s, started by its provider, after its cluster f was deleted: %s; want %s", m.ID, got, burst.MachineTerminated)
+	}
+	fake.mu.Lock()
+	stops := slices.Index(fake.calls, "stop") >= 0
+	fake.mu.Unlock()
+	if !stops {
+		t.Errorf("its provider was not asked to stop %s", m.ID)
+	}
+	creds, err := s.st.MachineCredentials(ctx)
+	if err != nil || len(creds) != 1 || creds[0].Revoked == nil {
+		t.Errorf("its credential after the delete: %+v %v; want it revoked", creds, err)
+	}
+}
+
 // fakeNodes is fakeProvider as elastic Slurm nodes: machines Slurm starts
 // by name, with no agent.
 type fakeNodes struct{ *fakeProvider }
