@@ -44,6 +44,9 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"map", "--extensionreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --extensionreplace is GNU parallel's: burst map does not take it; write {.} in the command where its string stands"},
 		{[]string{"map", "--slotreplace", "X", "--", "echo", ":::", "a"}, 255, "burst: --slotreplace is GNU parallel's: burst map does not take it; write {%} in the command where its string stands"},
 		{[]string{"map", "--minversion", "20130722"}, 255, "burst: --minversion is GNU parallel's: burst map does not take it; burst version says which burst this is"},
+		// A missing argument whose name has its own hint: one parenthesis, not
+		// "(see `burst machine list`) (see `burst machine stop --help`)".
+		{[]string{"machine", "stop"}, 2, "burst: burst machine stop: missing machine id (see `burst machine list`, and `burst machine stop --help`)\n"},
 		{[]string{"map", "--", "echo", "{= s/a/b/ =}", ":::", "a"}, 255, "burst: \"{= s/a/b/ =}\": {= ... =} is GNU parallel's Perl expression, which burst map does not run"},
 	} {
 		var out, errb bytes.Buffer

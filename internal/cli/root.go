@@ -300,6 +300,10 @@ const completionExample = `  source <(burst completion bash)
 func argsAtLeast(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < n {
+			if w, ok := strings.CutSuffix(what, ")"); ok && strings.Contains(w, "(see ") {
+				// what has its own hint: one parenthesis, not two in a row
+				return usage("%s: missing %s, and `%s --help`)", c.CommandPath(), w, c.CommandPath())
+			}
 			return usage("%s: missing %s (see `%s --help`)", c.CommandPath(), what, c.CommandPath())
 		}
 		return nil
