@@ -292,9 +292,13 @@ func newClusterDeleteCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a cluster: its machines stop, the tasks they ran are requeued",
-		Long: `Delete a cluster. Its machines stop (the tasks they ran are requeued, their
-output so far kept) and the cluster is forgotten; its jobs that wait go on
-waiting for a cluster of that name.`,
+		Long: `Delete a cluster. Its machines stop for good (the tasks they ran are
+requeued, their output so far kept): burst machine list shows them
+terminated, those stopped before too, and they cannot start again (machines
+that joined by themselves are lost, their credentials revoked). The cluster
+is forgotten; its jobs that wait go on waiting for a cluster of that name.
+An elastic Slurm node's machine passes to the next cluster that starts it
+(burst slurm resume).`,
 		Example: `  burst cluster delete work`,
 		Args:    argsAtLeast(1, "cluster name"),
 		RunE: func(c *cobra.Command, args []string) error {
