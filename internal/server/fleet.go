@@ -1108,7 +1108,7 @@ func (s *Server) machineGone(m *machineRT, terminate bool, now time.Time, b *bat
 	if m.row.State == burst.MachineStopping || m.row.State == burst.MachinePending || m.row.State == burst.MachineRunning {
 		m.row.State = burst.MachineStopped
 	}
-	if terminate || m.cluster != nil && m.cluster.deleted {
+	if terminate || ofDeletedCluster(m) {
 		// A stop that ends after its cluster was deleted ends for good,
 		// as the delete's own stops do.
 		m.row.State = burst.MachineTerminated

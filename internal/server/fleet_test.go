@@ -352,6 +352,30 @@ func TestDeleteClusterWhileMachineStops(t *testing.T) {
 	}
 }
 
+// A store whose cluster was deleted while its machine stood stopped (by a
+// server that left such machines stopped) is read back with the machine
+// terminated: it can never start again, and used to be listed stopped.
+func TestRecoverTerminatesStoppedOfDeletedCluster(t *testing.T) {
+	s := fleetServer(t)
+	m := startInF(t, s, &fakeProvider{s: s, alive: true})
+	ctx := context.Background()
+	if _, err := s.StopMachine(ctx, "ann", m.ID, false, false); err != nil {
+		t.Fatal(err)
+	}
+	s.loops.Wait()
+	if err := s.st.Write(ctx, func(tx *store.Tx) error { return store.DeleteCluster(tx, "f") }); err != nil {
+		t.Fatal(err)
+	}
+	s2 := restarted(t, s)
+	if got := machineState(s2, m.ID); got != burst.MachineTerminated {
+		t.Errorf("%s, stopped, of cluster f deleted before the server started: %s; want %s", m.ID, got, burst.MachineTerminated)
+	}
+	s2.loops.Wait()
+	if got := machineState(restarted(t, s2), m.ID); got != burst.MachineTerminated {
+		t.Errorf("%s after a second restart: %s; want %s, as stored", m.ID, got, burst.MachineTerminated)
+	}
+}
+
 // A machine burst's provider started (an EC2 instance, a Slurm pilot)
 // whose agent joined with a credential of its own is terminated when its
 // cluster is deleted: it used to be marked lost, its credential revoked,

@@ -105,6 +105,12 @@ func (s *Server) recover(ctx context.Context) error {
 	s.learnAllTasks(s.readTasks(ctx, s.unloaded()))
 	for _, m := range gone {
 		m.meterAt = time.Time{}
+		if m.row.State == burst.MachineStopped && ofDeletedCluster(m) {
+			// Stopped before its cluster was deleted, by a server that
+			// left it so: it can never start again (startRefusal).
+			m.row.State = burst.MachineTerminated
+			b.machine(m)
+		}
 	}
 	for _, m := range s.machines {
 		if !live(m.row.State) && m.row.ID != localMachine {
