@@ -40,6 +40,8 @@ func newMapCmd() *cobra.Command {
 		sf           stageFlags
 		shell        bool
 		keepOrder    bool
+		lineBuffer   bool // --lb
+		ungroup      bool // -u
 		maxFailures  string
 		resume       int64
 		over         []string
@@ -219,8 +221,8 @@ joining none), --dryrun,
 --res (--results), -i (-I), -N (-n, repeating a word that holds {}),
 --halt-on-error (--halt), --no-notice and --nn (--will-cite), and --resume
 with --joblog (no job id). So are flags that change nothing here: --progress,
---eta and --bar (the progress line shows on a terminal), --line-buffer, --lb,
---linebuffer, -u (--ungroup) and --group (a task's output is printed whole),
+--eta and --bar (the progress line shows on a terminal), --lb and --linebuffer
+(--line-buffer), --group (a task's output is printed whole, the default),
 --env NAME (every task has the whole environment), --tmpdir,
 --use-cpus-instead-of-cores and --gnu (--env _ where parallel's
 --record-env recorded nothing, and a --tmpdir where no file can be made,
@@ -261,8 +263,13 @@ none of them.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			o := followOpts{output: outputDone, quiet: quiet, halt: halt}
-			if keepOrder {
+			switch {
+			case keepOrder:
 				o.output = outputOrdered
+			case ungroup:
+				o.output = outputRaw
+			case lineBuffer:
+				o.output = outputLines
 			}
 			if c.Flags().Changed("resume") && resume <= 0 {
 				return usage("--resume %d: give the id of the map to resume (burst jobs lists them), or --resume alone with --joblog FILE", resume)
@@ -809,7 +816,7 @@ none of them.`,
 			if verbose || verboseErr {
 				o.verbose, o.verboseErr = o.command, verboseErr
 			}
-			if tagOf != nil {
+			if tagOf != nil && !ungroup { // parallel's -u prints no tag (-k or not)
 				o.tag = func(t burst.Task) string {
 					in, seq := task(int64(t.Index))
 					return tagOf(in, numbers(seq, t.Slot))
@@ -933,15 +940,14 @@ none of them.`,
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
 	f.BoolVarP(&verbose, "print-commands", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
 	f.BoolVar(&verboseErr, "verbose", false, "print each task's command on stderr as it starts (untagged, not saved by --results), as GNU parallel's --verbose (its -t)")
-	var ungrouped bool
-	for _, n := range []string{"line-buffer", "lb", "linebuffer", "ungroup", "group"} {
-		short := ""
-		if n == "ungroup" {
-			short = "u"
-		}
-		f.BoolVarP(&ungrouped, n, short, false, "accepted for GNU parallel's command lines: burst prints each task's output whole, when it ends")
+	f.BoolVar(&lineBuffer, "line-buffer", false, "print the tasks' output lines as they come, whole lines of running tasks interleaved, as GNU parallel's --lb (with -k: each whole, in input order)")
+	for _, n := range []string{"lb", "linebuffer"} {
+		f.BoolVar(&lineBuffer, n, false, "--line-buffer")
 		f.MarkHidden(n)
 	}
+	f.BoolVarP(&ungroup, "ungroup", "u", false, "print the tasks' output as it comes, untagged, lines of running tasks mixed, as GNU parallel's -u (with -k: each whole, in input order)")
+	f.Bool("group", false, "accepted for GNU parallel's command lines: each task's output printed whole as it ends is the default (--group)")
+	f.MarkHidden("group")
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")
 	f.StringVar(&tagString, "tagstring", "", "begin each output line with `STR` and a tab, its replacement strings ({} {.} {#} {%} {1} ...) filled for the task, as GNU parallel's --tagstring")
 	f.StringVar(&halt, "halt", "", "GNU parallel's --halt: `WHEN,fail=N` (or N%): stop once N tasks failed, cancelling those that run (now) or letting them end (soon); WHEN,success=N once N succeeded (exit 0), WHEN,done=N once N ended; never; 1, 2, -1 and -2 as parallel reads them")

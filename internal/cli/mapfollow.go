@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,8 @@ const (
 	outputNone    mapOutput = iota // a job array: its tasks write to files, as sbatch's do
 	outputDone                     // each task's as it ends, whole (GNU parallel's default --group)
 	outputOrdered                  // each task's whole, in input order (-k)
+	outputLines                    // each task's lines as they come (--lb, maplive.go)
+	outputRaw                      // each task's bytes as they come (-u, maplive.go)
 )
 
 // followOpts says how to follow a map.
@@ -88,6 +91,14 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		bar = newProgress(stderr, width, time.Now(), j.Tasks)
 	}
 	p := newTaskPrinter(cl, j, o, out.stdout, stderr, bar)
+	// The loop holds p.mu but while it waits: the followers of running
+	// tasks (-u, --lb) write under it.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live != nil {
+		p.liveCtx, p.cancelLive = context.WithCancel(ctx)
+		defer p.stopLive()
+	}
 	// Why it waits, when nothing of it runs (queued, or stalled mid-run: a
 	// budget spent, a disk nearly full): on a terminal once it has waited a
 	// second, above the bar, and again when the reason changes; to a log or
@@ -118,6 +129,14 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		if last.State.Terminal() {
 			break
 		}
+		if p.live != nil && last.Tasks.Running > 0 {
+			if err := p.followRunning(last.Tasks.Running + last.Tasks.Done()); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				return serverGone(err, j.ID)
+			}
+		}
 		switch {
 		case last.Waiting == "" || last.Tasks.Running > 0:
 			stalled = time.Time{}
@@ -136,7 +155,9 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 			bar.draw(last.Tasks, last.CostUSD, time.Now())
 		}
 		// The job as it is 200 ms from now, or the moment it ends.
+		p.mu.Unlock()
 		nj, err := cl.WaitFor(ctx, j.ID, 200*time.Millisecond)
+		p.mu.Lock()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -270,6 +291,14 @@ type taskPrinter struct {
 	open   bool               // the last byte printed was no newline
 	gone   error              // the first task whose log was removed (410), said at the end
 
+	// -u and --lb (maplive.go): the running tasks followed, by index, the
+	// tasks started at the last look for more, and the followers' context.
+	mu         sync.Mutex
+	live       map[int]*follower
+	nStarted   int
+	liveCtx    context.Context
+	cancelLive context.CancelFunc
+
 	// A scan's reads and writes: the pack file of the tasks' small outputs
 	// kept open across them, one buffer to copy through, and stdout
 	// written in large writes (flushed at the scan's end, and before
@@ -293,6 +322,9 @@ func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stder
 		buf: make([]byte, 32<<10), out: bufio.NewWriterSize(stdout, 64<<10)}
 	if o.output == outputOrdered {
 		p.ended, p.wait = make([]bool, j.Tasks.Total), map[int]burst.Task{}
+	}
+	if o.live() {
+		p.live = map[int]*follower{}
 	}
 	if o.verbose != nil && o.verboseErr && o.output != outputNone {
 		p.said = make([]bool, j.Tasks.Total)
@@ -347,7 +379,7 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		}
 		from = page[len(page)-1].Index + 1
 	}
-	if p.o.output == outputDone {
+	if p.o.output != outputOrdered {
 		slices.SortStableFunc(fresh, func(a, b burst.Task) int {
 			if a.EndedAt != nil && b.EndedAt != nil && !a.EndedAt.Equal(*b.EndedAt) {
 				return a.EndedAt.Compare(*b.EndedAt)
@@ -477,6 +509,17 @@ func (p *taskPrinter) say(t burst.Task) error {
 // print writes task t's stdout to stdout, then its stderr to stderr, the
 // progress line out of the way meanwhile.
 func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
+	f := p.followed(t) // -u, --lb: its output was printed as it came
+	if f != nil && f.err != nil {
+		var ce *client.Error
+		if !errors.As(f.err, &ce) || ce.Status != http.StatusGone {
+			return f.err
+		}
+		p.gone = cmp.Or(p.gone, f.err)
+	}
+	if f != nil && f.attempt != t.Attempt {
+		f = nil // an attempt after the one followed: printed whole
+	}
 	if t.State == burst.Cancelled {
 		// As parallel prints nothing of a job its --halt killed: what a
 		// cancelled task wrote stays in burst logs JOB --task N.
@@ -494,11 +537,17 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	if err := p.say(t); err != nil { // one that started and ended between two looks
 		return err
 	}
+	if f != nil {
+		received = f.received
+	}
 	for _, s := range []struct {
 		name, path string
 		from, to   int64
 		w          io.Writer
 	}{{"stdout", t.Stdout, t.StdoutFrom, t.StdoutTo, stdout}, {"stderr", t.Stderr, t.StderrFrom, t.StderrTo, stderr}} {
+		if f != nil {
+			break
+		}
 		out := s.w
 		if p.o.results != nil {
 			// saved, not printed
