@@ -18,7 +18,14 @@ import (
 // before it runs).
 func TestMapLiveOutputAsGNUParallel(t *testing.T) {
 	t.Parallel()
-	h, _, _, _, _, _ := newParallelLab(t)
+	h, _, _, _, _, same := newParallelLab(t)
+	// parallel's -u prints no tag, -k or not (--tag and --tagstring are
+	// left out); --lb tags each line.
+	t.Run("tags", func(t *testing.T) {
+		for _, flags := range [][]string{{"-j1", "-u", "--tag"}, {"-k", "-u", "--tagstring", "T{#}"}, {"-j1", "--lb", "--tag"}} {
+			same(t, flags, "sh", "-c", "echo x$1; echo y$1 >&2", "_", "{}", ":::", "a", "b")
+		}
+	})
 	for _, c := range []struct {
 		flag, first, script string
 	}{
