@@ -626,6 +626,10 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		same(t, []string{"-k", "-N0"}, "echo", "x{}y", "{#}", ":::", "a", "b")
 		same(t, []string{"-k", "-N0", "--tag"}, "echo", "hi", ":::", "a", "b")
 		sameAs(t, nil, []string{"-k", "-N0"}, "echo", "{#}", "&&", "echo", "done", "::::", f2)
+		// {} alone in a word is no argument then (parallel's shell drops
+		// the empty word), an empty one with -q.
+		sameAs(t, nil, []string{"-k", "-n0"}, "printf", "[%s]", "a", "{}", "{.}{/}", "b", "c{}", ":::", "x", "y")
+		same(t, []string{"-k", "-n0", "--quote"}, "printf", "[%s]", "a", "{}", "{.}{/}", "b", "c{}", ":::", "x", "y")
 	})
 
 	// Words written for parallel's shell to expand are expanded, as parallel's shell expands them:

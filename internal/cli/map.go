@@ -1300,19 +1300,14 @@ func withoutInputs(tmpl []string, shell bool, sources []mapspec.Source) ([]mapsp
 	case mapspec.UsesSlot(tmpl):
 		return nil, usage("-N 0: {%%} is known only when a task starts: read $PARALLEL_JOBSLOT in the command instead (burst map -N0 --shell -- 'CMD $PARALLEL_JOBSLOT')")
 	}
-	var in []string
-	if slices.ContainsFunc(tmpl, mapspec.HasReplacement) {
-		in = []string{""} // {} stands for nothing; with no replacement string, nothing is appended
-	}
 	n := int64(len(sources[0]))
 	out := make(mapspec.Source, n)
+	m := &burst.MapSpec{Template: tmpl, Shell: shell}
 	for i := range out {
-		argv := mapspec.ExpandWith(tmpl, in, mapspec.Numbers{Seq: int64(i) + 1, Total: n}, shell, false, false)
-		if shell {
-			out[i] = argv[len(argv)-1]
-		} else {
-			out[i] = shellquote.Join(argv)
-		}
+		// No input: {} stands for nothing (a word of it alone is none, as
+		// parallel's, -q or not: echo a {} b is echo a  b), and nothing
+		// is appended.
+		out[i] = dryRunLine(m, nil, mapspec.Numbers{Seq: int64(i) + 1, Total: n})
 	}
 	return []mapspec.Source{out}, nil
 }

@@ -973,6 +973,9 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 					return // nothing, as parallel writes it in its shell text
 				}
 			}
+			if t.kind == kAll && len(inputs) == 0 {
+				return // {} of a task of no input (-n 0): the same
+			}
 			missing = false
 			if t.kind == kAll && len(inputs) > 1 {
 				for i, in := range inputs {

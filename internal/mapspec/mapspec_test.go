@@ -368,7 +368,8 @@ func TestExpand(t *testing.T) {
 		{"no placeholder, literal braces", []string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+}", "{....}", "{+//}", "${x}"}, []string{"v"}, 1,
 			[]string{"echo", "{foo}", "{", "}", "a{b", "{1", "{ }", "{-}", "{1 }", "{+}", "{....}", "{+//}", "${x}", "v"}},
 		{"nested braces", []string{"{{}}", "{{1}}"}, []string{"v"}, 1, []string{"{v}", "{v}"}},
-		{"no inputs", []string{"echo", "{}", "x{}x"}, nil, 1, []string{"echo", "", "xx"}},
+		// parallel -n0 echo a {} x{}x b ::: v runs echo a  xx b: no argument where {} stood alone.
+		{"no inputs", []string{"echo", "a", "{}", "x{}x", "{.}{/}", "b"}, nil, 1, []string{"echo", "a", "xx", "b"}},
 		{"no inputs no placeholder", []string{"date"}, nil, 1, []string{"date"}},
 		{"empty input", []string{"echo", "[{}]"}, []string{""}, 1, []string{"echo", "[]"}},
 		{"only {#} counts as a placeholder", []string{"echo", "{#}"}, []string{"a"}, 3, []string{"echo", "3"}},
