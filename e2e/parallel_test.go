@@ -436,6 +436,10 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		same(t, []string{"-k", "-j", "1", "--plus"}, append([]string{"echo", "{##}", "{0#}", "{0%}"}, append(in, in[1:]...)...)...)
 		same(t, []string{"-k", "--plus", "--tagstring", "{0#}/{##}"}, append([]string{"echo", "{/..}"}, in...)...)
 		same(t, []string{"--dry-run", "--plus", "-k"}, append([]string{"echo", "{+.}", "{##}"}, in...)...)
+		// {slot}: the job slot in the command (no input appended), the
+		// text ${PARALLEL_JOBSLOT} in --tagstring.
+		sameAs(t, nil, []string{"-k", "-j", "1", "--plus"}, "echo", "{slot}", "x{slot}", ":::", "a", "b")
+		same(t, []string{"-k", "-j", "1", "--plus", "--tagstring", "{slot}"}, "echo", "x", ":::", "a", "b")
 	})
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the

@@ -158,7 +158,8 @@ GNU parallel's --plus strings too, with --plus or without:
   {..} {...}  without two, three extensions     {/..} {/...}  of the basename
   {+/} the directory ('' for none)  {+.} {+..} {+...}  what {.} {..} {...} drop
   {##} the number of tasks; {0#} {0%}  {#} and {%} zero-padded
-(--plus's bash-like {:-str} {#str} {%str} {/a/b} ... are not: use --shell).
+(--plus's bash-like {:-str} {#str} {%str} {/a/b} ... are not: use --shell;
+with --plus, {slot} is {%}; its {host} {uniq} {choose_k} ... are refused).
 With none of them, the inputs are appended as arguments.
 
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
@@ -362,6 +363,11 @@ none of them.`,
 				}
 				tmpl = mapspec.ReplaceWith(tmpl, replace)
 			}
+			if plus {
+				if err := plusStrings(tmpl, &tagString, &resultsName); err != nil {
+					return err
+				}
+			}
 			if slices.Equal(tmpl, []string{"{}"}) {
 				// parallel {} (cat cmds.txt | parallel -j 8 {}): the input
 				// is the command, run in a shell as with no command given.
@@ -516,9 +522,6 @@ none of them.`,
 			}
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
-			}
-			if b := mapspec.BashLike(append([]string{tagString, resultsName}, tmpl...)); plus && b != "" {
-				return usage("%s: burst takes --plus's {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%%}, not its bash-like strings ({:-str} {#str} {%%str} {/a/b} ...): compute the value in the command with --shell, e.g. burst map --shell -- 'f={}; echo ${f%%.gz}'", b)
 			}
 			if err := mapspec.Validate(tmpl, positions); err != nil && !commands {
 				return usage("%v", err)

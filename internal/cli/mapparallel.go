@@ -832,3 +832,38 @@ func parallelEnvAll(names []string, getenv func(string) string) error {
 	}
 	return usage("--env _ passes the variables that GNU parallel's --record-env did not record, and none were (no %s), so parallel stops: leave out --env _, as every task of burst map starts with the whole environment it was started in", filepath.Join(dir, "ignored_vars"))
 }
+
+// plusStrings reads GNU parallel's --plus strings in a map's command
+// (words), --tagstring and --results as burst fills them: {slot} is
+// the task's job slot, {%}; a bash-like string ({%.gz} ...) or one that is no
+// function of a task's inputs and numbers ({host}, {uniq} ...) is refused,
+// named, with what to do instead. The rest ({..} {##} {0#} ...) burst fills
+// with --plus or without.
+func plusStrings(words []string, tag, results *string) error {
+	all := append([]string{*tag, *results}, words...)
+	if b := mapspec.BashLike(all); b != "" {
+		return usage("%s: burst takes --plus's {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%%} {slot}, not its bash-like strings ({:-str} {#str} {%%str} {/a/b} ...): compute the value in the command with --shell, e.g. burst map --shell -- 'f={}; echo ${f%%.gz}'", b)
+	}
+	for _, r := range []struct{ s, instead string }{
+		{"{host}", "burst map runs no task over ssh (no -S): read the machine in the command, with --shell: $(hostname)"},
+		{"{sshlogin}", "burst map runs no task over ssh (no -S): read the machine in the command, with --shell: $(hostname)"},
+		{"{hgrp}", "burst map has no host groups (no -S)"},
+		{"{agrp}", "burst map has no host groups (no -S)"},
+		{"{uniq}", "burst map runs every combination of its inputs: leave out those with an input twice before the map (or skip them in the command)"},
+		{"{choose_k}", "burst map runs every combination of its inputs: leave out those not in increasing order before the map (or skip them in the command)"},
+	} {
+		if slices.ContainsFunc(all, func(w string) bool { return strings.Contains(w, r.s) }) {
+			return usage("--plus's %s: %s", r.s, r.instead)
+		}
+	}
+	// {slot}: parallel writes the shell's ${PARALLEL_JOBSLOT}, the task's
+	// job slot, a replacement string (no input is appended); as it is in
+	// --tagstring and --results, which no shell reads (nor with -q, where
+	// burst fills the slot).
+	for i := range words {
+		words[i] = strings.ReplaceAll(words[i], "{slot}", "{%}")
+	}
+	*tag = strings.ReplaceAll(*tag, "{slot}", "${PARALLEL_JOBSLOT}")
+	*results = strings.ReplaceAll(*results, "{slot}", "${PARALLEL_JOBSLOT}")
+	return nil
+}

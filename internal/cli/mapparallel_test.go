@@ -251,6 +251,21 @@ func TestMapPlusBashLikeRefused(t *testing.T) {
 			t.Errorf("burst map %q: exit %d, %q %q; want it refused, naming --shell", args, code, out, errb)
 		}
 	}
+	// --plus's strings that are no function of a task's inputs and
+	// numbers are refused, named; without --plus they are text, as in
+	// parallel (parallel echo {host} ::: a prints {host} a).
+	for _, s := range []string{"{host}", "{sshlogin}", "{hgrp}", "{agrp}", "{uniq}", "{choose_k}"} {
+		if out, errb, code := dryRunMap(t, "--plus", "echo", s, ":::", "a"); code != 255 || out != "" || !strings.Contains(errb, "--plus's "+s+":") {
+			t.Errorf("burst map --plus echo %s: exit %d, %q %q; want it refused, naming it", s, code, out, errb)
+		}
+		if out, errb, code := dryRunMap(t, "echo", s, ":::", "a"); code != 0 || !strings.Contains(out, s) || !strings.HasSuffix(out, " a\n") {
+			t.Errorf("burst map echo %s (no --plus): exit %d, %q %q; want it as text", s, code, out, errb)
+		}
+	}
+	// -N0 gives the command no input: a bash-like string is refused all the same.
+	if out, errb, code := dryRunMap(t, "--plus", "-N0", "echo", "{%.gz}", ":::", "a"); code != 255 || out != "" || !strings.Contains(errb, "{%.gz}") {
+		t.Errorf("burst map --plus -N0 echo {%%.gz}: exit %d, %q %q; want it refused", code, out, errb)
+	}
 	if out, errb, code := dryRunMap(t, "--plus", "--shell", "f={}; echo ${f%.gz} {..}", ":::", "a.tar.gz"); code != 0 || out != "f=a.tar.gz; echo ${f%.gz} a\n" {
 		t.Errorf("--plus --shell with ${f%%.gz}: exit %d, %q %q", code, out, errb)
 	}
