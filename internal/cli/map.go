@@ -114,7 +114,8 @@ trims each input. -a FILE is :::: FILE before the
 parallel's "This job was killed because it timed out:" and its command); --delay SECONDS starts a task at most every
 SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
 started tasks end) is --max-failures N-1, exiting as parallel does; --halt now,success=1
-stops the map at its first success, exit 0 (done=N: once N ended, whatever their end).
+stops the map at its first success, exit 0 (done=N: once N ended, whatever their end);
+each task --halt counts is named on stderr as it ends, as parallel's "This job failed:".
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,

@@ -380,12 +380,7 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		from = page[len(page)-1].Index + 1
 	}
 	if p.o.output != outputOrdered {
-		slices.SortStableFunc(fresh, func(a, b burst.Task) int {
-			if a.EndedAt != nil && b.EndedAt != nil && !a.EndedAt.Equal(*b.EndedAt) {
-				return a.EndedAt.Compare(*b.EndedAt)
-			}
-			return a.Index - b.Index
-		})
+		slices.SortStableFunc(fresh, byEnd)
 		for _, t := range fresh {
 			p.take(t.Index)
 			if err := p.sayStarted(t.EndedAt); err != nil {
@@ -395,6 +390,9 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 				return err
 			}
 			if err := p.print(ctx, t); err != nil {
+				return err
+			}
+			if err := p.haltSay(t); err != nil {
 				return err
 			}
 		}
@@ -427,7 +425,74 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 			return err
 		}
 	}
+	// --halt's word on each task that ended, after what its end let print,
+	// as parallel's after the jobs -k let it print.
+	slices.SortStableFunc(fresh, byEnd)
+	for _, t := range fresh {
+		if err := p.haltSay(t); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// byEnd orders tasks by their end, then by index.
+func byEnd(a, b burst.Task) int {
+	if a.EndedAt != nil && b.EndedAt != nil && !a.EndedAt.Equal(*b.EndedAt) {
+		return a.EndedAt.Compare(*b.EndedAt)
+	}
+	return a.Index - b.Index
+}
+
+// haltSay says on stderr, with --halt, that task t failed, succeeded or
+// ended, naming its command, as GNU parallel 20221122 says each job its
+// --halt counts as it ends ("This job failed:", then the command; with
+// success=, "This job succeeded:"; with done=, "This job finished:"). A
+// task the halt cancelled gets none, as parallel's killed jobs.
+func (p *taskPrinter) haltSay(t burst.Task) error {
+	if p.o.command == nil || t.State == burst.Cancelled {
+		return nil
+	}
+	var what string
+	switch haltOn(p.o.halt) {
+	case "fail":
+		if t.State == burst.Failed || t.State == burst.Timeout || t.State == burst.Lost {
+			what = "failed"
+		}
+	case burst.HaltOnSuccess:
+		if t.State == burst.Succeeded {
+			what = "succeeded"
+		}
+	case burst.HaltOnDone:
+		what = "finished"
+	}
+	if what == "" {
+		return nil
+	}
+	if p.bar != nil {
+		p.bar.clear()
+	}
+	_, err := fmt.Fprintf(p.stderrAfterStdout(), "burst: This job %s:\n%s\n", what, p.o.command(t))
+	return err
+}
+
+// haltOn is what a map's --halt (as given) counts: fail, success or done
+// ("" for none), its short forms read as parallelHalt reads them.
+func haltOn(halt string) string {
+	switch halt {
+	case "", "never", "0":
+		return ""
+	case "1", "2":
+		return "fail"
+	case "-1", "-2":
+		return burst.HaltOnSuccess
+	}
+	if strings.HasSuffix(halt, "%") && !strings.Contains(halt, ",") {
+		return "fail"
+	}
+	_, cond, _ := strings.Cut(halt, ",")
+	why, _, _ := strings.Cut(cond, "=")
+	return why
 }
 
 func (p *taskPrinter) take(i int) {
