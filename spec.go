@@ -141,6 +141,13 @@ type JobSpec struct {
 	// (not held, its dependencies met, its begin time come), as Slurm
 	// ends such a job as DEADLINE when its scheduler looks at it.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// TimeMin is sbatch --time-min in seconds (0: none): the least time
+	// limit the job will take. With a Deadline, a task is taken to need
+	// TimeMin rather than its time limit, and one that starts when its
+	// time limit would run past the Deadline has its limit cut to end by
+	// then (whole minutes), as Slurm 22.05 starts it; at most the time
+	// limit when there is one.
+	TimeMin int64 `json:"time_min,omitempty"`
 	// Stack, when set, is the software stack every task runs inside
 	// (stackref.go): the client names it (Name, and Version or Digest);
 	// the server resolves the rest at submit.
@@ -679,6 +686,12 @@ func (s *JobSpec) validateFields() error {
 	}
 	if err := checkCount("max running", s.MaxRunning, MaxTasks); err != nil {
 		return err
+	}
+	switch {
+	case s.TimeMin < 0 || s.TimeMin > MaxTimeLimitS:
+		return fmt.Errorf("--time-min %d s: give 0 (none) to %d s", s.TimeMin, int64(MaxTimeLimitS))
+	case s.Resources.TimeLimit > 0 && s.TimeMin > s.Resources.TimeLimit:
+		return fmt.Errorf("--time-min %s exceeds the job's time limit %s: give one no longer", FormatTimeLimit(time.Duration(s.TimeMin)*time.Second), FormatTimeLimit(time.Duration(s.Resources.TimeLimit)*time.Second))
 	}
 	if s.Nice < -20 || s.Nice > 19 {
 		return fmt.Errorf("--nice %d: give a niceness from -20 to 19, as nice(1) takes", s.Nice)

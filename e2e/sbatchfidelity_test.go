@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -940,6 +941,14 @@ while [ ! -e `+release+` ]; do sleep 0.05; done
 	show := face("scontrol", "show", "job", id).stdout
 	if !strings.Contains(show, " MinMemoryNode=0 ") || !regexp.MustCompile(` TRES=cpu=1,mem=[1-9]\d*[MG],node=1,`).MatchString(show) {
 		t.Errorf("scontrol show job of a --mem=0 job: want MinMemoryNode=0 and the machine's memory in TRES:\n%s", show)
+	}
+	// squeue reads its spec for %m and -O MinMemory: 0, as Slurm's
+	// squeue showed the same job (burst showed the machine's memory).
+	if got := face("squeue", "-h", "-j", id, "-o", "%m|%t").stdout; got != "0|R\n" {
+		t.Errorf("squeue -o %%m of the --mem=0 job: %q, want 0|R", got)
+	}
+	if got := strings.Fields(face("squeue", "-h", "-j", id, "-O", "MinMemory,JobID").stdout); !slices.Equal(got, []string{"0", id}) {
+		t.Errorf("squeue -O MinMemory of the --mem=0 job: %q, want 0", got)
 	}
 	other := strings.TrimSpace(face("sbatch", "--parsable", "--mem=100M", "-o", filepath.Join(dir, "other.out"), "--wrap", "echo ran").stdout)
 	h.waitFor("the job beside it to wait for its memory", 30*time.Second, func() bool {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,64 @@ func field(f []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestSlurmFaceTimeMin: sbatch --time-min, as Slurm 22.05 took the same
+// jobs beside it (slurm-dev.sh): one with a --deadline an hour on, -t 120
+// and --time-min=59 starts with its time limit cut to end by its deadline
+// (TimeLimit=01:00:00 there, started in the second it was submitted;
+// 00:59:00 when it starts a second later, as the cut is in whole
+// minutes), and scontrol shows TimeMin=00:59:00, squeue -O MinTime 59:00
+// and -O Deadline its deadline; one with a --deadline and no -t is
+// given TimeMin=00:01:00. A --time-min above -t, or one that cannot end
+// by the deadline, is refused: "sbatch: error: Batch job submission
+// failed: Invalid time-min specification (exceeds job's time or other
+// limits)", exit 1; one sbatch cannot read "sbatch: error: Invalid
+// --time-min specification", exit 255. A pending job's LastSchedEval is
+// its submission, as 22.05 shows one held (burst showed Unknown).
+func TestSlurmFaceTimeMin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sb := func(args ...string) string {
+		return strings.TrimSpace(h.mustRun(append([]string{"slurm", "sbatch", "--parsable", "-o", "/dev/null"}, args...)...).stdout)
+	}
+	cut := sb("--deadline", "now+1hour", "-t", "120", "--time-min", "59", "--wrap", "sleep 300")
+	none := sb("-H", "--deadline", "now+1hour", "--wrap", "true")
+	t.Cleanup(func() { h.run("slurm", "scancel", cut, none) })
+	h.waitFor("the job to start", 60*time.Second, func() bool {
+		return h.mustRun("slurm", "squeue", "-h", "-j", cut, "-o", "%t").stdout == "R\n"
+	})
+	show := h.mustRun("slurm", "scontrol", "show", "job", cut).stdout
+	f := strings.Fields(show)
+	if lim := field(f, "TimeLimit"); field(f, "TimeMin") != "00:59:00" || lim != "01:00:00" && lim != "00:59:00" {
+		t.Errorf("scontrol show job %s: TimeLimit=%s TimeMin=%s, want its limit cut to 01:00:00 (or 00:59:00) and TimeMin=00:59:00", cut, lim, field(f, "TimeMin"))
+	}
+	if field(f, "LastSchedEval") != field(f, "StartTime") {
+		t.Errorf("scontrol show job %s: LastSchedEval=%s, want its StartTime %s", cut, field(f, "LastSchedEval"), field(f, "StartTime"))
+	}
+	want := []string{"59:00", field(f, "Deadline")}
+	if got := strings.Fields(h.mustRun("slurm", "squeue", "-h", "-j", cut, "-O", "MinTime,Deadline").stdout); !slices.Equal(got, want) {
+		t.Errorf("squeue -O MinTime,Deadline: %q, want %q", got, want)
+	}
+	f = strings.Fields(h.mustRun("slurm", "scontrol", "show", "job", none).stdout)
+	if field(f, "TimeMin") != "00:01:00" || field(f, "TimeLimit") != "UNLIMITED" {
+		t.Errorf("scontrol show job of --deadline without -t: TimeMin=%s TimeLimit=%s, want 00:01:00 and UNLIMITED", field(f, "TimeMin"), field(f, "TimeLimit"))
+	}
+	if field(f, "LastSchedEval") != field(f, "SubmitTime") {
+		t.Errorf("scontrol show job of a held job: LastSchedEval=%s, want its SubmitTime %s", field(f, "LastSchedEval"), field(f, "SubmitTime"))
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"-t", "120", "--time-min", "150"}, 1, "sbatch: error: Batch job submission failed: Invalid time-min specification (exceeds job's time or other limits)"},
+		{[]string{"--deadline", "now+1hour", "--time-min", "61"}, 1, "sbatch: error: Batch job submission failed: Invalid time-min specification (exceeds job's time or other limits)"},
+		{[]string{"--time-min", "abc"}, 255, "sbatch: error: Invalid --time-min specification"},
+	} {
+		r := h.run(append(append([]string{"slurm", "sbatch", "-o", "/dev/null"}, c.args...), "--wrap", "true")...)
+		if r.code != c.code || !strings.HasPrefix(r.stderr, c.msg) {
+			t.Errorf("sbatch %v: exit %d, %q; want exit %d and %q", c.args, r.code, r.stderr, c.code, c.msg)
+		}
+	}
 }

@@ -73,7 +73,7 @@ var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
-	"time-min", "exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "licenses",
+	"exclude", "contiguous", "overcommit", "spread-job", "use-min-nodes", "licenses",
 	// what Slurm 22.05's sbatch takes that changes nothing on burst's
 	// machines: frequency, binding, core and thread reservations, switch
 	// and network placement, profiling, node reboots and power, MCS
@@ -121,9 +121,12 @@ to the batch shell with B:, else to the job's steps), -d/--dependency
 pending, Reason DependencyNeverSatisfied, as with Slurm, unless
 --kill-on-invalid-dep=yes cancels it), --deadline=TIME (a bad or past
 time is refused, as sbatch refuses it; a job not started by the time it
-could no longer end by then, its -t or a minute from now, never starts:
-it ends as DEADLINE; one held or waiting for a dependency is looked at
-once let go, as Slurm looks at it), -M/--clusters (burst is one cluster:
+could no longer end by then, its --time-min or else its -t from now,
+never starts: it ends as DEADLINE; one held or waiting for a dependency
+is looked at once let go, as Slurm looks at it), --time-min=TIME (with
+--deadline: the job starts with its time limit cut to end by then, as
+Slurm starts it; one with a deadline and no -t takes a minute),
+-M/--clusters (burst is one cluster:
 the id is printed with its name, "N;burst" with --parsable), -b/--begin=TIME
 (now+1hour, 16:00, 2026-12-24T09:00, ...), -i/--input (the batch script's
 stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
@@ -135,7 +138,7 @@ by it). Accepted and ignored: --comment,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 --acctg-freq, --wckey, --reservation, --priority, -C, and the node
 layout ones: --cores-per-socket (--cores), --sockets-per-node,
---ntasks-per-socket, -B, --mincpus, --tmp, --time-min, -x, --contiguous,
+--ntasks-per-socket, -B, --mincpus, --tmp, -x, --contiguous,
 -O, -s, --spread-job, --use-min-nodes; -L/--licenses (burst counts no
 licenses), and --cpu-freq,
 --gpu-bind, --gres-flags, --thread-spec, --core-spec, --switches,
@@ -175,7 +178,7 @@ type sbatchArgs struct {
 	testOnly bool               // --test-only: check, say when it would start, submit nothing
 	verbose  int                // -v: print the options defined
 	clusters bool               // -M/--clusters: burst is one cluster; the id is printed with its name
-	deadline time.Time          // --deadline: checked, as sbatch checks it; the job's JobSpec.Deadline
+	times    sbatchTimes        // --deadline, --time-min
 	rest     []string           // SCRIPT ARGS...
 }
 
@@ -250,12 +253,8 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		default:
 			return usage("sbatch: --kill-on-invalid-dep=%s: give yes or no", v)
 		}
-	case "deadline":
-		t, err := sbatchDeadline(v)
-		if err != nil {
-			return err
-		}
-		a.deadline = t
+	case "deadline", "time-min":
+		return a.times.set(o.Name, v)
 	case "help", "usage":
 		return usage("sbatch: see `burst slurm sbatch --help`... as `burst help slurm sbatch`")
 	default:
@@ -266,6 +265,66 @@ func (a *sbatchArgs) set(o sbatch.Option, v string) error {
 		default:
 			return usage("sbatch: --%s is not supported by burst (%s)", o.Name, sbatchSupported())
 		}
+	}
+	return nil
+}
+
+// sbatchTimes are an sbatch job's --deadline and --time-min, from its
+// command line or its script's #SBATCH lines: checked as sbatch checks
+// them, the job's JobSpec.Deadline and TimeMin.
+type sbatchTimes struct {
+	deadline time.Time
+	timeMin  *time.Duration // nil: not given
+}
+
+// set takes --deadline or --time-min's value v; one sbatch cannot read is
+// refused in its words, exit 255, as Slurm 22.05's sbatch refuses
+// `--time-min=abc` ("sbatch: error: Invalid --time-min specification").
+func (t *sbatchTimes) set(name, v string) error {
+	if name == "deadline" {
+		d, err := sbatchDeadline(v)
+		t.deadline = d
+		return err
+	}
+	d, err := burst.ParseTimeLimit(v)
+	if err != nil {
+		return &ExitError{Code: 255, Msg: "sbatch: error: Invalid --time-min specification: " +
+			"give a time as -t takes one, e.g. 30, 1:30:00 or 2-00:00:00"}
+	}
+	t.timeMin = &d
+	return nil
+}
+
+// over is t (the command line's) over the script's: each one t gives wins.
+func (t sbatchTimes) over(script sbatchTimes) sbatchTimes {
+	if t.deadline.IsZero() {
+		t.deadline = script.deadline
+	}
+	if t.timeMin == nil {
+		t.timeMin = script.timeMin
+	}
+	return t
+}
+
+// apply sets spec's Deadline and TimeMin, refusing a --time-min that
+// exceeds the job's time limit, or that could no longer end by its
+// deadline from now, in Slurm 22.05's words (exit 1, nothing submitted:
+// checked beside it, `-t 120 --time-min=150` and `--deadline=now+1hour
+// --time-min=61` both are). A job with a deadline and neither -t nor
+// --time-min takes a minute, as Slurm gives it TimeMin=00:01:00.
+func (t sbatchTimes) apply(spec *burst.JobSpec, now time.Time) error {
+	spec.Deadline = t.deadline
+	limit := time.Duration(spec.Resources.TimeLimit) * time.Second
+	switch {
+	case t.timeMin != nil:
+		spec.TimeMin = int64(*t.timeMin / time.Second)
+	case !t.deadline.IsZero() && limit == 0:
+		spec.TimeMin = 60
+	}
+	tm := time.Duration(spec.TimeMin) * time.Second
+	if limit > 0 && tm > limit || !t.deadline.IsZero() && tm > 0 && now.Add(tm).After(t.deadline) {
+		return &ExitError{Code: 1, Msg: "sbatch: error: Batch job submission failed: Invalid time-min specification " +
+			"(exceeds job's time or other limits) (--time-min " + burst.FormatTimeLimit(tm) + ": give one no longer than -t, that fits before --deadline)"}
 	}
 	return nil
 }
@@ -338,9 +397,9 @@ func scriptOnPath(name string) string {
 // where --ntasks was meant, another site's --nvps) or a word that is no
 // option (sbatch: error: Invalid directive found in batch script: WORD),
 // exit 255, nothing submitted. burst run SCRIPT only warns of them.
-func scriptDirectives(path string, data []byte) (deadline time.Time, err error) {
+func scriptDirectives(path string, data []byte) (times sbatchTimes, err error) {
 	if len(data) == 0 {
-		return deadline, &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
+		return times, &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
 	}
 	sc, err := sbatch.Parse(path, data)
 	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
@@ -348,23 +407,23 @@ func scriptDirectives(path string, data []byte) (deadline time.Time, err error) 
 		if sbatch.Fatal(err) {
 			code = 255 // as the command line's -m or -t: sbatch's exit(-1)
 		}
-		return deadline, &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
+		return times, &ExitError{Code: code, Msg: "sbatch: error: " + err.Error()}
 	}
 	got, rest, err := slurmface.Getopt("sbatch", sbatchOpts(), sc.Args, true)
 	if err != nil {
-		return deadline, optUsage(err)
+		return times, optUsage(err)
 	}
 	if len(rest) > 0 {
-		return deadline, &ExitError{Code: 255, Msg: "sbatch: error: Invalid directive found in batch script: " + rest[0]}
+		return times, &ExitError{Code: 255, Msg: "sbatch: error: Invalid directive found in batch script: " + rest[0]}
 	}
 	for _, g := range got {
-		if g.Opt.Name() == "deadline" {
-			if deadline, err = sbatchDeadline(g.Value); err != nil {
-				return deadline, err
+		if n := g.Opt.Name(); n == "deadline" || n == "time-min" {
+			if err := times.set(n, g.Value); err != nil {
+				return times, err
 			}
 		}
 	}
-	return deadline, nil
+	return times, nil
 }
 
 // wrapScript is the script sbatch --wrap makes of a command.
@@ -410,11 +469,11 @@ func runSbatch(c *cobra.Command, args []string) error {
 			return fmt.Errorf("sbatch: reading the script from stdin: %w", err)
 		}
 	}
-	deadline, err := scriptDirectives(path, data)
+	script, err := scriptDirectives(path, data)
 	if err != nil {
 		return err
 	}
-	if err := pastDeadline(a.deadline, deadline, time.Now()); err != nil {
+	if err := pastDeadline(a.times.deadline, script.deadline, time.Now()); err != nil {
 		return err
 	}
 	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)
@@ -427,7 +486,9 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	a.wait = a.wait || sc.Wait // #SBATCH --wait and --parsable, as on the command line
 	a.parsable = a.parsable || sc.Parsable
-	spec.Deadline = cmp.Or(a.deadline, deadline) // the command line's, else the script's
+	if err := a.times.over(script).apply(spec, time.Now()); err != nil {
+		return err
+	}
 	if path == "--wrap" || path == "stdin" {
 		spec.ScriptRef = ""
 		if spec.Name == "" {
@@ -618,7 +679,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 	if s := j.Spec; s != nil {
 		fj.HasSpec = true
 		fj.WorkDir = s.Workdir
-		fj.Deadline = s.Deadline
+		fj.Deadline, fj.TimeMin = s.Deadline, time.Duration(s.TimeMin)*time.Second
 		if b := s.Batch; b != nil {
 			fj.NoRequeue, fj.Exclusive = b.NoRequeue, b.Exclusive
 			fj.NTasks = b.NTasks
@@ -854,7 +915,8 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		}
 		full := f.job(j)
 		fj.Begin, fj.WorkDir, fj.Command, fj.NTasks, fj.HasSpec = full.Begin, full.WorkDir, full.Command, full.NTasks, true
-		fj.Exclusive, fj.NoRequeue = full.Exclusive, full.NoRequeue
+		fj.Exclusive, fj.NoRequeue, fj.Batch = full.Exclusive, full.NoRequeue, full.Batch
+		fj.Deadline, fj.TimeMin = full.Deadline, full.TimeMin
 		fj.StdOut, fj.StdErr, fj.StdIn = squeueFilesOf(j.Spec, fj)
 	}
 }

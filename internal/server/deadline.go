@@ -20,15 +20,48 @@ import (
 // when it is released; one whose -t cannot fit before its deadline is
 // taken at submit and ends so at once). It runs at every placement, so at
 // the latest on the scheduler's tick.
+//
+// A job of one task with a --time-min (sbatch gives one of a minute to a
+// job with a deadline and no -t, as Slurm does) is taken to need that
+// much, and starts with its time limit cut to end by its deadline (whole
+// minutes, no less than its --time-min), as Slurm 22.05 starts it
+// (checked beside it: --deadline=now+1hour -t 120 --time-min=59 runs with
+// TimeLimit=01:00:00). An array's tasks, each started with the array's
+// one time limit, are taken to need all of it.
 
-// deadlineLimit is the time a job's task is taken to need: its time
-// limit, or a minute without one, as Slurm takes a job with none
-// (slurmctld's "time_min 1").
+// deadlineLimit is the time a job's task is taken to need: its
+// --time-min (a job of one task), else its time limit, or a minute
+// without one, as Slurm takes a job with none (slurmctld's "time_min 1").
 func deadlineLimit(spec *burst.JobSpec) time.Duration {
-	if s := spec.Resources.TimeLimit; s > 0 {
-		return time.Duration(s) * time.Second
+	switch {
+	case spec.TimeMin > 0 && spec.Tasks <= 1:
+		return time.Duration(spec.TimeMin) * time.Second
+	case spec.Resources.TimeLimit > 0:
+		return time.Duration(spec.Resources.TimeLimit) * time.Second
 	}
 	return time.Minute
+}
+
+// cutToDeadline gives a job of one task, about to start at now, a time
+// limit that ends by its deadline when its own (or none) would run past
+// it: the whole minutes to its deadline, no less than its deadlineLimit
+// (which endMissedDeadlines found fits). It changes nothing of a job
+// without a deadline, an array, or one whose limit fits.
+func (c *control) cutToDeadline(j *jobRT, now time.Time, b *batch) {
+	spec := j.row.Spec
+	if spec.Deadline.IsZero() || spec.Tasks > 1 || spec.Pipe != nil {
+		return
+	}
+	lim := time.Duration(spec.Resources.TimeLimit) * time.Second
+	if lim > 0 && !now.Add(lim).After(spec.Deadline) {
+		return
+	}
+	cut := max(spec.Deadline.Sub(now).Truncate(time.Minute), deadlineLimit(spec))
+	s := *spec // a new spec: readers outside the lock keep the one they have
+	s.Resources.TimeLimit = int64(cut / time.Second)
+	j.row.Spec = &s
+	c.respec(j, false, b)
+	b.job(j)
 }
 
 // pastDeadline says whether a task of spec starting at now could no longer

@@ -75,3 +75,30 @@ func TestDeadlineFreeJobsOnly(t *testing.T) {
 		t.Fatalf("a running job past nothing was touched: %s", h.job(room).State)
 	}
 }
+
+// TestDeadlineTimeMin: a job of one task with a --time-min is taken to
+// need that much before its deadline, and starts with its time limit cut
+// to end by then, in whole minutes; one with no limit is cut so too (as
+// Slurm 22.05 starts `--deadline=now+1hour -t 120 --time-min=59` and
+// `--deadline=now+1hour` with TimeLimit=01:00:00, checked beside it). One
+// whose --time-min does not fit is ended; an array's tasks need their
+// whole limit; a limit that fits is left alone.
+func TestDeadlineTimeMin(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	timeMin := func(d time.Duration) jobOpt { return func(s *burst.JobSpec) { s.TimeMin = int64(d / time.Second) } }
+	cut := h.submit(1, asRun, h.deadlineIn(time.Hour+30*time.Second, 2*time.Hour), timeMin(59*time.Minute))
+	none := h.submit(1, asRun, h.deadlineIn(time.Hour, 0))
+	noFit := h.submit(1, asRun, h.deadlineIn(30*time.Minute, 2*time.Hour), timeMin(45*time.Minute))
+	array := h.submit(2, h.deadlineIn(time.Hour, 2*time.Hour), timeMin(time.Minute))
+	fits := h.submit(1, asRun, h.deadlineIn(time.Hour, 10*time.Minute), timeMin(5*time.Minute))
+	_, jobs := h.runOnce("m")
+	wantStarted(t, jobs, cut, none, fits)
+	h.wantDeadlineEnded(noFit)
+	h.wantDeadlineEnded(array)
+	for id, want := range map[int64]time.Duration{cut: time.Hour, none: time.Hour, fits: 10 * time.Minute} {
+		if got := time.Duration(h.job(id).Spec.Resources.TimeLimit) * time.Second; got != want {
+			t.Errorf("job %d started with time limit %s, want %s", id, got, want)
+		}
+	}
+}

@@ -523,6 +523,7 @@ func (c *control) place(now time.Time, b *batch) {
 			i += n - 1
 			continue
 		}
+		c.cutToDeadline(j, now, b)
 		if t := c.dispatch(j, m, a, now, b); t != nil {
 			b.placed = append(b.placed, t)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/sbatch"
 )
 
@@ -46,6 +47,33 @@ func (j Job) overSubscribe() string {
 		return "NO"
 	}
 	return "OK"
+}
+
+// lastSchedEval is when the scheduler last looked at j, as scontrol's
+// LastSchedEval shows it (Slurm 22.05, checked beside it): when it
+// started; when it ended for its deadline, which the scheduler found it
+// could no longer meet; now for one pending for resources, which the
+// scheduler tries at every pass (burst's every tick); else when it was
+// submitted: a job held, waiting for a dependency or its begin time, or
+// cancelled before it started, is looked at no more.
+func (j Job) lastSchedEval(now time.Time) time.Time {
+	switch {
+	case !j.Start.IsZero():
+		return j.Start
+	case j.MissedDeadline && j.State == burst.Cancelled:
+		return j.End
+	case j.State == burst.Queued && j.pendingReason() == "Resources":
+		return now
+	}
+	return j.Submit
+}
+
+// timeMin is scontrol's TimeMin: its --time-min, N/A without one.
+func (j Job) timeMin() string {
+	if j.TimeMin <= 0 {
+		return "N/A"
+	}
+	return LongDuration(j.TimeMin)
 }
 
 // minMem is the memory it asked for, as squeue's %m and scontrol's
@@ -106,11 +134,11 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{"Priority=" + strconv.FormatInt(j.Priority(), 10), "Nice=0", kv("Account", orNull(j.Account)), "QOS=(null)"},
 		{kv("JobState", j.StateName()), kv("Reason", reasonWord(j.pendingReason())), kv("Dependency", orNull(j.Dependency))},
 		{kv("Requeue", boolInt(!j.NoRequeue)), kv("Restarts", j.Restarts), "BatchFlag=1", "Reboot=0", kv("ExitCode", j.ExitCodeText())},
-		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), "TimeMin=N/A"},
+		{kv("RunTime", LongDuration(j.Elapsed(now))), kv("TimeLimit", Limit(j.TimeLimit, LongDuration)), kv("TimeMin", j.timeMin())},
 		{kv("SubmitTime", Date(j.Submit)), kv("EligibleTime", Date(j.Eligible()))},
 		{kv("AccrueTime", accrue)},
 		{kv("StartTime", Date(start)), kv("EndTime", end), kv("Deadline", dateOrNA(j.Deadline))},
-		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.Start)), "Scheduler=Main"},
+		{"SuspendTime=None", "SecsPreSuspend=0", kv("LastSchedEval", Date(j.lastSchedEval(now))), "Scheduler=Main"},
 		{kv("Partition", j.Partition), "AllocNode:Sid=(null):0"},
 		{"ReqNodeList=(null)", "ExcNodeList=(null)"},
 		{kv("NodeList", j.Node)}, // empty while pending, as 22.05 prints it

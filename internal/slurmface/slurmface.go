@@ -60,8 +60,10 @@ type Job struct {
 	// MissedDeadline says it was cancelled before it started because it
 	// could no longer end by its --deadline: Slurm's DEADLINE.
 	MissedDeadline bool
-	// Deadline is its --deadline (from its spec), zero without one.
+	// Deadline is its --deadline (from its spec), zero without one;
+	// TimeMin its --time-min (0 without one).
 	Deadline time.Time
+	TimeMin  time.Duration
 	ExitCode *int // its exit status when it exited
 	Signal   int  // the signal that killed it, 0 if none
 	Submit   time.Time

@@ -117,8 +117,8 @@ var squeueNamed = map[string]squeueField{
 	"network":      fixed("NETWORK", "(null)"),
 	"requeue":      fixed("REQUEUE", "1"),
 	"batchflag":    fixed("BATCH_FLAG", "1"),
-	"deadline":     fixed("DEADLINE", "N/A"),
-	"mintime":      fixed("TIME_MIN", "0:00"),
+	"deadline":     {header: "DEADLINE", fn: func(j Job, _ time.Time) string { return dateOrNA(j.Deadline) }},
+	"mintime":      {header: "TIME_MIN", fn: func(j Job, _ time.Time) string { return Duration(j.TimeMin) }},
 	"preempttime":  fixed("PREEMPT_TIME", "N/A"),
 	"tres-alloc":   {header: "TRES_ALLOC", fn: func(j Job, _ time.Time) string { return j.TRES() }},
 	// As Slurm 22.05's squeue prints them (checked side by side): a
@@ -215,9 +215,11 @@ func timeLeft(j Job, now time.Time) string {
 
 // NeedsSpec says whether a column of f shows what only a job's spec holds
 // (its working directory, its command, its --input, its tasks, whether it
-// takes its machine whole): a listing carries no spec.
+// takes its machine whole, the memory it asked for (0 for --mem=0, where
+// the listing has what it holds), its --deadline and --time-min): a
+// listing carries no spec.
 func (f Format) NeedsSpec() bool {
-	return f.shows("WORK_DIR", "COMMAND", "TASKS", "OVER_SUBSCRIBE")
+	return f.shows("WORK_DIR", "COMMAND", "TASKS", "OVER_SUBSCRIBE", "MIN_MEMORY", "DEADLINE", "TIME_MIN")
 }
 
 // ShowsFiles says whether f shows a job's files (squeue -O STDOUT, STDERR,
