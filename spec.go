@@ -64,6 +64,10 @@ type JobSpec struct {
 	// step, as Slurm's srun makes an allocation and runs step 0 in it:
 	// the Slurm commands list that step as N.0, with no batch step.
 	SrunStep bool `json:"srun_step,omitempty"`
+	// Partition is the Slurm partition srun outside a job was given (-p)
+	// for the job it made; an sbatch script's is its Batch.Partition.
+	// SlurmPartition gives either.
+	Partition string `json:"partition,omitempty"`
 	// Map, when set, makes this a map: one task per input tuple.
 	Map *MapSpec `json:"map,omitempty"`
 	// MaxRunning caps how many of the job's tasks run at once (0 = no cap;
@@ -445,12 +449,12 @@ type BatchOptions struct {
 }
 
 // SlurmPartition is the Slurm partition the job was submitted with
-// (sbatch -p), "" when none.
+// (sbatch -p, or srun -p outside a job), "" when none.
 func (s *JobSpec) SlurmPartition() string {
-	if s.Batch == nil {
-		return ""
+	if s.Batch != nil && s.Batch.Partition != "" {
+		return s.Batch.Partition
 	}
-	return s.Batch.Partition
+	return s.Partition
 }
 
 // SbatchFiles says the task's output goes to sbatch's files (its
@@ -677,6 +681,9 @@ func (s *JobSpec) validateFields() error {
 		if err := checkText("cluster name", s.Cluster, MaxNameBytes, "see `burst cluster list`"); err != nil {
 			return err
 		}
+	}
+	if err := checkText("--partition", s.Partition, MaxNameBytes, "give a shorter one"); err != nil {
+		return err
 	}
 	if err := checkCount("--retries", s.Retries, MaxRetries); err != nil {
 		return err

@@ -1765,3 +1765,32 @@ func TestSqueuePartitionAsSubmitted(t *testing.T) {
 		t.Errorf("scancel -p defq: the job of no partition is %s, want it running on", st)
 	}
 }
+
+// TestSrunPartitionAsGiven: srun -p outside a job makes a job of that
+// partition, as sbatch -p does (TestSqueuePartitionAsSubmitted), one task
+// or several: as the suite's Slurm 22.05 ran `srun -p debug -J sp bash -c
+// 'echo $SLURM_JOB_PARTITION'` (and with -n 2), the command is told
+// debug, and squeue's %P, scontrol's Partition= and sacct's Partition
+// say debug; burst said local, the cluster it ran on.
+func TestSrunPartitionAsGiven(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for n, want := range map[string]string{"1": "defq\n", "2": "defq\ndefq\n"} {
+		name := "sp" + n
+		r := h.mustRun("slurm", "srun", "-p", "defq", "-n", n, "-J", name, "bash", "-c", "echo $SLURM_JOB_PARTITION")
+		if r.stdout != want {
+			t.Errorf("srun -p defq -n %s: the command was told %q, want %q", n, r.stdout, want)
+		}
+		line := h.mustRun("slurm", "squeue", "-h", "-t", "all", "-n", name, "-o", "%i|%P").stdout
+		id, part, _ := strings.Cut(strings.TrimSpace(line), "|")
+		if part != "defq" {
+			t.Errorf("squeue of srun -p defq -n %s's job: %q, want its partition defq", n, line)
+		}
+		if show := h.mustRun("slurm", "scontrol", "show", "job", id).stdout; !strings.Contains(show, " Partition=defq ") {
+			t.Errorf("scontrol show job of srun -p defq -n %s's job: want Partition=defq in\n%s", n, show)
+		}
+		if got := h.mustRun("slurm", "sacct", "-X", "-n", "-P", "-o", "Partition", "-j", id).stdout; got != "defq\n" {
+			t.Errorf("sacct -o Partition of srun -p defq -n %s's job: %q, want defq", n, got)
+		}
+	}
+}

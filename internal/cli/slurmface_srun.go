@@ -727,6 +727,7 @@ func runInteractive(c *cobra.Command, s *slurmface.Srun, args []string) error {
 			return err
 		}
 		spec.Cluster = partitionCluster(c.Context(), cl, s.Partition)
+		spec.Partition = s.Partition // the job's partition, as sbatch -p's (partitionOf)
 	}
 	spec.Local = localPaths(spec.Workdir, spec.Argv)
 	if n > 1 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,7 +162,7 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 		JobID: j.row.ID, JobName: spec.Name, ArrayTaskID: -1,
 		NTasks: 1, CPUsPerTask: spec.Resources.CPUs, MemBytes: spec.Resources.MemBytes,
 		SubmitDir: spec.Workdir, NodeName: host, GPUIDs: gpus,
-		Partition: clusterName(spec.Cluster), Account: spec.Project,
+		Partition: cmp.Or(spec.SlurmPartition(), clusterName(spec.Cluster)), Account: spec.Project,
 	}
 	if len(spec.After) > 0 {
 		info.Dependency = burst.FormatDependencies(spec.After, spec.AfterAnyOf)
@@ -199,9 +200,6 @@ func (c *control) batchInfo(j *jobRT, idx int, host string, gpus []int) sbatch.T
 			// without -n, a task per CPU), which srun in the script runs by
 			// default: one there, as Slurm's srun runs one.
 			info.CPUsOnNode = spec.Resources.CPUs
-		}
-		if b.Partition != "" {
-			info.Partition = b.Partition
 		}
 		if b.MemAll {
 			info.MemBytes = 0 // --mem=0: no SLURM_MEM_PER_NODE, as sbatch tells none (Slurm 22.05)
