@@ -115,6 +115,13 @@ type JobContext struct {
 	Stack *burst.StackRef `json:"stack,omitempty"`
 	// Nice is the niceness the tasks start at (burst.JobSpec's).
 	Nice int `json:"nice,omitempty"`
+	// MemAll (sbatch --mem=0: MemBytes is all of the machine's), Deadline
+	// and TimeMinS (sbatch --deadline, --time-min) are the job's spec's,
+	// for an agent that submits its tasks to a real Slurm (native mode),
+	// which takes them as sbatch's own.
+	MemAll   bool      `json:"mem_all,omitempty"`
+	Deadline time.Time `json:"deadline,omitzero"`
+	TimeMinS int64     `json:"time_min_s,omitempty"`
 
 	wire []byte // its JSON, once Keep was called (wirefast.go)
 }

@@ -32,8 +32,9 @@ func (c *control) jobContext(j *jobRT) *client.JobContext {
 		MemBytes: spec.Resources.MemBytes, TimeLimitS: spec.Resources.TimeLimit, GPUs: spec.Resources.GPUs, Name: spec.Name, Local: spec.Local,
 		Project: spec.Project, Inputs: j.stagedInputs(), Outputs: spec.Outputs, Stack: spec.Stack, Nice: spec.Nice}
 	if spec.Batch != nil {
-		j.ctx.Warn = spec.Batch.Warn
+		j.ctx.Warn, j.ctx.MemAll = spec.Batch.Warn, spec.Batch.MemAll
 	}
+	j.ctx.Deadline, j.ctx.TimeMinS = spec.Deadline, spec.TimeMin
 	j.ctx.Keep() // written once for all its leases (a failure is json.Marshal's again at each)
 	return j.ctx
 }

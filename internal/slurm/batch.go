@@ -25,7 +25,10 @@ type Batch struct {
 	CPUsPerTask int           // --cpus-per-task
 	MemBytes    int64         // --mem (per node), in MiB rounded up
 	MemPerCPU   int64         // --mem-per-cpu, in MiB rounded up
+	MemAll      bool          // --mem=0: all of the node's memory (MemBytes then unused)
 	Time        time.Duration // --time, in minutes rounded up (Slurm ends the job then, never sooner)
+	TimeMin     time.Duration // --time-min, in minutes rounded up
+	Deadline    time.Time     // --deadline, as uts<seconds since 1970> (no time zone to agree on)
 	GPUs        int           // --gpus: the job's total
 	GRES        string        // --gres, e.g. "gpu:2" (per node)
 	Partition   string        // --partition
@@ -61,14 +64,19 @@ func (b Batch) Options() []string {
 	add("chdir", b.Dir)
 	num("ntasks", int64(b.NTasks))
 	num("cpus-per-task", int64(b.CPUsPerTask))
-	if b.MemBytes > 0 {
+	switch {
+	case b.MemAll:
+		add("mem", "0")
+	case b.MemBytes > 0:
 		add("mem", fmt.Sprintf("%dM", mib(b.MemBytes)))
 	}
 	if b.MemPerCPU > 0 {
 		add("mem-per-cpu", fmt.Sprintf("%dM", mib(b.MemPerCPU)))
 	}
-	if b.Time > 0 {
-		num("time", int64((b.Time+time.Minute-1)/time.Minute))
+	num("time", int64((b.Time+time.Minute-1)/time.Minute))
+	num("time-min", int64((b.TimeMin+time.Minute-1)/time.Minute))
+	if !b.Deadline.IsZero() {
+		add("deadline", "uts"+strconv.FormatInt(b.Deadline.Unix(), 10))
 	}
 	num("gpus", int64(b.GPUs))
 	add("gres", b.GRES)

@@ -15,7 +15,8 @@
 //
 // Mapping. Attempt A of task I of burst job J is the Slurm job named
 // burst-J-I-A (see jobName), submitted with the job's resources (one task,
-// --cpus-per-task, --mem, --time, --gpus), its directory, its environment and
+// --cpus-per-task, --mem, --time, --gpus; --mem=0, --deadline and --time-min
+// when its spec has them, as sbatch took them), its directory, its environment and
 // the task's log files. The job also carries a comment (the agent's tag,
 // "burst:<machine>:<hash of Dir>:<home id>") that tells this agent's jobs
 // from those of another agent, or another burst server (a copy of this
@@ -320,14 +321,15 @@ func taskBatch(as client.Assignment, jc *client.JobContext, partition, tag, scri
 		// An attempt's output goes after the earlier ones' (Slurm would
 		// truncate); Truncate removes the files before submitting.
 		Append: true, Dir: jc.Dir, Time: time.Duration(jc.TimeLimitS) * time.Second, GPUs: jc.GPUs,
-		Partition: partition, Export: "ALL"}
+		Partition: partition, Export: "ALL", MemAll: jc.MemAll, Deadline: jc.Deadline,
+		TimeMin: time.Duration(jc.TimeMinS) * time.Second}
 	cpus, ntasks := max(jc.CPUs, 1), 1
 	if script != "" && sh.NTasks > 1 {
 		ntasks = sh.NTasks
 		b.NTasks = ntasks
 	}
 	b.CPUsPerTask = (cpus + ntasks - 1) / ntasks
-	if script != "" && sh.MemPerCPU {
+	if script != "" && sh.MemPerCPU && !jc.MemAll {
 		b.MemPerCPU = (jc.MemBytes + int64(cpus) - 1) / int64(cpus)
 	} else {
 		b.MemBytes = jc.MemBytes

@@ -154,6 +154,14 @@ func TestTaskBatch(t *testing.T) {
 		{"script with args", client.Assignment{TaskRef: as.TaskRef, Argv: []string{"in put", "x"}, Stdout: as.Stdout, Stderr: as.Stderr},
 			&client.JobContext{Dir: "/work", CPUs: 2, MemBytes: 2 << 30, Script: "#!/bin/sh\n"}, "", "/d/job-7.sh", shape{},
 			[]string{"--cpus-per-task=2", "--mem=2048M", "--export=ALL", "/d/job-7.sh", "in put", "x"}},
+		// sbatch --mem=0, --deadline and --time-min reach the real sbatch
+		// as its own options (the deadline as uts, which sbatch's
+		// parse_time reads in no time zone: Slurm 22.05 took
+		// --deadline=uts1796684400 as that instant).
+		{"--mem=0, --deadline, --time-min", as, &client.JobContext{Dir: "/work", CPUs: 1, MemBytes: 64 << 30, MemAll: true,
+			TimeLimitS: 7200, TimeMinS: 59 * 60, Deadline: time.Unix(1796684400, 0)}, "", "", shape{},
+			[]string{"--cpus-per-task=1", "--mem=0", "--time=120", "--time-min=59", "--deadline=uts1796684400", "--export=ALL",
+				`--wrap=python3 -c 'print('"'"'hi there'"'"')' 'a$b'`}},
 		{"script with --ntasks and --mem-per-cpu", client.Assignment{TaskRef: as.TaskRef, Stdout: as.Stdout, Stderr: as.Stderr},
 			&client.JobContext{Dir: "/work", CPUs: 8, MemBytes: 8 << 30, Script: "#!/bin/sh\n"}, "", "/d/job-7.sh", shape{NTasks: 4, MemPerCPU: true},
 			[]string{"--ntasks=4", "--cpus-per-task=2", "--mem-per-cpu=1024M", "--export=ALL", "/d/job-7.sh"}},
