@@ -56,7 +56,10 @@ func (c *control) cutToDeadline(j *jobRT, now time.Time, b *batch) {
 	if lim > 0 && !now.Add(lim).After(spec.Deadline) {
 		return
 	}
-	cut := max(spec.Deadline.Sub(now).Truncate(time.Minute), deadlineLimit(spec))
+	// From the second it starts in, as Slurm counts (its clock is in
+	// seconds): a job started in the second it was submitted in, an hour
+	// before its deadline, runs an hour, not 59 minutes.
+	cut := max(spec.Deadline.Sub(now.Truncate(time.Second)).Truncate(time.Minute), deadlineLimit(spec))
 	s := *spec // a new spec: readers outside the lock keep the one they have
 	s.Resources.TimeLimit = int64(cut / time.Second)
 	j.row.Spec = &s

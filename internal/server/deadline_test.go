@@ -96,7 +96,13 @@ func TestDeadlineTimeMin(t *testing.T) {
 	wantStarted(t, jobs, cut, none, fits)
 	h.wantDeadlineEnded(noFit)
 	h.wantDeadlineEnded(array)
-	for id, want := range map[int64]time.Duration{cut: time.Hour, none: time.Hour, fits: 10 * time.Minute} {
+	// Started 300 ms into the second it was submitted in, an hour before
+	// its deadline: an hour, counted from that second as Slurm counts.
+	late := h.submit(1, asRun, h.deadlineIn(time.Hour, 0))
+	h.tick(300 * time.Millisecond)
+	_, jobs = h.runOnce("m")
+	wantStarted(t, jobs, late)
+	for id, want := range map[int64]time.Duration{cut: time.Hour, none: time.Hour, fits: 10 * time.Minute, late: time.Hour} {
 		if got := time.Duration(h.job(id).Spec.Resources.TimeLimit) * time.Second; got != want {
 			t.Errorf("job %d started with time limit %s, want %s", id, got, want)
 		}
