@@ -233,6 +233,14 @@ type Machine struct {
 	// filesystem with it): its tasks run in private directories there and
 	// their output travels back over the agent protocol.
 	Remote bool `json:"remote,omitempty"`
+	// OS is its kernel as its agent read it at its start, uname's system,
+	// release and version ("Linux 6.1.0 #1 SMP ..."; "" when not told):
+	// scontrol show node's OS=.
+	OS string `json:"os,omitempty"`
+	// IdleSince is when its last task ended (or it came up with none):
+	// scontrol show node's LastBusyTime, which Slurm keeps at the moment a
+	// node last went idle, busy since or not. Nil when not known.
+	IdleSince *time.Time `json:"idle_since,omitempty"`
 	// Waiting says why a pending machine is not up yet, as its provider
 	// tells (a Slurm pilot's pending reason).
 	Waiting string `json:"waiting,omitempty"`

@@ -295,6 +295,9 @@ type Register struct {
 	GPUs     []burst.GPU   `json:"gpus"`
 	Running  []RunningTask `json:"running"`
 	Events   []TaskEvent   `json:"events"` // not yet reported, applied before Running is reconciled
+	// OS is the machine's kernel, uname's system, release and version
+	// (agent.KernelOS): scontrol show node's OS=.
+	OS string `json:"os,omitempty"`
 	// StreamAddr is where the agent accepts pipe streams from other agents
 	// (HOST:PORT); "" when it takes none.
 	StreamAddr string `json:"stream_addr,omitempty"`

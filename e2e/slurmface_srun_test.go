@@ -1230,6 +1230,17 @@ func TestScontrolShowNode(t *testing.T) {
 		!strings.Contains(r.stdout, "Default=YES") || !strings.Contains(r.stdout, "Nodes=local-1\n") {
 		t.Errorf("scontrol show partition local:\n%s", r)
 	}
+	// Its kernel, as uname gives it (Slurm 22.05: "OS=Linux 6.18.44-fc-v1272
+	// #1 SMP PREEMPT_DYNAMIC @0", uname -srv), and when it last went idle.
+	uname, err := exec.Command("uname", "-srv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = h.mustRun("slurm", "scontrol", "show", "node", "local-1")
+	if want := "\n   OS=" + strings.TrimSpace(string(uname)) + "\n"; !strings.Contains(r.stdout, want) ||
+		!regexp.MustCompile(`\n   LastBusyTime=20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\n`).MatchString(r.stdout) {
+		t.Errorf("scontrol show node local-1: want %q and a LastBusyTime line in\n%s", want, r.stdout)
+	}
 	if r := h.run("slurm", "scontrol", "show", "node", "nosuch"); r.code != 1 || r.stderr != "Node nosuch not found\n" || r.stdout != "" {
 		t.Errorf("an unknown node: want exit 1 and scontrol's words on stderr alone:\n%s", r)
 	}

@@ -225,7 +225,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID,
-			Stacks: stacksOK()},
+			Stacks: stacksOK(), OS: KernelOS()},
 		Linger: a.linger, StartLinger: reportLinger, Complete: a.complete,
 		Adopt: func(id string) {
 			// Started by hand (or by a Slurm pilot): it takes the id of

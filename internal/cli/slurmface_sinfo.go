@@ -181,9 +181,12 @@ func faceNodes(ms []burst.Machine) []slurmface.Node {
 		}
 		n := slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
 			CPUs: m.CPUs, UsedCPUs: max(m.Used.CPUs, min(m.Tasks, 1)), MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs),
-			UsedGPUs: m.Used.GPUs}
+			UsedGPUs: m.Used.GPUs, OS: m.OS}
 		if m.StartedAt != nil {
 			n.Started = *m.StartedAt
+		}
+		if m.IdleSince != nil {
+			n.LastBusy = *m.IdleSince
 		}
 		ns = append(ns, n)
 	}

@@ -284,7 +284,8 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	}
 	m.streamAddr = r.StreamAddr
 	m.row.Remote = r.Remote // it shares no filesystem with this server (output.go)
-	m.stacks = r.Stacks     // it runs tasks inside stacks (stacks.go)
+	m.row.OS = r.OS
+	m.stacks = r.Stacks // it runs tasks inside stacks (stacks.go)
 	if m.row.State != burst.MachineRunning {
 		// The meter starts when the machine is up.
 		c.x.accrue(m, now)

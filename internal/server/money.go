@@ -382,6 +382,10 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out := m.row.Machine
 	out.Used = m.used()
 	out.Tasks = len(m.tasks)
+	if !m.idleSince.IsZero() {
+		idle := m.idleSince
+		out.IdleSince = &idle
+	}
 	out.Actions = machineActions(m)
 	if out.State = m.state(); m.starting {
 		out.Waiting = "its provider is starting it"

@@ -234,9 +234,9 @@ func record(w io.Writer, lines [][]string, oneLine bool, end string) error {
 // machine's CPUs (CPUTot, CPUEfctv, CPUAlloc: what its tasks hold),
 // memory in MiB (RealMemory, AllocMem), GPUs (Gres), its cluster as its
 // partition, State IDLE, MIXED or ALLOCATED, and its start as BootTime
-// and SlurmdStartTime (its agent starts with it); Slurm's placeholders
-// where burst has no value. burst keeps no LastBusyTime: that line, and
-// OS (the machine's kernel), which 22.05 prints, are left out.
+// and SlurmdStartTime (its agent starts with it), its kernel as OS= and
+// when its last task ended as LastBusyTime (lines left out when its agent
+// did not say); Slurm's placeholders where burst has no value.
 func ShowNode(w io.Writer, n Node, oneLine bool) error {
 	gres := "(null)"
 	tres := fmt.Sprintf("cpu=%d,mem=%dM,billing=%d", n.CPUs, n.MemBytes>>20, n.CPUs)
@@ -258,10 +258,12 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		{"ActiveFeatures=(null)"},
 		{kv("Gres", gres)},
 		{kv("NodeAddr", cmp.Or(n.Host, n.Name)), kv("NodeHostName", cmp.Or(n.Host, n.Name)), "Version=22.05.8"},
+		{optKV("OS", n.OS)},
 		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), "FreeMem=N/A", kv("Sockets", n.CPUs), "Boards=1"},
 		{kv("State", strings.ToUpper(n.state())), "ThreadsPerCore=1", "TmpDisk=0", "Weight=1", "Owner=N/A", "MCS_label=N/A"},
 		{kv("Partitions", n.Partition)},
 		{kv("BootTime", nodeTime(n.Started)), kv("SlurmdStartTime", nodeTime(n.Started))},
+		{optKV("LastBusyTime", dateOrEmpty(n.LastBusy))},
 		{kv("CfgTRES", tres)},
 		{kv("AllocTRES", alloc)},
 		{"CapWatts=n/a"},
@@ -269,6 +271,22 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		{"ExtSensorsJoules=n/s", "ExtSensorsWatts=0", "ExtSensorsTemp=n/s"},
 	}
 	return record(w, lines, oneLine, "\n\n")
+}
+
+// optKV is key=v, or nothing (the line left out) when v is "".
+func optKV(key, v string) string {
+	if v == "" {
+		return ""
+	}
+	return key + "=" + v
+}
+
+// dateOrEmpty is Date(t), "" when t is zero.
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return Date(t)
 }
 
 // nodeTime is a node's BootTime or SlurmdStartTime as scontrol writes it:

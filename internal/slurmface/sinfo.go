@@ -23,6 +23,8 @@ type Node struct {
 	GPUs      int
 	UsedGPUs  int       // what its tasks hold
 	Started   time.Time // when the machine (and its agent) started: scontrol's BootTime and SlurmdStartTime
+	LastBusy  time.Time // when its last task ended: scontrol's LastBusyTime (zero: not known)
+	OS        string    // its kernel, uname's system, release and version: scontrol's OS= ("": not known)
 	// Empty marks the line of a partition none of whose nodes is in the
 	// states asked (sinfo -t): sinfo still lists it, with 0 nodes, state
 	// n/a and no node list.

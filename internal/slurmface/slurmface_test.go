@@ -411,18 +411,24 @@ func TestShowJobTaskLayout(t *testing.T) {
 // (as the suite's real Slurm printed them), burst's values; the machine's
 // start is BootTime and SlurmdStartTime, on the line after Partitions, as
 // 22.05 printed "BootTime=2026-12-07T05:33:33
-// SlurmdStartTime=2026-12-07T14:38:28" (burst left the line out).
+// SlurmdStartTime=2026-12-07T14:38:28" (burst left the line out), and
+// its kernel and when it last went idle, on lines of their own, as 22.05
+// printed "OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0" after
+// NodeAddr's line and "LastBusyTime=2026-12-07T21:41:16" after BootTime's
+// (burst left both out).
 func TestShowNodeAndPartition(t *testing.T) {
 	t.Setenv("SLURM_TIME_FORMAT", "")
 	n := Node{Name: "local-1", Host: "vm", Partition: "local", Default: true, CPUs: 4, UsedCPUs: 1, MemBytes: 2000 << 20, UsedMem: 100 << 20,
-		Started: time.Date(2026, 12, 7, 5, 33, 33, 0, time.Local)}
+		Started: time.Date(2026, 12, 7, 5, 33, 33, 0, time.Local), LastBusy: time.Date(2026, 12, 7, 21, 41, 16, 0, time.Local),
+		OS: "Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0"}
 	var b strings.Builder
 	if err := ShowNode(&b, n, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"NodeName=local-1 Arch=x86_64 CoresPerSocket=1\n   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=N/A\n",
-		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   RealMemory=2000 AllocMem=100 ", "   State=MIXED ThreadsPerCore=1 ",
-		"   Partitions=local\n   BootTime=2026-12-07T05:33:33 SlurmdStartTime=2026-12-07T05:33:33\n   CfgTRES=cpu=4,mem=2000M,billing=4\n   AllocTRES=cpu=1,mem=100M\n"} {
+		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0\n   RealMemory=2000 AllocMem=100 ",
+		"   State=MIXED ThreadsPerCore=1 ",
+		"   Partitions=local\n   BootTime=2026-12-07T05:33:33 SlurmdStartTime=2026-12-07T05:33:33\n   LastBusyTime=2026-12-07T21:41:16\n   CfgTRES=cpu=4,mem=2000M,billing=4\n   AllocTRES=cpu=1,mem=100M\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("show node lacks %q:\n%s", want, b.String())
 		}
@@ -438,8 +444,9 @@ func TestShowNodeAndPartition(t *testing.T) {
 	}
 	b.Reset()
 	unknown := n
-	unknown.Started = time.Time{}
-	if err := ShowNode(&b, unknown, true); err != nil || !strings.Contains(b.String(), " Partitions=local BootTime=None SlurmdStartTime=None CfgTRES=") {
+	unknown.Started, unknown.LastBusy, unknown.OS = time.Time{}, time.Time{}, ""
+	if err := ShowNode(&b, unknown, true); err != nil || !strings.Contains(b.String(), " Version=22.05.8 RealMemory=") ||
+		!strings.Contains(b.String(), " Partitions=local BootTime=None SlurmdStartTime=None CfgTRES=") {
 		t.Errorf("show node -o of a machine whose start is not known: %v\n%s", err, b.String())
 	}
 	b.Reset()
