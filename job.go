@@ -73,6 +73,15 @@ type Job struct {
 	SrunStep bool `json:"srun_step,omitempty"`
 }
 
+// HostLoad is a machine's load as slurmd reports a node's: the 5-minute
+// load average (sysinfo's loads[1]) and the free memory (its freeram,
+// /proc/meminfo's MemFree), as its agent read them at most a few seconds
+// before it last asked for work.
+type HostLoad struct {
+	CPULoad      float64 `json:"cpu_load"`
+	FreeMemBytes int64   `json:"free_mem_bytes"`
+}
+
 // Step is a job step srun ran inside a batch task (srun in an #SBATCH
 // script), as sacct lists it (N.0, N.1, ...): recorded by srun when it
 // ends, sent with its task's end.
@@ -241,6 +250,9 @@ type Machine struct {
 	// scontrol show node's LastBusyTime, which Slurm keeps at the moment a
 	// node last went idle, busy since or not. Nil when not known.
 	IdleSince *time.Time `json:"idle_since,omitempty"`
+	// Load is what its agent last read of the machine's load (nil when
+	// not told): scontrol show node's CPULoad and FreeMem.
+	Load *HostLoad `json:"load,omitempty"`
 	// Waiting says why a pending machine is not up yet, as its provider
 	// tells (a Slurm pilot's pending reason).
 	Waiting string `json:"waiting,omitempty"`

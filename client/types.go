@@ -354,6 +354,9 @@ type Lease struct {
 	BootID  string `json:"boot_id"`
 	WaitMS  int    `json:"wait_ms"`
 	Ack     uint64 `json:"ack"`
+	// Load is the machine's load (an agent's, not a native agent's: that
+	// machine is a Slurm cluster), read at most every few seconds.
+	Load *burst.HostLoad `json:"load,omitempty"`
 }
 
 // Leased is work for an agent.

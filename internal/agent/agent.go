@@ -222,7 +222,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer h.close()
 	a.hub = h
 	a.sess = session.New(session.Config{
-		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log,
+		Client: cfg.Client, Mu: &a.mu, LeaseWait: 10 * time.Second, Log: cfg.Log, HostLoad: true,
 		Register: client.Register{Machine: cfg.Machine, Cluster: cfg.Cluster, Host: cfg.Host,
 			CPUs: cfg.Res.CPUs, MemBytes: cfg.Res.MemBytes, GPUs: cfg.Res.GPUs, StreamAddr: h.addr, HomeID: homeID,
 			Stacks: stacksOK(), OS: KernelOS()},

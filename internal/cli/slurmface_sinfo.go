@@ -181,7 +181,7 @@ func faceNodes(ms []burst.Machine) []slurmface.Node {
 		}
 		n := slurmface.Node{Name: m.ID, Host: m.Host, Partition: m.Cluster, Default: m.Cluster == "local",
 			CPUs: m.CPUs, UsedCPUs: max(m.Used.CPUs, min(m.Tasks, 1)), MemBytes: m.MemBytes, UsedMem: m.Used.MemBytes, GPUs: len(m.GPUs),
-			UsedGPUs: m.Used.GPUs, OS: m.OS}
+			UsedGPUs: m.Used.GPUs, OS: m.OS, Load: m.Load}
 		if m.StartedAt != nil {
 			n.Started = *m.StartedAt
 		}

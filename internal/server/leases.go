@@ -407,6 +407,9 @@ func (c *control) beginLease(l *client.Lease, now time.Time) (*machineRT, uint64
 	}
 	m.leasing++
 	m.lastSeen = now
+	if l.Load != nil {
+		m.row.Load = l.Load
+	}
 	return m, m.leaseGen, nil
 }
 

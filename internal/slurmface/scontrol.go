@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,13 +254,13 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 	}
 	lines := [][]string{
 		{kv("NodeName", n.Name), "Arch=x86_64", "CoresPerSocket=1"},
-		{kv("CPUAlloc", n.UsedCPUs), kv("CPUEfctv", n.CPUs), kv("CPUTot", n.CPUs), "CPULoad=N/A"},
+		{kv("CPUAlloc", n.UsedCPUs), kv("CPUEfctv", n.CPUs), kv("CPUTot", n.CPUs), kv("CPULoad", cpuLoad(n.Load))},
 		{"AvailableFeatures=(null)"},
 		{"ActiveFeatures=(null)"},
 		{kv("Gres", gres)},
 		{kv("NodeAddr", cmp.Or(n.Host, n.Name)), kv("NodeHostName", cmp.Or(n.Host, n.Name)), "Version=22.05.8"},
 		{optKV("OS", n.OS)},
-		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), "FreeMem=N/A", kv("Sockets", n.CPUs), "Boards=1"},
+		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), kv("FreeMem", freeMem(n.Load)), kv("Sockets", n.CPUs), "Boards=1"},
 		{kv("State", strings.ToUpper(n.state())), "ThreadsPerCore=1", "TmpDisk=0", "Weight=1", "Owner=N/A", "MCS_label=N/A"},
 		{kv("Partitions", n.Partition)},
 		{kv("BootTime", nodeTime(n.Started)), kv("SlurmdStartTime", nodeTime(n.Started))},
@@ -271,6 +272,25 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		{"ExtSensorsJoules=n/s", "ExtSensorsWatts=0", "ExtSensorsTemp=n/s"},
 	}
 	return record(w, lines, oneLine, "\n\n")
+}
+
+// cpuLoad is scontrol's CPULoad: the 5-minute load average to two
+// places, as slurmd keeps it (a whole number of hundredths, cut); N/A
+// when not known.
+func cpuLoad(l *burst.HostLoad) string {
+	if l == nil {
+		return "N/A"
+	}
+	return strconv.FormatFloat(math.Floor(l.CPULoad*100+1e-9)/100, 'f', 2, 64)
+}
+
+// freeMem is scontrol's FreeMem: the free memory in whole MiB; N/A when
+// not known.
+func freeMem(l *burst.HostLoad) string {
+	if l == nil {
+		return "N/A"
+	}
+	return strconv.FormatInt(l.FreeMemBytes>>20, 10)
 }
 
 // optKV is key=v, or nothing (the line left out) when v is "".

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // Node is one burst machine as sinfo shows a node.
@@ -25,6 +27,9 @@ type Node struct {
 	Started   time.Time // when the machine (and its agent) started: scontrol's BootTime and SlurmdStartTime
 	LastBusy  time.Time // when its last task ended: scontrol's LastBusyTime (zero: not known)
 	OS        string    // its kernel, uname's system, release and version: scontrol's OS= ("": not known)
+	// Load is its load as its agent last read it: scontrol's CPULoad and
+	// FreeMem (nil: N/A).
+	Load *burst.HostLoad
 	// Empty marks the line of a partition none of whose nodes is in the
 	// states asked (sinfo -t): sinfo still lists it, with 0 nodes, state
 	// n/a and no node list.

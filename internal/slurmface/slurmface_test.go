@@ -420,13 +420,15 @@ func TestShowNodeAndPartition(t *testing.T) {
 	t.Setenv("SLURM_TIME_FORMAT", "")
 	n := Node{Name: "local-1", Host: "vm", Partition: "local", Default: true, CPUs: 4, UsedCPUs: 1, MemBytes: 2000 << 20, UsedMem: 100 << 20,
 		Started: time.Date(2026, 12, 7, 5, 33, 33, 0, time.Local), LastBusy: time.Date(2026, 12, 7, 21, 41, 16, 0, time.Local),
-		OS: "Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0"}
+		OS: "Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0", Load: &burst.HostLoad{CPULoad: 19.21, FreeMemBytes: 11330<<20 + 5}}
 	var b strings.Builder
 	if err := ShowNode(&b, n, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"NodeName=local-1 Arch=x86_64 CoresPerSocket=1\n   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=N/A\n",
-		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0\n   RealMemory=2000 AllocMem=100 ",
+	// Its load as its agent read it, as 22.05 printed "CPULoad=19.21" and
+	// "FreeMem=11330" (MiB) for its node (burst printed N/A).
+	for _, want := range []string{"NodeName=local-1 Arch=x86_64 CoresPerSocket=1\n   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=19.21\n",
+		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0\n   RealMemory=2000 AllocMem=100 FreeMem=11330 ",
 		"   State=MIXED ThreadsPerCore=1 ",
 		"   Partitions=local\n   BootTime=2026-12-07T05:33:33 SlurmdStartTime=2026-12-07T05:33:33\n   LastBusyTime=2026-12-07T21:41:16\n   CfgTRES=cpu=4,mem=2000M,billing=4\n   AllocTRES=cpu=1,mem=100M\n"} {
 		if !strings.Contains(b.String(), want) {
@@ -444,8 +446,9 @@ func TestShowNodeAndPartition(t *testing.T) {
 	}
 	b.Reset()
 	unknown := n
-	unknown.Started, unknown.LastBusy, unknown.OS = time.Time{}, time.Time{}, ""
+	unknown.Started, unknown.LastBusy, unknown.OS, unknown.Load = time.Time{}, time.Time{}, "", nil
 	if err := ShowNode(&b, unknown, true); err != nil || !strings.Contains(b.String(), " Version=22.05.8 RealMemory=") ||
+		!strings.Contains(b.String(), " CPULoad=N/A ") || !strings.Contains(b.String(), " FreeMem=N/A ") ||
 		!strings.Contains(b.String(), " Partitions=local BootTime=None SlurmdStartTime=None CfgTRES=") {
 		t.Errorf("show node -o of a machine whose start is not known: %v\n%s", err, b.String())
 	}

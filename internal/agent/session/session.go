@@ -44,6 +44,9 @@ type Owner interface {
 // Config says which server to serve and as which machine.
 type Config struct {
 	Client *client.Client
+	// HostLoad says each lease request tells this host's load (HostLoad):
+	// an agent's machine is this host, a native agent's a Slurm cluster.
+	HostLoad bool
 	// Mu is the owner's lock. It guards the session's state as well, so
 	// that the owner can queue an event in the same critical section in
 	// which it changes what runs (EmitLocked).
@@ -110,6 +113,10 @@ type Session struct {
 	bootID string
 	ack    uint64 // Seq of the last lease received in this registration
 	probed bool   // Probe succeeded (touched by the session's loop alone)
+	// load and loadAt: the host's load and when it was read (the loop's
+	// alone: hostLoad).
+	load   *burst.HostLoad
+	loadAt time.Time
 	events []seqEvent
 	seq    uint64
 	// steps: the server of the last registration keeps a task's srun
@@ -211,7 +218,7 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			s.cfg.Mu.Unlock()
 			var l *client.Leased
 			l, err = s.cfg.Client.Lease(ctx, &client.Lease{Machine: s.cfg.Register.Machine, BootID: boot,
-				WaitMS: int(s.cfg.LeaseWait / time.Millisecond), Ack: ack})
+				WaitMS: int(s.cfg.LeaseWait / time.Millisecond), Ack: ack, Load: s.hostLoad()})
 			if err == nil {
 				if l.Exit {
 					s.cfg.Log.Info("server asked the agent to exit")
