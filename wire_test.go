@@ -3,6 +3,7 @@ package burst
 import (
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,5 +161,65 @@ func BenchmarkSpecJSON(b *testing.B) {
 		if err := json.Unmarshal(data, &back); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A spec's AppendJSON (how the client sends it) says what json.Marshal
+// says, whatever the map's sources hold, but for the order of its keys.
+func TestSpecAppendJSON(t *testing.T) {
+	bad := "x\xffy\xc3"
+	specs := []JobSpec{
+		{Argv: []string{"true"}},
+		{Map: &MapSpec{Template: []string{"echo", "{}"}}},
+		{Map: &MapSpec{Template: []string{"echo", "{}"}, Sources: [][]string{}}},
+		{Map: &MapSpec{Template: []string{"echo"}, Sources: [][]string{{"a"}}}}, // the rest of the spec is {}
+		{Name: "n", Env: map[string]string{"A": bad}, Map: &MapSpec{Template: []string{"echo", "{}", bad}, Columns: true,
+			Sources: [][]string{{"a", "caf\xe9", `<&>"\` + "\n\t\x01\u2028"}, nil, {}, {bad, "héllo"}}}},
+	}
+	for _, s := range specs {
+		want, err := json.Marshal(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AppendJSON([]byte("prefix"))
+		if err != nil || !strings.HasPrefix(string(got), "prefix") {
+			t.Fatalf("%s: %v", got, err)
+		}
+		got = got[len("prefix"):]
+		var w, g any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &g); err != nil || !reflect.DeepEqual(g, w) {
+			t.Errorf("AppendJSON %s (%v)\njson.Marshal %s", got, err, want)
+		}
+		var back, wantBack JobSpec
+		if err := json.Unmarshal(want, &wantBack); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &back); err != nil || !reflect.DeepEqual(back, wantBack) {
+			t.Errorf("read back %+v (%v), want %+v", back, err, wantBack)
+		}
+	}
+}
+
+// A map's sources are written once: through json.Marshal every enclosing
+// MarshalJSON copied them again, and 60 MB of inputs took the CLI 557 MB.
+func TestSpecAppendJSONCopiesOnce(t *testing.T) {
+	in := make([]string, 100)
+	for i := range in {
+		in[i] = strings.Repeat("x", 50_000)
+	}
+	s := JobSpec{Map: &MapSpec{Template: []string{"echo", "{}"}, Sources: [][]string{in}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b, err := s.AppendJSON(nil)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One buffer of the output's size, and the small rest of the spec.
+	if n := after.TotalAlloc - before.TotalAlloc; n > uint64(len(b)+len(b)/10) {
+		t.Errorf("AppendJSON of %d bytes allocated %d bytes; want about one copy", len(b), n)
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/burst-sh/burst/internal/jsonstr"
 )
 
 // The two messages an agent and its server exchange for every few tasks
@@ -121,9 +122,9 @@ func appendJobs(b []byte, jobs map[int64]*JobContext) ([]byte, error) {
 // AppendJSON appends r as json.Marshal writes it.
 func (r *Report) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"machine":`...)
-	b = appendString(b, r.Machine)
+	b = jsonstr.Append(b, r.Machine)
 	b = append(b, `,"boot_id":`...)
-	b = appendString(b, r.BootID)
+	b = jsonstr.Append(b, r.BootID)
 	b, err := appendArray(append(b, `,"events":`...), r.Events, (*TaskEvent).appendJSON)
 	if err != nil {
 		return b, err
@@ -173,10 +174,10 @@ func (a *Assignment) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, '{')
 	b = a.TaskRef.appendFields(b)
-	b = appendStrings(append(b, `,"argv":`...), a.Argv)
-	b = appendStrings(append(b, `,"task_env":`...), a.TaskEnv)
-	b = appendString(append(b, `,"stdout":`...), a.Stdout)
-	b = appendString(append(b, `,"stderr":`...), a.Stderr)
+	b = jsonstr.AppendList(append(b, `,"argv":`...), a.Argv)
+	b = jsonstr.AppendList(append(b, `,"task_env":`...), a.TaskEnv)
+	b = jsonstr.Append(append(b, `,"stdout":`...), a.Stdout)
+	b = jsonstr.Append(append(b, `,"stderr":`...), a.Stderr)
 	if len(a.GPUIDs) > 0 {
 		b = append(b, `,"gpu_ids":[`...)
 		for i, id := range a.GPUIDs {
@@ -202,20 +203,20 @@ func (e *TaskEvent) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, '{')
 	b = e.TaskRef.appendFields(b)
-	b = appendString(append(b, `,"kind":`...), e.Kind)
+	b = jsonstr.Append(append(b, `,"kind":`...), e.Kind)
 	b = appendInt(b, `,"pid":`, int64(e.PID))
 	if e.PIDStart != 0 {
 		b = strconv.AppendUint(append(b, `,"pid_start":`...), e.PIDStart, 10)
 	}
 	if e.State != "" {
-		b = appendString(append(b, `,"state":`...), string(e.State))
+		b = jsonstr.Append(append(b, `,"state":`...), string(e.State))
 	}
 	if e.ExitCode != nil {
 		b = strconv.AppendInt(append(b, `,"exit_code":`...), int64(*e.ExitCode), 10)
 	}
 	b = appendInt(b, `,"signal":`, int64(e.Signal))
 	if e.Reason != "" {
-		b = appendString(append(b, `,"reason":`...), e.Reason)
+		b = jsonstr.Append(append(b, `,"reason":`...), e.Reason)
 	}
 	var err error
 	if e.StartedAt != nil {
@@ -237,10 +238,10 @@ func (e *TaskEvent) appendJSON(b []byte) ([]byte, error) {
 	b = appendInt(b, `,"out_to":`, e.OutTo)
 	b = appendInt(b, `,"err_to":`, e.ErrTo)
 	if e.OutPack != "" {
-		b = appendString(append(b, `,"out_pack":`...), e.OutPack)
+		b = jsonstr.Append(append(b, `,"out_pack":`...), e.OutPack)
 	}
 	if e.ErrPack != "" {
-		b = appendString(append(b, `,"err_pack":`...), e.ErrPack)
+		b = jsonstr.Append(append(b, `,"err_pack":`...), e.ErrPack)
 	}
 	b = appendInt(b, `,"read_bytes":`, e.ReadBytes)
 	b = appendInt(b, `,"wrote_bytes":`, e.WroteBytes)
@@ -266,74 +267,4 @@ func appendTrue(b []byte, field string, v bool) []byte {
 func appendTime(b []byte, t time.Time) ([]byte, error) {
 	b, err := t.AppendText(append(b, '"'))
 	return append(b, '"'), err
-}
-
-func appendStrings(b []byte, l []string) []byte {
-	if l == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range l {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way json.Marshal does: <, >
-// and & escaped for HTML, invalid UTF-8 as U+FFFD, U+2028 and U+2029
-// escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
