@@ -72,6 +72,17 @@ until the task ends.`,
 					task = j.Spec.Pipe.FirstTask(len(j.Spec.Pipe.Stages) - 1)
 				}
 			}
+			var spec *burst.JobSpec
+			if j, err := cl.Job(c.Context(), id); err == nil {
+				spec = j.Spec
+			}
+			defer func() { // said last, under the output it is about
+				if ts, err := cl.Tasks(c.Context(), id, task, 1); err == nil && len(ts) == 1 && ts[0].Index == task {
+					if note := rerunNote(spec, ts[0]); note != "" {
+						fmt.Fprintln(c.ErrOrStderr(), note)
+					}
+				}
+			}()
 			stream, w := "stdout", c.OutOrStdout()
 			if stderrF {
 				stream = "stderr"
@@ -111,6 +122,24 @@ until the task ends.`,
 }
 
 // stageTask is the task of a pipe's stage NAME or NAME#K.
+// rerunNote is what `burst logs` says under a task's output when the task
+// ran more than once and its log keeps every attempt's bytes, one after
+// the other (a run's, or a file named by --output or #SBATCH
+// --open-mode=append: internal/server/env.go): the output of an attempt
+// cut short by a lost machine, then the whole output of the next, would
+// otherwise read as one run. GNU parallel --retries prints only the last
+// attempt's output, and Slurm opens a requeued job's files afresh; burst
+// keeps the earlier attempts (a failed one's output says why it failed),
+// so it says they are there (`burst show` counts the attempts). ""
+// when the log holds one attempt.
+func rerunNote(spec *burst.JobSpec, t burst.Task) string {
+	if spec == nil || t.Attempt <= 1 || spec.Map != nil || spec.Pipe != nil || (spec.SbatchFiles() && !spec.Batch.Append) {
+		return ""
+	}
+	return fmt.Sprintf("burst: task %d of job %d ran %d attempts (a lost machine, or --retries after a failure, runs a task again); its log holds every attempt's output in turn, the last attempt's at the end",
+		t.Index, t.JobID, t.Attempt)
+}
+
 func stageTask(spec *burst.JobSpec, stage string) (int, error) {
 	if spec == nil || spec.Pipe == nil {
 		return 0, usage("--stage: this job is not a pipe; use --task N")
