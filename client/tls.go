@@ -88,7 +88,7 @@ func tlsFailure(err error, base string) error {
 	host := strings.TrimPrefix(base, "https://")
 	switch {
 	case errors.Is(err, pki.ErrPinMismatch) || errors.Is(err, pki.ErrLeafUnpinned):
-		return &final{fmt.Errorf("%s: %v", base, inner)}
+		return &final{fmt.Errorf("%s: %w", base, inner)} // the agent's session exits on a pin mismatch
 	case errors.As(err, &unknown):
 		return &final{fmt.Errorf("%s: the server's certificate is not signed by a CA this machine trusts: log in with `burst login %s#sha256:HASH` (the hash `burst server info` prints on the server's host) or set %s to its CA file (ca.pem)", base, base, CAEnv)}
 	case errors.As(err, &hostname):

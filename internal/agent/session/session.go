@@ -25,6 +25,7 @@ import (
 	"github.com/burst-sh/burst/client"
 	"github.com/burst-sh/burst/internal/agent/runner"
 	"github.com/burst-sh/burst/internal/backoff"
+	"github.com/burst-sh/burst/internal/pki"
 )
 
 // Owner is the agent a session serves.
@@ -252,6 +253,15 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			return err
 		case errors.As(err, new(*refusedError)):
 			s.cfg.Log.Error("the server refused this agent: it stops asking and exits", "err", err)
+			return err
+		case errors.Is(err, pki.ErrPinMismatch):
+			// The address answers with another CA than the one this
+			// machine joined (its join URL's pin): the server it joined
+			// is gone for good (its home removed and made again, or
+			// another server there), and its credential can never serve
+			// again. Unreachable, it could be a restart: that waits.
+			err = fmt.Errorf("the server at this address is not the one this machine joined (another CA: its home made again?); join again with a new `burst join-token create` URL: %w", err)
+			s.cfg.Log.Error("the server this machine joined is gone for good: the agent stops asking and exits", "err", err)
 			return err
 		}
 		answered := serverAnswered(err)
