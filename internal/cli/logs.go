@@ -57,24 +57,21 @@ until the task ends.`,
 				task = ref.Task
 				c.Flags().Set("task", strconv.Itoa(task))
 			}
+			j, err := cl.Job(c.Context(), id)
+			if err != nil {
+				return err
+			}
+			spec := j.Spec
 			if stage != "" || !c.Flags().Changed("task") {
-				j, err := cl.Job(c.Context(), id)
-				if err != nil {
-					return err
-				}
 				switch {
 				case stage != "":
-					if task, err = stageTask(j.Spec, stage); err != nil {
+					if task, err = stageTask(spec, stage); err != nil {
 						return err
 					}
-				case j.Spec != nil && j.Spec.Pipe != nil:
+				case spec != nil && spec.Pipe != nil:
 					// A pipe's output is its last stage's.
-					task = j.Spec.Pipe.FirstTask(len(j.Spec.Pipe.Stages) - 1)
+					task = spec.Pipe.FirstTask(len(spec.Pipe.Stages) - 1)
 				}
-			}
-			var spec *burst.JobSpec
-			if j, err := cl.Job(c.Context(), id); err == nil {
-				spec = j.Spec
 			}
 			defer func() { // said last, under the output it is about
 				if ts, err := cl.Tasks(c.Context(), id, task, 1); err == nil && len(ts) == 1 && ts[0].Index == task {
@@ -88,9 +85,6 @@ until the task ends.`,
 				stream = "stderr"
 			}
 			if followF {
-				if _, err := cl.Job(c.Context(), id); err != nil {
-					return err
-				}
 				// Ended at once when its reader goes away, as tail -f is:
 				// silently, with the status of a writer killed by SIGPIPE.
 				ctx, stop := context.WithCancelCause(c.Context())
