@@ -304,8 +304,8 @@ func TestRetries(t *testing.T) {
 	if j.State != "succeeded" || j.task0(t).Attempt != 3 {
 		t.Errorf("job %s on attempt %d, want succeeded on attempt 3", j.State, j.task0(t).Attempt)
 	}
-	if out := h.mustRun("logs", idArg(j.ID)).stdout; out != "try 1\ntry 2\ntry 3\n" {
-		t.Errorf("logs = %q, want every attempt's output", out)
+	if r := h.mustRun("logs", idArg(j.ID)); r.stdout != "try 1\ntry 2\ntry 3\n" || !strings.Contains(r.stderr, "ran 3 attempts") {
+		t.Errorf("logs = %q, stderr %q; want every attempt's output, and a note that it holds 3 attempts", r.stdout, r.stderr)
 	}
 
 	r = h.run("run", "--retries", "1", "--", "sh", "-c", "exit 7")
