@@ -143,7 +143,7 @@ func joinServer(ctx context.Context, path, raw, machine string, stderr io.Writer
 		var ae *client.Error
 		switch {
 		case errors.Is(err, pki.ErrPinMismatch):
-			return nil, false, &ExitError{Code: 1, Msg: "--join refused the server: " + pinMessage(err)}
+			return nil, false, &ExitError{Code: 1, Msg: "--join refused the server " + ju.Server + ": " + pinMessage(err)}
 		case errors.As(err, &ae):
 			return nil, false, &ExitError{Code: 1, Msg: "the server refused the join token: " + ae.Message}
 		}
