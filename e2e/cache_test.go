@@ -28,7 +28,7 @@ func TestCacheRerunMap(t *testing.T) {
 	}
 	starts := filepath.Join(h.root, "starts.log")
 	script := `set -e; echo "$1" >> "$2"; tr a-z A-Z < "$1" > r.out`
-	mapArgs := append([]string{"map", "-q", "--cache", "--out", "r.out", "--", "sh", "-c", script, "_", "{}", starts, ":::"}, files...)
+	mapArgs := append([]string{"map", "--quiet", "--cache", "--out", "r.out", "--", "sh", "-c", script, "_", "{}", starts, ":::"}, files...)
 	ran := func() []string {
 		b, _ := os.ReadFile(starts)
 		return strings.Fields(string(b))

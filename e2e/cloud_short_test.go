@@ -35,7 +35,7 @@ func TestCloudMapShortSpreads(t *testing.T) {
 	// others tell the witness where they run and wait to be let go.
 	script := "case \"$1\" in fast*) exit 0;; esac\n" + w.reportScript(`read -r code <&3 || exit 98
 exit "$code"`)
-	args := []string{"map", "-d", "-q", "--on", "c", "--cpus", "1", "--retries", "0", "--", "bash", "-c", script, "_", "{}", ":::"}
+	args := []string{"map", "-d", "--quiet", "--on", "c", "--cpus", "1", "--retries", "0", "--", "bash", "-c", script, "_", "{}", ":::"}
 	for i := range fast {
 		args = append(args, fmt.Sprintf("fast-%d", i))
 	}

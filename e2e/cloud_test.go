@@ -93,7 +93,7 @@ func cloudMapSpot(t *testing.T, useMinIO bool) {
 mkdir -p out
 { cat "$1" ref/a.txt; sha256sum ref/deep/big.bin | cut -c1-64; } > "out/$(basename "$1" .txt).out"
 exit "$code"`)
-	args := append([]string{"map", "-d", "-q", "--on", "c", "--cpus", "1", "--retries", "0",
+	args := append([]string{"map", "-d", "--quiet", "--on", "c", "--cpus", "1", "--retries", "0",
 		"--in", "ref", "--out", "out/*", "--", "bash", "-c", script, "_", "{}", ":::"}, inputs...)
 	id := mustID(t, h.mustRun(args...).stdout)
 
@@ -595,7 +595,7 @@ func TestCloudStagedPrefetchKeepsCPUs(t *testing.T) {
 	for i := range 24 {
 		inputs = append(inputs, fmt.Sprint(i))
 	}
-	args := append([]string{"map", "-q", "--on", "pf", "--cpus", "1", "--in", "ref.bin", "--out", "*.out", "--",
+	args := append([]string{"map", "--quiet", "--on", "pf", "--cpus", "1", "--in", "ref.bin", "--out", "*.out", "--",
 		"sh", "-c", `sleep 0.2; cmp -s ref.bin ref.bin && echo "$1" > "$1.out"`, "_", "{}", ":::"}, inputs...)
 	id := jobIDFrom(t, h.mustRun(args...))
 	tasks := h.tasks(id)

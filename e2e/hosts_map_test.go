@@ -30,7 +30,7 @@ func TestHostsMap(t *testing.T) {
 	const n = 200
 	// Inputs divisible by 5 fail with status 7: 40 of the 200.
 	exit := `exit $(( $1 % 5 == 0 ? 7 : 0 ))`
-	args := []string{"map", "--on", "hostmap", "-q", "--", "bash", "-c", w.reportScript(exit), "_", "{}", ":::"}
+	args := []string{"map", "--on", "hostmap", "--quiet", "--", "bash", "-c", w.reportScript(exit), "_", "{}", ":::"}
 	for i := 1; i <= n; i++ {
 		args = append(args, strconv.Itoa(i))
 	}

@@ -66,7 +66,7 @@ func TestMapJobsAboveCPUs(t *testing.T) {
 		}
 		// --halt: a task that waited in vain ends the map, which then
 		// says why, within the harness's limit.
-		c := h.command(append(append(append([]string{"map", "-q", "--halt", "now,fail=1"}, flags...), "--", "sh", "-c", barrierTask, "_", "{}",
+		c := h.command(append(append(append([]string{"map", "--quiet", "--halt", "now,fail=1"}, flags...), "--", "sh", "-c", barrierTask, "_", "{}",
 			strconv.Itoa(want), mode, strconv.Itoa(n), ":::"), inputs...)...)
 		c.Dir = dir
 		return h.exec(c), dir

@@ -53,7 +53,7 @@ func TestJoinedCluster(t *testing.T) {
 	}
 
 	// A map on the cluster runs on the two machines only.
-	c := h.command("map", "--on", "lab", "--project", "mars", "-q", "--", "true", ":::", "1", "2", "3", "4", "5", "6")
+	c := h.command("map", "--on", "lab", "--project", "mars", "--quiet", "--", "true", ":::", "1", "2", "3", "4", "5", "6")
 	c.Dir = "/" // the job's working directory must exist on the hosts
 	r := h.exec(c)
 	if r.code != 0 {

@@ -845,7 +845,7 @@ func TestMapOutputOffTerminal(t *testing.T) {
 	h := newHarness(t)
 	h.jobsJSON() // start the server first: its note is not the map's
 	script := `echo "out $1"; echo "err $1" >&2; echo "out2 $1"`
-	for _, flags := range [][]string{nil, {"-q"}, {"-k"}, {"-k", "-q"}} {
+	for _, flags := range [][]string{nil, {"--quiet"}, {"-k"}, {"-k", "--quiet"}} {
 		r := h.run(mapArgs("map", flags, "--", "sh", "-c", script, "_", "{}", ":::", "a", "b", "c")...)
 		if r.code != 0 || !mapJobLine.MatchString(r.stderr) {
 			t.Errorf("map %v: want exit 0 and the job line first on stderr:\n%s", flags, r)
@@ -1179,7 +1179,7 @@ func TestMapOutputAcrossServerRestart(t *testing.T) {
 func TestMapStatusSameEverywhere(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.run("map", "-q", "--", "sh", "-c", "exit $1", "_", ":::", "0", "1", "2", "3", "0")
+	r := h.run("map", "--quiet", "--", "sh", "-c", "exit $1", "_", ":::", "0", "1", "2", "3", "0")
 	if r.code != 3 {
 		t.Fatalf("burst map with 3 failing tasks: exit %d, want 3:\n%s", r.code, r)
 	}

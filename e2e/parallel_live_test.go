@@ -37,7 +37,7 @@ func TestMapLiveOutputAsGNUParallel(t *testing.T) {
 		t.Run(c.flag, func(t *testing.T) {
 			gate := filepath.Join(h.dir, "gate"+c.flag)
 			args := []string{"sh", "-c", c.script, "_", "{}", gate, ":::", "a"}
-			cmd := h.command(append([]string{"map", "-q", c.flag, "--"}, args...)...)
+			cmd := h.command(append([]string{"map", "--quiet", c.flag, "--"}, args...)...)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -530,10 +530,10 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		args := []string{"sh", "-c", "echo out {}; echo err {} >&2; exit {}", ":::", "0", "2", "0"}
 		flags := []string{"-j1", "-k", "--gnu", "--halt-on-error", "now,fail=1"}
 		p := parallelRun(t, h.dir, nil, append(append([]string{"-q"}, flags...), args...)...)
-		b := h.burstMap(nil, append([]string{"-q"}, flags...), args...)
+		b := h.burstMap(nil, append([]string{"--quiet"}, flags...), args...)
 		const tasks = "err 0\nerr 2\n" // then each tool's word on the failure
 		if b.code != p.code || b.stdout != p.stdout || !strings.HasPrefix(p.stderr, tasks) || !strings.HasPrefix(taskStderr(b.stderr), tasks) {
-			t.Errorf("parallel: exit %d stdout %q stderr %q\nburst -q: exit %d stdout %q stderr %q (want the same)",
+			t.Errorf("parallel: exit %d stdout %q stderr %q\nburst --quiet: exit %d stdout %q stderr %q (want the same)",
 				p.code, p.stdout, p.stderr, b.code, b.stdout, b.stderr)
 		}
 	})
@@ -738,6 +738,34 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		}
 	})
 
+	// man parallel, --quote (-q): "Quote command. If your command contains special characters that
+	// should not be interpreted by the shell ... use -q". A command line copied from a script runs
+	// as it is, burst map for parallel (no -- added): -q alone, in a cluster (-kq, -qk) and beside
+	// -k. The wanted outputs are what parallel 20221122 printed; each is checked against a run of it.
+	t.Run("q_is_quote", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"-q", "echo", "$HOME", ":::", "a"}, "$HOME a\n"},
+			{[]string{"-q", "echo", "a;b", ":::", "x"}, "a;b x\n"},
+			{[]string{"-q", "printf", `%s\n`, "*", ":::", "x"}, "*\nx\n"},
+			{[]string{"-kq", "echo", "$HOME", "{}", ":::", "a", "b"}, "$HOME a\n$HOME b\n"},
+			{[]string{"-qk", "echo", "$(echo hi)", ">", "out", ":::", "a"}, "$(echo hi) > out a\n"},
+			{[]string{"-q", "-k", "echo", "a;b", "{}", ":::", "a", "b"}, "a;b a\na;b b\n"},
+		} {
+			p := parallelRun(t, h.dir, nil, c.args...)
+			b := h.exec(h.command(append([]string{"map"}, c.args...)...))
+			if p.code != 0 || p.stdout != c.want || b.code != p.code || b.stdout != p.stdout || taskStderr(b.stderr) != p.stderr {
+				t.Errorf("%q: parallel exit %d stdout %q stderr %q (want %q); burst map exit %d stdout %q stderr %q",
+					c.args, p.code, p.stdout, p.stderr, c.want, b.code, b.stdout, b.stderr)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(h.dir, "out")); err == nil {
+			t.Errorf("-qk echo ... '>' out: a file out was written; -q passes > as a word")
+		}
+	})
+
 	// A function exported with bash's export -f, called as a command (parallel's manual: "export -f
 	// my_func; parallel my_func ::: 1 2 3"): run by bash, even where $SHELL is sh.
 	t.Run("exported_bash_function", func(t *testing.T) {
@@ -778,7 +806,7 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 	// three delays (each task prints when it started); the outputs are parallel's.
 	t.Run("delay", func(t *testing.T) {
 		same(t, []string{"-k", "--delay", "0.1"}, "echo", ":::", "a", "b")
-		r := h.exec(h.command("map", "-q", "-k", "-j", "4", "--delay", "0.5", "--", "sh", "-c", "date +%s.%N", "_", "{}", ":::", "1", "2", "3", "4"))
+		r := h.exec(h.command("map", "--quiet", "-k", "-j", "4", "--delay", "0.5", "--", "sh", "-c", "date +%s.%N", "_", "{}", ":::", "1", "2", "3", "4"))
 		var starts []float64
 		for _, l := range strings.Fields(r.stdout) {
 			if f, err := strconv.ParseFloat(l, 64); err == nil {

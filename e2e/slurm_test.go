@@ -501,7 +501,7 @@ func slurmPendingPilotsWithdrawn(t *testing.T) {
 	needSlurm(t, h)
 	h.mustRun("cluster", "create", "hpc", "--provider", "slurm", "--partition", "debug", "--cpus", "2", "--mem", "256M",
 		"--max", "8", "--time-limit", "10m", "--idle-stop", "10m")
-	args := []string{"map", "-q", "--on", "hpc", "--", "sh", "-c", "echo $0", ":::"}
+	args := []string{"map", "--quiet", "--on", "hpc", "--", "sh", "-c", "echo $0", ":::"}
 	for i := range 16 {
 		args = append(args, strconv.Itoa(i+1))
 	}

@@ -24,7 +24,7 @@ func TestStackHostsLeaveNoZombies(t *testing.T) {
 	h.waitRegistered(a)
 	h.mustRun("stack", "create", "ztools", "--from-dir", testRootfs(t, bb, "z-mark"))
 	const n = 60
-	args := []string{"map", "-q", "--on", "stackz", "--stack", "ztools", "--", "true", "{}", ":::"}
+	args := []string{"map", "--quiet", "--on", "stackz", "--stack", "ztools", "--", "true", "{}", ":::"}
 	for i := 1; i <= n; i++ {
 		args = append(args, strconv.Itoa(i))
 	}

@@ -121,7 +121,7 @@ func TestStageS3Run(t *testing.T) {
 	rand.Read(big)
 	putObject(t, m, "refs/big.bin", big)
 	bigURL := "s3://" + m.Bucket + "/refs/big.bin"
-	r := h.mustRun("map", "-q", "--in", bigURL, "--out", "s.out", "--", "sh", "-c", `sha256sum big.bin | cut -c1-64 > s.out`, "_", ":::", "1", "2", "3", "4")
+	r := h.mustRun("map", "--quiet", "--in", bigURL, "--out", "s.out", "--", "sh", "-c", `sha256sum big.bin | cut -c1-64 > s.out`, "_", ":::", "1", "2", "3", "4")
 	back := filepath.Join(h.root, "big")
 	h.mustRun("results", idArg(jobIDFrom(t, r)), "--fetch", back)
 	for i := range 4 {
@@ -215,7 +215,7 @@ func TestStageS3Map(t *testing.T) {
 		putObject(t, m, key, []byte(fmt.Sprintf("object %d\n", i)))
 		urls = append(urls, "s3://"+m.Bucket+"/"+key)
 	}
-	args := append([]string{"map", "-q", "--out", "r.txt", "--", "sh", "-c", `{ echo "$1"; cat "$1"; ls "$(dirname "$1")"; } > r.txt`, "_", "{}", ":::"}, urls...)
+	args := append([]string{"map", "--quiet", "--out", "r.txt", "--", "sh", "-c", `{ echo "$1"; cat "$1"; ls "$(dirname "$1")"; } > r.txt`, "_", "{}", ":::"}, urls...)
 	r := h.mustRun(args...)
 	back := filepath.Join(h.root, "back")
 	h.mustRun("results", idArg(jobIDFrom(t, r)), "--fetch", back)

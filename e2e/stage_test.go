@@ -125,7 +125,7 @@ func TestStageMapSharedOnce(t *testing.T) {
 		files = append(files, f)
 	}
 	script := `set -e; ls in > seen.out; cat "$1" >> seen.out; sha256sum ref.bin | cut -c1-64 >> seen.out`
-	args := append([]string{"map", "-q", "--in", "ref.bin", "--out", "seen.out", "--", "sh", "-c", script, "_", "{}", ":::"}, files...)
+	args := append([]string{"map", "--quiet", "--in", "ref.bin", "--out", "seen.out", "--", "sh", "-c", script, "_", "{}", ":::"}, files...)
 	r := h.mustRun(args...)
 	id := jobIDFrom(t, r)
 	out := filepath.Join(h.root, "out")
@@ -151,7 +151,7 @@ func TestStageMapSharedOnce(t *testing.T) {
 	if err := os.WriteFile(copies[0], bad, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	r = h.mustRun("map", "-q", "--in", "ref.bin", "--out", "seen.out", "--", "sh", "-c", script, "_", "{}", ":::", files[0])
+	r = h.mustRun("map", "--quiet", "--in", "ref.bin", "--out", "seen.out", "--", "sh", "-c", script, "_", "{}", ":::", files[0])
 	out2 := filepath.Join(h.root, "out2")
 	h.mustRun("results", idArg(jobIDFrom(t, r)), "--fetch", out2)
 	got, _ := os.ReadFile(filepath.Join(out2, "seen.out"))

@@ -17,7 +17,7 @@ import (
 func TestMapTimeoutPctAcrossRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	id := mustID(t, h.mustRun("map", "-d", "-q", "-k", "-j", "1", "--timeout", "200%", "--",
+	id := mustID(t, h.mustRun("map", "-d", "--quiet", "-k", "-j", "1", "--timeout", "200%", "--",
 		"sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "1", "1", "1", "2", "4").stdout)
 	h.waitFor("three tasks to succeed and the fourth to run", 60*time.Second, func() bool {
 		j := h.showTasks(id, 5)
@@ -40,7 +40,7 @@ func TestMapTimeoutPctAcrossRestart(t *testing.T) {
 func TestMapTimeoutPctResume(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.run("map", "-q", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "6", "1", "1", "1")
+	r := h.run("map", "--quiet", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "6", "1", "1", "1")
 	if r.code != 1 || r.stdout != "1\n1\n1\n" {
 		t.Fatalf("the first run: %s; want exit 1 and the 6 s task killed", r)
 	}
@@ -57,7 +57,7 @@ func TestMapTimeoutPctResume(t *testing.T) {
 	// median 4 s (a 9 s limit): the 5 s task succeeds. The server used to
 	// read the first run's run times too (median 1 s of 1, 1, 1, 4) and
 	// kill the 5 s task at 3 s again.
-	r = h.run("map", "-q", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "1", "1", "1", "4", "5")
+	r = h.run("map", "--quiet", "-k", "-j", "2", "--cpus", "0", "--timeout", "200%", "--", "sh", "-c", `sleep "$1"; echo "$1"`, "_", ":::", "1", "1", "1", "4", "5")
 	if r.code != 2 || r.stdout != "1\n1\n1\n" {
 		t.Fatalf("the second map's first run: %s; want exit 2, the 4 s and 5 s tasks killed", r)
 	}

@@ -32,7 +32,7 @@ func atScale(bin, standinBin string, n, throttle int) {
 	b := startServer(bin, scratch.Home("scale-home"), sd)
 	b.must("cluster", "create", "many", "--provider", "aws", "--type", "m5.large", "--min", "0", "--max", strconv.Itoa(n),
 		"--image", image, "--idle-stop", "30m")
-	args := []string{"map", "-d", "-q", "--on", "many", "--cpus", "2", "--", "sleep", "600", ":::"}
+	args := []string{"map", "-d", "--quiet", "--on", "many", "--cpus", "2", "--", "sleep", "600", ":::"}
 	for i := range n {
 		args = append(args, strconv.Itoa(i))
 	}

@@ -60,7 +60,7 @@ func main() {
 		warm := exec.Command(b.Bin, "jobs") // its server up before the clock runs
 		warm.Env = env
 		check(warm.Run())
-		methods = append(methods, method{name: b.Label + " map -j " + js, argv: []string{b.Bin, "map", "-q", "-j", js, "--", "sleep", "{}", ":::"}, env: env})
+		methods = append(methods, method{name: b.Label + " map -j " + js, argv: []string{b.Bin, "map", "--quiet", "-j", js, "--", "sleep", "{}", ":::"}, env: env})
 	}
 	if p, err := exec.LookPath("parallel"); err == nil {
 		methods = append(methods, method{name: "parallel -j " + js, argv: []string{p, "--will-cite", "-j", js, "sleep", "{}", ":::"}})

@@ -165,8 +165,8 @@ func roundsRun(sides []*side, n, rounds int) {
 	}
 	for _, s := range sides {
 		var used cpuUse
-		methods = append(methods, method{s.label + " map -j 2", s.bin + " map -q -j 2 -- CMD ::: INPUTS", func(w workload, in []string) {
-			c := s.cmd(append(append([]string{"map", "-q", "-j", strconv.Itoa(workers), "--"}, w.argv...), ":::")...)
+		methods = append(methods, method{s.label + " map -j 2", s.bin + " map --quiet -j 2 -- CMD ::: INPUTS", func(w workload, in []string) {
+			c := s.cmd(append(append([]string{"map", "--quiet", "-j", strconv.Itoa(workers), "--"}, w.argv...), ":::")...)
 			c.Args = append(c.Args, in...)
 			before := cpuOf(s.home)
 			run(c)
@@ -328,7 +328,7 @@ func bigRun(tmp string, sides []*side, n, sample int, every time.Duration) {
 		b.WriteByte('\n')
 	}
 	check(os.WriteFile(file, b.Bytes(), 0o600))
-	fmt.Printf("one map of %d x true, -j %d, run to completion: `burst map -q -j %d -- true :::: FILE` (FILE: 1..%d, a line each)\n",
+	fmt.Printf("one map of %d x true, -j %d, run to completion: `burst map --quiet -j %d -- true :::: FILE` (FILE: 1..%d, a line each)\n",
 		n, workers, workers, n)
 	fmt.Printf("the bare Go os/exec loop (%d workers) is measured on %d tasks before and after each map; the ratio is one of rates\n\n", workers, sample)
 
@@ -448,7 +448,7 @@ func bigOne(s *side, file string, n int, every time.Duration) bigResult {
 		}
 	}()
 
-	c := s.cmd("map", "-q", "-j", strconv.Itoa(workers), "--", "true", "::::", file)
+	c := s.cmd("map", "--quiet", "-j", strconv.Itoa(workers), "--", "true", "::::", file)
 	c.Stdout = io.Discard
 	stderr, err := c.StderrPipe()
 	check(err)

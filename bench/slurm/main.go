@@ -181,7 +181,7 @@ func runBurst(bin, home, inputs string, n, pilotCPUs int, limit time.Duration) r
 		"--mem", "512M", "--max", "2", "--time-limit", "30m", "--idle-stop", "30s"), home)
 
 	start := time.Now()
-	out := mustRun(cmd(ctx, "map", "-d", "-q", "--on", "hpc", "--", "true", "::::", inputs), home)
+	out := mustRun(cmd(ctx, "map", "-d", "--quiet", "--on", "hpc", "--", "true", "::::", inputs), home)
 	id := strings.TrimSpace(out)
 	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
 		fail(fmt.Errorf("burst map -d answered %q, not a job id", out))

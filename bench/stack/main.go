@@ -108,7 +108,7 @@ func main() {
 		inputs = append(inputs, strconv.Itoa(i))
 	}
 	mapArgs := func(kind string) []string {
-		a := append([]string{"map", "-q"}, t.on...)
+		a := append([]string{"map", "--quiet"}, t.on...)
 		switch kind {
 		case "stack":
 			a = append(a, "--stack", "bench")

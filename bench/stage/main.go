@@ -348,7 +348,7 @@ func (s *server) stop() { s.Stop() }
 // the bytes each host received meanwhile.
 func (s *server) mapOnHosts(data string, tasks int, size int64) (time.Duration, []int64) {
 	script := fmt.Sprintf(`test "$(wc -c < big.bin)" = %d && tail -c %d big.bin | cmp -s - tail.bin`, size, tailSize)
-	args := []string{"map", "-q", "--on", "joined", "--in", "big.bin", "--in", "tail.bin", "--", "sh", "-c", script, "sh", "{}", ":::"}
+	args := []string{"map", "--quiet", "--on", "joined", "--in", "big.bin", "--in", "tail.bin", "--", "sh", "-c", script, "sh", "{}", ":::"}
 	for i := range tasks {
 		args = append(args, strconv.Itoa(i))
 	}

@@ -68,7 +68,7 @@ func live(bin string, n int, window time.Duration) {
 		fmt.Fprintf(&b, "%d\n", i)
 	}
 	check(os.WriteFile(inputs, []byte(b.String()), 0o600))
-	out, err := burstCmd("map", "-d", "-q", "--", "true", "::::", inputs).Output()
+	out, err := burstCmd("map", "-d", "--quiet", "--", "true", "::::", inputs).Output()
 	if err != nil {
 		fail(fmt.Errorf("burst map -d: %v", err))
 	}

@@ -183,7 +183,7 @@ or with a word for parallel's shell to expand: a variable (seq:\$PARALLEL_SEQ,
 {}, find -exec ... \; -print); a > before a word starting with - is its value
 (cut -d '>' -f2), '>{}' glued is an argument (grep's FASTA header), and a
 lone > into the input itself or a plain name (grep -c '>' {}) is refused,
-naming --quote (parallel's -q), which passes every word as it is.
+naming -q (--quote, parallel's -q), which passes every word as it is.
 --shell runs the command as shell text in $PARALLEL_SHELL or $SHELL, as
 parallel does (sh where that is no POSIX shell), with every input
 shell-quoted as parallel quotes it: as it is when made of letters, digits
@@ -195,7 +195,7 @@ Each task's output is printed when it ends, whole: its stdout, then its stderr
 (parallel's default --group); -k prints in input order instead. stderr starts
 with "burst: job N (M tasks)". On a terminal a progress line on stderr, below
 the output, shows done of total (ok, failed, cancelled), running, queued, the
-rate, the time left and the cost so far; -q hides it.
+rate, the time left and the cost so far; --quiet hides it.
 
 Exit status, as parallel's: 0 if every task succeeded; else the number of
 tasks that failed, up to 100; 101 if more did (the summary names their inputs
@@ -882,7 +882,7 @@ none of them.`,
 	f.StringVar(&maxFailures, "max-failures", "", "stop the map once more tasks failed than this: a count (5) or a share (5%)")
 	f.Int64Var(&resume, "resume", 0, "run again the tasks of map `JOB` that failed or never ran")
 	f.StringArrayVar(&over, "over", nil, "inputs: the files matching `GLOB` (burst expands it; repeatable)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, even on a terminal")
+	f.BoolVar(&quiet, "quiet", false, "no progress line, even on a terminal (not -q: that is --quote, as GNU parallel's -q)")
 	f.BoolVarP(&detach, "detach", "d", false, "submit, print the job id and return at once")
 	f.StringVarP(&jobs, "jobs", "j", "", "run `N` tasks at once, as GNU parallel's -j: above this host's CPUs, or 0 (as many as possible, at most 1024), the tasks share its CPUs; N%, +N and -N count its CPU threads; a FILE holding one of these is read again as tasks end (default: as many as the CPUs hold)")
 	f.StringVarP(&jobs, "max-procs", "P", "", "-j")
@@ -899,10 +899,10 @@ none of them.`,
 	f.StringVar(&delimiter, "delimiter", "", "inputs end at `DELIM`, not at line ends, and a ::: value is cut at it, as GNU parallel's -d DELIM: \\t \\n \\r, \\0 and octal \\NNN are read as parallel reads them; -d DELIM is this where DELIM is a few characters and no letter or digit (-d , or -d '\\t'), else -d is --detach")
 	var shown bool
 	for _, n := range []string{"progress", "eta", "bar"} {
-		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (-q hides it)")
+		f.BoolVar(&shown, n, false, "accepted for GNU parallel's command lines: burst's progress line shows on a terminal (--quiet hides it)")
 		f.MarkHidden(n)
 	}
-	f.BoolVar(&quoted, "quote", false, "pass the command's words as they are, as GNU parallel's -q: no word is read as a shell's redirection, && or || (-q is burst's --quiet)")
+	f.BoolVarP(&quoted, "quote", "q", false, "pass the command's words as they are, as GNU parallel's -q: no word is shell text (a redirection, &&, ||, ;, $ or *)")
 	f.BoolVarP(&skipBlank, "no-run-if-empty", "r", false, "skip inputs that are empty or only white space, as GNU parallel's -r")
 	f.StringVar(&trimFlag, "trim", "", "remove the white space at the left (l), right (r) or both ends (lr) of each input, or with --colsep of each column (then lr unless given; n: none), as GNU parallel's --trim")
 	f.StringArrayVar(&envNames, "env", nil, "accepted for GNU parallel's command lines: every task starts with the environment burst map was started in")
@@ -1038,7 +1038,7 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string, fo *follow
 		}
 	})
 	if len(bad) > 0 {
-		return o, usage("%s cannot change on --resume: the resumed tasks keep their command, inputs and resources; with --resume give only --max-failures, -j, -k, -q or -d", strings.Join(bad, ", "))
+		return o, usage("%s cannot change on --resume: the resumed tasks keep their command, inputs and resources; with --resume give only --max-failures, -j, -k, --quiet or -d", strings.Join(bad, ", "))
 	}
 	if c.Flags().Changed("max-failures") {
 		var m burst.MapSpec

@@ -70,7 +70,7 @@ func parallelOnly() map[string]string {
 		{"basenameextensionreplace bner", "write {/.} in the command where its string stands (parallel --basenameextensionreplace ,, echo ,, ::: x is burst map -- echo {/.} ::: x)"},
 		{"seqreplace", "write {#} in the command where its string stands (parallel --seqreplace ,, echo ,, ::: x is burst map -- echo {#} ::: x)"},
 		{"slotreplace", "write {%} in the command where its string stands (parallel --slotreplace ,, echo ,, ::: x is burst map -- echo {%} ::: x)"},
-		{"silent", "-q (--quiet) hides burst's progress line; -v prints each task's command"},
+		{"silent", "--quiet hides burst's progress line; -v prints each task's command"},
 		{"shellquote", "--dry-run prints each task's command quoted as parallel quotes it"},
 		{"record-env session", "leave it out: every task starts with the environment burst map was started in"},
 		{"skip-first-line", "the first line of a :::: FILE is an input: skip it with tail -n +2 FILE | burst map ... :::: -, or name the columns with --header :"},

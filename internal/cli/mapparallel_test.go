@@ -539,6 +539,23 @@ func TestParallelAbbreviations(t *testing.T) {
 	}
 }
 
+// -q is GNU parallel's -q (--quote): the command's words as they are, alone,
+// in a cluster of flags and beside -d DELIM; --quiet is long only. The
+// wanted lines are what parallel 20221122 --dry-run printed.
+func TestMapDashQIsQuote(t *testing.T) {
+	wantDryRuns(t, []dryRun{
+		{[]string{"-q", "echo", "$HOME", ":::", "a"}, "echo '$HOME' a\n"},
+		{[]string{"-kq", "echo", "$HOME", ":::", "a"}, "echo '$HOME' a\n"},
+		{[]string{"-qk", "echo", "a;b", "{}", ":::", "a"}, "echo 'a;b' a\n"},
+		{[]string{"-kqd", ",", "echo", "a;b", "{}", ":::", "x,y"}, "echo 'a;b' x\necho 'a;b' y\n"},
+		{[]string{"--quiet", "echo", "$HOME", ":::", "a"}, "echo $HOME a\n"}, // parallel's without -q
+	})
+	f := newMapCmd().Flags()
+	if q, quiet := f.ShorthandLookup("q"), f.Lookup("quiet"); q == nil || q.Name != "quote" || quiet == nil || quiet.Shorthand != "" {
+		t.Errorf("-q is %v, --quiet's shorthand %v: want -q to be --quote and --quiet long only", q, quiet)
+	}
+}
+
 // GNU parallel's -d DELIM is read as --delimiter where DELIM reads as one,
 // in two words or one, after other flags and in a cluster of them; burst
 // map's -d stays --detach before a command, --, or a separator, and a
