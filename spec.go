@@ -201,6 +201,10 @@ type MapSpec struct {
 	// the task's number, its {#}, not an input: a map of some of another
 	// map's tasks, each keeping its number (GNU parallel's --resume).
 	Numbered bool `json:"numbered,omitempty"`
+	// Plus: the command was given with GNU parallel's --plus, and its
+	// bash-like replacement strings ({%.gz} {/a/b} {:-none} ...) are
+	// filled (mapspec); without it they are text, as parallel leaves them.
+	Plus bool `json:"plus,omitempty"`
 	// MaxFailures stops the map once more tasks than this failed:
 	// MaxFailures if > 0, else MaxFailuresPct percent of the tasks if > 0.
 	MaxFailures    int     `json:"max_failures,omitempty"`

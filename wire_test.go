@@ -223,3 +223,22 @@ func TestSpecAppendJSONCopiesOnce(t *testing.T) {
 		t.Errorf("AppendJSON of %d bytes allocated %d bytes; want about one copy", len(b), n)
 	}
 }
+
+// A map given --plus says so in its spec (its bash-like strings are filled
+// by the server as by --dry-run); a spec stored before there was one reads
+// as without --plus, and one without writes no field.
+func TestMapSpecPlusJSON(t *testing.T) {
+	var old MapSpec
+	if err := json.Unmarshal([]byte(`{"template":["echo","{%.gz}"],"shell":true}`), &old); err != nil || old.Plus {
+		t.Fatalf("old spec: %+v, %v", old, err)
+	}
+	b, err := json.Marshal(MapSpec{Template: []string{"echo", "{%.gz}"}})
+	if err != nil || strings.Contains(string(b), "plus") {
+		t.Fatalf("without --plus: %s, %v", b, err)
+	}
+	b, err = json.Marshal(MapSpec{Template: []string{"echo", "{%.gz}"}, Plus: true})
+	var back MapSpec
+	if err != nil || json.Unmarshal(b, &back) != nil || !back.Plus {
+		t.Fatalf("with --plus: %s -> %+v, %v", b, back, err)
+	}
+}

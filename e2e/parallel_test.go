@@ -440,6 +440,15 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		// text ${PARALLEL_JOBSLOT} in --tagstring.
 		sameAs(t, nil, []string{"-k", "-j", "1", "--plus"}, "echo", "{slot}", "x{slot}", ":::", "a", "b")
 		same(t, []string{"-k", "-j", "1", "--plus", "--tagstring", "{slot}"}, "echo", "x", ":::", "a", "b")
+		// man parallel, --plus: its bash-like strings, {:-str} {:n} {:n:m} {#str} {##str} {%str} {%%str}
+		// {/str1/str2} {//str1/str2} {/#str1/str2} {/%str1/str2} {^str} {^^str} {,str} {,,str}, str a Perl
+		// regular expression (made ungreedy in {#str} and {%str}: {#*.} drops one byte); a position may lead.
+		bash := []string{"{%.gz}", "{%%.*}", "{#*.}", "{##*.}", "{#a*.}", "{/a/X}", "{//a/X}", "{/#d/X}", "{/%z/X}", "{:2}", "{:1:3}", "{:-none}", "{^d}", "{^^a}", "{,A}", "{,,A}", "{-1%.gz}"}
+		same(t, []string{"-k", "--plus"}, append(append([]string{"printf", "[%s]"}, bash...), ":::", "d/a.tar.gz", "", "Aa", "x.Aligned.sortedByCoord.out.bam", "0", "a b.gz")...)
+		same(t, []string{"-k", "--plus"}, "echo", "{/Aligned.sortedByCoord.out/_Cbr}", "{2/actual/expected}", ":::", "x.Aligned.sortedByCoord.out.bam", ":::", "out/actual.txt")
+		same(t, []string{"--dry-run", "--plus", "-k", "--tagstring", "{%.gz}"}, "echo", "{:-a b}", ":::", "a.gz", "")
+		// Without --plus they are text, the input appended.
+		same(t, []string{"-k"}, "echo", "{%.gz}", ":::", "a.gz")
 	})
 
 	// man parallel, --tag: "Tag lines with arguments. Each output line will be prepended with the

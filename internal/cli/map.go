@@ -160,8 +160,15 @@ GNU parallel's --plus strings too, with --plus or without:
   {..} {...}  without two, three extensions     {/..} {/...}  of the basename
   {+/} the directory ('' for none)  {+.} {+..} {+...}  what {.} {..} {...} drop
   {##} the number of tasks; {0#} {0%}  {#} and {%} zero-padded
-(--plus's bash-like {:-str} {#str} {%str} {/a/b} ... are not: use --shell;
-with --plus, {slot} is {%}; its {host} {uniq} {choose_k} ... are refused).
+With --plus only, its bash-like strings (also {2%.gz} ... for a group):
+  {:-str} str for an empty input    {:n} {:n:m}  from byte n (m bytes)
+  {#re} {##re}  without the shortest, longest prefix re matches
+  {%re} {%%re}  without the shortest, longest suffix: {%.gz}
+  {/re/str} {//re/str}  the first, every match replaced by str
+  {/#re/str} {/%re/str}  at the start, end   {^re} {^^re} {,re} {,,re}
+  the match at the start, every match in upper, lower case (ASCII)
+(re is a Perl regular expression there, Go's RE2 here: \1, (?= ... are
+refused; with --plus, {slot} is {%}; {host} {uniq} {choose_k} ... are refused).
 With none of them, the inputs are appended as arguments.
 
 Unlike parallel, an input is one argument, never shell text: burst map -- CMD
@@ -380,7 +387,7 @@ none of them.`,
 				// that are a shell's redirections and pipes (echo {} \> {}.txt):
 				// a shell runs it, inputs quoted, as GNU parallel runs every
 				// command. --quote (parallel -q) passes the words as they are.
-				redir, err := redirects(tmpl)
+				redir, err := redirects(tmpl, plus)
 				if err != nil {
 					return err
 				}
@@ -504,7 +511,7 @@ none of them.`,
 				if maxArgs < 0 {
 					return usage("-N %d: give each task 1 or more inputs, or 0 for none (parallel's -N0: seq 10 | burst map -N0 -- CMD runs CMD 10 times)", maxArgs)
 				}
-				if sources, err = withoutInputs(tmpl, shell, sources); err != nil {
+				if sources, err = withoutInputs(tmpl, shell, plus, sources); err != nil {
 					return err
 				}
 				tmpl, commands, shell, noInputs = nil, true, false, true
@@ -525,12 +532,12 @@ none of them.`,
 			if sep != nil {
 				positions = math.MaxInt32 // one a column, as many as an input has
 			}
-			if err := mapspec.Validate(tmpl, positions); err != nil && !commands {
+			if err := mapspec.Validate(tmpl, positions, plus); err != nil && !commands {
 				return usage("%v", err)
 			}
 			// total is what the tasks' {##} {0#} and {0%} need, known once
 			// they are counted; numbers are a task's numbers.
-			var total mapspec.Numbers
+			total := mapspec.Numbers{Plus: plus}
 			numbers := func(seq int64, slot int) mapspec.Numbers {
 				n := total
 				n.Seq, n.Slot = seq, slot
@@ -543,10 +550,10 @@ none of them.`,
 			switch {
 			case tagString != "": // parallel --tagstring STR: STR filled for the task (--tag or not)
 				ts := resultsTemplate(tagString, replace, byName)
-				if err := mapspec.Validate([]string{ts}, positions); err != nil {
+				if err := mapspec.Validate([]string{ts}, positions, plus); err != nil {
 					return usage("--tagstring: %v", err)
 				}
-				if !mapspec.HasReplacement(ts) { // Expand would append the inputs
+				if !mapspec.HasReplacementWith(ts, plus) { // Expand would append the inputs
 					tagOf = func([]string, mapspec.Numbers) string { return ts + "\t" }
 					break
 				}
@@ -584,9 +591,9 @@ none of them.`,
 			if maxArgs > 0 {
 				sources, columns = mapspec.Chunk(sources[0], maxArgs), true
 			}
-			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput, Quoted: quoted}
+			m := &burst.MapSpec{Template: tmpl, Shell: shell && !commands, Columns: columns, Commands: commands, PerInput: perInput, Quoted: quoted, Plus: plus}
 			if m.Shell {
-				if err := mapspec.ShellSafe(m.Template); err != nil {
+				if err := mapspec.ShellSafe(m.Template, m.Plus); err != nil {
 					return usage("%v", err) // as the server refuses it, --dry-run too
 				}
 			}
@@ -741,7 +748,7 @@ none of them.`,
 			if haltGiven && m.MaxFailuresPct > 0 {
 				haltShare(m, n)
 			}
-			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning}
+			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning, Plus: plus}
 			// A task whose command line is longer than parallel takes: it
 			// stops there (exit 255), having run the tasks before it.
 			var tooLong error
@@ -1234,7 +1241,7 @@ const lineLimit = 63663
 // parallel's -X and -m do, each task's command line within lineLimit and
 // its inputs within burst.MaxColumns.
 func fillLines(m *burst.MapSpec, src mapspec.Source, most int) []mapspec.Source {
-	one := mapspec.Numbers{Seq: 1}
+	one := mapspec.Numbers{Seq: 1, Plus: m.Plus}
 	base := len(dryRunLine(m, nil, one))
 	size := func(v string) int { // what one more input adds: its words, -X's context around each
 		return len(dryRunLine(m, []string{v, v}, one)) - len(dryRunLine(m, []string{v}, one))
@@ -1306,7 +1313,7 @@ func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]st
 // task per input, given none of them): each task's command as shell text,
 // its {#} and {##} filled and {} (any input's string) empty, so that the
 // map runs as one of commands.
-func withoutInputs(tmpl []string, shell bool, sources []mapspec.Source) ([]mapspec.Source, error) {
+func withoutInputs(tmpl []string, shell, plus bool, sources []mapspec.Source) ([]mapspec.Source, error) {
 	switch {
 	case len(tmpl) == 0:
 		return nil, usage("-N 0 runs the command once per input, given none of them: give the command (seq 3 | burst map -N0 -- CMD)")
@@ -1322,7 +1329,7 @@ func withoutInputs(tmpl []string, shell bool, sources []mapspec.Source) ([]mapsp
 		// No input: {} stands for nothing (a word of it alone is none, as
 		// parallel's, -q or not: echo a {} b is echo a  b), and nothing
 		// is appended.
-		out[i] = dryRunLine(m, nil, mapspec.Numbers{Seq: int64(i) + 1, Total: n})
+		out[i] = dryRunLine(m, nil, mapspec.Numbers{Seq: int64(i) + 1, Total: n, Plus: plus})
 	}
 	return []mapspec.Source{out}, nil
 }

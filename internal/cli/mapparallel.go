@@ -569,8 +569,9 @@ func lineCount(w string) bool {
 // replacement string ({}.sorted, out/{.}.txt) or /dev/null is written to;
 // the input as it is ({} or {n}: grep -c '>' {}) or a name alone (grep '>'
 // genome.fa) is refused, naming both ways: run in a shell, it would write
-// over that file, where parallel -q's reader meant a pattern.
-func redirects(words []string) (bool, error) {
+// over that file, where parallel -q's reader meant a pattern. With plus
+// (--plus), a target of its bash-like strings ({%.gz}) is one written to.
+func redirects(words []string, plus bool) (bool, error) {
 	if len(words) == 0 {
 		return false, nil
 	}
@@ -620,7 +621,7 @@ func redirects(words []string) (bool, error) {
 		if strings.HasPrefix(target, "-") && target != "-" {
 			continue // an option's value: cut -d '>' -f2
 		}
-		if (w == ">" || w == ">>") && target != "/dev/null" && (target == "" || mapspec.IsInput(target) || !mapspec.HasReplacement(target)) {
+		if (w == ">" || w == ">>") && target != "/dev/null" && (target == "" || mapspec.IsInput(target) || !mapspec.HasReplacementWith(target, plus)) {
 			over := "that file"
 			if mapspec.IsInput(target) {
 				over = "each task's input file " + target
@@ -835,15 +836,13 @@ func parallelEnvAll(names []string, getenv func(string) string) error {
 
 // plusStrings reads GNU parallel's --plus strings in a map's command
 // (words), --tagstring and --results as burst fills them: {slot} is
-// the task's job slot, {%}; a bash-like string ({%.gz} ...) or one that is no
-// function of a task's inputs and numbers ({host}, {uniq} ...) is refused,
-// named, with what to do instead. The rest ({..} {##} {0#} ...) burst fills
-// with --plus or without.
+// the task's job slot, {%}; one that is no function of a task's inputs
+// and numbers ({host}, {uniq} ...) is refused, named, with what to do
+// instead. Its bash-like strings ({%.gz} {/a/b} ...) the map's tasks fill
+// (burst.MapSpec.Plus); the rest ({..} {##} {0#} ...) burst fills with
+// --plus or without.
 func plusStrings(words []string, tag, results *string) error {
 	all := append([]string{*tag, *results}, words...)
-	if b := mapspec.BashLike(all); b != "" {
-		return usage("%s: burst takes --plus's {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%%} {slot}, not its bash-like strings ({:-str} {#str} {%%str} {/a/b} ...): compute the value in the command with --shell, e.g. burst map --shell -- 'f={}; echo ${f%%.gz}'", b)
-	}
 	for _, r := range []struct{ s, instead string }{
 		{"{host}", "burst map runs no task over ssh (no -S): read the machine in the command, with --shell: $(hostname)"},
 		{"{sshlogin}", "burst map runs no task over ssh (no -S): read the machine in the command, with --shell: $(hostname)"},

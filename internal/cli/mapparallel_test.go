@@ -239,18 +239,32 @@ func TestMapMultipleArguments(t *testing.T) {
 	}
 }
 
-// --plus's strings that take text of their own ({%.gz}, {/a/b}) are not
-// filled: with --plus they are refused, naming --shell; the shell's own
-// ${f%.gz} is no such string.
-func TestMapPlusBashLikeRefused(t *testing.T) {
-	for _, args := range [][]string{
-		{"--plus", "echo", "{%.gz}", ":::", "a.gz"},
-		{"--plus", "echo", "{1/a/b}", ":::", "a"},
-		{"--plus", "--tagstring", "{:-x}", "echo", ":::", "a"},
+// --plus's strings that take text of their own ({%.gz}, {/a/b}) are
+// filled, in the command and --tagstring, as GNU parallel 20221122's
+// --dry-run printed them (parallel --plus --dry-run echo {%.gz} {1/a/b}
+// ::: a.gz: echo a b.gz); without --plus they are text; one whose regular
+// expression RE2 cannot run is refused, named.
+func TestMapPlusBashLike(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--plus", "echo", "{%.gz}", "{1/a/b}", ":::", "a.gz"}, "echo a b.gz\n"},
+		{[]string{"--plus", "--tagstring", "{:-x}", "echo", ":::", ""}, "x\techo ''\n"},
+		{[]string{"--plus", "echo", "{:-a b}", ":::", ""}, "echo 'a b'\n"},
+		{[]string{"--plus", "echo", "{/ /_}", ":::", "a b"}, "echo a_b\n"},
+		{[]string{"echo", "{%.gz}", ":::", "a.gz"}, "echo '{%.gz}' a.gz\n"}, // as parallel -q's
+		{[]string{"--plus", "-N0", "echo", "{%.gz}", "x", "{:-d}", ":::", "a"}, "echo  x \n"},
+		// a > before one is a shell's, writing to the file it names
+		{[]string{"--plus", "gunzip", "-c", "{}", ">", "{%.gz}", ":::", "a.gz", "b c.gz"}, "gunzip -c a.gz > a\ngunzip -c 'b c.gz' > 'b c'\n"},
+		{[]string{"--plus", "--shell", "zcat {} > {%.gz}.txt", ":::", "b c.gz"}, "zcat 'b c.gz' > 'b c'.txt\n"},
 	} {
-		if out, errb, code := dryRunMap(t, args...); code != 255 || out != "" || !strings.Contains(errb, "--shell") {
-			t.Errorf("burst map %q: exit %d, %q %q; want it refused, naming --shell", args, code, out, errb)
+		if out, errb, code := dryRunMap(t, tc.args...); code != 0 || out != tc.want {
+			t.Errorf("burst map --dry-run %q: exit %d, %q %q; want %q", tc.args, code, out, errb, tc.want)
 		}
+	}
+	if out, errb, code := dryRunMap(t, "--plus", "echo", `{%(.)\1}`, ":::", "abb"); code != 255 || out != "" || !strings.Contains(errb, `{%(.)\1}: GNU parallel reads`) {
+		t.Errorf("burst map --plus echo {%%(.)\\1}: exit %d, %q %q; want it refused, named", code, out, errb)
 	}
 	// --plus's strings that are no function of a task's inputs and
 	// numbers are refused, named; without --plus they are text, as in
@@ -262,10 +276,6 @@ func TestMapPlusBashLikeRefused(t *testing.T) {
 		if out, errb, code := dryRunMap(t, "echo", s, ":::", "a"); code != 0 || !strings.Contains(out, s) || !strings.HasSuffix(out, " a\n") {
 			t.Errorf("burst map echo %s (no --plus): exit %d, %q %q; want it as text", s, code, out, errb)
 		}
-	}
-	// -N0 gives the command no input: a bash-like string is refused all the same.
-	if out, errb, code := dryRunMap(t, "--plus", "-N0", "echo", "{%.gz}", ":::", "a"); code != 255 || out != "" || !strings.Contains(errb, "{%.gz}") {
-		t.Errorf("burst map --plus -N0 echo {%%.gz}: exit %d, %q %q; want it refused", code, out, errb)
 	}
 	if out, errb, code := dryRunMap(t, "--plus", "--shell", "f={}; echo ${f%.gz} {..}", ":::", "a.tar.gz"); code != 0 || out != "f=a.tar.gz; echo ${f%.gz} a\n" {
 		t.Errorf("--plus --shell with ${f%%.gz}: exit %d, %q %q", code, out, errb)

@@ -60,8 +60,8 @@ func (f *resultFiles) close() error {
 func (r *results) open(i, slot int) (*resultFiles, error) {
 	var out, errPath, seqPath string
 	inputs, seq := r.task(i)
-	if mapspec.HasReplacement(r.name) {
-		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, r.numbers(seq, slot), false, false, false), " ")
+	if n := r.numbers(seq, slot); mapspec.HasReplacementWith(r.name, n.Plus) {
+		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, n, false, false, false), " ")
 		if strings.HasSuffix(p, "/") {
 			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
 		} else {
@@ -126,7 +126,7 @@ func tagWords(ts string, in []string, n mapspec.Numbers) string {
 			end = len(ts)
 		}
 		w := ts[:end]
-		if mapspec.HasReplacement(w) {
+		if mapspec.HasReplacementWith(w, n.Plus) {
 			w = strings.Join(mapspec.ExpandWith([]string{w}, in, n, false, true, true), " ")
 		}
 		b.WriteString(w)

@@ -635,6 +635,17 @@ type token struct {
 	kind int
 	pos  int    // for kPos: n for {n}, -n for {-n}, 0 for {0}; saturates at ±maxPos
 	mod  string // one of modifiers
+	// op is --plus's bash-like string (plusForm's: "%" for {%re} ...),
+	// a and b its text; "" for none.
+	op, a, b string
+}
+
+// apply is v as t gives it: t's modifier or bash-like string applied.
+func (t token) apply(v string) string {
+	if t.op != "" {
+		return applyPlus(t, v)
+	}
+	return modify(v, t.mod)
 }
 
 // modifiers are what may follow {, or the number of {n, before }: GNU parallel's {} {.} {/} {//} {/.}, and
@@ -645,10 +656,37 @@ const maxPos = 1 << 30
 
 // matchToken reports whether s starts with a replacement string, and how long it is. The grammar is
 // exactly: {#} {%} {##} {0#} {0%}, and {MOD} and {NMOD} with MOD one of modifiers and N an optionally
-// negative decimal number. Anything else (e.g. "{foo}", "{", "{1", "{ 1}") is literal text.
-func matchToken(s string) (t token, n int, ok bool) {
+// negative decimal number; with plus, --plus's bash-like strings too ({%.gz} {2/a/b}: plusForm). Anything
+// else (e.g. "{foo}", "{", "{1", "{ 1}") is literal text.
+func matchToken(s string, plus bool) (t token, n int, ok bool) {
 	if len(s) < 2 || s[0] != '{' {
 		return token{}, 0, false
+	}
+	if plus {
+		i, neg := 1, s[1] == '-'
+		if neg {
+			i++
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if op, a, b, n, ok := plusForm(s[j:]); ok && (j > i || !neg) {
+			t := token{kind: kAll, op: op, a: a, b: b}
+			if j > i {
+				pos := 0
+				for _, c := range s[i:j] {
+					if pos < maxPos {
+						pos = pos*10 + int(c-'0')
+					}
+				}
+				if pos = min(pos, maxPos); neg {
+					pos = -pos
+				}
+				t.kind, t.pos = kPos, pos
+			}
+			return t, j + n, true
+		}
 	}
 	if len(s) >= 4 && s[3] == '}' {
 		switch s[1:3] {
@@ -704,15 +742,16 @@ func matchToken(s string) (t token, n int, ok bool) {
 	return token{}, 0, false
 }
 
-// pieces calls lit for each run of literal text and tok for each replacement string of arg, in order.
-func pieces(arg string, lit func(string), tok func(token, string)) {
+// pieces calls lit for each run of literal text and tok for each replacement string of arg, in order
+// (with plus, --plus's bash-like strings among them).
+func pieces(arg string, plus bool, lit func(string), tok func(token, string)) {
 	start := 0
 	for i := 0; i < len(arg); {
 		if arg[i] != '{' {
 			i++
 			continue
 		}
-		t, n, ok := matchToken(arg[i:])
+		t, n, ok := matchToken(arg[i:], plus)
 		if !ok {
 			i++
 			continue
@@ -735,7 +774,7 @@ func ReplaceWith(template []string, r string) []string {
 	out := make([]string, len(template))
 	for k, arg := range template {
 		var b strings.Builder
-		pieces(arg, func(lit string) { b.WriteString(strings.ReplaceAll(lit, r, "{}")) }, func(_ token, raw string) { b.WriteString(raw) })
+		pieces(arg, false, func(lit string) { b.WriteString(strings.ReplaceAll(lit, r, "{}")) }, func(_ token, raw string) { b.WriteString(raw) })
 		out[k] = b.String()
 	}
 	return out
@@ -744,37 +783,16 @@ func ReplaceWith(template []string, r string) []string {
 // IsInput reports whether s is, whole, a replacement string that stands for an input as it is: {} or {n}
 // ({-n} too), no modifier.
 func IsInput(s string) bool {
-	t, n, ok := matchToken(s)
+	t, n, ok := matchToken(s, false)
 	return ok && n == len(s) && t.mod == "" && (t.kind == kAll || t.kind == kPos)
 }
 
-// BashLike finds in template the first of GNU parallel's --plus strings that take text of their own, which
-// burst does not fill: {:-str} {:n} {:n:m} {#str} {%str} {/a/b} {^str} {,str} and their doubled forms, an
-// input's number before them or not. A ${ is the shell's own (${x%.gz}), not one of them. "" when none.
-func BashLike(template []string) string {
-	for _, arg := range template {
-		for i := 0; i < len(arg); i++ {
-			if arg[i] != '{' || i > 0 && arg[i-1] == '$' {
-				continue
-			}
-			if _, _, ok := matchToken(arg[i:]); ok {
-				continue
-			}
-			j := i + 1
-			for j < len(arg) && (arg[j] >= '0' && arg[j] <= '9' || arg[j] == '-') {
-				j++
-			}
-			end := strings.IndexByte(arg[j:], '}')
-			if end > 1 && strings.IndexByte(":#%/^,", arg[j]) >= 0 {
-				return arg[i : j+end+1]
-			}
-		}
-	}
-	return ""
-}
-
 // HasReplacement reports whether s holds a replacement string ({}, {1.}, {#} ...).
-func HasReplacement(s string) bool { return hasReplacement([]string{s}) }
+func HasReplacement(s string) bool { return hasReplacement([]string{s}, false) }
+
+// HasReplacementWith is HasReplacement that, with plus, finds --plus's
+// bash-like strings too ({%.gz} ...).
+func HasReplacementWith(s string, plus bool) bool { return hasReplacement([]string{s}, plus) }
 
 // UsesSlot says whether template asks for the task's job slot: {%}, or $PARALLEL_JOBSLOT in its text.
 func UsesSlot(template []string) bool {
@@ -783,7 +801,7 @@ func UsesSlot(template []string) bool {
 		if strings.Contains(a, "PARALLEL_JOBSLOT") {
 			return true
 		}
-		pieces(a, func(string) {}, func(t token, _ string) { uses = uses || t.kind == kSlot || t.kind == kSlotPad })
+		pieces(a, false, func(string) {}, func(t token, _ string) { uses = uses || t.kind == kSlot || t.kind == kSlotPad })
 	}
 	return uses
 }
@@ -809,7 +827,7 @@ func Named(template []string, names map[string]int) []string {
 			inner := arg[i+1 : i+1+j]
 			b.WriteString(arg[:i])
 			arg = arg[i+1+j+1:]
-			if _, _, ok := matchToken("{" + inner + "}"); !ok {
+			if _, _, ok := matchToken("{"+inner+"}", false); !ok {
 				if pos, mod, ok := named(inner, names); ok {
 					b.WriteString("{" + strconv.Itoa(pos) + mod + "}")
 					continue
@@ -838,11 +856,12 @@ func named(inner string, names map[string]int) (pos int, mod string, ok bool) {
 	return 0, "", false
 }
 
-// hasReplacement reports whether any argument contains a replacement string, valid or not.
-func hasReplacement(template []string) bool {
+// hasReplacement reports whether any argument contains a replacement string, valid or not (with plus,
+// --plus's bash-like strings are ones).
+func hasReplacement(template []string, plus bool) bool {
 	for _, a := range template {
 		for i := strings.IndexByte(a, '{'); i >= 0; {
-			if _, _, ok := matchToken(a[i:]); ok {
+			if _, _, ok := matchToken(a[i:], plus); ok {
 				return true
 			}
 			j := strings.IndexByte(a[i+1:], '{')
@@ -898,6 +917,10 @@ type Numbers struct {
 	Slot  int
 	Total int64
 	Slots int
+	// Plus: the template was given with GNU parallel's --plus, and its
+	// bash-like strings ({%.gz} {/a/b} ...) are filled; without, they are
+	// text, as parallel leaves them.
+	Plus bool
 }
 
 // ExpandWith is Expand with the task's numbers n, {##} {0#} and {0%} among them, and quoted: the template's
@@ -926,7 +949,7 @@ func ExpandWith(template []string, inputs []string, n Numbers, shell, perInput, 
 // spaces), each kept, and lacking the indices of those made only of replacement strings for values the task
 // lacks: each is "", no argument unless quoted, and written as nothing by parallel's --dry-run.
 func Words(template []string, inputs []string, n Numbers, shell, perInput bool) (words []string, lacking []int) {
-	has := hasReplacement(template)
+	has := hasReplacement(template, n.Plus)
 	quote, text := func(s string) string { return s }, func(string) {}
 	if shell {
 		// as GNU parallel quotes (`$(({}*2))` computes), and data wherever
@@ -943,14 +966,14 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 		if k > 0 {
 			text(" ")
 		}
-		if perInput && len(inputs) > 1 && holdsAll(arg) {
+		if perInput && len(inputs) > 1 && holdsAll(arg, n.Plus) {
 			for i, in := range inputs {
 				if i > 0 {
 					text(" ")
 				}
 				b.Reset()
-				pieces(arg, lit(&b), func(t token, raw string) {
-					v, ok := modify(in, t.mod), true
+				pieces(arg, n.Plus, lit(&b), func(t token, raw string) {
+					v, ok := t.apply(in), true
 					if t.kind != kAll {
 						v, ok = value(t, inputs, n)
 					}
@@ -967,7 +990,7 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 		b.Reset()
 		missing := true // arg is only replacement strings for values the task lacks
 		write := lit(&b)
-		pieces(arg, func(s string) { missing = false; write(s) }, func(t token, raw string) {
+		pieces(arg, n.Plus, func(s string) { missing = false; write(s) }, func(t token, raw string) {
 			if t.kind == kPos && t.pos != 0 {
 				if _, ok := resolve(t.pos, len(inputs)); !ok {
 					return // nothing, as parallel writes it in its shell text
@@ -987,7 +1010,7 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 						words = append(words, b.String())
 						b.Reset()
 					}
-					b.WriteString(quote(modify(in, t.mod)))
+					b.WriteString(quote(t.apply(in)))
 				}
 				return
 			}
@@ -1012,10 +1035,11 @@ func Words(template []string, inputs []string, n Numbers, shell, perInput bool) 
 	return words, lacking
 }
 
-// holdsAll reports whether a word of a template holds {} or one of its forms ({.}, {/}, ...).
-func holdsAll(arg string) bool {
+// holdsAll reports whether a word of a template holds {} or one of its forms ({.}, {/}, ...; with plus,
+// --plus's {%.gz} ...).
+func holdsAll(arg string, plus bool) bool {
 	found := false
-	pieces(arg, func(string) {}, func(t token, _ string) { found = found || t.kind == kAll })
+	pieces(arg, plus, func(string) {}, func(t token, _ string) { found = found || t.kind == kAll })
 	return found
 }
 
@@ -1078,7 +1102,7 @@ func value(t token, inputs []string, n Numbers) (string, bool) {
 		if len(inputs) == 0 {
 			return "", true
 		}
-		return modify(inputs[0], t.mod), true
+		return t.apply(inputs[0]), true
 	}
 	if t.pos == 0 {
 		return "", false
@@ -1087,7 +1111,7 @@ func value(t token, inputs []string, n Numbers) (string, bool) {
 	if !ok {
 		return "", true // a column an input does not have (--colsep): empty, as in parallel
 	}
-	return modify(inputs[idx], t.mod), true
+	return t.apply(inputs[idx]), true
 }
 
 // resolve maps a positional number to an index into n inputs.
@@ -1195,19 +1219,19 @@ func stripTrailingSep(s string) string {
 	return t
 }
 
-// ShellSafe refuses a command run as shell text (a map's --shell, or one
+// ShellSafe (plus: --plus's bash-like strings are replacement strings) refuses a command run as shell text (a map's --shell, or one
 // written for GNU parallel's shell) that puts a replacement string in a
 // here-document's body: $ and ` expand there whatever the quotes, and a
 // line of an input could end the body early, so no quoting keeps an input
 // data (shellquote.Context.InHereDoc).
-func ShellSafe(template []string) error {
+func ShellSafe(template []string, plus bool) error {
 	var ctx shellquote.Context
 	for k, arg := range template {
 		if k > 0 {
 			ctx.Write(" ")
 		}
 		bad, unsure := false, false
-		pieces(arg, ctx.Write, func(_ token, _ string) {
+		pieces(arg, plus, ctx.Write, func(_ token, _ string) {
 			bad, unsure = bad || ctx.InHereDoc(), unsure || ctx.Unsure()
 			ctx.Quote("x") // a value, as ExpandWith puts it
 		})
@@ -1218,16 +1242,18 @@ func ShellSafe(template []string) error {
 			return fmt.Errorf("%q: a replacement string in a here-document's body (after <<) is not taken: its $ and ` would expand an input's text as shell code; write the body with printf into a file, or pass the input as an argument", strings.Join(template, " "))
 		}
 	}
-	if ctx.Write(" "); !hasReplacement(template) && (ctx.InHereDoc() || ctx.Unsure()) {
+	if ctx.Write(" "); !hasReplacement(template, plus) && (ctx.InHereDoc() || ctx.Unsure()) {
 		return fmt.Errorf("%q: the inputs, appended to a command that names none ({}), would land in a here-document's body (after <<) or after bash's $[, where no quoting keeps them data: put {} where each goes", strings.Join(template, " "))
 	}
 	return nil
 }
 
 // Validate checks the template against the number of sources before any task runs. It rejects an empty
-// template and replacement strings that Expand cannot fill: {0}, and {n} or {-n} beyond nsources. Only text matching the replacement grammar exactly is a
+// template and replacement strings that Expand cannot fill: {0}, and {n} or {-n} beyond nsources, and,
+// with plus (GNU parallel's --plus: its bash-like strings are read), a bash-like string whose regular
+// expression Go's RE2 cannot run ({%(.)\1}). Only text matching the replacement grammar exactly is a
 // replacement string; everything else, like "{foo}", "{", "}", "{1" and "a{b", is literal text and valid.
-func Validate(template []string, nsources int) error {
+func Validate(template []string, nsources int, plus bool) error {
 	if len(template) == 0 {
 		return errors.New("no command given: put it after --, e.g. `burst map -- ./simulate {} ::: 1 2 3`")
 	}
@@ -1241,11 +1267,13 @@ func Validate(template []string, nsources int) error {
 	}
 	for _, arg := range template {
 		var err error
-		pieces(arg, func(string) {}, func(t token, raw string) {
+		pieces(arg, plus, func(string) {}, func(t token, raw string) {
 			if err != nil {
 				return
 			}
-			err = checkToken(t, raw, nsources)
+			if err = checkPlus(t, raw); err == nil {
+				err = checkToken(t, raw, nsources)
+			}
 		})
 		if err != nil {
 			return fmt.Errorf("%q: %w", arg, err)
@@ -1271,7 +1299,11 @@ func checkToken(t token, raw string, nsources int) error {
 	if t.pos < 0 {
 		return fmt.Errorf("%s counts back from the last input group, but there %s: use {-1} to {-%d}", raw, groups(nsources), nsources)
 	}
-	return fmt.Errorf("%s refers to input group %s, but there %s: use {1} to {%d}", raw, raw[1:len(raw)-1-len(t.mod)], groups(nsources), nsources)
+	n := raw[1 : len(raw)-1-len(t.mod)]
+	if t.op != "" {
+		n = strconv.Itoa(t.pos)
+	}
+	return fmt.Errorf("%s refers to input group %s, but there %s: use {1} to {%d}", raw, n, groups(nsources), nsources)
 }
 
 func groups(n int) string {

@@ -641,7 +641,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"date"}, 3},
 	}
 	for _, tc := range ok {
-		if err := Validate(tc.tmpl, tc.n); err != nil {
+		if err := Validate(tc.tmpl, tc.n, false); err != nil {
 			t.Errorf("Validate(%q, %d) = %v", tc.tmpl, tc.n, err)
 		}
 	}
@@ -665,7 +665,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"echo", "{99999999999999999999999}"}, 2, "{99999999999999999999999} refers to input group 99999999999999999999999"},
 	}
 	for _, tc := range bad {
-		err := Validate(tc.tmpl, tc.n)
+		err := Validate(tc.tmpl, tc.n, false)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("Validate(%q, %d) = %v; want error containing %q", tc.tmpl, tc.n, err, tc.err)
 			continue
@@ -773,7 +773,7 @@ func FuzzExpand(f *testing.F) {
 				has = true
 			}
 		}
-		valid := Validate(tmpl, len(inputs)) == nil
+		valid := Validate(tmpl, len(inputs), false) == nil
 
 		// argv mode: one element per template argument, one more per input beyond the first for each {}
 		// (one argument per input group), plus the inputs when there is no placeholder; quoted (parallel
@@ -782,7 +782,7 @@ func FuzzExpand(f *testing.F) {
 		want, k := 0, 0
 		for _, a := range tmpl {
 			extra := 0
-			pieces(a, func(string) {}, func(t token, _ string) {
+			pieces(a, false, func(string) {}, func(t token, _ string) {
 				if t.kind == kAll && len(inputs) > 1 {
 					extra += len(inputs) - 1
 				}
@@ -1481,7 +1481,7 @@ func TestExpandShellFuzzedTemplatesRunNoInput(t *testing.T) {
 			w.WriteString(pieces[r.Intn(len(pieces))])
 		}
 		tmpl := []string{"printf", "'<%s>'", w.String()}
-		if ShellSafe(tmpl) != nil {
+		if ShellSafe(tmpl, false) != nil {
 			continue
 		}
 		in := strings.ReplaceAll(injections[r.Intn(len(injections))], "MARKER", marker)
@@ -1507,12 +1507,12 @@ func TestExpandShellFuzzedTemplatesRunNoInput(t *testing.T) {
 // line ends, and arithmetic.
 func TestShellSafe(t *testing.T) {
 	for _, tmpl := range [][]string{{"cat", "<<E\n{}\nE"}, {"cat", "<<E\nx\nE\n", "echo"}, {"echo", "$[{}+1]"}, {"echo", `$'\''{}`}} {
-		if err := ShellSafe(tmpl); err == nil {
+		if err := ShellSafe(tmpl, false); err == nil {
 			t.Errorf("ShellSafe(%q) took it", tmpl)
 		}
 	}
 	for _, tmpl := range [][]string{{"cat", "<<<", "{}"}, {"echo", "{}", "<<E", "x"}, {"echo", "$(({}*2))"}, {"echo", "'<<E'", "{}"}, {"echo", "#", "<<E\n{}"}} {
-		if err := ShellSafe(tmpl); err != nil {
+		if err := ShellSafe(tmpl, false); err != nil {
 			t.Errorf("ShellSafe(%q): %v", tmpl, err)
 		}
 	}
@@ -1534,7 +1534,7 @@ func TestExpandShellFoundInjections(t *testing.T) {
 		{" ]]$(\\))#", "$((1))$(touch MARKER)"},
 	} {
 		tmpl := []string{"printf", "'<%s>'", c.word}
-		if err := ShellSafe(tmpl); err != nil {
+		if err := ShellSafe(tmpl, false); err != nil {
 			t.Fatalf("ShellSafe(%q): %v", tmpl, err)
 		}
 		in := strings.ReplaceAll(c.in, "MARKER", marker)
@@ -1575,5 +1575,88 @@ func TestFileGroups(t *testing.T) {
 	}
 	if got := FileGroups([]string{"echo", "::::"}, ":::", "::::"); len(got) != 0 {
 		t.Errorf("no files: %v", got)
+	}
+}
+
+// --plus's bash-like strings, filled as GNU parallel 20221122 fills them:
+// each want is what /usr/bin/parallel --plus -k echo WORD ::: INPUTS
+// printed (the regular expressions Perl's, made ungreedy for {#re} and
+// {%re}: {#a*.} drops only an a's first byte, {%.*} nothing).
+func TestPlusBashLike(t *testing.T) {
+	for _, tc := range []struct {
+		word   string
+		inputs []string
+		want   string
+	}{
+		{"{%.gz}", []string{"a.tar.gz"}, "a.tar"},
+		{"{%%.*}", []string{"a.tar.gz"}, ""},
+		{"{#a*.}", []string{"a.tar.gz"}, ".tar.gz"},
+		{"{##a*.}", []string{"a.tar.gz"}, "tar.gz"},
+		{"{%.*}", []string{"a.tar.gz"}, "a.tar.gz"},
+		{"{#*.}", []string{"a.tar.gz"}, ".tar.gz"}, // ^*?. : Perl and RE2 alike
+		{"{##*.}", []string{"a.tar.gz"}, ".tar.gz"},
+		{"{/Aligned.sortedByCoord.out/_Cbr}", []string{"x.Aligned.sortedByCoord.out.bam"}, "x._Cbr.bam"},
+		{"{/actual/expected}", []string{"out/actual.txt"}, "out/expected.txt"},
+		{"{/a/b/c}", []string{"é%a"}, "é%b/c"},
+		{"{/a/$HOME\\1}", []string{"xa"}, "x$HOME\\1"}, // str is text
+		{"{#(a)}", []string{"abc"}, "a"},               // s/^(a)(.*)/$1/: the string's own group
+		{"{%%}", []string{"a%"}, "a"},
+		{"{^^.}", []string{"é%a"}, "é%A"}, // ASCII letters only
+		{"{:-none}", []string{""}, "none"},
+		{"{:-none}", []string{"0"}, "none"}, // Perl's $_ ||= str
+		{"{:-none}", []string{"abab"}, "abab"},
+		{"{:2}", []string{"abab"}, "ab"},
+		{"{:2}", []string{"a"}, ""},
+		{"{:1:2}", []string{"abab"}, "ba"},
+		{"{:1:2}", []string{"a"}, ""},
+		{"{^a}", []string{"abab"}, "Abab"},
+		{"{^^a}", []string{"abab"}, "AbAb"},
+		{"{,A}", []string{"ABAB"}, "aBAB"},
+		{"{,,A}", []string{"ABAB"}, "aBaB"},
+		{"{^a}", []string{"ABAB"}, "ABAB"},
+		{"{2%.gz}", []string{"abab", "ab.gz"}, "ab"},
+		{"{-1#a}", []string{"abab", "ab.gz"}, "b.gz"},
+		{"{1//a/X}", []string{"abab", "ab.gz"}, "XbXb"},
+		{"{1/#a/X}", []string{"abab", "ab.gz"}, "Xbab"},
+		{"{1/%b/X}", []string{"abab", "ab.gz"}, "abaX"},
+		{"x{%.gz}.txt", []string{"a.gz"}, "xa.txt"},
+	} {
+		tmpl := []string{tc.word}
+		if err := Validate(tmpl, len(tc.inputs), true); err != nil {
+			t.Errorf("Validate(%q, plus) = %v", tc.word, err)
+		}
+		got := strings.Join(ExpandWith(tmpl, tc.inputs, Numbers{Seq: 1, Plus: true}, false, false, true), " ")
+		if got != tc.want {
+			t.Errorf("--plus %s of %q = %q, want %q", tc.word, tc.inputs, got, tc.want)
+		}
+	}
+	// Without --plus they are text, and the input is appended (parallel
+	// echo {%.gz} ::: a.gz prints {%.gz} a.gz).
+	if got := ExpandWith([]string{"echo", "{%.gz}"}, []string{"a.gz"}, Numbers{Seq: 1}, false, false, false); !slices.Equal(got, []string{"echo", "{%.gz}", "a.gz"}) {
+		t.Errorf("{%%.gz} without --plus: %q", got)
+	}
+	// With it, one is a replacement string: no input is appended.
+	if got := ExpandWith([]string{"echo", "{%.gz}"}, []string{"a.gz"}, Numbers{Seq: 1, Plus: true}, false, false, false); !slices.Equal(got, []string{"echo", "a"}) {
+		t.Errorf("{%%.gz} with --plus: %q", got)
+	}
+}
+
+// A bash-like string whose Perl regular expression RE2 cannot run is
+// refused, named (parallel runs {%(.)\1} and {/(?=b)/X}); one beyond the
+// input groups is refused as {3} is.
+func TestPlusBashLikeRefused(t *testing.T) {
+	for _, tc := range []struct{ word, err string }{
+		{"{%(.)\\1}", `{%(.)\1}: GNU parallel reads "(.)\\1"`},
+		{"{/(?=b)/X}", `{/(?=b)/X}: GNU parallel reads "(?=b)"`},
+		{"{%%b++}", `{%%b++}: GNU parallel reads "b++"`}, // Perl's possessive
+		{"{3%.gz}", "{3%.gz} refers to input group 3, but there are only 2"},
+		{"{0%.gz}", "{0%.gz} refers to no input"},
+	} {
+		if err := Validate([]string{"echo", tc.word}, 2, true); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Validate(%s, plus) = %v, want %q", tc.word, err, tc.err)
+		}
+		if err := Validate([]string{"echo", tc.word}, 2, false); err != nil {
+			t.Errorf("Validate(%s) without --plus = %v, want it taken as text", tc.word, err)
+		}
 	}
 }

@@ -141,7 +141,7 @@ func (j *jobRT) mapArgv(idx, slot int) []string {
 		return mapspec.AsCommand(in)
 	}
 	total, _ := mapspec.Count(srcs, 0) // {##}, and the width of {0#} and {0%}
-	return mapspec.ExpandWith(m.Template, in, mapspec.Numbers{Seq: seq, Slot: slot, Total: total, Slots: j.row.Spec.MaxRunning}, m.Shell, m.PerInput, m.Quoted)
+	return mapspec.ExpandWith(m.Template, in, mapspec.Numbers{Seq: seq, Slot: slot, Total: total, Slots: j.row.Spec.MaxRunning, Plus: m.Plus}, m.Shell, m.PerInput, m.Quoted)
 }
 
 // sourceList gives the job's inputs in mapspec's type.

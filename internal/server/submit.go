@@ -80,11 +80,11 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 			if m.Columns {
 				positions = math.MaxInt32 // as many as an input has columns: a missing one is empty
 			}
-			if err := mapspec.Validate(m.Template, positions); err != nil {
+			if err := mapspec.Validate(m.Template, positions, m.Plus); err != nil {
 				return nil, nil, badRequest("%v", err)
 			}
 			if m.Shell {
-				if err := mapspec.ShellSafe(m.Template); err != nil {
+				if err := mapspec.ShellSafe(m.Template, m.Plus); err != nil {
 					return nil, nil, badRequest("%v", err)
 				}
 			}
