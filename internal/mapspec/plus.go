@@ -25,8 +25,11 @@ import (
 // re is a Perl regular expression, made ungreedy for {#re} and {%re} as
 // parallel's make_regexp_ungreedy makes it, and run here as Go's (RE2),
 // built as parallel builds its own (s/^$re(.*)/$1/ for {#re}): one RE2
-// cannot read (a backreference, a lookaround) is refused (plusRegexp).
-// str is text, never a pattern of $1 ...
+// cannot read (a backreference, a lookaround) is refused (checkPlus).
+// str is text, never a pattern of $1 ... Where RE2 and Perl differ: RE2's
+// . is a whole UTF-8 character (parallel's a byte), its $ only the end
+// (Perl's also before a last newline), and {//re/str} replaces no empty
+// match that abuts one before it (s/a*/X/g on "ba": RE2 XbX, Perl XbXX).
 
 // plusForm reads the bash-like string at r, what follows the { and the
 // input's number: its op, its text (a, and b for {/re/str} and {:n:m})
