@@ -173,6 +173,7 @@ func TestSpecAppendJSON(t *testing.T) {
 		{Map: &MapSpec{Template: []string{"echo", "{}"}}},
 		{Map: &MapSpec{Template: []string{"echo", "{}"}, Sources: [][]string{}}},
 		{Map: &MapSpec{Template: []string{"echo"}, Sources: [][]string{{"a"}}}}, // the rest of the spec is {}
+		{Map: &MapSpec{Template: []string{"echo", "{%.gz}"}, Plus: true, Sources: [][]string{{"a.gz"}}}},
 		{Name: "n", Env: map[string]string{"A": bad}, Map: &MapSpec{Template: []string{"echo", "{}", bad}, Columns: true,
 			Sources: [][]string{{"a", "caf\xe9", `<&>"\` + "\n\t\x01\u2028"}, nil, {}, {bad, "héllo"}}}},
 	}
