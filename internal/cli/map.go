@@ -935,7 +935,7 @@ none of them.`,
 	f.MarkHidden("max-lines")
 	f.BoolVarP(&ctxReplace, "context-replace", "X", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, a word holding {} repeated for each (x{}y: xay xby), as GNU parallel's -X")
 	f.BoolVarP(&multiArgs, "multiple-args", "m", false, "give each task as many inputs as fit, dealt out evenly to -j's tasks, {} standing for all of them (x{}y: xa by), as GNU parallel's -m")
-	f.BoolVar(&plus, "plus", false, "GNU parallel's --plus: burst fills {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%} with it or without")
+	f.BoolVar(&plus, "plus", false, "GNU parallel's --plus: its bash-like strings {%.gz} {#pre} {/a/b} {:-default} {:2:3} {^a} {,A} ({2%.gz} of a column) and {slot} are filled only with it; {..} {...} {/..} {/...} {+/} {+.} {+..} {+...} {##} {0#} {0%} with it or without")
 	f.BoolVar(&shuf, "shuf", false, "run the tasks in a random order, numbered ({#}) in that order, as GNU parallel's --shuf")
 	f.BoolVar(&xargs, "xargs", false, "-m, every input to one task as far as its command line allows, as GNU parallel's --xargs")
 	f.StringVar(&joblogPath, "joblog", "", "write GNU parallel's job log to `FILE` as the tasks end (+FILE appends; - is standard output)")
