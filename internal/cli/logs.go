@@ -57,7 +57,12 @@ until the task ends.`,
 				task = ref.Task
 				c.Flags().Set("task", strconv.Itoa(task))
 			}
-			j, err := cl.Job(c.Context(), id)
+			// A map's spec holds its inputs (up to 64 MiB) and nothing logs
+			// needs: asked for without it, and again with it for the rest.
+			j, err := cl.WithoutSpec().Job(c.Context(), id)
+			if err == nil && j.Kind != burst.KindMap {
+				j, err = cl.Job(c.Context(), id)
+			}
 			if err != nil {
 				return err
 			}
@@ -74,6 +79,9 @@ until the task ends.`,
 				}
 			}
 			defer func() { // said last, under the output it is about
+				if spec == nil {
+					return // a map's task logs hold its last attempt alone
+				}
 				if ts, err := cl.Tasks(c.Context(), id, task, 1); err == nil && len(ts) == 1 && ts[0].Index == task {
 					if note := rerunNote(spec, ts[0]); note != "" {
 						fmt.Fprintln(c.ErrOrStderr(), note)

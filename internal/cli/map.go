@@ -230,9 +230,10 @@ white space with the next, as parallel's (-l alone is -l 1; -L 0 is -n 0,
 joining none), --dryrun,
 --res (--results), -i (-I), -N (-n, repeating a word that holds {}),
 --halt-on-error (--halt), --no-notice and --nn (--will-cite), and --resume
-with --joblog (no job id). So are flags that change nothing here: --progress,
---eta and --bar (the progress line shows on a terminal), --lb and --linebuffer
-(--line-buffer), --group (a task's output is printed whole, the default),
+with --joblog (no job id), --lb and --linebuffer (--line-buffer). So are
+flags that change nothing here: --progress, --eta and --bar (the progress
+line shows on a terminal), --group (a task's output is printed whole, the
+default),
 --env NAME (every task has the whole environment), --tmpdir,
 --use-cpus-instead-of-cores and --gnu (--env _ where parallel's
 --record-env recorded nothing, and a --tmpdir where no file can be made,
@@ -672,6 +673,7 @@ none of them.`,
 			if err := rf.apply(c, spec); err != nil {
 				return err
 			}
+			o.reruns = spec.Retries > 0
 			if err := shareCPUs(spec, c.Flags().Changed("cpus"), c.Flags().Changed("jobs") || c.Flags().Changed("max-procs"), runtime.NumCPU()); err != nil {
 				return err
 			}
@@ -952,12 +954,12 @@ none of them.`,
 	f.BoolVar(&resumeFailed, "resume-failed", false, "with --joblog FILE, run only the tasks it has no line for or whose run failed, as GNU parallel's --resume-failed")
 	f.BoolVarP(&verbose, "print-commands", "v", false, "print each task's command (as --dry-run does) before its output, as GNU parallel's -v")
 	f.BoolVar(&verboseErr, "verbose", false, "print each task's command on stderr as it starts (untagged, not saved by --results), as GNU parallel's --verbose (its -t)")
-	f.BoolVar(&lineBuffer, "line-buffer", false, "print the tasks' output lines as they come, whole lines of running tasks interleaved, as GNU parallel's --lb (with -k: each whole, in input order)")
+	f.BoolVar(&lineBuffer, "line-buffer", false, "print the tasks' output lines as they come, whole lines of running tasks interleaved, as GNU parallel's --lb (with -k, or --retries: each whole, in input order or as it ends)")
 	for _, n := range []string{"lb", "linebuffer"} {
 		f.BoolVar(&lineBuffer, n, false, "--line-buffer")
 		f.MarkHidden(n)
 	}
-	f.BoolVarP(&ungroup, "ungroup", "u", false, "print the tasks' output as it comes, untagged, lines of running tasks mixed, as GNU parallel's -u (with -k: each whole, in input order)")
+	f.BoolVarP(&ungroup, "ungroup", "u", false, "print the tasks' output as it comes, untagged, lines of running tasks mixed, as GNU parallel's -u (with -k, or --retries: each whole, in input order or as it ends)")
 	f.Bool("group", false, "accepted for GNU parallel's command lines: each task's output printed whole as it ends is the default (--group)")
 	f.MarkHidden("group")
 	f.BoolVar(&tag, "tag", false, "begin each output line with the task's inputs and a tab, as GNU parallel's --tag")

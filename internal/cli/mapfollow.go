@@ -59,6 +59,10 @@ type followOpts struct {
 	// results, when set, saves each task's output in files instead of
 	// printing it (--results).
 	results *results
+	// reruns: a task may run again (--retries), and the server's follow of
+	// its output goes on into the next attempt: -u and --lb print each
+	// task whole as it ends instead of following it.
+	reruns bool
 	// note, when set, is a line said on stderr after the job's.
 	note string
 	// procfile, when set, is -j's file, read again as tasks end
@@ -575,15 +579,18 @@ func (p *taskPrinter) say(t burst.Task) error {
 // progress line out of the way meanwhile.
 func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	f := p.followed(t) // -u, --lb: its output was printed as it came
+	if f != nil && f.attempt != t.Attempt {
+		// It ran again (its machine lost): the follow's end, an error
+		// where the next attempt's bytes differ, tells nothing of the
+		// last attempt, which is printed whole.
+		f = nil
+	}
 	if f != nil && f.err != nil {
 		var ce *client.Error
 		if !errors.As(f.err, &ce) || ce.Status != http.StatusGone {
 			return f.err
 		}
 		p.gone = cmp.Or(p.gone, f.err)
-	}
-	if f != nil && f.attempt != t.Attempt {
-		f = nil // an attempt after the one followed: printed whole
 	}
 	if t.State == burst.Cancelled {
 		// As parallel prints nothing of a job its --halt killed: what a

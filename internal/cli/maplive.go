@@ -24,7 +24,7 @@ import (
 
 // maxFollowed bounds the tasks whose output is followed at once (two
 // streams each).
-const maxFollowed = 256
+const maxFollowed = 128
 
 // follower is one running task's output being followed.
 type follower struct {
@@ -36,7 +36,7 @@ type follower struct {
 
 // live says whether the output is printed as it comes.
 func (o followOpts) live() bool {
-	return (o.output == outputLines || o.output == outputRaw) && o.results == nil
+	return (o.output == outputLines || o.output == outputRaw) && o.results == nil && !o.reruns
 }
 
 // followRunning starts following the running tasks not followed yet,

@@ -35,6 +35,12 @@ import (
 func deadlineLimit(spec *burst.JobSpec) time.Duration {
 	switch {
 	case spec.TimeMin > 0 && spec.Tasks <= 1:
+		// No more than its time limit: scontrol update may have lowered
+		// that below the --time-min (or the minute a deadline without -t
+		// took) it was submitted with.
+		if tl := spec.Resources.TimeLimit; tl > 0 && tl < spec.TimeMin {
+			return time.Duration(tl) * time.Second
+		}
 		return time.Duration(spec.TimeMin) * time.Second
 	case spec.Resources.TimeLimit > 0:
 		return time.Duration(spec.Resources.TimeLimit) * time.Second

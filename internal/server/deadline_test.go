@@ -108,3 +108,27 @@ func TestDeadlineTimeMin(t *testing.T) {
 		}
 	}
 }
+
+// The time a task is taken to need by its deadline: its --time-min, no
+// more than its time limit (which scontrol update may have lowered below
+// it), else its limit, else a minute.
+func TestDeadlineLimit(t *testing.T) {
+	for _, c := range []struct {
+		timeMin, limit int64
+		tasks          int
+		want           time.Duration
+	}{
+		{timeMin: 3540, limit: 7200, want: 59 * time.Minute},
+		{timeMin: 3540, limit: 600, want: 10 * time.Minute}, // lowered by an update
+		{timeMin: 60, want: time.Minute},
+		{limit: 600, want: 10 * time.Minute},
+		{want: time.Minute},
+		{timeMin: 60, limit: 600, tasks: 4, want: 10 * time.Minute}, // an array needs its whole limit
+	} {
+		spec := &burst.JobSpec{TimeMin: c.timeMin, Tasks: c.tasks}
+		spec.Resources.TimeLimit = c.limit
+		if got := deadlineLimit(spec); got != c.want {
+			t.Errorf("--time-min %ds, -t %ds, %d tasks: %v, want %v", c.timeMin, c.limit, c.tasks, got, c.want)
+		}
+	}
+}
