@@ -155,23 +155,38 @@ func ungreedy(re string) string {
 	return b.String()
 }
 
-var plusRegexps sync.Map // pattern -> *regexp.Regexp, or the error compiling it
+// plusRegexps holds the compiled patterns (or the error compiling each),
+// so that a map's tasks, which fill the same few, compile each once. The
+// server compiles every user's, so it holds at most maxPlusRegexps: past
+// that it starts again empty.
+var plusRegexps struct {
+	sync.Mutex
+	m map[string]plusCompiled
+}
+
+type plusCompiled struct {
+	re  *regexp.Regexp
+	err error
+}
+
+const maxPlusRegexps = 256
 
 // plusRegexp compiles pattern (plusPattern's) once for every task.
 func plusRegexp(pattern string) (*regexp.Regexp, error) {
-	if v, ok := plusRegexps.Load(pattern); ok {
-		if err, bad := v.(error); bad {
-			return nil, err
-		}
-		return v.(*regexp.Regexp), nil
+	plusRegexps.Lock()
+	c, ok := plusRegexps.m[pattern]
+	plusRegexps.Unlock()
+	if ok {
+		return c.re, c.err
 	}
 	re, err := regexp.Compile(pattern)
-	if err != nil {
-		plusRegexps.Store(pattern, err)
-		return nil, err
+	plusRegexps.Lock()
+	if plusRegexps.m == nil || len(plusRegexps.m) >= maxPlusRegexps {
+		plusRegexps.m = map[string]plusCompiled{}
 	}
-	plusRegexps.Store(pattern, re)
-	return re, nil
+	plusRegexps.m[pattern] = plusCompiled{re, err}
+	plusRegexps.Unlock()
+	return re, err
 }
 
 // checkPlus refuses a bash-like string whose regular expression RE2 cannot
