@@ -1,9 +1,7 @@
 package session
 
 import (
-	"bytes"
-	"os"
-	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/burst-sh/burst"
@@ -27,34 +25,14 @@ func (s *Session) hostLoad() *burst.HostLoad {
 	return s.load
 }
 
-// readHostLoad reads the 5-minute load average (/proc/loadavg's second
-// field, sysinfo's loads[1], which slurmd reports as CPULoad) and the free
-// memory (/proc/meminfo's MemFree, sysinfo's freeram: FreeMem).
+// readHostLoad reads the 5-minute load average and the free memory from
+// sysinfo(2), as slurmd reads its node's CPULoad (loads[1]) and FreeMem
+// (freeram): one system call, no file to parse.
 func readHostLoad() *burst.HostLoad {
-	avg, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
 		return nil
 	}
-	f := bytes.Fields(avg)
-	if len(f) < 2 {
-		return nil
-	}
-	load, err := strconv.ParseFloat(string(f[1]), 64)
-	if err != nil {
-		return nil
-	}
-	mem, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return nil
-	}
-	for line := range bytes.Lines(mem) {
-		if rest, ok := bytes.CutPrefix(line, []byte("MemFree:")); ok {
-			if w := bytes.Fields(rest); len(w) > 0 {
-				if kb, err := strconv.ParseInt(string(w[0]), 10, 64); err == nil {
-					return &burst.HostLoad{CPULoad: load, FreeMemBytes: kb << 10}
-				}
-			}
-		}
-	}
-	return nil
+	const loadScale = 1 << 16 // SI_LOAD_SHIFT
+	return &burst.HostLoad{CPULoad: float64(si.Loads[1]) / loadScale, FreeMemBytes: int64(si.Freeram) * int64(si.Unit)}
 }
