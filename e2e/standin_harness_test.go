@@ -63,9 +63,6 @@ func standinBin(t *testing.T) string {
 	return standinBuild.bin
 }
 
-// standinHosts is held by the test whose stand-in runs instances on hosts.
-var standinHosts sync.Mutex
-
 // startStandin starts the stand-in. With hosts, its instances run on
 // namespace hosts (root; skipped loudly without, failed under BURST_CI);
 // without, they run nowhere (the API alone). args go to ec2-standin.
@@ -73,12 +70,6 @@ func startStandin(t *testing.T, hosts bool, args ...string) *standin {
 	t.Helper()
 	if hosts {
 		needHosts(t) // the bridge, and the hosts' lock held shared by this binary
-		// One stand-in with hosts at a time: each adds hosts (hosts.sh add,
-		// which makes links on the shared bridge) and runs instances that
-		// take a few seconds of CPU to boot; tests that use them run beside
-		// the rest of the suite, one after another.
-		standinHosts.Lock()
-		t.Cleanup(standinHosts.Unlock)
 	} else {
 		args = append(args, "--hosts", "none")
 	}

@@ -43,6 +43,7 @@ bridge=bh-br0
 net=10.251.0
 max=200
 lockfile=/run/lock/burst-hosts.lock
+makelock=/run/lock/burst-hosts-make.lock
 
 die() { echo "hosts.sh: $*" >&2; exit 2; }
 
@@ -101,6 +102,15 @@ start_one() {
   echo "host $ns $addr"
 }
 
+# one_maker waits until no other start or add runs: each looks for the bridge and a host's links before making
+# them, and two at once (two stand-ins adding hosts, a test suite starting its own) would both find one missing.
+# fd 7 closes with the script; nothing it starts outlives it.
+one_maker() {
+  mkdir -p "$(dirname "$makelock")"
+  exec 7>>"$makelock" || die "cannot open $makelock"
+  flock -x 7 || die "cannot lock $makelock"
+}
+
 # bridge_up makes the bridge when it is missing.
 bridge_up() {
   if ! ip link show "$bridge" >/dev/null 2>&1; then
@@ -124,6 +134,7 @@ cmd_start() {
   [ $# -eq 1 ] || usage
   host_number "$1"
   need_root
+  one_maker
   bridge_up
   local i
   for i in $(seq 1 "$1"); do start_one "$i"; done
@@ -135,6 +146,7 @@ cmd_add() {
   [ $# -eq 1 ] || usage
   host_number "$1"
   need_root
+  one_maker
   bridge_up
   start_one "$1"
   wait_up "$1"
