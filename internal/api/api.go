@@ -559,6 +559,8 @@ func Status(err error) int {
 		return http.StatusConflict
 	case errors.As(err, new(*apierr.NoSpace)):
 		return http.StatusInsufficientStorage
+	case errors.As(err, new(*apierr.Busy)):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, store.ErrNotFound), errors.As(err, new(*apierr.NoJob)), errors.As(err, new(*apierr.NotFound)):
 		return http.StatusNotFound
 	default:
@@ -570,10 +572,13 @@ func writeErr(w http.ResponseWriter, err error) {
 	msg := err.Error()
 	var br *apierr.BadRequest
 	var ns *apierr.NoSpace
+	var bz *apierr.Busy
 	if errors.As(err, &br) {
 		msg = br.Msg // what to fix, without what wrapped it
 	} else if errors.As(err, &ns) {
 		msg = ns.Msg
+	} else if errors.As(err, &bz) {
+		msg = bz.Msg
 	}
 	writeJSON(w, Status(err), client.Error{Message: msg})
 }

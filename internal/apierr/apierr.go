@@ -43,3 +43,10 @@ var ErrConflict = errors.New("unknown agent or server restarted: register again"
 type NoSpace struct{ Msg string }
 
 func (e *NoSpace) Error() string { return e.Msg }
+
+// Busy is work the server turns away because taking it would pass a limit
+// on what it holds (HTTP 503 Service Unavailable, without Retry-After: it
+// frees only as other work ends). Msg says what holds it and what to do.
+type Busy struct{ Msg string }
+
+func (e *Busy) Error() string { return e.Msg }

@@ -39,6 +39,7 @@ func newServerCmd() *cobra.Command {
 		agentTimeout time.Duration
 		trustOn      []string
 		tlsOpt       server.TLS
+		inputsMemory string
 	)
 	c := &cobra.Command{
 		Use:   "server",
@@ -141,6 +142,15 @@ the admin.`,
 			if every == 0 {
 				every = -1 // Config's "none"
 			}
+			inputsMem, err := server.InputsMemoryConfig()
+			if err != nil {
+				return usage("%v", err)
+			}
+			if c.Flags().Changed("inputs-memory") {
+				if inputsMem, err = burst.ParseMem(inputsMemory); err != nil || inputsMem < 1<<20 {
+					return usage("--inputs-memory %s: give a size of 1M or more, e.g. 4G (what the inputs of unfinished maps may take in the server's memory)", inputsMemory)
+				}
+			}
 			if c.Flags().Changed("agent-timeout") && agentTimeout < time.Second {
 				return usage("--agent-timeout %s: give a duration of 1s or more, e.g. 2m (a machine's tasks run again elsewhere once its agent is silent that long)", agentTimeout)
 			}
@@ -160,7 +170,7 @@ the admin.`,
 			}
 			s, err := server.Start(ctx, server.Config{Home: h, Port: port, Listen: listen, Log: log,
 				SnapshotEvery: every, SnapshotKeep: keep, TLS: tlsOpt, AgentTimeout: agentTimeout,
-				TrustMembersOn: trustOn})
+				TrustMembersOn: trustOn, InputsMemory: inputsMem})
 			if errors.Is(err, server.ErrRunning) {
 				// A CLI that started this one in a race with another sees
 				// the code and uses the server that won.
@@ -199,6 +209,7 @@ the admin.`,
 	c.Flags().DurationVar(&every, "snapshot-every", server.DefaultSnapshotEvery, "copy the store into $BURST_HOME/backups this often while it is written (0: never; env BURST_SNAPSHOT_EVERY)")
 	c.Flags().DurationVar(&agentTimeout, "agent-timeout", 0, "how long an agent may be silent (its network down, its host gone) before its machine is declared lost and its tasks run again elsewhere (default: 30s for agents on this host or its filesystem, 90s for machines that share nothing with the server)")
 	c.Flags().StringArrayVar(&trustOn, "trust-members-on", nil, "let users who are not admins run work on this cluster of machines that share this host (e.g. local; repeat it): their tasks run as the server's Unix user and could read the admin's token, so each member becomes as trusted as the admin")
+	c.Flags().StringVar(&inputsMemory, "inputs-memory", "", "the most the inputs of unfinished maps may take in the server's memory before it turns new maps away, e.g. 4G (default: a sixteenth of the host's memory, at least 256M; env BURST_INPUTS_MEMORY)")
 	c.Flags().IntVar(&keep, "snapshot-keep", server.DefaultSnapshotKeep, "how many snapshots to keep, newest first (env BURST_SNAPSHOT_KEEP)")
 	c.AddCommand(newServerStopCmd(), newServerBackupCmd(), newServerRestoreCmd(), newServerInfoCmd())
 	return c

@@ -47,6 +47,10 @@ type control struct {
 	// reading (disk.go, roomToStart) before each placement.
 	short string
 
+	// heldInputs is what the active maps' inputs take in memory, and
+	// inputsLimit the most a new map may bring it to (inputsmem.go).
+	heldInputs, inputsLimit int64
+
 	deps  depsRT  // jobs held by their dependencies (deps.go)
 	cache cacheRT // the result cache (cache.go)
 

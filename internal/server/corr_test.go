@@ -340,11 +340,10 @@ func (h *harness) resume(id int64) {
 	resumeHalt(row.Spec, row.Tasks.Succeeded)
 	h.jobs[id] = row
 	j := newJobRT(row)
-	j.sources = h.inputs[id]
 	if !gate {
 		ahead = nil
 	}
-	h.do(func(*batch) { h.c.resumed(j, reopened, ahead) })
+	h.do(func(*batch) { h.c.resumed(j, h.inputs[id], reopened, ahead) })
 	h.learnTasks()
 }
 

@@ -408,7 +408,7 @@ func TestAfterOKNeverKeptThenResumed(t *testing.T) {
 	row := h.jobs[a]
 	row.State, row.ExitCode, row.Reason, row.EndedAt = burst.Queued, nil, "", nil
 	row.Tasks.Failed, row.Dispatched = 0, 0
-	h.do(func(*batch) { h.c.resumed(newJobRT(row), nil, nil) })
+	h.do(func(*batch) { h.c.resumed(newJobRT(row), nil, nil, nil) })
 	h.drive("m", 4, exitOf(nil))
 	h.wantJob(a, burst.Succeeded, 0)
 	h.wantJob(b, burst.Succeeded, 0)

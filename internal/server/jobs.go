@@ -18,7 +18,7 @@ import (
 type jobRT struct {
 	row     store.JobRow
 	lastEnd time.Time    // the latest end of its tasks heard of since the server started
-	sources [][]string   // a map's inputs
+	sources [][]string   // a map's inputs (holdInputs)
 	array   []int        // a job array's indices (arrayIndices), parsed once
 	skip    map[int]bool // tasks at or after Dispatched cancelled alone, before they ran (CancelTask)
 	requeue []retry      // tasks to run again, in order
@@ -37,7 +37,11 @@ type jobRT struct {
 	// to be short has them prefetched by agents.
 	nEnded  int
 	wallSum time.Duration
-	ctx     *client.JobContext // what its tasks share, built once
+	// inputsSize is what sources take in memory, counted in the server's
+	// heldInputs (inputsmem.go).
+	inputsSize int64
+
+	ctx *client.JobContext // what its tasks share, built once
 	// A staged job's inputs: every task's, and each map task's own
 	// (outputs_staged.go), split once.
 	shared  []burst.Input
@@ -328,12 +332,39 @@ func failedStatus(j *jobRT) *int {
 // submit queues a job the store has recorded (row, with a map's inputs).
 func (c *control) submit(row store.JobRow, sources [][]string) *jobRT {
 	j := newJobRT(row)
-	j.sources = sources
+	c.holdInputs(j, sources)
 	c.jobs[row.ID] = j
 	c.order = append(c.order, row.ID)
 	c.hold(j)
 	c.watchTasks(j)
 	return j
+}
+
+// inputsSize is what a map's inputs take in memory: each value's bytes and
+// its string header, and each source's slice header.
+func inputsSize(sources [][]string) int64 {
+	n := int64(0)
+	for _, src := range sources {
+		n += 24
+		for _, v := range src {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+// holdInputs gives j its inputs and counts them as held. Called with s.mu
+// held.
+func (c *control) holdInputs(j *jobRT, sources [][]string) {
+	j.sources = sources
+	j.inputsSize = inputsSize(sources)
+	c.heldInputs += j.inputsSize
+}
+
+// dropInputs forgets j's inputs as it leaves memory. Called with s.mu held.
+func (c *control) dropInputs(j *jobRT) {
+	c.heldInputs -= j.inputsSize
+	j.sources, j.inputsSize = nil, 0
 }
 
 // cancelJob cancels job id's waiting tasks and has its running ones stopped,
@@ -537,7 +568,7 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 	tasks []*store.TaskRow, now time.Time, b *batch) {
 	for _, row := range jobs {
 		j := newJobRT(*row)
-		j.sources = inputs[row.ID]
+		c.holdInputs(j, inputs[row.ID])
 		for _, i := range ahead[row.ID] {
 			if j.skip == nil {
 				j.skip = map[int]bool{}
@@ -606,11 +637,12 @@ func (c *control) restore(jobs []*store.JobRow, inputs map[int64][][]string, ahe
 
 // resumed queues again job j, reopened in the store: its tasks whose rows
 // were reopened run again (those never dispatched come in their turn). It
-// waits behind what was queued meanwhile. Of a gated map (corr.go), ahead
+// waits behind what was queued meanwhile, its inputs (sources) held again. Of a gated map (corr.go), ahead
 // are the tasks with a row, past their gates, as for a restart: the
 // reopened ones run again at once (their gates had opened), the others
 // wait behind their gates.
-func (c *control) resumed(j *jobRT, reopened []*store.TaskRow, ahead []int) {
+func (c *control) resumed(j *jobRT, sources [][]string, reopened []*store.TaskRow, ahead []int) {
+	c.holdInputs(j, sources)
 	gate := gated(j.row.Spec)
 	if gate {
 		j.skip = make(map[int]bool, len(ahead))

@@ -495,6 +495,7 @@ func (c *control) committed(b *batch, now time.Time, next *batch) {
 		if j.finished {
 			delete(c.jobs, j.row.ID)
 			c.forgetJob(j)
+			c.dropInputs(j)
 		}
 		j.signal()
 	}

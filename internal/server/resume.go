@@ -127,9 +127,11 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 		if sources, err = s.st.Inputs(ctx, id); err != nil {
 			return nil, err
 		}
+		if err := s.roomInMemory(row.Spec, sources); err != nil { // its inputs come back into memory
+			return nil, err
+		}
 	}
 	j := newJobRT(*row)
-	j.sources = sources
 	gate := gated(row.Spec)
 	var reopened []*store.TaskRow
 	s.mu.Lock()
@@ -177,7 +179,7 @@ func (s *Server) ResumeWith(ctx context.Context, id int64, o client.ResumeOption
 	}
 	close(s.events) // the resume event is recorded
 	s.events = make(chan struct{})
-	s.resumed(j, reopened, ahead)
+	s.resumed(j, sources, reopened, ahead)
 	watched := s.unloaded()
 	out := j.row.Job
 	s.mu.Unlock()

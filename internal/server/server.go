@@ -78,6 +78,11 @@ type Config struct {
 	// (silence.go).
 	AgentTimeout time.Duration
 
+	// InputsMemory is the most the inputs of unfinished maps may take in
+	// the server's memory before it turns new maps away (inputsmem.go): 0
+	// means a sixteenth of the host's memory, at least MinInputsMemory.
+	InputsMemory int64
+
 	// TrustMembersOn are clusters whose machines share the server's host
 	// (the built-in local one, Caps.SharesHost) on which users who are not
 	// admins may still run work (burst server --trust-members-on). A task
@@ -300,6 +305,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.loadFleet(ctx, cfg); err != nil {
 		return nil, err
 	}
+	s.inputsLimit = inputsLimit(cfg.InputsMemory, s.hostRes.MemBytes)
 	if err := s.loadUsers(ctx); err != nil {
 		return nil, err
 	}

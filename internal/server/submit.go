@@ -110,6 +110,9 @@ func (s *Server) checkSpec(ctx context.Context, spec *burst.JobSpec) ([][]string
 	if err := s.roomForInputs(spec, sources); err != nil {
 		return nil, nil, err
 	}
+	if err := s.roomInMemory(spec, sources); err != nil {
+		return nil, nil, err
+	}
 	return sources, ended, nil
 }
 
