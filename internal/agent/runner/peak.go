@@ -196,8 +196,13 @@ func appendChildren(pids []int, pid string, threads int) []int {
 		tids, _ = d.Readdirnames(-1)
 		d.Close()
 	}
+	var buf [512]byte // most processes have few children: read on the stack
 	for _, tid := range tids {
-		b, err := os.ReadFile("/proc/" + pid + "/task/" + tid + "/children")
+		path := "/proc/" + pid + "/task/" + tid + "/children"
+		b, err := readProc(path, buf[:])
+		if err == nil && len(b) == len(buf) { // more than fit: read it whole
+			b, err = os.ReadFile(path)
+		}
 		if err != nil {
 			continue
 		}

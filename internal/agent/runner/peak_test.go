@@ -1,8 +1,15 @@
 package runner
 
 import (
+	"io"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/burst-sh/burst"
 	"github.com/burst-sh/burst/internal/gnutime"
@@ -118,5 +125,46 @@ func TestParseStatAllocatesNothing(t *testing.T) {
 	line := []byte("4242 (a b) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 987654 1000000 77 18446744073709551615 0 0\n")
 	if n := testing.AllocsPerRun(100, func() { _, _ = parseStat(line) }); n != 0 {
 		t.Errorf("parseStat: %v allocations, want 0", n)
+	}
+}
+
+// appendChildren lists every child of a process, also where the list is
+// longer than the buffer it reads into first (150 children: about 1 KB).
+func TestAppendChildrenLongList(t *testing.T) {
+	const n = 150
+	cmd := exec.Command("sh", "-c", `i=0; while [ $i -lt `+strconv.Itoa(n)+` ]; do sleep 60 & i=$((i+1)); done; echo started; wait`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	line := make([]byte, len("started\n"))
+	if _, err := io.ReadFull(out, line); err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	kids := appendChildren(nil, pid, 1)
+	if len(kids) != n {
+		t.Fatalf("appendChildren found %d children of the shell, want %d", len(kids), n)
+	}
+	// Each child is the shell forked until it execs its sleep: wait for that.
+	for _, k := range kids {
+		var b []byte
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, err = os.ReadFile("/proc/" + strconv.Itoa(k) + "/cmdline")
+			if err == nil && strings.HasPrefix(string(b), "sleep\x00") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child %d is not one of the sleeps: %q %v", k, b, err)
+			}
+		}
 	}
 }
