@@ -94,9 +94,9 @@ func jobsTable(w io.Writer, jobs []burst.Job) error {
 // or its begin time waits for.
 func jobReason(j burst.Job) string {
 	if j.Reason == "" && (j.Dependency != "" || !j.Begin.IsZero() && j.State == burst.Queued) {
-		return j.Waiting
+		return localTimes(j.Waiting)
 	}
-	return j.Reason
+	return localTimes(j.Reason)
 }
 
 func taskSummary(c burst.TaskCounts) string {

@@ -127,10 +127,10 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 	}
 	row("State:", string(j.State))
 	if j.Reason != "" {
-		row("Reason:", j.Reason)
+		row("Reason:", localTimes(j.Reason))
 	}
 	if j.Waiting != "" {
-		row("Waits:", j.Waiting)
+		row("Waits:", localTimes(j.Waiting))
 	}
 	if s := j.Spec; s != nil && len(s.After) > 0 {
 		row("After:", afterText(s))
@@ -221,7 +221,7 @@ func showJob(w io.Writer, jt *jobWithTasks) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", t.Index, t.State, t.Attempt,
 			dash(t.Machine), pid, exitText(t.ExitCode), t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes),
-			gpus, clean(t.Reason))
+			gpus, clean(localTimes(t.Reason)))
 	}
 	if j.Tasks.Total > len(ts) && jt.ArrayTask == nil {
 		fmt.Fprintf(tw, "... %d more (show more with --tasks N)\n", j.Tasks.Total-len(ts))
@@ -341,7 +341,7 @@ func showStages(w io.Writer, p *burst.PipeSpec, ts []burst.Task) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%s\t%s\t%s\n", name, cpus, t.State, dash(t.Machine),
 			exitText(t.ExitCode), bytesHuman(t.ReadBytes), bytesHuman(t.WroteBytes), rate,
-			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, clean(t.Reason))
+			t.UserSeconds+t.SysSeconds, bytesHuman(t.MaxRSSBytes), cost, clean(localTimes(t.Reason)))
 	}
 	return tw.Flush()
 }

@@ -94,7 +94,7 @@ func exitSuffix(j *burst.Job) string {
 		s = fmt.Sprintf(" (exit %d)", *j.ExitCode)
 	}
 	if j.Reason != "" && j.State != burst.Succeeded {
-		s += ": " + j.Reason
+		s += ": " + localTimes(j.Reason)
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ func showWaiting(ctx context.Context, cl *client.Client, id int64, w io.Writer) 
 				}
 				if j.Waiting != "" && !sameWait(j.Waiting, last) {
 					last = j.Waiting
-					fmt.Fprintf(w, "burst: job %d waits: %s\n", id, last)
+					fmt.Fprintf(w, "burst: job %d waits: %s\n", id, localTimes(last))
 					if !tty {
 						return // a log gets the one line, as srun's "queued and waiting"
 					}
@@ -97,4 +98,28 @@ func sameWait(a, b string) bool {
 		return true
 	}
 	return figures().ReplaceAllString(a, "#") == figures().ReplaceAllString(b, "#")
+}
+
+// serverTimes are the instants the server writes into a job's reasons in
+// RFC 3339, in UTC ("waiting until 2026-12-24T08:00:00Z (--begin)", an
+// --deadline missed); compiled when first needed.
+var serverTimes = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\b[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})`)
+})
+
+// localTimes is a reason the server wrote (a job's Waits or Reason) with
+// its instants in this user's zone and the layout of the CLI's other times
+// (burst show's Submitted and Begin), so that one job's times read in one
+// zone. -o json keeps the server's text as it is.
+func localTimes(s string) string {
+	if !strings.ContainsRune(s, 'T') {
+		return s
+	}
+	return serverTimes().ReplaceAllStringFunc(s, func(at string) string {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return at
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	})
 }
