@@ -653,6 +653,9 @@ func titleOf(p *Page) string {
 
 // clusterSize is a cluster's machine size: "8 CPUs · 32 GiB · 1 GPU".
 func clusterSize(c burst.Cluster) string {
+	if ownSize(c) {
+		return "each machine's own"
+	}
 	var s string
 	if c.CPUs != 0 {
 		s = itoa(c.CPUs) + " CPUs"
@@ -665,6 +668,11 @@ func clusterSize(c burst.Cluster) string {
 	}
 	return or(s, dash)
 }
+
+// ownSize says whether c is a cluster of machines that join by
+// themselves (provider joined): no --max and no one type, each machine
+// of its own size and priced per use, as burst cluster list shows it.
+func ownSize(c burst.Cluster) bool { return c.Provider == "joined" }
 
 // pipeRedirects says where a pipe reads from and writes to.
 func pipeRedirects(p *burst.PipeSpec) string {
