@@ -24,7 +24,16 @@ func newShowCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show JOB",
 		Short: "Show a job: its command, resources, state, timings and tasks",
+		Long: `Show a job: who submitted it, its project and cluster, its state and, while
+it is queued, why it waits (Waits: a dependency, its --begin time, the
+resources it needs), its command, resources, staged files, timings (in your
+local time), CPU time, peak memory, cost, and its first tasks (--tasks) with
+their machines and exits; a pipe's stages with the bytes each read and wrote;
+with --cache, which tasks were cache hits and why the others missed.
+The id of one task of a job array (each has its own, as in Slurm: the
+SLURM_JOB_ID it saw), or ARRAYID_INDEX, shows that task.`,
 		Example: `  burst show 12
+  burst show 40_7                          # index 7 of job array 40 (or its own job id)
   burst show 12 -o json | jq .state`,
 		Args: argsAtLeast(1, "job id"),
 		RunE: func(c *cobra.Command, args []string) error {
