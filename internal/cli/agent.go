@@ -86,11 +86,11 @@ in the log, until tasks end).
 Test hook: BURST_TEST_CLOCK_SKEW=+5m (or -90s) makes the agent report its
 tasks' times as a host whose clock is that far off would; the server reads
 them against its own clock. Only the test suite sets it.`,
-		Example: `  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --machine node7
+		Example: `  burst agent --server 'https://10.0.0.5:7780#sha256:...' --token-file ~/.burst/token --machine node7
   BURST_JOIN_URL='https://10.0.0.5:7780/burst_j_...#sha256:...' burst agent
   burst agent --join-file - < join-url.txt
   burst agent --join-file /etc/burst/join --spot-notice aws
-  burst agent --server http://10.0.0.5:7780 --token-file ~/.burst/token --cache-size 200G`,
+  burst agent --server 'https://10.0.0.5:7780#sha256:...' --token-file ~/.burst/token --cache-size 200G`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			discover.CloseInherited() // nothing of whoever started it is held, or passed to its tasks
@@ -233,7 +233,7 @@ them against its own clock. Only the test suite sets it.`,
 		},
 	}
 	c.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of staged inputs this machine keeps in $BURST_HOME/cache, and as many again of unpacked stacks in cache/stacks, e.g. 100G (default: half the free space there, 1G to 50G); the least recently used go first, never one in use")
-	c.Flags().StringVar(&serverAddr, "server", "", "server address: http://host:port or unix:///path")
+	c.Flags().StringVar(&serverAddr, "server", "", "server address: https://host:port#sha256:CAHASH (its CA pinned by the hash burst server info prints), http://127.0.0.1:port or unix:///path")
 	c.Flags().StringVar(&joinURL, "join", "", "join the server of this one-time URL (burst join-token create prints it), or serve it again with the credential saved then; the URL shows in ps to every user of this machine until it is used: prefer "+client.JoinURLEnv+"=URL or --join-file")
 	c.Flags().StringVar(&joinFile, "join-file", "", "as --join, with the URL read from this file (kept 0600; - reads it from stdin): out of the command line")
 	c.Flags().StringVar(&joinState, "join-state", "", "where --join keeps this machine's credential (default $BURST_HOME/joined.json): each pilot has its own")
