@@ -101,10 +101,12 @@ func sameWait(a, b string) bool {
 }
 
 // serverTimes are the instants the server writes into a job's reasons in
-// RFC 3339, in UTC ("waiting until 2026-12-24T08:00:00Z (--begin)", an
-// --deadline missed); compiled when first needed.
+// RFC 3339, in UTC: "waiting until 2026-12-24T08:00:00Z (--begin)", "its
+// begin time (...) came", "could no longer end by its --deadline ...".
+// Only those places are matched, so that a time inside a file name or a
+// command a reason quotes stays as it is. Compiled when first needed.
 var serverTimes = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`\b[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})`)
+	return regexp.MustCompile(`(until |--deadline |begin time \()([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))`)
 })
 
 // localTimes is a reason the server wrote (a job's Waits or Reason) with
@@ -115,11 +117,13 @@ func localTimes(s string) string {
 	if !strings.ContainsRune(s, 'T') {
 		return s
 	}
-	return serverTimes().ReplaceAllStringFunc(s, func(at string) string {
-		t, err := time.Parse(time.RFC3339Nano, at)
+	re := serverTimes()
+	return re.ReplaceAllStringFunc(s, func(m string) string {
+		sub := re.FindStringSubmatch(m)
+		t, err := time.Parse(time.RFC3339Nano, sub[2])
 		if err != nil {
-			return at
+			return m
 		}
-		return t.Local().Format("2006-01-02 15:04:05")
+		return sub[1] + t.Local().Format("2006-01-02 15:04:05")
 	})
 }

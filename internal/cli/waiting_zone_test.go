@@ -46,7 +46,11 @@ func TestShowWaitsInLocalTime(t *testing.T) {
 	if got, want := localTimes(j.Reason), "cancelled: it could no longer end by its --deadline 2026-12-24 18:30:00 (time limit 1h)"; got != want {
 		t.Errorf("localTimes(%q) = %q; want %q", j.Reason, got, want)
 	}
-	for _, keep := range []string{"needs 2 CPUs: local-1 has 0 of 2 CPUs free, held by job 11", "2026-12-24 within T10:00", ""} {
+	if got, want := localTimes("its begin time (2026-12-24T08:00:00Z) came"), "its begin time (2026-12-24 09:00:00) came"; got != want {
+		t.Errorf("localTimes: %q; want %q", got, want)
+	}
+	for _, keep := range []string{"needs 2 CPUs: local-1 has 0 of 2 CPUs free, held by job 11", "2026-12-24 within T10:00", "",
+		"./fit.sh exists only in /data/run-2026-12-24T08:00:00Z/fit.sh on the submitter's host"} {
 		if got := localTimes(keep); got != keep {
 			t.Errorf("localTimes(%q) = %q; want it unchanged", keep, got)
 		}
