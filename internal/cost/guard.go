@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/burst-sh/burst"
 )
 
 // The guards: the guardrail, which warns as spending crosses a project's
@@ -172,9 +174,9 @@ func exhaust(a Account, s Snapshot) []Action {
 			requeued++
 		}
 	}
-	msg := fmt.Sprintf("%s: admission stopped, %d machines stopped, %d tasks requeued", why, stopped, requeued)
+	msg := fmt.Sprintf("%s: admission stopped, %s stopped, %s requeued", why, burst.Plural(stopped, "machine"), burst.Plural(requeued, "task"))
 	if len(cancelled) > 0 {
-		msg += fmt.Sprintf(", %d jobs cancelled", len(cancelled))
+		msg += fmt.Sprintf(", %s cancelled", burst.Plural(len(cancelled), "job"))
 	}
 	msg += "; raise the budget with `burst project set " + name + " --budget AMOUNT`"
 	return append(out, Action{Kind: ActExhaust, Project: name, Message: msg})

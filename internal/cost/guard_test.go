@@ -125,7 +125,7 @@ func TestGuardExhaustActions(t *testing.T) {
 			t.Fatalf("Guard = %q, want %q", k, want)
 		}
 		last := got[len(got)-1].Message
-		for _, s := range []string{"1 machines stopped", "4 tasks requeued", "burst project set mars --budget AMOUNT"} {
+		for _, s := range []string{"1 machine stopped", "4 tasks requeued", "burst project set mars --budget AMOUNT"} {
 			if !strings.Contains(last, s) {
 				t.Errorf("exhausted message %q does not say %q", last, s)
 			}
@@ -141,7 +141,7 @@ func TestGuardExhaustActions(t *testing.T) {
 			t.Fatalf("Guard = %q, want %q", k, want)
 		}
 		last := got[len(got)-1].Message
-		for _, s := range []string{"1 machines stopped", "0 tasks requeued", "4 jobs cancelled"} {
+		for _, s := range []string{"1 machine stopped", "0 tasks requeued", "4 jobs cancelled"} {
 			if !strings.Contains(last, s) {
 				t.Errorf("exhausted message %q does not say %q", last, s)
 			}

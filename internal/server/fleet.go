@@ -495,11 +495,15 @@ func (s *Server) DeleteCluster(ctx context.Context, actor, name string) error {
 	return s.st.Write(ctx, func(tx *store.Tx) error { return store.DeleteCluster(tx, name) })
 }
 
-func (s *Server) noCluster(name string) error {
+func (s *Server) noCluster(name string) error { return s.noClusterLike(name, "--type TYPE") }
+
+// noClusterLike says there is no cluster name, naming those there are and
+// how to create one with the options that fit (how).
+func (s *Server) noClusterLike(name, how string) error {
 	s.mu.Lock()
 	names := s.clusterNames()
 	s.mu.Unlock()
-	return &errNotFoundMsg{Msg: fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME --type TYPE`)", name, strings.Join(names, ", "))}
+	return &errNotFoundMsg{Msg: fmt.Sprintf("no cluster %q: the clusters are %s (create one with `burst cluster create NAME %s`)", name, strings.Join(names, ", "), how)}
 }
 
 // clusterView is a cluster with its live figures. Called with s.mu held.
@@ -753,6 +757,9 @@ func (s *Server) StartInCluster(ctx context.Context, actor, cluster, name string
 	s.mu.Lock()
 	c := s.clusters[cluster]
 	s.mu.Unlock()
+	if c == nil && name != "" { // a Slurm node to resume (burst slurm resume)
+		return nil, s.noClusterLike(cluster, "--provider slurm-nodes --type TYPE --max N")
+	}
 	if c == nil {
 		return nil, s.noCluster(cluster)
 	}

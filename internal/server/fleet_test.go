@@ -682,3 +682,19 @@ func TestHostFullNamesTheFix(t *testing.T) {
 		t.Errorf("no room while work-1 holds the host's cores: %q; want it to name burst machine stop", got)
 	}
 }
+
+// A Slurm node resumed in a cluster that does not exist (burst slurm
+// resume NODE --cluster elastic) is told how to make one of elastic Slurm
+// nodes, not a cluster of any type.
+func TestResumeInNoClusterNamesSlurmNodes(t *testing.T) {
+	s := fleetServer(t)
+	ctx := context.Background()
+	_, err := s.StartInCluster(ctx, "ann", "elastic", "cl1")
+	if err == nil || !strings.Contains(err.Error(), `no cluster "elastic"`) || !strings.Contains(err.Error(), "burst cluster create NAME --provider slurm-nodes") {
+		t.Fatalf("resume of a node in no cluster: %v; want its fix to name --provider slurm-nodes", err)
+	}
+	_, err = s.StartInCluster(ctx, "ann", "elastic", "")
+	if err == nil || !strings.Contains(err.Error(), "burst cluster create NAME --type TYPE`") {
+		t.Fatalf("a machine started in no cluster: %v; want the plain fix", err)
+	}
+}

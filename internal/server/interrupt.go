@@ -99,7 +99,7 @@ func (s *Server) interrupt(n *client.Interruption, now time.Time, b *batch) (*cl
 	m.poke()
 	b.machine(m)
 	b.event(eventAt(now, "server", "machine.interrupted", m.row.Project, m.row.ID,
-		fmt.Sprintf("%s: spot interruption notice (%s at %s): %d tasks requeued as preempted", m.row.ID, n.Action, until.Format(time.RFC3339), requeued)))
+		fmt.Sprintf("%s: spot interruption notice (%s at %s): %s requeued as preempted", m.row.ID, n.Action, until.Format(time.RFC3339), burst.Plural(requeued, "task"))))
 	if c := m.cluster; c != nil && !c.def.BuiltIn {
 		c.replacing = append(c.replacing, m.row.ID)
 	}

@@ -262,6 +262,28 @@ func (s *Server) JoinTokens(ctx context.Context) ([]client.JoinTokenInfo, error)
 	return out, nil
 }
 
+// whyNotRevoked says why join token id could not be revoked: it does not
+// exist, was revoked already, or was used (by which machine, and how to
+// stop that one).
+func (s *Server) whyNotRevoked(ctx context.Context, id int64) string {
+	name := "join token " + strconv.FormatInt(id, 10)
+	rows, err := s.st.JoinTokens(ctx)
+	if err == nil {
+		for _, r := range rows {
+			switch {
+			case r.ID != id:
+			case r.Revoked != nil:
+				return name + " is revoked already: nothing to do"
+			case r.Used != nil && r.UsedBy != "":
+				return fmt.Sprintf("%s was used by machine %s: a used token joins nothing more; to turn that machine away, revoke its credential: burst machine revoke %s", name, r.UsedBy, r.UsedBy)
+			case r.Used != nil:
+				return name + " was used: a used token joins nothing more (`burst join-token list` says by which machine)"
+			}
+		}
+	}
+	return "no " + name + ": see `burst join-token list`"
+}
+
 // RevokeJoinToken revokes a join token not used yet.
 func (s *Server) RevokeJoinToken(ctx context.Context, id int64) error {
 	ev := s.newEvent(actorFrom(ctx), "join-token.revoke", "", strconv.FormatInt(id, 10), "join token "+strconv.FormatInt(id, 10)+" revoked")
@@ -272,7 +294,7 @@ func (s *Server) RevokeJoinToken(ctx context.Context, id int64) error {
 		return store.AppendEvent(tx, &ev)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return &errNotFoundMsg{Msg: "join token " + strconv.FormatInt(id, 10) + " is not an unused join token: see `burst join-token list`"}
+		return &errNotFoundMsg{Msg: s.whyNotRevoked(ctx, id)}
 	}
 	if err == nil {
 		s.signalEvents()

@@ -124,3 +124,39 @@ func TestRevokeUnknownMachine(t *testing.T) {
 		t.Fatalf("revoke of an unknown machine: %v, want a 404 saying there is no such machine", err)
 	}
 }
+
+// A join token that cannot be revoked says why: used (by which machine,
+// and how to turn that one away), revoked already, or none such. Before,
+// each read "is not an unused join token".
+func TestRevokeJoinTokenSaysWhyNot(t *testing.T) {
+	s := fleetServer(t)
+	s.addr = "http://127.0.0.1:7780"
+	ctx := api.WithActor(context.Background(), "ada")
+	used, err := s.CreateJoinToken(ctx, &client.JoinTokenSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(context.Background(), &client.JoinRequest{Token: used.Token, Machine: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateJoinToken(ctx, &client.JoinTokenSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeJoinToken(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   int64
+		want string
+	}{
+		{1, "join token 1 was used by machine m1: a used token joins nothing more; to turn that machine away, revoke its credential: burst machine revoke m1"},
+		{2, "join token 2 is revoked already: nothing to do"},
+		{99, "no join token 99: see `burst join-token list`"},
+	} {
+		err := s.RevokeJoinToken(ctx, tc.id)
+		var nf *errNotFoundMsg
+		if !errors.As(err, &nf) || err.Error() != tc.want {
+			t.Errorf("revoke of join token %d: %v, want a 404 saying %q", tc.id, err, tc.want)
+		}
+	}
+}

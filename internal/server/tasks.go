@@ -545,10 +545,12 @@ func (c *control) applyEvents(m *machineRT, events []client.TaskEvent, now time.
 				m.cancels = append(m.cancels, ev.TaskRef)
 				m.poke()
 			} else if ev.Kind == client.EventExited && (j == nil || t == nil && !j.row.State.Terminal()) && m.row.Interrupted == nil {
-				// An exit the store knows nothing of (a store restored to
-				// a snapshot older than the task): said, not dropped
-				// silently; the task runs again if the store has it queued.
-				b.log(slog.LevelWarn, "exit report of a task the store does not know: ignored", "job", ev.Job, "task", ev.Index, "attempt", ev.Attempt, "machine", m.row.ID)
+				// An exit of a task no active job holds: its job ended
+				// (a report sent again after a restart), or the store was
+				// restored to a snapshot older than the task. Said, not
+				// dropped silently; the task runs again if the store has
+				// it queued.
+				b.log(slog.LevelWarn, "exit report of a task no active job holds (its job ended, or the store was restored to an older snapshot): ignored", "job", ev.Job, "task", ev.Index, "attempt", ev.Attempt, "machine", m.row.ID)
 			}
 			continue
 		}
