@@ -1240,7 +1240,7 @@ func TestScontrolShowNode(t *testing.T) {
 	if !regexp.MustCompile(` CPULoad=\d+\.\d\d\n`).MatchString(r.stdout) || !regexp.MustCompile(` FreeMem=[1-9]\d* `).MatchString(r.stdout) {
 		t.Errorf("scontrol show node local-1: want its CPULoad and FreeMem (as its agent read them), not N/A:\n%s", r.stdout)
 	}
-	if want := "\n   OS=" + strings.TrimSpace(string(uname)) + "\n"; !strings.Contains(r.stdout, want) ||
+	if want := "\n   OS=" + strings.TrimSpace(string(uname)) + " \n"; !strings.Contains(r.stdout, want) ||
 		!regexp.MustCompile(`\n   LastBusyTime=20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\n`).MatchString(r.stdout) {
 		t.Errorf("scontrol show node local-1: want %q and a LastBusyTime line in\n%s", want, r.stdout)
 	}

@@ -469,11 +469,13 @@ func nodeList(j Job) string {
 	return j.Node
 }
 
-// reqMem is sacct's ReqMem: the job's memory (burst's per job), "0n"
-// when it declared none, in sacct's units.
+// reqMem is sacct's ReqMem: the job's memory (burst's per job), in
+// sacct's units, without the n or c that sacct wrote before 21.08 (22.05
+// writes the memory of the job's requested TRES); "0" when it declared
+// none, as squeue's %m shows it.
 func reqMem(b int64, x acctCtx) string {
 	if b == 0 {
-		return "0n"
+		return "0"
 	}
 	return memUnits((b+1<<20-1)>>20, unitMega, x)
 }

@@ -78,10 +78,14 @@ func (j Job) timeMin() string {
 }
 
 // minMem is the memory it asked for, as squeue's %m and scontrol's
-// MinMemoryNode show it: 0 for --mem=0 (all of its machine's, which it
-// holds: TRES), as Slurm 22.05 shows it.
+// MinMemoryNode or MinMemoryCPU show it (Slurm 22.05, checked side by
+// side): --mem-per-cpu's per CPU, not the job's; 0 for --mem=0 (all of
+// its machine's, which it holds: TRES).
 func (j Job) minMem() int64 {
-	if j.Batch != nil && j.Batch.MemAll {
+	switch {
+	case j.Batch != nil && j.Batch.MemPerCPU > 0:
+		return j.Batch.MemPerCPU
+	case j.Batch != nil && j.Batch.MemAll:
 		return 0
 	}
 	return j.MemBytes
@@ -127,7 +131,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	l := j.layout()
 	minMem := kv("MinMemoryNode", Mem(j.minMem()))
 	if l.memPerCPU > 0 {
-		minMem = kv("MinMemoryCPU", Mem(l.memPerCPU))
+		minMem = kv("MinMemoryCPU", Mem(j.minMem()))
 	}
 	lines := [][]string{
 		arrayHead(j),
@@ -160,7 +164,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 	if j.GPUs > 0 {
 		lines = append(lines[:len(lines)-1], []string{kv("TresPerNode", fmt.Sprintf("gres:gpu:%d", j.GPUs))}, lines[len(lines)-1])
 	}
-	return record(w, lines, oneLine, "\n   \n\n")
+	return record(w, lines, oneLine, jobEnd)
 }
 
 // BatchLayout is what an sbatch script asked for beside its CPUs and
@@ -201,11 +205,21 @@ func (j Job) layout() layout {
 	return l
 }
 
+// recordEnd is how one of scontrol's records ends: multi on lines, one
+// on one line (scontrol -o).
+type recordEnd struct{ multi, one string }
+
+var (
+	// jobEnd: a job's ends with an empty indented line, or a space.
+	jobEnd = recordEnd{"\n   \n\n", " \n"}
+	// plainEnd: a node's, partition's or step's with an empty line, or
+	// nothing (Slurm 22.05 side by side, byte for byte).
+	plainEnd = recordEnd{"\n\n", "\n"}
+)
+
 // record writes one of scontrol's records: its lines, each after the first
-// indented three spaces, or with oneLine all on one line; end closes it
-// (a job's ends with an empty indented line, a node's or partition's with
-// an empty line).
-func record(w io.Writer, lines [][]string, oneLine bool, end string) error {
+// indented three spaces, or with oneLine all on one line; end closes it.
+func record(w io.Writer, lines [][]string, oneLine bool, end recordEnd) error {
 	var b strings.Builder
 	first := true
 	for _, l := range lines {
@@ -222,9 +236,9 @@ func record(w io.Writer, lines [][]string, oneLine bool, end string) error {
 		first = false
 	}
 	if oneLine {
-		b.WriteString(" \n")
+		b.WriteString(end.one)
 	} else {
-		b.WriteString(end)
+		b.WriteString(end.multi)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -253,25 +267,27 @@ func ShowNode(w io.Writer, n Node, oneLine bool) error {
 		}
 	}
 	lines := [][]string{
-		{kv("NodeName", n.Name), "Arch=x86_64", "CoresPerSocket=1"},
+		// Three lines end with a space, as slurm_sprint_node_table ends
+		// them: scontrol -o then has two spaces after them.
+		{kv("NodeName", n.Name), "Arch=x86_64", "CoresPerSocket=1 "},
 		{kv("CPUAlloc", n.UsedCPUs), kv("CPUEfctv", n.CPUs), kv("CPUTot", n.CPUs), kv("CPULoad", cpuLoad(n.Load))},
 		{"AvailableFeatures=(null)"},
 		{"ActiveFeatures=(null)"},
 		{kv("Gres", gres)},
 		{kv("NodeAddr", cmp.Or(n.Host, n.Name)), kv("NodeHostName", cmp.Or(n.Host, n.Name)), "Version=22.05.8"},
-		{optKV("OS", n.OS)},
+		{optKV("OS", n.OS, " ")},
 		{kv("RealMemory", n.MemBytes>>20), kv("AllocMem", n.UsedMem>>20), kv("FreeMem", freeMem(n.Load)), kv("Sockets", n.CPUs), "Boards=1"},
 		{kv("State", strings.ToUpper(n.state())), "ThreadsPerCore=1", "TmpDisk=0", "Weight=1", "Owner=N/A", "MCS_label=N/A"},
-		{kv("Partitions", n.Partition)},
+		{kv("Partitions", n.Partition) + " "},
 		{kv("BootTime", nodeTime(n.Started)), kv("SlurmdStartTime", nodeTime(n.Started))},
-		{optKV("LastBusyTime", dateOrEmpty(n.LastBusy))},
+		{optKV("LastBusyTime", dateOrEmpty(n.LastBusy), "")},
 		{kv("CfgTRES", tres)},
 		{kv("AllocTRES", alloc)},
 		{"CapWatts=n/a"},
 		{"CurrentWatts=0", "AveWatts=0"},
 		{"ExtSensorsJoules=n/s", "ExtSensorsWatts=0", "ExtSensorsTemp=n/s"},
 	}
-	return record(w, lines, oneLine, "\n\n")
+	return record(w, lines, oneLine, plainEnd)
 }
 
 // cpuLoad is scontrol's CPULoad: the 5-minute load average to two
@@ -293,12 +309,13 @@ func freeMem(l *burst.HostLoad) string {
 	return strconv.FormatInt(l.FreeMemBytes>>20, 10)
 }
 
-// optKV is key=v, or nothing (the line left out) when v is "".
-func optKV(key, v string) string {
+// optKV is key=v and then tail, or nothing (the line left out) when v is
+// "".
+func optKV(key, v, tail string) string {
 	if v == "" {
 		return ""
 	}
-	return key + "=" + v
+	return key + "=" + v + tail
 }
 
 // dateOrEmpty is Date(t), "" when t is zero.
@@ -351,7 +368,7 @@ func ShowPartition(w io.Writer, name string, nodes []Node, oneLine bool) error {
 		{"DefMemPerNode=UNLIMITED", "MaxMemPerNode=UNLIMITED"},
 		{kv("TRES", fmt.Sprintf("cpu=%d,mem=%dM,node=%d,billing=%d", cpus, mem>>20, len(nodes), cpus))},
 	}
-	return record(w, lines, oneLine, "\n\n")
+	return record(w, lines, oneLine, plainEnd)
 }
 
 // arrayHead is scontrol's first line: JobId, an array task's ArrayJobId,
@@ -456,7 +473,7 @@ func ShowStep(w io.Writer, s Job, oneLine bool) error {
 		_, err := io.WriteString(w, strings.Join(slices.Concat(lines...), " ")+"\n")
 		return err
 	}
-	return record(w, lines, false, "\n\n")
+	return record(w, lines, false, plainEnd)
 }
 
 // StepsOfJob are the lines `scontrol show step` writes of running job j:

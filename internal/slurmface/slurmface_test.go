@@ -407,6 +407,54 @@ func TestShowJobTaskLayout(t *testing.T) {
 	}
 }
 
+// TestMinMemory: the memory a job asked for, side by side as Slurm 22.05
+// printed it in scontrol show job, squeue -o %m and the job's TRES (the
+// suite's Slurm, DefMemPerCPU unset as burst's partition shows it:
+// DefMemPerNode=UNLIMITED): --mem-per-cpu is shown per CPU by squeue as by
+// scontrol (burst's squeue showed the job's 2G and 200M), --mem=0 as 0, no
+// memory as 0. sacct's ReqMem is the memory of the job's TRES, without the
+// "n" that sacct dropped in 21.08 (burst wrote "0n" for no memory).
+func TestMinMemory(t *testing.T) {
+	for _, c := range []struct {
+		what                    string
+		cpus                    int
+		mem                     int64
+		batch                   *BatchLayout
+		scontrol, squeue, sacct string
+	}{
+		{"-c2 --mem-per-cpu=1G", 2, 2 << 30, &BatchLayout{CPUsPerTask: 2, MemPerCPU: 1 << 30}, "MinMemoryCPU=1G", "1G", "2G"},
+		{"-n2 --mem-per-cpu=100M", 2, 200 << 20, &BatchLayout{Tasks: 2, MemPerCPU: 100 << 20}, "MinMemoryCPU=100M", "100M", "200M"},
+		{"--mem-per-cpu=2G", 1, 2 << 30, &BatchLayout{MemPerCPU: 2 << 30}, "MinMemoryCPU=2G", "2G", "2G"},
+		{"--mem=4G", 1, 4 << 30, &BatchLayout{}, "MinMemoryNode=4G", "4G", "4G"},
+		{"--mem=0", 1, 2000 << 20, &BatchLayout{MemAll: true}, "MinMemoryNode=0", "0", "2000M"},
+		{"no memory", 1, 0, &BatchLayout{}, "MinMemoryNode=0", "0", "0"},
+	} {
+		j := ended(burst.Succeeded, ip(0))
+		j.CPUs, j.MemBytes, j.Batch = c.cpus, c.mem, c.batch
+		var b strings.Builder
+		if err := ShowJob(&b, j, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		if f := strings.Fields(b.String()); !slices.Contains(f, c.scontrol) {
+			t.Errorf("%s: scontrol show job has no %s: %s", c.what, c.scontrol, b.String())
+		}
+		b.Reset()
+		f, _ := ParseSqueueFormat("%m")
+		if err := Squeue(&b, []Job{j}, f, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(b.String()); got != c.squeue {
+			t.Errorf("%s: squeue %%m %q, want %q", c.what, got, c.squeue)
+		}
+		b.Reset()
+		af, _ := ParseAcctFormat("ReqMem")
+		Sacct(&b, []Job{j}, af, SacctOptions{Parsable: Parsable2, NoHeader: true}, t0)
+		if got := strings.TrimSpace(b.String()); got != c.sacct {
+			t.Errorf("%s: sacct ReqMem %q, want %q", c.what, got, c.sacct)
+		}
+	}
+}
+
 // scontrol show node and show partition: Slurm 22.05's keys in its order
 // (as the suite's real Slurm printed them), burst's values; the machine's
 // start is BootTime and SlurmdStartTime, on the line after Partitions, as
@@ -426,14 +474,38 @@ func TestShowNodeAndPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Its load as its agent read it, as 22.05 printed "CPULoad=19.21" and
-	// "FreeMem=11330" (MiB) for its node (burst printed N/A).
-	for _, want := range []string{"NodeName=local-1 Arch=x86_64 CoresPerSocket=1\n   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=19.21\n",
-		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n   OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0\n   RealMemory=2000 AllocMem=100 FreeMem=11330 ",
-		"   State=MIXED ThreadsPerCore=1 ",
-		"   Partitions=local\n   BootTime=2026-12-07T05:33:33 SlurmdStartTime=2026-12-07T05:33:33\n   LastBusyTime=2026-12-07T21:41:16\n   CfgTRES=cpu=4,mem=2000M,billing=4\n   AllocTRES=cpu=1,mem=100M\n"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("show node lacks %q:\n%s", want, b.String())
-		}
+	// "FreeMem=11330" (MiB) for its node (burst printed N/A). Byte for
+	// byte as 22.05 printed its node (cat -A): its first, OS and
+	// Partitions lines end with a space, and scontrol -o has two spaces
+	// after them (burst wrote none, and one at the end of -o's line).
+	want := "NodeName=local-1 Arch=x86_64 CoresPerSocket=1 \n" +
+		"   CPUAlloc=1 CPUEfctv=4 CPUTot=4 CPULoad=19.21\n" +
+		"   AvailableFeatures=(null)\n" +
+		"   ActiveFeatures=(null)\n" +
+		"   Gres=(null)\n" +
+		"   NodeAddr=vm NodeHostName=vm Version=22.05.8\n" +
+		"   OS=Linux 6.18.44-fc-v1272 #1 SMP PREEMPT_DYNAMIC @0 \n" +
+		"   RealMemory=2000 AllocMem=100 FreeMem=11330 Sockets=4 Boards=1\n" +
+		"   State=MIXED ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A\n" +
+		"   Partitions=local \n" +
+		"   BootTime=2026-12-07T05:33:33 SlurmdStartTime=2026-12-07T05:33:33\n" +
+		"   LastBusyTime=2026-12-07T21:41:16\n" +
+		"   CfgTRES=cpu=4,mem=2000M,billing=4\n" +
+		"   AllocTRES=cpu=1,mem=100M\n" +
+		"   CapWatts=n/a\n" +
+		"   CurrentWatts=0 AveWatts=0\n" +
+		"   ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s\n\n"
+	if b.String() != want {
+		t.Errorf("show node:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	if err := ShowNode(&b, n, true); err != nil {
+		t.Fatal(err)
+	}
+	// 22.05's -o: "CoresPerSocket=1  CPUAlloc=2 ... @0  RealMemory=2000
+	// ... Partitions=debug  BootTime=... ExtSensorsTemp=n/s\n".
+	if one := strings.ReplaceAll(strings.TrimSuffix(want, "\n\n"), "\n   ", " ") + "\n"; b.String() != one {
+		t.Errorf("show node -o:\n%q\nwant\n%q", b.String(), one)
 	}
 	// Its tasks hold no memory (no --mem): AllocTRES leaves mem out, as
 	// Slurm 22.05 writes a TRES list without those of 0 (as the job's
@@ -449,7 +521,7 @@ func TestShowNodeAndPartition(t *testing.T) {
 	unknown.Started, unknown.LastBusy, unknown.OS, unknown.Load = time.Time{}, time.Time{}, "", nil
 	if err := ShowNode(&b, unknown, true); err != nil || !strings.Contains(b.String(), " Version=22.05.8 RealMemory=") ||
 		!strings.Contains(b.String(), " CPULoad=N/A ") || !strings.Contains(b.String(), " FreeMem=N/A ") ||
-		!strings.Contains(b.String(), " Partitions=local BootTime=None SlurmdStartTime=None CfgTRES=") {
+		!strings.Contains(b.String(), " Partitions=local  BootTime=None SlurmdStartTime=None CfgTRES=") {
 		t.Errorf("show node -o of a machine whose start is not known: %v\n%s", err, b.String())
 	}
 	b.Reset()
@@ -459,7 +531,7 @@ func TestShowNodeAndPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := b.String(); !strings.HasPrefix(got, "PartitionName=local AllowGroups=ALL ") || !strings.Contains(got, " Default=YES ") ||
-		!strings.Contains(got, " Nodes=local-[1-2] ") || !strings.Contains(got, " TotalCPUs=8 TotalNodes=2 ") || !strings.HasSuffix(got, "TRES=cpu=8,mem=4000M,node=2,billing=8 \n") {
+		!strings.Contains(got, " Nodes=local-[1-2] ") || !strings.Contains(got, " TotalCPUs=8 TotalNodes=2 ") || !strings.HasSuffix(got, " MaxMemPerNode=UNLIMITED TRES=cpu=8,mem=4000M,node=2,billing=8\n") {
 		t.Errorf("show partition -o:\n%q", got)
 	}
 }
