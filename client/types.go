@@ -298,6 +298,12 @@ type Register struct {
 	// OS is the machine's kernel, uname's system, release and version
 	// (agent.KernelOS): scontrol show node's OS=.
 	OS string `json:"os,omitempty"`
+	// IdleSince is, while nothing runs or waits there, when its last task
+	// ended (or the agent started), on the agent's clock (SentAt): a
+	// server that restarted keeps the machine's idle time (scontrol show
+	// node's LastBusyTime, idle-stop) rather than start it again. Nil
+	// while it runs something, and from agents that predate it.
+	IdleSince *time.Time `json:"idle_since,omitempty"`
 	// StreamAddr is where the agent accepts pipe streams from other agents
 	// (HOST:PORT); "" when it takes none.
 	StreamAddr string `json:"stream_addr,omitempty"`

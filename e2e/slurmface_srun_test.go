@@ -1252,6 +1252,35 @@ func TestScontrolShowNode(t *testing.T) {
 	}
 }
 
+// TestLastBusyTimeAcrossRestart: scontrol show node's LastBusyTime is when
+// the machine's last task ended, after a restart of the server too (its
+// agent, which outlives the server, tells it); burst showed the restarted
+// server's start, as if the machine had been busy until then. Slurm keeps
+// it in its node state across a slurmctld restart.
+func TestLastBusyTimeAcrossRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("run", "--", "true")
+	lastBusy := regexp.MustCompile(`\n   LastBusyTime=(\S+)\n`)
+	busy := func() string {
+		m := lastBusy.FindStringSubmatch(h.mustRun("slurm", "scontrol", "show", "node", "local-1").stdout)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	before := busy()
+	at, err := time.ParseInLocation("2006-01-02T15:04:05", before, time.Local)
+	if err != nil {
+		t.Fatalf("LastBusyTime %q: %v", before, err)
+	}
+	// The restarted server's start must read as another second than the
+	// task's end.
+	h.waitFor("the clock to pass LastBusyTime", 10*time.Second, func() bool { return time.Since(at) > 2*time.Second })
+	h.kill9(h.serverPID(), "server")
+	h.waitFor("LastBusyTime to read "+before+" again", 30*time.Second, func() bool { return busy() == before })
+}
+
 // TestScontrolRequeue: a batch script that requeues itself (the pattern of
 // checkpointing jobs: trap the --signal, save, scontrol requeue
 // $SLURM_JOB_ID) runs again from the start, SLURM_RESTART_COUNT counting

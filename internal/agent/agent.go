@@ -161,6 +161,10 @@ type Agent struct {
 	// pumps is how many goroutines start queued tasks now (pumpUntil),
 	// at most maxPumps (guarded by mu).
 	pumps int
+	// idleAt is when its last task left the running set, or when it
+	// started (guarded by mu): told at registration while nothing runs,
+	// so that a restarted server learns when the machine went idle.
+	idleAt time.Time
 }
 
 // opening is a pipe stage whose ends are being connected.
@@ -197,7 +201,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// every task it starts (launch); its own kills spare what does not.
 	homeID := os.Getenv(runner.HomeIDEnv)
 	runner.SetIdentity(homeID, cfg.Log)
-	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(),
+	a := &Agent{cfg: cfg, running: map[key]*running{}, opening: map[key]*opening{}, stopped: ctx.Done(), idleAt: time.Now(),
 		scripts: scripts{dir: filepath.Join(cfg.WorkDir, "scripts")}, quit: make(chan struct{}), runCtx: ctx}
 	// Tasks' logs go under burst's home on a machine that shares it with
 	// the server, and to the spool under the work directory on one that
@@ -349,6 +353,10 @@ func (o *owner) Registration(r *client.Register) {
 	}
 	for _, o := range a.opening {
 		r.Running = append(r.Running, client.RunningTask{TaskRef: o.ref})
+	}
+	if len(r.Running) == 0 {
+		at := a.idleAt
+		r.IdleSince = &at
 	}
 }
 
@@ -1094,6 +1102,7 @@ func (a *Agent) launch(as client.Assignment, ctx *client.JobContext, in, out *os
 		if cur := a.running[key{as.Job, as.Index}]; cur == rt {
 			delete(a.running, key{as.Job, as.Index})
 		}
+		a.idleAt = time.Now() // the last task to end is when it went idle
 		a.used.CPUs -= res.CPUs
 		a.used.MemBytes -= res.MemBytes
 		ev := exitEvent(as.TaskRef, r)

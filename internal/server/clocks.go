@@ -21,20 +21,7 @@ import (
 // the meter neither charges a task a skew nor gives one back (meter.go's
 // late reports).
 func agentTimes(evs []client.TaskEvent, sentAt *time.Time, now time.Time) {
-	var skew time.Duration
-	if sentAt != nil && !sentAt.IsZero() {
-		skew = now.Sub(*sentAt)
-	}
-	on := func(t *time.Time) *time.Time {
-		if t == nil {
-			return nil
-		}
-		s := t.Add(skew)
-		if s.After(now) {
-			s = now
-		}
-		return &s
-	}
+	on := serverClock(sentAt, now)
 	for i := range evs {
 		ev := &evs[i]
 		ev.StartedAt, ev.EndedAt = on(ev.StartedAt), on(ev.EndedAt)
@@ -56,5 +43,24 @@ func agentTimes(evs []client.TaskEvent, sentAt *time.Time, now time.Time) {
 				st.EndedAt = st.StartedAt
 			}
 		}
+	}
+}
+
+// serverClock is how agentTimes moves one time an agent reported (nil
+// stays nil) onto the server's clock.
+func serverClock(sentAt *time.Time, now time.Time) func(*time.Time) *time.Time {
+	var skew time.Duration
+	if sentAt != nil && !sentAt.IsZero() {
+		skew = now.Sub(*sentAt)
+	}
+	return func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		s := t.Add(skew)
+		if s.After(now) {
+			s = now
+		}
+		return &s
 	}
 }

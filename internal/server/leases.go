@@ -375,6 +375,11 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 	for _, rt := range reported {
 		kill = append(kill, rt.TaskRef)
 	}
+	if idle := serverClock(r.SentAt, now)(r.IdleSince); idle != nil && len(m.tasks) == 0 && idle.Before(m.idleSince) {
+		// A restarted server set it to its own start (recover): the
+		// agent kept when its last task ended.
+		m.idleSince = *idle
+	}
 	m.registered = true
 	m.waitUntil = time.Time{}
 	if m.cluster != nil {
