@@ -21,20 +21,25 @@ import (
 // taken at submit and ends so at once). It runs at every placement, so at
 // the latest on the scheduler's tick.
 //
-// A job of one task with a --time-min (sbatch gives one of a minute to a
-// job with a deadline and no -t, as Slurm does) is taken to need that
-// much, and starts with its time limit cut to end by its deadline (whole
-// minutes, no less than its --time-min), as Slurm 22.05 starts it
-// (checked beside it: --deadline=now+1hour -t 120 --time-min=59 runs with
-// TimeLimit=01:00:00). An array's tasks, each started with the array's
-// one time limit, are taken to need all of it.
+// A job with a --time-min (sbatch gives one of a minute to a job with a
+// deadline and no -t, as Slurm does) is taken to need that much, and
+// starts with its time limit cut to end by its deadline (whole minutes,
+// no less than its --time-min), as Slurm 22.05 starts it (checked beside
+// it: --deadline=now+1hour -t 120 --time-min=59 runs with
+// TimeLimit=01:00:00). An array's tasks are cut each as it starts, the
+// job's limit with them, so that the tasks after it start with the cut
+// one and are cut further if it no longer fits: 22.05 ran --array=1-3%1
+// -t 120 --time-min=30 --deadline=now+1hour, each task 70 s, with
+// TimeLimit=00:59:00 for task 1 and 00:58:00 for task 2 and the tasks
+// still pending. (A task that runs keeps its limit; burst's scontrol
+// shows it the job's latest, where 22.05 keeps each task's.)
 
 // deadlineLimit is the time a job's task is taken to need: its
-// --time-min (a job of one task), else its time limit, or a minute
-// without one, as Slurm takes a job with none (slurmctld's "time_min 1").
+// --time-min, else its time limit, or a minute without one, as Slurm
+// takes a job with none (slurmctld's "time_min 1").
 func deadlineLimit(spec *burst.JobSpec) time.Duration {
 	switch {
-	case spec.TimeMin > 0 && spec.Tasks <= 1:
+	case spec.TimeMin > 0:
 		// No more than its time limit: scontrol update may have lowered
 		// that below the --time-min (or the minute a deadline without -t
 		// took) it was submitted with.
@@ -48,14 +53,15 @@ func deadlineLimit(spec *burst.JobSpec) time.Duration {
 	return time.Minute
 }
 
-// cutToDeadline gives a job of one task, about to start at now, a time
+// cutToDeadline gives a job whose task is about to start at now a time
 // limit that ends by its deadline when its own (or none) would run past
 // it: the whole minutes to its deadline, no less than its deadlineLimit
 // (which endMissedDeadlines found fits). It changes nothing of a job
-// without a deadline, an array, or one whose limit fits.
+// without a deadline, a pipe, or one whose limit fits; the tasks of it
+// that run keep theirs (respec tells them nothing).
 func (c *control) cutToDeadline(j *jobRT, now time.Time, b *batch) {
 	spec := j.row.Spec
-	if spec.Deadline.IsZero() || spec.Tasks > 1 || spec.Pipe != nil {
+	if spec.Deadline.IsZero() || spec.Pipe != nil {
 		return
 	}
 	lim := time.Duration(spec.Resources.TimeLimit) * time.Second

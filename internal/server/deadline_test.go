@@ -81,8 +81,8 @@ func TestDeadlineFreeJobsOnly(t *testing.T) {
 // to end by then, in whole minutes; one with no limit is cut so too (as
 // Slurm 22.05 starts `--deadline=now+1hour -t 120 --time-min=59` and
 // `--deadline=now+1hour` with TimeLimit=01:00:00, checked beside it). One
-// whose --time-min does not fit is ended; an array's tasks need their
-// whole limit; a limit that fits is left alone.
+// whose --time-min does not fit is ended, an array's tasks are cut as one
+// job's (TestDeadlineTimeMinArray); a limit that fits is left alone.
 func TestDeadlineTimeMin(t *testing.T) {
 	h := newHarness(t)
 	h.register("m", 8)
@@ -93,19 +93,47 @@ func TestDeadlineTimeMin(t *testing.T) {
 	array := h.submit(2, h.deadlineIn(time.Hour, 2*time.Hour), timeMin(time.Minute))
 	fits := h.submit(1, asRun, h.deadlineIn(time.Hour, 10*time.Minute), timeMin(5*time.Minute))
 	_, jobs := h.runOnce("m")
-	wantStarted(t, jobs, cut, none, fits)
+	wantStarted(t, jobs, cut, none, array, array, fits)
 	h.wantDeadlineEnded(noFit)
-	h.wantDeadlineEnded(array)
 	// Started 300 ms into the second it was submitted in, an hour before
 	// its deadline: an hour, counted from that second as Slurm counts.
 	late := h.submit(1, asRun, h.deadlineIn(time.Hour, 0))
 	h.tick(300 * time.Millisecond)
 	_, jobs = h.runOnce("m")
 	wantStarted(t, jobs, late)
-	for id, want := range map[int64]time.Duration{cut: time.Hour, none: time.Hour, fits: 10 * time.Minute, late: time.Hour} {
+	for id, want := range map[int64]time.Duration{cut: time.Hour, none: time.Hour, array: time.Hour, fits: 10 * time.Minute, late: time.Hour} {
 		if got := time.Duration(h.job(id).Spec.Resources.TimeLimit) * time.Second; got != want {
 			t.Errorf("job %d started with time limit %s, want %s", id, got, want)
 		}
+	}
+}
+
+// TestDeadlineTimeMinArray: an array with a --time-min and a deadline its
+// limit would run past starts, each task cut to end by the deadline as it
+// starts, the job's limit with it: Slurm 22.05 ran `--array=1-3%1 -t 120
+// --time-min=30 --deadline=now+1hour`, each task 70 s, task 1 started a
+// second after the submission with TimeLimit=00:59:00, task 2 70 s later
+// with 00:58:00, which the pending task 3 showed too. burst cancelled the
+// array at once (its tasks were taken to need their whole 2 hours).
+func TestDeadlineTimeMinArray(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	array := h.submit(3, h.deadlineIn(time.Hour, 2*time.Hour), func(s *burst.JobSpec) {
+		s.TimeMin, s.MaxRunning = int64(30*time.Minute/time.Second), 1
+	})
+	limit := func() time.Duration { return time.Duration(h.job(array).Spec.Resources.TimeLimit) * time.Second }
+	h.tick(time.Second)
+	refs, jobs := h.runOnce("m")
+	wantStarted(t, jobs, array)
+	if got := limit(); got != 59*time.Minute {
+		t.Fatalf("task 1 started with time limit %s, want 59m0s", got)
+	}
+	h.tick(70 * time.Second)
+	h.finish("m", refs, exitOf(nil))
+	_, jobs = h.runOnce("m")
+	wantStarted(t, jobs, array)
+	if got := limit(); got != 58*time.Minute {
+		t.Fatalf("task 2 started with time limit %s, want 58m0s", got)
 	}
 }
 
@@ -123,7 +151,7 @@ func TestDeadlineLimit(t *testing.T) {
 		{timeMin: 60, want: time.Minute},
 		{limit: 600, want: 10 * time.Minute},
 		{want: time.Minute},
-		{timeMin: 60, limit: 600, tasks: 4, want: 10 * time.Minute}, // an array needs its whole limit
+		{timeMin: 60, limit: 600, tasks: 4, want: time.Minute}, // an array's tasks are cut as a job's
 	} {
 		spec := &burst.JobSpec{TimeMin: c.timeMin, Tasks: c.tasks}
 		spec.Resources.TimeLimit = c.limit
