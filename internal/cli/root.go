@@ -31,6 +31,9 @@ type ExitError struct {
 	usage  bool // made by usage: what was typed is wrong (Slurm's commands exit 1 then)
 	getopt bool // an option getopt refused (sbatch and srun exit 255 then)
 	bare   bool // Msg is printed as it is: a Slurm command's own words without its name ("Node x not found")
+	// arraySpec: an --array that cannot be read (sbatch.ErrArraySpec),
+	// which sbatch tells in the controller's words.
+	arraySpec bool
 }
 
 func (e *ExitError) Error() string { return e.Msg }
@@ -46,7 +49,8 @@ func optUsage(err error) error {
 	var ge *slurmface.GetoptError
 	// -m or -t that Slurm's option checks refuse ends sbatch and srun as
 	// getopt's refusals do: exit(-1).
-	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge) || sbatch.Fatal(err)}
+	return &ExitError{Code: 2, Msg: err.Error(), usage: true, getopt: errors.As(err, &ge) || sbatch.Fatal(err),
+		arraySpec: errors.Is(err, sbatch.ErrArraySpec)}
 }
 
 // slurmVersionLine is what the Slurm personality's commands answer to

@@ -512,7 +512,7 @@ func applyScript(c *cobra.Command, spec *burst.JobSpec, path string, data []byte
 		}
 	}
 	if err := sc.Apply(spec); err != nil {
-		return nil, usage("%v", err)
+		return nil, optUsage(err)
 	}
 	if sc.WantsUserEnv() {
 		// sbatch(1): --export=NONE starts from the login environment alone;

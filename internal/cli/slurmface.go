@@ -391,6 +391,13 @@ func scriptOnPath(name string) string {
 	return name
 }
 
+// arraySpecRefusal is how sbatch refuses an --array it cannot read
+// (sbatch.ErrArraySpec): the controller's words, as for a dependency, then
+// why.
+func arraySpecRefusal(why error) string {
+	return "sbatch: error: Batch job submission failed: " + sbatch.ErrArraySpec.Error() + " (" + why.Error() + ")"
+}
+
 // scriptDirectives refuses a script sbatch refuses, in its words: an empty
 // one, one that is no batch script (sbatch.Parse's reasons), and one whose
 // #SBATCH lines sbatch refuses, as its getopt reads them: an option it does not know (a typo, --ntask=4
@@ -402,6 +409,9 @@ func scriptDirectives(path string, data []byte) (times sbatchTimes, err error) {
 		return times, &ExitError{Code: 1, Msg: "sbatch: error: Batch script is empty!"}
 	}
 	sc, err := sbatch.Parse(path, data)
+	if errors.Is(err, sbatch.ErrArraySpec) {
+		return times, &ExitError{Code: 1, Msg: arraySpecRefusal(err)}
+	}
 	if err != nil { // no shebang, DOS line breaks, a NUL: refused as sbatch refuses them, with burst's fix
 		code := 1
 		if sbatch.Fatal(err) {
@@ -478,6 +488,9 @@ func runSbatch(c *cobra.Command, args []string) error {
 	}
 	sc, err := applyScript(c, spec, path, data, a.sets, a.verbose == 0)
 	var ee *ExitError
+	if errors.As(err, &ee) && ee.arraySpec {
+		ee.Code, ee.Msg = 1, arraySpecRefusal(ee)
+	}
 	if errors.As(err, &ee) && !strings.HasPrefix(ee.Msg, "sbatch: ") {
 		ee.Msg = "sbatch: error: " + ee.Msg // an option's value sbatch refuses, in its words' frame
 	}

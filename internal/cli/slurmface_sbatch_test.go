@@ -163,6 +163,30 @@ func TestSbatchRefusesScriptAsSbatch(t *testing.T) {
 	}
 }
 
+// TestSbatchRefusesArrayAsSlurm: an --array sbatch cannot read, in an
+// #SBATCH line or on the command line, is refused in the words Slurm
+// 22.05 printed for each of these (a public script's
+// --array=SRR8652107,SRR8652105 among them): "sbatch: error: Batch job
+// submission failed: Invalid job array specification", exit 1, burst's
+// reason after it. burst wrote its reason alone.
+func TestSbatchRefusesArrayAsSlurm(t *testing.T) {
+	t.Setenv("BURST_HOME", t.TempDir())
+	dir := t.TempDir()
+	const want = "sbatch: error: Batch job submission failed: Invalid job array specification ("
+	for _, a := range []string{"SRR8652107,SRR8652105", "1-", "5-1", "1-3:0", "-1", "a"} {
+		path := filepath.Join(dir, "a.sh")
+		if err := os.WriteFile(path, []byte("#!/bin/bash\n#SBATCH --array="+a+"\necho hi\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"sbatch", path}, {"sbatch", "--array=" + a, "--wrap", "true"}} {
+			var out, errb strings.Builder
+			if code := Main(args, &out, &errb); code != 1 || !strings.HasPrefix(errb.String(), want) || out.String() != "" {
+				t.Errorf("%q: exit %d, %q; want exit 1 and %q", args, code, errb.String(), want)
+			}
+		}
+	}
+}
+
 // TestSbatchDeadlineChecked: --deadline is read as Slurm 22.05's sbatch
 // reads it, on the command line and in an #SBATCH line: one it cannot read
 // is "sbatch: error: Invalid --deadline specification", exit 255, and one

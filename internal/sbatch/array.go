@@ -1,6 +1,7 @@
 package sbatch
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +15,20 @@ const maxArrayIndex = 4_000_000
 // array task index value will be one less than MaxArraySize"; its limit,
 // 4000001).
 const MaxArraySize = maxArrayIndex + 1
+
+// ErrArraySpec is how Slurm 22.05 refuses an --array it cannot read, from
+// the script or the command line: "sbatch: error: Batch job submission
+// failed: Invalid job array specification", exit 1 (checked beside it for
+// SRR1,SRR2, 1-, 5-1, 1-3:0, -1). parseArray's errors are it (errors.Is)
+// and say why.
+var ErrArraySpec = errors.New("Invalid job array specification")
+
+// arraySpecError is one of parseArray's errors: its text says why and how
+// to write one.
+type arraySpecError string
+
+func (e arraySpecError) Error() string      { return string(e) }
+func (arraySpecError) Is(target error) bool { return target == ErrArraySpec }
 
 // span is one "lo-hi:step" item of an --array value.
 type span struct{ lo, hi, step int }
@@ -63,7 +78,7 @@ func ArrayStep(s string) int {
 // parseArray validates an --array value without expanding it.
 func parseArray(s string) ([]span, int, error) {
 	bad := func(why string) ([]span, int, error) {
-		return nil, 0, fmt.Errorf("array %q: %s: write e.g. %q, %q, %q or %q", s, why, "0-99", "1,3,5", "0-15:4", "0-99%10")
+		return nil, 0, arraySpecError(fmt.Sprintf("array %q: %s: write e.g. %q, %q, %q or %q", s, why, "0-99", "1,3,5", "0-15:4", "0-99%10"))
 	}
 	list, limit, hasLimit := strings.Cut(s, "%")
 	throttle := 0

@@ -217,7 +217,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	if s.Array != "" {
 		idx, throttle, err := ParseArray(s.Array)
 		if err != nil {
-			return fmt.Errorf("%s: #SBATCH --array: %v", s.Path, err)
+			return fmt.Errorf("%s: #SBATCH --array: %w", s.Path, err)
 		}
 		src := make([]string, len(idx))
 		for i, v := range idx {
