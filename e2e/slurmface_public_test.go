@@ -92,10 +92,10 @@ var publicScripts = []publicScript{
 	{file: "exclusive+exclusion.sh", source: "ltaulell/submission_scripts Slurm/exclusive+exclusion.sh",
 		defined: map[string]string{"cpus-per-task": "16", "partition": "Lake-short"},
 		warns:   []string{"--exclude is not supported"}, cpus: "16"},
-	// Not an array sbatch takes either (sbatch: "Invalid job array
-	// specification").
+	// Not an array sbatch takes either.
 	{file: "array_test.sh", source: "JoshuaHarris391/Finding_TFBS_Fn14_Promoter scripts/array_test.sh",
-		refused: `array_test.sh:7: #SBATCH --array: array "SRR8652107,SRR8652105,SRR8670674,SRR1974202"`},
+		// Slurm 22.05's words, then burst's reason (TestSbatchRefusesArrayAsSlurm).
+		refused: `sbatch: error: Batch job submission failed: Invalid job array specification (`},
 	{file: "hpcc-test_job.sh", source: "ucr-hpcc/hpcc_slurm_examples array/test_job.sh",
 		defined: map[string]string{"mem-per-cpu": "1G", "time": "00:15:00", "output": "", "job-name": ""}, cpus: "1"},
 	{file: "amarel-a.sh", source: "cr718c3ramire/CLG2023_AMAREL AMAREL/R4L10^4_test/a.sh",
