@@ -1154,3 +1154,36 @@ func TestSbatchParsableDirective(t *testing.T) {
 		t.Errorf("sbatch of a script with #SBATCH --parsable: exit %d, stdout %q; want the id alone (stderr %q)", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestCancelledArrayTasksListed: an array's tasks cancelled before they
+// started are listed as Slurm 22.05 listed them beside burst (--array=1-6%1,
+// task 1 running): those cancelled alone (scancel A_5, A_[3-4]) have no
+// record, squeue -t all shows "A_[2,6%1] PD" and "A_1 R" alone, and
+// scontrol show job A_5 says "Job A_5 not found" on stdout, exit 1, as it
+// does for an index the array never had (A_9); once the array is
+// cancelled, its tasks not started share one line, "A_[2,6%1] CA". burst
+// listed A_3, A_4 and A_5 as CA, each on its line, and showed A_5's record.
+func TestCancelledArrayTasksListed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, face, sbatch := slurmFace(t, h)
+	a := sbatch("--array=1-6%1", "-o", "/dev/null", "--wrap", "sleep 60")
+	listed := func() string {
+		lines := strings.Split(strings.TrimSpace(face("squeue", "-h", "-t", "all", "-j", a, "-o", "%i %t").stdout), "\n")
+		slices.Sort(lines)
+		return strings.ReplaceAll(strings.Join(lines, ";"), a+"_", "A_")
+	}
+	h.waitFor("task 1 to run", 30*time.Second, func() bool { return listed() == "A_1 R;A_[2-6%1] PD" })
+	face("scancel", a+"_5")
+	face("scancel", a+"_[3-4]")
+	if got := listed(); got != "A_1 R;A_[2,6%1] PD" {
+		t.Errorf("squeue -t all after scancel A_5 A_[3-4]: %q, want A_1 R;A_[2,6%%1] PD", got)
+	}
+	for _, task := range []string{"_5", "_9"} {
+		if r := face("scontrol", "show", "job", a+task); r.code != 1 || r.stdout != "Job "+a+task+" not found\n" {
+			t.Errorf("scontrol show job A%s: %s, want exit 1 and Job A%s not found on stdout", task, r, task)
+		}
+	}
+	face("scancel", a)
+	h.waitFor("the array to end", 30*time.Second, func() bool { return listed() == "A_1 CA;A_[2,6%1] CA" })
+}

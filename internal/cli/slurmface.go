@@ -2873,6 +2873,8 @@ between status polls) are answered.`,
 				var j *burst.Job
 				if err == nil {
 					j, err = cl.Job(ctx, ref.JobID)
+				} else if id, _, ok := strings.Cut(args[2], "_"); ok && isArray(ctx, cl, id) {
+					return taskNotFound(c, args[2]) // an index the array does not have
 				}
 				if err != nil || forgotten(j) {
 					return &ExitError{Code: 1, Msg: "slurm_load_jobs error: Invalid job id specified"}
@@ -2882,6 +2884,7 @@ between status polls) are answered.`,
 				return err
 			}
 			fj := newFaceJobs(c.Context())
+			shown := false
 			for i := range list {
 				if list[i].Spec == nil {
 					if full, err := cl.Job(ctx, list[i].ID); err == nil {
@@ -2909,7 +2912,11 @@ between status polls) are answered.`,
 					if err := slurmface.ShowJob(c.OutOrStdout(), j, oneLine, time.Now()); err != nil {
 						return err
 					}
+					shown = true
 				}
+			}
+			if only != 0 && !shown { // an array task cancelled before it started: Slurm keeps no record of it
+				return taskNotFound(c, args[2])
 			}
 			return nil
 		},
@@ -2918,6 +2925,25 @@ between status polls) are answered.`,
 	c.Flags().CountP("details", "d", "accepted (-d, -dd): burst shows the same keys")
 	c.Flags().StringP("clusters", "M", "", "accepted: burst is one cluster (any name, or all)")
 	return c
+}
+
+// taskNotFound is scontrol show job's answer for an array task it has
+// no record of (an index the array does not have, or a task cancelled
+// before it started), as Slurm 22.05 writes it: "Job 78_5 not found" on
+// stdout, exit 1.
+func taskNotFound(c *cobra.Command, arg string) error {
+	fmt.Fprintf(c.OutOrStdout(), "Job %s not found\n", arg)
+	return &ExitError{Code: 1}
+}
+
+// isArray says whether id names a job array the server knows.
+func isArray(ctx context.Context, cl *client.Client, id string) bool {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return false
+	}
+	j, err := cl.Job(ctx, n)
+	return err == nil && !forgotten(j) && j.Spec != nil && j.Spec.Map != nil && j.Spec.Map.Array
 }
 
 // showSteps is scontrol show step[s] [ID[.STEP]]: the steps running

@@ -13,7 +13,10 @@ import (
 // burst is the array's id plus the task's position), listed one per line
 // once it started or ended; the tasks still pending share one line,
 // ARRAY_[4-9] (with %N when the array runs at most N at once), unless
-// squeue -r asks for one line each.
+// squeue -r asks for one line each. A task cancelled alone before it
+// started has no line (Slurm 22.05 takes it out of the pending tasks'
+// record and keeps none of it); those the array's cancel ended before they
+// started share one line, ARRAY_[4-9] CANCELLED, as its pending tasks did.
 
 // Elements expands array job a (read as a plain job) into its tasks, each a
 // Job: tasks are the array's tasks in order and indices their array
@@ -27,7 +30,7 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 		}
 	}
 	for _, t := range tasks {
-		if t.Index < 0 || t.Index >= len(indices) {
+		if t.Index < 0 || t.Index >= len(indices) || cancelledAlone(t) {
 			continue
 		}
 		e := a
@@ -59,41 +62,57 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 	return out
 }
 
+// cancelledAlone says whether t was cancelled by itself (scancel
+// ARRAY_4) before it started: Slurm 22.05 shows no record of it (checked
+// beside it: squeue -t all and scontrol show job list the array's other
+// tasks alone).
+func cancelledAlone(t burst.Task) bool {
+	return t.State == burst.Cancelled && t.StartedAt == nil && strings.HasPrefix(t.Reason, "cancelled by ")
+}
+
 // CollapsePending puts the pending tasks of each array in jobs (as
 // Elements made them) on one line, where the first of them was, as squeue
 // (without -r) and sacct show them: ARRAY_[4-9], or ARRAY_[4-9%2] when
-// the array runs at most 2 at once. A lone pending task keeps its own line.
+// the array runs at most 2 at once; and so the tasks that the array's
+// cancel ended before they started, a line in state CANCELLED (Slurm
+// 22.05 printed "80_[2-4%1] CA" for scancel 80 of an array whose task 1
+// ran). A lone task keeps its own line.
 func CollapsePending(jobs []Job) []Job {
+	type key struct {
+		id    int64
+		state burst.State
+	}
 	type group struct {
 		at      int
 		indices []int
 	}
-	groups := map[int64]*group{}
+	groups := map[key]*group{}
 	var out []Job
 	for _, j := range jobs {
-		if j.ArrayJobID == 0 || j.State != burst.Queued || j.TaskDeps {
+		if j.ArrayJobID == 0 || j.TaskDeps || !(j.State == burst.Queued || j.State == burst.Cancelled && j.Start.IsZero() && j.Reason == "") {
 			out = append(out, j)
 			continue
 		}
-		g := groups[j.ArrayJobID]
+		k := key{j.ArrayJobID, j.State}
+		g := groups[k]
 		if g == nil {
 			g = &group{at: len(out)}
-			groups[j.ArrayJobID] = g
+			groups[k] = g
 			out = append(out, j)
 		}
 		g.indices = append(g.indices, j.ArrayTaskID)
 	}
-	for id, g := range groups {
+	for k, g := range groups {
 		n := out[g.at].ArrayThrottle
 		if len(g.indices) == 1 && n == 0 {
-			continue // a lone pending task keeps its own line
+			continue // a lone task keeps its own line
 		}
 		r := Ranges(g.indices)
 		if n > 0 {
 			r += "%" + strconv.Itoa(n)
 		}
 		out[g.at].ArrayPending = r
-		out[g.at].RawID = id // the pending tasks' record is the array's own
+		out[g.at].RawID = k.id // the pending tasks' record is the array's own
 	}
 	return out
 }

@@ -46,6 +46,43 @@ func TestArrayLines(t *testing.T) {
 	}
 }
 
+// TestCancelledArrayTasks: an array's tasks cancelled before they started
+// are listed as Slurm 22.05 listed them side by side (squeue -t all -o
+// '%i %t', --array=1-6%1, task 1 running): tasks cancelled alone (scancel
+// 78_5 78_[3-4]) have no line, "78_[2,6%1] PD" and "78_1 R" are all, where
+// burst listed "78_3 CA" and so on; those the array's cancel ended
+// (scancel 80 of --array=1-4%1) share one line, "80_[2-4%1] CA", where
+// burst listed one each.
+func TestCancelledArrayTasks(t *testing.T) {
+	at := t0.Add(time.Second)
+	f, _ := ParseSqueueFormat("%i %t")
+	alone := "cancelled by root"
+	for _, c := range []struct {
+		what  string
+		a     Job
+		tasks []burst.Task // tasks 2.. of the array, none started
+		want  string
+	}{
+		{"cancelled alone", Job{RawID: 78, State: burst.Running}, []burst.Task{{State: burst.Queued},
+			{State: burst.Cancelled, Reason: alone}, {State: burst.Cancelled, Reason: alone}, {State: burst.Cancelled, Reason: alone}, {State: burst.Queued}},
+			"78_1 R\n78_[2,6%1] PD\n"},
+		{"with the array", Job{RawID: 80, State: burst.Cancelled}, []burst.Task{{State: burst.Cancelled}, {State: burst.Cancelled}, {State: burst.Cancelled}},
+			"80_1 CA\n80_[2-4%1] CA\n"},
+	} {
+		tasks := []burst.Task{{JobID: c.a.RawID, Index: 0, State: c.a.State, StartedAt: &at, Machine: "local-1"}}
+		indices := []int{1}
+		for i, tk := range c.tasks {
+			tk.JobID, tk.Index = c.a.RawID, i+1
+			tasks, indices = append(tasks, tk), append(indices, i+2)
+		}
+		var b strings.Builder
+		Squeue(&b, CollapsePending(Elements(c.a, tasks, indices, 1)), f, true, t0)
+		if b.String() != c.want {
+			t.Errorf("%s:\n%s\nwant\n%s", c.what, b.String(), c.want)
+		}
+	}
+}
+
 func TestDependencyReason(t *testing.T) {
 	f, _ := ParseSqueueFormat("%i|%r|%E|%R")
 	var b strings.Builder
