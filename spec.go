@@ -415,6 +415,9 @@ type BatchOptions struct {
 	// Append keeps what the output files hold (--open-mode=append);
 	// otherwise each run of a task truncates them, as sbatch does.
 	Append bool `json:"append,omitempty"`
+	// Comment is sbatch --comment: squeue's %k and scontrol show job's
+	// Comment= show it, as Slurm keeps it with the job.
+	Comment string `json:"comment,omitempty"`
 	// NoRequeue says the job is never requeued (sbatch --no-requeue):
 	// scontrol shows it Requeue=0 and refuses to requeue it, as Slurm's
 	// "Requested operation is presently disabled".

@@ -69,7 +69,7 @@ func withTimeFormat(c *cobra.Command) {
 // layout ones (sockets, cores, --tmp, ...) come from Snakemake's --cluster
 // strings: `sbatch --cores 1` is sbatch's --cores-per-socket. burst has
 // no licenses to count (-L, NERSC's `-L SCRATCH`).
-var sbatchHarmless = []string{"comment", "mail-type", "mail-user", "quiet", "qos",
+var sbatchHarmless = []string{"mail-type", "mail-user", "quiet", "qos",
 	"propagate", "nice", "hint", "no-kill", "ntasks-per-core",
 	"threads-per-core", "acctg-freq", "wckey", "reservation", "priority", "constraint",
 	"cores-per-socket", "sockets-per-node", "ntasks-per-socket", "extra-node-info", "mincpus", "tmp",
@@ -694,7 +694,7 @@ func (f *faceJobs) job(j *burst.Job) slurmface.Job {
 		fj.WorkDir = s.Workdir
 		fj.Deadline, fj.TimeMin = s.Deadline, time.Duration(s.TimeMin)*time.Second
 		if b := s.Batch; b != nil {
-			fj.NoRequeue, fj.Exclusive = b.NoRequeue, b.Exclusive
+			fj.NoRequeue, fj.Exclusive, fj.Comment = b.NoRequeue, b.Exclusive, b.Comment
 			fj.NTasks = b.NTasks
 			fj.Batch = &slurmface.BatchLayout{Tasks: max(b.NTasks, b.Nodes), CPUsPerTask: b.CPUsPerTask,
 				TasksPerNode: b.NTasksPerNode, MemPerCPU: b.MemPerCPU, MemAll: b.MemAll}
@@ -928,7 +928,7 @@ func (f *faceJobs) withSpecs(ctx context.Context, cl *client.Client, js []slurmf
 		}
 		full := f.job(j)
 		fj.Begin, fj.WorkDir, fj.Command, fj.NTasks, fj.HasSpec = full.Begin, full.WorkDir, full.Command, full.NTasks, true
-		fj.Exclusive, fj.NoRequeue, fj.Batch = full.Exclusive, full.NoRequeue, full.Batch
+		fj.Exclusive, fj.NoRequeue, fj.Batch, fj.Comment = full.Exclusive, full.NoRequeue, full.Batch, full.Comment
 		fj.Deadline, fj.TimeMin = full.Deadline, full.TimeMin
 		fj.StdOut, fj.StdErr, fj.StdIn = squeueFilesOf(j.Spec, fj)
 	}

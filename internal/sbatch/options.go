@@ -54,7 +54,7 @@ var options = []option{
 	{names: []string{"begin"}, short: 'b', arg: required, eg: "--begin=now+1hour"},
 	{names: []string{"cluster-constraint"}, arg: required},
 	{names: []string{"clusters", "cluster"}, short: 'M', arg: required},
-	{names: []string{"comment"}, arg: required},
+	{names: []string{"comment"}, arg: required, eg: `--comment="run 3"`},
 	{names: []string{"constraint"}, short: 'C', arg: required},
 	{names: []string{"container"}, arg: required, eg: "--container=tools:2"},
 	{names: []string{"container-id"}, arg: required},

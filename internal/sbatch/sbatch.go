@@ -49,6 +49,7 @@ type Script struct {
 	Export      string // --export raw value, "" if not set
 	OpenMode    string // --open-mode: "append" or "truncate" (the default), "" if not set
 	NoRequeue   bool   // --no-requeue (the last of it and --requeue wins)
+	Comment     string // --comment
 	Exclusive   bool   // --exclusive alone (=user and =mcs share the node)
 	GetUserEnv  bool   // --get-user-env: start from the user's login environment
 	// Distribution is --distribution/-m as the job is told it
@@ -304,6 +305,7 @@ func (s *Script) Apply(spec *burst.JobSpec) error {
 	spec.Batch.MemAll = s.MemAll
 	spec.Batch.Input = s.Input
 	spec.Batch.Account = s.Account
+	spec.Batch.Comment = s.Comment
 	if s.Array != "" {
 		spec.Batch.ArrayStep = ArrayStep(s.Array)
 	}
@@ -639,6 +641,8 @@ func (p *parser) set(name, v string) error {
 		if _, _, err = parseArray(v); err == nil {
 			s.Array = v
 		}
+	case "comment":
+		s.Comment = v
 	case "chdir":
 		s.Chdir = v
 	case "export":

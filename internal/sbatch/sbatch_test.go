@@ -186,6 +186,7 @@ func TestParse(t *testing.T) {
 		{name: "export NONE", lines: []string{"#SBATCH --export=NONE"}, want: Script{Export: "NONE"}},
 		{name: "export list", lines: []string{"#SBATCH --export=A,B=2"}, want: Script{Export: "A,B=2"}},
 		{name: "account", lines: []string{"#SBATCH --account=lab"}, want: Script{Account: "lab"}},
+		{name: "comment", lines: []string{`#SBATCH --comment="two words"`}, want: Script{Comment: "two words"}},
 		{name: "dependency", lines: []string{"#SBATCH -d afterok:12:13", "#SBATCH --kill-on-invalid-dep=yes"}, want: Script{Dependency: "afterok:12:13", KillOnInvalidDep: "yes"}},
 		{name: "account short, abbreviated", lines: []string{"#SBATCH -A a1", "#SBATCH --acco=a2"}, want: Script{Account: "a2"}},
 		{name: "nodes 1 is fine", lines: []string{"#SBATCH -N 1", "#SBATCH --nodes=1-1"}, want: Script{Nodes: 1}},
@@ -417,6 +418,11 @@ func TestApply(t *testing.T) {
 			lines: []string{"#SBATCH --account=lab"},
 			in:    burst.JobSpec{Project: "default"},
 			want:  burst.JobSpec{Project: "lab", Batch: &burst.BatchOptions{Account: "lab"}},
+		},
+		{
+			name:  "comment is kept",
+			lines: []string{"#SBATCH --comment=rule_align"},
+			want:  burst.JobSpec{Batch: &burst.BatchOptions{Comment: "rule_align"}},
 		},
 		{
 			// Several nodes on one machine: the tasks, memory (--mem per

@@ -156,6 +156,7 @@ func ShowJob(w io.Writer, j Job, oneLine bool, now time.Time) error {
 		{kv("OverSubscribe", j.overSubscribe()), "Contiguous=0", "Licenses=(null)", "Network=(null)"},
 		{kv("Command", orNull(j.Command))},
 		{kv("WorkDir", j.WorkDir)},
+		{optKV("Comment", j.Comment, " ")}, // with a space after it, as 22.05 prints it
 		{kv("StdErr", j.StdErr)},
 		{kv("StdIn", orDevNull(j.StdIn))},
 		{kv("StdOut", j.StdOut)},

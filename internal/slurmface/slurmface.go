@@ -92,6 +92,7 @@ type Job struct {
 	Node     string // the machine it runs or ran on
 	WorkDir  string
 	Command  string
+	Comment  string // sbatch --comment ("": none)
 	StdOut   string
 	StdErr   string
 	StdIn    string

@@ -715,3 +715,36 @@ func TestBadStateWords(t *testing.T) {
 		}
 	}
 }
+
+// TestComment: sbatch --comment is shown as Slurm 22.05 showed --comment="two
+// words" side by side: scontrol show job's "Comment=two words " line (a
+// space after it) after WorkDir, two spaces after it with -o, squeue's %k;
+// a job without one has no such line and %k (null). burst showed (null)
+// always.
+func TestComment(t *testing.T) {
+	j := ended(burst.Succeeded, ip(0))
+	j.WorkDir, j.StdErr, j.Comment = "/w", "/w/slurm-1.out", "two words"
+	var b strings.Builder
+	if err := ShowJob(&b, j, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\n   WorkDir=/w\n   Comment=two words \n   StdErr=/w/slurm-1.out\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("show job lacks %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	if err := ShowJob(&b, j, true, t0); err != nil || !strings.Contains(b.String(), " WorkDir=/w Comment=two words  StdErr=") {
+		t.Errorf("show job -o: %v\n%s", err, b.String())
+	}
+	f, _ := ParseSqueueFormat("%k|")
+	none := j
+	none.Comment = ""
+	b.Reset()
+	Squeue(&b, []Job{j, none}, f, true, t0)
+	if b.String() != "two words|\n(null)|\n" {
+		t.Errorf("squeue %%k: %q", b.String())
+	}
+	b.Reset()
+	if err := ShowJob(&b, none, false, t0); err != nil || strings.Contains(b.String(), "Comment") {
+		t.Errorf("show job of a job without a comment: %v\n%s", err, b.String())
+	}
+}

@@ -88,7 +88,7 @@ var squeueFields = map[byte]squeueField{
 	'H': fixed("SOCKETS_PER_NODE", "*"),
 	'I': fixed("CORES_PER_SOCKET", "*"),
 	'J': fixed("THREADS_PER_CORE", "*"),
-	'k': fixed("COMMENT", "(null)"),
+	'k': {header: "COMMENT", fn: func(j Job, _ time.Time) string { return orNull(j.Comment) }},
 	'O': fixed("CONTIGUOUS", "0"),
 	'p': {header: "PRIORITY", fn: func(j Job, _ time.Time) string {
 		return strconv.FormatFloat(float64(j.Priority())/float64(math.MaxUint32), 'f', 14, 64)
@@ -214,12 +214,12 @@ func timeLeft(j Job, now time.Time) string {
 }
 
 // NeedsSpec says whether a column of f shows what only a job's spec holds
-// (its working directory, its command, its --input, its tasks, whether it
+// (its working directory, its command, its --comment, its --input, its tasks, whether it
 // takes its machine whole, the memory it asked for (0 for --mem=0, where
 // the listing has what it holds), its --deadline and --time-min): a
 // listing carries no spec.
 func (f Format) NeedsSpec() bool {
-	return f.shows("WORK_DIR", "COMMAND", "TASKS", "OVER_SUBSCRIBE", "MIN_MEMORY", "DEADLINE", "TIME_MIN")
+	return f.shows("WORK_DIR", "COMMAND", "TASKS", "OVER_SUBSCRIBE", "MIN_MEMORY", "DEADLINE", "TIME_MIN", "COMMENT")
 }
 
 // ShowsFiles says whether f shows a job's files (squeue -O STDOUT, STDERR,

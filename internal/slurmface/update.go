@@ -76,8 +76,10 @@ func notUpdated(key string) (string, bool) {
 		return "a job's tasks are fixed at submission: cancel it and submit it again with -n N", true
 	case "starttime", "eligibletime":
 		return "a job's begin time is fixed at submission: hold it (scontrol hold) and release it when it should start", true
-	case "comment", "admincomment":
-		return "burst keeps no comment with a job", true
+	case "comment":
+		return "a job's --comment is fixed at submission", true
+	case "admincomment":
+		return "burst keeps no admin comment with a job", true
 	case "account":
 		return "a job's project is fixed at submission: cancel it and submit it again with -A PROJECT", true
 	case "qos":
