@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,14 @@ func TestMapInputsMemoryBounded(t *testing.T) {
 	h.mustRun("server", "stop")
 	refused("after a restart") // its inputs loaded again: they still count
 	h.mustRun("cancel", first)
-	r = h.mustRun("map", "-a", second, "--", "sh", "-c", `echo ${#1}`, "sh", "{}")
+	id, _ := strconv.ParseInt(first, 10, 64)
+	h.waitFor("the held map to end", 60*time.Second, func() bool { return terminal(h.show(id).State) })
+	// Its inputs are let go once its end is committed, which the listing
+	// may show a moment before: the map is taken from then on.
+	h.waitFor("the map to be taken once the held one ended", 30*time.Second, func() bool {
+		r = h.run("map", "-a", second, "--", "sh", "-c", `echo ${#1}`, "sh", "{}")
+		return r.code == 0
+	})
 	if got := strings.Count(r.stdout, "61440\n"); got != 20 {
 		t.Errorf("the map taken once the held one ended printed %d of its 20 lines:\n%s", got, r)
 	}
