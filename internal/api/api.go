@@ -228,7 +228,7 @@ func New(b Backend, o Options) (http.Handler, error) {
 	h.stackRoutes(mux) // stacks.go
 	mux.HandleFunc("POST /v1/agent/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep client.Report
-		if !decode(w, r, &rep) {
+		if !decodeAgent(w, r, &rep) {
 			return
 		}
 		if err := ownMachine(r.Context(), &rep); err != nil {
@@ -412,7 +412,7 @@ func actorOf(r *http.Request) string { return Actor(r.Context()) }
 func agentHandler[In, Out any](fn func(context.Context, *In) (*Out, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var in In
-		if !decode(w, r, &in) {
+		if !decodeAgent(w, r, &in) {
 			return
 		}
 		out, err := fn(r.Context(), &in)
@@ -483,7 +483,21 @@ func jsonError(err error) string {
 	return fmt.Sprintf("cannot unmarshal %s into %q: it must be %s (docs/api.md)", te.Value, te.Field, want)
 }
 
+// decode reads r's body into v, strictly: a field v does not have is
+// refused (400, naming it), so that a user's misspelt option is never
+// dropped without a word.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, true)
+}
+
+// decodeAgent reads a body of the agent protocol into v: a field v does
+// not have is ignored, so that an agent newer than its server is served
+// with what the server knows (docs/api.md, Versions).
+func decodeAgent(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, false)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, strict bool) bool {
 	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
 	if d, ok := v.(jsonDecoder); ok {
 		var buf bytes.Buffer
@@ -506,7 +520,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		body = &buf
 	}
 	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		if mb := new(http.MaxBytesError); errors.As(err, &mb) {
 			tooLargeFor(w, mb.Limit)

@@ -62,7 +62,7 @@ func (h *handler) joinRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/join", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxJoinBody)
 		var req client.JoinRequest
-		if decode(w, r, &req) {
+		if decodeAgent(w, r, &req) {
 			respond(w, 200)(b.Join(r.Context(), &req))
 		}
 	})

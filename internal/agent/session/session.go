@@ -124,6 +124,46 @@ type Session struct {
 	// steps (client.Registered.Steps); until one says so, events go
 	// without them (withoutSteps).
 	steps bool
+	// omit: the fields of droppable that a server older than this agent
+	// refused; they are left out of what the lease loop sends from then
+	// on (the loop's alone: olderServer).
+	omit map[string]bool
+}
+
+// droppable are the fields this agent sends that a server may do without,
+// and what is missing there then: a server that predates one and still
+// refused fields it did not know (docs/api.md, Versions) gets the request
+// again without it.
+var droppable = map[string]string{
+	"os":   "scontrol show node's OS= stays empty",
+	"load": "scontrol show node's CPULoad and FreeMem stay unknown",
+}
+
+// olderServer reads err as a server older than this agent refusing a
+// field of its request that it does not know. A droppable field is left
+// out from then on (logged once) and the request is to be sent again at
+// once (true). Any other such refusal is returned with the fix named; any
+// other error, as it is.
+func (s *Session) olderServer(err error) (bool, error) {
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false, err
+	}
+	_, field, ok := strings.Cut(ae.Message, `unknown field "`)
+	if field, _, ok = strings.Cut(field, `"`); !ok {
+		return false, err
+	}
+	if missing, ok := droppable[field]; ok && !s.omit[field] {
+		if s.omit == nil {
+			s.omit = map[string]bool{}
+		}
+		s.omit[field] = true
+		s.cfg.Log.Warn(fmt.Sprintf("the server is older than this agent and does not know its field %q: the agent leaves it out (%s); "+
+			"upgrade the server to this agent's burst to have it", field, missing))
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: the server is older than this agent and does not know its field %q; "+
+		"upgrade the server to this agent's burst, or run the server's own burst binary as the agent", err, field)
 }
 
 type seqEvent struct {
@@ -217,9 +257,17 @@ func (s *Session) leaseLoop(ctx context.Context) error {
 			s.cfg.Mu.Lock()
 			ack := s.ack
 			s.cfg.Mu.Unlock()
+			load := s.hostLoad()
+			if s.omit["load"] {
+				load = nil
+			}
 			var l *client.Leased
 			l, err = s.cfg.Client.Lease(ctx, &client.Lease{Machine: s.cfg.Register.Machine, BootID: boot,
-				WaitMS: int(s.cfg.LeaseWait / time.Millisecond), Ack: ack, Load: s.hostLoad()})
+				WaitMS: int(s.cfg.LeaseWait / time.Millisecond), Ack: ack, Load: load})
+			var again bool
+			if again, err = s.olderServer(err); again {
+				continue
+			}
 			if err == nil {
 				if l.Exit {
 					s.cfg.Log.Info("server asked the agent to exit")
@@ -341,8 +389,15 @@ func (s *Session) register(ctx context.Context) error {
 		s.cfg.Complete(r.Events, r.Running)
 	}
 	r.Events, r.SentAt = s.clock.stamp(r.Events)
+	if s.omit["os"] {
+		r.OS = ""
+	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
+		again, err := s.olderServer(err)
+		if again {
+			return s.register(ctx)
+		}
 		var ae *client.Error
 		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
 			// The server refuses this agent (it belongs to another home,

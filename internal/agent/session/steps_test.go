@@ -31,38 +31,54 @@ func olderServer(t *testing.T, addr string) *httptest.Server {
 // for steps), and a report whose event carries it is refused whole (400).
 func refusingServer(t *testing.T, addr, field string) *httptest.Server {
 	t.Helper()
-	u, err := url.Parse(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := httputil.NewSingleHostReverseProxy(u)
-	p.ModifyResponse = func(r *http.Response) error {
-		if r.Request.URL.Path != "/v1/agent/register" || r.StatusCode != 200 {
+	return unknownFieldServer(t, addr, func(p *httputil.ReverseProxy) {
+		p.ModifyResponse = func(r *http.Response) error {
+			if r.Request.URL.Path != "/v1/agent/register" || r.StatusCode != 200 {
+				return nil
+			}
+			var m map[string]json.RawMessage
+			if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+				return err
+			}
+			delete(m, field)
+			b, _ := json.Marshal(m)
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			r.Header.Del("Content-Length")
 			return nil
 		}
-		var m map[string]json.RawMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			return err
-		}
-		delete(m, field)
-		b, _ := json.Marshal(m)
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-		r.Header.Del("Content-Length")
-		return nil
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+	}, func(_ *http.Request, body []byte) string {
 		var m struct {
 			Events []map[string]json.RawMessage `json:"events"`
 		}
 		if json.Unmarshal(body, &m) == nil {
 			for _, ev := range m.Events {
 				if _, ok := ev[field]; ok {
-					w.WriteHeader(400)
-					w.Write([]byte(`{"error":"bad request body: json: unknown field \"` + field + `\""}`))
-					return
+					return field
 				}
 			}
+		}
+		return ""
+	})
+}
+
+// unknownFieldServer is a proxy to a real server, set up by setup, that
+// answers a request whose body carries a field refused names (refused
+// returns "" for none) as a server that refused fields it did not know
+// answered it: 400 `json: unknown field "F"`.
+func unknownFieldServer(t *testing.T, addr string, setup func(*httputil.ReverseProxy), refused func(r *http.Request, body []byte) string) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	setup(p)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if f := refused(r, body); f != "" {
+			w.WriteHeader(400)
+			w.Write([]byte(`{"error":"bad request body: json: unknown field \"` + f + `\""}`))
+			return
 		}
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		p.ServeHTTP(w, r)
