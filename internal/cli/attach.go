@@ -157,7 +157,14 @@ func cancelOnInterrupt(ctx context.Context, stdout, stderr io.Writer, cl *client
 				defer close(cancelled)
 				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				cl.Cancel(cctx, id)
+				// What keeps the job from ending is said: a cancel the
+				// server refused, or one it holds (its disk is full).
+				switch res, err := cl.Cancel(cctx, id); {
+				case err != nil:
+					fmt.Fprintf(stderr, "burst: the cancel of job %d failed: %v (`burst cancel %d` asks again)\n", id, err, id)
+				case res.Held != "":
+					fmt.Fprintf(stderr, "burst: job %d: %s\n", id, res.Held)
+				}
 			}()
 		})
 	}
