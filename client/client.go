@@ -305,9 +305,21 @@ func (ep *endpoint) errorOf(resp *http.Response) *Error {
 		if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), plainToTLS) {
 			e.Message = fmt.Sprintf("%s serves HTTPS only: use https://%s (and log in with `burst login`)", ep.base, strings.TrimPrefix(ep.base, "http://"))
 		}
+	} else if resp.StatusCode == http.StatusBadRequest && strings.HasPrefix(e.Message, unknownField) {
+		e.Message += olderServer
 	}
 	return e
 }
+
+// unknownField begins the server's refusal of a body with a field it does
+// not know. This client sends only the fields of its own types: a server
+// that does not know one is older than it.
+const unknownField = `bad request body: json: unknown field "`
+
+// olderServer is added to such a refusal.
+const olderServer = ": the server runs an older burst than this client, which does not know that field; " +
+	"upgrade the server (this host's own: `burst server stop`, and the next command starts this burst's), " +
+	"or leave out the option that sets it"
 
 // do sends a request and decodes its JSON answer into out (nil: none),
 // asking again as the package comment says: a GET whenever the answer did

@@ -112,8 +112,8 @@ func TestSessionNamesTheFixForAnOlderServer(t *testing.T) {
 	_, done := olderSession(t, h, srv.Addr(), "cluster")
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), `the server is older than this agent and does not know its field "cluster"`) ||
-			!strings.Contains(err.Error(), "upgrade the server") {
+		if err == nil || !strings.Contains(err.Error(), `unknown field "cluster": the server runs an older burst than this client`) ||
+			!strings.Contains(err.Error(), "run the server's own burst binary as the agent") {
 			t.Fatalf("the session ended with %v; want the older server and its fix named", err)
 		}
 	case <-time.After(30 * time.Second):

@@ -142,8 +142,9 @@ var droppable = map[string]string{
 // olderServer reads err as a server older than this agent refusing a
 // field of its request that it does not know. A droppable field is left
 // out from then on (logged once) and the request is to be sent again at
-// once (true). Any other such refusal is returned with the fix named; any
-// other error, as it is.
+// once (true). Any other such refusal (whose message the client gives the
+// fix already) is returned with the agent's own fix added; any other
+// error, as it is.
 func (s *Session) olderServer(err error) (bool, error) {
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
@@ -162,8 +163,7 @@ func (s *Session) olderServer(err error) (bool, error) {
 			"upgrade the server to this agent's burst to have it", field, missing))
 		return true, nil
 	}
-	return false, fmt.Errorf("%w: the server is older than this agent and does not know its field %q; "+
-		"upgrade the server to this agent's burst, or run the server's own burst binary as the agent", err, field)
+	return false, fmt.Errorf("%w; or run the server's own burst binary as the agent", err)
 }
 
 type seqEvent struct {
