@@ -164,6 +164,8 @@ func cancelOnInterrupt(ctx context.Context, stdout, stderr io.Writer, cl *client
 					fmt.Fprintf(stderr, "burst: the cancel of job %d failed: %v (`burst cancel %d` asks again)\n", id, err, id)
 				case res.Held != "":
 					fmt.Fprintf(stderr, "burst: job %d: %s\n", id, res.Held)
+				case res.AlreadyFinished:
+					fmt.Fprintf(stderr, "burst: job %d had already ended (%s): nothing was cancelled\n", id, res.State)
 				}
 			}()
 		})
@@ -234,7 +236,7 @@ type outputs struct{ stdout, stderr io.Writer }
 // a second signal stopped the wait (130) after the first sent the cancel.
 func stoppedWaiting(ctx context.Context, id int64) error {
 	if context.Cause(ctx) == errOutputGone {
-		return &ExitError{Code: 141, Msg: fmt.Sprintf("the output's reader went away (a closed pipe or terminal): job %d cancelled", id)}
+		return &ExitError{Code: 141, Msg: fmt.Sprintf("the output's reader went away (a closed pipe or terminal): job %d was told to cancel (`burst show %d` says how it ended)", id, id)}
 	}
 	return &ExitError{Code: 130, Msg: fmt.Sprintf("stopped waiting; job %d was told to cancel (`burst show %d` says when it has ended; `burst cancel %d` asks again)", id, id, id)}
 }

@@ -17,7 +17,8 @@ import (
 // from ending: a cancel the server holds (its disk is full: the task was
 // told to stop, its end is recorded once there is room) or refuses.
 // Before, the command printed "cancelling job N" and waited without a
-// word on why nothing happened.
+// word on why nothing happened; and one whose reader went away after its
+// job had ended said the job was cancelled.
 func TestInterruptSaysWhyTheCancelWaits(t *testing.T) {
 	const held = "its running tasks were told to stop now; the cancel is recorded once the store can write again: free at least 1 MiB there"
 	for _, tc := range []struct {
@@ -28,6 +29,9 @@ func TestInterruptSaysWhyTheCancelWaits(t *testing.T) {
 		{"held", func(w http.ResponseWriter) {
 			json.NewEncoder(w).Encode(client.CancelResult{ID: 7, State: "running", Held: held})
 		}, "burst: job 7: " + held + "\n"},
+		{"already ended", func(w http.ResponseWriter) {
+			json.NewEncoder(w).Encode(client.CancelResult{ID: 7, State: "succeeded", AlreadyFinished: true})
+		}, "burst: job 7 had already ended (succeeded): nothing was cancelled\n"},
 		{"refused", func(w http.ResponseWriter) {
 			w.WriteHeader(403)
 			json.NewEncoder(w).Encode(client.Error{Message: "you may not cancel job 7"})
