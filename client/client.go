@@ -351,11 +351,78 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 			_, err = io.Copy(io.Discard, resp.Body)
 			return err
 		}
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return fmt.Errorf("decode %s %s: %w", method, path, err)
+		var raw bytes.Buffer
+		if err := json.NewDecoder(io.TeeReader(resp.Body, &raw)).Decode(out); err != nil {
+			if err = decodeNewer(raw.Bytes(), out, err); err != nil {
+				return fmt.Errorf("decode %s %s: %w", method, path, err)
+			}
 		}
 		return nil
 	})
+}
+
+// decodeNewer reads data, an answer that failed to decode into out with
+// err, as the answer of a server newer than this client: a job's spec is
+// read strictly (as the server reads a request, so that a misspelt option
+// is refused), and a newer server's spec may carry fields this client's
+// types do not know. Each field refused so is left out, wherever it is,
+// and the answer read again; any other error is returned as it is.
+func decodeNewer(data []byte, out any, err error) error {
+	for range 16 {
+		field, ok := UnknownField(err)
+		if !ok {
+			return err
+		}
+		var v any
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber() // ids and byte counts stay exact
+		if d.Decode(&v) != nil || !dropKey(v, field) {
+			return err
+		}
+		if data, err = json.Marshal(v); err != nil {
+			return err
+		}
+		if err = json.Unmarshal(data, out); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// UnknownField is the field a strict decoding of JSON refused in err
+// (`json: unknown field "F"`: an older server's refusal of a request, or a
+// newer server's spec read here), and whether err is such a refusal.
+func UnknownField(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	_, field, ok := strings.Cut(err.Error(), `json: unknown field "`)
+	if !ok {
+		return "", false
+	}
+	field, _, ok = strings.Cut(field, `"`)
+	return field, ok
+}
+
+// dropKey removes key from every object in v, and says whether there was
+// one.
+func dropKey(v any, key string) bool {
+	found := false
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v[key]; ok {
+			delete(v, key)
+			found = true
+		}
+		for _, e := range v {
+			found = dropKey(e, key) || found
+		}
+	case []any:
+		for _, e := range v {
+			found = dropKey(e, key) || found
+		}
+	}
+	return found
 }
 
 // ErrorTrailer is the HTTP trailer by which the server reports an error

@@ -150,8 +150,8 @@ func (s *Session) olderServer(err error) (bool, error) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 		return false, err
 	}
-	_, field, ok := strings.Cut(ae.Message, `unknown field "`)
-	if field, _, ok = strings.Cut(field, `"`); !ok {
+	field, ok := client.UnknownField(err)
+	if !ok {
 		return false, err
 	}
 	if missing, ok := droppable[field]; ok && !s.omit[field] {
