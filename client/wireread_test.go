@@ -12,8 +12,10 @@ import (
 	"github.com/burst-sh/burst"
 )
 
-// readAsServer reads data as the server's API does without DecodeJSON:
-// encoding/json refusing unknown fields, one value and nothing after it.
+// readAsServer reads data as the server's API does without DecodeJSON,
+// only stricter: encoding/json refusing unknown fields (the API ignores
+// them in a report, and DecodeJSON declines a report that has one), one
+// value and nothing after it.
 func readAsServer(data []byte) (Report, error) {
 	var r Report
 	dec := json.NewDecoder(bytes.NewReader(data))
