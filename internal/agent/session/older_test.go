@@ -51,9 +51,10 @@ func olderSession(t *testing.T, h home.Home, addr string, fields ...string) (*ow
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	idle := time.Now().Add(-time.Minute)
 	o := &owner{running: map[client.TaskRef]bool{}, handed: make(chan client.TaskRef, 8), killed: make(chan client.TaskRef, 8)}
 	o.sess = session.New(session.Config{Client: cl, Mu: &o.mu, LeaseWait: time.Second, HostLoad: true,
-		Register: client.Register{Machine: "older", Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30, OS: "Linux 6.1.0 #1 SMP"},
+		Register: client.Register{Machine: "older", Cluster: "local", Host: "test", CPUs: 2, MemBytes: 1 << 30, OS: "Linux 6.1.0 #1 SMP", IdleSince: &idle},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil))}, o)
 	done, ended := make(chan error, 1), make(chan struct{})
 	go func() {
@@ -79,7 +80,7 @@ func olderSession(t *testing.T, h home.Home, addr string, fields ...string) (*ow
 // "os"`), or, with a server that knew the kernel but not the load, it
 // leased forever, refused each time, and ran nothing.
 func TestSessionServesAnOlderServer(t *testing.T) {
-	for _, fields := range [][]string{{"os", "load"}, {"load"}} {
+	for _, fields := range [][]string{{"os", "load", "idle_since"}, {"idle_since"}, {"load"}} {
 		t.Run(strings.Join(fields, ","), func(t *testing.T) {
 			h := home.Home(t.TempDir())
 			srv := startServer(t, h)

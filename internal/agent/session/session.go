@@ -135,8 +135,9 @@ type Session struct {
 // refused fields it did not know (docs/api.md, Versions) gets the request
 // again without it.
 var droppable = map[string]string{
-	"os":   "scontrol show node's OS= stays empty",
-	"load": "scontrol show node's CPULoad and FreeMem stay unknown",
+	"os":         "scontrol show node's OS= stays empty",
+	"load":       "scontrol show node's CPULoad and FreeMem stay unknown",
+	"idle_since": "a restart of the server starts the machine's idle time (LastBusyTime, idle-stop) again",
 }
 
 // olderServer reads err as a server older than this agent refusing a
@@ -391,6 +392,9 @@ func (s *Session) register(ctx context.Context) error {
 	r.Events, r.SentAt = s.clock.stamp(r.Events)
 	if s.omit["os"] {
 		r.OS = ""
+	}
+	if s.omit["idle_since"] {
+		r.IdleSince = nil
 	}
 	reg, err := s.cfg.Client.Register(ctx, &r)
 	if err != nil {
