@@ -246,9 +246,11 @@ func TestMapAsGNUParallel(t *testing.T) {
 		// --colsep trims the white space around each column (parallel's --trim lr).
 		same(t, []string{"-k", "--colsep", ","}, "printf", "[%s]", "{1}", "{2}", ":::", " a , b ", "c,\td ")
 		same(t, []string{"-k", "--colsep", " +"}, "printf", "[%s]", "{1}", "{2}", "{3}", ":::", " a b ")
-		// --colsep '': Perl's split //, $_, -1, each character a column and an empty one after them.
+		// --colsep '': Perl's split //, $_, -1, each byte a column and an empty one after them.
 		same(t, []string{"-k", "--colsep", ""}, "printf", "[%s]", "{1}", "{2}", "{3}", "{4}", "{5}", "\n", ":::", " a b", "abcd")
 		same(t, []string{"-k", "-C", ""}, "printf", "[%s]", ":::", "abc")
+		// parallel splits bytes: an é is two columns, each half of it.
+		same(t, []string{"-k", "-C", ""}, "printf", "[%s]", "{1}", "{2}", "{3}", "\n", ":::", "aéb")
 		same(t, []string{"-k", "-C", "", "--header", ":"}, "echo", "{b}{a}", ":::", "ab", "xy")
 	})
 

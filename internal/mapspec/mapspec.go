@@ -429,16 +429,20 @@ func Combine(sources []Source, linked []bool, linkAll bool, colsep *regexp.Regex
 // as Perl's split (which GNU parallel's --colsep is), makes what each
 // capture group of a separator matched a column of its own: --colsep
 // '(,)' splits "x,y" into x , y (a group that took no part: empty).
-// An empty colsep splits v into its characters and an empty column after
+// An empty colsep splits v into its bytes and an empty column after
 // them, as parallel 20221122's split //, $_, -1 does: an empty --colsep makes
-// "ab" a, b and "" (parallel splits bytes, an é into two halves of no
-// character; burst keeps each character whole).
+// "ab" a, b and "", and an é two columns, a byte each (Perl reads its
+// input as bytes).
 func SplitColumns(colsep *regexp.Regexp, v string) []string {
 	if colsep.String() == "" {
 		if v == "" {
 			return nil
 		}
-		return append(colsep.Split(v, -1), "")
+		out := make([]string, 0, len(v)+1)
+		for i := range len(v) {
+			out = append(out, v[i:i+1])
+		}
+		return append(out, "")
 	}
 	if colsep.NumSubexp() == 0 {
 		return colsep.Split(v, -1)

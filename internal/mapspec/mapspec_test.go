@@ -1553,11 +1553,13 @@ func TestExpandShellFoundInjections(t *testing.T) {
 }
 
 // An empty --colsep is Perl's split //, $_, -1 (GNU parallel 20221122: -C ""
-// echo '[{1}][{2}][{3}]' ::: ab prints [a][b][]): each character, then an
-// empty column; an empty input has none.
+// echo '[{1}][{2}][{3}]' ::: ab prints [a][b][]): each byte, then an
+// empty column; an empty input has none. parallel 20221122 -q -C ""
+// echo {1} {2} {3} ::: aéb prints "a \xc3 \xa9": a multi-byte
+// character's bytes are columns of their own.
 func TestSplitColumnsEmptySeparator(t *testing.T) {
 	sep := regexp.MustCompile("")
-	for in, want := range map[string][]string{"ab": {"a", "b", ""}, " a": {" ", "a", ""}, "": nil, "é": {"é", ""}} {
+	for in, want := range map[string][]string{"ab": {"a", "b", ""}, " a": {" ", "a", ""}, "": nil, "é": {"\xc3", "\xa9", ""}, "aéb": {"a", "\xc3", "\xa9", "b", ""}} {
 		if got := SplitColumns(sep, in); !slices.Equal(got, want) {
 			t.Errorf("SplitColumns('', %q) = %q, want %q", in, got, want)
 		}
