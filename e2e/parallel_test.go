@@ -920,8 +920,9 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 	// complete, but start no new jobs"; fail=N or N%; the exit status as parallel 20221122 gives it
 	// (fail=1: the failing job's; N%: the share that failed). On stderr, parallel names each job its
 	// --halt counts as it ends ("parallel: This job failed:", then its command; "succeeded" with
-	// success=, "finished" with done=), as burst does ("burst: This job failed:"); the rest of their
-	// stderr differs (parallel's "Starting no more jobs", burst's summary).
+	// success=, "finished" with done=), as burst does ("burst: This job failed:"), and with soon,
+	// from the job that reaches the limit on, how many still run where any do ("Starting no more
+	// jobs. Waiting for 2 jobs to finish."); the rest of their stderr differs (burst's summary).
 	// With tasks beside each other, two that sleep as long end in either order: sorted then.
 	said := func(stderr, prefix string, sorted bool) string {
 		var out []string
@@ -929,6 +930,9 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 		for i, l := range ls {
 			if strings.HasPrefix(l, prefix+"This job ") && i+1 < len(ls) {
 				out = append(out, strings.TrimPrefix(l, prefix)+ls[i+1])
+			}
+			if strings.HasPrefix(l, prefix+"Starting no more jobs.") {
+				out = append(out, strings.TrimPrefix(l, prefix))
 			}
 		}
 		if sorted {

@@ -116,7 +116,8 @@ parallel's "This job was killed because it timed out:" and its command); --delay
 SECONDS (0.5, 2s, 1m), on whatever machines; --halt now,fail=N (or soon,fail=N, which lets
 started tasks end) is --max-failures N-1, exiting as parallel does; --halt now,success=1
 stops the map at its first success, exit 0 (done=N: once N ended, whatever their end);
-each task --halt counts is named on stderr as it ends, as parallel's "This job failed:".
+each task --halt counts is named on stderr as it ends, as parallel's "This job failed:"
+(with soon, then how many still run: "Starting no more jobs. Waiting for N jobs to finish.").
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
 files); --header : names the columns after the first line of each group,
@@ -749,6 +750,9 @@ none of them.`,
 			}
 			if haltGiven && m.MaxFailuresPct > 0 {
 				haltShare(m, n)
+			}
+			if haltGiven {
+				o.haltAt, o.haltSoon = haltAt(m, n), m.HaltSoon
 			}
 			total = mapspec.Numbers{Total: n, Slots: spec.MaxRunning, Plus: plus}
 			// A task whose command line is longer than parallel takes: it
@@ -1719,6 +1723,15 @@ func parallelHalt(v string, m *burst.MapSpec) (maxFailures string, err error) {
 		return "", nil
 	}
 	return strconv.Itoa(k - 1), nil
+}
+
+// haltAt is how many of the tasks a map m of n tasks made with --halt
+// counts (failed, succeeded or ended: HaltOn) stop it.
+func haltAt(m *burst.MapSpec, n int64) int {
+	if m.HaltOn != "" {
+		return m.HaltCount(int(n))
+	}
+	return m.MaxFailures + 1 // fail=N as --max-failures N-1 (haltShare)
 }
 
 // haltShare turns --halt's fail=P% (in m as a share) into the count of

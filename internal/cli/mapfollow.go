@@ -44,6 +44,11 @@ type followOpts struct {
 	// halt is the map's --halt as given: a map it stopped exits as GNU
 	// parallel's (haltStatus).
 	halt string
+	// haltAt is how many of the tasks --halt counts (failed, succeeded or
+	// ended) stop the map (0: unknown); haltSoon, that its started tasks
+	// run on then (soon), as haltSay says.
+	haltAt   int
+	haltSoon bool
 	// tag, when set, is what each output line of a task begins with
 	// (--tag: its inputs and a tab; --tagstring: STR filled and a tab).
 	tag func(t burst.Task) string
@@ -318,6 +323,8 @@ type taskPrinter struct {
 	nSaid   int
 	sayFrom int
 	unsaid  []burst.Task
+
+	nHalt int // the tasks haltSay named
 }
 
 func newTaskPrinter(cl *client.Client, j *burst.Job, o followOpts, stdout, stderr io.Writer, bar *progress) *taskPrinter {
@@ -396,7 +403,7 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 			if err := p.print(ctx, t); err != nil {
 				return err
 			}
-			if err := p.haltSay(t); err != nil {
+			if err := p.haltSay(ctx, t); err != nil {
 				return err
 			}
 		}
@@ -433,7 +440,7 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 	// as parallel's after the jobs -k let it print.
 	slices.SortStableFunc(fresh, byEnd)
 	for _, t := range fresh {
-		if err := p.haltSay(t); err != nil {
+		if err := p.haltSay(ctx, t); err != nil {
 			return err
 		}
 	}
@@ -452,8 +459,11 @@ func byEnd(a, b burst.Task) int {
 // ended, naming its command, as GNU parallel 20221122 says each job its
 // --halt counts as it ends ("This job failed:", then the command; with
 // success=, "This job succeeded:"; with done=, "This job finished:"). A
-// task the halt cancelled gets none, as parallel's killed jobs.
-func (p *taskPrinter) haltSay(t burst.Task) error {
+// task the halt cancelled gets none, as parallel's killed jobs. From the
+// one that reaches the limit on, with soon, it says as parallel does how
+// many tasks that started before it ended still ran then ("Starting no
+// more jobs. Waiting for N jobs to finish."), where any did.
+func (p *taskPrinter) haltSay(ctx context.Context, t burst.Task) error {
 	if p.o.command == nil || t.State == burst.Cancelled {
 		return nil
 	}
@@ -476,8 +486,41 @@ func (p *taskPrinter) haltSay(t burst.Task) error {
 	if p.bar != nil {
 		p.bar.clear()
 	}
-	_, err := fmt.Fprintf(p.stderrAfterStdout(), "burst: This job %s:\n%s\n", what, p.o.command(t))
+	if _, err := fmt.Fprintf(p.stderrAfterStdout(), "burst: This job %s:\n%s\n", what, p.o.command(t)); err != nil {
+		return err
+	}
+	p.nHalt++
+	if !p.o.haltSoon || p.o.haltAt == 0 || p.nHalt < p.o.haltAt || t.EndedAt == nil {
+		return nil
+	}
+	n, err := p.runningAt(ctx, *t.EndedAt)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(p.stderr, "burst: Starting no more jobs. Waiting for %d jobs to finish.\n", n)
 	return err
+}
+
+// runningAt is how many of the map's tasks ran at moment at: started by
+// then, and ended after it or not yet.
+func (p *taskPrinter) runningAt(ctx context.Context, at time.Time) (int, error) {
+	n := 0
+	for from := 0; from < len(p.taken); {
+		page, err := p.cl.Tasks(ctx, p.id, from, 10000, append([]burst.State{burst.Running}, endedStates...)...)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range page {
+			if t.StartedAt != nil && !t.StartedAt.After(at) && (t.EndedAt == nil || t.EndedAt.After(at)) {
+				n++
+			}
+		}
+		if len(page) < 10000 {
+			break
+		}
+		from = page[len(page)-1].Index + 1
+	}
+	return n, nil
 }
 
 // haltOn is what a map's --halt (as given) counts: fail, success or done
