@@ -1259,6 +1259,21 @@ func TestMapAsGNUParallelOutput(t *testing.T) {
 				t.Errorf("--results %s %q: parallel exit %d stdout %q saved %v\nburst exit %d stdout %q saved %v", name, rest, p.code, p.stdout, pt, b.code, b.stdout, bt)
 			}
 		}
+		// With --lb (--line-buffer), parallel 20221122 prints the path of each job's stdout file
+		// (its --tag first), joined as it joins them (NAME/ gives NAME//1/a/stdout): parallel -k --lb
+		// --results out echo ::: a prints out/1/a/stdout.
+		for _, c := range [][]string{{"lb"}, {"lbs/", "--tag"}, {"lb_{}/"}, {"lb_{1}.txt", "--tag"}} {
+			flags := append([]string{"-k", "--lb"}, c[1:]...)
+			args := append(append([]string(nil), cmd...), ":::", "a", "b/c", ":::", "1")
+			p := parallelRun(t, h.dir, nil, append(append([]string{"-q", "--results", "plb/" + c[0]}, flags...), args...)...)
+			b := h.burstMap(nil, append([]string{"--results", "blb/" + c[0]}, flags...), args...)
+			if b.code != p.code || p.stdout == "" || strings.ReplaceAll(b.stdout, "blb/", "plb/") != p.stdout {
+				t.Errorf("--lb --results %s: parallel exit %d stdout %q; burst exit %d stdout %q", c, p.code, p.stdout, b.code, b.stdout)
+			}
+		}
+		if pt, bt := tree(t, filepath.Join(h.dir, "plb")), tree(t, filepath.Join(h.dir, "blb")); len(pt) == 0 || !maps.Equal(pt, bt) {
+			t.Errorf("--lb --results: parallel saved %v\nburst saved %v", pt, bt)
+		}
 	})
 }
 

@@ -120,7 +120,7 @@ each task --halt counts is named on stderr as it ends, as parallel's "This job f
 (with soon, then how many still run: "Starting no more jobs. Waiting for N jobs to finish.").
 --results DIR saves each task's stdout, stderr and number under
 DIR/1/INPUT/... instead of printing them (with {} in DIR: each task's own
-files); --header : names the columns after the first line of each group,
+files; with --lb, each task's stdout file is named on stdout, as parallel's); --header : names the columns after the first line of each group,
 for {NAME} in the command (--header 0: each :::: file's path names its
 number among the files); -X and -m give a task as many inputs of one
 group as fit on a command line (about 64 KB, at most 4096), dealt out
@@ -815,6 +815,7 @@ none of them.`,
 					return err
 				}
 				o.results.header = names
+				o.results.paths = lineBuffer // parallel --lb --results prints each task's stdout file
 				if maxArgs > 0 || multi {
 					o.results.oneGroup = true
 				}

@@ -644,7 +644,7 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 		p.bar.clear()
 	}
 	var received int64 // of stdout: the joblog's Receive
-	stdout, stderr, closeResults, err := p.o.results.writers(t, p.out, p.stderrAfterStdout())
+	stdout, stderr, saved, closeResults, err := p.o.results.writers(t, p.out, p.stderrAfterStdout())
 	if err != nil {
 		return fmt.Errorf("%w; task %d's output is kept: burst logs %d --task %d", err, t.Index, p.id, t.Index)
 	}
@@ -711,6 +711,15 @@ func (p *taskPrinter) print(ctx context.Context, t burst.Task) error {
 	}
 	if err := closeResults(); err != nil {
 		return fmt.Errorf("--results: %w", err)
+	}
+	if saved != "" && p.o.results.paths {
+		tag := ""
+		if p.o.tag != nil {
+			tag = p.o.tag(t)
+		}
+		if _, err := io.WriteString(p.trackNewline(p.out), tag+saved+"\n"); err != nil {
+			return err
+		}
 	}
 	if p.o.joblog != nil {
 		w := p.o.joblog.w

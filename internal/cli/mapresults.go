@@ -32,6 +32,9 @@ type results struct {
 	numbers  func(seq int64, slot int) mapspec.Numbers
 	header   []string // --header's names of the columns, if any
 	oneGroup bool     // -N: every input is of group 1
+	// paths: each task's stdout file is named on stdout (its tag first)
+	// as the task is saved, as parallel --lb --results prints them.
+	paths bool
 }
 
 // newResults checks --results' NAME: parallel's CSV, TSV and JSON files
@@ -63,7 +66,7 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 	if n := r.numbers(seq, slot); mapspec.HasReplacementWith(r.name, n.Plus) {
 		p := strings.Join(mapspec.ExpandWith([]string{r.name}, inputs, n, false, false, false), " ")
 		if strings.HasSuffix(p, "/") {
-			out, errPath, seqPath = filepath.Join(p, "stdout"), filepath.Join(p, "stderr"), filepath.Join(p, "seq")
+			out, errPath, seqPath = p+"stdout", p+"stderr", p+"seq"
 		} else {
 			out, errPath, seqPath = p, p+".err", p+".seq"
 		}
@@ -83,11 +86,14 @@ func (r *results) open(i, slot int) (*resultFiles, error) {
 		if len(r.header) > 0 { // named columns go in their names' order, as parallel 20221122 puts them
 			slices.SortStableFunc(cols, func(a, b column) int { return perlOrder(a.name, b.name) })
 		}
-		dir := r.name
+		// Joined as parallel joins them (NAME/ gives NAME//1/a/stdout),
+		// the path --lb prints.
+		parts := make([]string, 0, 2*len(cols))
 		for _, c := range cols {
-			dir = filepath.Join(dir, resultsComponent(c.name), resultsComponent(c.value))
+			parts = append(parts, resultsComponent(c.name), resultsComponent(c.value))
 		}
-		out, errPath, seqPath = filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr"), filepath.Join(dir, "seq")
+		dir := r.name + "/" + strings.Join(parts, "/") + "/"
+		out, errPath, seqPath = dir+"stdout", dir+"stderr", dir+"seq"
 	}
 	for _, p := range []string{out, errPath, seqPath} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -180,18 +186,19 @@ func resultsComponent(v string) string {
 	return v
 }
 
-// resultWriters are the writers of task t's stdout and stderr and what
-// closes them, for a map saved with --results; printed, when r is nil.
-func (r *results) writers(t burst.Task, stdout, stderr io.Writer) (io.Writer, io.Writer, func() error, error) {
+// writers are the writers of task t's stdout and stderr, the path of its
+// stdout file, and what closes them, for a map saved with --results;
+// printed (no path), when r is nil.
+func (r *results) writers(t burst.Task, stdout, stderr io.Writer) (io.Writer, io.Writer, string, func() error, error) {
 	switch {
 	case r == nil:
-		return stdout, stderr, func() error { return nil }, nil
+		return stdout, stderr, "", func() error { return nil }, nil
 	case t.State == burst.Cancelled: // parallel saves nothing of a job its --halt killed
-		return io.Discard, io.Discard, func() error { return nil }, nil
+		return io.Discard, io.Discard, "", func() error { return nil }, nil
 	}
 	f, err := r.open(t.Index, t.Slot)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", nil, err
 	}
-	return f.stdout, f.stderr, f.close, nil
+	return f.stdout, f.stderr, f.stdout.Name(), f.close, nil
 }
