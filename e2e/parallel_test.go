@@ -130,6 +130,22 @@ func TestMapAsGNUParallel(t *testing.T) {
 		same(t, []string{"-k", "--colse", "x", "-d", ","}, "echo", "{1}", "::::", d1)
 	})
 
+	// A value glued to a short option with = keeps its = in parallel 20221122 (Perl's Getopt::Long
+	// with bundling): -C=, splits at "=,", -I=X replaces "=X"; -j=2 and -l=2 stop it, exit 255
+	// (-j "=2" is no count; -l=2 is -l, then an unknown option =). burst map reads them so, and says
+	// how to write the value.
+	t.Run("glued_values", func(t *testing.T) {
+		same(t, []string{"-k", "-C=,"}, "echo", "[{1}]", "[{2}]", ":::", "a=,b", "c,d")
+		same(t, []string{"-k", "-I=X"}, "echo", "=X", "X", ":::", "a")
+		for _, flag := range []string{"-j=2", "-kj=2", "-l=2"} {
+			p := parallelRun(t, h.dir, nil, flag, "echo", ":::", "a")
+			b := h.burstMap(nil, []string{flag}, "echo", ":::", "a")
+			if p.code != 255 || b.code != 255 || b.stdout != "" || !strings.Contains(b.stderr, " =2") {
+				t.Errorf("%s: parallel exit %d stderr %q; burst exit %d stdout %q stderr %q", flag, p.code, p.stderr, b.code, b.stdout, b.stderr)
+			}
+		}
+	})
+
 	// man parallel, --tmpdir dirname: "Directory for temporary files" ($TMPDIR without it); --env var:
 	// "If var is _ ... all environment variables are transferred except for the ones mentioned in
 	// ~/.parallel/ignored_vars" (written by --record-env). parallel 20221122 checks both as it starts

@@ -1510,6 +1510,9 @@ func parallelJobs(v string, cpus int) (int, error) {
 			// A -j file whose content names a file: parallel reads no further.
 			return 0, bad("a file's name, in a -j file")
 		}
+		if strings.HasPrefix(v, "=") {
+			return 0, bad("not a count (-j=4 is -j '=4', as GNU parallel reads it and refuses it: write -j 4 or --jobs=4)")
+		}
 		return 0, bad("not a count") // as parallel refuses 1e2%, .5%, +1%, 1.5, 0x10
 	}
 	f, _ := strconv.ParseFloat(num, 64)

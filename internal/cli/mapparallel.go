@@ -410,7 +410,11 @@ func mapFlagError(c *cobra.Command, err error) error {
 	if errors.As(err, &iv) && iv.GetFlag() != nil && iv.GetFlag().Name == "max-lines" {
 		// parallel's -l takes no value where none looks like a number
 		// (parallel -l echo: -l 1), which burst map's does not read.
-		return &ExitError{Code: 255, Msg: fmt.Sprintf("-l %s: -l takes a number here: give -l 1 (one line a task, as parallel's -l alone) or -l N", iv.GetValue())}
+		eq := ""
+		if strings.HasPrefix(iv.GetValue(), "=") {
+			eq = " (-l=N is -l '=N', as GNU parallel reads it and refuses it: write -l N or --max-lines=N)"
+		}
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("-l %s: -l takes a number here: give -l 1 (one line a task, as parallel's -l alone) or -l N%s", iv.GetValue(), eq)}
 	}
 	if s := didYouMean(c, err); s != "" {
 		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s (%s)", err, s)}
@@ -467,12 +471,17 @@ func onlyEscapes(s string) bool {
 // -d, -kd';'); burst map's -d is --detach otherwise (-d echo, -d -- CMD).
 // -l and --max-lines take a number (parallel's :f, and -l -0 is -l 1 -0),
 // and without one are -l 1 (parallel -l echo ::: a b), which the flag
-// parse cannot read alone. The map's flags tell the options that take a
+// parse cannot read alone. A value glued to one of parallel's short
+// options with = is the value with its = (Perl's Getopt::Long: -C=, splits
+// at "=,", -I=X replaces "=X", and -j=2 is refused as -j =2 is), where the
+// flag parse would drop the =. The map's flags tell the options that take a
 // value (whose value is no option) from those that do not; options end at
 // the first word that is none, or at --.
 func parallelValues(words []string) []string {
-	if !slices.ContainsFunc(words, func(w string) bool { return len(w) > 1 && w[0] == '-' && strings.ContainsAny(w, "dlL") }) {
-		return words // no -d or -l: no flags to look up (most maps)
+	if !slices.ContainsFunc(words, func(w string) bool {
+		return len(w) > 1 && w[0] == '-' && (strings.ContainsAny(w, "dlL") || w[1] != '-' && strings.Contains(w, "="))
+	}) {
+		return words // no -d, -l or -X=V: no flags to look up (most maps)
 	}
 	f := newMapCmd().Flags()
 	out := make([]string, 0, len(words))
@@ -525,6 +534,11 @@ func parallelValues(words []string) []string {
 				break
 			}
 			if fl.NoOptDefVal == "" { // takes a value: the rest of w, or the next word
+				if j+1 < len(w) && w[j+1] == '=' && strings.Contains(parallelValued, w[j:j+1]) {
+					out = append(out, w[:j+1]) // -C=, is -C "=,"
+					w = w[j+1:]
+					break
+				}
 				if j+1 == len(w) {
 					skip = 1
 					out = append(out, w)
@@ -545,6 +559,11 @@ func parallelValues(words []string) []string {
 	}
 	return out
 }
+
+// parallelValued are the short options of burst map that take a value,
+// and are GNU parallel's too, which reads a value glued to one with = as
+// the value with its = (parallelValues).
+const parallelValued = "jPCanNLlIi"
 
 // lineCount says whether w is a value GNU parallel's -l takes (Perl's
 // Getopt::Long optional number): digits, signed or not. -0 is none: parallel

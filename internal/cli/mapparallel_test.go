@@ -617,6 +617,15 @@ func TestParallelValues(t *testing.T) {
 		{[]string{"--max-lines", "+3", "echo"}, []string{"--max-lines", "+3", "echo"}},
 		{[]string{"--max-lines=0", "echo"}, []string{"--max-lines=0", "echo"}},
 		{[]string{"-I", "-l", "echo"}, []string{"-I", "-l", "echo"}},
+		// A value glued with = keeps its = (parallel 20221122: -C=, splits at "=,", -j=2 fails
+		// to parse, -l=2 is -l 1 and an unknown option =); burst's own flags and long ones are as given.
+		{[]string{"-C=,", "echo"}, []string{"-C", "=,", "echo"}},
+		{[]string{"-kj=2", "echo"}, []string{"-kj", "=2", "echo"}},
+		{[]string{"-l=2", "echo"}, []string{"-l", "=2", "echo"}},
+		{[]string{"-I=X", "echo", "-j=2"}, []string{"-I", "=X", "echo", "-j=2"}},
+		{[]string{"-c=2", "echo"}, []string{"-c=2", "echo"}},
+		{[]string{"--jobs=2", "echo"}, []string{"--jobs=2", "echo"}},
+		{[]string{"-j2", "-C", "=", "echo"}, []string{"-j2", "-C", "=", "echo"}},
 	} {
 		if got := parallelValues(slices.Clone(c.in)); !slices.Equal(got, c.want) {
 			t.Errorf("parallelValues(%q) = %q, want %q", c.in, got, c.want)
