@@ -134,6 +134,8 @@ func TestLimits(t *testing.T) {
 		}(), "give no time limit of your own with it"},
 		{"map halting on a word burst lacks", mapOf(func(m *MapSpec) { m.HaltOn, m.HaltAfter = "fail", 1 }), `halt_on "fail"`},
 		{"map halt count with no condition", mapOf(func(m *MapSpec) { m.HaltAfter = 2 }), "--halt success=N"},
+		{"map halt as given", mapOf(func(m *MapSpec) { m.Halt = "soon,fail=1" }), ""},
+		{"map halt past its limit", mapOf(func(m *MapSpec) { m.Halt = "soon,fail=1" + big(64) }), "halt: 75 bytes; give GNU parallel's --halt (soon,fail=1) in at most 64"},
 		{"array of indices", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"0", "3", "4000000"}} }), ""},
 		{"array index abc", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"0", "abc"}} }), `array index 2, "abc", is not a number from 0 to 4000000`},
 		{"array index -1", mapOf(func(m *MapSpec) { m.Array, m.Sources = true, [][]string{{"-1"}} }), "is not a number"},

@@ -223,6 +223,11 @@ type MapSpec struct {
 	HaltOn       string  `json:"halt_on,omitempty"`
 	HaltAfter    int     `json:"halt_after,omitempty"`
 	HaltAfterPct float64 `json:"halt_after_pct,omitempty"`
+	// Halt is GNU parallel's --halt as the map was given it (soon,fail=1),
+	// kept for the follower of a resume, which says what it counts and
+	// exits as parallel does (a --max-failures map has none). At most
+	// MaxHaltLen bytes; the server reads the fields above, not this.
+	Halt string `json:"halt,omitempty"`
 	// HaltBase is how many of its tasks had succeeded when the map was
 	// last resumed: its halt counts those that succeed from then on, as
 	// parallel --resume-failed counts the jobs it runs.
@@ -243,6 +248,9 @@ type MapSpec struct {
 	// its own. 0: all of them.
 	TimeoutSinceUS int64 `json:"timeout_since_us,omitempty"`
 }
+
+// MaxHaltLen bounds MapSpec.Halt: parallel's --halt is a few words.
+const MaxHaltLen = 64
 
 // MaxTimeoutPct bounds TimeoutPct: a task may run a million times the
 // median.
@@ -849,6 +857,9 @@ func (m *MapSpec) validate(command bool) error {
 		m.HaltOn == "" && (m.HaltAfter != 0 || m.HaltAfterPct != 0),
 		m.HaltBase < 0 || m.HaltBase > MaxTasks:
 		return errors.New("--halt success=N or done=N: give N a count of 1 or more (3) or a share above 0% and at most 100% (3%), one of them")
+	}
+	if len(m.Halt) > MaxHaltLen {
+		return fmt.Errorf("halt: %d bytes; give GNU parallel's --halt (soon,fail=1) in at most %d", len(m.Halt), MaxHaltLen)
 	}
 	if !(m.TimeoutPct >= 0 && m.TimeoutPct <= MaxTimeoutPct) {
 		return fmt.Errorf("--timeout N%%: give N from 0 (none) to %g, a share of the median run time of the tasks that succeeded (200%% kills a task that runs twice as long)", float64(MaxTimeoutPct))

@@ -1424,6 +1424,42 @@ func TestMapResumeFromJoblogAsGNUParallel(t *testing.T) {
 	}
 }
 
+// A map made with --halt keeps it: `burst map --resume JOB` names each task
+// the halt counts, with its command, and exits as parallel 20221122 does
+// when --resume-failed runs the failed job again under the same --halt
+// (parallel -j1 --halt soon,fail=1 --joblog log --resume-failed ... ::: 0 3 0 4 0,
+// after a first run that stopped at 3: prints 3, "parallel: This job failed:",
+// the command, and exits 3).
+func TestMapResumeHaltAsGNUParallel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.jobsJSON() // start the server first: its note is not the map's
+	args := []string{"sh", "-c", "echo $1; exit $1", "_", ":::", "0", "3", "0", "4", "0"}
+	said := func(stderr, prefix string) string {
+		var out []string
+		ls := strings.SplitAfter(stderr, "\n")
+		for i, l := range ls {
+			if strings.HasPrefix(l, prefix+"This job ") && i+1 < len(ls) {
+				out = append(out, strings.TrimPrefix(l, prefix)+ls[i+1])
+			}
+		}
+		return strings.Join(out, "")
+	}
+	for _, halt := range []string{"soon,fail=1", "now,fail=1"} {
+		log := filepath.Join(h.dir, "joblog-"+halt)
+		flags := []string{"-k", "-j1", "--halt", halt}
+		parallelRun(t, h.dir, nil, append(append([]string{"-q", "--joblog", log}, flags...), args...)...)
+		p := parallelRun(t, h.dir, nil, append(append([]string{"-q", "--joblog", log, "--resume-failed"}, flags...), args...)...)
+		first := h.burstMap(nil, flags, args...)
+		id := strings.TrimSuffix(strings.TrimPrefix(mapJobLine.FindString(first.stderr), "burst: job "), "\n")
+		id, _, _ = strings.Cut(id, " ")
+		b := h.run("map", "-k", "--resume", id)
+		if p.code != 3 || b.code != p.code || b.stdout != p.stdout || said(b.stderr, "burst: ") != said(p.stderr, "parallel: ") {
+			t.Errorf("--halt %s, resumed: parallel exit %d stdout %q stderr %q; burst exit %d stdout %q stderr %q", halt, p.code, p.stdout, p.stderr, b.code, b.stdout, b.stderr)
+		}
+	}
+}
+
 // joblogColumns is each line of the joblog at path (its header too), the
 // columns given joined by |.
 func joblogColumns(t *testing.T, path string, cols ...int) []string {

@@ -311,6 +311,9 @@ none of them.`,
 							// Its earlier successes printed their output then: not again.
 							return nil, err
 						}
+						if opts.MaxFailures == nil {
+							resumeHalt(ctx, cl, prev, &o)
+						}
 					}
 					return cl.ResumeWith(ctx, resume, opts)
 				})
@@ -610,6 +613,7 @@ none of them.`,
 				if maxFailures, err = parallelHalt(halt, m); err != nil {
 					return err
 				}
+				m.Halt = halt // for a resume's follower (resumeHalt)
 			}
 			if err := parseMaxFailures(maxFailures, m); err != nil {
 				return err
@@ -1077,6 +1081,32 @@ func resumeOptions(c *cobra.Command, maxFailures string, jobs string, fo *follow
 		}
 	}
 	return o, nil
+}
+
+// resumeHalt sets o to follow a resume of map j as it followed j, when j
+// was made with --halt: each task the halt counts named, with its command
+// (as --dry-run prints it, its inputs asked of the server as it ends), and
+// the exit status parallel gives (followTasks). A map of some of
+// another's tasks, each keeping its number (MapSpec.Numbered), has its
+// tasks named by no command: its numbers are not asked for.
+func resumeHalt(ctx context.Context, cl *client.Client, j *burst.Job, o *followOpts) {
+	if j.Spec == nil || j.Spec.Map == nil || j.Spec.Map.Halt == "" {
+		return
+	}
+	m := j.Spec.Map
+	o.halt = m.Halt
+	o.haltAt, o.haltSoon = haltAt(m, int64(j.Tasks.Total)), m.HaltSoon
+	if m.Numbered {
+		return
+	}
+	slots := j.Spec.MaxRunning
+	o.command = func(t burst.Task) string {
+		var in []string
+		if r, err := cl.Results(ctx, j.ID, t.Index, 1, false); err == nil && len(r) == 1 && r[0].Index == t.Index {
+			in = r[0].Input
+		}
+		return dryRunLine(m, in, mapspec.Numbers{Seq: int64(t.Index) + 1, Slot: t.Slot, Total: int64(j.Tasks.Total), Slots: slots, Plus: m.Plus})
+	}
 }
 
 // succeededTasks marks, by index, the tasks of map j that succeeded.
