@@ -502,11 +502,13 @@ func (p *taskPrinter) haltSay(ctx context.Context, t burst.Task) error {
 }
 
 // runningAt is how many of the map's tasks ran at moment at: started by
-// then, and ended after it or not yet.
+// then, and ended after it or not yet. The cancelled are not asked for:
+// a halted map's are mostly those it never started, and soon cancels none
+// that run.
 func (p *taskPrinter) runningAt(ctx context.Context, at time.Time) (int, error) {
 	n := 0
 	for from := 0; from < len(p.taken); {
-		page, err := p.cl.Tasks(ctx, p.id, from, 10000, append([]burst.State{burst.Running}, endedStates...)...)
+		page, err := p.cl.Tasks(ctx, p.id, from, 10000, burst.Running, burst.Succeeded, burst.Failed, burst.Timeout, burst.Lost)
 		if err != nil {
 			return 0, err
 		}
