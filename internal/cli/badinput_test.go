@@ -26,6 +26,10 @@ func TestBadFlagValuesNameTheFix(t *testing.T) {
 		{[]string{"run", "-d", "--cpus", "ⅷ", "--", "true"}, 2, `burst: --cpus "ⅷ": give a whole number, e.g. --cpus 4`},
 		{[]string{"run", "-d", "--cpus", "99999999999999999999", "--", "true"}, 2, `burst: --cpus "99999999999999999999": the number is out of range`},
 		{[]string{"map", "-j", "x", "--", "echo", "{}", ":::", "a"}, 255, `burst: -j x: not a count; give a count (4; 0 for as many as possible), or +N, -N or N% of this machine`},
+		// A value glued with = keeps its =, as GNU parallel 20221122 reads it (it refuses -j=2 and -l=2).
+		{[]string{"map", "-kj=2", "--", "echo", ":::", "a"}, 255, `burst: -j =2: not a count (-j=4 is -j '=4', as GNU parallel reads it and refuses it: write -j 4 or --jobs=4)`},
+		{[]string{"map", "-n=2", "--", "echo", ":::", "a"}, 255, `burst: -n =2: a value glued to -n with = keeps its =, as GNU parallel reads it: write -n 2 or --max-args=2`},
+		{[]string{"map", "-l=3", "--", "echo", ":::", "a"}, 255, `burst: -l =3: a value glued to -l with = keeps its =, as GNU parallel reads it: write -l 3 or --max-lines=3`},
 		{[]string{"map", "--compress", "--", "echo", ":::", "a"}, 255, "burst: --compress is GNU parallel's: burst map does not take it; leave it out: "},
 		// parallel -E END stops before the line END: sed's /^END$/,$d leaves out END and what follows (its q would pass END on)
 		{[]string{"map", "-E", "END", "--", "echo", ":::", "a"}, 255, "burst: -E is GNU parallel's: burst map does not take it; give only the inputs before the end string: cut them there first (sed '/^END$/,$d' FILE | burst map -- CMD {} :::: -)"},

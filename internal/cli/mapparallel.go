@@ -407,14 +407,15 @@ func mapFlagError(c *cobra.Command, err error) error {
 		}
 	}
 	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) && iv.GetFlag() != nil && strings.HasPrefix(iv.GetValue(), "=") && iv.GetFlag().Shorthand != "" && strings.Contains(parallelValued, iv.GetFlag().Shorthand) {
+		// -n=2 (parallelValues): parallel reads the value with its =.
+		f, v := iv.GetFlag(), cmp.Or(strings.TrimPrefix(iv.GetValue(), "="), "N")
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("-%s %s: a value glued to -%s with = keeps its =, as GNU parallel reads it: write -%s %s or --%s=%s", f.Shorthand, iv.GetValue(), f.Shorthand, f.Shorthand, v, f.Name, v)}
+	}
 	if errors.As(err, &iv) && iv.GetFlag() != nil && iv.GetFlag().Name == "max-lines" {
 		// parallel's -l takes no value where none looks like a number
 		// (parallel -l echo: -l 1), which burst map's does not read.
-		eq := ""
-		if strings.HasPrefix(iv.GetValue(), "=") {
-			eq = " (-l=N is -l '=N', as GNU parallel reads it and refuses it: write -l N or --max-lines=N)"
-		}
-		return &ExitError{Code: 255, Msg: fmt.Sprintf("-l %s: -l takes a number here: give -l 1 (one line a task, as parallel's -l alone) or -l N%s", iv.GetValue(), eq)}
+		return &ExitError{Code: 255, Msg: fmt.Sprintf("-l %s: -l takes a number here: give -l 1 (one line a task, as parallel's -l alone) or -l N", iv.GetValue())}
 	}
 	if s := didYouMean(c, err); s != "" {
 		return &ExitError{Code: 255, Msg: fmt.Sprintf("%s (%s)", err, s)}
