@@ -661,6 +661,10 @@ func TestMapAsGNUParallelCommands(t *testing.T) {
 		// the empty word), an empty one with -q.
 		sameAs(t, nil, []string{"-k", "-n0"}, "printf", "[%s]", "a", "{}", "{.}{/}", "b", "c{}", ":::", "x", "y")
 		same(t, []string{"-k", "-n0", "--quote"}, "printf", "[%s]", "a", "{}", "{.}{/}", "b", "c{}", ":::", "x", "y")
+		// With no command, an empty one for each input (parallel 20221122 -n0 ::: a b: exit 0,
+		// -v prints an empty line for each, --dry-run too).
+		sameAs(t, nil, []string{"-k", "-n0", "-v"}, ":::", "a", "b")
+		sameAs(t, nil, []string{"-k", "-N0", "--dry-run"}, ":::", "a", "b")
 	})
 
 	// Words written for parallel's shell to expand are expanded, as parallel's shell expands them:

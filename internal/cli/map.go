@@ -1349,11 +1349,10 @@ func longLine(m *burst.MapSpec, sources []mapspec.Source, task func(int64) ([]st
 // withoutInputs is the one group of a map given -N 0 (GNU parallel's -N0: a
 // task per input, given none of them): each task's command as shell text,
 // its {#} and {##} filled and {} (any input's string) empty, so that the
-// map runs as one of commands.
+// map runs as one of commands; with no command, an empty one (parallel
+// -n0 ::: a b runs nothing twice, exit 0).
 func withoutInputs(tmpl []string, shell, plus bool, sources []mapspec.Source) ([]mapspec.Source, error) {
 	switch {
-	case len(tmpl) == 0:
-		return nil, usage("-N 0 runs the command once per input, given none of them: give the command (seq 3 | burst map -N0 -- CMD)")
 	case len(sources) != 1:
 		return nil, usage("-N 0 runs the command once per input of one group: put them all after one ::: (or in one :::: file)")
 	case mapspec.UsesSlot(tmpl):
