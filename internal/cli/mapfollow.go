@@ -154,10 +154,10 @@ func followTasks(ctx context.Context, c *cobra.Command, cl *client.Client, j *bu
 		case bar != nil && !sameWait(last.Waiting, waiting) && time.Since(stalled) >= waitingAfter:
 			waiting = last.Waiting
 			bar.clear()
-			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, waiting)
+			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, localTimes(waiting))
 		case bar == nil && !saidQuiet && !o.quiet && time.Since(stalled) >= waitingAfterQuiet:
 			saidQuiet = true
-			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, last.Waiting)
+			fmt.Fprintf(stderr, "burst: job %d waits: %s\n", j.ID, localTimes(last.Waiting))
 		}
 		if bar != nil {
 			p.endLine() // a task's last line without a newline would be drawn over
