@@ -57,7 +57,7 @@ func TestSbatchBegin(t *testing.T) {
 	later := h.submit("--begin", "now+1hour", "--", "true")
 	laterBegin := h.beginOf(later)
 	show := h.mustRun("show", idArg(later))
-	if !strings.Contains(show.stdout, "waiting until "+laterBegin.UTC().Format(time.RFC3339)) {
+	if !strings.Contains(show.stdout, "Waits:        waiting until "+laterBegin.Local().Format("2006-01-02 15:04:05")) { // in local time, as Begin
 		t.Errorf("burst show of a deferred job does not say it waits until its begin time:\n%s", show.stdout)
 	}
 	if want := "Begin:"; !strings.Contains(show.stdout, want) || !strings.Contains(show.stdout, laterBegin.Local().Format("2006-01-02 15:04:05")) {

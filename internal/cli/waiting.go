@@ -85,10 +85,27 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// figures are the numbers in a waiting reason (free bytes, seconds left,
-// counts), with their unit; compiled when first needed, not at every start
-// of the binary.
-var figures = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[0-9][0-9.,]*( ?[KMGTP]?i?B\b)?`) })
+// reasonRes are the patterns read in the reasons the server writes,
+// compiled together when first needed, not at every start of the binary
+// (one sync.OnceValue: each costs allocations at every start).
+//
+// figures ([0]) are the numbers in a waiting reason (free bytes, seconds
+// left, counts), with their unit.
+//
+// serverTimes ([1]) are the instants the server writes into a job's
+// reasons in RFC 3339, in UTC: "waiting until 2026-12-24T08:00:00Z
+// (--begin)", "its begin time (...) came", "could no longer end by its
+// --deadline ...". Only those places are matched, so that a time inside a
+// file name or a command a reason quotes stays as it is.
+var reasonRes = sync.OnceValue(func() [2]*regexp.Regexp {
+	return [2]*regexp.Regexp{
+		regexp.MustCompile(`[0-9][0-9.,]*( ?[KMGTP]?i?B\b)?`),
+		regexp.MustCompile(`(until |--deadline |begin time \()([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))`),
+	}
+})
+
+func figures() *regexp.Regexp     { return reasonRes()[0] }
+func serverTimes() *regexp.Regexp { return reasonRes()[1] }
 
 // sameWait says whether two waiting reasons say the same but for their
 // figures ("has 3.1 MiB free" and "has 3 MiB free"): a new line is printed
@@ -99,15 +116,6 @@ func sameWait(a, b string) bool {
 	}
 	return figures().ReplaceAllString(a, "#") == figures().ReplaceAllString(b, "#")
 }
-
-// serverTimes are the instants the server writes into a job's reasons in
-// RFC 3339, in UTC: "waiting until 2026-12-24T08:00:00Z (--begin)", "its
-// begin time (...) came", "could no longer end by its --deadline ...".
-// Only those places are matched, so that a time inside a file name or a
-// command a reason quotes stays as it is. Compiled when first needed.
-var serverTimes = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(until |--deadline |begin time \()([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))`)
-})
 
 // localTimes is a reason the server wrote (a job's Waits or Reason) with
 // its instants in this user's zone and the layout of the CLI's other times

@@ -134,10 +134,23 @@ type Session struct {
 // and what is missing there then: a server that predates one and still
 // refused fields it did not know (docs/api.md, Versions) gets the request
 // again without it.
-var droppable = map[string]string{
-	"os":         "scontrol show node's OS= stays empty",
-	"load":       "scontrol show node's CPULoad and FreeMem stay unknown",
-	"idle_since": "a restart of the server starts the machine's idle time (LastBusyTime, idle-stop) again",
+// (A list, not a map: a map literal allocates at every start of the
+// binary.)
+var droppable = [...]struct{ field, missing string }{
+	{"os", "scontrol show node's OS= stays empty"},
+	{"load", "scontrol show node's CPULoad and FreeMem stay unknown"},
+	{"idle_since", "a restart of the server starts the machine's idle time (LastBusyTime, idle-stop) again"},
+}
+
+// dropped is what a server goes without when field is left out, and
+// whether field is one of droppable.
+func dropped(field string) (string, bool) {
+	for _, d := range droppable {
+		if d.field == field {
+			return d.missing, true
+		}
+	}
+	return "", false
 }
 
 // olderServer reads err as a server older than this agent refusing a
@@ -155,7 +168,7 @@ func (s *Session) olderServer(err error) (bool, error) {
 	if !ok {
 		return false, err
 	}
-	if missing, ok := droppable[field]; ok && !s.omit[field] {
+	if missing, ok := dropped(field); ok && !s.omit[field] {
 		if s.omit == nil {
 			s.omit = map[string]bool{}
 		}
