@@ -221,3 +221,39 @@ func TestRemoteLogPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestMachineIdleAcrossRestart: an agent that registers again with a
+// restarted server tells when its last task ended: the machine shows that
+// as its idle time (scontrol's LastBusyTime), while idle-stop counts from
+// the restart (work the restart has not placed yet may be for it). A task
+// that runs and ends there afterwards makes it idle from that end again.
+func TestMachineIdleAcrossRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("a", 2)
+	ended := h.now.Add(-10 * time.Minute)
+	h.restart()
+	restarted := h.now
+	h.c.machines["a"].idleSince = restarted // as recover sets it
+	sent := h.now
+	h.do(func(b *batch) {
+		if _, err := h.c.register(&client.Register{Machine: "a", Host: "thishost", Cluster: localCluster, CPUs: 2,
+			MemBytes: 8 << 30, PID: 100, PIDStart: 1, SentAt: &sent, IdleSince: &ended}, h.now, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	m := h.c.machines["a"]
+	if !m.idleSince.Equal(restarted) {
+		t.Errorf("idle-stop counts from %v after the re-registration; want the restart, %v", m.idleSince, restarted)
+	}
+	if v := h.srv.machineView(m); v.IdleSince == nil || !v.IdleSince.Equal(ended) {
+		t.Errorf("the machine shows idle since %v; want its agent's %v", v.IdleSince, ended)
+	}
+	h.submit(1)
+	h.place()
+	_, refs := h.startAll("a", 0)
+	h.tick(time.Minute)
+	h.finish("a", refs, always(0))
+	if v := h.srv.machineView(m); v.IdleSince == nil || !v.IdleSince.Equal(h.now) {
+		t.Errorf("after a task ended there, idle since %v; want %v", v.IdleSince, h.now)
+	}
+}

@@ -79,6 +79,11 @@ func (c *control) cutToDeadline(j *jobRT, now time.Time, b *batch) {
 	b.job(j)
 }
 
+// cutPerTask says whether spec's tasks may each run with a time limit of
+// their own: an array cut to its deadline as each task starts
+// (cutToDeadline), whose job's limit is the one its latest task got.
+func cutPerTask(spec *burst.JobSpec) bool { return !spec.Deadline.IsZero() && spec.Tasks > 1 }
+
 // pastDeadline says whether a task of spec starting at now could no longer
 // end by its Deadline.
 func pastDeadline(spec *burst.JobSpec, now time.Time) bool {

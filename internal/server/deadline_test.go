@@ -160,3 +160,36 @@ func TestDeadlineLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlineArrayCutSparesRunningTasks: an array's tasks cut to its
+// deadline as each starts keep the limit each started with when their
+// agent registers again (a restart of the server): the job's limit, cut
+// for a later task, is not sent to the agent, which would apply it to
+// every running task of the job and end the first before its time.
+func TestDeadlineArrayCutSparesRunningTasks(t *testing.T) {
+	h := newHarness(t)
+	h.register("m", 8)
+	array := h.submit(2, h.deadlineIn(time.Hour, 2*time.Hour), func(s *burst.JobSpec) {
+		s.TimeMin, s.MaxRunning = int64(30*time.Minute/time.Second), 1
+	})
+	h.tick(time.Second)
+	first, _ := h.runOnce("m")
+	h.do(func(b *batch) { h.c.jobs[array].row.Spec.MaxRunning = 2 })
+	h.tick(20 * time.Minute)
+	second, jobs := h.runOnce("m")
+	wantStarted(t, jobs, array)
+	if got := h.job(array).Spec.Resources.TimeLimit; got != 39*60 {
+		t.Fatalf("the second task started with limit %ds, want 2340s", got)
+	}
+	h.restart()
+	var running []client.RunningTask
+	for _, r := range append(first, second...) {
+		running = append(running, client.RunningTask{TaskRef: r, PID: 100 + r.Index})
+	}
+	h.register("m", 8, running...)
+	for _, l := range h.c.machines["m"].limits {
+		if l.Job == array {
+			t.Fatalf("a re-registration sends job %d's limit %ds to the agent: its first task, cut to 59m, would end at 39m", array, l.TimeLimitS)
+		}
+	}
+}

@@ -351,10 +351,12 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 			if t.cancel {
 				m.cancels = append(m.cancels, t.ref())
 			}
-			if t.job.row.Spec.Pipe == nil {
+			if spec := t.job.row.Spec; spec.Pipe == nil && !cutPerTask(spec) {
 				// A limit changed while the server was away, or whose
 				// lease was lost: the agent has it again (the same one
-				// changes nothing).
+				// changes nothing). Not the limit of an array cut to
+				// its deadline task by task: each of its tasks keeps
+				// the one it started with (deadline.go).
 				m.limits = mergeLimits(m.limits, []client.JobLimit{{Job: t.row.JobID, TimeLimitS: t.job.row.Spec.Resources.TimeLimit}})
 			}
 		case !t.delivered:
@@ -376,9 +378,11 @@ func (c *control) register(r *client.Register, now time.Time, b *batch) ([]clien
 		kill = append(kill, rt.TaskRef)
 	}
 	if idle := serverClock(r.SentAt, now)(r.IdleSince); idle != nil && len(m.tasks) == 0 && idle.Before(m.idleSince) {
-		// A restarted server set it to its own start (recover): the
-		// agent kept when its last task ended.
-		m.idleSince = *idle
+		// A restarted server set its idle time to its own start
+		// (recover): the agent kept when its last task ended, which
+		// the machine shows. Idle-stop still counts from the restart:
+		// work the restart has not placed yet may be for it.
+		m.idleAgent = *idle
 	}
 	m.registered = true
 	m.waitUntil = time.Time{}

@@ -37,7 +37,7 @@ type machineRT struct {
 	meterAt    time.Time       // charged up to here
 	flushedAt  time.Time       // the ledger holds its charges up to here
 	gpuShare   float64         // fraction of its price due to GPUs
-	idleSince  time.Time       // when it last had no task
+	idleSince  time.Time       // when it last had no task (idle-stop counts from here)
 	drain      bool            // takes no new task; stops once idle
 	drainBy    string          // who asked for the drain: the stop is theirs
 	startedBy  time.Time       // when it was asked to start (pending since)
@@ -48,6 +48,12 @@ type machineRT struct {
 	until      time.Time       // it goes away then (a pilot's allocation ends); zero: not known
 	starting   bool            // its provider is starting it (see startMachine)
 	mayReturn  bool            // a stopped joined machine a person let back: its agent may register again
+
+	// idleAgent is when its agent says its last task ended, told as it
+	// registers with a restarted server (Register.IdleSince): shown as its
+	// idle time (LastBusyTime) while it runs nothing, where idleSince
+	// starts at the restart so that idle-stop gives it a fresh period.
+	idleAgent time.Time
 }
 
 func newMachineRT(row store.MachineRow) *machineRT {

@@ -384,6 +384,9 @@ func (s *Server) machineView(m *machineRT) burst.Machine {
 	out.Tasks = len(m.tasks)
 	if !m.idleSince.IsZero() {
 		idle := m.idleSince
+		if len(m.tasks) == 0 && !m.idleAgent.IsZero() && m.idleAgent.Before(idle) {
+			idle = m.idleAgent // its agent's, from before the server's restart
+		}
 		out.IdleSince = &idle
 	}
 	out.Actions = machineActions(m)

@@ -235,7 +235,7 @@ func (c *control) endTask(t *taskRT, ev client.TaskEvent, now time.Time, b *batc
 	j.slots.put(t.row.Slot)
 	delete(m.tasks, taskKey{t.row.JobID, t.row.Index})
 	if len(m.tasks) == 0 {
-		m.idleSince = now
+		m.idleSince, m.idleAgent = now, time.Time{}
 	}
 	if t.started {
 		j.row.Tasks.Running--
