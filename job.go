@@ -150,6 +150,13 @@ type TaskCounts struct {
 // as OUT_OF_MEMORY.
 const ReasonOOM = "out of memory"
 
+// ReasonCancelledAlone begins the Reason of a task cancelled by itself
+// (burst cancel JOB --task N, scancel ARRAY_N), then who cancelled it; a
+// task its job's cancel ended says "cancelled by" alone. Slurm keeps no
+// record of an array task cancelled alone before it started, and burst's
+// Slurm listings show none (slurmface.cancelledAlone).
+const ReasonCancelledAlone = "task cancelled by "
+
 // ReasonDeadline begins the Reason of a job (or task) the server cancelled
 // before it started because it could no longer end by its spec's
 // Deadline: Slurm's personality reports it as DEADLINE.

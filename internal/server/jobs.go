@@ -494,7 +494,7 @@ func (c *control) cancelTask(id int64, idx int, actor string, now time.Time, b *
 	if j == nil || j.finished || j.row.CancelRequested {
 		return nil, nil
 	}
-	reason := "cancelled by " + actor
+	reason := burst.ReasonCancelledAlone + actor
 	switch t := j.running[idx]; {
 	case t != nil:
 		t.cancel, t.row.CancelRequested = true, true

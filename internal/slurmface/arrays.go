@@ -67,7 +67,15 @@ func Elements(a Job, tasks []burst.Task, indices []int, throttle int) []Job {
 // beside it: squeue -t all and scontrol show job list the array's other
 // tasks alone).
 func cancelledAlone(t burst.Task) bool {
-	return t.State == burst.Cancelled && t.StartedAt == nil && strings.HasPrefix(t.Reason, "cancelled by ")
+	return t.State == burst.Cancelled && t.StartedAt == nil && strings.HasPrefix(t.Reason, burst.ReasonCancelledAlone)
+}
+
+// cancelledWithArray says whether j, a task of an array, was ended before
+// it started by its array's cancel: never handed out (no reason), or
+// handed out or requeued before that cancel ("cancelled by ACTOR", where
+// one cancelled alone says burst.ReasonCancelledAlone).
+func cancelledWithArray(j Job) bool {
+	return j.State == burst.Cancelled && j.Start.IsZero() && (j.Reason == "" || strings.HasPrefix(j.Reason, "cancelled by "))
 }
 
 // CollapsePending puts the pending tasks of each array in jobs (as
@@ -89,7 +97,7 @@ func CollapsePending(jobs []Job) []Job {
 	groups := map[key]*group{}
 	var out []Job
 	for _, j := range jobs {
-		if j.ArrayJobID == 0 || j.TaskDeps || !(j.State == burst.Queued || j.State == burst.Cancelled && j.Start.IsZero() && j.Reason == "") {
+		if j.ArrayJobID == 0 || j.TaskDeps || !(j.State == burst.Queued || cancelledWithArray(j)) {
 			out = append(out, j)
 			continue
 		}

@@ -56,7 +56,7 @@ func TestArrayLines(t *testing.T) {
 func TestCancelledArrayTasks(t *testing.T) {
 	at := t0.Add(time.Second)
 	f, _ := ParseSqueueFormat("%i %t")
-	alone := "cancelled by root"
+	alone, withArray := burst.ReasonCancelledAlone+"root", "cancelled by root"
 	for _, c := range []struct {
 		what  string
 		a     Job
@@ -66,7 +66,7 @@ func TestCancelledArrayTasks(t *testing.T) {
 		{"cancelled alone", Job{RawID: 78, State: burst.Running}, []burst.Task{{State: burst.Queued},
 			{State: burst.Cancelled, Reason: alone}, {State: burst.Cancelled, Reason: alone}, {State: burst.Cancelled, Reason: alone}, {State: burst.Queued}},
 			"78_1 R\n78_[2,6%1] PD\n"},
-		{"with the array", Job{RawID: 80, State: burst.Cancelled}, []burst.Task{{State: burst.Cancelled}, {State: burst.Cancelled}, {State: burst.Cancelled}},
+		{"with the array", Job{RawID: 80, State: burst.Cancelled}, []burst.Task{{State: burst.Cancelled, Reason: withArray}, {State: burst.Cancelled}, {State: burst.Cancelled, Reason: withArray}},
 			"80_1 CA\n80_[2-4%1] CA\n"},
 	} {
 		tasks := []burst.Task{{JobID: c.a.RawID, Index: 0, State: c.a.State, StartedAt: &at, Machine: "local-1"}}
