@@ -467,7 +467,37 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 // Submit admits a job and returns it with its id.
 func (c *Client) Submit(ctx context.Context, spec *burst.JobSpec) (*burst.Job, error) {
 	var j burst.Job
-	return &j, c.do(ctx, "POST", "/v1/jobs"+c.specQuery("?"), spec, &j)
+	err := c.do(ctx, "POST", "/v1/jobs"+c.specQuery("?"), spec, &j)
+	var e *Error
+	if field, ok := UnknownField(err); ok && errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		if without := withoutOptional(spec, field); without != nil {
+			return c.Submit(ctx, without) // a refused body recorded nothing
+		}
+	}
+	return &j, err
+}
+
+// withoutOptional is spec without field, one that a server older than
+// this client refuses (it reads a request strictly) and that the job can
+// do without there: a map's halt (a --resume of it names no task its
+// --halt counted, the halt itself is in max_failures or halt_on) and a
+// batch job's comment (not shown, as such a server ignored sbatch
+// --comment). Nil when field is none of those, or spec does not set it.
+func withoutOptional(spec *burst.JobSpec, field string) *burst.JobSpec {
+	s := *spec
+	switch {
+	case field == "halt" && s.Map != nil && s.Map.Halt != "":
+		m := *s.Map
+		m.Halt = ""
+		s.Map = &m
+	case field == "comment" && s.Batch != nil && s.Batch.Comment != "":
+		b := *s.Batch
+		b.Comment = ""
+		s.Batch = &b
+	default:
+		return nil
+	}
+	return &s
 }
 
 // CheckSubmit runs every check of Submit and submits nothing: the spec as

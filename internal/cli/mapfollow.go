@@ -495,7 +495,7 @@ func (p *taskPrinter) haltSay(ctx context.Context, t burst.Task) error {
 	}
 	n, err := p.runningAt(ctx, *t.EndedAt)
 	if err != nil || n == 0 {
-		return err
+		return nil // a line of information: a listing that failed does not end the map's follow
 	}
 	_, err = fmt.Fprintf(p.stderr, "burst: Starting no more jobs. Waiting for %d jobs to finish.\n", n)
 	return err

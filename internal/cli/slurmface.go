@@ -133,8 +133,8 @@ stdin), --container=STACK[:VERSION] (a burst stack the script runs inside,
 not Slurm's OCI bundle directory), -H/--hold (held, Reason JobHeldUser, until
 scontrol release), -m/--distribution (told to the job as
 SLURM_DISTRIBUTION, as Slurm writes it back; one machine places nothing
-by it). Accepted and ignored: --comment,
---mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
+by it), --comment (kept: squeue's %k, scontrol's Comment=). Accepted and
+ignored: --mail-type, --mail-user, --(no-)requeue, -Q, --qos, --propagate,
 --nice, --exclusive, --hint, -k, --ntasks-per-core, --threads-per-core,
 --acctg-freq, --wckey, --reservation, --priority, -C, and the node
 layout ones: --cores-per-socket (--cores), --sockets-per-node,

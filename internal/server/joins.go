@@ -268,7 +268,10 @@ func (s *Server) JoinTokens(ctx context.Context) ([]client.JoinTokenInfo, error)
 func (s *Server) whyNotRevoked(ctx context.Context, id int64) string {
 	name := "join token " + strconv.FormatInt(id, 10)
 	rows, err := s.st.JoinTokens(ctx)
-	if err == nil {
+	if err != nil { // why is not known: said as the store's write said it
+		return name + " is not an unused join token: see `burst join-token list`"
+	}
+	{
 		for _, r := range rows {
 			switch {
 			case r.ID != id:
