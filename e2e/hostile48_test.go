@@ -18,6 +18,12 @@ func TestFaultHomeRemovedStopsAgent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	srv := h.startCmd(h.command("server"))
+	// Its socket first (made last, once it serves): a command before it
+	// would start a server of its own, and the foreground one exit 10.
+	h.waitFor("the server's socket", 30*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(h.home, "burst.sock"))
+		return !srv.exited() && err == nil
+	})
 	h.waitFor("the server to answer", 30*time.Second, func() bool { return !srv.exited() && h.run("jobs").code == 0 })
 	marker := newMarker()
 	h.submit("--", "sleep", marker)

@@ -88,9 +88,25 @@ func StartIn(t testing.TB, ip, region string) *Server {
 	if ip == "" {
 		ip = "127.0.0.1"
 	}
+	// A port found free may be taken by another process before MinIO
+	// binds it (tests run side by side): then again on other ports.
+	for attempt := 1; ; attempt++ {
+		if s, inUse := startIn(t, bin, ip, region); !inUse {
+			return s
+		} else if attempt == 3 {
+			b, _ := os.ReadFile(s.Log)
+			t.Fatalf("MinIO: its ports were taken before it bound them, three times:\n%s", b)
+		}
+	}
+}
+
+// startIn starts MinIO once on ports found free; inUse says that it
+// exited because one was taken meanwhile (s is then stopped).
+func startIn(t testing.TB, bin, ip, region string) (s *Server, inUse bool) {
+	t.Helper()
 	port, console := freePort(t, ip), freePort(t, ip)
 	dir := t.TempDir()
-	s := &Server{Endpoint: fmt.Sprintf("http://%s:%d", ip, port), AccessKey: "burst" + randHex(4), SecretKey: randHex(16),
+	s = &Server{Endpoint: fmt.Sprintf("http://%s:%d", ip, port), AccessKey: "burst" + randHex(4), SecretKey: randHex(16),
 		Bucket: "burst-" + randHex(4), Region: region, Log: filepath.Join(dir, "minio.log")}
 	logf, err := os.Create(s.Log)
 	if err != nil {
@@ -122,6 +138,10 @@ func StartIn(t testing.TB, ip, region string) *Server {
 				break
 			}
 		}
+		if b, _ := os.ReadFile(s.Log); bytes.Contains(b, []byte("port is already in use")) {
+			s.Kill()
+			return s, true
+		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(s.Log)
 			t.Fatalf("MinIO at %s not ready after 30 s: %v\n%s", s.Endpoint, err, b)
@@ -133,7 +153,7 @@ func StartIn(t testing.TB, ip, region string) *Server {
 	if err := s.Client(t).MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: region}); err != nil {
 		t.Fatalf("MinIO: make bucket %s: %v", s.Bucket, err)
 	}
-	return s
+	return s, false
 }
 
 // Kill kills MinIO at once (SIGKILL), as a crash would, and waits for it.
