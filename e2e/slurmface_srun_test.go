@@ -880,12 +880,15 @@ func TestScancelStatesOfArrayTasks(t *testing.T) {
 // the range and leaves the others; a range reaching past the array cancels
 // the tasks there are and, with -v, names it once as sent and says once
 // "Invalid job id specified" of it, exit 0, as Slurm 22.05's scancel (checked with the suite's real
-// Slurm: `scancel -v 43_[2-9]` of an array 1-3). The requests follow the
+// Slurm: `scancel -v 43_[2-9]` of an array 1-3, its tasks running). The requests follow the
 // array's tasks, not the range: a range of 4,000,001 indices ends at once.
 func TestScancelArrayRange(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--array=1-3", "--wrap", "sleep 300").stdout)
+	// Two tasks, both running on the suite's 2 CPUs: a task cancelled
+	// alone before it started has no record (squeue lists none, as Slurm
+	// keeps none: TestCancelledArrayTasksListed).
+	id := strings.TrimSpace(h.mustRun("slurm", "sbatch", "--parsable", "-o", "/dev/null", "--array=1-2", "--wrap", "sleep 300").stdout)
 	states := func() string {
 		return strings.TrimSpace(h.mustRun("slurm", "squeue", "-h", "-r", "-t", "all", "-j", id, "-o", "%K=%t").stdout)
 	}
@@ -894,10 +897,7 @@ func TestScancelArrayRange(t *testing.T) {
 	if want := "scancel: Terminating job " + id + "_[2-9]\nscancel: error: Kill job error on job id " + id + "_[2-9]: Invalid job id specified\n"; r.stderr != want {
 		t.Errorf("scancel -v %s_[2-9]: stderr %q, want %q", id, r.stderr, want)
 	}
-	h.waitFor("tasks 2 and 3 cancelled", 30*time.Second, func() bool {
-		s := states()
-		return strings.Contains(s, "2=CA") && strings.Contains(s, "3=CA")
-	})
+	h.waitFor("task 2 cancelled", 30*time.Second, func() bool { return strings.Contains(states(), "2=CA") })
 	if s := states(); !strings.Contains(s, "1=R") {
 		t.Errorf("scancel %s_[2-9] stopped task 1: %q", id, s)
 	}
