@@ -351,11 +351,16 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 			_, err = io.Copy(io.Discard, resp.Body)
 			return err
 		}
-		var raw bytes.Buffer
-		if err := json.NewDecoder(io.TeeReader(resp.Body, &raw)).Decode(out); err != nil {
-			if err = decodeNewer(raw.Bytes(), out, err); err != nil {
-				return fmt.Errorf("decode %s %s: %w", method, path, err)
+		// Read whole, then decoded: one copy of the answer, as a
+		// json.Decoder holds too, kept for decodeNewer.
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			if err = json.Unmarshal(data, out); err != nil {
+				err = decodeNewer(data, out, err)
 			}
+		}
+		if err != nil {
+			return fmt.Errorf("decode %s %s: %w", method, path, err)
 		}
 		return nil
 	})
