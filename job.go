@@ -150,12 +150,15 @@ type TaskCounts struct {
 // as OUT_OF_MEMORY.
 const ReasonOOM = "out of memory"
 
+// ReasonCancelledBy begins the Reason of a job its cancel ended, and of
+// its tasks, then who cancelled it.
+const ReasonCancelledBy = "cancelled by "
+
 // ReasonCancelledAlone begins the Reason of a task cancelled by itself
-// (burst cancel JOB --task N, scancel ARRAY_N), then who cancelled it; a
-// task its job's cancel ended says "cancelled by" alone. Slurm keeps no
-// record of an array task cancelled alone before it started, and burst's
-// Slurm listings show none (slurmface.cancelledAlone).
-const ReasonCancelledAlone = "task cancelled by "
+// (burst cancel JOB --task N, scancel ARRAY_N), then who cancelled it.
+// Slurm keeps no record of an array task cancelled alone before it
+// started, and burst's Slurm listings show none (slurmface.cancelledAlone).
+const ReasonCancelledAlone = "task " + ReasonCancelledBy
 
 // ReasonDeadline begins the Reason of a job (or task) the server cancelled
 // before it started because it could no longer end by its spec's

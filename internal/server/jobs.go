@@ -377,7 +377,7 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 	}
 	switch {
 	case !j.row.CancelRequested:
-		c.stopJob(j, "cancelled by "+actor, false, now, b)
+		c.stopJob(j, burst.ReasonCancelledBy+actor, false, now, b)
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s) cancelled", id, j.row.Name)))
 		if cl := c.clusters[c.x.jobCluster(j)]; cl != nil {
@@ -385,7 +385,7 @@ func (c *control) cancelJob(id int64, actor string, now time.Time, b *batch) (bu
 			// what still waits are withdrawn now, not after the grace.
 			cl.recent = scale.RecentNeed{}
 		}
-	case c.stopLeft(j, "cancelled by "+actor, b):
+	case c.stopLeft(j, burst.ReasonCancelledBy+actor, b):
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s): the tasks its --halt soon left running cancelled", id, j.row.Name)))
 	}
@@ -402,7 +402,7 @@ func (c *control) cancelWaiting(id int64, actor string, now time.Time, b *batch)
 		return "", false
 	}
 	if !j.row.CancelRequested {
-		c.stopJobAs(j, "cancelled by "+actor, false, true, now, b)
+		c.stopJobAs(j, burst.ReasonCancelledBy+actor, false, true, now, b)
 		b.event(eventAt(now, actor, "job.cancel", j.row.Project, "job "+strconv.FormatInt(id, 10),
 			fmt.Sprintf("job %d (%s): its tasks not yet started cancelled", id, j.row.Name)))
 	}

@@ -271,17 +271,15 @@ func (s *Server) whyNotRevoked(ctx context.Context, id int64) string {
 	if err != nil { // why is not known: said as the store's write said it
 		return name + " is not an unused join token: see `burst join-token list`"
 	}
-	{
-		for _, r := range rows {
-			switch {
-			case r.ID != id:
-			case r.Revoked != nil:
-				return name + " is revoked already: nothing to do"
-			case r.Used != nil && r.UsedBy != "":
-				return fmt.Sprintf("%s was used by machine %s: a used token joins nothing more; to turn that machine away, revoke its credential: burst machine revoke %s", name, r.UsedBy, r.UsedBy)
-			case r.Used != nil:
-				return name + " was used: a used token joins nothing more (`burst join-token list` says by which machine)"
-			}
+	for _, r := range rows {
+		switch {
+		case r.ID != id:
+		case r.Revoked != nil:
+			return name + " is revoked already: nothing to do"
+		case r.Used != nil && r.UsedBy != "":
+			return fmt.Sprintf("%s was used by machine %s: a used token joins nothing more; to turn that machine away, revoke its credential: burst machine revoke %s", name, r.UsedBy, r.UsedBy)
+		case r.Used != nil:
+			return name + " was used: a used token joins nothing more (`burst join-token list` says by which machine)"
 		}
 	}
 	return "no " + name + ": see `burst join-token list`"

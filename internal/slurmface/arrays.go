@@ -75,7 +75,7 @@ func cancelledAlone(t burst.Task) bool {
 // handed out or requeued before that cancel ("cancelled by ACTOR", where
 // one cancelled alone says burst.ReasonCancelledAlone).
 func cancelledWithArray(j Job) bool {
-	return j.State == burst.Cancelled && j.Start.IsZero() && (j.Reason == "" || strings.HasPrefix(j.Reason, "cancelled by "))
+	return j.State == burst.Cancelled && j.Start.IsZero() && (j.Reason == "" || strings.HasPrefix(j.Reason, burst.ReasonCancelledBy))
 }
 
 // CollapsePending puts the pending tasks of each array in jobs (as
