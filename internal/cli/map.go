@@ -1112,22 +1112,12 @@ func resumeHalt(ctx context.Context, cl *client.Client, j *burst.Job, o *followO
 // succeededTasks marks, by index, the tasks of map j that succeeded.
 func succeededTasks(ctx context.Context, cl *client.Client, j *burst.Job) ([]bool, error) {
 	done := make([]bool, j.Tasks.Total)
-	for from := 0; from < j.Tasks.Total; {
-		page, err := cl.Tasks(ctx, j.ID, from, 10000, burst.Succeeded)
-		if err != nil {
-			return nil, err
+	err := forTasks(ctx, cl, j.ID, 0, j.Tasks.Total, []burst.State{burst.Succeeded}, func(t burst.Task) {
+		if t.Index >= 0 && t.Index < len(done) {
+			done[t.Index] = true
 		}
-		for _, t := range page {
-			if t.Index >= 0 && t.Index < len(done) {
-				done[t.Index] = true
-			}
-		}
-		if len(page) < 10000 {
-			break
-		}
-		from = page[len(page)-1].Index + 1
-	}
-	return done, nil
+	})
+	return done, err
 }
 
 // readInputFile reads a :::: file, "-" being standard input.

@@ -375,20 +375,12 @@ func (p *taskPrinter) scan(ctx context.Context, final bool) (err error) {
 		}
 	}()
 	var fresh []burst.Task
-	for from := p.next; from < len(p.taken); {
-		page, err := p.cl.Tasks(ctx, p.id, from, 10000, endedStates...)
-		if err != nil {
-			return err
+	if err := forTasks(ctx, p.cl, p.id, p.next, len(p.taken), endedStates, func(t burst.Task) {
+		if t.Index >= 0 && t.Index < len(p.taken) && !p.taken[t.Index] {
+			fresh = append(fresh, t)
 		}
-		for _, t := range page {
-			if t.Index >= 0 && t.Index < len(p.taken) && !p.taken[t.Index] {
-				fresh = append(fresh, t)
-			}
-		}
-		if len(page) < 10000 {
-			break
-		}
-		from = page[len(page)-1].Index + 1
+	}); err != nil {
+		return err
 	}
 	if p.o.output != outputOrdered {
 		slices.SortStableFunc(fresh, byEnd)
@@ -507,22 +499,12 @@ func (p *taskPrinter) haltSay(ctx context.Context, t burst.Task) error {
 // that run.
 func (p *taskPrinter) runningAt(ctx context.Context, at time.Time) (int, error) {
 	n := 0
-	for from := 0; from < len(p.taken); {
-		page, err := p.cl.Tasks(ctx, p.id, from, 10000, burst.Running, burst.Succeeded, burst.Failed, burst.Timeout, burst.Lost)
-		if err != nil {
-			return 0, err
+	err := forTasks(ctx, p.cl, p.id, 0, len(p.taken), []burst.State{burst.Running, burst.Succeeded, burst.Failed, burst.Timeout, burst.Lost}, func(t burst.Task) {
+		if t.StartedAt != nil && !t.StartedAt.After(at) && (t.EndedAt == nil || t.EndedAt.After(at)) {
+			n++
 		}
-		for _, t := range page {
-			if t.StartedAt != nil && !t.StartedAt.After(at) && (t.EndedAt == nil || t.EndedAt.After(at)) {
-				n++
-			}
-		}
-		if len(page) < 10000 {
-			break
-		}
-		from = page[len(page)-1].Index + 1
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // haltOn is what a map's --halt (as given) counts: fail, success or done
@@ -570,22 +552,11 @@ func (p *taskPrinter) timedOut(t burst.Task) error {
 // (with -j 2, both commands before either's output; with -k too).
 func (p *taskPrinter) started(ctx context.Context) error {
 	p.unsaid = p.unsaid[:0]
-	for from := p.sayFrom; from < len(p.said); {
-		page, err := p.cl.Tasks(ctx, p.id, from, 10000, append([]burst.State{burst.Running}, endedStates...)...)
-		if err != nil {
-			return err
+	return forTasks(ctx, p.cl, p.id, p.sayFrom, len(p.said), append([]burst.State{burst.Running}, endedStates...), func(t burst.Task) {
+		if t.Index >= 0 && t.Index < len(p.said) && !p.said[t.Index] && t.StartedAt != nil {
+			p.unsaid = append(p.unsaid, t)
 		}
-		for _, t := range page {
-			if t.Index >= 0 && t.Index < len(p.said) && !p.said[t.Index] && t.StartedAt != nil {
-				p.unsaid = append(p.unsaid, t)
-			}
-		}
-		if len(page) < 10000 {
-			break
-		}
-		from = page[len(page)-1].Index + 1
-	}
-	return nil
+	})
 }
 
 // sayStarted says the command of each task started noted that started
@@ -911,4 +882,27 @@ func inputName(in []string) string {
 		return q[0]
 	}
 	return "(" + strings.Join(q, ", ") + ")"
+}
+
+// taskPage is how many tasks forTasks asks for at once.
+const taskPage = 10000
+
+// forTasks calls fn with each task of job id at index from or after,
+// before index end, in the states given (none: every state), asking for a
+// page of taskPage at a time until one comes short.
+func forTasks(ctx context.Context, cl *client.Client, id int64, from, end int, states []burst.State, fn func(burst.Task)) error {
+	for from < end {
+		page, err := cl.Tasks(ctx, id, from, taskPage, states...)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			fn(t)
+		}
+		if len(page) < taskPage {
+			return nil
+		}
+		from = page[len(page)-1].Index + 1
+	}
+	return nil
 }

@@ -620,18 +620,10 @@ func runSbatch(c *cobra.Command, args []string) error {
 // tasks'.
 func sbatchWaitCode(ctx context.Context, cl *client.Client, j *burst.Job) (int, error) {
 	code := 0
-	for from := 0; from < max(j.Tasks.Total, 1); {
-		ts, err := cl.Tasks(ctx, j.ID, from, 10000)
-		if err != nil {
-			return 0, err
-		}
-		if len(ts) == 0 {
-			break
-		}
-		for _, t := range ts {
-			code = max(code, slurmface.TaskExit(t))
-		}
-		from = ts[len(ts)-1].Index + 1
+	if err := forTasks(ctx, cl, j.ID, 0, max(j.Tasks.Total, 1), nil, func(t burst.Task) {
+		code = max(code, slurmface.TaskExit(t))
+	}); err != nil {
+		return 0, err
 	}
 	if code == 0 && j.State != burst.Succeeded {
 		code = 1 // ended without a task's failure to show: cancelled before it ran
